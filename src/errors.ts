@@ -1,0 +1,30 @@
+/** One problem found in a configuration: where it is and what is wrong. */
+export interface ConfigIssue {
+  /** Dotted path to the offending field, e.g. `bounds.lr.min`; empty for the whole config. */
+  readonly path: string;
+  readonly message: string;
+}
+
+/**
+ * Thrown (or failed with, in Effect) when a configuration is invalid. Lists every problem at once,
+ * each with its path, so a user fixes them all in one go.
+ */
+export class ConfigError extends Error {
+  override readonly name = "ConfigError";
+  readonly _tag = "ConfigError";
+  readonly issues: readonly ConfigIssue[];
+
+  constructor(issues: readonly ConfigIssue[]) {
+    super(
+      `Invalid configuration (${issues.length} problem${issues.length === 1 ? "" : "s"}):\n` +
+        issues.map((i) => `  - ${i.path === "" ? "(root)" : i.path}: ${i.message}`).join("\n"),
+    );
+    this.issues = issues;
+  }
+}
+
+/** A call that the solver or engine refused; nothing was changed. */
+export class UsageError extends Error {
+  override readonly name = "UsageError";
+  readonly _tag = "UsageError";
+}

@@ -1,0 +1,104 @@
+import { Either, ParseResult, Schema } from "effect";
+import { ConfigError, type ConfigIssue } from "../errors.js";
+
+/** A string that must be one of `values`; the error names every allowed value once. */
+function oneOf<const T extends readonly [string, ...string[]]>(...values: T) {
+  const expected = values.map((v) => JSON.stringify(v)).join(", ");
+  return Schema.String.pipe(
+    Schema.filter((v): v is T[number] => values.includes(v), {
+      message: (issue) => `expected one of ${expected}, got ${JSON.stringify(issue.actual)}`,
+    }),
+  );
+}
+
+const Finite = Schema.Number.pipe(
+  Schema.filter((n) => Number.isFinite(n) || "expected a finite number"),
+);
+
+const BoundSchema = Schema.Struct({
+  min: Finite,
+  max: Finite,
+  scale: Schema.optionalWith(oneOf("linear", "log"), { exact: true }),
+}).pipe(
+  Schema.filter((b) => {
+    if (!(b.min < b.max)) return `min (${b.min}) must be less than max (${b.max})`;
+    if (b.scale === "log" && !(b.min > 0)) return `log scale needs min > 0, got min = ${b.min}`;
+    return true;
+  }),
+);
+
+/** Effect Schema of {@link SolverConfig}; unknown keys are rejected, not ignored. */
+export const SolverConfigSchema = Schema.Struct({
+  seed: Schema.Number.pipe(
+    Schema.filter((n) => Number.isSafeInteger(n) || "expected a safe integer"),
+  ),
+  budget: Schema.Number.pipe(
+    Schema.filter((n) => (Number.isSafeInteger(n) && n > 0) || "expected a whole number greater than 0"),
+  ),
+  bounds: Schema.Record({ key: Schema.String, value: BoundSchema }).pipe(
+    Schema.filter((b) => Object.keys(b).length > 0 || "expected at least one parameter"),
+  ),
+  probeRatio: Schema.optionalWith(
+    Finite.pipe(Schema.filter((r) => (r > 0 && r <= 1) || "expected a number in (0, 1]")),
+    { exact: true },
+  ),
+  strategy: Schema.optionalWith(oneOf("auto", "nelder-mead", "tpe"), { exact: true }),
+  batch: Schema.optionalWith(
+    Schema.Number.pipe(
+      Schema.filter((n) => (Number.isSafeInteger(n) && n > 0) || "expected a whole number greater than 0"),
+    ),
+    { exact: true },
+  ),
+});
+
+/**
+ * Configuration of an ask/tell solver.
+ *
+ * - `seed`: every random choice derives from it; same seed and same tells ⇒ same asks.
+ * - `budget`: the most trials the solver will ever ask for (warm-start points are free).
+ * - `bounds`: parameters in declaration order; `scale: "log"` searches in log space.
+ * - `probeRatio`: share of the budget spent on the initial space-filling probe (default 0.2).
+ * - `strategy`: `"auto"` (default) picks Nelder–Mead or TPE from the probe's classification.
+ * - `batch`: the most trials one `ask()` returns (default: the phase's natural batch).
+ */
+export type SolverConfig = Schema.Schema.Type<typeof SolverConfigSchema>;
+
+/** A validated config with every default filled in. */
+export interface ResolvedSolverConfig {
+  readonly seed: number;
+  readonly budget: number;
+  readonly bounds: SolverConfig["bounds"];
+  readonly probeRatio: number;
+  readonly strategy: "auto" | "nelder-mead" | "tpe";
+  readonly batch: number | undefined;
+}
+
+const decode = Schema.decodeUnknownEither(SolverConfigSchema);
+
+/** Validates `input`, returning every problem found (an empty list means valid). */
+export function solverConfigIssues(input: unknown): ConfigIssue[] {
+  if (typeof input !== "object" || input === null || Array.isArray(input)) {
+    return [{ path: "", message: "expected a configuration object" }];
+  }
+  const result = decode(input, { errors: "all", onExcessProperty: "error" });
+  if (Either.isRight(result)) return [];
+  return ParseResult.ArrayFormatter.formatErrorSync(result.left).map((issue) => ({
+    path: issue.path.map(String).join("."),
+    message: issue._tag === "Unexpected" ? "unknown key" : issue.message,
+  }));
+}
+
+/** Validates and fills defaults, or throws a {@link ConfigError} listing every problem. */
+export function resolveSolverConfig(input: unknown): ResolvedSolverConfig {
+  const issues = solverConfigIssues(input);
+  if (issues.length > 0) throw new ConfigError(issues);
+  const config = input as SolverConfig;
+  return {
+    seed: config.seed,
+    budget: config.budget,
+    bounds: config.bounds,
+    probeRatio: config.probeRatio ?? 0.2,
+    strategy: config.strategy ?? "auto",
+    batch: config.batch,
+  };
+}

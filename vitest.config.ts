@@ -1,0 +1,10 @@
+import { defineConfig } from "vitest/config";
+
+export default defineConfig({
+  test: {
+    include: ["test/**/*.test.ts"],
+    testTimeout: 30_000,
+    // Property tests and child-process CLI tests are CPU-bound; two workers match the 2-core CI machine.
+    maxWorkers: 2,
+  },
+});
