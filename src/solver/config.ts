@@ -11,9 +11,7 @@ function oneOf<const T extends readonly [string, ...string[]]>(...values: T) {
   );
 }
 
-const Finite = Schema.Number.pipe(
-  Schema.filter((n) => Number.isFinite(n) || "expected a finite number"),
-);
+const Finite = Schema.Number.pipe(Schema.filter((n) => Number.isFinite(n) || "expected a finite number"));
 
 const BoundSchema = Schema.Struct({
   min: Finite,
@@ -29,9 +27,7 @@ const BoundSchema = Schema.Struct({
 
 /** Effect Schema of {@link SolverConfig}; unknown keys are rejected, not ignored. */
 export const SolverConfigSchema = Schema.Struct({
-  seed: Schema.Number.pipe(
-    Schema.filter((n) => Number.isSafeInteger(n) || "expected a safe integer"),
-  ),
+  seed: Schema.Number.pipe(Schema.filter((n) => Number.isSafeInteger(n) || "expected a safe integer")),
   budget: Schema.Number.pipe(
     Schema.filter((n) => (Number.isSafeInteger(n) && n > 0) || "expected a whole number greater than 0"),
   ),

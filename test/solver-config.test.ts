@@ -1,0 +1,70 @@
+import { describe, expect, it } from "vitest";
+import { ConfigError } from "../src/errors.js";
+import { resolveSolverConfig, solverConfigIssues } from "../src/solver/config.js";
+
+const valid = { seed: 1, budget: 50, bounds: { x: { min: 0, max: 1 } } };
+
+describe("solver config", () => {
+  it("accepts a minimal config and fills defaults", () => {
+    expect(solverConfigIssues(valid)).toEqual([]);
+    expect(resolveSolverConfig(valid)).toEqual({
+      seed: 1,
+      budget: 50,
+      bounds: valid.bounds,
+      probeRatio: 0.2,
+      strategy: "auto",
+      batch: undefined,
+    });
+  });
+
+  it("reports every problem at once, each with its path", () => {
+    const issues = solverConfigIssues({
+      seed: 1.5,
+      budget: 0,
+      bounds: { a: { min: 3, max: 1 }, lr: { min: 0, max: 1, scale: "log" }, c: { min: Number.NaN, max: 2 } },
+      probeRatio: 0,
+      strategy: "cma",
+      batch: -1,
+      colour: "red",
+    });
+    const byPath = Object.fromEntries(issues.map((i) => [i.path, i.message]));
+    expect(byPath).toEqual({
+      colour: "unknown key",
+      seed: "expected a safe integer",
+      budget: "expected a whole number greater than 0",
+      "bounds.a": "min (3) must be less than max (1)",
+      "bounds.lr": "log scale needs min > 0, got min = 0",
+      "bounds.c.min": "expected a finite number",
+      probeRatio: "expected a number in (0, 1]",
+      strategy: 'expected one of "auto", "nelder-mead", "tpe", got "cma"',
+      batch: "expected a whole number greater than 0",
+    });
+    expect(issues).toHaveLength(9);
+  });
+
+  it("rejects unknown keys inside a bound and an empty bounds object", () => {
+    expect(solverConfigIssues({ ...valid, bounds: { x: { min: 0, max: 1, step: 1 } } })).toEqual([
+      { path: "bounds.x.step", message: "unknown key" },
+    ]);
+    expect(solverConfigIssues({ ...valid, bounds: {} })).toEqual([
+      { path: "bounds", message: "expected at least one parameter" },
+    ]);
+  });
+
+  it("rejects missing fields and non-objects", () => {
+    expect(solverConfigIssues({ bounds: valid.bounds }).map((i) => i.path)).toEqual(["seed", "budget"]);
+    expect(solverConfigIssues(null)).toEqual([{ path: "", message: "expected a configuration object" }]);
+  });
+
+  it("throws a ConfigError that lists the problems", () => {
+    try {
+      resolveSolverConfig({ ...valid, budget: -3, probeRatio: 2 });
+      expect.unreachable();
+    } catch (error) {
+      expect(error).toBeInstanceOf(ConfigError);
+      const e = error as ConfigError;
+      expect(e.issues.map((i) => i.path)).toEqual(["budget", "probeRatio"]);
+      expect(e.message).toContain("budget: expected a whole number greater than 0");
+    }
+  });
+});
