@@ -1,0 +1,95 @@
+import { Prng } from "../src/random/prng.js";
+import {
+  ackley,
+  branin,
+  hartmann6,
+  rastrigin,
+  rosenbrock,
+  type TestFunction,
+} from "../src/testing/functions.js";
+import { type Spread, spread } from "./stats.js";
+import { formatValue } from "./table.js";
+
+/** One B1 problem: a function, the run's budget, and where best-so-far regret is read. */
+export interface QualityProblem {
+  readonly fn: TestFunction;
+  readonly budget: number;
+  readonly checkpoints: readonly number[];
+}
+
+/** The B1 problems (BENCHMARKS.md): 2-D and 6-D at 100 evaluations, 5-D at 200. */
+export function qualityProblems(): QualityProblem[] {
+  const short = [25, 50, 100];
+  const long = [25, 50, 100, 200];
+  return [
+    { fn: branin(), budget: 100, checkpoints: short },
+    { fn: hartmann6(), budget: 100, checkpoints: short },
+    { fn: rosenbrock(5), budget: 200, checkpoints: long },
+    { fn: rastrigin(5), budget: 200, checkpoints: long },
+    { fn: ackley(5), budget: 200, checkpoints: long },
+  ];
+}
+
+/** Seeds 1..count (B1 uses 20). */
+export function seedList(count: number): number[] {
+  return Array.from({ length: count }, (_, i) => i + 1);
+}
+
+/**
+ * Best-so-far regret (best value − known minimum) after each checkpoint's number of evaluations.
+ * `values` are objective values in evaluation order; a run that stopped early keeps its last best.
+ */
+export function regretsAt(
+  values: readonly number[],
+  minimum: number,
+  checkpoints: readonly number[],
+): number[] {
+  const regrets: number[] = [];
+  let best = Number.POSITIVE_INFINITY;
+  let seen = 0;
+  for (const checkpoint of checkpoints) {
+    for (; seen < Math.min(checkpoint, values.length); seen++) best = Math.min(best, values[seen]!);
+    regrets.push(Math.max(0, best - minimum));
+  }
+  return regrets;
+}
+
+/**
+ * Uniform random search in the function's box, from `Prng.fromSeed(seed, 7)`: the floor every
+ * optimiser must beat. Returns objective values in evaluation order.
+ */
+export function randomSearchValues(fn: TestFunction, seed: number, budget: number): number[] {
+  const prng = Prng.fromSeed(seed, 7);
+  const x = new Float64Array(fn.dimension);
+  const values: number[] = [];
+  for (let trial = 0; trial < budget; trial++) {
+    fn.names.forEach((name, i) => {
+      const { min, max } = fn.bounds[name]!;
+      x[i] = min + (max - min) * prng.next();
+    });
+    values.push(fn.at(x));
+  }
+  return values;
+}
+
+/** Regret samples of one optimiser on one problem: `bySeed[s][c]` is seed s at checkpoint c. */
+export interface RegretSamples {
+  readonly label: string;
+  readonly bySeed: readonly (readonly number[])[];
+}
+
+/** Spread of regret over seeds at each checkpoint. */
+export function regretSpreads(samples: RegretSamples, checkpoints: readonly number[]): Spread[] {
+  return checkpoints.map((_, c) => spread(samples.bySeed.map((row) => row[c]!)));
+}
+
+/** "median [q1–q3]". */
+export function formatSpread(s: Spread): string {
+  return `${formatValue(s.median)} [${formatValue(s.q1)}–${formatValue(s.q3)}]`;
+}
+
+/** Share of seeds whose final regret is at most `target`, as "k/n". */
+export function solvedShare(samples: RegretSamples, target: number): string {
+  const finals = samples.bySeed.map((row) => row[row.length - 1]!);
+  return `${finals.filter((r) => r <= target).length}/${finals.length}`;
+}

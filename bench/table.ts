@@ -1,0 +1,43 @@
+/**
+ * Markdown tables and number formatting shared by the benchmarks: the same text is printed to
+ * the console and written to `docs/benchmarks.md`.
+ */
+
+/** A GitHub-flavoured Markdown table with padded columns (readable as plain text too). */
+export function markdownTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
+  const widths = header.map((cell, column) =>
+    Math.max(3, cell.length, ...rows.map((row) => (row[column] ?? "").length)),
+  );
+  const line = (cells: readonly string[]): string =>
+    `| ${widths.map((width, column) => (cells[column] ?? "").padEnd(width)).join(" | ")} |`;
+  const rule = `|${widths.map((width) => "-".repeat(width + 2)).join("|")}|`;
+  return [line(header), rule, ...rows.map(line)].join("\n");
+}
+
+/** A value with 3 significant digits; tiny and huge values in exponent form, 0 as "0". */
+export function formatValue(value: number): string {
+  if (value === 0) return "0";
+  if (!Number.isFinite(value)) return String(value);
+  const magnitude = Math.abs(value);
+  if (magnitude < 1e-3 || magnitude >= 1e5) return value.toExponential(2).replace("e+", "e");
+  return Number(value.toPrecision(3)).toString();
+}
+
+/** Nanoseconds as microseconds without the unit (12345 → "12.3"; the header names the unit); NaN → "–". */
+export function formatMicros(nanoseconds: number): string {
+  if (Number.isNaN(nanoseconds)) return "–";
+  const micros = nanoseconds / 1000;
+  if (micros >= 100) return Math.round(micros).toLocaleString("en-US");
+  return micros.toFixed(1);
+}
+
+/** A ratio such as "38×" (or "0.8×"). */
+export function formatRatio(ratio: number): string {
+  if (!Number.isFinite(ratio)) return "–";
+  return ratio >= 10 ? `${Math.round(ratio)}×` : `${ratio.toFixed(1)}×`;
+}
+
+/** "PASS" or "FAIL". */
+export function verdict(pass: boolean): string {
+  return pass ? "PASS" : "FAIL";
+}
