@@ -1,0 +1,25 @@
+#!/usr/bin/env node
+// Launcher of the `arqon` command line: the compiled CLI when the package is built (`npm run build`),
+// else the TypeScript sources through tsx (a devDependency, present in a development checkout).
+import { existsSync } from "node:fs";
+
+const compiled = new URL("../dist/src/cli/main.js", import.meta.url);
+const source = new URL("../src/cli/main.ts", import.meta.url);
+
+if (existsSync(compiled)) {
+  await import(compiled.href);
+} else {
+  let register;
+  try {
+    ({ register } = await import("tsx/esm/api"));
+  } catch {
+    process.stderr.write(
+      "arqon: no compiled CLI (dist/src/cli/main.js) and tsx is not installed; run `npm run build`\n",
+    );
+    process.exitCode = 1;
+  }
+  if (register !== undefined) {
+    register();
+    await import(source.href);
+  }
+}

@@ -1,0 +1,74 @@
+import { parseArgs } from "node:util";
+import { usageError } from "./cli-error.js";
+
+/** The flags of one command, in the shape `node:util` `parseArgs` expects. */
+export type FlagSpec = Record<string, { readonly type: "string" | "boolean" }>;
+
+/** Parsed flag values: strings for string flags, `true` for boolean flags, absent when not given. */
+export type FlagValues = Record<string, string | boolean | undefined>;
+
+/**
+ * Parses `argv` (the arguments after the command name) against `flags`, strictly: unknown flags,
+ * missing flag values and stray positional arguments are usage errors naming the command.
+ * Every command also accepts `--help` / `-h`.
+ */
+export function parseFlags(command: string, argv: readonly string[], flags: FlagSpec): FlagValues {
+  try {
+    const { values } = parseArgs({
+      args: [...argv],
+      options: { ...flags, help: { type: "boolean", short: "h" } },
+      strict: true,
+      allowPositionals: false,
+    });
+    return values as FlagValues;
+  } catch (error) {
+    throw usageError(`arqon ${command}: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
+
+/** Splits `argv` at the first `--`: flags before it, a command line after it (`undefined` without `--`). */
+export function splitAtDoubleDash(argv: readonly string[]): { flags: string[]; rest: string[] | undefined } {
+  const at = argv.indexOf("--");
+  if (at < 0) return { flags: [...argv], rest: undefined };
+  return { flags: argv.slice(0, at), rest: argv.slice(at + 1) };
+}
+
+/** The string value of flag `name`, or a usage error saying it is required. */
+export function requiredString(command: string, values: FlagValues, name: string): string {
+  const value = values[name];
+  if (typeof value !== "string" || value === "") throw usageError(`arqon ${command}: --${name} is required`);
+  return value;
+}
+
+/** The string value of flag `name`, or `undefined` when it was not given. */
+export function optionalString(values: FlagValues, name: string): string | undefined {
+  const value = values[name];
+  return typeof value === "string" ? value : undefined;
+}
+
+/** The value of flag `name` as a whole number ≥ 1, `undefined` when not given, else a usage error. */
+export function optionalPositiveInt(command: string, values: FlagValues, name: string): number | undefined {
+  const text = optionalString(values, name);
+  if (text === undefined) return undefined;
+  const value = /^\d+$/.test(text.trim()) ? Number(text.trim()) : Number.NaN;
+  if (!Number.isSafeInteger(value) || value < 1) {
+    throw usageError(`arqon ${command}: --${name} must be a whole number >= 1, got ${JSON.stringify(text)}`);
+  }
+  return value;
+}
+
+/** The value of flag `name` if it is one of `choices`, `fallback` when not given, else a usage error. */
+export function optionalChoice<const T extends string>(
+  command: string,
+  values: FlagValues,
+  name: string,
+  choices: readonly T[],
+  fallback: T,
+): T {
+  const text = optionalString(values, name);
+  if (text === undefined) return fallback;
+  if ((choices as readonly string[]).includes(text)) return text as T;
+  throw usageError(
+    `arqon ${command}: --${name} must be one of ${choices.join(", ")}, got ${JSON.stringify(text)}`,
+  );
+}

@@ -1,0 +1,62 @@
+import type { Trial } from "../index.js";
+import { optionalPositiveInt, optionalString, parseFlags, requiredString } from "./args.js";
+import type { CliIo } from "./io.js";
+import { openSolver } from "./open-solver.js";
+import { describeProgress, describeRefineStart } from "./progress.js";
+import { saveSolverState } from "./state-file.js";
+
+/** Help text of `arqon ask`. */
+export const ASK_USAGE = `arqon ask --state <state.json> [--config <config.json>] [--batch N]
+  Asks the solver for trials and records them as pending in the state file (created from --config
+  when missing). Prints {"trials":[{"id":1,"params":{...}},...]}, {"trials":[]} when it must wait
+  for pending results, or {"trials":null,"done":true} when the budget is spent.`;
+
+/**
+ * `arqon ask`: one `ask()` on the solver saved in `--state`, persisted again before printing, so the
+ * pending trials and the strategy's internal state carry over to the next invocation.
+ */
+export function askCommand(argv: readonly string[], io: CliIo): 0 {
+  const flags = parseFlags("ask", argv, {
+    state: { type: "string" },
+    config: { type: "string" },
+    batch: { type: "string" },
+  });
+  if (flags.help === true) {
+    io.stdout(`${ASK_USAGE}\n`);
+    return 0;
+  }
+  const statePath = requiredString("ask", flags, "state");
+  const batch = optionalPositiveInt("ask", flags, "batch");
+  const { solver, created } = openSolver("ask", io.cwd, {
+    statePath,
+    configPath: optionalString(flags, "config"),
+  });
+
+  const wasClassified = solver.classification !== null;
+  const trials = solver.ask(batch === undefined ? {} : { max: batch });
+  if (!wasClassified) {
+    const refine = describeRefineStart(solver);
+    if (refine !== undefined) io.stderr(`${refine}\n`);
+  }
+  // Save before printing: a trial printed but not recorded could never be told.
+  if (created || (trials !== null && trials.length > 0)) saveSolverState(io.cwd, statePath, solver);
+
+  if (trials === null) {
+    io.stderr(`done: ${describeProgress(solver)}\n`);
+    io.stdout(`${JSON.stringify({ trials: null, done: true })}\n`);
+    return 0;
+  }
+  if (trials.length === 0) {
+    const pending = solver.pendingTrials().map((t) => t.id);
+    io.stderr(`waiting: tell the results of pending trial(s) ${pending.join(", ")} before asking again\n`);
+  } else {
+    io.stderr(`asked ${trials.length} trial(s): ${describeProgress(solver)}\n`);
+  }
+  io.stdout(`${JSON.stringify({ trials: trials.map(plainTrial) })}\n`);
+  return 0;
+}
+
+/** A trial as printed: exactly `id` and `params`. */
+export function plainTrial(trial: Trial): { id: number; params: Record<string, number> } {
+  return { id: trial.id, params: { ...trial.params } };
+}

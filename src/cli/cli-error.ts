@@ -1,0 +1,44 @@
+/**
+ * Exit codes of the `arqon` command line.
+ *
+ * - `0`: success.
+ * - `1`: runtime failure (an objective command failed and `--on-error stop` ended the run, I/O errors).
+ * - `2`: usage or configuration error (bad flags, invalid JSON, invalid config, refused results).
+ */
+export type ExitCode = 0 | 1 | 2;
+
+/**
+ * A failure the CLI reports as a single line on stderr before exiting with {@link CliError.exitCode}.
+ *
+ * @remarks
+ * The message must fit on one line: callers (scripts, CI logs) read the last stderr line as the reason.
+ * The constructor folds any newlines into `; ` to keep that promise even for wrapped library errors.
+ */
+export class CliError extends Error {
+  override readonly name = "CliError";
+  readonly exitCode: 1 | 2;
+
+  constructor(exitCode: 1 | 2, message: string) {
+    super(oneLine(message));
+    this.exitCode = exitCode;
+  }
+}
+
+/** A usage or configuration problem (exit code 2). */
+export function usageError(message: string): CliError {
+  return new CliError(2, message);
+}
+
+/** A runtime failure (exit code 1). */
+export function runtimeError(message: string): CliError {
+  return new CliError(1, message);
+}
+
+/** Collapses a possibly multi-line message into one line, keeping every part. */
+export function oneLine(message: string): string {
+  return message
+    .split(/\r?\n/)
+    .map((line) => line.trim())
+    .filter((line) => line !== "")
+    .join("; ");
+}

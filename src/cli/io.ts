@@ -1,0 +1,34 @@
+/**
+ * The outside world as the CLI commands see it, so they can run in-process under test as well as in
+ * a real process.
+ */
+export interface CliIo {
+  /** Writes machine-readable output (JSON). */
+  readonly stdout: (text: string) => void;
+  /** Writes human-readable progress and errors. */
+  readonly stderr: (text: string) => void;
+  /** Reads all of standard input as UTF-8 text. */
+  readonly readStdin: () => Promise<string>;
+  /** True when standard input is an interactive terminal (reading it would wait for typing). */
+  readonly stdinIsTerminal: boolean;
+  /** Directory relative paths are resolved against. */
+  readonly cwd: string;
+  /** Environment passed on to objective commands (the trial's variables are added on top). */
+  readonly env: Readonly<Record<string, string | undefined>>;
+}
+
+/** The {@link CliIo} of the current Node.js process. */
+export function processIo(): CliIo {
+  return {
+    stdout: (text) => process.stdout.write(text),
+    stderr: (text) => process.stderr.write(text),
+    readStdin: async () => {
+      const chunks: Buffer[] = [];
+      for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+      return Buffer.concat(chunks).toString("utf8");
+    },
+    stdinIsTerminal: process.stdin.isTTY === true,
+    cwd: process.cwd(),
+    env: process.env,
+  };
+}

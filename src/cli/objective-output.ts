@@ -1,0 +1,40 @@
+/** The objective value read from a command's output, or why none could be read. */
+export type ObjectiveReading =
+  | { readonly ok: true; readonly value: number }
+  | { readonly ok: false; readonly reason: string };
+
+// A decimal number with optional sign, fraction and exponent: "3", "-0.5", ".25", "1e-3", "+2.5E+4".
+const NUMBER = /[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?/g;
+
+/**
+ * Reads the objective value from the standard output of an objective command: the last number on
+ * the last non-empty line.
+ *
+ * @remarks
+ * So `"RESULT=0.99"` gives 0.99, `"  0.75 "` gives 0.75, `"epoch 3\nloss: 1.5e-2"` gives 0.015, and
+ * `"0.1\n0.2\n0.3"` gives 0.3. Empty output, a last line without a number, or a number that is not
+ * finite once parsed (e.g. `1e999`) is a failure with a short reason.
+ */
+export function readObjective(stdout: string): ObjectiveReading {
+  const lines = stdout.split(/\r?\n/);
+  let last: string | undefined;
+  for (let i = lines.length - 1; i >= 0; i--) {
+    const trimmed = lines[i]!.trim();
+    if (trimmed !== "") {
+      last = trimmed;
+      break;
+    }
+  }
+  if (last === undefined) return { ok: false, reason: "no output (expected a number on the last line)" };
+  const numbers = last.match(NUMBER);
+  if (numbers === null) return { ok: false, reason: `no number on the last output line ${quote(last)}` };
+  const value = Number(numbers[numbers.length - 1]);
+  if (!Number.isFinite(value))
+    return { ok: false, reason: `value on the last output line is not finite: ${quote(last)}` };
+  return { ok: true, value };
+}
+
+/** Quotes a line for an error message, shortened so the message stays one readable line. */
+function quote(line: string): string {
+  return JSON.stringify(line.length > 80 ? `${line.slice(0, 77)}...` : line);
+}

@@ -1,0 +1,60 @@
+import { isDeepStrictEqual } from "node:util";
+import { createSolver, type Solver } from "../index.js";
+import { resolveSolverConfig } from "../solver/config.js";
+import { usageError } from "./cli-error.js";
+import { loadSolverState } from "./state-file.js";
+import { loadValidConfig } from "./validate.js";
+
+/** Where a command's solver comes from. */
+export interface SolverSource {
+  /** State file; restored from when it exists. */
+  readonly statePath?: string | undefined;
+  /** Config file; creates the solver when there is no state file. */
+  readonly configPath?: string | undefined;
+}
+
+/** A solver ready to use, and whether it was just created (so nothing was saved yet). */
+export interface OpenedSolver {
+  readonly solver: Solver;
+  readonly created: boolean;
+}
+
+/**
+ * Restores the solver from the state file if it exists, else creates it from the config file.
+ *
+ * @remarks
+ * When both exist, the config file must be valid and equal to the config stored in the state: a run
+ * silently continuing with another config than the one on the command line would be a trap.
+ * Neither present is a usage error naming what to pass.
+ */
+export function openSolver(command: string, cwd: string, source: SolverSource): OpenedSolver {
+  const restored = source.statePath === undefined ? undefined : loadSolverState(cwd, source.statePath);
+  if (restored !== undefined) {
+    if (source.configPath !== undefined) {
+      const config = loadValidConfig(cwd, source.configPath);
+      if (!isDeepStrictEqual(normalise(config), normalise(restored.config))) {
+        throw usageError(
+          `arqon ${command}: ${source.configPath} differs from the config stored in ${source.statePath}; ` +
+            "drop --config to continue the saved run, or use a new --state file",
+        );
+      }
+    }
+    return { solver: restored, created: false };
+  }
+  if (source.configPath === undefined) {
+    throw usageError(
+      source.statePath === undefined
+        ? `arqon ${command}: --config is required`
+        : `arqon ${command}: state file ${source.statePath} does not exist; pass --config to create it`,
+    );
+  }
+  return { solver: createSolver(loadValidConfig(cwd, source.configPath)), created: true };
+}
+
+/**
+ * A config with its defaults filled in, compared by content: a JSON round trip drops
+ * `undefined`-valued keys so `{ batch: undefined }` and `{}` agree.
+ */
+function normalise(config: unknown): unknown {
+  return JSON.parse(JSON.stringify(resolveSolverConfig(JSON.parse(JSON.stringify(config)))));
+}

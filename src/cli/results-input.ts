@@ -1,0 +1,71 @@
+import type { Told } from "../index.js";
+import { usageError } from "./cli-error.js";
+
+/**
+ * Checks the shape of results JSON for `arqon tell` and returns them as solver results.
+ *
+ * Accepted: an array (or a single object) of `{ "id": <trial id>, "value": <number>, "cost"?: <number> }`
+ * for asked trials, or `{ "params": { name: number, … }, "value": <number>, "cost"?: <number> }` for
+ * outside points (warm start). Every problem is reported at once, each with its path
+ * (`results[2].value: expected a finite number`), as one usage error.
+ *
+ * @remarks
+ * Only the shape is checked here; whether ids are pending and params lie inside the bounds is the
+ * solver's call, which refuses the whole batch with a UsageError when any item is wrong.
+ */
+export function parseResults(input: unknown): Told[] {
+  const items = Array.isArray(input) ? input : [input];
+  const problems: string[] = [];
+  const results: Told[] = [];
+  items.forEach((item, index) => {
+    const path = `results[${index}]`;
+    if (typeof item !== "object" || item === null || Array.isArray(item)) {
+      problems.push(`${path}: expected an object with "value" and "id" or "params"`);
+      return;
+    }
+    const record = item as Record<string, unknown>;
+    const before = problems.length;
+    for (const key of Object.keys(record)) {
+      if (!["id", "params", "value", "cost"].includes(key)) problems.push(`${path}.${key}: unknown key`);
+    }
+    if (!isFiniteNumber(record.value)) problems.push(`${path}.value: expected a finite number`);
+    if (record.cost !== undefined && !isFiniteNumber(record.cost)) {
+      problems.push(`${path}.cost: expected a finite number`);
+    }
+    const hasId = record.id !== undefined;
+    const hasParams = record.params !== undefined;
+    if (hasId === hasParams) {
+      problems.push(
+        `${path}: expected exactly one of "id" (an asked trial) or "params" (a warm-start point)`,
+      );
+    } else if (hasId && !(typeof record.id === "number" && Number.isSafeInteger(record.id))) {
+      problems.push(`${path}.id: expected a whole number`);
+    } else if (hasParams && !isNumberRecord(record.params)) {
+      problems.push(`${path}.params: expected an object of numbers`);
+    }
+    if (problems.length > before) return;
+    const value = record.value as number;
+    const cost = record.cost === undefined ? {} : { cost: record.cost as number };
+    results.push(
+      hasId
+        ? { id: record.id as number, value, ...cost }
+        : { params: { ...(record.params as Record<string, number>) }, value, ...cost },
+    );
+  });
+  if (items.length === 0) problems.push("results: expected at least one result");
+  if (problems.length > 0) throw usageError(`invalid results: ${problems.join("; ")}`);
+  return results;
+}
+
+function isFiniteNumber(value: unknown): value is number {
+  return typeof value === "number" && Number.isFinite(value);
+}
+
+function isNumberRecord(value: unknown): value is Record<string, number> {
+  return (
+    typeof value === "object" &&
+    value !== null &&
+    !Array.isArray(value) &&
+    Object.values(value).every((v) => typeof v === "number")
+  );
+}

@@ -1,0 +1,50 @@
+import { spawn } from "node:child_process";
+import { usageError } from "./cli-error.js";
+import { type ObjectiveReading, readObjective } from "./objective-output.js";
+
+/** How much of a command's standard output is kept: only the tail matters (the last line). */
+const STDOUT_TAIL_CHARS = 64 * 1024;
+
+/** Where and how to run an objective command. */
+export interface CommandRun {
+  /** The program and its arguments, run directly (no shell). */
+  readonly command: readonly string[];
+  readonly cwd: string;
+  /** The complete environment of the command. */
+  readonly env: Readonly<Record<string, string | undefined>>;
+  /** Receives the command's standard error as it arrives (it is the command's own log). */
+  readonly onStderr: (text: string) => void;
+}
+
+/**
+ * Runs one objective command to completion and reads its value (see {@link readObjective}).
+ *
+ * @remarks
+ * A non-zero exit, a kill by signal, or output without a final number resolves to a failed reading.
+ * A command that cannot be started at all (not found, not executable) rejects with a usage error:
+ * every other trial would fail the same way, so it is not a trial failure. Only the last 64 KiB of
+ * standard output are kept, so a chatty command cannot exhaust memory.
+ */
+export function runObjectiveCommand(run: CommandRun): Promise<ObjectiveReading> {
+  const [program, ...args] = run.command;
+  if (program === undefined) return Promise.reject(usageError("no objective command given after --"));
+  return new Promise((resolve, reject) => {
+    const child = spawn(program, args, { cwd: run.cwd, env: run.env, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    child.stdout.setEncoding("utf8");
+    child.stdout.on("data", (chunk: string) => {
+      stdout += chunk;
+      if (stdout.length > 2 * STDOUT_TAIL_CHARS) stdout = stdout.slice(-STDOUT_TAIL_CHARS);
+    });
+    child.stderr.setEncoding("utf8");
+    child.stderr.on("data", (chunk: string) => run.onStderr(chunk));
+    child.on("error", (error) =>
+      reject(usageError(`cannot run ${JSON.stringify(program)}: ${error.message}`)),
+    );
+    child.on("close", (code, signal) => {
+      if (signal !== null) resolve({ ok: false, reason: `killed by ${signal}` });
+      else if (code !== 0) resolve({ ok: false, reason: `exit code ${code}` });
+      else resolve(readObjective(stdout));
+    });
+  });
+}

@@ -1,0 +1,184 @@
+import type { Trial } from "../index.js";
+import {
+  optionalChoice,
+  optionalPositiveInt,
+  optionalString,
+  parseFlags,
+  splitAtDoubleDash,
+} from "./args.js";
+import { CliError, runtimeError, usageError } from "./cli-error.js";
+import { trialVariables, variableClashes } from "./env-names.js";
+import type { CliIo } from "./io.js";
+import type { ObjectiveReading } from "./objective-output.js";
+import { openSolver } from "./open-solver.js";
+import { describeProgress, describeRefineStart, formatValue } from "./progress.js";
+import { runObjectiveCommand } from "./run-command.js";
+import { saveSolverState } from "./state-file.js";
+
+/** Help text of `arqon solve`. */
+export const SOLVE_USAGE = `arqon solve --config <config.json> [--state <state.json>] [--concurrency N] [--on-error stop|skip] -- <command> [args...]
+  Minimises the value printed by <command>, run once per trial (directly, no shell) with ARQON_<NAME>
+  set for each parameter (name upper-cased, other characters -> _) and ARQON_TRIAL_ID. The value is
+  the last number on the last non-empty stdout line ("RESULT=0.99" -> 0.99). A non-zero exit or no
+  number fails the trial: --on-error stop (default) ends the run with exit 1, skip goes on.
+  With --state the solver is saved after every ask and tell; rerunning resumes, pending trials first.
+  Prints {"best":{...},"evaluations":N,"failures":[...]} when done.`;
+
+/** A trial whose command failed, as reported in the final JSON. */
+interface FailedTrial {
+  readonly id: number;
+  readonly params: Record<string, number>;
+  readonly error: string;
+}
+
+type TrialOutcome =
+  | { readonly trial: Trial; readonly reading: ObjectiveReading }
+  | { readonly trial: Trial; readonly fatal: unknown };
+
+/**
+ * `arqon solve`: runs an objective command for every trial the solver asks, with bounded concurrency,
+ * telling each value as soon as its command finishes.
+ *
+ * @remarks
+ * The loop is the CLI's own over ask/tell (rather than `minimize`) so that the state file can be
+ * written after every ask and every tell: a run killed at any point resumes from its last save and
+ * re-runs the trials that were in flight. Results are told in completion order, which depends on
+ * timing when `--concurrency` > 1; with 1 the run is fully deterministic for a deterministic command.
+ *
+ * A failed trial under `skip` is marked failed in the solver (`solver.fail`), so it uses budget but
+ * never blocks the run. Under `stop`, no new trial starts, the ones in flight finish and are told,
+ * and the failed trial stays pending: rerunning with the same `--state` evaluates it again.
+ */
+export async function solveCommand(argv: readonly string[], io: CliIo): Promise<0 | 1> {
+  const split = splitAtDoubleDash(argv);
+  const flags = parseFlags("solve", split.flags, {
+    config: { type: "string" },
+    state: { type: "string" },
+    concurrency: { type: "string" },
+    "on-error": { type: "string" },
+  });
+  if (flags.help === true) {
+    io.stdout(`${SOLVE_USAGE}\n`);
+    return 0;
+  }
+  const command = split.rest ?? [];
+  if (command.length === 0) {
+    throw usageError(
+      "arqon solve: give the objective command after --, e.g. arqon solve --config c.json -- node f.js",
+    );
+  }
+  const concurrency = optionalPositiveInt("solve", flags, "concurrency") ?? 1;
+  const onError = optionalChoice("solve", flags, "on-error", ["stop", "skip"], "stop");
+  const statePath = optionalString(flags, "state");
+  const { solver } = openSolver("solve", io.cwd, { statePath, configPath: optionalString(flags, "config") });
+  const clashes = variableClashes(Object.keys(solver.config.bounds));
+  if (clashes.length > 0)
+    throw usageError(`arqon solve: ambiguous environment variables: ${clashes.join("; ")}`);
+
+  const save = statePath === undefined ? () => {} : () => saveSolverState(io.cwd, statePath, solver);
+  save();
+  const queue: Trial[] = solver.pendingTrials();
+  if (queue.length > 0) io.stderr(`resuming: re-running ${queue.length} pending trial(s) first\n`);
+
+  let classified = solver.classification !== null;
+  const noteClassification = () => {
+    if (classified) return;
+    const line = describeRefineStart(solver);
+    if (line === undefined) return;
+    classified = true;
+    io.stderr(`${line}\n`);
+  };
+
+  const runTrial = async (trial: Trial): Promise<TrialOutcome> => {
+    try {
+      const reading = await runObjectiveCommand({
+        command,
+        cwd: io.cwd,
+        env: { ...io.env, ...trialVariables(trial.id, trial.params) },
+        onStderr: io.stderr,
+      });
+      return { trial, reading };
+    } catch (error) {
+      return { trial, fatal: error };
+    }
+  };
+
+  const running = new Map<number, Promise<TrialOutcome>>();
+  const failures: FailedTrial[] = [];
+  let evaluations = 0;
+  let stopReason: string | undefined;
+  let fatal: unknown;
+  let finished = false;
+
+  for (;;) {
+    while (stopReason === undefined && fatal === undefined && !finished && running.size < concurrency) {
+      let trial = queue.shift();
+      if (trial === undefined) {
+        const batch = solver.ask({ max: concurrency - running.size });
+        noteClassification();
+        if (batch === null) {
+          finished = true;
+          break;
+        }
+        if (batch.length === 0) break; // the solver waits for results still running
+        save();
+        queue.push(...batch);
+        trial = queue.shift()!;
+      }
+      running.set(trial.id, runTrial(trial));
+    }
+    if (running.size === 0) break;
+
+    const outcome = await Promise.race(running.values());
+    running.delete(outcome.trial.id);
+    const { trial } = outcome;
+    if ("fatal" in outcome) {
+      fatal ??= outcome.fatal;
+      continue;
+    }
+    if (outcome.reading.ok) {
+      solver.tell({ id: trial.id, value: outcome.reading.value });
+      evaluations++;
+      save();
+      noteClassification();
+      io.stderr(`trial ${trial.id}: ${formatValue(outcome.reading.value)} (${describeProgress(solver)})\n`);
+    } else {
+      const reason = outcome.reading.reason;
+      failures.push({ id: trial.id, params: { ...trial.params }, error: reason });
+      io.stderr(`trial ${trial.id} failed: ${reason}\n`);
+      if (onError === "skip") {
+        // Counted against the budget, never the best; the strategy moves on.
+        solver.fail(trial.id, reason);
+        save();
+        noteClassification();
+      } else {
+        // Left pending, so a rerun with the same --state evaluates it again.
+        stopReason ??= `trial ${trial.id} failed (${reason}); stopped`;
+      }
+    }
+  }
+
+  if (fatal !== undefined) throw fatal instanceof CliError ? fatal : runtimeError(String(fatal));
+  if (!finished && stopReason === undefined) {
+    // Defensive: nothing running and the solver proposes nothing, yet it is not done.
+    const waiting = solver
+      .pendingTrials()
+      .map((t) => t.id)
+      .join(", ");
+    stopReason = `the solver proposes no trial while waiting for pending trial(s) [${waiting}]`;
+  }
+  const best = solver.best();
+  io.stdout(`${JSON.stringify({ best, evaluations, failures, stopped: stopReason !== undefined })}\n`);
+  if (stopReason !== undefined) {
+    io.stderr(
+      `arqon solve: ${stopReason}${statePath === undefined ? "" : `; rerun with --state ${statePath} to resume`}\n`,
+    );
+    return 1;
+  }
+  if (best === null) {
+    io.stderr("arqon solve: no trial produced a value\n");
+    return 1;
+  }
+  io.stderr(`done: ${describeProgress(solver)}\n`);
+  return 0;
+}

@@ -1,0 +1,32 @@
+import { parseFlags, requiredString } from "./args.js";
+import { plainTrial } from "./ask.js";
+import type { CliIo } from "./io.js";
+import { openSolver } from "./open-solver.js";
+
+/** Help text of `arqon status`. */
+export const STATUS_USAGE = `arqon status --state <state.json>
+  Prints where a saved run stands: {"phase","asked","told","budget","best","pending","classification","strategy"}.
+  Does not change the state file.`;
+
+/** `arqon status`: a read-only JSON summary of a saved solver, including its pending trials. */
+export function statusCommand(argv: readonly string[], io: CliIo): 0 {
+  const flags = parseFlags("status", argv, { state: { type: "string" } });
+  if (flags.help === true) {
+    io.stdout(`${STATUS_USAGE}\n`);
+    return 0;
+  }
+  const { solver } = openSolver("status", io.cwd, { statePath: requiredString("status", flags, "state") });
+  io.stdout(
+    `${JSON.stringify({
+      phase: solver.phase,
+      asked: solver.asked,
+      told: solver.told,
+      budget: solver.config.budget,
+      best: solver.best(),
+      pending: solver.pendingTrials().map(plainTrial),
+      classification: solver.classification,
+      strategy: solver.strategyName,
+    })}\n`,
+  );
+  return 0;
+}

@@ -1,0 +1,61 @@
+import { UsageError } from "../index.js";
+import { optionalString, parseFlags, requiredString } from "./args.js";
+import { usageError } from "./cli-error.js";
+import type { CliIo } from "./io.js";
+import { parseJsonText, readJsonFile } from "./json-input.js";
+import { openSolver } from "./open-solver.js";
+import { describeProgress, describeRefineStart } from "./progress.js";
+import { parseResults } from "./results-input.js";
+import { saveSolverState } from "./state-file.js";
+
+/** Help text of `arqon tell`. */
+export const TELL_USAGE = `arqon tell --state <state.json> [--results <results.json>]
+  Tells results to the solver saved in --state, all or nothing. Results (from --results or stdin) are
+  an array of {"id":N,"value":X,"cost"?:C} for asked trials or {"params":{...},"value":X} for outside
+  points. Prints {"told":N,"best":{"params":{...},"value":X}}.`;
+
+/**
+ * `arqon tell`: applies results to the saved solver and saves it again.
+ *
+ * @remarks
+ * All or nothing: the shape of every result is checked first, then the solver validates ids and
+ * bounds and refuses the whole batch on any problem. A refusal exits 2 and leaves the state file
+ * untouched (not even rewritten).
+ */
+export async function tellCommand(argv: readonly string[], io: CliIo): Promise<0> {
+  const flags = parseFlags("tell", argv, { state: { type: "string" }, results: { type: "string" } });
+  if (flags.help === true) {
+    io.stdout(`${TELL_USAGE}\n`);
+    return 0;
+  }
+  const statePath = requiredString("tell", flags, "state");
+  const resultsPath = optionalString(flags, "results");
+  const { solver } = openSolver("tell", io.cwd, { statePath });
+
+  let input: unknown;
+  if (resultsPath !== undefined) {
+    input = readJsonFile(io.cwd, resultsPath, "results");
+  } else {
+    if (io.stdinIsTerminal)
+      throw usageError("arqon tell: pass --results <file> or pipe the results JSON on stdin");
+    input = parseJsonText(await io.readStdin(), "results on stdin");
+  }
+  const results = parseResults(input);
+
+  const wasClassified = solver.classification !== null;
+  try {
+    solver.tell(results);
+  } catch (error) {
+    if (error instanceof UsageError)
+      throw usageError(`arqon tell: results refused, nothing told: ${error.message}`);
+    throw error;
+  }
+  saveSolverState(io.cwd, statePath, solver);
+  if (!wasClassified) {
+    const refine = describeRefineStart(solver);
+    if (refine !== undefined) io.stderr(`${refine}\n`);
+  }
+  io.stderr(`told ${results.length} result(s): ${describeProgress(solver)}\n`);
+  io.stdout(`${JSON.stringify({ told: results.length, best: solver.best() })}\n`);
+  return 0;
+}

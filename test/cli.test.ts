@@ -1,0 +1,395 @@
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { parameterVariable, trialVariables, variableClashes } from "../src/cli/env-names.js";
+import { readObjective } from "../src/cli/objective-output.js";
+import { createSolver, restoreSolver, type SolverConfig, type Told, type Trial } from "../src/index.js";
+import {
+  lines,
+  REPO_ROOT,
+  runArqon,
+  runArqonInProcess,
+  runNode,
+  tempDir,
+  writeJson,
+} from "./support/cli-run.js";
+
+/** Parses the single JSON document a command printed on stdout. */
+// biome-ignore lint/suspicious/noExplicitAny: the tests read arbitrary JSON output field by field
+function json(stdout: string): any {
+  const out = lines(stdout);
+  expect(out).toHaveLength(1);
+  return JSON.parse(out[0]!);
+}
+
+/** Asserts a failure reported as exactly one stderr line, and returns that line. */
+function oneLineError(
+  run: { status: number | null; stdout: string; stderr: string },
+  status: number,
+): string {
+  expect(run.status).toBe(status);
+  expect(run.stdout).toBe("");
+  const errorLines = lines(run.stderr);
+  expect(errorLines).toHaveLength(1);
+  return errorLines[0]!;
+}
+
+/** A deterministic objective for the ask/tell round trip. */
+function bowl(params: Record<string, number>): number {
+  return (params.x! - 1) ** 2 + 2 * (params.y! + 0.5) ** 2;
+}
+
+const ROUND_TRIP_CONFIG = {
+  seed: 11,
+  budget: 10,
+  probeRatio: 0.5,
+  bounds: { x: { min: -4, max: 4 }, y: { min: -3, max: 3 } },
+} satisfies SolverConfig;
+
+describe("objective output", () => {
+  it("takes the last number on the last non-empty line", () => {
+    expect(readObjective("noise\nRESULT=0.99\n")).toEqual({ ok: true, value: 0.99 });
+    expect(readObjective("0.1\n0.2\n0.3")).toEqual({ ok: true, value: 0.3 });
+    expect(readObjective("  0.75 \n\n  \n")).toEqual({ ok: true, value: 0.75 });
+    expect(readObjective("epoch 3/3 loss: 1.5e-2\r\n")).toEqual({ ok: true, value: 0.015 });
+    expect(readObjective("step 7 value -2.5")).toEqual({ ok: true, value: -2.5 });
+    expect(readObjective("0.123")).toEqual({ ok: true, value: 0.123 });
+  });
+
+  it("fails on empty output, a last line without a number, or a non-finite number", () => {
+    expect(readObjective("")).toMatchObject({ ok: false, reason: expect.stringContaining("no output") });
+    expect(readObjective("\n  \n")).toMatchObject({ ok: false });
+    expect(readObjective("0.5\ndone")).toMatchObject({
+      ok: false,
+      reason: expect.stringContaining('"done"'),
+    });
+    expect(readObjective("NaN")).toMatchObject({ ok: false });
+    expect(readObjective("1e999")).toMatchObject({
+      ok: false,
+      reason: expect.stringContaining("not finite"),
+    });
+  });
+});
+
+describe("environment variable names", () => {
+  it("upper-cases names and replaces other characters with _", () => {
+    expect(parameterVariable("x")).toBe("ARQON_X");
+    expect(parameterVariable("alpha")).toBe("ARQON_ALPHA");
+    expect(parameterVariable("learning-rate")).toBe("ARQON_LEARNING_RATE");
+    expect(parameterVariable("p.2 é")).toBe("ARQON_P_2__");
+    expect(trialVariables(4, { alpha: 0.123, "n-layers": 3 })).toEqual({
+      ARQON_TRIAL_ID: "4",
+      ARQON_ALPHA: "0.123",
+      ARQON_N_LAYERS: "3",
+    });
+  });
+
+  it("reports names that would share a variable, with the parameter's path", () => {
+    expect(variableClashes(["x", "y", "learning-rate"])).toEqual([]);
+    expect(variableClashes(["lr", "LR"])).toEqual([
+      'bounds.LR: its variable ARQON_LR is also used by parameter "lr"',
+    ]);
+    expect(variableClashes(["trial_id"])).toEqual([
+      "bounds.trial_id: its variable ARQON_TRIAL_ID is also used by the trial id",
+    ]);
+  });
+});
+
+describe("arqon validate", () => {
+  it("prints the parameters and budget of a valid config", () => {
+    const dir = tempDir();
+    writeJson(dir, "c.json", {
+      seed: 1,
+      budget: 20,
+      bounds: { x: { min: -5, max: 10 }, lr: { min: 1e-5, max: 0.1, scale: "log" } },
+    });
+    const run = runArqon(["validate", "--config", "c.json"], dir);
+    expect(run.status).toBe(0);
+    expect(json(run.stdout)).toEqual({ ok: true, parameters: ["x", "lr"], budget: 20 });
+  });
+
+  it("exits 2 with one stderr line naming every problem's path", () => {
+    const dir = tempDir();
+    writeJson(dir, "bad.json", {
+      seed: 1,
+      budget: 0,
+      bounds: { x: { min: 3, max: 1 }, lr: { min: 0, max: 1, scale: "log" } },
+      batch_size: 4,
+    });
+    const line = oneLineError(runArqon(["validate", "--config", "bad.json"], dir), 2);
+    expect(line).toContain("bad.json");
+    expect(line).toMatch(/budget: /);
+    expect(line).toMatch(/bounds\.x: min \(3\) must be less than max \(1\)/);
+    expect(line).toMatch(/bounds\.lr: log scale/);
+    expect(line).toMatch(/batch_size: unknown key/);
+  });
+
+  it("exits 2 with one line for a missing file, malformed JSON or a missing flag", async () => {
+    const dir = tempDir();
+    expect(oneLineError(await runArqonInProcess(["validate", "--config", "nope.json"], dir), 2)).toBe(
+      "config file not found: nope.json",
+    );
+    writeFileSync(join(dir, "broken.json"), "{ seed: 1");
+    expect(oneLineError(await runArqonInProcess(["validate", "--config", "broken.json"], dir), 2)).toMatch(
+      /^config file broken\.json is not valid JSON: /,
+    );
+    expect(oneLineError(await runArqonInProcess(["validate"], dir), 2)).toBe(
+      "arqon validate: --config is required",
+    );
+    expect(
+      oneLineError(await runArqonInProcess(["validate", "--config", "x.json", "--bogus"], dir), 2),
+    ).toMatch(/^arqon validate: .*--bogus/);
+  });
+});
+
+describe("arqon ask / tell across invocations", () => {
+  it("keeps pending trials and strategy state between invocations and matches an in-process run", async () => {
+    const dir = tempDir();
+    writeJson(dir, "c.json", ROUND_TRIP_CONFIG);
+    const twin = createSolver(ROUND_TRIP_CONFIG);
+
+    // The first steps run as real child processes; the refine loop runs the same CLI code in-process
+    // (still one invocation per step, state only through the file) to keep the test fast.
+    const ask = async (extra: string[], child: boolean): Promise<Trial[] | null> => {
+      const args = ["ask", "--state", "s.json", "--batch", "3", ...extra];
+      const run = child ? runArqon(args, dir) : await runArqonInProcess(args, dir);
+      expect(run.status).toBe(0);
+      const out = json(run.stdout);
+      expect(out.trials).toEqual(twin.ask({ max: 3 }));
+      if (out.trials === null) expect(out.done).toBe(true);
+      return out.trials;
+    };
+    const tell = async (results: Told[], how: "file" | "stdin", child: boolean) => {
+      const args = ["tell", "--state", "s.json"];
+      if (how === "file") args.push("--results", writeJson(dir, "r.json", results));
+      const stdin = how === "stdin" ? JSON.stringify(results) : undefined;
+      const run = child ? runArqon(args, dir, stdin) : await runArqonInProcess(args, dir, stdin);
+      expect(run.status).toBe(0);
+      twin.tell(results);
+      expect(json(run.stdout)).toEqual({ told: results.length, best: twin.best() });
+    };
+    const evaluate = (trials: readonly Trial[]) => trials.map((t) => ({ id: t.id, value: bowl(t.params) }));
+
+    // The first ask creates the state from --config; the second continues the ids without it.
+    const first = (await ask(["--config", "c.json"], true))!;
+    expect(first.map((t) => t.id)).toEqual([1, 2, 3]);
+    const second = (await ask([], true))!;
+    expect(second.map((t) => t.id)).toEqual([4, 5]);
+    // Told in part and out of order; the rest stays pending in the file.
+    await tell(evaluate([second[0]!, first[1]!]), "file", true);
+    const pending = restoreSolver(JSON.parse(readFileSync(join(dir, "s.json"), "utf8"))).pendingTrials();
+    expect(pending.map((t) => t.id)).toEqual([1, 3, 5]);
+    await tell(evaluate(pending), "stdin", true);
+
+    // Refine until the budget is spent.
+    for (let round = 0; round < 20; round++) {
+      const trials = await ask([], false);
+      if (trials === null) break;
+      await tell(evaluate(trials), round % 2 === 0 ? "stdin" : "file", false);
+    }
+    const finalState = restoreSolver(JSON.parse(readFileSync(join(dir, "s.json"), "utf8")));
+    expect(finalState.told).toBe(ROUND_TRIP_CONFIG.budget);
+    expect(finalState.phase).toBe("done");
+    expect(finalState.best()).toEqual(twin.best());
+    expect(twin.ask()).toBeNull();
+  });
+
+  it("refuses a bad tell as a whole, leaving the state file byte-identical", async () => {
+    const dir = tempDir();
+    writeJson(dir, "c.json", ROUND_TRIP_CONFIG);
+    const asked = json(
+      (await runArqonInProcess(["ask", "--state", "s.json", "--config", "c.json"], dir)).stdout,
+    );
+    const before = readFileSync(join(dir, "s.json"));
+    const good = { id: asked.trials[0].id, value: 1 };
+
+    const refused = runArqon(
+      ["tell", "--state", "s.json"],
+      dir,
+      JSON.stringify([good, { id: 999, value: 2 }]),
+    );
+    expect(oneLineError(refused, 2)).toMatch(
+      /^arqon tell: results refused, nothing told: .*999 was never asked/,
+    );
+    expect(readFileSync(join(dir, "s.json")).equals(before)).toBe(true);
+
+    const malformed = await runArqonInProcess(
+      ["tell", "--state", "s.json"],
+      dir,
+      JSON.stringify([good, { id: 2, value: "0.5" }, { value: 1 }]),
+    );
+    const line = oneLineError(malformed, 2);
+    expect(line).toContain("results[1].value: expected a finite number");
+    expect(line).toContain('results[2]: expected exactly one of "id"');
+    expect(oneLineError(await runArqonInProcess(["tell", "--state", "s.json"], dir, "[{"), 2)).toMatch(
+      /^results on stdin is not valid JSON/,
+    );
+    expect(readFileSync(join(dir, "s.json")).equals(before)).toBe(true);
+
+    // The same good result alone is accepted.
+    const ok = await runArqonInProcess(["tell", "--state", "s.json"], dir, JSON.stringify(good));
+    expect(ok.status).toBe(0);
+    expect(json(ok.stdout).told).toBe(1);
+  });
+
+  it("reports missing state, bad flags and a conflicting config as usage errors", async () => {
+    const dir = tempDir();
+    writeJson(dir, "c.json", ROUND_TRIP_CONFIG);
+    writeJson(dir, "other.json", { ...ROUND_TRIP_CONFIG, seed: 12 });
+    expect(oneLineError(await runArqonInProcess(["ask", "--state", "s.json"], dir), 2)).toBe(
+      "arqon ask: state file s.json does not exist; pass --config to create it",
+    );
+    expect(oneLineError(await runArqonInProcess(["ask", "--config", "c.json"], dir), 2)).toBe(
+      "arqon ask: --state is required",
+    );
+    expect(
+      oneLineError(
+        await runArqonInProcess(["ask", "--state", "s.json", "--config", "c.json", "--batch", "0"], dir),
+        2,
+      ),
+    ).toMatch(/--batch must be a whole number >= 1/);
+    expect(oneLineError(await runArqonInProcess(["tell", "--state", "s.json"], dir, "[]"), 2)).toMatch(
+      /state file s\.json does not exist/,
+    );
+    expect(oneLineError(await runArqonInProcess(["frobnicate"], dir), 2)).toMatch(
+      /unknown command "frobnicate"/,
+    );
+
+    expect((await runArqonInProcess(["ask", "--state", "s.json", "--config", "c.json"], dir)).status).toBe(0);
+    // The same config again is fine (defaults filled in compare equal); another one is refused.
+    expect((await runArqonInProcess(["ask", "--state", "s.json", "--config", "c.json"], dir)).status).toBe(0);
+    expect(
+      oneLineError(await runArqonInProcess(["ask", "--state", "s.json", "--config", "other.json"], dir), 2),
+    ).toMatch(/other\.json differs from the config stored in s\.json/);
+
+    writeJson(dir, "junk.json", { hello: 1 });
+    expect(oneLineError(await runArqonInProcess(["ask", "--state", "junk.json"], dir), 2)).toMatch(
+      /^state file junk\.json is not a valid arqon solver state: /,
+    );
+  });
+
+  it("prints the saved run's status, pending trials included, without changing it", async () => {
+    const dir = tempDir();
+    writeJson(dir, "c.json", ROUND_TRIP_CONFIG);
+    await runArqonInProcess(["ask", "--state", "s.json", "--config", "c.json", "--batch", "2"], dir);
+    const before = readFileSync(join(dir, "s.json"));
+    const status = json((await runArqonInProcess(["status", "--state", "s.json"], dir)).stdout);
+    expect(status).toMatchObject({
+      phase: "probe",
+      asked: 2,
+      told: 0,
+      budget: 10,
+      best: null,
+      classification: null,
+    });
+    expect(status.pending.map((t: Trial) => t.id)).toEqual([1, 2]);
+    expect(readFileSync(join(dir, "s.json")).equals(before)).toBe(true);
+  });
+});
+
+/** A node one-liner objective: reads its parameters from ARQON_* variables and prints the value. */
+function nodeObjective(body: string): string[] {
+  return [process.execPath, "-e", body];
+}
+
+describe("arqon solve", () => {
+  it("minimises a command's printed RESULT= value and saves a resumable state", () => {
+    const dir = tempDir();
+    writeJson(dir, "c.json", { seed: 5, budget: 24, bounds: { x: { min: -5, max: 5 } } });
+    const objective = nodeObjective(
+      "const x = Number(process.env.ARQON_X); console.log('training...'); console.log('RESULT=' + (x - 1.5) ** 2);",
+    );
+    const run = runArqon(
+      ["solve", "--config", "c.json", "--state", "s.json", "--concurrency", "2", "--", ...objective],
+      dir,
+    );
+    expect(run.status).toBe(0);
+    const out = json(run.stdout);
+    expect(out.evaluations).toBe(24);
+    expect(out.failures).toEqual([]);
+    expect(out.best.value).toBeLessThan(0.05);
+    expect(Math.abs(out.best.params.x - 1.5)).toBeLessThan(0.25);
+    expect(out.best.value).toBeCloseTo((out.best.params.x - 1.5) ** 2, 12);
+    // Progress and the classification go to stderr only.
+    expect(run.stderr).toMatch(/landscape classified as (structured|chaotic)/);
+    expect(run.stderr).toMatch(/^trial 1: /m);
+    const saved = restoreSolver(JSON.parse(readFileSync(join(dir, "s.json"), "utf8")));
+    expect(saved.told).toBe(24);
+    expect(saved.best()).toEqual(out.best);
+  });
+
+  const failingConfig = {
+    seed: 9,
+    budget: 8,
+    probeRatio: 0.5,
+    bounds: { x: { min: 0, max: 1 }, "learning-rate": { min: 1e-4, max: 1e-1, scale: "log" as const } },
+  };
+  // Fails trial 3 (exit code 1) unless FIXED is set; the value uses both parameters' variables.
+  const failingObjective = nodeObjective(
+    "const e = process.env; if (e.ARQON_TRIAL_ID === '3' && !e.FIXED) process.exit(1);" +
+      "console.log(Number(e.ARQON_X) + Math.log10(Number(e.ARQON_LEARNING_RATE)));",
+  );
+
+  it("with --on-error skip reports the failed trial and spends the rest of the budget", () => {
+    const dir = tempDir();
+    writeJson(dir, "c.json", failingConfig);
+    const run = runArqon(
+      ["solve", "--config", "c.json", "--on-error", "skip", "--", ...failingObjective],
+      dir,
+    );
+    expect(run.status).toBe(0);
+    const out = json(run.stdout);
+    expect(out.evaluations).toBe(7);
+    expect(out.failures).toHaveLength(1);
+    expect(out.failures[0]).toMatchObject({ id: 3, error: "exit code 1" });
+    expect(run.stderr).toMatch(/^trial 3 failed: exit code 1$/m);
+    expect(out.best.value).toBeCloseTo(out.best.params.x + Math.log10(out.best.params["learning-rate"]), 12);
+  });
+
+  it("with --on-error stop exits 1 at the first failure, and a rerun resumes with the failed trial", () => {
+    const dir = tempDir();
+    writeJson(dir, "c.json", failingConfig);
+    const args = ["solve", "--config", "c.json", "--state", "s.json", "--", ...failingObjective];
+    const stopped = runArqon(args, dir);
+    expect(stopped.status).toBe(1);
+    const out = json(stopped.stdout);
+    expect(out).toMatchObject({ evaluations: 2, stopped: true, failures: [{ id: 3, error: "exit code 1" }] });
+    const reason = lines(stopped.stderr).at(-1)!;
+    expect(reason).toBe(
+      "arqon solve: trial 3 failed (exit code 1); stopped; rerun with --state s.json to resume",
+    );
+    const saved = restoreSolver(JSON.parse(readFileSync(join(dir, "s.json"), "utf8")));
+    expect(saved.told).toBe(2);
+    expect(saved.pendingTrials().map((t) => t.id)).toEqual([3]);
+
+    const fixed = runNode([join(REPO_ROOT, "bin/arqon.js"), ...args], dir, undefined, { FIXED: "1" });
+    expect(fixed.status).toBe(0);
+    expect(fixed.stderr).toMatch(/resuming: re-running 1 pending trial\(s\) first/);
+    expect(fixed.stderr).toMatch(/^trial 3: /m);
+    const resumed = json(fixed.stdout);
+    expect(resumed).toMatchObject({ evaluations: 6, failures: [], stopped: false });
+    const finalState = restoreSolver(JSON.parse(readFileSync(join(dir, "s.json"), "utf8")));
+    expect(finalState.told).toBe(8);
+    expect(finalState.best()).toEqual(resumed.best);
+  });
+
+  it("exits 2 when the command is missing or cannot be started", async () => {
+    const dir = tempDir();
+    writeJson(dir, "c.json", failingConfig);
+    expect(oneLineError(await runArqonInProcess(["solve", "--config", "c.json"], dir), 2)).toMatch(
+      /give the objective command after --/,
+    );
+    expect(
+      oneLineError(
+        await runArqonInProcess(["solve", "--config", "c.json", "--on-error", "maybe", "--", "x"], dir),
+        2,
+      ),
+    ).toMatch(/--on-error must be one of stop, skip/);
+    const missing = await runArqonInProcess(
+      ["solve", "--config", "c.json", "--", join(dir, "no-such-program")],
+      dir,
+    );
+    expect(missing.status).toBe(2);
+    expect(lines(missing.stderr).at(-1)).toMatch(/^cannot run ".*no-such-program": .*ENOENT/);
+  });
+});

@@ -1,0 +1,89 @@
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import type { CliIo } from "../../src/cli/io.js";
+import { runCli } from "../../src/cli/run-cli.js";
+
+/** What one CLI invocation produced. */
+export interface CliRun {
+  readonly status: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+const repoRoot = fileURLToPath(new URL("../..", import.meta.url));
+const mainTs = join(repoRoot, "src/cli/main.ts");
+/** Absolute URL of tsx's loader, so child processes find it whatever their working directory. */
+const tsxLoader = pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href;
+
+/** The repository root (where `bin/arqon.js` lives). */
+export const REPO_ROOT = repoRoot;
+
+/** Runs `node --import tsx src/cli/main.ts …args` as a child process in `cwd`. */
+export function runArqon(args: readonly string[], cwd: string, stdin?: string): CliRun {
+  return runNode(["--import", tsxLoader, mainTs, ...args], cwd, stdin);
+}
+
+/**
+ * Runs `node …args` as a child process in `cwd` with a generous timeout (the machine is shared),
+ * with `env` added to this process's environment.
+ */
+export function runNode(
+  args: readonly string[],
+  cwd: string,
+  stdin?: string,
+  env: Readonly<Record<string, string>> = {},
+): CliRun {
+  const result = spawnSync(process.execPath, [...args], {
+    cwd,
+    env: { ...process.env, ...env },
+    input: stdin ?? "",
+    encoding: "utf8",
+    timeout: 60_000,
+  });
+  if (result.error !== undefined) throw result.error;
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+/** Runs the CLI in this process (same code path as `main.ts`, minus the process wiring). */
+export async function runArqonInProcess(
+  args: readonly string[],
+  cwd: string,
+  stdin?: string,
+): Promise<CliRun> {
+  let stdout = "";
+  let stderr = "";
+  const io: CliIo = {
+    stdout: (text) => {
+      stdout += text;
+    },
+    stderr: (text) => {
+      stderr += text;
+    },
+    readStdin: async () => stdin ?? "",
+    stdinIsTerminal: stdin === undefined,
+    cwd,
+    env: process.env,
+  };
+  const status = await runCli(args, io);
+  return { status, stdout, stderr };
+}
+
+/** A fresh temporary directory for one test. */
+export function tempDir(): string {
+  return mkdtempSync(join(tmpdir(), "arqon-cli-"));
+}
+
+/** Writes `value` as JSON to `dir/name` and returns `name`. */
+export function writeJson(dir: string, name: string, value: unknown): string {
+  writeFileSync(join(dir, name), JSON.stringify(value));
+  return name;
+}
+
+/** The non-empty lines of `text`. */
+export function lines(text: string): string[] {
+  return text.split("\n").filter((line) => line.trim() !== "");
+}
