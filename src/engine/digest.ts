@@ -1,0 +1,160 @@
+/**
+ * Telemetry digests: what a host reports after measuring its system, and the check that decides
+ * whether a digest may feed an evaluation window.
+ *
+ * @packageDocumentation
+ */
+
+/**
+ * One measurement of the live system, reported by the host through `engine.observe()`.
+ *
+ * @remarks
+ * `generation` is the live-config generation the measurement was taken under (read it from
+ * `engine.generation` when the measurement starts). Times are milliseconds on the engine's clock.
+ * Only `objective` (lower is better) drives the optimiser today; the optional health metrics are
+ * validated now so that later control-safety rules can rely on them.
+ */
+export interface Digest {
+  /** The value to minimise, measured under `generation`. Must be finite. */
+  objective: number;
+  /** Live-config generation the measurement belongs to (a non-negative integer). */
+  generation: number;
+  /** When the measurement was taken, ms on the engine clock; absent means "now". */
+  timestamp?: number;
+  /** Distance to the nearest constraint: ≥ 0 satisfied, < 0 violated. */
+  constraintMargin?: number;
+  /** 99th-percentile latency of the measured period, in the host's unit. */
+  latencyP99?: number;
+  /** Work done per unit time in the measured period, in the host's unit. */
+  throughput?: number;
+  /** Fraction of failed operations in the measured period, 0–1. */
+  errorRate?: number;
+}
+
+/** {@link checkDigest} result for a digest that may feed a window. */
+export const DIGEST_ACCEPTED = 0;
+
+/**
+ * Why {@link checkDigest} refused a digest, as small integer codes (0 means accepted).
+ *
+ * @remarks
+ * The codes are listed in the order the checks run: a digest that fails several checks gets
+ * the first one. Decode with {@link rejectionName}.
+ */
+export const DigestRejection = {
+  /**
+   * Not a digest: not an object, `objective` or `generation` not a number, `generation` not a
+   * non-negative safe integer, `timestamp` present but not a finite number, another optional
+   * field present but not a number or NaN, or a property read that threw.
+   */
+  Malformed: 1,
+  /** `objective` is NaN or ±Infinity. */
+  NonFiniteObjective: 2,
+  /** Measured under another live-config generation than the one being evaluated. */
+  WrongGeneration: 3,
+  /** Taken before the system had settled after the last apply (`timestamp < lastApplyAt + settleMs`). */
+  Settling: 4,
+  /** Older than the allowed age (`now − timestamp > maxAgeMs`). */
+  TooOld: 5,
+  /** Dated further ahead of the engine clock than the allowed skew (`timestamp > now + maxSkewMs`). */
+  FromFuture: 6,
+} as const;
+
+/** One of the {@link DigestRejection} codes. */
+export type DigestRejection = (typeof DigestRejection)[keyof typeof DigestRejection];
+
+const REJECTION_NAMES: readonly string[] = [
+  "Accepted",
+  "Malformed",
+  "NonFiniteObjective",
+  "WrongGeneration",
+  "Settling",
+  "TooOld",
+  "FromFuture",
+];
+
+/**
+ * The name of a {@link checkDigest} result: `"Accepted"` for 0, the {@link DigestRejection} key
+ * for a rejection code, `"Unknown"` for anything else.
+ *
+ * @remarks
+ * Cold path (audit decoding); returns interned string constants, so it does not allocate.
+ */
+export function rejectionName(code: number): string {
+  return Number.isInteger(code) && code >= 0 && code < REJECTION_NAMES.length
+    ? REJECTION_NAMES[code]!
+    : "Unknown";
+}
+
+/** True when an optional numeric field is absent (undefined) or a number other than NaN. */
+function isOptionalMetric(value: unknown): boolean {
+  return value === undefined || (typeof value === "number" && !Number.isNaN(value));
+}
+
+/**
+ * Decides whether a digest may feed the evaluation window of `expectedGeneration`.
+ *
+ * @param d - Whatever the host passed; nothing about it is trusted.
+ * @param expectedGeneration - Generation of the live config being evaluated.
+ * @param lastApplyAt - Time of the apply that created that generation (ms; −Infinity if none).
+ * @param now - Current engine time (ms).
+ * @param settleMs - Digests taken less than this long after the apply are too early.
+ * @param maxAgeMs - Digests older than this (relative to `now`) are stale.
+ * @param maxSkewMs - Digests dated more than this ahead of `now` are refused.
+ * @returns {@link DIGEST_ACCEPTED} (0) or a {@link DigestRejection} code.
+ *
+ * @remarks
+ * Checks run in this order: Malformed, NonFiniteObjective, WrongGeneration, Settling, TooOld,
+ * FromFuture. A digest without `timestamp` is taken at `now`. Boundaries are accepted
+ * (`timestamp = lastApplyAt + settleMs`, `now − timestamp = maxAgeMs`, `timestamp = now + maxSkewMs`).
+ * An optional field set to `undefined` counts as absent; `null` counts as present and is Malformed.
+ *
+ * Performance contract: allocation-free, no closures, no exceptions escape. It never throws on
+ * any input: a throwing getter or Proxy trap is a bug in the host, but telemetry must never
+ * crash the host's loop, so such a read is caught and the digest is reported Malformed. The
+ * `try` costs nothing on the normal path in current V8.
+ */
+export function checkDigest(
+  d: unknown,
+  expectedGeneration: number,
+  lastApplyAt: number,
+  now: number,
+  settleMs: number,
+  maxAgeMs: number,
+  maxSkewMs: number,
+): number {
+  if (typeof d !== "object" || d === null) return DigestRejection.Malformed;
+  let objective: unknown;
+  let generation: unknown;
+  let timestamp: unknown;
+  try {
+    const fields = d as Record<string, unknown>;
+    objective = fields.objective;
+    generation = fields.generation;
+    timestamp = fields.timestamp;
+    if (
+      !isOptionalMetric(fields.constraintMargin) ||
+      !isOptionalMetric(fields.latencyP99) ||
+      !isOptionalMetric(fields.throughput) ||
+      !isOptionalMetric(fields.errorRate)
+    ) {
+      return DigestRejection.Malformed;
+    }
+  } catch {
+    return DigestRejection.Malformed;
+  }
+  if (typeof objective !== "number" || typeof generation !== "number") return DigestRejection.Malformed;
+  if (!Number.isSafeInteger(generation) || generation < 0) return DigestRejection.Malformed;
+  let at = now;
+  if (timestamp !== undefined) {
+    // A NaN or infinite timestamp would slip through every time comparison below.
+    if (typeof timestamp !== "number" || !Number.isFinite(timestamp)) return DigestRejection.Malformed;
+    at = timestamp;
+  }
+  if (!Number.isFinite(objective)) return DigestRejection.NonFiniteObjective;
+  if (generation !== expectedGeneration) return DigestRejection.WrongGeneration;
+  if (at < lastApplyAt + settleMs) return DigestRejection.Settling;
+  if (now - at > maxAgeMs) return DigestRejection.TooOld;
+  if (at > now + maxSkewMs) return DigestRejection.FromFuture;
+  return DIGEST_ACCEPTED;
+}

@@ -1,0 +1,214 @@
+import type { OperatorFunction, SchedulerLike, Subscription } from "rxjs";
+import { asyncScheduler, Observable } from "rxjs";
+import { type Aggregation, aggregate } from "./aggregate.js";
+
+/** Commands that drive {@link evaluationWindows}: open a fresh window, or drop the open one. */
+export type WindowControl = "open" | "discard";
+
+/** One closed evaluation window, emitted by {@link evaluationWindows}. */
+export interface WindowResult {
+  /** Ordinal of the "open" command that started this window (1-based; replaced and discarded windows use numbers too). */
+  readonly seq: number;
+  /** How many values the window held when it closed. */
+  readonly count: number;
+  /** The aggregate of those values; NaN when the window timed out empty. */
+  readonly value: number;
+  /** True when the time limit closed the window, false when it filled up. */
+  readonly timedOut: boolean;
+  /** Scheduler time (ms) of the "open" command. */
+  readonly openedAt: number;
+  /** Scheduler time (ms) at which the window closed. */
+  readonly closedAt: number;
+}
+
+/**
+ * Counters kept by {@link evaluationWindows}; pass your own object to read them.
+ *
+ * @remarks
+ * Plain mutable numbers, updated in place without allocation. One object may be shared by
+ * several subscriptions, which then add up.
+ */
+export interface EvaluationWindowStats {
+  /** "open" commands honoured. */
+  opened: number;
+  /** Windows closed because they held `count` values. */
+  filled: number;
+  /** Windows closed by their time limit (empty ones included). */
+  timedOut: number;
+  /** Open windows dropped by a "discard" command. */
+  discarded: number;
+  /** Open windows dropped because a new "open" replaced them. */
+  replaced: number;
+  /** Values that arrived while no window was open, and were ignored. */
+  dropped: number;
+}
+
+/** A zeroed {@link EvaluationWindowStats}. */
+export function createWindowStats(): EvaluationWindowStats {
+  return { opened: 0, filled: 0, timedOut: 0, discarded: 0, replaced: 0, dropped: 0 };
+}
+
+/** Options of {@link evaluationWindows}. */
+export interface EvaluationWindowOptions {
+  /** A window closes as soon as it holds this many values (a positive integer). */
+  readonly count: number;
+  /** A window closes this long (ms, > 0) after it opened, whatever it holds; omit for count-only windows. */
+  readonly ms?: number;
+  /** How the values of a window are reduced to one (see {@link aggregate}). */
+  readonly aggregation: Aggregation;
+  /** Trim fraction for `"trimmed-mean"` (see {@link aggregate}). */
+  readonly trim: number;
+  /** Clock and timer source; default `asyncScheduler` (virtual time inside `TestScheduler.run`). */
+  readonly scheduler?: SchedulerLike;
+  /** Counters to update; a private object is used when omitted. */
+  readonly stats?: EvaluationWindowStats;
+}
+
+/**
+ * Collects accepted objective values into evaluation windows that close after `count` values or
+ * `ms` milliseconds, whichever comes first, and emits each closed window's aggregate.
+ *
+ * <span class="informal">Windows are opened on command, not continuously: the engine opens one
+ * after each apply, so every window measures exactly one live configuration.</span>
+ *
+ * No window is open until `control` emits `"open"`. Each `"open"` starts a fresh window at
+ * `scheduler.now()` (dropping a window that was still open) and, when `ms` is set, schedules its
+ * time limit on `scheduler`. Values that arrive while no window is open are ignored and counted in
+ * `stats.dropped`. A window closes when it holds `count` values (`timedOut: false`, its timer is
+ * cancelled) or when `ms` elapses (`timedOut: true`, with whatever it holds; `value` is NaN when it
+ * is empty). After a close no window is open until the next `"open"`; `"discard"` closes the open
+ * window without emitting.
+ *
+ * Completion of the source completes the output and abandons a partly filled window; errors of
+ * the source or of `control` are forwarded. Completion of `control` only stops further commands.
+ *
+ * ## Example
+ * ```ts
+ * const control = new Subject<WindowControl>();
+ * objectives$
+ *   .pipe(evaluationWindows(control, { count: 5, ms: 500, aggregation: "trimmed-mean", trim: 0.1 }))
+ *   .subscribe((w) => decide(w));
+ * control.next("open");
+ * ```
+ *
+ * @remarks
+ * Emission is synchronous: the value that fills a window is still inside its `next` call when the
+ * result reaches the subscriber, so a caller that pushes a value sees any reaction to it when
+ * `next` returns. State is settled before emitting, so the subscriber may send `"open"` or
+ * `"discard"` (or push further values) re-entrantly.
+ *
+ * Performance contract: the per-value path does not allocate (values go into a Float64Array of
+ * `count` slots allocated per subscription) and does no lookups; each emitted window allocates
+ * one small result object, and each timed window one scheduler action.
+ *
+ * @see {@link aggregate}
+ * @param control - `"open"` / `"discard"` commands; unknown strings are ignored.
+ * @param options - See {@link EvaluationWindowOptions}.
+ * @return A function that turns a stream of finite objective values into a stream of {@link WindowResult}.
+ * @throws RangeError when `count` is not a positive safe integer or `ms` is not a finite number > 0.
+ */
+export function evaluationWindows(
+  control: Observable<WindowControl>,
+  options: EvaluationWindowOptions,
+): OperatorFunction<number, WindowResult> {
+  const { count, ms, aggregation, trim } = options;
+  if (!Number.isSafeInteger(count) || count < 1) {
+    throw new RangeError(`evaluationWindows: count must be a positive integer, got ${String(count)}`);
+  }
+  if (ms !== undefined && !(Number.isFinite(ms) && ms > 0)) {
+    throw new RangeError(`evaluationWindows: ms must be a finite number > 0 when given, got ${String(ms)}`);
+  }
+  const scheduler = options.scheduler ?? asyncScheduler;
+  const stats = options.stats ?? createWindowStats();
+
+  return (source) =>
+    new Observable<WindowResult>((subscriber) => {
+      const values = new Float64Array(count);
+      const scratch = new Float64Array(count);
+      let isOpen = false;
+      let filled = 0;
+      let openedAt = 0;
+      let seq = 0;
+      let timer: Subscription | null = null;
+
+      const cancelTimer = (): void => {
+        if (timer !== null) {
+          timer.unsubscribe();
+          timer = null;
+        }
+      };
+
+      // Settles every piece of state before emitting, so a re-entrant "open" from the
+      // subscriber starts from a clean slate and nothing here runs after it.
+      const close = (timedOut: boolean): void => {
+        isOpen = false;
+        cancelTimer();
+        const held = filled;
+        filled = 0;
+        const result: WindowResult = {
+          seq,
+          count: held,
+          value: aggregate(values, held, aggregation, trim, scratch),
+          timedOut,
+          openedAt,
+          closedAt: scheduler.now(),
+        };
+        subscriber.next(result);
+      };
+
+      // One function per subscription; the window it was scheduled for travels as the action state,
+      // so a late timer can never close a newer window.
+      const onTimeLimit = (windowSeq?: number): void => {
+        if (!isOpen || windowSeq !== seq) return;
+        timer = null; // this action is finishing; nothing to cancel
+        stats.timedOut++;
+        close(true);
+      };
+
+      subscriber.add(
+        control.subscribe({
+          next: (command) => {
+            if (command === "open") {
+              if (isOpen) stats.replaced++;
+              cancelTimer();
+              seq++;
+              isOpen = true;
+              filled = 0;
+              openedAt = scheduler.now();
+              stats.opened++;
+              if (ms !== undefined) timer = scheduler.schedule(onTimeLimit, ms, seq);
+            } else if (command === "discard" && isOpen) {
+              isOpen = false;
+              filled = 0;
+              cancelTimer();
+              stats.discarded++;
+            }
+          },
+          error: (error: unknown) => subscriber.error(error),
+        }),
+      );
+
+      subscriber.add(
+        source.subscribe({
+          next: (value) => {
+            if (!isOpen) {
+              stats.dropped++;
+              return;
+            }
+            values[filled++] = value;
+            if (filled === count) {
+              stats.filled++;
+              close(false);
+            }
+          },
+          error: (error: unknown) => subscriber.error(error),
+          complete: () => subscriber.complete(),
+        }),
+      );
+
+      return () => {
+        isOpen = false;
+        cancelTimer();
+      };
+    });
+}
