@@ -1,0 +1,339 @@
+import { AuditRecordType } from "../audit/events.js";
+import type { AuditRing } from "../audit/ring.js";
+import type { ParamRegistry } from "../engine/registry.js";
+import type { ApplyKind } from "./apply-kind.js";
+import type { Guardrails } from "./guardrails.js";
+import type { LiveConfig } from "./live-config.js";
+import type { RollbackReason } from "./rollback-reason.js";
+import { APPLIED, RESULT_CODE_COUNT, Violation } from "./violation.js";
+
+/**
+ * Details of the latest refusal, in one object reused for every refusal (read it right after a
+ * non-zero result; the next refusal overwrites it).
+ */
+export interface ViolationDetails {
+  /** The {@link Violation} code (0 before any refusal). */
+  code: number;
+  /** Parameter index, or −1 when the violation is not about one parameter. */
+  param: number;
+  /** The offending value (see each {@link Violation} code). */
+  value: number;
+  /** The limit it broke. */
+  limit: number;
+}
+
+/**
+ * Relative slack on maxDelta so that round-off in unit ↔ raw conversion cannot turn a move of
+ * exactly maxDelta into a violation. See {@link Executor.apply}.
+ */
+export const MAX_DELTA_RELATIVE_TOLERANCE = 1e-9;
+
+/** Absolute slack on maxDelta, in units of ε × the larger bound magnitude (see {@link Executor.apply}). */
+export const MAX_DELTA_ROUNDING_ULPS = 8;
+
+const RATE_WINDOW_MS = 1000;
+// Slots of the numeric clock state (a Float64Array, so updates never box a number).
+const LAST_APPLY = 0;
+const COOLDOWN_UNTIL = 1;
+
+/**
+ * Tier 1: validates proposals all-or-nothing against the guardrails and the CURRENT live values,
+ * and is the only writer of the {@link LiveConfig}. Every decision is audited.
+ *
+ * @remarks
+ * Deterministic: the result depends only on the executor's state, the proposal and `now` (no
+ * clock reads, no randomness). Hot path: `apply` allocates nothing, creates no closures, never
+ * throws, and does O(size) work over preallocated typed arrays; a refusal is a small integer
+ * code with details in {@link Executor.lastViolation}.
+ */
+export class Executor {
+  /** Details of the latest refusal (reused object). */
+  readonly lastViolation: ViolationDetails = { code: 0, param: -1, value: Number.NaN, limit: Number.NaN };
+  /**
+   * Mode word: word 0 non-zero means applies are refused with {@link Violation.Blocked}. The
+   * control-safety layer may write it directly or call {@link Executor.setBlocked}.
+   */
+  readonly mode = new Uint8Array(1);
+  /** Results so far, indexed by result code (0 = applied; rollbacks included). */
+  readonly results = new Uint32Array(RESULT_CODE_COUNT);
+  private readonly registry: ParamRegistry;
+  private readonly live: LiveConfig;
+  private readonly audit: AuditRing;
+  private readonly size: number;
+  private readonly maxUpdatesPerSecond: number;
+  private readonly minIntervalMs: number;
+  /** maxDelta plus round-off slack, per parameter (raw units). */
+  private readonly deltaLimit: Float64Array;
+  /** 1 / maxDelta (0 where maxDelta is 0), to find the parameter closest to its limit without dividing. */
+  private readonly inverseMaxDelta: Float64Array;
+  /** Raw target being validated; copied into the live config only when every check passes. */
+  private readonly pending: Float64Array;
+  /** Times of the latest applies (ring of `maxUpdatesPerSecond` slots; empty when unlimited). */
+  private readonly applyTimes: Float64Array;
+  private rateNext = 0;
+  private rateCount = 0;
+  private readonly clock = new Float64Array([Number.NEGATIVE_INFINITY, Number.NEGATIVE_INFINITY]);
+
+  /**
+   * @param registry - Parameter bounds, scales and maxDelta (raw units).
+   * @param live - The live config this executor alone writes; its size must match the registry.
+   * @param guardrails - Resolved limits (see `resolveGuardrails`).
+   * @param audit - Where every apply, refusal, rollback and baseline is recorded.
+   * @throws RangeError when `live.size` differs from `registry.size` (construction only).
+   */
+  constructor(registry: ParamRegistry, live: LiveConfig, guardrails: Guardrails, audit: AuditRing) {
+    if (live.size !== registry.size) {
+      throw new RangeError(
+        `live config has ${live.size} values but the registry has ${registry.size} parameters`,
+      );
+    }
+    const n = registry.size;
+    this.registry = registry;
+    this.live = live;
+    this.audit = audit;
+    this.size = n;
+    this.maxUpdatesPerSecond = guardrails.maxUpdatesPerSecond;
+    this.minIntervalMs = guardrails.minIntervalMs;
+    this.deltaLimit = new Float64Array(n);
+    this.inverseMaxDelta = new Float64Array(n);
+    for (let i = 0; i < n; i++) {
+      const maxDelta = registry.maxDelta[i]!;
+      const magnitude = Math.max(Math.abs(registry.min[i]!), Math.abs(registry.max[i]!));
+      this.deltaLimit[i] =
+        maxDelta * (1 + MAX_DELTA_RELATIVE_TOLERANCE) + MAX_DELTA_ROUNDING_ULPS * Number.EPSILON * magnitude;
+      this.inverseMaxDelta[i] = maxDelta > 0 ? 1 / maxDelta : 0;
+    }
+    this.pending = new Float64Array(n);
+    const slots = Number.isFinite(guardrails.maxUpdatesPerSecond) ? guardrails.maxUpdatesPerSecond : 0;
+    this.applyTimes = new Float64Array(slots);
+  }
+
+  /** Generation of the live values. */
+  get generation(): number {
+    return this.live.generation;
+  }
+
+  /** Engine-clock time of the latest successful apply or rollback (−Infinity before the first). */
+  get lastApplyAt(): number {
+    return this.clock[LAST_APPLY]!;
+  }
+
+  /** Time until which applies are refused with {@link Violation.Cooldown} (−Infinity when none). */
+  get cooldownUntil(): number {
+    return this.clock[COOLDOWN_UNTIL]!;
+  }
+
+  /** Whether applies are currently refused with {@link Violation.Blocked}. */
+  get blocked(): boolean {
+    return this.mode[0] !== 0;
+  }
+
+  /** Refuses (true) or allows (false) applies; rollbacks stay possible while blocked. */
+  setBlocked(blocked: boolean): void {
+    this.mode[0] = blocked ? 1 : 0;
+  }
+
+  /**
+   * Refuses applies until `until` (engine-clock ms). A cooldown only ever extends: an earlier
+   * `until` than the running one is ignored. Non-finite values other than −Infinity are ignored.
+   */
+  startCooldown(until: number): void {
+    if (until === Number.POSITIVE_INFINITY || Number.isNaN(until)) return;
+    if (until > this.clock[COOLDOWN_UNTIL]!) this.clock[COOLDOWN_UNTIL] = until;
+  }
+
+  /** Ends any running cooldown (operator reset). */
+  clearCooldown(): void {
+    this.clock[COOLDOWN_UNTIL] = Number.NEGATIVE_INFINITY;
+  }
+
+  /**
+   * Validates a target point and, if every check passes, writes it as the new live generation.
+   *
+   * @param target - Target point in the UNIT cube, registry order (log parameters in log space).
+   * @param proposalId - Recorded in the audit trail.
+   * @param kind - What the apply is for (recorded).
+   * @param now - Engine-clock milliseconds.
+   * @returns 0 when applied, else a {@link Violation} code (details in {@link Executor.lastViolation}).
+   *
+   * @remarks
+   * Checks, in this order (the first failure is reported; nothing is written on failure):
+   * 1. `UnknownParameter` — `target.length` ≠ the number of parameters.
+   * 2. `NonFinite` — any coordinate NaN or ±Infinity.
+   * 3. `OutOfBounds` — any coordinate outside [0, 1].
+   * 4. `DeltaTooLarge` — for any parameter, |toRaw(target) − live| > maxDelta. To absorb
+   *    round-off, the comparison uses maxDelta·(1 + 1e−9) + 8·ε·max(|min|, |max|), far below any
+   *    meaningful move.
+   * 5. `InvalidTime` — `now` not finite.
+   * 6. `RateLimited` — `maxUpdatesPerSecond` applies already within (now − 1000 ms, now].
+   * 7. `MinInterval` — now − last apply < `minIntervalMs` (a clock going backwards fails too).
+   * 8. `Cooldown` — now < the cooldown end.
+   * 9. `Blocked` — the mode word is set.
+   *
+   * On success the raw values (registry.toRaw) are written, the generation is bumped and an
+   * `apply` record is audited; on failure a `violation` record is audited. Hot path: no
+   * allocation, no exceptions.
+   */
+  apply(target: Float64Array, proposalId: number, kind: ApplyKind, now: number): number {
+    const n = this.size;
+    if (target.length !== n)
+      return this.refuse(Violation.UnknownParameter, -1, target.length, n, proposalId, now);
+    // One comparison per coordinate on the normal path; the classifying scan runs only on failure.
+    for (let i = 0; i < n; i++) {
+      const u = target[i]!;
+      if (!(u >= 0 && u <= 1)) return this.refuseCoordinates(target, proposalId, now);
+    }
+    const registry = this.registry;
+    const live = this.live.values;
+    const pending = this.pending;
+    const deltaLimit = this.deltaLimit;
+    const inverseMaxDelta = this.inverseMaxDelta;
+    let closest = n > 0 ? 0 : -1;
+    let closestShare = -1;
+    let closestMove = 0;
+    for (let i = 0; i < n; i++) {
+      const raw = registry.toRaw(i, target[i]!);
+      pending[i] = raw;
+      const move = raw > live[i]! ? raw - live[i]! : live[i]! - raw;
+      if (move > deltaLimit[i]!) {
+        return this.refuse(Violation.DeltaTooLarge, i, move, registry.maxDelta[i]!, proposalId, now);
+      }
+      const share = move * inverseMaxDelta[i]!;
+      if (share > closestShare) {
+        closestShare = share;
+        closest = i;
+        closestMove = move;
+      }
+    }
+    const code = this.checkTime(now);
+    if (code !== APPLIED) return this.refuseTime(code, proposalId, now);
+    const generation = this.live.write(pending);
+    this.recordApplyTime(now);
+    this.results[APPLIED]!++;
+    this.audit.write(
+      AuditRecordType.Apply,
+      now,
+      generation,
+      proposalId,
+      kind,
+      closest,
+      closestMove,
+      closest >= 0 ? registry.maxDelta[closest]! : 0,
+    );
+    return APPLIED;
+  }
+
+  /**
+   * Writes the baseline back as a NEW generation (never reusing the baseline's number).
+   *
+   * @param reason - Why (recorded).
+   * @param now - Engine-clock milliseconds.
+   * @param note - Optional text kept with the audit record (cold path, e.g. the host's reason).
+   * @returns 0 when rolled back, {@link Violation.NoBaseline} when no baseline was set.
+   *
+   * @remarks
+   * A rollback is the way back to safety, so it is not subject to maxDelta, the rate limits, the
+   * cooldown or the block; it does count as an apply for the rate and interval limits that
+   * follow. It is audited as a `rollback` record.
+   */
+  rollback(reason: RollbackReason, now: number, note?: string): number {
+    const live = this.live;
+    if (!live.hasBaseline) {
+      const code = this.refuse(Violation.NoBaseline, -1, Number.NaN, Number.NaN, -1, now);
+      if (note !== undefined) this.audit.annotateLast(note);
+      return code;
+    }
+    const restored = live.baselineGeneration;
+    const generation = live.restoreBaseline();
+    if (Number.isFinite(now)) this.recordApplyTime(now);
+    this.results[APPLIED]!++;
+    this.audit.write(AuditRecordType.Rollback, now, generation, -1, reason, -1, restored, 0);
+    if (note !== undefined) this.audit.annotateLast(note);
+    return APPLIED;
+  }
+
+  /** Makes the current live values the baseline, and audits it. */
+  setBaseline(now: number): void {
+    this.live.setBaseline();
+    this.audit.write(AuditRecordType.BaselineSet, now, this.live.generation, -1, 0, -1, 0, 0);
+  }
+
+  /** The time-based checks (5–9 of {@link Executor.apply}); 0 when all pass. */
+  private checkTime(now: number): number {
+    if (!Number.isFinite(now)) return Violation.InvalidTime;
+    const slots = this.applyTimes.length;
+    if (slots > 0 && this.rateCount === slots && now - this.applyTimes[this.rateNext]! < RATE_WINDOW_MS) {
+      return Violation.RateLimited;
+    }
+    if (now - this.clock[LAST_APPLY]! < this.minIntervalMs) return Violation.MinInterval;
+    if (now < this.clock[COOLDOWN_UNTIL]!) return Violation.Cooldown;
+    if (this.mode[0] !== 0) return Violation.Blocked;
+    return APPLIED;
+  }
+
+  private refuseTime(code: number, proposalId: number, now: number): number {
+    switch (code) {
+      case Violation.RateLimited:
+        return this.refuse(code, -1, this.rateCount, this.maxUpdatesPerSecond, proposalId, now);
+      case Violation.MinInterval:
+        return this.refuse(code, -1, now - this.clock[LAST_APPLY]!, this.minIntervalMs, proposalId, now);
+      case Violation.Cooldown:
+        return this.refuse(code, -1, now, this.clock[COOLDOWN_UNTIL]!, proposalId, now);
+      case Violation.Blocked:
+        return this.refuse(code, -1, this.mode[0]!, 0, proposalId, now);
+      default:
+        return this.refuse(code, -1, now, Number.NaN, proposalId, now);
+    }
+  }
+
+  /** Classifies a target with a bad coordinate: any non-finite one first, else the first out of [0, 1]. */
+  private refuseCoordinates(target: Float64Array, proposalId: number, now: number): number {
+    const n = this.size;
+    for (let i = 0; i < n; i++) {
+      const u = target[i]!;
+      if (!Number.isFinite(u)) return this.refuse(Violation.NonFinite, i, u, Number.NaN, proposalId, now);
+    }
+    for (let i = 0; i < n; i++) {
+      const u = target[i]!;
+      if (u < 0) return this.refuse(Violation.OutOfBounds, i, u, 0, proposalId, now);
+      if (u > 1) return this.refuse(Violation.OutOfBounds, i, u, 1, proposalId, now);
+    }
+    return this.refuse(Violation.NonFinite, -1, Number.NaN, Number.NaN, proposalId, now);
+  }
+
+  private refuse(
+    code: number,
+    param: number,
+    value: number,
+    limit: number,
+    proposalId: number,
+    now: number,
+  ): number {
+    const details = this.lastViolation;
+    details.code = code;
+    details.param = param;
+    details.value = value;
+    details.limit = limit;
+    this.results[code]!++;
+    this.audit.write(
+      AuditRecordType.Violation,
+      now,
+      this.live.generation,
+      proposalId,
+      code,
+      param,
+      value,
+      limit,
+    );
+    return code;
+  }
+
+  private recordApplyTime(now: number): void {
+    this.clock[LAST_APPLY] = now;
+    const slots = this.applyTimes.length;
+    if (slots === 0) return;
+    this.applyTimes[this.rateNext] = now;
+    this.rateNext = this.rateNext + 1 === slots ? 0 : this.rateNext + 1;
+    if (this.rateCount < slots) this.rateCount++;
+  }
+}

@@ -1,0 +1,143 @@
+import {
+  SEQLOCK_WORD,
+  SHARED_HEADER_BYTES,
+  type SharedLiveConfigHandle,
+  sharedByteLength,
+} from "./shared-live-config.js";
+
+/** How a {@link LiveConfig} stores its values. */
+export interface LiveConfigOptions {
+  /**
+   * Back the values, the generation and a seqlock word by a SharedArrayBuffer so that worker
+   * threads can read them consistently with `readShared(handle, out)` (default false).
+   */
+  readonly shared?: boolean;
+}
+
+/**
+ * The live parameter vector of an engine: raw units, registry order, one preallocated
+ * Float64Array, a monotonic generation and a baseline to roll back to.
+ *
+ * @remarks
+ * The generation starts at 0 and every {@link LiveConfig.write} adds 1; it is never reused, so a
+ * digest stamped with a generation names exactly one vector. The only writer is the Tier-1
+ * executor; everyone else reads {@link LiveConfig.values} (without allocating) or, from another
+ * thread, reads the shared buffer through {@link LiveConfig.handle}.
+ *
+ * Performance: `write` copies `size` doubles and bumps a counter — no allocation, no exceptions;
+ * in shared mode it adds two atomic stores (the seqlock).
+ */
+export class LiveConfig {
+  /** Number of parameters. */
+  readonly size: number;
+  /**
+   * The live values, raw units, registry order. Read freely; write only through
+   * {@link LiveConfig.write} (the executor), or readers and generations lose their meaning.
+   */
+  readonly values: Float64Array;
+  /** Transferable description of the shared buffer, or `undefined` when not shared. */
+  readonly handle: SharedLiveConfigHandle | undefined;
+  private readonly baselineValues: Float64Array;
+  private currentGeneration = 0;
+  private baselineAt = -1;
+  // Shared mode only (empty views otherwise, so the fields keep one shape).
+  private readonly shared: boolean;
+  private readonly words: Int32Array;
+  private readonly slots: Float64Array;
+  private sequence = 0;
+
+  /**
+   * @param initial - Starting values (raw units, registry order); copied. Generation 0.
+   * @param options - `{ shared: true }` to back the values by a SharedArrayBuffer.
+   */
+  constructor(initial: ArrayLike<number>, options: LiveConfigOptions = {}) {
+    const size = initial.length;
+    this.size = size;
+    this.shared = options.shared === true;
+    if (this.shared) {
+      const buffer = new SharedArrayBuffer(sharedByteLength(size));
+      this.words = new Int32Array(buffer, 0, 2);
+      this.slots = new Float64Array(buffer, 8, size + 1);
+      this.values = new Float64Array(buffer, SHARED_HEADER_BYTES, size);
+      this.handle = { buffer, size };
+    } else {
+      this.words = new Int32Array(0);
+      this.slots = new Float64Array(0);
+      this.values = new Float64Array(size);
+      this.handle = undefined;
+    }
+    for (let i = 0; i < size; i++) this.values[i] = initial[i]!;
+    this.baselineValues = new Float64Array(size);
+  }
+
+  /** Generation of the current values: 0 at construction, +1 per write. */
+  get generation(): number {
+    return this.currentGeneration;
+  }
+
+  /** Whether {@link LiveConfig.setBaseline} has been called. */
+  get hasBaseline(): boolean {
+    return this.baselineAt >= 0;
+  }
+
+  /** Generation at which the baseline was taken, or −1 when there is none. */
+  get baselineGeneration(): number {
+    return this.baselineAt;
+  }
+
+  /**
+   * The baseline values (raw units, registry order; all 0 until a baseline is set). A view of
+   * internal storage: read it, do not write it.
+   */
+  get baseline(): Float64Array {
+    return this.baselineValues;
+  }
+
+  /** Remembers the current values and generation as the baseline (replacing any earlier one). */
+  setBaseline(): void {
+    this.baselineValues.set(this.values);
+    this.baselineAt = this.currentGeneration;
+  }
+
+  /**
+   * Replaces the live values with `next` and bumps the generation.
+   *
+   * @param next - New values, raw units, registry order; its length must equal {@link LiveConfig.size}.
+   * @returns The new generation, or −1 (nothing written) when `next` has the wrong length.
+   *
+   * @remarks
+   * Hot path: no allocation, no exceptions. It does not validate values — that is the executor's
+   * job, and the executor is the only caller.
+   */
+  write(next: Float64Array): number {
+    const size = this.size;
+    if (next.length !== size) return -1;
+    const generation = this.currentGeneration + 1;
+    const values = this.values;
+    if (this.shared) {
+      const words = this.words;
+      // Odd word: readers retry until the matching even store below.
+      this.sequence = (this.sequence + 1) | 0;
+      Atomics.store(words, SEQLOCK_WORD, this.sequence);
+      this.slots[0] = generation;
+      for (let i = 0; i < size; i++) values[i] = next[i]!;
+      this.sequence = (this.sequence + 1) | 0;
+      Atomics.store(words, SEQLOCK_WORD, this.sequence);
+    } else {
+      for (let i = 0; i < size; i++) values[i] = next[i]!;
+    }
+    this.currentGeneration = generation;
+    return generation;
+  }
+
+  /**
+   * Writes the baseline values as a NEW generation (a rollback never reuses the baseline's
+   * generation number).
+   *
+   * @returns The new generation, or −1 (nothing written) when there is no baseline.
+   */
+  restoreBaseline(): number {
+    if (this.baselineAt < 0) return -1;
+    return this.write(this.baselineValues);
+  }
+}

@@ -1,0 +1,21 @@
+/** Why the live config was rolled back to its baseline (recorded in the audit trail). */
+export const RollbackReason = {
+  /** Asked for by the host or an operator (`engine.rollback(reason)`; the text is kept as the event's note). */
+  Manual: 1,
+  /** The objective kept getting worse. */
+  Regression: 2,
+  /** A constraint margin went far negative. */
+  ConstraintBreach: 3,
+  /** The safety layer restored the baseline while entering SafeMode. */
+  SafeMode: 4,
+} as const;
+
+/** One of the {@link RollbackReason} codes. */
+export type RollbackReason = (typeof RollbackReason)[keyof typeof RollbackReason];
+
+const REASON_NAMES: readonly string[] = ["unknown", "manual", "regression", "constraint-breach", "safe-mode"];
+
+/** Audit name of a {@link RollbackReason} code, or "unknown". Allocation-free. */
+export function rollbackReasonName(code: number): string {
+  return Number.isInteger(code) && code >= 1 && code < REASON_NAMES.length ? REASON_NAMES[code]! : "unknown";
+}
