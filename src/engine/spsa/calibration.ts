@@ -1,0 +1,163 @@
+/**
+ * Automatic choice of the SPSA step gain `a` ("auto").
+ *
+ * @remarks
+ * Users should not need to know their objective's scale: a step gain that suits an objective
+ * measured in seconds is a thousand times too large for the same objective in milliseconds. With
+ * b_i the unit-cube move budget of parameter i (its maxDelta in unit units), h_i its perturbation
+ * half-width and F = (A + 1)^α (so that the first gain a_0 = a / F), two rules give a gain:
+ *
+ * 1. Signal rule (from the calibration iterations, which measure without stepping):
+ *    a_signal = fraction · F / median(|ĝ_i| / b_i) over every calibration iteration and
+ *    parameter, so that the first step takes about `fraction` (default ½) of the budget for a
+ *    typical gradient estimate. The median makes one outlier harmless.
+ * 2. Noise rule ({@link noiseRuleGain}): a_noise = jitter · F / median_i(σ̂ / (√2·h_i·b_i)), with
+ *    σ̂ the measurement noise estimated from second differences ({@link NoiseModel}). The noise in
+ *    ĝ_i is σ̂/(√2·h_i), so under a_noise the gradient noise alone moves a parameter by about
+ *    `jitter` of its budget (RMS) per iteration. That is what keeps a noisy objective from
+ *    shaking the live point, and it stays right when the objective is far from its optimum,
+ *    where |ĝ| measures the distance, not the noise.
+ *
+ * The core uses a = min(a_signal, a_noise) (a_signal alone while the noise is unknown, e.g.
+ * when the engine gives no centre measurements). Both rules scale with the objective:
+ * multiplying it by any factor multiplies ĝ and σ̂ by that factor and `a` by its inverse, so the
+ * steps do not depend on the units.
+ *
+ * A zero signal median (a flat objective so far) calibrates nothing: the samples are discarded
+ * and calibration starts over, so the core keeps holding its centre. Allocation-free after
+ * construction.
+ */
+export class StepGainCalibration {
+  /** Iterations measured before `a` is set. */
+  readonly iterations: number;
+  private readonly ratios: Float64Array;
+  private readonly scratch: Float64Array;
+  private ratioCount = 0;
+  private taken = 0;
+
+  /**
+   * @param size - number of parameters
+   * @param iterations - calibration iterations (≥ 1)
+   */
+  constructor(size: number, iterations: number) {
+    this.iterations = iterations;
+    this.ratios = new Float64Array(Math.max(1, size * iterations));
+    this.scratch = new Float64Array(this.ratios.length);
+  }
+
+  /** Iterations recorded since the last reset. */
+  get recorded(): number {
+    return this.taken;
+  }
+
+  /** True once enough iterations have been recorded. */
+  get complete(): boolean {
+    return this.taken >= this.iterations;
+  }
+
+  /** Forgets every sample. */
+  reset(): void {
+    this.ratioCount = 0;
+    this.taken = 0;
+  }
+
+  /**
+   * Records one iteration: for each parameter with a positive budget, |gradient_i| / budget_i
+   * (frozen parameters and non-finite estimates are skipped).
+   */
+  record(gradient: Float64Array, budget: Float64Array): void {
+    if (this.taken >= this.iterations) return;
+    const n = gradient.length;
+    for (let i = 0; i < n; i++) {
+      const b = budget[i]!;
+      const g = gradient[i]!;
+      if (!(b > 0) || !Number.isFinite(g)) continue;
+      this.ratios[this.ratioCount++] = Math.abs(g) / b;
+    }
+    this.taken++;
+  }
+
+  /** Median of the recorded |ĝ_i| / b_i, or NaN when there are none. */
+  medianRatio(): number {
+    for (let i = 0; i < this.ratioCount; i++) this.scratch[i] = this.ratios[i]!;
+    return medianInPlace(this.scratch, this.ratioCount);
+  }
+
+  /**
+   * The signal-rule gain, or NaN when it cannot be computed (too few iterations, or a zero
+   * median).
+   *
+   * @param fraction - share of the budget the first step takes (e.g. 0.5)
+   * @param stability - the stability constant A
+   * @param alpha - the step-gain decay exponent α
+   */
+  signalGain(fraction: number, stability: number, alpha: number): number {
+    if (!this.complete) return Number.NaN;
+    const median = this.medianRatio();
+    if (!(median > 0) || !Number.isFinite(median)) return Number.NaN;
+    return (fraction * firstGainFactor(stability, alpha)) / median;
+  }
+
+  /** The samples, for persistence. */
+  toJSON(): CalibrationState {
+    return { taken: this.taken, ratios: Array.from(this.ratios.subarray(0, this.ratioCount)) };
+  }
+
+  /** Restores samples saved with {@link StepGainCalibration.toJSON}. */
+  restore(state: CalibrationState): void {
+    this.ratioCount = Math.min(state.ratios.length, this.ratios.length);
+    for (let i = 0; i < this.ratioCount; i++) this.ratios[i] = state.ratios[i]!;
+    this.taken = Math.min(state.taken, this.iterations);
+  }
+}
+
+/** Saved calibration samples. */
+export interface CalibrationState {
+  readonly taken: number;
+  readonly ratios: readonly number[];
+}
+
+/** F = (A + 1)^α: the base gain a that makes a_0 = a / F. */
+export function firstGainFactor(stability: number, alpha: number): number {
+  return alpha === 0 ? 1 : (stability + 1) ** alpha;
+}
+
+/**
+ * The noise-rule gain a_noise = jitter · F / median_i(σ̂ / (√2·h_i·b_i)) over the parameters with
+ * a positive budget and half-width; NaN when σ̂ is not positive or no parameter qualifies.
+ * Allocation-free (`scratch` holds at least as many values as there are parameters).
+ */
+export function noiseRuleGain(
+  jitter: number,
+  stability: number,
+  alpha: number,
+  noiseSd: number,
+  halfWidth: Float64Array,
+  budget: Float64Array,
+  scratch: Float64Array,
+): number {
+  if (!(noiseSd > 0) || !Number.isFinite(noiseSd)) return Number.NaN;
+  let m = 0;
+  for (let i = 0; i < budget.length; i++) {
+    const hb = halfWidth[i]! * budget[i]!;
+    if (hb > 0) scratch[m++] = noiseSd / (Math.SQRT2 * hb);
+  }
+  const median = medianInPlace(scratch, m);
+  return median > 0 ? (jitter * firstGainFactor(stability, alpha)) / median : Number.NaN;
+}
+
+/** Median of the first `n` values of `values`, sorting them in place (insertion sort). */
+function medianInPlace(values: Float64Array, n: number): number {
+  if (n === 0) return Number.NaN;
+  for (let i = 1; i < n; i++) {
+    const v = values[i]!;
+    let j = i - 1;
+    while (j >= 0 && values[j]! > v) {
+      values[j + 1] = values[j]!;
+      j--;
+    }
+    values[j + 1] = v;
+  }
+  const mid = n >> 1;
+  return n % 2 === 1 ? values[mid]! : 0.5 * (values[mid - 1]! + values[mid]!);
+}

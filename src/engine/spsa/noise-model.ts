@@ -1,0 +1,113 @@
+/**
+ * What the centre measurement tells SPSA: the measurement noise and the price of perturbing.
+ *
+ * @remarks
+ * The engine measures three points per iteration: θ + cΔ, θ − cΔ and (after the step) the new
+ * centre. With y⁰ measured at the centre that the next perturbations are taken around, the second
+ * difference D = y⁺ + y⁻ − 2y⁰ cancels the gradient exactly on a quadratic:
+ *
+ * - its mean is c²·ΔᵀHΔ (H the Hessian), twice the extra loss of one perturbed window over the
+ *   centre, so mean(D)/2 is the probing cost per perturbed window;
+ * - its variance is 6σ² for independent noise of standard deviation σ, so σ̂ = sd(D)/√6,
+ *   whatever the gradient is doing (a far-off optimum does not inflate it, unlike |ĝ|).
+ *
+ * Both are tracked as exponentially weighted mean and variance with horizon {@link NOISE_HORIZON}
+ * samples; before that many samples the weights are 1/n, i.e. the plain running mean and
+ * variance. Allocation-free.
+ */
+export class NoiseModel {
+  private meanD = 0;
+  private varD = 0;
+  private n = 0;
+
+  /** Second differences seen. */
+  get samples(): number {
+    return this.n;
+  }
+
+  /** Mean of D (twice the probing cost of a perturbed window); NaN before any sample. */
+  get meanSecondDifference(): number {
+    return this.n === 0 ? Number.NaN : this.meanD;
+  }
+
+  /** Estimated noise standard deviation σ̂ = sd(D)/√6; NaN before two samples. */
+  get noiseSd(): number {
+    return this.n < 2 ? Number.NaN : Math.sqrt((this.varD * this.n) / (this.n - 1) / 6);
+  }
+
+  /** Adds one second difference D (ignored when not finite). */
+  add(d: number): void {
+    if (!Number.isFinite(d)) return;
+    const w = this.n < NOISE_HORIZON ? 1 / (this.n + 1) : 1 / NOISE_HORIZON;
+    const e = d - this.meanD;
+    this.meanD += w * e;
+    this.varD = (1 - w) * (this.varD + w * e * e);
+    this.n++;
+  }
+
+  /** Forgets everything. */
+  reset(): void {
+    this.meanD = 0;
+    this.varD = 0;
+    this.n = 0;
+  }
+
+  /** The statistics, for persistence. */
+  toJSON(): NoiseModelState {
+    return { mean: this.meanD, variance: this.varD, samples: this.n };
+  }
+
+  /** Restores statistics saved with {@link NoiseModel.toJSON}. */
+  restore(state: NoiseModelState): void {
+    this.meanD = state.mean;
+    this.varD = state.variance;
+    this.n = state.samples;
+  }
+}
+
+/** Fewest second differences from which the calibration uses the noise rule. */
+export const MIN_NOISE_SAMPLES = 4;
+
+/** Horizon (in iterations) of the exponentially weighted noise statistics. */
+export const NOISE_HORIZON = 200;
+
+/** Saved {@link NoiseModel} statistics. */
+export interface NoiseModelState {
+  readonly mean: number;
+  readonly variance: number;
+  readonly samples: number;
+}
+
+/**
+ * The perturbation half-width that balances the two costs of measuring a gradient, for the
+ * current step gain, or NaN when the statistics cannot say.
+ *
+ * @remarks
+ * Two losses depend on the half-width h (unit cube), per window of a plus → minus → centre cycle:
+ * the probing cost, ⅔ · mean(D)/2 · (h'/h)² (two of three windows are perturbed, and mean(D) was
+ * measured at h), and the noise the gradient estimate feeds into the centre, which for a
+ * quadratic under constant gain a is about p · a · σ̂² / (8·h'²) whatever the curvature (an
+ * Ornstein–Uhlenbeck stationary spread: variance a·σ_g²/(2·curvature) times curvature/2, with
+ * σ_g² = σ̂²/(2h'²)). One grows as h'², the other falls as 1/h'², so their sum is smallest
+ * where they are equal: h'⁴ = 3·p·a·σ̂²·h² / (8·mean(D)).
+ *
+ * @param parameters - p, the parameters being tuned (frozen ones excluded)
+ * @param stepGain - the current a_k (unit cube)
+ * @param noiseSd - σ̂
+ * @param meanSecondDifference - mean(D), measured at half-width `halfWidth`
+ * @param halfWidth - the half-width mean(D) was measured at
+ */
+export function balancedHalfWidth(
+  parameters: number,
+  stepGain: number,
+  noiseSd: number,
+  meanSecondDifference: number,
+  halfWidth: number,
+): number {
+  if (!(noiseSd > 0) || !(stepGain > 0) || !(halfWidth > 0) || !(parameters > 0)) return Number.NaN;
+  // A flat or concave probe (mean D ≤ 0) makes perturbing free: ask for the widest allowed.
+  if (!(meanSecondDifference > 0)) return Number.POSITIVE_INFINITY;
+  const h4 =
+    (3 * parameters * stepGain * noiseSd * noiseSd * halfWidth * halfWidth) / (8 * meanSecondDifference);
+  return Math.sqrt(Math.sqrt(h4));
+}

@@ -1,0 +1,119 @@
+import { CONSTANT_EXPONENTS, DECAYING_EXPONENTS } from "./gains.js";
+
+/** How the SPSA gains evolve over iterations. */
+export type GainSchedule = "constant" | "decaying";
+
+/**
+ * SPSA options as a user may give them (all optional). Gains are in unit-cube units.
+ */
+export interface SpsaOptions {
+  /** Base step gain, or "auto" to calibrate it from the first gradient estimates (default "auto"). */
+  readonly a?: number | "auto";
+  /** Base perturbation half-width in unit-cube units (default {@link SPSA_DEFAULTS}.c). */
+  readonly c?: number;
+  /** Stability constant A of a_k = a / (A + k + 1)^α (default {@link SPSA_DEFAULTS}.A). */
+  readonly A?: number;
+  /** "constant" (α = γ = 0, tracks drift; the default) or "decaying" (α 0.602, γ 0.101). */
+  readonly schedule?: GainSchedule;
+  /** Step-gain decay exponent; overrides the schedule's. */
+  readonly alpha?: number;
+  /** Perturbation decay exponent; overrides the schedule's. */
+  readonly gamma?: number;
+  /** Gradient estimates measured without stepping before an "auto" `a` is set. */
+  readonly calibrationIterations?: number;
+  /** "auto" signal rule: share of each parameter's move budget that the first step takes. */
+  readonly autoStepFraction?: number;
+  /** "auto" noise rule: RMS share of the move budget that gradient noise alone may move the centre per iteration. */
+  readonly autoJitter?: number;
+  /**
+   * Gradient smoothing β ∈ [0, 1): the step follows m ← β·m + (1 − β)·ĝ instead of ĝ (0 turns it
+   * off). It filters the iteration-to-iteration jitter of the estimate (fewer direction reversals
+   * of the live point) and, with a time constant 1/(1 − β) well below the tracking time constant,
+   * costs no tracking accuracy.
+   */
+  readonly smoothing?: number;
+  /**
+   * Adapt the perturbation half-width c online (default true) towards the width that balances the
+   * probing cost against the gradient noise it buys down ({@link balancedHalfWidth}), within
+   * [c/4, 4c]; needs the centre measurements ({@link SpsaCore.recordCentre}).
+   */
+  readonly adaptC?: boolean;
+}
+
+/** Every SPSA option with a value. */
+export interface ResolvedSpsaOptions {
+  readonly a: number | "auto";
+  readonly c: number;
+  readonly A: number;
+  readonly alpha: number;
+  readonly gamma: number;
+  readonly calibrationIterations: number;
+  readonly autoStepFraction: number;
+  readonly autoJitter: number;
+  readonly smoothing: number;
+  readonly adaptC: boolean;
+}
+
+/** Defaults applied by {@link resolveSpsaOptions}. */
+export const SPSA_DEFAULTS = Object.freeze({
+  a: "auto" as const,
+  c: 0.02,
+  A: 10,
+  schedule: "constant" as GainSchedule,
+  calibrationIterations: 16,
+  autoStepFraction: 0.5,
+  autoJitter: 0.085,
+  smoothing: 0.7,
+  adaptC: true,
+});
+
+/**
+ * Fills in defaults and validates. Throws a RangeError naming every bad field (cold path; the
+ * engine's config schema should report the same problems as a ConfigError first).
+ */
+export function resolveSpsaOptions(options: SpsaOptions = {}): ResolvedSpsaOptions {
+  const schedule = options.schedule ?? SPSA_DEFAULTS.schedule;
+  const exponents = schedule === "decaying" ? DECAYING_EXPONENTS : CONSTANT_EXPONENTS;
+  const resolved: ResolvedSpsaOptions = {
+    a: options.a ?? SPSA_DEFAULTS.a,
+    c: options.c ?? SPSA_DEFAULTS.c,
+    A: options.A ?? SPSA_DEFAULTS.A,
+    alpha: options.alpha ?? exponents.alpha,
+    gamma: options.gamma ?? exponents.gamma,
+    calibrationIterations: options.calibrationIterations ?? SPSA_DEFAULTS.calibrationIterations,
+    autoStepFraction: options.autoStepFraction ?? SPSA_DEFAULTS.autoStepFraction,
+    autoJitter: options.autoJitter ?? SPSA_DEFAULTS.autoJitter,
+    smoothing: options.smoothing ?? SPSA_DEFAULTS.smoothing,
+    adaptC: options.adaptC ?? SPSA_DEFAULTS.adaptC,
+  };
+  const problems = spsaOptionProblems(resolved);
+  if (schedule !== "constant" && schedule !== "decaying") problems.unshift(`schedule: unknown "${schedule}"`);
+  if (problems.length > 0) throw new RangeError(`invalid SPSA options: ${problems.join("; ")}`);
+  return resolved;
+}
+
+/** Every problem with a resolved option set, as "field: reason" strings (empty when valid). */
+export function spsaOptionProblems(o: ResolvedSpsaOptions): string[] {
+  const problems: string[] = [];
+  if (o.a !== "auto" && !(typeof o.a === "number" && Number.isFinite(o.a) && o.a > 0)) {
+    problems.push('a: must be "auto" or a finite number > 0');
+  }
+  if (!(Number.isFinite(o.c) && o.c > 0 && o.c <= 0.5)) problems.push("c: must be in (0, 0.5]");
+  if (!(Number.isFinite(o.A) && o.A >= 0)) problems.push("A: must be a finite number ≥ 0");
+  if (!(Number.isFinite(o.alpha) && o.alpha >= 0)) problems.push("alpha: must be a finite number ≥ 0");
+  if (!(Number.isFinite(o.gamma) && o.gamma >= 0)) problems.push("gamma: must be a finite number ≥ 0");
+  if (!(Number.isInteger(o.calibrationIterations) && o.calibrationIterations >= 1)) {
+    problems.push("calibrationIterations: must be an integer ≥ 1");
+  }
+  if (!(Number.isFinite(o.autoStepFraction) && o.autoStepFraction > 0 && o.autoStepFraction <= 1)) {
+    problems.push("autoStepFraction: must be in (0, 1]");
+  }
+  if (!(Number.isFinite(o.autoJitter) && o.autoJitter > 0 && o.autoJitter <= 1)) {
+    problems.push("autoJitter: must be in (0, 1]");
+  }
+  if (!(Number.isFinite(o.smoothing) && o.smoothing >= 0 && o.smoothing < 1)) {
+    problems.push("smoothing: must be in [0, 1)");
+  }
+  if (typeof o.adaptC !== "boolean") problems.push("adaptC: must be a boolean");
+  return problems;
+}

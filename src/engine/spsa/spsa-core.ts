@@ -1,0 +1,563 @@
+import { Prng } from "../../random/prng.js";
+import type { ParamRegistry } from "../registry.js";
+import { type CalibrationState, noiseRuleGain, StepGainCalibration } from "./calibration.js";
+import { perturbationGain, stepGain } from "./gains.js";
+import { balancedHalfWidth, MIN_NOISE_SAMPLES, NoiseModel, type NoiseModelState } from "./noise-model.js";
+import type { ResolvedSpsaOptions } from "./options.js";
+import { StepLimits } from "./step-limits.js";
+
+/** Results of {@link SpsaCore.commit}. */
+export const CommitResult = Object.freeze({
+  /** The centre moved by −a_k·ĝ (limited per parameter) and k advanced. */
+  Stepped: 0,
+  /** An "auto" gain is still being calibrated: the gradient was recorded, the centre held, k kept. */
+  Calibrating: 1,
+  /** No iteration in progress, or y⁺ / y⁻ missing: nothing changed. */
+  NotReady: -1,
+} as const);
+
+/** A value of {@link CommitResult}. */
+export type CommitResultCode = (typeof CommitResult)[keyof typeof CommitResult];
+
+/** Serialised {@link SpsaCore} state (JSON-safe: NaN is stored as null). */
+export interface SpsaCoreState {
+  readonly v: 1;
+  readonly size: number;
+  readonly k: number;
+  readonly estimates: number;
+  readonly a: number | null;
+  readonly aSignal: number | null;
+  readonly cScale: number;
+  readonly inIteration: boolean;
+  readonly centre: readonly number[];
+  readonly delta: readonly number[];
+  readonly halfWidth: readonly number[];
+  readonly budget: readonly number[];
+  readonly plus: readonly number[];
+  readonly minus: readonly number[];
+  readonly gradient: readonly number[];
+  readonly step: readonly number[];
+  readonly yPlus: number | null;
+  readonly yMinus: number | null;
+  readonly ak: number | null;
+  readonly ck: number | null;
+  readonly clampedPerturbations: number;
+  readonly clampedPerturbationsTotal: number;
+  readonly clippedSteps: number;
+  readonly clippedStepsTotal: number;
+  readonly smoothed: readonly number[];
+  readonly yCentre: number | null;
+  readonly yCentreIteration: number | null;
+  readonly prng: readonly number[];
+  readonly calibration: CalibrationState;
+  readonly noise: NoiseModelState;
+}
+
+/** Second differences needed before the noise estimate steers `a` and c continuously. */
+export const NOISE_WARMUP = 50;
+
+/** Largest relative change of the adaptive perturbation scale per iteration (as a log ratio). */
+export const PERTURBATION_ADAPT_RATE = 0.01;
+
+/**
+ * The SPSA numerics of the online engine, over preallocated typed arrays, in unit-cube
+ * coordinates (registry order).
+ *
+ * One iteration: {@link beginIteration} draws Δ ∈ {±1}^d and the half-widths; the engine applies
+ * {@link plusTarget} = Π(θ + cΔ), measures y⁺ ({@link recordPlus}), applies {@link minusTarget} =
+ * Π(θ − cΔ), measures y⁻ ({@link recordMinus}), and {@link commit} computes
+ * ĝ_i = (y⁺ − y⁻) / (u⁺_i − u⁻_i) with the ACTUAL separation after projection onto [0, 1], steps
+ * θ ← Π(θ − a_k·ĝ) and writes the new centre for the engine to apply. Proposals are target
+ * points, never deltas: the minus point is θ − cΔ, not the point the system started from.
+ *
+ * @remarks
+ * Move accounting. Every apply moves the live point and each must stay within the parameter's
+ * maxDelta: centre → plus moves c, plus → minus 2c, minus → new centre up to c + step, and the new
+ * centre → next plus c again. With b_i the unit-cube budget of parameter i at the centre
+ * ({@link StepLimits}), the core uses the half-width c_i = min(c_k, b_i / 2) (a clamp is counted
+ * in {@link clampedPerturbations}) and limits the step to |step_i| ≤ b_i − c_i (a clip is counted
+ * in {@link clippedSteps}). The limit is symmetric on purpose: a limit that depended on the side
+ * of the minus point would correlate with Δ and bias the step. Perturbations of different widths
+ * keep ĝ unbiased because each component divides by its own separation. So every move of an
+ * iteration, including a restart from the plus or minus point after {@link abandon}, stays
+ * within maxDelta and a correct engine never triggers the executor's DeltaTooLarge.
+ *
+ * Performance: after construction no method allocates except {@link toJSON}; Δ is drawn in
+ * index order from the given {@link Prng}, so the same seed and the same measurements give the
+ * same proposals.
+ */
+export class SpsaCore {
+  /** Number of parameters. */
+  readonly size: number;
+  /** The options in force. */
+  readonly options: ResolvedSpsaOptions;
+  /** Current centre θ in unit-cube coordinates (read it; change it only through {@link setCentre}). */
+  readonly centre: Float64Array;
+  /** The current perturbation signs Δ_i ∈ {−1, +1}. */
+  readonly delta: Int8Array;
+  /** Per-parameter half-width c_i actually used in the current iteration (unit cube). */
+  readonly halfWidth: Float64Array;
+  /** Per-parameter unit-cube move budget at the centre for the current iteration. */
+  readonly budget: Float64Array;
+  /** The last gradient estimate ĝ (unit-cube units). */
+  readonly gradient: Float64Array;
+  /** The last step applied to the centre (unit cube), after limiting; zeros while calibrating. */
+  readonly step: Float64Array;
+  /** The smoothed gradient m the steps follow (equal to ĝ when smoothing is 0). */
+  readonly smoothed: Float64Array;
+
+  private readonly plus: Float64Array;
+  private readonly minus: Float64Array;
+  private readonly limits: StepLimits;
+  private readonly calibration: StepGainCalibration;
+  private readonly noise = new NoiseModel();
+  private readonly scratch: Float64Array;
+  private prng: Prng;
+  private k = 0;
+  private estimatesTaken = 0;
+  private baseA: number;
+  /** Signal-rule gain from calibration (NaN when not "auto" or not calibrated yet). */
+  private aSignal = Number.NaN;
+  /** Base perturbation half-width c (adapted when options.adaptC). */
+  private cScale: number;
+  private inIteration = false;
+  private yp = Number.NaN;
+  private ym = Number.NaN;
+  /** Objective measured at the current centre (NaN when none since the centre last moved). */
+  private y0 = Number.NaN;
+  /** y⁰ that the current iteration's perturbations are taken around (NaN when none). */
+  private y0Iteration = Number.NaN;
+  private smoothingStarted = false;
+  private lastA = Number.NaN;
+  private lastC = Number.NaN;
+  private clampedNow = 0;
+  private clampedTotal = 0;
+  private clippedNow = 0;
+  private clippedTotal = 0;
+
+  /**
+   * @param registry - the parameters (bounds, scales, maxDelta in raw units)
+   * @param options - resolved options ({@link resolveSpsaOptions})
+   * @param prng - the generator Δ is drawn from (owned by the core from now on)
+   * @param initialCentre - starting centre in unit coordinates (default: the registry's init values)
+   */
+  constructor(
+    registry: ParamRegistry,
+    options: ResolvedSpsaOptions,
+    prng: Prng,
+    initialCentre?: ArrayLike<number>,
+  ) {
+    const n = registry.size;
+    this.size = n;
+    this.options = options;
+    this.prng = prng;
+    this.limits = new StepLimits(registry);
+    this.calibration = new StepGainCalibration(n, options.calibrationIterations);
+    this.baseA = options.a === "auto" ? Number.NaN : options.a;
+    this.cScale = options.c;
+    this.scratch = new Float64Array(Math.max(1, n));
+    this.centre = new Float64Array(n);
+    this.delta = new Int8Array(n);
+    this.halfWidth = new Float64Array(n);
+    this.budget = new Float64Array(n);
+    this.gradient = new Float64Array(n);
+    this.step = new Float64Array(n);
+    this.smoothed = new Float64Array(n);
+    this.plus = new Float64Array(n);
+    this.minus = new Float64Array(n);
+    for (let i = 0; i < n; i++) {
+      const u = initialCentre === undefined ? registry.toUnit(i, registry.init[i]!) : initialCentre[i]!;
+      this.centre[i] = clampUnit(u);
+    }
+  }
+
+  /** Completed gradient steps (k); calibration iterations do not count. */
+  get iteration(): number {
+    return this.k;
+  }
+
+  /** Gradient estimates completed, calibration included. */
+  get estimates(): number {
+    return this.estimatesTaken;
+  }
+
+  /** The base step gain a in force; NaN while "auto" is still calibrating. */
+  get a(): number {
+    return this.baseA;
+  }
+
+  /** The base perturbation half-width c in force (equals options.c unless it adapts). */
+  get perturbationScale(): number {
+    return this.cScale;
+  }
+
+  /** Estimated measurement-noise standard deviation σ̂ (NaN until centre measurements arrive). */
+  get noiseSd(): number {
+    return this.noise.noiseSd;
+  }
+
+  /** Mean second difference y⁺ + y⁻ − 2y⁰ (twice the probing cost of a perturbed window). */
+  get meanSecondDifference(): number {
+    return this.noise.meanSecondDifference;
+  }
+
+  /** True while an "auto" step gain is still being calibrated (commits hold the centre). */
+  get calibrating(): boolean {
+    return !(this.baseA > 0);
+  }
+
+  /** True between {@link beginIteration} and {@link commit} / {@link abandon}. */
+  get iterating(): boolean {
+    return this.inIteration;
+  }
+
+  /** y⁺ of the current or last iteration (NaN when not recorded). */
+  get yPlus(): number {
+    return this.yp;
+  }
+
+  /** y⁻ of the current or last iteration (NaN when not recorded). */
+  get yMinus(): number {
+    return this.ym;
+  }
+
+  /** y⁰, the objective last measured at the current centre (NaN when none since it moved). */
+  get yCentre(): number {
+    return this.y0;
+  }
+
+  /** a_k used by the last step (NaN before the first). */
+  get ak(): number {
+    return this.lastA;
+  }
+
+  /** c_k of the current or last iteration, before any per-parameter clamp (NaN before the first). */
+  get ck(): number {
+    return this.lastC;
+  }
+
+  /** Parameters whose half-width was clamped to budget/2 in the current iteration. */
+  get clampedPerturbations(): number {
+    return this.clampedNow;
+  }
+
+  /** Half-width clamps over all iterations. */
+  get clampedPerturbationsTotal(): number {
+    return this.clampedTotal;
+  }
+
+  /** Parameters whose step was clipped to budget − c in the last commit. */
+  get clippedSteps(): number {
+    return this.clippedNow;
+  }
+
+  /** Step clips over all commits. */
+  get clippedStepsTotal(): number {
+    return this.clippedTotal;
+  }
+
+  /**
+   * Starts an iteration: draws Δ (index order), computes c_k, each parameter's budget at the
+   * centre and its half-width, and the plus and minus points. Any iteration in progress is
+   * dropped as by {@link abandon}.
+   */
+  beginIteration(): void {
+    const n = this.size;
+    const ck = perturbationGain(this.cScale, this.options.gamma, this.k);
+    this.lastC = ck;
+    let clamped = 0;
+    for (let i = 0; i < n; i++) {
+      const d = this.prng.sign();
+      const u = this.centre[i]!;
+      const b = this.limits.unitMaxDelta(i, u);
+      let h = ck;
+      if (2 * h > b) {
+        h = 0.5 * b;
+        clamped++;
+      }
+      this.delta[i] = d;
+      this.budget[i] = b;
+      this.halfWidth[i] = h;
+      this.plus[i] = clampUnit(u + h * d);
+      this.minus[i] = clampUnit(u - h * d);
+    }
+    this.clampedNow = clamped;
+    this.clampedTotal += clamped;
+    this.yp = Number.NaN;
+    this.ym = Number.NaN;
+    this.y0Iteration = this.y0;
+    this.inIteration = true;
+  }
+
+  /** Writes the plus point Π(θ + cΔ) (unit coordinates) into `out`. */
+  plusTarget(out: Float64Array): void {
+    out.set(this.plus);
+  }
+
+  /** Writes the minus point Π(θ − cΔ) (unit coordinates) into `out`. */
+  minusTarget(out: Float64Array): void {
+    out.set(this.minus);
+  }
+
+  /** Records the aggregated objective measured at the plus point. False (ignored) when not finite or idle. */
+  recordPlus(y: number): boolean {
+    if (!this.inIteration || !Number.isFinite(y)) return false;
+    this.yp = y;
+    return true;
+  }
+
+  /** Records the aggregated objective measured at the minus point. False (ignored) when not finite or idle. */
+  recordMinus(y: number): boolean {
+    if (!this.inIteration || !Number.isFinite(y)) return false;
+    this.ym = y;
+    return true;
+  }
+
+  /**
+   * Records the aggregated objective measured while the live point was the centre (the engine's
+   * centre window after a commit, or the starting point). Optional, but it lets "auto" measure the
+   * noise (see {@link StepGainCalibration}). False (ignored) when not finite.
+   */
+  recordCentre(y: number): boolean {
+    if (!Number.isFinite(y)) return false;
+    this.y0 = y;
+    return true;
+  }
+
+  /**
+   * Completes the iteration: computes ĝ, then either records it for "auto" calibration (centre
+   * held, k kept) or steps the centre and advances k. Writes the centre to apply into `out`.
+   *
+   * @returns a {@link CommitResult} code; on NotReady `out` is left untouched.
+   */
+  commit(out: Float64Array): CommitResultCode {
+    if (!this.inIteration || Number.isNaN(this.yp) || Number.isNaN(this.ym)) return CommitResult.NotReady;
+    const n = this.size;
+    const dy = this.yp - this.ym;
+    for (let i = 0; i < n; i++) {
+      const separation = this.plus[i]! - this.minus[i]!;
+      // A frozen parameter (no budget) has no separation and gets neither gradient nor step.
+      this.gradient[i] = separation !== 0 ? dy / separation : 0;
+    }
+    this.inIteration = false;
+    this.estimatesTaken++;
+    // y⁰ was measured at this iteration's centre, so D cancels the gradient (see NoiseModel).
+    this.noise.add(this.yp + this.ym - 2 * this.y0Iteration);
+    const o = this.options;
+    if (this.calibrating) {
+      this.step.fill(0);
+      this.clippedNow = 0;
+      this.calibration.record(this.gradient, this.budget);
+      if (this.calibration.complete) {
+        const a = this.calibration.signalGain(o.autoStepFraction, o.A, o.alpha);
+        if (a > 0 && Number.isFinite(a)) {
+          this.aSignal = a;
+          this.baseA = a;
+          if (o.alpha === 0 && this.noise.samples >= MIN_NOISE_SAMPLES) this.followNoise();
+        } else this.calibration.reset();
+      }
+      out.set(this.centre);
+      return CommitResult.Calibrating;
+    }
+    if (this.noise.samples >= NOISE_WARMUP) {
+      if (o.a === "auto" && o.alpha === 0) this.followNoise();
+      if (o.adaptC) this.adaptPerturbation();
+    }
+    const ak = stepGain(this.baseA, o.A, o.alpha, this.k);
+    this.lastA = ak;
+    // The first smoothed value is the estimate itself, so smoothing adds no start-up bias.
+    const beta = this.smoothingStarted ? o.smoothing : 0;
+    this.smoothingStarted = true;
+    let clipped = 0;
+    let moved = false;
+    for (let i = 0; i < n; i++) {
+      const limit = this.budget[i]! - this.halfWidth[i]!;
+      const m = beta * this.smoothed[i]! + (1 - beta) * this.gradient[i]!;
+      this.smoothed[i] = m;
+      let s = -ak * m;
+      if (!(limit > 0)) s = 0;
+      else if (s > limit) {
+        s = limit;
+        clipped++;
+      } else if (s < -limit) {
+        s = -limit;
+        clipped++;
+      }
+      const u = this.centre[i]!;
+      const next = clampUnit(u + s);
+      this.step[i] = next - u;
+      if (next !== u) moved = true;
+      this.centre[i] = next;
+    }
+    if (moved) this.y0 = Number.NaN;
+    this.clippedNow = clipped;
+    this.clippedTotal += clipped;
+    this.k++;
+    out.set(this.centre);
+    return CommitResult.Stepped;
+  }
+
+  /**
+   * Constant-gain "auto": a = min(signal rule, noise rule) at the current noise estimate and
+   * half-widths. Decaying gains keep the signal rule alone: their steps shrink by design, and
+   * the noise rule describes the steady jitter of a constant gain.
+   */
+  private followNoise(): void {
+    const o = this.options;
+    const aNoise = noiseRuleGain(
+      o.autoJitter,
+      o.A,
+      o.alpha,
+      this.noise.noiseSd,
+      this.halfWidth,
+      this.budget,
+      this.scratch,
+    );
+    if (aNoise > 0 && Number.isFinite(aNoise)) this.baseA = Math.min(this.aSignal, aNoise);
+  }
+
+  /**
+   * Moves the base half-width c towards {@link balancedHalfWidth} by at most
+   * {@link PERTURBATION_ADAPT_RATE} (log ratio) per iteration, within [c/4, 4c] and never above
+   * half the widest budget (the per-parameter clamp would cut it anyway).
+   */
+  private adaptPerturbation(): void {
+    const n = this.size;
+    let active = 0;
+    let widthSum = 0;
+    let widestBudget = 0;
+    for (let i = 0; i < n; i++) {
+      const h = this.halfWidth[i]!;
+      if (h > 0) {
+        active++;
+        widthSum += h;
+      }
+      if (this.budget[i]! > widestBudget) widestBudget = this.budget[i]!;
+    }
+    if (active === 0) return;
+    const ak = stepGain(this.baseA, this.options.A, this.options.alpha, this.k);
+    const target = balancedHalfWidth(
+      active,
+      ak,
+      this.noise.noiseSd,
+      this.noise.meanSecondDifference,
+      widthSum / active,
+    );
+    if (Number.isNaN(target)) return;
+    const ck = perturbationGain(this.cScale, this.options.gamma, this.k);
+    let change = Math.log(target / ck);
+    if (change > PERTURBATION_ADAPT_RATE) change = PERTURBATION_ADAPT_RATE;
+    else if (change < -PERTURBATION_ADAPT_RATE) change = -PERTURBATION_ADAPT_RATE;
+    let c = this.cScale * Math.exp(change);
+    const lo = this.options.c / 4;
+    const hi = Math.max(lo, Math.min(4 * this.options.c, 0.5 * widestBudget));
+    if (c < lo) c = lo;
+    else if (c > hi) c = hi;
+    this.cScale = c;
+  }
+
+  /**
+   * Drops the iteration in progress without computing a gradient or advancing k (for example
+   * after a Tier-1 violation). The next {@link beginIteration} draws a new Δ.
+   */
+  abandon(): void {
+    this.inIteration = false;
+    this.yp = Number.NaN;
+    this.ym = Number.NaN;
+  }
+
+  /**
+   * Moves the centre (unit coordinates, clamped into [0, 1]), e.g. to the baseline after a
+   * rollback, and drops any iteration in progress. k and the gains are kept.
+   */
+  setCentre(u: ArrayLike<number>): void {
+    for (let i = 0; i < this.size; i++) this.centre[i] = clampUnit(u[i]!);
+    this.y0 = Number.NaN;
+    this.abandon();
+  }
+
+  /** The complete state, JSON-safe (allocates; cold path). */
+  toJSON(): SpsaCoreState {
+    return {
+      v: 1,
+      size: this.size,
+      k: this.k,
+      estimates: this.estimatesTaken,
+      a: finiteOrNull(this.baseA),
+      aSignal: finiteOrNull(this.aSignal),
+      cScale: this.cScale,
+      inIteration: this.inIteration,
+      centre: Array.from(this.centre),
+      delta: Array.from(this.delta),
+      halfWidth: Array.from(this.halfWidth),
+      budget: Array.from(this.budget),
+      plus: Array.from(this.plus),
+      minus: Array.from(this.minus),
+      gradient: Array.from(this.gradient),
+      step: Array.from(this.step),
+      smoothed: Array.from(this.smoothed),
+      yCentre: finiteOrNull(this.y0),
+      yCentreIteration: finiteOrNull(this.y0Iteration),
+      yPlus: finiteOrNull(this.yp),
+      yMinus: finiteOrNull(this.ym),
+      ak: finiteOrNull(this.lastA),
+      ck: finiteOrNull(this.lastC),
+      clampedPerturbations: this.clampedNow,
+      clampedPerturbationsTotal: this.clampedTotal,
+      clippedSteps: this.clippedNow,
+      clippedStepsTotal: this.clippedTotal,
+      prng: this.prng.state(),
+      calibration: this.calibration.toJSON(),
+      noise: this.noise.toJSON(),
+    };
+  }
+
+  /**
+   * Rebuilds a core from {@link toJSON} output; it continues exactly where the saved one was.
+   * Throws a RangeError when the state does not fit the registry (cold path).
+   */
+  static restore(registry: ParamRegistry, options: ResolvedSpsaOptions, state: SpsaCoreState): SpsaCore {
+    if (state.v !== 1) throw new RangeError(`unsupported SPSA state version ${String(state.v)}`);
+    if (state.size !== registry.size) {
+      throw new RangeError(`SPSA state has ${state.size} parameters, the registry ${registry.size}`);
+    }
+    const core = new SpsaCore(registry, options, Prng.fromState(state.prng), state.centre);
+    core.k = state.k;
+    core.estimatesTaken = state.estimates;
+    core.baseA = state.a ?? (options.a === "auto" ? Number.NaN : options.a);
+    core.inIteration = state.inIteration;
+    core.centre.set(state.centre);
+    core.delta.set(state.delta);
+    core.halfWidth.set(state.halfWidth);
+    core.budget.set(state.budget);
+    core.plus.set(state.plus);
+    core.minus.set(state.minus);
+    core.gradient.set(state.gradient);
+    core.step.set(state.step);
+    core.smoothed.set(state.smoothed);
+    core.smoothingStarted = state.k > 0;
+    core.y0 = state.yCentre ?? Number.NaN;
+    core.y0Iteration = state.yCentreIteration ?? Number.NaN;
+    core.yp = state.yPlus ?? Number.NaN;
+    core.ym = state.yMinus ?? Number.NaN;
+    core.lastA = state.ak ?? Number.NaN;
+    core.lastC = state.ck ?? Number.NaN;
+    core.clampedNow = state.clampedPerturbations;
+    core.clampedTotal = state.clampedPerturbationsTotal;
+    core.clippedNow = state.clippedSteps;
+    core.clippedTotal = state.clippedStepsTotal;
+    core.calibration.restore(state.calibration);
+    core.noise.restore(state.noise);
+    core.aSignal = state.aSignal ?? Number.NaN;
+    core.cScale = state.cScale;
+    return core;
+  }
+}
+
+function clampUnit(u: number): number {
+  return u < 0 ? 0 : u > 1 ? 1 : u;
+}
+
+function finiteOrNull(x: number): number | null {
+  return Number.isFinite(x) ? x : null;
+}

@@ -1,0 +1,497 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { ParamRegistry, type ParamSpec } from "../src/engine/registry.js";
+import { noiseRuleGain, StepGainCalibration } from "../src/engine/spsa/calibration.js";
+import {
+  CONSTANT_EXPONENTS,
+  DECAYING_EXPONENTS,
+  perturbationGain,
+  stepGain,
+} from "../src/engine/spsa/gains.js";
+import { balancedHalfWidth, NoiseModel } from "../src/engine/spsa/noise-model.js";
+import { resolveSpsaOptions, type SpsaOptions } from "../src/engine/spsa/options.js";
+import { CommitResult, SpsaCore } from "../src/engine/spsa/spsa-core.js";
+import { StepLimits } from "../src/engine/spsa/step-limits.js";
+import { Prng } from "../src/random/prng.js";
+
+/** d parameters on [0, 1] (so unit = raw) with a generous maxDelta unless given. */
+function unitRegistry(d: number, maxDelta = 1, init = 0.5): ParamRegistry {
+  const params: Record<string, ParamSpec> = {};
+  for (let i = 0; i < d; i++) params[`p${i}`] = { min: 0, max: 1, init, maxDelta };
+  return new ParamRegistry(params);
+}
+
+function makeCore(registry: ParamRegistry, options: SpsaOptions, seed = 1): SpsaCore {
+  return new SpsaCore(registry, resolveSpsaOptions(options), Prng.fromSeed(seed, 1));
+}
+
+/** One full iteration against `f` (unit coordinates); returns the commit code. */
+function iterate(core: SpsaCore, f: (u: Float64Array) => number, out: Float64Array): number {
+  core.beginIteration();
+  core.plusTarget(out);
+  core.recordPlus(f(out));
+  core.minusTarget(out);
+  core.recordMinus(f(out));
+  const code = core.commit(out);
+  core.recordCentre(f(out));
+  return code;
+}
+
+describe("gains (arqonhpo §6 cases 3–4)", () => {
+  it("a_k = a/(A+k+1)^α at k = 0, 1, 10, 100", () => {
+    const { alpha } = DECAYING_EXPONENTS;
+    expect(stepGain(0.1, 10, alpha, 0)).toBeCloseTo(0.023609, 6);
+    expect(stepGain(0.1, 10, alpha, 1)).toBeCloseTo(0.022404, 6);
+    expect(stepGain(0.1, 10, alpha, 10)).toBeCloseTo(0.015996, 6);
+    expect(stepGain(0.1, 10, alpha, 100)).toBeCloseTo(0.005871, 6);
+  });
+
+  it("c_k = c/(k+1)^γ at k = 0, 1, 10, 100", () => {
+    const { gamma } = DECAYING_EXPONENTS;
+    expect(perturbationGain(0.01, gamma, 0)).toBe(0.01);
+    expect(perturbationGain(0.01, gamma, 1)).toBeCloseTo(0.0093239, 7);
+    expect(perturbationGain(0.01, gamma, 10)).toBeCloseTo(0.0078491, 7);
+    expect(perturbationGain(0.01, gamma, 100)).toBeCloseTo(0.0062743, 7);
+  });
+
+  it("constant exponents keep both gains constant", () => {
+    for (const k of [0, 1, 10, 1000]) {
+      expect(stepGain(0.3, 10, CONSTANT_EXPONENTS.alpha, k)).toBe(0.3);
+      expect(perturbationGain(0.02, CONSTANT_EXPONENTS.gamma, k)).toBe(0.02);
+    }
+  });
+});
+
+describe("SpsaCore perturbations", () => {
+  it("draws Δ ∈ {±1}^d and puts the plus and minus points at θ ± cΔ (case 2)", () => {
+    const core = makeCore(unitRegistry(5), { a: 0.1, c: 0.1, adaptC: false }, 123);
+    core.beginIteration();
+    const plus = new Float64Array(5);
+    const minus = new Float64Array(5);
+    core.plusTarget(plus);
+    core.minusTarget(minus);
+    for (let i = 0; i < 5; i++) {
+      expect(Math.abs(core.delta[i]!)).toBe(1);
+      expect(plus[i]).toBeCloseTo(0.5 + 0.1 * core.delta[i]!, 15);
+      // The minus point is θ − cΔ, not the centre the system started from (case 15 adapted).
+      expect(minus[i]).toBeCloseTo(0.5 - 0.1 * core.delta[i]!, 15);
+      expect(minus[i]).not.toBeCloseTo(core.centre[i]!, 6);
+    }
+  });
+
+  it("same seed ⇒ identical perturbations and proposals (cases 1 and 13)", () => {
+    const f = (u: Float64Array) => (u[0]! - 0.2) ** 2 + 3 * (u[1]! - 0.7) ** 2 + Math.abs(u[2]! - 0.4);
+    const run = (seed: number) => {
+      const core = makeCore(unitRegistry(3, 0.2), { a: "auto", c: 0.02 }, seed);
+      const out = new Float64Array(3);
+      const trace: number[] = [];
+      for (let k = 0; k < 60; k++) {
+        core.beginIteration();
+        trace.push(...core.delta);
+        iterate(core, f, out);
+        trace.push(...out);
+      }
+      return JSON.stringify(trace);
+    };
+    expect(run(42)).toBe(run(42));
+    expect(run(42)).not.toBe(run(43));
+  });
+
+  it("projects perturbations into [0, 1] and divides by the actual separation", () => {
+    const core = makeCore(unitRegistry(1, 1, 1), { a: 0.1, c: 0.1, adaptC: false, smoothing: 0 }, 5);
+    const out = new Float64Array(1);
+    for (let k = 0; k < 20; k++) {
+      core.beginIteration();
+      core.plusTarget(out);
+      const plus = out[0]!;
+      core.minusTarget(out);
+      const minus = out[0]!;
+      expect(plus).toBeGreaterThanOrEqual(0);
+      expect(plus).toBeLessThanOrEqual(1);
+      expect(Math.abs(plus - minus)).toBeCloseTo(core.centre[0] === 1 ? 0.1 : 0.2, 12);
+      core.recordPlus(1);
+      core.recordMinus(0.9);
+      const centreBefore = core.centre[0]!;
+      core.commit(out);
+      expect(core.gradient[0]).toBeCloseTo(0.1 / (plus - minus), 12);
+      if (centreBefore === 1) break;
+    }
+  });
+});
+
+describe("SpsaCore gradient and step (case 7 adapted)", () => {
+  it("ĝ_i = ±0.5 with the sign of Δ_i and the step is ∓0.0118046", () => {
+    const options: SpsaOptions = { a: 0.1, c: 0.1, A: 10, schedule: "decaying", adaptC: false, smoothing: 0 };
+    const results = [1, 2].map(() => {
+      const core = makeCore(unitRegistry(10), options, 12345);
+      core.beginIteration();
+      core.recordPlus((0.5 + 0.6) / 2);
+      core.recordMinus((0.4 + 0.5) / 2);
+      const out = new Float64Array(10);
+      expect(core.commit(out)).toBe(CommitResult.Stepped);
+      expect(core.iteration).toBe(1);
+      for (let i = 0; i < 10; i++) {
+        const d = core.delta[i]!;
+        expect(core.gradient[i]).toBeCloseTo(0.5 * d, 12);
+        expect(core.step[i]).toBeCloseTo(-0.0118046 * d, 6);
+        expect(out[i]).toBeCloseTo(0.5 - 0.0118046 * d, 6);
+      }
+      return Array.from(out);
+    });
+    expect(results[0]).toEqual(results[1]);
+  });
+
+  it("steps downhill on a hand-computed quadratic", () => {
+    // f = 4·(u − 0.3)²: at 0.5 the slope is 1.6; with c = 0.05, ĝ = 1.6 exactly (a quadratic).
+    const f = (u: Float64Array) => 4 * (u[0]! - 0.3) ** 2;
+    const core = makeCore(unitRegistry(1), { a: 0.05, c: 0.05, adaptC: false, smoothing: 0 }, 9);
+    const out = new Float64Array(1);
+    iterate(core, f, out);
+    expect(core.gradient[0]).toBeCloseTo(1.6, 12);
+    expect(out[0]).toBeCloseTo(0.5 - 0.05 * 1.6, 12);
+    expect(core.ak).toBe(0.05);
+    expect(core.ck).toBe(0.05);
+    expect(core.yPlus - core.yMinus).toBeCloseTo(1.6 * 0.1 * core.delta[0]!, 12);
+  });
+
+  it("smoothing makes the step follow m ← βm + (1−β)ĝ after the first step", () => {
+    const core = makeCore(unitRegistry(1), { a: 0.01, c: 0.05, adaptC: false, smoothing: 0.5 }, 3);
+    const out = new Float64Array(1);
+    const g: number[] = [];
+    const m: number[] = [];
+    for (let k = 0; k < 3; k++) {
+      core.beginIteration();
+      core.recordPlus(k === 1 ? 2 : 1);
+      core.recordMinus(0);
+      core.commit(out);
+      g.push(core.gradient[0]!);
+      m.push(core.smoothed[0]!);
+    }
+    expect(m[0]).toBe(g[0]);
+    expect(m[1]).toBeCloseTo(0.5 * m[0]! + 0.5 * g[1]!, 12);
+    expect(m[2]).toBeCloseTo(0.5 * m[1]! + 0.5 * g[2]!, 12);
+  });
+});
+
+describe("SpsaCore iteration control", () => {
+  it("commit needs y⁺ and y⁻; abandon drops the iteration without advancing k", () => {
+    const core = makeCore(unitRegistry(2), { a: 0.1, c: 0.02 }, 8);
+    const out = new Float64Array(2).fill(-1);
+    expect(core.commit(out)).toBe(CommitResult.NotReady);
+    core.beginIteration();
+    expect(core.recordPlus(Number.NaN)).toBe(false);
+    expect(core.recordPlus(1)).toBe(true);
+    expect(core.commit(out)).toBe(CommitResult.NotReady);
+    expect(out[0]).toBe(-1);
+    core.abandon();
+    expect(core.iterating).toBe(false);
+    expect(core.recordMinus(0.5)).toBe(false);
+    expect(core.iteration).toBe(0);
+    expect(iterate(core, () => 1, out)).toBe(CommitResult.Stepped);
+    expect(core.iteration).toBe(1);
+  });
+
+  it("setCentre moves the centre (clamped) and keeps k", () => {
+    const core = makeCore(unitRegistry(2), { a: 0.1, c: 0.02 }, 8);
+    const out = new Float64Array(2);
+    iterate(core, (u) => u[0]!, out);
+    core.beginIteration();
+    core.setCentre([0.25, 1.5]);
+    expect(Array.from(core.centre)).toEqual([0.25, 1]);
+    expect(core.iterating).toBe(false);
+    expect(core.iteration).toBe(1);
+  });
+
+  it("clamps c to half the budget and limits the step to budget − c, and says so", () => {
+    // maxDelta 0.03 on [0, 1]: 2c = 0.04 would break it, so c becomes 0.015 and steps ≤ 0.015.
+    const core = makeCore(unitRegistry(3, 0.03), { a: 10, c: 0.02, adaptC: false, smoothing: 0 }, 4);
+    const out = new Float64Array(3);
+    core.beginIteration();
+    expect(core.clampedPerturbations).toBe(3);
+    for (let i = 0; i < 3; i++) expect(core.halfWidth[i]).toBeCloseTo(0.015, 6);
+    core.recordPlus(5);
+    core.recordMinus(0);
+    core.commit(out);
+    expect(core.clippedSteps).toBe(3);
+    for (let i = 0; i < 3; i++) {
+      expect(Math.abs(core.step[i]!)).toBeCloseTo(0.015, 6);
+      expect(Math.abs(core.step[i]!)).toBeLessThanOrEqual(core.budget[i]! - core.halfWidth[i]! + 1e-15);
+    }
+    expect(core.clampedPerturbationsTotal).toBe(3);
+    expect(core.clippedStepsTotal).toBe(3);
+  });
+});
+
+describe("every move of the live point stays within maxDelta (property)", () => {
+  const paramArb = fc.record({
+    log: fc.boolean(),
+    lo: fc.double({ min: 1e-3, max: 100, noNaN: true }),
+    spanFactor: fc.double({ min: 1.5, max: 1e4, noNaN: true }),
+    deltaFraction: fc.double({ min: 0.001, max: 0.5, noNaN: true }),
+    initFraction: fc.double({ min: 0, max: 1, noNaN: true }),
+  });
+  it("holds for linear and log parameters, any objective values, and abandons", () => {
+    fc.assert(
+      fc.property(
+        fc.array(paramArb, { minLength: 1, maxLength: 5 }),
+        fc.double({ min: 0.001, max: 0.2, noNaN: true }),
+        fc.oneof(fc.constant<"auto">("auto"), fc.double({ min: 1e-4, max: 100, noNaN: true })),
+        fc.array(fc.double({ min: -1e3, max: 1e3, noNaN: true }), { minLength: 30, maxLength: 120 }),
+        fc.integer({ min: 1, max: 1000 }),
+        (specs, c, a, ys, seed) => {
+          const params: Record<string, ParamSpec> = {};
+          specs.forEach((s, i) => {
+            const min = s.lo;
+            const max = s.lo * s.spanFactor;
+            const init = s.log ? min * (max / min) ** s.initFraction : min + (max - min) * s.initFraction;
+            params[`x${i}`] = {
+              min,
+              max,
+              init,
+              maxDelta: s.deltaFraction * (max - min),
+              scale: s.log ? "log" : "linear",
+            };
+          });
+          const registry = new ParamRegistry(params);
+          const d = registry.size;
+          const core = makeCore(registry, { a, c, calibrationIterations: 2 }, seed);
+          const live = Float64Array.from(registry.init);
+          const target = new Float64Array(d);
+          const check = () => {
+            for (let i = 0; i < d; i++) {
+              const u = target[i]!;
+              expect(u).toBeGreaterThanOrEqual(0);
+              expect(u).toBeLessThanOrEqual(1);
+              const raw = registry.toRaw(i, u);
+              const limit = registry.maxDelta[i]! * (1 + 1e-9) + 1e-12 * Math.abs(raw);
+              expect(Math.abs(raw - live[i]!)).toBeLessThanOrEqual(limit);
+              live[i] = raw;
+            }
+          };
+          let n = 0;
+          while (n + 3 <= ys.length) {
+            core.beginIteration();
+            core.plusTarget(target);
+            check();
+            core.recordPlus(ys[n++]!);
+            if (ys[n]! > 900) {
+              core.abandon(); // e.g. a Tier-1 violation: the live point stays at the plus point
+              n++;
+              continue;
+            }
+            core.minusTarget(target);
+            check();
+            core.recordMinus(ys[n++]!);
+            core.commit(target);
+            check();
+            core.recordCentre(ys[n++]!);
+          }
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+});
+
+describe('"auto" step gain', () => {
+  /** A separable quadratic far from its optimum, scaled, with optional relative noise. */
+  function scaled(scale: number, noise: number, seed: number) {
+    const rng = Prng.fromSeed(seed, 77);
+    return (u: Float64Array) => {
+      let f = 0;
+      for (let i = 0; i < u.length; i++) f += (i + 1) * (u[i]! - 0.9) ** 2;
+      return scale * (f + noise * rng.normal());
+    };
+  }
+
+  it("calibrates first steps to about half of maxDelta, for objectives scaled by 1e-3 and 1e3 alike", () => {
+    const traces = [1e-3, 1e3].map((scale) => {
+      const registry = unitRegistry(4, 0.1, 0.2);
+      const core = makeCore(registry, { a: "auto", c: 0.02, calibrationIterations: 8, smoothing: 0 }, 21);
+      const f = scaled(scale, 0, 1);
+      const out = new Float64Array(4);
+      let calibrationCommits = 0;
+      const gradients: number[] = [];
+      while (iterate(core, f, out) === CommitResult.Calibrating) {
+        calibrationCommits++;
+        for (let i = 0; i < 4; i++) gradients.push(Math.abs(core.gradient[i]!) / core.budget[i]!);
+      }
+      expect(calibrationCommits).toBe(8);
+      expect(core.calibrating).toBe(false);
+      // By construction a·median(|ĝ|/budget) over the calibration iterations is ½ …
+      gradients.sort((x, y) => x - y);
+      expect(core.a * (gradients[15]! + gradients[16]!) * 0.5).toBeCloseTo(0.5, 9);
+      // … so the early steps are about half the budget (they vary with Δ around it).
+      const ratios: number[] = [];
+      for (let k = 0; k < 8; k++) {
+        for (let i = 0; i < 4; i++) ratios.push(Math.abs(core.step[i]!) / core.budget[i]!);
+        iterate(core, f, out);
+      }
+      ratios.sort((x, y) => x - y);
+      const median = (ratios[15]! + ratios[16]!) / 2;
+      expect(median).toBeGreaterThan(0.3);
+      expect(median).toBeLessThan(0.8);
+      for (let k = 0; k < 20; k++) iterate(core, f, out);
+      return { a: core.a * scale, centre: Array.from(out) };
+    });
+    expect(traces[0]!.a).toBeCloseTo(traces[1]!.a, 9);
+    for (let i = 0; i < 4; i++) expect(traces[0]!.centre[i]).toBeCloseTo(traces[1]!.centre[i]!, 9);
+  });
+
+  it("is scale-free with noise too, and the noise rule sets the jitter of a noisy objective", () => {
+    const runs = [1e-3, 1e3].map((scale) => {
+      const registry = unitRegistry(4, 0.1, 0.5);
+      const core = makeCore(registry, { a: "auto", c: 0.02, adaptC: false, autoJitter: 0.08 }, 5);
+      const f = scaled(scale, 0.05, 2);
+      const out = new Float64Array(4);
+      for (let k = 0; k < 400; k++) iterate(core, f, out);
+      return { core, scale, centre: Array.from(out) };
+    });
+    for (const { core, scale } of runs) {
+      // σ̂ from second differences recovers the noise (0.05 × scale) …
+      expect(core.noiseSd / scale).toBeGreaterThan(0.04);
+      expect(core.noiseSd / scale).toBeLessThan(0.06);
+      // … and a is set so that a·σ̂/(√2·c) = jitter × budget.
+      const jitter = (core.a * core.noiseSd) / (Math.SQRT2 * core.halfWidth[0]!) / core.budget[0]!;
+      expect(jitter).toBeCloseTo(0.08, 6);
+    }
+    for (let i = 0; i < 4; i++) expect(runs[0]!.centre[i]).toBeCloseTo(runs[1]!.centre[i]!, 6);
+  });
+
+  it("holds the centre while calibrating and restarts on a flat objective", () => {
+    const core = makeCore(unitRegistry(2), { a: "auto", calibrationIterations: 3 }, 2);
+    const out = new Float64Array(2);
+    for (let k = 0; k < 10; k++) {
+      expect(iterate(core, () => 7, out)).toBe(CommitResult.Calibrating);
+      expect(Array.from(out)).toEqual([0.5, 0.5]);
+    }
+    expect(core.calibrating).toBe(true);
+    expect(core.iteration).toBe(0);
+    expect(core.estimates).toBe(10);
+  });
+});
+
+describe("adaptive perturbation width", () => {
+  it("balancedHalfWidth equalises probing and noise costs", () => {
+    const p = 4;
+    const a = 2e-4;
+    const sd = 0.5;
+    const h = 0.02;
+    const meanD = 0.4;
+    const h2 = balancedHalfWidth(p, a, sd, meanD, h);
+    const probing = (2 / 3) * (meanD / 2) * (h2 / h) ** 2;
+    const noise = (p * a * sd * sd) / (8 * h2 * h2);
+    expect(probing).toBeCloseTo(noise, 12);
+    expect(balancedHalfWidth(p, a, sd, -1, h)).toBe(Number.POSITIVE_INFINITY);
+    expect(balancedHalfWidth(p, a, 0, meanD, h)).toBeNaN();
+  });
+
+  it("widens c under heavy noise and narrows it under light noise, within [c/4, 4c] and budget/2", () => {
+    const widths = [0.01, 2].map((noise) => {
+      const core = makeCore(unitRegistry(4, 0.06), { a: "auto", c: 0.02 }, 6);
+      const f = scaled1(noise);
+      const out = new Float64Array(4);
+      for (let k = 0; k < 600; k++) iterate(core, f, out);
+      return core.perturbationScale;
+    });
+    expect(widths[0]).toBeLessThan(0.02);
+    expect(widths[0]).toBeGreaterThanOrEqual(0.005);
+    expect(widths[1]).toBeGreaterThan(0.02);
+    expect(widths[1]).toBeLessThanOrEqual(0.03);
+  });
+
+  function scaled1(noise: number) {
+    const rng = Prng.fromSeed(3, 9);
+    return (u: Float64Array) => {
+      let f = 0;
+      for (let i = 0; i < u.length; i++) f += 50 * (u[i]! - 0.5) ** 2;
+      return f + noise * rng.normal();
+    };
+  }
+});
+
+describe("persistence", () => {
+  it("toJSON → JSON → restore continues exactly, even mid-iteration", () => {
+    const registry = unitRegistry(3, 0.1);
+    const options = resolveSpsaOptions({ a: "auto", c: 0.02, calibrationIterations: 4 });
+    const noise = Prng.fromSeed(1, 2);
+    const ys = Array.from({ length: 400 }, () => noise.normal());
+    const f = (u: Float64Array, j: number) =>
+      (u[0]! - 0.1) ** 2 + 2 * (u[1]! - 0.6) ** 2 + u[2]! + 0.01 * ys[j]!;
+    const drive = (core: SpsaCore, from: number, to: number, log: number[]) => {
+      const out = new Float64Array(3);
+      for (let j = from; j < to; j++) {
+        const phase = j % 3;
+        if (phase === 0) {
+          core.beginIteration();
+          core.plusTarget(out);
+          core.recordPlus(f(out, j));
+        } else if (phase === 1) {
+          core.minusTarget(out);
+          core.recordMinus(f(out, j));
+        } else {
+          core.commit(out);
+          core.recordCentre(f(out, j));
+        }
+        log.push(...out);
+      }
+    };
+    const straight: number[] = [];
+    const a = new SpsaCore(registry, options, Prng.fromSeed(9, 1));
+    drive(a, 0, 400, straight);
+
+    const resumed: number[] = [];
+    const b = new SpsaCore(registry, options, Prng.fromSeed(9, 1));
+    drive(b, 0, 151, resumed); // stops after a plus measurement
+    const saved = JSON.parse(JSON.stringify(b.toJSON()));
+    const c = SpsaCore.restore(registry, options, saved);
+    expect(c.iterating).toBe(true);
+    drive(c, 151, 400, resumed);
+    expect(resumed).toEqual(straight);
+    expect(() => SpsaCore.restore(unitRegistry(2), options, saved)).toThrow(RangeError);
+  });
+});
+
+describe("options, limits and helpers", () => {
+  it("resolves defaults and reports every bad field", () => {
+    const o = resolveSpsaOptions();
+    expect(o.a).toBe("auto");
+    expect(o.alpha).toBe(0);
+    expect(o.gamma).toBe(0);
+    const d = resolveSpsaOptions({ schedule: "decaying" });
+    expect(d.alpha).toBe(0.602);
+    expect(d.gamma).toBe(0.101);
+    expect(() => resolveSpsaOptions({ a: -1, c: 0, smoothing: 1 })).toThrow(/a: .*c: .*smoothing: /);
+  });
+
+  it("converts maxDelta to unit budgets: linear by range, log by the upward distance", () => {
+    const registry = new ParamRegistry({
+      lin: { min: -5, max: 5, maxDelta: 0.5 },
+      lg: { min: 1, max: 1000, maxDelta: 10, scale: "log" },
+    });
+    const limits = new StepLimits(registry);
+    expect(limits.unitMaxDelta(0, 0.3)).toBeCloseTo(0.05, 9);
+    const u = registry.toUnit(1, 100);
+    const b = limits.unitMaxDelta(1, u);
+    expect(b).toBeCloseTo(Math.log(1.1) / Math.log(1000), 9);
+    expect(registry.toRaw(1, u + b) - 100).toBeLessThanOrEqual(10);
+    expect(100 - registry.toRaw(1, u - b)).toBeLessThan(10);
+  });
+
+  it("NoiseModel recovers mean and σ of D; the gain rules are NaN when undefined", () => {
+    const m = new NoiseModel();
+    for (const d of [1, 3, 1, 3]) m.add(d);
+    expect(m.meanSecondDifference).toBe(2);
+    expect(m.noiseSd).toBeCloseTo(Math.sqrt(4 / 3 / 6), 12);
+    m.add(Number.NaN);
+    expect(m.samples).toBe(4);
+    const cal = new StepGainCalibration(2, 2);
+    expect(cal.signalGain(0.5, 10, 0)).toBeNaN();
+    cal.record(Float64Array.of(1, 3), Float64Array.of(0.1, 0.1));
+    cal.record(Float64Array.of(2, 4), Float64Array.of(0.1, 0.1));
+    expect(cal.medianRatio()).toBeCloseTo(25, 12);
+    expect(cal.signalGain(0.5, 10, 0)).toBeCloseTo(0.02, 12);
+    const scratch = new Float64Array(2);
+    expect(noiseRuleGain(0.1, 10, 0, 0, Float64Array.of(0.1), Float64Array.of(0.1), scratch)).toBeNaN();
+  });
+});
