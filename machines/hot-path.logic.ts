@@ -1,0 +1,26 @@
+import { fromTransition } from "xstate";
+
+/** What the hot-path actor reports to inspectors (refreshed on control events, not per apply). */
+export interface HotPathState {
+  readonly generation: number;
+  readonly baselineGeneration: number;
+}
+
+/**
+ * Control commands the hot-path actor takes. Applies are NOT among them: the SPSA cycle hands
+ * target points to the executor by direct call (an `actor.send` costs microseconds; an apply
+ * must cost about a hundred nanoseconds).
+ */
+export type HotPathEvent =
+  | { readonly type: "baseline.set" }
+  | { readonly type: "rollback"; readonly reason: string }
+  | { readonly type: "refresh" };
+
+/**
+ * Stand-in logic for the hot-path actor, so the engine chart can be loaded and visualised on its
+ * own. The engine replaces it with logic bound to the live config and the executor.
+ */
+export const hotPathPlaceholder = fromTransition(
+  (state: HotPathState, _event: HotPathEvent): HotPathState => state,
+  { generation: 0, baselineGeneration: -1 },
+);

@@ -1,0 +1,180 @@
+import { assign, setup } from "xstate";
+
+/** Control events the SPSA cycle reacts to (window cadence, never per digest). */
+export type SpsaMachineEvent =
+  /** Begin tuning. */
+  | { readonly type: "start" }
+  /** An evaluation window closed with at least one accepted digest; `value` is its aggregate. */
+  | { readonly type: "window.closed"; readonly value: number }
+  /** An evaluation window timed out without a single accepted digest. */
+  | { readonly type: "window.timedOut" }
+  /** Tier 1 refused the apply just attempted (`code` is the violation). */
+  | { readonly type: "apply.rejected"; readonly code: number }
+  /** The live point was reset from outside (rollback): discard the cycle and start over. */
+  | { readonly type: "reset" }
+  /** Stop proposing until `resume` (observe only). */
+  | { readonly type: "pause" }
+  | { readonly type: "resume" };
+
+export interface SpsaMachineContext {
+  /** Consecutive windows that timed out empty. */
+  readonly timeouts: number;
+  /** After this many consecutive empty windows the cycle stalls (stops proposing). */
+  readonly stallAfter: number;
+}
+
+/**
+ * One SPSA cycle as a statechart: plus → minus → centre, one evaluation window each.
+ *
+ * @remarks
+ * A pure definition. Its actions are named hooks that the engine provides (`machine.provide`):
+ * they move the numeric SPSA core, hand target points to the Tier-1 executor and (re)open the
+ * evaluation window; a refused apply comes back as `apply.rejected`. Numbers stay out of the
+ * context: it only counts timeouts.
+ *
+ * Inside `cycle`:
+ * - `plus`: apply θ + c·Δ and measure a window.
+ * - `minus`: apply θ − c·Δ and measure a window.
+ * - `centre`: estimate the gradient, step the centre, apply it and measure a window (the centre's
+ *   measurement feeds the noise model; it is not part of the gradient).
+ * - `holding`: after a refused apply or a reset, measure once at whatever is live, then start a
+ *   new iteration (a refused apply never advances k).
+ * - an empty window is measured again; `stallAfter` of them in a row stall the cycle.
+ *
+ * Outside it:
+ * - `stalled`: telemetry stopped; the centre is applied again, a window is kept open and the first
+ *   digest that arrives resumes the cycle (in `holding`).
+ * - `paused`: no proposals at all until `resume`.
+ */
+export const spsaMachine = setup({
+  types: {
+    context: {} as SpsaMachineContext,
+    events: {} as SpsaMachineEvent,
+    input: {} as { readonly stallAfter: number },
+  },
+  actions: {
+    /** Draw Δ and the gains for a new iteration. */
+    beginIteration: () => {},
+    applyPlus: () => {},
+    applyMinus: () => {},
+    /** Compute the gradient and the new centre, and apply it. */
+    applyCentre: () => {},
+    recordPlus: (_, _params: { value: number }) => {},
+    recordMinus: (_, _params: { value: number }) => {},
+    recordCentre: (_, _params: { value: number }) => {},
+    /** Apply the current centre again (leaving a perturbation when the cycle stalls). */
+    returnToCentre: () => {},
+    /** Forget the iteration in progress (k does not advance). */
+    abandonIteration: () => {},
+    openWindow: () => {},
+    discardWindow: () => {},
+    /** Audit an empty window (with the consecutive count). */
+    noteTimeout: (_, _params: { consecutive: number }) => {},
+    /** Audit that the cycle stalled. */
+    noteStalled: () => {},
+    resetTimeouts: assign({ timeouts: 0 }),
+  },
+  guards: {
+    stallsNow: ({ context }) => context.timeouts + 1 >= context.stallAfter,
+  },
+}).createMachine({
+  id: "spsa",
+  initial: "idle",
+  context: ({ input }) => ({ timeouts: 0, stallAfter: input.stallAfter }),
+  on: {
+    pause: { target: ".paused", actions: ["abandonIteration", "discardWindow"] },
+    reset: { target: ".cycle.holding", actions: ["abandonIteration", "resetTimeouts"] },
+  },
+  states: {
+    idle: {
+      // The first window measures the starting point, so the noise model has a centre value.
+      on: { start: "cycle.holding" },
+    },
+    cycle: {
+      initial: "plus",
+      on: {
+        "window.timedOut": [
+          {
+            guard: "stallsNow",
+            target: "stalled",
+            actions: [
+              { type: "noteTimeout", params: ({ context }) => ({ consecutive: context.timeouts + 1 }) },
+              "abandonIteration",
+              "returnToCentre",
+              "resetTimeouts",
+            ],
+          },
+          {
+            // Measure the same point again: the window was empty, not bad.
+            actions: [
+              { type: "noteTimeout", params: ({ context }) => ({ consecutive: context.timeouts + 1 }) },
+              assign({ timeouts: ({ context }) => context.timeouts + 1 }),
+              "openWindow",
+            ],
+          },
+        ],
+        "apply.rejected": { target: ".holding", actions: ["abandonIteration"] },
+      },
+      states: {
+        plus: {
+          entry: ["beginIteration", "applyPlus", "openWindow"],
+          on: {
+            "window.closed": {
+              target: "minus",
+              actions: [
+                "resetTimeouts",
+                { type: "recordPlus", params: ({ event }) => ({ value: event.value }) },
+              ],
+            },
+          },
+        },
+        minus: {
+          entry: ["applyMinus", "openWindow"],
+          on: {
+            "window.closed": {
+              target: "centre",
+              actions: [
+                "resetTimeouts",
+                { type: "recordMinus", params: ({ event }) => ({ value: event.value }) },
+              ],
+            },
+          },
+        },
+        centre: {
+          entry: ["applyCentre", "openWindow"],
+          on: {
+            "window.closed": {
+              target: "plus",
+              actions: [
+                "resetTimeouts",
+                { type: "recordCentre", params: ({ event }) => ({ value: event.value }) },
+              ],
+            },
+          },
+        },
+        holding: {
+          entry: ["openWindow"],
+          on: {
+            "window.closed": {
+              target: "plus",
+              actions: [
+                "resetTimeouts",
+                { type: "recordCentre", params: ({ event }) => ({ value: event.value }) },
+              ],
+            },
+          },
+        },
+      },
+    },
+    stalled: {
+      entry: ["noteStalled", "openWindow"],
+      on: {
+        "window.timedOut": { actions: ["openWindow"] },
+        "window.closed": "cycle.holding",
+      },
+    },
+    paused: {
+      on: { resume: "cycle.holding" },
+    },
+  },
+});

@@ -1,0 +1,266 @@
+import { Either, ParseResult, Schema } from "effect";
+import { asyncScheduler, type SchedulerLike } from "rxjs";
+import { ConfigError, type ConfigIssue } from "../errors.js";
+import {
+  type Guardrails,
+  type GuardrailsInput,
+  guardrailIssues,
+  resolveGuardrails,
+} from "../hotpath/guardrails.js";
+import type { Aggregation } from "./aggregate.js";
+import type { ParamSpec } from "./registry.js";
+import {
+  type ResolvedSpsaOptions,
+  resolveSpsaOptions,
+  SPSA_DEFAULTS,
+  type SpsaOptions,
+  spsaOptionProblems,
+} from "./spsa/options.js";
+
+/** Evaluation windows: "`digests` accepted digests or `ms` milliseconds since the window opened". */
+export interface WindowConfig {
+  /** Digests that close a window (default 5). */
+  readonly digests?: number;
+  /** Milliseconds after which a window closes with what it has (default 500; omit for count only). */
+  readonly ms?: number;
+  /** How a window's values become one number (default "trimmed-mean"). */
+  readonly aggregation?: Aggregation;
+  /** Share trimmed from each end by "trimmed-mean" (default 0.1). */
+  readonly trim?: number;
+}
+
+/** Configuration of an online tuning engine. */
+export interface EngineConfig {
+  /** Seed of every random choice (perturbation signs): same seed + same digests ⇒ same applies. */
+  readonly seed: number;
+  /** The knobs, in raw units, in declaration order. */
+  readonly params: Readonly<Record<string, ParamSpec>>;
+  /** SPSA gains and options (unit-cube units); `a: "auto"` by default. */
+  readonly spsa?: SpsaOptions;
+  /** Evaluation windows (default 5 digests or 500 ms). */
+  readonly window?: WindowConfig;
+  /** Tier-1 limits: a preset name or overrides on one (default "balanced"). */
+  readonly guardrails?: GuardrailsInput;
+  /** Digests stamped within this many ms after an apply are rejected as settling (default 0). */
+  readonly settleMs?: number;
+  /** Digests older than this are rejected (default 10 000 ms). */
+  readonly maxAgeMs?: number;
+  /** Digests stamped more than this ahead of the engine clock are rejected (default 1 000 ms). */
+  readonly maxSkewMs?: number;
+  /** Empty windows in a row after which SPSA stops proposing until digests flow again (default 3). */
+  readonly stallAfter?: number;
+  /** Audit ring size in records (default 4096). */
+  readonly auditCapacity?: number;
+  /** Identifies this run in every audit event (default derived from the seed). */
+  readonly runId?: string;
+  /** Back the live values by a SharedArrayBuffer so worker threads can read them (default false). */
+  readonly shared?: boolean;
+  /**
+   * The clock and timer source (default RxJS `asyncScheduler`, i.e. `Date.now()`). Pass a
+   * `TestScheduler` or `VirtualTimeScheduler` to run in virtual time. Digest timestamps are
+   * milliseconds on this clock.
+   */
+  readonly scheduler?: SchedulerLike;
+}
+
+/** A validated engine config with every default filled in. */
+export interface ResolvedEngineConfig {
+  readonly seed: number;
+  readonly params: Readonly<Record<string, ParamSpec>>;
+  readonly spsa: ResolvedSpsaOptions;
+  readonly window: {
+    readonly digests: number;
+    readonly ms: number | undefined;
+    readonly aggregation: Aggregation;
+    readonly trim: number;
+  };
+  readonly guardrails: Guardrails;
+  readonly settleMs: number;
+  readonly maxAgeMs: number;
+  readonly maxSkewMs: number;
+  readonly stallAfter: number;
+  readonly auditCapacity: number;
+  readonly runId: string;
+  readonly shared: boolean;
+  readonly scheduler: SchedulerLike;
+}
+
+const message = (text: string) => ({ message: () => text });
+const Finite = Schema.Number.pipe(
+  Schema.filter((n) => Number.isFinite(n), message("expected a finite number")),
+);
+const NonNegative = Finite.pipe(Schema.filter((n) => n >= 0, message("expected a number ≥ 0")));
+const PositiveInt = Schema.Number.pipe(
+  Schema.filter((n) => Number.isSafeInteger(n) && n > 0, message("expected a whole number greater than 0")),
+);
+
+const ParamSchema = Schema.Struct({
+  min: Finite,
+  max: Finite,
+  init: Schema.optionalWith(Finite, { exact: true }),
+  maxDelta: Schema.optionalWith(Finite, { exact: true }),
+  scale: Schema.optionalWith(
+    Schema.String.pipe(
+      Schema.filter((s): s is "linear" | "log" => s === "linear" || s === "log", {
+        message: (i) => `expected one of "linear", "log", got ${JSON.stringify(i.actual)}`,
+      }),
+    ),
+    { exact: true },
+  ),
+}).pipe(
+  Schema.filter((p) => {
+    if (!(p.min < p.max)) return `min (${p.min}) must be less than max (${p.max})`;
+    if (p.scale === "log" && !(p.min > 0)) return `log scale needs min > 0, got min = ${p.min}`;
+    if (p.init !== undefined && (p.init < p.min || p.init > p.max)) {
+      return `init (${p.init}) must lie within [${p.min}, ${p.max}]`;
+    }
+    if (p.maxDelta !== undefined && !(p.maxDelta > 0)) return `maxDelta must be > 0, got ${p.maxDelta}`;
+    return true;
+  }),
+);
+
+const WindowSchema = Schema.Struct({
+  digests: Schema.optionalWith(PositiveInt, { exact: true }),
+  ms: Schema.optionalWith(Finite.pipe(Schema.filter((n) => n > 0, message("expected a number > 0 (ms)"))), {
+    exact: true,
+  }),
+  aggregation: Schema.optionalWith(
+    Schema.String.pipe(
+      Schema.filter((s): s is Aggregation => s === "trimmed-mean" || s === "median" || s === "mean", {
+        message: (i) => `expected one of "trimmed-mean", "median", "mean", got ${JSON.stringify(i.actual)}`,
+      }),
+    ),
+    { exact: true },
+  ),
+  trim: Schema.optionalWith(
+    Finite.pipe(Schema.filter((n) => n >= 0 && n < 0.5, message("expected a number in [0, 0.5)"))),
+    { exact: true },
+  ),
+});
+
+/** Effect Schema of the JSON-shaped part of {@link EngineConfig}; unknown keys are rejected. */
+export const EngineConfigSchema = Schema.Struct({
+  seed: Schema.Number.pipe(Schema.filter((n) => Number.isSafeInteger(n), message("expected a safe integer"))),
+  params: Schema.Record({ key: Schema.String, value: ParamSchema }).pipe(
+    Schema.filter((p) => Object.keys(p).length > 0, message("expected at least one parameter")),
+  ),
+  spsa: Schema.optionalWith(Schema.Unknown, { exact: true }),
+  window: Schema.optionalWith(WindowSchema, { exact: true }),
+  guardrails: Schema.optionalWith(Schema.Unknown, { exact: true }),
+  settleMs: Schema.optionalWith(NonNegative, { exact: true }),
+  maxAgeMs: Schema.optionalWith(NonNegative, { exact: true }),
+  maxSkewMs: Schema.optionalWith(NonNegative, { exact: true }),
+  stallAfter: Schema.optionalWith(PositiveInt, { exact: true }),
+  auditCapacity: Schema.optionalWith(PositiveInt, { exact: true }),
+  runId: Schema.optionalWith(
+    Schema.String.pipe(Schema.filter((s) => s.length > 0, message("expected a non-empty string"))),
+    { exact: true },
+  ),
+  shared: Schema.optionalWith(Schema.Boolean, { exact: true }),
+  scheduler: Schema.optionalWith(
+    Schema.Unknown.pipe(
+      Schema.filter(
+        (s) =>
+          typeof s === "object" &&
+          s !== null &&
+          typeof (s as SchedulerLike).now === "function" &&
+          typeof (s as SchedulerLike).schedule === "function",
+        message("expected an RxJS SchedulerLike (with now() and schedule())"),
+      ),
+    ),
+    { exact: true },
+  ),
+});
+
+const decode = Schema.decodeUnknownEither(EngineConfigSchema);
+const SPSA_KEYS = [
+  "a",
+  "c",
+  "A",
+  "schedule",
+  "alpha",
+  "gamma",
+  "calibrationIterations",
+  "autoStepFraction",
+  "autoJitter",
+  "smoothing",
+  "adaptC",
+] as const;
+
+/** Every problem with an engine config, each with its path; empty when valid. */
+export function engineConfigIssues(input: unknown): ConfigIssue[] {
+  if (typeof input !== "object" || input === null || Array.isArray(input)) {
+    return [{ path: "", message: "expected a configuration object" }];
+  }
+  const issues: ConfigIssue[] = [];
+  const result = decode(input, { errors: "all", onExcessProperty: "error" });
+  if (Either.isLeft(result)) {
+    for (const issue of ParseResult.ArrayFormatter.formatErrorSync(result.left)) {
+      issues.push({
+        path: issue.path.map(String).join("."),
+        message: issue._tag === "Unexpected" ? "unknown key" : issue.message,
+      });
+    }
+  }
+  const config = input as Record<string, unknown>;
+  issues.push(...guardrailIssues(config.guardrails));
+  issues.push(...spsaIssues(config.spsa));
+  return issues;
+}
+
+function spsaIssues(spsa: unknown): ConfigIssue[] {
+  if (spsa === undefined) return [];
+  if (typeof spsa !== "object" || spsa === null || Array.isArray(spsa)) {
+    return [{ path: "spsa", message: "expected an object of SPSA options" }];
+  }
+  const issues: ConfigIssue[] = [];
+  for (const key of Object.keys(spsa)) {
+    if (!(SPSA_KEYS as readonly string[]).includes(key))
+      issues.push({ path: `spsa.${key}`, message: "unknown key" });
+  }
+  const options = spsa as SpsaOptions;
+  if (options.schedule !== undefined && options.schedule !== "constant" && options.schedule !== "decaying") {
+    issues.push({ path: "spsa.schedule", message: 'expected one of "constant", "decaying"' });
+  }
+  const filled = { ...SPSA_DEFAULTS, alpha: 0, gamma: 0, ...options } as unknown as ResolvedSpsaOptions;
+  for (const problem of spsaOptionProblems(filled)) {
+    const colon = problem.indexOf(":");
+    issues.push({ path: `spsa.${problem.slice(0, colon)}`, message: problem.slice(colon + 1).trim() });
+  }
+  return issues;
+}
+
+/** Validates and fills defaults, or throws a {@link ConfigError} listing every problem. */
+export function resolveEngineConfig(input: EngineConfig): ResolvedEngineConfig {
+  const issues = engineConfigIssues(input);
+  if (issues.length > 0) throw new ConfigError(issues);
+  const guardrails = resolveGuardrails(input.guardrails);
+  const params: Record<string, ParamSpec> = {};
+  for (const [name, spec] of Object.entries(input.params)) {
+    params[name] = {
+      ...spec,
+      maxDelta: spec.maxDelta ?? guardrails.maxDeltaFraction * (spec.max - spec.min),
+    };
+  }
+  const window = input.window ?? {};
+  return {
+    seed: input.seed,
+    params,
+    spsa: resolveSpsaOptions(input.spsa),
+    window: {
+      digests: window.digests ?? 5,
+      ms: input.window === undefined ? 500 : window.ms,
+      aggregation: window.aggregation ?? "trimmed-mean",
+      trim: window.trim ?? 0.1,
+    },
+    guardrails,
+    settleMs: input.settleMs ?? 0,
+    maxAgeMs: input.maxAgeMs ?? 10_000,
+    maxSkewMs: input.maxSkewMs ?? 1_000,
+    stallAfter: input.stallAfter ?? 3,
+    auditCapacity: input.auditCapacity ?? 4096,
+    runId: input.runId ?? `run-${input.seed}`,
+    shared: input.shared ?? false,
+    scheduler: input.scheduler ?? asyncScheduler,
+  };
+}

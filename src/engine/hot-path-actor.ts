@@ -1,0 +1,30 @@
+import { fromTransition } from "xstate";
+import type { HotPathEvent, HotPathState } from "../../machines/hot-path.logic.js";
+import type { Executor } from "../hotpath/executor.js";
+import type { LiveConfig } from "../hotpath/live-config.js";
+import { RollbackReason } from "../hotpath/rollback-reason.js";
+
+/**
+ * Actor logic of the hot-path actor: it owns the control commands on the live config (set
+ * baseline, rollback), so they appear in the actor system and its inspection like any other
+ * event, while the per-proposal applies stay direct calls on the executor.
+ */
+export function createHotPathLogic(executor: Executor, live: LiveConfig, now: () => number) {
+  const state = (): HotPathState => ({
+    generation: live.generation,
+    baselineGeneration: live.hasBaseline ? live.baselineGeneration : -1,
+  });
+  return fromTransition((_: HotPathState, event: HotPathEvent): HotPathState => {
+    switch (event.type) {
+      case "baseline.set":
+        executor.setBaseline(now());
+        break;
+      case "rollback":
+        executor.rollback(RollbackReason.Manual, now(), event.reason);
+        break;
+      case "refresh":
+        break;
+    }
+    return state();
+  }, state);
+}
