@@ -163,7 +163,7 @@ describe("AuditRing decoding (schema v1)", () => {
         modeReasons: (bits) => (bits & 1 ? ["thrashing"] : []),
       },
     });
-    ring.write(AuditRecordType.Apply, 10, 1, 5, ApplyKind.Minus, 1, 0.5, 2);
+    ring.write(AuditRecordType.Apply, 10, 1, 5, ApplyKind.Minus, -1, 0, 0);
     ring.write(AuditRecordType.Violation, 11, 1, 6, Violation.DeltaTooLarge, 0, 3, 2);
     ring.write(AuditRecordType.DigestRejected, 12, 1, -1, DigestRejection.WrongGeneration, -1, 4.5, 0);
     ring.write(AuditRecordType.WindowClosed, 13, 1, 5, 1, 3, 2.25, 9);
@@ -181,15 +181,7 @@ describe("AuditRing decoding (schema v1)", () => {
       proposalId,
     });
     expect(ring.drain()).toEqual([
-      {
-        ...base(1, 10, 1, 5),
-        type: "apply",
-        kind: "minus",
-        param: 1,
-        paramName: "beta",
-        delta: 0.5,
-        maxDelta: 2,
-      },
+      { ...base(1, 10, 1, 5), type: "apply", kind: "minus" },
       {
         ...base(2, 11, 1, 6),
         type: "violation",
@@ -218,11 +210,12 @@ describe("AuditRing decoding (schema v1)", () => {
   it("omits paramName without names or parameter, and uses generic mode names by default", () => {
     const ring = new AuditRing({ runId: "r", capacity: 4 });
     ring.write(AuditRecordType.Violation, 1, 0, 2, Violation.RateLimited, -1, 10, 10);
-    ring.write(AuditRecordType.Apply, 2, 1, 3, ApplyKind.Plus, 0, 0.1, 1);
+    ring.write(AuditRecordType.Violation, 2, 1, 3, Violation.DeltaTooLarge, 0, 0.1, 1);
     ring.write(AuditRecordType.ModeChanged, 3, 1, -1, 0, 2, 0b101, 0);
-    const [violation, apply, mode] = ring.drain();
+    const [violation, unnamed, mode] = ring.drain();
     expect(violation).not.toHaveProperty("paramName");
-    expect(apply).not.toHaveProperty("paramName");
+    expect(unnamed).toMatchObject({ param: 0 });
+    expect(unnamed).not.toHaveProperty("paramName");
     expect(mode).toMatchObject({ from: "mode-0", to: "mode-2", reasons: ["reason-0", "reason-2"] });
   });
 
@@ -243,7 +236,7 @@ describe("AuditRing decoding (schema v1)", () => {
 
   it("makes drained events serialisable as JSON", () => {
     const ring = new AuditRing({ runId: "json", capacity: 2 });
-    ring.write(AuditRecordType.Apply, 1.5, 1, 1, ApplyKind.Centre, 0, 0.25, 1);
+    ring.write(AuditRecordType.Violation, 1.5, 1, 1, Violation.DeltaTooLarge, 0, 0.25, 1);
     const [event] = ring.drain();
     expect(JSON.parse(JSON.stringify(event))).toEqual(event);
   });

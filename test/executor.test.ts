@@ -345,19 +345,43 @@ describe("Executor success path", () => {
     expect(rig.executor.generation).toBe(1);
     expect(rig.executor.lastApplyAt).toBe(250);
     expect(rig.executor.results[APPLIED]).toBe(1);
-    const [event] = rig.ring.drain();
-    // b moved 2 of its maxDelta 5 (40 %), a 5 of 10 (50 %), c 0.1 of 0.2 (50 %): a is the first closest.
-    expect(event).toMatchObject({
-      type: "apply",
-      kind: "plus",
-      generation: 1,
-      proposalId: 42,
-      time: 250,
-      param: 0,
-      paramName: "a",
-      maxDelta: 10,
+    expect(rig.ring.drain()).toEqual([
+      { v: 1, runId: "test", seq: 1, type: "apply", kind: "plus", generation: 1, proposalId: 42, time: 250 },
+    ]);
+  });
+
+  it("writes exactly registry.toRaw of the target, for linear and log parameters alike (property)", () => {
+    const linearOnly = new ParamRegistry({
+      x: { min: -3, max: 7.5, init: 0 },
+      y: { min: 1e-3, max: 2e-3 },
     });
-    expect((event as { delta: number }).delta).toBeCloseTo(5, 9);
+    for (const registry of [makeRegistry(), linearOnly]) {
+      fc.assert(
+        fc.property(
+          fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { minLength: 3, maxLength: 3 }),
+          (u) => {
+            const target = Float64Array.from(u.slice(0, registry.size));
+            // Start at the target itself, so no move is too large, then apply it.
+            const start = Float64Array.from(target, (x, i) => registry.toRaw(i, x));
+            const live = new LiveConfig(start);
+            const ring = new AuditRing({ runId: "r" });
+            const executor = new Executor(registry, live, resolveGuardrails(), ring);
+            expect(executor.apply(target, 1, ApplyKind.Manual, 0)).toBe(APPLIED);
+            expect([...live.values]).toEqual([...start]);
+          },
+        ),
+      );
+    }
+  });
+
+  it("reports the first parameter that moves too far, and a bad coordinate even after it", () => {
+    const rig = makeRig();
+    expect(rig.executor.apply(rig.unit([50, 16, 0.5]), 1, ApplyKind.Plus, 0)).toBe(Violation.DeltaTooLarge);
+    expect(rig.executor.lastViolation.param).toBe(1);
+    const tooFarThenBad = rig.unit([70, 10, 0]);
+    tooFarThenBad[2] = 1.5;
+    expect(rig.executor.apply(tooFarThenBad, 2, ApplyKind.Plus, 0)).toBe(Violation.OutOfBounds);
+    expect(rig.executor.lastViolation.param).toBe(2);
   });
 
   it("runs an SPSA cycle plus → minus → centre as three audited generations", () => {

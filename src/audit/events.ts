@@ -20,7 +20,7 @@ export const AUDIT_SCHEMA_VERSION = 1;
  * are used by each type.
  */
 export const AuditRecordType = {
-  /** A proposal was applied. code: ApplyKind; param: the parameter closest to its maxDelta; a: its |move| (raw); b: its maxDelta. */
+  /** A proposal was applied. code: ApplyKind (param, a, b unused: the values are attached when draining, if wanted). */
   Apply: 1,
   /** Tier 1 refused an apply or rollback. code: Violation; param: parameter index or −1; a: offending value; b: limit. */
   Violation: 2,
@@ -90,14 +90,6 @@ export interface ApplyEvent extends AuditEventBase {
   readonly type: "apply";
   /** "plus" | "minus" | "centre" | "rollback" | "manual". */
   readonly kind: string;
-  /** Index of the parameter that moved closest to its maxDelta (−1 when the vector is empty). */
-  readonly param: number;
-  /** Its name, when the ring knows the parameter names. */
-  readonly paramName?: string;
-  /** How far that parameter moved (raw units, absolute). */
-  readonly delta: number;
-  /** That parameter's maxDelta (raw units). */
-  readonly maxDelta: number;
 }
 
 /** Tier 1 refused an apply or a rollback; nothing changed. */
@@ -254,7 +246,7 @@ export function decodeAuditRecord(
   const named = paramName === undefined ? {} : { paramName };
   switch (type) {
     case AuditRecordType.Apply:
-      return { ...base, type: "apply", kind: applyKindName(code), param, ...named, delta: a, maxDelta: b };
+      return { ...base, type: "apply", kind: applyKindName(code) };
     case AuditRecordType.Violation:
       return {
         ...base,

@@ -30,7 +30,7 @@ export interface AuditRingOptions {
   readonly capacity?: number;
   /** Size at which {@link AuditRing.aboveHighWater} turns true (1…capacity; default 80 % of capacity, at least 1). */
   readonly highWaterMark?: number;
-  /** Parameter names in registry order, to add `paramName` to apply and violation events. */
+  /** Parameter names in registry order, to add `paramName` to violation events. */
   readonly paramNames?: readonly string[];
   /** Decoders for codes defined outside the audit module (defaults: {@link DEFAULT_AUDIT_DECODERS}). */
   readonly decoders?: Partial<AuditDecoders>;
@@ -53,16 +53,18 @@ export interface AuditRingOptions {
  * Performance: `write` is O(1), allocation-free and never throws.
  */
 export class AuditRing {
+  // Fields set in the constructor are `declare`d so that V8 keeps their exact types (a plain
+  // declaration first defines them as undefined, and every write would re-check them).
   /** Run id stamped on drained events. */
-  readonly runId: string;
+  declare readonly runId: string;
   /** Most records held at once. */
-  readonly capacity: number;
+  declare readonly capacity: number;
   /** The size at or above which {@link AuditRing.aboveHighWater} is true. */
-  readonly highWaterMark: number;
-  private readonly records: Float64Array;
+  declare readonly highWaterMark: number;
+  declare private readonly records: Float64Array;
   // Notes are rare (cold-path annotations); slots are cleared when their record leaves the ring.
-  private readonly notes: (string | undefined)[];
-  private readonly decodeContext: {
+  declare private readonly notes: (string | undefined)[];
+  declare private readonly decodeContext: {
     readonly runId: string;
     readonly decoders: AuditDecoders;
     readonly paramNames: readonly string[] | undefined;

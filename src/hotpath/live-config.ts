@@ -5,6 +5,15 @@ import {
   sharedByteLength,
 } from "./shared-live-config.js";
 
+/** Above this many values a bulk `set` copies faster than an element loop (measured in bench/hotpath.ts). */
+const BULK_COPY_THRESHOLD = 32;
+
+/** Copies `size` values from `source` into `target` (same length). */
+function copy(target: Float64Array, source: Float64Array, size: number): void {
+  if (size > BULK_COPY_THRESHOLD) target.set(source);
+  else for (let i = 0; i < size; i++) target[i] = source[i]!;
+}
+
 /** How a {@link LiveConfig} stores its values. */
 export interface LiveConfigOptions {
   /**
@@ -28,22 +37,24 @@ export interface LiveConfigOptions {
  * in shared mode it adds two atomic stores (the seqlock).
  */
 export class LiveConfig {
+  // Fields set in the constructor are `declare`d so that V8 keeps their exact types (a plain
+  // declaration first defines them as undefined, and typed-array loops then re-check them).
   /** Number of parameters. */
-  readonly size: number;
+  declare readonly size: number;
   /**
    * The live values, raw units, registry order. Read freely; write only through
    * {@link LiveConfig.write} (the executor), or readers and generations lose their meaning.
    */
-  readonly values: Float64Array;
+  declare readonly values: Float64Array;
   /** Transferable description of the shared buffer, or `undefined` when not shared. */
-  readonly handle: SharedLiveConfigHandle | undefined;
-  private readonly baselineValues: Float64Array;
+  declare readonly handle: SharedLiveConfigHandle | undefined;
+  declare private readonly baselineValues: Float64Array;
   private currentGeneration = 0;
   private baselineAt = -1;
   // Shared mode only (empty views otherwise, so the fields keep one shape).
-  private readonly shared: boolean;
-  private readonly words: Int32Array;
-  private readonly slots: Float64Array;
+  declare private readonly shared: boolean;
+  declare private readonly words: Int32Array;
+  declare private readonly slots: Float64Array;
   private sequence = 0;
 
   /**
@@ -120,11 +131,11 @@ export class LiveConfig {
       this.sequence = (this.sequence + 1) | 0;
       Atomics.store(words, SEQLOCK_WORD, this.sequence);
       this.slots[0] = generation;
-      for (let i = 0; i < size; i++) values[i] = next[i]!;
+      copy(values, next, size);
       this.sequence = (this.sequence + 1) | 0;
       Atomics.store(words, SEQLOCK_WORD, this.sequence);
     } else {
-      for (let i = 0; i < size; i++) values[i] = next[i]!;
+      copy(values, next, size);
     }
     this.currentGeneration = generation;
     return generation;
