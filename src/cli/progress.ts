@@ -15,7 +15,7 @@ export function describeRefineStart(solver: Solver): string | undefined {
   const c = solver.classification;
   if (c === null) return undefined;
   const strategy = solver.strategyName === null ? "" : `; refining with ${solver.strategyName}`;
-  return `landscape classified as ${c.label} (${c.statistic} = ${formatValue(c.score)})${strategy}`;
+  return `landscape classified as ${c.label} (score ${formatValue(c.score)}; ${c.statistic})${strategy}`;
 }
 
 /** A number short enough for a log line, exact enough to compare runs. */
