@@ -1,18 +1,21 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { parameterVariable, trialVariables, variableClashes } from "../src/cli/env-names.js";
 import { readObjective } from "../src/cli/objective-output.js";
 import { createSolver, restoreSolver, type SolverConfig, type Told, type Trial } from "../src/index.js";
 import {
   lines,
   REPO_ROOT,
+  removeTempDirs,
   runArqon,
   runArqonInProcess,
   runNode,
   tempDir,
   writeJson,
 } from "./support/cli-run.js";
+
+afterAll(removeTempDirs);
 
 /** Parses the single JSON document a command printed on stdout. */
 // biome-ignore lint/suspicious/noExplicitAny: the tests read arbitrary JSON output field by field

@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -72,9 +72,18 @@ export async function runArqonInProcess(
   return { status, stdout, stderr };
 }
 
-/** A fresh temporary directory for one test. */
+const created: string[] = [];
+
+/** A fresh temporary directory for one test (removed by {@link removeTempDirs}). */
 export function tempDir(): string {
-  return mkdtempSync(join(tmpdir(), "arqon-cli-"));
+  const dir = mkdtempSync(join(tmpdir(), "arqon-cli-"));
+  created.push(dir);
+  return dir;
+}
+
+/** Removes every directory {@link tempDir} created. */
+export function removeTempDirs(): void {
+  for (const dir of created.splice(0)) rmSync(dir, { recursive: true, force: true });
 }
 
 /** Writes `value` as JSON to `dir/name` and returns `name`. */
