@@ -1,0 +1,248 @@
+import { asyncScheduler, VirtualTimeScheduler } from "rxjs";
+import { describe, expect, it } from "vitest";
+import { type EngineConfig, engineConfigIssues, resolveEngineConfig } from "../src/engine/config.js";
+import { createEngine } from "../src/engine/engine.js";
+import { ConfigError, type ConfigIssue } from "../src/errors.js";
+
+const VALID = { seed: 1, params: { x: { min: 0, max: 10 } } } as const satisfies EngineConfig;
+
+/** The issues of a config, as "path: message" lines for readable failures. */
+function problems(config: unknown): string[] {
+  return engineConfigIssues(config).map((i) => `${i.path}: ${i.message}`);
+}
+
+function paths(config: unknown): string[] {
+  return engineConfigIssues(config)
+    .map((i) => i.path)
+    .sort();
+}
+
+/** The ConfigError that createEngine throws for `config` (fails the test when it does not throw one). */
+function configError(config: unknown): ConfigError {
+  try {
+    createEngine(config as EngineConfig);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return error as ConfigError;
+  }
+  throw new Error("createEngine accepted an invalid config");
+}
+
+describe("engine config: every problem at once, each with its path", () => {
+  it("a valid config has no issues", () => {
+    expect(problems(VALID)).toEqual([]);
+    expect(
+      problems({
+        ...VALID,
+        params: { x: { min: 0, max: 10, init: 2, maxDelta: 1 }, lr: { min: 1e-5, max: 1, scale: "log" } },
+        spsa: { a: 0.1, c: 0.05, schedule: "decaying" },
+        window: { digests: 3, ms: 250, aggregation: "median", trim: 0 },
+        guardrails: { preset: "aggressive", minIntervalMs: 20 },
+        settleMs: 5,
+        maxAgeMs: 100,
+        maxSkewMs: 0,
+        stallAfter: 2,
+        auditCapacity: 64,
+        runId: "r",
+        shared: true,
+        scheduler: new VirtualTimeScheduler(),
+      }),
+    ).toEqual([]);
+  });
+
+  it("reports problems in every section together", () => {
+    const config = {
+      seed: 1.5,
+      params: { x: { min: 0, max: 1, init: 0.5 }, y: { min: -1, max: 1, scale: "log" } },
+      spsa: { c: 2 },
+      window: { digests: 0, ms: -1, aggregation: "max", trim: 0.5 },
+      guardrails: { minIntervalMs: -1 },
+      settleMs: -1,
+      maxAgeMs: Number.NaN,
+      maxSkewMs: Number.POSITIVE_INFINITY,
+      stallAfter: 0,
+      auditCapacity: 1.5,
+      runId: "",
+      shared: "yes",
+      scheduler: {},
+    };
+    const error = configError(config);
+    expect(error.issues.map((i) => i.path).sort()).toEqual(
+      [
+        "seed",
+        "params.y",
+        "spsa.c",
+        "window.digests",
+        "window.ms",
+        "window.aggregation",
+        "window.trim",
+        "guardrails.minIntervalMs",
+        "settleMs",
+        "maxAgeMs",
+        "maxSkewMs",
+        "stallAfter",
+        "auditCapacity",
+        "runId",
+        "shared",
+        "scheduler",
+      ].sort(),
+    );
+    for (const issue of error.issues) expect(issue.message.length).toBeGreaterThan(5);
+    // The message lists each problem with its path.
+    for (const issue of error.issues) expect(error.message).toContain(`${issue.path}: ${issue.message}`);
+    expect(error.message).toMatch(/^Invalid configuration \(16 problems\)/);
+  });
+
+  it("names the failing rule in each message", () => {
+    const byPath = (config: unknown, path: string) =>
+      engineConfigIssues(config).find((i: ConfigIssue) => i.path === path)?.message;
+    expect(byPath({ ...VALID, params: { y: { min: -1, max: 1, scale: "log" } } }, "params.y")).toMatch(
+      /min > 0/,
+    );
+    expect(byPath({ ...VALID, params: { x: { min: 2, max: 1 } } }, "params.x")).toMatch(/less than max/);
+    expect(byPath({ ...VALID, window: { aggregation: "max" } }, "window.aggregation")).toMatch(
+      /trimmed-mean/,
+    );
+    expect(byPath({ ...VALID, guardrails: "fast" }, "guardrails")).toMatch(/unknown preset "fast"/);
+    expect(byPath({ ...VALID, spsa: { schedule: "sometimes" } }, "spsa.schedule")).toMatch(/constant/);
+  });
+
+  it("reports every problem of one parameter, not just the first", () => {
+    const issues = engineConfigIssues({
+      ...VALID,
+      params: { z: { min: 0, max: 1, init: 2, maxDelta: -1 } },
+    });
+    const zIssues = issues.filter((i) => i.path.startsWith("params.z"));
+    expect(zIssues.map((i) => i.message).join(" | ")).toMatch(/init/);
+    expect(zIssues.map((i) => i.message).join(" | ")).toMatch(/maxDelta/);
+    expect(zIssues).toHaveLength(2);
+  });
+
+  it("reports an unknown key and a broken rule of the same parameter together", () => {
+    const issues = engineConfigIssues({ ...VALID, params: { x: { min: 1, max: 0, step: 1 } } });
+    expect(issues.map((i) => i.path).sort()).toEqual(["params.x", "params.x.step"]);
+  });
+
+  it("requires seed and params, and at least one parameter", () => {
+    expect(paths({})).toEqual(["params", "seed"]);
+    expect(problems({ seed: 1, params: {} })).toEqual(["params: expected at least one parameter"]);
+    expect(paths({ seed: 1, params: { x: "wide" } })).toEqual(["params.x"]);
+  });
+
+  it("rejects a config that is not an object", () => {
+    for (const config of [null, undefined, 42, "seed=1", [VALID]]) {
+      expect(engineConfigIssues(config)).toEqual([{ path: "", message: "expected a configuration object" }]);
+    }
+    expect(configError(null).issues).toHaveLength(1);
+  });
+});
+
+describe("engine config: unknown keys are rejected at every level", () => {
+  it.each([
+    ["top level", { ...VALID, seeed: 2 }, "seeed"],
+    ["a parameter", { ...VALID, params: { x: { min: 0, max: 10, step: 1 } } }, "params.x.step"],
+    ["window", { ...VALID, window: { digests: 5, millis: 500 } }, "window.millis"],
+    ["spsa", { ...VALID, spsa: { a: "auto", gain: 1 } }, "spsa.gain"],
+    [
+      "guardrails",
+      { ...VALID, guardrails: { preset: "balanced", maxDeltaFrac: 0.1 } },
+      "guardrails.maxDeltaFrac",
+    ],
+  ])("in %s", (_, config, path) => {
+    const issues = engineConfigIssues(config);
+    expect(issues.map((i) => i.path)).toEqual([path]);
+    expect(issues[0]!.message).toMatch(/unknown/);
+    expect(configError(config).issues.map((i) => i.path)).toEqual([path]);
+  });
+
+  it("several unknown keys at several levels are all listed", () => {
+    expect(
+      paths({
+        ...VALID,
+        extra: 1,
+        params: { x: { min: 0, max: 10, a: 1, b: 2 } },
+        window: { count: 5 },
+        spsa: { k: 1 },
+        guardrails: { speed: 1 },
+      }),
+    ).toEqual(["extra", "guardrails.speed", "params.x.a", "params.x.b", "spsa.k", "window.count"]);
+  });
+});
+
+describe("engine config: defaults", () => {
+  it("fills every default", () => {
+    const resolved = resolveEngineConfig(VALID);
+    expect(resolved).toMatchObject({
+      seed: 1,
+      window: { digests: 5, ms: 500, aggregation: "trimmed-mean", trim: 0.1 },
+      settleMs: 0,
+      maxAgeMs: 10_000,
+      maxSkewMs: 1_000,
+      stallAfter: 3,
+      auditCapacity: 4096,
+      runId: "run-1",
+      shared: false,
+    });
+    expect(resolved.scheduler).toBe(asyncScheduler);
+    expect(resolved.guardrails).toMatchObject({
+      preset: "balanced",
+      minIntervalMs: 100,
+      maxUpdatesPerSecond: 10,
+    });
+    expect(resolved.spsa).toMatchObject({ a: "auto", c: 0.02 });
+  });
+
+  it("gives each parameter without maxDelta the preset's share of its range", () => {
+    const params = {
+      x: { min: 0, max: 10 },
+      lr: { min: 1e-4, max: 1, scale: "log" },
+      n: { min: 1, max: 512, init: 64, maxDelta: 16 },
+    } as const;
+    expect(resolveEngineConfig({ seed: 1, params }).params).toEqual({
+      x: { min: 0, max: 10, maxDelta: 1 },
+      lr: { min: 1e-4, max: 1, scale: "log", maxDelta: 0.1 * (1 - 1e-4) },
+      n: { min: 1, max: 512, init: 64, maxDelta: 16 },
+    });
+    const conservative = resolveEngineConfig({ seed: 1, params, guardrails: "conservative" }).params;
+    expect(conservative.x!.maxDelta).toBeCloseTo(0.5, 12);
+    expect(conservative.n!.maxDelta).toBe(16);
+  });
+
+  it("a window given without ms counts digests only; window omitted gets 5 digests or 500 ms", () => {
+    expect(resolveEngineConfig({ ...VALID, window: { digests: 3 } }).window).toEqual({
+      digests: 3,
+      ms: undefined,
+      aggregation: "trimmed-mean",
+      trim: 0.1,
+    });
+    expect(resolveEngineConfig(VALID).window.ms).toBe(500);
+  });
+
+  it("keeps what the user gave", () => {
+    const scheduler = new VirtualTimeScheduler();
+    const resolved = resolveEngineConfig({
+      ...VALID,
+      spsa: { a: 0.2, c: 0.05, schedule: "decaying" },
+      guardrails: { preset: "conservative", minIntervalMs: 700 },
+      settleMs: 25,
+      stallAfter: 7,
+      runId: "mine",
+      shared: true,
+      scheduler,
+    });
+    expect(resolved.spsa).toMatchObject({ a: 0.2, c: 0.05, alpha: 0.602, gamma: 0.101 });
+    expect(resolved.guardrails).toMatchObject({
+      preset: "conservative",
+      minIntervalMs: 700,
+      cooldownMs: 60_000,
+    });
+    expect(resolved).toMatchObject({ settleMs: 25, stallAfter: 7, runId: "mine", shared: true });
+    expect(resolved.scheduler).toBe(scheduler);
+  });
+
+  it("resolveEngineConfig throws the same ConfigError as createEngine", () => {
+    const bad = { seed: 1, params: { x: { min: 0, max: 10 } }, stallAfter: -1 } as EngineConfig;
+    expect(() => resolveEngineConfig(bad)).toThrow(ConfigError);
+    expect(configError(bad).issues).toEqual(engineConfigIssues(bad));
+  });
+});

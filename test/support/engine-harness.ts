@@ -1,0 +1,51 @@
+import type { AuditEvent } from "../../src/audit/events.js";
+import type { EngineConfig } from "../../src/engine/config.js";
+import type { Digest } from "../../src/engine/digest.js";
+import { createEngine, type Engine } from "../../src/engine/engine.js";
+import { ManualClock } from "./engine-clock.js";
+
+/** An engine running on a {@link ManualClock}, with every audit event it delivered. */
+export interface EngineRig {
+  readonly engine: Engine;
+  readonly clock: ManualClock;
+  /** Audit events delivered so far (call `engine.flushEvents()` or move the clock to deliver more). */
+  readonly events: AuditEvent[];
+  /** Whether `engine.events` completed. */
+  readonly completed: () => boolean;
+}
+
+/** Creates an engine in virtual time (starting at 0 ms) and records its audit events. */
+export function engineRig(config: Omit<EngineConfig, "scheduler">): EngineRig {
+  const clock = new ManualClock();
+  const engine = createEngine({ ...config, scheduler: clock });
+  const events: AuditEvent[] = [];
+  let completed = false;
+  engine.events.subscribe({
+    next: (event) => events.push(event),
+    complete: () => {
+      completed = true;
+    },
+  });
+  return { engine, clock, events, completed: () => completed };
+}
+
+/** A digest of `objective` measured now under the engine's live generation. */
+export function digestOf(engine: Engine, objective: number, extra: Partial<Digest> = {}): Digest {
+  return { objective, generation: engine.generation, timestamp: engine.now(), ...extra };
+}
+
+/** The audit events of one type, typed. */
+export function eventsOfType<T extends AuditEvent["type"]>(
+  events: readonly AuditEvent[],
+  type: T,
+): Extract<AuditEvent, { type: T }>[] {
+  return events.filter((e): e is Extract<AuditEvent, { type: T }> => e.type === type);
+}
+
+/**
+ * Largest move Tier 1 accepts for a parameter with this maxDelta and bounds: the executor's
+ * documented round-off slack (maxDelta·(1 + 1e−9) + 8·ε·max(|min|, |max|)).
+ */
+export function moveLimit(maxDelta: number, min: number, max: number): number {
+  return maxDelta * (1 + 1e-9) + 8 * Number.EPSILON * Math.max(Math.abs(min), Math.abs(max));
+}
