@@ -33,7 +33,8 @@ export function describeEnvironment(): Environment {
 function gitCommit(): string {
   try {
     const head = execFileSync("git", ["rev-parse", "--short", "HEAD"], { encoding: "utf8" }).trim();
-    const dirty = execFileSync("git", ["status", "--porcelain", "--untracked-files=no"], {
+    // Untracked files count too: a new source file changes what was measured.
+    const dirty = execFileSync("git", ["status", "--porcelain", "--", "src", "machines", "bench"], {
       encoding: "utf8",
     }).trim();
     return dirty === "" ? head : `${head} (uncommitted changes)`;

@@ -4,12 +4,13 @@
  *
  * @remarks
  * One trial per `ask({ max: 1 })`, timed with `process.hrtime.bigint()` around the two calls only.
- * Each loop runs once to warm up, then `--runs` times (seeds 1..runs); every statistic is the
- * median over runs. With the default probe ratio (0.2) the first 200 trials are the probe, so
+ * Each loop runs once to warm up, then `--runs` times (seeds 1..runs, interleaved across loops);
+ * every statistic is the median over runs. With the default probe ratio (0.2) the first 200 trials are the probe, so
  * the loops are also run with `probeRatio: 0.05` (probe of 50) to put trial ~100 in the refine
  * phase; the "trial ~100" gate must hold for both. Optuna's TPE is measured in the same process
  * run (inside Python, see compare-optuna.ts) for the ratio.
  */
+import { readFileSync } from "node:fs";
 import { createSolver } from "../src/index.js";
 import { sphere } from "../src/testing/functions.js";
 import { type Benchmark, parseOptions, wholeOption } from "./benchmark.js";
@@ -24,6 +25,7 @@ import {
   WINDOWS,
 } from "./overhead.js";
 import { writeSection } from "./report.js";
+import { median } from "./stats.js";
 import { formatMicros, formatRatio, markdownTable, verdict } from "./table.js";
 
 const DIMENSIONS = [2, 6, 16] as const;
@@ -67,17 +69,51 @@ interface LoopResult {
   readonly d: number;
   readonly probeRatio: number;
   readonly summary: OverheadSummary;
+  /** Median over runs of the times the OS preempted this thread during a run (null off Linux). */
+  readonly preemptions: number | null;
 }
 
-function measureLoop(
-  strategy: (typeof STRATEGIES)[number],
-  d: number,
-  probeRatio: number,
-  runs: number,
-): LoopResult {
-  timeRun(strategy, d, 1000 + d, probeRatio); // warm-up, not recorded
-  const timings = Array.from({ length: runs }, (_, r) => timeRun(strategy, d, r + 1, probeRatio));
-  return { strategy, d, probeRatio, summary: summarizeOverhead(timings) };
+/**
+ * Involuntary context switches of this thread so far (Linux), or null where unavailable.
+ * On a shared machine these are what the p99 column mostly shows: a trial during which the
+ * scheduler ran another process for a time slice (milliseconds) instead of this one.
+ */
+function involuntarySwitches(): number | null {
+  try {
+    const status = readFileSync("/proc/thread-self/status", "utf8");
+    const match = /nonvoluntary_ctxt_switches:\s+(\d+)/.exec(status);
+    return match === null ? null : Number(match[1]);
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Runs every loop `runs` times, interleaved (run r of every loop before run r + 1 of any), so a
+ * burst of load from another process lands on one run of many loops rather than on every run of
+ * one loop; the median over runs then discards it.
+ */
+function measureLoops(runs: number, log: (line: string) => void): LoopResult[] {
+  const loops = PROBE_RATIOS.flatMap((probeRatio) =>
+    STRATEGIES.flatMap((strategy) => DIMENSIONS.map((d) => ({ strategy, d, probeRatio }))),
+  );
+  for (const { strategy, d, probeRatio } of loops) timeRun(strategy, d, 1000 + d, probeRatio); // warm-up
+  const timings: number[][][] = loops.map(() => []);
+  const switches: number[][] = loops.map(() => []);
+  for (let r = 0; r < runs; r++) {
+    loops.forEach(({ strategy, d, probeRatio }, i) => {
+      const before = involuntarySwitches();
+      timings[i]!.push(timeRun(strategy, d, r + 1, probeRatio));
+      const after = involuntarySwitches();
+      if (before !== null && after !== null) switches[i]!.push(after - before);
+    });
+    log(`  run ${r + 1}/${runs} of every loop done`);
+  }
+  return loops.map((loop, i) => ({
+    ...loop,
+    summary: summarizeOverhead(timings[i]!),
+    preemptions: switches[i]!.length === runs ? median(switches[i]!) : null,
+  }));
 }
 
 function label(result: LoopResult): string {
@@ -96,26 +132,26 @@ export const benchmark: Benchmark = {
     const env = describeEnvironment();
     console.log(environmentLine(env));
 
-    const results: LoopResult[] = [];
-    for (const probeRatio of PROBE_RATIOS) {
-      for (const strategy of STRATEGIES) {
-        for (const d of DIMENSIONS) {
-          const result = measureLoop(strategy, d, probeRatio, runs);
-          results.push(result);
-          console.log(`  probeRatio ${probeRatio}, ${label(result)}: done`);
-        }
-      }
-    }
+    const results = measureLoops(runs, console.log);
 
     const parts: string[] = [
       `Measured ${env.date} on ${environmentLine(env)}. Command: \`npm run bench -- solver-overhead\`. ` +
-        `${runs} runs per loop after one warm-up run; every figure is the median over runs, in µs.`,
+        `${runs} runs per loop (seeds 1..${runs}, interleaved across loops) after one warm-up run; ` +
+        'every figure is the median over runs, in µs. "preempted / run" counts the involuntary context ' +
+        "switches of the benchmark thread during a run (median over runs): each is a trial that also " +
+        "paid for another process's time slice (milliseconds on this shared 2-vCPU machine), which is " +
+        "what most p99 figures above a few hundred µs show.",
     ];
     for (const probeRatio of PROBE_RATIOS) {
       const probe = Math.ceil(TRIAL_BUDGET * probeRatio);
       const table = markdownTable(
-        overheadHeader(),
-        results.filter((r) => r.probeRatio === probeRatio).map((r) => overheadRow(label(r), r.summary)),
+        [...overheadHeader(), "preempted / run"],
+        results
+          .filter((r) => r.probeRatio === probeRatio)
+          .map((r) => [
+            ...overheadRow(label(r), r.summary),
+            r.preemptions === null ? "–" : String(r.preemptions),
+          ]),
       );
       const heading =
         `### probeRatio ${probeRatio}: trials 1–${probe} are the probe, ${probe + 1}–${TRIAL_BUDGET} refine\n\n` +

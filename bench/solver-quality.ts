@@ -229,7 +229,7 @@ export const benchmark: Benchmark = {
               `${strategy} stopped before the budget in ${n} runs (its last best carries on)`,
           );
         const text = [
-          `### ${fn.name} (${domain}, minimum ${formatValue(fn.minimum)}, budget ${budget})`,
+          `### ${fn.name} (${domain}, minimum ${Number(fn.minimum.toPrecision(6))}, budget ${budget})`,
           "",
           regretTable(result),
           "",

@@ -34,6 +34,7 @@ export function formatMicros(nanoseconds: number): string {
 /** A ratio such as "38×" (or "0.8×"). */
 export function formatRatio(ratio: number): string {
   if (!Number.isFinite(ratio)) return "–";
+  if (ratio >= 1000) return `${ratio.toExponential(1).replace("e+", "e")}×`;
   return ratio >= 10 ? `${Math.round(ratio)}×` : `${ratio.toFixed(1)}×`;
 }
 
