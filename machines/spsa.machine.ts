@@ -174,7 +174,11 @@ export const spsaMachine = setup({
       },
     },
     paused: {
-      on: { resume: "cycle.holding" },
+      on: {
+        resume: "cycle.holding",
+        // A reset while paused moves the centre but must not end the pause.
+        reset: { actions: ["abandonIteration", "resetTimeouts"] },
+      },
     },
   },
 });

@@ -746,7 +746,7 @@ describe("close", () => {
       const failure = exit.cause._tag === "Fail" ? exit.cause.error : undefined;
       expect(failure).toBeInstanceOf(ConfigError);
       expect((failure as ConfigError).issues.map((i) => i.path).sort()).toEqual([
-        "params.x",
+        "params.x.max",
         "seed",
         "stallAfter",
       ]);

@@ -107,17 +107,30 @@ const ParamSchema = Schema.Struct({
     ),
     { exact: true },
   ),
-}).pipe(
-  Schema.filter((p) => {
-    if (!(p.min < p.max)) return `min (${p.min}) must be less than max (${p.max})`;
-    if (p.scale === "log" && !(p.min > 0)) return `log scale needs min > 0, got min = ${p.min}`;
-    if (p.init !== undefined && (p.init < p.min || p.init > p.max)) {
-      return `init (${p.init}) must lie within [${p.min}, ${p.max}]`;
-    }
-    if (p.maxDelta !== undefined && !(p.maxDelta > 0)) return `maxDelta must be > 0, got ${p.maxDelta}`;
-    return true;
-  }),
-);
+});
+
+/** Cross-field rules of one parameter, each reported at its own field's path. */
+function paramIssues(name: string, spec: unknown): ConfigIssue[] {
+  if (typeof spec !== "object" || spec === null) return [];
+  const p = spec as Record<string, unknown>;
+  const num = (v: unknown): v is number => typeof v === "number" && Number.isFinite(v);
+  const at = (field: string) => `params.${name}.${field}`;
+  const issues: ConfigIssue[] = [];
+  const { min, max, init, maxDelta, scale } = p;
+  if (num(min) && num(max) && !(min < max)) {
+    issues.push({ path: at("max"), message: `must be greater than min (${min}), got ${max}` });
+  }
+  if (scale === "log" && num(min) && !(min > 0)) {
+    issues.push({ path: at("min"), message: `log scale needs min > 0, got ${min}` });
+  }
+  if (num(init) && num(min) && num(max) && min < max && (init < min || init > max)) {
+    issues.push({ path: at("init"), message: `must lie within [${min}, ${max}], got ${init}` });
+  }
+  if (num(maxDelta) && !(maxDelta > 0)) {
+    issues.push({ path: at("maxDelta"), message: `must be > 0, got ${maxDelta}` });
+  }
+  return issues;
+}
 
 const WindowSchema = Schema.Struct({
   digests: Schema.optionalWith(PositiveInt, { exact: true }),
@@ -203,6 +216,9 @@ export function engineConfigIssues(input: unknown): ConfigIssue[] {
     }
   }
   const config = input as Record<string, unknown>;
+  if (typeof config.params === "object" && config.params !== null) {
+    for (const [name, spec] of Object.entries(config.params)) issues.push(...paramIssues(name, spec));
+  }
   issues.push(...guardrailIssues(config.guardrails));
   issues.push(...spsaIssues(config.spsa));
   return issues;

@@ -364,8 +364,12 @@ class EngineImpl implements Engine {
         propose(ApplyKind.Centre, self);
       },
       returnToCentre: () => {
-        target.set(core.centre);
-        this.executor.apply(target, ++this.proposalId, ApplyKind.Centre, this.scheduler.now());
+        // Leave the perturbation the stalled cycle was measuring, when Tier 1 allows it.
+        this.whenApplyAllowed(() => {
+          if (this.isLiveAtCentre()) return;
+          target.set(core.centre);
+          this.executor.apply(target, ++this.proposalId, ApplyKind.Centre, this.scheduler.now());
+        });
       },
       recordPlus: (_: unknown, params: { value: number }) => void core.recordPlus(params.value),
       recordMinus: (_: unknown, params: { value: number }) => void core.recordMinus(params.value),
@@ -402,33 +406,55 @@ class EngineImpl implements Engine {
 
   /** A closed window: audit it, then hand it to the SPSA cycle once Tier 1 would accept an apply. */
   private onWindow(w: WindowResult): void {
-    this.audit.write(
-      AuditRecordType.WindowClosed,
-      w.closedAt,
-      this.live.generation,
-      this.proposalId,
-      w.timedOut ? 1 : 0,
-      w.count,
-      w.value,
-      w.openedAt,
-    );
-    const event =
-      w.count === 0
-        ? { type: "window.timedOut" as const }
-        : { type: "window.closed" as const, value: w.value };
-    // Pace the cycle to the guardrails instead of collecting refusals: if the next apply would be
-    // too soon, deliver the window when it is allowed.
+    if (w.count === 0) {
+      // An empty window is audited by the cycle as an eval timeout (or not at all while stalled).
+      this.spsa.send({ type: "window.timedOut" });
+    } else {
+      this.audit.write(
+        AuditRecordType.WindowClosed,
+        w.closedAt,
+        this.live.generation,
+        this.proposalId,
+        w.timedOut ? 1 : 0,
+        w.count,
+        w.value,
+        w.openedAt,
+      );
+      const event = { type: "window.closed" as const, value: w.value };
+      this.whenApplyAllowed(() => this.spsa.send(event));
+    }
+    this.afterWork();
+  }
+
+  /**
+   * Runs `decide` (which leads to an apply) as soon as Tier 1's timing rules would accept one: the
+   * cycle paces itself to the guardrails instead of collecting refusals. Timers can fire a little
+   * early on a millisecond clock, so the delay is rounded up and the check repeated.
+   */
+  private whenApplyAllowed(decide: () => void): void {
     const wait = this.applyAllowedAt() - this.scheduler.now();
-    if (wait > 0 && event.type === "window.closed") {
-      this.pendingDelivery = this.scheduler.schedule(() => {
-        this.pendingDelivery = undefined;
-        this.spsa.send(event);
-        this.afterWork();
-      }, wait);
+    if (!(wait > 0)) {
+      decide();
       return;
     }
-    this.spsa.send(event);
-    this.afterWork();
+    this.pendingDelivery?.unsubscribe();
+    this.pendingDelivery = this.scheduler.schedule(
+      () => {
+        this.pendingDelivery = undefined;
+        this.whenApplyAllowed(decide);
+        this.afterWork();
+      },
+      Math.max(1, Math.ceil(wait)),
+    );
+  }
+
+  /** Whether the live values already are the SPSA centre (so re-applying it would change nothing). */
+  private isLiveAtCentre(): boolean {
+    const registry = this.registry;
+    for (let i = 0; i < registry.size; i++) {
+      if (registry.toRaw(i, this.core.centre[i]!) !== this.live.values[i]) return false;
+    }
+    return true;
   }
 
   /** Earliest engine time at which Tier 1's timing rules would accept an apply. */

@@ -1,0 +1,49 @@
+/**
+ * arqon: tune the knobs of live systems from their telemetry, fast and safely.
+ *
+ * - Solver: `createSolver` / `minimize` — ask/tell black-box minimisation within a budget.
+ * - Engine: `createEngine` — online SPSA tuning of a live system behind a Tier-1 safety executor.
+ * @packageDocumentation
+ */
+
+export type { SolverClassification } from "../machines/solver.machine.js";
+/* Engine */
+export type { AuditEvent, AuditEventType } from "./audit/events.js";
+export type { EngineConfig, ResolvedEngineConfig, WindowConfig } from "./engine/config.js";
+export { engineConfigIssues } from "./engine/config.js";
+export type { Digest } from "./engine/digest.js";
+export { createEngine, type DigestVerdict, Engine, type EngineSnapshot } from "./engine/engine.js";
+export type { ParamSpec } from "./engine/registry.js";
+export type { SpsaOptions } from "./engine/spsa/options.js";
+/* Errors */
+export { ConfigError, type ConfigIssue, UsageError } from "./errors.js";
+export type { GuardrailPreset, Guardrails, GuardrailsInput } from "./hotpath/guardrails.js";
+export { readShared, type SharedLiveConfigHandle } from "./hotpath/shared-live-config.js";
+/* Solver */
+export { type ResolvedSolverConfig, type SolverConfig, solverConfigIssues } from "./solver/config.js";
+export {
+  type MinimizeOptions,
+  type MinimizeResult,
+  minimize,
+  minimizeEffect,
+  type Objective,
+  type ObjectiveContext,
+  type TrialFailure,
+  type TrialOutcome,
+} from "./solver/minimize.js";
+export {
+  type AskOptions,
+  type BestPoint,
+  createSolver,
+  restoreSolver,
+  Solver,
+  type SolverArtifact,
+  type SolverPhase,
+  type Told,
+  type Trial,
+  type TrialResult,
+  type WarmStartPoint,
+} from "./solver/solver.js";
+export type { StrategyName } from "./solver/strategy.js";
+/* Parameter space */
+export type { Bound, Scale } from "./space/scale.js";

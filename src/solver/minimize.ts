@@ -1,0 +1,183 @@
+import { Cause, Effect, Exit, FiberSet, Queue } from "effect";
+import { ConfigError, UsageError } from "../errors.js";
+import type { SolverConfig } from "./config.js";
+import { type BestPoint, createSolver, type Solver, type Trial } from "./solver.js";
+
+/** What the objective receives besides the parameters. */
+export interface ObjectiveContext {
+  /** The trial being evaluated. */
+  readonly trial: Trial;
+  /** Aborted when the run is interrupted or stopped: long evaluations should give up then. */
+  readonly signal: AbortSignal;
+}
+
+/** A function to minimise; it may be async. A throw or a non-finite value fails the trial. */
+export type Objective = (
+  params: Record<string, number>,
+  context: ObjectiveContext,
+) => number | PromiseLike<number>;
+
+/** A trial whose evaluation failed, and why. */
+export interface TrialFailure {
+  readonly trial: Trial;
+  readonly error: unknown;
+}
+
+/** Progress reported after every finished trial. */
+export interface TrialOutcome {
+  readonly trial: Trial;
+  /** The value, or `undefined` when the trial failed. */
+  readonly value: number | undefined;
+  readonly best: BestPoint | null;
+  readonly evaluations: number;
+  readonly budget: number;
+}
+
+/** Options of {@link minimize}. */
+export interface MinimizeOptions {
+  /** How many evaluations may run at once (default 1). */
+  readonly concurrency?: number;
+  /**
+   * What a failing evaluation does: `"stop"` (default) ends the run, cancelling evaluations in
+   * flight; `"skip"` records the failure and carries on.
+   */
+  readonly onError?: "skip" | "stop";
+  /** Aborting cancels pending evaluations; `minimize` then rejects with the signal's reason. */
+  readonly signal?: AbortSignal;
+  /** Called after each finished trial (on the caller's event loop; must not throw). */
+  readonly onTrial?: (outcome: TrialOutcome) => void;
+}
+
+/** What a run of {@link minimize} found. */
+export interface MinimizeResult {
+  readonly best: BestPoint | null;
+  /** Trials evaluated to a value in this run. */
+  readonly evaluations: number;
+  readonly failures: readonly TrialFailure[];
+  /** True when a failure stopped the run early (`onError: "stop"`). */
+  readonly stopped: boolean;
+  /** The solver, resumable: pass it to `minimize` again or persist it with `toJSON()`. */
+  readonly solver: Solver;
+}
+
+interface Finished {
+  readonly trial: Trial;
+  readonly exit: Exit.Exit<number, unknown>;
+}
+
+/**
+ * The Effect behind {@link minimize}: evaluates trials with bounded concurrency until the budget is
+ * spent. Every evaluation runs in a fiber owned by the run's scope, so interrupting the Effect
+ * cancels the evaluations in flight (their `signal` aborts) and leaves their trials pending in
+ * the solver, ready to be evaluated again by a later run.
+ */
+export function minimizeEffect(
+  objective: Objective,
+  problem: SolverConfig | Solver,
+  options: Omit<MinimizeOptions, "signal"> = {},
+): Effect.Effect<MinimizeResult, ConfigError | UsageError> {
+  return Effect.scoped(
+    Effect.gen(function* () {
+      const concurrency = options.concurrency ?? 1;
+      if (!(Number.isSafeInteger(concurrency) && concurrency > 0)) {
+        return yield* Effect.fail(
+          new UsageError(`minimize: concurrency must be a whole number greater than 0, got ${concurrency}`),
+        );
+      }
+      const solver = isSolver(problem)
+        ? problem
+        : yield* Effect.try({
+            try: () => createSolver(problem),
+            catch: (error) => (error instanceof ConfigError ? error : new UsageError(String(error))),
+          });
+      const stopOnError = (options.onError ?? "stop") === "stop";
+      const finished = yield* Queue.unbounded<Finished>();
+      const running = yield* FiberSet.make<void>();
+      const failures: TrialFailure[] = [];
+      // Trials left pending by an earlier, interrupted run are evaluated first.
+      const queued: Trial[] = solver.pendingTrials();
+      let inFlight = 0;
+      let evaluations = 0;
+      let stopped = false;
+
+      const evaluate = (trial: Trial) =>
+        Effect.tryPromise({
+          try: async (signal) => objective(trial.params, { trial, signal }),
+          catch: (error) => error,
+        }).pipe(
+          Effect.flatMap((value) =>
+            typeof value === "number" && Number.isFinite(value)
+              ? Effect.succeed(value)
+              : Effect.fail(new Error(`objective returned ${String(value)} (expected a finite number)`)),
+          ),
+          Effect.exit,
+          Effect.flatMap((exit) => Queue.offer(finished, { trial, exit })),
+        );
+
+      while (true) {
+        while (!stopped && inFlight < concurrency) {
+          if (queued.length === 0) {
+            const batch = solver.ask({ max: concurrency - inFlight });
+            if (batch === null || batch.length === 0) break;
+            queued.push(...batch);
+          }
+          const trial = queued.shift()!;
+          inFlight++;
+          yield* FiberSet.run(running, evaluate(trial));
+        }
+        if (inFlight === 0) break;
+
+        const { trial, exit } = yield* Queue.take(finished);
+        inFlight--;
+        let value: number | undefined;
+        if (Exit.isSuccess(exit)) {
+          value = exit.value;
+          solver.tell({ id: trial.id, value });
+          evaluations++;
+        } else {
+          const error = Cause.squash(exit.cause);
+          failures.push({ trial, error });
+          solver.fail(trial.id, error instanceof Error ? error.message : String(error));
+          if (stopOnError) {
+            stopped = true;
+            yield* FiberSet.clear(running);
+            inFlight = 0;
+          }
+        }
+        options.onTrial?.({ trial, value, best: solver.best(), evaluations, budget: solver.config.budget });
+      }
+      return { best: solver.best(), evaluations, failures, stopped, solver };
+    }),
+  );
+}
+
+/**
+ * Minimises `objective` over the config's bounds within its budget, running up to `concurrency`
+ * evaluations at once.
+ *
+ * @example
+ * ```ts
+ * const { best } = await minimize(async ({ x, y }) => (x - 1) ** 2 + (y + 2) ** 2, {
+ *   seed: 1, budget: 60, bounds: { x: { min: -5, max: 5 }, y: { min: -5, max: 5 } },
+ * }, { concurrency: 4 });
+ * ```
+ */
+export async function minimize(
+  objective: Objective,
+  problem: SolverConfig | Solver,
+  options: MinimizeOptions = {},
+): Promise<MinimizeResult> {
+  const { signal, ...rest } = options;
+  signal?.throwIfAborted();
+  const exit = await Effect.runPromiseExit(
+    minimizeEffect(objective, problem, rest),
+    signal === undefined ? undefined : { signal },
+  );
+  if (Exit.isSuccess(exit)) return exit.value;
+  if (signal?.aborted && Cause.isInterruptedOnly(exit.cause)) throw signal.reason;
+  throw Cause.squash(exit.cause);
+}
+
+function isSolver(problem: SolverConfig | Solver): problem is Solver {
+  return typeof (problem as Solver).ask === "function";
+}

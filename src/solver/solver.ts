@@ -1,0 +1,468 @@
+import { Effect, type Scope } from "effect";
+import { type Actor, createActor, type SnapshotFrom } from "xstate";
+import { type SolverClassification, solverMachine } from "../../machines/solver.machine.js";
+import { ConfigError, UsageError } from "../errors.js";
+import { Space } from "../space/space.js";
+import { classify } from "./classify.js";
+import { type ResolvedSolverConfig, resolveSolverConfig, type SolverConfig } from "./config.js";
+import { createNelderMead, restoreNelderMead } from "./nelder-mead.js";
+import { probePoints } from "./probe.js";
+import type { Evaluation, Strategy, StrategyName, StrategyState } from "./strategy.js";
+import { createTpe, restoreTpe } from "./tpe.js";
+
+/** A point the solver wants evaluated. `params` are raw values, keyed by parameter name. */
+export interface Trial {
+  readonly id: number;
+  readonly params: Record<string, number>;
+}
+
+/** The result of an asked trial. */
+export interface TrialResult {
+  readonly id: number;
+  readonly value: number;
+  readonly cost?: number;
+}
+
+/** A point evaluated outside the solver (warm start). It does not count against the budget. */
+export interface WarmStartPoint {
+  readonly params: Readonly<Record<string, number>>;
+  readonly value: number;
+  readonly cost?: number;
+}
+
+/** Anything {@link Solver.tell} accepts. */
+export type Told = TrialResult | WarmStartPoint;
+
+/** The best point found so far. */
+export interface BestPoint {
+  readonly params: Record<string, number>;
+  readonly value: number;
+}
+
+/** The phase a solver is in, as named by its statechart. */
+export type SolverPhase = "probe" | "refine" | "done";
+
+/** A solver's state as JSON: what {@link Solver.toJSON} gives and {@link restoreSolver} takes. */
+export interface SolverArtifact {
+  readonly format: "arqon.solver";
+  readonly version: 1;
+  readonly config: SolverConfig;
+  readonly machine: { readonly value: unknown; readonly classification: SolverClassification | null };
+  readonly nextId: number;
+  readonly probe: { readonly count: number; readonly asked: number };
+  /** Every asked trial in id order; `status` says whether it was told, failed or is pending. */
+  readonly trials: readonly ArtifactTrial[];
+  /** Results in the order they were told (order matters to the strategies). */
+  readonly told: readonly ArtifactTold[];
+  readonly strategy: StrategyState | null;
+}
+
+interface ArtifactTrial {
+  readonly id: number;
+  readonly u: readonly number[];
+  readonly phase: "probe" | "refine";
+  readonly status: "pending" | "told" | "failed";
+}
+
+type ArtifactTold =
+  | { readonly id: number; readonly value: number; readonly cost?: number }
+  | { readonly params: Record<string, number>; readonly value: number; readonly cost?: number }
+  | { readonly id: number; readonly failed: string };
+
+/** Options of {@link Solver.ask}. */
+export interface AskOptions {
+  /** Return at most this many trials (default: the config's `batch`, else the phase's natural batch). */
+  readonly max?: number;
+}
+
+/**
+ * An ask/tell minimiser: Probe → Classify → Select → Refine (Nelder–Mead or TPE) → Done.
+ *
+ * @remarks
+ * Deterministic: the same config and the same sequence of calls give the same trials. Results may
+ * be told in any order and in part; a call that would break that contract throws a
+ * {@link UsageError} and changes nothing. `ask` + `tell` cost tens of microseconds, so the
+ * solver's overhead disappears next to any real objective.
+ */
+export interface Solver {
+  /** The validated configuration with defaults filled in. */
+  readonly config: ResolvedSolverConfig;
+  /** The running lifecycle actor (XState), for inspection. */
+  readonly actor: Actor<typeof solverMachine>;
+  /** Current phase. */
+  readonly phase: SolverPhase;
+  /** The probe's classification, once the probe is complete. */
+  readonly classification: SolverClassification | null;
+  /** The refine strategy in use, once selected. */
+  readonly strategyName: StrategyName | null;
+  /** Trials asked so far (the budget caps this). */
+  readonly asked: number;
+  /** Results told so far, warm-start points included. */
+  readonly told: number;
+  /**
+   * Up to a batch of new trials; `[]` when nothing can be proposed until pending trials are told;
+   * `null` when the budget is spent or nothing is left to try.
+   */
+  ask(options?: AskOptions): Trial[] | null;
+  /**
+   * Records results: `{ id, value }` for asked trials, `{ params, value }` for warm-start points.
+   * All-or-nothing: if any entry is invalid, a {@link UsageError} names it and nothing is recorded.
+   */
+  tell(results: Told | readonly Told[]): void;
+  /**
+   * Marks an asked trial as failed (its evaluation could not produce a value). It stays counted
+   * against the budget and never becomes the best point; the strategy treats it as no better
+   * than the worst value seen.
+   */
+  fail(id: number, reason?: string): void;
+  /** The best point told so far, or null before any result. */
+  best(): BestPoint | null;
+  /** Asked trials still waiting for a result, in id order. */
+  pendingTrials(): Trial[];
+  /** Versioned, JSON-safe state; {@link restoreSolver} resumes from it exactly. */
+  toJSON(): SolverArtifact;
+  /** Stops the lifecycle actor. The solver is unusable afterwards. */
+  stop(): void;
+}
+
+interface TrialRecord {
+  readonly id: number;
+  readonly u: number[];
+  readonly phase: "probe" | "refine";
+  status: "pending" | "told" | "failed";
+}
+
+/** Effect constructors of {@link Solver}. */
+export const Solver = {
+  /**
+   * A solver whose lifecycle actor is stopped when the enclosing `Scope` closes; fails with a
+   * {@link ConfigError} listing every problem of an invalid config.
+   */
+  make: (config: SolverConfig): Effect.Effect<Solver, ConfigError, Scope.Scope> =>
+    Effect.acquireRelease(
+      Effect.try({
+        try: () => createSolver(config),
+        catch: (error) =>
+          error instanceof ConfigError ? error : new ConfigError([{ path: "", message: String(error) }]),
+      }),
+      (solver) => Effect.sync(() => solver.stop()),
+    ),
+};
+
+/** Creates a solver; throws a `ConfigError` listing every problem of an invalid config. */
+export function createSolver(config: SolverConfig): Solver {
+  return new SolverImpl(resolveSolverConfig(config), config, null);
+}
+
+/**
+ * Resumes a solver from {@link Solver.toJSON}'s artifact: the next `ask` equals the one the
+ * original solver would have made.
+ */
+export function restoreSolver(artifact: unknown): Solver {
+  const a = artifact as SolverArtifact;
+  if (typeof a !== "object" || a === null || a.format !== "arqon.solver") {
+    throw new UsageError('not a solver artifact (expected format "arqon.solver")');
+  }
+  if (a.version !== 1) throw new UsageError(`unsupported solver artifact version ${String(a.version)}`);
+  return new SolverImpl(resolveSolverConfig(a.config), a.config, a);
+}
+
+const STRATEGY_SEED_STREAM = 0x5eed;
+
+class SolverImpl implements Solver {
+  readonly config: ResolvedSolverConfig;
+  readonly actor: Actor<typeof solverMachine>;
+  private readonly input: SolverConfig;
+  private readonly space: Space;
+  private readonly probe: number[][];
+  private probeAsked = 0;
+  private nextId = 1;
+  private readonly trials = new Map<number, TrialRecord>();
+  private readonly pending = new Map<number, TrialRecord>();
+  private readonly history: Evaluation[] = [];
+  private readonly toldLog: ArtifactTold[] = [];
+  private strategy: Strategy | null = null;
+  private bestIndex = -1;
+  private worstValue = Number.NEGATIVE_INFINITY;
+
+  constructor(config: ResolvedSolverConfig, input: SolverConfig, artifact: SolverArtifact | null) {
+    this.config = config;
+    this.input = input;
+    this.space = new Space(config.bounds);
+    const probeCount = Math.min(config.budget, Math.ceil(config.budget * config.probeRatio));
+    this.probe = probePoints(this.space.dimension, probeCount, config.seed);
+    if (artifact === null) {
+      this.actor = createActor(solverMachine, { input: { strategy: config.strategy } });
+    } else {
+      try {
+        this.restoreFrom(artifact);
+      } catch (error) {
+        throw error instanceof UsageError
+          ? error
+          : new UsageError(
+              `corrupt solver artifact: ${error instanceof Error ? error.message : String(error)}`,
+            );
+      }
+      const snapshot = solverMachine.resolveState({
+        value: artifact.machine.value as SnapshotFrom<typeof solverMachine>["value"],
+        context: { strategy: config.strategy, classification: artifact.machine.classification },
+      });
+      this.actor = createActor(solverMachine, { snapshot, input: { strategy: config.strategy } });
+    }
+    this.actor.start();
+  }
+
+  get phase(): SolverPhase {
+    const snapshot = this.actor.getSnapshot();
+    if (snapshot.matches("done")) return "done";
+    return snapshot.matches("probe") ? "probe" : "refine";
+  }
+
+  get classification(): SolverClassification | null {
+    return this.actor.getSnapshot().context.classification;
+  }
+
+  get strategyName(): StrategyName | null {
+    return this.strategy?.name ?? null;
+  }
+
+  get asked(): number {
+    return this.nextId - 1;
+  }
+
+  get told(): number {
+    return this.history.length;
+  }
+
+  ask(options?: AskOptions): Trial[] | null {
+    const requested = options?.max ?? this.config.batch;
+    if (requested !== undefined && !(Number.isSafeInteger(requested) && requested > 0)) {
+      throw new UsageError(`ask: max must be a whole number greater than 0, got ${String(requested)}`);
+    }
+    const remaining = this.config.budget - this.asked;
+    if (remaining <= 0 || this.phase === "done") return null;
+
+    if (this.phase === "probe") {
+      const available = this.probe.length - this.probeAsked;
+      const count = Math.min(available, remaining, requested ?? available);
+      const trials: Trial[] = [];
+      for (let i = 0; i < count; i++) trials.push(this.record(this.probe[this.probeAsked++]!, "probe"));
+      return trials;
+    }
+
+    const strategy = this.strategy!;
+    const natural = strategy.name === "tpe" ? 1 : remaining;
+    const max = Math.min(remaining, requested ?? natural);
+    const points = strategy.ask(
+      { history: this.history, pending: this.pendingPoints(), remaining: remaining - max },
+      max,
+      this.nextId,
+    );
+    if (points === null) {
+      this.actor.send({ type: "strategy.exhausted" });
+      return null;
+    }
+    return points.slice(0, max).map((u) => this.record(u.map(clampUnit), "refine"));
+  }
+
+  tell(results: Told | readonly Told[]): void {
+    const list: readonly Told[] = Array.isArray(results) ? results : [results as Told];
+    this.validate(list);
+    for (const result of list) {
+      const value = result.value;
+      const cost = result.cost;
+      if ("id" in result) {
+        const trial = this.pending.get(result.id)!;
+        trial.status = "told";
+        this.pending.delete(trial.id);
+        this.pushHistory(trial.u, value);
+        this.toldLog.push(cost === undefined ? { id: trial.id, value } : { id: trial.id, value, cost });
+        if (trial.phase === "refine") this.strategy?.tell(trial.id, value);
+      } else {
+        const params = { ...result.params };
+        this.pushHistory(this.space.toUnit(params), value);
+        this.toldLog.push(cost === undefined ? { params, value } : { params, value, cost });
+      }
+    }
+    this.advance();
+  }
+
+  fail(id: number, reason = "evaluation failed"): void {
+    const trial = this.pending.get(id);
+    if (trial === undefined) throw new UsageError(`fail: ${this.describeId(id)}`);
+    trial.status = "failed";
+    this.pending.delete(id);
+    this.toldLog.push({ id, failed: reason });
+    if (trial.phase === "refine") this.strategy?.tell(id, this.penalty());
+    this.advance();
+  }
+
+  best(): BestPoint | null {
+    if (this.bestIndex < 0) return null;
+    const best = this.history[this.bestIndex]!;
+    return { params: this.space.toParams(best.u), value: best.value };
+  }
+
+  pendingTrials(): Trial[] {
+    return [...this.pending.values()].map((t) => ({ id: t.id, params: this.space.toParams(t.u) }));
+  }
+
+  toJSON(): SolverArtifact {
+    const snapshot = this.actor.getSnapshot();
+    return {
+      format: "arqon.solver",
+      version: 1,
+      config: this.input,
+      machine: { value: snapshot.value, classification: snapshot.context.classification },
+      nextId: this.nextId,
+      probe: { count: this.probe.length, asked: this.probeAsked },
+      trials: [...this.trials.values()].map((t) => ({
+        id: t.id,
+        u: [...t.u],
+        phase: t.phase,
+        status: t.status,
+      })),
+      told: this.toldLog.map((entry) =>
+        "params" in entry ? { ...entry, params: { ...entry.params } } : entry,
+      ),
+      strategy: this.strategy?.toJSON() ?? null,
+    };
+  }
+
+  stop(): void {
+    this.actor.stop();
+  }
+
+  /** Registers an asked point as a pending trial. */
+  private record(u: number[], phase: "probe" | "refine"): Trial {
+    const trial: TrialRecord = { id: this.nextId++, u, phase, status: "pending" };
+    this.trials.set(trial.id, trial);
+    this.pending.set(trial.id, trial);
+    return { id: trial.id, params: this.space.toParams(u) };
+  }
+
+  private pendingPoints(): number[][] {
+    const points: number[][] = [];
+    for (const trial of this.pending.values()) points.push(trial.u);
+    return points;
+  }
+
+  private pushHistory(u: number[], value: number): void {
+    this.history.push({ u, value });
+    if (this.bestIndex < 0 || value < this.history[this.bestIndex]!.value)
+      this.bestIndex = this.history.length - 1;
+    if (value > this.worstValue) this.worstValue = value;
+  }
+
+  /** What a failed trial counts as for the strategy: no better than the worst value seen. */
+  private penalty(): number {
+    return Number.isFinite(this.worstValue) ? this.worstValue : 0;
+  }
+
+  /** Moves the lifecycle forward after results arrive. */
+  private advance(): void {
+    if (this.phase === "probe" && this.probeAsked === this.probe.length && this.probeResolved()) {
+      const evaluated = this.history;
+      const result = classify(
+        evaluated.map((e) => e.u),
+        evaluated.map((e) => e.value),
+      );
+      this.actor.send({
+        type: "probe.completed",
+        classification: { label: result.label, score: result.score, statistic: result.statistic },
+      });
+      this.strategy = this.createStrategy();
+    }
+    if (this.phase === "refine" && this.asked >= this.config.budget && this.pending.size === 0) {
+      this.actor.send({ type: "budget.spent" });
+    }
+  }
+
+  private probeResolved(): boolean {
+    for (const trial of this.pending.values()) if (trial.phase === "probe") return false;
+    return true;
+  }
+
+  private createStrategy(): Strategy {
+    const seed = this.config.seed ^ STRATEGY_SEED_STREAM;
+    return this.actor.getSnapshot().matches({ refine: "nelderMead" })
+      ? createNelderMead(this.space.dimension, seed)
+      : createTpe(this.space.dimension, seed);
+  }
+
+  /** Checks a batch of results completely before any is recorded. */
+  private validate(list: readonly Told[]): void {
+    const problems: string[] = [];
+    const seen = new Set<number>();
+    list.forEach((result, i) => {
+      const at = list.length === 1 ? "result" : `result[${i}]`;
+      if (typeof result !== "object" || result === null) {
+        problems.push(`${at}: expected an object`);
+        return;
+      }
+      const r = result as unknown as Record<string, unknown>;
+      for (const key of Object.keys(r)) {
+        if (!["id", "params", "value", "cost"].includes(key)) problems.push(`${at}.${key}: unknown key`);
+      }
+      if (typeof r.value !== "number" || !Number.isFinite(r.value)) {
+        problems.push(`${at}.value: expected a finite number, got ${String(r.value)}`);
+      }
+      if (r.cost !== undefined && (typeof r.cost !== "number" || !Number.isFinite(r.cost) || r.cost < 0)) {
+        problems.push(`${at}.cost: expected a finite number ≥ 0, got ${String(r.cost)}`);
+      }
+      if ("id" in r && "params" in r) {
+        problems.push(`${at}: give either id (an asked trial) or params (a warm-start point), not both`);
+      } else if ("id" in r) {
+        const id = r.id as number;
+        if (!this.pending.has(id)) problems.push(`${at}.id: ${this.describeId(id)}`);
+        else if (seen.has(id)) problems.push(`${at}.id: trial ${id} appears twice in this call`);
+        seen.add(id);
+      } else if ("params" in r) {
+        problems.push(...this.space.problems(r.params, `${at}.params`));
+      } else {
+        problems.push(`${at}: expected an id (an asked trial) or params (a warm-start point)`);
+      }
+    });
+    if (problems.length > 0) {
+      throw new UsageError(`tell rejected; nothing was recorded:\n  - ${problems.join("\n  - ")}`);
+    }
+  }
+
+  private describeId(id: unknown): string {
+    if (typeof id !== "number" || !Number.isSafeInteger(id)) return `expected a trial id, got ${String(id)}`;
+    const trial = this.trials.get(id);
+    if (trial === undefined) return `trial ${id} was never asked`;
+    return `trial ${id} was already ${trial.status === "failed" ? "marked failed" : "told"}`;
+  }
+
+  private restoreFrom(a: SolverArtifact): void {
+    if (a.probe.count !== this.probe.length)
+      throw new UsageError("artifact does not match its config (probe size)");
+    this.nextId = a.nextId;
+    this.probeAsked = a.probe.asked;
+    for (const t of a.trials) {
+      const record: TrialRecord = { id: t.id, u: [...t.u], phase: t.phase, status: t.status };
+      this.trials.set(t.id, record);
+      if (t.status === "pending") this.pending.set(t.id, record);
+    }
+    for (const entry of a.told) {
+      if ("failed" in entry) {
+        this.toldLog.push(entry);
+      } else if ("id" in entry) {
+        this.pushHistory(this.trials.get(entry.id)!.u, entry.value);
+        this.toldLog.push(entry);
+      } else {
+        this.pushHistory(this.space.toUnit(entry.params), entry.value);
+        this.toldLog.push({ ...entry, params: { ...entry.params } });
+      }
+    }
+    if (a.strategy !== null) {
+      this.strategy =
+        a.strategy.kind === "nelder-mead" ? restoreNelderMead(a.strategy) : restoreTpe(a.strategy);
+    }
+  }
+}
+
+function clampUnit(x: number): number {
+  return x < 0 ? 0 : x > 1 ? 1 : x;
+}

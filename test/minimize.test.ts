@@ -1,0 +1,142 @@
+import { Effect, Exit, Fiber } from "effect";
+import { describe, expect, it } from "vitest";
+import { ConfigError, UsageError } from "../src/errors.js";
+import { minimize, minimizeEffect } from "../src/solver/minimize.js";
+import { createSolver } from "../src/solver/solver.js";
+import { branin } from "../src/testing/functions.js";
+
+const bowl = { seed: 3, budget: 30, bounds: { x: { min: -4, max: 4 }, y: { min: -4, max: 4 } } };
+const quadratic = ({ x, y }: Record<string, number>) => (x! - 1) ** 2 + (y! + 2) ** 2;
+
+describe("minimize", () => {
+  it("minimises Branin end to end within a regret threshold (fixed seed)", async () => {
+    const fn = branin();
+    const result = await minimize(
+      (p) => fn.evaluate(p),
+      { seed: 11, budget: 100, bounds: fn.bounds },
+      {
+        concurrency: 4,
+      },
+    );
+    expect(result.evaluations).toBe(100);
+    expect(result.failures).toEqual([]);
+    expect(result.best!.value - fn.minimum).toBeLessThan(1e-3);
+  });
+
+  it("gives the same result as a sequential ask/tell loop when run with concurrency 1", async () => {
+    const result = await minimize(quadratic, bowl);
+    const solver = createSolver(bowl);
+    for (let b = solver.ask({ max: 1 }); b !== null; b = solver.ask({ max: 1 })) {
+      solver.tell(b.map((t) => ({ id: t.id, value: quadratic(t.params) })));
+    }
+    expect(result.best).toEqual(solver.best());
+  });
+
+  it("never runs more evaluations at once than the concurrency allows", async () => {
+    let running = 0;
+    let peak = 0;
+    const result = await minimize(
+      async (p) => {
+        running++;
+        peak = Math.max(peak, running);
+        await Promise.resolve();
+        await Promise.resolve();
+        running--;
+        return quadratic(p);
+      },
+      bowl,
+      { concurrency: 3 },
+    );
+    expect(peak).toBe(3);
+    expect(result.evaluations).toBe(30);
+  });
+
+  it("skips failing trials when asked to, and reports each with its trial", async () => {
+    const result = await minimize(
+      (p, { trial }) => {
+        if (trial.id % 7 === 0) throw new Error(`boom ${trial.id}`);
+        return quadratic(p);
+      },
+      bowl,
+      { onError: "skip" },
+    );
+    expect(result.stopped).toBe(false);
+    expect(result.failures.map((f) => f.trial.id)).toEqual([7, 14, 21, 28]);
+    expect((result.failures[0]!.error as Error).message).toBe("boom 7");
+    expect(result.evaluations).toBe(26);
+  });
+
+  it("stops at the first failure by default, cancelling evaluations in flight, and can resume", async () => {
+    const aborted: number[] = [];
+    const result = await minimize(
+      (p, { trial, signal }) =>
+        new Promise<number>((resolve, reject) => {
+          if (trial.id === 2) {
+            reject(new Error("objective crashed"));
+            return;
+          }
+          signal.addEventListener("abort", () => aborted.push(trial.id));
+          setImmediate(() => resolve(quadratic(p)));
+        }),
+      bowl,
+      { concurrency: 4 },
+    );
+    expect(result.stopped).toBe(true);
+    expect(result.failures).toHaveLength(1);
+    expect(result.failures[0]!.trial.id).toBe(2);
+    expect(aborted.sort()).toEqual([1, 3, 4]);
+    expect(result.solver.pendingTrials().map((t) => t.id)).toEqual([1, 3, 4]);
+
+    const resumed = await minimize(quadratic, result.solver, { concurrency: 4 });
+    expect(resumed.stopped).toBe(false);
+    expect(resumed.solver.asked).toBe(30);
+    expect(resumed.solver.phase).toBe("done");
+  });
+
+  it("treats a non-finite objective value as a failure", async () => {
+    const result = await minimize(() => Number.NaN, bowl, { onError: "skip" });
+    expect(result.failures).toHaveLength(30);
+    expect(String(result.failures[0]!.error)).toMatch(/objective returned NaN/);
+    expect(result.best).toBeNull();
+  });
+
+  it("rejects with the abort reason and cancels pending evaluations when the signal aborts", async () => {
+    const controller = new AbortController();
+    const cancelled: number[] = [];
+    const promise = minimize(
+      (_p, { trial, signal }) =>
+        new Promise<number>(() => {
+          signal.addEventListener("abort", () => cancelled.push(trial.id));
+          if (trial.id === 2) controller.abort(new Error("user abort"));
+        }),
+      bowl,
+      { concurrency: 2, signal: controller.signal },
+    );
+    await expect(promise).rejects.toThrow("user abort");
+    expect(cancelled.sort()).toEqual([1, 2]);
+  });
+
+  it("fails with the config error or a usage error before evaluating anything", async () => {
+    let calls = 0;
+    const f = () => ++calls;
+    await expect(minimize(f, { ...bowl, budget: -1 })).rejects.toBeInstanceOf(ConfigError);
+    await expect(minimize(f, bowl, { concurrency: 0 })).rejects.toBeInstanceOf(UsageError);
+    expect(calls).toBe(0);
+  });
+
+  it("is interruptible as an Effect, leaving interrupted trials pending", async () => {
+    const solver = createSolver(bowl);
+    const exit = await Effect.runPromise(
+      Effect.gen(function* () {
+        const fiber = yield* Effect.fork(
+          minimizeEffect(() => new Promise<number>(() => {}), solver, { concurrency: 2 }),
+        );
+        yield* Effect.yieldNow();
+        yield* Effect.sleep(1);
+        return yield* Fiber.interrupt(fiber);
+      }),
+    );
+    expect(Exit.isInterrupted(exit)).toBe(true);
+    expect(solver.pendingTrials().map((t) => t.id)).toEqual([1, 2]);
+  });
+});

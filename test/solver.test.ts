@@ -1,0 +1,267 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { ConfigError, UsageError } from "../src/errors.js";
+import { createSolver, restoreSolver, type Solver, type Trial } from "../src/solver/solver.js";
+
+const sphere = (p: Record<string, number>) => Object.values(p).reduce((s, v) => s + (v - 1) ** 2, 0);
+
+const config = (over: object = {}) => ({
+  seed: 7,
+  budget: 40,
+  bounds: { x: { min: -5, max: 5 }, y: { min: -5, max: 5 } },
+  ...over,
+});
+
+/** Runs the ask/tell loop to the end, telling every batch in full and in order. */
+function run(solver: Solver, f = sphere): Trial[] {
+  const asked: Trial[] = [];
+  for (let batch = solver.ask(); batch !== null; batch = solver.ask()) {
+    if (batch.length === 0) throw new Error("solver waits although nothing is pending");
+    asked.push(...batch);
+    solver.tell(batch.map((t) => ({ id: t.id, value: f(t.params) })));
+  }
+  return asked;
+}
+
+describe("createSolver", () => {
+  it("throws a ConfigError for an invalid config", () => {
+    expect(() => createSolver({ ...config(), budget: 0 })).toThrow(ConfigError);
+  });
+
+  it("starts with the whole probe as its first batch, sized by probeRatio", () => {
+    const solver = createSolver(config({ probeRatio: 0.25 }));
+    expect(solver.phase).toBe("probe");
+    const batch = solver.ask()!;
+    expect(batch).toHaveLength(10);
+    expect(batch.map((t) => t.id)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    expect(solver.ask()).toEqual([]); // waits for the probe results
+  });
+
+  it("runs probe → refine → done, never exceeding the budget, and reports the best point", () => {
+    const solver = createSolver(config());
+    const asked = run(solver);
+    expect(asked).toHaveLength(40);
+    expect(new Set(asked.map((t) => t.id)).size).toBe(40);
+    expect(solver.phase).toBe("done");
+    expect(solver.ask()).toBeNull();
+    expect(solver.classification).not.toBeNull();
+    expect(solver.strategyName).not.toBeNull();
+    const best = solver.best()!;
+    expect(best.value).toBe(Math.min(...asked.map((t) => sphere(t.params))));
+    expect(best.value).toBeLessThan(0.5);
+  });
+
+  it("honours an explicit strategy and the batch limit", () => {
+    for (const strategy of ["nelder-mead", "tpe"] as const) {
+      const solver = createSolver(config({ strategy, batch: 3 }));
+      const sizes: number[] = [];
+      for (let b = solver.ask(); b !== null; b = solver.ask()) {
+        sizes.push(b.length);
+        solver.tell(b.map((t) => ({ id: t.id, value: sphere(t.params) })));
+      }
+      expect(Math.max(...sizes)).toBeLessThanOrEqual(3);
+      expect(solver.strategyName).toBe(strategy);
+      expect(solver.asked).toBe(40);
+    }
+  });
+
+  it("accepts partial and out-of-order tells", () => {
+    const solver = createSolver(config());
+    const probe = solver.ask()!;
+    const reversed = [...probe].reverse();
+    solver.tell(reversed.slice(0, 3).map((t) => ({ id: t.id, value: sphere(t.params) })));
+    expect(solver.phase).toBe("probe");
+    expect(solver.ask()).toEqual([]);
+    solver.tell(reversed.slice(3).map((t) => ({ id: t.id, value: sphere(t.params) })));
+    expect(solver.phase).toBe("refine");
+    expect(solver.ask()!.length).toBeGreaterThan(0);
+  });
+
+  it("asks the probe in parts when the caller limits the batch", () => {
+    const solver = createSolver(config());
+    expect(solver.ask({ max: 3 })!.map((t) => t.id)).toEqual([1, 2, 3]);
+    expect(solver.ask({ max: 3 })!.map((t) => t.id)).toEqual([4, 5, 6]);
+    expect(() => solver.ask({ max: 0 })).toThrow(UsageError);
+  });
+
+  it("rejects a bad tell completely and names each problem", () => {
+    const solver = createSolver(config());
+    const [a, b] = solver.ask()!;
+    const before = JSON.stringify(solver.toJSON());
+    const attempt = () =>
+      solver.tell([
+        { id: a!.id, value: 1 },
+        { id: 999, value: 2 },
+        { id: b!.id, value: Number.NaN },
+        { params: { x: 99, y: 0 }, value: 3 },
+      ]);
+    expect(attempt).toThrow(UsageError);
+    expect(attempt).toThrow(/result\[1\]\.id: trial 999 was never asked/);
+    expect(attempt).toThrow(/result\[2\]\.value: expected a finite number, got NaN/);
+    expect(attempt).toThrow(/result\[3\]\.params\.x: 99 is outside \[-5, 5\]/);
+    expect(JSON.stringify(solver.toJSON())).toBe(before);
+    solver.tell({ id: a!.id, value: 1 });
+    expect(() => solver.tell({ id: a!.id, value: 1 })).toThrow(/trial 1 was already told/);
+    expect(() =>
+      solver.tell([
+        { id: b!.id, value: 1 },
+        { id: b!.id, value: 2 },
+      ]),
+    ).toThrow(/appears twice/);
+  });
+
+  it("uses warm-start points without spending budget", () => {
+    const solver = createSolver(config({ budget: 20 }));
+    solver.tell({ params: { x: 1, y: 1 }, value: 0 });
+    expect(solver.best()).toEqual({ params: { x: 1, y: 1 }, value: 0 });
+    const asked = run(solver);
+    expect(asked).toHaveLength(20);
+    expect(solver.told).toBe(21);
+  });
+
+  it("counts failed trials against the budget but never as best", () => {
+    const solver = createSolver(config({ budget: 12, probeRatio: 0.5 }));
+    const probe = solver.ask()!;
+    solver.fail(probe[0]!.id, "crashed");
+    solver.tell(probe.slice(1).map((t) => ({ id: t.id, value: sphere(t.params) })));
+    expect(solver.phase).toBe("refine");
+    expect(() => solver.fail(probe[0]!.id)).toThrow(/already marked failed/);
+    run(solver);
+    expect(solver.asked).toBe(12);
+    expect(solver.told).toBe(11);
+  });
+});
+
+describe("determinism and persistence", () => {
+  it("gives identical asks for the same seed and different ones for another seed", () => {
+    const a = run(createSolver(config()));
+    const b = run(createSolver(config()));
+    const c = run(createSolver(config({ seed: 8 })));
+    expect(b).toEqual(a);
+    expect(c).not.toEqual(a);
+  });
+
+  it("resumes exactly from toJSON at any point of the run", () => {
+    for (const strategy of ["nelder-mead", "tpe"] as const) {
+      const reference = createSolver(config({ strategy }));
+      const all = run(reference);
+      for (const cut of [0, 5, 8, 13, 27]) {
+        const solver = createSolver(config({ strategy }));
+        const asked: Trial[] = [];
+        for (let step = 0; step < cut; step++) {
+          const batch = solver.ask();
+          if (batch === null) break;
+          asked.push(...batch);
+          solver.tell(batch.map((t) => ({ id: t.id, value: sphere(t.params) })));
+        }
+        const resumed = restoreSolver(JSON.parse(JSON.stringify(solver.toJSON())));
+        const rest: Trial[] = [];
+        for (let batch = resumed.ask(); batch !== null; batch = resumed.ask()) {
+          if (batch.length === 0) throw new Error("restored solver waits although nothing is pending");
+          rest.push(...batch);
+          resumed.tell(batch.map((t) => ({ id: t.id, value: sphere(t.params) })));
+        }
+        // asked before the cut + the ask the original would have made next onwards
+        const combined = [...asked, ...rest];
+        expect(combined.map((t) => t.id)).toEqual(all.map((t) => t.id));
+        expect(combined).toEqual(all.slice(0, combined.length));
+        expect(resumed.best()).toEqual(reference.best());
+      }
+    }
+  });
+
+  it("keeps pending trials across a round trip", () => {
+    const solver = createSolver(config());
+    const probe = solver.ask()!;
+    solver.tell(probe.slice(0, 4).map((t) => ({ id: t.id, value: 1 })));
+    const resumed = restoreSolver(solver.toJSON());
+    expect(resumed.pendingTrials()).toEqual(probe.slice(4));
+    expect(() => resumed.tell({ id: probe[0]!.id, value: 1 })).toThrow(/already told/);
+  });
+
+  it("rejects something that is not an artifact", () => {
+    expect(() => restoreSolver({ hello: 1 })).toThrow(/not a solver artifact/);
+    expect(() => restoreSolver({ format: "arqon.solver", version: 9 })).toThrow(/unsupported/);
+  });
+});
+
+describe("properties", () => {
+  const arbitraryConfig = fc.record({
+    seed: fc.integer({ min: 0, max: 10_000 }),
+    budget: fc.integer({ min: 1, max: 40 }),
+    probeRatio: fc.double({ min: 0.05, max: 1, noNaN: true }),
+    strategy: fc.constantFrom("auto" as const, "nelder-mead" as const, "tpe" as const),
+    dimension: fc.integer({ min: 1, max: 4 }),
+    log: fc.boolean(),
+  });
+
+  type Drawn = typeof arbitraryConfig extends fc.Arbitrary<infer T> ? T : never;
+  const build = (c: Drawn) => {
+    const bounds: Record<string, { min: number; max: number; scale?: "log" }> = {};
+    for (let i = 0; i < c.dimension; i++) {
+      bounds[`p${i}`] = c.log && i === 0 ? { min: 1e-4, max: 10, scale: "log" } : { min: -3 - i, max: 2 + i };
+    }
+    return { seed: c.seed, budget: c.budget, probeRatio: c.probeRatio, strategy: c.strategy, bounds };
+  };
+
+  it("every ask is within bounds and the budget is never exceeded, whatever order results come in", () => {
+    fc.assert(
+      fc.property(arbitraryConfig, fc.integer({ min: 0, max: 2 ** 31 - 1 }), (c, shuffleSeed) => {
+        const cfg = build(c);
+        const solver = createSolver(cfg);
+        let rng = shuffleSeed;
+        const next = () => {
+          rng = (Math.imul(rng, 1103515245) + 12345) & 0x7fffffff;
+          return rng;
+        };
+        const pending: Trial[] = [];
+        let guard = 0;
+        while (guard++ < 500) {
+          const batch = solver.ask();
+          if (batch === null) break;
+          for (const t of batch) {
+            for (const [name, value] of Object.entries(t.params)) {
+              const b = cfg.bounds[name]!;
+              expect(value).toBeGreaterThanOrEqual(b.min);
+              expect(value).toBeLessThanOrEqual(b.max);
+            }
+          }
+          pending.push(...batch);
+          if (pending.length === 0) break;
+          // tell a random non-empty subset, in random order
+          const take = 1 + (next() % pending.length);
+          const told = [];
+          for (let i = 0; i < take; i++) told.push(pending.splice(next() % pending.length, 1)[0]!);
+          solver.tell(
+            told.map((t) => ({ id: t.id, value: Object.values(t.params).reduce((s, v) => s + v * v, 0) })),
+          );
+          expect(solver.asked).toBeLessThanOrEqual(cfg.budget);
+        }
+        expect(solver.asked).toBeLessThanOrEqual(cfg.budget);
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  it("two solvers with the same seed and a toJSON/restore copy ask identically", () => {
+    fc.assert(
+      fc.property(arbitraryConfig, fc.integer({ min: 1, max: 30 }), (c, cut) => {
+        const cfg = build(c);
+        const a = createSolver(cfg);
+        const b = createSolver(cfg);
+        for (let i = 0; i < cut; i++) {
+          const ba = a.ask();
+          const bb = b.ask();
+          expect(bb).toEqual(ba);
+          if (ba === null || ba.length === 0) break;
+          const results = ba.map((t) => ({ id: t.id, value: Math.sin(t.id) + Object.values(t.params)[0]! }));
+          a.tell(results);
+          b.tell(results);
+        }
+        const restored = restoreSolver(JSON.parse(JSON.stringify(a.toJSON())));
+        expect(restored.ask()).toEqual(a.ask());
+      }),
+      { numRuns: 40 },
+    );
+  });
+});
