@@ -49,7 +49,8 @@ describe("solver machine", () => {
     const inspected = createActor(solverMachine, {
       input: { strategy: "auto" },
       inspect: (event) => {
-        if (event.type === "@xstate.microstep") visited.push((event.snapshot as unknown as { value: unknown }).value);
+        if (event.type === "@xstate.microstep")
+          visited.push((event.snapshot as unknown as { value: unknown }).value);
       },
     });
     inspected.start();
