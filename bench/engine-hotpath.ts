@@ -698,7 +698,7 @@ function tables(sizes: readonly EngineHotPathSize[], second: IngestFigures, runs
     ingest,
     "**T2 decision** (`observe()` of a digest that closes a window of 1, through the apply it causes; per-call timing only):",
     decision,
-    "**T1 apply** (from `bench/hotpath.ts`, same process) and the bare clamp baseline:",
+    "**T1 apply** (`runHotpathBench` of `bench/hotpath.ts`, in the parent process; clamp timed in the same run):",
     t1,
     "**Targets**:",
     targetTable,
