@@ -1,4 +1,4 @@
-import { assign, setup } from "xstate";
+import { setup } from "xstate";
 
 /** Control events the SPSA cycle reacts to (window cadence, never per digest). */
 export type SpsaMachineEvent =
@@ -6,8 +6,8 @@ export type SpsaMachineEvent =
   | { readonly type: "start" }
   /** An evaluation window closed with at least one accepted digest; `value` is its aggregate. */
   | { readonly type: "window.closed"; readonly value: number }
-  /** An evaluation window timed out without a single accepted digest. */
-  | { readonly type: "window.timedOut" }
+  /** An evaluation window timed out without a single accepted digest (`consecutive`: how many in a row). */
+  | { readonly type: "window.timedOut"; readonly consecutive: number }
   /** Tier 1 refused the apply just attempted (`code` is the violation). */
   | { readonly type: "apply.rejected"; readonly code: number }
   /** The live point was reset from outside (rollback): discard the cycle and start over. */
@@ -17,8 +17,6 @@ export type SpsaMachineEvent =
   | { readonly type: "resume" };
 
 export interface SpsaMachineContext {
-  /** Consecutive windows that timed out empty. */
-  readonly timeouts: number;
   /** After this many consecutive empty windows the cycle stalls (stops proposing). */
   readonly stallAfter: number;
 }
@@ -30,7 +28,8 @@ export interface SpsaMachineContext {
  * A pure definition. Its actions are named hooks that the engine provides (`machine.provide`):
  * they move the numeric SPSA core, hand target points to the Tier-1 executor and (re)open the
  * evaluation window; a refused apply comes back as `apply.rejected`. Numbers stay out of the
- * context: it only counts timeouts.
+ * context (the engine counts empty windows and says how many in a row with each timeout), so a
+ * window's event costs one transition and no context update.
  *
  * Inside `cycle`:
  * - `plus`: apply θ + c·Δ and measure a window.
@@ -59,31 +58,32 @@ export const spsaMachine = setup({
     applyMinus: () => {},
     /** Compute the gradient and the new centre, and apply it. */
     applyCentre: () => {},
-    recordPlus: (_, _params: { value: number }) => {},
-    recordMinus: (_, _params: { value: number }) => {},
-    recordCentre: (_, _params: { value: number }) => {},
+    /** Record the closing window's value (the event's `value`) as y⁺, y⁻ or the centre's. */
+    recordPlus: () => {},
+    recordMinus: () => {},
+    recordCentre: () => {},
     /** Apply the current centre again (leaving a perturbation when the cycle stalls). */
     returnToCentre: () => {},
     /** Forget the iteration in progress (k does not advance). */
     abandonIteration: () => {},
     openWindow: () => {},
     discardWindow: () => {},
-    /** Audit an empty window (with the consecutive count). */
-    noteTimeout: (_, _params: { consecutive: number }) => {},
+    /** Audit an empty window (the event's `consecutive` count). */
+    noteTimeout: () => {},
     /** Audit that the cycle stalled. */
     noteStalled: () => {},
-    resetTimeouts: assign({ timeouts: 0 }),
   },
   guards: {
-    stallsNow: ({ context }) => context.timeouts + 1 >= context.stallAfter,
+    stallsNow: ({ context, event }) =>
+      event.type === "window.timedOut" && event.consecutive >= context.stallAfter,
   },
 }).createMachine({
   id: "spsa",
   initial: "idle",
-  context: ({ input }) => ({ timeouts: 0, stallAfter: input.stallAfter }),
+  context: ({ input }) => ({ stallAfter: input.stallAfter }),
   on: {
     pause: { target: ".paused", actions: ["abandonIteration", "discardWindow"] },
-    reset: { target: ".cycle.holding", actions: ["abandonIteration", "resetTimeouts"] },
+    reset: { target: ".cycle.holding", actions: ["abandonIteration"] },
   },
   states: {
     idle: {
@@ -97,20 +97,11 @@ export const spsaMachine = setup({
           {
             guard: "stallsNow",
             target: "stalled",
-            actions: [
-              { type: "noteTimeout", params: ({ context }) => ({ consecutive: context.timeouts + 1 }) },
-              "abandonIteration",
-              "returnToCentre",
-              "resetTimeouts",
-            ],
+            actions: ["noteTimeout", "abandonIteration", "returnToCentre"],
           },
           {
             // Measure the same point again: the window was empty, not bad.
-            actions: [
-              { type: "noteTimeout", params: ({ context }) => ({ consecutive: context.timeouts + 1 }) },
-              assign({ timeouts: ({ context }) => context.timeouts + 1 }),
-              "openWindow",
-            ],
+            actions: ["noteTimeout", "openWindow"],
           },
         ],
         "apply.rejected": { target: ".holding", actions: ["abandonIteration"] },
@@ -121,10 +112,7 @@ export const spsaMachine = setup({
           on: {
             "window.closed": {
               target: "minus",
-              actions: [
-                "resetTimeouts",
-                { type: "recordPlus", params: ({ event }) => ({ value: event.value }) },
-              ],
+              actions: ["recordPlus"],
             },
           },
         },
@@ -133,10 +121,7 @@ export const spsaMachine = setup({
           on: {
             "window.closed": {
               target: "centre",
-              actions: [
-                "resetTimeouts",
-                { type: "recordMinus", params: ({ event }) => ({ value: event.value }) },
-              ],
+              actions: ["recordMinus"],
             },
           },
         },
@@ -145,10 +130,7 @@ export const spsaMachine = setup({
           on: {
             "window.closed": {
               target: "plus",
-              actions: [
-                "resetTimeouts",
-                { type: "recordCentre", params: ({ event }) => ({ value: event.value }) },
-              ],
+              actions: ["recordCentre"],
             },
           },
         },
@@ -157,10 +139,7 @@ export const spsaMachine = setup({
           on: {
             "window.closed": {
               target: "plus",
-              actions: [
-                "resetTimeouts",
-                { type: "recordCentre", params: ({ event }) => ({ value: event.value }) },
-              ],
+              actions: ["recordCentre"],
             },
           },
         },
@@ -177,7 +156,7 @@ export const spsaMachine = setup({
       on: {
         resume: "cycle.holding",
         // A reset while paused moves the centre but must not end the pause.
-        reset: { actions: ["abandonIteration", "resetTimeouts"] },
+        reset: { actions: ["abandonIteration"] },
       },
     },
   },

@@ -4,21 +4,15 @@ import { type SpsaMachineEvent, spsaMachine } from "../machines/spsa.machine.js"
 
 type Snapshot = ReturnType<typeof initialTransition<typeof spsaMachine>>[0];
 
-/** What a transition did: the state it reached, the context, and the actions it scheduled (with params). */
+/** What a transition did: the state it reached and the actions it scheduled, in order. */
 interface Step {
   readonly snapshot: Snapshot;
   readonly value: unknown;
-  readonly timeouts: number;
-  readonly actions: readonly (string | [string, unknown])[];
+  readonly actions: readonly string[];
 }
 
-function describeStep(snapshot: Snapshot, actions: readonly { type: string; params?: unknown }[]): Step {
-  return {
-    snapshot,
-    value: snapshot.value,
-    timeouts: snapshot.context.timeouts,
-    actions: actions.map((a) => (a.params === undefined ? a.type : [a.type, a.params])),
-  };
+function describeStep(snapshot: Snapshot, actions: readonly { type: string }[]): Step {
+  return { snapshot, value: snapshot.value, actions: actions.map((a) => a.type) };
 }
 
 function start(stallAfter = 3): Step {
@@ -37,7 +31,8 @@ function run(from: Step, ...events: SpsaMachineEvent[]): Step {
 }
 
 const closed = (value: number): SpsaMachineEvent => ({ type: "window.closed", value });
-const timedOut: SpsaMachineEvent = { type: "window.timedOut" };
+/** An empty window, the `consecutive`-th in a row (the engine counts them). */
+const timedOut = (consecutive = 1): SpsaMachineEvent => ({ type: "window.timedOut", consecutive });
 const BEGIN_PLUS = ["beginIteration", "applyPlus", "openWindow"];
 
 /** The machine in `cycle.plus` of its first iteration. */
@@ -46,17 +41,17 @@ function inPlus(stallAfter = 3): Step {
 }
 
 describe("spsa machine", () => {
-  it("starts idle with no timeouts and schedules nothing", () => {
+  it("starts idle and schedules nothing", () => {
     const step = start(4);
     expect(step.value).toBe("idle");
-    expect(step.snapshot.context).toEqual({ timeouts: 0, stallAfter: 4 });
+    expect(step.snapshot.context).toEqual({ stallAfter: 4 });
     expect(step.actions).toEqual([]);
   });
 
   it("ignores window events while idle", () => {
     const idle = start();
     expect(send(idle, closed(1))).toMatchObject({ value: "idle", actions: [] });
-    expect(send(idle, timedOut)).toMatchObject({ value: "idle", actions: [] });
+    expect(send(idle, timedOut())).toMatchObject({ value: "idle", actions: [] });
   });
 
   it("start measures the starting point first (holding)", () => {
@@ -69,26 +64,24 @@ describe("spsa machine", () => {
     const holding = send(start(), { type: "start" });
     const plus = send(holding, closed(10));
     expect(plus.value).toEqual({ cycle: "plus" });
-    expect(plus.actions).toEqual([["recordCentre", { value: 10 }], ...BEGIN_PLUS]);
+    expect(plus.actions).toEqual(["recordCentre", ...BEGIN_PLUS]);
 
     const minus = send(plus, closed(11));
     expect(minus.value).toEqual({ cycle: "minus" });
-    expect(minus.actions).toEqual([["recordPlus", { value: 11 }], "applyMinus", "openWindow"]);
+    expect(minus.actions).toEqual(["recordPlus", "applyMinus", "openWindow"]);
 
     const centre = send(minus, closed(9));
     expect(centre.value).toEqual({ cycle: "centre" });
-    expect(centre.actions).toEqual([["recordMinus", { value: 9 }], "applyCentre", "openWindow"]);
+    expect(centre.actions).toEqual(["recordMinus", "applyCentre", "openWindow"]);
 
     const next = send(centre, closed(8));
     expect(next.value).toEqual({ cycle: "plus" });
-    expect(next.actions).toEqual([["recordCentre", { value: 8 }], ...BEGIN_PLUS]);
+    expect(next.actions).toEqual(["recordCentre", ...BEGIN_PLUS]);
   });
 
   it("the gradient uses y⁺ and y⁻ in order: the centre is applied only after both are recorded", () => {
     const { actions } = run(inPlus(), closed(1), closed(2));
-    expect(actions.indexOf("applyCentre")).toBeGreaterThan(
-      actions.findIndex((a) => Array.isArray(a) && a[0] === "recordMinus"),
-    );
+    expect(actions.indexOf("applyCentre")).toBeGreaterThan(actions.indexOf("recordMinus"));
   });
 
   describe("empty windows", () => {
@@ -98,24 +91,19 @@ describe("spsa machine", () => {
       ["minus", () => run(inPlus(), closed(1)), { cycle: "minus" }],
       ["centre", () => run(inPlus(), closed(1), closed(2)), { cycle: "centre" }],
     ] as const)("in %s re-measure the same point (no new apply)", (_, at, value) => {
-      const step = send(at(), timedOut);
+      const step = send(at(), timedOut(1));
       expect(step.value).toEqual(value);
-      expect(step.timeouts).toBe(1);
-      expect(step.actions).toEqual([["noteTimeout", { consecutive: 1 }], "openWindow"]);
+      expect(step.actions).toEqual(["noteTimeout", "openWindow"]);
     });
 
     it("the third in a row stalls the cycle, returning to the centre, audited", () => {
-      const plus = inPlus(3);
-      const first = send(plus, timedOut);
-      const second = send(first, timedOut);
+      const second = run(inPlus(3), timedOut(1), timedOut(2));
       expect(second.value).toEqual({ cycle: "plus" });
-      expect(second.timeouts).toBe(2);
-      expect(second.actions).toEqual([["noteTimeout", { consecutive: 2 }], "openWindow"]);
-      const third = send(second, timedOut);
+      expect(second.actions).toEqual(["noteTimeout", "openWindow"]);
+      const third = send(second, timedOut(3));
       expect(third.value).toBe("stalled");
-      expect(third.timeouts).toBe(0);
       expect(third.actions).toEqual([
-        ["noteTimeout", { consecutive: 3 }],
+        "noteTimeout",
         "abandonIteration",
         "returnToCentre",
         "noteStalled",
@@ -124,29 +112,20 @@ describe("spsa machine", () => {
     });
 
     it("stallAfter comes from the input", () => {
-      expect(run(inPlus(1), timedOut).value).toBe("stalled");
-      const five = inPlus(5);
-      expect(run(five, timedOut, timedOut, timedOut, timedOut).value).toEqual({ cycle: "plus" });
-      expect(run(five, timedOut, timedOut, timedOut, timedOut, timedOut).value).toBe("stalled");
-    });
-
-    it("count consecutively: a window with data resets the count", () => {
-      const step = run(inPlus(3), timedOut, timedOut, closed(5));
-      expect(step.value).toEqual({ cycle: "minus" });
-      expect(step.timeouts).toBe(0);
-      expect(run(step, timedOut, timedOut).value).toEqual({ cycle: "minus" });
-      expect(run(step, timedOut, timedOut, timedOut).value).toBe("stalled");
+      expect(run(inPlus(1), timedOut(1)).value).toBe("stalled");
+      expect(run(inPlus(5), timedOut(4)).value).toEqual({ cycle: "plus" });
+      expect(run(inPlus(5), timedOut(5)).value).toBe("stalled");
     });
 
     it("while stalled, keep a window open and propose nothing", () => {
-      const stalled = run(inPlus(1), timedOut);
-      const again = send(stalled, timedOut);
+      const stalled = run(inPlus(1), timedOut(1));
+      const again = send(stalled, timedOut(2));
       expect(again.value).toBe("stalled");
       expect(again.actions).toEqual(["openWindow"]);
     });
 
     it("the first window with data after a stall resumes the cycle in holding", () => {
-      const resumed = send(run(inPlus(1), timedOut), closed(3));
+      const resumed = send(run(inPlus(1), timedOut(1)), closed(3));
       expect(resumed.value).toEqual({ cycle: "holding" });
       expect(resumed.actions).toEqual(["openWindow"]);
       expect(send(resumed, closed(4)).value).toEqual({ cycle: "plus" });
@@ -164,12 +143,7 @@ describe("spsa machine", () => {
       expect(step.actions).toEqual(["abandonIteration", "openWindow"]);
       expect(step.actions).not.toContain("applyCentre");
       // After holding measures the live point, a fresh iteration begins.
-      expect(send(step, closed(1)).actions).toEqual([["recordCentre", { value: 1 }], ...BEGIN_PLUS]);
-    });
-
-    it("keep the timeout count (they are not windows)", () => {
-      const step = run(inPlus(3), timedOut, { type: "apply.rejected", code: 5 });
-      expect(step.timeouts).toBe(1);
+      expect(send(step, closed(1)).actions).toEqual(["recordCentre", ...BEGIN_PLUS]);
     });
   });
 
@@ -179,17 +153,11 @@ describe("spsa machine", () => {
       ["plus", () => inPlus()],
       ["minus", () => run(inPlus(), closed(1))],
       ["centre", () => run(inPlus(), closed(1), closed(2))],
-      ["stalled", () => run(inPlus(1), timedOut)],
+      ["stalled", () => run(inPlus(1), timedOut(1))],
     ] as const)("from %s discards the iteration and measures the restored point", (_, at) => {
       const step = send(at(), { type: "reset" });
       expect(step.value).toEqual({ cycle: "holding" });
       expect(step.actions).toEqual(["abandonIteration", "openWindow"]);
-    });
-
-    it("clears the timeout count", () => {
-      const step = run(inPlus(3), timedOut, timedOut, { type: "reset" });
-      expect(step.timeouts).toBe(0);
-      expect(run(step, timedOut, timedOut).value).toEqual({ cycle: "holding" });
     });
 
     it("does not end a pause: no proposals until resume", () => {
@@ -209,7 +177,7 @@ describe("spsa machine", () => {
 
     it("while paused, windows and refusals change nothing", () => {
       const paused = send(inPlus(), { type: "pause" });
-      for (const event of [closed(1), timedOut, { type: "apply.rejected", code: 3 } as const]) {
+      for (const event of [closed(1), timedOut(1), { type: "apply.rejected", code: 3 } as const]) {
         const step = send(paused, event);
         expect(step.value).toBe("paused");
         expect(step.actions).toEqual([]);
@@ -230,12 +198,12 @@ describe("spsa machine", () => {
     });
   });
 
-  it("keeps numbers out of its context (only the timeout count and its limit)", () => {
+  it("keeps numbers out of its context (only its stall limit)", () => {
     const states: AnyMachineSnapshot[] = [
       inPlus().snapshot,
       run(inPlus(), closed(1), closed(2), closed(3)).snapshot,
-      run(inPlus(1), timedOut).snapshot,
+      run(inPlus(1), timedOut(1)).snapshot,
     ];
-    for (const s of states) expect(Object.keys(s.context).sort()).toEqual(["stallAfter", "timeouts"]);
+    for (const s of states) expect(Object.keys(s.context)).toEqual(["stallAfter"]);
   });
 });

@@ -3,7 +3,7 @@ import { Observable, type SchedulerLike, Subject, type Subscriber, type Subscrip
 import { type Actor, type AnyActorRef, createActor } from "xstate";
 import { engineMachine } from "../../machines/engine.machine.js";
 import type { HotPathEvent } from "../../machines/hot-path.logic.js";
-import { spsaMachine } from "../../machines/spsa.machine.js";
+import { type SpsaMachineEvent, spsaMachine } from "../../machines/spsa.machine.js";
 import { type AuditEvent, AuditRecordType } from "../audit/events.js";
 import { AuditRing } from "../audit/ring.js";
 import { ConfigError } from "../errors.js";
@@ -161,6 +161,8 @@ class EngineImpl implements Engine {
   private readonly hotPath: AnyActorRef;
   private sink: Subscriber<number> | undefined;
   private proposalId = 0;
+  /** Windows in a row that closed empty. */
+  private emptyWindows = 0;
   private accepted = 0;
   private rejected = 0;
   private drainScheduled: Subscription | undefined;
@@ -299,6 +301,7 @@ class EngineImpl implements Engine {
       for (let i = 0; i < this.registry.size; i++)
         this.target[i] = this.registry.toUnit(i, this.live.values[i]!);
       this.core.setCentre(this.target);
+      this.emptyWindows = 0;
       this.spsa.send({ type: "reset" });
     }
     this.afterWork();
@@ -371,13 +374,13 @@ class EngineImpl implements Engine {
           this.executor.apply(target, ++this.proposalId, ApplyKind.Centre, this.scheduler.now());
         });
       },
-      recordPlus: (_: unknown, params: { value: number }) => void core.recordPlus(params.value),
-      recordMinus: (_: unknown, params: { value: number }) => void core.recordMinus(params.value),
-      recordCentre: (_: unknown, params: { value: number }) => void core.recordCentre(params.value),
+      recordPlus: ({ event }: { event: SpsaMachineEvent }) => void core.recordPlus(windowValue(event)),
+      recordMinus: ({ event }: { event: SpsaMachineEvent }) => void core.recordMinus(windowValue(event)),
+      recordCentre: ({ event }: { event: SpsaMachineEvent }) => void core.recordCentre(windowValue(event)),
       abandonIteration: () => core.abandon(),
       openWindow: () => this.control.next("open"),
       discardWindow: () => this.control.next("discard"),
-      noteTimeout: (_: unknown, params: { consecutive: number }) => {
+      noteTimeout: ({ event }: { event: SpsaMachineEvent }) => {
         this.audit.write(
           AuditRecordType.EvalTimeout,
           this.scheduler.now(),
@@ -385,7 +388,7 @@ class EngineImpl implements Engine {
           this.proposalId,
           0,
           -1,
-          params.consecutive,
+          event.type === "window.timedOut" ? event.consecutive : 0,
           0,
         );
       },
@@ -408,8 +411,10 @@ class EngineImpl implements Engine {
   private onWindow(w: WindowResult): void {
     if (w.count === 0) {
       // An empty window is audited by the cycle as an eval timeout (or not at all while stalled).
-      this.spsa.send({ type: "window.timedOut" });
+      this.emptyWindows++;
+      this.spsa.send({ type: "window.timedOut", consecutive: this.emptyWindows });
     } else {
+      this.emptyWindows = 0;
       this.audit.write(
         AuditRecordType.WindowClosed,
         w.closedAt,
@@ -499,6 +504,11 @@ class EngineImpl implements Engine {
       });
     }
   }
+}
+
+/** The value a `window.closed` event carries (NaN for any other event, which the core ignores). */
+function windowValue(event: SpsaMachineEvent): number {
+  return event.type === "window.closed" ? event.value : Number.NaN;
 }
 
 function stateName(value: unknown): string {
