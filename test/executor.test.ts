@@ -450,6 +450,57 @@ describe("Executor success path", () => {
     expect(rig.executor.apply(smallMove(rig, 1), 3, ApplyKind.Plus, 1100)).toBe(APPLIED);
   });
 
+  it("does not count a rollback against the rate limit", () => {
+    // Conservative: 2 applies per 1000 ms, 500 ms apart. Apply, roll back soon after, then apply
+    // once the interval has passed: the rollback took no rate slot.
+    const rig = makeRig("conservative");
+    rig.executor.setBaseline(0);
+    const near = rig.unit([52, 10.5, 0.02]);
+    expect(rig.executor.apply(near, 1, ApplyKind.Plus, 0)).toBe(APPLIED);
+    expect(rig.executor.rollback(RollbackReason.Manual, 50)).toBe(APPLIED);
+    expect(rig.executor.applyAllowedAt()).toBe(550);
+    expect(rig.executor.apply(near, 2, ApplyKind.Plus, 550)).toBe(APPLIED);
+    // Had the rollback taken a slot, the window (0, 50, 550) would have refused that apply.
+    expect(rig.executor.applyAllowedAt()).toBe(1050);
+    expect(rig.executor.apply(near, 3, ApplyKind.Plus, 1049)).toBe(Violation.MinInterval);
+    expect(rig.executor.apply(near, 3, ApplyKind.Plus, 1050)).toBe(APPLIED);
+  });
+
+  it("names the earliest time the time rules allow, exactly (property)", () => {
+    const step = fc.record({
+      dt: fc.double({ min: 0, max: 700, noNaN: true }),
+      action: fc.constantFrom("apply", "apply", "apply", "rollback", "cooldown"),
+    });
+    fc.assert(
+      fc.property(
+        fc.constantFrom("conservative", "balanced", "aggressive") as fc.Arbitrary<GuardrailsInput>,
+        fc.array(step, { maxLength: 30 }),
+        (preset, steps) => {
+          const rig = makeRig(preset);
+          rig.executor.setBaseline(0);
+          let now = 0;
+          let flip = 0;
+          for (const { dt, action } of steps) {
+            now += dt;
+            if (action === "apply") rig.executor.apply(smallMove(rig, flip++ % 2), 0, ApplyKind.Plus, now);
+            else if (action === "rollback") rig.executor.rollback(RollbackReason.Manual, now);
+            else rig.executor.startCooldown(now + dt);
+          }
+          const earliest = rig.executor.applyAllowedAt();
+          const timeCodes: number[] = [Violation.RateLimited, Violation.MinInterval, Violation.Cooldown];
+          const target = smallMove(rig, flip % 2);
+          if (Number.isFinite(earliest)) {
+            const before = earliest - Math.max(Number.EPSILON * Math.abs(earliest), Number.MIN_VALUE);
+            expect(timeCodes).toContain(rig.executor.apply(target, 1, ApplyKind.Plus, before));
+          }
+          const at = Number.isFinite(earliest) ? Math.max(earliest, now) : now;
+          const code = rig.executor.apply(target, 2, ApplyKind.Plus, at);
+          expect(timeCodes).not.toContain(code);
+        },
+      ),
+    );
+  });
+
   it("refuses to build over a live config of another size", () => {
     const registry = makeRegistry();
     const ring = new AuditRing({ runId: "r" });

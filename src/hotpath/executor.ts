@@ -159,6 +159,23 @@ export class Executor {
     return this.clock[COOLDOWN_UNTIL]!;
   }
 
+  /**
+   * The earliest engine-clock time at which an apply passes the time rules (rate limit, minimum
+   * interval, cooldown), given the applies so far; −Infinity when nothing holds it back. The
+   * block and the target checks are not included. An apply at exactly this time is not refused
+   * by those rules, so a caller can pace itself to it instead of collecting refusals.
+   */
+  applyAllowedAt(): number {
+    let earliest = this.clock[LAST_APPLY]! + this.minIntervalMs;
+    const slots = this.applyTimes.length;
+    if (slots > 0 && this.rateCount === slots) {
+      const byRate = this.applyTimes[this.rateNext]! + RATE_WINDOW_MS;
+      if (byRate > earliest) earliest = byRate;
+    }
+    const cooldown = this.clock[COOLDOWN_UNTIL]!;
+    return cooldown > earliest ? cooldown : earliest;
+  }
+
   /** Whether applies are currently refused with {@link Violation.Blocked}. */
   get blocked(): boolean {
     return this.mode[0] !== 0;
@@ -201,8 +218,9 @@ export class Executor {
    *    round-off, the comparison uses maxDelta·(1 + 1e−9) + 8·ε·max(|min|, |max|), far below any
    *    meaningful move.
    * 5. `InvalidTime` — `now` not finite.
-   * 6. `RateLimited` — `maxUpdatesPerSecond` applies already within (now − 1000 ms, now].
-   * 7. `MinInterval` — now − last apply < `minIntervalMs` (a clock going backwards fails too).
+   * 6. `RateLimited` — `maxUpdatesPerSecond` applies already within (now − 1000 ms, now]
+   *    (tested as now < oldest of them + 1000).
+   * 7. `MinInterval` — now < last apply + `minIntervalMs` (a clock going backwards fails too).
    * 8. `Cooldown` — now < the cooldown end.
    * 9. `Blocked` — the mode word is set.
    *
@@ -251,9 +269,10 @@ export class Executor {
    * @returns 0 when rolled back, {@link Violation.NoBaseline} when no baseline was set.
    *
    * @remarks
-   * A rollback is the way back to safety, so it is not subject to maxDelta, the rate limits, the
-   * cooldown or the block; it does count as an apply for the rate and interval limits that
-   * follow. It is audited as a `rollback` record.
+   * A rollback is the way back to safety, so it is not subject to maxDelta, the rate limit, the
+   * minimum interval, the cooldown or the block. It does restart the minimum interval (the
+   * system must settle before the next apply) but takes no slot of the rate limit, which paces
+   * adaptation. It is audited as a `rollback` record.
    */
   rollback(reason: RollbackReason, now: number, note?: string): number {
     const live = this.live;
@@ -264,7 +283,7 @@ export class Executor {
     }
     const restored = live.baselineGeneration;
     const generation = live.restoreBaseline();
-    if (Number.isFinite(now)) this.recordApplyTime(now);
+    if (Number.isFinite(now)) this.clock[LAST_APPLY] = now;
     this.results[APPLIED]!++;
     this.audit.write(AuditRecordType.Rollback, now, generation, -1, reason, -1, restored, 0);
     if (note !== undefined) this.audit.annotateLast(note);
@@ -280,11 +299,13 @@ export class Executor {
   /** The time-based checks (5–9 of {@link Executor.apply}); 0 when all pass. */
   private checkTime(now: number): number {
     if (!Number.isFinite(now)) return Violation.InvalidTime;
+    // Written as `now < earliest` sums, exactly as applyAllowedAt computes them, so a caller that
+    // waits until applyAllowedAt() is never refused by round-off.
     const slots = this.applyTimes.length;
-    if (slots > 0 && this.rateCount === slots && now - this.applyTimes[this.rateNext]! < RATE_WINDOW_MS) {
+    if (slots > 0 && this.rateCount === slots && now < this.applyTimes[this.rateNext]! + RATE_WINDOW_MS) {
       return Violation.RateLimited;
     }
-    if (now - this.clock[LAST_APPLY]! < this.minIntervalMs) return Violation.MinInterval;
+    if (now < this.clock[LAST_APPLY]! + this.minIntervalMs) return Violation.MinInterval;
     if (now < this.clock[COOLDOWN_UNTIL]!) return Violation.Cooldown;
     if (this.mode[0] !== 0) return Violation.Blocked;
     return APPLIED;
