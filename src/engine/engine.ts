@@ -437,7 +437,7 @@ class EngineImpl implements Engine {
    * early on a millisecond clock, so the delay is rounded up and the check repeated.
    */
   private whenApplyAllowed(decide: () => void): void {
-    const wait = this.applyAllowedAt() - this.scheduler.now();
+    const wait = this.executor.applyAllowedAt() - this.scheduler.now();
     if (!(wait > 0)) {
       decide();
       return;
@@ -460,15 +460,6 @@ class EngineImpl implements Engine {
       if (registry.toRaw(i, this.core.centre[i]!) !== this.live.values[i]) return false;
     }
     return true;
-  }
-
-  /** Earliest engine time at which Tier 1's timing rules would accept an apply. */
-  private applyAllowedAt(): number {
-    const g = this.config.guardrails;
-    const last = this.executor.lastApplyAt;
-    const byInterval = last + g.minIntervalMs;
-    const byRate = Number.isFinite(g.maxUpdatesPerSecond) ? last + 1000 / g.maxUpdatesPerSecond : last;
-    return Math.max(byInterval, byRate, this.executor.cooldownUntil);
   }
 
   private reject(code: number, digest: unknown, now: number): void {

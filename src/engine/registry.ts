@@ -21,20 +21,21 @@ export const DEFAULT_MAX_DELTA_FRACTION = 0.1;
  * Index order is the declaration order of the `params` object (JavaScript key order: integer-like
  * names first). Everything the hot path needs is a typed array indexed by that order, so neither
  * tier ever looks a parameter up by name after construction. The registry is immutable and
- * shared by Tier 1 and Tier 2; it holds no live values.
+ * shared by Tier 1 and Tier 2; it holds no live values. Fields are `declare`d so V8 keeps their
+ * exact typed-array types (a plain field starts as `undefined` and loses them).
  */
 export class ParamRegistry {
-  readonly names: readonly string[];
-  readonly size: number;
-  readonly min: Float64Array;
-  readonly max: Float64Array;
-  readonly init: Float64Array;
-  readonly maxDelta: Float64Array;
+  declare readonly names: readonly string[];
+  declare readonly size: number;
+  declare readonly min: Float64Array;
+  declare readonly max: Float64Array;
+  declare readonly init: Float64Array;
+  declare readonly maxDelta: Float64Array;
   /** 1 where the parameter is searched in log space. */
-  readonly log: Uint8Array;
-  private readonly lo: Float64Array;
-  private readonly span: Float64Array;
-  private readonly indexByName: ReadonlyMap<string, number>;
+  declare readonly log: Uint8Array;
+  declare private readonly lo: Float64Array;
+  declare private readonly span: Float64Array;
+  declare private readonly indexByName: ReadonlyMap<string, number>;
 
   /** Builds a registry from validated specs (see the engine config schema for validation). */
   constructor(params: Readonly<Record<string, ParamSpec>>) {
