@@ -1,0 +1,490 @@
+import { Prng } from "../random/prng.js";
+import { GaussianSource, ParzenMixture, sortByDimension } from "./parzen.js";
+import type { Evaluation, Strategy, StrategyContext, StrategyState } from "./strategy.js";
+
+/**
+ * Tuning knobs of {@link createTpe}. Every field is optional. The defaults were chosen on the
+ * solver's quality benchmark (20-point scrambled Sobol probe, then TPE to 100 evaluations, 200 for
+ * the 5-D functions; Branin, Hartmann-6, Rastrigin-5, Ackley-5, Rosenbrock-5; 100–400 seeds).
+ * Quoted figures are Hartmann-6 median regrets at 100 evaluations over 400 seeds.
+ */
+export interface TpeOptions {
+  /**
+   * Share of the history that forms the good set: k = ⌈gamma · n⌉ best points, clamped to
+   * [{@link TpeOptions.minGood}, {@link TpeOptions.maxGood}]. Default 0.07 (7 of 100): 0.05
+   * scored the same, 0.1 (Optuna's share) 0.067 against 0.050, and 0.15–0.25 were worse still —
+   * larger good sets keep more basins alive but converge too slowly for such budgets.
+   */
+  readonly gamma?: number;
+  /** Smallest good set. Default 2. */
+  readonly minGood?: number;
+  /** Largest good set (as in Optuna's min(⌈0.1·n⌉, 25)). Default 25. */
+  readonly maxGood?: number;
+  /** Candidates drawn from l(x) for each proposed point; the best l/g wins. Default 24. */
+  readonly candidates?: number;
+  /**
+   * Weight of the prior kernel (centre 0.5, σ = 1 in every dimension) relative to the mean weight
+   * of the observed kernels in the same mixture. Default 1.
+   */
+  readonly priorWeight?: number;
+  /**
+   * Good point of rank r (0 = best) among k gets weight (k − r)^rankExponent in l(x), so l
+   * concentrates on the best points. 0 gives equal weights, as in Optuna. Default 3 (0.050,
+   * against 0.074 with 1 and 0.126 with 0).
+   */
+  readonly rankExponent?: number;
+  /**
+   * Scale of the bandwidth floor ("magic clip"), `bandwidthFloor · n^(−1/d)` for a history of n
+   * points (see {@link bandwidthFloor}): a share of the typical spacing of n points in the cube, so
+   * kernels never collapse and yet tighten as the history grows. It is also the bandwidth of every
+   * kernel of g(x). Default 0.045 (0.035–0.075 all scored 0.043–0.065; a fixed floor of 0.02–0.03
+   * was worse on Branin, Optuna's 1/min(100, n + 2) much worse on every function).
+   */
+  readonly bandwidthFloor?: number;
+}
+
+/** {@link TpeOptions} with every default filled in. */
+interface ResolvedOptions {
+  readonly gamma: number;
+  readonly minGood: number;
+  readonly maxGood: number;
+  readonly candidates: number;
+  readonly priorWeight: number;
+  readonly rankExponent: number;
+  readonly bandwidthFloor: number;
+}
+
+/** PRNG stream of this strategy, so it never shares a sequence with another user of the same seed. */
+const PRNG_STREAM = 0x545045;
+
+const STATE_VERSION = 1;
+
+/** Draws allowed beyond `candidates` when every candidate so far repeated a pending point. */
+const EXTRA_DRAWS = 1000;
+
+function resolveOptions(options: TpeOptions): ResolvedOptions {
+  const resolved: ResolvedOptions = {
+    gamma: options.gamma ?? 0.07,
+    minGood: options.minGood ?? 2,
+    maxGood: options.maxGood ?? 25,
+    candidates: options.candidates ?? 24,
+    priorWeight: options.priorWeight ?? 1,
+    rankExponent: options.rankExponent ?? 3,
+    bandwidthFloor: options.bandwidthFloor ?? 0.045,
+  };
+  const problems: string[] = [];
+  const check = (ok: boolean, name: string, expected: string, value: number) => {
+    if (!ok) problems.push(`${name} must be ${expected}, got ${value}`);
+  };
+  const { gamma, minGood, maxGood, candidates, priorWeight, rankExponent, bandwidthFloor } = resolved;
+  check(gamma > 0 && gamma <= 1, "gamma", "in (0, 1]", gamma);
+  check(Number.isInteger(minGood) && minGood >= 1, "minGood", "an integer ≥ 1", minGood);
+  check(Number.isInteger(maxGood) && maxGood >= minGood, "maxGood", "an integer ≥ minGood", maxGood);
+  check(Number.isInteger(candidates) && candidates >= 1, "candidates", "an integer ≥ 1", candidates);
+  check(priorWeight > 0 && priorWeight < Infinity, "priorWeight", "finite and > 0", priorWeight);
+  check(rankExponent >= 0 && rankExponent < Infinity, "rankExponent", "finite and ≥ 0", rankExponent);
+  check(bandwidthFloor > 0 && bandwidthFloor <= 1, "bandwidthFloor", "in (0, 1]", bandwidthFloor);
+  if (problems.length > 0) throw new RangeError(`invalid TPE options: ${problems.join("; ")}`);
+  return resolved;
+}
+
+/**
+ * The size of the good set for a history of n points: ⌈gamma · n⌉ clamped to [minGood, maxGood]
+ * and to n.
+ */
+export function goodSetSize(n: number, options: TpeOptions = {}): number {
+  const o = resolveOptions(options);
+  return goodCount(n, o);
+}
+
+function goodCount(n: number, o: ResolvedOptions): number {
+  // The tolerance keeps ⌈0.07 · 100⌉ at 7 despite 0.07 · 100 = 7.000000000000001 in binary.
+  const share = Math.ceil(o.gamma * n - 1e-9);
+  return Math.min(n, Math.max(o.minGood, Math.min(o.maxGood, share)));
+}
+
+/**
+ * The smallest kernel bandwidth for a history of n points in d dimensions: `scale · ñ^(−1/d)`,
+ * where ñ is n rounded down to a power of 2^(1/8) — so the floor moves in steps, about every 9 %
+ * of growth, and g's cached kernel constants stay valid in between.
+ */
+export function bandwidthFloor(n: number, dimension: number, scale = 0.045): number {
+  const rounded = 2 ** (Math.floor(8 * Math.log2(Math.max(n, 1))) / 8);
+  return scale * rounded ** (-1 / dimension);
+}
+
+/** Ranking value: NaN (a failed evaluation) ranks with +∞, after every real value. */
+function rankValue(value: number): number {
+  return Number.isNaN(value) ? Number.POSITIVE_INFINITY : value;
+}
+
+function clampUnit(v: number): number {
+  return v >= 0 ? (v <= 1 ? v : 1) : v < 0 ? 0 : 0.5; // NaN → centre
+}
+
+/**
+ * Multivariate TPE behind {@link createTpe}.
+ *
+ * @remarks
+ * Caches (the history mirror, the two mixtures) are derived from `context.history` alone, so they
+ * are rebuilt after a restore and never serialised; caching never changes a result.
+ */
+class Tpe implements Strategy {
+  readonly name = "tpe" as const;
+
+  private readonly d: number;
+  private readonly options: ResolvedOptions;
+  private readonly prng: Prng;
+  private readonly gaussian: GaussianSource;
+  private asked = 0;
+  private told = 0;
+
+  /** Mirror of the history: clamped points (row-major) and ranking values. */
+  private rows = new Float64Array(0);
+  private values = new Float64Array(0);
+  private mirrored = 0;
+  private capacity = 0;
+
+  /** l(x): the good set's rows, best first, and their rank weights. */
+  private readonly good: ParzenMixture;
+  private goodRows = new Int32Array(0);
+  private goodWeights = new Float64Array(0);
+  private goodOrder = new Int32Array(0);
+  private goodValues = new Float64Array(0);
+  private isGood = new Uint8Array(0);
+
+  /**
+   * g(x): kernel i + 1 is history row i (copied once, so its cached constant survives), followed
+   * by the extras — pending points and this batch's earlier points, the constant liar.
+   */
+  private readonly bad: ParzenMixture;
+  private badRows = 0;
+  private members = new Int32Array(0);
+  private extras = new Float64Array(0);
+  private extraCount = 0;
+  /** Extras already copied into g after the current history rows during this `ask`. */
+  private extrasCopied = 0;
+
+  /** Candidate buffers: points (row-major), log l, score bounds and their ranking. */
+  private readonly candidates: Float64Array;
+  private readonly candidateGoodScores: Float64Array;
+  private readonly candidateBounds: Float64Array;
+  private readonly candidateRanking: Int32Array;
+  private readonly chosen: Float64Array;
+
+  constructor(dimension: number, options: ResolvedOptions, prng: Prng, asked = 0, told = 0) {
+    this.d = dimension;
+    this.options = options;
+    this.prng = prng;
+    this.gaussian = new GaussianSource(prng);
+    this.asked = asked;
+    this.told = told;
+    this.good = new ParzenMixture(dimension);
+    this.bad = new ParzenMixture(dimension);
+    this.candidates = new Float64Array(options.candidates * dimension);
+    this.candidateGoodScores = new Float64Array(options.candidates);
+    this.candidateBounds = new Float64Array(options.candidates);
+    this.candidateRanking = new Int32Array(options.candidates);
+    this.chosen = new Float64Array(dimension);
+  }
+
+  ask(context: StrategyContext, max: number, _firstId: number): number[][] {
+    this.gaussian.reset();
+    this.sync(context.history);
+    const n = this.mirrored;
+    const floor = bandwidthFloor(n, this.d, this.options.bandwidthFloor);
+    const k = this.selectGood(n);
+    this.fitGood(k, floor);
+
+    this.extraCount = 0;
+    this.extrasCopied = 0;
+    const pending = context.pending;
+    for (let i = 0; i < pending.length; i++) this.addExtra(pending[i]!);
+
+    const batch: number[][] = [];
+    for (let b = 0; b < max; b++) {
+      this.fitBad(n, floor);
+      this.propose();
+      batch.push(Array.from(this.chosen));
+      this.addExtra(this.chosen);
+    }
+    this.asked += batch.length;
+    return batch;
+  }
+
+  tell(_id: number, _value: number): void {
+    // The solver also appends every result to `context.history`, which is all TPE reads.
+    this.told++;
+  }
+
+  toJSON(): StrategyState {
+    return {
+      kind: "tpe",
+      version: STATE_VERSION,
+      dimension: this.d,
+      options: { ...this.options },
+      prng: this.prng.state(),
+      asked: this.asked,
+      told: this.told,
+    };
+  }
+
+  /** Brings the mirror up to date: appends new rows, or rebuilds if the known prefix changed. */
+  private sync(history: readonly Evaluation[]): void {
+    const n = history.length;
+    let consistent = n >= this.mirrored;
+    for (let i = 0; consistent && i < this.mirrored; i++) {
+      if (!Object.is(this.values[i], rankValue(history[i]!.value))) consistent = false;
+    }
+    if (!consistent) {
+      this.mirrored = 0;
+      this.badRows = 0;
+    }
+    if (n > this.capacity) this.grow(n);
+    const d = this.d;
+    for (let i = this.mirrored; i < n; i++) {
+      const entry = history[i]!;
+      for (let j = 0; j < d; j++) this.rows[i * d + j] = clampUnit(entry.u[j]!);
+      this.values[i] = rankValue(entry.value);
+    }
+    this.mirrored = n;
+  }
+
+  private grow(n: number): void {
+    const cap = Math.max(n, this.capacity * 2, 64);
+    const rows = new Float64Array(cap * this.d);
+    rows.set(this.rows);
+    const values = new Float64Array(cap);
+    values.set(this.values);
+    this.rows = rows;
+    this.values = values;
+    this.isGood = new Uint8Array(cap);
+    this.capacity = cap;
+  }
+
+  /** Picks the k best rows (ties by row) into `goodRows`, best first, and marks them. */
+  private selectGood(n: number): number {
+    const k = goodCount(n, this.options);
+    if (this.goodRows.length < k) {
+      this.goodRows = new Int32Array(k);
+      this.goodWeights = new Float64Array(k);
+      this.goodOrder = new Int32Array(k * this.d);
+      this.goodValues = new Float64Array(k * this.d);
+    }
+    const rows = this.goodRows;
+    const values = this.values;
+    let filled = 0;
+    for (let i = 0; i < n; i++) {
+      const v = values[i]!;
+      if (filled === k && !(v < values[rows[k - 1]!]!)) continue;
+      let p = filled < k ? filled++ : k - 1;
+      while (p > 0 && values[rows[p - 1]!]! > v) {
+        rows[p] = rows[p - 1]!;
+        p--;
+      }
+      rows[p] = i;
+    }
+    this.isGood.fill(0, 0, n);
+    for (let r = 0; r < k; r++) this.isGood[rows[r]!] = 1;
+    return k;
+  }
+
+  private fitGood(k: number, floor: number): void {
+    const d = this.d;
+    const means = this.good.prepare(k);
+    for (let r = 0; r < k; r++) {
+      const row = this.goodRows[r]!;
+      for (let j = 0; j < d; j++) means[(r + 1) * d + j] = this.rows[row * d + j]!;
+      this.goodWeights[r] = (k - r) ** this.options.rankExponent;
+    }
+    sortByDimension(means, k, d, this.goodOrder, this.goodValues);
+    this.good.fitAdaptive(
+      this.goodOrder,
+      this.goodValues,
+      k,
+      this.goodWeights,
+      this.options.priorWeight,
+      floor,
+    );
+  }
+
+  private addExtra(point: ArrayLike<number>): void {
+    const d = this.d;
+    if (this.extras.length < (this.extraCount + 1) * d) {
+      const next = new Float64Array(Math.max(8, this.extraCount * 2 + 2) * d);
+      next.set(this.extras);
+      this.extras = next;
+    }
+    for (let j = 0; j < d; j++) this.extras[this.extraCount * d + j] = clampUnit(point[j]!);
+    this.extraCount++;
+  }
+
+  /** Fits g(x) to every history row outside the good set plus the extras (the constant liar). */
+  private fitBad(n: number, floor: number): void {
+    const d = this.d;
+    const e = this.extraCount;
+    const means = this.bad.prepare(n + e);
+    if (this.badRows > n) this.badRows = 0;
+    if (this.badRows < n) {
+      for (let i = this.badRows * d; i < n * d; i++) means[i + d] = this.rows[i]!;
+      this.bad.markChanged(this.badRows, n - this.badRows);
+      this.badRows = n;
+    }
+    if (this.extrasCopied < e) {
+      const from = this.extrasCopied;
+      for (let i = from * d; i < e * d; i++) means[(n + 1) * d + i] = this.extras[i]!;
+      this.bad.markChanged(n + from, e - from);
+      this.extrasCopied = e;
+    }
+    if (this.members.length < n + e) this.members = new Int32Array(Math.max(n + e, 2 * this.members.length));
+    const members = this.members;
+    let count = 0;
+    for (let i = 0; i < n; i++) if (this.isGood[i] === 0) members[count++] = i;
+    for (let x = 0; x < e; x++) members[count++] = n + x;
+    this.bad.fitFixed(members, count, floor, this.options.priorWeight);
+  }
+
+  /**
+   * Draws candidates from l(x) and keeps in `chosen` the one with the largest
+   * log l(x) − log g(x) (the first drawn among equals).
+   *
+   * g is evaluated lazily: log g(x) is at least its prior kernel's term, so
+   * log l(x) − (that term) bounds a candidate's score from above, and candidates are scored in
+   * decreasing order of the bound until the bound falls below the best score found. The winner is
+   * the same as scoring every candidate, at a fraction of the cost when g is flat around l's mass.
+   */
+  private propose(): void {
+    const d = this.d;
+    const count = this.options.candidates;
+    const points = this.candidates;
+    const goodScores = this.candidateGoodScores;
+    const bounds = this.candidateBounds;
+    const ranking = this.candidateRanking;
+    let usable = 0;
+    for (let c = 0; c < count; c++) {
+      const at = c * d;
+      this.good.sample(this.gaussian, points, at);
+      if (this.repeatsExtra(points, at)) continue;
+      const score = this.good.logDensity(points, at);
+      goodScores[c] = score;
+      bounds[c] = score - this.bad.logPriorTerm(points, at);
+      // Insert c into the ranking by decreasing bound (ties: lower index first).
+      let p = usable++;
+      while (p > 0 && bounds[ranking[p - 1]!]! < bounds[c]!) {
+        ranking[p] = ranking[p - 1]!;
+        p--;
+      }
+      ranking[p] = c;
+    }
+    let best = Number.NEGATIVE_INFINITY;
+    let winner = -1;
+    for (let r = 0; r < usable; r++) {
+      const c = ranking[r]!;
+      // A margin of 1e-9 guards the bound against rounding in the last place.
+      if (winner >= 0 && bounds[c]! < best - 1e-9 * (1 + Math.abs(best))) break;
+      const score = goodScores[c]! - this.bad.logDensity(points, c * d);
+      if (winner < 0 || score > best || (score === best && c < winner)) {
+        best = score;
+        winner = c;
+      }
+    }
+    if (winner >= 0) {
+      for (let j = 0; j < d; j++) this.chosen[j] = points[winner * d + j]!;
+      return;
+    }
+    // Every candidate repeated a pending point (practically impossible): keep drawing.
+    for (let c = 0; c < EXTRA_DRAWS; c++) {
+      this.good.sample(this.gaussian, this.chosen);
+      if (!this.repeatsExtra(this.chosen)) return;
+    }
+    for (let j = 0; j < d; j++) this.chosen[j] = this.prng.next();
+  }
+
+  /** Whether `x` equals a pending point or a point already proposed in this batch. */
+  private repeatsExtra(x: Float64Array, offset = 0): boolean {
+    const d = this.d;
+    for (let i = 0; i < this.extraCount; i++) {
+      let j = 0;
+      while (j < d && this.extras[i * d + j] === x[offset + j]) j++;
+      if (j === d) return true;
+    }
+    return false;
+  }
+}
+
+/**
+ * Creates the multivariate Tree-structured Parzen Estimator refine strategy for a d-dimensional
+ * unit cube, used by the solver on "chaotic" landscapes.
+ *
+ * @remarks
+ * - Split: the k = ⌈γ·n⌉ best points of the whole history (probe, warm start and refine results;
+ *   γ = 0.07, k clamped to [2, 25] and to n) form the good set, the rest the bad set. NaN values
+ *   rank last; ties go to the earlier point.
+ * - Densities: l(x) and g(x) are mixtures of product kernels — one Gaussian per dimension per
+ *   observation, truncated to the cube and renormalised — plus a prior kernel at the cube's centre
+ *   with σ = 1 (weight 1 relative to an average observation). Good kernels are weighted by rank,
+ *   (k − r)³; bad kernels equally.
+ * - Bandwidths of l: the gap rule (as in Optuna 4–5), per kernel and dimension the larger gap to
+ *   its neighbours among the good points, clipped to [f(n), 1] with the floor
+ *   f(n) = 0.045 · n^(−1/d) ({@link bandwidthFloor}). Per-kernel bandwidths beat Scott's
+ *   n^(−1/(d+4)) rule with one bandwidth vector per mixture (Branin median regret 1e-4 against
+ *   2e-2: a good set spread over several minima makes Scott's bandwidth wide); the floor beat
+ *   Optuna's clip 1/min(100, n + 2) on every function.
+ * - Bandwidth of g: f(n) for every kernel and dimension — g only has to mark where points were
+ *   evaluated; per-kernel gaps there scored the same on Hartmann-6 (0.040 against 0.042) and cost
+ *   an O(n·d) pass per ask.
+ * - Proposal: 24 candidates drawn from l(x); the one maximising log l(x) − log g(x) wins (first
+ *   drawn among equals). g is only evaluated for candidates whose upper bound
+ *   log l(x) − log(prior term of g) can still win, which gives the same winner.
+ * - Batches and pending trials (constant liar): points in `context.pending` and the points
+ *   already proposed in the same `ask` join the bad set as if observed with the worst value, so a
+ *   batch spreads out; a candidate equal to one of them is never proposed. `ask` always returns
+ *   `max` points and never `null`.
+ * - Determinism: the same seed, options and calls give the same points; random numbers are drawn
+ *   in a fixed order (per candidate: the kernel, then dimensions 0…d−1). `toJSON()` captures the
+ *   PRNG and counters; {@link restoreTpe} continues exactly (everything else is derived from the
+ *   history).
+ * - Cost per proposed point: l is refitted in O(k·d); g in O(n) plus O(d) per new point (its
+ *   kernel constants are cached while the floor stays put); each candidate costs O(k·d) for l and,
+ *   if needed, at most O(n·d) for g, usually a few coordinates per kernel thanks to pruning.
+ *   Informal ask + tell measurements (Node 20, shared 2-core VM, medians): d = 16 about 60 µs at
+ *   n = 100 and 90 µs at n = 1000; d = 2 about 30 µs and 135 µs.
+ */
+export function createTpe(dimension: number, seed: number, options: TpeOptions = {}): Strategy {
+  if (!(Number.isInteger(dimension) && dimension >= 1)) {
+    throw new RangeError(`dimension must be an integer ≥ 1, got ${dimension}`);
+  }
+  return new Tpe(dimension, resolveOptions(options), Prng.fromSeed(seed, PRNG_STREAM));
+}
+
+/**
+ * Rebuilds a TPE strategy from the output of its `toJSON()` (also after a JSON round trip); the
+ * result continues exactly where the original was, given the same history.
+ *
+ * @throws RangeError when `state` is not a well-formed TPE state of this version.
+ */
+export function restoreTpe(state: StrategyState): Strategy {
+  if (state.kind !== "tpe" || state.version !== STATE_VERSION) {
+    throw new RangeError(
+      `invalid TPE state: expected kind "tpe" version ${STATE_VERSION}, ` +
+        `got ${String(state.kind)} version ${String(state.version)}`,
+    );
+  }
+  const { dimension, asked, told } = state;
+  if (!(Number.isInteger(dimension) && (dimension as number) >= 1)) {
+    throw new RangeError("invalid TPE state: dimension");
+  }
+  for (const [name, value] of [
+    ["asked", asked],
+    ["told", told],
+  ] as const) {
+    if (!(Number.isInteger(value) && (value as number) >= 0))
+      throw new RangeError(`invalid TPE state: ${name}`);
+  }
+  const saved = state.options;
+  if (typeof saved !== "object" || saved === null) throw new RangeError("invalid TPE state: options");
+  if (!Array.isArray(state.prng)) throw new RangeError("invalid TPE state: prng");
+  const options = resolveOptions(saved as TpeOptions);
+  const prng = Prng.fromState(state.prng as number[]);
+  return new Tpe(dimension as number, options, prng, asked as number, told as number);
+}
