@@ -17,7 +17,7 @@ import type { Prng } from "../random/prng.js";
 
 /** Beyond this many standard deviations an upper Gaussian tail is below 1.2e-19 and taken as 0. */
 const TAIL_LIMIT = 9;
-/** Spacing of the upper-tail table; cubic Hermite interpolation keeps the error below 1e-9. */
+/** Spacing of the upper-tail table; cubic Hermite interpolation keeps the error below 1e-10. */
 const TAIL_STEP = 1 / 64;
 const TAIL_SCALE = 64;
 const TAIL_NODES = Math.round(TAIL_LIMIT / TAIL_STEP) + 1;
@@ -67,8 +67,9 @@ function buildTailTable(): void {
  * The standard normal upper tail Q(t) = P(Z > t) for t ≥ 0 (negative t is treated as 0).
  *
  * @remarks
- * A cubic Hermite interpolation of a 1/64-spaced table (values and exact slopes −φ(t)), absolute
- * error below 1e-9; exactly 0 beyond t = 9. About 5 ns per call.
+ * A cubic Hermite interpolation of a 1/64-spaced table (values and exact slopes −φ(t)): absolute
+ * error below 1e-10 and relative error below 1e-6 up to t = 9 (checked against erfc on a grid);
+ * exactly 0 beyond. A table look-up and a dozen flops per call.
  */
 export function upperTail(t: number): number {
   if (t >= TAIL_LIMIT) return 0;
@@ -91,10 +92,10 @@ export function upperTail(t: number): number {
  *
  * @remarks
  * `sorted` holds `count` coordinates in ascending order from `offset` on; `out[q]` receives the
- * bandwidth of the point at sorted position q. The outermost points use their single inner gap (the cube's faces
- * are not neighbours), and a lone point uses its larger distance to a face. Dense regions thus
- * get narrow kernels and sparse ones wide kernels, kernel by kernel, which suits multi-modal sets
- * better than one bandwidth per mixture. O(count).
+ * bandwidth of the point at sorted position q. The outermost points use their single inner gap
+ * (the cube's faces are not neighbours), and a lone point uses its larger distance to a face.
+ * Dense regions thus get narrow kernels and sparse ones wide kernels, kernel by kernel, which
+ * suits multi-modal sets better than one bandwidth per mixture. O(count).
  */
 export function gapBandwidths(
   sorted: ArrayLike<number>,
@@ -457,9 +458,11 @@ export class ParzenMixture {
       else lo = mid + 1;
     }
     const row = lo * d;
+    const means = this.means;
+    const inverse = this.inverseSigmas;
     for (let j = 0; j < d; j++) {
-      const mean = this.means[row + j]!;
-      const sigma = 1 / this.inverseSigmas[row + j]!;
+      const mean = means[row + j]!;
+      const sigma = 1 / inverse[row + j]!;
       let value = mean + sigma * gaussian.next();
       for (let tries = 1; (value < 0 || value > 1) && tries < MAX_REJECTIONS; tries++) {
         value = mean + sigma * gaussian.next();

@@ -428,11 +428,12 @@ class Tpe implements Strategy {
  *   its neighbours among the good points, clipped to [f(n), 1] with the floor
  *   f(n) = 0.045 · n^(−1/d) ({@link bandwidthFloor}). Per-kernel bandwidths beat Scott's
  *   n^(−1/(d+4)) rule with one bandwidth vector per mixture (Branin median regret 1e-4 against
- *   2e-2: a good set spread over several minima makes Scott's bandwidth wide); the floor beat
- *   Optuna's clip 1/min(100, n + 2) on every function.
+ *   2e-2: a good set spread over several minima makes Scott's bandwidth wide); a floor shrinking
+ *   like n^(−1/d) beat both a fixed floor and Optuna's clip 1/min(100, n + 2), which stays near
+ *   0.08 for a good set of ten and blurs the last digits on Branin and Hartmann-6.
  * - Bandwidth of g: f(n) for every kernel and dimension — g only has to mark where points were
- *   evaluated; per-kernel gaps there scored the same on Hartmann-6 (0.040 against 0.042) and cost
- *   an O(n·d) pass per ask.
+ *   evaluated; per-kernel gaps there scored about the same (Hartmann-6 0.040 against 0.042,
+ *   Branin 1.3e-4 against 3.4e-4) and cost an O(n·d) pass per ask.
  * - Proposal: 24 candidates drawn from l(x); the one maximising log l(x) − log g(x) wins (first
  *   drawn among equals). g is only evaluated for candidates whose upper bound
  *   log l(x) − log(prior term of g) can still win, which gives the same winner.
@@ -445,10 +446,12 @@ class Tpe implements Strategy {
  *   PRNG and counters; {@link restoreTpe} continues exactly (everything else is derived from the
  *   history).
  * - Cost per proposed point: l is refitted in O(k·d); g in O(n) plus O(d) per new point (its
- *   kernel constants are cached while the floor stays put); each candidate costs O(k·d) for l and,
+ *   kernel constants are cached; all are recomputed, O(n·d), when the floor steps down, about every
+ *   9 % of growth); each candidate costs O(k·d) for l and,
  *   if needed, at most O(n·d) for g, usually a few coordinates per kernel thanks to pruning.
- *   Informal ask + tell measurements (Node 20, shared 2-core VM, medians): d = 16 about 60 µs at
- *   n = 100 and 90 µs at n = 1000; d = 2 about 30 µs and 135 µs.
+ *   Informal ask + tell medians on the project's shared 2-core VM (Node 20, bundled build):
+ *   n ≈ 100: 32 / 44 / 65 µs for d = 2 / 6 / 16; n ≈ 1000: 138 / 121 / 95 µs (fewer candidates
+ *   need g in high dimensions). About a fifth of the d = 16 figure at n = 100 is `Prng.nextUint32`.
  */
 export function createTpe(dimension: number, seed: number, options: TpeOptions = {}): Strategy {
   if (!(Number.isInteger(dimension) && dimension >= 1)) {
