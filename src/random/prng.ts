@@ -13,11 +13,13 @@ export class Prng {
   private s2: number;
   private s3: number;
 
+  // State words are kept as signed 32-bit integers (`| 0`): V8 stores those unboxed, while
+  // unsigned values above 2^31 become heap numbers and cost an allocation per update.
   private constructor(s0: number, s1: number, s2: number, s3: number) {
-    this.s0 = s0 >>> 0;
-    this.s1 = s1 >>> 0;
-    this.s2 = s2 >>> 0;
-    this.s3 = s3 >>> 0;
+    this.s0 = s0 | 0;
+    this.s1 = s1 | 0;
+    this.s2 = s2 | 0;
+    this.s3 = s3 | 0;
     if ((this.s0 | this.s1 | this.s2 | this.s3) === 0) this.s0 = 1; // all-zero is a fixed point
   }
 
@@ -44,7 +46,7 @@ export class Prng {
 
   /** The four state words, for persistence. */
   state(): [number, number, number, number] {
-    return [this.s0, this.s1, this.s2, this.s3];
+    return [this.s0 >>> 0, this.s1 >>> 0, this.s2 >>> 0, this.s3 >>> 0];
   }
 
   /** A copy that continues the same sequence independently. */
@@ -62,10 +64,6 @@ export class Prng {
     this.s0 ^= this.s3;
     this.s2 ^= t;
     this.s3 = rotl(this.s3, 11);
-    this.s0 >>>= 0;
-    this.s1 >>>= 0;
-    this.s2 >>>= 0;
-    this.s3 >>>= 0;
     return result;
   }
 
