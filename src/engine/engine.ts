@@ -486,12 +486,17 @@ class EngineImpl implements Engine {
     this.afterWork();
   }
 
-  /** Schedules delivery of new audit records to `events`, off the caller's path. */
+  /**
+   * Schedules delivery of new audit records to `events`, off the caller's path. If nobody is
+   * subscribed when the delivery runs, the records are discarded without decoding: building event
+   * objects that no one receives would only feed the garbage collector.
+   */
   private afterWork(): void {
     if (this.drainScheduled === undefined && this.audit.size > 0 && !this.closed) {
       this.drainScheduled = this.scheduler.schedule(() => {
         this.drainScheduled = undefined;
-        this.flushEvents();
+        if (this.eventSubject.observed) this.flushEvents();
+        else this.audit.discard();
       });
     }
   }
