@@ -263,7 +263,7 @@ export async function runEngineSeed(
     if (engine.failure !== undefined) throw engine.failure;
     const snapshot = engine.snapshot();
     refused = Math.max(refused, snapshot.applies.refused);
-    if (snapshot.auditDropped !== 0) throw new Error(`${snapshot.auditDropped} audit records dropped`);
+    if (snapshot.audit.dropped !== 0) throw new Error(`${snapshot.audit.dropped} audit records dropped`);
     metrics.rejected(refused);
     metrics.cpu(Number(cpu));
     const { a, c } = coreGains(engine);

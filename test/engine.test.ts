@@ -618,7 +618,7 @@ describe("audit events", () => {
     const { engine, events } = rig;
     engine.flushEvents();
     for (let i = 0; i < 10; i++) engine.observe({ objective: 1, generation: 7 });
-    expect(engine.snapshot().auditDropped).toBe(6);
+    expect(engine.snapshot().audit).toEqual({ pending: 4, capacity: 4, highWaterMark: 3, peak: 4, dropped: 6 });
     expect(engine.snapshot().digests.rejected).toBe(10);
     expect(engine.flushEvents()).toBe(4);
     expect(events.map((e) => e.seq)).toEqual([1, 2, 3, 4, 5]);
@@ -638,7 +638,7 @@ describe("snapshot", () => {
       baselineGeneration: 0,
       digests: { accepted: 0, rejected: 0 },
       applies: { applied: 0, refused: 0 },
-      auditDropped: 0,
+      audit: { pending: 1, capacity: 4096, highWaterMark: 3276, peak: 1, dropped: 0 }, // baseline.set, not yet delivered
     };
     expect(rig.engine.snapshot()).toEqual(expected);
     expect(rig.engine.names).toEqual(["x", "y"]);

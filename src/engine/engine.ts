@@ -65,8 +65,14 @@ export interface EngineSnapshot {
   readonly digests: { readonly accepted: number; readonly rejected: number };
   /** Applies that succeeded and that Tier 1 refused so far. */
   readonly applies: { readonly applied: number; readonly refused: number };
-  /** Audit records dropped because the ring was full. */
-  readonly auditDropped: number;
+  /** The audit ring: records waiting for delivery, its size, the high-water mark, the largest fill seen, drops. */
+  readonly audit: {
+    readonly pending: number;
+    readonly capacity: number;
+    readonly highWaterMark: number;
+    readonly peak: number;
+    readonly dropped: number;
+  };
 }
 
 /**
@@ -280,7 +286,13 @@ class EngineImpl implements Engine {
       baselineGeneration: this.live.hasBaseline ? this.live.baselineGeneration : -1,
       digests: { accepted: this.accepted, rejected: this.rejected },
       applies: { applied: results[APPLIED]!, refused },
-      auditDropped: this.audit.dropped,
+      audit: {
+        pending: this.audit.size,
+        capacity: this.audit.capacity,
+        highWaterMark: this.audit.highWaterMark,
+        peak: this.audit.peak,
+        dropped: this.audit.dropped,
+      },
     };
   }
 
