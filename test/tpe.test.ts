@@ -127,6 +127,27 @@ describe("Parzen estimator densities", () => {
     expect(mixture.logDensity(x)).toBeCloseTo(Math.log((a + b + prior) / 3), 8);
   });
 
+  it("stops at a cap only when the density certainly exceeds it, and is exact otherwise", () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { minLength: 3, maxLength: 3 }), {
+          minLength: 1,
+          maxLength: 12,
+        }),
+        fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { minLength: 3, maxLength: 3 }),
+        fc.double({ min: -30, max: 30, noNaN: true }),
+        (rows, x, offset) => {
+          const mixture = adaptiveMixture(rows, 0.02);
+          const full = mixture.logDensity(x);
+          const capped = mixture.logDensity(x, 0, full + offset);
+          // Below the cap (with room for rounding): the exact value; clearly above it: +∞.
+          if (offset > 1e-9) expect(capped).toBe(full);
+          if (offset < -1e-9) expect(capped).toBe(Number.POSITIVE_INFINITY);
+        },
+      ),
+    );
+  });
+
   it("matches a hand-computed fixed-bandwidth mixture over a subset of its rows", () => {
     const mixture = new ParzenMixture(1);
     const means = mixture.prepare(3);

@@ -366,14 +366,23 @@ export class ParzenMixture {
   /**
    * log of the mixture density at `x` (a point of [0,1]^d, read from `x[offset]` on).
    *
+   * @param cap - optional early exit: as soon as the kernels visited so far prove that the result
+   *   exceeds `cap`, the evaluation stops and returns +∞ (TPE passes the log g a candidate would
+   *   need to stay under to beat the best score so far). Default +∞: always the full value.
+   *
    * @remarks
-   * Kernels are visited prior first. A kernel is abandoned as soon as its partial squared distance
+   * Kernels are visited newest row first and the prior last: in TPE the newest observations sit
+   * where l(x) draws its candidates, so the largest terms come early, which makes both the pruning
+   * and the early exit bite sooner. A kernel is abandoned as soon as its partial squared distance
    * shows it is more than 40 nats below the best kernel seen so far (checked after the first four
    * coordinates, which are summed without branching, then after each further one); that touches
    * only a few coordinates of distant kernels. The relative error this introduces is below
-   * n·e^-40. No allocation.
+   * n·e^-40. With a finite `cap`, each surviving term adds e^(term − cap) to a running sum and the
+   * evaluation stops once that sum exceeds 1 (the density is then certainly above e^cap): an
+   * exponential per surviving kernel, repaid many times over by the kernels never visited.
+   * No allocation. O(n·d) at most.
    */
-  logDensity(x: ArrayLike<number>, offset = 0): number {
+  logDensity(x: ArrayLike<number>, offset = 0, cap = Number.POSITIVE_INFINITY): number {
     const d = this.dimension;
     const n = this.kernels;
     const means = this.means;
@@ -387,7 +396,9 @@ export class ParzenMixture {
     const x3 = head > 3 ? x[offset + 3]! : 0;
     let kept = 0;
     let best = Number.NEGATIVE_INFINITY;
-    for (let k = 0; k < n; k++) {
+    const capped = cap < Number.POSITIVE_INFINITY;
+    let capShare = 0; // Σ e^(term − cap) over surviving terms, while capped
+    for (let k = n - 1; k >= 0; k--) {
       const c = constants[k]!;
       // Kept while c − acc/2 ≥ best − PRUNE_GAP, i.e. while acc ≤ limit.
       const limit = 2 * (c - best + PRUNE_GAP);
@@ -418,6 +429,10 @@ export class ParzenMixture {
       const term = c - 0.5 * acc;
       survivors[kept++] = term;
       if (term > best) best = term;
+      if (capped) {
+        capShare += Math.exp(term - cap);
+        if (capShare > 1) return Number.POSITIVE_INFINITY;
+      }
     }
     if (kept === 0) return Number.NEGATIVE_INFINITY;
     let sum = 0;
