@@ -12,6 +12,7 @@ describe("solver config", () => {
       budget: 50,
       bounds: valid.bounds,
       probeRatio: 0.2,
+      probeSize: 10,
       strategy: "auto",
       batch: undefined,
     });
@@ -40,6 +41,16 @@ describe("solver config", () => {
       batch: "expected a whole number greater than 0",
     });
     expect(issues).toHaveLength(9);
+  });
+
+  it("caps the default probe at max(10, 2d + 2) points but follows an explicit probeRatio", () => {
+    const box = (d: number) => Object.fromEntries(Array.from({ length: d }, (_, i) => [`x${i}`, { min: 0, max: 1 }]));
+    expect(resolveSolverConfig({ seed: 1, budget: 100, bounds: box(2) }).probeSize).toBe(10);
+    expect(resolveSolverConfig({ seed: 1, budget: 100, bounds: box(6) }).probeSize).toBe(14);
+    expect(resolveSolverConfig({ seed: 1, budget: 200, bounds: box(5) }).probeSize).toBe(12);
+    expect(resolveSolverConfig({ seed: 1, budget: 30, bounds: box(6) }).probeSize).toBe(6);
+    expect(resolveSolverConfig({ seed: 1, budget: 200, bounds: box(5), probeRatio: 0.2 }).probeSize).toBe(40);
+    expect(resolveSolverConfig({ seed: 1, budget: 7, bounds: box(1), probeRatio: 1 }).probeSize).toBe(7);
   });
 
   it("rejects unknown keys inside a bound and an empty bounds object", () => {

