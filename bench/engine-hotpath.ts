@@ -48,7 +48,6 @@ import { fork } from "node:child_process";
 import { PerformanceObserver } from "node:perf_hooks";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import v8 from "node:v8";
-import vm from "node:vm";
 import { VirtualAction, VirtualTimeScheduler } from "rxjs";
 import { createEngine, type Engine } from "../src/engine/engine.js";
 import type { ParamSpec } from "../src/engine/registry.js";
@@ -56,6 +55,7 @@ import { Prng } from "../src/random/prng.js";
 import { type Benchmark, parseOptions, wholeOption } from "./benchmark.js";
 import { advanceVirtualClock, TICK_MS } from "./drift-q4.js";
 import { describeEnvironment, environmentLine } from "./environment.js";
+import { findGc } from "./gc.js";
 import { type HotpathRow, runHotpathBench } from "./hotpath.js";
 import { writeSection } from "./report.js";
 import { median, quantileSorted } from "./stats.js";
@@ -164,18 +164,6 @@ export interface EngineHotPathResult {
 const POOL = 1024; // distinct digests, cycled, so the JIT cannot fold a constant input away
 /** Window size of the ingest engines: larger than every run, so no window closes. */
 const INGEST_WINDOW = 1 << 21;
-
-function findGc(): (() => void) | undefined {
-  const exposed = (globalThis as { gc?: () => void }).gc;
-  if (typeof exposed === "function") return exposed;
-  try {
-    v8.setFlagsFromString("--expose-gc");
-    const gc = vm.runInNewContext("gc") as unknown;
-    return typeof gc === "function" ? (gc as () => void) : undefined;
-  } catch {
-    return undefined;
-  }
-}
 
 function hotPathParams(n: number): Record<string, ParamSpec> {
   const params: Record<string, ParamSpec> = {};

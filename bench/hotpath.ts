@@ -46,7 +46,6 @@
 import { PerformanceObserver } from "node:perf_hooks";
 import { pathToFileURL } from "node:url";
 import v8 from "node:v8";
-import vm from "node:vm";
 import { AuditRing } from "../src/audit/ring.js";
 import { ParamRegistry, type ParamSpec } from "../src/engine/registry.js";
 import { ApplyKind } from "../src/hotpath/apply-kind.js";
@@ -56,6 +55,7 @@ import { LiveConfig } from "../src/hotpath/live-config.js";
 import { Violation, violationName } from "../src/hotpath/violation.js";
 import { type Benchmark, parseOptions, wholeOption } from "./benchmark.js";
 import { describeEnvironment, environmentLine } from "./environment.js";
+import { findGc } from "./gc.js";
 import { quantileSorted } from "./stats.js";
 import { formatRatio, markdownTable, verdict } from "./table.js";
 
@@ -312,18 +312,6 @@ function timeClampBatches(size: number, batchSize: number, batches: number): Flo
   }
   sink += out[0]!;
   return means.sort();
-}
-
-function findGc(): (() => void) | undefined {
-  const exposed = (globalThis as { gc?: () => void }).gc;
-  if (typeof exposed === "function") return exposed;
-  try {
-    v8.setFlagsFromString("--expose-gc");
-    const gc = vm.runInNewContext("gc") as unknown;
-    return typeof gc === "function" ? (gc as () => void) : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 /** Counts GC events over `count` calls of `run(1000)`-sized chunks, with nothing else allocating. */

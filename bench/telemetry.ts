@@ -55,7 +55,6 @@
 import { PerformanceObserver } from "node:perf_hooks";
 import { pathToFileURL } from "node:url";
 import v8 from "node:v8";
-import vm from "node:vm";
 import { Observable, Subject, type Subscriber, type Subscription } from "rxjs";
 import { checkDigest, DIGEST_ACCEPTED, type Digest, DigestRejection } from "../src/engine/digest.js";
 import {
@@ -65,6 +64,7 @@ import {
 } from "../src/engine/evaluation-windows.js";
 import type { Benchmark } from "./benchmark.js";
 import { describeEnvironment, environmentLine } from "./environment.js";
+import { findGc } from "./gc.js";
 import { quantileSorted } from "./stats.js";
 import { markdownTable } from "./table.js";
 
@@ -120,18 +120,6 @@ interface Path {
 const ALLOCATION_CHUNK = 1000;
 const POOL = 1024; // distinct inputs, cycled, so the JIT cannot fold a constant input away
 let sink = 0; // results are folded in here so no call is dead code
-
-function findGc(): (() => void) | undefined {
-  const exposed = (globalThis as { gc?: () => void }).gc;
-  if (typeof exposed === "function") return exposed;
-  try {
-    v8.setFlagsFromString("--expose-gc");
-    const gc = vm.runInNewContext("gc") as unknown;
-    return typeof gc === "function" ? (gc as () => void) : undefined;
-  } catch {
-    return undefined;
-  }
-}
 
 /** Digests of one hidden class, or of four (fields in other orders, optional fields present or not). */
 function digestPool(mixedShapes: boolean): Digest[] {
