@@ -618,7 +618,13 @@ describe("audit events", () => {
     const { engine, events } = rig;
     engine.flushEvents();
     for (let i = 0; i < 10; i++) engine.observe({ objective: 1, generation: 7 });
-    expect(engine.snapshot().audit).toEqual({ pending: 4, capacity: 4, highWaterMark: 3, peak: 4, dropped: 6 });
+    expect(engine.snapshot().audit).toEqual({
+      pending: 4,
+      capacity: 4,
+      highWaterMark: 3,
+      peak: 4,
+      dropped: 6,
+    });
     expect(engine.snapshot().digests.rejected).toBe(10);
     expect(engine.flushEvents()).toBe(4);
     expect(events.map((e) => e.seq)).toEqual([1, 2, 3, 4, 5]);

@@ -44,7 +44,8 @@ describe("solver config", () => {
   });
 
   it("caps the default probe at max(10, 2d + 2) points but follows an explicit probeRatio", () => {
-    const box = (d: number) => Object.fromEntries(Array.from({ length: d }, (_, i) => [`x${i}`, { min: 0, max: 1 }]));
+    const box = (d: number) =>
+      Object.fromEntries(Array.from({ length: d }, (_, i) => [`x${i}`, { min: 0, max: 1 }]));
     expect(resolveSolverConfig({ seed: 1, budget: 100, bounds: box(2) }).probeSize).toBe(10);
     expect(resolveSolverConfig({ seed: 1, budget: 100, bounds: box(6) }).probeSize).toBe(14);
     expect(resolveSolverConfig({ seed: 1, budget: 200, bounds: box(5) }).probeSize).toBe(12);
