@@ -36,13 +36,14 @@ export interface SpsaMachineContext {
  * - `minus`: apply θ − c·Δ and measure a window.
  * - `centre`: estimate the gradient, step the centre, apply it and measure a window (the centre's
  *   measurement feeds the noise model; it is not part of the gradient).
- * - `holding`: after a refused apply or a reset, measure once at whatever is live, then start a
- *   new iteration (a refused apply never advances k).
+ * - `holding`: at the start, after a refused apply or a reset: bring the live point back to the
+ *   centre (if it is elsewhere), measure it once, then start a new iteration (a refused apply
+ *   never advances k).
  * - an empty window is measured again; `stallAfter` of them in a row stall the cycle.
  *
  * Outside it:
- * - `stalled`: telemetry stopped; the centre is applied again, a window is kept open and the first
- *   digest that arrives resumes the cycle (in `holding`).
+ * - `stalled`: telemetry stopped; the live point goes back to the centre, a window is kept open
+ *   and the first digest that arrives resumes the cycle (in `holding`).
  * - `paused`: no proposals at all until `resume`.
  */
 export const spsaMachine = setup({
@@ -62,8 +63,11 @@ export const spsaMachine = setup({
     recordPlus: () => {},
     recordMinus: () => {},
     recordCentre: () => {},
-    /** Apply the current centre again (leaving a perturbation when the cycle stalls). */
-    returnToCentre: () => {},
+    /**
+     * Bring the live point back to the centre if it is elsewhere (once Tier 1 allows an apply),
+     * then open a window: what that window measures is the centre.
+     */
+    measureCentre: () => {},
     /** Forget the iteration in progress (k does not advance). */
     abandonIteration: () => {},
     openWindow: () => {},
@@ -97,7 +101,7 @@ export const spsaMachine = setup({
           {
             guard: "stallsNow",
             target: "stalled",
-            actions: ["noteTimeout", "abandonIteration", "returnToCentre"],
+            actions: ["noteTimeout", "abandonIteration"],
           },
           {
             // Measure the same point again: the window was empty, not bad.
@@ -135,7 +139,7 @@ export const spsaMachine = setup({
           },
         },
         holding: {
-          entry: ["openWindow"],
+          entry: ["measureCentre"],
           on: {
             "window.closed": {
               target: "plus",
@@ -146,7 +150,7 @@ export const spsaMachine = setup({
       },
     },
     stalled: {
-      entry: ["noteStalled", "openWindow"],
+      entry: ["noteStalled", "measureCentre"],
       on: {
         "window.timedOut": { actions: ["openWindow"] },
         "window.closed": "cycle.holding",

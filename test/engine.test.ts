@@ -415,6 +415,42 @@ describe("evaluation timeouts", () => {
     expectSamePoint(snapshot.values, snapshot.centre);
     await engine.close();
   });
+
+  it("leaves a stall only from the centre: digests before the paced return are not measured there", async () => {
+    // Plus is applied at t = 20; its window (2 digests or 100 ms) times out empty at 120 and the
+    // cycle stalls. The return to the centre must wait for the 1000 ms minimum interval; digests
+    // arriving before it are not taken as the centre's value.
+    const rig = engineRig({
+      seed: 9,
+      params: PARAMS,
+      window: { digests: 2, ms: 100 },
+      stallAfter: 1,
+      guardrails: { minIntervalMs: 1000, maxUpdatesPerSecond: 10 },
+    });
+    const { engine, clock } = rig;
+    clock.advanceTo(10);
+    engine.observe(digestOf(engine, 1));
+    clock.advanceTo(20);
+    engine.observe(digestOf(engine, 1)); // the holding window is full: plus is applied
+    expect(engine.snapshot().phase).toBe("cycle.plus");
+    const plusGeneration = engine.generation;
+    clock.advanceTo(200);
+    expect(engine.snapshot().phase).toBe("stalled");
+    expect(engine.generation).toBe(plusGeneration); // the return waits for the guardrails
+    clock.advanceTo(250);
+    engine.observe(digestOf(engine, 5));
+    engine.observe(digestOf(engine, 5));
+    expect(engine.snapshot().phase).toBe("stalled"); // no window was open for them
+    clock.advanceTo(1020);
+    expect(engine.generation).toBe(plusGeneration + 1); // back at the centre
+    const atCentre = engine.snapshot();
+    expectSamePoint(atCentre.values, atCentre.centre);
+    engine.observe(digestOf(engine, 3));
+    engine.observe(digestOf(engine, 3));
+    expect(engine.snapshot().phase).toBe("cycle.holding");
+    expect(eventsOfType(rig.events, "violation")).toEqual([]);
+    await engine.close();
+  });
 });
 
 describe("rollback", () => {

@@ -57,7 +57,7 @@ describe("spsa machine", () => {
   it("start measures the starting point first (holding)", () => {
     const step = send(start(), { type: "start" });
     expect(step.value).toEqual({ cycle: "holding" });
-    expect(step.actions).toEqual(["openWindow"]);
+    expect(step.actions).toEqual(["measureCentre"]);
   });
 
   it("runs holding → plus → minus → centre → plus, one window each, recording each measurement", () => {
@@ -102,13 +102,7 @@ describe("spsa machine", () => {
       expect(second.actions).toEqual(["noteTimeout", "openWindow"]);
       const third = send(second, timedOut(3));
       expect(third.value).toBe("stalled");
-      expect(third.actions).toEqual([
-        "noteTimeout",
-        "abandonIteration",
-        "returnToCentre",
-        "noteStalled",
-        "openWindow",
-      ]);
+      expect(third.actions).toEqual(["noteTimeout", "abandonIteration", "noteStalled", "measureCentre"]);
     });
 
     it("stallAfter comes from the input", () => {
@@ -127,7 +121,7 @@ describe("spsa machine", () => {
     it("the first window with data after a stall resumes the cycle in holding", () => {
       const resumed = send(run(inPlus(1), timedOut(1)), closed(3));
       expect(resumed.value).toEqual({ cycle: "holding" });
-      expect(resumed.actions).toEqual(["openWindow"]);
+      expect(resumed.actions).toEqual(["measureCentre"]);
       expect(send(resumed, closed(4)).value).toEqual({ cycle: "plus" });
     });
   });
@@ -140,7 +134,7 @@ describe("spsa machine", () => {
     ] as const)("in %s abandon the iteration and hold (k does not advance)", (_, at) => {
       const step = send(at(), { type: "apply.rejected", code: 5 });
       expect(step.value).toEqual({ cycle: "holding" });
-      expect(step.actions).toEqual(["abandonIteration", "openWindow"]);
+      expect(step.actions).toEqual(["abandonIteration", "measureCentre"]);
       expect(step.actions).not.toContain("applyCentre");
       // After holding measures the live point, a fresh iteration begins.
       expect(send(step, closed(1)).actions).toEqual(["recordCentre", ...BEGIN_PLUS]);
@@ -157,7 +151,7 @@ describe("spsa machine", () => {
     ] as const)("from %s discards the iteration and measures the restored point", (_, at) => {
       const step = send(at(), { type: "reset" });
       expect(step.value).toEqual({ cycle: "holding" });
-      expect(step.actions).toEqual(["abandonIteration", "openWindow"]);
+      expect(step.actions).toEqual(["abandonIteration", "measureCentre"]);
     });
 
     it("does not end a pause: no proposals until resume", () => {
@@ -187,7 +181,7 @@ describe("spsa machine", () => {
     it("resume measures the live point first, then starts a fresh iteration", () => {
       const resumed = send(send(inPlus(), { type: "pause" }), { type: "resume" });
       expect(resumed.value).toEqual({ cycle: "holding" });
-      expect(resumed.actions).toEqual(["openWindow"]);
+      expect(resumed.actions).toEqual(["measureCentre"]);
       expect(send(resumed, closed(2)).value).toEqual({ cycle: "plus" });
     });
 

@@ -143,6 +143,9 @@ export function createEngine(config: EngineConfig): Engine {
 
 const SPSA_STREAM = 0x5b5a;
 
+/** The kinds of apply that wait for Tier 1's timing rules, one pending at a time each. */
+type PacedSlot = "decision" | "return";
+
 class EngineImpl implements Engine {
   readonly names: readonly string[];
   readonly values: Float64Array;
@@ -172,7 +175,11 @@ class EngineImpl implements Engine {
   private accepted = 0;
   private rejected = 0;
   private drainScheduled: Subscription | undefined;
-  private pendingDelivery: Subscription | undefined;
+  /** Applies waiting for Tier 1's timing rules: a window's decision, a return to the centre. */
+  private readonly paced: Record<PacedSlot, Subscription | undefined> = {
+    decision: undefined,
+    return: undefined,
+  };
   private closed = false;
 
   constructor(config: ResolvedEngineConfig) {
@@ -226,7 +233,8 @@ class EngineImpl implements Engine {
       yield* Effect.addFinalizer(() =>
         Effect.sync(() => {
           this.drainScheduled?.unsubscribe();
-          this.pendingDelivery?.unsubscribe();
+          this.cancelPaced("decision");
+          this.cancelPaced("return");
         }),
       );
       return actor;
@@ -308,8 +316,8 @@ class EngineImpl implements Engine {
     this.hotPath.send({ type: "rollback", reason } satisfies HotPathEvent);
     const rolledBack = this.live.generation !== before;
     if (rolledBack) {
-      this.pendingDelivery?.unsubscribe();
-      this.pendingDelivery = undefined;
+      this.cancelPaced("decision");
+      this.cancelPaced("return");
       for (let i = 0; i < this.registry.size; i++)
         this.target[i] = this.registry.toUnit(i, this.live.values[i]!);
       this.core.setCentre(this.target);
@@ -378,17 +386,27 @@ class EngineImpl implements Engine {
         if (core.commit(target) === CommitResult.NotReady) target.set(core.centre);
         propose(ApplyKind.Centre, self);
       },
-      returnToCentre: () => {
-        // Leave the perturbation the stalled cycle was measuring, when Tier 1 allows it.
-        this.whenApplyAllowed(() => {
-          if (this.isLiveAtCentre()) return;
+      measureCentre: () => {
+        if (this.isLiveAtCentre()) {
+          this.cancelPaced("return");
+          this.control.next("open");
+          return;
+        }
+        // Digests measured before the return belong to the old point, so the window opens only
+        // once the centre is live (or Tier 1 refused it: then it measures what is live).
+        this.control.next("discard");
+        this.whenApplyAllowed("return", () => {
           target.set(core.centre);
           this.executor.apply(target, ++this.proposalId, ApplyKind.Centre, this.scheduler.now());
+          this.control.next("open");
         });
       },
       recordPlus: ({ event }: { event: SpsaMachineEvent }) => void core.recordPlus(windowValue(event)),
       recordMinus: ({ event }: { event: SpsaMachineEvent }) => void core.recordMinus(windowValue(event)),
-      recordCentre: ({ event }: { event: SpsaMachineEvent }) => void core.recordCentre(windowValue(event)),
+      // Only a window measured at the centre is the centre's value (the noise model depends on it).
+      recordCentre: ({ event }: { event: SpsaMachineEvent }) => {
+        if (this.isLiveAtCentre()) core.recordCentre(windowValue(event));
+      },
       abandonIteration: () => core.abandon(),
       openWindow: () => this.control.next("open"),
       discardWindow: () => this.control.next("discard"),
@@ -438,38 +456,50 @@ class EngineImpl implements Engine {
         w.openedAt,
       );
       const event = { type: "window.closed" as const, value: w.value };
-      this.whenApplyAllowed(() => this.spsa.send(event));
+      // Leaving a stall applies nothing (the centre is already live), so it need not wait.
+      if (this.spsa.getSnapshot().matches("stalled")) this.spsa.send(event);
+      else this.whenApplyAllowed("decision", () => this.spsa.send(event));
     }
     this.afterWork();
   }
 
   /**
-   * Runs `decide` (which leads to an apply) as soon as Tier 1's timing rules would accept one: the
+   * Runs `run` (which leads to an apply) as soon as Tier 1's timing rules would accept one: the
    * cycle paces itself to the guardrails instead of collecting refusals. Timers can fire a little
-   * early on a millisecond clock, so the delay is rounded up and the check repeated.
+   * early on a millisecond clock, so the delay is rounded up and the check repeated. One pending
+   * run per slot: a newer one replaces it.
    */
-  private whenApplyAllowed(decide: () => void): void {
+  private whenApplyAllowed(slot: PacedSlot, run: () => void): void {
+    this.cancelPaced(slot);
     const wait = this.executor.applyAllowedAt() - this.scheduler.now();
     if (!(wait > 0)) {
-      decide();
+      run();
       return;
     }
-    this.pendingDelivery?.unsubscribe();
-    this.pendingDelivery = this.scheduler.schedule(
+    this.paced[slot] = this.scheduler.schedule(
       () => {
-        this.pendingDelivery = undefined;
-        this.whenApplyAllowed(decide);
+        this.paced[slot] = undefined;
+        this.whenApplyAllowed(slot, run);
         this.afterWork();
       },
       Math.max(1, Math.ceil(wait)),
     );
   }
 
-  /** Whether the live values already are the SPSA centre (so re-applying it would change nothing). */
+  private cancelPaced(slot: PacedSlot): void {
+    this.paced[slot]?.unsubscribe();
+    this.paced[slot] = undefined;
+  }
+
+  /**
+   * Whether the live values are the SPSA centre (up to unit ↔ raw round-off, so that re-applying it
+   * would change nothing).
+   */
   private isLiveAtCentre(): boolean {
     const registry = this.registry;
     for (let i = 0; i < registry.size; i++) {
-      if (registry.toRaw(i, this.core.centre[i]!) !== this.live.values[i]) return false;
+      const gap = registry.toRaw(i, this.core.centre[i]!) - this.live.values[i]!;
+      if (Math.abs(gap) > 1e-12 * (registry.max[i]! - registry.min[i]!)) return false;
     }
     return true;
   }
