@@ -93,6 +93,24 @@ describe("minimize", () => {
     expect(resumed.solver.phase).toBe("done");
   });
 
+  it("keeps evaluations that finished before a stop took effect", async () => {
+    const finished = new Set<number>();
+    const result = await minimize(
+      async (p, { trial }) => {
+        if (trial.id === 2) throw new Error("objective crashed");
+        finished.add(trial.id);
+        return quadratic(p);
+      },
+      bowl,
+      { concurrency: 4 },
+    );
+    expect(result.stopped).toBe(true);
+    expect(finished.size).toBeGreaterThan(1);
+    expect(result.evaluations).toBe(finished.size);
+    const pending = result.solver.pendingTrials().map((t) => t.id);
+    expect(pending.filter((id) => finished.has(id))).toEqual([]);
+  });
+
   it("treats a non-finite objective value as a failure", async () => {
     const result = await minimize(() => Number.NaN, bowl, { onError: "skip" });
     expect(result.failures).toHaveLength(30);

@@ -114,6 +114,23 @@ export function minimizeEffect(
           Effect.flatMap((exit) => Queue.offer(finished, { trial, exit })),
         );
 
+      /** Tells the solver what an evaluation gave (a value, or a failure that may stop the run). */
+      const record = (done: Finished): void => {
+        const { trial, exit } = done;
+        let value: number | undefined;
+        if (Exit.isSuccess(exit)) {
+          value = exit.value;
+          solver.tell({ id: trial.id, value });
+          evaluations++;
+        } else {
+          const error = Cause.squash(exit.cause);
+          failures.push({ trial, error });
+          solver.fail(trial.id, error instanceof Error ? error.message : String(error));
+          if (stopOnError) stopped = true;
+        }
+        options.onTrial?.({ trial, value, best: solver.best(), evaluations, budget: solver.config.budget });
+      };
+
       while (true) {
         while (!stopped && inFlight < concurrency) {
           if (queued.length === 0) {
@@ -127,24 +144,14 @@ export function minimizeEffect(
         }
         if (inFlight === 0) break;
 
-        const { trial, exit } = yield* Queue.take(finished);
+        record(yield* Queue.take(finished));
         inFlight--;
-        let value: number | undefined;
-        if (Exit.isSuccess(exit)) {
-          value = exit.value;
-          solver.tell({ id: trial.id, value });
-          evaluations++;
-        } else {
-          const error = Cause.squash(exit.cause);
-          failures.push({ trial, error });
-          solver.fail(trial.id, error instanceof Error ? error.message : String(error));
-          if (stopOnError) {
-            stopped = true;
-            yield* FiberSet.clear(running);
-            inFlight = 0;
-          }
+        if (stopped) {
+          yield* FiberSet.clear(running);
+          // Evaluations that finished while the first failure was being handled are kept, not redone.
+          for (const done of yield* Queue.takeAll(finished)) record(done);
+          inFlight = 0;
         }
-        options.onTrial?.({ trial, value, best: solver.best(), evaluations, budget: solver.config.budget });
       }
       return { best: solver.best(), evaluations, failures, stopped, solver };
     }),

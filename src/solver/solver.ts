@@ -111,8 +111,7 @@ export interface Solver {
   tell(results: Told | readonly Told[]): void;
   /**
    * Marks an asked trial as failed (its evaluation could not produce a value). It stays counted
-   * against the budget and never becomes the best point; the strategy treats it as no better
-   * than the worst value seen.
+   * against the budget and never becomes the best point; the strategy ranks it below every value.
    */
   fail(id: number, reason?: string): void;
   /** The best point told so far, or null before any result. */
@@ -183,7 +182,6 @@ class SolverImpl implements Solver {
   private readonly toldLog: ArtifactTold[] = [];
   private strategy: Strategy | null = null;
   private bestIndex = -1;
-  private worstValue = Number.NEGATIVE_INFINITY;
 
   constructor(config: ResolvedSolverConfig, input: SolverConfig, artifact: SolverArtifact | null) {
     this.config = config;
@@ -292,7 +290,8 @@ class SolverImpl implements Solver {
     trial.status = "failed";
     this.pending.delete(id);
     this.toldLog.push({ id, failed: reason });
-    if (trial.phase === "refine") this.strategy?.tell(id, this.penalty());
+    // NaN: both strategies rank it below every value, even before any value is known.
+    if (trial.phase === "refine") this.strategy?.tell(id, Number.NaN);
     this.advance();
   }
 
@@ -350,12 +349,6 @@ class SolverImpl implements Solver {
     this.history.push({ u, value });
     if (this.bestIndex < 0 || value < this.history[this.bestIndex]!.value)
       this.bestIndex = this.history.length - 1;
-    if (value > this.worstValue) this.worstValue = value;
-  }
-
-  /** What a failed trial counts as for the strategy: no better than the worst value seen. */
-  private penalty(): number {
-    return Number.isFinite(this.worstValue) ? this.worstValue : 0;
   }
 
   /** Moves the lifecycle forward after results arrive. */
