@@ -265,3 +265,71 @@ describe("properties", () => {
     );
   });
 });
+
+describe("corrupt artifacts", () => {
+  /** The fields of an artifact the cases below edit. */
+  interface Editable {
+    trials: { id: number; u: number[] }[];
+    told: { id?: number; value: unknown }[];
+    nextId: number;
+    probe: { asked: number };
+    strategy: { kind: string };
+    machine: { value: unknown };
+  }
+
+  function artifactMidRun(): Editable {
+    const solver = createSolver(config({ strategy: "tpe" }));
+    for (let step = 0; step < 3; step++) {
+      const batch = solver.ask()!;
+      solver.tell(batch.map((t) => ({ id: t.id, value: sphere(t.params) })));
+    }
+    const extra = solver.ask()!; // one pending trial
+    expect(extra.length).toBeGreaterThan(0);
+    return JSON.parse(JSON.stringify(solver.toJSON())) as Editable;
+  }
+
+  it("accepts an untouched artifact", () => {
+    expect(() => restoreSolver(artifactMidRun())).not.toThrow();
+  });
+
+  it.each([
+    [
+      "a point of the wrong length",
+      (a: Editable) => a.trials[0].u.pop(),
+      /trials\[0\]\.u: expected 2 numbers in \[0, 1\]/,
+    ],
+    ["a point outside the cube", (a: Editable) => (a.trials[1].u[0] = 1.5), /trials\[1\]\.u/],
+    [
+      "a missing value",
+      (a: Editable) => (a.told[0].value = null),
+      /told\[0\]\.value: expected a finite number/,
+    ],
+    ["nextId set back", (a: Editable) => (a.nextId = 2), /nextId/],
+    ["a duplicated trial id", (a: Editable) => (a.trials[1].id = a.trials[0].id), /appears twice/],
+    ["probe.asked beyond the probe", (a: Editable) => (a.probe.asked = 99), /probe\.asked/],
+    [
+      "a result for a pending trial",
+      (a: Editable) => a.told.push({ id: a.nextId - 1, value: 1 }),
+      /is not a told trial/,
+    ],
+    ["a told trial without its result", (a: Editable) => a.told.pop(), /has no entry/],
+    [
+      "a strategy of the wrong kind",
+      (a: Editable) => (a.strategy.kind = "nelder-mead"),
+      /strategy: the phase needs a "tpe" state/,
+    ],
+    [
+      "an unknown phase",
+      (a: Editable) => (a.machine.value = "dancing"),
+      /machine\.value: not a solver phase/,
+    ],
+  ] as [string, (a: Editable) => unknown, RegExp][])(
+    "rejects %s with a UsageError naming the field",
+    (_, corrupt, message) => {
+      const artifact = artifactMidRun();
+      corrupt(artifact);
+      expect(() => restoreSolver(artifact)).toThrow(UsageError);
+      expect(() => restoreSolver(artifact)).toThrow(message);
+    },
+  );
+});

@@ -3,6 +3,7 @@ import { type Actor, createActor, type SnapshotFrom } from "xstate";
 import { type SolverClassification, solverMachine } from "../../machines/solver.machine.js";
 import { ConfigError, UsageError } from "../errors.js";
 import { Space } from "../space/space.js";
+import { artifactProblems } from "./artifact-check.js";
 import { classify } from "./classify.js";
 import { type ResolvedSolverConfig, resolveSolverConfig, type SolverConfig } from "./config.js";
 import { createNelderMead, restoreNelderMead } from "./nelder-mead.js";
@@ -163,7 +164,10 @@ export function restoreSolver(artifact: unknown): Solver {
     throw new UsageError('not a solver artifact (expected format "arqon.solver")');
   }
   if (a.version !== 1) throw new UsageError(`unsupported solver artifact version ${String(a.version)}`);
-  return new SolverImpl(resolveSolverConfig(a.config), a.config, a);
+  const config = resolveSolverConfig(a.config);
+  const problems = artifactProblems(a, new Space(config.bounds), config.probeSize);
+  if (problems.length > 0) throw new UsageError(`corrupt solver artifact:\n  - ${problems.join("\n  - ")}`);
+  return new SolverImpl(config, a.config, a);
 }
 
 const STRATEGY_SEED_STREAM = 0x5eed;
@@ -193,6 +197,11 @@ class SolverImpl implements Solver {
     } else {
       try {
         this.restoreFrom(artifact);
+        const snapshot = solverMachine.resolveState({
+          value: artifact.machine.value as SnapshotFrom<typeof solverMachine>["value"],
+          context: { strategy: config.strategy, classification: artifact.machine.classification },
+        });
+        this.actor = createActor(solverMachine, { snapshot, input: { strategy: config.strategy } });
       } catch (error) {
         throw error instanceof UsageError
           ? error
@@ -200,11 +209,6 @@ class SolverImpl implements Solver {
               `corrupt solver artifact: ${error instanceof Error ? error.message : String(error)}`,
             );
       }
-      const snapshot = solverMachine.resolveState({
-        value: artifact.machine.value as SnapshotFrom<typeof solverMachine>["value"],
-        context: { strategy: config.strategy, classification: artifact.machine.classification },
-      });
-      this.actor = createActor(solverMachine, { snapshot, input: { strategy: config.strategy } });
     }
     this.actor.start();
   }
@@ -427,9 +431,8 @@ class SolverImpl implements Solver {
     return `trial ${id} was already ${trial.status === "failed" ? "marked failed" : "told"}`;
   }
 
+  /** Rebuilds the state from an artifact that {@link artifactProblems} found coherent. */
   private restoreFrom(a: SolverArtifact): void {
-    if (a.probe.count !== this.probe.length)
-      throw new UsageError("artifact does not match its config (probe size)");
     this.nextId = a.nextId;
     this.probeAsked = a.probe.asked;
     for (const t of a.trials) {

@@ -1,0 +1,131 @@
+import type { Space } from "../space/space.js";
+
+/** The parts of a solver artifact {@link artifactProblems} checks (see `SolverArtifact`). */
+interface ArtifactShape {
+  readonly machine?: { readonly value?: unknown };
+  readonly nextId?: unknown;
+  readonly probe?: { readonly count?: unknown; readonly asked?: unknown };
+  readonly trials?: unknown;
+  readonly told?: unknown;
+  readonly strategy?: unknown;
+}
+
+const isCount = (n: unknown): n is number => typeof n === "number" && Number.isSafeInteger(n) && n >= 0;
+const isFiniteNumber = (n: unknown): n is number => typeof n === "number" && Number.isFiniteNumber(n);
+
+/**
+ * Every inconsistency in a solver artifact that a hand-edited or truncated state file could have,
+ * each naming the field: trial ids, unit-cube points, probe bookkeeping, results that refer to
+ * trials in the wrong state, and a strategy state that does not match the phase. Empty when the
+ * artifact is coherent. (The config itself is validated separately.)
+ */
+export function artifactProblems(artifact: unknown, space: Space, probeSize: number): string[] {
+  const a = artifact as ArtifactShape;
+  const problems: string[] = [];
+  const nextId = a.nextId;
+  if (!isCount(nextId) || nextId < 1)
+    problems.push(`nextId: expected a whole number ≥ 1, got ${String(nextId)}`);
+  if (a.probe?.count !== probeSize) {
+    problems.push(
+      `probe.count: ${String(a.probe?.count)} does not match the config's probe size ${probeSize}`,
+    );
+  }
+  const probeAsked = a.probe?.asked;
+  if (!isCount(probeAsked) || probeAsked > probeSize) {
+    problems.push(`probe.asked: expected a whole number from 0 to ${probeSize}, got ${String(probeAsked)}`);
+  }
+
+  const status = new Map<number, string>();
+  if (!Array.isArray(a.trials)) {
+    problems.push("trials: expected an array");
+  } else {
+    let probeTrials = 0;
+    a.trials.forEach((t: unknown, i: number) => {
+      const at = `trials[${i}]`;
+      const trial = t as { id?: unknown; u?: unknown; phase?: unknown; status?: unknown };
+      if (typeof t !== "object" || t === null) {
+        problems.push(`${at}: expected an object`);
+        return;
+      }
+      if (!isCount(trial.id) || trial.id < 1 || (isCount(nextId) && trial.id >= nextId)) {
+        problems.push(`${at}.id: expected a trial id below nextId, got ${String(trial.id)}`);
+      } else if (status.has(trial.id)) {
+        problems.push(`${at}.id: trial ${trial.id} appears twice`);
+      } else if (trial.status === "pending" || trial.status === "told" || trial.status === "failed") {
+        status.set(trial.id, trial.status);
+      } else {
+        problems.push(`${at}.status: expected "pending", "told" or "failed", got ${String(trial.status)}`);
+      }
+      const u = trial.u;
+      if (
+        !Array.isArray(u) ||
+        u.length !== space.dimension ||
+        !u.every((x) => isFiniteNumber(x) && x >= 0 && x <= 1)
+      ) {
+        problems.push(`${at}.u: expected ${space.dimension} numbers in [0, 1]`);
+      }
+      if (trial.phase === "probe") probeTrials++;
+      else if (trial.phase !== "refine") problems.push(`${at}.phase: expected "probe" or "refine"`);
+    });
+    if (isCount(nextId) && a.trials.length !== nextId - 1) {
+      problems.push(`trials: ${a.trials.length} recorded but ${nextId - 1} asked (nextId ${nextId})`);
+    }
+    if (isCount(probeAsked) && probeTrials !== probeAsked) {
+      problems.push(`trials: ${probeTrials} probe trials but probe.asked is ${probeAsked}`);
+    }
+  }
+
+  if (!Array.isArray(a.told)) {
+    problems.push("told: expected an array");
+  } else {
+    const seen = new Set<number>();
+    a.told.forEach((e: unknown, i: number) => {
+      const at = `told[${i}]`;
+      const entry = e as {
+        id?: unknown;
+        value?: unknown;
+        failed?: unknown;
+        params?: unknown;
+        cost?: unknown;
+      };
+      if (typeof e !== "object" || e === null) {
+        problems.push(`${at}: expected an object`);
+        return;
+      }
+      if ("params" in entry) {
+        problems.push(...space.problems(entry.params, `${at}.params`));
+      } else {
+        const id = entry.id;
+        const expected = "failed" in entry ? "failed" : "told";
+        if (!isCount(id) || status.get(id) !== expected) {
+          problems.push(`${at}.id: ${String(id)} is not a ${expected} trial`);
+        } else if (seen.has(id)) {
+          problems.push(`${at}.id: trial ${id} is reported twice`);
+        }
+        if (isCount(id)) seen.add(id);
+      }
+      if (!("failed" in entry) && !isFiniteNumber(entry.value))
+        problems.push(`${at}.value: expected a finite number`);
+      if (entry.cost !== undefined && !(isFiniteNumber(entry.cost) && entry.cost >= 0)) {
+        problems.push(`${at}.cost: expected a finite number ≥ 0`);
+      }
+    });
+    for (const [id, s] of status) {
+      if (s !== "pending" && !seen.has(id)) problems.push(`told: trial ${id} is ${s} but has no entry`);
+    }
+  }
+
+  const value = a.machine?.value;
+  const refining = typeof value === "object" && value !== null && "refine" in value;
+  const kind = (a.strategy as { kind?: unknown } | null | undefined)?.kind;
+  if (refining) {
+    const expected = (value as { refine: unknown }).refine === "nelderMead" ? "nelder-mead" : "tpe";
+    if (kind !== expected)
+      problems.push(`strategy: the phase needs a "${expected}" state, got ${String(kind)}`);
+  } else if (value === "probe" && a.strategy !== null) {
+    problems.push("strategy: expected null during the probe");
+  } else if (value !== "probe" && value !== "done") {
+    problems.push(`machine.value: not a solver phase: ${JSON.stringify(value)}`);
+  }
+  return problems;
+}
