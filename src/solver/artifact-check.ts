@@ -11,7 +11,7 @@ interface ArtifactShape {
 }
 
 const isCount = (n: unknown): n is number => typeof n === "number" && Number.isSafeInteger(n) && n >= 0;
-const isFiniteNumber = (n: unknown): n is number => typeof n === "number" && Number.isFiniteNumber(n);
+const isFiniteNumber = (n: unknown): n is number => typeof n === "number" && Number.isFinite(n);
 
 /**
  * Every inconsistency in a solver artifact that a hand-edited or truncated state file could have,
