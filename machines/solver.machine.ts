@@ -10,11 +10,13 @@ export interface SolverClassification {
 /** The strategy setting the machine selects with. */
 export type StrategySetting = "auto" | "nelder-mead" | "tpe";
 
+/** What the solver chart remembers: the strategy setting and, once the probe is done, its classification. */
 export interface SolverMachineContext {
   readonly strategy: StrategySetting;
   readonly classification: SolverClassification | null;
 }
 
+/** Control events the solver's code sends the chart as results arrive. */
 export type SolverMachineEvent =
   /** Every probe trial has been told; carries the classification computed from the results. */
   | { readonly type: "probe.completed"; readonly classification: SolverClassification }

@@ -16,6 +16,7 @@ export type SpsaMachineEvent =
   | { readonly type: "pause" }
   | { readonly type: "resume" };
 
+/** What the SPSA chart remembers (numbers live in the engine's SPSA core, not here). */
 export interface SpsaMachineContext {
   /** After this many consecutive empty windows the cycle stalls (stops proposing). */
   readonly stallAfter: number;

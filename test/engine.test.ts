@@ -119,7 +119,7 @@ describe("observe", () => {
       );
     }
     expect(engine.generation).toBe(0);
-    expect(engine.snapshot().digests).toEqual({ accepted: 4, rejected: 20 });
+    expect(engine.snapshot().digests).toMatchObject({ accepted: 4, rejected: 20 });
     expect(engine.observe(digestOf(engine, 1))).toBe("accepted");
     expect(engine.generation).toBe(1);
     await engine.close();
@@ -274,6 +274,7 @@ describe("observe", () => {
     expect(after.digests).toEqual({
       accepted: before.digests.accepted,
       rejected: before.digests.rejected + 1,
+      unused: before.digests.unused,
     });
     expect(after.generation).toBe(before.generation);
     engine.flushEvents();
@@ -678,7 +679,8 @@ describe("snapshot", () => {
       iteration: 0,
       phase: "cycle.holding",
       baselineGeneration: 0,
-      digests: { accepted: 0, rejected: 0 },
+      digests: { accepted: 0, rejected: 0, unused: 0 },
+      spsa: { a: Number.NaN, c: 0.02, clampedPerturbations: 0, clippedSteps: 0 }, // "auto" a: not calibrated yet
       applies: { applied: 0, refused: 0 },
       audit: { pending: 1, capacity: 4096, highWaterMark: 3276, peak: 1, dropped: 0 }, // baseline.set, not yet delivered
     };
@@ -707,7 +709,7 @@ describe("snapshot", () => {
     engine.flushEvents();
     expect(snapshot.generation).toBe(engine.generation);
     expect(snapshot.values).toEqual({ x: engine.values[0], y: engine.values[1] });
-    expect(snapshot.digests).toEqual(tally);
+    expect(snapshot.digests).toMatchObject(tally);
     expect(snapshot.applies).toEqual({
       applied: applies(events).length + eventsOfType(events, "rollback").length,
       refused: eventsOfType(events, "violation").length,

@@ -179,7 +179,7 @@ describe("engine demo session in virtual time", () => {
     const summary = await first;
     expect(summary.elapsedMs).toBe(20_000);
     expect(summary.digests).toBe(1000);
-    expect(summary.snapshot.digests).toEqual({ accepted: 1000, rejected: 0 });
+    expect(summary.snapshot.digests).toEqual({ accepted: 1000, rejected: 0, unused: 0 });
     expect(summary.snapshot.applies.refused).toBe(0);
     expect(summary.snapshot.applies.applied).toBeGreaterThan(100);
     expect(summary.improvement).toBeGreaterThan(0.2);

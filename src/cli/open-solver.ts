@@ -45,7 +45,9 @@ export function openSolver(command: string, cwd: string, source: SolverSource): 
     throw usageError(
       source.statePath === undefined
         ? `arqon ${command}: --config is required`
-        : `arqon ${command}: state file ${source.statePath} does not exist; pass --config to create it`,
+        : command === "tell"
+          ? `arqon tell: state file ${source.statePath} does not exist; create it with arqon ask --config`
+          : `arqon ${command}: state file ${source.statePath} does not exist; pass --config to create it`,
     );
   }
   return { solver: createSolver(loadValidConfig(cwd, source.configPath)), created: true };

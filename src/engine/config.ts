@@ -21,7 +21,11 @@ import {
 export interface WindowConfig {
   /** Digests that close a window (default 5). */
   readonly digests?: number;
-  /** Milliseconds after which a window closes with what it has (default 500; omit for count only). */
+  /**
+   * Milliseconds after which a window closes with what it has. When the whole `window` option is
+   * omitted the default is 5 digests or 500 ms; when `window` is given without `ms`, windows close
+   * on their digest count only (and so never time out, which also disables stall detection).
+   */
   readonly ms?: number;
   /** How a window's values become one number (default "trimmed-mean"). */
   readonly aggregation?: Aggregation;

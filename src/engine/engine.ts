@@ -61,9 +61,25 @@ export interface EngineSnapshot {
   readonly phase: string;
   /** Generation the baseline was taken at (−1 when none). */
   readonly baselineGeneration: number;
-  /** Digests accepted and rejected so far. */
-  readonly digests: { readonly accepted: number; readonly rejected: number };
-  /** Applies that succeeded and that Tier 1 refused so far. */
+  /**
+   * Digests accepted and rejected so far; `unused` counts accepted digests that arrived while no
+   * evaluation window was open (while a decision waited for the guardrails, or a return to the
+   * centre was pending), so they fed no window.
+   */
+  readonly digests: { readonly accepted: number; readonly rejected: number; readonly unused: number };
+  /**
+   * The SPSA gains in force (unit-cube units; `a` is NaN while an "auto" gain is still being
+   * calibrated) and how often moves were limited by maxDelta.
+   */
+  readonly spsa: {
+    readonly a: number;
+    readonly c: number;
+    /** Perturbations whose half-width was clamped to half a parameter's move budget (2c ≤ maxDelta). */
+    readonly clampedPerturbations: number;
+    /** Steps shortened so that the move stays within maxDelta − c. */
+    readonly clippedSteps: number;
+  };
+  /** Writes Tier 1 made (applies and rollbacks) and requests it refused (violations) so far. */
   readonly applies: { readonly applied: number; readonly refused: number };
   /** The audit ring: records waiting for delivery, its size, the high-water mark, the largest fill seen, drops. */
   readonly audit: {
@@ -92,7 +108,12 @@ export interface Engine {
   readonly values: Float64Array;
   /** Generation of the live values; digests must carry it. */
   readonly generation: number;
-  /** Audit events (apply, violation, digest.rejected, window.closed, …), delivered off the hot path. */
+  /**
+   * Audit events (apply, violation, digest.rejected, window.closed, eval.timeout, rollback, …),
+   * delivered on the engine's scheduler, off the hot path. A hot stream: records written while
+   * nobody is subscribed are discarded when their delivery runs, so subscribe right after
+   * creating the engine to see everything from its `baseline.set` on.
+   */
   readonly events: Observable<AuditEvent>;
   /** The root actor of the engine's actor system (SPSA cycle and hot-path actor), for inspection. */
   readonly actor: Actor<typeof engineMachine>;
@@ -127,10 +148,13 @@ export const Engine = {
    */
   make: (config: EngineConfig): Effect.Effect<Engine, ConfigError, Scope.Scope> =>
     Effect.acquireRelease(
-      Effect.try({
-        try: () => createEngine(config),
-        catch: (error) =>
-          error instanceof ConfigError ? error : new ConfigError([{ path: "", message: String(error) }]),
+      Effect.suspend(() => {
+        // Only a ConfigError is an expected failure; anything else is a defect.
+        try {
+          return Effect.succeed(createEngine(config));
+        } catch (error) {
+          return error instanceof ConfigError ? Effect.fail(error) : Effect.die(error);
+        }
       }),
       (engine) => Effect.promise(() => engine.close()),
     ),
@@ -292,7 +316,13 @@ class EngineImpl implements Engine {
       iteration: this.core.iteration,
       phase: stateName(this.spsa.getSnapshot().value),
       baselineGeneration: this.live.hasBaseline ? this.live.baselineGeneration : -1,
-      digests: { accepted: this.accepted, rejected: this.rejected },
+      digests: { accepted: this.accepted, rejected: this.rejected, unused: this.windowStats.dropped },
+      spsa: {
+        a: this.core.a,
+        c: this.core.perturbationScale,
+        clampedPerturbations: this.core.clampedPerturbationsTotal,
+        clippedSteps: this.core.clippedStepsTotal,
+      },
       applies: { applied: results[APPLIED]!, refused },
       audit: {
         pending: this.audit.size,

@@ -2,12 +2,15 @@ import type { Scale } from "../space/scale.js";
 
 /** One tunable parameter of a live system, in raw units. */
 export interface ParamSpec {
+  /** Smallest allowed value (raw units). */
   readonly min: number;
+  /** Largest allowed value (raw units); must exceed `min`. */
   readonly max: number;
   /** Starting value (default: the middle of the range, geometric for log scale). */
   readonly init?: number;
   /** Largest move of the live value per apply, raw units (default: 10 % of the range). */
   readonly maxDelta?: number;
+  /** "linear" (default) or "log" (needs min > 0): how SPSA's unit-cube steps map to raw values. */
   readonly scale?: Scale;
 }
 

@@ -8,10 +8,11 @@ export type GuardrailPreset = "conservative" | "balanced" | "aggressive";
  * are of each parameter's range (max − min, raw units).
  *
  * @remarks
- * Tier 1 enforces `maxUpdatesPerSecond`, `minIntervalMs` and `cooldownMs` on every apply; the
- * default `maxDelta` of a parameter that declares none is `maxDeltaFraction` of its range. The
- * flip, budget and regression limits are read by the control-safety layer, which latches
- * SafeMode when they are exceeded.
+ * Tier 1 enforces `maxUpdatesPerSecond` and `minIntervalMs` on every apply, and refuses applies
+ * while a cooldown runs; the default `maxDelta` of a parameter that declares none is
+ * `maxDeltaFraction` of its range. `cooldownMs` and the flip, budget and regression limits are
+ * validated and resolved now but only take effect with the control-safety layer (SafeMode, not
+ * built yet): today nothing starts a cooldown or latches SafeMode.
  */
 export interface Guardrails {
   /** The preset these numbers started from (fields given explicitly override it). */

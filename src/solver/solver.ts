@@ -140,10 +140,13 @@ export const Solver = {
    */
   make: (config: SolverConfig): Effect.Effect<Solver, ConfigError, Scope.Scope> =>
     Effect.acquireRelease(
-      Effect.try({
-        try: () => createSolver(config),
-        catch: (error) =>
-          error instanceof ConfigError ? error : new ConfigError([{ path: "", message: String(error) }]),
+      Effect.suspend(() => {
+        // Only a ConfigError is an expected failure; anything else is a defect.
+        try {
+          return Effect.succeed(createSolver(config));
+        } catch (error) {
+          return error instanceof ConfigError ? Effect.fail(error) : Effect.die(error);
+        }
       }),
       (solver) => Effect.sync(() => solver.stop()),
     ),
