@@ -35,6 +35,7 @@ const DIMENSIONS = [2, 6, 16] as const;
 const STRATEGIES = ["nelder-mead", "tpe"] as const;
 type StrategyName = (typeof STRATEGIES)[number];
 const TRIAL_100 = 0; // index of the 90–110 window in WINDOWS
+const BUCKET_11_100 = 1; // index of the 11–100 bucket in BUCKETS
 const TRIAL_1000 = 1; // index of the 991–1000 window
 
 /** One timed run: ns inside ask + tell per trial, and how many trials the probe took. */
@@ -224,11 +225,13 @@ function gateSection(results: readonly LoopResult[]): string {
   for (const strategy of STRATEGIES) {
     const own = results.filter((r) => r.strategy === strategy);
     const worst = Math.max(...own.map((r) => r.summary.windows[TRIAL_100]!));
+    // The bucket 11–100 is shown beside the window for reference; the gate reads the window.
+    const worstBucket = Math.max(...own.map((r) => r.summary.buckets[BUCKET_11_100]!.p50));
     const inProbe = own.filter((r) => r.probeTrials >= 110).map((r) => `d = ${r.d}`);
     rows.push([
       `${strategy}: p50 @90–110 ≤ 50 µs for d = 2, 6, 16 (worst shown)` +
         (inProbe.length > 0 ? ` — still probing at trial 110 for ${inProbe.join(", ")}` : ""),
-      `${formatMicros(worst)} µs`,
+      `${formatMicros(worst)} µs (bucket 11–100: ${formatMicros(worstBucket)} µs)`,
       verdict(worst <= 50_000),
     ]);
   }
