@@ -265,7 +265,7 @@ export const benchmark: Benchmark = {
       ]),
     );
     const parts: string[] = [
-      `Measured ${env.date} on ${environmentLine(env)}. Command: \`npm run bench -- solver-overhead\`. ` +
+      `Measured on ${environmentLine(env)}. Command: \`npm run bench -- solver-overhead\`. ` +
         `${processes} separate Node processes, one after another, each running every loop ${runs} times ` +
         `(seeds 1..${runs}, interleaved across loops) after one warm-up run; every figure is the median ` +
         `over those ${processes * runs} runs, in µs. Default config apart from the forced strategy; ` +

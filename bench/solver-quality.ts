@@ -211,7 +211,7 @@ export const benchmark: Benchmark = {
 
     const results: ProblemResult[] = [];
     const parts: string[] = [
-      `Measured ${env.date} on ${environmentLine(env)}. Command: \`npm run bench -- solver-quality\`. ` +
+      `Measured on ${environmentLine(env)}. Command: \`npm run bench -- solver-quality\`. ` +
         `Seeds 1..${seeds.length}. ${optunaNote}`,
     ];
     try {
