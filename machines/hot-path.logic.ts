@@ -1,6 +1,9 @@
 import { fromTransition } from "xstate";
 
-/** What the hot-path actor reports to inspectors (refreshed on control events, not per apply). */
+/**
+ * What the hot-path actor reports to inspectors. It is updated by control events only, not by
+ * applies (which bypass the actor), so between two control events the live generation may be ahead.
+ */
 export interface HotPathState {
   readonly generation: number;
   readonly baselineGeneration: number;
@@ -13,8 +16,7 @@ export interface HotPathState {
  */
 export type HotPathEvent =
   | { readonly type: "baseline.set" }
-  | { readonly type: "rollback"; readonly reason: string }
-  | { readonly type: "refresh" };
+  | { readonly type: "rollback"; readonly reason: string };
 
 /**
  * Stand-in logic for the hot-path actor, so the engine chart can be loaded and visualised on its

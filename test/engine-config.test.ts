@@ -248,3 +248,15 @@ describe("engine config: defaults", () => {
     expect(configError(bad).issues).toEqual(engineConfigIssues(bad));
   });
 });
+
+describe("engine config: reserved names", () => {
+  it("rejects parameter names that a plain object cannot hold", () => {
+    const params = JSON.parse('{"__proto__": {"min": 0, "max": 1}}') as Record<
+      string,
+      { min: number; max: number }
+    >;
+    expect(engineConfigIssues({ seed: 1, params })).toEqual([
+      { path: "params", message: '"__proto__" is reserved and cannot name a parameter' },
+    ]);
+  });
+});

@@ -63,6 +63,18 @@ describe("solver config", () => {
     ]);
   });
 
+  it("rejects parameter names that a plain object cannot hold", () => {
+    for (const name of ["__proto__", "constructor", "prototype"]) {
+      const bounds = JSON.parse(`{"${name}": {"min": 0, "max": 1}}`) as Record<
+        string,
+        { min: number; max: number }
+      >;
+      expect(solverConfigIssues({ ...valid, bounds })).toEqual([
+        { path: "bounds", message: `"${name}" is reserved and cannot name a parameter` },
+      ]);
+    }
+  });
+
   it("rejects missing fields and non-objects", () => {
     expect(solverConfigIssues({ bounds: valid.bounds }).map((i) => i.path)).toEqual(["seed", "budget"]);
     expect(solverConfigIssues(null)).toEqual([{ path: "", message: "expected a configuration object" }]);

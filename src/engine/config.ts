@@ -7,6 +7,7 @@ import {
   guardrailIssues,
   resolveGuardrails,
 } from "../hotpath/guardrails.js";
+import { reservedNameIssue } from "../solver/config.js";
 import type { Aggregation } from "./aggregate.js";
 import type { ParamSpec } from "./registry.js";
 import {
@@ -209,6 +210,13 @@ export function engineConfigIssues(input: unknown): ConfigIssue[] {
   if (typeof input !== "object" || input === null || Array.isArray(input)) {
     return [{ path: "", message: "expected a configuration object" }];
   }
+  // Checked on the raw input: decoding into a plain object would already have lost such a key.
+  const rawParams = (input as { params?: unknown }).params;
+  const reserved =
+    typeof rawParams === "object" && rawParams !== null
+      ? reservedNameIssue(Object.keys(rawParams))
+      : undefined;
+  if (reserved !== undefined) return [{ path: "params", message: reserved }];
   const issues: ConfigIssue[] = [];
   const result = decode(input, { errors: "all", onExcessProperty: "error" });
   if (Either.isLeft(result)) {

@@ -22,8 +22,6 @@ export function createHotPathLogic(executor: Executor, live: LiveConfig, now: ()
       case "rollback":
         executor.rollback(RollbackReason.Manual, now(), event.reason);
         break;
-      case "refresh":
-        break;
     }
     return state();
   }, state);

@@ -1,6 +1,15 @@
 import { Either, ParseResult, Schema } from "effect";
 import { ConfigError, type ConfigIssue } from "../errors.js";
 
+/** Names that would not survive as keys of a plain object (`{ __proto__: 1 }` sets the prototype). */
+const RESERVED_NAMES = ["__proto__", "constructor", "prototype"];
+
+/** A message naming the first reserved parameter name, or undefined when there is none. */
+export function reservedNameIssue(names: readonly string[]): string | undefined {
+  const reserved = names.find((name) => RESERVED_NAMES.includes(name));
+  return reserved === undefined ? undefined : `"${reserved}" is reserved and cannot name a parameter`;
+}
+
 /** A string that must be one of `values`; the error names every allowed value once. */
 function oneOf<const T extends readonly [string, ...string[]]>(...values: T) {
   const expected = values.map((v) => JSON.stringify(v)).join(", ");
@@ -98,6 +107,11 @@ export function solverConfigIssues(input: unknown): ConfigIssue[] {
   if (typeof input !== "object" || input === null || Array.isArray(input)) {
     return [{ path: "", message: "expected a configuration object" }];
   }
+  // Checked on the raw input: decoding into a plain object would already have lost such a key.
+  const bounds = (input as { bounds?: unknown }).bounds;
+  const reserved =
+    typeof bounds === "object" && bounds !== null ? reservedNameIssue(Object.keys(bounds)) : undefined;
+  if (reserved !== undefined) return [{ path: "bounds", message: reserved }];
   const result = decode(input, { errors: "all", onExcessProperty: "error" });
   if (Either.isRight(result)) return [];
   return ParseResult.ArrayFormatter.formatErrorSync(result.left).map((issue) => ({
