@@ -1,0 +1,181 @@
+import { assign, emit, setup } from "xstate";
+
+/** Settings of a circuit breaker; every field has a documented default. */
+export interface CircuitBreakerOptions {
+  /** Consecutive failures while closed that open the breaker (integer ≥ 1; default 3). */
+  readonly failureThreshold?: number;
+  /** Time the breaker stays open the first time, in ms (> 0; default 1000). */
+  readonly baseBackoffMs?: number;
+  /** Upper bound of the doubling backoff, in ms (≥ baseBackoffMs; default 60000). */
+  readonly maxBackoffMs?: number;
+}
+
+/** {@link CircuitBreakerOptions} with the defaults filled in. */
+export interface ResolvedCircuitBreakerOptions {
+  readonly failureThreshold: number;
+  readonly baseBackoffMs: number;
+  readonly maxBackoffMs: number;
+}
+
+/** Defaults of {@link CircuitBreakerOptions}. */
+export const CIRCUIT_BREAKER_DEFAULTS: ResolvedCircuitBreakerOptions = {
+  failureThreshold: 3,
+  baseBackoffMs: 1000,
+  maxBackoffMs: 60_000,
+};
+
+/**
+ * Fills in the defaults and checks the ranges.
+ *
+ * @throws RangeError when a value is out of range (threshold not an integer ≥ 1, base not a
+ * positive finite number, cap below the base or not finite).
+ */
+export function resolveCircuitBreakerOptions(
+  options: CircuitBreakerOptions = {},
+): ResolvedCircuitBreakerOptions {
+  const failureThreshold = options.failureThreshold ?? CIRCUIT_BREAKER_DEFAULTS.failureThreshold;
+  const baseBackoffMs = options.baseBackoffMs ?? CIRCUIT_BREAKER_DEFAULTS.baseBackoffMs;
+  const maxBackoffMs = options.maxBackoffMs ?? Math.max(CIRCUIT_BREAKER_DEFAULTS.maxBackoffMs, baseBackoffMs);
+  if (!Number.isInteger(failureThreshold) || failureThreshold < 1) {
+    throw new RangeError(`failureThreshold must be an integer >= 1, got ${failureThreshold}`);
+  }
+  if (!Number.isFinite(baseBackoffMs) || baseBackoffMs <= 0) {
+    throw new RangeError(`baseBackoffMs must be a positive finite number, got ${baseBackoffMs}`);
+  }
+  if (!Number.isFinite(maxBackoffMs) || maxBackoffMs < baseBackoffMs) {
+    throw new RangeError(
+      `maxBackoffMs must be finite and >= baseBackoffMs (${baseBackoffMs}), got ${maxBackoffMs}`,
+    );
+  }
+  return { failureThreshold, baseBackoffMs, maxBackoffMs };
+}
+
+/** What the breaker remembers. */
+export interface CircuitBreakerContext extends ResolvedCircuitBreakerOptions {
+  /** Consecutive failures seen while closed (reset by a success). */
+  readonly failures: number;
+  /** How long the next (or current) open period lasts, in ms. */
+  readonly backoffMs: number;
+}
+
+/** Events the breaker reacts to; the guard around the protected call sends them. */
+export type CircuitBreakerEvent =
+  /** The protected call returned normally (closed, or the half-open probe). */
+  | { readonly type: "call.succeeded" }
+  /** The protected call threw (closed, or the half-open probe). */
+  | { readonly type: "call.failed" }
+  /** Half-open: the single probe call is about to run; later calls are refused until it reports. */
+  | { readonly type: "probe.started" }
+  /** Close the breaker now and forget failures and backoff (operator reset). */
+  | { readonly type: "reset" };
+
+/** Events the breaker emits (`actor.on(...)`): the engine raises / clears a SafeMode reason on them. */
+export type CircuitBreakerEmitted =
+  /**
+   * The breaker opened: `backoffMs` is how long it stays open; `probeFailed` is true when a
+   * half-open probe failed (a re-open with a doubled backoff) rather than the closed threshold.
+   */
+  | { readonly type: "breaker.opened"; readonly backoffMs: number; readonly probeFailed: boolean }
+  /** The breaker closed again (a probe succeeded, or a `reset` while not closed). */
+  | { readonly type: "breaker.closed" };
+
+/**
+ * A three-state circuit breaker: closed → open → halfOpen (one probe) → closed or open again.
+ *
+ * @remarks
+ * A pure definition: no I/O, no clock of its own. The open period is an `after` delay read from
+ * the context, so whatever clock the actor is created with (a `SimulatedClock`, an RxJS
+ * scheduler bridge, real timers) drives it.
+ *
+ * - `closed`: calls run. `failureThreshold` consecutive `call.failed` open the breaker; a
+ *   `call.succeeded` sets the count back to 0.
+ * - `open`: calls are refused (the guard does not invoke them). After `backoffMs` → `halfOpen`.
+ * - `halfOpen.ready`: the next call is the probe; the guard sends `probe.started` before running it.
+ * - `halfOpen.probing`: the probe is outstanding; any other call is refused. Success → `closed`
+ *   with failures and backoff reset; failure → `open` with the backoff doubled, capped at
+ *   `maxBackoffMs`.
+ *
+ * `breaker.opened` is emitted on every entry to `open` and `breaker.closed` only when leaving
+ * `halfOpen`/`open` for `closed`, so a SafeMode reason raised on open stays raised through the
+ * half-open probe and is cleared only once the dependency works again. Cost: one XState event per
+ * protected call (the actuator runs at window cadence, not per digest).
+ */
+export const circuitBreakerMachine = setup({
+  types: {
+    context: {} as CircuitBreakerContext,
+    events: {} as CircuitBreakerEvent,
+    emitted: {} as CircuitBreakerEmitted,
+    input: {} as CircuitBreakerOptions | undefined,
+  },
+  delays: {
+    backoff: ({ context }) => context.backoffMs,
+  },
+  guards: {
+    reachesThreshold: ({ context }) => context.failures + 1 >= context.failureThreshold,
+  },
+  actions: {
+    countFailure: assign({ failures: ({ context }) => context.failures + 1 }),
+    clearFailures: assign({ failures: 0 }),
+    /** Back to the first-open backoff and no failures (after a good probe or a reset). */
+    resetBackoff: assign(({ context }) => ({ failures: 0, backoffMs: context.baseBackoffMs })),
+    doubleBackoff: assign({
+      backoffMs: ({ context }) => Math.min(context.backoffMs * 2, context.maxBackoffMs),
+    }),
+    emitOpenedByThreshold: emit(({ context }) => ({
+      type: "breaker.opened" as const,
+      backoffMs: context.backoffMs,
+      probeFailed: false,
+    })),
+    emitOpenedByProbe: emit(({ context }) => ({
+      type: "breaker.opened" as const,
+      backoffMs: context.backoffMs,
+      probeFailed: true,
+    })),
+    emitClosed: emit({ type: "breaker.closed" as const }),
+  },
+}).createMachine({
+  id: "circuitBreaker",
+  context: ({ input }) => {
+    const options = resolveCircuitBreakerOptions(input);
+    return { ...options, failures: 0, backoffMs: options.baseBackoffMs };
+  },
+  initial: "closed",
+  states: {
+    closed: {
+      on: {
+        "call.succeeded": { actions: "clearFailures" },
+        "call.failed": [
+          { guard: "reachesThreshold", target: "open", actions: ["clearFailures", "emitOpenedByThreshold"] },
+          { actions: "countFailure" },
+        ],
+        reset: { actions: "resetBackoff" },
+      },
+    },
+    open: {
+      after: { backoff: "halfOpen" },
+      on: {
+        reset: { target: "closed", actions: ["resetBackoff", "emitClosed"] },
+      },
+    },
+    halfOpen: {
+      initial: "ready",
+      states: {
+        ready: {
+          on: { "probe.started": "probing" },
+        },
+        probing: {
+          on: {
+            "call.succeeded": { target: "#circuitBreaker.closed", actions: ["resetBackoff", "emitClosed"] },
+            "call.failed": {
+              target: "#circuitBreaker.open",
+              actions: ["doubleBackoff", "emitOpenedByProbe"],
+            },
+          },
+        },
+      },
+      on: {
+        reset: { target: "closed", actions: ["resetBackoff", "emitClosed"] },
+      },
+    },
+  },
+});
