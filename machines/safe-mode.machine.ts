@@ -1,0 +1,278 @@
+import { assign, emit, setup } from "xstate";
+import {
+  demandsAtLeast,
+  isLatchedReason,
+  reasonMask,
+  reasonsInSet,
+  SAFE_MODE_LEVEL,
+  type SafeModeLevel,
+  type SafeModeName,
+  type SafeModeReason,
+} from "../src/engine/safety/safe-mode-reasons.js";
+
+/** Events SafeMode reacts to. */
+export type SafeModeEvent =
+  /** A reason became active (added to the set; escalates at once if it demands more). */
+  | { readonly type: "reason.raised"; readonly reason: SafeModeReason }
+  /** A reason's exit condition holds (removed from the set; ignored for reasons latched until reset). */
+  | { readonly type: "reason.cleared"; readonly reason: SafeModeReason }
+  /** An evaluation window closed healthy / unhealthy (counts toward stepping down / restarts the count). */
+  | { readonly type: "window.healthy" }
+  | { readonly type: "window.unhealthy" }
+  /** `engine.halt(reason)`: adds `manualHalt` and goes to `halted`; `reason` is free text for the audit. */
+  | { readonly type: "halt"; readonly reason: string }
+  /** `engine.resetSafeMode({ acknowledge })`: leaves `halted` for `normal` if `acknowledge` is not blank. */
+  | { readonly type: "reset"; readonly acknowledge: string };
+
+/** Emitted (`actor.on("mode.changed", …)`) on every mode change, for the audit and the executor's mode word. */
+export interface SafeModeChanged {
+  readonly type: "mode.changed";
+  readonly from: SafeModeName;
+  readonly to: SafeModeName;
+  /** Active reasons after the change, in bit order. */
+  readonly reasons: readonly SafeModeReason[];
+  /** The same set as bits (the audit record's `a` field). */
+  readonly reasonBits: number;
+  /** The free text given to `halt`, when a halt caused the change. */
+  readonly note?: string;
+  /** The acknowledgement given to the reset, when a reset caused the change. */
+  readonly acknowledge?: string;
+}
+
+/** Tuning for stepping down. */
+export interface SafeModeOptions {
+  /** Minimum time in a mode before it may step down, in ms (default 30 000). */
+  readonly dwellMs?: number;
+  /** Consecutive healthy windows required to step down, with no change to the reason set (default 3). */
+  readonly healthyWindows?: number;
+}
+
+/** Defaults of {@link SafeModeOptions}. */
+export const SAFE_MODE_DEFAULTS = { dwellMs: 30_000, healthyWindows: 3 } as const;
+
+/** What the chart remembers; small and JSON-safe. */
+export interface SafeModeContext {
+  /** The active reasons as a bit set (bit = `SAFE_MODE_REASONS[r].bit`). */
+  readonly reasons: number;
+  /** Consecutive healthy windows since the last mode change or reason change, capped at the requirement. */
+  readonly healthyWindows: number;
+  readonly healthyWindowsRequired: number;
+  readonly dwellMs: number;
+}
+
+/** Resolves options against the defaults and checks them. */
+function resolveOptions(
+  input: SafeModeOptions | undefined,
+): Pick<SafeModeContext, "dwellMs" | "healthyWindowsRequired"> {
+  const dwellMs = input?.dwellMs ?? SAFE_MODE_DEFAULTS.dwellMs;
+  const healthyWindowsRequired = input?.healthyWindows ?? SAFE_MODE_DEFAULTS.healthyWindows;
+  if (!Number.isFinite(dwellMs) || dwellMs < 0) throw new RangeError(`dwellMs must be ≥ 0, got ${dwellMs}`);
+  if (!Number.isInteger(healthyWindowsRequired) || healthyWindowsRequired < 1) {
+    throw new RangeError(`healthyWindows must be an integer ≥ 1, got ${healthyWindowsRequired}`);
+  }
+  return { dwellMs, healthyWindowsRequired };
+}
+
+/** `from`/`to` of a mode change. */
+interface ModeChange {
+  readonly from: SafeModeName;
+  readonly to: SafeModeName;
+}
+
+/**
+ * SafeMode as a statechart: `normal` → `conservative` → `frozen` → `halted`.
+ *
+ * @remarks
+ * A pure definition (no I/O, no clock: the dwell is an `after` delay read from the context, so a
+ * simulated clock drives it in tests). The engine sends reasons as they trip and clear, and one
+ * `window.healthy`/`window.unhealthy` per closed evaluation window; it listens to `mode.changed` to
+ * audit the change and flip the executor's mode word. The word is set by the engine's trip path
+ * before it sends the event, so no apply slips in between; this chart decides when it is safe to
+ * relax.
+ *
+ * Rules:
+ * - The active reasons are a set; raising one never removes another, and each is removed only by
+ *   its own `reason.cleared` (ignored for reasons latched until reset) or by an acknowledged reset.
+ * - Escalation is immediate, straight to the highest mode any active reason demands.
+ * - A mode steps down one level at a time, and only when no active reason demands it (or more),
+ *   its dwell has passed (`dwelling` → `settled`), and `healthyWindows` consecutive healthy windows
+ *   were seen with no change to the reason set since. Any raise or clear, an unhealthy window and
+ *   every mode change restart that count; the dwell restarts on every mode entry.
+ * - `halted` is latched: only `reset` with a non-blank `acknowledge` leaves it, to `normal` with the
+ *   reason set cleared (the emitted event carries the acknowledgement). Outside `halted`, `reset`
+ *   does nothing: the other modes end through their reasons.
+ *
+ * Cost: one XState transition per reason change or window (window cadence, never per digest).
+ */
+export const safeModeMachine = setup({
+  types: {
+    context: {} as SafeModeContext,
+    events: {} as SafeModeEvent,
+    emitted: {} as SafeModeChanged,
+    input: {} as SafeModeOptions | undefined,
+  },
+  delays: {
+    dwell: ({ context }) => context.dwellMs,
+  },
+  guards: {
+    /** The set after this raise holds a reason demanding `level` or more. */
+    raisesTo: ({ context, event }, params: { readonly level: SafeModeLevel }) =>
+      event.type === "reason.raised" &&
+      demandsAtLeast(context.reasons | reasonMask(event.reason), params.level),
+    /** Nothing demands `level` (or more) and enough healthy windows were seen. */
+    mayStepDown: ({ context }, params: { readonly level: SafeModeLevel }) =>
+      !demandsAtLeast(context.reasons, params.level) &&
+      context.healthyWindows >= context.healthyWindowsRequired,
+    clearable: ({ event }) => event.type === "reason.cleared" && !isLatchedReason(event.reason),
+    acknowledged: ({ event }) => event.type === "reset" && event.acknowledge.trim().length > 0,
+  },
+  actions: {
+    addReason: assign(({ context, event }) => ({
+      reasons: event.type === "reason.raised" ? context.reasons | reasonMask(event.reason) : context.reasons,
+      healthyWindows: 0,
+    })),
+    removeReason: assign(({ context, event }) => ({
+      reasons:
+        event.type === "reason.cleared" ? context.reasons & ~reasonMask(event.reason) : context.reasons,
+      healthyWindows: 0,
+    })),
+    addManualHalt: assign(({ context }) => ({
+      reasons: context.reasons | reasonMask("manualHalt"),
+      healthyWindows: 0,
+    })),
+    clearReasons: assign({ reasons: 0, healthyWindows: 0 }),
+    countHealthy: assign({
+      healthyWindows: ({ context }) => Math.min(context.healthyWindows + 1, context.healthyWindowsRequired),
+    }),
+    restartHealthyCount: assign({ healthyWindows: 0 }),
+    /** Emit `mode.changed`; runs after the transition's assignments, so it reports the new set. */
+    announce: emit(({ context, event }, params: ModeChange) => {
+      const change: SafeModeChanged = {
+        type: "mode.changed",
+        from: params.from,
+        to: params.to,
+        reasons: reasonsInSet(context.reasons),
+        reasonBits: context.reasons,
+        ...(event.type === "halt" ? { note: event.reason } : {}),
+        ...(event.type === "reset" ? { acknowledge: event.acknowledge } : {}),
+      };
+      return change;
+    }),
+  },
+}).createMachine({
+  id: "safeMode",
+  context: ({ input }) => ({ ...resolveOptions(input), reasons: 0, healthyWindows: 0 }),
+  initial: "normal",
+  on: {
+    "reason.cleared": { guard: "clearable", actions: "removeReason" },
+    "window.healthy": { actions: "countHealthy" },
+    "window.unhealthy": { actions: "restartHealthyCount" },
+  },
+  states: {
+    normal: {
+      on: {
+        "reason.raised": [
+          {
+            guard: { type: "raisesTo", params: { level: SAFE_MODE_LEVEL.halted } },
+            target: "halted",
+            actions: ["addReason", { type: "announce", params: { from: "normal", to: "halted" } }],
+          },
+          {
+            guard: { type: "raisesTo", params: { level: SAFE_MODE_LEVEL.frozen } },
+            target: "frozen",
+            actions: ["addReason", { type: "announce", params: { from: "normal", to: "frozen" } }],
+          },
+          {
+            guard: { type: "raisesTo", params: { level: SAFE_MODE_LEVEL.conservative } },
+            target: "conservative",
+            actions: ["addReason", { type: "announce", params: { from: "normal", to: "conservative" } }],
+          },
+          { actions: "addReason" },
+        ],
+        halt: {
+          target: "halted",
+          actions: ["addManualHalt", { type: "announce", params: { from: "normal", to: "halted" } }],
+        },
+      },
+    },
+    conservative: {
+      initial: "dwelling",
+      entry: "restartHealthyCount",
+      on: {
+        "reason.raised": [
+          {
+            guard: { type: "raisesTo", params: { level: SAFE_MODE_LEVEL.halted } },
+            target: "halted",
+            actions: ["addReason", { type: "announce", params: { from: "conservative", to: "halted" } }],
+          },
+          {
+            guard: { type: "raisesTo", params: { level: SAFE_MODE_LEVEL.frozen } },
+            target: "frozen",
+            actions: ["addReason", { type: "announce", params: { from: "conservative", to: "frozen" } }],
+          },
+          { actions: "addReason" },
+        ],
+        halt: {
+          target: "halted",
+          actions: ["addManualHalt", { type: "announce", params: { from: "conservative", to: "halted" } }],
+        },
+      },
+      states: {
+        dwelling: { after: { dwell: "settled" } },
+        settled: {
+          always: {
+            guard: { type: "mayStepDown", params: { level: SAFE_MODE_LEVEL.conservative } },
+            target: "#safeMode.normal",
+            actions: [
+              "restartHealthyCount",
+              { type: "announce", params: { from: "conservative", to: "normal" } },
+            ],
+          },
+        },
+      },
+    },
+    frozen: {
+      initial: "dwelling",
+      entry: "restartHealthyCount",
+      on: {
+        "reason.raised": [
+          {
+            guard: { type: "raisesTo", params: { level: SAFE_MODE_LEVEL.halted } },
+            target: "halted",
+            actions: ["addReason", { type: "announce", params: { from: "frozen", to: "halted" } }],
+          },
+          { actions: "addReason" },
+        ],
+        halt: {
+          target: "halted",
+          actions: ["addManualHalt", { type: "announce", params: { from: "frozen", to: "halted" } }],
+        },
+      },
+      states: {
+        dwelling: { after: { dwell: "settled" } },
+        settled: {
+          always: {
+            guard: { type: "mayStepDown", params: { level: SAFE_MODE_LEVEL.frozen } },
+            target: "#safeMode.conservative",
+            actions: [
+              "restartHealthyCount",
+              { type: "announce", params: { from: "frozen", to: "conservative" } },
+            ],
+          },
+        },
+      },
+    },
+    halted: {
+      entry: "restartHealthyCount",
+      on: {
+        "reason.raised": { actions: "addReason" },
+        halt: { actions: "addManualHalt" },
+        reset: {
+          guard: "acknowledged",
+          target: "normal",
+          actions: ["clearReasons", { type: "announce", params: { from: "halted", to: "normal" } }],
+        },
+      },
+    },
+  },
+});
