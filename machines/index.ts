@@ -2,8 +2,24 @@
  * arqon's statecharts as pure definitions: importable on their own, with no side effects, so the
  * Stately editor, the VS Code extension and `xstate/graph` can load them.
  */
+export {
+  CIRCUIT_BREAKER_DEFAULTS,
+  type CircuitBreakerContext,
+  type CircuitBreakerEmitted,
+  type CircuitBreakerEvent,
+  type CircuitBreakerOptions,
+  circuitBreakerMachine,
+} from "./circuit-breaker.machine.js";
 export { engineMachine } from "./engine.machine.js";
 export { type HotPathEvent, type HotPathState, hotPathPlaceholder } from "./hot-path.logic.js";
+export {
+  SAFE_MODE_DEFAULTS,
+  type SafeModeChanged,
+  type SafeModeContext,
+  type SafeModeEvent,
+  type SafeModeOptions,
+  safeModeMachine,
+} from "./safe-mode.machine.js";
 export {
   type SolverClassification,
   type SolverMachineContext,
