@@ -1,0 +1,372 @@
+import type { ConfigIssue } from "../../errors.js";
+
+/**
+ * What {@link InstabilityGovernor} concluded from one digest or one window. `Healthy` is 0 so a
+ * caller can test `if (code !== 0)`.
+ */
+export const GovernorCode = {
+  /** Nothing wrong. */
+  Healthy: 0,
+  /** The objective was NaN or ±Infinity: trips on that digest. */
+  NonFinite: 1,
+  /** Anomalous values held for `spikeHold` consecutive digests. */
+  Spike: 2,
+  /** `divergenceWindows` consecutive windows worse than the baseline window by more than the margin. */
+  Divergence: 3,
+  /** A trip that was the `repeatLimit`-th within `repeatPeriodMs`: escalate (halt). */
+  RepeatedTrips: 4,
+} as const;
+
+/** One of the {@link GovernorCode} codes. */
+export type GovernorCode = (typeof GovernorCode)[keyof typeof GovernorCode];
+
+const CODE_NAMES: readonly string[] = ["healthy", "nonFinite", "spike", "divergence", "repeatedTrips"];
+
+/** Audit name of a {@link GovernorCode} ("healthy", "spike", …), or "unknown". Allocation-free. */
+export function governorCodeName(code: number): string {
+  return Number.isInteger(code) && code >= 0 && code < CODE_NAMES.length ? CODE_NAMES[code]! : "unknown";
+}
+
+/** Tuning of the {@link InstabilityGovernor}; every field is optional (see {@link DEFAULT_GOVERNOR_OPTIONS}). */
+export interface InstabilityGovernorOptions {
+  /** k: a digest is anomalous only if it exceeds mean + k·σ of the clean history. */
+  readonly spikeSigmas?: number;
+  /** m: … and also exceeds m × |mean| of the clean history. */
+  readonly spikeRatio?: number;
+  /** M: consecutive anomalous digests that trip "spike". */
+  readonly spikeHold?: number;
+  /** Size of the ring of recent clean digests the spike statistics come from. */
+  readonly historySize?: number;
+  /** Clean digests needed before the spike rule judges anything (until then every finite digest is clean). */
+  readonly minHistory?: number;
+  /** Floor on σ, in objective units, so a noise-free objective does not make every change a spike. */
+  readonly sigmaFloor?: number;
+  /** N: consecutive windows worse than the baseline window that trip "divergence". */
+  readonly divergenceWindows?: number;
+  /** A window is worse when its mean exceeds the baseline mean by more than this fraction of |baseline mean| … */
+  readonly divergenceThreshold?: number;
+  /** … and by more than this many σ of the clean digests measured when the baseline was taken. */
+  readonly divergenceSigmas?: number;
+  /** Trips within `repeatPeriodMs` (this one included) that turn a trip into "repeatedTrips". */
+  readonly repeatLimit?: number;
+  /** Period over which trips are counted for `repeatLimit`. */
+  readonly repeatPeriodMs?: number;
+}
+
+/** The governor's options with every field resolved. */
+export type ResolvedGovernorOptions = Required<InstabilityGovernorOptions>;
+
+/**
+ * Defaults. The spike rule follows the live-training governor described in the seeds (6σ, 3× the
+ * mean, 20 recent clean samples with at least 10, 3 consecutive); divergence needs 5 windows in a
+ * row more than 50 % and 3σ worse than the baseline window; 3 trips within an hour escalate.
+ */
+export const DEFAULT_GOVERNOR_OPTIONS: ResolvedGovernorOptions = Object.freeze({
+  spikeSigmas: 6,
+  spikeRatio: 3,
+  spikeHold: 3,
+  historySize: 20,
+  minHistory: 10,
+  sigmaFloor: 1e-9,
+  divergenceWindows: 5,
+  divergenceThreshold: 0.5,
+  divergenceSigmas: 3,
+  repeatLimit: 3,
+  repeatPeriodMs: 3_600_000,
+});
+
+const isCount = (x: number): boolean => Number.isInteger(x) && x >= 1 && x <= 1_000_000;
+const isNonNegative = (x: number): boolean => Number.isFinite(x) && x >= 0;
+
+const RULES: Readonly<Record<keyof ResolvedGovernorOptions, readonly [(x: number) => boolean, string]>> = {
+  spikeSigmas: [(x) => Number.isFinite(x) && x > 0, "must be a finite number > 0"],
+  spikeRatio: [isNonNegative, "must be a finite number ≥ 0"],
+  spikeHold: [isCount, "must be a whole number from 1 to 1000000"],
+  historySize: [(x) => isCount(x) && x >= 2, "must be a whole number from 2 to 1000000"],
+  minHistory: [(x) => isCount(x) && x >= 2, "must be a whole number ≥ 2 and ≤ historySize"],
+  sigmaFloor: [isNonNegative, "must be a finite number ≥ 0 (objective units)"],
+  divergenceWindows: [isCount, "must be a whole number from 1 to 1000000"],
+  divergenceThreshold: [isNonNegative, "must be a finite number ≥ 0 (fraction of |baseline mean|)"],
+  divergenceSigmas: [isNonNegative, "must be a finite number ≥ 0"],
+  repeatLimit: [(x) => Number.isInteger(x) && x >= 1 && x <= 1000, "must be a whole number from 1 to 1000"],
+  repeatPeriodMs: [(x) => x > 0, "must be a number > 0 (milliseconds; Infinity allowed)"],
+};
+
+/**
+ * Every problem with governor options, each with its path under `path`; empty when valid.
+ * Unknown fields are reported (usually typos).
+ */
+export function instabilityGovernorOptionIssues(input: unknown, path = "governor"): ConfigIssue[] {
+  if (input === undefined) return [];
+  if (typeof input !== "object" || input === null || Array.isArray(input))
+    return [{ path, message: "must be an object of governor options" }];
+  const issues: ConfigIssue[] = [];
+  for (const [key, value] of Object.entries(input)) {
+    const rule = Object.hasOwn(RULES, key) ? RULES[key as keyof ResolvedGovernorOptions] : undefined;
+    if (rule === undefined) {
+      issues.push({
+        path: `${path}.${key}`,
+        message: `unknown option; known: ${Object.keys(RULES).join(", ")}`,
+      });
+    } else if (value !== undefined && (typeof value !== "number" || Number.isNaN(value) || !rule[0](value))) {
+      issues.push({ path: `${path}.${key}`, message: rule[1] });
+    }
+  }
+  if (issues.length === 0) {
+    const o = resolveOptions(input as InstabilityGovernorOptions);
+    if (o.minHistory > o.historySize)
+      issues.push({ path: `${path}.minHistory`, message: "must be ≤ historySize" });
+  }
+  return issues;
+}
+
+function resolveOptions(options: InstabilityGovernorOptions): ResolvedGovernorOptions {
+  const out: Record<string, number> = { ...DEFAULT_GOVERNOR_OPTIONS };
+  for (const [key, value] of Object.entries(options)) if (value !== undefined) out[key] = value;
+  return out as unknown as ResolvedGovernorOptions;
+}
+
+/**
+ * Watches the objective stream for instability: non-finite values, held spikes, divergence from
+ * the baseline window, and trips that keep coming back.
+ *
+ * @remarks
+ * Performance: {@link InstabilityGovernor.observe} is O(1) and allocation-free (a `Float64Array`
+ * ring of recent clean digests with a sliding mean/variance, recomputed exactly once per ring lap
+ * so rounding never accumulates); {@link InstabilityGovernor.closeWindow} is O(1) too. Time is
+ * passed in (`now`, ms); there is no clock inside.
+ *
+ * Anomalous digests (those the spike rule flags) never enter the statistics, so a burst cannot
+ * raise the mean and σ it is judged against, nor make normal values look anomalous afterwards.
+ * Every finite digest does count towards the current window's mean for the divergence rule.
+ *
+ * Divergence compares the mean of each closed window with the baseline window: the first window
+ * closed, after construction, {@link InstabilityGovernor.resetBaseline} or
+ * {@link InstabilityGovernor.reset}, once the clean history holds `minHistory` digests. A window is worse when
+ * `mean − baseline > max(divergenceThreshold·|baseline|, divergenceSigmas·σ₀)`, σ₀ being the clean
+ * digests' σ when the baseline was taken. Call `resetBaseline()` whenever the engine's baseline
+ * moves (setBaseline, rollback): a level change the operator accepted is not divergence.
+ *
+ * Each trip is remembered in a ring of its times; when a trip is the `repeatLimit`-th within
+ * `repeatPeriodMs`, the code returned is `RepeatedTrips` instead of the rule's own code. Trips are
+ * not latched: after handling one, the caller decides whether to keep feeding (typically after a
+ * rollback, with `reset()`); the trip history survives `reset()` and is cleared only by
+ * {@link InstabilityGovernor.clearTrips}.
+ */
+export class InstabilityGovernor {
+  /** The options in force, defaults filled in. */
+  readonly options: ResolvedGovernorOptions;
+
+  private readonly ring: Float64Array;
+  private ringNext = 0;
+  private ringCount = 0;
+  private mean = 0;
+  private m2 = 0;
+  private spikeRun = 0;
+
+  private windowSum = 0;
+  private windowCount = 0;
+  private hasBaseline = false;
+  private baselineMean = 0;
+  private baselineSigma = 0;
+  private badWindows = 0;
+
+  private readonly tripTimes: Float64Array;
+  private tripNext = 0;
+  private trips = 0;
+
+  /** Code of the rule behind the last trip (before any `RepeatedTrips` escalation); 0 if none. */
+  lastRule: GovernorCode = GovernorCode.Healthy;
+
+  /** @throws RangeError listing every invalid option. */
+  constructor(options: InstabilityGovernorOptions = {}) {
+    const issues = instabilityGovernorOptionIssues(options);
+    if (issues.length > 0)
+      throw new RangeError(
+        `Invalid governor options: ${issues.map((i) => `${i.path}: ${i.message}`).join("; ")}`,
+      );
+    this.options = Object.freeze(resolveOptions(options));
+    this.ring = new Float64Array(this.options.historySize);
+    this.tripTimes = new Float64Array(this.options.repeatLimit).fill(Number.NEGATIVE_INFINITY);
+  }
+
+  /** Mean of the clean history (0 while empty). */
+  get cleanMean(): number {
+    return this.mean;
+  }
+
+  /** Sample standard deviation of the clean history (0 with fewer than 2 values). */
+  get cleanSigma(): number {
+    return this.ringCount > 1 ? Math.sqrt(Math.max(0, this.m2 / (this.ringCount - 1))) : 0;
+  }
+
+  /** Number of clean digests currently in the history. */
+  get cleanCount(): number {
+    return this.ringCount;
+  }
+
+  /** Consecutive anomalous digests so far (0 after a clean one or a spike trip). */
+  get anomalousRun(): number {
+    return this.spikeRun;
+  }
+
+  /** Consecutive closed windows worse than the baseline so far. */
+  get worseWindows(): number {
+    return this.badWindows;
+  }
+
+  /** Total trips remembered in the repeat ring (at most `repeatLimit`). */
+  get recordedTrips(): number {
+    return this.trips;
+  }
+
+  /**
+   * Feeds one digest's objective at time `now` (ms) and returns the verdict.
+   *
+   * @remarks O(1), allocation-free.
+   */
+  observe(value: number, now: number): GovernorCode {
+    if (!Number.isFinite(value)) {
+      this.spikeRun = 0;
+      return this.trip(GovernorCode.NonFinite, now);
+    }
+    this.windowSum += value;
+    this.windowCount += 1;
+    const o = this.options;
+    if (this.ringCount >= o.minHistory) {
+      const sigma = Math.max(this.cleanSigma, o.sigmaFloor);
+      const mean = this.mean;
+      if (value > mean + o.spikeSigmas * sigma && value > o.spikeRatio * Math.abs(mean)) {
+        this.spikeRun += 1;
+        if (this.spikeRun >= o.spikeHold) {
+          this.spikeRun = 0;
+          return this.trip(GovernorCode.Spike, now);
+        }
+        return GovernorCode.Healthy;
+      }
+    }
+    this.spikeRun = 0;
+    this.pushClean(value);
+    return GovernorCode.Healthy;
+  }
+
+  /**
+   * Closes the current evaluation window (the digests observed since the last close) at time `now`.
+   * The first window closed with `minHistory` clean digests in the history becomes the baseline
+   * (earlier ones are skipped). An empty window changes nothing.
+   *
+   * @remarks O(1), allocation-free; call at window cadence.
+   */
+  closeWindow(now: number): GovernorCode {
+    if (this.windowCount === 0) return GovernorCode.Healthy;
+    const mean = this.windowSum / this.windowCount;
+    this.windowSum = 0;
+    this.windowCount = 0;
+    if (!this.hasBaseline) {
+      // The baseline needs a σ from a real history: windows closed before that are skipped.
+      if (this.ringCount < this.options.minHistory) return GovernorCode.Healthy;
+      this.hasBaseline = true;
+      this.baselineMean = mean;
+      this.baselineSigma = this.cleanSigma;
+      this.badWindows = 0;
+      return GovernorCode.Healthy;
+    }
+    const o = this.options;
+    const margin = Math.max(
+      o.divergenceThreshold * Math.abs(this.baselineMean),
+      o.divergenceSigmas * this.baselineSigma,
+    );
+    if (mean - this.baselineMean > margin) {
+      this.badWindows += 1;
+      if (this.badWindows >= o.divergenceWindows) {
+        this.badWindows = 0;
+        return this.trip(GovernorCode.Divergence, now);
+      }
+    } else {
+      this.badWindows = 0;
+    }
+    return GovernorCode.Healthy;
+  }
+
+  /**
+   * Forgets the baseline window, the divergence count and the open window: the next closed window
+   * becomes the new baseline. Call when the engine's baseline moves. Keeps the clean history.
+   */
+  resetBaseline(): void {
+    this.hasBaseline = false;
+    this.badWindows = 0;
+    this.windowSum = 0;
+    this.windowCount = 0;
+  }
+
+  /**
+   * Forgets all statistics (clean history, spike run, baseline, open window), e.g. after a
+   * rollback, but keeps the trip history so repeated trips still escalate.
+   */
+  reset(): void {
+    this.ringNext = 0;
+    this.ringCount = 0;
+    this.mean = 0;
+    this.m2 = 0;
+    this.spikeRun = 0;
+    this.resetBaseline();
+  }
+
+  /** Forgets the trip history (an operator's acknowledged reset). */
+  clearTrips(): void {
+    this.tripTimes.fill(Number.NEGATIVE_INFINITY);
+    this.tripNext = 0;
+    this.trips = 0;
+    this.lastRule = GovernorCode.Healthy;
+  }
+
+  private trip(rule: GovernorCode, now: number): GovernorCode {
+    this.lastRule = rule;
+    const times = this.tripTimes;
+    times[this.tripNext] = now;
+    this.tripNext = (this.tripNext + 1) % times.length;
+    if (this.trips < times.length) this.trips += 1;
+    // After the write, the next slot holds the oldest of the last `repeatLimit` trips.
+    const oldest = times[this.tripNext]!;
+    return this.trips === times.length && now - oldest < this.options.repeatPeriodMs
+      ? GovernorCode.RepeatedTrips
+      : rule;
+  }
+
+  private pushClean(value: number): void {
+    const ring = this.ring;
+    const size = ring.length;
+    if (this.ringCount === size) {
+      // Sliding removal of the value being overwritten (Welford in reverse).
+      const old = ring[this.ringNext]!;
+      const n = this.ringCount - 1;
+      const d = old - this.mean;
+      this.mean -= d / n;
+      this.m2 -= d * (old - this.mean);
+      this.ringCount = n;
+    }
+    ring[this.ringNext] = value;
+    this.ringNext = this.ringNext + 1 === size ? 0 : this.ringNext + 1;
+    const n = this.ringCount + 1;
+    const d = value - this.mean;
+    this.mean += d / n;
+    this.m2 += d * (value - this.mean);
+    this.ringCount = n;
+    if (this.ringNext === 0 && n === size) this.recompute();
+  }
+
+  /** Exact two-pass mean and M2 over the full ring, once per lap, so sliding rounding cannot drift. */
+  private recompute(): void {
+    const ring = this.ring;
+    let sum = 0;
+    for (let i = 0; i < ring.length; i++) sum += ring[i]!;
+    const mean = sum / ring.length;
+    let m2 = 0;
+    for (let i = 0; i < ring.length; i++) {
+      const d = ring[i]! - mean;
+      m2 += d * d;
+    }
+    this.mean = mean;
+    this.m2 = m2;
+  }
+}
