@@ -175,6 +175,9 @@ export function restoreSolver(artifact: unknown): Solver {
 
 const STRATEGY_SEED_STREAM = 0x5eed;
 
+/** The keys a told result may have. */
+const RESULT_KEYS: ReadonlySet<string> = new Set(["id", "params", "value", "cost"]);
+
 class SolverImpl implements Solver {
   readonly config: ResolvedSolverConfig;
   readonly actor: Actor<typeof solverMachine>;
@@ -401,7 +404,7 @@ class SolverImpl implements Solver {
       }
       const r = result as unknown as Record<string, unknown>;
       for (const key of Object.keys(r)) {
-        if (!["id", "params", "value", "cost"].includes(key)) problems.push(`${at}.${key}: unknown key`);
+        if (!RESULT_KEYS.has(key)) problems.push(`${at}.${key}: unknown key`);
       }
       if (typeof r.value !== "number" || !Number.isFinite(r.value)) {
         problems.push(`${at}.value: expected a finite number, got ${String(r.value)}`);
