@@ -79,6 +79,35 @@ interface ModeChange {
   readonly to: SafeModeName;
 }
 
+/** Modes above normal, most severe first: the order escalation guards are tried in. */
+const ESCALATION_ORDER = ["halted", "frozen", "conservative"] as const satisfies readonly SafeModeName[];
+
+/**
+ * The `reason.raised` and `halt` transitions of a mode below halted: a raised reason goes straight
+ * to the most severe mode it demands above `from` (else it only joins the set), and `halt` goes to
+ * halted. Built once at definition time, so the chart's config stays static for visualisers.
+ */
+function escalationsFrom(from: "normal" | "conservative" | "frozen") {
+  const higher = ESCALATION_ORDER.filter((to) => SAFE_MODE_LEVEL[to] > SAFE_MODE_LEVEL[from]);
+  return {
+    "reason.raised": [
+      ...higher.map((to) => ({
+        guard: { type: "raisesTo" as const, params: { level: SAFE_MODE_LEVEL[to] } },
+        target: to,
+        actions: ["addReason" as const, { type: "announce" as const, params: { from, to } }],
+      })),
+      { actions: "addReason" as const },
+    ],
+    halt: {
+      target: "halted",
+      actions: [
+        "addManualHalt" as const,
+        { type: "announce" as const, params: { from, to: "halted" as const } },
+      ],
+    },
+  };
+}
+
 /**
  * SafeMode as a statechart: `normal` → `conservative` → `frozen` → `halted`.
  *
@@ -171,51 +200,14 @@ export const safeModeMachine = setup({
   states: {
     normal: {
       on: {
-        "reason.raised": [
-          {
-            guard: { type: "raisesTo", params: { level: SAFE_MODE_LEVEL.halted } },
-            target: "halted",
-            actions: ["addReason", { type: "announce", params: { from: "normal", to: "halted" } }],
-          },
-          {
-            guard: { type: "raisesTo", params: { level: SAFE_MODE_LEVEL.frozen } },
-            target: "frozen",
-            actions: ["addReason", { type: "announce", params: { from: "normal", to: "frozen" } }],
-          },
-          {
-            guard: { type: "raisesTo", params: { level: SAFE_MODE_LEVEL.conservative } },
-            target: "conservative",
-            actions: ["addReason", { type: "announce", params: { from: "normal", to: "conservative" } }],
-          },
-          { actions: "addReason" },
-        ],
-        halt: {
-          target: "halted",
-          actions: ["addManualHalt", { type: "announce", params: { from: "normal", to: "halted" } }],
-        },
+        ...escalationsFrom("normal"),
       },
     },
     conservative: {
       initial: "dwelling",
       entry: "restartHealthyCount",
       on: {
-        "reason.raised": [
-          {
-            guard: { type: "raisesTo", params: { level: SAFE_MODE_LEVEL.halted } },
-            target: "halted",
-            actions: ["addReason", { type: "announce", params: { from: "conservative", to: "halted" } }],
-          },
-          {
-            guard: { type: "raisesTo", params: { level: SAFE_MODE_LEVEL.frozen } },
-            target: "frozen",
-            actions: ["addReason", { type: "announce", params: { from: "conservative", to: "frozen" } }],
-          },
-          { actions: "addReason" },
-        ],
-        halt: {
-          target: "halted",
-          actions: ["addManualHalt", { type: "announce", params: { from: "conservative", to: "halted" } }],
-        },
+        ...escalationsFrom("conservative"),
       },
       states: {
         dwelling: { after: { dwell: "settled" } },
@@ -235,18 +227,7 @@ export const safeModeMachine = setup({
       initial: "dwelling",
       entry: "restartHealthyCount",
       on: {
-        "reason.raised": [
-          {
-            guard: { type: "raisesTo", params: { level: SAFE_MODE_LEVEL.halted } },
-            target: "halted",
-            actions: ["addReason", { type: "announce", params: { from: "frozen", to: "halted" } }],
-          },
-          { actions: "addReason" },
-        ],
-        halt: {
-          target: "halted",
-          actions: ["addManualHalt", { type: "announce", params: { from: "frozen", to: "halted" } }],
-        },
+        ...escalationsFrom("frozen"),
       },
       states: {
         dwelling: { after: { dwell: "settled" } },

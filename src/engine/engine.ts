@@ -6,7 +6,7 @@ import type { HotPathEvent } from "../../machines/hot-path.logic.js";
 import { type SpsaMachineEvent, spsaMachine } from "../../machines/spsa.machine.js";
 import { type AuditEvent, AuditRecordType } from "../audit/events.js";
 import { AuditRing } from "../audit/ring.js";
-import { ConfigError } from "../errors.js";
+import type { ConfigError } from "../errors.js";
 import { ApplyKind } from "../hotpath/apply-kind.js";
 import { Executor } from "../hotpath/executor.js";
 import { LiveConfig } from "../hotpath/live-config.js";
@@ -14,8 +14,9 @@ import type { SharedLiveConfigHandle } from "../hotpath/shared-live-config.js";
 import { APPLIED } from "../hotpath/violation.js";
 import { Prng } from "../random/prng.js";
 import { clockFromScheduler } from "../runtime/scheduler-clock.js";
+import { scopedResource } from "../runtime/scoped-resource.js";
 import { type EngineConfig, type ResolvedEngineConfig, resolveEngineConfig } from "./config.js";
-import { checkDigest, DIGEST_ACCEPTED, type Digest } from "./digest.js";
+import { checkDigest, DIGEST_ACCEPTED, type Digest, DigestRejection } from "./digest.js";
 import {
   createWindowStats,
   evaluationWindows,
@@ -37,16 +38,16 @@ export type DigestVerdict =
   | "from-future"
   | "closed";
 
-const VERDICTS: readonly DigestVerdict[] = [
-  "accepted",
-  "malformed",
-  "non-finite-objective",
-  "wrong-generation",
-  "settling",
-  "too-old",
-  "from-future",
-];
-
+/** Verdict of each {@link checkDigest} result code, keyed by the code so the two cannot drift apart. */
+const VERDICT_BY_CODE: { readonly [code: number]: DigestVerdict } = {
+  [DIGEST_ACCEPTED]: "accepted",
+  [DigestRejection.Malformed]: "malformed",
+  [DigestRejection.NonFiniteObjective]: "non-finite-objective",
+  [DigestRejection.WrongGeneration]: "wrong-generation",
+  [DigestRejection.Settling]: "settling",
+  [DigestRejection.TooOld]: "too-old",
+  [DigestRejection.FromFuture]: "from-future",
+} satisfies Record<DigestRejection | typeof DIGEST_ACCEPTED, DigestVerdict>;
 /** A point-in-time view of an engine (allocates; not for the hot path). */
 export interface EngineSnapshot {
   /** Generation of the live values (+1 per apply or rollback). */
@@ -147,15 +148,8 @@ export const Engine = {
    * closes; fails with a {@link ConfigError} listing every problem of an invalid config.
    */
   make: (config: EngineConfig): Effect.Effect<Engine, ConfigError, Scope.Scope> =>
-    Effect.acquireRelease(
-      Effect.suspend(() => {
-        // Only a ConfigError is an expected failure; anything else is a defect.
-        try {
-          return Effect.succeed(createEngine(config));
-        } catch (error) {
-          return error instanceof ConfigError ? Effect.fail(error) : Effect.die(error);
-        }
-      }),
+    scopedResource(
+      () => createEngine(config),
       (engine) => Effect.promise(() => engine.close()),
     ),
 };
@@ -293,7 +287,7 @@ class EngineImpl implements Engine {
     );
     if (code !== DIGEST_ACCEPTED) {
       this.reject(code, digest, now);
-      return VERDICTS[code] ?? "malformed";
+      return VERDICT_BY_CODE[code] ?? "malformed";
     }
     this.accepted++;
     this.sink?.next(digest.objective);

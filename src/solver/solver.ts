@@ -1,7 +1,8 @@
 import { Effect, type Scope } from "effect";
 import { type Actor, createActor, type SnapshotFrom } from "xstate";
 import { type SolverClassification, solverMachine } from "../../machines/solver.machine.js";
-import { ConfigError, UsageError } from "../errors.js";
+import { type ConfigError, UsageError } from "../errors.js";
+import { scopedResource } from "../runtime/scoped-resource.js";
 import { Space } from "../space/space.js";
 import { artifactProblems } from "./artifact-check.js";
 import { classify } from "./classify.js";
@@ -139,15 +140,8 @@ export const Solver = {
    * {@link ConfigError} listing every problem of an invalid config.
    */
   make: (config: SolverConfig): Effect.Effect<Solver, ConfigError, Scope.Scope> =>
-    Effect.acquireRelease(
-      Effect.suspend(() => {
-        // Only a ConfigError is an expected failure; anything else is a defect.
-        try {
-          return Effect.succeed(createSolver(config));
-        } catch (error) {
-          return error instanceof ConfigError ? Effect.fail(error) : Effect.die(error);
-        }
-      }),
+    scopedResource(
+      () => createSolver(config),
       (solver) => Effect.sync(() => solver.stop()),
     ),
 };

@@ -1,4 +1,5 @@
 import type { ConfigIssue } from "../../errors.js";
+import { type NumericRule, numericOptionIssues, rangeIssues } from "./option-issues.js";
 
 /** Verdict of {@link ChangeBudget.record}: 0 when every parameter is within budget, 1 when one is not. */
 export const ChangeBudgetCode = {
@@ -31,46 +32,18 @@ export const DEFAULT_CHANGE_BUDGET_OPTIONS: ResolvedChangeBudgetOptions = Object
   buckets: 12,
 });
 
-const RULES: Readonly<Record<keyof ResolvedChangeBudgetOptions, readonly [(x: number) => boolean, string]>> =
-  {
-    changeBudget: [(x) => x > 0, "must be a number > 0 (fraction of the range; Infinity for no budget)"],
-    budgetWindowMs: [(x) => Number.isFinite(x) && x > 0, "must be a finite number > 0 (milliseconds)"],
-    buckets: [(x) => Number.isInteger(x) && x >= 1 && x <= 1000, "must be a whole number from 1 to 1000"],
-  };
+const RULES: Readonly<Record<keyof ResolvedChangeBudgetOptions, NumericRule>> = {
+  changeBudget: [(x) => x > 0, "must be a number > 0 (fraction of the range; Infinity for no budget)"],
+  budgetWindowMs: [(x) => Number.isFinite(x) && x > 0, "must be a finite number > 0 (milliseconds)"],
+  buckets: [(x) => Number.isInteger(x) && x >= 1 && x <= 1000, "must be a whole number from 1 to 1000"],
+};
 
 /**
  * Every problem with change-budget options, each with its path under `path`; empty when valid.
  * Unknown fields are reported (usually typos).
  */
 export function changeBudgetOptionIssues(input: unknown, path = "changeBudget"): ConfigIssue[] {
-  if (input === undefined) return [];
-  if (typeof input !== "object" || input === null || Array.isArray(input))
-    return [{ path, message: "must be an object of change-budget options" }];
-  const issues: ConfigIssue[] = [];
-  for (const [key, value] of Object.entries(input)) {
-    const rule = Object.hasOwn(RULES, key) ? RULES[key as keyof ResolvedChangeBudgetOptions] : undefined;
-    if (rule === undefined) {
-      issues.push({
-        path: `${path}.${key}`,
-        message: `unknown option; known: ${Object.keys(RULES).join(", ")}`,
-      });
-    } else if (value !== undefined && (typeof value !== "number" || Number.isNaN(value) || !rule[0](value))) {
-      issues.push({ path: `${path}.${key}`, message: rule[1] });
-    }
-  }
-  return issues;
-}
-
-// One finite, positive range (max − min) per parameter.
-function rangeIssues(ranges: ArrayLike<number>, path = "ranges"): ConfigIssue[] {
-  const issues: ConfigIssue[] = [];
-  if (ranges.length === 0) issues.push({ path, message: "must hold at least one parameter" });
-  for (let i = 0; i < ranges.length; i++) {
-    const r = ranges[i]!;
-    if (!(Number.isFinite(r) && r > 0))
-      issues.push({ path: `${path}[${i}]`, message: "must be finite and > 0" });
-  }
-  return issues;
+  return numericOptionIssues(input, RULES, path, "change-budget options");
 }
 
 /**

@@ -1,4 +1,5 @@
 import type { ConfigIssue } from "../../errors.js";
+import { type NumericRule, numericOptionIssues } from "./option-issues.js";
 
 /**
  * What {@link InstabilityGovernor} concluded from one digest or one window. `Healthy` is 0 so a
@@ -78,7 +79,7 @@ export const DEFAULT_GOVERNOR_OPTIONS: ResolvedGovernorOptions = Object.freeze({
 const isCount = (x: number): boolean => Number.isInteger(x) && x >= 1 && x <= 1_000_000;
 const isNonNegative = (x: number): boolean => Number.isFinite(x) && x >= 0;
 
-const RULES: Readonly<Record<keyof ResolvedGovernorOptions, readonly [(x: number) => boolean, string]>> = {
+const RULES: Readonly<Record<keyof ResolvedGovernorOptions, NumericRule>> = {
   spikeSigmas: [(x) => Number.isFinite(x) && x > 0, "must be a finite number > 0"],
   spikeRatio: [isNonNegative, "must be a finite number ≥ 0"],
   spikeHold: [isCount, "must be a whole number from 1 to 1000000"],
@@ -97,22 +98,8 @@ const RULES: Readonly<Record<keyof ResolvedGovernorOptions, readonly [(x: number
  * Unknown fields are reported (usually typos).
  */
 export function instabilityGovernorOptionIssues(input: unknown, path = "governor"): ConfigIssue[] {
-  if (input === undefined) return [];
-  if (typeof input !== "object" || input === null || Array.isArray(input))
-    return [{ path, message: "must be an object of governor options" }];
-  const issues: ConfigIssue[] = [];
-  for (const [key, value] of Object.entries(input)) {
-    const rule = Object.hasOwn(RULES, key) ? RULES[key as keyof ResolvedGovernorOptions] : undefined;
-    if (rule === undefined) {
-      issues.push({
-        path: `${path}.${key}`,
-        message: `unknown option; known: ${Object.keys(RULES).join(", ")}`,
-      });
-    } else if (value !== undefined && (typeof value !== "number" || Number.isNaN(value) || !rule[0](value))) {
-      issues.push({ path: `${path}.${key}`, message: rule[1] });
-    }
-  }
-  if (issues.length === 0) {
+  const issues = numericOptionIssues(input, RULES, path, "governor options");
+  if (issues.length === 0 && input !== undefined) {
     const o = resolveOptions(input as InstabilityGovernorOptions);
     if (o.minHistory > o.historySize)
       issues.push({ path: `${path}.minHistory`, message: "must be ≤ historySize" });

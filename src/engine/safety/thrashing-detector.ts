@@ -1,4 +1,5 @@
 import type { ConfigIssue } from "../../errors.js";
+import { type NumericRule, numericOptionIssues, rangeIssues } from "./option-issues.js";
 
 /** Verdict of {@link ThrashingDetector.record}: 0 when fine, 1 when a parameter thrashes. */
 export const ThrashingCode = {
@@ -37,7 +38,7 @@ export const DEFAULT_THRASHING_OPTIONS: ResolvedThrashingOptions = Object.freeze
   deadBand: 0.02,
 });
 
-const RULES: Readonly<Record<keyof ResolvedThrashingOptions, readonly [(x: number) => boolean, string]>> = {
+const RULES: Readonly<Record<keyof ResolvedThrashingOptions, NumericRule>> = {
   flipLimit: [(x) => Number.isInteger(x) && x >= 1 && x <= 1000, "must be a whole number from 1 to 1000"],
   flipWindowMs: [(x) => Number.isFinite(x) && x > 0, "must be a finite number > 0 (milliseconds)"],
   deadBand: [
@@ -51,34 +52,7 @@ const RULES: Readonly<Record<keyof ResolvedThrashingOptions, readonly [(x: numbe
  * valid. Unknown fields are reported (usually typos).
  */
 export function thrashingDetectorOptionIssues(input: unknown, path = "thrashing"): ConfigIssue[] {
-  if (input === undefined) return [];
-  if (typeof input !== "object" || input === null || Array.isArray(input))
-    return [{ path, message: "must be an object of thrashing options" }];
-  const issues: ConfigIssue[] = [];
-  for (const [key, value] of Object.entries(input)) {
-    const rule = Object.hasOwn(RULES, key) ? RULES[key as keyof ResolvedThrashingOptions] : undefined;
-    if (rule === undefined) {
-      issues.push({
-        path: `${path}.${key}`,
-        message: `unknown option; known: ${Object.keys(RULES).join(", ")}`,
-      });
-    } else if (value !== undefined && (typeof value !== "number" || Number.isNaN(value) || !rule[0](value))) {
-      issues.push({ path: `${path}.${key}`, message: rule[1] });
-    }
-  }
-  return issues;
-}
-
-// One finite, positive range (max − min) per parameter.
-function rangeIssues(ranges: ArrayLike<number>, path = "ranges"): ConfigIssue[] {
-  const issues: ConfigIssue[] = [];
-  if (ranges.length === 0) issues.push({ path, message: "must hold at least one parameter" });
-  for (let i = 0; i < ranges.length; i++) {
-    const r = ranges[i]!;
-    if (!(Number.isFinite(r) && r > 0))
-      issues.push({ path: `${path}[${i}]`, message: "must be finite and > 0" });
-  }
-  return issues;
+  return numericOptionIssues(input, RULES, path, "thrashing options");
 }
 
 /**

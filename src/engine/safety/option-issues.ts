@@ -1,0 +1,48 @@
+import type { ConfigIssue } from "../../errors.js";
+
+/** How one numeric option is checked: the rule, and the message when it fails. */
+export type NumericRule = readonly [accepts: (x: number) => boolean, message: string];
+
+/**
+ * Every problem with an object of numeric options, each with its path under `path`: a value that
+ * is not a number (NaN included) or breaks its rule, and unknown keys (usually typos). Empty when
+ * valid; `undefined` (all defaults) is valid.
+ *
+ * @param what - how the object is named in the message when it is not an object at all.
+ */
+export function numericOptionIssues(
+  input: unknown,
+  rules: Readonly<Record<string, NumericRule>>,
+  path: string,
+  what: string,
+): ConfigIssue[] {
+  if (input === undefined) return [];
+  if (typeof input !== "object" || input === null || Array.isArray(input)) {
+    return [{ path, message: `must be an object of ${what}` }];
+  }
+  const issues: ConfigIssue[] = [];
+  for (const [key, value] of Object.entries(input)) {
+    const rule = Object.hasOwn(rules, key) ? rules[key] : undefined;
+    if (rule === undefined) {
+      issues.push({
+        path: `${path}.${key}`,
+        message: `unknown option; known: ${Object.keys(rules).join(", ")}`,
+      });
+    } else if (value !== undefined && (typeof value !== "number" || Number.isNaN(value) || !rule[0](value))) {
+      issues.push({ path: `${path}.${key}`, message: rule[1] });
+    }
+  }
+  return issues;
+}
+
+/** Problems with per-parameter ranges (max − min): at least one, each finite and > 0. */
+export function rangeIssues(ranges: ArrayLike<number>, path = "ranges"): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  if (ranges.length === 0) issues.push({ path, message: "must hold at least one parameter" });
+  for (let i = 0; i < ranges.length; i++) {
+    const r = ranges[i]!;
+    if (!(Number.isFinite(r) && r > 0))
+      issues.push({ path: `${path}[${i}]`, message: "must be finite and > 0" });
+  }
+  return issues;
+}
