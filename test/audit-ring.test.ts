@@ -152,7 +152,7 @@ describe("AuditRing sequence numbers and draining", () => {
   });
 });
 
-describe("AuditRing decoding (schema v1)", () => {
+describe("AuditRing decoding (schema v2)", () => {
   it("decodes every record type with its names and fields", () => {
     const ring = new AuditRing({
       runId: "run-7",

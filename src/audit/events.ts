@@ -1,5 +1,5 @@
 /**
- * The audit event schema (version 1): what `engine.events` emits and what the audit ring stores,
+ * The audit event schema (version 2): what `engine.events` emits and what the audit ring stores,
  * one numeric record per event.
  *
  * @remarks
@@ -12,25 +12,36 @@ import { applyKindName } from "../hotpath/apply-kind.js";
 import { rollbackReasonName } from "../hotpath/rollback-reason.js";
 import { violationName } from "../hotpath/violation.js";
 
-/** Version of the event schema, carried by every event as `v`. */
-export const AUDIT_SCHEMA_VERSION = 1;
+/**
+ * Version of the event schema, carried by every event as `v`.
+ *
+ * Version 2 added vector slots to every record (see {@link AUDIT_HEADER_FIELDS}), the applied
+ * values on `apply` and `rollback` events, and the `digest.accepted`, `decision`,
+ * `decision.step` and `command` types; captured digests add their fields to `digest.rejected`.
+ */
+export const AUDIT_SCHEMA_VERSION = 2;
 
 /**
  * Numeric type of an audit record, with how the generic record fields (`code`, `param`, `a`, `b`)
- * are used by each type.
+ * and the vector slots are used by each type. "Vector" means the record was written with
+ * {@link AuditVectorWriter.writeVector}: one slot per parameter, in registry order.
  */
 export const AuditRecordType = {
-  /** A proposal was applied. code: ApplyKind (param, a, b unused: the values are attached when draining, if wanted). */
+  /** A proposal was applied. code: ApplyKind; vector (optional): the raw values written. */
   Apply: 1,
   /** Tier 1 refused an apply or rollback. code: Violation; param: parameter index or −1; a: offending value; b: limit. */
   Violation: 2,
-  /** A digest was rejected. code: DigestRejection; a: its objective (NaN if unusable); b: its generation (NaN if unusable). */
+  /**
+   * A digest was rejected. code: DigestRejection; a: its objective (NaN if unusable); b: its
+   * generation (NaN if unusable); digest slots (optional, when digests are captured): see
+   * {@link DIGEST_SLOT_TIMESTAMP} and the following offsets.
+   */
   DigestRejected: 3,
   /** An evaluation window closed. code: 1 if by timeout else 0; param: values held; a: aggregated value (NaN if empty); b: time it opened. */
   WindowClosed: 4,
   /** An evaluation window timed out empty. a: consecutive timeouts so far. */
   EvalTimeout: 5,
-  /** The baseline was restored as a new generation. code: RollbackReason; a: generation the baseline was taken at. */
+  /** The baseline was restored as a new generation. code: RollbackReason; a: generation the baseline was taken at; vector (optional): the raw values restored. */
   Rollback: 6,
   /** The current values became the baseline (the record's generation is the baseline's). */
   BaselineSet: 7,
@@ -38,16 +49,88 @@ export const AuditRecordType = {
   SpsaStalled: 8,
   /** The safety mode changed. code: previous mode; param: new mode; a: bit set of reasons. */
   ModeChanged: 9,
+  /**
+   * A digest was accepted (written only while digest capture is on). code: 0; a: objective;
+   * b: the digest's generation; digest slots: timestamp and the optional health fields (NaN when
+   * absent), see {@link DIGEST_SLOT_TIMESTAMP}. The record's time is the engine clock at `observe`.
+   */
+  DigestAccepted: 10,
+  /**
+   * An SPSA gradient estimate was completed. code: {@link DecisionOutcome}; param: iteration k
+   * (before the step); a: y⁺; b: y⁻; vector: the gradient estimate ĝ in unit-cube units.
+   */
+  Decision: 11,
+  /**
+   * The SPSA centre moved (follows a `Decision` whose outcome is Stepped). code: parameters whose
+   * step was clipped to its move budget; param: iteration k of the step; a: step gain a_k; b:
+   * perturbation half-width c_k; vector: the step taken (new centre − old centre, unit cube).
+   */
+  DecisionStep: 12,
+  /**
+   * A control-plane command, written before it takes effect. code: {@link ControlCommand};
+   * the note holds its text (rollback reason, acknowledgement, halt reason, reload summary).
+   */
+  Command: 13,
 } as const;
 
 /** One of the {@link AuditRecordType} codes. */
 export type AuditRecordType = (typeof AuditRecordType)[keyof typeof AuditRecordType];
 
-/** Number of Float64 slots per record. */
-export const AUDIT_RECORD_FIELDS = 9;
+/** The `code` of a `Decision` record: what the commit did with the gradient estimate. */
+export const DecisionOutcome = {
+  /** The centre moved by the (limited) step and k advanced; a `DecisionStep` record follows. */
+  Stepped: 0,
+  /** An "auto" gain is being calibrated: the estimate was recorded, the centre held. */
+  Calibrating: 1,
+} as const;
+
+/** One of the {@link DecisionOutcome} codes. */
+export type DecisionOutcome = (typeof DecisionOutcome)[keyof typeof DecisionOutcome];
+
+const DECISION_OUTCOME_NAMES: readonly string[] = ["stepped", "calibrating"];
+
+/** The control-plane commands audited by `Command` records (the record's `code`). */
+export const ControlCommand = {
+  /** `engine.setBaseline()`. */
+  SetBaseline: 1,
+  /** `engine.rollback(reason)`; note: the reason. */
+  Rollback: 2,
+  /** `engine.resetSafeMode({ acknowledge })`; note: the acknowledgement. */
+  ResetSafeMode: 3,
+  /** `engine.halt(reason)`; note: the reason. */
+  Halt: 4,
+  /** A configuration reload; note: what was reloaded. */
+  Reload: 5,
+} as const;
+
+/** One of the {@link ControlCommand} codes. */
+export type ControlCommand = (typeof ControlCommand)[keyof typeof ControlCommand];
+
+/** Names of the {@link ControlCommand} codes, as they appear in `command` events. */
+export type ControlCommandName = "setBaseline" | "rollback" | "resetSafeMode" | "halt" | "reload";
+
+const COMMAND_NAMES: readonly (ControlCommandName | undefined)[] = [
+  undefined,
+  "setBaseline",
+  "rollback",
+  "resetSafeMode",
+  "halt",
+  "reload",
+];
+
+/** The event name of a {@link ControlCommand} code (`"unknown"` for anything else). */
+export function controlCommandName(code: number): ControlCommandName | "unknown" {
+  return COMMAND_NAMES[code] ?? "unknown";
+}
+
+/** Number of fixed Float64 slots at the start of every record (the vector slots follow). */
+export const AUDIT_HEADER_FIELDS = 9;
 /** Offset of the sequence number (assigned by the ring). */
 export const FIELD_SEQ = 0;
-/** Offset of the {@link AuditRecordType}. */
+/**
+ * Offset of the record type. The slot holds `type + 256 × n`, where n is the number of vector
+ * slots written (0 for a record without a vector): see {@link VECTOR_LENGTH_UNIT}.
+ */
 export const FIELD_TYPE = 1;
 /** Offset of the time (ms, engine clock). */
 export const FIELD_TIME = 2;
@@ -63,11 +146,50 @@ export const FIELD_PARAM = 6;
 export const FIELD_A = 7;
 /** Offset of the second type-specific number. */
 export const FIELD_B = 8;
+/** Offset of the first vector slot. */
+export const FIELD_VECTOR = AUDIT_HEADER_FIELDS;
+/** Multiplier of the vector length stored in the type slot (record types stay below it). */
+export const VECTOR_LENGTH_UNIT = 256;
+
+/** Vector slot of a digest record holding the digest's timestamp (NaN when absent). */
+export const DIGEST_SLOT_TIMESTAMP = 0;
+/** Vector slot of a digest record holding `constraintMargin` (NaN when absent). */
+export const DIGEST_SLOT_CONSTRAINT_MARGIN = 1;
+/** Vector slot of a digest record holding `latencyP99` (NaN when absent). */
+export const DIGEST_SLOT_LATENCY_P99 = 2;
+/** Vector slot of a digest record holding `throughput` (NaN when absent). */
+export const DIGEST_SLOT_THROUGHPUT = 3;
+/** Vector slot of a digest record holding `errorRate` (NaN when absent). */
+export const DIGEST_SLOT_ERROR_RATE = 4;
+/** Vector slots a digest record uses; every ring has at least this many. */
+export const DIGEST_SLOTS = 5;
+
+/**
+ * The writing side of the audit ring that records with vectors need (implemented by
+ * `AuditRing`); declared here so that the schema documents its writers.
+ */
+export interface AuditVectorWriter {
+  /**
+   * Appends a record whose vector slots hold `vector` (one entry per parameter, registry order).
+   * Hot path: O(d), no allocation, never throws; returns false when the record was dropped.
+   */
+  writeVector(
+    type: AuditRecordType,
+    time: number,
+    generation: number,
+    proposalId: number,
+    code: number,
+    param: number,
+    a: number,
+    b: number,
+    vector: ArrayLike<number>,
+  ): boolean;
+}
 
 /** Fields every event has. */
 export interface AuditEventBase {
-  /** Schema version. */
-  readonly v: 1;
+  /** Schema version ({@link AUDIT_SCHEMA_VERSION}). */
+  readonly v: typeof AUDIT_SCHEMA_VERSION;
   /** The run that wrote it (given to the ring). */
   readonly runId: string;
   /**
@@ -90,6 +212,8 @@ export interface ApplyEvent extends AuditEventBase {
   readonly type: "apply";
   /** "plus" | "minus" | "centre" | "rollback" | "manual". */
   readonly kind: string;
+  /** The raw values written, by parameter name (present when the writer recorded them). */
+  readonly values?: Readonly<Record<string, number>>;
 }
 
 /** Tier 1 refused an apply or a rollback; nothing changed. */
@@ -107,8 +231,33 @@ export interface ViolationEvent extends AuditEventBase {
   readonly limit: number;
 }
 
-/** A digest was rejected and did not reach any window. */
-export interface DigestRejectedEvent extends AuditEventBase {
+/**
+ * The optional fields of a captured digest, as the host gave them (absent when the host left
+ * them out; a digest record stores NaN for "absent").
+ */
+export interface CapturedDigestFields {
+  /** The digest's timestamp (ms, engine clock). */
+  readonly timestamp?: number;
+  readonly constraintMargin?: number;
+  readonly latencyP99?: number;
+  readonly throughput?: number;
+  readonly errorRate?: number;
+}
+
+/** A digest was accepted (recorded only while digest capture is on, to make replay possible). */
+export interface DigestAcceptedEvent extends AuditEventBase, CapturedDigestFields {
+  readonly type: "digest.accepted";
+  /** The digest's objective. */
+  readonly objective: number;
+  /** The generation the digest claimed (the live one, since it was accepted). */
+  readonly digestGeneration: number;
+}
+
+/**
+ * A digest was rejected and did not reach any window. While digest capture is on the event also
+ * carries the digest's optional fields and `captured: true`.
+ */
+export interface DigestRejectedEvent extends AuditEventBase, CapturedDigestFields {
   readonly type: "digest.rejected";
   /** Rejection name, e.g. "WrongGeneration". */
   readonly reason: string;
@@ -116,6 +265,8 @@ export interface DigestRejectedEvent extends AuditEventBase {
   readonly value: number;
   /** The generation the digest claimed, or NaN when unusable. */
   readonly digestGeneration: number;
+  /** Present when the digest's fields were captured. */
+  readonly captured?: true;
 }
 
 /** An evaluation window closed and produced a value. */
@@ -145,6 +296,8 @@ export interface RollbackEvent extends AuditEventBase {
   readonly reason: string;
   /** Generation at which the restored baseline had been taken. */
   readonly restoredGeneration: number;
+  /** The raw values restored, by parameter name (present when the writer recorded them). */
+  readonly values?: Readonly<Record<string, number>>;
 }
 
 /** The live values at `generation` became the baseline. */
@@ -161,16 +314,55 @@ export interface SpsaStalledEvent extends AuditEventBase {
   readonly stalledFor: number;
 }
 
-/** The safety mode changed (reserved for the control-safety layer). */
+/** The safety mode changed. */
 export interface ModeChangedEvent extends AuditEventBase {
   readonly type: "mode.changed";
+  /** Previous mode, e.g. "normal". */
   readonly from: string;
+  /** New mode, e.g. "frozen". */
   readonly to: string;
   /** Why, one name per reason bit set. */
   readonly reasons: readonly string[];
 }
 
-/** Any audit event (schema version 1). */
+/** SPSA completed a gradient estimate from the two perturbed windows. */
+export interface DecisionEvent extends AuditEventBase {
+  readonly type: "decision";
+  /** Iteration k the estimate belongs to (k advances with each step). */
+  readonly iteration: number;
+  /** "stepped" (a `decision.step` follows) or "calibrating" (the centre held). */
+  readonly outcome: string;
+  /** Window value at the plus point. */
+  readonly yPlus: number;
+  /** Window value at the minus point. */
+  readonly yMinus: number;
+  /** Gradient estimate ĝ, unit-cube units, by parameter name. */
+  readonly gradient: Readonly<Record<string, number>>;
+}
+
+/** SPSA moved its centre. */
+export interface DecisionStepEvent extends AuditEventBase {
+  readonly type: "decision.step";
+  /** Iteration k whose gains were used. */
+  readonly iteration: number;
+  /** Step gain a_k. */
+  readonly a: number;
+  /** Perturbation half-width c_k. */
+  readonly c: number;
+  /** Parameters whose step was clipped to their move budget. */
+  readonly clipped: number;
+  /** The step taken, new centre − old centre, unit-cube units, by parameter name. */
+  readonly step: Readonly<Record<string, number>>;
+}
+
+/** A control-plane command, recorded before it took effect. */
+export interface CommandEvent extends AuditEventBase {
+  readonly type: "command";
+  /** Which command. */
+  readonly command: ControlCommandName | "unknown";
+}
+
+/** Any audit event (schema version 2). */
 export type AuditEvent =
   | ApplyEvent
   | ViolationEvent
@@ -180,7 +372,11 @@ export type AuditEvent =
   | RollbackEvent
   | BaselineSetEvent
   | SpsaStalledEvent
-  | ModeChangedEvent;
+  | ModeChangedEvent
+  | DigestAcceptedEvent
+  | DecisionEvent
+  | DecisionStepEvent
+  | CommandEvent;
 
 /** The `type` names of {@link AuditEvent}. */
 export type AuditEventType = AuditEvent["type"];
@@ -220,7 +416,8 @@ export interface AuditDecodeContext {
  *
  * @remarks
  * Cold path (allocates the event). Throws a RangeError for an unknown record type, which only a
- * programming error can produce (writers pass {@link AuditRecordType} codes).
+ * programming error can produce (writers pass {@link AuditRecordType} codes). Vector entries are
+ * keyed by `context.paramNames` (by index as a string when a name is missing).
  */
 export function decodeAuditRecord(
   records: Float64Array,
@@ -237,16 +434,21 @@ export function decodeAuditRecord(
     proposalId: records[offset + FIELD_PROPOSAL]!,
     ...(note === undefined ? {} : { note }),
   };
-  const type = records[offset + FIELD_TYPE]!;
+  const typeSlot = records[offset + FIELD_TYPE]!;
+  const type = typeSlot % VECTOR_LENGTH_UNIT;
+  const vectorLength = Math.floor(typeSlot / VECTOR_LENGTH_UNIT);
+  const vectorAt = offset + FIELD_VECTOR;
   const code = records[offset + FIELD_CODE]!;
   const param = records[offset + FIELD_PARAM]!;
   const a = records[offset + FIELD_A]!;
   const b = records[offset + FIELD_B]!;
   const paramName = param >= 0 ? context.paramNames?.[param] : undefined;
   const named = paramName === undefined ? {} : { paramName };
+  const vector = () => namedVector(records, vectorAt, vectorLength, context.paramNames);
+  const withValues = () => (vectorLength > 0 ? { values: vector() } : {});
   switch (type) {
     case AuditRecordType.Apply:
-      return { ...base, type: "apply", kind: applyKindName(code) };
+      return { ...base, type: "apply", kind: applyKindName(code), ...withValues() };
     case AuditRecordType.Violation:
       return {
         ...base,
@@ -264,13 +466,30 @@ export function decodeAuditRecord(
         reason: context.decoders.digestRejection(code),
         value: a,
         digestGeneration: b,
+        ...(vectorLength >= DIGEST_SLOTS
+          ? { captured: true as const, ...digestFields(records, vectorAt) }
+          : {}),
+      };
+    case AuditRecordType.DigestAccepted:
+      return {
+        ...base,
+        type: "digest.accepted",
+        objective: a,
+        digestGeneration: b,
+        ...(vectorLength >= DIGEST_SLOTS ? digestFields(records, vectorAt) : {}),
       };
     case AuditRecordType.WindowClosed:
       return { ...base, type: "window.closed", count: param, value: a, timedOut: code === 1, openedAt: b };
     case AuditRecordType.EvalTimeout:
       return { ...base, type: "eval.timeout", consecutive: a };
     case AuditRecordType.Rollback:
-      return { ...base, type: "rollback", reason: rollbackReasonName(code), restoredGeneration: a };
+      return {
+        ...base,
+        type: "rollback",
+        reason: rollbackReasonName(code),
+        restoredGeneration: a,
+        ...withValues(),
+      };
     case AuditRecordType.BaselineSet:
       return { ...base, type: "baseline.set" };
     case AuditRecordType.SpsaStalled:
@@ -283,7 +502,48 @@ export function decodeAuditRecord(
         to: context.decoders.mode(param),
         reasons: context.decoders.modeReasons(a),
       };
+    case AuditRecordType.Decision:
+      return {
+        ...base,
+        type: "decision",
+        iteration: param,
+        outcome: DECISION_OUTCOME_NAMES[code] ?? "unknown",
+        yPlus: a,
+        yMinus: b,
+        gradient: vector(),
+      };
+    case AuditRecordType.DecisionStep:
+      return { ...base, type: "decision.step", iteration: param, a, c: b, clipped: code, step: vector() };
+    case AuditRecordType.Command:
+      return { ...base, type: "command", command: controlCommandName(code) };
     default:
       throw new RangeError(`audit record ${base.seq} has unknown type ${type}`);
   }
+}
+
+/** The `length` vector slots at `at`, keyed by parameter name. */
+function namedVector(
+  records: Float64Array,
+  at: number,
+  length: number,
+  names: readonly string[] | undefined,
+): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (let i = 0; i < length; i++) out[names?.[i] ?? String(i)] = records[at + i]!;
+  return out;
+}
+
+/** The optional digest fields held in the digest slots at `at` (NaN slots are left out). */
+function digestFields(records: Float64Array, at: number): CapturedDigestFields {
+  const out: { -readonly [K in keyof CapturedDigestFields]: number } = {};
+  const put = (key: keyof CapturedDigestFields, slot: number) => {
+    const value = records[at + slot]!;
+    if (!Number.isNaN(value)) out[key] = value;
+  };
+  put("timestamp", DIGEST_SLOT_TIMESTAMP);
+  put("constraintMargin", DIGEST_SLOT_CONSTRAINT_MARGIN);
+  put("latencyP99", DIGEST_SLOT_LATENCY_P99);
+  put("throughput", DIGEST_SLOT_THROUGHPUT);
+  put("errorRate", DIGEST_SLOT_ERROR_RATE);
+  return out;
 }

@@ -1,9 +1,16 @@
 import {
-  AUDIT_RECORD_FIELDS,
+  AUDIT_HEADER_FIELDS,
   type AuditDecoders,
   type AuditEvent,
   type AuditRecordType,
+  type AuditVectorWriter,
   DEFAULT_AUDIT_DECODERS,
+  DIGEST_SLOT_CONSTRAINT_MARGIN,
+  DIGEST_SLOT_ERROR_RATE,
+  DIGEST_SLOT_LATENCY_P99,
+  DIGEST_SLOT_THROUGHPUT,
+  DIGEST_SLOT_TIMESTAMP,
+  DIGEST_SLOTS,
   decodeAuditRecord,
   FIELD_A,
   FIELD_B,
@@ -14,6 +21,8 @@ import {
   FIELD_SEQ,
   FIELD_TIME,
   FIELD_TYPE,
+  FIELD_VECTOR,
+  VECTOR_LENGTH_UNIT,
 } from "./events.js";
 
 /** Default number of records an {@link AuditRing} holds. */
@@ -30,8 +39,14 @@ export interface AuditRingOptions {
   readonly capacity?: number;
   /** Size at which {@link AuditRing.aboveHighWater} turns true (1…capacity; default 80 % of capacity, at least 1). */
   readonly highWaterMark?: number;
-  /** Parameter names in registry order, to add `paramName` to violation events. */
+  /** Parameter names in registry order: `paramName` on violation events, keys of decoded vectors. */
   readonly paramNames?: readonly string[];
+  /**
+   * Longest vector a record carries (default: the number of `paramNames`, else 0). Every record
+   * has `max(vectorWidth, 5)` vector slots after its 9 fixed ones, 5 being what a captured digest
+   * needs.
+   */
+  readonly vectorWidth?: number;
   /** Decoders for codes defined outside the audit module (defaults: {@link DEFAULT_AUDIT_DECODERS}). */
   readonly decoders?: Partial<AuditDecoders>;
 }
@@ -41,7 +56,8 @@ export interface AuditRingOptions {
  * and drained (decoded into {@link AuditEvent}s) on a cold path.
  *
  * @remarks
- * Storage is one Float64Array of `capacity × 9` slots, allocated once. When the ring is full a
+ * Storage is one Float64Array of `capacity × recordWidth` slots, allocated once, where
+ * `recordWidth` is 9 fixed fields plus `max(d, 5)` vector slots (d = parameters). When the ring is full a
  * write is refused and counted in {@link AuditRing.dropped}: the ring never blocks and never
  * overwrites unread records. The control-safety layer watches {@link AuditRing.aboveHighWater}
  * and `dropped` to stop adaptation before records are lost.
@@ -50,9 +66,10 @@ export interface AuditRingOptions {
  * dropped. Drained events are therefore in increasing `seq` order, and a gap in the numbers
  * shows exactly where records were lost.
  *
- * Performance: `write` is O(1), allocation-free and never throws.
+ * Performance: `write` is O(1), `writeVector` O(d) and `writeDigest` O(1); all three are
+ * allocation-free and never throw.
  */
-export class AuditRing {
+export class AuditRing implements AuditVectorWriter {
   // Fields set in the constructor are `declare`d so that V8 keeps their exact types (a plain
   // declaration first defines them as undefined, and every write would re-check them).
   /** Run id stamped on drained events. */
@@ -61,6 +78,10 @@ export class AuditRing {
   declare readonly capacity: number;
   /** The size at or above which {@link AuditRing.aboveHighWater} is true. */
   declare readonly highWaterMark: number;
+  /** Vector slots per record (the longest vector `writeVector` stores; at least 5). */
+  declare readonly vectorSlots: number;
+  /** Float64 slots per record: 9 fixed fields + {@link AuditRing.vectorSlots}. */
+  declare readonly recordWidth: number;
   declare private readonly records: Float64Array;
   // Notes are rare (cold-path annotations); slots are cleared when their record leaves the ring.
   declare private readonly notes: (string | undefined)[];
@@ -89,10 +110,18 @@ export class AuditRing {
         `audit high-water mark must be a whole number in [1, ${capacity}], got ${highWaterMark}`,
       );
     }
+    const vectorWidth = options.vectorWidth ?? options.paramNames?.length ?? 0;
+    if (!Number.isInteger(vectorWidth) || vectorWidth < 0 || vectorWidth >= VECTOR_LENGTH_UNIT) {
+      throw new RangeError(
+        `audit vector width must be a whole number in [0, ${VECTOR_LENGTH_UNIT - 1}], got ${vectorWidth}`,
+      );
+    }
     this.runId = options.runId;
     this.capacity = capacity;
     this.highWaterMark = highWaterMark;
-    this.records = new Float64Array(capacity * AUDIT_RECORD_FIELDS);
+    this.vectorSlots = Math.max(vectorWidth, DIGEST_SLOTS);
+    this.recordWidth = AUDIT_HEADER_FIELDS + this.vectorSlots;
+    this.records = new Float64Array(capacity * this.recordWidth);
     this.notes = new Array<string | undefined>(capacity).fill(undefined);
     this.decodeContext = {
       runId: options.runId,
@@ -146,15 +175,98 @@ export class AuditRing {
     a: number,
     b: number,
   ): boolean {
+    return this.store(type, time, generation, proposalId, code, param, a, b) >= 0;
+  }
+
+  /**
+   * Appends one record whose vector slots hold `vector` (one entry per parameter in registry
+   * order: applied raw values, a gradient estimate, a step). Entries beyond
+   * {@link AuditRing.vectorSlots} are not stored.
+   *
+   * @returns true when stored; false when the ring was full (dropped and counted, as {@link AuditRing.write}).
+   *
+   * @remarks
+   * Hot path: O(d), no allocation, never throws.
+   */
+  writeVector(
+    type: AuditRecordType,
+    time: number,
+    generation: number,
+    proposalId: number,
+    code: number,
+    param: number,
+    a: number,
+    b: number,
+    vector: ArrayLike<number>,
+  ): boolean {
+    const at = this.store(type, time, generation, proposalId, code, param, a, b);
+    if (at < 0) return false;
+    const n = vector.length < this.vectorSlots ? vector.length : this.vectorSlots;
+    const records = this.records;
+    const start = at + FIELD_VECTOR;
+    for (let i = 0; i < n; i++) records[start + i] = vector[i]!;
+    records[at + FIELD_TYPE] = type + n * VECTOR_LENGTH_UNIT;
+    return true;
+  }
+
+  /**
+   * Appends a digest record (`DigestAccepted`, or `DigestRejected` with the digest captured) with
+   * everything needed to feed the same digest again: pass NaN for each field the digest lacked.
+   *
+   * @param code - 0 for an accepted digest, else its DigestRejection code.
+   * @param objective - The digest's objective (NaN when not a number).
+   * @param digestGeneration - The generation it claimed (NaN when not a number).
+   *
+   * @remarks
+   * O(1), no allocation, never throws (digest path, not the apply path).
+   */
+  writeDigest(
+    type: AuditRecordType,
+    time: number,
+    generation: number,
+    proposalId: number,
+    code: number,
+    objective: number,
+    digestGeneration: number,
+    timestamp: number,
+    constraintMargin: number,
+    latencyP99: number,
+    throughput: number,
+    errorRate: number,
+  ): boolean {
+    const at = this.store(type, time, generation, proposalId, code, -1, objective, digestGeneration);
+    if (at < 0) return false;
+    const records = this.records;
+    const v = at + FIELD_VECTOR;
+    records[v + DIGEST_SLOT_TIMESTAMP] = timestamp;
+    records[v + DIGEST_SLOT_CONSTRAINT_MARGIN] = constraintMargin;
+    records[v + DIGEST_SLOT_LATENCY_P99] = latencyP99;
+    records[v + DIGEST_SLOT_THROUGHPUT] = throughput;
+    records[v + DIGEST_SLOT_ERROR_RATE] = errorRate;
+    records[at + FIELD_TYPE] = type + DIGEST_SLOTS * VECTOR_LENGTH_UNIT;
+    return true;
+  }
+
+  /** Stores the fixed fields of a record; returns its offset, or −1 when the ring was full. */
+  private store(
+    type: AuditRecordType,
+    time: number,
+    generation: number,
+    proposalId: number,
+    code: number,
+    param: number,
+    a: number,
+    b: number,
+  ): number {
     const seq = this.nextSeq++;
     if (this.count === this.capacity) {
       this.droppedCount++;
       this.lastStoredSlot = -1;
-      return false;
+      return -1;
     }
     let slot = this.head + this.count;
     if (slot >= this.capacity) slot -= this.capacity;
-    const at = slot * AUDIT_RECORD_FIELDS;
+    const at = slot * this.recordWidth;
     const records = this.records;
     records[at + FIELD_SEQ] = seq;
     records[at + FIELD_TYPE] = type;
@@ -168,7 +280,7 @@ export class AuditRing {
     this.count++;
     if (this.count > this.peakCount) this.peakCount = this.count;
     this.lastStoredSlot = slot;
-    return true;
+    return at;
   }
 
   /**
@@ -195,7 +307,7 @@ export class AuditRing {
       const slot = this.slotAt(k);
       events[k] = decodeAuditRecord(
         this.records,
-        slot * AUDIT_RECORD_FIELDS,
+        slot * this.recordWidth,
         this.decodeContext,
         this.notes[slot],
       );
