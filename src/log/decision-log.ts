@@ -1,0 +1,53 @@
+import { Duration, Effect, Queue, type Scope } from "effect";
+import { LogError } from "./errors.js";
+import {
+  type DecisionLogOptions,
+  type DecisionLogWriter,
+  type FlushScheduler,
+  openWriter,
+} from "./writer.js";
+
+/** A decision log opened under an Effect `Scope`; its group commit runs in a fiber of that scope. */
+export type DecisionLog = DecisionLogWriter;
+
+/** Effect constructors of the decision log. */
+export const DecisionLog = {
+  /**
+   * Opens (or creates) the log in `options.dir`, recovering it first, and forks the fiber that
+   * performs the group commits: every `flushMs`, or at once when `flushRecords` records wait.
+   * Closing the scope stops the fiber, then flushes, fsyncs and closes the files.
+   *
+   * @remarks
+   * Fails with a {@link LogError} (a `LogCorruptionError` for mid-log damage in strict mode).
+   * `append` stays a synchronous in-memory call; only the fiber and `appendCommand` touch the disk.
+   */
+  make: (options: DecisionLogOptions): Effect.Effect<DecisionLog, LogError, Scope.Scope> =>
+    Effect.gen(function* () {
+      const wake = yield* Queue.sliding<void>(1);
+      const scheduler: FlushScheduler = {
+        armDeadline: () => {},
+        flushSoon: () => {
+          Queue.unsafeOffer(wake, undefined);
+        },
+        cancel: () => {},
+      };
+      const log = yield* Effect.acquireRelease(
+        Effect.try({
+          try: () => openWriter(options, scheduler),
+          catch: (error) =>
+            error instanceof LogError
+              ? error
+              : new LogError(`cannot open decision log ${options.dir}: ${String(error)}`, { cause: error }),
+        }),
+        (writer) => Effect.sync(() => writer.close()),
+      );
+      const interval = Duration.millis(log.flushInterval);
+      const drain = Effect.race(Effect.sleep(interval), Queue.take(wake)).pipe(
+        Effect.zipRight(Effect.sync(() => log.flush())),
+        Effect.forever,
+      );
+      // Forked after acquireRelease, so the scope interrupts it before the writer is closed.
+      yield* Effect.forkScoped(drain);
+      return log;
+    }),
+};

@@ -1,0 +1,18 @@
+/**
+ * Decision log: an append-only, segmented, CRC-framed record file with group commit, crash
+ * recovery and compaction. The engine drains its audit events into it; the solver CLI keeps its
+ * told results in it.
+ */
+export { type CompactOptions, type CompactResult, type CompactStep, compactDecisionLog } from "./compact.js";
+export { crc32c } from "./crc32c.js";
+export { DecisionLog } from "./decision-log.js";
+export { LogCorruptionError, LogError } from "./errors.js";
+export { type DecisionLogContents, decisionLogRecords, type ReadOptions, readDecisionLog } from "./reader.js";
+export type { LogEntry, LogHeader, LogRecord } from "./records.js";
+export type { Corruption, TornTail } from "./scan.js";
+export {
+  type DecisionLogOptions,
+  DecisionLogWriter,
+  type LogRecovery,
+  openDecisionLog,
+} from "./writer.js";

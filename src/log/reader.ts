@@ -1,0 +1,50 @@
+import { existsSync } from "node:fs";
+import { LogError } from "./errors.js";
+import type { LogEntry, LogHeader } from "./records.js";
+import { type Corruption, scanDecisionLog, type TornTail } from "./scan.js";
+
+/** Options of {@link readDecisionLog}. */
+export interface ReadOptions {
+  /** `true` (default): mid-log damage throws a `LogCorruptionError`; `false`: reading stops there. */
+  readonly strict?: boolean;
+}
+
+/** Everything valid in a decision log, and what was wrong with it. */
+export interface DecisionLogContents {
+  /** The header record (seq 0), or null when the log holds nothing valid. */
+  readonly header: (LogHeader & { readonly seq: number }) | null;
+  /** The records after the header, in seq order. */
+  readonly records: readonly LogEntry[];
+  /** The last valid record (the header when there is no other), or null. */
+  readonly lastDurable: LogEntry | null;
+  /** A torn tail a writer would truncate on open (the reader leaves the files as they are). */
+  readonly tornTail: TornTail | null;
+  /** Mid-log damage where reading stopped (non-strict only). */
+  readonly corruption: Corruption | null;
+}
+
+/**
+ * Reads the decision log in `dir` without changing it: every segment is verified (lengths, CRCs,
+ * seq order); a torn tail is reported, not returned; mid-log damage throws in strict mode and
+ * ends the read otherwise.
+ *
+ * @remarks
+ * Reads whole segment files into memory, one log at a time; meant for recovery, replay and tools,
+ * not for the hot path.
+ */
+export function readDecisionLog(dir: string, options: ReadOptions = {}): DecisionLogContents {
+  if (!existsSync(dir)) throw new LogError(`no decision log at ${dir}`);
+  const scan = scanDecisionLog(dir, options.strict ?? true);
+  return {
+    header: scan.header,
+    records: scan.records,
+    lastDurable: scan.last,
+    tornTail: scan.tornTail,
+    corruption: scan.corruption,
+  };
+}
+
+/** The records of the log in `dir`, one at a time (see {@link readDecisionLog}). */
+export function* decisionLogRecords(dir: string, options: ReadOptions = {}): Generator<LogEntry> {
+  yield* readDecisionLog(dir, options).records;
+}

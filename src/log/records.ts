@@ -1,0 +1,40 @@
+/**
+ * The record shapes of a decision log.
+ *
+ * Every payload is the UTF-8 JSON of an object whose first key is `seq`. The log header has seq 0
+ * and `kind: "header"`; records appended later get 1, 2, 3, … Each segment after the first starts
+ * with a segment header (`kind: "segment"`) whose seq repeats the seq of the last record before it,
+ * which ties consecutive segments together.
+ */
+
+/** Any JSON object a caller appends (it must not have its own `seq`: the log assigns it). */
+export type LogRecord = Readonly<Record<string, unknown>>;
+
+/** The first record of a log, given by whoever creates it: engine or solver config, seed, version… */
+export interface LogHeader extends LogRecord {
+  readonly kind: "header";
+}
+
+/** A record read back from the log, with the seq the log gave it and where it lies. */
+export interface LogEntry {
+  /** Position in the log: 0 for the header, then 1, 2, … (compaction may leave gaps). */
+  readonly seq: number;
+  /** Path of the segment file that holds it. */
+  readonly segment: string;
+  /** Byte offset of its frame in that file. */
+  readonly offset: number;
+  /** The record as appended, with `seq` as its first key. */
+  readonly record: LogRecord & { readonly seq: number };
+}
+
+/** Payloads always start with these bytes; recovery uses them to find valid frames after damage. */
+export const PAYLOAD_PREFIX = '{"seq":';
+
+/** The JSON payload of `record` at position `seq`, with `seq` as its first key. */
+export function payloadText(seq: number, record: LogRecord): string {
+  if (Object.hasOwn(record, "seq")) throw new TypeError("a decision-log record must not have its own seq");
+  const json = JSON.stringify(record);
+  if (json === undefined || json[0] !== "{")
+    throw new TypeError("a decision-log record must be a JSON object");
+  return json === "{}" ? `{"seq":${seq}}` : `{"seq":${seq},${json.slice(1)}`;
+}

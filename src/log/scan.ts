@@ -1,0 +1,222 @@
+import { readFileSync } from "node:fs";
+import { LogCorruptionError } from "./errors.js";
+import { FRAME_HEADER_BYTES, readFrame } from "./frame.js";
+import { type LogEntry, type LogHeader, type LogRecord, PAYLOAD_PREFIX } from "./records.js";
+import { listSegments, type SegmentFile } from "./segments.js";
+
+/** A torn tail found at the end of the last segment: an incomplete or bad last write. */
+export interface TornTail {
+  /** Path of the segment file (always the last one). */
+  readonly segment: string;
+  /** Offset where the valid data ends (the file is, or will be, truncated here). */
+  readonly truncatedAt: number;
+  /** Bytes after `truncatedAt`. */
+  readonly bytesDropped: number;
+}
+
+/** Damage in the middle of the log (see {@link LogCorruptionError}). */
+export interface Corruption {
+  readonly segment: string;
+  readonly offset: number;
+  readonly reason: string;
+}
+
+/** What a scan of a log directory found. */
+export interface LogScan {
+  /** The log header (seq 0), or null when the log holds no valid record at all. */
+  readonly header: (LogHeader & { readonly seq: 0 }) | null;
+  /** Valid records after the header, in order (segment headers left out). */
+  readonly records: LogEntry[];
+  /** The last valid record, header included; null for an empty log. */
+  readonly last: LogEntry | null;
+  /** A torn tail at the end of the last segment, if any. */
+  readonly tornTail: TornTail | null;
+  /** Mid-log damage, if any (only in non-strict scans; strict scans throw). */
+  readonly corruption: Corruption | null;
+  /** Segments read, from the one holding the header to the last. */
+  readonly segments: readonly SegmentFile[];
+  /** Older segments superseded by a completed compaction (safe to delete). */
+  readonly superseded: readonly SegmentFile[];
+  /** Byte size of the valid data in the last segment read. */
+  readonly lastSegmentValidBytes: number;
+}
+
+const decoder = new TextDecoder("utf-8", { fatal: true });
+const PREFIX_BYTES = new TextEncoder().encode(PAYLOAD_PREFIX);
+
+/**
+ * Reads and verifies every segment of the log in `dir` without changing anything.
+ *
+ * @remarks
+ * The log starts at the highest-numbered segment whose first record is a header (seq 0): a
+ * completed compaction writes such a segment above the old ones, so any older segment still present
+ * is superseded. Each frame's length and CRC are checked, each payload must parse as a JSON object
+ * whose seq continues the sequence (strictly increasing; a segment header repeats the last seq).
+ * A bad frame in the last segment with no valid frame anywhere after it is a torn tail; any other
+ * bad frame is corruption: with `strict` a {@link LogCorruptionError} naming the file and offset,
+ * otherwise reading stops there and the damage is reported.
+ */
+export function scanDecisionLog(dir: string, strict: boolean): LogScan {
+  const all = listSegments(dir);
+  const files = all.map((s) => readFileSync(s.path));
+  let rootIndex = -1;
+  for (let i = all.length - 1; i >= 0 && rootIndex < 0; i--) {
+    const first = parseFrameAt(files[i]!, 0);
+    if (first !== null && first.record.seq === 0 && first.record.kind === "header") rootIndex = i;
+  }
+  if (rootIndex < 0) {
+    // No header anywhere: an empty log, or the very first write was torn.
+    const empty: LogScan = {
+      header: null,
+      records: [],
+      last: null,
+      tornTail: null,
+      corruption: null,
+      segments: all,
+      superseded: [],
+      lastSegmentValidBytes: 0,
+    };
+    if (all.length === 0) return empty;
+    const lastFile = files[all.length - 1]!;
+    if (all.length === 1 && !hasValidFrameFrom(lastFile, 0)) {
+      const tail =
+        lastFile.length === 0
+          ? null
+          : { segment: all[0]!.path, truncatedAt: 0, bytesDropped: lastFile.length };
+      return { ...empty, tornTail: tail };
+    }
+    return fail(strict, empty, { segment: all[0]!.path, offset: 0, reason: "no log header found" });
+  }
+
+  const segments = all.slice(rootIndex);
+  const records: LogEntry[] = [];
+  let header: LogScan["header"] = null;
+  let last: LogEntry | null = null;
+  let lastSegmentValidBytes = 0;
+  for (let s = 0; s < segments.length; s++) {
+    const segment = segments[s]!;
+    const bytes = files[rootIndex + s]!;
+    const isLastSegment = s === segments.length - 1;
+    let offset = 0;
+    while (offset < bytes.length) {
+      const parsed = parseFrameAt(bytes, offset);
+      const problem =
+        parsed === null ? "bad frame (length or CRC)" : sequenceProblem(parsed.record, offset, last);
+      if (problem !== null) {
+        const partial: LogScan = {
+          header,
+          records,
+          last,
+          tornTail: null,
+          corruption: null,
+          segments,
+          superseded: all.slice(0, rootIndex),
+          lastSegmentValidBytes: offset,
+        };
+        if (isLastSegment && parsed === null && !hasValidFrameFrom(bytes, offset + 1)) {
+          return {
+            ...partial,
+            tornTail: { segment: segment.path, truncatedAt: offset, bytesDropped: bytes.length - offset },
+          };
+        }
+        return fail(strict, partial, { segment: segment.path, offset, reason: problem });
+      }
+      const entry: LogEntry = {
+        seq: parsed!.record.seq,
+        segment: segment.path,
+        offset,
+        record: parsed!.record,
+      };
+      if (offset === 0 && s === 0) header = entry.record as LogScan["header"];
+      else if (entry.record.kind !== "segment" || offset !== 0) records.push(entry);
+      last = offset === 0 && s > 0 ? last : entry;
+      offset = parsed!.end;
+    }
+    lastSegmentValidBytes = offset;
+    if (!isLastSegment && bytes.length === 0) {
+      return fail(
+        strict,
+        {
+          header,
+          records,
+          last,
+          tornTail: null,
+          corruption: null,
+          segments,
+          superseded: all.slice(0, rootIndex),
+          lastSegmentValidBytes: 0,
+        },
+        { segment: segment.path, offset: 0, reason: "empty segment before the last one" },
+      );
+    }
+  }
+  return {
+    header,
+    records,
+    last,
+    tornTail: null,
+    corruption: null,
+    segments,
+    superseded: all.slice(0, rootIndex),
+    lastSegmentValidBytes,
+  };
+}
+
+function fail(strict: boolean, partial: LogScan, corruption: Corruption): LogScan {
+  if (strict) throw new LogCorruptionError(corruption.segment, corruption.offset, corruption.reason);
+  return { ...partial, corruption };
+}
+
+/** Why `record` at `offset` does not continue the log after `last`, or null when it does. */
+function sequenceProblem(record: LogEntry["record"], offset: number, last: LogEntry | null): string | null {
+  if (offset === 0 && last !== null) {
+    // First frame of a later segment: a segment header repeating the last seq.
+    if (record.kind !== "segment") return `segment does not start with a segment header`;
+    if (record.seq !== last.seq) return `segment header seq ${record.seq} does not follow seq ${last.seq}`;
+    return null;
+  }
+  if (last === null)
+    return record.seq === 0 && record.kind === "header" ? null : "log does not start with a header";
+  if (record.seq <= last.seq) return `seq ${record.seq} does not follow seq ${last.seq}`;
+  return null;
+}
+
+interface ParsedFrame {
+  readonly record: LogRecord & { readonly seq: number };
+  readonly end: number;
+}
+
+/** The record framed at `offset`, or null when the frame or its payload is invalid. */
+function parseFrameAt(bytes: Uint8Array, offset: number): ParsedFrame | null {
+  const frame = readFrame(bytes, offset);
+  if (typeof frame === "string") return null;
+  let value: unknown;
+  try {
+    value = JSON.parse(decoder.decode(bytes.subarray(frame.payloadStart, frame.end)));
+  } catch {
+    return null;
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return null;
+  const seq = (value as { seq?: unknown }).seq;
+  if (typeof seq !== "number" || !Number.isSafeInteger(seq) || seq < 0) return null;
+  return { record: value as ParsedFrame["record"], end: frame.end };
+}
+
+/**
+ * Whether any valid frame starts at or after `from`. Only offsets whose payload would begin with
+ * the `{"seq":` prefix are checked in full, which keeps the search linear in practice.
+ */
+function hasValidFrameFrom(bytes: Uint8Array, from: number): boolean {
+  const first = PREFIX_BYTES[0]!;
+  for (let p = bytes.indexOf(first, from + FRAME_HEADER_BYTES); p !== -1; p = bytes.indexOf(first, p + 1)) {
+    if (!startsWithPrefix(bytes, p)) continue;
+    if (parseFrameAt(bytes, p - FRAME_HEADER_BYTES) !== null) return true;
+  }
+  return false;
+}
+
+function startsWithPrefix(bytes: Uint8Array, at: number): boolean {
+  if (at + PREFIX_BYTES.length > bytes.length) return false;
+  for (let i = 0; i < PREFIX_BYTES.length; i++) if (bytes[at + i] !== PREFIX_BYTES[i]) return false;
+  return true;
+}

@@ -1,0 +1,433 @@
+import {
+  closeSync,
+  copyFileSync,
+  fdatasyncSync,
+  ftruncateSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeSync,
+} from "node:fs";
+import { join } from "node:path";
+import { crc32c } from "./crc32c.js";
+import { LogError } from "./errors.js";
+import { encodeFrame, FRAME_HEADER_BYTES, MAX_PAYLOAD_BYTES } from "./frame.js";
+import { type LogEntry, type LogHeader, type LogRecord, payloadText } from "./records.js";
+import { type Corruption, scanDecisionLog, type TornTail } from "./scan.js";
+import { fsyncDirectory, type SegmentFile, segmentName } from "./segments.js";
+
+/** Options of {@link openDecisionLog} and `DecisionLog.make`. */
+export interface DecisionLogOptions {
+  /** Directory of the log; created when missing. */
+  readonly dir: string;
+  /**
+   * The first record of a new log (engine or solver config, seed, package version, registry…).
+   * Required when the directory holds no log yet; ignored when it does (read `writer.header`).
+   */
+  readonly header?: LogHeader;
+  /** Group commit: write and fsync at most this many ms after a record is appended (default 50). */
+  readonly flushMs?: number;
+  /** Group commit: write and fsync as soon as this many records wait (default 256). */
+  readonly flushRecords?: number;
+  /** `"group"` (default) or `"always"`: write and fsync every record before `append` returns. */
+  readonly fsync?: "group" | "always";
+  /** Start a new segment once the current one holds this many bytes (default 64 MiB). */
+  readonly segmentBytes?: number;
+  /**
+   * On mid-log damage, `true` (default) fails with a `LogCorruptionError`; `false` keeps the valid
+   * prefix, moves the damaged bytes aside into `*.dropped` files and reports it in `recovery`.
+   */
+  readonly strict?: boolean;
+  /** Called after every group commit with the last durable seq (tests and monitoring). */
+  readonly onDurable?: (seq: number) => void;
+}
+
+/** What opening an existing log had to repair; the caller audits it. */
+export interface LogRecovery {
+  /** `"torn-tail"`: an incomplete last write was cut off; `"corruption"`: mid-log damage was set aside. */
+  readonly kind: "torn-tail" | "corruption";
+  /** Segment file where the valid data now ends. */
+  readonly segment: string;
+  /** Offset in that file where it was truncated. */
+  readonly truncatedAt: number;
+  /** Bytes removed from the log (moved aside for `"corruption"`). */
+  readonly bytesDropped: number;
+  /** For `"corruption"`: what was wrong. */
+  readonly reason?: string;
+}
+
+/** How the writer's group commit is driven: the plain writer uses Node timers, Effect a fiber. */
+export interface FlushScheduler {
+  /** A record entered an empty buffer: flush within `flushMs`. */
+  armDeadline(): void;
+  /** The buffer reached `flushRecords`: flush as soon as the caller yields. */
+  flushSoon(): void;
+  /** The writer is closing: cancel anything armed. */
+  cancel(): void;
+}
+
+const encoder = new TextEncoder();
+
+const DEFAULTS = { flushMs: 50, flushRecords: 256, segmentBytes: 64 * 1024 * 1024 } as const;
+
+/**
+ * Append-only writer of a segmented, CRC-framed decision log (see {@link openDecisionLog}).
+ *
+ * @remarks
+ * `append` encodes the record into an in-memory buffer and returns: no system call, no fsync (unless
+ * `fsync: "always"`). The buffer is written and fsynced as one group commit `flushMs` after its
+ * first record or once it holds `flushRecords`, whichever comes first, in a task of its own (a timer
+ * or a fiber), never inside `append`. A kill therefore loses at most the records of one interval;
+ * `lagRecords` tells how far durability trails, so a host can raise SafeMode when it falls behind.
+ * `appendCommand` is the write-ahead path: it writes and fsyncs everything buffered plus the command
+ * before returning, so a control command is durable before it takes effect.
+ */
+export class DecisionLogWriter {
+  /** The log's header record (seq 0): the one given at creation, or the one found on disk. */
+  readonly header: LogHeader & { readonly seq: number };
+  /** True when this open created the log. */
+  readonly created: boolean;
+  /** What recovery repaired on open, or null when the log was clean. */
+  readonly recovery: LogRecovery | null;
+  /** The last record that was durable on open (header included), or null for a new log. */
+  readonly lastDurableOnOpen: LogEntry | null;
+  readonly dir: string;
+
+  private readonly flushMs: number;
+  private readonly flushRecords: number;
+  private readonly always: boolean;
+  private readonly segmentBytes: number;
+  private readonly onDurable: ((seq: number) => void) | undefined;
+  private scheduler: FlushScheduler | null = null;
+  private fd: number;
+  private segmentNumber: number;
+  private segmentSize: number;
+  private segmentRecords: number;
+  private buffer = new Uint8Array(64 * 1024);
+  private view = new DataView(this.buffer.buffer);
+  private bufferedBytes = 0;
+  private bufferedRecords = 0;
+  private seq: number;
+  private durable: number;
+  private closed = false;
+
+  /** @internal Use {@link openDecisionLog} or `DecisionLog.make`. */
+  constructor(options: DecisionLogOptions, scheduler: FlushScheduler | null) {
+    this.dir = options.dir;
+    this.flushMs = positive(options.flushMs ?? DEFAULTS.flushMs, "flushMs");
+    this.flushRecords = positive(options.flushRecords ?? DEFAULTS.flushRecords, "flushRecords");
+    this.segmentBytes = positive(options.segmentBytes ?? DEFAULTS.segmentBytes, "segmentBytes");
+    this.always = options.fsync === "always";
+    this.onDurable = options.onDurable;
+    this.scheduler = scheduler;
+    try {
+      mkdirSync(this.dir, { recursive: true });
+    } catch (error) {
+      throw wrap(`cannot create log directory ${this.dir}`, error);
+    }
+    const scan = scanDecisionLog(this.dir, options.strict ?? true);
+    let recovery: LogRecovery | null = null;
+    if (scan.corruption !== null) recovery = setAside(scan.corruption, scan.segments);
+    else if (scan.tornTail !== null) recovery = truncateTail(scan.tornTail);
+    this.recovery = recovery;
+    for (const old of scan.superseded) rmSync(old.path, { force: true });
+    removeTemporaries(this.dir);
+
+    if (scan.header === null) {
+      const header = options.header;
+      if (header === undefined || header.kind !== "header")
+        throw new LogError(`${this.dir} holds no decision log and no header record was given to create one`);
+      this.created = true;
+      this.lastDurableOnOpen = null;
+      this.segmentNumber = scan.segments[0]?.number ?? 1;
+      this.fd = openSegment(join(this.dir, segmentName(this.segmentNumber)), true);
+      this.segmentSize = 0;
+      this.segmentRecords = 0;
+      this.seq = -1;
+      this.durable = -1;
+      this.header = { seq: 0, ...header };
+      this.append(header);
+      this.flush();
+      fsyncDirectory(this.dir);
+      return;
+    }
+    this.created = false;
+    this.header = scan.header;
+    this.lastDurableOnOpen = scan.last;
+    this.seq = scan.last!.seq;
+    this.durable = this.seq;
+    const lastSegment = lastKept(scan.segments, recovery);
+    this.segmentNumber = lastSegment.number;
+    this.fd = openSegment(lastSegment.path, false);
+    this.segmentSize = statSync(lastSegment.path).size;
+    this.segmentRecords = this.segmentSize > 0 ? 1 : 0;
+    if (this.segmentSize === 0) {
+      // The new segment's own header was torn: write it again.
+      this.writeNow(this.segmentHeaderFrame());
+      fdatasyncSync(this.fd);
+    }
+    if (recovery !== null) fsyncDirectory(this.dir);
+  }
+
+  /** Seq of the last appended record (durable or not). */
+  get lastSeq(): number {
+    return this.seq;
+  }
+
+  /** Seq of the last record known to be on disk. */
+  get durableSeq(): number {
+    return this.durable;
+  }
+
+  /** Records appended but not yet durable. */
+  get lagRecords(): number {
+    return this.seq - this.durable;
+  }
+
+  /** Records and bytes waiting in the buffer. */
+  get pending(): { readonly records: number; readonly bytes: number } {
+    return { records: this.bufferedRecords, bytes: this.bufferedBytes };
+  }
+
+  /** The group-commit interval in ms. */
+  get flushInterval(): number {
+    return this.flushMs;
+  }
+
+  /** @internal Lets `DecisionLog.make` drive the flushes once its fiber runs. */
+  setScheduler(scheduler: FlushScheduler): void {
+    this.scheduler = scheduler;
+  }
+
+  /**
+   * Buffers `record` (a JSON object without `seq`) and returns the seq given to it.
+   *
+   * @remarks
+   * Encodes into a reused buffer: one `JSON.stringify` plus a CRC pass, no system call (unless
+   * `fsync: "always"`, which writes and fsyncs before returning).
+   */
+  append(record: LogRecord): number {
+    if (this.closed) throw new LogError(`decision log ${this.dir} is closed`);
+    const seq = this.seq + 1;
+    const text = payloadText(seq, record);
+    this.reserve(FRAME_HEADER_BYTES + text.length * 3);
+    const start = this.bufferedBytes;
+    const payloadStart = start + FRAME_HEADER_BYTES;
+    const { written } = encoder.encodeInto(text, this.buffer.subarray(payloadStart));
+    if (written > MAX_PAYLOAD_BYTES) throw new LogError(`record ${seq} is too large (${written} bytes)`);
+    const view = this.view;
+    view.setUint32(start, written, true);
+    view.setUint32(start + 4, crc32c(this.buffer, payloadStart, payloadStart + written), true);
+    this.bufferedBytes = payloadStart + written;
+    this.bufferedRecords++;
+    this.seq = seq;
+    if (this.always) this.flush();
+    else if (this.bufferedRecords >= this.flushRecords) this.scheduler?.flushSoon();
+    else if (this.bufferedRecords === 1) this.scheduler?.armDeadline();
+    return seq;
+  }
+
+  /**
+   * Write-ahead append: buffers `record`, then writes and fsyncs everything buffered, synchronously.
+   * When it returns, the command and every record before it are on disk.
+   */
+  appendCommand(record: LogRecord): number {
+    const seq = this.append(record);
+    this.flush();
+    return seq;
+  }
+
+  /**
+   * Writes the buffered records and fsyncs them (one group commit). A no-op when nothing waits.
+   * Starts a new segment first when the current one is full.
+   */
+  flush(): void {
+    if (this.bufferedBytes === 0 || this.closed) return;
+    try {
+      if (this.segmentRecords > 0 && this.segmentSize + this.bufferedBytes > this.segmentBytes) this.roll();
+      this.writeNow(this.buffer.subarray(0, this.bufferedBytes));
+      fdatasyncSync(this.fd);
+    } catch (error) {
+      throw wrap(
+        `cannot write decision log segment ${segmentName(this.segmentNumber)} in ${this.dir}`,
+        error,
+      );
+    }
+    this.segmentRecords += this.bufferedRecords;
+    this.bufferedBytes = 0;
+    this.bufferedRecords = 0;
+    this.durable = this.seq;
+    this.onDurable?.(this.durable);
+  }
+
+  /** Flushes, fsyncs and closes the segment. Idempotent. */
+  close(): void {
+    if (this.closed) return;
+    try {
+      this.flush();
+    } finally {
+      this.closed = true;
+      this.scheduler?.cancel();
+      closeSync(this.fd);
+    }
+  }
+
+  private roll(): void {
+    closeSync(this.fd);
+    this.segmentNumber++;
+    this.fd = openSegment(join(this.dir, segmentName(this.segmentNumber)), true);
+    this.segmentSize = 0;
+    this.segmentRecords = 0;
+    // Its first frame repeats the last durable seq, which links it to the previous segment.
+    this.writeNow(this.segmentHeaderFrame());
+    this.segmentRecords = 1;
+    fsyncDirectory(this.dir);
+  }
+
+  private segmentHeaderFrame(): Uint8Array {
+    return encodeFrame(
+      encoder.encode(`{"seq":${this.durable},"kind":"segment","segment":${this.segmentNumber}}`),
+    );
+  }
+
+  private writeNow(bytes: Uint8Array): void {
+    let done = 0;
+    while (done < bytes.length)
+      done += writeSync(this.fd, bytes, done, bytes.length - done, this.segmentSize + done);
+    this.segmentSize += bytes.length;
+  }
+
+  private reserve(extra: number): void {
+    const needed = this.bufferedBytes + extra;
+    if (needed <= this.buffer.length) return;
+    let size = this.buffer.length * 2;
+    while (size < needed) size *= 2;
+    const grown = new Uint8Array(size);
+    grown.set(this.buffer.subarray(0, this.bufferedBytes));
+    this.buffer = grown;
+    this.view = new DataView(grown.buffer);
+  }
+}
+
+/**
+ * Opens (or creates) the decision log in `options.dir` for appending, with Node timers driving the
+ * group commit. Recovers first: verifies every record, truncates a torn tail (reported in
+ * `writer.recovery`) and fails on mid-log damage unless `strict: false`.
+ *
+ * @remarks
+ * Call `close()` when done: records still buffered are only written by a flush, and the timer is
+ * kept referenced while records wait so that a process does not exit with buffered records.
+ */
+export function openDecisionLog(options: DecisionLogOptions): DecisionLogWriter {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let immediate: ReturnType<typeof setImmediate> | undefined;
+  let writer: DecisionLogWriter | undefined;
+  const run = (): void => {
+    if (timer !== undefined) clearTimeout(timer);
+    if (immediate !== undefined) clearImmediate(immediate);
+    timer = undefined;
+    immediate = undefined;
+    writer?.flush();
+  };
+  const scheduler: FlushScheduler = {
+    armDeadline: () => {
+      timer ??= setTimeout(run, writer?.flushInterval ?? DEFAULTS.flushMs);
+    },
+    flushSoon: () => {
+      immediate ??= setImmediate(run);
+    },
+    cancel: () => {
+      if (timer !== undefined) clearTimeout(timer);
+      if (immediate !== undefined) clearImmediate(immediate);
+    },
+  };
+  writer = openWriter(options, null);
+  writer.setScheduler(scheduler);
+  return writer;
+}
+
+/** @internal Opens a writer, turning I/O failures into {@link LogError}. */
+export function openWriter(options: DecisionLogOptions, scheduler: FlushScheduler | null): DecisionLogWriter {
+  try {
+    return new DecisionLogWriter(options, scheduler);
+  } catch (error) {
+    if (error instanceof LogError) throw error;
+    throw wrap(`cannot open decision log ${options.dir}`, error);
+  }
+}
+
+function positive(value: number, name: string): number {
+  if (!(Number.isFinite(value) && value > 0))
+    throw new LogError(`${name} must be a number > 0, got ${value}`);
+  return value;
+}
+
+function wrap(message: string, error: unknown): LogError {
+  return new LogError(`${message}: ${error instanceof Error ? error.message : String(error)}`, {
+    cause: error,
+  });
+}
+
+function openSegment(path: string, create: boolean): number {
+  return openSync(path, create ? "w" : "r+");
+}
+
+/** Cuts a torn tail off the last segment. */
+function truncateTail(tail: TornTail): LogRecovery {
+  const fd = openSync(tail.segment, "r+");
+  try {
+    ftruncateSync(fd, tail.truncatedAt);
+    fdatasyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  return {
+    kind: "torn-tail",
+    segment: tail.segment,
+    truncatedAt: tail.truncatedAt,
+    bytesDropped: tail.bytesDropped,
+  };
+}
+
+/**
+ * Non-strict recovery from mid-log damage: the damaged segment's bytes from the bad record on are
+ * copied to `<segment>.dropped` and cut off, and every later segment is renamed to `*.dropped`, so
+ * appending continues after the valid prefix and nothing is deleted.
+ */
+function setAside(corruption: Corruption, segments: readonly SegmentFile[]): LogRecovery {
+  const at = segments.findIndex((s) => s.path === corruption.segment);
+  const size = statSync(corruption.segment).size;
+  let dropped = size - corruption.offset;
+  copyFileSync(corruption.segment, `${corruption.segment}.dropped`);
+  const fd = openSync(corruption.segment, "r+");
+  try {
+    ftruncateSync(fd, corruption.offset);
+    fdatasyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  for (const later of segments.slice(at + 1)) {
+    dropped += statSync(later.path).size;
+    renameSync(later.path, `${later.path}.dropped`);
+  }
+  return {
+    kind: "corruption",
+    segment: corruption.segment,
+    truncatedAt: corruption.offset,
+    bytesDropped: dropped,
+    reason: corruption.reason,
+  };
+}
+
+function lastKept(segments: readonly SegmentFile[], recovery: LogRecovery | null): SegmentFile {
+  if (recovery?.kind === "corruption") return segments.find((s) => s.path === recovery.segment)!;
+  return segments[segments.length - 1]!;
+}
+
+/** Removes temporary files an interrupted compaction may have left. */
+function removeTemporaries(dir: string): void {
+  for (const name of readdirSync(dir)) if (name.endsWith(".tmp")) rmSync(join(dir, name), { force: true });
+}
