@@ -1,5 +1,6 @@
 import { Either, ParseResult, Schema } from "effect";
 import { ConfigError, type ConfigIssue } from "../errors.js";
+import type { InspectionSink } from "../inspect/inspection-record.js";
 
 /** Names that would not survive as keys of a plain object (`{ __proto__: 1 }` sets the prototype). */
 const RESERVED_NAMES = ["__proto__", "constructor", "prototype"];
@@ -54,6 +55,12 @@ export const SolverConfigSchema = Schema.Struct({
     ),
     { exact: true },
   ),
+  inspect: Schema.optionalWith(
+    Schema.declare((u): u is InspectionSink => typeof u === "function", {
+      message: () => "expected a function (an XState inspection sink)",
+    }),
+    { exact: true },
+  ),
 });
 
 /**
@@ -67,6 +74,8 @@ export const SolverConfigSchema = Schema.Struct({
  *   early even with large budgets; given explicitly, it is followed exactly.
  * - `strategy`: `"auto"` (default) picks Nelder–Mead or TPE from the probe's classification.
  * - `batch`: the most trials one `ask()` returns (default: the phase's natural batch).
+ * - `inspect`: receives the XState inspection events of the solver's lifecycle actor (see
+ *   `createSolver`); not part of the solver's saved state.
  */
 export type SolverConfig = Schema.Schema.Type<typeof SolverConfigSchema>;
 
@@ -98,6 +107,8 @@ export interface ResolvedSolverConfig {
   readonly probeSize: number;
   readonly strategy: "auto" | "nelder-mead" | "tpe";
   readonly batch: number | undefined;
+  /** The inspection sink, if any. */
+  readonly inspect: InspectionSink | undefined;
 }
 
 const decode = Schema.decodeUnknownEither(SolverConfigSchema);
@@ -136,5 +147,6 @@ export function resolveSolverConfig(input: unknown): ResolvedSolverConfig {
     probeSize: config.probeRatio === undefined ? Math.min(uncapped, defaultProbeCap(dimension)) : uncapped,
     strategy: config.strategy ?? "auto",
     batch: config.batch,
+    inspect: config.inspect,
   };
 }

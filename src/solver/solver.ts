@@ -2,6 +2,7 @@ import { Effect, type Scope } from "effect";
 import { type Actor, createActor, type SnapshotFrom } from "xstate";
 import { type SolverClassification, solverMachine } from "../../machines/solver.machine.js";
 import { type ConfigError, UsageError } from "../errors.js";
+import type { InspectionSink } from "../inspect/inspection-record.js";
 import { scopedResource } from "../runtime/scoped-resource.js";
 import { Space } from "../space/space.js";
 import { artifactProblems } from "./artifact-check.js";
@@ -146,22 +147,46 @@ export const Solver = {
     ),
 };
 
-/** Creates a solver; throws a `ConfigError` listing every problem of an invalid config. */
+/**
+ * Creates a solver; throws a `ConfigError` listing every problem of an invalid config.
+ *
+ * @remarks
+ * Inspection: the solver's lifecycle is a real XState actor ({@link Solver.actor}, the
+ * `solverMachine` chart), so `config.inspect` is passed to `createActor` and receives XState's own
+ * inspection events, synchronously and in order. During `createSolver`: `@xstate.actor`, then
+ * `@xstate.event` (`xstate.init`) and `@xstate.snapshot` (state `probe`). Then for each lifecycle transition, i.e.
+ * each control event the solver sends its chart (`probe.completed` when every probe trial is
+ * resolved, `budget.spent`, `strategy.exhausted`): `@xstate.event`, one `@xstate.microstep` per
+ * transition taken (the transient `classify` and `select` steps included), and `@xstate.snapshot`
+ * with the settled state (`refine.nelderMead`, `refine.tpe` or `done`) and the classification in
+ * its context. `ask`/`tell` calls that do not change the phase emit nothing. The sink is not part
+ * of {@link Solver.toJSON}'s artifact.
+ */
 export function createSolver(config: SolverConfig): Solver {
-  return new SolverImpl(resolveSolverConfig(config), config, null);
+  const resolved = resolveSolverConfig(config);
+  if (config.inspect === undefined) return new SolverImpl(resolved, config, null);
+  // The artifact keeps the JSON part of the config only.
+  const { inspect: _sink, ...input } = config;
+  return new SolverImpl(resolved, input, null);
+}
+
+/** Options of {@link restoreSolver}. */
+export interface RestoreSolverOptions {
+  /** Receives the inspection events of the restored lifecycle actor (as `createSolver`'s `inspect`). */
+  readonly inspect?: InspectionSink;
 }
 
 /**
  * Resumes a solver from {@link Solver.toJSON}'s artifact: the next `ask` equals the one the
  * original solver would have made.
  */
-export function restoreSolver(artifact: unknown): Solver {
+export function restoreSolver(artifact: unknown, options: RestoreSolverOptions = {}): Solver {
   const a = artifact as SolverArtifact;
   if (typeof a !== "object" || a === null || a.format !== "arqon.solver") {
     throw new UsageError('not a solver artifact (expected format "arqon.solver")');
   }
   if (a.version !== 1) throw new UsageError(`unsupported solver artifact version ${String(a.version)}`);
-  const config = resolveSolverConfig(a.config);
+  const config = { ...resolveSolverConfig(a.config), inspect: options.inspect };
   const problems = artifactProblems(a, new Space(config.bounds), config.probeSize);
   if (problems.length > 0) throw new UsageError(`corrupt solver artifact:\n  - ${problems.join("\n  - ")}`);
   return new SolverImpl(config, a.config, a);
@@ -193,7 +218,10 @@ class SolverImpl implements Solver {
     this.space = new Space(config.bounds);
     this.probe = probePoints(this.space.dimension, config.probeSize, config.seed);
     if (artifact === null) {
-      this.actor = createActor(solverMachine, { input: { strategy: config.strategy } });
+      this.actor = createActor(solverMachine, {
+        input: { strategy: config.strategy },
+        ...(config.inspect === undefined ? {} : { inspect: config.inspect }),
+      });
     } else {
       try {
         this.restoreFrom(artifact);
@@ -201,7 +229,11 @@ class SolverImpl implements Solver {
           value: artifact.machine.value as SnapshotFrom<typeof solverMachine>["value"],
           context: { strategy: config.strategy, classification: artifact.machine.classification },
         });
-        this.actor = createActor(solverMachine, { snapshot, input: { strategy: config.strategy } });
+        this.actor = createActor(solverMachine, {
+          snapshot,
+          input: { strategy: config.strategy },
+          ...(config.inspect === undefined ? {} : { inspect: config.inspect }),
+        });
       } catch (error) {
         throw error instanceof UsageError
           ? error

@@ -1,0 +1,33 @@
+/**
+ * `arqon/inspect`: sinks for XState inspection events, to pass as the `inspect` option of
+ * `createEngine`, `createSolver`, `fromEngine` engines or any `createActor`.
+ *
+ * - {@link createMemoryInspector}: keeps events in memory (tests).
+ * - {@link createJsonlInspector}: one JSON line per event, to a file or a writable.
+ * - {@link createStatelyInspector}: the Stately inspector UI over a local WebSocket relay
+ *   (needs the optional peer `@statelyai/inspect`).
+ *
+ * @packageDocumentation
+ */
+
+export {
+  type InspectionEventType,
+  type InspectionRecord,
+  type InspectionSink,
+  toInspectionRecord,
+} from "./inspection-record.js";
+export {
+  createJsonlInspector,
+  type JsonlInspector,
+  type JsonlInspectorOptions,
+  type LineWritable,
+} from "./jsonl-inspector.js";
+export { createMemoryInspector, type MemoryInspector } from "./memory-inspector.js";
+export { MissingPeerError } from "./optional-peer.js";
+export { type JsonValue, type SafeJsonOptions, stringifySafe, toJsonSafe } from "./safe-json.js";
+export {
+  createStatelyInspector,
+  isLoopbackWebSocketUrl,
+  type StatelyInspector,
+  type StatelyInspectorOptions,
+} from "./stately-inspector.js";

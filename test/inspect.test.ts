@@ -1,0 +1,251 @@
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { assign, createActor, setup } from "xstate";
+import {
+  createJsonlInspector,
+  createMemoryInspector,
+  type InspectionRecord,
+  stringifySafe,
+  toJsonSafe,
+} from "../src/inspect/index.js";
+import { createSolver } from "../src/solver/solver.js";
+
+/** A small chart whose context holds what plain JSON cannot: a typed array, a function, a cycle. */
+function awkwardMachine() {
+  return setup({
+    types: {
+      context: {} as { count: number; buffer: Float64Array; hook: () => void; self: { me?: unknown } },
+      events: {} as { type: "bump" },
+    },
+  }).createMachine({
+    id: "awkward",
+    initial: "idle",
+    context: () => {
+      const self: { me?: unknown } = {};
+      self.me = self;
+      return { count: 0, buffer: new Float64Array([1.5, Number.NaN]), hook: function hook() {}, self };
+    },
+    states: {
+      idle: {
+        on: { bump: { target: "busy", actions: assign({ count: ({ context }) => context.count + 1 }) } },
+      },
+      busy: {
+        on: { bump: { target: "idle", actions: assign({ count: ({ context }) => context.count + 1 }) } },
+      },
+    },
+  });
+}
+
+describe("toJsonSafe", () => {
+  it("writes typed arrays, functions, cycles, non-finite numbers and bigints in a JSON-safe form", () => {
+    const cyclic: Record<string, unknown> = { name: "loop" };
+    cyclic.again = cyclic;
+    const value = {
+      values: new Float64Array([1, Number.POSITIVE_INFINITY]),
+      ids: new BigInt64Array([3n]),
+      fn: function tune() {},
+      cyclic,
+      nan: Number.NaN,
+      big: 12n,
+      when: new Date(0),
+      map: new Map([["a", 1]]),
+      error: new RangeError("out"),
+      gone: undefined,
+    };
+    expect(toJsonSafe(value)).toEqual({
+      values: [1, "Infinity"],
+      ids: ["3"],
+      fn: "[Function tune]",
+      cyclic: { name: "loop", again: "[Circular]" },
+      nan: "NaN",
+      big: "12",
+      when: "1970-01-01T00:00:00.000Z",
+      map: [["a", 1]],
+      error: { name: "RangeError", message: "out" },
+    });
+  });
+
+  it("copies typed arrays when called, so later in-place writes do not change the record", () => {
+    const live = new Float64Array([1, 2]);
+    const record = toJsonSafe({ live });
+    live[0] = 99;
+    expect(record).toEqual({ live: [1, 2] });
+  });
+
+  it("keeps shared (non-cyclic) references, truncates long arrays and deep nesting, survives throwing getters", () => {
+    const shared = { k: 1 };
+    const throwing = Object.defineProperty({}, "bad", {
+      enumerable: true,
+      get() {
+        throw new Error("no");
+      },
+    });
+    expect(toJsonSafe({ a: shared, b: shared, throwing })).toEqual({
+      a: { k: 1 },
+      b: { k: 1 },
+      throwing: { bad: "[Throws]" },
+    });
+    expect(toJsonSafe([1, 2, 3, 4], { maxArrayLength: 2 })).toEqual([1, 2, "[… 2 more]"]);
+    expect(toJsonSafe({ a: { b: { c: 1 } } }, { maxDepth: 2 })).toEqual({ a: { b: "[MaxDepth]" } });
+  });
+
+  it("always yields a string that parses back to the safe form (property)", () => {
+    fc.assert(
+      fc.property(
+        fc.anything({ withBigInt: true, withTypedArray: true, withMap: true, withSet: true, withDate: true }),
+        (value) => {
+          const line = stringifySafe(value);
+          expect(typeof line).toBe("string");
+          expect(JSON.parse(line)).toEqual(toJsonSafe(value));
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+});
+
+describe("createMemoryInspector", () => {
+  it("records every inspection event of an actor in order, and its snapshots by actor name", () => {
+    const memory = createMemoryInspector();
+    const actor = createActor(awkwardMachine(), { inspect: memory.inspect, systemId: "awkward" }).start();
+    actor.send({ type: "bump" });
+    actor.send({ type: "bump" });
+    expect(memory.types()).toEqual([
+      "@xstate.actor",
+      "@xstate.event",
+      "@xstate.snapshot",
+      "@xstate.event",
+      "@xstate.microstep",
+      "@xstate.snapshot",
+      "@xstate.event",
+      "@xstate.microstep",
+      "@xstate.snapshot",
+    ]);
+    const states = memory.snapshots("awkward").map((s) => (s as unknown as { value: string }).value);
+    expect(states).toEqual(["idle", "busy", "idle"]);
+    expect(memory.snapshots("nobody")).toEqual([]);
+    memory.clear();
+    expect(memory.events).toHaveLength(0);
+    actor.stop();
+  });
+});
+
+describe("createJsonlInspector", () => {
+  it("writes one parseable line per event, with actor ids, the event and a safe copy of the snapshot", () => {
+    const lines: string[] = [];
+    const jsonl = createJsonlInspector({ write: (chunk) => lines.push(chunk) });
+    const actor = createActor(awkwardMachine(), { inspect: jsonl.inspect, systemId: "awkward" }).start();
+    actor.send({ type: "bump" });
+    expect(jsonl.error).toBeUndefined();
+    expect(lines.every((line) => line.endsWith("\n") && !line.slice(0, -1).includes("\n"))).toBe(true);
+    const records = lines.map((line) => JSON.parse(line) as InspectionRecord);
+    expect(records.map((r) => r.seq)).toEqual(records.map((_, i) => i + 1));
+    expect(jsonl.written).toBe(records.length);
+    for (const r of records) {
+      expect(r.actorId).toBe(actor.sessionId);
+      expect(r.rootId).toBe(actor.sessionId);
+    }
+    // XState announces an actor before registering its system id.
+    expect(records[0]).toMatchObject({ type: "@xstate.actor", machine: "awkward" });
+    expect(records.slice(1).every((r) => r.systemId === "awkward")).toBe(true);
+    const last = records.at(-1)!;
+    expect(last.type).toBe("@xstate.snapshot");
+    expect(last.event).toEqual({ type: "bump" });
+    expect(last.snapshot).toEqual({
+      status: "active",
+      value: "busy",
+      context: { count: 1, buffer: [1.5, "NaN"], hook: "[Function hook]", self: { me: "[Circular]" } },
+    });
+    actor.stop();
+  });
+
+  it("keeps only the included event types and appends to a file it closes", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "arqon-inspect-"));
+    try {
+      const path = join(dir, "inspect.jsonl");
+      const jsonl = createJsonlInspector(path, { include: ["@xstate.snapshot"] });
+      const actor = createActor(awkwardMachine(), { inspect: jsonl.inspect }).start();
+      actor.send({ type: "bump" });
+      actor.stop();
+      await jsonl.close();
+      actor.send({ type: "bump" }); // after close: ignored
+      const records = readFileSync(path, "utf8")
+        .trim()
+        .split("\n")
+        .map((line) => JSON.parse(line) as InspectionRecord);
+      expect(records.map((r) => r.type)).toEqual([
+        "@xstate.snapshot",
+        "@xstate.snapshot",
+        "@xstate.snapshot",
+      ]);
+      expect(records.map((r) => (r.snapshot as { status: string }).status)).toEqual([
+        "active",
+        "active",
+        "stopped",
+      ]);
+      expect(jsonl.error).toBeUndefined();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("never throws into XState when the writable fails; it keeps the first error", () => {
+    const jsonl = createJsonlInspector({
+      write: () => {
+        throw new Error("disk full");
+      },
+    });
+    const actor = createActor(awkwardMachine(), { inspect: jsonl.inspect }).start();
+    actor.send({ type: "bump" });
+    expect(actor.getSnapshot().value).toBe("busy");
+    expect((jsonl.error as Error).message).toBe("disk full");
+    expect(jsonl.written).toBe(0);
+    actor.stop();
+  });
+});
+
+describe("createSolver inspect", () => {
+  it("forwards the lifecycle actor's inspection events, in order, for a short solve", () => {
+    const memory = createMemoryInspector();
+    const solver = createSolver({
+      seed: 3,
+      budget: 12,
+      bounds: { x: { min: -1, max: 1 } },
+      strategy: "nelder-mead",
+      inspect: memory.inspect,
+    });
+    for (let batch = solver.ask(); batch !== null && batch.length > 0; batch = solver.ask()) {
+      solver.tell(batch.map((t) => ({ id: t.id, value: t.params.x! ** 2 })));
+    }
+    const steps = memory.events.map((e) => {
+      const event = "event" in e ? e.event.type : "";
+      const state =
+        "snapshot" in e ? JSON.stringify((e.snapshot as unknown as { value: unknown }).value) : "";
+      return `${e.type} ${event} ${state}`.trim();
+    });
+    expect(steps).toEqual([
+      "@xstate.actor",
+      "@xstate.event xstate.init",
+      '@xstate.snapshot xstate.init "probe"',
+      "@xstate.event probe.completed",
+      '@xstate.microstep probe.completed "classify"',
+      '@xstate.microstep probe.completed "select"',
+      '@xstate.microstep probe.completed {"refine":"nelderMead"}',
+      '@xstate.snapshot probe.completed {"refine":"nelderMead"}',
+      "@xstate.event budget.spent",
+      '@xstate.microstep budget.spent "done"',
+      '@xstate.snapshot budget.spent "done"',
+    ]);
+    // The sink is not part of the saved state.
+    expect(Object.keys(solver.toJSON().config)).not.toContain("inspect");
+  });
+
+  it("rejects an inspect option that is not a function", () => {
+    expect(() =>
+      createSolver({ seed: 1, budget: 5, bounds: { x: { min: 0, max: 1 } }, inspect: 3 as never }),
+    ).toThrow(/inspect: expected a function/);
+  });
+});
