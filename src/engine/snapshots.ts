@@ -1,0 +1,59 @@
+import { asyncScheduler, auditTime, Observable, type SchedulerLike } from "rxjs";
+import { UsageError } from "../errors.js";
+import type { Engine, EngineSnapshot } from "./engine.js";
+
+/** Options of {@link engineSnapshots}. */
+export interface EngineSnapshotsOptions {
+  /**
+   * After an audit event, how long to wait for more before taking the next snapshot, in ms
+   * (default 100): a burst of events within this time yields one snapshot, taken at its end.
+   */
+  readonly everyMs?: number;
+  /**
+   * The scheduler that times the wait (default RxJS `asyncScheduler`). Pass the engine's own
+   * scheduler when the engine runs in virtual time, so that the snapshots follow its clock.
+   */
+  readonly scheduler?: SchedulerLike;
+}
+
+/** The default of {@link EngineSnapshotsOptions.everyMs}. */
+export const SNAPSHOT_EVERY_MS = 100;
+
+/**
+ * The engine's state as a stream: one {@link EngineSnapshot} when subscribed, then one after each
+ * burst of audit events, so that a UI sees every change without polling.
+ *
+ * @remarks
+ * Each subscription takes a snapshot at once, then listens to `engine.events`; the first event of
+ * a burst starts a timer of `everyMs` and, when it fires, one snapshot is taken (RxJS `auditTime`),
+ * so the cost is at most one snapshot per `everyMs` however busy the engine is, and nothing at all
+ * while it is idle. A change that writes no audit event (an accepted digest, say) shows up with the
+ * next event. When the engine closes, `events` completes: a snapshot still pending is delivered,
+ * then the stream completes. Subscribing to a closed engine yields one snapshot and completes.
+ * Snapshots allocate, so this is for UIs and reports, not the hot path. Throws a `UsageError` when
+ * `everyMs` is not a finite number ≥ 0.
+ *
+ * @example
+ * ```ts
+ * const subscription = engineSnapshots(engine, { everyMs: 250 }).subscribe((s) =>
+ *   render(s.generation, s.values),
+ * );
+ * ```
+ */
+export function engineSnapshots(
+  engine: Pick<Engine, "events" | "snapshot">,
+  options: EngineSnapshotsOptions = {},
+): Observable<EngineSnapshot> {
+  const everyMs = options.everyMs ?? SNAPSHOT_EVERY_MS;
+  if (!(Number.isFinite(everyMs) && everyMs >= 0))
+    throw new UsageError(`engineSnapshots: everyMs must be a finite number ≥ 0, got ${everyMs}`);
+  const scheduler = options.scheduler ?? asyncScheduler;
+  return new Observable<EngineSnapshot>((subscriber) => {
+    subscriber.next(engine.snapshot());
+    return engine.events.pipe(auditTime(everyMs, scheduler)).subscribe({
+      next: () => subscriber.next(engine.snapshot()),
+      error: (error: unknown) => subscriber.error(error),
+      complete: () => subscriber.complete(),
+    });
+  });
+}

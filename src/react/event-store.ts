@@ -1,0 +1,55 @@
+import type { AuditEvent } from "../audit/events.js";
+import type { Engine } from "../engine/engine.js";
+import { UsageError } from "../errors.js";
+import { type ExternalStore, sharedListeners } from "./external-store.js";
+
+/** Options of {@link createEventStore}. */
+export interface EventStoreOptions {
+  /** How many of the most recent events to keep (default 50). */
+  readonly limit?: number;
+}
+
+/** The default of {@link EventStoreOptions.limit}. */
+export const RECENT_EVENTS_LIMIT = 50;
+
+/**
+ * An external store of the engine's most recent audit events (oldest first), for
+ * `useSyncExternalStore`.
+ *
+ * @remarks
+ * `engine.events` is a hot stream, so the store holds only what arrived while someone was
+ * subscribed; what it holds survives an unsubscribe and resubscribe (React's StrictMode does that).
+ * The array returned by `getSnapshot` is frozen and replaced only when events arrived since the
+ * last call, so a burst of events costs one copy of at most `limit` entries per read.
+ * Throws a `UsageError` when `limit` is not a whole number > 0.
+ */
+export function createEventStore(
+  engine: Pick<Engine, "events">,
+  options: EventStoreOptions = {},
+): ExternalStore<readonly AuditEvent[]> {
+  const limit = options.limit ?? RECENT_EVENTS_LIMIT;
+  if (!(Number.isSafeInteger(limit) && limit > 0))
+    throw new UsageError(`recent events: limit must be a whole number > 0, got ${limit}`);
+  const buffer: AuditEvent[] = [];
+  let view: readonly AuditEvent[] = Object.freeze([]);
+  let stale = false;
+  const subscribe = sharedListeners((notify) => {
+    const subscription = engine.events.subscribe((event) => {
+      buffer.push(event);
+      if (buffer.length > limit) buffer.splice(0, buffer.length - limit);
+      stale = true;
+      notify();
+    });
+    return () => subscription.unsubscribe();
+  });
+  return {
+    subscribe,
+    getSnapshot: () => {
+      if (stale) {
+        view = Object.freeze(buffer.slice());
+        stale = false;
+      }
+      return view;
+    },
+  };
+}

@@ -1,0 +1,32 @@
+import { useMemo, useSyncExternalStore } from "react";
+import type { AuditEvent } from "../audit/events.js";
+import type { Engine } from "../engine/engine.js";
+import { createEventStore, type EventStoreOptions } from "./event-store.js";
+import type { ExternalStore } from "./external-store.js";
+
+const NO_EVENTS: readonly AuditEvent[] = Object.freeze([]);
+const EMPTY_STORE: ExternalStore<readonly AuditEvent[]> = {
+  subscribe: () => () => {},
+  getSnapshot: () => NO_EVENTS,
+};
+
+/**
+ * The engine's most recent audit events, oldest first (at most `limit`, default 50), re-rendering
+ * as they arrive.
+ *
+ * @remarks
+ * Built on `useSyncExternalStore` over {@link createEventStore}: `engine.events` is a hot stream,
+ * so the list starts with what arrives after the component subscribed. Empty while `engine` is
+ * null. React batches a burst of events into one render.
+ */
+export function useEngineEvents(
+  engine: Engine | null | undefined,
+  options: EventStoreOptions = {},
+): readonly AuditEvent[] {
+  const { limit } = options;
+  const store = useMemo(
+    () => (engine ? createEventStore(engine, limit === undefined ? {} : { limit }) : EMPTY_STORE),
+    [engine, limit],
+  );
+  return useSyncExternalStore(store.subscribe, store.getSnapshot, store.getSnapshot);
+}

@@ -1,0 +1,37 @@
+import { useEffect, useState } from "react";
+import type { EngineConfig } from "../engine/config.js";
+import { createEngine, type Engine } from "../engine/engine.js";
+
+/** What {@link useEngine} starts: a config for `createEngine`, or a function that creates the engine. */
+export type EngineSource = EngineConfig | (() => Engine);
+
+/**
+ * Runs an engine for as long as the component is mounted.
+ *
+ * @remarks
+ * The engine is created after the first render (in an effect) and closed when the component
+ * unmounts, so the first render gets `null`. Under React's StrictMode, which mounts, unmounts and
+ * mounts again in development, the first engine is closed before the second is created: there is
+ * never more than one running engine per mounted component. `source` is read once, at mount;
+ * to start over with another config, remount the component (change its `key`). An invalid config
+ * throws its `ConfigError` from the effect, to the nearest error boundary.
+ *
+ * @example
+ * ```tsx
+ * const engine = useEngine({ seed: 7, params: { batchSize: { min: 1, max: 512, init: 64 } } });
+ * const generation = useEngineSnapshot(engine, (s) => s.generation);
+ * ```
+ */
+export function useEngine(source: EngineSource): Engine | null {
+  const [engine, setEngine] = useState<Engine | null>(null);
+  // biome-ignore lint/correctness/useExhaustiveDependencies: the source is read once, at mount (documented).
+  useEffect(() => {
+    const started = typeof source === "function" ? source() : createEngine(source);
+    setEngine(started);
+    return () => {
+      setEngine(null);
+      void started.close();
+    };
+  }, []);
+  return engine;
+}

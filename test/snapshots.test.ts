@@ -1,0 +1,133 @@
+import { map, NEVER, type Observable, Subject } from "rxjs";
+import { TestScheduler } from "rxjs/testing";
+import { describe, expect, it } from "vitest";
+import type { AuditEvent } from "../src/audit/events.js";
+import type { EngineSnapshot } from "../src/engine/engine.js";
+import { engineSnapshots } from "../src/engine/snapshots.js";
+import { UsageError } from "../src/errors.js";
+import { digestOf, engineRig } from "./support/engine-harness.js";
+
+/**
+ * A stand-in engine whose events come from a marble and whose snapshot reports the scheduler time
+ * it was taken at (as its generation), so the marbles show when snapshots are taken.
+ */
+function fakeEngine(events: Observable<unknown>, scheduler: TestScheduler) {
+  let taken = 0;
+  return {
+    events: events as Observable<AuditEvent>,
+    snapshot: () => {
+      taken++;
+      return { generation: scheduler.now() } as EngineSnapshot;
+    },
+    taken: () => taken,
+  };
+}
+
+const generationAt = map((s: EngineSnapshot) => s.generation);
+
+function marbles(
+  run: (helpers: Parameters<Parameters<TestScheduler["run"]>[0]>[0], ts: TestScheduler) => void,
+) {
+  const ts = new TestScheduler((actual, expected) => expect(actual).toEqual(expected));
+  ts.run((helpers) => run(helpers, ts));
+}
+
+describe("engineSnapshots", () => {
+  it("emits one snapshot on subscribe, then one per burst of events, at the end of the wait", () => {
+    marbles(({ hot, expectObservable }, ts) => {
+      const events = hot("  --a-b-c-----------d--|");
+      const expected = "    a---------b---------------(c|)";
+      const engine = fakeEngine(events, ts);
+      const snapshots = engineSnapshots(engine, { everyMs: 8, scheduler: ts }).pipe(generationAt);
+      expectObservable(snapshots).toBe(expected, { a: 0, b: 10, c: 26 });
+    });
+  });
+
+  it("takes no snapshot while the engine is idle", () => {
+    marbles(({ expectObservable, flush }, ts) => {
+      const engine = fakeEngine(NEVER, ts);
+      expectObservable(engineSnapshots(engine, { scheduler: ts }).pipe(generationAt), "^ 10s !").toBe("a", {
+        a: 0,
+      });
+      flush();
+      expect(engine.taken()).toBe(1);
+    });
+  });
+
+  it("delivers the pending snapshot when the engine closes mid-burst, then completes", () => {
+    marbles(({ hot, expectObservable }, ts) => {
+      const events = hot("-a-|");
+      const engine = fakeEngine(events, ts);
+      expectObservable(engineSnapshots(engine, { everyMs: 5, scheduler: ts }).pipe(generationAt)).toBe(
+        "a-----(b|)",
+        { a: 0, b: 6 },
+      );
+    });
+  });
+
+  it("gives each subscriber its own first snapshot and unsubscribes from the events with it", () => {
+    marbles(({ hot, expectObservable, expectSubscriptions }, ts) => {
+      const events = hot("---a---b---");
+      const engine = fakeEngine(events, ts);
+      const snapshots = engineSnapshots(engine, { everyMs: 0, scheduler: ts }).pipe(generationAt);
+      expectObservable(snapshots, "^------!").toBe("a--b---", { a: 0, b: 3 });
+      expectObservable(snapshots, "--^------!").toBe("--ab---c", { a: 2, b: 3, c: 7 });
+      expectSubscriptions(events.subscriptions).toBe(["^------!", "--^------!"]);
+    });
+  });
+
+  it("forwards an error of the event stream", () => {
+    marbles(({ cold, expectObservable }, ts) => {
+      const engine = fakeEngine(cold("--#", undefined, new Error("boom")), ts);
+      expectObservable(engineSnapshots(engine, { scheduler: ts }).pipe(generationAt)).toBe(
+        "a-#",
+        { a: 0 },
+        new Error("boom"),
+      );
+    });
+  });
+
+  it("rejects a negative or non-finite everyMs", () => {
+    const engine = { events: new Subject<AuditEvent>(), snapshot: () => ({}) as EngineSnapshot };
+    expect(() => engineSnapshots(engine, { everyMs: -1 })).toThrow(UsageError);
+    expect(() => engineSnapshots(engine, { everyMs: Number.NaN })).toThrow(/everyMs/);
+  });
+
+  it("follows a real engine in virtual time: a snapshot after its applies, a last one at close", async () => {
+    const { engine, clock } = engineRig({
+      seed: 3,
+      params: { x: { min: 0, max: 10, init: 5, maxDelta: 1 } },
+      window: { digests: 2 },
+      guardrails: { minIntervalMs: 0 },
+    });
+    const seen: EngineSnapshot[] = [];
+    let completed = false;
+    engineSnapshots(engine, { everyMs: 50, scheduler: clock }).subscribe({
+      next: (s) => seen.push(s),
+      complete: () => {
+        completed = true;
+      },
+    });
+    expect(seen.map((s) => s.generation)).toEqual([0]);
+    clock.advanceBy(1000);
+    // The baseline.set written at creation is the first event: one snapshot 50 ms after it.
+    expect(seen).toHaveLength(2);
+    for (let i = 0; i < 4; i++) {
+      clock.advanceBy(10);
+      engine.observe(digestOf(engine, 1 + i));
+    }
+    clock.advanceBy(1000);
+    const last = seen.at(-1)!;
+    expect(last.generation).toBe(engine.generation);
+    expect(last.generation).toBeGreaterThan(0);
+    expect(last.digests.accepted).toBe(4);
+    engine.observe(digestOf(engine, 1));
+    engine.observe(digestOf(engine, 1));
+    const before = seen.length;
+    await engine.close();
+    clock.advanceBy(1000);
+    expect(completed).toBe(true);
+    expect(seen.length).toBe(before + 1);
+    expect(seen.at(-1)!.digests.accepted).toBe(6);
+  });
+});
