@@ -1,0 +1,87 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const CHILD_SOURCE = fileURLToPath(new URL("./log-crash-child.ts", import.meta.url));
+
+/**
+ * Bundles the crash child into one plain `.mjs` file with esbuild (already installed with tsx), so
+ * each kill iteration starts a bare `node` in tens of milliseconds instead of loading tsx.
+ * Returns the bundle path and a cleanup function.
+ */
+export async function bundleCrashChild(): Promise<{ script: string; cleanup: () => void }> {
+  const { build } = await import("esbuild");
+  const dir = mkdtempSync(join(tmpdir(), "arqon-crash-child-"));
+  const script = join(dir, "child.mjs");
+  await build({
+    entryPoints: [CHILD_SOURCE],
+    bundle: true,
+    platform: "node",
+    format: "esm",
+    outfile: script,
+    logLevel: "error",
+  });
+  return { script, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** The padding of crash-test record `seq`, so records differ in size. */
+export function crashRecordPad(seq: number): string {
+  return "p".repeat(seq % 37);
+}
+
+/** What the parent saw of a killed child. */
+export interface KilledChild {
+  /** Last `A <seq>` line: records appended (not necessarily durable). */
+  readonly lastAppended: number;
+  /** Last `D <seq>` line: records acknowledged durable. */
+  readonly lastDurable: number;
+  /** Wall-clock time of the kill (epoch ms, sub-ms precision), same clock as the records' `t`. */
+  readonly killedAt: number;
+  /** Every line the child printed. */
+  readonly lines: readonly string[];
+}
+
+/**
+ * Starts `node <script> ...args`, waits for the line `trigger`, waits `delayMs` more, SIGKILLs it
+ * and resolves once it is dead with everything it printed.
+ */
+export function runAndKill(
+  script: string,
+  args: readonly string[],
+  trigger: string,
+  delayMs: number,
+): Promise<KilledChild> {
+  return new Promise((resolve, reject) => {
+    const child: ChildProcess = spawn(process.execPath, [script, ...args], {
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    let text = "";
+    let killedAt = Number.NaN;
+    let armed = false;
+    child.stdout!.setEncoding("utf8");
+    child.stdout!.on("data", (chunk: string) => {
+      text += chunk;
+      if (!armed && text.split("\n").includes(trigger)) {
+        armed = true;
+        setTimeout(() => {
+          killedAt = performance.timeOrigin + performance.now();
+          child.kill("SIGKILL");
+        }, delayMs);
+      }
+    });
+    child.on("error", reject);
+    child.on("close", () => {
+      const lines = text.split("\n").filter((l) => l !== "");
+      let lastAppended = 0;
+      let lastDurable = -1;
+      for (const line of lines) {
+        if (line.startsWith("A ")) lastAppended = Number(line.slice(2));
+        else if (line.startsWith("D ")) lastDurable = Number(line.slice(2));
+      }
+      if (Number.isNaN(killedAt)) killedAt = performance.timeOrigin + performance.now();
+      resolve({ lastAppended, lastDurable, killedAt, lines });
+    });
+  });
+}
