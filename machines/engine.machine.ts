@@ -1,10 +1,12 @@
 import { setup } from "xstate";
 import { hotPathPlaceholder } from "./hot-path.logic.js";
+import type { SafeModeOptions } from "./safe-mode.machine.js";
+import { safeModeMachine } from "./safe-mode.machine.js";
 import { spsaMachine } from "./spsa.machine.js";
 
 /**
  * The root of an engine's actor system: it owns the SPSA cycle (`systemId: "spsa"`) and the
- * hot-path actor (`systemId: "hotPath"`), so one inspector sees both and stopping the root stops
+ * hot-path actor (`systemId: "hotPath"`) and the SafeMode latches (`systemId: "safeMode"`), so one inspector sees both and stopping the root stops
  * everything.
  *
  * @remarks
@@ -13,16 +15,20 @@ import { spsaMachine } from "./spsa.machine.js";
  */
 export const engineMachine = setup({
   types: {
-    input: {} as { readonly stallAfter: number },
-    context: {} as { readonly stallAfter: number },
+    input: {} as { readonly stallAfter: number; readonly safeMode?: SafeModeOptions },
+    context: {} as { readonly stallAfter: number; readonly safeMode?: SafeModeOptions },
   },
   actors: {
     spsa: spsaMachine,
+    safeMode: safeModeMachine,
     hotPath: hotPathPlaceholder,
   },
 }).createMachine({
   id: "engine",
-  context: ({ input }) => ({ stallAfter: input.stallAfter }),
+  context: ({ input }) => ({
+    stallAfter: input.stallAfter,
+    ...(input.safeMode === undefined ? {} : { safeMode: input.safeMode }),
+  }),
   invoke: [
     { src: "hotPath", id: "hotPath", systemId: "hotPath" },
     {
@@ -30,6 +36,12 @@ export const engineMachine = setup({
       id: "spsa",
       systemId: "spsa",
       input: ({ context }) => ({ stallAfter: context.stallAfter }),
+    },
+    {
+      src: "safeMode",
+      id: "safeMode",
+      systemId: "safeMode",
+      input: ({ context }) => context.safeMode ?? {},
     },
   ],
 });

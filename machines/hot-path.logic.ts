@@ -16,7 +16,13 @@ export interface HotPathState {
  */
 export type HotPathEvent =
   | { readonly type: "baseline.set" }
-  | { readonly type: "rollback"; readonly reason: string };
+  | {
+      readonly type: "rollback";
+      /** Free text kept with the audit record. */
+      readonly reason: string;
+      /** Why, as a `RollbackReason` code (default: manual). */
+      readonly code?: number;
+    };
 
 /**
  * Stand-in logic for the hot-path actor, so the engine chart can be loaded and visualised on its

@@ -45,7 +45,8 @@ export interface SpsaMachineContext {
  * Outside it:
  * - `stalled`: telemetry stopped; the live point goes back to the centre, a window is kept open
  *   and the first digest that arrives resumes the cycle (in `holding`).
- * - `paused`: no proposals at all until `resume`.
+ * - `paused`: no proposals at all until `resume`; windows still open and close (observe only),
+ *   so SafeMode keeps judging the telemetry.
  */
 export const spsaMachine = setup({
   types: {
@@ -158,10 +159,14 @@ export const spsaMachine = setup({
       },
     },
     paused: {
+      // Observe only: windows keep closing (SafeMode judges their health) but nothing is proposed.
+      entry: ["openWindow"],
       on: {
         resume: "cycle.holding",
         // A reset while paused moves the centre but must not end the pause.
         reset: { actions: ["abandonIteration"] },
+        "window.closed": { actions: ["openWindow"] },
+        "window.timedOut": { actions: ["openWindow"] },
       },
     },
   },

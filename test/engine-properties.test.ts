@@ -271,7 +271,8 @@ describe("engine properties over random digest streams", () => {
       { numRuns: 150 },
     );
     // The streams did exercise the engine: many applies, rollbacks, and both kinds of verdict.
-    expect(seen.applies).toBeGreaterThan(1000);
+    // (Fewer than without SafeMode: a NaN or a spike in a stream rolls back and freezes the engine.)
+    expect(seen.applies).toBeGreaterThan(200);
     expect(seen.rollbacks).toBeGreaterThan(100);
     expect(seen.accepted).toBeGreaterThan(2000);
     expect(seen.rejected).toBeGreaterThan(2000);

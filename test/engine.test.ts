@@ -1,6 +1,6 @@
 import { Effect, Exit } from "effect";
 import { describe, expect, it } from "vitest";
-import type { AuditEvent } from "../src/audit/events.js";
+import { AUDIT_SCHEMA_VERSION, type AuditEvent } from "../src/audit/events.js";
 import type { EngineConfig } from "../src/engine/config.js";
 import type { Digest } from "../src/engine/digest.js";
 import { createEngine, Engine, type EngineSnapshot } from "../src/engine/engine.js";
@@ -114,8 +114,8 @@ describe("observe", () => {
     feed(rig, 4, 100);
     for (let i = 0; i < 10; i++) {
       expect(engine.observe({ objective: 1, generation: engine.generation + 1 })).toBe("wrong-generation");
-      expect(engine.observe({ objective: Number.NaN, generation: engine.generation })).toBe(
-        "non-finite-objective",
+      expect(engine.observe({ objective: "1" as unknown as number, generation: engine.generation })).toBe(
+        "malformed",
       );
     }
     expect(engine.generation).toBe(0);
@@ -276,12 +276,17 @@ describe("observe", () => {
       rejected: before.digests.rejected + 1,
       unused: before.digests.unused,
     });
-    expect(after.generation).toBe(before.generation);
+    // A non-finite objective is also an instability trip: rollback to the baseline (a new
+    // generation) and SafeMode frozen. Every other rejection changes nothing.
+    const trips = c.verdict === "non-finite-objective";
+    expect(after.generation).toBe(before.generation + (trips ? 1 : 0));
+    expect(after.mode).toBe(trips ? "frozen" : "normal");
+    expect(after.reasons).toEqual(trips ? ["nonFiniteObjective"] : []);
     engine.flushEvents();
     const rejected = eventsOfType(rig.events, "digest.rejected");
     expect(rejected).toHaveLength(1);
     expect(rejected[0]).toMatchObject({
-      v: 1,
+      v: AUDIT_SCHEMA_VERSION,
       type: "digest.rejected",
       time: c.at,
       generation: 1,
@@ -346,7 +351,7 @@ describe("determinism", () => {
 describe("evaluation timeouts", () => {
   const timeoutConfig = { seed: 9, params: PARAMS, window: { digests: 5, ms: 500 } } as const;
 
-  it("three empty windows in a row stall the cycle, audited, and no more applies follow", async () => {
+  it("three empty windows in a row stall the cycle and freeze the engine, audited; no more applies follow", async () => {
     const rig = engineRig(timeoutConfig);
     const { engine, clock, events } = rig;
     clock.advanceTo(1500);
@@ -357,7 +362,11 @@ describe("evaluation timeouts", () => {
     const stalled = eventsOfType(events, "spsa.stalled");
     expect(stalled).toHaveLength(1);
     expect(events.indexOf(stalled[0]!)).toBeGreaterThan(events.indexOf(timeouts[2]!));
-    expect(engine.snapshot().phase).toBe("stalled");
+    // Stalled telemetry is a SafeMode reason: frozen (observe only) until digests flow again.
+    expect(engine.snapshot()).toMatchObject({ phase: "paused", mode: "frozen", reasons: ["evalTimeouts"] });
+    expect(eventsOfType(events, "mode.changed")).toMatchObject([
+      { from: "normal", to: "frozen", reasons: ["evalTimeouts"] },
+    ]);
     const generation = engine.generation;
     const values = Array.from(engine.values);
     clock.advanceTo(20_000);
@@ -365,20 +374,28 @@ describe("evaluation timeouts", () => {
     expect(engine.generation).toBe(generation);
     expect(Array.from(engine.values)).toEqual(values);
     expect(events.filter((e) => e.type === "apply" && e.time > 1500)).toEqual([]);
-    expect(eventsOfType(events, "eval.timeout")).toHaveLength(3); // stalled windows are not counted again
-    expect(engine.snapshot().phase).toBe("stalled");
+    expect(eventsOfType(events, "eval.timeout")).toHaveLength(3); // frozen windows are not counted again
+    expect(engine.snapshot().phase).toBe("paused");
     await engine.close();
   });
 
-  it("digests flowing again resume proposals", async () => {
-    const rig = engineRig(timeoutConfig);
+  it("digests flowing again clear the reason, and proposals resume after SafeMode's dwell and healthy windows", async () => {
+    const rig = engineRig({ ...timeoutConfig, safety: { safeMode: { dwellMs: 1000, healthyWindows: 2 } } });
     const { engine, clock, events } = rig;
     clock.advanceTo(5000);
-    expect(engine.snapshot().phase).toBe("stalled");
+    expect(engine.snapshot().phase).toBe("paused");
     const generation = engine.generation;
-    feed(rig, 40, 100);
+    feed(rig, 5, 100);
+    expect(engine.snapshot()).toMatchObject({ mode: "frozen", reasons: [] }); // cleared, still dwelling
+    expect(engine.generation).toBe(generation);
+    feed(rig, 80, 100);
     engine.flushEvents();
-    expect(engine.snapshot().phase).not.toBe("stalled");
+    expect(engine.snapshot().mode).toBe("normal");
+    expect(eventsOfType(events, "mode.changed").map((e) => e.to)).toEqual([
+      "frozen",
+      "conservative",
+      "normal",
+    ]);
     const resumed = applies(events).filter((e) => e.time > 5000);
     expect(resumed.length).toBeGreaterThanOrEqual(3);
     expect(resumed.slice(0, 3).map((e) => e.kind)).toEqual(["plus", "minus", "centre"]);
@@ -398,29 +415,32 @@ describe("evaluation timeouts", () => {
     await engine.close();
   });
 
-  it("stalling right after an apply waits for the guardrails before returning to the centre", async () => {
-    // The plus point is applied at t = 1020; its 50 ms window times out empty at 1070, which is
-    // within the balanced 100 ms minimum interval of that apply.
+  it("stalling right after an apply waits for the guardrails, returns to the centre, then freezes", async () => {
+    // The plus point is applied at t = 10; its 50 ms window times out empty at 60, within the
+    // balanced 100 ms minimum interval of that apply, so the return to the centre waits until 110.
     const rig = engineRig({ seed: 9, params: PARAMS, window: { digests: 1, ms: 50 }, stallAfter: 1 });
     const { engine, clock, events } = rig;
-    clock.advanceTo(1000);
-    engine.observe(digestOf(engine, 1)); // closes the stalled window: the cycle resumes in holding
-    clock.advanceTo(1020);
+    clock.advanceTo(10);
     engine.observe(digestOf(engine, 1)); // closes the holding window: plus is applied
     expect(engine.snapshot().phase).toBe("cycle.plus");
-    clock.advanceTo(1400);
+    const plusGeneration = engine.generation;
+    clock.advanceTo(80);
+    expect(engine.snapshot()).toMatchObject({ phase: "stalled", mode: "normal" });
+    expect(engine.generation).toBe(plusGeneration); // the return waits for the guardrails
+    clock.advanceTo(400);
     engine.flushEvents();
-    expect(engine.snapshot().phase).toBe("stalled");
+    expect(engine.generation).toBe(plusGeneration + 1);
+    expect(engine.snapshot()).toMatchObject({ phase: "paused", mode: "frozen", reasons: ["evalTimeouts"] });
     expect(eventsOfType(events, "violation")).toEqual([]);
     const snapshot = engine.snapshot();
     expectSamePoint(snapshot.values, snapshot.centre);
     await engine.close();
   });
 
-  it("leaves a stall only from the centre: digests before the paced return are not measured there", async () => {
+  it("digests that arrive before the paced return are not measured at the centre", async () => {
     // Plus is applied at t = 20; its window (2 digests or 100 ms) times out empty at 120 and the
     // cycle stalls. The return to the centre must wait for the 1000 ms minimum interval; digests
-    // arriving before it are not taken as the centre's value.
+    // arriving before it are not taken as the centre's value (no window is open for them).
     const rig = engineRig({
       seed: 9,
       params: PARAMS,
@@ -439,16 +459,19 @@ describe("evaluation timeouts", () => {
     expect(engine.snapshot().phase).toBe("stalled");
     expect(engine.generation).toBe(plusGeneration); // the return waits for the guardrails
     clock.advanceTo(250);
+    const unused = engine.snapshot().digests.unused;
     engine.observe(digestOf(engine, 5));
     engine.observe(digestOf(engine, 5));
-    expect(engine.snapshot().phase).toBe("stalled"); // no window was open for them
+    expect(engine.snapshot().phase).toBe("stalled");
+    expect(engine.snapshot().digests.unused).toBe(unused + 2);
     clock.advanceTo(1020);
-    expect(engine.generation).toBe(plusGeneration + 1); // back at the centre
+    expect(engine.generation).toBe(plusGeneration + 1); // back at the centre, then frozen
     const atCentre = engine.snapshot();
     expectSamePoint(atCentre.values, atCentre.centre);
+    expect(atCentre).toMatchObject({ phase: "paused", mode: "frozen" });
     engine.observe(digestOf(engine, 3));
     engine.observe(digestOf(engine, 3));
-    expect(engine.snapshot().phase).toBe("cycle.holding");
+    expect(engine.snapshot().reasons).toEqual([]); // digests flow again
     expect(eventsOfType(rig.events, "violation")).toEqual([]);
     await engine.close();
   });
@@ -626,14 +649,14 @@ describe("audit events", () => {
   it("are versioned, carry the run id, and are numbered in order", async () => {
     const rig = engineRig({ seed: 8, runId: "line-3", params: PARAMS, window: { digests: 5, ms: 500 } });
     feed(rig, 100, 100);
-    rig.engine.observe({ objective: Number.NaN, generation: 0 });
+    rig.engine.observe({ objective: 1, generation: 0 });
     rig.engine.flushEvents();
     const { events } = rig;
     expect(new Set(events.map((e) => e.type))).toEqual(
       new Set(["baseline.set", "window.closed", "apply", "digest.rejected"]),
     );
     for (const [i, e] of events.entries()) {
-      expect(e.v).toBe(1);
+      expect(e.v).toBe(AUDIT_SCHEMA_VERSION);
       expect(e.runId).toBe("line-3");
       expect(e.seq).toBe(i + 1);
       if (i > 0) expect(e.time).toBeGreaterThanOrEqual(events[i - 1]!.time);
@@ -660,10 +683,15 @@ describe("audit events", () => {
       capacity: 4,
       highWaterMark: 3,
       peak: 4,
-      dropped: 6,
+      // 10 rejections and the 2 mode changes they caused, minus the 4 that fit (every drop counted).
+      dropped: 8,
     });
     expect(engine.snapshot().digests.rejected).toBe(10);
+    // A full ring is a SafeMode reason (nothing is dropped silently): frozen until it drains.
+    expect(engine.snapshot().mode).toBe("frozen");
+    expect(engine.snapshot().reasons).toEqual(["auditHighWater", "auditFull"]);
     expect(engine.flushEvents()).toBe(4);
+    expect(engine.snapshot().reasons).toEqual([]);
     expect(events.map((e) => e.seq)).toEqual([1, 2, 3, 4, 5]);
     await engine.close();
   });
@@ -674,6 +702,8 @@ describe("snapshot", () => {
     const rig = engineRig({ seed: 1, params: PARAMS });
     const expected: EngineSnapshot = {
       generation: 0,
+      mode: "normal",
+      reasons: [],
       values: { x: 5, y: 10 },
       centre: { x: 5, y: expect.closeTo(10, 12) as unknown as number },
       iteration: 0,

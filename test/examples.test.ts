@@ -24,6 +24,7 @@ import {
   type SessionProgress,
   type SessionSummary,
 } from "../examples/sim/tuning-session.js";
+import { AUDIT_SCHEMA_VERSION } from "../src/audit/events.js";
 
 const virtualClock = () => new VirtualTimeScheduler(VirtualAction, Number.POSITIVE_INFINITY);
 
@@ -201,7 +202,8 @@ describe("engine demo session in virtual time", () => {
     expect(last.objective).toBeLessThan(last.baseline);
     expect(last.improvement).toBeCloseTo(1 - last.objective / last.baseline, 12);
     expect(Object.keys(last.values)).toEqual(["batchSize", "timeoutMs"]);
-    expect(last.mode).toBe(last.snapshot.phase);
+    expect(last.mode).toBe(last.snapshot.mode);
+    expect(last.mode).toBe("normal");
   });
 
   it("is deterministic: the same seed gives the same run", async () => {
@@ -252,7 +254,7 @@ describe("engine-demo command", () => {
     expect(text).toContain(out);
     const lines = readFileSync(out, "utf8").trimEnd().split("\n");
     const events = lines.map((line) => JSON.parse(line) as { v: number; seq: number; type: string });
-    expect(events.every((e) => e.v === 1)).toBe(true);
+    expect(events.every((e) => e.v === AUDIT_SCHEMA_VERSION)).toBe(true);
     for (let i = 1; i < events.length; i++) expect(events[i]!.seq).toBeGreaterThan(events[i - 1]!.seq);
     expect(events[0]!.type).toBe("baseline.set");
     const applies = events.filter((e) => e.type === "apply").length;

@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import type { AuditEvent } from "../src/audit/events.js";
+import { AUDIT_SCHEMA_VERSION, type AuditEvent } from "../src/audit/events.js";
 import { AuditRing } from "../src/audit/ring.js";
 import { ParamRegistry } from "../src/engine/registry.js";
 import { ConfigError } from "../src/errors.js";
@@ -346,7 +346,16 @@ describe("Executor success path", () => {
     expect(rig.executor.lastApplyAt).toBe(250);
     expect(rig.executor.results[APPLIED]).toBe(1);
     expect(rig.ring.drain()).toEqual([
-      { v: 1, runId: "test", seq: 1, type: "apply", kind: "plus", generation: 1, proposalId: 42, time: 250 },
+      {
+        v: AUDIT_SCHEMA_VERSION,
+        runId: "test",
+        seq: 1,
+        type: "apply",
+        kind: "plus",
+        generation: 1,
+        proposalId: 42,
+        time: 250,
+      },
     ]);
   });
 

@@ -163,19 +163,22 @@ describe("spsa machine", () => {
   });
 
   describe("pause and resume", () => {
-    it("pause abandons the iteration and drops the open window", () => {
+    it("pause abandons the iteration, drops the open window and opens an observe-only one", () => {
       const step = send(run(inPlus(), closed(1)), { type: "pause" });
       expect(step.value).toBe("paused");
-      expect(step.actions).toEqual(["abandonIteration", "discardWindow"]);
+      expect(step.actions).toEqual(["abandonIteration", "discardWindow", "openWindow"]);
     });
 
-    it("while paused, windows and refusals change nothing", () => {
+    it("while paused, windows only reopen (SafeMode keeps judging them) and refusals change nothing", () => {
       const paused = send(inPlus(), { type: "pause" });
-      for (const event of [closed(1), timedOut(1), { type: "apply.rejected", code: 3 } as const]) {
+      for (const event of [closed(1), timedOut(1)]) {
         const step = send(paused, event);
         expect(step.value).toBe("paused");
-        expect(step.actions).toEqual([]);
+        expect(step.actions).toEqual(["openWindow"]);
       }
+      const refused = send(paused, { type: "apply.rejected", code: 3 });
+      expect(refused.value).toBe("paused");
+      expect(refused.actions).toEqual([]);
     });
 
     it("resume measures the live point first, then starts a fresh iteration", () => {

@@ -64,7 +64,7 @@ export interface SessionProgress {
   readonly values: Readonly<Record<string, number>>;
   /** The engine's snapshot at this moment. */
   readonly snapshot: EngineSnapshot;
-  /** The engine's mode: the safety mode when the engine reports one, else the SPSA phase. */
+  /** The engine's SafeMode mode (normal, conservative, frozen, halted). */
   readonly mode: string;
 }
 
@@ -160,7 +160,7 @@ export async function runTuningSession(options: SessionOptions): Promise<Session
       improvement: 1 - smoothTuned / smoothBaseline,
       values: snapshot.values,
       snapshot,
-      mode: modeOf(snapshot),
+      mode: snapshot.mode,
     });
   };
 
@@ -242,10 +242,4 @@ export async function runTuningSession(options: SessionOptions): Promise<Session
 /** The engine's live knobs as {@link QueueingKnobs} (registry order: batchSize, timeoutMs). */
 function knobsOf(engine: Engine): QueueingKnobs {
   return { batchSize: engine.values[0]!, timeoutMs: engine.values[1]! };
-}
-
-/** The safety mode if the snapshot carries one (a later engine version), else the SPSA phase. */
-function modeOf(snapshot: EngineSnapshot): string {
-  const mode = (snapshot as { readonly mode?: unknown }).mode;
-  return typeof mode === "string" ? mode : snapshot.phase;
 }

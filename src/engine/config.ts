@@ -1,5 +1,7 @@
 import { Either, ParseResult, Schema } from "effect";
 import { asyncScheduler, type SchedulerLike } from "rxjs";
+import type { InspectionEvent } from "xstate";
+import type { AuditEvent } from "../audit/events.js";
 import { ConfigError, type ConfigIssue } from "../errors.js";
 import {
   type Guardrails,
@@ -10,6 +12,12 @@ import {
 import { reservedNameIssue } from "../solver/config.js";
 import type { Aggregation } from "./aggregate.js";
 import type { ParamSpec } from "./registry.js";
+import {
+  type ResolvedSafetyOptions,
+  resolveSafetyOptions,
+  type SafetyOptions,
+  safetyOptionIssues,
+} from "./safety/safety-config.js";
 import {
   type ResolvedSpsaOptions,
   resolveSpsaOptions,
@@ -66,6 +74,22 @@ export interface EngineConfig {
    * milliseconds on this clock.
    */
   readonly scheduler?: SchedulerLike;
+  /** The control-safety layer: SafeMode, governor, thrashing, change budget, breakers (all on by default). */
+  readonly safety?: SafetyOptions;
+  /**
+   * The actuator hook: called synchronously after every apply and rollback with the live values
+   * (raw units, registry order; read them, do not keep the array) and the new generation, to push
+   * them to the real system. It runs behind a circuit breaker; a throw rolls the values back to the
+   * baseline, and an open breaker freezes the engine until a probe succeeds.
+   */
+  readonly onApply?: (values: Float64Array, generation: number) => void;
+  /**
+   * A synchronous consumer of every audit event batch (e.g. a decision-log writer), behind a circuit
+   * breaker. Batches it fails to take are kept and offered again; an open breaker freezes the engine.
+   */
+  readonly auditSink?: (events: readonly AuditEvent[]) => void;
+  /** Receives XState inspection events of the engine's actor system (see `arqon/inspect` for sinks). */
+  readonly inspect?: (event: InspectionEvent) => void;
 }
 
 /** A validated engine config with every default filled in. */
@@ -88,6 +112,10 @@ export interface ResolvedEngineConfig {
   readonly runId: string;
   readonly shared: boolean;
   readonly scheduler: SchedulerLike;
+  readonly safety: ResolvedSafetyOptions;
+  readonly onApply: ((values: Float64Array, generation: number) => void) | undefined;
+  readonly auditSink: ((events: readonly AuditEvent[]) => void) | undefined;
+  readonly inspect: ((event: InspectionEvent) => void) | undefined;
 }
 
 const message = (text: string) => ({ message: () => text });
@@ -156,6 +184,10 @@ const WindowSchema = Schema.Struct({
   ),
 });
 
+const FunctionValue = Schema.Unknown.pipe(
+  Schema.filter((f) => typeof f === "function", message("expected a function")),
+);
+
 /** Effect Schema of the JSON-shaped part of {@link EngineConfig}; unknown keys are rejected. */
 export const EngineConfigSchema = Schema.Struct({
   seed: Schema.Number.pipe(Schema.filter((n) => Number.isSafeInteger(n), message("expected a safe integer"))),
@@ -175,6 +207,10 @@ export const EngineConfigSchema = Schema.Struct({
     { exact: true },
   ),
   shared: Schema.optionalWith(Schema.Boolean, { exact: true }),
+  safety: Schema.optionalWith(Schema.Unknown, { exact: true }),
+  onApply: Schema.optionalWith(FunctionValue, { exact: true }),
+  auditSink: Schema.optionalWith(FunctionValue, { exact: true }),
+  inspect: Schema.optionalWith(FunctionValue, { exact: true }),
   scheduler: Schema.optionalWith(
     Schema.Unknown.pipe(
       Schema.filter(
@@ -233,6 +269,7 @@ export function engineConfigIssues(input: unknown): ConfigIssue[] {
   }
   issues.push(...guardrailIssues(config.guardrails));
   issues.push(...spsaIssues(config.spsa));
+  issues.push(...safetyOptionIssues(config.safety));
   return issues;
 }
 
@@ -290,5 +327,9 @@ export function resolveEngineConfig(input: EngineConfig): ResolvedEngineConfig {
     runId: input.runId ?? `run-${input.seed}`,
     shared: input.shared ?? false,
     scheduler: input.scheduler ?? asyncScheduler,
+    safety: resolveSafetyOptions(input.safety, guardrails),
+    onApply: input.onApply,
+    auditSink: input.auditSink,
+    inspect: input.inspect,
   };
 }

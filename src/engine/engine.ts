@@ -1,8 +1,9 @@
 import { Effect, Exit, Scope } from "effect";
 import { Observable, type SchedulerLike, Subject, type Subscriber, type Subscription } from "rxjs";
-import { type Actor, type AnyActorRef, createActor } from "xstate";
+import { type Actor, type Subscription as ActorSubscription, type AnyActorRef, createActor } from "xstate";
 import { engineMachine } from "../../machines/engine.machine.js";
 import type { HotPathEvent } from "../../machines/hot-path.logic.js";
+import type { SafeModeChanged, SafeModeEvent } from "../../machines/safe-mode.machine.js";
 import { type SpsaMachineEvent, spsaMachine } from "../../machines/spsa.machine.js";
 import { type AuditEvent, AuditRecordType } from "../audit/events.js";
 import { AuditRing } from "../audit/ring.js";
@@ -10,8 +11,9 @@ import type { ConfigError } from "../errors.js";
 import { ApplyKind } from "../hotpath/apply-kind.js";
 import { Executor } from "../hotpath/executor.js";
 import { LiveConfig } from "../hotpath/live-config.js";
+import { RollbackReason } from "../hotpath/rollback-reason.js";
 import type { SharedLiveConfigHandle } from "../hotpath/shared-live-config.js";
-import { APPLIED } from "../hotpath/violation.js";
+import { APPLIED, Violation } from "../hotpath/violation.js";
 import { Prng } from "../random/prng.js";
 import { clockFromScheduler } from "../runtime/scheduler-clock.js";
 import { scopedResource } from "../runtime/scoped-resource.js";
@@ -25,6 +27,22 @@ import {
 } from "./evaluation-windows.js";
 import { createHotPathLogic } from "./hot-path-actor.js";
 import { ParamRegistry } from "./registry.js";
+import { ChangeBudget, ChangeBudgetCode } from "./safety/change-budget.js";
+import { EventRate } from "./safety/event-rate.js";
+import { GuardedCallback, GuardedCallResult } from "./safety/guarded-callback.js";
+import { GovernorCode, InstabilityGovernor } from "./safety/instability-governor.js";
+import {
+  decodeSafeMode,
+  decodeSafeModeReasons,
+  reasonLevel,
+  reasonMask,
+  reasonsInSet,
+  SAFE_MODE_LEVEL,
+  SAFE_MODES,
+  type SafeModeName,
+  type SafeModeReason,
+} from "./safety/safe-mode-reasons.js";
+import { ThrashingCode, ThrashingDetector } from "./safety/thrashing-detector.js";
 import { CommitResult, SpsaCore } from "./spsa/spsa-core.js";
 
 /** What {@link Engine.observe} did with a digest. */
@@ -52,6 +70,10 @@ const VERDICT_BY_CODE: { readonly [code: number]: DigestVerdict } = {
 export interface EngineSnapshot {
   /** Generation of the live values (+1 per apply or rollback). */
   readonly generation: number;
+  /** SafeMode: `normal`, `conservative` (smaller moves), `frozen` (observe only) or `halted` (latched). */
+  readonly mode: SafeModeName;
+  /** The active SafeMode reasons, in bit order (empty in normal operation). */
+  readonly reasons: readonly SafeModeReason[];
   /** Live values in raw units, by name. */
   readonly values: Record<string, number>;
   /** The SPSA centre (the point being tuned) in raw units, by name. */
@@ -122,6 +144,8 @@ export interface Engine {
   readonly shared: SharedLiveConfigHandle | undefined;
   /** The first unexpected internal error, after which the engine stopped proposing (else undefined). */
   readonly failure: unknown;
+  /** The SafeMode mode now (a cheap read; see {@link EngineSnapshot.reasons} for why). */
+  readonly mode: SafeModeName;
   /** Current time on the engine's clock (ms). */
   now(): number;
   /** Feeds one telemetry digest. Never throws; says what was done with it. */
@@ -135,6 +159,17 @@ export interface Engine {
    * `reason`. Returns false (and audits a NoBaseline violation) when there is no baseline.
    */
   rollback(reason?: string): boolean;
+  /**
+   * Halts adaptation at once: no apply from this call on, until an acknowledged
+   * {@link Engine.resetSafeMode}. Audited with `reason`.
+   */
+  halt(reason: string): void;
+  /**
+   * Leaves `halted` for `normal` (clearing every reason) when `acknowledge` — who acknowledges and
+   * why — is not blank. Audited with the acknowledgement. Returns false, changing nothing, when the
+   * engine is not halted or the acknowledgement is blank.
+   */
+  resetSafeMode(options: { readonly acknowledge: string }): boolean;
   /** Delivers every pending audit event to {@link Engine.events} now. Returns how many. */
   flushEvents(): number;
   /** Stops everything the engine started (actors, timers, subscriptions) and completes `events`. */
@@ -160,6 +195,11 @@ export function createEngine(config: EngineConfig): Engine {
 }
 
 const SPSA_STREAM = 0x5b5a;
+const FROZEN = SAFE_MODE_LEVEL.frozen;
+const CONSERVATIVE = SAFE_MODE_LEVEL.conservative;
+const HOUR_MS = 3_600_000;
+const AUDIT_FULL = reasonMask("auditFull");
+const AUDIT_HIGH = reasonMask("auditHighWater");
 
 /** The kinds of apply that wait for Tier 1's timing rules, one pending at a time each. */
 type PacedSlot = "decision" | "return";
@@ -200,6 +240,37 @@ class EngineImpl implements Engine {
   };
   private closed = false;
 
+  // Control safety (see the safety layer's methods at the end of the class).
+  private readonly governor: InstabilityGovernor | undefined;
+  private readonly thrashing: ThrashingDetector | undefined;
+  private readonly changeBudget: ChangeBudget | undefined;
+  /** Centre positions at the dead-band's resolution: what the change budget is charged with. */
+  private readonly budgetReference: Float64Array;
+  private readonly deadBands: Float64Array;
+  private readonly violations: EventRate;
+  private readonly rollbacks: EventRate;
+  private readonly actuator: GuardedCallback<[Float64Array, number]> | undefined;
+  private readonly sinkGuard: GuardedCallback<[readonly AuditEvent[]]> | undefined;
+  /** Audit batches the sink has not taken yet (offered again, oldest first). */
+  private readonly undelivered: AuditEvent[][] = [];
+  private safeMode!: AnyActorRef;
+  private modeSubscription: ActorSubscription | undefined;
+  /** SafeMode level now (0 normal … 3 halted), mirrored from the chart's `mode.changed`. */
+  private modeLevel = 0;
+  /** Reasons this engine has raised and not cleared (the chart holds the same set). */
+  private reasonBits = 0;
+  /** Timers that clear time-bound reasons (thrashing cooldown, budget, violations). */
+  private readonly clearTimers = new Map<SafeModeReason, Subscription>();
+  private readonly breakerProbes: Subscription[] = [];
+  /** Whether any digest of the window being measured was anomalous or tripped the governor. */
+  private windowTroubled = false;
+  /** Whether measurements are the negated constraint margin (constraint-first). */
+  private feasibility = false;
+  private rollingBackForActuator = false;
+  /** The cycle stalled and is returning to the centre; SafeMode freezes once it is there. */
+  private stalling = false;
+  private undeliveredCount = 0;
+
   constructor(config: ResolvedEngineConfig) {
     this.config = config;
     this.scheduler = config.scheduler;
@@ -213,12 +284,46 @@ class EngineImpl implements Engine {
       runId: config.runId,
       capacity: config.auditCapacity,
       paramNames: registry.names,
+      decoders: { mode: decodeSafeMode, modeReasons: decodeSafeModeReasons },
     });
     this.executor = new Executor(registry, this.live, config.guardrails, this.audit);
     this.core = new SpsaCore(registry, config.spsa, Prng.fromSeed(config.seed, SPSA_STREAM));
     this.target = new Float64Array(registry.size);
     this.events = this.eventSubject.asObservable();
     this.executor.setBaseline(this.scheduler.now());
+
+    const safety = config.safety;
+    const n = registry.size;
+    const ranges = new Float64Array(n);
+    this.deadBands = new Float64Array(n);
+    for (let i = 0; i < n; i++) {
+      ranges[i] = registry.max[i]! - registry.min[i]!;
+      this.deadBands[i] =
+        safety.thrashing?.deadBand === undefined
+          ? registry.maxDelta[i]!
+          : safety.thrashing.deadBand * ranges[i]!;
+    }
+    this.budgetReference = Float64Array.from(this.live.values);
+    this.governor = safety.governor === undefined ? undefined : new InstabilityGovernor(safety.governor);
+    this.thrashing =
+      safety.thrashing === undefined
+        ? undefined
+        : new ThrashingDetector(ranges, safety.thrashing, this.deadBands);
+    this.thrashing?.reset(this.live.values);
+    this.changeBudget =
+      safety.changeBudget === undefined ? undefined : new ChangeBudget(ranges, safety.changeBudget);
+    this.changeBudget?.reset(this.live.values);
+    this.violations = new EventRate(safety.violationLimit, safety.violationWindowMs);
+    this.rollbacks = new EventRate(safety.rollbacksPerHour, HOUR_MS);
+    const breakerClock = clockFromScheduler(this.scheduler);
+    this.actuator =
+      config.onApply === undefined
+        ? undefined
+        : new GuardedCallback(config.onApply, safety.breaker, breakerClock);
+    this.sinkGuard =
+      config.auditSink === undefined
+        ? undefined
+        : new GuardedCallback(config.auditSink, safety.breaker, breakerClock);
 
     this.scope = Effect.runSync(Scope.make());
     const acquire = Effect.gen(this, function* () {
@@ -253,6 +358,12 @@ class EngineImpl implements Engine {
           this.drainScheduled?.unsubscribe();
           this.cancelPaced("decision");
           this.cancelPaced("return");
+          for (const timer of this.clearTimers.values()) timer.unsubscribe();
+          this.clearTimers.clear();
+          for (const probe of this.breakerProbes) probe.unsubscribe();
+          this.modeSubscription?.unsubscribe();
+          this.actuator?.stop();
+          this.sinkGuard?.stop();
         }),
       );
       return actor;
@@ -260,12 +371,22 @@ class EngineImpl implements Engine {
     this.actor = Effect.runSync(Scope.extend(acquire, this.scope));
     this.spsa = this.actor.system.get("spsa") as AnyActorRef;
     this.hotPath = this.actor.system.get("hotPath") as AnyActorRef;
+    this.safeMode = this.actor.system.get("safeMode") as AnyActorRef;
+    this.modeSubscription = this.safeMode.on("mode.changed", (event) =>
+      this.onModeChanged(event as unknown as SafeModeChanged),
+    );
+    this.watchBreaker(this.actuator);
+    this.watchBreaker(this.sinkGuard);
     this.spsa.send({ type: "start" });
     this.afterWork();
   }
 
   get generation(): number {
     return this.live.generation;
+  }
+
+  get mode(): SafeModeName {
+    return SAFE_MODES[this.modeLevel] ?? "halted";
   }
 
   now(): number {
@@ -287,10 +408,22 @@ class EngineImpl implements Engine {
     );
     if (code !== DIGEST_ACCEPTED) {
       this.reject(code, digest, now);
+      if (code === DigestRejection.NonFiniteObjective && this.governor !== undefined) {
+        this.onGovernorTrip("nonFiniteObjective", this.governor.observe(Number.NaN, now));
+      }
       return VERDICT_BY_CODE[code] ?? "malformed";
     }
     this.accepted++;
-    this.sink?.next(digest.objective);
+    const governor = this.governor;
+    if (governor !== undefined) {
+      const verdict = governor.observe(digest.objective, now);
+      if (verdict !== GovernorCode.Healthy) this.onGovernorTrip("spike", verdict);
+      else if (governor.anomalousRun > 0) this.windowTroubled = true;
+    }
+    const margin = digest.constraintMargin;
+    if (margin !== undefined) this.onConstraintMargin(margin);
+    if (!this.feasibility) this.sink?.next(digest.objective);
+    else if (margin !== undefined) this.sink?.next(-margin);
     this.afterWork();
     return "accepted";
   }
@@ -305,6 +438,8 @@ class EngineImpl implements Engine {
     for (let code = 1; code < results.length; code++) refused += results[code]!;
     return {
       generation: this.live.generation,
+      mode: this.mode,
+      reasons: reasonsInSet(this.reasonBits),
       values: registry.toRecord(this.live.values),
       centre,
       iteration: this.core.iteration,
@@ -331,13 +466,40 @@ class EngineImpl implements Engine {
   setBaseline(): void {
     if (this.closed) return;
     this.hotPath.send({ type: "baseline.set" } satisfies HotPathEvent);
+    this.governor?.resetBaseline();
     this.afterWork();
   }
 
   rollback(reason = "manual rollback"): boolean {
+    return this.restoreBaseline(RollbackReason.Manual, reason);
+  }
+
+  halt(reason: string): void {
+    if (this.closed) return;
+    const text = typeof reason === "string" && reason.trim() !== "" ? reason : "halted by the host";
+    // The word first: from this line on no apply can pass, whatever the chart does next.
+    this.executor.mode[0] = SAFE_MODE_LEVEL.halted;
+    this.cancelPaced("decision");
+    this.cancelPaced("return");
+    this.reasonBits |= reasonMask("manualHalt");
+    this.sendSafeMode({ type: "halt", reason: text });
+    this.afterWork();
+  }
+
+  resetSafeMode(options: { readonly acknowledge: string }): boolean {
+    if (this.closed || this.modeLevel !== SAFE_MODE_LEVEL.halted) return false;
+    const acknowledge = options?.acknowledge;
+    if (typeof acknowledge !== "string" || acknowledge.trim() === "") return false;
+    this.sendSafeMode({ type: "reset", acknowledge });
+    this.afterWork();
+    return this.modeLevel !== SAFE_MODE_LEVEL.halted;
+  }
+
+  /** Restores the baseline as a new generation and restarts the cycle from it; false if there is none. */
+  private restoreBaseline(code: RollbackReason, reason: string): boolean {
     if (this.closed) return false;
     const before = this.live.generation;
-    this.hotPath.send({ type: "rollback", reason } satisfies HotPathEvent);
+    this.hotPath.send({ type: "rollback", reason, code } satisfies HotPathEvent);
     const rolledBack = this.live.generation !== before;
     if (rolledBack) {
       this.cancelPaced("decision");
@@ -346,7 +508,13 @@ class EngineImpl implements Engine {
         this.target[i] = this.registry.toUnit(i, this.live.values[i]!);
       this.core.setCentre(this.target);
       this.emptyWindows = 0;
+      // Statistics of the abandoned point say nothing about the baseline.
+      this.governor?.reset();
+      this.thrashing?.reset(this.live.values);
+      this.budgetReference.set(this.live.values);
+      this.changeBudget?.reset(this.live.values);
       this.spsa.send({ type: "reset" });
+      this.pushToActuator();
     }
     this.afterWork();
     return rolledBack;
@@ -356,7 +524,9 @@ class EngineImpl implements Engine {
     this.drainScheduled?.unsubscribe();
     this.drainScheduled = undefined;
     const events = this.audit.drain();
+    this.deliverToSink(events);
     for (const event of events) this.eventSubject.next(event);
+    this.checkAuditPressure();
     return events.length;
   }
 
@@ -376,9 +546,11 @@ class EngineImpl implements Engine {
         spsa: spsaMachine.provide({ actions: this.spsaActions() }),
       },
     });
+    const inspect = this.config.inspect;
     const root = createActor(machine, {
-      input: { stallAfter: this.config.stallAfter },
+      input: { stallAfter: this.config.stallAfter, safeMode: this.config.safety.safeMode },
       clock: clockFromScheduler(this.scheduler),
+      ...(inspect === undefined ? {} : { inspect }),
     });
     root.subscribe({
       error: (error) => {
@@ -392,9 +564,15 @@ class EngineImpl implements Engine {
   private spsaActions() {
     const core = this.core;
     const target = this.target;
-    const propose = (kind: ApplyKind, self: AnyActorRef) => {
+    const propose = (kind: ApplyKind, self: AnyActorRef): boolean => {
       const code = this.executor.apply(target, ++this.proposalId, kind, this.scheduler.now());
-      if (code !== APPLIED) self.send({ type: "apply.rejected", code });
+      if (code === APPLIED) {
+        this.pushToActuator();
+        return true;
+      }
+      this.onViolation(code);
+      self.send({ type: "apply.rejected", code });
+      return false;
     };
     return {
       beginIteration: () => core.beginIteration(),
@@ -407,13 +585,15 @@ class EngineImpl implements Engine {
         propose(ApplyKind.Minus, self);
       },
       applyCentre: ({ self }: { self: AnyActorRef }) => {
-        if (core.commit(target) === CommitResult.NotReady) target.set(core.centre);
-        propose(ApplyKind.Centre, self);
+        const result = core.commit(target);
+        if (result === CommitResult.NotReady) target.set(core.centre);
+        if (propose(ApplyKind.Centre, self) && result === CommitResult.Stepped) this.onCentreMoved();
       },
       measureCentre: () => {
         if (this.isLiveAtCentre()) {
           this.cancelPaced("return");
           this.control.next("open");
+          this.freezeIfStalled();
           return;
         }
         // Digests measured before the return belong to the old point, so the window opens only
@@ -421,8 +601,11 @@ class EngineImpl implements Engine {
         this.control.next("discard");
         this.whenApplyAllowed("return", () => {
           target.set(core.centre);
-          this.executor.apply(target, ++this.proposalId, ApplyKind.Centre, this.scheduler.now());
+          const code = this.executor.apply(target, ++this.proposalId, ApplyKind.Centre, this.scheduler.now());
+          if (code === APPLIED) this.pushToActuator();
+          else this.onViolation(code);
           this.control.next("open");
+          this.freezeIfStalled();
         });
       },
       recordPlus: ({ event }: { event: SpsaMachineEvent }) => void core.recordPlus(windowValue(event)),
@@ -447,6 +630,7 @@ class EngineImpl implements Engine {
         );
       },
       noteStalled: () => {
+        this.stalling = true;
         this.audit.write(
           AuditRecordType.SpsaStalled,
           this.scheduler.now(),
@@ -466,9 +650,11 @@ class EngineImpl implements Engine {
     if (w.count === 0) {
       // An empty window is audited by the cycle as an eval timeout (or not at all while stalled).
       this.emptyWindows++;
+      if (this.modeLevel !== 0) this.sendSafeMode({ type: "window.unhealthy" });
       this.spsa.send({ type: "window.timedOut", consecutive: this.emptyWindows });
     } else {
       this.emptyWindows = 0;
+      this.judgeWindow(w.closedAt);
       this.audit.write(
         AuditRecordType.WindowClosed,
         w.closedAt,
@@ -480,8 +666,10 @@ class EngineImpl implements Engine {
         w.openedAt,
       );
       const event = { type: "window.closed" as const, value: w.value };
-      // Leaving a stall applies nothing (the centre is already live), so it need not wait.
-      if (this.spsa.getSnapshot().matches("stalled")) this.spsa.send(event);
+      // Leaving a stall applies nothing (the centre is already live), and a paused cycle applies
+      // nothing at all, so neither needs to wait.
+      const snapshot = this.spsa.getSnapshot();
+      if (snapshot.matches("stalled") || snapshot.matches("paused")) this.spsa.send(event);
       else this.whenApplyAllowed("decision", () => this.spsa.send(event));
     }
     this.afterWork();
@@ -561,16 +749,301 @@ class EngineImpl implements Engine {
     if (this.drainScheduled === undefined && this.audit.size > 0 && !this.closed) {
       this.drainScheduled = this.scheduler.schedule(() => {
         this.drainScheduled = undefined;
-        if (this.eventSubject.observed) this.flushEvents();
-        else this.audit.discard();
+        if (this.eventSubject.observed || this.sinkGuard !== undefined) this.flushEvents();
+        else {
+          this.audit.discard();
+          this.checkAuditPressure();
+        }
       });
     }
+    this.checkAuditPressure();
+  }
+
+  // ---- Control safety: SafeMode reasons, their triggers and their exits ----
+
+  /**
+   * Raises a SafeMode reason. A reason that demands frozen or more sets the executor's mode word
+   * before anything else, so no apply can pass from this line on; then the chart is told (it
+   * escalates at once and reports the change through {@link onModeChanged}).
+   */
+  private raise(reason: SafeModeReason): void {
+    const mask = reasonMask(reason);
+    if ((this.reasonBits & mask) !== 0) return;
+    this.reasonBits |= mask;
+    const level = reasonLevel(reason);
+    if (level >= FROZEN && level > this.executor.mode[0]!) {
+      this.executor.mode[0] = level;
+      this.cancelPaced("decision");
+      this.cancelPaced("return");
+    }
+    this.sendSafeMode({ type: "reason.raised", reason });
+  }
+
+  /** A reason's exit condition holds: take it out of the set (the chart decides when to step down). */
+  private clear(reason: SafeModeReason): void {
+    const timer = this.clearTimers.get(reason);
+    if (timer !== undefined) {
+      timer.unsubscribe();
+      this.clearTimers.delete(reason);
+    }
+    const mask = reasonMask(reason);
+    if ((this.reasonBits & mask) === 0) return;
+    this.reasonBits &= ~mask;
+    this.sendSafeMode({ type: "reason.cleared", reason });
+  }
+
+  /** Clears a time-bound reason at engine-clock time `at` (a later call re-arms it). */
+  private clearAt(reason: SafeModeReason, at: number): void {
+    this.clearTimers.get(reason)?.unsubscribe();
+    const delay = Math.max(0, Math.ceil(at - this.scheduler.now()));
+    this.clearTimers.set(
+      reason,
+      this.scheduler.schedule(() => {
+        this.clearTimers.delete(reason);
+        this.clear(reason);
+        this.afterWork();
+      }, delay),
+    );
+  }
+
+  private sendSafeMode(event: SafeModeEvent): void {
+    this.safeMode.send(event);
+  }
+
+  /** The chart changed mode: mirror it in the executor, the SPSA gains and the cycle, and audit it. */
+  private onModeChanged(change: SafeModeChanged): void {
+    const from = SAFE_MODE_LEVEL[change.from];
+    const to = SAFE_MODE_LEVEL[change.to];
+    this.modeLevel = to;
+    // The chart's set is the truth: an acknowledged reset empties it.
+    this.reasonBits = change.reasonBits;
+    this.executor.mode[0] = to >= FROZEN ? to : 0;
+    const conservative = to === CONSERVATIVE;
+    this.executor.setConservative(conservative);
+    this.core.setGainScale(conservative ? 0.5 : 1);
+    const now = this.scheduler.now();
+    this.audit.write(
+      AuditRecordType.ModeChanged,
+      now,
+      this.live.generation,
+      -1,
+      from,
+      to,
+      change.reasonBits,
+      0,
+    );
+    const note = change.note ?? change.acknowledge;
+    if (note !== undefined) this.audit.annotateLast(note);
+    if (change.from === "halted" && change.to === "normal") {
+      for (const timer of this.clearTimers.values()) timer.unsubscribe();
+      this.clearTimers.clear();
+      this.governor?.clearTrips();
+      this.rollbacks.clear();
+      this.violations.clear();
+    }
+    if (to >= FROZEN) {
+      this.cancelPaced("decision");
+      this.cancelPaced("return");
+      if (from < FROZEN) this.spsa.send({ type: "pause" });
+    } else if (from >= FROZEN) {
+      this.spsa.send({ type: "resume" });
+    } else {
+      // normal ↔ conservative: the iteration in progress was sized for the other limits.
+      this.cancelPaced("decision");
+      this.spsa.send({ type: "reset" });
+    }
+  }
+
+  /** A governor trip: freeze (or halt on repeated trips), then roll back to the baseline. */
+  private onGovernorTrip(reason: "nonFiniteObjective" | "spike" | "divergence", verdict: GovernorCode): void {
+    this.windowTroubled = true;
+    this.raise(reason);
+    if (verdict === GovernorCode.RepeatedTrips) this.raise("repeatedTrips");
+    this.autoRollback(RollbackReason.SafeMode, `instability governor: ${reason}`);
+  }
+
+  /**
+   * Rolls back to the baseline on a trip, within `rollbacksPerHour`; one more within the hour halts
+   * instead (a baseline that keeps needing rollbacks needs a human).
+   */
+  private autoRollback(code: RollbackReason, note: string): void {
+    const now = this.scheduler.now();
+    if (this.rollbacks.full(now)) {
+      this.raise("repeatedTrips");
+      return;
+    }
+    this.rollbacks.record(now);
+    this.restoreBaseline(code, note);
+  }
+
+  /**
+   * Telemetry stalled: once the live point is back at the centre (the point believed best), freeze
+   * until digests flow again. Freezing first would leave a perturbed point live.
+   */
+  private freezeIfStalled(): void {
+    if (!this.stalling) return;
+    this.stalling = false;
+    this.raise("evalTimeouts");
+  }
+
+  /** Window-cadence checks: divergence, and whether the window was healthy (for SafeMode's exits). */
+  private judgeWindow(now: number): void {
+    const verdict = this.governor === undefined ? GovernorCode.Healthy : this.governor.closeWindow(now);
+    if (verdict !== GovernorCode.Healthy) this.onGovernorTrip("divergence", verdict);
+    const healthy = !this.windowTroubled;
+    this.windowTroubled = false;
+    this.stalling = false;
+    // Digests flow again: the stall is over.
+    this.clear("evalTimeouts");
+    if (healthy) {
+      this.clear("nonFiniteObjective");
+      this.clear("spike");
+      this.clear("divergence");
+    }
+    if (this.modeLevel !== 0) this.sendSafeMode({ type: healthy ? "window.healthy" : "window.unhealthy" });
+  }
+
+  /** Constraint-first: a negative margin makes the engine conservative and feasibility-seeking; below the emergency level it rolls back. */
+  private onConstraintMargin(margin: number): void {
+    if (margin >= 0) {
+      this.clear("constraintEmergency");
+      if ((this.reasonBits & reasonMask("constraintViolation")) !== 0) {
+        this.clear("constraintViolation");
+        this.setFeasibility(false);
+      }
+      return;
+    }
+    if (!(margin < 0)) return; // NaN: says nothing
+    this.windowTroubled = true;
+    if (
+      margin < this.config.safety.emergencyMargin &&
+      (this.reasonBits & reasonMask("constraintEmergency")) === 0
+    ) {
+      this.raise("constraintEmergency");
+      this.autoRollback(
+        RollbackReason.ConstraintBreach,
+        `constraint margin ${margin} below the emergency level`,
+      );
+    }
+    if ((this.reasonBits & reasonMask("constraintViolation")) === 0) {
+      this.raise("constraintViolation");
+      this.setFeasibility(true);
+    }
+  }
+
+  /** Switches the SPSA measurements between the objective and the negated margin, restarting the cycle. */
+  private setFeasibility(on: boolean): void {
+    if (this.feasibility === on) return;
+    this.feasibility = on;
+    this.core.setFeasibilityOnly(on);
+    this.cancelPaced("decision");
+    this.spsa.send({ type: "reset" });
+  }
+
+  /** A Tier-1 refusal (SafeMode's own blocks aside): too many within the window → conservative. */
+  private onViolation(code: number): void {
+    if (code === Violation.Blocked) return;
+    const now = this.scheduler.now();
+    if (this.violations.record(now) >= this.violations.limit) {
+      this.raise("repeatedViolations");
+      this.clearAt("repeatedViolations", this.violations.belowLimitAt(now));
+    }
+  }
+
+  /** A new centre went live: thrashing and change-budget checks on the dead-banded trajectory. */
+  private onCentreMoved(): void {
+    const now = this.scheduler.now();
+    const values = this.live.values;
+    const safety = this.config.safety;
+    if (this.thrashing !== undefined && this.thrashing.record(values, now) === ThrashingCode.Thrashing) {
+      this.raise("thrashing");
+      this.clearAt("thrashing", now + safety.thrashingCooldownMs);
+    }
+    const budget = this.changeBudget;
+    if (budget === undefined) return;
+    const reference = this.budgetReference;
+    let moved = false;
+    for (let i = 0; i < reference.length; i++) {
+      if (Math.abs(values[i]! - reference[i]!) > this.deadBands[i]!) {
+        reference[i] = values[i]!;
+        moved = true;
+      }
+    }
+    if (moved && budget.record(reference, now) === ChangeBudgetCode.Exhausted) {
+      this.raise("changeBudget");
+      this.clearAt("changeBudget", budget.replenishedBy(now));
+    }
+  }
+
+  /** Pushes the live values to the actuator hook; a throw rolls the generation back to the baseline. */
+  private pushToActuator(): void {
+    const actuator = this.actuator;
+    if (actuator === undefined || this.rollingBackForActuator) return;
+    if (actuator.call(this.live.values, this.live.generation) !== GuardedCallResult.Failed) return;
+    this.rollingBackForActuator = true;
+    try {
+      this.autoRollback(RollbackReason.SafeMode, `actuator failed: ${describeError(actuator.lastError)}`);
+      // The baseline must reach the real system too (the breaker may refuse it while open).
+      actuator.call(this.live.values, this.live.generation);
+    } finally {
+      this.rollingBackForActuator = false;
+    }
+  }
+
+  /** Offers pending audit batches to the audit sink, oldest first, stopping at the first refusal. */
+  private deliverToSink(events: AuditEvent[]): void {
+    const guard = this.sinkGuard;
+    if (guard === undefined) return;
+    if (events.length > 0) {
+      this.undelivered.push(events);
+      this.undeliveredCount += events.length;
+    }
+    while (this.undelivered.length > 0) {
+      const batch = this.undelivered[0]!;
+      if (guard.call(batch) !== GuardedCallResult.Succeeded) break;
+      this.undelivered.shift();
+      this.undeliveredCount -= batch.length;
+    }
+  }
+
+  /** Audit ring (plus what the sink has not taken) above its high-water mark → conservative; full → frozen. */
+  private checkAuditPressure(): void {
+    const pending = this.audit.size + this.undeliveredCount;
+    const bits = this.reasonBits;
+    if (pending >= this.audit.capacity) this.raise("auditFull");
+    else if ((bits & AUDIT_FULL) !== 0) this.clear("auditFull");
+    if (pending >= this.audit.highWaterMark) this.raise("auditHighWater");
+    else if ((bits & AUDIT_HIGH) !== 0) this.clear("auditHighWater");
+  }
+
+  /** An open breaker freezes the engine; after its backoff a probe call tries to close it. */
+  private watchBreaker<A extends readonly unknown[]>(guard: GuardedCallback<A> | undefined): void {
+    if (guard === undefined) return;
+    guard.on("breaker.opened", (event) => {
+      this.raise("breakerOpen");
+      this.breakerProbes.push(
+        this.scheduler.schedule(() => {
+          if (this.closed) return;
+          if (guard === (this.actuator as unknown))
+            this.actuator?.call(this.live.values, this.live.generation);
+          else this.deliverToSink([]);
+          this.afterWork();
+        }, event.backoffMs),
+      );
+    });
+    guard.on("breaker.closed", () => {
+      if (this.actuator?.state !== "open" && this.sinkGuard?.state !== "open") this.clear("breakerOpen");
+    });
   }
 }
 
 /** The value a `window.closed` event carries (NaN for any other event, which the core ignores). */
 function windowValue(event: SpsaMachineEvent): number {
   return event.type === "window.closed" ? event.value : Number.NaN;
+}
+
+function describeError(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }
 
 function stateName(value: unknown): string {

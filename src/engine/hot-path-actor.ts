@@ -20,7 +20,7 @@ export function createHotPathLogic(executor: Executor, live: LiveConfig, now: ()
         executor.setBaseline(now());
         break;
       case "rollback":
-        executor.rollback(RollbackReason.Manual, now(), event.reason);
+        executor.rollback((event.code ?? RollbackReason.Manual) as RollbackReason, now(), event.reason);
         break;
     }
     return state();

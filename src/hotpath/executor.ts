@@ -85,7 +85,11 @@ export class Executor {
   declare private readonly audit: AuditRing;
   declare private readonly size: number;
   declare private readonly maxUpdatesPerSecond: number;
-  declare private readonly minIntervalMs: number;
+  declare private minIntervalMs: number;
+  /** Guardrails' minimum interval; conservative mode doubles the one in force. */
+  declare private readonly baseMinIntervalMs: number;
+  /** Fraction of each maxDelta in force: 1, or 0.5 in conservative mode. */
+  declare private deltaScale: number;
   /** Whether every parameter is linear (the apply loop then skips the log branch and the lower clamp). */
   declare private readonly linear: boolean;
   /** Per-parameter constants for the apply loop, one row of `stride` values per parameter (see the column constants). */
@@ -118,6 +122,8 @@ export class Executor {
     this.size = n;
     this.maxUpdatesPerSecond = guardrails.maxUpdatesPerSecond;
     this.minIntervalMs = guardrails.minIntervalMs;
+    this.baseMinIntervalMs = guardrails.minIntervalMs;
+    this.deltaScale = 1;
     const linear = registry.log.every((flag) => flag === 0);
     const stride = linear ? LINEAR_STRIDE : GENERAL_STRIDE;
     const table = new Float64Array(stride * n);
@@ -129,9 +135,7 @@ export class Executor {
       table[row + LO] = log ? Math.log(min) : min;
       table[row + SPAN] = log ? Math.log(max) - Math.log(min) : max - min;
       table[row + MAX] = max;
-      table[row + LIMIT] =
-        registry.maxDelta[i]! * (1 + MAX_DELTA_RELATIVE_TOLERANCE) +
-        MAX_DELTA_ROUNDING_ULPS * Number.EPSILON * Math.max(Math.abs(min), Math.abs(max));
+      table[row + LIMIT] = moveLimit(registry.maxDelta[i]!, min, max);
       if (!linear) {
         table[row + MIN] = min;
         table[row + LOG] = log ? 1 : 0;
@@ -184,6 +188,33 @@ export class Executor {
   /** Refuses (true) or allows (false) applies; rollbacks stay possible while blocked. */
   setBlocked(blocked: boolean): void {
     this.mode[0] = blocked ? 1 : 0;
+  }
+
+  /** Whether conservative limits are in force (maxDelta halved, minimum interval doubled). */
+  get conservative(): boolean {
+    return this.deltaScale !== 1;
+  }
+
+  /**
+   * Switches SafeMode's conservative limits on or off: every maxDelta halved and the minimum
+   * interval between applies doubled. Cold path (a mode change), O(size).
+   */
+  setConservative(on: boolean): void {
+    this.deltaScale = on ? 0.5 : 1;
+    this.minIntervalMs = on ? 2 * this.baseMinIntervalMs : this.baseMinIntervalMs;
+    const stride = this.linear ? LINEAR_STRIDE : GENERAL_STRIDE;
+    for (let i = 0; i < this.size; i++) {
+      this.table[stride * i + LIMIT] = moveLimit(
+        this.deltaScale * this.registry.maxDelta[i]!,
+        this.registry.min[i]!,
+        this.registry.max[i]!,
+      );
+    }
+  }
+
+  /** maxDelta of parameter `i` in force now (raw units): halved in conservative mode. */
+  maxDeltaInForce(i: number): number {
+    return this.deltaScale * this.registry.maxDelta[i]!;
   }
 
   /**
@@ -333,14 +364,7 @@ export class Executor {
   }
 
   private refuseMove(i: number, proposalId: number, now: number): number {
-    return this.refuse(
-      Violation.DeltaTooLarge,
-      i,
-      this.moveOf(i),
-      this.registry.maxDelta[i]!,
-      proposalId,
-      now,
-    );
+    return this.refuse(Violation.DeltaTooLarge, i, this.moveOf(i), this.maxDeltaInForce(i), proposalId, now);
   }
 
   /** Classifies a target with a bad coordinate: any non-finite one first, else the first out of [0, 1]. */
@@ -393,6 +417,14 @@ export class Executor {
     this.rateNext = this.rateNext + 1 === slots ? 0 : this.rateNext + 1;
     if (this.rateCount < slots) this.rateCount++;
   }
+}
+
+/** A maxDelta plus the round-off slack that keeps a move of exactly maxDelta legal (raw units). */
+function moveLimit(maxDelta: number, min: number, max: number): number {
+  return (
+    maxDelta * (1 + MAX_DELTA_RELATIVE_TOLERANCE) +
+    MAX_DELTA_ROUNDING_ULPS * Number.EPSILON * Math.max(Math.abs(min), Math.abs(max))
+  );
 }
 
 // The mapping kernels are plain functions over their arrays (not methods reading fields): V8 then

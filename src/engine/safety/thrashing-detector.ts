@@ -90,9 +90,15 @@ export class ThrashingDetector {
 
   /**
    * @param ranges - each parameter's range (max − min) in the units the centres are given in.
+   * @param deadBands - absolute dead-bands (same units) that replace `deadBand × range` when the
+   *   option `deadBand` is not given (the engine passes each parameter's maxDelta).
    * @throws RangeError listing every invalid option or range.
    */
-  constructor(ranges: ArrayLike<number>, options: ThrashingDetectorOptions = {}) {
+  constructor(
+    ranges: ArrayLike<number>,
+    options: ThrashingDetectorOptions = {},
+    deadBands?: ArrayLike<number>,
+  ) {
     const issues = [...thrashingDetectorOptionIssues(options), ...rangeIssues(ranges)];
     if (issues.length > 0)
       throw new RangeError(
@@ -105,7 +111,9 @@ export class ThrashingDetector {
     const d = ranges.length;
     this.dimension = d;
     this.deadBands = new Float64Array(d);
-    for (let i = 0; i < d; i++) this.deadBands[i] = o.deadBand * ranges[i]!;
+    const absolute = options.deadBand === undefined && deadBands !== undefined && deadBands.length === d;
+    for (let i = 0; i < d; i++)
+      this.deadBands[i] = absolute ? Math.abs(deadBands[i]!) : o.deadBand * ranges[i]!;
     this.reference = new Float64Array(d);
     this.direction = new Int8Array(d);
     this.flipTimes = new Float64Array(d * (o.flipLimit + 1)).fill(Number.NEGATIVE_INFINITY);

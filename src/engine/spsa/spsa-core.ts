@@ -128,6 +128,10 @@ export class SpsaCore {
   /** y⁰ that the current iteration's perturbations are taken around (NaN when none). */
   private y0Iteration = Number.NaN;
   private smoothingStarted = false;
+  /** SafeMode's scale on c, a and the move budget: 1, or 0.5 in conservative mode. */
+  private gainScale = 1;
+  /** Whether steps only seek feasibility (see {@link setFeasibilityOnly}). */
+  private feasibilityOnly = false;
   private lastA = Number.NaN;
   private lastC = Number.NaN;
   private clampedNow = 0;
@@ -263,13 +267,13 @@ export class SpsaCore {
    */
   beginIteration(): void {
     const n = this.size;
-    const ck = perturbationGain(this.cScale, this.options.gamma, this.k);
+    const ck = this.gainScale * perturbationGain(this.cScale, this.options.gamma, this.k);
     this.lastC = ck;
     let clamped = 0;
     for (let i = 0; i < n; i++) {
       const d = this.prng.sign();
       const u = this.centre[i]!;
-      const b = this.limits.unitMaxDelta(i, u);
+      const b = this.gainScale * this.limits.unitMaxDelta(i, u);
       let h = ck;
       if (2 * h > b) {
         h = 0.5 * b;
@@ -340,6 +344,7 @@ export class SpsaCore {
       this.gradient[i] = separation !== 0 ? dy / separation : 0;
     }
     this.inIteration = false;
+    if (this.feasibilityOnly) return this.feasibilityStep(out);
     this.estimatesTaken++;
     // y⁰ was measured at this iteration's centre, so D cancels the gradient (see NoiseModel).
     this.noise.add(this.yp + this.ym - 2 * this.y0Iteration);
@@ -363,7 +368,7 @@ export class SpsaCore {
       if (o.a === "auto" && o.alpha === 0) this.followNoise();
       if (o.adaptC) this.adaptPerturbation();
     }
-    const ak = stepGain(this.baseA, o.A, o.alpha, this.k);
+    const ak = this.gainScale * stepGain(this.baseA, o.A, o.alpha, this.k);
     this.lastA = ak;
     // The first smoothed value is the estimate itself, so smoothing adds no start-up bias.
     const beta = this.smoothingStarted ? o.smoothing : 0;
@@ -454,6 +459,49 @@ export class SpsaCore {
     if (c < lo) c = lo;
     else if (c > hi) c = hi;
     this.cScale = c;
+  }
+
+  /**
+   * SafeMode's conservative scaling: `scale` (0.5 in conservative mode, else 1) multiplies the
+   * perturbation c, the step gain a and the move budget (the executor halves maxDelta alike).
+   * Takes effect from the next iteration.
+   */
+  setGainScale(scale: number): void {
+    this.gainScale = scale > 0 && scale <= 1 ? scale : 1;
+  }
+
+  /**
+   * Constraint-first mode: while on, the measurements are the negated constraint margin, and a
+   * commit takes no objective step — it moves each parameter by a quarter of its move budget against
+   * the sign of the margin's gradient estimate (toward feasibility), without touching the gain
+   * calibration, the noise model, the smoothing or k. A sign step needs no scale for the margin.
+   */
+  setFeasibilityOnly(on: boolean): void {
+    this.feasibilityOnly = on;
+    this.abandon();
+  }
+
+  /** Whether commits only seek feasibility. */
+  get seekingFeasibility(): boolean {
+    return this.feasibilityOnly;
+  }
+
+  private feasibilityStep(out: Float64Array): CommitResultCode {
+    let moved = false;
+    for (let i = 0; i < this.size; i++) {
+      const g = this.gradient[i]!;
+      const limit = this.budget[i]! - this.halfWidth[i]!;
+      const s = !(limit > 0) || g === 0 ? 0 : g > 0 ? -0.25 * limit : 0.25 * limit;
+      const u = this.centre[i]!;
+      const next = clampUnit(u + s);
+      this.step[i] = next - u;
+      if (next !== u) moved = true;
+      this.centre[i] = next;
+    }
+    if (moved) this.y0 = Number.NaN;
+    this.clippedNow = 0;
+    out.set(this.centre);
+    return CommitResult.Stepped;
   }
 
   /**

@@ -1,0 +1,175 @@
+import {
+  type CircuitBreakerOptions,
+  type ResolvedCircuitBreakerOptions,
+  resolveCircuitBreakerOptions,
+} from "../../../machines/circuit-breaker.machine.js";
+import { SAFE_MODE_DEFAULTS, type SafeModeOptions } from "../../../machines/safe-mode.machine.js";
+import type { ConfigIssue } from "../../errors.js";
+import type { Guardrails } from "../../hotpath/guardrails.js";
+import {
+  type ChangeBudgetOptions,
+  changeBudgetOptionIssues,
+  type ResolvedChangeBudgetOptions,
+} from "./change-budget.js";
+import {
+  DEFAULT_GOVERNOR_OPTIONS,
+  type InstabilityGovernorOptions,
+  instabilityGovernorOptionIssues,
+  type ResolvedGovernorOptions,
+} from "./instability-governor.js";
+import { type NumericRule, numericOptionIssues } from "./option-issues.js";
+import {
+  type ResolvedThrashingOptions,
+  type ThrashingDetectorOptions,
+  thrashingDetectorOptionIssues,
+} from "./thrashing-detector.js";
+
+/**
+ * The control-safety layer's options (`EngineConfig.safety`); every field is optional. Limits
+ * whose natural home is a guardrail preset (flip limit, change budget, cooldown) default to the
+ * preset's values, so `guardrails: "conservative"` tightens them too.
+ */
+export interface SafetyOptions {
+  /** Stepping down: minimum dwell per mode and healthy windows in a row (defaults 30 000 ms, 3). */
+  readonly safeMode?: SafeModeOptions;
+  /** The instability governor (non-finite, spike, divergence, repeated trips); `false` turns the spike and divergence rules off. */
+  readonly governor?: InstabilityGovernorOptions | false;
+  /**
+   * Reversals of the applied centre (defaults: the preset's flipLimit / flipWindowMs; dead-band:
+   * one maxDelta per parameter unless `deadBand` (a fraction of the range) is given); `false`: off.
+   */
+  readonly thrashing?: ThrashingDetectorOptions | false;
+  /** How long a thrashing trip keeps the engine frozen (default: the preset's cooldownMs). */
+  readonly thrashingCooldownMs?: number;
+  /**
+   * Cumulative movement of the centre per parameter (defaults: the preset's changeBudget /
+   * budgetWindowMs); `false`: off. Movement is counted at the thrashing dead-band's resolution, so
+   * SPSA's small steady-state jitter does not use up the budget.
+   */
+  readonly changeBudget?: ChangeBudgetOptions | false;
+  /** A digest's constraintMargin below this rolls back and freezes (default −0.5); below 0 only makes the engine conservative. */
+  readonly emergencyMargin?: number;
+  /** Tier-1 violations within `violationWindowMs` that make the engine conservative (default: the preset's regressionLimit). */
+  readonly violationLimit?: number;
+  /** Window over which violations are counted (default 60 000 ms). */
+  readonly violationWindowMs?: number;
+  /** Automatic rollbacks allowed per hour; the next one halts instead (default 3). */
+  readonly rollbacksPerHour?: number;
+  /** The circuit breakers around `onApply` and `auditSink` (failures to open, backoff). */
+  readonly breaker?: CircuitBreakerOptions;
+}
+
+/** {@link SafetyOptions} with every default filled in (`undefined` detector: turned off). */
+export interface ResolvedSafetyOptions {
+  readonly safeMode: Required<SafeModeOptions>;
+  readonly governor: ResolvedGovernorOptions | undefined;
+  /** `deadBand` absent: one maxDelta per parameter. */
+  readonly thrashing:
+    | (Omit<ResolvedThrashingOptions, "deadBand"> & { readonly deadBand?: number })
+    | undefined;
+  readonly thrashingCooldownMs: number;
+  readonly changeBudget: ResolvedChangeBudgetOptions | undefined;
+  readonly emergencyMargin: number;
+  readonly violationLimit: number;
+  readonly violationWindowMs: number;
+  readonly rollbacksPerHour: number;
+  readonly breaker: ResolvedCircuitBreakerOptions;
+}
+
+const SAFETY_KEYS = [
+  "safeMode",
+  "governor",
+  "thrashing",
+  "thrashingCooldownMs",
+  "changeBudget",
+  "emergencyMargin",
+  "violationLimit",
+  "violationWindowMs",
+  "rollbacksPerHour",
+  "breaker",
+] as const;
+
+const SCALAR_RULES: Readonly<Record<string, NumericRule>> = {
+  thrashingCooldownMs: [(x) => Number.isFinite(x) && x >= 0, "must be a finite number ≥ 0 (milliseconds)"],
+  emergencyMargin: [(x) => Number.isFinite(x) && x < 0, "must be a finite number < 0 (margin units)"],
+  violationLimit: [(x) => Number.isInteger(x) && x >= 1 && x <= 1_000_000, "must be a whole number ≥ 1"],
+  violationWindowMs: [(x) => Number.isFinite(x) && x > 0, "must be a finite number > 0 (milliseconds)"],
+  rollbacksPerHour: [(x) => Number.isInteger(x) && x >= 0 && x <= 1_000_000, "must be a whole number ≥ 0"],
+};
+
+const SAFE_MODE_RULES: Readonly<Record<string, NumericRule>> = {
+  dwellMs: [(x) => Number.isFinite(x) && x >= 0, "must be a finite number ≥ 0 (milliseconds)"],
+  healthyWindows: [(x) => Number.isInteger(x) && x >= 1 && x <= 1_000_000, "must be a whole number ≥ 1"],
+};
+
+/** Every problem with `EngineConfig.safety`, each with its path; empty when valid. */
+export function safetyOptionIssues(input: unknown, path = "safety"): ConfigIssue[] {
+  if (input === undefined) return [];
+  if (typeof input !== "object" || input === null || Array.isArray(input)) {
+    return [{ path, message: "must be an object of safety options" }];
+  }
+  const options = input as Record<string, unknown>;
+  const issues: ConfigIssue[] = [];
+  const scalars: Record<string, unknown> = {};
+  for (const key of Object.keys(options)) {
+    if (!(SAFETY_KEYS as readonly string[]).includes(key)) {
+      issues.push({ path: `${path}.${key}`, message: `unknown option; known: ${SAFETY_KEYS.join(", ")}` });
+    } else if (Object.hasOwn(SCALAR_RULES, key)) scalars[key] = options[key];
+  }
+  issues.push(...numericOptionIssues(scalars, SCALAR_RULES, path, "safety options"));
+  issues.push(
+    ...numericOptionIssues(options.safeMode, SAFE_MODE_RULES, `${path}.safeMode`, "SafeMode options"),
+  );
+  if (options.governor !== false)
+    issues.push(...instabilityGovernorOptionIssues(options.governor, `${path}.governor`));
+  if (options.thrashing !== false)
+    issues.push(...thrashingDetectorOptionIssues(options.thrashing, `${path}.thrashing`));
+  if (options.changeBudget !== false)
+    issues.push(...changeBudgetOptionIssues(options.changeBudget, `${path}.changeBudget`));
+  if (options.breaker !== undefined) {
+    try {
+      resolveCircuitBreakerOptions(options.breaker as CircuitBreakerOptions);
+    } catch (error) {
+      issues.push({ path: `${path}.breaker`, message: (error as Error).message });
+    }
+  }
+  return issues;
+}
+
+/** Fills the defaults of valid safety options (check them with {@link safetyOptionIssues} first). */
+export function resolveSafetyOptions(
+  input: SafetyOptions | undefined,
+  guardrails: Guardrails,
+): ResolvedSafetyOptions {
+  const o = input ?? {};
+  return {
+    safeMode: {
+      dwellMs: o.safeMode?.dwellMs ?? SAFE_MODE_DEFAULTS.dwellMs,
+      healthyWindows: o.safeMode?.healthyWindows ?? SAFE_MODE_DEFAULTS.healthyWindows,
+    },
+    governor: o.governor === false ? undefined : { ...DEFAULT_GOVERNOR_OPTIONS, ...o.governor },
+    thrashing:
+      o.thrashing === false
+        ? undefined
+        : {
+            flipLimit: guardrails.flipLimit,
+            flipWindowMs: guardrails.flipWindowMs,
+            ...o.thrashing,
+          },
+    thrashingCooldownMs: o.thrashingCooldownMs ?? guardrails.cooldownMs,
+    changeBudget:
+      o.changeBudget === false
+        ? undefined
+        : {
+            changeBudget: guardrails.changeBudget,
+            budgetWindowMs: guardrails.budgetWindowMs,
+            buckets: 12,
+            ...o.changeBudget,
+          },
+    emergencyMargin: o.emergencyMargin ?? -0.5,
+    violationLimit: o.violationLimit ?? guardrails.regressionLimit,
+    violationWindowMs: o.violationWindowMs ?? 60_000,
+    rollbacksPerHour: o.rollbacksPerHour ?? 3,
+    breaker: resolveCircuitBreakerOptions(o.breaker),
+  };
+}
