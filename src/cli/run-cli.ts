@@ -1,6 +1,7 @@
 import { ConfigError } from "../index.js";
 import { ASK_USAGE, askCommand } from "./ask.js";
 import { CliError, type ExitCode, oneLine } from "./cli-error.js";
+import { DASHBOARD_USAGE, dashboardCommand } from "./dashboard.js";
 import type { CliIo } from "./io.js";
 import { SOLVE_USAGE, solveCommand } from "./solve.js";
 import { STATUS_USAGE, statusCommand } from "./status.js";
@@ -12,7 +13,7 @@ export const USAGE = `arqon — deterministic ask/tell black-box minimisation
 
 Usage: arqon <command> [flags]   (JSON on stdout, logs on stderr; exit 2 = bad input, 1 = run failed)
 
-${[VALIDATE_USAGE, ASK_USAGE, TELL_USAGE, SOLVE_USAGE, STATUS_USAGE].join("\n\n")}`;
+${[VALIDATE_USAGE, ASK_USAGE, TELL_USAGE, SOLVE_USAGE, STATUS_USAGE, DASHBOARD_USAGE].join("\n\n")}`;
 
 const COMMANDS: Record<string, (argv: readonly string[], io: CliIo) => ExitCode | Promise<ExitCode>> = {
   validate: validateCommand,
@@ -20,6 +21,7 @@ const COMMANDS: Record<string, (argv: readonly string[], io: CliIo) => ExitCode 
   tell: tellCommand,
   solve: solveCommand,
   status: statusCommand,
+  dashboard: dashboardCommand,
 };
 
 /**

@@ -1,0 +1,106 @@
+import { resolve } from "node:path";
+import { asyncScheduler } from "rxjs";
+import { startDemoService } from "../dashboard/demo-service.js";
+import { engineSource } from "../dashboard/engine-source.js";
+import { RecordingError, readRecording, recordedSource } from "../dashboard/recorded-source.js";
+import { serveDashboard } from "../dashboard/server.js";
+import type { DashboardSource } from "../dashboard/source.js";
+import { optionalString, parseFlags } from "./args.js";
+import { runtimeError, usageError } from "./cli-error.js";
+import type { CliIo } from "./io.js";
+
+/** Help text of `arqon dashboard`. */
+export const DASHBOARD_USAGE = `arqon dashboard [--log <file.jsonl|dir>] [--demo] [--port N] [--seed N]
+  Serves a local dashboard on 127.0.0.1 (objective vs baseline, parameters, SafeMode timeline,
+  statechart states, audit table; live over server-sent events) until Ctrl-C.
+  --log    read a recording: a JSON-lines audit file (e.g. from \`npm start -- --out F\`) or a
+           directory of them; read-only
+  --demo   run a built-in simulated service with a live engine and attach to it (the default)
+  --port   TCP port (default 0: a free one)     --seed   seed of the demo (default 7)
+  Prints the URL and the control token (halt, reset, rollback need it) on stderr.`;
+
+/**
+ * `arqon dashboard`: serves the dashboard until `stop` is aborted, then closes the server (and the
+ * demo engine) and resolves 0.
+ */
+export async function runDashboard(argv: readonly string[], io: CliIo, stop: AbortSignal): Promise<0> {
+  const flags = parseFlags("dashboard", argv, {
+    log: { type: "string" },
+    demo: { type: "boolean" },
+    port: { type: "string" },
+    seed: { type: "string" },
+  });
+  if (flags.help === true) {
+    io.stdout(`${DASHBOARD_USAGE}\n`);
+    return 0;
+  }
+  const log = optionalString(flags, "log");
+  if (log !== undefined && flags.demo === true)
+    throw usageError("arqon dashboard: --log and --demo exclude each other");
+  const port = wholeNumber(optionalString(flags, "port"), "port", 0, 65535) ?? 0;
+  const seed = wholeNumber(optionalString(flags, "seed"), "seed", 0, Number.MAX_SAFE_INTEGER) ?? 7;
+
+  let source: DashboardSource;
+  let what: string;
+  let stopDemo = async () => {};
+  if (log !== undefined) {
+    const path = resolve(io.cwd, log);
+    try {
+      const events = readRecording(path);
+      source = recordedSource(events, path);
+      what = `recording ${path} (${events.length} events, read-only)`;
+    } catch (error) {
+      if (error instanceof RecordingError) throw usageError(`arqon dashboard: ${error.message}`);
+      throw error;
+    }
+  } else {
+    const demo = startDemoService({ scheduler: asyncScheduler, seed });
+    source = engineSource(demo.engine);
+    stopDemo = () => demo.stop();
+    what = `live demo engine (seed ${seed})`;
+  }
+
+  let server: Awaited<ReturnType<typeof serveDashboard>>;
+  try {
+    server = await serveDashboard(source, { port });
+  } catch (error) {
+    await stopDemo();
+    throw runtimeError(`arqon dashboard: cannot listen on 127.0.0.1:${port}: ${(error as Error).message}`);
+  }
+  io.stderr(
+    `arqon dashboard: ${what}\n` +
+      `  open ${server.url}#token=${server.token}\n` +
+      `  control token: ${server.token}\n` +
+      "  Ctrl-C stops it.\n",
+  );
+  if (!stop.aborted)
+    await new Promise<void>((done) => stop.addEventListener("abort", () => done(), { once: true }));
+  await server.close();
+  await stopDemo();
+  io.stderr("arqon dashboard: stopped\n");
+  return 0;
+}
+
+/** `arqon dashboard` as a process command: runs until SIGINT or SIGTERM. */
+export async function dashboardCommand(argv: readonly string[], io: CliIo): Promise<0> {
+  const stop = new AbortController();
+  const onSignal = () => stop.abort();
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
+  try {
+    return await runDashboard(argv, io, stop.signal);
+  } finally {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+  }
+}
+
+function wholeNumber(text: string | undefined, name: string, min: number, max: number): number | undefined {
+  if (text === undefined) return undefined;
+  const value = /^\d+$/.test(text.trim()) ? Number(text.trim()) : Number.NaN;
+  if (!Number.isSafeInteger(value) || value < min || value > max)
+    throw usageError(
+      `arqon dashboard: --${name} must be a whole number in [${min}, ${max}], got ${JSON.stringify(text)}`,
+    );
+  return value;
+}

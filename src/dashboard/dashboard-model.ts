@@ -1,0 +1,119 @@
+import type { AuditEvent } from "../audit/events.js";
+import type { DashboardView } from "./source.js";
+
+/** Default number of audit events and parameter samples the server keeps for new clients. */
+export const DEFAULT_HISTORY_LIMIT = 2000;
+
+/** The parameter values at one moment (a point of the parameter charts). */
+export interface ParamSample {
+  /** Engine-clock ms. */
+  readonly time: number;
+  readonly generation: number;
+  readonly values: Readonly<Record<string, number>>;
+}
+
+/** SPSA apply kinds: the first of them ends the baseline period. */
+const SPSA_KINDS: ReadonlySet<string> = new Set(["plus", "minus", "centre"]);
+
+/**
+ * What the server remembers for clients that connect later: the latest audit events, the latest
+ * parameter samples, and the objective baseline.
+ *
+ * @remarks
+ * Memory is bounded: at most `limit` events and `limit` samples are kept (the oldest go first;
+ * trimming is amortised O(1) per add). The baseline is the mean objective of the windows that
+ * closed before the first SPSA apply (plus, minus or centre), i.e. measured at the starting
+ * configuration; when the stream has no such window it falls back to the first window seen.
+ * It is computed from the whole stream, so it survives the trimming of the history.
+ */
+export class DashboardModel {
+  readonly limit: number;
+  private readonly eventLog: AuditEvent[] = [];
+  private readonly sampleLog: ParamSample[] = [];
+  private baselineSum = 0;
+  private baselineCount = 0;
+  private firstWindow: number | null = null;
+  private baselineClosed = false;
+
+  /** @throws RangeError when `limit` is not a whole number ≥ 1. */
+  constructor(limit: number = DEFAULT_HISTORY_LIMIT) {
+    if (!Number.isSafeInteger(limit) || limit < 1)
+      throw new RangeError(`history limit must be a whole number ≥ 1, got ${limit}`);
+    this.limit = limit;
+  }
+
+  /**
+   * Records an audit event; an event that carries the values it wrote (apply, rollback) is also
+   * recorded as a parameter sample, which is returned (undefined otherwise).
+   */
+  addEvent(event: AuditEvent): ParamSample | undefined {
+    push(this.eventLog, event, this.limit);
+    if (event.type === "window.closed") {
+      const value = event.value;
+      if (typeof value === "number" && Number.isFinite(value)) {
+        this.firstWindow ??= value;
+        if (!this.baselineClosed) {
+          this.baselineSum += value;
+          this.baselineCount++;
+        }
+      }
+    } else if (event.type === "apply" && SPSA_KINDS.has(event.kind)) {
+      this.baselineClosed = true;
+    }
+    const values = (event as { readonly values?: unknown }).values;
+    return isNumberRecord(values) ? this.addSample(event, values) : undefined;
+  }
+
+  /**
+   * Records `values` (default: the view's) at the view's time and generation as a sample, when
+   * they differ from the last sample's; returns the new sample, or undefined when nothing changed
+   * or there are no values.
+   */
+  addSample(
+    at: Pick<DashboardView, "time" | "generation">,
+    values: Readonly<Record<string, number>> | null = (at as Partial<DashboardView>).values ?? null,
+  ): ParamSample | undefined {
+    if (values === null) return undefined;
+    const last = this.sampleLog.at(-1);
+    if (last !== undefined && last.generation === at.generation && sameValues(last.values, values))
+      return undefined;
+    const sample: ParamSample = { time: at.time, generation: at.generation, values };
+    push(this.sampleLog, sample, this.limit);
+    return sample;
+  }
+
+  /** The kept events, oldest first (a copy). */
+  events(): AuditEvent[] {
+    return this.eventLog.slice(-this.limit);
+  }
+
+  /** The kept parameter samples, oldest first (a copy). */
+  samples(): ParamSample[] {
+    return this.sampleLog.slice(-this.limit);
+  }
+
+  /** The objective baseline (see the class remarks), or null before any window closed. */
+  baseline(): number | null {
+    if (this.baselineCount > 0) return this.baselineSum / this.baselineCount;
+    return this.firstWindow;
+  }
+}
+
+/** Appends, and drops the oldest entries once the array holds a quarter more than `limit`. */
+function push<T>(log: T[], item: T, limit: number): void {
+  log.push(item);
+  if (log.length > limit + (limit >> 2)) log.splice(0, log.length - limit);
+}
+
+function sameValues(a: Readonly<Record<string, number>>, b: Readonly<Record<string, number>>): boolean {
+  const keys = Object.keys(b);
+  if (Object.keys(a).length !== keys.length) return false;
+  for (const key of keys) if (!Object.is(a[key], b[key])) return false;
+  return true;
+}
+
+/** Whether `value` is a plain object of numbers (a `values` record of an apply or rollback). */
+export function isNumberRecord(value: unknown): value is Record<string, number> {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return false;
+  return Object.values(value).every((v) => typeof v === "number");
+}

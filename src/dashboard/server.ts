@@ -1,0 +1,290 @@
+import { randomBytes } from "node:crypto";
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import {
+  type ControlAction,
+  type ControlRequest,
+  isBodyProblem,
+  isControlAction,
+  parseControlBody,
+} from "./control-request.js";
+import { DashboardModel, DEFAULT_HISTORY_LIMIT } from "./dashboard-model.js";
+import { DASHBOARD_CSS, DASHBOARD_HTML } from "./page.js";
+import { DASHBOARD_SCRIPT } from "./page-script.js";
+import { allowedHost, allowedOrigin, checkBearer } from "./request-guard.js";
+import type { DashboardSource } from "./source.js";
+import { formatSseMessage, SSE_HEADERS, SSE_HEARTBEAT } from "./sse.js";
+
+/** Options of {@link serveDashboard}. */
+export interface DashboardOptions {
+  /** TCP port; 0 (the default) picks a free one. */
+  readonly port?: number;
+  /** Interface to bind: only `"127.0.0.1"` is accepted (the dashboard is local by design). */
+  readonly host?: string;
+  /** The control token (at least 16 characters from [A-Za-z0-9_-]); default 128 random bits in hex. */
+  readonly token?: string;
+  /** Audit events and parameter samples kept for clients that connect later (default 2000). */
+  readonly historyLimit?: number;
+  /** Period of the snapshot messages, ms (default 1000). */
+  readonly snapshotEveryMs?: number;
+  /** Period of the SSE heartbeat comments, ms (default 15 000). */
+  readonly heartbeatEveryMs?: number;
+}
+
+/** A running dashboard server. */
+export interface DashboardServer {
+  /** The page's address, e.g. `http://127.0.0.1:43121/`. */
+  readonly url: string;
+  /** The bearer token control requests must carry. */
+  readonly token: string;
+  /** Event-stream clients currently connected. */
+  readonly clients: number;
+  /** Stops the server: ends every event stream, detaches from the source. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** Largest control request body accepted, bytes. */
+const MAX_BODY_BYTES = 16 * 1024;
+/** An event-stream client whose unsent output exceeds this is dropped (bounded memory). */
+const MAX_CLIENT_BACKLOG = 4 * 1024 * 1024;
+const TOKEN_PATTERN = /^[A-Za-z0-9_-]{16,}$/;
+
+const SECURITY_HEADERS: Readonly<Record<string, string>> = {
+  "x-content-type-options": "nosniff",
+  "referrer-policy": "no-referrer",
+  "x-frame-options": "DENY",
+  "content-security-policy":
+    "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; " +
+    "base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+};
+
+const ASSETS: Readonly<Record<string, { readonly type: string; readonly body: string }>> = {
+  "/": { type: "text/html; charset=utf-8", body: DASHBOARD_HTML },
+  "/app.js": { type: "text/javascript; charset=utf-8", body: DASHBOARD_SCRIPT },
+  "/app.css": { type: "text/css; charset=utf-8", body: DASHBOARD_CSS },
+};
+
+/**
+ * Serves the live dashboard of `source` on 127.0.0.1: the page, its event stream and its control
+ * endpoints. Prints nothing.
+ *
+ * @remarks
+ * Routes: `GET /` (page), `/app.js`, `/app.css`, `GET /state` (JSON: view, baseline, history),
+ * `GET /events` (SSE: an `init` message with the same content, then an `audit` message per event,
+ * id = its seq, `snapshot` messages after events and every `snapshotEveryMs`, and heartbeat
+ * comments), and `POST /control/halt` `{reason}`, `/control/reset` `{acknowledge}`,
+ * `/control/rollback` `{reason}`.
+ *
+ * Every request must name this server in its Host header (`127.0.0.1:<port>` or
+ * `localhost:<port>`), else 403: a page on another site cannot reach it through DNS rebinding.
+ * Control requests also need `Authorization: Bearer <token>` (401 without, 403 wrong), an Origin,
+ * if any, of this server (403), a JSON body (400 naming the field and the reason), and a live
+ * source (409 for a recording). They call the source's control methods, the engine's own audited
+ * path.
+ *
+ * Memory is bounded by `historyLimit` and by dropping event-stream clients that stop reading.
+ *
+ * @throws RangeError for a host other than 127.0.0.1, a bad port or a malformed token.
+ */
+export async function serveDashboard(
+  source: DashboardSource,
+  options: DashboardOptions = {},
+): Promise<DashboardServer> {
+  const host = options.host ?? "127.0.0.1";
+  if (host !== "127.0.0.1")
+    throw new RangeError(`the dashboard binds to 127.0.0.1 only, got host ${JSON.stringify(host)}`);
+  const requestedPort = options.port ?? 0;
+  if (!Number.isSafeInteger(requestedPort) || requestedPort < 0 || requestedPort > 65535)
+    throw new RangeError(`port must be a whole number in [0, 65535], got ${requestedPort}`);
+  const token = options.token ?? randomBytes(16).toString("hex");
+  if (!TOKEN_PATTERN.test(token))
+    throw new RangeError("token must be at least 16 characters from A-Z, a-z, 0-9, _ and -");
+
+  const model = new DashboardModel(options.historyLimit ?? DEFAULT_HISTORY_LIMIT);
+  const clients = new Set<ServerResponse>();
+  let snapshotPending: NodeJS.Immediate | undefined;
+  let port = 0;
+
+  const broadcast = (text: string) => {
+    for (const client of clients) {
+      if (client.writableLength > MAX_CLIENT_BACKLOG) {
+        clients.delete(client);
+        client.destroy();
+      } else {
+        client.write(text);
+      }
+    }
+  };
+  const currentState = () => {
+    const view = source.view();
+    model.addSample(view);
+    return { view, baseline: model.baseline(), controls: source.control !== undefined };
+  };
+  const sendSnapshot = () => {
+    snapshotPending = undefined;
+    const view = source.view();
+    const sample = model.addSample(view);
+    broadcast(formatSseMessage("snapshot", { view, baseline: model.baseline(), sample: sample ?? null }));
+  };
+  // Events come in bursts (a window close and its apply); one snapshot per burst is enough.
+  const scheduleSnapshot = () => {
+    snapshotPending ??= setImmediate(sendSnapshot);
+  };
+
+  // An event that carries values also becomes a parameter sample; the page derives it from the
+  // event itself, so it needs no message of its own.
+  const detach = source.subscribe((event) => {
+    model.addEvent(event);
+    if (clients.size > 0) broadcast(formatSseMessage("audit", event, event.seq));
+    scheduleSnapshot();
+  });
+
+  const handle = (req: IncomingMessage, res: ServerResponse) => {
+    for (const [name, value] of Object.entries(SECURITY_HEADERS)) res.setHeader(name, value);
+    if (!allowedHost(req.headers.host, port)) return sendJson(res, 403, { error: "host not allowed" });
+    const path = (req.url ?? "/").split("?")[0]!;
+    if (path.startsWith("/control/"))
+      return void handleControl(req, res, path.slice("/control/".length)).catch(() => res.destroy());
+    if (req.method !== "GET" && req.method !== "HEAD") {
+      res.setHeader("allow", "GET, HEAD");
+      return sendJson(res, 405, { error: "method not allowed" });
+    }
+    const asset = ASSETS[path];
+    if (asset !== undefined) {
+      res.writeHead(200, { "content-type": asset.type, "cache-control": "no-store" });
+      return void res.end(req.method === "HEAD" ? undefined : asset.body);
+    }
+    if (path === "/state")
+      return sendJson(res, 200, { ...currentState(), events: model.events(), samples: model.samples() });
+    if (path === "/events") return openStream(req, res);
+    sendJson(res, 404, { error: "not found" });
+  };
+
+  const openStream = (req: IncomingMessage, res: ServerResponse) => {
+    res.writeHead(200, SSE_HEADERS);
+    res.write("retry: 2000\n\n");
+    res.write(
+      formatSseMessage("init", { ...currentState(), events: model.events(), samples: model.samples() }),
+    );
+    clients.add(res);
+    const forget = () => clients.delete(res);
+    req.on("close", forget);
+    res.on("error", forget);
+  };
+
+  const handleControl = async (req: IncomingMessage, res: ServerResponse, name: string) => {
+    if (!isControlAction(name)) return sendJson(res, 404, { error: "unknown control action" });
+    if (req.method !== "POST") {
+      res.setHeader("allow", "POST");
+      return sendJson(res, 405, { error: "method not allowed" });
+    }
+    if (!allowedOrigin(req.headers.origin, port)) return sendJson(res, 403, { error: "origin not allowed" });
+    const auth = checkBearer(req.headers.authorization, token);
+    if (auth === 401) {
+      res.setHeader("www-authenticate", 'Bearer realm="arqon-dashboard"');
+      return sendJson(res, 401, { error: "missing bearer token" });
+    }
+    if (auth === 403) return sendJson(res, 403, { error: "wrong token" });
+    const control = source.control;
+    if (control === undefined)
+      return sendJson(res, 409, { error: "this dashboard shows a recording; it has no engine to control" });
+    const body = await readBody(req);
+    if (body === undefined) return sendJson(res, 413, { error: `body larger than ${MAX_BODY_BYTES} bytes` });
+    const parsed = parseControlBody(name, body);
+    if (isBodyProblem(parsed)) return sendJson(res, 400, { error: "bad request body", ...parsed });
+    let result: Record<string, unknown>;
+    try {
+      result = perform(control, parsed);
+    } catch (error) {
+      return sendJson(res, 500, { error: `control action failed: ${(error as Error).message}` });
+    }
+    const state = currentState();
+    sendJson(res, 200, { action: name satisfies ControlAction, ...result, view: state.view });
+    scheduleSnapshot();
+  };
+
+  const server = createServer((req, res) => {
+    try {
+      handle(req, res);
+    } catch (error) {
+      if (!res.headersSent) sendJson(res, 500, { error: (error as Error).message });
+      else res.destroy();
+    }
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(requestedPort, host, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  port = (server.address() as AddressInfo).port;
+
+  const snapshotEveryMs = options.snapshotEveryMs ?? 1000;
+  const heartbeatEveryMs = options.heartbeatEveryMs ?? 15_000;
+  const snapshotTimer = setInterval(() => {
+    if (clients.size > 0) scheduleSnapshot();
+  }, snapshotEveryMs);
+  const heartbeatTimer = setInterval(() => broadcast(SSE_HEARTBEAT), heartbeatEveryMs);
+  snapshotTimer.unref();
+  heartbeatTimer.unref();
+
+  let closing: Promise<void> | undefined;
+  return {
+    url: `http://127.0.0.1:${port}/`,
+    token,
+    get clients() {
+      return clients.size;
+    },
+    close() {
+      closing ??= new Promise<void>((resolve) => {
+        clearInterval(snapshotTimer);
+        clearInterval(heartbeatTimer);
+        if (snapshotPending !== undefined) clearImmediate(snapshotPending);
+        detach();
+        for (const client of clients) client.end();
+        clients.clear();
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      return closing;
+    },
+  };
+}
+
+/** Runs a validated control request against the source's control methods. */
+function perform(
+  control: NonNullable<DashboardSource["control"]>,
+  request: ControlRequest,
+): Record<string, unknown> {
+  switch (request.action) {
+    case "halt":
+      control.halt(request.reason);
+      return { done: true };
+    case "reset":
+      return { done: control.resetSafeMode(request.acknowledge) };
+    case "rollback":
+      return { done: control.rollback(request.reason) };
+  }
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { "content-type": "application/json; charset=utf-8", "cache-control": "no-store" });
+  res.end(JSON.stringify(body));
+}
+
+/** The request body as UTF-8 text, or undefined when it exceeds {@link MAX_BODY_BYTES}. */
+function readBody(req: IncomingMessage): Promise<string | undefined> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let tooLarge = false;
+    req.on("data", (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_BODY_BYTES) tooLarge = true;
+      else chunks.push(chunk);
+    });
+    req.on("end", () => resolve(tooLarge ? undefined : Buffer.concat(chunks).toString("utf8")));
+    req.on("error", reject);
+  });
+}

@@ -1,0 +1,58 @@
+/**
+ * What the dashboard shows, and where it comes from: a live engine it is attached to, or a
+ * recording read from disk. Both fit one small interface so the server does not care which.
+ */
+import type { AuditEvent } from "../audit/events.js";
+
+/** The current state of the observed engine, as the page shows it. */
+export interface DashboardView {
+  /** `"live"` for an attached engine (controls allowed), `"recorded"` for a recording (read-only). */
+  readonly source: "live" | "recorded";
+  /** A short human label: the run id, or the recording's path. */
+  readonly title: string;
+  /** Parameter names in registry order (empty when a recording does not say). */
+  readonly names: readonly string[];
+  /** Engine-clock time of this view (ms). */
+  readonly time: number;
+  /** Generation of the live values (−1 when unknown). */
+  readonly generation: number;
+  /** Live values in raw units, or null when the source does not carry them. */
+  readonly values: Readonly<Record<string, number>> | null;
+  /** The SafeMode mode (`"normal"`, `"conservative"`, `"frozen"`, `"halted"`), or `"unknown"`. */
+  readonly mode: string;
+  /** The active SafeMode reasons. */
+  readonly reasons: readonly string[];
+  /** The SPSA cycle's state (e.g. `"cycle.plus"`), or null when unknown. */
+  readonly phase: string | null;
+  /** State of each actor of the engine's actor system, by actor id (empty for recordings). */
+  readonly statechart: Readonly<Record<string, string>>;
+  /** Completed SPSA iterations, or null when unknown. */
+  readonly iteration: number | null;
+}
+
+/** The control actions of a live source: the engine's own audited control path. */
+export interface DashboardControl {
+  /** Latches the engine into `halted` (audited with `reason`). */
+  halt(reason: string): void;
+  /** Leaves `halted` after an acknowledgement; false when the engine was not halted. */
+  resetSafeMode(acknowledge: string): boolean;
+  /** Restores the baseline as a new generation; false when there is no baseline. */
+  rollback(reason: string): boolean;
+}
+
+/**
+ * Where the dashboard's data comes from.
+ *
+ * @remarks
+ * `subscribe` delivers every audit event from the moment of the call (a recording delivers its
+ * events at once, synchronously, then nothing more). `control` is present only for live sources;
+ * the server answers control requests on a source without it with 409 Conflict.
+ */
+export interface DashboardSource {
+  /** The current view (cheap enough to call a few times per second). */
+  view(): DashboardView;
+  /** Calls `listener` with each audit event, in order, until the returned function is called. */
+  subscribe(listener: (event: AuditEvent) => void): () => void;
+  /** Control actions, for live sources only. */
+  readonly control?: DashboardControl;
+}

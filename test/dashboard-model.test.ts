@@ -1,0 +1,304 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Script } from "node:vm";
+import fc from "fast-check";
+import { afterAll, describe, expect, it } from "vitest";
+import { AUDIT_SCHEMA_VERSION, type AuditEvent } from "../src/audit/events.js";
+import { isBodyProblem, parseControlBody } from "../src/dashboard/control-request.js";
+import { DashboardModel } from "../src/dashboard/dashboard-model.js";
+import { stateValueName } from "../src/dashboard/engine-source.js";
+import { DASHBOARD_SCRIPT } from "../src/dashboard/page-script.js";
+import {
+  parseAuditJsonl,
+  RecordingError,
+  readRecording,
+  recordedSource,
+} from "../src/dashboard/recorded-source.js";
+import { allowedHost, allowedOrigin, checkBearer } from "../src/dashboard/request-guard.js";
+import type { DashboardView } from "../src/dashboard/source.js";
+import { formatSseMessage, parseSseChunk } from "../src/dashboard/sse.js";
+import { openDecisionLog } from "../src/log/writer.js";
+
+const base = { v: AUDIT_SCHEMA_VERSION, runId: "r", generation: 0, proposalId: -1 } as const;
+let seq = 0;
+const windowAt = (time: number, value: number): AuditEvent => ({
+  ...base,
+  seq: ++seq,
+  time,
+  type: "window.closed",
+  count: 5,
+  value,
+  timedOut: false,
+  openedAt: time - 100,
+});
+const applyAt = (time: number, kind: string): AuditEvent => ({
+  ...base,
+  seq: ++seq,
+  time,
+  type: "apply",
+  kind,
+});
+const view = (generation: number, values: Record<string, number> | null): DashboardView => ({
+  source: "live",
+  title: "t",
+  names: ["x"],
+  time: generation * 10,
+  generation,
+  values,
+  mode: "normal",
+  reasons: [],
+  phase: null,
+  statechart: {},
+  iteration: null,
+});
+
+describe("DashboardModel baseline", () => {
+  it("is the mean of the windows closed before the first SPSA apply, whatever comes later", () => {
+    const model = new DashboardModel(10);
+    expect(model.baseline()).toBeNull();
+    model.addEvent(windowAt(100, 10));
+    model.addEvent(applyAt(150, "manual")); // not an SPSA move: still the starting configuration
+    model.addEvent(windowAt(200, 14));
+    model.addEvent(windowAt(250, Number.NaN)); // an empty window carries no value
+    model.addEvent(applyAt(300, "plus"));
+    model.addEvent(windowAt(400, 100));
+    expect(model.baseline()).toBe(12);
+  });
+
+  it("falls back to the first window when SPSA moved before any window closed", () => {
+    const model = new DashboardModel(10);
+    model.addEvent(applyAt(0, "plus"));
+    model.addEvent(windowAt(100, 7));
+    model.addEvent(windowAt(200, 9));
+    expect(model.baseline()).toBe(7);
+  });
+
+  it("survives the trimming of the history", () => {
+    const model = new DashboardModel(2);
+    model.addEvent(windowAt(100, 3));
+    model.addEvent(applyAt(100, "plus"));
+    for (let i = 0; i < 20; i++) model.addEvent(windowAt(200 + i, 50));
+    expect(model.events()).toHaveLength(2);
+    expect(model.baseline()).toBe(3);
+  });
+});
+
+describe("DashboardModel history", () => {
+  it("keeps exactly the latest min(n, limit) events in order (property)", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 50 }), fc.integer({ min: 0, max: 300 }), (limit, n) => {
+        const model = new DashboardModel(limit);
+        const events = Array.from({ length: n }, (_, i) => windowAt(i, i));
+        for (const event of events) model.addEvent(event);
+        expect(model.events()).toEqual(events.slice(Math.max(0, n - limit)));
+      }),
+    );
+  });
+
+  it("records a parameter sample only when the generation or the values change", () => {
+    const model = new DashboardModel(3);
+    expect(model.addSample(view(0, null))).toBeUndefined();
+    expect(model.addSample(view(0, { x: 1 }))).toEqual({ time: 0, generation: 0, values: { x: 1 } });
+    expect(model.addSample(view(0, { x: 1 }))).toBeUndefined();
+    expect(model.addSample(view(1, { x: 1 }))?.generation).toBe(1);
+    for (let g = 2; g < 10; g++) model.addSample(view(g, { x: g }));
+    expect(model.samples().map((s) => s.generation)).toEqual([7, 8, 9]);
+  });
+
+  it("turns events that carry their values (apply, rollback) into parameter samples", () => {
+    const model = new DashboardModel(10);
+    const apply = { ...applyAt(50, "plus"), generation: 1, values: { x: 3 } };
+    expect(model.addEvent(apply)).toEqual({ time: 50, generation: 1, values: { x: 3 } });
+    expect(model.addEvent(applyAt(60, "minus"))).toBeUndefined();
+    expect(model.samples()).toHaveLength(1);
+  });
+
+  it("rejects a limit that is not a whole number ≥ 1", () => {
+    expect(() => new DashboardModel(0)).toThrow(RangeError);
+    expect(() => new DashboardModel(2.5)).toThrow(RangeError);
+  });
+});
+
+describe("recordings", () => {
+  const dirs: string[] = [];
+  afterAll(() => {
+    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  });
+  const lines = (events: readonly object[]) => `${events.map((e) => JSON.stringify(e)).join("\n")}\n`;
+
+  it("parses JSON lines, skipping blank ones, and names the file and line of a bad one", () => {
+    const good = { ...base, seq: 1, time: 0, type: "baseline.set" };
+    expect(parseAuditJsonl(`${JSON.stringify(good)}\n\n`, "f.jsonl")).toEqual([good]);
+    expect(() => parseAuditJsonl(`${JSON.stringify(good)}\n{oops`, "f.jsonl")).toThrow(
+      /f\.jsonl:2: not JSON/,
+    );
+    expect(() => parseAuditJsonl("[1]", "f.jsonl")).toThrow(/f\.jsonl:1: expected an audit event object/);
+    expect(() => parseAuditJsonl('{"type":3,"seq":1,"time":0}', "f")).toThrow(/"type" must be a string/);
+    expect(() => parseAuditJsonl('{"type":"apply","time":0}', "f")).toThrow(/"seq" and "time"/);
+  });
+
+  it("reads a directory's .jsonl files in name order and refuses an empty or missing path", () => {
+    const dir = mkdtempSync(join(tmpdir(), "arqon-dash-"));
+    dirs.push(dir);
+    writeFileSync(join(dir, "b.jsonl"), lines([{ ...base, seq: 2, time: 5, type: "baseline.set" }]));
+    writeFileSync(join(dir, "a.jsonl"), lines([{ ...base, seq: 1, time: 0, type: "baseline.set" }]));
+    writeFileSync(join(dir, "notes.txt"), "ignored");
+    expect(readRecording(dir).map((e) => e.seq)).toEqual([1, 2]);
+    const empty = mkdtempSync(join(tmpdir(), "arqon-dash-"));
+    dirs.push(empty);
+    expect(() => readRecording(empty)).toThrow(RecordingError);
+    expect(() => readRecording(join(empty, "missing.jsonl"))).toThrow(/cannot read/);
+  });
+
+  it("reads the audit events of a decision-log directory, with the log's sequence numbers", () => {
+    const dir = mkdtempSync(join(tmpdir(), "arqon-dash-"));
+    dirs.push(dir);
+    const log = openDecisionLog({ dir, header: { kind: "header", engine: "test" } });
+    const { seq: _drop, ...event } = windowAt(100, 4);
+    log.append(event);
+    log.append({ kind: "note", text: "not an audit event" });
+    log.append({ ...base, time: 200, type: "apply", kind: "plus", values: { x: 1 } });
+    log.close();
+    const events = readRecording(dir);
+    expect(events.map((e) => [e.seq, e.type])).toEqual([
+      [1, "window.closed"],
+      [3, "apply"],
+    ]);
+    expect(recordedSource(events, dir).view().values).toEqual({ x: 1 });
+  });
+
+  it("derives the view from the events and replays them to each subscriber, without control", () => {
+    const events: AuditEvent[] = [
+      { ...base, seq: 1, time: 0, type: "baseline.set" },
+      {
+        ...base,
+        seq: 2,
+        time: 10,
+        generation: 3,
+        type: "mode.changed",
+        from: "normal",
+        to: "frozen",
+        reasons: ["spike"],
+      },
+      {
+        ...base,
+        seq: 3,
+        time: 20,
+        generation: 4,
+        type: "apply",
+        kind: "plus",
+        values: { x: 2 },
+      } as AuditEvent,
+    ];
+    const source = recordedSource(events, "rec.jsonl", 2);
+    expect(source.control).toBeUndefined();
+    expect(source.view()).toMatchObject({
+      source: "recorded",
+      title: "r (rec.jsonl)",
+      mode: "frozen",
+      reasons: ["spike"],
+      generation: 4,
+      time: 20,
+      values: { x: 2 },
+      names: ["x"],
+    });
+    const seen: number[] = [];
+    source.subscribe((e) => seen.push(e.seq));
+    expect(seen).toEqual([2, 3]); // only the kept (latest) events
+    expect(recordedSource(events.slice(1, 2), "r").view().mode).toBe("frozen");
+    expect(recordedSource(events.slice(2), "r").view().mode).toBe("unknown");
+  });
+});
+
+describe("SSE framing", () => {
+  it("frames a named event with an id and one line of JSON, and parses it back (property)", () => {
+    fc.assert(
+      fc.property(
+        fc.jsonValue(),
+        fc.nat(),
+        fc.constantFrom("audit", "snapshot", "init"),
+        (data, id, name) => {
+          const text = formatSseMessage(name, data, id);
+          expect(text.endsWith("\n\n")).toBe(true);
+          expect(text.split("\n").filter((l) => l.startsWith("data:"))).toHaveLength(1);
+          const { messages, rest } = parseSseChunk(`: heartbeat\n\n${text}event: half`);
+          expect(rest).toBe("event: half");
+          expect(messages).toHaveLength(1);
+          expect(messages[0]!.event).toBe(name);
+          expect(messages[0]!.id).toBe(String(id));
+          expect(JSON.parse(messages[0]!.data)).toEqual(JSON.parse(JSON.stringify(data)));
+        },
+      ),
+    );
+  });
+
+  it("refuses an event name with a line break (it would forge fields)", () => {
+    expect(() => formatSseMessage("a\ndata: x", 1)).toThrow(RangeError);
+  });
+});
+
+describe("request guard", () => {
+  it("accepts only this server's loopback host and origin", () => {
+    expect(allowedHost("127.0.0.1:8080", 8080)).toBe(true);
+    expect(allowedHost("localhost:8080", 8080)).toBe(true);
+    expect(allowedHost("localhost:8081", 8080)).toBe(false);
+    expect(allowedHost("evil.example:8080", 8080)).toBe(false);
+    expect(allowedHost(undefined, 8080)).toBe(false);
+    expect(allowedOrigin(undefined, 8080)).toBe(true);
+    expect(allowedOrigin("http://localhost:8080", 8080)).toBe(true);
+    expect(allowedOrigin("http://evil.example", 8080)).toBe(false);
+    expect(allowedOrigin("null", 8080)).toBe(false);
+  });
+
+  it("tells a missing bearer token (401) from a wrong one (403)", () => {
+    const token = "0123456789abcdef0123456789abcdef";
+    expect(checkBearer(`Bearer ${token}`, token)).toBe(0);
+    expect(checkBearer(`bearer  ${token} `, token)).toBe(0);
+    expect(checkBearer(undefined, token)).toBe(401);
+    expect(checkBearer(`Basic ${token}`, token)).toBe(401);
+    expect(checkBearer("Bearer nope", token)).toBe(403);
+    expect(checkBearer(`Bearer ${token.slice(0, -1)}0`, token)).toBe(403);
+  });
+});
+
+describe("control bodies", () => {
+  it("accepts the one text field of each action, trimmed", () => {
+    expect(parseControlBody("halt", '{"reason":" stop "}')).toEqual({ action: "halt", reason: "stop" });
+    expect(parseControlBody("reset", '{"acknowledge":"ops"}')).toEqual({
+      action: "reset",
+      acknowledge: "ops",
+    });
+    expect(parseControlBody("rollback", '{"reason":"bad"}')).toEqual({ action: "rollback", reason: "bad" });
+  });
+
+  it("names the field and the reason of every refusal", () => {
+    const problem = (action: "halt" | "reset", body: string) => {
+      const result = parseControlBody(action, body);
+      expect(isBodyProblem(result)).toBe(true);
+      return result;
+    };
+    expect(problem("halt", "{")).toEqual({ field: "(body)", reason: "not valid JSON" });
+    expect(problem("halt", "[]")).toEqual({ field: "(body)", reason: "expected a JSON object" });
+    expect(problem("halt", "{}")).toEqual({ field: "reason", reason: "required, a string" });
+    expect(problem("halt", '{"reason":"  "}')).toEqual({ field: "reason", reason: "must not be empty" });
+    expect(problem("reset", '{"reason":"x"}')).toEqual({ field: "reason", reason: "unknown field" });
+    expect(problem("reset", '{"acknowledge":5}')).toEqual({
+      field: "acknowledge",
+      reason: "required, a string",
+    });
+    expect(problem("halt", JSON.stringify({ reason: "x".repeat(501) }))).toMatchObject({ field: "reason" });
+  });
+});
+
+describe("page script and state names", () => {
+  it("is a syntactically valid classic script", () => {
+    expect(() => new Script(DASHBOARD_SCRIPT, { filename: "app.js" })).not.toThrow();
+  });
+
+  it("names nested and parallel state values", () => {
+    expect(stateValueName("idle")).toBe("idle");
+    expect(stateValueName({ cycle: "plus" })).toBe("cycle.plus");
+    expect(stateValueName({ a: { b: "c" }, d: "e" })).toBe("a.b.c, d.e");
+  });
+});
