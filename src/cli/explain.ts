@@ -1,0 +1,41 @@
+import { resolve } from "node:path";
+import { explain, renderExplanation } from "../replay/explain.js";
+import { encodeNumbers } from "../replay/json-numbers.js";
+import { ReplayInputError } from "../replay/read-log.js";
+import { type ExitCode, usageError } from "./cli-error.js";
+import type { CliIo } from "./io.js";
+import { logReadFailure, parseLogCommand, wholeFlag } from "./replay.js";
+
+/** Help text of `arqon explain`. */
+export const EXPLAIN_USAGE = `arqon explain <log> --generation N [--json]
+  Prints the chain that produced generation N of a decision log: the windows and their digests,
+  the gradient estimate and step, the Tier-1 outcome and the values written. --json prints the
+  structured explanation (NaN, ±Infinity and -0 as {"$num": "..."}).`;
+
+/** `arqon explain <log> --generation N`: why the live values became generation N. */
+export function explainCommand(argv: readonly string[], io: CliIo): ExitCode {
+  const { log, values } = parseLogCommand("explain", argv, {
+    generation: { type: "string" },
+    json: { type: "boolean" },
+  });
+  if (values.help === true) {
+    io.stdout(`${EXPLAIN_USAGE}\n`);
+    return 0;
+  }
+  if (log === undefined)
+    throw usageError("arqon explain: the log is required (arqon explain <log> --generation N)");
+  if (values.generation === undefined) throw usageError("arqon explain: --generation is required");
+  const generation = wholeFlag("explain", values.generation, "generation", 0);
+  let explanation: ReturnType<typeof explain>;
+  try {
+    explanation = explain(resolve(io.cwd, log), generation);
+  } catch (error) {
+    if (error instanceof ReplayInputError && error.message.startsWith("no apply"))
+      throw usageError(`arqon explain: ${error.message}`);
+    throw logReadFailure("explain", error);
+  }
+  io.stdout(
+    values.json === true ? `${JSON.stringify(encodeNumbers(explanation))}\n` : renderExplanation(explanation),
+  );
+  return 0;
+}

@@ -1,0 +1,111 @@
+import { resolve } from "node:path";
+import { parseArgs } from "node:util";
+import type { AuditEvent } from "../audit/events.js";
+import { LogError } from "../log/errors.js";
+import { ReplayInputError } from "../replay/read-log.js";
+import { type ReplayDivergence, replay } from "../replay/replay.js";
+import { type ExitCode, runtimeError, usageError } from "./cli-error.js";
+import type { CliIo } from "./io.js";
+
+/** Help text of `arqon replay`. */
+export const REPLAY_USAGE = `arqon replay <log> [--context N] [--json]
+  Rebuilds the engine from a decision log (a log directory, or a JSON Lines file of its records),
+  feeds it the logged digests and commands at their logged times, and checks that every proposal,
+  apply, violation, window, decision and mode change is identical. Prints "replay OK: N records
+  identical" (exit 0), or the first divergence with the N records before it (exit 1; default 5).
+  --json prints the result object instead.`;
+
+/**
+ * The positional argument and flags of a log command (`<log> [flags]`), strictly: exactly one
+ * positional, no unknown flags.
+ */
+export function parseLogCommand(
+  command: string,
+  argv: readonly string[],
+  flags: Record<string, { readonly type: "string" | "boolean" }>,
+): { readonly log: string | undefined; readonly values: Record<string, string | boolean | undefined> } {
+  try {
+    const { values, positionals } = parseArgs({
+      args: [...argv],
+      options: { ...flags, help: { type: "boolean", short: "h" } },
+      strict: true,
+      allowPositionals: true,
+    });
+    if (positionals.length > 1) throw new Error(`expected one log, got ${positionals.length}`);
+    return { log: positionals[0], values: values as Record<string, string | boolean | undefined> };
+  } catch (error) {
+    throw usageError(`arqon ${command}: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
+
+/** The value of a whole-number flag ≥ 0, or `fallback` when absent. */
+export function wholeFlag(
+  command: string,
+  value: string | boolean | undefined,
+  name: string,
+  fallback: number,
+): number {
+  if (value === undefined) return fallback;
+  const n = typeof value === "string" && /^\d+$/.test(value.trim()) ? Number(value.trim()) : Number.NaN;
+  if (!Number.isSafeInteger(n))
+    throw usageError(`arqon ${command}: --${name} must be a whole number, got ${JSON.stringify(value)}`);
+  return n;
+}
+
+/** Turns the errors of reading a log into CLI errors (unreadable input: exit 2; damaged log: exit 1). */
+export function logReadFailure(command: string, error: unknown): unknown {
+  if (error instanceof ReplayInputError) return usageError(`arqon ${command}: ${error.message}`);
+  if (error instanceof LogError) return runtimeError(`arqon ${command}: ${error.message}`);
+  const code = (error as { code?: unknown }).code;
+  if (code === "ENOENT") return usageError(`arqon ${command}: ${(error as Error).message}`);
+  return error;
+}
+
+/** `arqon replay <log>`: checks that a decision log replays bit for bit. */
+export async function replayCommand(argv: readonly string[], io: CliIo): Promise<ExitCode> {
+  const { log, values } = parseLogCommand("replay", argv, {
+    context: { type: "string" },
+    json: { type: "boolean" },
+  });
+  if (values.help === true) {
+    io.stdout(`${REPLAY_USAGE}\n`);
+    return 0;
+  }
+  if (log === undefined) throw usageError("arqon replay: the log to replay is required (arqon replay <log>)");
+  const context = wholeFlag("replay", values.context, "context", 5);
+  let result: Awaited<ReturnType<typeof replay>>;
+  try {
+    result = await replay(resolve(io.cwd, log), { context });
+  } catch (error) {
+    throw logReadFailure("replay", error);
+  }
+  if (values.json === true) {
+    io.stdout(`${JSON.stringify(result)}\n`);
+    return result.ok ? 0 : 1;
+  }
+  if (result.ok) {
+    io.stdout(`replay OK: ${result.records} records identical\n`);
+    return 0;
+  }
+  io.stdout(renderDivergence(result.divergence));
+  io.stderr(`arqon replay: diverged at record ${result.divergence.index} (seq ${result.divergence.seq})\n`);
+  return 1;
+}
+
+/** A plain-text report of a replay divergence: where, which field, the context, both records. */
+export function renderDivergence(d: ReplayDivergence): string {
+  const lines = [
+    `replay DIVERGED at record ${d.index} (seq ${d.seq}, ${d.expected.type}): ${d.reason}`,
+    ...d.context.map((e) => `  before  ${eventLine(e)}`),
+    `  logged  ${eventLine(d.expected)}`,
+    `  replay  ${d.actual === null ? "(nothing)" : eventLine(d.actual)}`,
+  ];
+  return `${lines.join("\n")}\n`;
+}
+
+function eventLine(event: AuditEvent): string {
+  const { v: _v, runId: _runId, ...rest } = event;
+  return JSON.stringify(rest, (_key, value) =>
+    typeof value === "number" && !Number.isFinite(value) ? String(value) : value,
+  );
+}

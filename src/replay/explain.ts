@@ -1,0 +1,190 @@
+import type {
+  ApplyEvent,
+  AuditEvent,
+  CommandEvent,
+  DecisionEvent,
+  DecisionStepEvent,
+  DigestAcceptedEvent,
+  ModeChangedEvent,
+  RollbackEvent,
+  ViolationEvent,
+  WindowClosedEvent,
+} from "../audit/events.js";
+import { type DecisionLogInput, ReplayInputError, readReplayLog } from "./read-log.js";
+
+/** What a measured window was for, in the chain that led to a generation. */
+export type WindowRole = "plus" | "minus" | "measured";
+
+/** One evaluation window in an {@link Explanation}, with the digests that fed it. */
+export interface ExplainedWindow {
+  /** "plus" / "minus": the SPSA perturbation it measured; "measured": the point live before the change. */
+  readonly role: WindowRole;
+  /** Generation it measured. */
+  readonly generation: number;
+  /** The apply that made that generation live (absent for the engine's initial values). */
+  readonly apply: ApplyEvent | RollbackEvent | undefined;
+  /** The closed window. */
+  readonly window: WindowClosedEvent;
+  /** The captured digests it aggregated (empty when digest capture was off). */
+  readonly digests: readonly DigestAcceptedEvent[];
+}
+
+/** The chain of records that produced one generation of the live values. */
+export interface Explanation {
+  /** The generation explained. */
+  readonly generation: number;
+  /** The record that created it: an apply (plus, minus, centre, manual…) or a rollback. */
+  readonly change: ApplyEvent | RollbackEvent;
+  /** Values before the change (from the previous apply or rollback, when the log has them). */
+  readonly previousValues: Readonly<Record<string, number>> | undefined;
+  /** Values the change wrote (when the log has them). */
+  readonly values: Readonly<Record<string, number>> | undefined;
+  /** The gradient estimate behind a centre apply. */
+  readonly decision: DecisionEvent | undefined;
+  /** The step behind a centre apply. */
+  readonly step: DecisionStepEvent | undefined;
+  /** The windows that fed the change, with their digests. */
+  readonly windows: readonly ExplainedWindow[];
+  /** Tier-1 refusals between the previous change and this one. */
+  readonly violations: readonly ViolationEvent[];
+  /** Control commands between the previous change and this one. */
+  readonly commands: readonly CommandEvent[];
+  /** SafeMode transitions between the previous change and this one. */
+  readonly modeChanges: readonly ModeChangedEvent[];
+}
+
+type Change = ApplyEvent | RollbackEvent;
+
+const isChange = (e: AuditEvent): e is Change => e.type === "apply" || e.type === "rollback";
+
+/**
+ * Explains how generation `generation` came about: the windows (and their digests) whose values
+ * fed the decision, the gradient estimate and step, the Tier-1 outcome and the values written.
+ *
+ * @remarks
+ * Cold path; reads the whole log. For a centre apply the windows are those measured under the
+ * iteration's plus and minus generations; for any other change, the windows measured under the
+ * generation before it.
+ *
+ * @throws ReplayInputError when the log has no engine header or no apply/rollback created `generation`.
+ */
+export function explain(log: DecisionLogInput, generation: number): Explanation {
+  const { events } = readReplayLog(log);
+  const at = events.findIndex((e) => isChange(e) && e.generation === generation);
+  if (at < 0) throw new ReplayInputError(`no apply or rollback in the log created generation ${generation}`);
+  const change = events[at] as Change;
+  const changes = events.slice(0, at).filter(isChange);
+  const previous = changes.at(-1);
+  const since = previous === undefined ? 0 : events.indexOf(previous) + 1;
+  const span = events.slice(since, at + 1);
+  const decision = change.type === "apply" && change.kind === "centre" ? lastOf(span, "decision") : undefined;
+  const step = decision === undefined ? undefined : lastOf(span, "decision.step");
+
+  const windows: ExplainedWindow[] = [];
+  const measure = (role: WindowRole, measured: number, apply: Change | undefined) => {
+    for (const window of events.slice(0, at)) {
+      if (window.type !== "window.closed" || window.generation !== measured || window.count === 0) continue;
+      const digests = events.filter(
+        (e): e is DigestAcceptedEvent =>
+          e.type === "digest.accepted" &&
+          e.digestGeneration === measured &&
+          e.seq < window.seq &&
+          e.time >= window.openedAt,
+      );
+      windows.push({ role, generation: measured, apply, window, digests });
+    }
+  };
+  const minus = previous?.type === "apply" && previous.kind === "minus" ? previous : undefined;
+  const plusCandidate = changes.at(-2);
+  const plus = plusCandidate?.type === "apply" && plusCandidate.kind === "plus" ? plusCandidate : undefined;
+  if (decision !== undefined && plus !== undefined && minus !== undefined) {
+    measure("plus", plus.generation, plus);
+    measure("minus", minus.generation, minus);
+  } else {
+    measure("measured", generation - 1, previous);
+  }
+  return {
+    generation,
+    change,
+    previousValues: previous?.values,
+    values: change.values,
+    decision,
+    step,
+    windows,
+    violations: span.filter((e): e is ViolationEvent => e.type === "violation"),
+    commands: span.filter((e): e is CommandEvent => e.type === "command"),
+    modeChanges: span.filter((e): e is ModeChangedEvent => e.type === "mode.changed"),
+  };
+}
+
+function lastOf<T extends AuditEvent["type"]>(
+  events: readonly AuditEvent[],
+  type: T,
+): Extract<AuditEvent, { type: T }> | undefined {
+  for (let k = events.length - 1; k >= 0; k--) {
+    const e = events[k]!;
+    if (e.type === type) return e as Extract<AuditEvent, { type: T }>;
+  }
+  return undefined;
+}
+
+const num = (x: number) => (Number.isInteger(x) ? String(x) : x.toPrecision(6).replace(/\.?0+$/, ""));
+
+function vector(values: Readonly<Record<string, number>>): string {
+  return Object.entries(values)
+    .map(([name, x]) => `${name} ${num(x)}`)
+    .join(", ");
+}
+
+/** A plain-text rendering of an {@link Explanation}, one fact per line. */
+export function renderExplanation(x: Explanation): string {
+  const c = x.change;
+  const what = c.type === "apply" ? `apply "${c.kind}"` : `rollback (${c.reason})`;
+  const lines = [
+    `generation ${x.generation}: ${what}, proposal ${c.proposalId}, at t=${num(c.time)} ms${c.note === undefined ? "" : ` — "${c.note}"`}`,
+  ];
+  if (x.values !== undefined) {
+    const before = x.previousValues;
+    lines.push(
+      `  values: ${Object.entries(x.values)
+        .map(([name, v]) =>
+          before?.[name] === undefined ? `${name} ${num(v)}` : `${name} ${num(before[name])} → ${num(v)}`,
+        )
+        .join(", ")}`,
+    );
+  } else lines.push("  values: not in the log (written without values)");
+  for (const command of x.commands)
+    lines.push(
+      `  command: ${command.command}${command.note === undefined ? "" : ` "${command.note}"`} at t=${num(command.time)} ms`,
+    );
+  for (const m of x.modeChanges)
+    lines.push(`  mode: ${m.from} → ${m.to} (${m.reasons.join(", ") || "no reason"}) at t=${num(m.time)} ms`);
+  if (x.windows.length === 0) lines.push("  windows: none closed");
+  for (const w of x.windows) {
+    const digests =
+      w.digests.length === 0
+        ? "digests not captured"
+        : `digests [${w.digests.map((d) => num(d.objective)).join(", ")}]`;
+    lines.push(
+      `  window (${w.role}, generation ${w.generation}): ${w.window.count} values, ${digests} → ${num(w.window.value)}, ` +
+        `t=${num(w.window.openedAt)}–${num(w.window.time)} ms${w.window.timedOut ? " (timed out)" : ""}`,
+    );
+  }
+  if (x.decision !== undefined) {
+    const d = x.decision;
+    lines.push(
+      `  decision: iteration ${d.iteration} (${d.outcome}), y+ ${num(d.yPlus)}, y− ${num(d.yMinus)}`,
+    );
+    lines.push(`  gradient estimate (unit cube): ${vector(d.gradient)}`);
+  }
+  if (x.step !== undefined) {
+    const s = x.step;
+    lines.push(`  step: a_k ${num(s.a)}, c_k ${num(s.c)}, ${s.clipped} clipped: ${vector(s.step)}`);
+  }
+  for (const v of x.violations)
+    lines.push(
+      `  Tier 1 refused proposal ${v.proposalId}: ${v.violation}${v.paramName === undefined ? "" : ` on ${v.paramName}`} (${num(v.value)} vs limit ${num(v.limit)})`,
+    );
+  lines.push(`  Tier 1 accepted it: generation ${x.generation - 1} → ${x.generation}`);
+  return `${lines.join("\n")}\n`;
+}

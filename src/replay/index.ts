@@ -1,0 +1,35 @@
+/**
+ * Deterministic replay and explanation of an engine's decision log.
+ *
+ * @packageDocumentation
+ */
+export { firstDifference } from "./compare.js";
+export { digestToReplay } from "./digest-input.js";
+export {
+  type ExplainedWindow,
+  type Explanation,
+  explain,
+  renderExplanation,
+  type WindowRole,
+} from "./explain.js";
+export { decodeNumbers, encodeNumbers, NUMBER_TAG } from "./json-numbers.js";
+export {
+  AUDIT_LOG_KIND,
+  type AuditLogRecord,
+  auditEventOf,
+  auditLogRecord,
+  ENGINE_LOG_FORMAT,
+  type EngineLogHeader,
+  type EngineLogHeaderOptions,
+  engineHeaderOf,
+  engineLogHeader,
+} from "./log-records.js";
+export { type DecisionLogInput, ReplayInputError, type ReplayLog, readReplayLog } from "./read-log.js";
+export {
+  type ReplayDivergence,
+  type ReplayEngine,
+  type ReplayOptions,
+  type ReplayResult,
+  replay,
+} from "./replay.js";
+export { ReplayClock } from "./virtual-clock.js";

@@ -1,0 +1,119 @@
+/**
+ * How an engine's run is written into a decision log so that it can be replayed: the header
+ * record (what rebuilds the engine) and one record per audit event.
+ *
+ * @packageDocumentation
+ */
+import { AUDIT_SCHEMA_VERSION, type AuditEvent } from "../audit/events.js";
+import type { EngineConfig } from "../engine/config.js";
+import { decodeNumbers, encodeNumbers } from "./json-numbers.js";
+
+/** `kind` of a decision-log record that holds one audit event. */
+export const AUDIT_LOG_KIND = "audit";
+
+/** `format` of the header of an engine's decision log. */
+export const ENGINE_LOG_FORMAT = "arqon.engine";
+
+/** Config keys that cannot be written to a log (live objects and callbacks); replay supplies its own. */
+const UNLOGGED_KEYS: ReadonlySet<string> = new Set(["scheduler", "onApply", "inspect"]);
+
+/**
+ * The first record of an engine's decision log: everything {@link replay} needs to rebuild the
+ * engine. Numbers are encoded as {@link encodeNumbers} does.
+ */
+// A type alias, not an interface: it must fit the log writer's `Record<string, unknown>` records.
+export type EngineLogHeader = {
+  readonly kind: "header";
+  readonly format: typeof ENGINE_LOG_FORMAT;
+  /** Audit schema version of the events that follow. */
+  readonly schema: number;
+  /** Version of the arqon package that wrote the log, when known. */
+  readonly packageVersion?: string;
+  /** Engine-clock ms when the engine was created (its first records carry this time). */
+  readonly startTime: number;
+  /** Parameter names in registry order. */
+  readonly names: readonly string[];
+  /**
+   * The engine config as given, without `scheduler`, `onApply`, `inspect` or any other function
+   * (replay runs on its own virtual clock and actuates nothing).
+   */
+  readonly config: Readonly<Record<string, unknown>>;
+};
+
+/** Options of {@link engineLogHeader}. */
+export interface EngineLogHeaderOptions {
+  /** Engine-clock ms at creation (`engine.now()` right after `createEngine`). */
+  readonly startTime: number;
+  /** Package version to record. */
+  readonly packageVersion?: string;
+}
+
+/**
+ * The header record for a decision log of an engine created with `config`.
+ *
+ * @remarks
+ * Cold path. The config is copied without its live objects; give the run an explicit `runId`
+ * and seed in `config` if the log must name them (the defaults derive from the seed anyway).
+ */
+export function engineLogHeader(config: EngineConfig, options: EngineLogHeaderOptions): EngineLogHeader {
+  const kept: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(config)) {
+    if (UNLOGGED_KEYS.has(key) || typeof value === "function" || value === undefined) continue;
+    kept[key] = value;
+  }
+  return {
+    kind: "header",
+    format: ENGINE_LOG_FORMAT,
+    schema: AUDIT_SCHEMA_VERSION,
+    ...(options.packageVersion === undefined ? {} : { packageVersion: options.packageVersion }),
+    startTime: options.startTime,
+    names: Object.keys(config.params),
+    config: encodeNumbers(kept) as Record<string, unknown>,
+  };
+}
+
+/** A decision-log record holding one audit event (the log gives the record its own `seq`). */
+export type AuditLogRecord = {
+  readonly kind: typeof AUDIT_LOG_KIND;
+  /** The event, numbers encoded as {@link encodeNumbers} does. */
+  readonly event: Readonly<Record<string, unknown>>;
+};
+
+/** The decision-log record of `event` (cold path: allocates an encoded copy). */
+export function auditLogRecord(event: AuditEvent): AuditLogRecord {
+  return { kind: AUDIT_LOG_KIND, event: encodeNumbers(event) as Record<string, unknown> };
+}
+
+/**
+ * The audit event a log record holds, or undefined for any other record (segment headers,
+ * recovery notes…). Accepts an {@link AuditLogRecord}, a log entry wrapping one (`{ record }`),
+ * or a bare audit event.
+ */
+export function auditEventOf(record: unknown): AuditEvent | undefined {
+  if (typeof record !== "object" || record === null) return undefined;
+  const r = record as Record<string, unknown>;
+  if (r.kind === AUDIT_LOG_KIND && typeof r.event === "object" && r.event !== null) {
+    return isAuditEvent(r.event) ? (decodeNumbers(r.event) as AuditEvent) : undefined;
+  }
+  if (typeof r.record === "object" && r.record !== null && typeof r.segment === "string") {
+    return auditEventOf(r.record);
+  }
+  return isAuditEvent(r) ? (decodeNumbers(r) as AuditEvent) : undefined;
+}
+
+/** The engine header a log record holds, or undefined (accepts a log entry wrapping one too). */
+export function engineHeaderOf(record: unknown): EngineLogHeader | undefined {
+  if (typeof record !== "object" || record === null) return undefined;
+  const r = record as Record<string, unknown>;
+  if (typeof r.record === "object" && r.record !== null && typeof r.segment === "string") {
+    return engineHeaderOf(r.record);
+  }
+  if (r.kind !== "header" || r.format !== ENGINE_LOG_FORMAT) return undefined;
+  if (typeof r.config !== "object" || r.config === null || !Array.isArray(r.names)) return undefined;
+  return decodeNumbers(r) as EngineLogHeader;
+}
+
+function isAuditEvent(value: object): boolean {
+  const e = value as Record<string, unknown>;
+  return typeof e.type === "string" && typeof e.v === "number" && typeof e.seq === "number";
+}

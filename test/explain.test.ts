@@ -1,0 +1,205 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import type { AuditEvent } from "../src/audit/events.js";
+import type { CliIo } from "../src/cli/io.js";
+import { runCli } from "../src/cli/run-cli.js";
+import { explain, renderExplanation } from "../src/replay/explain.js";
+import { auditLogRecord, engineLogHeader } from "../src/replay/log-records.js";
+import { ReplayInputError } from "../src/replay/read-log.js";
+
+type Body = AuditEvent extends infer E
+  ? E extends AuditEvent
+    ? Omit<E, "v" | "runId" | "seq">
+    : never
+  : never;
+
+/** A log of one SPSA iteration: plus (generation 1), minus (2, after one refusal), centre (3). */
+function iterationLog(): { records: unknown[]; events: AuditEvent[] } {
+  const bodies: Body[] = [
+    { type: "baseline.set", time: 1000, generation: 0, proposalId: -1 },
+    { type: "apply", kind: "plus", time: 1000, generation: 1, proposalId: 1, values: { x: 5.5, y: 20 } },
+  ];
+  const digests = (generation: number, from: number, objectives: number[]) => {
+    for (const [k, objective] of objectives.entries()) {
+      bodies.push({
+        type: "digest.accepted",
+        time: from + 10 * k,
+        generation,
+        proposalId: generation,
+        objective,
+        digestGeneration: generation,
+        timestamp: from + 10 * k - 1,
+      });
+    }
+  };
+  digests(1, 1010, [10, 11, 12, 11, 10]);
+  bodies.push({
+    type: "window.closed",
+    time: 1050,
+    generation: 1,
+    proposalId: 1,
+    count: 5,
+    value: 10.8,
+    timedOut: false,
+    openedAt: 1000,
+  });
+  bodies.push({
+    type: "violation",
+    time: 1060,
+    generation: 1,
+    proposalId: 2,
+    violation: "MinInterval",
+    param: -1,
+    value: 1060,
+    limit: 1100,
+  });
+  bodies.push({
+    type: "apply",
+    kind: "minus",
+    time: 1100,
+    generation: 2,
+    proposalId: 2,
+    values: { x: 4.5, y: 18 },
+  });
+  digests(2, 1110, [9, 9.5, 9, 9.5, 9]);
+  bodies.push({
+    type: "window.closed",
+    time: 1150,
+    generation: 2,
+    proposalId: 2,
+    count: 5,
+    value: 9.2,
+    timedOut: false,
+    openedAt: 1100,
+  });
+  bodies.push({
+    type: "decision",
+    time: 1200,
+    generation: 2,
+    proposalId: 3,
+    iteration: 0,
+    outcome: "stepped",
+    yPlus: 10.8,
+    yMinus: 9.2,
+    gradient: { x: 16, y: 8 },
+  });
+  bodies.push({
+    type: "decision.step",
+    time: 1200,
+    generation: 2,
+    proposalId: 3,
+    iteration: 0,
+    a: 0.01,
+    c: 0.05,
+    clipped: 1,
+    step: { x: -0.05, y: -0.08 },
+  });
+  bodies.push({
+    type: "apply",
+    kind: "centre",
+    time: 1200,
+    generation: 3,
+    proposalId: 3,
+    values: { x: 4.5, y: 18.5 },
+  });
+  const events = bodies.map((b, k) => ({ ...b, v: 2, runId: "explain", seq: k + 1 }) as AuditEvent);
+  const header = engineLogHeader(
+    { seed: 1, params: { x: { min: 0, max: 10, init: 5 }, y: { min: 1, max: 100, init: 20 } } },
+    { startTime: 1000 },
+  );
+  return { records: [header, ...events.map(auditLogRecord)], events };
+}
+
+describe("explain", () => {
+  it("gives the chain of a centre apply: both windows with their digests, the gradient, the step, Tier 1 and the values", () => {
+    const { records, events } = iterationLog();
+    const x = explain(records, 3);
+    const bySeq = (seq: number) => events[seq - 1];
+    expect(x.generation).toBe(3);
+    expect(x.change).toEqual(bySeq(19));
+    expect(x.previousValues).toEqual({ x: 4.5, y: 18 });
+    expect(x.values).toEqual({ x: 4.5, y: 18.5 });
+    expect(x.decision).toMatchObject({ iteration: 0, yPlus: 10.8, yMinus: 9.2, gradient: { x: 16, y: 8 } });
+    expect(x.step).toMatchObject({ a: 0.01, c: 0.05, clipped: 1, step: { x: -0.05, y: -0.08 } });
+    expect(x.windows.map((w) => [w.role, w.generation, w.window.value, w.apply?.seq])).toEqual([
+      ["plus", 1, 10.8, 2],
+      ["minus", 2, 9.2, 10],
+    ]);
+    expect(x.windows[0]?.digests.map((d) => d.objective)).toEqual([10, 11, 12, 11, 10]);
+    expect(x.windows[1]?.digests.map((d) => d.objective)).toEqual([9, 9.5, 9, 9.5, 9]);
+    // The refusal belongs to the minus apply's span, not to the centre's.
+    expect(x.violations).toEqual([]);
+    expect(explain(records, 2).violations).toMatchObject([{ violation: "MinInterval", proposalId: 2 }]);
+  });
+
+  it("explains a perturbation by the window measured before it", () => {
+    const { records } = iterationLog();
+    const minus = explain(records, 2);
+    expect(minus.decision).toBeUndefined();
+    expect(minus.windows.map((w) => [w.role, w.generation])).toEqual([["measured", 1]]);
+    expect(minus.previousValues).toEqual({ x: 5.5, y: 20 });
+    expect(() => explain(records, 99)).toThrow(ReplayInputError);
+  });
+
+  it("renders the chain as text, one fact per line", () => {
+    const text = renderExplanation(explain(iterationLog().records, 3));
+    expect(text.split("\n")).toEqual([
+      'generation 3: apply "centre", proposal 3, at t=1200 ms',
+      "  values: x 4.5 → 4.5, y 18 → 18.5",
+      "  window (plus, generation 1): 5 values, digests [10, 11, 12, 11, 10] → 10.8, t=1000–1050 ms",
+      "  window (minus, generation 2): 5 values, digests [9, 9.5, 9, 9.5, 9] → 9.2, t=1100–1150 ms",
+      "  decision: iteration 0 (stepped), y+ 10.8, y− 9.2",
+      "  gradient estimate (unit cube): x 16, y 8",
+      "  step: a_k 0.01, c_k 0.05, 1 clipped: x -0.05, y -0.08",
+      "  Tier 1 accepted it: generation 2 → 3",
+      "",
+    ]);
+  });
+});
+
+describe("arqon explain", () => {
+  const scratch = mkdtempSync(join(tmpdir(), "arqon-explain-"));
+  afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+  const io = () => {
+    const out = { text: "", err: "" };
+    const cli: CliIo = {
+      stdout: (t) => {
+        out.text += t;
+      },
+      stderr: (t) => {
+        out.err += t;
+      },
+      readStdin: async () => "",
+      stdinIsTerminal: false,
+      cwd: scratch,
+      env: {},
+    };
+    return { cli, out };
+  };
+  writeFileSync(
+    join(scratch, "run.jsonl"),
+    iterationLog()
+      .records.map((r) => JSON.stringify(r))
+      .join("\n"),
+  );
+
+  it("prints the chain for --generation N, or the structure with --json", async () => {
+    const text = io();
+    expect(await runCli(["explain", "run.jsonl", "--generation", "3"], text.cli)).toBe(0);
+    expect(text.out.text).toBe(renderExplanation(explain(join(scratch, "run.jsonl"), 3)));
+    const json = io();
+    expect(await runCli(["explain", "run.jsonl", "--generation", "2", "--json"], json.cli)).toBe(0);
+    expect(JSON.parse(json.out.text)).toMatchObject({ generation: 2, change: { kind: "minus" } });
+  });
+
+  it("rejects a missing generation or one the log does not have", async () => {
+    const missing = io();
+    expect(await runCli(["explain", "run.jsonl"], missing.cli)).toBe(2);
+    expect(missing.out.err).toContain("--generation is required");
+    const absent = io();
+    expect(await runCli(["explain", "run.jsonl", "--generation", "7"], absent.cli)).toBe(2);
+    expect(absent.out.err).toContain("generation 7");
+  });
+});
