@@ -2,7 +2,9 @@ import { ConfigError } from "../index.js";
 import { ASK_USAGE, askCommand } from "./ask.js";
 import { CliError, type ExitCode, oneLine } from "./cli-error.js";
 import { DASHBOARD_USAGE, dashboardCommand } from "./dashboard.js";
+import { EXPLAIN_USAGE, explainCommand } from "./explain.js";
 import type { CliIo } from "./io.js";
+import { REPLAY_USAGE, replayCommand } from "./replay.js";
 import { SOLVE_USAGE, solveCommand } from "./solve.js";
 import { STATUS_USAGE, statusCommand } from "./status.js";
 import { TELL_USAGE, tellCommand } from "./tell.js";
@@ -13,7 +15,16 @@ export const USAGE = `arqon — deterministic ask/tell black-box minimisation
 
 Usage: arqon <command> [flags]   (JSON on stdout, logs on stderr; exit 2 = bad input, 1 = run failed)
 
-${[VALIDATE_USAGE, ASK_USAGE, TELL_USAGE, SOLVE_USAGE, STATUS_USAGE, DASHBOARD_USAGE].join("\n\n")}`;
+${[
+  VALIDATE_USAGE,
+  ASK_USAGE,
+  TELL_USAGE,
+  SOLVE_USAGE,
+  STATUS_USAGE,
+  DASHBOARD_USAGE,
+  REPLAY_USAGE,
+  EXPLAIN_USAGE,
+].join("\n\n")}`;
 
 const COMMANDS: Record<string, (argv: readonly string[], io: CliIo) => ExitCode | Promise<ExitCode>> = {
   validate: validateCommand,
@@ -22,6 +33,8 @@ const COMMANDS: Record<string, (argv: readonly string[], io: CliIo) => ExitCode 
   solve: solveCommand,
   status: statusCommand,
   dashboard: dashboardCommand,
+  replay: replayCommand,
+  explain: explainCommand,
 };
 
 /**
