@@ -15,7 +15,7 @@ export const DASHBOARD_SCRIPT = String.raw`
   var SVG = "http://www.w3.org/2000/svg";
   var MAX_EVENTS = 2000;
   var MAX_ROWS = 300;
-  var st = { view: null, baseline: null, events: [], samples: [], controls: false, types: {} };
+  var st = { view: null, baseline: null, events: [], samples: [], controls: false, types: {}, origin: null };
   var pending = false;
   var token = null;
 
@@ -25,6 +25,10 @@ export const DASHBOARD_SCRIPT = String.raw`
     if (attrs) for (var k in attrs) node.setAttribute(k, String(attrs[k]));
     if (text !== undefined) node.textContent = text;
     return node;
+  }
+  // Times are shown in seconds since the first event seen: engine clocks may count from the epoch.
+  function rel(t) {
+    return fmt((t - (st.origin === null ? 0 : st.origin)) / 1000) + " s";
   }
   function clear(node) { while (node.firstChild) node.removeChild(node.firstChild); }
   function fmt(x) {
@@ -44,6 +48,7 @@ export const DASHBOARD_SCRIPT = String.raw`
   // An apply or rollback that carries its values is also a point of the parameter charts (the
   // init dump's samples already include those of the events it replays, hence withSample).
   function addEvent(e, withSample) {
+    if (st.origin === null || e.time < st.origin) st.origin = e.time;
     st.events.push(e);
     if (withSample && e.values && typeof e.values === "object") addSample({ time: e.time, generation: e.generation, values: e.values });
     if (st.events.length > MAX_EVENTS * 1.25) st.events.splice(0, st.events.length - MAX_EVENTS);
@@ -54,6 +59,7 @@ export const DASHBOARD_SCRIPT = String.raw`
   }
   function addSample(s) {
     if (!s) return;
+    if (st.origin === null || s.time < st.origin) st.origin = s.time;
     st.samples.push(s);
     if (st.samples.length > MAX_EVENTS * 1.25) st.samples.splice(0, st.samples.length - MAX_EVENTS);
   }
@@ -106,11 +112,12 @@ export const DASHBOARD_SCRIPT = String.raw`
     if (opts.reference !== null && opts.reference !== undefined && isFinite(opts.reference)) {
       var ry = Y(opts.reference).toFixed(1);
       svg.appendChild(el("svg:path", { class: "baseline", d: "M" + padL + " " + ry + " H" + (W - padR) }));
+      svg.appendChild(el("svg:text", { class: "axis-label", x: W - padR - 110, y: Number(ry) - 4 }, "baseline " + fmt(opts.reference)));
     }
     svg.appendChild(el("svg:text", { class: "axis-label", x: 2, y: padT + 10 }, fmt(hi)));
     svg.appendChild(el("svg:text", { class: "axis-label", x: 2, y: H - padB }, fmt(lo)));
-    svg.appendChild(el("svg:text", { class: "axis-label", x: padL, y: H - 4 }, fmt(span[0] / 1000) + " s"));
-    svg.appendChild(el("svg:text", { class: "axis-label", x: W - padR - 60, y: H - 4 }, fmt(span[1] / 1000) + " s"));
+    svg.appendChild(el("svg:text", { class: "axis-label", x: padL, y: H - 4 }, rel(span[0])));
+    svg.appendChild(el("svg:text", { class: "axis-label", x: W - padR - 60, y: H - 4 }, rel(span[1])));
   }
 
   function renderStatus() {
@@ -201,7 +208,7 @@ export const DASHBOARD_SCRIPT = String.raw`
       var c = changes[k];
       segment(start, c.time, mode);
       mode = c.to; start = c.time;
-      var item = el("li", null, fmt(c.time / 1000) + " s: " + c.from + " \u2192 " + c.to +
+      var item = el("li", null, rel(c.time) + ": " + c.from + " \u2192 " + c.to +
         (c.reasons && c.reasons.length ? " (" + c.reasons.join(", ") + ")" : "") + (c.note ? " \u2014 " + c.note : ""));
       item.className = "mode-change";
       list.appendChild(item);
@@ -233,7 +240,7 @@ export const DASHBOARD_SCRIPT = String.raw`
       shown++;
       var row = el("tr", { "data-type": e.type });
       row.appendChild(el("td", null, String(e.seq)));
-      row.appendChild(el("td", null, fmt(e.time)));
+      row.appendChild(el("td", { title: String(e.time) + " ms (engine clock)" }, rel(e.time)));
       row.appendChild(el("td", null, String(e.generation)));
       row.appendChild(el("td", null, e.type));
       row.appendChild(el("td", null, info));
@@ -259,7 +266,7 @@ export const DASHBOARD_SCRIPT = String.raw`
     source.addEventListener("init", function (m) {
       var d = JSON.parse(m.data);
       st.view = d.view; st.baseline = d.baseline; st.controls = d.controls;
-      st.events = []; st.samples = [];
+      st.events = []; st.samples = []; st.origin = null;
       for (var i = 0; i < d.events.length; i++) addEvent(d.events[i], false);
       for (var j = 0; j < d.samples.length; j++) addSample(d.samples[j]);
       document.body.setAttribute("data-ready", "true");

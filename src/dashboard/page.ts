@@ -76,10 +76,12 @@ export const DASHBOARD_HTML = `<!doctype html>
       <select id="audit-type"><option value="">all types</option></select>
       <input id="audit-text" type="search" placeholder="filter text">
     </div>
+    <div class="scroll">
     <table id="audit-table">
-      <thead><tr><th>seq</th><th>time (ms)</th><th>gen</th><th>type</th><th>details</th></tr></thead>
+      <thead><tr><th>seq</th><th>time</th><th>gen</th><th>type</th><th>details</th></tr></thead>
       <tbody></tbody>
     </table>
+    </div>
   </section>
 </main>
 </body>
@@ -118,6 +120,8 @@ td, th { text-align: left; padding: 2px 6px; border-bottom: 1px solid var(--grid
 .segment.mode-normal { fill: #16a34a; } .segment.mode-conservative { fill: #ca8a04; }
 .segment.mode-frozen { fill: #2563eb; } .segment.mode-halted { fill: #dc2626; } .segment.mode-unknown { fill: #6b7280; }
 .changes { margin: 6px 0 0; padding-left: 20px; max-height: 160px; overflow: auto; }
+.scroll { max-height: 520px; overflow: auto; }
+#audit-table thead th { position: sticky; top: 0; background: var(--panel); }
 .filters { display: flex; gap: 8px; margin-bottom: 6px; }
 .control-row { display: flex; gap: 8px; margin: 6px 0; } .control-row input { flex: 1; }
 button { padding: 4px 12px; cursor: pointer; } .danger { background: #dc2626; color: #fff; border: 1px solid #b91c1c; }
