@@ -70,7 +70,8 @@ export function engineOf(actor: AnyActorRef): Engine | undefined {
  * @remarks
  * Starting the actor creates the engine from `config` (or from `config(input)`); an invalid config
  * makes the actor fail at once with the `ConfigError` (the parent's `onError` / the
- * `xstate.error.actor.<id>` event). Stopping the actor (or its parent, or leaving the invoking
+ * `xstate.error.actor.<id>` event; handle it, since XState makes a parent that does not fail
+ * too). Stopping the actor (or its parent, or leaving the invoking
  * state) closes the engine: its timers, subscriptions and actors are released. The actor accepts
  * the {@link EngineCommand}s (`observe`, `halt`, `resetSafeMode`, `rollback`, `setBaseline`) and
  * sends its parent the {@link EngineNotification}s chosen by `options`. If the engine reports an
