@@ -143,6 +143,14 @@ describe("createEventStore", () => {
     expect(store.getSnapshot().map((e) => e.seq)).toEqual([4, 5, 7]);
   });
 
+  it("keeps only the events its filter accepts", () => {
+    const engine = fakeEngine();
+    const store = createEventStore(engine, { limit: 2, filter: (e) => e.seq % 2 === 0 });
+    store.subscribe(() => {});
+    for (let seq = 1; seq <= 7; seq++) engine.events.next(event(seq));
+    expect(store.getSnapshot().map((e) => e.seq)).toEqual([4, 6]);
+  });
+
   it("rejects a limit that is not a whole number > 0", () => {
     const engine = fakeEngine();
     expect(() => createEventStore(engine, { limit: 0 })).toThrow(UsageError);

@@ -7,6 +7,11 @@ import { type ExternalStore, sharedListeners } from "./external-store.js";
 export interface EventStoreOptions {
   /** How many of the most recent events to keep (default 50). */
   readonly limit?: number;
+  /**
+   * Keeps only the events it accepts (default: all), e.g. to leave out the per-digest
+   * `digest.accepted` events so that `limit` covers a longer stretch of time.
+   */
+  readonly filter?: (event: AuditEvent) => boolean;
 }
 
 /** The default of {@link EventStoreOptions.limit}. */
@@ -28,6 +33,7 @@ export function createEventStore(
   options: EventStoreOptions = {},
 ): ExternalStore<readonly AuditEvent[]> {
   const limit = options.limit ?? RECENT_EVENTS_LIMIT;
+  const filter = options.filter;
   if (!(Number.isSafeInteger(limit) && limit > 0))
     throw new UsageError(`recent events: limit must be a whole number > 0, got ${limit}`);
   const buffer: AuditEvent[] = [];
@@ -35,6 +41,7 @@ export function createEventStore(
   let stale = false;
   const subscribe = sharedListeners((notify) => {
     const subscription = engine.events.subscribe((event) => {
+      if (filter !== undefined && !filter(event)) return;
       buffer.push(event);
       if (buffer.length > limit) buffer.splice(0, buffer.length - limit);
       stale = true;

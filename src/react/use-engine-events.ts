@@ -17,16 +17,24 @@ const EMPTY_STORE: ExternalStore<readonly AuditEvent[]> = {
  * @remarks
  * Built on `useSyncExternalStore` over {@link createEventStore}: `engine.events` is a hot stream,
  * so the list starts with what arrives after the component subscribed. Empty while `engine` is
- * null. React batches a burst of events into one render.
+ * null. React batches a burst of events into one render. The store is rebuilt (and its list
+ * emptied) when `engine`, `limit` or `filter` changes, so pass a stable `filter` (defined outside
+ * the component, or memoised).
  */
 export function useEngineEvents(
   engine: Engine | null | undefined,
   options: EventStoreOptions = {},
 ): readonly AuditEvent[] {
-  const { limit } = options;
+  const { limit, filter } = options;
   const store = useMemo(
-    () => (engine ? createEventStore(engine, limit === undefined ? {} : { limit }) : EMPTY_STORE),
-    [engine, limit],
+    () =>
+      engine
+        ? createEventStore(engine, {
+            ...(limit === undefined ? {} : { limit }),
+            ...(filter === undefined ? {} : { filter }),
+          })
+        : EMPTY_STORE,
+    [engine, limit, filter],
   );
   return useSyncExternalStore(store.subscribe, store.getSnapshot, store.getSnapshot);
 }

@@ -1,0 +1,21 @@
+/**
+ * Vite config of the React example: `npx vite examples/react-app` (dev server) or
+ * `npx vite build examples/react-app` (static build in examples/react-app/dist).
+ */
+import { resolve } from "node:path";
+import react from "@vitejs/plugin-react";
+import { defineConfig } from "vite";
+
+const repositoryRoot = resolve(import.meta.dirname, "../..");
+
+export default defineConfig({
+  root: import.meta.dirname,
+  // Relative asset URLs, so the build can be served from any folder.
+  base: "./",
+  plugins: [react()],
+  // The app imports arqon from the repository's src/, outside the app's folder.
+  server: { host: "127.0.0.1", fs: { allow: [repositoryRoot] } },
+  preview: { host: "127.0.0.1" },
+  // The bundle carries effect, xstate, rxjs and React: about 530 kB minified, on purpose.
+  build: { target: "es2022", outDir: "dist", emptyOutDir: true, chunkSizeWarningLimit: 1024 },
+});
