@@ -94,6 +94,32 @@ describe("audit schema v2 decoding", () => {
     expect(r.drain().every((e) => !("values" in e))).toBe(true);
   });
 
+  it("attaches a vector to the record just written, not to a dropped or drained one", () => {
+    const r = ring(2);
+    r.write(AuditRecordType.Apply, 10, 3, 7, ApplyKind.Centre, -1, 0, 0);
+    expect(r.attachVector(new Float64Array([1, 2, 3]))).toBe(true);
+    // Attaching again replaces the vector (and its length).
+    expect(r.attachVector([4, 5])).toBe(true);
+    r.write(AuditRecordType.Apply, 11, 4, 8, ApplyKind.Plus, -1, 0, 0);
+    expect(r.write(AuditRecordType.Apply, 12, 5, 9, ApplyKind.Minus, -1, 0, 0)).toBe(false);
+    expect(r.attachVector([9, 9, 9])).toBe(false);
+    const [first, second] = r.drain();
+    expect(first).toMatchObject({ type: "apply", kind: "centre", values: { alpha: 4, beta: 5 } });
+    expect(second).not.toHaveProperty("values");
+    expect(r.attachVector([1, 1, 1])).toBe(false);
+    // Wide vectors take the typed-array copy; a longer vector is cut to the slots there are.
+    const wide = new AuditRing({ runId: "v2", capacity: 2, vectorWidth: 12 });
+    wide.write(AuditRecordType.Rollback, 1, 1, -1, RollbackReason.Manual, -1, 0, 0);
+    wide.attachVector(Float64Array.from({ length: 12 }, (_, i) => i / 4));
+    wide.write(AuditRecordType.Apply, 2, 2, 1, ApplyKind.Plus, -1, 0, 0);
+    wide.attachVector(Float64Array.from({ length: 20 }, (_, i) => i));
+    const [rollback, apply] = wide.drain();
+    expect(rollback?.type === "rollback" && Object.values(rollback.values ?? {})).toEqual(
+      Array.from({ length: 12 }, (_, i) => i / 4),
+    );
+    expect(apply?.type === "apply" && Object.keys(apply.values ?? {})).toHaveLength(12);
+  });
+
   it("decodes captured digests with exactly the fields the host gave", () => {
     const r = ring();
     r.writeDigest(
