@@ -396,3 +396,53 @@ describe("arqon solve", () => {
     expect(lines(missing.stderr).at(-1)).toMatch(/^cannot run ".*no-such-program": .*ENOENT/);
   });
 });
+
+describe("arqon ask / tell / status with a decision-log --state directory", () => {
+  it("keeps the run in a log directory across invocations, like the JSON state", async () => {
+    const dir = tempDir();
+    writeJson(dir, "c.json", ROUND_TRIP_CONFIG);
+    const twin = createSolver(ROUND_TRIP_CONFIG);
+    const first = json(
+      runArqon(["ask", "--state", "runlog", "--config", "c.json", "--batch", "3"], dir).stdout,
+    );
+    expect(first.trials).toEqual(twin.ask({ max: 3 }));
+    for (let round = 0; round < 20; round++) {
+      const asked = await runArqonInProcess(["ask", "--state", "runlog", "--batch", "3"], dir);
+      const trials = json(asked.stdout).trials as Trial[] | null;
+      expect(trials).toEqual(twin.ask({ max: 3 }));
+      if (trials === null) break;
+      const pending = await pendingFromStatus(dir);
+      const results = pending.map((t) => ({ id: t.id, value: bowl(t.params) }));
+      const told = await runArqonInProcess(["tell", "--state", "runlog"], dir, JSON.stringify(results));
+      expect(told.status).toBe(0);
+      twin.tell(results);
+      expect(json(told.stdout)).toEqual({ told: results.length, best: twin.best() });
+    }
+    const status = json((await runArqonInProcess(["status", "--state", "runlog"], dir)).stdout);
+    expect(status).toMatchObject({ phase: "done", told: ROUND_TRIP_CONFIG.budget, best: twin.best() });
+  });
+
+  it("refuses a bad tell as a whole, leaving the log byte-identical", async () => {
+    const dir = tempDir();
+    writeJson(dir, "c.json", ROUND_TRIP_CONFIG);
+    expect(runArqon(["ask", "--state", "runlog", "--config", "c.json"], dir).status).toBe(0);
+    const before = readFileSync(join(dir, "runlog", "00000001.alog"));
+    const bad = await runArqonInProcess(
+      ["tell", "--state", "runlog"],
+      dir,
+      JSON.stringify([
+        { id: 1, value: 1 },
+        { id: 99, value: 2 },
+      ]),
+    );
+    expect(bad.status).toBe(2);
+    expect(readFileSync(join(dir, "runlog", "00000001.alog")).equals(before)).toBe(true);
+  });
+});
+
+/** The pending trials of the run saved in `dir/runlog`, through `arqon status`. */
+async function pendingFromStatus(dir: string): Promise<Trial[]> {
+  const run = await runArqonInProcess(["status", "--state", "runlog"], dir);
+  expect(run.status).toBe(0);
+  return json(run.stdout).pending as Trial[];
+}

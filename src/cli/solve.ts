@@ -1,4 +1,5 @@
-import type { Trial } from "../index.js";
+import type { Solver, Trial } from "../index.js";
+import { isLoggedSolver } from "../log/solver-log.js";
 import {
   optionalChoice,
   optionalPositiveInt,
@@ -13,15 +14,17 @@ import type { ObjectiveReading } from "./objective-output.js";
 import { openSolver } from "./open-solver.js";
 import { describeProgress, describeRefineStart, formatValue } from "./progress.js";
 import { runObjectiveCommand } from "./run-command.js";
-import { saveSolverState } from "./state-file.js";
+import { attachStateLog, saveSolverState } from "./state-file.js";
 
 /** Help text of `arqon solve`. */
-export const SOLVE_USAGE = `arqon solve --config <config.json> [--state <state.json>] [--concurrency N] [--on-error stop|skip] -- <command> [args...]
+export const SOLVE_USAGE = `arqon solve --config <config.json> [--state <dir>|<state.json>] [--concurrency N] [--on-error stop|skip] -- <command> [args...]
   Minimises the value printed by <command>, run once per trial (directly, no shell) with ARQON_<NAME>
   set for each parameter (name upper-cased, other characters -> _) and ARQON_TRIAL_ID. The value is
   the last number on the last non-empty stdout line ("RESULT=0.99" -> 0.99). A non-zero exit or no
   number fails the trial: --on-error stop (default) ends the run with exit 1, skip goes on.
-  With --state the solver is saved after every ask and tell; rerunning resumes, pending trials first.
+  With --state the run survives a kill; rerunning with the same --state resumes, pending trials first.
+  A directory (any path not ending in .json) is a decision log: every ask and told result is written
+  and fsynced before it takes effect. A .json path is a snapshot rewritten after every ask and tell.
   Prints {"best":{...},"evaluations":N,"failures":[...]} when done.`;
 
 /** A trial whose command failed, as reported in the final JSON. */
@@ -40,9 +43,11 @@ type TrialOutcome =
  * telling each value as soon as its command finishes.
  *
  * @remarks
- * The loop is the CLI's own over ask/tell (rather than `minimize`) so that the state file can be
- * written after every ask and every tell: a run killed at any point resumes from its last save and
- * re-runs the trials that were in flight. Results are told in completion order, which depends on
+ * The loop is the CLI's own over ask/tell (rather than `minimize`) so that the state is durable after
+ * every ask and every tell: a run killed at any point resumes without losing a told result and
+ * re-runs the trials that were in flight. With a decision-log state each ask and tell is appended and
+ * fsynced as it happens (one small record, not a rewrite of the whole state); with a JSON state the
+ * snapshot is rewritten atomically after each. Results are told in completion order, which depends on
  * timing when `--concurrency` > 1; with 1 the run is fully deterministic for a deterministic command.
  *
  * A failed trial under `skip` is marked failed in the solver (`solver.fail`), so it uses budget but
@@ -70,12 +75,32 @@ export async function solveCommand(argv: readonly string[], io: CliIo): Promise<
   const concurrency = optionalPositiveInt("solve", flags, "concurrency") ?? 1;
   const onError = optionalChoice("solve", flags, "on-error", ["stop", "skip"], "stop");
   const statePath = optionalString(flags, "state");
-  const { solver } = openSolver("solve", io.cwd, { statePath, configPath: optionalString(flags, "config") });
+  const opened = openSolver("solve", io.cwd, { statePath, configPath: optionalString(flags, "config") });
+  const solver = statePath === undefined ? opened.solver : attachStateLog(io.cwd, statePath, opened.solver);
+  try {
+    return await runSolve(solver, command, concurrency, onError, statePath, io);
+  } finally {
+    if (isLoggedSolver(solver)) solver.closeLog();
+  }
+}
+
+async function runSolve(
+  solver: Solver,
+  command: readonly string[],
+  concurrency: number,
+  onError: "stop" | "skip",
+  statePath: string | undefined,
+  io: CliIo,
+): Promise<0 | 1> {
   const clashes = variableClashes(Object.keys(solver.config.bounds));
   if (clashes.length > 0)
     throw usageError(`arqon solve: ambiguous environment variables: ${clashes.join("; ")}`);
 
-  const save = statePath === undefined ? () => {} : () => saveSolverState(io.cwd, statePath, solver);
+  // A logging solver has already made each call durable; a JSON state is rewritten after each.
+  const save =
+    statePath === undefined || isLoggedSolver(solver)
+      ? () => {}
+      : () => saveSolverState(io.cwd, statePath, solver);
   save();
   const queue: Trial[] = solver.pendingTrials();
   if (queue.length > 0) io.stderr(`resuming: re-running ${queue.length} pending trial(s) first\n`);

@@ -1,20 +1,47 @@
-import { closeSync, existsSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from "node:fs";
+import { closeSync, existsSync, fsyncSync, openSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
 import { resolve } from "node:path";
-import { restoreSolver, type Solver } from "../index.js";
+import { restoreSolver, type Solver, UsageError } from "../index.js";
+import { LogError } from "../log/errors.js";
+import { hasDecisionLog } from "../log/segments.js";
+import { appendSolverSnapshot, createSolverLog, isLoggedSolver, openSolverLog } from "../log/solver-log.js";
 import { runtimeError, usageError } from "./cli-error.js";
 import { readJsonFile } from "./json-input.js";
 
 /**
- * The solver saved in the state file at `path` (relative to `cwd`), or `undefined` when there is no
- * such file. A file that exists but is not a valid solver artifact is a usage error.
+ * Whether the state at `path` (relative to `cwd`) is a decision-log directory rather than a JSON
+ * snapshot file: an existing directory is a log, an existing file a snapshot; a path that does not
+ * exist yet becomes a snapshot file when it ends in `.json`, a log directory otherwise.
+ */
+export function isLogState(cwd: string, path: string): boolean {
+  const target = resolve(cwd, path);
+  if (existsSync(target)) return statSync(target).isDirectory();
+  return !path.endsWith(".json");
+}
+
+/**
+ * The solver saved at `path` (relative to `cwd`), or `undefined` when nothing is saved there yet. A
+ * state that exists but cannot be restored is a usage error.
  *
  * @remarks
- * The state file holds `solver.toJSON()`: the config, every told result, the pending trials and the
- * strategy's internal state (PRNG included), so the restored solver asks exactly what the original
- * would have asked next.
+ * A JSON snapshot file holds `solver.toJSON()`: the config, every told result, the pending trials and
+ * the strategy's internal state (PRNG included), so the restored solver asks exactly what the
+ * original would have asked next. A decision-log directory is replayed instead (see
+ * `openSolverLog`): a fresh solver from the logged config receives every logged ask, tell and fail
+ * again, and the solver returned keeps appending to the log.
  */
 export function loadSolverState(cwd: string, path: string): Solver | undefined {
-  if (!existsSync(resolve(cwd, path))) return undefined;
+  const target = resolve(cwd, path);
+  if (!existsSync(target)) return undefined;
+  if (statSync(target).isDirectory()) {
+    if (!hasDecisionLog(target)) return undefined;
+    try {
+      return openSolverLog(target);
+    } catch (error) {
+      if (error instanceof LogError || error instanceof UsageError)
+        throw usageError(`state log ${path} cannot be restored: ${error.message}`);
+      throw error;
+    }
+  }
   const artifact = readJsonFile(cwd, path, "state");
   try {
     return restoreSolver(artifact);
@@ -23,18 +50,45 @@ export function loadSolverState(cwd: string, path: string): Solver | undefined {
   }
 }
 
+/**
+ * The solver to use for a run whose state is kept at `path`: for a decision-log state, a solver that
+ * writes every ask, tell and fail ahead to the log (creating the log, from `solver`'s config and
+ * current state, when it does not exist yet); for a JSON snapshot state, `solver` itself.
+ */
+export function attachStateLog(cwd: string, path: string, solver: Solver): Solver {
+  if (isLoggedSolver(solver) || !isLogState(cwd, path)) return solver;
+  const target = resolve(cwd, path);
+  try {
+    if (!hasDecisionLog(target)) return createSolverLog(target, solver);
+    appendSolverSnapshot(target, solver);
+    return openSolverLog(target);
+  } catch (error) {
+    throw runtimeError(`cannot write state log ${path}: ${(error as Error).message}`);
+  }
+}
+
 let tmpCounter = 0;
 
 /**
- * Writes the solver's state to `path` (relative to `cwd`) atomically: the JSON goes to a temporary
- * file in the same directory, is flushed to disk, then renamed over `path`. A crash or kill at any
- * moment leaves either the old complete file or the new complete one, never a torn file.
+ * Saves the solver's state at `path` (relative to `cwd`).
  *
  * @remarks
- * Synchronous on purpose: saves issued one after another land in that order even when trials finish
- * concurrently, so an older state can never overwrite a newer one.
+ * A JSON snapshot state is written atomically: the JSON goes to a temporary file in the same
+ * directory, is flushed to disk, then renamed over `path`, so a crash or kill at any moment leaves
+ * either the old complete file or the new complete one. Synchronous on purpose: saves issued one
+ * after another land in that order even when trials finish concurrently.
+ *
+ * A decision-log state needs no save for a solver from {@link loadSolverState} or
+ * {@link attachStateLog}: each of its calls was written and fsynced before returning. Any other
+ * solver is saved as a snapshot record (and the log created first when missing).
  */
 export function saveSolverState(cwd: string, path: string, solver: Solver): void {
+  if (isLoggedSolver(solver)) return;
+  if (isLogState(cwd, path)) {
+    const logged = attachStateLog(cwd, path, solver);
+    if (isLoggedSolver(logged)) logged.closeLog();
+    return;
+  }
   const target = resolve(cwd, path);
   const text = `${JSON.stringify(solver.toJSON())}\n`;
   const tmp = `${target}.${process.pid}.${tmpCounter++}.tmp`;

@@ -1,4 +1,5 @@
 import { UsageError } from "../index.js";
+import { isLoggedSolver } from "../log/solver-log.js";
 import { optionalString, parseFlags, requiredString } from "./args.js";
 import { usageError } from "./cli-error.js";
 import type { CliIo } from "./io.js";
@@ -9,8 +10,9 @@ import { parseResults } from "./results-input.js";
 import { saveSolverState } from "./state-file.js";
 
 /** Help text of `arqon tell`. */
-export const TELL_USAGE = `arqon tell --state <state.json> [--results <results.json>]
-  Tells results to the solver saved in --state, all or nothing. Results (from --results or stdin) are
+export const TELL_USAGE = `arqon tell --state <dir>|<state.json> [--results <results.json>]
+  Tells results to the solver saved in --state, all or nothing (a decision-log directory gets one
+  fsynced tell record; a .json snapshot is rewritten). Results (from --results or stdin) are
   an array of {"id":N,"value":X,"cost"?:C} for asked trials or {"params":{...},"value":X} for outside
   points. Prints {"told":N,"best":{"params":{...},"value":X}}.`;
 
@@ -19,8 +21,9 @@ export const TELL_USAGE = `arqon tell --state <state.json> [--results <results.j
  *
  * @remarks
  * All or nothing: the shape of every result is checked first, then the solver validates ids and
- * bounds and refuses the whole batch on any problem. A refusal exits 2 and leaves the state file
- * untouched (not even rewritten).
+ * bounds and refuses the whole batch on any problem. A refusal exits 2 and leaves the state
+ * untouched (not even rewritten). With a decision-log state the accepted batch is one tell record,
+ * written and fsynced before the command reports success.
  */
 export async function tellCommand(argv: readonly string[], io: CliIo): Promise<0> {
   const flags = parseFlags("tell", argv, { state: { type: "string" }, results: { type: "string" } });
@@ -51,6 +54,7 @@ export async function tellCommand(argv: readonly string[], io: CliIo): Promise<0
     throw error;
   }
   saveSolverState(io.cwd, statePath, solver);
+  if (isLoggedSolver(solver)) solver.closeLog();
   if (!wasClassified) {
     const refine = describeRefineStart(solver);
     if (refine !== undefined) io.stderr(`${refine}\n`);

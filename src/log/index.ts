@@ -10,6 +10,16 @@ export { LogCorruptionError, LogError } from "./errors.js";
 export { type DecisionLogContents, decisionLogRecords, type ReadOptions, readDecisionLog } from "./reader.js";
 export type { LogEntry, LogHeader, LogRecord } from "./records.js";
 export type { Corruption, TornTail } from "./scan.js";
+export { hasDecisionLog } from "./segments.js";
+export {
+  appendSolverSnapshot,
+  createSolverLog,
+  isLoggedSolver,
+  type LoggedSolver,
+  openSolverLog,
+  type SolverLogHeader,
+  type SolverLogRecord,
+} from "./solver-log.js";
 export {
   type DecisionLogOptions,
   DecisionLogWriter,

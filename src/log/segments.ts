@@ -1,4 +1,4 @@
-import { closeSync, fsyncSync, openSync, readdirSync } from "node:fs";
+import { closeSync, existsSync, fsyncSync, openSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 
 /** File name suffix of a segment. */
@@ -26,6 +26,11 @@ export function listSegments(dir: string): SegmentFile[] {
     if (match !== null) found.push({ number: Number(match[1]), path: join(dir, name) });
   }
   return found.sort((a, b) => a.number - b.number);
+}
+
+/** Whether `dir` exists and holds at least one segment file. */
+export function hasDecisionLog(dir: string): boolean {
+  return existsSync(dir) && listSegments(dir).length > 0;
 }
 
 /**

@@ -1,0 +1,262 @@
+import { readFileSync } from "node:fs";
+import { isDeepStrictEqual } from "node:util";
+import type { SolverClassification } from "../../machines/solver.machine.js";
+import { UsageError } from "../errors.js";
+import type { ResolvedSolverConfig, SolverConfig } from "../solver/config.js";
+import {
+  type AskOptions,
+  type BestPoint,
+  createSolver,
+  restoreSolver,
+  type Solver,
+  type SolverArtifact,
+  type SolverPhase,
+  type Told,
+  type Trial,
+} from "../solver/solver.js";
+import type { StrategyName } from "../solver/strategy.js";
+import { readDecisionLog } from "./reader.js";
+import type { LogHeader } from "./records.js";
+import { type DecisionLogWriter, openDecisionLog } from "./writer.js";
+
+/** Header of a solver's decision log: what a fresh solver is rebuilt from. */
+export interface SolverLogHeader extends LogHeader {
+  readonly format: "arqon.solver-log";
+  readonly version: 1;
+  readonly config: SolverConfig;
+  readonly seed: number;
+  readonly packageVersion: string;
+}
+
+/**
+ * The records after the header, one per solver call that changed (or may have changed) its state:
+ * `ask` (with the trials it returned, to check the replay), `tell`, `fail`; and `snapshot`, written
+ * when a log is attached to a solver that already has a history.
+ */
+export type SolverLogRecord =
+  | {
+      readonly kind: "ask";
+      readonly max: number | null;
+      readonly trials: readonly { readonly id: number; readonly params: Record<string, number> }[] | null;
+    }
+  | { readonly kind: "tell"; readonly results: readonly Told[] }
+  | { readonly kind: "fail"; readonly id: number; readonly reason: string }
+  | { readonly kind: "snapshot"; readonly artifact: SolverArtifact };
+
+/**
+ * A solver whose every state change is written ahead (write + fsync) to a decision log before the
+ * call returns, so a process killed at any moment restarts from the log without losing one told
+ * result. Behaves exactly like the solver it wraps.
+ */
+export interface LoggedSolver extends Solver {
+  /** The log directory. */
+  readonly logDir: string;
+  /** Flushes and closes the log (the solver stays usable for reading). Idempotent. */
+  closeLog(): void;
+}
+
+/** Whether `solver` keeps a decision log. */
+export function isLoggedSolver(solver: Solver): solver is LoggedSolver {
+  return solver instanceof LoggedSolverImpl;
+}
+
+/**
+ * Creates the decision log in `dir` for `solver` (which must not have one yet) and returns the
+ * logging wrapper. The header holds the solver's config and seed; a solver that already asked or was
+ * told something gets a snapshot record after it, so the log starts from its current state.
+ */
+export function createSolverLog(dir: string, solver: Solver): LoggedSolver {
+  const artifact = solver.toJSON();
+  const header: SolverLogHeader = {
+    kind: "header",
+    format: "arqon.solver-log",
+    version: 1,
+    config: artifact.config,
+    seed: solver.config.seed,
+    packageVersion: packageVersion(),
+  };
+  const writer = openDecisionLog({ dir, header });
+  if (!writer.created) {
+    writer.close();
+    throw new UsageError(`${dir} already holds a decision log`);
+  }
+  if (solver.asked > 0 || solver.told > 0) writer.appendCommand({ kind: "snapshot", artifact });
+  return new LoggedSolverImpl(solver, dir, writer);
+}
+
+/**
+ * Appends a snapshot of `solver` to the existing solver log in `dir`, so that the log resumes from
+ * the solver's current state (used when a solver that was not logging is saved into a log).
+ */
+export function appendSolverSnapshot(dir: string, solver: Solver): void {
+  const writer = openDecisionLog({ dir });
+  try {
+    writer.appendCommand({ kind: "snapshot", artifact: solver.toJSON() });
+  } finally {
+    writer.close();
+  }
+}
+
+/**
+ * Rebuilds the solver kept in the decision log `dir`: a fresh solver from the header's config (or the
+ * last snapshot), then every logged call replayed in order. Each replayed `ask` must return the very
+ * trials that were logged; any difference is reported as a divergence naming the record.
+ *
+ * @remarks
+ * Read-only until the first new call: the log is opened for appending (and a torn tail truncated)
+ * only when something is written. Strict: mid-log damage is a `LogCorruptionError`.
+ */
+export function openSolverLog(dir: string): LoggedSolver {
+  const log = readDecisionLog(dir, { strict: true });
+  const header = log.header as SolverLogHeader | null;
+  if (header === null || header.format !== "arqon.solver-log" || header.version !== 1) {
+    throw new UsageError(`${dir} is not an arqon solver log (header ${JSON.stringify(header)})`);
+  }
+  let start = 0;
+  for (let i = log.records.length - 1; i >= 0; i--) {
+    if (log.records[i]!.record.kind === "snapshot") {
+      start = i;
+      break;
+    }
+  }
+  const first = log.records[start]?.record as (SolverLogRecord & { seq: number }) | undefined;
+  const solver = first?.kind === "snapshot" ? restoreSolver(first.artifact) : createSolver(header.config);
+  for (const entry of log.records.slice(first?.kind === "snapshot" ? start + 1 : 0)) {
+    replay(solver, entry.record as SolverLogRecord & { seq: number }, dir);
+  }
+  return new LoggedSolverImpl(solver, dir, null);
+}
+
+function replay(solver: Solver, record: SolverLogRecord & { seq: number }, dir: string): void {
+  const at = `${dir} record ${record.seq}`;
+  switch (record.kind) {
+    case "ask": {
+      const trials = solver.ask(record.max === null ? undefined : { max: record.max });
+      const replayed = trials === null ? null : trials.map(plain);
+      if (!isDeepStrictEqual(replayed, record.trials)) {
+        throw new UsageError(
+          `solver log diverged at ${at}: ask returned ${JSON.stringify(replayed)}, the log holds ${JSON.stringify(record.trials)}`,
+        );
+      }
+      return;
+    }
+    case "tell":
+      solver.tell(record.results);
+      return;
+    case "fail":
+      solver.fail(record.id, record.reason);
+      return;
+    case "snapshot":
+      throw new UsageError(`unexpected snapshot at ${at}`);
+    default:
+      throw new UsageError(
+        `unknown record kind ${JSON.stringify((record as { kind?: unknown }).kind)} at ${at}`,
+      );
+  }
+}
+
+function plain(trial: Trial): { id: number; params: Record<string, number> } {
+  return { id: trial.id, params: { ...trial.params } };
+}
+
+class LoggedSolverImpl implements LoggedSolver {
+  readonly logDir: string;
+  private readonly inner: Solver;
+  private writer: DecisionLogWriter | null;
+
+  constructor(inner: Solver, dir: string, writer: DecisionLogWriter | null) {
+    this.inner = inner;
+    this.logDir = dir;
+    this.writer = writer;
+  }
+
+  get config(): ResolvedSolverConfig {
+    return this.inner.config;
+  }
+  get actor(): Solver["actor"] {
+    return this.inner.actor;
+  }
+  get phase(): SolverPhase {
+    return this.inner.phase;
+  }
+  get classification(): SolverClassification | null {
+    return this.inner.classification;
+  }
+  get strategyName(): StrategyName | null {
+    return this.inner.strategyName;
+  }
+  get asked(): number {
+    return this.inner.asked;
+  }
+  get told(): number {
+    return this.inner.told;
+  }
+
+  ask(options?: AskOptions): Trial[] | null {
+    const trials = this.inner.ask(options);
+    // Durable before any trial is handed out: a trial that runs must be known after a restart.
+    this.write({
+      kind: "ask",
+      max: options?.max ?? null,
+      trials: trials === null ? null : trials.map(plain),
+    });
+    return trials;
+  }
+
+  tell(results: Told | readonly Told[]): void {
+    const list: readonly Told[] = Array.isArray(results) ? results : [results as Told];
+    this.inner.tell(list); // validates all-or-nothing first: a refused batch is never logged
+    this.write({ kind: "tell", results: JSON.parse(JSON.stringify(list)) as Told[] });
+  }
+
+  fail(id: number, reason = "evaluation failed"): void {
+    this.inner.fail(id, reason);
+    this.write({ kind: "fail", id, reason });
+  }
+
+  best(): BestPoint | null {
+    return this.inner.best();
+  }
+  pendingTrials(): Trial[] {
+    return this.inner.pendingTrials();
+  }
+  toJSON(): SolverArtifact {
+    return this.inner.toJSON();
+  }
+  stop(): void {
+    this.closeLog();
+    this.inner.stop();
+  }
+  closeLog(): void {
+    this.writer?.close();
+    this.writer = null;
+  }
+
+  private write(record: SolverLogRecord): void {
+    this.writer ??= openDecisionLog({ dir: this.logDir });
+    this.writer.appendCommand(record);
+  }
+}
+
+let cachedVersion: string | undefined;
+
+/** This package's version, read from its package.json (from `src/` or `dist/src/`), else "unknown". */
+function packageVersion(): string {
+  if (cachedVersion !== undefined) return cachedVersion;
+  cachedVersion = "unknown";
+  for (const relative of ["../../package.json", "../../../package.json"]) {
+    try {
+      const json = JSON.parse(readFileSync(new URL(relative, import.meta.url), "utf8")) as {
+        name?: string;
+        version?: string;
+      };
+      if (json.name === "arqon" && typeof json.version === "string") {
+        cachedVersion = json.version;
+        break;
+      }
+    } catch {
+      // Not there in this layout; try the next one.
+    }
+  }
+  return cachedVersion;
+}

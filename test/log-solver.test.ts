@@ -1,0 +1,172 @@
+import { spawn } from "node:child_process";
+import { createRequire } from "node:module";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { afterAll, afterEach, describe, expect, it } from "vitest";
+import { createSolver, type SolverConfig, type Trial, UsageError } from "../src/index.js";
+import { createSolverLog, openDecisionLog, openSolverLog, readDecisionLog } from "../src/log/index.js";
+import { Prng } from "../src/random/prng.js";
+import { lines, REPO_ROOT, removeTempDirs, runArqon, tempDir, writeJson } from "./support/cli-run.js";
+import { tempLogDir } from "./support/log-dir.js";
+
+const CONFIG = {
+  seed: 21,
+  budget: 30,
+  probeRatio: 0.3,
+  bounds: { x: { min: -3, max: 3 }, y: { min: 1e-3, max: 10, scale: "log" } },
+} satisfies SolverConfig;
+
+const f = (p: Record<string, number>): number => (p.x! - 0.7) ** 2 + Math.log10(p.y!) ** 2;
+
+let cleanups: (() => void)[] = [];
+afterEach(() => {
+  for (const c of cleanups) c();
+  cleanups = [];
+});
+afterAll(removeTempDirs);
+
+function newDir(): string {
+  const { dir, cleanup } = tempLogDir();
+  cleanups.push(cleanup);
+  return dir;
+}
+
+describe("solver decision log", () => {
+  it("a solver rebuilt from its log continues exactly like one that never stopped", () => {
+    const dir = newDir();
+    const twin = createSolver(CONFIG);
+    let logged = createSolverLog(dir, createSolver(CONFIG));
+    const prng = Prng.fromSeed(5, 0);
+    for (let step = 0; step < 40; step++) {
+      const max = 1 + prng.int(3);
+      const batch = logged.ask({ max });
+      expect(batch).toEqual(twin.ask({ max }));
+      if (batch === null) break;
+      // Tell part of the pending trials, in reverse order, sometimes failing one.
+      const pending = logged
+        .pendingTrials()
+        .reverse()
+        .slice(0, 1 + prng.int(2));
+      for (const t of pending) {
+        if (prng.next() < 0.1) {
+          logged.fail(t.id, "crashed");
+          twin.fail(t.id, "crashed");
+        } else {
+          logged.tell({ id: t.id, value: f(t.params) });
+          twin.tell({ id: t.id, value: f(t.params) });
+        }
+      }
+      if (step % 7 === 3) {
+        // "Kill" and restart: drop the solver, rebuild it from the log.
+        logged.closeLog();
+        logged = openSolverLog(dir);
+        expect(logged.toJSON()).toEqual(twin.toJSON());
+      }
+    }
+    logged.closeLog();
+    expect(openSolverLog(dir).toJSON()).toEqual(twin.toJSON());
+    const header = readDecisionLog(dir).header!;
+    expect(header).toMatchObject({ kind: "header", format: "arqon.solver-log", seed: 21, config: CONFIG });
+  });
+
+  it("a solver that already has a history starts its log with a snapshot", () => {
+    const dir = newDir();
+    const solver = createSolver(CONFIG);
+    const [t] = solver.ask({ max: 1 })!;
+    solver.tell({ id: t!.id, value: 3 });
+    solver.tell({ params: { x: 0, y: 1 }, value: 1 });
+    const logged = createSolverLog(dir, solver);
+    logged.ask({ max: 2 });
+    logged.closeLog();
+    expect(readDecisionLog(dir).records.map((e) => e.record.kind)).toEqual(["snapshot", "ask"]);
+    expect(openSolverLog(dir).toJSON()).toEqual(logged.toJSON());
+  });
+
+  it("refuses a log whose replay diverges, naming the record", () => {
+    const dir = newDir();
+    const writer = openDecisionLog({
+      dir,
+      header: {
+        kind: "header",
+        format: "arqon.solver-log",
+        version: 1,
+        config: CONFIG,
+        seed: 21,
+        packageVersion: "x",
+      },
+    });
+    writer.append({ kind: "ask", max: 1, trials: [{ id: 1, params: { x: 0, y: 1 } }] });
+    writer.close();
+    expect(() => openSolverLog(dir)).toThrow(UsageError);
+    expect(() => openSolverLog(dir)).toThrow(/diverged at .* record 1/);
+  });
+});
+
+const tsxLoader = pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href;
+const MAIN = join(REPO_ROOT, "src/cli/main.ts");
+
+/** Runs `arqon solve` in `cwd`, SIGKILLs it after `killAfter` "trial N:" lines; resolves with the ids seen. */
+function solveAndKill(cwd: string, args: readonly string[], killAfter: number): Promise<number[]> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ["--import", tsxLoader, MAIN, ...args], {
+      cwd,
+      stdio: ["ignore", "ignore", "pipe"],
+    });
+    const seen: number[] = [];
+    let text = "";
+    child.stderr.setEncoding("utf8");
+    child.stderr.on("data", (chunk: string) => {
+      text += chunk;
+      const parts = text.split("\n");
+      text = parts.pop()!;
+      for (const line of parts) {
+        const match = /^trial (\d+): /.exec(line);
+        if (match === null || seen.length >= killAfter) continue;
+        // Printed only after the result was written and fsynced to the log.
+        seen.push(Number(match[1]));
+        if (seen.length === killAfter) child.kill("SIGKILL");
+      }
+    });
+    child.on("error", reject);
+    child.on("close", () => resolve(seen));
+  });
+}
+
+describe("arqon solve --state <dir> under SIGKILL", () => {
+  it("resumes after each kill without losing a told result and ends with exactly the budget told", async () => {
+    const cwd = tempDir();
+    const budget = 16;
+    writeJson(cwd, "c.json", { seed: 4, budget, probeRatio: 0.5, bounds: { x: { min: -5, max: 5 } } });
+    // Slow enough that kills land while trials run.
+    const objective = [
+      process.execPath,
+      "-e",
+      "setTimeout(() => console.log((Number(process.env.ARQON_X) - 1) ** 2), 20)",
+    ];
+    const args = ["solve", "--config", "c.json", "--state", "run", "--concurrency", "2", "--", ...objective];
+    const prng = Prng.fromSeed(77, 0);
+    const toldBeforeKills = new Set<number>();
+    for (let kill = 0; kill < 3; kill++) {
+      const seen = await solveAndKill(cwd, args, 1 + prng.int(4));
+      for (const id of seen) toldBeforeKills.add(id);
+      const log = readDecisionLog(join(cwd, "run"));
+      const told = new Set(
+        log.records.flatMap((e) =>
+          e.record.kind === "tell" ? (e.record.results as Trial[]).map((r) => r.id) : [],
+        ),
+      );
+      for (const id of toldBeforeKills) expect(told.has(id)).toBe(true);
+    }
+    const final = runArqon(args, cwd);
+    expect(final.status).toBe(0);
+    const status = runArqon(["status", "--state", "run"], cwd);
+    const summary = JSON.parse(lines(status.stdout)[0]!);
+    expect(summary).toMatchObject({ phase: "done", told: budget, asked: budget, pending: [] });
+    // Every trial told exactly once across all the runs.
+    const told = readDecisionLog(join(cwd, "run")).records.flatMap((e) =>
+      e.record.kind === "tell" ? (e.record.results as Trial[]).map((r) => r.id) : [],
+    );
+    expect([...told].sort((a, b) => a - b)).toEqual(Array.from({ length: budget }, (_, i) => i + 1));
+    expect(toldBeforeKills.size).toBeGreaterThan(2);
+  }, 120_000);
+});
