@@ -67,6 +67,16 @@ class CapturingEngine implements ReplayEngine {
     return reason === undefined ? this.inner.rollback() : this.inner.rollback(reason);
   }
 
+  halt(reason: string): void {
+    this.command("halt", reason);
+    this.inner.halt(reason);
+  }
+
+  resetSafeMode(options: { acknowledge: string }): boolean {
+    this.command("resetSafeMode", options.acknowledge);
+    return this.inner.resetSafeMode(options);
+  }
+
   flushEvents(): number {
     return this.inner.flushEvents();
   }
@@ -75,7 +85,7 @@ class CapturingEngine implements ReplayEngine {
     return this.inner.close();
   }
 
-  private command(command: "setBaseline" | "rollback", note?: string): void {
+  private command(command: "setBaseline" | "rollback" | "halt" | "resetSafeMode", note?: string): void {
     this.inner.flushEvents();
     this.emit({
       v: 2,
@@ -190,9 +200,14 @@ function throughJson(records: readonly unknown[]): unknown[] {
 
 describe("replay of a 10^4-tick run", () => {
   it("reproduces every logged event bit for bit, and fails at the right record when a digest is perturbed or the seed differs", async () => {
-    const run = await recordRun(10_000, 17, new Map([[4_000, (e) => e.rollback("operator check")]]));
+    const commands = new Map<number, (engine: CapturingEngine) => void>([
+      [4_000, (e) => e.rollback("operator check")],
+      [6_000, (e) => e.halt("maintenance window")],
+      [6_500, (e) => e.resetSafeMode({ acknowledge: "maintenance done" })],
+    ]);
+    const run = await recordRun(10_000, 17, commands);
     const types = new Set(run.events.map((e) => e.type));
-    // The run exercised the decision path end to end.
+    // The run exercised the decision path end to end, SafeMode included.
     for (const type of [
       "apply",
       "window.closed",
@@ -200,8 +215,11 @@ describe("replay of a 10^4-tick run", () => {
       "digest.rejected",
       "command",
       "rollback",
-    ])
+    ]) {
       expect(types).toContain(type);
+    }
+    const modes = run.events.flatMap((e) => (e.type === "mode.changed" ? [`${e.from}→${e.to}`] : []));
+    expect(modes).toEqual(expect.arrayContaining(["normal→halted", "halted→normal"]));
     const applies = run.events.filter((e) => e.type === "apply").length;
     expect(applies).toBeGreaterThan(900);
 
