@@ -4,6 +4,7 @@ import { join } from "node:path";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { assign, createActor, setup } from "xstate";
+import { createEngine } from "../src/engine/engine.js";
 import {
   createJsonlInspector,
   createMemoryInspector,
@@ -12,6 +13,7 @@ import {
   toJsonSafe,
 } from "../src/inspect/index.js";
 import { createSolver } from "../src/solver/solver.js";
+import { ManualClock } from "./support/engine-clock.js";
 
 /** A small chart whose context holds what plain JSON cannot: a typed array, a function, a cycle. */
 function awkwardMachine() {
@@ -169,23 +171,15 @@ describe("createJsonlInspector", () => {
       const jsonl = createJsonlInspector(path, { include: ["@xstate.snapshot"] });
       const actor = createActor(awkwardMachine(), { inspect: jsonl.inspect }).start();
       actor.send({ type: "bump" });
-      actor.stop();
       await jsonl.close();
-      actor.send({ type: "bump" }); // after close: ignored
+      actor.send({ type: "bump" }); // after close: not written
+      actor.stop();
       const records = readFileSync(path, "utf8")
         .trim()
         .split("\n")
         .map((line) => JSON.parse(line) as InspectionRecord);
-      expect(records.map((r) => r.type)).toEqual([
-        "@xstate.snapshot",
-        "@xstate.snapshot",
-        "@xstate.snapshot",
-      ]);
-      expect(records.map((r) => (r.snapshot as { status: string }).status)).toEqual([
-        "active",
-        "active",
-        "stopped",
-      ]);
+      expect(records.map((r) => r.type)).toEqual(["@xstate.snapshot", "@xstate.snapshot"]);
+      expect(records.map((r) => (r.snapshot as { value: string }).value)).toEqual(["idle", "busy"]);
       expect(jsonl.error).toBeUndefined();
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -247,5 +241,39 @@ describe("createSolver inspect", () => {
     expect(() =>
       createSolver({ seed: 1, budget: 5, bounds: { x: { min: 0, max: 1 } }, inspect: 3 as never }),
     ).toThrow(/inspect: expected a function/);
+  });
+});
+
+describe("engine inspection through a JSONL sink", () => {
+  it("logs the engine's actors (root, SPSA cycle, hot path, SafeMode) by system id as it tunes", async () => {
+    const lines: string[] = [];
+    const jsonl = createJsonlInspector({ write: (chunk) => lines.push(chunk) });
+    const clock = new ManualClock();
+    const engine = createEngine({
+      seed: 5,
+      params: { x: { min: 0, max: 10, init: 5 } },
+      window: { digests: 2 },
+      scheduler: clock,
+      inspect: jsonl.inspect,
+    });
+    for (let i = 0; i < 10; i++) {
+      clock.advanceBy(100);
+      engine.observe({
+        objective: (engine.values[0]! - 3) ** 2,
+        generation: engine.generation,
+        timestamp: clock.now(),
+      });
+    }
+    await engine.close();
+    await jsonl.close();
+    expect(jsonl.error).toBeUndefined();
+    const records = lines.map((line) => JSON.parse(line) as InspectionRecord);
+    const systemIds = new Set(records.map((r) => r.systemId).filter((id) => id !== undefined));
+    expect(systemIds.has("spsa")).toBe(true);
+    expect(systemIds.has("hotPath")).toBe(true);
+    const spsaEvents = records.filter((r) => r.systemId === "spsa" && r.type === "@xstate.event");
+    expect(spsaEvents.map((r) => (r.event as { type: string }).type)).toContain("window.closed");
+    // Every record belongs to the one system rooted at the engine's actor.
+    expect(new Set(records.map((r) => r.rootId))).toEqual(new Set([engine.actor.sessionId]));
   });
 });

@@ -56,6 +56,7 @@ interface SocketLike {
 type SocketConstructor = new (url: string) => SocketLike;
 
 const OPEN = 1;
+const WS_PACKAGE: string = "ws";
 const LOOPBACK_HOSTS = new Set(["localhost", "[::1]", "::1"]);
 
 /** Whether `url` is a ws:/wss: address on this machine. */
@@ -78,7 +79,13 @@ async function socketConstructor(): Promise<SocketConstructor> {
   const ws = await importOptionalPeer(
     "ws",
     "createStatelyInspector (on a Node without a global WebSocket)",
-    () => import("ws" as string) as Promise<{ default?: SocketConstructor; WebSocket?: SocketConstructor }>,
+    // A computed specifier: bundlers must not pull Node's `ws` into a browser build (browsers
+    // have a WebSocket and never get here).
+    () =>
+      import(/* @vite-ignore */ WS_PACKAGE) as Promise<{
+        default?: SocketConstructor;
+        WebSocket?: SocketConstructor;
+      }>,
   );
   const ctor = ws.WebSocket ?? ws.default;
   if (typeof ctor !== "function") throw new Error('the "ws" package did not export a WebSocket class');
