@@ -64,7 +64,7 @@ describe("decision log under SIGKILL", () => {
       `SIGKILL loss window (flushMs=${FLUSH_MS}): n=${lossWindowsMs.length} p50=${q(0.5)} p90=${q(0.9)} max=${q(1)} ms; torn tails=${tornTails}`,
     );
     expect(lossWindowsMs.length).toBeGreaterThan(20);
-  }, 60_000);
+  }, 120_000);
 
   it("a kill at any point of a compaction leaves either the old log or the new one (20 kills)", async () => {
     const prng = Prng.fromSeed(2026, 2);
@@ -101,5 +101,5 @@ describe("decision log under SIGKILL", () => {
     }
     console.log(`compaction kills: ${outcomes.old} left the old log, ${outcomes.new} the new one`);
     expect(outcomes.old + outcomes.new).toBe(20);
-  }, 60_000);
+  }, 120_000);
 });
