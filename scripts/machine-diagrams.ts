@@ -204,7 +204,7 @@ function notesOf(node: AnyStateNode, isRoot: boolean): string[] {
  * stay distinct) and labelled with their key; compound states become composite states with their
  * initial child; final states get an arrow to `[*]`. A transition is drawn from the node that
  * defines it (a composite for a transition shared by its children); one without a target is a
- * self-loop. Transitions of the root, which apply in every state, and invoked actors are listed in
+ * self-loop; transitions between the same two states share one arrow. Transitions of the root, which apply in every state, and invoked actors are listed in
  * a note.
  */
 export function machineToMermaid(machine: AnyStateMachine): string {
@@ -234,14 +234,24 @@ export function machineToMermaid(machine: AnyStateMachine): string {
     for (const node of topLevel) emitNode(node, "  ");
   }
 
+  // One arrow per (source, target) pair, its triggers joined with "; ": parallel arrows between
+  // the same two states make the layout unreadable.
+  const arrows = new Map<string, { from: string; to: string; labels: string[] }>();
   for (const node of descendants(root)) {
     const id = mermaidId(node);
     if (node.type === "final") lines.push(`  ${id} --> [*]`);
     for (const row of transitionsOf(node)) {
       const targets = row.targets.length === 0 ? [node] : row.targets;
-      for (const target of targets) lines.push(`  ${id} --> ${mermaidId(target)} : ${edgeLabel(row)}`);
+      for (const target of targets) {
+        const to = mermaidId(target);
+        const arrow = arrows.get(`${id} ${to}`) ?? { from: id, to, labels: [] };
+        if (!arrow.labels.includes(edgeLabel(row))) arrow.labels.push(edgeLabel(row));
+        arrows.set(`${id} ${to}`, arrow);
+      }
     }
   }
+  for (const { from, to, labels } of arrows.values())
+    lines.push(`  ${from} --> ${to} : ${labels.join("; ")}`);
 
   const notes: Array<[string, string[]]> = [[rootAnchor(machine), notesOf(root, true)]];
   for (const node of descendants(root)) notes.push([mermaidId(node), notesOf(node, false)]);

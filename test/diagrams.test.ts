@@ -91,7 +91,7 @@ describe("machine diagrams", () => {
       it("labels a transition or a note with every event, delay and eventless trigger", () => {
         for (const trigger of inv.triggers) {
           expect(diagram, trigger).toMatch(
-            new RegExp(`(: |in any state: )${escapeRegExp(trigger)}( \\[|\\s|$)`, "m"),
+            new RegExp(`(: |; |in any state: )${escapeRegExp(trigger)}( \\[|;|\\s|$)`, "m"),
           );
         }
       });

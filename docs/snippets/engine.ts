@@ -1,0 +1,42 @@
+import { createEngine } from "arqon";
+import { type SchedulerAction, VirtualTimeScheduler } from "rxjs";
+
+// Stand-in for a real service: the cost per request in ms at a given batch size. A fixed cost per
+// batch is shared by its requests; waiting for a batch to fill grows with its size. Best near 98.
+function measureCost(batchSize: number, t: number): number {
+  return 400 / batchSize + batchSize / 24 + 0.05 * Math.sin(t / 37);
+}
+
+// Virtual time, so a minute of tuning runs in a blink. In a service, leave `scheduler` out.
+const scheduler = new VirtualTimeScheduler();
+
+const engine = createEngine({
+  seed: 7,
+  params: { batchSize: { min: 1, max: 512, init: 16, maxDelta: 16 } },
+  spsa: { a: "auto" }, // calibrates the step gain to the objective's scale
+  window: { digests: 5, ms: 500 }, // a decision every 5 digests, or after 500 ms
+  guardrails: "balanced",
+  scheduler,
+});
+
+let applies = 0;
+engine.events.subscribe((event) => {
+  if (event.type === "apply") applies++;
+});
+
+// The service loop: a digest every 20 ms, measured with the live value and stamped with the
+// generation it was measured under.
+scheduler.schedule(function tick(this: SchedulerAction<undefined>) {
+  const now = engine.now();
+  const batchSize = engine.values[0] ?? Number.NaN; // registry order: batchSize is index 0
+  engine.observe({ objective: measureCost(batchSize, now), generation: engine.generation, timestamp: now });
+  this.schedule(undefined, 20);
+}, 20);
+scheduler.maxFrames = 60_000; // run the first minute
+scheduler.flush();
+
+const { values, iteration, mode } = engine.snapshot();
+console.log(
+  `batchSize ${values.batchSize?.toFixed(1)} after ${iteration} SPSA steps, ${applies} applies, mode ${mode}`,
+);
+await engine.close();

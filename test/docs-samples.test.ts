@@ -1,0 +1,231 @@
+/**
+ * The code on the documentation site is real: every sample lives in docs/snippets/ (pages include
+ * it with `<<< @/snippets/…`), type-checks against the sources, and runs. Getting-started samples
+ * run as their own process and their output is checked; recipe configs drive a simulated service
+ * in virtual time and must tune it without tripping SafeMode or a guardrail.
+ */
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, relative } from "node:path";
+import { fileURLToPath } from "node:url";
+import { type SchedulerAction, VirtualTimeScheduler } from "rxjs";
+import ts from "typescript";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { REASON_TRIGGERS, renderTables } from "../scripts/reference-tables.js";
+import { SAFE_MODE_REASON_NAMES } from "../src/engine/safety/safe-mode-reasons.js";
+import { createEngine, type EngineConfig } from "../src/index.js";
+
+const ROOT = fileURLToPath(new URL("..", import.meta.url));
+const DOCS = join(ROOT, "docs");
+const SNIPPETS = join(DOCS, "snippets");
+
+/** Public import specifiers → their sources (what the package's exports map points at, before the build). */
+const ENTRY_SOURCES: Readonly<Record<string, string>> = {
+  arqon: "src/index.ts",
+  "arqon/testing": "src/testing/index.ts",
+  "arqon/machines": "machines/index.ts",
+  "arqon/react": "src/react/index.ts",
+  "arqon/inspect": "src/inspect/index.ts",
+};
+const PATHS = Object.fromEntries(Object.entries(ENTRY_SOURCES).map(([k, v]) => [k, [join(ROOT, v)]]));
+
+function filesUnder(dir: string, suffix: string): string[] {
+  return readdirSync(dir, { recursive: true, encoding: "utf8" })
+    .filter((f) => f.endsWith(suffix) && !f.split("/").some((part) => part.startsWith(".") || part === "api"))
+    .map((f) => join(dir, f));
+}
+
+const snippetFiles = filesUnder(SNIPPETS, ".ts");
+const pages = filesUnder(DOCS, ".md").filter((p) => !p.startsWith(SNIPPETS));
+const pageText = pages.map((p) => readFileSync(p, "utf8")).join("\n");
+
+let tsconfigForTsx: string;
+let tempDir: string;
+
+beforeAll(() => {
+  tempDir = mkdtempSync(join(tmpdir(), "arqon-docs-samples-"));
+  tsconfigForTsx = join(tempDir, "tsconfig.json");
+  writeFileSync(tsconfigForTsx, JSON.stringify({ compilerOptions: { paths: PATHS } }));
+});
+
+afterAll(() => {
+  if (tempDir !== undefined) rmSync(tempDir, { recursive: true, force: true });
+});
+
+/** Runs a sample as its own process, `arqon` imports resolved to the sources. */
+function runSample(name: string): { stdout: string; stderr: string; status: number | null } {
+  const result = spawnSync(process.execPath, ["--import", "tsx", join(SNIPPETS, name)], {
+    cwd: ROOT,
+    encoding: "utf8",
+    timeout: 120_000,
+    env: { ...process.env, TSX_TSCONFIG_PATH: tsconfigForTsx },
+  });
+  return { stdout: result.stdout, stderr: result.stderr, status: result.status };
+}
+
+describe("docs samples", () => {
+  it("there are samples, and every one is included by a page", () => {
+    expect(snippetFiles.length).toBeGreaterThanOrEqual(8);
+    for (const file of snippetFiles) {
+      const included = `<<< @/${relative(DOCS, file)}`;
+      expect(pageText, `no page includes ${included}`).toContain(included);
+    }
+  });
+
+  it("every file a page includes exists", () => {
+    const includes = [...pageText.matchAll(/^<<< @\/(\S+?)(?:[{#[].*)?$/gm)].map((m) => m[1]!);
+    expect(includes.length).toBeGreaterThan(0);
+    for (const include of includes) expect(snippetFiles, include).toContain(join(DOCS, include));
+  });
+
+  it("getting-started and recipe pages show only included samples (no hand-written TypeScript blocks)", () => {
+    for (const page of pages.filter((p) => /\/(guide|recipes)\//.test(p))) {
+      expect(readFileSync(page, "utf8"), relative(ROOT, page)).not.toMatch(/^```(ts|js|typescript)\b/m);
+    }
+  });
+
+  it("type-check against the sources under the project's compiler settings", () => {
+    const configFile = ts.readConfigFile(join(ROOT, "tsconfig.json"), ts.sys.readFile);
+    const parsed = ts.parseJsonConfigFileContent(configFile.config, ts.sys, ROOT);
+    const program = ts.createProgram(snippetFiles, { ...parsed.options, noEmit: true, paths: PATHS });
+    const diagnostics = ts
+      .getPreEmitDiagnostics(program)
+      .filter((d) => d.file?.fileName.startsWith(SNIPPETS) === true)
+      .map((d) => {
+        const where = d.file!.getLineAndCharacterOfPosition(d.start ?? 0);
+        return `${relative(ROOT, d.file!.fileName)}:${where.line + 1}: ${ts.flattenDiagnosticMessageText(d.messageText, "\n")}`;
+      });
+    expect(diagnostics).toEqual([]);
+  }, 180_000); // a whole-program check of the sources the samples import: tens of seconds on 2 busy cores
+
+  it("solver.ts finds Branin's minimum within its budget", () => {
+    const { stdout, stderr, status } = runSample("solver.ts");
+    expect(status, stderr).toBe(0);
+    const match = /best value ([\d.]+) \(known minimum ([\d.]+)\)/.exec(stdout);
+    expect(match, stdout).not.toBeNull();
+    expect(Math.abs(Number(match![1]) - Number(match![2]))).toBeLessThan(1e-3);
+  });
+
+  it("minimize.ts evaluates its whole budget and finds the load test's optimum", () => {
+    const { stdout, stderr, status } = runSample("minimize.ts");
+    expect(status, stderr).toBe(0);
+    expect(stdout).toContain("60 evaluations, 0 failed");
+    const p99 = Number(/best p99 ([\d.]+) ms/.exec(stdout)?.[1]);
+    expect(p99).toBeLessThan(41);
+  });
+
+  it("engine.ts moves the batch size from 16 towards the optimum near 98 and stays in normal mode", () => {
+    const { stdout, stderr, status } = runSample("engine.ts");
+    expect(status, stderr).toBe(0);
+    const match = /batchSize ([\d.]+) after (\d+) SPSA steps, (\d+) applies, mode (\w+)/.exec(stdout);
+    expect(match, stdout).not.toBeNull();
+    expect(Number(match![1])).toBeGreaterThan(48);
+    expect(Number(match![1])).toBeLessThan(140);
+    expect(Number(match![2])).toBeGreaterThan(10);
+    expect(Number(match![3])).toBeGreaterThan(0);
+    expect(match![4]).toBe("normal");
+  });
+
+  it("safe-mode.ts halts, refuses a blank acknowledgement and resets with one", () => {
+    const { stdout, stderr, status } = runSample("safe-mode.ts");
+    expect(status, stderr).toBe(0);
+    expect(stdout.split("\n").filter((l) => l !== "")).toEqual([
+      "mode now: halted",
+      "blank acknowledgement accepted? false",
+      "acknowledged reset accepted? true",
+      "mode now: normal",
+      "mode normal -> halted (manualHalt): database failover in progress",
+      "mode halted -> normal (no reasons): ops (alice): failover done",
+    ]);
+  });
+});
+
+describe("generated reference tables", () => {
+  it("the committed tables are what scripts/reference-tables.ts renders from the code now", () => {
+    for (const [path, expected] of renderTables()) {
+      expect(
+        readFileSync(join(ROOT, path), "utf8"),
+        `${path} is stale: run npx tsx scripts/reference-tables.ts`,
+      ).toBe(expected);
+    }
+  });
+
+  it("describe every SafeMode reason, and a page includes each table", () => {
+    expect(Object.keys(REASON_TRIGGERS).sort()).toEqual([...SAFE_MODE_REASON_NAMES].sort());
+    for (const reason of SAFE_MODE_REASON_NAMES) {
+      expect(renderTables().get("docs/concepts/_safe-mode-reasons.md")).toContain(`| \`${reason}\` |`);
+    }
+    for (const path of renderTables().keys()) {
+      expect(pageText).toContain(`<!--@include: ./${path.split("/").pop()}-->`);
+    }
+  });
+});
+
+/** Unit position of a raw value, as the engine maps it (log parameters in log space). */
+function unitOf(spec: EngineConfig["params"][string], raw: number): number {
+  return spec.scale === "log"
+    ? Math.log(raw / spec.min) / Math.log(spec.max / spec.min)
+    : (raw - spec.min) / (spec.max - spec.min);
+}
+
+describe("recipe configs", () => {
+  const recipes = snippetFiles.filter((f) => f.includes("/recipes/"));
+
+  it("there is one per recipe page", () => {
+    expect(recipes.map((f) => relative(SNIPPETS, f)).sort()).toEqual([
+      "recipes/batch-sizes.ts",
+      "recipes/cache-ttls.ts",
+      "recipes/pool-sizes.ts",
+      "recipes/timeouts.ts",
+    ]);
+  });
+
+  for (const file of recipes) {
+    it(`${relative(SNIPPETS, file)} tunes a simulated service without a refusal or a SafeMode trip`, async () => {
+      const module = (await import(file)) as Record<string, unknown>;
+      const config = Object.entries(module).find(([name]) => name.endsWith("Config"))?.[1] as EngineConfig;
+      const digestEveryMs = module.digestEveryMs as number;
+      expect(config).toBeDefined();
+      expect(digestEveryMs).toBeGreaterThan(0);
+
+      // A service whose cost is a bowl with its optimum at 70 % of every parameter's range.
+      const scheduler = new VirtualTimeScheduler();
+      const engine = createEngine({ ...config, scheduler });
+      const specs = Object.values(config.params);
+      const cost = () =>
+        specs.reduce((sum, spec, i) => sum + 20 * (unitOf(spec, engine.values[i]!) - 0.7) ** 2, 10);
+      const modeChanges: string[] = [];
+      const subscription = engine.events.subscribe((event) => {
+        if (event.type === "mode.changed")
+          modeChanges.push(`${event.from} -> ${event.to}: ${event.reasons.join(",")}`);
+      });
+      const initialCost = cost();
+      scheduler.schedule(function tick(this: SchedulerAction<undefined>) {
+        const now = engine.now();
+        engine.observe({
+          objective: cost(),
+          generation: engine.generation,
+          timestamp: now,
+          constraintMargin: 0.5,
+        });
+        this.schedule(undefined, digestEveryMs);
+      }, digestEveryMs);
+      // About 180 evaluation windows: calibration, then a few dozen SPSA steps.
+      const windowMs = (config.settleMs ?? 0) + (config.window?.digests ?? 5) * digestEveryMs;
+      scheduler.maxFrames = 180 * windowMs;
+      scheduler.flush();
+
+      const snapshot = engine.snapshot();
+      engine.flushEvents();
+      subscription.unsubscribe();
+      await engine.close();
+      expect(modeChanges).toEqual([]);
+      expect(snapshot.mode).toBe("normal");
+      expect(snapshot.applies.refused).toBe(0);
+      expect(snapshot.applies.applied).toBeGreaterThan(100);
+      expect(snapshot.iteration).toBeGreaterThan(20);
+      expect(cost() - 10).toBeLessThan(0.5 * (initialCost - 10));
+    });
+  }
+});
