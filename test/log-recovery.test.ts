@@ -172,6 +172,26 @@ describe("decision log recovery", () => {
     expect(seqs(dir)).toEqual(range(5));
   });
 
+  it("rewrites a new segment's torn segment header and continues the seqs in it", () => {
+    const dir = newDir();
+    writeLog(dir, 60, 500);
+    const files = segmentFiles(dir);
+    const last = join(dir, files.at(-1)!);
+    const kept = readDecisionLog(dir).records.filter((e) => e.segment !== last).length;
+    truncateSync(last, 5);
+    const writer = openDecisionLog({ dir });
+    expect(writer.recovery).toMatchObject({
+      kind: "torn-tail",
+      segment: last,
+      truncatedAt: 0,
+      bytesDropped: 5,
+    });
+    expect(writer.append({ kind: "r", i: kept + 1 })).toBe(kept + 1);
+    writer.close();
+    expect(seqs(dir)).toEqual(range(kept + 1));
+    expect(segmentFiles(dir)).toEqual(files);
+  });
+
   it("detects every single-bit flip in a small log (header and records): strict read never returns altered data", () => {
     const dir = newDir();
     writeLog(dir, 2);

@@ -43,7 +43,7 @@ export const DecisionLog = {
       );
       const interval = Duration.millis(log.flushInterval);
       const drain = Effect.race(Effect.sleep(interval), Queue.take(wake)).pipe(
-        Effect.zipRight(Effect.sync(() => log.flush())),
+        Effect.zipRight(Effect.sync(() => log.flushInBackground())),
         Effect.forever,
       );
       // Forked after acquireRelease, so the scope interrupts it before the writer is closed.

@@ -43,6 +43,11 @@ export interface DecisionLogOptions {
   readonly strict?: boolean;
   /** Called after every group commit with the last durable seq (tests and monitoring). */
   readonly onDurable?: (seq: number) => void;
+  /**
+   * Called when a group commit run by the timer or fiber fails (disk full, I/O error). The records
+   * stay buffered and the next commit retries them; `writer.lastError` holds the failure meanwhile.
+   */
+  readonly onError?: (error: LogError) => void;
 }
 
 /** What opening an existing log had to repair; the caller audits it. */
@@ -101,6 +106,8 @@ export class DecisionLogWriter {
   private readonly always: boolean;
   private readonly segmentBytes: number;
   private readonly onDurable: ((seq: number) => void) | undefined;
+  private readonly onError: ((error: LogError) => void) | undefined;
+  private failure: LogError | null = null;
   private scheduler: FlushScheduler | null = null;
   private fd: number;
   private segmentNumber: number;
@@ -122,6 +129,7 @@ export class DecisionLogWriter {
     this.segmentBytes = positive(options.segmentBytes ?? DEFAULTS.segmentBytes, "segmentBytes");
     this.always = options.fsync === "always";
     this.onDurable = options.onDurable;
+    this.onError = options.onError;
     this.scheduler = scheduler;
     try {
       mkdirSync(this.dir, { recursive: true });
@@ -134,7 +142,7 @@ export class DecisionLogWriter {
     else if (scan.tornTail !== null) recovery = truncateTail(scan.tornTail);
     this.recovery = recovery;
     for (const old of scan.superseded) rmSync(old.path, { force: true });
-    removeTemporaries(this.dir);
+    if (removeTemporaries(this.dir) || scan.superseded.length > 0) fsyncDirectory(this.dir);
 
     if (scan.header === null) {
       const header = options.header;
@@ -190,6 +198,11 @@ export class DecisionLogWriter {
   /** Records and bytes waiting in the buffer. */
   get pending(): { readonly records: number; readonly bytes: number } {
     return { records: this.bufferedRecords, bytes: this.bufferedBytes };
+  }
+
+  /** The failure of the last background group commit, or null once a commit succeeds. */
+  get lastError(): LogError | null {
+    return this.failure;
   }
 
   /** The group-commit interval in ms. */
@@ -256,11 +269,25 @@ export class DecisionLogWriter {
         error,
       );
     }
+    this.failure = null;
     this.segmentRecords += this.bufferedRecords;
     this.bufferedBytes = 0;
     this.bufferedRecords = 0;
     this.durable = this.seq;
     this.onDurable?.(this.durable);
+  }
+
+  /**
+   * The group commit as run by a timer or fiber: like {@link flush}, but a failure is kept in
+   * `lastError` and passed to `onError` instead of thrown (there is no caller to throw to).
+   */
+  flushInBackground(): void {
+    try {
+      this.flush();
+    } catch (error) {
+      this.failure = error instanceof LogError ? error : wrap("group commit failed", error);
+      this.onError?.(this.failure);
+    }
   }
 
   /** Flushes, fsyncs and closes the segment. Idempotent. */
@@ -330,7 +357,9 @@ export function openDecisionLog(options: DecisionLogOptions): DecisionLogWriter 
     if (immediate !== undefined) clearImmediate(immediate);
     timer = undefined;
     immediate = undefined;
-    writer?.flush();
+    writer?.flushInBackground();
+    // A failed commit keeps its records: try again after another interval.
+    if (writer !== undefined && writer.pending.records > 0) scheduler.armDeadline();
   };
   const scheduler: FlushScheduler = {
     armDeadline: () => {
@@ -427,7 +456,13 @@ function lastKept(segments: readonly SegmentFile[], recovery: LogRecovery | null
   return segments[segments.length - 1]!;
 }
 
-/** Removes temporary files an interrupted compaction may have left. */
-function removeTemporaries(dir: string): void {
-  for (const name of readdirSync(dir)) if (name.endsWith(".tmp")) rmSync(join(dir, name), { force: true });
+/** Removes temporary files an interrupted compaction may have left; true when there were any. */
+function removeTemporaries(dir: string): boolean {
+  let removed = false;
+  for (const name of readdirSync(dir)) {
+    if (!name.endsWith(".tmp")) continue;
+    rmSync(join(dir, name), { force: true });
+    removed = true;
+  }
+  return removed;
 }
