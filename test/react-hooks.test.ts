@@ -31,7 +31,8 @@ function View({ engine }: { engine: Engine | null }): ReactElement {
     "p",
     null,
     `generation=${generation ?? "none"} x=${snapshot?.values.x ?? "none"} events=${events.length} ` +
-      `status=${state.status ?? "none"} spsa=${state.spsa ?? "none"}`,
+      `status=${state.status ?? "none"} spsa=${state.spsa ?? "none"} safeMode=${state.safeMode ?? "none"} ` +
+      `mode=${snapshot?.mode ?? "none"}`,
   );
 }
 
@@ -51,14 +52,16 @@ describe("arqon/react hooks (server rendering)", () => {
     const html = renderToString(createElement(View, { engine }));
     const spsaState = engine.snapshot().phase;
     expect(html).toContain(`generation=${engine.generation} x=${engine.values[0]} events=0`);
-    expect(html).toContain(`status=active spsa=${spsaState}`);
+    expect(html).toContain(`status=active spsa=${spsaState} safeMode=normal mode=normal`);
+    engine.halt("operator");
+    expect(renderToString(createElement(View, { engine }))).toContain("safeMode=halted mode=halted");
     await engine.close();
     expect(renderToString(createElement(View, { engine }))).toContain("status=stopped");
   });
 
   it("render placeholders while there is no engine yet", () => {
     const html = renderToString(createElement(View, { engine: null }));
-    expect(html).toContain("generation=none x=none events=0 status=none spsa=none");
+    expect(html).toContain("generation=none x=none events=0 status=none spsa=none safeMode=none mode=none");
   });
 
   it("useEngine starts nothing during a server render (the engine is created in an effect)", () => {

@@ -130,4 +130,23 @@ describe("engineSnapshots", () => {
     expect(seen.length).toBe(before + 1);
     expect(seen.at(-1)!.digests.accepted).toBe(6);
   });
+
+  it("shows a halt and a reset of a real engine without being asked", async () => {
+    const { engine, clock } = engineRig({ seed: 4, params: { x: { min: 0, max: 1, init: 0.5 } } });
+    const seen: EngineSnapshot[] = [];
+    const subscription = engineSnapshots(engine, { everyMs: 10, scheduler: clock }).subscribe((s) =>
+      seen.push(s),
+    );
+    clock.advanceBy(100);
+    expect(seen.at(-1)!.mode).toBe("normal");
+    engine.halt("operator");
+    clock.advanceBy(100);
+    expect(seen.at(-1)!.mode).toBe("halted");
+    expect(seen.at(-1)!.reasons).toContain("manualHalt");
+    expect(engine.resetSafeMode({ acknowledge: "checked" })).toBe(true);
+    clock.advanceBy(100);
+    expect(seen.at(-1)!.mode).toBe("normal");
+    subscription.unsubscribe();
+    await engine.close();
+  });
 });
