@@ -35,6 +35,7 @@ import { VirtualAction, VirtualTimeScheduler } from "rxjs";
 import type { AuditEvent } from "../src/audit/events.js";
 import { createEngine, type Engine } from "../src/engine/engine.js";
 import { ParamRegistry, type ParamSpec } from "../src/engine/registry.js";
+import type { SafetyOptions } from "../src/engine/safety/safety-config.js";
 import { resolveSpsaOptions, type SpsaOptions } from "../src/engine/spsa/options.js";
 import { CommitResult, SpsaCore } from "../src/engine/spsa/spsa-core.js";
 import { Prng } from "../src/random/prng.js";
@@ -69,6 +70,8 @@ export interface DriftQ4Config {
   readonly description: string;
   /** The engine's `spsa` option (undefined: the engine's defaults). */
   readonly spsa: SpsaOptions | undefined;
+  /** The engine's `safety` option (undefined: the defaults, every detector on). */
+  readonly safety?: SafetyOptions;
 }
 
 /**
@@ -80,6 +83,13 @@ export const DRIFT_Q4_CONFIGS: readonly DriftQ4Config[] = Object.freeze([
     name: "default",
     description: 'no `spsa` options: constant gains, `a: "auto"`, smoothing and adaptive c on',
     spsa: undefined,
+  },
+  {
+    name: "default-detectors-off",
+    description:
+      "the defaults with the safety detectors off (`safety: { governor: false, thrashing: false, changeBudget: false }`): the reference for the cost of the safety layer",
+    spsa: undefined,
+    safety: { governor: false, thrashing: false, changeBudget: false },
   },
   {
     name: "constant",
@@ -135,6 +145,11 @@ export interface DriftQ4RunResult extends TrackingResult {
   readonly a: number;
   /** Base perturbation half-width c at the end of the run (unit cube). */
   readonly c: number;
+  /** SafeMode escalations out of normal (mode changes from "normal"). */
+  readonly trips: number;
+  /** Ticks spent in each mode other than normal. */
+  readonly ticksConservative: number;
+  readonly ticksFrozen: number;
 }
 
 /** Seed-aggregated figures of one configuration and σ. */
@@ -158,6 +173,11 @@ export interface DriftQ4Summary {
   readonly c: number;
   readonly regretMin: number;
   readonly regretMax: number;
+  /** SafeMode escalations out of normal, summed over seeds. */
+  readonly trips: number;
+  /** Share of ticks in conservative / frozen-or-halted mode (%). */
+  readonly conservativePercent: number;
+  readonly frozenPercent: number;
   /** Standard error of the regret mean over seeds (sample sd / √seeds). */
   readonly regretStandardError: number;
 }
@@ -205,12 +225,14 @@ export async function runEngineSeed(
   spsa: SpsaOptions | undefined,
   sigma: number,
   seed: number,
+  safety?: SafetyOptions,
 ): Promise<DriftQ4RunResult> {
   const scheduler = new VirtualTimeScheduler(VirtualAction, 0);
   const engine = createEngine({
     seed,
     params: driftParams(),
     ...(spsa === undefined ? {} : { spsa }),
+    ...(safety === undefined ? {} : { safety }),
     window: { digests: 1 },
     guardrails: "balanced",
     scheduler,
@@ -224,7 +246,11 @@ export async function runEngineSeed(
   let minus = 0;
   let centres = 0;
   let idleTicks = 0;
+  let trips = 0;
+  let ticksConservative = 0;
+  let ticksFrozen = 0;
   const subscription = engine.events.subscribe((event: AuditEvent) => {
+    if (event.type === "mode.changed" && event.from === "normal") trips++;
     if (event.type === "apply") {
       lastKind = event.kind;
       applyEvents++;
@@ -247,6 +273,9 @@ export async function runEngineSeed(
       cpu += process.hrtime.bigint() - started;
       observing += observed - started;
       if (verdict !== "accepted") throw new Error(`tick ${t}: digest ${verdict}`);
+      const mode = engine.mode;
+      if (mode === "conservative") ticksConservative++;
+      else if (mode !== "normal") ticksFrozen++;
       const applied = engine.generation - generation;
       if (applied === 0) {
         idleTicks++;
@@ -268,7 +297,20 @@ export async function runEngineSeed(
     metrics.cpu(Number(cpu));
     const { a, c } = coreGains(engine);
     const observeNsPerTick = Number(observing) / DRIFT_Q4.ticks;
-    return { ...metrics.result(), plus, minus, centres, refused, idleTicks, observeNsPerTick, a, c };
+    return {
+      ...metrics.result(),
+      plus,
+      minus,
+      centres,
+      refused,
+      idleTicks,
+      observeNsPerTick,
+      a,
+      c,
+      trips,
+      ticksConservative,
+      ticksFrozen,
+    };
   } finally {
     subscription.unsubscribe();
     await engine.close();
@@ -321,6 +363,9 @@ export function runDirectSeed(spsa: SpsaOptions | undefined, sigma: number, seed
     observeNsPerTick: Number.NaN,
     a: core.a,
     c: core.perturbationScale,
+    trips: 0,
+    ticksConservative: 0,
+    ticksFrozen: 0,
   };
 }
 
@@ -363,6 +408,10 @@ function summarize(
     regretMin: Math.min(...regrets),
     regretMax: Math.max(...regrets),
     regretStandardError: Math.sqrt(variance / runs.length),
+    trips: runs.reduce((sum, r) => sum + r.trips, 0),
+    conservativePercent:
+      (100 * runs.reduce((sum, r) => sum + r.ticksConservative, 0)) / (runs.length * DRIFT_Q4.ticks),
+    frozenPercent: (100 * runs.reduce((sum, r) => sum + r.ticksFrozen, 0)) / (runs.length * DRIFT_Q4.ticks),
   };
 }
 
@@ -370,8 +419,14 @@ function summarize(
 export function targetChecks(s: DriftQ4Summary): { name: string; pass: boolean }[] {
   const T = DRIFT_Q4_TARGETS;
   const zero = { name: "violations = 0", pass: s.violations === 0 };
+  // With the default safety layer on, a benign drift (and its regime shift) must not trip SafeMode.
+  const noTrips =
+    s.config === "default" && s.driver === "engine"
+      ? [{ name: "SafeMode trips = 0", pass: s.trips === 0 }]
+      : [];
   if (s.sigma === 0.5) {
     return [
+      ...noTrips,
       { name: `regret ≤ ${T.regretSigma05}`, pass: s.regretPerTick <= T.regretSigma05 },
       { name: `in band ≥ ${T.inBandSigma05} %`, pass: s.inBandPercent >= T.inBandSigma05 },
       {
@@ -383,7 +438,11 @@ export function targetChecks(s: DriftQ4Summary): { name: string; pass: boolean }
     ];
   }
   if (s.sigma === 2)
-    return [{ name: `regret ≤ ${T.regretSigma2}`, pass: s.regretPerTick <= T.regretSigma2 }, zero];
+    return [
+      ...noTrips,
+      { name: `regret ≤ ${T.regretSigma2}`, pass: s.regretPerTick <= T.regretSigma2 },
+      zero,
+    ];
   return [zero];
 }
 
@@ -409,6 +468,9 @@ function summaryRow(s: DriftQ4Summary): string[] {
     recoveryCell(s),
     s.reversalsPer1000PerParam.toFixed(1),
     String(s.violations),
+    s.driver === "engine"
+      ? `${s.trips} (${s.conservativePercent.toFixed(1)} / ${s.frozenPercent.toFixed(1)})`
+      : "–",
     formatMicros(s.cpuNsPerTick),
     formatMicros(s.observeNsPerTick),
     // Gains are unit-cube; ×100 gives raw a, ×10 raw c on this plant.
@@ -427,6 +489,7 @@ const HEADER = [
   "recovery ticks (range)",
   "reversals /1000/param",
   "violations",
+  "SafeMode trips (% ticks conservative / frozen)",
   "CPU µs/tick",
   "of which observe µs",
   "a (raw)",
@@ -452,7 +515,7 @@ export async function runDriftQ4Bench(options: DriftQ4BenchOptions = {}): Promis
     for (const config of configs) {
       const engineRuns: DriftQ4RunResult[] = [];
       for (let seed = 1; seed <= seeds; seed++)
-        engineRuns.push(await runEngineSeed(config.spsa, sigma, seed));
+        engineRuns.push(await runEngineSeed(config.spsa, sigma, seed, config.safety));
       const summary = summarize(config.name, "engine", sigma, engineRuns);
       summaries.push(summary);
       log(summaryRow(summary).join(" | "));

@@ -704,6 +704,7 @@ describe("snapshot", () => {
       generation: 0,
       mode: "normal",
       reasons: [],
+      spikesAbsorbed: 0,
       values: { x: 5, y: 10 },
       centre: { x: 5, y: expect.closeTo(10, 12) as unknown as number },
       iteration: 0,

@@ -74,6 +74,8 @@ export interface EngineSnapshot {
   readonly mode: SafeModeName;
   /** The active SafeMode reasons, in bit order (empty in normal operation). */
   readonly reasons: readonly SafeModeReason[];
+  /** Held spikes and divergences the governor did not blame on the tuner (it had not moved: an environment shift to follow). */
+  readonly spikesAbsorbed: number;
   /** Live values in raw units, by name. */
   readonly values: Record<string, number>;
   /** The SPSA centre (the point being tuned) in raw units, by name. */
@@ -267,6 +269,12 @@ class EngineImpl implements Engine {
   /** Whether measurements are the negated constraint margin (constraint-first). */
   private feasibility = false;
   private rollingBackForActuator = false;
+  /** SPSA centre (unit cube) at the latest clean digest: where the tuner stood while all was well. */
+  private readonly cleanCentre: Float64Array;
+  /** SPSA centre at the latest window not worse than the governor's baseline. */
+  private readonly goodCentre: Float64Array;
+  /** Held spikes not attributed to the tuner (see {@link onSpike}). */
+  private absorbedShifts = 0;
   /** The cycle stalled and is returning to the centre; SafeMode freezes once it is there. */
   private stalling = false;
   private undeliveredCount = 0;
@@ -304,6 +312,8 @@ class EngineImpl implements Engine {
           : safety.thrashing.deadBand * ranges[i]!;
     }
     this.budgetReference = Float64Array.from(this.live.values);
+    this.cleanCentre = Float64Array.from(this.core.centre);
+    this.goodCentre = Float64Array.from(this.core.centre);
     this.governor = safety.governor === undefined ? undefined : new InstabilityGovernor(safety.governor);
     this.thrashing =
       safety.thrashing === undefined
@@ -417,8 +427,9 @@ class EngineImpl implements Engine {
     const governor = this.governor;
     if (governor !== undefined) {
       const verdict = governor.observe(digest.objective, now);
-      if (verdict !== GovernorCode.Healthy) this.onGovernorTrip("spike", verdict);
+      if (verdict !== GovernorCode.Healthy) this.onSpike(verdict);
       else if (governor.anomalousRun > 0) this.windowTroubled = true;
+      else this.cleanCentre.set(this.core.centre);
     }
     const margin = digest.constraintMargin;
     if (margin !== undefined) this.onConstraintMargin(margin);
@@ -440,6 +451,7 @@ class EngineImpl implements Engine {
       generation: this.live.generation,
       mode: this.mode,
       reasons: reasonsInSet(this.reasonBits),
+      spikesAbsorbed: this.absorbedShifts,
       values: registry.toRecord(this.live.values),
       centre,
       iteration: this.core.iteration,
@@ -510,6 +522,8 @@ class EngineImpl implements Engine {
       this.emptyWindows = 0;
       // Statistics of the abandoned point say nothing about the baseline.
       this.governor?.reset();
+      this.cleanCentre.set(this.core.centre);
+      this.goodCentre.set(this.core.centre);
       this.thrashing?.reset(this.live.values);
       this.budgetReference.set(this.live.values);
       this.changeBudget?.reset(this.live.values);
@@ -886,10 +900,46 @@ class EngineImpl implements Engine {
     this.raise("evalTimeouts");
   }
 
+  /**
+   * A held spike. It trips only if the tuner changed the system materially since the objective
+   * was last clean: the SPSA centre moved by more than half a maxDelta in some parameter (a
+   * perturbation's reach). An anomaly that appeared while the tuner stood still is the environment's
+   * (a regime shift, a load step): rolling back to the baseline cannot be expected to fix it, so
+   * the governor takes the trip back, adopts the new level, and SPSA follows. Non-finite values
+   * and divergence from the baseline trip regardless.
+   */
+  private onSpike(verdict: GovernorCode): void {
+    if (this.tunerMovedSince(this.cleanCentre)) this.onGovernorTrip("spike", verdict);
+    else this.absorbShift();
+  }
+
+  /** Whether the SPSA centre is more than half a maxDelta (a perturbation's reach) from `point` in some parameter. */
+  private tunerMovedSince(point: Float64Array): boolean {
+    const registry = this.registry;
+    for (let i = 0; i < registry.size; i++) {
+      const moved = Math.abs(registry.toRaw(i, this.core.centre[i]!) - registry.toRaw(i, point[i]!));
+      if (moved > 0.5 * registry.maxDelta[i]!) return true;
+    }
+    return false;
+  }
+
+  /** An anomaly the tuner did not cause: the governor takes the trip back and adopts the new level. */
+  private absorbShift(): void {
+    this.governor?.retractLastTrip();
+    this.cleanCentre.set(this.core.centre);
+    this.goodCentre.set(this.core.centre);
+    this.absorbedShifts++;
+  }
+
   /** Window-cadence checks: divergence, and whether the window was healthy (for SafeMode's exits). */
   private judgeWindow(now: number): void {
-    const verdict = this.governor === undefined ? GovernorCode.Healthy : this.governor.closeWindow(now);
-    if (verdict !== GovernorCode.Healthy) this.onGovernorTrip("divergence", verdict);
+    const governor = this.governor;
+    const verdict = governor === undefined ? GovernorCode.Healthy : governor.closeWindow(now);
+    // Divergence is attributed like a spike: only if the tuner moved since its windows were fine.
+    if (verdict !== GovernorCode.Healthy) {
+      if (this.tunerMovedSince(this.goodCentre)) this.onGovernorTrip("divergence", verdict);
+      else this.absorbShift();
+    } else if (governor !== undefined && governor.worseWindows === 0) this.goodCentre.set(this.core.centre);
     const healthy = !this.windowTroubled;
     this.windowTroubled = false;
     this.stalling = false;

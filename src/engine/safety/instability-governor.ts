@@ -40,6 +40,14 @@ export interface InstabilityGovernorOptions {
   readonly historySize?: number;
   /** Clean digests needed before the spike rule judges anything (until then every finite digest is clean). */
   readonly minHistory?: number;
+  /**
+   * Once a baseline window exists, a digest is anomalous only if it is also worse than the baseline
+   * by the divergence margin. The spike rule's action is a rollback to the baseline, which only
+   * helps when the baseline is better than what is seen: a level shift of the environment that
+   * leaves the tuned system no worse than the untuned baseline is for the tuner to follow, not a
+   * trip (default true).
+   */
+  readonly spikeBeyondBaseline?: boolean;
   /** Floor on σ, in objective units, so a noise-free objective does not make every change a spike. */
   readonly sigmaFloor?: number;
   /** N: consecutive windows worse than the baseline window that trip "divergence". */
@@ -57,6 +65,8 @@ export interface InstabilityGovernorOptions {
 /** The governor's options with every field resolved. */
 export type ResolvedGovernorOptions = Required<InstabilityGovernorOptions>;
 
+type NumericGovernorOptions = Omit<ResolvedGovernorOptions, "spikeBeyondBaseline">;
+
 /**
  * Defaults. The spike rule follows the live-training governor described in the seeds (6σ, 3× the
  * mean, 20 recent clean samples with at least 10, 3 consecutive); divergence needs 5 windows in a
@@ -66,6 +76,7 @@ export const DEFAULT_GOVERNOR_OPTIONS: ResolvedGovernorOptions = Object.freeze({
   spikeSigmas: 6,
   spikeRatio: 3,
   spikeHold: 3,
+  spikeBeyondBaseline: true,
   historySize: 20,
   minHistory: 10,
   sigmaFloor: 1e-9,
@@ -79,7 +90,7 @@ export const DEFAULT_GOVERNOR_OPTIONS: ResolvedGovernorOptions = Object.freeze({
 const isCount = (x: number): boolean => Number.isInteger(x) && x >= 1 && x <= 1_000_000;
 const isNonNegative = (x: number): boolean => Number.isFinite(x) && x >= 0;
 
-const RULES: Readonly<Record<keyof ResolvedGovernorOptions, NumericRule>> = {
+const RULES: Readonly<Record<keyof NumericGovernorOptions, NumericRule>> = {
   spikeSigmas: [(x) => Number.isFinite(x) && x > 0, "must be a finite number > 0"],
   spikeRatio: [isNonNegative, "must be a finite number ≥ 0"],
   spikeHold: [isCount, "must be a whole number from 1 to 1000000"],
@@ -98,7 +109,20 @@ const RULES: Readonly<Record<keyof ResolvedGovernorOptions, NumericRule>> = {
  * Unknown fields are reported (usually typos).
  */
 export function instabilityGovernorOptionIssues(input: unknown, path = "governor"): ConfigIssue[] {
-  const issues = numericOptionIssues(input, RULES, path, "governor options");
+  let numeric = input;
+  const flagIssues: ConfigIssue[] = [];
+  if (
+    typeof input === "object" &&
+    input !== null &&
+    !Array.isArray(input) &&
+    "spikeBeyondBaseline" in input
+  ) {
+    const { spikeBeyondBaseline, ...rest } = input as Record<string, unknown>;
+    numeric = rest;
+    if (spikeBeyondBaseline !== undefined && typeof spikeBeyondBaseline !== "boolean")
+      flagIssues.push({ path: `${path}.spikeBeyondBaseline`, message: "must be true or false" });
+  }
+  const issues = [...numericOptionIssues(numeric, RULES, path, "governor options"), ...flagIssues];
   if (issues.length === 0 && input !== undefined) {
     const o = resolveOptions(input as InstabilityGovernorOptions);
     if (o.minHistory > o.historySize)
@@ -108,7 +132,7 @@ export function instabilityGovernorOptionIssues(input: unknown, path = "governor
 }
 
 function resolveOptions(options: InstabilityGovernorOptions): ResolvedGovernorOptions {
-  const out: Record<string, number> = { ...DEFAULT_GOVERNOR_OPTIONS };
+  const out: Record<string, number | boolean> = { ...DEFAULT_GOVERNOR_OPTIONS };
   for (const [key, value] of Object.entries(options)) if (value !== undefined) out[key] = value;
   return out as unknown as ResolvedGovernorOptions;
 }
@@ -223,7 +247,11 @@ export class InstabilityGovernor {
     if (this.ringCount >= o.minHistory) {
       const sigma = Math.max(this.cleanSigma, o.sigmaFloor);
       const mean = this.mean;
-      if (value > mean + o.spikeSigmas * sigma && value > o.spikeRatio * Math.abs(mean)) {
+      if (
+        value > mean + o.spikeSigmas * sigma &&
+        value > o.spikeRatio * Math.abs(mean) &&
+        (!o.spikeBeyondBaseline || !this.hasBaseline || value - this.baselineMean > this.baselineMargin())
+      ) {
         this.spikeRun += 1;
         if (this.spikeRun >= o.spikeHold) {
           this.spikeRun = 0;
@@ -258,14 +286,9 @@ export class InstabilityGovernor {
       this.badWindows = 0;
       return GovernorCode.Healthy;
     }
-    const o = this.options;
-    const margin = Math.max(
-      o.divergenceThreshold * Math.abs(this.baselineMean),
-      o.divergenceSigmas * this.baselineSigma,
-    );
-    if (mean - this.baselineMean > margin) {
+    if (mean - this.baselineMean > this.baselineMargin()) {
       this.badWindows += 1;
-      if (this.badWindows >= o.divergenceWindows) {
+      if (this.badWindows >= this.options.divergenceWindows) {
         this.badWindows = 0;
         return this.trip(GovernorCode.Divergence, now);
       }
@@ -305,6 +328,31 @@ export class InstabilityGovernor {
     this.tripNext = 0;
     this.trips = 0;
     this.lastRule = GovernorCode.Healthy;
+  }
+
+  /** How much worse than the baseline window's mean a value must be to count as worse. */
+  private baselineMargin(): number {
+    const o = this.options;
+    return Math.max(
+      o.divergenceThreshold * Math.abs(this.baselineMean),
+      o.divergenceSigmas * this.baselineSigma,
+    );
+  }
+
+  /**
+   * Takes back the latest trip (its caller judged it was not the tuner's doing, e.g. an
+   * environment shift while the tuner stood still), so it does not count toward repeated trips,
+   * and adopts the current level: the clean statistics restart from the next digest.
+   */
+  retractLastTrip(): void {
+    if (this.trips > 0) {
+      const times = this.tripTimes;
+      this.tripNext = (this.tripNext - 1 + times.length) % times.length;
+      times[this.tripNext] = Number.NEGATIVE_INFINITY;
+      this.trips -= 1;
+    }
+    this.lastRule = GovernorCode.Healthy;
+    this.reset();
   }
 
   private trip(rule: GovernorCode, now: number): GovernorCode {
