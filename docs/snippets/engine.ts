@@ -1,20 +1,22 @@
 import { createEngine } from "arqon";
 import { type SchedulerAction, VirtualTimeScheduler } from "rxjs";
 
-// Stand-in for a real service: the cost per request in ms at a given batch size. A fixed cost per
-// batch is shared by its requests; waiting for a batch to fill grows with its size. Best near 98.
+// Stand-in for a real service: the cost per request (ms) at a given batch size.
+// A fixed cost per batch is shared by its requests; waiting for a batch to fill
+// grows with its size. The best batch size is near 98.
 function measureCost(batchSize: number, t: number): number {
   return 400 / batchSize + batchSize / 24 + 0.05 * Math.sin(t / 37);
 }
 
-// Virtual time, so a minute of tuning runs in a blink. In a service, leave `scheduler` out.
+// Virtual time, so a minute of tuning runs in a blink.
+// In a service, leave `scheduler` out: the engine then uses the wall clock.
 const scheduler = new VirtualTimeScheduler();
 
 const engine = createEngine({
   seed: 7,
   params: { batchSize: { min: 1, max: 512, init: 16, maxDelta: 16 } },
   spsa: { a: "auto" }, // calibrates the step gain to the objective's scale
-  window: { digests: 5, ms: 500 }, // a decision every 5 digests, or after 500 ms
+  window: { digests: 5, ms: 500 }, // decide every 5 digests, or after 500 ms
   guardrails: "balanced",
   scheduler,
 });
@@ -24,19 +26,20 @@ engine.events.subscribe((event) => {
   if (event.type === "apply") applies++;
 });
 
-// The service loop: a digest every 20 ms, measured with the live value and stamped with the
-// generation it was measured under.
+// The service loop: a digest every 20 ms, measured with the live value and
+// stamped with the generation it was measured under.
 scheduler.schedule(function tick(this: SchedulerAction<undefined>) {
   const now = engine.now();
-  const batchSize = engine.values[0] ?? Number.NaN; // registry order: batchSize is index 0
-  engine.observe({ objective: measureCost(batchSize, now), generation: engine.generation, timestamp: now });
+  const batchSize = engine.values[0] ?? Number.NaN; // declaration order: index 0
+  const objective = measureCost(batchSize, now);
+  engine.observe({ objective, generation: engine.generation, timestamp: now });
   this.schedule(undefined, 20);
 }, 20);
 scheduler.maxFrames = 60_000; // run the first minute
 scheduler.flush();
 
 const { values, iteration, mode } = engine.snapshot();
-console.log(
-  `batchSize ${values.batchSize?.toFixed(1)} after ${iteration} SPSA steps, ${applies} applies, mode ${mode}`,
-);
+const batchSize = values.batchSize?.toFixed(1);
+const summary = `${iteration} SPSA steps, ${applies} applies, mode ${mode}`;
+console.log(`batchSize ${batchSize} after ${summary}`);
 await engine.close();

@@ -1,8 +1,9 @@
 import { minimize } from "arqon";
 
-// Stand-in for an expensive, asynchronous measurement such as a short load test: the p99 latency
-// in ms for a given pool size and request timeout. It honours the abort signal, as a real one should.
-async function loadTest(params: Record<string, number>, signal: AbortSignal): Promise<number> {
+// Stand-in for an expensive, asynchronous measurement such as a short load test:
+// the p99 latency in ms for a pool size and a request timeout. It honours the
+// abort signal, as a real one should.
+async function loadTest(params: Record<string, number>, signal: AbortSignal) {
   signal.throwIfAborted();
   await new Promise((resolve) => setTimeout(resolve, 1));
   const { poolSize = 0, timeoutMs = 0 } = params;

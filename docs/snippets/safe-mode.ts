@@ -8,23 +8,21 @@ const engine = createEngine({
 });
 
 engine.events.subscribe((event) => {
-  if (event.type === "mode.changed") {
-    console.log(
-      `mode ${event.from} -> ${event.to} (${event.reasons.join(", ") || "no reasons"}): ${event.note ?? ""}`,
-    );
-  }
+  if (event.type !== "mode.changed") return;
+  const reasons = event.reasons.join(", ") || "no reasons";
+  console.log(`mode ${event.from} -> ${event.to} (${reasons}): ${event.note ?? ""}`);
 });
 
-// An operator stops adaptation, e.g. during a database failover. Nothing is applied from here on.
+// An operator stops adaptation, e.g. during a database failover.
+// Nothing is applied from here on.
 engine.halt("database failover in progress");
 console.log("mode now:", engine.mode);
 
 // Leaving `halted` takes an acknowledgement: who, and why it is safe again.
-console.log("blank acknowledgement accepted?", engine.resetSafeMode({ acknowledge: "  " }));
-console.log(
-  "acknowledged reset accepted?",
-  engine.resetSafeMode({ acknowledge: "ops (alice): failover done" }),
-);
+const blank = engine.resetSafeMode({ acknowledge: "  " });
+console.log("blank acknowledgement accepted?", blank);
+const reset = engine.resetSafeMode({ acknowledge: "ops (alice): failover done" });
+console.log("acknowledged reset accepted?", reset);
 console.log("mode now:", engine.mode);
 
 engine.flushEvents(); // deliver the audit events now rather than on the scheduler

@@ -1,7 +1,7 @@
 import { createSolver } from "arqon";
 import { branin as makeBranin } from "arqon/testing";
 
-// Branin: a standard two-parameter test function whose minimum (0.397887) is known.
+// Branin: a standard two-parameter test function with a known minimum (0.397887).
 const branin = makeBranin();
 
 const solver = createSolver({
@@ -12,11 +12,16 @@ const solver = createSolver({
 
 let batch = solver.ask();
 while (batch !== null) {
-  // Evaluate the batch anywhere (here, in-process) and report each result by trial id.
-  solver.tell(batch.map((trial) => ({ id: trial.id, value: branin.evaluate(trial.params) })));
+  // Evaluate the batch anywhere (here, in-process); report each result by trial id.
+  const results = batch.map((trial) => ({
+    id: trial.id,
+    value: branin.evaluate(trial.params),
+  }));
+  solver.tell(results);
   batch = solver.ask();
 }
 
 const best = solver.best();
-console.log(`best value ${best?.value.toFixed(5)} (known minimum ${branin.minimum.toFixed(5)})`);
+const known = branin.minimum.toFixed(5);
+console.log(`best value ${best?.value.toFixed(5)} (known minimum ${known})`);
 console.log("at", best?.params);

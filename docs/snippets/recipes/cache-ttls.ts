@@ -1,27 +1,27 @@
 import type { EngineConfig } from "arqon";
 
-/** The cache reports one digest every 2 s: backend load per request plus a staleness penalty. */
+/** One digest every 2 s: backend load per request plus a staleness penalty. */
 export const digestEveryMs = 2000;
 
 export const cacheTtlsConfig: EngineConfig = {
   seed: 9,
   params: {
-    // Time to live of cached entries, in seconds. Log scale: 10 → 20 s matters like 600 → 1200 s.
-    // maxDelta 30 s per apply: the hit rate shifts gradually rather than all at once.
+    // Time to live in seconds. Log scale: 10 → 20 s matters like 600 → 1200 s.
+    // At most 30 s per apply, so the hit rate shifts gradually.
     ttlSeconds: { min: 5, max: 3600, init: 60, scale: "log", maxDelta: 30 },
   },
-  // A TTL change shows in the hit rate only as entries expire: 15 digests (30 s) per window,
-  // after a settle of 20 s, within at most 2 minutes.
+  // A new TTL shows only as entries expire: skip 20 s after a change, then
+  // average 15 digests (30 s); give up on a window after 2 minutes.
   window: { digests: 15, ms: 120_000 },
   settleMs: 20_000,
-  // Digests may be up to a minute old (the cache exports its statistics in batches).
+  // Cache statistics are exported in batches: accept digests up to 1 min old.
   maxAgeMs: 60_000,
   guardrails: {
     preset: "conservative",
-    // One apply per 30 s at most; the windows above close every ~50 s.
+    // Windows close every ~50 s: one apply per 30 s at most.
     minIntervalMs: 30_000,
     maxUpdatesPerSecond: 1,
-    // A TTL may move by at most its whole range in 10 minutes (slow by design).
+    // In any 10 minutes the TTL may travel at most its whole range.
     changeBudget: 1,
     budgetWindowMs: 600_000,
   },
