@@ -547,8 +547,8 @@ describe("rollback", () => {
     expect(engine.generation).toBe(1);
     expect(Array.from(engine.values)).toEqual(init);
     engine.flushEvents();
-    expect(events.map((e) => e.type)).toEqual(["baseline.set", "rollback"]);
-    expect(events[1]).toMatchObject({ generation: 1, restoredGeneration: 0, note: "early" });
+    expect(events.map((e) => e.type)).toEqual(["baseline.set", "command", "rollback"]);
+    expect(events[2]).toMatchObject({ generation: 1, restoredGeneration: 0, note: "early" });
     await engine.close();
   });
 
@@ -653,7 +653,7 @@ describe("audit events", () => {
     rig.engine.flushEvents();
     const { events } = rig;
     expect(new Set(events.map((e) => e.type))).toEqual(
-      new Set(["baseline.set", "window.closed", "apply", "digest.rejected"]),
+      new Set(["baseline.set", "window.closed", "apply", "digest.rejected", "decision"]),
     );
     for (const [i, e] of events.entries()) {
       expect(e.v).toBe(AUDIT_SCHEMA_VERSION);

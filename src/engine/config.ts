@@ -74,6 +74,11 @@ export interface EngineConfig {
    * milliseconds on this clock.
    */
   readonly scheduler?: SchedulerLike;
+  /**
+   * Write every digest (accepted or rejected, with all its fields) into the audit stream, so a
+   * decision log can be replayed exactly (default false).
+   */
+  readonly captureDigests?: boolean;
   /** The control-safety layer: SafeMode, governor, thrashing, change budget, breakers (all on by default). */
   readonly safety?: SafetyOptions;
   /**
@@ -113,6 +118,7 @@ export interface ResolvedEngineConfig {
   readonly shared: boolean;
   readonly scheduler: SchedulerLike;
   readonly safety: ResolvedSafetyOptions;
+  readonly captureDigests: boolean;
   readonly onApply: ((values: Float64Array, generation: number) => void) | undefined;
   readonly auditSink: ((events: readonly AuditEvent[]) => void) | undefined;
   readonly inspect: ((event: InspectionEvent) => void) | undefined;
@@ -208,6 +214,7 @@ export const EngineConfigSchema = Schema.Struct({
   ),
   shared: Schema.optionalWith(Schema.Boolean, { exact: true }),
   safety: Schema.optionalWith(Schema.Unknown, { exact: true }),
+  captureDigests: Schema.optionalWith(Schema.Boolean, { exact: true }),
   onApply: Schema.optionalWith(FunctionValue, { exact: true }),
   auditSink: Schema.optionalWith(FunctionValue, { exact: true }),
   inspect: Schema.optionalWith(FunctionValue, { exact: true }),
@@ -328,6 +335,7 @@ export function resolveEngineConfig(input: EngineConfig): ResolvedEngineConfig {
     shared: input.shared ?? false,
     scheduler: input.scheduler ?? asyncScheduler,
     safety: resolveSafetyOptions(input.safety, guardrails),
+    captureDigests: input.captureDigests ?? false,
     onApply: input.onApply,
     auditSink: input.auditSink,
     inspect: input.inspect,

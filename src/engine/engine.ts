@@ -5,7 +5,7 @@ import { engineMachine } from "../../machines/engine.machine.js";
 import type { HotPathEvent } from "../../machines/hot-path.logic.js";
 import type { SafeModeChanged, SafeModeEvent } from "../../machines/safe-mode.machine.js";
 import { type SpsaMachineEvent, spsaMachine } from "../../machines/spsa.machine.js";
-import { type AuditEvent, AuditRecordType } from "../audit/events.js";
+import { type AuditEvent, AuditRecordType, ControlCommand, DecisionOutcome } from "../audit/events.js";
 import { AuditRing } from "../audit/ring.js";
 import type { ConfigError } from "../errors.js";
 import { ApplyKind } from "../hotpath/apply-kind.js";
@@ -424,6 +424,7 @@ class EngineImpl implements Engine {
       return VERDICT_BY_CODE[code] ?? "malformed";
     }
     this.accepted++;
+    if (c.captureDigests) this.captureDigest(AuditRecordType.DigestAccepted, 0, digest, now);
     const governor = this.governor;
     if (governor !== undefined) {
       const verdict = governor.observe(digest.objective, now);
@@ -477,18 +478,22 @@ class EngineImpl implements Engine {
 
   setBaseline(): void {
     if (this.closed) return;
+    this.auditCommand(ControlCommand.SetBaseline);
     this.hotPath.send({ type: "baseline.set" } satisfies HotPathEvent);
     this.governor?.resetBaseline();
     this.afterWork();
   }
 
   rollback(reason = "manual rollback"): boolean {
+    if (this.closed) return false;
+    this.auditCommand(ControlCommand.Rollback, reason);
     return this.restoreBaseline(RollbackReason.Manual, reason);
   }
 
   halt(reason: string): void {
     if (this.closed) return;
     const text = typeof reason === "string" && reason.trim() !== "" ? reason : "halted by the host";
+    this.auditCommand(ControlCommand.Halt, text);
     // The word first: from this line on no apply can pass, whatever the chart does next.
     this.executor.mode[0] = SAFE_MODE_LEVEL.halted;
     this.cancelPaced("decision");
@@ -502,6 +507,7 @@ class EngineImpl implements Engine {
     if (this.closed || this.modeLevel !== SAFE_MODE_LEVEL.halted) return false;
     const acknowledge = options?.acknowledge;
     if (typeof acknowledge !== "string" || acknowledge.trim() === "") return false;
+    this.auditCommand(ControlCommand.ResetSafeMode, acknowledge);
     this.sendSafeMode({ type: "reset", acknowledge });
     this.afterWork();
     return this.modeLevel !== SAFE_MODE_LEVEL.halted;
@@ -581,6 +587,7 @@ class EngineImpl implements Engine {
     const propose = (kind: ApplyKind, self: AnyActorRef): boolean => {
       const code = this.executor.apply(target, ++this.proposalId, kind, this.scheduler.now());
       if (code === APPLIED) {
+        this.audit.attachVector(this.live.values);
         this.pushToActuator();
         return true;
       }
@@ -601,6 +608,7 @@ class EngineImpl implements Engine {
       applyCentre: ({ self }: { self: AnyActorRef }) => {
         const result = core.commit(target);
         if (result === CommitResult.NotReady) target.set(core.centre);
+        else this.auditDecision(result === CommitResult.Stepped);
         if (propose(ApplyKind.Centre, self) && result === CommitResult.Stepped) this.onCentreMoved();
       },
       measureCentre: () => {
@@ -616,8 +624,10 @@ class EngineImpl implements Engine {
         this.whenApplyAllowed("return", () => {
           target.set(core.centre);
           const code = this.executor.apply(target, ++this.proposalId, ApplyKind.Centre, this.scheduler.now());
-          if (code === APPLIED) this.pushToActuator();
-          else this.onViolation(code);
+          if (code === APPLIED) {
+            this.audit.attachVector(this.live.values);
+            this.pushToActuator();
+          } else this.onViolation(code);
           this.control.next("open");
           this.freezeIfStalled();
         });
@@ -657,6 +667,53 @@ class EngineImpl implements Engine {
         );
       },
     };
+  }
+
+  /** Audits a gradient estimate (and the step taken from it), tied to the centre apply that follows. */
+  private auditDecision(stepped: boolean): void {
+    const core = this.core;
+    const now = this.scheduler.now();
+    const proposal = this.proposalId + 1;
+    const k = stepped ? core.iteration - 1 : core.iteration;
+    const outcome = stepped ? DecisionOutcome.Stepped : DecisionOutcome.Calibrating;
+    this.audit.writeVector(
+      AuditRecordType.Decision,
+      now,
+      this.live.generation,
+      proposal,
+      outcome,
+      k,
+      core.yPlus,
+      core.yMinus,
+      core.gradient,
+    );
+    if (!stepped) return;
+    this.audit.writeVector(
+      AuditRecordType.DecisionStep,
+      now,
+      this.live.generation,
+      proposal,
+      core.clippedSteps,
+      k,
+      core.ak,
+      core.ck,
+      core.step,
+    );
+  }
+
+  /** Audits a control-plane command before it takes effect (and hands it to `onCommand`, e.g. a decision log's durable append). */
+  private auditCommand(command: ControlCommand, note?: string): void {
+    this.audit.write(
+      AuditRecordType.Command,
+      this.scheduler.now(),
+      this.live.generation,
+      -1,
+      command,
+      -1,
+      0,
+      0,
+    );
+    if (note !== undefined) this.audit.annotateLast(note);
   }
 
   /** A closed window: audit it, then hand it to the SPSA cycle once Tier 1 would accept an apply. */
@@ -730,8 +787,39 @@ class EngineImpl implements Engine {
     return true;
   }
 
+  /** Writes a digest with every field replay needs (capture on); absent or unusable fields become NaN. */
+  private captureDigest(type: AuditRecordType, code: number, digest: unknown, now: number): void {
+    const field = (d: Record<string, unknown>, key: string): number =>
+      typeof d[key] === "number" ? (d[key] as number) : Number.NaN;
+    let d: Record<string, unknown> = {};
+    try {
+      if (typeof digest === "object" && digest !== null) d = { ...(digest as Record<string, unknown>) };
+    } catch {
+      // A digest whose getters throw is captured without its fields.
+    }
+    this.audit.writeDigest(
+      type,
+      now,
+      this.live.generation,
+      type === AuditRecordType.DigestAccepted ? this.proposalId : -1,
+      code,
+      field(d, "objective"),
+      field(d, "generation"),
+      field(d, "timestamp"),
+      field(d, "constraintMargin"),
+      field(d, "latencyP99"),
+      field(d, "throughput"),
+      field(d, "errorRate"),
+    );
+  }
+
   private reject(code: number, digest: unknown, now: number): void {
     this.rejected++;
+    if (this.config.captureDigests) {
+      this.captureDigest(AuditRecordType.DigestRejected, code, digest, now);
+      this.afterWork();
+      return;
+    }
     let value = Number.NaN;
     let generation = Number.NaN;
     try {

@@ -316,7 +316,17 @@ export class Executor {
     const generation = live.restoreBaseline();
     if (Number.isFinite(now)) this.clock[LAST_APPLY] = now;
     this.results[APPLIED]!++;
-    this.audit.write(AuditRecordType.Rollback, now, generation, -1, reason, -1, restored, 0);
+    this.audit.writeVector(
+      AuditRecordType.Rollback,
+      now,
+      generation,
+      -1,
+      reason,
+      -1,
+      restored,
+      0,
+      live.values,
+    );
     if (note !== undefined) this.audit.annotateLast(note);
     return APPLIED;
   }
