@@ -261,6 +261,12 @@ describe("arqon replay", () => {
     expect(lines.at(-2)).toContain('"stalledFor":99');
     expect(lines.at(-1)).toContain('"stalledFor":3');
     expect(io.err).toContain("diverged at record");
+    const json = memoryIo();
+    expect(await runCli(["replay", "bad.jsonl", "--json"], json)).toBe(1);
+    expect(JSON.parse(json.out)).toMatchObject({
+      ok: false,
+      divergence: { index: stall + 1, reason: "stalledFor", actual: { stalledFor: 3 } },
+    });
   });
 
   it("reports a missing log and a missing argument as usage errors", async () => {

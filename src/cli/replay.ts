@@ -2,6 +2,7 @@ import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import type { AuditEvent } from "../audit/events.js";
 import { LogError } from "../log/errors.js";
+import { encodeNumbers } from "../replay/json-numbers.js";
 import { ReplayInputError } from "../replay/read-log.js";
 import { type ReplayDivergence, replay } from "../replay/replay.js";
 import { type ExitCode, runtimeError, usageError } from "./cli-error.js";
@@ -13,7 +14,7 @@ export const REPLAY_USAGE = `arqon replay <log> [--context N] [--json]
   feeds it the logged digests and commands at their logged times, and checks that every proposal,
   apply, violation, window, decision and mode change is identical. Prints "replay OK: N records
   identical" (exit 0), or the first divergence with the N records before it (exit 1; default 5).
-  --json prints the result object instead.`;
+  --json prints the result object instead (NaN, ±Infinity and -0 as {"$num": "..."}).`;
 
 /**
  * The positional argument and flags of a log command (`<log> [flags]`), strictly: exactly one
@@ -80,7 +81,7 @@ export async function replayCommand(argv: readonly string[], io: CliIo): Promise
     throw logReadFailure("replay", error);
   }
   if (values.json === true) {
-    io.stdout(`${JSON.stringify(result)}\n`);
+    io.stdout(`${JSON.stringify(encodeNumbers(result))}\n`);
     return result.ok ? 0 : 1;
   }
   if (result.ok) {
