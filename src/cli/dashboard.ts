@@ -1,9 +1,5 @@
 import { resolve } from "node:path";
-import { asyncScheduler } from "rxjs";
-import { startDemoService } from "../dashboard/demo-service.js";
-import { engineSource } from "../dashboard/engine-source.js";
-import { RecordingError, readRecording, recordedSource } from "../dashboard/recorded-source.js";
-import { serveDashboard } from "../dashboard/server.js";
+import type { DashboardServer } from "../dashboard/server.js";
 import type { DashboardSource } from "../dashboard/source.js";
 import { optionalString, parseFlags } from "./args.js";
 import { runtimeError, usageError } from "./cli-error.js";
@@ -40,6 +36,9 @@ export async function runDashboard(argv: readonly string[], io: CliIo, stop: Abo
   const port = wholeNumber(optionalString(flags, "port"), "port", 0, 65535) ?? 0;
   const seed = wholeNumber(optionalString(flags, "seed"), "seed", 0, Number.MAX_SAFE_INTEGER) ?? 7;
 
+  // Loaded here, not at the top: every other command would pay for the engine and the server.
+  const { RecordingError, readRecording, recordedSource } = await import("../dashboard/recorded-source.js");
+  const { serveDashboard } = await import("../dashboard/server.js");
   let source: DashboardSource;
   let what: string;
   let stopDemo = async () => {};
@@ -54,13 +53,18 @@ export async function runDashboard(argv: readonly string[], io: CliIo, stop: Abo
       throw error;
     }
   } else {
+    const [{ asyncScheduler }, { startDemoService }, { engineSource }] = await Promise.all([
+      import("rxjs"),
+      import("../dashboard/demo-service.js"),
+      import("../dashboard/engine-source.js"),
+    ]);
     const demo = startDemoService({ scheduler: asyncScheduler, seed });
     source = engineSource(demo.engine);
     stopDemo = () => demo.stop();
     what = `live demo engine (seed ${seed})`;
   }
 
-  let server: Awaited<ReturnType<typeof serveDashboard>>;
+  let server: DashboardServer;
   try {
     server = await serveDashboard(source, { port });
   } catch (error) {
