@@ -226,7 +226,7 @@ export async function runDecisionLogBench(options: {
   return [
     "Decision log (`bench/decision-log.ts`): append-only segmented log, CRC-32C framed records of about 250 bytes (audit-sized JSON).",
     "Group commit = the writer buffers appends and writes + fdatasyncs every `flushRecords` (256) records or `flushMs`; the append itself never does I/O. fsync always = write + fdatasync inside every append.",
-    "Loss window after SIGKILL: a child appends ~4 records/ms; the parent kills it at seeded random points; window = kill time − timestamp of the last recovered record (records lost = last reported appended − recovered, a lower bound).",
+    "Loss window after SIGKILL: a child appends ~4 records/ms; the parent kills it at seeded random points; window = kill time − timestamp of the last recovered record (records lost = last reported appended − recovered, a lower bound). The window is bounded by flushMs plus one commit (write + fdatasync) plus timer lateness, so on a loaded machine its maximum exceeds flushMs by about one commit latency. Maxima of appends and commits include preemption on the shared 2-core machine (see the load average).",
     "",
     `Machine: ${environment}`,
     "",
