@@ -209,6 +209,48 @@ describe("replay of a real engine's timer-driven records", () => {
   });
 });
 
+describe("end to end: an engine writing its decision log through auditSink", () => {
+  it("replays the log directory with arqon replay and explains one of its generations", async () => {
+    const dir = join(scratch, "engine-log");
+    const config: EngineConfig = {
+      seed: 11,
+      params: {
+        x: { min: 0, max: 10, init: 2, maxDelta: 1 },
+        y: { min: 1, max: 100, init: 50, maxDelta: 10 },
+      },
+      spsa: { a: "auto", c: 0.02, calibrationIterations: 3 },
+      window: { digests: 4, ms: 400 },
+      captureDigests: true,
+    };
+    const clock = new ReplayClock(500);
+    const log = openDecisionLog({ dir, header: engineLogHeader(config, { startTime: 500 }) });
+    const engine = createEngine({
+      ...config,
+      scheduler: clock,
+      auditSink: (events) => {
+        for (const event of events) log.append(auditLogRecord(event));
+      },
+    });
+    for (let k = 1; k <= 2_000; k++) {
+      clock.advanceTo(500 + 20 * k);
+      const [x = 0, y = 0] = engine.values;
+      engine.observe({
+        objective: (x - 7) ** 2 + (Math.log(y) - 2) ** 2 + 0.001 * (k % 7),
+        generation: engine.generation,
+      });
+    }
+    await engine.close();
+    log.close();
+    const io = memoryIo();
+    expect(await runCli(["replay", "engine-log"], io)).toBe(0);
+    expect(io.out).toMatch(/^replay OK: \d+ records identical\n$/);
+    const generation = engine.generation - 1;
+    const explained = memoryIo();
+    expect(await runCli(["explain", "engine-log", "--generation", String(generation)], explained)).toBe(0);
+    expect(explained.out.startsWith(`generation ${generation}: `)).toBe(true);
+  }, 60_000);
+});
+
 function memoryIo(): CliIo & { out: string; err: string } {
   const io = {
     out: "",
