@@ -1,5 +1,5 @@
 import { request } from "node:http";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { AUDIT_SCHEMA_VERSION, type AuditEvent } from "../src/audit/events.js";
 import { engineSource } from "../src/dashboard/engine-source.js";
 import { recordedSource } from "../src/dashboard/recorded-source.js";
@@ -201,6 +201,16 @@ describe("event stream", () => {
     // Every message is a complete block: field lines, then one blank line.
     expect(stream.raw()).toMatch(/^retry: 2000\n\nevent: init\ndata: \{.*\}\n\n/);
     expect(stream.raw()).toContain(`event: audit\nid: ${event.seq}\ndata: `);
+    stream.close();
+  });
+
+  it("keeps idle streams alive with heartbeat comments and periodic snapshots", async () => {
+    const server = await serve(recordedSource(recorded, "r"), { heartbeatEveryMs: 10, snapshotEveryMs: 10 });
+    const stream = await openStream(server.url);
+    await stream.waitFor((m) => m.event === "snapshot");
+    await vi.waitFor(() => expect(stream.raw()).toContain("\n: heartbeat\n\n"), { timeout: 10_000 });
+    // Comments are not messages: every parsed message is a named event with JSON data.
+    for (const message of stream.messages) expect(() => JSON.parse(message.data)).not.toThrow();
     stream.close();
   });
 
