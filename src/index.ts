@@ -2,7 +2,9 @@
  * arqon: tune the knobs of live systems from their telemetry, fast and safely.
  *
  * - Solver: `createSolver` / `minimize` — ask/tell black-box minimisation within a budget.
- * - Engine: `createEngine` — online SPSA tuning of a live system behind a Tier-1 safety executor.
+ * - Engine: `createEngine` — online SPSA tuning of a live system behind a Tier-1 safety executor
+ *   and SafeMode; `fromEngine` / `createSupervisor` to run engines as actors; `engineSnapshots`.
+ * - Decision log, `replay`, `explain`, dashboard: `arqon/node` (they use the file system).
  * @packageDocumentation
  */
 
@@ -13,12 +15,31 @@ export type { EngineConfig, ResolvedEngineConfig, WindowConfig } from "./engine/
 export { engineConfigIssues } from "./engine/config.js";
 export type { Digest } from "./engine/digest.js";
 export { createEngine, type DigestVerdict, Engine, type EngineSnapshot } from "./engine/engine.js";
+export {
+  type EngineCommand,
+  EngineFailedError,
+  type EngineNotification,
+  engineOf,
+  type FromEngineOptions,
+  fromEngine,
+} from "./engine/from-engine.js";
 export type { ParamSpec } from "./engine/registry.js";
+export type { SafeModeName, SafeModeReason } from "./engine/safety/safe-mode-reasons.js";
+export type { SafetyOptions } from "./engine/safety/safety-config.js";
+export { type EngineSnapshotsOptions, engineSnapshots, SNAPSHOT_EVERY_MS } from "./engine/snapshots.js";
 export type { SpsaOptions } from "./engine/spsa/options.js";
+export { createSupervisor, Supervisor, type SupervisorOptions } from "./engine/supervisor.js";
 /* Errors */
 export { ConfigError, type ConfigIssue, UsageError } from "./errors.js";
 export type { GuardrailPreset, Guardrails, GuardrailsInput } from "./hotpath/guardrails.js";
 export { readShared, type SharedLiveConfigHandle } from "./hotpath/shared-live-config.js";
+/* Decision-log records (replay and explain, which read logs from disk, are in `arqon/node`) */
+export {
+  type AuditLogRecord,
+  auditLogRecord,
+  type EngineLogHeader,
+  engineLogHeader,
+} from "./replay/log-records.js";
 /* Solver */
 export { type ResolvedSolverConfig, type SolverConfig, solverConfigIssues } from "./solver/config.js";
 export {
@@ -45,5 +66,6 @@ export {
   type WarmStartPoint,
 } from "./solver/solver.js";
 export type { StrategyName } from "./solver/strategy.js";
+
 /* Parameter space */
 export type { Bound, Scale } from "./space/scale.js";

@@ -1,0 +1,14 @@
+/**
+ * arqon's Node-only parts (`arqon/node`): the durable decision log, `replay` and `explain` of a
+ * logged run, and the local dashboard server. They use `node:fs` and `node:http`, so they live outside the
+ * core entry, which runs in browsers too.
+ *
+ * @packageDocumentation
+ */
+
+export type { DashboardOptions, DashboardServer } from "./dashboard/server.js";
+export { serveDashboard } from "./dashboard/server.js";
+export * from "./log/index.js";
+export { type Explanation, explain, renderExplanation } from "./replay/explain.js";
+export { type DecisionLogInput, ReplayInputError, type ReplayLog, readReplayLog } from "./replay/read-log.js";
+export { type ReplayDivergence, type ReplayOptions, type ReplayResult, replay } from "./replay/replay.js";
