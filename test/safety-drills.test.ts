@@ -1,0 +1,434 @@
+import { describe, expect, it } from "vitest";
+import type { AuditEvent } from "../src/audit/events.js";
+import type { EngineConfig } from "../src/engine/config.js";
+import { Prng } from "../src/random/prng.js";
+import { digestOf, type EngineRig, engineRig, eventsOfType } from "./support/engine-harness.js";
+
+/** One knob on [0, 10] starting at 5; maxDelta is 1 (10 % of the range). */
+const ONE = { x: { min: 0, max: 10, init: 5 } } as const satisfies EngineConfig["params"];
+
+/** A short dwell so that recoveries fit in a few seconds of virtual time. */
+const QUICK_EXIT = { safeMode: { dwellMs: 1000, healthyWindows: 2 } } as const;
+
+type Plant = (x: number, i?: number) => number;
+
+/** A noisy bowl with its minimum at x = 3. */
+function bowl(seed: number): Plant {
+  const noise = Prng.fromSeed(seed, 1);
+  return (x) => (x - 3) ** 2 + 0.05 * noise.normal();
+}
+
+/** Feeds `count` digests of `plant` at the live x, one every `stepMs` of virtual time. */
+function feed(rig: EngineRig, count: number, stepMs: number, plant: Plant): void {
+  for (let i = 0; i < count; i++) {
+    rig.clock.advanceBy(stepMs);
+    rig.engine.observe(digestOf(rig.engine, plant(rig.engine.values[0]!, i)));
+  }
+}
+
+/** Delivers pending audit events and returns those after index `from`. */
+function eventsSince(rig: EngineRig, from: number): AuditEvent[] {
+  rig.engine.flushEvents();
+  return rig.events.slice(from);
+}
+
+function transitions(events: readonly AuditEvent[]): string[] {
+  return eventsOfType(events, "mode.changed").map((e) => `${e.from}→${e.to} [${e.reasons.join(",")}]`);
+}
+
+describe("SafeMode fault drills", () => {
+  it("NaN digest: rolls back to the baseline and freezes; recovers after clean windows", () => {
+    const rig = engineRig({ seed: 1, params: ONE, window: { digests: 5, ms: 500 }, safety: QUICK_EXIT });
+    const { engine } = rig;
+    const plant = bowl(11);
+    feed(rig, 12, 100, plant);
+    expect(engine.values[0]).not.toBe(5); // a perturbation is live
+    const mark = rig.events.length;
+    expect(engine.observe(digestOf(engine, Number.NaN))).not.toBe("accepted");
+    const after = eventsSince(rig, mark);
+    expect(engine.mode).toBe("frozen");
+    expect(engine.snapshot().reasons).toEqual(["nonFiniteObjective"]);
+    expect(transitions(after)).toEqual(["normal→frozen [nonFiniteObjective]"]);
+    const rollbacks = eventsOfType(after, "rollback");
+    expect(rollbacks).toHaveLength(1);
+    expect(rollbacks[0]!.reason).toBe("safe-mode");
+    expect(rollbacks[0]!.note).toBe("instability governor: nonFiniteObjective");
+    expect(engine.values[0]).toBe(5);
+    // Frozen: clean windows clear the reason but nothing is applied before the dwell.
+    const frozenMark = rig.events.length;
+    feed(rig, 8, 100, plant);
+    expect(engine.values[0]).toBe(5);
+    expect(eventsOfType(eventsSince(rig, frozenMark), "apply")).toHaveLength(0);
+    feed(rig, 40, 100, plant);
+    expect(engine.snapshot().reasons).toEqual([]);
+    expect(engine.mode).toBe("normal");
+    expect(transitions(eventsSince(rig, frozenMark))).toEqual([
+      "frozen→conservative []",
+      "conservative→normal []",
+    ]);
+  });
+
+  it("spike burst caused by the tuner (it stepped over a cliff): rollback to the baseline + frozen", () => {
+    // Large gain: the first step moves the centre a whole maxDelta (5 → 4), past the cliff at 4.5;
+    // the ±0.2 perturbations around 5 never reach it, so the objective was clean until the step.
+    const rig = engineRig({
+      seed: 1,
+      params: ONE,
+      window: { digests: 5, ms: 500 },
+      spsa: { a: 1 },
+      safety: QUICK_EXIT,
+    });
+    const { engine } = rig;
+    const plant = bowl(3);
+    let tripAt = -1;
+    for (let i = 0; i < 60 && tripAt < 0; i++) {
+      rig.clock.advanceBy(100);
+      const x = engine.values[0]!;
+      engine.observe(digestOf(engine, plant(x) + (x < 4.5 ? 50 : 0)));
+      if (engine.mode !== "normal") tripAt = i;
+    }
+    expect(tripAt).toBeGreaterThan(12); // after the first iteration's step, not before
+    const events = eventsSince(rig, 0);
+    expect(engine.mode).toBe("frozen");
+    expect(engine.snapshot().reasons).toEqual(["spike"]);
+    expect(engine.snapshot().spikesAbsorbed).toBe(0);
+    expect(transitions(events)).toEqual(["normal→frozen [spike]"]);
+    const rollbacks = eventsOfType(events, "rollback");
+    expect(rollbacks.map((e) => [e.reason, e.note])).toEqual([["safe-mode", "instability governor: spike"]]);
+    expect(rollbacks[0]!.values).toEqual({ x: 5 });
+    expect(engine.values[0]).toBe(5);
+    // The centre was past the cliff when it tripped: the tuner walked into it.
+    const steps = eventsOfType(events, "apply").filter((e) => e.kind === "centre");
+    expect(steps.some((e) => e.values!.x! < 4.5)).toBe(true);
+  });
+
+  it("the same burst while the tuner stood still is absorbed (spikesAbsorbed 1, no trip)", () => {
+    const rig = engineRig({
+      seed: 1,
+      params: ONE,
+      window: { digests: 5, ms: 500 },
+      spsa: { a: 1 },
+      safety: QUICK_EXIT,
+    });
+    const { engine } = rig;
+    const plant = bowl(3);
+    // Digests 10–12 all fall inside the minus window (8–12), after ten clean ones: the centre has not moved yet.
+    for (let i = 0; i < 13; i++) {
+      rig.clock.advanceBy(100);
+      engine.observe(digestOf(engine, plant(engine.values[0]!) + (i >= 10 ? 50 : 0)));
+      expect(engine.snapshot().centre.x).toBe(5);
+    }
+    const events = eventsSince(rig, 0);
+    expect(engine.snapshot().spikesAbsorbed).toBe(1);
+    expect(engine.mode).toBe("normal");
+    expect(engine.snapshot().reasons).toEqual([]);
+    expect(transitions(events)).toEqual([]);
+    expect(eventsOfType(events, "rollback")).toHaveLength(0);
+  });
+
+  it("over-large gain: the plant oscillates across its minimum and the governor trips on spike", () => {
+    // maxDelta 3 and a = 5 on a steep bowl: the first step jumps from 3.5 to 0.7, far worse than the baseline.
+    const rig = engineRig({
+      seed: 1,
+      params: { x: { min: 0, max: 10, init: 3.5, maxDelta: 3 } },
+      window: { digests: 5, ms: 500 },
+      spsa: { a: 5 },
+      safety: QUICK_EXIT,
+    });
+    const { engine } = rig;
+    const noise = Prng.fromSeed(5, 1);
+    const centres = new Set<number>();
+    for (let i = 0; i < 400 && engine.mode === "normal"; i++) {
+      rig.clock.advanceBy(100);
+      engine.observe(digestOf(engine, 10 * (engine.values[0]! - 3) ** 2 + 0.05 * noise.normal()));
+      centres.add(engine.snapshot().centre.x!);
+    }
+    const events = eventsSince(rig, 0);
+    expect(Math.min(...centres)).toBeLessThan(1); // overshot the minimum at 3 by more than 2
+    expect(engine.mode).toBe("frozen");
+    expect(engine.snapshot().reasons).toEqual(["spike"]);
+    expect(transitions(events)).toEqual(["normal→frozen [spike]"]);
+    expect(eventsOfType(events, "rollback").map((e) => e.note)).toEqual(["instability governor: spike"]);
+    expect(engine.values[0]).toBe(3.5);
+  });
+
+  it("stalled telemetry: returns to the centre, freezes (evalTimeouts); digests flowing clear it", () => {
+    const rig = engineRig({
+      seed: 1,
+      params: ONE,
+      window: { digests: 5, ms: 500 },
+      stallAfter: 2,
+      safety: QUICK_EXIT,
+    });
+    const { engine } = rig;
+    feed(rig, 22, 100, bowl(3));
+    rig.clock.advanceBy(5000);
+    const events = eventsSince(rig, 0);
+    expect(engine.mode).toBe("frozen");
+    expect(engine.snapshot().reasons).toEqual(["evalTimeouts"]);
+    expect(transitions(events)).toEqual(["normal→frozen [evalTimeouts]"]);
+    expect(eventsOfType(events, "spsa.stalled")).toHaveLength(1);
+    expect(eventsOfType(events, "rollback")).toHaveLength(0);
+    expect(engine.values[0]).toBe(engine.snapshot().centre.x); // the centre, not a perturbation
+    const frozenAt = engine.values[0];
+    rig.clock.advanceBy(60_000);
+    expect(engine.values[0]).toBe(frozenAt);
+    const mark = rig.events.length;
+    feed(rig, 50, 100, bowl(4));
+    expect(engine.snapshot().reasons).toEqual([]);
+    expect(engine.mode).toBe("normal");
+    expect(transitions(eventsSince(rig, mark))).toEqual(["frozen→conservative []", "conservative→normal []"]);
+  });
+
+  it("throwing actuator: rollback to the baseline, breaker open → frozen; a rollback probe closes it", () => {
+    let throwing = false;
+    const pushed: number[] = [];
+    const rig = engineRig({
+      seed: 1,
+      params: ONE,
+      window: { digests: 5, ms: 500 },
+      safety: { ...QUICK_EXIT, breaker: { failureThreshold: 2, baseBackoffMs: 2000, maxBackoffMs: 8000 } },
+      onApply: (values) => {
+        pushed.push(values[0]!);
+        if (throwing) throw new Error("valve stuck");
+      },
+    });
+    const { engine } = rig;
+    feed(rig, 12, 100, bowl(3));
+    throwing = true;
+    feed(rig, 3, 100, bowl(3));
+    const events = eventsSince(rig, 0);
+    const rollbacks = eventsOfType(events, "rollback");
+    expect(rollbacks.map((e) => [e.reason, e.note])).toEqual([["safe-mode", "actuator failed: valve stuck"]]);
+    // The failed apply, then the baseline pushed after the rollback (which fails too and opens the breaker).
+    expect(pushed.slice(-2)).toEqual([5, 5]);
+    expect(engine.values[0]).toBe(5);
+    expect(engine.mode).toBe("frozen");
+    expect(engine.snapshot().reasons).toEqual(["breakerOpen"]);
+    expect(transitions(events)).toEqual(["normal→frozen [breakerOpen]"]);
+    // Frozen: nothing is applied or pushed while the breaker is open.
+    throwing = false;
+    const calls = pushed.length;
+    feed(rig, 10, 100, bowl(3));
+    expect(engine.values[0]).toBe(5);
+    expect(pushed.length).toBe(calls);
+    // After the backoff an operator rollback re-pushes the baseline: the probe succeeds and closes it.
+    // (The engine's own timed probe does not: see the helper report, "breaker probe races half-open".)
+    rig.clock.advanceBy(3000);
+    const mark = rig.events.length;
+    engine.rollback("operator re-sync after valve repair");
+    expect(pushed.at(-1)).toBe(5);
+    expect(engine.snapshot().reasons).toEqual([]);
+    feed(rig, 60, 100, bowl(3));
+    expect(engine.mode).toBe("normal");
+    const after = eventsSince(rig, mark);
+    expect(transitions(after)).toEqual(["frozen→conservative []", "conservative→normal []"]);
+    expect(eventsOfType(after, "apply").length).toBeGreaterThan(0);
+    expect(pushed.length).toBeGreaterThan(calls + 1);
+  });
+
+  it("full audit ring (nobody draining): high-water → conservative, full → frozen; draining recovers", () => {
+    const rig = engineRig({
+      seed: 1,
+      params: ONE,
+      window: { digests: 5, ms: 500 },
+      auditCapacity: 16,
+      safety: QUICK_EXIT,
+    });
+    const { engine } = rig;
+    feed(rig, 3, 100, bowl(1));
+    engine.flushEvents();
+    const modes: string[] = [];
+    // The clock stands still, so the scheduled delivery never runs: each rejected digest adds a record.
+    for (let i = 0; i < 20; i++) {
+      expect(engine.observe({ objective: 1, generation: 999, timestamp: engine.now() })).toBe(
+        "wrong-generation",
+      );
+      if (modes.at(-1) !== engine.mode) modes.push(engine.mode);
+    }
+    expect(modes).toEqual(["normal", "conservative", "frozen"]);
+    expect(engine.snapshot().reasons).toEqual(["auditHighWater", "auditFull"]);
+    expect(engine.snapshot().audit.dropped).toBeGreaterThan(0);
+    const events = eventsSince(rig, 0);
+    // The high-water transition is delivered; the frozen one was written to a full ring and is counted in `dropped`.
+    expect(transitions(events)).toEqual(["normal→conservative [auditHighWater]"]);
+    expect(engine.snapshot().reasons).toEqual([]); // drained
+    const mark = rig.events.length;
+    feed(rig, 50, 100, bowl(1));
+    expect(engine.mode).toBe("normal");
+    expect(transitions(eventsSince(rig, mark))).toEqual(["frozen→conservative []", "conservative→normal []"]);
+  });
+
+  it("constraint violation: conservative, and the tuner moves only toward feasibility", () => {
+    const rig = engineRig({ seed: 1, params: ONE, window: { digests: 5, ms: 500 }, safety: QUICK_EXIT });
+    const { engine } = rig;
+    const plant = bowl(3); // the objective pulls x down toward 3; feasibility needs x ≥ 5.35
+    let last = 5;
+    let recoveredAt = -1;
+    for (let i = 0; i < 150; i++) {
+      rig.clock.advanceBy(100);
+      const x = engine.values[0]!;
+      engine.observe(digestOf(engine, plant(x), { constraintMargin: x - 5.35 }));
+      const centre = engine.snapshot().centre.x!;
+      if (recoveredAt < 0) {
+        expect(centre).toBeGreaterThanOrEqual(last); // only toward feasibility
+        if (engine.mode === "conservative") expect(centre - last).toBeLessThanOrEqual(0.5 + 1e-9);
+      }
+      last = centre;
+      if (i === 0) {
+        expect(engine.mode).toBe("conservative");
+        expect(engine.snapshot().reasons).toEqual(["constraintViolation"]);
+      }
+      if (recoveredAt < 0 && engine.snapshot().reasons.length === 0) recoveredAt = i;
+    }
+    const events = eventsSince(rig, 0);
+    expect(recoveredAt).toBeGreaterThan(0);
+    expect(transitions(events)[0]).toBe("normal→conservative [constraintViolation]");
+    expect(eventsOfType(events, "rollback")).toHaveLength(0);
+    const halfDelta = 0.5 * (1 + 1e-9);
+    let previous = 5;
+    for (const apply of eventsOfType(events, "apply")) {
+      if (apply.time > 0 && apply.time < 100 * (recoveredAt + 1))
+        expect(Math.abs(apply.values!.x! - previous)).toBeLessThanOrEqual(halfDelta);
+      previous = apply.values!.x!;
+    }
+  });
+
+  it("emergency margin: rollback to the baseline + frozen", () => {
+    const rig = engineRig({ seed: 1, params: ONE, window: { digests: 5, ms: 500 }, safety: QUICK_EXIT });
+    const { engine } = rig;
+    feed(rig, 12, 100, bowl(3));
+    expect(engine.values[0]).not.toBe(5);
+    rig.clock.advanceBy(100);
+    engine.observe(digestOf(engine, 1, { constraintMargin: -1 }));
+    const events = eventsSince(rig, 0);
+    expect(engine.mode).toBe("frozen");
+    expect(engine.snapshot().reasons).toEqual(["constraintViolation", "constraintEmergency"]);
+    expect(transitions(events)).toEqual(["normal→frozen [constraintEmergency]"]);
+    expect(eventsOfType(events, "rollback").map((e) => [e.reason, e.note])).toEqual([
+      ["constraint-breach", "constraint margin -1 below the emergency level"],
+    ]);
+    expect(engine.values[0]).toBe(5);
+    feed(rig, 10, 100, () => 1);
+    expect(engine.values[0]).toBe(5);
+  });
+
+  it("thrashing input: the centre reverses across a kink → frozen (thrashing), values held", () => {
+    const rig = engineRig({
+      seed: 1,
+      params: ONE,
+      window: { digests: 5, ms: 500 },
+      spsa: { a: 1 },
+      safety: { ...QUICK_EXIT, thrashing: { deadBand: 0.05 } },
+    });
+    const { engine } = rig;
+    for (let i = 0; i < 600 && engine.mode === "normal"; i++) {
+      rig.clock.advanceBy(100);
+      engine.observe(digestOf(engine, 20 * Math.abs(engine.values[0]! - 5.5)));
+    }
+    const events = eventsSince(rig, 0);
+    expect(engine.mode).toBe("frozen");
+    expect(engine.snapshot().reasons).toContain("thrashing");
+    expect(transitions(events)).toEqual(["normal→frozen [thrashing]"]);
+    expect(eventsOfType(events, "rollback")).toHaveLength(0);
+    const held = engine.values[0];
+    feed(rig, 100, 100, (x) => 20 * Math.abs(x - 5.5));
+    expect(engine.values[0]).toBe(held);
+  });
+
+  it("manual halt then reset: blank acknowledgement refused, reset audited, applies resume", () => {
+    const rig = engineRig({ seed: 1, params: ONE, window: { digests: 5, ms: 500 }, safety: QUICK_EXIT });
+    const { engine } = rig;
+    feed(rig, 12, 100, bowl(3));
+    engine.flushEvents();
+    const mark = rig.events.length;
+    engine.halt("operator: plant maintenance");
+    expect(engine.mode).toBe("halted");
+    expect(engine.snapshot().reasons).toEqual(["manualHalt"]);
+    const held = engine.values[0];
+    feed(rig, 100, 100, bowl(3));
+    expect(engine.values[0]).toBe(held);
+    expect(engine.resetSafeMode({ acknowledge: "  " })).toBe(false);
+    expect(engine.mode).toBe("halted");
+    expect(engine.resetSafeMode({ acknowledge: "maintenance done (jd)" })).toBe(true);
+    expect(engine.mode).toBe("normal");
+    expect(engine.snapshot().reasons).toEqual([]);
+    const events = eventsSince(rig, mark);
+    expect(transitions(events)).toEqual(["normal→halted [manualHalt]", "halted→normal []"]);
+    // Nothing applied while halted; the cycle returns to its centre as soon as it is reset.
+    const resetAt = eventsOfType(events, "mode.changed")[1]!.time;
+    for (const apply of eventsOfType(events, "apply")) expect(apply.time).toBe(resetAt);
+    expect(eventsOfType(events, "mode.changed")[1]!.note).toBe("maintenance done (jd)");
+    const commands = eventsOfType(events, "command").map((e) => [e.command, e.note]);
+    expect(commands).toEqual([
+      ["halt", "operator: plant maintenance"],
+      ["resetSafeMode", "maintenance done (jd)"],
+    ]);
+    const resumed = rig.events.length;
+    feed(rig, 30, 100, bowl(3));
+    expect(eventsOfType(eventsSince(rig, resumed), "apply").length).toBeGreaterThan(0);
+  });
+
+  it("repeated trips → halted (repeatedTrips), only an acknowledged reset leaves it", () => {
+    const rig = engineRig({ seed: 1, params: ONE, window: { digests: 5, ms: 500 }, safety: QUICK_EXIT });
+    const { engine } = rig;
+    for (let trip = 0; trip < 3; trip++) {
+      feed(rig, 60, 100, bowl(trip));
+      engine.observe(digestOf(engine, Number.NaN));
+    }
+    const events = eventsSince(rig, 0);
+    expect(engine.mode).toBe("halted");
+    expect(engine.snapshot().reasons).toEqual(["nonFiniteObjective", "repeatedTrips"]);
+    expect(transitions(events)).toEqual([
+      "normal→frozen [nonFiniteObjective]",
+      "frozen→conservative []",
+      "conservative→normal []",
+      "normal→frozen [nonFiniteObjective]",
+      "frozen→conservative []",
+      "conservative→normal []",
+      "normal→frozen [nonFiniteObjective]",
+      "frozen→halted [nonFiniteObjective,repeatedTrips]",
+    ]);
+    expect(eventsOfType(events, "rollback")).toHaveLength(3);
+    expect(engine.values[0]).toBe(5);
+    feed(rig, 200, 100, bowl(9));
+    expect(engine.mode).toBe("halted");
+    expect(engine.resetSafeMode({ acknowledge: "root cause found" })).toBe(true);
+    expect(engine.mode).toBe("normal");
+  });
+});
+
+describe("no false trips", () => {
+  it("a noisy stable quadratic for 10^5 digests never leaves normal", { timeout: 120_000 }, () => {
+    const rig = engineRig({ seed: 21, params: ONE, window: { digests: 5, ms: 500 } });
+    const { engine, clock } = rig;
+    const noise = Prng.fromSeed(77, 1);
+    const ticks = 100_000;
+    for (let i = 1; i <= ticks; i++) {
+      clock.advanceTo(i * 100);
+      engine.observe(digestOf(engine, (engine.values[0]! - 3) ** 2 + 0.3 * noise.normal()));
+    }
+    engine.flushEvents();
+    const trips = eventsOfType(rig.events, "mode.changed").length;
+    expect(trips / ticks).toBe(0);
+    expect(eventsOfType(rig.events, "rollback")).toHaveLength(0);
+    expect(engine.mode).toBe("normal");
+    expect(Math.abs(engine.snapshot().centre.x! - 3)).toBeLessThan(0.5);
+  });
+
+  it("a slow benign drift of the optimum does not trip", { timeout: 60_000 }, () => {
+    const rig = engineRig({ seed: 22, params: ONE, window: { digests: 5, ms: 500 } });
+    const { engine, clock } = rig;
+    const noise = Prng.fromSeed(78, 1);
+    const ticks = 20_000; // 2000 s; the optimum drifts 3 → 7 and back
+    for (let i = 1; i <= ticks; i++) {
+      clock.advanceTo(i * 100);
+      const optimum = 5 - 2 * Math.cos((2 * Math.PI * i) / ticks);
+      engine.observe(digestOf(engine, (engine.values[0]! - optimum) ** 2 + 0.1 * noise.normal()));
+    }
+    engine.flushEvents();
+    expect(eventsOfType(rig.events, "mode.changed")).toHaveLength(0);
+    expect(eventsOfType(rig.events, "rollback")).toHaveLength(0);
+    expect(engine.snapshot().spikesAbsorbed).toBe(0);
+  });
+});
