@@ -195,7 +195,7 @@ describe("arqon ask / tell across invocations", () => {
     expect(finalState.phase).toBe("done");
     expect(finalState.best()).toEqual(twin.best());
     expect(twin.ask()).toBeNull();
-  });
+  }, 120_000); // dozens of child processes: slow on a loaded 2-core machine
 
   it("refuses a bad tell as a whole, leaving the state file byte-identical", async () => {
     const dir = tempDir();
