@@ -173,6 +173,14 @@ function edgeLabel(row: TransitionRow): string {
   return row.guard === "" ? row.trigger : `${row.trigger} [${row.guard}]`;
 }
 
+/**
+ * Text made safe for a Mermaid label or note line: `;` separates statements and `#` starts an
+ * entity code in Mermaid, so neither may appear in free text.
+ */
+function mermaidText(text: string): string {
+  return text.replace(/;/g, ",").replace(/#/g, "no. ");
+}
+
 /** The state a note about the root attaches to: its initial state, or the root itself when atomic. */
 function rootAnchor(machine: AnyStateMachine): string {
   const initial = machine.root.initial?.target[0];
@@ -186,11 +194,12 @@ function notesOf(node: AnyStateNode, isRoot: boolean): string[] {
     const systemId = invoke.systemId === undefined ? "" : ` (systemId ${invoke.systemId})`;
     lines.push(`invokes ${String(invoke.src)} as ${invoke.id}${systemId}`);
   }
-  if (isRoot) {
-    for (const row of transitionsOf(node)) {
-      const to =
-        row.targets.length === 0 ? "(no state change)" : `→ ${row.targets.map(displayPath).join(", ")}`;
-      lines.push(`in any state: ${edgeLabel(row)} ${to}`);
+  const rootRows = isRoot ? transitionsOf(node) : [];
+  if (rootRows.length > 0) {
+    lines.push("in any state:");
+    for (const row of rootRows) {
+      const to = row.targets.length === 0 ? "(stays)" : `→ ${row.targets.map(displayPath).join(", ")}`;
+      lines.push(`${edgeLabel(row)} ${to}`);
     }
   }
   return lines;
@@ -204,7 +213,7 @@ function notesOf(node: AnyStateNode, isRoot: boolean): string[] {
  * stay distinct) and labelled with their key; compound states become composite states with their
  * initial child; final states get an arrow to `[*]`. A transition is drawn from the node that
  * defines it (a composite for a transition shared by its children); one without a target is a
- * self-loop; transitions between the same two states share one arrow. Transitions of the root, which apply in every state, and invoked actors are listed in
+ * self-loop; transitions between the same two states share one arrow, one trigger per line. Transitions of the root, which apply in every state, and invoked actors are listed in
  * a note.
  */
 export function machineToMermaid(machine: AnyStateMachine): string {
@@ -234,8 +243,8 @@ export function machineToMermaid(machine: AnyStateMachine): string {
     for (const node of topLevel) emitNode(node, "  ");
   }
 
-  // One arrow per (source, target) pair, its triggers joined with "; ": parallel arrows between
-  // the same two states make the layout unreadable.
+  // One arrow per (source, target) pair, one trigger per line: parallel arrows between the same
+  // two states make the layout unreadable.
   const arrows = new Map<string, { from: string; to: string; labels: string[] }>();
   for (const node of descendants(root)) {
     const id = mermaidId(node);
@@ -250,15 +259,16 @@ export function machineToMermaid(machine: AnyStateMachine): string {
       }
     }
   }
-  for (const { from, to, labels } of arrows.values())
-    lines.push(`  ${from} --> ${to} : ${labels.join("; ")}`);
+  for (const { from, to, labels } of arrows.values()) {
+    lines.push(`  ${from} --> ${to} : ${labels.map(mermaidText).join("<br>")}`);
+  }
 
   const notes: Array<[string, string[]]> = [[rootAnchor(machine), notesOf(root, true)]];
   for (const node of descendants(root)) notes.push([mermaidId(node), notesOf(node, false)]);
   for (const [anchor, text] of notes) {
     if (text.length === 0) continue;
     lines.push(`  note right of ${anchor}`);
-    for (const line of text) lines.push(`    ${line}`);
+    for (const line of text) lines.push(`    ${mermaidText(line)}`);
     lines.push("  end note");
   }
   return `${lines.join("\n")}\n`;

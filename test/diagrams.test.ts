@@ -88,11 +88,41 @@ describe("machine diagrams", () => {
         if (inv.states.length === 0) expect(diagram).toContain(`state "${page.machine.id}" as`);
       });
 
-      it("labels a transition or a note with every event, delay and eventless trigger", () => {
+      it("labels a transition (or, for the root's, a line of its note) with every trigger", () => {
         for (const trigger of inv.triggers) {
           expect(diagram, trigger).toMatch(
-            new RegExp(`(: |; |in any state: )${escapeRegExp(trigger)}( \\[|;|\\s|$)`, "m"),
+            new RegExp(`(: |<br>|^ {4})${escapeRegExp(trigger)}( \\[|<br>|\\s|$)`, "m"),
           );
+        }
+      });
+
+      it("uses only well-formed statements whose arrows and notes name declared states", () => {
+        // A stray `;` or an undeclared id would make Mermaid invent states the machine lacks.
+        const ID = "[A-Za-z0-9_]+";
+        const declared = new Set(
+          [...diagram.matchAll(new RegExp(`state "[^"]*" as (${ID})`, "g"))].map((m) => m[1]!),
+        );
+        const statements = [
+          new RegExp(`^\\s*state "[^";#]*" as ${ID}( \\{)?$`),
+          /^\s*\}$/,
+          new RegExp(`^\\s*\\[\\*\\] --> (${ID})$`),
+          new RegExp(`^\\s*(${ID}) --> \\[\\*\\]$`),
+          new RegExp(`^\\s*(${ID}) --> (${ID}) : [^;#]+$`),
+          new RegExp(`^\\s*note right of (${ID})$`),
+        ];
+        let inNote = false;
+        for (const line of diagram.trimEnd().split("\n").slice(1)) {
+          if (inNote) {
+            expect(line, "note text").not.toMatch(/[;#]/);
+            inNote = line.trim() !== "end note";
+            continue;
+          }
+          const match = statements.map((re) => re.exec(line)).find((m) => m !== null);
+          expect(match, line).toBeDefined();
+          for (const name of match!.slice(1).filter((n) => n !== undefined && n !== " {")) {
+            expect(declared, `${name} in: ${line}`).toContain(name);
+          }
+          inNote = line.trim().startsWith("note right of");
         }
       });
 
