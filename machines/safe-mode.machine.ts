@@ -74,7 +74,7 @@ function resolveOptions(
 }
 
 /** `from`/`to` of a mode change. */
-interface ModeChange {
+export interface ModeChange {
   readonly from: SafeModeName;
   readonly to: SafeModeName;
 }
