@@ -10,6 +10,7 @@ const PUBLIC_NAMES = {
   src: "arqon",
   "src/react": "arqon/react",
   "src/inspect": "arqon/inspect",
+  "src/node": "arqon/node",
   "src/testing": "arqon/testing",
   machines: "arqon/machines",
 };

@@ -27,6 +27,7 @@ const ENTRY_SOURCES: Readonly<Record<string, string>> = {
   "arqon/machines": "machines/index.ts",
   "arqon/react": "src/react/index.ts",
   "arqon/inspect": "src/inspect/index.ts",
+  "arqon/node": "src/node.ts",
 };
 const PATHS = Object.fromEntries(Object.entries(ENTRY_SOURCES).map(([k, v]) => [k, [join(ROOT, v)]]));
 
