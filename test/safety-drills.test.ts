@@ -180,7 +180,7 @@ describe("SafeMode fault drills", () => {
     expect(transitions(eventsSince(rig, mark))).toEqual(["frozen→conservative []", "conservative→normal []"]);
   });
 
-  it("throwing actuator: rollback to the baseline, breaker open → frozen; a rollback probe closes it", () => {
+  it("throwing actuator: rollback to the baseline, breaker open → frozen; the half-open probe closes it", () => {
     let throwing = false;
     const pushed: number[] = [];
     const rig = engineRig({
@@ -212,11 +212,11 @@ describe("SafeMode fault drills", () => {
     feed(rig, 10, 100, bowl(3));
     expect(engine.values[0]).toBe(5);
     expect(pushed.length).toBe(calls);
-    // After the backoff an operator rollback re-pushes the baseline: the probe succeeds and closes it.
-    // (The engine's own timed probe does not: see the helper report, "breaker probe races half-open".)
-    rig.clock.advanceBy(3000);
+    // After the backoff the engine's own half-open probe re-pushes the live values: it succeeds and
+    // the breaker closes, which clears the reason (no operator action needed).
     const mark = rig.events.length;
-    engine.rollback("operator re-sync after valve repair");
+    rig.clock.advanceBy(3000);
+    expect(pushed.length).toBe(calls + 1);
     expect(pushed.at(-1)).toBe(5);
     expect(engine.snapshot().reasons).toEqual([]);
     feed(rig, 60, 100, bowl(3));

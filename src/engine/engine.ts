@@ -200,6 +200,13 @@ const SPSA_STREAM = 0x5b5a;
 const FROZEN = SAFE_MODE_LEVEL.frozen;
 const CONSERVATIVE = SAFE_MODE_LEVEL.conservative;
 const HOUR_MS = 3_600_000;
+/**
+ * Default thrashing dead-band, in maxDeltas: one noisy step and its correction can each move the
+ * centre by up to a maxDelta, so a reversal counts only after a swing that needed at least two
+ * steps in one direction. (At one maxDelta, B4's noisy σ = 2 tracking tripped once in 20 runs; at
+ * 1.5, none did.)
+ */
+const THRASHING_DEAD_BAND_STEPS = 1.5;
 const AUDIT_FULL = reasonMask("auditFull");
 const AUDIT_HIGH = reasonMask("auditHighWater");
 
@@ -263,9 +270,12 @@ class EngineImpl implements Engine {
   private reasonBits = 0;
   /** Timers that clear time-bound reasons (thrashing cooldown, budget, violations). */
   private readonly clearTimers = new Map<SafeModeReason, Subscription>();
-  private readonly breakerProbes: Subscription[] = [];
+  /** The pending half-open probe of each breaker. */
+  private readonly breakerProbes = new Map<object, Subscription>();
   /** Whether any digest of the window being measured was anomalous or tripped the governor. */
   private windowTroubled = false;
+  /** Whether the governor found anomalous digests in the window being measured (its value is not the point's). */
+  private windowAnomalous = false;
   /** Whether measurements are the negated constraint margin (constraint-first). */
   private feasibility = false;
   private rollingBackForActuator = false;
@@ -308,7 +318,7 @@ class EngineImpl implements Engine {
       ranges[i] = registry.max[i]! - registry.min[i]!;
       this.deadBands[i] =
         safety.thrashing?.deadBand === undefined
-          ? registry.maxDelta[i]!
+          ? THRASHING_DEAD_BAND_STEPS * registry.maxDelta[i]!
           : safety.thrashing.deadBand * ranges[i]!;
     }
     this.budgetReference = Float64Array.from(this.live.values);
@@ -370,7 +380,8 @@ class EngineImpl implements Engine {
           this.cancelPaced("return");
           for (const timer of this.clearTimers.values()) timer.unsubscribe();
           this.clearTimers.clear();
-          for (const probe of this.breakerProbes) probe.unsubscribe();
+          for (const probe of this.breakerProbes.values()) probe.unsubscribe();
+          this.breakerProbes.clear();
           this.modeSubscription?.unsubscribe();
           this.actuator?.stop();
           this.sinkGuard?.stop();
@@ -429,8 +440,10 @@ class EngineImpl implements Engine {
     if (governor !== undefined) {
       const verdict = governor.observe(digest.objective, now);
       if (verdict !== GovernorCode.Healthy) this.onSpike(verdict);
-      else if (governor.anomalousRun > 0) this.windowTroubled = true;
-      else this.cleanCentre.set(this.core.centre);
+      else if (governor.anomalousRun > 0) {
+        this.windowTroubled = true;
+        this.windowAnomalous = true;
+      } else this.cleanCentre.set(this.core.centre);
     }
     const margin = digest.constraintMargin;
     if (margin !== undefined) this.onConstraintMargin(margin);
@@ -725,6 +738,9 @@ class EngineImpl implements Engine {
       this.spsa.send({ type: "window.timedOut", consecutive: this.emptyWindows });
     } else {
       this.emptyWindows = 0;
+      const generation = this.live.generation;
+      const anomalous = this.windowAnomalous;
+      this.windowAnomalous = false;
       this.judgeWindow(w.closedAt);
       this.audit.write(
         AuditRecordType.WindowClosed,
@@ -736,10 +752,23 @@ class EngineImpl implements Engine {
         w.value,
         w.openedAt,
       );
+      const snapshot = this.spsa.getSnapshot();
+      // A trip just rolled back and restarted (or paused) the cycle: this window measured the old point.
+      if (this.live.generation !== generation) {
+        this.afterWork();
+        return;
+      }
+      // Anomalous digests make the window's value no measure of its point: a gradient built on it
+      // would step on noise (and a later trip would blame the tuner for it). Measure again instead.
+      if (anomalous && snapshot.matches("cycle")) {
+        this.cancelPaced("decision");
+        this.spsa.send({ type: "reset" });
+        this.afterWork();
+        return;
+      }
       const event = { type: "window.closed" as const, value: w.value };
       // Leaving a stall applies nothing (the centre is already live), and a paused cycle applies
       // nothing at all, so neither needs to wait.
-      const snapshot = this.spsa.getSnapshot();
       if (snapshot.matches("stalled") || snapshot.matches("paused")) this.spsa.send(event);
       else this.whenApplyAllowed("decision", () => this.spsa.send(event));
     }
@@ -1155,19 +1184,36 @@ class EngineImpl implements Engine {
   }
 
   /** An open breaker freezes the engine; after its backoff a probe call tries to close it. */
+  /**
+   * Runs the half-open probe of `guard` after `delay` ms: the actuator gets the live values again,
+   * the sink the batches it has not taken. The breaker's own timer to half-open may be due at the
+   * same instant and run after this one, so a probe that finds the breaker still open retries a
+   * millisecond later instead of being refused (a frozen engine makes no other calls).
+   */
+  private scheduleProbe<A extends readonly unknown[]>(guard: GuardedCallback<A>, delay: number): void {
+    this.breakerProbes.get(guard)?.unsubscribe();
+    this.breakerProbes.set(
+      guard,
+      this.scheduler.schedule(() => {
+        this.breakerProbes.delete(guard);
+        if (this.closed) return;
+        if (guard.state === "open") {
+          this.scheduleProbe(guard, 1);
+          return;
+        }
+        if (guard.state !== "halfOpen") return;
+        if (guard === (this.actuator as unknown)) this.actuator?.call(this.live.values, this.live.generation);
+        else this.deliverToSink([]);
+        this.afterWork();
+      }, delay),
+    );
+  }
+
   private watchBreaker<A extends readonly unknown[]>(guard: GuardedCallback<A> | undefined): void {
     if (guard === undefined) return;
     guard.on("breaker.opened", (event) => {
       this.raise("breakerOpen");
-      this.breakerProbes.push(
-        this.scheduler.schedule(() => {
-          if (this.closed) return;
-          if (guard === (this.actuator as unknown))
-            this.actuator?.call(this.live.values, this.live.generation);
-          else this.deliverToSink([]);
-          this.afterWork();
-        }, event.backoffMs),
-      );
+      this.scheduleProbe(guard, event.backoffMs);
     });
     guard.on("breaker.closed", () => {
       if (this.actuator?.state !== "open" && this.sinkGuard?.state !== "open") this.clear("breakerOpen");

@@ -36,7 +36,7 @@ export interface SafetyOptions {
   readonly governor?: InstabilityGovernorOptions | false;
   /**
    * Reversals of the applied centre (defaults: the preset's flipLimit / flipWindowMs; dead-band:
-   * one maxDelta per parameter unless `deadBand` (a fraction of the range) is given); `false`: off.
+   * 1.5 maxDelta per parameter unless `deadBand` (a fraction of the range) is given); `false`: off.
    */
   readonly thrashing?: ThrashingDetectorOptions | false;
   /** How long a thrashing trip keeps the engine frozen (default: the preset's cooldownMs). */
@@ -63,7 +63,7 @@ export interface SafetyOptions {
 export interface ResolvedSafetyOptions {
   readonly safeMode: Required<SafeModeOptions>;
   readonly governor: ResolvedGovernorOptions | undefined;
-  /** `deadBand` absent: one maxDelta per parameter. */
+  /** `deadBand` absent: 1.5 maxDelta per parameter. */
   readonly thrashing:
     | (Omit<ResolvedThrashingOptions, "deadBand"> & { readonly deadBand?: number })
     | undefined;
