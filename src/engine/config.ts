@@ -1,7 +1,7 @@
 import { Either, ParseResult, Schema } from "effect";
 import { asyncScheduler, type SchedulerLike } from "rxjs";
 import type { InspectionEvent } from "xstate";
-import type { AuditEvent } from "../audit/events.js";
+import type { AuditEvent, ControlCommandName } from "../audit/events.js";
 import { ConfigError, type ConfigIssue } from "../errors.js";
 import {
   type Guardrails,
@@ -95,6 +95,13 @@ export interface EngineConfig {
   readonly auditSink?: (events: readonly AuditEvent[]) => void;
   /** Receives XState inspection events of the engine's actor system (see `arqon/inspect` for sinks). */
   readonly inspect?: (event: InspectionEvent) => void;
+  /**
+   * Write-ahead hook for control-plane commands (setBaseline, rollback, halt, resetSafeMode): called
+   * after the command's audit record was delivered to `auditSink`, before the command takes effect,
+   * to make it durable (a decision log fsyncs here). If it throws, the command is refused with an
+   * error, except `halt`, which always goes ahead.
+   */
+  readonly onCommand?: (command: ControlCommandName, note: string | undefined) => void;
 }
 
 /** A validated engine config with every default filled in. */
@@ -122,6 +129,7 @@ export interface ResolvedEngineConfig {
   readonly onApply: ((values: Float64Array, generation: number) => void) | undefined;
   readonly auditSink: ((events: readonly AuditEvent[]) => void) | undefined;
   readonly inspect: ((event: InspectionEvent) => void) | undefined;
+  readonly onCommand: ((command: ControlCommandName, note: string | undefined) => void) | undefined;
 }
 
 const message = (text: string) => ({ message: () => text });
@@ -218,6 +226,7 @@ export const EngineConfigSchema = Schema.Struct({
   onApply: Schema.optionalWith(FunctionValue, { exact: true }),
   auditSink: Schema.optionalWith(FunctionValue, { exact: true }),
   inspect: Schema.optionalWith(FunctionValue, { exact: true }),
+  onCommand: Schema.optionalWith(FunctionValue, { exact: true }),
   scheduler: Schema.optionalWith(
     Schema.Unknown.pipe(
       Schema.filter(
@@ -339,5 +348,6 @@ export function resolveEngineConfig(input: EngineConfig): ResolvedEngineConfig {
     onApply: input.onApply,
     auditSink: input.auditSink,
     inspect: input.inspect,
+    onCommand: input.onCommand,
   };
 }

@@ -5,7 +5,14 @@ import { engineMachine } from "../../machines/engine.machine.js";
 import type { HotPathEvent } from "../../machines/hot-path.logic.js";
 import type { SafeModeChanged, SafeModeEvent } from "../../machines/safe-mode.machine.js";
 import { type SpsaMachineEvent, spsaMachine } from "../../machines/spsa.machine.js";
-import { type AuditEvent, AuditRecordType, ControlCommand, DecisionOutcome } from "../audit/events.js";
+import {
+  type AuditEvent,
+  AuditRecordType,
+  ControlCommand,
+  type ControlCommandName,
+  controlCommandName,
+  DecisionOutcome,
+} from "../audit/events.js";
 import { AuditRing } from "../audit/ring.js";
 import type { ConfigError } from "../errors.js";
 import { ApplyKind } from "../hotpath/apply-kind.js";
@@ -506,7 +513,11 @@ class EngineImpl implements Engine {
   halt(reason: string): void {
     if (this.closed) return;
     const text = typeof reason === "string" && reason.trim() !== "" ? reason : "halted by the host";
-    this.auditCommand(ControlCommand.Halt, text);
+    try {
+      this.auditCommand(ControlCommand.Halt, text);
+    } catch {
+      // Halting is the safe direction: it goes ahead even when the log cannot record it durably.
+    }
     // The word first: from this line on no apply can pass, whatever the chart does next.
     this.executor.mode[0] = SAFE_MODE_LEVEL.halted;
     this.cancelPaced("decision");
@@ -714,7 +725,11 @@ class EngineImpl implements Engine {
     );
   }
 
-  /** Audits a control-plane command before it takes effect (and hands it to `onCommand`, e.g. a decision log's durable append). */
+  /**
+   * Audits a control-plane command before it takes effect. With `onCommand` (a decision log), the
+   * pending audit records, this command's included, are delivered to the sink first and the hook
+   * makes them durable; if it throws, the command must not take effect, and the error says why.
+   */
   private auditCommand(command: ControlCommand, note?: string): void {
     this.audit.write(
       AuditRecordType.Command,
@@ -727,6 +742,17 @@ class EngineImpl implements Engine {
       0,
     );
     if (note !== undefined) this.audit.annotateLast(note);
+    const onCommand = this.config.onCommand;
+    if (onCommand === undefined) return;
+    this.flushEvents();
+    try {
+      onCommand(controlCommandName(command) as ControlCommandName, note);
+    } catch (error) {
+      throw new Error(
+        `arqon: ${controlCommandName(command)} not applied: the command could not be made durable (${describeError(error)})`,
+        { cause: error },
+      );
+    }
   }
 
   /** A closed window: audit it, then hand it to the SPSA cycle once Tier 1 would accept an apply. */

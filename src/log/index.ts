@@ -6,6 +6,12 @@
 export { type CompactOptions, type CompactResult, type CompactStep, compactDecisionLog } from "./compact.js";
 export { crc32c } from "./crc32c.js";
 export { DecisionLog } from "./decision-log.js";
+export {
+  createLoggedEngine,
+  type EngineLogOptions,
+  type EngineLogRestart,
+  type LoggedEngine,
+} from "./engine-log.js";
 export { LogCorruptionError, LogError } from "./errors.js";
 export { type DecisionLogContents, decisionLogRecords, type ReadOptions, readDecisionLog } from "./reader.js";
 export type { LogEntry, LogHeader, LogRecord } from "./records.js";

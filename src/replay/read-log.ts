@@ -26,7 +26,8 @@ export interface ReplayLog {
 }
 
 /**
- * Reads `log` into its engine header and audit events (other records are skipped).
+ * Reads `log` into its engine header and audit events (other records are skipped; reading stops at
+ * a `restart` record, where a later engine continued the log).
  *
  * @throws ReplayInputError when there is no engine header first, or a JSON Lines file has a bad line.
  * @throws LogError (from the log reader) when a log directory is damaged.
@@ -42,6 +43,8 @@ export function readReplayLog(log: DecisionLogInput): ReplayLog {
       header = engineHeaderOf(record);
       if (header === undefined) throw new ReplayInputError("the log does not start with an engine header");
     } else {
+      // A later engine continued this log after a restart: replay checks the run the header describes.
+      if (isRestart(record)) break;
       const event = auditEventOf(record);
       if (event !== undefined) {
         events.push(event);
@@ -52,6 +55,13 @@ export function readReplayLog(log: DecisionLogInput): ReplayLog {
   }
   if (header === undefined) throw new ReplayInputError("the log is empty");
   return { header, events, indices };
+}
+
+/** Whether a record (or a log entry wrapping one) marks an engine restarted on this log. */
+function isRestart(record: unknown): boolean {
+  if (typeof record !== "object" || record === null) return false;
+  const r = record as { readonly kind?: unknown; readonly record?: { readonly kind?: unknown } };
+  return r.kind === "restart" || (typeof r.record === "object" && r.record?.kind === "restart");
 }
 
 function recordsOf(log: DecisionLogInput): Iterable<unknown> {

@@ -1,0 +1,110 @@
+import type { AuditEvent } from "../audit/events.js";
+import type { EngineConfig } from "../engine/config.js";
+import { createEngine, type Engine } from "../engine/engine.js";
+import { auditEventOf, auditLogRecord, engineLogHeader } from "../replay/log-records.js";
+import { readDecisionLog } from "./reader.js";
+import { hasDecisionLog } from "./segments.js";
+import {
+  type DecisionLogOptions,
+  type DecisionLogWriter,
+  type LogRecovery,
+  openDecisionLog,
+} from "./writer.js";
+
+/** Options of {@link createLoggedEngine}: where the log lives and how often it commits. */
+export type EngineLogOptions = Omit<DecisionLogOptions, "header">;
+
+/** What the log held when an engine was started on an existing log (a restart). */
+export interface EngineLogRestart {
+  /** Highest live generation recorded durably by the previous run (−1 when none). */
+  readonly lastDurableGeneration: number;
+  /** The new engine's live generation when it started (0: a new engine starts at its init values). */
+  readonly liveGeneration: number;
+  /** Generations between the two that the log cannot account for (0 when none). */
+  readonly gap: number;
+}
+
+/** An engine that writes its decision log, and the log. */
+export interface LoggedEngine {
+  readonly engine: Engine;
+  readonly log: DecisionLogWriter;
+  /** What recovery did on open (torn tail truncated, damage set aside), if anything. */
+  readonly recovery: LogRecovery | undefined;
+  /** Set when the directory already held a log: the generation gap, also written to the log. */
+  readonly restart: EngineLogRestart | undefined;
+  /** Closes the engine, then flushes, fsyncs and closes the log. */
+  close(): Promise<void>;
+}
+
+/**
+ * Creates an engine that records every audit event in a decision log under `options.dir`:
+ * digests captured (`captureDigests` defaults to true, so the log can be replayed), applies with
+ * their values, windows, gradient decisions, refusals and mode changes through group commit, and
+ * control-plane commands written and fsynced before they take effect (the engine's `onCommand`).
+ *
+ * @remarks
+ * The engine's hot path never touches the file: audit records go from the ring to the log on the
+ * engine's scheduled drain, and a commit runs on the log's own timer. A log that falls behind
+ * keeps its records buffered; the ring's high-water mark then raises SafeMode. Starting on a
+ * directory that already holds a log continues it: the gap between its last durable generation
+ * and the new engine's generation is written as a `restart` record (replay checks the first run).
+ * A config's own `auditSink` and `onCommand` still run, after the log's.
+ */
+export function createLoggedEngine(config: EngineConfig, options: EngineLogOptions): LoggedEngine {
+  const previous = hasDecisionLog(options.dir) ? lastDurableGeneration(options.dir) : undefined;
+  const captured: EngineConfig = { ...config, captureDigests: config.captureDigests ?? true };
+  const startTime = config.scheduler?.now() ?? Date.now();
+  const log = openDecisionLog({ ...options, header: engineLogHeader(captured, { startTime }) });
+  const userSink = config.auditSink;
+  const userCommand = config.onCommand;
+  let engine: Engine;
+  try {
+    engine = createEngine({
+      ...captured,
+      auditSink: (events: readonly AuditEvent[]) => {
+        for (const event of events) log.append(auditLogRecord(event));
+        userSink?.(events);
+      },
+      onCommand: (command, note) => {
+        log.flush();
+        userCommand?.(command, note);
+      },
+    });
+  } catch (error) {
+    log.close();
+    throw error;
+  }
+  let restart: EngineLogRestart | undefined;
+  if (previous !== undefined) {
+    const liveGeneration = engine.generation;
+    restart = {
+      lastDurableGeneration: previous,
+      liveGeneration,
+      gap: Math.max(0, previous - liveGeneration),
+    };
+    log.appendCommand({ kind: "restart", time: engine.now(), ...restart });
+  }
+  return {
+    engine,
+    log,
+    recovery: log.recovery ?? undefined,
+    restart,
+    close: async () => {
+      try {
+        await engine.close();
+      } finally {
+        log.close();
+      }
+    },
+  };
+}
+
+/** The highest generation any audit event of the log at `dir` carries (−1 when none). */
+function lastDurableGeneration(dir: string): number {
+  let highest = -1;
+  for (const entry of readDecisionLog(dir, { strict: false }).records) {
+    const event = auditEventOf(entry.record);
+    if (event !== undefined && event.generation > highest) highest = event.generation;
+  }
+  return highest;
+}

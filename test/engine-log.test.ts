@@ -1,0 +1,184 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import type { EngineConfig } from "../src/engine/config.js";
+import { createLoggedEngine, type LoggedEngine } from "../src/log/engine-log.js";
+import { readDecisionLog } from "../src/log/reader.js";
+import { Prng } from "../src/random/prng.js";
+import { explain } from "../src/replay/explain.js";
+import { auditEventOf } from "../src/replay/log-records.js";
+import { replay } from "../src/replay/replay.js";
+import { ReplayClock } from "../src/replay/virtual-clock.js";
+
+const dirs: string[] = [];
+afterAll(() => {
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
+
+function logDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), "arqon-engine-log-"));
+  dirs.push(dir);
+  return join(dir, "log");
+}
+
+const START = 1_000;
+const TICK_MS = 10;
+
+function config(clock: ReplayClock): EngineConfig {
+  return {
+    seed: 11,
+    runId: "logged",
+    params: {
+      batchSize: { min: 1, max: 512, init: 64, maxDelta: 16 },
+      timeoutMs: { min: 1, max: 1000, init: 200, maxDelta: 40, scale: "log" },
+    },
+    spsa: { calibrationIterations: 4 },
+    window: { digests: 5, ms: 500 },
+    scheduler: clock,
+  };
+}
+
+/** Feeds `ticks` digests of a seeded noisy quadratic, one per 10 ms. */
+function drive(logged: LoggedEngine, clock: ReplayClock, from: number, ticks: number, noise: Prng): void {
+  const { engine } = logged;
+  for (let k = from; k < from + ticks; k++) {
+    const time = START + k * TICK_MS;
+    clock.advanceTo(time);
+    const b = (engine.values[0]! - 300) / 511;
+    const t = Math.log(engine.values[1]! / 50) / Math.log(1000);
+    engine.observe({
+      objective: 10 + 40 * b * b + 25 * t * t + 0.2 * noise.normal(),
+      generation: engine.generation,
+      timestamp: time,
+    });
+  }
+}
+
+function kinds(dir: string): string[] {
+  return readDecisionLog(dir).records.map((entry) => {
+    const event = auditEventOf(entry.record);
+    return event === undefined ? String(entry.record.kind) : event.type;
+  });
+}
+
+describe("createLoggedEngine", () => {
+  it("logs a run that replays bit for bit, and explains a generation from the file", async () => {
+    const dir = logDir();
+    const clock = new ReplayClock(START);
+    const logged = createLoggedEngine(config(clock), { dir, flushMs: 5 });
+    const noise = Prng.fromSeed(3, 1);
+    drive(logged, clock, 1, 1500, noise);
+    logged.engine.rollback("operator check");
+    drive(logged, clock, 1501, 300, noise);
+    logged.engine.halt("maintenance");
+    drive(logged, clock, 1801, 50, noise);
+    expect(logged.engine.resetSafeMode({ acknowledge: "done (ops)" })).toBe(true);
+    drive(logged, clock, 1851, 400, noise);
+    const generation = logged.engine.generation;
+    await logged.close();
+
+    const types = new Set(kinds(dir));
+    for (const type of [
+      "digest.accepted",
+      "apply",
+      "decision",
+      "decision.step",
+      "command",
+      "mode.changed",
+      "rollback",
+    ])
+      expect(types).toContain(type);
+    const result = await replay(dir);
+    expect(result.ok).toBe(true);
+    expect(result.ok && result.records).toBeGreaterThan(2000);
+    // The latest centre apply is explained from the file alone.
+    const last = readDecisionLog(dir)
+      .records.map((entry) => auditEventOf(entry.record))
+      .filter((e) => e?.type === "apply" && e.kind === "centre")
+      .at(-1);
+    expect(last).toBeDefined();
+    const why = explain(dir, last!.generation);
+    expect(why.generation).toBe(last!.generation);
+    expect(generation).toBeGreaterThanOrEqual(last!.generation);
+  });
+
+  it("makes a command durable before it takes effect", async () => {
+    const dir = logDir();
+    const clock = new ReplayClock(START);
+    let seenAtCommand: string[] = [];
+    let generationAtCommand = -1;
+    let logged: LoggedEngine | undefined;
+    logged = createLoggedEngine(
+      {
+        ...config(clock),
+        onCommand: () => {
+          // Runs after the log's own fsync: read what is on disk right now.
+          seenAtCommand = kinds(dir);
+          generationAtCommand = logged?.engine.generation ?? -1;
+        },
+      },
+      { dir, flushMs: 60_000, flushRecords: 1_000_000 },
+    );
+    drive(logged, clock, 1, 200, Prng.fromSeed(4, 1));
+    const before = logged.engine.generation;
+    expect(logged.engine.rollback("durable first")).toBe(true);
+    // On disk before the rollback ran: everything up to the command, and no rollback record yet.
+    expect(seenAtCommand.at(-1)).toBe("command");
+    expect(seenAtCommand).not.toContain("rollback");
+    expect(seenAtCommand.filter((k) => k === "digest.accepted").length).toBe(200);
+    expect(generationAtCommand).toBe(before);
+    expect(logged.log.durableSeq).toBeGreaterThan(0);
+    await logged.close();
+  });
+
+  it("refuses a command that cannot be made durable, but still halts", async () => {
+    const dir = logDir();
+    const clock = new ReplayClock(START);
+    const logged = createLoggedEngine(
+      {
+        ...config(clock),
+        onCommand: () => {
+          throw new Error("disk full");
+        },
+      },
+      { dir },
+    );
+    drive(logged, clock, 1, 100, Prng.fromSeed(5, 1));
+    const generation = logged.engine.generation;
+    expect(() => logged.engine.rollback("needs the log")).toThrow(/rollback not applied.*disk full/);
+    expect(logged.engine.generation).toBe(generation);
+    logged.engine.halt("halting needs no log");
+    expect(logged.engine.mode).toBe("halted");
+    await logged.close();
+  });
+
+  it("continues an existing log after a restart and records the generation gap", async () => {
+    const dir = logDir();
+    const clock = new ReplayClock(START);
+    const first = createLoggedEngine(config(clock), { dir });
+    drive(first, clock, 1, 600, Prng.fromSeed(6, 1));
+    const lastGeneration = first.engine.generation;
+    await first.close();
+    expect(lastGeneration).toBeGreaterThan(10);
+
+    const clock2 = new ReplayClock(START);
+    const second = createLoggedEngine(config(clock2), { dir });
+    expect(second.restart).toEqual({
+      lastDurableGeneration: lastGeneration,
+      liveGeneration: 0,
+      gap: lastGeneration,
+    });
+    drive(second, clock2, 1, 100, Prng.fromSeed(7, 1));
+    await second.close();
+    const records = readDecisionLog(dir).records.map((entry) => entry.record);
+    const restart = records.find((r) => r.kind === "restart");
+    expect(restart).toMatchObject({
+      lastDurableGeneration: lastGeneration,
+      liveGeneration: 0,
+      gap: lastGeneration,
+    });
+    // Replay checks the run the header describes, up to the restart.
+    expect((await replay(dir)).ok).toBe(true);
+  });
+});
