@@ -64,6 +64,13 @@ export interface EngineConfig {
   readonly stallAfter?: number;
   /** Audit ring size in records (default 4096). */
   readonly auditCapacity?: number;
+  /**
+   * How long after a record is written the audit ring is drained to `events` and `auditSink`, in ms
+   * (default 0: at the scheduler's next turn). A few ms lets bursts share one drain, which matters
+   * when every digest writes a record (`captureDigests`): scheduling a drain per digest costs more
+   * than the digest itself. The ring must hold what arrives in between.
+   */
+  readonly auditDrainMs?: number;
   /** Identifies this run in every audit event (default derived from the seed). */
   readonly runId?: string;
   /** Back the live values by a SharedArrayBuffer so worker threads can read them (default false). */
@@ -121,6 +128,7 @@ export interface ResolvedEngineConfig {
   readonly maxSkewMs: number;
   readonly stallAfter: number;
   readonly auditCapacity: number;
+  readonly auditDrainMs: number;
   readonly runId: string;
   readonly shared: boolean;
   readonly scheduler: SchedulerLike;
@@ -216,6 +224,7 @@ export const EngineConfigSchema = Schema.Struct({
   maxSkewMs: Schema.optionalWith(NonNegative, { exact: true }),
   stallAfter: Schema.optionalWith(PositiveInt, { exact: true }),
   auditCapacity: Schema.optionalWith(PositiveInt, { exact: true }),
+  auditDrainMs: Schema.optionalWith(NonNegative, { exact: true }),
   runId: Schema.optionalWith(
     Schema.String.pipe(Schema.filter((s) => s.length > 0, message("expected a non-empty string"))),
     { exact: true },
@@ -340,6 +349,7 @@ export function resolveEngineConfig(input: EngineConfig): ResolvedEngineConfig {
     maxSkewMs: input.maxSkewMs ?? 1_000,
     stallAfter: input.stallAfter ?? 3,
     auditCapacity: input.auditCapacity ?? 4096,
+    auditDrainMs: input.auditDrainMs ?? 0,
     runId: input.runId ?? `run-${input.seed}`,
     shared: input.shared ?? false,
     scheduler: input.scheduler ?? asyncScheduler,

@@ -442,7 +442,7 @@ class EngineImpl implements Engine {
       return VERDICT_BY_CODE[code] ?? "malformed";
     }
     this.accepted++;
-    if (c.captureDigests) this.captureDigest(AuditRecordType.DigestAccepted, 0, digest, now);
+    if (c.captureDigests) this.captureAccepted(digest, now);
     const governor = this.governor;
     if (governor !== undefined) {
       const verdict = governor.observe(digest.objective, now);
@@ -842,6 +842,24 @@ class EngineImpl implements Engine {
     return true;
   }
 
+  /** Writes an accepted (so well-formed) digest with every field replay needs; absent fields become NaN. */
+  private captureAccepted(d: Digest, now: number): void {
+    this.audit.writeDigest(
+      AuditRecordType.DigestAccepted,
+      now,
+      this.live.generation,
+      this.proposalId,
+      0,
+      d.objective,
+      d.generation,
+      d.timestamp ?? Number.NaN,
+      d.constraintMargin ?? Number.NaN,
+      d.latencyP99 ?? Number.NaN,
+      d.throughput ?? Number.NaN,
+      d.errorRate ?? Number.NaN,
+    );
+  }
+
   /** Writes a digest with every field replay needs (capture on); absent or unusable fields become NaN. */
   private captureDigest(type: AuditRecordType, code: number, digest: unknown, now: number): void {
     const field = (d: Record<string, unknown>, key: string): number =>
@@ -911,7 +929,7 @@ class EngineImpl implements Engine {
           this.audit.discard();
           this.checkAuditPressure();
         }
-      });
+      }, this.config.auditDrainMs);
     }
     this.checkAuditPressure();
   }

@@ -11,6 +11,9 @@ import {
   openDecisionLog,
 } from "./writer.js";
 
+/** Default audit drain period of a logged engine (ms): half the log's default group-commit interval. */
+const LOGGED_DRAIN_MS = 25;
+
 /** Options of {@link createLoggedEngine}: where the log lives and how often it commits. */
 export type EngineLogOptions = Omit<DecisionLogOptions, "header">;
 
@@ -52,7 +55,12 @@ export interface LoggedEngine {
  */
 export function createLoggedEngine(config: EngineConfig, options: EngineLogOptions): LoggedEngine {
   const previous = hasDecisionLog(options.dir) ? lastDurableGeneration(options.dir) : undefined;
-  const captured: EngineConfig = { ...config, captureDigests: config.captureDigests ?? true };
+  const captured: EngineConfig = {
+    ...config,
+    captureDigests: config.captureDigests ?? true,
+    // Every digest writes a record: drain in bursts rather than once per digest.
+    auditDrainMs: config.auditDrainMs ?? LOGGED_DRAIN_MS,
+  };
   const startTime = config.scheduler?.now() ?? Date.now();
   const log = openDecisionLog({ ...options, header: engineLogHeader(captured, { startTime }) });
   const userSink = config.auditSink;

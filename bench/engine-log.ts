@@ -1,0 +1,168 @@
+/**
+ * B3 with the decision log on: the cost of `engine.observe` for an engine that writes its decision
+ * log (`createLoggedEngine`: digest capture, every audit event, group commit) against the same
+ * engine without it, in the same process and run.
+ *
+ * Both engines see the same digests of a noisy quadratic, one per 10 ms of a replay clock, with
+ * windows of 5 digests, so the timed calls include window closes, SPSA decisions and applies. The
+ * host yields to the event loop after every 500 digests (outside the timed region), which is when
+ * the engine's scheduled audit drain hands records to the log and the log's group commit runs: the
+ * writer never runs inside `observe`. Each call is timed with `process.hrtime.bigint()` (the
+ * median cost of an empty timer pair is subtracted).
+ *
+ * T1 (`Executor.apply`) is not on the log's path at all; its figure is the hot-path benchmark's
+ * (`npm run bench -- hotpath`), measured in the same session.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { EngineConfig } from "../src/engine/config.js";
+import { createEngine, type Engine } from "../src/engine/engine.js";
+import { createLoggedEngine } from "../src/log/engine-log.js";
+import { Prng } from "../src/random/prng.js";
+import { ReplayClock } from "../src/replay/virtual-clock.js";
+import { type Benchmark, parseOptions, wholeOption } from "./benchmark.js";
+import { describeEnvironment, environmentLine } from "./environment.js";
+import { writeSection } from "./report.js";
+import { quantileSorted } from "./stats.js";
+import { markdownTable } from "./table.js";
+
+const BATCH = 500;
+
+function engineConfig(clock: ReplayClock): EngineConfig {
+  const params: Record<string, { min: number; max: number; init: number; maxDelta: number }> = {};
+  for (let i = 0; i < 16; i++) params[`p${i}`] = { min: 0, max: 100, init: 50, maxDelta: 10 };
+  return { seed: 1, params, window: { digests: 5 }, scheduler: clock };
+}
+
+interface Figures {
+  readonly p50: number;
+  readonly p99: number;
+  readonly max: number;
+  readonly applies: number;
+  readonly mode: string;
+  readonly logRecords: number;
+}
+
+function timerCost(): number {
+  const samples = new Float64Array(100_000);
+  for (let i = 0; i < samples.length; i++) {
+    const start = process.hrtime.bigint();
+    samples[i] = Number(process.hrtime.bigint() - start);
+  }
+  return quantileSorted(samples.sort(), 0.5);
+}
+
+async function measure(
+  engine: Engine,
+  clock: ReplayClock,
+  digests: number,
+  overhead: number,
+): Promise<Figures> {
+  const noise = Prng.fromSeed(9, 1);
+  const samples = new Float64Array(digests);
+  const optimum = 30;
+  for (let k = 0; k < digests; k++) {
+    clock.advanceTo(1_000 + (k + 1) * 10);
+    let f = 0;
+    for (let i = 0; i < engine.values.length; i++) {
+      const e = (engine.values[i]! - optimum - i) / 100;
+      f += e * e;
+    }
+    const digest = { objective: f + 0.01 * noise.normal(), generation: engine.generation };
+    const start = process.hrtime.bigint();
+    engine.observe(digest);
+    samples[k] = Math.max(0, Number(process.hrtime.bigint() - start) - overhead);
+    if ((k + 1) % BATCH === 0) await new Promise((resolve) => setImmediate(resolve));
+  }
+  samples.sort();
+  const snapshot = engine.snapshot();
+  return {
+    p50: quantileSorted(samples, 0.5),
+    p99: quantileSorted(samples, 0.99),
+    max: samples[samples.length - 1]!,
+    applies: snapshot.applies.applied,
+    mode: snapshot.mode,
+    logRecords: 0,
+  };
+}
+
+/** Runs the comparison and returns its markdown section. */
+export async function runEngineLogBench(digests: number, runs: number): Promise<string> {
+  const environment = environmentLine(describeEnvironment());
+  console.log(environment);
+  const overhead = timerCost();
+  const rows: string[][] = [];
+  const plain: Figures[] = [];
+  const logged: Figures[] = [];
+  for (let run = 0; run < runs; run++) {
+    const clockA = new ReplayClock(1_000);
+    const a = createEngine(engineConfig(clockA));
+    plain.push(await measure(a, clockA, digests, overhead));
+    await a.close();
+
+    const dir = mkdtempSync(join(tmpdir(), "arqon-engine-log-bench-"));
+    try {
+      const clockB = new ReplayClock(1_000);
+      const b = createLoggedEngine(engineConfig(clockB), { dir: join(dir, "log") });
+      const figures = await measure(b.engine, clockB, digests, overhead);
+      await b.close();
+      logged.push({ ...figures, logRecords: b.log.lastSeq });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    console.log(
+      `run ${run + 1}: observe p50 ${plain[run]!.p50.toFixed(0)} ns without the log, ` +
+        `${logged[run]!.p50.toFixed(0)} ns with it (${logged[run]!.logRecords} log records)`,
+    );
+  }
+  const med = (xs: Figures[], key: "p50" | "p99" | "max"): number => {
+    const sorted = xs.map((x) => x[key]).sort((x, y) => x - y);
+    return sorted[Math.floor(sorted.length / 2)]!;
+  };
+  for (const [name, figures] of [
+    ["engine", plain],
+    ["engine + decision log", logged],
+  ] as const) {
+    rows.push([
+      name,
+      `${med(figures, "p50").toFixed(0)} ns`,
+      `${(med(figures, "p99") / 1000).toFixed(1)} µs`,
+      `${(med(figures, "max") / 1000).toFixed(0)} µs`,
+      String(figures[0]!.applies),
+      figures[0]!.mode,
+      name === "engine" ? "–" : String(figures[0]!.logRecords),
+    ]);
+  }
+  const table = markdownTable(
+    ["", "observe p50", "p99", "max", "applies", "mode at end", "log records"],
+    rows,
+  );
+  console.log(table);
+  return `${environment}
+
+\`npm run bench -- engine-log\`: 16 parameters, ${digests.toLocaleString("en-US")} digests per engine (windows of 5, so
+window closes, SPSA decisions and applies are inside the timed calls), ${runs} runs, medians over runs. The host yields to
+the event loop every ${BATCH} digests, outside the timed region: that is when audit records reach the log and its group
+commit (every 50 ms or 256 records) runs. The log holds every digest, apply, window, decision and mode change.
+
+${table}
+
+The log's writer is not on the apply path: Tier 1's \`Executor.apply\` (T1) is the same code with or without it, and its
+figure is the hot-path benchmark's above.`;
+}
+
+/** `npm run bench -- engine-log`. */
+export const benchmark: Benchmark = {
+  name: "engine-log",
+  title: "B3 with the decision log on: engine.observe with and without createLoggedEngine",
+  inAll: false,
+  async run(args) {
+    const options = parseOptions(args, ["digests", "runs"]);
+    const report = await runEngineLogBench(
+      wholeOption(options, "digests", 100_000),
+      wholeOption(options, "runs", 3),
+    );
+    if (options.write) await writeSection("ENGINE-LOG", report);
+  },
+};
