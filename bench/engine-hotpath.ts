@@ -364,7 +364,20 @@ interface DecisionRig {
 
 function decisionRig(n: number, seed: number): DecisionRig {
   const scheduler = new VirtualTimeScheduler(VirtualAction, 0);
-  const engine = createEngine({ seed, params: hotPathParams(n), window: { digests: 1 }, scheduler });
+  const engine = createEngine({
+    seed,
+    params: hotPathParams(n),
+    window: { digests: 1 },
+    scheduler,
+    // Every detector runs (its cost is in the figure) but cannot trip: this synthetic objective
+    // really does get worse under SPSA's first noisy steps at 64 parameters, and a SafeMode trip
+    // would change the path being timed (decisions would stop ending in one apply).
+    safety: {
+      governor: { divergenceWindows: 1_000_000, spikeHold: 1_000_000 },
+      thrashing: { flipLimit: 1000 },
+      changeBudget: { changeBudget: Number.POSITIVE_INFINITY },
+    },
+  });
   const optimum = new Float64Array(n);
   for (let i = 0; i < n; i++) optimum[i] = 30 + ((i * 37) % 40);
   return { engine, scheduler, noise: Prng.fromSeed(seed, 77), optimum };

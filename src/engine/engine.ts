@@ -778,7 +778,9 @@ class EngineImpl implements Engine {
         w.value,
         w.openedAt,
       );
-      const snapshot = this.spsa.getSnapshot();
+      // The cycle's top-level state: "stalled" and "paused" are plain strings, `cycle` an object
+      // (read directly: `snapshot.matches` allocates on this per-window path).
+      const state: unknown = this.spsa.getSnapshot().value;
       // A trip just rolled back and restarted (or paused) the cycle: this window measured the old point.
       if (this.live.generation !== generation) {
         this.afterWork();
@@ -786,7 +788,7 @@ class EngineImpl implements Engine {
       }
       // Anomalous digests make the window's value no measure of its point: a gradient built on it
       // would step on noise (and a later trip would blame the tuner for it). Measure again instead.
-      if (anomalous && snapshot.matches("cycle")) {
+      if (anomalous && typeof state === "object") {
         this.cancelPaced("decision");
         this.spsa.send({ type: "reset" });
         this.afterWork();
@@ -795,7 +797,7 @@ class EngineImpl implements Engine {
       const event = { type: "window.closed" as const, value: w.value };
       // Leaving a stall applies nothing (the centre is already live), and a paused cycle applies
       // nothing at all, so neither needs to wait.
-      if (snapshot.matches("stalled") || snapshot.matches("paused")) this.spsa.send(event);
+      if (state === "stalled" || state === "paused") this.spsa.send(event);
       else this.whenApplyAllowed("decision", () => this.spsa.send(event));
     }
     this.afterWork();
