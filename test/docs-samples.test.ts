@@ -128,6 +128,14 @@ describe("docs samples", () => {
     expect(match![4]).toBe("normal");
   });
 
+  it("decision-log.ts logs a tuning run, replays it identically and explains its last generation", () => {
+    const { stdout, stderr, status } = runSample("decision-log.ts");
+    expect(status, stderr).toBe(0);
+    const lines = stdout.split("\n").filter((l) => l !== "");
+    expect(lines[0]).toMatch(/^replay OK: \d{4,} records identical$/);
+    expect(lines[1]).toMatch(/^generation \d+: apply "(plus|minus|centre)"/);
+  });
+
   it("safe-mode.ts halts, refuses a blank acknowledgement and resets with one", () => {
     const { stdout, stderr, status } = runSample("safe-mode.ts");
     expect(status, stderr).toBe(0);

@@ -1,9 +1,10 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { Effect, TestClock, TestContext } from "effect";
 import { afterAll, describe, expect, it } from "vitest";
 import type { EngineConfig } from "../src/engine/config.js";
-import { createLoggedEngine, type LoggedEngine } from "../src/log/engine-log.js";
+import { createLoggedEngine, LoggedEngine } from "../src/log/engine-log.js";
 import { readDecisionLog } from "../src/log/reader.js";
 import { Prng } from "../src/random/prng.js";
 import { explain } from "../src/replay/explain.js";
@@ -179,6 +180,29 @@ describe("createLoggedEngine", () => {
       gap: lastGeneration,
     });
     // Replay checks the run the header describes, up to the restart.
+    expect((await replay(dir)).ok).toBe(true);
+  });
+
+  it("LoggedEngine.make: the log's group commits run in a fiber of the scope, and closing the scope closes both", async () => {
+    const dir = logDir();
+    const clock = new ReplayClock(START);
+    const closed = await Effect.runPromise(
+      Effect.scoped(
+        Effect.gen(function* () {
+          const logged = yield* LoggedEngine.make(config(clock), { dir, flushMs: 1 });
+          drive(logged, clock, 1, 300, Prng.fromSeed(8, 1));
+          logged.engine.flushEvents();
+          const appended = logged.log.lastSeq;
+          expect(logged.log.durableSeq).toBeLessThan(appended);
+          // The fiber commits on its own when its interval passes (no flush called here).
+          yield* TestClock.adjust("2 millis");
+          expect(logged.log.durableSeq).toBe(appended);
+          return logged;
+        }),
+      ).pipe(Effect.provide(TestContext.TestContext)),
+    );
+    expect(closed.engine.observe({ objective: 1, generation: closed.engine.generation })).toBe("closed");
+    expect(() => closed.log.append({ kind: "late" })).toThrow(/closed/);
     expect((await replay(dir)).ok).toBe(true);
   });
 });

@@ -1,8 +1,13 @@
+import { Effect, type Scope } from "effect";
 import type { AuditEvent } from "../audit/events.js";
 import type { EngineConfig } from "../engine/config.js";
-import { createEngine, type Engine } from "../engine/engine.js";
+import { createEngine, Engine } from "../engine/engine.js";
+import type { ConfigError } from "../errors.js";
 import { auditEventOf, auditLogRecord, engineLogHeader } from "../replay/log-records.js";
+import { DecisionLog } from "./decision-log.js";
+import { LogError } from "./errors.js";
 import { readDecisionLog } from "./reader.js";
+import type { LogHeader } from "./records.js";
 import { hasDecisionLog } from "./segments.js";
 import {
   type DecisionLogOptions,
@@ -27,7 +32,7 @@ export interface EngineLogRestart {
   readonly gap: number;
 }
 
-/** An engine that writes its decision log, and the log. */
+/** An engine that writes its decision log, and the log (see {@link createLoggedEngine}). */
 export interface LoggedEngine {
   readonly engine: Engine;
   readonly log: DecisionLogWriter;
@@ -54,44 +59,16 @@ export interface LoggedEngine {
  * A config's own `auditSink` and `onCommand` still run, after the log's.
  */
 export function createLoggedEngine(config: EngineConfig, options: EngineLogOptions): LoggedEngine {
-  const previous = hasDecisionLog(options.dir) ? lastDurableGeneration(options.dir) : undefined;
-  const captured: EngineConfig = {
-    ...config,
-    captureDigests: config.captureDigests ?? true,
-    // Every digest writes a record: drain in bursts rather than once per digest.
-    auditDrainMs: config.auditDrainMs ?? LOGGED_DRAIN_MS,
-  };
-  const startTime = config.scheduler?.now() ?? Date.now();
-  const log = openDecisionLog({ ...options, header: engineLogHeader(captured, { startTime }) });
-  const userSink = config.auditSink;
-  const userCommand = config.onCommand;
+  const plan = planEngineLog(config, options);
+  const log = openDecisionLog({ ...options, header: plan.header });
   let engine: Engine;
   try {
-    engine = createEngine({
-      ...captured,
-      auditSink: (events: readonly AuditEvent[]) => {
-        for (const event of events) log.append(auditLogRecord(event));
-        userSink?.(events);
-      },
-      onCommand: (command, note) => {
-        log.flush();
-        userCommand?.(command, note);
-      },
-    });
+    engine = createEngine(wireToLog(plan.config, log));
   } catch (error) {
     log.close();
     throw error;
   }
-  let restart: EngineLogRestart | undefined;
-  if (previous !== undefined) {
-    const liveGeneration = engine.generation;
-    restart = {
-      lastDurableGeneration: previous,
-      liveGeneration,
-      gap: Math.max(0, previous - liveGeneration),
-    };
-    log.appendCommand({ kind: "restart", time: engine.now(), ...restart });
-  }
+  const restart = noteRestart(engine, log, plan.previousGeneration);
   return {
     engine,
     log,
@@ -105,6 +82,99 @@ export function createLoggedEngine(config: EngineConfig, options: EngineLogOptio
       }
     },
   };
+}
+
+/** Effect constructors of a logged engine. */
+export const LoggedEngine = {
+  /**
+   * {@link createLoggedEngine} under an Effect `Scope`: the log's group commits run in a fiber of
+   * the scope (`DecisionLog.make`), and closing the scope closes the engine, then flushes, fsyncs
+   * and closes the log. Fails with a `LogError` or a `ConfigError`.
+   */
+  make: (
+    config: EngineConfig,
+    options: EngineLogOptions,
+  ): Effect.Effect<LoggedEngine, LogError | ConfigError, Scope.Scope> =>
+    Effect.gen(function* () {
+      const plan = yield* Effect.try({
+        try: () => planEngineLog(config, options),
+        catch: (error) => asLogError(error, options.dir),
+      });
+      const log = yield* DecisionLog.make({ ...options, header: plan.header });
+      const engine = yield* Engine.make(wireToLog(plan.config, log));
+      const restart = noteRestart(engine, log, plan.previousGeneration);
+      return {
+        engine,
+        log,
+        recovery: log.recovery ?? undefined,
+        restart,
+        close: () => engine.close(),
+      };
+    }),
+};
+
+interface EngineLogPlan {
+  readonly config: EngineConfig;
+  readonly header: LogHeader;
+  readonly previousGeneration: number | undefined;
+}
+
+/** The engine's config with capture and burst drains, the log header, and what an existing log holds. */
+function planEngineLog(config: EngineConfig, options: EngineLogOptions): EngineLogPlan {
+  const previousGeneration = hasDecisionLog(options.dir) ? lastDurableGeneration(options.dir) : undefined;
+  const captured: EngineConfig = {
+    ...config,
+    captureDigests: config.captureDigests ?? true,
+    // Every digest writes a record: drain in bursts rather than once per digest.
+    auditDrainMs: config.auditDrainMs ?? LOGGED_DRAIN_MS,
+  };
+  const startTime = config.scheduler?.now() ?? Date.now();
+  return { config: captured, header: engineLogHeader(captured, { startTime }), previousGeneration };
+}
+
+/** The config with the log as audit sink and write-ahead command hook (the config's own run after). */
+function wireToLog(config: EngineConfig, log: DecisionLogWriter): EngineConfig {
+  const userSink = config.auditSink;
+  const userCommand = config.onCommand;
+  return {
+    ...config,
+    auditSink: (events: readonly AuditEvent[]) => {
+      for (const event of events) log.append(auditLogRecord(event));
+      userSink?.(events);
+    },
+    onCommand: (command, note) => {
+      log.flush();
+      userCommand?.(command, note);
+    },
+  };
+}
+
+/** On a continued log, writes (durably) the gap between the previous run and this engine. */
+function noteRestart(
+  engine: Engine,
+  log: DecisionLogWriter,
+  previous: number | undefined,
+): EngineLogRestart | undefined {
+  if (previous === undefined) return undefined;
+  const liveGeneration = engine.generation;
+  const restart = {
+    lastDurableGeneration: previous,
+    liveGeneration,
+    gap: Math.max(0, previous - liveGeneration),
+  };
+  log.appendCommand({ kind: "restart", time: engine.now(), ...restart });
+  return restart;
+}
+
+function asLogError(error: unknown, dir: string): LogError {
+  return error instanceof LogError
+    ? error
+    : new LogError(
+        `cannot read decision log ${dir}: ${error instanceof Error ? error.message : String(error)}`,
+        {
+          cause: error,
+        },
+      );
 }
 
 /** The highest generation any audit event of the log at `dir` carries (−1 when none). */
