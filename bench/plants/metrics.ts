@@ -117,6 +117,14 @@ export class TrackingMetrics {
     if (isCentre) this.recordCentre(values);
   }
 
+  /**
+   * Records a rollback of the live point to the baseline: not subject to maxDelta (it is the way
+   * back to safety), so it moves the reference point without a check.
+   */
+  restored(values: ArrayLike<number>): void {
+    for (let i = 0; i < this.plant.dimension; i++) this.last[i] = values[i]!;
+  }
+
   /** Counts applies that the executor rejected (each is a guardrail violation). */
   rejected(count = 1): void {
     this.violationCount += count;
