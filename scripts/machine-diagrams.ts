@@ -9,15 +9,15 @@
  *
  * test/diagrams.test.ts renders the pages in memory and compares them with the committed files.
  */
-import { readFileSync, writeFileSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { resolve } from "node:path";
+import { pathToFileURL } from "node:url";
 import type { AnyStateMachine, AnyStateNode, AnyTransitionDefinition } from "xstate";
 import { circuitBreakerMachine } from "../machines/circuit-breaker.machine.js";
 import { engineMachine } from "../machines/engine.machine.js";
 import { safeModeMachine } from "../machines/safe-mode.machine.js";
 import { solverMachine } from "../machines/solver.machine.js";
 import { spsaMachine } from "../machines/spsa.machine.js";
+import { syncGeneratedFiles } from "./generated-files.js";
 
 /** One machine and the page documenting it. */
 export interface MachinePage {
@@ -388,29 +388,10 @@ export function renderAll(pages: readonly MachinePage[] = MACHINE_PAGES): Map<st
   return files;
 }
 
-/** The repository root (this file lives in scripts/). */
-export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+export { REPO_ROOT } from "./generated-files.js";
 
 function main(argv: readonly string[]): number {
-  const check = argv.includes("--check");
-  const stale: string[] = [];
-  for (const [path, content] of renderAll()) {
-    const file = join(REPO_ROOT, path);
-    let current: string | undefined;
-    try {
-      current = readFileSync(file, "utf8");
-    } catch {
-      current = undefined;
-    }
-    if (current === content) continue;
-    if (check) stale.push(path);
-    else writeFileSync(file, content);
-  }
-  if (stale.length > 0) {
-    process.stderr.write(`out of date (run: npx tsx scripts/machine-diagrams.ts): ${stale.join(", ")}\n`);
-    return 1;
-  }
-  return 0;
+  return syncGeneratedFiles(renderAll(), argv, "npx tsx scripts/machine-diagrams.ts");
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {

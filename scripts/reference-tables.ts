@@ -8,8 +8,7 @@
  * Usage: `npx tsx scripts/reference-tables.ts` (write) or `--check` (exit 1 when stale).
  * test/docs-samples.test.ts compares the committed files with a fresh rendering.
  */
-import { readFileSync, writeFileSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import {
   SAFE_MODE_REASON_NAMES,
@@ -18,7 +17,7 @@ import {
   type SafeModeReasonExit,
 } from "../src/engine/safety/safe-mode-reasons.js";
 import { GUARDRAIL_PRESETS, type GuardrailPreset, type Guardrails } from "../src/hotpath/guardrails.js";
-import { REPO_ROOT } from "./machine-diagrams.js";
+import { syncGeneratedFiles } from "./generated-files.js";
 
 /** What trips each reason, in a reader's words. Must name every reason (the test checks). */
 export const REASON_TRIGGERS: Readonly<Record<SafeModeReason, string>> = {
@@ -113,25 +112,7 @@ export function renderTables(): Map<string, string> {
 }
 
 function main(argv: readonly string[]): number {
-  const check = argv.includes("--check");
-  const stale: string[] = [];
-  for (const [path, content] of renderTables()) {
-    const file = join(REPO_ROOT, path);
-    let current: string | undefined;
-    try {
-      current = readFileSync(file, "utf8");
-    } catch {
-      current = undefined;
-    }
-    if (current === content) continue;
-    if (check) stale.push(path);
-    else writeFileSync(file, content);
-  }
-  if (stale.length > 0) {
-    process.stderr.write(`out of date (run: npx tsx scripts/reference-tables.ts): ${stale.join(", ")}\n`);
-    return 1;
-  }
-  return 0;
+  return syncGeneratedFiles(renderTables(), argv, "npx tsx scripts/reference-tables.ts");
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {

@@ -68,20 +68,13 @@ export function createLoggedEngine(config: EngineConfig, options: EngineLogOptio
     log.close();
     throw error;
   }
-  const restart = noteRestart(engine, log, plan.previousGeneration);
-  return {
-    engine,
-    log,
-    recovery: log.recovery ?? undefined,
-    restart,
-    close: async () => {
-      try {
-        await engine.close();
-      } finally {
-        log.close();
-      }
-    },
-  };
+  return loggedEngine(engine, log, plan.previousGeneration, async () => {
+    try {
+      await engine.close();
+    } finally {
+      log.close();
+    }
+  });
 }
 
 /** Effect constructors of a logged engine. */
@@ -102,16 +95,26 @@ export const LoggedEngine = {
       });
       const log = yield* DecisionLog.make({ ...options, header: plan.header });
       const engine = yield* Engine.make(wireToLog(plan.config, log));
-      const restart = noteRestart(engine, log, plan.previousGeneration);
-      return {
-        engine,
-        log,
-        recovery: log.recovery ?? undefined,
-        restart,
-        close: () => engine.close(),
-      };
+      // The scope closes the log after the engine.
+      return loggedEngine(engine, log, plan.previousGeneration, () => engine.close());
     }),
 };
+
+/** The {@link LoggedEngine} of a started engine and its log, noting a restart in the log first. */
+function loggedEngine(
+  engine: Engine,
+  log: DecisionLogWriter,
+  previousGeneration: number | undefined,
+  close: () => Promise<void>,
+): LoggedEngine {
+  return {
+    engine,
+    log,
+    recovery: log.recovery ?? undefined,
+    restart: noteRestart(engine, log, previousGeneration),
+    close,
+  };
+}
 
 interface EngineLogPlan {
   readonly config: EngineConfig;

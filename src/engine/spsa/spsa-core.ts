@@ -388,11 +388,7 @@ export class SpsaCore {
         s = -limit;
         clipped++;
       }
-      const u = this.centre[i]!;
-      const next = clampUnit(u + s);
-      this.step[i] = next - u;
-      if (next !== u) moved = true;
-      this.centre[i] = next;
+      if (this.moveCentre(i, s)) moved = true;
     }
     if (moved) this.y0 = Number.NaN;
     this.clippedNow = clipped;
@@ -486,17 +482,22 @@ export class SpsaCore {
     return this.feasibilityOnly;
   }
 
+  /** Moves centre coordinate `i` by `s` (clamped into [0, 1]), records the step; whether it moved. */
+  private moveCentre(i: number, s: number): boolean {
+    const u = this.centre[i]!;
+    const next = clampUnit(u + s);
+    this.step[i] = next - u;
+    this.centre[i] = next;
+    return next !== u;
+  }
+
   private feasibilityStep(out: Float64Array): CommitResultCode {
     let moved = false;
     for (let i = 0; i < this.size; i++) {
       const g = this.gradient[i]!;
       const limit = this.budget[i]! - this.halfWidth[i]!;
       const s = !(limit > 0) || g === 0 ? 0 : g > 0 ? -0.25 * limit : 0.25 * limit;
-      const u = this.centre[i]!;
-      const next = clampUnit(u + s);
-      this.step[i] = next - u;
-      if (next !== u) moved = true;
-      this.centre[i] = next;
+      if (this.moveCentre(i, s)) moved = true;
     }
     if (moved) this.y0 = Number.NaN;
     this.clippedNow = 0;
