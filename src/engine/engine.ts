@@ -214,6 +214,11 @@ const HOUR_MS = 3_600_000;
  * 1.5, none did.)
  */
 const THRASHING_DEAD_BAND_STEPS = 1.5;
+/**
+ * Audit records kept free when the ring counts as full: a window's records (window, decision, step,
+ * apply) and the mode changes a trip causes fit in it.
+ */
+const AUDIT_RESERVE = 8;
 const AUDIT_FULL = reasonMask("auditFull");
 const AUDIT_HIGH = reasonMask("auditHighWater");
 
@@ -295,6 +300,8 @@ class EngineImpl implements Engine {
   /** The cycle stalled and is returning to the centre; SafeMode freezes once it is there. */
   private stalling = false;
   private undeliveredCount = 0;
+  /** Pending audit records at which the ring counts as full (see {@link checkAuditPressure}). */
+  private readonly auditFullAt: number;
 
   constructor(config: ResolvedEngineConfig) {
     this.config = config;
@@ -328,6 +335,10 @@ class EngineImpl implements Engine {
           ? THRASHING_DEAD_BAND_STEPS * registry.maxDelta[i]!
           : safety.thrashing.deadBand * ranges[i]!;
     }
+    this.auditFullAt = Math.min(
+      this.audit.capacity,
+      Math.max(this.audit.highWaterMark + 1, this.audit.capacity - AUDIT_RESERVE),
+    );
     this.budgetReference = Float64Array.from(this.live.values);
     this.cleanCentre = Float64Array.from(this.core.centre);
     this.goodCentre = Float64Array.from(this.core.centre);
@@ -1219,11 +1230,15 @@ class EngineImpl implements Engine {
     }
   }
 
-  /** Audit ring (plus what the sink has not taken) above its high-water mark → conservative; full → frozen. */
+  /**
+   * Audit ring (plus what the sink has not taken) above its high-water mark → conservative; full →
+   * frozen. "Full" leaves a few records of room ({@link AUDIT_RESERVE}), so the mode change that
+   * the trip causes, and those of a window in progress, are still recorded rather than dropped.
+   */
   private checkAuditPressure(): void {
     const pending = this.audit.size + this.undeliveredCount;
     const bits = this.reasonBits;
-    if (pending >= this.audit.capacity) this.raise("auditFull");
+    if (pending >= this.auditFullAt) this.raise("auditFull");
     else if ((bits & AUDIT_FULL) !== 0) this.clear("auditFull");
     if (pending >= this.audit.highWaterMark) this.raise("auditHighWater");
     else if ((bits & AUDIT_HIGH) !== 0) this.clear("auditHighWater");
