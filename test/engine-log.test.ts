@@ -205,4 +205,53 @@ describe("createLoggedEngine", () => {
     expect(() => closed.log.append({ kind: "late" })).toThrow(/closed/);
     expect((await replay(dir)).ok).toBe(true);
   });
+
+  it("close() delivers the last records to the log before the sink stops (a halt just before it included)", async () => {
+    const dir = logDir();
+    const clock = new ReplayClock(START);
+    const logged = createLoggedEngine(config(clock), { dir });
+    drive(logged, clock, 1, 50, Prng.fromSeed(9, 1));
+    logged.engine.halt("stop now");
+    drive(logged, clock, 51, 1, Prng.fromSeed(9, 2));
+    await logged.close();
+    const types = kinds(dir);
+    expect(types).toContain("mode.changed");
+    expect(types.at(-1)).toBe("digest.accepted");
+    expect((await replay(dir)).ok).toBe(true);
+  });
+
+  it("a host sink that fails never makes the log repeat a record, and a command is refused while its record is not in the log", async () => {
+    const dir = logDir();
+    const clock = new ReplayClock(START);
+    let throwing = 1;
+    const logged = createLoggedEngine(
+      {
+        ...config(clock),
+        safety: { breaker: { failureThreshold: 2, baseBackoffMs: 60_000 } },
+        auditSink: () => {
+          if (throwing > 0) {
+            throwing--;
+            throw new Error("host sink down");
+          }
+        },
+      },
+      { dir },
+    );
+    drive(logged, clock, 1, 300, Prng.fromSeed(10, 1));
+    // One failure, then the batch was offered again: every audit seq is in the log exactly once.
+    logged.log.flush();
+    const seqs = readDecisionLog(dir)
+      .records.map((entry) => auditEventOf(entry.record)?.seq)
+      .filter((seq) => seq !== undefined);
+    expect(seqs.length).toBeGreaterThan(300);
+    expect(new Set(seqs).size).toBe(seqs.length);
+    // Now the host sink keeps failing: its breaker opens and the log no longer takes records.
+    throwing = 1_000_000;
+    drive(logged, clock, 301, 200, Prng.fromSeed(10, 2));
+    expect(logged.engine.snapshot().reasons).toContain("breakerOpen");
+    const generation = logged.engine.generation;
+    expect(() => logged.engine.rollback("needs the log")).toThrow(/rollback not applied.*not taken/);
+    expect(logged.engine.generation).toBe(generation);
+    await logged.close();
+  });
 });

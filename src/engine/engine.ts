@@ -41,6 +41,7 @@ import { GovernorCode, InstabilityGovernor } from "./safety/instability-governor
 import {
   decodeSafeMode,
   decodeSafeModeReasons,
+  demandedLevel,
   reasonLevel,
   reasonMask,
   reasonsInSet,
@@ -161,7 +162,11 @@ export interface Engine {
   observe(digest: Digest): DigestVerdict;
   /** A point-in-time view (allocates). */
   snapshot(): EngineSnapshot;
-  /** Makes the live values the baseline that {@link Engine.rollback} restores. Audited. */
+  /**
+   * Makes the live values the baseline that {@link Engine.rollback} restores. Audited.
+   * With `onCommand` (a decision log), throws when the command cannot be made durable first, and
+   * then changes nothing; so do {@link Engine.rollback} and {@link Engine.resetSafeMode}.
+   */
   setBaseline(): void;
   /**
    * Restores the baseline as a new generation and restarts the SPSA cycle from it. Audited with
@@ -220,6 +225,7 @@ const THRASHING_DEAD_BAND_STEPS = 1.5;
  */
 const AUDIT_RESERVE = 8;
 const AUDIT_FULL = reasonMask("auditFull");
+const NON_FINITE = reasonMask("nonFiniteObjective");
 const AUDIT_HIGH = reasonMask("auditHighWater");
 
 /** The kinds of apply that wait for Tier 1's timing rules, one pending at a time each. */
@@ -447,7 +453,14 @@ class EngineImpl implements Engine {
     );
     if (code !== DIGEST_ACCEPTED) {
       this.reject(code, digest, now);
-      if (code === DigestRejection.NonFiniteObjective && this.governor !== undefined) {
+      // A non-finite objective for the live generation trips once; stale ones, and more while
+      // the reason is active, are only rejected (a glitching sensor must not burn the rollbacks).
+      if (
+        code === DigestRejection.NonFiniteObjective &&
+        this.governor !== undefined &&
+        (this.reasonBits & NON_FINITE) === 0 &&
+        this.isForLiveGeneration(digest)
+      ) {
         this.onGovernorTrip("nonFiniteObjective", this.governor.observe(Number.NaN, now));
       }
       return VERDICT_BY_CODE[code] ?? "malformed";
@@ -588,6 +601,8 @@ class EngineImpl implements Engine {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    // Deliver what is pending while the audit sink is still open: the scope's finalizer stops it.
+    this.flushEvents();
     await Effect.runPromise(Scope.close(this.scope, Exit.void));
     this.flushEvents();
     this.eventSubject.complete();
@@ -757,6 +772,7 @@ class EngineImpl implements Engine {
     if (onCommand === undefined) return;
     this.flushEvents();
     try {
+      if (this.undeliveredCount > 0) throw new Error("the audit sink has not taken the command's record");
       onCommand(controlCommandName(command) as ControlCommandName, note);
     } catch (error) {
       throw new Error(
@@ -899,6 +915,15 @@ class EngineImpl implements Engine {
     );
   }
 
+  /** Whether a (rejected) digest claims the live generation; false when its fields cannot be read. */
+  private isForLiveGeneration(digest: unknown): boolean {
+    try {
+      return (digest as Digest).generation === this.live.generation;
+    } catch {
+      return false;
+    }
+  }
+
   private reject(code: number, digest: unknown, now: number): void {
     this.rejected++;
     if (this.config.captureDigests) {
@@ -1003,9 +1028,14 @@ class EngineImpl implements Engine {
     const from = SAFE_MODE_LEVEL[change.from];
     const to = SAFE_MODE_LEVEL[change.to];
     this.modeLevel = to;
-    // The chart's set is the truth: an acknowledged reset empties it.
-    this.reasonBits = change.reasonBits;
-    this.executor.mode[0] = to >= FROZEN ? to : 0;
+    const reset = change.from === "halted" && change.to === "normal";
+    // The engine's set is the truth (raises and clears may still be queued for the chart), except
+    // that an acknowledged reset empties both.
+    if (reset) this.reasonBits = 0;
+    // Never below what the engine's own reasons demand: a raise queued behind this change keeps
+    // its block.
+    const word = Math.max(to, demandedLevel(this.reasonBits));
+    this.executor.mode[0] = word >= FROZEN ? word : 0;
     const conservative = to === CONSERVATIVE;
     this.executor.setConservative(conservative);
     this.core.setGainScale(conservative ? 0.5 : 1);
@@ -1022,12 +1052,16 @@ class EngineImpl implements Engine {
     );
     const note = change.note ?? change.acknowledge;
     if (note !== undefined) this.audit.annotateLast(note);
-    if (change.from === "halted" && change.to === "normal") {
+    if (reset) {
       for (const timer of this.clearTimers.values()) timer.unsubscribe();
       this.clearTimers.clear();
       this.governor?.clearTrips();
       this.rollbacks.clear();
       this.violations.clear();
+      this.setFeasibility(false);
+      // The reset cleared every reason; conditions that still hold come straight back.
+      if (!this.breakersClosed()) this.raise("breakerOpen");
+      this.checkAuditPressure();
     }
     if (to >= FROZEN) {
       this.cancelPaced("decision");
@@ -1166,7 +1200,8 @@ class EngineImpl implements Engine {
 
   /** A Tier-1 refusal (SafeMode's own blocks aside): too many within the window → conservative. */
   private onViolation(code: number): void {
-    if (code === Violation.Blocked) return;
+    // Refusals while SafeMode blocks applies are its own doing (whatever rule Tier 1 names first).
+    if (code === Violation.Blocked || this.executor.mode[0] !== 0) return;
     const now = this.scheduler.now();
     if (this.violations.record(now) >= this.violations.limit) {
       this.raise("repeatedViolations");
@@ -1245,6 +1280,13 @@ class EngineImpl implements Engine {
   }
 
   /** An open breaker freezes the engine; after its backoff a probe call tries to close it. */
+  /** Whether every circuit breaker is closed (verified working), not merely not open. */
+  private breakersClosed(): boolean {
+    return (
+      (this.actuator?.state ?? "closed") === "closed" && (this.sinkGuard?.state ?? "closed") === "closed"
+    );
+  }
+
   /**
    * Runs the half-open probe of `guard` after `delay` ms: the actuator gets the live values again,
    * the sink the batches it has not taken. The breaker's own timer to half-open may be due at the
@@ -1277,7 +1319,7 @@ class EngineImpl implements Engine {
       this.scheduleProbe(guard, event.backoffMs);
     });
     guard.on("breaker.closed", () => {
-      if (this.actuator?.state !== "open" && this.sinkGuard?.state !== "open") this.clear("breakerOpen");
+      if (this.breakersClosed()) this.clear("breakerOpen");
     });
   }
 }

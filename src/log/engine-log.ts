@@ -68,7 +68,7 @@ export function createLoggedEngine(config: EngineConfig, options: EngineLogOptio
     log.close();
     throw error;
   }
-  return loggedEngine(engine, log, plan.previousGeneration, async () => {
+  return loggedEngine(engine, log, plan, async () => {
     try {
       await engine.close();
     } finally {
@@ -96,7 +96,7 @@ export const LoggedEngine = {
       const log = yield* DecisionLog.make({ ...options, header: plan.header });
       const engine = yield* Engine.make(wireToLog(plan.config, log));
       // The scope closes the log after the engine.
-      return loggedEngine(engine, log, plan.previousGeneration, () => engine.close());
+      return loggedEngine(engine, log, plan, () => engine.close());
     }),
 };
 
@@ -104,14 +104,14 @@ export const LoggedEngine = {
 function loggedEngine(
   engine: Engine,
   log: DecisionLogWriter,
-  previousGeneration: number | undefined,
+  plan: EngineLogPlan,
   close: () => Promise<void>,
 ): LoggedEngine {
   return {
     engine,
     log,
     recovery: log.recovery ?? undefined,
-    restart: noteRestart(engine, log, previousGeneration),
+    restart: noteRestart(engine, log, plan.previousGeneration, plan.header),
     close,
   };
 }
@@ -139,10 +139,17 @@ function planEngineLog(config: EngineConfig, options: EngineLogOptions): EngineL
 function wireToLog(config: EngineConfig, log: DecisionLogWriter): EngineConfig {
   const userSink = config.auditSink;
   const userCommand = config.onCommand;
+  // A batch is offered again when the sink failed part-way (e.g. the host's own sink threw after
+  // the log had its events): records already appended are skipped, so the log never repeats one.
+  let lastLogged = 0;
   return {
     ...config,
     auditSink: (events: readonly AuditEvent[]) => {
-      for (const event of events) log.append(auditLogRecord(event));
+      for (const event of events) {
+        if (event.seq <= lastLogged) continue;
+        log.append(auditLogRecord(event));
+        lastLogged = event.seq;
+      }
       userSink?.(events);
     },
     onCommand: (command, note) => {
@@ -157,6 +164,7 @@ function noteRestart(
   engine: Engine,
   log: DecisionLogWriter,
   previous: number | undefined,
+  header: LogHeader,
 ): EngineLogRestart | undefined {
   if (previous === undefined) return undefined;
   const liveGeneration = engine.generation;
@@ -165,7 +173,9 @@ function noteRestart(
     liveGeneration,
     gap: Math.max(0, previous - liveGeneration),
   };
-  log.appendCommand({ kind: "restart", time: engine.now(), ...restart });
+  // The new run's own header (config, seed, start time) goes with it: the log's first header
+  // describes the first run only, and replay and explain read that run.
+  log.appendCommand({ kind: "restart", time: engine.now(), ...restart, header });
   return restart;
 }
 

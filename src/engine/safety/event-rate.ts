@@ -1,7 +1,7 @@
 /**
  * Counts events in a sliding time window: "at most `limit` within `windowMs`". Keeps the times
- * of the latest `limit` events in a ring, so a check is O(1) and nothing allocates after
- * construction.
+ * of the latest `limit` events in a ring, so a check is O(limit) and nothing allocates after
+ * construction (limits are small: violations per minute, rollbacks per hour).
  */
 export class EventRate {
   /** Events that fill the window. */
