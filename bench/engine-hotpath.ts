@@ -60,6 +60,7 @@ import { type HotpathRow, runHotpathBench } from "./hotpath.js";
 import { writeSection } from "./report.js";
 import { median, quantileSorted } from "./stats.js";
 import { markdownTable, verdict } from "./table.js";
+import { timerCost } from "./timer-cost.js";
 
 /** Parameter counts of the protocol. */
 export const HOT_PATH_SIZES = Object.freeze([1, 4, 16, 64]);
@@ -234,17 +235,6 @@ function ingestPerCall(rig: IngestRig, samples: Float64Array): void {
     if (verdict === "accepted") accepted++;
   }
   if (accepted !== samples.length) throw new Error("ingest: digest not accepted");
-}
-
-/** Median ns of an empty `process.hrtime.bigint()` pair (subtracted from per-call samples). */
-function timerCost(): number {
-  const samples = new Float64Array(100_000);
-  for (let i = 0; i < samples.length; i++) {
-    const start = process.hrtime.bigint();
-    const end = process.hrtime.bigint();
-    samples[i] = Number(end - start);
-  }
-  return quantileSorted(samples.sort(), 0.5);
 }
 
 function percentiles(samples: Float64Array, overhead: number): Percentiles {

@@ -24,8 +24,9 @@ import { ReplayClock } from "../src/replay/virtual-clock.js";
 import { type Benchmark, parseOptions, wholeOption } from "./benchmark.js";
 import { describeEnvironment, environmentLine } from "./environment.js";
 import { writeSection } from "./report.js";
-import { quantileSorted } from "./stats.js";
+import { median, quantileSorted } from "./stats.js";
 import { markdownTable } from "./table.js";
+import { timerCost } from "./timer-cost.js";
 
 const BATCH = 500;
 
@@ -42,15 +43,6 @@ interface Figures {
   readonly applies: number;
   readonly mode: string;
   readonly logRecords: number;
-}
-
-function timerCost(): number {
-  const samples = new Float64Array(100_000);
-  for (let i = 0; i < samples.length; i++) {
-    const start = process.hrtime.bigint();
-    samples[i] = Number(process.hrtime.bigint() - start);
-  }
-  return quantileSorted(samples.sort(), 0.5);
 }
 
 async function measure(
@@ -116,10 +108,7 @@ export async function runEngineLogBench(digests: number, runs: number): Promise<
         `${logged[run]!.p50.toFixed(0)} ns with it (${logged[run]!.logRecords} log records)`,
     );
   }
-  const med = (xs: Figures[], key: "p50" | "p99" | "max"): number => {
-    const sorted = xs.map((x) => x[key]).sort((x, y) => x - y);
-    return sorted[Math.floor(sorted.length / 2)]!;
-  };
+  const med = (xs: Figures[], key: "p50" | "p99" | "max"): number => median(xs.map((x) => x[key]));
   for (const [name, figures] of [
     ["engine", plain],
     ["engine + decision log", logged],

@@ -24,7 +24,7 @@ export const AUDIT_SCHEMA_VERSION = 2;
 /**
  * Numeric type of an audit record, with how the generic record fields (`code`, `param`, `a`, `b`)
  * and the vector slots are used by each type. "Vector" means the record was written with
- * {@link AuditVectorWriter.writeVector}: one slot per parameter, in registry order.
+ * `AuditRing.writeVector` (or completed by `attachVector`): one slot per parameter, in registry order.
  */
 export const AuditRecordType = {
   /** A proposal was applied. code: ApplyKind; vector (optional): the raw values written. */
@@ -163,28 +163,6 @@ export const DIGEST_SLOT_THROUGHPUT = 3;
 export const DIGEST_SLOT_ERROR_RATE = 4;
 /** Vector slots a digest record uses; every ring has at least this many. */
 export const DIGEST_SLOTS = 5;
-
-/**
- * The writing side of the audit ring that records with vectors need (implemented by
- * `AuditRing`); declared here so that the schema documents its writers.
- */
-export interface AuditVectorWriter {
-  /**
-   * Appends a record whose vector slots hold `vector` (one entry per parameter, registry order).
-   * Hot path: O(d), no allocation, never throws; returns false when the record was dropped.
-   */
-  writeVector(
-    type: AuditRecordType,
-    time: number,
-    generation: number,
-    proposalId: number,
-    code: number,
-    param: number,
-    a: number,
-    b: number,
-    vector: ArrayLike<number>,
-  ): boolean;
-}
 
 /** Fields every event has. */
 export interface AuditEventBase {

@@ -3,7 +3,6 @@ import {
   type AuditDecoders,
   type AuditEvent,
   type AuditRecordType,
-  type AuditVectorWriter,
   DEFAULT_AUDIT_DECODERS,
   DIGEST_SLOT_CONSTRAINT_MARGIN,
   DIGEST_SLOT_ERROR_RATE,
@@ -70,7 +69,7 @@ export interface AuditRingOptions {
  * are allocation-free and never throw. Copying a vector costs about 2 ns per entry up to 8
  * entries and a fixed ~15–20 ns above (measured on the B3 machine).
  */
-export class AuditRing implements AuditVectorWriter {
+export class AuditRing {
   // Fields set in the constructor are `declare`d so that V8 keeps their exact types (a plain
   // declaration first defines them as undefined, and every write would re-check them).
   /** Run id stamped on drained events. */

@@ -299,6 +299,8 @@ class EngineImpl implements Engine {
   private rollingBackForActuator = false;
   /** SPSA centre (unit cube) at the latest clean digest: where the tuner stood while all was well. */
   private readonly cleanCentre: Float64Array;
+  /** Whether the centre moved since {@link cleanCentre} was taken. */
+  private centreMovedSinceClean = false;
   /** SPSA centre at the latest window not worse than the governor's baseline. */
   private readonly goodCentre: Float64Array;
   /** Held spikes not attributed to the tuner (see {@link onSpike}). */
@@ -474,7 +476,11 @@ class EngineImpl implements Engine {
       else if (governor.anomalousRun > 0) {
         this.windowTroubled = true;
         this.windowAnomalous = true;
-      } else this.cleanCentre.set(this.core.centre);
+      } else if (this.centreMovedSinceClean) {
+        // Copied once per move of the centre, not per digest.
+        this.cleanCentre.set(this.core.centre);
+        this.centreMovedSinceClean = false;
+      }
     }
     const margin = digest.constraintMargin;
     if (margin !== undefined) this.onConstraintMargin(margin);
@@ -657,6 +663,7 @@ class EngineImpl implements Engine {
       },
       applyCentre: ({ self }: { self: AnyActorRef }) => {
         const result = core.commit(target);
+        if (result === CommitResult.Stepped) this.centreMovedSinceClean = true;
         if (result === CommitResult.NotReady) target.set(core.centre);
         else this.auditDecision(result === CommitResult.Stepped);
         if (propose(ApplyKind.Centre, self) && result === CommitResult.Stepped) this.onCentreMoved();
@@ -994,13 +1001,15 @@ class EngineImpl implements Engine {
 
   /** A reason's exit condition holds: take it out of the set (the chart decides when to step down). */
   private clear(reason: SafeModeReason): void {
+    const mask = reasonMask(reason);
+    // Checked first: this runs several times per window, and a clearing timer exists only for an
+    // active reason.
+    if ((this.reasonBits & mask) === 0) return;
     const timer = this.clearTimers.get(reason);
     if (timer !== undefined) {
       timer.unsubscribe();
       this.clearTimers.delete(reason);
     }
-    const mask = reasonMask(reason);
-    if ((this.reasonBits & mask) === 0) return;
     this.reasonBits &= ~mask;
     this.sendSafeMode({ type: "reason.cleared", reason });
   }

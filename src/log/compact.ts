@@ -1,6 +1,6 @@
 import { closeSync, fdatasyncSync, openSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
 import { join } from "node:path";
-import { LogError } from "./errors.js";
+import { asLogError, LogError } from "./errors.js";
 import { encodeFrame } from "./frame.js";
 import type { LogEntry } from "./records.js";
 import { scanDecisionLog } from "./scan.js";
@@ -84,9 +84,7 @@ export function compactDecisionLog(
   } catch (error) {
     // Before the rename took effect the old log is intact; drop the temporary file.
     rmSync(tmp, { force: true });
-    throw error instanceof LogError
-      ? error
-      : new LogError(`compaction of ${dir} failed: ${String(error)}`, { cause: error });
+    throw asLogError(error, `compaction of ${dir} failed`);
   }
   for (const old of existing) rmSync(old.path, { force: true });
   fsyncDirectory(dir);

@@ -1,5 +1,5 @@
 import { Duration, Effect, Queue, type Scope } from "effect";
-import { LogError } from "./errors.js";
+import { asLogError, type LogError } from "./errors.js";
 import {
   type DecisionLogOptions,
   type DecisionLogWriter,
@@ -34,10 +34,7 @@ export const DecisionLog = {
       const log = yield* Effect.acquireRelease(
         Effect.try({
           try: () => openWriter(options, scheduler),
-          catch: (error) =>
-            error instanceof LogError
-              ? error
-              : new LogError(`cannot open decision log ${options.dir}: ${String(error)}`, { cause: error }),
+          catch: (error) => asLogError(error, `cannot open decision log ${options.dir}`),
         }),
         (writer) => Effect.sync(() => writer.close()),
       );

@@ -5,7 +5,7 @@ import { createEngine, Engine } from "../engine/engine.js";
 import type { ConfigError } from "../errors.js";
 import { auditEventOf, auditLogRecord, engineLogHeader } from "../replay/log-records.js";
 import { DecisionLog } from "./decision-log.js";
-import { LogError } from "./errors.js";
+import { asLogError, type LogError } from "./errors.js";
 import { readDecisionLog } from "./reader.js";
 import type { LogHeader } from "./records.js";
 import { hasDecisionLog } from "./segments.js";
@@ -91,7 +91,7 @@ export const LoggedEngine = {
     Effect.gen(function* () {
       const plan = yield* Effect.try({
         try: () => planEngineLog(config, options),
-        catch: (error) => asLogError(error, options.dir),
+        catch: (error) => asLogError(error, `cannot read decision log ${options.dir}`),
       });
       const log = yield* DecisionLog.make({ ...options, header: plan.header });
       const engine = yield* Engine.make(wireToLog(plan.config, log));
@@ -177,17 +177,6 @@ function noteRestart(
   // describes the first run only, and replay and explain read that run.
   log.appendCommand({ kind: "restart", time: engine.now(), ...restart, header });
   return restart;
-}
-
-function asLogError(error: unknown, dir: string): LogError {
-  return error instanceof LogError
-    ? error
-    : new LogError(
-        `cannot read decision log ${dir}: ${error instanceof Error ? error.message : String(error)}`,
-        {
-          cause: error,
-        },
-      );
 }
 
 /** The highest generation any audit event of the log at `dir` carries (−1 when none). */

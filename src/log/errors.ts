@@ -8,6 +8,17 @@ export class LogError extends Error {
 }
 
 /**
+ * `error` itself when it already is a {@link LogError}; otherwise a LogError reading
+ * "`context`: <its message>" with `error` as its cause (an I/O failure, say).
+ */
+export function asLogError(error: unknown, context: string): LogError {
+  if (error instanceof LogError) return error;
+  return new LogError(`${context}: ${error instanceof Error ? error.message : String(error)}`, {
+    cause: error,
+  });
+}
+
+/**
  * The log is damaged in the middle: a record that fails its length or CRC check (or does not
  * parse) is followed by valid data, or sits in a segment that is not the last one. Such damage is
  * never mistaken for a torn tail; it names the segment file and the byte offset of the bad record.

@@ -92,6 +92,17 @@ export function scanDecisionLog(dir: string, strict: boolean): LogScan {
   const records: LogEntry[] = [];
   let header: LogScan["header"] = null;
   let last: LogEntry | null = null;
+  // What the scan has found so far, as a result (the fields are read when it is called).
+  const scanned = (lastSegmentValidBytes: number): LogScan => ({
+    header,
+    records,
+    last,
+    tornTail: null,
+    corruption: null,
+    segments,
+    superseded: all.slice(0, rootIndex),
+    lastSegmentValidBytes,
+  });
   let lastSegmentValidBytes = 0;
   for (let s = 0; s < segments.length; s++) {
     const segment = segments[s]!;
@@ -103,16 +114,7 @@ export function scanDecisionLog(dir: string, strict: boolean): LogScan {
       const problem =
         parsed === null ? "bad frame (length or CRC)" : sequenceProblem(parsed.record, offset, last);
       if (problem !== null) {
-        const partial: LogScan = {
-          header,
-          records,
-          last,
-          tornTail: null,
-          corruption: null,
-          segments,
-          superseded: all.slice(0, rootIndex),
-          lastSegmentValidBytes: offset,
-        };
+        const partial = scanned(offset);
         if (isLastSegment && parsed === null && !hasValidFrameFrom(bytes, offset + 1)) {
           return {
             ...partial,
@@ -134,32 +136,14 @@ export function scanDecisionLog(dir: string, strict: boolean): LogScan {
     }
     lastSegmentValidBytes = offset;
     if (!isLastSegment && bytes.length === 0) {
-      return fail(
-        strict,
-        {
-          header,
-          records,
-          last,
-          tornTail: null,
-          corruption: null,
-          segments,
-          superseded: all.slice(0, rootIndex),
-          lastSegmentValidBytes: 0,
-        },
-        { segment: segment.path, offset: 0, reason: "empty segment before the last one" },
-      );
+      return fail(strict, scanned(0), {
+        segment: segment.path,
+        offset: 0,
+        reason: "empty segment before the last one",
+      });
     }
   }
-  return {
-    header,
-    records,
-    last,
-    tornTail: null,
-    corruption: null,
-    segments,
-    superseded: all.slice(0, rootIndex),
-    lastSegmentValidBytes,
-  };
+  return scanned(lastSegmentValidBytes);
 }
 
 function fail(strict: boolean, partial: LogScan, corruption: Corruption): LogScan {

@@ -13,7 +13,7 @@ import {
 } from "node:fs";
 import { join } from "node:path";
 import { crc32c } from "./crc32c.js";
-import { LogError } from "./errors.js";
+import { asLogError, LogError } from "./errors.js";
 import { encodeFrame, FRAME_HEADER_BYTES, MAX_PAYLOAD_BYTES } from "./frame.js";
 import { type LogEntry, type LogHeader, type LogRecord, payloadText } from "./records.js";
 import { type Corruption, scanDecisionLog, type TornTail } from "./scan.js";
@@ -134,7 +134,7 @@ export class DecisionLogWriter {
     try {
       mkdirSync(this.dir, { recursive: true });
     } catch (error) {
-      throw wrap(`cannot create log directory ${this.dir}`, error);
+      throw asLogError(error, `cannot create log directory ${this.dir}`);
     }
     const scan = scanDecisionLog(this.dir, options.strict ?? true);
     let recovery: LogRecovery | null = null;
@@ -264,9 +264,9 @@ export class DecisionLogWriter {
       this.writeNow(this.buffer.subarray(0, this.bufferedBytes));
       fdatasyncSync(this.fd);
     } catch (error) {
-      throw wrap(
-        `cannot write decision log segment ${segmentName(this.segmentNumber)} in ${this.dir}`,
+      throw asLogError(
         error,
+        `cannot write decision log segment ${segmentName(this.segmentNumber)} in ${this.dir}`,
       );
     }
     this.failure = null;
@@ -285,7 +285,7 @@ export class DecisionLogWriter {
     try {
       this.flush();
     } catch (error) {
-      this.failure = error instanceof LogError ? error : wrap("group commit failed", error);
+      this.failure = asLogError(error, "group commit failed");
       this.onError?.(this.failure);
     }
   }
@@ -383,8 +383,7 @@ export function openWriter(options: DecisionLogOptions, scheduler: FlushSchedule
   try {
     return new DecisionLogWriter(options, scheduler);
   } catch (error) {
-    if (error instanceof LogError) throw error;
-    throw wrap(`cannot open decision log ${options.dir}`, error);
+    throw asLogError(error, `cannot open decision log ${options.dir}`);
   }
 }
 
@@ -392,12 +391,6 @@ function positive(value: number, name: string): number {
   if (!(Number.isFinite(value) && value > 0))
     throw new LogError(`${name} must be a number > 0, got ${value}`);
   return value;
-}
-
-function wrap(message: string, error: unknown): LogError {
-  return new LogError(`${message}: ${error instanceof Error ? error.message : String(error)}`, {
-    cause: error,
-  });
 }
 
 function openSegment(path: string, create: boolean): number {
