@@ -28,3 +28,8 @@ export class UsageError extends Error {
   override readonly name = "UsageError";
   readonly _tag = "UsageError";
 }
+
+/** The message of a thrown value (its `message` if it is an Error, else its string form). */
+export function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,9 +1,8 @@
 import { Effect, Exit, Scope } from "effect";
 import { Observable, type SchedulerLike, Subject, type Subscriber, type Subscription } from "rxjs";
-import { type Actor, type Subscription as ActorSubscription, type AnyActorRef, createActor } from "xstate";
+import { type Actor, type AnyActorRef, createActor } from "xstate";
 import { engineMachine } from "../../machines/engine.machine.js";
 import type { HotPathEvent } from "../../machines/hot-path.logic.js";
-import type { SafeModeChanged, SafeModeEvent } from "../../machines/safe-mode.machine.js";
 import { type SpsaMachineEvent, spsaMachine } from "../../machines/spsa.machine.js";
 import {
   type AuditEvent,
@@ -14,17 +13,18 @@ import {
   DecisionOutcome,
 } from "../audit/events.js";
 import { AuditRing } from "../audit/ring.js";
-import type { ConfigError } from "../errors.js";
+import { type ConfigError, errorMessage } from "../errors.js";
 import { ApplyKind } from "../hotpath/apply-kind.js";
 import { Executor } from "../hotpath/executor.js";
 import { LiveConfig } from "../hotpath/live-config.js";
 import { RollbackReason } from "../hotpath/rollback-reason.js";
 import type { SharedLiveConfigHandle } from "../hotpath/shared-live-config.js";
-import { APPLIED, Violation } from "../hotpath/violation.js";
+import { APPLIED } from "../hotpath/violation.js";
 import { Prng } from "../random/prng.js";
 import { clockFromScheduler } from "../runtime/scheduler-clock.js";
 import { scopedResource } from "../runtime/scoped-resource.js";
 import { type EngineConfig, type ResolvedEngineConfig, resolveEngineConfig } from "./config.js";
+import { ControlSafety, type PacedSlot } from "./control-safety.js";
 import { checkDigest, DIGEST_ACCEPTED, type Digest, DigestRejection } from "./digest.js";
 import {
   createWindowStats,
@@ -34,23 +34,14 @@ import {
 } from "./evaluation-windows.js";
 import { createHotPathLogic } from "./hot-path-actor.js";
 import { ParamRegistry } from "./registry.js";
-import { ChangeBudget, ChangeBudgetCode } from "./safety/change-budget.js";
-import { EventRate } from "./safety/event-rate.js";
-import { GuardedCallback, GuardedCallResult } from "./safety/guarded-callback.js";
-import { GovernorCode, InstabilityGovernor } from "./safety/instability-governor.js";
 import {
   decodeSafeMode,
   decodeSafeModeReasons,
-  demandedLevel,
-  reasonLevel,
-  reasonMask,
   reasonsInSet,
   SAFE_MODE_LEVEL,
-  SAFE_MODES,
   type SafeModeName,
   type SafeModeReason,
 } from "./safety/safe-mode-reasons.js";
-import { ThrashingCode, ThrashingDetector } from "./safety/thrashing-detector.js";
 import { CommitResult, SpsaCore } from "./spsa/spsa-core.js";
 
 /** What {@link Engine.observe} did with a digest. */
@@ -209,28 +200,6 @@ export function createEngine(config: EngineConfig): Engine {
 }
 
 const SPSA_STREAM = 0x5b5a;
-const FROZEN = SAFE_MODE_LEVEL.frozen;
-const CONSERVATIVE = SAFE_MODE_LEVEL.conservative;
-const HOUR_MS = 3_600_000;
-/**
- * Default thrashing dead-band, in maxDeltas: one noisy step and its correction can each move the
- * centre by up to a maxDelta, so a reversal counts only after a swing that needed at least two
- * steps in one direction. (At one maxDelta, B4's noisy σ = 2 tracking tripped once in 20 runs; at
- * 1.5, none did.)
- */
-const THRASHING_DEAD_BAND_STEPS = 1.5;
-/**
- * Audit records kept free when the ring counts as full: a window's records (window, decision, step,
- * apply) and the mode changes a trip causes fit in it.
- */
-const AUDIT_RESERVE = 8;
-const AUDIT_FULL = reasonMask("auditFull");
-const NON_FINITE = reasonMask("nonFiniteObjective");
-const AUDIT_HIGH = reasonMask("auditHighWater");
-
-/** The kinds of apply that wait for Tier 1's timing rules, one pending at a time each. */
-type PacedSlot = "decision" | "return";
-
 class EngineImpl implements Engine {
   readonly names: readonly string[];
   readonly values: Float64Array;
@@ -267,49 +236,8 @@ class EngineImpl implements Engine {
   };
   private closed = false;
 
-  // Control safety (see the safety layer's methods at the end of the class).
-  private readonly governor: InstabilityGovernor | undefined;
-  private readonly thrashing: ThrashingDetector | undefined;
-  private readonly changeBudget: ChangeBudget | undefined;
-  /** Centre positions at the dead-band's resolution: what the change budget is charged with. */
-  private readonly budgetReference: Float64Array;
-  private readonly deadBands: Float64Array;
-  private readonly violations: EventRate;
-  private readonly rollbacks: EventRate;
-  private readonly actuator: GuardedCallback<[Float64Array, number]> | undefined;
-  private readonly sinkGuard: GuardedCallback<[readonly AuditEvent[]]> | undefined;
-  /** Audit batches the sink has not taken yet (offered again, oldest first). */
-  private readonly undelivered: AuditEvent[][] = [];
-  private safeMode!: AnyActorRef;
-  private modeSubscription: ActorSubscription | undefined;
-  /** SafeMode level now (0 normal … 3 halted), mirrored from the chart's `mode.changed`. */
-  private modeLevel = 0;
-  /** Reasons this engine has raised and not cleared (the chart holds the same set). */
-  private reasonBits = 0;
-  /** Timers that clear time-bound reasons (thrashing cooldown, budget, violations). */
-  private readonly clearTimers = new Map<SafeModeReason, Subscription>();
-  /** The pending half-open probe of each breaker. */
-  private readonly breakerProbes = new Map<object, Subscription>();
-  /** Whether any digest of the window being measured was anomalous or tripped the governor. */
-  private windowTroubled = false;
-  /** Whether the governor found anomalous digests in the window being measured (its value is not the point's). */
-  private windowAnomalous = false;
-  /** Whether measurements are the negated constraint margin (constraint-first). */
-  private feasibility = false;
-  private rollingBackForActuator = false;
-  /** SPSA centre (unit cube) at the latest clean digest: where the tuner stood while all was well. */
-  private readonly cleanCentre: Float64Array;
-  /** Whether the centre moved since {@link cleanCentre} was taken. */
-  private centreMovedSinceClean = false;
-  /** SPSA centre at the latest window not worse than the governor's baseline. */
-  private readonly goodCentre: Float64Array;
-  /** Held spikes not attributed to the tuner (see {@link onSpike}). */
-  private absorbedShifts = 0;
-  /** The cycle stalled and is returning to the centre; SafeMode freezes once it is there. */
-  private stalling = false;
-  private undeliveredCount = 0;
-  /** Pending audit records at which the ring counts as full (see {@link checkAuditPressure}). */
-  private readonly auditFullAt: number;
+  /** SafeMode reasons, their triggers and exits, breakers (src/engine/control-safety.ts). */
+  private readonly safety: ControlSafety;
 
   constructor(config: ResolvedEngineConfig) {
     this.config = config;
@@ -332,44 +260,20 @@ class EngineImpl implements Engine {
     this.events = this.eventSubject.asObservable();
     this.executor.setBaseline(this.scheduler.now());
 
-    const safety = config.safety;
-    const n = registry.size;
-    const ranges = new Float64Array(n);
-    this.deadBands = new Float64Array(n);
-    for (let i = 0; i < n; i++) {
-      ranges[i] = registry.max[i]! - registry.min[i]!;
-      this.deadBands[i] =
-        safety.thrashing?.deadBand === undefined
-          ? THRASHING_DEAD_BAND_STEPS * registry.maxDelta[i]!
-          : safety.thrashing.deadBand * ranges[i]!;
-    }
-    this.auditFullAt = Math.min(
-      this.audit.capacity,
-      Math.max(this.audit.highWaterMark + 1, this.audit.capacity - AUDIT_RESERVE),
-    );
-    this.budgetReference = Float64Array.from(this.live.values);
-    this.cleanCentre = Float64Array.from(this.core.centre);
-    this.goodCentre = Float64Array.from(this.core.centre);
-    this.governor = safety.governor === undefined ? undefined : new InstabilityGovernor(safety.governor);
-    this.thrashing =
-      safety.thrashing === undefined
-        ? undefined
-        : new ThrashingDetector(ranges, safety.thrashing, this.deadBands);
-    this.thrashing?.reset(this.live.values);
-    this.changeBudget =
-      safety.changeBudget === undefined ? undefined : new ChangeBudget(ranges, safety.changeBudget);
-    this.changeBudget?.reset(this.live.values);
-    this.violations = new EventRate(safety.violationLimit, safety.violationWindowMs);
-    this.rollbacks = new EventRate(safety.rollbacksPerHour, HOUR_MS);
-    const breakerClock = clockFromScheduler(this.scheduler);
-    this.actuator =
-      config.onApply === undefined
-        ? undefined
-        : new GuardedCallback(config.onApply, safety.breaker, breakerClock);
-    this.sinkGuard =
-      config.auditSink === undefined
-        ? undefined
-        : new GuardedCallback(config.auditSink, safety.breaker, breakerClock);
+    this.safety = new ControlSafety({
+      config,
+      scheduler: this.scheduler,
+      registry,
+      live: this.live,
+      audit: this.audit,
+      executor: this.executor,
+      core: this.core,
+      isClosed: () => this.closed,
+      cancelPaced: (slot) => this.cancelPaced(slot),
+      restoreBaseline: (code, note) => this.restoreBaseline(code, note),
+      sendSpsa: (event) => this.spsa.send(event),
+      afterWork: () => this.afterWork(),
+    });
 
     this.scope = Effect.runSync(Scope.make());
     const acquire = Effect.gen(this, function* () {
@@ -404,13 +308,7 @@ class EngineImpl implements Engine {
           this.drainScheduled?.unsubscribe();
           this.cancelPaced("decision");
           this.cancelPaced("return");
-          for (const timer of this.clearTimers.values()) timer.unsubscribe();
-          this.clearTimers.clear();
-          for (const probe of this.breakerProbes.values()) probe.unsubscribe();
-          this.breakerProbes.clear();
-          this.modeSubscription?.unsubscribe();
-          this.actuator?.stop();
-          this.sinkGuard?.stop();
+          this.safety.stop();
         }),
       );
       return actor;
@@ -418,12 +316,7 @@ class EngineImpl implements Engine {
     this.actor = Effect.runSync(Scope.extend(acquire, this.scope));
     this.spsa = this.actor.system.get("spsa") as AnyActorRef;
     this.hotPath = this.actor.system.get("hotPath") as AnyActorRef;
-    this.safeMode = this.actor.system.get("safeMode") as AnyActorRef;
-    this.modeSubscription = this.safeMode.on("mode.changed", (event) =>
-      this.onModeChanged(event as unknown as SafeModeChanged),
-    );
-    this.watchBreaker(this.actuator);
-    this.watchBreaker(this.sinkGuard);
+    this.safety.attach(this.actor.system.get("safeMode") as AnyActorRef);
     this.spsa.send({ type: "start" });
     this.afterWork();
   }
@@ -433,7 +326,7 @@ class EngineImpl implements Engine {
   }
 
   get mode(): SafeModeName {
-    return SAFE_MODES[this.modeLevel] ?? "halted";
+    return this.safety.mode;
   }
 
   now(): number {
@@ -455,36 +348,16 @@ class EngineImpl implements Engine {
     );
     if (code !== DIGEST_ACCEPTED) {
       this.reject(code, digest, now);
-      // A non-finite objective for the live generation trips once; stale ones, and more while
-      // the reason is active, are only rejected (a glitching sensor must not burn the rollbacks).
-      if (
-        code === DigestRejection.NonFiniteObjective &&
-        this.governor !== undefined &&
-        (this.reasonBits & NON_FINITE) === 0 &&
-        this.isForLiveGeneration(digest)
-      ) {
-        this.onGovernorTrip("nonFiniteObjective", this.governor.observe(Number.NaN, now));
-      }
+      if (code === DigestRejection.NonFiniteObjective) this.safety.onNonFiniteDigest(digest, now);
       return VERDICT_BY_CODE[code] ?? "malformed";
     }
     this.accepted++;
     if (c.captureDigests) this.captureAccepted(digest, now);
-    const governor = this.governor;
-    if (governor !== undefined) {
-      const verdict = governor.observe(digest.objective, now);
-      if (verdict !== GovernorCode.Healthy) this.onSpike(verdict);
-      else if (governor.anomalousRun > 0) {
-        this.windowTroubled = true;
-        this.windowAnomalous = true;
-      } else if (this.centreMovedSinceClean) {
-        // Copied once per move of the centre, not per digest.
-        this.cleanCentre.set(this.core.centre);
-        this.centreMovedSinceClean = false;
-      }
-    }
+    const safety = this.safety;
+    safety.observeObjective(digest.objective, now);
     const margin = digest.constraintMargin;
-    if (margin !== undefined) this.onConstraintMargin(margin);
-    if (!this.feasibility) this.sink?.next(digest.objective);
+    if (margin !== undefined) safety.onConstraintMargin(margin);
+    if (!safety.feasibility) this.sink?.next(digest.objective);
     else if (margin !== undefined) this.sink?.next(-margin);
     this.afterWork();
     return "accepted";
@@ -501,8 +374,8 @@ class EngineImpl implements Engine {
     return {
       generation: this.live.generation,
       mode: this.mode,
-      reasons: reasonsInSet(this.reasonBits),
-      spikesAbsorbed: this.absorbedShifts,
+      reasons: reasonsInSet(this.safety.reasonBits),
+      spikesAbsorbed: this.safety.absorbedShifts,
       values: registry.toRecord(this.live.values),
       centre,
       iteration: this.core.iteration,
@@ -530,7 +403,7 @@ class EngineImpl implements Engine {
     if (this.closed) return;
     this.auditCommand(ControlCommand.SetBaseline);
     this.hotPath.send({ type: "baseline.set" } satisfies HotPathEvent);
-    this.governor?.resetBaseline();
+    this.safety.onBaselineSet();
     this.afterWork();
   }
 
@@ -548,23 +421,18 @@ class EngineImpl implements Engine {
     } catch {
       // Halting is the safe direction: it goes ahead even when the log cannot record it durably.
     }
-    // The word first: from this line on no apply can pass, whatever the chart does next.
-    this.executor.mode[0] = SAFE_MODE_LEVEL.halted;
-    this.cancelPaced("decision");
-    this.cancelPaced("return");
-    this.reasonBits |= reasonMask("manualHalt");
-    this.sendSafeMode({ type: "halt", reason: text });
+    this.safety.halt(text);
     this.afterWork();
   }
 
   resetSafeMode(options: { readonly acknowledge: string }): boolean {
-    if (this.closed || this.modeLevel !== SAFE_MODE_LEVEL.halted) return false;
+    if (this.closed || this.safety.modeLevel !== SAFE_MODE_LEVEL.halted) return false;
     const acknowledge = options?.acknowledge;
     if (typeof acknowledge !== "string" || acknowledge.trim() === "") return false;
     this.auditCommand(ControlCommand.ResetSafeMode, acknowledge);
-    this.sendSafeMode({ type: "reset", acknowledge });
+    this.safety.requestReset(acknowledge);
     this.afterWork();
-    return this.modeLevel !== SAFE_MODE_LEVEL.halted;
+    return this.safety.modeLevel !== SAFE_MODE_LEVEL.halted;
   }
 
   /** Restores the baseline as a new generation and restarts the cycle from it; false if there is none. */
@@ -580,15 +448,9 @@ class EngineImpl implements Engine {
         this.target[i] = this.registry.toUnit(i, this.live.values[i]!);
       this.core.setCentre(this.target);
       this.emptyWindows = 0;
-      // Statistics of the abandoned point say nothing about the baseline.
-      this.governor?.reset();
-      this.cleanCentre.set(this.core.centre);
-      this.goodCentre.set(this.core.centre);
-      this.thrashing?.reset(this.live.values);
-      this.budgetReference.set(this.live.values);
-      this.changeBudget?.reset(this.live.values);
+      this.safety.onRolledBack();
       this.spsa.send({ type: "reset" });
-      this.pushToActuator();
+      this.safety.pushToActuator();
     }
     this.afterWork();
     return rolledBack;
@@ -598,9 +460,9 @@ class EngineImpl implements Engine {
     this.drainScheduled?.unsubscribe();
     this.drainScheduled = undefined;
     const events = this.audit.drain();
-    this.deliverToSink(events);
+    this.safety.deliverToSink(events);
     for (const event of events) this.eventSubject.next(event);
-    this.checkAuditPressure();
+    this.safety.checkAuditPressure();
     return events.length;
   }
 
@@ -644,10 +506,10 @@ class EngineImpl implements Engine {
       const code = this.executor.apply(target, ++this.proposalId, kind, this.scheduler.now());
       if (code === APPLIED) {
         this.audit.attachVector(this.live.values);
-        this.pushToActuator();
+        this.safety.pushToActuator();
         return true;
       }
-      this.onViolation(code);
+      this.safety.onViolation(code);
       self.send({ type: "apply.rejected", code });
       return false;
     };
@@ -663,16 +525,16 @@ class EngineImpl implements Engine {
       },
       applyCentre: ({ self }: { self: AnyActorRef }) => {
         const result = core.commit(target);
-        if (result === CommitResult.Stepped) this.centreMovedSinceClean = true;
+        if (result === CommitResult.Stepped) this.safety.onCentreStepped();
         if (result === CommitResult.NotReady) target.set(core.centre);
         else this.auditDecision(result === CommitResult.Stepped);
-        if (propose(ApplyKind.Centre, self) && result === CommitResult.Stepped) this.onCentreMoved();
+        if (propose(ApplyKind.Centre, self) && result === CommitResult.Stepped) this.safety.onCentreMoved();
       },
       measureCentre: () => {
         if (this.isLiveAtCentre()) {
           this.cancelPaced("return");
           this.control.next("open");
-          this.freezeIfStalled();
+          this.safety.freezeIfStalled();
           return;
         }
         // Digests measured before the return belong to the old point, so the window opens only
@@ -683,10 +545,10 @@ class EngineImpl implements Engine {
           const code = this.executor.apply(target, ++this.proposalId, ApplyKind.Centre, this.scheduler.now());
           if (code === APPLIED) {
             this.audit.attachVector(this.live.values);
-            this.pushToActuator();
-          } else this.onViolation(code);
+            this.safety.pushToActuator();
+          } else this.safety.onViolation(code);
           this.control.next("open");
-          this.freezeIfStalled();
+          this.safety.freezeIfStalled();
         });
       },
       recordPlus: ({ event }: { event: SpsaMachineEvent }) => void core.recordPlus(windowValue(event)),
@@ -711,7 +573,7 @@ class EngineImpl implements Engine {
         );
       },
       noteStalled: () => {
-        this.stalling = true;
+        this.safety.stalling = true;
         this.audit.write(
           AuditRecordType.SpsaStalled,
           this.scheduler.now(),
@@ -779,11 +641,12 @@ class EngineImpl implements Engine {
     if (onCommand === undefined) return;
     this.flushEvents();
     try {
-      if (this.undeliveredCount > 0) throw new Error("the audit sink has not taken the command's record");
+      if (this.safety.undeliveredCount > 0)
+        throw new Error("the audit sink has not taken the command's record");
       onCommand(controlCommandName(command) as ControlCommandName, note);
     } catch (error) {
       throw new Error(
-        `arqon: ${controlCommandName(command)} not applied: the command could not be made durable (${describeError(error)})`,
+        `arqon: ${controlCommandName(command)} not applied: the command could not be made durable (${errorMessage(error)})`,
         { cause: error },
       );
     }
@@ -794,14 +657,13 @@ class EngineImpl implements Engine {
     if (w.count === 0) {
       // An empty window is audited by the cycle as an eval timeout (or not at all while stalled).
       this.emptyWindows++;
-      if (this.modeLevel !== 0) this.sendSafeMode({ type: "window.unhealthy" });
+      this.safety.onEmptyWindow();
       this.spsa.send({ type: "window.timedOut", consecutive: this.emptyWindows });
     } else {
       this.emptyWindows = 0;
       const generation = this.live.generation;
-      const anomalous = this.windowAnomalous;
-      this.windowAnomalous = false;
-      this.judgeWindow(w.closedAt);
+      const anomalous = this.safety.takeWindowAnomalous();
+      this.safety.judgeWindow(w.closedAt);
       this.audit.write(
         AuditRecordType.WindowClosed,
         w.closedAt,
@@ -922,15 +784,6 @@ class EngineImpl implements Engine {
     );
   }
 
-  /** Whether a (rejected) digest claims the live generation; false when its fields cannot be read. */
-  private isForLiveGeneration(digest: unknown): boolean {
-    try {
-      return (digest as Digest).generation === this.live.generation;
-    } catch {
-      return false;
-    }
-  }
-
   private reject(code: number, digest: unknown, now: number): void {
     this.rejected++;
     if (this.config.captureDigests) {
@@ -969,377 +822,20 @@ class EngineImpl implements Engine {
     if (this.drainScheduled === undefined && this.audit.size > 0 && !this.closed) {
       this.drainScheduled = this.scheduler.schedule(() => {
         this.drainScheduled = undefined;
-        if (this.eventSubject.observed || this.sinkGuard !== undefined) this.flushEvents();
+        if (this.eventSubject.observed || this.safety.hasAuditSink) this.flushEvents();
         else {
           this.audit.discard();
-          this.checkAuditPressure();
+          this.safety.checkAuditPressure();
         }
       }, this.config.auditDrainMs);
     }
-    this.checkAuditPressure();
-  }
-
-  // ---- Control safety: SafeMode reasons, their triggers and their exits ----
-
-  /**
-   * Raises a SafeMode reason. A reason that demands frozen or more sets the executor's mode word
-   * before anything else, so no apply can pass from this line on; then the chart is told (it
-   * escalates at once and reports the change through {@link onModeChanged}).
-   */
-  private raise(reason: SafeModeReason): void {
-    const mask = reasonMask(reason);
-    if ((this.reasonBits & mask) !== 0) return;
-    this.reasonBits |= mask;
-    const level = reasonLevel(reason);
-    if (level >= FROZEN && level > this.executor.mode[0]!) {
-      this.executor.mode[0] = level;
-      this.cancelPaced("decision");
-      this.cancelPaced("return");
-    }
-    this.sendSafeMode({ type: "reason.raised", reason });
-  }
-
-  /** A reason's exit condition holds: take it out of the set (the chart decides when to step down). */
-  private clear(reason: SafeModeReason): void {
-    const mask = reasonMask(reason);
-    // Checked first: this runs several times per window, and a clearing timer exists only for an
-    // active reason.
-    if ((this.reasonBits & mask) === 0) return;
-    const timer = this.clearTimers.get(reason);
-    if (timer !== undefined) {
-      timer.unsubscribe();
-      this.clearTimers.delete(reason);
-    }
-    this.reasonBits &= ~mask;
-    this.sendSafeMode({ type: "reason.cleared", reason });
-  }
-
-  /** Clears a time-bound reason at engine-clock time `at` (a later call re-arms it). */
-  private clearAt(reason: SafeModeReason, at: number): void {
-    this.clearTimers.get(reason)?.unsubscribe();
-    const delay = Math.max(0, Math.ceil(at - this.scheduler.now()));
-    this.clearTimers.set(
-      reason,
-      this.scheduler.schedule(() => {
-        this.clearTimers.delete(reason);
-        this.clear(reason);
-        this.afterWork();
-      }, delay),
-    );
-  }
-
-  private sendSafeMode(event: SafeModeEvent): void {
-    this.safeMode.send(event);
-  }
-
-  /** The chart changed mode: mirror it in the executor, the SPSA gains and the cycle, and audit it. */
-  private onModeChanged(change: SafeModeChanged): void {
-    const from = SAFE_MODE_LEVEL[change.from];
-    const to = SAFE_MODE_LEVEL[change.to];
-    this.modeLevel = to;
-    const reset = change.from === "halted" && change.to === "normal";
-    // The engine's set is the truth (raises and clears may still be queued for the chart), except
-    // that an acknowledged reset empties both.
-    if (reset) this.reasonBits = 0;
-    // Never below what the engine's own reasons demand: a raise queued behind this change keeps
-    // its block.
-    const word = Math.max(to, demandedLevel(this.reasonBits));
-    this.executor.mode[0] = word >= FROZEN ? word : 0;
-    const conservative = to === CONSERVATIVE;
-    this.executor.setConservative(conservative);
-    this.core.setGainScale(conservative ? 0.5 : 1);
-    const now = this.scheduler.now();
-    this.audit.write(
-      AuditRecordType.ModeChanged,
-      now,
-      this.live.generation,
-      -1,
-      from,
-      to,
-      change.reasonBits,
-      0,
-    );
-    const note = change.note ?? change.acknowledge;
-    if (note !== undefined) this.audit.annotateLast(note);
-    if (reset) {
-      for (const timer of this.clearTimers.values()) timer.unsubscribe();
-      this.clearTimers.clear();
-      this.governor?.clearTrips();
-      this.rollbacks.clear();
-      this.violations.clear();
-      this.setFeasibility(false);
-      // The reset cleared every reason; conditions that still hold come straight back.
-      if (!this.breakersClosed()) this.raise("breakerOpen");
-      this.checkAuditPressure();
-    }
-    if (to >= FROZEN) {
-      this.cancelPaced("decision");
-      this.cancelPaced("return");
-      if (from < FROZEN) this.spsa.send({ type: "pause" });
-    } else if (from >= FROZEN) {
-      this.spsa.send({ type: "resume" });
-    } else {
-      // normal ↔ conservative: the iteration in progress was sized for the other limits.
-      this.cancelPaced("decision");
-      this.spsa.send({ type: "reset" });
-    }
-  }
-
-  /** A governor trip: freeze (or halt on repeated trips), then roll back to the baseline. */
-  private onGovernorTrip(reason: "nonFiniteObjective" | "spike" | "divergence", verdict: GovernorCode): void {
-    this.windowTroubled = true;
-    this.raise(reason);
-    if (verdict === GovernorCode.RepeatedTrips) this.raise("repeatedTrips");
-    this.autoRollback(RollbackReason.SafeMode, `instability governor: ${reason}`);
-  }
-
-  /**
-   * Rolls back to the baseline on a trip, within `rollbacksPerHour`; one more within the hour halts
-   * instead (a baseline that keeps needing rollbacks needs a human).
-   */
-  private autoRollback(code: RollbackReason, note: string): void {
-    const now = this.scheduler.now();
-    if (this.rollbacks.full(now)) {
-      this.raise("repeatedTrips");
-      return;
-    }
-    this.rollbacks.record(now);
-    this.restoreBaseline(code, note);
-  }
-
-  /**
-   * Telemetry stalled: once the live point is back at the centre (the point believed best), freeze
-   * until digests flow again. Freezing first would leave a perturbed point live.
-   */
-  private freezeIfStalled(): void {
-    if (!this.stalling) return;
-    this.stalling = false;
-    this.raise("evalTimeouts");
-  }
-
-  /**
-   * A held spike. It trips only if the tuner changed the system materially since the objective
-   * was last clean: the SPSA centre moved by more than half a maxDelta in some parameter (a
-   * perturbation's reach). An anomaly that appeared while the tuner stood still is the environment's
-   * (a regime shift, a load step): rolling back to the baseline cannot be expected to fix it, so
-   * the governor takes the trip back, adopts the new level, and SPSA follows. Non-finite values
-   * and divergence from the baseline trip regardless.
-   */
-  private onSpike(verdict: GovernorCode): void {
-    if (this.tunerMovedSince(this.cleanCentre)) this.onGovernorTrip("spike", verdict);
-    else this.absorbShift();
-  }
-
-  /** Whether the SPSA centre is more than half a maxDelta (a perturbation's reach) from `point` in some parameter. */
-  private tunerMovedSince(point: Float64Array): boolean {
-    const registry = this.registry;
-    for (let i = 0; i < registry.size; i++) {
-      const moved = Math.abs(registry.toRaw(i, this.core.centre[i]!) - registry.toRaw(i, point[i]!));
-      if (moved > 0.5 * registry.maxDelta[i]!) return true;
-    }
-    return false;
-  }
-
-  /** An anomaly the tuner did not cause: the governor takes the trip back and adopts the new level. */
-  private absorbShift(): void {
-    this.governor?.retractLastTrip();
-    this.cleanCentre.set(this.core.centre);
-    this.goodCentre.set(this.core.centre);
-    this.absorbedShifts++;
-  }
-
-  /** Window-cadence checks: divergence, and whether the window was healthy (for SafeMode's exits). */
-  private judgeWindow(now: number): void {
-    const governor = this.governor;
-    const verdict = governor === undefined ? GovernorCode.Healthy : governor.closeWindow(now);
-    // Divergence is attributed like a spike: only if the tuner moved since its windows were fine.
-    if (verdict !== GovernorCode.Healthy) {
-      if (this.tunerMovedSince(this.goodCentre)) this.onGovernorTrip("divergence", verdict);
-      else this.absorbShift();
-    } else if (governor !== undefined && governor.worseWindows === 0) this.goodCentre.set(this.core.centre);
-    const healthy = !this.windowTroubled;
-    this.windowTroubled = false;
-    this.stalling = false;
-    // Digests flow again: the stall is over.
-    this.clear("evalTimeouts");
-    if (healthy) {
-      this.clear("nonFiniteObjective");
-      this.clear("spike");
-      this.clear("divergence");
-    }
-    if (this.modeLevel !== 0) this.sendSafeMode({ type: healthy ? "window.healthy" : "window.unhealthy" });
-  }
-
-  /** Constraint-first: a negative margin makes the engine conservative and feasibility-seeking; below the emergency level it rolls back. */
-  private onConstraintMargin(margin: number): void {
-    if (margin >= 0) {
-      this.clear("constraintEmergency");
-      if ((this.reasonBits & reasonMask("constraintViolation")) !== 0) {
-        this.clear("constraintViolation");
-        this.setFeasibility(false);
-      }
-      return;
-    }
-    if (!(margin < 0)) return; // NaN: says nothing
-    this.windowTroubled = true;
-    if (
-      margin < this.config.safety.emergencyMargin &&
-      (this.reasonBits & reasonMask("constraintEmergency")) === 0
-    ) {
-      this.raise("constraintEmergency");
-      this.autoRollback(
-        RollbackReason.ConstraintBreach,
-        `constraint margin ${margin} below the emergency level`,
-      );
-    }
-    if ((this.reasonBits & reasonMask("constraintViolation")) === 0) {
-      this.raise("constraintViolation");
-      this.setFeasibility(true);
-    }
-  }
-
-  /** Switches the SPSA measurements between the objective and the negated margin, restarting the cycle. */
-  private setFeasibility(on: boolean): void {
-    if (this.feasibility === on) return;
-    this.feasibility = on;
-    this.core.setFeasibilityOnly(on);
-    this.cancelPaced("decision");
-    this.spsa.send({ type: "reset" });
-  }
-
-  /** A Tier-1 refusal (SafeMode's own blocks aside): too many within the window → conservative. */
-  private onViolation(code: number): void {
-    // Refusals while SafeMode blocks applies are its own doing (whatever rule Tier 1 names first).
-    if (code === Violation.Blocked || this.executor.mode[0] !== 0) return;
-    const now = this.scheduler.now();
-    if (this.violations.record(now) >= this.violations.limit) {
-      this.raise("repeatedViolations");
-      this.clearAt("repeatedViolations", this.violations.belowLimitAt(now));
-    }
-  }
-
-  /** A new centre went live: thrashing and change-budget checks on the dead-banded trajectory. */
-  private onCentreMoved(): void {
-    const now = this.scheduler.now();
-    const values = this.live.values;
-    const safety = this.config.safety;
-    if (this.thrashing !== undefined && this.thrashing.record(values, now) === ThrashingCode.Thrashing) {
-      this.raise("thrashing");
-      this.clearAt("thrashing", now + safety.thrashingCooldownMs);
-    }
-    const budget = this.changeBudget;
-    if (budget === undefined) return;
-    const reference = this.budgetReference;
-    let moved = false;
-    for (let i = 0; i < reference.length; i++) {
-      if (Math.abs(values[i]! - reference[i]!) > this.deadBands[i]!) {
-        reference[i] = values[i]!;
-        moved = true;
-      }
-    }
-    if (moved && budget.record(reference, now) === ChangeBudgetCode.Exhausted) {
-      this.raise("changeBudget");
-      this.clearAt("changeBudget", budget.replenishedBy(now));
-    }
-  }
-
-  /** Pushes the live values to the actuator hook; a throw rolls the generation back to the baseline. */
-  private pushToActuator(): void {
-    const actuator = this.actuator;
-    if (actuator === undefined || this.rollingBackForActuator) return;
-    if (actuator.call(this.live.values, this.live.generation) !== GuardedCallResult.Failed) return;
-    this.rollingBackForActuator = true;
-    try {
-      this.autoRollback(RollbackReason.SafeMode, `actuator failed: ${describeError(actuator.lastError)}`);
-      // The baseline must reach the real system too (the breaker may refuse it while open).
-      actuator.call(this.live.values, this.live.generation);
-    } finally {
-      this.rollingBackForActuator = false;
-    }
-  }
-
-  /** Offers pending audit batches to the audit sink, oldest first, stopping at the first refusal. */
-  private deliverToSink(events: AuditEvent[]): void {
-    const guard = this.sinkGuard;
-    if (guard === undefined) return;
-    if (events.length > 0) {
-      this.undelivered.push(events);
-      this.undeliveredCount += events.length;
-    }
-    while (this.undelivered.length > 0) {
-      const batch = this.undelivered[0]!;
-      if (guard.call(batch) !== GuardedCallResult.Succeeded) break;
-      this.undelivered.shift();
-      this.undeliveredCount -= batch.length;
-    }
-  }
-
-  /**
-   * Audit ring (plus what the sink has not taken) above its high-water mark → conservative; full →
-   * frozen. "Full" leaves a few records of room ({@link AUDIT_RESERVE}), so the mode change that
-   * the trip causes, and those of a window in progress, are still recorded rather than dropped.
-   */
-  private checkAuditPressure(): void {
-    const pending = this.audit.size + this.undeliveredCount;
-    const bits = this.reasonBits;
-    if (pending >= this.auditFullAt) this.raise("auditFull");
-    else if ((bits & AUDIT_FULL) !== 0) this.clear("auditFull");
-    if (pending >= this.audit.highWaterMark) this.raise("auditHighWater");
-    else if ((bits & AUDIT_HIGH) !== 0) this.clear("auditHighWater");
-  }
-
-  /** An open breaker freezes the engine; after its backoff a probe call tries to close it. */
-  /** Whether every circuit breaker is closed (verified working), not merely not open. */
-  private breakersClosed(): boolean {
-    return (
-      (this.actuator?.state ?? "closed") === "closed" && (this.sinkGuard?.state ?? "closed") === "closed"
-    );
-  }
-
-  /**
-   * Runs the half-open probe of `guard` after `delay` ms: the actuator gets the live values again,
-   * the sink the batches it has not taken. The breaker's own timer to half-open may be due at the
-   * same instant and run after this one, so a probe that finds the breaker still open retries a
-   * millisecond later instead of being refused (a frozen engine makes no other calls).
-   */
-  private scheduleProbe<A extends readonly unknown[]>(guard: GuardedCallback<A>, delay: number): void {
-    this.breakerProbes.get(guard)?.unsubscribe();
-    this.breakerProbes.set(
-      guard,
-      this.scheduler.schedule(() => {
-        this.breakerProbes.delete(guard);
-        if (this.closed) return;
-        if (guard.state === "open") {
-          this.scheduleProbe(guard, 1);
-          return;
-        }
-        if (guard.state !== "halfOpen") return;
-        if (guard === (this.actuator as unknown)) this.actuator?.call(this.live.values, this.live.generation);
-        else this.deliverToSink([]);
-        this.afterWork();
-      }, delay),
-    );
-  }
-
-  private watchBreaker<A extends readonly unknown[]>(guard: GuardedCallback<A> | undefined): void {
-    if (guard === undefined) return;
-    guard.on("breaker.opened", (event) => {
-      this.raise("breakerOpen");
-      this.scheduleProbe(guard, event.backoffMs);
-    });
-    guard.on("breaker.closed", () => {
-      if (this.breakersClosed()) this.clear("breakerOpen");
-    });
+    this.safety.checkAuditPressure();
   }
 }
 
 /** The value a `window.closed` event carries (NaN for any other event, which the core ignores). */
 function windowValue(event: SpsaMachineEvent): number {
   return event.type === "window.closed" ? event.value : Number.NaN;
-}
-
-function describeError(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
 
 function stateName(value: unknown): string {

@@ -1,6 +1,7 @@
 import type { Subscription } from "rxjs";
 import { type AnyActorRef, type CallbackActorLogic, fromCallback, type NonReducibleUnknown } from "xstate";
 import type { AuditEvent } from "../audit/events.js";
+import { errorMessage } from "../errors.js";
 import type { EngineConfig } from "./config.js";
 import type { Digest } from "./digest.js";
 import { createEngine, type Engine, type EngineSnapshot } from "./engine.js";
@@ -141,7 +142,7 @@ export function fromEngine<TInput = NonReducibleUnknown>(
       }
       if (engine.failure !== undefined) {
         release();
-        throw new EngineFailedError(`engine "${engineId}" failed: ${describe(engine.failure)}`, {
+        throw new EngineFailedError(`engine "${engineId}" failed: ${errorMessage(engine.failure)}`, {
           cause: engine.failure,
         });
       }
@@ -171,8 +172,4 @@ function run(engine: Engine, command: EngineCommand): void {
       engine.setBaseline();
       return;
   }
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
