@@ -4,18 +4,21 @@ import { encodeNumbers } from "../replay/json-numbers.js";
 import { ReplayInputError } from "../replay/read-log.js";
 import { type ExitCode, usageError } from "./cli-error.js";
 import type { CliIo } from "./io.js";
-import { logReadFailure, parseLogCommand, wholeFlag } from "./replay.js";
+import { logReadFailure, parseLogCommand, runFlag, runFlagFailure, wholeFlag } from "./replay.js";
 
 /** Help text of `arqon explain`. */
-export const EXPLAIN_USAGE = `arqon explain <log> --generation N [--json]
+export const EXPLAIN_USAGE = `arqon explain <log> --generation N [--run K] [--json]
   Prints the chain that produced generation N of a decision log: the windows and their digests,
-  the gradient estimate and step, the Tier-1 outcome and the values written. --json prints the
-  structured explanation (NaN, ±Infinity and -0 as {"$num": "..."}).`;
+  the gradient estimate and step, the Tier-1 outcome and the values written. A log continued
+  after a restart holds several runs, each numbering its generations from its own start: the
+  last run that created generation N is explained (and named), or run K with --run K. --json
+  prints the structured explanation (NaN, ±Infinity and -0 as {"$num": "..."}).`;
 
-/** `arqon explain <log> --generation N`: why the live values became generation N. */
+/** `arqon explain <log> --generation N [--run K]`: why the live values became generation N. */
 export function explainCommand(argv: readonly string[], io: CliIo): ExitCode {
   const { log, values } = parseLogCommand("explain", argv, {
     generation: { type: "string" },
+    run: { type: "string" },
     json: { type: "boolean" },
   });
   if (values.help === true) {
@@ -26,13 +29,14 @@ export function explainCommand(argv: readonly string[], io: CliIo): ExitCode {
     throw usageError("arqon explain: the log is required (arqon explain <log> --generation N)");
   if (values.generation === undefined) throw usageError("arqon explain: --generation is required");
   const generation = wholeFlag("explain", values.generation, "generation", 0);
+  const run = runFlag("explain", values.run);
   let explanation: ReturnType<typeof explain>;
   try {
-    explanation = explain(resolve(io.cwd, log), generation);
+    explanation = explain(resolve(io.cwd, log), generation, run === undefined ? {} : { run });
   } catch (error) {
     if (error instanceof ReplayInputError && error.message.startsWith("no apply"))
       throw usageError(`arqon explain: ${error.message}`);
-    throw logReadFailure("explain", error);
+    throw logReadFailure("explain", runFlagFailure("explain", error));
   }
   io.stdout(
     values.json === true ? `${JSON.stringify(encodeNumbers(explanation))}\n` : renderExplanation(explanation),

@@ -3,17 +3,20 @@ import { parseArgs } from "node:util";
 import type { AuditEvent } from "../audit/events.js";
 import { LogError } from "../log/errors.js";
 import { encodeNumbers } from "../replay/json-numbers.js";
-import { ReplayInputError } from "../replay/read-log.js";
-import { type ReplayDivergence, replay } from "../replay/replay.js";
+import { describeGenerations, ReplayInputError } from "../replay/read-log.js";
+import { type ReplayDivergence, type ReplayResult, type ReplayRunResult, replay } from "../replay/replay.js";
+import { ReplayRunError } from "../replay/run-choice.js";
 import { type ExitCode, runtimeError, usageError } from "./cli-error.js";
 import type { CliIo } from "./io.js";
 
 /** Help text of `arqon replay`. */
-export const REPLAY_USAGE = `arqon replay <log> [--context N] [--json]
+export const REPLAY_USAGE = `arqon replay <log> [--run K] [--context N] [--json]
   Rebuilds the engine from a decision log (a log directory, or a JSON Lines file of its records),
   feeds it the logged digests and commands at their logged times, and checks that every proposal,
   apply, violation, window, decision and mode change is identical. Prints "replay OK: N records
   identical" (exit 0), or the first divergence with the N records before it (exit 1; default 5).
+  A log continued after a restart holds several runs: each is replayed on its own engine and gets
+  a line; --run K replays run K only (1 is the run the log header describes).
   --json prints the result object instead (NaN, ±Infinity and -0 as {"$num": "..."}).`;
 
 /**
@@ -39,6 +42,24 @@ export function parseLogCommand(
   }
 }
 
+/** The value of an optional `--run K` flag (a whole number ≥ 1), or undefined when absent. */
+export function runFlag(command: string, value: string | boolean | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const run = wholeFlag(command, value, "run", 0);
+  if (run < 1)
+    throw usageError(`arqon ${command}: --run must be 1 or more (runs are numbered from 1), got ${run}`);
+  return run;
+}
+
+/** A `--run` that names no run of the log, as a usage error naming the flag. */
+export function runFlagFailure(command: string, error: unknown): unknown {
+  if (!(error instanceof ReplayRunError)) return error;
+  const n = error.runCount;
+  return usageError(
+    `arqon ${command}: --run ${String(error.run)} is not a run of this log (it holds ${n === 1 ? "run 1 only" : `runs 1–${n}`})`,
+  );
+}
+
 /** The value of a whole-number flag ≥ 0, or `fallback` when absent. */
 export function wholeFlag(
   command: string,
@@ -62,10 +83,11 @@ export function logReadFailure(command: string, error: unknown): unknown {
   return error;
 }
 
-/** `arqon replay <log>`: checks that a decision log replays bit for bit. */
+/** `arqon replay <log>`: checks that a decision log replays bit for bit, run by run. */
 export async function replayCommand(argv: readonly string[], io: CliIo): Promise<ExitCode> {
   const { log, values } = parseLogCommand("replay", argv, {
     context: { type: "string" },
+    run: { type: "string" },
     json: { type: "boolean" },
   });
   if (values.help === true) {
@@ -74,29 +96,46 @@ export async function replayCommand(argv: readonly string[], io: CliIo): Promise
   }
   if (log === undefined) throw usageError("arqon replay: the log to replay is required (arqon replay <log>)");
   const context = wholeFlag("replay", values.context, "context", 5);
-  let result: Awaited<ReturnType<typeof replay>>;
+  const run = runFlag("replay", values.run);
+  let result: ReplayResult;
   try {
-    result = await replay(resolve(io.cwd, log), { context });
+    result = await replay(resolve(io.cwd, log), run === undefined ? { context } : { context, run });
   } catch (error) {
-    throw logReadFailure("replay", error);
+    throw logReadFailure("replay", runFlagFailure("replay", error));
   }
   if (values.json === true) {
     io.stdout(`${JSON.stringify(encodeNumbers(result))}\n`);
     return result.ok ? 0 : 1;
   }
+  const runs = result.runs;
+  if (runs !== undefined) io.stdout(runs.map(runLine).join(""));
   if (result.ok) {
-    io.stdout(`replay OK: ${result.records} records identical\n`);
+    const total = runs === undefined ? "" : `${runs.length} run${runs.length === 1 ? "" : "s"}, `;
+    io.stdout(`replay OK: ${total}${result.records} records identical\n`);
     return 0;
   }
-  io.stdout(renderDivergence(result.divergence));
-  io.stderr(`arqon replay: diverged at record ${result.divergence.index} (seq ${result.divergence.seq})\n`);
+  const d = result.divergence;
+  io.stdout(renderDivergence(d, runs !== undefined));
+  const where = runs === undefined ? "" : ` in run ${d.run}`;
+  io.stderr(`arqon replay: diverged at record ${d.index} (seq ${d.seq})${where}\n`);
   return 1;
 }
 
-/** A plain-text report of a replay divergence: where, which field, the context, both records. */
-export function renderDivergence(d: ReplayDivergence): string {
+/** One line of a multi-run replay: the run, its generations, and its outcome. */
+function runLine(r: ReplayRunResult): string {
+  const outcome = r.ok
+    ? `OK, ${r.records} records identical`
+    : `DIVERGED at record ${r.divergence.index} (seq ${r.divergence.seq}, ${r.divergence.expected.type}): ${r.divergence.reason}`;
+  return `run ${r.run} (${describeGenerations(r.generations)}): ${outcome}\n`;
+}
+
+/**
+ * A plain-text report of a replay divergence: where (with its run when `showRun`), which field,
+ * the context, both records.
+ */
+export function renderDivergence(d: ReplayDivergence, showRun = false): string {
   const lines = [
-    `replay DIVERGED at record ${d.index} (seq ${d.seq}, ${d.expected.type}): ${d.reason}`,
+    `replay DIVERGED at record ${d.index} (seq ${d.seq}, ${d.expected.type})${showRun ? ` in run ${d.run}` : ""}: ${d.reason}`,
     ...d.context.map((e) => `  before  ${eventLine(e)}`),
     `  logged  ${eventLine(d.expected)}`,
     `  replay  ${d.actual === null ? "(nothing)" : eventLine(d.actual)}`,

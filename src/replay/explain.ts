@@ -10,7 +10,17 @@ import type {
   ViolationEvent,
   WindowClosedEvent,
 } from "../audit/events.js";
-import { type DecisionLogInput, ReplayInputError, readReplayLog } from "./read-log.js";
+import { type DecisionLogInput, describeRuns, ReplayInputError, readReplayLog } from "./read-log.js";
+import { chooseRun } from "./run-choice.js";
+
+/** Options of {@link explain}. */
+export interface ExplainOptions {
+  /**
+   * The run of a continued log to look in (1-based, as {@link replay} numbers them). Default: the
+   * last run in which an apply or rollback created the generation.
+   */
+  readonly run?: number;
+}
 
 /** What a measured window was for, in the chain that led to a generation. */
 export type WindowRole = "plus" | "minus" | "measured";
@@ -33,6 +43,10 @@ export interface ExplainedWindow {
 export interface Explanation {
   /** The generation explained. */
   readonly generation: number;
+  /** The run of the log it belongs to (1-based; generations restart with each run). */
+  readonly run: number;
+  /** How many runs the log holds. */
+  readonly runCount: number;
   /** The record that created it: an apply (plus, minus, centre, manual…) or a rollback. */
   readonly change: ApplyEvent | RollbackEvent;
   /** Values before the change (from the previous apply or rollback, when the log has them). */
@@ -64,14 +78,33 @@ const isChange = (e: AuditEvent): e is Change => e.type === "apply" || e.type ==
  * @remarks
  * Cold path; reads the whole log. For a centre apply the windows are those measured under the
  * iteration's plus and minus generations; for any other change, the windows measured under the
- * generation before it.
+ * generation before it. A log continued after a restart holds several runs, and each restarted
+ * engine numbers its generations from its own start, so a generation can appear in more than one
+ * run: the last run that created it is explained unless `options.run` names one. Only records of
+ * that run are used.
  *
- * @throws ReplayInputError when the log has no engine header or no apply/rollback created `generation`.
+ * @throws ReplayInputError when the log has no engine header, or no apply/rollback created
+ * `generation` (in `options.run`, or in any run): the message lists the runs and the generations
+ * they hold. `ReplayRunError` (a ReplayInputError) when `options.run` names no run of the log.
  */
-export function explain(log: DecisionLogInput, generation: number): Explanation {
-  const { events } = readReplayLog(log);
-  const at = events.findIndex((e) => isChange(e) && e.generation === generation);
-  if (at < 0) throw new ReplayInputError(`no apply or rollback in the log created generation ${generation}`);
+export function explain(
+  log: DecisionLogInput,
+  generation: number,
+  options: ExplainOptions = {},
+): Explanation {
+  const { runs } = readReplayLog(log);
+  const created = (events: readonly AuditEvent[]) =>
+    events.findIndex((e) => isChange(e) && e.generation === generation);
+  const candidates = options.run === undefined ? runs : [chooseRun(runs, options.run)];
+  const run = candidates.findLast((r) => created(r.events) >= 0);
+  if (run === undefined) {
+    const where = options.run === undefined ? "the log" : `run ${options.run} of the log`;
+    throw new ReplayInputError(
+      `no apply or rollback in ${where} created generation ${generation} (${describeRuns(runs)})`,
+    );
+  }
+  const { events } = run;
+  const at = created(events);
   const change = events[at] as Change;
   const changes = events.slice(0, at).filter(isChange);
   const previous = changes.at(-1);
@@ -105,6 +138,8 @@ export function explain(log: DecisionLogInput, generation: number): Explanation 
   }
   return {
     generation,
+    run: run.run,
+    runCount: runs.length,
     change,
     previousValues: previous?.values,
     values: change.values,
@@ -136,12 +171,16 @@ function vector(values: Readonly<Record<string, number>>): string {
     .join(", ");
 }
 
-/** A plain-text rendering of an {@link Explanation}, one fact per line. */
+/**
+ * A plain-text rendering of an {@link Explanation}, one fact per line; the first line names the
+ * run when the log holds more than one.
+ */
 export function renderExplanation(x: Explanation): string {
   const c = x.change;
   const what = c.type === "apply" ? `apply "${c.kind}"` : `rollback (${c.reason})`;
+  const inRun = x.runCount > 1 ? ` (run ${x.run} of ${x.runCount})` : "";
   const lines = [
-    `generation ${x.generation}: ${what}, proposal ${c.proposalId}, at t=${num(c.time)} ms${c.note === undefined ? "" : ` — "${c.note}"`}`,
+    `generation ${x.generation}${inRun}: ${what}, proposal ${c.proposalId}, at t=${num(c.time)} ms${c.note === undefined ? "" : ` — "${c.note}"`}`,
   ];
   if (x.values !== undefined) {
     const before = x.previousValues;

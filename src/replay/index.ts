@@ -7,6 +7,7 @@ export { firstDifference } from "./compare.js";
 export { digestToReplay } from "./digest-input.js";
 export {
   type ExplainedWindow,
+  type ExplainOptions,
   type Explanation,
   explain,
   renderExplanation,
@@ -24,12 +25,23 @@ export {
   engineHeaderOf,
   engineLogHeader,
 } from "./log-records.js";
-export { type DecisionLogInput, ReplayInputError, type ReplayLog, readReplayLog } from "./read-log.js";
+export {
+  type DecisionLogInput,
+  describeGenerations,
+  describeRuns,
+  type GenerationRange,
+  ReplayInputError,
+  type ReplayLog,
+  type ReplayRun,
+  readReplayLog,
+} from "./read-log.js";
 export {
   type ReplayDivergence,
   type ReplayEngine,
   type ReplayOptions,
   type ReplayResult,
+  type ReplayRunResult,
   replay,
 } from "./replay.js";
+export { chooseRun, ReplayRunError } from "./run-choice.js";
 export { ReplayClock } from "./virtual-clock.js";

@@ -15,46 +15,130 @@ export type DecisionLogInput =
 
 /** A log that cannot be replayed or explained: no engine header, or unreadable records. */
 export class ReplayInputError extends Error {
-  override readonly name = "ReplayInputError";
+  override readonly name: string = "ReplayInputError";
 }
 
-/** The header and audit events of a log, with each event's position in the log (header = 0). */
+/** The lowest and highest live generation a run's audit records carry. */
+export interface GenerationRange {
+  readonly first: number;
+  readonly last: number;
+}
+
+/**
+ * One engine's run within a decision log: the first run starts at the log header, each later
+ * one at a `restart` record written by an engine that continued the log.
+ */
+export interface ReplayRun {
+  /** 1 for the run the log header describes, then 2, 3, … in log order. */
+  readonly run: number;
+  /** Position in the log of the record that starts the run (0 for the header, else its `restart` record). */
+  readonly start: number;
+  /** The header that describes the run's engine (config, seed, start time). */
+  readonly header: EngineLogHeader;
+  /** The run's audit events, in log order. */
+  readonly events: readonly AuditEvent[];
+  /** Each event's position in the log (the log header is 0). */
+  readonly indices: readonly number[];
+  /** Generations the run's events were written under (undefined when the run has no events). */
+  readonly generations: GenerationRange | undefined;
+}
+
+/**
+ * A decision log split into runs. `header`, `events` and `indices` are those of the first run
+ * (what the log's own header describes); `runs` holds every run, the first included.
+ */
 export interface ReplayLog {
   readonly header: EngineLogHeader;
   readonly events: readonly AuditEvent[];
   readonly indices: readonly number[];
+  readonly runs: readonly ReplayRun[];
 }
 
 /**
- * Reads `log` into its engine header and audit events (other records are skipped; reading stops at
- * a `restart` record, where a later engine continued the log).
+ * Reads `log` and splits it into runs: the log header starts run 1, and every `restart` record
+ * (an engine that continued the log) starts the next run with the header it carries. Each run
+ * gets its own audit events; records that are neither audit events nor restarts are skipped.
  *
- * @throws ReplayInputError when there is no engine header first, or a JSON Lines file has a bad line.
+ * @remarks
+ * Cold path: holds every event in memory. A restarted engine numbers its generations and audit
+ * sequence from its own start again, so they repeat across runs; a run is the unit in which they
+ * are unique.
+ *
+ * @throws ReplayInputError when there is no engine header first, a `restart` record carries no
+ * engine header, or a JSON Lines file has a bad line.
  * @throws LogError (from the log reader) when a log directory is damaged.
  */
 export function readReplayLog(log: DecisionLogInput): ReplayLog {
-  const records = recordsOf(log);
-  let header: EngineLogHeader | undefined;
-  const events: AuditEvent[] = [];
-  const indices: number[] = [];
+  const runs: RunBuilder[] = [];
   let index = 0;
-  for (const record of records) {
+  for (const record of recordsOf(log)) {
     if (index === 0) {
-      header = engineHeaderOf(record);
+      const header = engineHeaderOf(record);
       if (header === undefined) throw new ReplayInputError("the log does not start with an engine header");
+      runs.push(newRun(1, 0, header));
+    } else if (isRestart(record)) {
+      const header = engineHeaderOf(restartOf(record).header);
+      if (header === undefined)
+        throw new ReplayInputError(
+          `the restart record at position ${index} of the log carries no engine header`,
+        );
+      runs.push(newRun(runs.length + 1, index, header));
     } else {
-      // A later engine continued this log after a restart: replay checks the run the header describes.
-      if (isRestart(record)) break;
       const event = auditEventOf(record);
       if (event !== undefined) {
-        events.push(event);
-        indices.push(index);
+        const run = runs.at(-1)!;
+        run.events.push(event);
+        run.indices.push(index);
+        if (run.generations === undefined)
+          run.generations = { first: event.generation, last: event.generation };
+        else {
+          run.generations.first = Math.min(run.generations.first, event.generation);
+          run.generations.last = Math.max(run.generations.last, event.generation);
+        }
       }
     }
     index++;
   }
-  if (header === undefined) throw new ReplayInputError("the log is empty");
-  return { header, events, indices };
+  const first = runs[0];
+  if (first === undefined) throw new ReplayInputError("the log is empty");
+  return { header: first.header, events: first.events, indices: first.indices, runs };
+}
+
+/**
+ * A short list of the runs of a log with their generation ranges, for messages:
+ * `run 1: generations 0–57; run 2: generations 0–12; run 3: no audit records`.
+ */
+export function describeRuns(runs: readonly ReplayRun[]): string {
+  return runs.map(({ run, generations }) => `run ${run}: ${describeGenerations(generations)}`).join("; ");
+}
+
+/** `generations 0–57`, `generation 4`, or `no audit records` for a run without events. */
+export function describeGenerations(range: GenerationRange | undefined): string {
+  if (range === undefined) return "no audit records";
+  return range.first === range.last
+    ? `generation ${range.first}`
+    : `generations ${range.first}–${range.last}`;
+}
+
+type RunBuilder = ReplayRun & {
+  readonly events: AuditEvent[];
+  readonly indices: number[];
+  generations: { first: number; last: number } | undefined;
+};
+
+const newRun = (run: number, start: number, header: EngineLogHeader): RunBuilder => ({
+  run,
+  start,
+  header,
+  events: [],
+  indices: [],
+  generations: undefined,
+});
+
+/** The restart record itself, whether given bare or as a log entry wrapping it. */
+function restartOf(record: unknown): { readonly header?: unknown } {
+  const r = record as { readonly kind?: unknown; readonly record?: { readonly header?: unknown } };
+  return r.kind === "restart" ? (r as { readonly header?: unknown }) : (r.record ?? {});
 }
 
 /** Whether a record (or a log entry wrapping one) marks an engine restarted on this log. */

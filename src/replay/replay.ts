@@ -5,7 +5,8 @@ import type { Digest } from "../engine/digest.js";
 import { createEngine } from "../engine/engine.js";
 import { firstDifference } from "./compare.js";
 import { digestToReplay } from "./digest-input.js";
-import { type DecisionLogInput, readReplayLog } from "./read-log.js";
+import { type DecisionLogInput, type GenerationRange, type ReplayRun, readReplayLog } from "./read-log.js";
+import { chooseRun } from "./run-choice.js";
 import { ReplayClock } from "./virtual-clock.js";
 
 /**
@@ -28,19 +29,26 @@ export interface ReplayOptions {
   /** Logged events shown before a divergence (default 5). */
   readonly context?: number;
   /**
-   * Changes to the logged config (e.g. another `seed`, to check that replay notices). The
-   * scheduler is always replay's own virtual clock.
+   * Changes to the logged config (e.g. another `seed`, to check that replay notices), applied to
+   * every replayed run. The scheduler is always replay's own virtual clock.
    */
   readonly override?: Partial<EngineConfig>;
-  /** Builds the engine (default `createEngine`). */
+  /** Builds the engine (default `createEngine`); called once per replayed run. */
   readonly createEngine?: (config: EngineConfig) => ReplayEngine;
+  /**
+   * Replays only this run of a continued log (1 for the run the log header describes, then one
+   * per `restart` record). Default: every run, in order.
+   */
+  readonly run?: number;
 }
 
 /** The first place where the replayed engine did not do what the log says. */
 export interface ReplayDivergence {
+  /** The run it happened in (1-based; see {@link ReplayOptions.run}). */
+  readonly run: number;
   /** Position of the record in the log (the header is 0). */
   readonly index: number;
-  /** Audit sequence number of the logged event. */
+  /** Audit sequence number of the logged event (sequences restart with each run). */
   readonly seq: number;
   /** The first differing field (`"values.batchSize"`, `"type"`…), or why the record could not be replayed. */
   readonly reason: string;
@@ -48,38 +56,81 @@ export interface ReplayDivergence {
   readonly expected: AuditEvent;
   /** What the replayed engine wrote with that sequence number (null when it wrote nothing). */
   readonly actual: AuditEvent | null;
-  /** The logged events just before it, oldest first. */
+  /** The logged events of the same run just before it, oldest first. */
   readonly context: readonly AuditEvent[];
 }
 
-/** Outcome of {@link replay}. */
-export type ReplayResult =
-  | { readonly ok: true /** Logged events compared (all identical). */; readonly records: number }
-  | { readonly ok: false; readonly divergence: ReplayDivergence };
+/** Outcome of replaying one run of a log. */
+export type ReplayRunResult = {
+  /** The run (1-based). */
+  readonly run: number;
+  /** Position in the log of the record that starts it (0: the header; else its `restart` record). */
+  readonly start: number;
+  /** Generations its logged events carry (undefined when it has none). */
+  readonly generations: GenerationRange | undefined;
+  /** The run's logged audit events (all compared and identical when `ok`). */
+  readonly records: number;
+} & ({ readonly ok: true } | { readonly ok: false; readonly divergence: ReplayDivergence });
 
 /**
- * Rebuilds the engine a decision log describes and checks that it decides exactly as logged.
+ * Outcome of {@link replay}. `records` counts the logged events compared, over every replayed
+ * run; a failure gives the first divergence (in the earliest run that diverged). `runs` reports
+ * each run on its own; it is present when the log holds more than one run or `options.run` chose
+ * one (a single-run log gives exactly `{ ok, records }` or `{ ok, divergence }`).
+ */
+export type ReplayResult =
+  | {
+      readonly ok: true;
+      /** Logged events compared (all identical). */
+      readonly records: number;
+      readonly runs?: readonly ReplayRunResult[];
+    }
+  | {
+      readonly ok: false;
+      readonly divergence: ReplayDivergence;
+      readonly runs?: readonly ReplayRunResult[];
+    };
+
+/**
+ * Rebuilds the engines a decision log describes and checks that they decide exactly as logged.
  *
  * @param log - The log: a directory, the contents `readDecisionLog` returns, or its records (the
  * header first, then audit records as `auditLogRecord` writes them; bare audit events work too).
  *
  * @remarks
- * The engine is created from the header's config on a {@link ReplayClock} set to the header's
- * start time. Each logged input — a captured digest (`digest.accepted`, or `digest.rejected`
- * when it can be rebuilt) or a control `command` — is replayed at its logged time: the clock is
- * advanced to that time (running the timers due by then), then the digest is observed or the
- * command called through the API. Finally the clock runs to the last logged time. Every logged
- * event is then compared, in log order, with the event the replay wrote under the same sequence
- * number, field by field and bit for bit (`Object.is`; `runId` ignored): proposals, applies with
- * their values, violations, windows, decisions, steps and mode transitions. Events the log lacks
- * (dropped by a full ring) are skipped. The first difference is returned with its context.
+ * A log continued by later engines holds several runs (see {@link readReplayLog}); each is
+ * replayed in order on a fresh engine, and a run that diverges does not stop the later ones.
  *
- * Deterministic; cold path (keeps every event in memory).
+ * Each run's engine is created from that run's own header config on a {@link ReplayClock} set
+ * to the header's start time. Each logged input — a captured digest (`digest.accepted`, or
+ * `digest.rejected` when it can be rebuilt) or a control `command` — is replayed at its logged
+ * time: the clock is advanced to that time (running the timers due by then), then the digest is
+ * observed or the command called through the API. Finally the clock runs to the run's last
+ * logged time. Every logged event of the run is then compared, in log order, with the event the
+ * replay wrote under the same sequence number, field by field and bit for bit (`Object.is`;
+ * `runId` ignored): proposals, applies with their values, violations, windows, decisions, steps
+ * and mode transitions. Events the log lacks (dropped by a full ring) are skipped. The first
+ * difference is returned with its context.
  *
- * @throws ReplayInputError when the log has no engine header.
+ * Deterministic; cold path (keeps every event of the log in memory).
+ *
+ * @throws ReplayInputError when the log has no engine header; `ReplayRunError` (a
+ * ReplayInputError) when `options.run` names no run of the log.
  */
 export async function replay(log: DecisionLogInput, options: ReplayOptions = {}): Promise<ReplayResult> {
-  const { header, events, indices } = readReplayLog(log);
+  const { runs } = readReplayLog(log);
+  const chosen = options.run === undefined ? runs : [chooseRun(runs, options.run)];
+  const results: ReplayRunResult[] = [];
+  for (const run of chosen) results.push(await replayRun(run, options));
+  const failed = results.find((r) => !r.ok);
+  const report = runs.length > 1 || options.run !== undefined ? { runs: results } : {};
+  if (failed !== undefined && !failed.ok) return { ok: false, divergence: failed.divergence, ...report };
+  return { ok: true, records: results.reduce((sum, r) => sum + r.records, 0), ...report };
+}
+
+/** Replays one run on a fresh engine and compares its events (see {@link replay}). */
+async function replayRun(run: ReplayRun, options: ReplayOptions): Promise<ReplayRunResult> {
+  const { header, events, indices } = run;
   const startTime = header.startTime;
   const clock = new ReplayClock(startTime);
   const config = { ...header.config, ...options.override, scheduler: clock } as EngineConfig;
@@ -106,6 +157,7 @@ export async function replay(log: DecisionLogInput, options: ReplayOptions = {})
     await engine.close();
   }
   const contextSize = options.context ?? 5;
+  const about = { run: run.run, start: run.start, generations: run.generations, records: events.length };
   for (let k = 0; k < events.length; k++) {
     const expected = events[k]!;
     const actual = produced.get(expected.seq) ?? null;
@@ -116,8 +168,10 @@ export async function replay(log: DecisionLogInput, options: ReplayOptions = {})
         : firstDifference(expected, actual));
     if (reason === undefined) continue;
     return {
+      ...about,
       ok: false,
       divergence: {
+        run: run.run,
         index: indices[k]!,
         seq: expected.seq,
         reason,
@@ -127,7 +181,7 @@ export async function replay(log: DecisionLogInput, options: ReplayOptions = {})
       },
     };
   }
-  return { ok: true, records: events.length };
+  return { ...about, ok: true };
 }
 
 /**
