@@ -39,16 +39,111 @@ export interface SafeModeChanged {
   readonly acknowledge?: string;
 }
 
-/** Tuning for stepping down. */
+/** Tuning for stepping down; `undefined` for a field means the same as leaving it out. */
 export interface SafeModeOptions {
-  /** Minimum time in a mode before it may step down, in ms (default 30 000). */
-  readonly dwellMs?: number;
-  /** Consecutive healthy windows required to step down, with no change to the reason set (default 3). */
-  readonly healthyWindows?: number;
+  /** Minimum time in a mode before it may step down, in ms (finite, ≥ 0; default 30 000). */
+  readonly dwellMs?: number | undefined;
+  /**
+   * Consecutive healthy windows required to step down, with no change to the reason set (a whole
+   * number from 1 to {@link SAFE_MODE_MAX_HEALTHY_WINDOWS}; default 3).
+   */
+  readonly healthyWindows?: number | undefined;
+}
+
+/** {@link SafeModeOptions} with the defaults filled in. */
+export interface ResolvedSafeModeOptions {
+  readonly dwellMs: number;
+  readonly healthyWindows: number;
 }
 
 /** Defaults of {@link SafeModeOptions}. */
 export const SAFE_MODE_DEFAULTS = { dwellMs: 30_000, healthyWindows: 3 } as const;
+
+/**
+ * Largest `healthyWindows` accepted. A requirement that high already means "never step down by
+ * itself"; the bound keeps the count a small integer and catches unit slips (ms given as windows).
+ */
+export const SAFE_MODE_MAX_HEALTHY_WINDOWS = 1_000_000;
+
+/** One problem with a {@link SafeModeOptions} input. */
+export interface SafeModeOptionProblem {
+  /** The option at fault (`dwellMs`, `healthyWindows` or an unknown key); `""` for the input as a whole. */
+  readonly field: string;
+  /** What is wrong, without the value (e.g. "must be a finite number ≥ 0 (milliseconds)"). */
+  readonly reason: string;
+}
+
+/** Each known option: whether a value is acceptable, and the reason given when it is not. */
+const SAFE_MODE_OPTION_RULES: Readonly<
+  Record<keyof SafeModeOptions, readonly [accepts: (x: number) => boolean, reason: string]>
+> = {
+  dwellMs: [(x) => Number.isFinite(x) && x >= 0, "must be a finite number ≥ 0 (milliseconds)"],
+  healthyWindows: [
+    (x) => Number.isInteger(x) && x >= 1 && x <= SAFE_MODE_MAX_HEALTHY_WINDOWS,
+    `must be a whole number from 1 to ${SAFE_MODE_MAX_HEALTHY_WINDOWS}`,
+  ],
+};
+
+/**
+ * Every problem with a {@link SafeModeOptions} input, in key order; empty when valid. The one set of
+ * rules for these options: the chart's own resolver throws on them, and the engine config reports
+ * them as `safety.safeMode.<field>` issues.
+ *
+ * @remarks
+ * `undefined` (all defaults) is valid, and so is any field set to `undefined` (its default). Refused:
+ * a non-object (`field: ""`), an unknown key (usually a typo), and a value that is not a number
+ * (`null`, strings, NaN included) or breaks its rule: `dwellMs` finite and ≥ 0; `healthyWindows` a
+ * whole number from 1 to {@link SAFE_MODE_MAX_HEALTHY_WINDOWS}. Pure; cold path.
+ */
+export function safeModeOptionProblems(input: unknown): SafeModeOptionProblem[] {
+  if (input === undefined) return [];
+  if (typeof input !== "object" || input === null || Array.isArray(input)) {
+    return [{ field: "", reason: "must be an object of SafeMode options" }];
+  }
+  const known = Object.keys(SAFE_MODE_OPTION_RULES);
+  const problems: SafeModeOptionProblem[] = [];
+  for (const [field, value] of Object.entries(input)) {
+    const rule = Object.hasOwn(SAFE_MODE_OPTION_RULES, field)
+      ? SAFE_MODE_OPTION_RULES[field as keyof SafeModeOptions]
+      : undefined;
+    if (rule === undefined) {
+      problems.push({ field, reason: `unknown option; known: ${known.join(", ")}` });
+    } else if (value !== undefined && (typeof value !== "number" || !rule[0](value))) {
+      problems.push({ field, reason: rule[1] });
+    }
+  }
+  return problems;
+}
+
+/**
+ * Checks `input` with {@link safeModeOptionProblems} and fills in the defaults.
+ *
+ * @throws RangeError naming every bad field and its value (direct users of the chart; the engine
+ * reports the same problems as a `ConfigError` before it gets here).
+ */
+export function resolveSafeModeOptions(input: SafeModeOptions | undefined): ResolvedSafeModeOptions {
+  const problems = safeModeOptionProblems(input);
+  if (problems.length > 0) {
+    const given = (input ?? {}) as Readonly<Record<string, unknown>>;
+    const lines = problems.map((p) =>
+      p.field === ""
+        ? `${p.reason}, got ${describeValue(input)}`
+        : `${p.field} ${p.reason}, got ${describeValue(given[p.field])}`,
+    );
+    throw new RangeError(`invalid SafeMode options: ${lines.join("; ")}`);
+  }
+  return {
+    dwellMs: input?.dwellMs ?? SAFE_MODE_DEFAULTS.dwellMs,
+    healthyWindows: input?.healthyWindows ?? SAFE_MODE_DEFAULTS.healthyWindows,
+  };
+}
+
+/** A short, readable rendering of a bad value for an error message. */
+function describeValue(value: unknown): string {
+  if (typeof value === "string") return JSON.stringify(value);
+  if (Array.isArray(value)) return "an array";
+  return value === null || typeof value !== "object" ? String(value) : "an object";
+}
 
 /** What the chart remembers; small and JSON-safe. */
 export interface SafeModeContext {
@@ -60,17 +155,12 @@ export interface SafeModeContext {
   readonly dwellMs: number;
 }
 
-/** Resolves options against the defaults and checks them. */
+/** The chart's starting context values for `input`; throws like {@link resolveSafeModeOptions}. */
 function resolveOptions(
   input: SafeModeOptions | undefined,
 ): Pick<SafeModeContext, "dwellMs" | "healthyWindowsRequired"> {
-  const dwellMs = input?.dwellMs ?? SAFE_MODE_DEFAULTS.dwellMs;
-  const healthyWindowsRequired = input?.healthyWindows ?? SAFE_MODE_DEFAULTS.healthyWindows;
-  if (!Number.isFinite(dwellMs) || dwellMs < 0) throw new RangeError(`dwellMs must be ≥ 0, got ${dwellMs}`);
-  if (!Number.isInteger(healthyWindowsRequired) || healthyWindowsRequired < 1) {
-    throw new RangeError(`healthyWindows must be an integer ≥ 1, got ${healthyWindowsRequired}`);
-  }
-  return { dwellMs, healthyWindowsRequired };
+  const { dwellMs, healthyWindows } = resolveSafeModeOptions(input);
+  return { dwellMs, healthyWindowsRequired: healthyWindows };
 }
 
 /** `from`/`to` of a mode change. */

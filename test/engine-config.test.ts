@@ -220,6 +220,22 @@ describe("engine config: defaults", () => {
     expect(resolveEngineConfig(VALID).window.ms).toBe(500);
   });
 
+  it("ms: undefined is ms omitted (count only), and window: undefined is window omitted", () => {
+    expect(resolveEngineConfig({ ...VALID, window: { digests: 3, ms: undefined } }).window).toEqual(
+      resolveEngineConfig({ ...VALID, window: { digests: 3 } }).window,
+    );
+    expect(problems({ ...VALID, window: { digests: 3, ms: undefined } })).toEqual([]);
+    expect(resolveEngineConfig({ ...VALID, window: undefined }).window).toEqual({
+      digests: 5,
+      ms: 500,
+      aggregation: "trimmed-mean",
+      trim: 0.1,
+    });
+    expect(problems({ ...VALID, window: { digests: 3, ms: null } })).toEqual([
+      "window.ms: Expected number, actual null",
+    ]);
+  });
+
   it("keeps what the user gave", () => {
     const scheduler = new VirtualTimeScheduler();
     const resolved = resolveEngineConfig({

@@ -148,16 +148,18 @@ describe("safe-mode machine: start and escalation", () => {
     expect(step.delays).toEqual([]);
   });
 
-  it("rejects a negative dwell and a healthy-window count below one (the snapshot errors)", () => {
-    for (const bad of [
-      { dwellMs: -1 },
-      { dwellMs: Number.NaN },
-      { healthyWindows: 0 },
-      { healthyWindows: 1.5 },
-    ]) {
+  it("rejects a negative dwell and a healthy-window count below one (the snapshot errors, naming the field)", () => {
+    for (const [bad, field] of [
+      [{ dwellMs: -1 }, "dwellMs"],
+      [{ dwellMs: Number.NaN }, "dwellMs"],
+      [{ healthyWindows: 0 }, "healthyWindows"],
+      [{ healthyWindows: 1.5 }, "healthyWindows"],
+      [{ healthyWindows: 1_000_001 }, "healthyWindows"],
+    ] as const) {
       const [snapshot] = initialTransition(safeModeMachine, bad);
       expect(snapshot.status).toBe("error");
       expect(snapshot.error).toBeInstanceOf(RangeError);
+      expect((snapshot.error as RangeError).message).toContain(`${field} must be`);
     }
     expect(start({ dwellMs: 0, healthyWindows: 1 }).snapshot.status).toBe("active");
   });

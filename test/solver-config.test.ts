@@ -18,6 +18,21 @@ describe("solver config", () => {
     });
   });
 
+  it("reads optional keys set to undefined as left out", () => {
+    const loose = {
+      ...valid,
+      probeRatio: undefined,
+      strategy: undefined,
+      batch: undefined,
+      inspect: undefined,
+    };
+    expect(solverConfigIssues(loose)).toEqual([]);
+    expect(resolveSolverConfig(loose)).toEqual(resolveSolverConfig(valid));
+    expect(solverConfigIssues({ ...valid, batch: null })).toEqual([
+      { path: "batch", message: "Expected number, actual null" },
+    ]);
+  });
+
   it("reports every problem at once, each with its path", () => {
     const issues = solverConfigIssues({
       seed: 1.5,

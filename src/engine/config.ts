@@ -9,7 +9,8 @@ import {
   guardrailIssues,
   resolveGuardrails,
 } from "../hotpath/guardrails.js";
-import { reservedNameIssue } from "../solver/config.js";
+import { reservedNameIssue, withoutUndefinedKeys } from "../solver/config.js";
+import type { Scale } from "../space/scale.js";
 import type { Aggregation } from "./aggregate.js";
 import type { ParamSpec } from "./registry.js";
 import {
@@ -26,89 +27,113 @@ import {
   spsaOptionProblems,
 } from "./spsa/options.js";
 
+/**
+ * One parameter as an engine config gives it: a {@link ParamSpec} whose optional fields may also be
+ * `undefined`, meaning "not given".
+ */
+export interface ParamSpecInput {
+  /** Smallest allowed value (raw units). */
+  readonly min: number;
+  /** Largest allowed value (raw units); must exceed `min`. */
+  readonly max: number;
+  /** Starting value (default: the middle of the range, geometric for log scale). */
+  readonly init?: number | undefined;
+  /** Largest move of the live value per apply, raw units (default: the guardrail preset's share of the range). */
+  readonly maxDelta?: number | undefined;
+  /** "linear" (default) or "log" (needs min > 0). */
+  readonly scale?: Scale | undefined;
+}
+
 /** Evaluation windows: "`digests` accepted digests or `ms` milliseconds since the window opened". */
 export interface WindowConfig {
   /** Digests that close a window (default 5). */
-  readonly digests?: number;
+  readonly digests?: number | undefined;
   /**
    * Milliseconds after which a window closes with what it has. When the whole `window` option is
    * omitted the default is 5 digests or 500 ms; when `window` is given without `ms`, windows close
    * on their digest count only (and so never time out, which also disables stall detection).
    */
-  readonly ms?: number;
+  readonly ms?: number | undefined;
   /** How a window's values become one number (default "trimmed-mean"). */
-  readonly aggregation?: Aggregation;
+  readonly aggregation?: Aggregation | undefined;
   /** Share trimmed from each end by "trimmed-mean" (default 0.1). */
-  readonly trim?: number;
+  readonly trim?: number | undefined;
 }
 
-/** Configuration of an online tuning engine. */
+/**
+ * Configuration of an online tuning engine.
+ *
+ * Any key of its JSON-shaped parts (`params` and each parameter, `spsa`, `window`, `guardrails`,
+ * `safety` and its sub-objects, and the top level) that is set to `undefined` means exactly the
+ * same as leaving the key out: `window: { digests: 5, ms: undefined }` counts digests only, as
+ * `{ digests: 5 }` does, and `window: undefined` gets the default 5 digests or 500 ms.
+ */
 export interface EngineConfig {
   /** Seed of every random choice (perturbation signs): same seed + same digests ⇒ same applies. */
   readonly seed: number;
   /** The knobs, in raw units, in declaration order. */
-  readonly params: Readonly<Record<string, ParamSpec>>;
+  readonly params: Readonly<Record<string, ParamSpecInput>>;
   /** SPSA gains and options (unit-cube units); `a: "auto"` by default. */
-  readonly spsa?: SpsaOptions;
+  readonly spsa?: SpsaOptions | undefined;
   /** Evaluation windows (default 5 digests or 500 ms). */
-  readonly window?: WindowConfig;
+  readonly window?: WindowConfig | undefined;
   /** Tier-1 limits: a preset name or overrides on one (default "balanced"). */
-  readonly guardrails?: GuardrailsInput;
+  readonly guardrails?: GuardrailsInput | undefined;
   /** Digests stamped within this many ms after an apply are rejected as settling (default 0). */
-  readonly settleMs?: number;
+  readonly settleMs?: number | undefined;
   /** Digests older than this are rejected (default 10 000 ms). */
-  readonly maxAgeMs?: number;
+  readonly maxAgeMs?: number | undefined;
   /** Digests stamped more than this ahead of the engine clock are rejected (default 1 000 ms). */
-  readonly maxSkewMs?: number;
+  readonly maxSkewMs?: number | undefined;
   /** Empty windows in a row after which SPSA stops proposing until digests flow again (default 3). */
-  readonly stallAfter?: number;
+  readonly stallAfter?: number | undefined;
   /** Audit ring size in records (default 4096). */
-  readonly auditCapacity?: number;
+  readonly auditCapacity?: number | undefined;
   /**
    * How long after a record is written the audit ring is drained to `events` and `auditSink`, in ms
    * (default 0: at the scheduler's next turn). A few ms lets bursts share one drain, which matters
    * when every digest writes a record (`captureDigests`): scheduling a drain per digest costs more
    * than the digest itself. The ring must hold what arrives in between.
    */
-  readonly auditDrainMs?: number;
+  readonly auditDrainMs?: number | undefined;
   /** Identifies this run in every audit event (default derived from the seed). */
-  readonly runId?: string;
+  readonly runId?: string | undefined;
   /** Back the live values by a SharedArrayBuffer so worker threads can read them (default false). */
-  readonly shared?: boolean;
+  readonly shared?: boolean | undefined;
   /**
    * The clock and timer source (default RxJS `asyncScheduler`, i.e. `Date.now()`). Pass a
    * `TestScheduler` or `VirtualTimeScheduler` to run in virtual time. Digest timestamps are
    * milliseconds on this clock.
    */
-  readonly scheduler?: SchedulerLike;
+  readonly scheduler?: SchedulerLike | undefined;
   /**
    * Write every digest (accepted or rejected, with all its fields) into the audit stream, so a
    * decision log can be replayed exactly (default false).
    */
-  readonly captureDigests?: boolean;
+  readonly captureDigests?: boolean | undefined;
   /** The control-safety layer: SafeMode, governor, thrashing, change budget, breakers (all on by default). */
-  readonly safety?: SafetyOptions;
+  readonly safety?: SafetyOptions | undefined;
   /**
    * The actuator hook: called synchronously after every apply and rollback with the live values
    * (raw units, registry order; read them, do not keep the array) and the new generation, to push
    * them to the real system. It runs behind a circuit breaker; a throw rolls the values back to the
    * baseline, and an open breaker freezes the engine until a probe succeeds.
    */
-  readonly onApply?: (values: Float64Array, generation: number) => void;
+  readonly onApply?: ((values: Float64Array, generation: number) => void) | undefined;
   /**
    * A synchronous consumer of every audit event batch (e.g. a decision-log writer), behind a circuit
    * breaker. Batches it fails to take are kept and offered again; an open breaker freezes the engine.
    */
-  readonly auditSink?: (events: readonly AuditEvent[]) => void;
+  readonly auditSink?: ((events: readonly AuditEvent[]) => void) | undefined;
   /** Receives XState inspection events of the engine's actor system (see `arqon/inspect` for sinks). */
-  readonly inspect?: (event: InspectionEvent) => void;
+  readonly inspect?: ((event: InspectionEvent) => void) | undefined;
   /**
    * Write-ahead hook for control-plane commands (setBaseline, rollback, halt, resetSafeMode): called
    * after the command's audit record was delivered to `auditSink`, before the command takes effect,
    * to make it durable (a decision log fsyncs here). If it throws, the command is refused with an
    * error, except `halt`, which always goes ahead.
    */
-  readonly onCommand?: (command: ControlCommandName, note: string | undefined) => void;
+  readonly onCommand?: ((command: ControlCommandName, note: string | undefined) => void) | undefined;
 }
 
 /** A validated engine config with every default filled in. */
@@ -266,8 +291,15 @@ const SPSA_KEYS = [
   "adaptC",
 ] as const;
 
-/** Every problem with an engine config, each with its path; empty when valid. */
-export function engineConfigIssues(input: unknown): ConfigIssue[] {
+/** Top-level keys that are not JSON-shaped: kept by reference, never walked for `undefined` keys. */
+const OPAQUE_KEYS = ["scheduler"] as const;
+
+/**
+ * Every problem with an engine config, each with its path; empty when valid. A key set to
+ * `undefined`, at any level of the JSON-shaped parts, counts as absent; `input` is never modified.
+ */
+export function engineConfigIssues(raw: unknown): ConfigIssue[] {
+  const input = withoutUndefinedKeys(raw, OPAQUE_KEYS);
   if (typeof input !== "object" || input === null || Array.isArray(input)) {
     return [{ path: "", message: "expected a configuration object" }];
   }
@@ -320,13 +352,18 @@ function spsaIssues(spsa: unknown): ConfigIssue[] {
   return issues;
 }
 
-/** Validates and fills defaults, or throws a {@link ConfigError} listing every problem. */
-export function resolveEngineConfig(input: EngineConfig): ResolvedEngineConfig {
-  const issues = engineConfigIssues(input);
+/**
+ * Validates and fills defaults, or throws a {@link ConfigError} listing every problem. Keys set to
+ * `undefined` resolve exactly as absent ones; `config` is never modified.
+ */
+export function resolveEngineConfig(config: EngineConfig): ResolvedEngineConfig {
+  const issues = engineConfigIssues(config);
   if (issues.length > 0) throw new ConfigError(issues);
+  const input = withoutUndefinedKeys(config, OPAQUE_KEYS);
   const guardrails = resolveGuardrails(input.guardrails);
   const params: Record<string, ParamSpec> = {};
-  for (const [name, spec] of Object.entries(input.params)) {
+  // Normalised above: no field of a spec is `undefined` any more, so each is a plain ParamSpec.
+  for (const [name, spec] of Object.entries(input.params as Readonly<Record<string, ParamSpec>>)) {
     params[name] = {
       ...spec,
       maxDelta: spec.maxDelta ?? guardrails.maxDeltaFraction * (spec.max - spec.min),

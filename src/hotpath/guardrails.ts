@@ -37,9 +37,12 @@ export interface Guardrails {
   readonly regressionLimit: number;
 }
 
-/** Guardrail fields a user may set; `preset` picks the values for the fields left out. */
-export type GuardrailOverrides = { readonly preset?: GuardrailPreset } & {
-  readonly [K in Exclude<keyof Guardrails, "preset">]?: number;
+/**
+ * Guardrail fields a user may set; `preset` picks the values for the fields left out. A field set
+ * to `undefined` counts as left out.
+ */
+export type GuardrailOverrides = { readonly preset?: GuardrailPreset | undefined } & {
+  readonly [K in Exclude<keyof Guardrails, "preset">]?: number | undefined;
 };
 
 /** What `guardrails` accepts in a config: a preset name, or overrides on a preset (default balanced). */
@@ -123,7 +126,8 @@ function isPreset(value: unknown): value is GuardrailPreset {
 
 /**
  * Every problem with a `guardrails` config value, each with its path under `path`; empty when
- * valid. Unknown fields are reported too (they are usually typos).
+ * valid. Unknown fields are reported too (they are usually typos); a key set to `undefined` is
+ * treated as absent, whatever its name.
  */
 export function guardrailIssues(input: unknown, path = "guardrails"): ConfigIssue[] {
   if (input === undefined || isPreset(input)) return [];
@@ -136,11 +140,12 @@ export function guardrailIssues(input: unknown, path = "guardrails"): ConfigIssu
   const issues: ConfigIssue[] = [];
   for (const [key, value] of Object.entries(input)) {
     const at = `${path}.${key}`;
+    if (value === undefined) continue;
     if (key === "preset") {
       if (!isPreset(value)) issues.push({ path: at, message: `must be ${presets}` });
-    } else if (!(key in FIELD_RULES)) {
+    } else if (!Object.hasOwn(FIELD_RULES, key)) {
       issues.push({ path: at, message: `unknown guardrail; known: preset, ${FIELDS.join(", ")}` });
-    } else if (value !== undefined) {
+    } else {
       const [accepts, message] = FIELD_RULES[key as NumericField];
       if (typeof value !== "number" || Number.isNaN(value) || !accepts(value))
         issues.push({ path: at, message });

@@ -1,6 +1,7 @@
 import { Either, ParseResult, Schema } from "effect";
 import { ConfigError, type ConfigIssue } from "../errors.js";
 import type { InspectionSink } from "../inspect/inspection-record.js";
+import type { Bound, Scale } from "../space/scale.js";
 
 /** Names that would not survive as keys of a plain object (`{ __proto__: 1 }` sets the prototype). */
 const RESERVED_NAMES = ["__proto__", "constructor", "prototype"];
@@ -9,6 +10,54 @@ const RESERVED_NAMES = ["__proto__", "constructor", "prototype"];
 export function reservedNameIssue(names: readonly string[]): string | undefined {
   const reserved = names.find((name) => RESERVED_NAMES.includes(name));
   return reserved === undefined ? undefined : `"${reserved}" is reserved and cannot name a parameter`;
+}
+
+/** Whether `value` is an object literal (prototype `Object.prototype` or `null`), not an array or class instance. */
+function isPlainObject(value: unknown): value is Record<PropertyKey, unknown> {
+  if (typeof value !== "object" || value === null) return false;
+  const proto: unknown = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
+/**
+ * `value` with every own key whose value is `undefined` left out, at every nesting level of plain
+ * objects, so that `{ ms: undefined }` reads exactly like `{}` (as `JSON.stringify` reads it).
+ *
+ * @remarks
+ * Never mutates `value`: a plain object that holds an `undefined` somewhere is copied (same
+ * prototype, other keys and their order kept, `__proto__` kept as an own key so reserved-name checks
+ * still see it); one that holds none is returned as is. Only plain objects are walked: arrays,
+ * functions and class instances are kept by reference, and so are the top-level keys listed in
+ * `opaqueKeys` even when they hold plain objects (e.g. a hand-written RxJS scheduler). Accessor
+ * properties are kept without being called. Cold path (configuration only).
+ *
+ * @param opaqueKeys - top-level keys whose values are kept by reference, never walked.
+ */
+export function withoutUndefinedKeys<T>(value: T, opaqueKeys: readonly PropertyKey[] = []): T {
+  if (!isPlainObject(value)) return value;
+  let copy: Record<PropertyKey, unknown> | undefined;
+  const keys = Reflect.ownKeys(value);
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i]!;
+    const descriptor = Object.getOwnPropertyDescriptor(value, key)!;
+    const isData = "value" in descriptor;
+    const dropped = isData && descriptor.enumerable === true && descriptor.value === undefined;
+    const walked =
+      isData && !dropped && !opaqueKeys.includes(key)
+        ? withoutUndefinedKeys(descriptor.value)
+        : descriptor.value;
+    if (copy === undefined && (dropped || walked !== descriptor.value)) {
+      // First difference: copy what came before it unchanged, then carry on into the copy.
+      copy = Object.create(Object.getPrototypeOf(value)) as Record<PropertyKey, unknown>;
+      for (let j = 0; j < i; j++) {
+        Object.defineProperty(copy, keys[j]!, Object.getOwnPropertyDescriptor(value, keys[j]!)!);
+      }
+    }
+    if (copy !== undefined && !dropped) {
+      Object.defineProperty(copy, key, isData ? { ...descriptor, value: walked } : descriptor);
+    }
+  }
+  return (copy ?? value) as T;
 }
 
 /** A string that must be one of `values`; the error names every allowed value once. */
@@ -35,7 +84,11 @@ const BoundSchema = Schema.Struct({
   }),
 );
 
-/** Effect Schema of {@link SolverConfig}; unknown keys are rejected, not ignored. */
+/**
+ * Effect Schema of {@link SolverConfig}; unknown keys are rejected, not ignored. It describes a config
+ * whose `undefined` keys were already dropped ({@link withoutUndefinedKeys}), so an optional key is
+ * either absent or valid; {@link solverConfigIssues} does that first.
+ */
 export const SolverConfigSchema = Schema.Struct({
   seed: Schema.Number.pipe(Schema.filter((n) => Number.isSafeInteger(n) || "expected a safe integer")),
   budget: Schema.Number.pipe(
@@ -63,21 +116,48 @@ export const SolverConfigSchema = Schema.Struct({
   ),
 });
 
+/** One parameter's range as a solver config gives it (see {@link SolverConfig}). */
+export interface SolverBoundInput {
+  readonly min: number;
+  readonly max: number;
+  /** `"linear"` (default) or `"log"` (searched in log space; needs min > 0). */
+  readonly scale?: Scale | undefined;
+}
+
 /**
  * Configuration of an ask/tell solver.
  *
- * - `seed`: every random choice derives from it; same seed and same tells ⇒ same asks.
- * - `budget`: the most trials the solver will ever ask for (warm-start points are free).
- * - `bounds`: parameters in declaration order; `scale: "log"` searches in log space.
- * - `probeRatio`: share of the budget spent on the initial space-filling probe. When omitted, the
- *   probe is 20 % of the budget but at most {@link defaultProbeCap} points, so refinement starts
- *   early even with large budgets; given explicitly, it is followed exactly.
- * - `strategy`: `"auto"` (default) picks Nelder–Mead or TPE from the probe's classification.
- * - `batch`: the most trials one `ask()` returns (default: the phase's natural batch).
- * - `inspect`: receives the XState inspection events of the solver's lifecycle actor (see
- *   `createSolver`); not part of the solver's saved state.
+ * Any key set to `undefined`, at any level (`batch: undefined`, `bounds.x.scale: undefined`, even
+ * `bounds.x: undefined`), means the same as leaving it out, as in JSON.
  */
-export type SolverConfig = Schema.Schema.Type<typeof SolverConfigSchema>;
+export interface SolverConfig {
+  /** Every random choice derives from it; same seed and same tells ⇒ same asks. */
+  readonly seed: number;
+  /** The most trials the solver will ever ask for (warm-start points are free). */
+  readonly budget: number;
+  /** The parameters, in declaration order. */
+  readonly bounds: Readonly<Record<string, SolverBoundInput>>;
+  /**
+   * Share of the budget spent on the initial space-filling probe. When omitted, the probe is 20 % of
+   * the budget but at most {@link defaultProbeCap} points, so refinement starts early even with
+   * large budgets; given explicitly, it is followed exactly.
+   */
+  readonly probeRatio?: number | undefined;
+  /** `"auto"` (default) picks Nelder–Mead or TPE from the probe's classification. */
+  readonly strategy?: "auto" | "nelder-mead" | "tpe" | undefined;
+  /** The most trials one `ask()` returns (default: the phase's natural batch). */
+  readonly batch?: number | undefined;
+  /**
+   * Receives the XState inspection events of the solver's lifecycle actor (see `createSolver`); not
+   * part of the solver's saved state.
+   */
+  readonly inspect?: InspectionSink | undefined;
+}
+
+// What the schema decodes must be a valid SolverConfig (the interface only adds `| undefined`).
+type SchemaFitsConfig = Schema.Schema.Type<typeof SolverConfigSchema> extends SolverConfig ? true : never;
+const schemaFitsConfig: SchemaFitsConfig = true;
+void schemaFitsConfig;
 
 /** Share of the budget the probe takes when `probeRatio` is omitted (subject to {@link defaultProbeCap}). */
 export const DEFAULT_PROBE_RATIO = 0.2;
@@ -101,7 +181,8 @@ export function defaultProbeCap(dimension: number): number {
 export interface ResolvedSolverConfig {
   readonly seed: number;
   readonly budget: number;
-  readonly bounds: SolverConfig["bounds"];
+  /** The parameters in declaration order, with no `undefined` fields left. */
+  readonly bounds: Readonly<Record<string, Bound>>;
   readonly probeRatio: number;
   /** Number of probe points: `ceil(budget × probeRatio)`, capped when `probeRatio` was omitted. */
   readonly probeSize: number;
@@ -113,8 +194,12 @@ export interface ResolvedSolverConfig {
 
 const decode = Schema.decodeUnknownEither(SolverConfigSchema);
 
-/** Validates `input`, returning every problem found (an empty list means valid). */
-export function solverConfigIssues(input: unknown): ConfigIssue[] {
+/**
+ * Validates `input`, returning every problem found (an empty list means valid). Keys set to
+ * `undefined` count as absent (see {@link withoutUndefinedKeys}); `input` is never modified.
+ */
+export function solverConfigIssues(raw: unknown): ConfigIssue[] {
+  const input = withoutUndefinedKeys(raw);
   if (typeof input !== "object" || input === null || Array.isArray(input)) {
     return [{ path: "", message: "expected a configuration object" }];
   }
@@ -135,14 +220,15 @@ export function solverConfigIssues(input: unknown): ConfigIssue[] {
 export function resolveSolverConfig(input: unknown): ResolvedSolverConfig {
   const issues = solverConfigIssues(input);
   if (issues.length > 0) throw new ConfigError(issues);
-  const config = input as SolverConfig;
+  const config = withoutUndefinedKeys(input) as SolverConfig;
   const probeRatio = config.probeRatio ?? DEFAULT_PROBE_RATIO;
   const dimension = Object.keys(config.bounds).length;
   const uncapped = Math.min(config.budget, Math.ceil(config.budget * probeRatio));
   return {
     seed: config.seed,
     budget: config.budget,
-    bounds: config.bounds,
+    // Normalised above, so no bound holds `scale: undefined`.
+    bounds: config.bounds as Readonly<Record<string, Bound>>,
     probeRatio,
     probeSize: config.probeRatio === undefined ? Math.min(uncapped, defaultProbeCap(dimension)) : uncapped,
     strategy: config.strategy ?? "auto",

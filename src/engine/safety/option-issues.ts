@@ -6,7 +6,7 @@ export type NumericRule = readonly [accepts: (x: number) => boolean, message: st
 /**
  * Every problem with an object of numeric options, each with its path under `path`: a value that
  * is not a number (NaN included) or breaks its rule, and unknown keys (usually typos). Empty when
- * valid; `undefined` (all defaults) is valid.
+ * valid; `undefined` (all defaults) is valid, and a key set to `undefined` counts as absent.
  *
  * @param what - how the object is named in the message when it is not an object at all.
  */
@@ -22,13 +22,14 @@ export function numericOptionIssues(
   }
   const issues: ConfigIssue[] = [];
   for (const [key, value] of Object.entries(input)) {
+    if (value === undefined) continue;
     const rule = Object.hasOwn(rules, key) ? rules[key] : undefined;
     if (rule === undefined) {
       issues.push({
         path: `${path}.${key}`,
         message: `unknown option; known: ${Object.keys(rules).join(", ")}`,
       });
-    } else if (value !== undefined && (typeof value !== "number" || Number.isNaN(value) || !rule[0](value))) {
+    } else if (typeof value !== "number" || Number.isNaN(value) || !rule[0](value)) {
       issues.push({ path: `${path}.${key}`, message: rule[1] });
     }
   }

@@ -3,9 +3,15 @@ import {
   type ResolvedCircuitBreakerOptions,
   resolveCircuitBreakerOptions,
 } from "../../../machines/circuit-breaker.machine.js";
-import { SAFE_MODE_DEFAULTS, type SafeModeOptions } from "../../../machines/safe-mode.machine.js";
+import {
+  type ResolvedSafeModeOptions,
+  resolveSafeModeOptions,
+  type SafeModeOptions,
+  safeModeOptionProblems,
+} from "../../../machines/safe-mode.machine.js";
 import type { ConfigIssue } from "../../errors.js";
 import type { Guardrails } from "../../hotpath/guardrails.js";
+import { withoutUndefinedKeys } from "../../solver/config.js";
 import {
   type ChangeBudgetOptions,
   changeBudgetOptionIssues,
@@ -27,41 +33,42 @@ import {
 /**
  * The control-safety layer's options (`EngineConfig.safety`); every field is optional. Limits
  * whose natural home is a guardrail preset (flip limit, change budget, cooldown) default to the
- * preset's values, so `guardrails: "conservative"` tightens them too.
+ * preset's values, so `guardrails: "conservative"` tightens them too. A field set to `undefined`
+ * (here or in a sub-object) means the same as leaving it out.
  */
 export interface SafetyOptions {
   /** Stepping down: minimum dwell per mode and healthy windows in a row (defaults 30 000 ms, 3). */
-  readonly safeMode?: SafeModeOptions;
+  readonly safeMode?: SafeModeOptions | undefined;
   /** The instability governor (non-finite, spike, divergence, repeated trips); `false` turns the spike and divergence rules off. */
-  readonly governor?: InstabilityGovernorOptions | false;
+  readonly governor?: InstabilityGovernorOptions | false | undefined;
   /**
    * Reversals of the applied centre (defaults: the preset's flipLimit / flipWindowMs; dead-band:
    * 1.5 maxDelta per parameter unless `deadBand` (a fraction of the range) is given); `false`: off.
    */
-  readonly thrashing?: ThrashingDetectorOptions | false;
+  readonly thrashing?: ThrashingDetectorOptions | false | undefined;
   /** How long a thrashing trip keeps the engine frozen (default: the preset's cooldownMs). */
-  readonly thrashingCooldownMs?: number;
+  readonly thrashingCooldownMs?: number | undefined;
   /**
    * Cumulative movement of the centre per parameter (defaults: the preset's changeBudget /
    * budgetWindowMs); `false`: off. Movement is counted at the thrashing dead-band's resolution, so
    * SPSA's small steady-state jitter does not use up the budget.
    */
-  readonly changeBudget?: ChangeBudgetOptions | false;
+  readonly changeBudget?: ChangeBudgetOptions | false | undefined;
   /** A digest's constraintMargin below this rolls back and freezes (default −0.5); below 0 only makes the engine conservative. */
-  readonly emergencyMargin?: number;
+  readonly emergencyMargin?: number | undefined;
   /** Tier-1 violations within `violationWindowMs` that make the engine conservative (default: the preset's regressionLimit). */
-  readonly violationLimit?: number;
+  readonly violationLimit?: number | undefined;
   /** Window over which violations are counted (default 60 000 ms). */
-  readonly violationWindowMs?: number;
+  readonly violationWindowMs?: number | undefined;
   /** Automatic rollbacks allowed per hour; the next one halts instead (default 3). */
-  readonly rollbacksPerHour?: number;
+  readonly rollbacksPerHour?: number | undefined;
   /** The circuit breakers around `onApply` and `auditSink` (failures to open, backoff). */
-  readonly breaker?: CircuitBreakerOptions;
+  readonly breaker?: CircuitBreakerOptions | undefined;
 }
 
 /** {@link SafetyOptions} with every default filled in (`undefined` detector: turned off). */
 export interface ResolvedSafetyOptions {
-  readonly safeMode: Required<SafeModeOptions>;
+  readonly safeMode: ResolvedSafeModeOptions;
   readonly governor: ResolvedGovernorOptions | undefined;
   /** `deadBand` absent: 1.5 maxDelta per parameter. */
   readonly thrashing:
@@ -97,13 +104,13 @@ const SCALAR_RULES: Readonly<Record<string, NumericRule>> = {
   rollbacksPerHour: [(x) => Number.isInteger(x) && x >= 0 && x <= 1_000_000, "must be a whole number ≥ 0"],
 };
 
-const SAFE_MODE_RULES: Readonly<Record<string, NumericRule>> = {
-  dwellMs: [(x) => Number.isFinite(x) && x >= 0, "must be a finite number ≥ 0 (milliseconds)"],
-  healthyWindows: [(x) => Number.isInteger(x) && x >= 1 && x <= 1_000_000, "must be a whole number ≥ 1"],
-};
-
-/** Every problem with `EngineConfig.safety`, each with its path; empty when valid. */
-export function safetyOptionIssues(input: unknown, path = "safety"): ConfigIssue[] {
+/**
+ * Every problem with `EngineConfig.safety`, each with its path; empty when valid. A key set to
+ * `undefined`, at any level, counts as absent. SafeMode's own rules come from the chart
+ * ({@link safeModeOptionProblems}), reported as `<path>.safeMode.<field>`.
+ */
+export function safetyOptionIssues(raw: unknown, path = "safety"): ConfigIssue[] {
+  const input = withoutUndefinedKeys(raw);
   if (input === undefined) return [];
   if (typeof input !== "object" || input === null || Array.isArray(input)) {
     return [{ path, message: "must be an object of safety options" }];
@@ -117,9 +124,10 @@ export function safetyOptionIssues(input: unknown, path = "safety"): ConfigIssue
     } else if (Object.hasOwn(SCALAR_RULES, key)) scalars[key] = options[key];
   }
   issues.push(...numericOptionIssues(scalars, SCALAR_RULES, path, "safety options"));
-  issues.push(
-    ...numericOptionIssues(options.safeMode, SAFE_MODE_RULES, `${path}.safeMode`, "SafeMode options"),
-  );
+  for (const problem of safeModeOptionProblems(options.safeMode)) {
+    const at = problem.field === "" ? `${path}.safeMode` : `${path}.safeMode.${problem.field}`;
+    issues.push({ path: at, message: problem.reason });
+  }
   if (options.governor !== false)
     issues.push(...instabilityGovernorOptionIssues(options.governor, `${path}.governor`));
   if (options.thrashing !== false)
@@ -136,17 +144,18 @@ export function safetyOptionIssues(input: unknown, path = "safety"): ConfigIssue
   return issues;
 }
 
-/** Fills the defaults of valid safety options (check them with {@link safetyOptionIssues} first). */
+/**
+ * Fills the defaults of valid safety options (check them with {@link safetyOptionIssues} first). A
+ * key set to `undefined` gets its default, exactly as an absent one; `input` is not modified.
+ */
 export function resolveSafetyOptions(
   input: SafetyOptions | undefined,
   guardrails: Guardrails,
 ): ResolvedSafetyOptions {
-  const o = input ?? {};
+  // Dropped first: spreading `{ flipLimit: undefined }` over the defaults would erase one.
+  const o: SafetyOptions = withoutUndefinedKeys(input) ?? {};
   return {
-    safeMode: {
-      dwellMs: o.safeMode?.dwellMs ?? SAFE_MODE_DEFAULTS.dwellMs,
-      healthyWindows: o.safeMode?.healthyWindows ?? SAFE_MODE_DEFAULTS.healthyWindows,
-    },
+    safeMode: resolveSafeModeOptions(o.safeMode),
     governor: o.governor === false ? undefined : { ...DEFAULT_GOVERNOR_OPTIONS, ...o.governor },
     thrashing:
       o.thrashing === false

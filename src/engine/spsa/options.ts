@@ -4,40 +4,41 @@ import { CONSTANT_EXPONENTS, DECAYING_EXPONENTS } from "./gains.js";
 export type GainSchedule = "constant" | "decaying";
 
 /**
- * SPSA options as a user may give them (all optional). Gains are in unit-cube units.
+ * SPSA options as a user may give them (all optional; a field set to `undefined` gets its default,
+ * exactly as an absent one). Gains are in unit-cube units.
  */
 export interface SpsaOptions {
   /** Base step gain, or "auto" to calibrate it from the first gradient estimates (default "auto"). */
-  readonly a?: number | "auto";
+  readonly a?: number | "auto" | undefined;
   /** Base perturbation half-width in unit-cube units (default {@link SPSA_DEFAULTS}.c). */
-  readonly c?: number;
+  readonly c?: number | undefined;
   /** Stability constant A of a_k = a / (A + k + 1)^α (default {@link SPSA_DEFAULTS}.A). */
-  readonly A?: number;
+  readonly A?: number | undefined;
   /** "constant" (α = γ = 0, tracks drift; the default) or "decaying" (α 0.602, γ 0.101). */
-  readonly schedule?: GainSchedule;
+  readonly schedule?: GainSchedule | undefined;
   /** Step-gain decay exponent; overrides the schedule's. */
-  readonly alpha?: number;
+  readonly alpha?: number | undefined;
   /** Perturbation decay exponent; overrides the schedule's. */
-  readonly gamma?: number;
+  readonly gamma?: number | undefined;
   /** Gradient estimates measured without stepping before an "auto" `a` is set. */
-  readonly calibrationIterations?: number;
+  readonly calibrationIterations?: number | undefined;
   /** "auto" signal rule: share of each parameter's move budget that the first step takes. */
-  readonly autoStepFraction?: number;
+  readonly autoStepFraction?: number | undefined;
   /** "auto" noise rule: RMS share of the move budget that gradient noise alone may move the centre per iteration. */
-  readonly autoJitter?: number;
+  readonly autoJitter?: number | undefined;
   /**
    * Gradient smoothing β ∈ [0, 1): the step follows m ← β·m + (1 − β)·ĝ instead of ĝ (0 turns it
    * off). It filters the iteration-to-iteration jitter of the estimate (fewer direction reversals
    * of the live point) and, with a time constant 1/(1 − β) well below the tracking time constant,
    * costs no tracking accuracy.
    */
-  readonly smoothing?: number;
+  readonly smoothing?: number | undefined;
   /**
    * Adapt the perturbation half-width c online (default true) towards the width that balances the
    * probing cost against the gradient noise it buys down ({@link balancedHalfWidth}), within
    * [c/4, 4c]; needs the centre measurements ({@link SpsaCore.recordCentre}).
    */
-  readonly adaptC?: boolean;
+  readonly adaptC?: boolean | undefined;
 }
 
 /** Every SPSA option with a value. */
