@@ -11,7 +11,7 @@ import type { LogHeader, LogRecord } from "../src/log/records.js";
 import { openDecisionLog } from "../src/log/writer.js";
 import { Prng } from "../src/random/prng.js";
 import { explain, renderExplanation } from "../src/replay/explain.js";
-import { auditEventOf } from "../src/replay/log-records.js";
+import { auditEventOf, auditLogRecord, engineLogHeader } from "../src/replay/log-records.js";
 import { ReplayInputError, readReplayLog } from "../src/replay/read-log.js";
 import { replay } from "../src/replay/replay.js";
 import { ReplayRunError } from "../src/replay/run-choice.js";
@@ -302,4 +302,50 @@ describe("arqon replay on a log with three runs", () => {
     expect(outside.status).toBe(2);
     expect(outside.stderr).toContain("--run 9 is not a run of this log (it holds runs 1–3)");
   }, 120_000);
+});
+
+/** The records of an engine left alone on a virtual clock for `ms` (its windows time out). */
+async function idleRecords(seed: number, start: number, ms: number): Promise<unknown[]> {
+  const clock = new ReplayClock(start);
+  const engine = createEngine(config(seed, clock));
+  const events: AuditEvent[] = [];
+  engine.events.subscribe((e) => events.push(e));
+  clock.advanceTo(start + ms);
+  engine.flushEvents();
+  await engine.close();
+  const { scheduler: _scheduler, ...logged } = config(seed, clock);
+  return [engineLogHeader(logged, { startTime: start }), ...events.map(auditLogRecord)];
+}
+
+describe("runs in a log given as records", () => {
+  it("starts a run at each bare restart record, and refuses one without an engine header", async () => {
+    const [header1, ...first] = await idleRecords(31, 0, 2_000);
+    const [header2, ...second] = await idleRecords(32, 5_000, 1_000);
+    const restart = { kind: "restart", time: 5_000, lastDurableGeneration: 0, liveGeneration: 0, gap: 0 };
+    const records = [header1, ...first, { ...restart, header: header2 }, ...second];
+    expect(Math.min(first.length, second.length)).toBeGreaterThan(3);
+    const log = readReplayLog(records);
+    expect(log.runs.map((r) => [r.run, r.start, r.events.length])).toEqual([
+      [1, 0, first.length],
+      [2, first.length + 1, second.length],
+    ]);
+    const result = await replay(records);
+    expect(result).toEqual({
+      ok: true,
+      records: first.length + second.length,
+      runs: [
+        { run: 1, start: 0, generations: log.runs[0]!.generations, records: first.length, ok: true },
+        {
+          run: 2,
+          start: first.length + 1,
+          generations: log.runs[1]!.generations,
+          records: second.length,
+          ok: true,
+        },
+      ],
+    });
+    expect(() => readReplayLog([header1, ...first, restart, ...second])).toThrow(
+      `the restart record at position ${first.length + 1} of the log carries no engine header`,
+    );
+  });
 });
