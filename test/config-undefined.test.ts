@@ -333,6 +333,14 @@ describe("engine config: null, NaN, wrong types and unknown keys are still refus
     ],
     ["change budget null", { ...VALID, safety: { changeBudget: null } }, "safety.changeBudget"],
     ["safety unknown key", { ...VALID, safety: { panic: true } }, "safety.panic"],
+    [
+      "breaker field null",
+      { ...VALID, safety: { breaker: { failureThreshold: null } } },
+      "safety.breaker.failureThreshold",
+    ],
+    ["breaker unknown key", { ...VALID, safety: { breaker: { threshold: 2 } } }, "safety.breaker.threshold"],
+    ["breaker null", { ...VALID, safety: { breaker: null } }, "safety.breaker"],
+    ["breaker out of range", { ...VALID, safety: { breaker: { baseBackoffMs: 0 } } }, "safety.breaker"],
   ] as const)("%s", (_name, config, path) => {
     const issues = engineConfigIssues(config);
     expect(issues.map((i) => i.path)).toEqual([path]);
