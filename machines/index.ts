@@ -13,12 +13,17 @@ export {
 export { engineMachine } from "./engine.machine.js";
 export { type HotPathEvent, type HotPathState, hotPathPlaceholder } from "./hot-path.logic.js";
 export {
+  type ResolvedSafeModeOptions,
+  resolveSafeModeOptions,
   SAFE_MODE_DEFAULTS,
+  SAFE_MODE_MAX_HEALTHY_WINDOWS,
   type SafeModeChanged,
   type SafeModeContext,
   type SafeModeEvent,
+  type SafeModeOptionProblem,
   type SafeModeOptions,
   safeModeMachine,
+  safeModeOptionProblems,
 } from "./safe-mode.machine.js";
 export {
   type SolverClassification,

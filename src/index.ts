@@ -11,7 +11,7 @@
 export type { SolverClassification } from "../machines/solver.machine.js";
 /* Engine */
 export type { AuditEvent, AuditEventType } from "./audit/events.js";
-export type { EngineConfig, ResolvedEngineConfig, WindowConfig } from "./engine/config.js";
+export type { EngineConfig, ParamSpecInput, ResolvedEngineConfig, WindowConfig } from "./engine/config.js";
 export { engineConfigIssues } from "./engine/config.js";
 export type { Digest } from "./engine/digest.js";
 export { createEngine, type DigestVerdict, Engine, type EngineSnapshot } from "./engine/engine.js";
@@ -41,7 +41,12 @@ export {
   engineLogHeader,
 } from "./replay/log-records.js";
 /* Solver */
-export { type ResolvedSolverConfig, type SolverConfig, solverConfigIssues } from "./solver/config.js";
+export {
+  type ResolvedSolverConfig,
+  type SolverBoundInput,
+  type SolverConfig,
+  solverConfigIssues,
+} from "./solver/config.js";
 export {
   type MinimizeOptions,
   type MinimizeResult,

@@ -9,6 +9,20 @@
 export type { DashboardOptions, DashboardServer } from "./dashboard/server.js";
 export { serveDashboard } from "./dashboard/server.js";
 export * from "./log/index.js";
-export { type Explanation, explain, renderExplanation } from "./replay/explain.js";
-export { type DecisionLogInput, ReplayInputError, type ReplayLog, readReplayLog } from "./replay/read-log.js";
-export { type ReplayDivergence, type ReplayOptions, type ReplayResult, replay } from "./replay/replay.js";
+export { type ExplainOptions, type Explanation, explain, renderExplanation } from "./replay/explain.js";
+export {
+  type DecisionLogInput,
+  type GenerationRange,
+  ReplayInputError,
+  type ReplayLog,
+  type ReplayRun,
+  readReplayLog,
+} from "./replay/read-log.js";
+export {
+  type ReplayDivergence,
+  type ReplayOptions,
+  type ReplayResult,
+  type ReplayRunResult,
+  replay,
+} from "./replay/replay.js";
+export { ReplayRunError } from "./replay/run-choice.js";

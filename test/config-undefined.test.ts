@@ -1,6 +1,7 @@
 import fc from "fast-check";
 import { VirtualTimeScheduler } from "rxjs";
 import { describe, expect, it } from "vitest";
+import { withoutUndefinedKeys } from "../src/config-input.js";
 import { type EngineConfig, engineConfigIssues, resolveEngineConfig } from "../src/engine/config.js";
 import {
   resolveSafetyOptions,
@@ -10,12 +11,7 @@ import {
 import { resolveSpsaOptions } from "../src/engine/spsa/options.js";
 import type { ConfigIssue } from "../src/errors.js";
 import { GUARDRAIL_PRESETS, guardrailIssues, resolveGuardrails } from "../src/hotpath/guardrails.js";
-import {
-  resolveSolverConfig,
-  type SolverConfig,
-  solverConfigIssues,
-  withoutUndefinedKeys,
-} from "../src/solver/config.js";
+import { resolveSolverConfig, type SolverConfig, solverConfigIssues } from "../src/solver/config.js";
 import { createSolver } from "../src/solver/solver.js";
 import { digestOf, engineRig } from "./support/engine-harness.js";
 

@@ -187,7 +187,11 @@ describe("replay of a real engine's timer-driven records", () => {
   it("reproduces timeouts and the stall at their logged times", async () => {
     const run = await idleRun(3_000);
     expect(run.events.map((e) => e.type)).toEqual(expect.arrayContaining(["eval.timeout", "spsa.stalled"]));
-    expect(await replay(run.records)).toEqual({ ok: true, records: run.events.length });
+    expect(await replay(run.records)).toMatchObject({
+      ok: true,
+      records: run.events.length,
+      runs: [{ run: 1, ok: true, records: run.events.length }],
+    });
   });
 
   it("reads a log directory written by the decision-log writer", async () => {
@@ -200,7 +204,11 @@ describe("replay of a real engine's timer-driven records", () => {
     const log = readReplayLog(dir);
     expect(log.events).toHaveLength(run.events.length);
     expect(log.indices[0]).toBe(1);
-    expect(await replay(dir)).toEqual({ ok: true, records: run.events.length });
+    expect(await replay(dir)).toMatchObject({
+      ok: true,
+      records: run.events.length,
+      runs: [{ run: 1, ok: true, records: run.events.length }],
+    });
   });
 
   it("refuses a log without an engine header", async () => {

@@ -107,7 +107,8 @@ export async function replayCommand(argv: readonly string[], io: CliIo): Promise
     io.stdout(`${JSON.stringify(encodeNumbers(result))}\n`);
     return result.ok ? 0 : 1;
   }
-  const runs = result.runs;
+  // A log never continued keeps its one-line report; runs are listed when there are several or one was chosen.
+  const runs = result.runs.length > 1 || run !== undefined ? result.runs : undefined;
   if (runs !== undefined) io.stdout(runs.map(runLine).join(""));
   if (result.ok) {
     const total = runs === undefined ? "" : `${runs.length} run${runs.length === 1 ? "" : "s"}, `;

@@ -2,6 +2,7 @@ import { Either, ParseResult, Schema } from "effect";
 import { asyncScheduler, type SchedulerLike } from "rxjs";
 import type { InspectionEvent } from "xstate";
 import type { AuditEvent, ControlCommandName } from "../audit/events.js";
+import { reservedNameIssue, withoutUndefinedKeys } from "../config-input.js";
 import { ConfigError, type ConfigIssue } from "../errors.js";
 import {
   type Guardrails,
@@ -9,7 +10,6 @@ import {
   guardrailIssues,
   resolveGuardrails,
 } from "../hotpath/guardrails.js";
-import { reservedNameIssue, withoutUndefinedKeys } from "../solver/config.js";
 import type { Scale } from "../space/scale.js";
 import type { Aggregation } from "./aggregate.js";
 import type { ParamSpec } from "./registry.js";

@@ -55,7 +55,8 @@ export interface LoggedEngine {
  * engine's scheduled drain, and a commit runs on the log's own timer. A log that falls behind
  * keeps its records buffered; the ring's high-water mark then raises SafeMode. Starting on a
  * directory that already holds a log continues it: the gap between its last durable generation
- * and the new engine's generation is written as a `restart` record (replay checks the first run).
+ * and the new engine's generation is written as a `restart` record, which starts a new run: replay and
+ * explain read each run on its own.
  * A config's own `auditSink` and `onCommand` still run, after the log's.
  */
 export function createLoggedEngine(config: EngineConfig, options: EngineLogOptions): LoggedEngine {
@@ -174,7 +175,7 @@ function noteRestart(
     gap: Math.max(0, previous - liveGeneration),
   };
   // The new run's own header (config, seed, start time) goes with it: the log's first header
-  // describes the first run only, and replay and explain read that run.
+  // describes the first run only, and replay and explain rebuild this run's engine from this one.
   log.appendCommand({ kind: "restart", time: engine.now(), ...restart, header });
   return restart;
 }

@@ -75,20 +75,19 @@ export type ReplayRunResult = {
 /**
  * Outcome of {@link replay}. `records` counts the logged events compared, over every replayed
  * run; a failure gives the first divergence (in the earliest run that diverged). `runs` reports
- * each run on its own; it is present when the log holds more than one run or `options.run` chose
- * one (a single-run log gives exactly `{ ok, records }` or `{ ok, divergence }`).
+ * each replayed run on its own (one entry for a log that was never continued).
  */
 export type ReplayResult =
   | {
       readonly ok: true;
       /** Logged events compared (all identical). */
       readonly records: number;
-      readonly runs?: readonly ReplayRunResult[];
+      readonly runs: readonly ReplayRunResult[];
     }
   | {
       readonly ok: false;
       readonly divergence: ReplayDivergence;
-      readonly runs?: readonly ReplayRunResult[];
+      readonly runs: readonly ReplayRunResult[];
     };
 
 /**
@@ -123,9 +122,8 @@ export async function replay(log: DecisionLogInput, options: ReplayOptions = {})
   const results: ReplayRunResult[] = [];
   for (const run of chosen) results.push(await replayRun(run, options));
   const failed = results.find((r) => !r.ok);
-  const report = runs.length > 1 || options.run !== undefined ? { runs: results } : {};
-  if (failed !== undefined && !failed.ok) return { ok: false, divergence: failed.divergence, ...report };
-  return { ok: true, records: results.reduce((sum, r) => sum + r.records, 0), ...report };
+  if (failed !== undefined && !failed.ok) return { ok: false, divergence: failed.divergence, runs: results };
+  return { ok: true, records: results.reduce((sum, r) => sum + r.records, 0), runs: results };
 }
 
 /** Replays one run on a fresh engine and compares its events (see {@link replay}). */

@@ -10,9 +10,9 @@ import {
   type SafeModeOptions,
   safeModeOptionProblems,
 } from "../../../machines/safe-mode.machine.js";
+import { type OptionalInput, withoutUndefinedKeys } from "../../config-input.js";
 import type { ConfigIssue } from "../../errors.js";
 import type { Guardrails } from "../../hotpath/guardrails.js";
-import { withoutUndefinedKeys } from "../../solver/config.js";
 import {
   type ChangeBudgetOptions,
   changeBudgetOptionIssues,
@@ -41,12 +41,12 @@ export interface SafetyOptions {
   /** Stepping down: minimum dwell per mode and healthy windows in a row (defaults 30 000 ms, 3). */
   readonly safeMode?: SafeModeOptions | undefined;
   /** The instability governor (non-finite, spike, divergence, repeated trips); `false` turns the spike and divergence rules off. */
-  readonly governor?: InstabilityGovernorOptions | false | undefined;
+  readonly governor?: OptionalInput<InstabilityGovernorOptions> | false | undefined;
   /**
    * Reversals of the applied centre (defaults: the preset's flipLimit / flipWindowMs; dead-band:
    * 1.5 maxDelta per parameter unless `deadBand` (a fraction of the range) is given); `false`: off.
    */
-  readonly thrashing?: ThrashingDetectorOptions | false | undefined;
+  readonly thrashing?: OptionalInput<ThrashingDetectorOptions> | false | undefined;
   /** How long a thrashing trip keeps the engine frozen (default: the preset's cooldownMs). */
   readonly thrashingCooldownMs?: number | undefined;
   /**
@@ -54,7 +54,7 @@ export interface SafetyOptions {
    * budgetWindowMs); `false`: off. Movement is counted at the thrashing dead-band's resolution, so
    * SPSA's small steady-state jitter does not use up the budget.
    */
-  readonly changeBudget?: ChangeBudgetOptions | false | undefined;
+  readonly changeBudget?: OptionalInput<ChangeBudgetOptions> | false | undefined;
   /** A digest's constraintMargin below this rolls back and freezes (default −0.5); below 0 only makes the engine conservative. */
   readonly emergencyMargin?: number | undefined;
   /** Tier-1 violations within `violationWindowMs` that make the engine conservative (default: the preset's regressionLimit). */
@@ -64,7 +64,7 @@ export interface SafetyOptions {
   /** Automatic rollbacks allowed per hour; the next one halts instead (default 3). */
   readonly rollbacksPerHour?: number | undefined;
   /** The circuit breakers around `onApply` and `auditSink` (failures to open, backoff). */
-  readonly breaker?: CircuitBreakerOptions | undefined;
+  readonly breaker?: OptionalInput<CircuitBreakerOptions> | undefined;
 }
 
 /** {@link SafetyOptions} with every default filled in (`undefined` detector: turned off). */
@@ -177,31 +177,35 @@ export function resolveSafetyOptions(
 ): ResolvedSafetyOptions {
   // Dropped first: spreading `{ flipLimit: undefined }` over the defaults would erase one.
   const o: SafetyOptions = withoutUndefinedKeys(input) ?? {};
+  // With the undefined keys gone, each sub-object is its detector's own options type.
+  const governor = o.governor as InstabilityGovernorOptions | false | undefined;
+  const thrashing = o.thrashing as ThrashingDetectorOptions | false | undefined;
+  const changeBudget = o.changeBudget as ChangeBudgetOptions | false | undefined;
   return {
     safeMode: resolveSafeModeOptions(o.safeMode),
-    governor: o.governor === false ? undefined : { ...DEFAULT_GOVERNOR_OPTIONS, ...o.governor },
+    governor: governor === false ? undefined : { ...DEFAULT_GOVERNOR_OPTIONS, ...governor },
     thrashing:
-      o.thrashing === false
+      thrashing === false
         ? undefined
         : {
             flipLimit: guardrails.flipLimit,
             flipWindowMs: guardrails.flipWindowMs,
-            ...o.thrashing,
+            ...thrashing,
           },
     thrashingCooldownMs: o.thrashingCooldownMs ?? guardrails.cooldownMs,
     changeBudget:
-      o.changeBudget === false
+      changeBudget === false
         ? undefined
         : {
             changeBudget: guardrails.changeBudget,
             budgetWindowMs: guardrails.budgetWindowMs,
             buckets: 12,
-            ...o.changeBudget,
+            ...changeBudget,
           },
     emergencyMargin: o.emergencyMargin ?? -0.5,
     violationLimit: o.violationLimit ?? guardrails.regressionLimit,
     violationWindowMs: o.violationWindowMs ?? 60_000,
     rollbacksPerHour: o.rollbacksPerHour ?? 3,
-    breaker: resolveCircuitBreakerOptions(o.breaker),
+    breaker: resolveCircuitBreakerOptions(o.breaker as CircuitBreakerOptions | undefined),
   };
 }
