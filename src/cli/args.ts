@@ -1,4 +1,5 @@
 import { parseArgs } from "node:util";
+import { errorMessage } from "../errors.js";
 import { usageError } from "./cli-error.js";
 
 /** The flags of one command, in the shape `node:util` `parseArgs` expects. */
@@ -22,7 +23,7 @@ export function parseFlags(command: string, argv: readonly string[], flags: Flag
     });
     return values as FlagValues;
   } catch (error) {
-    throw usageError(`arqon ${command}: ${error instanceof Error ? error.message : String(error)}`);
+    throw usageError(`arqon ${command}: ${errorMessage(error)}`);
   }
 }
 

@@ -1,6 +1,7 @@
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import type { AuditEvent } from "../audit/events.js";
+import { errorMessage } from "../errors.js";
 import { LogError } from "../log/errors.js";
 import { encodeNumbers } from "../replay/json-numbers.js";
 import { describeGenerations, ReplayInputError } from "../replay/read-log.js";
@@ -38,7 +39,7 @@ export function parseLogCommand(
     if (positionals.length > 1) throw new Error(`expected one log, got ${positionals.length}`);
     return { log: positionals[0], values: values as Record<string, string | boolean | undefined> };
   } catch (error) {
-    throw usageError(`arqon ${command}: ${error instanceof Error ? error.message : String(error)}`);
+    throw usageError(`arqon ${command}: ${errorMessage(error)}`);
   }
 }
 

@@ -1,3 +1,4 @@
+import { errorMessage } from "../errors.js";
 import { ConfigError } from "../index.js";
 import { ASK_USAGE, askCommand } from "./ask.js";
 import { CliError, type ExitCode, oneLine } from "./cli-error.js";
@@ -66,9 +67,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCo
       io.stderr(`arqon ${name}: invalid config: ${listed.join("; ")}\n`);
       return 2;
     }
-    io.stderr(
-      `arqon ${name}: unexpected failure: ${oneLine(error instanceof Error ? error.message : String(error))}\n`,
-    );
+    io.stderr(`arqon ${name}: unexpected failure: ${oneLine(errorMessage(error))}\n`);
     return 1;
   }
 }

@@ -1,3 +1,5 @@
+import { errorMessage } from "../errors.js";
+
 /**
  * A decision-log operation failed: the directory or a file could not be read or written, or the
  * log is not usable as asked. `cause` holds the underlying error when there is one.
@@ -13,7 +15,7 @@ export class LogError extends Error {
  */
 export function asLogError(error: unknown, context: string): LogError {
   if (error instanceof LogError) return error;
-  return new LogError(`${context}: ${error instanceof Error ? error.message : String(error)}`, {
+  return new LogError(`${context}: ${errorMessage(error)}`, {
     cause: error,
   });
 }

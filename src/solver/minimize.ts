@@ -1,5 +1,5 @@
 import { Cause, Effect, Exit, FiberSet, Queue } from "effect";
-import { ConfigError, UsageError } from "../errors.js";
+import { ConfigError, errorMessage, UsageError } from "../errors.js";
 import type { SolverConfig } from "./config.js";
 import { type BestPoint, createSolver, type Solver, type Trial } from "./solver.js";
 
@@ -125,7 +125,7 @@ export function minimizeEffect(
         } else {
           const error = Cause.squash(exit.cause);
           failures.push({ trial, error });
-          solver.fail(trial.id, error instanceof Error ? error.message : String(error));
+          solver.fail(trial.id, errorMessage(error));
           if (stopOnError) stopped = true;
         }
         options.onTrial?.({ trial, value, best: solver.best(), evaluations, budget: solver.config.budget });

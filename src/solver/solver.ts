@@ -1,7 +1,7 @@
 import { Effect, type Scope } from "effect";
 import { type Actor, createActor, type SnapshotFrom } from "xstate";
 import { type SolverClassification, solverMachine } from "../../machines/solver.machine.js";
-import { type ConfigError, UsageError } from "../errors.js";
+import { type ConfigError, errorMessage, UsageError } from "../errors.js";
 import type { InspectionSink } from "../inspect/inspection-record.js";
 import { scopedResource } from "../runtime/scoped-resource.js";
 import { Space } from "../space/space.js";
@@ -237,9 +237,7 @@ class SolverImpl implements Solver {
       } catch (error) {
         throw error instanceof UsageError
           ? error
-          : new UsageError(
-              `corrupt solver artifact: ${error instanceof Error ? error.message : String(error)}`,
-            );
+          : new UsageError(`corrupt solver artifact: ${errorMessage(error)}`);
       }
     }
     this.actor.start();
