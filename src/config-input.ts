@@ -19,6 +19,18 @@ function isPlainObject(value: unknown): value is Record<PropertyKey, unknown> {
   return proto === Object.prototype || proto === null;
 }
 
+/** Which top-level keys of a config {@link withoutUndefinedKeys} treats specially. */
+export interface ConfigShape {
+  /** Keys whose values are kept by reference, never walked (e.g. a hand-written RxJS scheduler). */
+  readonly opaque?: readonly PropertyKey[];
+  /**
+   * Keys whose values are records of named entries (the engine's `params`, the solver's `bounds`):
+   * an entry set to `undefined` is kept, so validation refuses it by name instead of the entry
+   * silently dropping out; the entries themselves are walked.
+   */
+  readonly records?: readonly PropertyKey[];
+}
+
 /**
  * `value` with every own key whose value is `undefined` left out, at every nesting level of plain
  * objects, so that `{ ms: undefined }` reads exactly like `{}` (as `JSON.stringify` reads it).
@@ -27,24 +39,36 @@ function isPlainObject(value: unknown): value is Record<PropertyKey, unknown> {
  * Never mutates `value`: a plain object that holds an `undefined` somewhere is copied (same
  * prototype, other keys and their order kept, `__proto__` kept as an own key so reserved-name checks
  * still see it); one that holds none is returned as is. Only plain objects are walked: arrays,
- * functions and class instances are kept by reference, and so are the top-level keys listed in
- * `opaqueKeys` even when they hold plain objects (e.g. a hand-written RxJS scheduler). Accessor
- * properties are kept without being called. Cold path (configuration only).
+ * functions and class instances are kept by reference, and so is an object met again inside itself
+ * (a cycle), which validation then reports like any other unexpected value. Accessor properties are
+ * kept without being called. Cold path (configuration only).
  *
- * @param opaqueKeys - top-level keys whose values are kept by reference, never walked.
+ * @param shape - top-level keys to keep opaque, and those that are records of named entries.
  */
-export function withoutUndefinedKeys<T>(value: T, opaqueKeys: readonly PropertyKey[] = []): T {
-  if (!isPlainObject(value)) return value;
+export function withoutUndefinedKeys<T>(value: T, shape: ConfigShape = {}): T {
+  return strip(value, shape, false, new Set()) as T;
+}
+
+/** One level of {@link withoutUndefinedKeys}; `keepUndefined` for a record's own entries. */
+function strip(
+  value: unknown,
+  shape: ConfigShape | undefined,
+  keepUndefined: boolean,
+  ancestors: Set<object>,
+): unknown {
+  if (!isPlainObject(value) || ancestors.has(value)) return value;
+  ancestors.add(value);
   let copy: Record<PropertyKey, unknown> | undefined;
   const keys = Reflect.ownKeys(value);
   for (let i = 0; i < keys.length; i++) {
     const key = keys[i]!;
     const descriptor = Object.getOwnPropertyDescriptor(value, key)!;
     const isData = "value" in descriptor;
-    const dropped = isData && descriptor.enumerable === true && descriptor.value === undefined;
+    const dropped =
+      !keepUndefined && isData && descriptor.enumerable === true && descriptor.value === undefined;
     const walked =
-      isData && !dropped && !opaqueKeys.includes(key)
-        ? withoutUndefinedKeys(descriptor.value)
+      isData && !dropped && shape?.opaque?.includes(key) !== true
+        ? strip(descriptor.value, undefined, shape?.records?.includes(key) === true, ancestors)
         : descriptor.value;
     if (copy === undefined && (dropped || walked !== descriptor.value)) {
       // First difference: copy what came before it unchanged, then carry on into the copy.
@@ -57,7 +81,8 @@ export function withoutUndefinedKeys<T>(value: T, opaqueKeys: readonly PropertyK
       Object.defineProperty(copy, key, isData ? { ...descriptor, value: walked } : descriptor);
     }
   }
-  return (copy ?? value) as T;
+  ancestors.delete(value);
+  return copy ?? value;
 }
 
 /**

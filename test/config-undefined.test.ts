@@ -135,12 +135,16 @@ const FULL_ENGINE: Json = deepFreeze({
   onCommand: noop,
 });
 
-/** Whether a path names a required key: the top-level ones listed, or a range's min/max. */
+/**
+ * Whether a path names a key that is not optional: the top-level ones listed, a named entry of the
+ * record (a parameter is not an option: set to undefined it is refused by name), or its min/max.
+ */
 const isRequired = (path: Path, topLevel: readonly string[], ranges: string) =>
   (path.length === 1 && topLevel.includes(path[0]!)) ||
+  (path.length === 2 && path[0] === ranges) ||
   (path.length === 3 && path[0] === ranges && (path[2] === "min" || path[2] === "max"));
 
-/** Every optional key of the full engine config, at every level (parameters themselves included). */
+/** Every optional key of the full engine config, at every level. */
 const ENGINE_OPTIONAL_PATHS = pathsOf(FULL_ENGINE).filter(
   (p) => !isRequired(p, ["seed", "params"], "params"),
 );
@@ -440,6 +444,7 @@ describe("solver config: a key set to undefined is a key left out", () => {
     ["strategy wrong type", { strategy: 3 }, "strategy"],
     ["scale null", { bounds: { x: { min: 0, max: 1, scale: null } } }, "bounds.x.scale"],
     ["bound null", { bounds: { x: null } }, "bounds.x"],
+    ["bound undefined (a dimension is not an option)", { bounds: { x: undefined } }, "bounds.x"],
     ["unknown key", { colour: "red" }, "colour"],
   ] as const)("still refuses %s", (_name, change, path) => {
     const config = { seed: 1, budget: 10, bounds: { x: { min: 0, max: 1 } }, ...change };
@@ -459,6 +464,33 @@ describe("solver config: a key set to undefined is a key left out", () => {
       }),
       { numRuns: 100 },
     );
+  });
+});
+
+describe("named entries and cycles", () => {
+  it("a parameter set to undefined is refused by name, not silently dropped", () => {
+    const config = { seed: 1, params: { x: { min: 0, max: 1 }, rate: undefined } };
+    expect(engineConfigIssues(config).map((i) => i.path)).toEqual(["params.rate"]);
+    expect(() => resolveEngineConfig(config as unknown as EngineConfig)).toThrow(/params\.rate/);
+  });
+
+  it("a config that contains itself gets config issues, not a stack overflow", () => {
+    const spec: Record<string, unknown> = { min: 0, max: 1 };
+    spec.self = spec;
+    expect(engineConfigIssues({ seed: 1, params: { x: spec } }).map((i) => i.path)).toEqual([
+      "params.x.self",
+    ]);
+    const safety: Record<string, unknown> = {};
+    safety.me = safety;
+    const paths = engineConfigIssues({ seed: 1, params: { x: { min: 0, max: 1 } }, safety }).map(
+      (i) => i.path,
+    );
+    expect(paths).toEqual(["safety.me"]);
+    const bound: Record<string, unknown> = { min: 0, max: 1 };
+    bound.again = bound;
+    expect(solverConfigIssues({ seed: 1, budget: 5, bounds: { x: bound } }).map((i) => i.path)).toEqual([
+      "bounds.x.again",
+    ]);
   });
 });
 
@@ -490,7 +522,10 @@ describe("withoutUndefinedKeys", () => {
     const list = [undefined, 1];
     const instance = new VirtualTimeScheduler();
     const plain = { x: undefined };
-    const out = withoutUndefinedKeys({ list, instance, plain, walked: { x: undefined } }, ["plain"]);
+    const out = withoutUndefinedKeys(
+      { list, instance, plain, walked: { x: undefined } },
+      { opaque: ["plain"] },
+    );
     expect(out.list).toBe(list);
     expect(out.instance).toBe(instance);
     expect(out.plain).toBe(plain);

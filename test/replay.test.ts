@@ -156,6 +156,10 @@ describe("replay of a 10^4-tick run", () => {
     expect(reseeded.divergence.seq).toBe(run.events[firstDiff]!.seq);
     expect(reseeded.divergence.expected).toMatchObject({ type: "apply", kind: "plus" });
     expect(reseeded.divergence.reason).toMatch(/^values\./);
+
+    // An override key set to undefined means "not given": the logged window and SPSA options stay.
+    const unchanged = await replay(records, { override: { window: undefined, spsa: undefined } });
+    expect(unchanged).toMatchObject({ ok: true, records: run.events.length });
   }, 120_000);
 
   it("explains a stepped generation of the run: the plus and minus windows with their digests, ĝ, the step and the values", async () => {

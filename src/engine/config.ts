@@ -2,7 +2,7 @@ import { Either, ParseResult, Schema } from "effect";
 import { asyncScheduler, type SchedulerLike } from "rxjs";
 import type { InspectionEvent } from "xstate";
 import type { AuditEvent, ControlCommandName } from "../audit/events.js";
-import { reservedNameIssue, withoutUndefinedKeys } from "../config-input.js";
+import { type ConfigShape, reservedNameIssue, withoutUndefinedKeys } from "../config-input.js";
 import { ConfigError, type ConfigIssue } from "../errors.js";
 import {
   type Guardrails,
@@ -63,10 +63,11 @@ export interface WindowConfig {
 /**
  * Configuration of an online tuning engine.
  *
- * Any key of its JSON-shaped parts (`params` and each parameter, `spsa`, `window`, `guardrails`,
+ * Any option of its JSON-shaped parts (each parameter's fields, `spsa`, `window`, `guardrails`,
  * `safety` and its sub-objects, and the top level) that is set to `undefined` means exactly the
  * same as leaving the key out: `window: { digests: 5, ms: undefined }` counts digests only, as
- * `{ digests: 5 }` does, and `window: undefined` gets the default 5 digests or 500 ms.
+ * `{ digests: 5 }` does, and `window: undefined` gets the default 5 digests or 500 ms. A parameter
+ * is not an option: `params: { rate: undefined }` is refused by name rather than silently dropped.
  */
 export interface EngineConfig {
   /** Seed of every random choice (perturbation signs): same seed + same digests ⇒ same applies. */
@@ -292,14 +293,15 @@ const SPSA_KEYS = [
 ] as const;
 
 /** Top-level keys that are not JSON-shaped: kept by reference, never walked for `undefined` keys. */
-const OPAQUE_KEYS = ["scheduler"] as const;
+/** The scheduler is the caller's object; `params` is a record of named specs. */
+const CONFIG_SHAPE: ConfigShape = { opaque: ["scheduler"], records: ["params"] };
 
 /**
  * Every problem with an engine config, each with its path; empty when valid. A key set to
  * `undefined`, at any level of the JSON-shaped parts, counts as absent; `input` is never modified.
  */
 export function engineConfigIssues(raw: unknown): ConfigIssue[] {
-  const input = withoutUndefinedKeys(raw, OPAQUE_KEYS);
+  const input = withoutUndefinedKeys(raw, CONFIG_SHAPE);
   if (typeof input !== "object" || input === null || Array.isArray(input)) {
     return [{ path: "", message: "expected a configuration object" }];
   }
@@ -359,7 +361,7 @@ function spsaIssues(spsa: unknown): ConfigIssue[] {
 export function resolveEngineConfig(config: EngineConfig): ResolvedEngineConfig {
   const issues = engineConfigIssues(config);
   if (issues.length > 0) throw new ConfigError(issues);
-  const input = withoutUndefinedKeys(config, OPAQUE_KEYS);
+  const input = withoutUndefinedKeys(config, CONFIG_SHAPE);
   const guardrails = resolveGuardrails(input.guardrails);
   const params: Record<string, ParamSpec> = {};
   // Normalised above: no field of a spec is `undefined` any more, so each is a plain ParamSpec.

@@ -487,7 +487,9 @@ export class ControlSafety {
   }
 
   private sendSafeMode(event: SafeModeEvent): void {
-    this.safeMode?.send(event);
+    // A reason raised before the chart is attached would be set here and never reach the chart.
+    if (this.safeMode === undefined) throw new Error("arqon: SafeMode event before the chart was attached");
+    this.safeMode.send(event);
   }
 
   /** The chart changed mode: mirror it in the executor, the SPSA gains and the cycle, and audit it. */

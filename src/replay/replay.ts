@@ -1,5 +1,6 @@
 import type { Observable } from "rxjs";
 import type { AuditEvent, CommandEvent } from "../audit/events.js";
+import { withoutUndefinedKeys } from "../config-input.js";
 import type { EngineConfig } from "../engine/config.js";
 import type { Digest } from "../engine/digest.js";
 import { createEngine } from "../engine/engine.js";
@@ -131,7 +132,12 @@ async function replayRun(run: ReplayRun, options: ReplayOptions): Promise<Replay
   const { header, events, indices } = run;
   const startTime = header.startTime;
   const clock = new ReplayClock(startTime);
-  const config = { ...header.config, ...options.override, scheduler: clock } as EngineConfig;
+  // An override key set to undefined leaves the logged value alone (it means "not given").
+  const config = {
+    ...header.config,
+    ...withoutUndefinedKeys(options.override),
+    scheduler: clock,
+  } as EngineConfig;
   const engine = (options.createEngine ?? createEngine)(config);
   const produced = new Map<number, AuditEvent>();
   const subscription = engine.events.subscribe((event) => produced.set(event.seq, event));

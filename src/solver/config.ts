@@ -1,5 +1,5 @@
 import { Either, ParseResult, Schema } from "effect";
-import { reservedNameIssue, withoutUndefinedKeys } from "../config-input.js";
+import { type ConfigShape, reservedNameIssue, withoutUndefinedKeys } from "../config-input.js";
 import { ConfigError, type ConfigIssue } from "../errors.js";
 import type { InspectionSink } from "../inspect/inspection-record.js";
 import type { Bound, Scale } from "../space/scale.js";
@@ -71,8 +71,9 @@ export interface SolverBoundInput {
 /**
  * Configuration of an ask/tell solver.
  *
- * Any key set to `undefined`, at any level (`batch: undefined`, `bounds.x.scale: undefined`, even
- * `bounds.x: undefined`), means the same as leaving it out, as in JSON.
+ * Any option set to `undefined`, at any level (`batch: undefined`, `bounds.x.scale: undefined`),
+ * means the same as leaving it out, as in JSON. A dimension is not an option: `bounds.x: undefined`
+ * is refused by name rather than silently dropped.
  */
 export interface SolverConfig {
   /** Every random choice derives from it; same seed and same tells ⇒ same asks. */
@@ -137,13 +138,15 @@ export interface ResolvedSolverConfig {
 }
 
 const decode = Schema.decodeUnknownEither(SolverConfigSchema);
+/** `bounds` is a record of named dimensions: one set to undefined is refused, not dropped. */
+const SOLVER_SHAPE: ConfigShape = { records: ["bounds"] };
 
 /**
  * Validates `input`, returning every problem found (an empty list means valid). Keys set to
  * `undefined` count as absent (see {@link withoutUndefinedKeys}); `input` is never modified.
  */
 export function solverConfigIssues(raw: unknown): ConfigIssue[] {
-  const input = withoutUndefinedKeys(raw);
+  const input = withoutUndefinedKeys(raw, SOLVER_SHAPE);
   if (typeof input !== "object" || input === null || Array.isArray(input)) {
     return [{ path: "", message: "expected a configuration object" }];
   }
@@ -164,7 +167,7 @@ export function solverConfigIssues(raw: unknown): ConfigIssue[] {
 export function resolveSolverConfig(input: unknown): ResolvedSolverConfig {
   const issues = solverConfigIssues(input);
   if (issues.length > 0) throw new ConfigError(issues);
-  const config = withoutUndefinedKeys(input) as SolverConfig;
+  const config = withoutUndefinedKeys(input, SOLVER_SHAPE) as SolverConfig;
   const probeRatio = config.probeRatio ?? DEFAULT_PROBE_RATIO;
   const dimension = Object.keys(config.bounds).length;
   const uncapped = Math.min(config.budget, Math.ceil(config.budget * probeRatio));
