@@ -26,6 +26,15 @@ export {
   safeModeOptionProblems,
 } from "./safe-mode.machine.js";
 export {
+  SAFE_MODE_LEVEL,
+  SAFE_MODE_REASON_NAMES,
+  SAFE_MODE_REASONS,
+  SAFE_MODES,
+  type SafeModeLevel,
+  type SafeModeName,
+  type SafeModeReason,
+} from "./safe-mode-reasons.js";
+export {
   type SolverClassification,
   type SolverMachineContext,
   type SolverMachineEvent,

@@ -8,7 +8,7 @@ import {
   type SafeModeLevel,
   type SafeModeName,
   type SafeModeReason,
-} from "../src/engine/safety/safe-mode-reasons.js";
+} from "./safe-mode-reasons.js";
 
 /** Events SafeMode reacts to. */
 export type SafeModeEvent =

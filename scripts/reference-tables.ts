@@ -15,7 +15,7 @@ import {
   SAFE_MODE_REASONS,
   type SafeModeReason,
   type SafeModeReasonExit,
-} from "../src/engine/safety/safe-mode-reasons.js";
+} from "../machines/safe-mode-reasons.js";
 import { GUARDRAIL_PRESETS, type GuardrailPreset, type Guardrails } from "../src/hotpath/guardrails.js";
 import { syncGeneratedFiles } from "./generated-files.js";
 

@@ -8,6 +8,7 @@
  * @packageDocumentation
  */
 
+export type { SafeModeName, SafeModeReason } from "../machines/safe-mode-reasons.js";
 export type { SolverClassification } from "../machines/solver.machine.js";
 /* Engine */
 export type { AuditEvent, AuditEventType } from "./audit/events.js";
@@ -24,7 +25,6 @@ export {
   fromEngine,
 } from "./engine/from-engine.js";
 export type { ParamSpec } from "./engine/registry.js";
-export type { SafeModeName, SafeModeReason } from "./engine/safety/safe-mode-reasons.js";
 export type { SafetyOptions } from "./engine/safety/safety-config.js";
 export { type EngineSnapshotsOptions, engineSnapshots, SNAPSHOT_EVERY_MS } from "./engine/snapshots.js";
 export type { SpsaOptions } from "./engine/spsa/options.js";

@@ -1,5 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { decodeSafeMode, decodeSafeModeReasons, reasonMask } from "../machines/safe-mode-reasons.js";
 import {
   AUDIT_HEADER_FIELDS,
   AUDIT_SCHEMA_VERSION,
@@ -11,7 +12,6 @@ import {
 } from "../src/audit/events.js";
 import { AuditRing } from "../src/audit/ring.js";
 import { DigestRejection } from "../src/engine/digest.js";
-import { decodeSafeMode, decodeSafeModeReasons, reasonMask } from "../src/engine/safety/safe-mode-reasons.js";
 import { ApplyKind } from "../src/hotpath/apply-kind.js";
 import { RollbackReason } from "../src/hotpath/rollback-reason.js";
 

@@ -158,6 +158,13 @@ describe("machines/ import without side effects", () => {
     expect(files.length).toBeGreaterThanOrEqual(MACHINE_PAGES.length + 1);
   });
 
+  it("machines/ depends on nothing in src/ (the charts load on their own, e.g. in a visualiser)", () => {
+    const offenders = files.filter((file) =>
+      /from\s+["']\.\.\/src\//.test(readFileSync(join(REPO_ROOT, "machines", file), "utf8")),
+    );
+    expect(offenders).toEqual([]);
+  });
+
   for (const file of files) {
     it(`importing machines/${file} in a fresh process prints nothing, leaves no timer or handle, and exits`, () => {
       // The child reports only what the import left behind; a started actor with a timer, an

@@ -12,8 +12,8 @@ import { fileURLToPath } from "node:url";
 import { type SchedulerAction, VirtualTimeScheduler } from "rxjs";
 import ts from "typescript";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { SAFE_MODE_REASON_NAMES } from "../machines/safe-mode-reasons.js";
 import { REASON_TRIGGERS, renderTables } from "../scripts/reference-tables.js";
-import { SAFE_MODE_REASON_NAMES } from "../src/engine/safety/safe-mode-reasons.js";
 import { createEngine, type EngineConfig } from "../src/index.js";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));

@@ -21,7 +21,7 @@ import {
   SAFE_MODES,
   type SafeModeName,
   type SafeModeReason,
-} from "../src/engine/safety/safe-mode-reasons.js";
+} from "../machines/safe-mode-reasons.js";
 
 type Snapshot = ReturnType<typeof initialTransition<typeof safeModeMachine>>[0];
 /** The part of an executable action the tests read. */

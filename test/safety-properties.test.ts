@@ -1,8 +1,8 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { reasonLevel } from "../machines/safe-mode-reasons.js";
 import type { AuditEvent } from "../src/audit/events.js";
 import type { EngineConfig } from "../src/engine/config.js";
-import { reasonLevel } from "../src/engine/safety/safe-mode-reasons.js";
 import { Prng } from "../src/random/prng.js";
 import { digestOf, engineRig, moveLimit } from "./support/engine-harness.js";
 

@@ -1,6 +1,15 @@
 import type { SchedulerLike, Subscription } from "rxjs";
 import type { Subscription as ActorSubscription, AnyActorRef } from "xstate";
 import type { SafeModeChanged, SafeModeEvent } from "../../machines/safe-mode.machine.js";
+import {
+  demandedLevel,
+  reasonLevel,
+  reasonMask,
+  SAFE_MODE_LEVEL,
+  SAFE_MODES,
+  type SafeModeName,
+  type SafeModeReason,
+} from "../../machines/safe-mode-reasons.js";
 import type { SpsaMachineEvent } from "../../machines/spsa.machine.js";
 import { type AuditEvent, AuditRecordType } from "../audit/events.js";
 import type { AuditRing } from "../audit/ring.js";
@@ -17,15 +26,6 @@ import { ChangeBudget, ChangeBudgetCode } from "./safety/change-budget.js";
 import { EventRate } from "./safety/event-rate.js";
 import { GuardedCallback, GuardedCallResult } from "./safety/guarded-callback.js";
 import { GovernorCode, InstabilityGovernor } from "./safety/instability-governor.js";
-import {
-  demandedLevel,
-  reasonLevel,
-  reasonMask,
-  SAFE_MODE_LEVEL,
-  SAFE_MODES,
-  type SafeModeName,
-  type SafeModeReason,
-} from "./safety/safe-mode-reasons.js";
 import { ThrashingCode, ThrashingDetector } from "./safety/thrashing-detector.js";
 import type { SpsaCore } from "./spsa/spsa-core.js";
 

@@ -3,6 +3,14 @@ import { Observable, type SchedulerLike, Subject, type Subscriber, type Subscrip
 import { type Actor, type AnyActorRef, createActor } from "xstate";
 import { engineMachine } from "../../machines/engine.machine.js";
 import type { HotPathEvent } from "../../machines/hot-path.logic.js";
+import {
+  decodeSafeMode,
+  decodeSafeModeReasons,
+  reasonsInSet,
+  SAFE_MODE_LEVEL,
+  type SafeModeName,
+  type SafeModeReason,
+} from "../../machines/safe-mode-reasons.js";
 import { type SpsaMachineEvent, spsaMachine } from "../../machines/spsa.machine.js";
 import {
   type AuditEvent,
@@ -34,14 +42,6 @@ import {
 } from "./evaluation-windows.js";
 import { createHotPathLogic } from "./hot-path-actor.js";
 import { ParamRegistry } from "./registry.js";
-import {
-  decodeSafeMode,
-  decodeSafeModeReasons,
-  reasonsInSet,
-  SAFE_MODE_LEVEL,
-  type SafeModeName,
-  type SafeModeReason,
-} from "./safety/safe-mode-reasons.js";
 import { CommitResult, SpsaCore } from "./spsa/spsa-core.js";
 
 /** What {@link Engine.observe} did with a digest. */
