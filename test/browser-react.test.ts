@@ -128,12 +128,12 @@ describe("the React example in chromium", () => {
     await page.screenshot({ path: screenshotPath("react-example-running") });
 
     await page.getByTestId("halt").click();
-    await page.getByTestId("mode").filter({ hasText: "halted" }).waitFor({ timeout: 5_000 });
+    await page.getByTestId("mode").filter({ hasText: "halted" }).waitFor({ timeout: 15_000 });
     expect(await page.getByTestId("reasons").textContent()).toContain("manualHalt");
     await page
       .getByText(/mode normal → halted/)
       .first()
-      .waitFor({ timeout: 5_000 });
+      .waitFor({ timeout: 15_000 });
     // Halted means no applies: the generation stays put while service time runs on.
     const haltedAt = await numberIn(page, "generation");
     await page.waitForTimeout(1_000);
@@ -141,7 +141,7 @@ describe("the React example in chromium", () => {
     await page.screenshot({ path: screenshotPath("react-example-halted") });
 
     await page.getByTestId("reset").click();
-    await page.getByTestId("mode").filter({ hasText: "normal" }).waitFor({ timeout: 5_000 });
+    await page.getByTestId("mode").filter({ hasText: "normal" }).waitFor({ timeout: 15_000 });
     await page.waitForFunction(
       (before) => Number(document.querySelector('[data-testid="generation"]')?.textContent) > before,
       haltedAt,
