@@ -24,29 +24,69 @@ export const CIRCUIT_BREAKER_DEFAULTS: ResolvedCircuitBreakerOptions = {
   maxBackoffMs: 60_000,
 };
 
+/** One problem with circuit-breaker options: the field (`""` for the whole input) and why. */
+export interface CircuitBreakerOptionProblem {
+  readonly field: string;
+  readonly reason: string;
+}
+
 /**
- * Fills in the defaults and checks the ranges.
+ * Every problem with circuit-breaker options, all of them rather than the first. `undefined` (all
+ * defaults) is valid, and so is a field set to `undefined` (its default). Refused: a non-object, an
+ * unknown key, a value that is not a number (`null`, strings, NaN), `failureThreshold` not a whole
+ * number ≥ 1, `baseBackoffMs` not a positive finite number, and `maxBackoffMs` not finite or below
+ * the base (the given base, or its default). Pure; cold path.
+ */
+export function circuitBreakerOptionProblems(input: unknown): CircuitBreakerOptionProblem[] {
+  if (input === undefined) return [];
+  if (typeof input !== "object" || input === null || Array.isArray(input)) {
+    return [{ field: "", reason: "must be an object of circuit-breaker options" }];
+  }
+  const known = Object.keys(CIRCUIT_BREAKER_DEFAULTS);
+  const given = input as Readonly<Record<string, unknown>>;
+  const problems: CircuitBreakerOptionProblem[] = [];
+  for (const [field, value] of Object.entries(given)) {
+    if (!known.includes(field))
+      problems.push({ field, reason: `unknown option; known: ${known.join(", ")}` });
+    else if (value !== undefined && (typeof value !== "number" || Number.isNaN(value)))
+      problems.push({ field, reason: "must be a number" });
+  }
+  if (problems.length > 0) return problems;
+  const options = input as CircuitBreakerOptions;
+  const threshold = options.failureThreshold;
+  if (threshold !== undefined && !(Number.isInteger(threshold) && threshold >= 1))
+    problems.push({ field: "failureThreshold", reason: "must be a whole number ≥ 1" });
+  const base = options.baseBackoffMs;
+  if (base !== undefined && !(Number.isFinite(base) && base > 0))
+    problems.push({ field: "baseBackoffMs", reason: "must be a positive finite number (ms)" });
+  const cap = options.maxBackoffMs;
+  const baseForCap = base ?? CIRCUIT_BREAKER_DEFAULTS.baseBackoffMs;
+  if (cap !== undefined && !(Number.isFinite(cap) && cap >= baseForCap))
+    problems.push({ field: "maxBackoffMs", reason: `must be finite and ≥ baseBackoffMs (${baseForCap})` });
+  return problems;
+}
+
+/**
+ * Checks `options` with {@link circuitBreakerOptionProblems} and fills in the defaults (an unset
+ * cap is at least the base).
  *
- * @throws RangeError when a value is out of range (threshold not an integer ≥ 1, base not a
- * positive finite number, cap below the base or not finite).
+ * @throws RangeError naming every bad field and its value (direct users of the chart; the engine
+ * reports the same problems as a `ConfigError` before it gets here).
  */
 export function resolveCircuitBreakerOptions(
   options: CircuitBreakerOptions = {},
 ): ResolvedCircuitBreakerOptions {
+  const problems = circuitBreakerOptionProblems(options);
+  if (problems.length > 0) {
+    const given = options as Readonly<Record<string, unknown>>;
+    const lines = problems.map((p) =>
+      p.field === "" ? p.reason : `${p.field} ${p.reason}, got ${String(given[p.field])}`,
+    );
+    throw new RangeError(`invalid circuit-breaker options: ${lines.join("; ")}`);
+  }
   const failureThreshold = options.failureThreshold ?? CIRCUIT_BREAKER_DEFAULTS.failureThreshold;
   const baseBackoffMs = options.baseBackoffMs ?? CIRCUIT_BREAKER_DEFAULTS.baseBackoffMs;
   const maxBackoffMs = options.maxBackoffMs ?? Math.max(CIRCUIT_BREAKER_DEFAULTS.maxBackoffMs, baseBackoffMs);
-  if (!Number.isInteger(failureThreshold) || failureThreshold < 1) {
-    throw new RangeError(`failureThreshold must be an integer >= 1, got ${failureThreshold}`);
-  }
-  if (!Number.isFinite(baseBackoffMs) || baseBackoffMs <= 0) {
-    throw new RangeError(`baseBackoffMs must be a positive finite number, got ${baseBackoffMs}`);
-  }
-  if (!Number.isFinite(maxBackoffMs) || maxBackoffMs < baseBackoffMs) {
-    throw new RangeError(
-      `maxBackoffMs must be finite and >= baseBackoffMs (${baseBackoffMs}), got ${maxBackoffMs}`,
-    );
-  }
   return { failureThreshold, baseBackoffMs, maxBackoffMs };
 }
 

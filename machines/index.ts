@@ -7,8 +7,11 @@ export {
   type CircuitBreakerContext,
   type CircuitBreakerEmitted,
   type CircuitBreakerEvent,
+  type CircuitBreakerOptionProblem,
   type CircuitBreakerOptions,
   circuitBreakerMachine,
+  circuitBreakerOptionProblems,
+  resolveCircuitBreakerOptions,
 } from "./circuit-breaker.machine.js";
 export { engineMachine } from "./engine.machine.js";
 export { type HotPathEvent, type HotPathState, hotPathPlaceholder } from "./hot-path.logic.js";

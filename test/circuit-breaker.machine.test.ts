@@ -7,8 +7,10 @@ import {
   type CircuitBreakerEvent,
   type CircuitBreakerOptions,
   circuitBreakerMachine,
+  circuitBreakerOptionProblems,
   resolveCircuitBreakerOptions,
 } from "../machines/circuit-breaker.machine.js";
+import { engineConfigIssues } from "../src/engine/config.js";
 
 type Snapshot = ReturnType<typeof initialTransition<typeof circuitBreakerMachine>>[0];
 
@@ -263,5 +265,57 @@ describe("circuit breaker actor on a SimulatedClock", () => {
     clock.increment(1000);
     expect(actor.getSnapshot().value).toBe("closed");
     actor.stop();
+  });
+});
+
+describe("circuit-breaker options: one set of rules for the chart and the engine config", () => {
+  it("reports every bad field, not only the first", () => {
+    expect(
+      circuitBreakerOptionProblems({
+        failureThreshold: 0,
+        baseBackoffMs: -1,
+        maxBackoffMs: Number.POSITIVE_INFINITY,
+      }),
+    ).toEqual([
+      { field: "failureThreshold", reason: "must be a whole number ≥ 1" },
+      { field: "baseBackoffMs", reason: "must be a positive finite number (ms)" },
+      { field: "maxBackoffMs", reason: "must be finite and ≥ baseBackoffMs (-1)" },
+    ]);
+  });
+
+  it("refuses non-objects, unknown keys and non-numbers; accepts undefined fields", () => {
+    expect(circuitBreakerOptionProblems(null)).toEqual([
+      { field: "", reason: "must be an object of circuit-breaker options" },
+    ]);
+    expect(circuitBreakerOptionProblems({ threshold: 3 }).map((p) => p.field)).toEqual(["threshold"]);
+    expect(circuitBreakerOptionProblems({ baseBackoffMs: "5" }).map((p) => p.field)).toEqual([
+      "baseBackoffMs",
+    ]);
+    expect(circuitBreakerOptionProblems({ failureThreshold: undefined })).toEqual([]);
+    expect(circuitBreakerOptionProblems(undefined)).toEqual([]);
+  });
+
+  it("an unset cap is checked against the default base, and the resolver throws naming the fields", () => {
+    expect(circuitBreakerOptionProblems({ maxBackoffMs: 500 }).map((p) => p.field)).toEqual(["maxBackoffMs"]);
+    expect(() => resolveCircuitBreakerOptions({ failureThreshold: 1.5, maxBackoffMs: 10 })).toThrow(
+      /failureThreshold must be a whole number ≥ 1, got 1\.5; maxBackoffMs must be finite and ≥ baseBackoffMs \(1000\), got 10/,
+    );
+    expect(resolveCircuitBreakerOptions({ baseBackoffMs: 120_000 })).toEqual({
+      failureThreshold: 3,
+      baseBackoffMs: 120_000,
+      maxBackoffMs: 120_000,
+    });
+  });
+
+  it("the engine config reports the same problems at safety.breaker.<field>", () => {
+    const issues = engineConfigIssues({
+      seed: 1,
+      params: { x: { min: 0, max: 1 } },
+      safety: { breaker: { failureThreshold: 0, baseBackoffMs: 0 } },
+    });
+    expect(issues).toEqual([
+      { path: "safety.breaker.failureThreshold", message: "must be a whole number ≥ 1" },
+      { path: "safety.breaker.baseBackoffMs", message: "must be a positive finite number (ms)" },
+    ]);
   });
 });

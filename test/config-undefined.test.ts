@@ -340,7 +340,11 @@ describe("engine config: null, NaN, wrong types and unknown keys are still refus
     ],
     ["breaker unknown key", { ...VALID, safety: { breaker: { threshold: 2 } } }, "safety.breaker.threshold"],
     ["breaker null", { ...VALID, safety: { breaker: null } }, "safety.breaker"],
-    ["breaker out of range", { ...VALID, safety: { breaker: { baseBackoffMs: 0 } } }, "safety.breaker"],
+    [
+      "breaker out of range",
+      { ...VALID, safety: { breaker: { baseBackoffMs: 0 } } },
+      "safety.breaker.baseBackoffMs",
+    ],
   ] as const)("%s", (_name, config, path) => {
     const issues = engineConfigIssues(config);
     expect(issues.map((i) => i.path)).toEqual([path]);

@@ -1,6 +1,6 @@
 import {
-  CIRCUIT_BREAKER_DEFAULTS,
   type CircuitBreakerOptions,
+  circuitBreakerOptionProblems,
   type ResolvedCircuitBreakerOptions,
   resolveCircuitBreakerOptions,
 } from "../../../machines/circuit-breaker.machine.js";
@@ -139,32 +139,12 @@ export function safetyOptionIssues(raw: unknown, path = "safety"): ConfigIssue[]
   return issues;
 }
 
-/**
- * Problems with the breaker options: their shape here (an object of numbers with known keys), their
- * ranges from the breaker chart's own resolver, so the range rules stay in one place.
- */
+/** Problems with the breaker options, from the breaker chart's own rules (one place for them). */
 function breakerOptionIssues(input: unknown, path: string): ConfigIssue[] {
-  if (input === undefined) return [];
-  if (typeof input !== "object" || input === null || Array.isArray(input)) {
-    return [{ path, message: "must be an object of circuit-breaker options" }];
-  }
-  const known = Object.keys(CIRCUIT_BREAKER_DEFAULTS);
-  const issues: ConfigIssue[] = [];
-  for (const [key, value] of Object.entries(input)) {
-    if (!known.includes(key)) {
-      issues.push({ path: `${path}.${key}`, message: `unknown option; known: ${known.join(", ")}` });
-    } else if (typeof value !== "number" || Number.isNaN(value)) {
-      // The resolver reads a non-number as "not given" (`??`) or compares it loosely; refuse it here.
-      issues.push({ path: `${path}.${key}`, message: "must be a number" });
-    }
-  }
-  if (issues.length > 0) return issues;
-  try {
-    resolveCircuitBreakerOptions(input as CircuitBreakerOptions);
-  } catch (error) {
-    issues.push({ path, message: (error as Error).message });
-  }
-  return issues;
+  return circuitBreakerOptionProblems(input).map((p) => ({
+    path: p.field === "" ? path : `${path}.${p.field}`,
+    message: p.reason,
+  }));
 }
 
 /**
