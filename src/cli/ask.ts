@@ -1,9 +1,11 @@
 import type { Trial } from "../index.js";
+import { isLoggedSolver } from "../log/solver-log.js";
 import { optionalPositiveInt, optionalString, parseFlags, requiredString } from "./args.js";
 import type { CliIo } from "./io.js";
 import { openSolver } from "./open-solver.js";
 import { describeProgress, describeRefineStart } from "./progress.js";
 import { saveSolverState } from "./state-file.js";
+import { withLockedState } from "./state-lock.js";
 
 /** Help text of `arqon ask`. */
 export const ASK_USAGE = `arqon ask --state <state.json> [--config <config.json>] [--batch N]
@@ -14,8 +16,13 @@ export const ASK_USAGE = `arqon ask --state <state.json> [--config <config.json>
 /**
  * `arqon ask`: one `ask()` on the solver saved in `--state`, persisted again before printing, so the
  * pending trials and the strategy's internal state carry over to the next invocation.
+ *
+ * @remarks
+ * The state is locked from before it is read until it is saved (see `lockState`): a concurrent
+ * `ask`, `tell` or `solve` on the same state waits for it (up to 2 s), so no trial is handed out
+ * twice and no result is lost.
  */
-export function askCommand(argv: readonly string[], io: CliIo): 0 {
+export async function askCommand(argv: readonly string[], io: CliIo): Promise<0> {
   const flags = parseFlags("ask", argv, {
     state: { type: "string" },
     config: { type: "string" },
@@ -27,19 +34,24 @@ export function askCommand(argv: readonly string[], io: CliIo): 0 {
   }
   const statePath = requiredString("ask", flags, "state");
   const batch = optionalPositiveInt("ask", flags, "batch");
-  const { solver, created } = openSolver("ask", io.cwd, {
-    statePath,
-    configPath: optionalString(flags, "config"),
+  const configPath = optionalString(flags, "config");
+  const { solver, trials } = await withLockedState("ask", io, statePath, (held) => {
+    const { solver, created } = openSolver("ask", io.cwd, { statePath, configPath, logLock: held?.logLock });
+    try {
+      const wasClassified = solver.classification !== null;
+      const trials = solver.ask(batch === undefined ? {} : { max: batch });
+      if (!wasClassified) {
+        const refine = describeRefineStart(solver);
+        if (refine !== undefined) io.stderr(`${refine}\n`);
+      }
+      // Save before printing: a trial printed but not recorded could never be told.
+      if (created || (trials !== null && trials.length > 0))
+        saveSolverState(io.cwd, statePath, solver, held?.logLock);
+      return { solver, trials };
+    } finally {
+      if (isLoggedSolver(solver)) solver.closeLog();
+    }
   });
-
-  const wasClassified = solver.classification !== null;
-  const trials = solver.ask(batch === undefined ? {} : { max: batch });
-  if (!wasClassified) {
-    const refine = describeRefineStart(solver);
-    if (refine !== undefined) io.stderr(`${refine}\n`);
-  }
-  // Save before printing: a trial printed but not recorded could never be told.
-  if (created || (trials !== null && trials.length > 0)) saveSolverState(io.cwd, statePath, solver);
 
   if (trials === null) {
     io.stderr(`done: ${describeProgress(solver)}\n`);

@@ -1,5 +1,6 @@
 import { isDeepStrictEqual } from "node:util";
 import { createSolver, type Solver } from "../index.js";
+import type { FileLock } from "../log/lock.js";
 import { resolveSolverConfig } from "../solver/config.js";
 import { usageError } from "./cli-error.js";
 import { loadSolverState } from "./state-file.js";
@@ -11,6 +12,8 @@ export interface SolverSource {
   readonly statePath?: string | undefined;
   /** Config file; creates the solver when there is no state file. */
   readonly configPath?: string | undefined;
+  /** The command's lock on a decision-log state (see `lockState`): the restored solver writes under it. */
+  readonly logLock?: FileLock | undefined;
 }
 
 /** A solver ready to use, and whether it was just created (so nothing was saved yet). */
@@ -28,7 +31,8 @@ export interface OpenedSolver {
  * Neither present is a usage error naming what to pass.
  */
 export function openSolver(command: string, cwd: string, source: SolverSource): OpenedSolver {
-  const restored = source.statePath === undefined ? undefined : loadSolverState(cwd, source.statePath);
+  const restored =
+    source.statePath === undefined ? undefined : loadSolverState(cwd, source.statePath, source.logLock);
   if (restored !== undefined) {
     if (source.configPath !== undefined) {
       const config = loadValidConfig(cwd, source.configPath);

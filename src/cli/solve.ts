@@ -1,4 +1,5 @@
 import type { Solver, Trial } from "../index.js";
+import type { FileLock } from "../log/lock.js";
 import { isLoggedSolver } from "../log/solver-log.js";
 import {
   optionalChoice,
@@ -15,6 +16,7 @@ import { openSolver } from "./open-solver.js";
 import { describeProgress, describeRefineStart, formatValue } from "./progress.js";
 import { runObjectiveCommand } from "./run-command.js";
 import { attachStateLog, saveSolverState } from "./state-file.js";
+import { withLockedState } from "./state-lock.js";
 
 /** Help text of `arqon solve`. */
 export const SOLVE_USAGE = `arqon solve --config <config.json> [--state <dir>|<state.json>] [--concurrency N] [--on-error stop|skip] -- <command> [args...]
@@ -53,6 +55,9 @@ type TrialOutcome =
  * A failed trial under `skip` is marked failed in the solver (`solver.fail`), so it uses budget but
  * never blocks the run. Under `stop`, no new trial starts, the ones in flight finish and are told,
  * and the failed trial stays pending: rerunning with the same `--state` evaluates it again.
+ *
+ * The `--state` is locked for the whole run (see `lockState`): another command on the same state
+ * waits up to 2 s and then fails naming this process, rather than interleaving with it.
  */
 export async function solveCommand(argv: readonly string[], io: CliIo): Promise<0 | 1> {
   const split = splitAtDoubleDash(argv);
@@ -75,13 +80,18 @@ export async function solveCommand(argv: readonly string[], io: CliIo): Promise<
   const concurrency = optionalPositiveInt("solve", flags, "concurrency") ?? 1;
   const onError = optionalChoice("solve", flags, "on-error", ["stop", "skip"], "stop");
   const statePath = optionalString(flags, "state");
-  const opened = openSolver("solve", io.cwd, { statePath, configPath: optionalString(flags, "config") });
-  const solver = statePath === undefined ? opened.solver : attachStateLog(io.cwd, statePath, opened.solver);
-  try {
-    return await runSolve(solver, command, concurrency, onError, statePath, io);
-  } finally {
-    if (isLoggedSolver(solver)) solver.closeLog();
-  }
+  const configPath = optionalString(flags, "config");
+  return await withLockedState("solve", io, statePath, async (held) => {
+    const logLock = held?.logLock;
+    const opened = openSolver("solve", io.cwd, { statePath, configPath, logLock });
+    const solver =
+      statePath === undefined ? opened.solver : attachStateLog(io.cwd, statePath, opened.solver, logLock);
+    try {
+      return await runSolve(solver, command, concurrency, onError, statePath, logLock, io);
+    } finally {
+      if (isLoggedSolver(solver)) solver.closeLog();
+    }
+  });
 }
 
 async function runSolve(
@@ -90,6 +100,7 @@ async function runSolve(
   concurrency: number,
   onError: "stop" | "skip",
   statePath: string | undefined,
+  logLock: FileLock | undefined,
   io: CliIo,
 ): Promise<0 | 1> {
   const clashes = variableClashes(Object.keys(solver.config.bounds));
@@ -100,7 +111,7 @@ async function runSolve(
   const save =
     statePath === undefined || isLoggedSolver(solver)
       ? () => {}
-      : () => saveSolverState(io.cwd, statePath, solver);
+      : () => saveSolverState(io.cwd, statePath, solver, logLock);
   save();
   const queue: Trial[] = solver.pendingTrials();
   if (queue.length > 0) io.stderr(`resuming: re-running ${queue.length} pending trial(s) first\n`);

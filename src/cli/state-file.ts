@@ -2,6 +2,7 @@ import { closeSync, existsSync, fsyncSync, openSync, renameSync, rmSync, statSyn
 import { resolve } from "node:path";
 import { restoreSolver, type Solver, UsageError } from "../index.js";
 import { LogError } from "../log/errors.js";
+import type { FileLock } from "../log/lock.js";
 import { hasDecisionLog } from "../log/segments.js";
 import { appendSolverSnapshot, createSolverLog, isLoggedSolver, openSolverLog } from "../log/solver-log.js";
 import { runtimeError, usageError } from "./cli-error.js";
@@ -18,6 +19,13 @@ export function isLogState(cwd: string, path: string): boolean {
   return !path.endsWith(".json");
 }
 
+/** Whether a solver is saved at `path` (relative to `cwd`): a snapshot file, or a directory holding a log. */
+export function hasSavedState(cwd: string, path: string): boolean {
+  const target = resolve(cwd, path);
+  if (!existsSync(target)) return false;
+  return !statSync(target).isDirectory() || hasDecisionLog(target);
+}
+
 /**
  * The solver saved at `path` (relative to `cwd`), or `undefined` when nothing is saved there yet. A
  * state that exists but cannot be restored is a usage error.
@@ -27,15 +35,16 @@ export function isLogState(cwd: string, path: string): boolean {
  * the strategy's internal state (PRNG included), so the restored solver asks exactly what the
  * original would have asked next. A decision-log directory is replayed instead (see
  * `openSolverLog`): a fresh solver from the logged config receives every logged ask, tell and fail
- * again, and the solver returned keeps appending to the log.
+ * again, and the solver returned keeps appending to the log, under `logLock` when given (the
+ * command's lock on the directory, see `lockState`).
  */
-export function loadSolverState(cwd: string, path: string): Solver | undefined {
+export function loadSolverState(cwd: string, path: string, logLock?: FileLock): Solver | undefined {
   const target = resolve(cwd, path);
   if (!existsSync(target)) return undefined;
   if (statSync(target).isDirectory()) {
     if (!hasDecisionLog(target)) return undefined;
     try {
-      return openSolverLog(target);
+      return openSolverLog(target, { lock: logLock });
     } catch (error) {
       if (error instanceof LogError || error instanceof UsageError)
         throw usageError(`state log ${path} cannot be restored: ${error.message}`);
@@ -53,15 +62,17 @@ export function loadSolverState(cwd: string, path: string): Solver | undefined {
 /**
  * The solver to use for a run whose state is kept at `path`: for a decision-log state, a solver that
  * writes every ask, tell and fail ahead to the log (creating the log, from `solver`'s config and
- * current state, when it does not exist yet); for a JSON snapshot state, `solver` itself.
+ * current state, when it does not exist yet); for a JSON snapshot state, `solver` itself. Its writes
+ * use `logLock` when given (the command's lock on the directory).
  */
-export function attachStateLog(cwd: string, path: string, solver: Solver): Solver {
+export function attachStateLog(cwd: string, path: string, solver: Solver, logLock?: FileLock): Solver {
   if (isLoggedSolver(solver) || !isLogState(cwd, path)) return solver;
   const target = resolve(cwd, path);
+  const options = { lock: logLock };
   try {
-    if (!hasDecisionLog(target)) return createSolverLog(target, solver);
-    appendSolverSnapshot(target, solver);
-    return openSolverLog(target);
+    if (!hasDecisionLog(target)) return createSolverLog(target, solver, options);
+    appendSolverSnapshot(target, solver, options);
+    return openSolverLog(target, options);
   } catch (error) {
     throw runtimeError(`cannot write state log ${path}: ${(error as Error).message}`);
   }
@@ -82,10 +93,10 @@ let tmpCounter = 0;
  * {@link attachStateLog}: each of its calls was written and fsynced before returning. Any other
  * solver is saved as a snapshot record (and the log created first when missing).
  */
-export function saveSolverState(cwd: string, path: string, solver: Solver): void {
+export function saveSolverState(cwd: string, path: string, solver: Solver, logLock?: FileLock): void {
   if (isLoggedSolver(solver)) return;
   if (isLogState(cwd, path)) {
-    const logged = attachStateLog(cwd, path, solver);
+    const logged = attachStateLog(cwd, path, solver, logLock);
     if (isLoggedSolver(logged)) logged.closeLog();
     return;
   }

@@ -7,7 +7,8 @@ import { parseJsonText, readJsonFile } from "./json-input.js";
 import { openSolver } from "./open-solver.js";
 import { describeProgress, describeRefineStart } from "./progress.js";
 import { parseResults } from "./results-input.js";
-import { saveSolverState } from "./state-file.js";
+import { hasSavedState, saveSolverState } from "./state-file.js";
+import { withLockedState } from "./state-lock.js";
 
 /** Help text of `arqon tell`. */
 export const TELL_USAGE = `arqon tell --state <dir>|<state.json> [--results <results.json>]
@@ -23,7 +24,9 @@ export const TELL_USAGE = `arqon tell --state <dir>|<state.json> [--results <res
  * All or nothing: the shape of every result is checked first, then the solver validates ids and
  * bounds and refuses the whole batch on any problem. A refusal exits 2 and leaves the state
  * untouched (not even rewritten). With a decision-log state the accepted batch is one tell record,
- * written and fsynced before the command reports success.
+ * written and fsynced before the command reports success. The results are read first; then the
+ * state is locked from before it is read until it is saved (see `lockState`), so concurrent tells on
+ * one state run one after the other (a second waits up to 2 s) and each sees the other's results.
  */
 export async function tellCommand(argv: readonly string[], io: CliIo): Promise<0> {
   const flags = parseFlags("tell", argv, { state: { type: "string" }, results: { type: "string" } });
@@ -33,7 +36,8 @@ export async function tellCommand(argv: readonly string[], io: CliIo): Promise<0
   }
   const statePath = requiredString("tell", flags, "state");
   const resultsPath = optionalString(flags, "results");
-  const { solver } = openSolver("tell", io.cwd, { statePath });
+  // A missing state is reported before any input is read (openSolver throws the usage error).
+  if (!hasSavedState(io.cwd, statePath)) openSolver("tell", io.cwd, { statePath });
 
   let input: unknown;
   if (resultsPath !== undefined) {
@@ -45,16 +49,23 @@ export async function tellCommand(argv: readonly string[], io: CliIo): Promise<0
   }
   const results = parseResults(input);
 
-  const wasClassified = solver.classification !== null;
-  try {
-    solver.tell(results);
-  } catch (error) {
-    if (error instanceof UsageError)
-      throw usageError(`arqon tell: results refused, nothing told: ${error.message}`);
-    throw error;
-  }
-  saveSolverState(io.cwd, statePath, solver);
-  if (isLoggedSolver(solver)) solver.closeLog();
+  const { solver, wasClassified } = await withLockedState("tell", io, statePath, (held) => {
+    const { solver } = openSolver("tell", io.cwd, { statePath, logLock: held?.logLock });
+    try {
+      const wasClassified = solver.classification !== null;
+      try {
+        solver.tell(results);
+      } catch (error) {
+        if (error instanceof UsageError)
+          throw usageError(`arqon tell: results refused, nothing told: ${error.message}`);
+        throw error;
+      }
+      saveSolverState(io.cwd, statePath, solver, held?.logLock);
+      return { solver, wasClassified };
+    } finally {
+      if (isLoggedSolver(solver)) solver.closeLog();
+    }
+  });
   if (!wasClassified) {
     const refine = describeRefineStart(solver);
     if (refine !== undefined) io.stderr(`${refine}\n`);

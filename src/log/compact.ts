@@ -1,7 +1,17 @@
-import { closeSync, fdatasyncSync, openSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
+import {
+  closeSync,
+  existsSync,
+  fdatasyncSync,
+  openSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeSync,
+} from "node:fs";
 import { join } from "node:path";
 import { asLogError, LogError } from "./errors.js";
 import { encodeFrame } from "./frame.js";
+import { acquireLogLock } from "./lock.js";
 import type { LogEntry } from "./records.js";
 import { scanDecisionLog } from "./scan.js";
 import { fsyncDirectory, listSegments, segmentName } from "./segments.js";
@@ -36,13 +46,29 @@ export interface CompactResult {
  * numbered above every existing one, and the directory is fsynced; only then are the old segments
  * removed. A log whose newest header-first segment is the compacted one ignores older segments, so
  * a crash or failure at any point leaves either the old log or the new one, never a mix (leftovers
- * are cleaned up by the next writer that opens the log). Do not run it while a writer has the log
- * open. Strict: fails on mid-log damage; a torn tail is left out of the new segment.
+ * are cleaned up by the next writer that opens the log). It takes the directory's lock like a
+ * writer, so it never runs under a live writer: while one holds the log (in this process or
+ * another), it fails with a `LogLockedError` and changes nothing. Strict: fails on mid-log damage; a
+ * torn tail is left out of the new segment.
  */
 export function compactDecisionLog(
   dir: string,
   keep: number | ((entry: LogEntry) => boolean),
   options: CompactOptions = {},
+): CompactResult {
+  if (!existsSync(dir)) throw new LogError(`${dir} holds no decision log to compact`);
+  const lock = acquireLogLock(dir, "compact it");
+  try {
+    return compactLocked(dir, keep, options);
+  } finally {
+    lock.release();
+  }
+}
+
+function compactLocked(
+  dir: string,
+  keep: number | ((entry: LogEntry) => boolean),
+  options: CompactOptions,
 ): CompactResult {
   const scan = scanDecisionLog(dir, true);
   if (scan.header === null) throw new LogError(`${dir} holds no decision log to compact`);

@@ -13,6 +13,16 @@ export {
   type LoggedEngine,
 } from "./engine-log.js";
 export { LogCorruptionError, LogError } from "./errors.js";
+export {
+  acquireLogLock,
+  FileLock,
+  LOCK_FILE_NAME,
+  type LockOwner,
+  type LockRefusal,
+  LogLockedError,
+  type StaleLock,
+  UNREADABLE_LOCK_STALE_MS,
+} from "./lock.js";
 export { type DecisionLogContents, decisionLogRecords, type ReadOptions, readDecisionLog } from "./reader.js";
 export type { LogEntry, LogHeader, LogRecord } from "./records.js";
 export type { Corruption, TornTail } from "./scan.js";
@@ -24,6 +34,7 @@ export {
   type LoggedSolver,
   openSolverLog,
   type SolverLogHeader,
+  type SolverLogOptions,
   type SolverLogRecord,
 } from "./solver-log.js";
 export {

@@ -15,6 +15,7 @@ import {
   type Trial,
 } from "../solver/solver.js";
 import type { StrategyName } from "../solver/strategy.js";
+import type { FileLock } from "./lock.js";
 import { readDecisionLog } from "./reader.js";
 import type { LogHeader } from "./records.js";
 import { type DecisionLogWriter, openDecisionLog } from "./writer.js";
@@ -55,6 +56,16 @@ export interface LoggedSolver extends Solver {
   closeLog(): void;
 }
 
+/** Options of the solver-log functions. */
+export interface SolverLogOptions {
+  /**
+   * The log directory's lock, already taken with `acquireLogLock(dir)` and released by the caller:
+   * every writer opened for this solver uses it instead of taking its own. The CLI holds it from
+   * before reading the log until after its last write, so two commands never interleave.
+   */
+  readonly lock?: FileLock | undefined;
+}
+
 /** Whether `solver` keeps a decision log. */
 export function isLoggedSolver(solver: Solver): solver is LoggedSolver {
   return solver instanceof LoggedSolverImpl;
@@ -65,7 +76,7 @@ export function isLoggedSolver(solver: Solver): solver is LoggedSolver {
  * logging wrapper. The header holds the solver's config and seed; a solver that already asked or was
  * told something gets a snapshot record after it, so the log starts from its current state.
  */
-export function createSolverLog(dir: string, solver: Solver): LoggedSolver {
+export function createSolverLog(dir: string, solver: Solver, options: SolverLogOptions = {}): LoggedSolver {
   const artifact = solver.toJSON();
   const header: SolverLogHeader = {
     kind: "header",
@@ -75,21 +86,21 @@ export function createSolverLog(dir: string, solver: Solver): LoggedSolver {
     seed: solver.config.seed,
     packageVersion: packageVersion(),
   };
-  const writer = openDecisionLog({ dir, header });
+  const writer = openDecisionLog(withLock({ dir, header }, options));
   if (!writer.created) {
     writer.close();
     throw new UsageError(`${dir} already holds a decision log`);
   }
   if (solver.asked > 0 || solver.told > 0) writer.appendCommand({ kind: "snapshot", artifact });
-  return new LoggedSolverImpl(solver, dir, writer);
+  return new LoggedSolverImpl(solver, dir, writer, options.lock);
 }
 
 /**
  * Appends a snapshot of `solver` to the existing solver log in `dir`, so that the log resumes from
  * the solver's current state (used when a solver that was not logging is saved into a log).
  */
-export function appendSolverSnapshot(dir: string, solver: Solver): void {
-  const writer = openDecisionLog({ dir });
+export function appendSolverSnapshot(dir: string, solver: Solver, options: SolverLogOptions = {}): void {
+  const writer = openDecisionLog(withLock({ dir }, options));
   try {
     writer.appendCommand({ kind: "snapshot", artifact: solver.toJSON() });
   } finally {
@@ -103,10 +114,13 @@ export function appendSolverSnapshot(dir: string, solver: Solver): void {
  * trials that were logged; any difference is reported as a divergence naming the record.
  *
  * @remarks
- * Read-only until the first new call: the log is opened for appending (and a torn tail truncated)
- * only when something is written. Strict: mid-log damage is a `LogCorruptionError`.
+ * Read-only until the first new call: the log is opened for appending (and a torn tail truncated,
+ * and the directory's lock taken unless `options.lock` holds it) only when something is written.
+ * Reading needs no lock, so a solver read while another process writes may be behind it: hold the
+ * lock (`options.lock`) from before this call to keep a read-modify-write consistent. Strict:
+ * mid-log damage is a `LogCorruptionError`.
  */
-export function openSolverLog(dir: string): LoggedSolver {
+export function openSolverLog(dir: string, options: SolverLogOptions = {}): LoggedSolver {
   const log = readDecisionLog(dir, { strict: true });
   const header = log.header as SolverLogHeader | null;
   if (header === null || header.format !== "arqon.solver-log" || header.version !== 1) {
@@ -124,7 +138,12 @@ export function openSolverLog(dir: string): LoggedSolver {
   for (const entry of log.records.slice(first?.kind === "snapshot" ? start + 1 : 0)) {
     replay(solver, entry.record as SolverLogRecord & { seq: number }, dir);
   }
-  return new LoggedSolverImpl(solver, dir, null);
+  return new LoggedSolverImpl(solver, dir, null, options.lock);
+}
+
+/** `options` plus the caller's lock when there is one (the key left out otherwise). */
+function withLock<T extends { readonly dir: string }>(options: T, solverOptions: SolverLogOptions): T {
+  return solverOptions.lock === undefined ? options : { ...options, lock: solverOptions.lock };
 }
 
 function replay(solver: Solver, record: SolverLogRecord & { seq: number }, dir: string): void {
@@ -163,11 +182,13 @@ class LoggedSolverImpl implements LoggedSolver {
   readonly logDir: string;
   private readonly inner: Solver;
   private writer: DecisionLogWriter | null;
+  private readonly lock: FileLock | undefined;
 
-  constructor(inner: Solver, dir: string, writer: DecisionLogWriter | null) {
+  constructor(inner: Solver, dir: string, writer: DecisionLogWriter | null, lock: FileLock | undefined) {
     this.inner = inner;
     this.logDir = dir;
     this.writer = writer;
+    this.lock = lock;
   }
 
   get config(): ResolvedSolverConfig {
@@ -233,7 +254,7 @@ class LoggedSolverImpl implements LoggedSolver {
   }
 
   private write(record: SolverLogRecord): void {
-    this.writer ??= openDecisionLog({ dir: this.logDir });
+    this.writer ??= openDecisionLog(withLock({ dir: this.logDir }, { lock: this.lock }));
     this.writer.appendCommand(record);
   }
 }

@@ -15,6 +15,7 @@ import { join } from "node:path";
 import { crc32c } from "./crc32c.js";
 import { asLogError, LogError } from "./errors.js";
 import { encodeFrame, FRAME_HEADER_BYTES, MAX_PAYLOAD_BYTES } from "./frame.js";
+import { acquireLogLock, type FileLock, LOCK_FILE_NAME, type StaleLock } from "./lock.js";
 import { type LogEntry, type LogHeader, type LogRecord, payloadText } from "./records.js";
 import { type Corruption, scanDecisionLog, type TornTail } from "./scan.js";
 import { fsyncDirectory, type SegmentFile, segmentName } from "./segments.js";
@@ -48,20 +49,32 @@ export interface DecisionLogOptions {
    * stay buffered and the next commit retries them; `writer.lastError` holds the failure meanwhile.
    */
   readonly onError?: (error: LogError) => void;
+  /**
+   * The directory's lock, already taken by the caller with `acquireLogLock(dir)` (the CLI holds it
+   * across a read-modify-write). The writer then takes no lock of its own and leaves releasing this
+   * one to the caller. Without it, opening takes the lock and `close()` releases it.
+   */
+  readonly lock?: FileLock;
 }
 
 /** What opening an existing log had to repair; the caller audits it. */
 export interface LogRecovery {
-  /** `"torn-tail"`: an incomplete last write was cut off; `"corruption"`: mid-log damage was set aside. */
-  readonly kind: "torn-tail" | "corruption";
+  /**
+   * `"torn-tail"`: an incomplete last write was cut off; `"corruption"`: mid-log damage was set
+   * aside; `"stale-lock"`: the data was intact, only the lock of a writer that is gone was taken over
+   * (see `staleLock`, which the other kinds carry too when it happened).
+   */
+  readonly kind: "torn-tail" | "corruption" | "stale-lock";
   /** Segment file where the valid data now ends. */
   readonly segment: string;
-  /** Offset in that file where it was truncated. */
+  /** Offset in that file where it was truncated (for `"stale-lock"`: its size, nothing was cut). */
   readonly truncatedAt: number;
-  /** Bytes removed from the log (moved aside for `"corruption"`). */
+  /** Bytes removed from the log (moved aside for `"corruption"`; 0 for `"stale-lock"`). */
   readonly bytesDropped: number;
   /** For `"corruption"`: what was wrong. */
   readonly reason?: string;
+  /** The lock left by a writer that died (or an unreadable old lock file), taken over on open. */
+  readonly staleLock?: StaleLock;
 }
 
 /** How the writer's group commit is driven: the plain writer uses Node timers, Effect a fiber. */
@@ -120,10 +133,19 @@ export class DecisionLogWriter {
   private seq: number;
   private durable: number;
   private closed = false;
+  private readonly lock: FileLock;
+  private readonly ownsLock: boolean;
 
-  /** @internal Use {@link openDecisionLog} or `DecisionLog.make`. */
-  constructor(options: DecisionLogOptions, scheduler: FlushScheduler | null) {
+  /** @internal Use {@link openDecisionLog} or `DecisionLog.make`; `lock` is held for `options.dir`. */
+  constructor(
+    options: DecisionLogOptions,
+    scheduler: FlushScheduler | null,
+    lock: FileLock,
+    ownsLock: boolean,
+  ) {
     this.dir = options.dir;
+    this.lock = lock;
+    this.ownsLock = ownsLock;
     this.flushMs = positive(options.flushMs ?? DEFAULTS.flushMs, "flushMs");
     this.flushRecords = positive(options.flushRecords ?? DEFAULTS.flushRecords, "flushRecords");
     this.segmentBytes = positive(options.segmentBytes ?? DEFAULTS.segmentBytes, "segmentBytes");
@@ -140,7 +162,7 @@ export class DecisionLogWriter {
     let recovery: LogRecovery | null = null;
     if (scan.corruption !== null) recovery = setAside(scan.corruption, scan.segments);
     else if (scan.tornTail !== null) recovery = truncateTail(scan.tornTail);
-    this.recovery = recovery;
+    this.recovery = withStaleLock(recovery, lock.tookOver, scan.segments, this.dir);
     for (const old of scan.superseded) rmSync(old.path, { force: true });
     if (removeTemporaries(this.dir) || scan.superseded.length > 0) fsyncDirectory(this.dir);
 
@@ -290,7 +312,11 @@ export class DecisionLogWriter {
     }
   }
 
-  /** Flushes, fsyncs and closes the segment. Idempotent. */
+  /**
+   * Flushes, fsyncs and closes the segment, then releases the directory's lock (unless the caller
+   * passed its own in `options.lock`). Idempotent. The lock is released even when the flush or the
+   * close fails, so a failed writer does not keep the log locked.
+   */
   close(): void {
     if (this.closed) return;
     try {
@@ -298,7 +324,11 @@ export class DecisionLogWriter {
     } finally {
       this.closed = true;
       this.scheduler?.cancel();
-      closeSync(this.fd);
+      try {
+        closeSync(this.fd);
+      } finally {
+        if (this.ownsLock) this.lock.release();
+      }
     }
   }
 
@@ -378,11 +408,24 @@ export function openDecisionLog(options: DecisionLogOptions): DecisionLogWriter 
   return writer;
 }
 
-/** @internal Opens a writer, turning I/O failures into {@link LogError}. */
+/**
+ * @internal Opens a writer: takes the directory's lock (unless `options.lock` is given), then
+ * recovers and opens the log; turns I/O failures into {@link LogError} and releases the lock it
+ * took when opening fails.
+ */
 export function openWriter(options: DecisionLogOptions, scheduler: FlushScheduler | null): DecisionLogWriter {
+  let lock: FileLock | undefined = options.lock;
+  const ownsLock = lock === undefined;
   try {
-    return new DecisionLogWriter(options, scheduler);
+    if (lock === undefined) {
+      mkdirSync(options.dir, { recursive: true });
+      lock = acquireLogLock(options.dir);
+    } else if (!lock.held || lock.file !== join(options.dir, LOCK_FILE_NAME)) {
+      throw new LogError(`the lock given to open ${options.dir} is not a held lock of that directory`);
+    }
+    return new DecisionLogWriter(options, scheduler, lock, ownsLock);
   } catch (error) {
+    if (ownsLock) releaseQuietly(lock);
     throw asLogError(error, `cannot open decision log ${options.dir}`);
   }
 }
@@ -442,6 +485,35 @@ function setAside(corruption: Corruption, segments: readonly SegmentFile[]): Log
     bytesDropped: dropped,
     reason: corruption.reason,
   };
+}
+
+/** `recovery` with the stale lock noted, or a `"stale-lock"` recovery when only the lock needed it. */
+function withStaleLock(
+  recovery: LogRecovery | null,
+  staleLock: StaleLock | null,
+  segments: readonly SegmentFile[],
+  dir: string,
+): LogRecovery | null {
+  if (staleLock === null) return recovery;
+  if (recovery !== null) return { ...recovery, staleLock };
+  const last = segments[segments.length - 1];
+  return {
+    kind: "stale-lock",
+    // A new log: its first segment is about to be written.
+    segment: last?.path ?? join(dir, segmentName(1)),
+    truncatedAt: last === undefined ? 0 : statSync(last.path).size,
+    bytesDropped: 0,
+    staleLock,
+  };
+}
+
+/** Releases a lock on a failure path, where the original error is the one to report. */
+function releaseQuietly(lock: FileLock | undefined): void {
+  try {
+    lock?.release();
+  } catch {
+    // The open already failed; that error says more than a lock that could not be removed.
+  }
 }
 
 function lastKept(segments: readonly SegmentFile[], recovery: LogRecovery | null): SegmentFile {

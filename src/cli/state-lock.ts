@@ -1,0 +1,108 @@
+import { existsSync, mkdirSync, readdirSync, rmdirSync } from "node:fs";
+import { resolve } from "node:path";
+import { LogError } from "../log/errors.js";
+import { acquireFileLock, acquireLogLock, type FileLock, LogLockedError } from "../log/lock.js";
+import { runtimeError } from "./cli-error.js";
+import type { CliIo } from "./io.js";
+import { isLogState } from "./state-file.js";
+
+/** How long a `--state` command waits for another command to release the state, and how often it looks. */
+export interface StateLockWait {
+  readonly waitMs: number;
+  readonly pollMs: number;
+}
+
+/** The CLI's default: wait up to 2 s, looking every 25 ms. */
+export const STATE_LOCK_WAIT: StateLockWait = { waitMs: 2_000, pollMs: 25 };
+
+/** A `--state` this command holds until {@link HeldState.release}. */
+export interface HeldState {
+  /** For a decision-log state: the directory's lock, to hand to the solver log (its writers then take none). */
+  readonly logLock: FileLock | undefined;
+  /** Releases the lock (and removes a log directory this command created but left empty). Idempotent. */
+  release(): void;
+}
+
+/**
+ * Takes the lock of the state at `path` (relative to `cwd`) for a command that reads, changes and
+ * writes it: the `LOCK` file of a decision-log directory (the same lock every log writer takes), or
+ * `<file>.lock` beside a JSON snapshot. While another command or writer holds it, retries every
+ * `pollMs` for up to `waitMs` (real time), then fails with a runtime error (exit 1) that says who
+ * holds it. `onWait` gets one line when the waiting starts (the CLI prints it on stderr).
+ *
+ * @remarks
+ * Held from before the state is read until after the last write, so two commands on one state run
+ * one after the other and neither loses the other's results. A stale lock (its process is gone) is
+ * taken over at once. Read-only commands (`status`) need no lock.
+ */
+export async function lockState(
+  command: string,
+  cwd: string,
+  path: string,
+  wait: StateLockWait = STATE_LOCK_WAIT,
+  onWait: (line: string) => void = () => {},
+): Promise<HeldState> {
+  const target = resolve(cwd, path);
+  const log = isLogState(cwd, path);
+  let createdDir = false;
+  if (log && !existsSync(target)) {
+    mkdirSync(target, { recursive: true });
+    createdDir = true;
+  }
+  const take = (): FileLock =>
+    log
+      ? acquireLogLock(target, `run arqon ${command} on it`)
+      : acquireFileLock(`${target}.lock`, {
+          subject: `state file ${path}`,
+          action: `run arqon ${command} on it`,
+        });
+  const deadline = Date.now() + wait.waitMs;
+  let waiting = false;
+  for (;;) {
+    try {
+      const lock = take();
+      return {
+        logLock: log ? lock : undefined,
+        release: () => {
+          lock.release();
+          // A command that failed before creating the log leaves no empty directory behind.
+          if (createdDir && readdirSync(target).length === 0) rmdirSync(target);
+          createdDir = false;
+        },
+      };
+    } catch (error) {
+      if (error instanceof LogLockedError && Date.now() < deadline) {
+        if (!waiting) onWait(`arqon ${command}: waiting up to ${wait.waitMs} ms: ${error.message}`);
+        waiting = true;
+        await new Promise((done) => setTimeout(done, wait.pollMs));
+        continue;
+      }
+      if (createdDir && readdirSync(target).length === 0) rmdirSync(target);
+      if (error instanceof LogLockedError)
+        throw runtimeError(`arqon ${command}: gave up after waiting ${wait.waitMs} ms: ${error.message}`);
+      if (error instanceof LogError)
+        throw runtimeError(`arqon ${command}: cannot lock state ${path}: ${error.message}`);
+      throw error;
+    }
+  }
+}
+
+/**
+ * Runs `body` with the state at `path` locked (see {@link lockState}), or without a lock when the
+ * command has no `--state`; releases the lock however `body` ends. A wait is announced on `io.stderr`.
+ */
+export async function withLockedState<T>(
+  command: string,
+  io: CliIo,
+  path: string | undefined,
+  body: (held: HeldState | undefined) => T | Promise<T>,
+  wait: StateLockWait = STATE_LOCK_WAIT,
+): Promise<T> {
+  if (path === undefined) return await body(undefined);
+  const held = await lockState(command, io.cwd, path, wait, (line) => io.stderr(`${line}\n`));
+  try {
+    return await body(held);
+  } finally {
+    held.release();
+  }
+}

@@ -1,0 +1,290 @@
+import { closeSync, openSync, readFileSync, rmSync, statSync, writeSync } from "node:fs";
+import { hostname, uptime } from "node:os";
+import { join } from "node:path";
+import { LogError } from "./errors.js";
+
+/** File name of the lock inside a decision-log directory. */
+export const LOCK_FILE_NAME = "LOCK";
+
+/**
+ * An unreadable lock file (a crash between creating it and writing it) younger than this is taken
+ * to be in the middle of being written by a live writer; an older one is stale.
+ */
+export const UNREADABLE_LOCK_STALE_MS = 5_000;
+
+/** Who holds a lock: what the lock file records. */
+export interface LockOwner {
+  /** Process id of the holder, on `hostname`. */
+  readonly pid: number;
+  /** Host name of the machine the holder runs on. */
+  readonly hostname: string;
+  /** When the lock was taken (ISO 8601, UTC). */
+  readonly createdAt: string;
+}
+
+/** A lock that was taken over because its holder was gone; `owner` is null when the file was unreadable. */
+export interface StaleLock {
+  readonly owner: LockOwner | null;
+  /** Why it was judged stale. */
+  readonly reason: "dead-process" | "before-boot" | "unreadable";
+}
+
+/** Why a lock was not granted. */
+export type LockRefusal = "this-process" | "live-process" | "other-host" | "unreadable" | "contended";
+
+/**
+ * A decision log (or CLI state) is locked by another writer. The message says who holds it, since
+ * when, and what to do; `refusal` says why liveness could not rule it stale.
+ */
+export class LogLockedError extends LogError {
+  override readonly name = "LogLockedError";
+  /** The lock file. */
+  readonly lockFile: string;
+  /** The holder recorded in the lock file, or null when it could not be read. */
+  readonly owner: LockOwner | null;
+  readonly refusal: LockRefusal;
+
+  constructor(message: string, lockFile: string, owner: LockOwner | null, refusal: LockRefusal) {
+    super(message);
+    this.lockFile = lockFile;
+    this.owner = owner;
+    this.refusal = refusal;
+  }
+}
+
+/**
+ * A held lock file. {@link FileLock.release} removes it (only while it still holds this holder's
+ * record, so a lock someone else took over is never deleted).
+ */
+export class FileLock {
+  /** Path of the lock file. */
+  readonly file: string;
+  /** The record written into the lock file. */
+  readonly owner: LockOwner;
+  /** The dead holder's lock this one replaced, or null when the file did not exist. */
+  readonly tookOver: StaleLock | null;
+  private readonly text: string;
+  private released = false;
+
+  /** @internal Use {@link acquireFileLock} or {@link acquireLogLock}. */
+  constructor(file: string, owner: LockOwner, text: string, tookOver: StaleLock | null) {
+    this.file = file;
+    this.owner = owner;
+    this.text = text;
+    this.tookOver = tookOver;
+  }
+
+  /** Whether the lock is still held (not released). */
+  get held(): boolean {
+    return !this.released;
+  }
+
+  /** Removes the lock file if it is still this holder's. Idempotent; throws a LogError on an I/O failure. */
+  release(): void {
+    if (this.released) return;
+    this.released = true;
+    let current: string;
+    try {
+      current = readFileSync(this.file, "utf8");
+    } catch (error) {
+      if (isCode(error, "ENOENT")) return;
+      throw new LogError(`cannot read lock file ${this.file} to release it`, { cause: error });
+    }
+    if (current !== this.text) return;
+    try {
+      rmSync(this.file, { force: true });
+    } catch (error) {
+      throw new LogError(`cannot remove lock file ${this.file}`, { cause: error });
+    }
+  }
+}
+
+/** Options of {@link acquireFileLock}. */
+export interface AcquireLockOptions {
+  /** What the lock protects, for messages ("decision log /var/x"). */
+  readonly subject: string;
+  /** What the caller wanted to do, for messages ("open it for writing"). */
+  readonly action: string;
+}
+
+/**
+ * Takes the decision-log lock of `dir` (the `LOCK` file in it; the directory must exist): one writer
+ * or compaction at a time. See {@link acquireFileLock} for what is refused and what is taken over.
+ */
+export function acquireLogLock(dir: string, action = "open it for writing"): FileLock {
+  return acquireFileLock(join(dir, LOCK_FILE_NAME), { subject: `decision log ${dir}`, action });
+}
+
+/**
+ * Creates the lock file `file` atomically (`open` with `wx`) holding `{ pid, hostname, createdAt }`.
+ *
+ * @remarks
+ * When the file exists, its holder decides: a live process on this host (`kill(pid, 0)` succeeds or
+ * fails with EPERM), this very process, or a process on another host (whose liveness cannot be
+ * checked) means a {@link LogLockedError}. A holder that no longer exists (ESRCH), or that took the
+ * lock before this host booted, or an unreadable file older than {@link UNREADABLE_LOCK_STALE_MS} is
+ * stale: the file is removed and created again, and {@link FileLock.tookOver} says what was replaced.
+ * The removal runs under a short-lived `<file>.takeover` guard and only if the file is unchanged, so
+ * two processes taking over the same stale lock cannot both win (the loser sees the winner's lock).
+ * Synchronous: a few system calls, no waiting.
+ */
+export function acquireFileLock(file: string, options: AcquireLockOptions): FileLock {
+  let tookOver: StaleLock | null = null;
+  // A few rounds: the file may vanish or be replaced between our create and our read.
+  for (let round = 0; round < 4; round++) {
+    const owner: LockOwner = {
+      pid: process.pid,
+      hostname: hostname(),
+      createdAt: new Date().toISOString(),
+    };
+    const text = `${JSON.stringify(owner)}\n`;
+    if (createExclusive(file, text)) return new FileLock(file, owner, text, tookOver);
+    const found = inspectLock(file);
+    if (found === null) continue; // released meanwhile: try again
+    const stale = judge(file, found, options);
+    if (tryRemoveStale(file, found)) tookOver = stale;
+  }
+  throw new LogLockedError(
+    `cannot ${options.action}: ${options.subject} is being locked and unlocked by other writers (${file}); retry`,
+    file,
+    null,
+    "contended",
+  );
+}
+
+/** What a lock file held when it was read. */
+interface FoundLock {
+  readonly text: string;
+  readonly inode: number;
+  readonly ageMs: number;
+  readonly owner: LockOwner | null;
+}
+
+function createExclusive(file: string, text: string): boolean {
+  let fd: number;
+  try {
+    fd = openSync(file, "wx");
+  } catch (error) {
+    if (isCode(error, "EEXIST")) return false;
+    throw new LogError(`cannot create lock file ${file}`, { cause: error });
+  }
+  try {
+    writeSync(fd, text);
+  } catch (error) {
+    closeSync(fd);
+    rmSync(file, { force: true });
+    throw new LogError(`cannot write lock file ${file}`, { cause: error });
+  }
+  closeSync(fd);
+  return true;
+}
+
+function inspectLock(file: string): FoundLock | null {
+  try {
+    const stat = statSync(file);
+    const text = readFileSync(file, "utf8");
+    return { text, inode: stat.ino, ageMs: Date.now() - stat.mtimeMs, owner: parseOwner(text) };
+  } catch (error) {
+    if (isCode(error, "ENOENT")) return null;
+    throw new LogError(`cannot read lock file ${file}`, { cause: error });
+  }
+}
+
+function parseOwner(text: string): LockOwner | null {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return null;
+  }
+  if (typeof value !== "object" || value === null) return null;
+  const { pid, hostname: host, createdAt } = value as Record<string, unknown>;
+  if (!(Number.isSafeInteger(pid) && (pid as number) > 0)) return null;
+  if (typeof host !== "string" || typeof createdAt !== "string" || Number.isNaN(Date.parse(createdAt)))
+    return null;
+  return { pid: pid as number, hostname: host, createdAt };
+}
+
+/** Returns why `found` is stale, or throws the refusal. */
+function judge(file: string, found: FoundLock, options: AcquireLockOptions): StaleLock {
+  const refuse = (refusal: LockRefusal, why: string): never => {
+    throw new LogLockedError(
+      `cannot ${options.action}: ${options.subject} ${why}`,
+      file,
+      found.owner,
+      refusal,
+    );
+  };
+  const owner = found.owner;
+  if (owner === null) {
+    if (found.ageMs > UNREADABLE_LOCK_STALE_MS) return { owner: null, reason: "unreadable" };
+    return refuse(
+      "unreadable",
+      `has a lock file ${file} that cannot be read yet and is only ${Math.max(0, Math.round(found.ageMs))} ms old ` +
+        `(another writer may be creating it); retry: after ${UNREADABLE_LOCK_STALE_MS / 1000} s an unreadable lock counts as stale`,
+    );
+  }
+  const held = `is locked by process ${owner.pid} on ${owner.hostname} since ${owner.createdAt}`;
+  if (owner.hostname !== hostname()) {
+    return refuse(
+      "other-host",
+      `${held}, another host, whose processes cannot be checked from ${hostname()}; ` +
+        `if that writer is gone, delete ${file}`,
+    );
+  }
+  const created = Date.parse(owner.createdAt);
+  if (created < Date.now() - uptime() * 1000) return { owner, reason: "before-boot" };
+  if (owner.pid === process.pid) {
+    // Same pid: this process took it, unless it was taken before this process started (pid reused).
+    if (created >= Date.now() - process.uptime() * 1000) {
+      return refuse(
+        "this-process",
+        `is already open in this process (pid ${owner.pid}, lock taken ${owner.createdAt}): close the other writer first`,
+      );
+    }
+    return { owner, reason: "dead-process" };
+  }
+  if (processIsAlive(owner.pid)) {
+    return refuse(
+      "live-process",
+      `${held}, which is still running; wait for it to finish or stop it (one writer at a time)`,
+    );
+  }
+  return { owner, reason: "dead-process" };
+}
+
+function processIsAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: it exists but belongs to someone else.
+    return !isCode(error, "ESRCH");
+  }
+}
+
+/**
+ * Removes the stale lock `found` if the file still is exactly it, under the `<file>.takeover` guard.
+ * False when another process is taking it over at the same moment or already replaced it.
+ */
+function tryRemoveStale(file: string, found: FoundLock): boolean {
+  const guard = `${file}.takeover`;
+  if (!createExclusive(guard, `${process.pid}\n`)) {
+    // A guard is held for microseconds; one left by a crash inside that window is removed when old.
+    const guardFound = inspectLock(guard);
+    if (guardFound !== null && guardFound.ageMs > UNREADABLE_LOCK_STALE_MS) rmSync(guard, { force: true });
+    return false;
+  }
+  try {
+    const now = inspectLock(file);
+    if (now === null || now.inode !== found.inode || now.text !== found.text) return false;
+    rmSync(file, { force: true });
+    return true;
+  } finally {
+    rmSync(guard, { force: true });
+  }
+}
+
+function isCode(error: unknown, code: string): boolean {
+  return (error as NodeJS.ErrnoException | null)?.code === code;
+}

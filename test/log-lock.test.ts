@@ -1,0 +1,482 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  utimesSync,
+  writeFileSync,
+} from "node:fs";
+import { createRequire } from "node:module";
+import { hostname, tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import fc from "fast-check";
+import { afterAll, describe, expect, it } from "vitest";
+import type { EngineConfig } from "../src/engine/config.js";
+import { createLoggedEngine } from "../src/log/engine-log.js";
+import {
+  acquireLogLock,
+  compactDecisionLog,
+  LOCK_FILE_NAME,
+  LogLockedError,
+  openDecisionLog,
+  readDecisionLog,
+} from "../src/log/index.js";
+import { acquireFileLock } from "../src/log/lock.js";
+import { listSegments } from "../src/log/segments.js";
+import { replay } from "../src/replay/replay.js";
+import { ReplayClock } from "../src/replay/virtual-clock.js";
+import { runArqon, runArqonInProcess } from "./support/cli-run.js";
+
+const roots: string[] = [];
+afterAll(() => {
+  for (const root of roots) rmSync(root, { recursive: true, force: true });
+});
+
+/** A fresh directory (not created) for one log, inside a root removed after the file's tests. */
+function newDir(): string {
+  const root = mkdtempSync(join(tmpdir(), "arqon-lock-"));
+  roots.push(root);
+  return join(root, "log");
+}
+
+const HEADER = { kind: "header", test: "lock" } as const;
+const lockPath = (dir: string): string => join(dir, LOCK_FILE_NAME);
+
+/** Writes a closed log of `n` records. */
+function writeLog(dir: string, n: number): void {
+  const writer = openDecisionLog({ dir, header: HEADER });
+  for (let i = 1; i <= n; i++) writer.append({ kind: "r", i });
+  writer.close();
+}
+
+/** The error `run` throws, which must be a LogLockedError. */
+function lockedError(run: () => unknown): LogLockedError {
+  try {
+    run();
+  } catch (error) {
+    expect(error).toBeInstanceOf(LogLockedError);
+    return error as LogLockedError;
+  }
+  throw new Error("expected a LogLockedError, nothing was thrown");
+}
+
+const repoRoot = fileURLToPath(new URL("..", import.meta.url));
+const tsxLoader = pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href;
+
+/** The child: opens the log, writes three records durably, says so, then keeps the log open. */
+const HOLDER_SOURCE = `
+const { openDecisionLog } = await import(process.argv[1]);
+const writer = openDecisionLog({ dir: process.argv[2], header: { kind: "header", test: "lock" } });
+for (let i = 1; i <= 3; i++) writer.appendCommand({ kind: "r", i });
+console.log("ready");
+setInterval(() => {}, 60_000);
+`;
+
+/** Starts a child process holding the log `dir` open; resolves once it has written its records. */
+function startHolder(dir: string): Promise<ChildProcess> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(
+      process.execPath,
+      [
+        "--import",
+        tsxLoader,
+        "--input-type=module",
+        "-e",
+        HOLDER_SOURCE,
+        join(repoRoot, "src/log/index.ts"),
+        dir,
+      ],
+      { stdio: ["ignore", "pipe", "inherit"] },
+    );
+    let out = "";
+    child.stdout!.setEncoding("utf8");
+    child.stdout!.on("data", (chunk: string) => {
+      out += chunk;
+      if (out.includes("ready\n")) resolve(child);
+    });
+    child.on("error", reject);
+    child.on("exit", (code) => {
+      if (!out.includes("ready\n")) reject(new Error(`holder exited early (${code})`));
+    });
+  });
+}
+
+/** SIGKILLs `child` and resolves once it is dead and reaped. */
+function kill(child: ChildProcess): Promise<void> {
+  return new Promise((resolve) => {
+    child.once("exit", () => resolve());
+    child.kill("SIGKILL");
+  });
+}
+
+describe("decision-log lock: one writer per directory", () => {
+  it("refuses a second writer in the same process, naming the directory and pid; a new one opens after close", () => {
+    const dir = newDir();
+    const first = openDecisionLog({ dir, header: HEADER });
+    first.append({ kind: "r", i: 1 });
+    const lock = JSON.parse(readFileSync(lockPath(dir), "utf8")) as Record<string, unknown>;
+    expect(lock).toMatchObject({ pid: process.pid, hostname: hostname() });
+    expect(Number.isNaN(Date.parse(String(lock.createdAt)))).toBe(false);
+
+    const error = lockedError(() => openDecisionLog({ dir }));
+    expect(error.refusal).toBe("this-process");
+    expect(error.message).toContain(dir);
+    expect(error.message).toContain(String(process.pid));
+    expect(error.message).toContain("already open in this process");
+    expect(error.owner).toMatchObject({ pid: process.pid });
+
+    first.close();
+    expect(existsSync(lockPath(dir))).toBe(false);
+    const second = openDecisionLog({ dir });
+    expect(second.recovery).toBeNull();
+    expect(second.append({ kind: "r", i: 2 })).toBe(2);
+    second.close();
+    expect(readDecisionLog(dir).records.map((e) => e.seq)).toEqual([1, 2]);
+  });
+
+  it("refuses while a live child process holds the log, then takes the lock over once it is SIGKILLed", async () => {
+    const dir = newDir();
+    const child = await startHolder(dir);
+    try {
+      const error = lockedError(() => openDecisionLog({ dir }));
+      expect(error.refusal).toBe("live-process");
+      expect(error.message).toContain(dir);
+      expect(error.message).toContain(`process ${child.pid}`);
+      expect(error.message).toContain(hostname());
+      expect(error.message).toMatch(/still running/);
+    } finally {
+      await kill(child);
+    }
+    const writer = openDecisionLog({ dir });
+    try {
+      expect(writer.recovery).toMatchObject({
+        kind: "stale-lock",
+        bytesDropped: 0,
+        staleLock: { reason: "dead-process", owner: { pid: child.pid, hostname: hostname() } },
+      });
+      expect(JSON.parse(readFileSync(lockPath(dir), "utf8"))).toMatchObject({ pid: process.pid });
+      // The child's records are intact and the seqs continue after them.
+      expect(writer.append({ kind: "after" })).toBe(4);
+    } finally {
+      writer.close();
+    }
+    expect(readDecisionLog(dir).records.map((e) => e.record)).toEqual([
+      { seq: 1, kind: "r", i: 1 },
+      { seq: 2, kind: "r", i: 2 },
+      { seq: 3, kind: "r", i: 3 },
+      { seq: 4, kind: "after" },
+    ]);
+  }, 60_000);
+
+  it("refuses a lock held on another host and names the file to delete", () => {
+    const dir = newDir();
+    writeLog(dir, 2);
+    const owner = { pid: 4242, hostname: `not-${hostname()}`, createdAt: new Date().toISOString() };
+    writeFileSync(lockPath(dir), JSON.stringify(owner));
+    const error = lockedError(() => openDecisionLog({ dir }));
+    expect(error.refusal).toBe("other-host");
+    expect(error.owner).toEqual(owner);
+    expect(error.message).toContain(owner.hostname);
+    expect(error.message).toContain("4242");
+    expect(error.message).toContain(`delete ${lockPath(dir)}`);
+    // Refused means untouched: the foreign lock is still there.
+    expect(JSON.parse(readFileSync(lockPath(dir), "utf8"))).toEqual(owner);
+  });
+
+  it("takes over an unreadable lock file only when it is older than a few seconds", () => {
+    const dir = newDir();
+    writeLog(dir, 2);
+    writeFileSync(lockPath(dir), '{"pid":');
+    const fresh = lockedError(() => openDecisionLog({ dir }));
+    expect(fresh.refusal).toBe("unreadable");
+    expect(fresh.owner).toBeNull();
+    expect(fresh.message).toMatch(/cannot be read yet and is only \d+ ms old/);
+
+    const old = (Date.now() - 60_000) / 1000;
+    utimesSync(lockPath(dir), old, old);
+    const writer = openDecisionLog({ dir });
+    expect(writer.recovery).toMatchObject({
+      kind: "stale-lock",
+      staleLock: { owner: null, reason: "unreadable" },
+    });
+    expect(writer.append({ kind: "r", i: 3 })).toBe(3);
+    writer.close();
+    expect(existsSync(lockPath(dir))).toBe(false);
+  });
+
+  it("takes over a lock taken before this host booted, even if its pid is alive again", () => {
+    const dir = newDir();
+    writeLog(dir, 1);
+    const owner = { pid: process.ppid, hostname: hostname(), createdAt: "2000-01-01T00:00:00.000Z" };
+    writeFileSync(lockPath(dir), JSON.stringify(owner));
+    const writer = openDecisionLog({ dir });
+    expect(writer.recovery?.staleLock).toEqual({ owner, reason: "before-boot" });
+    writer.close();
+  });
+
+  it("adds the stale lock to a torn-tail recovery", () => {
+    const dir = newDir();
+    writeLog(dir, 3);
+    const [segment] = listSegments(dir);
+    writeFileSync(segment!.path, Buffer.concat([readFileSync(segment!.path), Buffer.from([9, 0, 0])]));
+    const owner = { pid: process.ppid, hostname: hostname(), createdAt: "2001-01-01T00:00:00.000Z" };
+    writeFileSync(lockPath(dir), JSON.stringify(owner));
+    const writer = openDecisionLog({ dir });
+    expect(writer.recovery).toMatchObject({ kind: "torn-tail", bytesDropped: 3, staleLock: { owner } });
+    writer.close();
+  });
+
+  it("never removes a stale lock while another process holds the takeover guard", () => {
+    const dir = newDir();
+    writeLog(dir, 1);
+    writeFileSync(lockPath(dir), "garbage");
+    const old = (Date.now() - 60_000) / 1000;
+    utimesSync(lockPath(dir), old, old);
+    writeFileSync(`${lockPath(dir)}.takeover`, "1\n");
+    const error = lockedError(() => openDecisionLog({ dir }));
+    expect(error.refusal).toBe("contended");
+    expect(readFileSync(lockPath(dir), "utf8")).toBe("garbage");
+    // A guard left by a crash (old) is cleared, and the takeover then goes ahead.
+    utimesSync(`${lockPath(dir)}.takeover`, old, old);
+    const writer = openDecisionLog({ dir });
+    expect(writer.recovery?.staleLock?.reason).toBe("unreadable");
+    writer.close();
+    expect(readdirSync(dir).filter((f) => f.startsWith(LOCK_FILE_NAME))).toEqual([]);
+  });
+
+  it("refuses compaction while a writer holds the lock and leaves the log unchanged; compacts after close", () => {
+    const dir = newDir();
+    writeLog(dir, 10);
+    const writer = openDecisionLog({ dir });
+    const before = listSegments(dir).map((s) => [s.path, readFileSync(s.path).toString("hex")]);
+    const error = lockedError(() => compactDecisionLog(dir, 3));
+    expect(error.message).toMatch(/cannot compact it: decision log .* already open in this process/);
+    expect(listSegments(dir).map((s) => [s.path, readFileSync(s.path).toString("hex")])).toEqual(before);
+    expect(JSON.parse(readFileSync(lockPath(dir), "utf8"))).toMatchObject({ pid: process.pid });
+    writer.close();
+
+    const result = compactDecisionLog(dir, 3);
+    expect(result.recordsKept).toBe(3);
+    expect(existsSync(lockPath(dir))).toBe(false);
+    expect(readDecisionLog(dir).records.map((e) => e.seq)).toEqual([8, 9, 10]);
+  });
+
+  it("refuses to open a writer while a compaction-style holder has the lock", () => {
+    const dir = newDir();
+    writeLog(dir, 1);
+    const lock = acquireLogLock(dir, "compact it");
+    expect(lockedError(() => openDecisionLog({ dir })).refusal).toBe("this-process");
+    lock.release();
+    expect(lock.held).toBe(false);
+    openDecisionLog({ dir }).close();
+  });
+
+  it("lets readers (readDecisionLog, replay) read while a writer holds the lock; LOCK is never a segment", async () => {
+    const dir = newDir();
+    const clock = new ReplayClock(1_000);
+    const config: EngineConfig = {
+      seed: 3,
+      runId: "locked",
+      params: { batchSize: { min: 1, max: 512, init: 64, maxDelta: 16 } },
+      spsa: { calibrationIterations: 2 },
+      window: { digests: 5 },
+      scheduler: clock,
+    };
+    const logged = createLoggedEngine(config, { dir, flushMs: 5 });
+    try {
+      const { engine } = logged;
+      for (let k = 1; k <= 200; k++) {
+        clock.advanceTo(1_000 + k * 10);
+        const b = (engine.values[0]! - 300) / 511;
+        engine.observe({
+          objective: 5 + 30 * b * b,
+          generation: engine.generation,
+          timestamp: 1_000 + k * 10,
+        });
+      }
+      clock.advanceTo(10_000);
+      logged.log.flush();
+      expect(existsSync(lockPath(dir))).toBe(true);
+      expect(listSegments(dir).some((s) => s.path.endsWith(LOCK_FILE_NAME))).toBe(false);
+      const contents = readDecisionLog(dir);
+      expect(contents.records.length).toBeGreaterThan(50);
+      expect(contents.tornTail).toBeNull();
+      const result = await replay(dir);
+      expect(result.ok).toBe(true);
+      // Reading took no lock: the writer still holds its own.
+      expect(JSON.parse(readFileSync(lockPath(dir), "utf8"))).toMatchObject({ pid: process.pid });
+    } finally {
+      await logged.close();
+    }
+    expect(existsSync(lockPath(dir))).toBe(false);
+  });
+
+  it("removes the lock even when close() fails part-way", () => {
+    const dir = newDir();
+    const writer = openDecisionLog({ dir, header: HEADER, flushMs: 60_000 });
+    writer.append({ kind: "r", i: 1 });
+    // Pull the segment's descriptor from under the writer: the flush in close() then fails.
+    closeSync((writer as unknown as { fd: number }).fd);
+    expect(() => writer.close()).toThrow();
+    expect(existsSync(lockPath(dir))).toBe(false);
+    const again = openDecisionLog({ dir });
+    expect(again.recovery).toBeNull();
+    again.close();
+  });
+
+  it("releases the lock when opening fails after taking it", () => {
+    const dir = newDir();
+    mkdirSync(dir, { recursive: true });
+    expect(() => openDecisionLog({ dir })).toThrow(/no header record/);
+    expect(existsSync(lockPath(dir))).toBe(false);
+  });
+
+  it("keeps the invariant: the lock file exists exactly while a writer is open (random open/close/compact)", () => {
+    fc.assert(
+      fc.property(fc.array(fc.constantFrom("open", "close", "compact"), { maxLength: 25 }), (steps) => {
+        const dir = newDir();
+        writeLog(dir, 2);
+        let open: ReturnType<typeof openDecisionLog> | null = null;
+        for (const step of steps) {
+          if (step === "open") {
+            if (open === null) open = openDecisionLog({ dir });
+            else expect(lockedError(() => openDecisionLog({ dir })).refusal).toBe("this-process");
+          } else if (step === "close") {
+            open?.close();
+            open = null;
+          } else if (open === null) {
+            compactDecisionLog(dir, 1);
+          } else {
+            expect(lockedError(() => compactDecisionLog(dir, 1)).refusal).toBe("this-process");
+          }
+          expect(existsSync(lockPath(dir))).toBe(open !== null);
+        }
+        open?.close();
+        expect(readDecisionLog(dir).header).toMatchObject(HEADER);
+      }),
+      { numRuns: 40 },
+    );
+  });
+});
+
+describe("the CLI's --state lock", () => {
+  const CONFIG = {
+    seed: 5,
+    budget: 20,
+    bounds: { x: { min: -2, max: 2 }, y: { min: -2, max: 2 } },
+  };
+
+  /** A state at `name` in a fresh directory, with two trials asked; returns the dir and the trials. */
+  async function stateWithTwoTrials(name: string): Promise<{ cwd: string; trials: { id: number }[] }> {
+    const cwd = mkdtempSync(join(tmpdir(), "arqon-lock-cli-"));
+    roots.push(cwd);
+    writeFileSync(join(cwd, "c.json"), JSON.stringify(CONFIG));
+    const asked = await runArqonInProcess(
+      ["ask", "--state", name, "--config", "c.json", "--batch", "2"],
+      cwd,
+    );
+    expect(asked.status).toBe(0);
+    const trials = (JSON.parse(asked.stdout) as { trials: { id: number }[] }).trials;
+    expect(trials).toHaveLength(2);
+    return { cwd, trials };
+  }
+
+  /** Runs `arqon tell` in a child process, asynchronously; `onStderr` sees its stderr so far. */
+  function tellChild(
+    cwd: string,
+    state: string,
+    results: unknown,
+    onStderr: (text: string) => void,
+  ): Promise<{ status: number | null; err: string }> {
+    return new Promise((resolve, reject) => {
+      const child = spawn(
+        process.execPath,
+        ["--import", tsxLoader, join(repoRoot, "src/cli/main.ts"), "tell", "--state", state],
+        { cwd, stdio: ["pipe", "ignore", "pipe"] },
+      );
+      let err = "";
+      child.stderr!.setEncoding("utf8");
+      child.stderr!.on("data", (chunk: string) => {
+        err += chunk;
+        onStderr(err);
+      });
+      child.on("error", reject);
+      child.on("close", (status) => resolve({ status, err }));
+      child.stdin!.end(JSON.stringify(results));
+    });
+  }
+
+  for (const state of ["runlog", "s.json"]) {
+    it(`two tells started together on one --state (${state}) both succeed and the state keeps both results`, async () => {
+      const { cwd, trials } = await stateWithTwoTrials(state);
+      // Held here until a tell says it waits, so at least one of them goes through the wait.
+      const held =
+        state === "s.json"
+          ? acquireFileLock(join(cwd, "s.json.lock"), { subject: "state file s.json", action: "test" })
+          : acquireLogLock(join(cwd, state));
+      const releaseOnWait = (text: string): void => {
+        if (text.includes("waiting up to 2000 ms")) held.release();
+      };
+      const [a, b] = await Promise.all([
+        tellChild(cwd, state, [{ id: trials[0]!.id, value: 1.5 }], releaseOnWait),
+        tellChild(cwd, state, [{ id: trials[1]!.id, value: 0.5 }], releaseOnWait),
+      ]).finally(() => held.release());
+      expect(a).toMatchObject({ status: 0 });
+      expect(b).toMatchObject({ status: 0 });
+      expect(`${a.err}${b.err}`).toMatch(
+        new RegExp(`arqon tell: waiting up to 2000 ms: .*locked by process ${process.pid}`),
+      );
+      const status = await runArqonInProcess(["status", "--state", state], cwd);
+      expect(JSON.parse(status.stdout)).toMatchObject({ told: 2, pending: [], best: { value: 0.5 } });
+      expect(readdirSync(cwd).sort()).toEqual(["c.json", state].sort());
+    }, 60_000);
+  }
+
+  it("a tell waits for a held state lock, then gives up with exit 1 naming the holder", async () => {
+    const { cwd, trials } = await stateWithTwoTrials("runlog");
+    const lock = acquireLogLock(join(cwd, "runlog"));
+    try {
+      const run = runArqon(
+        ["tell", "--state", "runlog"],
+        cwd,
+        JSON.stringify([{ id: trials[0]!.id, value: 1 }]),
+      );
+      expect(run.status).toBe(1);
+      const line = run.stderr.trim().split("\n").at(-1)!;
+      expect(line).toMatch(
+        /^arqon tell: gave up after waiting 2000 ms: cannot run arqon tell on it: decision log /,
+      );
+      expect(line).toContain(`locked by process ${process.pid} on ${hostname()}`);
+    } finally {
+      lock.release();
+    }
+    const status = await runArqonInProcess(["status", "--state", "runlog"], cwd);
+    expect(JSON.parse(status.stdout)).toMatchObject({ told: 0 });
+  }, 60_000);
+
+  it("a JSON state is locked beside it while a command runs, and status reads without the lock", async () => {
+    const { cwd } = await stateWithTwoTrials("s.json");
+    const lock = acquireFileLock(join(cwd, "s.json.lock"), { subject: "state file s.json", action: "test" });
+    try {
+      const status = await runArqonInProcess(["status", "--state", "s.json"], cwd);
+      expect(status.status).toBe(0);
+      expect(JSON.parse(status.stdout)).toMatchObject({ asked: 2, told: 0 });
+    } finally {
+      lock.release();
+    }
+    expect(existsSync(join(cwd, "s.json.lock"))).toBe(false);
+  });
+
+  it("a failed ask on a new log state leaves no directory behind", async () => {
+    const cwd = mkdtempSync(join(tmpdir(), "arqon-lock-cli-"));
+    roots.push(cwd);
+    const run = await runArqonInProcess(["ask", "--state", "fresh"], cwd);
+    expect(run.status).toBe(2);
+    expect(existsSync(join(cwd, "fresh"))).toBe(false);
+  });
+});
