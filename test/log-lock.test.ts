@@ -14,6 +14,7 @@ import { createRequire } from "node:module";
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { Effect } from "effect";
 import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
 import type { EngineConfig } from "../src/engine/config.js";
@@ -21,6 +22,7 @@ import { createLoggedEngine } from "../src/log/engine-log.js";
 import {
   acquireLogLock,
   compactDecisionLog,
+  DecisionLog,
   LOCK_FILE_NAME,
   LogLockedError,
   openDecisionLog,
@@ -255,7 +257,9 @@ describe("decision-log lock: one writer per directory", () => {
     const writer = openDecisionLog({ dir });
     const before = listSegments(dir).map((s) => [s.path, readFileSync(s.path).toString("hex")]);
     const error = lockedError(() => compactDecisionLog(dir, 3));
-    expect(error.message).toMatch(/cannot compact it: decision log .* already open in this process/);
+    expect(error.message).toMatch(
+      /^cannot compact decision log .*: it is already open in this process \(pid \d+/,
+    );
     expect(listSegments(dir).map((s) => [s.path, readFileSync(s.path).toString("hex")])).toEqual(before);
     expect(JSON.parse(readFileSync(lockPath(dir), "utf8"))).toMatchObject({ pid: process.pid });
     writer.close();
@@ -269,7 +273,7 @@ describe("decision-log lock: one writer per directory", () => {
   it("refuses to open a writer while a compaction-style holder has the lock", () => {
     const dir = newDir();
     writeLog(dir, 1);
-    const lock = acquireLogLock(dir, "compact it");
+    const lock = acquireLogLock(dir, `compact decision log ${dir}`);
     expect(lockedError(() => openDecisionLog({ dir })).refusal).toBe("this-process");
     lock.release();
     expect(lock.held).toBe(false);
@@ -327,6 +331,24 @@ describe("decision-log lock: one writer per directory", () => {
     const again = openDecisionLog({ dir });
     expect(again.recovery).toBeNull();
     again.close();
+  });
+
+  it("an Effect-scoped log holds the lock while its scope is open and releases it when the scope closes", async () => {
+    const dir = newDir();
+    const seen = await Effect.runPromise(
+      Effect.scoped(
+        Effect.gen(function* () {
+          const log = yield* DecisionLog.make({ dir, header: HEADER });
+          log.append({ kind: "r", i: 1 });
+          const refused = yield* Effect.flip(DecisionLog.make({ dir }));
+          return { held: existsSync(lockPath(dir)), refused };
+        }),
+      ),
+    );
+    expect(seen.held).toBe(true);
+    expect(seen.refused).toBeInstanceOf(LogLockedError);
+    expect(existsSync(lockPath(dir))).toBe(false);
+    expect(readDecisionLog(dir).records.map((e) => e.seq)).toEqual([1]);
   });
 
   it("releases the lock when opening fails after taking it", () => {
@@ -417,7 +439,7 @@ describe("the CLI's --state lock", () => {
       // Held here until a tell says it waits, so at least one of them goes through the wait.
       const held =
         state === "s.json"
-          ? acquireFileLock(join(cwd, "s.json.lock"), { subject: "state file s.json", action: "test" })
+          ? acquireFileLock(join(cwd, "s.json.lock"), { purpose: "test" })
           : acquireLogLock(join(cwd, state));
       const releaseOnWait = (text: string): void => {
         if (text.includes("waiting up to 2000 ms")) held.release();
@@ -449,7 +471,7 @@ describe("the CLI's --state lock", () => {
       expect(run.status).toBe(1);
       const line = run.stderr.trim().split("\n").at(-1)!;
       expect(line).toMatch(
-        /^arqon tell: gave up after waiting 2000 ms: cannot run arqon tell on it: decision log /,
+        /^arqon tell: gave up after waiting 2000 ms: cannot use state runlog: it is locked by process /,
       );
       expect(line).toContain(`locked by process ${process.pid} on ${hostname()}`);
     } finally {
@@ -461,7 +483,7 @@ describe("the CLI's --state lock", () => {
 
   it("a JSON state is locked beside it while a command runs, and status reads without the lock", async () => {
     const { cwd } = await stateWithTwoTrials("s.json");
-    const lock = acquireFileLock(join(cwd, "s.json.lock"), { subject: "state file s.json", action: "test" });
+    const lock = acquireFileLock(join(cwd, "s.json.lock"), { purpose: "test" });
     try {
       const status = await runArqonInProcess(["status", "--state", "s.json"], cwd);
       expect(status.status).toBe(0);

@@ -49,13 +49,9 @@ export async function lockState(
     mkdirSync(target, { recursive: true });
     createdDir = true;
   }
+  const purpose = `use state ${path}`;
   const take = (): FileLock =>
-    log
-      ? acquireLogLock(target, `run arqon ${command} on it`)
-      : acquireFileLock(`${target}.lock`, {
-          subject: `state file ${path}`,
-          action: `run arqon ${command} on it`,
-        });
+    log ? acquireLogLock(target, purpose) : acquireFileLock(`${target}.lock`, { purpose });
   const deadline = Date.now() + wait.waitMs;
   let waiting = false;
   for (;;) {

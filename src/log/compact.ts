@@ -57,7 +57,7 @@ export function compactDecisionLog(
   options: CompactOptions = {},
 ): CompactResult {
   if (!existsSync(dir)) throw new LogError(`${dir} holds no decision log to compact`);
-  const lock = acquireLogLock(dir, "compact it");
+  const lock = acquireLogLock(dir, `compact decision log ${dir}`);
   try {
     return compactLocked(dir, keep, options);
   } finally {

@@ -101,18 +101,19 @@ export class FileLock {
 
 /** Options of {@link acquireFileLock}. */
 export interface AcquireLockOptions {
-  /** What the lock protects, for messages ("decision log /var/x"). */
-  readonly subject: string;
-  /** What the caller wanted to do, for messages ("open it for writing"). */
-  readonly action: string;
+  /**
+   * What the caller wants to do, naming what the lock protects, for messages: "open decision log
+   * /var/x for writing" gives "cannot open decision log /var/x for writing: it is locked by …".
+   */
+  readonly purpose: string;
 }
 
 /**
  * Takes the decision-log lock of `dir` (the `LOCK` file in it; the directory must exist): one writer
  * or compaction at a time. See {@link acquireFileLock} for what is refused and what is taken over.
  */
-export function acquireLogLock(dir: string, action = "open it for writing"): FileLock {
-  return acquireFileLock(join(dir, LOCK_FILE_NAME), { subject: `decision log ${dir}`, action });
+export function acquireLogLock(dir: string, purpose = `open decision log ${dir} for writing`): FileLock {
+  return acquireFileLock(join(dir, LOCK_FILE_NAME), { purpose });
 }
 
 /**
@@ -145,7 +146,7 @@ export function acquireFileLock(file: string, options: AcquireLockOptions): File
     if (tryRemoveStale(file, found)) tookOver = stale;
   }
   throw new LogLockedError(
-    `cannot ${options.action}: ${options.subject} is being locked and unlocked by other writers (${file}); retry`,
+    `cannot ${options.purpose}: another process is taking its lock over, or the lock keeps changing hands (${file}); retry`,
     file,
     null,
     "contended",
@@ -208,12 +209,7 @@ function parseOwner(text: string): LockOwner | null {
 /** Returns why `found` is stale, or throws the refusal. */
 function judge(file: string, found: FoundLock, options: AcquireLockOptions): StaleLock {
   const refuse = (refusal: LockRefusal, why: string): never => {
-    throw new LogLockedError(
-      `cannot ${options.action}: ${options.subject} ${why}`,
-      file,
-      found.owner,
-      refusal,
-    );
+    throw new LogLockedError(`cannot ${options.purpose}: it ${why}`, file, found.owner, refusal);
   };
   const owner = found.owner;
   if (owner === null) {
@@ -228,7 +224,7 @@ function judge(file: string, found: FoundLock, options: AcquireLockOptions): Sta
   if (owner.hostname !== hostname()) {
     return refuse(
       "other-host",
-      `${held}, another host, whose processes cannot be checked from ${hostname()}; ` +
+      `${held}; that is another host, so this one (${hostname()}) cannot check whether it still runs: ` +
         `if that writer is gone, delete ${file}`,
     );
   }
