@@ -18,7 +18,9 @@ export const DecisionLog = {
    * Closing the scope stops the fiber, then flushes, fsyncs and closes the files.
    *
    * @remarks
-   * Fails with a {@link LogError} (a `LogCorruptionError` for mid-log damage in strict mode).
+   * Fails with a {@link LogError} (a `LogCorruptionError` for mid-log damage in strict mode, a
+   * `LogLockedError` while another writer holds the directory's lock, which the log holds until
+   * the scope closes).
    * `append` stays a synchronous in-memory call; only the fiber and `appendCommand` touch the disk.
    */
   make: (options: DecisionLogOptions): Effect.Effect<DecisionLog, LogError, Scope.Scope> =>

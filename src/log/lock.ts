@@ -66,7 +66,7 @@ export class FileLock {
   private readonly text: string;
   private released = false;
 
-  /** @internal Use {@link acquireFileLock} or {@link acquireLogLock}. */
+  /** @internal Use {@link acquireLogLock}. */
   constructor(file: string, owner: LockOwner, text: string, tookOver: StaleLock | null) {
     this.file = file;
     this.owner = owner;
@@ -110,24 +110,28 @@ export interface AcquireLockOptions {
 
 /**
  * Takes the decision-log lock of `dir` (the `LOCK` file in it; the directory must exist): one writer
- * or compaction at a time. See {@link acquireFileLock} for what is refused and what is taken over.
+ * or compaction at a time. `purpose` names what the caller wants to do, for the error message.
+ *
+ * @remarks
+ * The file is created atomically (`open` with `wx`) holding `{ pid, hostname, createdAt }`. When it
+ * exists, its holder decides: a live process on this host (`kill(pid, 0)` succeeds or fails with
+ * EPERM), this very process, or a process on another host (whose liveness cannot be checked) means
+ * a {@link LogLockedError}. A holder that no longer exists (ESRCH), a lock taken before this host
+ * booted, or an unreadable file older than {@link UNREADABLE_LOCK_STALE_MS} is stale: it is replaced
+ * and {@link FileLock.tookOver} says what was. Synchronous: a few system calls, no waiting.
  */
 export function acquireLogLock(dir: string, purpose = `open decision log ${dir} for writing`): FileLock {
   return acquireFileLock(join(dir, LOCK_FILE_NAME), { purpose });
 }
 
 /**
- * Creates the lock file `file` atomically (`open` with `wx`) holding `{ pid, hostname, createdAt }`.
+ * {@link acquireLogLock} for any lock file `file` (the CLI's JSON states use `<state>.lock`), with
+ * the same rules.
  *
  * @remarks
- * When the file exists, its holder decides: a live process on this host (`kill(pid, 0)` succeeds or
- * fails with EPERM), this very process, or a process on another host (whose liveness cannot be
- * checked) means a {@link LogLockedError}. A holder that no longer exists (ESRCH), or that took the
- * lock before this host booted, or an unreadable file older than {@link UNREADABLE_LOCK_STALE_MS} is
- * stale: the file is removed and created again, and {@link FileLock.tookOver} says what was replaced.
- * The removal runs under a short-lived `<file>.takeover` guard and only if the file is unchanged, so
- * two processes taking over the same stale lock cannot both win (the loser sees the winner's lock).
- * Synchronous: a few system calls, no waiting.
+ * A stale lock is removed under a short-lived `<file>.takeover` guard and only if the file is still
+ * the one judged stale (same inode, same bytes), then created again with `wx`; so two processes
+ * taking over the same stale lock cannot both win: the loser finds the winner's live lock.
  */
 export function acquireFileLock(file: string, options: AcquireLockOptions): FileLock {
   let tookOver: StaleLock | null = null;

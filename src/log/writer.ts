@@ -371,8 +371,11 @@ export class DecisionLogWriter {
 
 /**
  * Opens (or creates) the decision log in `options.dir` for appending, with Node timers driving the
- * group commit. Recovers first: verifies every record, truncates a torn tail (reported in
- * `writer.recovery`) and fails on mid-log damage unless `strict: false`.
+ * group commit. Takes the directory's lock first (see `acquireLogLock`): while another writer holds
+ * it, in this process or a live one on this host, or a process on another host, it fails with a
+ * `LogLockedError`; the lock of a writer that is gone is taken over and reported in
+ * `writer.recovery.staleLock`. Then recovers: verifies every record, truncates a torn tail (reported
+ * in `writer.recovery`) and fails on mid-log damage unless `strict: false`.
  *
  * @remarks
  * Call `close()` when done: records still buffered are only written by a flush, and the timer is
