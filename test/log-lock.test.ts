@@ -108,6 +108,70 @@ function startHolder(dir: string): Promise<ChildProcess> {
   });
 }
 
+/**
+ * The child: loads, says "loaded", and on "go" (stdin) tries to take the lock of every directory in
+ * turn, keeping what it gets; prints one JSON array: "ok" or the refusal, per directory.
+ */
+const CONTENDER_SOURCE = `
+const { acquireLogLock } = await import(process.argv[1]);
+const dirs = JSON.parse(process.argv[2]);
+process.stdin.once("data", () => {
+  const outcomes = dirs.map((dir) => {
+    try {
+      acquireLogLock(dir);
+      return "ok";
+    } catch (error) {
+      return error.refusal ?? error.message;
+    }
+  });
+  console.log(JSON.stringify(outcomes));
+  process.exit(0);
+});
+console.log("loaded");
+`;
+
+/** A started contender: `go()` lets it run; `outcomes` resolves with what it printed. */
+interface Contender {
+  readonly loaded: Promise<void>;
+  readonly outcomes: Promise<string[]>;
+  go(): void;
+}
+
+function startContender(dirs: readonly string[]): Contender {
+  const child = spawn(
+    process.execPath,
+    [
+      "--import",
+      tsxLoader,
+      "--input-type=module",
+      "-e",
+      CONTENDER_SOURCE,
+      join(repoRoot, "src/log/index.ts"),
+      JSON.stringify(dirs),
+    ],
+    { stdio: ["pipe", "pipe", "inherit"] },
+  );
+  let out = "";
+  child.stdout!.setEncoding("utf8");
+  const loaded = new Promise<void>((resolve, reject) => {
+    child.stdout!.on("data", (chunk: string) => {
+      out += chunk;
+      if (out.startsWith("loaded\n")) resolve();
+    });
+    child.on("error", reject);
+  });
+  const outcomes = new Promise<string[]>((resolve, reject) => {
+    child.on("exit", () => {
+      try {
+        resolve(JSON.parse(out.slice("loaded\n".length)) as string[]);
+      } catch (error) {
+        reject(error);
+      }
+    });
+  });
+  return { loaded, outcomes, go: () => child.stdin!.write("go\n") };
+}
+
 /** SIGKILLs `child` and resolves once it is dead and reaped. */
 function kill(child: ChildProcess): Promise<void> {
   return new Promise((resolve) => {
@@ -174,6 +238,28 @@ describe("decision-log lock: one writer per directory", () => {
       { seq: 4, kind: "after" },
     ]);
   }, 60_000);
+
+  it("two processes taking over the same stale locks at once: exactly one wins each (200 locks)", async () => {
+    const root = mkdtempSync(join(tmpdir(), "arqon-lock-race-"));
+    roots.push(root);
+    const old = (Date.now() - 60_000) / 1000;
+    const dirs = Array.from({ length: 200 }, (_, i) => {
+      const dir = join(root, String(i));
+      mkdirSync(dir);
+      writeFileSync(lockPath(dir), "{");
+      utimesSync(lockPath(dir), old, old);
+      return dir;
+    });
+    const contenders = [startContender(dirs), startContender(dirs)];
+    await Promise.all(contenders.map((c) => c.loaded));
+    for (const c of contenders) c.go();
+    const [first, second] = await Promise.all(contenders.map((c) => c.outcomes));
+    for (let i = 0; i < dirs.length; i++) {
+      const pair = [first![i]!, second![i]!];
+      expect(pair.filter((outcome) => outcome === "ok")).toHaveLength(1);
+      expect(pair.find((outcome) => outcome !== "ok")).toMatch(/^(live-process|contended|unreadable)$/);
+    }
+  }, 90_000);
 
   it("refuses a lock held on another host and names the file to delete", () => {
     const dir = newDir();
