@@ -567,6 +567,36 @@ describe("the CLI's --state lock", () => {
     expect(JSON.parse(status.stdout)).toMatchObject({ told: 0 });
   }, 60_000);
 
+  it("solve holds the --state lock for its whole run and releases it at the end", async () => {
+    const cwd = mkdtempSync(join(tmpdir(), "arqon-lock-cli-"));
+    roots.push(cwd);
+    writeFileSync(join(cwd, "c.json"), JSON.stringify({ ...CONFIG, budget: 4 }));
+    // The objective reports 1 while the lock file exists, 99 otherwise.
+    const probe = "console.log('RESULT=' + (require('fs').existsSync(process.argv[1]) ? 1 : 99))";
+    const run = await runArqonInProcess(
+      [
+        "solve",
+        "--config",
+        "c.json",
+        "--state",
+        "runlog",
+        "--",
+        process.execPath,
+        "-e",
+        probe,
+        lockPath(join(cwd, "runlog")),
+      ],
+      cwd,
+    );
+    expect(run.status).toBe(0);
+    expect(JSON.parse(run.stdout)).toMatchObject({ evaluations: 4, best: { value: 1 } });
+    const told = readDecisionLog(join(cwd, "runlog"))
+      .records.filter((e) => e.record.kind === "tell")
+      .flatMap((e) => (e.record.results as { value: number }[]).map((r) => r.value));
+    expect(told).toEqual([1, 1, 1, 1]);
+    expect(existsSync(lockPath(join(cwd, "runlog")))).toBe(false);
+  }, 60_000);
+
   it("a JSON state is locked beside it while a command runs, and status reads without the lock", async () => {
     const { cwd } = await stateWithTwoTrials("s.json");
     const lock = acquireFileLock(join(cwd, "s.json.lock"), { purpose: "test" });

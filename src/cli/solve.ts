@@ -27,6 +27,7 @@ export const SOLVE_USAGE = `arqon solve --config <config.json> [--state <dir>|<s
   With --state the run survives a kill; rerunning with the same --state resumes, pending trials first.
   A directory (any path not ending in .json) is a decision log: every ask and told result is written
   and fsynced before it takes effect. A .json path is a snapshot rewritten after every ask and tell.
+  The --state stays locked for the whole run: an ask, tell or solve on it waits up to 2 s, then exits 1.
   Prints {"best":{...},"evaluations":N,"failures":[...]} when done.`;
 
 /** A trial whose command failed, as reported in the final JSON. */
