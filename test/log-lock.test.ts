@@ -610,6 +610,25 @@ describe("the CLI's --state lock", () => {
     expect(existsSync(join(cwd, "s.json.lock"))).toBe(false);
   });
 
+  it("a tell on a state whose lock was left by a dead process takes it over and says so", async () => {
+    const { cwd, trials } = await stateWithTwoTrials("runlog");
+    const owner = { pid: process.ppid, hostname: hostname(), createdAt: "2002-02-02T00:00:00.000Z" };
+    writeFileSync(lockPath(join(cwd, "runlog")), JSON.stringify(owner));
+    const run = await runArqonInProcess(
+      ["tell", "--state", "runlog"],
+      cwd,
+      JSON.stringify([{ id: trials[0]!.id, value: 2 }]),
+    );
+    expect(run.status).toBe(0);
+    expect(run.stderr).toContain(
+      `arqon tell: took over the lock of state runlog left by process ${owner.pid} on ${owner.hostname} since ${owner.createdAt}, taken before this machine booted`,
+    );
+    expect(existsSync(lockPath(join(cwd, "runlog")))).toBe(false);
+    expect(JSON.parse((await runArqonInProcess(["status", "--state", "runlog"], cwd)).stdout)).toMatchObject({
+      told: 1,
+    });
+  });
+
   it("a failed ask on a new log state leaves no directory behind", async () => {
     const cwd = mkdtempSync(join(tmpdir(), "arqon-lock-cli-"));
     roots.push(cwd);

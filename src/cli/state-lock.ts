@@ -1,7 +1,13 @@
 import { existsSync, mkdirSync, readdirSync, rmdirSync } from "node:fs";
 import { resolve } from "node:path";
 import { LogError } from "../log/errors.js";
-import { acquireFileLock, acquireLogLock, type FileLock, LogLockedError } from "../log/lock.js";
+import {
+  acquireFileLock,
+  acquireLogLock,
+  type FileLock,
+  LogLockedError,
+  type StaleLock,
+} from "../log/lock.js";
 import { runtimeError } from "./cli-error.js";
 import type { CliIo } from "./io.js";
 import { isLogState } from "./state-file.js";
@@ -28,7 +34,8 @@ export interface HeldState {
  * writes it: the `LOCK` file of a decision-log directory (the same lock every log writer takes), or
  * `<file>.lock` beside a JSON snapshot. While another command or writer holds it, retries every
  * `pollMs` for up to `waitMs` (real time), then fails with a runtime error (exit 1) that says who
- * holds it. `onWait` gets one line when the waiting starts (the CLI prints it on stderr).
+ * holds it. `notify` gets one line when the waiting starts, and one when a stale lock was taken
+ * over (the CLI prints them on stderr).
  *
  * @remarks
  * Held from before the state is read until after the last write, so two commands on one state run
@@ -40,7 +47,7 @@ export async function lockState(
   cwd: string,
   path: string,
   wait: StateLockWait = STATE_LOCK_WAIT,
-  onWait: (line: string) => void = () => {},
+  notify: (line: string) => void = () => {},
 ): Promise<HeldState> {
   const target = resolve(cwd, path);
   const log = isLogState(cwd, path);
@@ -57,6 +64,7 @@ export async function lockState(
   for (;;) {
     try {
       const lock = take();
+      if (lock.tookOver !== null) notify(`arqon ${command}: ${describeTakeover(path, lock.tookOver)}`);
       return {
         logLock: log ? lock : undefined,
         release: () => {
@@ -68,7 +76,7 @@ export async function lockState(
       };
     } catch (error) {
       if (error instanceof LogLockedError && Date.now() < deadline) {
-        if (!waiting) onWait(`arqon ${command}: waiting up to ${wait.waitMs} ms: ${error.message}`);
+        if (!waiting) notify(`arqon ${command}: waiting up to ${wait.waitMs} ms: ${error.message}`);
         waiting = true;
         await new Promise((done) => setTimeout(done, wait.pollMs));
         continue;
@@ -81,6 +89,14 @@ export async function lockState(
       throw error;
     }
   }
+}
+
+/** One line about a stale lock taken over, for stderr. */
+function describeTakeover(path: string, stale: StaleLock): string {
+  const owner = stale.owner;
+  if (owner === null) return `took over the unreadable, old lock of state ${path}`;
+  const why = stale.reason === "before-boot" ? "taken before this machine booted" : "whose process is gone";
+  return `took over the lock of state ${path} left by process ${owner.pid} on ${owner.hostname} since ${owner.createdAt}, ${why}`;
 }
 
 /**
