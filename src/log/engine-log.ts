@@ -36,7 +36,7 @@ export interface EngineLogRestart {
 export interface LoggedEngine {
   readonly engine: Engine;
   readonly log: DecisionLogWriter;
-  /** What recovery did on open (torn tail truncated, damage set aside), if anything. */
+  /** What recovery did on open (torn tail truncated, damage set aside, a stale lock taken over), if anything. */
   readonly recovery: LogRecovery | undefined;
   /** Set when the directory already held a log: the generation gap, also written to the log. */
   readonly restart: EngineLogRestart | undefined;
