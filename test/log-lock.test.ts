@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import {
   closeSync,
   existsSync,
@@ -17,6 +17,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { Effect } from "effect";
 import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
+import { lockState } from "../src/cli/state-lock.js";
 import type { EngineConfig } from "../src/engine/config.js";
 import { createLoggedEngine } from "../src/log/engine-log.js";
 import {
@@ -57,6 +58,21 @@ function writeLog(dir: string, n: number): void {
 }
 
 /** The error `run` throws, which must be a LogLockedError. */
+/** The pid of a process that has exited. */
+function deadPid(): number {
+  const child = spawnSync(process.execPath, ["-e", ""]);
+  return child.pid!;
+}
+
+/** What this process writes into a lock file (its boot id and pid namespace included). */
+function ownLockRecord(): Record<string, unknown> {
+  const dir = newDir();
+  const writer = openDecisionLog({ dir, header: HEADER });
+  const record = JSON.parse(readFileSync(lockPath(dir), "utf8")) as Record<string, unknown>;
+  writer.close();
+  return record;
+}
+
 function lockedError(run: () => unknown): LogLockedError {
   try {
     run();
@@ -125,16 +141,19 @@ process.stdin.once("data", () => {
     }
   });
   console.log(JSON.stringify(outcomes));
-  process.exit(0);
+  // Keep holding every lock won until told to exit: a contender that exited early would leave
+  // locks of a dead process, which the other would rightly take over.
+  process.stdin.once("data", () => process.exit(0));
 });
 console.log("loaded");
 `;
 
-/** A started contender: `go()` lets it run; `outcomes` resolves with what it printed. */
+/** A started contender: `go()` lets it run; `outcomes` resolves with what it printed; `exit()` ends it. */
 interface Contender {
   readonly loaded: Promise<void>;
   readonly outcomes: Promise<string[]>;
   go(): void;
+  exit(): Promise<void>;
 }
 
 function startContender(dirs: readonly string[]): Contender {
@@ -161,15 +180,27 @@ function startContender(dirs: readonly string[]): Contender {
     child.on("error", reject);
   });
   const outcomes = new Promise<string[]>((resolve, reject) => {
-    child.on("exit", () => {
+    child.stdout!.on("data", () => {
+      const rest = out.slice("loaded\n".length);
+      if (!rest.endsWith("\n")) return;
       try {
-        resolve(JSON.parse(out.slice("loaded\n".length)) as string[]);
+        resolve(JSON.parse(rest) as string[]);
       } catch (error) {
         reject(error);
       }
     });
+    child.on("exit", () => reject(new Error(`contender exited early: ${out}`)));
   });
-  return { loaded, outcomes, go: () => child.stdin!.write("go\n") };
+  const exited = new Promise<void>((resolve) => child.on("exit", () => resolve()));
+  return {
+    loaded,
+    outcomes,
+    go: () => child.stdin!.write("go\n"),
+    exit: () => {
+      child.stdin!.write("exit\n");
+      return exited;
+    },
+  };
 }
 
 /** SIGKILLs `child` and resolves once it is dead and reaped. */
@@ -254,6 +285,7 @@ describe("decision-log lock: one writer per directory", () => {
     await Promise.all(contenders.map((c) => c.loaded));
     for (const c of contenders) c.go();
     const [first, second] = await Promise.all(contenders.map((c) => c.outcomes));
+    await Promise.all(contenders.map((c) => c.exit()));
     for (let i = 0; i < dirs.length; i++) {
       const pair = [first![i]!, second![i]!];
       expect(pair.filter((outcome) => outcome === "ok")).toHaveLength(1);
@@ -297,13 +329,54 @@ describe("decision-log lock: one writer per directory", () => {
     expect(existsSync(lockPath(dir))).toBe(false);
   });
 
-  it("takes over a lock taken before this host booted, even if its pid is alive again", () => {
+  it("takes over a lock from a previous boot (another boot id), even if its pid is alive now", () => {
     const dir = newDir();
     writeLog(dir, 1);
-    const owner = { pid: process.ppid, hostname: hostname(), createdAt: "2000-01-01T00:00:00.000Z" };
+    const owner = {
+      pid: process.ppid,
+      hostname: hostname(),
+      createdAt: new Date().toISOString(),
+      bootId: "00000000-0000-0000-0000-000000000000",
+    };
     writeFileSync(lockPath(dir), JSON.stringify(owner));
     const writer = openDecisionLog({ dir });
-    expect(writer.recovery?.staleLock).toEqual({ owner, reason: "before-boot" });
+    expect(writer.recovery?.staleLock).toEqual({ owner, reason: "previous-boot" });
+    writer.close();
+  });
+
+  it("judges liveness by pid, never by clocks: a live holder's lock is refused however old its createdAt", () => {
+    const dir = newDir();
+    writeLog(dir, 1);
+    // This boot and pid namespace, a live pid (our parent), and a clock that said 2000.
+    const owner = { ...ownLockRecord(), pid: process.ppid, createdAt: "2000-01-01T00:00:00.000Z" };
+    writeFileSync(lockPath(dir), JSON.stringify(owner));
+    expect(lockedError(() => openDecisionLog({ dir })).refusal).toBe("live-process");
+  });
+
+  it("refuses a lock from another pid namespace on this host (a container sharing the directory)", () => {
+    const dir = newDir();
+    writeLog(dir, 1);
+    const owner = {
+      pid: deadPid(),
+      hostname: hostname(),
+      createdAt: new Date().toISOString(),
+      pidNamespace: "pid:[1]",
+    };
+    writeFileSync(lockPath(dir), JSON.stringify(owner));
+    const error = lockedError(() => openDecisionLog({ dir }));
+    expect(error.refusal).toBe("other-host");
+    expect(error.message).toContain("another pid namespace");
+    expect(JSON.parse(readFileSync(lockPath(dir), "utf8"))).toEqual(owner);
+  });
+
+  it("a lock with this process's pid that this process does not hold was left by an earlier process with that pid", () => {
+    const dir = newDir();
+    writeLog(dir, 1);
+    const owner = { pid: process.pid, hostname: hostname(), createdAt: new Date().toISOString() };
+    writeFileSync(lockPath(dir), JSON.stringify(owner));
+    const writer = openDecisionLog({ dir });
+    expect(writer.recovery?.staleLock).toEqual({ owner, reason: "dead-process" });
+    expect(lockedError(() => openDecisionLog({ dir })).refusal).toBe("this-process");
     writer.close();
   });
 
@@ -312,7 +385,7 @@ describe("decision-log lock: one writer per directory", () => {
     writeLog(dir, 3);
     const [segment] = listSegments(dir);
     writeFileSync(segment!.path, Buffer.concat([readFileSync(segment!.path), Buffer.from([9, 0, 0])]));
-    const owner = { pid: process.ppid, hostname: hostname(), createdAt: "2001-01-01T00:00:00.000Z" };
+    const owner = { pid: deadPid(), hostname: hostname(), createdAt: "2001-01-01T00:00:00.000Z" };
     writeFileSync(lockPath(dir), JSON.stringify(owner));
     const writer = openDecisionLog({ dir });
     expect(writer.recovery).toMatchObject({ kind: "torn-tail", bytesDropped: 3, staleLock: { owner } });
@@ -329,7 +402,12 @@ describe("decision-log lock: one writer per directory", () => {
     const error = lockedError(() => openDecisionLog({ dir }));
     expect(error.refusal).toBe("contended");
     expect(readFileSync(lockPath(dir), "utf8")).toBe("garbage");
-    // A guard left by a crash (old) is cleared, and the takeover then goes ahead.
+    // An old guard whose process still runs (pid 1) is only stalled: it stays, and so does the lock.
+    utimesSync(`${lockPath(dir)}.takeover`, old, old);
+    expect(lockedError(() => openDecisionLog({ dir })).refusal).toBe("contended");
+    expect(readFileSync(lockPath(dir), "utf8")).toBe("garbage");
+    // A guard left by a crash (old, its process gone) is cleared, and the takeover then goes ahead.
+    writeFileSync(`${lockPath(dir)}.takeover`, `${deadPid()}\n`);
     utimesSync(`${lockPath(dir)}.takeover`, old, old);
     const writer = openDecisionLog({ dir });
     expect(writer.recovery?.staleLock?.reason).toBe("unreadable");
@@ -463,6 +541,10 @@ describe("decision-log lock: one writer per directory", () => {
             expect(lockedError(() => compactDecisionLog(dir, 1)).refusal).toBe("this-process");
           }
           expect(existsSync(lockPath(dir))).toBe(open !== null);
+          // The lock is staged in a private file and linked into place: nothing staged stays behind.
+          expect(readdirSync(dir).filter((f) => f.endsWith(".staged"))).toEqual([]);
+          if (open !== null)
+            expect(JSON.parse(readFileSync(lockPath(dir), "utf8"))).toMatchObject({ pid: process.pid });
         }
         open?.close();
         expect(readDecisionLog(dir).header).toMatchObject(HEADER);
@@ -610,9 +692,30 @@ describe("the CLI's --state lock", () => {
     expect(existsSync(join(cwd, "s.json.lock"))).toBe(false);
   });
 
+  it("a command waiting on a new log state gets it when the holder that created the directory fails and removes it", async () => {
+    const cwd = newDir();
+    const first = await lockState("ask", cwd, "newlog");
+    expect(existsSync(join(cwd, "newlog", LOCK_FILE_NAME))).toBe(true);
+    const lines: string[] = [];
+    const second = lockState("ask", cwd, "newlog", { waitMs: 5_000, pollMs: 5 }, (line) => lines.push(line));
+    // The first command fails before writing anything: its release removes the lock and the empty directory.
+    while (lines.length === 0) await new Promise((done) => setTimeout(done, 5));
+    first.release();
+    const held = await second;
+    expect(lines[0]).toMatch(/^arqon ask: waiting up to 5000 ms/);
+    expect(existsSync(join(cwd, "newlog", LOCK_FILE_NAME))).toBe(true);
+    held.release();
+    expect(existsSync(join(cwd, "newlog"))).toBe(false);
+  });
+
   it("a tell on a state whose lock was left by a dead process takes it over and says so", async () => {
     const { cwd, trials } = await stateWithTwoTrials("runlog");
-    const owner = { pid: process.ppid, hostname: hostname(), createdAt: "2002-02-02T00:00:00.000Z" };
+    const owner = {
+      pid: process.ppid,
+      hostname: hostname(),
+      createdAt: "2002-02-02T00:00:00.000Z",
+      bootId: "00000000-0000-0000-0000-000000000000",
+    };
     writeFileSync(lockPath(join(cwd, "runlog")), JSON.stringify(owner));
     const run = await runArqonInProcess(
       ["tell", "--state", "runlog"],
@@ -621,7 +724,7 @@ describe("the CLI's --state lock", () => {
     );
     expect(run.status).toBe(0);
     expect(run.stderr).toContain(
-      `arqon tell: took over the lock of state runlog left by process ${owner.pid} on ${owner.hostname} since ${owner.createdAt}, taken before this machine booted`,
+      `arqon tell: took over the lock of state runlog left by process ${owner.pid} on ${owner.hostname} since ${owner.createdAt}, taken before this machine last booted`,
     );
     expect(existsSync(lockPath(join(cwd, "runlog")))).toBe(false);
     expect(JSON.parse((await runArqonInProcess(["status", "--state", "runlog"], cwd)).stdout)).toMatchObject({

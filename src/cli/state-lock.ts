@@ -52,13 +52,27 @@ export async function lockState(
   const target = resolve(cwd, path);
   const log = isLogState(cwd, path);
   let createdDir = false;
-  if (log && !existsSync(target)) {
-    mkdirSync(target, { recursive: true });
-    createdDir = true;
-  }
   const purpose = `use state ${path}`;
-  const take = (): FileLock =>
-    log ? acquireLogLock(target, purpose) : acquireFileLock(`${target}.lock`, { purpose });
+  const take = (): FileLock => {
+    if (!log) return acquireFileLock(`${target}.lock`, { purpose });
+    // Before every attempt: a holder that created the directory and then failed removed it again.
+    if (!existsSync(target)) {
+      mkdirSync(target, { recursive: true });
+      createdDir = true;
+    }
+    return acquireLogLock(target, purpose);
+  };
+  /** Removes the log directory this command created if nothing was written into it. */
+  const removeEmptyDir = (): void => {
+    if (!createdDir) return;
+    createdDir = false;
+    try {
+      if (readdirSync(target).length === 0) rmdirSync(target);
+    } catch (error) {
+      // Another command may have just created its lock in it (ENOTEMPTY), or removed it (ENOENT).
+      if (!isCode(error, "ENOTEMPTY") && !isCode(error, "ENOENT")) throw error;
+    }
+  };
   const deadline = Date.now() + wait.waitMs;
   let waiting = false;
   for (;;) {
@@ -70,18 +84,20 @@ export async function lockState(
         release: () => {
           lock.release();
           // A command that failed before creating the log leaves no empty directory behind.
-          if (createdDir && readdirSync(target).length === 0) rmdirSync(target);
-          createdDir = false;
+          removeEmptyDir();
         },
       };
     } catch (error) {
+      // The directory vanished between our check and our create (its creator failed and removed it).
+      if (log && error instanceof LogError && isCode(error.cause, "ENOENT") && Date.now() < deadline)
+        continue;
       if (error instanceof LogLockedError && Date.now() < deadline) {
         if (!waiting) notify(`arqon ${command}: waiting up to ${wait.waitMs} ms: ${error.message}`);
         waiting = true;
         await new Promise((done) => setTimeout(done, wait.pollMs));
         continue;
       }
-      if (createdDir && readdirSync(target).length === 0) rmdirSync(target);
+      removeEmptyDir();
       if (error instanceof LogLockedError)
         throw runtimeError(`arqon ${command}: gave up after waiting ${wait.waitMs} ms: ${error.message}`);
       if (error instanceof LogError)
@@ -95,7 +111,8 @@ export async function lockState(
 function describeTakeover(path: string, stale: StaleLock): string {
   const owner = stale.owner;
   if (owner === null) return `took over the unreadable, old lock of state ${path}`;
-  const why = stale.reason === "before-boot" ? "taken before this machine booted" : "whose process is gone";
+  const why =
+    stale.reason === "previous-boot" ? "taken before this machine last booted" : "whose process is gone";
   return `took over the lock of state ${path} left by process ${owner.pid} on ${owner.hostname} since ${owner.createdAt}, ${why}`;
 }
 
@@ -117,4 +134,8 @@ export async function withLockedState<T>(
   } finally {
     held.release();
   }
+}
+
+function isCode(error: unknown, code: string): boolean {
+  return (error as NodeJS.ErrnoException | null)?.code === code;
 }

@@ -1,6 +1,17 @@
-import { closeSync, openSync, readFileSync, rmSync, statSync, writeSync } from "node:fs";
-import { hostname, uptime } from "node:os";
+import {
+  closeSync,
+  linkSync,
+  openSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+  writeSync,
+} from "node:fs";
+import { hostname } from "node:os";
 import { join } from "node:path";
+import { threadId } from "node:worker_threads";
 import { LogError } from "./errors.js";
 
 /** File name of the lock inside a decision-log directory. */
@@ -14,23 +25,53 @@ export const UNREADABLE_LOCK_STALE_MS = 5_000;
 
 /** Who holds a lock: what the lock file records. */
 export interface LockOwner {
-  /** Process id of the holder, on `hostname`. */
+  /** Process id of the holder, on `hostname`, in the pid namespace `pidNamespace`. */
   readonly pid: number;
   /** Host name of the machine the holder runs on. */
   readonly hostname: string;
-  /** When the lock was taken (ISO 8601, UTC). */
+  /** When the lock was taken (ISO 8601, UTC; for people: liveness never depends on clocks). */
   readonly createdAt: string;
+  /** The kernel's boot id when the lock was taken (Linux), so a lock from before a reboot is known stale. */
+  readonly bootId?: string;
+  /** The holder's pid namespace (Linux), so a pid is only checked where it means the same process. */
+  readonly pidNamespace?: string;
 }
 
 /** A lock that was taken over because its holder was gone; `owner` is null when the file was unreadable. */
 export interface StaleLock {
   readonly owner: LockOwner | null;
-  /** Why it was judged stale. */
-  readonly reason: "dead-process" | "before-boot" | "unreadable";
+  /** Why it was judged stale: its process is gone, it was taken before the last reboot, or it is unreadable and old. */
+  readonly reason: "dead-process" | "previous-boot" | "unreadable";
 }
 
-/** Why a lock was not granted. */
+/**
+ * Why a lock was not granted. `other-host` also covers another pid namespace on this host (a
+ * container sharing the directory and the host name), where a pid cannot be checked either.
+ */
 export type LockRefusal = "this-process" | "live-process" | "other-host" | "unreadable" | "contended";
+
+/** Lock files this process holds now: a second writer here is refused by this, not by its pid. */
+const heldHere = new Set<string>();
+
+/** Read once per process: the kernel's boot id and this process's pid namespace (undefined off Linux). */
+const BOOT_ID = readText("/proc/sys/kernel/random/boot_id");
+const PID_NAMESPACE = readLink("/proc/self/ns/pid");
+
+function readText(path: string): string | undefined {
+  try {
+    return readFileSync(path, "utf8").trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function readLink(path: string): string | undefined {
+  try {
+    return readlinkSync(path);
+  } catch {
+    return undefined;
+  }
+}
 
 /**
  * A decision log (or CLI state) is locked by another writer. The message says who holds it, since
@@ -83,6 +124,7 @@ export class FileLock {
   release(): void {
     if (this.released) return;
     this.released = true;
+    heldHere.delete(this.file);
     let current: string;
     try {
       current = readFileSync(this.file, "utf8");
@@ -113,12 +155,14 @@ export interface AcquireLockOptions {
  * or compaction at a time. `purpose` names what the caller wants to do, for the error message.
  *
  * @remarks
- * The file is created atomically (`open` with `wx`) holding `{ pid, hostname, createdAt }`. When it
- * exists, its holder decides: a live process on this host (`kill(pid, 0)` succeeds or fails with
- * EPERM), this very process, or a process on another host (whose liveness cannot be checked) means
- * a {@link LogLockedError}. A holder that no longer exists (ESRCH), a lock taken before this host
- * booted, or an unreadable file older than {@link UNREADABLE_LOCK_STALE_MS} is stale: it is replaced
- * and {@link FileLock.tookOver} says what was. Synchronous: a few system calls, no waiting.
+ * The file is created atomically (`open` with `wx`) holding `{ pid, hostname, createdAt }` and, on
+ * Linux, the kernel's boot id and the pid namespace. When it exists, its holder decides: a live
+ * process on this host (`kill(pid, 0)` succeeds or fails with EPERM), a lock this process holds, or
+ * a holder on another host or in another pid namespace (whose liveness cannot be checked) means a
+ * {@link LogLockedError}. A holder that no longer exists (ESRCH), a lock from before the last
+ * reboot (another boot id), or an unreadable file older than {@link UNREADABLE_LOCK_STALE_MS} is
+ * stale: it is replaced and {@link FileLock.tookOver} says what was. Liveness never depends on
+ * clocks. Synchronous: a few system calls, no waiting.
  */
 export function acquireLogLock(dir: string, purpose = `open decision log ${dir} for writing`): FileLock {
   return acquireFileLock(join(dir, LOCK_FILE_NAME), { purpose });
@@ -141,9 +185,14 @@ export function acquireFileLock(file: string, options: AcquireLockOptions): File
       pid: process.pid,
       hostname: hostname(),
       createdAt: new Date().toISOString(),
+      ...(BOOT_ID === undefined ? {} : { bootId: BOOT_ID }),
+      ...(PID_NAMESPACE === undefined ? {} : { pidNamespace: PID_NAMESPACE }),
     };
     const text = `${JSON.stringify(owner)}\n`;
-    if (createExclusive(file, text)) return new FileLock(file, owner, text, tookOver);
+    if (createExclusive(file, text)) {
+      heldHere.add(file);
+      return new FileLock(file, owner, text, tookOver);
+    }
     const found = inspectLock(file);
     if (found === null) continue; // released meanwhile: try again
     const stale = judge(file, found, options);
@@ -165,7 +214,36 @@ interface FoundLock {
   readonly owner: LockOwner | null;
 }
 
+/**
+ * Creates `file` holding `text` unless it exists; false when it does. The text is written to a
+ * private file first and hard-linked into place (`link` fails if the name exists), so a crash can
+ * never leave an empty or half-written lock that would block the next writer. On a filesystem
+ * without hard links it falls back to an exclusive create and a write.
+ */
 function createExclusive(file: string, text: string): boolean {
+  // Private to this process and thread (worker threads share the pid).
+  const staged = `${file}.${process.pid}-${threadId}.staged`;
+  try {
+    writeFileSync(staged, text, { flag: "w" });
+  } catch (error) {
+    throw new LogError(`cannot create lock file ${file}`, { cause: error });
+  }
+  try {
+    linkSync(staged, file);
+    return true;
+  } catch (error) {
+    if (isCode(error, "EEXIST")) return false;
+    if (!(isCode(error, "EPERM") || isCode(error, "ENOTSUP") || isCode(error, "EOPNOTSUPP"))) {
+      throw new LogError(`cannot create lock file ${file}`, { cause: error });
+    }
+    return createAndWrite(file, text);
+  } finally {
+    rmSync(staged, { force: true });
+  }
+}
+
+/** {@link createExclusive} without hard links: exclusive create, then write (a crash between leaves it empty). */
+function createAndWrite(file: string, text: string): boolean {
   let fd: number;
   try {
     fd = openSync(file, "wx");
@@ -203,11 +281,17 @@ function parseOwner(text: string): LockOwner | null {
     return null;
   }
   if (typeof value !== "object" || value === null) return null;
-  const { pid, hostname: host, createdAt } = value as Record<string, unknown>;
+  const { pid, hostname: host, createdAt, bootId, pidNamespace } = value as Record<string, unknown>;
   if (!(Number.isSafeInteger(pid) && (pid as number) > 0)) return null;
   if (typeof host !== "string" || typeof createdAt !== "string" || Number.isNaN(Date.parse(createdAt)))
     return null;
-  return { pid: pid as number, hostname: host, createdAt };
+  return {
+    pid: pid as number,
+    hostname: host,
+    createdAt,
+    ...(typeof bootId === "string" ? { bootId } : {}),
+    ...(typeof pidNamespace === "string" ? { pidNamespace } : {}),
+  };
 }
 
 /** Returns why `found` is stale, or throws the refusal. */
@@ -232,11 +316,24 @@ function judge(file: string, found: FoundLock, options: AcquireLockOptions): Sta
         `if that writer is gone, delete ${file}`,
     );
   }
-  const created = Date.parse(owner.createdAt);
-  if (created < Date.now() - uptime() * 1000) return { owner, reason: "before-boot" };
+  // A lock from before the last reboot is stale whatever its pid now names (boot ids, not clocks).
+  if (owner.bootId !== undefined && BOOT_ID !== undefined && owner.bootId !== BOOT_ID)
+    return { owner, reason: "previous-boot" };
+  if (
+    owner.pidNamespace !== undefined &&
+    PID_NAMESPACE !== undefined &&
+    owner.pidNamespace !== PID_NAMESPACE
+  ) {
+    return refuse(
+      "other-host",
+      `${held}, in another pid namespace (another container on this host), where this process cannot ` +
+        `check whether it still runs: if that writer is gone, delete ${file}`,
+    );
+  }
   if (owner.pid === process.pid) {
-    // Same pid: this process took it, unless it was taken before this process started (pid reused).
-    if (created >= Date.now() - process.uptime() * 1000) {
+    // Our own pid: a lock this process holds, or one left by an earlier process that had this pid
+    // (pids are reused), which is gone since we have its pid now.
+    if (heldHere.has(file)) {
       return refuse(
         "this-process",
         `is already open in this process (pid ${owner.pid}, lock taken ${owner.createdAt}): close the other writer first`,
@@ -269,10 +366,9 @@ function processIsAlive(pid: number): boolean {
  */
 function tryRemoveStale(file: string, found: FoundLock): boolean {
   const guard = `${file}.takeover`;
-  if (!createExclusive(guard, `${process.pid}\n`)) {
-    // A guard is held for microseconds; one left by a crash inside that window is removed when old.
-    const guardFound = inspectLock(guard);
-    if (guardFound !== null && guardFound.ageMs > UNREADABLE_LOCK_STALE_MS) rmSync(guard, { force: true });
+  const mine = `${process.pid}\n`;
+  if (!createExclusive(guard, mine)) {
+    removeAbandonedGuard(guard);
     return false;
   }
   try {
@@ -281,8 +377,22 @@ function tryRemoveStale(file: string, found: FoundLock): boolean {
     rmSync(file, { force: true });
     return true;
   } finally {
-    rmSync(guard, { force: true });
+    // Only our own guard: one we held so long that another process judged it abandoned is not ours.
+    if (readText(guard) === mine.trim()) rmSync(guard, { force: true });
   }
+}
+
+/**
+ * A takeover guard is held for microseconds. One older than {@link UNREADABLE_LOCK_STALE_MS} whose
+ * process is gone (or that cannot be read) was left by a crash and is removed; one whose process
+ * still runs is left alone, however old (that process may only be stalled, and will finish).
+ */
+function removeAbandonedGuard(guard: string): void {
+  const found = inspectLock(guard);
+  if (found === null || found.ageMs <= UNREADABLE_LOCK_STALE_MS) return;
+  const pid = Number.parseInt(found.text, 10);
+  if (Number.isSafeInteger(pid) && pid > 0 && (pid === process.pid || processIsAlive(pid))) return;
+  rmSync(guard, { force: true });
 }
 
 function isCode(error: unknown, code: string): boolean {

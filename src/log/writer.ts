@@ -108,7 +108,10 @@ export class DecisionLogWriter {
   readonly header: LogHeader & { readonly seq: number };
   /** True when this open created the log. */
   readonly created: boolean;
-  /** What recovery repaired on open, or null when the log was clean. */
+  /**
+   * What recovery repaired on open (a torn tail, damage set aside) or found (a stale lock taken over,
+   * kind `"stale-lock"` when the data needed no repair), or null when there was nothing.
+   */
   readonly recovery: LogRecovery | null;
   /** The last record that was durable on open (header included), or null for a new log. */
   readonly lastDurableOnOpen: LogEntry | null;
