@@ -7,12 +7,13 @@ import {
   readdirSync,
   readFileSync,
   rmSync,
+  symlinkSync,
   utimesSync,
   writeFileSync,
 } from "node:fs";
 import { createRequire } from "node:module";
 import { hostname, tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, relative as relativePath } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { Effect } from "effect";
 import fc from "fast-check";
@@ -29,7 +30,7 @@ import {
   openDecisionLog,
   readDecisionLog,
 } from "../src/log/index.js";
-import { acquireFileLock } from "../src/log/lock.js";
+import { acquireFileLock, processStartTime } from "../src/log/lock.js";
 import { listSegments } from "../src/log/segments.js";
 import { replay } from "../src/replay/replay.js";
 import { ReplayClock } from "../src/replay/virtual-clock.js";
@@ -62,6 +63,11 @@ function writeLog(dir: string, n: number): void {
 function deadPid(): number {
   const child = spawnSync(process.execPath, ["-e", ""]);
   return child.pid!;
+}
+
+/** A lock record of our parent process (alive), with its real start time, as it would write it. */
+function liveParentRecord(): Record<string, unknown> {
+  return { ...ownLockRecord(), pid: process.ppid, startTime: processStartTime(process.ppid) };
 }
 
 /** What this process writes into a lock file (its boot id and pid namespace included). */
@@ -347,10 +353,31 @@ describe("decision-log lock: one writer per directory", () => {
   it("judges liveness by pid, never by clocks: a live holder's lock is refused however old its createdAt", () => {
     const dir = newDir();
     writeLog(dir, 1);
-    // This boot and pid namespace, a live pid (our parent), and a clock that said 2000.
-    const owner = { ...ownLockRecord(), pid: process.ppid, createdAt: "2000-01-01T00:00:00.000Z" };
-    writeFileSync(lockPath(dir), JSON.stringify(owner));
+    // This boot and pid namespace, a live process (our parent), and a clock that said 2000.
+    writeFileSync(
+      lockPath(dir),
+      JSON.stringify({ ...liveParentRecord(), createdAt: "2000-01-01T00:00:00.000Z" }),
+    );
     expect(lockedError(() => openDecisionLog({ dir })).refusal).toBe("live-process");
+  });
+
+  it("a live pid with another start time is a reused pid: its lock is taken over", () => {
+    const dir = newDir();
+    writeLog(dir, 1);
+    const owner = { ...liveParentRecord(), startTime: "1" };
+    writeFileSync(lockPath(dir), JSON.stringify(owner));
+    const writer = openDecisionLog({ dir });
+    expect(writer.recovery?.staleLock).toEqual({ owner, reason: "dead-process" });
+    writer.close();
+  });
+
+  it("refuses a live lock of another machine that has the same host name (another machine id)", () => {
+    const dir = newDir();
+    writeLog(dir, 1);
+    writeFileSync(lockPath(dir), JSON.stringify({ ...liveParentRecord(), machineId: "another-machine" }));
+    const error = lockedError(() => openDecisionLog({ dir }));
+    expect(error.refusal).toBe("other-host");
+    expect(error.message).toContain("another machine with the same host name");
   });
 
   it("refuses a lock from another pid namespace on this host (a container sharing the directory)", () => {
@@ -369,15 +396,42 @@ describe("decision-log lock: one writer per directory", () => {
     expect(JSON.parse(readFileSync(lockPath(dir), "utf8"))).toEqual(owner);
   });
 
-  it("a lock with this process's pid that this process does not hold was left by an earlier process with that pid", () => {
+  it("a lock with this process's pid and another start time was left by an earlier process with that pid", () => {
     const dir = newDir();
     writeLog(dir, 1);
-    const owner = { pid: process.pid, hostname: hostname(), createdAt: new Date().toISOString() };
+    const owner = { ...ownLockRecord(), startTime: "1" };
     writeFileSync(lockPath(dir), JSON.stringify(owner));
     const writer = openDecisionLog({ dir });
     expect(writer.recovery?.staleLock).toEqual({ owner, reason: "dead-process" });
     expect(lockedError(() => openDecisionLog({ dir })).refusal).toBe("this-process");
     writer.close();
+  });
+
+  it("this process is one holder whatever the path to the directory (a relative path, a symlink)", () => {
+    const dir = newDir();
+    const writer = openDecisionLog({ dir, header: HEADER });
+    try {
+      const relative = relativePath(process.cwd(), dir);
+      expect(lockedError(() => openDecisionLog({ dir: relative })).refusal).toBe("this-process");
+      const link = `${dir}-link`;
+      symlinkSync(dir, link);
+      expect(lockedError(() => openDecisionLog({ dir: link })).refusal).toBe("this-process");
+    } finally {
+      writer.close();
+    }
+  });
+
+  it("a holder's release never removes a lock someone else took since (each lock has its own id)", () => {
+    const dir = newDir();
+    mkdirSync(dir, { recursive: true });
+    const first = acquireLogLock(dir);
+    rmSync(lockPath(dir)); // removed by hand while held
+    const second = acquireLogLock(dir);
+    first.release();
+    expect(JSON.parse(readFileSync(lockPath(dir), "utf8"))).toEqual(second.owner);
+    expect(lockedError(() => acquireLogLock(dir)).refusal).toBe("this-process");
+    second.release();
+    expect(existsSync(lockPath(dir))).toBe(false);
   });
 
   it("adds the stale lock to a torn-tail recovery", () => {
@@ -398,17 +452,16 @@ describe("decision-log lock: one writer per directory", () => {
     writeFileSync(lockPath(dir), "garbage");
     const old = (Date.now() - 60_000) / 1000;
     utimesSync(lockPath(dir), old, old);
-    writeFileSync(`${lockPath(dir)}.takeover`, "1\n");
+    writeFileSync(`${lockPath(dir)}.takeover`, JSON.stringify(liveParentRecord()));
     const error = lockedError(() => openDecisionLog({ dir }));
     expect(error.refusal).toBe("contended");
     expect(readFileSync(lockPath(dir), "utf8")).toBe("garbage");
-    // An old guard whose process still runs (pid 1) is only stalled: it stays, and so does the lock.
+    // An old guard whose process still runs is only stalled: it stays, and so does the lock.
     utimesSync(`${lockPath(dir)}.takeover`, old, old);
     expect(lockedError(() => openDecisionLog({ dir })).refusal).toBe("contended");
     expect(readFileSync(lockPath(dir), "utf8")).toBe("garbage");
-    // A guard left by a crash (old, its process gone) is cleared, and the takeover then goes ahead.
-    writeFileSync(`${lockPath(dir)}.takeover`, `${deadPid()}\n`);
-    utimesSync(`${lockPath(dir)}.takeover`, old, old);
+    // A guard left by a crash (its process gone) is cleared, and the takeover then goes ahead.
+    writeFileSync(`${lockPath(dir)}.takeover`, JSON.stringify({ ...liveParentRecord(), pid: deadPid() }));
     const writer = openDecisionLog({ dir });
     expect(writer.recovery?.staleLock?.reason).toBe("unreadable");
     writer.close();

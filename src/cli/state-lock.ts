@@ -78,7 +78,15 @@ export async function lockState(
   for (;;) {
     try {
       const lock = take();
-      if (lock.tookOver !== null) notify(`arqon ${command}: ${describeTakeover(path, lock.tookOver)}`);
+      if (lock.tookOver !== null) {
+        try {
+          notify(`arqon ${command}: ${describeTakeover(path, lock.tookOver)}`);
+        } catch (error) {
+          lock.release();
+          removeEmptyDir();
+          throw error;
+        }
+      }
       return {
         logLock: log ? lock : undefined,
         release: () => {
@@ -89,8 +97,10 @@ export async function lockState(
       };
     } catch (error) {
       // The directory vanished between our check and our create (its creator failed and removed it).
-      if (log && error instanceof LogError && isCode(error.cause, "ENOENT") && Date.now() < deadline)
+      if (log && error instanceof LogError && isCode(error.cause, "ENOENT") && Date.now() < deadline) {
+        await new Promise((done) => setTimeout(done, wait.pollMs));
         continue;
+      }
       if (error instanceof LogLockedError && Date.now() < deadline) {
         if (!waiting) notify(`arqon ${command}: waiting up to ${wait.waitMs} ms: ${error.message}`);
         waiting = true;

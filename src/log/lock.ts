@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import {
   closeSync,
   linkSync,
@@ -11,7 +12,6 @@ import {
 } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
-import { threadId } from "node:worker_threads";
 import { LogError } from "./errors.js";
 
 /** File name of the lock inside a decision-log directory. */
@@ -23,7 +23,10 @@ export const LOCK_FILE_NAME = "LOCK";
  */
 export const UNREADABLE_LOCK_STALE_MS = 5_000;
 
-/** Who holds a lock: what the lock file records. */
+/**
+ * Who holds a lock: what the lock file records. The optional fields are read from Linux's `/proc`
+ * and `/etc/machine-id`; where they are missing, the checks that need them are skipped.
+ */
 export interface LockOwner {
   /** Process id of the holder, on `hostname`, in the pid namespace `pidNamespace`. */
   readonly pid: number;
@@ -31,10 +34,16 @@ export interface LockOwner {
   readonly hostname: string;
   /** When the lock was taken (ISO 8601, UTC; for people: liveness never depends on clocks). */
   readonly createdAt: string;
-  /** The kernel's boot id when the lock was taken (Linux), so a lock from before a reboot is known stale. */
+  /** Unique per lock taken, so a holder never mistakes another holder's lock file for its own. */
+  readonly lockId?: string;
+  /** The machine's id: a host name shared by two machines (cloned VMs) does not make them one. */
+  readonly machineId?: string;
+  /** The kernel's boot id when the lock was taken, so a lock from before a reboot is known stale. */
   readonly bootId?: string;
-  /** The holder's pid namespace (Linux), so a pid is only checked where it means the same process. */
+  /** The holder's pid namespace, so a pid is only checked where it means the same process. */
   readonly pidNamespace?: string;
+  /** The holder's start time (clock ticks since boot), so a reused pid is not taken for its holder. */
+  readonly startTime?: string;
 }
 
 /** A lock that was taken over because its holder was gone; `owner` is null when the file was unreadable. */
@@ -50,12 +59,23 @@ export interface StaleLock {
  */
 export type LockRefusal = "this-process" | "live-process" | "other-host" | "unreadable" | "contended";
 
-/** Lock files this process holds now: a second writer here is refused by this, not by its pid. */
-const heldHere = new Set<string>();
-
-/** Read once per process: the kernel's boot id and this process's pid namespace (undefined off Linux). */
+/** Read once per process (undefined where the system does not say): who this process is. */
+const MACHINE_ID = readText("/etc/machine-id") ?? readText("/var/lib/dbus/machine-id");
 const BOOT_ID = readText("/proc/sys/kernel/random/boot_id");
 const PID_NAMESPACE = readLink("/proc/self/ns/pid");
+const START_TIME = processStartTime(process.pid);
+
+/**
+ * @internal A process's start time in clock ticks since boot (field 22 of `/proc/<pid>/stat`), or
+ * undefined when there is no such process or no `/proc`.
+ */
+export function processStartTime(pid: number): string | undefined {
+  const stat = readText(`/proc/${pid}/stat`);
+  if (stat === undefined) return undefined;
+  // The command name (field 2) is in parentheses and may hold spaces: count fields after it.
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return fields[19];
+}
 
 function readText(path: string): string | undefined {
   try {
@@ -124,7 +144,6 @@ export class FileLock {
   release(): void {
     if (this.released) return;
     this.released = true;
-    heldHere.delete(this.file);
     let current: string;
     try {
       current = readFileSync(this.file, "utf8");
@@ -155,14 +174,16 @@ export interface AcquireLockOptions {
  * or compaction at a time. `purpose` names what the caller wants to do, for the error message.
  *
  * @remarks
- * The file is created atomically (`open` with `wx`) holding `{ pid, hostname, createdAt }` and, on
- * Linux, the kernel's boot id and the pid namespace. When it exists, its holder decides: a live
- * process on this host (`kill(pid, 0)` succeeds or fails with EPERM), a lock this process holds, or
- * a holder on another host or in another pid namespace (whose liveness cannot be checked) means a
- * {@link LogLockedError}. A holder that no longer exists (ESRCH), a lock from before the last
- * reboot (another boot id), or an unreadable file older than {@link UNREADABLE_LOCK_STALE_MS} is
- * stale: it is replaced and {@link FileLock.tookOver} says what was. Liveness never depends on
- * clocks. Synchronous: a few system calls, no waiting.
+ * The file appears atomically, complete (staged and hard-linked into place), holding
+ * `{ pid, hostname, createdAt, lockId }` and, on Linux, the machine id, boot id, pid namespace and
+ * process start time. When it exists, its holder decides: a live process on this host (`kill(pid, 0)`
+ * succeeds or fails with EPERM, and its start time matches), this process (any thread, any path),
+ * or a holder on another host, another machine of the same name or another pid namespace (whose
+ * liveness cannot be checked) means a {@link LogLockedError}. A holder that no longer exists, a
+ * reused pid (another start time), a lock from before the last reboot (another boot id), or an
+ * unreadable file older than {@link UNREADABLE_LOCK_STALE_MS} is stale: it is replaced and
+ * {@link FileLock.tookOver} says what was. Liveness never depends on clocks. Synchronous: a few
+ * system calls, no waiting.
  */
 export function acquireLogLock(dir: string, purpose = `open decision log ${dir} for writing`): FileLock {
   return acquireFileLock(join(dir, LOCK_FILE_NAME), { purpose });
@@ -181,18 +202,9 @@ export function acquireFileLock(file: string, options: AcquireLockOptions): File
   let tookOver: StaleLock | null = null;
   // A few rounds: the file may vanish or be replaced between our create and our read.
   for (let round = 0; round < 4; round++) {
-    const owner: LockOwner = {
-      pid: process.pid,
-      hostname: hostname(),
-      createdAt: new Date().toISOString(),
-      ...(BOOT_ID === undefined ? {} : { bootId: BOOT_ID }),
-      ...(PID_NAMESPACE === undefined ? {} : { pidNamespace: PID_NAMESPACE }),
-    };
+    const owner = thisProcess();
     const text = `${JSON.stringify(owner)}\n`;
-    if (createExclusive(file, text)) {
-      heldHere.add(file);
-      return new FileLock(file, owner, text, tookOver);
-    }
+    if (createExclusive(file, text)) return new FileLock(file, owner, text, tookOver);
     const found = inspectLock(file);
     if (found === null) continue; // released meanwhile: try again
     const stale = judge(file, found, options);
@@ -221,26 +233,31 @@ interface FoundLock {
  * without hard links it falls back to an exclusive create and a write.
  */
 function createExclusive(file: string, text: string): boolean {
-  // Private to this process and thread (worker threads share the pid).
-  const staged = `${file}.${process.pid}-${threadId}.staged`;
+  // A name no other process, thread, namespace or host can be using, created exclusively.
+  const staged = `${file}.${randomUUID()}.staged`;
   try {
-    writeFileSync(staged, text, { flag: "w" });
-  } catch (error) {
-    throw new LogError(`cannot create lock file ${file}`, { cause: error });
-  }
-  try {
-    linkSync(staged, file);
-    return true;
-  } catch (error) {
-    if (isCode(error, "EEXIST")) return false;
-    if (!(isCode(error, "EPERM") || isCode(error, "ENOTSUP") || isCode(error, "EOPNOTSUPP"))) {
+    try {
+      writeFileSync(staged, text, { flag: "wx" });
+    } catch (error) {
       throw new LogError(`cannot create lock file ${file}`, { cause: error });
     }
-    return createAndWrite(file, text);
+    try {
+      linkSync(staged, file);
+      return true;
+    } catch (error) {
+      if (isCode(error, "EEXIST")) return false;
+      if (!LINK_UNSUPPORTED.some((code) => isCode(error, code))) {
+        throw new LogError(`cannot create lock file ${file}`, { cause: error });
+      }
+      return createAndWrite(file, text);
+    }
   } finally {
     rmSync(staged, { force: true });
   }
 }
+
+/** What `link` fails with on a filesystem without hard links. */
+const LINK_UNSUPPORTED = ["EPERM", "ENOTSUP", "EOPNOTSUPP", "ENOSYS"];
 
 /** {@link createExclusive} without hard links: exclusive create, then write (a crash between leaves it empty). */
 function createAndWrite(file: string, text: string): boolean {
@@ -281,17 +298,65 @@ function parseOwner(text: string): LockOwner | null {
     return null;
   }
   if (typeof value !== "object" || value === null) return null;
-  const { pid, hostname: host, createdAt, bootId, pidNamespace } = value as Record<string, unknown>;
+  const record = value as Record<string, unknown>;
+  const { pid, hostname: host, createdAt } = record;
   if (!(Number.isSafeInteger(pid) && (pid as number) > 0)) return null;
   if (typeof host !== "string" || typeof createdAt !== "string" || Number.isNaN(Date.parse(createdAt)))
     return null;
+  const optional: Record<string, string> = {};
+  for (const key of ["lockId", "machineId", "bootId", "pidNamespace", "startTime"] as const) {
+    if (typeof record[key] === "string") optional[key] = record[key];
+  }
+  return { pid: pid as number, hostname: host, createdAt, ...optional };
+}
+
+/** This process as a lock records it, with a fresh lock id. */
+function thisProcess(): LockOwner {
   return {
-    pid: pid as number,
-    hostname: host,
-    createdAt,
-    ...(typeof bootId === "string" ? { bootId } : {}),
-    ...(typeof pidNamespace === "string" ? { pidNamespace } : {}),
+    pid: process.pid,
+    hostname: hostname(),
+    createdAt: new Date().toISOString(),
+    lockId: randomUUID(),
+    ...(MACHINE_ID === undefined ? {} : { machineId: MACHINE_ID }),
+    ...(BOOT_ID === undefined ? {} : { bootId: BOOT_ID }),
+    ...(PID_NAMESPACE === undefined ? {} : { pidNamespace: PID_NAMESPACE }),
+    ...(START_TIME === undefined ? {} : { startTime: START_TIME }),
   };
+}
+
+/** What this process can tell about a recorded holder. */
+type Liveness =
+  | { readonly kind: "this-process" }
+  | { readonly kind: "alive" }
+  | { readonly kind: "gone"; readonly reason: "dead-process" | "previous-boot" }
+  | { readonly kind: "unverifiable"; readonly where: string };
+
+/**
+ * Whether the process `owner` records still runs. Only facts decide, never clocks: another host,
+ * another machine under the same name or another pid namespace cannot be checked; another boot of
+ * this machine means gone; else the pid, with its start time to tell a reused pid from its holder.
+ * (A machine whose id is unknown is taken to be the one its host name says.)
+ */
+function liveness(owner: LockOwner): Liveness {
+  if (owner.hostname !== hostname()) return { kind: "unverifiable", where: "another host" };
+  if (owner.machineId !== undefined && MACHINE_ID !== undefined && owner.machineId !== MACHINE_ID)
+    return { kind: "unverifiable", where: "another machine with the same host name" };
+  if (owner.bootId !== undefined && BOOT_ID !== undefined && owner.bootId !== BOOT_ID)
+    return { kind: "gone", reason: "previous-boot" };
+  if (owner.pidNamespace !== undefined && PID_NAMESPACE !== undefined && owner.pidNamespace !== PID_NAMESPACE)
+    return { kind: "unverifiable", where: "another pid namespace (another container on this host)" };
+  const knownStart = owner.startTime !== undefined;
+  if (owner.pid === process.pid) {
+    // Our pid: this process (any thread, any path to the file), unless the start time says it was
+    // an earlier process that had our pid.
+    return !knownStart || START_TIME === undefined || owner.startTime === START_TIME
+      ? { kind: "this-process" }
+      : { kind: "gone", reason: "dead-process" };
+  }
+  if (!processIsAlive(owner.pid)) return { kind: "gone", reason: "dead-process" };
+  const started = knownStart ? processStartTime(owner.pid) : undefined;
+  if (started !== undefined && started !== owner.startTime) return { kind: "gone", reason: "dead-process" };
+  return { kind: "alive" };
 }
 
 /** Returns why `found` is stale, or throws the refusal. */
@@ -309,45 +374,27 @@ function judge(file: string, found: FoundLock, options: AcquireLockOptions): Sta
     );
   }
   const held = `is locked by process ${owner.pid} on ${owner.hostname} since ${owner.createdAt}`;
-  if (owner.hostname !== hostname()) {
-    return refuse(
-      "other-host",
-      `${held}; that is another host, so this one (${hostname()}) cannot check whether it still runs: ` +
-        `if that writer is gone, delete ${file}`,
-    );
-  }
-  // A lock from before the last reboot is stale whatever its pid now names (boot ids, not clocks).
-  if (owner.bootId !== undefined && BOOT_ID !== undefined && owner.bootId !== BOOT_ID)
-    return { owner, reason: "previous-boot" };
-  if (
-    owner.pidNamespace !== undefined &&
-    PID_NAMESPACE !== undefined &&
-    owner.pidNamespace !== PID_NAMESPACE
-  ) {
-    return refuse(
-      "other-host",
-      `${held}, in another pid namespace (another container on this host), where this process cannot ` +
-        `check whether it still runs: if that writer is gone, delete ${file}`,
-    );
-  }
-  if (owner.pid === process.pid) {
-    // Our own pid: a lock this process holds, or one left by an earlier process that had this pid
-    // (pids are reused), which is gone since we have its pid now.
-    if (heldHere.has(file)) {
+  const state = liveness(owner);
+  switch (state.kind) {
+    case "gone":
+      return { owner, reason: state.reason };
+    case "this-process":
       return refuse(
         "this-process",
         `is already open in this process (pid ${owner.pid}, lock taken ${owner.createdAt}): close the other writer first`,
       );
-    }
-    return { owner, reason: "dead-process" };
+    case "unverifiable":
+      return refuse(
+        "other-host",
+        `${held}; that is ${state.where}, so this process cannot check whether it still runs: ` +
+          `if that writer is gone, delete ${file}`,
+      );
+    case "alive":
+      return refuse(
+        "live-process",
+        `${held}, which is still running; wait for it to finish or stop it (one writer at a time)`,
+      );
   }
-  if (processIsAlive(owner.pid)) {
-    return refuse(
-      "live-process",
-      `${held}, which is still running; wait for it to finish or stop it (one writer at a time)`,
-    );
-  }
-  return { owner, reason: "dead-process" };
 }
 
 function processIsAlive(pid: number): boolean {
@@ -366,7 +413,8 @@ function processIsAlive(pid: number): boolean {
  */
 function tryRemoveStale(file: string, found: FoundLock): boolean {
   const guard = `${file}.takeover`;
-  const mine = `${process.pid}\n`;
+  // The guard records its holder like a lock does, so an abandoned one can be told from a live one.
+  const mine = `${JSON.stringify(thisProcess())}\n`;
   if (!createExclusive(guard, mine)) {
     removeAbandonedGuard(guard);
     return false;
@@ -377,22 +425,32 @@ function tryRemoveStale(file: string, found: FoundLock): boolean {
     rmSync(file, { force: true });
     return true;
   } finally {
-    // Only our own guard: one we held so long that another process judged it abandoned is not ours.
-    if (readText(guard) === mine.trim()) rmSync(guard, { force: true });
+    // Only our own guard (its lock id is unique): one judged abandoned and replaced is not ours.
+    if (inspectLock(guard)?.text === mine) rmSync(guard, { force: true });
   }
 }
 
+/** How old a guard whose holder cannot be checked (another host or namespace) must be to count as abandoned. */
+const UNVERIFIABLE_GUARD_STALE_MS = 60_000;
+
 /**
- * A takeover guard is held for microseconds. One older than {@link UNREADABLE_LOCK_STALE_MS} whose
- * process is gone (or that cannot be read) was left by a crash and is removed; one whose process
- * still runs is left alone, however old (that process may only be stalled, and will finish).
+ * A takeover guard is held for microseconds. One whose holder is gone (or rebooted away), an
+ * unreadable one older than {@link UNREADABLE_LOCK_STALE_MS}, or one whose holder cannot be checked
+ * and that is older than a minute was left by a crash and is removed; one whose holder runs is
+ * left alone however old (that process may only be stalled, and will finish).
  */
 function removeAbandonedGuard(guard: string): void {
   const found = inspectLock(guard);
-  if (found === null || found.ageMs <= UNREADABLE_LOCK_STALE_MS) return;
-  const pid = Number.parseInt(found.text, 10);
-  if (Number.isSafeInteger(pid) && pid > 0 && (pid === process.pid || processIsAlive(pid))) return;
-  rmSync(guard, { force: true });
+  if (found === null) return;
+  const owner = found.owner;
+  let abandoned: boolean;
+  if (owner === null) abandoned = found.ageMs > UNREADABLE_LOCK_STALE_MS;
+  else {
+    const state = liveness(owner);
+    abandoned =
+      state.kind === "gone" || (state.kind === "unverifiable" && found.ageMs > UNVERIFIABLE_GUARD_STALE_MS);
+  }
+  if (abandoned) rmSync(guard, { force: true });
 }
 
 function isCode(error: unknown, code: string): boolean {
