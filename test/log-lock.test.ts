@@ -371,6 +371,31 @@ describe("decision-log lock: one writer per directory", () => {
     writer.close();
   });
 
+  it("a holder that exited but was not reaped yet (a zombie) holds nothing: its lock is taken over", async () => {
+    const dir = newDir();
+    writeLog(dir, 1);
+    // The shell backgrounds a short sleep, then becomes a long sleep that never reaps it.
+    const parent = spawn("sh", ["-c", "sleep 0.1 & echo $!; exec sleep 30"], {
+      stdio: ["ignore", "pipe", "ignore"],
+    });
+    try {
+      const zombie = await new Promise<number>((resolve) =>
+        parent.stdout!.once("data", (chunk: Buffer) => resolve(Number.parseInt(chunk.toString(), 10))),
+      );
+      const startTime = processStartTime(zombie);
+      while (!readFileSync(`/proc/${zombie}/stat`, "utf8").includes(") Z ")) {
+        await new Promise((done) => setTimeout(done, 20));
+      }
+      const owner = { ...ownLockRecord(), pid: zombie, startTime };
+      writeFileSync(lockPath(dir), JSON.stringify(owner));
+      const writer = openDecisionLog({ dir });
+      expect(writer.recovery?.staleLock).toEqual({ owner, reason: "dead-process" });
+      writer.close();
+    } finally {
+      parent.kill("SIGKILL");
+    }
+  });
+
   it("refuses a live lock of another machine that has the same host name (another machine id)", () => {
     const dir = newDir();
     writeLog(dir, 1);

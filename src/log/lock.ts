@@ -5,6 +5,7 @@ import {
   openSync,
   readFileSync,
   readlinkSync,
+  renameSync,
   rmSync,
   statSync,
   writeFileSync,
@@ -63,18 +64,31 @@ export type LockRefusal = "this-process" | "live-process" | "other-host" | "unre
 const MACHINE_ID = readText("/etc/machine-id") ?? readText("/var/lib/dbus/machine-id");
 const BOOT_ID = readText("/proc/sys/kernel/random/boot_id");
 const PID_NAMESPACE = readLink("/proc/self/ns/pid");
-const START_TIME = processStartTime(process.pid);
-
 /**
- * @internal A process's start time in clock ticks since boot (field 22 of `/proc/<pid>/stat`), or
- * undefined when there is no such process or no `/proc`.
+ * Whether `/proc/<pid>` names processes of our pid namespace: in a namespace without its own
+ * `/proc` mount, `/proc/<our pid>` is some other process, and start times must not be read there.
  */
-export function processStartTime(pid: number): string | undefined {
+const PROC_IS_OURS = readLink("/proc/self") === String(process.pid);
+const START_TIME = PROC_IS_OURS ? processStat("self")?.startTime : undefined;
+
+/** The state (field 3) and start time in clock ticks since boot (field 22) of `/proc/<pid>/stat`. */
+function processStat(pid: number | "self"): { state: string; startTime: string } | undefined {
   const stat = readText(`/proc/${pid}/stat`);
   if (stat === undefined) return undefined;
-  // The command name (field 2) is in parentheses and may hold spaces: count fields after it.
+  // The command name (field 2) is in parentheses and may hold spaces and parentheses: count the
+  // fields after its last closing one (field 3 comes first).
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return fields[19];
+  const state = fields[0];
+  const startTime = fields[19];
+  return state === undefined || startTime === undefined ? undefined : { state, startTime };
+}
+
+/**
+ * @internal A process's start time in clock ticks since boot, or undefined when there is no such
+ * process, no `/proc`, or a `/proc` of another pid namespace.
+ */
+export function processStartTime(pid: number): string | undefined {
+  return PROC_IS_OURS ? processStat(pid)?.startTime : undefined;
 }
 
 function readText(path: string): string | undefined {
@@ -182,7 +196,9 @@ export interface AcquireLockOptions {
  * liveness cannot be checked) means a {@link LogLockedError}. A holder that no longer exists, a
  * reused pid (another start time), a lock from before the last reboot (another boot id), or an
  * unreadable file older than {@link UNREADABLE_LOCK_STALE_MS} is stale: it is replaced and
- * {@link FileLock.tookOver} says what was. Liveness never depends on clocks. Synchronous: a few
+ * {@link FileLock.tookOver} says what was. Liveness never depends on clocks, and a zombie (exited,
+ * not reaped) holds nothing. A lock is this process's whatever thread took it: one left by a worker
+ * thread that ended without releasing it stays held until the process exits. Synchronous: a few
  * system calls, no waiting.
  */
 export function acquireLogLock(dir: string, purpose = `open decision log ${dir} for writing`): FileLock {
@@ -354,8 +370,12 @@ function liveness(owner: LockOwner): Liveness {
       : { kind: "gone", reason: "dead-process" };
   }
   if (!processIsAlive(owner.pid)) return { kind: "gone", reason: "dead-process" };
-  const started = knownStart ? processStartTime(owner.pid) : undefined;
-  if (started !== undefined && started !== owner.startTime) return { kind: "gone", reason: "dead-process" };
+  const stat = PROC_IS_OURS ? processStat(owner.pid) : undefined;
+  // A zombie (exited, not yet reaped by its parent) answers kill(pid, 0) but holds nothing.
+  if (stat !== undefined && (stat.state === "Z" || stat.state === "X"))
+    return { kind: "gone", reason: "dead-process" };
+  if (knownStart && stat !== undefined && stat.startTime !== owner.startTime)
+    return { kind: "gone", reason: "dead-process" };
   return { kind: "alive" };
 }
 
@@ -420,10 +440,7 @@ function tryRemoveStale(file: string, found: FoundLock): boolean {
     return false;
   }
   try {
-    const now = inspectLock(file);
-    if (now === null || now.inode !== found.inode || now.text !== found.text) return false;
-    rmSync(file, { force: true });
-    return true;
+    return removeIfStill(file, found);
   } finally {
     // Only our own guard (its lock id is unique): one judged abandoned and replaced is not ours.
     if (inspectLock(guard)?.text === mine) rmSync(guard, { force: true });
@@ -450,7 +467,36 @@ function removeAbandonedGuard(guard: string): void {
     abandoned =
       state.kind === "gone" || (state.kind === "unverifiable" && found.ageMs > UNVERIFIABLE_GUARD_STALE_MS);
   }
-  if (abandoned) rmSync(guard, { force: true });
+  if (abandoned) removeIfStill(guard, found);
+}
+
+/**
+ * Removes `path` only if it still is the file `judged` (same inode and bytes), and says whether it
+ * did. Never deletes by name a path judged earlier, since another process may have put its own live
+ * file there since: the file is moved aside (atomic: only one process can move a given file), checked,
+ * and put back if it is not the judged one. (Only a third process creating the name in the instant
+ * between the move and the put-back could still be in conflict with the one whose file was moved.)
+ */
+function removeIfStill(path: string, judged: FoundLock): boolean {
+  const aside = `${path}.${randomUUID()}.aside`;
+  try {
+    renameSync(path, aside);
+  } catch (error) {
+    if (isCode(error, "ENOENT")) return false; // someone else removed it
+    throw new LogError(`cannot remove ${path}`, { cause: error });
+  }
+  try {
+    const moved = inspectLock(aside);
+    if (moved !== null && moved.inode === judged.inode && moved.text === judged.text) return true;
+    try {
+      linkSync(aside, path);
+    } catch (error) {
+      if (!isCode(error, "EEXIST")) throw new LogError(`cannot restore ${path}`, { cause: error });
+    }
+    return false;
+  } finally {
+    rmSync(aside, { force: true });
+  }
 }
 
 function isCode(error: unknown, code: string): boolean {
