@@ -2,10 +2,12 @@ import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import {
   closeSync,
   existsSync,
+  linkSync,
   mkdirSync,
   mkdtempSync,
   readdirSync,
   readFileSync,
+  renameSync,
   rmSync,
   symlinkSync,
   utimesSync,
@@ -444,6 +446,29 @@ describe("decision-log lock: one writer per directory", () => {
     } finally {
       writer.close();
     }
+  });
+
+  it("a release while another process has the lock moved aside to check it leaves no lock behind", () => {
+    const dir = newDir();
+    mkdirSync(dir, { recursive: true });
+    // The checker moves the live lock aside, finds it is not the stale one it judged, and puts it
+    // back; the holder releases in between.
+    const lock = acquireLogLock(dir);
+    const aside = `${lockPath(dir)}.checker.aside`;
+    renameSync(lockPath(dir), aside);
+    lock.release();
+    expect(existsSync(aside)).toBe(false);
+    expect(() => linkSync(aside, lockPath(dir))).toThrow(/ENOENT/); // nothing left to put back
+    expect(existsSync(lockPath(dir))).toBe(false);
+
+    // The same, with the put-back landing before the release.
+    const again = acquireLogLock(dir);
+    renameSync(lockPath(dir), aside);
+    linkSync(aside, lockPath(dir));
+    again.release();
+    rmSync(aside, { force: true }); // the checker drops its aside name
+    expect(existsSync(lockPath(dir))).toBe(false);
+    expect(acquireLogLock(dir).tookOver).toBeNull();
   });
 
   it("a holder's release never removes a lock someone else took since (each lock has its own id)", () => {

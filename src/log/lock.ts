@@ -3,6 +3,7 @@ import {
   closeSync,
   linkSync,
   openSync,
+  readdirSync,
   readFileSync,
   readlinkSync,
   renameSync,
@@ -12,7 +13,7 @@ import {
   writeSync,
 } from "node:fs";
 import { hostname } from "node:os";
-import { join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { LogError } from "./errors.js";
 
 /** File name of the lock inside a decision-log directory. */
@@ -158,18 +159,10 @@ export class FileLock {
   release(): void {
     if (this.released) return;
     this.released = true;
-    let current: string;
     try {
-      current = readFileSync(this.file, "utf8");
+      removeOwn(this.file, this.text);
     } catch (error) {
-      if (isCode(error, "ENOENT")) return;
-      throw new LogError(`cannot read lock file ${this.file} to release it`, { cause: error });
-    }
-    if (current !== this.text) return;
-    try {
-      rmSync(this.file, { force: true });
-    } catch (error) {
-      throw new LogError(`cannot remove lock file ${this.file}`, { cause: error });
+      throw new LogError(`cannot release lock file ${this.file}`, { cause: error });
     }
   }
 }
@@ -443,7 +436,7 @@ function tryRemoveStale(file: string, found: FoundLock): boolean {
     return removeIfStill(file, found);
   } finally {
     // Only our own guard (its lock id is unique): one judged abandoned and replaced is not ours.
-    if (inspectLock(guard)?.text === mine) rmSync(guard, { force: true });
+    removeOwn(guard, mine);
   }
 }
 
@@ -485,18 +478,56 @@ function removeIfStill(path: string, judged: FoundLock): boolean {
     if (isCode(error, "ENOENT")) return false; // someone else removed it
     throw new LogError(`cannot remove ${path}`, { cause: error });
   }
+  let moved: FoundLock | null;
   try {
-    const moved = inspectLock(aside);
-    if (moved !== null && moved.inode === judged.inode && moved.text === judged.text) return true;
-    try {
-      linkSync(aside, path);
-    } catch (error) {
-      if (!isCode(error, "EEXIST")) throw new LogError(`cannot restore ${path}`, { cause: error });
+    moved = inspectLock(aside);
+  } catch (error) {
+    // Unreadable here (another user's lock, say): it is not known to be the judged one; put it back.
+    restore(aside, path);
+    throw error;
+  }
+  if (moved !== null && moved.inode === judged.inode && moved.text === judged.text) {
+    rmSync(aside, { force: true });
+    return true;
+  }
+  // Null: its owner released it meanwhile (see removeOwn).
+  if (moved !== null) restore(aside, path);
+  return false;
+}
+
+/**
+ * Puts a file moved aside back under `path` and drops the aside name. The name may be taken since
+ * (EEXIST: a newer file stays), or the aside file gone (ENOENT: its owner released it meanwhile).
+ */
+function restore(aside: string, path: string): void {
+  try {
+    linkSync(aside, path);
+  } catch (error) {
+    if (!isCode(error, "EEXIST") && !isCode(error, "ENOENT")) {
+      throw new LogError(`cannot restore ${path}`, { cause: error });
     }
-    return false;
   } finally {
     rmSync(aside, { force: true });
   }
+}
+
+/**
+ * Removes this holder's lock or guard `path` (the one holding exactly `text`). Another process may
+ * have moved it aside for an instant to check it ({@link removeIfStill}) and will put it back: the
+ * aside copy is removed too, and the name looked at again, so the file cannot come back after release.
+ */
+function removeOwn(path: string, text: string): void {
+  if (readText(path) === text.trim()) {
+    rmSync(path, { force: true });
+    return;
+  }
+  const dir = dirname(path);
+  const prefix = `${basename(path)}.`;
+  for (const name of readdirSync(dir)) {
+    if (!name.startsWith(prefix) || !name.endsWith(".aside")) continue;
+    if (readText(join(dir, name)) === text.trim()) rmSync(join(dir, name), { force: true });
+  }
+  if (readText(path) === text.trim()) rmSync(path, { force: true });
 }
 
 function isCode(error: unknown, code: string): boolean {
