@@ -146,11 +146,6 @@ export function reasonsInSet(reasons: number): SafeModeReason[] {
   return SAFE_MODE_REASON_NAMES.filter((r) => (reasons & reasonMask(r)) !== 0);
 }
 
-/** Whether a value is the name of a SafeMode reason (for validating input from outside). */
-export function isSafeModeReason(name: string): name is SafeModeReason {
-  return Object.hasOwn(SAFE_MODE_REASONS, name);
-}
-
 /**
  * Audit decoder: a mode's name from its code (`mode-<code>` for an unknown code), in the shape
  * of `AuditDecoders.mode`.

@@ -33,3 +33,8 @@ export class UsageError extends Error {
 export function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
+
+/** Whether a thrown value is a Node system error with errno code `code` (`"ENOENT"`, `"EEXIST"`, …). */
+export function hasErrorCode(error: unknown, code: string): boolean {
+  return (error as NodeJS.ErrnoException | null)?.code === code;
+}

@@ -11,6 +11,7 @@ import { explain } from "../src/replay/explain.js";
 import { auditEventOf } from "../src/replay/log-records.js";
 import { replay } from "../src/replay/replay.js";
 import { ReplayClock } from "../src/replay/virtual-clock.js";
+import { SERVICE_KNOBS } from "./support/engine-harness.js";
 
 const dirs: string[] = [];
 afterAll(() => {
@@ -30,10 +31,7 @@ function config(clock: ReplayClock): EngineConfig {
   return {
     seed: 11,
     runId: "logged",
-    params: {
-      batchSize: { min: 1, max: 512, init: 64, maxDelta: 16 },
-      timeoutMs: { min: 1, max: 1000, init: 200, maxDelta: 40, scale: "log" },
-    },
+    params: SERVICE_KNOBS,
     spsa: { calibrationIterations: 4 },
     window: { digests: 5, ms: 500 },
     scheduler: clock,

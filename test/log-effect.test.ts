@@ -1,20 +1,10 @@
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { Effect, Exit, Scope } from "effect";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { DecisionLog, LogCorruptionError, LogError, readDecisionLog } from "../src/log/index.js";
-import { tempLogDir } from "./support/log-dir.js";
+import { tempLogDirs } from "./support/log-dir.js";
 
-let cleanups: (() => void)[] = [];
-afterEach(() => {
-  for (const c of cleanups) c();
-  cleanups = [];
-});
-
-function newDir(): string {
-  const { dir, cleanup } = tempLogDir();
-  cleanups.push(cleanup);
-  return dir;
-}
+const newDir = tempLogDirs();
 
 const HEADER = { kind: "header", engine: { seed: 7 } } as const;
 

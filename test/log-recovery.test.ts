@@ -1,6 +1,6 @@
 import { appendFileSync, readdirSync, readFileSync, statSync, truncateSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   type CompactStep,
   compactDecisionLog,
@@ -10,21 +10,11 @@ import {
   readDecisionLog,
 } from "../src/log/index.js";
 import { Prng } from "../src/random/prng.js";
-import { tempLogDir } from "./support/log-dir.js";
+import { tempLogDirs } from "./support/log-dir.js";
 
 const HEADER = { kind: "header", config: { seed: 3 }, packageVersion: "0.1.0" } as const;
 
-let cleanups: (() => void)[] = [];
-afterEach(() => {
-  for (const c of cleanups) c();
-  cleanups = [];
-});
-
-function newDir(): string {
-  const { dir, cleanup } = tempLogDir();
-  cleanups.push(cleanup);
-  return dir;
-}
+const newDir = tempLogDirs();
 
 /** A log with `n` records `{kind:"r", i}` (seq i), closed. */
 function writeLog(dir: string, n: number, segmentBytes?: number): void {

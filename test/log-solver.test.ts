@@ -2,12 +2,12 @@ import { spawn } from "node:child_process";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { afterAll, afterEach, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { createSolver, type SolverConfig, type Trial, UsageError } from "../src/index.js";
 import { createSolverLog, openDecisionLog, openSolverLog, readDecisionLog } from "../src/log/index.js";
 import { Prng } from "../src/random/prng.js";
 import { lines, REPO_ROOT, removeTempDirs, runArqon, tempDir, writeJson } from "./support/cli-run.js";
-import { tempLogDir } from "./support/log-dir.js";
+import { tempLogDirs } from "./support/log-dir.js";
 
 const CONFIG = {
   seed: 21,
@@ -18,18 +18,8 @@ const CONFIG = {
 
 const f = (p: Record<string, number>): number => (p.x! - 0.7) ** 2 + Math.log10(p.y!) ** 2;
 
-let cleanups: (() => void)[] = [];
-afterEach(() => {
-  for (const c of cleanups) c();
-  cleanups = [];
-});
+const newDir = tempLogDirs();
 afterAll(removeTempDirs);
-
-function newDir(): string {
-  const { dir, cleanup } = tempLogDir();
-  cleanups.push(cleanup);
-  return dir;
-}
 
 describe("solver decision log", () => {
   it("a solver rebuilt from its log continues exactly like one that never stopped", () => {

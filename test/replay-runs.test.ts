@@ -17,6 +17,7 @@ import { replay } from "../src/replay/replay.js";
 import { ReplayRunError } from "../src/replay/run-choice.js";
 import { ReplayClock } from "../src/replay/virtual-clock.js";
 import { runArqon, runArqonInProcess } from "./support/cli-run.js";
+import { SERVICE_KNOBS } from "./support/engine-harness.js";
 
 const scratch = mkdtempSync(join(tmpdir(), "arqon-replay-runs-"));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
@@ -33,10 +34,7 @@ const RUNS = [
 function config(seed: number, clock: ReplayClock): EngineConfig {
   return {
     seed,
-    params: {
-      batchSize: { min: 1, max: 512, init: 64, maxDelta: 16 },
-      timeoutMs: { min: 1, max: 1000, init: 200, maxDelta: 40, scale: "log" },
-    },
+    params: SERVICE_KNOBS,
     spsa: { calibrationIterations: 3 },
     window: { digests: 5, ms: 500 },
     scheduler: clock,

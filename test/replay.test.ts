@@ -8,6 +8,7 @@ import { explain, renderExplanation } from "../src/replay/explain.js";
 import { auditLogRecord, engineLogHeader } from "../src/replay/log-records.js";
 import { replay } from "../src/replay/replay.js";
 import { ReplayClock } from "../src/replay/virtual-clock.js";
+import { SERVICE_KNOBS } from "./support/engine-harness.js";
 
 const START = 1_000;
 const TICK_MS = 10;
@@ -17,8 +18,7 @@ function engineConfig(seed: number): EngineConfig {
     seed,
     runId: `replay-${seed}`,
     params: {
-      batchSize: { min: 1, max: 512, init: 64, maxDelta: 16 },
-      timeoutMs: { min: 1, max: 1000, init: 200, maxDelta: 40, scale: "log" },
+      ...SERVICE_KNOBS,
       ratio: { min: -1, max: 1, init: 0.5, maxDelta: 0.1 },
     },
     spsa: { a: "auto", c: 0.02, calibrationIterations: 4 },

@@ -1,6 +1,7 @@
 import { resolve } from "node:path";
 import type { DashboardServer } from "../dashboard/server.js";
 import type { DashboardSource } from "../dashboard/source.js";
+import { errorMessage } from "../errors.js";
 import { optionalString, parseFlags } from "./args.js";
 import { runtimeError, usageError } from "./cli-error.js";
 import type { CliIo } from "./io.js";
@@ -69,7 +70,7 @@ export async function runDashboard(argv: readonly string[], io: CliIo, stop: Abo
     server = await serveDashboard(source, { port });
   } catch (error) {
     await stopDemo();
-    throw runtimeError(`arqon dashboard: cannot listen on 127.0.0.1:${port}: ${(error as Error).message}`);
+    throw runtimeError(`arqon dashboard: cannot listen on 127.0.0.1:${port}: ${errorMessage(error)}`);
   }
   io.stderr(
     `arqon dashboard: ${what}\n` +

@@ -1,10 +1,9 @@
 import { resolve } from "node:path";
 import { explain, renderExplanation } from "../replay/explain.js";
 import { encodeNumbers } from "../replay/json-numbers.js";
-import { ReplayInputError } from "../replay/read-log.js";
 import { type ExitCode, usageError } from "./cli-error.js";
 import type { CliIo } from "./io.js";
-import { logReadFailure, parseLogCommand, runFlag, runFlagFailure, wholeFlag } from "./replay.js";
+import { logReadFailure, parseLogCommand, runFlag, runFlagFailure, wholeFlag } from "./log-command.js";
 
 /** Help text of `arqon explain`. */
 export const EXPLAIN_USAGE = `arqon explain <log> --generation N [--run K] [--json]
@@ -34,8 +33,6 @@ export function explainCommand(argv: readonly string[], io: CliIo): ExitCode {
   try {
     explanation = explain(resolve(io.cwd, log), generation, run === undefined ? {} : { run });
   } catch (error) {
-    if (error instanceof ReplayInputError && error.message.startsWith("no apply"))
-      throw usageError(`arqon explain: ${error.message}`);
     throw logReadFailure("explain", runFlagFailure("explain", error));
   }
   io.stdout(

@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
+import { errorMessage, hasErrorCode } from "../errors.js";
 import { usageError } from "./cli-error.js";
 
 /**
@@ -11,11 +12,10 @@ export function readJsonFile(cwd: string, path: string, what: string): unknown {
   try {
     text = readFileSync(resolve(cwd, path), "utf8");
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
     throw usageError(
-      code === "ENOENT"
+      hasErrorCode(error, "ENOENT")
         ? `${what} file not found: ${path}`
-        : `cannot read ${what} file ${path}: ${(error as Error).message}`,
+        : `cannot read ${what} file ${path}: ${errorMessage(error)}`,
     );
   }
   return parseJsonText(text, `${what} file ${path}`);
@@ -26,6 +26,6 @@ export function parseJsonText(text: string, source: string): unknown {
   try {
     return JSON.parse(text);
   } catch (error) {
-    throw usageError(`${source} is not valid JSON: ${(error as Error).message}`);
+    throw usageError(`${source} is not valid JSON: ${errorMessage(error)}`);
   }
 }

@@ -1,14 +1,11 @@
 import { resolve } from "node:path";
-import { parseArgs } from "node:util";
 import type { AuditEvent } from "../audit/events.js";
-import { errorMessage } from "../errors.js";
-import { LogError } from "../log/errors.js";
 import { encodeNumbers } from "../replay/json-numbers.js";
-import { describeGenerations, ReplayInputError } from "../replay/read-log.js";
+import { describeGenerations } from "../replay/read-log.js";
 import { type ReplayDivergence, type ReplayResult, type ReplayRunResult, replay } from "../replay/replay.js";
-import { ReplayRunError } from "../replay/run-choice.js";
-import { type ExitCode, runtimeError, usageError } from "./cli-error.js";
+import { type ExitCode, usageError } from "./cli-error.js";
 import type { CliIo } from "./io.js";
+import { logReadFailure, parseLogCommand, runFlag, runFlagFailure, wholeFlag } from "./log-command.js";
 
 /** Help text of `arqon replay`. */
 export const REPLAY_USAGE = `arqon replay <log> [--run K] [--context N] [--json]
@@ -19,70 +16,6 @@ export const REPLAY_USAGE = `arqon replay <log> [--run K] [--context N] [--json]
   A log continued after a restart holds several runs: each is replayed on its own engine and gets
   a line; --run K replays run K only (1 is the run the log header describes).
   --json prints the result object instead (NaN, ±Infinity and -0 as {"$num": "..."}).`;
-
-/**
- * The positional argument and flags of a log command (`<log> [flags]`), strictly: exactly one
- * positional, no unknown flags.
- */
-export function parseLogCommand(
-  command: string,
-  argv: readonly string[],
-  flags: Record<string, { readonly type: "string" | "boolean" }>,
-): { readonly log: string | undefined; readonly values: Record<string, string | boolean | undefined> } {
-  try {
-    const { values, positionals } = parseArgs({
-      args: [...argv],
-      options: { ...flags, help: { type: "boolean", short: "h" } },
-      strict: true,
-      allowPositionals: true,
-    });
-    if (positionals.length > 1) throw new Error(`expected one log, got ${positionals.length}`);
-    return { log: positionals[0], values: values as Record<string, string | boolean | undefined> };
-  } catch (error) {
-    throw usageError(`arqon ${command}: ${errorMessage(error)}`);
-  }
-}
-
-/** The value of an optional `--run K` flag (a whole number ≥ 1), or undefined when absent. */
-export function runFlag(command: string, value: string | boolean | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  const run = wholeFlag(command, value, "run", 0);
-  if (run < 1)
-    throw usageError(`arqon ${command}: --run must be 1 or more (runs are numbered from 1), got ${run}`);
-  return run;
-}
-
-/** A `--run` that names no run of the log, as a usage error naming the flag. */
-export function runFlagFailure(command: string, error: unknown): unknown {
-  if (!(error instanceof ReplayRunError)) return error;
-  const n = error.runCount;
-  return usageError(
-    `arqon ${command}: --run ${String(error.run)} is not a run of this log (it holds ${n === 1 ? "run 1 only" : `runs 1–${n}`})`,
-  );
-}
-
-/** The value of a whole-number flag ≥ 0, or `fallback` when absent. */
-export function wholeFlag(
-  command: string,
-  value: string | boolean | undefined,
-  name: string,
-  fallback: number,
-): number {
-  if (value === undefined) return fallback;
-  const n = typeof value === "string" && /^\d+$/.test(value.trim()) ? Number(value.trim()) : Number.NaN;
-  if (!Number.isSafeInteger(n))
-    throw usageError(`arqon ${command}: --${name} must be a whole number, got ${JSON.stringify(value)}`);
-  return n;
-}
-
-/** Turns the errors of reading a log into CLI errors (unreadable input: exit 2; damaged log: exit 1). */
-export function logReadFailure(command: string, error: unknown): unknown {
-  if (error instanceof ReplayInputError) return usageError(`arqon ${command}: ${error.message}`);
-  if (error instanceof LogError) return runtimeError(`arqon ${command}: ${error.message}`);
-  const code = (error as { code?: unknown }).code;
-  if (code === "ENOENT") return usageError(`arqon ${command}: ${(error as Error).message}`);
-  return error;
-}
 
 /** `arqon replay <log>`: checks that a decision log replays bit for bit, run by run. */
 export async function replayCommand(argv: readonly string[], io: CliIo): Promise<ExitCode> {

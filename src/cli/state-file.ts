@@ -1,5 +1,6 @@
 import { closeSync, existsSync, fsyncSync, openSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
 import { resolve } from "node:path";
+import { errorMessage } from "../errors.js";
 import { restoreSolver, type Solver, UsageError } from "../index.js";
 import { LogError } from "../log/errors.js";
 import type { FileLock } from "../log/lock.js";
@@ -55,7 +56,7 @@ export function loadSolverState(cwd: string, path: string, logLock?: FileLock): 
   try {
     return restoreSolver(artifact);
   } catch (error) {
-    throw usageError(`state file ${path} is not a valid arqon solver state: ${(error as Error).message}`);
+    throw usageError(`state file ${path} is not a valid arqon solver state: ${errorMessage(error)}`);
   }
 }
 
@@ -74,7 +75,7 @@ export function attachStateLog(cwd: string, path: string, solver: Solver, logLoc
     appendSolverSnapshot(target, solver, options);
     return openSolverLog(target, options);
   } catch (error) {
-    throw runtimeError(`cannot write state log ${path}: ${(error as Error).message}`);
+    throw runtimeError(`cannot write state log ${path}: ${errorMessage(error)}`);
   }
 }
 
@@ -114,6 +115,6 @@ export function saveSolverState(cwd: string, path: string, solver: Solver, logLo
     renameSync(tmp, target);
   } catch (error) {
     rmSync(tmp, { force: true });
-    throw runtimeError(`cannot save state file ${path}: ${(error as Error).message}`);
+    throw runtimeError(`cannot save state file ${path}: ${errorMessage(error)}`);
   }
 }

@@ -1,5 +1,6 @@
 import { existsSync, mkdirSync, readdirSync, rmdirSync } from "node:fs";
 import { resolve } from "node:path";
+import { hasErrorCode } from "../errors.js";
 import { LogError } from "../log/errors.js";
 import {
   acquireFileLock,
@@ -70,7 +71,7 @@ export async function lockState(
       if (readdirSync(target).length === 0) rmdirSync(target);
     } catch (error) {
       // Another command may have just created its lock in it (ENOTEMPTY), or removed it (ENOENT).
-      if (!isCode(error, "ENOTEMPTY") && !isCode(error, "ENOENT")) throw error;
+      if (!hasErrorCode(error, "ENOTEMPTY") && !hasErrorCode(error, "ENOENT")) throw error;
     }
   };
   const deadline = Date.now() + wait.waitMs;
@@ -97,7 +98,7 @@ export async function lockState(
       };
     } catch (error) {
       // The directory vanished between our check and our create (its creator failed and removed it).
-      if (log && error instanceof LogError && isCode(error.cause, "ENOENT") && Date.now() < deadline) {
+      if (log && error instanceof LogError && hasErrorCode(error.cause, "ENOENT") && Date.now() < deadline) {
         await new Promise((done) => setTimeout(done, wait.pollMs));
         continue;
       }
@@ -144,8 +145,4 @@ export async function withLockedState<T>(
   } finally {
     held.release();
   }
-}
-
-function isCode(error: unknown, code: string): boolean {
-  return (error as NodeJS.ErrnoException | null)?.code === code;
 }

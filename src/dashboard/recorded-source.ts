@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { AuditEvent } from "../audit/events.js";
+import { errorMessage } from "../errors.js";
 import { readDecisionLog } from "../log/reader.js";
 import { listSegments } from "../log/segments.js";
 import { isNumberRecord } from "./dashboard-model.js";
@@ -87,7 +88,7 @@ export function parseAuditJsonl(text: string, name: string): AuditEvent[] {
     try {
       parsed = JSON.parse(line);
     } catch (error) {
-      throw new RecordingError(`${name}:${i + 1}: not JSON (${(error as Error).message})`);
+      throw new RecordingError(`${name}:${i + 1}: not JSON (${errorMessage(error)})`);
     }
     const record = parsed as { type?: unknown; seq?: unknown; time?: unknown } | null;
     if (typeof record !== "object" || record === null || Array.isArray(record))
@@ -124,7 +125,7 @@ export function readRecording(path: string): AuditEvent[] {
         .map((f) => join(path, f));
   } catch (error) {
     if (error instanceof RecordingError) throw error;
-    throw new RecordingError(`cannot read ${path}: ${(error as Error).message}`);
+    throw new RecordingError(`cannot read ${path}: ${errorMessage(error)}`);
   }
   if (files.length === 0)
     throw new RecordingError(`${path}: no decision log segments or .jsonl files in this directory`);
@@ -134,7 +135,7 @@ export function readRecording(path: string): AuditEvent[] {
     try {
       text = readFileSync(file, "utf8");
     } catch (error) {
-      throw new RecordingError(`cannot read ${file}: ${(error as Error).message}`);
+      throw new RecordingError(`cannot read ${file}: ${errorMessage(error)}`);
     }
     for (const event of parseAuditJsonl(text, file)) events.push(event);
   }

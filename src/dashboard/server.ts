@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { errorMessage } from "../errors.js";
 import {
   type ControlAction,
   type ControlRequest,
@@ -196,7 +197,7 @@ export async function serveDashboard(
     try {
       result = perform(control, parsed);
     } catch (error) {
-      return sendJson(res, 500, { error: `control action failed: ${(error as Error).message}` });
+      return sendJson(res, 500, { error: `control action failed: ${errorMessage(error)}` });
     }
     const state = currentState();
     sendJson(res, 200, { action: name satisfies ControlAction, ...result, view: state.view });
@@ -207,7 +208,7 @@ export async function serveDashboard(
     try {
       handle(req, res);
     } catch (error) {
-      if (!res.headersSent) sendJson(res, 500, { error: (error as Error).message });
+      if (!res.headersSent) sendJson(res, 500, { error: errorMessage(error) });
       else res.destroy();
     }
   });

@@ -97,10 +97,7 @@ export class ControlSafety {
   reasonBits = 0;
   /** Held spikes not attributed to the tuner (see {@link onSpike}). */
   absorbedShifts = 0;
-  /** Whether measurements are the negated constraint margin (constraint-first). */
-  feasibility = false;
-  /** The cycle stalled and is returning to the centre; SafeMode freezes once it is there. */
-  stalling = false;
+
   /** Audit events the sink has not taken yet. */
   undeliveredCount = 0;
 
@@ -128,6 +125,8 @@ export class ControlSafety {
   /** Whether the governor found anomalous digests in the window being measured (its value is not the point's). */
   private windowAnomalous = false;
   private rollingBackForActuator = false;
+  /** The cycle stalled and is returning to the centre; SafeMode freezes once it is there. */
+  private stalling = false;
   /** SPSA centre (unit cube) at the latest clean digest: where the tuner stood while all was well. */
   private readonly cleanCentre: Float64Array;
   /** Whether the centre moved since {@link cleanCentre} was taken. */
@@ -299,6 +298,11 @@ export class ControlSafety {
       this.clear("divergence");
     }
     if (this.modeLevel !== 0) this.sendSafeMode({ type: healthy ? "window.healthy" : "window.unhealthy" });
+  }
+
+  /** The SPSA cycle stalled (telemetry stopped): it returns to the centre, then {@link freezeIfStalled}. */
+  onStalled(): void {
+    this.stalling = true;
   }
 
   /**
@@ -602,8 +606,7 @@ export class ControlSafety {
 
   /** Switches the SPSA measurements between the objective and the negated margin, restarting the cycle. */
   private setFeasibility(on: boolean): void {
-    if (this.feasibility === on) return;
-    this.feasibility = on;
+    if (this.host.core.seekingFeasibility === on) return;
     this.host.core.setFeasibilityOnly(on);
     this.host.cancelPaced("decision");
     this.host.sendSpsa({ type: "reset" });

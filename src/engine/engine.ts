@@ -357,7 +357,7 @@ class EngineImpl implements Engine {
     safety.observeObjective(digest.objective, now);
     const margin = digest.constraintMargin;
     if (margin !== undefined) safety.onConstraintMargin(margin);
-    if (!safety.feasibility) this.sink?.next(digest.objective);
+    if (!this.core.seekingFeasibility) this.sink?.next(digest.objective);
     else if (margin !== undefined) this.sink?.next(-margin);
     this.afterWork();
     return "accepted";
@@ -498,18 +498,26 @@ class EngineImpl implements Engine {
     return root.start();
   }
 
+  /**
+   * Hands the target point to Tier 1 as a new proposal: an apply is audited with its values and
+   * pushed to the actuator, a refusal counted toward repeated violations. Returns Tier 1's code.
+   */
+  private applyTarget(kind: ApplyKind): number {
+    const code = this.executor.apply(this.target, ++this.proposalId, kind, this.scheduler.now());
+    if (code === APPLIED) {
+      this.audit.attachVector(this.live.values);
+      this.safety.pushToActuator();
+    } else this.safety.onViolation(code);
+    return code;
+  }
+
   /** The SPSA statechart's hooks: they move the core, apply through Tier 1 and drive the windows. */
   private spsaActions() {
     const core = this.core;
     const target = this.target;
     const propose = (kind: ApplyKind, self: AnyActorRef): boolean => {
-      const code = this.executor.apply(target, ++this.proposalId, kind, this.scheduler.now());
-      if (code === APPLIED) {
-        this.audit.attachVector(this.live.values);
-        this.safety.pushToActuator();
-        return true;
-      }
-      this.safety.onViolation(code);
+      const code = this.applyTarget(kind);
+      if (code === APPLIED) return true;
       self.send({ type: "apply.rejected", code });
       return false;
     };
@@ -542,11 +550,7 @@ class EngineImpl implements Engine {
         this.control.next("discard");
         this.whenApplyAllowed("return", () => {
           target.set(core.centre);
-          const code = this.executor.apply(target, ++this.proposalId, ApplyKind.Centre, this.scheduler.now());
-          if (code === APPLIED) {
-            this.audit.attachVector(this.live.values);
-            this.safety.pushToActuator();
-          } else this.safety.onViolation(code);
+          this.applyTarget(ApplyKind.Centre);
           this.control.next("open");
           this.safety.freezeIfStalled();
         });
@@ -573,7 +577,7 @@ class EngineImpl implements Engine {
         );
       },
       noteStalled: () => {
-        this.safety.stalling = true;
+        this.safety.onStalled();
         this.audit.write(
           AuditRecordType.SpsaStalled,
           this.scheduler.now(),
@@ -758,8 +762,8 @@ class EngineImpl implements Engine {
     );
   }
 
-  /** Writes a digest with every field replay needs (capture on); absent or unusable fields become NaN. */
-  private captureDigest(type: AuditRecordType, code: number, digest: unknown, now: number): void {
+  /** Writes a rejected digest with every field replay needs (capture on); absent or unusable fields become NaN. */
+  private captureRejected(code: number, digest: unknown, now: number): void {
     const field = (d: Record<string, unknown>, key: string): number =>
       typeof d[key] === "number" ? (d[key] as number) : Number.NaN;
     let d: Record<string, unknown> = {};
@@ -769,10 +773,10 @@ class EngineImpl implements Engine {
       // A digest whose getters throw is captured without its fields.
     }
     this.audit.writeDigest(
-      type,
+      AuditRecordType.DigestRejected,
       now,
       this.live.generation,
-      type === AuditRecordType.DigestAccepted ? this.proposalId : -1,
+      -1,
       code,
       field(d, "objective"),
       field(d, "generation"),
@@ -787,7 +791,7 @@ class EngineImpl implements Engine {
   private reject(code: number, digest: unknown, now: number): void {
     this.rejected++;
     if (this.config.captureDigests) {
-      this.captureDigest(AuditRecordType.DigestRejected, code, digest, now);
+      this.captureRejected(code, digest, now);
       this.afterWork();
       return;
     }

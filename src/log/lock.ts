@@ -14,6 +14,7 @@ import {
 } from "node:fs";
 import { hostname } from "node:os";
 import { basename, dirname, join } from "node:path";
+import { hasErrorCode } from "../errors.js";
 import { LogError } from "./errors.js";
 
 /** File name of the lock inside a decision-log directory. */
@@ -254,8 +255,8 @@ function createExclusive(file: string, text: string): boolean {
       linkSync(staged, file);
       return true;
     } catch (error) {
-      if (isCode(error, "EEXIST")) return false;
-      if (!LINK_UNSUPPORTED.some((code) => isCode(error, code))) {
+      if (hasErrorCode(error, "EEXIST")) return false;
+      if (!LINK_UNSUPPORTED.some((code) => hasErrorCode(error, code))) {
         throw new LogError(`cannot create lock file ${file}`, { cause: error });
       }
       return createAndWrite(file, text);
@@ -274,7 +275,7 @@ function createAndWrite(file: string, text: string): boolean {
   try {
     fd = openSync(file, "wx");
   } catch (error) {
-    if (isCode(error, "EEXIST")) return false;
+    if (hasErrorCode(error, "EEXIST")) return false;
     throw new LogError(`cannot create lock file ${file}`, { cause: error });
   }
   try {
@@ -294,7 +295,7 @@ function inspectLock(file: string): FoundLock | null {
     const text = readFileSync(file, "utf8");
     return { text, inode: stat.ino, ageMs: Date.now() - stat.mtimeMs, owner: parseOwner(text) };
   } catch (error) {
-    if (isCode(error, "ENOENT")) return null;
+    if (hasErrorCode(error, "ENOENT")) return null;
     throw new LogError(`cannot read lock file ${file}`, { cause: error });
   }
 }
@@ -416,7 +417,7 @@ function processIsAlive(pid: number): boolean {
     return true;
   } catch (error) {
     // EPERM: it exists but belongs to someone else.
-    return !isCode(error, "ESRCH");
+    return !hasErrorCode(error, "ESRCH");
   }
 }
 
@@ -475,7 +476,7 @@ function removeIfStill(path: string, judged: FoundLock): boolean {
   try {
     renameSync(path, aside);
   } catch (error) {
-    if (isCode(error, "ENOENT")) return false; // someone else removed it
+    if (hasErrorCode(error, "ENOENT")) return false; // someone else removed it
     throw new LogError(`cannot remove ${path}`, { cause: error });
   }
   let moved: FoundLock | null;
@@ -503,7 +504,7 @@ function restore(aside: string, path: string): void {
   try {
     linkSync(aside, path);
   } catch (error) {
-    if (!isCode(error, "EEXIST") && !isCode(error, "ENOENT")) {
+    if (!hasErrorCode(error, "EEXIST") && !hasErrorCode(error, "ENOENT")) {
       throw new LogError(`cannot restore ${path}`, { cause: error });
     }
   } finally {
@@ -528,8 +529,4 @@ function removeOwn(path: string, text: string): void {
     if (readText(join(dir, name)) === text.trim()) rmSync(join(dir, name), { force: true });
   }
   if (readText(path) === text.trim()) rmSync(path, { force: true });
-}
-
-function isCode(error: unknown, code: string): boolean {
-  return (error as NodeJS.ErrnoException | null)?.code === code;
 }

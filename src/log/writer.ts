@@ -448,19 +448,24 @@ function openSegment(path: string, create: boolean): number {
 
 /** Cuts a torn tail off the last segment. */
 function truncateTail(tail: TornTail): LogRecovery {
-  const fd = openSync(tail.segment, "r+");
-  try {
-    ftruncateSync(fd, tail.truncatedAt);
-    fdatasyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
+  truncateDurably(tail.segment, tail.truncatedAt);
   return {
     kind: "torn-tail",
     segment: tail.segment,
     truncatedAt: tail.truncatedAt,
     bytesDropped: tail.bytesDropped,
   };
+}
+
+/** Cuts the file at `path` to `length` bytes and makes that durable before returning. */
+function truncateDurably(path: string, length: number): void {
+  const fd = openSync(path, "r+");
+  try {
+    ftruncateSync(fd, length);
+    fdatasyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /**
@@ -473,13 +478,7 @@ function setAside(corruption: Corruption, segments: readonly SegmentFile[]): Log
   const size = statSync(corruption.segment).size;
   let dropped = size - corruption.offset;
   copyFileSync(corruption.segment, `${corruption.segment}.dropped`);
-  const fd = openSync(corruption.segment, "r+");
-  try {
-    ftruncateSync(fd, corruption.offset);
-    fdatasyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
+  truncateDurably(corruption.segment, corruption.offset);
   for (const later of segments.slice(at + 1)) {
     dropped += statSync(later.path).size;
     renameSync(later.path, `${later.path}.dropped`);

@@ -1,5 +1,6 @@
 import { readFileSync, statSync } from "node:fs";
 import type { AuditEvent } from "../audit/events.js";
+import { errorMessage } from "../errors.js";
 import { readDecisionLog } from "../log/reader.js";
 import { auditEventOf, type EngineLogHeader, engineHeaderOf } from "./log-records.js";
 
@@ -171,7 +172,7 @@ function readPath(path: string): unknown[] {
     try {
       out.push(JSON.parse(line));
     } catch (error) {
-      throw new ReplayInputError(`${path}:${n + 1}: not JSON (${(error as Error).message})`);
+      throw new ReplayInputError(`${path}:${n + 1}: not JSON (${errorMessage(error)})`);
     }
   }
   return out;

@@ -4,6 +4,12 @@ import type { Digest } from "../../src/engine/digest.js";
 import { createEngine, type Engine } from "../../src/engine/engine.js";
 import { ManualClock } from "./engine-clock.js";
 
+/** The batching service's two knobs that the log and replay tests tune: a count and a log-scale timeout. */
+export const SERVICE_KNOBS = {
+  batchSize: { min: 1, max: 512, init: 64, maxDelta: 16 },
+  timeoutMs: { min: 1, max: 1000, init: 200, maxDelta: 40, scale: "log" },
+} as const satisfies EngineConfig["params"];
+
 /** An engine running on a {@link ManualClock}, with every audit event it delivered. */
 export interface EngineRig {
   readonly engine: Engine;

@@ -10,6 +10,7 @@ import { writeSync } from "node:fs";
 import { createLoggedEngine } from "../../src/log/engine-log.js";
 import { Prng } from "../../src/random/prng.js";
 import { ReplayClock } from "../../src/replay/virtual-clock.js";
+import { SERVICE_KNOBS } from "./engine-harness.js";
 
 const say = (line: string): void => {
   writeSync(1, `${line}\n`);
@@ -20,10 +21,7 @@ const logged = createLoggedEngine(
   {
     seed: 21,
     runId: "crash",
-    params: {
-      batchSize: { min: 1, max: 512, init: 64, maxDelta: 16 },
-      timeoutMs: { min: 1, max: 1000, init: 200, maxDelta: 40, scale: "log" },
-    },
+    params: SERVICE_KNOBS,
     spsa: { calibrationIterations: 4 },
     window: { digests: 5, ms: 500 },
     scheduler: clock,

@@ -16,6 +16,7 @@ import type { Guardrails } from "../../hotpath/guardrails.js";
 import {
   type ChangeBudgetOptions,
   changeBudgetOptionIssues,
+  DEFAULT_CHANGE_BUDGET_OPTIONS,
   type ResolvedChangeBudgetOptions,
 } from "./change-budget.js";
 import {
@@ -179,7 +180,7 @@ export function resolveSafetyOptions(
         : {
             changeBudget: guardrails.changeBudget,
             budgetWindowMs: guardrails.budgetWindowMs,
-            buckets: 12,
+            buckets: DEFAULT_CHANGE_BUDGET_OPTIONS.buckets,
             ...changeBudget,
           },
     emergencyMargin: o.emergencyMargin ?? -0.5,
