@@ -1,4 +1,5 @@
 import { assign, emit, setup } from "xstate";
+import type { OptionProblem } from "./option-problem.js";
 
 /** Settings of a circuit breaker; every field has a documented default. */
 export interface CircuitBreakerOptions {
@@ -24,12 +25,6 @@ export const CIRCUIT_BREAKER_DEFAULTS: ResolvedCircuitBreakerOptions = {
   maxBackoffMs: 60_000,
 };
 
-/** One problem with circuit-breaker options: the field (`""` for the whole input) and why. */
-export interface CircuitBreakerOptionProblem {
-  readonly field: string;
-  readonly reason: string;
-}
-
 /**
  * Every problem with circuit-breaker options, all of them rather than the first. `undefined` (all
  * defaults) is valid, and so is a field set to `undefined` (its default). Refused: a non-object, an
@@ -37,14 +32,14 @@ export interface CircuitBreakerOptionProblem {
  * number ≥ 1, `baseBackoffMs` not a positive finite number, and `maxBackoffMs` not finite or below
  * the base (the given base, or its default). Pure; cold path.
  */
-export function circuitBreakerOptionProblems(input: unknown): CircuitBreakerOptionProblem[] {
+export function circuitBreakerOptionProblems(input: unknown): OptionProblem[] {
   if (input === undefined) return [];
   if (typeof input !== "object" || input === null || Array.isArray(input)) {
     return [{ field: "", reason: "must be an object of circuit-breaker options" }];
   }
   const known = Object.keys(CIRCUIT_BREAKER_DEFAULTS);
   const given = input as Readonly<Record<string, unknown>>;
-  const problems: CircuitBreakerOptionProblem[] = [];
+  const problems: OptionProblem[] = [];
   for (const [field, value] of Object.entries(given)) {
     if (!known.includes(field))
       problems.push({ field, reason: `unknown option; known: ${known.join(", ")}` });

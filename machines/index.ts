@@ -7,7 +7,6 @@ export {
   type CircuitBreakerContext,
   type CircuitBreakerEmitted,
   type CircuitBreakerEvent,
-  type CircuitBreakerOptionProblem,
   type CircuitBreakerOptions,
   circuitBreakerMachine,
   circuitBreakerOptionProblems,
@@ -15,6 +14,7 @@ export {
 } from "./circuit-breaker.machine.js";
 export { engineMachine } from "./engine.machine.js";
 export { type HotPathEvent, type HotPathState, hotPathPlaceholder } from "./hot-path.logic.js";
+export type { OptionProblem } from "./option-problem.js";
 export {
   type ResolvedSafeModeOptions,
   resolveSafeModeOptions,
@@ -23,7 +23,6 @@ export {
   type SafeModeChanged,
   type SafeModeContext,
   type SafeModeEvent,
-  type SafeModeOptionProblem,
   type SafeModeOptions,
   safeModeMachine,
   safeModeOptionProblems,

@@ -1,4 +1,5 @@
 import { assign, emit, setup } from "xstate";
+import type { OptionProblem } from "./option-problem.js";
 import {
   demandsAtLeast,
   isLatchedReason,
@@ -65,14 +66,6 @@ export const SAFE_MODE_DEFAULTS = { dwellMs: 30_000, healthyWindows: 3 } as cons
  */
 export const SAFE_MODE_MAX_HEALTHY_WINDOWS = 1_000_000;
 
-/** One problem with a {@link SafeModeOptions} input. */
-export interface SafeModeOptionProblem {
-  /** The option at fault (`dwellMs`, `healthyWindows` or an unknown key); `""` for the input as a whole. */
-  readonly field: string;
-  /** What is wrong, without the value (e.g. "must be a finite number ≥ 0 (milliseconds)"). */
-  readonly reason: string;
-}
-
 /** Each known option: whether a value is acceptable, and the reason given when it is not. */
 const SAFE_MODE_OPTION_RULES: Readonly<
   Record<keyof SafeModeOptions, readonly [accepts: (x: number) => boolean, reason: string]>
@@ -95,13 +88,13 @@ const SAFE_MODE_OPTION_RULES: Readonly<
  * (`null`, strings, NaN included) or breaks its rule: `dwellMs` finite and ≥ 0; `healthyWindows` a
  * whole number from 1 to {@link SAFE_MODE_MAX_HEALTHY_WINDOWS}. Pure; cold path.
  */
-export function safeModeOptionProblems(input: unknown): SafeModeOptionProblem[] {
+export function safeModeOptionProblems(input: unknown): OptionProblem[] {
   if (input === undefined) return [];
   if (typeof input !== "object" || input === null || Array.isArray(input)) {
     return [{ field: "", reason: "must be an object of SafeMode options" }];
   }
   const known = Object.keys(SAFE_MODE_OPTION_RULES);
-  const problems: SafeModeOptionProblem[] = [];
+  const problems: OptionProblem[] = [];
   for (const [field, value] of Object.entries(input)) {
     const rule = Object.hasOwn(SAFE_MODE_OPTION_RULES, field)
       ? SAFE_MODE_OPTION_RULES[field as keyof SafeModeOptions]

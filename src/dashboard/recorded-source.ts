@@ -2,6 +2,7 @@ import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { AuditEvent } from "../audit/events.js";
 import { errorMessage } from "../errors.js";
+import { parseJsonLines } from "../log/json-lines.js";
 import { readDecisionLog } from "../log/reader.js";
 import { listSegments } from "../log/segments.js";
 import { isNumberRecord } from "./dashboard-model.js";
@@ -80,24 +81,14 @@ function foldView(events: readonly AuditEvent[], title: string): DashboardView {
  */
 export function parseAuditJsonl(text: string, name: string): AuditEvent[] {
   const events: AuditEvent[] = [];
-  const lines = text.split("\n");
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i]!.trim();
-    if (line === "") continue;
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(line);
-    } catch (error) {
-      throw new RecordingError(`${name}:${i + 1}: not JSON (${errorMessage(error)})`);
-    }
-    const record = parsed as { type?: unknown; seq?: unknown; time?: unknown } | null;
+  for (const { value, line } of parseJsonLines(text, name, (message) => new RecordingError(message))) {
+    const record = value as { type?: unknown; seq?: unknown; time?: unknown } | null;
     if (typeof record !== "object" || record === null || Array.isArray(record))
-      throw new RecordingError(`${name}:${i + 1}: expected an audit event object`);
-    if (typeof record.type !== "string")
-      throw new RecordingError(`${name}:${i + 1}: "type" must be a string`);
+      throw new RecordingError(`${name}:${line}: expected an audit event object`);
+    if (typeof record.type !== "string") throw new RecordingError(`${name}:${line}: "type" must be a string`);
     if (typeof record.seq !== "number" || typeof record.time !== "number")
-      throw new RecordingError(`${name}:${i + 1}: "seq" and "time" must be numbers`);
-    events.push(parsed as AuditEvent);
+      throw new RecordingError(`${name}:${line}: "seq" and "time" must be numbers`);
+    events.push(value as AuditEvent);
   }
   return events;
 }

@@ -1,6 +1,6 @@
 import { readFileSync, statSync } from "node:fs";
 import type { AuditEvent } from "../audit/events.js";
-import { errorMessage } from "../errors.js";
+import { parseJsonLines } from "../log/json-lines.js";
 import { readDecisionLog } from "../log/reader.js";
 import { auditEventOf, type EngineLogHeader, engineHeaderOf } from "./log-records.js";
 
@@ -164,16 +164,6 @@ function readPath(path: string): unknown[] {
     const contents = readDecisionLog(path);
     return [contents.header, ...contents.records];
   }
-  const lines = readFileSync(path, "utf8").split("\n");
-  const out: unknown[] = [];
-  for (let n = 0; n < lines.length; n++) {
-    const line = lines[n]!.trim();
-    if (line === "") continue;
-    try {
-      out.push(JSON.parse(line));
-    } catch (error) {
-      throw new ReplayInputError(`${path}:${n + 1}: not JSON (${errorMessage(error)})`);
-    }
-  }
-  return out;
+  const text = readFileSync(path, "utf8");
+  return parseJsonLines(text, path, (message) => new ReplayInputError(message)).map((l) => l.value);
 }

@@ -1,4 +1,5 @@
 import type { ConfigIssue } from "../../errors.js";
+import { EventRate } from "./event-rate.js";
 import { type NumericRule, numericOptionIssues } from "./option-issues.js";
 
 /**
@@ -182,9 +183,8 @@ export class InstabilityGovernor {
   private baselineSigma = 0;
   private badWindows = 0;
 
-  private readonly tripTimes: Float64Array;
-  private tripNext = 0;
-  private trips = 0;
+  /** Trip times, for "the `repeatLimit`-th trip within `repeatPeriodMs`". */
+  private readonly trips: EventRate;
 
   /** Code of the rule behind the last trip (before any `RepeatedTrips` escalation); 0 if none. */
   lastRule: GovernorCode = GovernorCode.Healthy;
@@ -198,7 +198,7 @@ export class InstabilityGovernor {
       );
     this.options = Object.freeze(resolveOptions(options));
     this.ring = new Float64Array(this.options.historySize);
-    this.tripTimes = new Float64Array(this.options.repeatLimit).fill(Number.NEGATIVE_INFINITY);
+    this.trips = new EventRate(this.options.repeatLimit, this.options.repeatPeriodMs);
   }
 
   /** Mean of the clean history (0 while empty). */
@@ -228,7 +228,7 @@ export class InstabilityGovernor {
 
   /** Total trips remembered in the repeat ring (at most `repeatLimit`). */
   get recordedTrips(): number {
-    return this.trips;
+    return this.trips.recorded;
   }
 
   /**
@@ -324,9 +324,7 @@ export class InstabilityGovernor {
 
   /** Forgets the trip history (an operator's acknowledged reset). */
   clearTrips(): void {
-    this.tripTimes.fill(Number.NEGATIVE_INFINITY);
-    this.tripNext = 0;
-    this.trips = 0;
+    this.trips.clear();
     this.lastRule = GovernorCode.Healthy;
   }
 
@@ -345,27 +343,14 @@ export class InstabilityGovernor {
    * and adopts the current level: the clean statistics restart from the next digest.
    */
   retractLastTrip(): void {
-    if (this.trips > 0) {
-      const times = this.tripTimes;
-      this.tripNext = (this.tripNext - 1 + times.length) % times.length;
-      times[this.tripNext] = Number.NEGATIVE_INFINITY;
-      this.trips -= 1;
-    }
+    this.trips.retractLast();
     this.lastRule = GovernorCode.Healthy;
     this.reset();
   }
 
   private trip(rule: GovernorCode, now: number): GovernorCode {
     this.lastRule = rule;
-    const times = this.tripTimes;
-    times[this.tripNext] = now;
-    this.tripNext = (this.tripNext + 1) % times.length;
-    if (this.trips < times.length) this.trips += 1;
-    // After the write, the next slot holds the oldest of the last `repeatLimit` trips.
-    const oldest = times[this.tripNext]!;
-    return this.trips === times.length && now - oldest < this.options.repeatPeriodMs
-      ? GovernorCode.RepeatedTrips
-      : rule;
+    return this.trips.record(now) >= this.trips.limit ? GovernorCode.RepeatedTrips : rule;
   }
 
   private pushClean(value: number): void {

@@ -4,6 +4,7 @@ import {
   type ResolvedCircuitBreakerOptions,
   resolveCircuitBreakerOptions,
 } from "../../../machines/circuit-breaker.machine.js";
+import type { OptionProblem } from "../../../machines/option-problem.js";
 import {
   type ResolvedSafeModeOptions,
   resolveSafeModeOptions,
@@ -126,26 +127,20 @@ export function safetyOptionIssues(raw: unknown, path = "safety"): ConfigIssue[]
     } else if (Object.hasOwn(SCALAR_RULES, key)) scalars[key] = options[key];
   }
   issues.push(...numericOptionIssues(scalars, SCALAR_RULES, path, "safety options"));
-  for (const problem of safeModeOptionProblems(options.safeMode)) {
-    const at = problem.field === "" ? `${path}.safeMode` : `${path}.safeMode.${problem.field}`;
-    issues.push({ path: at, message: problem.reason });
-  }
+  issues.push(...issuesAt(`${path}.safeMode`, safeModeOptionProblems(options.safeMode)));
   if (options.governor !== false)
     issues.push(...instabilityGovernorOptionIssues(options.governor, `${path}.governor`));
   if (options.thrashing !== false)
     issues.push(...thrashingDetectorOptionIssues(options.thrashing, `${path}.thrashing`));
   if (options.changeBudget !== false)
     issues.push(...changeBudgetOptionIssues(options.changeBudget, `${path}.changeBudget`));
-  issues.push(...breakerOptionIssues(options.breaker, `${path}.breaker`));
+  issues.push(...issuesAt(`${path}.breaker`, circuitBreakerOptionProblems(options.breaker)));
   return issues;
 }
 
-/** Problems with the breaker options, from the breaker chart's own rules (one place for them). */
-function breakerOptionIssues(input: unknown, path: string): ConfigIssue[] {
-  return circuitBreakerOptionProblems(input).map((p) => ({
-    path: p.field === "" ? path : `${path}.${p.field}`,
-    message: p.reason,
-  }));
+/** A chart's option problems (its own rules, kept in one place) as config issues under `path`. */
+function issuesAt(path: string, problems: readonly OptionProblem[]): ConfigIssue[] {
+  return problems.map((p) => ({ path: p.field === "" ? path : `${path}.${p.field}`, message: p.reason }));
 }
 
 /**
