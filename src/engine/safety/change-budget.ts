@@ -1,5 +1,11 @@
 import type { ConfigIssue } from "../../errors.js";
-import { type NumericRule, numericOptionIssues, rangeIssues } from "./option-issues.js";
+import {
+  type NumericRule,
+  numericOptionIssues,
+  rangeIssues,
+  throwOnIssues,
+  withDefaults,
+} from "./option-issues.js";
 
 /** Verdict of {@link ChangeBudget.record}: 0 when every parameter is within budget, 1 when one is not. */
 export const ChangeBudgetCode = {
@@ -91,14 +97,8 @@ export class ChangeBudget {
    * @throws RangeError listing every invalid option or range.
    */
   constructor(ranges: ArrayLike<number>, options: ChangeBudgetOptions = {}) {
-    const issues = [...changeBudgetOptionIssues(options), ...rangeIssues(ranges)];
-    if (issues.length > 0)
-      throw new RangeError(
-        `Invalid change-budget options: ${issues.map((i) => `${i.path}: ${i.message}`).join("; ")}`,
-      );
-    const o: ResolvedChangeBudgetOptions = { ...DEFAULT_CHANGE_BUDGET_OPTIONS };
-    for (const [key, value] of Object.entries(options))
-      if (value !== undefined) (o as Record<string, number>)[key] = value;
+    throwOnIssues("change-budget", [...changeBudgetOptionIssues(options), ...rangeIssues(ranges)]);
+    const o = withDefaults(DEFAULT_CHANGE_BUDGET_OPTIONS, options);
     this.options = Object.freeze(o);
     const d = ranges.length;
     this.dimension = d;

@@ -1,6 +1,6 @@
 import type { ConfigIssue } from "../../errors.js";
 import { EventRate } from "./event-rate.js";
-import { type NumericRule, numericOptionIssues } from "./option-issues.js";
+import { type NumericRule, numericOptionIssues, throwOnIssues, withDefaults } from "./option-issues.js";
 
 /**
  * What {@link InstabilityGovernor} concluded from one digest or one window. `Healthy` is 0 so a
@@ -133,9 +133,7 @@ export function instabilityGovernorOptionIssues(input: unknown, path = "governor
 }
 
 function resolveOptions(options: InstabilityGovernorOptions): ResolvedGovernorOptions {
-  const out: Record<string, number | boolean> = { ...DEFAULT_GOVERNOR_OPTIONS };
-  for (const [key, value] of Object.entries(options)) if (value !== undefined) out[key] = value;
-  return out as unknown as ResolvedGovernorOptions;
+  return withDefaults(DEFAULT_GOVERNOR_OPTIONS, options);
 }
 
 /**
@@ -191,11 +189,7 @@ export class InstabilityGovernor {
 
   /** @throws RangeError listing every invalid option. */
   constructor(options: InstabilityGovernorOptions = {}) {
-    const issues = instabilityGovernorOptionIssues(options);
-    if (issues.length > 0)
-      throw new RangeError(
-        `Invalid governor options: ${issues.map((i) => `${i.path}: ${i.message}`).join("; ")}`,
-      );
+    throwOnIssues("governor", instabilityGovernorOptionIssues(options));
     this.options = Object.freeze(resolveOptions(options));
     this.ring = new Float64Array(this.options.historySize);
     this.trips = new EventRate(this.options.repeatLimit, this.options.repeatPeriodMs);

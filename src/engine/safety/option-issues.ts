@@ -47,3 +47,16 @@ export function rangeIssues(ranges: ArrayLike<number>, path = "ranges"): ConfigI
   }
   return issues;
 }
+
+/** Throws a RangeError naming every issue (`what`: whose options, e.g. "governor"); nothing when there are none. */
+export function throwOnIssues(what: string, issues: readonly ConfigIssue[]): void {
+  if (issues.length === 0) return;
+  throw new RangeError(`Invalid ${what} options: ${issues.map((i) => `${i.path}: ${i.message}`).join("; ")}`);
+}
+
+/** `defaults` with every key of `options` that is not `undefined` laid over it (a new object). */
+export function withDefaults<T extends object>(defaults: T, options: object): T {
+  const out = { ...defaults } as Record<string, unknown>;
+  for (const [key, value] of Object.entries(options)) if (value !== undefined) out[key] = value;
+  return out as T;
+}

@@ -1,5 +1,11 @@
 import type { ConfigIssue } from "../../errors.js";
-import { type NumericRule, numericOptionIssues, rangeIssues } from "./option-issues.js";
+import {
+  type NumericRule,
+  numericOptionIssues,
+  rangeIssues,
+  throwOnIssues,
+  withDefaults,
+} from "./option-issues.js";
 
 /** Verdict of {@link ThrashingDetector.record}: 0 when fine, 1 when a parameter thrashes. */
 export const ThrashingCode = {
@@ -99,14 +105,8 @@ export class ThrashingDetector {
     options: ThrashingDetectorOptions = {},
     deadBands?: ArrayLike<number>,
   ) {
-    const issues = [...thrashingDetectorOptionIssues(options), ...rangeIssues(ranges)];
-    if (issues.length > 0)
-      throw new RangeError(
-        `Invalid thrashing options: ${issues.map((i) => `${i.path}: ${i.message}`).join("; ")}`,
-      );
-    const o: ResolvedThrashingOptions = { ...DEFAULT_THRASHING_OPTIONS };
-    for (const [key, value] of Object.entries(options))
-      if (value !== undefined) (o as Record<string, number>)[key] = value;
+    throwOnIssues("thrashing", [...thrashingDetectorOptionIssues(options), ...rangeIssues(ranges)]);
+    const o = withDefaults(DEFAULT_THRASHING_OPTIONS, options);
     this.options = Object.freeze(o);
     const d = ranges.length;
     this.dimension = d;
