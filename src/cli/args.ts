@@ -14,17 +14,37 @@ export type FlagValues = Record<string, string | boolean | undefined>;
  * Every command also accepts `--help` / `-h`.
  */
 export function parseFlags(command: string, argv: readonly string[], flags: FlagSpec): FlagValues {
+  return parseCommandLine(command, argv, flags, false).values;
+}
+
+/**
+ * {@link parseFlags}, optionally allowing positional arguments (returned in order); unknown flags
+ * and missing flag values are usage errors naming the command.
+ */
+export function parseCommandLine(
+  command: string,
+  argv: readonly string[],
+  flags: FlagSpec,
+  allowPositionals: boolean,
+): { readonly values: FlagValues; readonly positionals: readonly string[] } {
   try {
-    const { values } = parseArgs({
+    const { values, positionals } = parseArgs({
       args: [...argv],
       options: { ...flags, help: { type: "boolean", short: "h" } },
       strict: true,
-      allowPositionals: false,
+      allowPositionals,
     });
-    return values as FlagValues;
+    return { values: values as FlagValues, positionals };
   } catch (error) {
     throw usageError(`arqon ${command}: ${errorMessage(error)}`);
   }
+}
+
+/** `text` as a whole number (digits only; surrounding spaces allowed), or NaN when it is not one. */
+export function wholeNumberOf(text: string): number {
+  const trimmed = text.trim();
+  const value = /^\d+$/.test(trimmed) ? Number(trimmed) : Number.NaN;
+  return Number.isSafeInteger(value) ? value : Number.NaN;
 }
 
 /** Splits `argv` at the first `--`: flags before it, a command line after it (`undefined` without `--`). */
@@ -51,8 +71,8 @@ export function optionalString(values: FlagValues, name: string): string | undef
 export function optionalPositiveInt(command: string, values: FlagValues, name: string): number | undefined {
   const text = optionalString(values, name);
   if (text === undefined) return undefined;
-  const value = /^\d+$/.test(text.trim()) ? Number(text.trim()) : Number.NaN;
-  if (!Number.isSafeInteger(value) || value < 1) {
+  const value = wholeNumberOf(text);
+  if (!(value >= 1)) {
     throw usageError(`arqon ${command}: --${name} must be a whole number >= 1, got ${JSON.stringify(text)}`);
   }
   return value;

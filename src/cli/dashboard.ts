@@ -2,7 +2,7 @@ import { resolve } from "node:path";
 import type { DashboardServer } from "../dashboard/server.js";
 import type { DashboardSource } from "../dashboard/source.js";
 import { errorMessage } from "../errors.js";
-import { optionalString, parseFlags } from "./args.js";
+import { optionalString, parseFlags, wholeNumberOf } from "./args.js";
 import { runtimeError, usageError } from "./cli-error.js";
 import type { CliIo } from "./io.js";
 
@@ -102,8 +102,8 @@ export async function dashboardCommand(argv: readonly string[], io: CliIo): Prom
 
 function wholeNumber(text: string | undefined, name: string, min: number, max: number): number | undefined {
   if (text === undefined) return undefined;
-  const value = /^\d+$/.test(text.trim()) ? Number(text.trim()) : Number.NaN;
-  if (!Number.isSafeInteger(value) || value < min || value > max)
+  const value = wholeNumberOf(text);
+  if (!(value >= min && value <= max))
     throw usageError(
       `arqon dashboard: --${name} must be a whole number in [${min}, ${max}], got ${JSON.stringify(text)}`,
     );

@@ -1,8 +1,8 @@
-import { parseArgs } from "node:util";
 import { errorMessage, hasErrorCode } from "../errors.js";
 import { LogError } from "../log/errors.js";
 import { ReplayInputError } from "../replay/read-log.js";
 import { ReplayRunError } from "../replay/run-choice.js";
+import { type FlagSpec, type FlagValues, parseCommandLine, wholeNumberOf } from "./args.js";
 import { runtimeError, usageError } from "./cli-error.js";
 
 /**
@@ -12,20 +12,12 @@ import { runtimeError, usageError } from "./cli-error.js";
 export function parseLogCommand(
   command: string,
   argv: readonly string[],
-  flags: Record<string, { readonly type: "string" | "boolean" }>,
-): { readonly log: string | undefined; readonly values: Record<string, string | boolean | undefined> } {
-  try {
-    const { values, positionals } = parseArgs({
-      args: [...argv],
-      options: { ...flags, help: { type: "boolean", short: "h" } },
-      strict: true,
-      allowPositionals: true,
-    });
-    if (positionals.length > 1) throw new Error(`expected one log, got ${positionals.length}`);
-    return { log: positionals[0], values: values as Record<string, string | boolean | undefined> };
-  } catch (error) {
-    throw usageError(`arqon ${command}: ${errorMessage(error)}`);
-  }
+  flags: FlagSpec,
+): { readonly log: string | undefined; readonly values: FlagValues } {
+  const { values, positionals } = parseCommandLine(command, argv, flags, true);
+  if (positionals.length > 1)
+    throw usageError(`arqon ${command}: expected one log, got ${positionals.length}`);
+  return { log: positionals[0], values };
 }
 
 /** The value of an optional `--run K` flag (a whole number ≥ 1), or undefined when absent. */
@@ -54,8 +46,8 @@ export function wholeFlag(
   fallback: number,
 ): number {
   if (value === undefined) return fallback;
-  const n = typeof value === "string" && /^\d+$/.test(value.trim()) ? Number(value.trim()) : Number.NaN;
-  if (!Number.isSafeInteger(n))
+  const n = typeof value === "string" ? wholeNumberOf(value) : Number.NaN;
+  if (Number.isNaN(n))
     throw usageError(`arqon ${command}: --${name} must be a whole number, got ${JSON.stringify(value)}`);
   return n;
 }
