@@ -2,7 +2,7 @@
  * What `npm pack` would publish, checked the way a consumer meets it: the file list, publint, are-the-types-wrong
  * (ESM-only profile) and imports through the package name from an unpacked copy of the tarball.
  *
- * Relies on a built `dist/` (CI runs `npm run build` before the tests).
+ * Relies on a built `dist/`, which the test command builds first (test/global-setup.ts).
  */
 import { spawnSync } from "node:child_process";
 import {
@@ -68,7 +68,9 @@ let consumerDir: string;
 
 beforeAll(() => {
   if (!existsSync(join(ROOT, "dist/src/index.js"))) {
-    throw new Error("dist/ is missing: run `npm run build` before this test");
+    throw new Error(
+      "dist/ is missing although test/global-setup.ts builds it: run `npm run build` and read its errors",
+    );
   }
   const dryRun = JSON.parse(npm(["pack", "--dry-run", "--json", "--ignore-scripts"], ROOT)) as PackResult[];
   packedFiles = dryRun[0]!.files.map((f) => f.path);

@@ -3,16 +3,17 @@
  * where screenshots go.
  *
  * @remarks
- * playwright-core ships no browser, so the tests drive the system chromium (installed by the test
- * setup and `.ci/run`). Playwright gives every launch a fresh temporary profile, which it deletes
- * when the browser closes, so runs never share state. Set `ARQON_CHROMIUM` to use another binary.
+ * playwright-core ships no browser, so the tests drive the system chromium (installed by `.ci/run`;
+ * without it, `vitest.config.ts` leaves the browser tests out: see `external-tools.ts`). Playwright
+ * gives every launch a fresh temporary profile, which it deletes when the browser closes, so runs
+ * never share state. Set `ARQON_CHROMIUM` to use another binary.
  */
 import { mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { type Browser, chromium } from "playwright-core";
+import { CHROMIUM_PATH } from "./external-tools.js";
 
-/** The chromium binary the browser tests drive. */
-export const CHROMIUM_PATH = process.env.ARQON_CHROMIUM ?? "/usr/bin/chromium";
+export { CHROMIUM_PATH } from "./external-tools.js";
 
 /** Where screenshots are saved (gitignored), relative to the repository root. */
 export const ARTIFACTS_DIR = resolve(import.meta.dirname, "../../test-artifacts");

@@ -13,9 +13,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-
-/** The redis-server binary the tests start (installed by `.ci/run`). */
-export const REDIS_SERVER_PATH = process.env.ARQON_REDIS_SERVER ?? "/usr/bin/redis-server";
+import { REDIS_SERVER_PATH } from "./external-tools.js";
 
 /** Options of {@link startRedis}. */
 export interface RedisServerOptions {
