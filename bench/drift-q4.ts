@@ -473,6 +473,17 @@ function recoveryCell(s: DriftQ4Summary): string {
   return `${Math.round(s.recoveryMedian)} (${range})`;
 }
 
+/**
+ * The targets are gates for the defaults through the engine (what users get); the other rows are
+ * comparisons, whose misses are shown without failing the run.
+ */
+function targetCell(s: DriftQ4Summary, failed: readonly string[]): string {
+  if (s.config === "default" && s.driver === "engine") {
+    return failed.length === 0 ? verdict(true) : `${verdict(false)}: ${failed.join(", ")}`;
+  }
+  return failed.length === 0 ? "meets" : `misses: ${failed.join(", ")}`;
+}
+
 function summaryRow(s: DriftQ4Summary): string[] {
   const checks = targetChecks(s);
   const failed = checks.filter((c) => !c.pass).map((c) => c.name);
@@ -493,7 +504,7 @@ function summaryRow(s: DriftQ4Summary): string[] {
     // Gains are unit-cube; ×100 gives raw a, ×10 raw c on this plant.
     Number.isFinite(s.a) ? (s.a * 100).toPrecision(3) : "–",
     Number.isFinite(s.c) ? (s.c * 10).toPrecision(3) : "–",
-    failed.length === 0 ? verdict(true) : `${verdict(false)}: ${failed.join(", ")}`,
+    targetCell(s, failed),
   ];
 }
 
@@ -588,8 +599,11 @@ Aggregation over seeds: regret, in band and reversals are means (regret ± its s
 over seeds, with the seed range in brackets), recovery is the median with its range, violations
 are summed. Targets: σ = 0.5 regret
 ≤ 0.30, in band ≥ 98 %, recovery ≤ 350 ticks, reversals ≤ 15 /1000 ticks/param, zero violations;
-σ = 2 regret ≤ 0.65. Gains are shown in raw units of this plant (a × 100, c × 10 of the unit-cube
-values; for \`a: "auto"\` the value the engine calibrated, median over seeds).`;
+σ = 2 regret ≤ 0.65. They are gates (PASS/FAIL, and a FAIL fails \`npm run bench\`) for the
+\`default\` configuration through the engine, the one users get; on the other rows they are a
+comparison ("meets" or "misses"). The defaults were tuned on this very plant and these seeds, so
+B4 is an in-sample result. Gains are shown in raw units of this plant (a × 100, c × 10 of the
+unit-cube values; for \`a: "auto"\` the value the engine calibrated, median over seeds).`;
 
 /** Entry for `npm run bench -- drift-q4`. */
 export const benchmark: Benchmark = {

@@ -2,6 +2,7 @@
  * Markdown tables and number formatting shared by the benchmarks: the same text is printed to
  * the console and written to `docs/benchmarks.md`.
  */
+import { recordFailedGate } from "./gates.js";
 
 /** A GitHub-flavoured Markdown table with padded columns (readable as plain text too). */
 export function markdownTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
@@ -38,7 +39,11 @@ export function formatRatio(ratio: number): string {
   return ratio >= 10 ? `${Math.round(ratio)}×` : `${ratio.toFixed(1)}×`;
 }
 
-/** "PASS" or "FAIL". */
+/**
+ * A gate's verdict, "PASS" or "FAIL". A FAIL is counted in the gate ledger, so `npm run bench`
+ * exits non-zero; use it only for gates (a comparison row that misses a target is not one).
+ */
 export function verdict(pass: boolean): string {
+  if (!pass) recordFailedGate();
   return pass ? "PASS" : "FAIL";
 }
