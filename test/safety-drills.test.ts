@@ -316,6 +316,35 @@ describe("SafeMode fault drills", () => {
     expect(engine.values[0]).toBe(5);
   });
 
+  it("halted applies nothing: trips roll nothing back; only an operator's rollback moves it", () => {
+    const rig = engineRig({ seed: 1, params: ONE, window: { digests: 5, ms: 500 }, safety: QUICK_EXIT });
+    const { engine } = rig;
+    feed(rig, 12, 100, bowl(3));
+    const live = engine.values[0]!;
+    expect(live).not.toBe(5);
+    engine.halt("operator: investigating");
+    const mark = rig.events.length;
+    rig.clock.advanceBy(100);
+    engine.observe(digestOf(engine, Number.NaN));
+    rig.clock.advanceBy(100);
+    engine.observe(digestOf(engine, 1, { constraintMargin: -1 }));
+    feed(rig, 20, 100, bowl(3));
+    const whileHalted = eventsSince(rig, mark);
+    expect(engine.mode).toBe("halted");
+    expect(engine.snapshot().reasons).toEqual(
+      expect.arrayContaining(["manualHalt", "nonFiniteObjective", "constraintEmergency"]),
+    );
+    expect(eventsOfType(whileHalted, "rollback")).toEqual([]);
+    expect(eventsOfType(whileHalted, "apply")).toEqual([]);
+    expect(engine.values[0]).toBe(live);
+    // The operator may still roll back by hand: it is audited as a command first.
+    expect(engine.rollback("operator: back to the known-good point")).toBe(true);
+    const after = eventsSince(rig, mark);
+    expect(eventsOfType(after, "command").map((e) => e.command)).toEqual(["halt", "rollback"]);
+    expect(eventsOfType(after, "rollback")).toHaveLength(1);
+    expect(engine.values[0]).toBe(5);
+  });
+
   it("thrashing input: the centre reverses across a kink → frozen (thrashing), values held", () => {
     const rig = engineRig({
       seed: 1,

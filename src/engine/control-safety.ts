@@ -551,19 +551,24 @@ export class ControlSafety {
 
   // ---- Trips ----
 
-  /** A governor trip: freeze (or halt on repeated trips), then roll back to the baseline. */
+  /**
+   * A governor trip: freeze, roll back to the baseline, then halt if trips keep repeating. The
+   * rollback comes before the halt because a halted engine applies nothing, rollbacks included.
+   */
   private onGovernorTrip(reason: "nonFiniteObjective" | "spike" | "divergence", verdict: GovernorCode): void {
     this.windowTroubled = true;
     this.raise(reason);
-    if (verdict === GovernorCode.RepeatedTrips) this.raise("repeatedTrips");
     this.autoRollback(RollbackReason.SafeMode, `instability governor: ${reason}`);
+    if (verdict === GovernorCode.RepeatedTrips) this.raise("repeatedTrips");
   }
 
   /**
    * Rolls back to the baseline on a trip, within `rollbacksPerHour`; one more within the hour halts
-   * instead (a baseline that keeps needing rollbacks needs a human).
+   * instead (a baseline that keeps needing rollbacks needs a human). A halted engine applies
+   * nothing, automatic rollbacks included: only an operator's `engine.rollback()` moves it.
    */
   private autoRollback(code: RollbackReason, note: string): void {
+    if (this.host.executor.mode[0]! >= SAFE_MODE_LEVEL.halted) return;
     const now = this.host.scheduler.now();
     if (this.rollbacks.full(now)) {
       this.raise("repeatedTrips");
