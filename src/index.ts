@@ -33,6 +33,19 @@ export { createSupervisor, Supervisor, type SupervisorOptions } from "./engine/s
 export { ConfigError, type ConfigIssue, UsageError } from "./errors.js";
 export type { GuardrailPreset, Guardrails, GuardrailsInput } from "./hotpath/guardrails.js";
 export { readShared, type SharedLiveConfigHandle } from "./hotpath/shared-live-config.js";
+export {
+  checkTrailOffline,
+  type EngineMonitor,
+  type MonitorEngineOptions,
+  monitorEngine,
+  SAFETY_PROPERTIES,
+  SafetyMonitor,
+  type SafetyPropertyId,
+  type SafetyReport,
+  type SafetySpec,
+  type SafetyViolation,
+  safetySpecOf,
+} from "./monitor/index.js";
 /* Decision-log records (replay and explain, which read logs from disk, are in `arqon/node`) */
 export {
   type AuditLogRecord,

@@ -136,6 +136,19 @@ describe("docs samples", () => {
     expect(lines[1]).toMatch(/^generation \d+: apply "(plus|minus|centre)"/);
   });
 
+  it("safety-monitor.ts watches a run, finds no violation, and the offline check agrees", () => {
+    const { stdout, stderr, status } = runSample("safety-monitor.ts");
+    expect(stderr).toBe("");
+    expect(status).toBe(0);
+    const lines = stdout.split("\n").filter((l) => l !== "");
+    expect(lines[0]).toMatch(/^checked \d{3,} events: 0 violations$/);
+    expect(lines[1]).toBe("offline check: 0 properties violated");
+    const [, batchSize, mode] = /^batchSize (\d+), mode (\w+)$/.exec(lines[2]!)!;
+    expect(Math.abs(Number(batchSize) - 96)).toBeLessThan(24);
+    expect(mode).toBe("normal");
+    expect(lines).toHaveLength(3);
+  });
+
   it("safe-mode.ts halts, refuses a blank acknowledgement and resets with one", () => {
     const { stdout, stderr, status } = runSample("safe-mode.ts");
     expect(status, stderr).toBe(0);

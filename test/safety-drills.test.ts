@@ -260,6 +260,17 @@ describe("SafeMode fault drills", () => {
     feed(rig, 50, 100, bowl(1));
     expect(engine.mode).toBe("normal");
     expect(transitions(eventsSince(rig, mark))).toEqual(["frozen→conservative []", "conservative→normal []"]);
+    // The drill drops audit records on purpose: the independent monitor must see the gap, and
+    // nothing else.
+    rig.expectViolations();
+    const report = rig.monitor.report();
+    expect(report.violations.map((v) => v.property)).toEqual(["S6"]);
+    const dropped = engine.snapshot().audit.dropped;
+    const { fromSeq, toSeq } = report.violations[0]!.witness;
+    expect(toSeq - fromSeq - 1).toBe(dropped);
+    expect(report.violations[0]!.message).toBe(
+      `audit sequence broken: records ${fromSeq + 1}–${toSeq - 1} are missing (dropped by the audit ring?)`,
+    );
   });
 
   it("constraint violation: conservative, and the tuner moves only toward feasibility", () => {

@@ -25,6 +25,7 @@ const guide: DefaultTheme.SidebarItem[] = [
       { text: "Evaluation windows", link: "/concepts/evaluation-windows" },
       { text: "SPSA gains and calibration", link: "/concepts/spsa-gains" },
       { text: "SafeMode", link: "/concepts/safe-mode" },
+      { text: "The safety monitor", link: "/concepts/safety-monitor" },
       { text: "Choosing guardrails", link: "/concepts/guardrails" },
     ],
   },

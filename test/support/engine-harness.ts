@@ -2,6 +2,8 @@ import type { AuditEvent } from "../../src/audit/events.js";
 import type { EngineConfig } from "../../src/engine/config.js";
 import type { Digest } from "../../src/engine/digest.js";
 import { createEngine, type Engine } from "../../src/engine/engine.js";
+import { SafetyMonitor } from "../../src/monitor/safety-monitor.js";
+import { safetySpecOf } from "../../src/monitor/safety-spec.js";
 import { ManualClock } from "./engine-clock.js";
 
 /** The batching service's two knobs that the log and replay tests tune: a count and a log-scale timeout. */
@@ -18,21 +20,57 @@ export interface EngineRig {
   readonly events: AuditEvent[];
   /** Whether `engine.events` completed. */
   readonly completed: () => boolean;
+  /** The independent safety monitor, fed every audit event the rig records. */
+  readonly monitor: SafetyMonitor;
+  /**
+   * Says this test breaks a safety property on purpose, so the check after the test (see
+   * `test/setup.ts`) does not fail it; the test asserts the monitor's verdicts itself.
+   */
+  readonly expectViolations: () => void;
 }
 
-/** Creates an engine in virtual time (starting at 0 ms) and records its audit events. */
+/** Monitors of the rigs created by the running test that must end with no violation. */
+const watched = new Set<SafetyMonitor>();
+
+/**
+ * The monitors of the rigs the running test created (expected violations left out), and forgets
+ * them: called after every test by `test/setup.ts`.
+ */
+export function takeWatchedMonitors(): SafetyMonitor[] {
+  const monitors = [...watched];
+  watched.clear();
+  return monitors;
+}
+
+/**
+ * Creates an engine in virtual time (starting at 0 ms) and records its audit events, which an
+ * independent {@link SafetyMonitor} checks as they arrive; a violation fails the test unless the
+ * test calls `expectViolations()`.
+ */
 export function engineRig(config: Omit<EngineConfig, "scheduler">): EngineRig {
   const clock = new ManualClock();
   const engine = createEngine({ ...config, scheduler: clock });
+  const monitor = new SafetyMonitor(safetySpecOf(config));
+  watched.add(monitor);
   const events: AuditEvent[] = [];
   let completed = false;
   engine.events.subscribe({
-    next: (event) => events.push(event),
+    next: (event) => {
+      events.push(event);
+      monitor.check(event);
+    },
     complete: () => {
       completed = true;
     },
   });
-  return { engine, clock, events, completed: () => completed };
+  return {
+    engine,
+    clock,
+    events,
+    completed: () => completed,
+    monitor,
+    expectViolations: () => watched.delete(monitor),
+  };
 }
 
 /** A digest of `objective` measured now under the engine's live generation. */
