@@ -119,8 +119,12 @@ export interface EngineConfig {
    * (raw units, registry order; read them, do not keep the array) and the new generation, to push
    * them to the real system. It runs behind a circuit breaker; a throw rolls the values back to the
    * baseline, and an open breaker freezes the engine until a probe succeeds.
+   *
+   * It may be async: a returned promise that rejects, or that does not settle within 10 s, counts
+   * as a failure exactly like a throw (never an unhandled rejection). The array is the engine's
+   * own and changes with the next apply, so copy the values before the first `await`.
    */
-  readonly onApply?: ((values: Float64Array, generation: number) => void) | undefined;
+  readonly onApply?: ((values: Float64Array, generation: number) => void | PromiseLike<void>) | undefined;
   /**
    * A synchronous consumer of every audit event batch (e.g. a decision-log writer), behind a circuit
    * breaker. Batches it fails to take are kept and offered again; an open breaker freezes the engine.
@@ -160,7 +164,7 @@ export interface ResolvedEngineConfig {
   readonly scheduler: SchedulerLike;
   readonly safety: ResolvedSafetyOptions;
   readonly captureDigests: boolean;
-  readonly onApply: ((values: Float64Array, generation: number) => void) | undefined;
+  readonly onApply: ((values: Float64Array, generation: number) => void | PromiseLike<void>) | undefined;
   readonly auditSink: ((events: readonly AuditEvent[]) => void) | undefined;
   readonly inspect: ((event: InspectionEvent) => void) | undefined;
   readonly onCommand: ((command: ControlCommandName, note: string | undefined) => void) | undefined;

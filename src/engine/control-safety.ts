@@ -173,6 +173,13 @@ export class ControlSafety {
       config.onApply === undefined
         ? undefined
         : new GuardedCallback(config.onApply, safety.breaker, breakerClock);
+    // An async hook's failure arrives after the call returned: it rolls back the same way, and
+    // the engine's usual afterWork runs the consequences (drains, timers).
+    this.actuator?.onFailure(() => {
+      if (this.actuator === undefined) return;
+      this.onActuatorFailed(this.actuator);
+      host.afterWork();
+    });
     this.sinkGuard =
       config.auditSink === undefined
         ? undefined
@@ -374,12 +381,23 @@ export class ControlSafety {
     this.changeBudget?.reset(live.values);
   }
 
-  /** Pushes the live values to the actuator hook; a throw rolls the generation back to the baseline. */
+  /**
+   * Pushes the live values to the actuator hook; a throw (or, for an async hook, a rejection or a
+   * promise that does not settle in time, reported later through the guard) rolls the generation
+   * back to the baseline.
+   */
   pushToActuator(): void {
     const actuator = this.actuator;
     if (actuator === undefined || this.rollingBackForActuator) return;
     const live = this.host.live;
     if (actuator.call(live.values, live.generation) !== GuardedCallResult.Failed) return;
+    this.onActuatorFailed(actuator);
+  }
+
+  /** The actuator failed: roll back to the baseline and push it to the real system too. */
+  private onActuatorFailed(actuator: GuardedCallback<[Float64Array, number]>): void {
+    if (this.rollingBackForActuator) return;
+    const live = this.host.live;
     this.rollingBackForActuator = true;
     try {
       this.autoRollback(RollbackReason.SafeMode, `actuator failed: ${errorMessage(actuator.lastError)}`);

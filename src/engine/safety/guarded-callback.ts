@@ -21,6 +21,11 @@ export const GuardedCallResult = {
   RefusedProbeOutstanding: 4,
   /** Not run: the guard was stopped. */
   RefusedStopped: 5,
+  /**
+   * The callback ran and returned a promise: its outcome is reported to the breaker when it
+   * settles (a rejection, or no settlement within `settleTimeoutMs`, is a failure).
+   */
+  Pending: 6,
 } as const;
 
 /** One of the {@link GuardedCallResult} codes. */
@@ -33,7 +38,7 @@ export type BreakerState = "closed" | "open" | "halfOpen";
 export interface GuardedCallStats {
   /** Times the callback was actually invoked. */
   readonly invocations: number;
-  /** Invocations that threw. */
+  /** Invocations that threw, rejected or did not settle in time. */
   readonly failures: number;
   /** Calls refused without invoking the callback. */
   readonly refusals: number;
@@ -56,15 +61,50 @@ type EmittedOf<T extends EmittedType> = Extract<CircuitBreakerEmitted, { type: T
  * calls that can arrive in that span are re-entrant ones (the callback, directly or through
  * something it triggers, calls the guard again); they are refused with
  * {@link GuardedCallResult.RefusedProbeOutstanding}. Once the probe reports, the breaker is closed
- * or open again. The callback's return value is ignored; it must not be async (a rejected promise
- * is not seen as a failure).
+ * or open again.
+ *
+ * An **async** callback (one that returns a promise or other thenable) is reported when its
+ * promise settles: a rejection, or no settlement within `settleTimeoutMs` (default 10 s, on the
+ * guard's clock), is a failure like a throw, and {@link GuardedCallback.onFailure} listeners hear
+ * of it. A rejection never becomes an unhandled rejection, even one that comes after its timeout.
+ * Until it settles, a half-open probe stays outstanding. Calls may overlap; each is counted.
  *
  * Cost per call: one snapshot read and one XState event (plus one more for the probe) — meant for
  * window-cadence work such as pushing a new config, not for the per-digest hot path.
  */
+/** The default of {@link GuardedCallbackOptions.settleTimeoutMs}. */
+export const DEFAULT_SETTLE_TIMEOUT_MS = 10_000;
+
+/** Options of a {@link GuardedCallback} beyond the breaker's own. */
+export interface GuardedCallbackOptions {
+  /** How long an async callback's promise may take to settle before it counts as failed (ms). */
+  readonly settleTimeoutMs?: number;
+}
+
+/** The error kept in `lastError` for an async call that did not settle in time. */
+export class SettleTimeoutError extends Error {
+  constructor(ms: number) {
+    super(`the callback's promise did not settle within ${ms} ms`);
+    this.name = "SettleTimeoutError";
+  }
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (
+    (typeof value === "object" || typeof value === "function") &&
+    value !== null &&
+    typeof (value as { then?: unknown }).then === "function"
+  );
+}
+
 export class GuardedCallback<A extends readonly unknown[]> {
   readonly #fn: (...args: A) => unknown;
   readonly #actor: Actor<typeof circuitBreakerMachine>;
+  readonly #clock: BreakerClock | undefined;
+  readonly #settleTimeoutMs: number;
+  readonly #failureListeners: ((error: unknown) => void)[] = [];
+  /** Settle timers of async calls still pending (cancelled by `stop`). */
+  readonly #timers = new Set<unknown>();
   #lastError: unknown;
   #lastListenerError: unknown;
   #hasError = false;
@@ -78,10 +118,22 @@ export class GuardedCallback<A extends readonly unknown[]> {
    * @param options breaker settings (defaults: 3 failures, 1 s base backoff, 60 s cap).
    * @param clock the clock the open period runs on (XState's `clock` option; e.g. a
    * `SimulatedClock` in tests, a scheduler bridge in the engine); real timers when omitted.
+   * @param guard how long an async callback may take to settle (see {@link GuardedCallbackOptions}).
    * @throws RangeError when an option is out of range (see `resolveCircuitBreakerOptions`).
    */
-  constructor(fn: (...args: A) => unknown, options: CircuitBreakerOptions = {}, clock?: BreakerClock) {
+  constructor(
+    fn: (...args: A) => unknown,
+    options: CircuitBreakerOptions = {},
+    clock?: BreakerClock,
+    guard: GuardedCallbackOptions = {},
+  ) {
+    const settle = guard.settleTimeoutMs ?? DEFAULT_SETTLE_TIMEOUT_MS;
+    if (!(settle > 0) || !Number.isFinite(settle)) {
+      throw new RangeError(`settleTimeoutMs: expected a finite number of ms > 0, got ${settle}`);
+    }
     this.#fn = fn;
+    this.#clock = clock;
+    this.#settleTimeoutMs = settle;
     const input = resolveCircuitBreakerOptions(options);
     this.#actor = createActor(circuitBreakerMachine, clock === undefined ? { input } : { input, clock });
     this.#actor.start();
@@ -98,17 +150,77 @@ export class GuardedCallback<A extends readonly unknown[]> {
     if (snapshot.matches({ halfOpen: "ready" })) this.#actor.send({ type: "probe.started" });
 
     this.#invocations++;
-    let failed = false;
+    let returned: unknown;
     try {
-      this.#fn(...args);
+      returned = this.#fn(...args);
     } catch (error) {
-      failed = true;
-      this.#lastError = error;
-      this.#hasError = true;
-      this.#failures++;
+      this.#fail(error);
+      this.#actor.send({ type: "call.failed" });
+      return GuardedCallResult.Failed;
     }
-    this.#actor.send({ type: failed ? "call.failed" : "call.succeeded" });
-    return failed ? GuardedCallResult.Failed : GuardedCallResult.Succeeded;
+    if (isThenable(returned)) {
+      this.#await(returned);
+      return GuardedCallResult.Pending;
+    }
+    this.#actor.send({ type: "call.succeeded" });
+    return GuardedCallResult.Succeeded;
+  }
+
+  /**
+   * Calls `listener` when an async call fails (rejects or times out), after the breaker has been
+   * told. A throw from the listener is kept in `lastListenerError`.
+   */
+  onFailure(listener: (error: unknown) => void): void {
+    this.#failureListeners.push(listener);
+  }
+
+  /** Reports an async call's outcome to the breaker once, whichever comes first: settlement or timeout. */
+  #await(promise: PromiseLike<unknown>): void {
+    let done = false;
+    const settle = (error: unknown, failed: boolean) => {
+      if (done) return;
+      done = true;
+      this.#cancelTimer(timer);
+      if (this.#stopped) return;
+      if (!failed) {
+        this.#actor.send({ type: "call.succeeded" });
+        return;
+      }
+      this.#fail(error);
+      this.#actor.send({ type: "call.failed" });
+      for (const listener of this.#failureListeners) {
+        try {
+          listener(error);
+        } catch (listenerError) {
+          this.#lastListenerError = listenerError;
+        }
+      }
+    };
+    const timer = this.#startTimer(() => settle(new SettleTimeoutError(this.#settleTimeoutMs), true));
+    // Both handlers are attached at once, so a rejection is always handled, even a late one.
+    promise.then(
+      () => settle(undefined, false),
+      (error: unknown) => settle(error, true),
+    );
+  }
+
+  #startTimer(run: () => void): unknown {
+    const ms = this.#settleTimeoutMs;
+    const timer = this.#clock === undefined ? setTimeout(run, ms) : this.#clock.setTimeout(run, ms);
+    this.#timers.add(timer);
+    return timer;
+  }
+
+  #cancelTimer(timer: unknown): void {
+    if (!this.#timers.delete(timer)) return;
+    if (this.#clock === undefined) clearTimeout(timer as ReturnType<typeof setTimeout>);
+    else this.#clock.clearTimeout(timer as Parameters<BreakerClock["clearTimeout"]>[0]);
+  }
+
+  #fail(error: unknown): void {
+    this.#lastError = error;
+    this.#hasError = true;
+    this.#failures++;
   }
 
   /** The breaker's top-level state. */
@@ -119,7 +231,7 @@ export class GuardedCallback<A extends readonly unknown[]> {
     return "closed";
   }
 
-  /** The last error the callback threw (kept until the next throw), or undefined. */
+  /** The last error the callback threw or rejected with (kept until the next failure), or undefined. */
   get lastError(): unknown {
     return this.#lastError;
   }
@@ -172,9 +284,10 @@ export class GuardedCallback<A extends readonly unknown[]> {
     if (!this.#stopped) this.#actor.send({ type: "reset" });
   }
 
-  /** Stops the breaker (cancels its timer); later calls are refused. */
+  /** Stops the breaker (cancels its timer and pending settle timers); later calls are refused. */
   stop(): void {
     this.#stopped = true;
+    for (const timer of [...this.#timers]) this.#cancelTimer(timer);
     this.#actor.stop();
   }
 
@@ -195,6 +308,7 @@ export function guardedCallback<A extends readonly unknown[]>(
   fn: (...args: A) => unknown,
   options: CircuitBreakerOptions = {},
   clock?: BreakerClock,
+  guard: GuardedCallbackOptions = {},
 ): GuardedCallback<A> {
-  return new GuardedCallback(fn, options, clock);
+  return new GuardedCallback(fn, options, clock, guard);
 }
