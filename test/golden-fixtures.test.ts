@@ -1,0 +1,73 @@
+import { cpSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { FIXTURES_DIR, prngVectors } from "../scripts/golden-fixtures.js";
+import { restoreSolver } from "../src/index.js";
+import { checkTrailOffline } from "../src/monitor/offline-check.js";
+import { SafetyMonitor } from "../src/monitor/safety-monitor.js";
+import { safetySpecOf } from "../src/monitor/safety-spec.js";
+import { explain, renderExplanation, replay } from "../src/node.js";
+import { readReplayLog } from "../src/replay/read-log.js";
+import { branin } from "../src/testing/functions.js";
+
+// Golden fixtures: files written by an earlier version of arqon that this version must still read,
+// replay and resume exactly. They are recorded once by scripts/golden-fixtures.ts and never
+// regenerated; a format change adds a new version beside them (or migrates them, with a test).
+
+const read = (name: string) => JSON.parse(readFileSync(join(FIXTURES_DIR, name), "utf8"));
+const scratch = mkdtempSync(join(tmpdir(), "arqon-golden-"));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+/** A private copy of the v1 decision log (replay must never touch the committed file). */
+function logCopy(): string {
+  const dir = join(scratch, `log-${Math.random().toString(36).slice(2)}`);
+  cpSync(join(FIXTURES_DIR, "decision-log-v1"), dir, { recursive: true });
+  return dir;
+}
+
+describe("golden fixtures, format v1", () => {
+  it("the PRNG gives the recorded known-answer vectors", () => {
+    const recorded = read("prng-v1.json").vectors;
+    expect(recorded).toHaveLength(9);
+    expect(prngVectors()).toEqual(recorded);
+  });
+
+  it("the v1 decision log still loads and replays bit for bit", async () => {
+    const result = await replay(logCopy());
+    expect(result.ok).toBe(true);
+    if (!result.ok) return;
+    expect(result.records).toBe(read("decision-log-v1.expected.json").records);
+    expect(result.runs).toHaveLength(1);
+  });
+
+  it("explain still tells the recorded story of the v1 log's generation", () => {
+    const { explained } = read("decision-log-v1.expected.json");
+    expect(renderExplanation(explain(logCopy(), explained.generation)).split("\n")[0]).toBe(
+      explained.headline,
+    );
+  });
+
+  it("the v1 log's run (a trip, a halt, a reset, a rollback) keeps every safety property", () => {
+    const { config } = read("decision-log-v1.expected.json");
+    const [run] = readReplayLog(logCopy()).runs;
+    const types = new Set(run!.events.map((e) => e.type));
+    for (const type of ["apply", "rollback", "mode.changed", "command", "decision.step"])
+      expect(types).toContain(type);
+    const spec = safetySpecOf(config);
+    expect(new SafetyMonitor(spec).checkAll(run!.events).violations).toEqual([]);
+    expect(checkTrailOffline(spec, run!.events)).toEqual({});
+  });
+
+  it("the v1 solver artifact resumes where it stopped", () => {
+    const { artifact, best, next } = read("solver-v1.json");
+    const solver = restoreSolver(artifact);
+    expect(solver.best()).toEqual(best);
+    const f = branin();
+    for (const expected of next) {
+      const trial = solver.ask({ max: 1 })![0]!;
+      expect(trial.params).toEqual(expected);
+      solver.tell({ id: trial.id, value: f.evaluate(trial.params) });
+    }
+  });
+});
