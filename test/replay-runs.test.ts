@@ -338,15 +338,24 @@ describe("runs in a log given as records", () => {
       ok: true,
       records: first.length + second.length,
       runs: [
-        { run: 1, start: 0, generations: log.runs[0]!.generations, records: first.length, ok: true },
+        {
+          run: 1,
+          start: 0,
+          generations: log.runs[0]!.generations,
+          records: first.length,
+          dropped: [],
+          ok: true,
+        },
         {
           run: 2,
           start: first.length + 1,
           generations: log.runs[1]!.generations,
           records: second.length,
+          dropped: [],
           ok: true,
         },
       ],
+      tornTail: null,
     });
     expect(() => readReplayLog([header1, ...first, restart, ...second])).toThrow(
       `the restart record at position ${first.length + 1} of the log carries no engine header`,

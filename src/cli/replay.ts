@@ -1,5 +1,6 @@
 import { resolve } from "node:path";
 import type { AuditEvent } from "../audit/events.js";
+import type { TornTail } from "../log/scan.js";
 import { encodeNumbers } from "../replay/json-numbers.js";
 import { describeGenerations } from "../replay/read-log.js";
 import { type ReplayDivergence, type ReplayResult, type ReplayRunResult, replay } from "../replay/replay.js";
@@ -8,13 +9,16 @@ import type { CliIo } from "./io.js";
 import { logReadFailure, parseLogCommand, runFlag, runFlagFailure, wholeFlag } from "./log-command.js";
 
 /** Help text of `arqon replay`. */
-export const REPLAY_USAGE = `arqon replay <log> [--run K] [--context N] [--json]
+export const REPLAY_USAGE = `arqon replay <log> [--run K] [--context N] [--json] [--accept-torn-tail]
   Rebuilds the engine from a decision log (a log directory, or a JSON Lines file of its records),
   feeds it the logged digests and commands at their logged times, and checks that every proposal,
   apply, violation, window, decision and mode change is identical. Prints "replay OK: N records
   identical" (exit 0), or the first divergence with the N records before it (exit 1; default 5).
   A log continued after a restart holds several runs: each is replayed on its own engine and gets
   a line; --run K replays run K only (1 is the run the log header describes).
+  A log whose last write was cut short by a crash ends in a torn tail, which replay leaves out:
+  it says so and exits 1, unless --accept-torn-tail (the tail is what recovery would drop). Audit
+  records a full ring dropped are listed: they were not compared.
   --json prints the result object instead (NaN, ±Infinity and -0 as {"$num": "..."}).`;
 
 /** `arqon replay <log>`: checks that a decision log replays bit for bit, run by run. */
@@ -23,6 +27,7 @@ export async function replayCommand(argv: readonly string[], io: CliIo): Promise
     context: { type: "string" },
     run: { type: "string" },
     json: { type: "boolean" },
+    "accept-torn-tail": { type: "boolean" },
   });
   if (values.help === true) {
     io.stdout(`${REPLAY_USAGE}\n`);
@@ -37,23 +42,46 @@ export async function replayCommand(argv: readonly string[], io: CliIo): Promise
   } catch (error) {
     throw logReadFailure("replay", runFlagFailure("replay", error));
   }
+  const tornTailRefused = result.tornTail !== null && values["accept-torn-tail"] !== true;
   if (values.json === true) {
     io.stdout(`${JSON.stringify(encodeNumbers(result))}\n`);
-    return result.ok ? 0 : 1;
+    if (tornTailRefused) io.stderr(tornTailLine(result.tornTail!, false));
+    return result.ok && !tornTailRefused ? 0 : 1;
   }
+  if (result.tornTail !== null) io.stderr(tornTailLine(result.tornTail, !tornTailRefused));
   // A log never continued keeps its one-line report; runs are listed when there are several or one was chosen.
   const runs = result.runs.length > 1 || run !== undefined ? result.runs : undefined;
   if (runs !== undefined) io.stdout(runs.map(runLine).join(""));
   if (result.ok) {
     const total = runs === undefined ? "" : `${runs.length} run${runs.length === 1 ? "" : "s"}, `;
-    io.stdout(`replay OK: ${total}${result.records} records identical\n`);
-    return 0;
+    io.stdout(`replay OK: ${total}${result.records} records identical${droppedNote(result.runs)}\n`);
+    return tornTailRefused ? 1 : 0;
   }
   const d = result.divergence;
   io.stdout(renderDivergence(d, runs !== undefined));
   const where = runs === undefined ? "" : ` in run ${d.run}`;
   io.stderr(`arqon replay: diverged at record ${d.index} (seq ${d.seq})${where}\n`);
   return 1;
+}
+
+/** What the torn tail is, and what it means for the exit code. */
+function tornTailLine(tail: TornTail, accepted: boolean): string {
+  const what = `the log ends in a torn write: ${tail.bytesDropped} bytes at offset ${tail.truncatedAt} of ${tail.segment} are not a complete record (a crash cut the last write short) and were not replayed`;
+  return accepted
+    ? `arqon replay: ${what} (accepted: --accept-torn-tail)\n`
+    : `arqon replay: ${what}; exit 1 (--accept-torn-tail accepts it)\n`;
+}
+
+/** " (records 18–23 of run 1 missing: dropped by a full audit ring, not compared)", or "". */
+function droppedNote(runs: readonly ReplayRunResult[]): string {
+  const parts = runs.flatMap((r) =>
+    r.dropped.map(
+      ({ from, to }) => `${from === to ? `record ${from}` : `records ${from}–${to}`} of run ${r.run}`,
+    ),
+  );
+  return parts.length === 0
+    ? ""
+    : ` (${parts.join(", ")} missing: dropped by a full audit ring, not compared)`;
 }
 
 /** One line of a multi-run replay: the run, its generations, and its outcome. */

@@ -1,7 +1,8 @@
 import { readFileSync, statSync } from "node:fs";
 import type { AuditEvent } from "../audit/events.js";
 import { parseJsonLines } from "../log/json-lines.js";
-import { readDecisionLog } from "../log/reader.js";
+import { type DecisionLogContents, readDecisionLog } from "../log/reader.js";
+import type { TornTail } from "../log/scan.js";
 import { auditEventOf, type EngineLogHeader, engineHeaderOf } from "./log-records.js";
 
 /**
@@ -53,6 +54,12 @@ export interface ReplayLog {
   readonly events: readonly AuditEvent[];
   readonly indices: readonly number[];
   readonly runs: readonly ReplayRun[];
+  /**
+   * Bytes at the end of the log's last segment that do not form a valid record (a write cut
+   * short by a crash): not replayed. Null when there are none, or when the log was not read from
+   * a directory.
+   */
+  readonly tornTail: TornTail | null;
 }
 
 /**
@@ -72,7 +79,8 @@ export interface ReplayLog {
 export function readReplayLog(log: DecisionLogInput): ReplayLog {
   const runs: RunBuilder[] = [];
   let index = 0;
-  for (const record of recordsOf(log)) {
+  const { records, tornTail } = recordsOf(log);
+  for (const record of records) {
     if (index === 0) {
       const header = engineHeaderOf(record);
       if (header === undefined) throw new ReplayInputError("the log does not start with an engine header");
@@ -102,7 +110,7 @@ export function readReplayLog(log: DecisionLogInput): ReplayLog {
   }
   const first = runs[0];
   if (first === undefined) throw new ReplayInputError("the log is empty");
-  return { header: first.header, events: first.events, indices: first.indices, runs };
+  return { header: first.header, events: first.events, indices: first.indices, runs, tornTail };
 }
 
 /**
@@ -149,21 +157,25 @@ function isRestart(record: unknown): boolean {
   return r.kind === "restart" || (typeof r.record === "object" && r.record?.kind === "restart");
 }
 
-function recordsOf(log: DecisionLogInput): Iterable<unknown> {
+function recordsOf(log: DecisionLogInput): { records: Iterable<unknown>; tornTail: TornTail | null } {
   if (typeof log === "string") return readPath(log);
-  if (isContents(log)) return [log.header, ...log.records];
-  return log;
+  if (isContents(log)) {
+    const tornTail = (log as Partial<DecisionLogContents>).tornTail ?? null;
+    return { records: [log.header, ...log.records], tornTail };
+  }
+  return { records: log, tornTail: null };
 }
 
 function isContents(log: object): log is { readonly header: unknown; readonly records: Iterable<unknown> } {
   return "header" in log && "records" in log && !(Symbol.iterator in log);
 }
 
-function readPath(path: string): unknown[] {
+function readPath(path: string): { records: unknown[]; tornTail: TornTail | null } {
   if (statSync(path).isDirectory()) {
     const contents = readDecisionLog(path);
-    return [contents.header, ...contents.records];
+    return { records: [contents.header, ...contents.records], tornTail: contents.tornTail };
   }
   const text = readFileSync(path, "utf8");
-  return parseJsonLines(text, path, (message) => new ReplayInputError(message)).map((l) => l.value);
+  const records = parseJsonLines(text, path, (message) => new ReplayInputError(message)).map((l) => l.value);
+  return { records, tornTail: null };
 }

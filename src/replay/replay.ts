@@ -4,6 +4,7 @@ import { withoutUndefinedKeys } from "../config-input.js";
 import type { EngineConfig } from "../engine/config.js";
 import type { Digest } from "../engine/digest.js";
 import { createEngine } from "../engine/engine.js";
+import type { TornTail } from "../log/scan.js";
 import { firstDifference } from "./compare.js";
 import { digestToReplay } from "./digest-input.js";
 import { type DecisionLogInput, type GenerationRange, type ReplayRun, readReplayLog } from "./read-log.js";
@@ -59,6 +60,17 @@ export interface ReplayDivergence {
   readonly actual: AuditEvent | null;
   /** The logged events of the same run just before it, oldest first. */
   readonly context: readonly AuditEvent[];
+  /**
+   * Audit records of the run missing from the log before this point (dropped by a full audit
+   * ring): the inputs they may have held were never replayed, which explains the divergence.
+   */
+  readonly dropped: readonly SeqRange[];
+}
+
+/** A range of audit sequence numbers, both ends included. */
+export interface SeqRange {
+  readonly from: number;
+  readonly to: number;
 }
 
 /** Outcome of replaying one run of a log. */
@@ -71,6 +83,11 @@ export type ReplayRunResult = {
   readonly generations: GenerationRange | undefined;
   /** The run's logged audit events (all compared and identical when `ok`). */
   readonly records: number;
+  /**
+   * Audit records the run wrote that are not in the log (the ring was full and dropped them):
+   * they were not compared, and any inputs among them were not replayed.
+   */
+  readonly dropped: readonly SeqRange[];
 } & ({ readonly ok: true } | { readonly ok: false; readonly divergence: ReplayDivergence });
 
 /**
@@ -78,7 +95,7 @@ export type ReplayRunResult = {
  * run; a failure gives the first divergence (in the earliest run that diverged). `runs` reports
  * each replayed run on its own (one entry for a log that was never continued).
  */
-export type ReplayResult =
+export type ReplayResult = (
   | {
       readonly ok: true;
       /** Logged events compared (all identical). */
@@ -89,7 +106,14 @@ export type ReplayResult =
       readonly ok: false;
       readonly divergence: ReplayDivergence;
       readonly runs: readonly ReplayRunResult[];
-    };
+    }
+) & {
+  /**
+   * A torn tail of the log (a last write cut short by a crash), left out of the replay: what
+   * recovery drops. Null when the log ends cleanly or was not read from a directory.
+   */
+  readonly tornTail: TornTail | null;
+};
 
 /**
  * Rebuilds the engines a decision log describes and checks that they decide exactly as logged.
@@ -118,13 +142,31 @@ export type ReplayResult =
  * ReplayInputError) when `options.run` names no run of the log.
  */
 export async function replay(log: DecisionLogInput, options: ReplayOptions = {}): Promise<ReplayResult> {
-  const { runs } = readReplayLog(log);
+  const { runs, tornTail } = readReplayLog(log);
   const chosen = options.run === undefined ? runs : [chooseRun(runs, options.run)];
   const results: ReplayRunResult[] = [];
   for (const run of chosen) results.push(await replayRun(run, options));
   const failed = results.find((r) => !r.ok);
-  if (failed !== undefined && !failed.ok) return { ok: false, divergence: failed.divergence, runs: results };
-  return { ok: true, records: results.reduce((sum, r) => sum + r.records, 0), runs: results };
+  if (failed !== undefined && !failed.ok) {
+    return { ok: false, divergence: failed.divergence, runs: results, tornTail };
+  }
+  return { ok: true, records: results.reduce((sum, r) => sum + r.records, 0), runs: results, tornTail };
+}
+
+/** The gaps in a run's audit sequence (it starts at 1): records the ring dropped. */
+export function droppedRanges(events: readonly AuditEvent[]): SeqRange[] {
+  const gaps: SeqRange[] = [];
+  let expected = 1;
+  for (const event of events) {
+    if (event.seq > expected) gaps.push({ from: expected, to: event.seq - 1 });
+    if (event.seq >= expected) expected = event.seq + 1;
+  }
+  return gaps;
+}
+
+/** "records 18–23" or "record 18". */
+function describeRange({ from, to }: SeqRange): string {
+  return from === to ? `record ${from}` : `records ${from}–${to}`;
 }
 
 /** Replays one run on a fresh engine and compares its events (see {@link replay}). */
@@ -161,7 +203,14 @@ async function replayRun(run: ReplayRun, options: ReplayOptions): Promise<Replay
     await engine.close();
   }
   const contextSize = options.context ?? 5;
-  const about = { run: run.run, start: run.start, generations: run.generations, records: events.length };
+  const dropped = droppedRanges(events);
+  const about = {
+    run: run.run,
+    start: run.start,
+    generations: run.generations,
+    records: events.length,
+    dropped,
+  };
   for (let k = 0; k < events.length; k++) {
     const expected = events[k]!;
     const actual = produced.get(expected.seq) ?? null;
@@ -171,6 +220,12 @@ async function replayRun(run: ReplayRun, options: ReplayOptions): Promise<Replay
         ? "the replayed engine wrote no event with this seq"
         : firstDifference(expected, actual));
     if (reason === undefined) continue;
+    // A divergence after records went missing is most likely their doing: say so first.
+    const before = dropped.filter((gap) => gap.from < expected.seq);
+    const explained =
+      before.length === 0
+        ? reason
+        : `audit ${before.map(describeRange).join(", ")} of this run ${before.length === 1 && before[0]!.from === before[0]!.to ? "was" : "were"} dropped (the audit ring was full), so inputs they held were not replayed; first difference after that: ${reason}`;
     return {
       ...about,
       ok: false,
@@ -178,10 +233,11 @@ async function replayRun(run: ReplayRun, options: ReplayOptions): Promise<Replay
         run: run.run,
         index: indices[k]!,
         seq: expected.seq,
-        reason,
+        reason: explained,
         expected,
         actual,
         context: events.slice(Math.max(0, k - contextSize), k),
+        dropped: before,
       },
     };
   }
