@@ -6,8 +6,29 @@
  * @packageDocumentation
  */
 
+export type {
+  DashboardInput,
+  EngineInput,
+  LogInput,
+  SupervisorInput,
+} from "./dashboard/dashboard-input.js";
+export { type DashboardEngine, type EngineSourceOptions, engineSource } from "./dashboard/engine-source.js";
+export {
+  type FollowedRecording,
+  type FollowRecordingOptions,
+  followRecording,
+} from "./dashboard/followed-source.js";
+export type { MeasuredBaseline } from "./dashboard/measured-baseline.js";
+export { RecordingError } from "./dashboard/recorded-source.js";
 export type { DashboardOptions, DashboardServer } from "./dashboard/server.js";
 export { serveDashboard } from "./dashboard/server.js";
+export type {
+  DashboardControl,
+  DashboardSource,
+  DashboardUnits,
+  DashboardView,
+  TwinPoint,
+} from "./dashboard/source.js";
 export * from "./log/index.js";
 export { type ExplainOptions, type Explanation, explain, renderExplanation } from "./replay/explain.js";
 export {

@@ -13,7 +13,7 @@ afterAll(() => removeTempDirs());
 /** The parts of `GET /state` these tests read. */
 interface StateReply {
   readonly view: Record<string, unknown>;
-  readonly baseline: number | null;
+  readonly baseline: { value: number; windows: number; generation: number } | null;
   readonly controls: boolean;
 }
 
@@ -74,10 +74,10 @@ describe("arqon dashboard", () => {
     const stop = new AbortController();
     const running = runDashboard(["--log", "run.jsonl"], io, stop.signal);
     const { url, token } = announced(await printed);
-    expect(stderr()).toContain("run.jsonl (2 events, read-only)");
+    expect(stderr()).toContain("run.jsonl (2 events so far, following it; read-only)");
     const state = (await (await fetch(new URL("state", url))).json()) as StateReply;
     expect(state.view).toMatchObject({ source: "recorded", title: expect.stringContaining("cli-rec") });
-    expect(state.baseline).toBe(3);
+    expect(state.baseline).toEqual({ value: 3, windows: 1, generation: 0 });
     const halt = await fetch(new URL("control/halt", url), {
       method: "POST",
       headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },

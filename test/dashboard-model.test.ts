@@ -51,36 +51,70 @@ const view = (generation: number, values: Record<string, number> | null): Dashbo
   phase: null,
   statechart: {},
   iteration: null,
+  units: {},
 });
 
-describe("DashboardModel baseline", () => {
-  it("is the mean of the windows closed before the first SPSA apply, whatever comes later", () => {
+describe("DashboardModel measured baseline", () => {
+  const at = (generation: number, event: AuditEvent): AuditEvent => ({ ...event, generation }) as AuditEvent;
+  const applyValues = (time: number, generation: number, kind: string, x: number): AuditEvent =>
+    ({ ...applyAt(time, kind), generation, values: { x } }) as AuditEvent;
+
+  it("is the mean of the windows measured at the baseline configuration, never another window", () => {
     const model = new DashboardModel(10);
+    model.addSample(view(0, { x: 5 })); // the values live when the dashboard attached
     expect(model.baseline()).toBeNull();
-    model.addEvent(windowAt(100, 10));
-    model.addEvent(applyAt(150, "manual")); // not an SPSA move: still the starting configuration
-    model.addEvent(windowAt(200, 14));
-    model.addEvent(windowAt(250, Number.NaN)); // an empty window carries no value
-    model.addEvent(applyAt(300, "plus"));
-    model.addEvent(windowAt(400, 100));
-    expect(model.baseline()).toBe(12);
+    model.addEvent({ ...base, seq: ++seq, time: 0, type: "baseline.set" });
+    model.addEvent(windowAt(100, 10)); // generation 0: the baseline
+    model.addEvent(applyValues(100, 1, "plus", 6));
+    model.addEvent(at(1, windowAt(200, 100))); // a perturbed point: not the baseline
+    model.addEvent(applyValues(200, 2, "centre", 5)); // back at the baseline values
+    model.addEvent(at(2, windowAt(300, 14)));
+    model.addEvent(at(2, windowAt(350, Number.NaN))); // an empty window carries no value
+    model.addEvent(applyValues(300, 3, "centre", 5.5)); // the centre moved
+    model.addEvent(at(3, windowAt(400, 1)));
+    expect(model.baseline()).toEqual({ value: 12, windows: 2, generation: 0 });
   });
 
-  it("falls back to the first window when SPSA moved before any window closed", () => {
+  it("counts windows after a rollback, whose values are the baseline's", () => {
     const model = new DashboardModel(10);
-    model.addEvent(applyAt(0, "plus"));
-    model.addEvent(windowAt(100, 7));
-    model.addEvent(windowAt(200, 9));
-    expect(model.baseline()).toBe(7);
+    model.addEvent({ ...base, seq: ++seq, time: 0, generation: 4, type: "baseline.set" });
+    model.addEvent(applyValues(10, 5, "plus", 9));
+    model.addEvent(at(5, windowAt(20, 50)));
+    expect(model.baseline()).toBeNull(); // nothing measured at the baseline yet: no line at all
+    model.addEvent({
+      ...base,
+      seq: ++seq,
+      time: 30,
+      generation: 6,
+      type: "rollback",
+      reason: "manual",
+      restoredGeneration: 4,
+      values: { x: 3 },
+    });
+    model.addEvent(at(6, windowAt(40, 8)));
+    model.addEvent(applyValues(50, 7, "centre", 3)); // the same values again
+    model.addEvent(at(7, windowAt(60, 10)));
+    expect(model.baseline()).toEqual({ value: 9, windows: 2, generation: 4 });
   });
 
   it("survives the trimming of the history", () => {
     const model = new DashboardModel(2);
+    model.addEvent({ ...base, seq: ++seq, time: 0, type: "baseline.set" });
     model.addEvent(windowAt(100, 3));
-    model.addEvent(applyAt(100, "plus"));
-    for (let i = 0; i < 20; i++) model.addEvent(windowAt(200 + i, 50));
+    model.addEvent(applyValues(100, 1, "plus", 1));
+    for (let i = 0; i < 20; i++) model.addEvent(at(1, windowAt(200 + i, 50)));
     expect(model.events()).toHaveLength(2);
-    expect(model.baseline()).toBe(3);
+    expect(model.baseline()).toEqual({ value: 3, windows: 1, generation: 0 });
+  });
+
+  it("keeps the untuned twin's points, bounded", () => {
+    const model = new DashboardModel(3);
+    for (let i = 0; i < 10; i++) model.addTwin({ time: i, value: i * 2 });
+    expect(model.twin()).toEqual([
+      { time: 7, value: 14 },
+      { time: 8, value: 16 },
+      { time: 9, value: 18 },
+    ]);
   });
 });
 

@@ -10,8 +10,8 @@ import type { CliIo } from "./io.js";
 export const DASHBOARD_USAGE = `arqon dashboard [--log <file.jsonl|dir>] [--demo] [--port N] [--seed N]
   Serves a local dashboard on 127.0.0.1 (objective vs baseline, parameters, SafeMode timeline,
   statechart states, audit table; live over server-sent events) until Ctrl-C.
-  --log    read a recording: a JSON-lines audit file (e.g. from \`npm start -- --out F\`) or a
-           directory of them; read-only
+  --log    show a recording and follow it as it grows: a JSON-lines audit file (e.g. from
+           \`npm start -- --out F\`), a directory of them, or a decision-log directory; read-only
   --demo   run a built-in simulated service with a live engine and attach to it (the default)
   --port   TCP port (default 0: a free one)     --seed   seed of the demo (default 7)
   Prints the URL and the control token (halt, reset, rollback need it) on stderr.`;
@@ -38,7 +38,8 @@ export async function runDashboard(argv: readonly string[], io: CliIo, stop: Abo
   const seed = wholeNumber(optionalString(flags, "seed"), "seed", 0, Number.MAX_SAFE_INTEGER) ?? 7;
 
   // Loaded here, not at the top: every other command would pay for the engine and the server.
-  const { RecordingError, readRecording, recordedSource } = await import("../dashboard/recorded-source.js");
+  const { RecordingError } = await import("../dashboard/recorded-source.js");
+  const { followRecording } = await import("../dashboard/followed-source.js");
   const { serveDashboard } = await import("../dashboard/server.js");
   let source: DashboardSource;
   let what: string;
@@ -46,23 +47,26 @@ export async function runDashboard(argv: readonly string[], io: CliIo, stop: Abo
   if (log !== undefined) {
     const path = resolve(io.cwd, log);
     try {
-      const events = readRecording(path);
-      source = recordedSource(events, path);
-      what = `recording ${path} (${events.length} events, read-only)`;
+      const followed = await followRecording(path, {
+        onError: (error) => io.stderr(`arqon dashboard: stopped following: ${error.message}\n`),
+      });
+      source = followed;
+      stopDemo = () => followed.close();
+      what = `recording ${path} (${followed.count} events so far, following it; read-only)`;
     } catch (error) {
       if (error instanceof RecordingError) throw usageError(`arqon dashboard: ${error.message}`);
       throw error;
     }
   } else {
-    const [{ asyncScheduler }, { startDemoService }, { engineSource }] = await Promise.all([
+    const [{ asyncScheduler }, { DEMO_UNITS, startDemoService }, { engineSource }] = await Promise.all([
       import("rxjs"),
       import("../dashboard/demo-service.js"),
       import("../dashboard/engine-source.js"),
     ]);
     const demo = startDemoService({ scheduler: asyncScheduler, seed });
-    source = engineSource(demo.engine);
+    source = engineSource(demo.engine, { units: DEMO_UNITS, twin: demo.twin });
     stopDemo = () => demo.stop();
-    what = `live demo engine (seed ${seed})`;
+    what = `live demo engine (seed ${seed}) beside its untuned twin`;
   }
 
   let server: DashboardServer;

@@ -2,11 +2,10 @@ import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { AuditEvent } from "../audit/events.js";
 import { errorMessage } from "../errors.js";
-import { parseJsonLines } from "../log/json-lines.js";
 import { readDecisionLog } from "../log/reader.js";
 import { listSegments } from "../log/segments.js";
-import { isNumberRecord } from "./dashboard-model.js";
-import type { DashboardSource, DashboardView } from "./source.js";
+import { RecordedViewFold } from "./recorded-view.js";
+import type { DashboardSource, DashboardUnits } from "./source.js";
 
 /** A recording could not be read: names the file, the line and what is wrong with it. */
 export class RecordingError extends Error {
@@ -17,60 +16,30 @@ export class RecordingError extends Error {
 export const DEFAULT_RECORDING_KEEP = 20_000;
 
 /**
- * A read-only {@link DashboardSource} over recorded audit events (oldest first).
+ * A read-only {@link DashboardSource} over recorded audit events (oldest first), read once.
  *
  * @remarks
- * The view is derived from the events: generation and time of the last event, the mode and
- * reasons of the last `mode.changed` (`"normal"` when the recording starts at the first event of
- * a run and has none, else `"unknown"`), and parameter values only when events carry a `values`
- * record. `subscribe` replays the kept events synchronously; a recording never grows. It has no
- * `control`, so the server refuses control requests with 409.
+ * The view is folded over the events by {@link RecordedViewFold} (mode, SPSA phase, iteration,
+ * values). `subscribe` replays the kept events synchronously. It has no `control`, so the server
+ * refuses control requests with 409. To follow a file that is still growing, use
+ * `followRecording`.
  */
 export function recordedSource(
   events: readonly AuditEvent[],
   title: string,
   keep: number = DEFAULT_RECORDING_KEEP,
+  units: DashboardUnits = {},
 ): DashboardSource {
   const kept = events.length > keep ? events.slice(events.length - keep) : events;
-  const view = foldView(events, title);
+  const fold = new RecordedViewFold(title, units);
+  for (const event of events) fold.add(event);
+  const view = fold.view();
   return {
     view: () => view,
     subscribe(listener) {
       for (const event of kept) listener(event);
       return () => {};
     },
-  };
-}
-
-function foldView(events: readonly AuditEvent[], title: string): DashboardView {
-  let mode = events[0]?.seq === 1 ? "normal" : "unknown";
-  let reasons: readonly string[] = [];
-  let values: Record<string, number> | null = null;
-  let names: readonly string[] = [];
-  for (const event of events) {
-    if (event.type === "mode.changed") {
-      mode = event.to;
-      reasons = event.reasons;
-    }
-    const carried = (event as { values?: unknown }).values;
-    if (isNumberRecord(carried)) {
-      values = carried;
-      names = Object.keys(carried);
-    }
-  }
-  const last = events.at(-1);
-  return {
-    source: "recorded",
-    title: events[0]?.runId ? `${events[0].runId} (${title})` : title,
-    names,
-    time: last?.time ?? 0,
-    generation: last?.generation ?? -1,
-    values,
-    mode,
-    reasons,
-    phase: null,
-    statechart: {},
-    iteration: null,
   };
 }
 
@@ -81,16 +50,34 @@ function foldView(events: readonly AuditEvent[], title: string): DashboardView {
  */
 export function parseAuditJsonl(text: string, name: string): AuditEvent[] {
   const events: AuditEvent[] = [];
-  for (const { value, line } of parseJsonLines(text, name, (message) => new RecordingError(message))) {
-    const record = value as { type?: unknown; seq?: unknown; time?: unknown } | null;
-    if (typeof record !== "object" || record === null || Array.isArray(record))
-      throw new RecordingError(`${name}:${line}: expected an audit event object`);
-    if (typeof record.type !== "string") throw new RecordingError(`${name}:${line}: "type" must be a string`);
-    if (typeof record.seq !== "number" || typeof record.time !== "number")
-      throw new RecordingError(`${name}:${line}: "seq" and "time" must be numbers`);
-    events.push(value as AuditEvent);
+  const lines = text.split("\n");
+  for (let i = 0; i < lines.length; i++) {
+    const event = parseAuditLine(lines[i]!, name, i + 1);
+    if (event !== undefined) events.push(event);
   }
   return events;
+}
+
+/**
+ * One line of a JSON-lines recording: the audit event, or undefined for a blank line; anything
+ * else is a {@link RecordingError} naming `name` and `line`.
+ */
+export function parseAuditLine(text: string, name: string, line: number): AuditEvent | undefined {
+  const trimmed = text.trim();
+  if (trimmed === "") return undefined;
+  let value: unknown;
+  try {
+    value = JSON.parse(trimmed);
+  } catch (error) {
+    throw new RecordingError(`${name}:${line}: not JSON (${errorMessage(error)})`);
+  }
+  const record = value as { type?: unknown; seq?: unknown; time?: unknown } | null;
+  if (typeof record !== "object" || record === null || Array.isArray(record))
+    throw new RecordingError(`${name}:${line}: expected an audit event object`);
+  if (typeof record.type !== "string") throw new RecordingError(`${name}:${line}: "type" must be a string`);
+  if (typeof record.seq !== "number" || typeof record.time !== "number")
+    throw new RecordingError(`${name}:${line}: "seq" and "time" must be numbers`);
+  return value as AuditEvent;
 }
 
 /**
