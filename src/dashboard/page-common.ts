@@ -49,7 +49,7 @@ export const COMMON_SCRIPT = String.raw`
 
   var palette = ["#2563eb", "#9a3412", "#16a34a", "#7c3aed", "#db2777", "#0891b2"];
 
-  // A uPlot chart inside "box" whose x axis is seconds. spec: { xLabel, yLabel, height, series:
+  // A uPlot chart inside "box". spec: { xLabel, yLabel, height, xLog, xTick, xValue, sync, series:
   // [{ label, color, dash, points, stepped, pointsOnly }] }. The box records the tick labels it
   // drew in data-x-ticks / data-y-ticks (for tests and screen readers) and keeps the user's zoom
   // across data updates until a double-click resets it.
@@ -83,7 +83,7 @@ export const COMMON_SCRIPT = String.raw`
     var opts = {
       width: Math.max(300, box.clientWidth || 600),
       height: spec.height || 220,
-      scales: { x: { time: false } },
+      scales: { x: spec.xLog ? { time: false, distr: 3 } : { time: false } },
       series: series,
       axes: [
         { label: spec.xLabel, values: ticks("x"), grid: { show: true }, ticks: { show: true } },

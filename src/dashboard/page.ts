@@ -138,5 +138,7 @@ td, th { text-align: left; padding: 2px 6px; border-bottom: 1px solid var(--grid
 .filters { display: flex; gap: 8px; margin-bottom: 6px; }
 .control-row { display: flex; gap: 8px; margin: 6px 0; } .control-row input { flex: 1; }
 button { padding: 4px 12px; cursor: pointer; } .danger { background: #dc2626; color: #fff; border: 1px solid #b91c1c; }
-#control-status.error { color: #dc2626; }
+#control-status.error, .error { color: #dc2626; }
+.slices { display: grid; grid-template-columns: repeat(auto-fit, minmax(420px, 1fr)); gap: 12px; }
+tr.best td { background: rgba(22, 163, 74, 0.12); font-weight: 600; }
 `;

@@ -1,6 +1,5 @@
 import { randomBytes } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
 import { errorMessage } from "../errors.js";
 import {
   type ControlAction,
@@ -14,6 +13,7 @@ import { DashboardModel, DEFAULT_HISTORY_LIMIT } from "./dashboard-model.js";
 import { DASHBOARD_CSS, DASHBOARD_HTML } from "./page.js";
 import { COMMON_SCRIPT } from "./page-common.js";
 import { DASHBOARD_SCRIPT } from "./page-script.js";
+import { type Asset, checkLocalOptions, listenLocal, SECURITY_HEADERS, sendAsset, sendJson } from "./http-basics.js";
 import { allowedHost, allowedOrigin, checkBearer } from "./request-guard.js";
 import type { DashboardSource } from "./source.js";
 import { dashboardStatecharts } from "./statechart-model.js";
@@ -53,21 +53,6 @@ const MAX_BODY_BYTES = 16 * 1024;
 /** An event-stream client whose unsent output exceeds this is dropped (bounded memory). */
 const MAX_CLIENT_BACKLOG = 4 * 1024 * 1024;
 const TOKEN_PATTERN = /^[A-Za-z0-9_-]{16,}$/;
-
-const SECURITY_HEADERS: Readonly<Record<string, string>> = {
-  "x-content-type-options": "nosniff",
-  "referrer-policy": "no-referrer",
-  "x-frame-options": "DENY",
-  "content-security-policy":
-    "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; " +
-    "base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
-};
-
-/** A file the server sends as it is. */
-export interface Asset {
-  readonly type: string;
-  readonly body: string;
-}
 
 const PAGE_ASSETS: Readonly<Record<string, Asset>> = {
   "/": { type: "text/html; charset=utf-8", body: DASHBOARD_HTML },
@@ -122,12 +107,8 @@ export async function serveDashboard(
   input: DashboardInput,
   options: DashboardOptions = {},
 ): Promise<DashboardServer> {
-  const host = options.host ?? "127.0.0.1";
-  if (host !== "127.0.0.1")
-    throw new RangeError(`the dashboard binds to 127.0.0.1 only, got host ${JSON.stringify(host)}`);
   const requestedPort = options.port ?? 0;
-  if (!Number.isSafeInteger(requestedPort) || requestedPort < 0 || requestedPort > 65535)
-    throw new RangeError(`port must be a whole number in [0, 65535], got ${requestedPort}`);
+  checkLocalOptions(options.host ?? "127.0.0.1", requestedPort);
   const token = options.token ?? randomBytes(16).toString("hex");
   if (!TOKEN_PATTERN.test(token))
     throw new RangeError("token must be at least 16 characters from A-Z, a-z, 0-9, _ and -");
@@ -198,10 +179,7 @@ export async function serveDashboard(
       return sendJson(res, 405, { error: "method not allowed" });
     }
     const asset = assets[path];
-    if (asset !== undefined) {
-      res.writeHead(200, { "content-type": asset.type, "cache-control": "no-store" });
-      return void res.end(req.method === "HEAD" ? undefined : asset.body);
-    }
+    if (asset !== undefined) return sendAsset(res, asset, req.method === "HEAD");
     if (path === "/state")
       return sendJson(res, 200, { ...currentState(), ...history() });
     if (path === "/events") return openStream(req, res);
@@ -259,20 +237,13 @@ export async function serveDashboard(
     }
   });
   try {
-    await new Promise<void>((resolve, reject) => {
-      server.once("error", reject);
-      server.listen(requestedPort, host, () => {
-        server.off("error", reject);
-        resolve();
-      });
-    });
+    port = await listenLocal(server, requestedPort);
   } catch (error) {
     detach();
     detachTwin();
     await release();
     throw error;
   }
-  port = (server.address() as AddressInfo).port;
 
   const snapshotEveryMs = options.snapshotEveryMs ?? 1000;
   const heartbeatEveryMs = options.heartbeatEveryMs ?? 15_000;
@@ -321,11 +292,6 @@ function perform(
     case "rollback":
       return { done: control.rollback(request.reason) };
   }
-}
-
-function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  res.writeHead(status, { "content-type": "application/json; charset=utf-8", "cache-control": "no-store" });
-  res.end(JSON.stringify(body));
 }
 
 /** The request body as UTF-8 text, or undefined when it exceeds {@link MAX_BODY_BYTES}. */

@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
-import type { Asset } from "./server.js";
+import type { Asset } from "./http-basics.js";
 
 /** The uPlot files the page loads, by route, and where they live inside the `uplot` package. */
 const UPLOT_FILES = {
