@@ -46,7 +46,11 @@ export async function resolveDashboardInput(input: DashboardInput): Promise<Reso
     throw new RangeError("serveDashboard: expected { engine }, { supervisor }, { log } or a DashboardSource");
   if ("view" in input && typeof input.view === "function") return { source: input, release: none };
   if ("engine" in input) {
-    if (typeof input.engine !== "object" || input.engine === null || typeof input.engine.snapshot !== "function")
+    if (
+      typeof input.engine !== "object" ||
+      input.engine === null ||
+      typeof input.engine.snapshot !== "function"
+    )
       throw new RangeError("serveDashboard: engine must be an arqon Engine (from createEngine)");
     return { source: engineSource(input.engine, input), release: none };
   }

@@ -21,7 +21,10 @@ import type { DashboardUnits, TwinPoint } from "./source.js";
 export const TWIN_EVERY = 5;
 
 /** Units of the demo service, for the dashboard's axes. */
-export const DEMO_UNITS: DashboardUnits = { objective: "ms", params: { batchSize: "requests", timeoutMs: "ms" } };
+export const DEMO_UNITS: DashboardUnits = {
+  objective: "ms",
+  params: { batchSize: "requests", timeoutMs: "ms" },
+};
 
 /** The knobs of the demo service, in raw units. */
 export const DEMO_KNOBS = {
@@ -90,7 +93,8 @@ export function startDemoService(options: DemoServiceOptions): DemoService {
     const cost = demoCost(batchSize, timeoutMs, t) * Math.exp(0.05 * noise.normal() - 0.00125);
     engine.observe({ objective: cost, generation, timestamp: scheduler.now() });
     twinSum +=
-      demoCost(DEMO_KNOBS.batchSize.init, DEMO_KNOBS.timeoutMs.init, t) * Math.exp(0.05 * twinNoise.normal() - 0.00125);
+      demoCost(DEMO_KNOBS.batchSize.init, DEMO_KNOBS.timeoutMs.init, t) *
+      Math.exp(0.05 * twinNoise.normal() - 0.00125);
     if (++twinCount === TWIN_EVERY) {
       twin.next({ time: scheduler.now(), value: twinSum / twinCount });
       twinSum = 0;

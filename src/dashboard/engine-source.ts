@@ -1,6 +1,12 @@
 import type { Subscribable } from "rxjs";
 import type { Engine } from "../engine/engine.js";
-import type { DashboardControl, DashboardSource, DashboardUnits, DashboardView, TwinPoint } from "./source.js";
+import type {
+  DashboardControl,
+  DashboardSource,
+  DashboardUnits,
+  DashboardView,
+  TwinPoint,
+} from "./source.js";
 
 /** The parts of an {@link Engine} the dashboard reads and controls. */
 export type DashboardEngine = Pick<

@@ -91,7 +91,10 @@ export class MeasuredBaselineTracker {
 }
 
 /** Whether two value records hold the same names with the same numbers. */
-export function sameValues(a: Readonly<Record<string, number>>, b: Readonly<Record<string, number>>): boolean {
+export function sameValues(
+  a: Readonly<Record<string, number>>,
+  b: Readonly<Record<string, number>>,
+): boolean {
   const keys = Object.keys(b);
   if (Object.keys(a).length !== keys.length) return false;
   for (const key of keys) if (!Object.is(a[key], b[key])) return false;

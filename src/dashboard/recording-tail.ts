@@ -56,7 +56,8 @@ export class RecordingTail {
     if (this.kind === "decision-log") return this.readLog();
     const events: AuditEvent[] = [];
     const names = (await readdir(this.path)).filter((n) => n.endsWith(".jsonl")).sort();
-    for (const name of names) for (const event of await this.readFile(join(this.path, name))) events.push(event);
+    for (const name of names)
+      for (const event of await this.readFile(join(this.path, name))) events.push(event);
     return events;
   }
 

@@ -10,15 +10,22 @@ import {
 } from "./control-request.js";
 import { type DashboardInput, resolveDashboardInput } from "./dashboard-input.js";
 import { DashboardModel, DEFAULT_HISTORY_LIMIT } from "./dashboard-model.js";
+import {
+  type Asset,
+  checkLocalOptions,
+  listenLocal,
+  SECURITY_HEADERS,
+  sendAsset,
+  sendJson,
+} from "./http-basics.js";
 import { DASHBOARD_CSS, DASHBOARD_HTML } from "./page.js";
 import { COMMON_SCRIPT } from "./page-common.js";
 import { DASHBOARD_SCRIPT } from "./page-script.js";
-import { type Asset, checkLocalOptions, listenLocal, SECURITY_HEADERS, sendAsset, sendJson } from "./http-basics.js";
 import { allowedHost, allowedOrigin, checkBearer } from "./request-guard.js";
 import type { DashboardSource } from "./source.js";
+import { formatSseMessage, SSE_HEADERS, SSE_HEARTBEAT } from "./sse.js";
 import { dashboardStatecharts } from "./statechart-model.js";
 import { vendorAssets } from "./vendor-assets.js";
-import { formatSseMessage, SSE_HEADERS, SSE_HEARTBEAT } from "./sse.js";
 
 /** Options of {@link serveDashboard}. */
 export interface DashboardOptions {
@@ -117,7 +124,10 @@ export async function serveDashboard(
   const assets: Record<string, Asset> = {
     ...PAGE_ASSETS,
     ...(await vendorAssets()),
-    "/machines.json": { type: "application/json; charset=utf-8", body: JSON.stringify(dashboardStatecharts()) },
+    "/machines.json": {
+      type: "application/json; charset=utf-8",
+      body: JSON.stringify(dashboardStatecharts()),
+    },
   };
   const { source, release } = await resolveDashboardInput(input);
   const clients = new Set<ServerResponse>();
@@ -180,8 +190,7 @@ export async function serveDashboard(
     }
     const asset = assets[path];
     if (asset !== undefined) return sendAsset(res, asset, req.method === "HEAD");
-    if (path === "/state")
-      return sendJson(res, 200, { ...currentState(), ...history() });
+    if (path === "/state") return sendJson(res, 200, { ...currentState(), ...history() });
     if (path === "/events") return openStream(req, res);
     if (path === "/favicon.ico") return void res.writeHead(204).end();
     sendJson(res, 404, { error: "not found" });

@@ -35,7 +35,11 @@ export interface ChartMachine {
 }
 
 /** The engine statecharts the dashboard shows, by the actor that runs them. */
-const SHOWN: readonly { readonly actor: string; readonly title: string; readonly machine: AnyStateMachine }[] = [
+const SHOWN: readonly {
+  readonly actor: string;
+  readonly title: string;
+  readonly machine: AnyStateMachine;
+}[] = [
   { actor: "spsa", title: "SPSA cycle", machine: spsaMachine },
   { actor: "safeMode", title: "SafeMode", machine: safeModeMachine },
 ];
@@ -78,6 +82,7 @@ function triggerOf(node: AnyStateNode, eventType: string): string {
 function nameOf(ref: unknown): string {
   if (ref === undefined) return "";
   if (typeof ref === "string") return ref;
-  if (typeof ref === "object" && ref !== null && "type" in ref && typeof ref.type === "string") return ref.type;
+  if (typeof ref === "object" && ref !== null && "type" in ref && typeof ref.type === "string")
+    return ref.type;
   return "inline";
 }

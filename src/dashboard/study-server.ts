@@ -2,7 +2,14 @@ import { readdir, stat } from "node:fs/promises";
 import { createServer } from "node:http";
 import { join } from "node:path";
 import { errorMessage } from "../errors.js";
-import { type Asset, checkLocalOptions, listenLocal, SECURITY_HEADERS, sendAsset, sendJson } from "./http-basics.js";
+import {
+  type Asset,
+  checkLocalOptions,
+  listenLocal,
+  SECURITY_HEADERS,
+  sendAsset,
+  sendJson,
+} from "./http-basics.js";
 import { DASHBOARD_CSS } from "./page.js";
 import { COMMON_SCRIPT } from "./page-common.js";
 import { allowedHost } from "./request-guard.js";
@@ -52,7 +59,10 @@ const PAGE: Readonly<Record<string, Asset>> = {
  * @throws StudyError when the state cannot be read at start; RangeError for a bad host, port or
  * interval.
  */
-export async function serveStudy(input: { readonly study: string } | string, options: StudyServerOptions = {}): Promise<StudyServer> {
+export async function serveStudy(
+  input: { readonly study: string } | string,
+  options: StudyServerOptions = {},
+): Promise<StudyServer> {
   const path = typeof input === "string" ? input : input.study;
   const requestedPort = options.port ?? 0;
   checkLocalOptions(options.host ?? "127.0.0.1", requestedPort);

@@ -32,7 +32,9 @@ export interface Study {
   /** Parameter names in the config's order. */
   readonly names: readonly string[];
   /** Each parameter's range and scale. */
-  readonly bounds: Readonly<Record<string, { readonly min: number; readonly max: number; readonly scale: string }>>;
+  readonly bounds: Readonly<
+    Record<string, { readonly min: number; readonly max: number; readonly scale: string }>
+  >;
   readonly budget: number;
   readonly asked: number;
   /** `probe`, `refine` or `done`. */
@@ -46,7 +48,11 @@ export interface Study {
   /** Trials asked and not told yet. */
   readonly pending: number;
   /** The best result so far (its `n`), or null. */
-  readonly best: { readonly n: number; readonly value: number; readonly params: Readonly<Record<string, number>> } | null;
+  readonly best: {
+    readonly n: number;
+    readonly value: number;
+    readonly params: Readonly<Record<string, number>>;
+  } | null;
 }
 
 /** The study of a solver (its `toJSON()` history, in raw units). */
