@@ -354,6 +354,7 @@ export const DASHBOARD_SCRIPT = String.raw`
   }
 
   function render() {
+    if (!st.view) return; // the statecharts may arrive before the first state
     renderStatus();
     renderObjective();
     renderParams();

@@ -121,14 +121,7 @@ export async function serveDashboard(
     throw new RangeError("token must be at least 16 characters from A-Z, a-z, 0-9, _ and -");
 
   const model = new DashboardModel(options.historyLimit ?? DEFAULT_HISTORY_LIMIT);
-  const assets: Record<string, Asset> = {
-    ...PAGE_ASSETS,
-    ...(await vendorAssets()),
-    "/machines.json": {
-      type: "application/json; charset=utf-8",
-      body: JSON.stringify(dashboardStatecharts()),
-    },
-  };
+  let assets: Record<string, Asset> = PAGE_ASSETS;
   const { source, release } = await resolveDashboardInput(input);
   const clients = new Set<ServerResponse>();
   let snapshotPending: NodeJS.Immediate | undefined;
@@ -246,6 +239,16 @@ export async function serveDashboard(
     }
   });
   try {
+    // Read after subscribing: an engine's events are a hot stream, and its first ones (the
+    // baseline) must not pass while the files load.
+    assets = {
+      ...PAGE_ASSETS,
+      ...(await vendorAssets()),
+      "/machines.json": {
+        type: "application/json; charset=utf-8",
+        body: JSON.stringify(dashboardStatecharts()),
+      },
+    };
     port = await listenLocal(server, requestedPort);
   } catch (error) {
     detach();
