@@ -12,7 +12,7 @@
  * deliberately simple: the dashboard needs a live engine that
  * moves, not a faithful model (the richer queueing model lives in `examples/sim/`).
  */
-import { type Observable, type SchedulerAction, type SchedulerLike, Subject, type Subscription } from "rxjs";
+import { type Observable, type SchedulerLike, Subject, type Subscription } from "rxjs";
 import { createEngine, type Engine } from "../engine/engine.js";
 import { Prng } from "../random/prng.js";
 import type { DashboardUnits, TwinPoint } from "./source.js";
@@ -87,7 +87,9 @@ export function startDemoService(options: DemoServiceOptions): DemoService {
   let timeoutMs = engine.values[1]!;
   let generation = engine.generation;
   let running = true;
-  const timer: Subscription = scheduler.schedule(function tick(this: SchedulerAction<unknown>) {
+  // Each tick schedules the next as a new action: a virtual-time action rescheduling itself would
+  // chain every tick to the previous one, and unsubscribing a long chain overflows the stack.
+  const tick = () => {
     if (!running) return;
     const t = scheduler.now() - start;
     const cost = demoCost(batchSize, timeoutMs, t) * Math.exp(0.05 * noise.normal() - 0.00125);
@@ -103,8 +105,9 @@ export function startDemoService(options: DemoServiceOptions): DemoService {
     batchSize = engine.values[0]!;
     timeoutMs = engine.values[1]!;
     generation = engine.generation;
-    this.schedule(undefined, every);
-  }, every);
+    timer = scheduler.schedule(tick, every);
+  };
+  let timer: Subscription = scheduler.schedule(tick, every);
   let stopping: Promise<void> | undefined;
   return {
     engine,

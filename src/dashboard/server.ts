@@ -77,7 +77,7 @@ const PAGE_ASSETS: Readonly<Record<string, Asset>> = {
  * import { createEngine } from "arqon";
  * import { serveDashboard } from "arqon/node";
  *
- * const engine = createEngine({ params: { batchSize: { min: 1, max: 128, init: 16, maxDelta: 6 } } });
+ * const engine = createEngine({ seed: 1, params: { batchSize: { min: 1, max: 128, init: 16, maxDelta: 6 } } });
  * const dashboard = await serveDashboard({ engine, units: { objective: "ms" } });
  * console.log(`${dashboard.url}#token=${dashboard.token}`);
  * ```

@@ -101,7 +101,7 @@ export const STUDY_SCRIPT = String.raw`
     for (var i = 0; i < s.trials.length; i++) if (s.trials[i].failed !== null) failed++;
     $("failed").textContent = String(failed);
     $("pending").textContent = String(s.pending);
-    $("best-value").textContent = s.best ? fmt(s.best.value) : "no result yet";
+    $("best-value").textContent = s.best ? C.precise(s.best.value) : "no result yet";
     $("best-at").textContent = s.best ? "result " + s.best.n + " of " + s.trials.length : "\u2013";
     var body = $("best-table").tBodies[0];
     clear(body);
@@ -175,7 +175,7 @@ export const STUDY_SCRIPT = String.raw`
       row.appendChild(el("td", null, String(t.n)));
       row.appendChild(el("td", null, t.id === null ? "warm start" : String(t.id)));
       row.appendChild(el("td", null, t.phase));
-      row.appendChild(el("td", null, t.failed !== null ? "failed: " + t.failed : fmt(t.value)));
+      row.appendChild(el("td", null, t.failed !== null ? "failed: " + t.failed : C.precise(t.value)));
       row.appendChild(el("td", null, paramsText(t.params)));
       body.appendChild(row);
     }
