@@ -97,6 +97,17 @@ describe("DashboardModel measured baseline", () => {
     expect(model.baseline()).toEqual({ value: 9, windows: 2, generation: 4 });
   });
 
+  it("recognises the baseline when attached after it was taken, from the view's baseline generation", () => {
+    const model = new DashboardModel(10);
+    model.addSample({ ...view(3, { x: 5 }), baselineGeneration: 3 }); // live values are the baseline's
+    model.addEvent(at(3, windowAt(100, 6)));
+    model.addEvent(applyValues(100, 4, "plus", 6));
+    model.addEvent(at(4, windowAt(200, 50)));
+    model.addEvent(applyValues(200, 5, "centre", 5)); // the baseline values again
+    model.addEvent(at(5, windowAt(300, 8)));
+    expect(model.baseline()).toEqual({ value: 7, windows: 2, generation: 3 });
+  });
+
   it("survives the trimming of the history", () => {
     const model = new DashboardModel(2);
     model.addEvent({ ...base, seq: ++seq, time: 0, type: "baseline.set" });

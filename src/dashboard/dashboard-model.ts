@@ -56,6 +56,8 @@ export class DashboardModel {
     at: Pick<DashboardView, "time" | "generation">,
     values: Readonly<Record<string, number>> | null = (at as Partial<DashboardView>).values ?? null,
   ): ParamSample | undefined {
+    const baselineGeneration = (at as Partial<DashboardView>).baselineGeneration;
+    if (baselineGeneration !== undefined) this.tracker.noteBaselineGeneration(baselineGeneration);
     if (values === null) return undefined;
     this.tracker.noteValues(at.generation, values);
     const last = this.sampleLog.at(-1);

@@ -77,6 +77,7 @@ export function engineSource(
         phase: snapshot.phase,
         statechart: statechartStates(engine),
         iteration: snapshot.iteration,
+        baselineGeneration: snapshot.baselineGeneration,
         units,
       };
     },

@@ -46,6 +46,16 @@ export class MeasuredBaselineTracker {
     if (generation === this.baselineGeneration && this.baselineValues === null) this.baselineValues = values;
   }
 
+  /**
+   * Adopts `generation` as the baseline generation when no `baseline.set` was seen (a dashboard
+   * attached after the engine started): later windows at the baseline configuration then count.
+   */
+  noteBaselineGeneration(generation: number): void {
+    if (this.baselineGeneration >= 0 || generation < 0) return;
+    this.baselineGeneration = generation;
+    this.baselineValues = this.generationValues.get(generation) ?? null;
+  }
+
   /** Folds one audit event in. */
   addEvent(event: AuditEvent): void {
     switch (event.type) {

@@ -31,6 +31,11 @@ export interface DashboardView {
   readonly statechart: Readonly<Record<string, string>>;
   /** Completed SPSA iterations, or null when unknown. */
   readonly iteration: number | null;
+  /**
+   * Generation the engine's baseline was taken at (−1 when none), when the source knows it: lets a
+   * dashboard attached after the engine started still recognise the baseline configuration.
+   */
+  readonly baselineGeneration?: number;
   /** Units of the objective and of the parameters, for axis labels (empty when not given). */
   readonly units: DashboardUnits;
 }
