@@ -53,11 +53,10 @@ export class DashboardModel {
    * or there are no values.
    */
   addSample(
-    at: Pick<DashboardView, "time" | "generation">,
+    at: Pick<DashboardView, "time" | "generation" | "baselineGeneration">,
     values: Readonly<Record<string, number>> | null = (at as Partial<DashboardView>).values ?? null,
   ): ParamSample | undefined {
-    const baselineGeneration = (at as Partial<DashboardView>).baselineGeneration;
-    if (baselineGeneration !== undefined) this.tracker.noteBaselineGeneration(baselineGeneration);
+    if (at.baselineGeneration !== undefined) this.tracker.noteBaselineGeneration(at.baselineGeneration);
     if (values === null) return undefined;
     this.tracker.noteValues(at.generation, values);
     const last = this.sampleLog.at(-1);
