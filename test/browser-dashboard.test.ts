@@ -329,7 +329,11 @@ describe("dashboard in chromium", () => {
       expect(await page.textContent("#phase")).toMatch(/^cycle\.(plus|minus|centre|holding)$/);
       expect(await page.textContent("#iteration")).toMatch(/^\d+$/);
       expect(await page.locator('[data-machine="spsa"] .sc-state.active').count()).toBe(2); // cycle and its child
+      // A recording carries no values for its start, yet its baseline is every window measured there.
       expect(await page.getAttribute("#objective-chart", "data-baseline-kind")).toBe("measured");
+      const shown = Number(await page.getAttribute("#objective-chart", "data-baseline-value"));
+      expect(shown).toBeCloseTo(baselineFromEvents(events, { batchSize: 16, timeoutMs: 300 }), 9);
+      expect(await page.textContent("#baseline-label")).toMatch(/the ([2-9]|\d\d+) windows measured/);
       await page.screenshot({ path: screenshotPath("dashboard-recording"), fullPage: true });
       await page.close();
     } finally {

@@ -108,6 +108,31 @@ describe("DashboardModel measured baseline", () => {
     expect(model.baseline()).toEqual({ value: 7, windows: 2, generation: 3 });
   });
 
+  it("learns a recording's baseline values from the calibration's centre, until the first step", () => {
+    const model = new DashboardModel(20);
+    model.addEvent({ ...base, seq: 1, time: 0, type: "baseline.set" }); // the run's start: no values known
+    model.addEvent(windowAt(100, 10));
+    model.addEvent(applyValues(100, 1, "plus", 6));
+    model.addEvent(at(1, windowAt(200, 40)));
+    model.addEvent(applyValues(200, 2, "centre", 5)); // calibrating: the centre is the start
+    model.addEvent(at(2, windowAt(300, 12)));
+    model.addEvent({
+      ...base,
+      seq: ++seq,
+      time: 300,
+      generation: 2,
+      type: "decision.step",
+      iteration: 0,
+      a: 1,
+      c: 1,
+      clipped: 0,
+      step: {},
+    });
+    model.addEvent(applyValues(300, 3, "centre", 5.5)); // after a step: not the baseline
+    model.addEvent(at(3, windowAt(400, 1)));
+    expect(model.baseline()).toEqual({ value: 11, windows: 2, generation: 0 });
+  });
+
   it("survives the trimming of the history", () => {
     const model = new DashboardModel(2);
     model.addEvent({ ...base, seq: ++seq, time: 0, type: "baseline.set" });

@@ -22,7 +22,9 @@ const GENERATIONS_KEPT = 64;
  * @remarks
  * A window counts when it was measured at the baseline generation (`baseline.set`), or at any
  * later generation whose values equal the baseline's: the centre applies of the gain calibration
- * and a rollback's restored values are the baseline configuration again. Windows at other
+ * and a rollback's restored values are the baseline configuration again. The baseline's values
+ * come from the values live at its generation, a rollback, or (for a run's first baseline, before
+ * SPSA's first step) a centre apply. Windows at other
  * configurations never count, so the line is the objective of the untuned settings, not of the
  * first window. A new `baseline.set` starts over. Memory is bounded (the values of the last
  * {@link GENERATIONS_KEPT} generations).
@@ -33,6 +35,8 @@ export class MeasuredBaselineTracker {
   private readonly generationValues = new Map<number, Readonly<Record<string, number>>>();
   private sum = 0;
   private count = 0;
+  /** True from a run's first `baseline.set` until SPSA's first step: the centre is the baseline. */
+  private centreIsBaseline = false;
 
   /** Records the values live at `generation` (from an apply, a rollback or a snapshot). */
   noteValues(generation: number, values: Readonly<Record<string, number>>): void {
@@ -62,8 +66,12 @@ export class MeasuredBaselineTracker {
       case "baseline.set":
         this.baselineGeneration = event.generation;
         this.baselineValues = this.generationValues.get(event.generation) ?? null;
+        this.centreIsBaseline = event.seq === 1;
         this.sum = 0;
         this.count = 0;
+        return;
+      case "decision.step":
+        this.centreIsBaseline = false;
         return;
       case "rollback":
         if (event.values !== undefined) {
@@ -72,7 +80,11 @@ export class MeasuredBaselineTracker {
         }
         return;
       case "apply":
-        if (event.values !== undefined) this.noteValues(event.generation, event.values);
+        if (event.values === undefined) return;
+        // A recording has no values for the start, but until SPSA's first step its centre is the
+        // starting point, so the centre applies of the gain calibration carry the baseline values.
+        if (event.kind === "centre" && this.centreIsBaseline) this.baselineValues ??= event.values;
+        this.noteValues(event.generation, event.values);
         return;
       case "window.closed":
         if (Number.isFinite(event.value) && this.atBaseline(event.generation)) {
