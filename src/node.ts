@@ -20,7 +20,7 @@ export {
   followRecording,
 } from "./dashboard/followed-source.js";
 export type { MeasuredBaseline } from "./dashboard/measured-baseline.js";
-export { RecordingError } from "./dashboard/recorded-source.js";
+export { RecordingError, recordedSource } from "./dashboard/recorded-source.js";
 export type { DashboardOptions, DashboardServer } from "./dashboard/server.js";
 export { serveDashboard } from "./dashboard/server.js";
 export type {

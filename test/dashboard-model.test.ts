@@ -9,12 +9,8 @@ import { isBodyProblem, parseControlBody } from "../src/dashboard/control-reques
 import { DashboardModel } from "../src/dashboard/dashboard-model.js";
 import { stateValueName } from "../src/dashboard/engine-source.js";
 import { DASHBOARD_SCRIPT } from "../src/dashboard/page-script.js";
-import {
-  parseAuditJsonl,
-  RecordingError,
-  readRecording,
-  recordedSource,
-} from "../src/dashboard/recorded-source.js";
+import { parseAuditJsonl, RecordingError, recordedSource } from "../src/dashboard/recorded-source.js";
+import { RecordingTail } from "../src/dashboard/recording-tail.js";
 import { allowedHost, allowedOrigin, checkBearer } from "../src/dashboard/request-guard.js";
 import type { DashboardView } from "../src/dashboard/source.js";
 import { formatSseMessage, parseSseChunk } from "../src/dashboard/sse.js";
@@ -190,6 +186,11 @@ describe("DashboardModel history", () => {
   });
 });
 
+/** Everything a recording holds now (the first read of a tail). */
+async function readRecording(path: string): Promise<AuditEvent[]> {
+  return (await RecordingTail.open(path)).poll();
+}
+
 describe("recordings", () => {
   const dirs: string[] = [];
   afterAll(() => {
@@ -208,20 +209,20 @@ describe("recordings", () => {
     expect(() => parseAuditJsonl('{"type":"apply","time":0}', "f")).toThrow(/"seq" and "time"/);
   });
 
-  it("reads a directory's .jsonl files in name order and refuses an empty or missing path", () => {
+  it("reads a directory's .jsonl files in name order and refuses an empty or missing path", async () => {
     const dir = mkdtempSync(join(tmpdir(), "arqon-dash-"));
     dirs.push(dir);
     writeFileSync(join(dir, "b.jsonl"), lines([{ ...base, seq: 2, time: 5, type: "baseline.set" }]));
     writeFileSync(join(dir, "a.jsonl"), lines([{ ...base, seq: 1, time: 0, type: "baseline.set" }]));
     writeFileSync(join(dir, "notes.txt"), "ignored");
-    expect(readRecording(dir).map((e) => e.seq)).toEqual([1, 2]);
+    expect((await readRecording(dir)).map((e) => e.seq)).toEqual([1, 2]);
     const empty = mkdtempSync(join(tmpdir(), "arqon-dash-"));
     dirs.push(empty);
-    expect(() => readRecording(empty)).toThrow(RecordingError);
-    expect(() => readRecording(join(empty, "missing.jsonl"))).toThrow(/cannot read/);
+    await expect(readRecording(empty)).rejects.toThrow(RecordingError);
+    await expect(readRecording(join(empty, "missing.jsonl"))).rejects.toThrow(/cannot read/);
   });
 
-  it("reads the audit events of a decision-log directory, with the log's sequence numbers", () => {
+  it("reads the audit events of a decision-log directory, with the log's sequence numbers", async () => {
     const dir = mkdtempSync(join(tmpdir(), "arqon-dash-"));
     dirs.push(dir);
     const log = openDecisionLog({ dir, header: { kind: "header", engine: "test" } });
@@ -230,7 +231,7 @@ describe("recordings", () => {
     log.append({ kind: "note", text: "not an audit event" });
     log.append({ ...base, time: 200, type: "apply", kind: "plus", values: { x: 1 } });
     log.close();
-    const events = readRecording(dir);
+    const events = await readRecording(dir);
     expect(events.map((e) => [e.seq, e.type])).toEqual([
       [1, "window.closed"],
       [3, "apply"],

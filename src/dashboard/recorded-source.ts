@@ -1,9 +1,5 @@
-import { readdirSync, readFileSync, statSync } from "node:fs";
-import { join } from "node:path";
 import type { AuditEvent } from "../audit/events.js";
 import { errorMessage } from "../errors.js";
-import { readDecisionLog } from "../log/reader.js";
-import { listSegments } from "../log/segments.js";
 import { RecordedViewFold } from "./recorded-view.js";
 import type { DashboardSource, DashboardUnits } from "./source.js";
 
@@ -78,56 +74,4 @@ export function parseAuditLine(text: string, name: string, line: number): AuditE
   if (typeof record.seq !== "number" || typeof record.time !== "number")
     throw new RecordingError(`${name}:${line}: "seq" and "time" must be numbers`);
   return value as AuditEvent;
-}
-
-/**
- * Reads a recording: a JSON-lines file of audit events; a decision-log directory (segment files,
- * see `src/log`), whose records with a string `type` and a numeric `time` are the audit events;
- * or a directory whose `*.jsonl` files (in name order) together hold one run's events. Throws a
- * {@link RecordingError} when the path cannot be read or holds no events in any of these forms.
- *
- * @remarks
- * A decision log gives every record its own `seq` (an audit event stored in it has none), so the
- * events read from one carry the log's sequence numbers. A damaged log is read up to the damage
- * (a torn tail is left out), which suits a viewer.
- */
-export function readRecording(path: string): AuditEvent[] {
-  let files: string[];
-  try {
-    if (!statSync(path).isDirectory()) files = [path];
-    else if (listSegments(path).length > 0) return readDecisionLogEvents(path);
-    else
-      files = readdirSync(path)
-        .filter((f) => f.endsWith(".jsonl"))
-        .sort()
-        .map((f) => join(path, f));
-  } catch (error) {
-    if (error instanceof RecordingError) throw error;
-    throw new RecordingError(`cannot read ${path}: ${errorMessage(error)}`);
-  }
-  if (files.length === 0)
-    throw new RecordingError(`${path}: no decision log segments or .jsonl files in this directory`);
-  const events: AuditEvent[] = [];
-  for (const file of files) {
-    let text: string;
-    try {
-      text = readFileSync(file, "utf8");
-    } catch (error) {
-      throw new RecordingError(`cannot read ${file}: ${errorMessage(error)}`);
-    }
-    for (const event of parseAuditJsonl(text, file)) events.push(event);
-  }
-  return events;
-}
-
-/** The audit events of the decision log in `dir` (records with a string type and a numeric time). */
-function readDecisionLogEvents(dir: string): AuditEvent[] {
-  const events: AuditEvent[] = [];
-  for (const entry of readDecisionLog(dir, { strict: false }).records) {
-    const record = entry.record as { readonly type?: unknown; readonly time?: unknown };
-    if (typeof record.type === "string" && typeof record.time === "number")
-      events.push(entry.record as unknown as AuditEvent);
-  }
-  if (events.length === 0) throw new RecordingError(`${dir}: the decision log holds no audit events`);
-  return events;
 }
