@@ -131,12 +131,23 @@ describe("recorded view", () => {
       reasons: ["spike"],
     });
     expect(fold.view()).toMatchObject({
-      phase: "cycle.centre",
+      phase: "paused", // the engine pauses the cycle in frozen and halted
       iteration: 5,
       mode: "frozen",
-      statechart: { spsa: "cycle.centre", safeMode: "frozen" },
+      statechart: { spsa: "paused", safeMode: "frozen" },
       values: { x: 0.5 },
     });
+    add({
+      ...base,
+      seq: 6,
+      time: 4,
+      generation: 3,
+      type: "mode.changed",
+      from: "frozen",
+      to: "normal",
+      reasons: [],
+    });
+    expect(fold.view().phase).toBe("cycle.holding");
     add({
       ...base,
       seq: 7,

@@ -20,7 +20,8 @@ const PHASE_OF_APPLY: Readonly<Record<string, string>> = {
  * values from events that carry a `values` record. The SPSA phase is the state whose window the
  * last apply opened (`plus` → `cycle.plus`, …; a rollback returns to `cycle.holding`, a stall to
  * `stalled`); a run's first event starts in `cycle.holding`, where the engine measures its start
- * point. The iteration counts `decision.step` events (k + 1 after step k). The statechart record
+ * point. SafeMode drives the cycle as the engine does: entering `frozen` or `halted` pauses it,
+ * leaving them or moving between `normal` and `conservative` starts it over in `cycle.holding`. The iteration counts `decision.step` events (k + 1 after step k). The statechart record
  * holds the `spsa` and `safeMode` states so derived.
  */
 export class RecordedViewFold {
@@ -53,6 +54,7 @@ export class RecordedViewFold {
       case "mode.changed":
         this.mode = event.to;
         this.reasons = event.reasons;
+        this.phase = phaseAfterModeChange(event.from, event.to) ?? this.phase;
         break;
       case "apply":
         this.phase = PHASE_OF_APPLY[event.kind] ?? this.phase;
@@ -97,4 +99,15 @@ export class RecordedViewFold {
       units: this.units,
     };
   }
+}
+
+/** Paused modes: the engine pauses the SPSA cycle on entering one. */
+const PAUSING: ReadonlySet<string> = new Set(["frozen", "halted"]);
+const RUNNING: ReadonlySet<string> = new Set(["normal", "conservative"]);
+
+/** The SPSA state a SafeMode change puts the cycle in, or undefined when it does not say. */
+function phaseAfterModeChange(from: string, to: string): string | undefined {
+  if (PAUSING.has(to)) return PAUSING.has(from) ? undefined : "paused";
+  if (RUNNING.has(to) && (PAUSING.has(from) || RUNNING.has(from))) return "cycle.holding";
+  return undefined;
 }
