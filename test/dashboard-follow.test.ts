@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { AUDIT_SCHEMA_VERSION, type AuditEvent } from "../src/audit/events.js";
+import { MAX_READ_BYTES } from "../src/dashboard/recording-tail.js";
 import { openDecisionLog } from "../src/log/writer.js";
 import { type FollowedRecording, followRecording, RecordingError } from "../src/node.js";
 
@@ -137,6 +138,23 @@ describe("followRecording", () => {
     expect(error.message).toMatch(/run\.jsonl:2: not JSON/);
     await expect(followRecording(join(tempDir(), "missing.jsonl"))).rejects.toThrow(/cannot read/);
     await expect(followRecording(file, { intervalMs: 5 })).rejects.toThrow(/intervalMs/);
+  });
+
+  it("reads a recording longer than one read step in bounded steps, keeping only the latest events", async () => {
+    const file = join(tempDir(), "long.jsonl");
+    const one = line(event(1, { note: "x".repeat(200) }));
+    const n = Math.ceil((MAX_READ_BYTES * 1.5) / one.length);
+    writeFileSync(
+      file,
+      Array.from({ length: n }, (_, i) => line(event(i + 1, { note: "x".repeat(200) }))).join(""),
+    );
+    const source = await followRecording(file, { intervalMs: 20, keep: 100 });
+    followed.push(source);
+    expect(source.count).toBe(n);
+    const seen = collect(source);
+    expect(seen.seen).toHaveLength(100);
+    expect(seen.seen.at(-1)).toBe(n);
+    expect(source.view().time).toBe(n * 100);
   });
 
   it("closes cleanly: no more events, and close is idempotent", async () => {

@@ -62,7 +62,9 @@ export async function followRecording(
     }
     if (kept.length > keep + (keep >> 2)) kept.splice(0, kept.length - keep);
   };
-  take(await tail.poll());
+  // A long recording is read in bounded steps; only the latest `keep` events stay in memory.
+  do take(await tail.poll());
+  while (tail.behind);
 
   let closed = false;
   let timer: NodeJS.Timeout | undefined;
@@ -73,7 +75,8 @@ export async function followRecording(
       (events) => {
         if (closed) return;
         take(events);
-        timer = setTimeout(check, intervalMs).unref();
+        // Still behind: read the rest at once rather than one step per interval.
+        timer = setTimeout(check, tail.behind ? 0 : intervalMs).unref();
       },
       (error: unknown) => {
         if (closed) return;

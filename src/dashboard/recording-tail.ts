@@ -6,6 +6,9 @@ import { readDecisionLog } from "../log/reader.js";
 import { SEGMENT_SUFFIX } from "../log/segments.js";
 import { parseAuditLine, RecordingError } from "./recorded-source.js";
 
+/** Most bytes read from one file per poll, so a long recording is read in steps of bounded memory. */
+export const MAX_READ_BYTES = 8 * 1024 * 1024;
+
 /** Where one JSON Lines file was read up to. */
 interface FileCursor {
   /** Bytes consumed (up to the end of the last complete line). */
@@ -23,11 +26,14 @@ interface FileCursor {
  *
  * @remarks
  * Reads use `node:fs/promises` (the thread pool), except the decision log, whose reader is
- * synchronous and runs only when a segment's size changed. A file that shrank (truncated or
- * replaced) is read again from its start.
+ * synchronous and runs only when a segment's size changed. A poll reads at most
+ * {@link MAX_READ_BYTES} of each file and sets {@link RecordingTail.behind} when more is waiting.
+ * A file that shrank (truncated or replaced) is read again from its start.
  */
 export class RecordingTail {
   private readonly cursors = new Map<string, FileCursor>();
+  /** Whether the last poll left bytes unread (it reads at most {@link MAX_READ_BYTES} per file). */
+  behind = false;
   private logSize = -1;
   private logSeq = 0;
 
@@ -52,6 +58,7 @@ export class RecordingTail {
 
   /** The events appended since the last call (all of them on the first). */
   async poll(): Promise<AuditEvent[]> {
+    this.behind = false;
     if (this.kind === "file") return this.readFile(this.path);
     if (this.kind === "decision-log") return this.readLog();
     const events: AuditEvent[] = [];
@@ -81,7 +88,9 @@ export class RecordingTail {
         cursor.lines = 0;
       }
       if (size === cursor.offset) return [];
-      chunk = Buffer.alloc(size - cursor.offset);
+      const length = Math.min(size - cursor.offset, MAX_READ_BYTES);
+      if (length < size - cursor.offset) this.behind = true;
+      chunk = Buffer.alloc(length);
       const { bytesRead } = await handle.read(chunk, 0, chunk.length, cursor.offset);
       chunk = chunk.subarray(0, bytesRead);
     } finally {
