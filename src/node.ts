@@ -1,13 +1,37 @@
 /**
  * arqon's Node-only parts (`arqon/node`): the durable decision log, `replay` and `explain` of a
- * logged run, and the local dashboard server. They use `node:fs` and `node:http`, so they live outside the
+ * logged run, the local dashboard server (`serveDashboard` for an engine, a supervisor's engine or
+ * a recording; `serveStudy` for a solver's study). They use `node:fs` and `node:http`, so they live outside the
  * core entry, which runs in browsers too.
  *
  * @packageDocumentation
  */
 
+export type {
+  DashboardInput,
+  EngineInput,
+  LogInput,
+  SupervisorInput,
+} from "./dashboard/dashboard-input.js";
+export { type DashboardEngine, type EngineSourceOptions, engineSource } from "./dashboard/engine-source.js";
+export {
+  type FollowedRecording,
+  type FollowRecordingOptions,
+  followRecording,
+} from "./dashboard/followed-source.js";
+export type { MeasuredBaseline } from "./dashboard/measured-baseline.js";
+export { RecordingError, recordedSource } from "./dashboard/recorded-source.js";
 export type { DashboardOptions, DashboardServer } from "./dashboard/server.js";
 export { serveDashboard } from "./dashboard/server.js";
+export type {
+  DashboardControl,
+  DashboardSource,
+  DashboardUnits,
+  DashboardView,
+  TwinPoint,
+} from "./dashboard/source.js";
+export { readStudy, type Study, StudyError, type StudyTrial, studyOf } from "./dashboard/study.js";
+export { type StudyServer, type StudyServerOptions, serveStudy } from "./dashboard/study-server.js";
 export * from "./log/index.js";
 export { type ExplainOptions, type Explanation, explain, renderExplanation } from "./replay/explain.js";
 export {

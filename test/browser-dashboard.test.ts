@@ -1,158 +1,309 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
-import { asyncScheduler, VirtualAction, VirtualTimeScheduler } from "rxjs";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { asyncScheduler, type SchedulerAction, VirtualAction, VirtualTimeScheduler } from "rxjs";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import type { AuditEvent } from "../src/audit/events.js";
-import { type DemoService, startDemoService } from "../src/dashboard/demo-service.js";
-import { engineSource } from "../src/dashboard/engine-source.js";
-import { recordedSource } from "../src/dashboard/recorded-source.js";
-import { type DashboardServer, serveDashboard } from "../src/dashboard/server.js";
+import { DEMO_UNITS, type DemoService, startDemoService } from "../src/dashboard/demo-service.js";
+import { createEngine, type Engine } from "../src/index.js";
+import { type DashboardServer, serveDashboard } from "../src/node.js";
 import { launchBrowser, screenshotPath } from "./support/browser.js";
 
-// The browser test runs the demo engine in real time (one digest every 20 ms, a window every
-// 100 ms) and waits on conditions of the page, with timeouts; it never sleeps.
+// The browser tests run engines in real time (one digest every 20 ms) and wait on conditions of
+// the page, with timeouts; they never sleep.
 const WAIT = { timeout: 20_000 };
 
 let browser: Browser;
-let demo: DemoService;
-let live: DashboardServer;
 
 beforeAll(async () => {
   browser = await launchBrowser();
-  demo = startDemoService({ scheduler: asyncScheduler, seed: 5 });
-  live = await serveDashboard(engineSource(demo.engine), { snapshotEveryMs: 200 });
 }, 60_000);
 
 afterAll(async () => {
-  await live?.close();
-  await demo?.stop();
   await browser?.close();
 });
 
-/** Number of points of the series path of an SVG chart. */
-function points(page: Page, chart: string): Promise<number> {
-  return page.$eval(`${chart} path.series`, (path) => Number(path.getAttribute("data-points")));
-}
-
-/** Waits until the series path of `chart` has at least `n` points. */
-function waitForPoints(page: Page, chart: string, n: number) {
+/** Waits until the chart in `selector` has drawn at least `n` x values. */
+function waitForPoints(page: Page, selector: string, n: number) {
   return page.waitForFunction(
-    ([selector, min]) =>
-      Number(document.querySelector(`${selector} path.series`)?.getAttribute("data-points")) >= min,
-    [chart, n] as const,
+    ([s, min]) => Number(document.querySelector(s)?.getAttribute("data-points")) >= min,
+    [selector, n] as const,
     WAIT,
   );
 }
 
+/** The tick labels a chart drew on one axis. */
+async function ticks(page: Page, selector: string, axis: "x" | "y"): Promise<string[]> {
+  const text = await page.getAttribute(selector, `data-${axis}-ticks`);
+  return (text ?? "").split("|").filter((t) => t !== "");
+}
+
+/**
+ * A user's service, written as an application would: its own knobs and cost, an engine from
+ * `createEngine`, digests fed from a timer. Only the package's public entry points are used.
+ */
+function startUserService(): { engine: Engine; stop: () => Promise<void> } {
+  const engine = createEngine({
+    seed: 21,
+    runId: "user-cache",
+    params: {
+      cacheMb: { min: 16, max: 1024, init: 64, maxDelta: 40 },
+      workers: { min: 1, max: 32, init: 4, maxDelta: 2 },
+    },
+    spsa: { a: "auto", c: 0.03, calibrationIterations: 4 },
+    guardrails: "balanced",
+    scheduler: asyncScheduler,
+  });
+  let k = 0;
+  let running = true;
+  const timer = asyncScheduler.schedule(function tick(this: SchedulerAction<unknown>) {
+    if (!running) return;
+    const [cacheMb, workers] = engine.values;
+    const latency = 40 + 30 / Math.sqrt(cacheMb! / 16) + 2 * Math.abs(workers! - 12) + 0.5 * Math.sin(k++);
+    engine.observe({ objective: latency, generation: engine.generation, timestamp: engine.now() });
+    this.schedule(undefined, 20);
+  }, 20);
+  return {
+    engine,
+    stop: async () => {
+      running = false;
+      timer.unsubscribe();
+      engine.flushEvents();
+    },
+  };
+}
+
+/** The mean objective of the windows measured at `engine`'s starting values, from its events. */
+function baselineFromEvents(events: readonly AuditEvent[], start: Readonly<Record<string, number>>): number {
+  const valuesAt = new Map<number, Readonly<Record<string, number>>>([[0, start]]);
+  const same = (v: Readonly<Record<string, number>> | undefined) =>
+    v !== undefined && Object.keys(start).every((k) => v[k] === start[k]);
+  let sum = 0;
+  let count = 0;
+  for (const e of events) {
+    if ((e.type === "apply" || e.type === "rollback") && e.values !== undefined)
+      valuesAt.set(e.generation, e.values);
+    if (e.type === "window.closed" && Number.isFinite(e.value) && same(valuesAt.get(e.generation))) {
+      sum += e.value;
+      count++;
+    }
+  }
+  return sum / count;
+}
+
 describe("dashboard in chromium", () => {
-  it("plots a live engine, filters the audit table, and halts it from the page", async () => {
+  it("shows a user's engine through the public API: ticks, units, the measured baseline, statecharts", async () => {
+    const user = startUserService();
+    const start = { cacheMb: 64, workers: 4 };
+    const events: AuditEvent[] = [];
+    user.engine.events.subscribe((e) => events.push(e));
+    const server: DashboardServer = await serveDashboard(
+      { engine: user.engine, units: { objective: "ms", params: { cacheMb: "MiB", workers: "threads" } } },
+      { snapshotEveryMs: 200 },
+    );
     const page = await browser.newPage({ viewport: { width: 1280, height: 1400 } });
     const errors: string[] = [];
     page.on("pageerror", (error) => errors.push(error.message));
-    await page.goto(`${live.url}#token=${live.token}`);
-    // The token leaves the address bar once read.
-    await page.waitForFunction(() => location.hash === "", null, WAIT);
+    try {
+      await page.goto(server.url);
+      await waitForPoints(page, "#objective-chart", 12);
+      await waitForPoints(page, '#param-charts [data-param="cacheMb"]', 3);
 
-    await waitForPoints(page, "#objective-chart", 8);
-    await waitForPoints(page, '#param-charts svg[data-param="batchSize"]', 3);
-    await waitForPoints(page, '#param-charts svg[data-param="timeoutMs"]', 3);
-    await page.waitForFunction(
-      () => document.querySelectorAll("#audit-table tbody tr").length >= 10,
-      null,
-      WAIT,
-    );
-    expect(await page.locator("#objective-chart path.baseline").count()).toBe(1);
-    const path = await page.getAttribute("#objective-chart path.series", "d");
-    expect(path?.match(/L/g)?.length).toBeGreaterThanOrEqual(7);
-    expect(await page.textContent("#baseline")).toMatch(/^\d+(\.\d+)?$/);
-    expect(await page.getAttribute("#mode", "data-mode")).toBe("normal");
-    expect(await page.textContent("#source")).toBe("live engine");
-    expect(await page.textContent("#config-table")).toContain("batchSize");
-    const statecharts = await page.textContent("#statechart-table");
-    expect(statecharts).toContain("spsa");
-    expect(statecharts).toContain("safeMode");
-    expect(await page.isVisible("#control-panel")).toBe(true);
-    expect(await page.locator("#mode-timeline rect.segment.mode-normal").count()).toBeGreaterThanOrEqual(1);
-    await page.screenshot({ path: screenshotPath("dashboard-live"), fullPage: true });
+      // Axes: numeric ticks on both axes, labelled with their units; gridlines and a hover legend.
+      const xTicks = await ticks(page, "#objective-chart", "x");
+      const yTicks = await ticks(page, "#objective-chart", "y");
+      expect(xTicks.length).toBeGreaterThanOrEqual(3);
+      expect(yTicks.length).toBeGreaterThanOrEqual(3);
+      for (const tick of [...xTicks, ...yTicks]) expect(tick).toMatch(/^-?\d+(\.\d+)?(e[+-]\d+)?$/);
+      expect(yTicks.every((t) => t.replace(/^-/, "").length <= 6)).toBe(true); // no 17-digit floats
+      expect(await page.getAttribute("#objective-chart", "data-y-label")).toBe("objective (ms)");
+      expect(await page.getAttribute("#objective-chart", "data-x-label")).toBe("time since start (s)");
+      expect(await page.getAttribute('#param-charts [data-param="cacheMb"]', "data-y-label")).toBe(
+        "cacheMb (MiB)",
+      );
+      expect(await page.textContent("#objective-chart .u-legend")).toContain("objective (ms)");
+      expect(await page.textContent("#config-table")).toMatch(/workers\s*\d+(\.\d+)? threads/);
+      expect(await ticks(page, '#param-charts [data-param="workers"]', "y")).not.toEqual([]);
 
-    await page.selectOption("#audit-type", "window.closed");
-    const types = await page.$$eval("#audit-table tbody tr", (rows) =>
-      rows.map((r) => r.getAttribute("data-type")),
-    );
-    expect(types.length).toBeGreaterThan(0);
-    expect(new Set(types)).toEqual(new Set(["window.closed"]));
-    await page.selectOption("#audit-type", "");
-    await page.fill("#audit-text", "kind=plus");
-    const filtered = await page.$$eval("#audit-table tbody tr", (rows) =>
-      rows.map((r) => r.textContent ?? ""),
-    );
-    expect(filtered.length).toBeGreaterThan(0);
-    expect(filtered.every((text) => text.includes("kind=plus"))).toBe(true);
-    await page.fill("#audit-text", "");
+      // Hover: the legend shows the value under the cursor.
+      const box = (await page.locator("#objective-chart .u-over").boundingBox())!;
+      await page.mouse.move(box.x + box.width * 0.6, box.y + box.height / 2);
+      await page.waitForFunction(
+        () =>
+          /\d/.test(document.querySelectorAll("#objective-chart .u-legend .u-value")[1]?.textContent ?? ""),
+        null,
+        WAIT,
+      );
+      // Zoom: dragging across the plot narrows the x ticks' range.
+      const before = Number(xTicks.at(-1)) - Number(xTicks[0]);
+      await page.mouse.move(box.x + box.width * 0.2, box.y + box.height / 2);
+      await page.mouse.down();
+      await page.mouse.move(box.x + box.width * 0.4, box.y + box.height / 2, { steps: 4 });
+      await page.mouse.up();
+      const zoomed = await ticks(page, "#objective-chart", "x");
+      expect(Number(zoomed.at(-1)) - Number(zoomed[0])).toBeLessThan(before);
+      await page.dblclick("#objective-chart .u-over");
 
-    await page.fill("#halt-reason", "browser test halt");
-    await page.click("#halt-button");
-    await page.waitForSelector('#mode[data-mode="halted"]', WAIT);
-    expect(demo.engine.mode).toBe("halted");
-    expect(demo.engine.snapshot().reasons).toContain("manualHalt");
-    await page.waitForFunction(
-      () =>
-        [...document.querySelectorAll("#mode-changes li")].some((li) => li.textContent?.includes("halted")),
-      null,
-      WAIT,
-    );
-    const changes = await page.textContent("#mode-changes");
-    expect(changes).toContain("normal → halted (manualHalt)");
-    expect(changes).toContain("browser test halt");
-    expect(await page.textContent("#reasons")).toContain("manualHalt");
-    await page.waitForSelector("#mode-timeline rect.segment.mode-halted", WAIT);
-    expect(await page.textContent("#control-status")).toContain("halt done");
-    await page.screenshot({ path: screenshotPath("dashboard-halted"), fullPage: true });
-    expect(errors).toEqual([]);
-    await page.close();
+      // The SPSA statechart from machines/ highlights the live phase.
+      const phase = (await page.textContent("#phase"))!;
+      expect(phase).toMatch(/^cycle\.|^stalled$/);
+      expect(await page.locator('[data-machine="spsa"] .sc-state.active').count()).toBeGreaterThanOrEqual(1);
+      expect(
+        await page.locator('[data-machine="safeMode"] .sc-state.active[data-path="normal"]').count(),
+      ).toBe(1);
+
+      // The baseline: the objective measured at the starting configuration, labelled, not the first window.
+      await user.stop();
+      // Digests stopped, so no more windows close; the page catches up with the events seen here.
+      await vi.waitFor(
+        async () => {
+          expect(await page.getAttribute("#objective-chart", "data-baseline-kind")).toBe("measured");
+          const shown = Number(await page.getAttribute("#objective-chart", "data-baseline-value"));
+          expect(shown).toBeCloseTo(baselineFromEvents(events, start), 9);
+        },
+        { timeout: 20_000, interval: 100 },
+      );
+      const windows = events.filter((e) => e.type === "window.closed");
+      expect(windows.length).toBeGreaterThan(3);
+      expect(await page.textContent("#baseline-label")).toMatch(
+        /mean objective of the \d+ windows? measured at the baseline configuration/,
+      );
+      expect(await page.textContent("#objective-chart .u-legend")).toContain("baseline (measured) (ms)");
+      await page.screenshot({ path: screenshotPath("dashboard-user-engine"), fullPage: true });
+      expect(errors).toEqual([]);
+    } finally {
+      await page.close();
+      await server.close();
+      await user.engine.close();
+    }
   }, 90_000);
 
-  it("asks for the token when the URL has none, and shows a refused control", async () => {
-    const page = await browser.newPage();
-    await page.goto(live.url);
-    await page.waitForSelector("body[data-ready]", WAIT);
-    const asked: string[] = [];
-    page.once("dialog", (dialog) => {
-      asked.push(dialog.message());
-      void dialog.accept("0".repeat(32)); // a wrong token
+  describe("demo engine with its untuned twin", () => {
+    let demo: DemoService;
+    let live: DashboardServer;
+    beforeAll(async () => {
+      demo = startDemoService({ scheduler: asyncScheduler, seed: 5 });
+      live = await serveDashboard(
+        { engine: demo.engine, units: DEMO_UNITS, twin: demo.twin },
+        { snapshotEveryMs: 200 },
+      );
     });
-    await page.click("#rollback-button");
-    await page.waitForFunction(
-      () => document.querySelector("#control-status")?.textContent?.includes("403"),
-      null,
-      WAIT,
-    );
-    expect(asked[0]).toContain("token");
-    page.once("dialog", (dialog) => void dialog.accept(live.token));
-    const generation = demo.engine.generation;
-    await page.click("#rollback-button");
-    await page.waitForFunction(
-      () => document.querySelector("#control-status")?.textContent?.includes("rollback done"),
-      null,
-      WAIT,
-    );
-    expect(demo.engine.generation).toBeGreaterThan(generation);
-    // An empty acknowledgement is refused by the server, naming the field.
-    await page.fill("#reset-ack", "");
-    await page.click("#reset-button");
-    await page.waitForFunction(
-      () => document.querySelector("#control-status")?.textContent?.includes("acknowledge"),
-      null,
-      WAIT,
-    );
-    expect(demo.engine.mode).toBe("halted");
-    await page.fill("#reset-ack", "browser test: on call engineer");
-    await page.click("#reset-button");
-    await page.waitForSelector('#mode[data-mode="normal"]', WAIT);
-    expect(demo.engine.mode).toBe("normal");
-    await page.close();
-  }, 60_000);
+    afterAll(async () => {
+      await live?.close();
+      await demo?.stop();
+    });
 
-  it("shows a recording read-only, with its charts", async () => {
+    it("draws the twin as the baseline, filters the audit table, and halts from the page", async () => {
+      const page = await browser.newPage({ viewport: { width: 1280, height: 1400 } });
+      const errors: string[] = [];
+      page.on("pageerror", (error) => errors.push(error.message));
+      await page.goto(`${live.url}#token=${live.token}`);
+      await page.waitForFunction(() => location.hash === "", null, WAIT); // the token leaves the address bar
+      await waitForPoints(page, "#objective-chart", 8);
+      await page.waitForSelector('#objective-chart[data-baseline-kind="twin"]', WAIT);
+      expect(await page.textContent("#objective-chart .u-legend")).toContain("untuned twin (ms)");
+      expect(await page.textContent("#baseline")).toMatch(/^\d+(\.\d+)? ms \(untuned twin, latest\)$/);
+      expect(await page.getAttribute("#mode", "data-mode")).toBe("normal");
+      expect(await page.textContent("#source")).toBe("live engine");
+      expect(await page.isVisible("#control-panel")).toBe(true);
+      expect(await page.locator("#mode-timeline rect.segment.mode-normal").count()).toBeGreaterThanOrEqual(1);
+
+      // Audit details are readable: no long floats, times relative to the start.
+      await page.waitForFunction(
+        () => document.querySelectorAll("#audit-table tbody tr").length >= 10,
+        null,
+        WAIT,
+      );
+      const details = await page.$$eval("#audit-table tbody td:last-child", (cells) =>
+        cells.map((c) => c.textContent ?? ""),
+      );
+      for (const text of details) expect(text).not.toMatch(/\d\.\d{6,}/);
+      const times = await page.$$eval("#audit-table tbody td:nth-child(2)", (cells) =>
+        cells.map((c) => c.textContent ?? ""),
+      );
+      for (const text of times) expect(text).toMatch(/^\+\d+(\.\d+)? s$|^\+\d+ min \d\d s$/);
+
+      await page.selectOption("#audit-type", "window.closed");
+      const types = await page.$$eval("#audit-table tbody tr", (rows) =>
+        rows.map((r) => r.getAttribute("data-type")),
+      );
+      expect(types.length).toBeGreaterThan(0);
+      expect(new Set(types)).toEqual(new Set(["window.closed"]));
+      await page.selectOption("#audit-type", "");
+      await page.fill("#audit-text", "kind=plus");
+      const filtered = await page.$$eval("#audit-table tbody tr", (rows) =>
+        rows.map((r) => r.textContent ?? ""),
+      );
+      expect(filtered.length).toBeGreaterThan(0);
+      expect(filtered.every((text) => text.includes("kind=plus"))).toBe(true);
+      await page.fill("#audit-text", "");
+      await page.screenshot({ path: screenshotPath("dashboard-live"), fullPage: true });
+
+      await page.fill("#halt-reason", "browser test halt");
+      await page.click("#halt-button");
+      await page.waitForSelector('#mode[data-mode="halted"]', WAIT);
+      expect(demo.engine.mode).toBe("halted");
+      expect(demo.engine.snapshot().reasons).toContain("manualHalt");
+      await page.waitForFunction(
+        () =>
+          [...document.querySelectorAll("#mode-changes li")].some((li) => li.textContent?.includes("halted")),
+        null,
+        WAIT,
+      );
+      const changes = await page.textContent("#mode-changes");
+      expect(changes).toContain("normal → halted (manualHalt)");
+      expect(changes).toContain("browser test halt");
+      await page.waitForSelector("#mode-timeline rect.segment.mode-halted", WAIT);
+      await page.waitForSelector('[data-machine="safeMode"] .sc-state.active[data-path="halted"]', WAIT);
+      expect(await page.textContent("#control-status")).toContain("halt done");
+      expect(errors).toEqual([]);
+      await page.close();
+    }, 90_000);
+
+    it("asks for the token when the URL has none, and shows a refused control", async () => {
+      const page = await browser.newPage();
+      await page.goto(live.url);
+      await page.waitForSelector("body[data-ready]", WAIT);
+      const asked: string[] = [];
+      page.once("dialog", (dialog) => {
+        asked.push(dialog.message());
+        void dialog.accept("0".repeat(32)); // a wrong token
+      });
+      await page.click("#rollback-button");
+      await page.waitForFunction(
+        () => document.querySelector("#control-status")?.textContent?.includes("403"),
+        null,
+        WAIT,
+      );
+      expect(asked[0]).toContain("token");
+      page.once("dialog", (dialog) => void dialog.accept(live.token));
+      const generation = demo.engine.generation;
+      await page.click("#rollback-button");
+      await page.waitForFunction(
+        () => document.querySelector("#control-status")?.textContent?.includes("rollback done"),
+        null,
+        WAIT,
+      );
+      expect(demo.engine.generation).toBeGreaterThan(generation);
+      // An empty acknowledgement is refused by the server, naming the field.
+      await page.fill("#reset-ack", "");
+      await page.click("#reset-button");
+      await page.waitForFunction(
+        () => document.querySelector("#control-status")?.textContent?.includes("acknowledge"),
+        null,
+        WAIT,
+      );
+      expect(demo.engine.mode).toBe("halted");
+      await page.fill("#reset-ack", "browser test: on call engineer");
+      await page.click("#reset-button");
+      await page.waitForSelector('#mode[data-mode="normal"]', WAIT);
+      expect(demo.engine.mode).toBe("normal");
+      await page.close();
+    }, 60_000);
+  });
+
+  it("shows a recording read-only, with its SPSA phase and statechart", async () => {
     // A recording made in virtual time: 6 s of the demo, at once.
     const clock = new VirtualTimeScheduler(VirtualAction, 6000);
     const events: AuditEvent[] = [];
@@ -161,23 +312,38 @@ describe("dashboard in chromium", () => {
     clock.flush();
     run.engine.halt("recorded halt");
     run.engine.flushEvents();
+    const final = run.engine.snapshot();
     await run.stop();
-    const server = await serveDashboard(recordedSource(events, "virtual run"));
+    const dir = mkdtempSync(join(tmpdir(), "arqon-browser-"));
+    const file = join(dir, "run.jsonl");
+    writeFileSync(file, events.map((e) => `${JSON.stringify(e)}\n`).join(""));
+    const server = await serveDashboard({ log: file, units: DEMO_UNITS });
     try {
       const page = await browser.newPage({ viewport: { width: 1280, height: 1200 } });
       await page.goto(server.url);
-      await waitForPoints(page, "#objective-chart", 20);
-      expect(await points(page, "#objective-chart")).toBe(
-        events.filter((e) => e.type === "window.closed").length,
-      );
+      const windows = new Set(events.filter((e) => e.type === "window.closed").map((e) => e.time)).size;
+      await waitForPoints(page, "#objective-chart", windows);
       expect(await page.isVisible("#control-panel")).toBe(false);
       expect(await page.textContent("#source")).toBe("recording (read-only)");
       expect(await page.getAttribute("#mode", "data-mode")).toBe("halted");
       expect(await page.textContent("#mode-changes")).toContain("recorded halt");
+      // The recording ends halted, so its SPSA cycle is paused, as the live engine's is.
+      expect(await page.textContent("#phase")).toBe(final.phase);
+      expect(await page.textContent("#phase")).toBe("paused");
+      expect(await page.textContent("#iteration")).toBe(String(final.iteration));
+      expect(await page.locator('[data-machine="spsa"] .sc-state.active[data-path="paused"]').count()).toBe(
+        1,
+      );
+      // A recording carries no values for its start, yet its baseline is every window measured there.
+      expect(await page.getAttribute("#objective-chart", "data-baseline-kind")).toBe("measured");
+      const shown = Number(await page.getAttribute("#objective-chart", "data-baseline-value"));
+      expect(shown).toBeCloseTo(baselineFromEvents(events, { batchSize: 16, timeoutMs: 300 }), 9);
+      expect(await page.textContent("#baseline-label")).toMatch(/the ([2-9]|\d\d+) windows measured/);
       await page.screenshot({ path: screenshotPath("dashboard-recording"), fullPage: true });
       await page.close();
     } finally {
       await server.close();
+      rmSync(dir, { recursive: true, force: true });
     }
   }, 60_000);
 });

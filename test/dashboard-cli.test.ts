@@ -1,11 +1,12 @@
 import { spawn } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { appendFileSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it, vi } from "vitest";
 import { runDashboard } from "../src/cli/dashboard.js";
 import type { CliIo } from "../src/cli/io.js";
+import { createSolver } from "../src/index.js";
 import { REPO_ROOT, removeTempDirs, runArqonInProcess, tempDir } from "./support/cli-run.js";
 
 afterAll(() => removeTempDirs());
@@ -13,12 +14,12 @@ afterAll(() => removeTempDirs());
 /** The parts of `GET /state` these tests read. */
 interface StateReply {
   readonly view: Record<string, unknown>;
-  readonly baseline: number | null;
+  readonly baseline: { value: number; windows: number; generation: number } | null;
   readonly controls: boolean;
 }
 
-/** A CliIo that records stderr and resolves `printed` once the token line is out. */
-function recordingIo(cwd: string) {
+/** A CliIo that records stderr and resolves `printed` once the token (or study) line is out. */
+function recordingIo(cwd: string, ready: RegExp = /control token: \w+/) {
   let stderr = "";
   let announce: (text: string) => void = () => {};
   const printed = new Promise<string>((resolve) => {
@@ -28,7 +29,7 @@ function recordingIo(cwd: string) {
     stdout: () => {},
     stderr: (text) => {
       stderr += text;
-      if (/control token: \w+/.test(stderr)) announce(stderr);
+      if (ready.test(stderr)) announce(stderr);
     },
     readStdin: async () => "",
     stdinIsTerminal: true,
@@ -74,10 +75,10 @@ describe("arqon dashboard", () => {
     const stop = new AbortController();
     const running = runDashboard(["--log", "run.jsonl"], io, stop.signal);
     const { url, token } = announced(await printed);
-    expect(stderr()).toContain("run.jsonl (2 events, read-only)");
+    expect(stderr()).toContain("run.jsonl (2 events so far, following it; read-only)");
     const state = (await (await fetch(new URL("state", url))).json()) as StateReply;
     expect(state.view).toMatchObject({ source: "recorded", title: expect.stringContaining("cli-rec") });
-    expect(state.baseline).toBe(3);
+    expect(state.baseline).toEqual({ value: 3, windows: 1, generation: 0 });
     const halt = await fetch(new URL("control/halt", url), {
       method: "POST",
       headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
@@ -90,12 +91,67 @@ describe("arqon dashboard", () => {
     await expect(fetch(url)).rejects.toThrow();
   });
 
+  it("follows a --log recording as it grows", async () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, "run.jsonl"), `${recordingLines}\n`);
+    const { io, printed } = recordingIo(dir);
+    const stop = new AbortController();
+    const running = runDashboard(["--log", "run.jsonl"], io, stop.signal);
+    const { url } = announced(await printed);
+    const more = {
+      v: 2,
+      runId: "cli-rec",
+      seq: 3,
+      time: 200,
+      generation: 1,
+      proposalId: 1,
+      type: "apply",
+      kind: "plus",
+    };
+    appendFileSync(join(dir, "run.jsonl"), `${JSON.stringify(more)}\n`);
+    // The recording is checked every 500 ms; wait for the appended event to reach the server.
+    await vi.waitFor(
+      async () => {
+        const state = (await (await fetch(new URL("state", url))).json()) as StateReply & {
+          events: unknown[];
+        };
+        expect(state.events).toHaveLength(3);
+        expect(state.view).toMatchObject({ generation: 1, phase: "cycle.plus" });
+      },
+      { timeout: 10_000, interval: 100 },
+    );
+    stop.abort();
+    expect(await running).toBe(0);
+  });
+
+  it("serves the study view of a solver state with --study", async () => {
+    const dir = tempDir();
+    const solver = createSolver({ seed: 1, budget: 10, bounds: { x: { min: 0, max: 1 } } });
+    const trials = solver.ask() ?? [];
+    solver.tell(trials.map((t) => ({ id: t.id, value: (t.params.x! - 0.3) ** 2 })));
+    writeFileSync(join(dir, "state.json"), JSON.stringify(solver.toJSON()));
+    solver.stop();
+    const { io, printed } = recordingIo(dir, /Ctrl-C stops it/);
+    const stop = new AbortController();
+    const running = runDashboard(["--study", "state.json"], io, stop.signal);
+    const text = await printed;
+    expect(text).toContain(`state.json (${trials.length} results, updated as it changes)`);
+    const url = /open (http:\/\/127\.0\.0\.1:\d+\/)/.exec(text)![1]!;
+    const reply = (await (await fetch(new URL("study.json", url))).json()) as {
+      study: { trials: unknown[] };
+    };
+    expect(reply.study.trials).toHaveLength(trials.length);
+    stop.abort();
+    expect(await running).toBe(0);
+    await expect(fetch(url)).rejects.toThrow();
+  });
+
   it("runs the built-in demo engine live by default", async () => {
     const { io, printed } = recordingIo(tempDir());
     const stop = new AbortController();
     const running = runDashboard(["--seed", "11"], io, stop.signal);
     const text = await printed;
-    expect(text).toContain("live demo engine (seed 11)");
+    expect(text).toContain("live demo engine (seed 11) beside its untuned twin");
     const { url } = announced(text);
     const state = (await (await fetch(new URL("state", url))).json()) as StateReply;
     expect(state.controls).toBe(true);
@@ -111,6 +167,11 @@ describe("arqon dashboard", () => {
       [["dashboard", "--port", "http"], /--port must be a whole number in \[0, 65535\]/],
       [["dashboard", "--port", "70000"], /--port must be/],
       [["dashboard", "--log", "a.jsonl", "--demo"], /exclude each other/],
+      [
+        ["dashboard", "--log", "a.jsonl", "--study", "s.json"],
+        /--log, --study and --demo exclude each other/,
+      ],
+      [["dashboard", "--study", "missing.json"], /missing\.json is not a readable arqon solver state/],
       [["dashboard", "--log", "missing.jsonl"], /cannot read .*missing\.jsonl/],
       [["dashboard", "--log", "bad.jsonl"], /bad\.jsonl:1: not JSON/],
       [["dashboard", "--bogus"], /arqon dashboard: .*bogus/],

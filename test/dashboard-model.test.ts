@@ -9,12 +9,8 @@ import { isBodyProblem, parseControlBody } from "../src/dashboard/control-reques
 import { DashboardModel } from "../src/dashboard/dashboard-model.js";
 import { stateValueName } from "../src/dashboard/engine-source.js";
 import { DASHBOARD_SCRIPT } from "../src/dashboard/page-script.js";
-import {
-  parseAuditJsonl,
-  RecordingError,
-  readRecording,
-  recordedSource,
-} from "../src/dashboard/recorded-source.js";
+import { parseAuditJsonl, RecordingError, recordedSource } from "../src/dashboard/recorded-source.js";
+import { RecordingTail } from "../src/dashboard/recording-tail.js";
 import { allowedHost, allowedOrigin, checkBearer } from "../src/dashboard/request-guard.js";
 import type { DashboardView } from "../src/dashboard/source.js";
 import { formatSseMessage, parseSseChunk } from "../src/dashboard/sse.js";
@@ -51,36 +47,106 @@ const view = (generation: number, values: Record<string, number> | null): Dashbo
   phase: null,
   statechart: {},
   iteration: null,
+  units: {},
 });
 
-describe("DashboardModel baseline", () => {
-  it("is the mean of the windows closed before the first SPSA apply, whatever comes later", () => {
+describe("DashboardModel measured baseline", () => {
+  const at = (generation: number, event: AuditEvent): AuditEvent => ({ ...event, generation }) as AuditEvent;
+  const applyValues = (time: number, generation: number, kind: string, x: number): AuditEvent =>
+    ({ ...applyAt(time, kind), generation, values: { x } }) as AuditEvent;
+
+  it("is the mean of the windows measured at the baseline configuration, never another window", () => {
     const model = new DashboardModel(10);
+    model.addSample(view(0, { x: 5 })); // the values live when the dashboard attached
     expect(model.baseline()).toBeNull();
-    model.addEvent(windowAt(100, 10));
-    model.addEvent(applyAt(150, "manual")); // not an SPSA move: still the starting configuration
-    model.addEvent(windowAt(200, 14));
-    model.addEvent(windowAt(250, Number.NaN)); // an empty window carries no value
-    model.addEvent(applyAt(300, "plus"));
-    model.addEvent(windowAt(400, 100));
-    expect(model.baseline()).toBe(12);
+    model.addEvent({ ...base, seq: ++seq, time: 0, type: "baseline.set" });
+    model.addEvent(windowAt(100, 10)); // generation 0: the baseline
+    model.addEvent(applyValues(100, 1, "plus", 6));
+    model.addEvent(at(1, windowAt(200, 100))); // a perturbed point: not the baseline
+    model.addEvent(applyValues(200, 2, "centre", 5)); // back at the baseline values
+    model.addEvent(at(2, windowAt(300, 14)));
+    model.addEvent(at(2, windowAt(350, Number.NaN))); // an empty window carries no value
+    model.addEvent(applyValues(300, 3, "centre", 5.5)); // the centre moved
+    model.addEvent(at(3, windowAt(400, 1)));
+    expect(model.baseline()).toEqual({ value: 12, windows: 2, generation: 0 });
   });
 
-  it("falls back to the first window when SPSA moved before any window closed", () => {
+  it("counts windows after a rollback, whose values are the baseline's", () => {
     const model = new DashboardModel(10);
-    model.addEvent(applyAt(0, "plus"));
-    model.addEvent(windowAt(100, 7));
-    model.addEvent(windowAt(200, 9));
-    expect(model.baseline()).toBe(7);
+    model.addEvent({ ...base, seq: ++seq, time: 0, generation: 4, type: "baseline.set" });
+    model.addEvent(applyValues(10, 5, "plus", 9));
+    model.addEvent(at(5, windowAt(20, 50)));
+    expect(model.baseline()).toBeNull(); // nothing measured at the baseline yet: no line at all
+    model.addEvent({
+      ...base,
+      seq: ++seq,
+      time: 30,
+      generation: 6,
+      type: "rollback",
+      reason: "manual",
+      restoredGeneration: 4,
+      values: { x: 3 },
+    });
+    model.addEvent(at(6, windowAt(40, 8)));
+    model.addEvent(applyValues(50, 7, "centre", 3)); // the same values again
+    model.addEvent(at(7, windowAt(60, 10)));
+    expect(model.baseline()).toEqual({ value: 9, windows: 2, generation: 4 });
+  });
+
+  it("recognises the baseline when attached after it was taken, from the view's baseline generation", () => {
+    const model = new DashboardModel(10);
+    model.addSample({ ...view(3, { x: 5 }), baselineGeneration: 3 }); // live values are the baseline's
+    model.addEvent(at(3, windowAt(100, 6)));
+    model.addEvent(applyValues(100, 4, "plus", 6));
+    model.addEvent(at(4, windowAt(200, 50)));
+    model.addEvent(applyValues(200, 5, "centre", 5)); // the baseline values again
+    model.addEvent(at(5, windowAt(300, 8)));
+    expect(model.baseline()).toEqual({ value: 7, windows: 2, generation: 3 });
+  });
+
+  it("learns a recording's baseline values from the calibration's centre, until the first step", () => {
+    const model = new DashboardModel(20);
+    model.addEvent({ ...base, seq: 1, time: 0, type: "baseline.set" }); // the run's start: no values known
+    model.addEvent(windowAt(100, 10));
+    model.addEvent(applyValues(100, 1, "plus", 6));
+    model.addEvent(at(1, windowAt(200, 40)));
+    model.addEvent(applyValues(200, 2, "centre", 5)); // calibrating: the centre is the start
+    model.addEvent(at(2, windowAt(300, 12)));
+    model.addEvent({
+      ...base,
+      seq: ++seq,
+      time: 300,
+      generation: 2,
+      type: "decision.step",
+      iteration: 0,
+      a: 1,
+      c: 1,
+      clipped: 0,
+      step: {},
+    });
+    model.addEvent(applyValues(300, 3, "centre", 5.5)); // after a step: not the baseline
+    model.addEvent(at(3, windowAt(400, 1)));
+    expect(model.baseline()).toEqual({ value: 11, windows: 2, generation: 0 });
   });
 
   it("survives the trimming of the history", () => {
     const model = new DashboardModel(2);
+    model.addEvent({ ...base, seq: ++seq, time: 0, type: "baseline.set" });
     model.addEvent(windowAt(100, 3));
-    model.addEvent(applyAt(100, "plus"));
-    for (let i = 0; i < 20; i++) model.addEvent(windowAt(200 + i, 50));
+    model.addEvent(applyValues(100, 1, "plus", 1));
+    for (let i = 0; i < 20; i++) model.addEvent(at(1, windowAt(200 + i, 50)));
     expect(model.events()).toHaveLength(2);
-    expect(model.baseline()).toBe(3);
+    expect(model.baseline()).toEqual({ value: 3, windows: 1, generation: 0 });
+  });
+
+  it("keeps the untuned twin's points, bounded", () => {
+    const model = new DashboardModel(3);
+    for (let i = 0; i < 10; i++) model.addTwin({ time: i, value: i * 2 });
+    expect(model.twin()).toEqual([
+      { time: 7, value: 14 },
+      { time: 8, value: 16 },
+      { time: 9, value: 18 },
+    ]);
   });
 });
 
@@ -120,6 +186,11 @@ describe("DashboardModel history", () => {
   });
 });
 
+/** Everything a recording holds now (the first read of a tail). */
+async function readRecording(path: string): Promise<AuditEvent[]> {
+  return (await RecordingTail.open(path)).poll();
+}
+
 describe("recordings", () => {
   const dirs: string[] = [];
   afterAll(() => {
@@ -138,20 +209,20 @@ describe("recordings", () => {
     expect(() => parseAuditJsonl('{"type":"apply","time":0}', "f")).toThrow(/"seq" and "time"/);
   });
 
-  it("reads a directory's .jsonl files in name order and refuses an empty or missing path", () => {
+  it("reads a directory's .jsonl files in name order and refuses an empty or missing path", async () => {
     const dir = mkdtempSync(join(tmpdir(), "arqon-dash-"));
     dirs.push(dir);
     writeFileSync(join(dir, "b.jsonl"), lines([{ ...base, seq: 2, time: 5, type: "baseline.set" }]));
     writeFileSync(join(dir, "a.jsonl"), lines([{ ...base, seq: 1, time: 0, type: "baseline.set" }]));
     writeFileSync(join(dir, "notes.txt"), "ignored");
-    expect(readRecording(dir).map((e) => e.seq)).toEqual([1, 2]);
+    expect((await readRecording(dir)).map((e) => e.seq)).toEqual([1, 2]);
     const empty = mkdtempSync(join(tmpdir(), "arqon-dash-"));
     dirs.push(empty);
-    expect(() => readRecording(empty)).toThrow(RecordingError);
-    expect(() => readRecording(join(empty, "missing.jsonl"))).toThrow(/cannot read/);
+    await expect(readRecording(empty)).rejects.toThrow(RecordingError);
+    await expect(readRecording(join(empty, "missing.jsonl"))).rejects.toThrow(/cannot read/);
   });
 
-  it("reads the audit events of a decision-log directory, with the log's sequence numbers", () => {
+  it("reads the audit events of a decision-log directory, with the log's sequence numbers", async () => {
     const dir = mkdtempSync(join(tmpdir(), "arqon-dash-"));
     dirs.push(dir);
     const log = openDecisionLog({ dir, header: { kind: "header", engine: "test" } });
@@ -160,7 +231,7 @@ describe("recordings", () => {
     log.append({ kind: "note", text: "not an audit event" });
     log.append({ ...base, time: 200, type: "apply", kind: "plus", values: { x: 1 } });
     log.close();
-    const events = readRecording(dir);
+    const events = await readRecording(dir);
     expect(events.map((e) => [e.seq, e.type])).toEqual([
       [1, "window.closed"],
       [3, "apply"],

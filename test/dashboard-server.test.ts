@@ -148,7 +148,16 @@ describe("serveDashboard", () => {
     const page = await send(server.url);
     expect(page.status).toBe(200);
     expect(page.headers["content-type"]).toMatch(/^text\/html/);
-    expect(page.body).toContain('<svg id="objective-chart"');
+    expect(page.body).toContain('<div id="objective-chart"');
+    // Everything the page loads comes from this server (offline): no absolute URL anywhere.
+    expect(page.body).not.toMatch(/(src|href)="(https?:)?\/\//);
+    const uplot = await send(new URL("vendor/uPlot.iife.min.js", server.url).href);
+    expect(uplot.status).toBe(200);
+    expect(uplot.body).toContain("uPlot");
+    expect((await send(new URL("vendor/uPlot.min.css", server.url).href)).body).toContain(".uplot");
+    expect((await send(new URL("common.js", server.url).href)).body).toContain("arqonCharts");
+    const machines = JSON.parse((await send(new URL("machines.json", server.url).href)).body);
+    expect(machines.map((m: { actor: string }) => m.actor)).toEqual(["spsa", "safeMode"]);
     expect(page.headers["content-security-policy"]).toContain("default-src 'none'");
     expect(page.headers["content-security-policy"]).toContain("script-src 'self'");
     expect((await send(new URL("app.js", server.url).href)).body).toContain("EventSource");
@@ -189,7 +198,8 @@ describe("event stream", () => {
     expect(dump.view).toMatchObject({ source: "live", names: ["x", "y"], mode: "normal" });
     expect(dump.view.statechart).toHaveProperty("spsa");
     expect(dump.events.map((e: AuditEvent) => e.type)).toContain("window.closed");
-    expect(dump.baseline).toBe(11); // the window before the first SPSA apply: mean of 10, 11, 12
+    // The one window measured at the baseline configuration so far: mean of 10, 11, 12.
+    expect(dump.baseline).toEqual({ value: 11, windows: 1, generation: 0 });
 
     feed(3);
     const audit = await stream.waitFor(isAudit("window.closed"));

@@ -7,11 +7,14 @@ import { runtimeError, usageError } from "./cli-error.js";
 import type { CliIo } from "./io.js";
 
 /** Help text of `arqon dashboard`. */
-export const DASHBOARD_USAGE = `arqon dashboard [--log <file.jsonl|dir>] [--demo] [--port N] [--seed N]
-  Serves a local dashboard on 127.0.0.1 (objective vs baseline, parameters, SafeMode timeline,
-  statechart states, audit table; live over server-sent events) until Ctrl-C.
-  --log    read a recording: a JSON-lines audit file (e.g. from \`npm start -- --out F\`) or a
-           directory of them; read-only
+export const DASHBOARD_USAGE = `arqon dashboard [--log <file.jsonl|dir> | --study <state> | --demo] [--port N] [--seed N]
+  Serves a local dashboard on 127.0.0.1 (objective vs a measured baseline, parameters, SafeMode
+  timeline, statecharts with their active states, audit table; live over server-sent events)
+  until Ctrl-C. Works offline.
+  --log    show a recording and follow it as it grows: a JSON-lines audit file (e.g. from
+           \`npm start -- --out F\`), a directory of them, or a decision-log directory; read-only
+  --study  show a solver study instead: history, best so far and parameter slices of a state file
+           or solver log (as \`arqon solve --state\` keeps it), updated as it changes
   --demo   run a built-in simulated service with a live engine and attach to it (the default)
   --port   TCP port (default 0: a free one)     --seed   seed of the demo (default 7)
   Prints the URL and the control token (halt, reset, rollback need it) on stderr.`;
@@ -23,6 +26,7 @@ export const DASHBOARD_USAGE = `arqon dashboard [--log <file.jsonl|dir>] [--demo
 export async function runDashboard(argv: readonly string[], io: CliIo, stop: AbortSignal): Promise<0> {
   const flags = parseFlags("dashboard", argv, {
     log: { type: "string" },
+    study: { type: "string" },
     demo: { type: "boolean" },
     port: { type: "string" },
     seed: { type: "string" },
@@ -32,13 +36,16 @@ export async function runDashboard(argv: readonly string[], io: CliIo, stop: Abo
     return 0;
   }
   const log = optionalString(flags, "log");
-  if (log !== undefined && flags.demo === true)
-    throw usageError("arqon dashboard: --log and --demo exclude each other");
+  const study = optionalString(flags, "study");
+  if ([log !== undefined, study !== undefined, flags.demo === true].filter(Boolean).length > 1)
+    throw usageError("arqon dashboard: --log, --study and --demo exclude each other");
   const port = wholeNumber(optionalString(flags, "port"), "port", 0, 65535) ?? 0;
   const seed = wholeNumber(optionalString(flags, "seed"), "seed", 0, Number.MAX_SAFE_INTEGER) ?? 7;
+  if (study !== undefined) return runStudy(resolve(io.cwd, study), port, io, stop);
 
   // Loaded here, not at the top: every other command would pay for the engine and the server.
-  const { RecordingError, readRecording, recordedSource } = await import("../dashboard/recorded-source.js");
+  const { RecordingError } = await import("../dashboard/recorded-source.js");
+  const { followRecording } = await import("../dashboard/followed-source.js");
   const { serveDashboard } = await import("../dashboard/server.js");
   let source: DashboardSource;
   let what: string;
@@ -46,23 +53,26 @@ export async function runDashboard(argv: readonly string[], io: CliIo, stop: Abo
   if (log !== undefined) {
     const path = resolve(io.cwd, log);
     try {
-      const events = readRecording(path);
-      source = recordedSource(events, path);
-      what = `recording ${path} (${events.length} events, read-only)`;
+      const followed = await followRecording(path, {
+        onError: (error) => io.stderr(`arqon dashboard: stopped following: ${error.message}\n`),
+      });
+      source = followed;
+      stopDemo = () => followed.close();
+      what = `recording ${path} (${followed.count} events so far, following it; read-only)`;
     } catch (error) {
       if (error instanceof RecordingError) throw usageError(`arqon dashboard: ${error.message}`);
       throw error;
     }
   } else {
-    const [{ asyncScheduler }, { startDemoService }, { engineSource }] = await Promise.all([
+    const [{ asyncScheduler }, { DEMO_UNITS, startDemoService }, { engineSource }] = await Promise.all([
       import("rxjs"),
       import("../dashboard/demo-service.js"),
       import("../dashboard/engine-source.js"),
     ]);
     const demo = startDemoService({ scheduler: asyncScheduler, seed });
-    source = engineSource(demo.engine);
+    source = engineSource(demo.engine, { units: DEMO_UNITS, twin: demo.twin });
     stopDemo = () => demo.stop();
-    what = `live demo engine (seed ${seed})`;
+    what = `live demo engine (seed ${seed}) beside its untuned twin`;
   }
 
   let server: DashboardServer;
@@ -82,6 +92,31 @@ export async function runDashboard(argv: readonly string[], io: CliIo, stop: Abo
     await new Promise<void>((done) => stop.addEventListener("abort", () => done(), { once: true }));
   await server.close();
   await stopDemo();
+  io.stderr("arqon dashboard: stopped\n");
+  return 0;
+}
+
+/** `arqon dashboard --study`: serves the study view of a solver state until `stop` is aborted. */
+async function runStudy(path: string, port: number, io: CliIo, stop: AbortSignal): Promise<0> {
+  const [{ serveStudy }, { StudyError }] = await Promise.all([
+    import("../dashboard/study-server.js"),
+    import("../dashboard/study.js"),
+  ]);
+  let server: Awaited<ReturnType<typeof serveStudy>>;
+  try {
+    server = await serveStudy(path, { port });
+  } catch (error) {
+    if (error instanceof StudyError) throw usageError(`arqon dashboard: ${error.message}`);
+    throw runtimeError(`arqon dashboard: cannot listen on 127.0.0.1:${port}: ${errorMessage(error)}`);
+  }
+  io.stderr(
+    `arqon dashboard: study of ${path} (${server.study.trials.length} results, updated as it changes)\n` +
+      `  open ${server.url}\n` +
+      "  Ctrl-C stops it.\n",
+  );
+  if (!stop.aborted)
+    await new Promise<void>((done) => stop.addEventListener("abort", () => done(), { once: true }));
+  await server.close();
   io.stderr("arqon dashboard: stopped\n");
   return 0;
 }

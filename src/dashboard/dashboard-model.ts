@@ -1,5 +1,6 @@
 import type { AuditEvent } from "../audit/events.js";
-import type { DashboardView } from "./source.js";
+import { type MeasuredBaseline, MeasuredBaselineTracker, sameValues } from "./measured-baseline.js";
+import type { DashboardView, TwinPoint } from "./source.js";
 
 /** Default number of audit events and parameter samples the server keeps for new clients. */
 export const DEFAULT_HISTORY_LIMIT = 2000;
@@ -12,28 +13,21 @@ export interface ParamSample {
   readonly values: Readonly<Record<string, number>>;
 }
 
-/** SPSA apply kinds: the first of them ends the baseline period. */
-const SPSA_KINDS: ReadonlySet<string> = new Set(["plus", "minus", "centre"]);
-
 /**
- * What the server remembers for clients that connect later: the latest audit events, the latest
- * parameter samples, and the objective baseline.
+ * What the server remembers for clients that connect later: the latest audit events, parameter
+ * samples and untuned-twin points, and the measured baseline.
  *
  * @remarks
- * Memory is bounded: at most `limit` events and `limit` samples are kept (the oldest go first;
- * trimming is amortised O(1) per add). The baseline is the mean objective of the windows that
- * closed before the first SPSA apply (plus, minus or centre), i.e. measured at the starting
- * configuration; when the stream has no such window it falls back to the first window seen.
- * It is computed from the whole stream, so it survives the trimming of the history.
+ * Memory is bounded: at most `limit` of each are kept (the oldest go first; trimming is amortised
+ * O(1) per add). The measured baseline (see {@link MeasuredBaselineTracker}) is folded over the
+ * whole stream, so it survives the trimming of the history.
  */
 export class DashboardModel {
   readonly limit: number;
   private readonly eventLog: AuditEvent[] = [];
   private readonly sampleLog: ParamSample[] = [];
-  private baselineSum = 0;
-  private baselineCount = 0;
-  private firstWindow: number | null = null;
-  private baselineClosed = false;
+  private readonly twinLog: TwinPoint[] = [];
+  private readonly tracker = new MeasuredBaselineTracker();
 
   /** @throws RangeError when `limit` is not a whole number ≥ 1. */
   constructor(limit: number = DEFAULT_HISTORY_LIMIT) {
@@ -48,18 +42,7 @@ export class DashboardModel {
    */
   addEvent(event: AuditEvent): ParamSample | undefined {
     push(this.eventLog, event, this.limit);
-    if (event.type === "window.closed") {
-      const value = event.value;
-      if (typeof value === "number" && Number.isFinite(value)) {
-        this.firstWindow ??= value;
-        if (!this.baselineClosed) {
-          this.baselineSum += value;
-          this.baselineCount++;
-        }
-      }
-    } else if (event.type === "apply" && SPSA_KINDS.has(event.kind)) {
-      this.baselineClosed = true;
-    }
+    this.tracker.addEvent(event);
     const values = (event as { readonly values?: unknown }).values;
     return isNumberRecord(values) ? this.addSample(event, values) : undefined;
   }
@@ -70,16 +53,23 @@ export class DashboardModel {
    * or there are no values.
    */
   addSample(
-    at: Pick<DashboardView, "time" | "generation">,
+    at: Pick<DashboardView, "time" | "generation" | "baselineGeneration">,
     values: Readonly<Record<string, number>> | null = (at as Partial<DashboardView>).values ?? null,
   ): ParamSample | undefined {
+    if (at.baselineGeneration !== undefined) this.tracker.noteBaselineGeneration(at.baselineGeneration);
     if (values === null) return undefined;
+    this.tracker.noteValues(at.generation, values);
     const last = this.sampleLog.at(-1);
     if (last !== undefined && last.generation === at.generation && sameValues(last.values, values))
       return undefined;
     const sample: ParamSample = { time: at.time, generation: at.generation, values };
     push(this.sampleLog, sample, this.limit);
     return sample;
+  }
+
+  /** Records a measurement of the untuned twin. */
+  addTwin(point: TwinPoint): void {
+    push(this.twinLog, point, this.limit);
   }
 
   /** The kept events, oldest first (a copy). */
@@ -92,10 +82,14 @@ export class DashboardModel {
     return this.sampleLog.slice(-this.limit);
   }
 
-  /** The objective baseline (see the class remarks), or null before any window closed. */
-  baseline(): number | null {
-    if (this.baselineCount > 0) return this.baselineSum / this.baselineCount;
-    return this.firstWindow;
+  /** The kept untuned-twin points, oldest first (a copy). */
+  twin(): TwinPoint[] {
+    return this.twinLog.slice(-this.limit);
+  }
+
+  /** The objective measured at the baseline configuration, or null before any such window. */
+  baseline(): MeasuredBaseline | null {
+    return this.tracker.current();
   }
 }
 
@@ -103,13 +97,6 @@ export class DashboardModel {
 function push<T>(log: T[], item: T, limit: number): void {
   log.push(item);
   if (log.length > limit + (limit >> 2)) log.splice(0, log.length - limit);
-}
-
-function sameValues(a: Readonly<Record<string, number>>, b: Readonly<Record<string, number>>): boolean {
-  const keys = Object.keys(b);
-  if (Object.keys(a).length !== keys.length) return false;
-  for (const key of keys) if (!Object.is(a[key], b[key])) return false;
-  return true;
 }
 
 /** Whether `value` is a plain object of numbers (a `values` record of an apply or rollback). */

@@ -1,11 +1,32 @@
+import type { Subscribable } from "rxjs";
 import type { Engine } from "../engine/engine.js";
-import type { DashboardControl, DashboardSource, DashboardView } from "./source.js";
+import type {
+  DashboardControl,
+  DashboardSource,
+  DashboardUnits,
+  DashboardView,
+  TwinPoint,
+} from "./source.js";
 
 /** The parts of an {@link Engine} the dashboard reads and controls. */
 export type DashboardEngine = Pick<
   Engine,
   "names" | "events" | "actor" | "now" | "snapshot" | "rollback" | "halt" | "resetSafeMode" | "flushEvents"
 >;
+
+/** Options of {@link engineSource}. */
+export interface EngineSourceOptions {
+  /** Title of the page (default: the run id of the first event). */
+  readonly title?: string;
+  /** Units of the objective and the parameters, for the charts' axes. */
+  readonly units?: DashboardUnits;
+  /**
+   * Measurements of an untuned twin (the same system left at the baseline configuration), on the
+   * engine's clock: when given, the chart's baseline is this series instead of the objective
+   * measured at the baseline configuration. Any RxJS `Observable` (or other `Subscribable`) works.
+   */
+  readonly twin?: Subscribable<TwinPoint>;
+}
 
 /**
  * A {@link DashboardSource} attached to a running engine: its audit events, its snapshot and
@@ -17,7 +38,11 @@ export type DashboardEngine = Pick<
  * to see every event. `view()` allocates one snapshot; the server calls it a few times a second
  * at most.
  */
-export function engineSource(engine: DashboardEngine, title?: string): DashboardSource {
+export function engineSource(
+  engine: DashboardEngine,
+  options: EngineSourceOptions | string = {},
+): DashboardSource {
+  const { title, units = {}, twin } = typeof options === "string" ? { title: options } : options;
   // Each action flushes the engine's audit events, so the page sees its record at once rather
   // than at the engine scheduler's next turn.
   const control: DashboardControl = {
@@ -52,6 +77,8 @@ export function engineSource(engine: DashboardEngine, title?: string): Dashboard
         phase: snapshot.phase,
         statechart: statechartStates(engine),
         iteration: snapshot.iteration,
+        baselineGeneration: snapshot.baselineGeneration,
+        units,
       };
     },
     subscribe(listener) {
@@ -62,6 +89,14 @@ export function engineSource(engine: DashboardEngine, title?: string): Dashboard
       return () => subscription.unsubscribe();
     },
     control,
+    ...(twin === undefined
+      ? {}
+      : {
+          subscribeTwin(listener: (point: TwinPoint) => void) {
+            const subscription = twin.subscribe({ next: listener });
+            return () => subscription.unsubscribe();
+          },
+        }),
   };
 }
 

@@ -1,6 +1,7 @@
 /**
- * The dashboard page's script: a classic script (no modules, no framework, no external
- * resources) that follows the server's event stream and draws the charts as hand-written SVG.
+ * The dashboard page's script: a classic script (no modules, no framework, nothing from the
+ * internet) that follows the server's event stream and draws the charts with uPlot (served by the
+ * dashboard from the `uplot` package) through the helpers of `/common.js`.
  *
  * @remarks
  * Kept as a string so the package ships it without a build step. It is written without template
@@ -12,10 +13,15 @@
 export const DASHBOARD_SCRIPT = String.raw`
 (function () {
   "use strict";
+  var C = window.arqonCharts;
+  var fmt = C.fmt;
   var SVG = "http://www.w3.org/2000/svg";
   var MAX_EVENTS = 2000;
   var MAX_ROWS = 300;
-  var st = { view: null, baseline: null, events: [], samples: [], controls: false, types: {}, origin: null };
+  var st = { view: null, baseline: null, events: [], samples: [], twin: [], controls: false, types: {}, origin: null,
+    machines: null };
+  var charts = { objective: null, params: {} };
+  var drawnStates = "";
   var pending = false;
   var token = null;
 
@@ -26,16 +32,12 @@ export const DASHBOARD_SCRIPT = String.raw`
     if (text !== undefined) node.textContent = text;
     return node;
   }
-  // Times are shown in seconds since the first event seen: engine clocks may count from the epoch.
-  function rel(t) {
-    return fmt((t - (st.origin === null ? 0 : st.origin)) / 1000) + " s";
-  }
   function clear(node) { while (node.firstChild) node.removeChild(node.firstChild); }
-  function fmt(x) {
-    if (x === null || x === undefined || typeof x !== "number" || !isFinite(x)) return "n/a";
-    var a = Math.abs(x);
-    return a !== 0 && (a >= 1e5 || a < 1e-3) ? x.toExponential(3) : String(Math.round(x * 1000) / 1000);
-  }
+  function origin() { return st.origin === null ? 0 : st.origin; }
+  // Chart x values: seconds since the first event seen (engine clocks may count from the epoch).
+  function xs(t) { return (t - origin()) / 1000; }
+  function units() { return (st.view && st.view.units) || {}; }
+  function paramUnit(name) { var u = units().params; return u && u[name] ? u[name] : ""; }
 
   function readToken() {
     var m = /(?:^|[#&])token=([^&]+)/.exec(location.hash);
@@ -45,13 +47,15 @@ export const DASHBOARD_SCRIPT = String.raw`
     }
   }
 
+  function see(t) { if (typeof t === "number" && isFinite(t) && (st.origin === null || t < st.origin)) st.origin = t; }
+  function trim(list) { if (list.length > MAX_EVENTS * 1.25) list.splice(0, list.length - MAX_EVENTS); }
   // An apply or rollback that carries its values is also a point of the parameter charts (the
   // init dump's samples already include those of the events it replays, hence withSample).
   function addEvent(e, withSample) {
-    if (st.origin === null || e.time < st.origin) st.origin = e.time;
+    see(e.time);
     st.events.push(e);
     if (withSample && e.values && typeof e.values === "object") addSample({ time: e.time, generation: e.generation, values: e.values });
-    if (st.events.length > MAX_EVENTS * 1.25) st.events.splice(0, st.events.length - MAX_EVENTS);
+    trim(st.events);
     if (!st.types[e.type]) {
       st.types[e.type] = true;
       $("audit-type").appendChild(el("option", { value: e.type }, e.type));
@@ -59,65 +63,15 @@ export const DASHBOARD_SCRIPT = String.raw`
   }
   function addSample(s) {
     if (!s) return;
-    if (st.origin === null || s.time < st.origin) st.origin = s.time;
+    see(s.time);
     st.samples.push(s);
-    if (st.samples.length > MAX_EVENTS * 1.25) st.samples.splice(0, st.samples.length - MAX_EVENTS);
+    trim(st.samples);
   }
+  function addTwin(p) { see(p.time); st.twin.push(p); trim(st.twin); }
   function schedule() {
     if (pending) return;
     pending = true;
     requestAnimationFrame(function () { pending = false; render(); });
-  }
-
-  function timeSpan() {
-    var t0 = Infinity, t1 = -Infinity;
-    function see(t) { if (typeof t === "number" && isFinite(t)) { if (t < t0) t0 = t; if (t > t1) t1 = t; } }
-    for (var i = 0; i < st.events.length; i++) see(st.events[i].time);
-    for (var j = 0; j < st.samples.length; j++) see(st.samples[j].time);
-    if (st.view) see(st.view.time);
-    if (t0 === Infinity) return null;
-    if (t1 <= t0) t1 = t0 + 1;
-    return [t0, t1];
-  }
-
-  // A line chart: x in engine ms, one path per series; optional dashed horizontal reference.
-  function lineChart(svg, points, opts) {
-    clear(svg);
-    var W = 800, H = opts.height, padL = 56, padR = 8, padT = 8, padB = 18;
-    var span = opts.span;
-    var lo = Infinity, hi = -Infinity;
-    for (var i = 0; i < points.length; i++) { var y = points[i][1]; if (y < lo) lo = y; if (y > hi) hi = y; }
-    if (opts.reference !== null && opts.reference !== undefined && isFinite(opts.reference)) {
-      if (opts.reference < lo) lo = opts.reference;
-      if (opts.reference > hi) hi = opts.reference;
-    }
-    svg.appendChild(el("svg:rect", { class: "frame", x: padL, y: padT, width: W - padL - padR, height: H - padT - padB }));
-    if (points.length === 0 || !span) {
-      svg.appendChild(el("svg:text", { class: "axis-label", x: padL + 8, y: H / 2 }, "no data yet"));
-      return;
-    }
-    if (hi - lo < 1e-12) { hi += 0.5; lo -= 0.5; }
-    var pad = (hi - lo) * 0.05; lo -= pad; hi += pad;
-    function X(t) { return padL + (W - padL - padR) * (t - span[0]) / (span[1] - span[0]); }
-    function Y(v) { return padT + (H - padT - padB) * (1 - (v - lo) / (hi - lo)); }
-    var d = "";
-    for (var k = 0; k < points.length; k++) {
-      var px = X(points[k][0]).toFixed(1), py = Y(points[k][1]).toFixed(1);
-      if (k === 0) d = "M" + px + " " + py;
-      else if (opts.step) d += " H" + px + " V" + py;
-      else d += " L" + px + " " + py;
-    }
-    if (opts.step && st.view) d += " H" + X(span[1]).toFixed(1);
-    svg.appendChild(el("svg:path", { class: "series", d: d, "data-points": points.length }));
-    if (opts.reference !== null && opts.reference !== undefined && isFinite(opts.reference)) {
-      var ry = Y(opts.reference).toFixed(1);
-      svg.appendChild(el("svg:path", { class: "baseline", d: "M" + padL + " " + ry + " H" + (W - padR) }));
-      svg.appendChild(el("svg:text", { class: "axis-label", x: W - padR - 110, y: Number(ry) - 4 }, "baseline " + fmt(opts.reference)));
-    }
-    svg.appendChild(el("svg:text", { class: "axis-label", x: 2, y: padT + 10 }, fmt(hi)));
-    svg.appendChild(el("svg:text", { class: "axis-label", x: 2, y: H - padB }, fmt(lo)));
-    svg.appendChild(el("svg:text", { class: "axis-label", x: padL, y: H - 4 }, rel(span[0])));
-    svg.appendChild(el("svg:text", { class: "axis-label", x: W - padR - 60, y: H - 4 }, rel(span[1])));
   }
 
   function renderStatus() {
@@ -130,16 +84,17 @@ export const DASHBOARD_SCRIPT = String.raw`
     mode.className = "badge mode mode-" + v.mode;
     mode.setAttribute("data-mode", v.mode);
     $("generation").textContent = String(v.generation);
-    $("phase").textContent = v.phase === null ? "n/a" : v.phase;
-    $("iteration").textContent = v.iteration === null ? "n/a" : String(v.iteration);
+    $("phase").textContent = v.phase === null ? "unknown" : v.phase;
+    $("iteration").textContent = v.iteration === null ? "unknown" : String(v.iteration);
     $("reasons").textContent = v.reasons.length ? v.reasons.join(", ") : "none";
-    $("baseline").textContent = fmt(st.baseline);
+    var b = baselineInfo();
+    $("baseline").textContent = b.value === null ? b.label : fmt(b.value) + (units().objective ? " " + units().objective : "") + " (" + b.short + ")";
     var cfg = $("config-table").tBodies[0];
     clear(cfg);
     if (v.values) for (var name in v.values) {
       var row = el("tr");
       row.appendChild(el("td", null, name));
-      row.appendChild(el("td", null, fmt(v.values[name])));
+      row.appendChild(el("td", null, fmt(v.values[name]) + (paramUnit(name) ? " " + paramUnit(name) : "")));
       cfg.appendChild(row);
     } else cfg.appendChild(el("tr")).appendChild(el("td", { class: "empty" }, "not in this source"));
     var sc = $("statechart-table").tBodies[0];
@@ -151,18 +106,77 @@ export const DASHBOARD_SCRIPT = String.raw`
       sc.appendChild(r);
     }
     $("control-panel").hidden = !st.controls;
+    var t0 = st.origin;
+    $("clock-origin").textContent = t0 !== null && C.isEpoch(t0) ? "Time 0 is " + new Date(t0).toISOString() + "." : "";
   }
 
-  function renderObjective(span) {
-    var pts = [];
+  // What the baseline line is: the untuned twin when the source has one, else the mean objective
+  // of the windows measured at the baseline configuration.
+  function baselineInfo() {
+    if (st.twin.length > 0)
+      return { kind: "twin", value: st.twin[st.twin.length - 1].value, short: "untuned twin, latest",
+        label: "Dashed: the untuned twin, the same system left at the baseline configuration." };
+    var b = st.baseline;
+    if (b) {
+      var n = b.windows + (b.windows === 1 ? " window" : " windows");
+      return { kind: "measured", value: b.value, short: "mean of " + n + " at the baseline configuration",
+        label: "Dashed: the baseline, the mean objective of the " + n + " measured at the baseline configuration (generation " + b.generation + ")." };
+    }
+    return { kind: "none", value: null, short: "", label: "not measured yet" };
+  }
+
+  function objectiveChart() {
+    if (charts.objective) return charts.objective;
+    var unit = units().objective || "";
+    charts.objective = new C.Chart($("objective-chart"), {
+      xLabel: "time since start (s)", yLabel: C.withUnit("objective", unit), height: 260, sync: "arqon",
+      xTick: function (v) { return fmt(v); }, xValue: function (v) { return C.seconds(v); },
+      series: [
+        { label: C.withUnit("objective", unit), color: "#2563eb", points: true },
+        { label: C.withUnit("baseline", unit), color: "#9a3412", dash: [6, 4], width: 2 }
+      ]
+    });
+    $("objective-unit").textContent = unit ? "(" + unit + ", lower is better)" : "(lower is better)";
+    return charts.objective;
+  }
+
+  function renderObjective() {
+    var chart = objectiveChart();
+    var info = baselineInfo();
+    var byTime = {};
+    var times = [];
+    function slot(t) {
+      if (!byTime.hasOwnProperty(t)) { byTime[t] = [null, null]; times.push(t); }
+      return byTime[t];
+    }
     for (var i = 0; i < st.events.length; i++) {
       var e = st.events[i];
-      if (e.type === "window.closed" && typeof e.value === "number" && isFinite(e.value)) pts.push([e.time, e.value]);
+      if (e.type === "window.closed" && typeof e.value === "number" && isFinite(e.value)) slot(e.time)[0] = e.value;
     }
-    lineChart($("objective-chart"), pts, { height: 220, span: span, reference: st.baseline, step: false });
+    if (info.kind === "twin") for (var j = 0; j < st.twin.length; j++) slot(st.twin[j].time)[1] = st.twin[j].value;
+    times.sort(function (a, b) { return a - b; });
+    var x = [], y = [], base = [];
+    for (var k = 0; k < times.length; k++) {
+      var pair = byTime[times[k]];
+      x.push(xs(times[k]));
+      y.push(pair[0]);
+      base.push(info.kind === "measured" ? info.value : pair[1]);
+    }
+    var series = chart.plot.series[2];
+    var label = info.kind === "twin" ? "untuned twin" : info.kind === "measured" ? "baseline (measured)" : "baseline";
+    var unit = units().objective || "";
+    if (series.label !== C.withUnit(label, unit)) {
+      series.label = C.withUnit(label, unit);
+      var th = chart.plot.root.querySelectorAll(".u-legend .u-series")[2];
+      if (th) th.querySelector(".u-label").textContent = series.label;
+    }
+    chart.box.setAttribute("data-baseline-kind", info.kind);
+    chart.box.setAttribute("data-baseline-value", info.value === null ? "" : String(info.value));
+    $("baseline-label").textContent = info.kind === "none" ? "The baseline appears once a window is measured at the baseline configuration." : info.label;
+    chart.setData([x, y, base]);
   }
 
-  function renderParams(span) {
+  function renderParams() {
     var box = $("param-charts");
     var names = st.view && st.view.names.length ? st.view.names : [];
     if (names.length === 0 || st.samples.length === 0) {
@@ -173,22 +187,40 @@ export const DASHBOARD_SCRIPT = String.raw`
     if (empty) box.removeChild(empty);
     for (var n = 0; n < names.length; n++) {
       var name = names[n];
-      var svg = box.querySelector('svg[data-param="' + CSS.escape(name) + '"]');
-      if (!svg) {
-        box.appendChild(el("h3", null, name));
-        svg = el("svg:svg", { class: "chart param-chart", viewBox: "0 0 800 140", preserveAspectRatio: "none", "data-param": name, role: "img" });
-        box.appendChild(svg);
+      var chart = charts.params[name];
+      if (!chart) {
+        var holder = el("div", { class: "chart param-chart", "data-param": name });
+        box.appendChild(holder);
+        chart = charts.params[name] = new C.Chart(holder, {
+          xLabel: "time since start (s)", yLabel: C.withUnit(name, paramUnit(name)), height: 210, sync: "arqon",
+          xTick: function (v) { return fmt(v); }, xValue: function (v) { return C.seconds(v); },
+          series: [{ label: C.withUnit(name, paramUnit(name)), color: "#7c3aed", stepped: true }]
+        });
       }
-      var pts = [];
+      var x = [], y = [];
       for (var i = 0; i < st.samples.length; i++) {
         var val = st.samples[i].values[name];
-        if (typeof val === "number") pts.push([st.samples[i].time, val]);
+        if (typeof val === "number") { x.push(xs(st.samples[i].time)); y.push(val); }
       }
-      lineChart(svg, pts, { height: 140, span: span, reference: null, step: true });
+      // Hold the last value up to now, so the line reaches the present.
+      if (st.view && y.length && xs(st.view.time) > x[x.length - 1]) { x.push(xs(st.view.time)); y.push(y[y.length - 1]); }
+      chart.setData([x, y]);
     }
   }
 
-  function renderModes(span) {
+  function timeSpan() {
+    var t0 = Infinity, t1 = -Infinity;
+    function s(t) { if (typeof t === "number" && isFinite(t)) { if (t < t0) t0 = t; if (t > t1) t1 = t; } }
+    for (var i = 0; i < st.events.length; i++) s(st.events[i].time);
+    for (var j = 0; j < st.samples.length; j++) s(st.samples[j].time);
+    if (st.view) s(st.view.time);
+    if (t0 === Infinity) return null;
+    if (t1 <= t0) t1 = t0 + 1;
+    return [t0, t1];
+  }
+
+  function renderModes() {
+    var span = timeSpan();
     var svg = $("mode-timeline");
     clear(svg);
     var list = $("mode-changes");
@@ -201,14 +233,17 @@ export const DASHBOARD_SCRIPT = String.raw`
     var mode = changes.length ? changes[0].from : (st.view ? st.view.mode : "unknown");
     var start = span[0];
     function segment(from, to, m) {
-      svg.appendChild(el("svg:rect", { class: "segment mode-" + m, x: X(from).toFixed(1), y: 4,
-        width: Math.max(1, X(to) - X(from)).toFixed(1), height: 32, "data-mode": m }));
+      var rect = el("svg:rect", { class: "segment mode-" + m, x: X(from).toFixed(1), y: 4,
+        width: Math.max(1, X(to) - X(from)).toFixed(1), height: 32, "data-mode": m });
+      rect.appendChild(el("svg:title", null, m + " from +" + C.seconds(xs(from)) + " to +" + C.seconds(xs(to))));
+      svg.appendChild(rect);
     }
     for (var k = 0; k < changes.length; k++) {
       var c = changes[k];
       segment(start, c.time, mode);
       mode = c.to; start = c.time;
-      var item = el("li", null, rel(c.time) + ": " + c.from + " \u2192 " + c.to +
+      var cell = C.timeCell(c.time, origin());
+      var item = el("li", { title: cell.title }, cell.text + ": " + c.from + " \u2192 " + c.to +
         (c.reasons && c.reasons.length ? " (" + c.reasons.join(", ") + ")" : "") + (c.note ? " \u2014 " + c.note : ""));
       item.className = "mode-change";
       list.appendChild(item);
@@ -217,10 +252,77 @@ export const DASHBOARD_SCRIPT = String.raw`
     if (changes.length === 0) list.appendChild(el("li", { class: "empty" }, "no mode changes"));
   }
 
+  // The active state paths of a state name: "cycle.plus" gives "cycle" and "cycle.plus";
+  // parallel regions are separated by ", ".
+  function activePaths(name) {
+    var out = {};
+    if (!name) return out;
+    var regions = name.split(", ");
+    for (var i = 0; i < regions.length; i++) {
+      var parts = regions[i].split(".");
+      for (var j = 1; j <= parts.length; j++) out[parts.slice(0, j).join(".")] = true;
+    }
+    return out;
+  }
+
+  function stateBox(node, active, isRoot) {
+    var on = !isRoot && active[node.path] === true;
+    var box = el("div", { class: "sc-state" + (on ? " active" : ""), "data-path": node.path, "data-active": on ? "true" : "false" });
+    var name = el("div", { class: "sc-name" }, isRoot ? node.key : node.key);
+    if (isRoot) name.appendChild(el("small", null, " (in any state)"));
+    else if (node.type !== "atomic") name.appendChild(el("small", null, " " + node.type + (node.initial ? ", starts in " + node.initial.split(".").pop() : "")));
+    box.appendChild(name);
+    if (node.transitions.length) {
+      var ul = el("ul", { class: "sc-trans" });
+      for (var i = 0; i < node.transitions.length; i++) {
+        var t = node.transitions[i];
+        var to = t.targets.length ? t.targets.map(function (p) { return p.split(".").pop(); }).join(", ") : "(stays)";
+        ul.appendChild(el("li", null, t.trigger + (t.guard ? " [" + t.guard + "]" : "") + " \u2192 " + to));
+      }
+      box.appendChild(ul);
+    }
+    if (node.states.length) {
+      var kids = el("div", { class: "sc-children" });
+      for (var k = 0; k < node.states.length; k++) kids.appendChild(stateBox(node.states[k], active, false));
+      box.appendChild(kids);
+    }
+    return box;
+  }
+
+  function renderStatecharts() {
+    if (!st.machines || !st.view) return;
+    var key = JSON.stringify(st.view.statechart);
+    if (key === drawnStates) return;
+    drawnStates = key;
+    var box = $("statecharts");
+    clear(box);
+    for (var i = 0; i < st.machines.length; i++) {
+      var m = st.machines[i];
+      var current = st.view.statechart[m.actor];
+      var wrap = el("div", { class: "sc-machine", "data-machine": m.actor });
+      var h = el("h3", null, m.title + " ");
+      h.appendChild(el("small", null, current ? "(" + m.actor + ": " + current + ")" : "(" + m.actor + ": state unknown in this source)"));
+      wrap.appendChild(h);
+      wrap.appendChild(stateBox(m.root, activePaths(current), true));
+      box.appendChild(wrap);
+    }
+  }
+
+  // Readable details: numbers to four significant digits, times relative to the first event.
+  function value(k, v) {
+    if (typeof v === "number") return k === "openedAt" ? C.timeCell(v, origin()).text : fmt(v);
+    if (Array.isArray(v)) return v.join(", ");
+    if (v && typeof v === "object") {
+      var parts = [];
+      for (var key in v) parts.push(key + ": " + (typeof v[key] === "number" ? fmt(v[key]) : String(v[key])));
+      return "{" + parts.join(", ") + "}";
+    }
+    return String(v);
+  }
   function details(e) {
     var skip = { v: 1, runId: 1, seq: 1, time: 1, generation: 1, type: 1 };
     var parts = [];
-    for (var k in e) if (!skip[k]) parts.push(k + "=" + (typeof e[k] === "object" ? JSON.stringify(e[k]) : String(e[k])));
+    for (var k in e) if (!skip[k]) parts.push(k + "=" + value(k, e[k]));
     return parts.join(" ");
   }
 
@@ -239,8 +341,9 @@ export const DASHBOARD_SCRIPT = String.raw`
       if (shown >= MAX_ROWS) continue;
       shown++;
       var row = el("tr", { "data-type": e.type });
+      var cell = C.timeCell(e.time, origin());
       row.appendChild(el("td", null, String(e.seq)));
-      row.appendChild(el("td", { title: String(e.time) + " ms (engine clock)" }, rel(e.time)));
+      row.appendChild(el("td", { title: cell.title }, cell.text));
       row.appendChild(el("td", null, String(e.generation)));
       row.appendChild(el("td", null, e.type));
       row.appendChild(el("td", null, info));
@@ -251,11 +354,12 @@ export const DASHBOARD_SCRIPT = String.raw`
   }
 
   function render() {
-    var span = timeSpan();
+    if (!st.view) return; // the statecharts may arrive before the first state
     renderStatus();
-    renderObjective(span);
-    renderParams(span);
-    renderModes(span);
+    renderObjective();
+    renderParams();
+    renderModes();
+    renderStatecharts();
     renderAudit();
   }
 
@@ -266,13 +370,15 @@ export const DASHBOARD_SCRIPT = String.raw`
     source.addEventListener("init", function (m) {
       var d = JSON.parse(m.data);
       st.view = d.view; st.baseline = d.baseline; st.controls = d.controls;
-      st.events = []; st.samples = []; st.origin = null;
+      st.events = []; st.samples = []; st.twin = []; st.origin = null;
       for (var i = 0; i < d.events.length; i++) addEvent(d.events[i], false);
       for (var j = 0; j < d.samples.length; j++) addSample(d.samples[j]);
+      for (var k = 0; k < d.twin.length; k++) addTwin(d.twin[k]);
       document.body.setAttribute("data-ready", "true");
       schedule();
     });
     source.addEventListener("audit", function (m) { addEvent(JSON.parse(m.data), true); schedule(); });
+    source.addEventListener("twin", function (m) { addTwin(JSON.parse(m.data)); schedule(); });
     source.addEventListener("snapshot", function (m) {
       var d = JSON.parse(m.data);
       st.view = d.view; st.baseline = d.baseline; addSample(d.sample);
@@ -316,6 +422,11 @@ export const DASHBOARD_SCRIPT = String.raw`
     $("rollback-button").addEventListener("click", function () { control("rollback", "reason", "rollback-reason"); });
     $("audit-type").addEventListener("change", renderAudit);
     $("audit-text").addEventListener("input", renderAudit);
+    window.addEventListener("resize", function () {
+      if (charts.objective) charts.objective.resize();
+      for (var n in charts.params) charts.params[n].resize();
+    });
+    fetch("/machines.json").then(function (r) { return r.json(); }).then(function (m) { st.machines = m; schedule(); });
     connect();
   }
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);

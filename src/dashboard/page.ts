@@ -10,7 +10,10 @@ export const DASHBOARD_HTML = `<!doctype html>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>arqon dashboard</title>
+<link rel="stylesheet" href="/vendor/uPlot.min.css">
 <link rel="stylesheet" href="/app.css">
+<script src="/vendor/uPlot.iife.min.js" defer></script>
+<script src="/common.js" defer></script>
 <script src="/app.js" defer></script>
 </head>
 <body>
@@ -34,7 +37,7 @@ export const DASHBOARD_HTML = `<!doctype html>
     </dl>
     <h3>Configuration</h3>
     <table id="config-table"><tbody></tbody></table>
-    <h3>Statecharts</h3>
+    <h3>Statechart states</h3>
     <table id="statechart-table"><tbody></tbody></table>
   </section>
   <section id="control-panel" class="panel" hidden>
@@ -56,13 +59,18 @@ export const DASHBOARD_HTML = `<!doctype html>
     <p id="control-status" role="status"></p>
   </section>
   <section class="panel wide">
-    <h2>Objective <small>(window values; dashed: baseline)</small></h2>
-    <svg id="objective-chart" class="chart" viewBox="0 0 800 220" preserveAspectRatio="none" role="img"
-      aria-label="objective over time"></svg>
+    <h2>Objective <small id="objective-unit"></small></h2>
+    <p class="hint">One point per evaluation window. <span id="baseline-label"></span>
+    Drag across a chart to zoom, double-click to reset; hover for values. <span id="clock-origin"></span></p>
+    <div id="objective-chart" class="chart" role="img" aria-label="objective over time"></div>
   </section>
   <section class="panel wide">
     <h2>Parameters</h2>
     <div id="param-charts"><p class="empty">No parameter values yet.</p></div>
+  </section>
+  <section class="panel wide">
+    <h2>Statecharts <small>(from machines/; highlighted: active states)</small></h2>
+    <div id="statecharts" class="statecharts"></div>
   </section>
   <section class="panel wide">
     <h2>SafeMode timeline</h2>
@@ -89,10 +97,8 @@ export const DASHBOARD_HTML = `<!doctype html>
 `;
 
 /** The page's stylesheet. */
-export const DASHBOARD_CSS = `:root { color-scheme: light dark; --fg: #1d2329; --bg: #f6f7f9; --panel: #fff; --muted: #6b7480;
+export const DASHBOARD_CSS = `:root { color-scheme: light; --fg: #1d2329; --bg: #f6f7f9; --panel: #fff; --muted: #6b7480;
   --line: #2563eb; --base: #9a3412; --grid: #d9dde3; }
-@media (prefers-color-scheme: dark) { :root { --fg: #e6e9ee; --bg: #111418; --panel: #1a1f25; --muted: #9aa3ad;
-  --line: #60a5fa; --base: #fb923c; --grid: #2c333b; } }
 * { box-sizing: border-box; }
 body { margin: 0; font: 14px/1.4 system-ui, sans-serif; color: var(--fg); background: var(--bg); }
 header { display: flex; justify-content: space-between; align-items: center; padding: 8px 16px;
@@ -111,12 +117,19 @@ main { display: grid; grid-template-columns: repeat(auto-fit, minmax(320px, 1fr)
 table { border-collapse: collapse; width: 100%; font-variant-numeric: tabular-nums; }
 td, th { text-align: left; padding: 2px 6px; border-bottom: 1px solid var(--grid); vertical-align: top; }
 #audit-table td:last-child { font-family: ui-monospace, monospace; font-size: 12px; word-break: break-all; }
-.chart { width: 100%; height: 220px; display: block; } .param-chart { height: 140px; }
+.chart { width: 100%; min-height: 120px; } .param-chart { margin-bottom: 8px; }
+.uplot { font-family: system-ui, sans-serif; } .u-legend { font-size: 12px; } .u-legend th { font-weight: normal; }
+.uplot canvas { background: var(--panel); }
 .timeline { width: 100%; height: 40px; display: block; }
-.series { fill: none; stroke: var(--line); stroke-width: 1.5; vector-effect: non-scaling-stroke; }
-.baseline { fill: none; stroke: var(--base); stroke-width: 1.5; stroke-dasharray: 6 4; vector-effect: non-scaling-stroke; }
-.frame { fill: none; stroke: var(--grid); vector-effect: non-scaling-stroke; }
 .axis-label { fill: var(--muted); font-size: 11px; }
+.statecharts { display: flex; flex-wrap: wrap; gap: 16px; }
+.sc-machine { flex: 1 1 380px; min-width: 0; }
+.sc-state { border: 1px solid var(--grid); border-radius: 8px; padding: 4px 8px; margin: 4px 0; }
+.sc-state.active { border: 2px solid #16a34a; background: rgba(22, 163, 74, 0.10); }
+.sc-state.active > .sc-name { color: #15803d; font-weight: 600; }
+.sc-name { font-weight: 500; } .sc-name small { color: var(--muted); font-weight: normal; }
+.sc-trans { margin: 2px 0 2px 0; padding-left: 18px; font-size: 12px; color: var(--muted); }
+.sc-children { display: flex; flex-wrap: wrap; gap: 6px; } .sc-children > .sc-state { flex: 1 1 150px; }
 .segment.mode-normal { fill: #16a34a; } .segment.mode-conservative { fill: #ca8a04; }
 .segment.mode-frozen { fill: #2563eb; } .segment.mode-halted { fill: #dc2626; } .segment.mode-unknown { fill: #6b7280; }
 .changes { margin: 6px 0 0; padding-left: 20px; max-height: 160px; overflow: auto; }
@@ -125,5 +138,7 @@ td, th { text-align: left; padding: 2px 6px; border-bottom: 1px solid var(--grid
 .filters { display: flex; gap: 8px; margin-bottom: 6px; }
 .control-row { display: flex; gap: 8px; margin: 6px 0; } .control-row input { flex: 1; }
 button { padding: 4px 12px; cursor: pointer; } .danger { background: #dc2626; color: #fff; border: 1px solid #b91c1c; }
-#control-status.error { color: #dc2626; }
+#control-status.error, .error { color: #dc2626; }
+.slices { display: grid; grid-template-columns: repeat(auto-fit, minmax(420px, 1fr)); gap: 12px; }
+tr.best td { background: rgba(22, 163, 74, 0.12); font-weight: 600; }
 `;

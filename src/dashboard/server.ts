@@ -1,6 +1,5 @@
 import { randomBytes } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
 import { errorMessage } from "../errors.js";
 import {
   type ControlAction,
@@ -9,12 +8,24 @@ import {
   isControlAction,
   parseControlBody,
 } from "./control-request.js";
+import { type DashboardInput, resolveDashboardInput } from "./dashboard-input.js";
 import { DashboardModel, DEFAULT_HISTORY_LIMIT } from "./dashboard-model.js";
+import {
+  type Asset,
+  checkLocalOptions,
+  listenLocal,
+  SECURITY_HEADERS,
+  sendAsset,
+  sendJson,
+} from "./http-basics.js";
 import { DASHBOARD_CSS, DASHBOARD_HTML } from "./page.js";
+import { COMMON_SCRIPT } from "./page-common.js";
 import { DASHBOARD_SCRIPT } from "./page-script.js";
 import { allowedHost, allowedOrigin, checkBearer } from "./request-guard.js";
 import type { DashboardSource } from "./source.js";
 import { formatSseMessage, SSE_HEADERS, SSE_HEARTBEAT } from "./sse.js";
+import { dashboardStatecharts } from "./statechart-model.js";
+import { vendorAssets } from "./vendor-assets.js";
 
 /** Options of {@link serveDashboard}. */
 export interface DashboardOptions {
@@ -50,31 +61,42 @@ const MAX_BODY_BYTES = 16 * 1024;
 const MAX_CLIENT_BACKLOG = 4 * 1024 * 1024;
 const TOKEN_PATTERN = /^[A-Za-z0-9_-]{16,}$/;
 
-const SECURITY_HEADERS: Readonly<Record<string, string>> = {
-  "x-content-type-options": "nosniff",
-  "referrer-policy": "no-referrer",
-  "x-frame-options": "DENY",
-  "content-security-policy":
-    "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; " +
-    "base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
-};
-
-const ASSETS: Readonly<Record<string, { readonly type: string; readonly body: string }>> = {
+const PAGE_ASSETS: Readonly<Record<string, Asset>> = {
   "/": { type: "text/html; charset=utf-8", body: DASHBOARD_HTML },
+  "/common.js": { type: "text/javascript; charset=utf-8", body: COMMON_SCRIPT },
   "/app.js": { type: "text/javascript; charset=utf-8", body: DASHBOARD_SCRIPT },
   "/app.css": { type: "text/css; charset=utf-8", body: DASHBOARD_CSS },
 };
 
 /**
- * Serves the live dashboard of `source` on 127.0.0.1: the page, its event stream and its control
+ * Serves the dashboard of `input` on 127.0.0.1: the page, its event stream and its control
  * endpoints. Prints nothing.
  *
+ * @example
+ * ```ts
+ * import { createEngine } from "arqon";
+ * import { serveDashboard } from "arqon/node";
+ *
+ * const engine = createEngine({ seed: 1, params: { batchSize: { min: 1, max: 128, init: 16, maxDelta: 6 } } });
+ * const dashboard = await serveDashboard({ engine, units: { objective: "ms" } });
+ * console.log(`${dashboard.url}#token=${dashboard.token}`);
+ * ```
+ *
  * @remarks
- * Routes: `GET /` (page), `/app.js`, `/app.css`, `GET /state` (JSON: view, baseline, history),
- * `GET /events` (SSE: an `init` message with the same content, then an `audit` message per event,
- * id = its seq, `snapshot` messages after events and every `snapshotEveryMs`, and heartbeat
- * comments), and `POST /control/halt` `{reason}`, `/control/reset` `{acknowledge}`,
- * `/control/rollback` `{reason}`.
+ * `input` is a live engine (`{ engine }`, with optional `units`, `title` and an untuned `twin`),
+ * one engine of a supervisor (`{ supervisor, name }`), a recording that is followed as it grows
+ * (`{ log: path }`), or any {@link DashboardSource}. The page draws the objective against a
+ * measured baseline (the twin's series, else the mean objective of the windows measured at the
+ * baseline configuration), the parameters, the SafeMode timeline, the SPSA and SafeMode
+ * statecharts with their active states, and the audit log. Everything it loads (uPlot included)
+ * comes from this server: it works offline.
+ *
+ * Routes: `GET /` (page), `/common.js`, `/app.js`, `/app.css`, `/vendor/uPlot.iife.min.js`,
+ * `/vendor/uPlot.min.css`, `/machines.json` (the statecharts), `GET /state` (JSON: view,
+ * baseline, history), `GET /events` (SSE: an `init` message with the same content, then an
+ * `audit` message per event, id = its seq, a `twin` message per twin point, `snapshot` messages
+ * after events and every `snapshotEveryMs`, and heartbeat comments), and `POST /control/halt`
+ * `{reason}`, `/control/reset` `{acknowledge}`, `/control/rollback` `{reason}`.
  *
  * Every request must name this server in its Host header (`127.0.0.1:<port>` or
  * `localhost:<port>`), else 403: a page on another site cannot reach it through DNS rebinding.
@@ -85,23 +107,22 @@ const ASSETS: Readonly<Record<string, { readonly type: string; readonly body: st
  *
  * Memory is bounded by `historyLimit` and by dropping event-stream clients that stop reading.
  *
- * @throws RangeError for a host other than 127.0.0.1, a bad port or a malformed token.
+ * @throws RangeError for a host other than 127.0.0.1, a bad port, a malformed token or an input
+ * of no known form; a `RecordingError` when a log cannot be read.
  */
 export async function serveDashboard(
-  source: DashboardSource,
+  input: DashboardInput,
   options: DashboardOptions = {},
 ): Promise<DashboardServer> {
-  const host = options.host ?? "127.0.0.1";
-  if (host !== "127.0.0.1")
-    throw new RangeError(`the dashboard binds to 127.0.0.1 only, got host ${JSON.stringify(host)}`);
   const requestedPort = options.port ?? 0;
-  if (!Number.isSafeInteger(requestedPort) || requestedPort < 0 || requestedPort > 65535)
-    throw new RangeError(`port must be a whole number in [0, 65535], got ${requestedPort}`);
+  checkLocalOptions(options.host ?? "127.0.0.1", requestedPort);
   const token = options.token ?? randomBytes(16).toString("hex");
   if (!TOKEN_PATTERN.test(token))
     throw new RangeError("token must be at least 16 characters from A-Z, a-z, 0-9, _ and -");
 
   const model = new DashboardModel(options.historyLimit ?? DEFAULT_HISTORY_LIMIT);
+  let assets: Record<string, Asset> = PAGE_ASSETS;
+  const { source, release } = await resolveDashboardInput(input);
   const clients = new Set<ServerResponse>();
   let snapshotPending: NodeJS.Immediate | undefined;
   let port = 0;
@@ -121,6 +142,7 @@ export async function serveDashboard(
     model.addSample(view);
     return { view, baseline: model.baseline(), controls: source.control !== undefined };
   };
+  const history = () => ({ events: model.events(), samples: model.samples(), twin: model.twin() });
   const sendSnapshot = () => {
     snapshotPending = undefined;
     const view = source.view();
@@ -139,6 +161,15 @@ export async function serveDashboard(
     if (clients.size > 0) broadcast(formatSseMessage("audit", event, event.seq));
     scheduleSnapshot();
   });
+  const detachTwin =
+    source.subscribeTwin?.((point) => {
+      if (!Number.isFinite(point.time) || !Number.isFinite(point.value)) return;
+      model.addTwin(point);
+      if (clients.size > 0) broadcast(formatSseMessage("twin", point));
+    }) ?? (() => {});
+  // The values live now are those of the current generation: the baseline needs them when the
+  // baseline was taken before any apply.
+  model.addSample(source.view());
 
   const handle = (req: IncomingMessage, res: ServerResponse) => {
     for (const [name, value] of Object.entries(SECURITY_HEADERS)) res.setHeader(name, value);
@@ -150,23 +181,18 @@ export async function serveDashboard(
       res.setHeader("allow", "GET, HEAD");
       return sendJson(res, 405, { error: "method not allowed" });
     }
-    const asset = ASSETS[path];
-    if (asset !== undefined) {
-      res.writeHead(200, { "content-type": asset.type, "cache-control": "no-store" });
-      return void res.end(req.method === "HEAD" ? undefined : asset.body);
-    }
-    if (path === "/state")
-      return sendJson(res, 200, { ...currentState(), events: model.events(), samples: model.samples() });
+    const asset = assets[path];
+    if (asset !== undefined) return sendAsset(res, asset, req.method === "HEAD");
+    if (path === "/state") return sendJson(res, 200, { ...currentState(), ...history() });
     if (path === "/events") return openStream(req, res);
+    if (path === "/favicon.ico") return void res.writeHead(204).end();
     sendJson(res, 404, { error: "not found" });
   };
 
   const openStream = (req: IncomingMessage, res: ServerResponse) => {
     res.writeHead(200, SSE_HEADERS);
     res.write("retry: 2000\n\n");
-    res.write(
-      formatSseMessage("init", { ...currentState(), events: model.events(), samples: model.samples() }),
-    );
+    res.write(formatSseMessage("init", { ...currentState(), ...history() }));
     clients.add(res);
     const forget = () => clients.delete(res);
     req.on("close", forget);
@@ -212,14 +238,24 @@ export async function serveDashboard(
       else res.destroy();
     }
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(requestedPort, host, () => {
-      server.off("error", reject);
-      resolve();
-    });
-  });
-  port = (server.address() as AddressInfo).port;
+  try {
+    // Read after subscribing: an engine's events are a hot stream, and its first ones (the
+    // baseline) must not pass while the files load.
+    assets = {
+      ...PAGE_ASSETS,
+      ...(await vendorAssets()),
+      "/machines.json": {
+        type: "application/json; charset=utf-8",
+        body: JSON.stringify(dashboardStatecharts()),
+      },
+    };
+    port = await listenLocal(server, requestedPort);
+  } catch (error) {
+    detach();
+    detachTwin();
+    await release();
+    throw error;
+  }
 
   const snapshotEveryMs = options.snapshotEveryMs ?? 1000;
   const heartbeatEveryMs = options.heartbeatEveryMs ?? 15_000;
@@ -243,9 +279,10 @@ export async function serveDashboard(
         clearInterval(heartbeatTimer);
         if (snapshotPending !== undefined) clearImmediate(snapshotPending);
         detach();
+        detachTwin();
         for (const client of clients) client.end();
         clients.clear();
-        server.close(() => resolve());
+        server.close(() => void release().then(resolve, resolve));
         server.closeAllConnections();
       });
       return closing;
@@ -267,11 +304,6 @@ function perform(
     case "rollback":
       return { done: control.rollback(request.reason) };
   }
-}
-
-function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  res.writeHead(status, { "content-type": "application/json; charset=utf-8", "cache-control": "no-store" });
-  res.end(JSON.stringify(body));
 }
 
 /** The request body as UTF-8 text, or undefined when it exceeds {@link MAX_BODY_BYTES}. */

@@ -24,10 +24,39 @@ export interface DashboardView {
   readonly reasons: readonly string[];
   /** The SPSA cycle's state (e.g. `"cycle.plus"`), or null when unknown. */
   readonly phase: string | null;
-  /** State of each actor of the engine's actor system, by actor id (empty for recordings). */
+  /**
+   * State of each statechart of the engine, by actor id (`spsa`, `safeMode`, …). A recording
+   * derives `spsa` and `safeMode` from its events.
+   */
   readonly statechart: Readonly<Record<string, string>>;
   /** Completed SPSA iterations, or null when unknown. */
   readonly iteration: number | null;
+  /**
+   * Generation the engine's baseline was taken at (−1 when none), when the source knows it: lets a
+   * dashboard attached after the engine started still recognise the baseline configuration.
+   */
+  readonly baselineGeneration?: number;
+  /** Units of the objective and of the parameters, for axis labels (empty when not given). */
+  readonly units: DashboardUnits;
+}
+
+/** Units shown on the charts' axes and beside values, e.g. `{ objective: "ms", params: { batchSize: "requests" } }`. */
+export interface DashboardUnits {
+  /** Unit of the objective (e.g. `"ms"`). */
+  readonly objective?: string;
+  /** Unit of each parameter, by name. */
+  readonly params?: Readonly<Record<string, string>>;
+}
+
+/**
+ * One measurement of the untuned twin: the same system run at the baseline configuration beside
+ * the tuned one, so the chart compares like with like while the environment drifts.
+ */
+export interface TwinPoint {
+  /** Engine-clock ms (the same clock as the audit events). */
+  readonly time: number;
+  /** The objective the twin measured. */
+  readonly value: number;
 }
 
 /** The control actions of a live source: the engine's own audited control path. */
@@ -44,8 +73,9 @@ export interface DashboardControl {
  * Where the dashboard's data comes from.
  *
  * @remarks
- * `subscribe` delivers every audit event from the moment of the call (a recording delivers its
- * events at once, synchronously, then nothing more). `control` is present only for live sources;
+ * `subscribe` delivers every audit event from the moment of the call (a recording delivers the
+ * events read so far at once, synchronously, then each event appended to the file while it is
+ * followed). `control` is present only for live sources;
  * the server answers control requests on a source without it with 409 Conflict.
  */
 export interface DashboardSource {
@@ -55,4 +85,11 @@ export interface DashboardSource {
   subscribe(listener: (event: AuditEvent) => void): () => void;
   /** Control actions, for live sources only. */
   readonly control?: DashboardControl;
+  /**
+   * Measurements of an untuned twin, when the source has one: the dashboard then draws them as
+   * the baseline instead of the objective measured at the baseline configuration.
+   */
+  subscribeTwin?(listener: (point: TwinPoint) => void): () => void;
+  /** Releases what the source holds (a file watcher); the server calls it when it closes a source it made. */
+  close?(): void | Promise<void>;
 }

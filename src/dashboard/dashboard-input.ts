@@ -1,0 +1,75 @@
+import type { Supervisor } from "../engine/supervisor.js";
+import { type DashboardEngine, type EngineSourceOptions, engineSource } from "./engine-source.js";
+import { type FollowRecordingOptions, followRecording } from "./followed-source.js";
+import type { DashboardSource } from "./source.js";
+
+/** Show a live engine. */
+export interface EngineInput extends EngineSourceOptions {
+  readonly engine: DashboardEngine;
+}
+
+/** Show one engine of a supervisor. */
+export interface SupervisorInput extends EngineSourceOptions {
+  readonly supervisor: Pick<Supervisor, "get" | "names">;
+  /** Which engine (default: the first one spawned). */
+  readonly name?: string;
+}
+
+/** Show a recording (a JSON-lines audit file, a directory of them, or a decision-log directory), followed as it grows. */
+export interface LogInput extends FollowRecordingOptions {
+  readonly log: string;
+}
+
+/**
+ * What {@link serveDashboard} can show: a live engine (`{ engine }`), an engine of a supervisor
+ * (`{ supervisor, name }`), a recording followed as it grows (`{ log: path }`), or any
+ * {@link DashboardSource} (e.g. from `engineSource`).
+ */
+export type DashboardInput = DashboardSource | EngineInput | SupervisorInput | LogInput;
+
+/** A resolved input: the source, and how to release it when the server closes. */
+export interface ResolvedInput {
+  readonly source: DashboardSource;
+  readonly release: () => Promise<void>;
+}
+
+/**
+ * The source `input` names. A source the caller made is not released by the server; one made
+ * here (a followed recording) is.
+ *
+ * @throws RangeError naming the field when the input is none of the known forms, or names an
+ * engine the supervisor does not run; a RecordingError when a log cannot be read.
+ */
+export async function resolveDashboardInput(input: DashboardInput): Promise<ResolvedInput> {
+  const none = async () => {};
+  if (typeof input !== "object" || input === null)
+    throw new RangeError("serveDashboard: expected { engine }, { supervisor }, { log } or a DashboardSource");
+  if ("view" in input && typeof input.view === "function") return { source: input, release: none };
+  if ("engine" in input) {
+    if (
+      typeof input.engine !== "object" ||
+      input.engine === null ||
+      typeof input.engine.snapshot !== "function"
+    )
+      throw new RangeError("serveDashboard: engine must be an arqon Engine (from createEngine)");
+    return { source: engineSource(input.engine, input), release: none };
+  }
+  if ("supervisor" in input) {
+    const name = input.name ?? input.supervisor.names()[0];
+    const engine = name === undefined ? undefined : input.supervisor.get(name);
+    if (engine === undefined)
+      throw new RangeError(
+        name === undefined
+          ? "serveDashboard: supervisor runs no engine yet (spawn one first, or pass name)"
+          : `serveDashboard: name ${JSON.stringify(name)} is not a running engine of the supervisor (running: ${input.supervisor.names().join(", ") || "none"})`,
+      );
+    return { source: engineSource(engine, { title: name, ...input }), release: none };
+  }
+  if ("log" in input) {
+    if (typeof input.log !== "string" || input.log === "")
+      throw new RangeError("serveDashboard: log must be the path of a recording");
+    const followed = await followRecording(input.log, input);
+    return { source: followed, release: () => followed.close() };
+  }
+  throw new RangeError("serveDashboard: expected { engine }, { supervisor }, { log } or a DashboardSource");
+}

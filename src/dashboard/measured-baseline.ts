@@ -1,0 +1,124 @@
+import type { AuditEvent } from "../audit/events.js";
+
+/**
+ * The objective measured under the baseline configuration: what the dashboard's baseline line
+ * shows when the source has no untuned twin.
+ */
+export interface MeasuredBaseline {
+  /** Mean objective of the windows measured at the baseline configuration. */
+  readonly value: number;
+  /** How many windows the mean is over. */
+  readonly windows: number;
+  /** The generation the baseline was taken at (−1 when the stream never said). */
+  readonly generation: number;
+}
+
+/** How many recent generations' values are remembered to recognise the baseline configuration. */
+const GENERATIONS_KEPT = 64;
+
+/**
+ * Folds audit events (and the values each generation ran with) into a {@link MeasuredBaseline}.
+ *
+ * @remarks
+ * A window counts when it was measured at the baseline generation (`baseline.set`), or at any
+ * later generation whose values equal the baseline's: the centre applies of the gain calibration
+ * and a rollback's restored values are the baseline configuration again. The baseline's values
+ * come from the values live at its generation, a rollback, or (for a run's first baseline, before
+ * SPSA's first step) a centre apply. Windows at other
+ * configurations never count, so the line is the objective of the untuned settings, not of the
+ * first window. A new `baseline.set` starts over. Memory is bounded (the values of the last
+ * {@link GENERATIONS_KEPT} generations).
+ */
+export class MeasuredBaselineTracker {
+  private baselineGeneration = -1;
+  private baselineValues: Readonly<Record<string, number>> | null = null;
+  private readonly generationValues = new Map<number, Readonly<Record<string, number>>>();
+  private sum = 0;
+  private count = 0;
+  /** True from a run's first `baseline.set` until SPSA's first step: the centre is the baseline. */
+  private centreIsBaseline = false;
+
+  /** Records the values live at `generation` (from an apply, a rollback or a snapshot). */
+  noteValues(generation: number, values: Readonly<Record<string, number>>): void {
+    if (!this.generationValues.has(generation)) {
+      this.generationValues.set(generation, values);
+      if (this.generationValues.size > GENERATIONS_KEPT) {
+        const oldest = this.generationValues.keys().next().value as number;
+        this.generationValues.delete(oldest);
+      }
+    }
+    if (generation === this.baselineGeneration && this.baselineValues === null) this.baselineValues = values;
+  }
+
+  /**
+   * Adopts `generation` as the baseline generation when no `baseline.set` was seen (a dashboard
+   * attached after the engine started): later windows at the baseline configuration then count.
+   */
+  noteBaselineGeneration(generation: number): void {
+    if (this.baselineGeneration >= 0 || generation < 0) return;
+    this.baselineGeneration = generation;
+    this.baselineValues = this.generationValues.get(generation) ?? null;
+  }
+
+  /** Folds one audit event in. */
+  addEvent(event: AuditEvent): void {
+    switch (event.type) {
+      case "baseline.set":
+        this.baselineGeneration = event.generation;
+        this.baselineValues = this.generationValues.get(event.generation) ?? null;
+        this.centreIsBaseline = event.seq === 1;
+        this.sum = 0;
+        this.count = 0;
+        return;
+      case "decision.step":
+        this.centreIsBaseline = false;
+        return;
+      case "rollback":
+        if (event.values !== undefined) {
+          this.baselineValues = event.values;
+          this.noteValues(event.generation, event.values);
+        }
+        return;
+      case "apply":
+        if (event.values === undefined) return;
+        // A recording has no values for the start, but until SPSA's first step its centre is the
+        // starting point, so the centre applies of the gain calibration carry the baseline values.
+        if (event.kind === "centre" && this.centreIsBaseline) this.baselineValues ??= event.values;
+        this.noteValues(event.generation, event.values);
+        return;
+      case "window.closed":
+        if (Number.isFinite(event.value) && this.atBaseline(event.generation)) {
+          this.sum += event.value;
+          this.count++;
+        }
+        return;
+      default:
+        return;
+    }
+  }
+
+  /** Whether the configuration live at `generation` is the baseline one. */
+  private atBaseline(generation: number): boolean {
+    if (this.baselineGeneration < 0) return false;
+    if (generation === this.baselineGeneration) return true;
+    const values = this.generationValues.get(generation);
+    return values !== undefined && this.baselineValues !== null && sameValues(values, this.baselineValues);
+  }
+
+  /** The baseline so far, or null before any window was measured at the baseline configuration. */
+  current(): MeasuredBaseline | null {
+    if (this.count === 0) return null;
+    return { value: this.sum / this.count, windows: this.count, generation: this.baselineGeneration };
+  }
+}
+
+/** Whether two value records hold the same names with the same numbers. */
+export function sameValues(
+  a: Readonly<Record<string, number>>,
+  b: Readonly<Record<string, number>>,
+): boolean {
+  const keys = Object.keys(b);
+  if (Object.keys(a).length !== keys.length) return false;
+  for (const key of keys) if (!Object.is(a[key], b[key])) return false;
+  return true;
+}

@@ -1,0 +1,137 @@
+import { readFile, stat } from "node:fs/promises";
+import { errorMessage } from "../errors.js";
+import { hasDecisionLog } from "../log/segments.js";
+import { openSolverLog } from "../log/solver-log.js";
+import { restoreSolver, type Solver } from "../solver/solver.js";
+import { Space } from "../space/space.js";
+
+/** A solver study could not be read: names the path and what is wrong. */
+export class StudyError extends Error {
+  override readonly name = "StudyError";
+}
+
+/** One told result of a study, in the order it was told. */
+export interface StudyTrial {
+  /** Position in the told order, from 1. */
+  readonly n: number;
+  /** The asked trial's id, or null for a warm-start point. */
+  readonly id: number | null;
+  /** `probe`, `refine`, or `warm-start`. */
+  readonly phase: string;
+  /** Raw parameter values, by name. */
+  readonly params: Readonly<Record<string, number>>;
+  /** The objective (lower is better), or null when the trial failed. */
+  readonly value: number | null;
+  /** Why it failed, or null. */
+  readonly failed: string | null;
+}
+
+/** A solver's history as the study view shows it. */
+export interface Study {
+  readonly title: string;
+  /** Parameter names in the config's order. */
+  readonly names: readonly string[];
+  /** Each parameter's range and scale. */
+  readonly bounds: Readonly<
+    Record<string, { readonly min: number; readonly max: number; readonly scale: string }>
+  >;
+  readonly budget: number;
+  readonly asked: number;
+  /** `probe`, `refine` or `done`. */
+  readonly phase: string;
+  /** The refine strategy, once chosen. */
+  readonly strategy: string | null;
+  /** The probe's classification of the function, once known. */
+  readonly classification: string | null;
+  /** Every told result and failure, in told order. */
+  readonly trials: readonly StudyTrial[];
+  /** Trials asked and not told yet. */
+  readonly pending: number;
+  /** The best result so far (its `n`), or null. */
+  readonly best: {
+    readonly n: number;
+    readonly value: number;
+    readonly params: Readonly<Record<string, number>>;
+  } | null;
+}
+
+/** The study of a solver (its `toJSON()` history, in raw units). */
+export function studyOf(solver: Solver, title: string): Study {
+  const artifact = solver.toJSON();
+  const space = new Space(solver.config.bounds);
+  const byId = new Map(artifact.trials.map((t) => [t.id, t]));
+  const trials: StudyTrial[] = [];
+  let best: Study["best"] = null;
+  for (const entry of artifact.told) {
+    const n = trials.length + 1;
+    if ("failed" in entry) {
+      const trial = byId.get(entry.id);
+      trials.push({
+        n,
+        id: entry.id,
+        phase: trial?.phase ?? "refine",
+        params: trial === undefined ? {} : space.toParams(trial.u),
+        value: null,
+        failed: entry.failed,
+      });
+      continue;
+    }
+    const isWarm = "params" in entry;
+    const trial = isWarm ? undefined : byId.get(entry.id);
+    const params = isWarm ? { ...entry.params } : trial === undefined ? {} : space.toParams(trial.u);
+    trials.push({
+      n,
+      id: isWarm ? null : entry.id,
+      phase: isWarm ? "warm-start" : (trial?.phase ?? "refine"),
+      params,
+      value: entry.value,
+      failed: null,
+    });
+    if (Number.isFinite(entry.value) && (best === null || entry.value < best.value))
+      best = { n, value: entry.value, params };
+  }
+  const bounds: Record<string, { min: number; max: number; scale: string }> = {};
+  for (const name of space.names) {
+    const b = solver.config.bounds[name]!;
+    bounds[name] = { min: b.min, max: b.max, scale: b.scale ?? "linear" };
+  }
+  return {
+    title,
+    names: space.names,
+    bounds,
+    budget: solver.config.budget,
+    asked: solver.asked,
+    phase: solver.phase,
+    strategy: solver.strategyName,
+    classification: solver.classification === null ? null : solver.classification.label,
+    trials,
+    pending: artifact.trials.filter((t) => t.status === "pending").length,
+    best,
+  };
+}
+
+/**
+ * Reads the study kept at `path`: a JSON state file (`arqon solve --state F.json`, or any
+ * `solver.toJSON()`) or a solver decision-log directory (`--state DIR`, `createSolverLog`).
+ * Read-only: a log is replayed in memory and never opened for writing.
+ *
+ * @throws StudyError naming the path when it cannot be read or holds no solver state.
+ */
+export async function readStudy(path: string): Promise<Study> {
+  let solver: Solver;
+  try {
+    if ((await stat(path)).isDirectory()) {
+      if (!hasDecisionLog(path)) throw new Error("the directory holds no decision log");
+      solver = openSolverLog(path);
+    } else {
+      solver = restoreSolver(JSON.parse(await readFile(path, "utf8")));
+    }
+  } catch (error) {
+    throw new StudyError(`${path} is not a readable arqon solver state: ${errorMessage(error)}`);
+  }
+  try {
+    return studyOf(solver, path);
+  } finally {
+    solver.stop();
+  }
+}

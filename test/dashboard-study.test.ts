@@ -1,0 +1,150 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Script } from "node:vm";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { COMMON_SCRIPT } from "../src/dashboard/page-common.js";
+import { STUDY_SCRIPT } from "../src/dashboard/study-page.js";
+import { createSolver, type Solver } from "../src/index.js";
+import {
+  createSolverLog,
+  readStudy,
+  StudyError,
+  type StudyServer,
+  serveStudy,
+  studyOf,
+} from "../src/node.js";
+
+const CONFIG = {
+  seed: 4,
+  budget: 24,
+  bounds: { cacheMb: { min: 16, max: 4096, scale: "log" as const }, workers: { min: 1, max: 32 } },
+};
+const objective = (p: Record<string, number>) =>
+  (Math.log2(p.cacheMb!) - 9) ** 2 + 0.05 * (p.workers! - 12) ** 2 + 3;
+
+/** Runs `solver` for `rounds` asks, telling the objective (and failing trial 2). */
+function run(solver: Solver, rounds: number): void {
+  for (let r = 0; r < rounds; r++) {
+    const trials = solver.ask();
+    if (trials === null || trials.length === 0) return;
+    for (const t of trials) {
+      if (t.id === 2) solver.fail(t.id, "worker crashed");
+      else solver.tell({ id: t.id, value: objective(t.params) });
+    }
+  }
+}
+
+const dirs: string[] = [];
+const servers: StudyServer[] = [];
+afterEach(async () => {
+  for (const s of servers.splice(0)) await s.close();
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), "arqon-study-"));
+  dirs.push(dir);
+  return dir;
+}
+
+describe("studyOf", () => {
+  it("lists told results in order, in raw units, with failures and the best so far", () => {
+    const solver = createSolver(CONFIG);
+    solver.tell({ params: { cacheMb: 512, workers: 12 }, value: 3.5 }); // a warm start
+    run(solver, 3);
+    const study = studyOf(solver, "s");
+    const told = solver.toJSON().told;
+    expect(study.trials).toHaveLength(told.length);
+    expect(study.trials.map((t) => t.n)).toEqual(told.map((_, i) => i + 1));
+    expect(study.trials[0]).toMatchObject({
+      id: null,
+      phase: "warm-start",
+      value: 3.5,
+      params: { cacheMb: 512 },
+    });
+    const failed = study.trials.find((t) => t.id === 2)!;
+    expect(failed).toMatchObject({ value: null, failed: "worker crashed" });
+    // Raw values: each told trial's params reproduce its objective exactly.
+    for (const t of study.trials)
+      if (t.id !== null && t.value !== null) expect(t.value).toBeCloseTo(objective(t.params), 9);
+    const best = solver.best()!;
+    expect(study.best?.value).toBe(best.value);
+    expect(study.trials[study.best!.n - 1]!.value).toBe(best.value);
+    expect(study.bounds.cacheMb).toEqual({ min: 16, max: 4096, scale: "log" });
+    expect(study).toMatchObject({ names: ["cacheMb", "workers"], budget: 24, phase: solver.phase });
+    solver.stop();
+  });
+});
+
+describe("readStudy", () => {
+  it("reads a JSON state file and a solver log to the same study", async () => {
+    const dir = tempDir();
+    const plain = createSolver(CONFIG);
+    const logged = createSolverLog(join(dir, "log"), createSolver(CONFIG));
+    run(plain, 4);
+    run(logged, 4);
+    logged.closeLog();
+    writeFileSync(join(dir, "state.json"), JSON.stringify(plain.toJSON()));
+    const fromFile = await readStudy(join(dir, "state.json"));
+    const fromLog = await readStudy(join(dir, "log"));
+    expect(fromLog.trials).toEqual(fromFile.trials);
+    expect(fromFile.trials.length).toBeGreaterThan(4);
+    plain.stop();
+    logged.stop();
+  });
+
+  it("names the path and the reason when there is no solver state", async () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, "junk.json"), '{"format":"other"}');
+    await expect(readStudy(join(dir, "junk.json"))).rejects.toThrow(StudyError);
+    await expect(readStudy(join(dir, "junk.json"))).rejects.toThrow(
+      /junk\.json is not a readable arqon solver state/,
+    );
+    await expect(readStudy(dir)).rejects.toThrow(/no decision log/);
+    await expect(readStudy(join(dir, "missing.json"))).rejects.toThrow(/missing\.json/);
+  });
+});
+
+describe("serveStudy", () => {
+  it("serves the study on 127.0.0.1 and reads the state again when it changes", async () => {
+    const dir = tempDir();
+    const file = join(dir, "state.json");
+    const solver = createSolver(CONFIG);
+    run(solver, 2);
+    writeFileSync(file, JSON.stringify(solver.toJSON()));
+    const server = await serveStudy({ study: file }, { intervalMs: 20 });
+    servers.push(server);
+    expect(server.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
+    const page = await fetch(server.url);
+    expect(page.headers.get("content-security-policy")).toContain("default-src 'none'");
+    expect(await page.text()).toContain('id="history-chart"');
+    const first = (await (await fetch(new URL("study.json", server.url))).json()) as {
+      version: number;
+      study: { trials: unknown[] };
+    };
+    expect(first.study.trials).toHaveLength(solver.told + 1); // the failed trial is listed too
+
+    run(solver, 3);
+    writeFileSync(file, JSON.stringify(solver.toJSON()));
+    // The server polls every 20 ms; wait for its state to change.
+    await vi.waitFor(() => expect(server.study.trials.length).toBeGreaterThan(first.study.trials.length), {
+      timeout: 10_000,
+      interval: 20,
+    });
+    const second = (await (await fetch(new URL("study.json", server.url))).json()) as { version: number };
+    expect(second.version).toBeGreaterThan(first.version);
+    expect(server.study.trials.length).toBeGreaterThan(first.study.trials.length);
+    expect((await fetch(server.url, { method: "POST" })).status).toBe(405);
+    solver.stop();
+  });
+
+  it("refuses a host other than 127.0.0.1 and an unreadable state", async () => {
+    await expect(serveStudy("x.json", { host: "0.0.0.0" })).rejects.toThrow(/127\.0\.0\.1 only/);
+    await expect(serveStudy(join(tempDir(), "none.json"))).rejects.toThrow(StudyError);
+  });
+
+  it("ships page scripts that parse as classic scripts", () => {
+    expect(() => new Script(STUDY_SCRIPT, { filename: "study.js" })).not.toThrow();
+    expect(() => new Script(COMMON_SCRIPT, { filename: "common.js" })).not.toThrow();
+  });
+});
