@@ -133,7 +133,7 @@ describe("JSON errors", () => {
     const dir = tempDir();
     writeFileSync(join(dir, "c.json"), '{\n  "seed": 1,\n  "budget": 10 "bounds": {}\n}\n');
     expect(errorLine(await runArqonInProcess(["validate", "--config", "c.json"], dir), 2)).toBe(
-      `config file c.json is not valid JSON: line 3, column 16: expected ','; the line reads: "budget": 10 "bounds": {}`,
+      `config file c.json is not valid JSON: line 3, column 16: expected ',' before this; the line reads: "budget": 10 "bounds": {}`,
     );
     writeFileSync(join(dir, "trailing.json"), '{\n  "seed": 1,\n}');
     expect(errorLine(await runArqonInProcess(["validate", "--config", "trailing.json"], dir), 2)).toBe(
@@ -161,12 +161,44 @@ describe("JSON errors", () => {
     expect(locateJsonSyntaxError('{"a": [1, 2]}')).toBeUndefined();
     const long = `{"values": [${"1, ".repeat(40)}1 2]}`;
     const problem = locateJsonSyntaxError(long)!;
-    expect(problem).toMatchObject({ line: 1, column: 135, reason: "expected ','" });
+    expect(problem).toMatchObject({ line: 1, column: 135, reason: "expected ',' before this" });
     expect(excerptOfLine(problem)).toBe(`…${long.slice(105)}`);
   });
 });
 
 describe("messages", () => {
+  it("read as sentences for refused results, a corrupt state and a missing log", async () => {
+    const dir = tempDir();
+    writeJson(dir, "c.json", { seed: 1, budget: 5, bounds: { x: { min: 0, max: 1 } } });
+    expect((await runArqonInProcess(["ask", "--state", "s.json", "--config", "c.json"], dir)).status).toBe(0);
+    expect(
+      errorLine(await runArqonInProcess(["tell", "--state", "s.json"], dir, '[{"id":1,"vaule":0.5}]'), 2),
+    ).toBe(
+      "invalid results: results[0].vaule: unknown key (did you mean value?); results[0].value: expected a finite number",
+    );
+    expect(
+      errorLine(
+        await runArqonInProcess(
+          ["tell", "--state", "s.json"],
+          dir,
+          '[{"id":1,"value":1},{"id":7,"value":2}]',
+        ),
+        2,
+      ),
+    ).toBe("arqon tell: results refused, nothing was told: result[1].id: trial 7 was never asked");
+
+    const state = JSON.parse(readFileSync(join(dir, "s.json"), "utf8"));
+    state.told = [{ id: "z" }];
+    writeJson(dir, "bad.json", state);
+    expect(errorLine(await runArqonInProcess(["status", "--state", "bad.json"], dir), 2)).toBe(
+      "state file bad.json is not a valid arqon solver state: corrupt solver artifact: " +
+        "told[0].id: z is not a told trial; told[0].value: expected a finite number",
+    );
+    expect(errorLine(await runArqonInProcess(["replay", "nope.jsonl"], dir), 2)).toBe(
+      `arqon replay: log not found: ${join(dir, "nope.jsonl")}`,
+    );
+  });
+
   it("fold a colon-introduced list into one sentence", () => {
     expect(oneLine("tell rejected; nothing was recorded:\n  - result[0].id: a\n  - result[1].id: b")).toBe(
       "tell rejected; nothing was recorded: result[0].id: a; result[1].id: b",

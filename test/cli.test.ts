@@ -394,7 +394,9 @@ describe("arqon solve", () => {
       dir,
     );
     expect(missing.status).toBe(2);
-    expect(lines(missing.stderr).at(-1)).toMatch(/^cannot run ".*no-such-program": .*ENOENT/);
+    expect(lines(missing.stderr).at(-1)).toBe(
+      `arqon solve: cannot run ${JSON.stringify(join(dir, "no-such-program"))}: no such program (check the path, or that it is on PATH)`,
+    );
   });
 });
 

@@ -15,7 +15,7 @@ const REASONS: Readonly<Record<string, string>> = {
   PropertyNameExpected: "expected a property name in double quotes",
   ValueExpected: "expected a value",
   ColonExpected: "expected ':'",
-  CommaExpected: "expected ','",
+  CommaExpected: "expected ',' before this",
   CloseBraceExpected: "expected '}'",
   CloseBracketExpected: "expected ']'",
   EndOfFileExpected: "expected the end of the document",

@@ -53,7 +53,7 @@ export function runObjectiveCommand(run: CommandRun): Promise<ObjectiveReading> 
     child.stderr.on("data", (chunk: string) => run.onStderr(chunk));
     child.on("error", (error) => {
       if (error.name === "AbortError") resolve({ ok: false, reason: "aborted", interrupted: true });
-      else reject(usageError(`cannot run ${JSON.stringify(program)}: ${error.message}`));
+      else reject(usageError(`arqon solve: cannot run ${JSON.stringify(program)}: ${whyNotStarted(error)}`));
     });
     child.on("close", (code, signal) => {
       if (signal === "SIGINT") resolve({ ok: false, reason: "interrupted (SIGINT)", interrupted: true });
@@ -62,4 +62,12 @@ export function runObjectiveCommand(run: CommandRun): Promise<ObjectiveReading> 
       else resolve(readObjective(stdout));
     });
   });
+}
+
+/** Why a program could not be started, in words rather than an errno name. */
+function whyNotStarted(error: Error): string {
+  const code = (error as { code?: unknown }).code;
+  if (code === "ENOENT") return "no such program (check the path, or that it is on PATH)";
+  if (code === "EACCES") return "permission denied (is it executable?)";
+  return error.message;
 }

@@ -1,3 +1,4 @@
+import { errorMessage } from "../errors.js";
 import type { Solver, Trial } from "../index.js";
 import type { FileLock } from "../log/lock.js";
 import { isLoggedSolver } from "../log/solver-log.js";
@@ -256,7 +257,8 @@ async function runSolve(
       }
     }
 
-    if (fatal !== undefined) throw fatal instanceof CliError ? fatal : runtimeError(String(fatal));
+    if (fatal !== undefined)
+      throw fatal instanceof CliError ? fatal : runtimeError(`arqon solve: ${errorMessage(fatal)}`);
     progress.finish();
     if (interrupts > 0) {
       save();
