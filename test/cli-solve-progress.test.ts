@@ -59,6 +59,59 @@ describe("solve progress on a terminal", () => {
     expect(out.join("")).toBe(`${CLEAR}epoch 1...\ntrial 1/4 · best 0.5 · elapsed 2.0s, ETA 6.0s`);
   });
 
+  it("refreshes the elapsed time and ETA on every tick during a long trial, until finished", () => {
+    const solver = createSolver(CONFIG);
+    const clock = { t: 0 };
+    const out: string[] = [];
+    let refresh: (() => void) | undefined;
+    let stopped = false;
+    const progress = new SolveProgress(
+      {
+        write: (text) => out.push(text),
+        terminal: true,
+        quiet: false,
+        now: () => clock.t,
+        tick: (callback) => {
+          refresh = callback;
+          return () => {
+            stopped = true;
+          };
+        },
+      },
+      solver,
+    );
+    solver.ask({ max: 1 });
+    progress.started();
+    clock.t = 65_000;
+    refresh!();
+    expect(out.at(-1)).toBe(`${CLEAR}trial 0/4 · no result yet · elapsed 1m05s, ETA -`);
+    progress.finish();
+    expect(stopped).toBe(true);
+  });
+
+  it("does not tick off a terminal or when quiet", () => {
+    for (const [terminal, quiet] of [
+      [false, false],
+      [true, true],
+    ] as const) {
+      let ticks = 0;
+      new SolveProgress(
+        {
+          write: () => {},
+          terminal,
+          quiet,
+          now: () => 0,
+          tick: () => {
+            ticks++;
+            return () => {};
+          },
+        },
+        createSolver(CONFIG),
+      ).finish();
+      expect(ticks).toBe(0);
+    }
+  });
+
   it("prints failures as lines even when quiet, and nothing else when quiet", () => {
     const { solver, out, progress, tellNext } = setup(true, true);
     tellNext(0.5);

@@ -8,18 +8,21 @@ const TOP_LEVEL_KEYS = Object.keys(SolverConfigSchema.fields).filter((key) => ke
 const BOUND_KEYS = ["min", "max", "scale"];
 
 /** The keys allowed beside an unknown key at `path` in a solver config, if that level is known. */
-function keysBeside(path: readonly string[]): readonly string[] {
+export function solverKeysBeside(path: readonly string[]): readonly string[] {
   if (path.length === 1) return TOP_LEVEL_KEYS;
   if (path.length === 3 && path[0] === "bounds") return BOUND_KEYS;
   return [];
 }
 
 /**
- * Config issues as one line, `path: message` joined by `"; "`, with a suggestion after an unknown
- * key that looks like a misspelt one (`bugdet: unknown key (did you mean budget?)`). The paths and
- * messages are the library's, unchanged; only the hint is added.
+ * Config issues as one line, `path: message` joined by `"; "`. With `keysBeside` (the keys allowed
+ * at a path's level), an unknown key that looks like a misspelt one gets a suggestion
+ * (`bugdet: unknown key (did you mean budget?)`). The paths are the library's, unchanged.
  */
-export function describeConfigIssues(issues: readonly ConfigIssue[]): string {
+export function describeConfigIssues(
+  issues: readonly ConfigIssue[],
+  keysBeside: (path: readonly string[]) => readonly string[] = () => [],
+): string {
   return issues
     .map((issue) => {
       const where = issue.path === "" ? "(root)" : issue.path;

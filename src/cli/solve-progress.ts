@@ -11,6 +11,11 @@ export interface SolveProgressOptions {
   readonly quiet: boolean;
   /** Milliseconds of a monotonic clock. */
   readonly now: () => number;
+  /**
+   * Calls `refresh` periodically until the returned function is called, so that the terminal line's
+   * elapsed time and ETA move during a long trial. Not used off a terminal or when quiet.
+   */
+  readonly tick?: (refresh: () => void) => () => void;
 }
 
 /** "\r" and erase the whole line: the status line is redrawn in place. */
@@ -32,6 +37,7 @@ export class SolveProgress {
   private status = "";
   /** The objective's stderr ended without a newline: the next status line starts on a new line. */
   private midLine = false;
+  private readonly stopTicking: () => void;
 
   constructor(
     private readonly options: SolveProgressOptions,
@@ -39,6 +45,12 @@ export class SolveProgress {
   ) {
     this.startedAt = options.now();
     this.doneAtStart = trialsDone(solver);
+    const ticking = options.terminal && !options.quiet && options.tick !== undefined;
+    this.stopTicking = ticking
+      ? options.tick!(() => {
+          if (this.status !== "") this.draw();
+        })
+      : () => {};
   }
 
   /** An informational line (resuming, classification, interrupt notice). */
@@ -81,8 +93,9 @@ export class SolveProgress {
     else this.options.write(`trial ${id}: ${what} (${describeProgress(this.solver)}; ${this.timing()})\n`);
   }
 
-  /** Removes the status line, leaving the terminal as it was found. */
+  /** Stops refreshing and removes the status line, leaving the terminal as it was found. */
   finish(): void {
+    this.stopTicking();
     if (this.status === "") return;
     this.options.write(CLEAR_LINE);
     this.status = "";

@@ -135,6 +135,7 @@ async function runSolve(
       terminal: io.stderrIsTerminal === true,
       quiet: options.quiet,
       now: io.now ?? (() => performance.now()),
+      tick: everySecond,
     },
     solver,
   );
@@ -317,6 +318,13 @@ function interruptSummary(
     `arqon solve: interrupted after ${done} of ${solver.config.budget} trials ` +
     `(${evaluations} in this run${pending}); ${bestText}; ${saved}${howToResume(options)}`
   );
+}
+
+/** Calls `refresh` every second without keeping the process alive; returns the stop function. */
+function everySecond(refresh: () => void): () => void {
+  const timer = setInterval(refresh, 1000);
+  timer.unref();
+  return () => clearInterval(timer);
 }
 
 /** The exact command that continues this run, or why there is none (no --state). */

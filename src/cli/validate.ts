@@ -1,7 +1,7 @@
 import { type SolverConfig, solverConfigIssues } from "../index.js";
 import { parseFlags, requiredString } from "./args.js";
 import { usageError } from "./cli-error.js";
-import { describeConfigIssues } from "./config-issues.js";
+import { describeConfigIssues, solverKeysBeside } from "./config-issues.js";
 import type { CliIo } from "./io.js";
 import { readJsonFile } from "./json-input.js";
 
@@ -17,7 +17,7 @@ export function loadValidConfig(cwd: string, path: string): SolverConfig {
   const config = readJsonFile(cwd, path, "config");
   const issues = solverConfigIssues(config);
   if (issues.length > 0) {
-    throw usageError(`invalid config ${path}: ${describeConfigIssues(issues)}`);
+    throw usageError(`invalid config ${path}: ${describeConfigIssues(issues, solverKeysBeside)}`);
   }
   return config as SolverConfig;
 }
