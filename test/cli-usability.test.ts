@@ -139,6 +139,13 @@ describe("JSON errors", () => {
     expect(errorLine(await runArqonInProcess(["validate", "--config", "trailing.json"], dir), 2)).toBe(
       "config file trailing.json is not valid JSON: line 3, column 1: expected a property name in double quotes; the line reads: }",
     );
+    writeFileSync(
+      join(dir, "bom.json"),
+      `\uFEFF${JSON.stringify({ seed: 1, budget: 3, bounds: { x: { min: 0, max: 1 } } })}`,
+    );
+    expect((await runArqonInProcess(["validate", "--config", "bom.json"], dir)).stdout).toBe(
+      '{"ok":true,"parameters":["x"],"budget":3}\n',
+    );
     writeFileSync(join(dir, "empty.json"), "  \n");
     expect(errorLine(await runArqonInProcess(["validate", "--config", "empty.json"], dir), 2)).toBe(
       "config file empty.json is empty; expected JSON",

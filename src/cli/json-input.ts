@@ -27,7 +27,9 @@ export function readJsonFile(cwd: string, path: string, what: string): unknown {
  * (line and column) and why, with the offending line:
  * `config file c.json is not valid JSON: line 3, column 13: expected ','; the line reads: "budget": 10 "seed": 1`.
  */
-export function parseJsonText(text: string, source: string): unknown {
+export function parseJsonText(raw: string, source: string): unknown {
+  // A byte-order mark (some Windows editors write one) is not JSON, but nor is it the user's mistake.
+  const text = raw.startsWith("\uFEFF") ? raw.slice(1) : raw;
   try {
     return JSON.parse(text);
   } catch (error) {

@@ -16,6 +16,8 @@ export interface CommandRun {
   readonly onStderr: (text: string) => void;
   /** Aborting it kills the command (SIGTERM); the reading is then a failure marked `interrupted`. */
   readonly signal?: AbortSignal | undefined;
+  /** Aborting it kills the command with SIGKILL, for a command that ignores SIGTERM. */
+  readonly forceSignal?: AbortSignal | undefined;
 }
 
 /**
@@ -43,6 +45,8 @@ export function runObjectiveCommand(run: CommandRun): Promise<ObjectiveReading> 
       stdio: ["ignore", "pipe", "pipe"],
       ...(run.signal === undefined ? {} : { signal: run.signal }),
     });
+    const forceKill = () => child.kill("SIGKILL");
+    run.forceSignal?.addEventListener("abort", forceKill, { once: true });
     let stdout = "";
     child.stdout.setEncoding("utf8");
     child.stdout.on("data", (chunk: string) => {
@@ -52,10 +56,16 @@ export function runObjectiveCommand(run: CommandRun): Promise<ObjectiveReading> 
     child.stderr.setEncoding("utf8");
     child.stderr.on("data", (chunk: string) => run.onStderr(chunk));
     child.on("error", (error) => {
-      if (error.name === "AbortError") resolve({ ok: false, reason: "aborted", interrupted: true });
-      else reject(usageError(`arqon solve: cannot run ${JSON.stringify(program)}: ${whyNotStarted(error)}`));
+      // Aborted: the kill is sent; the trial is over only when the command has exited ("close").
+      if (error.name !== "AbortError")
+        reject(usageError(`arqon solve: cannot run ${JSON.stringify(program)}: ${whyNotStarted(error)}`));
     });
     child.on("close", (code, signal) => {
+      run.forceSignal?.removeEventListener("abort", forceKill);
+      if (run.signal?.aborted === true || run.forceSignal?.aborted === true) {
+        resolve({ ok: false, reason: "aborted", interrupted: true });
+        return;
+      }
       if (signal === "SIGINT") resolve({ ok: false, reason: "interrupted (SIGINT)", interrupted: true });
       else if (signal !== null) resolve({ ok: false, reason: `killed by ${signal}` });
       else if (code !== 0) resolve({ ok: false, reason: `exit code ${code}` });

@@ -32,8 +32,9 @@ export const SOLVE_USAGE = `arqon solve --config <config.json> [--state <dir>|<s
   The --state stays locked for the whole run: an ask, tell or solve on it waits up to 2 s, then exits 1.
   Progress goes to stderr: on a terminal one updating line (trials done/budget, best so far, elapsed
   time, ETA), otherwise one line per trial; --quiet prints only failures and errors.
-  Ctrl-C stops asking and waits for the running trials (Ctrl-C again aborts them, leaving them
-  pending), saves the state, prints the best so far and the command that resumes, and exits 130.
+  Ctrl-C stops asking and waits for the running trials (Ctrl-C again aborts them, a third time
+  kills them; they stay pending), saves the state, prints the best so far and the command that
+  resumes, and exits 130.
   Prints {"best":{...},"evaluations":N,"failures":[...],"stopped":B,"interrupted":B} when done.`;
 
 /** A trial whose command failed, as reported in the final JSON. */
@@ -151,8 +152,10 @@ async function runSolve(
     progress.note(line);
   };
 
-  // Ctrl-C: the first stops asking and lets running trials finish; the second aborts them.
+  // Ctrl-C: the first stops asking and lets running trials finish; the second aborts them
+  // (SIGTERM); a third kills what still runs (SIGKILL).
   const abortRunning = new AbortController();
+  const killRunning = new AbortController();
   let interrupts = 0;
   const interrupt = () => {
     interrupts++;
@@ -160,9 +163,14 @@ async function runSolve(
       progress.note(
         `interrupted: no new trials; waiting for ${running.size} running trial(s) (Ctrl-C again aborts them)`,
       );
-    } else if (interrupts > 1 && !abortRunning.signal.aborted) {
-      progress.note(`interrupted again: aborting ${running.size} running trial(s); they stay pending`);
+    } else if (interrupts === 2 && running.size > 0) {
+      progress.note(
+        `interrupted again: aborting ${running.size} running trial(s); they stay pending (Ctrl-C again kills them)`,
+      );
       abortRunning.abort();
+    } else if (interrupts > 2 && running.size > 0 && !killRunning.signal.aborted) {
+      progress.note(`interrupted a third time: killing ${running.size} running trial(s)`);
+      killRunning.abort();
     }
   };
 
@@ -174,6 +182,7 @@ async function runSolve(
         env: { ...io.env, ...trialVariables(trial.id, trial.params) },
         onStderr: (text) => progress.passthrough(text),
         signal: abortRunning.signal,
+        forceSignal: killRunning.signal,
       });
       return { trial, reading };
     } catch (error) {
