@@ -157,8 +157,12 @@ async function runSolve(
   const abortRunning = new AbortController();
   const killRunning = new AbortController();
   let interrupts = 0;
+  // Set by Ctrl-C, or by a trial whose command died of SIGINT (a terminal's Ctrl-C reaches it too,
+  // possibly before this process's handler runs).
+  let stopAsking = false;
   const interrupt = () => {
     interrupts++;
+    stopAsking = true;
     if (interrupts === 1 && running.size > 0) {
       progress.note(
         `interrupted: no new trials; waiting for ${running.size} running trial(s) (Ctrl-C again aborts them)`,
@@ -209,7 +213,7 @@ async function runSolve(
 
     for (;;) {
       while (
-        interrupts === 0 &&
+        !stopAsking &&
         stopReason === undefined &&
         fatal === undefined &&
         !finished &&
@@ -246,10 +250,10 @@ async function runSolve(
         save();
         noteClassification();
         progress.finished(trial.id, { value: outcome.reading.value });
-      } else if (outcome.reading.interrupted === true || interrupts > 0) {
+      } else if (outcome.reading.interrupted === true || stopAsking) {
         // Stopped by Ctrl-C (which reaches the objective too), not a verdict on its parameters:
         // left pending, so resuming evaluates it again.
-        interrupts = Math.max(interrupts, 1);
+        stopAsking = true;
         leftPending++;
       } else {
         const reason = outcome.reading.reason;
@@ -270,7 +274,7 @@ async function runSolve(
     if (fatal !== undefined)
       throw fatal instanceof CliError ? fatal : runtimeError(`arqon solve: ${errorMessage(fatal)}`);
     progress.finish();
-    if (interrupts > 0) {
+    if (stopAsking) {
       save();
       const best = solver.best();
       io.stdout(`${JSON.stringify({ best, evaluations, failures, stopped: true, interrupted: true })}\n`);
