@@ -11,6 +11,8 @@ import { VALIDATE_USAGE, validateCommand } from "./validate.js";
 
 /** One `arqon` command: what it runs, its help text (usage line, then flags) and an example. */
 export interface CliCommand {
+  /** What the command is for, in a few words (the general help's list). */
+  readonly summary: string;
   readonly run: (argv: readonly string[], io: CliIo) => ExitCode | Promise<ExitCode>;
   readonly usage: string;
   readonly example: string;
@@ -18,30 +20,54 @@ export interface CliCommand {
 
 /** Every `arqon` command by name, in the order the general help lists them. */
 export const COMMANDS: Readonly<Record<string, CliCommand>> = {
-  validate: { run: validateCommand, usage: VALIDATE_USAGE, example: "arqon validate --config study.json" },
+  validate: {
+    summary: "check a solver config file",
+    run: validateCommand,
+    usage: VALIDATE_USAGE,
+    example: "arqon validate --config study.json",
+  },
   ask: {
+    summary: "ask a saved solver for trials (state kept between calls)",
     run: askCommand,
     usage: ASK_USAGE,
     example: "arqon ask --state run.json --config study.json --batch 4",
   },
   tell: {
+    summary: "tell a saved solver the results of its trials",
     run: tellCommand,
     usage: TELL_USAGE,
     example: `echo '[{"id":1,"value":0.42}]' | arqon tell --state run.json`,
   },
   solve: {
+    summary: "minimise the number a command prints, trial by trial",
     run: solveCommand,
     usage: SOLVE_USAGE,
     example: "arqon solve --config study.json --state run/ --concurrency 2 -- node train.js",
   },
-  status: { run: statusCommand, usage: STATUS_USAGE, example: "arqon status --state run.json" },
+  status: {
+    summary: "show where a saved run stands",
+    run: statusCommand,
+    usage: STATUS_USAGE,
+    example: "arqon status --state run.json",
+  },
   dashboard: {
+    summary: "serve the local dashboard (live demo or a recording)",
     run: dashboardCommand,
     usage: DASHBOARD_USAGE,
     example: "arqon dashboard --log audit.jsonl --port 8080",
   },
-  replay: { run: replayCommand, usage: REPLAY_USAGE, example: "arqon replay logs/run-1 --context 10" },
-  explain: { run: explainCommand, usage: EXPLAIN_USAGE, example: "arqon explain logs/run-1 --generation 12" },
+  replay: {
+    summary: "check that a decision log replays bit for bit",
+    run: replayCommand,
+    usage: REPLAY_USAGE,
+    example: "arqon replay logs/run-1 --context 10",
+  },
+  explain: {
+    summary: "show what produced one generation of a decision log",
+    run: explainCommand,
+    usage: EXPLAIN_USAGE,
+    example: "arqon explain logs/run-1 --generation 12",
+  },
 };
 
 /** The names of every command. */

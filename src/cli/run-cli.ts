@@ -19,7 +19,9 @@ JSON goes to stdout, progress and errors to stderr. Exit codes: 0 success, 1 the
 2 bad input (flags, JSON, config, results), 130 interrupted by Ctrl-C (arqon solve saves first).
 
 Commands:
-${COMMAND_NAMES.map((name) => `  ${COMMANDS[name]!.usage.split("\n")[0]}`).join("\n")}`;
+${COMMAND_NAMES.map((name) => `  arqon ${name.padEnd(10)} ${COMMANDS[name]!.summary}`).join("\n")}
+
+Run arqon help <command> for its flags and an example.`;
 
 /**
  * Runs the `arqon` command line with `argv` (the arguments after the program name) against `io` and
