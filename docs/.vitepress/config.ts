@@ -17,6 +17,7 @@ const guide: DefaultTheme.SidebarItem[] = [
       { text: "Engine: tune a live system", link: "/guide/engine" },
       { text: "Decision log and replay", link: "/guide/decision-log" },
       { text: "Dashboard", link: "/guide/dashboard" },
+      { text: "Command line", link: "/guide/cli" },
     ],
   },
   {

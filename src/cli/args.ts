@@ -1,6 +1,7 @@
 import { parseArgs } from "node:util";
 import { errorMessage } from "../errors.js";
-import { usageError } from "./cli-error.js";
+import { type CliError, usageError } from "./cli-error.js";
+import { didYouMean } from "./suggest.js";
 
 /** The flags of one command, in the shape `node:util` `parseArgs` expects. */
 export type FlagSpec = Record<string, { readonly type: "string" | "boolean" }>;
@@ -36,8 +37,35 @@ export function parseCommandLine(
     });
     return { values: values as FlagValues, positionals };
   } catch (error) {
-    throw usageError(`arqon ${command}: ${errorMessage(error)}`);
+    throw flagError(command, flags, error);
   }
+}
+
+/**
+ * A `parseArgs` failure as a sentence naming the flag, with a suggestion for a misspelt flag
+ * (`unknown flag --confg; did you mean --config?`) and where to read the command's flags.
+ */
+function flagError(command: string, flags: FlagSpec, error: unknown): CliError {
+  const message = errorMessage(error);
+  const code = (error as { code?: unknown }).code;
+  const quoted = /'([^']*)'/.exec(message)?.[1] ?? "";
+  const flag = quoted.split(" ")[0] ?? quoted;
+  const help = `see arqon help ${command}`;
+  if (code === "ERR_PARSE_ARGS_UNKNOWN_OPTION") {
+    const known = [...Object.keys(flags), "help"];
+    const hint = didYouMean(flag.replace(/^-+/, ""), known, (name) => `--${name}`);
+    return usageError(
+      `arqon ${command}: unknown flag ${flag}${hint === undefined ? "" : `; ${hint}`} (${help})`,
+    );
+  }
+  if (code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE") {
+    const what = message.includes("argument missing") ? "needs a value" : "takes no value";
+    return usageError(`arqon ${command}: ${flag} ${what} (${help})`);
+  }
+  if (code === "ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL") {
+    return usageError(`arqon ${command}: unexpected argument ${JSON.stringify(quoted)} (${help})`);
+  }
+  return usageError(`arqon ${command}: ${message}`);
 }
 
 /** `text` as a whole number (digits only; surrounding spaces allowed), or NaN when it is not one. */

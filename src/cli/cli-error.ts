@@ -4,8 +4,9 @@
  * - `0`: success.
  * - `1`: runtime failure (an objective command failed and `--on-error stop` ended the run, I/O errors).
  * - `2`: usage or configuration error (bad flags, invalid JSON, invalid config, refused results).
+ * - `130`: `arqon solve` interrupted by Ctrl-C (SIGINT) after saving its state.
  */
-export type ExitCode = 0 | 1 | 2;
+export type ExitCode = 0 | 1 | 2 | 130;
 
 /**
  * A failure the CLI reports as a single line on stderr before exiting with {@link CliError.exitCode}.
@@ -34,11 +35,18 @@ export function runtimeError(message: string): CliError {
   return new CliError(1, message);
 }
 
-/** Collapses a possibly multi-line message into one line, keeping every part. */
+/**
+ * Collapses a possibly multi-line message into one sentence-like line, keeping every part: a list
+ * introduced by a colon (`"rejected:\n  - a\n  - b"`) becomes `"rejected: a; b"`, other line breaks
+ * become `"; "`.
+ */
 export function oneLine(message: string): string {
-  return message
-    .split(/\r?\n/)
-    .map((line) => line.trim())
-    .filter((line) => line !== "")
-    .join("; ");
+  let joined = "";
+  for (const raw of message.split(/\r?\n/)) {
+    const line = raw.trim().replace(/^[-*•]\s+/, "");
+    if (line === "") continue;
+    if (joined === "") joined = line;
+    else joined += joined.endsWith(":") ? ` ${line}` : `; ${line}`;
+  }
+  return joined;
 }

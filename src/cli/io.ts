@@ -15,6 +15,18 @@ export interface CliIo {
   readonly cwd: string;
   /** Environment passed on to objective commands (the trial's variables are added on top). */
   readonly env: Readonly<Record<string, string | undefined>>;
+  /**
+   * True when standard error is an interactive terminal: `arqon solve` then keeps one updating
+   * progress line instead of printing a line per trial. Absent means false.
+   */
+  readonly stderrIsTerminal?: boolean;
+  /** Milliseconds of a monotonic clock, for elapsed time and ETA (default `performance.now`). */
+  readonly now?: () => number;
+  /**
+   * Calls `handler` on every interrupt (Ctrl-C, SIGINT) until the returned function is called.
+   * While subscribed, an interrupt no longer ends the process: the subscriber decides.
+   */
+  readonly onInterrupt?: (handler: () => void) => () => void;
 }
 
 /** The {@link CliIo} of the current Node.js process. */
@@ -30,5 +42,11 @@ export function processIo(): CliIo {
     stdinIsTerminal: process.stdin.isTTY === true,
     cwd: process.cwd(),
     env: process.env,
+    stderrIsTerminal: process.stderr.isTTY === true,
+    now: () => performance.now(),
+    onInterrupt: (handler) => {
+      process.on("SIGINT", handler);
+      return () => process.off("SIGINT", handler);
+    },
   };
 }

@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { errorMessage, hasErrorCode } from "../errors.js";
 import { usageError } from "./cli-error.js";
+import { excerptOfLine, locateJsonSyntaxError } from "./json-location.js";
 
 /**
  * Reads and parses the JSON file at `path` (relative to `cwd`). A missing, unreadable or malformed
@@ -21,11 +22,23 @@ export function readJsonFile(cwd: string, path: string, what: string): unknown {
   return parseJsonText(text, `${what} file ${path}`);
 }
 
-/** Parses `text` as JSON, or throws a usage error saying that `source` is not valid JSON and why. */
-export function parseJsonText(text: string, source: string): unknown {
+/**
+ * Parses `text` as JSON, or throws a usage error saying that `source` is not valid JSON, where
+ * (line and column) and why, with the offending line:
+ * `config file c.json is not valid JSON: line 3, column 13: expected ','; the line reads: "budget": 10 "seed": 1`.
+ */
+export function parseJsonText(raw: string, source: string): unknown {
+  // A byte-order mark (some Windows editors write one) is not JSON, but nor is it the user's mistake.
+  const text = raw.startsWith("\uFEFF") ? raw.slice(1) : raw;
   try {
     return JSON.parse(text);
   } catch (error) {
-    throw usageError(`${source} is not valid JSON: ${errorMessage(error)}`);
+    if (text.trim() === "") throw usageError(`${source} is empty; expected JSON`);
+    const problem = locateJsonSyntaxError(text);
+    if (problem === undefined) throw usageError(`${source} is not valid JSON: ${errorMessage(error)}`);
+    throw usageError(
+      `${source} is not valid JSON: line ${problem.line}, column ${problem.column}: ${problem.reason}; ` +
+        `the line reads: ${excerptOfLine(problem)}`,
+    );
   }
 }

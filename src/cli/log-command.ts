@@ -56,6 +56,13 @@ export function wholeFlag(
 export function logReadFailure(command: string, error: unknown): unknown {
   if (error instanceof ReplayInputError) return usageError(`arqon ${command}: ${error.message}`);
   if (error instanceof LogError) return runtimeError(`arqon ${command}: ${error.message}`);
-  if (hasErrorCode(error, "ENOENT")) return usageError(`arqon ${command}: ${errorMessage(error)}`);
+  if (hasErrorCode(error, "ENOENT")) {
+    const path = (error as { path?: unknown }).path;
+    return usageError(
+      typeof path === "string"
+        ? `arqon ${command}: log not found: ${path}`
+        : `arqon ${command}: ${errorMessage(error)}`,
+    );
+  }
   return error;
 }

@@ -1,7 +1,7 @@
 /** The objective value read from a command's output, or why none could be read. */
 export type ObjectiveReading =
   | { readonly ok: true; readonly value: number }
-  | { readonly ok: false; readonly reason: string };
+  | { readonly ok: false; readonly reason: string; readonly interrupted?: true };
 
 // A decimal number with optional sign, fraction and exponent: "3", "-0.5", ".25", "1e-3", "+2.5E+4".
 const NUMBER = /[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?/g;

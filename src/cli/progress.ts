@@ -18,7 +18,7 @@ export function describeRefineStart(solver: Solver): string | undefined {
   return `landscape classified as ${c.label} (score ${formatValue(c.score)}; ${c.statistic})${strategy}`;
 }
 
-/** A number short enough for a log line, exact enough to compare runs. */
+/** A number short enough for a log line, exact enough to compare runs: 6 significant digits, no padding zeros. */
 export function formatValue(value: number): string {
-  return Number.isInteger(value) ? String(value) : value.toPrecision(6);
+  return Number.isInteger(value) ? String(value) : String(Number(value.toPrecision(6)));
 }

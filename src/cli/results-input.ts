@@ -1,5 +1,9 @@
 import type { Told } from "../index.js";
 import { usageError } from "./cli-error.js";
+import { didYouMean } from "./suggest.js";
+
+/** The keys one result may have. */
+const RESULT_KEYS = ["id", "params", "value", "cost"];
 
 /**
  * Checks the shape of results JSON for `arqon tell` and returns them as solver results.
@@ -26,7 +30,10 @@ export function parseResults(input: unknown): Told[] {
     const record = item as Record<string, unknown>;
     const before = problems.length;
     for (const key of Object.keys(record)) {
-      if (!["id", "params", "value", "cost"].includes(key)) problems.push(`${path}.${key}: unknown key`);
+      if (!RESULT_KEYS.includes(key)) {
+        const hint = didYouMean(key, RESULT_KEYS);
+        problems.push(`${path}.${key}: unknown key${hint === undefined ? "" : ` (${hint})`}`);
+      }
     }
     if (!isFiniteNumber(record.value)) problems.push(`${path}.value: expected a finite number`);
     if (record.cost !== undefined && !isFiniteNumber(record.cost)) {

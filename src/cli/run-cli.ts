@@ -1,42 +1,27 @@
 import { errorMessage } from "../errors.js";
 import { ConfigError } from "../index.js";
-import { ASK_USAGE, askCommand } from "./ask.js";
+import { splitAtDoubleDash } from "./args.js";
 import { CliError, type ExitCode, oneLine } from "./cli-error.js";
-import { DASHBOARD_USAGE, dashboardCommand } from "./dashboard.js";
-import { EXPLAIN_USAGE, explainCommand } from "./explain.js";
+import { COMMAND_NAMES, COMMANDS, commandHelp, commandNamed } from "./commands.js";
+import { describeConfigIssues } from "./config-issues.js";
 import type { CliIo } from "./io.js";
-import { REPLAY_USAGE, replayCommand } from "./replay.js";
-import { SOLVE_USAGE, solveCommand } from "./solve.js";
-import { STATUS_USAGE, statusCommand } from "./status.js";
-import { TELL_USAGE, tellCommand } from "./tell.js";
-import { VALIDATE_USAGE, validateCommand } from "./validate.js";
+import { didYouMean } from "./suggest.js";
+import { packageVersion } from "./version.js";
 
-/** Help text of `arqon` as a whole. */
+/** Help text of `arqon` as a whole: one line per command; `arqon help <command>` has the details. */
 export const USAGE = `arqon — deterministic ask/tell black-box minimisation
 
-Usage: arqon <command> [flags]   (JSON on stdout, logs on stderr; exit 2 = bad input, 1 = run failed)
+Usage: arqon <command> [flags]
+       arqon help <command>      the command's flags and an example (same as arqon <command> --help)
+       arqon --version           the installed version
 
-${[
-  VALIDATE_USAGE,
-  ASK_USAGE,
-  TELL_USAGE,
-  SOLVE_USAGE,
-  STATUS_USAGE,
-  DASHBOARD_USAGE,
-  REPLAY_USAGE,
-  EXPLAIN_USAGE,
-].join("\n\n")}`;
+JSON goes to stdout, progress and errors to stderr. Exit codes: 0 success, 1 the run failed,
+2 bad input (flags, JSON, config, results), 130 interrupted by Ctrl-C (arqon solve saves first).
 
-const COMMANDS: Record<string, (argv: readonly string[], io: CliIo) => ExitCode | Promise<ExitCode>> = {
-  validate: validateCommand,
-  ask: askCommand,
-  tell: tellCommand,
-  solve: solveCommand,
-  status: statusCommand,
-  dashboard: dashboardCommand,
-  replay: replayCommand,
-  explain: explainCommand,
-};
+Commands:
+${COMMAND_NAMES.map((name) => `  arqon ${name.padEnd(10)} ${COMMANDS[name]!.summary}`).join("\n")}
+
+Run arqon help <command> for its flags and an example.`;
 
 /**
  * Runs the `arqon` command line with `argv` (the arguments after the program name) against `io` and
@@ -45,29 +30,65 @@ const COMMANDS: Record<string, (argv: readonly string[], io: CliIo) => ExitCode 
  */
 export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCode> {
   const [name, ...rest] = argv;
-  if (name === "help" || name === "--help" || name === "-h") {
-    io.stdout(`${USAGE}\n`);
+  if (name === "--version" || name === "-V") {
+    io.stdout(`${packageVersion()}\n`);
     return 0;
   }
-  const command = name !== undefined && Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
-  if (command === undefined) {
-    const what = name === undefined ? "missing command" : `unknown command ${JSON.stringify(name)}`;
-    io.stderr(`arqon: ${what} (expected one of ${Object.keys(COMMANDS).join(", ")}; see arqon --help)\n`);
+  if (name === "help" || name === "--help" || name === "-h") return help(name === "help" ? rest : [], io);
+  const command = name === undefined ? undefined : commandNamed(name);
+  if (command === undefined || name === undefined) {
+    io.stderr(`${unknownCommand(name)}\n`);
     return 2;
   }
+  const { flags } = splitAtDoubleDash(rest);
+  if (flags.includes("--help") || flags.includes("-h")) {
+    io.stdout(commandHelp(command));
+    return 0;
+  }
   try {
-    return await command(rest, io);
+    return await command.run(rest, io);
   } catch (error) {
     if (error instanceof CliError) {
       io.stderr(`${error.message}\n`);
       return error.exitCode;
     }
     if (error instanceof ConfigError) {
-      const listed = error.issues.map((i) => `${i.path === "" ? "(root)" : i.path}: ${i.message}`);
-      io.stderr(`arqon ${name}: invalid config: ${listed.join("; ")}\n`);
+      io.stderr(`arqon ${name}: invalid config: ${describeConfigIssues(error.issues)}\n`);
       return 2;
     }
     io.stderr(`arqon ${name}: unexpected failure: ${oneLine(errorMessage(error))}\n`);
     return 1;
   }
+}
+
+/** `arqon help [command]`: the general help, or one command's help. */
+function help(topics: readonly string[], io: CliIo): ExitCode {
+  const [topic, ...extra] = topics;
+  if (topic === undefined || topic === "help") {
+    io.stdout(`${USAGE}\n`);
+    return 0;
+  }
+  const command = commandNamed(topic);
+  if (command === undefined || extra.length > 0) {
+    io.stderr(
+      command === undefined
+        ? `${unknownCommand(topic)}\n`
+        : `arqon help: expected one command, got ${topics.length} (arqon help ${topic})\n`,
+    );
+    return 2;
+  }
+  io.stdout(commandHelp(command));
+  return 0;
+}
+
+/** The error line for a missing or unknown command, with a suggestion for a misspelt one. */
+function unknownCommand(name: string | undefined): string {
+  if (name === undefined)
+    return `arqon: missing command; expected one of ${COMMAND_NAMES.join(", ")} (see arqon --help)`;
+  const hint = didYouMean(name, COMMAND_NAMES);
+  return (
+    `arqon: unknown command ${JSON.stringify(name)}` +
+    (hint === undefined ? `; expected one of ${COMMAND_NAMES.join(", ")}` : `; ${hint}`) +
+    " (see arqon --help)"
+  );
 }

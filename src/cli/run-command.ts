@@ -14,6 +14,10 @@ export interface CommandRun {
   readonly env: Readonly<Record<string, string | undefined>>;
   /** Receives the command's standard error as it arrives (it is the command's own log). */
   readonly onStderr: (text: string) => void;
+  /** Aborting it kills the command (SIGTERM); the reading is then a failure marked `interrupted`. */
+  readonly signal?: AbortSignal | undefined;
+  /** Aborting it kills the command with SIGKILL, for a command that ignores SIGTERM. */
+  readonly forceSignal?: AbortSignal | undefined;
 }
 
 /**
@@ -23,13 +27,26 @@ export interface CommandRun {
  * A non-zero exit, a kill by signal, or output without a final number resolves to a failed reading.
  * A command that cannot be started at all (not found, not executable) rejects with a usage error:
  * every other trial would fail the same way, so it is not a trial failure. Only the last 64 KiB of
- * standard output are kept, so a chatty command cannot exhaust memory.
+ * standard output are kept, so a chatty command cannot exhaust memory. A command killed by SIGINT
+ * (Ctrl-C reaches the whole foreground process group) or through `signal` is a failed reading marked
+ * `interrupted`, so the caller can leave the trial pending instead of counting it as failed.
  */
 export function runObjectiveCommand(run: CommandRun): Promise<ObjectiveReading> {
   const [program, ...args] = run.command;
   if (program === undefined) return Promise.reject(usageError("no objective command given after --"));
   return new Promise((resolve, reject) => {
-    const child = spawn(program, args, { cwd: run.cwd, env: run.env, stdio: ["ignore", "pipe", "pipe"] });
+    if (run.signal?.aborted === true) {
+      resolve({ ok: false, reason: "aborted before it started", interrupted: true });
+      return;
+    }
+    const child = spawn(program, args, {
+      cwd: run.cwd,
+      env: run.env,
+      stdio: ["ignore", "pipe", "pipe"],
+      ...(run.signal === undefined ? {} : { signal: run.signal }),
+    });
+    const forceKill = () => child.kill("SIGKILL");
+    run.forceSignal?.addEventListener("abort", forceKill, { once: true });
     let stdout = "";
     child.stdout.setEncoding("utf8");
     child.stdout.on("data", (chunk: string) => {
@@ -38,13 +55,29 @@ export function runObjectiveCommand(run: CommandRun): Promise<ObjectiveReading> 
     });
     child.stderr.setEncoding("utf8");
     child.stderr.on("data", (chunk: string) => run.onStderr(chunk));
-    child.on("error", (error) =>
-      reject(usageError(`cannot run ${JSON.stringify(program)}: ${error.message}`)),
-    );
+    child.on("error", (error) => {
+      // Aborted: the kill is sent; the trial is over only when the command has exited ("close").
+      if (error.name !== "AbortError")
+        reject(usageError(`arqon solve: cannot run ${JSON.stringify(program)}: ${whyNotStarted(error)}`));
+    });
     child.on("close", (code, signal) => {
-      if (signal !== null) resolve({ ok: false, reason: `killed by ${signal}` });
+      run.forceSignal?.removeEventListener("abort", forceKill);
+      if (run.signal?.aborted === true || run.forceSignal?.aborted === true) {
+        resolve({ ok: false, reason: "aborted", interrupted: true });
+        return;
+      }
+      if (signal === "SIGINT") resolve({ ok: false, reason: "interrupted (SIGINT)", interrupted: true });
+      else if (signal !== null) resolve({ ok: false, reason: `killed by ${signal}` });
       else if (code !== 0) resolve({ ok: false, reason: `exit code ${code}` });
       else resolve(readObjective(stdout));
     });
   });
+}
+
+/** Why a program could not be started, in words rather than an errno name. */
+function whyNotStarted(error: Error): string {
+  const code = (error as { code?: unknown }).code;
+  if (code === "ENOENT") return "no such program (check the path, or that it is on PATH)";
+  if (code === "EACCES") return "permission denied (is it executable?)";
+  return error.message;
 }

@@ -1,3 +1,4 @@
+import { errorMessage } from "../errors.js";
 import type { Solver, Trial } from "../index.js";
 import type { FileLock } from "../log/lock.js";
 import { isLoggedSolver } from "../log/solver-log.js";
@@ -15,11 +16,12 @@ import type { ObjectiveReading } from "./objective-output.js";
 import { openSolver } from "./open-solver.js";
 import { describeProgress, describeRefineStart, formatValue } from "./progress.js";
 import { runObjectiveCommand } from "./run-command.js";
+import { SolveProgress } from "./solve-progress.js";
 import { attachStateLog, saveSolverState } from "./state-file.js";
 import { withLockedState } from "./state-lock.js";
 
 /** Help text of `arqon solve`. */
-export const SOLVE_USAGE = `arqon solve --config <config.json> [--state <dir>|<state.json>] [--concurrency N] [--on-error stop|skip] -- <command> [args...]
+export const SOLVE_USAGE = `arqon solve --config <config.json> [--state <dir>|<state.json>] [--concurrency N] [--on-error stop|skip] [--quiet] -- <command> [args...]
   Minimises the value printed by <command>, run once per trial (directly, no shell) with ARQON_<NAME>
   set for each parameter (name upper-cased, other characters -> _) and ARQON_TRIAL_ID. The value is
   the last number on the last non-empty stdout line ("RESULT=0.99" -> 0.99). A non-zero exit or no
@@ -28,7 +30,12 @@ export const SOLVE_USAGE = `arqon solve --config <config.json> [--state <dir>|<s
   A directory (any path not ending in .json) is a decision log: every ask and told result is written
   and fsynced before it takes effect. A .json path is a snapshot rewritten after every ask and tell.
   The --state stays locked for the whole run: an ask, tell or solve on it waits up to 2 s, then exits 1.
-  Prints {"best":{...},"evaluations":N,"failures":[...]} when done.`;
+  Progress goes to stderr: on a terminal one updating line (trials done/budget, best so far, elapsed
+  time, ETA), otherwise one line per trial; --quiet prints only failures and errors.
+  Ctrl-C stops asking and waits for the running trials (Ctrl-C again aborts them, a third time
+  kills them; they stay pending), saves the state, prints the best so far and the command that
+  resumes, and exits 130.
+  Prints {"best":{...},"evaluations":N,"failures":[...],"stopped":B,"interrupted":B} when done.`;
 
 /** A trial whose command failed, as reported in the final JSON. */
 interface FailedTrial {
@@ -60,13 +67,14 @@ type TrialOutcome =
  * The `--state` is locked for the whole run (see `lockState`): another command on the same state
  * waits up to 2 s and then fails naming this process, rather than interleaving with it.
  */
-export async function solveCommand(argv: readonly string[], io: CliIo): Promise<0 | 1> {
+export async function solveCommand(argv: readonly string[], io: CliIo): Promise<0 | 1 | 130> {
   const split = splitAtDoubleDash(argv);
   const flags = parseFlags("solve", split.flags, {
     config: { type: "string" },
     state: { type: "string" },
     concurrency: { type: "string" },
     "on-error": { type: "string" },
+    quiet: { type: "boolean" },
   });
   if (flags.help === true) {
     io.stdout(`${SOLVE_USAGE}\n`);
@@ -82,28 +90,36 @@ export async function solveCommand(argv: readonly string[], io: CliIo): Promise<
   const onError = optionalChoice("solve", flags, "on-error", ["stop", "skip"], "stop");
   const statePath = optionalString(flags, "state");
   const configPath = optionalString(flags, "config");
+  const options: SolveOptions = { command, concurrency, onError, statePath, quiet: flags.quiet === true };
   return await withLockedState("solve", io, statePath, async (held) => {
     const logLock = held?.logLock;
     const opened = openSolver("solve", io.cwd, { statePath, configPath, logLock });
     const solver =
       statePath === undefined ? opened.solver : attachStateLog(io.cwd, statePath, opened.solver, logLock);
     try {
-      return await runSolve(solver, command, concurrency, onError, statePath, logLock, io);
+      return await runSolve(solver, options, logLock, io);
     } finally {
       if (isLoggedSolver(solver)) solver.closeLog();
     }
   });
 }
 
+/** What `arqon solve` was asked to do, from its command line. */
+interface SolveOptions {
+  readonly command: readonly string[];
+  readonly concurrency: number;
+  readonly onError: "stop" | "skip";
+  readonly statePath: string | undefined;
+  readonly quiet: boolean;
+}
+
 async function runSolve(
   solver: Solver,
-  command: readonly string[],
-  concurrency: number,
-  onError: "stop" | "skip",
-  statePath: string | undefined,
+  options: SolveOptions,
   logLock: FileLock | undefined,
   io: CliIo,
-): Promise<0 | 1> {
+): Promise<0 | 1 | 130> {
+  const { command, concurrency, onError, statePath } = options;
   const clashes = variableClashes(Object.keys(solver.config.bounds));
   if (clashes.length > 0)
     throw usageError(`arqon solve: ambiguous environment variables: ${clashes.join("; ")}`);
@@ -114,8 +130,18 @@ async function runSolve(
       ? () => {}
       : () => saveSolverState(io.cwd, statePath, solver, logLock);
   save();
+  const progress = new SolveProgress(
+    {
+      write: io.stderr,
+      terminal: io.stderrIsTerminal === true,
+      quiet: options.quiet,
+      now: io.now ?? (() => performance.now()),
+      tick: everySecond,
+    },
+    solver,
+  );
   const queue: Trial[] = solver.pendingTrials();
-  if (queue.length > 0) io.stderr(`resuming: re-running ${queue.length} pending trial(s) first\n`);
+  if (queue.length > 0) progress.note(`resuming: re-running ${queue.length} pending trial(s) first`);
 
   let classified = solver.classification !== null;
   const noteClassification = () => {
@@ -123,7 +149,33 @@ async function runSolve(
     const line = describeRefineStart(solver);
     if (line === undefined) return;
     classified = true;
-    io.stderr(`${line}\n`);
+    progress.note(line);
+  };
+
+  // Ctrl-C: the first stops asking and lets running trials finish; the second aborts them
+  // (SIGTERM); a third kills what still runs (SIGKILL).
+  const abortRunning = new AbortController();
+  const killRunning = new AbortController();
+  let interrupts = 0;
+  // Set by Ctrl-C, or by a trial whose command died of SIGINT (a terminal's Ctrl-C reaches it too,
+  // possibly before this process's handler runs).
+  let stopAsking = false;
+  const interrupt = () => {
+    interrupts++;
+    stopAsking = true;
+    if (interrupts === 1 && running.size > 0) {
+      progress.note(
+        `interrupted: no new trials; waiting for ${running.size} running trial(s) (Ctrl-C again aborts them)`,
+      );
+    } else if (interrupts === 2 && running.size > 0) {
+      progress.note(
+        `interrupted again: aborting ${running.size} running trial(s); they stay pending (Ctrl-C again kills them)`,
+      );
+      abortRunning.abort();
+    } else if (interrupts > 2 && running.size > 0 && !killRunning.signal.aborted) {
+      progress.note(`interrupted a third time: killing ${running.size} running trial(s)`);
+      killRunning.abort();
+    }
   };
 
   const runTrial = async (trial: Trial): Promise<TrialOutcome> => {
@@ -132,7 +184,9 @@ async function runSolve(
         command,
         cwd: io.cwd,
         env: { ...io.env, ...trialVariables(trial.id, trial.params) },
-        onStderr: io.stderr,
+        onStderr: (text) => progress.passthrough(text),
+        signal: abortRunning.signal,
+        forceSignal: killRunning.signal,
       });
       return { trial, reading };
     } catch (error) {
@@ -141,81 +195,163 @@ async function runSolve(
   };
 
   const running = new Map<number, Promise<TrialOutcome>>();
-  const failures: FailedTrial[] = [];
-  let evaluations = 0;
-  let stopReason: string | undefined;
-  let fatal: unknown;
-  let finished = false;
+  const unsubscribe = io.onInterrupt?.(interrupt) ?? (() => {});
+  try {
+    return await loop();
+  } finally {
+    unsubscribe();
+    progress.finish();
+  }
 
-  for (;;) {
-    while (stopReason === undefined && fatal === undefined && !finished && running.size < concurrency) {
-      let trial = queue.shift();
-      if (trial === undefined) {
-        const batch = solver.ask({ max: concurrency - running.size });
-        noteClassification();
-        if (batch === null) {
-          finished = true;
-          break;
+  async function loop(): Promise<0 | 1 | 130> {
+    const failures: FailedTrial[] = [];
+    let evaluations = 0;
+    let stopReason: string | undefined;
+    let fatal: unknown;
+    let finished = false;
+    let leftPending = 0;
+
+    for (;;) {
+      while (
+        !stopAsking &&
+        stopReason === undefined &&
+        fatal === undefined &&
+        !finished &&
+        running.size < concurrency
+      ) {
+        let trial = queue.shift();
+        if (trial === undefined) {
+          const batch = solver.ask({ max: concurrency - running.size });
+          noteClassification();
+          if (batch === null) {
+            finished = true;
+            break;
+          }
+          if (batch.length === 0) break; // the solver waits for results still running
+          save();
+          queue.push(...batch);
+          trial = queue.shift()!;
         }
-        if (batch.length === 0) break; // the solver waits for results still running
-        save();
-        queue.push(...batch);
-        trial = queue.shift()!;
+        running.set(trial.id, runTrial(trial));
+        progress.started();
       }
-      running.set(trial.id, runTrial(trial));
-    }
-    if (running.size === 0) break;
+      if (running.size === 0) break;
 
-    const outcome = await Promise.race(running.values());
-    running.delete(outcome.trial.id);
-    const { trial } = outcome;
-    if ("fatal" in outcome) {
-      fatal ??= outcome.fatal;
-      continue;
-    }
-    if (outcome.reading.ok) {
-      solver.tell({ id: trial.id, value: outcome.reading.value });
-      evaluations++;
-      save();
-      noteClassification();
-      io.stderr(`trial ${trial.id}: ${formatValue(outcome.reading.value)} (${describeProgress(solver)})\n`);
-    } else {
-      const reason = outcome.reading.reason;
-      failures.push({ id: trial.id, params: { ...trial.params }, error: reason });
-      io.stderr(`trial ${trial.id} failed: ${reason}\n`);
-      if (onError === "skip") {
-        // Counted against the budget, never the best; the strategy moves on.
-        solver.fail(trial.id, reason);
+      const outcome = await Promise.race(running.values());
+      running.delete(outcome.trial.id);
+      const { trial } = outcome;
+      if ("fatal" in outcome) {
+        fatal ??= outcome.fatal;
+        continue;
+      }
+      if (outcome.reading.ok) {
+        solver.tell({ id: trial.id, value: outcome.reading.value });
+        evaluations++;
         save();
         noteClassification();
+        progress.finished(trial.id, { value: outcome.reading.value });
+      } else if (outcome.reading.interrupted === true || stopAsking) {
+        // Stopped by Ctrl-C (which reaches the objective too), not a verdict on its parameters:
+        // left pending, so resuming evaluates it again.
+        stopAsking = true;
+        leftPending++;
       } else {
-        // Left pending, so a rerun with the same --state evaluates it again.
-        stopReason ??= `trial ${trial.id} failed (${reason}); stopped`;
+        const reason = outcome.reading.reason;
+        failures.push({ id: trial.id, params: { ...trial.params }, error: reason });
+        progress.finished(trial.id, { failure: reason });
+        if (onError === "skip") {
+          // Counted against the budget, never the best; the strategy moves on.
+          solver.fail(trial.id, reason);
+          save();
+          noteClassification();
+        } else {
+          // Left pending, so a rerun with the same --state evaluates it again.
+          stopReason ??= `stopped after trial ${trial.id} failed (${reason})`;
+        }
       }
     }
-  }
 
-  if (fatal !== undefined) throw fatal instanceof CliError ? fatal : runtimeError(String(fatal));
-  if (!finished && stopReason === undefined) {
-    // Defensive: nothing running and the solver proposes nothing, yet it is not done.
-    const waiting = solver
-      .pendingTrials()
-      .map((t) => t.id)
-      .join(", ");
-    stopReason = `the solver proposes no trial while waiting for pending trial(s) [${waiting}]`;
-  }
-  const best = solver.best();
-  io.stdout(`${JSON.stringify({ best, evaluations, failures, stopped: stopReason !== undefined })}\n`);
-  if (stopReason !== undefined) {
-    io.stderr(
-      `arqon solve: ${stopReason}${statePath === undefined ? "" : `; rerun with --state ${statePath} to resume`}\n`,
+    if (fatal !== undefined)
+      throw fatal instanceof CliError ? fatal : runtimeError(`arqon solve: ${errorMessage(fatal)}`);
+    progress.finish();
+    if (stopAsking) {
+      save();
+      const best = solver.best();
+      io.stdout(`${JSON.stringify({ best, evaluations, failures, stopped: true, interrupted: true })}\n`);
+      io.stderr(`${interruptSummary(solver, evaluations, leftPending, options)}\n`);
+      return 130;
+    }
+    if (!finished && stopReason === undefined) {
+      // Defensive: nothing running and the solver proposes nothing, yet it is not done.
+      const waiting = solver
+        .pendingTrials()
+        .map((t) => t.id)
+        .join(", ");
+      stopReason = `the solver proposes no trial while waiting for pending trial(s) [${waiting}]`;
+    }
+    const best = solver.best();
+    io.stdout(
+      `${JSON.stringify({ best, evaluations, failures, stopped: stopReason !== undefined, interrupted: false })}\n`,
     );
-    return 1;
+    if (stopReason !== undefined) {
+      io.stderr(`arqon solve: ${stopReason}; ${howToResume(options)}\n`);
+      return 1;
+    }
+    if (best === null) {
+      io.stderr("arqon solve: no trial produced a value\n");
+      return 1;
+    }
+    progress.note(`done: ${describeProgress(solver)}`);
+    return 0;
   }
-  if (best === null) {
-    io.stderr("arqon solve: no trial produced a value\n");
-    return 1;
-  }
-  io.stderr(`done: ${describeProgress(solver)}\n`);
-  return 0;
+}
+
+/**
+ * The last stderr line after Ctrl-C: how far the run got, the best so far and how to resume, e.g.
+ * `arqon solve: interrupted after 12 of 40 trials (5 in this run, 1 left pending); best 0.0123 at
+ * x=0.5, y=2; state saved; resume with: arqon solve --state run.json -- node f.js`.
+ */
+function interruptSummary(
+  solver: Solver,
+  evaluations: number,
+  leftPending: number,
+  options: SolveOptions,
+): string {
+  const done = solver.asked - solver.pendingTrials().length;
+  const pending = leftPending > 0 ? `, ${leftPending} left pending` : "";
+  const best = solver.best();
+  const bestText =
+    best === null
+      ? "no result yet"
+      : `best ${formatValue(best.value)} at ${Object.entries(best.params)
+          .map(([name, value]) => `${name}=${formatValue(value)}`)
+          .join(", ")}`;
+  const saved = options.statePath === undefined ? "" : "state saved; ";
+  return (
+    `arqon solve: interrupted after ${done} of ${solver.config.budget} trials ` +
+    `(${evaluations} in this run${pending}); ${bestText}; ${saved}${howToResume(options)}`
+  );
+}
+
+/** Calls `refresh` every second without keeping the process alive; returns the stop function. */
+function everySecond(refresh: () => void): () => void {
+  const timer = setInterval(refresh, 1000);
+  timer.unref();
+  return () => clearInterval(timer);
+}
+
+/** The exact command that continues this run, or why there is none (no --state). */
+function howToResume(options: SolveOptions): string {
+  if (options.statePath === undefined) return "nothing was saved (no --state), so the run cannot be resumed";
+  const flags = ["--state", options.statePath];
+  if (options.concurrency !== 1) flags.push("--concurrency", String(options.concurrency));
+  if (options.onError !== "stop") flags.push("--on-error", options.onError);
+  if (options.quiet) flags.push("--quiet");
+  return `resume with: ${["arqon", "solve", ...flags, "--", ...options.command].map(shellWord).join(" ")}`;
+}
+
+/** `word` as a POSIX shell word: bare when it is safe, else single-quoted. */
+export function shellWord(word: string): string {
+  if (/^[\w@%+=:,./-]+$/.test(word)) return word;
+  return `'${word.replaceAll("'", `'\\''`)}'`;
 }

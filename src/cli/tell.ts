@@ -1,7 +1,7 @@
 import { UsageError } from "../index.js";
 import { isLoggedSolver } from "../log/solver-log.js";
 import { optionalString, parseFlags, requiredString } from "./args.js";
-import { usageError } from "./cli-error.js";
+import { oneLine, usageError } from "./cli-error.js";
 import type { CliIo } from "./io.js";
 import { parseJsonText, readJsonFile } from "./json-input.js";
 import { openSolver } from "./open-solver.js";
@@ -57,7 +57,7 @@ export async function tellCommand(argv: readonly string[], io: CliIo): Promise<0
         solver.tell(results);
       } catch (error) {
         if (error instanceof UsageError)
-          throw usageError(`arqon tell: results refused, nothing told: ${error.message}`);
+          throw usageError(`arqon tell: results refused, nothing was told: ${withoutLead(error.message)}`);
         throw error;
       }
       saveSolverState(io.cwd, statePath, solver, held?.logLock);
@@ -73,4 +73,9 @@ export async function tellCommand(argv: readonly string[], io: CliIo): Promise<0
   io.stderr(`told ${results.length} result(s): ${describeProgress(solver)}\n`);
   io.stdout(`${JSON.stringify({ told: results.length, best: solver.best() })}\n`);
   return 0;
+}
+
+/** The solver's refusal without its own lead-in, which would repeat "nothing was told". */
+function withoutLead(message: string): string {
+  return oneLine(message).replace(/^tell rejected; nothing was recorded: /, "");
 }

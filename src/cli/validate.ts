@@ -1,6 +1,7 @@
 import { type SolverConfig, solverConfigIssues } from "../index.js";
 import { parseFlags, requiredString } from "./args.js";
 import { usageError } from "./cli-error.js";
+import { describeConfigIssues, solverKeysBeside } from "./config-issues.js";
 import type { CliIo } from "./io.js";
 import { readJsonFile } from "./json-input.js";
 
@@ -16,8 +17,7 @@ export function loadValidConfig(cwd: string, path: string): SolverConfig {
   const config = readJsonFile(cwd, path, "config");
   const issues = solverConfigIssues(config);
   if (issues.length > 0) {
-    const listed = issues.map((issue) => `${issue.path === "" ? "(root)" : issue.path}: ${issue.message}`);
-    throw usageError(`invalid config ${path}: ${listed.join("; ")}`);
+    throw usageError(`invalid config ${path}: ${describeConfigIssues(issues, solverKeysBeside)}`);
   }
   return config as SolverConfig;
 }

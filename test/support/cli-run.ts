@@ -22,6 +22,11 @@ const tsxLoader = pathToFileURL(createRequire(import.meta.url).resolve("tsx")).h
 /** The repository root (where `bin/arqon.js` lives). */
 export const REPO_ROOT = repoRoot;
 
+/** The arguments of `node` that run the CLI from its TypeScript sources. */
+export function arqonNodeArgs(args: readonly string[]): string[] {
+  return ["--import", tsxLoader, mainTs, ...args];
+}
+
 /** Runs `node --import tsx src/cli/main.ts …args` as a child process in `cwd`. */
 export function runArqon(args: readonly string[], cwd: string, stdin?: string): CliRun {
   return runNode(["--import", tsxLoader, mainTs, ...args], cwd, stdin);
@@ -48,15 +53,20 @@ export function runNode(
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
-/** Runs the CLI in this process (same code path as `main.ts`, minus the process wiring). */
+/**
+ * Runs the CLI in this process (same code path as `main.ts`, minus the process wiring); `io`
+ * overrides parts of the default in-memory io (e.g. a terminal stderr or a clock).
+ */
 export async function runArqonInProcess(
   args: readonly string[],
   cwd: string,
   stdin?: string,
+  io: Partial<Pick<CliIo, "stderrIsTerminal" | "now" | "onInterrupt">> = {},
 ): Promise<CliRun> {
   let stdout = "";
   let stderr = "";
-  const io: CliIo = {
+  const fullIo: CliIo = {
+    ...io,
     stdout: (text) => {
       stdout += text;
     },
@@ -68,7 +78,7 @@ export async function runArqonInProcess(
     cwd,
     env: process.env,
   };
-  const status = await runCli(args, io);
+  const status = await runCli(args, fullIo);
   return { status, stdout, stderr };
 }
 

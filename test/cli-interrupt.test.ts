@@ -1,0 +1,237 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { formatValue } from "../src/cli/progress.js";
+import { shellWord } from "../src/cli/solve.js";
+import { restoreSolver } from "../src/index.js";
+import {
+  arqonNodeArgs,
+  lines,
+  removeTempDirs,
+  runArqon,
+  runArqonInProcess,
+  tempDir,
+  writeJson,
+} from "./support/cli-run.js";
+
+afterAll(removeTempDirs);
+
+/** Child-process tests end on output conditions; the bound is generous because the machine is shared. */
+const CHILD_TIMEOUT_MS = 120_000;
+
+const CONFIG = { seed: 4, budget: 6, bounds: { x: { min: 0, max: 1 } } };
+
+/**
+ * The objective: (x - 0.4)², except that trial 3 announces itself on stderr and then holds while
+ * the file `hold` exists (polling it: the objective's own wait, not the test's).
+ */
+const OBJECTIVE = `
+const fs = require("node:fs");
+const value = () => console.log((Number(process.env.ARQON_X) - 0.4) ** 2);
+if (process.env.ARQON_TRIAL_ID === "3" && fs.existsSync("hold")) {
+  process.stderr.write("holding trial 3\\n");
+  const timer = setInterval(() => {
+    if (!fs.existsSync("hold")) { clearInterval(timer); value(); }
+  }, 20);
+} else value();
+`;
+
+/** A running `arqon` child whose output is collected, with waits on what it printed. */
+class ArqonChild {
+  stdout = "";
+  stderr = "";
+  private readonly child: ChildProcess;
+  private readonly exited: Promise<number | null>;
+  private readonly waiters: Array<() => void> = [];
+
+  constructor(args: readonly string[], cwd: string) {
+    this.child = spawn(process.execPath, arqonNodeArgs(args), { cwd, stdio: ["ignore", "pipe", "pipe"] });
+    this.child.stdout!.setEncoding("utf8").on("data", (text: string) => {
+      this.stdout += text;
+    });
+    this.child.stderr!.setEncoding("utf8").on("data", (text: string) => {
+      this.stderr += text;
+      for (const wake of this.waiters.splice(0)) wake();
+    });
+    this.exited = new Promise((resolve) => this.child.on("close", (code) => resolve(code)));
+  }
+
+  /** Resolves once stderr contains `text` (the test's timeout bounds the wait). */
+  async stderrContains(text: string): Promise<void> {
+    while (!this.stderr.includes(text)) await new Promise<void>((wake) => this.waiters.push(wake));
+  }
+
+  interrupt(): void {
+    this.child.kill("SIGINT");
+  }
+
+  exitCode(): Promise<number | null> {
+    return this.exited;
+  }
+}
+
+/** Splits the printed resume command back into arguments (its words are bare or single-quoted). */
+function wordsOf(command: string): string[] {
+  return [...command.matchAll(/'((?:[^']|'\\'')*)'|(\S+)/g)].map((m) =>
+    m[1] === undefined ? m[2]! : m[1].replaceAll("'\\''", "'"),
+  );
+}
+
+describe("Ctrl-C during arqon solve", () => {
+  it(
+    "stops asking, lets the running trial finish, saves, prints the summary and resume command, exits 130",
+    async () => {
+      const dir = tempDir();
+      writeJson(dir, "c.json", CONFIG);
+      writeFileSync(join(dir, "objective.js"), OBJECTIVE);
+      writeFileSync(join(dir, "hold"), "");
+      const objective = [process.execPath, "objective.js"];
+      const child = new ArqonChild(
+        ["solve", "--config", "c.json", "--state", "s.json", "--", ...objective],
+        dir,
+      );
+
+      await child.stderrContains("holding trial 3\n");
+      child.interrupt();
+      await child.stderrContains(
+        "interrupted: no new trials; waiting for 1 running trial(s) (Ctrl-C again aborts them)\n",
+      );
+      rmSync(join(dir, "hold"));
+      expect(await child.exitCode()).toBe(130);
+
+      const out = JSON.parse(child.stdout);
+      expect(out).toMatchObject({ evaluations: 3, failures: [], stopped: true, interrupted: true });
+      const resume = `arqon solve --state s.json -- ${objective.map(shellWord).join(" ")}`;
+      expect(lines(child.stderr).at(-1)).toBe(
+        `arqon solve: interrupted after 3 of 6 trials (3 in this run); best ${formatValue(out.best.value)} at ` +
+          `x=${formatValue(out.best.params.x)}; state saved; resume with: ${resume}`,
+      );
+      const saved = restoreSolver(JSON.parse(readFileSync(join(dir, "s.json"), "utf8")));
+      expect(saved.told).toBe(3);
+      expect(saved.pendingTrials()).toEqual([]);
+
+      // The printed command, run as printed, finishes the budget.
+      const [program, ...args] = wordsOf(resume);
+      expect(program).toBe("arqon");
+      const resumed = runArqon(args, dir);
+      expect(resumed.status).toBe(0);
+      expect(JSON.parse(resumed.stdout)).toMatchObject({ evaluations: 3, interrupted: false });
+      expect(restoreSolver(JSON.parse(readFileSync(join(dir, "s.json"), "utf8"))).told).toBe(6);
+    },
+    CHILD_TIMEOUT_MS,
+  );
+
+  it(
+    "a second Ctrl-C aborts the running trial, which stays pending and runs first on resume",
+    async () => {
+      const dir = tempDir();
+      writeJson(dir, "c.json", CONFIG);
+      writeFileSync(join(dir, "objective.js"), OBJECTIVE);
+      writeFileSync(join(dir, "hold"), "");
+      const objective = [process.execPath, "objective.js"];
+      const child = new ArqonChild(
+        ["solve", "--config", "c.json", "--state", "run", "--on-error", "skip", "--", ...objective],
+        dir,
+      );
+
+      await child.stderrContains("holding trial 3\n");
+      child.interrupt();
+      await child.stderrContains("interrupted: no new trials");
+      child.interrupt();
+      expect(await child.exitCode()).toBe(130);
+      expect(child.stderr).toContain(
+        "interrupted again: aborting 1 running trial(s); they stay pending (Ctrl-C again kills them)\n",
+      );
+      const out = JSON.parse(child.stdout);
+      expect(out).toMatchObject({ evaluations: 2, failures: [], stopped: true, interrupted: true });
+      const resume = `arqon solve --state run --on-error skip -- ${objective.map(shellWord).join(" ")}`;
+      expect(lines(child.stderr).at(-1)).toBe(
+        `arqon solve: interrupted after 2 of 6 trials (2 in this run, 1 left pending); best ${formatValue(out.best.value)} at ` +
+          `x=${formatValue(out.best.params.x)}; state saved; resume with: ${resume}`,
+      );
+
+      rmSync(join(dir, "hold"));
+      const resumed = runArqon(wordsOf(resume).slice(1), dir);
+      expect(resumed.status).toBe(0);
+      expect(resumed.stderr).toContain("resuming: re-running 1 pending trial(s) first\n");
+      expect(resumed.stderr).toMatch(/^trial 3: /m);
+      expect(JSON.parse(resumed.stdout)).toMatchObject({ evaluations: 4, failures: [] });
+    },
+    CHILD_TIMEOUT_MS,
+  );
+
+  it(
+    "a third Ctrl-C kills a running trial that ignores SIGTERM",
+    async () => {
+      const dir = tempDir();
+      writeJson(dir, "c.json", CONFIG);
+      // Trial 3 ignores SIGTERM and holds until killed; the others answer at once.
+      const stubborn = [
+        process.execPath,
+        "-e",
+        "if (process.env.ARQON_TRIAL_ID === '3') { process.on('SIGTERM', () => process.stderr.write('ignoring SIGTERM\\n'));" +
+          " process.stderr.write('holding trial 3\\n'); setInterval(() => {}, 1000); } else console.log(Number(process.env.ARQON_X));",
+      ];
+      const child = new ArqonChild(
+        ["solve", "--config", "c.json", "--state", "s.json", "--", ...stubborn],
+        dir,
+      );
+      await child.stderrContains("holding trial 3\n");
+      child.interrupt();
+      await child.stderrContains("interrupted: no new trials");
+      child.interrupt();
+      await child.stderrContains("ignoring SIGTERM\n");
+      child.interrupt();
+      expect(await child.exitCode()).toBe(130);
+      expect(child.stderr).toContain("interrupted a third time: killing 1 running trial(s)\n");
+      expect(lines(child.stderr).at(-1)).toMatch(
+        /^arqon solve: interrupted after 2 of 6 trials \(2 in this run, 1 left pending\); best .*; state saved; resume with: /,
+      );
+      const saved = restoreSolver(JSON.parse(readFileSync(join(dir, "s.json"), "utf8")));
+      expect(saved.pendingTrials().map((t) => t.id)).toEqual([3]);
+    },
+    CHILD_TIMEOUT_MS,
+  );
+
+  it("treats an objective killed by SIGINT (Ctrl-C reaches the whole process group) as an interrupt, not a failure", async () => {
+    const dir = tempDir();
+    writeJson(dir, "c.json", CONFIG);
+    const objective = [
+      process.execPath,
+      "-e",
+      "if (process.env.ARQON_TRIAL_ID === '2') process.kill(process.pid, 'SIGINT'); else console.log(Number(process.env.ARQON_X));",
+    ];
+    const run = await runArqonInProcess(
+      ["solve", "--config", "c.json", "--state", "s.json", "--on-error", "skip", "--", ...objective],
+      dir,
+    );
+    expect(run.status).toBe(130);
+    expect(JSON.parse(run.stdout)).toMatchObject({ evaluations: 1, failures: [], interrupted: true });
+    expect(lines(run.stderr).at(-1)).toMatch(
+      /^arqon solve: interrupted after 1 of 6 trials \(1 in this run, 1 left pending\); best .*; state saved; resume with: arqon solve --state s\.json --on-error skip -- /,
+    );
+    const saved = restoreSolver(JSON.parse(readFileSync(join(dir, "s.json"), "utf8")));
+    expect(saved.pendingTrials().map((t) => t.id)).toEqual([2]);
+  });
+
+  it("says the run cannot be resumed without --state", async () => {
+    const dir = tempDir();
+    writeJson(dir, "c.json", CONFIG);
+    const objective = [process.execPath, "-e", "process.kill(process.pid, 'SIGINT')"];
+    const run = await runArqonInProcess(["solve", "--config", "c.json", "--", ...objective], dir);
+    expect(run.status).toBe(130);
+    expect(lines(run.stderr).at(-1)).toBe(
+      "arqon solve: interrupted after 0 of 6 trials (0 in this run, 1 left pending); no result yet; " +
+        "nothing was saved (no --state), so the run cannot be resumed",
+    );
+  });
+
+  it("quotes resume-command words the shell would split", () => {
+    expect(shellWord("node")).toBe("node");
+    expect(shellWord("/usr/bin/node")).toBe("/usr/bin/node");
+    expect(shellWord("console.log(1)")).toBe("'console.log(1)'");
+    expect(shellWord("it's")).toBe("'it'\\''s'");
+    expect(wordsOf(`a 'b c' 'it'\\''s'`)).toEqual(["a", "b c", "it's"]);
+  });
+});
