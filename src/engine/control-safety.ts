@@ -100,6 +100,8 @@ export class ControlSafety {
 
   /** Audit events the sink has not taken yet. */
   undeliveredCount = 0;
+  /** Audit events given up on because the sink kept refusing them and the backlog was full. */
+  sinkDropped = 0;
 
   private readonly host: SafetyHost;
   private readonly governor: InstabilityGovernor | undefined;
@@ -426,13 +428,24 @@ export class ControlSafety {
 
   // ---- The audit sink ----
 
-  /** Offers pending audit batches to the audit sink, oldest first, stopping at the first refusal. */
+  /**
+   * Offers pending audit batches to the audit sink, oldest first, stopping at the first refusal.
+   * The backlog a refusing sink leaves is bounded by the ring's capacity: beyond it the oldest
+   * batches are given up and counted in {@link sinkDropped} (memory stays bounded however long
+   * the sink is down; the gap shows in the sequence numbers the sink receives later).
+   */
   deliverToSink(events: AuditEvent[]): void {
     const guard = this.sinkGuard;
     if (guard === undefined) return;
     if (events.length > 0) {
       this.undelivered.push(events);
       this.undeliveredCount += events.length;
+    }
+    const limit = this.host.audit.capacity;
+    while (this.undeliveredCount > limit && this.undelivered.length > 1) {
+      const oldest = this.undelivered.shift()!;
+      this.undeliveredCount -= oldest.length;
+      this.sinkDropped += oldest.length;
     }
     while (this.undelivered.length > 0) {
       const batch = this.undelivered[0]!;

@@ -105,7 +105,11 @@ export interface EngineSnapshot {
   };
   /** Writes Tier 1 made (applies and rollbacks) and requests it refused (violations) so far. */
   readonly applies: { readonly applied: number; readonly refused: number };
-  /** The audit ring: records waiting for delivery, its size, the high-water mark, the largest fill seen, drops. */
+  /**
+   * The audit ring: records waiting for delivery (in the ring, plus those an `auditSink` has not
+   * taken yet), its size, the high-water mark, the largest fill seen, and drops (by a full ring,
+   * or given up on because a refusing sink's backlog exceeded the ring's capacity).
+   */
   readonly audit: {
     readonly pending: number;
     readonly capacity: number;
@@ -390,11 +394,11 @@ class EngineImpl implements Engine {
       },
       applies: { applied: results[APPLIED]!, refused },
       audit: {
-        pending: this.audit.size,
+        pending: this.audit.size + this.safety.undeliveredCount,
         capacity: this.audit.capacity,
         highWaterMark: this.audit.highWaterMark,
         peak: this.audit.peak,
-        dropped: this.audit.dropped,
+        dropped: this.audit.dropped + this.safety.sinkDropped,
       },
     };
   }
