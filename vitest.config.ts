@@ -1,6 +1,8 @@
 import { defineConfig } from "vitest/config";
 
 export default defineConfig({
+  // Examples import "arqon", "arqon/testing", …: tsconfig.json maps them to the sources.
+  resolve: { tsconfigPaths: true },
   test: {
     include: ["test/**/*.test.ts"],
     setupFiles: ["test/setup.ts"],
