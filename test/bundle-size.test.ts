@@ -1,12 +1,13 @@
 /**
- * The browser bundle of an app using arqon stays within its budget, and arqon's own modules never
- * pull test-only code (fast-check, vitest, tinybench) into it. The figures themselves are the
- * BUNDLE section of docs/benchmarks.md (`npm run bench -- bundle-size`).
+ * The browser bundle of an app using arqon stays within its budget, carries no test-only code
+ * (fast-check, vitest, tinybench), and takes Effect module by module. The figures themselves are
+ * the BUNDLE section of docs/benchmarks.md (`npm run bench -- bundle-size`).
  */
 import { beforeAll, describe, expect, it } from "vitest";
 import {
   type AppMeasure,
   BUNDLE_BUDGETS,
+  effectBarrelImporters,
   measureApps,
   originOf,
   TEST_ONLY_PACKAGES,
@@ -43,18 +44,18 @@ describe("browser bundle size", () => {
     },
   );
 
-  it("no arqon module imports a test-only package; what the bundle has of one comes through Effect", () => {
-    for (const { full } of measures) {
-      const importers = testOnlyImporters(full.inputs);
-      for (const line of importers) {
-        const importer = line.split(" → ")[0]!;
-        // Effect's Schema module imports effect/FastCheck (for its arbitraries): the only way in.
-        expect(originOf(importer), line).toBe("effect");
-      }
+  it("carries no test-only code, and no arqon module imports any", () => {
+    for (const { app, full } of measures) {
+      for (const pkg of TEST_ONLY_PACKAGES) expect(full.byOrigin.get(pkg) ?? 0, `${app}: ${pkg}`).toBe(0);
+      expect(testOnlyImporters(full), app).toEqual([]);
       const arqonImports = Object.entries(full.inputs)
         .filter(([path]) => originOf(path) === "arqon")
         .flatMap(([, input]) => input.imports.map((i) => originOf(i.path)));
       for (const pkg of TEST_ONLY_PACKAGES) expect(arqonImports).not.toContain(pkg);
     }
+  });
+
+  it('takes Effect module by module, never through the "effect" barrel', () => {
+    for (const { app, full } of measures) expect(effectBarrelImporters(full), app).toEqual([]);
   });
 });

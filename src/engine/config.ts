@@ -1,4 +1,6 @@
-import { Either, ParseResult, Schema } from "effect";
+import * as Either from "effect/Either";
+import * as ParseResult from "effect/ParseResult";
+import * as Schema from "effect/Schema";
 import { asyncScheduler, type SchedulerLike } from "rxjs";
 import type { InspectionEvent } from "xstate";
 import type { AuditEvent, ControlCommandName } from "../audit/events.js";

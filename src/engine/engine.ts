@@ -1,4 +1,6 @@
-import { Effect, Exit, Scope } from "effect";
+import * as Effect from "effect/Effect";
+import * as Exit from "effect/Exit";
+import * as Scope from "effect/Scope";
 import { Observable, type SchedulerLike, Subject, type Subscriber, type Subscription } from "rxjs";
 import { type Actor, type AnyActorRef, createActor } from "xstate";
 import { engineMachine } from "../../machines/engine.machine.js";

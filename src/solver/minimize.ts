@@ -1,4 +1,8 @@
-import { Cause, Effect, Exit, FiberSet, Queue } from "effect";
+import * as Cause from "effect/Cause";
+import * as Effect from "effect/Effect";
+import * as Exit from "effect/Exit";
+import * as FiberSet from "effect/FiberSet";
+import * as Queue from "effect/Queue";
 import { ConfigError, errorMessage, UsageError } from "../errors.js";
 import type { SolverConfig } from "./config.js";
 import { type BestPoint, createSolver, type Solver, type Trial } from "./solver.js";
