@@ -19,6 +19,8 @@ for (const tool of EXTERNAL_TOOLS) {
 }
 
 export default defineConfig({
+  // Examples import "arqon", "arqon/testing", …: tsconfig.json maps them to the sources.
+  resolve: { tsconfigPaths: true },
   test: {
     include: ["test/**/*.test.ts"],
     exclude: [...configDefaults.exclude, ...notRun],

@@ -21,8 +21,8 @@ import { join, resolve } from "node:path";
 import { finished } from "node:stream/promises";
 import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
+import type { AuditEvent } from "arqon";
 import { asyncScheduler, VirtualAction, VirtualTimeScheduler } from "rxjs";
-import type { AuditEvent } from "../src/audit/events.js";
 import { KNOB_BOUNDS } from "./sim/queueing-service.js";
 import {
   INITIAL_KNOBS,

@@ -21,8 +21,8 @@ import type { AddressInfo } from "node:net";
 import { performance } from "node:perf_hooks";
 import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
-import { createEngine, type Engine } from "../src/engine/engine.js";
-import { Prng } from "../src/random/prng.js";
+import { createEngine } from "arqon";
+import { Prng } from "arqon/testing";
 
 /** The artificial workload. */
 export const WORKLOAD = Object.freeze({
@@ -326,7 +326,7 @@ export async function runHttpService(
   // guardrails (an apply per 100 ms at most) never hold it back; moves of up to 6 per apply and a
   // perturbation of ±2.7 (c = 0.045 of the range) stand out of the latency noise; "auto" sets its
   // step gain after 3 iterations so that most of the run is spent moving.
-  const engine: Engine = createEngine({
+  const engine = createEngine({
     seed,
     runId: `http-service-${seed}`,
     params: { batchSize: { min: 5, max: 64, init: initialBatch, maxDelta: 6 } },
@@ -334,7 +334,7 @@ export async function runHttpService(
     window: { digests: 2, ms: 1000 },
     guardrails: "balanced",
   });
-  let knob = () => engine.values[0]!;
+  let knob = () => engine.value("batchSize");
   const service = new BatchingService(() => knob());
   await new Promise<void>((ready) => service.server.listen(0, "127.0.0.1", ready));
   const { port } = service.server.address() as AddressInfo;

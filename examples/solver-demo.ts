@@ -5,7 +5,7 @@
  * Run: `npm run demo:solver` (or `npx tsx examples/solver-demo.ts --budget 80 --seed 3`).
  */
 import { parseArgs } from "node:util";
-import { minimize, type TrialOutcome } from "../src/index.js";
+import { minimize, type TrialOutcome } from "arqon";
 
 const { values: args } = parseArgs({
   options: {
@@ -21,10 +21,10 @@ const { values: args } = parseArgs({
  * sends half-empty batches, a long one adds queueing delay; workers help until they contend.
  * Each "run" takes a few milliseconds, as a real (much longer) load test would take its time.
  */
-async function loadTest(params: Record<string, number>, signal: AbortSignal): Promise<number> {
-  const batch = params.batchSize!;
-  const timeout = params.flushTimeoutMs!;
-  const workers = params.workers!;
+async function loadTest(params: Record<Knob, number>, signal: AbortSignal): Promise<number> {
+  const batch = params.batchSize;
+  const timeout = params.flushTimeoutMs;
+  const workers = params.workers;
   await new Promise((resolve) => setTimeout(resolve, 5));
   signal.throwIfAborted();
   const overhead = 40 / Math.sqrt(batch);
@@ -43,6 +43,9 @@ const config = {
     workers: { min: 1, max: 32 },
   },
 };
+
+/** The knobs: `minimize` infers them from `config.bounds`, so `params.workers` is typed. */
+type Knob = keyof typeof config.bounds;
 
 const started = performance.now();
 const isTty = process.stdout.isTTY === true;

@@ -30,7 +30,7 @@ engine.events.subscribe((event) => {
 // stamped with the generation it was measured under.
 scheduler.schedule(function tick(this: SchedulerAction<undefined>) {
   const now = engine.now();
-  const batchSize = engine.values[0] ?? Number.NaN; // declaration order: index 0
+  const batchSize = engine.value("batchSize"); // typed: a misspelt name does not compile
   const objective = measureCost(batchSize, now);
   engine.observe({ objective, generation: engine.generation, timestamp: now });
   this.schedule(undefined, 20);
@@ -39,7 +39,7 @@ scheduler.maxFrames = 60_000; // run the first minute
 scheduler.flush();
 
 const { values, iteration, mode } = engine.snapshot();
-const batchSize = values.batchSize?.toFixed(1);
+const batchSize = values.batchSize.toFixed(1);
 const summary = `${iteration} SPSA steps, ${applies} applies, mode ${mode}`;
 console.log(`batchSize ${batchSize} after ${summary}`);
 await engine.close();

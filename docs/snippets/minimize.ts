@@ -3,10 +3,10 @@ import { minimize } from "arqon";
 // Stand-in for an expensive, asynchronous measurement such as a short load test:
 // the p99 latency in ms for a pool size and a request timeout. It honours the
 // abort signal, as a real one should.
-async function loadTest(params: Record<string, number>, signal: AbortSignal) {
+async function loadTest(params: { poolSize: number; timeoutMs: number }, signal: AbortSignal) {
   signal.throwIfAborted();
   await new Promise((resolve) => setTimeout(resolve, 1));
-  const { poolSize = 0, timeoutMs = 0 } = params;
+  const { poolSize, timeoutMs } = params;
   return 40 + (poolSize - 24) ** 2 / 8 + 2 * Math.abs(Math.log(timeoutMs / 250));
 }
 

@@ -3,10 +3,10 @@
  * objective against the untuned baseline, each knob over time, its generation, safety mode,
  * reasons and statechart state, the latest audit events, and Halt / Reset buttons.
  */
+
+import type { AuditEvent, Engine } from "arqon";
+import { useEngine, useEngineEvents, useEngineSnapshot, useEngineState } from "arqon/react";
 import { useSyncExternalStore } from "react";
-import type { AuditEvent } from "../../src/audit/events.js";
-import type { Engine } from "../../src/engine/engine.js";
-import { useEngine, useEngineEvents, useEngineSnapshot, useEngineState } from "../../src/react/index.js";
 import { LineChart } from "./LineChart.js";
 import { lifecycle, type Simulation, simulationOf, startSimulation } from "./simulation.js";
 

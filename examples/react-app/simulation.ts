@@ -9,11 +9,12 @@
  * minute of service time passes in a few seconds on screen, and the charts fill at once. The
  * untuned twin of the service (same conditions, same noise) gives the baseline line.
  */
+
+import { createEngine, type Engine } from "arqon";
+import type { ExternalStore } from "arqon/react";
 import { type SchedulerAction, VirtualTimeScheduler } from "rxjs";
-import { createEngine, type Engine } from "../../src/engine/engine.js";
-import type { ExternalStore } from "../../src/react/external-store.js";
 import { defaultScenario, type QueueingKnobs, QueueingService } from "../sim/queueing-service.js";
-import { demoEngineConfig, INITIAL_KNOBS } from "../sim/tuning-session.js";
+import { type DemoKnob, demoEngineConfig, INITIAL_KNOBS } from "../sim/tuning-session.js";
 
 /** One point of the charts. */
 export interface HistoryPoint {
@@ -48,7 +49,7 @@ const SMOOTHING_MS = 1000;
 /** The example's system: a clock, a simulated service, the engine tuning it, and the history. */
 export class Simulation {
   /** The engine; closing it stops the simulation. */
-  readonly engine: Engine;
+  readonly engine: Engine<DemoKnob>;
   /** Speed-up of service time over real time. */
   readonly speed: number;
   /** History of the charts, as a React external store. */
@@ -116,7 +117,10 @@ export class Simulation {
   private measure(): void {
     const engine = this.engine;
     const now = this.clock.now();
-    const knobs: QueueingKnobs = { batchSize: engine.values[0]!, timeoutMs: engine.values[1]! };
+    const knobs: QueueingKnobs = {
+      batchSize: engine.value("batchSize"),
+      timeoutMs: engine.value("timeoutMs"),
+    };
     const m = this.service.measure(knobs, now % this.scenarioMs);
     const alpha = 1 - Math.exp(-DIGEST_EVERY_MS / SMOOTHING_MS);
     this.smoothTuned = Number.isNaN(this.smoothTuned)

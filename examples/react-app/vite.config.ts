@@ -13,7 +13,9 @@ export default defineConfig({
   // Relative asset URLs, so the build can be served from any folder.
   base: "./",
   plugins: [react()],
-  // The app imports arqon from the repository's src/, outside the app's folder.
+  // The app imports "arqon" and "arqon/react" as any app would; in this repository the root
+  // tsconfig.json maps those names to src/ (outside the app's folder), so no build is needed first.
+  resolve: { tsconfigPaths: true },
   server: { host: "127.0.0.1", fs: { allow: [repositoryRoot] } },
   preview: { host: "127.0.0.1" },
   // The bundle carries effect, xstate, rxjs and React: about 530 kB minified, on purpose.

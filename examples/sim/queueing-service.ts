@@ -43,7 +43,7 @@
  * (σ = 0.06 by default): one standard-normal draw per digest from a seeded {@link Prng} stream,
  * so a run is reproducible and the tuned service and the frozen baseline can share each draw.
  */
-import { Prng } from "../../src/random/prng.js";
+import { Prng } from "arqon/testing";
 
 /** The service's knobs, in raw units. */
 export interface QueueingKnobs {

@@ -7,10 +7,9 @@
  * `asyncScheduler`, what `npm start` uses) and in virtual time (a `VirtualTimeScheduler`, which
  * {@link runTuningSession} flushes itself, for `--fast` and the tests); only the clock differs.
  */
+
+import { type AuditEvent, createEngine, type Engine, type EngineConfig, type EngineSnapshot } from "arqon";
 import { type SchedulerAction, type SchedulerLike, VirtualTimeScheduler } from "rxjs";
-import type { AuditEvent } from "../../src/audit/events.js";
-import type { EngineConfig } from "../../src/engine/config.js";
-import { createEngine, type Engine, type EngineSnapshot } from "../../src/engine/engine.js";
 import {
   conditionsAt,
   defaultScenario,
@@ -36,7 +35,10 @@ export const INITIAL_KNOBS: QueueingKnobs = Object.freeze({ batchSize: 10, timeo
  * of the unit cube (within half of those budgets, as the move accounting requires); and "auto"
  * calibrates its step gain over 6 SPSA iterations (about 2 s) instead of 16.
  */
-export function demoEngineConfig(scheduler: SchedulerLike, seed: number): EngineConfig {
+/** The demo engine's parameter names: the service's two knobs. */
+export type DemoKnob = keyof QueueingKnobs;
+
+export function demoEngineConfig(scheduler: SchedulerLike, seed: number): EngineConfig<DemoKnob> {
   return {
     seed,
     runId: `arqon-demo-${seed}`,
@@ -109,7 +111,7 @@ export interface SessionOptions {
   /** Receives every audit event, in order. */
   readonly onEvent?: (event: AuditEvent) => void;
   /** Overrides of the demo engine config (for experiments). */
-  readonly engine?: Partial<EngineConfig>;
+  readonly engine?: Partial<EngineConfig<DemoKnob>>;
   /** The scenario (default {@link defaultScenario} over `durationMs`). */
   readonly scenario?: QueueingScenario;
   /** Ends the run early (at the next digest) when aborted, e.g. on Ctrl-C. */
@@ -240,6 +242,6 @@ export async function runTuningSession(options: SessionOptions): Promise<Session
 }
 
 /** The engine's live knobs as {@link QueueingKnobs} (registry order: batchSize, timeoutMs). */
-function knobsOf(engine: Engine): QueueingKnobs {
-  return { batchSize: engine.values[0]!, timeoutMs: engine.values[1]! };
+function knobsOf(engine: Engine<DemoKnob>): QueueingKnobs {
+  return { batchSize: engine.value("batchSize"), timeoutMs: engine.value("timeoutMs") };
 }

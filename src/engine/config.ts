@@ -1,4 +1,6 @@
-import { Either, ParseResult, Schema } from "effect";
+import * as Either from "effect/Either";
+import * as ParseResult from "effect/ParseResult";
+import * as Schema from "effect/Schema";
 import { asyncScheduler, type SchedulerLike } from "rxjs";
 import type { InspectionEvent } from "xstate";
 import type { AuditEvent, ControlCommandName } from "../audit/events.js";
@@ -68,12 +70,15 @@ export interface WindowConfig {
  * same as leaving the key out: `window: { digests: 5, ms: undefined }` counts digests only, as
  * `{ digests: 5 }` does, and `window: undefined` gets the default 5 digests or 500 ms. A parameter
  * is not an option: `params: { rate: undefined }` is refused by name rather than silently dropped.
+ *
+ * `N` is the union of parameter names. `createEngine` infers it from a literal `params` object, so
+ * that `engine.value("batchSize")` is checked; a config built at run time has `N = string`.
  */
-export interface EngineConfig {
+export interface EngineConfig<N extends string = string> {
   /** Seed of every random choice (perturbation signs): same seed + same digests ⇒ same applies. */
   readonly seed: number;
   /** The knobs, in raw units, in declaration order. */
-  readonly params: Readonly<Record<string, ParamSpecInput>>;
+  readonly params: Readonly<Record<N, ParamSpecInput>>;
   /** SPSA gains and options (unit-cube units); `a: "auto"` by default. */
   readonly spsa?: SpsaOptions | undefined;
   /** Evaluation windows (default 5 digests or 500 ms). */

@@ -1,4 +1,6 @@
-import { Effect, Exit, Scope } from "effect";
+import * as Effect from "effect/Effect";
+import * as Exit from "effect/Exit";
+import * as Scope from "effect/Scope";
 import { Observable, type SchedulerLike, Subject, type Subscriber, type Subscription } from "rxjs";
 import { type Actor, type AnyActorRef, createActor } from "xstate";
 import { engineMachine } from "../../machines/engine.machine.js";
@@ -21,7 +23,7 @@ import {
   DecisionOutcome,
 } from "../audit/events.js";
 import { AuditRing } from "../audit/ring.js";
-import { type ConfigError, errorMessage } from "../errors.js";
+import { type ConfigError, errorMessage, UsageError } from "../errors.js";
 import { ApplyKind } from "../hotpath/apply-kind.js";
 import { Executor } from "../hotpath/executor.js";
 import { LiveConfig } from "../hotpath/live-config.js";
@@ -66,7 +68,7 @@ const VERDICT_BY_CODE: { readonly [code: number]: DigestVerdict } = {
   [DigestRejection.FromFuture]: "from-future",
 } satisfies Record<DigestRejection | typeof DIGEST_ACCEPTED, DigestVerdict>;
 /** A point-in-time view of an engine (allocates; not for the hot path). */
-export interface EngineSnapshot {
+export interface EngineSnapshot<N extends string = string> {
   /** Generation of the live values (+1 per apply or rollback). */
   readonly generation: number;
   /** SafeMode: `normal`, `conservative` (smaller moves), `frozen` (observe only) or `halted` (latched). */
@@ -76,9 +78,9 @@ export interface EngineSnapshot {
   /** Held spikes and divergences the governor did not blame on the tuner (it had not moved: an environment shift to follow). */
   readonly spikesAbsorbed: number;
   /** Live values in raw units, by name. */
-  readonly values: Record<string, number>;
+  readonly values: Record<N, number>;
   /** The SPSA centre (the point being tuned) in raw units, by name. */
-  readonly centre: Record<string, number>;
+  readonly centre: Record<N, number>;
   /** Completed SPSA gradient steps. */
   readonly iteration: number;
   /** State of the SPSA cycle, e.g. `"cycle.plus"`, `"stalled"`. */
@@ -128,12 +130,27 @@ export interface EngineSnapshot {
  * and writes into {@link Engine.values}. `observe` is synchronous: when it returns, any apply it
  * caused is visible. Nothing in that path throws into the host's loop: bad digests are rejected,
  * counted and audited.
+ *
+ * `N` is the union of parameter names, inferred by `createEngine` from a literal `params` object
+ * (`string` for a config built at run time), so {@link Engine.value} rejects a misspelt name at
+ * compile time.
  */
-export interface Engine {
+export interface Engine<N extends string = string> {
   /** Parameter names in registry order (the order of {@link Engine.values}). */
-  readonly names: readonly string[];
+  readonly names: readonly N[];
   /** The live values in raw units, registry order. Read it freely; never write it. */
   readonly values: Float64Array;
+  /**
+   * The live value of parameter `name`, raw units: `engine.values[engine.indexOf(name)]`. A map
+   * lookup and an array read; allocates nothing. Throws a {@link UsageError} for a name the engine
+   * does not have (only possible with a config typed as `EngineConfig<string>`).
+   */
+  value(name: N): number;
+  /**
+   * Index of parameter `name` in {@link Engine.values}, for hot loops that resolve it once and read
+   * `engine.values[i]` afterwards. Throws a {@link UsageError} for an unknown name.
+   */
+  indexOf(name: N): number;
   /** Generation of the live values; digests must carry it. */
   readonly generation: number;
   /**
@@ -156,7 +173,7 @@ export interface Engine {
   /** Feeds one telemetry digest. Never throws; says what was done with it. */
   observe(digest: Digest): DigestVerdict;
   /** A point-in-time view (allocates). */
-  snapshot(): EngineSnapshot;
+  snapshot(): EngineSnapshot<N>;
   /**
    * Makes the live values the baseline that {@link Engine.rollback} restores. Audited.
    * With `onCommand` (a decision log), throws when the command cannot be made durable first, and
@@ -191,16 +208,22 @@ export const Engine = {
    * An engine whose actors, timers and subscriptions are released when the enclosing `Scope`
    * closes; fails with a {@link ConfigError} listing every problem of an invalid config.
    */
-  make: (config: EngineConfig): Effect.Effect<Engine, ConfigError, Scope.Scope> =>
+  make: <const N extends string>(
+    config: EngineConfig<N>,
+  ): Effect.Effect<Engine<N>, ConfigError, Scope.Scope> =>
     scopedResource(
       () => createEngine(config),
       (engine) => Effect.promise(() => engine.close()),
     ),
 };
 
-/** Creates and starts an engine; throws a {@link ConfigError} listing every problem of an invalid config. */
-export function createEngine(config: EngineConfig): Engine {
-  return new EngineImpl(resolveEngineConfig(config));
+/**
+ * Creates and starts an engine; throws a {@link ConfigError} listing every problem of an invalid config.
+ * The parameter names of a literal `params` object become the engine's `N` (see {@link Engine}).
+ */
+export function createEngine<const N extends string>(config: EngineConfig<N>): Engine<N> {
+  // The names were validated against `config.params`, whose keys are exactly `N`.
+  return new EngineImpl(resolveEngineConfig(config)) as unknown as Engine<N>;
 }
 
 const SPSA_STREAM = 0x5b5a;
@@ -331,6 +354,19 @@ class EngineImpl implements Engine {
 
   get mode(): SafeModeName {
     return this.safety.mode;
+  }
+
+  value(name: string): number {
+    return this.values[this.indexOf(name)]!;
+  }
+
+  indexOf(name: string): number {
+    const i = this.registry.indexOf(name);
+    if (i < 0)
+      throw new UsageError(
+        `unknown parameter ${JSON.stringify(name)}; the engine has ${this.names.join(", ")}`,
+      );
+    return i;
   }
 
   now(): number {

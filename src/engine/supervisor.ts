@@ -1,4 +1,7 @@
-import { Effect, Exit, FiberMap, Scope } from "effect";
+import * as Effect from "effect/Effect";
+import * as Exit from "effect/Exit";
+import * as FiberMap from "effect/FiberMap";
+import * as Scope from "effect/Scope";
 import { type Actor, type AnyActorLogic, type AnyActorRef, createActor, enqueueActions, setup } from "xstate";
 import { UsageError } from "../errors.js";
 import type { InspectionSink } from "../inspect/inspection-record.js";

@@ -1,4 +1,6 @@
-import { Either, ParseResult, Schema } from "effect";
+import * as Either from "effect/Either";
+import * as ParseResult from "effect/ParseResult";
+import * as Schema from "effect/Schema";
 import { type ConfigShape, reservedNameIssue, withoutUndefinedKeys } from "../config-input.js";
 import { ConfigError, type ConfigIssue } from "../errors.js";
 import type { InspectionSink } from "../inspect/inspection-record.js";
@@ -74,14 +76,18 @@ export interface SolverBoundInput {
  * Any option set to `undefined`, at any level (`batch: undefined`, `bounds.x.scale: undefined`),
  * means the same as leaving it out, as in JSON. A dimension is not an option: `bounds.x: undefined`
  * is refused by name rather than silently dropped.
+ *
+ * `N` is the union of parameter names: `createSolver` and `minimize` infer it from a literal
+ * `bounds` object, so `trial.params.x` is a `number` and `trial.params.typo` a type error; a config
+ * built at run time has `N = string`.
  */
-export interface SolverConfig {
+export interface SolverConfig<N extends string = string> {
   /** Every random choice derives from it; same seed and same tells ⇒ same asks. */
   readonly seed: number;
   /** The most trials the solver will ever ask for (warm-start points are free). */
   readonly budget: number;
   /** The parameters, in declaration order. */
-  readonly bounds: Readonly<Record<string, SolverBoundInput>>;
+  readonly bounds: Readonly<Record<N, SolverBoundInput>>;
   /**
    * Share of the budget spent on the initial space-filling probe. When omitted, the probe is 20 % of
    * the budget but at most {@link defaultProbeCap} points, so refinement starts early even with

@@ -1,40 +1,44 @@
-import { Cause, Effect, Exit, FiberSet, Queue } from "effect";
+import * as Cause from "effect/Cause";
+import * as Effect from "effect/Effect";
+import * as Exit from "effect/Exit";
+import * as FiberSet from "effect/FiberSet";
+import * as Queue from "effect/Queue";
 import { ConfigError, errorMessage, UsageError } from "../errors.js";
 import type { SolverConfig } from "./config.js";
 import { type BestPoint, createSolver, type Solver, type Trial } from "./solver.js";
 
 /** What the objective receives besides the parameters. */
-export interface ObjectiveContext {
+export interface ObjectiveContext<N extends string = string> {
   /** The trial being evaluated. */
-  readonly trial: Trial;
+  readonly trial: Trial<N>;
   /** Aborted when the run is interrupted or stopped: long evaluations should give up then. */
   readonly signal: AbortSignal;
 }
 
 /** A function to minimise; it may be async. A throw or a non-finite value fails the trial. */
-export type Objective = (
-  params: Record<string, number>,
-  context: ObjectiveContext,
+export type Objective<N extends string = string> = (
+  params: Record<N, number>,
+  context: ObjectiveContext<N>,
 ) => number | PromiseLike<number>;
 
 /** A trial whose evaluation failed, and why. */
-export interface TrialFailure {
-  readonly trial: Trial;
+export interface TrialFailure<N extends string = string> {
+  readonly trial: Trial<N>;
   readonly error: unknown;
 }
 
 /** Progress reported after every finished trial. */
-export interface TrialOutcome {
-  readonly trial: Trial;
+export interface TrialOutcome<N extends string = string> {
+  readonly trial: Trial<N>;
   /** The value, or `undefined` when the trial failed. */
   readonly value: number | undefined;
-  readonly best: BestPoint | null;
+  readonly best: BestPoint<N> | null;
   readonly evaluations: number;
   readonly budget: number;
 }
 
 /** Options of {@link minimize}. */
-export interface MinimizeOptions {
+export interface MinimizeOptions<N extends string = string> {
   /** How many evaluations may run at once (default 1). */
   readonly concurrency?: number;
   /**
@@ -45,23 +49,23 @@ export interface MinimizeOptions {
   /** Aborting cancels pending evaluations; `minimize` then rejects with the signal's reason. */
   readonly signal?: AbortSignal;
   /** Called after each finished trial (on the caller's event loop; must not throw). */
-  readonly onTrial?: (outcome: TrialOutcome) => void;
+  readonly onTrial?: (outcome: TrialOutcome<N>) => void;
 }
 
 /** What a run of {@link minimize} found. */
-export interface MinimizeResult {
-  readonly best: BestPoint | null;
+export interface MinimizeResult<N extends string = string> {
+  readonly best: BestPoint<N> | null;
   /** Trials evaluated to a value in this run. */
   readonly evaluations: number;
-  readonly failures: readonly TrialFailure[];
+  readonly failures: readonly TrialFailure<N>[];
   /** True when a failure stopped the run early (`onError: "stop"`). */
   readonly stopped: boolean;
   /** The solver, resumable: pass it to `minimize` again or persist it with `toJSON()`. */
-  readonly solver: Solver;
+  readonly solver: Solver<N>;
 }
 
-interface Finished {
-  readonly trial: Trial;
+interface Finished<N extends string> {
+  readonly trial: Trial<N>;
   readonly exit: Exit.Exit<number, unknown>;
 }
 
@@ -71,11 +75,11 @@ interface Finished {
  * cancels the evaluations in flight (their `signal` aborts) and leaves their trials pending in
  * the solver, ready to be evaluated again by a later run.
  */
-export function minimizeEffect(
-  objective: Objective,
-  problem: SolverConfig | Solver,
-  options: Omit<MinimizeOptions, "signal"> = {},
-): Effect.Effect<MinimizeResult, ConfigError | UsageError> {
+export function minimizeEffect<const N extends string>(
+  objective: Objective<N>,
+  problem: SolverConfig<N> | Solver<N>,
+  options: Omit<MinimizeOptions<N>, "signal"> = {},
+): Effect.Effect<MinimizeResult<N>, ConfigError | UsageError> {
   return Effect.scoped(
     Effect.gen(function* () {
       const concurrency = options.concurrency ?? 1;
@@ -91,16 +95,16 @@ export function minimizeEffect(
             catch: (error) => (error instanceof ConfigError ? error : new UsageError(String(error))),
           });
       const stopOnError = (options.onError ?? "stop") === "stop";
-      const finished = yield* Queue.unbounded<Finished>();
+      const finished = yield* Queue.unbounded<Finished<N>>();
       const running = yield* FiberSet.make<void>();
-      const failures: TrialFailure[] = [];
+      const failures: TrialFailure<N>[] = [];
       // Trials left pending by an earlier, interrupted run are evaluated first.
-      const queued: Trial[] = solver.pendingTrials();
+      const queued: Trial<N>[] = solver.pendingTrials();
       let inFlight = 0;
       let evaluations = 0;
       let stopped = false;
 
-      const evaluate = (trial: Trial) =>
+      const evaluate = (trial: Trial<N>) =>
         Effect.tryPromise({
           try: async (signal) => objective(trial.params, { trial, signal }),
           catch: (error) => error,
@@ -115,7 +119,7 @@ export function minimizeEffect(
         );
 
       /** Tells the solver what an evaluation gave (a value, or a failure that may stop the run). */
-      const record = (done: Finished): void => {
+      const record = (done: Finished<N>): void => {
         const { trial, exit } = done;
         let value: number | undefined;
         if (Exit.isSuccess(exit)) {
@@ -169,11 +173,11 @@ export function minimizeEffect(
  * }, { concurrency: 4 });
  * ```
  */
-export async function minimize(
-  objective: Objective,
-  problem: SolverConfig | Solver,
-  options: MinimizeOptions = {},
-): Promise<MinimizeResult> {
+export async function minimize<const N extends string>(
+  objective: Objective<N>,
+  problem: SolverConfig<N> | Solver<N>,
+  options: MinimizeOptions<N> = {},
+): Promise<MinimizeResult<N>> {
   const { signal, ...rest } = options;
   signal?.throwIfAborted();
   const exit = await Effect.runPromiseExit(
@@ -185,6 +189,6 @@ export async function minimize(
   throw Cause.squash(exit.cause);
 }
 
-function isSolver(problem: SolverConfig | Solver): problem is Solver {
-  return typeof (problem as Solver).ask === "function";
+function isSolver<N extends string>(problem: SolverConfig<N> | Solver<N>): problem is Solver<N> {
+  return typeof (problem as Solver<N>).ask === "function";
 }

@@ -1,4 +1,5 @@
-import { Effect, type Scope } from "effect";
+import * as Effect from "effect/Effect";
+import type * as Scope from "effect/Scope";
 import { type Actor, createActor, type SnapshotFrom } from "xstate";
 import { type SolverClassification, solverMachine } from "../../machines/solver.machine.js";
 import { type ConfigError, errorMessage, UsageError } from "../errors.js";
@@ -13,10 +14,13 @@ import { probePoints } from "./probe.js";
 import type { Evaluation, Strategy, StrategyName, StrategyState } from "./strategy.js";
 import { createTpe, restoreTpe } from "./tpe.js";
 
-/** A point the solver wants evaluated. `params` are raw values, keyed by parameter name. */
-export interface Trial {
+/**
+ * A point the solver wants evaluated. `params` are raw values, keyed by parameter name (`N`, the
+ * config's names; see {@link SolverConfig}).
+ */
+export interface Trial<N extends string = string> {
   readonly id: number;
-  readonly params: Record<string, number>;
+  readonly params: Record<N, number>;
 }
 
 /** The result of an asked trial. */
@@ -27,18 +31,18 @@ export interface TrialResult {
 }
 
 /** A point evaluated outside the solver (warm start). It does not count against the budget. */
-export interface WarmStartPoint {
-  readonly params: Readonly<Record<string, number>>;
+export interface WarmStartPoint<N extends string = string> {
+  readonly params: Readonly<Record<N, number>>;
   readonly value: number;
   readonly cost?: number;
 }
 
 /** Anything {@link Solver.tell} accepts. */
-export type Told = TrialResult | WarmStartPoint;
+export type Told<N extends string = string> = TrialResult | WarmStartPoint<N>;
 
 /** The best point found so far. */
-export interface BestPoint {
-  readonly params: Record<string, number>;
+export interface BestPoint<N extends string = string> {
+  readonly params: Record<N, number>;
   readonly value: number;
 }
 
@@ -86,8 +90,11 @@ export interface AskOptions {
  * be told in any order and in part; a call that would break that contract throws a
  * {@link UsageError} and changes nothing. `ask` + `tell` cost tens of microseconds, so the
  * solver's overhead disappears next to any real objective.
+ *
+ * `N` is the union of parameter names, inferred by {@link createSolver} from a literal `bounds`
+ * object (`string` for a config built at run time).
  */
-export interface Solver {
+export interface Solver<N extends string = string> {
   /** The validated configuration with defaults filled in. */
   readonly config: ResolvedSolverConfig;
   /** The running lifecycle actor (XState), for inspection. */
@@ -106,21 +113,21 @@ export interface Solver {
    * Up to a batch of new trials; `[]` when nothing can be proposed until pending trials are told;
    * `null` when the budget is spent or nothing is left to try.
    */
-  ask(options?: AskOptions): Trial[] | null;
+  ask(options?: AskOptions): Trial<N>[] | null;
   /**
    * Records results: `{ id, value }` for asked trials, `{ params, value }` for warm-start points.
    * All-or-nothing: if any entry is invalid, a {@link UsageError} names it and nothing is recorded.
    */
-  tell(results: Told | readonly Told[]): void;
+  tell(results: Told<N> | readonly Told<N>[]): void;
   /**
    * Marks an asked trial as failed (its evaluation could not produce a value). It stays counted
    * against the budget and never becomes the best point; the strategy ranks it below every value.
    */
   fail(id: number, reason?: string): void;
   /** The best point told so far, or null before any result. */
-  best(): BestPoint | null;
+  best(): BestPoint<N> | null;
   /** Asked trials still waiting for a result, in id order. */
-  pendingTrials(): Trial[];
+  pendingTrials(): Trial<N>[];
   /** Versioned, JSON-safe state; {@link restoreSolver} resumes from it exactly. */
   toJSON(): SolverArtifact;
   /** Stops the lifecycle actor. The solver is unusable afterwards. */
@@ -140,7 +147,9 @@ export const Solver = {
    * A solver whose lifecycle actor is stopped when the enclosing `Scope` closes; fails with a
    * {@link ConfigError} listing every problem of an invalid config.
    */
-  make: (config: SolverConfig): Effect.Effect<Solver, ConfigError, Scope.Scope> =>
+  make: <const N extends string>(
+    config: SolverConfig<N>,
+  ): Effect.Effect<Solver<N>, ConfigError, Scope.Scope> =>
     scopedResource(
       () => createSolver(config),
       (solver) => Effect.sync(() => solver.stop()),
@@ -162,12 +171,13 @@ export const Solver = {
  * its context. `ask`/`tell` calls that do not change the phase emit nothing. The sink is not part
  * of {@link Solver.toJSON}'s artifact.
  */
-export function createSolver(config: SolverConfig): Solver {
+export function createSolver<const N extends string>(config: SolverConfig<N>): Solver<N> {
   const resolved = resolveSolverConfig(config);
-  if (config.inspect === undefined) return new SolverImpl(resolved, config, null);
+  // The solver checks every name it is told against the validated bounds, whose keys are `N`.
+  if (config.inspect === undefined) return new SolverImpl(resolved, config, null) as Solver<N>;
   // The artifact keeps the JSON part of the config only.
   const { inspect: _sink, ...input } = config;
-  return new SolverImpl(resolved, input, null);
+  return new SolverImpl(resolved, input, null) as Solver<N>;
 }
 
 /** Options of {@link restoreSolver}. */
@@ -178,9 +188,14 @@ export interface RestoreSolverOptions {
 
 /**
  * Resumes a solver from {@link Solver.toJSON}'s artifact: the next `ask` equals the one the
- * original solver would have made.
+ * original solver would have made. The artifact is read at run time, so its names are not known
+ * to the compiler: give them as `restoreSolver<"x" | "y">(artifact)` to get a typed solver (they
+ * are not checked against the artifact's bounds).
  */
-export function restoreSolver(artifact: unknown, options: RestoreSolverOptions = {}): Solver {
+export function restoreSolver<N extends string = string>(
+  artifact: unknown,
+  options: RestoreSolverOptions = {},
+): Solver<N> {
   const a = artifact as SolverArtifact;
   if (typeof a !== "object" || a === null || a.format !== "arqon.solver") {
     throw new UsageError('not a solver artifact (expected format "arqon.solver")');
@@ -189,7 +204,7 @@ export function restoreSolver(artifact: unknown, options: RestoreSolverOptions =
   const config = { ...resolveSolverConfig(a.config), inspect: options.inspect };
   const problems = artifactProblems(a, new Space(config.bounds), config.probeSize);
   if (problems.length > 0) throw new UsageError(`corrupt solver artifact:\n  - ${problems.join("\n  - ")}`);
-  return new SolverImpl(config, a.config, a);
+  return new SolverImpl(config, a.config, a) as Solver<N>;
 }
 
 const STRATEGY_SEED_STREAM = 0x5eed;

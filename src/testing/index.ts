@@ -1,8 +1,11 @@
 /**
  * `arqon/testing`: standard black-box test functions with known minima, for checking an
- * optimisation loop or comparing settings in your own tests.
+ * optimisation loop or comparing settings in your own tests, and the seeded generator arqon draws
+ * every random choice from, for simulations that must replay exactly.
  * @packageDocumentation
  */
+
+export { Prng } from "../random/prng.js";
 export {
   ackley,
   branin,

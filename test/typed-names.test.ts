@@ -1,0 +1,137 @@
+// Parameter names as types: `createEngine`, `createSolver` and `minimize` infer the names of a
+// literal config. The `expectTypeOf` and `@ts-expect-error` lines are checked by `tsc --noEmit`
+// (tsconfig includes test/): an unused `@ts-expect-error` is itself a compile error, so a misspelt
+// name that stopped being rejected fails the type check.
+import { VirtualTimeScheduler } from "rxjs";
+import { afterEach, describe, expect, expectTypeOf, it } from "vitest";
+import type { EngineConfig } from "../src/engine/config.js";
+import { createEngine, type Engine, type EngineSnapshot } from "../src/engine/engine.js";
+import { UsageError } from "../src/errors.js";
+import type { SolverConfig } from "../src/solver/config.js";
+import { minimize } from "../src/solver/minimize.js";
+import {
+  type BestPoint,
+  createSolver,
+  restoreSolver,
+  type Solver,
+  type Trial,
+} from "../src/solver/solver.js";
+
+const open: Engine[] = [];
+afterEach(async () => {
+  for (const engine of open.splice(0)) await engine.close();
+});
+
+function typedEngine() {
+  const engine = createEngine({
+    seed: 1,
+    scheduler: new VirtualTimeScheduler(),
+    params: {
+      batchSize: { min: 1, max: 512, init: 64 },
+      timeoutMs: { min: 10, max: 1000, init: 200, scale: "log" },
+    },
+  });
+  open.push(engine);
+  return engine;
+}
+
+describe("createEngine with a literal config", () => {
+  it("infers the parameter names", () => {
+    const engine = typedEngine();
+    expectTypeOf(engine).toEqualTypeOf<Engine<"batchSize" | "timeoutMs">>();
+    expectTypeOf(engine.names).toEqualTypeOf<readonly ("batchSize" | "timeoutMs")[]>();
+    expectTypeOf(engine.value).parameter(0).toEqualTypeOf<"batchSize" | "timeoutMs">();
+    expectTypeOf(engine.value("batchSize")).toEqualTypeOf<number>();
+    expectTypeOf(engine.snapshot()).toEqualTypeOf<EngineSnapshot<"batchSize" | "timeoutMs">>();
+    expectTypeOf(engine.snapshot().values.timeoutMs).toEqualTypeOf<number>();
+    expect(engine.names).toEqual(["batchSize", "timeoutMs"]);
+  });
+
+  it("reads live values by name and resolves indexes once for hot loops", () => {
+    const engine = typedEngine();
+    expect(engine.value("batchSize")).toBe(64);
+    expect(engine.value("timeoutMs")).toBe(200);
+    const timeout = engine.indexOf("timeoutMs");
+    expect(timeout).toBe(1);
+    expect(engine.values[timeout]).toBe(200);
+    expect(engine.snapshot().values.batchSize).toBe(64);
+  });
+
+  it("rejects a misspelt name at compile time, and at run time with the known names", () => {
+    const engine = typedEngine();
+    // @ts-expect-error: "batchsize" is not a parameter of this engine
+    expect(() => engine.value("batchsize")).toThrow(UsageError);
+    // @ts-expect-error: nor is "timeout"
+    expect(() => engine.indexOf("timeout")).toThrow(
+      'unknown parameter "timeout"; the engine has batchSize, timeoutMs',
+    );
+    // @ts-expect-error: snapshots know the names too
+    void engine.snapshot().values.batch;
+  });
+
+  it("keeps the wide `string` path for configs built at run time", () => {
+    const params: EngineConfig["params"] = Object.fromEntries([["rate", { min: 0, max: 1, init: 0.5 }]]);
+    const engine = createEngine({ seed: 2, scheduler: new VirtualTimeScheduler(), params });
+    open.push(engine);
+    expectTypeOf(engine).toEqualTypeOf<Engine<string>>();
+    const name: string = "rate";
+    expect(engine.value(name)).toBe(0.5);
+    // A typed engine is still an Engine for code that takes any engine.
+    const any: Engine = typedEngine();
+    expect(any.value("batchSize")).toBe(64);
+  });
+});
+
+const BOUNDS = { x: { min: -5, max: 5 }, y: { min: -5, max: 5 } };
+
+describe("createSolver with a literal config", () => {
+  it("types trial params, tells and the best point by name", () => {
+    const solver = createSolver({ seed: 3, budget: 8, bounds: BOUNDS });
+    expectTypeOf(solver).toEqualTypeOf<Solver<"x" | "y">>();
+    const trials = solver.ask() ?? [];
+    expectTypeOf(trials).toEqualTypeOf<Trial<"x" | "y">[]>();
+    expect(trials.length).toBeGreaterThan(0);
+    for (const trial of trials) {
+      expectTypeOf(trial.params.x).toEqualTypeOf<number>();
+      // @ts-expect-error: "z" is not a parameter of this solver
+      expect(trial.params.z).toBeUndefined();
+      solver.tell({ id: trial.id, value: trial.params.x ** 2 + trial.params.y ** 2 });
+    }
+    // @ts-expect-error: a warm-start point must give every declared name
+    expect(() => solver.tell({ params: { x: 1 }, value: 1 })).toThrow(UsageError);
+    const best = solver.best();
+    expectTypeOf(best).toEqualTypeOf<BestPoint<"x" | "y"> | null>();
+    expect(best?.params.y).toBeTypeOf("number");
+    solver.stop();
+  });
+
+  it("keeps the wide `string` path, and restoreSolver takes names explicitly", () => {
+    const config: SolverConfig = { seed: 4, budget: 4, bounds: { a: { min: 0, max: 1 } } };
+    const solver = createSolver(config);
+    expectTypeOf(solver).toEqualTypeOf<Solver<string>>();
+    const [trial] = solver.ask() ?? [];
+    expect(trial?.params.a).toBeTypeOf("number");
+    const restored = restoreSolver<"a">(solver.toJSON());
+    expectTypeOf(restored.pendingTrials()).toEqualTypeOf<Trial<"a">[]>();
+    expect(restored.pendingTrials()[0]?.params.a).toBe(trial?.params.a);
+    solver.stop();
+    restored.stop();
+  });
+});
+
+describe("minimize with a literal config", () => {
+  it("types the objective's parameters and the result", async () => {
+    const result = await minimize(
+      ({ x, y }) => {
+        expectTypeOf(x).toEqualTypeOf<number>();
+        return (x - 1) ** 2 + (y + 2) ** 2;
+      },
+      { seed: 5, budget: 20, bounds: BOUNDS },
+    );
+    expectTypeOf(result.best).toEqualTypeOf<BestPoint<"x" | "y"> | null>();
+    expect(result.evaluations).toBe(20);
+    expect(result.best?.params.x).toBeTypeOf("number");
+    // @ts-expect-error: "w" is not a parameter of this problem
+    await minimize(({ w }) => w, { seed: 5, budget: 2, bounds: BOUNDS }).catch(() => undefined);
+  });
+});
