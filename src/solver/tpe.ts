@@ -512,10 +512,14 @@ class Tpe implements Strategy {
  *   in a fixed order (per candidate: the kernel, then dimensions 0…d−1). `toJSON()` captures the
  *   PRNG and counters; {@link restoreTpe} continues exactly (everything else is derived from the
  *   history).
- * - Cost per proposed point: l is refitted in O(k·d); g in O(n) plus O(d) per new point (its
- *   kernel constants are cached; all are recomputed, O(n·d), when the floor steps down, about every
- *   9 % of growth); each candidate costs O(k·d) for l and,
- *   if needed, at most O(n·d) for g, usually a few coordinates per kernel thanks to pruning, and
+ * - Bounded g: g holds only the newest `maxBadKernels` (default 1024) history points outside the
+ *   good set, plus the pending ones; the good set is updated from the new rows only. Below that
+ *   many trials nothing changes; above it, a proposal costs what it costs at 1024 trials (B2's
+ *   long loop: d = 16, trial 10,000).
+ * - Cost per proposed point, with m = min(n, maxBadKernels): l is refitted in O(k·d); g in O(m)
+ *   plus O(d) per new point (its kernel constants are cached; all are recomputed, O(m·d), when
+ *   the floor steps down, about every 9 % of growth); each candidate costs O(k·d) for l and,
+ *   if needed, at most O(m·d) for g, usually a few coordinates per kernel thanks to pruning, and
  *   cut short once g alone shows the candidate cannot beat the best score so far (the `cap` of
  *   {@link ParzenMixture.logDensity}; without it, g cost O(n·d) for nearly every candidate once
  *   the history clusters around the optimum). Informal ask + tell medians on the project's shared
