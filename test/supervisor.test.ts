@@ -118,6 +118,35 @@ describe("createSupervisor", () => {
     expect(clock.pendingActions).toBe(0);
   });
 
+  it("with an inspect sink, observe goes through the actor, and a failing engine is stopped the same way", async () => {
+    const clock = new ManualClock();
+    const memory = createMemoryInspector();
+    const failures: string[] = [];
+    const supervisor = createSupervisor({
+      inspect: memory.inspect,
+      onFailure: (name) => failures.push(name),
+    });
+    for (const [i, name] of ["a", "b"].entries()) supervisor.spawn(name, config(clock, i + 1));
+    feedAll(supervisor, clock, 4);
+    const b = supervisor.get("b")!;
+    const bActor = supervisor.actorOf("b")!;
+    const observed = (actor: unknown) =>
+      memory.events.filter(
+        (e) => e.type === "@xstate.event" && e.actorRef === actor && e.event.type === "observe",
+      ).length;
+    expect(observed(bActor)).toBe(4);
+    supervisor.send("b", { type: "observe", digest: poisonDigest(b, clock.now()) });
+    expect(supervisor.names()).toEqual(["a"]);
+    expect((supervisor.failure("b") as Error).message).toBe("poisoned digest");
+    expect(failures).toEqual(["b"]);
+    expect((bActor.getSnapshot() as { status: string }).status).toBe("error");
+    await tick();
+    expect(b.observe({ objective: 1, generation: b.generation, timestamp: clock.now() })).toBe("closed");
+    feedAll(supervisor, clock, 8);
+    expect(supervisor.get("a")!.generation).toBeGreaterThan(0);
+    await supervisor.close();
+  });
+
   it("three engines, one whose onApply always throws: it is contained by its breaker, the other two keep tuning", async () => {
     const clock = new ManualClock();
     const supervisor = createSupervisor();

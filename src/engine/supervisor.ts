@@ -4,7 +4,13 @@ import { UsageError } from "../errors.js";
 import type { InspectionSink } from "../inspect/inspection-record.js";
 import type { EngineConfig } from "./config.js";
 import type { Engine } from "./engine.js";
-import { type EngineCommand, engineOf, type FromEngineOptions, fromEngine } from "./from-engine.js";
+import {
+  type EngineCommand,
+  engineOf,
+  type FromEngineOptions,
+  fromEngine,
+  runEngineCommand,
+} from "./from-engine.js";
 
 /** Commands the supervisor's root and shard actors take (sent by the {@link Supervisor} methods only). */
 type SupervisorRootEvent =
@@ -105,7 +111,13 @@ export interface Supervisor {
   get(name: string): Engine | undefined;
   /** The engine actor `name` (in {@link Supervisor.actor}'s system, under a shard), or undefined. */
   actorOf(name: string): AnyActorRef | undefined;
-  /** Sends a command to the engine actor `name`; false when no such engine runs. */
+  /**
+   * Sends a command to the engine actor `name`; false when no such engine runs. Without an
+   * `inspect` sink, an `observe` command skips the actor's mailbox and runs on the engine at once
+   * (as the actor would run it, failure handling included: a throw stops and closes that engine,
+   * as an actor failure does), since digests arrive far more often than anything else; with
+   * one, every command goes through the actor so that inspection sees it.
+   */
   send(name: string, command: EngineCommand): boolean;
   /** Names of the running engines, in spawn order. */
   names(): string[];
@@ -157,11 +169,16 @@ class SupervisorImpl implements Supervisor {
   /** Shards with room for another engine (a shard is here exactly while it is not full). */
   private readonly openShards: Shard[] = [];
   private shardCount = 0;
+  /** Whether `observe` commands go straight to the engine (no inspection sink to show them to). */
+  private readonly directObserve: boolean;
+  private readonly flushAfterCommand: boolean;
   private closed = false;
   private rootError: unknown;
 
   constructor(options: SupervisorOptions) {
     this.options = options;
+    this.directObserve = options.inspect === undefined;
+    this.flushAfterCommand = options.notifications?.flush ?? false;
     this.scope = Effect.runSync(Scope.make());
     this.fibers = Effect.runSync(Scope.extend(FiberMap.make<string>(), this.scope));
     this.actor = createActor(supervisorRootMachine, {
@@ -254,8 +271,27 @@ class SupervisorImpl implements Supervisor {
   send(name: string, command: EngineCommand): boolean {
     const running = this.running.get(name);
     if (running === undefined) return false;
-    running.child.send(command);
+    if (command.type === "observe" && this.directObserve) {
+      try {
+        runEngineCommand(running.engine, command, name, this.flushAfterCommand);
+      } catch (error) {
+        this.failDirectly(name, running, error);
+      }
+    } else running.child.send(command);
     return true;
+  }
+
+  /**
+   * An engine whose command threw outside its actor: recorded as failed at once (as the watching
+   * fiber records an actor's failure), then its fiber is ended, which stops the actor and so
+   * closes the engine.
+   */
+  private failDirectly(name: string, running: Running, error: unknown): void {
+    if (this.running.get(name) !== running) return;
+    this.running.delete(name);
+    this.failures.set(name, error);
+    this.options.onFailure?.(name, error);
+    Effect.runFork(FiberMap.remove(this.fibers, name));
   }
 
   names(): string[] {
