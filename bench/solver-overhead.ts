@@ -37,6 +37,17 @@ type StrategyName = (typeof STRATEGIES)[number];
 const TRIAL_100 = 0; // index of the 90–110 window in WINDOWS
 const BUCKET_11_100 = 1; // index of the 11–100 bucket in BUCKETS
 const TRIAL_1000 = 1; // index of the 991–1000 window
+/** Trials of the long TPE loop (d = {@link LONG_DIMENSION}). */
+const LONG_BUDGET = 10_000;
+const LONG_DIMENSION = 16;
+/** Trial ranges read from the long loop: the gate's window and two buckets beside it. */
+const LONG_RANGES = [
+  { label: "1001–5000", first: 1001, last: 5000 },
+  { label: "5001–10000", first: 5001, last: 10_000 },
+  { label: "9991–10000", first: 9991, last: 10_000 },
+] as const;
+/** Gate: p50 per trial at trials 9,991–10,000, ns. */
+const LONG_GATE_NS = 1_000_000;
 
 /** One timed run: ns inside ask + tell per trial, and how many trials the probe took. */
 interface TimedRun {
@@ -44,9 +55,9 @@ interface TimedRun {
   readonly probeTrials: number;
 }
 
-function timeRun(strategy: StrategyName, d: number, seed: number): TimedRun {
+function timeRun(strategy: StrategyName, d: number, seed: number, budget = TRIAL_BUDGET): TimedRun {
   const fn = sphere(d);
-  const solver = createSolver({ seed, budget: TRIAL_BUDGET, bounds: fn.bounds, strategy });
+  const solver = createSolver({ seed, budget, bounds: fn.bounds, strategy });
   const times: number[] = [];
   let probeTrials = 0;
   try {
@@ -95,6 +106,12 @@ function involuntarySwitches(): number | null {
   }
 }
 
+/** What a child process measures: the interleaved loops and one long TPE run. */
+interface ChildResult {
+  readonly loops: RawLoop[];
+  readonly long: TimedRun;
+}
+
 /** Raw timings of one loop, as measured (and as passed from a child process to its parent). */
 interface RawLoop {
   readonly strategy: StrategyName;
@@ -135,19 +152,26 @@ const CHILD_MARKER = "B2-RAW ";
  * Measures in `processes` fresh Node processes one after another (each its own JIT warm-up and
  * heap, at a different moment of the machine's load) and pools their runs.
  */
-function measureInProcesses(processes: number, runs: number, log: (line: string) => void): RawLoop[] {
+function measureInProcesses(
+  processes: number,
+  runs: number,
+  log: (line: string) => void,
+): { loops: RawLoop[]; long: TimedRun[] } {
   const pooled = new Map<string, RawLoop>();
+  const long: TimedRun[] = [];
   for (let p = 0; p < processes; p++) {
     const child = spawnSync(
       process.execPath,
-      [...process.execArgv, process.argv[1]!, "solver-overhead", "--child=1", `--runs=${runs}`],
+      [...process.execArgv, process.argv[1]!, "solver-overhead", `--child=${p + 1}`, `--runs=${runs}`],
       { encoding: "utf8", maxBuffer: 256 * 2 ** 20, env: process.env },
     );
     const line = child.stdout?.split("\n").find((l) => l.startsWith(CHILD_MARKER));
     if (child.status !== 0 || line === undefined) {
       throw new Error(`B2 child process ${p + 1} failed (${child.status}): ${child.stderr?.slice(-500)}`);
     }
-    for (const loop of JSON.parse(line.slice(CHILD_MARKER.length)) as RawLoop[]) {
+    const result = JSON.parse(line.slice(CHILD_MARKER.length)) as ChildResult;
+    long.push(result.long);
+    for (const loop of result.loops) {
       const key = `${loop.strategy}/${loop.d}`;
       const into = pooled.get(key);
       if (into === undefined) pooled.set(key, loop);
@@ -157,9 +181,33 @@ function measureInProcesses(processes: number, runs: number, log: (line: string)
         into.switches.push(...loop.switches);
       }
     }
-    log(`  process ${p + 1}/${processes} done (${runs} runs of every loop)`);
+    log(`  process ${p + 1}/${processes} done (${runs} runs of every loop, one long TPE loop)`);
   }
-  return [...pooled.values()];
+  return { loops: [...pooled.values()], long };
+}
+
+/** p50 (ns) of each of {@link LONG_RANGES}, median over the long runs (NaN: no run got there). */
+function longFigures(runs: readonly TimedRun[]): number[] {
+  return LONG_RANGES.map((range) => {
+    const perRun = runs
+      .map((run) => run.times.slice(range.first - 1, range.last))
+      .filter((slice) => slice.length > 0)
+      .map((slice) => median(slice));
+    return perRun.length === 0 ? Number.NaN : median(perRun);
+  });
+}
+
+function longSection(runs: readonly TimedRun[]): { text: string; gateNs: number } {
+  const figures = longFigures(runs);
+  const probe = Math.max(...runs.map((r) => r.probeTrials));
+  const table = markdownTable(
+    ["loop", ...LONG_RANGES.map((r) => `p50 ${r.label}`), "probe trials"],
+    [[`tpe, d = ${LONG_DIMENSION}, ${LONG_BUDGET} trials`, ...figures.map(formatMicros), String(probe)]],
+  );
+  return {
+    text: `Long study (one run per process, seeds 1..${runs.length}; medians over the runs), µs per trial:\n\n${table}`,
+    gateNs: figures[LONG_RANGES.length - 1]!,
+  };
 }
 
 function summarizeLoop(loop: RawLoop): LoopResult {
@@ -220,7 +268,7 @@ async function optunaSection(results: readonly LoopResult[], enabled: boolean): 
   ].join("\n");
 }
 
-function gateSection(results: readonly LoopResult[]): string {
+function gateSection(results: readonly LoopResult[], longGateNs: number): string {
   const rows: string[][] = [];
   for (const strategy of STRATEGIES) {
     const own = results.filter((r) => r.strategy === strategy);
@@ -237,6 +285,11 @@ function gateSection(results: readonly LoopResult[]): string {
   }
   const tpe16 = results.find((r) => r.strategy === "tpe" && r.d === 16)!.summary.windows[TRIAL_1000]!;
   rows.push(["tpe, d = 16: p50 @991–1000 ≤ 500 µs", `${formatMicros(tpe16)} µs`, verdict(tpe16 <= 500_000)]);
+  rows.push([
+    `tpe, d = ${LONG_DIMENSION}: p50 @9991–10000 ≤ 1 ms`,
+    `${formatMicros(longGateNs)} µs`,
+    verdict(longGateNs <= LONG_GATE_NS),
+  ]);
   return `### Gates\n\n${markdownTable(["gate", "measured", "result"], rows)}`;
 }
 
@@ -248,14 +301,18 @@ export const benchmark: Benchmark = {
     const options = parseOptions(args, ["runs", "processes", "child"]);
     const runs = wholeOption(options, "runs", 7);
     if (options.values.has("child")) {
-      console.log(`${CHILD_MARKER}${JSON.stringify(measureLoops(runs, () => undefined))}`);
+      const loops = measureLoops(runs, () => undefined);
+      const long = timeRun("tpe", LONG_DIMENSION, wholeOption(options, "child", 1), LONG_BUDGET);
+      console.log(`${CHILD_MARKER}${JSON.stringify({ loops, long } satisfies ChildResult)}`);
       return;
     }
     const processes = wholeOption(options, "processes", 3);
     const env = describeEnvironment();
     console.log(environmentLine(env));
 
-    const results = measureInProcesses(processes, runs, console.log).map(summarizeLoop);
+    const measured = measureInProcesses(processes, runs, console.log);
+    const results = measured.loops.map(summarizeLoop);
+    const long = longSection(measured.long);
     const table = markdownTable(
       [...overheadHeader(), "probe trials", "preempted / run"],
       results.map((r) => [
@@ -276,12 +333,14 @@ export const benchmark: Benchmark = {
       `ask + tell, µs per trial:\n\n${table}`,
     ];
     console.log(`\n${table}`);
+    parts.push(long.text);
+    console.log(`\n${long.text}`);
 
     const optunaText = await optunaSection(results, options.optuna);
     console.log(`\n${optunaText}`);
     parts.push(optunaText);
 
-    const gateText = gateSection(results);
+    const gateText = gateSection(results, long.gateNs);
     console.log(`\n${gateText}`);
     parts.push(gateText);
 

@@ -13,7 +13,7 @@ export type { SolverClassification } from "../machines/solver.machine.js";
 /* Engine */
 export type { AuditEvent, AuditEventType } from "./audit/events.js";
 export type { EngineConfig, ParamSpecInput, ResolvedEngineConfig, WindowConfig } from "./engine/config.js";
-export { engineConfigIssues } from "./engine/config.js";
+export { engineConfigIssues, MAX_PARAMS } from "./engine/config.js";
 export type { Digest } from "./engine/digest.js";
 export { createEngine, type DigestVerdict, Engine, type EngineSnapshot } from "./engine/engine.js";
 export {

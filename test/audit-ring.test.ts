@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { AUDIT_SCHEMA_VERSION, type AuditEvent, AuditRecordType } from "../src/audit/events.js";
-import { AuditRing, DEFAULT_AUDIT_CAPACITY } from "../src/audit/ring.js";
+import { AuditRing, DEFAULT_AUDIT_CAPACITY, INITIAL_AUDIT_SLOTS } from "../src/audit/ring.js";
 import { DigestRejection } from "../src/engine/digest.js";
 import { ApplyKind } from "../src/hotpath/apply-kind.js";
 import { RollbackReason } from "../src/hotpath/rollback-reason.js";
@@ -239,5 +239,34 @@ describe("AuditRing decoding (schema v2)", () => {
     ring.write(AuditRecordType.Violation, 1.5, 1, 1, Violation.DeltaTooLarge, 0, 0.25, 1);
     const [event] = ring.drain();
     expect(JSON.parse(JSON.stringify(event))).toEqual(event);
+  });
+});
+
+describe("AuditRing growth", () => {
+  it("starts small and grows while full, keeping order, notes and the last record across a wrap", () => {
+    const ring = new AuditRing({ runId: "r", capacity: 100 });
+    // Wrap the initial room first: head moves to the middle, then the ring fills up again.
+    for (let k = 1; k <= INITIAL_AUDIT_SLOTS; k++) writeTagged(ring, k);
+    expect(tags(ring.drain(10))).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    for (let k = INITIAL_AUDIT_SLOTS + 1; k <= 60; k++) {
+      expect(writeTagged(ring, k)).toBe(true);
+      if (k === 30) expect(ring.annotateLast("thirty")).toBe(true);
+    }
+    expect(ring.annotateLast("sixty")).toBe(true);
+    expect(ring.size).toBe(50);
+    const events = ring.drain();
+    expect(tags(events)).toEqual(Array.from({ length: 50 }, (_, i) => i + 11));
+    const notes = events.flatMap((e) => ("note" in e && e.note !== undefined ? [e.note] : []));
+    expect(notes).toEqual(["thirty", "sixty"]);
+    expect(ring.dropped).toBe(0);
+  });
+
+  it("never grows past its capacity: a full ring drops and counts", () => {
+    const ring = new AuditRing({ runId: "r", capacity: 40 });
+    for (let k = 1; k <= 45; k++) writeTagged(ring, k);
+    expect(ring.size).toBe(40);
+    expect(ring.peak).toBe(40);
+    expect(ring.dropped).toBe(5);
+    expect(tags(ring.drain())).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
   });
 });

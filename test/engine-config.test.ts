@@ -1,6 +1,11 @@
 import { asyncScheduler, VirtualTimeScheduler } from "rxjs";
 import { describe, expect, it } from "vitest";
-import { type EngineConfig, engineConfigIssues, resolveEngineConfig } from "../src/engine/config.js";
+import {
+  type EngineConfig,
+  engineConfigIssues,
+  MAX_PARAMS,
+  resolveEngineConfig,
+} from "../src/engine/config.js";
 import { createEngine } from "../src/engine/engine.js";
 import { ConfigError, type ConfigIssue } from "../src/errors.js";
 
@@ -274,5 +279,28 @@ describe("engine config: reserved names", () => {
     expect(engineConfigIssues({ seed: 1, params })).toEqual([
       { path: "params", message: '"__proto__" is reserved and cannot name a parameter' },
     ]);
+  });
+});
+
+describe("engine config: parameter count", () => {
+  const paramsOf = (count: number) =>
+    Object.fromEntries(Array.from({ length: count }, (_, i) => [`p${i}`, { min: 0, max: 1 }]));
+
+  it("accepts the most parameters the audit record holds, and an engine runs with them", async () => {
+    const config = { seed: 1, params: paramsOf(MAX_PARAMS) };
+    expect(MAX_PARAMS).toBe(255);
+    expect(problems(config)).toEqual([]);
+    const engine = createEngine(config);
+    expect(engine.values).toHaveLength(MAX_PARAMS);
+    await engine.close();
+  });
+
+  it("reports one more as a config issue on params, never as a RangeError", () => {
+    const config = { seed: 1, params: paramsOf(MAX_PARAMS + 1) };
+    expect(problems(config)).toEqual([
+      "params: expected at most 255 parameters (the audit record's vector width), got 256",
+    ]);
+    const error = configError(config);
+    expect(error.issues).toEqual(engineConfigIssues(config));
   });
 });

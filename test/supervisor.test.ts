@@ -1,8 +1,9 @@
 import { Effect } from "effect";
 import { describe, expect, it } from "vitest";
+import type { AnyActorRef } from "xstate";
 import type { EngineConfig } from "../src/engine/config.js";
 import type { Engine } from "../src/engine/engine.js";
-import { createSupervisor, Supervisor } from "../src/engine/supervisor.js";
+import { createSupervisor, SUPERVISOR_SHARD_SIZE, Supervisor } from "../src/engine/supervisor.js";
 import { ConfigError, UsageError } from "../src/errors.js";
 import { createMemoryInspector } from "../src/inspect/memory-inspector.js";
 import { ManualClock } from "./support/engine-clock.js";
@@ -117,6 +118,35 @@ describe("createSupervisor", () => {
     expect(clock.pendingActions).toBe(0);
   });
 
+  it("with an inspect sink, observe goes through the actor, and a failing engine is stopped the same way", async () => {
+    const clock = new ManualClock();
+    const memory = createMemoryInspector();
+    const failures: string[] = [];
+    const supervisor = createSupervisor({
+      inspect: memory.inspect,
+      onFailure: (name) => failures.push(name),
+    });
+    for (const [i, name] of ["a", "b"].entries()) supervisor.spawn(name, config(clock, i + 1));
+    feedAll(supervisor, clock, 4);
+    const b = supervisor.get("b")!;
+    const bActor = supervisor.actorOf("b")!;
+    const observed = (actor: unknown) =>
+      memory.events.filter(
+        (e) => e.type === "@xstate.event" && e.actorRef === actor && e.event.type === "observe",
+      ).length;
+    expect(observed(bActor)).toBe(4);
+    supervisor.send("b", { type: "observe", digest: poisonDigest(b, clock.now()) });
+    expect(supervisor.names()).toEqual(["a"]);
+    expect((supervisor.failure("b") as Error).message).toBe("poisoned digest");
+    expect(failures).toEqual(["b"]);
+    expect((bActor.getSnapshot() as { status: string }).status).toBe("error");
+    await tick();
+    expect(b.observe({ objective: 1, generation: b.generation, timestamp: clock.now() })).toBe("closed");
+    feedAll(supervisor, clock, 8);
+    expect(supervisor.get("a")!.generation).toBeGreaterThan(0);
+    await supervisor.close();
+  });
+
   it("three engines, one whose onApply always throws: it is contained by its breaker, the other two keep tuning", async () => {
     const clock = new ManualClock();
     const supervisor = createSupervisor();
@@ -153,6 +183,35 @@ describe("createSupervisor", () => {
     feedAll(supervisor, clock, 4);
     expect(memory.snapshots("spsa").length).toBeGreaterThan(1);
     await supervisor.close();
+  });
+});
+
+describe("createSupervisor: shards", () => {
+  it("keeps engine actors in shards of bounded size, reuses freed room, and tunes across shards", async () => {
+    const clock = new ManualClock();
+    const supervisor = createSupervisor();
+    const count = 2 * SUPERVISOR_SHARD_SIZE + 5;
+    const names = Array.from({ length: count }, (_, i) => `e${i}`);
+    for (const [i, name] of names.entries()) supervisor.spawn(name, config(clock, i + 1));
+    const shardSizes = () =>
+      Object.values(supervisor.actor.getSnapshot().children as Record<string, AnyActorRef>).map(
+        (shard) => Object.keys(shard.getSnapshot().children).length,
+      );
+    expect(shardSizes()).toEqual([SUPERVISOR_SHARD_SIZE, SUPERVISOR_SHARD_SIZE, 5]);
+    for (const name of names) expect(supervisor.actor.system.get(name)).toBe(supervisor.actorOf(name));
+    // Free room in the first shard; the next spawns fill the open shards before making a new one.
+    for (const name of names.slice(0, 3)) expect(await supervisor.stop(name)).toBe(true);
+    expect(shardSizes()).toEqual([SUPERVISOR_SHARD_SIZE - 3, SUPERVISOR_SHARD_SIZE, 5]);
+    for (let i = 0; i < 3; i++) supervisor.spawn(`again${i}`, config(clock, 500 + i));
+    expect(shardSizes().reduce((a, b) => a + b, 0)).toBe(count);
+    expect(shardSizes()).toHaveLength(3);
+    feedAll(supervisor, clock, 8, ["e3", `e${count - 1}`, "again0"]);
+    expect(supervisor.get("e3")!.generation).toBeGreaterThan(0);
+    expect(supervisor.get(`e${count - 1}`)!.generation).toBeGreaterThan(0);
+    expect(supervisor.get("again0")!.generation).toBeGreaterThan(0);
+    await supervisor.close();
+    expect(supervisor.names()).toEqual([]);
+    expect(clock.pendingActions).toBe(0);
   });
 });
 

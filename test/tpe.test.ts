@@ -387,6 +387,33 @@ describe("TPE strategy", () => {
     expect(fromReused).toEqual(fromFresh);
   });
 
+  it("bounds g to the newest maxBadKernels points, with warm caches giving what cold ones give", () => {
+    const f: Objective = (u) => (u[0]! - 0.6) ** 2 + (u[1]! - 0.25) ** 2 + 0.1 * Math.sin(9 * u[2]!);
+    const options = { maxBadKernels: 24, gamma: 0.2, maxGood: 6 };
+    const history = randomHistory(3, 10, f, 8);
+    const warm = createTpe(3, 21, options);
+    // Past the window and past the last change of the good set's size: every ask reuses the
+    // kernel slots and offers only the new row to the good set.
+    for (let step = 0; step < 60; step++) {
+      const cold = restoreTpe(warm.toJSON());
+      const pending = [[0.5, 0.5, 0.5]];
+      expect(propose(warm, history, pending, 2, history.length)).toEqual(
+        propose(cold, history, pending, 2, history.length),
+      );
+      drive(warm, f, history, history.length + 1);
+    }
+    expect(history.length).toBe(70);
+  });
+
+  it("is unchanged by maxBadKernels while the history fits in it", () => {
+    const history = randomHistory(4, 40, bowl, 12);
+    const bounded = drive(createTpe(4, 3, { maxBadKernels: 60 }), bowl, history.slice(), 60);
+    const unbounded = drive(createTpe(4, 3, { maxBadKernels: 10_000 }), bowl, history.slice(), 60);
+    expect(bounded).toEqual(unbounded);
+    expect(drive(createTpe(4, 3, { maxBadKernels: 20 }), bowl, history.slice(), 60)).not.toEqual(unbounded);
+    expect(() => createTpe(2, 1, { maxBadKernels: 0 })).toThrow(/maxBadKernels/);
+  });
+
   it("gets far closer than random search on a 2-D quadratic", () => {
     const tpeBest: number[] = [];
     const randomBest: number[] = [];

@@ -27,6 +27,9 @@ import {
 /** Default number of records an {@link AuditRing} holds. */
 export const DEFAULT_AUDIT_CAPACITY = 4096;
 
+/** Records an {@link AuditRing} has room for before its first growth (at most its capacity). */
+export const INITIAL_AUDIT_SLOTS = 16;
+
 /** Default high-water mark as a fraction of the capacity. */
 export const DEFAULT_HIGH_WATER_FRACTION = 0.8;
 
@@ -55,8 +58,11 @@ export interface AuditRingOptions {
  * and drained (decoded into {@link AuditEvent}s) on a cold path.
  *
  * @remarks
- * Storage is one Float64Array of `capacity × recordWidth` slots, allocated once, where
- * `recordWidth` is 9 fixed fields plus `max(d, 5)` vector slots (d = parameters). When the ring is full a
+ * Storage is one Float64Array of `slots × recordWidth` numbers, where `recordWidth` is 9 fixed
+ * fields plus `max(d, 5)` vector slots (d = parameters). It starts with room for
+ * {@link INITIAL_AUDIT_SLOTS} records and doubles when a write finds it full, up to `capacity`
+ * (so an idle engine does not hold a full-size ring, and a busy one stops allocating once its
+ * ring has grown to what its drain cadence needs). When the ring holds `capacity` records a
  * write is refused and counted in {@link AuditRing.dropped}: the ring never blocks and never
  * overwrites unread records. The control-safety layer watches {@link AuditRing.aboveHighWater}
  * and `dropped` to stop adaptation before records are lost.
@@ -82,9 +88,11 @@ export class AuditRing {
   declare readonly vectorSlots: number;
   /** Float64 slots per record: 9 fixed fields + {@link AuditRing.vectorSlots}. */
   declare readonly recordWidth: number;
-  declare private readonly records: Float64Array;
+  // Both grow (see grow()); `slots` is how many records they have room for now.
+  declare private records: Float64Array;
   // Notes are rare (cold-path annotations); slots are cleared when their record leaves the ring.
-  declare private readonly notes: (string | undefined)[];
+  declare private notes: (string | undefined)[];
+  declare private slots: number;
   declare private readonly decodeContext: {
     readonly runId: string;
     readonly decoders: AuditDecoders;
@@ -121,8 +129,9 @@ export class AuditRing {
     this.highWaterMark = highWaterMark;
     this.vectorSlots = Math.max(vectorWidth, DIGEST_SLOTS);
     this.recordWidth = AUDIT_HEADER_FIELDS + this.vectorSlots;
-    this.records = new Float64Array(capacity * this.recordWidth);
-    this.notes = new Array<string | undefined>(capacity).fill(undefined);
+    this.slots = Math.min(capacity, INITIAL_AUDIT_SLOTS);
+    this.records = new Float64Array(this.slots * this.recordWidth);
+    this.notes = new Array<string | undefined>(this.slots).fill(undefined);
     this.decodeContext = {
       runId: options.runId,
       decoders: { ...DEFAULT_AUDIT_DECODERS, ...options.decoders },
@@ -286,13 +295,16 @@ export class AuditRing {
     b: number,
   ): number {
     const seq = this.nextSeq++;
-    if (this.count === this.capacity) {
-      this.droppedCount++;
-      this.lastStoredSlot = -1;
-      return -1;
+    if (this.count === this.slots) {
+      if (this.slots === this.capacity) {
+        this.droppedCount++;
+        this.lastStoredSlot = -1;
+        return -1;
+      }
+      this.grow();
     }
     let slot = this.head + this.count;
-    if (slot >= this.capacity) slot -= this.capacity;
+    if (slot >= this.slots) slot -= this.slots;
     const at = slot * this.recordWidth;
     const records = this.records;
     records[at + FIELD_SEQ] = seq;
@@ -363,7 +375,28 @@ export class AuditRing {
 
   private slotAt(k: number): number {
     const slot = this.head + k;
-    return slot >= this.capacity ? slot - this.capacity : slot;
+    return slot >= this.slots ? slot - this.slots : slot;
+  }
+
+  /**
+   * Doubles the room (up to `capacity`), the held records moved to the front in order. Only when
+   * the ring is full: a ring that is drained in time stops growing, and its writes stop allocating.
+   */
+  private grow(): void {
+    const slots = Math.min(this.capacity, this.slots * 2);
+    const width = this.recordWidth;
+    const records = new Float64Array(slots * width);
+    const notes = new Array<string | undefined>(slots).fill(undefined);
+    for (let k = 0; k < this.count; k++) {
+      const from = this.slotAt(k);
+      records.set(this.records.subarray(from * width, (from + 1) * width), k * width);
+      notes[k] = this.notes[from];
+      if (from === this.lastStoredSlot) this.lastStoredSlot = k;
+    }
+    this.records = records;
+    this.notes = notes;
+    this.slots = slots;
+    this.head = 0;
   }
 
   private release(take: number): void {

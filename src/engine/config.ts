@@ -3,7 +3,7 @@ import * as ParseResult from "effect/ParseResult";
 import * as Schema from "effect/Schema";
 import { asyncScheduler, type SchedulerLike } from "rxjs";
 import type { InspectionEvent } from "xstate";
-import type { AuditEvent, ControlCommandName } from "../audit/events.js";
+import { type AuditEvent, type ControlCommandName, VECTOR_LENGTH_UNIT } from "../audit/events.js";
 import { type ConfigShape, reservedNameIssue, withoutUndefinedKeys } from "../config-input.js";
 import { ConfigError, type ConfigIssue } from "../errors.js";
 import {
@@ -77,7 +77,7 @@ export interface WindowConfig {
 export interface EngineConfig<N extends string = string> {
   /** Seed of every random choice (perturbation signs): same seed + same digests ⇒ same applies. */
   readonly seed: number;
-  /** The knobs, in raw units, in declaration order. */
+  /** The knobs, in raw units, in declaration order; at most {@link MAX_PARAMS}. */
   readonly params: Readonly<Record<N, ParamSpecInput>>;
   /** SPSA gains and options (unit-cube units); `a: "auto"` by default. */
   readonly spsa?: SpsaOptions | undefined;
@@ -287,6 +287,24 @@ export const EngineConfigSchema = Schema.Struct({
 });
 
 const decode = Schema.decodeUnknownEither(EngineConfigSchema);
+
+/**
+ * Most parameters one engine tunes: an audit record stores its vector's length beside the record
+ * type in one field, which leaves room for 255 values.
+ */
+export const MAX_PARAMS = VECTOR_LENGTH_UNIT - 1;
+
+function paramCountIssue(params: unknown): ConfigIssue[] {
+  if (typeof params !== "object" || params === null) return [];
+  const count = Object.keys(params).length;
+  if (count <= MAX_PARAMS) return [];
+  return [
+    {
+      path: "params",
+      message: `expected at most ${MAX_PARAMS} parameters (the audit record's vector width), got ${count}`,
+    },
+  ];
+}
 const SPSA_KEYS = [
   "a",
   "c",
@@ -332,6 +350,7 @@ export function engineConfigIssues(raw: unknown): ConfigIssue[] {
     }
   }
   const config = input as Record<string, unknown>;
+  issues.push(...paramCountIssue(config.params));
   if (typeof config.params === "object" && config.params !== null) {
     for (const [name, spec] of Object.entries(config.params)) issues.push(...paramIssues(name, spec));
   }

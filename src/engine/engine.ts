@@ -2,8 +2,8 @@ import * as Effect from "effect/Effect";
 import * as Exit from "effect/Exit";
 import * as Scope from "effect/Scope";
 import { Observable, type SchedulerLike, Subject, type Subscriber, type Subscription } from "rxjs";
-import { type Actor, type AnyActorRef, createActor } from "xstate";
-import { engineMachine } from "../../machines/engine.machine.js";
+import type { Actor, AnyActorRef } from "xstate";
+import type { engineMachine } from "../../machines/engine.machine.js";
 import type { HotPathEvent } from "../../machines/hot-path.logic.js";
 import {
   decodeSafeMode,
@@ -13,7 +13,7 @@ import {
   type SafeModeName,
   type SafeModeReason,
 } from "../../machines/safe-mode-reasons.js";
-import { type SpsaMachineEvent, spsaMachine } from "../../machines/spsa.machine.js";
+import type { SpsaMachineEvent } from "../../machines/spsa.machine.js";
 import {
   type AuditEvent,
   AuditRecordType,
@@ -36,13 +36,13 @@ import { scopedResource } from "../runtime/scoped-resource.js";
 import { type EngineConfig, type ResolvedEngineConfig, resolveEngineConfig } from "./config.js";
 import { ControlSafety, type PacedSlot } from "./control-safety.js";
 import { checkDigest, DIGEST_ACCEPTED, type Digest, DigestRejection } from "./digest.js";
+import { createEngineRoot } from "./engine-actors.js";
 import {
   createWindowStats,
   evaluationWindows,
   type WindowControl,
   type WindowResult,
 } from "./evaluation-windows.js";
-import { createHotPathLogic } from "./hot-path-actor.js";
 import { ParamRegistry } from "./registry.js";
 import { CommitResult, SpsaCore } from "./spsa/spsa-core.js";
 
@@ -518,14 +518,14 @@ class EngineImpl implements Engine {
 
   /** Builds the root actor with the real hot-path logic and the SPSA hooks bound to this engine. */
   private createRootActor(): Actor<typeof engineMachine> {
-    const machine = engineMachine.provide({
-      actors: {
-        hotPath: createHotPathLogic(this.executor, this.live, () => this.scheduler.now()),
-        spsa: spsaMachine.provide({ actions: this.spsaActions() }),
-      },
-    });
     const inspect = this.config.inspect;
-    const root = createActor(machine, {
+    const binding = {
+      spsaActions: this.spsaActions(),
+      executor: this.executor,
+      live: this.live,
+      now: () => this.scheduler.now(),
+    };
+    const root = createEngineRoot(binding, {
       input: { stallAfter: this.config.stallAfter, safeMode: this.config.safety.safeMode },
       clock: clockFromScheduler(this.scheduler),
       ...(inspect === undefined ? {} : { inspect }),

@@ -132,25 +132,39 @@ export function fromEngine<TInput = NonReducibleUnknown>(
 
     receive((command) => {
       try {
-        run(engine, command);
-        if (flush) engine.flushEvents();
+        runEngineCommand(engine, command, engineId, flush);
       } catch (error) {
         // Engine methods do not throw on bad input; anything thrown here is a broken dependency
-        // (e.g. a scheduler or a hook), so the engine is closed before the actor fails with it.
+        // (e.g. a scheduler or a hook) or an internal failure, so the engine is closed before the
+        // actor fails with it.
         release();
         throw error;
-      }
-      if (engine.failure !== undefined) {
-        release();
-        throw new EngineFailedError(`engine "${engineId}" failed: ${errorMessage(engine.failure)}`, {
-          cause: engine.failure,
-        });
       }
     });
 
     if (sendStarted) sendBack({ type: "engine.started", engineId, engine } satisfies EngineNotification);
     return release;
   });
+}
+
+/**
+ * Runs one command on an engine the way its actor does: throws whatever the engine method threw,
+ * or an {@link EngineFailedError} when the engine reports an internal failure after it (the
+ * caller then closes the engine). With `flush`, pending audit events are delivered after it.
+ */
+export function runEngineCommand(
+  engine: Engine,
+  command: EngineCommand,
+  engineId: string,
+  flush: boolean,
+): void {
+  run(engine, command);
+  if (flush) engine.flushEvents();
+  if (engine.failure !== undefined) {
+    throw new EngineFailedError(`engine "${engineId}" failed: ${errorMessage(engine.failure)}`, {
+      cause: engine.failure,
+    });
+  }
 }
 
 /** Runs one command on the engine. */

@@ -41,6 +41,13 @@ export interface TpeOptions {
    * was worse on Branin, Optuna's 1/min(100, n + 2) much worse on every function).
    */
   readonly bandwidthFloor?: number;
+  /**
+   * Most history points in g(x): the newest `maxBadKernels` points of the history outside the good
+   * set (plus the pending points) form g, so a proposal costs the same at trial 10,000 as at
+   * trial `maxBadKernels`. Older points sit where TPE no longer samples and add almost nothing to g
+   * there. Default 1024 (a budget up to 1,024 trials is unaffected).
+   */
+  readonly maxBadKernels?: number;
 }
 
 /** {@link TpeOptions} with every default filled in. */
@@ -52,6 +59,7 @@ interface ResolvedOptions {
   readonly priorWeight: number;
   readonly rankExponent: number;
   readonly bandwidthFloor: number;
+  readonly maxBadKernels: number;
 }
 
 /** PRNG stream of this strategy, so it never shares a sequence with another user of the same seed. */
@@ -71,12 +79,14 @@ function resolveOptions(options: TpeOptions): ResolvedOptions {
     priorWeight: options.priorWeight ?? 1,
     rankExponent: options.rankExponent ?? 3,
     bandwidthFloor: options.bandwidthFloor ?? 0.045,
+    maxBadKernels: options.maxBadKernels ?? 1024,
   };
   const problems: string[] = [];
   const check = (ok: boolean, name: string, expected: string, value: number) => {
     if (!ok) problems.push(`${name} must be ${expected}, got ${value}`);
   };
-  const { gamma, minGood, maxGood, candidates, priorWeight, rankExponent, bandwidthFloor } = resolved;
+  const { gamma, minGood, maxGood, candidates, priorWeight, rankExponent, bandwidthFloor, maxBadKernels } =
+    resolved;
   check(gamma > 0 && gamma <= 1, "gamma", "in (0, 1]", gamma);
   check(Number.isInteger(minGood) && minGood >= 1, "minGood", "an integer ≥ 1", minGood);
   check(Number.isInteger(maxGood) && maxGood >= minGood, "maxGood", "an integer ≥ minGood", maxGood);
@@ -84,6 +94,12 @@ function resolveOptions(options: TpeOptions): ResolvedOptions {
   check(priorWeight > 0 && priorWeight < Infinity, "priorWeight", "finite and > 0", priorWeight);
   check(rankExponent >= 0 && rankExponent < Infinity, "rankExponent", "finite and ≥ 0", rankExponent);
   check(bandwidthFloor > 0 && bandwidthFloor <= 1, "bandwidthFloor", "in (0, 1]", bandwidthFloor);
+  check(
+    Number.isInteger(maxBadKernels) && maxBadKernels >= 1,
+    "maxBadKernels",
+    "an integer ≥ 1",
+    maxBadKernels,
+  );
   if (problems.length > 0) throw new RangeError(`invalid TPE options: ${problems.join("; ")}`);
   return resolved;
 }
@@ -152,10 +168,14 @@ class Tpe implements Strategy {
   private goodOrder = new Int32Array(0);
   private goodValues = new Float64Array(0);
   private isGood = new Uint8Array(0);
+  /** Size of the good set in `goodRows`, and the history rows it was chosen from (0…goodScanned−1). */
+  private goodSize = 0;
+  private goodScanned = 0;
 
   /**
-   * g(x): kernel i + 1 is history row i (copied once, so its cached constant survives), followed
-   * by the extras — pending points and this batch's earlier points, the constant liar.
+   * g(x): kernel (i mod maxBadKernels) + 1 holds history row i (copied once, so its cached constant
+   * survives while the row stays among the newest maxBadKernels), followed by the extras — pending
+   * points and this batch's earlier points, the constant liar.
    */
   private readonly bad: ParzenMixture;
   private badRows = 0;
@@ -239,6 +259,8 @@ class Tpe implements Strategy {
     if (!consistent) {
       this.mirrored = 0;
       this.badRows = 0;
+      this.goodScanned = 0;
+      this.goodSize = 0;
     }
     if (n > this.capacity) this.grow(n);
     const d = this.d;
@@ -258,35 +280,66 @@ class Tpe implements Strategy {
     values.set(this.values);
     this.rows = rows;
     this.values = values;
-    this.isGood = new Uint8Array(cap);
+    const isGood = new Uint8Array(cap);
+    isGood.set(this.isGood);
+    this.isGood = isGood;
     this.capacity = cap;
   }
 
-  /** Picks the k best rows (ties by row) into `goodRows`, best first, and marks them. */
+  /**
+   * Picks the k best rows (ties by row) into `goodRows`, best first, and marks them. While k stays
+   * the same (always once the good set is at maxGood), only rows new since the last call are
+   * offered, which gives the same set as a full scan in row order: O(new rows · k) instead of O(n).
+   */
   private selectGood(n: number): number {
     const k = goodCount(n, this.options);
     if (this.goodRows.length < k) {
-      this.goodRows = new Int32Array(k);
+      const rows = new Int32Array(k);
+      rows.set(this.goodRows);
+      this.goodRows = rows;
       this.goodWeights = new Float64Array(k);
       this.goodOrder = new Int32Array(k * this.d);
       this.goodValues = new Float64Array(k * this.d);
     }
+    if (k !== this.goodSize || this.goodScanned > n) {
+      this.isGood.fill(0, 0, n);
+      this.goodScanned = 0;
+      this.goodSize = k;
+      this.offerGood(0, n, 0, k);
+      for (let r = 0; r < k; r++) this.isGood[this.goodRows[r]!] = 1;
+    } else {
+      this.offerGood(this.goodScanned, n, k, k);
+    }
+    this.goodScanned = n;
+    return k;
+  }
+
+  /**
+   * Offers rows from…to−1, in order, to the best-first list `goodRows` that holds `filled` of at
+   * most k rows; a row that enters a full list pushes out its worst (unmarking it) unless the list
+   * is being built from scratch (the caller marks it then).
+   */
+  private offerGood(from: number, to: number, filled: number, k: number): void {
     const rows = this.goodRows;
     const values = this.values;
-    let filled = 0;
-    for (let i = 0; i < n; i++) {
+    const isGood = this.isGood;
+    const marking = filled === k;
+    for (let i = from; i < to; i++) {
       const v = values[i]!;
       if (filled === k && !(v < values[rows[k - 1]!]!)) continue;
-      let p = filled < k ? filled++ : k - 1;
+      let p: number;
+      if (filled < k) p = filled++;
+      else {
+        p = k - 1;
+        if (marking) isGood[rows[p]!] = 0;
+      }
       while (p > 0 && values[rows[p - 1]!]! > v) {
         rows[p] = rows[p - 1]!;
         p--;
       }
       rows[p] = i;
+      if (marking) isGood[i] = 1;
     }
-    this.isGood.fill(0, 0, n);
-    for (let r = 0; r < k; r++) this.isGood[rows[r]!] = 1;
-    return k;
   }
 
   private fitGood(k: number, floor: number): void {
@@ -319,28 +372,40 @@ class Tpe implements Strategy {
     this.extraCount++;
   }
 
-  /** Fits g(x) to every history row outside the good set plus the extras (the constant liar). */
+  /**
+   * Fits g(x) to the newest maxBadKernels history rows outside the good set plus the extras (the
+   * constant liar). History row i lives in kernel slot i mod maxBadKernels, so a new row replaces
+   * the oldest and every other slot keeps its cached constant.
+   */
   private fitBad(n: number, floor: number): void {
     const d = this.d;
     const e = this.extraCount;
-    const means = this.bad.prepare(n + e);
+    const window = this.options.maxBadKernels;
+    const slots = n < window ? n : window;
+    const means = this.bad.prepare(slots + e);
     if (this.badRows > n) this.badRows = 0;
     if (this.badRows < n) {
-      for (let i = this.badRows * d; i < n * d; i++) means[i + d] = this.rows[i]!;
-      this.bad.markChanged(this.badRows, n - this.badRows);
+      const first = Math.max(this.badRows, n - window);
+      for (let i = first; i < n; i++) {
+        const slot = i % window;
+        for (let j = 0; j < d; j++) means[(slot + 1) * d + j] = this.rows[i * d + j]!;
+        this.bad.markChanged(slot, 1);
+      }
       this.badRows = n;
     }
     if (this.extrasCopied < e) {
       const from = this.extrasCopied;
-      for (let i = from * d; i < e * d; i++) means[(n + 1) * d + i] = this.extras[i]!;
-      this.bad.markChanged(n + from, e - from);
+      for (let i = from * d; i < e * d; i++) means[(slots + 1) * d + i] = this.extras[i]!;
+      this.bad.markChanged(slots + from, e - from);
       this.extrasCopied = e;
     }
-    if (this.members.length < n + e) this.members = new Int32Array(Math.max(n + e, 2 * this.members.length));
+    if (this.members.length < slots + e) {
+      this.members = new Int32Array(Math.max(slots + e, 2 * this.members.length));
+    }
     const members = this.members;
     let count = 0;
-    for (let i = 0; i < n; i++) if (this.isGood[i] === 0) members[count++] = i;
-    for (let x = 0; x < e; x++) members[count++] = n + x;
+    for (let i = n - slots; i < n; i++) if (this.isGood[i] === 0) members[count++] = i % window;
+    for (let x = 0; x < e; x++) members[count++] = slots + x;
     this.bad.fitFixed(members, count, floor, this.options.priorWeight);
   }
 
@@ -447,10 +512,14 @@ class Tpe implements Strategy {
  *   in a fixed order (per candidate: the kernel, then dimensions 0…d−1). `toJSON()` captures the
  *   PRNG and counters; {@link restoreTpe} continues exactly (everything else is derived from the
  *   history).
- * - Cost per proposed point: l is refitted in O(k·d); g in O(n) plus O(d) per new point (its
- *   kernel constants are cached; all are recomputed, O(n·d), when the floor steps down, about every
- *   9 % of growth); each candidate costs O(k·d) for l and,
- *   if needed, at most O(n·d) for g, usually a few coordinates per kernel thanks to pruning, and
+ * - Bounded g: g holds only the newest `maxBadKernels` (default 1024) history points outside the
+ *   good set, plus the pending ones; the good set is updated from the new rows only. Below that
+ *   many trials nothing changes; above it, a proposal costs what it costs at 1024 trials (B2's
+ *   long loop: d = 16, trial 10,000).
+ * - Cost per proposed point, with m = min(n, maxBadKernels): l is refitted in O(k·d); g in O(m)
+ *   plus O(d) per new point (its kernel constants are cached; all are recomputed, O(m·d), when
+ *   the floor steps down, about every 9 % of growth); each candidate costs O(k·d) for l and,
+ *   if needed, at most O(m·d) for g, usually a few coordinates per kernel thanks to pruning, and
  *   cut short once g alone shows the candidate cannot beat the best score so far (the `cap` of
  *   {@link ParzenMixture.logDensity}; without it, g cost O(n·d) for nearly every candidate once
  *   the history clusters around the optimum). Informal ask + tell medians on the project's shared

@@ -1,0 +1,356 @@
+/**
+ * SUPERVISOR: many engines in one process, through `createSupervisor`, at 10, 100, 1,000 and
+ * 10,000 engines. Run with `npm run bench -- supervisor` (or `NODE_ENV=production npx tsx
+ * bench/supervisor.ts`).
+ *
+ * @remarks
+ * Every size runs in a fresh Node process (so one size's garbage and JIT state do not leak into
+ * the next), which first spawns and stops {@link WARM_UP_ENGINES} engines to warm the JIT up.
+ * Then, at N engines:
+ *
+ * - **spawn** and **stop**: N `spawn` calls, then N `stop` calls (awaited one by one), timed in
+ *   batches of {@link BATCH}; the figure is the median batch, per engine. Sizes below 1,000
+ *   repeat the cycle until 1,000 engines were spawned. **close**: N engines spawned again, one
+ *   `close()` timed, divided by N.
+ * - **memory per idle engine**: after a full GC, the growth of V8's used heap plus array
+ *   buffers (the engines' typed arrays live there) from before the first spawn to after the N-th,
+ *   divided by N. The engines have received nothing yet.
+ * - **digests/s**: rounds in which every engine receives one accepted digest, first through
+ *   `supervisor.get(name).observe(digest)` held directly (the engines are looked up once), then
+ *   through `supervisor.send(name, { type: "observe", digest })`; at least
+ *   {@link THROUGHPUT_DIGESTS} digests per figure. The engines have count-only windows larger
+ *   than the run (no window closes, so this is the ingest path and the supervisor's dispatch, not
+ *   the SPSA decision) and the default clock; digests are one hidden class `{ objective,
+ *   generation }` cycled from a pool.
+ *
+ * Engines have 4 parameters and default options otherwise. Figures are medians over `--runs`
+ * processes per size (default 3). The machine is shared, so the load average is written beside.
+ */
+import { fork } from "node:child_process";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import v8 from "node:v8";
+import type { EngineConfig } from "../src/engine/config.js";
+import type { Engine } from "../src/engine/engine.js";
+import { createSupervisor, type Supervisor } from "../src/engine/supervisor.js";
+import { type Benchmark, parseOptions, wholeOption } from "./benchmark.js";
+import { describeEnvironment, environmentLine } from "./environment.js";
+import { findGc } from "./gc.js";
+import { writeSection } from "./report.js";
+import { median } from "./stats.js";
+import { formatValue, markdownTable, verdict } from "./table.js";
+
+/** Engine counts of the protocol. */
+export const SUPERVISOR_SIZES = Object.freeze([10, 100, 1_000, 10_000]);
+
+/** The gates. */
+export const SUPERVISOR_TARGETS = Object.freeze({
+  /** Spawn and stop time per engine at every size within this fraction of their median over the sizes. */
+  flatWithin: 0.2,
+  /** Digests/s through direct observe at 1,000 engines. */
+  directPerSecond: 2e6,
+  /** Digests/s through `supervisor.send` at 1,000 engines. */
+  sendPerSecond: 1e6,
+  /** Bytes per idle engine. */
+  bytesPerEngine: 50 * 1024,
+});
+
+/** Engines spawned and stopped before anything is timed. */
+const WARM_UP_ENGINES = 300;
+/** Engines spawned per size, at least, for the spawn and stop figures. */
+const MIN_SPAWNED = 1_000;
+/** Digests per throughput figure, at least. */
+const THROUGHPUT_DIGESTS = 2_000_000;
+
+/** What one process measures at one size. */
+interface SizeFigures {
+  readonly engines: number;
+  readonly spawnUs: number;
+  readonly stopUs: number;
+  readonly closeUs: number;
+  readonly bytesPerEngine: number;
+  readonly directPerSecond: number;
+  readonly sendPerSecond: number;
+}
+
+/** An engine with 4 parameters and default options; `windowDigests` gives count-only windows. */
+function engineConfig(seed: number, windowDigests?: number): EngineConfig {
+  return {
+    seed,
+    params: {
+      a: { min: 0, max: 10, init: 5 },
+      b: { min: 0, max: 1, init: 0.5 },
+      c: { min: 1, max: 100, init: 10, scale: "log" },
+      d: { min: -5, max: 5, init: 0 },
+    },
+    ...(windowDigests === undefined ? {} : { window: { digests: windowDigests } }),
+  };
+}
+
+/** Engines per timed batch of spawns or stops. */
+const BATCH = 10;
+
+/**
+ * Spawns `count` engines; pushes the time per engine of every batch of {@link BATCH} onto
+ * `samples` (medians of batches shrug off the other processes' bursts on the shared machine).
+ */
+function spawnAll(
+  supervisor: Supervisor,
+  count: number,
+  prefix: string,
+  samples: number[] = [],
+  windowDigests?: number,
+): void {
+  for (let from = 0; from < count; from += BATCH) {
+    const to = Math.min(count, from + BATCH);
+    const started = process.hrtime.bigint();
+    for (let i = from; i < to; i++) supervisor.spawn(`${prefix}${i}`, engineConfig(i + 1, windowDigests));
+    samples.push(Number(process.hrtime.bigint() - started) / (to - from));
+  }
+}
+
+/** Stops the engines {@link spawnAll} made, timed the same way. */
+async function stopAll(supervisor: Supervisor, count: number, prefix: string, samples: number[] = []) {
+  for (let from = 0; from < count; from += BATCH) {
+    const to = Math.min(count, from + BATCH);
+    const started = process.hrtime.bigint();
+    for (let i = from; i < to; i++) await supervisor.stop(`${prefix}${i}`);
+    samples.push(Number(process.hrtime.bigint() - started) / (to - from));
+  }
+}
+
+function usedBytes(gc: () => void): number {
+  gc();
+  gc();
+  return v8.getHeapStatistics().used_heap_size + process.memoryUsage().arrayBuffers;
+}
+
+/** Rounds of one digest per engine in one throughput figure. */
+function roundsFor(count: number): number {
+  return Math.max(1, Math.ceil(THROUGHPUT_DIGESTS / count));
+}
+
+/** Digests per second over rounds of one digest per engine, fed by `feed(i, digest)`. */
+function throughput(
+  engines: readonly Engine[],
+  feed: (index: number, digest: { objective: number; generation: number }) => void,
+): number {
+  const pool = Array.from({ length: 64 }, (_, i) => ({ objective: 1.5 + i * 0.01, generation: 0 }));
+  const rounds = roundsFor(engines.length);
+  const once = (count: number) => {
+    for (let round = 0; round < count; round++) {
+      for (let i = 0; i < engines.length; i++) {
+        const digest = pool[(round + i) & 63]!;
+        digest.generation = engines[i]!.generation;
+        feed(i, digest);
+      }
+    }
+  };
+  once(Math.max(1, Math.ceil(rounds / 10))); // warm-up
+  const started = process.hrtime.bigint();
+  once(rounds);
+  const elapsed = Number(process.hrtime.bigint() - started);
+  return (rounds * engines.length) / (elapsed / 1e9);
+}
+
+async function measureSize(count: number): Promise<SizeFigures> {
+  const gc = findGc();
+  if (gc === undefined) throw new Error("supervisor bench: no way to run the garbage collector");
+  const warm = createSupervisor();
+  spawnAll(warm, WARM_UP_ENGINES, "w");
+  await stopAll(warm, WARM_UP_ENGINES, "w");
+  await warm.close();
+
+  // Idle engines with default options: spawn, memory, stop.
+  const supervisor = createSupervisor();
+  const before = usedBytes(gc);
+  const spawnSamples: number[] = [];
+  const stopSamples: number[] = [];
+  spawnAll(supervisor, count, "e", spawnSamples);
+  const bytesPerEngine = (usedBytes(gc) - before) / count;
+  await stopAll(supervisor, count, "e", stopSamples);
+  for (let spawned = count; spawned < MIN_SPAWNED; spawned += count) {
+    spawnAll(supervisor, count, "e", spawnSamples);
+    await stopAll(supervisor, count, "e", stopSamples);
+  }
+
+  // Busy engines whose count-only windows outlast the run (warm-up included): digests/s, close.
+  // Two figures of 1.1 × rounds each (warm-up included), plus a check digest.
+  spawnAll(supervisor, count, "t", [], Math.ceil(roundsFor(count) * 2.5) + 16);
+  const names = supervisor.names();
+  const engines = names.map((name) => supervisor.get(name)!);
+  const directPerSecond = throughput(engines, (i, digest) => {
+    engines[i]!.observe(digest);
+  });
+  const sendPerSecond = throughput(engines, (i, digest) => {
+    supervisor.send(names[i]!, { type: "observe", digest });
+  });
+  for (const engine of engines) {
+    const verdict = engine.observe({ objective: 1, generation: engine.generation });
+    if (verdict !== "accepted") throw new Error(`supervisor bench: a digest was ${verdict} after the run`);
+    if (engine.generation !== 0) throw new Error("supervisor bench: a window closed and applied");
+  }
+  const closeStarted = process.hrtime.bigint();
+  await supervisor.close();
+  const closeNs = Number(process.hrtime.bigint() - closeStarted);
+  return {
+    engines: count,
+    spawnUs: median(spawnSamples) / 1000,
+    stopUs: median(stopSamples) / 1000,
+    closeUs: closeNs / count / 1000,
+    bytesPerEngine,
+    directPerSecond,
+    sendPerSecond,
+  };
+}
+
+const CHILD_ENV = "ARQON_SUPERVISOR_CHILD";
+
+function inChild(count: number): Promise<SizeFigures> {
+  return new Promise((resolve, reject) => {
+    const child = fork(fileURLToPath(import.meta.url), [], {
+      execArgv: process.execArgv,
+      env: { ...process.env, [CHILD_ENV]: String(count) },
+      stdio: ["ignore", "inherit", "inherit", "ipc"],
+    });
+    let result: SizeFigures | undefined;
+    child.on("message", (message) => {
+      result = message as SizeFigures;
+    });
+    child.on("error", reject);
+    child.on("exit", (code) => {
+      if (result !== undefined) resolve(result);
+      else reject(new Error(`supervisor bench child (${count} engines) exited with code ${code}`));
+    });
+  });
+}
+
+/** Medians over runs, per size. */
+function medianFigures(runs: readonly SizeFigures[]): SizeFigures {
+  const of = (key: keyof SizeFigures) => median(runs.map((r) => r[key]));
+  return {
+    engines: runs[0]!.engines,
+    spawnUs: of("spawnUs"),
+    stopUs: of("stopUs"),
+    closeUs: of("closeUs"),
+    bytesPerEngine: of("bytesPerEngine"),
+    directPerSecond: of("directPerSecond"),
+    sendPerSecond: of("sendPerSecond"),
+  };
+}
+
+/** The report, and whether every gate passed. */
+export function supervisorReport(rows: readonly SizeFigures[]): { report: string; pass: boolean } {
+  const t = SUPERVISOR_TARGETS;
+  const flat = (key: "spawnUs" | "stopUs") => {
+    const centre = median(rows.map((r) => r[key]));
+    return rows.every((r) => Math.abs(r[key] / centre - 1) <= t.flatWithin);
+  };
+  const at1000 = rows.find((r) => r.engines === 1_000);
+  const gates = [
+    {
+      name: `spawn µs per engine at every size within ±${t.flatWithin * 100} % of their median`,
+      value: rows.map((r) => formatValue(r.spawnUs)).join(" / "),
+      pass: flat("spawnUs"),
+    },
+    {
+      name: `stop µs per engine at every size within ±${t.flatWithin * 100} % of their median`,
+      value: rows.map((r) => formatValue(r.stopUs)).join(" / "),
+      pass: flat("stopUs"),
+    },
+    {
+      name: "1,000 engines, direct observe ≥ 2 M digests/s",
+      value: at1000 === undefined ? "–" : `${formatValue(at1000.directPerSecond / 1e6)} M`,
+      pass: at1000 !== undefined && at1000.directPerSecond >= t.directPerSecond,
+    },
+    {
+      name: "1,000 engines, supervisor.send ≥ 1 M digests/s",
+      value: at1000 === undefined ? "–" : `${formatValue(at1000.sendPerSecond / 1e6)} M`,
+      pass: at1000 !== undefined && at1000.sendPerSecond >= t.sendPerSecond,
+    },
+    {
+      name: "memory per idle engine ≤ 50 KB (every size)",
+      value: rows.map((r) => formatValue(r.bytesPerEngine / 1024)).join(" / "),
+      pass: rows.every((r) => r.bytesPerEngine <= t.bytesPerEngine),
+    },
+  ];
+  const table = markdownTable(
+    [
+      "engines",
+      "spawn µs/engine",
+      "stop µs/engine",
+      "close µs/engine",
+      "KB/idle engine",
+      "direct M digests/s",
+      "send M digests/s",
+    ],
+    rows.map((r) => [
+      r.engines.toLocaleString("en-US"),
+      formatValue(r.spawnUs),
+      formatValue(r.stopUs),
+      formatValue(r.closeUs),
+      formatValue(r.bytesPerEngine / 1024),
+      formatValue(r.directPerSecond / 1e6),
+      formatValue(r.sendPerSecond / 1e6),
+    ]),
+  );
+  const gateTable = markdownTable(
+    ["gate", "measured", "verdict"],
+    gates.map((g) => [g.name, g.value, verdict(g.pass)]),
+  );
+  return { report: `${table}\n\n${gateTable}`, pass: gates.every((g) => g.pass) };
+}
+
+const METHOD = [
+  "Many engines in one process through `createSupervisor` (bench/supervisor.ts): each size in a",
+  "fresh process after a JIT warm-up; spawn / stop per engine (median of batches of 10, ≥ 1,000",
+  "engines spawned per size), `close()` per engine, memory per idle engine (used heap + array buffers after",
+  "a full GC, divided by the count), and digests/s in rounds of one accepted digest per engine",
+  "(4 parameters, count-only windows that never close: the ingest path plus the supervisor's",
+  "dispatch) through a held engine (`observe`) and through `supervisor.send`. Medians of the runs.",
+].join("\n");
+
+export const benchmark: Benchmark = {
+  name: "supervisor",
+  title: "Many engines per process: spawn/stop/close time, memory per engine, digests/s",
+  inAll: true,
+  async run(args) {
+    const options = parseOptions(args, ["runs", "max"]);
+    const runs = wholeOption(options, "runs", 3);
+    const max = wholeOption(options, "max", 10_000);
+    const sizes = SUPERVISOR_SIZES.filter((size) => size <= max);
+    const rows: SizeFigures[] = [];
+    for (const size of sizes) {
+      const perRun: SizeFigures[] = [];
+      for (let run = 0; run < runs; run++) {
+        const figures = await inChild(size);
+        console.log(`  ${size} engines, run ${run + 1}: ${JSON.stringify(figures)}`);
+        perRun.push(figures);
+      }
+      rows.push(medianFigures(perRun));
+    }
+    const environment = environmentLine(describeEnvironment());
+    const { report, pass } = supervisorReport(rows);
+    const body = `${report}\n\n${runs} run(s) per size; ${environment}`;
+    console.log(body);
+    if (options.write && runs >= 3 && max >= 10_000) await writeSection("SUPERVISOR", `${METHOD}\n\n${body}`);
+    if (!pass) throw new Error("supervisor bench: FAIL (see the gates above)");
+  },
+};
+
+const invokedDirectly =
+  process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href;
+const childTask = process.env[CHILD_ENV];
+if (invokedDirectly && childTask !== undefined) {
+  measureSize(Number(childTask))
+    .then((figures) => new Promise<void>((resolve) => process.send!(figures, () => resolve())))
+    .then(() => process.disconnect?.())
+    .catch((error: unknown) => {
+      console.error(error);
+      process.exitCode = 1;
+    });
+} else if (invokedDirectly) {
+  benchmark.run(process.argv.slice(2)).catch((error: unknown) => {
+    console.error(error);
+    process.exitCode = 1;
+  });
+}

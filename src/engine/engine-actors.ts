@@ -1,0 +1,94 @@
+import { type Actor, type ActorOptions, type AnyActorLogic, createActor } from "xstate";
+import { engineMachine } from "../../machines/engine.machine.js";
+import { spsaMachine } from "../../machines/spsa.machine.js";
+import type { Executor } from "../hotpath/executor.js";
+import type { LiveConfig } from "../hotpath/live-config.js";
+import { createHotPathLogic } from "./hot-path-actor.js";
+
+/** What one engine plugs into the shared engine chart: its SPSA actions and its hot-path parts. */
+export interface EngineBinding {
+  // biome-ignore lint/suspicious/noExplicitAny: each action takes XState's arguments for its own event.
+  readonly spsaActions: Readonly<Record<string, (args: any) => void>>;
+  readonly executor: Executor;
+  readonly live: LiveConfig;
+  readonly now: () => number;
+}
+
+/** The binding of each running engine, by its actor system (the root actor's and its children's). */
+const bindings = new WeakMap<object, EngineBinding>();
+/**
+ * The binding of the engine whose root actor is being constructed: XState creates the invoked
+ * children (and asks for their initial state) inside the root's constructor, before its system
+ * can be registered.
+ */
+let constructing: EngineBinding | undefined;
+
+function bindingOf(system: unknown): EngineBinding {
+  const binding = bindings.get(system as object) ?? constructing;
+  if (binding === undefined) throw new Error("engine actor started outside a bound engine system");
+  return binding;
+}
+
+/**
+ * Creates (without starting) an engine's root actor on the shared chart ({@link boundEngineMachine}),
+ * its SPSA actions and hot-path actor bound to `binding`.
+ */
+export function createEngineRoot(
+  binding: EngineBinding,
+  options: ActorOptions<typeof engineMachine> & {
+    readonly input: ActorOptions<typeof engineMachine>["input"];
+  },
+): Actor<typeof engineMachine> {
+  const machine = boundEngineMachine();
+  constructing = binding;
+  try {
+    const root = createActor(machine, options);
+    bindings.set(root.system, binding);
+    return root;
+  } finally {
+    constructing = undefined;
+  }
+}
+
+/** The SPSA chart's actions, each forwarded to the engine that owns the calling actor's system. */
+function forwardedSpsaActions() {
+  const forwarded: Record<string, (args: { system: unknown }) => void> = {};
+  for (const name of Object.keys(spsaMachine.implementations.actions)) {
+    forwarded[name] = (args) => bindingOf(args.system).spsaActions[name]?.(args);
+  }
+  return forwarded;
+}
+
+/**
+ * The hot-path actor's logic for any engine: {@link createHotPathLogic} of the engine that owns
+ * the actor's system, looked up per event (control commands only, never applies).
+ */
+function sharedHotPathLogic(): AnyActorLogic {
+  const logicOf = (system: unknown) => {
+    const b = bindingOf(system);
+    return createHotPathLogic(b.executor, b.live, b.now);
+  };
+  const template = createHotPathLogic(undefined as never, undefined as never, () => 0);
+  return {
+    ...template,
+    transition: (snapshot, event, scope) => logicOf(scope.system).transition(snapshot, event, scope),
+    getInitialSnapshot: (scope, input) => logicOf(scope.system).getInitialSnapshot(scope, input),
+  } as AnyActorLogic;
+}
+
+let shared: typeof engineMachine | undefined;
+
+/**
+ * The engine chart with the real SPSA actions and hot-path logic, built once per process: each
+ * engine binds its own parts to its actor system ({@link createEngineRoot}) instead of building
+ * its own copy of the chart (`provide` per engine cost ~17 KB of state nodes per engine).
+ */
+function boundEngineMachine(): typeof engineMachine {
+  shared ??= engineMachine.provide({
+    actors: {
+      hotPath: sharedHotPathLogic(),
+      spsa: spsaMachine.provide({ actions: forwardedSpsaActions() as never }),
+    },
+  });
+  return shared;
+}
