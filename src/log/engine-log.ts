@@ -3,7 +3,8 @@ import type { AuditEvent } from "../audit/events.js";
 import type { EngineConfig } from "../engine/config.js";
 import { createEngine, Engine } from "../engine/engine.js";
 import type { ConfigError } from "../errors.js";
-import { auditEventOf, auditLogRecord, engineLogHeader } from "../replay/log-records.js";
+import { auditEventOf, engineLogHeader } from "../replay/log-records.js";
+import { auditPayloadText } from "./audit-payload.js";
 import { DecisionLog } from "./decision-log.js";
 import { asLogError, type LogError } from "./errors.js";
 import { readDecisionLog } from "./reader.js";
@@ -150,7 +151,8 @@ function wireToLog(config: EngineConfig, log: DecisionLogWriter): EngineConfig {
     auditSink: (events: readonly AuditEvent[]) => {
       for (const event of events) {
         if (event.seq <= lastLogged) continue;
-        log.append(auditLogRecord(event));
+        // One JSON pass straight from the event: no tagged copy, no intermediate record.
+        log.appendEncoded(auditPayloadText, event);
         lastLogged = event.seq;
       }
       userSink?.(events);

@@ -327,9 +327,18 @@ export class DecisionLogWriter {
    * {@link LogBackpressureError}, keeping nothing, while the log cannot be written or is full.
    */
   append(record: LogRecord): number {
+    return this.appendEncoded(payloadText, record);
+  }
+
+  /**
+   * Like {@link append}, with the caller's encoder: `encode(seq, value)` must return the record's
+   * JSON payload with `seq` as its first key (what `payloadText(seq, record)` returns). Lets a
+   * caller write its own records in one pass, without building an intermediate object.
+   */
+  appendEncoded<T>(encode: (seq: number, value: T) => string, value: T): number {
     this.checkWritable();
     const seq = this.seq + 1;
-    const text = payloadText(seq, record);
+    const text = encode(seq, value);
     this.reserve(FRAME_HEADER_BYTES + text.length * 3);
     const start = this.bufferedBytes;
     const payloadStart = start + FRAME_HEADER_BYTES;
