@@ -123,7 +123,7 @@ const DEFAULTS = {
 
 /** A reusable append buffer and its view. */
 interface Slab {
-  readonly bytes: Uint8Array;
+  readonly bytes: Buffer;
   readonly view: DataView;
 }
 
@@ -343,7 +343,8 @@ export class DecisionLogWriter {
     const start = this.bufferedBytes;
     const payloadStart = start + FRAME_HEADER_BYTES;
     const { bytes, view } = this.slab;
-    const { written } = encoder.encodeInto(text, bytes.subarray(payloadStart));
+    // Buffer#write encodes in place at an offset: no view object per record.
+    const written = bytes.write(text, payloadStart, "utf8");
     if (written > MAX_PAYLOAD_BYTES) throw new LogError(`record ${seq} is too large (${written} bytes)`);
     view.setUint32(start, written, true);
     view.setUint32(start + 4, crc32c(bytes, payloadStart, payloadStart + written), true);
@@ -572,7 +573,7 @@ export class DecisionLogWriter {
 }
 
 function newSlab(size: number): Slab {
-  const bytes = new Uint8Array(size);
+  const bytes = Buffer.alloc(size);
   return { bytes, view: new DataView(bytes.buffer) };
 }
 

@@ -107,6 +107,12 @@ export class GuardedCallback<A extends readonly unknown[]> {
       this.#hasError = true;
       this.#failures++;
     }
+    if (!failed) {
+      // A success while closed with no failure counted changes nothing: skip the statechart step,
+      // which would otherwise run on every apply and every audit batch.
+      const after = this.#actor.getSnapshot();
+      if (after.context.failures === 0 && after.matches("closed")) return GuardedCallResult.Succeeded;
+    }
     this.#actor.send({ type: failed ? "call.failed" : "call.succeeded" });
     return failed ? GuardedCallResult.Failed : GuardedCallResult.Succeeded;
   }
