@@ -3,7 +3,8 @@ import { AUDIT_LOG_KIND, auditLogRecord } from "../replay/log-records.js";
 import { payloadText } from "./records.js";
 
 /**
- * The decision-log payload of audit event `event` at position `seq`, made in one pass: the same
+ * The JSON decision-log payload of audit event `event` at position `seq` (the format logs held
+ * before binary audit records; `writer.appendEncoded(auditPayloadText, event)`), made in one pass: the same
  * bytes as `payloadText(seq, auditLogRecord(event))`, without the tagged deep copy that
  * `auditLogRecord` makes. Only an event holding NaN, ±Infinity or −0 (rare: they need the
  * `{ "$num": … }` tags) takes the copying path.

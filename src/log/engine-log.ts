@@ -4,7 +4,7 @@ import type { EngineConfig } from "../engine/config.js";
 import { createEngine, Engine } from "../engine/engine.js";
 import type { ConfigError } from "../errors.js";
 import { auditEventOf, engineLogHeader } from "../replay/log-records.js";
-import { auditPayloadText } from "./audit-payload.js";
+import { binaryAuditBound, writeBinaryAudit } from "./binary-record.js";
 import { DecisionLog } from "./decision-log.js";
 import { asLogError, type LogError } from "./errors.js";
 import { readDecisionLog } from "./reader.js";
@@ -151,8 +151,8 @@ function wireToLog(config: EngineConfig, log: DecisionLogWriter): EngineConfig {
     auditSink: (events: readonly AuditEvent[]) => {
       for (const event of events) {
         if (event.seq <= lastLogged) continue;
-        // One JSON pass straight from the event: no tagged copy, no intermediate record.
-        log.appendEncoded(auditPayloadText, event);
+        // Binary, straight from the event: no number-to-text conversion, no intermediate record.
+        log.appendBytes(binaryAuditBound(event), writeBinaryAudit, event);
         lastLogged = event.seq;
       }
       userSink?.(events);

@@ -342,10 +342,38 @@ export class DecisionLogWriter {
     this.reserve(FRAME_HEADER_BYTES + text.length * 3);
     const start = this.bufferedBytes;
     const payloadStart = start + FRAME_HEADER_BYTES;
-    const { bytes, view } = this.slab;
     // Buffer#write encodes in place at an offset: no view object per record.
-    const written = bytes.write(text, payloadStart, "utf8");
+    const written = this.slab.bytes.write(text, payloadStart, "utf8");
     if (written > MAX_PAYLOAD_BYTES) throw new LogError(`record ${seq} is too large (${written} bytes)`);
+    return this.sealFrame(start, written, seq);
+  }
+
+  /**
+   * Appends a record in a binary encoding of the caller's (one a reader knows, such as the binary
+   * audit record): `encode(out, view, at, seq, value)` writes at most `bound` bytes of payload at
+   * `out[at]` and returns the offset after them. Same buffering, framing and backpressure as
+   * {@link append}.
+   */
+  appendBytes<T>(
+    bound: number,
+    encode: (out: Buffer, view: DataView, at: number, seq: number, value: T) => number,
+    value: T,
+  ): number {
+    this.checkWritable();
+    const seq = this.seq + 1;
+    this.reserve(FRAME_HEADER_BYTES + bound);
+    const start = this.bufferedBytes;
+    const payloadStart = start + FRAME_HEADER_BYTES;
+    const { bytes, view } = this.slab;
+    const written = encode(bytes, view, payloadStart, seq, value) - payloadStart;
+    if (written > MAX_PAYLOAD_BYTES) throw new LogError(`record ${seq} is too large (${written} bytes)`);
+    return this.sealFrame(start, written, seq);
+  }
+
+  /** Writes the frame header of the payload just encoded at `start` and accounts for the record. */
+  private sealFrame(start: number, written: number, seq: number): number {
+    const { bytes, view } = this.slab;
+    const payloadStart = start + FRAME_HEADER_BYTES;
     view.setUint32(start, written, true);
     view.setUint32(start + 4, crc32c(bytes, payloadStart, payloadStart + written), true);
     this.bufferedBytes = payloadStart + written;
