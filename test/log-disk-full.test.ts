@@ -73,6 +73,59 @@ function nextCall<T>(accept: (value: T) => boolean = () => true): {
   };
 }
 
+describe("decision log commits off the event loop", () => {
+  it("a command's synchronous flush while a background commit is in flight loses and alters nothing", async () => {
+    const dir = newDir();
+    // A slow disk: each background write lands 20 ms after it is asked for.
+    const slow: SegmentIo = {
+      ...fs,
+      write: ((
+        fd: number,
+        bytes: Uint8Array,
+        offset: number,
+        length: number,
+        position: number,
+        callback: (error: NodeJS.ErrnoException | null, written: number) => void,
+      ) => {
+        setTimeout(() => fs.write(fd, bytes, offset, length, position, callback), 20);
+      }) as SegmentIo["write"],
+    };
+    const durable = nextCall<number>();
+    const writer = openDecisionLog({
+      dir,
+      header: HEADER,
+      flushMs: 60_000,
+      io: slow,
+      onDurable: durable.callback,
+    });
+    const expected: string[] = [];
+    const add = (n: number): void => {
+      for (let i = 0; i < n; i++) {
+        const tag = `r${expected.length + 1}-${"z".repeat(30)}`;
+        expected.push(tag);
+        writer.append({ kind: "r", tag });
+      }
+    };
+    add(10);
+    writer.flushInBackground(); // in flight for 20 ms
+    for (let round = 0; round < 3; round++) {
+      add(5);
+      writer.appendCommand({ kind: "command" }); // synchronous: everything so far is durable now
+      expected.push("command");
+      expect(writer.lagRecords).toBe(0);
+    }
+    // Reusing the in-flight commit's buffer now would change the bytes its late write puts on disk.
+    add(40);
+    const last = durable.next();
+    writer.flushInBackground();
+    expect(await last).toBe(writer.lastSeq);
+    writer.close();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const tags = readDecisionLog(dir).records.map((entry) => String(entry.record.tag ?? entry.record.kind));
+    expect(tags).toEqual(expected);
+  });
+});
+
 describe("decision log on a full disk", () => {
   it("refuses records while a commit fails, retries the same bytes, and every segment keeps its header", async () => {
     const dir = newDir();

@@ -203,6 +203,10 @@ export class DecisionLogWriter {
   private plannedBytes = 0;
   /** A background commit is running on the thread pool. */
   private inFlight = false;
+  /** The plan that background commit is writing (its bytes must not be reused until it completes). */
+  private running: CommitPlan | null = null;
+  /** A commit was asked for while one ran. */
+  private requested = false;
   private seq: number;
   private durable: number;
   private closed = false;
@@ -427,11 +431,18 @@ export class DecisionLogWriter {
    * (there is no caller to throw to); the same bytes are retried after `flushMs`.
    */
   flushInBackground(): void {
-    if (this.closed || this.inFlight) return;
+    if (this.closed) return;
+    if (this.inFlight) {
+      // Asked while the previous commit runs: start the next one as soon as it completes.
+      this.requested = true;
+      return;
+    }
+    this.requested = false;
     this.planBuffered();
     const plan = this.planned[0];
     if (plan === undefined) return;
     this.inFlight = true;
+    this.running = plan;
     this.commitAsync(plan).then(
       () => this.afterBackgroundCommit(plan, null),
       (error: unknown) => this.afterBackgroundCommit(plan, error),
@@ -502,7 +513,7 @@ export class DecisionLogWriter {
         lastSeq,
         newSegment: false,
       };
-      this.slab = this.spareSlabs.pop() ?? newSlab(slab.bytes.length);
+      this.slab = this.spareSlabs.shift() ?? newSlab(slab.bytes.length);
       this.segmentSize += length;
       this.segmentRecords += records;
     }
@@ -553,6 +564,9 @@ export class DecisionLogWriter {
 
   private afterBackgroundCommit(plan: CommitPlan, error: unknown): void {
     this.inFlight = false;
+    this.running = null;
+    // `flush` made it durable meanwhile and left its buffer to us.
+    if (!this.planned.includes(plan)) this.recycle(plan);
     if (this.closed) {
       closeQuietly(this.io, this.fd);
       return;
@@ -574,14 +588,22 @@ export class DecisionLogWriter {
       this.failure = null;
       this.onDurable?.(this.durable);
     }
-    if (this.planned.length > 0 || this.bufferedRecords >= this.flushRecords) this.flushInBackground();
+    if (this.planned.length > 0 || this.requested || this.bufferedRecords >= this.flushRecords)
+      this.flushInBackground();
     else if (this.bufferedRecords > 0) this.scheduler?.armDeadline();
   }
 
-  /** `plan` is on disk: advance the durable seq and give its buffer back. */
+  /**
+   * `plan` is on disk: advance the durable seq and give its buffer back, unless a background write
+   * still reads from it (then its completion gives it back).
+   */
   private committed(plan: CommitPlan): void {
     this.plannedBytes -= plan.bytes.length;
     if (plan.lastSeq > this.durable) this.durable = plan.lastSeq;
+    if (plan !== this.running) this.recycle(plan);
+  }
+
+  private recycle(plan: CommitPlan): void {
     if (plan.slab !== null && this.spareSlabs.length < 2) this.spareSlabs.push(plan.slab);
   }
 
