@@ -60,7 +60,7 @@ function nextCall<T>(accept: (value: T) => boolean = () => true): {
   let waiting: { accept: (value: T) => boolean; resolve: (value: T) => void } | undefined;
   return {
     callback: (value) => {
-      if (waiting !== undefined && waiting.accept(value)) {
+      if (waiting?.accept(value)) {
         const { resolve } = waiting;
         waiting = undefined;
         resolve(value);
