@@ -65,14 +65,38 @@ export function writeBinaryAudit(
   return writeFields(out, view, at + 10, event as Record<string, unknown>);
 }
 
+/**
+ * UTF-8 bytes of the field names and short string values seen so far: an event repeats the same
+ * few (its keys, its type, the run id), and copying ten cached bytes beats a native encode call.
+ */
+const utf8Cache = new Map<string, Uint8Array>();
+const CACHE_ENTRIES = 4096;
+const CACHED_LENGTH = 64;
+
+function utf8Of(text: string): Uint8Array {
+  let bytes = utf8Cache.get(text);
+  if (bytes === undefined) {
+    bytes = Buffer.from(text, "utf8");
+    if (text.length <= CACHED_LENGTH && utf8Cache.size < CACHE_ENTRIES) utf8Cache.set(text, bytes);
+  }
+  return bytes;
+}
+
+function copyInto(out: Buffer, at: number, bytes: Uint8Array): number {
+  const n = bytes.length;
+  if (n > 32) out.set(bytes, at);
+  else for (let i = 0; i < n; i++) out[at + i] = bytes[i]!;
+  return at + n;
+}
+
 function writeFields(out: Buffer, view: DataView, at: number, fields: Record<string, unknown>): number {
   let p = at;
   for (const key in fields) {
     const value = fields[key];
     if (value === undefined) continue;
-    const length = out.write(key, p + 2, "utf8");
-    view.setUint16(p, length, true);
-    p = writeValue(out, view, p + 2 + length, value);
+    const name = utf8Of(key);
+    view.setUint16(p, name.length, true);
+    p = writeValue(out, view, copyInto(out, p + 2, name), value);
   }
   return p;
 }
@@ -85,9 +109,14 @@ function writeValue(out: Buffer, view: DataView, at: number, value: unknown): nu
   }
   if (typeof value === "string") {
     out[at] = STRING;
-    const length = out.write(value, at + 5, "utf8");
-    view.setUint32(at + 1, length, true);
-    return at + 5 + length;
+    if (value.length > CACHED_LENGTH) {
+      const length = out.write(value, at + 5, "utf8");
+      view.setUint32(at + 1, length, true);
+      return at + 5 + length;
+    }
+    const bytes = utf8Of(value);
+    view.setUint32(at + 1, bytes.length, true);
+    return copyInto(out, at + 5, bytes);
   }
   if (value === true || value === false) {
     out[at] = value ? TRUE : FALSE;
