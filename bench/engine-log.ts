@@ -4,11 +4,13 @@
  * engine without it, in the same process and run.
  *
  * Both engines see the same digests of a noisy quadratic, one per 10 ms of a replay clock, with
- * windows of 5 digests, so the timed calls include window closes, SPSA decisions and applies. The
- * host yields to the event loop after every 500 digests (outside the timed region), which is when
- * the engine's scheduled audit drain hands records to the log and the log's group commit runs: the
- * writer never runs inside `observe`. Each call is timed with `process.hrtime.bigint()` (the
- * median cost of an empty timer pair is subtracted).
+ * windows of 5 digests, so the timed calls include window closes, SPSA decisions and applies. Each
+ * `observe` is timed with `process.hrtime.bigint()` (the median cost of an empty timer pair is
+ * subtracted), and so is each window cycle end to end: its clock steps (which run the engine's
+ * audit drain, where the logged engine encodes its records into the log's buffer), its digests and
+ * its decision. Gate: logged window cycle p50 ≤ 2× the unlogged one. The host yields to the event
+ * loop after every 500 digests (outside the timed region), when the log's group commit starts; its
+ * write and fdatasync run on libuv's thread pool.
  *
  * T1 (`Executor.apply`) is not on the log's path at all; its figure is the hot-path benchmark's
  * (`npm run bench -- hotpath`), measured in the same session.
