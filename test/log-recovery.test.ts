@@ -109,13 +109,29 @@ describe("decision log writer and reader", () => {
     writer.close();
   });
 
-  it("flushes by itself once flushRecords records wait (after the caller yields)", async () => {
+  it("flushes by itself once flushRecords records wait (after the caller yields, on the thread pool)", async () => {
     const dir = newDir();
-    const writer = openDecisionLog({ dir, header: HEADER, flushMs: 60_000, flushRecords: 4 });
+    let durable!: (seq: number) => void;
+    const committed = new Promise<number>((resolve) => {
+      durable = resolve;
+    });
+    const writer = openDecisionLog({
+      dir,
+      header: HEADER,
+      flushMs: 60_000,
+      flushRecords: 4,
+      onDurable: (seq) => {
+        if (seq > 0) durable(seq);
+      },
+    });
     for (let i = 1; i <= 4; i++) writer.append({ kind: "r", i });
     expect(writer.lagRecords).toBe(4);
+    // The commit starts after the caller yields and completes off the event loop.
     await new Promise((resolve) => setImmediate(resolve));
+    expect(writer.lagRecords).toBe(4);
+    expect(await committed).toBe(4);
     expect(writer.lagRecords).toBe(0);
+    expect(seqs(dir)).toEqual([1, 2, 3, 4]);
     writer.close();
   });
 });

@@ -403,15 +403,17 @@ export function decodeAuditRecord(
   context: AuditDecodeContext,
   note: string | undefined,
 ): AuditEvent {
-  const base: AuditEventBase = {
+  // Built by assignment in a fixed key order (the log's JSON follows it): one object per event,
+  // no spread copies or per-call closures, since a logged engine decodes every record it writes.
+  const event: Record<string, unknown> = {
     v: AUDIT_SCHEMA_VERSION,
     runId: context.runId,
     seq: records[offset + FIELD_SEQ]!,
     time: records[offset + FIELD_TIME]!,
     generation: records[offset + FIELD_GENERATION]!,
     proposalId: records[offset + FIELD_PROPOSAL]!,
-    ...(note === undefined ? {} : { note }),
   };
+  if (note !== undefined) event.note = note;
   const typeSlot = records[offset + FIELD_TYPE]!;
   const type = typeSlot % VECTOR_LENGTH_UNIT;
   const vectorLength = Math.floor(typeSlot / VECTOR_LENGTH_UNIT);
@@ -420,83 +422,94 @@ export function decodeAuditRecord(
   const param = records[offset + FIELD_PARAM]!;
   const a = records[offset + FIELD_A]!;
   const b = records[offset + FIELD_B]!;
-  const paramName = param >= 0 ? context.paramNames?.[param] : undefined;
-  const named = paramName === undefined ? {} : { paramName };
-  const vector = () => namedVector(records, vectorAt, vectorLength, context.paramNames);
-  const withValues = () => (vectorLength > 0 ? { values: vector() } : {});
+  const names = context.paramNames;
   switch (type) {
     case AuditRecordType.Apply:
-      return { ...base, type: "apply", kind: applyKindName(code), ...withValues() };
-    case AuditRecordType.Violation:
-      return {
-        ...base,
-        type: "violation",
-        violation: violationName(code),
-        param,
-        ...named,
-        value: a,
-        limit: b,
-      };
+      event.type = "apply";
+      event.kind = applyKindName(code);
+      if (vectorLength > 0) event.values = namedVector(records, vectorAt, vectorLength, names);
+      break;
+    case AuditRecordType.Violation: {
+      event.type = "violation";
+      event.violation = violationName(code);
+      event.param = param;
+      const paramName = param >= 0 ? names?.[param] : undefined;
+      if (paramName !== undefined) event.paramName = paramName;
+      event.value = a;
+      event.limit = b;
+      break;
+    }
     case AuditRecordType.DigestRejected:
-      return {
-        ...base,
-        type: "digest.rejected",
-        reason: context.decoders.digestRejection(code),
-        value: a,
-        digestGeneration: b,
-        ...(vectorLength >= DIGEST_SLOTS
-          ? { captured: true as const, ...digestFields(records, vectorAt) }
-          : {}),
-      };
+      event.type = "digest.rejected";
+      event.reason = context.decoders.digestRejection(code);
+      event.value = a;
+      event.digestGeneration = b;
+      if (vectorLength >= DIGEST_SLOTS) {
+        event.captured = true;
+        putDigestFields(event, records, vectorAt);
+      }
+      break;
     case AuditRecordType.DigestAccepted:
-      return {
-        ...base,
-        type: "digest.accepted",
-        objective: a,
-        digestGeneration: b,
-        ...(vectorLength >= DIGEST_SLOTS ? digestFields(records, vectorAt) : {}),
-      };
+      event.type = "digest.accepted";
+      event.objective = a;
+      event.digestGeneration = b;
+      if (vectorLength >= DIGEST_SLOTS) putDigestFields(event, records, vectorAt);
+      break;
     case AuditRecordType.WindowClosed:
-      return { ...base, type: "window.closed", count: param, value: a, timedOut: code === 1, openedAt: b };
+      event.type = "window.closed";
+      event.count = param;
+      event.value = a;
+      event.timedOut = code === 1;
+      event.openedAt = b;
+      break;
     case AuditRecordType.EvalTimeout:
-      return { ...base, type: "eval.timeout", consecutive: a };
+      event.type = "eval.timeout";
+      event.consecutive = a;
+      break;
     case AuditRecordType.Rollback:
-      return {
-        ...base,
-        type: "rollback",
-        reason: rollbackReasonName(code),
-        restoredGeneration: a,
-        ...withValues(),
-      };
+      event.type = "rollback";
+      event.reason = rollbackReasonName(code);
+      event.restoredGeneration = a;
+      if (vectorLength > 0) event.values = namedVector(records, vectorAt, vectorLength, names);
+      break;
     case AuditRecordType.BaselineSet:
-      return { ...base, type: "baseline.set" };
+      event.type = "baseline.set";
+      break;
     case AuditRecordType.SpsaStalled:
-      return { ...base, type: "spsa.stalled", iteration: a, stalledFor: b };
+      event.type = "spsa.stalled";
+      event.iteration = a;
+      event.stalledFor = b;
+      break;
     case AuditRecordType.ModeChanged:
-      return {
-        ...base,
-        type: "mode.changed",
-        from: context.decoders.mode(code),
-        to: context.decoders.mode(param),
-        reasons: context.decoders.modeReasons(a),
-      };
+      event.type = "mode.changed";
+      event.from = context.decoders.mode(code);
+      event.to = context.decoders.mode(param);
+      event.reasons = context.decoders.modeReasons(a);
+      break;
     case AuditRecordType.Decision:
-      return {
-        ...base,
-        type: "decision",
-        iteration: param,
-        outcome: DECISION_OUTCOME_NAMES[code] ?? "unknown",
-        yPlus: a,
-        yMinus: b,
-        gradient: vector(),
-      };
+      event.type = "decision";
+      event.iteration = param;
+      event.outcome = DECISION_OUTCOME_NAMES[code] ?? "unknown";
+      event.yPlus = a;
+      event.yMinus = b;
+      event.gradient = namedVector(records, vectorAt, vectorLength, names);
+      break;
     case AuditRecordType.DecisionStep:
-      return { ...base, type: "decision.step", iteration: param, a, c: b, clipped: code, step: vector() };
+      event.type = "decision.step";
+      event.iteration = param;
+      event.a = a;
+      event.c = b;
+      event.clipped = code;
+      event.step = namedVector(records, vectorAt, vectorLength, names);
+      break;
     case AuditRecordType.Command:
-      return { ...base, type: "command", command: controlCommandName(code) };
+      event.type = "command";
+      event.command = controlCommandName(code);
+      break;
     default:
-      throw new RangeError(`audit record ${base.seq} has unknown type ${type}`);
+      throw new RangeError(`audit record ${event.seq} has unknown type ${type}`);
   }
+  return event as unknown as AuditEvent;
 }
 
 /** The `length` vector slots at `at`, keyed by parameter name. */
@@ -511,17 +524,16 @@ function namedVector(
   return out;
 }
 
-/** The optional digest fields held in the digest slots at `at` (NaN slots are left out). */
-function digestFields(records: Float64Array, at: number): CapturedDigestFields {
-  const out: { -readonly [K in keyof CapturedDigestFields]: number } = {};
-  const put = (key: keyof CapturedDigestFields, slot: number) => {
-    const value = records[at + slot]!;
-    if (!Number.isNaN(value)) out[key] = value;
-  };
-  put("timestamp", DIGEST_SLOT_TIMESTAMP);
-  put("constraintMargin", DIGEST_SLOT_CONSTRAINT_MARGIN);
-  put("latencyP99", DIGEST_SLOT_LATENCY_P99);
-  put("throughput", DIGEST_SLOT_THROUGHPUT);
-  put("errorRate", DIGEST_SLOT_ERROR_RATE);
-  return out;
+/** Adds the optional digest fields held in the digest slots at `at` to `event` (NaN slots are left out). */
+function putDigestFields(event: Record<string, unknown>, records: Float64Array, at: number): void {
+  const timestamp = records[at + DIGEST_SLOT_TIMESTAMP]!;
+  if (!Number.isNaN(timestamp)) event.timestamp = timestamp;
+  const constraintMargin = records[at + DIGEST_SLOT_CONSTRAINT_MARGIN]!;
+  if (!Number.isNaN(constraintMargin)) event.constraintMargin = constraintMargin;
+  const latencyP99 = records[at + DIGEST_SLOT_LATENCY_P99]!;
+  if (!Number.isNaN(latencyP99)) event.latencyP99 = latencyP99;
+  const throughput = records[at + DIGEST_SLOT_THROUGHPUT]!;
+  if (!Number.isNaN(throughput)) event.throughput = throughput;
+  const errorRate = records[at + DIGEST_SLOT_ERROR_RATE]!;
+  if (!Number.isNaN(errorRate)) event.errorRate = errorRate;
 }

@@ -3,7 +3,8 @@ import type { AuditEvent } from "../audit/events.js";
 import type { EngineConfig } from "../engine/config.js";
 import { createEngine, Engine } from "../engine/engine.js";
 import type { ConfigError } from "../errors.js";
-import { auditEventOf, auditLogRecord, engineLogHeader } from "../replay/log-records.js";
+import { auditEventOf, engineLogHeader } from "../replay/log-records.js";
+import { binaryAuditBound, writeBinaryAudit } from "./binary-record.js";
 import { DecisionLog } from "./decision-log.js";
 import { asLogError, type LogError } from "./errors.js";
 import { readDecisionLog } from "./reader.js";
@@ -52,8 +53,10 @@ export interface LoggedEngine {
  *
  * @remarks
  * The engine's hot path never touches the file: audit records go from the ring to the log on the
- * engine's scheduled drain, and a commit runs on the log's own timer. A log that falls behind
- * keeps its records buffered; the ring's high-water mark then raises SafeMode. Starting on a
+ * engine's scheduled drain, and a group commit's write and fdatasync run on libuv's thread pool,
+ * off the event loop. A log that cannot be written (a failed commit not yet retried with success)
+ * or that holds `maxPendingBytes` refuses records: the engine keeps them, its audit sink's breaker
+ * opens and SafeMode freezes it (reason `breakerOpen`) until the log takes them again. Starting on a
  * directory that already holds a log continues it: the gap between its last durable generation
  * and the new engine's generation is written as a `restart` record, which starts a new run: replay and
  * explain read each run on its own.
@@ -148,7 +151,8 @@ function wireToLog(config: EngineConfig, log: DecisionLogWriter): EngineConfig {
     auditSink: (events: readonly AuditEvent[]) => {
       for (const event of events) {
         if (event.seq <= lastLogged) continue;
-        log.append(auditLogRecord(event));
+        // Binary, straight from the event: no number-to-text conversion, no intermediate record.
+        log.appendBytes(binaryAuditBound(event), writeBinaryAudit, event);
         lastLogged = event.seq;
       }
       userSink?.(events);

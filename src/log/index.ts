@@ -40,6 +40,7 @@ export {
 export {
   type DecisionLogOptions,
   DecisionLogWriter,
+  LogBackpressureError,
   type LogRecovery,
   openDecisionLog,
 } from "./writer.js";

@@ -1,7 +1,9 @@
 /**
  * The record shapes of a decision log.
  *
- * Every payload is the UTF-8 JSON of an object whose first key is `seq`. The log header has seq 0
+ * A payload is the UTF-8 JSON of an object whose first key is `seq`, or, for a logged engine's
+ * audit records, the binary form of `binary-record.ts` (magic bytes `0xB1 0x01`), which reads back
+ * as the same object. The log header has seq 0
  * and `kind: "header"`; records appended later get 1, 2, 3, … Each segment after the first starts
  * with a segment header (`kind: "segment"`) whose seq repeats the seq of the last record before it,
  * which ties consecutive segments together.

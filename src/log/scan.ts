@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import { BINARY_AUDIT_MAGIC, isBinaryAudit, readBinaryAudit } from "./binary-record.js";
 import { LogCorruptionError } from "./errors.js";
 import { FRAME_HEADER_BYTES, readFrame } from "./frame.js";
 import { type LogEntry, type LogHeader, type LogRecord, PAYLOAD_PREFIX } from "./records.js";
@@ -175,10 +176,14 @@ function parseFrameAt(bytes: Uint8Array, offset: number): ParsedFrame | null {
   const frame = readFrame(bytes, offset);
   if (typeof frame === "string") return null;
   let value: unknown;
-  try {
-    value = JSON.parse(decoder.decode(bytes.subarray(frame.payloadStart, frame.end)));
-  } catch {
-    return null;
+  if (isBinaryAudit(bytes, frame.payloadStart, frame.end)) {
+    value = readBinaryAudit(bytes, frame.payloadStart, frame.end);
+  } else {
+    try {
+      value = JSON.parse(decoder.decode(bytes.subarray(frame.payloadStart, frame.end)));
+    } catch {
+      return null;
+    }
   }
   if (typeof value !== "object" || value === null || Array.isArray(value)) return null;
   const seq = (value as { seq?: unknown }).seq;
@@ -194,6 +199,12 @@ function hasValidFrameFrom(bytes: Uint8Array, from: number): boolean {
   const first = PREFIX_BYTES[0]!;
   for (let p = bytes.indexOf(first, from + FRAME_HEADER_BYTES); p !== -1; p = bytes.indexOf(first, p + 1)) {
     if (!startsWithPrefix(bytes, p)) continue;
+    if (parseFrameAt(bytes, p - FRAME_HEADER_BYTES) !== null) return true;
+  }
+  // Binary audit records start with their own magic bytes instead.
+  const magic = BINARY_AUDIT_MAGIC[0];
+  for (let p = bytes.indexOf(magic, from + FRAME_HEADER_BYTES); p !== -1; p = bytes.indexOf(magic, p + 1)) {
+    if (bytes[p + 1] !== BINARY_AUDIT_MAGIC[1]) continue;
     if (parseFrameAt(bytes, p - FRAME_HEADER_BYTES) !== null) return true;
   }
   return false;

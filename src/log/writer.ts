@@ -9,7 +9,6 @@ import {
   renameSync,
   rmSync,
   statSync,
-  writeSync,
 } from "node:fs";
 import { join } from "node:path";
 import { crc32c } from "./crc32c.js";
@@ -18,6 +17,18 @@ import { encodeFrame, FRAME_HEADER_BYTES, MAX_PAYLOAD_BYTES } from "./frame.js";
 import { acquireLogLock, type FileLock, LOCK_FILE_NAME, type StaleLock } from "./lock.js";
 import { type LogEntry, type LogHeader, type LogRecord, payloadText } from "./records.js";
 import { type Corruption, scanDecisionLog, type TornTail } from "./scan.js";
+import {
+  closeQuietly,
+  datasyncAsync,
+  fsyncDirectoryAsync,
+  fsyncDirectorySync,
+  nodeSegmentIo,
+  openAsync,
+  SEGMENT_OPEN_FLAGS,
+  type SegmentIo,
+  writeAll,
+  writeAllSync,
+} from "./segment-io.js";
 import { fsyncDirectory, type SegmentFile, segmentName } from "./segments.js";
 
 /** Options of {@link openDecisionLog} and `DecisionLog.make`. */
@@ -29,11 +40,17 @@ export interface DecisionLogOptions {
    * Required when the directory holds no log yet; ignored when it does (read `writer.header`).
    */
   readonly header?: LogHeader;
-  /** Group commit: write and fsync at most this many ms after a record is appended (default 50). */
+  /**
+   * Group commit: write and fdatasync, on libuv's thread pool, at most this many ms after a record
+   * is appended (default 50).
+   */
   readonly flushMs?: number;
   /** Group commit: write and fsync as soon as this many records wait (default 256). */
   readonly flushRecords?: number;
-  /** `"group"` (default) or `"always"`: write and fsync every record before `append` returns. */
+  /**
+   * `"group"` (default) or `"always"`: write and fsync every record before `append` returns, on the
+   * caller's thread (a blocking policy: the caller waits for the disk on every record).
+   */
   readonly fsync?: "group" | "always";
   /** Start a new segment once the current one holds this many bytes (default 64 MiB). */
   readonly segmentBytes?: number;
@@ -42,11 +59,17 @@ export interface DecisionLogOptions {
    * prefix, moves the damaged bytes aside into `*.dropped` files and reports it in `recovery`.
    */
   readonly strict?: boolean;
+  /**
+   * Backpressure bound: while more than this many bytes wait for the disk (default 32 MiB),
+   * `append` throws a `LogBackpressureError` and takes nothing, so memory stays bounded.
+   */
+  readonly maxPendingBytes?: number;
   /** Called after every group commit with the last durable seq (tests and monitoring). */
   readonly onDurable?: (seq: number) => void;
   /**
    * Called when a group commit run by the timer or fiber fails (disk full, I/O error). The records
-   * stay buffered and the next commit retries them; `writer.lastError` holds the failure meanwhile.
+   * stay pending and are retried after `flushMs`, the same bytes at the same place; meanwhile
+   * `writer.lastError` holds the failure and `append` refuses new records (`LogBackpressureError`).
    */
   readonly onError?: (error: LogError) => void;
   /**
@@ -55,6 +78,8 @@ export interface DecisionLogOptions {
    * one to the caller. Without it, opening takes the lock and `close()` releases it.
    */
   readonly lock?: FileLock;
+  /** @internal The segment file operations (tests inject failures); default `node:fs`. */
+  readonly io?: SegmentIo;
 }
 
 /** What opening an existing log had to repair; the caller audits it. */
@@ -79,9 +104,9 @@ export interface LogRecovery {
 
 /** How the writer's group commit is driven: the plain writer uses Node timers, Effect a fiber. */
 export interface FlushScheduler {
-  /** A record entered an empty buffer: flush within `flushMs`. */
+  /** A record entered an empty buffer, or a failed commit waits for a retry: commit within `flushMs`. */
   armDeadline(): void;
-  /** The buffer reached `flushRecords`: flush as soon as the caller yields. */
+  /** The buffer reached `flushRecords`: commit as soon as the caller yields. */
   flushSoon(): void;
   /** The writer is closing: cancel anything armed. */
   cancel(): void;
@@ -89,19 +114,54 @@ export interface FlushScheduler {
 
 const encoder = new TextEncoder();
 
-const DEFAULTS = { flushMs: 50, flushRecords: 256, segmentBytes: 64 * 1024 * 1024 } as const;
+const DEFAULTS = {
+  flushMs: 50,
+  flushRecords: 256,
+  segmentBytes: 64 * 1024 * 1024,
+  maxPendingBytes: 32 * 1024 * 1024,
+} as const;
+
+/** A reusable append buffer and its view. */
+interface Slab {
+  readonly bytes: Buffer;
+  readonly view: DataView;
+}
+
+/**
+ * Bytes handed to a commit: where they go and what they make durable. A commit that fails is
+ * retried with exactly these bytes at exactly this place, so a retry never leaves a torn frame
+ * behind in the middle of the log, and a new segment always starts with its segment header.
+ */
+interface CommitPlan {
+  readonly segment: number;
+  readonly offset: number;
+  readonly bytes: Uint8Array;
+  /** The append buffer the bytes live in, returned to the pool once durable (null: a one-off copy). */
+  readonly slab: Slab | null;
+  readonly lastSeq: number;
+  /** The bytes start a new segment (its header frame first): its directory entry must be fsynced. */
+  readonly newSegment: boolean;
+}
 
 /**
  * Append-only writer of a segmented, CRC-framed decision log (see {@link openDecisionLog}).
  *
  * @remarks
- * `append` encodes the record into an in-memory buffer and returns: no system call, no fsync (unless
- * `fsync: "always"`). The buffer is written and fsynced as one group commit `flushMs` after its
- * first record or once it holds `flushRecords`, whichever comes first, in a task of its own (a timer
- * or a fiber), never inside `append`. A kill therefore loses at most the records of one interval;
- * `lagRecords` tells how far durability trails, so a host can raise SafeMode when it falls behind.
- * `appendCommand` is the write-ahead path: it writes and fsyncs everything buffered plus the command
- * before returning, so a control command is durable before it takes effect.
+ * `append` encodes the record into an in-memory buffer and returns: no system call. The buffer is
+ * written and fdatasynced as one group commit `flushMs` after its first record or once it holds
+ * `flushRecords`, whichever comes first, through Node's asynchronous file API: the write and the
+ * fdatasync run on libuv's thread pool, never on the host's event loop, and one commit is in flight
+ * at a time (records appended meanwhile form the next one). A kill loses at most the records not yet
+ * committed; `lagRecords` tells how far durability trails.
+ *
+ * `appendCommand` (and `flush`, `close`, `fsync: "always"`) is the write-ahead path: it writes and
+ * fdatasyncs everything not yet durable plus the command before returning, synchronously, so a
+ * control command is durable before it takes effect. Only that path blocks the caller.
+ *
+ * Backpressure: while a commit has failed and not yet succeeded on retry (disk full, I/O error), or
+ * while more than `maxPendingBytes` wait, `append` throws a {@link LogBackpressureError} and keeps
+ * nothing, so memory stays bounded and the caller keeps the record (a logged engine's audit sink
+ * then fails, its breaker opens and SafeMode freezes the engine with reason `breakerOpen`).
  */
 export class DecisionLogWriter {
   /** The log's header record (seq 0): the one given at creation, or the one found on disk. */
@@ -121,18 +181,32 @@ export class DecisionLogWriter {
   private readonly flushRecords: number;
   private readonly always: boolean;
   private readonly segmentBytes: number;
+  private readonly maxPendingBytes: number;
+  private readonly io: SegmentIo;
   private readonly onDurable: ((seq: number) => void) | undefined;
   private readonly onError: ((error: LogError) => void) | undefined;
   private failure: LogError | null = null;
   private scheduler: FlushScheduler | null = null;
+  /** The open segment file and its number (the background commit opens the next one when it rolls). */
   private fd: number;
+  private fdSegment: number;
+  /** Where the next commit's bytes go: segment number, size and frame count including planned commits. */
   private segmentNumber: number;
   private segmentSize: number;
   private segmentRecords: number;
-  private buffer = new Uint8Array(64 * 1024);
-  private view = new DataView(this.buffer.buffer);
+  private slab: Slab = newSlab(64 * 1024);
+  private readonly spareSlabs: Slab[] = [];
   private bufferedBytes = 0;
   private bufferedRecords = 0;
+  /** Commits planned and not yet durable, oldest first (the first may be in flight). */
+  private readonly planned: CommitPlan[] = [];
+  private plannedBytes = 0;
+  /** A background commit is running on the thread pool. */
+  private inFlight = false;
+  /** The plan that background commit is writing (its bytes must not be reused until it completes). */
+  private running: CommitPlan | null = null;
+  /** A commit was asked for while one ran. */
+  private requested = false;
   private seq: number;
   private durable: number;
   private closed = false;
@@ -152,7 +226,9 @@ export class DecisionLogWriter {
     this.flushMs = positive(options.flushMs ?? DEFAULTS.flushMs, "flushMs");
     this.flushRecords = positive(options.flushRecords ?? DEFAULTS.flushRecords, "flushRecords");
     this.segmentBytes = positive(options.segmentBytes ?? DEFAULTS.segmentBytes, "segmentBytes");
+    this.maxPendingBytes = positive(options.maxPendingBytes ?? DEFAULTS.maxPendingBytes, "maxPendingBytes");
     this.always = options.fsync === "always";
+    this.io = options.io ?? nodeSegmentIo;
     this.onDurable = options.onDurable;
     this.onError = options.onError;
     this.scheduler = scheduler;
@@ -176,7 +252,9 @@ export class DecisionLogWriter {
       this.created = true;
       this.lastDurableOnOpen = null;
       this.segmentNumber = scan.segments[0]?.number ?? 1;
-      this.fd = openSegment(join(this.dir, segmentName(this.segmentNumber)), true);
+      // "w": a first segment left without a valid header by a crash is started again.
+      this.fd = this.io.openSync(join(this.dir, segmentName(this.segmentNumber)), "w");
+      this.fdSegment = this.segmentNumber;
       this.segmentSize = 0;
       this.segmentRecords = 0;
       this.seq = -1;
@@ -194,13 +272,17 @@ export class DecisionLogWriter {
     this.durable = this.seq;
     const lastSegment = lastKept(scan.segments, recovery);
     this.segmentNumber = lastSegment.number;
-    this.fd = openSegment(lastSegment.path, false);
+    this.fd = this.io.openSync(lastSegment.path, "r+");
+    this.fdSegment = this.segmentNumber;
     this.segmentSize = statSync(lastSegment.path).size;
     this.segmentRecords = this.segmentSize > 0 ? 1 : 0;
     if (this.segmentSize === 0) {
       // The new segment's own header was torn: write it again.
-      this.writeNow(this.segmentHeaderFrame());
-      fdatasyncSync(this.fd);
+      const frame = this.segmentHeaderFrame(this.segmentNumber, this.durable);
+      writeAllSync(this.io, this.fd, frame, 0);
+      this.io.fdatasyncSync(this.fd);
+      this.segmentSize = frame.length;
+      this.segmentRecords = 1;
     }
     if (recovery !== null) fsyncDirectory(this.dir);
   }
@@ -220,9 +302,9 @@ export class DecisionLogWriter {
     return this.seq - this.durable;
   }
 
-  /** Records and bytes waiting in the buffer. */
+  /** Records and bytes not yet durable: buffered, and handed to a commit that has not completed. */
   get pending(): { readonly records: number; readonly bytes: number } {
-    return { records: this.bufferedRecords, bytes: this.bufferedBytes };
+    return { records: this.seq - this.durable, bytes: this.bufferedBytes + this.plannedBytes };
   }
 
   /** The failure of the last background group commit, or null once a commit succeeds. */
@@ -245,20 +327,59 @@ export class DecisionLogWriter {
    *
    * @remarks
    * Encodes into a reused buffer: one `JSON.stringify` plus a CRC pass, no system call (unless
-   * `fsync: "always"`, which writes and fsyncs before returning).
+   * `fsync: "always"`, which writes and fsyncs before returning). Throws a
+   * {@link LogBackpressureError}, keeping nothing, while the log cannot be written or is full.
    */
   append(record: LogRecord): number {
-    if (this.closed) throw new LogError(`decision log ${this.dir} is closed`);
+    return this.appendEncoded(payloadText, record);
+  }
+
+  /**
+   * Like {@link append}, with the caller's encoder: `encode(seq, value)` must return the record's
+   * JSON payload with `seq` as its first key (what `payloadText(seq, record)` returns). Lets a
+   * caller write its own records in one pass, without building an intermediate object.
+   */
+  appendEncoded<T>(encode: (seq: number, value: T) => string, value: T): number {
+    this.checkWritable();
     const seq = this.seq + 1;
-    const text = payloadText(seq, record);
+    const text = encode(seq, value);
     this.reserve(FRAME_HEADER_BYTES + text.length * 3);
     const start = this.bufferedBytes;
     const payloadStart = start + FRAME_HEADER_BYTES;
-    const { written } = encoder.encodeInto(text, this.buffer.subarray(payloadStart));
+    // Buffer#write encodes in place at an offset: no view object per record.
+    const written = this.slab.bytes.write(text, payloadStart, "utf8");
     if (written > MAX_PAYLOAD_BYTES) throw new LogError(`record ${seq} is too large (${written} bytes)`);
-    const view = this.view;
+    return this.sealFrame(start, written, seq);
+  }
+
+  /**
+   * Appends a record in a binary encoding of the caller's (one a reader knows, such as the binary
+   * audit record): `encode(out, view, at, seq, value)` writes at most `bound` bytes of payload at
+   * `out[at]` and returns the offset after them. Same buffering, framing and backpressure as
+   * {@link append}.
+   */
+  appendBytes<T>(
+    bound: number,
+    encode: (out: Buffer, view: DataView, at: number, seq: number, value: T) => number,
+    value: T,
+  ): number {
+    this.checkWritable();
+    const seq = this.seq + 1;
+    this.reserve(FRAME_HEADER_BYTES + bound);
+    const start = this.bufferedBytes;
+    const payloadStart = start + FRAME_HEADER_BYTES;
+    const { bytes, view } = this.slab;
+    const written = encode(bytes, view, payloadStart, seq, value) - payloadStart;
+    if (written > MAX_PAYLOAD_BYTES) throw new LogError(`record ${seq} is too large (${written} bytes)`);
+    return this.sealFrame(start, written, seq);
+  }
+
+  /** Writes the frame header of the payload just encoded at `start` and accounts for the record. */
+  private sealFrame(start: number, written: number, seq: number): number {
+    const { bytes, view } = this.slab;
+    const payloadStart = start + FRAME_HEADER_BYTES;
     view.setUint32(start, written, true);
-    view.setUint32(start + 4, crc32c(this.buffer, payloadStart, payloadStart + written), true);
+    view.setUint32(start + 4, crc32c(bytes, payloadStart, payloadStart + written), true);
     this.bufferedBytes = payloadStart + written;
     this.bufferedRecords++;
     this.seq = seq;
@@ -269,8 +390,8 @@ export class DecisionLogWriter {
   }
 
   /**
-   * Write-ahead append: buffers `record`, then writes and fsyncs everything buffered, synchronously.
-   * When it returns, the command and every record before it are on disk.
+   * Write-ahead append: buffers `record`, then writes and fsyncs everything not yet durable,
+   * synchronously. When it returns, the command and every record before it are on disk.
    */
   appendCommand(record: LogRecord): number {
     const seq = this.append(record);
@@ -279,40 +400,53 @@ export class DecisionLogWriter {
   }
 
   /**
-   * Writes the buffered records and fsyncs them (one group commit). A no-op when nothing waits.
-   * Starts a new segment first when the current one is full.
+   * Writes and fdatasyncs, on the caller's thread, every record not yet durable (a commit in flight
+   * on the thread pool is written again, byte for byte at the same place). A no-op when nothing
+   * waits. Throws a {@link LogError} when the disk refuses; the records then stay pending.
    */
   flush(): void {
-    if (this.bufferedBytes === 0 || this.closed) return;
+    if (this.closed) return;
+    this.planBuffered();
+    if (this.planned.length === 0) return;
     try {
-      if (this.segmentRecords > 0 && this.segmentSize + this.bufferedBytes > this.segmentBytes) this.roll();
-      this.writeNow(this.buffer.subarray(0, this.bufferedBytes));
-      fdatasyncSync(this.fd);
+      while (this.planned.length > 0) {
+        const plan = this.planned[0]!;
+        this.commitSync(plan);
+        this.planned.shift();
+        this.committed(plan);
+      }
     } catch (error) {
       throw asLogError(
         error,
-        `cannot write decision log segment ${segmentName(this.segmentNumber)} in ${this.dir}`,
+        `cannot write decision log segment ${segmentName(this.planned[0]?.segment ?? this.segmentNumber)} in ${this.dir}`,
       );
     }
     this.failure = null;
-    this.segmentRecords += this.bufferedRecords;
-    this.bufferedBytes = 0;
-    this.bufferedRecords = 0;
-    this.durable = this.seq;
     this.onDurable?.(this.durable);
   }
 
   /**
-   * The group commit as run by a timer or fiber: like {@link flush}, but a failure is kept in
-   * `lastError` and passed to `onError` instead of thrown (there is no caller to throw to).
+   * The group commit as run by a timer or fiber: hands what is buffered to the thread pool (write,
+   * then fdatasync) and returns at once. A failure is kept in `lastError` and passed to `onError`
+   * (there is no caller to throw to); the same bytes are retried after `flushMs`.
    */
   flushInBackground(): void {
-    try {
-      this.flush();
-    } catch (error) {
-      this.failure = asLogError(error, "group commit failed");
-      this.onError?.(this.failure);
+    if (this.closed) return;
+    if (this.inFlight) {
+      // Asked while the previous commit runs: start the next one as soon as it completes.
+      this.requested = true;
+      return;
     }
+    this.requested = false;
+    this.planBuffered();
+    const plan = this.planned[0];
+    if (plan === undefined) return;
+    this.inFlight = true;
+    this.running = plan;
+    this.commitAsync(plan).then(
+      () => this.afterBackgroundCommit(plan, null),
+      (error: unknown) => this.afterBackgroundCommit(plan, error),
+    );
   }
 
   /**
@@ -328,47 +462,185 @@ export class DecisionLogWriter {
       this.closed = true;
       this.scheduler?.cancel();
       try {
-        closeSync(this.fd);
+        // A background commit still running closes the segment when it completes.
+        if (!this.inFlight) this.io.closeSync(this.fd);
       } finally {
         if (this.ownsLock) this.lock.release();
       }
     }
   }
 
-  private roll(): void {
-    closeSync(this.fd);
-    this.segmentNumber++;
-    this.fd = openSegment(join(this.dir, segmentName(this.segmentNumber)), true);
-    this.segmentSize = 0;
-    this.segmentRecords = 0;
-    // Its first frame repeats the last durable seq, which links it to the previous segment.
-    this.writeNow(this.segmentHeaderFrame());
-    this.segmentRecords = 1;
-    fsyncDirectory(this.dir);
+  private checkWritable(): void {
+    if (this.closed) throw new LogError(`decision log ${this.dir} is closed`);
+    if (this.failure !== null)
+      throw new LogBackpressureError(
+        this.dir,
+        "failing",
+        `decision log ${this.dir} cannot be written (${this.failure.message}); the record was not taken`,
+      );
+    if (this.bufferedBytes + this.plannedBytes > this.maxPendingBytes)
+      throw new LogBackpressureError(
+        this.dir,
+        "full",
+        `decision log ${this.dir} has ${this.bufferedBytes + this.plannedBytes} bytes waiting for the disk (maxPendingBytes ${this.maxPendingBytes}); the record was not taken`,
+      );
   }
 
-  private segmentHeaderFrame(): Uint8Array {
-    return encodeFrame(
-      encoder.encode(`{"seq":${this.durable},"kind":"segment","segment":${this.segmentNumber}}`),
-    );
+  /** Turns the buffered records into the next commit, rolling to a new segment when this one is full. */
+  private planBuffered(): void {
+    const length = this.bufferedBytes;
+    if (length === 0) return;
+    const lastSeq = this.seq;
+    const records = this.bufferedRecords;
+    let plan: CommitPlan;
+    if (this.segmentRecords > 0 && this.segmentSize + length > this.segmentBytes) {
+      // Its first frame repeats the seq of the last record before it, which links the segments.
+      const header = this.segmentHeaderFrame(this.segmentNumber + 1, lastSeq - records);
+      const bytes = new Uint8Array(header.length + length);
+      bytes.set(header);
+      bytes.set(this.slab.bytes.subarray(0, length), header.length);
+      this.segmentNumber++;
+      plan = { segment: this.segmentNumber, offset: 0, bytes, slab: null, lastSeq, newSegment: true };
+      this.segmentSize = bytes.length;
+      this.segmentRecords = 1 + records;
+    } else {
+      const slab = this.slab;
+      plan = {
+        segment: this.segmentNumber,
+        offset: this.segmentSize,
+        bytes: slab.bytes.subarray(0, length),
+        slab,
+        lastSeq,
+        newSegment: false,
+      };
+      this.slab = this.spareSlabs.shift() ?? newSlab(slab.bytes.length);
+      this.segmentSize += length;
+      this.segmentRecords += records;
+    }
+    this.planned.push(plan);
+    this.plannedBytes += plan.bytes.length;
+    this.bufferedBytes = 0;
+    this.bufferedRecords = 0;
   }
 
-  private writeNow(bytes: Uint8Array): void {
-    let done = 0;
-    while (done < bytes.length)
-      done += writeSync(this.fd, bytes, done, bytes.length - done, this.segmentSize + done);
-    this.segmentSize += bytes.length;
+  /** Runs `plan` on the caller's thread. */
+  private commitSync(plan: CommitPlan): void {
+    const io = this.io;
+    if (this.inFlight) {
+      // The background commit owns `fd`: use a descriptor of our own, and never truncate.
+      const fd = io.openSync(join(this.dir, segmentName(plan.segment)), SEGMENT_OPEN_FLAGS);
+      try {
+        writeAllSync(io, fd, plan.bytes, plan.offset);
+        io.fdatasyncSync(fd);
+      } finally {
+        io.closeSync(fd);
+      }
+    } else {
+      if (this.fdSegment !== plan.segment) {
+        const fd = io.openSync(join(this.dir, segmentName(plan.segment)), SEGMENT_OPEN_FLAGS);
+        io.closeSync(this.fd);
+        this.fd = fd;
+        this.fdSegment = plan.segment;
+      }
+      writeAllSync(io, this.fd, plan.bytes, plan.offset);
+      io.fdatasyncSync(this.fd);
+    }
+    if (plan.newSegment) fsyncDirectorySync(io, this.dir);
+  }
+
+  /** Runs `plan` on the thread pool. Only one runs at a time; it alone moves `fd` to a new segment. */
+  private async commitAsync(plan: CommitPlan): Promise<void> {
+    const io = this.io;
+    if (this.fdSegment !== plan.segment) {
+      const fd = await openAsync(io, join(this.dir, segmentName(plan.segment)), SEGMENT_OPEN_FLAGS);
+      closeQuietly(io, this.fd);
+      this.fd = fd;
+      this.fdSegment = plan.segment;
+    }
+    await writeAll(io, this.fd, plan.bytes, plan.offset);
+    await datasyncAsync(io, this.fd);
+    if (plan.newSegment) await fsyncDirectoryAsync(io, this.dir);
+  }
+
+  private afterBackgroundCommit(plan: CommitPlan, error: unknown): void {
+    this.inFlight = false;
+    this.running = null;
+    // `flush` made it durable meanwhile and left its buffer to us.
+    if (!this.planned.includes(plan)) this.recycle(plan);
+    if (this.closed) {
+      closeQuietly(this.io, this.fd);
+      return;
+    }
+    // `flush` may have made this plan durable meanwhile; then there is nothing to record.
+    if (this.planned[0] === plan) {
+      if (error !== null) {
+        this.failure = asLogError(
+          error,
+          `group commit failed: cannot write decision log segment ${segmentName(plan.segment)} in ${this.dir}`,
+        );
+        this.onError?.(this.failure);
+        // The same bytes go to the same place after another interval.
+        this.scheduler?.armDeadline();
+        return;
+      }
+      this.planned.shift();
+      this.committed(plan);
+      this.failure = null;
+      this.onDurable?.(this.durable);
+    }
+    if (this.planned.length > 0 || this.requested || this.bufferedRecords >= this.flushRecords)
+      this.flushInBackground();
+    else if (this.bufferedRecords > 0) this.scheduler?.armDeadline();
+  }
+
+  /**
+   * `plan` is on disk: advance the durable seq and give its buffer back, unless a background write
+   * still reads from it (then its completion gives it back).
+   */
+  private committed(plan: CommitPlan): void {
+    this.plannedBytes -= plan.bytes.length;
+    if (plan.lastSeq > this.durable) this.durable = plan.lastSeq;
+    if (plan !== this.running) this.recycle(plan);
+  }
+
+  private recycle(plan: CommitPlan): void {
+    if (plan.slab !== null && this.spareSlabs.length < 2) this.spareSlabs.push(plan.slab);
+  }
+
+  private segmentHeaderFrame(segment: number, lastSeqBefore: number): Uint8Array {
+    return encodeFrame(encoder.encode(`{"seq":${lastSeqBefore},"kind":"segment","segment":${segment}}`));
   }
 
   private reserve(extra: number): void {
     const needed = this.bufferedBytes + extra;
-    if (needed <= this.buffer.length) return;
-    let size = this.buffer.length * 2;
+    if (needed <= this.slab.bytes.length) return;
+    let size = this.slab.bytes.length * 2;
     while (size < needed) size *= 2;
-    const grown = new Uint8Array(size);
-    grown.set(this.buffer.subarray(0, this.bufferedBytes));
-    this.buffer = grown;
-    this.view = new DataView(grown.buffer);
+    const grown = newSlab(size);
+    grown.bytes.set(this.slab.bytes.subarray(0, this.bufferedBytes));
+    this.slab = grown;
+  }
+}
+
+function newSlab(size: number): Slab {
+  const bytes = Buffer.alloc(size);
+  return { bytes, view: new DataView(bytes.buffer) };
+}
+
+/**
+ * The decision log did not take a record: its disk keeps failing (`reason: "failing"`) or more than
+ * `maxPendingBytes` wait for it (`"full"`). Nothing was appended; the caller still holds the record
+ * and may offer it again once the log recovers (`writer.lastError` is null again).
+ */
+export class LogBackpressureError extends LogError {
+  override readonly name = "LogBackpressureError";
+  readonly dir: string;
+  readonly reason: "failing" | "full";
+
+  constructor(dir: string, reason: "failing" | "full", message: string) {
+    super(message);
+    this.dir = dir;
+    this.reason = reason;
   }
 }
 
@@ -382,7 +654,8 @@ export class DecisionLogWriter {
  *
  * @remarks
  * Call `close()` when done: records still buffered are only written by a flush, and the timer is
- * kept referenced while records wait so that a process does not exit with buffered records.
+ * kept referenced while records wait so that a process does not exit with buffered records. The
+ * group commits' writes and fdatasyncs run on libuv's thread pool, off the event loop.
  */
 export function openDecisionLog(options: DecisionLogOptions): DecisionLogWriter {
   let timer: ReturnType<typeof setTimeout> | undefined;
@@ -393,9 +666,8 @@ export function openDecisionLog(options: DecisionLogOptions): DecisionLogWriter 
     if (immediate !== undefined) clearImmediate(immediate);
     timer = undefined;
     immediate = undefined;
+    // Starts the commit on the thread pool; its completion schedules the next one or a retry.
     writer?.flushInBackground();
-    // A failed commit keeps its records: try again after another interval.
-    if (writer !== undefined && writer.pending.records > 0) scheduler.armDeadline();
   };
   const scheduler: FlushScheduler = {
     armDeadline: () => {
@@ -440,10 +712,6 @@ function positive(value: number, name: string): number {
   if (!(Number.isFinite(value) && value > 0))
     throw new LogError(`${name} must be a number > 0, got ${value}`);
   return value;
-}
-
-function openSegment(path: string, create: boolean): number {
-  return openSync(path, create ? "w" : "r+");
 }
 
 /** Cuts a torn tail off the last segment. */

@@ -162,7 +162,7 @@ export class GuardedCallback<A extends readonly unknown[]> {
       this.#await(returned);
       return GuardedCallResult.Pending;
     }
-    this.#actor.send({ type: "call.succeeded" });
+    this.#succeed();
     return GuardedCallResult.Succeeded;
   }
 
@@ -183,7 +183,7 @@ export class GuardedCallback<A extends readonly unknown[]> {
       this.#cancelTimer(timer);
       if (this.#stopped) return;
       if (!failed) {
-        this.#actor.send({ type: "call.succeeded" });
+        this.#succeed();
         return;
       }
       this.#fail(error);
@@ -215,6 +215,16 @@ export class GuardedCallback<A extends readonly unknown[]> {
     if (!this.#timers.delete(timer)) return;
     if (this.#clock === undefined) clearTimeout(timer as ReturnType<typeof setTimeout>);
     else this.#clock.clearTimeout(timer as Parameters<BreakerClock["clearTimeout"]>[0]);
+  }
+
+  /**
+   * Tells the breaker of a success. While closed with no failure counted it changes nothing, so
+   * the statechart step is skipped: it would otherwise run on every apply and every audit batch.
+   */
+  #succeed(): void {
+    const snapshot = this.#actor.getSnapshot();
+    if (snapshot.context.failures === 0 && snapshot.matches("closed")) return;
+    this.#actor.send({ type: "call.succeeded" });
   }
 
   #fail(error: unknown): void {
