@@ -164,9 +164,15 @@ describe("command verification", () => {
   it("refuses an unknown key id and a command of another run", () => {
     const { v } = verifier();
     const stranger = new CommandSigner({ active: "kx", keys: [{ id: "kx", secret: secret(9) }] });
-    expect(v.verify(stranger.sign(command()))).toMatchObject({ ok: false, rejection: { reason: "unknown-key" } });
+    expect(v.verify(stranger.sign(command()))).toMatchObject({
+      ok: false,
+      rejection: { reason: "unknown-key" },
+    });
     const sameIdOtherSecret = new CommandSigner({ active: "k1", keys: [{ id: "k1", secret: secret(9) }] });
-    expect(v.verify(sameIdOtherSecret.sign(command()))).toMatchObject({ ok: false, rejection: { reason: "bad-mac" } });
+    expect(v.verify(sameIdOtherSecret.sign(command()))).toMatchObject({
+      ok: false,
+      rejection: { reason: "bad-mac" },
+    });
     const otherRun = new CommandSigner(RING).sign(command({ runId: "run-b" }));
     expect(v.verify(otherRun)).toMatchObject({ ok: false, rejection: { reason: "wrong-run" } });
   });
@@ -214,7 +220,9 @@ describe("command verification", () => {
     expect(() => new CommandSigner({ active: "k", keys: [{ id: "k", secret: new Uint8Array(8) }] })).toThrow(
       /keys\[0\]\.secret: must be at least 32 bytes/,
     );
-    expect(() => new CommandSigner({ active: "nope", keys: RING.keys })).toThrow(/active: no key has id "nope"/);
+    expect(() => new CommandSigner({ active: "nope", keys: RING.keys })).toThrow(
+      /active: no key has id "nope"/,
+    );
   });
 
   it("compares MACs only with timingSafeEqual (no === on MACs in src/fleet)", () => {

@@ -38,7 +38,9 @@ export const MIN_SECRET_BYTES = 32;
  */
 export function rotateKeyring(ring: Keyring, next: SigningKey, overlapMs: number, now: number): Keyring {
   const keys = ring.keys.map((key) =>
-    key.id === ring.active ? { ...key, validUntil: Math.min(key.validUntil ?? Infinity, now + overlapMs) } : key,
+    key.id === ring.active
+      ? { ...key, validUntil: Math.min(key.validUntil ?? Infinity, now + overlapMs) }
+      : key,
   );
   return { active: next.id, keys: [...keys.filter((key) => key.id !== next.id), next] };
 }
@@ -56,7 +58,8 @@ function keyIssues(ring: Keyring): string[] {
   const issues: string[] = [];
   const ids = new Set<string>();
   for (const [index, key] of ring.keys.entries()) {
-    if (typeof key.id !== "string" || key.id === "") issues.push(`keys[${index}].id: must be a non-empty string`);
+    if (typeof key.id !== "string" || key.id === "")
+      issues.push(`keys[${index}].id: must be a non-empty string`);
     if (ids.has(key.id)) issues.push(`keys[${index}].id: duplicate key id ${JSON.stringify(key.id)}`);
     ids.add(key.id);
     if (!(key.secret instanceof Uint8Array) || key.secret.length < MIN_SECRET_BYTES) {
@@ -169,9 +172,11 @@ export function envelopeProblem(value: unknown): string | undefined {
   const c = command as Record<string, unknown>;
   if (c.kind !== "apply") return 'command.kind: must be "apply"';
   for (const field of ["commandId", "runId"] as const) {
-    if (typeof c[field] !== "string" || c[field] === "") return `command.${field}: must be a non-empty string`;
+    if (typeof c[field] !== "string" || c[field] === "")
+      return `command.${field}: must be a non-empty string`;
   }
-  if (typeof c.issuedAt !== "number" || !Number.isFinite(c.issuedAt)) return "command.issuedAt: must be a finite number";
+  if (typeof c.issuedAt !== "number" || !Number.isFinite(c.issuedAt))
+    return "command.issuedAt: must be a finite number";
   for (const field of ["epoch", "generation"] as const) {
     const n = c[field];
     if (typeof n !== "number" || !Number.isSafeInteger(n) || n < 0) {
@@ -182,7 +187,8 @@ export function envelopeProblem(value: unknown): string | undefined {
     return "command.values: must be an object of numbers";
   }
   for (const [name, v] of Object.entries(c.values)) {
-    if (typeof v !== "number" || !Number.isFinite(v)) return `command.values.${name}: must be a finite number`;
+    if (typeof v !== "number" || !Number.isFinite(v))
+      return `command.values.${name}: must be a finite number`;
   }
   return undefined;
 }
@@ -249,7 +255,8 @@ export class CommandVerifier {
     const command = envelope.command;
     const id = command.commandId;
     const key = this.keys.get(envelope.kid);
-    if (key === undefined) return this.refuse("unknown-key", `kid ${JSON.stringify(envelope.kid)} is not known`, id);
+    if (key === undefined)
+      return this.refuse("unknown-key", `kid ${JSON.stringify(envelope.kid)} is not known`, id);
     const given = Buffer.from(envelope.mac, "base64");
     const expected = macOf(key.secret, command);
     // Compare equal-length buffers only (timingSafeEqual throws otherwise); a short MAC is compared
@@ -261,16 +268,22 @@ export class CommandVerifier {
     if (key.validUntil !== undefined && now > key.validUntil) {
       return this.refuse("key-expired", `key ${key.id} was retired at ${key.validUntil}`, id);
     }
-    if (command.runId !== this.runId) return this.refuse("wrong-run", `run ${command.runId} is not ${this.runId}`, id);
+    if (command.runId !== this.runId)
+      return this.refuse("wrong-run", `run ${command.runId} is not ${this.runId}`, id);
     if (now - command.issuedAt > this.maxAgeMs) {
       return this.refuse("stale", `issued ${now - command.issuedAt} ms ago (max ${this.maxAgeMs})`, id);
     }
     if (command.issuedAt - now > this.maxFutureSkewMs) {
-      return this.refuse("from-future", `issued ${command.issuedAt - now} ms ahead (max ${this.maxFutureSkewMs})`, id);
+      return this.refuse(
+        "from-future",
+        `issued ${command.issuedAt - now} ms ahead (max ${this.maxFutureSkewMs})`,
+        id,
+      );
     }
     const registered = this.ledger.register(id, command.issuedAt + this.maxAgeMs, now);
     if (registered === "replay") return this.refuse("replay", `command ${id} was accepted before`, id);
-    if (registered === "full") return this.refuse("ledger-full", `nonce ledger holds ${this.ledger.capacity} ids`, id);
+    if (registered === "full")
+      return this.refuse("ledger-full", `nonce ledger holds ${this.ledger.capacity} ids`, id);
     return { ok: true, command };
   }
 
