@@ -220,6 +220,8 @@ export class Coordinator {
     // fleet's configuration stays where it was.
     this.publish(this.latestValues, this.base);
     this.blocking = redis.duplicate();
+    // Failures of the blocking reads are handled by the consumer loop; keep ioredis from logging them.
+    this.blocking.on("error", () => undefined);
     this.consumer = new TelemetryConsumer({
       ...this.options.telemetry,
       redis,

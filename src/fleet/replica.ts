@@ -132,6 +132,8 @@ export class Replica {
       keyring: options.keyring,
     });
     this.blocking = options.redis.duplicate();
+    // Failures of the blocking reads are handled by the follow loop; keep ioredis from logging them.
+    this.blocking.on("error", () => undefined);
   }
 
   /** The fleet generation live here; stamp digests with it (done by {@link Replica.publish}). */

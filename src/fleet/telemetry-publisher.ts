@@ -41,6 +41,8 @@ export interface PublisherStats {
   readonly lostInFlight: number;
   /** Digests waiting in the local buffer. */
   readonly buffered: number;
+  /** Digests in a write not answered yet (published = shipped + lost + dropped + buffered + inFlight). */
+  readonly inFlight: number;
   /** The bus breaker's state. */
   readonly breaker: "closed" | "open" | "halfOpen";
 }
@@ -64,6 +66,8 @@ export class TelemetryPublisher {
   private readonly timer: NodeJS.Timeout;
   private seq = 0;
   private flushing = false;
+  private inFlight = 0;
+  private current: Promise<void> = Promise.resolve();
   private counts = { published: 0, shipped: 0, droppedFull: 0, lostInFlight: 0 };
 
   constructor(private readonly options: TelemetryPublisherOptions) {
@@ -92,19 +96,27 @@ export class TelemetryPublisher {
     return {
       ...this.counts,
       buffered: this.buffer.length,
+      inFlight: this.inFlight,
       breaker: typeof state === "string" ? (state as "closed" | "open") : "halfOpen",
     };
   }
 
-  /** Ships what is buffered now (the timer calls it; tests may too). */
-  async flush(): Promise<void> {
-    if (this.flushing || this.buffer.length === 0) return;
+  /** Ships what is buffered now (the timer calls it; tests may too). Resolves when the write is answered. */
+  flush(): Promise<void> {
+    if (this.flushing) return this.current;
+    this.current = this.ship();
+    return this.current;
+  }
+
+  private async ship(): Promise<void> {
+    if (this.buffer.length === 0) return;
     const state = this.breaker.getSnapshot();
     if (state.matches("open")) return;
     if (state.matches({ halfOpen: "ready" })) this.breaker.send({ type: "probe.started" });
     else if (state.matches({ halfOpen: "probing" })) return;
     this.flushing = true;
     const taken = this.buffer.splice(0, this.batchSize * 8);
+    this.inFlight = taken.length;
     try {
       const pipeline = this.options.redis.pipeline();
       for (let i = 0; i < taken.length; i += this.batchSize) {
@@ -121,6 +133,7 @@ export class TelemetryPublisher {
       this.counts.lostInFlight += taken.length;
       this.breaker.send({ type: "call.failed" });
     } finally {
+      this.inFlight = 0;
       this.flushing = false;
     }
   }
@@ -128,6 +141,7 @@ export class TelemetryPublisher {
   /** Ships what is left (best effort) and stops the timer. */
   async close(): Promise<void> {
     clearInterval(this.timer);
+    await this.current;
     await this.flush();
     this.breaker.stop();
   }
