@@ -16,6 +16,7 @@ const guide: DefaultTheme.SidebarItem[] = [
       { text: "Solver: minimise a function", link: "/guide/solver" },
       { text: "Engine: tune a live system", link: "/guide/engine" },
       { text: "Decision log and replay", link: "/guide/decision-log" },
+      { text: "Fleet over Redis Streams", link: "/guide/fleet" },
     ],
   },
   {
