@@ -17,8 +17,6 @@ const replica = await createReplica({
   keyring: KEYRING,
   params: PARAMS,
   guardrails: "balanced",
-  onApply: (values, generation) =>
-    console.log(`[${id}] generation ${generation}: batchSize ${values[0]!.toFixed(1)}`),
   onRejected: (r) => console.log(`[${id}] refused a command: ${r.reason} (${r.detail})`),
 });
 // "Serve" a request every 5 ms; its latency is the objective. The jitter is a fixed pattern, so

@@ -15,6 +15,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
+import { Redis } from "ioredis";
+import { fleetKeys } from "../../src/redis.js";
 
 const { values } = parseArgs({
   options: { replicas: { type: "string", default: "4" }, seconds: { type: "string", default: "30" } },
@@ -84,16 +86,28 @@ const exited = (child: ChildProcess) =>
 const redis = await startRedis();
 console.log(`redis-server on ${redis.url} (AOF on, data in ${redis.dir})`);
 try {
-  const first = start("coordinator.ts", [redis.url, "coordinator-a", String(seconds)]);
-  // Give the first coordinator a head start so it is the one that leads.
-  await new Promise((resolve) => setTimeout(resolve, 1000));
-  start("coordinator.ts", [redis.url, "coordinator-b", String(seconds)]);
+  const coordinators = new Map(
+    ["coordinator-a", "coordinator-b"].map((id) => [
+      id,
+      start("coordinator.ts", [redis.url, id, String(seconds)]),
+    ]),
+  );
   const replicaProcesses = Array.from({ length: replicas }, (_, i) =>
     start("replica.ts", [redis.url, `replica-${i + 1}`, String(seconds)]),
   );
-  await new Promise((resolve) => setTimeout(resolve, (seconds * 1000) / 2));
-  console.log("--- kill -9 coordinator-a: coordinator-b takes over within 2× the lease ---");
-  first.kill("SIGKILL");
+  // Wait for a leader (starting the processes can take seconds on a busy machine), let it tune for
+  // a third of the run, then kill whoever holds the lease then.
+  const client = new Redis(redis.url);
+  while ((await client.get(fleetKeys().lease)) === null)
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  await new Promise((resolve) => setTimeout(resolve, (seconds * 1000) / 3));
+  const leader = await client.get(fleetKeys().lease);
+  client.disconnect();
+  const victim = leader === null ? undefined : coordinators.get(leader);
+  if (victim !== undefined) {
+    console.log(`--- kill -9 ${leader}, the leader: the standby takes over within 2× the lease ---`);
+    victim.kill("SIGKILL");
+  }
   await Promise.all([...replicaProcesses, ...children].map(exited));
 } finally {
   for (const child of children) child.kill("SIGKILL");

@@ -35,6 +35,11 @@ export interface CoordinatorOptions {
   readonly leaseMs?: number;
   /** How often the leader re-signs the current generation for late joiners, ms (default 5 000). */
   readonly refreshMs?: number;
+  /**
+   * A replica counts as lagging when its acknowledged generation is below one the leader published
+   * at least this long ago, ms (default 2 000): a replica one command behind for a moment is not.
+   */
+  readonly lagAfterMs?: number;
   /** Approximate command stream length kept (default 10 000). */
   readonly commandMaxLen?: number;
   /** Telemetry consumer tuning (batch size, block time, claim idle time, max deliveries). */
@@ -55,7 +60,7 @@ export interface BusStats {
   readonly digestsProcessed: number;
   /** Replicas that reported to the acks hash. */
   readonly replicas: number;
-  /** Replicas whose acknowledged generation is below the fleet's. */
+  /** Replicas whose acknowledged generation is below one published `lagAfterMs` ago or earlier. */
   readonly laggingReplicas: number;
 }
 
@@ -79,7 +84,7 @@ export interface CoordinatorSnapshot {
   readonly generation: number;
   /** replica → what it acknowledged. */
   readonly fleet: Readonly<Record<string, ReplicaView>>;
-  /** Replicas below `generation`. */
+  /** Replicas below a generation published `lagAfterMs` ago or earlier. */
   readonly lagging: readonly string[];
   /** The engine's snapshot while leading. */
   readonly engine: EngineSnapshot | undefined;
@@ -132,6 +137,8 @@ export class Coordinator {
   private transition: Promise<void> = Promise.resolve();
   private closed = false;
   private commandCount = 0;
+  /** (generation, published at) of recent commands, oldest first, for the lagging test. */
+  private published: [number, number][] = [];
 
   constructor(private readonly options: CoordinatorOptions) {
     this.id = options.id ?? randomUUID();
@@ -257,6 +264,7 @@ export class Coordinator {
     this.fleetGeneration = generation;
     this.latestValues = values;
     this.lastRefreshAt = Date.now();
+    this.published.push([generation, this.lastRefreshAt]);
     const command: FleetCommand = {
       kind: "apply",
       commandId: `${this.id}:${epoch}:${++this.commandCount}`,
@@ -317,6 +325,28 @@ export class Coordinator {
     }
   }
 
+  /** The highest generation published `lagAfterMs` ago or earlier (0 when none); drops older history. */
+  private settledGeneration(): number {
+    const cutoff = Date.now() - (this.options.lagAfterMs ?? 2_000);
+    let settled = 0;
+    let keepFrom = 0;
+    for (let i = 0; i < this.published.length; i++) {
+      const [generation, at] = this.published[i]!;
+      if (at > cutoff) break;
+      settled = generation;
+      keepFrom = i;
+    }
+    if (keepFrom > 0) this.published = this.published.slice(keepFrom);
+    return settled;
+  }
+
+  private laggingReplicas(): string[] {
+    const settled = this.settledGeneration();
+    return Object.entries(this.fleet)
+      .filter(([, view]) => view.generation < settled)
+      .map(([replica]) => replica);
+  }
+
   /** Bus counters for metrics (no I/O). */
   busStats(): BusStats {
     const consumer = this.consumer?.stats();
@@ -328,7 +358,7 @@ export class Coordinator {
       rejectedCommands: replicas.reduce((sum, r) => sum + (r.rejected ?? 0), 0),
       digestsProcessed: this.processedBefore + (consumer?.processed ?? 0),
       replicas: replicas.length,
-      laggingReplicas: replicas.filter((r) => r.generation < this.fleetGeneration).length,
+      laggingReplicas: this.laggingReplicas().length,
     };
   }
 
@@ -340,9 +370,7 @@ export class Coordinator {
       epoch: this.lease.epoch,
       generation: this.fleetGeneration,
       fleet: { ...this.fleet },
-      lagging: Object.entries(this.fleet)
-        .filter(([, view]) => view.generation < this.fleetGeneration)
-        .map(([replica]) => replica),
+      lagging: this.laggingReplicas(),
       engine: this.engine?.snapshot(),
       olderGenerationDigests: this.olderGenerationDigests,
       consumer: this.consumer?.stats(),
