@@ -236,4 +236,78 @@ describe("fleet drills", () => {
     expect(envelope.outside).toBe(0);
     expect(rejections).toEqual([]);
   });
+
+  it("forged, replayed, stale and unknown-key commands injected mid-run are all refused and counted", async () => {
+    const server = await startRedis({ appendOnly: true });
+    servers.push(server);
+    const lead = await createCoordinator({
+      redis: connect(server),
+      id: "c1",
+      runId: "run",
+      keyring: FLEET_RING,
+      engine: FLEET_ENGINE,
+      leaseMs: LEASE_MS,
+      telemetry: { blockMs: 50 },
+    });
+    closers.push(() => lead.close());
+    const envelope: Envelope = { outside: 0, biggestMove: 0 };
+    const rejections: CommandRejection[] = [];
+    const replicas = await fleetOf(server, 3, envelope, rejections);
+    await until(
+      () => {
+        feed(replicas);
+        return lead.snapshot().generation >= 2;
+      },
+      20_000,
+      "generation 2",
+    );
+    const admin = connect(server);
+    const [, fields] = (await admin.xrevrange(keys.commands, "+", "-", "COUNT", 1))[0]!;
+    const genuine = JSON.parse(fields[1]!);
+    const signer = new CommandSigner(FLEET_RING);
+    const attacker = new CommandSigner({
+      active: "evil",
+      keys: [{ id: "evil", secret: new Uint8Array(32).fill(66) }],
+    });
+    const injected = [
+      JSON.stringify(genuine), // replay of a real command
+      JSON.stringify({
+        ...genuine,
+        command: { ...genuine.command, commandId: "forged", generation: 999, values: { batch: 500 } },
+      }),
+      JSON.stringify(
+        signer.sign({
+          ...genuine.command,
+          commandId: "stale",
+          generation: 999,
+          issuedAt: Date.now() - 120_000,
+        }),
+      ),
+      JSON.stringify(attacker.sign({ ...genuine.command, commandId: "evil", generation: 999 })),
+    ];
+    for (const text of injected) await admin.xadd(keys.commands, "*", "c", text);
+    await until(
+      () => {
+        feed(replicas);
+        return rejections.length === injected.length * replicas.length;
+      },
+      10_000,
+      "every injected command refused by every replica",
+    );
+    const byReason = new Map<string, number>();
+    for (const r of rejections) byReason.set(r.reason, (byReason.get(r.reason) ?? 0) + 1);
+    expect(Object.fromEntries(byReason)).toEqual({ replay: 3, "bad-mac": 3, stale: 3, "unknown-key": 3 });
+    // The coordinator sees the refusals in the replicas' reports, and tuning goes on untouched.
+    const after = lead.snapshot().generation;
+    await until(
+      () => {
+        feed(replicas);
+        return lead.busStats().rejectedCommands === 12 && lead.snapshot().generation >= after + 2;
+      },
+      20_000,
+      "refusals reported and tuning continues",
+    );
+    expect(replicas.every((r) => r.values[0]! < 500)).toBe(true);
+    expect(envelope.outside).toBe(0);
+  });
 });
