@@ -70,6 +70,7 @@ describe("telemetry bus", () => {
       keyring: RING,
       batchSize: 4,
       flushMs: 10_000,
+      firstSeq: 0,
     });
     stoppers.push(() => publisher.close());
     for (let i = 0; i < 10; i++) expect(publisher.publish(i, 0, 1000 + i)).toBe(true);
@@ -86,6 +87,38 @@ describe("telemetry bus", () => {
     expect(seen.map(([, d]) => d.seq)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
     expect(c.stats().duplicates).toBe(1);
     expect(await clients[0]!.hget(keys.seqs, "r1")).toBe("10");
+  });
+
+  it("keeps processing a replica that restarted (its seqs continue above the earlier run's)", async () => {
+    const seen: [string, FleetDigest][] = [];
+    const c = consumer("c1", seen);
+    await c.start();
+    const first = new TelemetryPublisher({
+      redis: connect(),
+      stream: keys.digests,
+      replica: "r1",
+      keyring: RING,
+      flushMs: 10_000,
+    });
+    first.publish(1, 0);
+    first.publish(2, 0);
+    await first.close();
+    await until(() => seen.length === 2);
+    const startedBefore = Date.now();
+    await until(() => Date.now() > startedBefore); // the restart happens at a later millisecond
+    const restarted = new TelemetryPublisher({
+      redis: connect(),
+      stream: keys.digests,
+      replica: "r1",
+      keyring: RING,
+      flushMs: 10_000,
+    });
+    stoppers.push(() => restarted.close());
+    restarted.publish(3, 0);
+    await restarted.flush();
+    await until(() => seen.length === 3);
+    expect(seen.map(([, d]) => d.objective)).toEqual([1, 2, 3]);
+    expect(c.stats().duplicates).toBe(0);
   });
 
   it("drops and counts digests when the local buffer is full, never blocking the caller", () => {

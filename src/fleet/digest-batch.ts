@@ -11,7 +11,7 @@ import type { Keyring } from "./signing.js";
 
 /** One replica's measurement, as it crosses the bus. */
 export interface FleetDigest {
-  /** Per-replica sequence number, from 1, +1 per digest: the idempotency key with `replica`. */
+  /** Per-replica sequence number, +1 per digest, rising across restarts: the idempotency key with `replica`. */
   readonly seq: number;
   /** The fleet generation the measurement was taken under. */
   readonly generation: number;

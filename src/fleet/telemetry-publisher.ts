@@ -25,6 +25,12 @@ export interface TelemetryPublisherOptions {
   readonly batchSize?: number;
   /** Approximate stream length kept (`XADD MAXLEN ~`, default 100 000). */
   readonly maxLen?: number;
+  /**
+   * Seq of the first digest minus one (default: the start time in ms × 1000). The default keeps a
+   * restarted replica's seqs above those of its earlier run, so the coordinator's (replica, seq)
+   * idempotency never mistakes them for duplicates (it would take over 1000 digests per ms).
+   */
+  readonly firstSeq?: number;
   /** The bus breaker (default: opens after 3 failed flushes, 1 s backoff doubling to 60 s). */
   readonly breaker?: CircuitBreakerOptions;
 }
@@ -64,7 +70,7 @@ export class TelemetryPublisher {
   private readonly maxLen: number;
   private readonly breaker: Actor<typeof circuitBreakerMachine>;
   private readonly timer: NodeJS.Timeout;
-  private seq = 0;
+  private seq: number;
   private flushing = false;
   private inFlight = 0;
   private current: Promise<void> = Promise.resolve();
@@ -74,6 +80,7 @@ export class TelemetryPublisher {
     this.bufferSize = options.bufferSize ?? 4096;
     this.batchSize = options.batchSize ?? 500;
     this.maxLen = options.maxLen ?? 100_000;
+    this.seq = options.firstSeq ?? Date.now() * 1000;
     this.breaker = createActor(circuitBreakerMachine, { input: options.breaker }).start();
     this.timer = setInterval(() => void this.flush(), options.flushMs ?? 50);
     this.timer.unref();
