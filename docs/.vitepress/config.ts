@@ -18,6 +18,7 @@ const guide: DefaultTheme.SidebarItem[] = [
       { text: "Decision log and replay", link: "/guide/decision-log" },
       { text: "Dashboard", link: "/guide/dashboard" },
       { text: "Command line", link: "/guide/cli" },
+      { text: "Fleet over Redis Streams", link: "/guide/fleet" },
     ],
   },
   {

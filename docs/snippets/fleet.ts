@@ -1,0 +1,34 @@
+import { createCoordinator, createReplica, type Keyring } from "arqon/redis";
+import { Redis } from "ioredis";
+
+const url = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
+// One shared secret of at least 32 bytes, from your secret store; its id lets you rotate it.
+const keyring: Keyring = {
+  active: "k1",
+  keys: [{ id: "k1", secret: Buffer.from(process.env.ARQON_FLEET_KEY ?? "", "base64") }],
+};
+const params = { batchSize: { min: 1, max: 256, init: 16, maxDelta: 8 } };
+
+// In each replica (any number, any host):
+const replica = await createReplica({
+  redis: new Redis(url),
+  replica: "web-3",
+  runId: "checkout",
+  keyring,
+  params,
+});
+const measuredLatencyMs = 12.5;
+replica.publish(measuredLatencyMs); // O(1), never blocks, never throws; shipped in batches by a timer
+console.log(replica.values[0], replica.generation); // live values (registry order) and fleet generation
+
+// In two or more coordinator processes (one leads, the others stand by):
+const coordinator = await createCoordinator({
+  redis: new Redis(url),
+  runId: "checkout",
+  keyring,
+  engine: { seed: 1, params, window: { digests: 100, ms: 2000 } },
+  leaseMs: 3000,
+});
+const { leader, epoch, generation, fleet, lagging } = coordinator.snapshot();
+console.log(leader, epoch, generation, fleet, lagging);
+console.log(coordinator.busStats()); // lag, pending, deadLetters, rejectedCommands, digestsProcessed, replicas, laggingReplicas

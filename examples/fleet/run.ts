@@ -1,0 +1,117 @@
+/**
+ * The fleet example, all on one machine: starts Debian's redis-server (AOF on) on a free port in
+ * a temporary directory, N replica processes of a small service and two coordinators; halfway
+ * through it kills the leading coordinator with SIGKILL so the standby takes over; then stops
+ * everything. Bounded in time.
+ *
+ *   npm run example:fleet                      # 4 replicas, 30 s
+ *   npm run example:fleet -- --replicas 8 --seconds 60
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { createRequire } from "node:module";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { parseArgs } from "node:util";
+import { Redis } from "ioredis";
+import { fleetKeys } from "arqon/redis";
+
+const { values } = parseArgs({
+  options: { replicas: { type: "string", default: "4" }, seconds: { type: "string", default: "30" } },
+});
+const replicas = Number(values.replicas);
+const seconds = Number(values.seconds);
+if (!Number.isInteger(replicas) || replicas < 1) throw new Error("--replicas: must be a whole number ≥ 1");
+if (!Number.isInteger(seconds) || seconds < 10) throw new Error("--seconds: must be a whole number ≥ 10");
+
+const TSX = pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href;
+const here = (file: string) => fileURLToPath(new URL(file, import.meta.url));
+const children: ChildProcess[] = [];
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === "object" && address !== null ? address.port : 0));
+    });
+  });
+}
+
+async function startRedis(): Promise<{ url: string; dir: string; process: ChildProcess }> {
+  const dir = mkdtempSync(join(tmpdir(), "arqon-fleet-example-"));
+  const port = await freePort();
+  const args = [
+    "--bind",
+    "127.0.0.1",
+    "--port",
+    String(port),
+    "--dir",
+    dir,
+    "--save",
+    "",
+    "--appendonly",
+    "yes",
+  ];
+  const redis = spawn(process.env.ARQON_REDIS_SERVER ?? "/usr/bin/redis-server", args, {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  await new Promise<void>((resolve, reject) => {
+    let log = "";
+    redis.stdout!.on("data", (chunk: Buffer) => {
+      log += chunk.toString();
+      if (log.includes("Ready to accept connections")) resolve();
+    });
+    redis.once("exit", (code) => reject(new Error(`redis-server exited (${code}):\n${log}`)));
+    redis.once("error", reject);
+  });
+  redis.stdout!.resume();
+  return { url: `redis://127.0.0.1:${port}`, dir, process: redis };
+}
+
+function start(script: string, args: string[]): ChildProcess {
+  const child = spawn(process.execPath, ["--import", TSX, here(script), ...args], { stdio: "inherit" });
+  children.push(child);
+  return child;
+}
+
+const exited = (child: ChildProcess) =>
+  child.exitCode !== null || child.signalCode !== null
+    ? Promise.resolve()
+    : new Promise((r) => child.once("exit", r));
+
+const redis = await startRedis();
+console.log(`redis-server on ${redis.url} (AOF on, data in ${redis.dir})`);
+try {
+  const coordinators = new Map(
+    ["coordinator-a", "coordinator-b"].map((id) => [
+      id,
+      start("coordinator.ts", [redis.url, id, String(seconds)]),
+    ]),
+  );
+  const replicaProcesses = Array.from({ length: replicas }, (_, i) =>
+    start("replica.ts", [redis.url, `replica-${i + 1}`, String(seconds)]),
+  );
+  // Wait for a leader (starting the processes can take seconds on a busy machine), let it tune for
+  // a third of the run, then kill whoever holds the lease then.
+  const client = new Redis(redis.url);
+  while ((await client.get(fleetKeys().lease)) === null)
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  await new Promise((resolve) => setTimeout(resolve, (seconds * 1000) / 3));
+  const leader = await client.get(fleetKeys().lease);
+  client.disconnect();
+  const victim = leader === null ? undefined : coordinators.get(leader);
+  if (victim !== undefined) {
+    console.log(`--- kill -9 ${leader}, the leader: the standby takes over within 2× the lease ---`);
+    victim.kill("SIGKILL");
+  }
+  await Promise.all([...replicaProcesses, ...children].map(exited));
+} finally {
+  for (const child of children) child.kill("SIGKILL");
+  redis.process.kill("SIGTERM");
+  await exited(redis.process);
+  rmSync(redis.dir, { recursive: true, force: true });
+}

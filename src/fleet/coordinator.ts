@@ -1,0 +1,406 @@
+/**
+ * A fleet coordinator: while it holds the leader lease, it tunes the fleet with an arqon engine fed
+ * by every replica's digests, and publishes each apply as a signed command.
+ *
+ * @packageDocumentation
+ */
+import { randomUUID } from "node:crypto";
+import type { Redis } from "ioredis";
+import type { EngineConfig } from "../engine/config.js";
+import { createEngine, type Engine, type EngineSnapshot } from "../engine/engine.js";
+import type { FleetCommand } from "./command.js";
+import type { FleetDigest } from "./digest-batch.js";
+import { LeaderLease } from "./lease.js";
+import { CommandSigner, type Keyring } from "./signing.js";
+import { COORDINATOR_GROUP, type FleetKeys, fleetKeys } from "./streams.js";
+import {
+  type ConsumerStats,
+  TelemetryConsumer,
+  type TelemetryConsumerOptions,
+} from "./telemetry-consumer.js";
+
+/** Options of {@link createCoordinator}. */
+export interface CoordinatorOptions {
+  /** The coordinator's connection (it makes a duplicate for blocking reads). */
+  readonly redis: Redis;
+  /** Unique per coordinator process (lease owner and consumer name; default a random UUID). */
+  readonly id?: string;
+  readonly runId: string;
+  readonly keyring: Keyring;
+  /** The engine that tunes the fleet (its `onApply` is wrapped; `params.init` is replaced on resume). */
+  readonly engine: EngineConfig;
+  /** Key prefix (default "arqon"). */
+  readonly prefix?: string;
+  /** Leader lease time to live, ms (default 3 000). A standby takes over within 2× this. */
+  readonly leaseMs?: number;
+  /** How often the leader re-signs the current generation for late joiners, ms (default 5 000). */
+  readonly refreshMs?: number;
+  /**
+   * A replica counts as lagging when its acknowledged generation is below one the leader published
+   * at least this long ago, ms (default 2 000): a replica one command behind for a moment is not.
+   */
+  readonly lagAfterMs?: number;
+  /** Approximate command stream length kept (default 10 000). */
+  readonly commandMaxLen?: number;
+  /** Telemetry consumer tuning (batch size, block time, claim idle time, max deliveries). */
+  readonly telemetry?: Pick<TelemetryConsumerOptions, "count" | "blockMs" | "claimIdleMs" | "maxDeliveries">;
+}
+
+/** The bus counters that `arqon/metrics` exports (cheap to read; refreshed about once a second). */
+export interface BusStats {
+  /** Digest stream entries not yet delivered to the group (XINFO GROUPS lag). */
+  readonly lag: number;
+  /** Entries delivered but not acknowledged. */
+  readonly pending: number;
+  /** Entries this coordinator moved to the dead-letter stream. */
+  readonly deadLetters: number;
+  /** Commands the replicas refused (sum of their reports). */
+  readonly rejectedCommands: number;
+  /** Digests this coordinator handed to its engine. */
+  readonly digestsProcessed: number;
+  /** Replicas that reported to the acks hash. */
+  readonly replicas: number;
+  /** Replicas whose acknowledged generation is below one published `lagAfterMs` ago or earlier. */
+  readonly laggingReplicas: number;
+}
+
+/** One replica in the fleet view. */
+export interface ReplicaView {
+  readonly generation: number;
+  readonly epoch: number;
+  readonly rejected: number;
+  /** Wall-clock ms of its latest report. */
+  readonly at: number;
+}
+
+/** A point-in-time view of a coordinator. */
+export interface CoordinatorSnapshot {
+  readonly id: string;
+  /** Whether it holds the lease now. */
+  readonly leader: boolean;
+  /** Lease epoch of its tenure (0 when standby). */
+  readonly epoch: number;
+  /** The fleet generation of the latest command (or resumed state). */
+  readonly generation: number;
+  /** replica → what it acknowledged. */
+  readonly fleet: Readonly<Record<string, ReplicaView>>;
+  /** Replicas below a generation published `lagAfterMs` ago or earlier. */
+  readonly lagging: readonly string[];
+  /** The engine's snapshot while leading. */
+  readonly engine: EngineSnapshot | undefined;
+  /** Digests dropped before the engine because they were of an older leader's generation. */
+  readonly olderGenerationDigests: number;
+  readonly consumer: ConsumerStats | undefined;
+}
+
+// Publishes a command and records the state a standby resumes from, only while the caller still
+// owns the lease (so a deposed leader cannot write either, whatever it believes).
+const PUBLISH = `if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', 'c', ARGV[3])
+redis.call('HSET', KEYS[3], 'generation', ARGV[4], 'values', ARGV[5], 'epoch', ARGV[6])
+return 1`;
+
+/**
+ * One coordinator of a fleet; run two or more, one leads.
+ *
+ * @remarks
+ * Leadership: every `leaseMs / 3` a standby tries `SET NX PX` and the leader renews (Lua, owner
+ * checked). A new leader takes the next epoch, reads the stored state (fleet generation and
+ * values), starts its engine from those values (no jump), re-signs the current generation, and
+ * reads digests through the consumer group (claiming what the previous leader left). Fleet
+ * generations continue from the stored one: fleet generation = stored base + engine generation.
+ * A leader that cannot renew for a whole lease stops tuning at once.
+ */
+export class Coordinator {
+  readonly id: string;
+  private readonly keys: FleetKeys;
+  private readonly lease: LeaderLease;
+  private readonly signer: CommandSigner;
+  private readonly leaseMs: number;
+  private readonly refreshMs: number;
+  private engine: Engine | undefined;
+  private consumer: TelemetryConsumer | undefined;
+  private blocking: Redis | undefined;
+  private base = 0;
+  private fleetGeneration = 0;
+  private latestValues: Record<string, number> = {};
+  private publishing: Promise<void> = Promise.resolve();
+  private leaseTimer: NodeJS.Timeout | undefined;
+  private viewTimer: NodeJS.Timeout | undefined;
+  private lastRefreshAt = 0;
+  private fleet: Record<string, ReplicaView> = {};
+  private olderGenerationDigests = 0;
+  private deadLettersBefore = 0;
+  private processedBefore = 0;
+  private groupLag = 0;
+  private groupPending = 0;
+  private transition: Promise<void> = Promise.resolve();
+  private closed = false;
+  private commandCount = 0;
+  /** (generation, published at) of recent commands, oldest first, for the lagging test. */
+  private published: [number, number][] = [];
+
+  constructor(private readonly options: CoordinatorOptions) {
+    this.id = options.id ?? randomUUID();
+    this.keys = fleetKeys(options.prefix);
+    this.leaseMs = options.leaseMs ?? 3_000;
+    this.refreshMs = options.refreshMs ?? 5_000;
+    this.lease = new LeaderLease(options.redis, this.keys, this.id, this.leaseMs);
+    this.signer = new CommandSigner(options.keyring);
+  }
+
+  /** Whether it leads now. */
+  get leader(): boolean {
+    return this.engine !== undefined;
+  }
+
+  /** Starts contending for the lease and watching the fleet. */
+  async start(): Promise<void> {
+    await this.tick();
+    this.leaseTimer = setInterval(() => void this.tick(), Math.max(1, Math.floor(this.leaseMs / 3)));
+    this.viewTimer = setInterval(() => void this.refreshView(), 500);
+    await this.refreshView();
+  }
+
+  /** Feeds the engine one digest of a replica (the consumer calls this). */
+  private onDigest(_replica: string, digest: FleetDigest): void {
+    const engine = this.engine;
+    if (engine === undefined) return;
+    if (digest.generation < this.base) {
+      this.olderGenerationDigests++;
+      return;
+    }
+    engine.observe({
+      objective: digest.objective,
+      generation: digest.generation - this.base,
+      timestamp: digest.timestamp,
+    });
+  }
+
+  /** Lease upkeep; serialised so that promotions and demotions never overlap. */
+  private tick(): Promise<void> {
+    this.transition = this.transition.then(async () => {
+      if (this.closed) return;
+      const now = Date.now();
+      try {
+        if (this.engine !== undefined) {
+          const renewed = await this.lease.renew(now);
+          if (!renewed || !this.lease.heldAt(Date.now())) await this.demote();
+          else if (now - this.lastRefreshAt >= this.refreshMs)
+            this.publish(this.latestValues, this.fleetGeneration);
+        } else if ((await this.lease.tryAcquire(now)) > 0) {
+          await this.promote();
+        }
+      } catch {
+        // Redis unreachable: a leader that cannot renew within its lease must stop tuning.
+        if (this.engine !== undefined && !this.lease.heldAt(Date.now())) await this.demote();
+      }
+    });
+    return this.transition;
+  }
+
+  private async promote(): Promise<void> {
+    const { redis } = this.options;
+    const state = await redis.hgetall(this.keys.state);
+    const config = this.options.engine;
+    const stored =
+      state.values === undefined ? undefined : (JSON.parse(state.values) as Record<string, number>);
+    const params: Record<string, EngineConfig["params"][string]> = {};
+    for (const [name, spec] of Object.entries(config.params)) {
+      const init = stored?.[name];
+      params[name] = init === undefined ? spec : { ...spec, init };
+    }
+    this.base = state.generation === undefined ? 0 : Number(state.generation);
+    const hostOnApply = config.onApply;
+    const engine = createEngine({
+      ...config,
+      params,
+      onApply: (values, generation) => {
+        hostOnApply?.(values, generation);
+        this.publish(recordOf(engine.names, values), this.base + generation);
+      },
+    });
+    this.engine = engine;
+    this.fleetGeneration = this.base;
+    this.latestValues = recordOf(engine.names, engine.values);
+    // Re-sign the current generation under the new epoch: replicas learn the new leader, and the
+    // fleet's configuration stays where it was.
+    this.publish(this.latestValues, this.base);
+    this.blocking = redis.duplicate();
+    // Failures of the blocking reads are handled by the consumer loop; keep ioredis from logging them.
+    this.blocking.on("error", () => undefined);
+    this.consumer = new TelemetryConsumer({
+      ...this.options.telemetry,
+      redis,
+      blocking: this.blocking,
+      keys: this.keys,
+      keyring: this.options.keyring,
+      consumer: this.id,
+      onDigest: (replica, digest) => this.onDigest(replica, digest),
+    });
+    await this.consumer.start();
+  }
+
+  private async demote(): Promise<void> {
+    const engine = this.engine;
+    const consumer = this.consumer;
+    this.engine = undefined;
+    this.consumer = undefined;
+    this.lease.epoch = 0;
+    if (consumer !== undefined) {
+      const stats = consumer.stats();
+      this.deadLettersBefore += stats.deadLetters;
+      this.processedBefore += stats.processed;
+      this.blocking?.disconnect();
+      await consumer.stop();
+    }
+    await engine?.close();
+  }
+
+  /** Signs and publishes an apply (serialised; never throws into the engine). */
+  private publish(values: Record<string, number>, generation: number): void {
+    const epoch = this.lease.epoch;
+    if (epoch === 0) return;
+    this.fleetGeneration = generation;
+    this.latestValues = values;
+    this.lastRefreshAt = Date.now();
+    this.published.push([generation, this.lastRefreshAt]);
+    const command: FleetCommand = {
+      kind: "apply",
+      commandId: `${this.id}:${epoch}:${++this.commandCount}`,
+      runId: this.options.runId,
+      issuedAt: Date.now(),
+      epoch,
+      generation,
+      values,
+    };
+    const envelope = JSON.stringify(this.signer.sign(command));
+    this.publishing = this.publishing.then(async () => {
+      try {
+        const written = await this.options.redis.eval(
+          PUBLISH,
+          3,
+          this.keys.lease,
+          this.keys.commands,
+          this.keys.state,
+          this.id,
+          String(this.options.commandMaxLen ?? 10_000),
+          envelope,
+          String(generation),
+          JSON.stringify(values),
+          String(epoch),
+        );
+        if (written !== 1) void this.tick();
+      } catch {
+        // Not written: the lease upkeep decides whether this coordinator still leads.
+      }
+    });
+  }
+
+  /** Reads the acks hash and the group's lag and pending counts (every 500 ms). */
+  private async refreshView(): Promise<void> {
+    try {
+      const { redis } = this.options;
+      const acks = await redis.hgetall(this.keys.acks);
+      const fleet: Record<string, ReplicaView> = {};
+      for (const [replica, text] of Object.entries(acks)) {
+        try {
+          fleet[replica] = JSON.parse(text) as ReplicaView;
+        } catch {
+          // A report that does not parse is left out of the view.
+        }
+      }
+      this.fleet = fleet;
+      const groups = (await redis.xinfo("GROUPS", this.keys.digests).catch(() => [])) as unknown[][];
+      for (const group of groups) {
+        const fields = new Map<string, unknown>();
+        for (let i = 0; i + 1 < group.length; i += 2) fields.set(String(group[i]), group[i + 1]);
+        if (fields.get("name") !== COORDINATOR_GROUP) continue;
+        this.groupPending = Number(fields.get("pending") ?? 0);
+        const lag = fields.get("lag");
+        this.groupLag = lag === null || lag === undefined ? 0 : Number(lag);
+      }
+    } catch {
+      // The view keeps its last value while Redis is unreachable.
+    }
+  }
+
+  /** The highest generation published `lagAfterMs` ago or earlier (0 when none); drops older history. */
+  private settledGeneration(): number {
+    const cutoff = Date.now() - (this.options.lagAfterMs ?? 2_000);
+    let settled = 0;
+    let keepFrom = 0;
+    for (let i = 0; i < this.published.length; i++) {
+      const [generation, at] = this.published[i]!;
+      if (at > cutoff) break;
+      settled = generation;
+      keepFrom = i;
+    }
+    if (keepFrom > 0) this.published = this.published.slice(keepFrom);
+    return settled;
+  }
+
+  private laggingReplicas(): string[] {
+    const settled = this.settledGeneration();
+    return Object.entries(this.fleet)
+      .filter(([, view]) => view.generation < settled)
+      .map(([replica]) => replica);
+  }
+
+  /** Bus counters for metrics (no I/O). */
+  busStats(): BusStats {
+    const consumer = this.consumer?.stats();
+    const replicas = Object.values(this.fleet);
+    return {
+      lag: this.groupLag,
+      pending: this.groupPending,
+      deadLetters: this.deadLettersBefore + (consumer?.deadLetters ?? 0),
+      rejectedCommands: replicas.reduce((sum, r) => sum + (r.rejected ?? 0), 0),
+      digestsProcessed: this.processedBefore + (consumer?.processed ?? 0),
+      replicas: replicas.length,
+      laggingReplicas: this.laggingReplicas().length,
+    };
+  }
+
+  /** A point-in-time view (allocates). */
+  snapshot(): CoordinatorSnapshot {
+    return {
+      id: this.id,
+      leader: this.leader,
+      epoch: this.lease.epoch,
+      generation: this.fleetGeneration,
+      fleet: { ...this.fleet },
+      lagging: this.laggingReplicas(),
+      engine: this.engine?.snapshot(),
+      olderGenerationDigests: this.olderGenerationDigests,
+      consumer: this.consumer?.stats(),
+    };
+  }
+
+  /** Stops contending, hands the lease back and stops the engine. */
+  async close(): Promise<void> {
+    this.closed = true;
+    clearInterval(this.leaseTimer);
+    clearInterval(this.viewTimer);
+    await this.transition;
+    await this.publishing;
+    const leading = this.engine !== undefined;
+    await this.demote();
+    if (leading) await this.lease.release().catch(() => undefined);
+  }
+}
+
+function recordOf(names: readonly string[], values: ArrayLike<number>): Record<string, number> {
+  const out: Record<string, number> = {};
+  names.forEach((name, i) => {
+    out[name] = values[i]!;
+  });
+  return out;
+}
+
+/** Creates a coordinator and starts contending for leadership. */
+export async function createCoordinator(options: CoordinatorOptions): Promise<Coordinator> {
+  const coordinator = new Coordinator(options);
+  await coordinator.start();
+  return coordinator;
+}

@@ -1,0 +1,75 @@
+/**
+ * The coordinators' leader lease in Redis, with an epoch that fences deposed leaders.
+ *
+ * @packageDocumentation
+ */
+import type { Redis } from "ioredis";
+import type { FleetKeys } from "./streams.js";
+
+// Renews only while the caller still owns the lease, in one atomic step.
+const RENEW = `if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return 0`;
+
+// Releases only the caller's own lease.
+const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0`;
+
+/**
+ * One contender for leadership.
+ *
+ * @remarks
+ * `tryAcquire` is `SET lease owner NX PX ttl`; a winner then bumps the epoch counter, and that
+ * epoch goes into every command it signs, so replicas can refuse any command of a lower epoch
+ * (a deposed leader's late commands). `renew` extends the lease only while this owner holds it
+ * (a Lua script that checks the owner). A holder that has not renewed for a whole ttl must
+ * consider itself deposed, whatever Redis says later: {@link LeaderLease.heldAt} tells it.
+ */
+export class LeaderLease {
+  /** Epoch of the current tenure (0 while not leading). */
+  epoch = 0;
+  private renewedAt = Number.NEGATIVE_INFINITY;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly keys: FleetKeys,
+    /** This contender's id (unique per process). */
+    readonly owner: string,
+    /** Lease time to live, ms. */
+    readonly ttlMs: number,
+  ) {}
+
+  /** Takes the lease if nobody holds it. Returns the new epoch, or 0 when someone else leads. */
+  async tryAcquire(now: number): Promise<number> {
+    const set = await this.redis.set(this.keys.lease, this.owner, "PX", this.ttlMs, "NX");
+    if (set !== "OK") return 0;
+    this.epoch = await this.redis.incr(this.keys.epoch);
+    this.renewedAt = now;
+    return this.epoch;
+  }
+
+  /** Extends the lease; false when this owner no longer holds it (it was deposed). */
+  async renew(now: number): Promise<boolean> {
+    const renewed = await this.redis.eval(RENEW, 1, this.keys.lease, this.owner, String(this.ttlMs));
+    if (renewed === 1) {
+      this.renewedAt = now;
+      return true;
+    }
+    this.epoch = 0;
+    return false;
+  }
+
+  /** Whether the lease is surely still ours at `now` (renewed less than a ttl ago). */
+  heldAt(now: number): boolean {
+    return this.epoch > 0 && now - this.renewedAt < this.ttlMs;
+  }
+
+  /** Gives the lease up (only if still ours). */
+  async release(): Promise<void> {
+    this.epoch = 0;
+    await this.redis.eval(RELEASE, 1, this.keys.lease, this.owner);
+  }
+}

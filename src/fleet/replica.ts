@@ -1,0 +1,325 @@
+/**
+ * A fleet replica: applies the coordinator's signed commands through its own Tier 1 and ships
+ * its telemetry in batches.
+ *
+ * @packageDocumentation
+ */
+import type { Redis } from "ioredis";
+import { AuditRing } from "../audit/ring.js";
+import { type EngineConfig, resolveEngineConfig } from "../engine/config.js";
+import { ParamRegistry } from "../engine/registry.js";
+import { ApplyKind } from "../hotpath/apply-kind.js";
+import { Executor } from "../hotpath/executor.js";
+import { LiveConfig } from "../hotpath/live-config.js";
+import { APPLIED, Violation, violationName } from "../hotpath/violation.js";
+import type { FleetCommand } from "./command.js";
+import { type CommandRejection, CommandVerifier, type Keyring, type RejectionReason } from "./signing.js";
+import { type FleetKeys, fieldsOf, fleetKeys } from "./streams.js";
+import {
+  type PublisherStats,
+  TelemetryPublisher,
+  type TelemetryPublisherOptions,
+} from "./telemetry-publisher.js";
+
+/** Options of {@link createReplica}. */
+export interface ReplicaOptions {
+  /** Connection for commands and publishing (the replica also makes a duplicate for blocking reads). */
+  readonly redis: Redis;
+  /** This replica's id, unique in the fleet. */
+  readonly replica: string;
+  /** The fleet run; commands of other runs are refused. */
+  readonly runId: string;
+  readonly keyring: Keyring;
+  /** The parameters and guardrails, as the coordinator's engine config has them (bounds, maxDelta). */
+  readonly params: EngineConfig["params"];
+  readonly guardrails?: EngineConfig["guardrails"];
+  /** Key prefix (default "arqon"). */
+  readonly prefix?: string;
+  /** Oldest command accepted, ms (default 30 000). */
+  readonly maxCommandAgeMs?: number;
+  /** Called after each apply with the live values (registry order) and the fleet generation. */
+  readonly onApply?: (values: Float64Array, generation: number) => void;
+  /** Called with every refused command (the audit trail). */
+  readonly onRejected?: (rejection: CommandRejection) => void;
+  /** Telemetry batching (buffer, flush period, breaker). */
+  readonly telemetry?: Omit<TelemetryPublisherOptions, "redis" | "stream" | "replica" | "keyring">;
+}
+
+/** What a replica reports about itself. */
+export interface ReplicaStatus {
+  readonly replica: string;
+  /** The fleet generation whose values are live here. */
+  readonly generation: number;
+  /** The fleet generation being moved to (above `generation` while catching up). */
+  readonly targetGeneration: number;
+  /** Highest leader epoch seen (commands of a lower epoch are refused). */
+  readonly epoch: number;
+  readonly values: Record<string, number>;
+  /** Commands refused, by reason. */
+  readonly rejected: Readonly<Record<RejectionReason, number>>;
+  /** Commands accepted. */
+  readonly accepted: number;
+  /** Tier-1 refusals of steps toward a target (e.g. a target outside local bounds). */
+  readonly tier1Refusals: number;
+  /** Name of the latest Tier-1 violation (undefined when none). */
+  readonly lastTier1Refusal: string | undefined;
+  readonly telemetry: PublisherStats;
+}
+
+/**
+ * A replica of the tuned service.
+ *
+ * @remarks
+ * Commands come from the command stream (plain `XREAD`: every replica sees every command). Each is
+ * verified ({@link CommandVerifier}), then fenced: a command of a lower leader epoch than one seen
+ * (a deposed leader), or of a lower fleet generation than the current target, is refused. The
+ * accepted target is reached through this replica's own Tier-1 executor with the same bounds and
+ * maxDelta as the coordinator's: one step when it is within maxDelta (the normal case), else a
+ * walk of maxDelta-sized steps paced by the guardrails (a late joiner catching up). The fleet
+ * generation becomes live, and is acknowledged in the acks hash, only when the values reached it.
+ */
+export class Replica {
+  readonly names: readonly string[];
+  /** The live values in raw units, registry order (read only). */
+  readonly values: Float64Array;
+  private readonly keys: FleetKeys;
+  private readonly registry: ParamRegistry;
+  private readonly executor: Executor;
+  private readonly audit: AuditRing;
+  private readonly verifier: CommandVerifier;
+  private readonly publisher: TelemetryPublisher;
+  private readonly blocking: Redis;
+  private readonly target: Float64Array;
+  private readonly step: Float64Array;
+  private liveGeneration = 0;
+  private targetGeneration = 0;
+  private epoch = 0;
+  private accepted = 0;
+  private tier1Refusals = 0;
+  private lastRefusal: string | undefined;
+  private proposals = 0;
+  private lastId = "$";
+  private running = false;
+  private loop: Promise<void> | undefined;
+  private driveTimer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly options: ReplicaOptions) {
+    const resolved = resolveEngineConfig({
+      seed: 0,
+      params: options.params,
+      ...(options.guardrails === undefined ? {} : { guardrails: options.guardrails }),
+    });
+    this.keys = fleetKeys(options.prefix);
+    this.registry = new ParamRegistry(resolved.params);
+    this.names = this.registry.names;
+    const live = new LiveConfig(this.registry.init);
+    this.values = live.values;
+    this.audit = new AuditRing({ runId: options.runId, capacity: 256, paramNames: this.names });
+    this.executor = new Executor(this.registry, live, resolved.guardrails, this.audit);
+    this.target = Float64Array.from(this.registry.init);
+    this.step = new Float64Array(this.registry.size);
+    this.verifier = new CommandVerifier({
+      keyring: options.keyring,
+      runId: options.runId,
+      ...(options.maxCommandAgeMs === undefined ? {} : { maxAgeMs: options.maxCommandAgeMs }),
+      ...(options.onRejected === undefined ? {} : { onRejected: options.onRejected }),
+    });
+    this.publisher = new TelemetryPublisher({
+      ...options.telemetry,
+      redis: options.redis,
+      stream: this.keys.digests,
+      replica: options.replica,
+      keyring: options.keyring,
+    });
+    this.blocking = options.redis.duplicate();
+    // Failures of the blocking reads are handled by the follow loop; keep ioredis from logging them.
+    this.blocking.on("error", () => undefined);
+  }
+
+  /** The fleet generation live here; stamp digests with it (done by {@link Replica.publish}). */
+  get generation(): number {
+    return this.liveGeneration;
+  }
+
+  /** Queues one measurement of the live values for the coordinator (O(1), never throws). */
+  publish(objective: number, timestamp = Date.now()): boolean {
+    return this.publisher.publish(objective, this.liveGeneration, timestamp);
+  }
+
+  /** Catches up with the latest command, then follows the command stream. */
+  async start(): Promise<void> {
+    const latest = (await this.options.redis.xrevrange(this.keys.commands, "+", "-", "COUNT", 1)) as [
+      string,
+      string[],
+    ][];
+    if (latest.length > 0) {
+      const [id, flat] = latest[0]!;
+      this.lastId = id;
+      this.receive(fieldsOf(flat).get("c"));
+    }
+    await this.acknowledge();
+    this.running = true;
+    this.loop = this.follow();
+  }
+
+  /** Handles one command envelope (JSON text) as if it came from the stream. Returns whether it was accepted. */
+  receive(envelope: string | undefined): boolean {
+    const verdict = this.verifier.verify(envelope ?? "");
+    if (!verdict.ok) return false;
+    const command = verdict.command;
+    if (command.epoch < this.epoch) {
+      this.verifier.refuse("fenced", `epoch ${command.epoch} is below ${this.epoch}`, command.commandId);
+      return false;
+    }
+    if (command.generation < this.targetGeneration) {
+      this.verifier.refuse(
+        "old-generation",
+        `generation ${command.generation} is below ${this.targetGeneration}`,
+        command.commandId,
+      );
+      return false;
+    }
+    const problem = this.targetProblem(command);
+    if (problem !== undefined) {
+      this.verifier.refuse("malformed", problem, command.commandId);
+      return false;
+    }
+    this.accepted++;
+    this.epoch = command.epoch;
+    this.targetGeneration = command.generation;
+    for (let i = 0; i < this.registry.size; i++) this.target[i] = command.values[this.names[i]!]!;
+    this.drive();
+    return true;
+  }
+
+  /** What this replica reports. */
+  status(): ReplicaStatus {
+    return {
+      replica: this.options.replica,
+      generation: this.liveGeneration,
+      targetGeneration: this.targetGeneration,
+      epoch: this.epoch,
+      values: this.registry.toRecord(this.values),
+      rejected: { ...this.verifier.rejected },
+      accepted: this.accepted,
+      tier1Refusals: this.tier1Refusals,
+      lastTier1Refusal: this.lastRefusal,
+      telemetry: this.publisher.stats(),
+    };
+  }
+
+  /** Ships buffered telemetry now (normally a timer does). */
+  flushTelemetry(): Promise<void> {
+    return this.publisher.flush();
+  }
+
+  /** Stops following commands and ships the telemetry left. */
+  async close(): Promise<void> {
+    this.running = false;
+    if (this.driveTimer !== undefined) clearTimeout(this.driveTimer);
+    this.blocking.disconnect();
+    await this.loop;
+    await this.publisher.close();
+  }
+
+  private targetProblem(command: FleetCommand): string | undefined {
+    for (const name of this.names) {
+      if (!(name in command.values)) return `command.values.${name}: missing`;
+    }
+    for (const name of Object.keys(command.values)) {
+      if (this.registry.indexOf(name) < 0) return `command.values.${name}: not a parameter of this replica`;
+    }
+    return undefined;
+  }
+
+  private async follow(): Promise<void> {
+    while (this.running) {
+      try {
+        const reply = (await this.blocking.xread("BLOCK", 500, "STREAMS", this.keys.commands, this.lastId)) as
+          | [string, [string, string[]][]][]
+          | null;
+        if (reply === null) continue;
+        let changed = false;
+        for (const [id, flat] of reply[0]![1]) {
+          this.lastId = id;
+          changed = this.receive(fieldsOf(flat).get("c")) || changed;
+        }
+        if (changed || this.liveGeneration === this.targetGeneration) await this.acknowledge();
+      } catch {
+        if (!this.running) return;
+        // Redis unreachable: ioredis reconnects; wait a little before reading again.
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+    }
+  }
+
+  /** Takes the next Tier-1 step toward the target (and schedules the one after, if any). */
+  private drive(): void {
+    if (this.driveTimer !== undefined) {
+      clearTimeout(this.driveTimer);
+      this.driveTimer = undefined;
+    }
+    let reached = true;
+    for (let i = 0; i < this.registry.size; i++) {
+      const live = this.values[i]!;
+      const limit = this.executor.maxDeltaInForce(i);
+      const want = this.target[i]!;
+      const move = Math.max(-limit, Math.min(limit, want - live));
+      const next = Math.abs(want - live) <= limit ? want : live + move;
+      if (next !== want) reached = false;
+      this.step[i] = this.registry.toUnit(i, next);
+    }
+    if (reached && this.liveGeneration === this.targetGeneration) return;
+    const now = Date.now();
+    const code =
+      reached && this.sameAsLive()
+        ? APPLIED
+        : this.executor.apply(this.step, ++this.proposals, ApplyKind.Manual, now);
+    this.audit.discard();
+    if (code === APPLIED) {
+      if (reached) {
+        this.liveGeneration = this.targetGeneration;
+        void this.acknowledge();
+      }
+      this.options.onApply?.(this.values, this.liveGeneration);
+      if (!reached) this.schedule(this.executor.applyAllowedAt());
+      return;
+    }
+    if (code === Violation.RateLimited || code === Violation.MinInterval || code === Violation.Cooldown) {
+      this.schedule(this.executor.applyAllowedAt());
+      return;
+    }
+    // Bounds, maxDelta or a block refused the step: the target stays, nothing is written.
+    this.tier1Refusals++;
+    this.lastRefusal = violationName(code);
+  }
+
+  private sameAsLive(): boolean {
+    for (let i = 0; i < this.registry.size; i++) if (this.values[i] !== this.target[i]) return false;
+    return true;
+  }
+
+  private schedule(at: number): void {
+    if (!this.running && this.loop !== undefined) return;
+    const delay = Math.max(0, at - Date.now());
+    this.driveTimer = setTimeout(() => this.drive(), delay);
+    this.driveTimer.unref();
+  }
+
+  private async acknowledge(): Promise<void> {
+    const report = JSON.stringify({
+      generation: this.liveGeneration,
+      epoch: this.epoch,
+      rejected: this.verifier.rejectedTotal,
+      at: Date.now(),
+    });
+    await this.options.redis.hset(this.keys.acks, this.options.replica, report).catch(() => undefined);
+  }
+}
+
+/** Creates a replica and starts following the fleet's commands. */
+export async function createReplica(options: ReplicaOptions): Promise<Replica> {
+  const replica = new Replica(options);
+  await replica.start();
+  return replica;
+}

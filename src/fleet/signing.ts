@@ -1,0 +1,301 @@
+/**
+ * HMAC-SHA256 signing and verification of fleet commands, with key ids for rotation, freshness
+ * checks and a fail-closed nonce ledger.
+ *
+ * @packageDocumentation
+ */
+import { createHmac, timingSafeEqual } from "node:crypto";
+import { canonicalCommandBytes, type FleetCommand } from "./command.js";
+import { NonceLedger } from "./nonce-ledger.js";
+
+/** One signing key. */
+export interface SigningKey {
+  /** Key id carried by every signed command, so verifiers know which secret to use. */
+  readonly id: string;
+  /** The shared secret (at least 32 bytes). */
+  readonly secret: Uint8Array;
+  /**
+   * Wall-clock ms after which verifiers refuse commands under this key (absent: no end). Set it
+   * to "rotation time + overlap" when a new key takes over, so commands signed just before the
+   * rotation still verify during the overlap window and never after.
+   */
+  readonly validUntil?: number;
+}
+
+/** The keys a process knows, and the one it signs with. */
+export interface Keyring {
+  /** Id of the key new commands are signed with. */
+  readonly active: string;
+  readonly keys: readonly SigningKey[];
+}
+
+/** Smallest secret accepted, in bytes (the HMAC-SHA256 output size). */
+export const MIN_SECRET_BYTES = 32;
+
+/**
+ * A keyring that signs with `next` from now on and still accepts the old active key for
+ * `overlapMs` (wall-clock ms from `now`).
+ */
+export function rotateKeyring(ring: Keyring, next: SigningKey, overlapMs: number, now: number): Keyring {
+  const keys = ring.keys.map((key) =>
+    key.id === ring.active
+      ? { ...key, validUntil: Math.min(key.validUntil ?? Infinity, now + overlapMs) }
+      : key,
+  );
+  return { active: next.id, keys: [...keys.filter((key) => key.id !== next.id), next] };
+}
+
+/** A command with its key id and MAC, as it travels. */
+export interface SignedCommand {
+  readonly v: 1;
+  readonly kid: string;
+  /** Base64 of the 32-byte HMAC-SHA256 over {@link canonicalCommandBytes}. */
+  readonly mac: string;
+  readonly command: FleetCommand;
+}
+
+function keyIssues(ring: Keyring): string[] {
+  const issues: string[] = [];
+  const ids = new Set<string>();
+  for (const [index, key] of ring.keys.entries()) {
+    if (typeof key.id !== "string" || key.id === "")
+      issues.push(`keys[${index}].id: must be a non-empty string`);
+    if (ids.has(key.id)) issues.push(`keys[${index}].id: duplicate key id ${JSON.stringify(key.id)}`);
+    ids.add(key.id);
+    if (!(key.secret instanceof Uint8Array) || key.secret.length < MIN_SECRET_BYTES) {
+      issues.push(`keys[${index}].secret: must be at least ${MIN_SECRET_BYTES} bytes`);
+    }
+  }
+  if (!ids.has(ring.active)) issues.push(`active: no key has id ${JSON.stringify(ring.active)}`);
+  return issues;
+}
+
+function checkedKeyring(ring: Keyring): Keyring {
+  const issues = keyIssues(ring);
+  if (issues.length > 0) throw new RangeError(`invalid keyring: ${issues.join("; ")}`);
+  return ring;
+}
+
+function macOf(secret: Uint8Array, command: FleetCommand): Buffer {
+  return createHmac("sha256", secret).update(canonicalCommandBytes(command)).digest();
+}
+
+/** Signs commands with a keyring's active key. */
+export class CommandSigner {
+  private readonly key: SigningKey;
+
+  constructor(ring: Keyring) {
+    checkedKeyring(ring);
+    this.key = ring.keys.find((key) => key.id === ring.active)!;
+  }
+
+  /** The signed envelope of `command`. */
+  sign(command: FleetCommand): SignedCommand {
+    return { v: 1, kid: this.key.id, mac: macOf(this.key.secret, command).toString("base64"), command };
+  }
+}
+
+/** Why a command was refused, in the order the checks run. */
+export type RejectionReason =
+  | "malformed"
+  | "unknown-key"
+  | "bad-mac"
+  | "key-expired"
+  | "wrong-run"
+  | "stale"
+  | "from-future"
+  | "replay"
+  | "ledger-full"
+  | "fenced"
+  | "old-generation";
+
+/** Every {@link RejectionReason}, in check order. */
+export const REJECTION_REASONS: readonly RejectionReason[] = [
+  "malformed",
+  "unknown-key",
+  "bad-mac",
+  "key-expired",
+  "wrong-run",
+  "stale",
+  "from-future",
+  "replay",
+  "ledger-full",
+  "fenced",
+  "old-generation",
+];
+
+/** One audited refusal. */
+export interface CommandRejection {
+  readonly reason: RejectionReason;
+  /** What exactly was wrong (names the field for `malformed`). */
+  readonly detail: string;
+  /** The command id when it could be read. */
+  readonly commandId: string | undefined;
+  /** Wall-clock ms of the refusal. */
+  readonly at: number;
+}
+
+/** Options of {@link CommandVerifier}. */
+export interface VerifierOptions {
+  readonly keyring: Keyring;
+  /** The run commands must belong to. */
+  readonly runId: string;
+  /** Oldest accepted command, ms after `issuedAt` (default 30 000). */
+  readonly maxAgeMs?: number;
+  /** Furthest accepted `issuedAt` ahead of the verifier's clock, ms (default 2 000). */
+  readonly maxFutureSkewMs?: number;
+  /** Nonce ledger size (default 10 000). */
+  readonly ledgerCapacity?: number;
+  /** Wall clock, ms (default `Date.now`). */
+  readonly now?: () => number;
+  /** Called with every refusal (the audit trail); must not throw. */
+  readonly onRejected?: (rejection: CommandRejection) => void;
+}
+
+/** The verifier's verdict: the command, or the refusal. */
+export type Verdict =
+  | { readonly ok: true; readonly command: FleetCommand }
+  | { readonly ok: false; readonly rejection: CommandRejection };
+
+const MAC_BYTES = 32;
+const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
+
+/** The first problem of a wire envelope's shape (a field name and a reason), or undefined. */
+export function envelopeProblem(value: unknown): string | undefined {
+  if (typeof value !== "object" || value === null) return "envelope: must be an object";
+  const envelope = value as Record<string, unknown>;
+  if (envelope.v !== 1) return "v: must be 1";
+  if (typeof envelope.kid !== "string" || envelope.kid === "") return "kid: must be a non-empty string";
+  if (typeof envelope.mac !== "string" || !BASE64.test(envelope.mac)) return "mac: must be base64";
+  const command = envelope.command;
+  if (typeof command !== "object" || command === null) return "command: must be an object";
+  const c = command as Record<string, unknown>;
+  if (c.kind !== "apply") return 'command.kind: must be "apply"';
+  for (const field of ["commandId", "runId"] as const) {
+    if (typeof c[field] !== "string" || c[field] === "")
+      return `command.${field}: must be a non-empty string`;
+  }
+  if (typeof c.issuedAt !== "number" || !Number.isFinite(c.issuedAt))
+    return "command.issuedAt: must be a finite number";
+  for (const field of ["epoch", "generation"] as const) {
+    const n = c[field];
+    if (typeof n !== "number" || !Number.isSafeInteger(n) || n < 0) {
+      return `command.${field}: must be a whole number ≥ 0`;
+    }
+  }
+  if (typeof c.values !== "object" || c.values === null || Array.isArray(c.values)) {
+    return "command.values: must be an object of numbers";
+  }
+  for (const [name, v] of Object.entries(c.values)) {
+    if (typeof v !== "number" || !Number.isFinite(v))
+      return `command.values.${name}: must be a finite number`;
+  }
+  return undefined;
+}
+
+/**
+ * Verifies signed commands: MAC in constant time, then the key's validity window, run id,
+ * freshness and future skew, and only then registers the command id in the nonce ledger.
+ *
+ * @remarks
+ * Every refusal is counted by reason ({@link CommandVerifier.rejected}) and handed to
+ * `onRejected`. Verification never throws: a malformed envelope is a `malformed` refusal naming
+ * the field. Fencing (epoch and generation) is the caller's business, recorded here through
+ * {@link CommandVerifier.refuse} so that all refusals share one count and one audit.
+ */
+export class CommandVerifier {
+  /** Refusals so far, by reason. */
+  readonly rejected: Record<RejectionReason, number>;
+  private readonly keys: ReadonlyMap<string, SigningKey>;
+  private readonly ledger: NonceLedger;
+  private readonly maxAgeMs: number;
+  private readonly maxFutureSkewMs: number;
+  private readonly runId: string;
+  private readonly now: () => number;
+  private readonly onRejected: ((rejection: CommandRejection) => void) | undefined;
+
+  constructor(options: VerifierOptions) {
+    checkedKeyring(options.keyring);
+    this.keys = new Map(options.keyring.keys.map((key) => [key.id, key]));
+    this.maxAgeMs = options.maxAgeMs ?? 30_000;
+    this.maxFutureSkewMs = options.maxFutureSkewMs ?? 2_000;
+    this.ledger = new NonceLedger(options.ledgerCapacity ?? 10_000);
+    this.runId = options.runId;
+    this.now = options.now ?? Date.now;
+    this.onRejected = options.onRejected;
+    this.rejected = Object.fromEntries(REJECTION_REASONS.map((reason) => [reason, 0])) as Record<
+      RejectionReason,
+      number
+    >;
+  }
+
+  /** Total refusals. */
+  get rejectedTotal(): number {
+    let total = 0;
+    for (const reason of REJECTION_REASONS) total += this.rejected[reason];
+    return total;
+  }
+
+  /** Verifies an envelope (parsed JSON, or the JSON text as received). Never throws. */
+  verify(input: unknown): Verdict {
+    let value = input;
+    if (typeof input === "string") {
+      try {
+        value = JSON.parse(input);
+      } catch {
+        return this.refuse("malformed", "envelope: not valid JSON", undefined);
+      }
+    }
+    const problem = envelopeProblem(value);
+    const envelope = value as SignedCommand;
+    if (problem !== undefined) {
+      const id = (envelope as { command?: { commandId?: unknown } } | null)?.command?.commandId;
+      return this.refuse("malformed", problem, typeof id === "string" ? id : undefined);
+    }
+    const command = envelope.command;
+    const id = command.commandId;
+    const key = this.keys.get(envelope.kid);
+    if (key === undefined)
+      return this.refuse("unknown-key", `kid ${JSON.stringify(envelope.kid)} is not known`, id);
+    const given = Buffer.from(envelope.mac, "base64");
+    const expected = macOf(key.secret, command);
+    // Compare equal-length buffers only (timingSafeEqual throws otherwise); a short MAC is compared
+    // against the expected one anyway so that both paths cost the same.
+    const sameLength = given.length === MAC_BYTES;
+    const matches = timingSafeEqual(sameLength ? given : expected, expected) && sameLength;
+    if (!matches) return this.refuse("bad-mac", "MAC does not match the command", id);
+    const now = this.now();
+    if (key.validUntil !== undefined && now > key.validUntil) {
+      return this.refuse("key-expired", `key ${key.id} was retired at ${key.validUntil}`, id);
+    }
+    if (command.runId !== this.runId)
+      return this.refuse("wrong-run", `run ${command.runId} is not ${this.runId}`, id);
+    if (now - command.issuedAt > this.maxAgeMs) {
+      return this.refuse("stale", `issued ${now - command.issuedAt} ms ago (max ${this.maxAgeMs})`, id);
+    }
+    if (command.issuedAt - now > this.maxFutureSkewMs) {
+      return this.refuse(
+        "from-future",
+        `issued ${command.issuedAt - now} ms ahead (max ${this.maxFutureSkewMs})`,
+        id,
+      );
+    }
+    const registered = this.ledger.register(id, command.issuedAt + this.maxAgeMs, now);
+    if (registered === "replay") return this.refuse("replay", `command ${id} was accepted before`, id);
+    if (registered === "full")
+      return this.refuse("ledger-full", `nonce ledger holds ${this.ledger.capacity} ids`, id);
+    return { ok: true, command };
+  }
+
+  /** Counts and audits a refusal (also used by callers for fencing refusals). */
+  refuse(reason: RejectionReason, detail: string, commandId: string | undefined): Verdict {
+    this.rejected[reason]++;
+    const rejection: CommandRejection = { reason, detail, commandId, at: this.now() };
+    try {
+      this.onRejected?.(rejection);
+    } catch {
+      // An audit listener's failure must not turn a refusal into an exception.
+    }
+    return { ok: false, rejection };
+  }
+}

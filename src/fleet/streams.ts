@@ -1,0 +1,49 @@
+/**
+ * Names of the Redis keys one fleet uses, all under one prefix.
+ *
+ * @packageDocumentation
+ */
+
+/** The keys of a fleet named `prefix` (default `"arqon"`). */
+export interface FleetKeys {
+  /** Stream of telemetry digest batches (replicas → coordinator). */
+  readonly digests: string;
+  /** Stream of signed commands (coordinator → every replica). */
+  readonly commands: string;
+  /** Stream of digest batches that could not be processed (bad MAC, malformed, too many deliveries). */
+  readonly deadLetters: string;
+  /** String: the leader lease (value = owner id). */
+  readonly lease: string;
+  /** Counter: the lease epoch, bumped by every new leader (the fencing token). */
+  readonly epoch: string;
+  /** Hash: the latest fleet generation, values and epoch (what a new leader resumes from). */
+  readonly state: string;
+  /** Hash: replica → the fleet generation it acknowledged. */
+  readonly acks: string;
+  /** Hash: replica → highest digest seq processed (idempotency across coordinators). */
+  readonly seqs: string;
+}
+
+/** The keys under `prefix`. */
+export function fleetKeys(prefix = "arqon"): FleetKeys {
+  return {
+    digests: `${prefix}:digests`,
+    commands: `${prefix}:commands`,
+    deadLetters: `${prefix}:dead-letters`,
+    lease: `${prefix}:lease`,
+    epoch: `${prefix}:epoch`,
+    state: `${prefix}:state`,
+    acks: `${prefix}:acks`,
+    seqs: `${prefix}:seqs`,
+  };
+}
+
+/** Consumer group of the coordinators on the digest stream. */
+export const COORDINATOR_GROUP = "coordinators";
+
+/** A stream entry's fields as ioredis returns them (flat name, value, name, value …). */
+export function fieldsOf(flat: readonly string[]): Map<string, string> {
+  const fields = new Map<string, string>();
+  for (let i = 0; i + 1 < flat.length; i += 2) fields.set(flat[i]!, flat[i + 1]!);
+  return fields;
+}

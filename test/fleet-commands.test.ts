@@ -1,0 +1,185 @@
+import { Redis } from "ioredis";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import type { FleetCommand } from "../src/fleet/command.js";
+import { type Coordinator, createCoordinator } from "../src/fleet/coordinator.js";
+import { createReplica, type Replica } from "../src/fleet/replica.js";
+import { type CommandRejection, CommandSigner } from "../src/fleet/signing.js";
+import { fleetKeys } from "../src/fleet/streams.js";
+import { FLEET_ENGINE, FLEET_PARAMS, FLEET_RING, objectiveOf, until } from "./support/fleet.js";
+import { type RedisServer, startRedis } from "./support/redis-server.js";
+
+// Coordinator → replicas over a real redis-server: signed commands, local Tier 1, fleet view.
+const keys = fleetKeys("arqon");
+let server: RedisServer;
+let clients: Redis[] = [];
+let closers: (() => Promise<void>)[] = [];
+
+function connect(): Redis {
+  const client = new Redis(server.url, { maxRetriesPerRequest: 1 });
+  clients.push(client);
+  return client;
+}
+
+async function replica(
+  name: string,
+  extra: { onApply?: (v: Float64Array, g: number) => void; onRejected?: (r: CommandRejection) => void } = {},
+): Promise<Replica> {
+  const r = await createReplica({
+    redis: connect(),
+    replica: name,
+    runId: "run",
+    keyring: FLEET_RING,
+    params: FLEET_PARAMS,
+    guardrails: "balanced",
+    telemetry: { flushMs: 10 },
+    ...extra,
+  });
+  closers.push(() => r.close());
+  return r;
+}
+
+async function coordinator(id: string): Promise<Coordinator> {
+  const c = await createCoordinator({
+    redis: connect(),
+    id,
+    runId: "run",
+    keyring: FLEET_RING,
+    engine: FLEET_ENGINE,
+    leaseMs: 600,
+    telemetry: { blockMs: 50 },
+  });
+  closers.push(() => c.close());
+  return c;
+}
+
+function command(overrides: Partial<FleetCommand>): FleetCommand {
+  return {
+    kind: "apply",
+    commandId: "x",
+    runId: "run",
+    issuedAt: Date.now(),
+    epoch: 1,
+    generation: 1,
+    values: { batch: 64 },
+    ...overrides,
+  };
+}
+
+beforeEach(async () => {
+  server = await startRedis();
+});
+
+afterEach(async () => {
+  for (const close of closers.reverse()) await close();
+  for (const client of clients) client.disconnect();
+  await server.stop();
+  clients = [];
+  closers = [];
+});
+
+describe("fleet commands", () => {
+  it("replicas apply the leader's tuning through their own Tier 1 and the fleet view follows", async () => {
+    const lead = await coordinator("c1");
+    expect(lead.leader).toBe(true);
+    const replicas = await Promise.all(["r1", "r2", "r3"].map((name) => replica(name)));
+    const moves: number[] = [];
+    let previous = 64;
+    replicas[0]!.status(); // replicas start at the engine's init value
+    // Each replica reports its objective under the generation live on it, as a service would.
+    await until(
+      () => {
+        for (const r of replicas) r.publish(objectiveOf(r.values[0]!));
+        const now = replicas[0]!.values[0]!;
+        if (now !== previous) {
+          moves.push(Math.abs(now - previous));
+          previous = now;
+        }
+        const snap = lead.snapshot();
+        return (
+          snap.generation >= 4 &&
+          replicas.every((r) => r.generation === snap.generation) &&
+          snap.lagging.length === 0 &&
+          Object.keys(snap.fleet).length === 3
+        );
+      },
+      20_000,
+      "fleet at generation 4",
+    );
+    const snap = lead.snapshot();
+    expect(snap.engine!.digests.accepted).toBeGreaterThan(0);
+    // Every replica runs exactly the leader's values, and never moved more than maxDelta at once.
+    for (const r of replicas) expect(r.values[0]).toBe(snap.engine!.values.batch);
+    expect(Math.max(...moves)).toBeLessThanOrEqual(16 * (1 + 1e-9));
+    for (const r of replicas)
+      expect(r.status().rejected).toMatchObject({ "bad-mac": 0, fenced: 0, replay: 0 });
+    expect(lead.busStats()).toMatchObject({ replicas: 3, deadLetters: 0 });
+    expect(lead.busStats().digestsProcessed).toBeGreaterThan(0);
+  });
+
+  it("a late joiner catches up to the latest generation in steps no larger than maxDelta", async () => {
+    const admin = connect();
+    const signer = new CommandSigner(FLEET_RING);
+    const envelope = signer.sign(command({ commandId: "far", generation: 5, values: { batch: 114 } }));
+    await admin.xadd(keys.commands, "*", "c", JSON.stringify(envelope));
+    const seen: [number, number][] = [];
+    const r = await replica("late", { onApply: (values, generation) => seen.push([values[0]!, generation]) });
+    await until(() => r.generation === 5, 5_000, "catch-up");
+    expect(seen).toEqual([
+      [80, 0],
+      [96, 0],
+      [112, 0],
+      [114, 5],
+    ]);
+    // Digests stay stamped with the old generation until the target is reached, then it is acknowledged.
+    await until(
+      async () => JSON.parse((await admin.hget(keys.acks, "late")) ?? "{}").generation === 5,
+      5_000,
+      "ack",
+    );
+  });
+
+  it("refuses forged, replayed, stale, fenced and older commands, counting each and reporting them", async () => {
+    const admin = connect();
+    const rejections: CommandRejection[] = [];
+    const r = await replica("r1", { onRejected: (x) => rejections.push(x) });
+    const signer = new CommandSigner(FLEET_RING);
+    const send = (value: unknown) =>
+      admin.xadd(keys.commands, "*", "c", typeof value === "string" ? value : JSON.stringify(value));
+    const good = signer.sign(command({ commandId: "g2", epoch: 2, generation: 2, values: { batch: 70 } }));
+    await send(good);
+    await until(() => r.generation === 2, 5_000, "apply");
+    await send(good); // replay
+    await send({
+      ...good,
+      command: { ...good.command, commandId: "g3", generation: 3, values: { batch: 10 } },
+    }); // forged
+    await send(
+      signer.sign(command({ commandId: "s", epoch: 2, generation: 3, issuedAt: Date.now() - 60_000 })),
+    ); // stale
+    await send(
+      signer.sign(command({ commandId: "f", epoch: 2, generation: 3, issuedAt: Date.now() + 60_000 })),
+    ); // future
+    await send(
+      signer.sign(command({ commandId: "deposed", epoch: 1, generation: 9, values: { batch: 72 } })),
+    ); // old leader
+    await send(signer.sign(command({ commandId: "older", epoch: 2, generation: 1, values: { batch: 72 } }))); // older generation
+    await send("not json");
+    await until(() => rejections.length === 7, 5_000, "seven refusals");
+    expect(rejections.map((x) => x.reason)).toEqual([
+      "replay",
+      "bad-mac",
+      "stale",
+      "from-future",
+      "fenced",
+      "old-generation",
+      "malformed",
+    ]);
+    expect(r.values[0]).toBe(70);
+    expect(r.generation).toBe(2);
+    await until(
+      async () => JSON.parse((await admin.hget(keys.acks, "r1")) ?? "{}").rejected === 7,
+      5_000,
+      "report",
+    );
+  });
+});

@@ -1,0 +1,35 @@
+/**
+ * Shared pieces of the fleet tests: one keyring, one parameter space, and a wait that polls real
+ * I/O (never a fixed sleep standing in for time passing).
+ */
+import type { EngineConfig } from "../../src/engine/config.js";
+import type { Keyring } from "../../src/fleet/signing.js";
+
+export const FLEET_RING: Keyring = { active: "k1", keys: [{ id: "k1", secret: new Uint8Array(32).fill(7) }] };
+
+export const FLEET_PARAMS: EngineConfig["params"] = { batch: { min: 1, max: 512, init: 64, maxDelta: 16 } };
+
+/** The coordinator's engine in the tests: windows of 6 digests, balanced guardrails. */
+export const FLEET_ENGINE: EngineConfig = {
+  seed: 11,
+  params: FLEET_PARAMS,
+  window: { digests: 6 },
+  spsa: { a: 0.05, c: 0.01 },
+  guardrails: "balanced",
+};
+
+/** The objective the test replicas report: minimum at batch = 200. */
+export const objectiveOf = (batch: number) => ((batch - 200) / 100) ** 2;
+
+/** Resolves once `condition` holds; polls after each turn of the event loop (plus a short timer). */
+export async function until(
+  condition: () => boolean | Promise<boolean>,
+  timeoutMs = 10_000,
+  what = "condition",
+): Promise<void> {
+  const start = Date.now();
+  while (!(await condition())) {
+    if (Date.now() - start > timeoutMs) throw new Error(`${what} not met within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
