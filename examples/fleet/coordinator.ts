@@ -2,8 +2,9 @@
  * One coordinator: contends for the leader lease; while leading, tunes the fleet. Prints the fleet
  * view every second. Arguments: redis URL, coordinator id, seconds to run.
  */
-import { Redis } from "ioredis";
+
 import { createCoordinator } from "arqon/redis";
+import { Redis } from "ioredis";
 import { KEYRING, PARAMS, RUN_ID } from "./settings.js";
 
 const [url, id, seconds] = process.argv.slice(2);

@@ -3,8 +3,9 @@
  * their latency to the fleet (batched, off the request path) and applies the coordinator's signed
  * commands through its own Tier 1. Arguments: redis URL, replica id, seconds to run.
  */
-import { Redis } from "ioredis";
+
 import { createReplica } from "arqon/redis";
+import { Redis } from "ioredis";
 import { KEYRING, latencyMs, PARAMS, RUN_ID } from "./settings.js";
 
 const [url, id, seconds] = process.argv.slice(2);

@@ -15,8 +15,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
-import { Redis } from "ioredis";
 import { fleetKeys } from "arqon/redis";
+import { Redis } from "ioredis";
 
 const { values } = parseArgs({
   options: { replicas: { type: "string", default: "4" }, seconds: { type: "string", default: "30" } },
