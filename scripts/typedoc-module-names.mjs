@@ -12,6 +12,7 @@ const PUBLIC_NAMES = {
   "src/inspect": "arqon/inspect",
   "src/node": "arqon/node",
   "src/testing": "arqon/testing",
+  "src/metrics": "arqon/metrics",
   machines: "arqon/machines",
 };
 

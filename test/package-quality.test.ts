@@ -30,7 +30,16 @@ const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as {
 };
 
 /** The public entry points, and nothing else. */
-const EXPECTED_EXPORTS = [".", "./react", "./inspect", "./node", "./testing", "./machines", "./package.json"];
+const EXPECTED_EXPORTS = [
+  ".",
+  "./react",
+  "./inspect",
+  "./node",
+  "./testing",
+  "./machines",
+  "./metrics",
+  "./package.json",
+];
 
 /** Module paths a consumer must not be able to reach through the package name. */
 const INTERNAL_SPECIFIERS = [

@@ -42,6 +42,7 @@ import {
 } from "./evaluation-windows.js";
 import { createHotPathLogic } from "./hot-path-actor.js";
 import { ParamRegistry } from "./registry.js";
+import type { EngineBreakerStates } from "./safety/guarded-callback.js";
 import { CommitResult, SpsaCore } from "./spsa/spsa-core.js";
 
 /** What {@link Engine.observe} did with a digest. */
@@ -113,6 +114,8 @@ export interface EngineSnapshot {
     readonly peak: number;
     readonly dropped: number;
   };
+  /** The circuit breakers around `onApply` and `auditSink`: closed, open, halfOpen, or none. */
+  readonly breakers: EngineBreakerStates;
 }
 
 /**
@@ -396,6 +399,7 @@ class EngineImpl implements Engine {
         peak: this.audit.peak,
         dropped: this.audit.dropped,
       },
+      breakers: this.safety.breakerStates,
     };
   }
 
