@@ -13,6 +13,7 @@ const PUBLIC_NAMES = {
   "src/node": "arqon/node",
   "src/testing": "arqon/testing",
   "src/metrics": "arqon/metrics",
+  "src/study": "arqon/study",
   machines: "arqon/machines",
 };
 

@@ -38,6 +38,7 @@ const EXPECTED_EXPORTS = [
   "./testing",
   "./machines",
   "./metrics",
+  "./study",
   "./package.json",
 ];
 
