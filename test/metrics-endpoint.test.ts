@@ -2,6 +2,7 @@ import { Registry } from "prom-client";
 import { describe, expect, it } from "vitest";
 import { serveMetrics, serviceCost, tunedService } from "../examples/metrics/metrics-server.js";
 import { Prng } from "../src/random/prng.js";
+import { runSnippet } from "./support/run-snippet.js";
 
 describe("examples/metrics: the /metrics endpoint", () => {
   it("serves the engine's metrics as Prometheus text, and 404 elsewhere", async () => {
@@ -33,4 +34,14 @@ describe("examples/metrics: the /metrics endpoint", () => {
       await engine.close();
     }
   });
+
+  it("docs/snippets/metrics.ts scrapes a minute of tuning in virtual time", async () => {
+    const { stdout, stderr, status } = await runSnippet("metrics.ts");
+    expect(status, stderr).toBe(0);
+    const lines = stdout.trim().split("\n");
+    expect(lines).toContain("arqon_digests_accepted_total 3000");
+    expect(lines).toContain("arqon_safe_mode_level 0");
+    expect(Number(/^arqon_generation (\d+)$/m.exec(stdout)?.[1])).toBeGreaterThan(100);
+    expect(Number(/^arqon_applies_total\{kind="plus"\} (\d+)$/m.exec(stdout)?.[1])).toBeGreaterThan(50);
+  }, 60_000);
 });

@@ -5,6 +5,7 @@ import { createSolver } from "../src/solver/solver.js";
 import { JournalError, openSharedStudy, runSharedStudy, type SharedStudy } from "../src/study/index.js";
 import { branin } from "../src/testing/functions.js";
 import { type RedisServer, startRedis } from "./support/redis-server.js";
+import { runSnippet } from "./support/run-snippet.js";
 
 let server: RedisServer;
 let admin: Redis;
@@ -101,4 +102,20 @@ describe("shared study (in one process, several handles)", () => {
     expect((error as Error).message).toMatch(/entry 1 cannot be replayed/);
     await study.close();
   });
+
+  it("docs/snippets/shared-study.ts: two copies share one budget", async () => {
+    const runs = await Promise.all(
+      [1, 2].map(() => runSnippet("shared-study.ts", { REDIS_URL: server.url })),
+    );
+    let evaluated = 0;
+    for (const { stdout, stderr, status } of runs) {
+      expect(status, stderr).toBe(0);
+      const match = /^this worker evaluated (\d+) trials; study 60\/60$/m.exec(stdout);
+      expect(match, stdout).not.toBeNull();
+      evaluated += Number(match![1]);
+      const best = /^best value ([\d.]+) \(known minimum ([\d.]+)\)$/m.exec(stdout);
+      expect(Math.abs(Number(best![1]) - Number(best![2]))).toBeLessThan(0.01);
+    }
+    expect(evaluated).toBe(60);
+  }, 60_000);
 });

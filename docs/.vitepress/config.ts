@@ -16,6 +16,8 @@ const guide: DefaultTheme.SidebarItem[] = [
       { text: "Solver: minimise a function", link: "/guide/solver" },
       { text: "Engine: tune a live system", link: "/guide/engine" },
       { text: "Decision log and replay", link: "/guide/decision-log" },
+      { text: "Prometheus metrics", link: "/guide/metrics" },
+      { text: "Shared studies over Redis", link: "/guide/shared-studies" },
     ],
   },
   {
