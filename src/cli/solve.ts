@@ -15,11 +15,12 @@ import type { ObjectiveReading } from "./objective-output.js";
 import { openSolver } from "./open-solver.js";
 import { describeProgress, describeRefineStart, formatValue } from "./progress.js";
 import { runObjectiveCommand } from "./run-command.js";
+import { solveShared } from "./solve-shared.js";
 import { attachStateLog, saveSolverState } from "./state-file.js";
 import { withLockedState } from "./state-lock.js";
 
 /** Help text of `arqon solve`. */
-export const SOLVE_USAGE = `arqon solve --config <config.json> [--state <dir>|<state.json>] [--concurrency N] [--on-error stop|skip] -- <command> [args...]
+export const SOLVE_USAGE = `arqon solve --config <config.json> [--state <dir>|<state.json> | --storage redis://… --study <name>] [--concurrency N] [--on-error stop|skip] -- <command> [args...]
   Minimises the value printed by <command>, run once per trial (directly, no shell) with ARQON_<NAME>
   set for each parameter (name upper-cased, other characters -> _) and ARQON_TRIAL_ID. The value is
   the last number on the last non-empty stdout line ("RESULT=0.99" -> 0.99). A non-zero exit or no
@@ -28,7 +29,9 @@ export const SOLVE_USAGE = `arqon solve --config <config.json> [--state <dir>|<s
   A directory (any path not ending in .json) is a decision log: every ask and told result is written
   and fsynced before it takes effect. A .json path is a snapshot rewritten after every ask and tell.
   The --state stays locked for the whole run: an ask, tell or solve on it waits up to 2 s, then exits 1.
-  Prints {"best":{...},"evaluations":N,"failures":[...]} when done.`;
+  Prints {"best":{...},"evaluations":N,"failures":[...]} when done.
+  --storage redis://host:port --study <name> (instead of --state): this process is one worker of a
+  study shared through Redis; run the same command on other machines to share the budget.`;
 
 /** A trial whose command failed, as reported in the final JSON. */
 interface FailedTrial {
@@ -67,6 +70,8 @@ export async function solveCommand(argv: readonly string[], io: CliIo): Promise<
     state: { type: "string" },
     concurrency: { type: "string" },
     "on-error": { type: "string" },
+    storage: { type: "string" },
+    study: { type: "string" },
   });
   if (flags.help === true) {
     io.stdout(`${SOLVE_USAGE}\n`);
@@ -82,6 +87,12 @@ export async function solveCommand(argv: readonly string[], io: CliIo): Promise<
   const onError = optionalChoice("solve", flags, "on-error", ["stop", "skip"], "stop");
   const statePath = optionalString(flags, "state");
   const configPath = optionalString(flags, "config");
+  const storage = optionalString(flags, "storage");
+  if (storage !== undefined) {
+    if (statePath !== undefined) throw usageError("arqon solve: give --state or --storage, not both");
+    const study = optionalString(flags, "study");
+    return await solveShared(command, { storage, study, configPath, concurrency, onError }, io);
+  }
   return await withLockedState("solve", io, statePath, async (held) => {
     const logLock = held?.logLock;
     const opened = openSolver("solve", io.cwd, { statePath, configPath, logLock });
