@@ -1,6 +1,8 @@
 import { Redis } from "ioredis";
+import { Registry } from "prom-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { UsageError } from "../src/errors.js";
+import { registerSolverMetrics } from "../src/metrics/index.js";
 import { createSolver } from "../src/solver/solver.js";
 import { JournalError, openSharedStudy, runSharedStudy, type SharedStudy } from "../src/study/index.js";
 import { branin } from "../src/testing/functions.js";
@@ -38,6 +40,13 @@ describe("shared study (in one process, several handles)", () => {
     }
     expect(study.asked).toBe(30);
     expect(study.best()).toEqual(local.best());
+    // A shared study is a solver-metrics source like a Solver.
+    const registry = new Registry();
+    registerSolverMetrics(study, { registry });
+    const text = await registry.metrics();
+    expect(text).toMatch(/^arqon_solver_trials_asked_total 30$/m);
+    expect(text).toMatch(/^arqon_solver_trials_told_total 30$/m);
+    expect(text).toContain(`arqon_solver_best_value ${local.best()!.value}`);
     local.stop();
     await study.close();
   });
