@@ -146,6 +146,12 @@ describe("arqon/metrics: engine metrics scraped after a run in virtual time", ()
     const writes = eventsOfType(r.events, "apply").length + eventsOfType(r.events, "rollback").length;
     expect(series.get("arqon_t1_apply_seconds_count")).toBe(writes);
     expect(series.get(`arqon_t1_apply_seconds_bucket{le="${MICROSECOND_BUCKETS.at(-1)}"}`)).toBe(writes);
+    // registry.resetMetrics() empties the histograms; the scrape-time counters read the engine again.
+    registry.resetMetrics();
+    const reset = await scrape(registry);
+    expect(reset.get("arqon_t2_decide_seconds_count")).toBe(0);
+    expect(reset.get('arqon_t2_decide_seconds_bucket{le="+Inf"}')).toBe(0);
+    expect(reset.get("arqon_digests_accepted_total")).toBe(snapshot.digests.accepted);
     await engine.close();
   });
 

@@ -36,7 +36,7 @@ export const MICROSECOND_BUCKETS: readonly number[] = [
  * prom-client's own `Histogram.observe` hashes its labels on every call (it allocates), which is
  * why the hot path records here instead. The object registers itself on a registry as a
  * read-only metric with the same exposition as a prom-client histogram (`_bucket`, `_sum`,
- * `_count`).
+ * `_count`) and the `reset()` that `registry.resetMetrics()` calls.
  */
 export class LatencyHistogram {
   readonly name: string;
@@ -75,6 +75,13 @@ export class LatencyHistogram {
   /** Observations recorded so far. */
   get count(): number {
     return this.total;
+  }
+
+  /** Forgets every observation (`registry.resetMetrics()` calls it). */
+  reset(): void {
+    this.counts.fill(0);
+    this.sum = 0;
+    this.total = 0;
   }
 
   /** The exposition prom-client's registry asks every metric for. */
