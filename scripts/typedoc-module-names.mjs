@@ -13,6 +13,8 @@ const PUBLIC_NAMES = {
   "src/node": "arqon/node",
   "src/testing": "arqon/testing",
   "src/redis": "arqon/redis",
+  "src/metrics": "arqon/metrics",
+  "src/study": "arqon/study",
   machines: "arqon/machines",
 };
 

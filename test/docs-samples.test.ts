@@ -29,6 +29,8 @@ const ENTRY_SOURCES: Readonly<Record<string, string>> = {
   "arqon/inspect": "src/inspect/index.ts",
   "arqon/node": "src/node.ts",
   "arqon/redis": "src/redis.ts",
+  "arqon/metrics": "src/metrics/index.ts",
+  "arqon/study": "src/study/index.ts",
 };
 const PATHS = Object.fromEntries(Object.entries(ENTRY_SOURCES).map(([k, v]) => [k, [join(ROOT, v)]]));
 

@@ -714,6 +714,7 @@ describe("snapshot", () => {
       spsa: { a: Number.NaN, c: 0.02, clampedPerturbations: 0, clippedSteps: 0 }, // "auto" a: not calibrated yet
       applies: { applied: 0, refused: 0 },
       audit: { pending: 1, capacity: 4096, highWaterMark: 3276, peak: 1, dropped: 0 }, // baseline.set, not yet delivered
+      breakers: { actuator: "none", auditSink: "none" },
     };
     expect(rig.engine.snapshot()).toEqual(expected);
     expect(rig.engine.names).toEqual(["x", "y"]);

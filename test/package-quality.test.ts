@@ -38,6 +38,8 @@ const EXPECTED_EXPORTS = [
   "./testing",
   "./redis",
   "./machines",
+  "./metrics",
+  "./study",
   "./package.json",
 ];
 

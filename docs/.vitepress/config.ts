@@ -19,6 +19,8 @@ const guide: DefaultTheme.SidebarItem[] = [
       { text: "Dashboard", link: "/guide/dashboard" },
       { text: "Command line", link: "/guide/cli" },
       { text: "Fleet over Redis Streams", link: "/guide/fleet" },
+      { text: "Prometheus metrics", link: "/guide/metrics" },
+      { text: "Shared studies over Redis", link: "/guide/shared-studies" },
     ],
   },
   {

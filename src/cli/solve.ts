@@ -17,11 +17,12 @@ import { openSolver } from "./open-solver.js";
 import { describeProgress, describeRefineStart, formatValue } from "./progress.js";
 import { runObjectiveCommand } from "./run-command.js";
 import { SolveProgress } from "./solve-progress.js";
+import { solveShared } from "./solve-shared.js";
 import { attachStateLog, saveSolverState } from "./state-file.js";
 import { withLockedState } from "./state-lock.js";
 
 /** Help text of `arqon solve`. */
-export const SOLVE_USAGE = `arqon solve --config <config.json> [--state <dir>|<state.json>] [--concurrency N] [--on-error stop|skip] [--quiet] -- <command> [args...]
+export const SOLVE_USAGE = `arqon solve --config <config.json> [--state <dir>|<state.json> | --storage redis://… --study <name>] [--concurrency N] [--on-error stop|skip] [--quiet] -- <command> [args...]
   Minimises the value printed by <command>, run once per trial (directly, no shell) with ARQON_<NAME>
   set for each parameter (name upper-cased, other characters -> _) and ARQON_TRIAL_ID. The value is
   the last number on the last non-empty stdout line ("RESULT=0.99" -> 0.99). A non-zero exit or no
@@ -35,7 +36,9 @@ export const SOLVE_USAGE = `arqon solve --config <config.json> [--state <dir>|<s
   Ctrl-C stops asking and waits for the running trials (Ctrl-C again aborts them, a third time
   kills them; they stay pending), saves the state, prints the best so far and the command that
   resumes, and exits 130.
-  Prints {"best":{...},"evaluations":N,"failures":[...],"stopped":B,"interrupted":B} when done.`;
+  Prints {"best":{...},"evaluations":N,"failures":[...],"stopped":B,"interrupted":B} when done.
+  --storage redis://host:port --study <name> (instead of --state): this process is one worker of a
+  study shared through Redis; run the same command on other machines to share the budget.`;
 
 /** A trial whose command failed, as reported in the final JSON. */
 interface FailedTrial {
@@ -75,6 +78,8 @@ export async function solveCommand(argv: readonly string[], io: CliIo): Promise<
     concurrency: { type: "string" },
     "on-error": { type: "string" },
     quiet: { type: "boolean" },
+    storage: { type: "string" },
+    study: { type: "string" },
   });
   if (flags.help === true) {
     io.stdout(`${SOLVE_USAGE}\n`);
@@ -90,6 +95,12 @@ export async function solveCommand(argv: readonly string[], io: CliIo): Promise<
   const onError = optionalChoice("solve", flags, "on-error", ["stop", "skip"], "stop");
   const statePath = optionalString(flags, "state");
   const configPath = optionalString(flags, "config");
+  const storage = optionalString(flags, "storage");
+  if (storage !== undefined) {
+    if (statePath !== undefined) throw usageError("arqon solve: give --state or --storage, not both");
+    const study = optionalString(flags, "study");
+    return await solveShared(command, { storage, study, configPath, concurrency, onError }, io);
+  }
   const options: SolveOptions = { command, concurrency, onError, statePath, quiet: flags.quiet === true };
   return await withLockedState("solve", io, statePath, async (held) => {
     const logLock = held?.logLock;

@@ -24,7 +24,7 @@ import type { Digest } from "./digest.js";
 import type { ParamRegistry } from "./registry.js";
 import { ChangeBudget, ChangeBudgetCode } from "./safety/change-budget.js";
 import { EventRate } from "./safety/event-rate.js";
-import { GuardedCallback, GuardedCallResult } from "./safety/guarded-callback.js";
+import { type EngineBreakerStates, GuardedCallback, GuardedCallResult } from "./safety/guarded-callback.js";
 import { GovernorCode, InstabilityGovernor } from "./safety/instability-governor.js";
 import { ThrashingCode, ThrashingDetector } from "./safety/thrashing-detector.js";
 import type { SpsaCore } from "./spsa/spsa-core.js";
@@ -191,6 +191,11 @@ export class ControlSafety {
   /** The SafeMode mode now. */
   get mode(): SafeModeName {
     return SAFE_MODES[this.modeLevel] ?? "halted";
+  }
+
+  /** State of the breakers around `onApply` and `auditSink` ("none" when that callback is not given). */
+  get breakerStates(): EngineBreakerStates {
+    return { actuator: this.actuator?.state ?? "none", auditSink: this.sinkGuard?.state ?? "none" };
   }
 
   /** Whether audit batches go to a sink (then they are delivered even with no `events` subscriber). */

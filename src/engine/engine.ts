@@ -44,6 +44,7 @@ import {
   type WindowResult,
 } from "./evaluation-windows.js";
 import { ParamRegistry } from "./registry.js";
+import type { EngineBreakerStates } from "./safety/guarded-callback.js";
 import { CommitResult, SpsaCore } from "./spsa/spsa-core.js";
 
 /** What {@link Engine.observe} did with a digest. */
@@ -119,6 +120,8 @@ export interface EngineSnapshot<N extends string = string> {
     readonly peak: number;
     readonly dropped: number;
   };
+  /** The circuit breakers around `onApply` and `auditSink`: closed, open, halfOpen, or none. */
+  readonly breakers: EngineBreakerStates;
 }
 
 /**
@@ -436,6 +439,7 @@ class EngineImpl implements Engine {
         peak: this.audit.peak,
         dropped: this.audit.dropped + this.safety.sinkDropped,
       },
+      breakers: this.safety.breakerStates,
     };
   }
 

@@ -34,6 +34,12 @@ export type GuardedCallResult = (typeof GuardedCallResult)[keyof typeof GuardedC
 /** Top-level breaker state, as the engine reports it. */
 export type BreakerState = "closed" | "open" | "halfOpen";
 
+/** The engine's two breakers, each "none" when its callback (`onApply`, `auditSink`) is not given. */
+export interface EngineBreakerStates {
+  readonly actuator: BreakerState | "none";
+  readonly auditSink: BreakerState | "none";
+}
+
 /** Running totals of a {@link GuardedCallback}. */
 export interface GuardedCallStats {
   /** Times the callback was actually invoked. */

@@ -1,0 +1,96 @@
+/**
+ * Prometheus metrics of the fleet's telemetry and command bus, read at scrape time.
+ */
+import { Counter, Gauge, type Registry } from "prom-client";
+
+/** Running figures of a fleet bus (the coordinator of `arqon/redis` provides them). */
+export interface BusStats {
+  /** Entries of the telemetry stream not yet delivered to the coordinator's group. */
+  readonly lag: number;
+  /** Entries delivered but not acknowledged. */
+  readonly pending: number;
+  /** Entries moved to the dead-letter stream so far. */
+  readonly deadLetters: number;
+  /** Commands replicas refused (bad signature, replay, stale, fenced) so far. */
+  readonly rejectedCommands: number;
+  /** Digests the coordinator processed so far. */
+  readonly digestsProcessed: number;
+  /** Replicas known to the coordinator. */
+  readonly replicas: number;
+  /** Replicas that have not acknowledged the latest generation. */
+  readonly laggingReplicas: number;
+}
+
+/** Anything that reports {@link BusStats}. */
+export interface BusStatsSource {
+  busStats(): BusStats;
+}
+
+/** Options of {@link registerBusMetrics}. */
+export interface BusMetricsOptions {
+  readonly registry: Registry;
+  /** Prefix of every metric name (default `"arqon_"`). */
+  readonly prefix?: string;
+}
+
+/**
+ * Registers the bus metrics (`arqon_bus_lag`, `arqon_bus_pending`, `arqon_bus_replicas`,
+ * `arqon_bus_lagging_replicas` gauges; `arqon_bus_dead_letters_total`,
+ * `arqon_bus_rejected_commands_total`, `arqon_bus_digests_processed_total` counters), each read from
+ * `busStats()` at scrape time (keep it cheap and synchronous). When it throws, the scrape still
+ * succeeds: the bus series keep their last values and `arqon_bus_up` is 0.
+ */
+export function registerBusMetrics(source: BusStatsSource, options: BusMetricsOptions): void {
+  const p = options.prefix ?? "arqon_";
+  const registers = [options.registry];
+  // The last figures read; a failing source keeps them and turns arqon_bus_up to 0.
+  let last: BusStats | undefined;
+  let up = 0;
+  const read = (): BusStats | undefined => {
+    try {
+      last = source.busStats();
+      up = 1;
+    } catch {
+      up = 0; // a failing source must not fail the whole scrape
+    }
+    return last;
+  };
+  const gauge = (name: string, help: string, pick: (s: BusStats) => number) =>
+    new Gauge({
+      name: p + name,
+      help,
+      registers,
+      collect() {
+        const stats = read();
+        if (stats !== undefined) this.set(pick(stats));
+      },
+    });
+  const total = (name: string, help: string, pick: (s: BusStats) => number) =>
+    new Counter({
+      name: p + name,
+      help,
+      registers,
+      collect() {
+        const stats = read();
+        if (stats === undefined) return;
+        this.reset();
+        this.inc(pick(stats));
+      },
+    });
+  new Gauge({
+    name: `${p}bus_up`,
+    help: "1 when the last busStats() call succeeded, else 0 (the bus series then keep their last values).",
+    registers,
+    collect() {
+      read();
+      this.set(up);
+    },
+  });
+  gauge("bus_lag", "Telemetry entries not yet delivered to the coordinator.", (s) => s.lag);
+  gauge("bus_pending", "Telemetry entries delivered but not acknowledged.", (s) => s.pending);
+  gauge("bus_replicas", "Replicas known to the coordinator.", (s) => s.replicas);
+  gauge("bus_lagging_replicas", "Replicas behind the latest generation.", (s) => s.laggingReplicas);
+  total("bus_dead_letters_total", "Telemetry entries dead-lettered.", (s) => s.deadLetters);
+  total("bus_rejected_commands_total", "Commands refused by replicas.", (s) => s.rejectedCommands);
+  total("bus_digests_processed_total", "Digests the coordinator processed.", (s) => s.digestsProcessed);
+}

@@ -1,0 +1,105 @@
+/**
+ * A latency histogram whose counts live in a typed array, exported to Prometheus as a histogram
+ * at scrape time.
+ */
+import type { Metric } from "prom-client";
+
+/** One exposition line as prom-client's registry formats it. */
+export interface ExpositionValue {
+  readonly metricName: string;
+  readonly labels: Readonly<Record<string, string | number>>;
+  readonly value: number;
+}
+
+/** What prom-client's registry reads from a metric at scrape time. */
+export interface ExpositionMetric {
+  readonly name: string;
+  readonly help: string;
+  readonly type: "histogram";
+  readonly values: readonly ExpositionValue[];
+  readonly aggregator: "sum";
+}
+
+/**
+ * Upper bounds (seconds) of the T1/T2 latency buckets: 1 µs to 10 ms. prom-client's defaults
+ * start at 5 ms, where every engine call would land in the first bucket.
+ */
+export const MICROSECOND_BUCKETS: readonly number[] = [
+  1e-6, 2.5e-6, 5e-6, 1e-5, 2.5e-5, 5e-5, 1e-4, 2.5e-4, 5e-4, 1e-3, 2.5e-3, 1e-2,
+];
+
+/**
+ * A histogram recorded without allocation: {@link record} finds the bucket and bumps a slot of a
+ * `Float64Array`; prom-client sees the counts only when the registry is scraped.
+ *
+ * @remarks
+ * prom-client's own `Histogram.observe` hashes its labels on every call (it allocates), which is
+ * why the hot path records here instead. The object registers itself on a registry as a
+ * read-only metric with the same exposition as a prom-client histogram (`_bucket`, `_sum`,
+ * `_count`) and the `reset()` that `registry.resetMetrics()` calls.
+ */
+export class LatencyHistogram {
+  readonly name: string;
+  readonly help: string;
+  readonly type = "histogram" as const;
+  /** Upper bounds in seconds, ascending; a last `+Inf` bucket is implied. */
+  readonly buckets: readonly number[];
+  /** Observations per bucket (not cumulative); the last slot is `+Inf`. */
+  private readonly counts: Float64Array;
+  private sum = 0;
+  private total = 0;
+
+  constructor(name: string, help: string, buckets: readonly number[] = MICROSECOND_BUCKETS) {
+    for (let i = 0; i < buckets.length; i++) {
+      const bound = buckets[i]!;
+      if (!(Number.isFinite(bound) && bound > 0) || (i > 0 && bound <= buckets[i - 1]!))
+        throw new RangeError(`buckets: bound ${i} (${bound}) must be finite, positive and ascending`);
+    }
+    this.name = name;
+    this.help = help;
+    this.buckets = [...buckets];
+    this.counts = new Float64Array(buckets.length + 1);
+  }
+
+  /** Counts one observation of `seconds` (ignored when not a finite number ≥ 0). Allocation-free. */
+  record(seconds: number): void {
+    if (!(seconds >= 0 && seconds < Number.POSITIVE_INFINITY)) return;
+    const bounds = this.buckets;
+    let i = 0;
+    while (i < bounds.length && seconds > bounds[i]!) i++;
+    this.counts[i]!++;
+    this.sum += seconds;
+    this.total++;
+  }
+
+  /** Observations recorded so far. */
+  get count(): number {
+    return this.total;
+  }
+
+  /** Forgets every observation (`registry.resetMetrics()` calls it). */
+  reset(): void {
+    this.counts.fill(0);
+    this.sum = 0;
+    this.total = 0;
+  }
+
+  /** The exposition prom-client's registry asks every metric for. */
+  async get(): Promise<ExpositionMetric> {
+    const values: ExpositionValue[] = [];
+    let cumulative = 0;
+    for (let i = 0; i <= this.buckets.length; i++) {
+      cumulative += this.counts[i]!;
+      const le = i < this.buckets.length ? this.buckets[i]! : "+Inf";
+      values.push({ metricName: `${this.name}_bucket`, labels: { le }, value: cumulative });
+    }
+    values.push({ metricName: `${this.name}_sum`, labels: {}, value: this.sum });
+    values.push({ metricName: `${this.name}_count`, labels: {}, value: this.total });
+    return { name: this.name, help: this.help, type: this.type, values, aggregator: "sum" };
+  }
+
+  /** Adds this histogram to `registry` (prom-client accepts any object with `name` and `get()`). */
+  registerOn(registry: { registerMetric(metric: Metric): void }): void {
+    registry.registerMetric(this as unknown as Metric);
+  }
+}

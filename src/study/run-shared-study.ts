@@ -1,0 +1,73 @@
+/**
+ * A worker loop over a shared study: ask, evaluate, tell, until the budget is spent.
+ */
+import { setTimeout as delay } from "node:timers/promises";
+import type { BestPoint, Trial } from "../solver/solver.js";
+import type { SharedStudy } from "./shared-study.js";
+
+/** Options of {@link runSharedStudy}. */
+export interface RunSharedStudyOptions {
+  /** Aborting stops the loop after the evaluation in progress (which is told or failed first). */
+  readonly signal?: AbortSignal;
+  /**
+   * How long to wait before asking again when the study has no trial to hand out until other
+   * workers tell their results, in ms (default 20; doubled while it keeps waiting, up to 16×).
+   */
+  readonly pollMs?: number;
+  /** Called after each trial this worker finished (must not throw). */
+  readonly onTrial?: (trial: Trial, value: number | undefined) => void;
+}
+
+/** What one worker did. */
+export interface RunSharedStudyResult {
+  /** Ids of the trials this worker evaluated, in order. */
+  readonly evaluated: readonly number[];
+  /** Trials whose evaluation threw or returned a non-finite value (told as failed). */
+  readonly failed: readonly number[];
+  /** The study's best point when this worker stopped. */
+  readonly best: BestPoint | null;
+}
+
+/**
+ * Evaluates trials of `study` one at a time until its budget is spent (or `signal` aborts). Run it
+ * in as many processes as you like: they share the budget. A throw or a non-finite value from
+ * `objective` marks the trial failed and the loop goes on.
+ */
+export async function runSharedStudy(
+  study: SharedStudy,
+  objective: (params: Record<string, number>, trial: Trial) => number | PromiseLike<number>,
+  options: RunSharedStudyOptions = {},
+): Promise<RunSharedStudyResult> {
+  const pollMs = options.pollMs ?? 20;
+  if (!(Number.isFinite(pollMs) && pollMs >= 0))
+    throw new RangeError(`pollMs: must be a finite number ≥ 0, got ${pollMs}`);
+  const evaluated: number[] = [];
+  const failed: number[] = [];
+  let waits = 0;
+  while (options.signal?.aborted !== true) {
+    const trials = await study.ask();
+    if (trials === null) break;
+    const trial = trials[0];
+    if (trial === undefined) {
+      await delay(pollMs * 2 ** Math.min(waits++, 4));
+      continue;
+    }
+    waits = 0;
+    let value: number | undefined;
+    try {
+      value = await objective(trial.params, trial);
+    } catch {
+      value = undefined;
+    }
+    evaluated.push(trial.id);
+    if (value !== undefined && Number.isFinite(value)) await study.tell({ id: trial.id, value });
+    else {
+      failed.push(trial.id);
+      value = undefined;
+      await study.fail(trial.id, "objective threw or returned a non-finite value");
+    }
+    options.onTrial?.(trial, value);
+  }
+  await study.refresh();
+  return { evaluated, failed, best: study.best() };
+}

@@ -1,0 +1,287 @@
+/**
+ * A solver study shared by many workers in many processes through a Redis journal.
+ */
+import { hostname } from "node:os";
+import { Redis } from "ioredis";
+import { UsageError } from "../errors.js";
+import type { ResolvedSolverConfig, SolverConfig } from "../solver/config.js";
+import {
+  type BestPoint,
+  createSolver,
+  restoreSolver,
+  type Solver,
+  type SolverArtifact,
+  type Told,
+  type Trial,
+  type TrialResult,
+} from "../solver/solver.js";
+import { JOURNAL_VERSION, type JournalEntry, JournalError, RedisJournal } from "./journal.js";
+
+/** Where a shared study lives. */
+export interface SharedStudyOptions {
+  /** A Redis URL (`redis://host:port/db`) or a connected ioredis client (left open by `close`). */
+  readonly redis: string | Redis;
+  /** The study's name: workers that give the same name share the study. */
+  readonly study: string;
+  /** This worker's name in the journal (default `<hostname>:<pid>`). */
+  readonly worker?: string;
+}
+
+/**
+ * One worker's handle on a shared study: ask, evaluate, tell, as with a `Solver`, while other
+ * workers do the same.
+ *
+ * @remarks
+ * Why it is asynchronous when `createSolver` is not: every operation first reads what the other
+ * workers appended to the journal, replays it on this worker's solver, applies the operation, and
+ * appends it to the journal only if nobody appended in between (an atomic Lua script). If someone
+ * did, the operation is undone and tried again on the newer state. So the journal is one total
+ * order that every worker replays to the same deterministic solver state: no trial is handed out
+ * twice and the budget is never exceeded, whatever the number of workers.
+ *
+ * `asked`, `told` and `best()` describe the study as of this worker's latest operation or
+ * {@link SharedStudy.refresh}.
+ */
+export interface SharedStudy {
+  /** The study's name. */
+  readonly name: string;
+  /** The study's solver configuration (the one its first worker created it with). */
+  readonly config: ResolvedSolverConfig;
+  /** Trials handed out to all workers so far. */
+  readonly asked: number;
+  /** Results told by all workers so far. */
+  readonly told: number;
+  /**
+   * Up to `max` (default 1) new trials, reserved for this worker; `[]` when none can be proposed
+   * until other workers tell pending results (ask again later); `null` when the budget is spent.
+   */
+  ask(options?: { readonly max?: number }): Promise<Trial[] | null>;
+  /** Records results; refused with a `UsageError` (nothing recorded) as `Solver.tell` refuses them. */
+  tell(results: TrialResult | Told | readonly Told[]): Promise<void>;
+  /** Marks a trial as failed (it stays counted against the budget). */
+  fail(id: number, reason?: string): Promise<void>;
+  /** The best point of the study so far. */
+  best(): BestPoint | null;
+  /** Asked trials of every worker still waiting for a result. */
+  pendingTrials(): Trial[];
+  /** Reads what other workers appended. */
+  refresh(): Promise<void>;
+  /** Releases this worker's solver and its Redis connection (when it opened it). The study stays. */
+  close(): Promise<void>;
+}
+
+/**
+ * Opens (creating it if needed) the study `options.study` in Redis with this solver `config`.
+ *
+ * @remarks
+ * The first worker writes `config` as the journal's first entry; later workers must pass the same
+ * configuration (compared as JSON, `inspect` left out) or the call fails with a `UsageError`
+ * naming the study. Local solvers (`createSolver`, `minimize`) stay the default; a shared study
+ * is for many processes, on one machine or many, that share one budget.
+ *
+ * @example
+ * ```ts
+ * const study = await openSharedStudy({ seed: 1, budget: 200, bounds }, { redis: "redis://127.0.0.1:6379", study: "cache" });
+ * await runSharedStudy(study, (params) => evaluate(params));
+ * await study.close();
+ * ```
+ */
+export async function openSharedStudy(
+  config: SolverConfig,
+  options: SharedStudyOptions,
+): Promise<SharedStudy> {
+  if (typeof options?.study !== "string" || !/^[A-Za-z0-9_.:-]{1,200}$/.test(options.study))
+    throw new UsageError("study: must be 1 to 200 characters among letters, digits and _ . : -");
+  const { inspect: _inspect, ...stored } = config;
+  // Validate the configuration before touching Redis (throws a ConfigError naming each problem).
+  createSolver(config).stop();
+  const ownsClient = typeof options.redis === "string";
+  const redis =
+    typeof options.redis === "string" ? new Redis(options.redis, { maxRetriesPerRequest: 3 }) : options.redis;
+  try {
+    const journal = new RedisJournal(redis, options.study);
+    const worker = options.worker ?? `${hostname()}:${process.pid}`;
+    const study = new SharedStudyImpl(options.study, journal, worker, redis, ownsClient);
+    await study.open(JSON.parse(JSON.stringify(stored)) as SolverConfig);
+    return study;
+  } catch (error) {
+    if (ownsClient) redis.disconnect();
+    throw error;
+  }
+}
+
+class SharedStudyImpl implements SharedStudy {
+  readonly name: string;
+  private readonly journal: RedisJournal;
+  private readonly worker: string;
+  private readonly redis: Redis;
+  private readonly ownsClient: boolean;
+  private solver: Solver | undefined;
+  /** Journal entries replayed on {@link solver}. */
+  private position = 0;
+  /** Operations run one at a time per worker (each reads, then appends at its position). */
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(name: string, journal: RedisJournal, worker: string, redis: Redis, ownsClient: boolean) {
+    this.name = name;
+    this.journal = journal;
+    this.worker = worker;
+    this.redis = redis;
+    this.ownsClient = ownsClient;
+  }
+
+  get config(): ResolvedSolverConfig {
+    return this.live.config;
+  }
+
+  get asked(): number {
+    return this.live.asked;
+  }
+
+  get told(): number {
+    return this.live.told;
+  }
+
+  best(): BestPoint | null {
+    return this.live.best();
+  }
+
+  pendingTrials(): Trial[] {
+    return this.live.pendingTrials();
+  }
+
+  /** Creates the study, or joins it after checking that the configurations agree. */
+  async open(config: SolverConfig): Promise<void> {
+    const created = await this.journal.appendAt(0, { op: "create", v: JOURNAL_VERSION, config });
+    const [first] = await this.journal.readFrom(0);
+    if (first?.op !== "create") throw new JournalError(0, "is not the study's create entry");
+    if (!created && JSON.stringify(first.config) !== JSON.stringify(config))
+      throw new UsageError(
+        `study ${this.name}: exists with another solver configuration (${JSON.stringify(first.config)})`,
+      );
+    this.solver = createSolver(first.config);
+    this.position = 1;
+    await this.catchUp();
+  }
+
+  ask(options?: { readonly max?: number }): Promise<Trial[] | null> {
+    const max = options?.max ?? 1;
+    if (!(Number.isSafeInteger(max) && max > 0))
+      return Promise.reject(
+        new UsageError(`ask: max must be a whole number greater than 0, got ${String(max)}`),
+      );
+    return this.serialise(() =>
+      this.commit((solver) => {
+        const trials = solver.ask({ max });
+        if (trials === null || trials.length === 0) return { result: trials };
+        return {
+          result: trials,
+          entry: { op: "ask", worker: this.worker, max, ids: trials.map((t) => t.id) },
+        };
+      }),
+    );
+  }
+
+  tell(results: TrialResult | Told | readonly Told[]): Promise<void> {
+    const list: Told[] = Array.isArray(results) ? [...(results as readonly Told[])] : [results as Told];
+    return this.serialise(() =>
+      this.commit((solver) => {
+        solver.tell(list);
+        return { result: undefined, entry: { op: "tell", worker: this.worker, results: list } };
+      }),
+    );
+  }
+
+  fail(id: number, reason = "evaluation failed"): Promise<void> {
+    return this.serialise(() =>
+      this.commit((solver) => {
+        solver.fail(id, reason);
+        return { result: undefined, entry: { op: "fail", worker: this.worker, id, reason } };
+      }),
+    );
+  }
+
+  refresh(): Promise<void> {
+    return this.serialise(() => this.catchUp());
+  }
+
+  async close(): Promise<void> {
+    await this.queue.catch(() => undefined);
+    this.solver?.stop();
+    if (this.ownsClient) await this.redis.quit().catch(() => this.redis.disconnect());
+  }
+
+  private get live(): Solver {
+    if (this.solver === undefined) throw new UsageError(`study ${this.name}: not open`);
+    return this.solver;
+  }
+
+  /** Runs `operation` after the ones already queued on this handle. */
+  private serialise<R>(operation: () => Promise<R>): Promise<R> {
+    const run = this.queue.then(operation, operation);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  /**
+   * Brings the solver up to date, applies `apply` to it and appends the entry it returns (if any)
+   * at the next position. When another worker appended first, or when nothing is to be appended,
+   * the solver is restored to its state before `apply` (an ask may move the solver's state even
+   * when it returns no trial) and, in the first case, the whole thing is tried again.
+   */
+  private async commit<R>(apply: (solver: Solver) => { result: R; entry?: JournalEntry }): Promise<R> {
+    for (;;) {
+      await this.catchUp();
+      const before: SolverArtifact = this.live.toJSON();
+      const { result, entry } = apply(this.live); // throws (nothing changed) on a refused tell or fail
+      if (entry !== undefined && (await this.journal.appendAt(this.position, entry))) {
+        this.position++;
+        return result;
+      }
+      this.restore(before);
+      if (entry === undefined) return result;
+    }
+  }
+
+  private restore(artifact: SolverArtifact): void {
+    this.solver?.stop();
+    this.solver = restoreSolver(artifact);
+  }
+
+  /** Replays the entries appended since the last read. */
+  private async catchUp(): Promise<void> {
+    const entries = await this.journal.readFrom(this.position);
+    for (const entry of entries) {
+      replay(this.live, entry, this.position);
+      this.position++;
+    }
+  }
+}
+
+/** Applies one journal entry to `solver`; an ask must hand out the ids the journal recorded. */
+function replay(solver: Solver, entry: JournalEntry, position: number): void {
+  try {
+    switch (entry.op) {
+      case "ask": {
+        const ids = solver.ask({ max: entry.max })?.map((t) => t.id) ?? [];
+        if (ids.join(",") !== entry.ids.join(","))
+          throw new Error(`replayed ask gave trials [${ids}], the journal says [${entry.ids}]`);
+        return;
+      }
+      case "tell":
+        solver.tell(entry.results);
+        return;
+      case "fail":
+        solver.fail(entry.id, entry.reason);
+        return;
+      case "create":
+        throw new Error("a second create entry");
+    }
+  } catch (error) {
+    if (error instanceof JournalError) throw error;
+    throw new JournalError(
+      position,
+      `cannot be replayed: ${error instanceof Error ? error.message : String(error)}`,
+    );
+  }
+}

@@ -1,0 +1,234 @@
+import { Registry } from "prom-client";
+import { describe, expect, it } from "vitest";
+import type { AuditEvent } from "../src/audit/events.js";
+import { createEngine, type Engine } from "../src/engine/engine.js";
+import { createEngineMetrics, type EngineMetrics, MICROSECOND_BUCKETS } from "../src/metrics/index.js";
+import { Prng } from "../src/random/prng.js";
+import { ManualClock } from "./support/engine-clock.js";
+import { eventsOfType } from "./support/engine-harness.js";
+
+/** Parsed exposition text: `name{labels}` → value. */
+function parseExposition(text: string): Map<string, number> {
+  const series = new Map<string, number>();
+  for (const line of text.split("\n")) {
+    if (line === "" || line.startsWith("#")) continue;
+    const at = line.lastIndexOf(" ");
+    series.set(line.slice(0, at), Number(line.slice(at + 1)));
+  }
+  return series;
+}
+
+async function scrape(registry: Registry): Promise<Map<string, number>> {
+  return parseExposition(await registry.metrics());
+}
+
+/** A clock that moves `stepMs` each time it is read: every timed call lasts exactly `stepMs`. */
+function steppingClock(stepMs: number): () => number {
+  let now = 0;
+  return () => {
+    now += stepMs;
+    return now;
+  };
+}
+
+interface Rig {
+  readonly engine: Engine;
+  readonly metrics: EngineMetrics;
+  readonly registry: Registry;
+  readonly clock: ManualClock;
+  readonly events: AuditEvent[];
+  failing: boolean;
+}
+
+/** An engine in virtual time, its metrics (4 µs per timed call) and an actuator that can be made to fail. */
+function rig(): Rig {
+  const registry = new Registry();
+  const clock = new ManualClock();
+  const metrics = createEngineMetrics({ registry, clock: steppingClock(0.002) });
+  const state = { failing: false };
+  const engine = createEngine({
+    seed: 3,
+    params: { x: { min: 0, max: 10, init: 5 }, y: { min: 0, max: 100, init: 40 } },
+    window: { digests: 4, ms: 400 },
+    scheduler: clock,
+    safety: { safeMode: { dwellMs: 1000, healthyWindows: 2 } },
+    onApply: metrics.timeApply(() => {
+      if (state.failing) throw new Error("actuator down");
+    }),
+  });
+  metrics.attach(engine);
+  const events: AuditEvent[] = [];
+  engine.events.subscribe((event) => events.push(event));
+  return Object.assign(state, { engine, metrics, registry, clock, events });
+}
+
+function feed(r: Rig, count: number, noise: Prng): void {
+  for (let i = 0; i < count; i++) {
+    r.clock.advanceBy(100);
+    const x = r.engine.values[0]!;
+    const y = r.engine.values[1]!;
+    const objective = (x - 3) ** 2 + ((y - 50) / 10) ** 2 + 0.05 * noise.normal();
+    r.metrics.observe({ objective, generation: r.engine.generation, timestamp: r.engine.now() });
+  }
+}
+
+function countBy<T>(items: readonly T[], key: (item: T) => string): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const item of items) counts.set(key(item), (counts.get(key(item)) ?? 0) + 1);
+  return counts;
+}
+
+describe("arqon/metrics: engine metrics scraped after a run in virtual time", () => {
+  it("exports exact counts, gauges and latency histograms", async () => {
+    const r = rig();
+    const { engine, registry } = r;
+    const noise = Prng.fromSeed(7, 1);
+    feed(r, 60, noise);
+    // Two digests of a past generation and one malformed digest.
+    r.metrics.observe({ objective: 1, generation: engine.generation + 5 });
+    r.metrics.observe({ objective: 1, generation: engine.generation + 6 });
+    r.metrics.observe({ objective: "bad" } as never);
+    expect(engine.rollback("operator test")).toBe(true);
+    feed(r, 20, noise);
+    engine.flushEvents();
+
+    const series = await scrape(registry);
+    const snapshot = engine.snapshot();
+    const rejected = countBy(eventsOfType(r.events, "digest.rejected"), (e) => e.reason);
+    expect(rejected.get("WrongGeneration")).toBe(2);
+    expect(rejected.get("Malformed")).toBe(1);
+    for (const reason of [
+      "Malformed",
+      "NonFiniteObjective",
+      "WrongGeneration",
+      "Settling",
+      "TooOld",
+      "FromFuture",
+    ])
+      expect(series.get(`arqon_digests_rejected_total{reason="${reason}"}`)).toBe(rejected.get(reason) ?? 0);
+    expect(series.get("arqon_digests_accepted_total")).toBe(snapshot.digests.accepted);
+    expect(snapshot.digests.accepted).toBeGreaterThan(60);
+
+    const applies = countBy(eventsOfType(r.events, "apply"), (e) => e.kind);
+    expect((applies.get("plus") ?? 0) + (applies.get("minus") ?? 0)).toBeGreaterThan(4);
+    for (const kind of ["plus", "minus", "centre", "rollback", "manual"])
+      expect(series.get(`arqon_applies_total{kind="${kind}"}`)).toBe(applies.get(kind) ?? 0);
+    const rollbacks = countBy(eventsOfType(r.events, "rollback"), (e) => e.reason);
+    expect(rollbacks.get("manual")).toBe(1);
+    expect(series.get('arqon_rollbacks_total{reason="manual"}')).toBe(1);
+    expect(series.get('arqon_rollbacks_total{reason="regression"}')).toBe(rollbacks.get("regression") ?? 0);
+
+    expect(series.get("arqon_generation")).toBe(engine.generation);
+    expect(series.get('arqon_param_value{param="x"}')).toBe(engine.values[0]);
+    expect(series.get('arqon_param_value{param="y"}')).toBe(engine.values[1]);
+    expect(series.get("arqon_safe_mode_level")).toBe(0);
+    expect(series.get('arqon_safe_mode_reason{reason="breakerOpen"}')).toBe(0);
+    expect(series.get('arqon_breaker_state{breaker="actuator"}')).toBe(0);
+    expect(series.has('arqon_breaker_state{breaker="audit_sink"}')).toBe(false);
+    expect(series.get("arqon_audit_dropped_total")).toBe(0);
+    expect(series.get("arqon_engine_failed")).toBe(0);
+    expect(series.get("arqon_spsa_iteration")).toBe(snapshot.iteration);
+
+    // The stepping clock moves 2 µs per read: an observe() that applied nothing lasts 2 µs; one
+    // that applied lasts 6 µs, since the actuator call inside it read the clock twice.
+    const observeCalls = 60 + 3 + 20;
+    const decided = series.get("arqon_t2_decide_seconds_count")!;
+    const ingested = series.get("arqon_digest_ingest_seconds_count")!;
+    expect(decided + ingested).toBe(observeCalls);
+    expect(decided).toBeGreaterThan(4);
+    expect(series.get('arqon_t2_decide_seconds_bucket{le="0.000005"}')).toBe(0);
+    expect(series.get('arqon_t2_decide_seconds_bucket{le="0.00001"}')).toBe(decided);
+    expect(series.get('arqon_t2_decide_seconds_bucket{le="+Inf"}')).toBe(decided);
+    expect(series.get("arqon_t2_decide_seconds_sum")).toBeCloseTo(decided * 6e-6, 12);
+    expect(series.get('arqon_digest_ingest_seconds_bucket{le="0.000001"}')).toBe(0);
+    expect(series.get('arqon_digest_ingest_seconds_bucket{le="0.0000025"}')).toBe(ingested);
+    // One actuator call per apply and per rollback.
+    const writes = eventsOfType(r.events, "apply").length + eventsOfType(r.events, "rollback").length;
+    expect(series.get("arqon_t1_apply_seconds_count")).toBe(writes);
+    expect(series.get(`arqon_t1_apply_seconds_bucket{le="${MICROSECOND_BUCKETS.at(-1)}"}`)).toBe(writes);
+    // registry.resetMetrics() empties the histograms; the scrape-time counters read the engine again.
+    registry.resetMetrics();
+    const reset = await scrape(registry);
+    expect(reset.get("arqon_t2_decide_seconds_count")).toBe(0);
+    expect(reset.get('arqon_t2_decide_seconds_bucket{le="+Inf"}')).toBe(0);
+    expect(reset.get("arqon_digests_accepted_total")).toBe(snapshot.digests.accepted);
+    await engine.close();
+  });
+
+  it("shows SafeMode, its reasons and the breaker state when the actuator fails", async () => {
+    const r = rig();
+    const { engine, registry } = r;
+    const noise = Prng.fromSeed(8, 1);
+    feed(r, 30, noise);
+    r.failing = true;
+    feed(r, 60, noise);
+    engine.flushEvents();
+    const snapshot = engine.snapshot();
+    expect(snapshot.breakers.actuator).toBe("open");
+    expect(snapshot.reasons).toContain("breakerOpen");
+    const series = await scrape(registry);
+    expect(series.get('arqon_breaker_state{breaker="actuator"}')).toBe(2);
+    expect(series.get('arqon_safe_mode_reason{reason="breakerOpen"}')).toBe(1);
+    expect(series.get("arqon_safe_mode_level")).toBe(2); // frozen
+    const entered = countBy(eventsOfType(r.events, "mode.changed"), (e) => e.to);
+    expect(entered.get("frozen")).toBeGreaterThanOrEqual(1);
+    for (const mode of ["normal", "conservative", "frozen", "halted"])
+      expect(series.get(`arqon_safe_mode_transitions_total{to="${mode}"}`)).toBe(entered.get(mode) ?? 0);
+
+    // The actuator recovers: the next probe closes the breaker and the gauges follow.
+    r.failing = false;
+    feed(r, 100, noise);
+    engine.flushEvents();
+    const after = await scrape(registry);
+    expect(engine.snapshot().breakers.actuator).toBe("closed");
+    expect(after.get('arqon_breaker_state{breaker="actuator"}')).toBe(0);
+    expect(after.get('arqon_safe_mode_reason{reason="breakerOpen"}')).toBe(0);
+
+    // Halting shows as level 3 at the next scrape.
+    engine.halt("drill");
+    expect((await scrape(registry)).get("arqon_safe_mode_level")).toBe(3);
+    await engine.close();
+  });
+
+  it("counts audit drops; breakdowns hold only the delivered records", async () => {
+    const registry = new Registry();
+    const metrics = createEngineMetrics({ registry });
+    const engine = createEngine({
+      seed: 1,
+      params: { x: { min: 0, max: 10, init: 5 } },
+      scheduler: new ManualClock(),
+      auditCapacity: 8,
+    });
+    metrics.attach(engine);
+    const events: AuditEvent[] = [];
+    engine.events.subscribe((event) => events.push(event));
+    // 30 rollbacks in one turn overflow a ring of 8 records before anything is delivered.
+    for (let i = 0; i < 30; i++) engine.rollback(`r${i}`);
+    engine.flushEvents();
+    const snapshot = engine.snapshot();
+    expect(snapshot.applies.applied).toBe(30);
+    expect(snapshot.audit.dropped).toBeGreaterThan(0);
+    const series = await scrape(registry);
+    expect(series.get("arqon_audit_dropped_total")).toBe(snapshot.audit.dropped);
+    const delivered = eventsOfType(events, "rollback").length;
+    expect(delivered).toBeLessThan(30);
+    expect(series.get('arqon_rollbacks_total{reason="manual"}')).toBe(delivered);
+    for (const violation of ["OutOfBounds", "DeltaTooLarge", "RateLimited", "MinInterval", "NoBaseline"])
+      expect(series.get(`arqon_refusals_total{violation="${violation}"}`)).toBe(0);
+    await engine.close();
+  });
+
+  it("refuses a second engine and a duplicate registration", () => {
+    const registry = new Registry();
+    const metrics = createEngineMetrics({ registry });
+    const engine = createEngine({
+      seed: 1,
+      params: { x: { min: 0, max: 1, init: 0.5 } },
+      scheduler: new ManualClock(),
+    });
+    metrics.attach(engine);
+    expect(() => metrics.attach(engine)).toThrow(/already read an engine/);
+    expect(() => createEngineMetrics({ registry })).toThrow(/already been registered/);
+    return engine.close();
+  });
+});

@@ -1,0 +1,82 @@
+import { Registry } from "prom-client";
+import { describe, expect, it } from "vitest";
+import { type BusStats, registerBusMetrics, registerSolverMetrics } from "../src/metrics/index.js";
+import { createSolver } from "../src/solver/solver.js";
+
+async function scrape(registry: Registry): Promise<Map<string, number>> {
+  const series = new Map<string, number>();
+  for (const line of (await registry.metrics()).split("\n")) {
+    if (line === "" || line.startsWith("#")) continue;
+    const at = line.lastIndexOf(" ");
+    series.set(line.slice(0, at), Number(line.slice(at + 1)));
+  }
+  return series;
+}
+
+describe("arqon/metrics: solver metrics", () => {
+  it("follows asks, tells and the best value", async () => {
+    const registry = new Registry();
+    const solver = createSolver({ bounds: { x: { min: -5, max: 5 } }, budget: 12, seed: 4 });
+    registerSolverMetrics(solver, { registry });
+    let series = await scrape(registry);
+    expect(series.get("arqon_solver_trials_asked_total")).toBe(0);
+    expect(series.get("arqon_solver_budget")).toBe(12);
+    expect(series.get("arqon_solver_best_value")).toBeNaN();
+    const trials = solver.ask({ max: 3 }) ?? [];
+    expect(trials).toHaveLength(3);
+    solver.tell(trials.slice(0, 2).map((t) => ({ id: t.id, value: (t.params.x! - 1) ** 2 })));
+    series = await scrape(registry);
+    expect(series.get("arqon_solver_trials_asked_total")).toBe(3);
+    expect(series.get("arqon_solver_trials_told_total")).toBe(2);
+    expect(series.get("arqon_solver_best_value")).toBe(solver.best()!.value);
+    solver.stop();
+  });
+});
+
+describe("arqon/metrics: bus metrics", () => {
+  it("copies busStats() at each scrape; a failing source keeps the last values and sets arqon_bus_up 0", async () => {
+    const registry = new Registry();
+    let stats: BusStats = {
+      lag: 3,
+      pending: 2,
+      deadLetters: 1,
+      rejectedCommands: 4,
+      digestsProcessed: 900,
+      replicas: 16,
+      laggingReplicas: 1,
+    };
+    let failing = false;
+    registerBusMetrics(
+      {
+        busStats: () => {
+          if (failing) throw new Error("redis down");
+          return stats;
+        },
+      },
+      { registry },
+    );
+    let series = await scrape(registry);
+    expect(series.get("arqon_bus_up")).toBe(1);
+    expect(series.get("arqon_bus_lag")).toBe(3);
+    expect(series.get("arqon_bus_pending")).toBe(2);
+    expect(series.get("arqon_bus_dead_letters_total")).toBe(1);
+    expect(series.get("arqon_bus_rejected_commands_total")).toBe(4);
+    expect(series.get("arqon_bus_digests_processed_total")).toBe(900);
+    expect(series.get("arqon_bus_replicas")).toBe(16);
+    expect(series.get("arqon_bus_lagging_replicas")).toBe(1);
+    stats = { ...stats, lag: 0, digestsProcessed: 1200 };
+    series = await scrape(registry);
+    expect(series.get("arqon_bus_lag")).toBe(0);
+    expect(series.get("arqon_bus_digests_processed_total")).toBe(1200);
+    failing = true;
+    series = await scrape(registry);
+    expect(series.get("arqon_bus_up")).toBe(0);
+    expect(series.get("arqon_bus_lag")).toBe(0);
+    expect(series.get("arqon_bus_digests_processed_total")).toBe(1200);
+    failing = false;
+    stats = { ...stats, deadLetters: 2 };
+    series = await scrape(registry);
+    expect(series.get("arqon_bus_up")).toBe(1);
+    expect(series.get("arqon_bus_dead_letters_total")).toBe(2);
+  });
+});

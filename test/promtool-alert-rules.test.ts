@@ -1,0 +1,186 @@
+/**
+ * The alert rules of examples/prometheus are checked by Prometheus's own promtool (Debian's
+ * `prometheus` package, installed by .ci/run): syntax, the unit tests shipped beside them, and a
+ * drill whose input series are scraped from a real engine run in virtual time.
+ */
+import { spawnSync } from "node:child_process";
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { Registry } from "prom-client";
+import { afterAll, describe, expect, it } from "vitest";
+import { createEngine } from "../src/engine/engine.js";
+import { createEngineMetrics, registerBusMetrics, registerSolverMetrics } from "../src/metrics/index.js";
+import { createSolver } from "../src/solver/solver.js";
+import { ManualClock } from "./support/engine-clock.js";
+import { PROMTOOL_PATH } from "./support/external-tools.js";
+
+const PROMTOOL = PROMTOOL_PATH;
+const RULES_DIR = fileURLToPath(new URL("../examples/prometheus/", import.meta.url));
+const RULES = join(RULES_DIR, "arqon-alerts.yml");
+const scratch = mkdtempSync(join(tmpdir(), "arqon-promtool-"));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+function promtool(args: readonly string[], cwd: string): { status: number | null; output: string } {
+  const result = spawnSync(PROMTOOL, [...args], { cwd, encoding: "utf8", timeout: 60_000 });
+  if (result.error) throw result.error;
+  return { status: result.status, output: `${result.stdout}${result.stderr}` };
+}
+
+/** Parsed exposition text: `name{labels}` → value. */
+function parseExposition(text: string): Map<string, number> {
+  const series = new Map<string, number>();
+  for (const line of text.split("\n")) {
+    if (line === "" || line.startsWith("#")) continue;
+    const at = line.lastIndexOf(" ");
+    series.set(line.slice(0, at), Number(line.slice(at + 1)));
+  }
+  return series;
+}
+
+describe("alert rules (promtool)", () => {
+  it("pass promtool check rules", () => {
+    const { status, output } = promtool(["check", "rules", "arqon-alerts.yml"], RULES_DIR);
+    expect(output).toContain("SUCCESS: 10 rules found");
+    expect(status).toBe(0);
+  });
+
+  it("pass their promtool unit tests", () => {
+    const { status, output } = promtool(["test", "rules", "arqon-alerts.test.yml"], RULES_DIR);
+    expect(output).toContain("SUCCESS");
+    expect(status).toBe(0);
+  });
+
+  it("would be caught broken: a bad expression and a wrong expectation both fail", () => {
+    const broken = readFileSync(RULES, "utf8").replace(
+      "arqon_safe_mode_level == 3",
+      "arqon_safe_mode_level ==",
+    );
+    writeFileSync(join(scratch, "arqon-alerts.yml"), broken);
+    expect(promtool(["check", "rules", "arqon-alerts.yml"], scratch).status).not.toBe(0);
+    copyFileSync(RULES, join(scratch, "arqon-alerts.yml"));
+    const tests = readFileSync(join(RULES_DIR, "arqon-alerts.test.yml"), "utf8").replace(
+      'values: "0 0 3 3 3 3 0 0"',
+      'values: "0 0 2 2 2 2 0 0"',
+    );
+    writeFileSync(join(scratch, "arqon-alerts.test.yml"), tests);
+    const run = promtool(["test", "rules", "arqon-alerts.test.yml"], scratch);
+    expect(run.status).not.toBe(0);
+    expect(run.output).toContain("ArqonSafeModeHalted");
+  });
+
+  it("name only metrics that arqon/metrics exports", async () => {
+    const registry = new Registry();
+    const metrics = createEngineMetrics({ registry });
+    const engine = createEngine({
+      seed: 1,
+      params: { x: { min: 0, max: 1, init: 0.5 } },
+      scheduler: new ManualClock(),
+    });
+    metrics.attach(engine);
+    registerBusMetrics(
+      {
+        busStats: () => ({
+          lag: 0,
+          pending: 0,
+          deadLetters: 0,
+          rejectedCommands: 0,
+          digestsProcessed: 0,
+          replicas: 1,
+          laggingReplicas: 0,
+        }),
+      },
+      { registry },
+    );
+    const solver = createSolver({ bounds: { x: { min: 0, max: 1 } }, budget: 4, seed: 1 });
+    registerSolverMetrics(solver, { registry });
+    const exported = new Set(
+      [...parseExposition(await registry.metrics()).keys()].map((s) => s.split("{")[0]),
+    );
+    const named = new Set(readFileSync(RULES, "utf8").match(/arqon_[a-z0-9_]+/g));
+    expect(named.size).toBeGreaterThan(8);
+    for (const name of named) expect(exported, name).toContain(name);
+    solver.stop();
+    await engine.close();
+  });
+
+  it("fire on series scraped from a real engine: telemetry stops, then the engine is halted", () => {
+    const registry = new Registry();
+    const clock = new ManualClock();
+    const metrics = createEngineMetrics({ registry });
+    const engine = createEngine({
+      seed: 2,
+      params: { x: { min: 0, max: 10, init: 5 } },
+      window: { digests: 5, ms: 1000 },
+      scheduler: clock,
+    });
+    metrics.attach(engine);
+    // One scrape per virtual minute for 40 minutes: digests every 100 ms for 10 minutes, none
+    // after; an operator halts the engine at minute 30.
+    const scrapes: Map<string, number>[] = [];
+    const scrapeNow = async () => scrapes.push(parseExposition(await registry.metrics()));
+    return (async () => {
+      for (let minute = 0; minute <= 40; minute++) {
+        await scrapeNow();
+        if (minute === 30) engine.halt("drill: operator stop");
+        for (let i = 0; i < 600; i++) {
+          clock.advanceBy(100);
+          if (minute < 10) {
+            const x = engine.values[0]!;
+            metrics.observe({
+              objective: (x - 3) ** 2,
+              generation: engine.generation,
+              timestamp: engine.now(),
+            });
+          }
+        }
+      }
+      await engine.close();
+      const values = (name: string) => scrapes.map((s) => s.get(name)).join(" ");
+      const input = [
+        {
+          series: 'arqon_safe_mode_level{job="drill",instance="e:1"}',
+          values: values("arqon_safe_mode_level"),
+        },
+        {
+          series: 'arqon_digests_accepted_total{job="drill",instance="e:1"}',
+          values: values("arqon_digests_accepted_total"),
+        },
+      ];
+      expect(scrapes[9]!.get("arqon_digests_accepted_total")).toBeGreaterThan(5000);
+      expect(scrapes[31]!.get("arqon_safe_mode_level")).toBe(3);
+      const labels = `{ job: drill, instance: "e:1" }`;
+      const yml = `rule_files: [arqon-alerts.yml]
+evaluation_interval: 1m
+tests:
+  - interval: 1m
+    input_series:
+${input.map((s) => `      - series: '${s.series}'\n        values: "${s.values}"`).join("\n")}
+    alert_rule_test:
+      - { eval_time: 9m, alertname: ArqonTelemetryStale, exp_alerts: [] }
+      - { eval_time: 18m, alertname: ArqonTelemetryStale, exp_alerts: [] }
+      - eval_time: 21m
+        alertname: ArqonTelemetryStale
+        exp_alerts:
+          - exp_labels: { severity: warn, job: drill, instance: "e:1" }
+            exp_annotations:
+              summary: "arqon engine e:1 accepted no digest for 10 minutes"
+              description: "The engine is scraped but receives no usable telemetry; it cannot tune."
+      - { eval_time: 30m, alertname: ArqonSafeModeHalted, exp_alerts: [] }
+      - eval_time: 33m
+        alertname: ArqonSafeModeHalted
+        exp_alerts:
+          - exp_labels: ${labels.replace("{ ", "{ severity: page, ")}
+            exp_annotations:
+              summary: "arqon engine e:1 is halted"
+              description: "SafeMode latched \`halted\`: no apply until an operator acknowledges a reset."
+`;
+      copyFileSync(RULES, join(scratch, "arqon-alerts.yml"));
+      writeFileSync(join(scratch, "drill.test.yml"), yml);
+      const { status, output } = promtool(["test", "rules", "drill.test.yml"], scratch);
+      expect(output).toContain("SUCCESS");
+      expect(status).toBe(0);
+    })();
+  });
+});

@@ -1,0 +1,115 @@
+import { spawn } from "node:child_process";
+import { createRequire } from "node:module";
+import { join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { Redis } from "ioredis";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { removeTempDirs, runArqonInProcess, tempDir, writeJson } from "./support/cli-run.js";
+import { type RedisServer, startRedis } from "./support/redis-server.js";
+
+const MAIN = fileURLToPath(new URL("../src/cli/main.ts", import.meta.url));
+const TSX = pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href;
+
+let server: RedisServer;
+beforeAll(async () => {
+  server = await startRedis();
+});
+afterAll(async () => {
+  removeTempDirs();
+  await server.stop();
+});
+
+/** Runs the CLI as a child process (asynchronously, so that several run at once). */
+function arqon(
+  args: readonly string[],
+  cwd: string,
+): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ["--import", TSX, MAIN, ...args], {
+      cwd,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.setEncoding("utf8").on("data", (c: string) => {
+      stdout += c;
+    });
+    child.stderr.setEncoding("utf8").on("data", (c: string) => {
+      stderr += c;
+    });
+    child.once("error", reject);
+    child.once("exit", (status) => resolve({ status, stdout, stderr }));
+  });
+}
+
+const objective = [
+  process.execPath,
+  "-e",
+  "console.log('RESULT=' + (Number(process.env.ARQON_X) - 1.5) ** 2)",
+];
+
+describe("arqon solve --storage redis://", () => {
+  it("three CLI workers share one budget; each prints the study's best", async () => {
+    const dir = tempDir();
+    writeJson(dir, "c.json", { seed: 5, budget: 12, bounds: { x: { min: -5, max: 5 } } });
+    const args = [
+      "solve",
+      "--config",
+      "c.json",
+      "--storage",
+      server.url,
+      "--study",
+      "cli",
+      "--",
+      ...objective,
+    ];
+    const runs = await Promise.all([0, 1, 2].map(() => arqon(args, dir)));
+    let evaluations = 0;
+    for (const run of runs) {
+      expect(run.status, run.stderr).toBe(0);
+      const out = JSON.parse(run.stdout.trim());
+      evaluations += out.evaluations;
+      expect(out.failures).toEqual([]);
+      expect(out.best).toEqual(JSON.parse(runs[0]!.stdout.trim()).best);
+      expect(out.best.value).toBeCloseTo((out.best.params.x - 1.5) ** 2, 12);
+    }
+    expect(evaluations).toBe(12);
+    const redis = new Redis(server.url, { maxRetriesPerRequest: 1 });
+    const ids = (await redis.lrange("arqon:study:cli:journal", 0, -1))
+      .map((e) => JSON.parse(e))
+      .filter((e) => e.op === "ask")
+      .flatMap((e) => e.ids as number[]);
+    redis.disconnect();
+    expect(ids).toHaveLength(12);
+    expect(new Set(ids).size).toBe(12);
+  }, 60_000);
+
+  it("refuses bad combinations with a one-line usage error", async () => {
+    const dir = tempDir();
+    writeJson(dir, "c.json", { seed: 5, budget: 4, bounds: { x: { min: -5, max: 5 } } });
+    const base = ["solve", "--config", "c.json"];
+    const cases: [string[], RegExp][] = [
+      [["--storage", server.url, "--state", "s.json"], /give --state or --storage, not both/],
+      [["--storage", server.url], /--storage needs --study <name>/],
+      [["--storage", "http://x", "--study", "a"], /--storage must be a redis:\/\/ or rediss:\/\/ URL/],
+      [["--storage", server.url, "--study", "bad name"], /study: must be 1 to 200 characters/],
+    ];
+    for (const [extra, message] of cases) {
+      const run = await runArqonInProcess([...base, ...extra, "--", ...objective], dir);
+      expect(run.status).toBe(2);
+      expect(run.stdout).toBe("");
+      expect(run.stderr.trim().split("\n")).toHaveLength(1);
+      expect(run.stderr).toMatch(message);
+    }
+    writeJson(dir, "other.json", { seed: 6, budget: 4, bounds: { x: { min: -5, max: 5 } } });
+    const first = await runArqonInProcess(
+      [...base, "--storage", server.url, "--study", "mixed", "--", ...objective],
+      dir,
+    );
+    expect(first.status).toBe(0);
+    const other = ["solve", "--config", join(dir, "other.json"), "--storage", server.url, "--study", "mixed"];
+    const refused = await runArqonInProcess([...other, "--", ...objective], dir);
+    expect(refused.status).toBe(2);
+    expect(refused.stderr).toMatch(/study mixed: exists with another solver configuration/);
+  }, 60_000);
+});

@@ -1,0 +1,130 @@
+import { Redis } from "ioredis";
+import { Registry } from "prom-client";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { UsageError } from "../src/errors.js";
+import { registerSolverMetrics } from "../src/metrics/index.js";
+import { createSolver } from "../src/solver/solver.js";
+import { JournalError, openSharedStudy, runSharedStudy, type SharedStudy } from "../src/study/index.js";
+import { branin } from "../src/testing/functions.js";
+import { type RedisServer, startRedis } from "./support/redis-server.js";
+import { runSnippet } from "./support/run-snippet.js";
+
+let server: RedisServer;
+let admin: Redis;
+beforeAll(async () => {
+  server = await startRedis();
+  admin = new Redis(server.url, { maxRetriesPerRequest: 1 });
+});
+afterAll(async () => {
+  admin.disconnect();
+  await server.stop();
+});
+
+const BRANIN = branin();
+const config = (budget: number, seed = 3) => ({ seed, budget, bounds: BRANIN.bounds });
+
+describe("shared study (in one process, several handles)", () => {
+  it("gives the same trials as a local solver when one worker runs it", async () => {
+    const study = await openSharedStudy(config(30), { redis: server.url, study: "same-as-local" });
+    const local = createSolver(config(30));
+    for (;;) {
+      const shared = await study.ask();
+      const mine = local.ask({ max: 1 });
+      expect(shared).toEqual(mine);
+      if (shared === null || mine === null) break;
+      for (const trial of shared) {
+        const value = BRANIN.evaluate(trial.params);
+        await study.tell({ id: trial.id, value });
+        local.tell({ id: trial.id, value });
+      }
+    }
+    expect(study.asked).toBe(30);
+    expect(study.best()).toEqual(local.best());
+    // A shared study is a solver-metrics source like a Solver.
+    const registry = new Registry();
+    registerSolverMetrics(study, { registry });
+    const text = await registry.metrics();
+    expect(text).toMatch(/^arqon_solver_trials_asked_total 30$/m);
+    expect(text).toMatch(/^arqon_solver_trials_told_total 30$/m);
+    expect(text).toContain(`arqon_solver_best_value ${local.best()!.value}`);
+    local.stop();
+    await study.close();
+  });
+
+  it("never hands a trial out twice and never exceeds the budget with concurrent handles", async () => {
+    const handles: SharedStudy[] = [];
+    for (let i = 0; i < 6; i++)
+      handles.push(
+        await openSharedStudy(config(40), { redis: server.url, study: "concurrent", worker: `w${i}` }),
+      );
+    const runs = await Promise.all(
+      handles.map((study) => runSharedStudy(study, (params) => BRANIN.evaluate(params), { pollMs: 1 })),
+    );
+    const ids = runs.flatMap((r) => r.evaluated);
+    expect(ids).toHaveLength(40);
+    expect(new Set(ids).size).toBe(40);
+    expect(runs.filter((r) => r.evaluated.length > 0).length).toBeGreaterThan(1);
+    const journal = (await admin.lrange("arqon:study:concurrent:journal", 0, -1)).map((e) => JSON.parse(e));
+    const asked = journal.filter((e) => e.op === "ask").flatMap((e) => e.ids as number[]);
+    expect(asked.sort((a, b) => a - b)).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
+    for (const study of handles) {
+      await study.refresh();
+      expect(study.asked).toBe(40);
+      expect(study.told).toBe(40);
+      expect(study.best()).toEqual(handles[0]!.best());
+      await study.close();
+    }
+  });
+
+  it("refuses a worker whose configuration differs, and bad input, changing nothing", async () => {
+    const study = await openSharedStudy(config(10), { redis: server.url, study: "strict" });
+    await expect(openSharedStudy(config(10, 4), { redis: server.url, study: "strict" })).rejects.toThrow(
+      /study strict: exists with another solver configuration/,
+    );
+    await expect(openSharedStudy(config(10), { redis: server.url, study: "bad name!" })).rejects.toThrow(
+      UsageError,
+    );
+    await expect(
+      openSharedStudy({ seed: 1, budget: -1, bounds: BRANIN.bounds }, { redis: server.url, study: "x" }),
+    ).rejects.toThrow(/budget/);
+    const [trial] = (await study.ask())!;
+    const length = await admin.llen("arqon:study:strict:journal");
+    await expect(study.tell({ id: 99, value: 1 })).rejects.toThrow(UsageError);
+    await expect(study.tell({ id: trial!.id, value: Number.NaN })).rejects.toThrow(UsageError);
+    await expect(study.ask({ max: 0 })).rejects.toThrow(/max must be a whole number/);
+    expect(await admin.llen("arqon:study:strict:journal")).toBe(length);
+    await study.tell({ id: trial!.id, value: 2 });
+    await expect(study.tell({ id: trial!.id, value: 2 })).rejects.toThrow(UsageError);
+    expect(study.told).toBe(1);
+    await study.close();
+  });
+
+  it("names the entry of a corrupt journal", async () => {
+    const study = await openSharedStudy(config(10), { redis: server.url, study: "corrupt" });
+    await admin.rpush(
+      "arqon:study:corrupt:journal",
+      '{"op":"tell","worker":"x","results":[{"id":7,"value":1}]}',
+    );
+    const error = await study.refresh().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(JournalError);
+    expect((error as JournalError).position).toBe(1);
+    expect((error as Error).message).toMatch(/entry 1 cannot be replayed/);
+    await study.close();
+  });
+
+  it("docs/snippets/shared-study.ts: two copies share one budget", async () => {
+    const runs = await Promise.all(
+      [1, 2].map(() => runSnippet("shared-study.ts", { REDIS_URL: server.url })),
+    );
+    let evaluated = 0;
+    for (const { stdout, stderr, status } of runs) {
+      expect(status, stderr).toBe(0);
+      const match = /^this worker evaluated (\d+) trials; study 60\/60$/m.exec(stdout);
+      expect(match, stdout).not.toBeNull();
+      evaluated += Number(match![1]);
+      const best = /^best value ([\d.]+) \(known minimum ([\d.]+)\)$/m.exec(stdout);
+      expect(Math.abs(Number(best![1]) - Number(best![2]))).toBeLessThan(0.01);
+    }
+    expect(evaluated).toBe(60);
+  }, 60_000);
+});
