@@ -35,7 +35,7 @@ async function discover(): Promise<Discovery> {
   const found: Benchmark[] = [];
   for (const file of files.sort()) {
     const source = await readFile(join(BENCH_DIR, file), "utf8");
-    if (!/export const benchmark\b/.test(source)) continue;
+    if (!/^export const benchmark\b/m.test(source)) continue;
     try {
       const module = (await import(pathToFileURL(join(BENCH_DIR, file)).href)) as { benchmark?: Benchmark };
       if (module.benchmark !== undefined) found.push(module.benchmark);
