@@ -71,7 +71,10 @@ describe("bench/run.ts exit status", () => {
   it("a helper that only mentions the export in a comment is not a benchmark", () => {
     dir = mkdtempSync(join(tmpdir(), "arqon-bench-"));
     fixtureBenchmark("fine", 'console.log("fine ran");');
-    writeFileSync(join(dir, "helper.ts"), "/** Write `export const benchmark = …` to make one. */\nexport const x = 1;\n");
+    writeFileSync(
+      join(dir, "helper.ts"),
+      "/** Write `export const benchmark = …` to make one. */\nexport const x = 1;\n",
+    );
     const run = bench();
     expect(run.stderr).not.toContain("could not be loaded");
     expect(run.status).toBe(0);
