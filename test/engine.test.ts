@@ -653,7 +653,8 @@ describe("audit events", () => {
     rig.engine.flushEvents();
     const { events } = rig;
     expect(new Set(events.map((e) => e.type))).toEqual(
-      new Set(["baseline.set", "window.closed", "apply", "digest.rejected", "decision"]),
+      // Calibration steps the centre as it learns the scale, so its decisions come with steps.
+      new Set(["baseline.set", "window.closed", "apply", "digest.rejected", "decision", "decision.step"]),
     );
     for (const [i, e] of events.entries()) {
       expect(e.v).toBe(AUDIT_SCHEMA_VERSION);

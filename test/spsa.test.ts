@@ -312,11 +312,21 @@ describe('"auto" step gain', () => {
       const out = new Float64Array(4);
       let calibrationCommits = 0;
       const gradients: number[] = [];
-      while (iterate(core, f, out) === CommitResult.Calibrating) {
+      const earlySteps: number[] = [];
+      while (core.calibrating) {
+        // Calibration keeps stepping while it learns the scale.
+        expect(iterate(core, f, out)).toBe(CommitResult.Stepped);
         calibrationCommits++;
         for (let i = 0; i < 4; i++) gradients.push(Math.abs(core.gradient[i]!) / core.budget[i]!);
+        if (calibrationCommits === 1) {
+          for (let i = 0; i < 4; i++) earlySteps.push(Math.abs(core.step[i]!) / core.budget[i]!);
+        }
       }
       expect(calibrationCommits).toBe(8);
+      // The first step uses one sample ramped by 1/8: short, but a move.
+      earlySteps.sort((x, y) => x - y);
+      expect(earlySteps[3]!).toBeGreaterThan(0);
+      expect((earlySteps[1]! + earlySteps[2]!) / 2).toBeLessThan(0.2);
       expect(core.calibrating).toBe(false);
       // By construction a·median(|ĝ|/budget) over the calibration iterations is ½ …
       gradients.sort((x, y) => x - y);
