@@ -504,4 +504,19 @@ describe("options, limits and helpers", () => {
     const scratch = new Float64Array(2);
     expect(noiseRuleGain(0.1, 10, 0, 0, Float64Array.of(0.1), Float64Array.of(0.1), scratch)).toBeNaN();
   });
+
+  it("NoiseModel is robust: one outlier (a regime shift in D) moves σ̂ by a bounded amount", () => {
+    const rng = Prng.fromSeed(5, 1);
+    const m = new NoiseModel();
+    for (let i = 0; i < 400; i++) m.add(Math.sqrt(6) * rng.normal()); // σ = 1
+    const before = m.noiseSd;
+    expect(before).toBeGreaterThan(0.85);
+    expect(before).toBeLessThan(1.15);
+    m.add(1000); // a shift of 400 σ between the centre and the perturbed windows
+    // Clipped at 3 sd of D: the variance grows by at most (9 − 1)/400 of itself, σ̂ by about 1 %.
+    expect(m.noiseSd / before).toBeLessThan(1.011);
+    // A real change of the noise level is still followed, at a bounded rate.
+    for (let i = 0; i < 2000; i++) m.add(Math.sqrt(6) * 4 * rng.normal());
+    expect(m.noiseSd).toBeGreaterThan(3);
+  });
 });
