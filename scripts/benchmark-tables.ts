@@ -105,3 +105,16 @@ export function readCell(page: string, ref: CellRef): string {
   }
   return found[0]!;
 }
+
+/**
+ * The first capture of `pattern` in the text of a section after `anchor` (e.g. a caption), for
+ * figures a benchmark writes in a sentence rather than a table; throws naming what is missing.
+ */
+export function readAfter(page: string, section: string, anchor: string, pattern: RegExp): string {
+  const body = sectionBody(page, section);
+  const from = body.indexOf(anchor);
+  if (from === -1) throw new Error(`${section} has no "${anchor}"`);
+  const match = pattern.exec(body.slice(from));
+  if (match?.[1] === undefined) throw new Error(`${section}: nothing matches ${pattern} after "${anchor}"`);
+  return match[1];
+}

@@ -2,7 +2,7 @@
  * Records the golden fixtures under test/fixtures/: known-answer vectors of the PRNG, a decision
  * log and a solver artifact in today's formats, with what each must still give when read back.
  *
- *   npx tsx scripts/golden-fixtures.ts
+ *   npx tsx scripts/golden-fixtures.ts --version v2 [--only prng,decision-log,solver]
  *
  * Run it only to record a NEW format version, next to the old fixtures (never over them): the
  * point of a golden fixture is that later code must keep reading what earlier code wrote.
@@ -12,6 +12,7 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } fro
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
+import { parseArgs } from "node:util";
 import { VirtualTimeScheduler } from "rxjs";
 import { createSolver } from "../src/index.js";
 import { createLoggedEngine, explain, renderExplanation, replay } from "../src/node.js";
@@ -19,8 +20,6 @@ import { Prng } from "../src/random/prng.js";
 import { branin } from "../src/testing/functions.js";
 import { REPO_ROOT } from "./generated-files.js";
 
-/** The version suffix of the fixtures this script records. */
-export const FIXTURE_VERSION = "v1";
 export const FIXTURES_DIR = join(REPO_ROOT, "test/fixtures");
 
 /** PRNG streams recorded: seeds × streams, first outputs of each generator method. */
@@ -113,16 +112,28 @@ function recordSolver() {
   return { artifact, best, next };
 }
 
-async function main(): Promise<void> {
+async function main(argv: readonly string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: [...argv],
+    options: { version: { type: "string" }, only: { type: "string" } },
+  });
+  const v = values.version;
+  if (v === undefined || !/^v\d+$/.test(v))
+    throw new Error("--version vN is required (a new version, never an old one)");
+  const only = new Set((values.only ?? "prng,decision-log,solver").split(","));
   mkdirSync(FIXTURES_DIR, { recursive: true });
-  const v = FIXTURE_VERSION;
   const write = (name: string, value: unknown) => {
     const path = join(FIXTURES_DIR, name);
     if (existsSync(path)) throw new Error(`${path} exists: golden fixtures are never overwritten`);
     writeFileSync(path, `${JSON.stringify(value, null, 2)}\n`);
   };
-  write(`prng-${v}.json`, { note: "Prng known-answer vectors", vectors: prngVectors() });
+  if (only.has("prng"))
+    write(`prng-${v}.json`, { note: "Prng known-answer vectors", vectors: prngVectors() });
+  if (only.has("decision-log")) await recordLogFixture(v, write);
+  if (only.has("solver")) write(`solver-${v}.json`, recordSolver());
+}
 
+async function recordLogFixture(v: string, write: (name: string, value: unknown) => void): Promise<void> {
   const logDir = join(FIXTURES_DIR, `decision-log-${v}`);
   if (existsSync(logDir)) throw new Error(`${logDir} exists: golden fixtures are never overwritten`);
   const scratch = join(mkdtempSync(join(tmpdir(), "arqon-fixture-")), "log");
@@ -136,10 +147,8 @@ async function main(): Promise<void> {
     records: replayed.records,
     explained,
   });
-
-  write(`solver-${v}.json`, recordSolver());
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
-  await main();
+  await main(process.argv.slice(2));
 }

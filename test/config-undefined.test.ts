@@ -209,9 +209,9 @@ describe("engine config: a key set to undefined is a key left out", () => {
     expect(resolved.window).toEqual({ digests: 5, ms: undefined, aggregation: "trimmed-mean", trim: 0.1 });
   });
 
-  it("window: undefined gets the default 5 digests or 500 ms", () => {
+  it("window: undefined gets the default 1 digest or 500 ms", () => {
     const resolved = resolveEngineConfig({ seed: 1, params: { x: { min: 0, max: 1 } }, window: undefined });
-    expect(resolved.window).toEqual({ digests: 5, ms: 500, aggregation: "trimmed-mean", trim: 0.1 });
+    expect(resolved.window).toEqual({ digests: 1, ms: 500, aggregation: "trimmed-mean", trim: 0.1 });
   });
 
   it("keeps the caller's object as it was, undefined keys included", () => {

@@ -181,7 +181,7 @@ describe("engine config: defaults", () => {
     const resolved = resolveEngineConfig(VALID);
     expect(resolved).toMatchObject({
       seed: 1,
-      window: { digests: 5, ms: 500, aggregation: "trimmed-mean", trim: 0.1 },
+      window: { digests: 1, ms: 500, aggregation: "trimmed-mean", trim: 0.1 },
       settleMs: 0,
       maxAgeMs: 10_000,
       maxSkewMs: 1_000,
@@ -231,7 +231,7 @@ describe("engine config: defaults", () => {
     );
     expect(problems({ ...VALID, window: { digests: 3, ms: undefined } })).toEqual([]);
     expect(resolveEngineConfig({ ...VALID, window: undefined }).window).toEqual({
-      digests: 5,
+      digests: 1,
       ms: 500,
       aggregation: "trimmed-mean",
       trim: 0.1,

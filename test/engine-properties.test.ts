@@ -190,12 +190,16 @@ function runStream(s: Settings, steps: readonly Step[]): Run {
       if (values.some((v, i) => v !== previous[i]))
         problems.push(`${where}: values changed without a new generation`);
     } else if (generation === previousGeneration + 1) {
-      values.forEach((v, i) => {
-        const move = Math.abs(v - previous[i]!);
-        if (move > moveLimit(maxDelta[i]!, MIN[i]!, MAX[i]!)) {
-          problems.push(`${where}: ${NAMES[i]} moved ${move} > maxDelta ${maxDelta[i]}`);
-        }
-      });
+      // SafeMode's automatic rollback restores the baseline: exempt from maxDelta by design (the
+      // centre may have stepped far from it, calibration included).
+      const restoredBaseline = values.every((v, i) => v === baseline[i]);
+      if (!restoredBaseline)
+        values.forEach((v, i) => {
+          const move = Math.abs(v - previous[i]!);
+          if (move > moveLimit(maxDelta[i]!, MIN[i]!, MAX[i]!)) {
+            problems.push(`${where}: ${NAMES[i]} moved ${move} > maxDelta ${maxDelta[i]}`);
+          }
+        });
     } else {
       problems.push(`${where}: generation went from ${previousGeneration} to ${generation}`);
     }

@@ -276,12 +276,11 @@ describe("observe", () => {
       rejected: before.digests.rejected + 1,
       unused: before.digests.unused,
     });
-    // A non-finite objective is also an instability trip: rollback to the baseline (a new
-    // generation) and SafeMode frozen. Every other rejection changes nothing.
-    const trips = c.verdict === "non-finite-objective";
-    expect(after.generation).toBe(before.generation + (trips ? 1 : 0));
-    expect(after.mode).toBe(trips ? "frozen" : "normal");
-    expect(after.reasons).toEqual(trips ? ["nonFiniteObjective"] : []);
+    // One rejection changes nothing else: an isolated non-finite objective is a telemetry glitch,
+    // not a trip (bursts are covered by the SafeMode drills).
+    expect(after.generation).toBe(before.generation);
+    expect(after.mode).toBe("normal");
+    expect(after.reasons).toEqual([]);
     engine.flushEvents();
     const rejected = eventsOfType(rig.events, "digest.rejected");
     expect(rejected).toHaveLength(1);
@@ -653,7 +652,8 @@ describe("audit events", () => {
     rig.engine.flushEvents();
     const { events } = rig;
     expect(new Set(events.map((e) => e.type))).toEqual(
-      new Set(["baseline.set", "window.closed", "apply", "digest.rejected", "decision"]),
+      // Calibration steps the centre as it learns the scale, so its decisions come with steps.
+      new Set(["baseline.set", "window.closed", "apply", "digest.rejected", "decision", "decision.step"]),
     );
     for (const [i, e] of events.entries()) {
       expect(e.v).toBe(AUDIT_SCHEMA_VERSION);

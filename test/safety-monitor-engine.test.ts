@@ -183,11 +183,13 @@ describe("mutation tests: the monitor flags each disabled guardrail", () => {
     feed(w, 30);
     internals(w.engine).safety.autoRollback = () => {};
     w.clock.advanceBy(100);
-    w.engine.observe({ objective: Number.NaN, generation: w.engine.generation });
+    // A constraint margin below the emergency level must roll back to the baseline. The frozen
+    // engine then writes nothing more, so L1 is decided by its time bound, on the engine's clock.
+    w.engine.observe({ objective: 1, generation: w.engine.generation, constraintMargin: -1 });
     feed(w, 200, 2);
     expect(w.found.map((v) => v.property)).toEqual(["L1"]);
     expect(w.found[0]!.message).toBe(
-      "the trip on nonFiniteObjective was neither rolled back nor halted within 16 events",
+      "the trip on constraintEmergency was neither rolled back nor halted within 10000 ms",
     );
     expect(w.engine.mode).toBe("halted");
   });

@@ -16,6 +16,7 @@ const SPEC: SafetySpec = {
   maxUpdatesPerSecond: 3,
   minIntervalMs: 100,
   tripWindowEvents: 4,
+  tripWindowMs: 10_000,
 };
 
 type EventInput = { type: AuditEvent["type"]; time: number; generation: number } & Record<string, unknown>;
@@ -186,7 +187,7 @@ describe("safety monitor: each property", () => {
   });
 
   it("L1: a trip must be answered by a rollback or a halt within K events", () => {
-    const trip = mode(10, 0, "normal", "frozen", ["nonFiniteObjective"]);
+    const trip = mode(10, 0, "normal", "frozen", ["divergence"]);
     const answered = verdicts(trail(baseline(0, 0), trip, window(20, 0), rollback(30, 1)));
     expect(answered.violations).toEqual([]);
     const before = verdicts(
@@ -202,6 +203,41 @@ describe("safety monitor: each property", () => {
     const open = verdicts(trail(baseline(0, 0), trip, window(20, 0)));
     expect(open.pendingTrips).toBe(1);
     expect(open.violations).toEqual([]);
+  });
+
+  it("L1: a trip the engine never answers is decided by time once it goes quiet", () => {
+    const monitor = new SafetyMonitor(SPEC);
+    monitor.checkAll(trail(baseline(0, 0), mode(10, 0, "normal", "frozen", ["spike"])));
+    expect(monitor.nextDeadline()).toBe(10_010);
+    monitor.expire(10_009);
+    expect(monitor.ok).toBe(true);
+    monitor.expire(10_010);
+    expect(monitor.report().violations.map((v) => [v.property, v.message, v.witness])).toEqual([
+      [
+        "L1",
+        "the trip on spike was neither rolled back nor halted within 10000 ms",
+        { fromSeq: 2, toSeq: 2 },
+      ],
+    ]);
+    expect(monitor.nextDeadline()).toBeUndefined();
+  });
+
+  it("L1: a non-finite burst (a telemetry fault) must freeze at once, and need not roll back", () => {
+    const frozen = verdicts(
+      trail(
+        baseline(0, 0),
+        mode(10, 0, "normal", "frozen", ["nonFiniteObjective"]),
+        ...[20, 30, 40, 50, 60].map((t) => window(t, 0)),
+      ),
+    );
+    expect(frozen.violations).toEqual([]);
+    expect(frozen.pendingTrips).toBe(0);
+    const unfrozen = verdicts(
+      trail(baseline(0, 0), mode(10, 0, "normal", "conservative", ["nonFiniteObjective"])),
+    );
+    expect(unfrozen.violations.map((v) => [v.property, v.message, v.witness])).toEqual([
+      ["L1", "nonFiniteObjective was raised without freezing (mode conservative)", { fromSeq: 2, toSeq: 2 }],
+    ]);
   });
 
   it("latches: later violations of a property are counted, the first witness is kept", () => {

@@ -183,7 +183,8 @@ describe("SafeMode properties over random event streams", () => {
     expect([...reached.modes].sort()).toEqual(["conservative", "frozen", "halted", "normal"]);
     expect(reached.applies).toBeGreaterThan(1000);
     expect(reached.conservativeApplies).toBeGreaterThan(10);
-    expect(reached.rollbacks).toBeGreaterThan(10);
+    // Fewer than before the fault policy: an isolated non-finite digest no longer rolls back.
+    expect(reached.rollbacks).toBeGreaterThan(3);
     expect(reached.resets).toBeGreaterThan(5);
   });
 });

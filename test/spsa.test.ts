@@ -312,11 +312,21 @@ describe('"auto" step gain', () => {
       const out = new Float64Array(4);
       let calibrationCommits = 0;
       const gradients: number[] = [];
-      while (iterate(core, f, out) === CommitResult.Calibrating) {
+      const earlySteps: number[] = [];
+      while (core.calibrating) {
+        // Calibration keeps stepping while it learns the scale.
+        expect(iterate(core, f, out)).toBe(CommitResult.Stepped);
         calibrationCommits++;
         for (let i = 0; i < 4; i++) gradients.push(Math.abs(core.gradient[i]!) / core.budget[i]!);
+        if (calibrationCommits === 1) {
+          for (let i = 0; i < 4; i++) earlySteps.push(Math.abs(core.step[i]!) / core.budget[i]!);
+        }
       }
       expect(calibrationCommits).toBe(8);
+      // The first step uses one sample ramped by 1/8: short, but a move.
+      earlySteps.sort((x, y) => x - y);
+      expect(earlySteps[3]!).toBeGreaterThan(0);
+      expect((earlySteps[1]! + earlySteps[2]!) / 2).toBeLessThan(0.2);
       expect(core.calibrating).toBe(false);
       // By construction a·median(|ĝ|/budget) over the calibration iterations is ½ …
       gradients.sort((x, y) => x - y);
@@ -493,5 +503,20 @@ describe("options, limits and helpers", () => {
     expect(cal.signalGain(0.5, 10, 0)).toBeCloseTo(0.02, 12);
     const scratch = new Float64Array(2);
     expect(noiseRuleGain(0.1, 10, 0, 0, Float64Array.of(0.1), Float64Array.of(0.1), scratch)).toBeNaN();
+  });
+
+  it("NoiseModel is robust: one outlier (a regime shift in D) moves σ̂ by a bounded amount", () => {
+    const rng = Prng.fromSeed(5, 1);
+    const m = new NoiseModel();
+    for (let i = 0; i < 400; i++) m.add(Math.sqrt(6) * rng.normal()); // σ = 1
+    const before = m.noiseSd;
+    expect(before).toBeGreaterThan(0.85);
+    expect(before).toBeLessThan(1.15);
+    m.add(1000); // a shift of 400 σ between the centre and the perturbed windows
+    // Clipped at 3 sd of D: the variance grows by at most (9 − 1)/400 of itself, σ̂ by about 1 %.
+    expect(m.noiseSd / before).toBeLessThan(1.011);
+    // A real change of the noise level is still followed, at a bounded rate.
+    for (let i = 0; i < 2000; i++) m.add(Math.sqrt(6) * 4 * rng.normal());
+    expect(m.noiseSd).toBeGreaterThan(3);
   });
 });

@@ -28,9 +28,11 @@ export const INITIAL_KNOBS: QueueingKnobs = Object.freeze({ batchSize: 10, timeo
  * The engine configuration of the demo.
  *
  * @remarks
- * Chosen so that tuning is visible within ~20 s of real time at one digest per 20 ms: the default
- * windows (5 digests, 500 ms timeout) close every 100 ms, which the "balanced" guardrails allow
- * (an apply at most every 100 ms, 10 per second); each apply moves the batch size by at most 3
+ * Chosen so that tuning is visible within ~20 s of real time at one digest per 20 ms: the
+ * windows are set to 5 digests (or 500 ms) rather than the default single digest: the demo emits
+ * 50 digests a second, five times the 10 applies per second the "balanced" guardrails allow, so a
+ * one-digest window would leave four digests in five unused (or stale); five-digest windows close
+ * every 100 ms and use them all; each apply moves the batch size by at most 3
  * and the timeout by at most 10 ms (2–4 % of their ranges); the perturbation half-width c is 1 %
  * of the unit cube (within half of those budgets, as the move accounting requires); and "auto"
  * calibrates its step gain over 6 SPSA iterations (about 2 s) instead of 16.
@@ -47,6 +49,7 @@ export function demoEngineConfig(scheduler: SchedulerLike, seed: number): Engine
       timeoutMs: { ...KNOB_BOUNDS.timeoutMs, init: INITIAL_KNOBS.timeoutMs, maxDelta: 10 },
     },
     spsa: { a: "auto", c: 0.01, calibrationIterations: 6 },
+    window: { digests: 5, ms: 500 },
     guardrails: "balanced",
     scheduler,
   };

@@ -48,11 +48,11 @@ export interface ParamSpecInput {
 
 /** Evaluation windows: "`digests` accepted digests or `ms` milliseconds since the window opened". */
 export interface WindowConfig {
-  /** Digests that close a window (default 5). */
+  /** Digests that close a window (default {@link DEFAULT_WINDOW_DIGESTS}, one). */
   readonly digests?: number | undefined;
   /**
    * Milliseconds after which a window closes with what it has. When the whole `window` option is
-   * omitted the default is 5 digests or 500 ms; when `window` is given without `ms`, windows close
+   * omitted the default is 1 digest or 500 ms; when `window` is given without `ms`, windows close
    * on their digest count only (and so never time out, which also disables stall detection).
    */
   readonly ms?: number | undefined;
@@ -68,7 +68,7 @@ export interface WindowConfig {
  * Any option of its JSON-shaped parts (each parameter's fields, `spsa`, `window`, `guardrails`,
  * `safety` and its sub-objects, and the top level) that is set to `undefined` means exactly the
  * same as leaving the key out: `window: { digests: 5, ms: undefined }` counts digests only, as
- * `{ digests: 5 }` does, and `window: undefined` gets the default 5 digests or 500 ms. A parameter
+ * `{ digests: 5 }` does, and `window: undefined` gets the default 1 digest or 500 ms. A parameter
  * is not an option: `params: { rate: undefined }` is refused by name rather than silently dropped.
  *
  * `N` is the union of parameter names. `createEngine` infers it from a literal `params` object, so
@@ -81,7 +81,7 @@ export interface EngineConfig<N extends string = string> {
   readonly params: Readonly<Record<N, ParamSpecInput>>;
   /** SPSA gains and options (unit-cube units); `a: "auto"` by default. */
   readonly spsa?: SpsaOptions | undefined;
-  /** Evaluation windows (default 5 digests or 500 ms). */
+  /** Evaluation windows (default 1 digest or 500 ms). */
   readonly window?: WindowConfig | undefined;
   /** Tier-1 limits: a preset name or overrides on one (default "balanced"). */
   readonly guardrails?: GuardrailsInput | undefined;
@@ -174,6 +174,14 @@ export interface ResolvedEngineConfig {
   readonly inspect: ((event: InspectionEvent) => void) | undefined;
   readonly onCommand: ((command: ControlCommandName, note: string | undefined) => void) | undefined;
 }
+
+/**
+ * Digests that close an evaluation window by default: one. SPSA under a constant gain does better
+ * spending n digests on n iterations (gain chosen for the noise of one digest) than on one
+ * averaged iteration: the same noise reduction, n times as many chances to follow drift. Tier 1's
+ * minimum interval between applies still paces the iterations when telemetry is fast.
+ */
+export const DEFAULT_WINDOW_DIGESTS = 1;
 
 const message = (text: string) => ({ message: () => text });
 const Finite = Schema.Number.pipe(
@@ -405,7 +413,7 @@ export function resolveEngineConfig(config: EngineConfig): ResolvedEngineConfig 
     params,
     spsa: resolveSpsaOptions(input.spsa),
     window: {
-      digests: window.digests ?? 5,
+      digests: window.digests ?? DEFAULT_WINDOW_DIGESTS,
       ms: input.window === undefined ? 500 : window.ms,
       aggregation: window.aggregation ?? "trimmed-mean",
       trim: window.trim ?? 0.1,

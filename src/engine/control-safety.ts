@@ -73,6 +73,12 @@ const THRASHING_DEAD_BAND_STEPS = 1.5;
 const AUDIT_RESERVE = 8;
 const AUDIT_FULL = reasonMask("auditFull");
 const NON_FINITE = reasonMask("nonFiniteObjective");
+
+/**
+ * Non-finite objectives in a row (for the live generation) that make a burst: fewer are isolated
+ * glitches, rejected and counted only. See {@link ControlSafety.onNonFiniteDigest}.
+ */
+export const NON_FINITE_BURST = 3;
 const AUDIT_HIGH = reasonMask("auditHighWater");
 const CONSTRAINT_VIOLATION = reasonMask("constraintViolation");
 const CONSTRAINT_EMERGENCY = reasonMask("constraintEmergency");
@@ -109,6 +115,12 @@ export class ControlSafety {
   private readonly changeBudget: ChangeBudget | undefined;
   /** Centre positions at the dead-band's resolution: what the change budget is charged with. */
   private readonly budgetReference: Float64Array;
+  /** Non-finite digests in a row for the live generation (see {@link onNonFiniteDigest}). */
+  private nonFiniteRun = 0;
+  /** Generation of the last finite objective accepted (−1: none yet). */
+  private finiteGeneration = -1;
+  /** Engine time until which the centre's moves follow an absorbed shift and are not budgeted. */
+  private budgetExemptUntil = Number.NEGATIVE_INFINITY;
   private readonly deadBands: Float64Array;
   private readonly violations: EventRate;
   private readonly rollbacks: EventRate;
@@ -227,19 +239,32 @@ export class ControlSafety {
   // ---- Digests and windows ----
 
   /**
-   * A digest was rejected for a non-finite objective. One for the live generation trips once;
-   * stale ones, and more while the reason is active, are only rejected (a glitching sensor must
-   * not burn the rollbacks).
+   * A digest was rejected for a non-finite objective: telemetry faults are not configuration
+   * faults. An isolated one is only rejected (and counted by the engine). {@link NON_FINITE_BURST}
+   * in a row for the live generation freeze adaptation while the burst lasts (the reason clears
+   * with the next healthy window). Only a burst that starts right after an apply, before any
+   * finite value of that generation, blames the apply: it trips the governor and rolls back.
+   * Stale digests, and more while the reason is active, are only rejected.
    */
   onNonFiniteDigest(digest: unknown, now: number): void {
     const governor = this.governor;
     if (governor === undefined || (this.reasonBits & NON_FINITE) !== 0 || !this.isForLiveGeneration(digest))
       return;
-    this.onGovernorTrip("nonFiniteObjective", governor.observe(Number.NaN, now));
+    this.nonFiniteRun++;
+    if (this.nonFiniteRun < NON_FINITE_BURST) return;
+    this.nonFiniteRun = 0;
+    if (this.finiteGeneration !== this.host.live.generation) {
+      this.onGovernorTrip("nonFiniteObjective", governor.observe(Number.NaN, now));
+      return;
+    }
+    this.windowTroubled = true;
+    this.raise("nonFiniteObjective");
   }
 
   /** An accepted digest's objective: the governor's spike check, and where the tuner stood while all was clean. */
   observeObjective(objective: number, now: number): void {
+    this.nonFiniteRun = 0;
+    this.finiteGeneration = this.host.live.generation;
     const governor = this.governor;
     if (governor === undefined) return;
     const verdict = governor.observe(objective, now);
@@ -354,6 +379,11 @@ export class ControlSafety {
         reference[i] = values[i]!;
         moved = true;
       }
+    }
+    if (moved && now < this.budgetExemptUntil) {
+      // Following an absorbed shift: the new regime's optimum may lie further than the budget.
+      budget.reset(reference);
+      return;
     }
     if (moved && budget.record(reference, now) === ChangeBudgetCode.Exhausted) {
       this.raise("changeBudget");
@@ -637,11 +667,25 @@ export class ControlSafety {
     return false;
   }
 
-  /** An anomaly the tuner did not cause: the governor takes the trip back and adopts the new level. */
+  /**
+   * An anomaly the tuner did not cause: the governor takes the trip back and adopts the new level.
+   * The moves that follow are SPSA following the new regime, not a tuner running away: the
+   * thrashing history starts afresh from the live point, and for one budget window the centre's
+   * moves are not charged to the change budget (the new optimum may be further away than the
+   * budget), so that following a shift is not frozen as thrashing or overspending (issue 11).
+   */
   private absorbShift(): void {
+    const live = this.host.live.values;
     this.governor?.retractLastTrip();
     this.cleanCentre.set(this.host.core.centre);
     this.goodCentre.set(this.host.core.centre);
+    this.thrashing?.reset(live);
+    this.budgetReference.set(live);
+    const budget = this.changeBudget;
+    if (budget !== undefined) {
+      budget.reset(live);
+      this.budgetExemptUntil = this.host.scheduler.now() + budget.options.budgetWindowMs;
+    }
     this.absorbedShifts++;
   }
 

@@ -1,6 +1,7 @@
 export { type EngineMonitor, type MonitorEngineOptions, monitorEngine } from "./monitor-engine.js";
 export { checkTrailOffline, type FirstFailures } from "./offline-check.js";
 export {
+  FREEZE_REASONS,
   ROLLBACK_REASONS,
   SAFETY_PROPERTIES,
   SAFETY_PROPERTY_IDS,

@@ -2,6 +2,7 @@
  * Watches a running engine with the independent safety monitor: every audit event it emits is
  * checked, and the first violation halts it.
  */
+import { asyncScheduler, type Subscription } from "rxjs";
 import type { EngineConfig } from "../engine/config.js";
 import type { Engine } from "../engine/engine.js";
 import type { SafetyReport, SafetyViolation } from "./properties.js";
@@ -51,10 +52,34 @@ export function monitorEngine(
     }
     options.onViolation?.(violation);
   });
-  const subscription = engine.events.subscribe((event) => monitor.check(event));
+  // L1's time bound runs on the engine's own clock, armed only while a trip waits for its answer.
+  const scheduler = config.scheduler ?? asyncScheduler;
+  let timer: Subscription | undefined;
+  const arm = () => {
+    timer?.unsubscribe();
+    timer = undefined;
+    const deadline = monitor.nextDeadline();
+    if (deadline === undefined) return;
+    timer = scheduler.schedule(
+      () => {
+        timer = undefined;
+        monitor.expire(scheduler.now());
+        arm();
+      },
+      Math.max(0, deadline - scheduler.now()),
+    );
+  };
+  const subscription = engine.events.subscribe((event) => {
+    const pending = monitor.nextDeadline();
+    monitor.check(event);
+    if (monitor.nextDeadline() !== pending) arm();
+  });
   return {
     monitor,
     report: () => monitor.report(),
-    stop: () => subscription.unsubscribe(),
+    stop: () => {
+      subscription.unsubscribe();
+      timer?.unsubscribe();
+    },
   };
 }

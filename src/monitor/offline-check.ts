@@ -9,7 +9,12 @@
  * a short recorded trail after the fact.
  */
 import type { AuditEvent } from "../audit/events.js";
-import { ROLLBACK_REASONS, SAFETY_PROPERTY_IDS, type SafetyPropertyId } from "./properties.js";
+import {
+  FREEZE_REASONS,
+  ROLLBACK_REASONS,
+  SAFETY_PROPERTY_IDS,
+  type SafetyPropertyId,
+} from "./properties.js";
 import { boundSlack, moveAllowance, type SafetySpec } from "./safety-spec.js";
 
 /** For each property, the sequence number of the first event at which it failed (absent: it holds). */
@@ -132,8 +137,12 @@ const counted = (e: AuditEvent): boolean => e.type !== "digest.accepted" && e.ty
 const answers = (e: AuditEvent): boolean =>
   e.type === "rollback" || (e.type === "mode.changed" && e.to === "halted");
 
-/** Reasons a mode change newly raised that demand a rollback. */
-function tripReasons(trail: readonly AuditEvent[], k: number): string[] {
+/** Reasons a mode change newly raised that demand a rollback (or, with `among`, other reasons). */
+function tripReasons(
+  trail: readonly AuditEvent[],
+  k: number,
+  among: readonly string[] = ROLLBACK_REASONS,
+): string[] {
   const e = trail[k]!;
   if (e.type !== "mode.changed") return [];
   let previous: readonly string[] = [];
@@ -144,7 +153,18 @@ function tripReasons(trail: readonly AuditEvent[], k: number): string[] {
       break;
     }
   }
-  return e.reasons.filter((r) => ROLLBACK_REASONS.includes(r) && !previous.includes(r));
+  return e.reasons.filter((r) => among.includes(r) && !previous.includes(r));
+}
+
+/** Whether event `k` raises a freeze-demanding reason without going to frozen or halted. */
+function raisesWithoutFreezing(trail: readonly AuditEvent[], k: number): boolean {
+  const e = trail[k]!;
+  return (
+    e.type === "mode.changed" &&
+    tripReasons(trail, k, FREEZE_REASONS).length > 0 &&
+    e.to !== "frozen" &&
+    e.to !== "halted"
+  );
 }
 
 /**
@@ -155,6 +175,10 @@ function firstL1Failure(spec: SafetySpec, trail: readonly AuditEvent[]): number 
   const K = spec.tripWindowEvents;
   let first: number | undefined;
   for (let i = 0; i < trail.length; i++) {
+    if (raisesWithoutFreezing(trail, i)) {
+      const seq = trail[i]!.seq;
+      if (first === undefined || seq < first) first = seq;
+    }
     if (tripReasons(trail, i).length === 0) continue;
     // Answered just before: an answer at j < i with at most K counted, unanswering events in (j, i].
     let before = 0;

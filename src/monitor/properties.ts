@@ -17,7 +17,7 @@ export const SAFETY_PROPERTIES = {
   S4: "after a rollback, nothing is applied before the minimum interval has passed",
   S5: "nothing is applied while frozen or halted; nothing is rolled back while halted unless an operator's rollback command asked for it",
   S6: "sequence numbers are contiguous (no audit record dropped), every apply and rollback raises the generation by exactly one, and every other event carries the live generation",
-  L1: "every instability trip (nonFiniteObjective, spike, divergence, constraintEmergency) is followed by a rollback or a halt within K events",
+  L1: "every instability trip is answered: spike, divergence and constraintEmergency by a rollback or a halt within K events; nonFiniteObjective (a telemetry fault) at least by freezing at once",
 } as const;
 
 /** One property id. */
@@ -27,12 +27,13 @@ export type SafetyPropertyId = keyof typeof SAFETY_PROPERTIES;
 export const SAFETY_PROPERTY_IDS = Object.keys(SAFETY_PROPERTIES) as readonly SafetyPropertyId[];
 
 /** SafeMode reasons whose trip must end in a rollback (or a halt, when rollbacks are used up). */
-export const ROLLBACK_REASONS: readonly string[] = [
-  "nonFiniteObjective",
-  "spike",
-  "divergence",
-  "constraintEmergency",
-];
+export const ROLLBACK_REASONS: readonly string[] = ["spike", "divergence", "constraintEmergency"];
+
+/**
+ * SafeMode reasons whose trip must at least freeze the engine at once: a burst of non-finite
+ * objectives is a telemetry fault, rolled back only when it starts right after an apply.
+ */
+export const FREEZE_REASONS: readonly string[] = ["nonFiniteObjective"];
 
 /**
  * A violated property. Verdicts latch: the first violation of a property is kept with its witness,

@@ -11,6 +11,7 @@
  */
 import type { AuditEvent, ModeChangedEvent, RollbackEvent } from "../audit/events.js";
 import {
+  FREEZE_REASONS,
   ROLLBACK_REASONS,
   SAFETY_PROPERTY_IDS,
   type SafetyPropertyId,
@@ -25,6 +26,7 @@ const RATE_WINDOW_MS = 1000;
 /** An instability trip waiting for its rollback or halt. */
 interface PendingTrip {
   readonly seq: number;
+  readonly time: number;
   readonly reasons: readonly string[];
   /** Counted events (digest events excluded) still allowed before L1 fails. */
   left: number;
@@ -115,6 +117,34 @@ export class SafetyMonitor {
         break;
     }
     if (!isDigestEvent(event)) this.countTowardTrips(event);
+  }
+
+  /**
+   * The engine-clock time at which the oldest unanswered trip runs out of time (undefined when
+   * none is pending): call {@link expire} then.
+   */
+  nextDeadline(): number | undefined {
+    const first = this.trips[0];
+    return first === undefined ? undefined : first.time + this.spec.tripWindowMs;
+  }
+
+  /**
+   * Decides L1 by time: a trip still unanswered `tripWindowMs` after it is a violation, even when
+   * the engine has written nothing since (a frozen engine can go quiet with the bad point live).
+   */
+  expire(now: number): void {
+    for (let i = 0; i < this.trips.length; i++) {
+      const trip = this.trips[i]!;
+      if (now < trip.time + this.spec.tripWindowMs) continue;
+      this.trips.splice(i--, 1);
+      const lastSeq = this.seq ?? trip.seq;
+      this.violate(
+        "L1",
+        `the trip on ${trip.reasons.join(", ")} was neither rolled back nor halted within ${this.spec.tripWindowMs} ms`,
+        trip.seq,
+        { seq: lastSeq, time: now } as AuditEvent,
+      );
+    }
   }
 
   /** Checks every event in order and returns the report. */
@@ -300,6 +330,15 @@ export class SafetyMonitor {
     }
     const before = new Set(this.activeReasons);
     const raised = event.reasons.filter((reason) => ROLLBACK_REASONS.includes(reason) && !before.has(reason));
+    const unfrozen = event.reasons.filter((reason) => FREEZE_REASONS.includes(reason) && !before.has(reason));
+    if (unfrozen.length > 0 && event.to !== "frozen" && event.to !== "halted") {
+      this.violate(
+        "L1",
+        `${unfrozen.join(", ")} was raised without freezing (mode ${event.to})`,
+        event.seq,
+        event,
+      );
+    }
     this.mode = event.to;
     this.activeReasons = event.reasons;
     this.lastModeSeq = event.seq;
@@ -308,7 +347,12 @@ export class SafetyMonitor {
       // The rollback may be written just before the mode change that reports the trip: it counts
       // when it is among the K counted events before this one.
       if (this.sinceAnswer < this.spec.tripWindowEvents) return;
-      this.trips.push({ seq: event.seq, reasons: raised, left: this.spec.tripWindowEvents });
+      this.trips.push({
+        seq: event.seq,
+        time: event.time,
+        reasons: raised,
+        left: this.spec.tripWindowEvents,
+      });
     }
   }
 

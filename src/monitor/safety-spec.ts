@@ -21,16 +21,25 @@ export interface SafetySpec {
   readonly minIntervalMs: number;
   /** K of property L1: events (digest events not counted) within which a trip must be answered. */
   readonly tripWindowEvents: number;
+  /**
+   * L1's time bound (ms, engine clock): a trip not answered this long after it is a violation even
+   * when the engine has gone quiet (see `SafetyMonitor.expire`).
+   */
+  readonly tripWindowMs: number;
 }
 
 /** Options of {@link safetySpecOf}. */
 export interface SafetySpecOptions {
   /** K of property L1 (default 16). */
   readonly tripWindowEvents?: number;
+  /** L1's time bound in ms (default 10 000). */
+  readonly tripWindowMs?: number;
 }
 
 /** The default K of property L1. */
 export const DEFAULT_TRIP_WINDOW_EVENTS = 16;
+/** The default time bound of property L1 (ms). */
+export const DEFAULT_TRIP_WINDOW_MS = 10_000;
 
 /**
  * The spec an engine created from `config` must satisfy. Throws the engine's own `ConfigError`
@@ -43,6 +52,10 @@ export function safetySpecOf(config: EngineConfig, options: SafetySpecOptions = 
   if (!Number.isSafeInteger(tripWindowEvents) || tripWindowEvents < 1) {
     throw new RangeError(`tripWindowEvents: expected a whole number ≥ 1, got ${tripWindowEvents}`);
   }
+  const tripWindowMs = options.tripWindowMs ?? DEFAULT_TRIP_WINDOW_MS;
+  if (!(tripWindowMs > 0) || !Number.isFinite(tripWindowMs)) {
+    throw new RangeError(`tripWindowMs: expected a finite number of ms > 0, got ${tripWindowMs}`);
+  }
   return {
     names: registry.names,
     min: Array.from(registry.min),
@@ -52,6 +65,7 @@ export function safetySpecOf(config: EngineConfig, options: SafetySpecOptions = 
     maxUpdatesPerSecond: resolved.guardrails.maxUpdatesPerSecond,
     minIntervalMs: resolved.guardrails.minIntervalMs,
     tripWindowEvents,
+    tripWindowMs,
   };
 }
 

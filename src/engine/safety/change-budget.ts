@@ -20,7 +20,7 @@ export type ChangeBudgetCode = (typeof ChangeBudgetCode)[keyof typeof ChangeBudg
 
 /** Tuning of the {@link ChangeBudget}; every field is optional (see {@link DEFAULT_CHANGE_BUDGET_OPTIONS}). */
 export interface ChangeBudgetOptions {
-  /** Most total movement of one parameter within `budgetWindowMs`, as a fraction of its range (`Infinity`: none). */
+  /** Most net movement of one parameter within `budgetWindowMs`, as a fraction of its range (`Infinity`: none). */
   readonly changeBudget?: number;
   /** Sliding window over which movement is summed (ms). */
   readonly budgetWindowMs?: number;
@@ -53,10 +53,15 @@ export function changeBudgetOptionIssues(input: unknown, path = "changeBudget"):
 }
 
 /**
- * Sums each parameter's movement (|new − previous| / range) over a sliding time window and reports
- * when a sum exceeds `changeBudget`.
+ * Sums each parameter's signed movement ((new − previous) / range) over a sliding time window and
+ * reports when the net displacement |sum| exceeds `changeBudget`.
  *
  * @remarks
+ * Net, not total: following a regime shift or a steady drift moves a parameter one way, and that
+ * is what the budget limits (how far the tuner may take a knob within the window); moving back and
+ * forth is the thrashing detector's business. A budget on total movement froze the engine while it
+ * legitimately followed a shift, because the jitter around the new optimum added up (issue 11).
+ *
  * Sliding, not tumbling: the window is split into `buckets` equal time buckets kept in a ring of
  * `buckets + 1` slots. A move stops counting when its bucket leaves the ring, which is never
  * earlier than `budgetWindowMs` after the move and at most one bucket (`budgetWindowMs / buckets`)
@@ -145,11 +150,11 @@ export class ChangeBudget {
     for (let i = 0; i < this.dimension; i++) {
       const v = values[i]!;
       if (!Number.isFinite(v)) continue;
-      const move = Math.abs(v - this.previous[i]!) / this.ranges[i]!;
+      const move = (v - this.previous[i]!) / this.ranges[i]!;
       this.previous[i] = v;
       this.amounts[i * slots + base] += move;
       this.totals[i] += move;
-      if (tripped < 0 && this.totals[i]! > budget) tripped = i;
+      if (tripped < 0 && Math.abs(this.totals[i]!) > budget) tripped = i;
     }
     if (tripped < 0) return ChangeBudgetCode.Healthy;
     this.lastTripIndex = tripped;
@@ -169,12 +174,12 @@ export class ChangeBudget {
     for (let i = 0; i < this.dimension; i++) {
       const v = values[i]!;
       if (!Number.isFinite(v)) continue;
-      if (this.totals[i]! + Math.abs(v - this.previous[i]!) / this.ranges[i]! > budget) return i;
+      if (Math.abs(this.totals[i]! + (v - this.previous[i]!) / this.ranges[i]!) > budget) return i;
     }
     return -1;
   }
 
-  /** Movement of parameter `index` still counting at `now`, as a fraction of its range. */
+  /** Net (signed) movement of parameter `index` still counting at `now`, as a fraction of its range. */
   spent(index: number, now: number): number {
     this.advance(now);
     return this.totals[index]!;
@@ -184,7 +189,7 @@ export class ChangeBudget {
   isReplenished(now: number): boolean {
     this.advance(now);
     const budget = this.options.changeBudget;
-    for (let i = 0; i < this.dimension; i++) if (this.totals[i]! > budget) return false;
+    for (let i = 0; i < this.dimension; i++) if (Math.abs(this.totals[i]!) > budget) return false;
     return true;
   }
 
@@ -200,7 +205,7 @@ export class ChangeBudget {
     for (let i = 0; i < this.dimension; i++) {
       let remaining = this.totals[i]!;
       // Walk the live buckets oldest first; each one's movement leaves when its bucket expires.
-      for (let k = 1; k <= slots && remaining > budget; k++) {
+      for (let k = 1; k <= slots && Math.abs(remaining) > budget; k++) {
         const s = (this.currentSlot + k) % slots;
         const epoch = this.slotEpoch[s]!;
         if (epoch === Number.NEGATIVE_INFINITY) continue;

@@ -7,7 +7,8 @@
  * b_i the unit-cube move budget of parameter i (its maxDelta in unit units), h_i its perturbation
  * half-width and F = (A + 1)^α (so that the first gain a_0 = a / F), two rules give a gain:
  *
- * 1. Signal rule (from the calibration iterations, which measure without stepping):
+ * 1. Signal rule (from the calibration iterations; meanwhile the core already steps with
+ *    {@link StepGainCalibration.provisionalGain}, the rule on the samples so far, ramped):
  *    a_signal = fraction · F / median(|ĝ_i| / b_i) over every calibration iteration and
  *    parameter, so that the first step takes about `fraction` (default ½) of the budget for a
  *    typical gradient estimate. The median makes one outlier harmless.
@@ -24,7 +25,7 @@
  * steps do not depend on the units.
  *
  * A zero signal median (a flat objective so far) calibrates nothing: the samples are discarded
- * and calibration starts over, so the core keeps holding its centre. Allocation-free after
+ * and calibration starts over; with no usable sample the core holds its centre. Allocation-free after
  * construction.
  */
 export class StepGainCalibration {
@@ -96,6 +97,19 @@ export class StepGainCalibration {
     const median = this.medianRatio();
     if (!(median > 0) || !Number.isFinite(median)) return Number.NaN;
     return (fraction * firstGainFactor(stability, alpha)) / median;
+  }
+
+  /**
+   * The signal-rule gain from the iterations recorded so far, scaled by their share of the
+   * calibration (recorded / iterations), so that the first steps, taken while the scale is still
+   * being learnt, are short. NaN when nothing usable is recorded yet.
+   */
+  provisionalGain(fraction: number, stability: number, alpha: number): number {
+    if (this.taken === 0) return Number.NaN;
+    const median = this.medianRatio();
+    if (!(median > 0) || !Number.isFinite(median)) return Number.NaN;
+    const share = Math.min(1, this.taken / this.iterations);
+    return (share * fraction * firstGainFactor(stability, alpha)) / median;
   }
 
   /** The samples, for persistence. */

@@ -35,11 +35,22 @@ export class NoiseModel {
     return this.n < 2 ? Number.NaN : Math.sqrt((this.varD * this.n) / (this.n - 1) / 6);
   }
 
-  /** Adds one second difference D (ignored when not finite). */
+  /**
+   * Adds one second difference D (ignored when not finite). Once {@link ROBUST_AFTER} samples are
+   * in, a deviation from the mean counts at most {@link HUBER_K} standard deviations (Huber
+   * clipping), so one outlier (a heavy-tailed measurement, or a regime shift between the centre
+   * and the perturbed windows) moves the statistics by a bounded amount instead of cutting the
+   * noise-rule gain for the whole horizon.
+   */
   add(d: number): void {
     if (!Number.isFinite(d)) return;
     const w = this.n < NOISE_HORIZON ? 1 / (this.n + 1) : 1 / NOISE_HORIZON;
-    const e = d - this.meanD;
+    let e = d - this.meanD;
+    if (this.n >= ROBUST_AFTER) {
+      const limit = HUBER_K * Math.sqrt(this.varD);
+      if (e > limit) e = limit;
+      else if (e < -limit) e = -limit;
+    }
     this.meanD += w * e;
     this.varD = (1 - w) * (this.varD + w * e * e);
     this.n++;
@@ -64,6 +75,12 @@ export class NoiseModel {
     this.n = state.samples;
   }
 }
+
+/** Samples after which deviations are Huber-clipped (before, the spread is not known well enough). */
+export const ROBUST_AFTER = 8;
+
+/** Huber clipping threshold, in standard deviations of D. */
+export const HUBER_K = 3;
 
 /** Fewest second differences from which the calibration uses the noise rule. */
 export const MIN_NOISE_SAMPLES = 4;

@@ -20,7 +20,10 @@ export interface SpsaOptions {
   readonly alpha?: number | undefined;
   /** Perturbation decay exponent; overrides the schedule's. */
   readonly gamma?: number | undefined;
-  /** Gradient estimates measured without stepping before an "auto" `a` is set. */
+  /**
+   * Gradient estimates after which an "auto" `a` is set; meanwhile the centre already steps with
+   * the signal rule on the estimates so far, ramped by their share of this count.
+   */
   readonly calibrationIterations?: number | undefined;
   /** "auto" signal rule: share of each parameter's move budget that the first step takes. */
   readonly autoStepFraction?: number | undefined;

@@ -10,7 +10,11 @@ import { StepLimits } from "./step-limits.js";
 export const CommitResult = Object.freeze({
   /** The centre moved by −a_k·ĝ (limited per parameter) and k advanced. */
   Stepped: 0,
-  /** An "auto" gain is still being calibrated: the gradient was recorded, the centre held, k kept. */
+  /**
+   * An "auto" gain is still being calibrated and nothing usable is recorded yet (a flat objective
+   * so far): the gradient was recorded, the centre held, k kept. Once a sample is usable,
+   * calibration steps with a provisional gain and commits return Stepped.
+   */
   Calibrating: 1,
   /** No iteration in progress, or y⁺ / y⁻ missing: nothing changed. */
   NotReady: -1,
@@ -205,7 +209,7 @@ export class SpsaCore {
     return this.noise.meanSecondDifference;
   }
 
-  /** True while an "auto" step gain is still being calibrated (commits hold the centre). */
+  /** True while an "auto" step gain is still being calibrated (commits step with a provisional gain). */
   get calibrating(): boolean {
     return !(this.baseA > 0);
   }
@@ -349,9 +353,8 @@ export class SpsaCore {
     // y⁰ was measured at this iteration's centre, so D cancels the gradient (see NoiseModel).
     this.noise.add(this.yp + this.ym - 2 * this.y0Iteration);
     const o = this.options;
+    let base = this.baseA;
     if (this.calibrating) {
-      this.step.fill(0);
-      this.clippedNow = 0;
       this.calibration.record(this.gradient, this.budget);
       if (this.calibration.complete) {
         const a = this.calibration.signalGain(o.autoStepFraction, o.A, o.alpha);
@@ -359,16 +362,27 @@ export class SpsaCore {
           this.aSignal = a;
           this.baseA = a;
           if (o.alpha === 0 && this.noise.samples >= MIN_NOISE_SAMPLES) this.followNoise();
+          base = this.baseA;
         } else this.calibration.reset();
       }
-      out.set(this.centre);
-      return CommitResult.Calibrating;
-    }
-    if (this.noise.samples >= NOISE_WARMUP) {
+      if (this.calibrating) {
+        // Keep stepping while the scale is learnt, with the signal rule on the samples so far,
+        // ramped up with their number (few samples: a short, cautious step).
+        base = this.calibration.provisionalGain(o.autoStepFraction, o.A, o.alpha);
+        if (o.alpha === 0 && this.noise.samples >= MIN_NOISE_SAMPLES) base = Math.min(base, this.noiseGain());
+        if (!(base > 0 && Number.isFinite(base))) {
+          this.step.fill(0);
+          this.clippedNow = 0;
+          out.set(this.centre);
+          return CommitResult.Calibrating;
+        }
+      }
+    } else if (this.noise.samples >= NOISE_WARMUP) {
       if (o.a === "auto" && o.alpha === 0) this.followNoise();
       if (o.adaptC) this.adaptPerturbation();
+      base = this.baseA;
     }
-    const ak = this.gainScale * stepGain(this.baseA, o.A, o.alpha, this.k);
+    const ak = this.gainScale * stepGain(base, o.A, o.alpha, this.k);
     this.lastA = ak;
     // The first smoothed value is the estimate itself, so smoothing adds no start-up bias.
     const beta = this.smoothingStarted ? o.smoothing : 0;
@@ -404,6 +418,16 @@ export class SpsaCore {
    * the noise rule describes the steady jitter of a constant gain.
    */
   private followNoise(): void {
+    const aNoise = this.noiseGain();
+    if (aNoise > 0 && Number.isFinite(aNoise)) this.baseA = Math.min(this.aSignal, aNoise);
+  }
+
+  /**
+   * The noise-rule gain at the nominal half-widths and budgets: conservative mode's halving of
+   * both is undone here (the rule scales as 1/(h·b)), so that the mode's only effect on the step
+   * is its documented factor {@link setGainScale} applies once.
+   */
+  private noiseGain(): number {
     const o = this.options;
     const aNoise = noiseRuleGain(
       o.autoJitter,
@@ -414,7 +438,7 @@ export class SpsaCore {
       this.budget,
       this.scratch,
     );
-    if (aNoise > 0 && Number.isFinite(aNoise)) this.baseA = Math.min(this.aSignal, aNoise);
+    return aNoise / (this.gainScale * this.gainScale);
   }
 
   /**
@@ -437,13 +461,10 @@ export class SpsaCore {
     }
     if (active === 0) return;
     const ak = stepGain(this.baseA, this.options.A, this.options.alpha, this.k);
-    const target = balancedHalfWidth(
-      active,
-      ak,
-      this.noise.noiseSd,
-      this.noise.meanSecondDifference,
-      widthSum / active,
-    );
+    // Half-widths are measured at the scaled width; the target is compared with the nominal c.
+    const target =
+      balancedHalfWidth(active, ak, this.noise.noiseSd, this.noise.meanSecondDifference, widthSum / active) /
+      this.gainScale;
     if (Number.isNaN(target)) return;
     const ck = perturbationGain(this.cScale, this.options.gamma, this.k);
     let change = Math.log(target / ck);
