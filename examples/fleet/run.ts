@@ -105,14 +105,20 @@ try {
   while ((await client.get(fleetKeys().lease)) === null)
     await new Promise((resolve) => setTimeout(resolve, 100));
   const paused = replicaProcesses[0]!;
-  const pause = setTimeout(() => {
-    console.log("--- pausing replica-1 (SIGSTOP): the Fleet panel marks it lagging, then stale ---");
-    paused.kill("SIGSTOP");
-  }, (seconds * 1000) / 6);
-  const resume = setTimeout(() => {
-    console.log("--- resuming replica-1 (SIGCONT): it catches up to the fleet generation ---");
-    paused.kill("SIGCONT");
-  }, (seconds * 1000) / 2);
+  const pause = setTimeout(
+    () => {
+      console.log("--- pausing replica-1 (SIGSTOP): the Fleet panel marks it lagging, then stale ---");
+      paused.kill("SIGSTOP");
+    },
+    (seconds * 1000) / 6,
+  );
+  const resume = setTimeout(
+    () => {
+      console.log("--- resuming replica-1 (SIGCONT): it catches up to the fleet generation ---");
+      paused.kill("SIGCONT");
+    },
+    (seconds * 1000) / 2,
+  );
   await new Promise((resolve) => setTimeout(resolve, (seconds * 1000) / 3));
   const leader = await client.get(fleetKeys().lease);
   client.disconnect();
