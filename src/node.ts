@@ -1,7 +1,7 @@
 /**
  * arqon's Node-only parts (`arqon/node`): the durable decision log, `replay` and `explain` of a
- * logged run, the local dashboard server (`serveDashboard` for an engine, a supervisor's engine or
- * a recording; `serveStudy` for a solver's study). They use `node:fs` and `node:http`, so they live outside the
+ * logged run, the local dashboard server (`serveDashboard` for an engine, a supervisor's engine, a
+ * recording or a fleet coordinator; `serveStudy` for a solver's study). They use `node:fs` and `node:http`, so they live outside the
  * core entry, which runs in browsers too.
  *
  * @packageDocumentation
@@ -10,10 +10,21 @@
 export type {
   DashboardInput,
   EngineInput,
+  FleetInput,
   LogInput,
   SupervisorInput,
 } from "./dashboard/dashboard-input.js";
 export { type DashboardEngine, type EngineSourceOptions, engineSource } from "./dashboard/engine-source.js";
+export { type DashboardCoordinator, type FleetSourceOptions, fleetSource } from "./dashboard/fleet-source.js";
+export {
+  DEFAULT_STALE_AFTER_MS,
+  type FleetObserved,
+  type FleetReplicaRow,
+  type FleetView,
+  fleetView,
+  type ObservedFleet,
+  type ReplicaState,
+} from "./dashboard/fleet-view.js";
 export {
   type FollowedRecording,
   type FollowRecordingOptions,

@@ -1,3 +1,4 @@
+import { serveDashboard } from "arqon/node";
 import { createCoordinator, createReplica, type Keyring } from "arqon/redis";
 import { Redis } from "ioredis";
 
@@ -32,3 +33,8 @@ const coordinator = await createCoordinator({
 const { leader, epoch, generation, fleet, lagging } = coordinator.snapshot();
 console.log(leader, epoch, generation, fleet, lagging);
 console.log(coordinator.busStats()); // lag, pending, deadLetters, rejectedCommands, digestsProcessed, replicas, laggingReplicas
+
+// Watch it: the coordinator's dashboard, with the Fleet panel (which generation each replica runs,
+// lagging and stale replicas, bus counters); /state carries the panel as `fleet`.
+const dashboard = await serveDashboard({ fleet: coordinator });
+console.log(`${dashboard.url}#token=${dashboard.token}`);

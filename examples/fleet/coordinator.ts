@@ -1,11 +1,13 @@
 /**
- * One coordinator: contends for the leader lease; while leading, tunes the fleet. Prints the fleet
- * view every second. Arguments: redis URL, coordinator id, seconds to run.
+ * One coordinator: contends for the leader lease; while leading, tunes the fleet. Serves a
+ * dashboard with the Fleet panel (its URL is printed) and prints the fleet view every second.
+ * Arguments: redis URL, coordinator id, seconds to run.
  */
 
+import { serveDashboard } from "arqon/node";
 import { createCoordinator } from "arqon/redis";
 import { Redis } from "ioredis";
-import { KEYRING, PARAMS, RUN_ID } from "./settings.js";
+import { KEYRING, PARAMS, RUN_ID, STALE_AFTER_MS } from "./settings.js";
 
 const [url, id, seconds] = process.argv.slice(2);
 const redis = new Redis(url!, { maxRetriesPerRequest: 1 });
@@ -17,7 +19,17 @@ const coordinator = await createCoordinator({
   keyring: KEYRING,
   engine: { seed: 1, params: PARAMS, window: { digests: 100, ms: 2000 }, guardrails: "balanced" },
   leaseMs: 2000,
+  // Re-sign every 2 s: each replica listening reports at least that often, so one silent for
+  // STALE_AFTER_MS is shown as stale.
+  refreshMs: 2000,
 });
+// A standby's dashboard shows the fleet as read from Redis, and becomes the leader's at takeover.
+const dashboard = await serveDashboard({
+  fleet: coordinator,
+  staleAfterMs: STALE_AFTER_MS,
+  units: { objective: "ms", params: { batchSize: "requests" } },
+});
+console.log(`[${id}] dashboard: ${dashboard.url}#token=${dashboard.token}`);
 const report = setInterval(() => {
   const s = coordinator.snapshot();
   if (!s.leader) return;
@@ -32,6 +44,7 @@ const report = setInterval(() => {
 }, 1000);
 setTimeout(async () => {
   clearInterval(report);
+  await dashboard.close();
   await coordinator.close();
   redis.disconnect();
 }, Number(seconds) * 1000);

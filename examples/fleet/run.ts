@@ -1,8 +1,10 @@
 /**
  * The fleet example, all on one machine: starts Debian's redis-server (AOF on) on a free port in
- * a temporary directory, N replica processes of a small service and two coordinators; halfway
- * through it kills the leading coordinator with SIGKILL so the standby takes over; then stops
- * everything. Bounded in time.
+ * a temporary directory, N replica processes of a small service and two coordinators, each serving
+ * a dashboard with the Fleet panel (their URLs are printed). It pauses replica-1 (SIGSTOP) for a
+ * while, so the panel shows it lagging, then stale, then catching up; a third of the way through
+ * it kills the leading coordinator with SIGKILL so the standby takes over; then stops everything.
+ * Bounded in time.
  *
  *   npm run example:fleet                      # 4 replicas, 30 s
  *   npm run example:fleet -- --replicas 8 --seconds 60
@@ -95,11 +97,28 @@ try {
   const replicaProcesses = Array.from({ length: replicas }, (_, i) =>
     start("replica.ts", [redis.url, `replica-${i + 1}`, String(seconds)]),
   );
+  console.log("Open a coordinator's dashboard URL (printed below); the standby's survives the kill.");
   // Wait for a leader (starting the processes can take seconds on a busy machine), let it tune for
-  // a third of the run, then kill whoever holds the lease then.
+  // a third of the run, then kill whoever holds the lease then. Meanwhile replica-1 is paused from
+  // a sixth to a half of the run: a replica cut off for a while, as the Fleet panel shows it.
   const client = new Redis(redis.url);
   while ((await client.get(fleetKeys().lease)) === null)
     await new Promise((resolve) => setTimeout(resolve, 100));
+  const paused = replicaProcesses[0]!;
+  const pause = setTimeout(
+    () => {
+      console.log("--- pausing replica-1 (SIGSTOP): the Fleet panel marks it lagging, then stale ---");
+      paused.kill("SIGSTOP");
+    },
+    (seconds * 1000) / 6,
+  );
+  const resume = setTimeout(
+    () => {
+      console.log("--- resuming replica-1 (SIGCONT): it catches up to the fleet generation ---");
+      paused.kill("SIGCONT");
+    },
+    (seconds * 1000) / 2,
+  );
   await new Promise((resolve) => setTimeout(resolve, (seconds * 1000) / 3));
   const leader = await client.get(fleetKeys().lease);
   client.disconnect();
@@ -109,6 +128,8 @@ try {
     victim.kill("SIGKILL");
   }
   await Promise.all([...replicaProcesses, ...children].map(exited));
+  clearTimeout(pause);
+  clearTimeout(resume);
 } finally {
   for (const child of children) child.kill("SIGKILL");
   redis.process.kill("SIGTERM");

@@ -13,6 +13,9 @@ export const KEYRING: Keyring = {
 
 export const RUN_ID = "fleet-example";
 
+/** The dashboards mark a replica silent for this long as stale (three of the leader's 2 s re-signs). */
+export const STALE_AFTER_MS = 6000;
+
 /** The knob every replica exposes: how many requests a worker batches together. */
 export const PARAMS: EngineConfig["params"] = { batchSize: { min: 1, max: 256, init: 16, maxDelta: 8 } };
 

@@ -1,5 +1,6 @@
 import type { Supervisor } from "../engine/supervisor.js";
 import { type DashboardEngine, type EngineSourceOptions, engineSource } from "./engine-source.js";
+import { type DashboardCoordinator, type FleetSourceOptions, fleetSource } from "./fleet-source.js";
 import { type FollowRecordingOptions, followRecording } from "./followed-source.js";
 import type { DashboardSource } from "./source.js";
 
@@ -20,12 +21,17 @@ export interface LogInput extends FollowRecordingOptions {
   readonly log: string;
 }
 
+/** Show a fleet coordinator (from `arqon/redis`): the engine it tunes with, and the Fleet panel. */
+export interface FleetInput extends FleetSourceOptions {
+  readonly fleet: DashboardCoordinator;
+}
+
 /**
  * What {@link serveDashboard} can show: a live engine (`{ engine }`), an engine of a supervisor
- * (`{ supervisor, name }`), a recording followed as it grows (`{ log: path }`), or any
- * {@link DashboardSource} (e.g. from `engineSource`).
+ * (`{ supervisor, name }`), a recording followed as it grows (`{ log: path }`), a fleet
+ * coordinator (`{ fleet: coordinator }`), or any {@link DashboardSource} (e.g. from `engineSource`).
  */
-export type DashboardInput = DashboardSource | EngineInput | SupervisorInput | LogInput;
+export type DashboardInput = DashboardSource | EngineInput | SupervisorInput | LogInput | FleetInput;
 
 /** A resolved input: the source, and how to release it when the server closes. */
 export interface ResolvedInput {
@@ -43,8 +49,23 @@ export interface ResolvedInput {
 export async function resolveDashboardInput(input: DashboardInput): Promise<ResolvedInput> {
   const none = async () => {};
   if (typeof input !== "object" || input === null)
-    throw new RangeError("serveDashboard: expected { engine }, { supervisor }, { log } or a DashboardSource");
+    throw new RangeError(
+      "serveDashboard: expected { engine }, { supervisor }, { log }, { fleet } or a DashboardSource",
+    );
   if ("view" in input && typeof input.view === "function") return { source: input, release: none };
+  if ("fleet" in input) {
+    const fleet = input.fleet as Partial<DashboardCoordinator> | null;
+    if (
+      typeof fleet !== "object" ||
+      fleet === null ||
+      typeof fleet.snapshot !== "function" ||
+      typeof fleet.busStats !== "function"
+    )
+      throw new RangeError(
+        "serveDashboard: fleet must be a fleet Coordinator (from createCoordinator in arqon/redis)",
+      );
+    return { source: fleetSource(input.fleet, input), release: none };
+  }
   if ("engine" in input) {
     if (
       typeof input.engine !== "object" ||
@@ -71,5 +92,7 @@ export async function resolveDashboardInput(input: DashboardInput): Promise<Reso
     const followed = await followRecording(input.log, input);
     return { source: followed, release: () => followed.close() };
   }
-  throw new RangeError("serveDashboard: expected { engine }, { supervisor }, { log } or a DashboardSource");
+  throw new RangeError(
+    "serveDashboard: expected { engine }, { supervisor }, { log }, { fleet } or a DashboardSource",
+  );
 }

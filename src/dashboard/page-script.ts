@@ -19,7 +19,7 @@ export const DASHBOARD_SCRIPT = String.raw`
   var MAX_EVENTS = 2000;
   var MAX_ROWS = 300;
   var st = { view: null, baseline: null, events: [], samples: [], twin: [], controls: false, types: {}, origin: null,
-    machines: null };
+    machines: null, fleet: null };
   var charts = { objective: null, params: {} };
   var drawnStates = "";
   var pending = false;
@@ -353,9 +353,46 @@ export const DASHBOARD_SCRIPT = String.raw`
       (matched > shown ? ", newest " + shown + " shown" : "") + ")";
   }
 
+  // The Fleet panel: shown only for a source attached to a fleet coordinator. The server has
+  // already classified each replica (current, lagging, stale); the page only draws it.
+  function renderFleet() {
+    var f = st.fleet;
+    var panel = $("fleet-panel");
+    panel.hidden = !f;
+    if (!f) return;
+    $("fleet-coordinator").textContent = "(seen by coordinator " + f.coordinator + (f.leader ? ", the leader" : ", standby") + ")";
+    $("fleet-generation").textContent = String(f.generation);
+    $("fleet-leader").textContent = f.leaderId === null ? "none (no coordinator holds the lease)" :
+      f.leaderId + (f.leader ? " (epoch " + f.epoch + ")" : "");
+    var counts = { current: 0, lagging: 0, stale: 0 };
+    for (var i = 0; i < f.replicas.length; i++) counts[f.replicas[i].state]++;
+    $("fleet-summary").textContent = f.replicas.length + " reporting: " + counts.current + " current, " +
+      counts.lagging + " lagging, " + counts.stale + " stale";
+    var b = f.bus;
+    $("fleet-bus").textContent = "pending " + b.pending + ", undelivered " + b.lag + ", dead letters " + b.deadLetters +
+      ", rejected commands " + b.rejectedCommands + ", digests processed " + b.digestsProcessed;
+    var body = $("fleet-table").tBodies[0];
+    clear(body);
+    if (f.replicas.length === 0) {
+      body.appendChild(el("tr")).appendChild(el("td", { colspan: 5, class: "empty" }, "no replica has reported yet"));
+      return;
+    }
+    for (var k = 0; k < f.replicas.length; k++) {
+      var r = f.replicas[k];
+      var row = el("tr", { class: "replica-row-" + r.state, "data-replica": r.replica, "data-state": r.state });
+      row.appendChild(el("td", null, r.replica));
+      row.appendChild(el("td", null, String(r.generation)));
+      row.appendChild(el("td", null, String(r.lag)));
+      row.appendChild(el("td", null, C.seconds(r.ackAgeMs / 1000) + " ago"));
+      row.appendChild(el("td")).appendChild(el("span", { class: "replica-state replica-" + r.state }, r.state));
+      body.appendChild(row);
+    }
+  }
+
   function render() {
     if (!st.view) return; // the statecharts may arrive before the first state
     renderStatus();
+    renderFleet();
     renderObjective();
     renderParams();
     renderModes();
@@ -369,7 +406,7 @@ export const DASHBOARD_SCRIPT = String.raw`
     source.addEventListener("error", function () { $("connection").textContent = "reconnecting"; });
     source.addEventListener("init", function (m) {
       var d = JSON.parse(m.data);
-      st.view = d.view; st.baseline = d.baseline; st.controls = d.controls;
+      st.view = d.view; st.baseline = d.baseline; st.controls = d.controls; st.fleet = d.fleet || null;
       st.events = []; st.samples = []; st.twin = []; st.origin = null;
       for (var i = 0; i < d.events.length; i++) addEvent(d.events[i], false);
       for (var j = 0; j < d.samples.length; j++) addSample(d.samples[j]);
@@ -381,7 +418,7 @@ export const DASHBOARD_SCRIPT = String.raw`
     source.addEventListener("twin", function (m) { addTwin(JSON.parse(m.data)); schedule(); });
     source.addEventListener("snapshot", function (m) {
       var d = JSON.parse(m.data);
-      st.view = d.view; st.baseline = d.baseline; addSample(d.sample);
+      st.view = d.view; st.baseline = d.baseline; st.fleet = d.fleet || null; addSample(d.sample);
       schedule();
     });
   }

@@ -58,6 +58,19 @@ export const DASHBOARD_HTML = `<!doctype html>
     </div>
     <p id="control-status" role="status"></p>
   </section>
+  <section id="fleet-panel" class="panel wide" hidden>
+    <h2>Fleet <small id="fleet-coordinator"></small></h2>
+    <dl class="facts">
+      <dt>Fleet generation</dt><dd id="fleet-generation">…</dd>
+      <dt>Leader</dt><dd id="fleet-leader">…</dd>
+      <dt>Replicas</dt><dd id="fleet-summary">…</dd>
+      <dt>Bus</dt><dd id="fleet-bus">…</dd>
+    </dl>
+    <table id="fleet-table">
+      <thead><tr><th>replica</th><th>generation</th><th>lag (generations)</th><th>last report</th><th>state</th></tr></thead>
+      <tbody></tbody>
+    </table>
+  </section>
   <section class="panel wide">
     <h2>Objective <small id="objective-unit"></small></h2>
     <p class="hint">One point per evaluation window. <span id="baseline-label"></span>
@@ -141,4 +154,7 @@ button { padding: 4px 12px; cursor: pointer; } .danger { background: #dc2626; co
 #control-status.error, .error { color: #dc2626; }
 .slices { display: grid; grid-template-columns: repeat(auto-fit, minmax(420px, 1fr)); gap: 12px; }
 tr.best td { background: rgba(22, 163, 74, 0.12); font-weight: 600; }
+.replica-state { display: inline-block; padding: 0 8px; border-radius: 10px; color: #fff; }
+.replica-current { background: #16a34a; } .replica-lagging { background: #ca8a04; } .replica-stale { background: #dc2626; }
+tr.replica-row-lagging td { background: rgba(202, 138, 4, 0.12); } tr.replica-row-stale td { background: rgba(220, 38, 38, 0.10); }
 `;

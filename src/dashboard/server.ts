@@ -10,6 +10,7 @@ import {
 } from "./control-request.js";
 import { type DashboardInput, resolveDashboardInput } from "./dashboard-input.js";
 import { DashboardModel, DEFAULT_HISTORY_LIMIT } from "./dashboard-model.js";
+import type { FleetView } from "./fleet-view.js";
 import {
   type Asset,
   checkLocalOptions,
@@ -85,18 +86,22 @@ const PAGE_ASSETS: Readonly<Record<string, Asset>> = {
  * @remarks
  * `input` is a live engine (`{ engine }`, with optional `units`, `title` and an untuned `twin`),
  * one engine of a supervisor (`{ supervisor, name }`), a recording that is followed as it grows
- * (`{ log: path }`), or any {@link DashboardSource}. The page draws the objective against a
- * measured baseline (the twin's series, else the mean objective of the windows measured at the
+ * (`{ log: path }`), a fleet coordinator of `arqon/redis` (`{ fleet: coordinator }`, which adds
+ * the Fleet panel: fleet generation, leader, each replica's generation, lag and report age, bus
+ * counters), or any {@link DashboardSource}. The page draws the objective against a measured
+ * baseline (the twin's series, else the mean objective of the windows measured at the
  * baseline configuration), the parameters, the SafeMode timeline, the SPSA and SafeMode
  * statecharts with their active states, and the audit log. Everything it loads (uPlot included)
  * comes from this server: it works offline.
  *
  * Routes: `GET /` (page), `/common.js`, `/app.js`, `/app.css`, `/vendor/uPlot.iife.min.js`,
  * `/vendor/uPlot.min.css`, `/machines.json` (the statecharts), `GET /state` (JSON: view,
- * baseline, history), `GET /events` (SSE: an `init` message with the same content, then an
- * `audit` message per event, id = its seq, a `twin` message per twin point, `snapshot` messages
- * after events and every `snapshotEveryMs`, and heartbeat comments), and `POST /control/halt`
- * `{reason}`, `/control/reset` `{acknowledge}`, `/control/rollback` `{reason}`.
+ * baseline, controls, fleet — a {@link FleetView}, or null for a source without a fleet —, and
+ * the history), `GET /events` (SSE: an `init` message with the same content, then an `audit`
+ * message per event, id = its seq, a `twin` message per twin point, `snapshot` messages (view,
+ * baseline, sample, fleet) after events and every `snapshotEveryMs`, and heartbeat comments),
+ * and `POST /control/halt` `{reason}`, `/control/reset` `{acknowledge}`, `/control/rollback`
+ * `{reason}`.
  *
  * Every request must name this server in its Host header (`127.0.0.1:<port>` or
  * `localhost:<port>`), else 403: a page on another site cannot reach it through DNS rebinding.
@@ -137,17 +142,25 @@ export async function serveDashboard(
       }
     }
   };
+  const fleetNow = () => source.fleetView?.() ?? null;
   const currentState = () => {
     const view = source.view();
     model.addSample(view);
-    return { view, baseline: model.baseline(), controls: source.control !== undefined };
+    return { view, baseline: model.baseline(), controls: source.control !== undefined, fleet: fleetNow() };
   };
   const history = () => ({ events: model.events(), samples: model.samples(), twin: model.twin() });
   const sendSnapshot = () => {
     snapshotPending = undefined;
     const view = source.view();
     const sample = model.addSample(view);
-    broadcast(formatSseMessage("snapshot", { view, baseline: model.baseline(), sample: sample ?? null }));
+    broadcast(
+      formatSseMessage("snapshot", {
+        view,
+        baseline: model.baseline(),
+        sample: sample ?? null,
+        fleet: fleetNow(),
+      }),
+    );
   };
   // Events come in bursts (a window close and its apply); one snapshot per burst is enough.
   const scheduleSnapshot = () => {

@@ -3,6 +3,7 @@
  * recording read from disk. Both fit one small interface so the server does not care which.
  */
 import type { AuditEvent } from "../audit/events.js";
+import type { FleetView } from "./fleet-view.js";
 
 /** The current state of the observed engine, as the page shows it. */
 export interface DashboardView {
@@ -90,6 +91,8 @@ export interface DashboardSource {
    * the baseline instead of the objective measured at the baseline configuration.
    */
   subscribeTwin?(listener: (point: TwinPoint) => void): () => void;
+  /** The Fleet panel, for a source attached to a fleet coordinator (see `fleetSource`). */
+  fleetView?(): FleetView;
   /** Releases what the source holds (a file watcher); the server calls it when it closes a source it made. */
   close?(): void | Promise<void>;
 }

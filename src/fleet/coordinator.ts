@@ -6,10 +6,13 @@
  */
 import { randomUUID } from "node:crypto";
 import type { Redis } from "ioredis";
+import { type Observable, Subject, type Subscription } from "rxjs";
+import type { AuditEvent } from "../audit/events.js";
 import type { EngineConfig } from "../engine/config.js";
 import { createEngine, type Engine, type EngineSnapshot } from "../engine/engine.js";
 import type { FleetCommand } from "./command.js";
 import type { FleetDigest } from "./digest-batch.js";
+import type { BusStats, ReplicaView } from "./fleet-report.js";
 import { LeaderLease } from "./lease.js";
 import { CommandSigner, type Keyring } from "./signing.js";
 import { COORDINATOR_GROUP, type FleetKeys, fleetKeys } from "./streams.js";
@@ -18,6 +21,8 @@ import {
   TelemetryConsumer,
   type TelemetryConsumerOptions,
 } from "./telemetry-consumer.js";
+
+export type { BusStats, ReplicaView } from "./fleet-report.js";
 
 /** Options of {@link createCoordinator}. */
 export interface CoordinatorOptions {
@@ -46,41 +51,19 @@ export interface CoordinatorOptions {
   readonly telemetry?: Pick<TelemetryConsumerOptions, "count" | "blockMs" | "claimIdleMs" | "maxDeliveries">;
 }
 
-/** The bus counters that `arqon/metrics` exports (cheap to read; refreshed about once a second). */
-export interface BusStats {
-  /** Digest stream entries not yet delivered to the group (XINFO GROUPS lag). */
-  readonly lag: number;
-  /** Entries delivered but not acknowledged. */
-  readonly pending: number;
-  /** Entries this coordinator moved to the dead-letter stream. */
-  readonly deadLetters: number;
-  /** Commands the replicas refused (sum of their reports). */
-  readonly rejectedCommands: number;
-  /** Digests this coordinator handed to its engine. */
-  readonly digestsProcessed: number;
-  /** Replicas that reported to the acks hash. */
-  readonly replicas: number;
-  /** Replicas whose acknowledged generation is below one published `lagAfterMs` ago or earlier. */
-  readonly laggingReplicas: number;
-}
-
-/** One replica in the fleet view. */
-export interface ReplicaView {
-  readonly generation: number;
-  readonly epoch: number;
-  readonly rejected: number;
-  /** Wall-clock ms of its latest report. */
-  readonly at: number;
-}
-
 /** A point-in-time view of a coordinator. */
 export interface CoordinatorSnapshot {
   readonly id: string;
   /** Whether it holds the lease now. */
   readonly leader: boolean;
+  /** Owner of the lease as last read from Redis (about every 500 ms); undefined when nobody leads. */
+  readonly leaderId: string | undefined;
   /** Lease epoch of its tenure (0 when standby). */
   readonly epoch: number;
-  /** The fleet generation of the latest command (or resumed state). */
+  /**
+   * The fleet generation of the latest command; a standby reads it from the stored state (about
+   * every 500 ms), so its fleet view is as meaningful as the leader's.
+   */
   readonly generation: number;
   /** replica → what it acknowledged. */
   readonly fleet: Readonly<Record<string, ReplicaView>>;
@@ -129,6 +112,9 @@ export class Coordinator {
   private viewTimer: NodeJS.Timeout | undefined;
   private lastRefreshAt = 0;
   private fleet: Record<string, ReplicaView> = {};
+  private leaderId: string | undefined;
+  private readonly eventSubject = new Subject<AuditEvent>();
+  private tenureEvents: Subscription | undefined;
   private olderGenerationDigests = 0;
   private deadLettersBefore = 0;
   private processedBefore = 0;
@@ -149,9 +135,20 @@ export class Coordinator {
     this.signer = new CommandSigner(options.keyring);
   }
 
+  /**
+   * The audit events of this coordinator's engine, across every tenure (a new engine is created at
+   * each promotion; its events continue this stream). Hot: nothing is replayed.
+   */
+  readonly events: Observable<AuditEvent> = this.eventSubject.asObservable();
+
   /** Whether it leads now. */
   get leader(): boolean {
     return this.engine !== undefined;
+  }
+
+  /** The engine tuning the fleet while this coordinator leads; undefined while it stands by. */
+  get tuningEngine(): Engine | undefined {
+    return this.engine;
   }
 
   /** Starts contending for the lease and watching the fleet. */
@@ -221,6 +218,7 @@ export class Coordinator {
       },
     });
     this.engine = engine;
+    this.tenureEvents = engine.events.subscribe((event) => this.eventSubject.next(event));
     this.fleetGeneration = this.base;
     this.latestValues = recordOf(engine.names, engine.values);
     // Re-sign the current generation under the new epoch: replicas learn the new leader, and the
@@ -255,6 +253,8 @@ export class Coordinator {
       await consumer.stop();
     }
     await engine?.close();
+    this.tenureEvents?.unsubscribe();
+    this.tenureEvents = undefined;
   }
 
   /** Signs and publishes an apply (serialised; never throws into the engine). */
@@ -297,11 +297,27 @@ export class Coordinator {
     });
   }
 
-  /** Reads the acks hash and the group's lag and pending counts (every 500 ms). */
+  /** Reads the acks hash, the lease holder, and the group's lag and pending counts (every 500 ms). */
   private async refreshView(): Promise<void> {
     try {
       const { redis } = this.options;
-      const acks = await redis.hgetall(this.keys.acks);
+      const [acks, leaderId, stored] = await Promise.all([
+        redis.hgetall(this.keys.acks),
+        redis.get(this.keys.lease),
+        redis.hget(this.keys.state, "generation"),
+      ]);
+      this.leaderId = leaderId ?? undefined;
+      // A standby learns the fleet generation from the stored state, and dates it by when it
+      // first saw it, so its lagging test works as the leader's does.
+      const generation = stored === null ? Number.NaN : Number(stored);
+      if (
+        this.engine === undefined &&
+        Number.isSafeInteger(generation) &&
+        generation !== this.fleetGeneration
+      ) {
+        this.fleetGeneration = generation;
+        this.published.push([generation, Date.now()]);
+      }
       const fleet: Record<string, ReplicaView> = {};
       for (const [replica, text] of Object.entries(acks)) {
         try {
@@ -367,6 +383,7 @@ export class Coordinator {
     return {
       id: this.id,
       leader: this.leader,
+      leaderId: this.leaderId,
       epoch: this.lease.epoch,
       generation: this.fleetGeneration,
       fleet: { ...this.fleet },
@@ -387,6 +404,7 @@ export class Coordinator {
     const leading = this.engine !== undefined;
     await this.demote();
     if (leading) await this.lease.release().catch(() => undefined);
+    this.eventSubject.complete();
   }
 }
 

@@ -50,7 +50,13 @@ export const EXTERNAL_TOOLS: readonly ExternalTool[] = [
     env: "ARQON_REDIS_SERVER",
     debianPackage: "redis-server",
     purpose: "Redis tests (fleet bus, shared studies)",
-    tests: ["test/redis-*.test.ts", "test/fleet-*.test.ts", "test/study-*.test.ts"],
+    // browser-fleet needs chromium too.
+    tests: [
+      "test/redis-*.test.ts",
+      "test/fleet-*.test.ts",
+      "test/study-*.test.ts",
+      "test/browser-fleet.test.ts",
+    ],
   },
   {
     name: "promtool",

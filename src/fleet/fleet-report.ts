@@ -1,0 +1,33 @@
+/**
+ * What a coordinator reports about its fleet. Kept apart from the coordinator (and so from
+ * `ioredis`) because the dashboard reads these shapes too.
+ *
+ * @packageDocumentation
+ */
+
+/** The bus counters that `arqon/metrics` exports (cheap to read; refreshed about once a second). */
+export interface BusStats {
+  /** Digest stream entries not yet delivered to the group (XINFO GROUPS lag). */
+  readonly lag: number;
+  /** Entries delivered but not acknowledged. */
+  readonly pending: number;
+  /** Entries this coordinator moved to the dead-letter stream. */
+  readonly deadLetters: number;
+  /** Commands the replicas refused (sum of their reports). */
+  readonly rejectedCommands: number;
+  /** Digests this coordinator handed to its engine. */
+  readonly digestsProcessed: number;
+  /** Replicas that reported to the acks hash. */
+  readonly replicas: number;
+  /** Replicas whose acknowledged generation is below one published `lagAfterMs` ago or earlier. */
+  readonly laggingReplicas: number;
+}
+
+/** One replica in the fleet view. */
+export interface ReplicaView {
+  readonly generation: number;
+  readonly epoch: number;
+  readonly rejected: number;
+  /** Wall-clock ms of its latest report. */
+  readonly at: number;
+}

@@ -1,0 +1,223 @@
+import { request } from "node:http";
+import { Redis } from "ioredis";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import type { FleetView } from "../src/dashboard/fleet-view.js";
+import { type DashboardServer, serveDashboard } from "../src/dashboard/server.js";
+import { parseSseChunk } from "../src/dashboard/sse.js";
+import { type Coordinator, createCoordinator } from "../src/fleet/coordinator.js";
+import { createReplica, type Replica } from "../src/fleet/replica.js";
+import { FLEET_ENGINE, FLEET_PARAMS, FLEET_RING, objectiveOf, until } from "./support/fleet.js";
+import { type RedisServer, startRedis } from "./support/redis-server.js";
+
+// The dashboard attached to real coordinators and replicas over a real redis-server: the Fleet
+// panel in /state and in the event stream, from the leader and from the standby.
+let server: RedisServer;
+let clients: Redis[] = [];
+let closers: (() => Promise<void>)[] = [];
+
+function connect(): Redis {
+  const client = new Redis(server.url, { maxRetriesPerRequest: 1 });
+  clients.push(client);
+  return client;
+}
+
+async function replica(name: string): Promise<Replica> {
+  const r = await createReplica({
+    redis: connect(),
+    replica: name,
+    runId: "run",
+    keyring: FLEET_RING,
+    params: FLEET_PARAMS,
+    guardrails: "balanced",
+    telemetry: { flushMs: 10 },
+  });
+  closers.push(() => r.close());
+  return r;
+}
+
+async function coordinator(id: string): Promise<Coordinator> {
+  const c = await createCoordinator({
+    redis: connect(),
+    id,
+    runId: "run",
+    keyring: FLEET_RING,
+    engine: FLEET_ENGINE,
+    leaseMs: 600,
+    lagAfterMs: 100,
+    telemetry: { blockMs: 50 },
+  });
+  closers.push(() => c.close());
+  return c;
+}
+
+async function dashboard(...args: Parameters<typeof serveDashboard>): Promise<DashboardServer> {
+  const d = await serveDashboard(...args);
+  closers.push(() => d.close());
+  return d;
+}
+
+function get(url: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    request(url, (res) => {
+      let body = "";
+      res.setEncoding("utf8");
+      res.on("data", (chunk: string) => {
+        body += chunk;
+      });
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+    })
+      .on("error", reject)
+      .end();
+  });
+}
+
+function post(url: string, token: string, body: unknown): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      url,
+      { method: "POST", headers: { authorization: `Bearer ${token}`, "content-type": "application/json" } },
+      (res) => {
+        let text = "";
+        res.setEncoding("utf8");
+        res.on("data", (chunk: string) => {
+          text += chunk;
+        });
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, body: text }));
+      },
+    );
+    req.on("error", reject);
+    req.end(JSON.stringify(body));
+  });
+}
+
+async function fleetOf(d: DashboardServer): Promise<FleetView> {
+  const state = JSON.parse((await get(new URL("state", d.url).href)).body) as { fleet: FleetView };
+  return state.fleet;
+}
+
+/** The first SSE `snapshot` message's fleet. */
+function firstSnapshotFleet(d: DashboardServer): Promise<FleetView> {
+  return new Promise((resolve, reject) => {
+    const req = request(new URL("events", d.url), (res) => {
+      res.setEncoding("utf8");
+      let rest = "";
+      res.on("data", (chunk: string) => {
+        const parsed = parseSseChunk(rest + chunk);
+        rest = parsed.rest;
+        const snapshot = parsed.messages.find((m) => m.event === "snapshot");
+        if (snapshot !== undefined) {
+          resolve((JSON.parse(snapshot.data) as { fleet: FleetView }).fleet);
+          req.destroy();
+        }
+      });
+    });
+    req.on("error", reject);
+    req.end();
+  });
+}
+
+beforeEach(async () => {
+  server = await startRedis();
+});
+
+afterEach(async () => {
+  for (const close of closers.reverse()) await close();
+  for (const client of clients) client.disconnect();
+  await server.stop();
+  clients = [];
+  closers = [];
+});
+
+describe("fleet dashboard", () => {
+  it("shows a replica that stopped following commands as lagging, in /state and the event stream", async () => {
+    const lead = await coordinator("c1");
+    const standby = await coordinator("c2");
+    expect(lead.leader).toBe(true);
+    const live = await replica("r-live");
+    const gone = await replica("r-gone");
+    await until(() => Object.keys(lead.snapshot().fleet).length === 2, 5_000, "both replicas reported");
+    // r-gone stops following the command stream, as a replica cut off from the bus would; it
+    // keeps its last acknowledged generation (0).
+    await gone.close();
+    const leaderBoard = await dashboard({ fleet: lead, staleAfterMs: 60_000 });
+    const standbyBoard = await dashboard({ fleet: standby, staleAfterMs: 60_000 });
+
+    // The live replica reports its objective at the generation live on it; the leader tunes.
+    let fleet: FleetView | undefined;
+    await until(
+      async () => {
+        live.publish(objectiveOf(live.values[0]!));
+        fleet = await fleetOf(leaderBoard);
+        const row = (name: string) => fleet!.replicas.find((r) => r.replica === name);
+        return fleet.generation >= 2 && row("r-gone")?.state === "lagging" && row("r-live")?.lag === 0;
+      },
+      20_000,
+      "a lagging replica in /state",
+    );
+    if (fleet === undefined) throw new Error("no fleet view");
+    expect(fleet).toMatchObject({ coordinator: "c1", leader: true, leaderId: "c1", staleAfterMs: 60_000 });
+    expect(fleet.epoch).toBeGreaterThan(0);
+    const gen = fleet.generation;
+    expect(fleet.replicas).toEqual([
+      expect.objectContaining({ replica: "r-gone", generation: 0, lag: gen, state: "lagging" }),
+      expect.objectContaining({ replica: "r-live", generation: gen, lag: 0, state: "current" }),
+    ]);
+    expect(fleet.bus.replicas).toBe(2);
+    expect(fleet.bus.laggingReplicas).toBe(1);
+    expect(fleet.bus.digestsProcessed).toBeGreaterThan(0);
+    expect(fleet.bus.deadLetters).toBe(0);
+
+    // The rest of the page is the leader's engine: its values are what the live replica runs
+    // (once the last digests in flight have been used, the fleet settles).
+    await until(
+      async () => {
+        const state = JSON.parse((await get(new URL("state", leaderBoard.url).href)).body);
+        return state.view.values.batch === live.values[0] && state.view.generation > 0;
+      },
+      5_000,
+      "the page shows the values the live replica runs",
+    );
+    const state = JSON.parse((await get(new URL("state", leaderBoard.url).href)).body);
+    expect(state.events.some((e: { type: string }) => e.type === "window.closed")).toBe(true);
+
+    // The event stream's snapshots carry the same panel.
+    const streamed = await firstSnapshotFleet(leaderBoard);
+    expect(streamed.replicas.find((r) => r.replica === "r-gone")?.state).toBe("lagging");
+
+    // The standby reads the fleet from Redis: same generation, same lagging replica, the leader named.
+    await until(
+      async () => (await fleetOf(standbyBoard)).generation === lead.snapshot().generation,
+      5_000,
+      "standby sees the fleet generation",
+    );
+    const seen = await fleetOf(standbyBoard);
+    expect(seen).toMatchObject({ coordinator: "c2", leader: false, leaderId: "c1", epoch: 0 });
+    await until(
+      async () =>
+        (await fleetOf(standbyBoard)).replicas.find((r) => r.replica === "r-gone")?.state === "lagging",
+      5_000,
+      "standby marks r-gone lagging",
+    );
+    const standbyState = JSON.parse((await get(new URL("state", standbyBoard.url).href)).body);
+    expect(standbyState.view).toMatchObject({ values: null, mode: "unknown" });
+    // Control from the standby's page is refused, naming the leader.
+    const refused = await post(new URL("control/halt", standbyBoard.url).href, standbyBoard.token, {
+      reason: "test",
+    });
+    expect(refused.status).toBe(500);
+    expect(JSON.parse(refused.body).error).toContain("the leader is c1");
+  });
+
+  it("follows the standby into leadership: its dashboard starts showing the new engine", async () => {
+    const lead = await coordinator("c1");
+    const standby = await coordinator("c2");
+    const board = await dashboard({ fleet: standby });
+    expect(JSON.parse((await get(new URL("state", board.url).href)).body).view.values).toBeNull();
+    await lead.close(); // hands the lease back
+    await until(() => standby.leader, 5_000, "takeover");
+    const state = JSON.parse((await get(new URL("state", board.url).href)).body);
+    expect(state.view.values).toEqual({ batch: 64 });
+    expect(state.fleet).toMatchObject({ coordinator: "c2", leader: true });
+    await until(async () => (await fleetOf(board)).leaderId === "c2", 5_000, "leader id read from the lease");
+  });
+});
