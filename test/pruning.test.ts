@@ -1,10 +1,14 @@
 import { describe, expect, it } from "vitest";
 import { ConfigError, UsageError } from "../src/errors.js";
+import { createSolverLog, openSolverLog } from "../src/log/index.js";
 import type { SolverConfig } from "../src/solver/config.js";
 import { minimize } from "../src/solver/minimize.js";
 import { createSolver, restoreSolver, type Solver } from "../src/solver/solver.js";
 import { createTpe } from "../src/solver/tpe.js";
 import { TrialPruned } from "../src/solver/trial-pruned.js";
+import { tempLogDirs } from "./support/log-dir.js";
+
+const newLogDir = tempLogDirs();
 
 const bounds = { x: { min: 0, max: 1 }, y: { min: 0, max: 1 } };
 
@@ -266,6 +270,24 @@ describe("pruned trials in the solver", () => {
       restored.tell({ id: t.id, pruned: true });
     }
     expect(restored.ask()).toEqual(solver.ask());
+  });
+
+  it("a decision log replays reports, so the pruner's verdicts survive a restart", () => {
+    const dir = newLogDir();
+    const config = { seed: 6, budget: 6, probeRatio: 1, bounds, pruner: { kind: "asha" as const } };
+    const logged = createSolverLog(dir, createSolver(config));
+    const [a, b, c] = logged.ask({ max: 3 })!.map((t) => t.id);
+    reportAll(logged, a!, [[1, 1]]);
+    logged.tell({ id: a!, value: 1 });
+    expect(reportAll(logged, b!, [[1, 2]])).toEqual([true]);
+    logged.tell({ id: b!, pruned: true });
+    reportAll(logged, c!, [[1, 0.5]]);
+    logged.closeLog();
+    const reopened = openSolverLog(dir);
+    expect(reopened.toJSON()).toEqual(logged.toJSON());
+    expect(reopened.trialStatus(b!)).toBe("pruned");
+    expect(reopened.intermediateValues(c!)).toEqual([{ step: 1, value: 0.5 }]);
+    reopened.closeLog();
   });
 
   it("refuses an artifact whose pruned trial has no entry or whose reports are malformed", () => {

@@ -420,7 +420,7 @@ class SolverImpl implements Solver {
     }
     trial.steps.push(step);
     trial.values.push(value);
-    if (this.pruner !== null && this.pruner.report(trial)) trial.prune = true;
+    if (this.pruner?.report(trial) === true) trial.prune = true;
   }
 
   shouldPrune(id: number): boolean {
