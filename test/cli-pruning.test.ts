@@ -109,6 +109,34 @@ describe("arqon solve with a pruner", () => {
   });
 });
 
+describe("arqon tell with a pruned result", () => {
+  it("records the trial pruned with the value it stopped at, and refuses a malformed one", async () => {
+    const dir = tempDir();
+    writeJson(dir, "c.json", { seed: 2, budget: 4, bounds: { x: { min: 0, max: 1 } } });
+    const asked = JSON.parse(
+      (await runArqonInProcess(["ask", "--state", "s.json", "--config", "c.json"], dir)).stdout,
+    ) as { trials: { id: number }[] };
+    const id = asked.trials[0]!.id;
+    const bad = await runArqonInProcess(
+      ["tell", "--state", "s.json"],
+      dir,
+      JSON.stringify({ id, pruned: "yes" }),
+    );
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toContain("results[0].pruned: expected true");
+    const ok = await runArqonInProcess(
+      ["tell", "--state", "s.json"],
+      dir,
+      JSON.stringify({ id, pruned: true, value: 0.7 }),
+    );
+    expect(ok.status, ok.stderr).toBe(0);
+    const state = restoreSolver(JSON.parse(readFileSync(join(dir, "s.json"), "utf8")));
+    expect(state.trialStatus(id)).toBe("pruned");
+    expect(state.toJSON().told).toEqual([{ id, pruned: true, value: 0.7 }]);
+    expect(state.best()).toBeNull();
+  });
+});
+
 describe("stopping an objective command", () => {
   it("sends SIGKILL after the grace when the command ignores SIGTERM", async () => {
     const stop = new AbortController();
