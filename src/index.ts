@@ -56,6 +56,10 @@ export {
 } from "./replay/log-records.js";
 /* Solver */
 export {
+  type AshaPrunerConfig,
+  type MedianPrunerConfig,
+  type PrunerConfig,
+  type ResolvedPrunerConfig,
   type ResolvedSolverConfig,
   type SolverBoundInput,
   type SolverConfig,
@@ -75,6 +79,8 @@ export {
   type AskOptions,
   type BestPoint,
   createSolver,
+  type IntermediateValue,
+  type PrunedResult,
   restoreSolver,
   Solver,
   type SolverArtifact,
@@ -82,9 +88,11 @@ export {
   type Told,
   type Trial,
   type TrialResult,
+  type TrialStatus,
   type WarmStartPoint,
 } from "./solver/solver.js";
 export type { StrategyName } from "./solver/strategy.js";
+export { TrialPruned } from "./solver/trial-pruned.js";
 
 /* Parameter space */
 export type { Bound, Scale } from "./space/scale.js";

@@ -157,11 +157,13 @@ const FULL_SOLVER: Json = deepFreeze({
   probeRatio: 0.3,
   strategy: "tpe",
   batch: 3,
+  pruner: { kind: "median", startupTrials: 3, warmupSteps: 2 },
   inspect: noop,
 });
 
 const SOLVER_OPTIONAL_PATHS = pathsOf(FULL_SOLVER).filter(
-  (p) => !isRequired(p, ["seed", "budget", "bounds"], "bounds"),
+  // A pruner's kind says which pruner it is: required whenever a pruner is given.
+  (p) => !isRequired(p, ["seed", "budget", "bounds"], "bounds") && p.join(".") !== "pruner.kind",
 );
 
 /** What a config resolves to: its issues when invalid, else the resolved config. */

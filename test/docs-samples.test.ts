@@ -119,6 +119,17 @@ describe("docs samples", () => {
     expect(p99).toBeLessThan(41);
   });
 
+  it("pruning.ts stops trials early and still finds the loss's floor", () => {
+    const { stdout, stderr, status } = runSample("pruning.ts");
+    expect(status, stderr).toBe(0);
+    const match = /(\d+) trials completed, (\d+) pruned, (\d+) of 2000 epochs run/.exec(stdout);
+    expect(match, stdout).not.toBeNull();
+    expect(Number(match![1]) + Number(match![2])).toBe(40);
+    expect(Number(match![2])).toBeGreaterThan(0);
+    expect(Number(match![3])).toBeLessThan(2000);
+    expect(Number(/best loss ([\d.]+)/.exec(stdout)?.[1])).toBeLessThan(0.05);
+  });
+
   it("engine.ts moves the batch size from 16 towards the optimum near 98 and stays in normal mode", () => {
     const { stdout, stderr, status } = runSample("engine.ts");
     expect(status, stderr).toBe(0);

@@ -1,7 +1,36 @@
 /** The objective value read from a command's output, or why none could be read. */
 export type ObjectiveReading =
   | { readonly ok: true; readonly value: number }
-  | { readonly ok: false; readonly reason: string; readonly interrupted?: true };
+  | { readonly ok: false; readonly reason: string; readonly interrupted?: true; readonly stopped?: true };
+
+/** An intermediate value a command printed (see {@link readReport}). */
+export interface ReportLine {
+  readonly step: number;
+  readonly value: number;
+}
+
+/**
+ * Reads an intermediate-value line: a JSON object with exactly the keys `step` and `value`, both
+ * numbers, e.g. `{"step": 10, "value": 0.42}`. Anything else (log text, other JSON) is not a
+ * report and gives undefined, so a command's ordinary output never turns into one by accident.
+ * Whether the numbers are acceptable (a whole step after the previous one, a finite value) is for
+ * the solver to say.
+ */
+export function readReport(line: string): ReportLine | undefined {
+  const trimmed = line.trim();
+  if (!trimmed.startsWith("{") || !trimmed.endsWith("}")) return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(trimmed);
+  } catch {
+    return undefined;
+  }
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) return undefined;
+  const keys = Object.keys(parsed);
+  const { step, value } = parsed as { step?: unknown; value?: unknown };
+  if (keys.length !== 2 || typeof step !== "number" || typeof value !== "number") return undefined;
+  return { step, value };
+}
 
 // A decimal number with optional sign, fraction and exponent: "3", "-0.5", ".25", "1e-3", "+2.5E+4".
 const NUMBER = /[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?/g;

@@ -3,14 +3,15 @@ import { usageError } from "./cli-error.js";
 import { didYouMean } from "./suggest.js";
 
 /** The keys one result may have. */
-const RESULT_KEYS = ["id", "params", "value", "cost"];
+const RESULT_KEYS = ["id", "params", "value", "cost", "pruned"];
 
 /**
  * Checks the shape of results JSON for `arqon tell` and returns them as solver results.
  *
  * Accepted: an array (or a single object) of `{ "id": <trial id>, "value": <number>, "cost"?: <number> }`
  * for asked trials, or `{ "params": { name: number, … }, "value": <number>, "cost"?: <number> }` for
- * outside points (warm start). Every problem is reported at once, each with its path
+ * outside points (warm start), or `{ "id": <trial id>, "pruned": true, "value"?: <number> }` for a trial
+ * stopped early. Every problem is reported at once, each with its path
  * (`results[2].value: expected a finite number`), as one usage error.
  *
  * @remarks
@@ -35,7 +36,14 @@ export function parseResults(input: unknown): Told[] {
         problems.push(`${path}.${key}: unknown key${hint === undefined ? "" : ` (${hint})`}`);
       }
     }
-    if (!isFiniteNumber(record.value)) problems.push(`${path}.value: expected a finite number`);
+    const pruned = record.pruned !== undefined;
+    if (pruned && record.pruned !== true) problems.push(`${path}.pruned: expected true`);
+    if (pruned && record.params !== undefined) {
+      problems.push(`${path}.pruned: only an asked trial (an id) can be pruned`);
+    }
+    if (!(pruned && record.value === undefined) && !isFiniteNumber(record.value)) {
+      problems.push(`${path}.value: expected a finite number`);
+    }
     if (record.cost !== undefined && !isFiniteNumber(record.cost)) {
       problems.push(`${path}.cost: expected a finite number`);
     }
@@ -53,6 +61,11 @@ export function parseResults(input: unknown): Told[] {
     if (problems.length > before) return;
     const value = record.value as number;
     const cost = record.cost === undefined ? {} : { cost: record.cost as number };
+    if (pruned) {
+      const stoppedAt = record.value === undefined ? {} : { value };
+      results.push({ id: record.id as number, pruned: true, ...stoppedAt, ...cost });
+      return;
+    }
     results.push(
       hasId
         ? { id: record.id as number, value, ...cost }

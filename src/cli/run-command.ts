@@ -18,7 +18,19 @@ export interface CommandRun {
   readonly signal?: AbortSignal | undefined;
   /** Aborting it kills the command with SIGKILL, for a command that ignores SIGTERM. */
   readonly forceSignal?: AbortSignal | undefined;
+  /** Receives each complete line of standard output as it arrives (without its line break). */
+  readonly onLine?: ((line: string) => void) | undefined;
+  /**
+   * Aborting it stops the command early (a pruned trial): SIGTERM, then SIGKILL once
+   * `stopGraceMs` have passed. The reading is then a failure marked `stopped`.
+   */
+  readonly stopSignal?: AbortSignal | undefined;
+  /** How long a stopped command has to exit after SIGTERM before SIGKILL (default 5000 ms). */
+  readonly stopGraceMs?: number | undefined;
 }
+
+/** Default time a stopped command gets to exit after SIGTERM. */
+export const STOP_GRACE_MS = 5000;
 
 /**
  * Runs one objective command to completion and reads its value (see {@link readObjective}).
@@ -47,11 +59,34 @@ export function runObjectiveCommand(run: CommandRun): Promise<ObjectiveReading> 
     });
     const forceKill = () => child.kill("SIGKILL");
     run.forceSignal?.addEventListener("abort", forceKill, { once: true });
+    let graceTimer: NodeJS.Timeout | undefined;
+    const stop = () => {
+      child.kill("SIGTERM");
+      graceTimer = setTimeout(forceKill, run.stopGraceMs ?? STOP_GRACE_MS);
+      graceTimer.unref();
+    };
+    if (run.stopSignal?.aborted === true) stop();
+    else run.stopSignal?.addEventListener("abort", stop, { once: true });
+    const stopped = (): boolean => run.stopSignal?.aborted === true;
     let stdout = "";
+    /** Start of the line not yet handed to `onLine`. */
+    let lineStart = 0;
     child.stdout.setEncoding("utf8");
     child.stdout.on("data", (chunk: string) => {
       stdout += chunk;
-      if (stdout.length > 2 * STDOUT_TAIL_CHARS) stdout = stdout.slice(-STDOUT_TAIL_CHARS);
+      if (run.onLine !== undefined && !stopped()) {
+        for (let end = stdout.indexOf("\n", lineStart); end >= 0; end = stdout.indexOf("\n", lineStart)) {
+          const line = stdout.slice(lineStart, end);
+          lineStart = end + 1;
+          run.onLine(line.endsWith("\r") ? line.slice(0, -1) : line);
+          if (stopped()) break; // the rest of the output no longer matters
+        }
+      }
+      if (stdout.length > 2 * STDOUT_TAIL_CHARS) {
+        const dropped = stdout.length - STDOUT_TAIL_CHARS;
+        stdout = stdout.slice(dropped);
+        lineStart = Math.max(0, lineStart - dropped);
+      }
     });
     child.stderr.setEncoding("utf8");
     child.stderr.on("data", (chunk: string) => run.onStderr(chunk));
@@ -62,6 +97,12 @@ export function runObjectiveCommand(run: CommandRun): Promise<ObjectiveReading> 
     });
     child.on("close", (code, signal) => {
       run.forceSignal?.removeEventListener("abort", forceKill);
+      run.stopSignal?.removeEventListener("abort", stop);
+      if (graceTimer !== undefined) clearTimeout(graceTimer);
+      if (stopped()) {
+        resolve({ ok: false, reason: "stopped early", stopped: true });
+        return;
+      }
       if (run.signal?.aborted === true || run.forceSignal?.aborted === true) {
         resolve({ ok: false, reason: "aborted", interrupted: true });
         return;

@@ -80,9 +80,17 @@ export class SolveProgress {
     this.draw();
   }
 
-  /** Trial `id` finished with `value`, or failed for `failure`. */
-  finished(id: number, outcome: { readonly value: number } | { readonly failure: string }): void {
-    const what = "value" in outcome ? `${formatValue(outcome.value)}` : `failed: ${outcome.failure}`;
+  /** Trial `id` finished with `value`, failed for `failure`, or was pruned. */
+  finished(
+    id: number,
+    outcome: { readonly value: number } | { readonly failure: string } | { readonly pruned: true },
+  ): void {
+    const what =
+      "value" in outcome
+        ? `${formatValue(outcome.value)}`
+        : "pruned" in outcome
+          ? "pruned"
+          : `failed: ${outcome.failure}`;
     if ("failure" in outcome) {
       // A failure is news even on a terminal and even when quiet: it says why the budget went.
       this.around(() => this.options.write(`trial ${id} ${what}\n`));

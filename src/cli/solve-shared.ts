@@ -46,6 +46,11 @@ export async function solveShared(
   if (options.study === undefined) throw usageError("arqon solve: --storage needs --study <name>");
   if (options.configPath === undefined) throw usageError("arqon solve: --config is required");
   const config = loadValidConfig(io.cwd, options.configPath);
+  if (config.pruner !== undefined) {
+    // A pruner judges each report against the others' as they arrive; the shared journal does
+    // not carry reports yet, so every worker would judge against a different history.
+    throw usageError("arqon solve: pruning (the config's pruner) is not supported with --storage yet");
+  }
   const clashes = variableClashes(Object.keys(config.bounds));
   if (clashes.length > 0)
     throw usageError(`arqon solve: ambiguous environment variables: ${clashes.join("; ")}`);

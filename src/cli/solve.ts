@@ -12,7 +12,7 @@ import {
 import { CliError, runtimeError, usageError } from "./cli-error.js";
 import { trialVariables, variableClashes } from "./env-names.js";
 import type { CliIo } from "./io.js";
-import type { ObjectiveReading } from "./objective-output.js";
+import { type ObjectiveReading, readReport } from "./objective-output.js";
 import { openSolver } from "./open-solver.js";
 import { describeProgress, describeRefineStart, formatValue } from "./progress.js";
 import { runObjectiveCommand } from "./run-command.js";
@@ -36,9 +36,12 @@ export const SOLVE_USAGE = `arqon solve --config <config.json> [--state <dir>|<s
   Ctrl-C stops asking and waits for the running trials (Ctrl-C again aborts them, a third time
   kills them; they stay pending), saves the state, prints the best so far and the command that
   resumes, and exits 130.
-  Prints {"best":{...},"evaluations":N,"failures":[...],"stopped":B,"interrupted":B} when done.
+  Prints {"best":{...},"evaluations":N,"pruned":N,"failures":[...],"stopped":B,"interrupted":B} when done.
   --storage redis://host:port --study <name> (instead of --state): this process is one worker of a
-  study shared through Redis; run the same command on other machines to share the budget.`;
+  study shared through Redis; run the same command on other machines to share the budget.
+  Intermediate values: each stdout line {"step":<whole number>,"value":<number>} before the last
+  line is recorded for the trial (steps increasing). With a "pruner" in the config, a trial the
+  pruner advises stopping gets SIGTERM (SIGKILL 5 s later) and is recorded as pruned.`;
 
 /** A trial whose command failed, as reported in the final JSON. */
 interface FailedTrial {
@@ -49,6 +52,7 @@ interface FailedTrial {
 
 type TrialOutcome =
   | { readonly trial: Trial; readonly reading: ObjectiveReading }
+  | { readonly trial: Trial; readonly pruned: true }
   | { readonly trial: Trial; readonly fatal: unknown };
 
 /**
@@ -190,6 +194,25 @@ async function runSolve(
   };
 
   const runTrial = async (trial: Trial): Promise<TrialOutcome> => {
+    // Set when the command must stop early: pruned, or a report line the solver refused.
+    const stop = new AbortController();
+    let refused: string | undefined;
+    // A trial re-run after an interrupted run already holds the steps it reported then.
+    const earlier = solver.intermediateValues(trial.id);
+    const resumedUpTo = earlier.length === 0 ? -1 : earlier[earlier.length - 1]!.step;
+    const onLine = (line: string) => {
+      const report = readReport(line);
+      if (report === undefined) return;
+      if (Number.isSafeInteger(report.step) && report.step <= resumedUpTo) return;
+      try {
+        solver.report(trial.id, report.step, report.value);
+      } catch (error) {
+        refused = `refused intermediate value ${line.trim()}: ${errorMessage(error).replace(/^report: /, "")}`;
+        stop.abort();
+        return;
+      }
+      if (solver.shouldPrune(trial.id)) stop.abort();
+    };
     try {
       const reading = await runObjectiveCommand({
         command,
@@ -198,8 +221,13 @@ async function runSolve(
         onStderr: (text) => progress.passthrough(text),
         signal: abortRunning.signal,
         forceSignal: killRunning.signal,
+        onLine,
+        stopSignal: stop.signal,
       });
-      return { trial, reading };
+      if (reading.ok || reading.stopped !== true) return { trial, reading };
+      return refused === undefined
+        ? { trial, pruned: true }
+        : { trial, reading: { ok: false, reason: refused } };
     } catch (error) {
       return { trial, fatal: error };
     }
@@ -217,6 +245,7 @@ async function runSolve(
   async function loop(): Promise<0 | 1 | 130> {
     const failures: FailedTrial[] = [];
     let evaluations = 0;
+    let pruned = 0;
     let stopReason: string | undefined;
     let fatal: unknown;
     let finished = false;
@@ -255,6 +284,14 @@ async function runSolve(
         fatal ??= outcome.fatal;
         continue;
       }
+      if ("pruned" in outcome) {
+        solver.tell({ id: trial.id, pruned: true });
+        pruned++;
+        save();
+        noteClassification();
+        progress.finished(trial.id, { pruned: true });
+        continue;
+      }
       if (outcome.reading.ok) {
         solver.tell({ id: trial.id, value: outcome.reading.value });
         evaluations++;
@@ -288,7 +325,9 @@ async function runSolve(
     if (stopAsking) {
       save();
       const best = solver.best();
-      io.stdout(`${JSON.stringify({ best, evaluations, failures, stopped: true, interrupted: true })}\n`);
+      io.stdout(
+        `${JSON.stringify({ best, evaluations, pruned, failures, stopped: true, interrupted: true })}\n`,
+      );
       io.stderr(`${interruptSummary(solver, evaluations, leftPending, options)}\n`);
       return 130;
     }
@@ -302,7 +341,7 @@ async function runSolve(
     }
     const best = solver.best();
     io.stdout(
-      `${JSON.stringify({ best, evaluations, failures, stopped: stopReason !== undefined, interrupted: false })}\n`,
+      `${JSON.stringify({ best, evaluations, pruned, failures, stopped: stopReason !== undefined, interrupted: false })}\n`,
     );
     if (stopReason !== undefined) {
       io.stderr(`arqon solve: ${stopReason}; ${howToResume(options)}\n`);

@@ -22,7 +22,7 @@ export interface StudyTrial {
   readonly params: Readonly<Record<string, number>>;
   /** The objective (lower is better), or null when the trial failed. */
   readonly value: number | null;
-  /** Why it failed, or null. */
+  /** Why it failed (or that it was pruned, and where), or null. */
   readonly failed: string | null;
 }
 
@@ -73,6 +73,20 @@ export function studyOf(solver: Solver, title: string): Study {
         params: trial === undefined ? {} : space.toParams(trial.u),
         value: null,
         failed: entry.failed,
+      });
+      continue;
+    }
+    if ("pruned" in entry) {
+      // Shown with the failures: no final value, and never the best.
+      const trial = byId.get(entry.id);
+      const last = trial?.reports?.at(-1);
+      trials.push({
+        n,
+        id: entry.id,
+        phase: trial?.phase ?? "refine",
+        params: trial === undefined ? {} : space.toParams(trial.u),
+        value: null,
+        failed: last === undefined ? "pruned" : `pruned at step ${last[0]} (value ${last[1]})`,
       });
       continue;
     }

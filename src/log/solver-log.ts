@@ -7,12 +7,14 @@ import {
   type AskOptions,
   type BestPoint,
   createSolver,
+  type IntermediateValue,
   restoreSolver,
   type Solver,
   type SolverArtifact,
   type SolverPhase,
   type Told,
   type Trial,
+  type TrialStatus,
 } from "../solver/solver.js";
 import type { StrategyName } from "../solver/strategy.js";
 import type { FileLock } from "./lock.js";
@@ -31,7 +33,8 @@ export interface SolverLogHeader extends LogHeader {
 
 /**
  * The records after the header, one per solver call that changed (or may have changed) its state:
- * `ask` (with the trials it returned, to check the replay), `tell`, `fail`; and `snapshot`, written
+ * `ask` (with the trials it returned, to check the replay), `tell`, `fail`, `report` (an intermediate
+ * value, which the pruner's later decisions depend on); and `snapshot`, written
  * when a log is attached to a solver that already has a history.
  */
 export type SolverLogRecord =
@@ -42,6 +45,7 @@ export type SolverLogRecord =
     }
   | { readonly kind: "tell"; readonly results: readonly Told[] }
   | { readonly kind: "fail"; readonly id: number; readonly reason: string }
+  | { readonly kind: "report"; readonly id: number; readonly step: number; readonly value: number }
   | { readonly kind: "snapshot"; readonly artifact: SolverArtifact };
 
 /**
@@ -165,6 +169,9 @@ function replay(solver: Solver, record: SolverLogRecord & { seq: number }, dir: 
     case "fail":
       solver.fail(record.id, record.reason);
       return;
+    case "report":
+      solver.report(record.id, record.step, record.value);
+      return;
     case "snapshot":
       throw new UsageError(`unexpected snapshot at ${at}`);
     default:
@@ -235,6 +242,20 @@ class LoggedSolverImpl implements LoggedSolver {
     this.write({ kind: "fail", id, reason });
   }
 
+  report(id: number, step: number, value: number): void {
+    this.inner.report(id, step, value);
+    this.write({ kind: "report", id, step, value });
+  }
+
+  shouldPrune(id: number): boolean {
+    return this.inner.shouldPrune(id);
+  }
+  intermediateValues(id: number): IntermediateValue[] {
+    return this.inner.intermediateValues(id);
+  }
+  trialStatus(id: number): TrialStatus {
+    return this.inner.trialStatus(id);
+  }
   best(): BestPoint | null {
     return this.inner.best();
   }

@@ -42,7 +42,14 @@ export function artifactProblems(artifact: unknown, space: Space, probeSize: num
     let probeTrials = 0;
     a.trials.forEach((t: unknown, i: number) => {
       const at = `trials[${i}]`;
-      const trial = t as { id?: unknown; u?: unknown; phase?: unknown; status?: unknown };
+      const trial = t as {
+        id?: unknown;
+        u?: unknown;
+        phase?: unknown;
+        status?: unknown;
+        reports?: unknown;
+        prune?: unknown;
+      };
       if (typeof t !== "object" || t === null) {
         problems.push(`${at}: expected an object`);
         return;
@@ -51,11 +58,22 @@ export function artifactProblems(artifact: unknown, space: Space, probeSize: num
         problems.push(`${at}.id: expected a trial id below nextId, got ${String(trial.id)}`);
       } else if (status.has(trial.id)) {
         problems.push(`${at}.id: trial ${trial.id} appears twice`);
-      } else if (trial.status === "pending" || trial.status === "told" || trial.status === "failed") {
+      } else if (
+        trial.status === "pending" ||
+        trial.status === "told" ||
+        trial.status === "failed" ||
+        trial.status === "pruned"
+      ) {
         status.set(trial.id, trial.status);
       } else {
-        problems.push(`${at}.status: expected "pending", "told" or "failed", got ${String(trial.status)}`);
+        problems.push(
+          `${at}.status: expected "pending", "told", "failed" or "pruned", got ${String(trial.status)}`,
+        );
       }
+      if (trial.reports !== undefined && !validReports(trial.reports)) {
+        problems.push(`${at}.reports: expected [step, value] pairs with increasing whole steps ≥ 0`);
+      }
+      if (trial.prune !== undefined && trial.prune !== true) problems.push(`${at}.prune: expected true`);
       const u = trial.u;
       if (
         !Array.isArray(u) ||
@@ -87,6 +105,7 @@ export function artifactProblems(artifact: unknown, space: Space, probeSize: num
         failed?: unknown;
         params?: unknown;
         cost?: unknown;
+        pruned?: unknown;
       };
       if (typeof e !== "object" || e === null) {
         problems.push(`${at}: expected an object`);
@@ -96,7 +115,7 @@ export function artifactProblems(artifact: unknown, space: Space, probeSize: num
         problems.push(...space.problems(entry.params, `${at}.params`));
       } else {
         const id = entry.id;
-        const expected = "failed" in entry ? "failed" : "told";
+        const expected = "failed" in entry ? "failed" : "pruned" in entry ? "pruned" : "told";
         if (!isCount(id) || status.get(id) !== expected) {
           problems.push(`${at}.id: ${String(id)} is not a ${expected} trial`);
         } else if (seen.has(id)) {
@@ -104,7 +123,9 @@ export function artifactProblems(artifact: unknown, space: Space, probeSize: num
         }
         if (isCount(id)) seen.add(id);
       }
-      if (!("failed" in entry) && !isFiniteNumber(entry.value))
+      if ("pruned" in entry && entry.pruned !== true) problems.push(`${at}.pruned: expected true`);
+      const valueOptional = "failed" in entry || ("pruned" in entry && entry.value === undefined);
+      if (!valueOptional && !isFiniteNumber(entry.value))
         problems.push(`${at}.value: expected a finite number`);
       if (entry.cost !== undefined && !(isFiniteNumber(entry.cost) && entry.cost >= 0)) {
         problems.push(`${at}.cost: expected a finite number ≥ 0`);
@@ -128,4 +149,17 @@ export function artifactProblems(artifact: unknown, space: Space, probeSize: num
     problems.push(`machine.value: not a solver phase: ${JSON.stringify(value)}`);
   }
   return problems;
+}
+
+/** Intermediate values as saved: `[step, value]` pairs, steps whole, ≥ 0 and increasing. */
+function validReports(reports: unknown): boolean {
+  if (!Array.isArray(reports)) return false;
+  let last = -1;
+  for (const pair of reports) {
+    if (!Array.isArray(pair) || pair.length !== 2) return false;
+    const [step, value] = pair as unknown[];
+    if (!isCount(step) || step <= last || !isFiniteNumber(value)) return false;
+    last = step;
+  }
+  return true;
 }

@@ -30,6 +30,55 @@ const BoundSchema = Schema.Struct({
   }),
 );
 
+const WholeNumber = (minimum: number) =>
+  Schema.Number.pipe(
+    Schema.filter(
+      (n) => (Number.isSafeInteger(n) && n >= minimum) || `expected a whole number ≥ ${minimum}, got ${n}`,
+    ),
+  );
+
+const MedianPrunerSchema = Schema.Struct({
+  kind: Schema.Literal("median"),
+  startupTrials: Schema.optionalWith(WholeNumber(0), { exact: true }),
+  warmupSteps: Schema.optionalWith(WholeNumber(0), { exact: true }),
+});
+
+const AshaPrunerSchema = Schema.Struct({
+  kind: Schema.Literal("asha"),
+  minResource: Schema.optionalWith(WholeNumber(1), { exact: true }),
+  reductionFactor: Schema.optionalWith(WholeNumber(2), { exact: true }),
+  minEarlyStoppingRate: Schema.optionalWith(WholeNumber(0), { exact: true }),
+});
+
+/** `pruner`: dispatched on `kind` by hand so an error names the member's own field, not the union. */
+const PrunerSchema = Schema.declare((u): u is PrunerConfig => prunerIssue(u) === undefined, {
+  message: (issue) => prunerIssue(issue.actual) ?? "invalid pruner",
+});
+
+const decodeMedian = Schema.decodeUnknownEither(MedianPrunerSchema);
+const decodeAsha = Schema.decodeUnknownEither(AshaPrunerSchema);
+
+/** The first problem of a `pruner` value, as "field: reason", or undefined when it is valid. */
+function prunerIssue(u: unknown): string | undefined {
+  if (typeof u !== "object" || u === null || Array.isArray(u)) {
+    return 'expected an object such as { "kind": "median" } or { "kind": "asha" }';
+  }
+  const kind = (u as { kind?: unknown }).kind;
+  if (kind !== "median" && kind !== "asha") {
+    return `kind: expected "median" or "asha", got ${JSON.stringify(kind) ?? "nothing"}`;
+  }
+  const options = { onExcessProperty: "error" } as const;
+  const result =
+    kind === "median"
+      ? Either.map(decodeMedian(u, options), () => true)
+      : Either.map(decodeAsha(u, options), () => true);
+  if (Either.isRight(result)) return undefined;
+  const error = result.left;
+  const first = ParseResult.ArrayFormatter.formatErrorSync(error)[0]!;
+  const message = first._tag === "Unexpected" ? `unknown key for kind "${kind}"` : first.message;
+  return `${first.path.map(String).join(".")}: ${message}`;
+}
+
 /**
  * Effect Schema of {@link SolverConfig}; unknown keys are rejected, not ignored. It describes a config
  * whose `undefined` keys were already dropped ({@link withoutUndefinedKeys}), so an optional key is
@@ -54,6 +103,7 @@ export const SolverConfigSchema = Schema.Struct({
     ),
     { exact: true },
   ),
+  pruner: Schema.optionalWith(PrunerSchema, { exact: true }),
   inspect: Schema.optionalWith(
     Schema.declare((u): u is InspectionSink => typeof u === "function", {
       message: () => "expected a function (an XState inspection sink)",
@@ -68,6 +118,58 @@ export interface SolverBoundInput {
   readonly max: number;
   /** `"linear"` (default) or `"log"` (searched in log space; needs min > 0). */
   readonly scale?: Scale | undefined;
+}
+
+/**
+ * The median pruner (see `createMedianPruner`): stop a trial whose best intermediate value so far
+ * is worse than the median of the completed trials' values at the same step.
+ */
+export interface MedianPrunerConfig {
+  readonly kind: "median";
+  /** No trial is pruned until this many trials have completed. Default 5. */
+  readonly startupTrials?: number | undefined;
+  /** Reports at steps below this never prune. Default 0. */
+  readonly warmupSteps?: number | undefined;
+}
+
+/**
+ * Asynchronous successive halving (see `createAshaPruner`): rungs at steps
+ * `minResource · reductionFactor^(minEarlyStoppingRate + k)`; a trial reaching a rung goes on only
+ * if its value there is among the best `1 / reductionFactor` of the trials that reached it.
+ */
+export interface AshaPrunerConfig {
+  readonly kind: "asha";
+  /** Step of the first rung (before `minEarlyStoppingRate`). Default 1. */
+  readonly minResource?: number | undefined;
+  /** η: the share of trials promoted at each rung is 1/η. Default 3. */
+  readonly reductionFactor?: number | undefined;
+  /** s: skips the first s rungs, so the first rung is at `minResource · η^s`. Default 0. */
+  readonly minEarlyStoppingRate?: number | undefined;
+}
+
+/** Which pruner stops unpromising trials early (none when omitted). */
+export type PrunerConfig = MedianPrunerConfig | AshaPrunerConfig;
+
+/** {@link PrunerConfig} with every default filled in. */
+export type ResolvedPrunerConfig =
+  | { readonly kind: "median"; readonly startupTrials: number; readonly warmupSteps: number }
+  | {
+      readonly kind: "asha";
+      readonly minResource: number;
+      readonly reductionFactor: number;
+      readonly minEarlyStoppingRate: number;
+    };
+
+/** Fills a valid pruner config's defaults. */
+function resolvePruner(p: PrunerConfig): ResolvedPrunerConfig {
+  return p.kind === "median"
+    ? { kind: "median", startupTrials: p.startupTrials ?? 5, warmupSteps: p.warmupSteps ?? 0 }
+    : {
+        kind: "asha",
+        minResource: p.minResource ?? 1,
+        reductionFactor: p.reductionFactor ?? 3,
+        minEarlyStoppingRate: p.minEarlyStoppingRate ?? 0,
+      };
 }
 
 /**
@@ -98,6 +200,11 @@ export interface SolverConfig<N extends string = string> {
   readonly strategy?: "auto" | "nelder-mead" | "tpe" | undefined;
   /** The most trials one `ask()` returns (default: the phase's natural batch). */
   readonly batch?: number | undefined;
+  /**
+   * Stops unpromising trials early from the intermediate values they report (`Solver.report`, or
+   * `context.report` in `minimize`). Off when omitted.
+   */
+  readonly pruner?: PrunerConfig | undefined;
   /**
    * Receives the XState inspection events of the solver's lifecycle actor (see `createSolver`); not
    * part of the solver's saved state.
@@ -139,6 +246,8 @@ export interface ResolvedSolverConfig {
   readonly probeSize: number;
   readonly strategy: "auto" | "nelder-mead" | "tpe";
   readonly batch: number | undefined;
+  /** The pruner with its defaults, or undefined when pruning is off. */
+  readonly pruner: ResolvedPrunerConfig | undefined;
   /** The inspection sink, if any. */
   readonly inspect: InspectionSink | undefined;
 }
@@ -163,10 +272,13 @@ export function solverConfigIssues(raw: unknown): ConfigIssue[] {
   if (reserved !== undefined) return [{ path: "bounds", message: reserved }];
   const result = decode(input, { errors: "all", onExcessProperty: "error" });
   if (Either.isRight(result)) return [];
-  return ParseResult.ArrayFormatter.formatErrorSync(result.left).map((issue) => ({
-    path: issue.path.map(String).join("."),
-    message: issue._tag === "Unexpected" ? "unknown key" : issue.message,
-  }));
+  return ParseResult.ArrayFormatter.formatErrorSync(result.left).map((issue) => {
+    const path = issue.path.map(String).join(".");
+    const message = issue._tag === "Unexpected" ? "unknown key" : issue.message;
+    // A pruner problem reads "field: reason" (see prunerIssue): the field belongs in the path.
+    const field = path === "pruner" ? /^(\w+): (.*)$/s.exec(message) : null;
+    return field === null ? { path, message } : { path: `pruner.${field[1]}`, message: field[2]! };
+  });
 }
 
 /** Validates and fills defaults, or throws a {@link ConfigError} listing every problem. */
@@ -186,6 +298,7 @@ export function resolveSolverConfig(input: unknown): ResolvedSolverConfig {
     probeSize: config.probeRatio === undefined ? Math.min(uncapped, defaultProbeCap(dimension)) : uncapped,
     strategy: config.strategy ?? "auto",
     batch: config.batch,
+    pruner: config.pruner === undefined ? undefined : resolvePruner(config.pruner),
     inspect: config.inspect,
   };
 }

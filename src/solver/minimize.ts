@@ -6,6 +6,7 @@ import * as Queue from "effect/Queue";
 import { ConfigError, errorMessage, UsageError } from "../errors.js";
 import type { SolverConfig } from "./config.js";
 import { type BestPoint, createSolver, type Solver, type Trial } from "./solver.js";
+import { TrialPruned } from "./trial-pruned.js";
 
 /** What the objective receives besides the parameters. */
 export interface ObjectiveContext<N extends string = string> {
@@ -13,9 +14,20 @@ export interface ObjectiveContext<N extends string = string> {
   readonly trial: Trial<N>;
   /** Aborted when the run is interrupted or stopped: long evaluations should give up then. */
   readonly signal: AbortSignal;
+  /**
+   * Records an intermediate value (lower is better) at `step`, a whole number greater than the
+   * previous one (see `Solver.report`). A trial re-run after an interrupted run skips the steps
+   * the earlier run already recorded.
+   */
+  report(step: number, value: number): void;
+  /** Whether the configured pruner advises stopping; then `throw new TrialPruned()`. */
+  shouldPrune(): boolean;
 }
 
-/** A function to minimise; it may be async. A throw or a non-finite value fails the trial. */
+/**
+ * A function to minimise; it may be async. A throw or a non-finite value fails the trial, except a
+ * thrown {@link TrialPruned}, which records it as pruned.
+ */
 export type Objective<N extends string = string> = (
   params: Record<N, number>,
   context: ObjectiveContext<N>,
@@ -30,8 +42,10 @@ export interface TrialFailure<N extends string = string> {
 /** Progress reported after every finished trial. */
 export interface TrialOutcome<N extends string = string> {
   readonly trial: Trial<N>;
-  /** The value, or `undefined` when the trial failed. */
+  /** The value, or `undefined` when the trial failed or was pruned. */
   readonly value: number | undefined;
+  /** The objective stopped the trial early (threw {@link TrialPruned}). */
+  readonly pruned: boolean;
   readonly best: BestPoint<N> | null;
   readonly evaluations: number;
   readonly budget: number;
@@ -57,6 +71,8 @@ export interface MinimizeResult<N extends string = string> {
   readonly best: BestPoint<N> | null;
   /** Trials evaluated to a value in this run. */
   readonly evaluations: number;
+  /** Trials stopped early in this run (they count against the budget too). */
+  readonly pruned: number;
   readonly failures: readonly TrialFailure<N>[];
   /** True when a failure stopped the run early (`onError: "stop"`). */
   readonly stopped: boolean;
@@ -102,11 +118,27 @@ export function minimizeEffect<const N extends string>(
       const queued: Trial<N>[] = solver.pendingTrials();
       let inFlight = 0;
       let evaluations = 0;
+      let pruned = 0;
       let stopped = false;
+
+      const contextOf = (trial: Trial<N>, signal: AbortSignal): ObjectiveContext<N> => {
+        // A trial resumed from an interrupted run already holds the steps it reported then.
+        const earlier = solver.intermediateValues(trial.id);
+        const resumedUpTo = earlier.length === 0 ? -1 : earlier[earlier.length - 1]!.step;
+        return {
+          trial,
+          signal,
+          report: (step, value) => {
+            if (step <= resumedUpTo && Number.isSafeInteger(step)) return;
+            solver.report(trial.id, step, value);
+          },
+          shouldPrune: () => solver.shouldPrune(trial.id),
+        };
+      };
 
       const evaluate = (trial: Trial<N>) =>
         Effect.tryPromise({
-          try: async (signal) => objective(trial.params, { trial, signal }),
+          try: async (signal) => objective(trial.params, contextOf(trial, signal)),
           catch: (error) => error,
         }).pipe(
           Effect.flatMap((value) =>
@@ -122,17 +154,28 @@ export function minimizeEffect<const N extends string>(
       const record = (done: Finished<N>): void => {
         const { trial, exit } = done;
         let value: number | undefined;
+        const error = Exit.isFailure(exit) ? Cause.squash(exit.cause) : undefined;
+        const wasPruned = error instanceof TrialPruned;
         if (Exit.isSuccess(exit)) {
           value = exit.value;
           solver.tell({ id: trial.id, value });
           evaluations++;
+        } else if (wasPruned) {
+          solver.tell({ id: trial.id, pruned: true });
+          pruned++;
         } else {
-          const error = Cause.squash(exit.cause);
           failures.push({ trial, error });
           solver.fail(trial.id, errorMessage(error));
           if (stopOnError) stopped = true;
         }
-        options.onTrial?.({ trial, value, best: solver.best(), evaluations, budget: solver.config.budget });
+        options.onTrial?.({
+          trial,
+          value,
+          pruned: wasPruned,
+          best: solver.best(),
+          evaluations,
+          budget: solver.config.budget,
+        });
       };
 
       while (true) {
@@ -157,7 +200,7 @@ export function minimizeEffect<const N extends string>(
           inFlight = 0;
         }
       }
-      return { best: solver.best(), evaluations, failures, stopped, solver };
+      return { best: solver.best(), evaluations, pruned, failures, stopped, solver };
     }),
   );
 }

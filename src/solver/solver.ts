@@ -11,6 +11,7 @@ import { classify } from "./classify.js";
 import { type ResolvedSolverConfig, resolveSolverConfig, type SolverConfig } from "./config.js";
 import { createNelderMead, restoreNelderMead } from "./nelder-mead.js";
 import { probePoints } from "./probe.js";
+import { createPruner, type Pruner } from "./pruner.js";
 import type { Evaluation, Strategy, StrategyName, StrategyState } from "./strategy.js";
 import { createTpe, restoreTpe } from "./tpe.js";
 
@@ -30,6 +31,24 @@ export interface TrialResult {
   readonly cost?: number;
 }
 
+/**
+ * An asked trial stopped early (by a pruner's advice or the caller's own decision). It counts
+ * against the budget and never becomes the best point; `value`, when given, is the value it was
+ * stopped at (default: its last reported intermediate value).
+ */
+export interface PrunedResult {
+  readonly id: number;
+  readonly pruned: true;
+  readonly value?: number;
+  readonly cost?: number;
+}
+
+/** One intermediate value of a trial (see {@link Solver.report}). */
+export interface IntermediateValue {
+  readonly step: number;
+  readonly value: number;
+}
+
 /** A point evaluated outside the solver (warm start). It does not count against the budget. */
 export interface WarmStartPoint<N extends string = string> {
   readonly params: Readonly<Record<N, number>>;
@@ -38,7 +57,7 @@ export interface WarmStartPoint<N extends string = string> {
 }
 
 /** Anything {@link Solver.tell} accepts. */
-export type Told<N extends string = string> = TrialResult | WarmStartPoint<N>;
+export type Told<N extends string = string> = TrialResult | PrunedResult | WarmStartPoint<N>;
 
 /** The best point found so far. */
 export interface BestPoint<N extends string = string> {
@@ -57,7 +76,7 @@ export interface SolverArtifact {
   readonly machine: { readonly value: unknown; readonly classification: SolverClassification | null };
   readonly nextId: number;
   readonly probe: { readonly count: number; readonly asked: number };
-  /** Every asked trial in id order; `status` says whether it was told, failed or is pending. */
+  /** Every asked trial in id order; `status` says whether it was told, failed, pruned or is pending. */
   readonly trials: readonly ArtifactTrial[];
   /** Results in the order they were told (order matters to the strategies). */
   readonly told: readonly ArtifactTold[];
@@ -68,11 +87,19 @@ interface ArtifactTrial {
   readonly id: number;
   readonly u: readonly number[];
   readonly phase: "probe" | "refine";
-  readonly status: "pending" | "told" | "failed";
+  readonly status: TrialStatus;
+  /** Intermediate values as `[step, value]` pairs, when the trial reported any. */
+  readonly reports?: readonly (readonly [number, number])[];
+  /** Present when the pruner has advised stopping this trial. */
+  readonly prune?: true;
 }
+
+/** Where an asked trial stands. */
+export type TrialStatus = "pending" | "told" | "failed" | "pruned";
 
 type ArtifactTold =
   | { readonly id: number; readonly value: number; readonly cost?: number }
+  | { readonly id: number; readonly pruned: true; readonly value?: number; readonly cost?: number }
   | { readonly params: Record<string, number>; readonly value: number; readonly cost?: number }
   | { readonly id: number; readonly failed: string };
 
@@ -115,7 +142,8 @@ export interface Solver<N extends string = string> {
    */
   ask(options?: AskOptions): Trial<N>[] | null;
   /**
-   * Records results: `{ id, value }` for asked trials, `{ params, value }` for warm-start points.
+   * Records results: `{ id, value }` for asked trials, `{ params, value }` for warm-start points,
+   * `{ id, pruned: true }` for a trial stopped early (see {@link PrunedResult}).
    * All-or-nothing: if any entry is invalid, a {@link UsageError} names it and nothing is recorded.
    */
   tell(results: Told<N> | readonly Told<N>[]): void;
@@ -124,6 +152,21 @@ export interface Solver<N extends string = string> {
    * against the budget and never becomes the best point; the strategy ranks it below every value.
    */
   fail(id: number, reason?: string): void;
+  /**
+   * Records an intermediate value of a pending trial: `value` (finite, lower is better) at `step`
+   * (a whole number ≥ 0, greater than the trial's previous step). With a pruner configured, this is
+   * when it judges the trial; ask {@link Solver.shouldPrune} for its verdict.
+   */
+  report(id: number, step: number, value: number): void;
+  /**
+   * Whether the pruner advises stopping the trial: false without a pruner or before any report;
+   * once true, it stays true. Stop the evaluation and `tell({ id, pruned: true })`.
+   */
+  shouldPrune(id: number): boolean;
+  /** The intermediate values an asked trial reported, in step order. */
+  intermediateValues(id: number): IntermediateValue[];
+  /** Where an asked trial stands. */
+  trialStatus(id: number): TrialStatus;
   /** The best point told so far, or null before any result. */
   best(): BestPoint<N> | null;
   /** Asked trials still waiting for a result, in id order. */
@@ -138,7 +181,12 @@ interface TrialRecord {
   readonly id: number;
   readonly u: number[];
   readonly phase: "probe" | "refine";
-  status: "pending" | "told" | "failed";
+  status: TrialStatus;
+  /** Reported steps and values (empty until the trial reports). */
+  readonly steps: number[];
+  readonly values: number[];
+  /** The pruner advised stopping it. */
+  prune: boolean;
 }
 
 /** Effect constructors of {@link Solver}. */
@@ -210,7 +258,7 @@ export function restoreSolver<N extends string = string>(
 const STRATEGY_SEED_STREAM = 0x5eed;
 
 /** The keys a told result may have. */
-const RESULT_KEYS: ReadonlySet<string> = new Set(["id", "params", "value", "cost"]);
+const RESULT_KEYS: ReadonlySet<string> = new Set(["id", "params", "value", "cost", "pruned"]);
 
 class SolverImpl implements Solver {
   readonly config: ResolvedSolverConfig;
@@ -223,6 +271,9 @@ class SolverImpl implements Solver {
   private readonly trials = new Map<number, TrialRecord>();
   private readonly pending = new Map<number, TrialRecord>();
   private readonly history: Evaluation[] = [];
+  /** Unit-cube points of pruned trials, in the order they were pruned. */
+  private readonly prunedPoints: number[][] = [];
+  private readonly pruner: Pruner | null;
   private readonly toldLog: ArtifactTold[] = [];
   private strategy: Strategy | null = null;
   private bestIndex = -1;
@@ -232,6 +283,7 @@ class SolverImpl implements Solver {
     this.input = input;
     this.space = new Space(config.bounds);
     this.probe = probePoints(this.space.dimension, config.probeSize, config.seed);
+    this.pruner = config.pruner === undefined ? null : createPruner(config.pruner);
     if (artifact === null) {
       this.actor = createActor(solverMachine, {
         input: { strategy: config.strategy },
@@ -300,7 +352,12 @@ class SolverImpl implements Solver {
     const natural = strategy.name === "tpe" ? 1 : remaining;
     const max = Math.min(remaining, requested ?? natural);
     const points = strategy.ask(
-      { history: this.history, pending: this.pendingPoints(), remaining: remaining - max },
+      {
+        history: this.history,
+        pending: this.pendingPoints(),
+        pruned: this.prunedPoints,
+        remaining: remaining - max,
+      },
       max,
       this.nextId,
     );
@@ -315,14 +372,19 @@ class SolverImpl implements Solver {
     const list: readonly Told[] = Array.isArray(results) ? results : [results as Told];
     this.validate(list);
     for (const result of list) {
-      const value = result.value;
       const cost = result.cost;
+      if ("pruned" in result) {
+        this.recordPruned(result);
+        continue;
+      }
+      const value = result.value;
       if ("id" in result) {
         const trial = this.pending.get(result.id)!;
         trial.status = "told";
         this.pending.delete(trial.id);
         this.pushHistory(trial.u, value);
         this.toldLog.push(cost === undefined ? { id: trial.id, value } : { id: trial.id, value, cost });
+        this.pruner?.completed(trial);
         if (trial.phase === "refine") this.strategy?.tell(trial.id, value);
       } else {
         const params = { ...result.params };
@@ -342,6 +404,36 @@ class SolverImpl implements Solver {
     // NaN: both strategies rank it below every value, even before any value is known.
     if (trial.phase === "refine") this.strategy?.tell(id, Number.NaN);
     this.advance();
+  }
+
+  report(id: number, step: number, value: number): void {
+    const trial = this.pending.get(id);
+    if (trial === undefined) throw new UsageError(`report: ${this.describeId(id)}`);
+    const last = trial.steps.length === 0 ? -1 : trial.steps[trial.steps.length - 1]!;
+    if (!(Number.isSafeInteger(step) && step > last)) {
+      throw new UsageError(
+        `report: step must be a whole number ${last < 0 ? "≥ 0" : `greater than trial ${id}'s previous step ${last}`}, got ${String(step)}`,
+      );
+    }
+    if (typeof value !== "number" || !Number.isFinite(value)) {
+      throw new UsageError(`report: value must be a finite number, got ${String(value)}`);
+    }
+    trial.steps.push(step);
+    trial.values.push(value);
+    if (this.pruner?.report(trial) === true) trial.prune = true;
+  }
+
+  shouldPrune(id: number): boolean {
+    return this.askedTrial(id, "shouldPrune").prune;
+  }
+
+  intermediateValues(id: number): IntermediateValue[] {
+    const trial = this.askedTrial(id, "intermediateValues");
+    return trial.steps.map((step, i) => ({ step, value: trial.values[i]! }));
+  }
+
+  trialStatus(id: number): TrialStatus {
+    return this.askedTrial(id, "trialStatus").status;
   }
 
   best(): BestPoint | null {
@@ -368,6 +460,10 @@ class SolverImpl implements Solver {
         u: [...t.u],
         phase: t.phase,
         status: t.status,
+        ...(t.steps.length === 0
+          ? {}
+          : { reports: t.steps.map((step, i) => [step, t.values[i]!] as [number, number]) }),
+        ...(t.prune ? { prune: true as const } : {}),
       })),
       told: this.toldLog.map((entry) =>
         "params" in entry ? { ...entry, params: { ...entry.params } } : entry,
@@ -382,10 +478,49 @@ class SolverImpl implements Solver {
 
   /** Registers an asked point as a pending trial. */
   private record(u: number[], phase: "probe" | "refine"): Trial {
-    const trial: TrialRecord = { id: this.nextId++, u, phase, status: "pending" };
+    const trial: TrialRecord = {
+      id: this.nextId++,
+      u,
+      phase,
+      status: "pending",
+      steps: [],
+      values: [],
+      prune: false,
+    };
     this.trials.set(trial.id, trial);
     this.pending.set(trial.id, trial);
     return { id: trial.id, params: this.space.toParams(u) };
+  }
+
+  /**
+   * A trial stopped early: out of the pending set and out of the history (its value is not a final
+   * one), so `best()` and the probe's classification never see it. Nelder–Mead gets NaN for it,
+   * which ranks it below every completed point; TPE sees it in `context.pruned` (see `createTpe`).
+   */
+  private recordPruned(result: PrunedResult): void {
+    const trial = this.pending.get(result.id)!;
+    trial.status = "pruned";
+    this.pending.delete(trial.id);
+    this.prunedPoints.push(trial.u);
+    const value = result.value ?? trial.values[trial.values.length - 1];
+    this.toldLog.push({
+      id: trial.id,
+      pruned: true,
+      ...(value === undefined ? {} : { value }),
+      ...(result.cost === undefined ? {} : { cost: result.cost }),
+    });
+    if (trial.phase === "refine") this.strategy?.tell(trial.id, Number.NaN);
+  }
+
+  /** The record of an asked trial, or a UsageError naming `method`. */
+  private askedTrial(id: number, method: string): TrialRecord {
+    const trial = typeof id === "number" ? this.trials.get(id) : undefined;
+    if (trial === undefined) {
+      throw new UsageError(
+        `${method}: ${typeof id !== "number" || !Number.isSafeInteger(id) ? `expected a trial id, got ${String(id)}` : `trial ${id} was never asked`}`,
+      );
+    }
+    return trial;
   }
 
   private pendingPoints(): number[][] {
@@ -445,7 +580,10 @@ class SolverImpl implements Solver {
       for (const key of Object.keys(r)) {
         if (!RESULT_KEYS.has(key)) problems.push(`${at}.${key}: unknown key`);
       }
-      if (typeof r.value !== "number" || !Number.isFinite(r.value)) {
+      const pruned = "pruned" in r;
+      if (pruned && r.pruned !== true) problems.push(`${at}.pruned: expected true, got ${String(r.pruned)}`);
+      if (pruned && "params" in r) problems.push(`${at}.pruned: only an asked trial (an id) can be pruned`);
+      if ((!pruned || r.value !== undefined) && (typeof r.value !== "number" || !Number.isFinite(r.value))) {
         problems.push(`${at}.value: expected a finite number, got ${String(r.value)}`);
       }
       if (r.cost !== undefined && (typeof r.cost !== "number" || !Number.isFinite(r.cost) || r.cost < 0)) {
@@ -473,7 +611,8 @@ class SolverImpl implements Solver {
     if (typeof id !== "number" || !Number.isSafeInteger(id)) return `expected a trial id, got ${String(id)}`;
     const trial = this.trials.get(id);
     if (trial === undefined) return `trial ${id} was never asked`;
-    return `trial ${id} was already ${trial.status === "failed" ? "marked failed" : "told"}`;
+    const was = { pending: "", told: "told", failed: "marked failed", pruned: "told pruned" }[trial.status];
+    return `trial ${id} was already ${was}`;
   }
 
   /** Rebuilds the state from an artifact that {@link artifactProblems} found coherent. */
@@ -481,15 +620,30 @@ class SolverImpl implements Solver {
     this.nextId = a.nextId;
     this.probeAsked = a.probe.asked;
     for (const t of a.trials) {
-      const record: TrialRecord = { id: t.id, u: [...t.u], phase: t.phase, status: t.status };
+      const reports = t.reports ?? [];
+      const record: TrialRecord = {
+        id: t.id,
+        u: [...t.u],
+        phase: t.phase,
+        status: t.status,
+        steps: reports.map((r) => r[0]),
+        values: reports.map((r) => r[1]),
+        prune: t.prune === true,
+      };
       this.trials.set(t.id, record);
       if (t.status === "pending") this.pending.set(t.id, record);
+      if (record.steps.length > 0) this.pruner?.observe(record);
     }
     for (const entry of a.told) {
       if ("failed" in entry) {
         this.toldLog.push(entry);
+      } else if ("pruned" in entry) {
+        this.prunedPoints.push(this.trials.get(entry.id)!.u);
+        this.toldLog.push(entry);
       } else if ("id" in entry) {
-        this.pushHistory(this.trials.get(entry.id)!.u, entry.value);
+        const trial = this.trials.get(entry.id)!;
+        this.pushHistory(trial.u, entry.value);
+        this.pruner?.completed(trial);
         this.toldLog.push(entry);
       } else {
         this.pushHistory(this.space.toUnit(entry.params), entry.value);

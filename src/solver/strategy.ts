@@ -21,6 +21,11 @@ export interface StrategyContext {
   readonly history: readonly Evaluation[];
   /** Unit-cube points asked (by any phase) whose results have not been told yet. */
   readonly pending: readonly (readonly number[])[];
+  /**
+   * Unit-cube points of trials stopped early by a pruner, in the order they were stopped. They are
+   * not in `history`: a pruned trial's last value is not a final one.
+   */
+  readonly pruned?: readonly (readonly number[])[];
   /** Trials left in the budget after this ask's limit is applied; always ≥ 1 when `ask` is called. */
   readonly remaining: number;
 }

@@ -1,0 +1,32 @@
+import { createAshaPruner } from "./asha-pruner.js";
+import type { ResolvedPrunerConfig } from "./config.js";
+import { createMedianPruner } from "./median-pruner.js";
+
+/** The intermediate values one trial reported, in step order (steps strictly increasing). */
+export interface TrialReports {
+  readonly steps: readonly number[];
+  readonly values: readonly number[];
+}
+
+/**
+ * Decides whether a running trial should stop, from the intermediate values trials reported.
+ *
+ * @remarks
+ * A pruner keeps only indexes derived from the trials' reports and statuses, so the solver rebuilds
+ * it after a restore by replaying {@link Pruner.observe} and {@link Pruner.completed}; nothing of it
+ * is saved. Decisions are made when a report arrives, against the trials known at that moment, so
+ * the same sequence of calls gives the same decisions.
+ */
+export interface Pruner {
+  /** `trial` just reported its last entry: should it stop? (Lower values are better.) */
+  report(trial: TrialReports): boolean;
+  /** `trial` completed with a value: its curve now counts as a finished one. */
+  completed(trial: TrialReports): void;
+  /** Restore: `trial`'s reports (any status) as if they had just been made, without a decision. */
+  observe(trial: TrialReports): void;
+}
+
+/** The pruner a resolved config asks for. */
+export function createPruner(config: ResolvedPrunerConfig): Pruner {
+  return config.kind === "median" ? createMedianPruner(config) : createAshaPruner(config);
+}

@@ -1,0 +1,162 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { readReport } from "../src/cli/objective-output.js";
+import { runObjectiveCommand } from "../src/cli/run-command.js";
+import { restoreSolver } from "../src/solver/solver.js";
+import { lines, removeTempDirs, runArqonInProcess, tempDir, writeJson } from "./support/cli-run.js";
+
+afterAll(removeTempDirs);
+
+function nodeObjective(body: string): string[] {
+  return [process.execPath, "-e", body];
+}
+
+/**
+ * A training command: one step every 2 ms for 40 steps, each printed as a report line, the loss
+ * falling towards (x − 0.3)²; a command that runs to the end appends its trial id to done.txt.
+ */
+const training = nodeObjective(
+  "const fs = require('fs'); const x = Number(process.env.ARQON_X); let s = 0;" +
+    "const loss = (s) => (x - 0.3) ** 2 + 5 * Math.exp(-s / 8);" +
+    "const t = setInterval(() => { s++; console.log(JSON.stringify({ step: s, value: loss(s) }));" +
+    "if (s === 40) { clearInterval(t); fs.appendFileSync('done.txt', process.env.ARQON_TRIAL_ID + '\\n');" +
+    "console.log('loss ' + loss(40)); } }, 2);",
+);
+
+describe("reading intermediate values", () => {
+  it("takes only JSON lines with exactly a numeric step and value", () => {
+    expect(readReport('{"step": 3, "value": 0.5}')).toEqual({ step: 3, value: 0.5 });
+    expect(readReport('  {"value":-1e-3,"step":0}\r')).toEqual({ step: 0, value: -0.001 });
+    expect(readReport("3 0.5")).toBeUndefined();
+    expect(readReport('{"step": 3, "value": 0.5, "epoch": 1}')).toBeUndefined();
+    expect(readReport('{"step": "3", "value": 0.5}')).toBeUndefined();
+    expect(readReport("{not json}")).toBeUndefined();
+    expect(readReport("RESULT=0.5")).toBeUndefined();
+  });
+});
+
+describe("arqon solve with a pruner", () => {
+  it("stops pruned commands early and records them pruned with their intermediate values", async () => {
+    const dir = tempDir();
+    writeJson(dir, "c.json", {
+      seed: 3,
+      budget: 12,
+      bounds: { x: { min: 0, max: 1 } },
+      pruner: { kind: "median", startupTrials: 2 },
+    });
+    const run = await runArqonInProcess(
+      ["solve", "--config", "c.json", "--state", "s.json", "--", ...training],
+      dir,
+    );
+    expect(run.status).toBe(0);
+    const out = JSON.parse(run.stdout) as { evaluations: number; pruned: number; failures: unknown[] };
+    expect(out.failures).toEqual([]);
+    expect(out.pruned).toBeGreaterThan(0);
+    expect(out.evaluations + out.pruned).toBe(12);
+    expect(run.stderr).toMatch(/^trial \d+: pruned /m);
+
+    const solver = restoreSolver(JSON.parse(readFileSync(join(dir, "s.json"), "utf8")));
+    const trials = solver.toJSON().trials;
+    const finished = lines(readFileSync(join(dir, "done.txt"), "utf8"))
+      .map(Number)
+      .sort((a, b) => a - b);
+    // Exactly the completed trials ran to the end: every pruned command was stopped.
+    expect(finished).toEqual(trials.filter((t) => t.status === "told").map((t) => t.id));
+    for (const t of trials) {
+      const steps = solver.intermediateValues(t.id).map((r) => r.step);
+      if (t.status === "pruned") {
+        expect(steps.length).toBeGreaterThan(0);
+        expect(steps.length).toBeLessThan(40);
+        expect(solver.shouldPrune(t.id)).toBe(true);
+      } else {
+        expect(steps).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
+      }
+    }
+  });
+
+  it("fails a trial whose command reports a step out of order, naming the line", async () => {
+    const dir = tempDir();
+    writeJson(dir, "c.json", { seed: 1, budget: 2, bounds: { x: { min: 0, max: 1 } } });
+    const objective = nodeObjective(
+      "console.log(JSON.stringify({ step: 2, value: 1 })); console.log(JSON.stringify({ step: 1, value: 1 })); console.log(1);",
+    );
+    const run = await runArqonInProcess(
+      ["solve", "--config", "c.json", "--on-error", "skip", "--", ...objective],
+      dir,
+    );
+    const out = JSON.parse(run.stdout) as { failures: { error: string }[] };
+    expect(out.failures).toHaveLength(2);
+    expect(out.failures[0]!.error).toBe(
+      'refused intermediate value {"step":1,"value":1}: step must be a whole number greater than trial 1\'s previous step 2, got 1',
+    );
+  });
+
+  it("refuses a pruner with --storage, before connecting", async () => {
+    const dir = tempDir();
+    writeJson(dir, "c.json", {
+      seed: 1,
+      budget: 2,
+      bounds: { x: { min: 0, max: 1 } },
+      pruner: { kind: "asha" },
+    });
+    const run = await runArqonInProcess(
+      ["solve", "--config", "c.json", "--storage", "redis://127.0.0.1:1", "--study", "s", "--", "true"],
+      dir,
+    );
+    expect(run.status).toBe(2);
+    expect(run.stderr).toMatch(/pruning \(the config's pruner\) is not supported with --storage/);
+  });
+});
+
+describe("arqon tell with a pruned result", () => {
+  it("records the trial pruned with the value it stopped at, and refuses a malformed one", async () => {
+    const dir = tempDir();
+    writeJson(dir, "c.json", { seed: 2, budget: 4, bounds: { x: { min: 0, max: 1 } } });
+    const asked = JSON.parse(
+      (await runArqonInProcess(["ask", "--state", "s.json", "--config", "c.json"], dir)).stdout,
+    ) as { trials: { id: number }[] };
+    const id = asked.trials[0]!.id;
+    const bad = await runArqonInProcess(
+      ["tell", "--state", "s.json"],
+      dir,
+      JSON.stringify({ id, pruned: "yes" }),
+    );
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toContain("results[0].pruned: expected true");
+    const ok = await runArqonInProcess(
+      ["tell", "--state", "s.json"],
+      dir,
+      JSON.stringify({ id, pruned: true, value: 0.7 }),
+    );
+    expect(ok.status, ok.stderr).toBe(0);
+    const state = restoreSolver(JSON.parse(readFileSync(join(dir, "s.json"), "utf8")));
+    expect(state.trialStatus(id)).toBe("pruned");
+    expect(state.toJSON().told).toEqual([{ id, pruned: true, value: 0.7 }]);
+    expect(state.best()).toBeNull();
+  });
+});
+
+describe("stopping an objective command", () => {
+  it("sends SIGKILL after the grace when the command ignores SIGTERM", async () => {
+    const stop = new AbortController();
+    const seen: string[] = [];
+    const reading = await runObjectiveCommand({
+      command: nodeObjective(
+        "process.on('SIGTERM', () => {}); let s = 0; setInterval(() => console.log(JSON.stringify({ step: ++s, value: 1 })), 5);",
+      ),
+      cwd: process.cwd(),
+      env: process.env,
+      onStderr: () => {},
+      onLine: (line) => {
+        seen.push(line);
+        if (seen.length === 3) stop.abort();
+      },
+      stopSignal: stop.signal,
+      stopGraceMs: 50,
+    });
+    expect(reading).toEqual({ ok: false, reason: "stopped early", stopped: true });
+    // Lines after the stop are not handed on.
+    expect(seen).toHaveLength(3);
+  });
+});
