@@ -20,7 +20,6 @@ import { RollbackReason } from "../hotpath/rollback-reason.js";
 import { Violation } from "../hotpath/violation.js";
 import { clockFromScheduler } from "../runtime/scheduler-clock.js";
 import type { ResolvedEngineConfig } from "./config.js";
-import type { Digest } from "./digest.js";
 import type { ParamRegistry } from "./registry.js";
 import { ChangeBudget, ChangeBudgetCode } from "./safety/change-budget.js";
 import { EventRate } from "./safety/event-rate.js";
@@ -246,9 +245,13 @@ export class ControlSafety {
    * finite value of that generation, blames the apply: it trips the governor and rolls back.
    * Stale digests, and more while the reason is active, are only rejected.
    */
-  onNonFiniteDigest(digest: unknown, now: number): void {
+  onNonFiniteDigest(generation: number, now: number): void {
     const governor = this.governor;
-    if (governor === undefined || (this.reasonBits & NON_FINITE) !== 0 || !this.isForLiveGeneration(digest))
+    if (
+      governor === undefined ||
+      (this.reasonBits & NON_FINITE) !== 0 ||
+      generation !== this.host.live.generation
+    )
       return;
     this.nonFiniteRun++;
     if (this.nonFiniteRun < NON_FINITE_BURST) return;
@@ -269,7 +272,8 @@ export class ControlSafety {
     if (governor === undefined) return;
     const verdict = governor.observe(objective, now);
     if (verdict !== GovernorCode.Healthy) this.onSpike(verdict);
-    else if (governor.anomalousRun > 0) {
+    // A huge negative outlier is no spike, but no measurement of the point either.
+    else if (governor.anomalousRun > 0 || governor.outlier) {
       this.windowTroubled = true;
       this.windowAnomalous = true;
     } else if (this.centreMovedSinceClean) {
@@ -695,15 +699,6 @@ export class ControlSafety {
     this.host.core.setFeasibilityOnly(on);
     this.host.cancelPaced("decision");
     this.host.sendSpsa({ type: "reset" });
-  }
-
-  /** Whether a (rejected) digest claims the live generation; false when its fields cannot be read. */
-  private isForLiveGeneration(digest: unknown): boolean {
-    try {
-      return (digest as Digest).generation === this.host.live.generation;
-    } catch {
-      return false;
-    }
   }
 
   // ---- Circuit breakers ----

@@ -1,0 +1,201 @@
+import { describe, expect, it } from "vitest";
+import type { AuditEvent } from "../src/audit/events.js";
+import type { EngineConfig } from "../src/engine/config.js";
+import type { Digest } from "../src/engine/digest.js";
+import type { Engine } from "../src/engine/engine.js";
+import { Prng } from "../src/random/prng.js";
+import { digestOf, type EngineRig, engineRig, eventsOfType } from "./support/engine-harness.js";
+
+// Regression tests for holes of issue 12 found by driving the engine as an adversary would,
+// through the public API only.
+
+/** One knob on [0, 10] starting at 5; maxDelta is 1 (10 % of the range). */
+const ONE = { x: { min: 0, max: 10, init: 5 } } as const satisfies EngineConfig["params"];
+const QUICK_EXIT = { safeMode: { dwellMs: 1000, healthyWindows: 2 } } as const;
+/** The largest finite double (≈ 1.8e308): finite, but its sum with itself or its square overflows. */
+const HUGE = Number.MAX_VALUE;
+
+/** A noisy bowl with its minimum at x = 3. */
+function bowl(seed: number): (x: number) => number {
+  const noise = Prng.fromSeed(seed, 1);
+  return (x) => (x - 3) ** 2 + 0.05 * noise.normal();
+}
+
+function eventsSince(rig: EngineRig, from: number): AuditEvent[] {
+  rig.engine.flushEvents();
+  return rig.events.slice(from);
+}
+
+describe("item 7: a huge finite objective does not switch off instability detection", () => {
+  it("after one 1.8e308 (Number.MAX_VALUE) digest, a spike the tuner causes still trips and rolls back", () => {
+    // The cliff drill of safety-drills.test.ts, with one huge value among the first digests
+    // (while the governor is still collecting its clean history).
+    const rig = engineRig({
+      seed: 1,
+      params: ONE,
+      window: { digests: 5, ms: 500 },
+      spsa: { a: 1 },
+      safety: QUICK_EXIT,
+    });
+    const { engine } = rig;
+    const plant = bowl(3);
+    let tripAt = -1;
+    for (let i = 0; i < 60 && tripAt < 0; i++) {
+      rig.clock.advanceBy(100);
+      const x = engine.values[0]!;
+      const objective = i === 2 ? HUGE : plant(x) + (x < 4.5 ? 50 : 0);
+      expect(engine.observe(digestOf(engine, objective))).toBe("accepted");
+      if (engine.mode !== "normal") tripAt = i;
+    }
+    const events = eventsSince(rig, 0);
+    expect(tripAt).toBeGreaterThan(0);
+    expect(engine.snapshot().reasons).toEqual(["spike"]);
+    expect(eventsOfType(events, "rollback").map((e) => e.note)).toEqual(["instability governor: spike"]);
+    expect(engine.values[0]).toBe(5);
+  });
+
+  it("after one 1.8e308 (Number.MAX_VALUE) digest, a divergence the tuner causes still trips and rolls back", () => {
+    // The huge value lands in the window the governor would take as its baseline. Past x = 4.5
+    // the objective rises by 8: windows there are worse than the baseline (≈ 4) by more than
+    // 50 %, while the clean history follows the level, so no single digest is a spike.
+    const rig = engineRig({
+      seed: 1,
+      params: ONE,
+      window: { digests: 5, ms: 500 },
+      spsa: { a: 1 },
+      safety: QUICK_EXIT,
+    });
+    const { engine } = rig;
+    const plant = bowl(3);
+    let tripAt = -1;
+    for (let i = 0; i < 200 && tripAt < 0; i++) {
+      rig.clock.advanceBy(100);
+      const x = engine.values[0]!;
+      const objective = i === 12 ? HUGE : plant(x) + (x < 4.5 ? 8 : 0);
+      expect(engine.observe(digestOf(engine, objective))).toBe("accepted");
+      if (engine.mode !== "normal") tripAt = i;
+    }
+    const events = eventsSince(rig, 0);
+    expect(tripAt).toBeGreaterThan(0);
+    expect(engine.snapshot().reasons).toEqual(["divergence"]);
+    expect(eventsOfType(events, "rollback").map((e) => e.note)).toEqual(["instability governor: divergence"]);
+    expect(engine.values[0]).toBe(5);
+  });
+
+  it("a huge negative objective is no measurement: the window is measured again, the tuner is not thrown", () => {
+    const rig = engineRig({ seed: 1, params: ONE, window: { digests: 1 }, safety: QUICK_EXIT });
+    const { engine } = rig;
+    const plant = bowl(4);
+    for (let i = 0; i < 200; i++) {
+      rig.clock.advanceBy(100);
+      const objective = i % 17 === 5 ? -Number.MAX_VALUE : plant(engine.values[0]!);
+      expect(engine.observe(digestOf(engine, objective))).toBe("accepted");
+    }
+    const snapshot = engine.snapshot();
+    expect(snapshot.mode).toBe("normal");
+    expect(Number.isFinite(snapshot.spsa.a)).toBe(true);
+    expect(snapshot.centre.x).toBeGreaterThan(2);
+    expect(snapshot.centre.x).toBeLessThan(4);
+  });
+});
+
+/** Every field `observe` may read. */
+const DIGEST_FIELDS = [
+  "objective",
+  "generation",
+  "timestamp",
+  "constraintMargin",
+  "latencyP99",
+  "throughput",
+  "errorRate",
+] as const;
+
+/** A digest behind a Proxy that counts the reads of each field. */
+function countingDigest(target: Record<string, unknown>): { digest: Digest; reads: Map<string, number> } {
+  const reads = new Map<string, number>();
+  const digest = new Proxy(target, {
+    get(object, key, receiver) {
+      if (typeof key === "string") reads.set(key, (reads.get(key) ?? 0) + 1);
+      return Reflect.get(object, key, receiver);
+    },
+  }) as unknown as Digest;
+  return { digest, reads };
+}
+
+/** A digest whose `objective` getter answers `first` on its first read and calls `later` after. */
+function fickleDigest(engine: Engine, first: number, later: () => unknown): Digest {
+  let read = 0;
+  return {
+    get objective() {
+      read++;
+      return (read === 1 ? first : later()) as number;
+    },
+    generation: engine.generation,
+    timestamp: engine.now(),
+  };
+}
+
+describe("item 8: observe reads each digest field exactly once", () => {
+  for (const captureDigests of [false, true]) {
+    it(`every field is read once, accepted or rejected (captureDigests: ${captureDigests})`, () => {
+      const rig = engineRig({ seed: 1, params: ONE, window: { digests: 3 }, captureDigests });
+      const { engine } = rig;
+      const plant = bowl(8);
+      for (let i = 0; i < 12; i++) {
+        rig.clock.advanceBy(100);
+        const accepted = countingDigest({
+          ...digestOf(engine, plant(engine.values[0]!)),
+          constraintMargin: 1,
+          latencyP99: 20,
+          throughput: 500,
+          errorRate: 0.01,
+        });
+        expect(engine.observe(accepted.digest)).toBe("accepted");
+        for (const field of DIGEST_FIELDS) expect(accepted.reads.get(field), field).toBe(1);
+        // Rejections read each field once too: a non-finite objective, a wrong generation.
+        const nonFinite = countingDigest({ objective: Number.NaN, generation: engine.generation });
+        expect(engine.observe(nonFinite.digest)).toBe("non-finite-objective");
+        const stale = countingDigest({ objective: 1, generation: engine.generation + 1 });
+        expect(engine.observe(stale.digest)).toBe("wrong-generation");
+        for (const { reads } of [nonFinite, stale])
+          for (const field of DIGEST_FIELDS) expect(reads.get(field), field).toBe(1);
+      }
+      expect(engine.snapshot().digests).toMatchObject({ accepted: 12, rejected: 24 });
+    });
+
+    it(`a getter that throws is a counted rejection, on its first read or any later one (captureDigests: ${captureDigests})`, () => {
+      const rig = engineRig({ seed: 1, params: ONE, window: { digests: 3 }, captureDigests });
+      const { engine } = rig;
+      rig.clock.advanceBy(100);
+      const throwing = {
+        get objective(): number {
+          throw new Error("sensor gone");
+        },
+        generation: engine.generation,
+      };
+      expect(engine.observe(throwing)).toBe("malformed");
+      // Throws only from its second read on: read once, it is an ordinary accepted digest.
+      const fickle = fickleDigest(engine, 4, () => {
+        throw new Error("second read");
+      });
+      expect(() => engine.observe(fickle)).not.toThrow();
+      expect(engine.snapshot().digests).toMatchObject({ accepted: 1, rejected: 1 });
+      engine.flushEvents();
+      expect(eventsOfType(rig.events, "digest.rejected").map((e) => e.reason)).toEqual(["Malformed"]);
+    });
+  }
+
+  it("a getter that answers a string on its second read cannot poison SPSA (a stays finite)", () => {
+    const rig = engineRig({ seed: 1, params: ONE, window: { digests: 3 } });
+    const { engine } = rig;
+    const plant = bowl(9);
+    for (let i = 0; i < 300; i++) {
+      rig.clock.advanceBy(100);
+      expect(engine.observe(fickleDigest(engine, plant(engine.values[0]!), () => "oops"))).toBe("accepted");
+    }
+    const snapshot = engine.snapshot();
+    expect(Number.isFinite(snapshot.spsa.a)).toBe(true);
+    expect(snapshot.iteration).toBeGreaterThan(10);
+    expect(Math.abs(snapshot.centre.x! - 3)).toBeLessThan(1);
+  });
+});
