@@ -199,3 +199,56 @@ describe("item 8: observe reads each digest field exactly once", () => {
     expect(Math.abs(snapshot.centre.x! - 3)).toBeLessThan(1);
   });
 });
+
+describe("item 10: an open circuit breaker freezes at the centre, not at a perturbed point", () => {
+  for (const phase of ["cycle.plus", "cycle.minus"]) {
+    it(`the audit sink's breaker opening in ${phase} returns to the centre through Tier 1, then freezes`, () => {
+      let failing = false;
+      const rig = engineRig({
+        seed: 1,
+        params: ONE,
+        window: { digests: 3 },
+        safety: { ...QUICK_EXIT, breaker: { failureThreshold: 1, baseBackoffMs: 60_000 } },
+        auditSink: () => {
+          if (failing) throw new Error("audit store down");
+        },
+      });
+      const { engine } = rig;
+      const plant = bowl(10);
+      // Into the SPSA cycle until the perturbed point of `phase` is live.
+      let guard = 0;
+      do {
+        rig.clock.advanceBy(100);
+        engine.observe(digestOf(engine, plant(engine.values[0]!)));
+        expect(++guard).toBeLessThan(200);
+      } while (engine.snapshot().phase !== phase || engine.values[0] === engine.snapshot().centre.x);
+      engine.flushEvents();
+      const mark = rig.events.length;
+      const perturbed = engine.values[0]!;
+      const centre = engine.snapshot().centre.x!;
+      failing = true;
+      // A rejected digest leaves an audit record to deliver: the sink throws, its breaker opens.
+      expect(engine.observe({ objective: 1, generation: engine.generation + 1 })).toBe("wrong-generation");
+      engine.flushEvents();
+      expect(engine.snapshot().breakers.auditSink).toBe("open");
+      // Tier 1's minimum interval may delay the return; no digest arrives meanwhile.
+      rig.clock.advanceBy(1000);
+      const events = eventsSince(rig, mark);
+      expect(engine.mode).toBe("frozen");
+      expect(engine.snapshot().reasons).toEqual(["breakerOpen"]);
+      expect(engine.values[0]).toBe(centre);
+      expect(engine.value("x")).not.toBe(perturbed);
+      // The return is an audited centre apply, before the freeze; nothing is applied after it.
+      const applies = eventsOfType(events, "apply");
+      expect(applies.map((e) => [e.kind, e.values!.x])).toEqual([["centre", centre]]);
+      const frozenAt = events.findIndex((e) => e.type === "mode.changed");
+      expect(events.indexOf(applies[0]!)).toBeLessThan(frozenAt);
+      // Digests keep flowing while frozen: the live point stays at the centre.
+      for (let i = 0; i < 30; i++) {
+        rig.clock.advanceBy(100);
+        engine.observe(digestOf(engine, plant(engine.values[0]!)));
+      }
+      expect(engine.values[0]).toBe(centre);
+    });
+  }
+});

@@ -81,6 +81,8 @@ export const NON_FINITE_BURST = 3;
 const AUDIT_HIGH = reasonMask("auditHighWater");
 const CONSTRAINT_VIOLATION = reasonMask("constraintViolation");
 const CONSTRAINT_EMERGENCY = reasonMask("constraintEmergency");
+const EVAL_TIMEOUTS = reasonMask("evalTimeouts");
+const BREAKER_OPEN = reasonMask("breakerOpen");
 
 /**
  * The engine's control-safety layer: the SafeMode reasons it raises and clears, the triggers that
@@ -138,8 +140,11 @@ export class ControlSafety {
   /** Whether the governor found anomalous digests in the window being measured (its value is not the point's). */
   private windowAnomalous = false;
   private rollingBackForActuator = false;
-  /** The cycle stalled and is returning to the centre; SafeMode freezes once it is there. */
-  private stalling = false;
+  /**
+   * Reasons waiting for the live point to be back at the SPSA centre before they freeze (a stall,
+   * an open breaker): freezing first would leave a perturbed point live. See {@link onLiveAtCentre}.
+   */
+  private freezeAtCentre = 0;
   /** SPSA centre (unit cube) at the latest clean digest: where the tuner stood while all was well. */
   private readonly cleanCentre: Float64Array;
   /** Whether the centre moved since {@link cleanCentre} was taken. */
@@ -332,7 +337,7 @@ export class ControlSafety {
       this.goodCentre.set(this.host.core.centre);
     const healthy = !this.windowTroubled;
     this.windowTroubled = false;
-    this.stalling = false;
+    this.freezeAtCentre &= ~EVAL_TIMEOUTS;
     // Digests flow again: the stall is over.
     this.clear("evalTimeouts");
     if (healthy) {
@@ -343,19 +348,22 @@ export class ControlSafety {
     if (this.modeLevel !== 0) this.sendSafeMode({ type: healthy ? "window.healthy" : "window.unhealthy" });
   }
 
-  /** The SPSA cycle stalled (telemetry stopped): it returns to the centre, then {@link freezeIfStalled}. */
+  /** The SPSA cycle stalled (telemetry stopped): it returns to the centre, then {@link onLiveAtCentre}. */
   onStalled(): void {
-    this.stalling = true;
+    this.freezeAtCentre |= EVAL_TIMEOUTS;
   }
 
   /**
-   * Telemetry stalled: once the live point is back at the centre (the point believed best), freeze
-   * until digests flow again. Freezing first would leave a perturbed point live.
+   * The SPSA cycle has brought the live point back to its centre (the point believed best), or Tier
+   * 1 refused to: the reasons that were waiting for it freeze now (until digests flow again, or the
+   * breakers close).
    */
-  freezeIfStalled(): void {
-    if (!this.stalling) return;
-    this.stalling = false;
-    this.raise("evalTimeouts");
+  onLiveAtCentre(): void {
+    const pending = this.freezeAtCentre;
+    if (pending === 0) return;
+    this.freezeAtCentre = 0;
+    if ((pending & EVAL_TIMEOUTS) !== 0) this.raise("evalTimeouts");
+    if ((pending & BREAKER_OPEN) !== 0) this.raise("breakerOpen");
   }
 
   // ---- Applies and rollbacks ----
@@ -458,6 +466,7 @@ export class ControlSafety {
     this.host.cancelPaced("return");
     this.reasonBits |= reasonMask("manualHalt");
     this.sendSafeMode({ type: "halt", reason: note });
+    this.onLiveAtCentre();
   }
 
   /** Asks the chart to leave `halted` with a (non-blank) acknowledgement. */
@@ -528,6 +537,8 @@ export class ControlSafety {
       this.host.cancelPaced("return");
     }
     this.sendSafeMode({ type: "reason.raised", reason });
+    // Applies are blocked from here on, so no return to the centre can come: raise the waiting ones.
+    if (level >= FROZEN) this.onLiveAtCentre();
   }
 
   /** A reason's exit condition holds: take it out of the set (the chart decides when to step down). */
@@ -736,15 +747,29 @@ export class ControlSafety {
     );
   }
 
-  /** An open breaker freezes the engine; after its backoff a probe call tries to close it. */
+  /**
+   * An open breaker freezes the engine, at the centre like a stall: when a perturbed point may be
+   * live, the cycle is reset, which brings the centre back through Tier 1 (paced, audited) and then
+   * calls {@link onLiveAtCentre}. When applies are already blocked nothing can move, so it freezes
+   * at once. After the backoff a probe call tries to close the breaker.
+   */
   private watchBreaker<A extends readonly unknown[]>(guard: GuardedCallback<A> | undefined): void {
     if (guard === undefined) return;
     guard.on("breaker.opened", (event) => {
-      this.raise("breakerOpen");
+      const host = this.host;
+      if ((this.reasonBits & BREAKER_OPEN) !== 0 || host.executor.mode[0] !== 0 || host.isClosed())
+        this.raise("breakerOpen");
+      else if ((this.freezeAtCentre & BREAKER_OPEN) === 0) {
+        this.freezeAtCentre |= BREAKER_OPEN;
+        host.cancelPaced("decision");
+        host.sendSpsa({ type: "reset" });
+      }
       this.scheduleProbe(guard, event.backoffMs);
     });
     guard.on("breaker.closed", () => {
-      if (this.breakersClosed()) this.clear("breakerOpen");
+      if (!this.breakersClosed()) return;
+      this.freezeAtCentre &= ~BREAKER_OPEN;
+      this.clear("breakerOpen");
     });
   }
 }

@@ -605,7 +605,7 @@ class EngineImpl implements Engine {
         if (this.isLiveAtCentre()) {
           this.cancelPaced("return");
           this.control.next("open");
-          this.safety.freezeIfStalled();
+          this.safety.onLiveAtCentre();
           return;
         }
         // Digests measured before the return belong to the old point, so the window opens only
@@ -615,7 +615,7 @@ class EngineImpl implements Engine {
           target.set(core.centre);
           this.applyTarget(ApplyKind.Centre);
           this.control.next("open");
-          this.safety.freezeIfStalled();
+          this.safety.onLiveAtCentre();
         });
       },
       recordPlus: ({ event }: { event: SpsaMachineEvent }) => void core.recordPlus(windowValue(event)),
