@@ -3,6 +3,7 @@ import type { AuditEvent } from "../src/audit/events.js";
 import type { EngineConfig } from "../src/engine/config.js";
 import type { Digest } from "../src/engine/digest.js";
 import type { Engine } from "../src/engine/engine.js";
+import { readShared } from "../src/hotpath/shared-live-config.js";
 import { Prng } from "../src/random/prng.js";
 import { digestOf, type EngineRig, engineRig, eventsOfType } from "./support/engine-harness.js";
 
@@ -249,6 +250,61 @@ describe("item 10: an open circuit breaker freezes at the centre, not at a pertu
         engine.observe(digestOf(engine, plant(engine.values[0]!)));
       }
       expect(engine.values[0]).toBe(centre);
+    });
+  }
+});
+
+describe("item 13: readers cannot write the live store around Tier 1", () => {
+  for (const shared of [false, true]) {
+    it(`writing into engine.values changes nothing live, and the next apply overwrites it (shared: ${shared})`, () => {
+      const pushed: number[] = [];
+      const rig = engineRig({
+        seed: 1,
+        params: ONE,
+        window: { digests: 3 },
+        shared,
+        onApply: (values) => {
+          pushed.push(values[0]!);
+          // A host that scribbles on what it was handed changes nothing either.
+          values[0] = -1e9;
+        },
+      });
+      const { engine } = rig;
+      const plant = bowl(12);
+      for (let i = 0; i < 20; i++) {
+        rig.clock.advanceBy(100);
+        engine.observe(digestOf(engine, plant(engine.value("x"))));
+      }
+      const live = engine.value("x");
+      const generation = engine.generation;
+      expect(engine.values[0]).toBe(live);
+      engine.values[0] = 1e9;
+      expect(engine.value("x")).toBe(live);
+      expect(engine.snapshot().values.x).toBe(live);
+      expect(engine.generation).toBe(generation);
+      if (shared) {
+        const out = new Float64Array(1);
+        expect(readShared(engine.shared!, out)).toBe(generation);
+        expect(out[0]).toBe(live);
+      }
+      // The next apply moves from the live value (within maxDelta), not from 1e9, and rewrites the mirror.
+      const applies = pushed.length;
+      while (engine.generation === generation) {
+        rig.clock.advanceBy(100);
+        engine.observe(digestOf(engine, plant(engine.value("x"))));
+      }
+      expect(pushed.length).toBeGreaterThan(applies);
+      expect(Math.abs(pushed.at(-1)! - live)).toBeLessThanOrEqual(1 + 1e-9);
+      expect(engine.values[0]).toBe(engine.value("x"));
+      expect(engine.value("x")).toBe(pushed.at(-1));
+      // Every value that went live was audited, and none of the scribbles did.
+      engine.flushEvents();
+      const audited = rig.events.flatMap((e) =>
+        (e.type === "apply" || e.type === "rollback") && e.values !== undefined ? [e.values.x!] : [],
+      );
+      for (const value of pushed) expect(audited).toContain(value);
+      expect(audited).not.toContain(1e9);
+      expect(audited).not.toContain(-1e9);
     });
   }
 });

@@ -126,6 +126,8 @@ export class ControlSafety {
   private readonly violations: EventRate;
   private readonly rollbacks: EventRate;
   private readonly actuator: GuardedCallback<[Float64Array, number]> | undefined;
+  /** What `onApply` is handed: a copy of the live values refreshed before each call, never the store. */
+  private readonly pushed: Float64Array;
   private readonly sinkGuard: GuardedCallback<[readonly AuditEvent[]]> | undefined;
   /** Audit batches the sink has not taken yet (offered again, oldest first). */
   private readonly undelivered: AuditEvent[][] = [];
@@ -173,6 +175,7 @@ export class ControlSafety {
       Math.max(audit.highWaterMark + 1, audit.capacity - AUDIT_RESERVE),
     );
     this.budgetReference = Float64Array.from(live.values);
+    this.pushed = new Float64Array(n);
     this.cleanCentre = Float64Array.from(core.centre);
     this.goodCentre = Float64Array.from(core.centre);
     this.governor = safety.governor === undefined ? undefined : new InstabilityGovernor(safety.governor);
@@ -438,20 +441,28 @@ export class ControlSafety {
   pushToActuator(): void {
     const actuator = this.actuator;
     if (actuator === undefined || this.rollingBackForActuator) return;
-    const live = this.host.live;
-    if (actuator.call(live.values, live.generation) !== GuardedCallResult.Failed) return;
+    if (this.callActuator(actuator) !== GuardedCallResult.Failed) return;
     this.onActuatorFailed(actuator);
+  }
+
+  /**
+   * Hands the live values and generation to `onApply` as a fresh copy: a hook that writes into what
+   * it is given cannot change the live store around Tier 1.
+   */
+  private callActuator(actuator: GuardedCallback<[Float64Array, number]>): GuardedCallResult {
+    const live = this.host.live;
+    this.pushed.set(live.values);
+    return actuator.call(this.pushed, live.generation);
   }
 
   /** The actuator failed: roll back to the baseline and push it to the real system too. */
   private onActuatorFailed(actuator: GuardedCallback<[Float64Array, number]>): void {
     if (this.rollingBackForActuator) return;
-    const live = this.host.live;
     this.rollingBackForActuator = true;
     try {
       this.autoRollback(RollbackReason.SafeMode, `actuator failed: ${errorMessage(actuator.lastError)}`);
       // The baseline must reach the real system too (the breaker may refuse it while open).
-      actuator.call(live.values, live.generation);
+      this.callActuator(actuator);
     } finally {
       this.rollingBackForActuator = false;
     }
@@ -739,9 +750,9 @@ export class ControlSafety {
           return;
         }
         if (guard.state !== "halfOpen") return;
-        const live = this.host.live;
-        if (guard === (this.actuator as unknown)) this.actuator?.call(live.values, live.generation);
-        else this.deliverToSink([]);
+        if (guard === (this.actuator as unknown)) {
+          if (this.actuator !== undefined) this.callActuator(this.actuator);
+        } else this.deliverToSink([]);
         this.host.afterWork();
       }, delay),
     );

@@ -148,11 +148,16 @@ export interface EngineSnapshot<N extends string = string> {
 export interface Engine<N extends string = string> {
   /** Parameter names in registry order (the order of {@link Engine.values}). */
   readonly names: readonly N[];
-  /** The live values in raw units, registry order. Read it freely; never write it. */
+  /**
+   * The live values in raw units, registry order: a read-only mirror of the live store, which Tier 1
+   * rewrites on every apply and rollback. Reading allocates nothing. Writing into it changes nothing
+   * live (not {@link Engine.value}, not what `onApply` gets, not the generation), and the next
+   * apply overwrites it: only Tier 1 writes the store, and every write it makes is audited.
+   */
   readonly values: Float64Array;
   /**
-   * The live value of parameter `name`, raw units: `engine.values[engine.indexOf(name)]`. A map
-   * lookup and an array read; allocates nothing. Throws a {@link UsageError} for a name the engine
+   * The live value of parameter `name`, raw units, read from the live store (what
+   * `engine.values[engine.indexOf(name)]` mirrors). A map lookup and an array read; allocates nothing. Throws a {@link UsageError} for a name the engine
    * does not have (only possible with a config typed as `EngineConfig<string>`).
    */
   value(name: N): number;
@@ -285,7 +290,7 @@ class EngineImpl implements Engine {
     this.registry = registry;
     this.names = registry.names;
     this.live = new LiveConfig(registry.init, { shared: config.shared });
-    this.values = this.live.values;
+    this.values = this.live.mirror;
     this.shared = this.live.handle;
     this.audit = new AuditRing({
       runId: config.runId,
@@ -369,7 +374,7 @@ class EngineImpl implements Engine {
   }
 
   value(name: string): number {
-    return this.values[this.indexOf(name)]!;
+    return this.live.values[this.indexOf(name)]!;
   }
 
   indexOf(name: string): number {
