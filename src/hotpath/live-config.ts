@@ -14,6 +14,19 @@ function copy(target: Float64Array, source: Float64Array, size: number): void {
   else for (let i = 0; i < size; i++) target[i] = source[i]!;
 }
 
+/** Copies `size` values from `source` into both `target` and `mirror` (same lengths), in one pass. */
+function copyTwice(target: Float64Array, mirror: Float64Array, source: Float64Array, size: number): void {
+  if (size > BULK_COPY_THRESHOLD) {
+    target.set(source);
+    mirror.set(source);
+  } else
+    for (let i = 0; i < size; i++) {
+      const x = source[i]!;
+      target[i] = x;
+      mirror[i] = x;
+    }
+}
+
 /** How a {@link LiveConfig} stores its values. */
 export interface LiveConfigOptions {
   /**
@@ -35,8 +48,8 @@ export interface LiveConfigOptions {
  * buffer of {@link LiveConfig.handle} in others. Writing into a copy changes nothing live, and the
  * next write overwrites it, so no reader can move the live point around Tier 1 and its audit.
  *
- * Performance: `write` copies `size` doubles twice (store and mirror) and bumps a counter — no
- * allocation, no exceptions; in shared mode it adds one more copy and two atomic stores (the seqlock).
+ * Performance: `write` copies `size` doubles into the store and the mirror in one pass and bumps a
+ * counter — no allocation, no exceptions; in shared mode it adds one more copy and two atomic stores (the seqlock).
  */
 export class LiveConfig {
   // Fields set in the constructor are `declare`d so that V8 keeps their exact types (a plain
@@ -138,8 +151,7 @@ export class LiveConfig {
     if (next.length !== size) return -1;
     const generation = this.currentGeneration + 1;
     const values = this.values;
-    copy(values, next, size);
-    copy(this.mirror, values, size);
+    copyTwice(values, this.mirror, next, size);
     if (this.shared) {
       const words = this.words;
       // Odd word: readers retry until the matching even store below.
