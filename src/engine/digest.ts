@@ -92,13 +92,16 @@ export function rejectionName(code: number): string {
  * any field that is not a number or could not be read. One instance is reused for every digest.
  */
 export class DigestFields {
-  objective = Number.NaN;
-  generation = Number.NaN;
-  timestamp = Number.NaN;
-  constraintMargin = Number.NaN;
-  latencyP99 = Number.NaN;
-  throughput = Number.NaN;
-  errorRate = Number.NaN;
+  // Started as `undefined` (every read overwrites them) so that V8 keeps these fields tagged: they
+  // then hold the host's own number objects, and passing one on (to the window) boxes nothing. As
+  // double fields, every digest would allocate a fresh heap number there.
+  objective: number = undefined as unknown as number;
+  generation: number = undefined as unknown as number;
+  timestamp: number = undefined as unknown as number;
+  constraintMargin: number = undefined as unknown as number;
+  latencyP99: number = undefined as unknown as number;
+  throughput: number = undefined as unknown as number;
+  errorRate: number = undefined as unknown as number;
 }
 
 /** True when an optional numeric field is absent (undefined) or a number other than NaN. */
