@@ -186,19 +186,17 @@ describe("fromEngine", () => {
     const clock = new ManualClock();
     const host = createActor(hostMachine(tunerConfig(clock))).start();
     const { engine } = tunerOf(host);
-    // A digest whose objective getter works while it is validated, then throws: a broken host object.
-    let reads = 0;
-    const digest = {
-      get objective() {
-        if (++reads > 1) throw new Error("flaky getter");
-        return 1;
-      },
-      generation: engine.generation,
-      timestamp: clock.now(),
+    // observe never throws on any digest (each field is read once), so an internal bug is
+    // simulated by breaking this engine's observe.
+    const observe = engine.observe.bind(engine);
+    engine.observe = () => {
+      throw new Error("engine bug");
     };
+    const digest = { objective: 1, generation: engine.generation, timestamp: clock.now() };
     host.send({ type: "digest", digest });
     expect(host.getSnapshot().value).toBe("failed");
-    expect((host.getSnapshot().context.error as Error).message).toBe("flaky getter");
+    expect((host.getSnapshot().context.error as Error).message).toBe("engine bug");
+    engine.observe = observe;
     expect(engine.observe({ objective: 1, generation: engine.generation, timestamp: clock.now() })).toBe(
       "closed",
     );

@@ -180,6 +180,47 @@ describe("InstabilityGovernor: trips", () => {
     }
   });
 
+  it("a huge finite objective (Number.MAX_VALUE ≈ 1.8e308) leaves spike and divergence detection working (issue 12, item 7)", () => {
+    for (const at of [3, 12, 30]) {
+      // At digest 3 the value meets a governor still collecting its history, at 12 the window
+      // that would become the baseline (digests 10–14, the first to close with 12 clean digests
+      // in the history), at 30 a warm governor.
+      const governor = new InstabilityGovernor({ divergenceWindows: 2, minHistory: 12 });
+      const prng = Prng.fromSeed(13, 0);
+      for (let t = 0; t < 40; t++) {
+        governor.observe(t === at ? Number.MAX_VALUE : 1 + 0.1 * prng.normal(), t);
+        if ((t + 1) % DIGESTS_PER_WINDOW === 0) governor.closeWindow(t);
+      }
+      expect(Number.isFinite(governor.cleanMean)).toBe(true);
+      expect(governor.cleanSigma).toBeLessThan(1);
+      // Divergence: windows at twice the level.
+      let verdict: GovernorCode = GovernorCode.Healthy;
+      for (let w = 0; w < 2; w++) {
+        for (let i = 0; i < DIGESTS_PER_WINDOW; i++) governor.observe(2, 100 + w);
+        verdict = governor.closeWindow(100 + w);
+      }
+      expect(verdict).toBe(GovernorCode.Divergence);
+      // Spike: a burst at 50 × the level.
+      governor.reset();
+      for (let t = 0; t < 20; t++) governor.observe(1 + 0.1 * prng.normal(), 200 + t);
+      for (let i = 1; i < 3; i++) expect(governor.observe(50, 300 + i)).toBe(GovernorCode.Healthy);
+      expect(governor.observe(50, 303)).toBe(GovernorCode.Spike);
+    }
+  });
+
+  it("a held run of huge values is a spike, even before the history is complete; huge negative ones are left out", () => {
+    const governor = new InstabilityGovernor();
+    expect(governor.observe(1, 0)).toBe(GovernorCode.Healthy);
+    expect(governor.observe(-Number.MAX_VALUE, 1)).toBe(GovernorCode.Healthy);
+    expect(governor.cleanCount).toBe(1);
+    expect(governor.observe(Number.MAX_VALUE, 2)).toBe(GovernorCode.Healthy);
+    expect(governor.observe(1e300, 3)).toBe(GovernorCode.Healthy);
+    expect(governor.anomalousRun).toBe(2);
+    expect(governor.observe(Number.MAX_VALUE, 4)).toBe(GovernorCode.Spike);
+    expect(governor.cleanCount).toBe(1);
+    expect(governor.cleanMean).toBe(1);
+  });
+
   it("resetBaseline makes the next window the baseline", () => {
     const governor = warmGovernor({ divergenceWindows: 1 });
     governor.resetBaseline();

@@ -26,6 +26,21 @@ describe("LiveConfig", () => {
     expect([...live.values]).toEqual([0.7, 0.3]);
   });
 
+  it("keeps a mirror for readers that every write and rollback rewrites; writing it changes nothing live", () => {
+    const live = new LiveConfig([0.5, 0.5]);
+    expect(live.mirror).not.toBe(live.values);
+    expect([...live.mirror]).toEqual([0.5, 0.5]);
+    live.setBaseline();
+    live.mirror[0] = 1e9;
+    expect([...live.values]).toEqual([0.5, 0.5]);
+    expect(live.generation).toBe(0);
+    live.write(new Float64Array([0.6, 0.4]));
+    expect([...live.mirror]).toEqual([0.6, 0.4]);
+    live.mirror[1] = -1;
+    live.restoreBaseline();
+    expect([...live.mirror]).toEqual([0.5, 0.5]);
+  });
+
   it("refuses a vector of the wrong length without changing anything", () => {
     const live = new LiveConfig([1, 2]);
     expect(live.write(new Float64Array([5]))).toBe(-1);

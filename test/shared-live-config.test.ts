@@ -42,9 +42,23 @@ describe("shared LiveConfig", () => {
     expect(handle.buffer).toBeInstanceOf(SharedArrayBuffer);
     expect(handle.size).toBe(3);
     expect(handle.buffer.byteLength).toBe(sharedByteLength(3));
-    expect(live.values.buffer).toBe(handle.buffer);
-    expect(live.values.byteOffset).toBe(SHARED_HEADER_BYTES);
+    // The shared buffer holds a published copy of the values, after the header.
+    const published = new Float64Array(handle.buffer, SHARED_HEADER_BYTES, 3);
+    expect([...published]).toEqual([1, 2, 3]);
+    expect(live.values.buffer).not.toBe(handle.buffer);
     expect([...live.values]).toEqual([1, 2, 3]);
+  });
+
+  it("a thread writing into the shared buffer changes nothing live; the next write overwrites it", () => {
+    const live = new LiveConfig([1, 2], { shared: true });
+    const published = new Float64Array(live.handle!.buffer, SHARED_HEADER_BYTES, 2);
+    published[0] = 1e9;
+    expect([...live.values]).toEqual([1, 2]);
+    expect(live.generation).toBe(0);
+    live.write(new Float64Array([3, 4]));
+    const out = new Float64Array(2);
+    expect(readShared(live.handle!, out)).toBe(1);
+    expect([...out]).toEqual([3, 4]);
   });
 
   it("reads the current values and their generation in the same thread", () => {

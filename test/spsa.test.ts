@@ -519,4 +519,31 @@ describe("options, limits and helpers", () => {
     for (let i = 0; i < 2000; i++) m.add(Math.sqrt(6) * 4 * rng.normal());
     expect(m.noiseSd).toBeGreaterThan(3);
   });
+
+  it("NoiseModel leaves out a second difference too large for its statistics (issue 12, item 7)", () => {
+    const rng = Prng.fromSeed(6, 1);
+    for (const huge of [Number.MAX_VALUE, -Number.MAX_VALUE, 1e200]) {
+      const m = new NoiseModel();
+      m.add(1);
+      // Before the Huber clipping starts, one such value would make the variance Infinity for good.
+      m.add(huge);
+      for (let i = 0; i < 400; i++) m.add(Math.sqrt(6) * rng.normal()); // σ = 1
+      expect(m.samples).toBe(401);
+      expect(m.noiseSd).toBeGreaterThan(0.85);
+      expect(m.noiseSd).toBeLessThan(1.15);
+    }
+  });
+
+  it("SpsaCore takes no window value too large for its statistics as a measurement (issue 12, item 7)", () => {
+    const core = makeCore(unitRegistry(1), { a: 0.1, c: 0.1 });
+    const out = new Float64Array(1);
+    core.beginIteration();
+    expect(core.recordPlus(Number.MAX_VALUE)).toBe(false);
+    expect(core.recordPlus(1)).toBe(true);
+    expect(core.recordMinus(-Number.MAX_VALUE)).toBe(false);
+    expect(core.recordMinus(2)).toBe(true);
+    expect(core.recordCentre(Number.MAX_VALUE)).toBe(false);
+    expect(core.commit(out)).toBe(CommitResult.Stepped);
+    expect(Number.isFinite(core.gradient[0]!)).toBe(true);
+  });
 });

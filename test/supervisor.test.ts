@@ -40,17 +40,18 @@ function feedAll(
   }
 }
 
-/** A digest whose objective getter passes validation, then throws: the engine actor fails on it. */
+/**
+ * Breaks `engine` so that its next observe throws, as an internal bug would: observe itself never
+ * throws on any digest (each field is read once), so the test breaks this engine's next observe,
+ * and returns an ordinary digest to send it.
+ */
 function poisonDigest(engine: Engine, now: number) {
-  let reads = 0;
-  return {
-    get objective() {
-      if (++reads > 1) throw new Error("poisoned digest");
-      return 1;
-    },
-    generation: engine.generation,
-    timestamp: now,
+  const observe = engine.observe.bind(engine);
+  engine.observe = () => {
+    engine.observe = observe; // once: later calls see the real (closed) engine
+    throw new Error("poisoned digest");
   };
+  return { objective: 1, generation: engine.generation, timestamp: now };
 }
 
 const tick = () => new Promise((resolve) => setTimeout(resolve, 0));

@@ -120,14 +120,14 @@ export interface EngineConfig<N extends string = string> {
   /** The control-safety layer: SafeMode, governor, thrashing, change budget, breakers (all on by default). */
   readonly safety?: SafetyOptions | undefined;
   /**
-   * The actuator hook: called synchronously after every apply and rollback with the live values
-   * (raw units, registry order; read them, do not keep the array) and the new generation, to push
+   * The actuator hook: called synchronously after every apply and rollback with a copy of the live
+   * values (raw units, registry order; writing into it changes nothing live) and the new generation, to push
    * them to the real system. It runs behind a circuit breaker; a throw rolls the values back to the
    * baseline, and an open breaker freezes the engine until a probe succeeds.
    *
    * It may be async: a returned promise that rejects, or that does not settle within 10 s, counts
-   * as a failure exactly like a throw (never an unhandled rejection). The array is the engine's
-   * own and changes with the next apply, so copy the values before the first `await`.
+   * as a failure exactly like a throw (never an unhandled rejection). The engine reuses the array
+   * and rewrites it before the next call, so copy the values before the first `await`.
    */
   readonly onApply?: ((values: Float64Array, generation: number) => void | PromiseLike<void>) | undefined;
   /**

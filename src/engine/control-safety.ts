@@ -20,7 +20,6 @@ import { RollbackReason } from "../hotpath/rollback-reason.js";
 import { Violation } from "../hotpath/violation.js";
 import { clockFromScheduler } from "../runtime/scheduler-clock.js";
 import type { ResolvedEngineConfig } from "./config.js";
-import type { Digest } from "./digest.js";
 import type { ParamRegistry } from "./registry.js";
 import { ChangeBudget, ChangeBudgetCode } from "./safety/change-budget.js";
 import { EventRate } from "./safety/event-rate.js";
@@ -82,6 +81,8 @@ export const NON_FINITE_BURST = 3;
 const AUDIT_HIGH = reasonMask("auditHighWater");
 const CONSTRAINT_VIOLATION = reasonMask("constraintViolation");
 const CONSTRAINT_EMERGENCY = reasonMask("constraintEmergency");
+const EVAL_TIMEOUTS = reasonMask("evalTimeouts");
+const BREAKER_OPEN = reasonMask("breakerOpen");
 
 /**
  * The engine's control-safety layer: the SafeMode reasons it raises and clears, the triggers that
@@ -125,6 +126,8 @@ export class ControlSafety {
   private readonly violations: EventRate;
   private readonly rollbacks: EventRate;
   private readonly actuator: GuardedCallback<[Float64Array, number]> | undefined;
+  /** What `onApply` is handed: a copy of the live values refreshed before each call, never the store. */
+  private readonly pushed: Float64Array;
   private readonly sinkGuard: GuardedCallback<[readonly AuditEvent[]]> | undefined;
   /** Audit batches the sink has not taken yet (offered again, oldest first). */
   private readonly undelivered: AuditEvent[][] = [];
@@ -139,8 +142,11 @@ export class ControlSafety {
   /** Whether the governor found anomalous digests in the window being measured (its value is not the point's). */
   private windowAnomalous = false;
   private rollingBackForActuator = false;
-  /** The cycle stalled and is returning to the centre; SafeMode freezes once it is there. */
-  private stalling = false;
+  /**
+   * Reasons waiting for the live point to be back at the SPSA centre before they freeze (a stall,
+   * an open breaker): freezing first would leave a perturbed point live. See {@link onLiveAtCentre}.
+   */
+  private freezeAtCentre = 0;
   /** SPSA centre (unit cube) at the latest clean digest: where the tuner stood while all was well. */
   private readonly cleanCentre: Float64Array;
   /** Whether the centre moved since {@link cleanCentre} was taken. */
@@ -169,6 +175,7 @@ export class ControlSafety {
       Math.max(audit.highWaterMark + 1, audit.capacity - AUDIT_RESERVE),
     );
     this.budgetReference = Float64Array.from(live.values);
+    this.pushed = new Float64Array(n);
     this.cleanCentre = Float64Array.from(core.centre);
     this.goodCentre = Float64Array.from(core.centre);
     this.governor = safety.governor === undefined ? undefined : new InstabilityGovernor(safety.governor);
@@ -246,9 +253,13 @@ export class ControlSafety {
    * finite value of that generation, blames the apply: it trips the governor and rolls back.
    * Stale digests, and more while the reason is active, are only rejected.
    */
-  onNonFiniteDigest(digest: unknown, now: number): void {
+  onNonFiniteDigest(generation: number, now: number): void {
     const governor = this.governor;
-    if (governor === undefined || (this.reasonBits & NON_FINITE) !== 0 || !this.isForLiveGeneration(digest))
+    if (
+      governor === undefined ||
+      (this.reasonBits & NON_FINITE) !== 0 ||
+      generation !== this.host.live.generation
+    )
       return;
     this.nonFiniteRun++;
     if (this.nonFiniteRun < NON_FINITE_BURST) return;
@@ -269,7 +280,8 @@ export class ControlSafety {
     if (governor === undefined) return;
     const verdict = governor.observe(objective, now);
     if (verdict !== GovernorCode.Healthy) this.onSpike(verdict);
-    else if (governor.anomalousRun > 0) {
+    // A huge negative outlier is no spike, but no measurement of the point either.
+    else if (governor.anomalousRun > 0 || governor.outlier) {
       this.windowTroubled = true;
       this.windowAnomalous = true;
     } else if (this.centreMovedSinceClean) {
@@ -328,7 +340,7 @@ export class ControlSafety {
       this.goodCentre.set(this.host.core.centre);
     const healthy = !this.windowTroubled;
     this.windowTroubled = false;
-    this.stalling = false;
+    this.freezeAtCentre &= ~EVAL_TIMEOUTS;
     // Digests flow again: the stall is over.
     this.clear("evalTimeouts");
     if (healthy) {
@@ -339,19 +351,22 @@ export class ControlSafety {
     if (this.modeLevel !== 0) this.sendSafeMode({ type: healthy ? "window.healthy" : "window.unhealthy" });
   }
 
-  /** The SPSA cycle stalled (telemetry stopped): it returns to the centre, then {@link freezeIfStalled}. */
+  /** The SPSA cycle stalled (telemetry stopped): it returns to the centre, then {@link onLiveAtCentre}. */
   onStalled(): void {
-    this.stalling = true;
+    this.freezeAtCentre |= EVAL_TIMEOUTS;
   }
 
   /**
-   * Telemetry stalled: once the live point is back at the centre (the point believed best), freeze
-   * until digests flow again. Freezing first would leave a perturbed point live.
+   * The SPSA cycle has brought the live point back to its centre (the point believed best), or Tier
+   * 1 refused to: the reasons that were waiting for it freeze now (until digests flow again, or the
+   * breakers close).
    */
-  freezeIfStalled(): void {
-    if (!this.stalling) return;
-    this.stalling = false;
-    this.raise("evalTimeouts");
+  onLiveAtCentre(): void {
+    const pending = this.freezeAtCentre;
+    if (pending === 0) return;
+    this.freezeAtCentre = 0;
+    if ((pending & EVAL_TIMEOUTS) !== 0) this.raise("evalTimeouts");
+    if ((pending & BREAKER_OPEN) !== 0) this.raise("breakerOpen");
   }
 
   // ---- Applies and rollbacks ----
@@ -426,20 +441,28 @@ export class ControlSafety {
   pushToActuator(): void {
     const actuator = this.actuator;
     if (actuator === undefined || this.rollingBackForActuator) return;
-    const live = this.host.live;
-    if (actuator.call(live.values, live.generation) !== GuardedCallResult.Failed) return;
+    if (this.callActuator(actuator) !== GuardedCallResult.Failed) return;
     this.onActuatorFailed(actuator);
+  }
+
+  /**
+   * Hands the live values and generation to `onApply` as a fresh copy: a hook that writes into what
+   * it is given cannot change the live store around Tier 1.
+   */
+  private callActuator(actuator: GuardedCallback<[Float64Array, number]>): GuardedCallResult {
+    const live = this.host.live;
+    this.pushed.set(live.values);
+    return actuator.call(this.pushed, live.generation);
   }
 
   /** The actuator failed: roll back to the baseline and push it to the real system too. */
   private onActuatorFailed(actuator: GuardedCallback<[Float64Array, number]>): void {
     if (this.rollingBackForActuator) return;
-    const live = this.host.live;
     this.rollingBackForActuator = true;
     try {
       this.autoRollback(RollbackReason.SafeMode, `actuator failed: ${errorMessage(actuator.lastError)}`);
       // The baseline must reach the real system too (the breaker may refuse it while open).
-      actuator.call(live.values, live.generation);
+      this.callActuator(actuator);
     } finally {
       this.rollingBackForActuator = false;
     }
@@ -454,6 +477,7 @@ export class ControlSafety {
     this.host.cancelPaced("return");
     this.reasonBits |= reasonMask("manualHalt");
     this.sendSafeMode({ type: "halt", reason: note });
+    this.onLiveAtCentre();
   }
 
   /** Asks the chart to leave `halted` with a (non-blank) acknowledgement. */
@@ -524,6 +548,8 @@ export class ControlSafety {
       this.host.cancelPaced("return");
     }
     this.sendSafeMode({ type: "reason.raised", reason });
+    // Applies are blocked from here on, so no return to the centre can come: raise the waiting ones.
+    if (level >= FROZEN) this.onLiveAtCentre();
   }
 
   /** A reason's exit condition holds: take it out of the set (the chart decides when to step down). */
@@ -697,15 +723,6 @@ export class ControlSafety {
     this.host.sendSpsa({ type: "reset" });
   }
 
-  /** Whether a (rejected) digest claims the live generation; false when its fields cannot be read. */
-  private isForLiveGeneration(digest: unknown): boolean {
-    try {
-      return (digest as Digest).generation === this.host.live.generation;
-    } catch {
-      return false;
-    }
-  }
-
   // ---- Circuit breakers ----
 
   /** Whether every circuit breaker is closed (verified working), not merely not open. */
@@ -733,23 +750,37 @@ export class ControlSafety {
           return;
         }
         if (guard.state !== "halfOpen") return;
-        const live = this.host.live;
-        if (guard === (this.actuator as unknown)) this.actuator?.call(live.values, live.generation);
-        else this.deliverToSink([]);
+        if (guard === (this.actuator as unknown)) {
+          if (this.actuator !== undefined) this.callActuator(this.actuator);
+        } else this.deliverToSink([]);
         this.host.afterWork();
       }, delay),
     );
   }
 
-  /** An open breaker freezes the engine; after its backoff a probe call tries to close it. */
+  /**
+   * An open breaker freezes the engine, at the centre like a stall: when a perturbed point may be
+   * live, the cycle is reset, which brings the centre back through Tier 1 (paced, audited) and then
+   * calls {@link onLiveAtCentre}. When applies are already blocked nothing can move, so it freezes
+   * at once. After the backoff a probe call tries to close the breaker.
+   */
   private watchBreaker<A extends readonly unknown[]>(guard: GuardedCallback<A> | undefined): void {
     if (guard === undefined) return;
     guard.on("breaker.opened", (event) => {
-      this.raise("breakerOpen");
+      const host = this.host;
+      if ((this.reasonBits & BREAKER_OPEN) !== 0 || host.executor.mode[0] !== 0 || host.isClosed())
+        this.raise("breakerOpen");
+      else if ((this.freezeAtCentre & BREAKER_OPEN) === 0) {
+        this.freezeAtCentre |= BREAKER_OPEN;
+        host.cancelPaced("decision");
+        host.sendSpsa({ type: "reset" });
+      }
       this.scheduleProbe(guard, event.backoffMs);
     });
     guard.on("breaker.closed", () => {
-      if (this.breakersClosed()) this.clear("breakerOpen");
+      if (!this.breakersClosed()) return;
+      this.freezeAtCentre &= ~BREAKER_OPEN;
+      this.clear("breakerOpen");
     });
   }
 }

@@ -86,10 +86,116 @@ export function rejectionName(code: number): string {
     : "Unknown";
 }
 
+/**
+ * A digest's fields, each read once from the host's object by {@link readDigest}. An optional
+ * field that is absent is NaN (a present one may not be NaN, so the two cannot be confused), as is
+ * any field that is not a number or could not be read. One instance is reused for every digest.
+ */
+export class DigestFields {
+  // Started as `undefined` (every read overwrites them) so that V8 keeps these fields tagged: they
+  // then hold the host's own number objects, and passing one on (to the window) boxes nothing. As
+  // double fields, every digest would allocate a fresh heap number there.
+  objective: number = undefined as unknown as number;
+  generation: number = undefined as unknown as number;
+  timestamp: number = undefined as unknown as number;
+  constraintMargin: number = undefined as unknown as number;
+  latencyP99: number = undefined as unknown as number;
+  throughput: number = undefined as unknown as number;
+  errorRate: number = undefined as unknown as number;
+}
+
 /** True when an optional numeric field is absent (undefined) or a number other than NaN. */
 function isOptionalMetric(value: unknown): boolean {
   return value === undefined || (typeof value === "number" && !Number.isNaN(value));
 }
+
+/** `value` when it is a number, else NaN. */
+function numberOrNaN(value: unknown): number {
+  return typeof value === "number" ? value : Number.NaN;
+}
+
+/**
+ * Reads every field of the host's digest `d` exactly once into `out`, and checks that they are
+ * well formed: returns {@link DIGEST_ACCEPTED} or {@link DigestRejection.Malformed}.
+ *
+ * @remarks
+ * Nothing about `d` is trusted: a getter or Proxy may answer differently on each read, or throw.
+ * Reading each field once and using only the copies makes what is validated what is used. A read
+ * that throws is caught (the digest is Malformed; fields read before it keep their values). `out`
+ * is written after every read is done, so a getter that re-enters `observe` cannot mix two digests.
+ * Allocation-free; never throws.
+ */
+export function readDigest(d: unknown, out: DigestFields): number {
+  let objective: unknown;
+  let generation: unknown;
+  let timestamp: unknown;
+  let constraintMargin: unknown;
+  let latencyP99: unknown;
+  let throughput: unknown;
+  let errorRate: unknown;
+  let readable = typeof d === "object" && d !== null;
+  if (readable) {
+    try {
+      const fields = d as Record<string, unknown>;
+      objective = fields.objective;
+      generation = fields.generation;
+      timestamp = fields.timestamp;
+      constraintMargin = fields.constraintMargin;
+      latencyP99 = fields.latencyP99;
+      throughput = fields.throughput;
+      errorRate = fields.errorRate;
+    } catch {
+      readable = false;
+    }
+  }
+  out.objective = numberOrNaN(objective);
+  out.generation = numberOrNaN(generation);
+  out.timestamp = numberOrNaN(timestamp);
+  out.constraintMargin = numberOrNaN(constraintMargin);
+  out.latencyP99 = numberOrNaN(latencyP99);
+  out.throughput = numberOrNaN(throughput);
+  out.errorRate = numberOrNaN(errorRate);
+  if (!readable || typeof objective !== "number" || typeof generation !== "number")
+    return DigestRejection.Malformed;
+  if (!Number.isSafeInteger(generation) || generation < 0) return DigestRejection.Malformed;
+  // A NaN or infinite timestamp would slip through every time comparison.
+  if (timestamp !== undefined && (typeof timestamp !== "number" || !Number.isFinite(timestamp)))
+    return DigestRejection.Malformed;
+  if (
+    !isOptionalMetric(constraintMargin) ||
+    !isOptionalMetric(latencyP99) ||
+    !isOptionalMetric(throughput) ||
+    !isOptionalMetric(errorRate)
+  )
+    return DigestRejection.Malformed;
+  return DIGEST_ACCEPTED;
+}
+
+/**
+ * Decides whether a well-formed digest (fields read by {@link readDigest}) may feed the evaluation
+ * window of `expectedGeneration`; the checks after Malformed, with the parameters of
+ * {@link checkDigest}. Allocation-free.
+ */
+export function checkDigestFields(
+  f: DigestFields,
+  expectedGeneration: number,
+  lastApplyAt: number,
+  now: number,
+  settleMs: number,
+  maxAgeMs: number,
+  maxSkewMs: number,
+): number {
+  const at = Number.isNaN(f.timestamp) ? now : f.timestamp;
+  if (!Number.isFinite(f.objective)) return DigestRejection.NonFiniteObjective;
+  if (f.generation !== expectedGeneration) return DigestRejection.WrongGeneration;
+  if (at < lastApplyAt + settleMs) return DigestRejection.Settling;
+  if (now - at > maxAgeMs) return DigestRejection.TooOld;
+  if (at > now + maxSkewMs) return DigestRejection.FromFuture;
+  return DIGEST_ACCEPTED;
+}
+
+/** Scratch for {@link checkDigest}. */
+const scratch = new DigestFields();
 
 /**
  * Decides whether a digest may feed the evaluation window of `expectedGeneration`.
@@ -108,6 +214,7 @@ function isOptionalMetric(value: unknown): boolean {
  * FromFuture. A digest without `timestamp` is taken at `now`. Boundaries are accepted
  * (`timestamp = lastApplyAt + settleMs`, `now − timestamp = maxAgeMs`, `timestamp = now + maxSkewMs`).
  * An optional field set to `undefined` counts as absent; `null` counts as present and is Malformed.
+ * Each field is read once ({@link readDigest}); the engine keeps those copies and uses nothing else.
  *
  * Performance contract: allocation-free, no closures, no exceptions escape. It never throws on
  * any input: a throwing getter or Proxy trap is a bug in the host, but telemetry must never
@@ -123,38 +230,7 @@ export function checkDigest(
   maxAgeMs: number,
   maxSkewMs: number,
 ): number {
-  if (typeof d !== "object" || d === null) return DigestRejection.Malformed;
-  let objective: unknown;
-  let generation: unknown;
-  let timestamp: unknown;
-  try {
-    const fields = d as Record<string, unknown>;
-    objective = fields.objective;
-    generation = fields.generation;
-    timestamp = fields.timestamp;
-    if (
-      !isOptionalMetric(fields.constraintMargin) ||
-      !isOptionalMetric(fields.latencyP99) ||
-      !isOptionalMetric(fields.throughput) ||
-      !isOptionalMetric(fields.errorRate)
-    ) {
-      return DigestRejection.Malformed;
-    }
-  } catch {
-    return DigestRejection.Malformed;
-  }
-  if (typeof objective !== "number" || typeof generation !== "number") return DigestRejection.Malformed;
-  if (!Number.isSafeInteger(generation) || generation < 0) return DigestRejection.Malformed;
-  let at = now;
-  if (timestamp !== undefined) {
-    // A NaN or infinite timestamp would slip through every time comparison below.
-    if (typeof timestamp !== "number" || !Number.isFinite(timestamp)) return DigestRejection.Malformed;
-    at = timestamp;
-  }
-  if (!Number.isFinite(objective)) return DigestRejection.NonFiniteObjective;
-  if (generation !== expectedGeneration) return DigestRejection.WrongGeneration;
-  if (at < lastApplyAt + settleMs) return DigestRejection.Settling;
-  if (now - at > maxAgeMs) return DigestRejection.TooOld;
-  if (at > now + maxSkewMs) return DigestRejection.FromFuture;
-  return DIGEST_ACCEPTED;
+  const malformed = readDigest(d, scratch);
+  if (malformed !== DIGEST_ACCEPTED) return malformed;
+  return checkDigestFields(scratch, expectedGeneration, lastApplyAt, now, settleMs, maxAgeMs, maxSkewMs);
 }

@@ -35,7 +35,14 @@ import { clockFromScheduler } from "../runtime/scheduler-clock.js";
 import { scopedResource } from "../runtime/scoped-resource.js";
 import { type EngineConfig, type ResolvedEngineConfig, resolveEngineConfig } from "./config.js";
 import { ControlSafety, type PacedSlot } from "./control-safety.js";
-import { checkDigest, DIGEST_ACCEPTED, type Digest, DigestRejection } from "./digest.js";
+import {
+  checkDigestFields,
+  DIGEST_ACCEPTED,
+  type Digest,
+  DigestFields,
+  DigestRejection,
+  readDigest,
+} from "./digest.js";
 import { createEngineRoot } from "./engine-actors.js";
 import {
   createWindowStats,
@@ -58,7 +65,7 @@ export type DigestVerdict =
   | "from-future"
   | "closed";
 
-/** Verdict of each {@link checkDigest} result code, keyed by the code so the two cannot drift apart. */
+/** Verdict of each digest check result code, keyed by the code so the two cannot drift apart. */
 const VERDICT_BY_CODE: { readonly [code: number]: DigestVerdict } = {
   [DIGEST_ACCEPTED]: "accepted",
   [DigestRejection.Malformed]: "malformed",
@@ -141,11 +148,16 @@ export interface EngineSnapshot<N extends string = string> {
 export interface Engine<N extends string = string> {
   /** Parameter names in registry order (the order of {@link Engine.values}). */
   readonly names: readonly N[];
-  /** The live values in raw units, registry order. Read it freely; never write it. */
+  /**
+   * The live values in raw units, registry order: a read-only mirror of the live store, which Tier 1
+   * rewrites on every apply and rollback. Reading allocates nothing. Writing into it changes nothing
+   * live (not {@link Engine.value}, not what `onApply` gets, not the generation), and the next
+   * apply overwrites it: only Tier 1 writes the store, and every write it makes is audited.
+   */
   readonly values: Float64Array;
   /**
-   * The live value of parameter `name`, raw units: `engine.values[engine.indexOf(name)]`. A map
-   * lookup and an array read; allocates nothing. Throws a {@link UsageError} for a name the engine
+   * The live value of parameter `name`, raw units, read from the live store (what
+   * `engine.values[engine.indexOf(name)]` mirrors). A map lookup and an array read; allocates nothing. Throws a {@link UsageError} for a name the engine
    * does not have (only possible with a config typed as `EngineConfig<string>`).
    */
   value(name: N): number;
@@ -250,6 +262,8 @@ class EngineImpl implements Engine {
   private readonly eventSubject = new Subject<AuditEvent>();
   private readonly control = new Subject<WindowControl>();
   private readonly windowStats = createWindowStats();
+  /** The fields of the digest being observed, each read once from the host's object. */
+  private readonly digestFields = new DigestFields();
   private readonly spsa: AnyActorRef;
   private readonly hotPath: AnyActorRef;
   private sink: Subscriber<number> | undefined;
@@ -276,7 +290,7 @@ class EngineImpl implements Engine {
     this.registry = registry;
     this.names = registry.names;
     this.live = new LiveConfig(registry.init, { shared: config.shared });
-    this.values = this.live.values;
+    this.values = this.live.mirror;
     this.shared = this.live.handle;
     this.audit = new AuditRing({
       runId: config.runId,
@@ -360,7 +374,7 @@ class EngineImpl implements Engine {
   }
 
   value(name: string): number {
-    return this.values[this.indexOf(name)]!;
+    return this.live.values[this.indexOf(name)]!;
   }
 
   indexOf(name: string): number {
@@ -380,28 +394,38 @@ class EngineImpl implements Engine {
     if (this.closed) return "closed";
     const now = this.scheduler.now();
     const c = this.config;
-    const code = checkDigest(
-      digest,
-      this.live.generation,
-      this.executor.lastApplyAt,
-      now,
-      c.settleMs,
-      c.maxAgeMs,
-      c.maxSkewMs,
-    );
+    // Each field is read once, here; only these copies are validated and used from now on (a
+    // getter may answer differently, or throw, on a second read).
+    const fields = this.digestFields;
+    let code = readDigest(digest, fields);
+    if (code === DIGEST_ACCEPTED)
+      code = checkDigestFields(
+        fields,
+        this.live.generation,
+        this.executor.lastApplyAt,
+        now,
+        c.settleMs,
+        c.maxAgeMs,
+        c.maxSkewMs,
+      );
+    // Copied before anything can call back into the host (onApply), which may observe again.
+    const objective = fields.objective;
+    const margin = fields.constraintMargin;
     if (code !== DIGEST_ACCEPTED) {
-      this.reject(code, digest, now);
-      if (code === DigestRejection.NonFiniteObjective) this.safety.onNonFiniteDigest(digest, now);
+      const generation = fields.generation;
+      this.reject(code, fields, now);
+      if (code === DigestRejection.NonFiniteObjective) this.safety.onNonFiniteDigest(generation, now);
       return VERDICT_BY_CODE[code] ?? "malformed";
     }
     this.accepted++;
-    if (c.captureDigests) this.captureAccepted(digest, now);
+    if (c.captureDigests) this.captureDigest(AuditRecordType.DigestAccepted, this.proposalId, 0, fields, now);
     const safety = this.safety;
-    safety.observeObjective(digest.objective, now);
-    const margin = digest.constraintMargin;
-    if (margin !== undefined) safety.onConstraintMargin(margin);
-    if (!this.core.seekingFeasibility) this.sink?.next(digest.objective);
-    else if (margin !== undefined) this.sink?.next(-margin);
+    safety.observeObjective(objective, now);
+    // An absent margin is NaN (a present one never is).
+    const hasMargin = !Number.isNaN(margin);
+    if (hasMargin) safety.onConstraintMargin(margin);
+    if (!this.core.seekingFeasibility) this.sink?.next(objective);
+    else if (hasMargin) this.sink?.next(-margin);
     this.afterWork();
     return "accepted";
   }
@@ -586,7 +610,7 @@ class EngineImpl implements Engine {
         if (this.isLiveAtCentre()) {
           this.cancelPaced("return");
           this.control.next("open");
-          this.safety.freezeIfStalled();
+          this.safety.onLiveAtCentre();
           return;
         }
         // Digests measured before the return belong to the old point, so the window opens only
@@ -596,7 +620,7 @@ class EngineImpl implements Engine {
           target.set(core.centre);
           this.applyTarget(ApplyKind.Centre);
           this.control.next("open");
-          this.safety.freezeIfStalled();
+          this.safety.onLiveAtCentre();
         });
       },
       recordPlus: ({ event }: { event: SpsaMachineEvent }) => void core.recordPlus(windowValue(event)),
@@ -788,76 +812,45 @@ class EngineImpl implements Engine {
     return true;
   }
 
-  /** Writes an accepted (so well-formed) digest with every field replay needs; absent fields become NaN. */
-  private captureAccepted(d: Digest, now: number): void {
+  /** Writes a digest with every field replay needs (capture on); absent or unusable fields are NaN. */
+  private captureDigest(
+    type: AuditRecordType,
+    proposal: number,
+    code: number,
+    f: DigestFields,
+    now: number,
+  ): void {
     this.audit.writeDigest(
-      AuditRecordType.DigestAccepted,
+      type,
       now,
       this.live.generation,
-      this.proposalId,
-      0,
-      d.objective,
-      d.generation,
-      d.timestamp ?? Number.NaN,
-      d.constraintMargin ?? Number.NaN,
-      d.latencyP99 ?? Number.NaN,
-      d.throughput ?? Number.NaN,
-      d.errorRate ?? Number.NaN,
-    );
-  }
-
-  /** Writes a rejected digest with every field replay needs (capture on); absent or unusable fields become NaN. */
-  private captureRejected(code: number, digest: unknown, now: number): void {
-    const field = (d: Record<string, unknown>, key: string): number =>
-      typeof d[key] === "number" ? (d[key] as number) : Number.NaN;
-    let d: Record<string, unknown> = {};
-    try {
-      if (typeof digest === "object" && digest !== null) d = { ...(digest as Record<string, unknown>) };
-    } catch {
-      // A digest whose getters throw is captured without its fields.
-    }
-    this.audit.writeDigest(
-      AuditRecordType.DigestRejected,
-      now,
-      this.live.generation,
-      -1,
+      proposal,
       code,
-      field(d, "objective"),
-      field(d, "generation"),
-      field(d, "timestamp"),
-      field(d, "constraintMargin"),
-      field(d, "latencyP99"),
-      field(d, "throughput"),
-      field(d, "errorRate"),
+      f.objective,
+      f.generation,
+      f.timestamp,
+      f.constraintMargin,
+      f.latencyP99,
+      f.throughput,
+      f.errorRate,
     );
   }
 
-  private reject(code: number, digest: unknown, now: number): void {
+  /** Counts and audits a rejected digest, from the fields read once (NaN where unusable). */
+  private reject(code: number, f: DigestFields, now: number): void {
     this.rejected++;
-    if (this.config.captureDigests) {
-      this.captureRejected(code, digest, now);
-      this.afterWork();
-      return;
-    }
-    let value = Number.NaN;
-    let generation = Number.NaN;
-    try {
-      const d = digest as { objective?: unknown; generation?: unknown };
-      if (typeof d?.objective === "number") value = d.objective;
-      if (typeof d?.generation === "number") generation = d.generation;
-    } catch {
-      // A digest whose getters throw is audited without its fields.
-    }
-    this.audit.write(
-      AuditRecordType.DigestRejected,
-      now,
-      this.live.generation,
-      -1,
-      code,
-      -1,
-      value,
-      generation,
-    );
+    if (this.config.captureDigests) this.captureDigest(AuditRecordType.DigestRejected, -1, code, f, now);
+    else
+      this.audit.write(
+        AuditRecordType.DigestRejected,
+        now,
+        this.live.generation,
+        -1,
+        code,
+        -1,
+        f.objective,
+        f.generation,
+      );
     this.afterWork();
   }
 

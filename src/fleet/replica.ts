@@ -80,8 +80,13 @@ export interface ReplicaStatus {
  */
 export class Replica {
   readonly names: readonly string[];
-  /** The live values in raw units, registry order (read only). */
+  /**
+   * A copy of the live values in raw units, registry order, rewritten by every apply: writing into
+   * it changes nothing live (only the Tier-1 executor writes the store).
+   */
   readonly values: Float64Array;
+  /** The live store itself, read by the replica's own steps. */
+  private readonly live: LiveConfig;
   private readonly keys: FleetKeys;
   private readonly registry: ParamRegistry;
   private readonly executor: Executor;
@@ -113,7 +118,8 @@ export class Replica {
     this.registry = new ParamRegistry(resolved.params);
     this.names = this.registry.names;
     const live = new LiveConfig(this.registry.init);
-    this.values = live.values;
+    this.live = live;
+    this.values = live.mirror;
     this.audit = new AuditRing({ runId: options.runId, capacity: 256, paramNames: this.names });
     this.executor = new Executor(this.registry, live, resolved.guardrails, this.audit);
     this.target = Float64Array.from(this.registry.init);
@@ -199,7 +205,7 @@ export class Replica {
       generation: this.liveGeneration,
       targetGeneration: this.targetGeneration,
       epoch: this.epoch,
-      values: this.registry.toRecord(this.values),
+      values: this.registry.toRecord(this.live.values),
       rejected: { ...this.verifier.rejected },
       accepted: this.accepted,
       tier1Refusals: this.tier1Refusals,
@@ -261,7 +267,7 @@ export class Replica {
     }
     let reached = true;
     for (let i = 0; i < this.registry.size; i++) {
-      const live = this.values[i]!;
+      const live = this.live.values[i]!;
       const limit = this.executor.maxDeltaInForce(i);
       const want = this.target[i]!;
       const move = Math.max(-limit, Math.min(limit, want - live));
@@ -295,7 +301,7 @@ export class Replica {
   }
 
   private sameAsLive(): boolean {
-    for (let i = 0; i < this.registry.size; i++) if (this.values[i] !== this.target[i]) return false;
+    for (let i = 0; i < this.registry.size; i++) if (this.live.values[i] !== this.target[i]) return false;
     return true;
   }
 

@@ -14,6 +14,19 @@ function copy(target: Float64Array, source: Float64Array, size: number): void {
   else for (let i = 0; i < size; i++) target[i] = source[i]!;
 }
 
+/** Copies `size` values from `source` into both `target` and `mirror` (same lengths), in one pass. */
+function copyTwice(target: Float64Array, mirror: Float64Array, source: Float64Array, size: number): void {
+  if (size > BULK_COPY_THRESHOLD) {
+    target.set(source);
+    mirror.set(source);
+  } else
+    for (let i = 0; i < size; i++) {
+      const x = source[i]!;
+      target[i] = x;
+      mirror[i] = x;
+    }
+}
+
 /** How a {@link LiveConfig} stores its values. */
 export interface LiveConfigOptions {
   /**
@@ -30,11 +43,13 @@ export interface LiveConfigOptions {
  * @remarks
  * The generation starts at 0 and every {@link LiveConfig.write} adds 1; it is never reused, so a
  * digest stamped with a generation names exactly one vector. The only writer is the Tier-1
- * executor; everyone else reads {@link LiveConfig.values} (without allocating) or, from another
- * thread, reads the shared buffer through {@link LiveConfig.handle}.
+ * executor. The store itself ({@link LiveConfig.values}) stays inside the engine; readers outside
+ * it get copies that every write refreshes: {@link LiveConfig.mirror} in this thread, the shared
+ * buffer of {@link LiveConfig.handle} in others. Writing into a copy changes nothing live, and the
+ * next write overwrites it, so no reader can move the live point around Tier 1 and its audit.
  *
- * Performance: `write` copies `size` doubles and bumps a counter — no allocation, no exceptions;
- * in shared mode it adds two atomic stores (the seqlock).
+ * Performance: `write` copies `size` doubles into the store and the mirror in one pass and bumps a
+ * counter — no allocation, no exceptions; in shared mode it adds one more copy and two atomic stores (the seqlock).
  */
 export class LiveConfig {
   // Fields set in the constructor are `declare`d so that V8 keeps their exact types (a plain
@@ -42,10 +57,15 @@ export class LiveConfig {
   /** Number of parameters. */
   declare readonly size: number;
   /**
-   * The live values, raw units, registry order. Read freely; write only through
-   * {@link LiveConfig.write} (the executor), or readers and generations lose their meaning.
+   * The live values, raw units, registry order: the store itself, for the engine's own code. Write
+   * only through {@link LiveConfig.write} (the executor); never hand it out (see {@link mirror}).
    */
   declare readonly values: Float64Array;
+  /**
+   * A copy of the live values for readers (`engine.values`), rewritten by every write. Writing
+   * into it changes nothing live; the next write overwrites it.
+   */
+  declare readonly mirror: Float64Array;
   /** Transferable description of the shared buffer, or `undefined` when not shared. */
   declare readonly handle: SharedLiveConfigHandle | undefined;
   declare private readonly baselineValues: Float64Array;
@@ -55,6 +75,8 @@ export class LiveConfig {
   declare private readonly shared: boolean;
   declare private readonly words: Int32Array;
   declare private readonly slots: Float64Array;
+  /** The values in the shared buffer, what other threads read (empty when not shared). */
+  declare private readonly published: Float64Array;
   private sequence = 0;
 
   /**
@@ -69,15 +91,19 @@ export class LiveConfig {
       const buffer = new SharedArrayBuffer(sharedByteLength(size));
       this.words = new Int32Array(buffer, 0, 2);
       this.slots = new Float64Array(buffer, 8, size + 1);
-      this.values = new Float64Array(buffer, SHARED_HEADER_BYTES, size);
+      this.published = new Float64Array(buffer, SHARED_HEADER_BYTES, size);
       this.handle = { buffer, size };
     } else {
       this.words = new Int32Array(0);
       this.slots = new Float64Array(0);
-      this.values = new Float64Array(size);
+      this.published = new Float64Array(0);
       this.handle = undefined;
     }
+    this.values = new Float64Array(size);
+    this.mirror = new Float64Array(size);
     for (let i = 0; i < size; i++) this.values[i] = initial[i]!;
+    this.mirror.set(this.values);
+    if (this.shared) this.published.set(this.values);
     this.baselineValues = new Float64Array(size);
   }
 
@@ -125,17 +151,16 @@ export class LiveConfig {
     if (next.length !== size) return -1;
     const generation = this.currentGeneration + 1;
     const values = this.values;
+    copyTwice(values, this.mirror, next, size);
     if (this.shared) {
       const words = this.words;
       // Odd word: readers retry until the matching even store below.
       this.sequence = (this.sequence + 1) | 0;
       Atomics.store(words, SEQLOCK_WORD, this.sequence);
       this.slots[0] = generation;
-      copy(values, next, size);
+      copy(this.published, values, size);
       this.sequence = (this.sequence + 1) | 0;
       Atomics.store(words, SEQLOCK_WORD, this.sequence);
-    } else {
-      copy(values, next, size);
     }
     this.currentGeneration = generation;
     return generation;

@@ -1,4 +1,5 @@
 import type { ConfigIssue } from "../../errors.js";
+import { STATISTIC_LIMIT, withinStatisticRange } from "../statistic-range.js";
 import { EventRate } from "./event-rate.js";
 import { type NumericRule, numericOptionIssues, throwOnIssues, withDefaults } from "./option-issues.js";
 
@@ -150,6 +151,13 @@ function resolveOptions(options: InstabilityGovernorOptions): ResolvedGovernorOp
  * raise the mean and σ it is judged against, nor make normal values look anomalous afterwards.
  * Every finite digest does count towards the current window's mean for the divergence rule.
  *
+ * A finite value beyond ±`STATISTIC_LIMIT` (1e150) is an outlier: adding or squaring it would
+ * overflow the statistics to ±Infinity or NaN and switch both rules off for good. It never enters
+ * the clean history, counts in the window's mean at the bound (such a window never becomes the
+ * baseline), and a positive one (worse than any
+ * measurement) is anomalous whatever the history holds, so a run of them trips "spike"; a negative
+ * one is neither clean nor part of a spike run ({@link InstabilityGovernor.outlier} says so).
+ *
  * Divergence compares the mean of each closed window with the baseline window: the first window
  * closed, after construction, {@link InstabilityGovernor.resetBaseline} or
  * {@link InstabilityGovernor.reset}, once the clean history holds `minHistory` digests. A window is worse when
@@ -176,6 +184,8 @@ export class InstabilityGovernor {
 
   private windowSum = 0;
   private windowCount = 0;
+  /** Whether the open window holds an outlier (its mean then says nothing about the level). */
+  private windowOutlier = false;
   private hasBaseline = false;
   private baselineMean = 0;
   private baselineSigma = 0;
@@ -186,6 +196,9 @@ export class InstabilityGovernor {
 
   /** Code of the rule behind the last trip (before any `RepeatedTrips` escalation); 0 if none. */
   lastRule: GovernorCode = GovernorCode.Healthy;
+
+  /** Whether the last value observed was finite but beyond ±`STATISTIC_LIMIT` (see the class remarks). */
+  outlier = false;
 
   /** @throws RangeError listing every invalid option. */
   constructor(options: InstabilityGovernorOptions = {}) {
@@ -232,11 +245,20 @@ export class InstabilityGovernor {
    */
   observe(value: number, now: number): GovernorCode {
     if (!Number.isFinite(value)) {
+      this.outlier = false;
       this.spikeRun = 0;
       return this.trip(GovernorCode.NonFinite, now);
     }
-    this.windowSum += value;
     this.windowCount += 1;
+    if (!withinStatisticRange(value)) {
+      this.outlier = true;
+      this.windowOutlier = true;
+      const positive = value > 0;
+      this.windowSum += positive ? STATISTIC_LIMIT : -STATISTIC_LIMIT;
+      return positive ? this.anomalous(now) : GovernorCode.Healthy;
+    }
+    this.outlier = false;
+    this.windowSum += value;
     const o = this.options;
     if (this.ringCount >= o.minHistory) {
       const sigma = Math.max(this.cleanSigma, o.sigmaFloor);
@@ -245,14 +267,8 @@ export class InstabilityGovernor {
         value > mean + o.spikeSigmas * sigma &&
         value > o.spikeRatio * Math.abs(mean) &&
         (!o.spikeBeyondBaseline || !this.hasBaseline || value - this.baselineMean > this.baselineMargin())
-      ) {
-        this.spikeRun += 1;
-        if (this.spikeRun >= o.spikeHold) {
-          this.spikeRun = 0;
-          return this.trip(GovernorCode.Spike, now);
-        }
-        return GovernorCode.Healthy;
-      }
+      )
+        return this.anomalous(now);
     }
     this.spikeRun = 0;
     this.pushClean(value);
@@ -261,19 +277,22 @@ export class InstabilityGovernor {
 
   /**
    * Closes the current evaluation window (the digests observed since the last close) at time `now`.
-   * The first window closed with `minHistory` clean digests in the history becomes the baseline
-   * (earlier ones are skipped). An empty window changes nothing.
+   * The first window closed with `minHistory` clean digests in the history, and no outlier in
+   * it, becomes the baseline (earlier ones are skipped). An empty window changes nothing.
    *
    * @remarks O(1), allocation-free; call at window cadence.
    */
   closeWindow(now: number): GovernorCode {
     if (this.windowCount === 0) return GovernorCode.Healthy;
     const mean = this.windowSum / this.windowCount;
+    const outlier = this.windowOutlier;
     this.windowSum = 0;
     this.windowCount = 0;
+    this.windowOutlier = false;
     if (!this.hasBaseline) {
-      // The baseline needs a σ from a real history: windows closed before that are skipped.
-      if (this.ringCount < this.options.minHistory) return GovernorCode.Healthy;
+      // The baseline needs a σ from a real history, and a level no outlier distorts: windows
+      // closed before that are skipped.
+      if (this.ringCount < this.options.minHistory || outlier) return GovernorCode.Healthy;
       this.hasBaseline = true;
       this.baselineMean = mean;
       this.baselineSigma = this.cleanSigma;
@@ -301,6 +320,7 @@ export class InstabilityGovernor {
     this.badWindows = 0;
     this.windowSum = 0;
     this.windowCount = 0;
+    this.windowOutlier = false;
   }
 
   /**
@@ -340,6 +360,14 @@ export class InstabilityGovernor {
     this.trips.retractLast();
     this.lastRule = GovernorCode.Healthy;
     this.reset();
+  }
+
+  /** One more anomalous digest in a row: a spike once `spikeHold` of them are held. */
+  private anomalous(now: number): GovernorCode {
+    this.spikeRun += 1;
+    if (this.spikeRun < this.options.spikeHold) return GovernorCode.Healthy;
+    this.spikeRun = 0;
+    return this.trip(GovernorCode.Spike, now);
   }
 
   private trip(rule: GovernorCode, now: number): GovernorCode {

@@ -1,3 +1,5 @@
+import { withinStatisticRange } from "../statistic-range.js";
+
 /**
  * What the centre measurement tells SPSA: the measurement noise and the price of perturbing.
  *
@@ -36,14 +38,15 @@ export class NoiseModel {
   }
 
   /**
-   * Adds one second difference D (ignored when not finite). Once {@link ROBUST_AFTER} samples are
+   * Adds one second difference D (ignored when not finite, or beyond the range the statistics can
+   * hold: its square would overflow the variance for the whole horizon). Once {@link ROBUST_AFTER} samples are
    * in, a deviation from the mean counts at most {@link HUBER_K} standard deviations (Huber
    * clipping), so one outlier (a heavy-tailed measurement, or a regime shift between the centre
    * and the perturbed windows) moves the statistics by a bounded amount instead of cutting the
    * noise-rule gain for the whole horizon.
    */
   add(d: number): void {
-    if (!Number.isFinite(d)) return;
+    if (!withinStatisticRange(d)) return;
     const w = this.n < NOISE_HORIZON ? 1 / (this.n + 1) : 1 / NOISE_HORIZON;
     let e = d - this.meanD;
     if (this.n >= ROBUST_AFTER) {

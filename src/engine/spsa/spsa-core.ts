@@ -1,5 +1,6 @@
 import { Prng } from "../../random/prng.js";
 import type { ParamRegistry } from "../registry.js";
+import { withinStatisticRange } from "../statistic-range.js";
 import { type CalibrationState, noiseRuleGain, StepGainCalibration } from "./calibration.js";
 import { perturbationGain, stepGain } from "./gains.js";
 import { balancedHalfWidth, MIN_NOISE_SAMPLES, NoiseModel, type NoiseModelState } from "./noise-model.js";
@@ -307,16 +308,19 @@ export class SpsaCore {
     out.set(this.minus);
   }
 
-  /** Records the aggregated objective measured at the plus point. False (ignored) when not finite or idle. */
+  /**
+   * Records the aggregated objective measured at the plus point. False (ignored) when idle, or not
+   * finite or beyond the statistics' range (±1e150, see `STATISTIC_LIMIT`): no measurement then.
+   */
   recordPlus(y: number): boolean {
-    if (!this.inIteration || !Number.isFinite(y)) return false;
+    if (!this.inIteration || !withinStatisticRange(y)) return false;
     this.yp = y;
     return true;
   }
 
-  /** Records the aggregated objective measured at the minus point. False (ignored) when not finite or idle. */
+  /** Records the aggregated objective measured at the minus point. False (ignored) as {@link recordPlus}. */
   recordMinus(y: number): boolean {
-    if (!this.inIteration || !Number.isFinite(y)) return false;
+    if (!this.inIteration || !withinStatisticRange(y)) return false;
     this.ym = y;
     return true;
   }
@@ -324,10 +328,11 @@ export class SpsaCore {
   /**
    * Records the aggregated objective measured while the live point was the centre (the engine's
    * centre window after a commit, or the starting point). Optional, but it lets "auto" measure the
-   * noise (see {@link StepGainCalibration}). False (ignored) when not finite.
+   * noise (see {@link StepGainCalibration}). False (ignored) when not finite or beyond the
+   * statistics' range.
    */
   recordCentre(y: number): boolean {
-    if (!Number.isFinite(y)) return false;
+    if (!withinStatisticRange(y)) return false;
     this.y0 = y;
     return true;
   }
