@@ -536,8 +536,14 @@ class EngineImpl implements Engine {
   flushEvents(): number {
     const clock = this.entryClock;
     if (clock === undefined || this.closed) return this.deliverPending();
-    clock.noteFlush();
-    return this.entered(() => this.deliverPending());
+    clock.enter();
+    try {
+      // Recorded at the entry's time, which the delivery sees too.
+      clock.noteFlush();
+      return this.deliverPending();
+    } finally {
+      clock.leave();
+    }
   }
 
   /** Runs a host call (a command: cold path) as one entry of the {@link EngineClock}, if any. */
