@@ -9,7 +9,7 @@ import { binaryAuditBound, writeBinaryAudit } from "./binary-record.js";
 import { DecisionLog } from "./decision-log.js";
 import { asLogError, type LogError } from "./errors.js";
 import { readDecisionLog } from "./reader.js";
-import { RecordingClock } from "./recording-clock.js";
+import { RecordingClock, TIMING_RECORD_BOUND, writeTimingRecord } from "./recording-clock.js";
 import { CLOSE_MARKER_KIND, type LogHeader } from "./records.js";
 import { hasDecisionLog } from "./segments.js";
 import {
@@ -164,7 +164,9 @@ function planEngineLog(config: EngineConfig, options: EngineLogOptions): EngineL
     auditDrainMs: config.auditDrainMs ?? LOGGED_DRAIN_MS,
   };
   let target: DecisionLogWriter | undefined;
-  const clock = new RecordingClock(config.scheduler ?? asyncScheduler, (record) => target?.append(record));
+  const clock = new RecordingClock(config.scheduler ?? asyncScheduler, (timing) =>
+    target?.appendBytes(TIMING_RECORD_BOUND, writeTimingRecord, timing),
+  );
   // The engine's creation is one entry: its first records carry the header's start time exactly.
   clock.enter();
   const startTime = clock.now();

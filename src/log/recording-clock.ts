@@ -23,9 +23,17 @@ export class RecordingClock implements EngineClock {
   private pinned = 0;
   private nextTimer = 0;
   private lastSeq: () => number = () => 0;
+  /** One record object, refilled for each timing: `record` must not keep it. */
+  private readonly scratch: { kind: TimeRecord["kind"]; id: number; time: number; after: number } = {
+    kind: TIMER_LOG_KIND,
+    id: 0,
+    time: 0,
+    after: 0,
+  };
 
   constructor(
     private readonly base: SchedulerLike,
+    /** Writes one timing to the log; called with a reused object it must not keep. */
     private readonly record: (record: TimeRecord) => void,
   ) {}
 
@@ -68,10 +76,36 @@ export class RecordingClock implements EngineClock {
   }
 
   private write(kind: TimeRecord["kind"], id: number): void {
+    const timing = this.scratch;
+    timing.kind = kind;
+    timing.id = id;
+    timing.time = this.now();
+    timing.after = this.lastSeq();
     try {
-      this.record({ kind, id, time: this.now(), after: this.lastSeq() });
+      this.record(timing);
     } catch {
       this.unrecorded++;
     }
   }
+}
+
+/** Room {@link writeTimingRecord} needs at most: the keys, and four numbers of up to 24 characters. */
+export const TIMING_RECORD_BOUND = 160;
+
+/**
+ * Writes the JSON payload of a timing record (`{"seq":…,"kind":"timer","id":…,"time":…,"after":…}`)
+ * straight into the log's buffer: a timing is written on every timer firing, so it skips building
+ * and serialising a record object. A non-finite time (a broken scheduler) is written as `null`,
+ * which readers do not take for a timing, so replay stops there instead of guessing.
+ */
+export function writeTimingRecord(
+  out: Buffer,
+  _view: DataView,
+  at: number,
+  seq: number,
+  timing: TimeRecord,
+): number {
+  const time = Number.isFinite(timing.time) ? String(timing.time) : "null";
+  const text = `{"seq":${seq},"kind":"${timing.kind}","id":${timing.id},"time":${time},"after":${timing.after}}`;
+  return at + out.write(text, at, "latin1");
 }
