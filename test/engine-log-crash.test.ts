@@ -5,6 +5,7 @@ import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readDecisionLog } from "../src/log/reader.js";
 import { Prng } from "../src/random/prng.js";
+import { UNCLOSED_MESSAGE } from "../src/replay/read-log.js";
 import { replay } from "../src/replay/replay.js";
 import { runAndKill } from "./support/log-crash-driver.js";
 
@@ -47,6 +48,8 @@ describe("a logging engine under SIGKILL", () => {
             `kill ${iteration}: replay diverged: ${JSON.stringify(result.divergence).slice(0, 400)}`,
           );
         replayed += result.records;
+        // A killed run never wrote its close marker: replay reports the log as open.
+        expect(result.unclosed).toBe(UNCLOSED_MESSAGE);
       } finally {
         rmSync(join(dir, ".."), { recursive: true, force: true });
       }

@@ -57,6 +57,31 @@ describe("golden fixtures, format v1", () => {
     expect(new SafetyMonitor(safetySpecOf(expected.config)).checkAll(run!.events).violations).toEqual([]);
   });
 
+  it("the v3 decision log (timings and a close marker recorded) replays bit for bit", async () => {
+    const expected = read("decision-log-v3.expected.json");
+    const log = readReplayLog(logCopy("v3"));
+    expect(log.header.logVersion).toBe(3);
+    expect(log.unclosed).toBeNull();
+    const [run] = log.runs;
+    expect(run!.closed).toBe(true);
+    expect(run!.timings!.filter((t) => t.kind === "timer").length).toBeGreaterThan(100);
+    const result = await replay(logCopy("v3"));
+    expect(result.ok).toBe(true);
+    if (!result.ok) return;
+    expect(result.records).toBe(expected.records);
+    expect(result.unclosed).toBeNull();
+    expect(renderExplanation(explain(logCopy("v3"), expected.explained.generation)).split("\n")[0]).toBe(
+      expected.explained.headline,
+    );
+  });
+
+  it("a v2 log (no timings, no close marker) is not reported as unclosed", async () => {
+    const log = readReplayLog(logCopy("v2"));
+    expect(log.header.logVersion).toBeUndefined();
+    expect(log.runs[0]!.timings).toBeUndefined();
+    expect(log.unclosed).toBeNull();
+  });
+
   it("explain still tells the recorded story of the v1 log's generation", () => {
     const { explained } = read("decision-log-v1.expected.json");
     expect(renderExplanation(explain(logCopy(), explained.generation)).split("\n")[0]).toBe(

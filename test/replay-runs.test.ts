@@ -356,6 +356,7 @@ describe("runs in a log given as records", () => {
         },
       ],
       tornTail: null,
+      unclosed: null,
     });
     expect(() => readReplayLog([header1, ...first, restart, ...second])).toThrow(
       `the restart record at position ${first.length + 1} of the log carries no engine header`,

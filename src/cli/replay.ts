@@ -9,7 +9,7 @@ import type { CliIo } from "./io.js";
 import { logReadFailure, parseLogCommand, runFlag, runFlagFailure, wholeFlag } from "./log-command.js";
 
 /** Help text of `arqon replay`. */
-export const REPLAY_USAGE = `arqon replay <log> [--run K] [--context N] [--json] [--accept-torn-tail]
+export const REPLAY_USAGE = `arqon replay <log> [--run K] [--context N] [--json] [--accept-torn-tail] [--accept-open]
   Rebuilds the engine from a decision log (a log directory, or a JSON Lines file of its records),
   feeds it the logged digests and commands at their logged times, and checks that every proposal,
   apply, violation, window, decision and mode change is identical. Prints "replay OK: N records
@@ -17,8 +17,12 @@ export const REPLAY_USAGE = `arqon replay <log> [--run K] [--context N] [--json]
   A log continued after a restart holds several runs: each is replayed on its own engine and gets
   a line; --run K replays run K only (1 is the run the log header describes).
   A log whose last write was cut short by a crash ends in a torn tail, which replay leaves out:
-  it says so and exits 1, unless --accept-torn-tail (the tail is what recovery would drop). Audit
-  records a full ring dropped are listed: they were not compared.
+  it says so and exits 1, unless --accept-torn-tail (the tail is what recovery would drop). A
+  cleanly closed log ends with a close marker: a log without it lost its last segment, or its run
+  never closed (a crash, or a writer still running); replay says so and exits 1, unless
+  --accept-open (a torn tail accepted with --accept-torn-tail already explains a crash). A segment
+  missing in the middle is an error. Audit records a full ring dropped are listed: they were not
+  compared.
   --json prints the result object instead (NaN, ±Infinity and -0 as {"$num": "..."}).`;
 
 /** `arqon replay <log>`: checks that a decision log replays bit for bit, run by run. */
@@ -28,6 +32,7 @@ export async function replayCommand(argv: readonly string[], io: CliIo): Promise
     run: { type: "string" },
     json: { type: "boolean" },
     "accept-torn-tail": { type: "boolean" },
+    "accept-open": { type: "boolean" },
   });
   if (values.help === true) {
     io.stdout(`${REPLAY_USAGE}\n`);
@@ -42,20 +47,27 @@ export async function replayCommand(argv: readonly string[], io: CliIo): Promise
   } catch (error) {
     throw logReadFailure("replay", runFlagFailure("replay", error));
   }
-  const tornTailRefused = result.tornTail !== null && values["accept-torn-tail"] !== true;
+  const tornTailAccepted = result.tornTail !== null && values["accept-torn-tail"] === true;
+  const tornTailRefused = result.tornTail !== null && !tornTailAccepted;
+  // An accepted torn tail is a crash's doing, and a crash never writes the close marker.
+  const openAccepted = values["accept-open"] === true || tornTailAccepted;
+  const openRefused = result.unclosed !== null && !openAccepted;
+  const refused = tornTailRefused || openRefused;
   if (values.json === true) {
     io.stdout(`${JSON.stringify(encodeNumbers(result))}\n`);
     if (tornTailRefused) io.stderr(tornTailLine(result.tornTail!, false));
-    return result.ok && !tornTailRefused ? 0 : 1;
+    if (openRefused) io.stderr(unclosedLine(result.unclosed!, false));
+    return result.ok && !refused ? 0 : 1;
   }
   if (result.tornTail !== null) io.stderr(tornTailLine(result.tornTail, !tornTailRefused));
+  if (result.unclosed !== null) io.stderr(unclosedLine(result.unclosed, openAccepted, tornTailAccepted));
   // A log never continued keeps its one-line report; runs are listed when there are several or one was chosen.
   const runs = result.runs.length > 1 || run !== undefined ? result.runs : undefined;
   if (runs !== undefined) io.stdout(runs.map(runLine).join(""));
   if (result.ok) {
     const total = runs === undefined ? "" : `${runs.length} run${runs.length === 1 ? "" : "s"}, `;
     io.stdout(`replay OK: ${total}${result.records} records identical${droppedNote(result.runs)}\n`);
-    return tornTailRefused ? 1 : 0;
+    return refused ? 1 : 0;
   }
   const d = result.divergence;
   io.stdout(renderDivergence(d, runs !== undefined));
@@ -70,6 +82,12 @@ function tornTailLine(tail: TornTail, accepted: boolean): string {
   return accepted
     ? `arqon replay: ${what} (accepted: --accept-torn-tail)\n`
     : `arqon replay: ${what}; exit 1 (--accept-torn-tail accepts it)\n`;
+}
+
+/** What a log ending without its close marker means, and what it means for the exit code. */
+function unclosedLine(message: string, accepted: boolean, byTornTail = false): string {
+  if (!accepted) return `arqon replay: ${message}; exit 1 (--accept-open accepts it)\n`;
+  return `arqon replay: ${message} (accepted: ${byTornTail ? "--accept-torn-tail, a crash" : "--accept-open"})\n`;
 }
 
 /** " (records 18–23 of run 1 missing: dropped by a full audit ring, not compared)", or "". */

@@ -31,6 +31,7 @@ import { RollbackReason } from "../hotpath/rollback-reason.js";
 import type { SharedLiveConfigHandle } from "../hotpath/shared-live-config.js";
 import { APPLIED } from "../hotpath/violation.js";
 import { Prng } from "../random/prng.js";
+import { type EngineClock, isEngineClock } from "../runtime/engine-clock.js";
 import { clockFromScheduler } from "../runtime/scheduler-clock.js";
 import { scopedResource } from "../runtime/scoped-resource.js";
 import { type EngineConfig, type ResolvedEngineConfig, resolveEngineConfig } from "./config.js";
@@ -252,6 +253,8 @@ class EngineImpl implements Engine {
 
   private readonly config: ResolvedEngineConfig;
   private readonly scheduler: SchedulerLike;
+  /** The scheduler when it pins one time per entry (a decision log's recording clock), else undefined. */
+  private readonly entryClock: EngineClock | undefined;
   private readonly registry: ParamRegistry;
   private readonly live: LiveConfig;
   private readonly audit: AuditRing;
@@ -286,6 +289,7 @@ class EngineImpl implements Engine {
   constructor(config: ResolvedEngineConfig) {
     this.config = config;
     this.scheduler = config.scheduler;
+    this.entryClock = isEngineClock(config.scheduler) ? config.scheduler : undefined;
     const registry = new ParamRegistry(config.params);
     this.registry = registry;
     this.names = registry.names;
@@ -298,6 +302,8 @@ class EngineImpl implements Engine {
       paramNames: registry.names,
       decoders: { mode: decodeSafeMode, modeReasons: decodeSafeModeReasons },
     });
+    const audit = this.audit;
+    this.entryClock?.attachAudit(() => audit.lastSeq);
     this.executor = new Executor(registry, this.live, config.guardrails, this.audit);
     this.core = new SpsaCore(registry, config.spsa, Prng.fromSeed(config.seed, SPSA_STREAM));
     this.target = new Float64Array(registry.size);
@@ -391,6 +397,17 @@ class EngineImpl implements Engine {
   }
 
   observe(digest: Digest): DigestVerdict {
+    const clock = this.entryClock;
+    if (clock === undefined) return this.observeDigest(digest);
+    clock.enter();
+    try {
+      return this.observeDigest(digest);
+    } finally {
+      clock.leave();
+    }
+  }
+
+  private observeDigest(digest: Digest): DigestVerdict {
     if (this.closed) return "closed";
     const now = this.scheduler.now();
     const c = this.config;
@@ -468,6 +485,10 @@ class EngineImpl implements Engine {
   }
 
   setBaseline(): void {
+    this.entered(() => this.setBaselineNow());
+  }
+
+  private setBaselineNow(): void {
     if (this.closed) return;
     this.auditCommand(ControlCommand.SetBaseline);
     this.hotPath.send({ type: "baseline.set" } satisfies HotPathEvent);
@@ -476,12 +497,20 @@ class EngineImpl implements Engine {
   }
 
   rollback(reason = "manual rollback"): boolean {
+    return this.entered(() => this.rollbackNow(reason));
+  }
+
+  private rollbackNow(reason: string): boolean {
     if (this.closed) return false;
     this.auditCommand(ControlCommand.Rollback, reason);
     return this.restoreBaseline(RollbackReason.Manual, reason);
   }
 
   halt(reason: string): void {
+    this.entered(() => this.haltNow(reason));
+  }
+
+  private haltNow(reason: string): void {
     if (this.closed) return;
     const text = typeof reason === "string" && reason.trim() !== "" ? reason : "halted by the host";
     try {
@@ -494,6 +523,10 @@ class EngineImpl implements Engine {
   }
 
   resetSafeMode(options: { readonly acknowledge: string }): boolean {
+    return this.entered(() => this.resetSafeModeNow(options));
+  }
+
+  private resetSafeModeNow(options: { readonly acknowledge: string }): boolean {
     if (this.closed || this.safety.modeLevel !== SAFE_MODE_LEVEL.halted) return false;
     const acknowledge = options?.acknowledge;
     if (typeof acknowledge !== "string" || acknowledge.trim() === "") return false;
@@ -525,6 +558,32 @@ class EngineImpl implements Engine {
   }
 
   flushEvents(): number {
+    const clock = this.entryClock;
+    if (clock === undefined || this.closed) return this.deliverPending();
+    clock.enter();
+    try {
+      // Recorded at the entry's time, which the delivery sees too.
+      clock.noteFlush();
+      return this.deliverPending();
+    } finally {
+      clock.leave();
+    }
+  }
+
+  /** Runs a host call (a command: cold path) as one entry of the {@link EngineClock}, if any. */
+  private entered<T>(call: () => T): T {
+    const clock = this.entryClock;
+    if (clock === undefined) return call();
+    clock.enter();
+    try {
+      return call();
+    } finally {
+      clock.leave();
+    }
+  }
+
+  /** Delivers every pending audit event to the sink and `events`, cancelling the scheduled drain. */
+  private deliverPending(): number {
     this.drainScheduled?.unsubscribe();
     this.drainScheduled = undefined;
     const events = this.audit.drain();
@@ -538,9 +597,9 @@ class EngineImpl implements Engine {
     if (this.closed) return;
     this.closed = true;
     // Deliver what is pending while the audit sink is still open: the scope's finalizer stops it.
-    this.flushEvents();
+    this.entered(() => this.deliverPending());
     await Effect.runPromise(Scope.close(this.scope, Exit.void));
-    this.flushEvents();
+    this.entered(() => this.deliverPending());
     this.eventSubject.complete();
   }
 
@@ -711,7 +770,7 @@ class EngineImpl implements Engine {
     if (note !== undefined) this.audit.annotateLast(note);
     const onCommand = this.config.onCommand;
     if (onCommand === undefined) return;
-    this.flushEvents();
+    this.deliverPending();
     try {
       if (this.safety.undeliveredCount > 0)
         throw new Error("the audit sink has not taken the command's record");
@@ -863,7 +922,7 @@ class EngineImpl implements Engine {
     if (this.drainScheduled === undefined && this.audit.size > 0 && !this.closed) {
       this.drainScheduled = this.scheduler.schedule(() => {
         this.drainScheduled = undefined;
-        if (this.eventSubject.observed || this.safety.hasAuditSink) this.flushEvents();
+        if (this.eventSubject.observed || this.safety.hasAuditSink) this.deliverPending();
         else {
           this.audit.discard();
           this.safety.checkAuditPressure();

@@ -1,4 +1,5 @@
 import { Effect, type Scope } from "effect";
+import { asyncScheduler } from "rxjs";
 import type { AuditEvent } from "../audit/events.js";
 import type { EngineConfig } from "../engine/config.js";
 import { createEngine, Engine } from "../engine/engine.js";
@@ -8,7 +9,8 @@ import { binaryAuditBound, writeBinaryAudit } from "./binary-record.js";
 import { DecisionLog } from "./decision-log.js";
 import { asLogError, type LogError } from "./errors.js";
 import { readDecisionLog } from "./reader.js";
-import type { LogHeader } from "./records.js";
+import { RecordingClock, TIMING_RECORD_BOUND, writeTimingRecord } from "./recording-clock.js";
+import { CLOSE_MARKER_KIND, type LogHeader } from "./records.js";
 import { hasDecisionLog } from "./segments.js";
 import {
   type DecisionLogOptions,
@@ -64,17 +66,24 @@ export interface LoggedEngine {
  */
 export function createLoggedEngine(config: EngineConfig, options: EngineLogOptions): LoggedEngine {
   const plan = planEngineLog(config, options);
-  const log = openDecisionLog({ ...options, header: plan.header });
+  let log: DecisionLogWriter;
   let engine: Engine;
   try {
-    engine = createEngine(wireToLog(plan.config, log));
-  } catch (error) {
-    log.close();
-    throw error;
+    log = openDecisionLog({ ...options, header: plan.header });
+    plan.bind(log);
+    try {
+      engine = createEngine(wireToLog(plan.config, log));
+    } catch (error) {
+      log.close();
+      throw error;
+    }
+  } finally {
+    plan.clock.leave();
   }
   return loggedEngine(engine, log, plan, async () => {
     try {
       await engine.close();
+      writeCloseMarker(engine, log);
     } finally {
       log.close();
     }
@@ -97,8 +106,23 @@ export const LoggedEngine = {
         try: () => planEngineLog(config, options),
         catch: (error) => asLogError(error, `cannot read decision log ${options.dir}`),
       });
-      const log = yield* DecisionLog.make({ ...options, header: plan.header });
-      const engine = yield* Engine.make(wireToLog(plan.config, log));
+      const log = yield* DecisionLog.make({ ...options, header: plan.header }).pipe(
+        Effect.tapErrorCause(() => Effect.sync(() => plan.clock.leave())),
+      );
+      plan.bind(log);
+      let started: Engine | undefined;
+      // Runs after the engine's finalizer and before the log's: the marker is the log's last record.
+      yield* Effect.addFinalizer(() =>
+        Effect.sync(() => {
+          // A log that cannot take the marker reads as "not closed", which is what it is.
+          if (started !== undefined)
+            Effect.runSync(Effect.try(() => writeCloseMarker(started!, log)).pipe(Effect.ignore));
+        }),
+      );
+      const engine = yield* Engine.make(wireToLog(plan.config, log)).pipe(
+        Effect.ensuring(Effect.sync(() => plan.clock.leave())),
+      );
+      started = engine;
       // The scope closes the log after the engine.
       return loggedEngine(engine, log, plan, () => engine.close());
     }),
@@ -124,6 +148,10 @@ interface EngineLogPlan {
   readonly config: EngineConfig;
   readonly header: LogHeader;
   readonly previousGeneration: number | undefined;
+  /** The engine's clock, entered (pinned at the header's start time) until the engine exists. */
+  readonly clock: RecordingClock;
+  /** Points the clock's timing records at the opened log. */
+  bind(log: DecisionLogWriter): void;
 }
 
 /** The engine's config with capture and burst drains, the log header, and what an existing log holds. */
@@ -135,8 +163,30 @@ function planEngineLog(config: EngineConfig, options: EngineLogOptions): EngineL
     // Every digest writes a record: drain in bursts rather than once per digest.
     auditDrainMs: config.auditDrainMs ?? LOGGED_DRAIN_MS,
   };
-  const startTime = config.scheduler?.now() ?? Date.now();
-  return { config: captured, header: engineLogHeader(captured, { startTime }), previousGeneration };
+  let target: DecisionLogWriter | undefined;
+  const clock = new RecordingClock(config.scheduler ?? asyncScheduler, (timing) =>
+    target?.appendBytes(TIMING_RECORD_BOUND, writeTimingRecord, timing),
+  );
+  // The engine's creation is one entry: its first records carry the header's start time exactly.
+  clock.enter();
+  const startTime = clock.now();
+  return {
+    config: { ...captured, scheduler: clock },
+    header: engineLogHeader(captured, { startTime, recordsTimings: true }),
+    previousGeneration,
+    clock,
+    bind: (log) => {
+      target = log;
+    },
+  };
+}
+
+/**
+ * Ends a cleanly closed run with a close marker, written durably: a log whose last record is not
+ * one lost its end (a deleted last segment) or belongs to a run that never closed (a crash).
+ */
+function writeCloseMarker(engine: Engine, log: DecisionLogWriter): void {
+  log.appendCommand({ kind: CLOSE_MARKER_KIND, time: engine.now(), generation: engine.generation });
 }
 
 /** The config with the log as audit sink and write-ahead command hook (the config's own run after). */

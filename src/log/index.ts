@@ -25,6 +25,7 @@ export {
 } from "./lock.js";
 export { type DecisionLogContents, decisionLogRecords, type ReadOptions, readDecisionLog } from "./reader.js";
 export type { LogEntry, LogHeader, LogRecord } from "./records.js";
+export { CLOSE_MARKER_KIND, isCloseMarker } from "./records.js";
 export type { Corruption, TornTail } from "./scan.js";
 export { hasDecisionLog } from "./segments.js";
 export {

@@ -40,3 +40,19 @@ export function payloadText(seq: number, record: LogRecord): string {
     throw new TypeError("a decision-log record must be a JSON object");
   return json === "{}" ? `{"seq":${seq}}` : `{"seq":${seq},${json.slice(1)}`;
 }
+
+/** `kind` of the record a logged engine writes last when it closes cleanly (see {@link isCloseMarker}). */
+export const CLOSE_MARKER_KIND = "close";
+
+/**
+ * Whether `record` (or a log entry wrapping it) is a close marker: the last record of a log whose
+ * writer closed cleanly. A log that should end with one and does not lost its end (a deleted last
+ * segment, a cut at a segment boundary) or belongs to a run that never closed (a crash).
+ */
+export function isCloseMarker(record: unknown): boolean {
+  if (typeof record !== "object" || record === null) return false;
+  const r = record as { readonly kind?: unknown; readonly record?: { readonly kind?: unknown } };
+  return (
+    r.kind === CLOSE_MARKER_KIND || (typeof r.record === "object" && r.record?.kind === CLOSE_MARKER_KIND)
+  );
+}

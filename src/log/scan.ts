@@ -3,7 +3,7 @@ import { BINARY_AUDIT_MAGIC, isBinaryAudit, readBinaryAudit } from "./binary-rec
 import { LogCorruptionError } from "./errors.js";
 import { FRAME_HEADER_BYTES, readFrame } from "./frame.js";
 import { type LogEntry, type LogHeader, type LogRecord, PAYLOAD_PREFIX } from "./records.js";
-import { listSegments, type SegmentFile } from "./segments.js";
+import { listSegments, type SegmentFile, segmentName } from "./segments.js";
 
 /** A torn tail found at the end of the last segment: an incomplete or bad last write. */
 export interface TornTail {
@@ -109,6 +109,9 @@ export function scanDecisionLog(dir: string, strict: boolean): LogScan {
     const segment = segments[s]!;
     const bytes = files[rootIndex + s]!;
     const isLastSegment = s === segments.length - 1;
+    const gap = s === 0 ? null : numberingGap(segments[s - 1]!, segment);
+    if (gap !== null)
+      return fail(strict, scanned(lastSegmentValidBytes), { segment: segment.path, offset: 0, reason: gap });
     let offset = 0;
     while (offset < bytes.length) {
       const parsed = parseFrameAt(bytes, offset);
@@ -145,6 +148,20 @@ export function scanDecisionLog(dir: string, strict: boolean): LogScan {
     }
   }
   return scanned(lastSegmentValidBytes);
+}
+
+/**
+ * Why `segment` cannot follow `previous` (a segment file missing between them), or null. Writers
+ * number segments without gaps, so a gap is a deleted file whose records are lost.
+ */
+function numberingGap(previous: SegmentFile, segment: SegmentFile): string | null {
+  if (segment.number === previous.number + 1) return null;
+  const first = segmentName(previous.number + 1);
+  const missing =
+    segment.number === previous.number + 2
+      ? `${first} is`
+      : `${first}–${segmentName(segment.number - 1)} are`;
+  return `segment numbering gap: ${missing} missing between ${segmentName(previous.number)} and ${segmentName(segment.number)}`;
 }
 
 function fail(strict: boolean, partial: LogScan, corruption: Corruption): LogScan {

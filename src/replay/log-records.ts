@@ -14,6 +14,33 @@ export const AUDIT_LOG_KIND = "audit";
 /** `format` of the header of an engine's decision log. */
 export const ENGINE_LOG_FORMAT = "arqon.engine";
 
+/**
+ * `logVersion` of a header written by `createLoggedEngine` today: 3 means the log also holds every
+ * timing the engine saw (`timer` and `flush` records, see {@link TimeRecord}) and ends with a close
+ * marker when its engine closed cleanly. Headers without it (versions 1 and 2) hold neither:
+ * replay then runs timers at their due times on a virtual clock.
+ */
+export const ENGINE_LOG_VERSION = 3;
+
+/** `kind` of the record of a timer callback that ran (see {@link TimeRecord}). */
+export const TIMER_LOG_KIND = "timer";
+
+/** `kind` of the record of a host's `flushEvents()` call (see {@link TimeRecord}). */
+export const FLUSH_LOG_KIND = "flush";
+
+/**
+ * A timing the engine saw, recorded so that replay can repeat it: timer `id` (the engine's
+ * schedule calls numbered from 0) ran at engine-clock `time`, or the host flushed the audit
+ * records at `time` (`id` −1); either after the audit record with seq `after` was written and
+ * before the next one.
+ */
+export type TimeRecord = {
+  readonly kind: typeof TIMER_LOG_KIND | typeof FLUSH_LOG_KIND;
+  readonly id: number;
+  readonly time: number;
+  readonly after: number;
+};
+
 /** Config keys that cannot be written to a log (live objects and callbacks); replay supplies its own. */
 const UNLOGGED_KEYS: ReadonlySet<string> = new Set(["scheduler", "onApply", "inspect"]);
 
@@ -29,6 +56,8 @@ export type EngineLogHeader = {
   readonly schema: number;
   /** Version of the arqon package that wrote the log, when known. */
   readonly packageVersion?: string;
+  /** {@link ENGINE_LOG_VERSION} when the log records timings and a close marker; absent before. */
+  readonly logVersion?: number;
   /** Engine-clock ms when the engine was created (its first records carry this time). */
   readonly startTime: number;
   /** Parameter names in registry order. */
@@ -46,6 +75,11 @@ export interface EngineLogHeaderOptions {
   readonly startTime: number;
   /** Package version to record. */
   readonly packageVersion?: string;
+  /**
+   * Whether the log will hold the engine's timings and a close marker (`createLoggedEngine`): the
+   * header then says {@link ENGINE_LOG_VERSION}. Default false.
+   */
+  readonly recordsTimings?: boolean;
 }
 
 /**
@@ -66,6 +100,7 @@ export function engineLogHeader(config: EngineConfig, options: EngineLogHeaderOp
     format: ENGINE_LOG_FORMAT,
     schema: AUDIT_SCHEMA_VERSION,
     ...(options.packageVersion === undefined ? {} : { packageVersion: options.packageVersion }),
+    ...(options.recordsTimings === true ? { logVersion: ENGINE_LOG_VERSION } : {}),
     startTime: options.startTime,
     names: Object.keys(config.params),
     config: encodeNumbers(kept) as Record<string, unknown>,
@@ -111,6 +146,18 @@ export function engineHeaderOf(record: unknown): EngineLogHeader | undefined {
   if (r.kind !== "header" || r.format !== ENGINE_LOG_FORMAT) return undefined;
   if (typeof r.config !== "object" || r.config === null || !Array.isArray(r.names)) return undefined;
   return decodeNumbers(r) as EngineLogHeader;
+}
+
+/** The timing a log record holds (accepts a log entry wrapping one too), or undefined. */
+export function timeRecordOf(record: unknown): TimeRecord | undefined {
+  if (typeof record !== "object" || record === null) return undefined;
+  const r = record as Record<string, unknown>;
+  if (typeof r.record === "object" && r.record !== null && typeof r.segment === "string") {
+    return timeRecordOf(r.record);
+  }
+  if (r.kind !== TIMER_LOG_KIND && r.kind !== FLUSH_LOG_KIND) return undefined;
+  if (typeof r.id !== "number" || typeof r.time !== "number" || typeof r.after !== "number") return undefined;
+  return { kind: r.kind, id: r.id, time: r.time, after: r.after };
 }
 
 function isAuditEvent(value: object): boolean {

@@ -2,8 +2,16 @@ import { readFileSync, statSync } from "node:fs";
 import type { AuditEvent } from "../audit/events.js";
 import { parseJsonLines } from "../log/json-lines.js";
 import { type DecisionLogContents, readDecisionLog } from "../log/reader.js";
+import { isCloseMarker } from "../log/records.js";
 import type { TornTail } from "../log/scan.js";
-import { auditEventOf, type EngineLogHeader, engineHeaderOf } from "./log-records.js";
+import {
+  auditEventOf,
+  ENGINE_LOG_VERSION,
+  type EngineLogHeader,
+  engineHeaderOf,
+  type TimeRecord,
+  timeRecordOf,
+} from "./log-records.js";
 
 /**
  * A decision log as {@link replay} and {@link explain} accept it: a path (a log directory, or a
@@ -43,6 +51,13 @@ export interface ReplayRun {
   readonly indices: readonly number[];
   /** Generations the run's events were written under (undefined when the run has no events). */
   readonly generations: GenerationRange | undefined;
+  /**
+   * The timings the run's engine saw (timer firings, host flushes), in log order; undefined for
+   * a log written before they were recorded (its header has no `logVersion` 3).
+   */
+  readonly timings: readonly TimeRecord[] | undefined;
+  /** Whether the run ends with a close marker (its engine closed cleanly). */
+  readonly closed: boolean;
 }
 
 /**
@@ -60,7 +75,17 @@ export interface ReplayLog {
    * a directory.
    */
   readonly tornTail: TornTail | null;
+  /**
+   * Why the log's end cannot be trusted to be its whole end: its last run records a close marker
+   * (log version 3) but the log does not end with one — the last segment is missing, the log was
+   * cut at a segment boundary, or the run never closed (a crash, or a writer still running).
+   * Null when the log ends with its close marker, or its last run predates close markers.
+   */
+  readonly unclosed: string | null;
 }
+
+/** What {@link ReplayLog.unclosed} says of a log that ends without its close marker. */
+export const UNCLOSED_MESSAGE = "log ends without close marker: last segment missing or run did not close";
 
 /**
  * Reads `log` and splits it into runs: the log header starts run 1, and every `restart` record
@@ -79,6 +104,7 @@ export interface ReplayLog {
 export function readReplayLog(log: DecisionLogInput): ReplayLog {
   const runs: RunBuilder[] = [];
   let index = 0;
+  let lastWasClose = false;
   const { records, tornTail } = recordsOf(log);
   for (const record of records) {
     if (index === 0) {
@@ -92,8 +118,12 @@ export function readReplayLog(log: DecisionLogInput): ReplayLog {
           `the restart record at position ${index} of the log carries no engine header`,
         );
       runs.push(newRun(runs.length + 1, index, header));
+    } else if (isCloseMarker(record)) {
+      runs.at(-1)!.closed = true;
     } else {
-      const event = auditEventOf(record);
+      const timing = timeRecordOf(record);
+      if (timing !== undefined) runs.at(-1)!.timings?.push(timing);
+      const event = timing === undefined ? auditEventOf(record) : undefined;
       if (event !== undefined) {
         const run = runs.at(-1)!;
         run.events.push(event);
@@ -106,11 +136,15 @@ export function readReplayLog(log: DecisionLogInput): ReplayLog {
         }
       }
     }
+    lastWasClose = index > 0 && isCloseMarker(record);
     index++;
   }
   const first = runs[0];
   if (first === undefined) throw new ReplayInputError("the log is empty");
-  return { header: first.header, events: first.events, indices: first.indices, runs, tornTail };
+  const last = runs.at(-1)!;
+  const unclosed =
+    (last.header.logVersion ?? 0) >= ENGINE_LOG_VERSION && !lastWasClose ? UNCLOSED_MESSAGE : null;
+  return { header: first.header, events: first.events, indices: first.indices, runs, tornTail, unclosed };
 }
 
 /**
@@ -133,6 +167,8 @@ type RunBuilder = ReplayRun & {
   readonly events: AuditEvent[];
   readonly indices: number[];
   generations: { first: number; last: number } | undefined;
+  readonly timings: TimeRecord[] | undefined;
+  closed: boolean;
 };
 
 const newRun = (run: number, start: number, header: EngineLogHeader): RunBuilder => ({
@@ -142,6 +178,8 @@ const newRun = (run: number, start: number, header: EngineLogHeader): RunBuilder
   events: [],
   indices: [],
   generations: undefined,
+  timings: (header.logVersion ?? 0) >= ENGINE_LOG_VERSION ? [] : undefined,
+  closed: false,
 });
 
 /** The restart record itself, whether given bare or as a log entry wrapping it. */

@@ -7,8 +7,10 @@ import { createEngine } from "../engine/engine.js";
 import type { TornTail } from "../log/scan.js";
 import { firstDifference } from "./compare.js";
 import { digestToReplay } from "./digest-input.js";
+import { FLUSH_LOG_KIND, type TimeRecord } from "./log-records.js";
 import { type DecisionLogInput, type GenerationRange, type ReplayRun, readReplayLog } from "./read-log.js";
 import { chooseRun } from "./run-choice.js";
+import { ScriptedClock } from "./scripted-clock.js";
 import { ReplayClock } from "./virtual-clock.js";
 
 /**
@@ -113,6 +115,12 @@ export type ReplayResult = (
    * recovery drops. Null when the log ends cleanly or was not read from a directory.
    */
   readonly tornTail: TornTail | null;
+  /**
+   * Set when the log should end with a close marker (log version 3) and does not: the last
+   * segment is missing, the log was cut at a segment boundary, or the run never closed (a crash).
+   * What was there replayed; what may have followed was never seen. Null otherwise.
+   */
+  readonly unclosed: string | null;
 };
 
 /**
@@ -125,7 +133,12 @@ export type ReplayResult = (
  * A log continued by later engines holds several runs (see {@link readReplayLog}); each is
  * replayed in order on a fresh engine, and a run that diverges does not stop the later ones.
  *
- * Each run's engine is created from that run's own header config on a {@link ReplayClock} set
+ * A run whose log records its timings (log version 3, written by `createLoggedEngine`) is
+ * replayed on a {@link ScriptedClock}: each logged input and each logged timing (a timer that
+ * ran, a host flush) happens at its logged time and in its logged order, whether the logged run
+ * ran on the wall clock or on a virtual one, and no timer runs that the log does not say ran.
+ *
+ * An older run's engine is created from that run's own header config on a {@link ReplayClock} set
  * to the header's start time. Each logged input — a captured digest (`digest.accepted`, or
  * `digest.rejected` when it can be rebuilt) or a control `command` — is replayed at its logged
  * time: the clock is advanced to that time (running the timers due by then), then the digest is
@@ -142,15 +155,16 @@ export type ReplayResult = (
  * ReplayInputError) when `options.run` names no run of the log.
  */
 export async function replay(log: DecisionLogInput, options: ReplayOptions = {}): Promise<ReplayResult> {
-  const { runs, tornTail } = readReplayLog(log);
+  const { runs, tornTail, unclosed } = readReplayLog(log);
   const chosen = options.run === undefined ? runs : [chooseRun(runs, options.run)];
   const results: ReplayRunResult[] = [];
   for (const run of chosen) results.push(await replayRun(run, options));
   const failed = results.find((r) => !r.ok);
   if (failed !== undefined && !failed.ok) {
-    return { ok: false, divergence: failed.divergence, runs: results, tornTail };
+    return { ok: false, divergence: failed.divergence, runs: results, tornTail, unclosed };
   }
-  return { ok: true, records: results.reduce((sum, r) => sum + r.records, 0), runs: results, tornTail };
+  const records = results.reduce((sum, r) => sum + r.records, 0);
+  return { ok: true, records, runs: results, tornTail, unclosed };
 }
 
 /** The gaps in a run's audit sequence (it starts at 1): records the ring dropped. */
@@ -173,10 +187,14 @@ function describeRange({ from, to }: SeqRange): string {
 async function replayRun(run: ReplayRun, options: ReplayOptions): Promise<ReplayRunResult> {
   const { header, events, indices } = run;
   const startTime = header.startTime;
-  const clock = new ReplayClock(startTime);
+  const timings = run.timings;
+  const clock = timings === undefined ? new ReplayClock(startTime) : new ScriptedClock(startTime);
   // An override key set to undefined leaves the logged value alone (it means "not given").
   const config = {
     ...header.config,
+    // A logged engine had the log as audit sink and command hook: the stand-ins take the same
+    // paths (a command delivers pending records first), so timers are scheduled alike.
+    ...(timings === undefined ? {} : { auditSink: () => {}, onCommand: () => {} }),
     ...withoutUndefinedKeys(options.override),
     scheduler: clock,
   } as EngineConfig;
@@ -184,19 +202,9 @@ async function replayRun(run: ReplayRun, options: ReplayOptions): Promise<Replay
   const produced = new Map<number, AuditEvent>();
   const subscription = engine.events.subscribe((event) => produced.set(event.seq, event));
   const unreplayable = new Map<number, string>();
-  let lastTime = startTime;
   try {
-    for (const event of events) {
-      if (event.time > lastTime) lastTime = event.time;
-      const input = inputOf(event, engine);
-      if (input === undefined) continue;
-      // Delivery is left to the engine's own scheduled drains, as in the logged run: draining
-      // earlier would change how full the audit ring gets, which the safety layer watches.
-      clock.advanceTo(event.time);
-      if (typeof input === "string") unreplayable.set(event.seq, input);
-      else input();
-    }
-    clock.advanceTo(lastTime);
+    if (clock instanceof ScriptedClock) replayScripted(events, timings!, clock, engine, unreplayable);
+    else replayByDueTimes(events, startTime, clock, engine, unreplayable);
     engine.flushEvents();
   } finally {
     subscription.unsubscribe();
@@ -242,6 +250,71 @@ async function replayRun(run: ReplayRun, options: ReplayOptions): Promise<Replay
     };
   }
   return { ...about, ok: true };
+}
+
+/**
+ * Replays a run of an older log: each input at its logged time, timers at their due times.
+ * Delivery is left to the engine's own scheduled drains, as in the logged run: draining earlier
+ * would change how full the audit ring gets, which the safety layer watches.
+ */
+function replayByDueTimes(
+  events: readonly AuditEvent[],
+  startTime: number,
+  clock: ReplayClock,
+  engine: ReplayEngine,
+  unreplayable: Map<number, string>,
+): void {
+  let lastTime = startTime;
+  for (const event of events) {
+    if (event.time > lastTime) lastTime = event.time;
+    const input = inputOf(event, engine);
+    if (input === undefined) continue;
+    clock.advanceTo(event.time);
+    if (typeof input === "string") unreplayable.set(event.seq, input);
+    else input();
+  }
+  clock.advanceTo(lastTime);
+}
+
+/**
+ * Replays a run whose timings were logged: the inputs and the timings merged in logged order (a
+ * timing logged after audit record `after` comes after the input with that seq or less), each at
+ * its logged time. A timer the replay has not scheduled (or cancelled) cannot run: that is
+ * reported on the first record after it.
+ */
+function replayScripted(
+  events: readonly AuditEvent[],
+  timings: readonly TimeRecord[],
+  clock: ScriptedClock,
+  engine: ReplayEngine,
+  unreplayable: Map<number, string>,
+): void {
+  let next = 0;
+  const runTimingsBefore = (seq: number) => {
+    for (; next < timings.length && timings[next]!.after < seq; next++) {
+      const timing = timings[next]!;
+      if (timing.kind === FLUSH_LOG_KIND) {
+        clock.setTime(timing.time);
+        engine.flushEvents();
+      } else if (!clock.fire(timing.id, timing.time)) {
+        const at = events.find((e) => e.seq > timing.after) ?? events.at(-1);
+        if (at !== undefined && !unreplayable.has(at.seq))
+          unreplayable.set(
+            at.seq,
+            `the logged run ran timer ${timing.id} at t=${timing.time} ms, which the replay has not scheduled (or cancelled)`,
+          );
+      }
+    }
+  };
+  for (const event of events) {
+    const input = inputOf(event, engine);
+    if (input === undefined) continue;
+    runTimingsBefore(event.seq);
+    clock.setTime(event.time);
+    if (typeof input === "string") unreplayable.set(event.seq, input);
+    else input();
+  }
+  runTimingsBefore(Number.POSITIVE_INFINITY);
 }
 
 /**
