@@ -39,8 +39,8 @@ function oneLineError(
 }
 
 /** A deterministic objective for the ask/tell round trip. */
-function bowl(params: Record<string, number>): number {
-  return (params.x! - 1) ** 2 + 2 * (params.y! + 0.5) ** 2;
+function bowl(params: Readonly<Record<string, unknown>>): number {
+  return (Number(params.x) - 1) ** 2 + 2 * (Number(params.y) + 0.5) ** 2;
 }
 
 const ROUND_TRIP_CONFIG = {
@@ -163,7 +163,7 @@ describe("arqon ask / tell across invocations", () => {
       if (out.trials === null) expect(out.done).toBe(true);
       return out.trials;
     };
-    const tell = async (results: Told[], how: "file" | "stdin", child: boolean) => {
+    const tell = async (results: Told<"x" | "y">[], how: "file" | "stdin", child: boolean) => {
       const args = ["tell", "--state", "s.json"];
       if (how === "file") args.push("--results", writeJson(dir, "r.json", results));
       const stdin = how === "stdin" ? JSON.stringify(results) : undefined;
