@@ -93,13 +93,11 @@ export class Space {
     return this.names.map((name, i) => (name in params ? this.encode(i, params[name]) : 0.5));
   }
 
-  /** The same point with every int and categorical coordinate moved to its cell's centre. */
+  /** The same point with every int and categorical coordinate moved to the position of its value. */
   snap(u: readonly number[]): number[] {
     if (!this.discrete) return u as number[];
-    return u.map((x, i) => {
-      const levels = this.dimensions[i]!.levels;
-      return levels === 0 ? x : (cell(x, levels) + 0.5) / levels;
-    });
+    // Decoding then encoding: the cell's centre, or for a log-scale int its value's position.
+    return u.map((x, i) => (this.dimensions[i]!.levels === 0 ? x : this.encode(i, this.decode(i, x))));
   }
 
   /**
