@@ -117,16 +117,18 @@ export class GroupMixture {
     const d = levels.length;
     const means = this.means;
     const inverse = this.inverse;
+    const constants = this.constants;
+    const bonus = this.bonus;
     let best = Number.NEGATIVE_INFINITY;
     let sum = 0; // Σ e^(term − best) over kept terms
     let capShare = 0;
     const capped = cap < Number.POSITIVE_INFINITY;
     for (let k = this.kernels - 1; k >= 0; k--) {
       const row = k * d;
-      let term = this.constants[k]!;
+      let term = constants[k]!;
       if (k > 0) {
         for (let j = 0; j < d; j++) {
-          if (levels[j] !== 0 && x[offset + j] === means[row + j]) term += this.bonus[j]!;
+          if (levels[j] !== 0 && x[offset + j] === means[row + j]) term += bonus[j]!;
         }
       }
       const floor = best - PRUNE_GAP;

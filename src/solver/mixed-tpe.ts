@@ -323,10 +323,13 @@ class MixedTpe implements Strategy {
     const bad = Math.min(n - k, MAX_BAD_KERNELS);
     const mixture = group.bad;
     const means = mixture.prepare(bad + this.extraCount);
+    // The newest `bad` rows outside the good set, written oldest first: densities visit kernels
+    // from the last one, and the newest points, near where l samples, make pruning bite soonest.
+    let start = n;
+    for (let seen = 0; seen < bad; ) if (marks[--start] !== 1) seen++;
     let m = 0;
-    for (let i = n - 1; i >= 0 && m < bad; i--) {
+    for (let i = start; i < n; i++) {
       if (marks[i] === 1) continue;
-      // Newest first; the order of a mixture's kernels does not change its density.
       for (let j = 0; j < dg; j++) means[(m + 1) * dg + j] = group.rows[i * dg + j]!;
       m++;
     }
