@@ -39,9 +39,14 @@ export class GroupMixture {
   private readonly bonus: Float64Array;
   /** Chance that an observed kernel samples its own choice outright (else a uniform choice). */
   private readonly keepOwn: Float64Array;
+  /** Positions of the categorical and of the numeric coordinates, so loops skip the others. */
+  private readonly categorical: Int32Array;
+  private readonly numeric: Int32Array;
 
   /** `levels[j]` is 0 for a numeric coordinate, the number of choices for a categorical one. */
   constructor(readonly levels: Int32Array) {
+    this.categorical = Int32Array.from(levels.keys()).filter((j) => levels[j] !== 0);
+    this.numeric = Int32Array.from(levels.keys()).filter((j) => levels[j] === 0);
     this.bonus = new Float64Array(levels.length);
     this.keepOwn = new Float64Array(levels.length);
   }
@@ -119,6 +124,10 @@ export class GroupMixture {
     const inverse = this.inverse;
     const constants = this.constants;
     const bonus = this.bonus;
+    const categorical = this.categorical;
+    const numeric = this.numeric;
+    const nc = categorical.length;
+    const nn = numeric.length;
     let best = Number.NEGATIVE_INFINITY;
     let sum = 0; // Σ e^(term − best) over kept terms
     let capShare = 0;
@@ -127,22 +136,23 @@ export class GroupMixture {
       const row = k * d;
       let term = constants[k]!;
       if (k > 0) {
-        for (let j = 0; j < d; j++) {
-          if (levels[j] !== 0 && x[offset + j] === means[row + j]) term += bonus[j]!;
+        for (let c = 0; c < nc; c++) {
+          const j = categorical[c]!;
+          if (x[offset + j] === means[row + j]) term += bonus[j]!;
         }
       }
       const floor = best - PRUNE_GAP;
       if (term < floor) continue;
       let acc = 0;
       const limit = 2 * (term - floor);
-      let j = 0;
-      for (; j < d; j++) {
-        if (levels[j] !== 0) continue;
+      let q = 0;
+      for (; q < nn; q++) {
+        const j = numeric[q]!;
         const z = (x[offset + j]! - means[row + j]!) * inverse[row + j]!;
         acc += z * z;
         if (acc > limit) break;
       }
-      if (j < d) continue;
+      if (q < nn) continue;
       term -= 0.5 * acc;
       if (term > best) {
         sum = sum * Math.exp(best - term) + 1;
