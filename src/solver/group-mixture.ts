@@ -168,6 +168,19 @@ export class GroupMixture {
     return best + Math.log(sum);
   }
 
+  /**
+   * log of the prior kernel's weighted density at `x`: a lower bound of
+   * {@link GroupMixture.logDensity} that costs one pass over the numeric coordinates.
+   */
+  logPriorTerm(x: Float64Array, offset = 0): number {
+    let acc = 0;
+    for (let q = 0; q < this.numeric.length; q++) {
+      const z = x[offset + this.numeric[q]!]! - 0.5;
+      acc += z * z;
+    }
+    return this.constants[0]! - 0.5 * acc;
+  }
+
   /** Draws one point into `out` from `offset` on: a kernel, then each coordinate in order. */
   sample(gaussian: GaussianSource, out: Float64Array, offset = 0): void {
     const levels = this.levels;

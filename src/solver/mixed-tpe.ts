@@ -87,6 +87,10 @@ class MixedTpe implements Strategy {
   private sortValues = new Float64Array(0);
   private sortIndex = new Int32Array(0);
   private sigmas = new Float64Array(0);
+  /** Per candidate: log l, the upper bound of its score, and the candidates by that bound. */
+  private readonly logL = new Float64Array(CANDIDATES);
+  private readonly bounds = new Float64Array(CANDIDATES);
+  private readonly ranking = new Int32Array(CANDIDATES);
 
   constructor(dimensions: readonly Dimension[], prng: Prng, asked = 0, told = 0) {
     this.d = dimensions.length;
@@ -241,16 +245,34 @@ class MixedTpe implements Strategy {
     this.fitGood(group, k, floor);
     this.fitBad(group, index, k, floor);
 
+    // Every candidate's log l, and an upper bound of its score from g's prior term (log g is at
+    // least that); g is then evaluated in decreasing order of the bound until no candidate left
+    // can win — the same winner as scoring all, at a fraction of the cost.
     const candidates = this.candidates;
-    let best = Number.NEGATIVE_INFINITY;
-    let winner = 0;
+    const logL = this.logL;
+    const bounds = this.bounds;
+    const ranking = this.ranking;
     for (let c = 0; c < CANDIDATES; c++) {
       const at = c * dg;
       group.good.sample(this.gaussian, candidates, at);
-      const logL = group.good.logDensity(candidates, at);
-      const logG = group.bad.logDensity(candidates, at, c === 0 ? Number.POSITIVE_INFINITY : logL - best);
-      const score = logL - logG;
-      if (c === 0 || score > best) {
+      logL[c] = group.good.logDensity(candidates, at);
+      bounds[c] = logL[c]! - group.bad.logPriorTerm(candidates, at);
+      let p = c;
+      while (p > 0 && bounds[ranking[p - 1]!]! < bounds[c]!) {
+        ranking[p] = ranking[p - 1]!;
+        p--;
+      }
+      ranking[p] = c;
+    }
+    let best = Number.NEGATIVE_INFINITY;
+    let winner = -1;
+    for (let r = 0; r < CANDIDATES; r++) {
+      const c = ranking[r]!;
+      // A margin of 1e-9 guards the bound against rounding in the last place.
+      if (winner >= 0 && bounds[c]! < best - 1e-9 * (1 + Math.abs(best))) break;
+      const cap = winner < 0 ? Number.POSITIVE_INFINITY : logL[c]! - best;
+      const score = logL[c]! - group.bad.logDensity(candidates, c * dg, cap);
+      if (winner < 0 || score > best || (score === best && c < winner)) {
         best = score;
         winner = c;
       }
