@@ -51,7 +51,7 @@ const started = performance.now();
 const isTty = process.stdout.isTTY === true;
 let lastPrint = 0;
 
-function progress(o: TrialOutcome): void {
+function progress(o: TrialOutcome<Knob>): void {
   const now = performance.now();
   if (!isTty && now - lastPrint < 250 && o.evaluations < o.budget) return;
   lastPrint = now;

@@ -39,8 +39,8 @@ function oneLineError(
 }
 
 /** A deterministic objective for the ask/tell round trip. */
-function bowl(params: Record<string, number>): number {
-  return (params.x! - 1) ** 2 + 2 * (params.y! + 0.5) ** 2;
+function bowl(params: Readonly<Record<string, unknown>>): number {
+  return (Number(params.x) - 1) ** 2 + 2 * (Number(params.y) + 0.5) ** 2;
 }
 
 const ROUND_TRIP_CONFIG = {
@@ -163,7 +163,7 @@ describe("arqon ask / tell across invocations", () => {
       if (out.trials === null) expect(out.done).toBe(true);
       return out.trials;
     };
-    const tell = async (results: Told[], how: "file" | "stdin", child: boolean) => {
+    const tell = async (results: Told<"x" | "y">[], how: "file" | "stdin", child: boolean) => {
       const args = ["tell", "--state", "s.json"];
       if (how === "file") args.push("--results", writeJson(dir, "r.json", results));
       const stdin = how === "stdin" ? JSON.stringify(results) : undefined;
@@ -449,3 +449,64 @@ async function pendingFromStatus(dir: string): Promise<Trial[]> {
   expect(run.status).toBe(0);
   return json(run.stdout).pending as Trial[];
 }
+
+describe("arqon solve with a mixed space", () => {
+  it("passes ints, categorical choices and active conditional parameters through ARQON_ variables", () => {
+    const dir = tempDir();
+    writeJson(dir, "c.json", {
+      seed: 4,
+      budget: 16,
+      bounds: {
+        layers: { type: "int", min: 1, max: 4 },
+        optimizer: { type: "categorical", choices: ["adam", "sgd", { name: "rms" }] },
+        momentum: { min: 0, max: 1, when: { optimizer: ["sgd"] } },
+      },
+    });
+    // The command checks what it receives and fails on anything the config does not allow.
+    const objective = nodeObjective(
+      [
+        "const e = process.env;",
+        "const layers = Number(e.ARQON_LAYERS);",
+        "if (!Number.isInteger(layers) || layers < 1 || layers > 4) process.exit(3);",
+        "const ok = ['adam', 'sgd', '{\"name\":\"rms\"}'].includes(e.ARQON_OPTIMIZER);",
+        "if (!ok || (e.ARQON_OPTIMIZER === 'sgd') !== ('ARQON_MOMENTUM' in e)) process.exit(4);",
+        "const m = e.ARQON_MOMENTUM === undefined ? 1 : Number(e.ARQON_MOMENTUM);",
+        "console.log('RESULT=' + (layers + (e.ARQON_OPTIMIZER === 'sgd' ? m : 2)));",
+      ].join(" "),
+    );
+    const run = runArqon(["solve", "--config", "c.json", "--state", "s.json", "--", ...objective], dir);
+    expect(run.status).toBe(0);
+    const out = json(run.stdout);
+    expect(out.failures).toEqual([]);
+    expect(out.evaluations).toBe(16);
+    expect(out.best.value).toBe(
+      out.best.params.layers + (out.best.params.optimizer === "sgd" ? out.best.params.momentum : 2),
+    );
+    const saved = restoreSolver(JSON.parse(readFileSync(join(dir, "s.json"), "utf8")));
+    expect(saved.best()).toEqual(out.best);
+  });
+
+  it("names the field and reason of a bad parameter kind in the config", () => {
+    const dir = tempDir();
+    writeJson(dir, "c.json", {
+      seed: 4,
+      budget: 16,
+      bounds: { opt: { type: "categorical", choices: ["a", "a"] } },
+    });
+    const line = oneLineError(runArqon(["validate", "--config", "c.json"], dir), 2);
+    expect(line).toContain('bounds.opt.choices: choices 0 and 1 are equal ("a")');
+  });
+});
+
+describe("trial variables of a categorical", () => {
+  it("give strings as they are and other JSON values as JSON", () => {
+    expect(trialVariables(7, { c: "adam", n: 2, b: true, z: null, o: { a: [1, "x"] } })).toEqual({
+      ARQON_TRIAL_ID: "7",
+      ARQON_C: "adam",
+      ARQON_N: "2",
+      ARQON_B: "true",
+      ARQON_Z: "null",
+      ARQON_O: '{"a":[1,"x"]}',
+    });
+  });
+});

@@ -20,8 +20,8 @@ const CONFIG = {
   budget: 24,
   bounds: { cacheMb: { min: 16, max: 4096, scale: "log" as const }, workers: { min: 1, max: 32 } },
 };
-const objective = (p: Record<string, number>) =>
-  (Math.log2(p.cacheMb!) - 9) ** 2 + 0.05 * (p.workers! - 12) ** 2 + 3;
+const objective = (p: Readonly<Record<string, unknown>>) =>
+  (Math.log2(Number(p.cacheMb)) - 9) ** 2 + 0.05 * (Number(p.workers) - 12) ** 2 + 3;
 
 /** Runs `solver` for `rounds` asks, telling the objective (and failing trial 2). */
 function run(solver: Solver, rounds: number): void {

@@ -16,7 +16,8 @@ const CONFIG = {
   bounds: { x: { min: -3, max: 3 }, y: { min: 1e-3, max: 10, scale: "log" } },
 } satisfies SolverConfig;
 
-const f = (p: Record<string, number>): number => (p.x! - 0.7) ** 2 + Math.log10(p.y!) ** 2;
+const f = (p: Readonly<Record<string, unknown>>): number =>
+  (Number(p.x) - 0.7) ** 2 + Math.log10(Number(p.y)) ** 2;
 
 const newDir = tempLogDirs();
 afterAll(removeTempDirs);

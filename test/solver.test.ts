@@ -3,7 +3,9 @@ import { describe, expect, it } from "vitest";
 import { ConfigError, UsageError } from "../src/errors.js";
 import { createSolver, restoreSolver, type Solver, type Trial } from "../src/solver/solver.js";
 
-const sphere = (p: Record<string, number>) => Object.values(p).reduce((s, v) => s + (v - 1) ** 2, 0);
+// Typed for any solver's params: these spaces are all floats, so every value is a number.
+const sphere = (p: Readonly<Record<string, unknown>>) =>
+  Object.values(p).reduce<number>((s, v) => s + (Number(v) - 1) ** 2, 0);
 
 const config = (over: object = {}) => ({
   seed: 7,
@@ -233,7 +235,10 @@ describe("properties", () => {
           const told = [];
           for (let i = 0; i < take; i++) told.push(pending.splice(next() % pending.length, 1)[0]!);
           solver.tell(
-            told.map((t) => ({ id: t.id, value: Object.values(t.params).reduce((s, v) => s + v * v, 0) })),
+            told.map((t) => ({
+              id: t.id,
+              value: Object.values(t.params).reduce<number>((s, v) => s + Number(v) ** 2, 0),
+            })),
           );
           expect(solver.asked).toBeLessThanOrEqual(cfg.budget);
         }

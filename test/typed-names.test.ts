@@ -135,3 +135,47 @@ describe("minimize with a literal config", () => {
     await minimize(({ w }) => w, { seed: 5, budget: 2, bounds: BOUNDS }).catch(() => undefined);
   });
 });
+
+describe("createSolver with a literal mixed config", () => {
+  const mixed = {
+    seed: 5,
+    budget: 6,
+    bounds: {
+      lr: { min: 1e-4, max: 1, scale: "log" },
+      layers: { type: "int", min: 1, max: 8 },
+      optimizer: { type: "categorical", choices: ["adam", "sgd"] },
+      momentum: { min: 0, max: 0.99, when: { optimizer: ["sgd"] } },
+    },
+  } as const;
+
+  it("types floats and ints as numbers, a categorical as its choices, a conditional one as optional", () => {
+    const solver = createSolver(mixed);
+    const [trial] = solver.ask() ?? [];
+    if (trial === undefined) throw new Error("no trial");
+    expectTypeOf(trial.params.lr).toEqualTypeOf<number>();
+    expectTypeOf(trial.params.layers).toEqualTypeOf<number>();
+    expectTypeOf(trial.params.optimizer).toEqualTypeOf<"adam" | "sgd">();
+    expectTypeOf(trial.params.momentum).toEqualTypeOf<number | undefined>();
+    // @ts-expect-error: "momentun" is not a parameter of this solver
+    expect(trial.params.momentun).toBeUndefined();
+    expect(["adam", "sgd"]).toContain(trial.params.optimizer);
+    expect("momentum" in trial.params).toBe(trial.params.optimizer === "sgd");
+    // A warm-start point may leave an inactive conditional parameter out, but not a choice's type.
+    solver.tell({ params: { lr: 0.1, layers: 2, optimizer: "adam" }, value: 1 });
+    // @ts-expect-error: "rmsprop" is not one of the choices
+    expect(() => solver.tell({ params: { lr: 0.1, layers: 2, optimizer: "rmsprop" }, value: 1 })).toThrow(
+      UsageError,
+    );
+    solver.stop();
+  });
+
+  it("types the objective of minimize from a mixed config", async () => {
+    const result = await minimize((params) => {
+      expectTypeOf(params.optimizer).toEqualTypeOf<"adam" | "sgd">();
+      expectTypeOf(params.momentum).toEqualTypeOf<number | undefined>();
+      return params.lr + params.layers + (params.optimizer === "sgd" ? (params.momentum ?? 0) : 1);
+    }, mixed);
+    expect(result.evaluations).toBe(6);
+    expectTypeOf(result.best!.params.optimizer).toEqualTypeOf<"adam" | "sgd">();
+  });
+});

@@ -1,5 +1,6 @@
 import type { Trial } from "../index.js";
 import { isLoggedSolver } from "../log/solver-log.js";
+import type { ParamValue } from "../space/params.js";
 import { optionalPositiveInt, optionalString, parseFlags, requiredString } from "./args.js";
 import type { CliIo } from "./io.js";
 import { openSolver } from "./open-solver.js";
@@ -69,6 +70,6 @@ export async function askCommand(argv: readonly string[], io: CliIo): Promise<0>
 }
 
 /** A trial as printed: exactly `id` and `params`. */
-export function plainTrial(trial: Trial): { id: number; params: Record<string, number> } {
+export function plainTrial(trial: Trial): { id: number; params: Record<string, ParamValue> } {
   return { id: trial.id, params: { ...trial.params } };
 }

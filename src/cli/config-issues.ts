@@ -4,8 +4,8 @@ import { didYouMean } from "./suggest.js";
 
 /** Keys a JSON solver config may hold at its top level (`inspect` is a function, never JSON). */
 const TOP_LEVEL_KEYS = Object.keys(SolverConfigSchema.fields).filter((key) => key !== "inspect");
-/** Keys of one parameter's range under `bounds.<name>`. */
-const BOUND_KEYS = ["min", "max", "scale"];
+/** Keys of one parameter under `bounds.<name>`, whatever its kind. */
+const BOUND_KEYS = ["type", "min", "max", "scale", "step", "choices", "when"];
 
 /** The keys allowed beside an unknown key at `path` in a solver config, if that level is known. */
 export function solverKeysBeside(path: readonly string[]): readonly string[] {

@@ -1,3 +1,5 @@
+import type { ParamValue } from "../space/params.js";
+
 /** Environment variable that carries the trial id to an objective command. */
 export const TRIAL_ID_VARIABLE = "ARQON_TRIAL_ID";
 
@@ -27,11 +29,19 @@ export function variableClashes(names: readonly string[]): string[] {
 }
 
 /**
- * The variables of one trial: {@link TRIAL_ID_VARIABLE} and one variable per parameter, values in
- * JavaScript's shortest round-trip number text.
+ * The variables of one trial: {@link TRIAL_ID_VARIABLE} and one variable per parameter present in
+ * the trial. Numbers are in JavaScript's shortest round-trip number text; a categorical's choice
+ * is passed as is when it is a string (`adam`), as JSON otherwise (`true`, `null`, `[1,2]`,
+ * `{"a":1}`); an inactive conditional parameter gets no variable at all.
  */
-export function trialVariables(id: number, params: Readonly<Record<string, number>>): Record<string, string> {
+export function trialVariables(
+  id: number,
+  params: Readonly<Record<string, ParamValue>>,
+): Record<string, string> {
   const variables: Record<string, string> = { [TRIAL_ID_VARIABLE]: String(id) };
-  for (const [name, value] of Object.entries(params)) variables[parameterVariable(name)] = String(value);
+  for (const [name, value] of Object.entries(params)) {
+    variables[parameterVariable(name)] =
+      typeof value === "string" ? value : typeof value === "number" ? String(value) : JSON.stringify(value);
+  }
   return variables;
 }

@@ -1,4 +1,5 @@
 import type { Told } from "../index.js";
+import type { ParamValue } from "../space/params.js";
 import { usageError } from "./cli-error.js";
 import { didYouMean } from "./suggest.js";
 
@@ -55,8 +56,8 @@ export function parseResults(input: unknown): Told[] {
       );
     } else if (hasId && !(typeof record.id === "number" && Number.isSafeInteger(record.id))) {
       problems.push(`${path}.id: expected a whole number`);
-    } else if (hasParams && !isNumberRecord(record.params)) {
-      problems.push(`${path}.params: expected an object of numbers`);
+    } else if (hasParams && !isPlainObject(record.params)) {
+      problems.push(`${path}.params: expected an object of parameter values`);
     }
     if (problems.length > before) return;
     const value = record.value as number;
@@ -69,7 +70,7 @@ export function parseResults(input: unknown): Told[] {
     results.push(
       hasId
         ? { id: record.id as number, value, ...cost }
-        : { params: { ...(record.params as Record<string, number>) }, value, ...cost },
+        : { params: { ...(record.params as Record<string, ParamValue>) }, value, ...cost },
     );
   });
   if (items.length === 0) problems.push("results: expected at least one result");
@@ -81,11 +82,7 @@ function isFiniteNumber(value: unknown): value is number {
   return typeof value === "number" && Number.isFinite(value);
 }
 
-function isNumberRecord(value: unknown): value is Record<string, number> {
-  return (
-    typeof value === "object" &&
-    value !== null &&
-    !Array.isArray(value) &&
-    Object.values(value).every((v) => typeof v === "number")
-  );
+/** An object of values; the solver checks each against its parameter (kind, range, choices). */
+function isPlainObject(value: unknown): value is Record<string, ParamValue> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
 }

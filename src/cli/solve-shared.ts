@@ -1,6 +1,7 @@
 import { setTimeout as delay } from "node:timers/promises";
 import { ConfigError, UsageError } from "../errors.js";
 import type { Trial } from "../index.js";
+import type { ParamValue } from "../space/params.js";
 import { openSharedStudy, type SharedStudy } from "../study/shared-study.js";
 import { CliError, runtimeError, usageError } from "./cli-error.js";
 import { trialVariables, variableClashes } from "./env-names.js";
@@ -91,7 +92,7 @@ async function runWorker(
     }
   };
   const running = new Map<number, Promise<Outcome>>();
-  const failures: { id: number; params: Record<string, number>; error: string }[] = [];
+  const failures: { id: number; params: Record<string, ParamValue>; error: string }[] = [];
   let evaluations = 0;
   let stopReason: string | undefined;
   let fatal: unknown;

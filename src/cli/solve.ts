@@ -2,6 +2,7 @@ import { errorMessage } from "../errors.js";
 import type { Solver, Trial } from "../index.js";
 import type { FileLock } from "../log/lock.js";
 import { isLoggedSolver } from "../log/solver-log.js";
+import type { ParamValue } from "../space/params.js";
 import {
   optionalChoice,
   optionalPositiveInt,
@@ -46,7 +47,7 @@ export const SOLVE_USAGE = `arqon solve --config <config.json> [--state <dir>|<s
 /** A trial whose command failed, as reported in the final JSON. */
 interface FailedTrial {
   readonly id: number;
-  readonly params: Record<string, number>;
+  readonly params: Record<string, ParamValue>;
   readonly error: string;
 }
 
@@ -374,7 +375,10 @@ function interruptSummary(
     best === null
       ? "no result yet"
       : `best ${formatValue(best.value)} at ${Object.entries(best.params)
-          .map(([name, value]) => `${name}=${formatValue(value)}`)
+          .map(
+            ([name, value]) =>
+              `${name}=${typeof value === "number" ? formatValue(value) : JSON.stringify(value)}`,
+          )
           .join(", ")}`;
   const saved = options.statePath === undefined ? "" : "state saved; ";
   return (

@@ -3,6 +3,7 @@ import { errorMessage } from "../errors.js";
 import { hasDecisionLog } from "../log/segments.js";
 import { openSolverLog } from "../log/solver-log.js";
 import { restoreSolver, type Solver } from "../solver/solver.js";
+import type { ParamValue } from "../space/params.js";
 import { Space } from "../space/space.js";
 
 /** A solver study could not be read: names the path and what is wrong. */
@@ -18,8 +19,8 @@ export interface StudyTrial {
   readonly id: number | null;
   /** `probe`, `refine`, or `warm-start`. */
   readonly phase: string;
-  /** Raw parameter values, by name. */
-  readonly params: Readonly<Record<string, number>>;
+  /** Parameter values, by name (a conditional parameter is absent when inactive). */
+  readonly params: Readonly<Record<string, ParamValue>>;
   /** The objective (lower is better), or null when the trial failed. */
   readonly value: number | null;
   /** Why it failed (or that it was pruned, and where), or null. */
@@ -51,7 +52,7 @@ export interface Study {
   readonly best: {
     readonly n: number;
     readonly value: number;
-    readonly params: Readonly<Record<string, number>>;
+    readonly params: Readonly<Record<string, ParamValue>>;
   } | null;
 }
 
@@ -107,7 +108,11 @@ export function studyOf(solver: Solver, title: string): Study {
   const bounds: Record<string, { min: number; max: number; scale: string }> = {};
   for (const name of space.names) {
     const b = solver.config.bounds[name]!;
-    bounds[name] = { min: b.min, max: b.max, scale: b.scale ?? "linear" };
+    // A categorical has no range: its choices' positions stand in for one.
+    bounds[name] =
+      b.type === "categorical"
+        ? { min: 0, max: b.choices.length - 1, scale: "categorical" }
+        : { min: b.min, max: b.max, scale: b.scale ?? "linear" };
   }
   return {
     title,

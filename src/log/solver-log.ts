@@ -17,6 +17,7 @@ import {
   type TrialStatus,
 } from "../solver/solver.js";
 import type { StrategyName } from "../solver/strategy.js";
+import type { ParamValue } from "../space/params.js";
 import type { FileLock } from "./lock.js";
 import { readDecisionLog } from "./reader.js";
 import type { LogHeader } from "./records.js";
@@ -41,7 +42,7 @@ export type SolverLogRecord =
   | {
       readonly kind: "ask";
       readonly max: number | null;
-      readonly trials: readonly { readonly id: number; readonly params: Record<string, number> }[] | null;
+      readonly trials: readonly { readonly id: number; readonly params: Record<string, ParamValue> }[] | null;
     }
   | { readonly kind: "tell"; readonly results: readonly Told[] }
   | { readonly kind: "fail"; readonly id: number; readonly reason: string }
@@ -181,7 +182,7 @@ function replay(solver: Solver, record: SolverLogRecord & { seq: number }, dir: 
   }
 }
 
-function plain(trial: Trial): { id: number; params: Record<string, number> } {
+function plain(trial: Trial): { id: number; params: Record<string, ParamValue> } {
   return { id: trial.id, params: { ...trial.params } };
 }
 

@@ -4,7 +4,7 @@ import * as Schema from "effect/Schema";
 import { type ConfigShape, reservedNameIssue, withoutUndefinedKeys } from "../config-input.js";
 import { ConfigError, type ConfigIssue } from "../errors.js";
 import type { InspectionSink } from "../inspect/inspection-record.js";
-import type { Bound, Scale } from "../space/scale.js";
+import { type BoundsInput, jsonKey, type ParamInput } from "../space/params.js";
 
 /** A string that must be one of `values`; the error names every allowed value once. */
 function oneOf<const T extends readonly [string, ...string[]]>(...values: T) {
@@ -18,10 +18,28 @@ function oneOf<const T extends readonly [string, ...string[]]>(...values: T) {
 
 const Finite = Schema.Number.pipe(Schema.filter((n) => Number.isFinite(n) || "expected a finite number"));
 
-const BoundSchema = Schema.Struct({
+const WholeNumber = Schema.Number.pipe(
+  Schema.filter((n) => Number.isSafeInteger(n) || "expected a whole number"),
+);
+
+/** A JSON value: what `choices` and conditions hold (no `undefined`, functions or non-finite numbers). */
+const JsonValueSchema = Schema.Unknown.pipe(
+  Schema.filter((v) => isJsonValue(v) || "expected a JSON value (finite numbers only)"),
+);
+
+const ConditionSchema = Schema.Record({
+  key: Schema.String,
+  value: Schema.Array(JsonValueSchema).pipe(
+    Schema.filter((list) => list.length > 0 || "expected at least one choice"),
+  ),
+});
+
+const FloatSchema = Schema.Struct({
+  type: Schema.optionalWith(oneOf("float"), { exact: true }),
   min: Finite,
   max: Finite,
   scale: Schema.optionalWith(oneOf("linear", "log"), { exact: true }),
+  when: Schema.optionalWith(ConditionSchema, { exact: true }),
 }).pipe(
   Schema.filter((b) => {
     if (!(b.min < b.max)) return `min (${b.min}) must be less than max (${b.max})`;
@@ -30,7 +48,7 @@ const BoundSchema = Schema.Struct({
   }),
 );
 
-const WholeNumber = (minimum: number) =>
+const WholeAtLeast = (minimum: number) =>
   Schema.Number.pipe(
     Schema.filter(
       (n) => (Number.isSafeInteger(n) && n >= minimum) || `expected a whole number ≥ ${minimum}, got ${n}`,
@@ -39,15 +57,15 @@ const WholeNumber = (minimum: number) =>
 
 const MedianPrunerSchema = Schema.Struct({
   kind: Schema.Literal("median"),
-  startupTrials: Schema.optionalWith(WholeNumber(0), { exact: true }),
-  warmupSteps: Schema.optionalWith(WholeNumber(0), { exact: true }),
+  startupTrials: Schema.optionalWith(WholeAtLeast(0), { exact: true }),
+  warmupSteps: Schema.optionalWith(WholeAtLeast(0), { exact: true }),
 });
 
 const AshaPrunerSchema = Schema.Struct({
   kind: Schema.Literal("asha"),
-  minResource: Schema.optionalWith(WholeNumber(1), { exact: true }),
-  reductionFactor: Schema.optionalWith(WholeNumber(2), { exact: true }),
-  minEarlyStoppingRate: Schema.optionalWith(WholeNumber(0), { exact: true }),
+  minResource: Schema.optionalWith(WholeAtLeast(1), { exact: true }),
+  reductionFactor: Schema.optionalWith(WholeAtLeast(2), { exact: true }),
+  minEarlyStoppingRate: Schema.optionalWith(WholeAtLeast(0), { exact: true }),
 });
 
 /** `pruner`: dispatched on `kind` by hand so an error names the member's own field, not the union. */
@@ -79,6 +97,135 @@ function prunerIssue(u: unknown): string | undefined {
   return `${first.path.map(String).join(".")}: ${message}`;
 }
 
+const IntSchema = Schema.Struct({
+  type: oneOf("int"),
+  min: WholeNumber,
+  max: WholeNumber,
+  step: Schema.optionalWith(
+    WholeNumber.pipe(Schema.filter((n) => n > 0 || `expected a whole number greater than 0, got ${n}`)),
+    { exact: true },
+  ),
+  scale: Schema.optionalWith(oneOf("linear", "log"), { exact: true }),
+  when: Schema.optionalWith(ConditionSchema, { exact: true }),
+}).pipe(
+  Schema.filter((b) => {
+    if (!(b.min < b.max)) return `min (${b.min}) must be less than max (${b.max})`;
+    if (b.scale === "log" && b.step !== undefined) return "step cannot be combined with log scale";
+    if (b.scale === "log" && !(b.min >= 1)) return `log scale needs min ≥ 1, got min = ${b.min}`;
+    const step = b.step ?? 1;
+    if ((b.max - b.min) % step !== 0) {
+      return `max − min (${b.max - b.min}) must be a multiple of step (${step})`;
+    }
+    return true;
+  }),
+);
+
+const CategoricalSchema = Schema.Struct({
+  type: oneOf("categorical"),
+  choices: Schema.Array(JsonValueSchema).pipe(
+    Schema.filter((choices) => {
+      if (choices.length === 0) return "expected at least one choice";
+      const first = new Map<string, number>();
+      for (let i = 0; i < choices.length; i++) {
+        const key = jsonKey(choices[i]);
+        const earlier = first.get(key);
+        if (earlier !== undefined) return `choices ${earlier} and ${i} are equal (${key})`;
+        first.set(key, i);
+      }
+      return true;
+    }),
+  ),
+  when: Schema.optionalWith(ConditionSchema, { exact: true }),
+});
+
+const PARAM_SCHEMAS = { float: FloatSchema, int: IntSchema, categorical: CategoricalSchema } as const;
+
+/** One parameter, checked against the schema of its `type` (float when omitted). */
+const ParamSchema = Schema.Unknown.pipe(
+  Schema.filter((raw) => {
+    if (typeof raw !== "object" || raw === null || Array.isArray(raw)) return "expected a parameter object";
+    const type = (raw as { type?: unknown }).type ?? "float";
+    if (typeof type !== "string" || !Object.hasOwn(PARAM_SCHEMAS, type)) {
+      return {
+        path: ["type"],
+        message: `expected one of "float", "int", "categorical", got ${JSON.stringify(type)}`,
+      };
+    }
+    const schema = PARAM_SCHEMAS[type as keyof typeof PARAM_SCHEMAS] as Schema.Schema<unknown>;
+    const result = Schema.decodeUnknownEither(schema)(raw, { errors: "all", onExcessProperty: "error" });
+    if (Either.isRight(result)) return true;
+    return ParseResult.ArrayFormatter.formatErrorSync(result.left).map((issue) => ({
+      path: issue.path,
+      message: issue._tag === "Unexpected" ? "unknown key" : issue.message,
+    }));
+  }),
+) as unknown as Schema.Schema<ParamInput, unknown>;
+
+function isJsonValue(value: unknown): boolean {
+  if (value === null || typeof value === "string" || typeof value === "boolean") return true;
+  if (typeof value === "number") return Number.isFinite(value);
+  if (Array.isArray(value)) return value.every(isJsonValue);
+  if (typeof value === "object" && Object.getPrototypeOf(value) === Object.prototype) {
+    return Object.values(value as object).every(isJsonValue);
+  }
+  return false;
+}
+
+/**
+ * Problems between parameters, once each is valid on its own: a condition naming an unknown,
+ * non-categorical or the same parameter, or a value that is not one of the parent's choices, and
+ * conditions that form a cycle.
+ */
+function conditionIssues(bounds: Readonly<Record<string, ParamInput>>): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  const names = Object.keys(bounds);
+  for (const name of names) {
+    const when = bounds[name]!.when;
+    if (when === undefined) continue;
+    for (const [parent, values] of Object.entries(when)) {
+      const at = `bounds.${name}.when.${parent}`;
+      const spec = bounds[parent];
+      if (parent === name) issues.push({ path: at, message: "a parameter cannot depend on itself" });
+      else if (spec === undefined)
+        issues.push({ path: at, message: `unknown parameter ${JSON.stringify(parent)}` });
+      else if (spec.type !== "categorical") {
+        issues.push({
+          path: at,
+          message: `${JSON.stringify(parent)} is not categorical (a condition names a categorical parameter)`,
+        });
+      } else {
+        const choices = new Set(spec.choices.map(jsonKey));
+        values.forEach((value, i) => {
+          if (!choices.has(jsonKey(value))) {
+            issues.push({ path: `${at}.${i}`, message: `${jsonKey(value)} is not a choice of ${parent}` });
+          }
+        });
+      }
+    }
+  }
+  if (issues.length > 0) return issues;
+  // A cycle: following `when` parents from some parameter comes back to it.
+  const state = new Map<string, "visiting" | "done">();
+  const visit = (name: string, trail: string[]): string[] | null => {
+    if (state.get(name) === "done") return null;
+    if (state.get(name) === "visiting") return [...trail.slice(trail.indexOf(name)), name];
+    state.set(name, "visiting");
+    for (const parent of Object.keys(bounds[name]!.when ?? {})) {
+      const cycle = visit(parent, [...trail, name]);
+      if (cycle !== null) return cycle;
+    }
+    state.set(name, "done");
+    return null;
+  };
+  for (const name of names) {
+    const cycle = visit(name, []);
+    if (cycle !== null) {
+      return [{ path: `bounds.${cycle[0]}.when`, message: `conditions form a cycle: ${cycle.join(" → ")}` }];
+    }
+  }
+  return [];
+}
+
 /**
  * Effect Schema of {@link SolverConfig}; unknown keys are rejected, not ignored. It describes a config
  * whose `undefined` keys were already dropped ({@link withoutUndefinedKeys}), so an optional key is
@@ -89,7 +236,7 @@ export const SolverConfigSchema = Schema.Struct({
   budget: Schema.Number.pipe(
     Schema.filter((n) => (Number.isSafeInteger(n) && n > 0) || "expected a whole number greater than 0"),
   ),
-  bounds: Schema.Record({ key: Schema.String, value: BoundSchema }).pipe(
+  bounds: Schema.Record({ key: Schema.String, value: ParamSchema }).pipe(
     Schema.filter((b) => Object.keys(b).length > 0 || "expected at least one parameter"),
   ),
   probeRatio: Schema.optionalWith(
@@ -112,13 +259,11 @@ export const SolverConfigSchema = Schema.Struct({
   ),
 });
 
-/** One parameter's range as a solver config gives it (see {@link SolverConfig}). */
-export interface SolverBoundInput {
-  readonly min: number;
-  readonly max: number;
-  /** `"linear"` (default) or `"log"` (searched in log space; needs min > 0). */
-  readonly scale?: Scale | undefined;
-}
+/**
+ * One parameter as a solver config gives it (see {@link ParamInput}). Kept under its first name:
+ * a float `{ min, max, scale }` is still written the same way.
+ */
+export type SolverBoundInput = ParamInput;
 
 /**
  * The median pruner (see `createMedianPruner`): stop a trial whose best intermediate value so far
@@ -179,17 +324,21 @@ function resolvePruner(p: PrunerConfig): ResolvedPrunerConfig {
  * means the same as leaving it out, as in JSON. A dimension is not an option: `bounds.x: undefined`
  * is refused by name rather than silently dropped.
  *
- * `N` is the union of parameter names: `createSolver` and `minimize` infer it from a literal
- * `bounds` object, so `trial.params.x` is a `number` and `trial.params.typo` a type error; a config
- * built at run time has `N = string`.
+ * `B` is the type of `bounds`: `createSolver` and `minimize` infer it from a literal object, so
+ * `trial.params.x` is a `number`, a categorical's value the union of its choices, a conditional
+ * parameter optional, and `trial.params.typo` a type error (see {@link ParamsOf}).
  */
-export interface SolverConfig<N extends string = string> {
+export interface SolverConfig<B extends BoundsInput = BoundsInput> {
   /** Every random choice derives from it; same seed and same tells ⇒ same asks. */
   readonly seed: number;
   /** The most trials the solver will ever ask for (warm-start points are free). */
   readonly budget: number;
-  /** The parameters, in declaration order. */
-  readonly bounds: Readonly<Record<N, SolverBoundInput>>;
+  /**
+   * The parameters, in declaration order: floats `{ min, max, scale? }` (`type: "float"` may be
+   * left out), `{ type: "int", min, max, step?, scale? }`, `{ type: "categorical", choices }`;
+   * any of them may be conditional with `when: { parent: [choices…] }`.
+   */
+  readonly bounds: B;
   /**
    * Share of the budget spent on the initial space-filling probe. When omitted, the probe is 20 % of
    * the budget but at most {@link defaultProbeCap} points, so refinement starts early even with
@@ -240,10 +389,11 @@ export interface ResolvedSolverConfig {
   readonly seed: number;
   readonly budget: number;
   /** The parameters in declaration order, with no `undefined` fields left. */
-  readonly bounds: Readonly<Record<string, Bound>>;
+  readonly bounds: Readonly<Record<string, ParamInput>>;
   readonly probeRatio: number;
   /** Number of probe points: `ceil(budget × probeRatio)`, capped when `probeRatio` was omitted. */
   readonly probeSize: number;
+  /** `"auto"` becomes `"tpe"` when no parameter is a float or an int (Nelder–Mead would have none to move). */
   readonly strategy: "auto" | "nelder-mead" | "tpe";
   readonly batch: number | undefined;
   /** The pruner with its defaults, or undefined when pruning is off. */
@@ -271,7 +421,14 @@ export function solverConfigIssues(raw: unknown): ConfigIssue[] {
     typeof bounds === "object" && bounds !== null ? reservedNameIssue(Object.keys(bounds)) : undefined;
   if (reserved !== undefined) return [{ path: "bounds", message: reserved }];
   const result = decode(input, { errors: "all", onExcessProperty: "error" });
-  if (Either.isRight(result)) return [];
+  if (Either.isRight(result)) {
+    const issues = conditionIssues(result.right.bounds);
+    const numeric = Object.values(result.right.bounds).some((p) => p.type !== "categorical");
+    if (result.right.strategy === "nelder-mead" && !numeric) {
+      issues.push({ path: "strategy", message: "nelder-mead needs at least one float or int parameter" });
+    }
+    return issues;
+  }
   return ParseResult.ArrayFormatter.formatErrorSync(result.left).map((issue) => {
     const path = issue.path.map(String).join(".");
     const message = issue._tag === "Unexpected" ? "unknown key" : issue.message;
@@ -293,10 +450,14 @@ export function resolveSolverConfig(input: unknown): ResolvedSolverConfig {
     seed: config.seed,
     budget: config.budget,
     // Normalised above, so no bound holds `scale: undefined`.
-    bounds: config.bounds as Readonly<Record<string, Bound>>,
+    bounds: config.bounds,
     probeRatio,
     probeSize: config.probeRatio === undefined ? Math.min(uncapped, defaultProbeCap(dimension)) : uncapped,
-    strategy: config.strategy ?? "auto",
+    strategy:
+      (config.strategy ?? "auto") === "auto" &&
+      Object.values(config.bounds).every((p) => p.type === "categorical")
+        ? "tpe"
+        : (config.strategy ?? "auto"),
     batch: config.batch,
     pruner: config.pruner === undefined ? undefined : resolvePruner(config.pruner),
     inspect: config.inspect,

@@ -4,12 +4,13 @@ import * as Exit from "effect/Exit";
 import * as FiberSet from "effect/FiberSet";
 import * as Queue from "effect/Queue";
 import { ConfigError, errorMessage, UsageError } from "../errors.js";
+import type { BoundsInput, ParamShape, Params, ParamsOf } from "../space/params.js";
 import type { SolverConfig } from "./config.js";
 import { type BestPoint, createSolver, type Solver, type Trial } from "./solver.js";
 import { TrialPruned } from "./trial-pruned.js";
 
 /** What the objective receives besides the parameters. */
-export interface ObjectiveContext<N extends string = string> {
+export interface ObjectiveContext<N extends ParamShape = string> {
   /** The trial being evaluated. */
   readonly trial: Trial<N>;
   /** Aborted when the run is interrupted or stopped: long evaluations should give up then. */
@@ -28,19 +29,19 @@ export interface ObjectiveContext<N extends string = string> {
  * A function to minimise; it may be async. A throw or a non-finite value fails the trial, except a
  * thrown {@link TrialPruned}, which records it as pruned.
  */
-export type Objective<N extends string = string> = (
-  params: Record<N, number>,
+export type Objective<N extends ParamShape = string> = (
+  params: Params<N>,
   context: ObjectiveContext<N>,
 ) => number | PromiseLike<number>;
 
 /** A trial whose evaluation failed, and why. */
-export interface TrialFailure<N extends string = string> {
+export interface TrialFailure<N extends ParamShape = string> {
   readonly trial: Trial<N>;
   readonly error: unknown;
 }
 
 /** Progress reported after every finished trial. */
-export interface TrialOutcome<N extends string = string> {
+export interface TrialOutcome<N extends ParamShape = string> {
   readonly trial: Trial<N>;
   /** The value, or `undefined` when the trial failed or was pruned. */
   readonly value: number | undefined;
@@ -52,7 +53,7 @@ export interface TrialOutcome<N extends string = string> {
 }
 
 /** Options of {@link minimize}. */
-export interface MinimizeOptions<N extends string = string> {
+export interface MinimizeOptions<N extends ParamShape = string> {
   /** How many evaluations may run at once (default 1). */
   readonly concurrency?: number;
   /**
@@ -67,7 +68,7 @@ export interface MinimizeOptions<N extends string = string> {
 }
 
 /** What a run of {@link minimize} found. */
-export interface MinimizeResult<N extends string = string> {
+export interface MinimizeResult<N extends ParamShape = string> {
   readonly best: BestPoint<N> | null;
   /** Trials evaluated to a value in this run. */
   readonly evaluations: number;
@@ -80,7 +81,7 @@ export interface MinimizeResult<N extends string = string> {
   readonly solver: Solver<N>;
 }
 
-interface Finished<N extends string> {
+interface Finished<N extends ParamShape> {
   readonly trial: Trial<N>;
   readonly exit: Exit.Exit<number, unknown>;
 }
@@ -91,9 +92,19 @@ interface Finished<N extends string> {
  * cancels the evaluations in flight (their `signal` aborts) and leaves their trials pending in
  * the solver, ready to be evaluated again by a later run.
  */
-export function minimizeEffect<const N extends string>(
+export function minimizeEffect<const B extends BoundsInput>(
+  objective: Objective<ParamsOf<B>>,
+  problem: SolverConfig<B>,
+  options?: Omit<MinimizeOptions<ParamsOf<B>>, "signal">,
+): Effect.Effect<MinimizeResult<ParamsOf<B>>, ConfigError | UsageError>;
+export function minimizeEffect<N extends ParamShape>(
   objective: Objective<N>,
-  problem: SolverConfig<N> | Solver<N>,
+  problem: Solver<N>,
+  options?: Omit<MinimizeOptions<N>, "signal">,
+): Effect.Effect<MinimizeResult<N>, ConfigError | UsageError>;
+export function minimizeEffect<N extends ParamShape>(
+  objective: Objective<N>,
+  problem: SolverConfig | Solver<N>,
   options: Omit<MinimizeOptions<N>, "signal"> = {},
 ): Effect.Effect<MinimizeResult<N>, ConfigError | UsageError> {
   return Effect.scoped(
@@ -104,10 +115,10 @@ export function minimizeEffect<const N extends string>(
           new UsageError(`minimize: concurrency must be a whole number greater than 0, got ${concurrency}`),
         );
       }
-      const solver = isSolver(problem)
+      const solver: Solver<N> = isSolver(problem)
         ? problem
         : yield* Effect.try({
-            try: () => createSolver(problem),
+            try: () => createSolver(problem) as unknown as Solver<N>,
             catch: (error) => (error instanceof ConfigError ? error : new UsageError(String(error))),
           });
       const stopOnError = (options.onError ?? "stop") === "stop";
@@ -216,15 +227,25 @@ export function minimizeEffect<const N extends string>(
  * }, { concurrency: 4 });
  * ```
  */
-export async function minimize<const N extends string>(
+export async function minimize<const B extends BoundsInput>(
+  objective: Objective<ParamsOf<B>>,
+  problem: SolverConfig<B>,
+  options?: MinimizeOptions<ParamsOf<B>>,
+): Promise<MinimizeResult<ParamsOf<B>>>;
+export async function minimize<N extends ParamShape>(
   objective: Objective<N>,
-  problem: SolverConfig<N> | Solver<N>,
+  problem: Solver<N>,
+  options?: MinimizeOptions<N>,
+): Promise<MinimizeResult<N>>;
+export async function minimize<N extends ParamShape>(
+  objective: Objective<N>,
+  problem: SolverConfig | Solver<N>,
   options: MinimizeOptions<N> = {},
 ): Promise<MinimizeResult<N>> {
   const { signal, ...rest } = options;
   signal?.throwIfAborted();
   const exit = await Effect.runPromiseExit(
-    minimizeEffect(objective, problem, rest),
+    minimizeEffect(objective, problem as Solver<N>, rest),
     signal === undefined ? undefined : { signal },
   );
   if (Exit.isSuccess(exit)) return exit.value;
@@ -232,6 +253,6 @@ export async function minimize<const N extends string>(
   throw Cause.squash(exit.cause);
 }
 
-function isSolver<N extends string>(problem: SolverConfig<N> | Solver<N>): problem is Solver<N> {
+function isSolver<N extends ParamShape>(problem: SolverConfig | Solver<N>): problem is Solver<N> {
   return typeof (problem as Solver<N>).ask === "function";
 }

@@ -5,23 +5,27 @@ import { type SolverClassification, solverMachine } from "../../machines/solver.
 import { type ConfigError, errorMessage, UsageError } from "../errors.js";
 import type { InspectionSink } from "../inspect/inspection-record.js";
 import { scopedResource } from "../runtime/scoped-resource.js";
+import type { BoundsInput, ParamShape, Params, ParamsOf, ParamValue } from "../space/params.js";
 import { Space } from "../space/space.js";
 import { artifactProblems } from "./artifact-check.js";
 import { classify } from "./classify.js";
 import { type ResolvedSolverConfig, resolveSolverConfig, type SolverConfig } from "./config.js";
+import { createMixedTpe, restoreMixedTpe } from "./mixed-tpe.js";
 import { createNelderMead, restoreNelderMead } from "./nelder-mead.js";
 import { probePoints } from "./probe.js";
 import { createPruner, type Pruner } from "./pruner.js";
 import type { Evaluation, Strategy, StrategyName, StrategyState } from "./strategy.js";
+import { createSubspaceNelderMead, restoreSubspaceNelderMead } from "./subspace.js";
 import { createTpe, restoreTpe } from "./tpe.js";
 
 /**
- * A point the solver wants evaluated. `params` are raw values, keyed by parameter name (`N`, the
- * config's names; see {@link SolverConfig}).
+ * A point the solver wants evaluated. `params` are the values keyed by parameter name; `P` is the
+ * config's parameter shape (see {@link Params}): numbers for floats and ints, one of the choices
+ * for a categorical, and no key at all for a conditional parameter whose condition does not hold.
  */
-export interface Trial<N extends string = string> {
+export interface Trial<P extends ParamShape = string> {
   readonly id: number;
-  readonly params: Record<N, number>;
+  readonly params: Params<P>;
 }
 
 /** The result of an asked trial. */
@@ -50,18 +54,18 @@ export interface IntermediateValue {
 }
 
 /** A point evaluated outside the solver (warm start). It does not count against the budget. */
-export interface WarmStartPoint<N extends string = string> {
-  readonly params: Readonly<Record<N, number>>;
+export interface WarmStartPoint<P extends ParamShape = string> {
+  readonly params: Readonly<Params<P>>;
   readonly value: number;
   readonly cost?: number;
 }
 
 /** Anything {@link Solver.tell} accepts. */
-export type Told<N extends string = string> = TrialResult | PrunedResult | WarmStartPoint<N>;
+export type Told<P extends ParamShape = string> = TrialResult | PrunedResult | WarmStartPoint<P>;
 
 /** The best point found so far. */
-export interface BestPoint<N extends string = string> {
-  readonly params: Record<N, number>;
+export interface BestPoint<P extends ParamShape = string> {
+  readonly params: Params<P>;
   readonly value: number;
 }
 
@@ -100,7 +104,7 @@ export type TrialStatus = "pending" | "told" | "failed" | "pruned";
 type ArtifactTold =
   | { readonly id: number; readonly value: number; readonly cost?: number }
   | { readonly id: number; readonly pruned: true; readonly value?: number; readonly cost?: number }
-  | { readonly params: Record<string, number>; readonly value: number; readonly cost?: number }
+  | { readonly params: Record<string, ParamValue>; readonly value: number; readonly cost?: number }
   | { readonly id: number; readonly failed: string };
 
 /** Options of {@link Solver.ask}. */
@@ -118,10 +122,11 @@ export interface AskOptions {
  * {@link UsageError} and changes nothing. `ask` + `tell` cost tens of microseconds, so the
  * solver's overhead disappears next to any real objective.
  *
- * `N` is the union of parameter names, inferred by {@link createSolver} from a literal `bounds`
- * object (`string` for a config built at run time).
+ * `P` is the parameter shape, inferred by {@link createSolver} from a literal `bounds` object
+ * ({@link ParamsOf}: the names of a float-only config, else the params' object type; `string` for
+ * a config built at run time).
  */
-export interface Solver<N extends string = string> {
+export interface Solver<P extends ParamShape = string> {
   /** The validated configuration with defaults filled in. */
   readonly config: ResolvedSolverConfig;
   /** The running lifecycle actor (XState), for inspection. */
@@ -140,13 +145,13 @@ export interface Solver<N extends string = string> {
    * Up to a batch of new trials; `[]` when nothing can be proposed until pending trials are told;
    * `null` when the budget is spent or nothing is left to try.
    */
-  ask(options?: AskOptions): Trial<N>[] | null;
+  ask(options?: AskOptions): Trial<P>[] | null;
   /**
    * Records results: `{ id, value }` for asked trials, `{ params, value }` for warm-start points,
    * `{ id, pruned: true }` for a trial stopped early (see {@link PrunedResult}).
    * All-or-nothing: if any entry is invalid, a {@link UsageError} names it and nothing is recorded.
    */
-  tell(results: Told<N> | readonly Told<N>[]): void;
+  tell(results: Told<P> | readonly Told<P>[]): void;
   /**
    * Marks an asked trial as failed (its evaluation could not produce a value). It stays counted
    * against the budget and never becomes the best point; the strategy ranks it below every value.
@@ -168,9 +173,9 @@ export interface Solver<N extends string = string> {
   /** Where an asked trial stands. */
   trialStatus(id: number): TrialStatus;
   /** The best point told so far, or null before any result. */
-  best(): BestPoint<N> | null;
+  best(): BestPoint<P> | null;
   /** Asked trials still waiting for a result, in id order. */
-  pendingTrials(): Trial<N>[];
+  pendingTrials(): Trial<P>[];
   /** Versioned, JSON-safe state; {@link restoreSolver} resumes from it exactly. */
   toJSON(): SolverArtifact;
   /** Stops the lifecycle actor. The solver is unusable afterwards. */
@@ -195,9 +200,9 @@ export const Solver = {
    * A solver whose lifecycle actor is stopped when the enclosing `Scope` closes; fails with a
    * {@link ConfigError} listing every problem of an invalid config.
    */
-  make: <const N extends string>(
-    config: SolverConfig<N>,
-  ): Effect.Effect<Solver<N>, ConfigError, Scope.Scope> =>
+  make: <const B extends BoundsInput>(
+    config: SolverConfig<B>,
+  ): Effect.Effect<Solver<ParamsOf<B>>, ConfigError, Scope.Scope> =>
     scopedResource(
       () => createSolver(config),
       (solver) => Effect.sync(() => solver.stop()),
@@ -219,13 +224,14 @@ export const Solver = {
  * its context. `ask`/`tell` calls that do not change the phase emit nothing. The sink is not part
  * of {@link Solver.toJSON}'s artifact.
  */
-export function createSolver<const N extends string>(config: SolverConfig<N>): Solver<N> {
+export function createSolver<const B extends BoundsInput>(config: SolverConfig<B>): Solver<ParamsOf<B>> {
   const resolved = resolveSolverConfig(config);
-  // The solver checks every name it is told against the validated bounds, whose keys are `N`.
-  if (config.inspect === undefined) return new SolverImpl(resolved, config, null) as Solver<N>;
+  // The solver checks every name and value it is told against the validated bounds, typed by `B`.
+  if (config.inspect === undefined)
+    return new SolverImpl(resolved, config, null) as unknown as Solver<ParamsOf<B>>;
   // The artifact keeps the JSON part of the config only.
   const { inspect: _sink, ...input } = config;
-  return new SolverImpl(resolved, input, null) as Solver<N>;
+  return new SolverImpl(resolved, input, null) as unknown as Solver<ParamsOf<B>>;
 }
 
 /** Options of {@link restoreSolver}. */
@@ -240,10 +246,10 @@ export interface RestoreSolverOptions {
  * to the compiler: give them as `restoreSolver<"x" | "y">(artifact)` to get a typed solver (they
  * are not checked against the artifact's bounds).
  */
-export function restoreSolver<N extends string = string>(
+export function restoreSolver<P extends ParamShape = string>(
   artifact: unknown,
   options: RestoreSolverOptions = {},
-): Solver<N> {
+): Solver<P> {
   const a = artifact as SolverArtifact;
   if (typeof a !== "object" || a === null || a.format !== "arqon.solver") {
     throw new UsageError('not a solver artifact (expected format "arqon.solver")');
@@ -252,7 +258,7 @@ export function restoreSolver<N extends string = string>(
   const config = { ...resolveSolverConfig(a.config), inspect: options.inspect };
   const problems = artifactProblems(a, new Space(config.bounds), config.probeSize);
   if (problems.length > 0) throw new UsageError(`corrupt solver artifact:\n  - ${problems.join("\n  - ")}`);
-  return new SolverImpl(config, a.config, a) as Solver<N>;
+  return new SolverImpl(config, a.config, a) as unknown as Solver<P>;
 }
 
 const STRATEGY_SEED_STREAM = 0x5eed;
@@ -344,7 +350,9 @@ class SolverImpl implements Solver {
       const available = this.probe.length - this.probeAsked;
       const count = Math.min(available, remaining, requested ?? available);
       const trials: Trial[] = [];
-      for (let i = 0; i < count; i++) trials.push(this.record(this.probe[this.probeAsked++]!, "probe"));
+      for (let i = 0; i < count; i++) {
+        trials.push(this.record(this.space.snap(this.probe[this.probeAsked++]!), "probe"));
+      }
       return trials;
     }
 
@@ -365,7 +373,7 @@ class SolverImpl implements Solver {
       this.actor.send({ type: "strategy.exhausted" });
       return null;
     }
-    return points.slice(0, max).map((u) => this.record(u.map(clampUnit), "refine"));
+    return points.slice(0, max).map((u) => this.record(this.space.snap(u.map(clampUnit)), "refine"));
   }
 
   tell(results: Told | readonly Told[]): void {
@@ -561,9 +569,20 @@ class SolverImpl implements Solver {
 
   private createStrategy(): Strategy {
     const seed = this.config.seed ^ STRATEGY_SEED_STREAM;
-    return this.actor.getSnapshot().matches({ refine: "nelderMead" })
-      ? createNelderMead(this.space.dimension, seed)
-      : createTpe(this.space.dimension, seed);
+    const space = this.space;
+    if (this.actor.getSnapshot().matches({ refine: "nelderMead" })) {
+      if (!space.mixed) return createNelderMead(space.dimension, seed);
+      const incumbent = this.bestIndex < 0 ? space.snap(space.toUnit({})) : this.history[this.bestIndex]!.u;
+      return createSubspaceNelderMead(space, incumbent, seed);
+    }
+    return space.mixed ? createMixedTpe(space.dimensions, seed) : createTpe(space.dimension, seed);
+  }
+
+  private restoreStrategy(state: StrategyState): Strategy {
+    if (state.kind === "nelder-mead") {
+      return this.space.mixed ? restoreSubspaceNelderMead(this.space, state) : restoreNelderMead(state);
+    }
+    return this.space.mixed ? restoreMixedTpe(this.space.dimensions, state) : restoreTpe(state);
   }
 
   /** Checks a batch of results completely before any is recorded. */
@@ -651,8 +670,7 @@ class SolverImpl implements Solver {
       }
     }
     if (a.strategy !== null) {
-      this.strategy =
-        a.strategy.kind === "nelder-mead" ? restoreNelderMead(a.strategy) : restoreTpe(a.strategy);
+      this.strategy = this.restoreStrategy(a.strategy);
     }
   }
 }

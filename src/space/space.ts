@@ -1,41 +1,118 @@
+import { jsonKey, type ParamInput, type ParamValue } from "./params.js";
 import { type Bound, fromUnit, toUnit } from "./scale.js";
 
+/** How a strategy should treat one coordinate of the unit cube. */
+export type DimensionKind = "float" | "int" | "categorical";
+
+/** A condition on one coordinate: the parent's coordinate and the choice indexes that allow it. */
+export interface DimensionCondition {
+  readonly parent: number;
+  readonly choices: readonly number[];
+}
+
 /**
- * An ordered set of named parameters and the mapping between their raw values and the unit cube.
+ * What a strategy may know about one coordinate: its kind, its number of levels (the choices of a
+ * categorical, the grid values of an int; 0 for a float) and the conditions under which it is
+ * active (all must hold; empty for an unconditional one).
+ */
+export interface Dimension {
+  readonly name: string;
+  readonly kind: DimensionKind;
+  readonly levels: number;
+  readonly when: readonly DimensionCondition[];
+}
+
+/**
+ * An ordered set of named parameters and the mapping between their values and the unit cube.
  *
  * @remarks
  * Order is the declaration order of the `bounds` object (JavaScript's own key order: integer-like
  * names such as `"1"` come first, in ascending order, then the others as written). Algorithms work
- * on dense unit-cube vectors in this order; users see named raw values.
+ * on dense unit-cube vectors in this order; users see named values.
+ *
+ * Every parameter owns one coordinate u ∈ [0, 1]:
+ * - float: its range, linear or in log space ({@link fromUnit});
+ * - int and categorical: L equal cells, value k for u ∈ [k/L, (k+1)/L), so a uniform u gives every
+ *   value the same chance; {@link Space.snap} moves u to its cell's centre (k + ½)/L. An int's L
+ *   values are min, min + step, …, max; with a log scale the cells are equal in log space over
+ *   [min − ½, max + ½], each value taking the share of that interval that rounds to it.
+ * A conditional parameter keeps a coordinate even when inactive: it is then absent from the
+ * params and ignored by every strategy that knows the kinds.
  */
 export class Space {
   readonly names: readonly string[];
-  readonly bounds: readonly Bound[];
+  readonly specs: readonly ParamInput[];
+  readonly dimensions: readonly Dimension[];
+  /** Coordinates in an order where every parent comes before its dependants. */
+  readonly order: readonly number[];
+  /** Whether some parameter is categorical or conditional (not a plain box of numbers). */
+  readonly mixed: boolean;
+  /** Whether some parameter is an int or a categorical (has cells to snap to). */
+  readonly discrete: boolean;
+  private readonly choiceKeys: readonly (ReadonlyMap<string, number> | null)[];
+  private readonly active: Uint8Array;
 
-  constructor(bounds: Readonly<Record<string, Bound>>) {
+  constructor(bounds: Readonly<Record<string, ParamInput>>) {
     this.names = Object.keys(bounds);
-    this.bounds = this.names.map((name) => bounds[name]!);
+    this.specs = this.names.map((name) => bounds[name]!);
+    const index = new Map(this.names.map((name, i) => [name, i]));
+    this.choiceKeys = this.specs.map((spec) =>
+      spec.type === "categorical" ? new Map(spec.choices.map((c, i) => [jsonKey(c), i])) : null,
+    );
+    this.dimensions = this.specs.map((spec, i) => ({
+      name: this.names[i]!,
+      kind: spec.type ?? "float",
+      levels: levelsOf(spec),
+      when: Object.entries(spec.when ?? {}).map(([parent, values]) => {
+        const p = index.get(parent)!;
+        return { parent: p, choices: values.map((v) => this.choiceKeys[p]!.get(jsonKey(v))!) };
+      }),
+    }));
+    this.order = topologicalOrder(this.dimensions);
+    this.mixed = this.dimensions.some((d) => d.kind === "categorical" || d.when.length > 0);
+    this.discrete = this.dimensions.some((d) => d.levels > 0);
+    this.active = new Uint8Array(this.names.length);
   }
 
   get dimension(): number {
     return this.names.length;
   }
 
-  /** Unit-cube point → named raw values. */
-  toParams(u: ArrayLike<number>): Record<string, number> {
-    const params: Record<string, number> = {};
-    for (let i = 0; i < this.names.length; i++) params[this.names[i]!] = fromUnit(this.bounds[i]!, u[i]!);
+  /** Unit-cube point → named values; inactive conditional parameters are left out. */
+  toParams(u: ArrayLike<number>): Record<string, ParamValue> {
+    const active = this.activity(u);
+    const params: Record<string, ParamValue> = {};
+    for (let i = 0; i < this.names.length; i++) {
+      if (active[i] === 1) params[this.names[i]!] = this.decode(i, u[i]!);
+    }
     return params;
   }
 
-  /** Named raw values → unit-cube point (every name must be present). */
-  toUnit(params: Readonly<Record<string, number>>): number[] {
-    return this.names.map((name, i) => toUnit(this.bounds[i]!, params[name]!));
+  /** Named values → unit-cube point; a parameter left out (inactive) gets the centre, 0.5. */
+  toUnit(params: Readonly<Record<string, unknown>>): number[] {
+    return this.names.map((name, i) => (name in params ? this.encode(i, params[name]) : 0.5));
+  }
+
+  /** The same point with every int and categorical coordinate moved to the position of its value. */
+  snap(u: readonly number[]): number[] {
+    if (!this.discrete) return u as number[];
+    // Decoding then encoding: the cell's centre, or for a log-scale int its value's position.
+    return u.map((x, i) => (this.dimensions[i]!.levels === 0 ? x : this.encode(i, this.decode(i, x))));
   }
 
   /**
-   * Problems with a set of named raw values: missing or unknown names, non-numbers, values
-   * outside the bounds. Empty when the point is valid.
+   * Which coordinates are active at `u`, in a buffer reused by the next call (1 = active): a
+   * parameter is active when every condition's parent is active and takes one of its choices.
+   */
+  activity(u: ArrayLike<number>): Uint8Array {
+    const active = this.active;
+    for (const i of this.order) active[i] = isActive(this.dimensions, i, u, active) ? 1 : 0;
+    return active;
+  }
+
+  /**
+   * Problems with a set of named values: unknown names, missing active parameters, values of the
+   * wrong kind or outside the bounds, inactive parameters given a value. Empty when valid.
    */
   problems(params: unknown, path: string): string[] {
     if (typeof params !== "object" || params === null || Array.isArray(params)) {
@@ -46,22 +123,138 @@ export class Space {
     for (const key of Object.keys(record)) {
       if (!this.names.includes(key)) out.push(`${path}.${key}: unknown parameter`);
     }
-    this.names.forEach((name, i) => {
-      const value = record[name];
-      const bound = this.bounds[i]!;
-      if (value === undefined) out.push(`${path}.${name}: missing`);
-      else if (typeof value !== "number" || !Number.isFinite(value)) {
-        out.push(`${path}.${name}: expected a finite number, got ${describe(value)}`);
-      } else if (value < bound.min || value > bound.max) {
-        out.push(`${path}.${name}: ${value} is outside [${bound.min}, ${bound.max}]`);
+    // Activity from the given values; a parent with a bad value leaves its dependants unchecked.
+    const state = new Int8Array(this.names.length); // 1 active, 0 inactive, -1 unknown
+    for (const i of this.order) {
+      const name = this.names[i]!;
+      const dim = this.dimensions[i]!;
+      let status = 1;
+      for (const c of dim.when) {
+        if (state[c.parent] === -1) status = -1;
+        else if (status === 1) {
+          const parentValue = record[this.names[c.parent]!];
+          const k = state[c.parent] === 1 ? this.choiceKeys[c.parent]!.get(jsonKey(parentValue)) : undefined;
+          if (k === undefined || !c.choices.includes(k)) status = 0;
+        }
       }
-    });
+      const value = record[name];
+      if (status === 0) {
+        if (value !== undefined) out.push(`${path}.${name}: given, but its condition (when) does not hold`);
+      } else if (status === 1) {
+        if (value === undefined) {
+          out.push(`${path}.${name}: missing`);
+          status = -1;
+        } else {
+          const problem = this.valueProblem(i, value);
+          if (problem !== null) {
+            out.push(`${path}.${name}: ${problem}`);
+            status = -1;
+          }
+        }
+      }
+      state[i] = status;
+    }
     return out;
   }
+
+  private valueProblem(i: number, value: unknown): string | null {
+    const spec = this.specs[i]!;
+    if (spec.type === "categorical") {
+      return this.choiceKeys[i]!.has(jsonKey(value))
+        ? null
+        : `${describe(value)} is not one of the choices ${JSON.stringify(spec.choices)}`;
+    }
+    if (typeof value !== "number" || !Number.isFinite(value)) {
+      return `expected a finite number, got ${describe(value)}`;
+    }
+    if (value < spec.min || value > spec.max) return `${value} is outside [${spec.min}, ${spec.max}]`;
+    if (spec.type === "int") {
+      const step = spec.step ?? 1;
+      if (!Number.isInteger((value - spec.min) / step)) {
+        return step === 1
+          ? `expected a whole number, got ${value}`
+          : `${value} is not on the grid ${spec.min} + k·${step}`;
+      }
+    }
+    return null;
+  }
+
+  private decode(i: number, u: number): ParamValue {
+    const spec = this.specs[i]!;
+    if (spec.type === "categorical") return spec.choices[cell(u, spec.choices.length)]!;
+    if (spec.type === "int") {
+      if (spec.scale === "log") {
+        const lo = Math.log(spec.min - 0.5);
+        const raw = Math.round(Math.exp(lo + clamp01(u) * (Math.log(spec.max + 0.5) - lo)));
+        return raw < spec.min ? spec.min : raw > spec.max ? spec.max : raw;
+      }
+      const levels = this.dimensions[i]!.levels;
+      return spec.min + cell(u, levels) * (spec.step ?? 1);
+    }
+    return fromUnit(spec as Bound, u);
+  }
+
+  private encode(i: number, value: unknown): number {
+    const spec = this.specs[i]!;
+    const levels = this.dimensions[i]!.levels;
+    if (spec.type === "categorical") return (this.choiceKeys[i]!.get(jsonKey(value))! + 0.5) / levels;
+    const v = value as number;
+    if (spec.type === "int") {
+      if (spec.scale === "log") {
+        const lo = Math.log(spec.min - 0.5);
+        return (Math.log(v) - lo) / (Math.log(spec.max + 0.5) - lo);
+      }
+      return (Math.round((v - spec.min) / (spec.step ?? 1)) + 0.5) / levels;
+    }
+    return toUnit(spec as Bound, v);
+  }
+}
+
+function levelsOf(spec: ParamInput): number {
+  if (spec.type === "categorical") return spec.choices.length;
+  if (spec.type === "int") return Math.round((spec.max - spec.min) / (spec.step ?? 1)) + 1;
+  return 0;
+}
+
+/** The cell k ∈ [0, levels) that u falls in (u outside [0, 1] counts as the nearest end). */
+function cell(u: number, levels: number): number {
+  const k = Math.floor(u * levels);
+  return k >= 0 ? (k < levels ? k : levels - 1) : 0; // NaN falls through to 0
+}
+
+function clamp01(u: number): number {
+  return u < 0 ? 0 : u > 1 ? 1 : u;
+}
+
+function isActive(
+  dimensions: readonly Dimension[],
+  i: number,
+  u: ArrayLike<number>,
+  active: Uint8Array,
+): boolean {
+  for (const c of dimensions[i]!.when) {
+    if (active[c.parent] !== 1) return false;
+    if (!c.choices.includes(cell(u[c.parent]!, dimensions[c.parent]!.levels))) return false;
+  }
+  return true;
+}
+
+/** Parents first (conditions are acyclic: the config validation refuses cycles). */
+function topologicalOrder(dimensions: readonly Dimension[]): number[] {
+  const order: number[] = [];
+  const placed = new Uint8Array(dimensions.length);
+  const place = (i: number): void => {
+    if (placed[i] === 1) return;
+    placed[i] = 1;
+    for (const c of dimensions[i]!.when) place(c.parent);
+    order.push(i);
+  };
+  for (let i = 0; i < dimensions.length; i++) place(i);
+  return order;
 }
 
 function describe(value: unknown): string {
   if (typeof value === "number") return String(value);
   if (typeof value === "string") return JSON.stringify(value);
-  return value === null ? "null" : typeof value;
+  return value === null ? "null" : Array.isArray(value) ? "an array" : typeof value;
 }

@@ -1,8 +1,10 @@
 /**
  * A worker loop over a shared study: ask, evaluate, tell, until the budget is spent.
  */
+
 import { setTimeout as delay } from "node:timers/promises";
 import type { BestPoint, Trial } from "../solver/solver.js";
+import type { ParamValue } from "../space/params.js";
 import type { SharedStudy } from "./shared-study.js";
 
 /** Options of {@link runSharedStudy}. */
@@ -35,7 +37,7 @@ export interface RunSharedStudyResult {
  */
 export async function runSharedStudy(
   study: SharedStudy,
-  objective: (params: Record<string, number>, trial: Trial) => number | PromiseLike<number>,
+  objective: (params: Record<string, ParamValue>, trial: Trial) => number | PromiseLike<number>,
   options: RunSharedStudyOptions = {},
 ): Promise<RunSharedStudyResult> {
   const pollMs = options.pollMs ?? 20;

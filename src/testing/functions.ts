@@ -33,8 +33,8 @@ export interface TestFunction {
   readonly minimizers: readonly (readonly number[])[];
   /** Value at a vector `x` (length {@link TestFunction.dimension}, in `names` order). */
   at(x: ArrayLike<number>): number;
-  /** Value at named parameters (`{ x1, x2, … }`); throws if a parameter is missing. */
-  evaluate(params: Readonly<Record<string, number>>): number;
+  /** Value at named parameters (`{ x1, x2, … }`); throws if a parameter is missing or not a number. */
+  evaluate(params: Readonly<Record<string, unknown>>): number;
 }
 
 function parameterNames(dimension: number): string[] {
@@ -64,10 +64,10 @@ function makeTestFunction(spec: {
     minimum: spec.minimum,
     minimizers: spec.minimizers,
     at: spec.at,
-    evaluate(params: Readonly<Record<string, number>>): number {
+    evaluate(params: Readonly<Record<string, unknown>>): number {
       for (let i = 0; i < dimension; i++) {
         const value = params[names[i]!];
-        if (value === undefined) throw new RangeError(`${spec.name}: missing parameter ${names[i]}`);
+        if (typeof value !== "number") throw new RangeError(`${spec.name}: missing parameter ${names[i]}`);
         scratch[i] = value;
       }
       return spec.at(scratch);

@@ -1,0 +1,224 @@
+import { type GaussianSource, upperTail } from "./parzen.js";
+
+const LOG_SQRT_2PI = 0.5 * Math.log(2 * Math.PI);
+/** A kernel this many nats below the best one so far adds less than e^-40 and is dropped. */
+const PRUNE_GAP = 40;
+/** Rejection sampling of a truncated Gaussian gives up after this many draws and clamps. */
+const MAX_REJECTIONS = 64;
+/** Upper tails beyond this many standard deviations are taken as 0 (see `upperTail`). */
+const TAIL_LIMIT = 9;
+
+/**
+ * A Parzen mixture over one group of a mixed space's coordinates: each kernel is a product of a
+ * truncated Gaussian per numeric coordinate (float or int, in the unit cube) and a categorical
+ * distribution per categorical coordinate; kernel 0 is the prior (centre 0.5 and σ = 1, uniform
+ * over the choices).
+ *
+ * @remarks
+ * A categorical coordinate holds the index of a choice. An observed kernel puts weight
+ * (1 + ε)/(1 + Lε) on its own choice and ε/(1 + Lε) on each of the other L − 1, with
+ * ε = priorWeight / (observations + 1) — Optuna's smoothing of the TPE literature's per-choice
+ * counts: summed over the good (or bad) kernels, each choice's mass is its count plus a prior
+ * share. Choices thus compare by identity, never by position.
+ *
+ * Usage: `prepare(m)` sizes the buffers for m observations; the caller writes observation i's
+ * coordinates to `means[(i + 1)·d + j]` and, for numeric coordinates, 1/σ to `inverse[…]`, then
+ * calls {@link GroupMixture.finish} with the weights. Buffers are reused: no allocation once
+ * large enough.
+ */
+export class GroupMixture {
+  /** Kernel centres (choice indexes for categorical coordinates), row-major, row 0 = prior. */
+  means = new Float64Array(0);
+  /** 1/σ per kernel and numeric coordinate (unused for categorical ones). */
+  inverse = new Float64Array(0);
+  private constants = new Float64Array(0);
+  private cumulative = new Float64Array(0);
+  private kernels = 0;
+  private capacity = 0;
+  /** Log ratio of a kernel's own choice to another choice, per categorical coordinate. */
+  private readonly bonus: Float64Array;
+  /** Chance that an observed kernel samples its own choice outright (else a uniform choice). */
+  private readonly keepOwn: Float64Array;
+  /** Positions of the categorical and of the numeric coordinates, so loops skip the others. */
+  private readonly categorical: Int32Array;
+  private readonly numeric: Int32Array;
+
+  /** `levels[j]` is 0 for a numeric coordinate, the number of choices for a categorical one. */
+  constructor(readonly levels: Int32Array) {
+    this.categorical = Int32Array.from(levels.keys()).filter((j) => levels[j] !== 0);
+    this.numeric = Int32Array.from(levels.keys()).filter((j) => levels[j] === 0);
+    this.bonus = new Float64Array(levels.length);
+    this.keepOwn = new Float64Array(levels.length);
+  }
+
+  /** Makes room for `observations` kernels plus the prior and returns the means buffer. */
+  prepare(observations: number): Float64Array {
+    const d = this.levels.length;
+    const needed = observations + 1;
+    if (needed > this.capacity) {
+      const cap = Math.max(needed, this.capacity * 2, 16);
+      this.means = new Float64Array(cap * d);
+      this.inverse = new Float64Array(cap * d);
+      this.constants = new Float64Array(cap);
+      this.cumulative = new Float64Array(cap);
+      this.capacity = cap;
+    }
+    this.kernels = needed;
+    return this.means;
+  }
+
+  /**
+   * Computes the kernels' constants once means and numeric bandwidths are written.
+   *
+   * @param weights - weight of observation i at `weights[i]`, or null for 1 each.
+   * @param priorWeight - the prior's weight relative to the mean weight of the observations.
+   */
+  finish(weights: Float64Array | null, priorWeight: number): void {
+    const levels = this.levels;
+    const d = levels.length;
+    const m = this.kernels - 1;
+    let total = 0;
+    for (let i = 0; i < m; i++) total += weights === null ? 1 : weights[i]!;
+    const prior = m === 0 ? 1 : (priorWeight * total) / m;
+    total += prior;
+    const epsilon = priorWeight / (m + 1);
+    let priorConstant = Math.log(prior / total);
+    let missing = 0; // Σ log(ε / (1 + Lε)) over categorical coordinates
+    for (let j = 0; j < d; j++) {
+      const L = levels[j]!;
+      if (L === 0) {
+        this.means[j] = 0.5;
+        this.inverse[j] = 1;
+        priorConstant += numericShape(0.5, 1);
+      } else {
+        priorConstant -= Math.log(L);
+        missing += Math.log(epsilon / (1 + L * epsilon));
+        this.bonus[j] = Math.log((1 + epsilon) / epsilon);
+        this.keepOwn[j] = 1 / (1 + L * epsilon);
+      }
+    }
+    this.constants[0] = priorConstant;
+    let running = prior / total;
+    this.cumulative[0] = running;
+    for (let k = 1; k <= m; k++) {
+      const w = weights === null ? 1 : weights[k - 1]!;
+      let c = Math.log(w / total) + missing;
+      for (let j = 0; j < d; j++) {
+        if (levels[j] === 0) c += numericShape(this.means[k * d + j]!, this.inverse[k * d + j]!);
+      }
+      this.constants[k] = c;
+      running += w / total;
+      this.cumulative[k] = running;
+    }
+    this.cumulative[m] = 1;
+  }
+
+  /**
+   * log density at `x` (coordinates from `x[offset]` on). With a finite `cap`, returns +∞ as soon
+   * as the kernels seen prove the result exceeds `cap` (TPE's early exit for g).
+   */
+  logDensity(x: Float64Array, offset = 0, cap = Number.POSITIVE_INFINITY): number {
+    const levels = this.levels;
+    const d = levels.length;
+    const means = this.means;
+    const inverse = this.inverse;
+    const constants = this.constants;
+    const bonus = this.bonus;
+    const categorical = this.categorical;
+    const numeric = this.numeric;
+    const nc = categorical.length;
+    const nn = numeric.length;
+    let best = Number.NEGATIVE_INFINITY;
+    let sum = 0; // Σ e^(term − best) over kept terms
+    let capShare = 0;
+    const capped = cap < Number.POSITIVE_INFINITY;
+    for (let k = this.kernels - 1; k >= 0; k--) {
+      const row = k * d;
+      let term = constants[k]!;
+      if (k > 0) {
+        for (let c = 0; c < nc; c++) {
+          const j = categorical[c]!;
+          if (x[offset + j] === means[row + j]) term += bonus[j]!;
+        }
+      }
+      const floor = best - PRUNE_GAP;
+      if (term < floor) continue;
+      let acc = 0;
+      const limit = 2 * (term - floor);
+      let q = 0;
+      for (; q < nn; q++) {
+        const j = numeric[q]!;
+        const z = (x[offset + j]! - means[row + j]!) * inverse[row + j]!;
+        acc += z * z;
+        if (acc > limit) break;
+      }
+      if (q < nn) continue;
+      term -= 0.5 * acc;
+      if (term > best) {
+        sum = sum * Math.exp(best - term) + 1;
+        best = term;
+      } else {
+        sum += Math.exp(term - best);
+      }
+      if (capped) {
+        capShare += Math.exp(term - cap);
+        if (capShare > 1) return Number.POSITIVE_INFINITY;
+      }
+    }
+    return best + Math.log(sum);
+  }
+
+  /**
+   * log of the prior kernel's weighted density at `x`: a lower bound of
+   * {@link GroupMixture.logDensity} that costs one pass over the numeric coordinates.
+   */
+  logPriorTerm(x: Float64Array, offset = 0): number {
+    let acc = 0;
+    for (let q = 0; q < this.numeric.length; q++) {
+      const z = x[offset + this.numeric[q]!]! - 0.5;
+      acc += z * z;
+    }
+    return this.constants[0]! - 0.5 * acc;
+  }
+
+  /** Draws one point into `out` from `offset` on: a kernel, then each coordinate in order. */
+  sample(gaussian: GaussianSource, out: Float64Array, offset = 0): void {
+    const levels = this.levels;
+    const d = levels.length;
+    const random = gaussian.random;
+    const u = random.next();
+    let lo = 0;
+    let hi = this.kernels - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.cumulative[mid]! > u) hi = mid;
+      else lo = mid + 1;
+    }
+    const row = lo * d;
+    for (let j = 0; j < d; j++) {
+      const L = levels[j]!;
+      if (L !== 0) {
+        const own = lo > 0 && random.next() < this.keepOwn[j]!;
+        out[offset + j] = own ? this.means[row + j]! : Math.min(L - 1, Math.floor(random.next() * L));
+        continue;
+      }
+      const mean = this.means[row + j]!;
+      const sigma = 1 / this.inverse[row + j]!;
+      let value = mean + sigma * gaussian.next();
+      for (let tries = 1; (value < 0 || value > 1) && tries < MAX_REJECTIONS; tries++) {
+        value = mean + sigma * gaussian.next();
+      }
+      out[offset + j] = value < 0 ? 0 : value > 1 ? 1 : value;
+    }
+  }
+}
+
+/** −log(σ · mass) − ½ log 2π of a Gaussian N(mean, σ²) truncated to [0, 1]. */
+function numericShape(mean: number, inv: number): number {
+  const low = mean * inv;
+  const high = (1 - mean) * inv;
+  let mass = 1;
+  if (low < TAIL_LIMIT) mass -= upperTail(low);
+  if (high < TAIL_LIMIT) mass -= upperTail(high);
+  return -Math.log(mass / inv) - LOG_SQRT_2PI;
+}

@@ -1,0 +1,123 @@
+import type { Space } from "../space/space.js";
+import { createNelderMead, restoreNelderMead } from "./nelder-mead.js";
+import type { Evaluation, Strategy, StrategyContext, StrategyState } from "./strategy.js";
+
+/**
+ * Nelder–Mead on the numeric part of a mixed space.
+ *
+ * @remarks
+ * A simplex needs an ordered, continuous space; categorical choices have no order and a
+ * conditional parameter may not exist. So the categorical coordinates are fixed at the
+ * incumbent's (the best point when the strategy starts), and the simplex moves the float and int
+ * coordinates that are active there, ints being rounded when a point is decoded. The history it
+ * sees is the part evaluated with the same categorical choices, projected onto those coordinates:
+ * points from other choices measure another function. (When no float or int is active at the
+ * incumbent, every float and int coordinate is moved.)
+ */
+class SubspaceNelderMead implements Strategy {
+  readonly name = "nelder-mead" as const;
+  private readonly projected: Evaluation[] = [];
+  private scanned = 0;
+
+  constructor(
+    private readonly inner: Strategy,
+    private readonly space: Space,
+    private readonly free: readonly number[],
+    private readonly base: readonly number[],
+  ) {}
+
+  ask(context: StrategyContext, max: number, firstId: number): number[][] | null {
+    this.scan(context.history);
+    const pending = context.pending.map((u) => this.project(u));
+    const points = this.inner.ask(
+      { history: this.projected, pending, remaining: context.remaining },
+      max,
+      firstId,
+    );
+    if (points === null) return null;
+    return points.map((p) => {
+      const u = [...this.base];
+      for (let i = 0; i < this.free.length; i++) u[this.free[i]!] = p[i]!;
+      return u;
+    });
+  }
+
+  tell(id: number, value: number): void {
+    this.inner.tell(id, value);
+  }
+
+  toJSON(): StrategyState {
+    return { ...this.inner.toJSON(), subspace: { free: [...this.free], base: [...this.base] } };
+  }
+
+  /** Appends the new history entries that share the base's categorical choices. */
+  private scan(history: readonly Evaluation[]): void {
+    if (history.length < this.scanned) {
+      this.projected.length = 0;
+      this.scanned = 0;
+    }
+    for (let i = this.scanned; i < history.length; i++) {
+      const entry = history[i]!;
+      if (this.sameChoices(entry.u)) this.projected.push({ u: this.project(entry.u), value: entry.value });
+    }
+    this.scanned = history.length;
+  }
+
+  private sameChoices(u: readonly number[]): boolean {
+    const dims = this.space.dimensions;
+    for (let i = 0; i < dims.length; i++) {
+      const levels = dims[i]!.levels;
+      if (dims[i]!.kind === "categorical" && cellOf(u[i]!, levels) !== cellOf(this.base[i]!, levels)) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  private project(u: readonly number[]): number[] {
+    return this.free.map((i) => u[i]!);
+  }
+}
+
+function cellOf(u: number, levels: number): number {
+  const k = Math.floor(u * levels);
+  return k < 0 ? 0 : k >= levels ? levels - 1 : k;
+}
+
+/** The coordinates the simplex moves: floats and ints active at `base` (all of them if none is). */
+function freeCoordinates(space: Space, base: readonly number[]): number[] {
+  const active = space.activity(base);
+  const numeric = space.dimensions.flatMap((d, i) => (d.kind === "categorical" ? [] : [i]));
+  const free = numeric.filter((i) => active[i] === 1);
+  return free.length > 0 ? free : numeric;
+}
+
+/** Nelder–Mead over the float and int coordinates of `space`, the rest fixed at `incumbent`'s. */
+export function createSubspaceNelderMead(space: Space, incumbent: readonly number[], seed: number): Strategy {
+  const base = space.snap([...incumbent]);
+  const free = freeCoordinates(space, base);
+  return new SubspaceNelderMead(createNelderMead(free.length, seed), space, free, base);
+}
+
+/** Rebuilds the strategy from its `toJSON()`; throws a RangeError on a malformed state. */
+export function restoreSubspaceNelderMead(space: Space, state: StrategyState): Strategy {
+  const { subspace, ...rest } = state;
+  const saved = subspace as { free?: unknown; base?: unknown } | undefined;
+  const d = space.dimension;
+  const free = saved?.free;
+  const base = saved?.base;
+  if (
+    !Array.isArray(free) ||
+    free.length === 0 ||
+    !free.every(
+      (i) => Number.isInteger(i) && i >= 0 && i < d && space.dimensions[i]!.kind !== "categorical",
+    ) ||
+    !Array.isArray(base) ||
+    base.length !== d ||
+    !base.every((x) => typeof x === "number" && x >= 0 && x <= 1)
+  ) {
+    throw new RangeError("invalid Nelder–Mead state: subspace");
+  }
+  const inner = restoreNelderMead(rest as StrategyState);
+  return new SubspaceNelderMead(inner, space, free as number[], base as number[]);
+}

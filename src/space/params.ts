@@ -1,0 +1,129 @@
+import type { Scale } from "./scale.js";
+
+/**
+ * The kinds of parameters a solver searches, as a config declares them, and the TypeScript types
+ * of the values they take.
+ */
+
+/** Any JSON value: what a categorical parameter may choose from. */
+export type JsonValue =
+  | string
+  | number
+  | boolean
+  | null
+  | readonly JsonValue[]
+  | { readonly [key: string]: JsonValue };
+
+/** A value of one parameter in a trial: a number (float, int) or one of a categorical's choices. */
+export type ParamValue = JsonValue;
+
+/**
+ * When a parameter exists: for each named categorical parameter, the choices under which it does.
+ * `{ optimizer: ["sgd"] }` means "only when `optimizer` is `"sgd"`" (and `optimizer` itself is
+ * present); several names must all hold.
+ */
+export type Condition = { readonly [parent: string]: readonly JsonValue[] };
+
+interface ParamBase {
+  /** Makes the parameter conditional: absent from a trial unless the condition holds. */
+  readonly when?: Condition | undefined;
+}
+
+/** A real number in [min, max] (the default kind: `type` may be left out). */
+export interface FloatParamInput extends ParamBase {
+  readonly type?: "float" | undefined;
+  readonly min: number;
+  readonly max: number;
+  /** `"linear"` (default) or `"log"` (searched in log space; needs min > 0). */
+  readonly scale?: Scale | undefined;
+}
+
+/** A whole number in [min, max], on the grid min, min + step, …, max. */
+export interface IntParamInput extends ParamBase {
+  readonly type: "int";
+  readonly min: number;
+  readonly max: number;
+  /** Grid spacing, a whole number > 0 that divides max − min (default 1; not with `scale: "log"`). */
+  readonly step?: number | undefined;
+  /** `"linear"` (default) or `"log"` (every value, searched in log space; needs min ≥ 1). */
+  readonly scale?: Scale | undefined;
+}
+
+/** One of a list of JSON values, unordered. */
+export interface CategoricalParamInput<C extends JsonValue = JsonValue> extends ParamBase {
+  readonly type: "categorical";
+  /** The values to choose from: at least one, no two equal (compared as JSON). */
+  readonly choices: readonly C[];
+}
+
+/** One parameter of a solver config's `bounds`. */
+export type ParamInput = FloatParamInput | IntParamInput | CategoricalParamInput;
+
+/** A solver config's `bounds`: the parameters by name, in declaration order. */
+export type BoundsInput = { readonly [name: string]: ParamInput };
+
+/**
+ * What the generic parameter of `Solver`, `Trial`… may be: a union of names (every parameter a
+ * number, as in a float-only config) or the object type of a trial's params.
+ */
+export type ParamShape = string | object;
+
+/**
+ * The params of a trial for shape `P`: `string` (a config built at run time) gives any name and
+ * any value; a union of names gives numbers; an object type is itself.
+ */
+export type Params<P extends ParamShape> = [P] extends [string]
+  ? string extends P
+    ? Record<string, ParamValue>
+    : Record<P, number>
+  : P;
+
+type ValueOf<T> = T extends { readonly type: "categorical"; readonly choices: readonly (infer C)[] }
+  ? C
+  : number;
+type IsConditional<T> = T extends { readonly when: Condition } ? true : false;
+type IsPlainNumber<T> = T extends { readonly type: "categorical" }
+  ? false
+  : IsConditional<T> extends true
+    ? false
+    : true;
+type AllPlainNumbers<B> = false extends { [K in keyof B]: IsPlainNumber<B[K]> }[keyof B] ? false : true;
+
+/** The object type of a trial's params for the literal bounds `B` (conditional ones optional). */
+export type ParamObject<B extends BoundsInput> = {
+  -readonly [K in keyof B as IsConditional<B[K]> extends true ? never : K]: ValueOf<B[K]>;
+} & {
+  -readonly [K in keyof B as IsConditional<B[K]> extends true ? K : never]?: ValueOf<B[K]>;
+} extends infer O
+  ? { [K in keyof O]: O[K] }
+  : never;
+
+/**
+ * The parameter shape `createSolver` infers from a literal `bounds`: its names when every
+ * parameter is an unconditional number (so such configs keep their `Solver<"x" | "y">` type),
+ * else the object type of the params. For bounds built at run time (`string` keys): numbers when
+ * their type admits only unconditional floats and ints, else `string` (any JSON value).
+ */
+export type ParamsOf<B extends BoundsInput> = string extends keyof B
+  ? IsPlainNumber<B[string]> extends true
+    ? Record<string, number>
+    : string
+  : AllPlainNumbers<B> extends true
+    ? keyof B & string
+    : ParamObject<B>;
+
+/**
+ * A canonical text of a JSON value (object keys sorted), so that two equal values — `{a:1,b:2}`
+ * and `{b:2,a:1}` — compare equal whatever their key order.
+ */
+export function jsonKey(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(jsonKey).join(",")}]`;
+  if (typeof value === "object" && value !== null) {
+    const record = value as Record<string, unknown>;
+    return `{${Object.keys(record)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${jsonKey(record[k])}`)
+      .join(",")}}`;
+  }
+  return JSON.stringify(value) ?? "undefined";
+}
