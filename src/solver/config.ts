@@ -5,6 +5,7 @@ import { type ConfigShape, reservedNameIssue, withoutUndefinedKeys } from "../co
 import { ConfigError, type ConfigIssue } from "../errors.js";
 import type { InspectionSink } from "../inspect/inspection-record.js";
 import type { Bound, Scale } from "../space/scale.js";
+import { type GlobalLocalOptions, globalLocalOptionProblems } from "./global-local.js";
 
 /** A string that must be one of `values`; the error names every allowed value once. */
 function oneOf<const T extends readonly [string, ...string[]]>(...values: T) {
@@ -48,6 +49,18 @@ export const SolverConfigSchema = Schema.Struct({
     { exact: true },
   ),
   strategy: Schema.optionalWith(oneOf("auto", "nelder-mead", "tpe"), { exact: true }),
+  autoOptions: Schema.optionalWith(
+    Schema.Struct({
+      gamma: Schema.optionalWith(Schema.Number, { exact: true }),
+      candidates: Schema.optionalWith(Schema.Number, { exact: true }),
+      bandwidthFloor: Schema.optionalWith(Schema.Number, { exact: true }),
+      rankExponent: Schema.optionalWith(Schema.Number, { exact: true }),
+      localStep: Schema.optionalWith(Schema.Number, { exact: true }),
+      globalPhase: Schema.optionalWith(Schema.Number, { exact: true }),
+      stagnation: Schema.optionalWith(Schema.Number, { exact: true }),
+    }),
+    { exact: true },
+  ),
   batch: Schema.optionalWith(
     Schema.Number.pipe(
       Schema.filter((n) => (Number.isSafeInteger(n) && n > 0) || "expected a whole number greater than 0"),
@@ -94,8 +107,13 @@ export interface SolverConfig<N extends string = string> {
    * large budgets; given explicitly, it is followed exactly.
    */
   readonly probeRatio?: number | undefined;
-  /** `"auto"` (default) picks Nelder–Mead or TPE from the probe's classification. */
+  /**
+   * `"auto"` (default): global TPE interleaved with local Nelder–Mead from the incumbent, the split
+   * adapting to progress (see {@link GlobalLocalOptions}); `"nelder-mead"` or `"tpe"` force one.
+   */
   readonly strategy?: "auto" | "nelder-mead" | "tpe" | undefined;
+  /** Options of the `"auto"` strategy (ignored by a forced one); every field optional. */
+  readonly autoOptions?: GlobalLocalOptions | undefined;
   /** The most trials one `ask()` returns (default: the phase's natural batch). */
   readonly batch?: number | undefined;
   /**
@@ -138,6 +156,7 @@ export interface ResolvedSolverConfig {
   /** Number of probe points: `ceil(budget × probeRatio)`, capped when `probeRatio` was omitted. */
   readonly probeSize: number;
   readonly strategy: "auto" | "nelder-mead" | "tpe";
+  readonly autoOptions: GlobalLocalOptions;
   readonly batch: number | undefined;
   /** The inspection sink, if any. */
   readonly inspect: InspectionSink | undefined;
@@ -162,7 +181,14 @@ export function solverConfigIssues(raw: unknown): ConfigIssue[] {
     typeof bounds === "object" && bounds !== null ? reservedNameIssue(Object.keys(bounds)) : undefined;
   if (reserved !== undefined) return [{ path: "bounds", message: reserved }];
   const result = decode(input, { errors: "all", onExcessProperty: "error" });
-  if (Either.isRight(result)) return [];
+  if (Either.isRight(result)) {
+    const options = result.right.autoOptions;
+    if (options === undefined) return [];
+    return globalLocalOptionProblems(options).map(([key, message]) => ({
+      path: `autoOptions.${key}`,
+      message,
+    }));
+  }
   return ParseResult.ArrayFormatter.formatErrorSync(result.left).map((issue) => ({
     path: issue.path.map(String).join("."),
     message: issue._tag === "Unexpected" ? "unknown key" : issue.message,
@@ -185,6 +211,7 @@ export function resolveSolverConfig(input: unknown): ResolvedSolverConfig {
     probeRatio,
     probeSize: config.probeRatio === undefined ? Math.min(uncapped, defaultProbeCap(dimension)) : uncapped,
     strategy: config.strategy ?? "auto",
+    autoOptions: config.autoOptions ?? {},
     batch: config.batch,
     inspect: config.inspect,
   };

@@ -9,6 +9,7 @@ import { Space } from "../space/space.js";
 import { artifactProblems } from "./artifact-check.js";
 import { classify } from "./classify.js";
 import { type ResolvedSolverConfig, resolveSolverConfig, type SolverConfig } from "./config.js";
+import { createGlobalLocal, restoreGlobalLocal } from "./global-local.js";
 import { createNelderMead, restoreNelderMead } from "./nelder-mead.js";
 import { probePoints } from "./probe.js";
 import type { Evaluation, Strategy, StrategyName, StrategyState } from "./strategy.js";
@@ -83,7 +84,9 @@ export interface AskOptions {
 }
 
 /**
- * An ask/tell minimiser: Probe → Classify → Select → Refine (Nelder–Mead or TPE) → Done.
+ * An ask/tell minimiser: Probe → Classify → Select → Refine → Done. Refine runs the `strategy`
+ * setting: `auto` (default) the global-local strategy (TPE interleaved with Nelder–Mead from the
+ * incumbent, see `createGlobalLocal`), or a forced `nelder-mead` or `tpe`.
  *
  * @remarks
  * Deterministic: the same config and the same sequence of calls give the same trials. Results may
@@ -297,7 +300,8 @@ class SolverImpl implements Solver {
     }
 
     const strategy = this.strategy!;
-    const natural = strategy.name === "tpe" ? 1 : remaining;
+    // Nelder–Mead hands out a whole simplex at once; TPE and global-local learn from every result.
+    const natural = strategy.name === "nelder-mead" ? remaining : 1;
     const max = Math.min(remaining, requested ?? natural);
     const points = strategy.ask(
       { history: this.history, pending: this.pendingPoints(), remaining: remaining - max },
@@ -426,9 +430,10 @@ class SolverImpl implements Solver {
 
   private createStrategy(): Strategy {
     const seed = this.config.seed ^ STRATEGY_SEED_STREAM;
-    return this.actor.getSnapshot().matches({ refine: "nelderMead" })
-      ? createNelderMead(this.space.dimension, seed)
-      : createTpe(this.space.dimension, seed);
+    const snapshot = this.actor.getSnapshot();
+    if (snapshot.matches({ refine: "nelderMead" })) return createNelderMead(this.space.dimension, seed);
+    if (snapshot.matches({ refine: "tpe" })) return createTpe(this.space.dimension, seed);
+    return createGlobalLocal(this.space.dimension, seed, this.config.autoOptions);
   }
 
   /** Checks a batch of results completely before any is recorded. */
@@ -497,8 +502,13 @@ class SolverImpl implements Solver {
       }
     }
     if (a.strategy !== null) {
+      const kind = a.strategy.kind;
       this.strategy =
-        a.strategy.kind === "nelder-mead" ? restoreNelderMead(a.strategy) : restoreTpe(a.strategy);
+        kind === "nelder-mead"
+          ? restoreNelderMead(a.strategy)
+          : kind === "tpe"
+            ? restoreTpe(a.strategy)
+            : restoreGlobalLocal(a.strategy);
     }
   }
 }
