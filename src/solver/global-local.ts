@@ -32,7 +32,7 @@ export interface GlobalLocalOptions {
   readonly globalPhase?: number;
   /**
    * A local phase ends early after this many evaluations, as a multiple of (d + 1), without
-   * improving on the best value at its start (after the d evaluations that build a simplex). Default 2. A number > 0.
+   * improving on the best value at its start (after the d evaluations that build a simplex). Default 1.5. A number > 0.
    */
   readonly stagnation?: number;
 }
@@ -56,7 +56,7 @@ export const GLOBAL_LOCAL_DEFAULTS: ResolvedGlobalLocalOptions = Object.freeze({
   rankExponent: 1,
   localStep: 0.15,
   globalPhase: 3,
-  stagnation: 2,
+  stagnation: 1.5,
 });
 
 /** Problems with `options`, each as [field, reason]; empty when valid. */
