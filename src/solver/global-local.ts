@@ -375,20 +375,21 @@ function tpeOptions(o: ResolvedGlobalLocalOptions): TpeOptions {
 }
 
 /**
- * Creates the default strategy: a global model that keeps exploring, interleaved with local
- * refinement from the incumbent, in cycles whose split adapts to which side is making progress.
+ * Creates the default strategy: local refinement from the incumbent, interleaved with a global
+ * model that keeps exploring, with a split that adapts to which side is making progress.
  *
  * @remarks
+ * - Local phase (first, from the best probe point): Nelder–Mead, `localStep` edges. It lasts
+ *   until `d + stagnation · (d + 1)` results in a row fail to improve on the phase's best.
+ *   The simplex carries on into the next local phase when the incumbent has not moved; a new
+ *   incumbent found by the global phase gets a fresh simplex (a restart), at the old simplex's
+ *   scale when the incumbent moved only a little.
  * - Global phase: multivariate TPE over the whole history (probe, warm start, both phases), with
  *   a wider bandwidth floor, a larger good set and flatter rank weights than forced TPE, so it
- *   keeps sampling other basins instead of hugging the incumbent.
- * - Local phase: Nelder–Mead from the incumbent with a small simplex (`localStep`). The simplex
- *   carries on into the next local phase when the incumbent has not moved; a new incumbent found
- *   by the global phase gets a fresh simplex (a restart).
- * - Cycle: `cycle · (d + 1)` trials; the local phase gets `share` of them and ends early after
- *   `stagnation · (d + 1)` results without improving on its starting best. The share starts at
- *   `localShare` and is multiplied by 1.3 after a local phase that improved the incumbent, divided
- *   by 1.3 after one that did not (kept in [0.15, 0.85]): the budget follows progress.
+ *   keeps sampling other basins instead of hugging the incumbent. It lasts
+ *   `globalPhase · factor · (d + 1)` trials; `factor` starts at 1, is divided by 1.5 after a
+ *   local phase that improved the incumbent and multiplied by 1.5 after one that did not (kept in
+ *   [1/3, 3]): the budget follows progress.
  * - No classification, no commitment: both methods run all along, so a wrong first guess about
  *   the landscape costs a few trials, not the run.
  * - Determinism: every random choice comes from `seed` (TPE and each simplex have their own
