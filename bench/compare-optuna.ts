@@ -55,6 +55,8 @@ export interface OptunaVersions {
 export interface OptunaRun {
   /** Objective values in trial order. */
   readonly values: number[];
+  /** The points Optuna asked, in trial order (in `fn.names` order). */
+  readonly points: number[][];
   /** ask + suggest_float × d + tell, in nanoseconds, measured inside Python, per trial. */
   readonly overheadNs: number[];
 }
@@ -132,15 +134,17 @@ export class OptunaPeer {
       high: names.map((name) => fn.bounds[name]!.max),
     });
     const values: number[] = [];
+    const points: number[][] = [];
     const overheadNs: number[] = [];
     for (let trial = 0; trial < budget; trial++) {
       const asked = await this.request({ op: "ask" });
+      points.push(asked.params as number[]);
       const value = fn.at(asked.params as number[]);
       const told = await this.request({ op: "tell", number: asked.number, value });
       values.push(value);
       overheadNs.push((asked.ns as number) + (told.ns as number));
     }
-    return { values, overheadNs };
+    return { values, points, overheadNs };
   }
 
   /** Asks the driver to quit and waits for it (killing it after 5 s). */

@@ -1,130 +1,163 @@
 /**
- * B1, solver quality (BENCHMARKS.md): best-so-far regret on five standard functions over seeds
- * 1..20, for `strategy: "auto"` (the product), each strategy forced, random search and Optuna TPE.
+ * B1, solver quality (BENCHMARKS.md, issue 13): median regret on a suite of twenty standard
+ * functions at budgets 100 and 300 over seeds 1..20, for `strategy: "auto"` (the product), each
+ * strategy forced, random search and Optuna TPE. The suite is split into a development half (the
+ * defaults were tuned on it) and a validation half (never tuned on); the gates are judged on each
+ * half separately (bench/quality-suite.ts has the split).
  *
  * @remarks
- * arqon is driven only through its public ask/tell API, taking each `ask()` batch whole, so the
- * figures are what a user's loop gets. Writes the B1 section of docs/benchmarks.md after a full
- * run (20 seeds, Optuna attempted).
+ * arqon is driven only through its public ask/tell API, taking each `ask()` batch whole, one run
+ * per budget (its plan depends on the budget). Random search and Optuna do not know the budget,
+ * so one run of 300 trials gives both their @100 and @300 figures. Optuna's runs come from
+ * bench/results/optuna-b1.jsonl when recorded there (see bench/optuna-record.ts), else are
+ * measured and recorded. Writes the B1 section of docs/benchmarks.md after a full run.
+ *
+ * Options for development iterations: `--seeds=N`, `--budget=100|300`, `--half=development|
+ * validation`, `--only=<name part>`, `--no-optuna`, `--fresh-optuna`.
  */
 import { createSolver } from "../src/index.js";
-import type { TestFunction } from "../src/testing/functions.js";
+import { Prng } from "../src/random/prng.js";
 import { type Benchmark, parseOptions, wholeOption } from "./benchmark.js";
-import { type OptunaPeer, openOptuna, optunaRegrets, optunaSkippedLine } from "./compare-optuna.js";
+import { type OptunaPeer, openOptuna, optunaSkippedLine } from "./compare-optuna.js";
 import { describeEnvironment, environmentLine } from "./environment.js";
 import {
-  formatSpread,
-  type QualityProblem,
-  qualityProblems,
-  type RegretSamples,
-  randomSearchValues,
-  regretSpreads,
-  regretsAt,
-  seedList,
-  solvedShare,
-} from "./quality.js";
+  clearOptunaRecord,
+  type OptunaRecordLine,
+  optunaSuiteRegrets,
+  readOptunaRecord,
+  truthRegrets,
+} from "./optuna-record.js";
+import { formatSpread, seedList } from "./quality.js";
+import { SUITE_BUDGETS, type SuiteHalf, type SuiteProblem, suiteProblems } from "./quality-suite.js";
 import { writeSection } from "./report.js";
-import { spread } from "./stats.js";
-import { formatRatio, formatValue, markdownTable, verdict } from "./table.js";
+import { type Spread, spread } from "./stats.js";
+import { formatRatio, markdownTable, verdict } from "./table.js";
 
 type StrategyChoice = "auto" | "nelder-mead" | "tpe";
 
-/** What one arqon run produced. */
-interface ArqonRun {
-  readonly values: number[];
-  readonly strategyName: string | null;
-  readonly classification: { label: string; score: number; statistic: string } | null;
-}
+const STRATEGIES: readonly StrategyChoice[] = ["auto", "nelder-mead", "tpe"];
 
-/** Minimises `fn` with arqon's public ask/tell loop; objective values in evaluation order. */
-function runArqon(fn: TestFunction, seed: number, budget: number, strategy: StrategyChoice): ArqonRun {
+/**
+ * Regrets below this are taken as equal when optimisers are compared: some published minima
+ * (Michalewicz, Hartmann) are known to 7 digits only, so smaller differences are not measurable.
+ */
+export const REGRET_RESOLUTION = 1e-6;
+
+/** Minimises the problem with arqon's public ask/tell loop; regret at the end of the budget. */
+function runArqon(problem: SuiteProblem, seed: number, budget: number, strategy: StrategyChoice): number {
+  const { fn, truth } = problem;
   const solver = createSolver({ seed, budget, bounds: fn.bounds, strategy });
-  const values: number[] = [];
+  const observed: number[] = [];
+  const truths: number[] = [];
+  const x = new Float64Array(fn.dimension);
   try {
     for (let batch = solver.ask(); batch !== null; batch = solver.ask()) {
       if (batch.length === 0) throw new Error(`${fn.name}: ask() returned [] with every trial told`);
-      const results = batch.map((trial) => ({ id: trial.id, value: fn.evaluate(trial.params) }));
-      for (const result of results) values.push(result.value);
+      const results = batch.map((trial) => {
+        fn.names.forEach((name, i) => {
+          x[i] = trial.params[name]!;
+        });
+        const value = fn.at(x);
+        observed.push(value);
+        truths.push(truth(x));
+        return { id: trial.id, value };
+      });
       solver.tell(results);
     }
-    const classification = solver.classification;
-    return {
-      values,
-      strategyName: solver.strategyName,
-      classification:
-        classification === null
-          ? null
-          : { label: classification.label, score: classification.score, statistic: classification.statistic },
-    };
   } finally {
     solver.stop();
   }
+  return truthRegrets(observed, truths, fn.minimum, [budget])[0]!;
 }
 
-/** Everything measured on one problem. */
-interface ProblemResult {
-  readonly problem: QualityProblem;
-  readonly rows: RegretSamples[];
-  readonly auto: RegretSamples;
-  readonly random: RegretSamples;
-  readonly optuna: RegretSamples | null;
-  readonly autoRuns: ArqonRun[];
-  readonly shortRuns: Record<StrategyChoice, number>;
+/** Uniform random search from `Prng.fromSeed(seed, 7)`; regret at each checkpoint. */
+function runRandom(problem: SuiteProblem, seed: number, checkpoints: readonly number[]): number[] {
+  const { fn, truth } = problem;
+  const prng = Prng.fromSeed(seed, 7);
+  const x = new Float64Array(fn.dimension);
+  const observed: number[] = [];
+  const truths: number[] = [];
+  const last = checkpoints[checkpoints.length - 1]!;
+  for (let trial = 0; trial < last; trial++) {
+    fn.names.forEach((name, i) => {
+      const { min, max } = fn.bounds[name]!;
+      x[i] = min + (max - min) * prng.next();
+    });
+    observed.push(fn.at(x));
+    truths.push(truth(x));
+  }
+  return truthRegrets(observed, truths, fn.minimum, checkpoints);
+}
+
+/** One problem × budget cell: regret spreads over seeds per optimiser. */
+interface Cell {
+  readonly problem: SuiteProblem;
+  readonly budget: number;
+  readonly arqon: Record<StrategyChoice, Spread>;
+  readonly random: Spread;
+  readonly optuna: Spread | null;
+}
+
+/** `a` compared with `b` at {@link REGRET_RESOLUTION}: a/b, with both floored there. */
+function ratio(a: number, b: number): number {
+  return Math.max(a, REGRET_RESOLUTION) / Math.max(b, REGRET_RESOLUTION);
 }
 
 async function measureProblem(
-  problem: QualityProblem,
+  problem: SuiteProblem,
   seeds: readonly number[],
+  budgets: readonly number[],
   peer: OptunaPeer | null,
-): Promise<ProblemResult> {
-  const { fn, budget, checkpoints } = problem;
-  const rows: RegretSamples[] = [];
-  const shortRuns: Record<StrategyChoice, number> = { auto: 0, "nelder-mead": 0, tpe: 0 };
-  let autoRuns: ArqonRun[] = [];
-  for (const strategy of ["auto", "nelder-mead", "tpe"] as const) {
-    const runs = seeds.map((seed) => runArqon(fn, seed, budget, strategy));
-    if (strategy === "auto") autoRuns = runs;
-    shortRuns[strategy] = runs.filter((run) => run.values.length < budget).length;
-    rows.push({
-      label: strategy === "auto" ? "arqon auto" : `arqon ${strategy} (forced)`,
-      bySeed: runs.map((run) => regretsAt(run.values, fn.minimum, checkpoints)),
-    });
-  }
-  const random: RegretSamples = {
-    label: "random search",
-    bySeed: seeds.map((seed) => regretsAt(randomSearchValues(fn, seed, budget), fn.minimum, checkpoints)),
-  };
-  rows.push(random);
-  const optuna = peer === null ? null : await optunaRegrets(peer, fn, budget, checkpoints, seeds);
-  if (optuna !== null) rows.push(optuna);
-  return { problem, rows, auto: rows[0]!, random, optuna, autoRuns, shortRuns };
+  record: Map<string, OptunaRecordLine>,
+): Promise<{ cells: Cell[]; recorded: number }> {
+  const longest = Math.max(...SUITE_BUDGETS);
+  const randomBySeed = seeds.map((seed) => runRandom(problem, seed, budgets));
+  const optuna =
+    peer === null ? null : await optunaSuiteRegrets(peer, problem, seeds, longest, budgets, record);
+  const cells = budgets.map((budget, b) => {
+    const arqon = {} as Record<StrategyChoice, Spread>;
+    for (const strategy of STRATEGIES) {
+      arqon[strategy] = spread(seeds.map((seed) => runArqon(problem, seed, budget, strategy)));
+    }
+    return {
+      problem,
+      budget,
+      arqon,
+      random: spread(randomBySeed.map((row) => row[b]!)),
+      optuna: optuna === null ? null : spread(optuna.bySeed.map((row) => row[b]!)),
+    };
+  });
+  return { cells, recorded: optuna?.recorded ?? 0 };
 }
 
-function regretTable(result: ProblemResult): string {
-  const { checkpoints } = result.problem;
+const LABELS = [
+  "arqon auto",
+  "arqon nelder-mead (forced)",
+  "arqon tpe (forced)",
+  "Optuna 5.0.0 TPE",
+  "random search",
+];
+
+function cellRow(cell: Cell): string[] {
+  const best = Math.min(cell.arqon["nelder-mead"].median, cell.arqon.tpe.median);
+  const auto = cell.arqon.auto.median;
+  return [
+    cell.problem.fn.name,
+    String(cell.budget),
+    formatSpread(cell.arqon.auto),
+    formatSpread(cell.arqon["nelder-mead"]),
+    formatSpread(cell.arqon.tpe),
+    cell.optuna === null ? "–" : formatSpread(cell.optuna),
+    formatSpread(cell.random),
+    cell.optuna === null ? "–" : formatRatio(ratio(auto, cell.optuna.median)),
+    formatRatio(ratio(auto, best)),
+  ];
+}
+
+function cellTable(cells: readonly Cell[]): string {
   return markdownTable(
-    ["optimiser", ...checkpoints.map((c) => `@${c}`), "final ≤ 1e-2"],
-    result.rows.map((samples) => [
-      samples.label,
-      ...regretSpreads(samples, checkpoints).map(formatSpread),
-      solvedShare(samples, 1e-2),
-    ]),
-  );
-}
-
-/** Which strategy `auto` chose, and the classification behind it. */
-function choiceLine(result: ProblemResult): string {
-  const runs = result.autoRuns;
-  const count = (predicate: (run: ArqonRun) => boolean): number => runs.filter(predicate).length;
-  const scores = runs.flatMap((run) => (run.classification === null ? [] : [run.classification.score]));
-  const statistic = runs.find((run) => run.classification !== null)?.classification?.statistic ?? "–";
-  const s = scores.length > 0 ? spread(scores) : null;
-  return (
-    `auto chose nelder-mead in ${count((r) => r.strategyName === "nelder-mead")}/${runs.length} runs, ` +
-    `tpe in ${count((r) => r.strategyName === "tpe")}/${runs.length}; classified structured ` +
-    `${count((r) => r.classification?.label === "structured")}, chaotic ` +
-    `${count((r) => r.classification?.label === "chaotic")}; score (${statistic}) ` +
-    `${s === null ? "–" : formatSpread(s)}; per seed: ${scores.map(formatValue).join(" ")}`
+    ["problem", "budget", ...LABELS, "auto ÷ Optuna", "auto ÷ best forced"],
+    cells.map(cellRow),
   );
 }
 
@@ -134,62 +167,107 @@ interface Gate {
   readonly pass: boolean;
 }
 
-function gates(results: readonly ProblemResult[]): Gate[] {
+function share(count: number, total: number): string {
+  return `${count}/${total} (${total === 0 ? 0 : Math.round((100 * count) / total)} %)`;
+}
+
+function cellName(cell: Cell): string {
+  return `${cell.problem.fn.name} @${cell.budget}`;
+}
+
+/** The issue-13 gates on one half's cells. */
+function gates(cells: readonly Cell[]): Gate[] {
   const list: Gate[] = [];
-  const at100 = (name: string): number | null => {
-    const result = results.find((r) => r.problem.fn.name === name);
-    if (result === undefined) return null;
-    const index = result.problem.checkpoints.indexOf(100);
-    return regretSpreads(result.auto, result.problem.checkpoints)[index]!.median;
-  };
-  for (const [name, limit] of [
-    ["Branin", 1e-3],
-    ["Hartmann-6", 0.09],
-  ] as const) {
-    const value = at100(name);
-    if (value !== null) {
-      list.push({
-        name: `${name} auto @100 median ≤ ${limit}`,
-        measured: formatValue(value),
-        pass: value <= limit,
-      });
-    }
-  }
-  for (const result of results) {
-    const { checkpoints } = result.problem;
-    const auto = regretSpreads(result.auto, checkpoints);
-    const random = regretSpreads(result.random, checkpoints);
-    const losing = checkpoints.filter((_, c) => !(auto[c]!.median < random[c]!.median));
+  const withOptuna = cells.filter((c) => c.optuna !== null);
+  if (withOptuna.length > 0) {
+    const ratios = withOptuna.map((c) => ratio(c.arqon.auto.median, c.optuna!.median));
+    const atMost = ratios.filter((r) => r <= 1).length;
     list.push({
-      name: `${result.problem.fn.name}: auto median < random at every checkpoint`,
-      measured:
-        losing.length === 0
-          ? checkpoints.map((c, i) => `@${c} ${formatRatio(random[i]!.median / auto[i]!.median)}`).join(", ")
-          : `not at @${losing.join(", @")}`,
-      pass: losing.length === 0,
+      name: "auto ≤ Optuna TPE on ≥ 85 % of cells",
+      measured: share(atMost, withOptuna.length),
+      pass: atMost >= 0.85 * withOptuna.length,
+    });
+    const worst = ratios.reduce((w, r, i) => (r > ratios[w]! ? i : w), 0);
+    list.push({
+      name: "auto never worse than 1.5 × Optuna",
+      measured: `worst ${formatRatio(ratios[worst]!)} (${cellName(withOptuna[worst]!)})`,
+      pass: ratios[worst]! <= 1.5,
     });
   }
+  const losing = cells.filter((c) => !(ratio(c.arqon.auto.median, c.random.median) < 1));
+  list.push({
+    name: "auto better than random search on every cell",
+    measured:
+      losing.length === 0 ? share(cells.length, cells.length) : `not on ${losing.map(cellName).join(", ")}`,
+    pass: losing.length === 0,
+  });
+  const near = cells.filter(
+    (c) => ratio(c.arqon.auto.median, Math.min(c.arqon["nelder-mead"].median, c.arqon.tpe.median)) <= 1.1,
+  ).length;
+  list.push({
+    name: "auto within 10 % of the best forced strategy on ≥ 80 % of cells",
+    measured: share(near, cells.length),
+    pass: near >= 0.8 * cells.length,
+  });
   return list;
 }
 
-function optunaLine(result: ProblemResult): string | null {
-  if (result.optuna === null) return null;
-  const { checkpoints } = result.problem;
-  const last = checkpoints.length - 1;
-  const auto = regretSpreads(result.auto, checkpoints)[last]!.median;
-  const optuna = regretSpreads(result.optuna, checkpoints)[last]!.median;
-  const relation =
-    auto < optuna ? `${formatRatio(optuna / auto)} lower than` : `${formatRatio(auto / optuna)} higher than`;
-  return `auto's median regret @${checkpoints[last]} is ${relation} Optuna's (${formatValue(auto)} vs ${formatValue(optuna)}).`;
+function gateTable(cells: readonly Cell[]): string {
+  return markdownTable(
+    ["gate", "measured", "result"],
+    gates(cells).map((g) => [g.name, g.measured, verdict(g.pass)]),
+  );
+}
+
+const HALVES: readonly { half: SuiteHalf; title: string; note: string }[] = [
+  {
+    half: "development",
+    title: "Development half",
+    note: "The `auto` defaults were tuned on these problems (in-sample).",
+  },
+  {
+    half: "validation",
+    title: "Validation half",
+    note: "Never used to choose a default (out-of-sample).",
+  },
+];
+
+function halfText(half: (typeof HALVES)[number], cells: readonly Cell[], optunaLive: boolean): string {
+  const problems = [...new Set(cells.map((c) => `${c.problem.fn.name} (${c.problem.family})`))];
+  return [
+    `### ${half.title}`,
+    "",
+    `${half.note} Problems: ${problems.join(", ")}.`,
+    "",
+    `**${half.title} regret** (median [q1–q3] over seeds at the end of the budget):`,
+    "",
+    cellTable(cells),
+    "",
+    `**${half.title} gates**${optunaLive ? "" : " (Optuna not run: its gates are left out)"}:`,
+    "",
+    gateTable(cells),
+  ].join("\n");
 }
 
 export const benchmark: Benchmark = {
   name: "solver-quality",
-  title: "B1: regret at 25/50/100(/200) evaluations, 20 seeds, vs random search and Optuna TPE",
+  title: "B1: median regret on 20 functions (dev / validation halves) at budgets 100 and 300, 20 seeds",
   inAll: true,
   async run(args) {
-    const options = parseOptions(args, ["seeds"]);
+    const options = parseOptions(args, ["seeds", "budget", "half", "only", "fresh-optuna"]);
     const seeds = seedList(wholeOption(options, "seeds", 20));
+    const budgetOption = options.values.get("budget");
+    const budgets = SUITE_BUDGETS.filter((b) => budgetOption === undefined || String(b) === budgetOption);
+    if (budgets.length === 0) throw new Error(`--budget must be one of ${SUITE_BUDGETS.join(", ")}`);
+    const halfOption = options.values.get("half");
+    const only = options.values.get("only")?.toLowerCase();
+    const problems = suiteProblems().filter(
+      (p) =>
+        (halfOption === undefined || p.half === halfOption) &&
+        (only === undefined || p.fn.name.toLowerCase().includes(only)),
+    );
+    if (problems.length === 0) throw new Error("no problem matches --half/--only");
+    const full = problems.length === suiteProblems().length && budgets.length === SUITE_BUDGETS.length;
     const env = describeEnvironment();
     console.log(environmentLine(env));
 
@@ -208,51 +286,57 @@ export const benchmark: Benchmark = {
       }
     }
     console.log(optunaNote);
+    if (options.values.get("fresh-optuna") === "yes" && peer !== null) clearOptunaRecord();
+    const record = readOptunaRecord();
 
-    const results: ProblemResult[] = [];
-    const parts: string[] = [
-      `Measured on ${environmentLine(env)}. Command: \`npm run bench -- solver-quality\`. ` +
-        `Seeds 1..${seeds.length}. ${optunaNote}`,
-    ];
+    const cells: Cell[] = [];
+    let recorded = 0;
     try {
-      for (const problem of qualityProblems()) {
+      for (const problem of problems) {
         const started = performance.now();
-        const result = await measureProblem(problem, seeds, peer);
-        results.push(result);
-        const { fn, budget } = problem;
-        const box = fn.names.map((n) => `[${fn.bounds[n]!.min}, ${fn.bounds[n]!.max}]`);
-        const domain = new Set(box).size === 1 ? `${box[0]}^${fn.dimension}` : box.join(" × ");
-        const short = Object.entries(result.shortRuns)
-          .filter(([, n]) => n > 0)
-          .map(
-            ([strategy, n]) =>
-              `${strategy} stopped before the budget in ${n} runs (its last best carries on)`,
-          );
-        const text = [
-          `### ${fn.name} (${domain}, minimum ${Number(fn.minimum.toPrecision(6))}, budget ${budget})`,
-          "",
-          regretTable(result),
-          "",
-          choiceLine(result),
-          ...(short.length > 0 ? ["", `${short.join("; ")}.`] : []),
-          ...(optunaLine(result) === null ? [] : ["", optunaLine(result)!]),
-        ].join("\n");
-        console.log(`\n${text}\n(${((performance.now() - started) / 1000).toFixed(1)} s)`);
-        parts.push(text);
+        const result = await measureProblem(problem, seeds, budgets, peer, record);
+        cells.push(...result.cells);
+        recorded += result.recorded;
+        console.log(
+          `${markdownTable(
+            ["problem", "budget", ...LABELS, "auto ÷ Optuna", "auto ÷ best forced"],
+            result.cells.map(cellRow),
+          )
+            .split("\n")
+            .slice(2)
+            .join("\n")}  (${((performance.now() - started) / 1000).toFixed(1)} s)`,
+        );
       }
     } finally {
       await peer?.close();
     }
 
-    const gateTable = markdownTable(
-      ["gate", "measured", "result"],
-      gates(results).map((g) => [g.name, g.measured, verdict(g.pass)]),
-    );
-    const gateText = `### Gates\n\nRandom-search ratios are random's median regret ÷ auto's.\n\n${gateTable}`;
-    console.log(`\n${gateText}`);
-    parts.push(gateText);
+    const optunaRuns = peer === null ? 0 : problems.length * seeds.length;
+    const provenance =
+      peer === null
+        ? ""
+        : ` Optuna runs: ${optunaRuns - recorded} measured in this run, ${recorded} read from ` +
+          "bench/results/optuna-b1.jsonl (recorded earlier by the same driver, Optuna version and seeds; " +
+          "`--fresh-optuna=yes` measures them all again).";
+    const parts: string[] = [
+      `Measured on ${environmentLine(env)}. Command: \`npm run bench -- solver-quality\`. ` +
+        `Seeds 1..${seeds.length}, budgets ${budgets.join(" and ")}. ${optunaNote}${provenance}`,
+      "Regret is the noiseless value of the best observed point minus the known minimum. arqon runs " +
+        "once per budget; random search and Optuna, which do not plan by budget, run 300 trials once " +
+        `and are read at 100 and 300. Ratios floor both regrets at ${REGRET_RESOLUTION} (some published ` +
+        "minima have 7 digits), so two solved runs compare as equal. The split into halves was fixed " +
+        "before tuning (bench/quality-suite.ts); the earlier defaults were tuned on five of the " +
+        "development problems (Branin, Hartmann-6, Rosenbrock-5D, Rastrigin-5D, Ackley-5D).",
+    ];
+    for (const half of HALVES) {
+      const halfCells = cells.filter((c) => c.problem.half === half.half);
+      if (halfCells.length === 0) continue;
+      const text = halfText(half, halfCells, peer !== null);
+      console.log(`\n${text}`);
+      parts.push(text);
+    }
 
-    if (options.write && options.optuna && seeds.length === 20) {
+    if (options.write && options.optuna && peer !== null && seeds.length === 20 && full) {
       await writeSection("B1", parts.join("\n\n"));
       console.log("\nwrote the B1 section of docs/benchmarks.md");
     } else {

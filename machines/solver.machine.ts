@@ -26,13 +26,15 @@ export type SolverMachineEvent =
   | { readonly type: "strategy.exhausted" };
 
 /**
- * Lifecycle of an ask/tell solver: probe → classify → select → refine (Nelder–Mead | TPE) → done.
+ * Lifecycle of an ask/tell solver: probe → classify → select → refine (Nelder–Mead | TPE |
+ * global-local) → done.
  *
  * @remarks
  * A pure definition (no I/O, no numeric state): the solver's code computes the probe design,
  * the classification and the strategies' proposals, and sends this machine the control events
- * that move it between phases. `classify` records the classification and `select` chooses the
- * refine strategy (an explicit `strategy` setting overrides the classification); both are
+ * that move it between phases. `classify` records the classification (kept for inspection) and
+ * `select` follows the `strategy` setting: `auto` runs the global-local strategy, which does not
+ * depend on the classification (a 10-point probe is too few to bet a run on); both are
  * transient, so a snapshot at rest is always in `probe`, `refine.*` or `done`.
  */
 export const solverMachine = setup({
@@ -42,9 +44,8 @@ export const solverMachine = setup({
     input: {} as { readonly strategy: StrategySetting },
   },
   guards: {
-    prefersNelderMead: ({ context }) =>
-      context.strategy === "nelder-mead" ||
-      (context.strategy === "auto" && context.classification?.label === "structured"),
+    forcedNelderMead: ({ context }) => context.strategy === "nelder-mead",
+    forcedTpe: ({ context }) => context.strategy === "tpe",
   },
 }).createMachine({
   id: "solver",
@@ -63,13 +64,19 @@ export const solverMachine = setup({
       always: "select",
     },
     select: {
-      always: [{ guard: "prefersNelderMead", target: "refine.nelderMead" }, { target: "refine.tpe" }],
+      always: [
+        { guard: "forcedNelderMead", target: "refine.nelderMead" },
+        { guard: "forcedTpe", target: "refine.tpe" },
+        { target: "refine.globalLocal" },
+      ],
     },
     refine: {
       initial: "tpe",
       states: {
         nelderMead: {},
         tpe: {},
+        /** `auto`: global TPE interleaved with local Nelder–Mead (src/solver/global-local.ts). */
+        globalLocal: {},
       },
       on: {
         "budget.spent": "done",

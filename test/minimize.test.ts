@@ -9,18 +9,24 @@ const bowl = { seed: 3, budget: 30, bounds: { x: { min: -4, max: 4 }, y: { min: 
 const quadratic = ({ x, y }: Record<string, number>) => (x! - 1) ** 2 + (y! + 2) ** 2;
 
 describe("minimize", () => {
-  it("minimises Branin end to end within a regret threshold (fixed seed)", async () => {
+  it("minimises Branin end to end: median regret over 12 seeds, concurrency 4", async () => {
+    // Branin has three equal minima; a few seeds end between basins at budget 100, so the claim is
+    // about the median, with a loose bound on every seed (measured: median 1.2e-8, worst 0.037).
     const fn = branin();
-    const result = await minimize(
-      (p) => fn.evaluate(p),
-      { seed: 11, budget: 100, bounds: fn.bounds },
-      {
-        concurrency: 4,
-      },
-    );
-    expect(result.evaluations).toBe(100);
-    expect(result.failures).toEqual([]);
-    expect(result.best!.value - fn.minimum).toBeLessThan(1e-3);
+    const regrets: number[] = [];
+    for (let seed = 1; seed <= 12; seed++) {
+      const result = await minimize(
+        (p) => fn.evaluate(p),
+        { seed, budget: 100, bounds: fn.bounds },
+        { concurrency: 4 },
+      );
+      expect(result.evaluations).toBe(100);
+      expect(result.failures).toEqual([]);
+      regrets.push(result.best!.value - fn.minimum);
+    }
+    regrets.sort((a, b) => a - b);
+    expect((regrets[5]! + regrets[6]!) / 2).toBeLessThan(1e-6);
+    expect(regrets[11]!).toBeLessThan(0.1);
   });
 
   it("gives the same result as a sequential ask/tell loop when run with concurrency 1", async () => {

@@ -22,20 +22,20 @@ describe("README figures", () => {
   it("change when the benchmark page changes", () => {
     const page = read("docs/benchmarks.md");
     const before = renderReadmeFigures(page);
-    const branin = readCell(page, {
+    const hartmann = readCell(page, {
       section: "B1",
-      heading: "Branin",
-      row: { optimiser: "arqon auto" },
-      column: "@100",
+      heading: "Development half regret",
+      row: { problem: "Hartmann-6", budget: "100" },
+      column: "arqon auto",
     });
     const edited = page.replace(
-      `| ${branin}`,
-      `| 9.99e-9 [1e-9–1e-8]${" ".repeat(Math.max(0, branin.length - 19))}`,
+      `| Hartmann-6                | 100    | ${hartmann}`,
+      `| Hartmann-6                | 100    | 9.99e-9 [1e-9–1e-8]${" ".repeat(Math.max(0, hartmann.length - 19))}`,
     );
     expect(edited).not.toBe(page);
     const after = renderReadmeFigures(edited);
     expect(after).not.toBe(before);
-    expect(after).toContain("| Branin, regret @100 | 9.99e-9 |");
+    expect(after).toContain("| Hartmann-6 (development), regret @100 | 9.99e-9 |");
   });
 });
 

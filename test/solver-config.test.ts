@@ -14,6 +14,7 @@ describe("solver config", () => {
       probeRatio: 0.2,
       probeSize: 10,
       strategy: "auto",
+      autoOptions: {},
       batch: undefined,
     });
   });

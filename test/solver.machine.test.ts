@@ -16,18 +16,19 @@ describe("solver machine", () => {
     expect(snapshot.context.classification).toBeNull();
   });
 
-  it("auto selects Nelder–Mead for a structured landscape and TPE for a chaotic one", () => {
+  it("auto runs global-local whatever the classification, and records the classification", () => {
     const s1 = getNextSnapshot(solverMachine, start("auto"), {
       type: "probe.completed",
       classification: structured,
     });
-    expect(s1.value).toEqual({ refine: "nelderMead" });
+    expect(s1.value).toEqual({ refine: "globalLocal" });
     expect(s1.context.classification).toEqual(structured);
     const s2 = getNextSnapshot(solverMachine, start("auto"), {
       type: "probe.completed",
       classification: chaotic,
     });
-    expect(s2.value).toEqual({ refine: "tpe" });
+    expect(s2.value).toEqual({ refine: "globalLocal" });
+    expect(s2.context.classification).toEqual(chaotic);
   });
 
   it("an explicit strategy overrides the classification", () => {
@@ -55,7 +56,7 @@ describe("solver machine", () => {
     });
     inspected.start();
     inspected.send({ type: "probe.completed", classification: structured });
-    expect(visited).toEqual(["classify", "select", { refine: "nelderMead" }]);
+    expect(visited).toEqual(["classify", "select", { refine: "globalLocal" }]);
     inspected.stop();
   });
 

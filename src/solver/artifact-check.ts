@@ -140,7 +140,8 @@ export function artifactProblems(artifact: unknown, space: Space, probeSize: num
   const refining = typeof value === "object" && value !== null && "refine" in value;
   const kind = (a.strategy as { kind?: unknown } | null | undefined)?.kind;
   if (refining) {
-    const expected = (value as { refine: unknown }).refine === "nelderMead" ? "nelder-mead" : "tpe";
+    const state = (value as { refine: unknown }).refine;
+    const expected = state === "nelderMead" ? "nelder-mead" : state === "tpe" ? "tpe" : "global-local";
     if (kind !== expected)
       problems.push(`strategy: the phase needs a "${expected}" state, got ${String(kind)}`);
   } else if (value === "probe" && a.strategy !== null) {

@@ -5,6 +5,7 @@ import { type ConfigShape, reservedNameIssue, withoutUndefinedKeys } from "../co
 import { ConfigError, type ConfigIssue } from "../errors.js";
 import type { InspectionSink } from "../inspect/inspection-record.js";
 import { type BoundsInput, jsonKey, type ParamInput } from "../space/params.js";
+import { type GlobalLocalOptions, globalLocalOptionProblems } from "./global-local.js";
 
 /** A string that must be one of `values`; the error names every allowed value once. */
 function oneOf<const T extends readonly [string, ...string[]]>(...values: T) {
@@ -244,6 +245,18 @@ export const SolverConfigSchema = Schema.Struct({
     { exact: true },
   ),
   strategy: Schema.optionalWith(oneOf("auto", "nelder-mead", "tpe"), { exact: true }),
+  autoOptions: Schema.optionalWith(
+    Schema.Struct({
+      gamma: Schema.optionalWith(Schema.Number, { exact: true }),
+      candidates: Schema.optionalWith(Schema.Number, { exact: true }),
+      bandwidthFloor: Schema.optionalWith(Schema.Number, { exact: true }),
+      rankExponent: Schema.optionalWith(Schema.Number, { exact: true }),
+      localStep: Schema.optionalWith(Schema.Number, { exact: true }),
+      globalPhase: Schema.optionalWith(Schema.Number, { exact: true }),
+      stagnation: Schema.optionalWith(Schema.Number, { exact: true }),
+    }),
+    { exact: true },
+  ),
   batch: Schema.optionalWith(
     Schema.Number.pipe(
       Schema.filter((n) => (Number.isSafeInteger(n) && n > 0) || "expected a whole number greater than 0"),
@@ -345,8 +358,13 @@ export interface SolverConfig<B extends BoundsInput = BoundsInput> {
    * large budgets; given explicitly, it is followed exactly.
    */
   readonly probeRatio?: number | undefined;
-  /** `"auto"` (default) picks Nelder–Mead or TPE from the probe's classification. */
+  /**
+   * `"auto"` (default): global TPE interleaved with local Nelder–Mead from the incumbent, the split
+   * adapting to progress (see {@link GlobalLocalOptions}); `"nelder-mead"` or `"tpe"` force one.
+   */
   readonly strategy?: "auto" | "nelder-mead" | "tpe" | undefined;
+  /** Options of the `"auto"` strategy (ignored by a forced one); every field optional. */
+  readonly autoOptions?: GlobalLocalOptions | undefined;
   /** The most trials one `ask()` returns (default: the phase's natural batch). */
   readonly batch?: number | undefined;
   /**
@@ -395,6 +413,7 @@ export interface ResolvedSolverConfig {
   readonly probeSize: number;
   /** `"auto"` becomes `"tpe"` when no parameter is a float or an int (Nelder–Mead would have none to move). */
   readonly strategy: "auto" | "nelder-mead" | "tpe";
+  readonly autoOptions: GlobalLocalOptions;
   readonly batch: number | undefined;
   /** The pruner with its defaults, or undefined when pruning is off. */
   readonly pruner: ResolvedPrunerConfig | undefined;
@@ -427,6 +446,12 @@ export function solverConfigIssues(raw: unknown): ConfigIssue[] {
     if (result.right.strategy === "nelder-mead" && !numeric) {
       issues.push({ path: "strategy", message: "nelder-mead needs at least one float or int parameter" });
     }
+    const options = result.right.autoOptions;
+    if (options !== undefined) {
+      for (const [key, message] of globalLocalOptionProblems(options)) {
+        issues.push({ path: `autoOptions.${key}`, message });
+      }
+    }
     return issues;
   }
   return ParseResult.ArrayFormatter.formatErrorSync(result.left).map((issue) => {
@@ -458,6 +483,7 @@ export function resolveSolverConfig(input: unknown): ResolvedSolverConfig {
       Object.values(config.bounds).every((p) => p.type === "categorical")
         ? "tpe"
         : (config.strategy ?? "auto"),
+    autoOptions: config.autoOptions ?? {},
     batch: config.batch,
     pruner: config.pruner === undefined ? undefined : resolvePruner(config.pruner),
     inspect: config.inspect,

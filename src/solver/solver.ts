@@ -10,6 +10,7 @@ import { Space } from "../space/space.js";
 import { artifactProblems } from "./artifact-check.js";
 import { classify } from "./classify.js";
 import { type ResolvedSolverConfig, resolveSolverConfig, type SolverConfig } from "./config.js";
+import { createGlobalLocal, restoreGlobalLocal } from "./global-local.js";
 import { createMixedTpe, restoreMixedTpe } from "./mixed-tpe.js";
 import { createNelderMead, restoreNelderMead } from "./nelder-mead.js";
 import { probePoints } from "./probe.js";
@@ -114,7 +115,9 @@ export interface AskOptions {
 }
 
 /**
- * An ask/tell minimiser: Probe → Classify → Select → Refine (Nelder–Mead or TPE) → Done.
+ * An ask/tell minimiser: Probe → Classify → Select → Refine → Done. Refine runs the `strategy`
+ * setting: `auto` (default) the global-local strategy (TPE interleaved with Nelder–Mead from the
+ * incumbent, see `createGlobalLocal`), or a forced `nelder-mead` or `tpe`.
  *
  * @remarks
  * Deterministic: the same config and the same sequence of calls give the same trials. Results may
@@ -357,7 +360,8 @@ class SolverImpl implements Solver {
     }
 
     const strategy = this.strategy!;
-    const natural = strategy.name === "tpe" ? 1 : remaining;
+    // Nelder–Mead hands out a whole simplex at once; TPE and global-local learn from every result.
+    const natural = strategy.name === "nelder-mead" ? remaining : 1;
     const max = Math.min(remaining, requested ?? natural);
     const points = strategy.ask(
       {
@@ -570,19 +574,27 @@ class SolverImpl implements Solver {
   private createStrategy(): Strategy {
     const seed = this.config.seed ^ STRATEGY_SEED_STREAM;
     const space = this.space;
-    if (this.actor.getSnapshot().matches({ refine: "nelderMead" })) {
+    const snapshot = this.actor.getSnapshot();
+    if (snapshot.matches({ refine: "nelderMead" })) {
       if (!space.mixed) return createNelderMead(space.dimension, seed);
       const incumbent = this.bestIndex < 0 ? space.snap(space.toUnit({})) : this.history[this.bestIndex]!.u;
       return createSubspaceNelderMead(space, incumbent, seed);
     }
-    return space.mixed ? createMixedTpe(space.dimensions, seed) : createTpe(space.dimension, seed);
+    // global-local's inner methods work on continuous coordinates only: a mixed space gets the
+    // mixed TPE, which models categorical and conditional parameters natively.
+    if (space.mixed) return createMixedTpe(space.dimensions, seed);
+    if (snapshot.matches({ refine: "tpe" })) return createTpe(space.dimension, seed);
+    return createGlobalLocal(space.dimension, seed, this.config.autoOptions);
   }
 
   private restoreStrategy(state: StrategyState): Strategy {
     if (state.kind === "nelder-mead") {
       return this.space.mixed ? restoreSubspaceNelderMead(this.space, state) : restoreNelderMead(state);
     }
-    return this.space.mixed ? restoreMixedTpe(this.space.dimensions, state) : restoreTpe(state);
+    if (state.kind === "tpe") {
+      return this.space.mixed ? restoreMixedTpe(this.space.dimensions, state) : restoreTpe(state);
+    }
+    return restoreGlobalLocal(state);
   }
 
   /** Checks a batch of results completely before any is recorded. */

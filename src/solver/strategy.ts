@@ -30,8 +30,8 @@ export interface StrategyContext {
   readonly remaining: number;
 }
 
-/** Names of the refine strategies. */
-export type StrategyName = "nelder-mead" | "tpe";
+/** Names of the refine strategies (`"global-local"` is what `strategy: "auto"` runs). */
+export type StrategyName = "nelder-mead" | "tpe" | "global-local";
 
 /** A refine strategy: deterministic given its construction arguments and the calls made to it. */
 export interface Strategy {

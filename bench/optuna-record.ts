@@ -1,0 +1,120 @@
+/**
+ * Optuna's runs on the B1 suite, kept in a record file so that a rerun of B1 does not repeat an
+ * hour of Optuna (its TPE takes 5–20 ms per trial at n ≈ 300 here, against arqon's microseconds).
+ *
+ * @remarks
+ * Optuna's runs do not depend on arqon, so a recorded run is the same measurement as a fresh one:
+ * same driver, same seed, same function. Each line of the record holds one run: the Optuna
+ * version, the problem's name, the seed, the budget and the regret (noiseless value of the best
+ * observed point minus the minimum) at every checkpoint. `npm run bench -- solver-quality
+ * --fresh-optuna` ignores the record and measures everything again (rewriting it).
+ */
+import { appendFileSync, existsSync, readFileSync, writeFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import type { OptunaPeer } from "./compare-optuna.js";
+import type { SuiteProblem } from "./quality-suite.js";
+
+/** Where the runs are recorded (committed: it is the measurement). */
+export const OPTUNA_RECORD = fileURLToPath(new URL("results/optuna-b1.jsonl", import.meta.url));
+
+/** One recorded run. */
+export interface OptunaRecordLine {
+  readonly optuna: string;
+  readonly problem: string;
+  readonly seed: number;
+  readonly budget: number;
+  /** Checkpoint → regret. */
+  readonly regret: Readonly<Record<string, number>>;
+}
+
+function key(optuna: string, problem: string, seed: number, budget: number): string {
+  return `${optuna}|${problem}|${seed}|${budget}`;
+}
+
+/** The recorded runs, by version, problem, seed and budget. */
+export function readOptunaRecord(path = OPTUNA_RECORD): Map<string, OptunaRecordLine> {
+  const runs = new Map<string, OptunaRecordLine>();
+  if (!existsSync(path)) return runs;
+  for (const line of readFileSync(path, "utf8").split("\n")) {
+    if (line.trim() === "") continue;
+    const run = JSON.parse(line) as OptunaRecordLine;
+    runs.set(key(run.optuna, run.problem, run.seed, run.budget), run);
+  }
+  return runs;
+}
+
+/** Empties the record (before a fresh measurement). */
+export function clearOptunaRecord(path = OPTUNA_RECORD): void {
+  writeFileSync(path, "");
+}
+
+/**
+ * Best-so-far regret after each checkpoint, reading each point's noiseless value: the regret of a
+ * run is what its best *observed* point is truly worth.
+ */
+export function truthRegrets(
+  observed: readonly number[],
+  truths: readonly number[],
+  minimum: number,
+  checkpoints: readonly number[],
+): number[] {
+  const regrets: number[] = [];
+  let best = Number.POSITIVE_INFINITY;
+  let bestTruth = Number.POSITIVE_INFINITY;
+  let seen = 0;
+  for (const checkpoint of checkpoints) {
+    for (; seen < Math.min(checkpoint, observed.length); seen++) {
+      if (observed[seen]! < best) {
+        best = observed[seen]!;
+        bestTruth = truths[seen]!;
+      }
+    }
+    regrets.push(Math.max(0, bestTruth - minimum));
+  }
+  return regrets;
+}
+
+/**
+ * Optuna's regrets for `problem` at `checkpoints` (one run of `budget` trials per seed): from the
+ * record when it holds the run, otherwise measured now and appended to it.
+ */
+export async function optunaSuiteRegrets(
+  peer: OptunaPeer,
+  problem: SuiteProblem,
+  seeds: readonly number[],
+  budget: number,
+  checkpoints: readonly number[],
+  record: Map<string, OptunaRecordLine>,
+  path = OPTUNA_RECORD,
+): Promise<{ bySeed: number[][]; recorded: number }> {
+  const { fn, truth } = problem;
+  const version = peer.versions.optuna;
+  const bySeed: number[][] = [];
+  let recorded = 0;
+  for (const seed of seeds) {
+    const known = record.get(key(version, fn.name, seed, budget));
+    if (known !== undefined && checkpoints.every((c) => known.regret[c] !== undefined)) {
+      bySeed.push(checkpoints.map((c) => known.regret[c]!));
+      recorded++;
+      continue;
+    }
+    const { values, points } = await peer.run(fn, seed, budget);
+    const regrets = truthRegrets(
+      values,
+      points.map((x) => truth(x)),
+      fn.minimum,
+      checkpoints,
+    );
+    const line: OptunaRecordLine = {
+      optuna: version,
+      problem: fn.name,
+      seed,
+      budget,
+      regret: Object.fromEntries(checkpoints.map((c, i) => [String(c), regrets[i]!])),
+    };
+    appendFileSync(path, `${JSON.stringify(line)}\n`);
+    record.set(key(version, fn.name, seed, budget), line);
+    bySeed.push(regrets);
+  }
+  return { bySeed, recorded };
+}

@@ -1,0 +1,449 @@
+import { createNelderMead, restoreNelderMead } from "./nelder-mead.js";
+import type { Evaluation, Strategy, StrategyContext, StrategyState } from "./strategy.js";
+import { createTpe, restoreTpe, type TpeOptions } from "./tpe.js";
+
+/**
+ * Options of the default strategy (`strategy: "auto"`, {@link createGlobalLocal}). Every field is
+ * optional; distances are shares of each parameter's range (the unit cube).
+ *
+ * The defaults were chosen on the development half of the B1 suite only (docs/benchmarks.md
+ * names both halves); the validation half was never used to choose them.
+ */
+export interface GlobalLocalOptions {
+  /** TPE's good share: the ⌈gamma · n⌉ best points form l(x). Default 0.15. In (0, 1]. */
+  readonly gamma?: number;
+  /** Candidates TPE draws from l(x) per proposal. Default 24. A whole number ≥ 1. */
+  readonly candidates?: number;
+  /**
+   * Scale of TPE's bandwidth floor, `bandwidthFloor · n^(−1/d)` of the range. Default 0.15:
+   * wider than forced TPE's 0.045, so the global model keeps exploring while the local method
+   * does the fine work. In (0, 1].
+   */
+  readonly bandwidthFloor?: number;
+  /** TPE's rank exponent: good point r of k weighs (k − r)^rankExponent. Default 1. Finite, ≥ 0. */
+  readonly rankExponent?: number;
+  /** Edge of a fresh local simplex around a new incumbent. Default 0.15. In (0, 0.5]. */
+  readonly localStep?: number;
+  /**
+   * Trials of the first global phase, as a multiple of (d + 1). Default 3. Later global phases
+   * are shorter after a local phase that improved the incumbent and longer after one that did
+   * not (between a third and three times this). A finite number > 0.
+   */
+  readonly globalPhase?: number;
+  /**
+   * A local phase ends early after this many evaluations, as a multiple of (d + 1), without
+   * improving on the best value at its start (after the d evaluations that build a simplex). Default 1.5. A number > 0.
+   */
+  readonly stagnation?: number;
+}
+
+/** {@link GlobalLocalOptions} with every default filled in. */
+export interface ResolvedGlobalLocalOptions {
+  readonly gamma: number;
+  readonly candidates: number;
+  readonly bandwidthFloor: number;
+  readonly rankExponent: number;
+  readonly localStep: number;
+  readonly globalPhase: number;
+  readonly stagnation: number;
+}
+
+/** The defaults of {@link GlobalLocalOptions}. */
+export const GLOBAL_LOCAL_DEFAULTS: ResolvedGlobalLocalOptions = Object.freeze({
+  gamma: 0.15,
+  candidates: 24,
+  bandwidthFloor: 0.15,
+  rankExponent: 1,
+  localStep: 0.15,
+  globalPhase: 3,
+  stagnation: 1.5,
+});
+
+/** Problems with `options`, each as [field, reason]; empty when valid. */
+export function globalLocalOptionProblems(options: GlobalLocalOptions): [string, string][] {
+  const o = { ...GLOBAL_LOCAL_DEFAULTS, ...options };
+  const problems: [string, string][] = [];
+  const check = (ok: boolean, name: keyof GlobalLocalOptions, expected: string): void => {
+    const value = o[name];
+    if (!(typeof value === "number" && ok))
+      problems.push([name, `expected ${expected}, got ${String(value)}`]);
+  };
+  check(o.gamma > 0 && o.gamma <= 1, "gamma", "a number in (0, 1]");
+  check(Number.isSafeInteger(o.candidates) && o.candidates >= 1, "candidates", "a whole number ≥ 1");
+  check(o.bandwidthFloor > 0 && o.bandwidthFloor <= 1, "bandwidthFloor", "a number in (0, 1]");
+  check(o.rankExponent >= 0 && o.rankExponent < Infinity, "rankExponent", "a finite number ≥ 0");
+  check(o.localStep > 0 && o.localStep <= 0.5, "localStep", "a number in (0, 0.5]");
+  check(o.globalPhase > 0 && o.globalPhase < Infinity, "globalPhase", "a finite number > 0");
+  check(o.stagnation > 0 && o.stagnation < Infinity, "stagnation", "a finite number > 0");
+  return problems;
+}
+
+function resolve(options: GlobalLocalOptions): ResolvedGlobalLocalOptions {
+  const problems = globalLocalOptionProblems(options);
+  if (problems.length > 0) {
+    throw new RangeError(
+      `invalid global-local options: ${problems.map(([k, why]) => `${k}: ${why}`).join("; ")}`,
+    );
+  }
+  const o = { ...GLOBAL_LOCAL_DEFAULTS, ...options };
+  return {
+    gamma: o.gamma,
+    candidates: o.candidates,
+    bandwidthFloor: o.bandwidthFloor,
+    rankExponent: o.rankExponent,
+    localStep: o.localStep,
+    globalPhase: o.globalPhase,
+    stagnation: o.stagnation,
+  };
+}
+
+/** Bounds of the adaptive global-phase factor, and how far one local phase's outcome moves it. */
+const MIN_FACTOR = 1 / 3;
+const MAX_FACTOR = 3;
+const FACTOR_STEP = 1.5;
+
+/** Smallest edge of a simplex restarted near the old one (it contracts further by itself). */
+const MIN_STEP = 1e-3;
+
+/** Seed offsets, so the inner strategies never share a PRNG sequence with each other. */
+const TPE_SEED = 0x474c54;
+const LOCAL_SEED = 0x474c4c;
+
+const STATE_VERSION = 1;
+
+/** Who proposed a pending trial: TPE (−1) or the local simplex of that generation. */
+const GLOBAL = -1;
+
+type Phase = "global" | "local";
+
+function rank(value: number): number {
+  return Number.isNaN(value) ? Number.POSITIVE_INFINITY : value;
+}
+
+/** The default strategy behind {@link createGlobalLocal}. */
+class GlobalLocal implements Strategy {
+  readonly name = "global-local" as const;
+
+  private readonly d: number;
+  private readonly seed: number;
+  private readonly options: ResolvedGlobalLocalOptions;
+  private readonly tpe: Strategy;
+  private local: Strategy | null = null;
+  /** Local simplexes started so far; the current one is generation `generation − 1`. */
+  private generation = 0;
+  /** Pending trial id → proposer ({@link GLOBAL} or a local generation). */
+  private readonly owners = new Map<number, number>();
+
+  /** The run starts local, from the best probe point: most budgets are too small to wait. */
+  private phase: Phase = "local";
+  /** Proposals made in the current global phase. */
+  private globalAsked = 0;
+  /** Local results told in the current local phase, and how many since its best improved. */
+  private localTold = 0;
+  private sinceImproved = 0;
+  /** Best value when the current phase began, and the best value it has seen. */
+  private phaseStartBest = Number.POSITIVE_INFINITY;
+  private phaseBest = Number.POSITIVE_INFINITY;
+  /** The adaptive factor on the global phase's length. */
+  private factor = 1;
+  /** History index of the incumbent when the last local phase ended (−1: none). */
+  private localAnchor = -1;
+  /** Whether the next local step starts a new simplex (the global phase moved the incumbent). */
+  private restartDue = false;
+  /** History entries examined, and the index of the best among them. */
+  private scanned = 0;
+  private incumbent = -1;
+  private incumbentValue = Number.POSITIVE_INFINITY;
+
+  constructor(dimension: number, seed: number, options: ResolvedGlobalLocalOptions, tpe: Strategy) {
+    this.d = dimension;
+    this.seed = seed;
+    this.options = options;
+    this.tpe = tpe;
+  }
+
+  private get globalLength(): number {
+    return Math.max(1, Math.round(this.options.globalPhase * this.factor * (this.d + 1)));
+  }
+
+  private get stagnationLimit(): number {
+    // The simplex's d new vertices come first; stagnation is counted on top of them.
+    return this.d + Math.max(1, Math.round(this.options.stagnation * (this.d + 1)));
+  }
+
+  ask(context: StrategyContext, max: number, firstId: number): number[][] | null {
+    this.scan(context.history);
+    if (this.generation === 0) {
+      // The first local phase measures its progress from the best probe point.
+      this.phaseStartBest = this.incumbentValue;
+      this.phaseBest = Math.min(this.phaseBest, this.incumbentValue);
+    }
+    this.switchIfDue();
+    if (this.phase === "global") {
+      // One point at a time by default: each result sharpens the model for the next.
+      const room = Math.max(1, this.globalLength - this.globalAsked);
+      const points = this.tpe.ask(context, Math.min(max, room), firstId) ?? [];
+      for (let k = 0; k < points.length; k++) this.owners.set(firstId + k, GLOBAL);
+      this.globalAsked += points.length;
+      return points;
+    }
+    if (this.local === null || (this.restartDue && !this.localBusy())) {
+      this.startLocal(context.history);
+      this.restartDue = false;
+    }
+    const points = this.local!.ask(context, max, firstId) ?? [];
+    for (let k = 0; k < points.length; k++) this.owners.set(firstId + k, this.generation - 1);
+    return points;
+  }
+
+  tell(id: number, value: number): void {
+    const owner = this.owners.get(id);
+    if (owner === undefined) return;
+    this.owners.delete(id);
+    if (owner === GLOBAL) {
+      this.tpe.tell(id, value);
+      return;
+    }
+    if (owner !== this.generation - 1) return; // a simplex since replaced
+    this.local!.tell(id, value);
+    if (this.phase !== "local") return;
+    this.localTold++;
+    const v = rank(value);
+    if (v < this.phaseBest) {
+      this.phaseBest = v;
+      this.sinceImproved = 0;
+    } else {
+      this.sinceImproved++;
+    }
+  }
+
+  toJSON(): StrategyState {
+    return {
+      kind: "global-local",
+      version: STATE_VERSION,
+      dimension: this.d,
+      seed: this.seed,
+      options: { ...this.options },
+      tpe: this.tpe.toJSON(),
+      local: this.local?.toJSON() ?? null,
+      generation: this.generation,
+      owners: [...this.owners.entries()],
+      phase: this.phase,
+      globalAsked: this.globalAsked,
+      localTold: this.localTold,
+      sinceImproved: this.sinceImproved,
+      phaseStartBest: encode(this.phaseStartBest),
+      phaseBest: encode(this.phaseBest),
+      factor: this.factor,
+      localAnchor: this.localAnchor,
+      restartDue: this.restartDue,
+      scanned: this.scanned,
+      incumbent: this.incumbent,
+      incumbentValue: encode(this.incumbentValue),
+    };
+  }
+
+  /** Loads the mutable part of a state written by {@link GlobalLocal.toJSON}. */
+  load(state: StrategyState): void {
+    const bad = (what: string): never => {
+      throw new RangeError(`invalid global-local state: ${what}`);
+    };
+    const count = (v: unknown, what: string, least = 0): number =>
+      Number.isSafeInteger(v) && (v as number) >= least ? (v as number) : bad(what);
+    if (state.local !== null) {
+      if (typeof state.local !== "object") bad("local");
+      this.local = restoreNelderMead(state.local as StrategyState);
+    }
+    this.generation = count(state.generation, "generation");
+    if (!Array.isArray(state.owners)) bad("owners");
+    for (const entry of state.owners as unknown[]) {
+      if (!Array.isArray(entry) || entry.length !== 2) bad("owners");
+      const [id, owner] = entry as unknown[];
+      this.owners.set(count(id, "owners"), count(owner, "owners", GLOBAL));
+    }
+    if (state.phase !== "global" && state.phase !== "local") bad("phase");
+    this.phase = state.phase as Phase;
+    this.globalAsked = count(state.globalAsked, "globalAsked");
+    this.localTold = count(state.localTold, "localTold");
+    this.sinceImproved = count(state.sinceImproved, "sinceImproved");
+    this.phaseStartBest = decode(state.phaseStartBest, bad);
+    this.phaseBest = decode(state.phaseBest, bad);
+    const factor = state.factor;
+    if (typeof factor !== "number" || !(factor >= MIN_FACTOR && factor <= MAX_FACTOR)) bad("factor");
+    this.factor = factor as number;
+    this.localAnchor = count(state.localAnchor, "localAnchor", -1);
+    if (typeof state.restartDue !== "boolean") bad("restartDue");
+    this.restartDue = state.restartDue as boolean;
+    this.scanned = count(state.scanned, "scanned");
+    this.incumbent = count(state.incumbent, "incumbent", -1);
+    this.incumbentValue = decode(state.incumbentValue, bad);
+  }
+
+  /** Follows the incumbent through the history entries told since the last ask. */
+  private scan(history: readonly Evaluation[]): void {
+    if (history.length < this.scanned) {
+      this.scanned = 0;
+      this.incumbent = -1;
+      this.incumbentValue = Number.POSITIVE_INFINITY;
+    }
+    for (let i = this.scanned; i < history.length; i++) {
+      const v = rank(history[i]!.value);
+      if (this.incumbent < 0 || v < this.incumbentValue) {
+        this.incumbent = i;
+        this.incumbentValue = v;
+      }
+    }
+    this.scanned = history.length;
+  }
+
+  /**
+   * Moves between phases. A global phase ends after its length; a local phase once it stops
+   * improving. A local phase that improved the incumbent shortens the next global phase; one that
+   * did not lengthens it.
+   */
+  private switchIfDue(): void {
+    if (this.phase === "global") {
+      if (this.globalAsked < this.globalLength) return;
+      this.phase = "local";
+      this.restartDue = this.incumbent !== this.localAnchor;
+      this.localTold = 0;
+      this.sinceImproved = 0;
+      this.phaseStartBest = this.incumbentValue;
+      this.phaseBest = this.incumbentValue;
+      return;
+    }
+    if (this.sinceImproved < this.stagnationLimit || this.localBusy()) return;
+    const improved = this.phaseBest < this.phaseStartBest;
+    this.factor = improved
+      ? Math.max(MIN_FACTOR, this.factor / FACTOR_STEP)
+      : Math.min(MAX_FACTOR, this.factor * FACTOR_STEP);
+    this.phase = "global";
+    this.globalAsked = 0;
+    this.localAnchor = this.incumbent;
+  }
+
+  /** Whether the current simplex still waits for results it asked for. */
+  private localBusy(): boolean {
+    const current = this.generation - 1;
+    for (const owner of this.owners.values()) if (owner === current) return true;
+    return false;
+  }
+
+  /**
+   * A fresh simplex around the incumbent (Nelder–Mead starts from the best history point). When
+   * the incumbent moved only a little from the current simplex, the new one keeps that scale
+   * (the larger of the old simplex's size and the move) instead of starting wide again: the
+   * global phase often finds a slightly better point in the basin the simplex was refining.
+   */
+  private startLocal(history: readonly Evaluation[]): void {
+    let step = this.options.localStep;
+    if (this.local !== null && this.incumbent >= 0) {
+      const vertices = this.local.toJSON().vertices as number[][];
+      const best = vertices[0]!;
+      const at = history[this.incumbent]!.u;
+      let size = 0;
+      let moved = 0;
+      for (let j = 0; j < this.d; j++) {
+        for (let i = 1; i < vertices.length; i++)
+          size = Math.max(size, Math.abs(vertices[i]![j]! - best[j]!));
+        moved = Math.max(moved, Math.abs(at[j]! - best[j]!));
+      }
+      step = Math.min(step, Math.max(size, moved, MIN_STEP));
+    }
+    this.local = createNelderMead(this.d, (this.seed ^ LOCAL_SEED) + this.generation, { initialStep: step });
+    this.generation++;
+  }
+}
+
+function encode(v: number): number | string {
+  return v === Number.POSITIVE_INFINITY ? "Infinity" : v;
+}
+
+function decode(v: unknown, bad: (what: string) => never): number {
+  if (v === "Infinity") return Number.POSITIVE_INFINITY;
+  if (typeof v === "number" && Number.isFinite(v)) return v;
+  return bad("value");
+}
+
+function tpeOptions(o: ResolvedGlobalLocalOptions): TpeOptions {
+  return {
+    gamma: o.gamma,
+    candidates: o.candidates,
+    bandwidthFloor: o.bandwidthFloor,
+    rankExponent: o.rankExponent,
+  };
+}
+
+/**
+ * Creates the default strategy: local refinement from the incumbent, interleaved with a global
+ * model that keeps exploring, with a split that adapts to which side is making progress.
+ *
+ * @remarks
+ * - Local phase (first, from the best probe point): Nelder–Mead, `localStep` edges. It lasts
+ *   until `d + stagnation · (d + 1)` results in a row fail to improve on the phase's best.
+ *   The simplex carries on into the next local phase when the incumbent has not moved; a new
+ *   incumbent found by the global phase gets a fresh simplex (a restart), at the old simplex's
+ *   scale when the incumbent moved only a little.
+ * - Global phase: multivariate TPE over the whole history (probe, warm start, both phases), with
+ *   a wider bandwidth floor, a larger good set and flatter rank weights than forced TPE, so it
+ *   keeps sampling other basins instead of hugging the incumbent. It lasts
+ *   `globalPhase · factor · (d + 1)` trials; `factor` starts at 1, is divided by 1.5 after a
+ *   local phase that improved the incumbent and multiplied by 1.5 after one that did not (kept in
+ *   [1/3, 3]): the budget follows progress.
+ * - No classification, no commitment: both methods run all along, so a wrong first guess about
+ *   the landscape costs a few trials, not the run.
+ * - Determinism: every random choice comes from `seed` (TPE and each simplex have their own
+ *   streams); `toJSON()` holds the whole state, inner strategies included, and
+ *   {@link restoreGlobalLocal} continues exactly.
+ * - Cost: a TPE proposal or a Nelder–Mead step; switching phases is O(1) (a pending-trial scan
+ *   while batches are outstanding).
+ */
+export function createGlobalLocal(
+  dimension: number,
+  seed: number,
+  options: GlobalLocalOptions = {},
+): Strategy {
+  if (!(Number.isInteger(dimension) && dimension >= 1)) {
+    throw new RangeError(`dimension must be an integer ≥ 1, got ${dimension}`);
+  }
+  const resolved = resolve(options);
+  return new GlobalLocal(
+    dimension,
+    seed,
+    resolved,
+    createTpe(dimension, seed ^ TPE_SEED, tpeOptions(resolved)),
+  );
+}
+
+/**
+ * Rebuilds the default strategy from its `toJSON()` (also after a JSON round trip).
+ *
+ * @throws RangeError when `state` is not a well-formed state of this version.
+ */
+export function restoreGlobalLocal(state: StrategyState): Strategy {
+  if (state.kind !== "global-local" || state.version !== STATE_VERSION) {
+    throw new RangeError(
+      `invalid global-local state: expected kind "global-local" version ${STATE_VERSION}, ` +
+        `got ${String(state.kind)} version ${String(state.version)}`,
+    );
+  }
+  const { dimension, seed } = state;
+  if (!(Number.isInteger(dimension) && (dimension as number) >= 1)) {
+    throw new RangeError("invalid global-local state: dimension");
+  }
+  if (!Number.isSafeInteger(seed)) throw new RangeError("invalid global-local state: seed");
+  if (typeof state.options !== "object" || state.options === null) {
+    throw new RangeError("invalid global-local state: options");
+  }
+  const options = resolve(state.options as GlobalLocalOptions);
+  if (typeof state.tpe !== "object" || state.tpe === null)
+    throw new RangeError("invalid global-local state: tpe");
+  const strategy = new GlobalLocal(
+    dimension as number,
+    seed as number,
+    options,
+    restoreTpe(state.tpe as StrategyState),
+  );
+  strategy.load(state);
+  return strategy;
+}
