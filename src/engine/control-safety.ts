@@ -180,8 +180,6 @@ export class ControlSafety {
   private readonly recallTarget: Float64Array;
   /** Sum of the gradient estimates since the shift (a single SPSA estimate's direction is too noisy). */
   private readonly recallGradient: Float64Array;
-  /** Whether the previous digest was extreme for the regime detector. */
-  private extremeRun = false;
 
   constructor(host: SafetyHost) {
     this.host = host;
@@ -763,11 +761,10 @@ export class ControlSafety {
   private watchRegime(regime: RegimeDetector, objective: number): void {
     this.verdictAge++;
     const signal = regime.observe(objective, this.liveKind);
-    // The window where an extreme run starts is measured again rather than stepped on: an
+    // The window where an extreme excursion starts is measured again rather than stepped on: an
     // estimate that straddles a shift is no estimate (see lastExtreme). Later ones measure the
     // new level on every side, which is the evidence the verdict needs.
-    if (regime.lastExtreme && !this.extremeRun) this.windowAnomalous = true;
-    this.extremeRun = regime.lastExtreme;
+    if (regime.lastExtreme) this.windowAnomalous = true;
     if (regime.inControl) {
       this.dwell++;
       if (this.centreMovedSinceControl) {

@@ -193,8 +193,9 @@ export class RegimeDetector {
   }
 
   /**
-   * Whether the last digest was at least `clip` σ from the level: a gradient estimate built on it
-   * may straddle a shift (one side measured before it, the other after), and is no estimate.
+   * Whether the last digest was at least `clip` σ from the level and started an excursion (the
+   * objective was in control before it): a gradient estimate built on it may straddle a shift
+   * (one side measured before it, the other after), and is no estimate.
    */
   get lastExtreme(): boolean {
     return this.extreme;
@@ -222,7 +223,9 @@ export class RegimeDetector {
     const o = this.options;
     const r = y - this.level;
     let z = r / this.scale;
-    this.extreme = z >= o.clip || z <= -o.clip;
+    // Only the digest that starts an excursion: a lasting one-sided extreme (the tuner probing a
+    // cliff) must still be measured, or the cycle would never finish an iteration there.
+    this.extreme = (z >= o.clip || z <= -o.clip) && this.up === 0 && this.down === 0;
     if (z > o.clip) z = o.clip;
     else if (z < -o.clip) z = -o.clip;
     const upBefore = this.up;

@@ -488,14 +488,13 @@ export class SpsaCore {
   }
 
   /**
-   * An environment shift was detected (issue 11): the gain is re-opened to the signal rule, and the
-   * noise estimate (which the shift's jump inflated, and which described the old regime) and the
-   * smoothed gradient (which points to the old optimum) start afresh. The noise rule takes over
-   * again once {@link NOISE_WARMUP} new second differences are in. Calibration in progress is kept.
+   * An environment shift was detected (issue 11): the gain re-opens. The noise estimate, which the
+   * shift's jump inflated (cutting the noise-rule gain for its whole horizon) and which described
+   * the old regime, starts afresh, and so does the smoothed gradient (it points to the old
+   * optimum). Until {@link NOISE_WARMUP} new second differences are in, the gain stays where it
+   * was before the shift; calibration in progress is kept.
    */
   reopenGain(): void {
-    if (Number.isFinite(this.aSignal) && this.aSignal > 0 && this.options.a === "auto")
-      this.baseA = this.aSignal;
     this.noise.reset();
     this.smoothingStarted = false;
     this.smoothed.fill(0);
