@@ -66,7 +66,7 @@ export const SPSA_DEFAULTS = Object.freeze({
   schedule: "constant" as GainSchedule,
   calibrationIterations: 16,
   autoStepFraction: 0.5,
-  autoJitter: 0.06,
+  autoJitter: 0.085,
   smoothing: 0.7,
   adaptC: true,
 });
