@@ -321,16 +321,26 @@ export class RegimeDetector {
     this.kindExcess.fill(0);
   }
 
-  /** Level = median, scale = 1.4826 × MAD of the warm-up values (floored). */
+  /**
+   * Level = median, scale = 1.4826 × MAD of the warm-up values, or 1.2533 × their mean absolute
+   * deviation when the MAD is 0 (a noise-free objective measured in windows of several digests
+   * repeats values, and more than half of them can sit on the median), floored.
+   */
   private learn(): void {
     const s = this.scratch;
     s.set(this.warm);
     s.sort();
     const median = medianOfSorted(s);
-    for (let i = 0; i < s.length; i++) s[i] = Math.abs(this.warm[i]! - median);
+    let absSum = 0;
+    for (let i = 0; i < s.length; i++) {
+      s[i] = Math.abs(this.warm[i]! - median);
+      absSum += s[i]!;
+    }
     s.sort();
     this.level = median;
-    this.scale = Math.max(this.scaleFloor(), MAD_TO_SIGMA * medianOfSorted(s));
+    const mad = MAD_TO_SIGMA * medianOfSorted(s);
+    const spread = mad > 0 ? mad : (MEAN_ABS_TO_SIGMA * absSum) / s.length;
+    this.scale = Math.max(this.scaleFloor(), spread);
     this.up = 0;
     this.down = 0;
     this.riseAge = 0;
