@@ -180,8 +180,6 @@ export class ControlSafety {
   private readonly recallTarget: Float64Array;
   /** Sum of the gradient estimates since the shift (a single SPSA estimate's direction is too noisy). */
   private readonly recallGradient: Float64Array;
-  /** Digests since a window was last measured again for an extreme digest (see watchRegime). */
-  private sinceExtremeDiscard = Number.POSITIVE_INFINITY;
 
   constructor(host: SafetyHost) {
     this.host = host;
@@ -766,12 +764,8 @@ export class ControlSafety {
     // The window where an extreme excursion starts is measured again rather than stepped on: an
     // estimate that straddles a shift is no estimate (see lastExtreme). Later ones measure the
     // new level on every side, which is the evidence the verdict needs.
-    // At most one such window per warm-up: an objective that keeps jumping (noise-free, say) must
-    // not keep the cycle from ever finishing an iteration.
-    if (regime.lastExtreme && this.sinceExtremeDiscard >= regime.options.warmup) {
-      this.windowAnomalous = true;
-      this.sinceExtremeDiscard = 0;
-    } else this.sinceExtremeDiscard++;
+    // Heavy-tailed noise gains from it too: a lone outlier's window is measured again.
+    if (regime.lastExtreme) this.windowAnomalous = true;
     if (regime.inControl) {
       this.dwell++;
       if (this.centreMovedSinceControl) {
