@@ -17,7 +17,14 @@
  * Every tick charges the noise-free regret of the point live when the digest was measured. Every
  * move of the engine's live point (each `apply` and `rollback` audit event, which carry the values
  * written) is checked from outside against the bounds and maxDelta; a refused apply counts too.
- * A rollback is a move like any other here: jumping further than maxDelta is a violation.
+ * The documented contract (docs/concepts/tiers.md) exempts a rollback to the baseline from
+ * maxDelta (it is the way back to safety, in one move): a rollback that jumps further is not a
+ * violation, but every such jump is counted and reported in its own column. A rollback outside
+ * the bounds would still be a violation.
+ *
+ * On the recurring-regime plants, the regret over the {@link VISIT_TICKS} ticks after each regime
+ * visit starts is reported too: homeostasis (issue 11 item 5) should make a regime's return
+ * cheaper than its first visit.
  *
  * The development half (plants d1–d6, seeds 1–10) is the one the defaults were tuned on; the
  * validation half (plants v1–v6, seeds 101–120) was never used for tuning.
@@ -44,6 +51,9 @@ const QUICK_SEEDS: Readonly<Record<SuiteHalf, readonly number[]>> = {
   validation: [101, 102, 103],
 };
 
+/** Ticks after the start of a regime visit whose regret is compared (first visit vs return). */
+export const VISIT_TICKS = 500;
+
 /** Gates of issue 11. */
 export const TRACKING_GATES = Object.freeze({ worstRatio: 1.2, medianRatio: 1.0 });
 
@@ -58,8 +68,12 @@ export interface RunFigures {
   /** Share of ticks whose regret is within the band (%). */
   readonly inBandPercent: number;
   readonly violations: number;
+  /** Rollbacks that moved a parameter further than its maxDelta (allowed by the contract, reported). */
+  readonly rollbackJumps: number;
   readonly trips: number;
   readonly rollbacks: number;
+  /** Mean regret per tick over the {@link VISIT_TICKS} ticks after each regime visit starts (recurring plants). */
+  readonly visitRegret: readonly number[];
   /** Tick of the first centre move (−1: never). */
   readonly firstMove: number;
   /** Digests the engine did not accept. */
@@ -78,8 +92,11 @@ export interface PlantSummary {
   readonly inBandArqon: number;
   readonly inBandReference: number;
   readonly violations: number;
+  readonly rollbackJumps: number;
   readonly trips: number;
   readonly rollbacks: number;
+  /** Recurring plants: arqon's mean regret over the ticks after each visit, averaged over seeds. */
+  readonly visitRegret: readonly number[];
   readonly firstMoveMedian: number;
   readonly rejected: number;
   readonly failures: readonly string[];
@@ -100,6 +117,7 @@ export async function runArqon(plant: TrackingPlant, seed: number, band: number)
   const init = new Float64Array(n);
   for (let i = 0; i < n; i++) last[i] = init[i] = registry.init[i]!;
   let violations = 0;
+  let rollbackJumps = 0;
   let trips = 0;
   let rollbacks = 0;
   let firstMove = -1;
@@ -112,14 +130,18 @@ export async function runArqon(plant: TrackingPlant, seed: number, band: number)
     if (values === undefined) throw new Error(`${event.type} event without values`);
     if (event.type === "rollback") rollbacks++;
     let bad = false;
+    let jump = false;
     let moved = false;
     for (let i = 0; i < n; i++) {
       const v = values[names[i]!]!;
-      if (!(Math.abs(v - last[i]!) <= registry.maxDelta[i]! * (1 + 1e-9))) bad = true;
+      if (!(Math.abs(v - last[i]!) <= registry.maxDelta[i]! * (1 + 1e-9))) jump = true;
       if (!(v >= registry.min[i]! && v <= registry.max[i]!)) bad = true;
       if (v !== init[i]) moved = true;
       last[i] = v;
     }
+    // Tier 1's contract: applies stay within maxDelta; a rollback may jump (counted apart).
+    if (jump && event.type === "rollback") rollbackJumps++;
+    else if (jump) bad = true;
     if (bad) violations++;
     if (event.type === "apply" && event.kind === "centre" && moved && firstMove < 0) firstMove = tick;
   });
@@ -127,6 +149,7 @@ export async function runArqon(plant: TrackingPlant, seed: number, band: number)
   let regretSum = 0;
   let inBand = 0;
   let rejected = 0;
+  const visits = new VisitRegret(plant);
   try {
     for (let t = 0; t < plant.ticks; t++) {
       tick = t;
@@ -135,6 +158,7 @@ export async function runArqon(plant: TrackingPlant, seed: number, band: number)
       const y = run.measure(t, live);
       const r = run.regret(t, live);
       regretSum += r;
+      visits.add(t, r);
       if (r <= band) inBand++;
       const verdict = engine.observe({ objective: y, generation: engine.generation });
       if (verdict !== "accepted") rejected++;
@@ -150,11 +174,32 @@ export async function runArqon(plant: TrackingPlant, seed: number, band: number)
     regretPerTick: regretSum / plant.ticks,
     inBandPercent: (100 * inBand) / plant.ticks,
     violations,
+    rollbackJumps,
     trips,
     rollbacks,
+    visitRegret: visits.means(),
     firstMove,
     rejected,
   };
+}
+
+/** Regret summed over the {@link VISIT_TICKS} ticks after each regime visit of a recurring plant. */
+class VisitRegret {
+  private readonly starts: readonly number[];
+  private readonly sums: number[];
+  constructor(plant: TrackingPlant) {
+    this.starts = (plant.visits ?? []).map((v) => v.start);
+    this.sums = this.starts.map(() => 0);
+  }
+  add(t: number, regret: number): void {
+    for (let v = 0; v < this.starts.length; v++) {
+      const start = this.starts[v]!;
+      if (t >= start && t < start + VISIT_TICKS) this.sums[v]! += regret;
+    }
+  }
+  means(): number[] {
+    return this.sums.map((s) => s / VISIT_TICKS);
+  }
 }
 
 /** One seed of the reference with given gains. */
@@ -168,10 +213,12 @@ export function runReference(
   const spsa = new ReferenceSpsa(plant.params, gains, seed);
   let regretSum = 0;
   let inBand = 0;
+  const visits = new VisitRegret(plant);
   for (let t = 0; t < plant.ticks; t++) {
     const y = run.measure(t, spsa.live);
     const r = run.regret(t, spsa.live);
     regretSum += r;
+    visits.add(t, r);
     if (r <= band) inBand++;
     spsa.record(t, y);
   }
@@ -179,8 +226,10 @@ export function runReference(
     regretPerTick: regretSum / plant.ticks,
     inBandPercent: (100 * inBand) / plant.ticks,
     violations: 0,
+    rollbackJumps: 0,
     trips: 0,
     rollbacks: 0,
+    visitRegret: visits.means(),
     firstMove: spsa.firstCentreMove,
     rejected: 0,
   };
@@ -266,8 +315,10 @@ export async function measurePlant(plant: TrackingPlant, seeds: readonly number[
     inBandArqon: mean(arqon.map((r) => r.inBandPercent)),
     inBandReference: mean(best.runs.map((r) => r.inBandPercent)),
     violations,
+    rollbackJumps: arqon.reduce((s, r) => s + r.rollbackJumps, 0),
     trips,
     rollbacks: arqon.reduce((s, r) => s + r.rollbacks, 0),
+    visitRegret: (plant.visits ?? []).map((_, v) => mean(arqon.map((r) => r.visitRegret[v]!))),
     firstMoveMedian: median(firstMoves),
     rejected: arqon.reduce((s, r) => s + r.rejected, 0),
     failures,
@@ -284,7 +335,7 @@ const HEADER = [
   "ratio",
   "in band % arqon / ref",
   "violations",
-  "SafeMode trips / rollbacks",
+  "SafeMode trips / rollbacks (jumps > maxDelta)",
   "ticks to first centre move (median)",
   "digests rejected",
   "gate",
@@ -308,11 +359,42 @@ function row(s: PlantSummary): string[] {
     s.ratio.toFixed(2),
     `${s.inBandArqon.toFixed(1)} / ${s.inBandReference.toFixed(1)}`,
     String(s.violations),
-    `${s.trips} / ${s.rollbacks}`,
+    `${s.trips} / ${s.rollbacks} (${s.rollbackJumps})`,
     Number.isFinite(s.firstMoveMedian) ? String(s.firstMoveMedian) : "never",
     String(s.rejected),
     s.failures.length === 0 ? "PASS" : `FAIL: ${s.failures.join(", ")}`,
   ];
+}
+
+/**
+ * Recurring plants: arqon's regret per tick over the {@link VISIT_TICKS} ticks after each regime
+ * visit starts, first visit against return, per regime (empty when the half has none).
+ */
+function visitTable(rows: readonly PlantSummary[]): string {
+  const lines: string[][] = [];
+  for (const s of rows) {
+    const visits = s.plant.visits ?? [];
+    for (const regime of [0, 1]) {
+      const at = visits.flatMap((v, k) => (v.regime === regime ? [k] : []));
+      if (at.length < 2) continue;
+      const first = s.visitRegret[at[0]!]!;
+      const back = s.visitRegret[at[1]!]!;
+      lines.push([
+        s.plant.name,
+        regime === 0 ? "A" : "B",
+        `${visits[at[0]!]!.start}, ${visits[at[1]!]!.start}`,
+        fmt(first),
+        fmt(back),
+        back < first ? "yes" : "no",
+      ]);
+    }
+  }
+  if (lines.length === 0) return "";
+  return (
+    `\n\nRegime returns (homeostasis): arqon's regret per tick over the ${VISIT_TICKS} ticks after a regime's ` +
+    `first visit and after its return (A's first visit is the start from the knobs' init values).\n\n` +
+    markdownTable(["plant", "regime", "visits start at tick", "first visit", "return", "return lower"], lines)
+  );
 }
 
 /** What {@link runTrackingSuite} measured. */
@@ -360,7 +442,8 @@ export async function runTrackingSuite(options: {
     sections.push(
       `**${title}**\n\n${markdownTable(HEADER, rows.map(row))}\n\n` +
         `Median ratio ${medianRatio.toFixed(2)} (gate ≤ ${TRACKING_GATES.medianRatio}): ${medianPass ? "PASS" : "FAIL"}; ` +
-        `every plant ≤ ${TRACKING_GATES.worstRatio}, no violations, no trips without faults: ${allPass ? "PASS" : "FAIL"}.`,
+        `every plant ≤ ${TRACKING_GATES.worstRatio}, no violations, no trips without faults: ${allPass ? "PASS" : "FAIL"}.` +
+        visitTable(rows),
     );
   }
   const seconds = (performance.now() - started) / 1000;
@@ -379,8 +462,10 @@ centre as three applies of one digest each, best of a 9 × 3 grid a ∈ hint·3^
 start), and the **static start**. ${SUITE_TICKS} digests per run, one per tick (100 ms nominal).
 Regret = noise-free loss above the tick's optimum at the live point, every tick charged. Ratio =
 arqon's mean regret / the reference's. In band = ticks with regret ≤ a tenth of the static start's mean.
-Violations = applies refused by Tier 1 + moves of the live point (applies and rollbacks, read from the
-audit events) beyond maxDelta or the bounds. Gates: ratio ≤ ${TRACKING_GATES.worstRatio} on every
+Violations = applies refused by Tier 1 + applies (read from the audit events) beyond maxDelta or
+the bounds + rollbacks outside the bounds. A rollback to the baseline is exempt from maxDelta by
+contract (docs/concepts/tiers.md): rollbacks that jumped further are not violations but are
+counted in brackets after the rollbacks. Gates: ratio ≤ ${TRACKING_GATES.worstRatio} on every
 plant, median ratio ≤ ${TRACKING_GATES.medianRatio} per half, zero violations, no SafeMode trip on
 plants without telemetry faults.`;
 

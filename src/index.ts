@@ -26,6 +26,8 @@ export {
 } from "./engine/from-engine.js";
 export type { ParamSpec } from "./engine/registry.js";
 export type { BreakerState, EngineBreakerStates } from "./engine/safety/guarded-callback.js";
+export type { HomeostasisOptions } from "./engine/safety/homeostasis-cache.js";
+export type { RegimeDetectorOptions } from "./engine/safety/regime-detector.js";
 export type { SafetyOptions } from "./engine/safety/safety-config.js";
 export { type EngineSnapshotsOptions, engineSnapshots, SNAPSHOT_EVERY_MS } from "./engine/snapshots.js";
 export type { SpsaOptions } from "./engine/spsa/options.js";

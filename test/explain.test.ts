@@ -159,6 +159,84 @@ describe("explain", () => {
   });
 });
 
+describe("explain: regime verdicts and warm starts", () => {
+  it("shows a caused regression before its rollback, and a shift and a warm start before an apply", () => {
+    const bodies: Body[] = [
+      { type: "baseline.set", time: 0, generation: 0, proposalId: -1 },
+      { type: "apply", kind: "centre", time: 100, generation: 1, proposalId: 1, values: { x: 6 } },
+      {
+        type: "regime.shift",
+        time: 400,
+        generation: 1,
+        proposalId: -1,
+        verdict: "caused",
+        kinds: ["centre", "plus"],
+        sigmas: 18,
+        displacement: 0.75,
+      },
+      {
+        type: "mode.changed",
+        time: 500,
+        generation: 1,
+        proposalId: -1,
+        from: "normal",
+        to: "frozen",
+        reasons: ["divergence"],
+      },
+      {
+        type: "rollback",
+        time: 500,
+        generation: 2,
+        proposalId: -1,
+        reason: "safe-mode",
+        restoredGeneration: 0,
+        values: { x: 5 },
+      },
+      {
+        type: "regime.shift",
+        time: 900,
+        generation: 2,
+        proposalId: -1,
+        verdict: "exogenous",
+        kinds: ["centre", "plus", "minus"],
+        sigmas: 600,
+        displacement: 0,
+      },
+      {
+        type: "homeostasis.recall",
+        time: 1500,
+        generation: 2,
+        proposalId: -1,
+        entry: 1,
+        hits: 2,
+        level: 0.125,
+        distance: 3.5,
+        target: { x: 8.5 },
+      },
+      { type: "apply", kind: "centre", time: 1600, generation: 3, proposalId: 2, values: { x: 6 } },
+    ];
+    const events = bodies.map((b, k) => ({ ...b, v: 3, runId: "regime", seq: k + 1 }) as AuditEvent);
+    const header = engineLogHeader(
+      { seed: 1, params: { x: { min: 0, max: 10, init: 5 } } },
+      { startTime: 0 },
+    );
+    const records = [header, ...events.map(auditLogRecord)];
+    const rolledBack = explain(records, 2);
+    expect(rolledBack.regimeShifts.map((r) => r.verdict)).toEqual(["caused"]);
+    const text = renderExplanation(rolledBack);
+    expect(text).toContain(
+      "  regime: regression caused by the tuner (rise of 18σ seen at centre, plus, centre moved 0.75 maxDeltas since its onset) at t=400 ms: the governor's trip rolls it back",
+    );
+    const applied = renderExplanation(explain(records, 3));
+    expect(applied).toContain(
+      "  regime: environment shift (rise of 600σ seen at centre, plus, minus, centre moved 0 maxDeltas since its onset) at t=900 ms: followed, gain re-opened, not rolled back",
+    );
+    expect(applied).toContain(
+      "  homeostasis: warm start towards remembered regime 1 (level 0.125, recalled 2 times), 3.5 maxDeltas away, at t=1500 ms: x 8.5",
+    );
+  });
+});
+
 describe("arqon explain", () => {
   const scratch = mkdtempSync(join(tmpdir(), "arqon-explain-"));
   afterAll(() => rmSync(scratch, { recursive: true, force: true }));

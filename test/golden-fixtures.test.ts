@@ -44,20 +44,21 @@ describe("golden fixtures, format v1", () => {
     expect(result.tornTail).toBeNull();
   });
 
-  it("the v2 decision log (today's engine) replays bit for bit and explains its generation", async () => {
+  it("the v2 decision log still loads whole, explains its generation and keeps every safety property", async () => {
+    // v2 was recorded before the regime detector and the retuned noise rule (issue 11 items 4–5),
+    // so today's engine does not decide it identically; it must still read record for record.
     const expected = read("decision-log-v2.expected.json");
+    const [run] = readReplayLog(logCopy("v2")).runs;
+    expect(run!.events.length).toBe(expected.records);
     const result = await replay(logCopy("v2"));
-    expect(result.ok).toBe(true);
-    if (!result.ok) return;
-    expect(result.records).toBe(expected.records);
+    expect(result.runs[0]!.records).toBe(expected.records);
     expect(renderExplanation(explain(logCopy("v2"), expected.explained.generation)).split("\n")[0]).toBe(
       expected.explained.headline,
     );
-    const [run] = readReplayLog(logCopy("v2")).runs;
     expect(new SafetyMonitor(safetySpecOf(expected.config)).checkAll(run!.events).violations).toEqual([]);
   });
 
-  it("the v3 decision log (timings and a close marker recorded) replays bit for bit", async () => {
+  it("the v3 decision log (today's engine: timings and a close marker recorded) replays bit for bit", async () => {
     const expected = read("decision-log-v3.expected.json");
     const log = readReplayLog(logCopy("v3"));
     expect(log.header.logVersion).toBe(3);
@@ -73,6 +74,7 @@ describe("golden fixtures, format v1", () => {
     expect(renderExplanation(explain(logCopy("v3"), expected.explained.generation)).split("\n")[0]).toBe(
       expected.explained.headline,
     );
+    expect(new SafetyMonitor(safetySpecOf(expected.config)).checkAll(run!.events).violations).toEqual([]);
   });
 
   it("a v2 log (no timings, no close marker) is not reported as unclosed", async () => {

@@ -70,6 +70,8 @@ export interface TrackingPlant {
   readonly ticks: number;
   /** Whether the telemetry has faults (non-finite values): SafeMode trips are allowed there. */
   readonly faulty: boolean;
+  /** Recurring plants: the tick each regime visit starts at, and which regime it is (0 = A, 1 = B). */
+  readonly visits?: readonly { readonly start: number; readonly regime: number }[];
   /** A seeded run. */
   run(seed: number): PlantRun;
 }
@@ -174,6 +176,14 @@ export function quadraticPlant(o: QuadraticPlantOptions): TrackingPlant {
     params,
     ticks: o.ticks,
     faulty: o.noise === "nan",
+    ...(o.drift === "recurring"
+      ? {
+          visits: [0, 1, 2, 3].map((q) => ({
+            start: Math.ceil((q * o.ticks) / 4),
+            regime: regimeAt(Math.ceil((q * o.ticks) / 4), o.ticks),
+          })),
+        }
+      : {}),
     run(seed: number): PlantRun {
       const noise = Prng.fromSeed(seed, 4004);
       const regret = (t: number, raw: ArrayLike<number>): number => {

@@ -18,8 +18,10 @@ import { violationName } from "../hotpath/violation.js";
  * Version 2 added vector slots to every record (see {@link AUDIT_HEADER_FIELDS}), the applied
  * values on `apply` and `rollback` events, and the `digest.accepted`, `decision`,
  * `decision.step` and `command` types; captured digests add their fields to `digest.rejected`.
+ * Version 3 added the `regime.shift` and `homeostasis.recall` types (issue 11); a version-2 log
+ * holds neither and reads as before.
  */
-export const AUDIT_SCHEMA_VERSION = 2;
+export const AUDIT_SCHEMA_VERSION = 3;
 
 /**
  * Numeric type of an audit record, with how the generic record fields (`code`, `param`, `a`, `b`)
@@ -71,6 +73,20 @@ export const AuditRecordType = {
    * the note holds its text (rollback reason, acknowledgement, halt reason, reload summary).
    */
   Command: 13,
+  /**
+   * The regime detector judged a significant rise of the objective. code: {@link RegimeVerdict}
+   * (1 exogenous: the gain re-opens; 2 caused by the tuner: a rollback follows); param: bit set of
+   * the point kinds seen since the onset (1 centre, 2 plus, 4 minus); a: the mean rise in σ; b: the
+   * centre's largest move since the onset, in maxDeltas.
+   */
+  RegimeShift: 14,
+  /**
+   * A warm start towards a remembered regime's centre (homeostasis). code: times that regime was
+   * recalled; param: its cache entry; a: its remembered level; b: distance to it, in maxDeltas
+   * (largest per parameter); vector: the remembered centre's raw values. The steps that follow
+   * are ordinary centre applies, each within maxDelta.
+   */
+  HomeostasisRecall: 15,
 } as const;
 
 /** One of the {@link AuditRecordType} codes. */
@@ -88,6 +104,10 @@ export const DecisionOutcome = {
 export type DecisionOutcome = (typeof DecisionOutcome)[keyof typeof DecisionOutcome];
 
 const DECISION_OUTCOME_NAMES: readonly string[] = ["stepped", "calibrating"];
+/** Names of the regime verdicts (codes of `RegimeShift` records), as in src/engine/safety/regime-detector.ts. */
+const REGIME_VERDICT_NAMES: readonly string[] = ["none", "exogenous", "caused"];
+/** Point kinds by bit of a `RegimeShift` record's param. */
+const POINT_KIND_NAMES: readonly string[] = ["centre", "plus", "minus"];
 
 /** The control-plane commands audited by `Command` records (the record's `code`). */
 export const ControlCommand = {
@@ -166,8 +186,8 @@ export const DIGEST_SLOTS = 5;
 
 /** Fields every event has. */
 export interface AuditEventBase {
-  /** Schema version ({@link AUDIT_SCHEMA_VERSION}). */
-  readonly v: typeof AUDIT_SCHEMA_VERSION;
+  /** Schema version it was written with: {@link AUDIT_SCHEMA_VERSION} for new events, 2 in older logs. */
+  readonly v: 2 | typeof AUDIT_SCHEMA_VERSION;
   /** The run that wrote it (given to the ring). */
   readonly runId: string;
   /**
@@ -333,6 +353,34 @@ export interface DecisionStepEvent extends AuditEventBase {
   readonly step: Readonly<Record<string, number>>;
 }
 
+/** The regime detector's verdict on a significant rise of the objective. */
+export interface RegimeShiftEvent extends AuditEventBase {
+  readonly type: "regime.shift";
+  /** "exogenous" (an environment shift: followed, the gain re-opened) or "caused" (the tuner's: rolled back). */
+  readonly verdict: string;
+  /** Point kinds seen since the rise's onset ("centre", "plus", "minus"). */
+  readonly kinds: readonly string[];
+  /** Mean rise over the level since the onset, in σ of the objective. */
+  readonly sigmas: number;
+  /** Largest move of the centre since the onset, in maxDeltas. */
+  readonly displacement: number;
+}
+
+/** A warm start towards a remembered regime's known-good centre. */
+export interface HomeostasisRecallEvent extends AuditEventBase {
+  readonly type: "homeostasis.recall";
+  /** Cache entry of the regime. */
+  readonly entry: number;
+  /** Times it was recalled, this one included. */
+  readonly hits: number;
+  /** Objective level remembered for it. */
+  readonly level: number;
+  /** Distance to its centre, in maxDeltas (largest per parameter). */
+  readonly distance: number;
+  /** The remembered centre, raw values by parameter name. */
+  readonly target: Readonly<Record<string, number>>;
+}
+
 /** A control-plane command, recorded before it took effect. */
 export interface CommandEvent extends AuditEventBase {
   readonly type: "command";
@@ -354,7 +402,9 @@ export type AuditEvent =
   | DigestAcceptedEvent
   | DecisionEvent
   | DecisionStepEvent
-  | CommandEvent;
+  | CommandEvent
+  | RegimeShiftEvent
+  | HomeostasisRecallEvent;
 
 /** The `type` names of {@link AuditEvent}. */
 export type AuditEventType = AuditEvent["type"];
@@ -505,6 +555,21 @@ export function decodeAuditRecord(
     case AuditRecordType.Command:
       event.type = "command";
       event.command = controlCommandName(code);
+      break;
+    case AuditRecordType.RegimeShift:
+      event.type = "regime.shift";
+      event.verdict = REGIME_VERDICT_NAMES[code] ?? "unknown";
+      event.kinds = POINT_KIND_NAMES.filter((_, bit) => (param >>> bit) & 1);
+      event.sigmas = a;
+      event.displacement = b;
+      break;
+    case AuditRecordType.HomeostasisRecall:
+      event.type = "homeostasis.recall";
+      event.entry = param;
+      event.hits = code;
+      event.level = a;
+      event.distance = b;
+      event.target = namedVector(records, vectorAt, vectorLength, names);
       break;
     default:
       throw new RangeError(`audit record ${event.seq} has unknown type ${type}`);

@@ -24,7 +24,9 @@ import type { ParamRegistry } from "./registry.js";
 import { ChangeBudget, ChangeBudgetCode } from "./safety/change-budget.js";
 import { EventRate } from "./safety/event-rate.js";
 import { type EngineBreakerStates, GuardedCallback, GuardedCallResult } from "./safety/guarded-callback.js";
+import { HomeostasisCache } from "./safety/homeostasis-cache.js";
 import { GovernorCode, InstabilityGovernor } from "./safety/instability-governor.js";
+import { PointKind, RegimeDetector, RegimeSignal, RegimeVerdict } from "./safety/regime-detector.js";
 import { ThrashingCode, ThrashingDetector } from "./safety/thrashing-detector.js";
 import type { SpsaCore } from "./spsa/spsa-core.js";
 
@@ -83,6 +85,10 @@ const CONSTRAINT_VIOLATION = reasonMask("constraintViolation");
 const CONSTRAINT_EMERGENCY = reasonMask("constraintEmergency");
 const EVAL_TIMEOUTS = reasonMask("evalTimeouts");
 const BREAKER_OPEN = reasonMask("breakerOpen");
+/** A regime verdict decides governor trips for this many detector warm-ups after it. */
+const VERDICT_MEMORY_WARMUPS = 4;
+/** Gradient estimates after a shift whose sum tells the direction of the new regime's optimum. */
+const RECALL_ESTIMATES = 4;
 
 /**
  * The engine's control-safety layer: the SafeMode reasons it raises and clears, the triggers that
@@ -156,6 +162,31 @@ export class ControlSafety {
   /** Pending audit records at which the ring counts as full (see {@link checkAuditPressure}). */
   private readonly auditFullAt: number;
 
+  // ---- Regime detection and homeostasis (issue 11, items 4 and 5): see the section below ----
+  /** Environment shifts followed (regime detector's "exogenous" verdicts). */
+  shiftsFollowed = 0;
+  /** Regressions the regime detector blamed on the tuner (each rolled back). */
+  regressionsBlamed = 0;
+  /** Warm starts towards a remembered regime. */
+  regimeRecalls = 0;
+  private readonly regime: RegimeDetector | undefined;
+  private readonly homeostasis: HomeostasisCache | undefined;
+  /** What the live point is (the last apply's kind): which side a digest measured. */
+  private liveKind: PointKind = PointKind.Centre;
+  /** SPSA centre when the objective was last in control: where the tuner stood before a rise began. */
+  private readonly controlCentre: Float64Array;
+  private centreMovedSinceControl = false;
+  /** The latest verdict and the digests since (governor trips soon after follow it). */
+  private lastVerdict: RegimeVerdict = RegimeVerdict.None;
+  private verdictAge = Number.POSITIVE_INFINITY;
+  /** Digests in control since the last shift (a regime is known-good after `minDwell`). */
+  private dwell = 0;
+  /** Commits to wait before looking up the regime cache (the first gradient after a shift straddles it). */
+  private recallIn = 0;
+  private readonly recallTarget: Float64Array;
+  /** Sum of the gradient estimates since the shift (a single SPSA estimate's direction is too noisy). */
+  private readonly recallGradient: Float64Array;
+
   constructor(host: SafetyHost) {
     this.host = host;
     const { config, registry, live, audit, core } = host;
@@ -178,6 +209,14 @@ export class ControlSafety {
     this.pushed = new Float64Array(n);
     this.cleanCentre = Float64Array.from(core.centre);
     this.goodCentre = Float64Array.from(core.centre);
+    this.controlCentre = Float64Array.from(core.centre);
+    this.recallTarget = new Float64Array(n);
+    this.recallGradient = new Float64Array(n);
+    this.regime = safety.regime === undefined ? undefined : new RegimeDetector(safety.regime);
+    this.homeostasis =
+      safety.homeostasis === undefined || this.regime === undefined
+        ? undefined
+        : new HomeostasisCache(n, safety.homeostasis);
     this.governor = safety.governor === undefined ? undefined : new InstabilityGovernor(safety.governor);
     this.thrashing =
       safety.thrashing === undefined
@@ -276,6 +315,10 @@ export class ControlSafety {
   observeObjective(objective: number, now: number): void {
     this.nonFiniteRun = 0;
     this.finiteGeneration = this.host.live.generation;
+    const generation = this.host.live.generation;
+    if (this.regime !== undefined) this.watchRegime(this.regime, objective);
+    // A caused regression was just rolled back: this digest measured the abandoned point.
+    if (this.host.live.generation !== generation) return;
     const governor = this.governor;
     if (governor === undefined) return;
     const verdict = governor.observe(objective, now);
@@ -334,7 +377,7 @@ export class ControlSafety {
     const verdict = governor === undefined ? GovernorCode.Healthy : governor.closeWindow(now);
     // Divergence is attributed like a spike: only if the tuner moved since its windows were fine.
     if (verdict !== GovernorCode.Healthy) {
-      if (this.tunerMovedSince(this.goodCentre)) this.onGovernorTrip("divergence", verdict);
+      if (this.blameTuner(this.goodCentre)) this.onGovernorTrip("divergence", verdict);
       else this.absorbShift();
     } else if (governor !== undefined && governor.worseWindows === 0)
       this.goodCentre.set(this.host.core.centre);
@@ -374,6 +417,15 @@ export class ControlSafety {
   /** A gradient step moved the SPSA centre (before it is applied). */
   onCentreStepped(): void {
     this.centreMovedSinceClean = true;
+    this.centreMovedSinceControl = true;
+    if (this.recallIn > 0) {
+      // The first estimate after the shift straddles it: it is skipped.
+      if (this.recallIn <= RECALL_ESTIMATES) {
+        const g = this.host.core.gradient;
+        for (let i = 0; i < g.length; i++) this.recallGradient[i]! += g[i]!;
+      }
+      if (--this.recallIn === 0) this.recallRegime();
+    }
   }
 
   /** A new centre went live: thrashing and change-budget checks on the dead-banded trajectory. */
@@ -428,6 +480,10 @@ export class ControlSafety {
     this.governor?.reset();
     this.cleanCentre.set(core.centre);
     this.goodCentre.set(core.centre);
+    this.regime?.relearn();
+    this.controlCentre.set(core.centre);
+    this.recallIn = 0;
+    this.liveKind = PointKind.Centre;
     this.thrashing?.reset(live.values);
     this.budgetReference.set(live.values);
     this.changeBudget?.reset(live.values);
@@ -679,7 +735,7 @@ export class ControlSafety {
    * and divergence from the baseline trip regardless.
    */
   private onSpike(verdict: GovernorCode): void {
-    if (this.tunerMovedSince(this.cleanCentre)) this.onGovernorTrip("spike", verdict);
+    if (this.blameTuner(this.cleanCentre)) this.onGovernorTrip("spike", verdict);
     else this.absorbShift();
   }
 
@@ -701,8 +757,14 @@ export class ControlSafety {
    * budget), so that following a shift is not frozen as thrashing or overspending (issue 11).
    */
   private absorbShift(): void {
-    const live = this.host.live.values;
     this.governor?.retractLastTrip();
+    this.followNewLevel();
+    this.absorbedShifts++;
+  }
+
+  /** The part of {@link absorbShift} that follows the new level (also run for a detected shift). */
+  private followNewLevel(): void {
+    const live = this.host.live.values;
     this.cleanCentre.set(this.host.core.centre);
     this.goodCentre.set(this.host.core.centre);
     this.thrashing?.reset(live);
@@ -712,7 +774,144 @@ export class ControlSafety {
       budget.reset(live);
       this.budgetExemptUntil = this.host.scheduler.now() + budget.options.budgetWindowMs;
     }
-    this.absorbedShifts++;
+  }
+
+  // ---- Regime detection and homeostasis (issue 11, items 4 and 5) ----
+
+  /** The engine applied a point of `kind` (an ApplyKind: 0 plus, 1 minus, else the centre). */
+  onApplied(kind: number): void {
+    this.liveKind = kind === 0 ? PointKind.Plus : kind === 1 ? PointKind.Minus : PointKind.Centre;
+  }
+
+  /** Feeds the regime detector one objective; a confirmed rise is judged and acted on at once. */
+  private watchRegime(regime: RegimeDetector, objective: number): void {
+    this.verdictAge++;
+    const signal = regime.observe(objective, this.liveKind);
+    // The window where an extreme excursion starts is measured again rather than stepped on: an
+    // estimate that straddles a shift is no estimate (see lastExtreme). Later ones measure the
+    // new level on every side, which is the evidence the verdict needs.
+    // Heavy-tailed noise gains from it too: a lone outlier's window is measured again.
+    if (regime.lastExtreme) this.windowAnomalous = true;
+    if (regime.inControl) {
+      this.dwell++;
+      if (this.centreMovedSinceControl) {
+        // Copied once per move of the centre, not per digest.
+        this.controlCentre.set(this.host.core.centre);
+        this.centreMovedSinceControl = false;
+      }
+    }
+    if (signal === RegimeSignal.Rise && regime.confirmable) this.judgeRise(regime);
+  }
+
+  /**
+   * Judges the rise under way (audited as `regime.shift`); an exogenous one is followed at once
+   * ({@link followShift}). A caused one is remembered: the governor's trips that follow (spike,
+   * divergence: the rules that say the regression is material) are blamed on the tuner and roll
+   * back, whatever the governor's own attribution would say.
+   */
+  private judgeRise(regime: RegimeDetector): RegimeVerdict {
+    const level = regime.referenceLevel;
+    const sigmas = regime.riseSigmas;
+    const kinds = regime.kindsSeen;
+    const displacement = this.displacementFrom(this.controlCentre);
+    const verdict = regime.classify(displacement);
+    if (verdict === RegimeVerdict.None) return verdict;
+    const { audit, scheduler, live } = this.host;
+    audit.write(
+      AuditRecordType.RegimeShift,
+      scheduler.now(),
+      live.generation,
+      -1,
+      verdict,
+      kinds,
+      sigmas,
+      displacement,
+    );
+    this.lastVerdict = verdict;
+    this.verdictAge = 0;
+    if (verdict === RegimeVerdict.Exogenous) this.followShift(level, sigmas);
+    return verdict;
+  }
+
+  /**
+   * An environment shift: remember the regime being left (if it had settled) for homeostasis,
+   * re-open the gain, restart the governor's statistics and the thrashing history from the new
+   * level, exempt the centre's moves from the change budget for one window, and look the new
+   * regime up in the cache after the next gradient estimate.
+   */
+  private followShift(levelBefore: number, riseSigmas: number): void {
+    const cache = this.homeostasis;
+    if (cache !== undefined && this.dwell >= cache.options.minDwell && Number.isFinite(levelBefore))
+      cache.remember(this.controlCentre, levelBefore);
+    this.dwell = 0;
+    this.governor?.reset();
+    this.followNewLevel();
+    this.host.core.reopenGain();
+    this.host.core.cancelWarmStart();
+    this.controlCentre.set(this.host.core.centre);
+    this.centreMovedSinceControl = false;
+    // The estimate of the iteration in progress straddles the shift: the one after it does not.
+    this.recallGradient.fill(0);
+    this.recallIn =
+      cache === undefined || cache.entries === 0 || !(riseSigmas >= cache.options.minRiseSigmas)
+        ? 0
+        : RECALL_ESTIMATES + 1;
+    this.shiftsFollowed++;
+  }
+
+  /**
+   * Who is to blame for a governor trip: the regime detector's verdict when it has one (the rise
+   * under way, judged now, or a verdict of the last few warm-ups), else whether the tuner moved
+   * materially since `point`.
+   */
+  private blameTuner(point: Float64Array): boolean {
+    const regime = this.regime;
+    if (regime !== undefined) {
+      if (regime.rising) {
+        const verdict = this.judgeRise(regime);
+        if (verdict !== RegimeVerdict.None) return verdict === RegimeVerdict.Caused;
+      }
+      if (this.verdictAge <= VERDICT_MEMORY_WARMUPS * regime.options.warmup)
+        return this.lastVerdict === RegimeVerdict.Caused;
+    }
+    return this.tunerMovedSince(point);
+  }
+
+  /** Largest per-parameter distance of the SPSA centre from `point` (unit cube), in maxDeltas. */
+  private displacementFrom(point: Float64Array): number {
+    const { registry, core } = this.host;
+    let largest = 0;
+    for (let i = 0; i < registry.size; i++) {
+      const moved = Math.abs(registry.toRaw(i, core.centre[i]!) - registry.toRaw(i, point[i]!));
+      largest = Math.max(largest, moved / registry.maxDelta[i]!);
+    }
+    return largest;
+  }
+
+  /** After a shift: warm-start towards a remembered regime that lies downhill, if any (audited). */
+  private recallRegime(): void {
+    const cache = this.homeostasis;
+    if (cache === undefined) return;
+    const { core, registry, audit, scheduler, live } = this.host;
+    const entry = cache.recall(core.centre, this.recallGradient);
+    if (entry < 0) return;
+    const target = this.recallTarget;
+    cache.centreOf(entry, target);
+    const distance = this.displacementFrom(target);
+    core.warmStart(target);
+    for (let i = 0; i < registry.size; i++) target[i] = registry.toRaw(i, target[i]!);
+    audit.writeVector(
+      AuditRecordType.HomeostasisRecall,
+      scheduler.now(),
+      live.generation,
+      -1,
+      cache.hitsOf(entry),
+      entry,
+      cache.levelOf(entry),
+      distance,
+      target,
+    );
+    this.regimeRecalls++;
   }
 
   /** Switches the SPSA measurements between the objective and the negated margin, restarting the cycle. */

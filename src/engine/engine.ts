@@ -633,6 +633,7 @@ class EngineImpl implements Engine {
     const code = this.executor.apply(this.target, ++this.proposalId, kind, this.scheduler.now());
     if (code === APPLIED) {
       this.audit.attachVector(this.live.values);
+      this.safety.onApplied(kind);
       this.safety.pushToActuator();
     } else this.safety.onViolation(code);
     return code;

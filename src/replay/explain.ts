@@ -5,7 +5,9 @@ import type {
   DecisionEvent,
   DecisionStepEvent,
   DigestAcceptedEvent,
+  HomeostasisRecallEvent,
   ModeChangedEvent,
+  RegimeShiftEvent,
   RollbackEvent,
   ViolationEvent,
   WindowClosedEvent,
@@ -65,6 +67,10 @@ export interface Explanation {
   readonly commands: readonly CommandEvent[];
   /** SafeMode transitions between the previous change and this one. */
   readonly modeChanges: readonly ModeChangedEvent[];
+  /** The regime detector's verdicts between the previous change and this one (a caused one precedes its rollback). */
+  readonly regimeShifts: readonly RegimeShiftEvent[];
+  /** Warm starts towards a remembered regime between the previous change and this one. */
+  readonly recalls: readonly HomeostasisRecallEvent[];
 }
 
 type Change = ApplyEvent | RollbackEvent;
@@ -149,6 +155,8 @@ export function explain(
     violations: span.filter((e): e is ViolationEvent => e.type === "violation"),
     commands: span.filter((e): e is CommandEvent => e.type === "command"),
     modeChanges: span.filter((e): e is ModeChangedEvent => e.type === "mode.changed"),
+    regimeShifts: span.filter((e): e is RegimeShiftEvent => e.type === "regime.shift"),
+    recalls: span.filter((e): e is HomeostasisRecallEvent => e.type === "homeostasis.recall"),
   };
 }
 
@@ -169,6 +177,16 @@ function vector(values: Readonly<Record<string, number>>): string {
   return Object.entries(values)
     .map(([name, x]) => `${name} ${num(x)}`)
     .join(", ");
+}
+
+/** One line saying what the regime detector concluded and what the engine did about it. */
+function regimeLine(r: RegimeShiftEvent): string {
+  const seen = `rise of ${num(r.sigmas)}σ seen at ${r.kinds.join(", ") || "no point"}, centre moved ${num(r.displacement)} maxDeltas since its onset`;
+  if (r.verdict === "exogenous")
+    return `regime: environment shift (${seen}) at t=${num(r.time)} ms: followed, gain re-opened, not rolled back`;
+  if (r.verdict === "caused")
+    return `regime: regression caused by the tuner (${seen}) at t=${num(r.time)} ms: the governor's trip rolls it back`;
+  return `regime: ${r.verdict} (${seen}) at t=${num(r.time)} ms`;
 }
 
 /**
@@ -195,6 +213,12 @@ export function renderExplanation(x: Explanation): string {
   for (const command of x.commands)
     lines.push(
       `  command: ${command.command}${command.note === undefined ? "" : ` "${command.note}"`} at t=${num(command.time)} ms`,
+    );
+  for (const r of x.regimeShifts) lines.push(`  ${regimeLine(r)}`);
+  for (const h of x.recalls)
+    lines.push(
+      `  homeostasis: warm start towards remembered regime ${h.entry} (level ${num(h.level)}, recalled ${h.hits} time${h.hits === 1 ? "" : "s"}), ` +
+        `${num(h.distance)} maxDeltas away, at t=${num(h.time)} ms: ${vector(h.target)}`,
     );
   for (const m of x.modeChanges)
     lines.push(`  mode: ${m.from} → ${m.to} (${m.reasons.join(", ") || "no reason"}) at t=${num(m.time)} ms`);

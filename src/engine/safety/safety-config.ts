@@ -21,12 +21,24 @@ import {
   type ResolvedChangeBudgetOptions,
 } from "./change-budget.js";
 import {
+  DEFAULT_HOMEOSTASIS_OPTIONS,
+  type HomeostasisOptions,
+  homeostasisOptionIssues,
+  type ResolvedHomeostasisOptions,
+} from "./homeostasis-cache.js";
+import {
   DEFAULT_GOVERNOR_OPTIONS,
   type InstabilityGovernorOptions,
   instabilityGovernorOptionIssues,
   type ResolvedGovernorOptions,
 } from "./instability-governor.js";
 import { type NumericRule, numericOptionIssues } from "./option-issues.js";
+import {
+  DEFAULT_REGIME_OPTIONS,
+  type RegimeDetectorOptions,
+  type ResolvedRegimeOptions,
+  regimeDetectorOptionIssues,
+} from "./regime-detector.js";
 import {
   type ResolvedThrashingOptions,
   type ThrashingDetectorOptions,
@@ -67,6 +79,14 @@ export interface SafetyOptions {
   readonly rollbacksPerHour?: number | undefined;
   /** The circuit breakers around `onApply` and `auditSink` (failures to open, backoff). */
   readonly breaker?: OptionalInput<CircuitBreakerOptions> | undefined;
+  /**
+   * The regime detector (CUSUM on the objective): an environment shift re-opens the gain instead of
+   * tripping; a regression the tuner caused still rolls back. `false`: off (the governor's own
+   * attribution only). See docs/concepts/safe-mode.md.
+   */
+  readonly regime?: OptionalInput<RegimeDetectorOptions> | false | undefined;
+  /** Known-good centres per detected regime, recalled by a warm start when a regime returns; `false`: off. */
+  readonly homeostasis?: OptionalInput<HomeostasisOptions> | false | undefined;
 }
 
 /** {@link SafetyOptions} with every default filled in (`undefined` detector: turned off). */
@@ -84,6 +104,8 @@ export interface ResolvedSafetyOptions {
   readonly violationWindowMs: number;
   readonly rollbacksPerHour: number;
   readonly breaker: ResolvedCircuitBreakerOptions;
+  readonly regime: ResolvedRegimeOptions | undefined;
+  readonly homeostasis: ResolvedHomeostasisOptions | undefined;
 }
 
 const SAFETY_KEYS = [
@@ -97,6 +119,8 @@ const SAFETY_KEYS = [
   "violationWindowMs",
   "rollbacksPerHour",
   "breaker",
+  "regime",
+  "homeostasis",
 ] as const;
 
 const SCALAR_RULES: Readonly<Record<string, NumericRule>> = {
@@ -135,6 +159,9 @@ export function safetyOptionIssues(raw: unknown, path = "safety"): ConfigIssue[]
   if (options.changeBudget !== false)
     issues.push(...changeBudgetOptionIssues(options.changeBudget, `${path}.changeBudget`));
   issues.push(...issuesAt(`${path}.breaker`, circuitBreakerOptionProblems(options.breaker)));
+  if (options.regime !== false) issues.push(...regimeDetectorOptionIssues(options.regime, `${path}.regime`));
+  if (options.homeostasis !== false)
+    issues.push(...homeostasisOptionIssues(options.homeostasis, `${path}.homeostasis`));
   return issues;
 }
 
@@ -157,6 +184,8 @@ export function resolveSafetyOptions(
   const governor = o.governor as InstabilityGovernorOptions | false | undefined;
   const thrashing = o.thrashing as ThrashingDetectorOptions | false | undefined;
   const changeBudget = o.changeBudget as ChangeBudgetOptions | false | undefined;
+  const regime = o.regime as RegimeDetectorOptions | false | undefined;
+  const homeostasis = o.homeostasis as HomeostasisOptions | false | undefined;
   return {
     safeMode: resolveSafeModeOptions(o.safeMode),
     governor: governor === false ? undefined : { ...DEFAULT_GOVERNOR_OPTIONS, ...governor },
@@ -183,5 +212,7 @@ export function resolveSafetyOptions(
     violationWindowMs: o.violationWindowMs ?? 60_000,
     rollbacksPerHour: o.rollbacksPerHour ?? 3,
     breaker: resolveCircuitBreakerOptions(o.breaker as CircuitBreakerOptions | undefined),
+    regime: regime === false ? undefined : { ...DEFAULT_REGIME_OPTIONS, ...regime },
+    homeostasis: homeostasis === false ? undefined : { ...DEFAULT_HOMEOSTASIS_OPTIONS, ...homeostasis },
   };
 }

@@ -143,6 +143,9 @@ export class SpsaCore {
   private clampedTotal = 0;
   private clippedNow = 0;
   private clippedTotal = 0;
+  /** Where a warm start leads (unit cube) and whether one is in progress. */
+  private readonly warmTarget: Float64Array;
+  private warmActive = false;
 
   /**
    * @param registry - the parameters (bounds, scales, maxDelta in raw units)
@@ -165,6 +168,7 @@ export class SpsaCore {
     this.baseA = options.a === "auto" ? Number.NaN : options.a;
     this.cScale = options.c;
     this.scratch = new Float64Array(Math.max(1, n));
+    this.warmTarget = new Float64Array(n);
     this.centre = new Float64Array(n);
     this.delta = new Int8Array(n);
     this.halfWidth = new Float64Array(n);
@@ -394,11 +398,15 @@ export class SpsaCore {
     this.smoothingStarted = true;
     let clipped = 0;
     let moved = false;
+    const warm = this.warmActive;
+    let warmLeft = false;
     for (let i = 0; i < n; i++) {
       const limit = this.budget[i]! - this.halfWidth[i]!;
       const m = beta * this.smoothed[i]! + (1 - beta) * this.gradient[i]!;
       this.smoothed[i] = m;
-      let s = -ak * m;
+      // A warm start replaces the gradient step by the way to the recalled centre (same limit).
+      let s = warm ? this.warmTarget[i]! - this.centre[i]! : -ak * m;
+      if (warm && Math.abs(s) > limit) warmLeft = true;
       if (!(limit > 0)) s = 0;
       else if (s > limit) {
         s = limit;
@@ -410,6 +418,7 @@ export class SpsaCore {
       if (this.moveCentre(i, s)) moved = true;
     }
     if (moved) this.y0 = Number.NaN;
+    if (warm && !warmLeft) this.warmActive = false;
     this.clippedNow = clipped;
     this.clippedTotal += clipped;
     this.k++;
@@ -484,6 +493,39 @@ export class SpsaCore {
   }
 
   /**
+   * An environment shift was detected (issue 11): the gain re-opens. The noise estimate, which the
+   * shift's jump inflated (cutting the noise-rule gain for its whole horizon) and which described
+   * the old regime, starts afresh, and so does the smoothed gradient (it points to the old
+   * optimum). Until {@link NOISE_WARMUP} new second differences are in, the gain stays where it
+   * was before the shift; calibration in progress is kept.
+   */
+  reopenGain(): void {
+    this.noise.reset();
+    this.smoothingStarted = false;
+    this.smoothed.fill(0);
+  }
+
+  /**
+   * Warm start (homeostasis): the next commits step straight towards `target` (unit cube), each
+   * within the same move budget as a gradient step, until it is reached; then gradient steps
+   * resume. {@link cancelWarmStart} drops it.
+   */
+  warmStart(target: Float64Array): void {
+    this.warmTarget.set(target);
+    this.warmActive = true;
+  }
+
+  /** Drops a warm start in progress. */
+  cancelWarmStart(): void {
+    this.warmActive = false;
+  }
+
+  /** Whether a warm start is in progress. */
+  get warmStarting(): boolean {
+    return this.warmActive;
+  }
+
+  /**
    * SafeMode's conservative scaling: `scale` (0.5 in conservative mode, else 1) multiplies the
    * perturbation c, the step gain a and the move budget (the executor halves maxDelta alike).
    * Takes effect from the next iteration.
@@ -548,6 +590,7 @@ export class SpsaCore {
   setCentre(u: ArrayLike<number>): void {
     for (let i = 0; i < this.size; i++) this.centre[i] = clampUnit(u[i]!);
     this.y0 = Number.NaN;
+    this.warmActive = false;
     this.abandon();
   }
 

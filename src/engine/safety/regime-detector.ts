@@ -1,0 +1,359 @@
+import type { ConfigIssue } from "../../errors.js";
+import { type NumericRule, numericOptionIssues, throwOnIssues, withDefaults } from "./option-issues.js";
+
+/** Which point was live when a digest was measured (what the SPSA cycle had applied last). */
+export const PointKind = { Centre: 0, Plus: 1, Minus: 2 } as const;
+
+/** One of the {@link PointKind} codes. */
+export type PointKind = (typeof PointKind)[keyof typeof PointKind];
+
+/** What {@link RegimeDetector.observe} saw in one digest. */
+export const RegimeSignal = {
+  /** Nothing to act on (in control, learning the level, or a rise not yet significant). */
+  Quiet: 0,
+  /** The objective rose significantly: call {@link RegimeDetector.classify} for the verdict. */
+  Rise: 1,
+  /** The objective fell significantly (things got better): the detector re-learns the level by itself. */
+  Fall: 2,
+} as const;
+
+/** One of the {@link RegimeSignal} codes. */
+export type RegimeSignal = (typeof RegimeSignal)[keyof typeof RegimeSignal];
+
+/** Who moved the objective, as {@link RegimeDetector.classify} judges it. */
+export const RegimeVerdict = {
+  /** No rise under way. */
+  None: 0,
+  /** The environment shifted: the rise is seen at the centre and on both sides alike, and the tuner stood (nearly) still. */
+  Exogenous: 1,
+  /** The tuner caused it: the rise follows its move, or shows on one side of the perturbation only. */
+  Caused: 2,
+} as const;
+
+/** One of the {@link RegimeVerdict} codes. */
+export type RegimeVerdict = (typeof RegimeVerdict)[keyof typeof RegimeVerdict];
+
+const VERDICT_NAMES: readonly string[] = ["none", "exogenous", "caused"];
+
+/** Audit name of a {@link RegimeVerdict} ("exogenous", "caused"), or "unknown". */
+export function regimeVerdictName(code: number): string {
+  return Number.isInteger(code) && code >= 0 && code < VERDICT_NAMES.length
+    ? VERDICT_NAMES[code]!
+    : "unknown";
+}
+
+/** Tuning of the {@link RegimeDetector}; every field is optional (see {@link DEFAULT_REGIME_OPTIONS}). */
+export interface RegimeDetectorOptions {
+  /** Digests used to (re)learn the level (median) and scale (MAD) after construction and after each shift. */
+  readonly warmup?: number;
+  /** CUSUM slack k, in σ: deviations smaller than this never accumulate. */
+  readonly slack?: number;
+  /** CUSUM threshold h, in σ: a side whose sum exceeds it signals a shift. */
+  readonly threshold?: number;
+  /** Largest standardised deviation one digest adds (in σ), so a lone outlier cannot signal alone. */
+  readonly clip?: number;
+  /** Rate at which the level and scale follow the objective while it is in control (per digest). */
+  readonly levelRate?: number;
+  /** Each point kind's mean rise must be at least this share of the largest kind's for "alike". */
+  readonly alikeShare?: number;
+  /** Most centre displacement (in maxDeltas, per parameter) under which a rise can be the environment's. */
+  readonly reach?: number;
+  /** Digests after a rise before it is judged with the kinds seen so far (normally all three come sooner). */
+  readonly confirmLimit?: number;
+}
+
+/** The detector's options with every field resolved. */
+export type ResolvedRegimeOptions = Required<RegimeDetectorOptions>;
+
+/**
+ * Defaults, tuned on the development half of B5: a 1σ-wide slack band (k = 0.5σ), a threshold of
+ * 8σ with each digest adding at most 4σ (a large shift is seen within 3 digests; two outliers in a
+ * row are not enough), a 24-digest warm-up, and a tuner displacement of up to 1.5 maxDeltas (one
+ * full step and a perturbation) under which an alike rise is the environment's.
+ */
+export const DEFAULT_REGIME_OPTIONS: ResolvedRegimeOptions = Object.freeze({
+  warmup: 24,
+  slack: 3,
+  threshold: 20,
+  clip: 10,
+  levelRate: 1 / 32,
+  alikeShare: 0.5,
+  reach: 0.5,
+  confirmLimit: 30,
+});
+
+const isCount = (x: number): boolean => Number.isInteger(x) && x >= 1 && x <= 1_000_000;
+const isPositive = (x: number): boolean => Number.isFinite(x) && x > 0;
+
+const RULES: Readonly<Record<keyof ResolvedRegimeOptions, NumericRule>> = {
+  warmup: [(x) => isCount(x) && x >= 4 && x <= 4096, "must be a whole number from 4 to 4096"],
+  slack: [(x) => Number.isFinite(x) && x >= 0, "must be a finite number ≥ 0 (σ)"],
+  threshold: [isPositive, "must be a finite number > 0 (σ)"],
+  clip: [isPositive, "must be a finite number > 0 (σ)"],
+  levelRate: [(x) => x > 0 && x <= 1, "must be in (0, 1]"],
+  alikeShare: [(x) => x >= 0 && x <= 1, "must be in [0, 1]"],
+  reach: [(x) => Number.isFinite(x) && x >= 0, "must be a finite number ≥ 0 (maxDeltas)"],
+  confirmLimit: [isCount, "must be a whole number from 1 to 1000000"],
+};
+
+/** Every problem with regime-detector options, each with its path under `path`; empty when valid. */
+export function regimeDetectorOptionIssues(input: unknown, path = "regime"): ConfigIssue[] {
+  const issues = numericOptionIssues(input, RULES, path, "regime-detector options");
+  if (issues.length === 0 && input !== undefined) {
+    const o = withDefaults(DEFAULT_REGIME_OPTIONS, input as RegimeDetectorOptions);
+    if (o.clip <= o.slack) issues.push({ path: `${path}.clip`, message: "must be greater than slack" });
+  }
+  return issues;
+}
+
+/** 1 / Φ⁻¹(3/4): turns a median absolute deviation into a Gaussian σ. */
+const MAD_TO_SIGMA = 1.4826;
+/** √(π/2): turns a mean absolute deviation into a Gaussian σ. */
+const MEAN_ABS_TO_SIGMA = 1.2533;
+
+/**
+ * Tells a shift of the objective's level apart from noise (a two-sided CUSUM on the standardised
+ * objective), and a shift of the environment from a regression the tuner caused.
+ *
+ * @remarks
+ * Level μ and scale σ are learnt robustly (median, MAD) over `warmup` digests, then follow the
+ * objective slowly (`levelRate`) while it is in control, so slow drift and convergence are not
+ * shifts. Each digest adds z = clamp((y − μ)/σ, ±clip) to the two sums S⁺ = max(0, S⁺ + z − k)
+ * and S⁻ = max(0, S⁻ − z − k); a sum above the threshold h signals a rise or a fall. The rise's
+ * onset is where S⁺ last left zero; from there the detector keeps each point kind's mean rise
+ * (centre, plus side, minus side).
+ *
+ * The verdict ({@link classify}) follows issue 11: an environment shift moves the objective at
+ * every point alike, wherever the tuner stands, so a rise seen at the centre and on both
+ * perturbation sides alike, while the centre stayed within `reach` maxDeltas of where it stood at
+ * the onset, is exogenous; a rise that follows a larger move of the centre, or that shows on one
+ * side only (the perturbation did it), is the tuner's. A fall needs no verdict (better is never
+ * the tuner's fault): the detector re-learns the level.
+ *
+ * Performance: {@link observe} is O(1) and allocation-free, except the re-learning at the end of a
+ * warm-up (a sort of `warmup` values in preallocated arrays). Options are validated
+ * ({@link regimeDetectorOptionIssues}); there is no clock inside.
+ */
+export class RegimeDetector {
+  /** The options in force, defaults filled in. */
+  readonly options: ResolvedRegimeOptions;
+
+  private readonly warm: Float64Array;
+  private readonly scratch: Float64Array;
+  private warmCount = 0;
+  private level = 0;
+  private scale = 0;
+  private up = 0;
+  private down = 0;
+  /** Digests since the rise's onset (0: no rise under way). */
+  private riseAge = 0;
+  private readonly kindCount = new Float64Array(3);
+  private readonly kindExcess = new Float64Array(3);
+  private alarmed = false;
+  private extreme = false;
+
+  /** Rises judged exogenous so far. */
+  shifts = 0;
+  /** Rises judged caused by the tuner so far. */
+  regressions = 0;
+  /** Falls seen so far. */
+  falls = 0;
+
+  /** @throws RangeError listing every invalid option. */
+  constructor(options: RegimeDetectorOptions = {}) {
+    throwOnIssues("regime detector", regimeDetectorOptionIssues(options));
+    this.options = Object.freeze(withDefaults(DEFAULT_REGIME_OPTIONS, options));
+    this.warm = new Float64Array(this.options.warmup);
+    this.scratch = new Float64Array(this.options.warmup);
+  }
+
+  /** Whether the level is known (warm-up complete). */
+  get ready(): boolean {
+    return this.warmCount >= this.warm.length;
+  }
+
+  /** The level the objective is compared with (NaN while warming up). */
+  get referenceLevel(): number {
+    return this.ready ? this.level : Number.NaN;
+  }
+
+  /** The objective's scale σ (NaN while warming up). */
+  get sigma(): number {
+    return this.ready ? this.scale : Number.NaN;
+  }
+
+  /** Whether the objective is in control: known level and no rise or fall accumulating. */
+  get inControl(): boolean {
+    return this.ready && this.up === 0 && this.down === 0;
+  }
+
+  /** Whether a rise is under way (its onset passed; it may not have signalled yet). */
+  get rising(): boolean {
+    return this.riseAge > 0;
+  }
+
+  /**
+   * Whether the last digest was at least `clip` σ from the level and started an excursion (the
+   * objective was in control before it): a gradient estimate built on it may straddle a shift
+   * (one side measured before it, the other after), and is no estimate.
+   */
+  get lastExtreme(): boolean {
+    return this.extreme;
+  }
+
+  /** The rise's CUSUM sum S⁺, in σ. */
+  get riseSum(): number {
+    return this.up;
+  }
+
+  /**
+   * Feeds one finite objective measured at a point of kind `kind`. Returns {@link RegimeSignal.Rise}
+   * on every digest from the one that crossed the threshold until {@link classify} is called.
+   *
+   * @remarks O(1), allocation-free (see the class remarks for the warm-up).
+   */
+  observe(y: number, kind: PointKind): RegimeSignal {
+    this.extreme = false;
+    if (!Number.isFinite(y)) return RegimeSignal.Quiet;
+    if (!this.ready) {
+      this.warm[this.warmCount++] = y;
+      if (this.ready) this.learn();
+      return RegimeSignal.Quiet;
+    }
+    const o = this.options;
+    const r = y - this.level;
+    let z = r / this.scale;
+    // Only the digest that starts an excursion: a lasting one-sided extreme (the tuner probing a
+    // cliff) must still be measured, or the cycle would never finish an iteration there.
+    this.extreme = (z >= o.clip || z <= -o.clip) && this.up === 0 && this.down === 0;
+    if (z > o.clip) z = o.clip;
+    else if (z < -o.clip) z = -o.clip;
+    const upBefore = this.up;
+    this.up = Math.max(0, this.up + z - o.slack);
+    this.down = Math.max(0, this.down - z - o.slack);
+    if (this.up > 0) {
+      if (upBefore === 0) this.startRise();
+      this.riseAge++;
+      this.kindCount[kind]! += 1;
+      this.kindExcess[kind]! += r;
+    } else this.riseAge = 0;
+    if (this.up > o.threshold) this.alarmed = true;
+    if (this.alarmed) return RegimeSignal.Rise;
+    if (this.down > o.threshold) {
+      this.falls++;
+      this.relearn();
+      return RegimeSignal.Fall;
+    }
+    if (this.up < 0.5 * o.slack && this.down < 0.5 * o.slack) {
+      // In control: follow slow drift and convergence with clipped (Huber-like) updates.
+      const c = o.clip * this.scale;
+      const rc = r > c ? c : r < -c ? -c : r;
+      this.level += o.levelRate * rc;
+      const abs = Math.abs(rc) * MEAN_ABS_TO_SIGMA;
+      this.scale = Math.max(this.scaleFloor(), this.scale + o.levelRate * (abs - this.scale));
+    }
+    return RegimeSignal.Quiet;
+  }
+
+  /** Whether the signalled rise should be judged now: every kind seen since its onset, or `confirmLimit` digests passed. */
+  get confirmable(): boolean {
+    if (!this.alarmed) return false;
+    const k = this.kindCount;
+    return (k[0]! > 0 && k[1]! > 0 && k[2]! > 0) || this.riseAge >= this.options.confirmLimit;
+  }
+
+  /**
+   * The verdict on the rise under way, given how far the centre moved since the onset
+   * (`displacement`, the largest per-parameter move in maxDeltas). Judges with the kinds seen so
+   * far; after a verdict other than None the detector re-learns the level from the next digest.
+   */
+  classify(displacement: number): RegimeVerdict {
+    if (this.riseAge === 0) return RegimeVerdict.None;
+    const verdict = this.judge(displacement);
+    if (verdict === RegimeVerdict.Exogenous) this.shifts++;
+    else this.regressions++;
+    this.relearn();
+    return verdict;
+  }
+
+  /** The rise's mean excess over the level, in σ, over the digests since its onset (0 when none). */
+  get riseSigmas(): number {
+    const k = this.kindCount;
+    const n = k[0]! + k[1]! + k[2]!;
+    if (n === 0 || !(this.scale > 0)) return 0;
+    return (this.kindExcess[0]! + this.kindExcess[1]! + this.kindExcess[2]!) / n / this.scale;
+  }
+
+  /** Bit set of the point kinds seen since the rise's onset (bit 0 centre, 1 plus, 2 minus). */
+  get kindsSeen(): number {
+    const k = this.kindCount;
+    return (k[0]! > 0 ? 1 : 0) | (k[1]! > 0 ? 2 : 0) | (k[2]! > 0 ? 4 : 0);
+  }
+
+  /** Forgets the level and any rise: the next `warmup` digests re-learn it. */
+  relearn(): void {
+    this.warmCount = 0;
+    this.up = 0;
+    this.down = 0;
+    this.riseAge = 0;
+    this.alarmed = false;
+  }
+
+  private judge(displacement: number): RegimeVerdict {
+    if (!(displacement <= this.options.reach)) return RegimeVerdict.Caused;
+    let largest = 0;
+    for (let i = 0; i < 3; i++) {
+      const n = this.kindCount[i]!;
+      if (n > 0) largest = Math.max(largest, this.kindExcess[i]! / n);
+    }
+    if (!(largest > 0)) return RegimeVerdict.Caused;
+    const floor = this.options.alikeShare * largest;
+    for (let i = 0; i < 3; i++) {
+      const n = this.kindCount[i]!;
+      if (n > 0 && this.kindExcess[i]! / n < floor) return RegimeVerdict.Caused;
+    }
+    return RegimeVerdict.Exogenous;
+  }
+
+  private startRise(): void {
+    this.riseAge = 0;
+    this.kindCount.fill(0);
+    this.kindExcess.fill(0);
+  }
+
+  /**
+   * Level = median, scale = 1.4826 × MAD of the warm-up values, or 1.2533 × their mean absolute
+   * deviation when the MAD is 0 (a noise-free objective measured in windows of several digests
+   * repeats values, and more than half of them can sit on the median), floored.
+   */
+  private learn(): void {
+    const s = this.scratch;
+    s.set(this.warm);
+    s.sort();
+    const median = medianOfSorted(s);
+    let absSum = 0;
+    for (let i = 0; i < s.length; i++) {
+      s[i] = Math.abs(this.warm[i]! - median);
+      absSum += s[i]!;
+    }
+    s.sort();
+    this.level = median;
+    const mad = MAD_TO_SIGMA * medianOfSorted(s);
+    const spread = mad > 0 ? mad : (MEAN_ABS_TO_SIGMA * absSum) / s.length;
+    this.scale = Math.max(this.scaleFloor(), spread);
+    this.up = 0;
+    this.down = 0;
+    this.riseAge = 0;
+    this.alarmed = false;
+  }
+
+  /** A noise-free objective must not make every change a shift. */
+  private scaleFloor(): number {
+    return Math.max(1e-12, 1e-9 * Math.abs(this.level));
+  }
+}
+
+function medianOfSorted(s: Float64Array): number {
+  const m = s.length >> 1;
+  return s.length % 2 === 1 ? s[m]! : 0.5 * (s[m - 1]! + s[m]!);
+}

@@ -1,0 +1,98 @@
+import { VirtualAction, VirtualTimeScheduler } from "rxjs";
+import { describe, expect, it } from "vitest";
+import type { AuditEvent } from "../src/audit/events.js";
+import { createEngine } from "../src/engine/engine.js";
+import type { ParamSpec } from "../src/engine/registry.js";
+import { Prng } from "../src/random/prng.js";
+
+const TICK_MS = 100;
+
+/** Moves the virtual clock to `time` (ms), running whatever falls due. */
+function advance(scheduler: VirtualTimeScheduler, time: number): void {
+  scheduler.schedule(() => {}, time - scheduler.now());
+  scheduler.maxFrames = time;
+  scheduler.flush();
+}
+
+/**
+ * Runs a default engine (`createEngine({ seed, params, scheduler })`) for `ticks` digests of
+ * `objective(t, values)` plus Gaussian noise of σ `noise`; returns its audit events and the
+ * objective's noise-free value at the live point per tick.
+ */
+async function drive(
+  params: Readonly<Record<string, ParamSpec>>,
+  ticks: number,
+  objective: (t: number, x: Float64Array) => number,
+  noise: number,
+  seed = 7,
+): Promise<{ events: AuditEvent[]; truth: number[] }> {
+  const scheduler = new VirtualTimeScheduler(VirtualAction, 0);
+  const engine = createEngine({ seed, params, scheduler });
+  const events: AuditEvent[] = [];
+  const subscription = engine.events.subscribe((e) => events.push(e));
+  const prng = Prng.fromSeed(seed, 99);
+  const truth: number[] = [];
+  try {
+    for (let t = 0; t < ticks; t++) {
+      advance(scheduler, t * TICK_MS);
+      engine.flushEvents();
+      const f = objective(t, engine.values);
+      truth.push(f);
+      engine.observe({ objective: f + noise * prng.normal(), generation: engine.generation });
+      engine.flushEvents();
+    }
+    if (engine.failure !== undefined) throw engine.failure;
+  } finally {
+    subscription.unsubscribe();
+    await engine.close();
+  }
+  return { events, truth };
+}
+
+const mean = (xs: readonly number[]) => xs.reduce((s, x) => s + x, 0) / xs.length;
+
+describe("regime detector in the engine", () => {
+  it("follows an environment shift (the optimum jumps): judged exogenous, no trip, no rollback", async () => {
+    const params = {
+      a: { min: -5, max: 5, init: 0, maxDelta: 1 },
+      b: { min: -5, max: 5, init: 0, maxDelta: 1 },
+    };
+    const SHIFT = 1200;
+    const optimum = (t: number) => (t < SHIFT ? [2, -2] : [-1.5, 1]);
+    const { events, truth } = await drive(
+      params,
+      2400,
+      (t, x) => {
+        const [p, q] = optimum(t);
+        return (x[0]! - p!) ** 2 + 2 * (x[1]! - q!) ** 2;
+      },
+      0.1,
+    );
+    const shifts = events.filter((e) => e.type === "regime.shift");
+    const exogenous = shifts.filter((e) => e.verdict === "exogenous" && e.time >= SHIFT * TICK_MS);
+    expect(exogenous.length).toBeGreaterThanOrEqual(1);
+    // Judged within a few digests of the shift, with the rise seen far above the noise.
+    expect(exogenous[0]!.time).toBeLessThanOrEqual((SHIFT + 10) * TICK_MS);
+    expect(exogenous[0]!.sigmas).toBeGreaterThan(20);
+    expect(events.filter((e) => e.type === "rollback")).toEqual([]);
+    expect(events.filter((e) => e.type === "mode.changed")).toEqual([]);
+    // It followed: the last 300 ticks sit near the new optimum (the jump cost 14.25 at the old one).
+    expect(mean(truth.slice(-300))).toBeLessThan(0.5);
+  });
+
+  it("rolls back a regression that follows the tuner's own move", async () => {
+    // The objective falls steeply towards a cliff: the tuner's own moves (its step and the
+    // perturbation around the new centre) take it over the edge. The detector blames the tuner,
+    // and the governor's trip that follows rolls back instead of being absorbed as a shift.
+    const params = { x: { min: 0, max: 10, init: 5, maxDelta: 1 } };
+    const CLIFF = 7;
+    const { events } = await drive(params, 400, (_t, x) => (x[0]! < CLIFF ? 10 - 10 * x[0]! : 100), 0.05, 3);
+    const caused = events.filter((e) => e.type === "regime.shift" && e.verdict === "caused");
+    expect(caused.length).toBeGreaterThanOrEqual(1);
+    const first = events.indexOf(caused[0]!);
+    const rollback = events.findIndex((e, k) => k > first && e.type === "rollback");
+    expect(rollback).toBeGreaterThan(first);
+    expect(events.slice(first, rollback).some((e) => e.type === "mode.changed")).toBe(true);
+    expect(events.filter((e) => e.type === "regime.shift" && e.verdict === "exogenous")).toEqual([]);
+  });
+});
