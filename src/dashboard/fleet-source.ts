@@ -15,7 +15,7 @@ export interface DashboardCoordinator extends FleetObserved {
 
 /** Options of {@link fleetSource}. */
 export interface FleetSourceOptions extends Pick<EngineSourceOptions, "units"> {
-  /** Title of the page (default: "fleet · <coordinator id>"). */
+  /** Title of the page (default: `fleet · <coordinator id>`). */
   readonly title?: string;
   /** A replica silent for longer than this is shown as stale, ms (default 15 000). */
   readonly staleAfterMs?: number;
