@@ -26,14 +26,15 @@ export const BUNDLE_APPS = {
 export type BundleApp = keyof typeof BUNDLE_APPS;
 
 /**
- * Most gzipped bytes each app may weigh: the measurement once arqon imported Effect by module
- * (engine 99.1 kB, solver 85.9 kB, both 114.8 kB gzipped) plus about 5 %, so that growth is a
- * decision rather than an accident.
+ * Most gzipped bytes each app may weigh: a measurement plus about 5 %, so that growth is a
+ * decision rather than an accident. Last decided when the solver gained mixed search spaces,
+ * pruning and the global-local strategy, and the engine its regime detector (issues 11 and 13):
+ * engine 104.4 kB, solver 95.1 kB, both 129.0 kB gzipped (first set at 99.1 / 85.9 / 114.8 kB).
  */
 export const BUNDLE_BUDGETS: Readonly<Record<BundleApp, number>> = {
-  engine: 104_000,
-  solver: 90_000,
-  both: 121_000,
+  engine: 110_000,
+  solver: 100_000,
+  both: 135_000,
 };
 
 /** Packages that only tests and benchmarks may use; arqon's own modules must never import them. */

@@ -43,6 +43,9 @@ describe("arqon solve with a pruner", () => {
       seed: 3,
       budget: 12,
       bounds: { x: { min: 0, max: 1 } },
+      // Half the budget as a spread probe: the default strategy homes in on x = 0.3 so fast that,
+      // with a short probe, no trial is worse than the median and nothing would be pruned.
+      probeRatio: 0.5,
       pruner: { kind: "median", startupTrials: 2 },
     });
     const run = await runArqonInProcess(
