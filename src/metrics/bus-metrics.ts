@@ -2,24 +2,10 @@
  * Prometheus metrics of the fleet's telemetry and command bus, read at scrape time.
  */
 import { Counter, Gauge, type Registry } from "prom-client";
+import type { BusStats } from "../fleet/fleet-report.js";
 
-/** Running figures of a fleet bus (the coordinator of `arqon/redis` provides them). */
-export interface BusStats {
-  /** Entries of the telemetry stream not yet delivered to the coordinator's group. */
-  readonly lag: number;
-  /** Entries delivered but not acknowledged. */
-  readonly pending: number;
-  /** Entries moved to the dead-letter stream so far. */
-  readonly deadLetters: number;
-  /** Commands replicas refused (bad signature, replay, stale, fenced) so far. */
-  readonly rejectedCommands: number;
-  /** Digests the coordinator processed so far. */
-  readonly digestsProcessed: number;
-  /** Replicas known to the coordinator. */
-  readonly replicas: number;
-  /** Replicas that have not acknowledged the latest generation. */
-  readonly laggingReplicas: number;
-}
+// The same shape the coordinator reports and the dashboard reads: one definition, re-exported here.
+export type { BusStats } from "../fleet/fleet-report.js";
 
 /** Anything that reports {@link BusStats}. */
 export interface BusStatsSource {
