@@ -112,7 +112,7 @@ const FILL_SEED = 0x474c46;
 
 const STATE_VERSION = 1;
 
-/** Who proposed a pending trial: TPE (−1) or the local simplex of that generation. */
+/** Who proposed a pending trial: TPE (−1), a batch fill (−2) or the local simplex of that generation. */
 const GLOBAL = -1;
 /** Owner of a point that fills a batch beside the simplex (see `fill`). */
 const FILL = -2;
@@ -134,7 +134,7 @@ class GlobalLocal implements Strategy {
   private local: Strategy | null = null;
   /** Local simplexes started so far; the current one is generation `generation − 1`. */
   private generation = 0;
-  /** Pending trial id → proposer ({@link GLOBAL} or a local generation). */
+  /** Pending trial id → proposer ({@link GLOBAL}, {@link FILL} or a local generation). */
   private readonly owners = new Map<number, number>();
 
   /** The run starts local, from the best probe point: most budgets are too small to wait. */

@@ -159,6 +159,11 @@ export class GroupMixture {
     const capped = cap < Number.POSITIVE_INFINITY;
     const uniform = this.uniformInverse;
     const uniform2 = uniform * uniform;
+    const head = nn >= 4 ? 4 : 0;
+    const x0 = head === 4 ? x[offset]! : 0;
+    const x1 = head === 4 ? x[offset + 1]! : 0;
+    const x2 = head === 4 ? x[offset + 2]! : 0;
+    const x3 = head === 4 ? x[offset + 3]! : 0;
     for (let k = this.kernels - 1; k >= 0; k--) {
       const row = k * d;
       let term = constants[k]!;
@@ -171,8 +176,17 @@ export class GroupMixture {
       let acc = 0;
       let j = 0;
       if (uniform !== 0 && k > 0) {
-        // One bandwidth for all: sum raw squared differences and scale once.
+        // One bandwidth for all: sum raw squared differences and scale once; the first
+        // coordinates without a test each, as most far kernels fail on them.
         const raw = limit / uniform2;
+        if (head === 4) {
+          const z0 = x0 - means[row]!;
+          const z1 = x1 - means[row + 1]!;
+          const z2 = x2 - means[row + 2]!;
+          const z3 = x3 - means[row + 3]!;
+          acc = z0 * z0 + z1 * z1 + z2 * z2 + z3 * z3;
+          j = acc > raw ? nn + 1 : 4;
+        }
         for (; j < nn; j++) {
           const z = x[offset + j]! - means[row + j]!;
           acc += z * z;
@@ -186,7 +200,7 @@ export class GroupMixture {
           if (acc > limit) break;
         }
       }
-      if (j < nn) continue;
+      if (j !== nn) continue;
       term -= 0.5 * acc;
       if (term > best) {
         sum = sum * Math.exp(best - term) + 1;
