@@ -12,7 +12,11 @@ function mixture(): GroupMixture {
     [0.9, 0.1, 1],
     [0.5, 0.5, 0],
   ];
-  rows.forEach((row, i) => row.forEach((v, j) => (means[(i + 1) * 3 + j] = v)));
+  rows.forEach((row, i) => {
+    row.forEach((v, j) => {
+      means[(i + 1) * 3 + j] = v;
+    });
+  });
   m.inverse.fill(1 / 0.08, 3, 5 * 3);
   return m;
 }
