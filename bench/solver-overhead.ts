@@ -19,6 +19,7 @@ import { sphere } from "../src/testing/functions.js";
 import { type Benchmark, parseOptions, wholeOption } from "./benchmark.js";
 import { openOptuna, optunaOverhead, optunaSkippedLine } from "./compare-optuna.js";
 import { describeEnvironment, environmentLine } from "./environment.js";
+import { MIXED_BOUNDS, mixedObjective } from "./mixed-space.js";
 import {
   type OverheadSummary,
   overheadHeader,
@@ -33,7 +34,13 @@ import { formatMicros, formatRatio, markdownTable, verdict } from "./table.js";
 
 const DIMENSIONS = [2, 6, 16] as const;
 const STRATEGIES = ["nelder-mead", "tpe"] as const;
-type StrategyName = (typeof STRATEGIES)[number];
+/** The loops: each strategy forced on a sphere, and the mixed space (bench/mixed-space.ts). */
+type StrategyName = (typeof STRATEGIES)[number] | "mixed";
+/** d of the mixed space: its float, int, categorical and conditional parameters. */
+const MIXED_DIMENSION = Object.keys(MIXED_BOUNDS).length;
+/** Gates of the mixed loop (issue 13): p50 per trial at trial ~100 and at trial 1000, ns. */
+const MIXED_GATE_100_NS = 100_000;
+const MIXED_GATE_1000_NS = 1_000_000;
 const TRIAL_100 = 0; // index of the 90–110 window in WINDOWS
 const BUCKET_11_100 = 1; // index of the 11–100 bucket in BUCKETS
 const TRIAL_1000 = 1; // index of the 991–1000 window
@@ -57,7 +64,11 @@ interface TimedRun {
 
 function timeRun(strategy: StrategyName, d: number, seed: number, budget = TRIAL_BUDGET): TimedRun {
   const fn = sphere(d);
-  const solver = createSolver({ seed, budget, bounds: fn.bounds, strategy });
+  // The mixed space runs under the default strategy, which is TPE for categorical parameters.
+  const solver =
+    strategy === "mixed"
+      ? createSolver({ seed, budget, bounds: MIXED_BOUNDS })
+      : createSolver({ seed, budget, bounds: fn.bounds, strategy });
   const times: number[] = [];
   let probeTrials = 0;
   try {
@@ -69,7 +80,10 @@ function timeRun(strategy: StrategyName, d: number, seed: number, budget = TRIAL
       if (batch === null) break;
       const trial = batch[0];
       if (trial === undefined) throw new Error("ask({ max: 1 }) returned [] with every trial told");
-      const value = fn.evaluate(trial.params);
+      const value =
+        strategy === "mixed"
+          ? mixedObjective(trial.params)
+          : fn.evaluate(trial.params as Record<string, number>);
       const beforeTell = process.hrtime.bigint();
       solver.tell({ id: trial.id, value });
       const afterTell = process.hrtime.bigint();
@@ -127,9 +141,10 @@ interface RawLoop {
  * one loop; the median over runs then discards it.
  */
 function measureLoops(runs: number, log: (line: string) => void): RawLoop[] {
-  const loops: RawLoop[] = STRATEGIES.flatMap((strategy) =>
+  const loops: RawLoop[] = STRATEGIES.flatMap((strategy): RawLoop[] =>
     DIMENSIONS.map((d) => ({ strategy, d, probeTrials: [], times: [], switches: [] })),
   );
+  loops.push({ strategy: "mixed", d: MIXED_DIMENSION, probeTrials: [], times: [], switches: [] });
   for (const { strategy, d } of loops) timeRun(strategy, d, 1000 + d); // warm-up, not recorded
   for (let r = 0; r < runs; r++) {
     for (const loop of loops) {
@@ -222,7 +237,8 @@ function summarizeLoop(loop: RawLoop): LoopResult {
 
 function label(result: LoopResult): string {
   const short = result.summary.shortestRun < TRIAL_BUDGET ? `, stopped at ${result.summary.shortestRun}` : "";
-  return `${result.strategy}, d = ${result.d}${short}`;
+  const name = result.strategy === "mixed" ? "mixed space (tpe)" : result.strategy;
+  return `${name}, d = ${result.d}${short}`;
 }
 
 /** Optuna's rows and the ratio table, or the reason they are missing. */
@@ -285,6 +301,17 @@ function gateSection(results: readonly LoopResult[], longGateNs: number): string
   }
   const tpe16 = results.find((r) => r.strategy === "tpe" && r.d === 16)!.summary.windows[TRIAL_1000]!;
   rows.push(["tpe, d = 16: p50 @991–1000 ≤ 500 µs", `${formatMicros(tpe16)} µs`, verdict(tpe16 <= 500_000)]);
+  const mixed = results.find((r) => r.strategy === "mixed")!.summary.windows;
+  rows.push([
+    `mixed space (tpe), d = ${MIXED_DIMENSION}: p50 @90–110 ≤ 100 µs`,
+    `${formatMicros(mixed[TRIAL_100]!)} µs`,
+    verdict(mixed[TRIAL_100]! <= MIXED_GATE_100_NS),
+  ]);
+  rows.push([
+    `mixed space (tpe), d = ${MIXED_DIMENSION}: p50 @991–1000 ≤ 1 ms`,
+    `${formatMicros(mixed[TRIAL_1000]!)} µs`,
+    verdict(mixed[TRIAL_1000]! <= MIXED_GATE_1000_NS),
+  ]);
   rows.push([
     `tpe, d = ${LONG_DIMENSION}: p50 @9991–10000 ≤ 1 ms`,
     `${formatMicros(longGateNs)} µs`,

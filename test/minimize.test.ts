@@ -11,7 +11,9 @@ const quadratic = ({ x, y }: Record<string, number>) => (x! - 1) ** 2 + (y! + 2)
 describe("minimize", () => {
   it("minimises Branin end to end: median regret over 12 seeds, concurrency 4", async () => {
     // Branin has three equal minima; a few seeds end between basins at budget 100, so the claim is
-    // about the median, with a loose bound on every seed (measured: median 1.2e-8, worst 0.037).
+    // about the median, with a loose bound on every seed. Four workers are kept busy, so the
+    // simplex gets only part of the budget (the rest fills batches from a TPE): measured median
+    // 4.4e-4, worst 0.0014 (median 1.2e-8 one trial at a time, as B1 runs it).
     const fn = branin();
     const regrets: number[] = [];
     for (let seed = 1; seed <= 12; seed++) {
@@ -25,8 +27,8 @@ describe("minimize", () => {
       regrets.push(result.best!.value - fn.minimum);
     }
     regrets.sort((a, b) => a - b);
-    expect((regrets[5]! + regrets[6]!) / 2).toBeLessThan(1e-6);
-    expect(regrets[11]!).toBeLessThan(0.1);
+    expect((regrets[5]! + regrets[6]!) / 2).toBeLessThan(1e-3);
+    expect(regrets[11]!).toBeLessThan(0.01);
   });
 
   it("gives the same result as a sequential ask/tell loop when run with concurrency 1", async () => {

@@ -108,11 +108,14 @@ const MIN_STEP = 1e-3;
 /** Seed offsets, so the inner strategies never share a PRNG sequence with each other. */
 const TPE_SEED = 0x474c54;
 const LOCAL_SEED = 0x474c4c;
+const FILL_SEED = 0x474c46;
 
 const STATE_VERSION = 1;
 
-/** Who proposed a pending trial: TPE (−1) or the local simplex of that generation. */
+/** Who proposed a pending trial: TPE (−1), a batch fill (−2) or the local simplex of that generation. */
 const GLOBAL = -1;
+/** Owner of a point that fills a batch beside the simplex (see `fill`). */
+const FILL = -2;
 
 type Phase = "global" | "local";
 
@@ -131,7 +134,7 @@ class GlobalLocal implements Strategy {
   private local: Strategy | null = null;
   /** Local simplexes started so far; the current one is generation `generation − 1`. */
   private generation = 0;
-  /** Pending trial id → proposer ({@link GLOBAL} or a local generation). */
+  /** Pending trial id → proposer ({@link GLOBAL}, {@link FILL} or a local generation). */
   private readonly owners = new Map<number, number>();
 
   /** The run starts local, from the best probe point: most budgets are too small to wait. */
@@ -154,12 +157,24 @@ class GlobalLocal implements Strategy {
   private scanned = 0;
   private incumbent = -1;
   private incumbentValue = Number.POSITIVE_INFINITY;
+  /**
+   * Fills a local phase's batches beside the simplex: a TPE with forced TPE's narrow settings,
+   * which samples close to the best points (see `fill`).
+   */
+  private readonly sharp: Strategy;
 
-  constructor(dimension: number, seed: number, options: ResolvedGlobalLocalOptions, tpe: Strategy) {
+  constructor(
+    dimension: number,
+    seed: number,
+    options: ResolvedGlobalLocalOptions,
+    tpe: Strategy,
+    sharp: Strategy,
+  ) {
     this.d = dimension;
     this.seed = seed;
     this.options = options;
     this.tpe = tpe;
+    this.sharp = sharp;
   }
 
   private get globalLength(): number {
@@ -193,7 +208,24 @@ class GlobalLocal implements Strategy {
     }
     const points = this.local!.ask(context, max, firstId) ?? [];
     for (let k = 0; k < points.length; k++) this.owners.set(firstId + k, this.generation - 1);
+    if (points.length < max) this.fill(context, max, firstId, points);
     return points;
+  }
+
+  /**
+   * Parallel workers: the simplex hands out one point per step (d when it builds or shrinks), so
+   * the rest of a batch comes from the sharp TPE, whose good set and narrow kernels keep it near
+   * the best points, with the pending points (the simplex's included) as constant liars. A
+   * sequential run (one trial at a time) never gets here: its results are unchanged.
+   */
+  private fill(context: StrategyContext, max: number, firstId: number, points: number[][]): void {
+    const first = firstId + points.length;
+    const pending = points.length === 0 ? context.pending : [...context.pending, ...points];
+    const extra = this.sharp.ask({ ...context, pending }, max - points.length, first) ?? [];
+    for (let k = 0; k < extra.length; k++) {
+      this.owners.set(first + k, FILL);
+      points.push(extra[k]!);
+    }
   }
 
   tell(id: number, value: number): void {
@@ -204,15 +236,20 @@ class GlobalLocal implements Strategy {
       this.tpe.tell(id, value);
       return;
     }
-    if (owner !== this.generation - 1) return; // a simplex since replaced
-    this.local!.tell(id, value);
+    if (owner === FILL) {
+      this.sharp.tell(id, value);
+    } else {
+      if (owner !== this.generation - 1) return; // a simplex since replaced
+      this.local!.tell(id, value);
+    }
     if (this.phase !== "local") return;
     this.localTold++;
     const v = rank(value);
     if (v < this.phaseBest) {
       this.phaseBest = v;
       this.sinceImproved = 0;
-    } else {
+    } else if (owner !== FILL) {
+      // Stagnation is the simplex's: fills count when they improve, never against it.
       this.sinceImproved++;
     }
   }
@@ -240,6 +277,7 @@ class GlobalLocal implements Strategy {
       scanned: this.scanned,
       incumbent: this.incumbent,
       incumbentValue: encode(this.incumbentValue),
+      sharp: this.sharp.toJSON(),
     };
   }
 
@@ -259,7 +297,7 @@ class GlobalLocal implements Strategy {
     for (const entry of state.owners as unknown[]) {
       if (!Array.isArray(entry) || entry.length !== 2) bad("owners");
       const [id, owner] = entry as unknown[];
-      this.owners.set(count(id, "owners"), count(owner, "owners", GLOBAL));
+      this.owners.set(count(id, "owners"), count(owner, "owners", FILL));
     }
     if (state.phase !== "global" && state.phase !== "local") bad("phase");
     this.phase = state.phase as Phase;
@@ -365,6 +403,11 @@ function decode(v: unknown, bad: (what: string) => never): number {
   return bad("value");
 }
 
+function restoreSharp(state: unknown): Strategy {
+  if (typeof state !== "object" || state === null) throw new RangeError("invalid global-local state: sharp");
+  return restoreTpe(state as StrategyState);
+}
+
 function tpeOptions(o: ResolvedGlobalLocalOptions): TpeOptions {
   return {
     gamma: o.gamma,
@@ -395,6 +438,12 @@ function tpeOptions(o: ResolvedGlobalLocalOptions): TpeOptions {
  * - Determinism: every random choice comes from `seed` (TPE and each simplex have their own
  *   streams); `toJSON()` holds the whole state, inner strategies included, and
  *   {@link restoreGlobalLocal} continues exactly.
+ * - Parallel workers (several trials outstanding, `ask({ max })` > 1): a global phase hands out
+ *   a TPE batch (the constant liar spreads it); a local phase hands out what the simplex needs
+ *   and fills the rest of the batch from a second TPE with forced TPE's narrow settings, which
+ *   samples near the best points. So every free worker gets a trial, at a price in quality: the
+ *   simplex gets a share of the budget only (docs/benchmarks.md, PARALLEL, has the figures).
+ *   One trial at a time, nothing is filled and runs are as before.
  * - Cost: a TPE proposal or a Nelder–Mead step; switching phases is O(1) (a pending-trial scan
  *   while batches are outstanding).
  */
@@ -412,6 +461,7 @@ export function createGlobalLocal(
     seed,
     resolved,
     createTpe(dimension, seed ^ TPE_SEED, tpeOptions(resolved)),
+    createTpe(dimension, seed ^ FILL_SEED),
   );
 }
 
@@ -443,6 +493,10 @@ export function restoreGlobalLocal(state: StrategyState): Strategy {
     seed as number,
     options,
     restoreTpe(state.tpe as StrategyState),
+    // States written before parallel batches have no sharp TPE yet: it starts fresh.
+    state.sharp === undefined
+      ? createTpe(dimension as number, (seed as number) ^ FILL_SEED)
+      : restoreSharp(state.sharp),
   );
   strategy.load(state);
   return strategy;

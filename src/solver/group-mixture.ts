@@ -35,18 +35,21 @@ export class GroupMixture {
   private cumulative = new Float64Array(0);
   private kernels = 0;
   private capacity = 0;
+  /** See {@link GroupMixture.finish}'s `uniformInverse`. */
+  private uniformInverse = 0;
   /** Log ratio of a kernel's own choice to another choice, per categorical coordinate. */
   private readonly bonus: Float64Array;
   /** Chance that an observed kernel samples its own choice outright (else a uniform choice). */
   private readonly keepOwn: Float64Array;
-  /** Positions of the categorical and of the numeric coordinates, so loops skip the others. */
-  private readonly categorical: Int32Array;
+  /** Positions of the numeric coordinates (0…count−1: they come first). */
   private readonly numeric: Int32Array;
 
   /** `levels[j]` is 0 for a numeric coordinate, the number of choices for a categorical one. */
   constructor(readonly levels: Int32Array) {
-    this.categorical = Int32Array.from(levels.keys()).filter((j) => levels[j] !== 0);
     this.numeric = Int32Array.from(levels.keys()).filter((j) => levels[j] === 0);
+    if (this.numeric.some((j, q) => j !== q)) {
+      throw new RangeError("GroupMixture: numeric coordinates must come before categorical ones");
+    }
     this.bonus = new Float64Array(levels.length);
     this.keepOwn = new Float64Array(levels.length);
   }
@@ -72,8 +75,18 @@ export class GroupMixture {
    *
    * @param weights - weight of observation i at `weights[i]`, or null for 1 each.
    * @param priorWeight - the prior's weight relative to the mean weight of the observations.
+   * @param shapes - observation i's kernel shape at `shapes[i]`, as {@link GroupMixture.fixedShape}
+   *   computed it for the bandwidths written; null to compute them here.
+   * @param uniformInverse - the 1/σ every observed kernel has in every numeric coordinate, when
+   *   they all share one (TPE's g); 0 when they differ. Densities then skip reading `inverse`.
    */
-  finish(weights: Float64Array | null, priorWeight: number): void {
+  finish(
+    weights: Float64Array | null,
+    priorWeight: number,
+    shapes: Float64Array | null = null,
+    uniformInverse = 0,
+  ): void {
+    this.uniformInverse = uniformInverse;
     const levels = this.levels;
     const d = levels.length;
     const m = this.kernels - 1;
@@ -100,12 +113,16 @@ export class GroupMixture {
     this.constants[0] = priorConstant;
     let running = prior / total;
     this.cumulative[0] = running;
+    const equalShare = Math.log(1 / total) + missing;
     for (let k = 1; k <= m; k++) {
       const w = weights === null ? 1 : weights[k - 1]!;
-      let c = Math.log(w / total) + missing;
-      for (let j = 0; j < d; j++) {
-        if (levels[j] === 0) c += numericShape(this.means[k * d + j]!, this.inverse[k * d + j]!);
-      }
+      let c = weights === null ? equalShare : Math.log(w / total) + missing;
+      if (shapes !== null) c += shapes[k - 1]!;
+      else
+        for (let q = 0; q < this.numeric.length; q++) {
+          const j = this.numeric[q]!;
+          c += numericShape(this.means[k * d + j]!, this.inverse[k * d + j]!);
+        }
       this.constants[k] = c;
       running += w / total;
       this.cumulative[k] = running;
@@ -114,45 +131,76 @@ export class GroupMixture {
   }
 
   /**
+   * Σ over the numeric coordinates of a kernel centred at `row[offset…]` (model form), all with
+   * 1/σ = `inverse`, of −log(σ · mass) − ½ log 2π: the part of its constant that depends on its
+   * centre, which a caller with fixed bandwidths can keep from one fit to the next.
+   */
+  fixedShape(row: Float64Array, offset: number, inverse: number): number {
+    let sum = 0;
+    for (let q = 0; q < this.numeric.length; q++)
+      sum += numericShape(row[offset + this.numeric[q]!]!, inverse);
+    return sum;
+  }
+
+  /**
    * log density at `x` (coordinates from `x[offset]` on). With a finite `cap`, returns +∞ as soon
    * as the kernels seen prove the result exceeds `cap` (TPE's early exit for g).
    */
   logDensity(x: Float64Array, offset = 0, cap = Number.POSITIVE_INFINITY): number {
-    const levels = this.levels;
-    const d = levels.length;
+    const d = this.levels.length;
+    const nn = this.numeric.length;
     const means = this.means;
     const inverse = this.inverse;
     const constants = this.constants;
     const bonus = this.bonus;
-    const categorical = this.categorical;
-    const numeric = this.numeric;
-    const nc = categorical.length;
-    const nn = numeric.length;
     let best = Number.NEGATIVE_INFINITY;
     let sum = 0; // Σ e^(term − best) over kept terms
     let capShare = 0;
     const capped = cap < Number.POSITIVE_INFINITY;
+    const uniform = this.uniformInverse;
+    const uniform2 = uniform * uniform;
+    const head = nn >= 4 ? 4 : 0;
+    const x0 = head === 4 ? x[offset]! : 0;
+    const x1 = head === 4 ? x[offset + 1]! : 0;
+    const x2 = head === 4 ? x[offset + 2]! : 0;
+    const x3 = head === 4 ? x[offset + 3]! : 0;
     for (let k = this.kernels - 1; k >= 0; k--) {
       const row = k * d;
       let term = constants[k]!;
       if (k > 0) {
-        for (let c = 0; c < nc; c++) {
-          const j = categorical[c]!;
-          if (x[offset + j] === means[row + j]) term += bonus[j]!;
+        for (let j = nn; j < d; j++) if (x[offset + j] === means[row + j]) term += bonus[j]!;
+      }
+      // Kept while term − acc/2 ≥ best − PRUNE_GAP, i.e. while acc ≤ limit.
+      const limit = 2 * (term - best + PRUNE_GAP);
+      if (!(limit >= 0)) continue;
+      let acc = 0;
+      let j = 0;
+      if (uniform !== 0 && k > 0) {
+        // One bandwidth for all: sum raw squared differences and scale once; the first
+        // coordinates without a test each, as most far kernels fail on them.
+        const raw = limit / uniform2;
+        if (head === 4) {
+          const z0 = x0 - means[row]!;
+          const z1 = x1 - means[row + 1]!;
+          const z2 = x2 - means[row + 2]!;
+          const z3 = x3 - means[row + 3]!;
+          acc = z0 * z0 + z1 * z1 + z2 * z2 + z3 * z3;
+          j = acc > raw ? nn + 1 : 4;
+        }
+        for (; j < nn; j++) {
+          const z = x[offset + j]! - means[row + j]!;
+          acc += z * z;
+          if (acc > raw) break;
+        }
+        acc *= uniform2;
+      } else {
+        for (; j < nn; j++) {
+          const z = (x[offset + j]! - means[row + j]!) * inverse[row + j]!;
+          acc += z * z;
+          if (acc > limit) break;
         }
       }
-      const floor = best - PRUNE_GAP;
-      if (term < floor) continue;
-      let acc = 0;
-      const limit = 2 * (term - floor);
-      let q = 0;
-      for (; q < nn; q++) {
-        const j = numeric[q]!;
-        const z = (x[offset + j]! - means[row + j]!) * inverse[row + j]!;
-        acc += z * z;
-        if (acc > limit) break;
-      }
-      if (q < nn) continue;
+      if (j !== nn) continue;
       term -= 0.5 * acc;
       if (term > best) {
         sum = sum * Math.exp(best - term) + 1;

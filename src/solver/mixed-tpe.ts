@@ -2,6 +2,7 @@ import { Prng } from "../random/prng.js";
 import { jsonKey } from "../space/params.js";
 import type { Dimension, DimensionCondition } from "../space/space.js";
 import { GroupMixture } from "./group-mixture.js";
+import { insertByBound, pickByBound } from "./lazy-score.js";
 import { GaussianSource, gapBandwidths } from "./parzen.js";
 import type { Evaluation, Strategy, StrategyContext, StrategyState } from "./strategy.js";
 import { bandwidthFloor, goodSetSize } from "./tpe.js";
@@ -33,6 +34,14 @@ interface Group {
   rows: Float64Array;
   values: Float64Array;
   count: number;
+  /**
+   * Each row's kernel shape in g (Σ over numeric coordinates of −log(σ · mass) − ½ log 2π at
+   * σ = `shapeFloor`), valid for rows 0…shaped−1: g's bandwidth is the floor, which moves in
+   * steps, so a fit computes the shapes of new rows only.
+   */
+  shapes: Float64Array;
+  shaped: number;
+  shapeFloor: number;
 }
 
 /** Ranking value: NaN (a failed evaluation) ranks with +∞, after every real value. */
@@ -87,6 +96,8 @@ class MixedTpe implements Strategy {
   private sortValues = new Float64Array(0);
   private sortIndex = new Int32Array(0);
   private sigmas = new Float64Array(0);
+  /** g's kernel shapes for the current fit (see `Group.shapes`). */
+  private badShapes = new Float64Array(0);
   /** Per candidate: log l, the upper bound of its score, and the candidates by that bound. */
   private readonly logL = new Float64Array(CANDIDATES);
   private readonly bounds = new Float64Array(CANDIDATES);
@@ -166,7 +177,10 @@ class MixedTpe implements Strategy {
   /** Appends the new history entries to the groups where they were active. */
   private sync(history: readonly Evaluation[]): void {
     if (history.length < this.mirrored) {
-      for (const g of this.groups) g.count = 0;
+      for (const g of this.groups) {
+        g.count = 0;
+        g.shaped = 0;
+      }
       this.mirrored = 0;
     }
     for (let i = this.mirrored; i < history.length; i++) {
@@ -187,18 +201,21 @@ class MixedTpe implements Strategy {
       rows.set(group.rows);
       const values = new Float64Array(cap);
       values.set(group.values);
+      const shapes = new Float64Array(cap);
+      shapes.set(group.shapes);
       group.rows = rows;
       group.values = values;
+      group.shapes = shapes;
     }
-    this.toModel(group, entry.u, group.rows, group.count * dg);
+    this.toModel(group, entry.u, 0, group.rows, group.count * dg);
     group.values[group.count] = rankValue(entry.value);
     group.count++;
   }
 
   /** A full point's coordinates of `group` in model form (choice index for a categorical). */
-  private toModel(group: Group, u: ArrayLike<number>, out: Float64Array, offset: number): void {
+  private toModel(group: Group, u: ArrayLike<number>, from: number, out: Float64Array, offset: number): void {
     for (let j = 0; j < group.dims.length; j++) {
-      const x = u[group.dims[j]!]!;
+      const x = u[from + group.dims[j]!]!;
       const L = group.levels[j]!;
       out[offset + j] = L === 0 ? (x < 0 ? 0 : x > 1 ? 1 : x) : cellOf(x, L);
     }
@@ -245,38 +262,19 @@ class MixedTpe implements Strategy {
     this.fitGood(group, k, floor);
     this.fitBad(group, index, k, floor);
 
-    // Every candidate's log l, and an upper bound of its score from g's prior term (log g is at
-    // least that); g is then evaluated in decreasing order of the bound until no candidate left
-    // can win — the same winner as scoring all, at a fraction of the cost.
+    // Every candidate's log l and the upper bound of its score; g only where it can still win.
     const candidates = this.candidates;
     const logL = this.logL;
     const bounds = this.bounds;
-    const ranking = this.ranking;
+    let ranked = 0;
     for (let c = 0; c < CANDIDATES; c++) {
       const at = c * dg;
       group.good.sample(this.gaussian, candidates, at);
       logL[c] = group.good.logDensity(candidates, at);
       bounds[c] = logL[c]! - group.bad.logPriorTerm(candidates, at);
-      let p = c;
-      while (p > 0 && bounds[ranking[p - 1]!]! < bounds[c]!) {
-        ranking[p] = ranking[p - 1]!;
-        p--;
-      }
-      ranking[p] = c;
+      ranked = insertByBound(this.ranking, bounds, ranked, c);
     }
-    let best = Number.NEGATIVE_INFINITY;
-    let winner = -1;
-    for (let r = 0; r < CANDIDATES; r++) {
-      const c = ranking[r]!;
-      // A margin of 1e-9 guards the bound against rounding in the last place.
-      if (winner >= 0 && bounds[c]! < best - 1e-9 * (1 + Math.abs(best))) break;
-      const cap = winner < 0 ? Number.POSITIVE_INFINITY : logL[c]! - best;
-      const score = logL[c]! - group.bad.logDensity(candidates, c * dg, cap);
-      if (winner < 0 || score > best || (score === best && c < winner)) {
-        best = score;
-        winner = c;
-      }
-    }
+    const winner = pickByBound(this.ranking, ranked, logL, bounds, group.bad, candidates, dg);
     for (let j = 0; j < dg; j++) {
       const v = candidates[winner * dg + j]!;
       const L = group.levels[j]!;
@@ -349,22 +347,35 @@ class MixedTpe implements Strategy {
     // from the last one, and the newest points, near where l samples, make pruning bite soonest.
     let start = n;
     for (let seen = 0; seen < bad; ) if (marks[--start] !== 1) seen++;
+    const inverse = 1 / floor;
+    if (group.shapeFloor !== floor) {
+      group.shaped = 0;
+      group.shapeFloor = floor;
+    }
+    for (let i = group.shaped; i < n; i++) group.shapes[i] = mixture.fixedShape(group.rows, i * dg, inverse);
+    group.shaped = n;
+    if (this.badShapes.length < bad + this.extraCount) {
+      this.badShapes = new Float64Array(Math.max(bad + this.extraCount, 2 * this.badShapes.length));
+    }
+    const shapes = this.badShapes;
     let m = 0;
     for (let i = start; i < n; i++) {
       if (marks[i] === 1) continue;
       for (let j = 0; j < dg; j++) means[(m + 1) * dg + j] = group.rows[i * dg + j]!;
+      shapes[m] = group.shapes[i]!;
       m++;
     }
     for (let r = 0; r < k; r++) marks[this.goodRows[r]!] = 0;
     const groups = this.groups.length;
     for (let e = 0; e < this.extraCount; e++) {
       if (this.extraActive[e * groups + index] !== 1) continue;
-      this.toModel(group, this.extras.subarray(e * this.d, (e + 1) * this.d), means, (m + 1) * dg);
+      this.toModel(group, this.extras, e * this.d, means, (m + 1) * dg);
+      shapes[m] = mixture.fixedShape(means, (m + 1) * dg, inverse);
       m++;
     }
     mixture.prepare(m);
-    mixture.inverse.fill(1 / floor, dg, (m + 1) * dg);
-    mixture.finish(null, PRIOR_WEIGHT);
+    mixture.inverse.fill(inverse, dg, (m + 1) * dg);
+    mixture.finish(null, PRIOR_WEIGHT, shapes, inverse);
   }
 }
 
@@ -390,7 +401,12 @@ function buildGroups(dimensions: readonly Dimension[], levels: Int32Array): Grou
     else members.push(i);
   });
   const lists = [...byCondition.values()].sort((a, b) => depthOf(a[0]!) - depthOf(b[0]!) || a[0]! - b[0]!);
-  return lists.map((members) => {
+  return lists.map((unordered) => {
+    // Numeric coordinates first, as GroupMixture expects them.
+    const members = [
+      ...unordered.filter((i) => levels[i] === 0),
+      ...unordered.filter((i) => levels[i] !== 0),
+    ];
     const groupLevels = Int32Array.from(members, (i) => levels[i]!);
     return {
       dims: Int32Array.from(members),
@@ -402,6 +418,9 @@ function buildGroups(dimensions: readonly Dimension[], levels: Int32Array): Grou
       rows: new Float64Array(0),
       values: new Float64Array(0),
       count: 0,
+      shapes: new Float64Array(0),
+      shaped: 0,
+      shapeFloor: Number.NaN,
     };
   });
 }

@@ -1,4 +1,5 @@
 import { Prng } from "../random/prng.js";
+import { insertByBound, pickByBound } from "./lazy-score.js";
 import { GaussianSource, ParzenMixture, sortByDimension } from "./parzen.js";
 import type { Evaluation, Strategy, StrategyContext, StrategyState } from "./strategy.js";
 
@@ -108,10 +109,13 @@ function resolveOptions(options: TpeOptions): ResolvedOptions {
  * The size of the good set for a history of n points: ⌈gamma · n⌉ clamped to [minGood, maxGood]
  * and to n.
  */
-export function goodSetSize(n: number, options: TpeOptions = {}): number {
-  const o = resolveOptions(options);
-  return goodCount(n, o);
+export function goodSetSize(n: number, options?: TpeOptions): number {
+  // The defaults are resolved once: the mixed TPE asks for every group of every proposal.
+  defaults ??= resolveOptions({});
+  return goodCount(n, options === undefined ? defaults : resolveOptions(options));
 }
+
+let defaults: ResolvedOptions | undefined;
 
 function goodCount(n: number, o: ResolvedOptions): number {
   // The tolerance keeps ⌈0.07 · 100⌉ at 7 despite 0.07 · 100 = 7.000000000000001 in binary.
@@ -437,28 +441,9 @@ class Tpe implements Strategy {
       const score = this.good.logDensity(points, at);
       goodScores[c] = score;
       bounds[c] = score - this.bad.logPriorTerm(points, at);
-      // Insert c into the ranking by decreasing bound (ties: lower index first).
-      let p = usable++;
-      while (p > 0 && bounds[ranking[p - 1]!]! < bounds[c]!) {
-        ranking[p] = ranking[p - 1]!;
-        p--;
-      }
-      ranking[p] = c;
+      usable = insertByBound(ranking, bounds, usable, c);
     }
-    let best = Number.NEGATIVE_INFINITY;
-    let winner = -1;
-    for (let r = 0; r < usable; r++) {
-      const c = ranking[r]!;
-      // A margin of 1e-9 guards the bound against rounding in the last place.
-      if (winner >= 0 && bounds[c]! < best - 1e-9 * (1 + Math.abs(best))) break;
-      // A candidate whose log g exceeds log l − best cannot win: its evaluation stops there.
-      const cap = winner < 0 ? Number.POSITIVE_INFINITY : goodScores[c]! - best;
-      const score = goodScores[c]! - this.bad.logDensity(points, c * d, cap);
-      if (winner < 0 || score > best || (score === best && c < winner)) {
-        best = score;
-        winner = c;
-      }
-    }
+    const winner = pickByBound(ranking, usable, goodScores, bounds, this.bad, points, d);
     if (winner >= 0) {
       for (let j = 0; j < d; j++) this.chosen[j] = points[winner * d + j]!;
       return;

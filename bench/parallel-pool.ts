@@ -1,0 +1,83 @@
+/**
+ * A simulated pool of `concurrency` workers driving a solver through its public ask/tell API, for
+ * the parallel-workers benchmark (bench/parallel.ts) and its tests.
+ *
+ * @remarks
+ * Every evaluation takes the same time, so workers finish in the order they started (first in,
+ * first out): the oldest outstanding trial is told first, then every free worker asks for more.
+ * That is the order a real pool with equal evaluation times produces, and it is deterministic.
+ * The busy fraction counts, after each refill, the workers holding a trial against the workers
+ * that could hold one (`min(concurrency, budget − trials resolved)`): a worker idle because the
+ * solver returned `[]` counts against it, one idle because the budget is nearly spent does not.
+ */
+import { createSolver } from "../src/index.js";
+import type { SuiteProblem } from "./quality-suite.js";
+
+/** The strategy setting a pool run uses. */
+export type PoolStrategy = "auto" | "nelder-mead" | "tpe";
+
+/** What one pool run measured. */
+export interface PoolRun {
+  /** Noiseless value of the best observed point minus the known minimum. */
+  readonly regret: number;
+  /** Σ busy workers over refills. */
+  readonly busy: number;
+  /** Σ workers that could have been busy over refills. */
+  readonly capacity: number;
+  /** Trials evaluated (the budget, unless the solver stopped early). */
+  readonly trials: number;
+}
+
+/** Runs `problem` to `budget` trials with `concurrency` workers (see the module remarks). */
+export function runPool(
+  problem: SuiteProblem,
+  seed: number,
+  budget: number,
+  strategy: PoolStrategy,
+  concurrency: number,
+): PoolRun {
+  const { fn, truth } = problem;
+  const solver = createSolver({ seed, budget, bounds: fn.bounds, strategy });
+  const x = new Float64Array(fn.dimension);
+  const outstanding: { id: number; value: number; truth: number }[] = [];
+  let head = 0;
+  let resolved = 0;
+  let busy = 0;
+  let capacity = 0;
+  let bestObserved = Number.POSITIVE_INFINITY;
+  let bestTruth = Number.POSITIVE_INFINITY;
+  try {
+    for (;;) {
+      let exhausted = false;
+      while (outstanding.length - head < concurrency) {
+        const batch = solver.ask({ max: concurrency - (outstanding.length - head) });
+        if (batch === null) exhausted = true;
+        if (batch === null || batch.length === 0) break;
+        for (const trial of batch) {
+          fn.names.forEach((name, i) => {
+            x[i] = trial.params[name] as number;
+          });
+          outstanding.push({ id: trial.id, value: fn.at(x), truth: truth(x) });
+        }
+      }
+      const running = outstanding.length - head;
+      if (running === 0) {
+        if (!exhausted && resolved < budget)
+          throw new Error(`${fn.name}: ask() returned [] with no trial running`);
+        break;
+      }
+      busy += running;
+      capacity += Math.min(concurrency, budget - resolved);
+      const done = outstanding[head++]!;
+      solver.tell({ id: done.id, value: done.value });
+      resolved++;
+      if (done.value < bestObserved) {
+        bestObserved = done.value;
+        bestTruth = done.truth;
+      }
+    }
+  } finally {
+    solver.stop();
+  }
+  return { regret: Math.max(0, bestTruth - fn.minimum), busy, capacity, trials: resolved };
+}

@@ -1,0 +1,222 @@
+/**
+ * PARALLEL (issue 13, item 4): how busy a pool of c workers stays, and what running c trials at
+ * once costs in quality at the same budget, on the B1 suite (bench/quality-suite.ts), for
+ * c = 1, 4, 8 and each strategy.
+ *
+ * @remarks
+ * Each run drives the public ask/tell API through a simulated pool (bench/parallel-pool.ts:
+ * equal evaluation times, so trials finish first in, first out). Busy fraction: workers holding
+ * a trial over workers that could (budget permitting), summed over refills and runs. Quality
+ * ratio of a cell: median regret at c over median regret at c = 1, both floored at B1's
+ * resolution (1e-6); a strategy's figure is the geometric mean of its cells' ratios. Development
+ * and validation halves are reported apart; nothing was tuned on the validation half.
+ *
+ * Options: `--seeds=N` (default 20), `--half=development|validation`, `--no-write`.
+ */
+import { type Benchmark, parseOptions, wholeOption } from "./benchmark.js";
+import { describeEnvironment, environmentLine } from "./environment.js";
+import { type PoolStrategy, runPool } from "./parallel-pool.js";
+import { seedList } from "./quality.js";
+import { SUITE_BUDGETS, type SuiteHalf, type SuiteProblem, suiteProblems } from "./quality-suite.js";
+import { writeSection } from "./report.js";
+import { median } from "./stats.js";
+import { formatRatio, formatValue, markdownTable, verdict } from "./table.js";
+
+const WORKERS = [1, 4, 8] as const;
+const STRATEGIES: readonly PoolStrategy[] = ["auto", "nelder-mead", "tpe"];
+/** Regrets below this compare as equal (as in B1). */
+const RESOLUTION = 1e-6;
+const BUSY_GATE = 0.8;
+const QUALITY_GATE = 1.5;
+
+/** One problem × budget × strategy × c: median regret and pooled busy counts over seeds. */
+interface Cell {
+  readonly problem: SuiteProblem;
+  readonly budget: number;
+  readonly strategy: PoolStrategy;
+  readonly workers: number;
+  readonly regret: number;
+  readonly busy: number;
+  readonly capacity: number;
+}
+
+function measure(problem: SuiteProblem, seeds: readonly number[]): Cell[] {
+  const cells: Cell[] = [];
+  for (const budget of SUITE_BUDGETS) {
+    for (const strategy of STRATEGIES) {
+      for (const workers of WORKERS) {
+        const runs = seeds.map((seed) => runPool(problem, seed, budget, strategy, workers));
+        cells.push({
+          problem,
+          budget,
+          strategy,
+          workers,
+          regret: median(runs.map((r) => r.regret)),
+          busy: runs.reduce((sum, r) => sum + r.busy, 0),
+          capacity: runs.reduce((sum, r) => sum + r.capacity, 0),
+        });
+      }
+    }
+  }
+  return cells;
+}
+
+function floored(regret: number): number {
+  return Math.max(regret, RESOLUTION);
+}
+
+/** The c = 1 cell matching `cell`. */
+function sequentialOf(cells: readonly Cell[], cell: Cell): Cell {
+  return cells.find(
+    (c) =>
+      c.problem === cell.problem &&
+      c.budget === cell.budget &&
+      c.strategy === cell.strategy &&
+      c.workers === 1,
+  )!;
+}
+
+function ratioOf(cells: readonly Cell[], cell: Cell): number {
+  return floored(cell.regret) / floored(sequentialOf(cells, cell).regret);
+}
+
+interface Summary {
+  readonly busy: number;
+  readonly geomean: number;
+  readonly within: number;
+  readonly total: number;
+  readonly worst: { readonly ratio: number; readonly cell: Cell };
+}
+
+function summarize(cells: readonly Cell[], strategy: PoolStrategy, workers: number): Summary {
+  const own = cells.filter((c) => c.strategy === strategy && c.workers === workers);
+  const ratios = own.map((c) => ratioOf(cells, c));
+  const worstAt = ratios.reduce((w, r, i) => (r > ratios[w]! ? i : w), 0);
+  return {
+    busy: own.reduce((s, c) => s + c.busy, 0) / own.reduce((s, c) => s + c.capacity, 0),
+    geomean: Math.exp(ratios.reduce((s, r) => s + Math.log(r), 0) / ratios.length),
+    within: ratios.filter((r) => r <= QUALITY_GATE).length,
+    total: ratios.length,
+    worst: { ratio: ratios[worstAt]!, cell: own[worstAt]! },
+  };
+}
+
+function percent(x: number): string {
+  return `${(100 * x).toFixed(1)} %`;
+}
+
+function cellName(cell: Cell): string {
+  return `${cell.problem.fn.name} @${cell.budget}`;
+}
+
+function summaryTable(cells: readonly Cell[]): string {
+  const rows: string[][] = [];
+  for (const strategy of STRATEGIES) {
+    for (const workers of WORKERS) {
+      const s = summarize(cells, strategy, workers);
+      rows.push([
+        strategy,
+        String(workers),
+        percent(s.busy),
+        formatRatio(s.geomean),
+        `${s.within}/${s.total}`,
+        `${formatRatio(s.worst.ratio)} (${cellName(s.worst.cell)})`,
+      ]);
+    }
+  }
+  return markdownTable(
+    ["strategy", "workers", "busy", "quality ratio (geometric mean)", "cells within 1.5×", "worst cell"],
+    rows,
+  );
+}
+
+function autoTable(cells: readonly Cell[]): string {
+  const auto = cells.filter((c) => c.strategy === "auto" && c.workers === 1);
+  return markdownTable(
+    ["problem", "budget", ...WORKERS.map((w) => `auto, ${w} worker${w === 1 ? "" : "s"}`), "ratio 8 ÷ 1"],
+    auto.map((one) => {
+      const at = (w: number) =>
+        cells.find(
+          (c) =>
+            c.problem === one.problem && c.budget === one.budget && c.strategy === "auto" && c.workers === w,
+        )!;
+      return [
+        one.problem.fn.name,
+        String(one.budget),
+        ...WORKERS.map((w) => formatValue(at(w).regret)),
+        formatRatio(ratioOf(cells, at(8))),
+      ];
+    }),
+  );
+}
+
+function gateRows(cells: readonly Cell[]): string[][] {
+  const rows: string[][] = [];
+  for (const workers of [4, 8]) {
+    const s = summarize(cells, "auto", workers);
+    rows.push([`auto, ${workers} workers: busy ≥ 80 %`, percent(s.busy), verdict(s.busy >= BUSY_GATE)]);
+  }
+  const s8 = summarize(cells, "auto", 8);
+  rows.push([
+    "auto, 8 workers: quality within 1.5× of 1 worker (geometric mean of cell ratios)",
+    `${formatRatio(s8.geomean)} (${s8.within}/${s8.total} cells within 1.5×)`,
+    verdict(s8.geomean <= QUALITY_GATE),
+  ]);
+  return rows;
+}
+
+const HALVES: readonly { half: SuiteHalf; title: string }[] = [
+  { half: "development", title: "Development half" },
+  { half: "validation", title: "Validation half (never tuned on)" },
+];
+
+export const benchmark: Benchmark = {
+  name: "parallel",
+  title: "PARALLEL: busy workers and quality at 1, 4, 8 concurrent trials on the B1 suite",
+  inAll: true,
+  async run(args) {
+    const options = parseOptions(args, ["seeds", "half"]);
+    const seeds = seedList(wholeOption(options, "seeds", 20));
+    const halfOption = options.values.get("half");
+    const env = describeEnvironment();
+    console.log(environmentLine(env));
+    const parts: string[] = [
+      `Measured on ${environmentLine(env)}. Command: \`npm run bench -- parallel\`. Seeds 1..${seeds.length}, ` +
+        `budgets ${SUITE_BUDGETS.join(" and ")}, the B1 problems. A simulated pool of c workers with equal ` +
+        "evaluation times (trials finish first in, first out) drives the public ask/tell API. Busy: workers " +
+        "holding a trial over workers that could (budget permitting), over every refill of every run. Quality " +
+        "ratio of a cell: median regret with c workers ÷ median regret with 1, both floored at 1e-6 (as in B1); " +
+        "a row's figure is the geometric mean over its half's cells.",
+    ];
+    for (const { half, title } of HALVES) {
+      if (halfOption !== undefined && halfOption !== half) continue;
+      const cells: Cell[] = [];
+      for (const problem of suiteProblems().filter((p) => p.half === half)) {
+        const started = performance.now();
+        cells.push(...measure(problem, seeds));
+        console.log(`${problem.fn.name}: ${((performance.now() - started) / 1000).toFixed(1)} s`);
+      }
+      const text = [
+        `### ${title}`,
+        "",
+        summaryTable(cells),
+        "",
+        "`auto`, median regret by workers:",
+        "",
+        autoTable(cells),
+        "",
+        `**${title} gates**:`,
+        "",
+        markdownTable(["gate", "measured", "result"], gateRows(cells)),
+      ].join("\n");
+      console.log(`\n${text}`);
+      parts.push(text);
+    }
+    if (options.write && halfOption === undefined && seeds.length === 20) {
+      await writeSection("PARALLEL", parts.join("\n\n"));
+      console.log("\nwrote the PARALLEL section of docs/benchmarks.md");
+    } else {
+      console.log("\n(reduced run: docs/benchmarks.md not written)");
+    }
+  },
+};

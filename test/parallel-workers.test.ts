@@ -1,0 +1,134 @@
+import { describe, expect, it } from "vitest";
+import { createSolver, minimize, restoreSolver, type Solver } from "../src/index.js";
+import { rastrigin, sphere, type TestFunction } from "../src/testing/functions.js";
+
+/** What a simulated pool of `workers` saw: every asked point in order, and its utilisation. */
+interface PoolTrace {
+  readonly asked: number[][];
+  /** Per refill: trials in flight, and how many could have been (budget permitting). */
+  readonly busy: number[];
+  readonly capacity: number[];
+}
+
+/**
+ * Drives `solver` with `workers` trials outstanding: every free worker asks, then the oldest
+ * trial is told (equal evaluation times: first in, first out), until the budget is spent.
+ */
+function pool(solver: Solver, fn: TestFunction, workers: number, stopAfter = Infinity): PoolTrace {
+  const outstanding: { id: number; value: number }[] = [];
+  const trace: PoolTrace = { asked: [], busy: [], capacity: [] };
+  let told = solver.told;
+  for (const t of solver.pendingTrials()) outstanding.push({ id: t.id, value: fn.evaluate(t.params) });
+  for (;;) {
+    while (outstanding.length < workers && trace.asked.length < stopAfter) {
+      const batch = solver.ask({
+        max: Math.min(workers - outstanding.length, stopAfter - trace.asked.length),
+      });
+      if (batch === null || batch.length === 0) break;
+      for (const trial of batch) {
+        trace.asked.push(fn.names.map((n) => trial.params[n] as number));
+        outstanding.push({ id: trial.id, value: fn.evaluate(trial.params) });
+      }
+    }
+    if (outstanding.length === 0 || trace.asked.length >= stopAfter) break;
+    trace.busy.push(outstanding.length);
+    trace.capacity.push(Math.min(workers, solver.config.budget - told));
+    const done = outstanding.shift()!;
+    solver.tell({ id: done.id, value: done.value });
+    told++;
+  }
+  return trace;
+}
+
+function busyFraction(trace: PoolTrace, from = 0): number {
+  const sum = (xs: number[]) => xs.slice(from).reduce((a, b) => a + b, 0);
+  return sum(trace.busy) / sum(trace.capacity);
+}
+
+describe("parallel workers (several trials outstanding)", () => {
+  it("keeps 8 workers busy with the default strategy, with no repeated point and the exact budget", () => {
+    const fn = rastrigin(4);
+    const solver = createSolver({ seed: 5, budget: 200, bounds: fn.bounds });
+    const trace = pool(solver, fn, 8);
+    expect(solver.strategyName).toBe("global-local");
+    expect(trace.asked).toHaveLength(200);
+    expect(solver.asked).toBe(200);
+    expect(solver.ask()).toBeNull();
+    expect(new Set(trace.asked.map((p) => JSON.stringify(p))).size).toBe(200);
+    expect(busyFraction(trace)).toBeGreaterThanOrEqual(0.8);
+    // After the probe (whose last results are a barrier before the strategy starts), every
+    // refill finds work for nearly every free worker.
+    const probe = solver.config.probeSize;
+    expect(busyFraction(trace, probe)).toBeGreaterThanOrEqual(0.9);
+  });
+
+  it("hands the local phase a full batch, not one simplex point", () => {
+    const fn = sphere(3);
+    const solver = createSolver({ seed: 2, budget: 80, bounds: fn.bounds });
+    pool(solver, fn, 1, solver.config.probeSize); // the probe, one at a time
+    while (solver.pendingTrials().length > 0) {
+      const [t] = solver.pendingTrials();
+      solver.tell({ id: t!.id, value: fn.evaluate(t!.params) });
+    }
+    const first = solver.ask({ max: 8 })!;
+    const artifact = solver.toJSON();
+    expect(artifact.strategy?.phase).toBe("local");
+    expect(first).toHaveLength(8);
+    solver.tell({ id: first[0]!.id, value: fn.evaluate(first[0]!.params) });
+    expect(solver.ask({ max: 1 })).toHaveLength(1);
+  });
+
+  it("is deterministic for a given order of asks and tells, and resumes exactly mid-run", () => {
+    const fn = rastrigin(3);
+    const run = () => pool(createSolver({ seed: 11, budget: 150, bounds: fn.bounds }), fn, 8).asked;
+    const reference = run();
+    expect(run()).toEqual(reference);
+    for (const cut of [30, 90]) {
+      const original = createSolver({ seed: 11, budget: 150, bounds: fn.bounds });
+      const before = pool(original, fn, 8, cut);
+      const restored = restoreSolver(JSON.parse(JSON.stringify(original.toJSON())));
+      const pending = restored.pendingTrials().length;
+      expect(pending).toBeGreaterThan(0);
+      const after = pool(restored, fn, 8);
+      expect([...before.asked, ...after.asked]).toEqual(reference);
+    }
+  });
+
+  it("keeps one worker's run exactly as before: a sequential run gets no filled batch", () => {
+    const fn = sphere(2);
+    const sequential = pool(createSolver({ seed: 4, budget: 60, bounds: fn.bounds }), fn, 1);
+    expect(busyFraction(sequential)).toBe(1);
+    const solver = createSolver({ seed: 4, budget: 60, bounds: fn.bounds });
+    const owners = new Set<number>();
+    for (let batch = solver.ask(); batch !== null; batch = solver.ask()) {
+      for (const [, owner] of (solver.toJSON().strategy?.owners as [number, number][] | undefined) ?? []) {
+        owners.add(owner);
+      }
+      solver.tell(batch.map((t) => ({ id: t.id, value: fn.evaluate(t.params) })));
+    }
+    expect(owners.has(-2)).toBe(false);
+  });
+
+  it("minimize runs 8 evaluations at once with the default strategy", async () => {
+    const fn = sphere(3);
+    let running = 0;
+    let peak = 0;
+    const started: number[] = [];
+    const result = await minimize(
+      async (params) => {
+        running++;
+        peak = Math.max(peak, running);
+        started.push(running);
+        // Yield a few times so other evaluations start before this one ends.
+        for (let i = 0; i < 3; i++) await null;
+        running--;
+        return fn.evaluate(params);
+      },
+      { seed: 9, budget: 120, bounds: fn.bounds },
+      { concurrency: 8 },
+    );
+    expect(result.evaluations).toBe(120);
+    expect(peak).toBe(8);
+    expect(started.length).toBe(120);
+  });
+});
