@@ -26,6 +26,7 @@ import { ChangeBudget, ChangeBudgetCode } from "./safety/change-budget.js";
 import { EventRate } from "./safety/event-rate.js";
 import { type EngineBreakerStates, GuardedCallback, GuardedCallResult } from "./safety/guarded-callback.js";
 import { GovernorCode, InstabilityGovernor } from "./safety/instability-governor.js";
+import { RegressionBlame } from "./safety/regression-blame.js";
 import { ThrashingCode, ThrashingDetector } from "./safety/thrashing-detector.js";
 import type { SpsaCore } from "./spsa/spsa-core.js";
 
@@ -141,12 +142,8 @@ export class ControlSafety {
   private rollingBackForActuator = false;
   /** The cycle stalled and is returning to the centre; SafeMode freezes once it is there. */
   private stalling = false;
-  /** SPSA centre (unit cube) at the latest clean digest: where the tuner stood while all was well. */
-  private readonly cleanCentre: Float64Array;
-  /** Whether the centre moved since {@link cleanCentre} was taken. */
-  private centreMovedSinceClean = false;
-  /** SPSA centre at the latest window not worse than the governor's baseline. */
-  private readonly goodCentre: Float64Array;
+  /** Whether a spike or divergence is the tuner's doing (with the governor only). */
+  private readonly blame: RegressionBlame | undefined;
   /** Pending audit records at which the ring counts as full (see {@link checkAuditPressure}). */
   private readonly auditFullAt: number;
 
@@ -169,9 +166,11 @@ export class ControlSafety {
       Math.max(audit.highWaterMark + 1, audit.capacity - AUDIT_RESERVE),
     );
     this.budgetReference = Float64Array.from(live.values);
-    this.cleanCentre = Float64Array.from(core.centre);
-    this.goodCentre = Float64Array.from(core.centre);
     this.governor = safety.governor === undefined ? undefined : new InstabilityGovernor(safety.governor);
+    this.blame =
+      safety.governor === undefined
+        ? undefined
+        : new RegressionBlame(registry, safety.governor.blameWindows, core.centre);
     this.thrashing =
       safety.thrashing === undefined
         ? undefined
@@ -261,7 +260,7 @@ export class ControlSafety {
     this.raise("nonFiniteObjective");
   }
 
-  /** An accepted digest's objective: the governor's spike check, and where the tuner stood while all was clean. */
+  /** An accepted digest's objective: the governor's spike check. */
   observeObjective(objective: number, now: number): void {
     this.nonFiniteRun = 0;
     this.finiteGeneration = this.host.live.generation;
@@ -272,10 +271,6 @@ export class ControlSafety {
     else if (governor.anomalousRun > 0) {
       this.windowTroubled = true;
       this.windowAnomalous = true;
-    } else if (this.centreMovedSinceClean) {
-      // Copied once per move of the centre, not per digest.
-      this.cleanCentre.set(this.host.core.centre);
-      this.centreMovedSinceClean = false;
     }
   }
 
@@ -320,12 +315,12 @@ export class ControlSafety {
   judgeWindow(now: number): void {
     const governor = this.governor;
     const verdict = governor === undefined ? GovernorCode.Healthy : governor.closeWindow(now);
-    // Divergence is attributed like a spike: only if the tuner moved since its windows were fine.
+    // Divergence is attributed like a spike: to the tuner if it moved from the known-good configuration.
     if (verdict !== GovernorCode.Healthy) {
-      if (this.tunerMovedSince(this.goodCentre)) this.onGovernorTrip("divergence", verdict);
+      if (this.blame?.tunerMoved(this.host.core.centre)) this.onGovernorTrip("divergence", verdict);
       else this.absorbShift();
-    } else if (governor !== undefined && governor.worseWindows === 0)
-      this.goodCentre.set(this.host.core.centre);
+    } else if (governor !== undefined)
+      this.blame?.windowClosed(this.host.core.centre, governor.lastWindowAtBaseline && !this.windowTroubled);
     const healthy = !this.windowTroubled;
     this.windowTroubled = false;
     this.stalling = false;
@@ -355,11 +350,6 @@ export class ControlSafety {
   }
 
   // ---- Applies and rollbacks ----
-
-  /** A gradient step moved the SPSA centre (before it is applied). */
-  onCentreStepped(): void {
-    this.centreMovedSinceClean = true;
-  }
 
   /** A new centre went live: thrashing and change-budget checks on the dead-banded trajectory. */
   onCentreMoved(): void {
@@ -402,17 +392,22 @@ export class ControlSafety {
     }
   }
 
-  /** The baseline was set: the governor measures divergence from the new one. */
+  /** The baseline was set: the governor measures divergence from the new one, and it is known-good. */
   onBaselineSet(): void {
     this.governor?.resetBaseline();
+    this.blame?.reset(this.host.core.centre);
   }
 
-  /** The baseline was restored: statistics and trajectories of the abandoned point say nothing about it. */
+  /**
+   * The baseline was restored: statistics and trajectories of the abandoned point say nothing about
+   * it. The governor keeps its baseline window, the known-good level: measured at this very
+   * configuration, it is what the tuner's next moves are judged against, so the same regression
+   * coming back trips again (and, repeated, halts) instead of being adopted as the new normal.
+   */
   onRolledBack(): void {
     const { core, live } = this.host;
-    this.governor?.reset();
-    this.cleanCentre.set(core.centre);
-    this.goodCentre.set(core.centre);
+    this.governor?.restart();
+    this.blame?.reset(core.centre);
     this.thrashing?.reset(live.values);
     this.budgetReference.set(live.values);
     this.changeBudget?.reset(live.values);
@@ -645,26 +640,16 @@ export class ControlSafety {
   }
 
   /**
-   * A held spike. It trips only if the tuner changed the system materially since the objective
-   * was last clean: the SPSA centre moved by more than half a maxDelta in some parameter (a
-   * perturbation's reach). An anomaly that appeared while the tuner stood still is the environment's
-   * (a regime shift, a load step): rolling back to the baseline cannot be expected to fix it, so
-   * the governor takes the trip back, adopts the new level, and SPSA follows. Non-finite values
-   * and divergence from the baseline trip regardless.
+   * A held spike. It trips only if the tuner changed the system materially since its
+   * configuration was last known-good (see {@link RegressionBlame}): the SPSA centre is more than
+   * half a maxDelta (a perturbation's reach) from it in some parameter. An anomaly that appeared
+   * while the tuner stood at a configuration that had proved itself is the environment's (a regime
+   * shift, a load step): rolling back to the baseline cannot be expected to fix it, so the governor
+   * takes the trip back, adopts the new level, and SPSA follows.
    */
   private onSpike(verdict: GovernorCode): void {
-    if (this.tunerMovedSince(this.cleanCentre)) this.onGovernorTrip("spike", verdict);
+    if (this.blame?.tunerMoved(this.host.core.centre)) this.onGovernorTrip("spike", verdict);
     else this.absorbShift();
-  }
-
-  /** Whether the SPSA centre is more than half a maxDelta (a perturbation's reach) from `point` in some parameter. */
-  private tunerMovedSince(point: Float64Array): boolean {
-    const { registry, core } = this.host;
-    for (let i = 0; i < registry.size; i++) {
-      const moved = Math.abs(registry.toRaw(i, core.centre[i]!) - registry.toRaw(i, point[i]!));
-      if (moved > 0.5 * registry.maxDelta[i]!) return true;
-    }
-    return false;
   }
 
   /**
@@ -677,8 +662,7 @@ export class ControlSafety {
   private absorbShift(): void {
     const live = this.host.live.values;
     this.governor?.retractLastTrip();
-    this.cleanCentre.set(this.host.core.centre);
-    this.goodCentre.set(this.host.core.centre);
+    this.blame?.reset(this.host.core.centre);
     this.thrashing?.reset(live);
     this.budgetReference.set(live);
     const budget = this.changeBudget;

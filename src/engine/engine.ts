@@ -577,7 +577,6 @@ class EngineImpl implements Engine {
       },
       applyCentre: ({ self }: { self: AnyActorRef }) => {
         const result = core.commit(target);
-        if (result === CommitResult.Stepped) this.safety.onCentreStepped();
         if (result === CommitResult.NotReady) target.set(core.centre);
         else this.auditDecision(result === CommitResult.Stepped);
         if (propose(ApplyKind.Centre, self) && result === CommitResult.Stepped) this.safety.onCentreMoved();

@@ -61,6 +61,13 @@ export interface InstabilityGovernorOptions {
   readonly repeatLimit?: number;
   /** Period over which trips are counted for `repeatLimit`. */
   readonly repeatPeriodMs?: number;
+  /**
+   * K, the blame horizon: a configuration is known-good once it has been followed by K windows
+   * not worse than the baseline. A spike or divergence found while the tuner's centre stands more
+   * than half a maxDelta from the known-good configuration is the tuner's doing and rolls back; a
+   * regression that shows up to K windows after a move is caught this way, even if it came late.
+   */
+  readonly blameWindows?: number;
 }
 
 /** The governor's options with every field resolved. */
@@ -86,6 +93,7 @@ export const DEFAULT_GOVERNOR_OPTIONS: ResolvedGovernorOptions = Object.freeze({
   divergenceSigmas: 3,
   repeatLimit: 3,
   repeatPeriodMs: 3_600_000,
+  blameWindows: 8,
 });
 
 const isCount = (x: number): boolean => Number.isInteger(x) && x >= 1 && x <= 1_000_000;
@@ -103,6 +111,10 @@ const RULES: Readonly<Record<keyof NumericGovernorOptions, NumericRule>> = {
   divergenceSigmas: [isNonNegative, "must be a finite number ≥ 0"],
   repeatLimit: [(x) => Number.isInteger(x) && x >= 1 && x <= 1000, "must be a whole number from 1 to 1000"],
   repeatPeriodMs: [(x) => x > 0, "must be a number > 0 (milliseconds; Infinity allowed)"],
+  blameWindows: [
+    (x) => Number.isInteger(x) && x >= 1 && x <= 10_000,
+    "must be a whole number from 1 to 10000 (windows)",
+  ],
 };
 
 /**
@@ -181,6 +193,12 @@ export class InstabilityGovernor {
   private baselineSigma = 0;
   private badWindows = 0;
 
+  /**
+   * Whether the last closed window was at the baseline's level: its mean no more than
+   * `divergenceSigmas`·σ₀ above the baseline mean (true while there is no baseline yet).
+   */
+  private lastAtBaseline = true;
+
   /** Trip times, for "the `repeatLimit`-th trip within `repeatPeriodMs`". */
   private readonly trips: EventRate;
 
@@ -218,6 +236,16 @@ export class InstabilityGovernor {
   /** Consecutive closed windows worse than the baseline so far. */
   get worseWindows(): number {
     return this.badWindows;
+  }
+
+  /**
+   * Whether the last closed window was at the baseline's level, within its noise: mean no more
+   * than `divergenceSigmas`·σ₀ above the baseline mean (true before a baseline exists). Stricter
+   * than "not worse" (which allows the divergence margin): a level creeping up inside the margin
+   * is not at the baseline's level.
+   */
+  get lastWindowAtBaseline(): boolean {
+    return this.lastAtBaseline;
   }
 
   /** Total trips remembered in the repeat ring (at most `repeatLimit`). */
@@ -271,6 +299,10 @@ export class InstabilityGovernor {
     const mean = this.windowSum / this.windowCount;
     this.windowSum = 0;
     this.windowCount = 0;
+    this.lastAtBaseline =
+      !this.hasBaseline ||
+      mean - this.baselineMean <=
+        Math.max(this.options.divergenceSigmas * this.baselineSigma, this.options.sigmaFloor);
     if (!this.hasBaseline) {
       // The baseline needs a σ from a real history: windows closed before that are skipped.
       if (this.ringCount < this.options.minHistory) return GovernorCode.Healthy;
@@ -304,16 +336,29 @@ export class InstabilityGovernor {
   }
 
   /**
-   * Forgets all statistics (clean history, spike run, baseline, open window), e.g. after a
-   * rollback, but keeps the trip history so repeated trips still escalate.
+   * Forgets all statistics (clean history, spike run, baseline, open window), e.g. when a new
+   * level is adopted, but keeps the trip history so repeated trips still escalate.
    */
   reset(): void {
+    this.restart();
+    this.resetBaseline();
+  }
+
+  /**
+   * Forgets the clean history, the spike run, the open window and the divergence count, but keeps
+   * the baseline window: after a rollback to the configuration the baseline was measured at, the
+   * known-good level still holds, and re-measuring it there could adopt a level the tuner's
+   * regression left behind (a debt still draining). The trip history is kept too.
+   */
+  restart(): void {
     this.ringNext = 0;
     this.ringCount = 0;
     this.mean = 0;
     this.m2 = 0;
     this.spikeRun = 0;
-    this.resetBaseline();
+    this.badWindows = 0;
+    this.windowSum = 0;
+    this.windowCount = 0;
   }
 
   /** Forgets the trip history (an operator's acknowledged reset). */
