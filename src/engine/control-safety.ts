@@ -320,7 +320,12 @@ export class ControlSafety {
       if (this.blame?.tunerMoved(this.host.core.centre)) this.onGovernorTrip("divergence", verdict);
       else this.absorbShift();
     } else if (governor !== undefined)
-      this.blame?.windowClosed(this.host.core.centre, governor.lastWindowAtBaseline && !this.windowTroubled);
+      this.blame?.windowClosed(
+        this.host.core.centre,
+        governor.lastWindowExcess,
+        governor.levelTolerance,
+        governor.worseWindows > 0 || this.windowTroubled,
+      );
     const healthy = !this.windowTroubled;
     this.windowTroubled = false;
     this.stalling = false;

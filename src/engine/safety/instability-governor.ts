@@ -193,11 +193,8 @@ export class InstabilityGovernor {
   private baselineSigma = 0;
   private badWindows = 0;
 
-  /**
-   * Whether the last closed window was at the baseline's level: its mean no more than
-   * `divergenceSigmas`·σ₀ above the baseline mean (true while there is no baseline yet).
-   */
-  private lastAtBaseline = true;
+  /** Last closed window's mean minus the baseline mean (0 while there is no baseline). */
+  private lastExcess = 0;
 
   /** Trip times, for "the `repeatLimit`-th trip within `repeatPeriodMs`". */
   private readonly trips: EventRate;
@@ -238,14 +235,18 @@ export class InstabilityGovernor {
     return this.badWindows;
   }
 
+  /** How far the last closed window's mean was above the baseline window's (0 before a baseline exists). */
+  get lastWindowExcess(): number {
+    return this.lastExcess;
+  }
+
   /**
-   * Whether the last closed window was at the baseline's level, within its noise: mean no more
-   * than `divergenceSigmas`·σ₀ above the baseline mean (true before a baseline exists). Stricter
-   * than "not worse" (which allows the divergence margin): a level creeping up inside the margin
-   * is not at the baseline's level.
+   * The noise band of the baseline's level: `divergenceSigmas`·σ₀ (at least `sigmaFloor`). A level
+   * within it is the baseline's; the divergence margin is wider (it also allows a fraction of the
+   * level), so a level creeping up inside the margin is not at the baseline's level.
    */
-  get lastWindowAtBaseline(): boolean {
-    return this.lastAtBaseline;
+  get levelTolerance(): number {
+    return Math.max(this.options.divergenceSigmas * this.baselineSigma, this.options.sigmaFloor);
   }
 
   /** Total trips remembered in the repeat ring (at most `repeatLimit`). */
@@ -299,10 +300,7 @@ export class InstabilityGovernor {
     const mean = this.windowSum / this.windowCount;
     this.windowSum = 0;
     this.windowCount = 0;
-    this.lastAtBaseline =
-      !this.hasBaseline ||
-      mean - this.baselineMean <=
-        Math.max(this.options.divergenceSigmas * this.baselineSigma, this.options.sigmaFloor);
+    this.lastExcess = this.hasBaseline ? mean - this.baselineMean : 0;
     if (!this.hasBaseline) {
       // The baseline needs a σ from a real history: windows closed before that are skipped.
       if (this.ringCount < this.options.minHistory) return GovernorCode.Healthy;
