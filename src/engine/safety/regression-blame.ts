@@ -91,7 +91,7 @@ export class RegressionBlame {
     for (let i = 0; i < n; i++) history[at + i] = centre[i]!;
     this.excesses[this.next] = excess;
     this.next = this.next + 1 === slots ? 0 : this.next + 1;
-    if (worse || !(excess === excess)) {
+    if (worse || Number.isNaN(excess)) {
       this.goodRun = 0;
       return;
     }
