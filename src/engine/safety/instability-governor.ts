@@ -166,13 +166,14 @@ function resolveOptions(options: InstabilityGovernorOptions): ResolvedGovernorOp
  * closed, after construction, {@link InstabilityGovernor.resetBaseline} or
  * {@link InstabilityGovernor.reset}, once the clean history holds `minHistory` digests. A window is worse when
  * `mean − baseline > max(divergenceThreshold·|baseline|, divergenceSigmas·σ₀)`, σ₀ being the clean
- * digests' σ when the baseline was taken. Call `resetBaseline()` whenever the engine's baseline
- * moves (setBaseline, rollback): a level change the operator accepted is not divergence.
+ * digests' σ when the baseline was taken. Call `resetBaseline()` when the operator sets a new
+ * baseline: a level change the operator accepted is not divergence. A rollback returns to the
+ * configuration the baseline window was measured at, so it calls `restart()`, which keeps it.
  *
  * Each trip is remembered in a ring of its times; when a trip is the `repeatLimit`-th within
  * `repeatPeriodMs`, the code returned is `RepeatedTrips` instead of the rule's own code. Trips are
- * not latched: after handling one, the caller decides whether to keep feeding (typically after a
- * rollback, with `reset()`); the trip history survives `reset()` and is cleared only by
+ * not latched: after handling one, the caller decides whether to keep feeding (after a rollback,
+ * with `restart()`); the trip history survives `reset()` and `restart()` and is cleared only by
  * {@link InstabilityGovernor.clearTrips}.
  */
 export class InstabilityGovernor {
@@ -376,7 +377,7 @@ export class InstabilityGovernor {
 
   /**
    * Takes back the latest trip (its caller judged it was not the tuner's doing, e.g. an
-   * environment shift while the tuner stood still), so it does not count toward repeated trips,
+   * environment shift at a configuration that had proved itself), so it does not count toward repeated trips,
    * and adopts the current level: the clean statistics restart from the next digest.
    */
   retractLastTrip(): void {
