@@ -459,7 +459,7 @@ class EngineImpl implements Engine {
       generation: this.live.generation,
       mode: this.mode,
       reasons: reasonsInSet(this.safety.reasonBits),
-      spikesAbsorbed: this.safety.absorbedShifts,
+      spikesAbsorbed: this.safety.absorbedShifts + this.safety.shiftsFollowed,
       values: registry.toRecord(this.live.values),
       centre,
       iteration: this.core.iteration,
