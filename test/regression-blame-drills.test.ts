@@ -155,6 +155,38 @@ describe("a regression the tuner did not cause is not rolled back", () => {
   });
 });
 
+describe("the known-good point is the probe: a shift while the tuner moves is rolled back once, then absorbed", () => {
+  it("a level shift landing mid-move is rolled back once, persists at the known-good point, is absorbed, and the tuner resumes", () => {
+    const rig = engineRig({ seed: 7, ...DRILL });
+    const { engine } = rig;
+    const noise = Prng.fromSeed(11, 1);
+    let shift = 0;
+    const plant: Plant = (x) => 15 + (x - 3) ** 2 + shift + 0.05 * noise.normal();
+    // 150 digests in, the tuner is walking from 5 to 3 (well away from its known-good point).
+    feed(rig, 150, plant);
+    const moving = engine.snapshot().centre.x!;
+    expect(moving).toBeLessThan(4);
+    expect(moving).toBeGreaterThan(3.1);
+    shift = 1000;
+    const seen = feed(rig, 1350, plant);
+    engine.flushEvents();
+    // Indistinguishable from the tuner's doing where it stands: judged caused and rolled back …
+    const shifts = eventsOfType(rig.events, "regime.shift");
+    expect(shifts.map((e) => e.verdict)).toEqual(["caused"]);
+    const rollbacks = eventsOfType(rig.events, "rollback");
+    expect(rollbacks).toHaveLength(1);
+    expect(rollbacks[0]!.note).toMatch(/^instability governor: (spike|divergence)$/);
+    expect(rollbacks[0]!.values).toEqual({ x: 5 });
+    // … but at the known-good configuration the objective stays up: the plant's, absorbed once.
+    expect(engine.snapshot().spikesAbsorbed).toBe(1);
+    expect(engine.mode).toBe("normal");
+    // The tuner resumed from the known-good point and found the optimum again, at the new level.
+    expect(Math.abs(engine.snapshot().centre.x! - 3)).toBeLessThan(0.3);
+    expect(mean(seen.slice(-100))).toBeGreaterThan(1010);
+    expect(mean(seen.slice(-100))).toBeLessThan(1020);
+  });
+});
+
 describe("blame horizon option", () => {
   it("rejects a blame horizon that is not a whole number of windows, naming the field", () => {
     for (const blameWindows of [0, 1.5, -1, Number.NaN]) {

@@ -156,6 +156,15 @@ export class ControlSafety {
   private freezeAtCentre = 0;
   /** Whether a spike or divergence is the tuner's doing (with the governor only). */
   private readonly blame: RegressionBlame | undefined;
+  /**
+   * The probe: a trip rolled back to the known-good configuration and the engine waits to see if
+   * the regression recovers there (the tuner's) or persists (the plant's). See {@link onRolledBack}.
+   */
+  private probing = false;
+  /** Whether the rollback under way is a governor trip's (it starts a probe). */
+  private tripRollback = false;
+  /** SPSA centre when the probe's trip fired: where the tuner resumes if it proves innocent. */
+  private readonly probeFrom: Float64Array;
   /** Pending audit records at which the ring counts as full (see {@link checkAuditPressure}). */
   private readonly auditFullAt: number;
 
@@ -204,6 +213,7 @@ export class ControlSafety {
     );
     this.budgetReference = Float64Array.from(live.values);
     this.pushed = new Float64Array(n);
+    this.probeFrom = new Float64Array(n);
     this.controlCentre = Float64Array.from(core.centre);
     this.recallTarget = new Float64Array(n);
     this.recallGradient = new Float64Array(n);
@@ -374,13 +384,16 @@ export class ControlSafety {
     if (verdict !== GovernorCode.Healthy) {
       if (this.blameTuner()) this.onGovernorTrip("divergence", verdict);
       else this.absorbShift();
-    } else if (governor !== undefined)
+    } else if (governor !== undefined) {
+      // Back at the known-good level: the regression went with the tuner's moves, it was the tuner's.
+      if (governor.worseWindows === 0) this.probing = false;
       this.blame?.windowClosed(
         this.host.core.centre,
         governor.lastWindowExcess,
         governor.levelTolerance,
         governor.worseWindows > 0 || this.windowTroubled,
       );
+    }
     const healthy = !this.windowTroubled;
     this.windowTroubled = false;
     this.freezeAtCentre &= ~EVAL_TIMEOUTS;
@@ -490,6 +503,7 @@ export class ControlSafety {
     // known-good), which is the probe that tells a delayed regression from a shift.
     this.lastVerdict = RegimeVerdict.None;
     this.verdictAge = Number.POSITIVE_INFINITY;
+    this.probing = this.tripRollback;
     this.controlCentre.set(core.centre);
     this.recallIn = 0;
     this.liveKind = PointKind.Centre;
@@ -715,7 +729,10 @@ export class ControlSafety {
   private onGovernorTrip(reason: "nonFiniteObjective" | "spike" | "divergence", verdict: GovernorCode): void {
     this.windowTroubled = true;
     this.raise(reason);
+    this.probeFrom.set(this.host.core.centre);
+    this.tripRollback = true;
     this.autoRollback(RollbackReason.SafeMode, `instability governor: ${reason}`);
+    this.tripRollback = false;
     if (verdict === GovernorCode.RepeatedTrips) this.raise("repeatedTrips");
   }
 
@@ -759,6 +776,20 @@ export class ControlSafety {
     this.governor?.retractLastTrip();
     this.followNewLevel();
     this.absorbedShifts++;
+    if (this.probing) this.endProbeInnocent();
+  }
+
+  /**
+   * The probe found the regression persisting at the known-good configuration: the plant shifted
+   * while the tuner was moving. The tuner's progress was not the fault, so it walks back to where
+   * the trip found it (a warm start: paced steps, each within a gradient step's move budget) with
+   * the gain re-opened, as after a shift the regime detector judged exogenous.
+   */
+  private endProbeInnocent(): void {
+    this.probing = false;
+    const core = this.host.core;
+    core.reopenGain();
+    core.warmStart(this.probeFrom);
   }
 
   /** The part of {@link absorbShift} that follows the new level (also run for a detected shift). */
