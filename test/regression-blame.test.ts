@@ -83,6 +83,17 @@ describe("InstabilityGovernor: the known-good level", () => {
     expect(governor.levelTolerance).toBeLessThan(0.33);
   });
 
+  it("says whether the known-good level exists: not before the baseline window, nor after reset()", () => {
+    const fresh = new InstabilityGovernor();
+    expect(fresh.baselineKnown).toBe(false);
+    const governor = withBaseline();
+    expect(governor.baselineKnown).toBe(true);
+    governor.restart();
+    expect(governor.baselineKnown).toBe(true);
+    governor.reset();
+    expect(governor.baselineKnown).toBe(false);
+  });
+
   it("restart() keeps the baseline (a rollback), reset() forgets it (a new level adopted)", () => {
     const governor = withBaseline();
     governor.restart();

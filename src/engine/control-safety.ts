@@ -391,7 +391,8 @@ export class ControlSafety {
         this.host.core.centre,
         governor.lastWindowExcess,
         governor.levelTolerance,
-        governor.worseWindows > 0 || this.windowTroubled,
+        // Without a level (re-learnt after a shift) no window can prove a configuration good.
+        governor.worseWindows > 0 || this.windowTroubled || !governor.baselineKnown,
       );
     }
     const healthy = !this.windowTroubled;
@@ -845,10 +846,12 @@ export class ControlSafety {
     // The tuner's displacement counts from where it stood before the rise and from its known-good
     // configuration: a regression that shows a few windows after a move, while the tuner has
     // settled, is the move's doing until the known-good point says otherwise (see onRolledBack).
+    // A warm start is not exploration: it heads for a centre known-good in a remembered regime
+    // (or the tuner's own before a probe), and a rise on the way is judged by the onset alone.
     const blame = this.blame;
     const displacement = Math.max(
       this.displacementFrom(this.controlCentre),
-      blame === undefined ? 0 : this.displacementFrom(blame.knownGoodCentre),
+      blame === undefined || this.host.core.warmStarting ? 0 : this.displacementFrom(blame.knownGoodCentre),
     );
     const verdict = regime.classify(displacement);
     if (verdict === RegimeVerdict.None) return verdict;

@@ -244,6 +244,11 @@ export class InstabilityGovernor {
     return this.spikeRun;
   }
 
+  /** Whether the baseline window (the known-good level) has been taken. */
+  get baselineKnown(): boolean {
+    return this.hasBaseline;
+  }
+
   /** Consecutive closed windows worse than the baseline so far. */
   get worseWindows(): number {
     return this.badWindows;
