@@ -13,7 +13,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { createRequire } from "node:module";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { Redis } from "ioredis";
-import { createCoordinator } from "../src/fleet/coordinator.js";
+import { type Coordinator, createCoordinator } from "../src/fleet/coordinator.js";
 import { createReplica, type Replica } from "../src/fleet/replica.js";
 import { type CommandRejection, CommandSigner } from "../src/fleet/signing.js";
 import { fleetKeys } from "../src/fleet/streams.js";
@@ -194,11 +194,12 @@ async function killDrill(): Promise<KillResult> {
   }
 }
 
-async function restartDrill() {
-  let server = await startRedis({ appendOnly: true });
-  const first = server;
-  const f = await fleet(server);
-  const lead = await createCoordinator({
+/** What {@link fleet} starts: replicas on one server, their watch, and a way to feed them. */
+type Fleet = Awaited<ReturnType<typeof fleet>>;
+
+/** The drills' coordinator "c1" on the fleet's server: it leads, as the only candidate. */
+function leaderOf(f: Fleet): Promise<Coordinator> {
+  return createCoordinator({
     redis: f.connect(),
     id: "c1",
     runId: "run",
@@ -207,15 +208,27 @@ async function restartDrill() {
     leaseMs: LEASE_MS,
     telemetry: { blockMs: 50 },
   });
+}
+
+/** Feeds the fleet until `lead` has applied `generation`. */
+function tunedTo(lead: Coordinator, f: Fleet, generation: number): Promise<void> {
+  return until(
+    () => {
+      f.feed();
+      return lead.snapshot().generation >= generation;
+    },
+    30_000,
+    `generation ${generation}`,
+  );
+}
+
+async function restartDrill() {
+  let server = await startRedis({ appendOnly: true });
+  const first = server;
+  const f = await fleet(server);
+  const lead = await leaderOf(f);
   try {
-    await until(
-      () => {
-        f.feed();
-        return lead.snapshot().generation >= 3;
-      },
-      30_000,
-      "generation 3",
-    );
+    await tunedTo(lead, f, 3);
     const admin = f.connect();
     const acknowledged = (await admin.xrange(keys.commands, "-", "+")).map(([id]) => id);
     // Keep publishing while Redis restarts, as a live service would.
@@ -256,24 +269,9 @@ async function restartDrill() {
 async function injectionDrill(perKind: number) {
   const server = await startRedis({ appendOnly: true });
   const f = await fleet(server);
-  const lead = await createCoordinator({
-    redis: f.connect(),
-    id: "c1",
-    runId: "run",
-    keyring: FLEET_RING,
-    engine: FLEET_ENGINE,
-    leaseMs: LEASE_MS,
-    telemetry: { blockMs: 50 },
-  });
+  const lead = await leaderOf(f);
   try {
-    await until(
-      () => {
-        f.feed();
-        return lead.snapshot().generation >= 2;
-      },
-      30_000,
-      "generation 2",
-    );
+    await tunedTo(lead, f, 2);
     const admin = f.connect();
     const [, fields] = (await admin.xrevrange(keys.commands, "+", "-", "COUNT", 1))[0]!;
     const genuine = JSON.parse(fields[1]!);

@@ -46,13 +46,13 @@
 import { PerformanceObserver } from "node:perf_hooks";
 import { pathToFileURL } from "node:url";
 import v8 from "node:v8";
+import { ApplyKind } from "../src/audit/apply-kind.js";
 import { AuditRing } from "../src/audit/ring.js";
-import { ParamRegistry, type ParamSpec } from "../src/engine/registry.js";
-import { ApplyKind } from "../src/hotpath/apply-kind.js";
+import { Violation, violationName } from "../src/audit/violation.js";
 import { Executor } from "../src/hotpath/executor.js";
 import { resolveGuardrails } from "../src/hotpath/guardrails.js";
 import { LiveConfig } from "../src/hotpath/live-config.js";
-import { Violation, violationName } from "../src/hotpath/violation.js";
+import { ParamRegistry, type ParamSpec } from "../src/space/param-registry.js";
 import { type Benchmark, parseOptions, wholeOption } from "./benchmark.js";
 import { describeEnvironment, environmentLine } from "./environment.js";
 import { findGc } from "./gc.js";

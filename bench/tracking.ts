@@ -33,7 +33,7 @@ import { pathToFileURL } from "node:url";
 import { VirtualAction, VirtualTimeScheduler } from "rxjs";
 import type { AuditEvent } from "../src/audit/events.js";
 import { createEngine } from "../src/engine/engine.js";
-import { ParamRegistry } from "../src/engine/registry.js";
+import { ParamRegistry } from "../src/space/param-registry.js";
 import { type Benchmark, parseOptions } from "./benchmark.js";
 import { advanceVirtualClock } from "./drift-q4.js";
 import { describeEnvironment, environmentLine } from "./environment.js";

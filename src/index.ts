@@ -24,7 +24,6 @@ export {
   type FromEngineOptions,
   fromEngine,
 } from "./engine/from-engine.js";
-export type { ParamSpec } from "./engine/registry.js";
 export type { BreakerState, EngineBreakerStates } from "./engine/safety/guarded-callback.js";
 export type { HomeostasisOptions } from "./engine/safety/homeostasis-cache.js";
 export type { RegimeDetectorOptions } from "./engine/safety/regime-detector.js";
@@ -36,6 +35,13 @@ export { createSupervisor, Supervisor, type SupervisorOptions } from "./engine/s
 export { ConfigError, type ConfigIssue, UsageError } from "./errors.js";
 export type { GuardrailPreset, Guardrails, GuardrailsInput } from "./hotpath/guardrails.js";
 export { readShared, type SharedLiveConfigHandle } from "./hotpath/shared-live-config.js";
+/* Decision-log records (replay and explain, which read logs from disk, are in `arqon/node`) */
+export {
+  type AuditLogRecord,
+  auditLogRecord,
+  type EngineLogHeader,
+  engineLogHeader,
+} from "./log/log-records.js";
 export {
   checkTrailOffline,
   type EngineMonitor,
@@ -49,13 +55,6 @@ export {
   type SafetyViolation,
   safetySpecOf,
 } from "./monitor/index.js";
-/* Decision-log records (replay and explain, which read logs from disk, are in `arqon/node`) */
-export {
-  type AuditLogRecord,
-  auditLogRecord,
-  type EngineLogHeader,
-  engineLogHeader,
-} from "./replay/log-records.js";
 /* Solver */
 export {
   type AshaPrunerConfig,
@@ -95,6 +94,7 @@ export {
 } from "./solver/solver.js";
 export type { StrategyName } from "./solver/strategy.js";
 export { TrialPruned } from "./solver/trial-pruned.js";
+export type { ParamSpec } from "./space/param-registry.js";
 
 /* Parameter space */
 export type { Bound, Scale } from "./space/scale.js";

@@ -1,6 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { decodeSafeMode, decodeSafeModeReasons, reasonMask } from "../machines/safe-mode-reasons.js";
+import { ApplyKind } from "../src/audit/apply-kind.js";
 import {
   AUDIT_HEADER_FIELDS,
   AUDIT_SCHEMA_VERSION,
@@ -11,9 +12,8 @@ import {
   DIGEST_SLOTS,
 } from "../src/audit/events.js";
 import { AuditRing } from "../src/audit/ring.js";
+import { RollbackReason } from "../src/audit/rollback-reason.js";
 import { DigestRejection } from "../src/engine/digest.js";
-import { ApplyKind } from "../src/hotpath/apply-kind.js";
-import { RollbackReason } from "../src/hotpath/rollback-reason.js";
 
 const names = ["alpha", "beta", "gamma"];
 

@@ -1,11 +1,11 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { ApplyKind } from "../src/audit/apply-kind.js";
 import { AUDIT_SCHEMA_VERSION, type AuditEvent, AuditRecordType } from "../src/audit/events.js";
 import { AuditRing, DEFAULT_AUDIT_CAPACITY, INITIAL_AUDIT_SLOTS } from "../src/audit/ring.js";
+import { RollbackReason } from "../src/audit/rollback-reason.js";
+import { Violation } from "../src/audit/violation.js";
 import { DigestRejection } from "../src/engine/digest.js";
-import { ApplyKind } from "../src/hotpath/apply-kind.js";
-import { RollbackReason } from "../src/hotpath/rollback-reason.js";
-import { Violation } from "../src/hotpath/violation.js";
 
 /** Writes an eval-timeout record whose `a` field carries `tag`, to follow records through the ring. */
 function writeTagged(ring: AuditRing, tag: number): boolean {

@@ -1,10 +1,11 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { ApplyKind } from "../src/audit/apply-kind.js";
 import { AUDIT_SCHEMA_VERSION, type AuditEvent } from "../src/audit/events.js";
 import { AuditRing } from "../src/audit/ring.js";
-import { ParamRegistry } from "../src/engine/registry.js";
+import { RollbackReason } from "../src/audit/rollback-reason.js";
+import { APPLIED, Violation, violationName } from "../src/audit/violation.js";
 import { ConfigError } from "../src/errors.js";
-import { ApplyKind } from "../src/hotpath/apply-kind.js";
 import { Executor } from "../src/hotpath/executor.js";
 import {
   GUARDRAIL_PRESETS,
@@ -14,8 +15,7 @@ import {
   resolveGuardrails,
 } from "../src/hotpath/guardrails.js";
 import { LiveConfig } from "../src/hotpath/live-config.js";
-import { RollbackReason } from "../src/hotpath/rollback-reason.js";
-import { APPLIED, Violation, violationName } from "../src/hotpath/violation.js";
+import { ParamRegistry } from "../src/space/param-registry.js";
 
 /** Three parameters: linear a ∈ [0, 100] at 50 (maxDelta 10), log b ∈ [1, 1000] at 10 (maxDelta 5), linear c ∈ [−1, 1] at 0 (maxDelta 0.2). */
 function makeRegistry(): ParamRegistry {

@@ -5,8 +5,8 @@ import { afterAll, describe, expect, it } from "vitest";
 import type { AuditEvent } from "../src/audit/events.js";
 import type { CliIo } from "../src/cli/io.js";
 import { runCli } from "../src/cli/run-cli.js";
+import { auditLogRecord, engineLogHeader } from "../src/log/log-records.js";
 import { explain, renderExplanation } from "../src/replay/explain.js";
-import { auditLogRecord, engineLogHeader } from "../src/replay/log-records.js";
 import { ReplayInputError } from "../src/replay/read-log.js";
 
 type Body = AuditEvent extends infer E

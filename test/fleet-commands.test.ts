@@ -1,56 +1,13 @@
-import { Redis } from "ioredis";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { FleetCommand } from "../src/fleet/command.js";
-import { type Coordinator, createCoordinator } from "../src/fleet/coordinator.js";
-import { createReplica, type Replica } from "../src/fleet/replica.js";
 import { type CommandRejection, CommandSigner } from "../src/fleet/signing.js";
 import { fleetKeys } from "../src/fleet/streams.js";
-import { FLEET_ENGINE, FLEET_PARAMS, FLEET_RING, objectiveOf, until } from "./support/fleet.js";
-import { type RedisServer, startRedis } from "./support/redis-server.js";
+import { FLEET_RING, objectiveOf, until } from "./support/fleet.js";
+import { FleetRig } from "./support/fleet-rig.js";
 
 // Coordinator → replicas over a real redis-server: signed commands, local Tier 1, fleet view.
 const keys = fleetKeys("arqon");
-let server: RedisServer;
-let clients: Redis[] = [];
-let closers: (() => Promise<void>)[] = [];
-
-function connect(): Redis {
-  const client = new Redis(server.url, { maxRetriesPerRequest: 1 });
-  clients.push(client);
-  return client;
-}
-
-async function replica(
-  name: string,
-  extra: { onApply?: (v: Float64Array, g: number) => void; onRejected?: (r: CommandRejection) => void } = {},
-): Promise<Replica> {
-  const r = await createReplica({
-    redis: connect(),
-    replica: name,
-    runId: "run",
-    keyring: FLEET_RING,
-    params: FLEET_PARAMS,
-    guardrails: "balanced",
-    telemetry: { flushMs: 10 },
-    ...extra,
-  });
-  closers.push(() => r.close());
-  return r;
-}
-
-async function coordinator(id: string): Promise<Coordinator> {
-  const c = await createCoordinator({
-    redis: connect(),
-    id,
-    runId: "run",
-    keyring: FLEET_RING,
-    engine: FLEET_ENGINE,
-    leaseMs: 600,
-    telemetry: { blockMs: 50 },
-  });
-  closers.push(() => c.close());
-  return c;
-}
+let rig: FleetRig;
 
 function command(overrides: Partial<FleetCommand>): FleetCommand {
   return {
@@ -66,22 +23,16 @@ function command(overrides: Partial<FleetCommand>): FleetCommand {
 }
 
 beforeEach(async () => {
-  server = await startRedis();
+  rig = await FleetRig.start();
 });
 
-afterEach(async () => {
-  for (const close of closers.reverse()) await close();
-  for (const client of clients) client.disconnect();
-  await server.stop();
-  clients = [];
-  closers = [];
-});
+afterEach(() => rig.close());
 
 describe("fleet commands", () => {
   it("replicas apply the leader's tuning through their own Tier 1 and the fleet view follows", async () => {
-    const lead = await coordinator("c1");
+    const lead = await rig.coordinator("c1");
     expect(lead.leader).toBe(true);
-    const replicas = await Promise.all(["r1", "r2", "r3"].map((name) => replica(name)));
+    const replicas = await Promise.all(["r1", "r2", "r3"].map((name) => rig.replica(name)));
     const moves: number[] = [];
     let previous = 64;
     replicas[0]!.status(); // replicas start at the engine's init value
@@ -117,12 +68,14 @@ describe("fleet commands", () => {
   });
 
   it("a late joiner catches up to the latest generation in steps no larger than maxDelta", async () => {
-    const admin = connect();
+    const admin = rig.connect();
     const signer = new CommandSigner(FLEET_RING);
     const envelope = signer.sign(command({ commandId: "far", generation: 5, values: { batch: 114 } }));
     await admin.xadd(keys.commands, "*", "c", JSON.stringify(envelope));
     const seen: [number, number][] = [];
-    const r = await replica("late", { onApply: (values, generation) => seen.push([values[0]!, generation]) });
+    const r = await rig.replica("late", {
+      onApply: (values, generation) => seen.push([values[0]!, generation]),
+    });
     await until(() => r.generation === 5, 5_000, "catch-up");
     expect(seen).toEqual([
       [80, 0],
@@ -139,9 +92,9 @@ describe("fleet commands", () => {
   });
 
   it("refuses forged, replayed, stale, fenced and older commands, counting each and reporting them", async () => {
-    const admin = connect();
+    const admin = rig.connect();
     const rejections: CommandRejection[] = [];
-    const r = await replica("r1", { onRejected: (x) => rejections.push(x) });
+    const r = await rig.replica("r1", { onRejected: (x) => rejections.push(x) });
     const signer = new CommandSigner(FLEET_RING);
     const send = (value: unknown) =>
       admin.xadd(keys.commands, "*", "c", typeof value === "string" ? value : JSON.stringify(value));

@@ -1,59 +1,17 @@
 import { request } from "node:http";
-import { Redis } from "ioredis";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { FleetView } from "../src/dashboard/fleet-view.js";
 import { type DashboardServer, serveDashboard } from "../src/dashboard/server.js";
 import { parseSseChunk } from "../src/dashboard/sse.js";
-import { type Coordinator, createCoordinator } from "../src/fleet/coordinator.js";
-import { createReplica, type Replica } from "../src/fleet/replica.js";
-import { FLEET_ENGINE, FLEET_PARAMS, FLEET_RING, objectiveOf, until } from "./support/fleet.js";
-import { type RedisServer, startRedis } from "./support/redis-server.js";
+import { objectiveOf, until } from "./support/fleet.js";
+import { FleetRig } from "./support/fleet-rig.js";
 
 // The dashboard attached to real coordinators and replicas over a real redis-server: the Fleet
 // panel in /state and in the event stream, from the leader and from the standby.
-let server: RedisServer;
-let clients: Redis[] = [];
-let closers: (() => Promise<void>)[] = [];
-
-function connect(): Redis {
-  const client = new Redis(server.url, { maxRetriesPerRequest: 1 });
-  clients.push(client);
-  return client;
-}
-
-async function replica(name: string): Promise<Replica> {
-  const r = await createReplica({
-    redis: connect(),
-    replica: name,
-    runId: "run",
-    keyring: FLEET_RING,
-    params: FLEET_PARAMS,
-    guardrails: "balanced",
-    telemetry: { flushMs: 10 },
-  });
-  closers.push(() => r.close());
-  return r;
-}
-
-async function coordinator(id: string): Promise<Coordinator> {
-  const c = await createCoordinator({
-    redis: connect(),
-    id,
-    runId: "run",
-    keyring: FLEET_RING,
-    engine: FLEET_ENGINE,
-    leaseMs: 600,
-    lagAfterMs: 100,
-    telemetry: { blockMs: 50 },
-  });
-  closers.push(() => c.close());
-  return c;
-}
+let rig: FleetRig;
 
 async function dashboard(...args: Parameters<typeof serveDashboard>): Promise<DashboardServer> {
-  const d = await serveDashboard(...args);
-  closers.push(() => d.close());
-  return d;
+  return rig.track(await serveDashboard(...args));
 }
 
 function get(url: string): Promise<{ status: number; body: string }> {
@@ -117,24 +75,18 @@ function firstSnapshotFleet(d: DashboardServer): Promise<FleetView> {
 }
 
 beforeEach(async () => {
-  server = await startRedis();
+  rig = await FleetRig.start();
 });
 
-afterEach(async () => {
-  for (const close of closers.reverse()) await close();
-  for (const client of clients) client.disconnect();
-  await server.stop();
-  clients = [];
-  closers = [];
-});
+afterEach(() => rig.close());
 
 describe("fleet dashboard", () => {
   it("shows a replica that stopped following commands as lagging, in /state and the event stream", async () => {
-    const lead = await coordinator("c1");
-    const standby = await coordinator("c2");
+    const lead = await rig.coordinator("c1", { lagAfterMs: 100 });
+    const standby = await rig.coordinator("c2", { lagAfterMs: 100 });
     expect(lead.leader).toBe(true);
-    const live = await replica("r-live");
-    const gone = await replica("r-gone");
+    const live = await rig.replica("r-live");
+    const gone = await rig.replica("r-gone");
     await until(() => Object.keys(lead.snapshot().fleet).length === 2, 5_000, "both replicas reported");
     // r-gone stops following the command stream, as a replica cut off from the bus would; it
     // keeps its last acknowledged generation (0).
@@ -209,8 +161,8 @@ describe("fleet dashboard", () => {
   });
 
   it("follows the standby into leadership: its dashboard starts showing the new engine", async () => {
-    const lead = await coordinator("c1");
-    const standby = await coordinator("c2");
+    const lead = await rig.coordinator("c1", { lagAfterMs: 100 });
+    const standby = await rig.coordinator("c2", { lagAfterMs: 100 });
     const board = await dashboard({ fleet: standby });
     expect(JSON.parse((await get(new URL("state", board.url).href)).body).view.values).toBeNull();
     await lead.close(); // hands the lease back

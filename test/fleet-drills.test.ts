@@ -1,66 +1,49 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { createRequire } from "node:module";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { Redis } from "ioredis";
 import { afterEach, describe, expect, it } from "vitest";
-import { type Coordinator, createCoordinator } from "../src/fleet/coordinator.js";
-import { createReplica, type Replica } from "../src/fleet/replica.js";
+import type { Replica } from "../src/fleet/replica.js";
 import { type CommandRejection, CommandSigner } from "../src/fleet/signing.js";
 import { fleetKeys } from "../src/fleet/streams.js";
-import { FLEET_ENGINE, FLEET_PARAMS, FLEET_RING, objectiveOf, until } from "./support/fleet.js";
-import { type RedisServer, startRedis } from "./support/redis-server.js";
+import { FLEET_RING, objectiveOf, until } from "./support/fleet.js";
+import { FleetRig } from "./support/fleet-rig.js";
+import type { RedisServer } from "./support/redis-server.js";
 
 // Drills against a real redis-server (AOF on): kill -9 the leader, restart Redis, inject bad commands.
 const CHILD = fileURLToPath(new URL("./support/fleet-coordinator-child.ts", import.meta.url));
 const TSX = pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href;
 const LEASE_MS = 600;
 const keys = fleetKeys("arqon");
-let servers: RedisServer[] = [];
-let clients: Redis[] = [];
-let closers: (() => Promise<void>)[] = [];
+let rig: FleetRig | undefined;
 let children: ChildProcess[] = [];
 
 afterEach(async () => {
   for (const child of children) child.kill("SIGKILL");
-  for (const close of closers.reverse()) await close();
-  for (const client of clients) client.disconnect();
-  for (const server of servers.reverse()) await server.stop();
-  servers = [];
-  clients = [];
-  closers = [];
+  await rig?.close();
+  rig = undefined;
   children = [];
 });
 
-function connect(server: RedisServer): Redis {
-  const client = new Redis(server.url, { maxRetriesPerRequest: 1 });
-  // Connection errors during the restart drill are expected; the components count them.
-  client.on("error", () => undefined);
-  clients.push(client);
-  return client;
+/** A rig on a redis-server with AOF on, torn down after the test. */
+async function startRig(): Promise<FleetRig> {
+  rig = await FleetRig.start({ appendOnly: true });
+  return rig;
 }
+
+/** A client that expects connection errors: the restart drill causes them, the components count them. */
+const connect = (fleet: FleetRig) => fleet.connect(fleet.server, { quiet: true });
 
 interface Envelope {
   outside: number;
   biggestMove: number;
 }
 
-async function fleetOf(
-  server: RedisServer,
-  count: number,
-  envelope: Envelope,
-  rejections: CommandRejection[],
-) {
+async function fleetOf(fleet: FleetRig, count: number, envelope: Envelope, rejections: CommandRejection[]) {
   const replicas: Replica[] = [];
   for (let i = 0; i < count; i++) {
     let previous = 64;
-    const r = await createReplica({
-      redis: connect(server),
-      replica: `r${i}`,
-      runId: "run",
-      keyring: FLEET_RING,
-      params: FLEET_PARAMS,
-      guardrails: "balanced",
-      telemetry: { flushMs: 10 },
+    const r = await fleet.replica(`r${i}`, {
+      redis: connect(fleet),
       onRejected: (x) => rejections.push(x),
       onApply: (values) => {
         const v = values[0]!;
@@ -69,7 +52,6 @@ async function fleetOf(
         previous = v;
       },
     });
-    closers.push(() => r.close());
     replicas.push(r);
   }
   return replicas;
@@ -100,24 +82,18 @@ function startChild(
 
 describe("fleet drills", () => {
   it("kill -9 the leader: the standby takes over within 2× the lease, fences the old leader, and tuning resumes", async () => {
-    const server = await startRedis({ appendOnly: true });
-    servers.push(server);
-    const { child, states } = startChild(server, "leader-a");
+    const fleet = await startRig();
+    const { child, states } = startChild(fleet.server, "leader-a");
     await until(() => states.some((s) => s.leader), 20_000, "child leads");
-    const standby: Coordinator = await createCoordinator({
-      redis: connect(server),
-      id: "standby-b",
-      runId: "run",
-      keyring: FLEET_RING,
-      engine: FLEET_ENGINE,
+    const standby = await fleet.coordinator("standby-b", {
+      redis: connect(fleet),
       leaseMs: LEASE_MS,
       telemetry: { blockMs: 50, claimIdleMs: 200 },
     });
-    closers.push(() => standby.close());
     expect(standby.leader).toBe(false);
     const envelope: Envelope = { outside: 0, biggestMove: 0 };
     const rejections: CommandRejection[] = [];
-    const replicas = await fleetOf(server, 3, envelope, rejections);
+    const replicas = await fleetOf(fleet, 3, envelope, rejections);
     await until(
       () => {
         feed(replicas);
@@ -160,7 +136,7 @@ describe("fleet drills", () => {
       generation: taken.generation + 100,
       values: { batch: valuesAtKill + 1 },
     });
-    await connect(server).xadd(keys.commands, "*", "c", JSON.stringify(late));
+    await connect(fleet).xadd(keys.commands, "*", "c", JSON.stringify(late));
     await until(
       () => rejections.filter((x) => x.reason === "fenced").length === replicas.length,
       5_000,
@@ -183,22 +159,11 @@ describe("fleet drills", () => {
   });
 
   it("restart Redis mid-run (AOF on): acknowledged commands and state survive, telemetry losses are counted, tuning resumes", async () => {
-    let server = await startRedis({ appendOnly: true });
-    const first = server;
-    servers.push(first);
-    const lead = await createCoordinator({
-      redis: connect(server),
-      id: "c1",
-      runId: "run",
-      keyring: FLEET_RING,
-      engine: FLEET_ENGINE,
-      leaseMs: LEASE_MS,
-      telemetry: { blockMs: 50 },
-    });
-    closers.push(() => lead.close());
+    const fleet = await startRig();
+    const lead = await fleet.coordinator("c1", { redis: connect(fleet), leaseMs: LEASE_MS });
     const envelope: Envelope = { outside: 0, biggestMove: 0 };
     const rejections: CommandRejection[] = [];
-    const replicas = await fleetOf(server, 3, envelope, rejections);
+    const replicas = await fleetOf(fleet, 3, envelope, rejections);
     await until(
       () => {
         feed(replicas);
@@ -210,10 +175,9 @@ describe("fleet drills", () => {
       20_000,
       "generation 2",
     );
-    const admin = connect(server);
+    const admin = connect(fleet);
     const before = await admin.hgetall(keys.state);
-    server = await server.restart();
-    servers.push(server);
+    fleet.adopt(await fleet.server.restart());
     const after = await admin.hgetall(keys.state);
     // Every command Redis acknowledged is still there, with the state a new leader would resume from.
     expect(Number(after.generation)).toBeGreaterThanOrEqual(Number(before.generation));
@@ -238,21 +202,11 @@ describe("fleet drills", () => {
   });
 
   it("forged, replayed, stale and unknown-key commands injected mid-run are all refused and counted", async () => {
-    const server = await startRedis({ appendOnly: true });
-    servers.push(server);
-    const lead = await createCoordinator({
-      redis: connect(server),
-      id: "c1",
-      runId: "run",
-      keyring: FLEET_RING,
-      engine: FLEET_ENGINE,
-      leaseMs: LEASE_MS,
-      telemetry: { blockMs: 50 },
-    });
-    closers.push(() => lead.close());
+    const fleet = await startRig();
+    const lead = await fleet.coordinator("c1", { redis: connect(fleet), leaseMs: LEASE_MS });
     const envelope: Envelope = { outside: 0, biggestMove: 0 };
     const rejections: CommandRejection[] = [];
-    const replicas = await fleetOf(server, 3, envelope, rejections);
+    const replicas = await fleetOf(fleet, 3, envelope, rejections);
     await until(
       () => {
         feed(replicas);
@@ -261,7 +215,7 @@ describe("fleet drills", () => {
       20_000,
       "generation 2",
     );
-    const admin = connect(server);
+    const admin = connect(fleet);
     const [, fields] = (await admin.xrevrange(keys.commands, "+", "-", "COUNT", 1))[0]!;
     const genuine = JSON.parse(fields[1]!);
     const signer = new CommandSigner(FLEET_RING);

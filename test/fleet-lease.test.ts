@@ -1,39 +1,23 @@
-import { Redis } from "ioredis";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { createCoordinator } from "../src/fleet/coordinator.js";
 import { LeaderLease } from "../src/fleet/lease.js";
 import { fleetKeys } from "../src/fleet/streams.js";
 import { TelemetryPublisher } from "../src/fleet/telemetry-publisher.js";
 import { FLEET_ENGINE, FLEET_RING, until } from "./support/fleet.js";
-import { type RedisServer, startRedis } from "./support/redis-server.js";
+import { FleetRig } from "./support/fleet-rig.js";
 
 // The leader lease and the coordinator's generation gate, against a real redis-server.
 const keys = fleetKeys("arqon");
-let server: RedisServer;
-let clients: Redis[] = [];
-let closers: (() => Promise<void>)[] = [];
-
-function connect(): Redis {
-  const client = new Redis(server.url, { maxRetriesPerRequest: 1 });
-  clients.push(client);
-  return client;
-}
+let rig: FleetRig;
 
 beforeEach(async () => {
-  server = await startRedis();
+  rig = await FleetRig.start();
 });
 
-afterEach(async () => {
-  for (const close of closers.reverse()) await close();
-  for (const client of clients) client.disconnect();
-  await server.stop();
-  clients = [];
-  closers = [];
-});
+afterEach(() => rig.close());
 
 describe("leader lease", () => {
   it("has one holder at a time, bumps the epoch per tenure, and renews or releases only for its owner", async () => {
-    const redis = connect();
+    const redis = rig.connect();
     const a = new LeaderLease(redis, keys, "a", 10_000);
     const b = new LeaderLease(redis, keys, "b", 10_000);
     expect(await a.tryAcquire(0)).toBe(1);
@@ -49,7 +33,7 @@ describe("leader lease", () => {
   });
 
   it("a deposed holder's renewal fails once another contender took the lease", async () => {
-    const redis = connect();
+    const redis = rig.connect();
     const a = new LeaderLease(redis, keys, "a", 10_000);
     const b = new LeaderLease(redis, keys, "b", 10_000);
     await a.tryAcquire(0);
@@ -62,26 +46,17 @@ describe("leader lease", () => {
 
 describe("coordinator generation gate", () => {
   it("feeds its engine only digests of the live generation, whichever replica sent them", async () => {
-    const lead = await createCoordinator({
-      redis: connect(),
-      id: "c1",
-      runId: "run",
-      keyring: FLEET_RING,
-      engine: { ...FLEET_ENGINE, window: { digests: 1000 } },
-      leaseMs: 600,
-      telemetry: { blockMs: 50 },
-    });
-    closers.push(() => lead.close());
+    const lead = await rig.coordinator("c1", { engine: { ...FLEET_ENGINE, window: { digests: 1000 } } });
     const publishers = ["r1", "r2"].map((replica) => {
-      const p = new TelemetryPublisher({
-        redis: connect(),
-        stream: keys.digests,
-        replica,
-        keyring: FLEET_RING,
-        flushMs: 10,
-      });
-      closers.push(() => p.close());
-      return p;
+      return rig.track(
+        new TelemetryPublisher({
+          redis: rig.connect(),
+          stream: keys.digests,
+          replica,
+          keyring: FLEET_RING,
+          flushMs: 10,
+        }),
+      );
     });
     publishers[0]!.publish(1.0, 0);
     publishers[1]!.publish(1.1, 0);

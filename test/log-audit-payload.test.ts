@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import type { AuditEvent } from "../src/audit/events.js";
 import { auditPayloadText } from "../src/log/audit-payload.js";
+import { auditEventOf, auditLogRecord } from "../src/log/log-records.js";
 import { payloadText } from "../src/log/records.js";
-import { auditEventOf, auditLogRecord } from "../src/replay/log-records.js";
 
 const base = { v: 1, runId: "r", seq: 7, time: 1_000.5, generation: 3, proposalId: -1 } as const;
 

@@ -5,10 +5,10 @@ import { auditPayloadText } from "../src/log/audit-payload.js";
 import { binaryAuditBound, readBinaryAudit, writeBinaryAudit } from "../src/log/binary-record.js";
 import { compactDecisionLog } from "../src/log/compact.js";
 import { LogCorruptionError } from "../src/log/errors.js";
+import { auditEventOf, auditLogRecord } from "../src/log/log-records.js";
 import { readDecisionLog } from "../src/log/reader.js";
 import { listSegments } from "../src/log/segments.js";
 import { openDecisionLog } from "../src/log/writer.js";
-import { auditEventOf, auditLogRecord } from "../src/replay/log-records.js";
 import { tempLogDirs } from "./support/log-dir.js";
 
 const newDir = tempLogDirs();

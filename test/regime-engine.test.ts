@@ -2,8 +2,8 @@ import { VirtualAction, VirtualTimeScheduler } from "rxjs";
 import { describe, expect, it } from "vitest";
 import type { AuditEvent } from "../src/audit/events.js";
 import { createEngine } from "../src/engine/engine.js";
-import type { ParamSpec } from "../src/engine/registry.js";
 import { Prng } from "../src/random/prng.js";
+import type { ParamSpec } from "../src/space/param-registry.js";
 
 const TICK_MS = 100;
 

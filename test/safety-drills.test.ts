@@ -1,40 +1,16 @@
 import { describe, expect, it } from "vitest";
-import type { AuditEvent } from "../src/audit/events.js";
-import type { EngineConfig } from "../src/engine/config.js";
 import { Prng } from "../src/random/prng.js";
-import { digestOf, type EngineRig, engineRig, eventsOfType } from "./support/engine-harness.js";
-
-/** One knob on [0, 10] starting at 5; maxDelta is 1 (10 % of the range). */
-const ONE = { x: { min: 0, max: 10, init: 5 } } as const satisfies EngineConfig["params"];
-
-/** A short dwell so that recoveries fit in a few seconds of virtual time. */
-const QUICK_EXIT = { safeMode: { dwellMs: 1000, healthyWindows: 2 } } as const;
-
-type Plant = (x: number, i?: number) => number;
-
-/** A noisy bowl with its minimum at x = 3. */
-function bowl(seed: number): Plant {
-  const noise = Prng.fromSeed(seed, 1);
-  return (x) => (x - 3) ** 2 + 0.05 * noise.normal();
-}
-
-/** Feeds `count` digests of `plant` at the live x, one every `stepMs` of virtual time. */
-function feed(rig: EngineRig, count: number, stepMs: number, plant: Plant): void {
-  for (let i = 0; i < count; i++) {
-    rig.clock.advanceBy(stepMs);
-    rig.engine.observe(digestOf(rig.engine, plant(rig.engine.values[0]!, i)));
-  }
-}
-
-/** Delivers pending audit events and returns those after index `from`. */
-function eventsSince(rig: EngineRig, from: number): AuditEvent[] {
-  rig.engine.flushEvents();
-  return rig.events.slice(from);
-}
-
-function transitions(events: readonly AuditEvent[]): string[] {
-  return eventsOfType(events, "mode.changed").map((e) => `${e.from}→${e.to} [${e.reasons.join(",")}]`);
-}
+import { digestOf, engineRig, eventsOfType } from "./support/engine-harness.js";
+import {
+  bowl,
+  cliffRig,
+  eventsSince,
+  feed,
+  feedUntilTrip,
+  ONE,
+  QUICK_EXIT,
+  transitions,
+} from "./support/safety-drill.js";
 
 describe("SafeMode fault drills", () => {
   it("an isolated NaN digest is rejected and counted, nothing else: no trip, no rollback", () => {
@@ -112,22 +88,10 @@ describe("SafeMode fault drills", () => {
   it("spike burst caused by the tuner (it stepped over a cliff): rollback to the baseline + frozen", () => {
     // Large gain: the first step moves the centre a whole maxDelta (5 → 4), past the cliff at 4.5;
     // the ±0.2 perturbations around 5 never reach it, so the objective was clean until the step.
-    const rig = engineRig({
-      seed: 1,
-      params: ONE,
-      window: { digests: 5, ms: 500 },
-      spsa: { a: 1 },
-      safety: QUICK_EXIT,
-    });
+    const rig = cliffRig();
     const { engine } = rig;
     const plant = bowl(3);
-    let tripAt = -1;
-    for (let i = 0; i < 60 && tripAt < 0; i++) {
-      rig.clock.advanceBy(100);
-      const x = engine.values[0]!;
-      engine.observe(digestOf(engine, plant(x) + (x < 4.5 ? 50 : 0)));
-      if (engine.mode !== "normal") tripAt = i;
-    }
+    const tripAt = feedUntilTrip(rig, 60, (_, x) => plant(x) + (x < 4.5 ? 50 : 0));
     expect(tripAt).toBeGreaterThan(12); // after the first iteration's step, not before
     const events = eventsSince(rig, 0);
     expect(engine.mode).toBe("frozen");
@@ -144,13 +108,7 @@ describe("SafeMode fault drills", () => {
   });
 
   it("the same burst while the tuner stood still is absorbed (spikesAbsorbed 1, no trip)", () => {
-    const rig = engineRig({
-      seed: 1,
-      params: ONE,
-      window: { digests: 5, ms: 500 },
-      spsa: { a: 1 },
-      safety: QUICK_EXIT,
-    });
+    const rig = cliffRig();
     const { engine } = rig;
     const plant = bowl(3);
     // Digests 10–12 all fall inside the minus window (8–12), after ten clean ones: the centre has not moved yet.

@@ -1,53 +1,24 @@
 import { describe, expect, it } from "vitest";
-import type { AuditEvent } from "../src/audit/events.js";
-import type { EngineConfig } from "../src/engine/config.js";
 import type { Digest } from "../src/engine/digest.js";
 import type { Engine } from "../src/engine/engine.js";
 import { readShared } from "../src/hotpath/shared-live-config.js";
-import { Prng } from "../src/random/prng.js";
-import { digestOf, type EngineRig, engineRig, eventsOfType } from "./support/engine-harness.js";
+import { digestOf, engineRig, eventsOfType } from "./support/engine-harness.js";
+import { bowl, cliffRig, eventsSince, feedUntilTrip, ONE, QUICK_EXIT } from "./support/safety-drill.js";
 
 // Regression tests for holes of issue 12 found by driving the engine as an adversary would,
 // through the public API only.
 
-/** One knob on [0, 10] starting at 5; maxDelta is 1 (10 % of the range). */
-const ONE = { x: { min: 0, max: 10, init: 5 } } as const satisfies EngineConfig["params"];
-const QUICK_EXIT = { safeMode: { dwellMs: 1000, healthyWindows: 2 } } as const;
 /** The largest finite double (≈ 1.8e308): finite, but its sum with itself or its square overflows. */
 const HUGE = Number.MAX_VALUE;
-
-/** A noisy bowl with its minimum at x = 3. */
-function bowl(seed: number): (x: number) => number {
-  const noise = Prng.fromSeed(seed, 1);
-  return (x) => (x - 3) ** 2 + 0.05 * noise.normal();
-}
-
-function eventsSince(rig: EngineRig, from: number): AuditEvent[] {
-  rig.engine.flushEvents();
-  return rig.events.slice(from);
-}
 
 describe("item 7: a huge finite objective does not switch off instability detection", () => {
   it("after one 1.8e308 (Number.MAX_VALUE) digest, a spike the tuner causes still trips and rolls back", () => {
     // The cliff drill of safety-drills.test.ts, with one huge value among the first digests
     // (while the governor is still collecting its clean history).
-    const rig = engineRig({
-      seed: 1,
-      params: ONE,
-      window: { digests: 5, ms: 500 },
-      spsa: { a: 1 },
-      safety: QUICK_EXIT,
-    });
+    const rig = cliffRig();
     const { engine } = rig;
     const plant = bowl(3);
-    let tripAt = -1;
-    for (let i = 0; i < 60 && tripAt < 0; i++) {
-      rig.clock.advanceBy(100);
-      const x = engine.values[0]!;
-      const objective = i === 2 ? HUGE : plant(x) + (x < 4.5 ? 50 : 0);
-      expect(engine.observe(digestOf(engine, objective))).toBe("accepted");
-      if (engine.mode !== "normal") tripAt = i;
-    }
+    const tripAt = feedUntilTrip(rig, 60, (i, x) => (i === 2 ? HUGE : plant(x) + (x < 4.5 ? 50 : 0)));
     const events = eventsSince(rig, 0);
     expect(tripAt).toBeGreaterThan(0);
     expect(engine.snapshot().reasons).toEqual(["spike"]);
@@ -59,23 +30,10 @@ describe("item 7: a huge finite objective does not switch off instability detect
     // The huge value lands in the window the governor would take as its baseline. Past x = 4.5
     // the objective rises by 8: windows there are worse than the baseline (≈ 4) by more than
     // 50 %, while the clean history follows the level, so no single digest is a spike.
-    const rig = engineRig({
-      seed: 1,
-      params: ONE,
-      window: { digests: 5, ms: 500 },
-      spsa: { a: 1 },
-      safety: QUICK_EXIT,
-    });
+    const rig = cliffRig();
     const { engine } = rig;
     const plant = bowl(3);
-    let tripAt = -1;
-    for (let i = 0; i < 200 && tripAt < 0; i++) {
-      rig.clock.advanceBy(100);
-      const x = engine.values[0]!;
-      const objective = i === 12 ? HUGE : plant(x) + (x < 4.5 ? 8 : 0);
-      expect(engine.observe(digestOf(engine, objective))).toBe("accepted");
-      if (engine.mode !== "normal") tripAt = i;
-    }
+    const tripAt = feedUntilTrip(rig, 200, (i, x) => (i === 12 ? HUGE : plant(x) + (x < 4.5 ? 8 : 0)));
     const events = eventsSince(rig, 0);
     expect(tripAt).toBeGreaterThan(0);
     expect(engine.snapshot().reasons).toEqual(["divergence"]);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
+import { ApplyKind } from "../src/audit/apply-kind.js";
+import { Violation } from "../src/audit/violation.js";
 import { createEngine, type Engine } from "../src/engine/engine.js";
-import { ApplyKind } from "../src/hotpath/apply-kind.js";
-import { Violation } from "../src/hotpath/violation.js";
 import { type EngineConfig, monitorEngine, type SafetyViolation } from "../src/index.js";
 import { Prng } from "../src/random/prng.js";
 import { ManualClock } from "./support/engine-clock.js";

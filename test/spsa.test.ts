@@ -1,6 +1,5 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { ParamRegistry, type ParamSpec } from "../src/engine/registry.js";
 import { noiseRuleGain, StepGainCalibration } from "../src/engine/spsa/calibration.js";
 import {
   CONSTANT_EXPONENTS,
@@ -13,6 +12,7 @@ import { resolveSpsaOptions, type SpsaOptions } from "../src/engine/spsa/options
 import { CommitResult, SpsaCore } from "../src/engine/spsa/spsa-core.js";
 import { StepLimits } from "../src/engine/spsa/step-limits.js";
 import { Prng } from "../src/random/prng.js";
+import { ParamRegistry, type ParamSpec } from "../src/space/param-registry.js";
 
 /** d parameters on [0, 1] (so unit = raw) with a generous maxDelta unless given. */
 function unitRegistry(d: number, maxDelta = 1, init = 0.5): ParamRegistry {

@@ -35,7 +35,7 @@ describe("tier boundary", () => {
 
   it("the walk does follow Tier 2's own imports (it is not vacuous)", () => {
     const reached = reachableFiles(TIER_2);
-    expect(reached.has(at("src/engine/registry.ts"))).toBe(true);
+    expect(reached.has(at("src/space/param-registry.ts"))).toBe(true);
     expect(reached.has(at("src/random/prng.ts"))).toBe(true);
   });
 

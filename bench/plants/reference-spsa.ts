@@ -9,9 +9,10 @@
  * half-width is at most half a knob's budget b at the centre and the step at most b − c. A
  * non-finite measurement is skipped (the point stays live for the next digest).
  */
-import { ParamRegistry, type ParamSpec } from "../../src/engine/registry.js";
+
 import { StepLimits } from "../../src/engine/spsa/step-limits.js";
 import { Prng } from "../../src/random/prng.js";
+import { ParamRegistry, type ParamSpec } from "../../src/space/param-registry.js";
 
 /** A gain pair of the reference grid (unit-cube units). */
 export interface ReferenceGains {

@@ -27,8 +27,8 @@ import {
   type ServiceConditions,
   serviceCost,
 } from "../../examples/sim/queueing-service.js";
-import type { ParamSpec } from "../../src/engine/registry.js";
 import { Prng } from "../../src/random/prng.js";
+import type { ParamSpec } from "../../src/space/param-registry.js";
 
 /** Which half of the suite a plant belongs to. */
 export type SuiteHalf = "development" | "validation";

@@ -73,13 +73,15 @@ function Dashboard({ engine, simulation }: { engine: Engine; simulation: Simulat
         ))}
       </section>
       <aside>
+        {/* The buttons come first: text below them changes length as the engine runs, and a
+            button that moves between a pointer's aim and its click misses. */}
+        <Controls engine={engine} />
         <Status
           engine={engine}
           speed={simulation.speed}
           improvement={improvement}
           serviceTime={last?.t ?? 0}
         />
-        <Controls engine={engine} />
         <RecentEvents engine={engine} />
       </aside>
     </div>

@@ -7,10 +7,11 @@
  * offsets below) and decoded into these objects when the ring is drained, where codes become
  * names. Every field is documented per type; a new field or type is a new schema version.
  */
-import { rejectionName } from "../engine/digest.js";
-import { applyKindName } from "../hotpath/apply-kind.js";
-import { rollbackReasonName } from "../hotpath/rollback-reason.js";
-import { violationName } from "../hotpath/violation.js";
+
+import { applyKindName } from "./apply-kind.js";
+import { rejectionName } from "./digest-rejection.js";
+import { rollbackReasonName } from "./rollback-reason.js";
+import { violationName } from "./violation.js";
 
 /**
  * Version of the event schema, carried by every event as `v`.

@@ -1,6 +1,6 @@
 import { resolve } from "node:path";
+import { encodeNumbers } from "../log/json-numbers.js";
 import { explain, renderExplanation } from "../replay/explain.js";
-import { encodeNumbers } from "../replay/json-numbers.js";
 import { type ExitCode, usageError } from "./cli-error.js";
 import type { CliIo } from "./io.js";
 import { logReadFailure, parseLogCommand, runFlag, runFlagFailure, wholeFlag } from "./log-command.js";

@@ -1,7 +1,7 @@
 import { resolve } from "node:path";
 import type { AuditEvent } from "../audit/events.js";
+import { encodeNumbers } from "../log/json-numbers.js";
 import type { TornTail } from "../log/scan.js";
-import { encodeNumbers } from "../replay/json-numbers.js";
 import { describeGenerations } from "../replay/read-log.js";
 import { type ReplayDivergence, type ReplayResult, type ReplayRunResult, replay } from "../replay/replay.js";
 import { type ExitCode, usageError } from "./cli-error.js";

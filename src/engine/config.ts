@@ -12,9 +12,9 @@ import {
   guardrailIssues,
   resolveGuardrails,
 } from "../hotpath/guardrails.js";
+import type { ParamSpec } from "../space/param-registry.js";
 import type { Scale } from "../space/scale.js";
 import type { Aggregation } from "./aggregate.js";
-import type { ParamSpec } from "./registry.js";
 import {
   type ResolvedSafetyOptions,
   resolveSafetyOptions,

@@ -13,14 +13,14 @@ import {
 import type { SpsaMachineEvent } from "../../machines/spsa.machine.js";
 import { type AuditEvent, AuditRecordType } from "../audit/events.js";
 import type { AuditRing } from "../audit/ring.js";
+import { RollbackReason } from "../audit/rollback-reason.js";
+import { Violation } from "../audit/violation.js";
 import { errorMessage } from "../errors.js";
 import type { Executor } from "../hotpath/executor.js";
 import type { LiveConfig } from "../hotpath/live-config.js";
-import { RollbackReason } from "../hotpath/rollback-reason.js";
-import { Violation } from "../hotpath/violation.js";
 import { clockFromScheduler } from "../runtime/scheduler-clock.js";
+import type { ParamRegistry } from "../space/param-registry.js";
 import type { ResolvedEngineConfig } from "./config.js";
-import type { ParamRegistry } from "./registry.js";
 import { ChangeBudget, ChangeBudgetCode } from "./safety/change-budget.js";
 import { EventRate } from "./safety/event-rate.js";
 import { type EngineBreakerStates, GuardedCallback, GuardedCallResult } from "./safety/guarded-callback.js";

@@ -14,6 +14,7 @@ import {
   type SafeModeReason,
 } from "../../machines/safe-mode-reasons.js";
 import type { SpsaMachineEvent } from "../../machines/spsa.machine.js";
+import { ApplyKind } from "../audit/apply-kind.js";
 import {
   type AuditEvent,
   AuditRecordType,
@@ -23,17 +24,17 @@ import {
   DecisionOutcome,
 } from "../audit/events.js";
 import { AuditRing } from "../audit/ring.js";
+import { RollbackReason } from "../audit/rollback-reason.js";
+import { APPLIED } from "../audit/violation.js";
 import { type ConfigError, errorMessage, UsageError } from "../errors.js";
-import { ApplyKind } from "../hotpath/apply-kind.js";
 import { Executor } from "../hotpath/executor.js";
 import { LiveConfig } from "../hotpath/live-config.js";
-import { RollbackReason } from "../hotpath/rollback-reason.js";
 import type { SharedLiveConfigHandle } from "../hotpath/shared-live-config.js";
-import { APPLIED } from "../hotpath/violation.js";
 import { Prng } from "../random/prng.js";
 import { type EngineClock, isEngineClock } from "../runtime/engine-clock.js";
 import { clockFromScheduler } from "../runtime/scheduler-clock.js";
 import { scopedResource } from "../runtime/scoped-resource.js";
+import { ParamRegistry } from "../space/param-registry.js";
 import { type EngineConfig, type ResolvedEngineConfig, resolveEngineConfig } from "./config.js";
 import { ControlSafety, type PacedSlot } from "./control-safety.js";
 import {
@@ -51,7 +52,6 @@ import {
   type WindowControl,
   type WindowResult,
 } from "./evaluation-windows.js";
-import { ParamRegistry } from "./registry.js";
 import type { EngineBreakerStates } from "./safety/guarded-callback.js";
 import { CommitResult, SpsaCore } from "./spsa/spsa-core.js";
 

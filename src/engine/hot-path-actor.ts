@@ -1,8 +1,8 @@
 import { fromTransition } from "xstate";
 import type { HotPathEvent, HotPathState } from "../../machines/hot-path.logic.js";
+import { RollbackReason } from "../audit/rollback-reason.js";
 import type { Executor } from "../hotpath/executor.js";
 import type { LiveConfig } from "../hotpath/live-config.js";
-import { RollbackReason } from "../hotpath/rollback-reason.js";
 
 /**
  * Actor logic of the hot-path actor: it owns the control commands on the live config (set

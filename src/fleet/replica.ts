@@ -5,13 +5,13 @@
  * @packageDocumentation
  */
 import type { Redis } from "ioredis";
+import { ApplyKind } from "../audit/apply-kind.js";
 import { AuditRing } from "../audit/ring.js";
+import { APPLIED, Violation, violationName } from "../audit/violation.js";
 import { type EngineConfig, resolveEngineConfig } from "../engine/config.js";
-import { ParamRegistry } from "../engine/registry.js";
-import { ApplyKind } from "../hotpath/apply-kind.js";
 import { Executor } from "../hotpath/executor.js";
 import { LiveConfig } from "../hotpath/live-config.js";
-import { APPLIED, Violation, violationName } from "../hotpath/violation.js";
+import { ParamRegistry } from "../space/param-registry.js";
 import type { FleetCommand } from "./command.js";
 import { type CommandRejection, CommandVerifier, type Keyring, type RejectionReason } from "./signing.js";
 import { type FleetKeys, fieldsOf, fleetKeys } from "./streams.js";

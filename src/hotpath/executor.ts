@@ -1,11 +1,11 @@
+import type { ApplyKind } from "../audit/apply-kind.js";
 import { AuditRecordType } from "../audit/events.js";
 import type { AuditRing } from "../audit/ring.js";
-import type { ParamRegistry } from "../engine/registry.js";
-import type { ApplyKind } from "./apply-kind.js";
+import type { RollbackReason } from "../audit/rollback-reason.js";
+import { APPLIED, RESULT_CODE_COUNT, Violation } from "../audit/violation.js";
+import type { ParamRegistry } from "../space/param-registry.js";
 import type { Guardrails } from "./guardrails.js";
 import type { LiveConfig } from "./live-config.js";
-import type { RollbackReason } from "./rollback-reason.js";
-import { APPLIED, RESULT_CODE_COUNT, Violation } from "./violation.js";
 
 /**
  * Details of the latest refusal, in one object reused for every refusal (read it right after a

@@ -1,5 +1,5 @@
 import type { AuditEvent } from "../audit/events.js";
-import { AUDIT_LOG_KIND, auditLogRecord } from "../replay/log-records.js";
+import { AUDIT_LOG_KIND, auditLogRecord } from "./log-records.js";
 import { payloadText } from "./records.js";
 
 /**

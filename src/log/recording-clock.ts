@@ -1,6 +1,6 @@
 import type { SchedulerAction, SchedulerLike, Subscription } from "rxjs";
-import { FLUSH_LOG_KIND, TIMER_LOG_KIND, type TimeRecord } from "../replay/log-records.js";
 import type { EngineClock } from "../runtime/engine-clock.js";
+import { FLUSH_LOG_KIND, TIMER_LOG_KIND, type TimeRecord } from "./log-records.js";
 
 /**
  * The clock of a logged engine: the host's scheduler (wall clock or virtual), with each engine

@@ -3,13 +3,13 @@
  */
 import { Counter, Gauge, type Registry } from "prom-client";
 import { SAFE_MODE_LEVEL, SAFE_MODE_REASON_NAMES, SAFE_MODES } from "../../machines/safe-mode-reasons.js";
+import { applyKindName } from "../audit/apply-kind.js";
 import type { AuditEvent } from "../audit/events.js";
+import { rollbackReasonName } from "../audit/rollback-reason.js";
+import { RESULT_CODE_COUNT, violationName } from "../audit/violation.js";
 import type { Digest } from "../engine/digest.js";
 import { rejectionName } from "../engine/digest.js";
 import type { DigestVerdict, Engine } from "../engine/engine.js";
-import { applyKindName } from "../hotpath/apply-kind.js";
-import { rollbackReasonName } from "../hotpath/rollback-reason.js";
-import { RESULT_CODE_COUNT, violationName } from "../hotpath/violation.js";
 import { LabelledCounts, vocabulary } from "./labelled-counts.js";
 import { LatencyHistogram, MICROSECOND_BUCKETS } from "./latency-histogram.js";
 

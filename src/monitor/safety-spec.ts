@@ -4,7 +4,7 @@
  * running state.
  */
 import { type EngineConfig, resolveEngineConfig } from "../engine/config.js";
-import { ParamRegistry } from "../engine/registry.js";
+import { ParamRegistry } from "../space/param-registry.js";
 
 /** The limits the monitor holds an engine to, registry order (the order of `engine.names`). */
 export interface SafetySpec {

@@ -3,17 +3,8 @@
  *
  * @packageDocumentation
  */
-export { firstDifference } from "./compare.js";
-export { digestToReplay } from "./digest-input.js";
-export {
-  type ExplainedWindow,
-  type ExplainOptions,
-  type Explanation,
-  explain,
-  renderExplanation,
-  type WindowRole,
-} from "./explain.js";
-export { decodeNumbers, encodeNumbers, NUMBER_TAG } from "./json-numbers.js";
+
+export { decodeNumbers, encodeNumbers, NUMBER_TAG } from "../log/json-numbers.js";
 export {
   AUDIT_LOG_KIND,
   type AuditLogRecord,
@@ -24,7 +15,17 @@ export {
   type EngineLogHeaderOptions,
   engineHeaderOf,
   engineLogHeader,
-} from "./log-records.js";
+} from "../log/log-records.js";
+export { firstDifference } from "./compare.js";
+export { digestToReplay } from "./digest-input.js";
+export {
+  type ExplainedWindow,
+  type ExplainOptions,
+  type Explanation,
+  explain,
+  renderExplanation,
+  type WindowRole,
+} from "./explain.js";
 export {
   type DecisionLogInput,
   describeGenerations,

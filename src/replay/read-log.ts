@@ -1,9 +1,6 @@
 import { readFileSync, statSync } from "node:fs";
 import type { AuditEvent } from "../audit/events.js";
 import { parseJsonLines } from "../log/json-lines.js";
-import { type DecisionLogContents, readDecisionLog } from "../log/reader.js";
-import { isCloseMarker } from "../log/records.js";
-import type { TornTail } from "../log/scan.js";
 import {
   auditEventOf,
   ENGINE_LOG_VERSION,
@@ -11,7 +8,10 @@ import {
   engineHeaderOf,
   type TimeRecord,
   timeRecordOf,
-} from "./log-records.js";
+} from "../log/log-records.js";
+import { type DecisionLogContents, readDecisionLog } from "../log/reader.js";
+import { isCloseMarker } from "../log/records.js";
+import type { TornTail } from "../log/scan.js";
 
 /**
  * A decision log as {@link replay} and {@link explain} accept it: a path (a log directory, or a

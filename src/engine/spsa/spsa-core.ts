@@ -1,5 +1,5 @@
 import { Prng } from "../../random/prng.js";
-import type { ParamRegistry } from "../registry.js";
+import type { ParamRegistry } from "../../space/param-registry.js";
 import { withinStatisticRange } from "../statistic-range.js";
 import { type CalibrationState, noiseRuleGain, StepGainCalibration } from "./calibration.js";
 import { perturbationGain, stepGain } from "./gains.js";

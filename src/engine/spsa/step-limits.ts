@@ -1,4 +1,4 @@
-import type { ParamRegistry } from "../registry.js";
+import type { ParamRegistry } from "../../space/param-registry.js";
 
 /**
  * Relative safety margin taken off every unit-cube move budget, so that float round-off in the

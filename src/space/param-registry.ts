@@ -1,4 +1,4 @@
-import type { Scale } from "../space/scale.js";
+import type { Scale } from "./scale.js";
 
 /** One tunable parameter of a live system, in raw units. */
 export interface ParamSpec {
