@@ -27,6 +27,7 @@ import { type EngineBreakerStates, GuardedCallback, GuardedCallResult } from "./
 import { HomeostasisCache } from "./safety/homeostasis-cache.js";
 import { GovernorCode, InstabilityGovernor } from "./safety/instability-governor.js";
 import { PointKind, RegimeDetector, RegimeSignal, RegimeVerdict } from "./safety/regime-detector.js";
+import { RegressionBlame } from "./safety/regression-blame.js";
 import { ThrashingCode, ThrashingDetector } from "./safety/thrashing-detector.js";
 import type { SpsaCore } from "./spsa/spsa-core.js";
 
@@ -153,12 +154,17 @@ export class ControlSafety {
    * an open breaker): freezing first would leave a perturbed point live. See {@link onLiveAtCentre}.
    */
   private freezeAtCentre = 0;
-  /** SPSA centre (unit cube) at the latest clean digest: where the tuner stood while all was well. */
-  private readonly cleanCentre: Float64Array;
-  /** Whether the centre moved since {@link cleanCentre} was taken. */
-  private centreMovedSinceClean = false;
-  /** SPSA centre at the latest window not worse than the governor's baseline. */
-  private readonly goodCentre: Float64Array;
+  /** Whether a spike or divergence is the tuner's doing (with the governor only). */
+  private readonly blame: RegressionBlame | undefined;
+  /**
+   * The probe: a trip rolled back to the known-good configuration and the engine waits to see if
+   * the regression recovers there (the tuner's) or persists (the plant's). See {@link onRolledBack}.
+   */
+  private probing = false;
+  /** Whether the rollback under way is a governor trip's (it starts a probe). */
+  private tripRollback = false;
+  /** SPSA centre when the probe's trip fired: where the tuner resumes if it proves innocent. */
+  private readonly probeFrom: Float64Array;
   /** Pending audit records at which the ring counts as full (see {@link checkAuditPressure}). */
   private readonly auditFullAt: number;
 
@@ -207,8 +213,7 @@ export class ControlSafety {
     );
     this.budgetReference = Float64Array.from(live.values);
     this.pushed = new Float64Array(n);
-    this.cleanCentre = Float64Array.from(core.centre);
-    this.goodCentre = Float64Array.from(core.centre);
+    this.probeFrom = new Float64Array(n);
     this.controlCentre = Float64Array.from(core.centre);
     this.recallTarget = new Float64Array(n);
     this.recallGradient = new Float64Array(n);
@@ -218,6 +223,10 @@ export class ControlSafety {
         ? undefined
         : new HomeostasisCache(n, safety.homeostasis);
     this.governor = safety.governor === undefined ? undefined : new InstabilityGovernor(safety.governor);
+    this.blame =
+      safety.governor === undefined
+        ? undefined
+        : new RegressionBlame(registry, safety.governor.blameWindows, core.centre);
     this.thrashing =
       safety.thrashing === undefined
         ? undefined
@@ -311,7 +320,7 @@ export class ControlSafety {
     this.raise("nonFiniteObjective");
   }
 
-  /** An accepted digest's objective: the governor's spike check, and where the tuner stood while all was clean. */
+  /** An accepted digest's objective: the governor's spike check. */
   observeObjective(objective: number, now: number): void {
     this.nonFiniteRun = 0;
     this.finiteGeneration = this.host.live.generation;
@@ -327,10 +336,6 @@ export class ControlSafety {
     else if (governor.anomalousRun > 0 || governor.outlier) {
       this.windowTroubled = true;
       this.windowAnomalous = true;
-    } else if (this.centreMovedSinceClean) {
-      // Copied once per move of the centre, not per digest.
-      this.cleanCentre.set(this.host.core.centre);
-      this.centreMovedSinceClean = false;
     }
   }
 
@@ -375,12 +380,21 @@ export class ControlSafety {
   judgeWindow(now: number): void {
     const governor = this.governor;
     const verdict = governor === undefined ? GovernorCode.Healthy : governor.closeWindow(now);
-    // Divergence is attributed like a spike: only if the tuner moved since its windows were fine.
+    // Divergence is attributed like a spike: to the tuner if it moved from the known-good configuration.
     if (verdict !== GovernorCode.Healthy) {
-      if (this.blameTuner(this.goodCentre)) this.onGovernorTrip("divergence", verdict);
+      if (this.blameTuner()) this.onGovernorTrip("divergence", verdict);
       else this.absorbShift();
-    } else if (governor !== undefined && governor.worseWindows === 0)
-      this.goodCentre.set(this.host.core.centre);
+    } else if (governor !== undefined) {
+      // Back at the known-good level: the regression went with the tuner's moves, it was the tuner's.
+      if (governor.worseWindows === 0) this.probing = false;
+      this.blame?.windowClosed(
+        this.host.core.centre,
+        governor.lastWindowExcess,
+        governor.levelTolerance,
+        // Without a level (re-learnt after a shift) no window can prove a configuration good.
+        governor.worseWindows > 0 || this.windowTroubled || !governor.baselineKnown,
+      );
+    }
     const healthy = !this.windowTroubled;
     this.windowTroubled = false;
     this.freezeAtCentre &= ~EVAL_TIMEOUTS;
@@ -416,7 +430,6 @@ export class ControlSafety {
 
   /** A gradient step moved the SPSA centre (before it is applied). */
   onCentreStepped(): void {
-    this.centreMovedSinceClean = true;
     this.centreMovedSinceControl = true;
     if (this.recallIn > 0) {
       // The first estimate after the shift straddles it: it is skipped.
@@ -469,18 +482,29 @@ export class ControlSafety {
     }
   }
 
-  /** The baseline was set: the governor measures divergence from the new one. */
+  /** The baseline was set: the governor measures divergence from the new one, and it is known-good. */
   onBaselineSet(): void {
     this.governor?.resetBaseline();
+    this.blame?.reset(this.host.core.centre);
   }
 
-  /** The baseline was restored: statistics and trajectories of the abandoned point say nothing about it. */
+  /**
+   * The baseline was restored: statistics and trajectories of the abandoned point say nothing about
+   * it. The governor keeps its baseline window, the known-good level: measured at this very
+   * configuration, it is what the tuner's next moves are judged against, so the same regression
+   * coming back trips again (and, repeated, halts) instead of being adopted as the new normal.
+   */
   onRolledBack(): void {
     const { core, live } = this.host;
-    this.governor?.reset();
-    this.cleanCentre.set(core.centre);
-    this.goodCentre.set(core.centre);
+    this.governor?.restart();
+    this.blame?.reset(core.centre);
     this.regime?.relearn();
+    // The verdict was about the abandoned point. Back at the known-good one, a rise that persists
+    // is the plant's: the governor's divergence there is absorbed (the tuner stands where it was
+    // known-good), which is the probe that tells a delayed regression from a shift.
+    this.lastVerdict = RegimeVerdict.None;
+    this.verdictAge = Number.POSITIVE_INFINITY;
+    this.probing = this.tripRollback;
     this.controlCentre.set(core.centre);
     this.recallIn = 0;
     this.liveKind = PointKind.Centre;
@@ -706,7 +730,10 @@ export class ControlSafety {
   private onGovernorTrip(reason: "nonFiniteObjective" | "spike" | "divergence", verdict: GovernorCode): void {
     this.windowTroubled = true;
     this.raise(reason);
+    this.probeFrom.set(this.host.core.centre);
+    this.tripRollback = true;
     this.autoRollback(RollbackReason.SafeMode, `instability governor: ${reason}`);
+    this.tripRollback = false;
     if (verdict === GovernorCode.RepeatedTrips) this.raise("repeatedTrips");
   }
 
@@ -727,26 +754,16 @@ export class ControlSafety {
   }
 
   /**
-   * A held spike. It trips only if the tuner changed the system materially since the objective
-   * was last clean: the SPSA centre moved by more than half a maxDelta in some parameter (a
-   * perturbation's reach). An anomaly that appeared while the tuner stood still is the environment's
-   * (a regime shift, a load step): rolling back to the baseline cannot be expected to fix it, so
-   * the governor takes the trip back, adopts the new level, and SPSA follows. Non-finite values
-   * and divergence from the baseline trip regardless.
+   * A held spike. It trips only if the tuner changed the system materially since its
+   * configuration was last known-good (see {@link RegressionBlame}): the SPSA centre is more than
+   * half a maxDelta (a perturbation's reach) from it in some parameter. An anomaly that appeared
+   * while the tuner stood at a configuration that had proved itself is the environment's (a regime
+   * shift, a load step): rolling back to the baseline cannot be expected to fix it, so the governor
+   * takes the trip back, adopts the new level, and SPSA follows.
    */
   private onSpike(verdict: GovernorCode): void {
-    if (this.blameTuner(this.cleanCentre)) this.onGovernorTrip("spike", verdict);
+    if (this.blameTuner()) this.onGovernorTrip("spike", verdict);
     else this.absorbShift();
-  }
-
-  /** Whether the SPSA centre is more than half a maxDelta (a perturbation's reach) from `point` in some parameter. */
-  private tunerMovedSince(point: Float64Array): boolean {
-    const { registry, core } = this.host;
-    for (let i = 0; i < registry.size; i++) {
-      const moved = Math.abs(registry.toRaw(i, core.centre[i]!) - registry.toRaw(i, point[i]!));
-      if (moved > 0.5 * registry.maxDelta[i]!) return true;
-    }
-    return false;
   }
 
   /**
@@ -760,13 +777,26 @@ export class ControlSafety {
     this.governor?.retractLastTrip();
     this.followNewLevel();
     this.absorbedShifts++;
+    if (this.probing) this.endProbeInnocent();
+  }
+
+  /**
+   * The probe found the regression persisting at the known-good configuration: the plant shifted
+   * while the tuner was moving. The tuner's progress was not the fault, so it walks back to where
+   * the trip found it (a warm start: paced steps, each within a gradient step's move budget) with
+   * the gain re-opened, as after a shift the regime detector judged exogenous.
+   */
+  private endProbeInnocent(): void {
+    this.probing = false;
+    const core = this.host.core;
+    core.reopenGain();
+    core.warmStart(this.probeFrom);
   }
 
   /** The part of {@link absorbShift} that follows the new level (also run for a detected shift). */
   private followNewLevel(): void {
     const live = this.host.live.values;
-    this.cleanCentre.set(this.host.core.centre);
-    this.goodCentre.set(this.host.core.centre);
+    this.blame?.reset(this.host.core.centre);
     this.thrashing?.reset(live);
     this.budgetReference.set(live);
     const budget = this.changeBudget;
@@ -813,7 +843,16 @@ export class ControlSafety {
     const level = regime.referenceLevel;
     const sigmas = regime.riseSigmas;
     const kinds = regime.kindsSeen;
-    const displacement = this.displacementFrom(this.controlCentre);
+    // The tuner's displacement counts from where it stood before the rise and from its known-good
+    // configuration: a regression that shows a few windows after a move, while the tuner has
+    // settled, is the move's doing until the known-good point says otherwise (see onRolledBack).
+    // A warm start is not exploration: it heads for a centre known-good in a remembered regime
+    // (or the tuner's own before a probe), and a rise on the way is judged by the onset alone.
+    const blame = this.blame;
+    const displacement = Math.max(
+      this.displacementFrom(this.controlCentre),
+      blame === undefined || this.host.core.warmStarting ? 0 : this.displacementFrom(blame.knownGoodCentre),
+    );
     const verdict = regime.classify(displacement);
     if (verdict === RegimeVerdict.None) return verdict;
     const { audit, scheduler, live } = this.host;
@@ -862,9 +901,9 @@ export class ControlSafety {
   /**
    * Who is to blame for a governor trip: the regime detector's verdict when it has one (the rise
    * under way, judged now, or a verdict of the last few warm-ups), else whether the tuner moved
-   * materially since `point`.
+   * materially from its known-good configuration ({@link RegressionBlame}).
    */
-  private blameTuner(point: Float64Array): boolean {
+  private blameTuner(): boolean {
     const regime = this.regime;
     if (regime !== undefined) {
       if (regime.rising) {
@@ -874,7 +913,7 @@ export class ControlSafety {
       if (this.verdictAge <= VERDICT_MEMORY_WARMUPS * regime.options.warmup)
         return this.lastVerdict === RegimeVerdict.Caused;
     }
-    return this.tunerMovedSince(point);
+    return this.blame?.tunerMoved(this.host.core.centre) ?? false;
   }
 
   /** Largest per-parameter distance of the SPSA centre from `point` (unit cube), in maxDeltas. */

@@ -84,7 +84,10 @@ export interface EngineSnapshot<N extends string = string> {
   readonly mode: SafeModeName;
   /** The active SafeMode reasons, in bit order (empty in normal operation). */
   readonly reasons: readonly SafeModeReason[];
-  /** Held spikes and divergences the governor did not blame on the tuner (it had not moved: an environment shift to follow). */
+  /**
+   * Regressions judged the plant's, not the tuner's (an environment shift to follow): governor
+   * trips taken back, and rises the regime detector judged exogenous. See docs/concepts/safe-mode.md.
+   */
   readonly spikesAbsorbed: number;
   /** Live values in raw units, by name. */
   readonly values: Record<N, number>;
@@ -459,7 +462,7 @@ class EngineImpl implements Engine {
       generation: this.live.generation,
       mode: this.mode,
       reasons: reasonsInSet(this.safety.reasonBits),
-      spikesAbsorbed: this.safety.absorbedShifts,
+      spikesAbsorbed: this.safety.absorbedShifts + this.safety.shiftsFollowed,
       values: registry.toRecord(this.live.values),
       centre,
       iteration: this.core.iteration,

@@ -62,6 +62,13 @@ export interface InstabilityGovernorOptions {
   readonly repeatLimit?: number;
   /** Period over which trips are counted for `repeatLimit`. */
   readonly repeatPeriodMs?: number;
+  /**
+   * K, the blame horizon: a configuration is known-good once it has been followed by K windows
+   * not worse than the baseline. A spike or divergence found while the tuner's centre stands more
+   * than half a maxDelta from the known-good configuration is the tuner's doing and rolls back; a
+   * regression that shows up to K windows after a move is caught this way, even if it came late.
+   */
+  readonly blameWindows?: number;
 }
 
 /** The governor's options with every field resolved. */
@@ -87,6 +94,7 @@ export const DEFAULT_GOVERNOR_OPTIONS: ResolvedGovernorOptions = Object.freeze({
   divergenceSigmas: 3,
   repeatLimit: 3,
   repeatPeriodMs: 3_600_000,
+  blameWindows: 8,
 });
 
 const isCount = (x: number): boolean => Number.isInteger(x) && x >= 1 && x <= 1_000_000;
@@ -104,6 +112,10 @@ const RULES: Readonly<Record<keyof NumericGovernorOptions, NumericRule>> = {
   divergenceSigmas: [isNonNegative, "must be a finite number ≥ 0"],
   repeatLimit: [(x) => Number.isInteger(x) && x >= 1 && x <= 1000, "must be a whole number from 1 to 1000"],
   repeatPeriodMs: [(x) => x > 0, "must be a number > 0 (milliseconds; Infinity allowed)"],
+  blameWindows: [
+    (x) => Number.isInteger(x) && x >= 1 && x <= 10_000,
+    "must be a whole number from 1 to 10000 (windows)",
+  ],
 };
 
 /**
@@ -162,13 +174,14 @@ function resolveOptions(options: InstabilityGovernorOptions): ResolvedGovernorOp
  * closed, after construction, {@link InstabilityGovernor.resetBaseline} or
  * {@link InstabilityGovernor.reset}, once the clean history holds `minHistory` digests. A window is worse when
  * `mean − baseline > max(divergenceThreshold·|baseline|, divergenceSigmas·σ₀)`, σ₀ being the clean
- * digests' σ when the baseline was taken. Call `resetBaseline()` whenever the engine's baseline
- * moves (setBaseline, rollback): a level change the operator accepted is not divergence.
+ * digests' σ when the baseline was taken. Call `resetBaseline()` when the operator sets a new
+ * baseline: a level change the operator accepted is not divergence. A rollback returns to the
+ * configuration the baseline window was measured at, so it calls `restart()`, which keeps it.
  *
  * Each trip is remembered in a ring of its times; when a trip is the `repeatLimit`-th within
  * `repeatPeriodMs`, the code returned is `RepeatedTrips` instead of the rule's own code. Trips are
- * not latched: after handling one, the caller decides whether to keep feeding (typically after a
- * rollback, with `reset()`); the trip history survives `reset()` and is cleared only by
+ * not latched: after handling one, the caller decides whether to keep feeding (after a rollback,
+ * with `restart()`); the trip history survives `reset()` and `restart()` and is cleared only by
  * {@link InstabilityGovernor.clearTrips}.
  */
 export class InstabilityGovernor {
@@ -190,6 +203,9 @@ export class InstabilityGovernor {
   private baselineMean = 0;
   private baselineSigma = 0;
   private badWindows = 0;
+
+  /** Last closed window's mean minus the baseline mean (0 while there is no baseline). */
+  private lastExcess = 0;
 
   /** Trip times, for "the `repeatLimit`-th trip within `repeatPeriodMs`". */
   private readonly trips: EventRate;
@@ -228,9 +244,28 @@ export class InstabilityGovernor {
     return this.spikeRun;
   }
 
+  /** Whether the baseline window (the known-good level) has been taken. */
+  get baselineKnown(): boolean {
+    return this.hasBaseline;
+  }
+
   /** Consecutive closed windows worse than the baseline so far. */
   get worseWindows(): number {
     return this.badWindows;
+  }
+
+  /** How far the last closed window's mean was above the baseline window's (0 before a baseline exists). */
+  get lastWindowExcess(): number {
+    return this.lastExcess;
+  }
+
+  /**
+   * The noise band of the baseline's level: `divergenceSigmas`·σ₀ (at least `sigmaFloor`). A level
+   * within it is the baseline's; the divergence margin is wider (it also allows a fraction of the
+   * level), so a level creeping up inside the margin is not at the baseline's level.
+   */
+  get levelTolerance(): number {
+    return Math.max(this.options.divergenceSigmas * this.baselineSigma, this.options.sigmaFloor);
   }
 
   /** Total trips remembered in the repeat ring (at most `repeatLimit`). */
@@ -289,6 +324,7 @@ export class InstabilityGovernor {
     this.windowSum = 0;
     this.windowCount = 0;
     this.windowOutlier = false;
+    this.lastExcess = this.hasBaseline ? mean - this.baselineMean : 0;
     if (!this.hasBaseline) {
       // The baseline needs a σ from a real history, and a level no outlier distorts: windows
       // closed before that are skipped.
@@ -324,16 +360,29 @@ export class InstabilityGovernor {
   }
 
   /**
-   * Forgets all statistics (clean history, spike run, baseline, open window), e.g. after a
-   * rollback, but keeps the trip history so repeated trips still escalate.
+   * Forgets all statistics (clean history, spike run, baseline, open window), e.g. when a new
+   * level is adopted, but keeps the trip history so repeated trips still escalate.
    */
   reset(): void {
+    this.restart();
+    this.resetBaseline();
+  }
+
+  /**
+   * Forgets the clean history, the spike run, the open window and the divergence count, but keeps
+   * the baseline window: after a rollback to the configuration the baseline was measured at, the
+   * known-good level still holds, and re-measuring it there could adopt a level the tuner's
+   * regression left behind (a debt still draining). The trip history is kept too.
+   */
+  restart(): void {
     this.ringNext = 0;
     this.ringCount = 0;
     this.mean = 0;
     this.m2 = 0;
     this.spikeRun = 0;
-    this.resetBaseline();
+    this.badWindows = 0;
+    this.windowSum = 0;
+    this.windowCount = 0;
   }
 
   /** Forgets the trip history (an operator's acknowledged reset). */
@@ -353,7 +402,7 @@ export class InstabilityGovernor {
 
   /**
    * Takes back the latest trip (its caller judged it was not the tuner's doing, e.g. an
-   * environment shift while the tuner stood still), so it does not count toward repeated trips,
+   * environment shift at a configuration that had proved itself), so it does not count toward repeated trips,
    * and adopts the current level: the clean statistics restart from the next digest.
    */
   retractLastTrip(): void {

@@ -1,0 +1,205 @@
+import { describe, expect, it } from "vitest";
+import type { EngineConfig } from "../src/engine/config.js";
+import { createEngine } from "../src/engine/engine.js";
+import { ConfigError } from "../src/errors.js";
+import { Prng } from "../src/random/prng.js";
+import { digestOf, type EngineRig, engineRig, eventsOfType } from "./support/engine-harness.js";
+
+/** One knob on [0, 10] starting at 5; maxDelta is 1 (10 % of the range). */
+const ONE = { x: { min: 0, max: 10, init: 5 } } as const satisfies EngineConfig["params"];
+
+/** Windows of five digests (100 ms apart) and a short SafeMode dwell, as in the other drills. */
+const DRILL = {
+  params: ONE,
+  window: { digests: 5, ms: 500 },
+  safety: { safeMode: { dwellMs: 1000, healthyWindows: 2 } },
+} as const satisfies Omit<EngineConfig, "seed">;
+
+/** A plant: the objective measured at live value `x`; it may keep state across digests. */
+type Plant = (x: number) => number;
+
+/** Feeds `count` digests of `plant`, one every 100 ms; returns the objectives measured. */
+function feed(rig: EngineRig, count: number, plant: Plant): number[] {
+  const seen: number[] = [];
+  for (let i = 0; i < count; i++) {
+    rig.clock.advanceBy(100);
+    const objective = plant(rig.engine.values[0]!);
+    seen.push(objective);
+    rig.engine.observe(digestOf(rig.engine, objective));
+  }
+  return seen;
+}
+
+const mean = (xs: readonly number[]): number => xs.reduce((s, x) => s + x, 0) / xs.length;
+
+/**
+ * Drill 1, a regression with a delay: the level is 15 + (x − 3)², about 19 at the start, so the
+ * tuner walks toward 3. But below x = 4 the system breaks after a while: once the live value has
+ * spent 15 digests (three windows) below 4 since it was last at 4.5 or more, the objective is
+ * 1000 higher, until x is back at 4.5 or more (a rollback to 5 cures it).
+ */
+function delayedCliff(seed: number): Plant {
+  const noise = Prng.fromSeed(seed, 1);
+  let below = 0;
+  return (x) => {
+    if (x >= 4.5) below = 0;
+    else if (x < 4) below++;
+    return 15 + (x - 3) ** 2 + (below >= 15 ? 1000 : 0) + 0.05 * noise.normal();
+  };
+}
+
+/**
+ * Drill 2, a slow divergence: the level is 10 + (x − 3)² (14 at the start), but every digest spent
+ * below x = 4.5 adds 0.5 · (4.5 − x) to a debt that shows in the objective and drains (10 % a
+ * digest) only while x is at 4.5 or more. The tuner's measured gradient keeps pointing at 3 while
+ * the objective creeps up window after window.
+ */
+function creepingDebt(seed: number): Plant {
+  const noise = Prng.fromSeed(seed, 1);
+  let debt = 0;
+  return (x) => {
+    if (x < 4.5) debt += 0.5 * (4.5 - x);
+    else debt *= 0.9;
+    return 10 + (x - 3) ** 2 + debt + 0.05 * noise.normal();
+  };
+}
+
+describe("regressions the tuner causes are rolled back to the known-good configuration", () => {
+  it("a regression that appears three windows after the move is blamed and rolled back, not absorbed", () => {
+    const rig = engineRig({ seed: 1, ...DRILL });
+    const { engine } = rig;
+    const plant = delayedCliff(3);
+    const seen = feed(rig, 3000, plant);
+    engine.flushEvents();
+    const rollbacks = eventsOfType(rig.events, "rollback");
+    // The tuner did walk below 4 and the regression did show up …
+    expect(seen.some((v) => v > 500)).toBe(true);
+    // … and it was blamed: rolled back to the baseline (never absorbed as a shift of the plant).
+    expect(rollbacks.length).toBeGreaterThanOrEqual(1);
+    for (const rollback of rollbacks) {
+      expect(rollback.note).toMatch(/^instability governor: (spike|divergence)$/);
+      expect(rollback.values).toEqual({ x: 5 });
+    }
+    expect(engine.snapshot().spikesAbsorbed).toBe(0);
+    // Each episode is short: at most a window's worth of broken digests before the rollback.
+    const broken = seen.filter((v) => v > 500).length;
+    expect(broken).toBeLessThanOrEqual(5 * rollbacks.length);
+    // It ends at the known-good configuration, at the known-good level, not at ≈1000 in normal.
+    expect(engine.values[0]).toBe(5);
+    expect(mean(seen.slice(-100))).toBeLessThan(25);
+  });
+
+  it("a slow divergence is caught against the known-good level, and does not recur unchecked", () => {
+    const rig = engineRig({ seed: 2, ...DRILL });
+    const { engine } = rig;
+    const plant = creepingDebt(4);
+    const seen = feed(rig, 4000, plant);
+    engine.flushEvents();
+    const rollbacks = eventsOfType(rig.events, "rollback");
+    expect(rollbacks.length).toBeGreaterThanOrEqual(1);
+    for (const rollback of rollbacks) expect(rollback.values).toEqual({ x: 5 });
+    expect(rollbacks.some((r) => r.note === "instability governor: divergence")).toBe(true);
+    expect(engine.snapshot().spikesAbsorbed).toBe(0);
+    // Never far above the known-good level (14): the old rules let it creep to 176 against 10.
+    expect(Math.max(...seen)).toBeLessThan(60);
+    // Repeated caused regressions end in a halt at the baseline; the debt drains there.
+    expect(engine.mode).toBe("halted");
+    expect(engine.snapshot().reasons).toContain("repeatedTrips");
+    expect(engine.values[0]).toBe(5);
+    expect(mean(seen.slice(-100))).toBeLessThan(16);
+  });
+});
+
+describe("a regression the tuner did not cause is not rolled back", () => {
+  it("a level shift of the plant while the configuration stays put is absorbed, not rolled back", () => {
+    const rig = engineRig({ seed: 5, ...DRILL });
+    const { engine } = rig;
+    const noise = Prng.fromSeed(9, 1);
+    let shift = 0;
+    const plant: Plant = (x) => 15 + (x - 3) ** 2 + shift + 0.05 * noise.normal();
+    // Long enough for the tuner to settle near the optimum at 3.
+    feed(rig, 1500, plant);
+    const settled = engine.snapshot().centre.x!;
+    expect(Math.abs(settled - 3)).toBeLessThan(0.3);
+    const mark = rig.events.length;
+    shift = 1000;
+    feed(rig, 1000, plant);
+    engine.flushEvents();
+    const after = rig.events.slice(mark);
+    expect(eventsOfType(after, "rollback")).toHaveLength(0);
+    expect(engine.snapshot().spikesAbsorbed).toBeGreaterThanOrEqual(1);
+    expect(engine.mode).toBe("normal");
+    // The configuration stayed put: the shift is the plant's, and the tuner stays at the optimum.
+    expect(Math.abs(engine.snapshot().centre.x! - 3)).toBeLessThan(0.3);
+  });
+
+  it("a moderate level step of the plant (a divergence, not a spike) at rest is absorbed, not rolled back", () => {
+    const rig = engineRig({ seed: 6, ...DRILL });
+    const { engine } = rig;
+    const noise = Prng.fromSeed(10, 1);
+    let step = 0;
+    const plant: Plant = (x) => 15 + (x - 3) ** 2 + step + 0.05 * noise.normal();
+    feed(rig, 1500, plant);
+    expect(Math.abs(engine.snapshot().centre.x! - 3)).toBeLessThan(0.3);
+    const mark = rig.events.length;
+    // 15 → 35: more than the divergence margin above the known-good level (19, measured at x = 5),
+    // but under three times the clean mean, so the divergence rule finds it, not the spike rule.
+    step = 20;
+    const seen = feed(rig, 1000, plant);
+    engine.flushEvents();
+    const after = rig.events.slice(mark);
+    expect(eventsOfType(after, "rollback")).toHaveLength(0);
+    expect(engine.snapshot().spikesAbsorbed).toBe(1);
+    expect(engine.mode).toBe("normal");
+    expect(mean(seen.slice(-100))).toBeLessThan(36);
+  });
+});
+
+describe("the known-good point is the probe: a shift while the tuner moves is rolled back once, then absorbed", () => {
+  it("a level shift landing mid-move is rolled back once, persists at the known-good point, is absorbed, and the tuner resumes", () => {
+    const rig = engineRig({ seed: 7, ...DRILL });
+    const { engine } = rig;
+    const noise = Prng.fromSeed(11, 1);
+    let shift = 0;
+    const plant: Plant = (x) => 15 + (x - 3) ** 2 + shift + 0.05 * noise.normal();
+    // 150 digests in, the tuner is walking from 5 to 3 (well away from its known-good point).
+    feed(rig, 150, plant);
+    const moving = engine.snapshot().centre.x!;
+    expect(moving).toBeLessThan(4);
+    expect(moving).toBeGreaterThan(3.1);
+    shift = 1000;
+    const seen = feed(rig, 1350, plant);
+    engine.flushEvents();
+    // Indistinguishable from the tuner's doing where it stands: judged caused and rolled back …
+    const shifts = eventsOfType(rig.events, "regime.shift");
+    expect(shifts.map((e) => e.verdict)).toEqual(["caused"]);
+    const rollbacks = eventsOfType(rig.events, "rollback");
+    expect(rollbacks).toHaveLength(1);
+    expect(rollbacks[0]!.note).toMatch(/^instability governor: (spike|divergence)$/);
+    expect(rollbacks[0]!.values).toEqual({ x: 5 });
+    // … but at the known-good configuration the objective stays up: the plant's, absorbed once.
+    expect(engine.snapshot().spikesAbsorbed).toBe(1);
+    expect(engine.mode).toBe("normal");
+    // The tuner resumed from the known-good point and found the optimum again, at the new level.
+    expect(Math.abs(engine.snapshot().centre.x! - 3)).toBeLessThan(0.3);
+    expect(mean(seen.slice(-100))).toBeGreaterThan(1010);
+    expect(mean(seen.slice(-100))).toBeLessThan(1020);
+  });
+});
+
+describe("blame horizon option", () => {
+  it("rejects a blame horizon that is not a whole number of windows, naming the field", () => {
+    for (const blameWindows of [0, 1.5, -1, Number.NaN]) {
+      let error: unknown;
+      try {
+        createEngine({ seed: 1, params: ONE, safety: { governor: { blameWindows } } });
+      } catch (e) {
+        error = e;
+      }
+      expect(error).toBeInstanceOf(ConfigError);
+      const issues = (error as ConfigError).issues;
+      expect(issues.map((i) => i.path)).toEqual(["safety.governor.blameWindows"]);
+      expect(issues[0]!.message).toMatch(/whole number/);
+    }
+  });
+});
