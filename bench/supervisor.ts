@@ -24,15 +24,18 @@
  *   generation }` cycled from a pool.
  *
  * Engines have 4 parameters and default options otherwise. Figures are medians over `--runs`
- * processes per size (default 3). The machine is shared, so the load average is written beside.
+ * processes per size (default 3), the runs going round the sizes. The machine is shared, so the
+ * load average is written beside. The library measured is the compiled package (`dist/`, built
+ * first), not the sources: the bench code runs under tsx, the engines and supervisor do not.
  */
 import { fork } from "node:child_process";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import v8 from "node:v8";
 import type { EngineConfig } from "../src/engine/config.js";
 import type { Engine } from "../src/engine/engine.js";
-import { createSupervisor, type Supervisor } from "../src/engine/supervisor.js";
+import type { Supervisor } from "../src/engine/supervisor.js";
 import { type Benchmark, parseOptions, wholeOption } from "./benchmark.js";
+import { buildCompiledPackage, compiledModule } from "./compiled.js";
 import { describeEnvironment, environmentLine } from "./environment.js";
 import { findGc } from "./gc.js";
 import { writeSection } from "./report.js";
@@ -153,6 +156,10 @@ function throughput(
 }
 
 async function measureSize(count: number): Promise<SizeFigures> {
+  // The compiled package (built by the parent process), as users run it.
+  const { createSupervisor } = (await import(
+    compiledModule("src/engine/supervisor.js")
+  )) as typeof import("../src/engine/supervisor.js");
   const gc = findGc();
   if (gc === undefined) throw new Error("supervisor bench: no way to run the garbage collector");
   const warm = createSupervisor();
@@ -306,7 +313,9 @@ const METHOD = [
   "engines spawned per size), `close()` per engine, memory per idle engine (used heap + array buffers after",
   "a full GC, divided by the count), and digests/s in rounds of one accepted digest per engine",
   "(4 parameters, count-only windows that never close: the ingest path plus the supervisor's",
-  "dispatch) through a held engine (`observe`) and through `supervisor.send`. Medians of the runs.",
+  "dispatch) through a held engine (`observe`) and through `supervisor.send`. Medians of the runs,",
+  "which go round the sizes. The library is the compiled package (`dist/`, built by the bench), as",
+  "users run it, not the sources through tsx.",
 ].join("\n");
 
 export const benchmark: Benchmark = {
@@ -318,19 +327,22 @@ export const benchmark: Benchmark = {
     const runs = wholeOption(options, "runs", 3);
     const max = wholeOption(options, "max", 10_000);
     const sizes = SUPERVISOR_SIZES.filter((size) => size <= max);
-    const rows: SizeFigures[] = [];
-    for (const size of sizes) {
-      const perRun: SizeFigures[] = [];
-      for (let run = 0; run < runs; run++) {
+    const build = buildCompiledPackage();
+    console.log(`supervisor bench: measuring the ${build}`);
+    // Runs go round the sizes (10, 100, …, 10, 100, …) so that a slow spell of the shared machine
+    // lands on every size rather than on one, which would fake a size effect.
+    const perSize = sizes.map((): SizeFigures[] => []);
+    for (let run = 0; run < runs; run++) {
+      for (const [i, size] of sizes.entries()) {
         const figures = await inChild(size);
         console.log(`  ${size} engines, run ${run + 1}: ${JSON.stringify(figures)}`);
-        perRun.push(figures);
+        perSize[i]!.push(figures);
       }
-      rows.push(medianFigures(perRun));
     }
+    const rows = perSize.map(medianFigures);
     const environment = environmentLine(describeEnvironment());
     const { report, pass } = supervisorReport(rows);
-    const body = `${report}\n\n${runs} run(s) per size; ${environment}`;
+    const body = `${report}\n\n${runs} run(s) per size, sizes interleaved; measured: ${build}; ${environment}`;
     console.log(body);
     if (options.write && runs >= 3 && max >= 10_000) await writeSection("SUPERVISOR", `${METHOD}\n\n${body}`);
     if (!pass) throw new Error("supervisor bench: FAIL (see the gates above)");
