@@ -69,6 +69,9 @@ interface SizeFigures {
   readonly engines: number;
   readonly spawnUs: number;
   readonly stopUs: number;
+  /** The process's CPU time (all its threads, GC included) per spawn and per stop. */
+  readonly spawnCpuUs: number;
+  readonly stopCpuUs: number;
   readonly closeUs: number;
   readonly bytesPerEngine: number;
   readonly directPerSecond: number;
@@ -93,31 +96,52 @@ function engineConfig(seed: number, windowDigests?: number): EngineConfig {
 const BATCH = 10;
 
 /**
- * Spawns `count` engines; pushes the time per engine of every batch of {@link BATCH} onto
- * `samples` (medians of batches shrug off the other processes' bursts on the shared machine).
+ * Wall time per engine of every batch of {@link BATCH} (medians of batches shrug off the other
+ * processes' bursts on the shared machine), and the process's CPU time over all of them: on a
+ * machine shared by more processes than cores, wall time is mostly waiting for a core.
  */
+interface Timing {
+  readonly samples: number[];
+  cpuUs: number;
+  engines: number;
+}
+
+const timing = (): Timing => ({ samples: [], cpuUs: 0, engines: 0 });
+
+function cpuUs(since: NodeJS.CpuUsage): number {
+  const used = process.cpuUsage(since);
+  return used.user + used.system;
+}
+
+/** Spawns `count` engines, timed into `timing`. */
 function spawnAll(
   supervisor: Supervisor,
   count: number,
   prefix: string,
-  samples: number[] = [],
+  into: Timing = timing(),
   windowDigests?: number,
 ): void {
   for (let from = 0; from < count; from += BATCH) {
     const to = Math.min(count, from + BATCH);
+    const cpu = process.cpuUsage();
     const started = process.hrtime.bigint();
     for (let i = from; i < to; i++) supervisor.spawn(`${prefix}${i}`, engineConfig(i + 1, windowDigests));
-    samples.push(Number(process.hrtime.bigint() - started) / (to - from));
+    into.samples.push(Number(process.hrtime.bigint() - started) / (to - from));
+    into.cpuUs += cpuUs(cpu);
+    into.engines += to - from;
   }
 }
 
 /** Stops the engines {@link spawnAll} made, timed the same way. */
-async function stopAll(supervisor: Supervisor, count: number, prefix: string, samples: number[] = []) {
+async function stopAll(supervisor: Supervisor, count: number, prefix: string, into: Timing = timing()) {
   for (let from = 0; from < count; from += BATCH) {
     const to = Math.min(count, from + BATCH);
+    const cpu = process.cpuUsage();
     const started = process.hrtime.bigint();
     for (let i = from; i < to; i++) await supervisor.stop(`${prefix}${i}`);
-    samples.push(Number(process.hrtime.bigint() - started) / (to - from));
+    into.samples.push(Number(process.hrtime.bigint() - started) / (to - from));
+    into.cpuUs += cpuUs(cpu);
+    into.engines += to - from;
   }
 }
 
@@ -166,23 +190,25 @@ async function measureSize(count: number): Promise<SizeFigures> {
   spawnAll(warm, WARM_UP_ENGINES, "w");
   await stopAll(warm, WARM_UP_ENGINES, "w");
   await warm.close();
+  // A macrotask, so that nothing of the warm-up is still held when the baseline is taken.
+  await new Promise((resolve) => setTimeout(resolve, 20));
 
   // Idle engines with default options: spawn, memory, stop.
   const supervisor = createSupervisor();
   const before = usedBytes(gc);
-  const spawnSamples: number[] = [];
-  const stopSamples: number[] = [];
-  spawnAll(supervisor, count, "e", spawnSamples);
+  const spawns = timing();
+  const stops = timing();
+  spawnAll(supervisor, count, "e", spawns);
   const bytesPerEngine = (usedBytes(gc) - before) / count;
-  await stopAll(supervisor, count, "e", stopSamples);
+  await stopAll(supervisor, count, "e", stops);
   for (let spawned = count; spawned < MIN_SPAWNED; spawned += count) {
-    spawnAll(supervisor, count, "e", spawnSamples);
-    await stopAll(supervisor, count, "e", stopSamples);
+    spawnAll(supervisor, count, "e", spawns);
+    await stopAll(supervisor, count, "e", stops);
   }
 
   // Busy engines whose count-only windows outlast the run (warm-up included): digests/s, close.
   // Two figures of 1.1 × rounds each (warm-up included), plus a check digest.
-  spawnAll(supervisor, count, "t", [], Math.ceil(roundsFor(count) * 2.5) + 16);
+  spawnAll(supervisor, count, "t", timing(), Math.ceil(roundsFor(count) * 2.5) + 16);
   const names = supervisor.names();
   const engines = names.map((name) => supervisor.get(name)!);
   const directPerSecond = throughput(engines, (i, digest) => {
@@ -201,8 +227,10 @@ async function measureSize(count: number): Promise<SizeFigures> {
   const closeNs = Number(process.hrtime.bigint() - closeStarted);
   return {
     engines: count,
-    spawnUs: median(spawnSamples) / 1000,
-    stopUs: median(stopSamples) / 1000,
+    spawnUs: median(spawns.samples) / 1000,
+    stopUs: median(stops.samples) / 1000,
+    spawnCpuUs: spawns.cpuUs / spawns.engines,
+    stopCpuUs: stops.cpuUs / stops.engines,
     closeUs: closeNs / count / 1000,
     bytesPerEngine,
     directPerSecond,
@@ -238,6 +266,8 @@ function medianFigures(runs: readonly SizeFigures[]): SizeFigures {
     engines: runs[0]!.engines,
     spawnUs: of("spawnUs"),
     stopUs: of("stopUs"),
+    spawnCpuUs: of("spawnCpuUs"),
+    stopCpuUs: of("stopCpuUs"),
     closeUs: of("closeUs"),
     bytesPerEngine: of("bytesPerEngine"),
     directPerSecond: of("directPerSecond"),
@@ -285,6 +315,7 @@ export function supervisorReport(rows: readonly SizeFigures[]): { report: string
       "engines",
       "spawn µs/engine",
       "stop µs/engine",
+      "spawn / stop CPU µs/engine",
       "close µs/engine",
       "KB/idle engine",
       "direct M digests/s",
@@ -294,6 +325,7 @@ export function supervisorReport(rows: readonly SizeFigures[]): { report: string
       r.engines.toLocaleString("en-US"),
       formatValue(r.spawnUs),
       formatValue(r.stopUs),
+      `${formatValue(r.spawnCpuUs)} / ${formatValue(r.stopCpuUs)}`,
       formatValue(r.closeUs),
       formatValue(r.bytesPerEngine / 1024),
       formatValue(r.directPerSecond / 1e6),
@@ -309,8 +341,9 @@ export function supervisorReport(rows: readonly SizeFigures[]): { report: string
 
 const METHOD = [
   "Many engines in one process through `createSupervisor` (bench/supervisor.ts): each size in a",
-  "fresh process after a JIT warm-up; spawn / stop per engine (median of batches of 10, ≥ 1,000",
-  "engines spawned per size), `close()` per engine, memory per idle engine (used heap + array buffers after",
+  "fresh process after a JIT warm-up; spawn / stop per engine (wall time: median of batches of 10,",
+  "≥ 1,000 engines spawned per size; the gates use it. CPU time of the process over all batches,",
+  "GC threads included, beside it), `close()` per engine, memory per idle engine (used heap + array buffers after",
   "a full GC, divided by the count), and digests/s in rounds of one accepted digest per engine",
   "(4 parameters, count-only windows that never close: the ingest path plus the supervisor's",
   "dispatch) through a held engine (`observe`) and through `supervisor.send`. Medians of the runs,",
