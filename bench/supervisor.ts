@@ -57,8 +57,12 @@ export const SUPERVISOR_TARGETS = Object.freeze({
   bytesPerEngine: 50 * 1024,
 });
 
-/** Engines spawned and stopped before anything is timed. */
-const WARM_UP_ENGINES = 300;
+/**
+ * Engines spawned and stopped before anything is timed. With a few hundred, spawn and stop at 10
+ * engines still ran partly unoptimised code while the 10,000-engine median came from thousands of
+ * later, optimised spawns: a size effect that was only JIT warm-up.
+ */
+const WARM_UP_ENGINES = 2_000;
 /** Engines spawned per size, at least, for the spawn and stop figures. */
 const MIN_SPAWNED = 1_000;
 /** Digests per throughput figure, at least. */
