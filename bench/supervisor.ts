@@ -14,7 +14,7 @@
  *   `close()` timed, divided by N.
  * - **memory per idle engine**: after a full GC, the growth of V8's used heap plus array
  *   buffers (the engines' typed arrays live there) from before the first spawn to after the N-th,
- *   or the drop from there to after the N stops if larger, divided by N. The engines have received
+ *   averaged with the drop from there to after the N stops, divided by N. The engines have received
  *   nothing yet.
  * - **digests/s**: rounds in which every engine receives one accepted digest, first through
  *   `supervisor.get(name).observe(digest)` held directly (the engines are looked up once), then
@@ -206,10 +206,10 @@ async function measureSize(count: number): Promise<SizeFigures> {
   spawnAll(supervisor, count, "e", spawns);
   const withEngines = usedBytes(gc);
   await stopAll(supervisor, count, "e", stops);
-  // The heap left by the warm-up keeps shrinking for a while, which biases growth since `before`
-  // low (below zero at 10 engines); what stopping the engines frees is the other estimate. The
-  // larger of the two is reported.
-  const bytesPerEngine = Math.max(withEngines - before, withEngines - usedBytes(gc)) / count;
+  // The heap left by the warm-up keeps shrinking for a while, which biases the growth since
+  // `before` low (below zero at 10 engines) and what stopping the engines frees high, by about
+  // the same amount: their mean cancels it.
+  const bytesPerEngine = (withEngines - before + (withEngines - usedBytes(gc))) / 2 / count;
   for (let spawned = count; spawned < MIN_SPAWNED; spawned += count) {
     spawnAll(supervisor, count, "e", spawns);
     await stopAll(supervisor, count, "e", stops);
@@ -354,7 +354,7 @@ const METHOD = [
   "(wall time, the gates' measure: median of batches of 10, ≥ 1,000 engines spawned per size; the",
   "process's CPU time over all batches, GC threads included, beside it), `close()` per engine,",
   "memory per idle engine (used heap + array buffers after a full GC, divided by the count: the",
-  "larger of the growth from before the spawns and the drop after stopping them), and digests/s in",
+  "mean of the growth from before the spawns and the drop after stopping them), and digests/s in",
   "rounds of one accepted digest per engine (4 parameters, count-only windows that never close:",
   "the ingest path plus the supervisor's dispatch) through a held engine (`observe`) and through",
   "`supervisor.send`. Medians of the runs, which go round the sizes. The library is the compiled",
