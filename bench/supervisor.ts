@@ -14,7 +14,8 @@
  *   `close()` timed, divided by N.
  * - **memory per idle engine**: after a full GC, the growth of V8's used heap plus array
  *   buffers (the engines' typed arrays live there) from before the first spawn to after the N-th,
- *   divided by N. The engines have received nothing yet.
+ *   averaged with the drop from there to after the N stops, divided by N. The engines have received
+ *   nothing yet.
  * - **digests/s**: rounds in which every engine receives one accepted digest, first through
  *   `supervisor.get(name).observe(digest)` held directly (the engines are looked up once), then
  *   through `supervisor.send(name, { type: "observe", digest })`; at least
@@ -24,15 +25,18 @@
  *   generation }` cycled from a pool.
  *
  * Engines have 4 parameters and default options otherwise. Figures are medians over `--runs`
- * processes per size (default 3). The machine is shared, so the load average is written beside.
+ * processes per size (default 3), the runs going round the sizes. The machine is shared, so the
+ * load average is written beside. The library measured is the compiled package (`dist/`, built
+ * first), not the sources: the bench code runs under tsx, the engines and supervisor do not.
  */
 import { fork } from "node:child_process";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import v8 from "node:v8";
 import type { EngineConfig } from "../src/engine/config.js";
 import type { Engine } from "../src/engine/engine.js";
-import { createSupervisor, type Supervisor } from "../src/engine/supervisor.js";
+import type { Supervisor } from "../src/engine/supervisor.js";
 import { type Benchmark, parseOptions, wholeOption } from "./benchmark.js";
+import { buildCompiledPackage, compiledModule } from "./compiled.js";
 import { describeEnvironment, environmentLine } from "./environment.js";
 import { findGc } from "./gc.js";
 import { writeSection } from "./report.js";
@@ -54,8 +58,12 @@ export const SUPERVISOR_TARGETS = Object.freeze({
   bytesPerEngine: 50 * 1024,
 });
 
-/** Engines spawned and stopped before anything is timed. */
-const WARM_UP_ENGINES = 300;
+/**
+ * Engines spawned and stopped before anything is timed. With a few hundred, spawn and stop at 10
+ * engines still ran partly unoptimised code while the 10,000-engine median came from thousands of
+ * later, optimised spawns: a size effect that was only JIT warm-up.
+ */
+const WARM_UP_ENGINES = 2_000;
 /** Engines spawned per size, at least, for the spawn and stop figures. */
 const MIN_SPAWNED = 1_000;
 /** Digests per throughput figure, at least. */
@@ -66,6 +74,9 @@ interface SizeFigures {
   readonly engines: number;
   readonly spawnUs: number;
   readonly stopUs: number;
+  /** The process's CPU time (all its threads, GC included) per spawn and per stop. */
+  readonly spawnCpuUs: number;
+  readonly stopCpuUs: number;
   readonly closeUs: number;
   readonly bytesPerEngine: number;
   readonly directPerSecond: number;
@@ -90,31 +101,52 @@ function engineConfig(seed: number, windowDigests?: number): EngineConfig {
 const BATCH = 10;
 
 /**
- * Spawns `count` engines; pushes the time per engine of every batch of {@link BATCH} onto
- * `samples` (medians of batches shrug off the other processes' bursts on the shared machine).
+ * Wall time per engine of every batch of {@link BATCH} (medians of batches shrug off the other
+ * processes' bursts on the shared machine), and the process's CPU time over all of them: on a
+ * machine shared by more processes than cores, wall time is mostly waiting for a core.
  */
+interface Timing {
+  readonly samples: number[];
+  cpuUs: number;
+  engines: number;
+}
+
+const timing = (): Timing => ({ samples: [], cpuUs: 0, engines: 0 });
+
+function cpuUs(since: NodeJS.CpuUsage): number {
+  const used = process.cpuUsage(since);
+  return used.user + used.system;
+}
+
+/** Spawns `count` engines, timed into `timing`. */
 function spawnAll(
   supervisor: Supervisor,
   count: number,
   prefix: string,
-  samples: number[] = [],
+  into: Timing = timing(),
   windowDigests?: number,
 ): void {
   for (let from = 0; from < count; from += BATCH) {
     const to = Math.min(count, from + BATCH);
+    const cpu = process.cpuUsage();
     const started = process.hrtime.bigint();
     for (let i = from; i < to; i++) supervisor.spawn(`${prefix}${i}`, engineConfig(i + 1, windowDigests));
-    samples.push(Number(process.hrtime.bigint() - started) / (to - from));
+    into.samples.push(Number(process.hrtime.bigint() - started) / (to - from));
+    into.cpuUs += cpuUs(cpu);
+    into.engines += to - from;
   }
 }
 
 /** Stops the engines {@link spawnAll} made, timed the same way. */
-async function stopAll(supervisor: Supervisor, count: number, prefix: string, samples: number[] = []) {
+async function stopAll(supervisor: Supervisor, count: number, prefix: string, into: Timing = timing()) {
   for (let from = 0; from < count; from += BATCH) {
     const to = Math.min(count, from + BATCH);
+    const cpu = process.cpuUsage();
     const started = process.hrtime.bigint();
     for (let i = from; i < to; i++) await supervisor.stop(`${prefix}${i}`);
-    samples.push(Number(process.hrtime.bigint() - started) / (to - from));
+    into.samples.push(Number(process.hrtime.bigint() - started) / (to - from));
+    into.cpuUs += cpuUs(cpu);
+    into.engines += to - from;
   }
 }
 
@@ -153,29 +185,39 @@ function throughput(
 }
 
 async function measureSize(count: number): Promise<SizeFigures> {
+  // The compiled package (built by the parent process), as users run it.
+  const { createSupervisor } = (await import(
+    compiledModule("src/engine/supervisor.js")
+  )) as typeof import("../src/engine/supervisor.js");
   const gc = findGc();
   if (gc === undefined) throw new Error("supervisor bench: no way to run the garbage collector");
   const warm = createSupervisor();
   spawnAll(warm, WARM_UP_ENGINES, "w");
   await stopAll(warm, WARM_UP_ENGINES, "w");
   await warm.close();
+  // A macrotask, so that nothing of the warm-up is still held when the baseline is taken.
+  await new Promise((resolve) => setTimeout(resolve, 20));
 
   // Idle engines with default options: spawn, memory, stop.
   const supervisor = createSupervisor();
   const before = usedBytes(gc);
-  const spawnSamples: number[] = [];
-  const stopSamples: number[] = [];
-  spawnAll(supervisor, count, "e", spawnSamples);
-  const bytesPerEngine = (usedBytes(gc) - before) / count;
-  await stopAll(supervisor, count, "e", stopSamples);
+  const spawns = timing();
+  const stops = timing();
+  spawnAll(supervisor, count, "e", spawns);
+  const withEngines = usedBytes(gc);
+  await stopAll(supervisor, count, "e", stops);
+  // The heap left by the warm-up keeps shrinking for a while, which biases the growth since
+  // `before` low (below zero at 10 engines) and what stopping the engines frees high, by about
+  // the same amount: their mean cancels it.
+  const bytesPerEngine = (withEngines - before + (withEngines - usedBytes(gc))) / 2 / count;
   for (let spawned = count; spawned < MIN_SPAWNED; spawned += count) {
-    spawnAll(supervisor, count, "e", spawnSamples);
-    await stopAll(supervisor, count, "e", stopSamples);
+    spawnAll(supervisor, count, "e", spawns);
+    await stopAll(supervisor, count, "e", stops);
   }
 
   // Busy engines whose count-only windows outlast the run (warm-up included): digests/s, close.
   // Two figures of 1.1 × rounds each (warm-up included), plus a check digest.
-  spawnAll(supervisor, count, "t", [], Math.ceil(roundsFor(count) * 2.5) + 16);
+  spawnAll(supervisor, count, "t", timing(), Math.ceil(roundsFor(count) * 2.5) + 16);
   const names = supervisor.names();
   const engines = names.map((name) => supervisor.get(name)!);
   const directPerSecond = throughput(engines, (i, digest) => {
@@ -194,8 +236,10 @@ async function measureSize(count: number): Promise<SizeFigures> {
   const closeNs = Number(process.hrtime.bigint() - closeStarted);
   return {
     engines: count,
-    spawnUs: median(spawnSamples) / 1000,
-    stopUs: median(stopSamples) / 1000,
+    spawnUs: median(spawns.samples) / 1000,
+    stopUs: median(stops.samples) / 1000,
+    spawnCpuUs: spawns.cpuUs / spawns.engines,
+    stopCpuUs: stops.cpuUs / stops.engines,
     closeUs: closeNs / count / 1000,
     bytesPerEngine,
     directPerSecond,
@@ -231,6 +275,8 @@ function medianFigures(runs: readonly SizeFigures[]): SizeFigures {
     engines: runs[0]!.engines,
     spawnUs: of("spawnUs"),
     stopUs: of("stopUs"),
+    spawnCpuUs: of("spawnCpuUs"),
+    stopCpuUs: of("stopCpuUs"),
     closeUs: of("closeUs"),
     bytesPerEngine: of("bytesPerEngine"),
     directPerSecond: of("directPerSecond"),
@@ -278,6 +324,7 @@ export function supervisorReport(rows: readonly SizeFigures[]): { report: string
       "engines",
       "spawn µs/engine",
       "stop µs/engine",
+      "spawn / stop CPU µs/engine",
       "close µs/engine",
       "KB/idle engine",
       "direct M digests/s",
@@ -287,6 +334,7 @@ export function supervisorReport(rows: readonly SizeFigures[]): { report: string
       r.engines.toLocaleString("en-US"),
       formatValue(r.spawnUs),
       formatValue(r.stopUs),
+      `${formatValue(r.spawnCpuUs)} / ${formatValue(r.stopCpuUs)}`,
       formatValue(r.closeUs),
       formatValue(r.bytesPerEngine / 1024),
       formatValue(r.directPerSecond / 1e6),
@@ -302,11 +350,15 @@ export function supervisorReport(rows: readonly SizeFigures[]): { report: string
 
 const METHOD = [
   "Many engines in one process through `createSupervisor` (bench/supervisor.ts): each size in a",
-  "fresh process after a JIT warm-up; spawn / stop per engine (median of batches of 10, ≥ 1,000",
-  "engines spawned per size), `close()` per engine, memory per idle engine (used heap + array buffers after",
-  "a full GC, divided by the count), and digests/s in rounds of one accepted digest per engine",
-  "(4 parameters, count-only windows that never close: the ingest path plus the supervisor's",
-  "dispatch) through a held engine (`observe`) and through `supervisor.send`. Medians of the runs.",
+  "fresh process after a JIT warm-up (2,000 engines spawned and stopped); spawn / stop per engine",
+  "(wall time, the gates' measure: median of batches of 10, ≥ 1,000 engines spawned per size; the",
+  "process's CPU time over all batches, GC threads included, beside it), `close()` per engine,",
+  "memory per idle engine (used heap + array buffers after a full GC, divided by the count: the",
+  "mean of the growth from before the spawns and the drop after stopping them), and digests/s in",
+  "rounds of one accepted digest per engine (4 parameters, count-only windows that never close:",
+  "the ingest path plus the supervisor's dispatch) through a held engine (`observe`) and through",
+  "`supervisor.send`. Medians of the runs, which go round the sizes. The library is the compiled",
+  "package (`dist/`, built by the bench), as users run it, not the sources through tsx.",
 ].join("\n");
 
 export const benchmark: Benchmark = {
@@ -318,19 +370,22 @@ export const benchmark: Benchmark = {
     const runs = wholeOption(options, "runs", 3);
     const max = wholeOption(options, "max", 10_000);
     const sizes = SUPERVISOR_SIZES.filter((size) => size <= max);
-    const rows: SizeFigures[] = [];
-    for (const size of sizes) {
-      const perRun: SizeFigures[] = [];
-      for (let run = 0; run < runs; run++) {
+    const build = buildCompiledPackage();
+    console.log(`supervisor bench: measuring the ${build}`);
+    // Runs go round the sizes (10, 100, …, 10, 100, …) so that a slow spell of the shared machine
+    // lands on every size rather than on one, which would fake a size effect.
+    const perSize = sizes.map((): SizeFigures[] => []);
+    for (let run = 0; run < runs; run++) {
+      for (const [i, size] of sizes.entries()) {
         const figures = await inChild(size);
         console.log(`  ${size} engines, run ${run + 1}: ${JSON.stringify(figures)}`);
-        perRun.push(figures);
+        perSize[i]!.push(figures);
       }
-      rows.push(medianFigures(perRun));
     }
+    const rows = perSize.map(medianFigures);
     const environment = environmentLine(describeEnvironment());
     const { report, pass } = supervisorReport(rows);
-    const body = `${report}\n\n${runs} run(s) per size; ${environment}`;
+    const body = `${report}\n\n${runs} run(s) per size, sizes interleaved; measured: ${build}; ${environment}`;
     console.log(body);
     if (options.write && runs >= 3 && max >= 10_000) await writeSection("SUPERVISOR", `${METHOD}\n\n${body}`);
     if (!pass) throw new Error("supervisor bench: FAIL (see the gates above)");

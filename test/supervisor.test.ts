@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import type { AnyActorRef } from "xstate";
 import type { EngineConfig } from "../src/engine/config.js";
 import type { Engine } from "../src/engine/engine.js";
-import { createSupervisor, SUPERVISOR_SHARD_SIZE, Supervisor } from "../src/engine/supervisor.js";
+import { createSupervisor, Supervisor } from "../src/engine/supervisor.js";
 import { ConfigError, UsageError } from "../src/errors.js";
 import { createMemoryInspector } from "../src/inspect/memory-inspector.js";
 import { ManualClock } from "./support/engine-clock.js";
@@ -108,8 +108,8 @@ describe("createSupervisor", () => {
     expect(supervisor.names()).toEqual(["a", "c"]);
     expect((supervisor.failure("b") as Error).message).toBe("poisoned digest");
     expect(failures).toEqual(["b"]);
-    await tick(); // the fiber watching "b" ends and removes its actor
-    expect((supervisor.actor.getSnapshot().children as Record<string, unknown>).b).toBeUndefined();
+    expect(supervisor.actorOf("b")).toBeUndefined();
+    expect(supervisor.actor.system.get("b")).toBeUndefined();
     expect(b.observe({ objective: 1, generation: b.generation, timestamp: clock.now() })).toBe("closed");
     feedAll(supervisor, clock, 12);
     expect(supervisor.get("a")!.generation).toBeGreaterThan(before.a);
@@ -176,43 +176,130 @@ describe("createSupervisor", () => {
     const memory = createMemoryInspector();
     const supervisor = createSupervisor({ inspect: memory.inspect });
     supervisor.spawn("a", config(clock, 1));
-    const rootEvents = memory.events.flatMap((e) => (e.type === "@xstate.event" ? [e.event.type] : []));
-    expect(rootEvents).toContain("supervisor.spawn");
-    // The engine actor itself is part of the supervisor's system.
+    // The engine actor itself is part of the supervisor's system, started by the root.
     const engineActor = supervisor.actorOf("a")!;
     expect(memory.events.some((e) => e.type === "@xstate.actor" && e.actorRef === engineActor)).toBe(true);
+    const init = memory.events.find(
+      (e) => e.type === "@xstate.event" && e.actorRef === engineActor && e.event.type === "xstate.init",
+    );
+    expect(init?.type === "@xstate.event" ? init.sourceRef : undefined).toBe(supervisor.actor);
     feedAll(supervisor, clock, 4);
     expect(memory.snapshots("spsa").length).toBeGreaterThan(1);
     await supervisor.close();
   });
 });
 
-describe("createSupervisor: shards", () => {
-  it("keeps engine actors in shards of bounded size, reuses freed room, and tunes across shards", async () => {
+describe("createSupervisor: many engines", () => {
+  it("keeps engine actors out of the root's children, and stopping some leaves the others tuning", async () => {
     const clock = new ManualClock();
     const supervisor = createSupervisor();
-    const count = 2 * SUPERVISOR_SHARD_SIZE + 5;
+    const count = 150;
     const names = Array.from({ length: count }, (_, i) => `e${i}`);
-    for (const [i, name] of names.entries()) supervisor.spawn(name, config(clock, i + 1));
-    const shardSizes = () =>
-      Object.values(supervisor.actor.getSnapshot().children as Record<string, AnyActorRef>).map(
-        (shard) => Object.keys(shard.getSnapshot().children).length,
+    const actors = names.map((name, i) => {
+      supervisor.spawn(name, config(clock, i + 1));
+      return supervisor.actorOf(name)!;
+    });
+    // Every engine is an actor of the root's system whose parent is the root, yet the root's
+    // snapshot never lists it (XState copies that object on every spawn and stop).
+    expect(Object.keys(supervisor.actor.getSnapshot().children)).toEqual([]);
+    for (const [i, name] of names.entries()) {
+      expect(supervisor.actor.system.get(name)).toBe(actors[i]);
+      expect(actors[i]!._parent).toBe(supervisor.actor);
+    }
+    const stopped = names.filter((_, i) => i % 3 === 0);
+    const kept = names.filter((_, i) => i % 3 !== 0);
+    const stoppedEngines = stopped.map((name) => supervisor.get(name)!);
+    for (const name of stopped) expect(await supervisor.stop(name)).toBe(true);
+    expect(supervisor.names()).toEqual(kept);
+    for (const name of stopped) {
+      expect(supervisor.get(name)).toBeUndefined();
+      expect(supervisor.actor.system.get(name)).toBeUndefined();
+      expect(supervisor.failure(name)).toBeUndefined();
+    }
+    for (const [i, name] of names.entries()) {
+      const status = (actors[i]!.getSnapshot() as { status: string }).status;
+      expect(status).toBe(stopped.includes(name) ? "stopped" : "active");
+    }
+    for (const engine of stoppedEngines) {
+      expect(engine.observe({ objective: 1, generation: engine.generation, timestamp: clock.now() })).toBe(
+        "closed",
       );
-    expect(shardSizes()).toEqual([SUPERVISOR_SHARD_SIZE, SUPERVISOR_SHARD_SIZE, 5]);
-    for (const name of names) expect(supervisor.actor.system.get(name)).toBe(supervisor.actorOf(name));
-    // Free room in the first shard; the next spawns fill the open shards before making a new one.
-    for (const name of names.slice(0, 3)) expect(await supervisor.stop(name)).toBe(true);
-    expect(shardSizes()).toEqual([SUPERVISOR_SHARD_SIZE - 3, SUPERVISOR_SHARD_SIZE, 5]);
-    for (let i = 0; i < 3; i++) supervisor.spawn(`again${i}`, config(clock, 500 + i));
-    expect(shardSizes().reduce((a, b) => a + b, 0)).toBe(count);
-    expect(shardSizes()).toHaveLength(3);
-    feedAll(supervisor, clock, 8, ["e3", `e${count - 1}`, "again0"]);
-    expect(supervisor.get("e3")!.generation).toBeGreaterThan(0);
-    expect(supervisor.get(`e${count - 1}`)!.generation).toBeGreaterThan(0);
-    expect(supervisor.get("again0")!.generation).toBeGreaterThan(0);
+    }
+    feedAll(supervisor, clock, 8);
+    for (const name of kept) expect(supervisor.get(name)!.generation).toBeGreaterThan(0);
+    // A stopped name can be spawned again, as a new engine and a new actor.
+    const again = supervisor.spawn(stopped[0]!, config(clock, 999));
+    expect(again).not.toBe(stoppedEngines[0]);
+    expect(supervisor.actor.system.get(stopped[0]!)).toBe(supervisor.actorOf(stopped[0]!));
+    expect(supervisor.actor.getSnapshot().status).toBe("active");
     await supervisor.close();
     expect(supervisor.names()).toEqual([]);
+    for (const actor of actors) expect((actor.getSnapshot() as { status: string }).status).toBe("stopped");
     expect(clock.pendingActions).toBe(0);
+  });
+
+  it("routes send to the named engine only, and answers false for names it does not run", async () => {
+    const clock = new ManualClock();
+    const supervisor = createSupervisor();
+    const engines = ["a", "b", "c"].map((name, i) =>
+      supervisor.spawn(name, config(clock, i + 1, { window: { digests: 100 } })),
+    );
+    const accepted = () => engines.map((engine) => engine.snapshot().digests.accepted);
+    const digest = (engine: Engine) => ({
+      objective: 1,
+      generation: engine.generation,
+      timestamp: clock.now(),
+    });
+    expect(supervisor.send("b", { type: "observe", digest: digest(engines[1]!) })).toBe(true);
+    expect(supervisor.send("b", { type: "observe", digest: digest(engines[1]!) })).toBe(true);
+    expect(supervisor.send("c", { type: "observe", digest: digest(engines[2]!) })).toBe(true);
+    expect(accepted()).toEqual([0, 2, 1]);
+    expect(supervisor.send("b", { type: "halt", reason: "maintenance" })).toBe(true);
+    expect(engines.map((engine) => engine.mode)).toEqual(["normal", "halted", "normal"]);
+    // Unknown names: nothing happens to any engine.
+    expect(supervisor.send("nope", { type: "observe", digest: digest(engines[0]!) })).toBe(false);
+    expect(supervisor.send("nope", { type: "halt", reason: "x" })).toBe(false);
+    expect(await supervisor.stop("nope")).toBe(false);
+    expect(supervisor.get("nope")).toBeUndefined();
+    expect(supervisor.actorOf("nope")).toBeUndefined();
+    expect(supervisor.failure("nope")).toBeUndefined();
+    expect(accepted()).toEqual([0, 2, 1]);
+    // A stopped engine's name is unknown too.
+    await supervisor.stop("c");
+    expect(supervisor.send("c", { type: "observe", digest: digest(engines[2]!) })).toBe(false);
+    expect(accepted().slice(0, 2)).toEqual([0, 2]);
+    await supervisor.close();
+    expect(supervisor.send("a", { type: "observe", digest: digest(engines[0]!) })).toBe(false);
+  });
+
+  it("reports every engine's start to the root, and its stop to the root's system", async () => {
+    const clock = new ManualClock();
+    const memory = createMemoryInspector();
+    const supervisor = createSupervisor({ inspect: memory.inspect, notifications: { started: true } });
+    const names = Array.from({ length: 40 }, (_, i) => `e${i}`);
+    for (const [i, name] of names.entries()) supervisor.spawn(name, config(clock, i + 1));
+    const actors = names.map((name) => supervisor.actorOf(name)!);
+    const toRoot = (type: string) =>
+      memory.events.flatMap((e) =>
+        e.type === "@xstate.event" && e.actorRef === supervisor.actor && e.event.type === type ? [e] : [],
+      );
+    expect(
+      toRoot("engine.started").map((e) => (e.event as unknown as { engineId: string }).engineId),
+    ).toEqual(names);
+    for (const name of names.slice(0, 20)) await supervisor.stop(name);
+    const stops = toRoot("supervisor.stop").map((e) => (e.event as unknown as { actor: AnyActorRef }).actor);
+    expect(stops).toEqual(actors.slice(0, 20));
+    // The engines' own internal actors report to the same sink; only the engine actors count here.
+    const stoppedEngineActors = memory.events.flatMap((e) =>
+      e.type === "@xstate.snapshot" &&
+      actors.includes(e.actorRef as AnyActorRef) &&
+      (e.snapshot as { status: string }).status === "stopped"
+        ? [e.actorRef]
+        : [],
+    );
+    expect(stoppedEngineActors).toEqual(actors.slice(0, 20));
+    await supervisor.close();
+    expect(toRoot("supervisor.stop")).toHaveLength(names.length);
   });
 });
 

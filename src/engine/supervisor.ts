@@ -1,8 +1,8 @@
 import * as Effect from "effect/Effect";
+import * as ExecutionStrategy from "effect/ExecutionStrategy";
 import * as Exit from "effect/Exit";
-import * as FiberMap from "effect/FiberMap";
 import * as Scope from "effect/Scope";
-import { type Actor, type AnyActorLogic, type AnyActorRef, createActor, enqueueActions, setup } from "xstate";
+import { type Actor, type AnyActorRef, type CallbackActorLogic, createActor, setup, stopChild } from "xstate";
 import { UsageError } from "../errors.js";
 import type { InspectionSink } from "../inspect/inspection-record.js";
 import type { EngineConfig } from "./config.js";
@@ -15,56 +15,32 @@ import {
   runEngineCommand,
 } from "./from-engine.js";
 
-/** Commands the supervisor's root and shard actors take (sent by the {@link Supervisor} methods only). */
+/** Commands the supervisor's root actor takes (sent by the {@link Supervisor} methods only). */
 type SupervisorRootEvent =
-  | {
-      readonly type: "supervisor.spawn";
-      readonly name: string;
-      readonly logic: AnyActorLogic;
-      /** The system id to register (an engine's name); shards have none. */
-      readonly systemId?: string;
-    }
-  | { readonly type: "supervisor.stop"; readonly name: string }
-  /** Sent by XState when an engine actor fails. */
+  /** Stops one engine actor (the root is its parent). */
+  | { readonly type: "supervisor.stop"; readonly actor: AnyActorRef }
+  /** Sent by XState when an engine actor fails; the supervisor's observer of that actor handles it. */
   | { readonly type: `xstate.error.actor.${string}`; readonly error: unknown };
 
 /**
- * The root of a supervisor's actor system, and each of its shards (the same chart): it spawns a
- * child actor on request (a shard under the root; an engine actor, with `id` and `systemId` equal
- * to the engine's name, under a shard) and stops it on request. A child's failure reaches it as
- * an `xstate.error.actor.<name>` event, which it ignores: one engine's failure never touches its
- * shard, the root or its siblings (the supervisor's fiber for that engine handles it).
+ * The root of a supervisor's actor system: the parent of every engine actor, and the one that
+ * stops them. Engine actors are created with the root as their `parent` but are not entries of
+ * its snapshot's `children`: XState copies that object whenever a child is spawned or stopped,
+ * which would make each spawn and stop cost O(engines). A child's failure reaches the root as an
+ * `xstate.error.actor.<name>` event, which it ignores: one engine's failure never touches the
+ * root or its siblings (the supervisor's observer of that engine handles it).
  */
 const supervisorRootMachine = setup({
   types: { events: {} as SupervisorRootEvent },
 }).createMachine({
   id: "supervisor",
   on: {
-    "supervisor.spawn": {
-      actions: enqueueActions(({ enqueue, event }) => {
-        // Children are named at run time, which the chart's static child typing cannot express.
-        enqueue.spawnChild(event.logic, {
-          id: event.name as never,
-          ...(event.systemId === undefined ? {} : { systemId: event.systemId }),
-        });
-      }),
-    },
-    "supervisor.stop": {
-      actions: enqueueActions(({ enqueue, event }) => {
-        enqueue.stopChild(event.name);
-      }),
-    },
+    // Unregisters the engine's system id at once (so the name can be spawned again) and stops it.
+    "supervisor.stop": { actions: stopChild(({ event }) => event.actor) },
     // Handled (and ignored) here, a child's error does not become the root's own error.
     "xstate.error.actor.*": {},
   },
 });
-
-/**
- * Engine actors per shard. XState copies an actor's whole `children` object whenever it spawns or
- * stops a child, so engines live in shards of bounded size under the root: spawn and stop cost
- * the same at 10 engines as at 10,000.
- */
-export const SUPERVISOR_SHARD_SIZE = 64;
 
 /** Options of {@link createSupervisor}. */
 export interface SupervisorOptions {
@@ -83,10 +59,10 @@ export interface SupervisorOptions {
 }
 
 /**
- * Many named engines in one process, each an actor of one XState system and each watched by a
- * fiber of an Effect `FiberMap` keyed by its name. Engine actors are children of shard actors
- * (at most {@link SUPERVISOR_SHARD_SIZE} each) under the root, so spawn and stop take the same
- * time however many engines run.
+ * Many named engines in one process, each an actor of one XState system whose lifetime an Effect
+ * `Scope` owns (one per engine, forked from the supervisor's own). Spawn, stop and a digest through
+ * {@link Supervisor.send} cost the same however many engines run: engines are kept in a `Map` by
+ * name, and no per-spawn or per-stop work grows with their number.
  *
  * @remarks
  * Isolation: a bad config fails that `spawn` only; an engine whose actor fails (an exception out of
@@ -98,8 +74,9 @@ export interface SupervisorOptions {
  */
 export interface Supervisor {
   /**
-   * The root actor of the supervisor's system. Its children are shards; engine actors are the
-   * shards' children, registered in the system by name (`actor.system.get(name)`).
+   * The root actor of the supervisor's system: the parent of every engine actor (which is
+   * registered in the system by name: `actor.system.get(name)`) and the one that stops them.
+   * Engine actors are not listed in its snapshot's `children` (see {@link Supervisor.actorOf}).
    */
   readonly actor: Actor<typeof supervisorRootMachine>;
   /**
@@ -112,7 +89,7 @@ export interface Supervisor {
   stop(name: string): Promise<boolean>;
   /** The running engine `name`, or undefined. */
   get(name: string): Engine | undefined;
-  /** The engine actor `name` (in {@link Supervisor.actor}'s system, under a shard), or undefined. */
+  /** The engine actor `name` (in {@link Supervisor.actor}'s system), or undefined. */
   actorOf(name: string): AnyActorRef | undefined;
   /**
    * Sends a command to the engine actor `name`; false when no such engine runs. Without an
@@ -126,7 +103,7 @@ export interface Supervisor {
   names(): string[];
   /** Why the engine last spawned as `name` failed, or undefined if it did not. */
   failure(name: string): unknown;
-  /** Stops every engine (all fibers interrupted, all actors stopped, all engines closed). */
+  /** Stops every engine (all scopes closed, all actors stopped, all engines closed). */
   close(): Promise<void>;
 }
 
@@ -140,38 +117,27 @@ export const Supervisor = {
     ),
 };
 
-/** The child `id` of a running actor of {@link supervisorRootMachine}, or undefined. */
-function childOf(parent: AnyActorRef, id: string): AnyActorRef | undefined {
-  return (parent.getSnapshot().children as Record<string, AnyActorRef | undefined>)[id];
-}
-
 /** Creates a supervisor; see {@link Supervisor}. */
 export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
   return new SupervisorImpl(options);
 }
 
-/** A shard actor under the root, and how many engine actors it holds. */
-interface Shard {
-  readonly actor: AnyActorRef;
-  size: number;
-}
-
+/** One running engine: its actor, and the scope that owns the actor's lifetime. */
 interface Running {
+  readonly name: string;
   readonly engine: Engine;
-  readonly child: AnyActorRef;
-  readonly shard: Shard;
+  readonly actor: AnyActorRef;
+  readonly scope: Scope.CloseableScope;
 }
 
 class SupervisorImpl implements Supervisor {
   readonly actor: Actor<typeof supervisorRootMachine>;
   private readonly options: SupervisorOptions;
   private readonly scope: Scope.CloseableScope;
-  private readonly fibers: FiberMap.FiberMap<string>;
+  /** One actor logic for every engine (the config travels as the actor's input). */
+  private readonly logic: CallbackActorLogic<EngineCommand, EngineConfig>;
   private readonly running = new Map<string, Running>();
   private readonly failures = new Map<string, unknown>();
-  /** Shards with room for another engine (a shard is here exactly while it is not full). */
-  private readonly openShards: Shard[] = [];
-  private shardCount = 0;
   /** Whether `observe` commands go straight to the engine (no inspection sink to show them to). */
   private readonly directObserve: boolean;
   private readonly flushAfterCommand: boolean;
@@ -182,11 +148,14 @@ class SupervisorImpl implements Supervisor {
     this.options = options;
     this.directObserve = options.inspect === undefined;
     this.flushAfterCommand = options.notifications?.flush ?? false;
+    const inspect = options.inspect;
+    // Engines whose config has no inspection sink of their own report to the supervisor's.
+    this.logic = fromEngine<EngineConfig>(
+      (config) => (config.inspect === undefined && inspect !== undefined ? { ...config, inspect } : config),
+      { started: false, events: false, snapshots: false, ...options.notifications },
+    );
     this.scope = Effect.runSync(Scope.make());
-    this.fibers = Effect.runSync(Scope.extend(FiberMap.make<string>(), this.scope));
-    this.actor = createActor(supervisorRootMachine, {
-      ...(options.inspect === undefined ? {} : { inspect: options.inspect }),
-    });
+    this.actor = createActor(supervisorRootMachine, inspect === undefined ? {} : { inspect });
     // Children's errors are events the root handles, not errors of its own; an error of the root
     // would be a defect, kept here rather than thrown from a timer into the host process.
     this.actor.subscribe({
@@ -205,61 +174,37 @@ class SupervisorImpl implements Supervisor {
     if (typeof name !== "string" || name === "") throw new UsageError("spawn: expected a non-empty name");
     if (this.running.has(name)) throw new UsageError(`spawn("${name}"): an engine with this name is running`);
     this.failures.delete(name);
-    const withInspect =
-      config.inspect === undefined && this.options.inspect !== undefined
-        ? { ...config, inspect: this.options.inspect }
-        : config;
-    const logic = fromEngine(withInspect, {
-      started: false,
-      events: false,
-      snapshots: false,
-      ...this.options.notifications,
-    });
-    const shard = this.openShard();
-    shard.actor.send({ type: "supervisor.spawn", name, logic, systemId: name });
-    const child = childOf(shard.actor, name);
-    const snapshot = child?.getSnapshot() as { status: string; error?: unknown } | undefined;
-    const engine = child === undefined ? undefined : engineOf(child);
-    if (child === undefined || engine === undefined || snapshot?.status !== "active") {
-      // The actor failed while starting (a bad config): drop it, keep nothing.
-      shard.actor.send({ type: "supervisor.stop", name });
-      const error = snapshot?.error ?? new Error(`spawn("${name}"): the engine actor did not start`);
+    // The root is the actor's parent (same system, its failures reach the root as events), but
+    // the actor is not added to the root's `children`, which XState would copy (see the chart).
+    const actor = createActor(this.logic, { parent: this.actor, id: name, systemId: name, input: config });
+    actor.start();
+    const snapshot = actor.getSnapshot() as { status: string; error?: unknown };
+    const engine = engineOf(actor);
+    if (engine === undefined || snapshot.status !== "active") {
+      // The actor failed while starting (a bad config) and stopped itself: keep nothing.
+      const error = snapshot.error ?? new Error(`spawn("${name}"): the engine actor did not start`);
       this.failures.set(name, error);
       throw error instanceof Error ? error : new Error(String(error));
     }
-    this.running.set(name, { engine, child, shard });
-    this.addTo(shard);
-    Effect.runSync(FiberMap.run(this.fibers, name, this.watch(name, child, shard)));
+    const scope = Effect.runSync(Scope.fork(this.scope, ExecutionStrategy.sequential));
+    const running: Running = { name, engine, actor, scope };
+    // However the scope closes (stop, failure, close), the actor stops, which closes the engine.
+    Effect.runSync(
+      Scope.addFinalizer(
+        scope,
+        Effect.sync(() => this.release(running)),
+      ),
+    );
+    this.running.set(name, running);
+    // An observer with an error callback also keeps XState from reporting the failure as unhandled.
+    actor.subscribe({ error: (error) => this.fail(running, error) });
     return engine;
   }
 
-  /** A shard with room for one more engine, made under the root when every shard is full. */
-  private openShard(): Shard {
-    const open = this.openShards[this.openShards.length - 1];
-    if (open !== undefined) return open;
-    const id = `shard.${this.shardCount++}`;
-    this.actor.send({ type: "supervisor.spawn", name: id, logic: supervisorRootMachine });
-    const actor = childOf(this.actor, id);
-    if (actor === undefined) throw new Error(`spawn: the supervisor could not start ${id}`);
-    const shard: Shard = { actor, size: 0 };
-    this.openShards.push(shard);
-    return shard;
-  }
-
-  private addTo(shard: Shard): void {
-    shard.size++;
-    // openShard() hands out the last open shard, so a shard that fills up is the last one.
-    if (shard.size === SUPERVISOR_SHARD_SIZE) this.openShards.pop();
-  }
-
-  private removeFrom(shard: Shard): void {
-    if (shard.size === SUPERVISOR_SHARD_SIZE) this.openShards.push(shard);
-    shard.size--;
-  }
-
   async stop(name: string): Promise<boolean> {
-    if (!this.running.has(name)) return false;
-    await Effect.runPromise(FiberMap.remove(this.fibers, name));
+    const running = this.running.get(name);
+    if (running === undefined) return false;
+    Effect.runSync(Scope.close(running.scope, Exit.void));
     return true;
   }
 
@@ -268,33 +213,20 @@ class SupervisorImpl implements Supervisor {
   }
 
   actorOf(name: string): AnyActorRef | undefined {
-    return this.running.get(name)?.child;
+    return this.running.get(name)?.actor;
   }
 
   send(name: string, command: EngineCommand): boolean {
     const running = this.running.get(name);
     if (running === undefined) return false;
-    if (command.type === "observe" && this.directObserve) {
+    if (this.directObserve && command.type === "observe") {
       try {
         runEngineCommand(running.engine, command, name, this.flushAfterCommand);
       } catch (error) {
-        this.failDirectly(name, running, error);
+        this.fail(running, error);
       }
-    } else running.child.send(command);
+    } else running.actor.send(command);
     return true;
-  }
-
-  /**
-   * An engine whose command threw outside its actor: recorded as failed at once (as the watching
-   * fiber records an actor's failure), then its fiber is ended, which stops the actor and so
-   * closes the engine.
-   */
-  private failDirectly(name: string, running: Running, error: unknown): void {
-    if (this.running.get(name) !== running) return;
-    this.running.delete(name);
-    this.failures.set(name, error);
-    this.options.onFailure?.(name, error);
-    Effect.runFork(FiberMap.remove(this.fibers, name));
   }
 
   names(): string[] {
@@ -309,47 +241,27 @@ class SupervisorImpl implements Supervisor {
     if (this.closed) return;
     this.closed = true;
     const engines = [...this.running.values()].map((r) => r.engine);
-    await Effect.runPromise(Scope.close(this.scope, Exit.void));
+    Effect.runSync(Scope.close(this.scope, Exit.void));
     this.actor.stop();
     await Promise.all(engines.map((engine) => engine.close()));
   }
 
   /**
-   * The fiber that owns one engine actor: it waits for the actor to fail or finish, and however it
-   * ends (failure, `stop`, `close`), stops the actor, which closes the engine. A failure is
-   * recorded at once (so `names()` is right as soon as the failing call returns).
+   * An engine that failed, in its actor or in a command run directly: recorded at once (so
+   * `names()` is right as soon as the failing call returns), then its scope is closed, which
+   * stops the actor and so closes the engine.
    */
-  private watch(name: string, child: AnyActorRef, shard: Shard): Effect.Effect<void, unknown> {
-    const failed = (error: unknown) => {
-      if (this.running.get(name)?.child !== child) return;
-      this.running.delete(name);
-      this.failures.set(name, error);
-      this.options.onFailure?.(name, error);
-    };
-    const untilEnded = Effect.async<void, unknown>((resume) => {
-      const snapshot = child.getSnapshot() as { status: string; error?: unknown };
-      if (snapshot.status === "error") {
-        failed(snapshot.error);
-        resume(Effect.fail(snapshot.error));
-        return;
-      }
-      const subscription = child.subscribe({
-        error: (error) => {
-          failed(error);
-          resume(Effect.fail(error));
-        },
-        complete: () => resume(Effect.void),
-      });
-      return Effect.sync(() => subscription.unsubscribe());
-    });
-    return untilEnded.pipe(
-      Effect.ensuring(
-        Effect.sync(() => {
-          if (this.running.get(name)?.child === child) this.running.delete(name);
-          shard.actor.send({ type: "supervisor.stop", name });
-          this.removeFrom(shard);
-        }),
-      ),
-    );
+  private fail(running: Running, error: unknown): void {
+    if (this.running.get(running.name) !== running) return;
+    this.running.delete(running.name);
+    this.failures.set(running.name, error);
+    this.options.onFailure?.(running.name, error);
+    Effect.runSync(Scope.close(running.scope, Exit.void));
+  }
+
+  /** The engine scope's finalizer: forgets the engine and has the root stop its actor. */
+  private release(running: Running): void {
+    if (this.running.get(running.name) === running) this.running.delete(running.name);
+    this.actor.send({ type: "supervisor.stop", actor: running.actor });
   }
 }
