@@ -124,6 +124,9 @@ export class ControlSafety {
   private readonly budgetReference: Float64Array;
   /** Non-finite digests in a row for the live generation (see {@link onNonFiniteDigest}). */
   private nonFiniteRun = 0;
+  /** The digest being observed (see {@link observeObjective}). */
+  private objectiveIn = 0;
+  private nowIn = 0;
   /** Generation of the last finite objective accepted (−1: none yet). */
   private finiteGeneration = -1;
   /** Engine time until which the centre's moves follow an absorbed shift and are not budgeted. */
@@ -313,6 +316,16 @@ export class ControlSafety {
 
   /** An accepted digest's objective: the governor's spike check, and where the tuner stood while all was clean. */
   observeObjective(objective: number, now: number): void {
+    // Small enough for V8 to inline into observe(): the numbers reach the body through double
+    // fields, not as arguments, which would box them (16 bytes each per digest).
+    this.objectiveIn = objective;
+    this.nowIn = now;
+    this.observeStoredObjective();
+  }
+
+  private observeStoredObjective(): void {
+    const objective = this.objectiveIn;
+    const now = this.nowIn;
     this.nonFiniteRun = 0;
     this.finiteGeneration = this.host.live.generation;
     const generation = this.host.live.generation;

@@ -1,7 +1,7 @@
 import * as Effect from "effect/Effect";
 import * as Exit from "effect/Exit";
 import * as Scope from "effect/Scope";
-import { Observable, type SchedulerLike, Subject, type Subscriber, type Subscription } from "rxjs";
+import { type Observable, type SchedulerLike, Subject, type Subscription } from "rxjs";
 import type { Actor, AnyActorRef } from "xstate";
 import type { engineMachine } from "../../machines/engine.machine.js";
 import type { HotPathEvent } from "../../machines/hot-path.logic.js";
@@ -47,7 +47,7 @@ import {
 import { createEngineRoot } from "./engine-actors.js";
 import {
   createWindowStats,
-  evaluationWindows,
+  WindowCollector,
   type WindowControl,
   type WindowResult,
 } from "./evaluation-windows.js";
@@ -269,7 +269,8 @@ class EngineImpl implements Engine {
   private readonly digestFields = new DigestFields();
   private readonly spsa: AnyActorRef;
   private readonly hotPath: AnyActorRef;
-  private sink: Subscriber<number> | undefined;
+  /** The evaluation windows, fed by direct calls (an RxJS emission per digest would box it). */
+  private readonly windows: WindowCollector;
   private proposalId = 0;
   /** Windows in a row that closed empty. */
   private emptyWindows = 0;
@@ -325,29 +326,37 @@ class EngineImpl implements Engine {
       afterWork: () => this.afterWork(),
     });
 
+    this.windows = new WindowCollector(
+      {
+        count: config.window.digests,
+        ...(config.window.ms === undefined ? {} : { ms: config.window.ms }),
+        aggregation: config.window.aggregation,
+        trim: config.window.trim,
+        scheduler: this.scheduler,
+        stats: this.windowStats,
+      },
+      (w) => {
+        // The window closes inside the host's observe(): an internal error is kept in `failure`,
+        // never thrown into the host's loop.
+        try {
+          this.onWindow(w);
+        } catch (error) {
+          this.failure ??= error;
+        }
+      },
+    );
     this.scope = Effect.runSync(Scope.make());
     const acquire = Effect.gen(this, function* () {
-      // Telemetry → evaluation windows → SPSA events. The source captures its subscriber so that
-      // observe() pushes values without a Subject (a Subject allocates per value).
-      const source = new Observable<number>((subscriber) => {
-        this.sink = subscriber;
-        return () => {
-          this.sink = undefined;
-        };
-      });
-      const windows = source.pipe(
-        evaluationWindows(this.control, {
-          count: config.window.digests,
-          ...(config.window.ms === undefined ? {} : { ms: config.window.ms }),
-          aggregation: config.window.aggregation,
-          trim: config.window.trim,
-          scheduler: this.scheduler,
-          stats: this.windowStats,
-        }),
-      );
+      // Telemetry → evaluation windows → SPSA events. Digests reach the windows by direct calls;
+      // the window commands arrive on `control`.
+      const windows = this.windows;
       yield* Effect.acquireRelease(
-        Effect.sync(() => windows.subscribe((w) => this.onWindow(w))),
-        (subscription) => Effect.sync(() => subscription.unsubscribe()),
+        Effect.sync(() => this.control.subscribe((command) => windows.command(command))),
+        (subscription) =>
+          Effect.sync(() => {
+            subscription.unsubscribe();
+            windows.stop();
+          }),
       );
       const actor = yield* Effect.acquireRelease(
         Effect.sync(() => this.createRootActor()),
@@ -441,8 +450,8 @@ class EngineImpl implements Engine {
     // An absent margin is NaN (a present one never is).
     const hasMargin = !Number.isNaN(margin);
     if (hasMargin) safety.onConstraintMargin(margin);
-    if (!this.core.seekingFeasibility) this.sink?.next(objective);
-    else if (hasMargin) this.sink?.next(-margin);
+    if (!this.core.seekingFeasibility) this.windows.push(objective);
+    else if (hasMargin) this.windows.push(-margin);
     this.afterWork();
     return "accepted";
   }
