@@ -203,6 +203,17 @@ export function checkDigestFields(
   return DIGEST_ACCEPTED;
 }
 
+/**
+ * {@link checkDigestFields} for a digest without a timestamp once the settle period after the last
+ * apply is known to have passed: then no time check can fail (the digest is taken now), and no
+ * clock needs reading. Allocation-free.
+ */
+export function checkSettledUntimedDigest(f: DigestFields, expectedGeneration: number): number {
+  if (!Number.isFinite(f.objective)) return DigestRejection.NonFiniteObjective;
+  if (f.generation !== expectedGeneration) return DigestRejection.WrongGeneration;
+  return DIGEST_ACCEPTED;
+}
+
 /** Scratch for {@link checkDigest}. */
 const scratch = new DigestFields();
 

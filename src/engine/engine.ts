@@ -38,6 +38,7 @@ import { type EngineConfig, type ResolvedEngineConfig, resolveEngineConfig } fro
 import { ControlSafety, type PacedSlot } from "./control-safety.js";
 import {
   checkDigestFields,
+  checkSettledUntimedDigest,
   DIGEST_ACCEPTED,
   type Digest,
   DigestFields,
@@ -45,6 +46,7 @@ import {
   readDigest,
 } from "./digest.js";
 import { createEngineRoot } from "./engine-actors.js";
+import { EntryTime } from "./entry-time.js";
 import {
   createWindowStats,
   WindowCollector,
@@ -267,6 +269,10 @@ class EngineImpl implements Engine {
   private readonly windowStats = createWindowStats();
   /** The fields of the digest being observed, each read once from the host's object. */
   private readonly digestFields = new DigestFields();
+  /** The time of the digest being observed, read only if needed. */
+  private readonly time: EntryTime;
+  /** `lastApplyAt` of the apply whose settle period a clock read has shown over (NaN: none yet). */
+  private settledApplyAt = Number.NaN;
   private readonly spsa: AnyActorRef;
   private readonly hotPath: AnyActorRef;
   /** The evaluation windows, fed by direct calls (an RxJS emission per digest would box it). */
@@ -290,6 +296,7 @@ class EngineImpl implements Engine {
   constructor(config: ResolvedEngineConfig) {
     this.config = config;
     this.scheduler = config.scheduler;
+    this.time = new EntryTime(config.scheduler);
     this.entryClock = isEngineClock(config.scheduler) ? config.scheduler : undefined;
     const registry = new ParamRegistry(config.params);
     this.registry = registry;
@@ -418,35 +425,48 @@ class EngineImpl implements Engine {
 
   private observeDigest(digest: Digest): DigestVerdict {
     if (this.closed) return "closed";
-    const now = this.scheduler.now();
+    const time = this.time;
+    time.reset();
     const c = this.config;
     // Each field is read once, here; only these copies are validated and used from now on (a
     // getter may answer differently, or throw, on a second read).
     const fields = this.digestFields;
     let code = readDigest(digest, fields);
-    if (code === DIGEST_ACCEPTED)
-      code = checkDigestFields(
-        fields,
-        this.live.generation,
-        this.executor.lastApplyAt,
-        now,
-        c.settleMs,
-        c.maxAgeMs,
-        c.maxSkewMs,
-      );
+    if (code === DIGEST_ACCEPTED) {
+      const lastApplyAt = this.executor.lastApplyAt;
+      // Once a read of the clock has shown the settle period after this apply over, a digest taken
+      // now (no timestamp) cannot fail a time check: no clock read, which allocates on a wall clock.
+      if (Number.isNaN(fields.timestamp) && lastApplyAt === this.settledApplyAt)
+        code = checkSettledUntimedDigest(fields, this.live.generation);
+      else {
+        const now = time.now();
+        code = checkDigestFields(
+          fields,
+          this.live.generation,
+          lastApplyAt,
+          now,
+          c.settleMs,
+          c.maxAgeMs,
+          c.maxSkewMs,
+        );
+        if (now >= lastApplyAt + c.settleMs) this.settledApplyAt = lastApplyAt;
+      }
+    }
     // Copied before anything can call back into the host (onApply), which may observe again.
     const objective = fields.objective;
     const margin = fields.constraintMargin;
     if (code !== DIGEST_ACCEPTED) {
       const generation = fields.generation;
+      const now = time.now();
       this.reject(code, fields, now);
       if (code === DigestRejection.NonFiniteObjective) this.safety.onNonFiniteDigest(generation, now);
       return VERDICT_BY_CODE[code] ?? "malformed";
     }
     this.accepted++;
-    if (c.captureDigests) this.captureDigest(AuditRecordType.DigestAccepted, this.proposalId, 0, fields, now);
+    if (c.captureDigests)
+      this.captureDigest(AuditRecordType.DigestAccepted, this.proposalId, 0, fields, time.now());
     const safety = this.safety;
-    safety.observeObjective(objective, now);
+    safety.observeObjective(objective, time);
     // An absent margin is NaN (a present one never is).
     const hasMargin = !Number.isNaN(margin);
     if (hasMargin) safety.onConstraintMargin(margin);

@@ -260,7 +260,9 @@ export class RegimeDetector {
       const rc = r > c ? c : r < -c ? -c : r;
       this.level += o.levelRate * rc;
       const abs = Math.abs(rc) * MEAN_ABS_TO_SIGMA;
-      this.scale = Math.max(this.scaleFloor(), this.scale + o.levelRate * (abs - this.scale));
+      // scaleFloor(), written out: a call V8 may not inline would box the double it returns.
+      const floor = Math.max(1e-12, 1e-9 * Math.abs(this.level));
+      this.scale = Math.max(floor, this.scale + o.levelRate * (abs - this.scale));
     }
     return RegimeSignal.Quiet;
   }
