@@ -640,6 +640,7 @@ class EngineImpl implements Engine {
       executor: this.executor,
       live: this.live,
       now: () => this.scheduler.now(),
+      inspected: inspect !== undefined,
     };
     const root = createEngineRoot(binding, {
       input: { stallAfter: this.config.stallAfter, safeMode: this.config.safety.safeMode },
