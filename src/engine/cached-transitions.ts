@@ -117,7 +117,10 @@ export function withCachedTransitions<M extends AnyStateMachine>(
     }
     if (next.status === "active") {
       let byType = cache.get(state);
-      if (byType === undefined) cache.set(state, (byType = new Map()));
+      if (byType === undefined) {
+        byType = new Map();
+        cache.set(state, byType);
+      }
       const { context, children, historyValue } = snapshot;
       byType.set(event.type, { context, children, historyValue, next, actions });
     }
