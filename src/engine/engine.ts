@@ -910,20 +910,7 @@ class EngineImpl implements Engine {
     f: DigestFields,
     now: number,
   ): void {
-    this.audit.writeDigest(
-      type,
-      now,
-      this.live.generation,
-      proposal,
-      code,
-      f.objective,
-      f.generation,
-      f.timestamp,
-      f.constraintMargin,
-      f.latencyP99,
-      f.throughput,
-      f.errorRate,
-    );
+    this.audit.writeDigestFields(type, now, this.live.generation, proposal, code, f);
   }
 
   /** Counts and audits a rejected digest, from the fields read once (NaN where unusable). */
