@@ -902,8 +902,16 @@ vitest. Parameters on [0, 100], init 50, maxDelta 10, default SPSA options, bala
   count), repeated in the parent process; local (not shared) live config.
 
 Each ingest and decision repeat runs in a fresh Node process that creates exactly one engine: once a
-second engine exists in a process, call sites shared through RxJS turn polymorphic and the ingest
+second engine exists in a process, call sites shared by the two turn polymorphic and the ingest
 path allocates several times more (the "after another engine" row shows it).
+
+What the ingest figures rest on: an untimed digest reads the engine's clock only while the settle
+period after the last apply may still run (on Node 20 every \`Date.now()\` allocates a 16-byte heap
+number), and no number on the digest path crosses a call V8 may leave un-inlined as an argument or
+a return value (that would box it). The decision figures: the SPSA chart's \`window.closed\`
+transitions are replayed from the first time XState computed them from each state (same snapshot,
+same actions; \`src/engine/cached-transitions.ts\`), so what a decision allocates is the action
+records XState's executor takes, the window's result and event, and the audit drain's timer.
 
 Timing with \`process.hrtime.bigint()\`: "batched" = one timer pair around 1000 calls, p50 over batch
 means (the figure compared with the ingest and T1 targets); "per call" = a timer pair around each call

@@ -75,6 +75,17 @@ export interface AuditRingOptions {
  * are allocation-free and never throw. Copying a vector costs about 2 ns per entry up to 8
  * entries and a fixed ~15–20 ns above (measured on the B3 machine).
  */
+/** The numbers of a digest as the engine read them (absent fields NaN). */
+export interface DigestValues {
+  readonly objective: number;
+  readonly generation: number;
+  readonly timestamp: number;
+  readonly constraintMargin: number;
+  readonly latencyP99: number;
+  readonly throughput: number;
+  readonly errorRate: number;
+}
+
 export class AuditRing {
   // Fields set in the constructor are `declare`d so that V8 keeps their exact types (a plain
   // declaration first defines them as undefined, and every write would re-check them).
@@ -104,6 +115,8 @@ export class AuditRing {
   private droppedCount = 0;
   private peakCount = 0;
   private lastStoredSlot = -1;
+  /** The time of the digest being written (see {@link writeDigestFields}). */
+  private pendingTime = 0;
 
   /** @throws RangeError when `capacity` or `highWaterMark` is not a whole number in range. */
   constructor(options: AuditRingOptions) {
@@ -281,6 +294,51 @@ export class AuditRing {
     records[v + DIGEST_SLOT_ERROR_RATE] = errorRate;
     records[at + FIELD_TYPE] = type + DIGEST_SLOTS * VECTOR_LENGTH_UNIT;
     return true;
+  }
+
+  /**
+   * {@link writeDigest} with the digest's numbers read from `f` (the engine's once-read copy) and
+   * the time passed through a field: a two-line method V8 inlines, so none of the numbers is
+   * boxed on the way in (as arguments of a call V8 does not inline, each would allocate 16 bytes).
+   */
+  writeDigestFields(
+    type: AuditRecordType,
+    time: number,
+    generation: number,
+    proposalId: number,
+    code: number,
+    f: DigestValues,
+  ): boolean {
+    this.pendingTime = time;
+    return this.writeDigestStored(type, generation, proposalId, code, f);
+  }
+
+  private writeDigestStored(
+    type: AuditRecordType,
+    generation: number,
+    proposalId: number,
+    code: number,
+    f: DigestValues,
+  ): boolean {
+    const at = this.storeAt(type, generation, proposalId, code);
+    if (at < 0) return false;
+    const records = this.records;
+    records[at + FIELD_TIME] = this.pendingTime;
+    records[at + FIELD_A] = f.objective;
+    records[at + FIELD_B] = f.generation;
+    const v = at + FIELD_VECTOR;
+    records[v + DIGEST_SLOT_TIMESTAMP] = f.timestamp;
+    records[v + DIGEST_SLOT_CONSTRAINT_MARGIN] = f.constraintMargin;
+    records[v + DIGEST_SLOT_LATENCY_P99] = f.latencyP99;
+    records[v + DIGEST_SLOT_THROUGHPUT] = f.throughput;
+    records[v + DIGEST_SLOT_ERROR_RATE] = f.errorRate;
+    records[at + FIELD_TYPE] = type + DIGEST_SLOTS * VECTOR_LENGTH_UNIT;
+    return true;
+  }
+
+  /** {@link store} of the integer fields only (param −1); the caller writes time, a and b. */
+  private storeAt(type: AuditRecordType, generation: number, proposalId: number, code: number): number {
+    return this.store(type, 0, generation, proposalId, code, -1, 0, 0);
   }
 
   /** Stores the fixed fields of a record; returns its offset, or −1 when the ring was full. */

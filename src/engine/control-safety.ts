@@ -25,7 +25,7 @@ import { ChangeBudget, ChangeBudgetCode } from "./safety/change-budget.js";
 import { EventRate } from "./safety/event-rate.js";
 import { type EngineBreakerStates, GuardedCallback, GuardedCallResult } from "./safety/guarded-callback.js";
 import { HomeostasisCache } from "./safety/homeostasis-cache.js";
-import { GovernorCode, InstabilityGovernor } from "./safety/instability-governor.js";
+import { GovernorCode, InstabilityGovernor, type TimeReader } from "./safety/instability-governor.js";
 import { PointKind, RegimeDetector, RegimeSignal, RegimeVerdict } from "./safety/regime-detector.js";
 import { RegressionBlame } from "./safety/regression-blame.js";
 import { ThrashingCode, ThrashingDetector } from "./safety/thrashing-detector.js";
@@ -125,6 +125,8 @@ export class ControlSafety {
   private readonly budgetReference: Float64Array;
   /** Non-finite digests in a row for the live generation (see {@link onNonFiniteDigest}). */
   private nonFiniteRun = 0;
+  /** The digest being observed (see {@link observeObjective}). */
+  private objectiveIn = 0;
   /** Generation of the last finite objective accepted (−1: none yet). */
   private finiteGeneration = -1;
   /** Engine time until which the centre's moves follow an absorbed shift and are not budgeted. */
@@ -320,17 +322,26 @@ export class ControlSafety {
     this.raise("nonFiniteObjective");
   }
 
-  /** An accepted digest's objective: the governor's spike check. */
-  observeObjective(objective: number, now: number): void {
+  /** An accepted digest's objective: the regime detector and the governor's spike check. */
+  observeObjective(objective: number, clock: TimeReader): void {
+    // Small enough for V8 to inline into observe(): the objective reaches the body through a double
+    // field, not as an argument, which would box it (16 bytes per digest). The time is read from
+    // `clock` only if a rule needs it: on a wall clock, every read allocates.
+    this.objectiveIn = objective;
+    this.observeStoredObjective(clock);
+  }
+
+  private observeStoredObjective(clock: TimeReader): void {
+    const objective = this.objectiveIn;
     this.nonFiniteRun = 0;
     this.finiteGeneration = this.host.live.generation;
     const generation = this.host.live.generation;
-    if (this.regime !== undefined) this.watchRegime(this.regime, objective);
+    if (this.regime !== undefined) this.watchRegime(this.regime);
     // A caused regression was just rolled back: this digest measured the abandoned point.
     if (this.host.live.generation !== generation) return;
     const governor = this.governor;
     if (governor === undefined) return;
-    const verdict = governor.observe(objective, now);
+    const verdict = governor.observeReadingClock(objective, clock);
     if (verdict !== GovernorCode.Healthy) this.onSpike(verdict);
     // A huge negative outlier is no spike, but no measurement of the point either.
     else if (governor.anomalousRun > 0 || governor.outlier) {
@@ -814,9 +825,10 @@ export class ControlSafety {
   }
 
   /** Feeds the regime detector one objective; a confirmed rise is judged and acted on at once. */
-  private watchRegime(regime: RegimeDetector, objective: number): void {
+  /** Feeds the objective being observed (`objectiveIn`: as an argument it could be boxed) to the regime detector. */
+  private watchRegime(regime: RegimeDetector): void {
     this.verdictAge++;
-    const signal = regime.observe(objective, this.liveKind);
+    const signal = regime.observe(this.objectiveIn, this.liveKind);
     // The window where an extreme excursion starts is measured again rather than stepped on: an
     // estimate that straddles a shift is no estimate (see lastExtreme). Later ones measure the
     // new level on every side, which is the evidence the verdict needs.

@@ -41,16 +41,16 @@ export { DIGEST_ACCEPTED, DigestRejection, rejectionName } from "../audit/digest
  * any field that is not a number or could not be read. One instance is reused for every digest.
  */
 export class DigestFields {
-  // Started as `undefined` (every read overwrites them) so that V8 keeps these fields tagged: they
-  // then hold the host's own number objects, and passing one on (to the window) boxes nothing. As
-  // double fields, every digest would allocate a fresh heap number there.
-  objective: number = undefined as unknown as number;
-  generation: number = undefined as unknown as number;
-  timestamp: number = undefined as unknown as number;
-  constraintMargin: number = undefined as unknown as number;
-  latencyP99: number = undefined as unknown as number;
-  throughput: number = undefined as unknown as number;
-  errorRate: number = undefined as unknown as number;
+  // Double fields (numbers from the start, only numbers written): V8 stores them unboxed, so a
+  // host's objective is copied in without allocating. Passing one to a call V8 does not inline
+  // would box it, so the consumers on the digest path are small enough to inline, or store it.
+  objective = Number.NaN;
+  generation = Number.NaN;
+  timestamp = Number.NaN;
+  constraintMargin = Number.NaN;
+  latencyP99 = Number.NaN;
+  throughput = Number.NaN;
+  errorRate = Number.NaN;
 }
 
 /** True when an optional numeric field is absent (undefined) or a number other than NaN. */
@@ -75,48 +75,57 @@ function numberOrNaN(value: unknown): number {
  * Allocation-free; never throws.
  */
 export function readDigest(d: unknown, out: DigestFields): number {
-  let objective: unknown;
-  let generation: unknown;
-  let timestamp: unknown;
-  let constraintMargin: unknown;
-  let latencyP99: unknown;
-  let throughput: unknown;
-  let errorRate: unknown;
+  // Each field is converted to a number (NaN when it is not one) right after its read, so that only
+  // numbers and booleans live across the try: a variable of unknown type there would be boxed,
+  // and a host's objective read out of a double field would allocate a heap number per digest.
+  let objective = Number.NaN;
+  let generation = Number.NaN;
+  let timestamp = Number.NaN;
+  let constraintMargin = Number.NaN;
+  let latencyP99 = Number.NaN;
+  let throughput = Number.NaN;
+  let errorRate = Number.NaN;
+  let numbers = false; // objective and generation are numbers
+  let optionalOk = true; // timestamp absent or finite, other metrics absent or numbers (not NaN)
   let readable = typeof d === "object" && d !== null;
   if (readable) {
     try {
       const fields = d as Record<string, unknown>;
-      objective = fields.objective;
-      generation = fields.generation;
-      timestamp = fields.timestamp;
-      constraintMargin = fields.constraintMargin;
-      latencyP99 = fields.latencyP99;
-      throughput = fields.throughput;
-      errorRate = fields.errorRate;
+      const o = fields.objective;
+      objective = numberOrNaN(o);
+      const g = fields.generation;
+      generation = numberOrNaN(g);
+      numbers = typeof o === "number" && typeof g === "number";
+      const t = fields.timestamp;
+      timestamp = numberOrNaN(t);
+      // A NaN or infinite timestamp would slip through every time comparison.
+      optionalOk = t === undefined || (typeof t === "number" && Number.isFinite(t));
+      const m = fields.constraintMargin;
+      constraintMargin = numberOrNaN(m);
+      optionalOk = isOptionalMetric(m) && optionalOk;
+      const l = fields.latencyP99;
+      latencyP99 = numberOrNaN(l);
+      optionalOk = isOptionalMetric(l) && optionalOk;
+      const p = fields.throughput;
+      throughput = numberOrNaN(p);
+      optionalOk = isOptionalMetric(p) && optionalOk;
+      const e = fields.errorRate;
+      errorRate = numberOrNaN(e);
+      optionalOk = isOptionalMetric(e) && optionalOk;
     } catch {
       readable = false;
     }
   }
-  out.objective = numberOrNaN(objective);
-  out.generation = numberOrNaN(generation);
-  out.timestamp = numberOrNaN(timestamp);
-  out.constraintMargin = numberOrNaN(constraintMargin);
-  out.latencyP99 = numberOrNaN(latencyP99);
-  out.throughput = numberOrNaN(throughput);
-  out.errorRate = numberOrNaN(errorRate);
-  if (!readable || typeof objective !== "number" || typeof generation !== "number")
-    return DigestRejection.Malformed;
+  out.objective = objective;
+  out.generation = generation;
+  out.timestamp = timestamp;
+  out.constraintMargin = constraintMargin;
+  out.latencyP99 = latencyP99;
+  out.throughput = throughput;
+  out.errorRate = errorRate;
+  if (!readable || !numbers) return DigestRejection.Malformed;
   if (!Number.isSafeInteger(generation) || generation < 0) return DigestRejection.Malformed;
-  // A NaN or infinite timestamp would slip through every time comparison.
-  if (timestamp !== undefined && (typeof timestamp !== "number" || !Number.isFinite(timestamp)))
-    return DigestRejection.Malformed;
-  if (
-    !isOptionalMetric(constraintMargin) ||
-    !isOptionalMetric(latencyP99) ||
-    !isOptionalMetric(throughput) ||
-    !isOptionalMetric(errorRate)
-  )
-    return DigestRejection.Malformed;
+  if (!optionalOk) return DigestRejection.Malformed;
   return DIGEST_ACCEPTED;
 }
 
@@ -140,6 +149,17 @@ export function checkDigestFields(
   if (at < lastApplyAt + settleMs) return DigestRejection.Settling;
   if (now - at > maxAgeMs) return DigestRejection.TooOld;
   if (at > now + maxSkewMs) return DigestRejection.FromFuture;
+  return DIGEST_ACCEPTED;
+}
+
+/**
+ * {@link checkDigestFields} for a digest without a timestamp once the settle period after the last
+ * apply is known to have passed: then no time check can fail (the digest is taken now), and no
+ * clock needs reading. Allocation-free.
+ */
+export function checkSettledUntimedDigest(f: DigestFields, expectedGeneration: number): number {
+  if (!Number.isFinite(f.objective)) return DigestRejection.NonFiniteObjective;
+  if (f.generation !== expectedGeneration) return DigestRejection.WrongGeneration;
   return DIGEST_ACCEPTED;
 }
 

@@ -3,6 +3,7 @@ import { engineMachine } from "../../machines/engine.machine.js";
 import { spsaMachine } from "../../machines/spsa.machine.js";
 import type { Executor } from "../hotpath/executor.js";
 import type { LiveConfig } from "../hotpath/live-config.js";
+import { withCachedTransitions } from "./cached-transitions.js";
 import { createHotPathLogic } from "./hot-path-actor.js";
 
 /** What one engine plugs into the shared engine chart: its SPSA actions and its hot-path parts. */
@@ -12,6 +13,8 @@ export interface EngineBinding {
   readonly executor: Executor;
   readonly live: LiveConfig;
   readonly now: () => number;
+  /** An inspector watches this engine: the SPSA chart then computes every transition afresh. */
+  readonly inspected: boolean;
 }
 
 /** The binding of each running engine, by its actor system (the root actor's and its children's). */
@@ -87,7 +90,13 @@ function boundEngineMachine(): typeof engineMachine {
   shared ??= engineMachine.provide({
     actors: {
       hotPath: sharedHotPathLogic(),
-      spsa: spsaMachine.provide({ actions: forwardedSpsaActions() as never }),
+      // A window's event replays the transition XState computed the first time from that state
+      // (same snapshot, same actions): no per-window snapshot churn (see withCachedTransitions).
+      spsa: withCachedTransitions(
+        spsaMachine.provide({ actions: forwardedSpsaActions() as never }),
+        ["window.closed"],
+        (scope) => !bindingOf(scope.system).inspected,
+      ),
     },
   });
   return shared;

@@ -1,7 +1,7 @@
 import * as Effect from "effect/Effect";
 import * as Exit from "effect/Exit";
 import * as Scope from "effect/Scope";
-import { Observable, type SchedulerLike, Subject, type Subscriber, type Subscription } from "rxjs";
+import { type Observable, type SchedulerLike, Subject, type Subscription } from "rxjs";
 import type { Actor, AnyActorRef } from "xstate";
 import type { engineMachine } from "../../machines/engine.machine.js";
 import type { HotPathEvent } from "../../machines/hot-path.logic.js";
@@ -39,6 +39,7 @@ import { type EngineConfig, type ResolvedEngineConfig, resolveEngineConfig } fro
 import { ControlSafety, type PacedSlot } from "./control-safety.js";
 import {
   checkDigestFields,
+  checkSettledUntimedDigest,
   DIGEST_ACCEPTED,
   type Digest,
   DigestFields,
@@ -46,9 +47,10 @@ import {
   readDigest,
 } from "./digest.js";
 import { createEngineRoot } from "./engine-actors.js";
+import { EntryTime } from "./entry-time.js";
 import {
   createWindowStats,
-  evaluationWindows,
+  WindowCollector,
   type WindowControl,
   type WindowResult,
 } from "./evaluation-windows.js";
@@ -270,9 +272,14 @@ class EngineImpl implements Engine {
   private readonly windowStats = createWindowStats();
   /** The fields of the digest being observed, each read once from the host's object. */
   private readonly digestFields = new DigestFields();
+  /** The time of the digest being observed, read only if needed. */
+  private readonly time: EntryTime;
+  /** `lastApplyAt` of the apply whose settle period a clock read has shown over (NaN: none yet). */
+  private settledApplyAt = Number.NaN;
   private readonly spsa: AnyActorRef;
   private readonly hotPath: AnyActorRef;
-  private sink: Subscriber<number> | undefined;
+  /** The evaluation windows, fed by direct calls (an RxJS emission per digest would box it). */
+  private readonly windows: WindowCollector;
   private proposalId = 0;
   /** Windows in a row that closed empty. */
   private emptyWindows = 0;
@@ -292,6 +299,7 @@ class EngineImpl implements Engine {
   constructor(config: ResolvedEngineConfig) {
     this.config = config;
     this.scheduler = config.scheduler;
+    this.time = new EntryTime(config.scheduler);
     this.entryClock = isEngineClock(config.scheduler) ? config.scheduler : undefined;
     const registry = new ParamRegistry(config.params);
     this.registry = registry;
@@ -328,29 +336,37 @@ class EngineImpl implements Engine {
       afterWork: () => this.afterWork(),
     });
 
+    this.windows = new WindowCollector(
+      {
+        count: config.window.digests,
+        ...(config.window.ms === undefined ? {} : { ms: config.window.ms }),
+        aggregation: config.window.aggregation,
+        trim: config.window.trim,
+        scheduler: this.scheduler,
+        stats: this.windowStats,
+      },
+      (w) => {
+        // The window closes inside the host's observe(): an internal error is kept in `failure`,
+        // never thrown into the host's loop.
+        try {
+          this.onWindow(w);
+        } catch (error) {
+          this.failure ??= error;
+        }
+      },
+    );
     this.scope = Effect.runSync(Scope.make());
     const acquire = Effect.gen(this, function* () {
-      // Telemetry → evaluation windows → SPSA events. The source captures its subscriber so that
-      // observe() pushes values without a Subject (a Subject allocates per value).
-      const source = new Observable<number>((subscriber) => {
-        this.sink = subscriber;
-        return () => {
-          this.sink = undefined;
-        };
-      });
-      const windows = source.pipe(
-        evaluationWindows(this.control, {
-          count: config.window.digests,
-          ...(config.window.ms === undefined ? {} : { ms: config.window.ms }),
-          aggregation: config.window.aggregation,
-          trim: config.window.trim,
-          scheduler: this.scheduler,
-          stats: this.windowStats,
-        }),
-      );
+      // Telemetry → evaluation windows → SPSA events. Digests reach the windows by direct calls;
+      // the window commands arrive on `control`.
+      const windows = this.windows;
       yield* Effect.acquireRelease(
-        Effect.sync(() => windows.subscribe((w) => this.onWindow(w))),
-        (subscription) => Effect.sync(() => subscription.unsubscribe()),
+        Effect.sync(() => this.control.subscribe((command) => windows.command(command))),
+        (subscription) =>
+          Effect.sync(() => {
+            subscription.unsubscribe();
+            windows.stop();
+          }),
       );
       const actor = yield* Effect.acquireRelease(
         Effect.sync(() => this.createRootActor()),
@@ -412,40 +428,53 @@ class EngineImpl implements Engine {
 
   private observeDigest(digest: Digest): DigestVerdict {
     if (this.closed) return "closed";
-    const now = this.scheduler.now();
+    const time = this.time;
+    time.reset();
     const c = this.config;
     // Each field is read once, here; only these copies are validated and used from now on (a
     // getter may answer differently, or throw, on a second read).
     const fields = this.digestFields;
     let code = readDigest(digest, fields);
-    if (code === DIGEST_ACCEPTED)
-      code = checkDigestFields(
-        fields,
-        this.live.generation,
-        this.executor.lastApplyAt,
-        now,
-        c.settleMs,
-        c.maxAgeMs,
-        c.maxSkewMs,
-      );
+    if (code === DIGEST_ACCEPTED) {
+      const lastApplyAt = this.executor.lastApplyAt;
+      // Once a read of the clock has shown the settle period after this apply over, a digest taken
+      // now (no timestamp) cannot fail a time check: no clock read, which allocates on a wall clock.
+      if (Number.isNaN(fields.timestamp) && lastApplyAt === this.settledApplyAt)
+        code = checkSettledUntimedDigest(fields, this.live.generation);
+      else {
+        const now = time.now();
+        code = checkDigestFields(
+          fields,
+          this.live.generation,
+          lastApplyAt,
+          now,
+          c.settleMs,
+          c.maxAgeMs,
+          c.maxSkewMs,
+        );
+        if (now >= lastApplyAt + c.settleMs) this.settledApplyAt = lastApplyAt;
+      }
+    }
     // Copied before anything can call back into the host (onApply), which may observe again.
     const objective = fields.objective;
     const margin = fields.constraintMargin;
     if (code !== DIGEST_ACCEPTED) {
       const generation = fields.generation;
+      const now = time.now();
       this.reject(code, fields, now);
       if (code === DigestRejection.NonFiniteObjective) this.safety.onNonFiniteDigest(generation, now);
       return VERDICT_BY_CODE[code] ?? "malformed";
     }
     this.accepted++;
-    if (c.captureDigests) this.captureDigest(AuditRecordType.DigestAccepted, this.proposalId, 0, fields, now);
+    if (c.captureDigests)
+      this.captureDigest(AuditRecordType.DigestAccepted, this.proposalId, 0, fields, time.now());
     const safety = this.safety;
-    safety.observeObjective(objective, now);
+    safety.observeObjective(objective, time);
     // An absent margin is NaN (a present one never is).
     const hasMargin = !Number.isNaN(margin);
     if (hasMargin) safety.onConstraintMargin(margin);
-    if (!this.core.seekingFeasibility) this.sink?.next(objective);
-    else if (hasMargin) this.sink?.next(-margin);
+    if (!this.core.seekingFeasibility) this.windows.push(objective);
+    else if (hasMargin) this.windows.push(-margin);
     this.afterWork();
     return "accepted";
   }
@@ -614,6 +643,7 @@ class EngineImpl implements Engine {
       executor: this.executor,
       live: this.live,
       now: () => this.scheduler.now(),
+      inspected: inspect !== undefined,
     };
     const root = createEngineRoot(binding, {
       input: { stallAfter: this.config.stallAfter, safeMode: this.config.safety.safeMode },
@@ -883,20 +913,7 @@ class EngineImpl implements Engine {
     f: DigestFields,
     now: number,
   ): void {
-    this.audit.writeDigest(
-      type,
-      now,
-      this.live.generation,
-      proposal,
-      code,
-      f.objective,
-      f.generation,
-      f.timestamp,
-      f.constraintMargin,
-      f.latencyP99,
-      f.throughput,
-      f.errorRate,
-    );
+    this.audit.writeDigestFields(type, now, this.live.generation, proposal, code, f);
   }
 
   /** Counts and audits a rejected digest, from the fields read once (NaN where unusable). */

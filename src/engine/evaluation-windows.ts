@@ -111,104 +111,164 @@ export function evaluationWindows(
   control: Observable<WindowControl>,
   options: EvaluationWindowOptions,
 ): OperatorFunction<number, WindowResult> {
-  const { count, ms, aggregation, trim } = options;
+  const { count, ms } = options;
   if (!Number.isSafeInteger(count) || count < 1) {
     throw new RangeError(`evaluationWindows: count must be a positive integer, got ${String(count)}`);
   }
   if (ms !== undefined && !(Number.isFinite(ms) && ms > 0)) {
     throw new RangeError(`evaluationWindows: ms must be a finite number > 0 when given, got ${String(ms)}`);
   }
-  const scheduler = options.scheduler ?? asyncScheduler;
-  const stats = options.stats ?? createWindowStats();
-
   return (source) =>
     new Observable<WindowResult>((subscriber) => {
-      const values = new Float64Array(count);
-      const scratch = new Float64Array(count);
-      let isOpen = false;
-      let filled = 0;
-      let openedAt = 0;
-      let seq = 0;
-      let timer: Subscription | null = null;
-
-      const cancelTimer = (): void => {
-        if (timer !== null) {
-          timer.unsubscribe();
-          timer = null;
-        }
-      };
-
-      // Settles every piece of state before emitting, so a re-entrant "open" from the
-      // subscriber starts from a clean slate and nothing here runs after it.
-      const close = (timedOut: boolean): void => {
-        isOpen = false;
-        cancelTimer();
-        const held = filled;
-        filled = 0;
-        const result: WindowResult = {
-          seq,
-          count: held,
-          value: aggregate(values, held, aggregation, trim, scratch),
-          timedOut,
-          openedAt,
-          closedAt: scheduler.now(),
-        };
-        subscriber.next(result);
-      };
-
-      // One function per subscription; the window it was scheduled for travels as the action state,
-      // so a late timer can never close a newer window.
-      const onTimeLimit = (windowSeq?: number): void => {
-        if (!isOpen || windowSeq !== seq) return;
-        timer = null; // this action is finishing; nothing to cancel
-        stats.timedOut++;
-        close(true);
-      };
-
+      const windows = new WindowCollector(options, (result) => subscriber.next(result));
       subscriber.add(
         control.subscribe({
-          next: (command) => {
-            if (command === "open") {
-              if (isOpen) stats.replaced++;
-              cancelTimer();
-              seq++;
-              isOpen = true;
-              filled = 0;
-              openedAt = scheduler.now();
-              stats.opened++;
-              if (ms !== undefined) timer = scheduler.schedule(onTimeLimit, ms, seq);
-            } else if (command === "discard" && isOpen) {
-              isOpen = false;
-              filled = 0;
-              cancelTimer();
-              stats.discarded++;
-            }
-          },
+          next: (command) => windows.command(command),
           error: (error: unknown) => subscriber.error(error),
         }),
       );
-
       subscriber.add(
         source.subscribe({
-          next: (value) => {
-            if (!isOpen) {
-              stats.dropped++;
-              return;
-            }
-            values[filled++] = value;
-            if (filled === count) {
-              stats.filled++;
-              close(false);
-            }
-          },
+          next: (value) => windows.push(value),
           error: (error: unknown) => subscriber.error(error),
           complete: () => subscriber.complete(),
         }),
       );
-
-      return () => {
-        isOpen = false;
-        cancelTimer();
-      };
+      return () => windows.stop();
     });
+}
+
+/**
+ * The state machine behind {@link evaluationWindows}, for a caller that feeds values and commands
+ * by direct calls (the engine, on its per-digest path) and takes closed windows in `emit`.
+ *
+ * @remarks
+ * Same semantics as the operator. {@link WindowCollector.push} is a two-line method V8 inlines
+ * into its caller: the value reaches the body through a double field, so pushing a number that
+ * the caller holds unboxed allocates nothing (an argument to a call that is not inlined would be
+ * boxed into a heap number).
+ */
+export class WindowCollector {
+  private readonly count: number;
+  private readonly ms: number | undefined;
+  private readonly aggregation: Aggregation;
+  private readonly trim: number;
+  private readonly scheduler: SchedulerLike;
+  private readonly stats: EvaluationWindowStats;
+  private readonly values: Float64Array;
+  private readonly scratch: Float64Array;
+  private isOpen = false;
+  private filled = 0;
+  private openedAt = 0;
+  private seq = 0;
+  private timer: Subscription | null = null;
+  /** The value being pushed (see {@link push}). */
+  private input = 0;
+  /** One function for every timer; the window it was scheduled for travels as the action state. */
+  private readonly onTimeLimit: (windowSeq?: number) => void;
+
+  /** @throws RangeError when `count` is not a positive safe integer or `ms` is not a finite number > 0. */
+  constructor(
+    options: EvaluationWindowOptions,
+    private readonly emit: (result: WindowResult) => void,
+  ) {
+    const { count, ms } = options;
+    if (!Number.isSafeInteger(count) || count < 1) {
+      throw new RangeError(`evaluationWindows: count must be a positive integer, got ${String(count)}`);
+    }
+    if (ms !== undefined && !(Number.isFinite(ms) && ms > 0)) {
+      throw new RangeError(`evaluationWindows: ms must be a finite number > 0 when given, got ${String(ms)}`);
+    }
+    this.count = count;
+    this.ms = ms;
+    this.aggregation = options.aggregation;
+    this.trim = options.trim;
+    this.scheduler = options.scheduler ?? asyncScheduler;
+    this.stats = options.stats ?? createWindowStats();
+    this.values = new Float64Array(count);
+    this.scratch = new Float64Array(count);
+    // A late timer can never close a newer window.
+    this.onTimeLimit = (windowSeq?: number): void => {
+      if (!this.isOpen || windowSeq !== this.seq) return;
+      this.timer = null; // this action is finishing; nothing to cancel
+      this.stats.timedOut++;
+      this.close(true);
+    };
+  }
+
+  /** `"open"` or `"discard"`; unknown strings are ignored. */
+  command(command: WindowControl): void {
+    if (command === "open") this.open();
+    else if (command === "discard") this.discard();
+  }
+
+  /** Starts a fresh window now (dropping one still open). */
+  open(): void {
+    if (this.isOpen) this.stats.replaced++;
+    this.cancelTimer();
+    this.seq++;
+    this.isOpen = true;
+    this.filled = 0;
+    this.openedAt = this.scheduler.now();
+    this.stats.opened++;
+    if (this.ms !== undefined) this.timer = this.scheduler.schedule(this.onTimeLimit, this.ms, this.seq);
+  }
+
+  /** Drops the open window, if any, without emitting. */
+  discard(): void {
+    if (!this.isOpen) return;
+    this.isOpen = false;
+    this.filled = 0;
+    this.cancelTimer();
+    this.stats.discarded++;
+  }
+
+  /** Adds one value to the open window (counted as dropped when none is open). */
+  push(value: number): void {
+    this.input = value;
+    this.pushInput();
+  }
+
+  /** No window is open from now on, and no timer is pending. */
+  stop(): void {
+    this.isOpen = false;
+    this.cancelTimer();
+  }
+
+  private pushInput(): void {
+    if (!this.isOpen) {
+      this.stats.dropped++;
+      return;
+    }
+    this.values[this.filled++] = this.input;
+    if (this.filled === this.count) {
+      this.stats.filled++;
+      this.close(false);
+    }
+  }
+
+  private cancelTimer(): void {
+    if (this.timer !== null) {
+      this.timer.unsubscribe();
+      this.timer = null;
+    }
+  }
+
+  // Settles every piece of state before emitting, so a re-entrant "open" from the receiver starts
+  // from a clean slate and nothing here runs after it.
+  private close(timedOut: boolean): void {
+    this.isOpen = false;
+    this.cancelTimer();
+    const held = this.filled;
+    this.filled = 0;
+    const result: WindowResult = {
+      seq: this.seq,
+      count: held,
+      value: aggregate(this.values, held, this.aggregation, this.trim, this.scratch),
+      timedOut,
+      openedAt: this.openedAt,
+      closedAt: this.scheduler.now(),
+    };
+    this.emit(result);
+  }
 }

@@ -105,7 +105,39 @@ export function writeTimingRecord(
   seq: number,
   timing: TimeRecord,
 ): number {
-  const time = Number.isFinite(timing.time) ? String(timing.time) : "null";
-  const text = `{"seq":${seq},"kind":"${timing.kind}","id":${timing.id},"time":${time},"after":${timing.after}}`;
-  return at + out.write(text, at, "latin1");
+  // Written character by character: no template string or number-to-string per timer firing.
+  let p = writeAscii(out, at, '{"seq":');
+  p = writeNumberText(out, p, seq);
+  p = writeAscii(out, p, ',"kind":"');
+  p = writeAscii(out, p, timing.kind);
+  p = writeAscii(out, p, '","id":');
+  p = writeNumberText(out, p, timing.id);
+  p = writeAscii(out, p, ',"time":');
+  p = Number.isFinite(timing.time) ? writeNumberText(out, p, timing.time) : writeAscii(out, p, "null");
+  p = writeAscii(out, p, ',"after":');
+  p = writeNumberText(out, p, timing.after);
+  return writeAscii(out, p, "}");
+}
+
+function writeAscii(out: Buffer, at: number, text: string): number {
+  for (let i = 0; i < text.length; i++) out[at + i] = text.charCodeAt(i);
+  return at + text.length;
+}
+
+/** `String(x)` as bytes; integers digit by digit (allocation-free), anything else through `String`. */
+function writeNumberText(out: Buffer, at: number, x: number): number {
+  if (!Number.isSafeInteger(x)) return writeAscii(out, at, String(x));
+  let p = at;
+  let n = x;
+  if (n < 0) {
+    out[p++] = 0x2d; // "-"
+    n = -n;
+  }
+  let digits = 1;
+  for (let rest = n; rest >= 10; rest = Math.floor(rest / 10)) digits++;
+  for (let i = digits - 1; i >= 0; i--) {
+    out[p + i] = 0x30 + (n % 10);
+    n = Math.floor(n / 10);
+  }
+  return p + digits;
 }

@@ -149,11 +149,14 @@ export class GuardedCallback<A extends readonly unknown[]> {
   call(...args: A): GuardedCallResult {
     if (this.#stopped) return this.#refuse(GuardedCallResult.RefusedStopped);
     const snapshot = this.#actor.getSnapshot();
-    if (snapshot.matches("open")) return this.#refuse(GuardedCallResult.RefusedOpen);
-    if (snapshot.matches({ halfOpen: "probing" })) {
-      return this.#refuse(GuardedCallResult.RefusedProbeOutstanding);
+    // Closed, the common case, is a plain string value: no `matches` (it allocates) on every call.
+    if (snapshot.value !== "closed") {
+      if (snapshot.matches("open")) return this.#refuse(GuardedCallResult.RefusedOpen);
+      if (snapshot.matches({ halfOpen: "probing" })) {
+        return this.#refuse(GuardedCallResult.RefusedProbeOutstanding);
+      }
+      if (snapshot.matches({ halfOpen: "ready" })) this.#actor.send({ type: "probe.started" });
     }
-    if (snapshot.matches({ halfOpen: "ready" })) this.#actor.send({ type: "probe.started" });
 
     this.#invocations++;
     let returned: unknown;
@@ -229,7 +232,7 @@ export class GuardedCallback<A extends readonly unknown[]> {
    */
   #succeed(): void {
     const snapshot = this.#actor.getSnapshot();
-    if (snapshot.context.failures === 0 && snapshot.matches("closed")) return;
+    if (snapshot.context.failures === 0 && snapshot.value === "closed") return;
     this.#actor.send({ type: "call.succeeded" });
   }
 

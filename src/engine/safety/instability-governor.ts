@@ -25,6 +25,11 @@ export type GovernorCode = (typeof GovernorCode)[keyof typeof GovernorCode];
 
 const CODE_NAMES: readonly string[] = ["healthy", "nonFinite", "spike", "divergence", "repeatedTrips"];
 
+/** A source of the current time (ms), read only when needed. */
+export interface TimeReader {
+  now(): number;
+}
+
 /** Audit name of a {@link GovernorCode} ("healthy", "spike", …), or "unknown". Allocation-free. */
 export function governorCodeName(code: number): string {
   return Number.isInteger(code) && code >= 0 && code < CODE_NAMES.length ? CODE_NAMES[code]! : "unknown";
@@ -190,6 +195,10 @@ export class InstabilityGovernor {
 
   private readonly ring: Float64Array;
   private ringNext = 0;
+  /** The digest being observed (see {@link observe}). */
+  private inputValue = 0;
+  private inputNow = 0;
+  private inputClock: TimeReader | undefined = undefined;
   private ringCount = 0;
   private mean = 0;
   private m2 = 0;
@@ -279,10 +288,36 @@ export class InstabilityGovernor {
    * @remarks O(1), allocation-free.
    */
   observe(value: number, now: number): GovernorCode {
+    // Small enough for V8 to inline into the digest path: the numbers reach the body through double
+    // fields, not as arguments, which would box them (16 bytes each per digest).
+    this.inputValue = value;
+    this.inputNow = now;
+    this.inputClock = undefined;
+    return this.observeInput();
+  }
+
+  /**
+   * {@link observe}, with the time read from `clock` only when a rule needs it (a trip), so a
+   * digest that trips nothing reads no clock (a wall-clock read allocates a heap number on Node 20).
+   * `clock` must answer the same time for the whole call.
+   */
+  observeReadingClock(value: number, clock: TimeReader): GovernorCode {
+    this.inputValue = value;
+    this.inputClock = clock;
+    return this.observeInput();
+  }
+
+  /** The time of the digest being observed. */
+  private inputTime(): number {
+    return this.inputClock === undefined ? this.inputNow : this.inputClock.now();
+  }
+
+  private observeInput(): GovernorCode {
+    const value = this.inputValue;
     if (!Number.isFinite(value)) {
       this.outlier = false;
       this.spikeRun = 0;
-      return this.trip(GovernorCode.NonFinite, now);
+      return this.trip(GovernorCode.NonFinite, this.inputTime());
     }
     this.windowCount += 1;
     if (!withinStatisticRange(value)) {
@@ -290,23 +325,26 @@ export class InstabilityGovernor {
       this.windowOutlier = true;
       const positive = value > 0;
       this.windowSum += positive ? STATISTIC_LIMIT : -STATISTIC_LIMIT;
-      return positive ? this.anomalous(now) : GovernorCode.Healthy;
+      return positive ? this.anomalous(this.inputTime()) : GovernorCode.Healthy;
     }
     this.outlier = false;
     this.windowSum += value;
     const o = this.options;
     if (this.ringCount >= o.minHistory) {
-      const sigma = Math.max(this.cleanSigma, o.sigmaFloor);
+      // cleanSigma, written out: a getter V8 may not inline would box the double it returns.
+      const count = this.ringCount;
+      const clean = count > 1 ? Math.sqrt(Math.max(0, this.m2 / (count - 1))) : 0;
+      const sigma = Math.max(clean, o.sigmaFloor);
       const mean = this.mean;
       if (
         value > mean + o.spikeSigmas * sigma &&
         value > o.spikeRatio * Math.abs(mean) &&
         (!o.spikeBeyondBaseline || !this.hasBaseline || value - this.baselineMean > this.baselineMargin())
       )
-        return this.anomalous(now);
+        return this.anomalous(this.inputTime());
     }
     this.spikeRun = 0;
-    this.pushClean(value);
+    this.pushClean();
     return GovernorCode.Healthy;
   }
 
@@ -424,7 +462,9 @@ export class InstabilityGovernor {
     return this.trips.record(now) >= this.trips.limit ? GovernorCode.RepeatedTrips : rule;
   }
 
-  private pushClean(value: number): void {
+  /** Adds the value being observed (`inputValue`: as an argument it could be boxed) to the history. */
+  private pushClean(): void {
+    const value = this.inputValue;
     const ring = this.ring;
     const size = ring.length;
     if (this.ringCount === size) {

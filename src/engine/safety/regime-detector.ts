@@ -151,6 +151,8 @@ export class RegimeDetector {
   private readonly kindExcess = new Float64Array(3);
   private alarmed = false;
   private extreme = false;
+  /** The objective being observed (see {@link observe}). */
+  private input = 0;
 
   /** Rises judged exogenous so far. */
   shifts = 0;
@@ -213,6 +215,14 @@ export class RegimeDetector {
    * @remarks O(1), allocation-free (see the class remarks for the warm-up).
    */
   observe(y: number, kind: PointKind): RegimeSignal {
+    // Small enough for V8 to inline into the digest path: `y` reaches the large body through a
+    // double field, not as an argument, which would box it (16 bytes per digest).
+    this.input = y;
+    return this.observeInput(kind);
+  }
+
+  private observeInput(kind: PointKind): RegimeSignal {
+    const y = this.input;
     this.extreme = false;
     if (!Number.isFinite(y)) return RegimeSignal.Quiet;
     if (!this.ready) {
@@ -250,7 +260,9 @@ export class RegimeDetector {
       const rc = r > c ? c : r < -c ? -c : r;
       this.level += o.levelRate * rc;
       const abs = Math.abs(rc) * MEAN_ABS_TO_SIGMA;
-      this.scale = Math.max(this.scaleFloor(), this.scale + o.levelRate * (abs - this.scale));
+      // scaleFloor(), written out: a call V8 may not inline would box the double it returns.
+      const floor = Math.max(1e-12, 1e-9 * Math.abs(this.level));
+      this.scale = Math.max(floor, this.scale + o.levelRate * (abs - this.scale));
     }
     return RegimeSignal.Quiet;
   }
