@@ -70,6 +70,8 @@ describe("arqon solve --storage redis://", () => {
       const out = JSON.parse(run.stdout.trim());
       evaluations += out.evaluations;
       expect(out.failures).toEqual([]);
+      // Each worker waited for the others' last results: every one reports the same, final best.
+      expect(out.pending).toBe(0);
       expect(out.best).toEqual(JSON.parse(runs[0]!.stdout.trim()).best);
       expect(out.best.value).toBeCloseTo((out.best.params.x - 1.5) ** 2, 12);
     }

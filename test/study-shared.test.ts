@@ -64,6 +64,9 @@ describe("shared study (in one process, several handles)", () => {
     expect(ids).toHaveLength(40);
     expect(new Set(ids).size).toBe(40);
     expect(runs.filter((r) => r.evaluated.length > 0).length).toBeGreaterThan(1);
+    // Every worker waited out the others' last trials, so each reports the study's final best.
+    for (const run of runs) expect(run.pending).toBe(0);
+    for (const run of runs) expect(run.best).toEqual(runs[0]!.best);
     const journal = (await admin.lrange("arqon:study:concurrent:journal", 0, -1)).map((e) => JSON.parse(e));
     const asked = journal.filter((e) => e.op === "ask").flatMap((e) => e.ids as number[]);
     expect(asked.sort((a, b) => a - b)).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));

@@ -26,6 +26,11 @@ type Outcome =
 
 /** How long to wait before asking again when the study waits for other workers' results (ms). */
 const POLL_MS = 25;
+/**
+ * Once the budget is spent, how long a worker waits for the other workers' last results before it
+ * prints the study's best (a worker that died leaves its trial pending; `pending` then says so).
+ */
+const SETTLE_MS = 60_000;
 
 /**
  * `arqon solve --storage redis://host:port --study NAME`: this process becomes one worker of a shared
@@ -140,8 +145,18 @@ async function runWorker(
   }
   if (fatal !== undefined) throw fatal instanceof CliError ? fatal : runtimeError(String(fatal));
   await study.refresh();
+  // Other workers may still be evaluating the study's last trials: their results can beat ours.
+  const settleBy = Date.now() + SETTLE_MS;
+  waits = 0;
+  while (finished && study.pendingTrials().length > 0 && Date.now() < settleBy) {
+    await delay(POLL_MS * 2 ** Math.min(waits++, 4));
+    await study.refresh();
+  }
   const best = study.best();
-  io.stdout(`${JSON.stringify({ best, evaluations, failures, stopped: stopReason !== undefined })}\n`);
+  const pending = study.pendingTrials().length;
+  io.stdout(
+    `${JSON.stringify({ best, evaluations, failures, stopped: stopReason !== undefined, pending })}\n`,
+  );
   if (stopReason !== undefined) {
     io.stderr(
       `arqon solve: ${stopReason}; trial ${failures.at(-1)?.id} stays pending in study ${study.name}\n`,

@@ -39,7 +39,9 @@ export const SOLVE_USAGE = `arqon solve --config <config.json> [--state <dir>|<s
   resumes, and exits 130.
   Prints {"best":{...},"evaluations":N,"pruned":N,"failures":[...],"stopped":B,"interrupted":B} when done.
   --storage redis://host:port --study <name> (instead of --state): this process is one worker of a
-  study shared through Redis; run the same command on other machines to share the budget.
+  study shared through Redis; run the same command on other machines to share the budget. Once the
+  budget is spent, a worker waits up to 60 s for the others' last results, then prints the study's
+  best with "pending": how many trials were still without a result.
   Intermediate values: each stdout line {"step":<whole number>,"value":<number>} before the last
   line is recorded for the trial (steps increasing). With a "pruner" in the config, a trial the
   pruner advises stopping gets SIGTERM (SIGKILL 5 s later) and is recorded as pruned.`;

@@ -18,6 +18,13 @@ export interface RunSharedStudyOptions {
   readonly pollMs?: number;
   /** Called after each trial this worker finished (must not throw). */
   readonly onTrial?: (trial: Trial, value: number | undefined) => void;
+  /**
+   * Once the budget is spent, how long to wait for other workers' pending trials before reporting
+   * the best, in ms (default 60 000; 0 reports at once). Without it, the first worker to finish
+   * reports a best that a slower worker's last result may still beat. A worker that died leaves
+   * its trial pending: the wait ends after `settleMs` and `pending` says how many were left.
+   */
+  readonly settleMs?: number;
 }
 
 /** What one worker did. */
@@ -28,6 +35,8 @@ export interface RunSharedStudyResult {
   readonly failed: readonly number[];
   /** The study's best point when this worker stopped. */
   readonly best: BestPoint | null;
+  /** Other workers' trials still without a result when this worker stopped (0: `best` is final). */
+  readonly pending: number;
 }
 
 /**
@@ -43,6 +52,9 @@ export async function runSharedStudy(
   const pollMs = options.pollMs ?? 20;
   if (!(Number.isFinite(pollMs) && pollMs >= 0))
     throw new RangeError(`pollMs: must be a finite number ≥ 0, got ${pollMs}`);
+  const settleMs = options.settleMs ?? 60_000;
+  if (!(Number.isFinite(settleMs) && settleMs >= 0))
+    throw new RangeError(`settleMs: must be a finite number ≥ 0, got ${settleMs}`);
   const evaluated: number[] = [];
   const failed: number[] = [];
   let waits = 0;
@@ -71,5 +83,12 @@ export async function runSharedStudy(
     options.onTrial?.(trial, value);
   }
   await study.refresh();
-  return { evaluated, failed, best: study.best() };
+  // The budget is spent, but others may still be evaluating: their results can beat our best.
+  const settleBy = Date.now() + settleMs;
+  waits = 0;
+  while (study.pendingTrials().length > 0 && Date.now() < settleBy && options.signal?.aborted !== true) {
+    await delay(Math.min(pollMs * 2 ** Math.min(waits++, 4), Math.max(0, settleBy - Date.now())));
+    await study.refresh();
+  }
+  return { evaluated, failed, best: study.best(), pending: study.pendingTrials().length };
 }
