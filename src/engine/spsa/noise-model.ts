@@ -21,8 +21,9 @@ export class NoiseModel {
   private meanD = 0;
   private varD = 0;
   private n = 0;
-  /** Mean of D / Σh² (the curvature along the parameters), over the samples that gave Σh². */
+  /** Mean and variance of D / Σh² (the curvature along the parameters), over the samples that gave Σh². */
   private meanQ = 0;
+  private varQ = 0;
   private q = 0;
 
   /** Second differences seen. */
@@ -68,9 +69,17 @@ export class NoiseModel {
       else if (e < -limit) e = -limit;
     }
     if (widthSquares > 0) {
-      // The same clipped deviation, as a curvature sample (an outlier moves it as little).
+      // The curvature sample gets its own statistics (D moves with the widths; D / Σh² does not),
+      // Huber-clipped the same way.
       const wq = this.q < NOISE_HORIZON ? 1 / (this.q + 1) : 1 / NOISE_HORIZON;
-      this.meanQ += wq * ((this.meanD + e) / widthSquares - this.meanQ);
+      let eq = d / widthSquares - this.meanQ;
+      if (this.q >= ROBUST_AFTER) {
+        const limit = HUBER_K * Math.sqrt(this.varQ);
+        if (eq > limit) eq = limit;
+        else if (eq < -limit) eq = -limit;
+      }
+      this.meanQ += wq * eq;
+      this.varQ = (1 - wq) * (this.varQ + wq * eq * eq);
       this.q++;
     }
     this.meanD += w * e;
@@ -84,6 +93,7 @@ export class NoiseModel {
     this.varD = 0;
     this.n = 0;
     this.meanQ = 0;
+    this.varQ = 0;
     this.q = 0;
   }
 
@@ -94,6 +104,7 @@ export class NoiseModel {
       variance: this.varD,
       samples: this.n,
       curvature: this.meanQ,
+      curvatureVariance: this.varQ,
       curvatureSamples: this.q,
     };
   }
@@ -104,6 +115,7 @@ export class NoiseModel {
     this.varD = state.variance;
     this.n = state.samples;
     this.meanQ = state.curvature ?? 0;
+    this.varQ = state.curvatureVariance ?? 0;
     this.q = state.curvatureSamples ?? 0;
   }
 }
@@ -140,6 +152,7 @@ export interface NoiseModelState {
   readonly samples: number;
   /** Mean curvature sample (absent in states saved before it existed). */
   readonly curvature?: number;
+  readonly curvatureVariance?: number;
   readonly curvatureSamples?: number;
 }
 

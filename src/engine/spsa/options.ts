@@ -76,7 +76,7 @@ export const SPSA_DEFAULTS = Object.freeze({
   calibrationIterations: 16,
   autoStepFraction: 0.5,
   autoJitter: 0.085,
-  autoContraction: 0.5,
+  autoContraction: 0.8,
   smoothing: 0.7,
   adaptC: true,
 });
