@@ -307,7 +307,11 @@ describe('"auto" step gain', () => {
   it("calibrates first steps to about half of maxDelta, for objectives scaled by 1e-3 and 1e3 alike", () => {
     const traces = [1e-3, 1e3].map((scale) => {
       const registry = unitRegistry(4, 0.1, 0.2);
-      const core = makeCore(registry, { a: "auto", c: 0.02, calibrationIterations: 8, smoothing: 0 }, 21);
+      const core = makeCore(
+        registry,
+        { a: "auto", c: 0.02, calibrationIterations: 8, smoothing: 0, autoStepFraction: 0.5 },
+        21,
+      );
       const f = scaled(scale, 0, 1);
       const out = new Float64Array(4);
       let calibrationCommits = 0;

@@ -10,7 +10,7 @@
  * 1. Signal rule (from the calibration iterations; meanwhile the core already steps with
  *    {@link StepGainCalibration.provisionalGain}, the rule on the samples so far, ramped):
  *    a_signal = fraction · F / median(|ĝ_i| / b_i) over every calibration iteration and
- *    parameter, so that the first step takes about `fraction` (default ½) of the budget for a
+ *    parameter, so that the first step takes about `fraction` (default 1, the whole budget) of the budget for a
  *    typical gradient estimate. The median makes one outlier harmless.
  * 2. Noise rule ({@link noiseRuleGain}): a_noise = jitter · F / median_i(σ̂ / (√2·h_i·b_i)), with
  *    σ̂ the measurement noise estimated from second differences ({@link NoiseModel}). The noise in

@@ -74,7 +74,7 @@ export const SPSA_DEFAULTS = Object.freeze({
   A: 10,
   schedule: "constant" as GainSchedule,
   calibrationIterations: 16,
-  autoStepFraction: 0.5,
+  autoStepFraction: 1,
   autoJitter: 0.085,
   autoContraction: 0.8,
   smoothing: 0.7,
