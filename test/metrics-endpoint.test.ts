@@ -1,4 +1,5 @@
 import { Registry } from "prom-client";
+import { VirtualTimeScheduler } from "rxjs";
 import { describe, expect, it } from "vitest";
 import { serveMetrics, serviceCost, tunedService } from "../examples/metrics/metrics-server.js";
 import { Prng } from "../src/random/prng.js";
@@ -7,7 +8,8 @@ import { runSnippet } from "./support/run-snippet.js";
 describe("examples/metrics: the /metrics endpoint", () => {
   it("serves the engine's metrics as Prometheus text, and 404 elsewhere", async () => {
     const registry = new Registry();
-    const { engine, metrics } = tunedService(registry, 1);
+    // Virtual time: a window closing by time during the scrape would move the value it checks.
+    const { engine, metrics } = tunedService(registry, 1, new VirtualTimeScheduler());
     const noise = Prng.fromSeed(1, 2);
     for (let i = 0; i < 50; i++)
       metrics.observe({

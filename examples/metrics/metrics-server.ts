@@ -17,6 +17,7 @@ import { createEngine, type Engine } from "arqon";
 import { createEngineMetrics, type EngineMetrics } from "arqon/metrics";
 import { Prng } from "arqon/testing";
 import { Registry } from "prom-client";
+import type { SchedulerLike } from "rxjs";
 
 /** A running `/metrics` endpoint. */
 export interface MetricsServer {
@@ -64,7 +65,11 @@ export function serviceCost(batch: number, timeoutMs: number, noise: Prng): numb
 }
 
 /** The engine of the example and its metrics, registered on `registry`. */
-export function tunedService(registry: Registry, seed: number): { engine: Engine; metrics: EngineMetrics } {
+export function tunedService(
+  registry: Registry,
+  seed: number,
+  scheduler?: SchedulerLike,
+): { engine: Engine; metrics: EngineMetrics } {
   const metrics = createEngineMetrics({ registry });
   const engine = createEngine({
     seed,
@@ -73,6 +78,7 @@ export function tunedService(registry: Registry, seed: number): { engine: Engine
       timeoutMs: { min: 10, max: 1000, init: 100, maxDelta: 40 },
     },
     window: { digests: 10, ms: 1000 },
+    scheduler,
     // The real service would push the values to its workers here; timing it fills arqon_t1_apply_seconds.
     onApply: metrics.timeApply(() => {}),
   });
