@@ -34,7 +34,10 @@ export interface SpsaOptions {
    * second differences and p the parameters tuned. SPSA's estimate of one component carries the
    * other p − 1 components' gradient as noise, so the mean-square error contracts only while
    * a·H̄·(p + 1) < 2; this share of that limit keeps the centre from overshooting and thrashing
-   * whatever the starting distance (see {@link curvatureRuleGain}).
+   * whatever the starting distance (see {@link curvatureRuleGain}). Opt-in: 0 (the default)
+   * turns the rule off. Its curvature sample is taken over three windows in a row, so an
+   * objective that trends upwards reads as a steep bowl and can cut the gain to almost nothing
+   * (a tuner frozen while a slow regression climbs); set it only where the objective does not creep.
    */
   readonly autoContraction?: number | undefined;
   /**
@@ -74,9 +77,9 @@ export const SPSA_DEFAULTS = Object.freeze({
   A: 10,
   schedule: "constant" as GainSchedule,
   calibrationIterations: 16,
-  autoStepFraction: 1,
+  autoStepFraction: 0.5,
   autoJitter: 0.085,
-  autoContraction: 0.8,
+  autoContraction: 0,
   smoothing: 0.7,
   adaptC: true,
 });
@@ -126,8 +129,8 @@ export function spsaOptionProblems(o: ResolvedSpsaOptions): string[] {
   if (!(Number.isFinite(o.autoJitter) && o.autoJitter > 0 && o.autoJitter <= 1)) {
     problems.push("autoJitter: must be in (0, 1]");
   }
-  if (!(Number.isFinite(o.autoContraction) && o.autoContraction > 0 && o.autoContraction <= 2)) {
-    problems.push("autoContraction: must be in (0, 2]");
+  if (!(Number.isFinite(o.autoContraction) && o.autoContraction >= 0 && o.autoContraction <= 2)) {
+    problems.push("autoContraction: must be in [0, 2] (0 turns the curvature rule off)");
   }
   if (!(Number.isFinite(o.smoothing) && o.smoothing >= 0 && o.smoothing < 1)) {
     problems.push("smoothing: must be in [0, 1)");
