@@ -82,7 +82,11 @@ export const SAFE_MODE_REASONS = {
   thrashing: { bit: 4, mode: "frozen", exit: "cooldownElapsed" },
   /** Cumulative change of a parameter above its budget within the window. */
   changeBudget: { bit: 5, mode: "frozen", exit: "budgetReplenished" },
-  /** Evaluation windows timed out in a row (telemetry stalled). */
+  /**
+   * Evaluation windows timed out in a row (telemetry stalled). No longer raised by the engine: a
+   * stall pauses the SPSA cycle at its centre and resumes with the next digests, since a telemetry
+   * gap is not instability (issue 11). Kept so that older audit logs decode.
+   */
   evalTimeouts: { bit: 6, mode: "frozen", exit: "digestsFlowing" },
   /** constraintMargin < 0: only moves toward feasibility. */
   constraintViolation: { bit: 7, mode: "conservative", exit: "marginRecovered" },

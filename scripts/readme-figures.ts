@@ -133,7 +133,7 @@ the service's own process), p99 latency at 160 req/s is ${b6("160 req/s")}; at 4
 ${b6("400 req/s")}. B6 states its gates and verdicts; on a shared 2-core machine its tails move
 between runs.
 
-Tracking out of the box (B5: twelve drifting plants, \`createEngine({ seed, params })\` and nothing
+Tracking out of the box (B5: fifteen drifting plants, \`createEngine({ seed, params })\` and nothing
 else, against the best of a grid of hand-tuned constant-gain SPSA per plant): the median ratio of
 regret per tick is ${b5("Development")} on the development half (the defaults were tuned on it)
 and ${b5("Validation")} on the validation half (never tuned on), against a gate of ≤ 1; B5 gives

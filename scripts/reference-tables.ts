@@ -27,7 +27,8 @@ export const REASON_TRIGGERS: Readonly<Record<SafeModeReason, string>> = {
   repeatedTrips: "too many governor trips, or automatic rollbacks, within their period",
   thrashing: "the applied centre reversed direction too often within the flip window",
   changeBudget: "a parameter moved more in total than its change budget within the budget window",
-  evalTimeouts: "evaluation windows kept timing out empty (telemetry stalled)",
+  evalTimeouts:
+    "no longer raised: a stall pauses the SPSA cycle at its centre without a SafeMode trip (the bit is kept for old logs)",
   constraintViolation: "a digest reported `constraintMargin` < 0",
   constraintEmergency: "`constraintMargin` fell below the emergency level",
   auditHighWater: "the audit ring filled above its high-water mark",

@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { noiseRuleGain, StepGainCalibration } from "../src/engine/spsa/calibration.js";
+import { curvatureRuleGain, noiseRuleGain, StepGainCalibration } from "../src/engine/spsa/calibration.js";
 import {
   CONSTANT_EXPONENTS,
   DECAYING_EXPONENTS,
@@ -307,7 +307,11 @@ describe('"auto" step gain', () => {
   it("calibrates first steps to about half of maxDelta, for objectives scaled by 1e-3 and 1e3 alike", () => {
     const traces = [1e-3, 1e3].map((scale) => {
       const registry = unitRegistry(4, 0.1, 0.2);
-      const core = makeCore(registry, { a: "auto", c: 0.02, calibrationIterations: 8, smoothing: 0 }, 21);
+      const core = makeCore(
+        registry,
+        { a: "auto", c: 0.02, calibrationIterations: 8, smoothing: 0, autoStepFraction: 0.5 },
+        21,
+      );
       const f = scaled(scale, 0, 1);
       const out = new Float64Array(4);
       let calibrationCommits = 0;
@@ -503,6 +507,73 @@ describe("options, limits and helpers", () => {
     expect(cal.signalGain(0.5, 10, 0)).toBeCloseTo(0.02, 12);
     const scratch = new Float64Array(2);
     expect(noiseRuleGain(0.1, 10, 0, 0, Float64Array.of(0.1), Float64Array.of(0.1), scratch)).toBeNaN();
+  });
+
+  it("curvatureRuleGain is contraction / ((p + 1)·H̄), scale-free, NaN when the curvature is unknown", () => {
+    const widths = Float64Array.of(0.02, 0.02, 0, 0.02); // the third parameter is frozen: p = 3
+    expect(curvatureRuleGain(0.5, 10, 0, 50, widths)).toBeCloseTo(0.5 / (4 * 50), 12);
+    // An objective k times larger has k times the curvature and a k times smaller gain.
+    expect(curvatureRuleGain(0.5, 10, 0, 50e3, widths) * 1e3).toBeCloseTo(0.5 / (4 * 50), 12);
+    for (const bad of [0, -1, Number.NaN, Number.POSITIVE_INFINITY]) {
+      expect(curvatureRuleGain(0.5, 10, 0, bad, widths)).toBeNaN();
+    }
+    expect(curvatureRuleGain(0.5, 10, 0, 50, new Float64Array(2))).toBeNaN();
+  });
+
+  it("NoiseModel's curvature divides each D by the widths it was measured at", () => {
+    const m = new NoiseModel();
+    expect(m.meanCurvature).toBeNaN();
+    // H̄ = 30 measured at widths whose Σh² shrinks 16-fold half-way (an adapting c), with noise:
+    // each D is about 30·Σh², so the curvature stays 30 while mean(D) mixes both widths.
+    const rng = Prng.fromSeed(8, 1);
+    for (let i = 0; i < 100; i++) m.add(30 * 4e-4 * (1 + 0.1 * rng.normal()), 4e-4);
+    for (let i = 0; i < 100; i++) m.add(30 * 2.5e-5 * (1 + 0.1 * rng.normal()), 2.5e-5);
+    expect(m.meanCurvature).toBeGreaterThan(28);
+    expect(m.meanCurvature).toBeLessThan(32);
+    expect(m.meanSecondDifference / 2.5e-5).toBeGreaterThan(250); // what mean(D)/Σh² would say
+    // A sample without widths feeds σ̂ and mean(D) only.
+    const before = m.meanCurvature;
+    m.add(5);
+    expect(m.meanCurvature).toBe(before);
+    const saved = m.toJSON();
+    const back = new NoiseModel();
+    back.restore(saved);
+    expect(back.meanCurvature).toBe(m.meanCurvature);
+    m.reset();
+    expect(m.meanCurvature).toBeNaN();
+  });
+
+  it('"auto" caps a by the curvature rule when the start is near the optimum (no overshoot)', () => {
+    // Started close to the optimum, the signal rule sees small gradients and picks a large a:
+    // a·H·(p + 1) would far exceed SPSA's mean-square limit of 2. The curvature rule caps it.
+    const p = 4;
+    const curvature = 400; // f = 200·Σ(u − u*)², so H_ii = 400 (unit cube)
+    for (const contraction of [0.5, 1]) {
+      const registry = unitRegistry(p, 0.1, 0.5);
+      const core = makeCore(registry, { a: "auto", c: 0.02, adaptC: false, autoContraction: contraction }, 3);
+      const rng = Prng.fromSeed(4, 1);
+      const f = (u: Float64Array): number => {
+        let s = 0;
+        for (let i = 0; i < p; i++) s += 200 * (u[i]! - 0.51) ** 2;
+        return s + 1e-4 * rng.normal();
+      };
+      const out = new Float64Array(p);
+      for (let k = 0; k < 200; k++) iterate(core, f, out);
+      expect(core.a * curvature * (p + 1)).toBeGreaterThan(0.9 * contraction);
+      expect(core.a * curvature * (p + 1)).toBeLessThan(1.1 * contraction);
+      for (let i = 0; i < p; i++) expect(Math.abs(out[i]! - 0.51)).toBeLessThan(0.01);
+    }
+    // With the loosest cap the same start takes 3× the default's gain (so the check above can fail).
+    const registry = unitRegistry(p, 0.1, 0.5);
+    const uncapped = makeCore(registry, { a: "auto", c: 0.02, adaptC: false, autoContraction: 2 }, 3);
+    const out = new Float64Array(p);
+    const quiet = (u: Float64Array): number => {
+      let s = 0;
+      for (let i = 0; i < p; i++) s += 200 * (u[i]! - 0.51) ** 2;
+      return s;
+    };
+    for (let k = 0; k < 16; k++) iterate(uncapped, quiet, out);
+    expect(uncapped.a * curvature * (p + 1)).toBeGreaterThan(1.5);
   });
 
   it("NoiseModel is robust: one outlier (a regime shift in D) moves σ̂ by a bounded amount", () => {

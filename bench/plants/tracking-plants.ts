@@ -298,7 +298,7 @@ function patternSearch(conditions: ServiceConditions, start: number[]): { x: num
   return { x, cost: fx };
 }
 
-/** The suite: six development plants and six validation plants (the latter never tuned on). */
+/** The suite: nine development plants and six validation plants (the latter never tuned on). */
 export function trackingSuite(ticks: number): readonly TrackingPlant[] {
   return [
     quadraticPlant({
@@ -344,6 +344,33 @@ export function trackingSuite(ticks: number): readonly TrackingPlant[] {
       ticks,
     }),
     queueingPlant("d6-queueing", "development", ticks),
+    // Added after the first validation run, to reproduce on the development half the features
+    // behind its failures (many knobs, telemetry gaps, NaN digests) with other drifts and sizes.
+    quadraticPlant({
+      name: "d7-ramp-64",
+      half: "development",
+      dimension: 64,
+      drift: "ramp",
+      noise: "small",
+      ticks,
+    }),
+    quadraticPlant({
+      name: "d8-sine-8-gaps",
+      half: "development",
+      dimension: 8,
+      drift: "sinusoid",
+      noise: "small",
+      timing: "gaps",
+      ticks,
+    }),
+    quadraticPlant({
+      name: "d9-ramp-4-nan",
+      half: "development",
+      dimension: 4,
+      drift: "ramp",
+      noise: "nan",
+      ticks,
+    }),
     quadraticPlant({
       name: "v1-sine-64",
       half: "validation",

@@ -323,6 +323,7 @@ const SPSA_KEYS = [
   "calibrationIterations",
   "autoStepFraction",
   "autoJitter",
+  "autoContraction",
   "smoothing",
   "adaptC",
 ] as const;

@@ -84,7 +84,6 @@ export const NON_FINITE_BURST = 3;
 const AUDIT_HIGH = reasonMask("auditHighWater");
 const CONSTRAINT_VIOLATION = reasonMask("constraintViolation");
 const CONSTRAINT_EMERGENCY = reasonMask("constraintEmergency");
-const EVAL_TIMEOUTS = reasonMask("evalTimeouts");
 const BREAKER_OPEN = reasonMask("breakerOpen");
 /** A regime verdict decides governor trips for this many detector warm-ups after it. */
 const VERDICT_MEMORY_WARMUPS = 4;
@@ -152,8 +151,8 @@ export class ControlSafety {
   private windowAnomalous = false;
   private rollingBackForActuator = false;
   /**
-   * Reasons waiting for the live point to be back at the SPSA centre before they freeze (a stall,
-   * an open breaker): freezing first would leave a perturbed point live. See {@link onLiveAtCentre}.
+   * Reasons waiting for the live point to be back at the SPSA centre before they freeze (an open
+   * breaker): freezing first would leave a perturbed point live. See {@link onLiveAtCentre}.
    */
   private freezeAtCentre = 0;
   /** Whether a spike or divergence is the tuner's doing (with the governor only). */
@@ -408,9 +407,6 @@ export class ControlSafety {
     }
     const healthy = !this.windowTroubled;
     this.windowTroubled = false;
-    this.freezeAtCentre &= ~EVAL_TIMEOUTS;
-    // Digests flow again: the stall is over.
-    this.clear("evalTimeouts");
     if (healthy) {
       this.clear("nonFiniteObjective");
       this.clear("spike");
@@ -419,21 +415,14 @@ export class ControlSafety {
     if (this.modeLevel !== 0) this.sendSafeMode({ type: healthy ? "window.healthy" : "window.unhealthy" });
   }
 
-  /** The SPSA cycle stalled (telemetry stopped): it returns to the centre, then {@link onLiveAtCentre}. */
-  onStalled(): void {
-    this.freezeAtCentre |= EVAL_TIMEOUTS;
-  }
-
   /**
    * The SPSA cycle has brought the live point back to its centre (the point believed best), or Tier
-   * 1 refused to: the reasons that were waiting for it freeze now (until digests flow again, or the
-   * breakers close).
+   * 1 refused to: the reasons that were waiting for it freeze now (until the breakers close).
    */
   onLiveAtCentre(): void {
     const pending = this.freezeAtCentre;
     if (pending === 0) return;
     this.freezeAtCentre = 0;
-    if ((pending & EVAL_TIMEOUTS) !== 0) this.raise("evalTimeouts");
     if ((pending & BREAKER_OPEN) !== 0) this.raise("breakerOpen");
   }
 

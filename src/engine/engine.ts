@@ -737,8 +737,9 @@ class EngineImpl implements Engine {
           0,
         );
       },
+      // A stall is a telemetry gap, not instability: the cycle waits at its centre and resumes
+      // with the first window that holds digests; SafeMode is not involved (issue 11).
       noteStalled: () => {
-        this.safety.onStalled();
         this.audit.write(
           AuditRecordType.SpsaStalled,
           this.scheduler.now(),

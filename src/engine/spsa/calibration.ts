@@ -10,7 +10,7 @@
  * 1. Signal rule (from the calibration iterations; meanwhile the core already steps with
  *    {@link StepGainCalibration.provisionalGain}, the rule on the samples so far, ramped):
  *    a_signal = fraction · F / median(|ĝ_i| / b_i) over every calibration iteration and
- *    parameter, so that the first step takes about `fraction` (default ½) of the budget for a
+ *    parameter, so that the first step takes about `fraction` (default 1, the whole budget) of the budget for a
  *    typical gradient estimate. The median makes one outlier harmless.
  * 2. Noise rule ({@link noiseRuleGain}): a_noise = jitter · F / median_i(σ̂ / (√2·h_i·b_i)), with
  *    σ̂ the measurement noise estimated from second differences ({@link NoiseModel}). The noise in
@@ -158,6 +158,39 @@ export function noiseRuleGain(
   }
   const median = medianInPlace(scratch, m);
   return median > 0 ? (jitter * firstGainFactor(stability, alpha)) / median : Number.NaN;
+}
+
+/**
+ * The curvature-rule gain a_curv = contraction · F / ((p + 1) · H̄), or NaN when the statistics
+ * cannot say (no positive mean curvature, no parameter with a half-width).
+ *
+ * @remarks
+ * With Δ ∈ {±1}^p and half-widths h_i, a second difference D has mean Σ h_i²·H_ii (the cross
+ * terms cancel on average), so H̄ = mean(D / Σ h_i²) is the mean curvature along the parameters
+ * (unit cube; `NoiseModel.meanCurvature`). Each SPSA component ĝ_i = Σ_j g_j·Δ_j/Δ_i carries the other components' gradient as
+ * noise, so on a quadratic the mean-square error of the centre changes per iteration by about
+ * (1 − a·H̄)² + p·(a·H̄)²: it contracts only while a·H̄·(p + 1) < 2, and oscillates (the centre's
+ * reversals trip the thrashing detector) well before. The signal rule sets `a` from the starting
+ * distance, not the curvature, so it can land anywhere with respect to that limit; this rule caps
+ * it at `contraction` of the limit's scale. It is scale-free like the others: multiplying the
+ * objective by k multiplies H̄ by k and a_curv by 1/k. Allocation-free.
+ *
+ * @param contraction - the largest a·H̄·(p + 1) allowed (e.g. 0.5)
+ * @param curvature - H̄, the mean curvature along the parameters (unit cube)
+ * @param halfWidth - the half-widths in use (the parameters with one count in p)
+ */
+export function curvatureRuleGain(
+  contraction: number,
+  stability: number,
+  alpha: number,
+  curvature: number,
+  halfWidth: Float64Array,
+): number {
+  if (!(curvature > 0) || !Number.isFinite(curvature)) return Number.NaN;
+  let p = 0;
+  for (let i = 0; i < halfWidth.length; i++) if (halfWidth[i]! > 0) p++;
+  if (p === 0) return Number.NaN;
+  return (contraction * firstGainFactor(stability, alpha)) / ((p + 1) * curvature);
 }
 
 /** Median of the first `n` values of `values`, sorting them in place (insertion sort). */

@@ -21,6 +21,10 @@ export class NoiseModel {
   private meanD = 0;
   private varD = 0;
   private n = 0;
+  /** Mean and variance of D / Σh² (the curvature along the parameters), over the samples that gave Σh². */
+  private meanQ = 0;
+  private varQ = 0;
+  private q = 0;
 
   /** Second differences seen. */
   get samples(): number {
@@ -30,6 +34,16 @@ export class NoiseModel {
   /** Mean of D (twice the probing cost of a perturbed window); NaN before any sample. */
   get meanSecondDifference(): number {
     return this.n === 0 ? Number.NaN : this.meanD;
+  }
+
+  /**
+   * Mean curvature H̄ = mean(D / Σh²) along the parameters (unit cube); NaN before any sample
+   * with its half-widths. Each sample is divided by the widths it was measured at, so a
+   * half-width that adapts over the horizon does not bias it (mean(D) / Σh² would: a D measured
+   * at twice today's width counts four times too much).
+   */
+  get meanCurvature(): number {
+    return this.q === 0 ? Number.NaN : this.meanQ;
   }
 
   /** Estimated noise standard deviation σ̂ = sd(D)/√6; NaN before two samples. */
@@ -45,7 +59,7 @@ export class NoiseModel {
    * and the perturbed windows) moves the statistics by a bounded amount instead of cutting the
    * noise-rule gain for the whole horizon.
    */
-  add(d: number): void {
+  add(d: number, widthSquares = Number.NaN): void {
     if (!withinStatisticRange(d)) return;
     const w = this.n < NOISE_HORIZON ? 1 / (this.n + 1) : 1 / NOISE_HORIZON;
     let e = d - this.meanD;
@@ -53,6 +67,20 @@ export class NoiseModel {
       const limit = HUBER_K * Math.sqrt(this.varD);
       if (e > limit) e = limit;
       else if (e < -limit) e = -limit;
+    }
+    if (widthSquares > 0) {
+      // The curvature sample gets its own statistics (D moves with the widths; D / Σh² does not),
+      // Huber-clipped the same way.
+      const wq = this.q < NOISE_HORIZON ? 1 / (this.q + 1) : 1 / NOISE_HORIZON;
+      let eq = d / widthSquares - this.meanQ;
+      if (this.q >= ROBUST_AFTER) {
+        const limit = HUBER_K * Math.sqrt(this.varQ);
+        if (eq > limit) eq = limit;
+        else if (eq < -limit) eq = -limit;
+      }
+      this.meanQ += wq * eq;
+      this.varQ = (1 - wq) * (this.varQ + wq * eq * eq);
+      this.q++;
     }
     this.meanD += w * e;
     this.varD = (1 - w) * (this.varD + w * e * e);
@@ -64,11 +92,21 @@ export class NoiseModel {
     this.meanD = 0;
     this.varD = 0;
     this.n = 0;
+    this.meanQ = 0;
+    this.varQ = 0;
+    this.q = 0;
   }
 
   /** The statistics, for persistence. */
   toJSON(): NoiseModelState {
-    return { mean: this.meanD, variance: this.varD, samples: this.n };
+    return {
+      mean: this.meanD,
+      variance: this.varD,
+      samples: this.n,
+      curvature: this.meanQ,
+      curvatureVariance: this.varQ,
+      curvatureSamples: this.q,
+    };
   }
 
   /** Restores statistics saved with {@link NoiseModel.toJSON}. */
@@ -76,6 +114,9 @@ export class NoiseModel {
     this.meanD = state.mean;
     this.varD = state.variance;
     this.n = state.samples;
+    this.meanQ = state.curvature ?? 0;
+    this.varQ = state.curvatureVariance ?? 0;
+    this.q = state.curvatureSamples ?? 0;
   }
 }
 
@@ -109,6 +150,10 @@ export interface NoiseModelState {
   readonly mean: number;
   readonly variance: number;
   readonly samples: number;
+  /** Mean curvature sample (absent in states saved before it existed). */
+  readonly curvature?: number;
+  readonly curvatureVariance?: number;
+  readonly curvatureSamples?: number;
 }
 
 /**

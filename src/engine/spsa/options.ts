@@ -30,6 +30,17 @@ export interface SpsaOptions {
   /** "auto" noise rule: RMS share of the move budget that gradient noise alone may move the centre per iteration. */
   readonly autoJitter?: number | undefined;
   /**
+   * "auto" curvature rule: largest a·H̄·(p + 1), with H̄ the mean curvature measured from the
+   * second differences and p the parameters tuned. SPSA's estimate of one component carries the
+   * other p − 1 components' gradient as noise, so the mean-square error contracts only while
+   * a·H̄·(p + 1) < 2; this share of that limit keeps the centre from overshooting and thrashing
+   * whatever the starting distance (see {@link curvatureRuleGain}). Opt-in: 0 (the default)
+   * turns the rule off. Its curvature sample is taken over three windows in a row, so an
+   * objective that trends upwards reads as a steep bowl and can cut the gain to almost nothing
+   * (a tuner frozen while a slow regression climbs); set it only where the objective does not creep.
+   */
+  readonly autoContraction?: number | undefined;
+  /**
    * Gradient smoothing β ∈ [0, 1): the step follows m ← β·m + (1 − β)·ĝ instead of ĝ (0 turns it
    * off). It filters the iteration-to-iteration jitter of the estimate (fewer direction reversals
    * of the live point) and, with a time constant 1/(1 − β) well below the tracking time constant,
@@ -54,6 +65,7 @@ export interface ResolvedSpsaOptions {
   readonly calibrationIterations: number;
   readonly autoStepFraction: number;
   readonly autoJitter: number;
+  readonly autoContraction: number;
   readonly smoothing: number;
   readonly adaptC: boolean;
 }
@@ -67,6 +79,7 @@ export const SPSA_DEFAULTS = Object.freeze({
   calibrationIterations: 16,
   autoStepFraction: 0.5,
   autoJitter: 0.085,
+  autoContraction: 0,
   smoothing: 0.7,
   adaptC: true,
 });
@@ -87,6 +100,7 @@ export function resolveSpsaOptions(options: SpsaOptions = {}): ResolvedSpsaOptio
     calibrationIterations: options.calibrationIterations ?? SPSA_DEFAULTS.calibrationIterations,
     autoStepFraction: options.autoStepFraction ?? SPSA_DEFAULTS.autoStepFraction,
     autoJitter: options.autoJitter ?? SPSA_DEFAULTS.autoJitter,
+    autoContraction: options.autoContraction ?? SPSA_DEFAULTS.autoContraction,
     smoothing: options.smoothing ?? SPSA_DEFAULTS.smoothing,
     adaptC: options.adaptC ?? SPSA_DEFAULTS.adaptC,
   };
@@ -114,6 +128,9 @@ export function spsaOptionProblems(o: ResolvedSpsaOptions): string[] {
   }
   if (!(Number.isFinite(o.autoJitter) && o.autoJitter > 0 && o.autoJitter <= 1)) {
     problems.push("autoJitter: must be in (0, 1]");
+  }
+  if (!(Number.isFinite(o.autoContraction) && o.autoContraction >= 0 && o.autoContraction <= 2)) {
+    problems.push("autoContraction: must be in [0, 2] (0 turns the curvature rule off)");
   }
   if (!(Number.isFinite(o.smoothing) && o.smoothing >= 0 && o.smoothing < 1)) {
     problems.push("smoothing: must be in [0, 1)");

@@ -1,7 +1,12 @@
 import { Prng } from "../../random/prng.js";
 import type { ParamRegistry } from "../../space/param-registry.js";
 import { withinStatisticRange } from "../statistic-range.js";
-import { type CalibrationState, noiseRuleGain, StepGainCalibration } from "./calibration.js";
+import {
+  type CalibrationState,
+  curvatureRuleGain,
+  noiseRuleGain,
+  StepGainCalibration,
+} from "./calibration.js";
 import { perturbationGain, stepGain } from "./gains.js";
 import { balancedHalfWidth, MIN_NOISE_SAMPLES, NoiseModel, type NoiseModelState } from "./noise-model.js";
 import type { ResolvedSpsaOptions } from "./options.js";
@@ -360,7 +365,7 @@ export class SpsaCore {
     if (this.feasibilityOnly) return this.feasibilityStep(out);
     this.estimatesTaken++;
     // y⁰ was measured at this iteration's centre, so D cancels the gradient (see NoiseModel).
-    this.noise.add(this.yp + this.ym - 2 * this.y0Iteration);
+    this.noise.add(this.yp + this.ym - 2 * this.y0Iteration, this.widthSquares());
     const o = this.options;
     let base = this.baseA;
     if (this.calibrating) {
@@ -378,7 +383,7 @@ export class SpsaCore {
         // Keep stepping while the scale is learnt, with the signal rule on the samples so far,
         // ramped up with their number (few samples: a short, cautious step).
         base = this.calibration.provisionalGain(o.autoStepFraction, o.A, o.alpha);
-        if (o.alpha === 0 && this.noise.samples >= MIN_NOISE_SAMPLES) base = Math.min(base, this.noiseGain());
+        if (o.alpha === 0 && this.noise.samples >= MIN_NOISE_SAMPLES) base = this.capped(base);
         if (!(base > 0 && Number.isFinite(base))) {
           this.step.fill(0);
           this.clippedNow = 0;
@@ -426,14 +431,37 @@ export class SpsaCore {
     return CommitResult.Stepped;
   }
 
+  /** Σ h_i² over the parameters' half-widths of the iteration just measured (unit cube). */
+  private widthSquares(): number {
+    let sum = 0;
+    for (let i = 0; i < this.size; i++) sum += this.halfWidth[i]! * this.halfWidth[i]!;
+    return sum;
+  }
+
   /**
    * Constant-gain "auto": a = min(signal rule, noise rule) at the current noise estimate and
    * half-widths. Decaying gains keep the signal rule alone: their steps shrink by design, and
    * the noise rule describes the steady jitter of a constant gain.
    */
   private followNoise(): void {
+    this.baseA = this.capped(this.aSignal);
+  }
+
+  /** `a` limited by the noise rule and the curvature rule (each only when it can be computed). */
+  private capped(a: number): number {
+    let capped = a;
     const aNoise = this.noiseGain();
-    if (aNoise > 0 && Number.isFinite(aNoise)) this.baseA = Math.min(this.aSignal, aNoise);
+    if (aNoise > 0 && Number.isFinite(aNoise) && aNoise < capped) capped = aNoise;
+    const o = this.options;
+    const aCurvature = curvatureRuleGain(
+      o.autoContraction,
+      o.A,
+      o.alpha,
+      this.noise.meanCurvature,
+      this.halfWidth,
+    );
+    if (aCurvature > 0 && Number.isFinite(aCurvature) && aCurvature < capped) capped = aCurvature;
+    return capped;
   }
 
   /**
