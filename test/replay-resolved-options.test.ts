@@ -15,6 +15,7 @@ import { engineHeaderOf, engineLogHeader } from "../src/log/log-records.js";
 import { Prng } from "../src/random/prng.js";
 import { withLegacyDefaults } from "../src/replay/legacy-defaults.js";
 import { readReplayLog } from "../src/replay/read-log.js";
+import { runArqonInProcess } from "./support/cli-run.js";
 
 // A decision log records the engine's options with every default filled in, so that a later arqon
 // whose defaults differ still rebuilds the engine that ran. Logs written before that are replayed
@@ -208,5 +209,19 @@ describe("replay after the defaults change", () => {
       expect(result.ok, version).toBe(true);
       expect(result.runs[0]!.options).toBe("pinned");
     }
+  });
+});
+
+describe("arqon replay", () => {
+  it("says when a log predates recorded options, and not otherwise", async () => {
+    const old = join(mkdtempSync(join(scratch, "cli-")), "log");
+    cpSync(fileURLToPath(new URL("./fixtures/decision-log-v2", import.meta.url)), old, { recursive: true });
+    const pinned = await runArqonInProcess(["replay", old], scratch);
+    expect(pinned.status).toBe(0);
+    expect(pinned.stdout).toBe("replay OK: 720 records identical\n");
+    expect(pinned.stderr).toContain("this log predates recorded engine options");
+    const recorded = await runArqonInProcess(["replay", await recordLog(CONFIGS[1]!)], scratch);
+    expect(recorded.status).toBe(0);
+    expect(recorded.stderr).toBe("");
   });
 });
