@@ -14,7 +14,8 @@ import type { EngineConfig } from "../engine/config.js";
  * decided differently with the detectors off. Logs older than v2 (the v1 golden log) ran with
  * 5-digest windows by default and with decision rules that no option brings back (calibration
  * that held the centre): they do not replay on today's engine, and replay says they predate
- * recorded options.
+ * recorded options. A parameter's default `init` (the middle of its range) is the registry's rule,
+ * unchanged since v1, and is not pinned here.
  */
 export const LEGACY_ENGINE_DEFAULTS = Object.freeze({
   spsa: {
