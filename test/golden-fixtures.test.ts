@@ -33,25 +33,40 @@ describe("golden fixtures, format v1", () => {
     expect(prngVectors()).toEqual(recorded);
   });
 
-  it("the v1 decision log still loads whole", async () => {
-    // v1 was recorded before the engine's decisions changed (the tracking defaults of issue 11), so
-    // today's engine does not decide it identically; its file must still read record for record.
+  it("the v1 decision log still loads whole, and replay names where today's rules decide otherwise", async () => {
+    // v1 was recorded before the engine's decision rules changed (issue 11: calibration that steps),
+    // which no option brings back: its file must still read record for record, and replay must
+    // report the first decision that differs rather than a schema or default mismatch.
     const [run] = readReplayLog(logCopy()).runs;
     expect(run!.events.length).toBe(read("decision-log-v1.expected.json").records);
     const result = await replay(logCopy());
     expect(result.runs).toHaveLength(1);
     expect(result.runs[0]!.records).toBe(read("decision-log-v1.expected.json").records);
+    expect(result.runs[0]!.options).toBe("pinned");
     expect(result.tornTail).toBeNull();
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.divergence.expected).toMatchObject({ type: "decision", outcome: "calibrating" });
+    expect(result.divergence.actual).toMatchObject({ type: "decision", outcome: "stepped" });
+    expect(result.divergence.reason).toBe("outcome");
   });
 
-  it("the v2 decision log still loads whole, explains its generation and keeps every safety property", async () => {
-    // v2 was recorded before the regime detector and the retuned noise rule (issue 11 items 4–5),
-    // so today's engine does not decide it identically; it must still read record for record.
+  it("the v2 decision log (audit schema 2, no recorded options) replays bit for bit", async () => {
+    // Its events carry the audit schema of their day (v 2) and its header only the config as given:
+    // replay compares the same event across schemas and fills the options left out from the
+    // defaults pinned for logs of that age, not from today's.
     const expected = read("decision-log-v2.expected.json");
-    const [run] = readReplayLog(logCopy("v2")).runs;
+    const log = readReplayLog(logCopy("v2"));
+    expect(log.header.schema).toBe(2);
+    expect(log.header.resolved).toBeUndefined();
+    const [run] = log.runs;
     expect(run!.events.length).toBe(expected.records);
+    expect(run!.events.every((e) => e.v === 2)).toBe(true);
     const result = await replay(logCopy("v2"));
-    expect(result.runs[0]!.records).toBe(expected.records);
+    expect(result.ok).toBe(true);
+    if (!result.ok) return;
+    expect(result.records).toBe(expected.records);
+    expect(result.runs[0]!.options).toBe("pinned");
     expect(renderExplanation(explain(logCopy("v2"), expected.explained.generation)).split("\n")[0]).toBe(
       expected.explained.headline,
     );
@@ -70,6 +85,7 @@ describe("golden fixtures, format v1", () => {
     expect(result.ok).toBe(true);
     if (!result.ok) return;
     expect(result.records).toBe(expected.records);
+    expect(result.runs[0]!.options).toBe("pinned");
     expect(result.unclosed).toBeNull();
     expect(renderExplanation(explain(logCopy("v3"), expected.explained.generation)).split("\n")[0]).toBe(
       expected.explained.headline,

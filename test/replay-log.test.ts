@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import type { AuditEvent, DigestRejectedEvent } from "../src/audit/events.js";
 import type { CliIo } from "../src/cli/io.js";
 import { runCli } from "../src/cli/run-cli.js";
-import type { EngineConfig } from "../src/engine/config.js";
+import { type EngineConfig, explicitEngineConfig, resolveEngineConfig } from "../src/engine/config.js";
 import { checkDigest, DigestRejection, rejectionName } from "../src/engine/digest.js";
 import { createEngine } from "../src/engine/engine.js";
 import { decodeNumbers, encodeNumbers } from "../src/log/json-numbers.js";
@@ -67,7 +67,12 @@ describe("decision-log records of an engine", () => {
       startTime: 42,
       names: ["x", "y"],
       config: { seed: 3, params: { x: { min: 0, max: 1 }, y: { min: 1, max: 10, scale: "log" } } },
+      // Beside it, what the engine ran with: every default filled in, the live objects left out.
+      resolved: explicitEngineConfig(resolveEngineConfig(config)),
     });
+    expect(header.resolved).not.toHaveProperty("scheduler");
+    expect(header.resolved).toMatchObject({ spsa: { a: "auto" }, window: { digests: 1, ms: 500 } });
+    expect((header.resolved as unknown as EngineConfig).params.y!.init).toBeCloseTo(Math.sqrt(10), 12);
     expect(engineHeaderOf(JSON.parse(JSON.stringify(header)))).toEqual(header);
     expect(engineHeaderOf({ kind: "header", format: "arqon.solver" })).toBeUndefined();
   });

@@ -344,6 +344,7 @@ describe("runs in a log given as records", () => {
           generations: log.runs[0]!.generations,
           records: first.length,
           dropped: [],
+          options: "recorded",
           ok: true,
         },
         {
@@ -352,6 +353,7 @@ describe("runs in a log given as records", () => {
           generations: log.runs[1]!.generations,
           records: second.length,
           dropped: [],
+          options: "recorded",
           ok: true,
         },
       ],

@@ -22,7 +22,9 @@ export const REPLAY_USAGE = `arqon replay <log> [--run K] [--context N] [--json]
   never closed (a crash, or a writer still running); replay says so and exits 1, unless
   --accept-open (a torn tail accepted with --accept-torn-tail already explains a crash). A segment
   missing in the middle is an error. Audit records a full ring dropped are listed: they were not
-  compared.
+  compared. The engine is rebuilt from the options the log header records, every default filled
+  in; a log written before those were recorded is replayed with the defaults pinned for such logs
+  (it says so), never with today's.
   --json prints the result object instead (NaN, ±Infinity and -0 as {"$num": "..."}).`;
 
 /** `arqon replay <log>`: checks that a decision log replays bit for bit, run by run. */
@@ -59,6 +61,7 @@ export async function replayCommand(argv: readonly string[], io: CliIo): Promise
     if (openRefused) io.stderr(unclosedLine(result.unclosed!, false));
     return result.ok && !refused ? 0 : 1;
   }
+  if (result.runs.some((r) => r.options === "pinned")) io.stderr(PINNED_OPTIONS_LINE);
   if (result.tornTail !== null) io.stderr(tornTailLine(result.tornTail, !tornTailRefused));
   if (result.unclosed !== null) io.stderr(unclosedLine(result.unclosed, openAccepted, tornTailAccepted));
   // A log never continued keeps its one-line report; runs are listed when there are several or one was chosen.
@@ -75,6 +78,10 @@ export async function replayCommand(argv: readonly string[], io: CliIo): Promise
   io.stderr(`arqon replay: diverged at record ${d.index} (seq ${d.seq})${where}\n`);
   return 1;
 }
+
+/** Said of a log whose header predates recorded options: what replay built its engine from. */
+const PINNED_OPTIONS_LINE =
+  "arqon replay: this log predates recorded engine options: the options its config leaves out were replayed with the defaults pinned for such logs, not today's (a log older than the v2 golden fixture was decided by rules that changed since)\n";
 
 /** What the torn tail is, and what it means for the exit code. */
 function tornTailLine(tail: TornTail, accepted: boolean): string {

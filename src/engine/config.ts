@@ -12,7 +12,7 @@ import {
   guardrailIssues,
   resolveGuardrails,
 } from "../hotpath/guardrails.js";
-import type { ParamSpec } from "../space/param-registry.js";
+import { ParamRegistry, type ParamSpec } from "../space/param-registry.js";
 import type { Scale } from "../space/scale.js";
 import type { Aggregation } from "./aggregate.js";
 import {
@@ -435,5 +435,60 @@ export function resolveEngineConfig(config: EngineConfig): ResolvedEngineConfig 
     auditSink: input.auditSink,
     inspect: input.inspect,
     onCommand: input.onCommand,
+  };
+}
+
+/**
+ * The JSON-shaped part of an engine config with every default written out: an `EngineConfig`
+ * that resolves to `resolved` (its callbacks and scheduler left out) whatever the defaults of the
+ * code that reads it. A decision log records it so that a later arqon, whose defaults may differ,
+ * rebuilds the engine that ran rather than a new one.
+ *
+ * @remarks
+ * Cold path. Each parameter's `init` is filled in too (the registry's default, the middle of the
+ * range); a detector turned off is written as `false`; `window.ms` is left out when windows close
+ * on their digest count only (a given `window` without `ms` means exactly that).
+ */
+export function explicitEngineConfig(resolved: ResolvedEngineConfig): EngineConfig {
+  const registry = new ParamRegistry(resolved.params);
+  const params: Record<string, ParamSpec> = {};
+  registry.names.forEach((name, i) => {
+    params[name] = { ...resolved.params[name]!, init: registry.init[i]! };
+  });
+  const { window, safety } = resolved;
+  return {
+    seed: resolved.seed,
+    params,
+    spsa: { ...resolved.spsa },
+    window: {
+      digests: window.digests,
+      ...(window.ms === undefined ? {} : { ms: window.ms }),
+      aggregation: window.aggregation,
+      trim: window.trim,
+    },
+    guardrails: { ...resolved.guardrails },
+    settleMs: resolved.settleMs,
+    maxAgeMs: resolved.maxAgeMs,
+    maxSkewMs: resolved.maxSkewMs,
+    stallAfter: resolved.stallAfter,
+    auditCapacity: resolved.auditCapacity,
+    auditDrainMs: resolved.auditDrainMs,
+    runId: resolved.runId,
+    shared: resolved.shared,
+    captureDigests: resolved.captureDigests,
+    safety: {
+      safeMode: { ...safety.safeMode },
+      governor: safety.governor === undefined ? false : { ...safety.governor },
+      thrashing: safety.thrashing === undefined ? false : { ...safety.thrashing },
+      thrashingCooldownMs: safety.thrashingCooldownMs,
+      changeBudget: safety.changeBudget === undefined ? false : { ...safety.changeBudget },
+      emergencyMargin: safety.emergencyMargin,
+      violationLimit: safety.violationLimit,
+      violationWindowMs: safety.violationWindowMs,
+      rollbacksPerHour: safety.rollbacksPerHour,
+      breaker: { ...safety.breaker },
+      regime: safety.regime === undefined ? false : { ...safety.regime },
+      homeostasis: safety.homeostasis === undefined ? false : { ...safety.homeostasis },
+    },
   };
 }

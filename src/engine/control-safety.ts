@@ -16,7 +16,6 @@ import type { AuditRing } from "../audit/ring.js";
 import { RollbackReason } from "../audit/rollback-reason.js";
 import { Violation } from "../audit/violation.js";
 import { errorMessage } from "../errors.js";
-import type { Executor } from "../hotpath/executor.js";
 import type { LiveConfig } from "../hotpath/live-config.js";
 import { clockFromScheduler } from "../runtime/scheduler-clock.js";
 import type { ParamRegistry } from "../space/param-registry.js";
@@ -34,32 +33,73 @@ import type { SpsaCore } from "./spsa/spsa-core.js";
 /** The kinds of apply that wait for Tier 1's timing rules, one pending at a time each. */
 export type PacedSlot = "decision" | "return";
 
-/**
- * What the control-safety layer needs from its engine: the engine's parts (read and, for the
- * executor's mode word and the SPSA gains, written) and the few engine actions a trip takes.
+/*
+ * The engine ↔ control-safety interface goes one way each. The engine calls ControlSafety's event
+ * methods (a digest, a window, an apply, a command…) and hands it a read-only SafetyView of its
+ * parts: config, clock, registry, live values, the SPSA core's centre and the executor's mode word.
+ * ControlSafety never writes those parts nor calls the engine's methods: whatever it wants done —
+ * block applies, mirror a mode, roll back, cancel a paced apply, steer the SPSA cycle or its gain,
+ * deliver records — it emits as a SafetyCommand, which the engine carries out at once, in order;
+ * the only thing it writes itself is its own audit records.
  */
-export interface SafetyHost {
+
+/** What the control-safety layer reads of its engine (it writes none of it). */
+export interface SafetyView {
   readonly config: ResolvedEngineConfig;
+  /** The engine clock; control-safety also schedules its own timers on it (clears, probes). */
   readonly scheduler: SchedulerLike;
   readonly registry: ParamRegistry;
-  readonly live: LiveConfig;
+  readonly live: Pick<LiveConfig, "values" | "generation">;
+  /** The audit ring: its fill is read, and control-safety's own records are written to it. */
   readonly audit: AuditRing;
-  readonly executor: Executor;
-  readonly core: SpsaCore;
+  readonly executor: { readonly mode: Readonly<Uint8Array> };
+  readonly core: Pick<SpsaCore, "centre" | "gradient" | "warmStarting" | "seekingFeasibility">;
   /** Whether the engine is closed (a pending breaker probe then does nothing). */
   isClosed(): boolean;
-  /** Drops the pending paced apply of `slot`, if any. */
-  cancelPaced(slot: PacedSlot): void;
-  /** Restores the baseline as a new generation and restarts the cycle from it; false if there is none. */
-  restoreBaseline(code: RollbackReason, note: string): boolean;
-  /** Tells the SPSA cycle to pause, resume or start its iteration over. */
-  sendSpsa(event: SpsaMachineEvent): void;
-  /** Schedules delivery of new audit records (and checks audit pressure). */
-  afterWork(): void;
 }
+
+/** What control-safety asks of its engine, carried out at once by the engine's `execute`. */
+export type SafetyCommand =
+  /** Set the executor's mode word to `level` (frozen or halted): no apply passes from here on. */
+  | { readonly kind: "block"; readonly level: number }
+  /** Mirror a SafeMode change: the mode word, Tier 1's conservative limits and the SPSA gain scale. */
+  | { readonly kind: "mirrorMode"; readonly word: number; readonly conservative: boolean }
+  /** Drop the pending paced apply of `slot`, if any. */
+  | { readonly kind: "cancelPaced"; readonly slot: PacedSlot }
+  /** Restore the baseline as a new generation and restart the cycle from it. */
+  | { readonly kind: "rollback"; readonly code: RollbackReason; readonly note: string }
+  /** Tell the SPSA cycle to pause, resume or start its iteration over. */
+  | { readonly kind: "spsa"; readonly event: SpsaMachineEvent }
+  /** Re-open the SPSA gain (after a shift or an innocent probe). */
+  | { readonly kind: "reopenGain" }
+  /** Walk the SPSA centre to `target` (unit cube) in paced steps. */
+  | { readonly kind: "warmStart"; readonly target: Float64Array }
+  /** Stop a warm start under way. */
+  | { readonly kind: "cancelWarmStart" }
+  /** Switch the SPSA measurements to the negated constraint margin (or back). */
+  | { readonly kind: "feasibilityOnly"; readonly on: boolean }
+  /** Schedule delivery of new audit records (and check audit pressure). */
+  | { readonly kind: "deliver" };
+
+/** Carries out a {@link SafetyCommand} (the engine's side of the interface). */
+export type SafetyExecute = (command: SafetyCommand) => void;
+
+// The commands without arguments, or with a few fixed ones: emitted without allocating.
+const CANCEL_DECISION: SafetyCommand = Object.freeze({ kind: "cancelPaced", slot: "decision" });
+const CANCEL_RETURN: SafetyCommand = Object.freeze({ kind: "cancelPaced", slot: "return" });
+const SPSA_PAUSE: SafetyCommand = Object.freeze({ kind: "spsa", event: Object.freeze({ type: "pause" }) });
+const SPSA_RESUME: SafetyCommand = Object.freeze({ kind: "spsa", event: Object.freeze({ type: "resume" }) });
+const SPSA_RESET: SafetyCommand = Object.freeze({ kind: "spsa", event: Object.freeze({ type: "reset" }) });
+const REOPEN_GAIN: SafetyCommand = Object.freeze({ kind: "reopenGain" });
+const CANCEL_WARM_START: SafetyCommand = Object.freeze({ kind: "cancelWarmStart" });
+const DELIVER: SafetyCommand = Object.freeze({ kind: "deliver" });
+const FEASIBILITY_ON: SafetyCommand = Object.freeze({ kind: "feasibilityOnly", on: true });
+const FEASIBILITY_OFF: SafetyCommand = Object.freeze({ kind: "feasibilityOnly", on: false });
 
 const FROZEN = SAFE_MODE_LEVEL.frozen;
 const CONSERVATIVE = SAFE_MODE_LEVEL.conservative;
+const BLOCK_FROZEN: SafetyCommand = Object.freeze({ kind: "block", level: FROZEN });
+const BLOCK_HALTED: SafetyCommand = Object.freeze({ kind: "block", level: SAFE_MODE_LEVEL.halted });
 const HOUR_MS = 3_600_000;
 /**
  * Default thrashing dead-band, in maxDeltas: one noisy step and its correction can each move the
@@ -116,7 +156,8 @@ export class ControlSafety {
   /** Audit events given up on because the sink kept refusing them and the backlog was full. */
   sinkDropped = 0;
 
-  private readonly host: SafetyHost;
+  private readonly host: SafetyView;
+  private readonly execute: SafetyExecute;
   private readonly governor: InstabilityGovernor | undefined;
   private readonly thrashing: ThrashingDetector | undefined;
   private readonly changeBudget: ChangeBudget | undefined;
@@ -194,8 +235,9 @@ export class ControlSafety {
   /** Sum of the gradient estimates since the shift (a single SPSA estimate's direction is too noisy). */
   private readonly recallGradient: Float64Array;
 
-  constructor(host: SafetyHost) {
+  constructor(host: SafetyView, execute: SafetyExecute) {
     this.host = host;
+    this.execute = execute;
     const { config, registry, live, audit, core } = host;
     const safety = config.safety;
     const n = registry.size;
@@ -248,7 +290,7 @@ export class ControlSafety {
     this.actuator?.onFailure(() => {
       if (this.actuator === undefined) return;
       this.onActuatorFailed(this.actuator);
-      host.afterWork();
+      execute(DELIVER);
     });
     this.sinkGuard =
       config.auditSink === undefined
@@ -552,9 +594,9 @@ export class ControlSafety {
 
   /** Halts at once: the mode word first, so no apply passes from this line on, then the chart. */
   halt(note: string): void {
-    this.host.executor.mode[0] = SAFE_MODE_LEVEL.halted;
-    this.host.cancelPaced("decision");
-    this.host.cancelPaced("return");
+    this.execute(BLOCK_HALTED);
+    this.execute(CANCEL_DECISION);
+    this.execute(CANCEL_RETURN);
     this.reasonBits |= reasonMask("manualHalt");
     this.sendSafeMode({ type: "halt", reason: note });
     this.onLiveAtCentre();
@@ -621,11 +663,10 @@ export class ControlSafety {
     if ((this.reasonBits & mask) !== 0) return;
     this.reasonBits |= mask;
     const level = reasonLevel(reason);
-    const executor = this.host.executor;
-    if (level >= FROZEN && level > executor.mode[0]!) {
-      executor.mode[0] = level;
-      this.host.cancelPaced("decision");
-      this.host.cancelPaced("return");
+    if (level >= FROZEN && level > this.host.executor.mode[0]!) {
+      this.execute(level >= SAFE_MODE_LEVEL.halted ? BLOCK_HALTED : BLOCK_FROZEN);
+      this.execute(CANCEL_DECISION);
+      this.execute(CANCEL_RETURN);
     }
     this.sendSafeMode({ type: "reason.raised", reason });
     // Applies are blocked from here on, so no return to the centre can come: raise the waiting ones.
@@ -657,7 +698,7 @@ export class ControlSafety {
       scheduler.schedule(() => {
         this.clearTimers.delete(reason);
         this.clear(reason);
-        this.host.afterWork();
+        this.execute(DELIVER);
       }, delay),
     );
   }
@@ -681,10 +722,7 @@ export class ControlSafety {
     // Never below what the engine's own reasons demand: a raise queued behind this change keeps
     // its block.
     const word = Math.max(to, demandedLevel(this.reasonBits));
-    host.executor.mode[0] = word >= FROZEN ? word : 0;
-    const conservative = to === CONSERVATIVE;
-    host.executor.setConservative(conservative);
-    host.core.setGainScale(conservative ? 0.5 : 1);
+    this.execute({ kind: "mirrorMode", word: word >= FROZEN ? word : 0, conservative: to === CONSERVATIVE });
     host.audit.write(
       AuditRecordType.ModeChanged,
       host.scheduler.now(),
@@ -709,15 +747,15 @@ export class ControlSafety {
       this.checkAuditPressure();
     }
     if (to >= FROZEN) {
-      host.cancelPaced("decision");
-      host.cancelPaced("return");
-      if (from < FROZEN) host.sendSpsa({ type: "pause" });
+      this.execute(CANCEL_DECISION);
+      this.execute(CANCEL_RETURN);
+      if (from < FROZEN) this.execute(SPSA_PAUSE);
     } else if (from >= FROZEN) {
-      host.sendSpsa({ type: "resume" });
+      this.execute(SPSA_RESUME);
     } else {
       // normal ↔ conservative: the iteration in progress was sized for the other limits.
-      host.cancelPaced("decision");
-      host.sendSpsa({ type: "reset" });
+      this.execute(CANCEL_DECISION);
+      this.execute(SPSA_RESET);
     }
   }
 
@@ -750,7 +788,7 @@ export class ControlSafety {
       return;
     }
     this.rollbacks.record(now);
-    this.host.restoreBaseline(code, note);
+    this.execute({ kind: "rollback", code, note });
   }
 
   /**
@@ -788,9 +826,8 @@ export class ControlSafety {
    */
   private endProbeInnocent(): void {
     this.probing = false;
-    const core = this.host.core;
-    core.reopenGain();
-    core.warmStart(this.probeFrom);
+    this.execute(REOPEN_GAIN);
+    this.execute({ kind: "warmStart", target: this.probeFrom });
   }
 
   /** The part of {@link absorbShift} that follows the new level (also run for a detected shift). */
@@ -886,8 +923,8 @@ export class ControlSafety {
     this.dwell = 0;
     this.governor?.reset();
     this.followNewLevel();
-    this.host.core.reopenGain();
-    this.host.core.cancelWarmStart();
+    this.execute(REOPEN_GAIN);
+    this.execute(CANCEL_WARM_START);
     this.controlCentre.set(this.host.core.centre);
     this.centreMovedSinceControl = false;
     // The estimate of the iteration in progress straddles the shift: the one after it does not.
@@ -938,7 +975,7 @@ export class ControlSafety {
     const target = this.recallTarget;
     cache.centreOf(entry, target);
     const distance = this.displacementFrom(target);
-    core.warmStart(target);
+    this.execute({ kind: "warmStart", target });
     for (let i = 0; i < registry.size; i++) target[i] = registry.toRaw(i, target[i]!);
     audit.writeVector(
       AuditRecordType.HomeostasisRecall,
@@ -957,9 +994,9 @@ export class ControlSafety {
   /** Switches the SPSA measurements between the objective and the negated margin, restarting the cycle. */
   private setFeasibility(on: boolean): void {
     if (this.host.core.seekingFeasibility === on) return;
-    this.host.core.setFeasibilityOnly(on);
-    this.host.cancelPaced("decision");
-    this.host.sendSpsa({ type: "reset" });
+    this.execute(on ? FEASIBILITY_ON : FEASIBILITY_OFF);
+    this.execute(CANCEL_DECISION);
+    this.execute(SPSA_RESET);
   }
 
   // ---- Circuit breakers ----
@@ -992,7 +1029,7 @@ export class ControlSafety {
         if (guard === (this.actuator as unknown)) {
           if (this.actuator !== undefined) this.callActuator(this.actuator);
         } else this.deliverToSink([]);
-        this.host.afterWork();
+        this.execute(DELIVER);
       }, delay),
     );
   }
@@ -1011,8 +1048,8 @@ export class ControlSafety {
         this.raise("breakerOpen");
       else if ((this.freezeAtCentre & BREAKER_OPEN) === 0) {
         this.freezeAtCentre |= BREAKER_OPEN;
-        host.cancelPaced("decision");
-        host.sendSpsa({ type: "reset" });
+        this.execute(CANCEL_DECISION);
+        this.execute(SPSA_RESET);
       }
       this.scheduleProbe(guard, event.backoffMs);
     });

@@ -36,7 +36,7 @@ import { clockFromScheduler } from "../runtime/scheduler-clock.js";
 import { scopedResource } from "../runtime/scoped-resource.js";
 import { ParamRegistry } from "../space/param-registry.js";
 import { type EngineConfig, type ResolvedEngineConfig, resolveEngineConfig } from "./config.js";
-import { ControlSafety, type PacedSlot } from "./control-safety.js";
+import { ControlSafety, type PacedSlot, type SafetyCommand } from "./control-safety.js";
 import {
   checkDigestFields,
   checkSettledUntimedDigest,
@@ -321,20 +321,20 @@ class EngineImpl implements Engine {
     this.events = this.eventSubject.asObservable();
     this.executor.setBaseline(this.scheduler.now());
 
-    this.safety = new ControlSafety({
-      config,
-      scheduler: this.scheduler,
-      registry,
-      live: this.live,
-      audit: this.audit,
-      executor: this.executor,
-      core: this.core,
-      isClosed: () => this.closed,
-      cancelPaced: (slot) => this.cancelPaced(slot),
-      restoreBaseline: (code, note) => this.restoreBaseline(code, note),
-      sendSpsa: (event) => this.spsa.send(event),
-      afterWork: () => this.afterWork(),
-    });
+    // Control-safety reads these parts and asks for every change as a command (see SafetyView).
+    this.safety = new ControlSafety(
+      {
+        config,
+        scheduler: this.scheduler,
+        registry,
+        live: this.live,
+        audit: this.audit,
+        executor: this.executor,
+        core: this.core,
+        isClosed: () => this.closed,
+      },
+      (command) => this.executeSafety(command),
+    );
 
     this.windows = new WindowCollector(
       {
@@ -569,6 +569,44 @@ class EngineImpl implements Engine {
   }
 
   /** Restores the baseline as a new generation and restarts the cycle from it; false if there is none. */
+  /** Carries out what control-safety asks for, at once (its only way to change the engine). */
+  private executeSafety(command: SafetyCommand): void {
+    switch (command.kind) {
+      case "block":
+        this.executor.mode[0] = command.level;
+        return;
+      case "mirrorMode":
+        this.executor.mode[0] = command.word;
+        this.executor.setConservative(command.conservative);
+        this.core.setGainScale(command.conservative ? 0.5 : 1);
+        return;
+      case "cancelPaced":
+        this.cancelPaced(command.slot);
+        return;
+      case "rollback":
+        this.restoreBaseline(command.code, command.note);
+        return;
+      case "spsa":
+        this.spsa.send(command.event);
+        return;
+      case "reopenGain":
+        this.core.reopenGain();
+        return;
+      case "warmStart":
+        this.core.warmStart(command.target);
+        return;
+      case "cancelWarmStart":
+        this.core.cancelWarmStart();
+        return;
+      case "feasibilityOnly":
+        this.core.setFeasibilityOnly(command.on);
+        return;
+      case "deliver":
+        this.afterWork();
+        return;
+    }
+  }
+
   private restoreBaseline(code: RollbackReason, reason: string): boolean {
     if (this.closed) return false;
     const before = this.live.generation;

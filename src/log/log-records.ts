@@ -5,7 +5,7 @@
  * @packageDocumentation
  */
 import { AUDIT_SCHEMA_VERSION, type AuditEvent } from "../audit/events.js";
-import type { EngineConfig } from "../engine/config.js";
+import { type EngineConfig, explicitEngineConfig, resolveEngineConfig } from "../engine/config.js";
 import { decodeNumbers, encodeNumbers } from "./json-numbers.js";
 
 /** `kind` of a decision-log record that holds one audit event. */
@@ -67,6 +67,12 @@ export type EngineLogHeader = {
    * (replay runs on its own virtual clock and actuates nothing).
    */
   readonly config: Readonly<Record<string, unknown>>;
+  /**
+   * The options the engine ran with, every default filled in ({@link explicitEngineConfig}): replay
+   * builds the engine from these, so a later change of a default does not change what it rebuilds.
+   * Absent from logs written before it was recorded (see `LEGACY_ENGINE_DEFAULTS` in replay).
+   */
+  readonly resolved?: Readonly<Record<string, unknown>>;
 };
 
 /** Options of {@link engineLogHeader}. */
@@ -88,6 +94,9 @@ export interface EngineLogHeaderOptions {
  * @remarks
  * Cold path. The config is copied without its live objects; give the run an explicit `runId`
  * and seed in `config` if the log must name them (the defaults derive from the seed anyway).
+ * Beside it goes the resolved config (every default filled in), which replay prefers.
+ *
+ * @throws ConfigError when `config` is invalid (an engine could not have been built from it).
  */
 export function engineLogHeader(config: EngineConfig, options: EngineLogHeaderOptions): EngineLogHeader {
   const kept: Record<string, unknown> = {};
@@ -104,6 +113,7 @@ export function engineLogHeader(config: EngineConfig, options: EngineLogHeaderOp
     startTime: options.startTime,
     names: Object.keys(config.params),
     config: encodeNumbers(kept) as Record<string, unknown>,
+    resolved: encodeNumbers(explicitEngineConfig(resolveEngineConfig(config))) as Record<string, unknown>,
   };
 }
 

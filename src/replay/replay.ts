@@ -1,5 +1,5 @@
 import type { Observable } from "rxjs";
-import type { AuditEvent, CommandEvent } from "../audit/events.js";
+import { AUDIT_SCHEMA_VERSION, type AuditEvent, type CommandEvent } from "../audit/events.js";
 import { withoutUndefinedKeys } from "../config-input.js";
 import type { EngineConfig } from "../engine/config.js";
 import type { Digest } from "../engine/digest.js";
@@ -8,6 +8,7 @@ import { FLUSH_LOG_KIND, type TimeRecord } from "../log/log-records.js";
 import type { TornTail } from "../log/scan.js";
 import { firstDifference } from "./compare.js";
 import { digestToReplay } from "./digest-input.js";
+import { withLegacyDefaults } from "./legacy-defaults.js";
 import { type DecisionLogInput, type GenerationRange, type ReplayRun, readReplayLog } from "./read-log.js";
 import { chooseRun } from "./run-choice.js";
 import { ScriptedClock } from "./scripted-clock.js";
@@ -90,6 +91,13 @@ export type ReplayRunResult = {
    * they were not compared, and any inputs among them were not replayed.
    */
   readonly dropped: readonly SeqRange[];
+  /**
+   * Where the engine's options came from: `"recorded"`, the resolved options in the run's header
+   * (every default as the logged engine had it); `"pinned"`, a log written before those were
+   * recorded, whose omitted options were filled from `LEGACY_ENGINE_DEFAULTS` (./legacy-defaults.ts) instead of
+   * today's defaults.
+   */
+  readonly options: "recorded" | "pinned";
 } & ({ readonly ok: true } | { readonly ok: false; readonly divergence: ReplayDivergence });
 
 /**
@@ -138,7 +146,14 @@ export type ReplayResult = (
  * ran, a host flush) happens at its logged time and in its logged order, whether the logged run
  * ran on the wall clock or on a virtual one, and no timer runs that the log does not say ran.
  *
- * An older run's engine is created from that run's own header config on a {@link ReplayClock} set
+ * Each run's engine is built from the resolved options its header records (every default as the
+ * logged engine had it), so a later change of a default does not change the replay. A header
+ * written before those were recorded gives only the config as the host passed it: the options it
+ * leaves out are filled from `LEGACY_ENGINE_DEFAULTS` (./legacy-defaults.ts), frozen, never from today's defaults
+ * (the run result says `options: "pinned"`). Events logged under an older audit schema (the
+ * header's `schema`) are compared with the replay's as the same event: their `v` may differ.
+ *
+ * An older run's engine is created on a {@link ReplayClock} set
  * to the header's start time. Each logged input — a captured digest (`digest.accepted`, or
  * `digest.rejected` when it can be rebuilt) or a control `command` — is replayed at its logged
  * time: the clock is advanced to that time (running the timers due by then), then the digest is
@@ -190,8 +205,9 @@ async function replayRun(run: ReplayRun, options: ReplayOptions): Promise<Replay
   const timings = run.timings;
   const clock = timings === undefined ? new ReplayClock(startTime) : new ScriptedClock(startTime);
   // An override key set to undefined leaves the logged value alone (it means "not given").
+  const recorded = header.resolved;
   const config = {
-    ...header.config,
+    ...(recorded ?? withLegacyDefaults(header.config)),
     // A logged engine had the log as audit sink and command hook: the stand-ins take the same
     // paths (a command delivers pending records first), so timers are scheduled alike.
     ...(timings === undefined ? {} : { auditSink: () => {}, onCommand: () => {} }),
@@ -218,10 +234,18 @@ async function replayRun(run: ReplayRun, options: ReplayOptions): Promise<Replay
     generations: run.generations,
     records: events.length,
     dropped,
+    options: recorded === undefined ? ("pinned" as const) : ("recorded" as const),
   };
+  // An event logged under an older audit schema carries that schema's `v`; the replay writes
+  // today's. Later schemas only added event types, so the same event compares as the same.
+  const olderSchema = header.schema < AUDIT_SCHEMA_VERSION;
   for (let k = 0; k < events.length; k++) {
     const expected = events[k]!;
-    const actual = produced.get(expected.seq) ?? null;
+    const written = produced.get(expected.seq) ?? null;
+    const actual =
+      olderSchema && written !== null && expected.v === header.schema && written.v === AUDIT_SCHEMA_VERSION
+        ? { ...written, v: expected.v }
+        : written;
     const reason =
       unreplayable.get(expected.seq) ??
       (actual === null
