@@ -1,6 +1,8 @@
+import { Prng } from "../random/prng.js";
 import { createNelderMead, restoreNelderMead } from "./nelder-mead.js";
 import type { Evaluation, Strategy, StrategyContext, StrategyState } from "./strategy.js";
 import { createTpe, restoreTpe, type TpeOptions } from "./tpe.js";
+import { TrustRegionBatch } from "./trust-region.js";
 
 /**
  * Options of the default strategy (`strategy: "auto"`, {@link createGlobalLocal}). Every field is
@@ -161,20 +163,20 @@ class GlobalLocal implements Strategy {
    * Fills a local phase's batches beside the simplex: a TPE with forced TPE's narrow settings,
    * which samples close to the best points (see `fill`).
    */
-  private readonly sharp: Strategy;
+  private readonly region: TrustRegionBatch;
 
   constructor(
     dimension: number,
     seed: number,
     options: ResolvedGlobalLocalOptions,
     tpe: Strategy,
-    sharp: Strategy,
+    region: TrustRegionBatch,
   ) {
     this.d = dimension;
     this.seed = seed;
     this.options = options;
     this.tpe = tpe;
-    this.sharp = sharp;
+    this.region = region;
   }
 
   private get globalLength(): number {
@@ -219,12 +221,13 @@ class GlobalLocal implements Strategy {
    * sequential run (one trial at a time) never gets here: its results are unchanged.
    */
   private fill(context: StrategyContext, max: number, firstId: number, points: number[][]): void {
-    const first = firstId + points.length;
-    const pending = points.length === 0 ? context.pending : [...context.pending, ...points];
-    const extra = this.sharp.ask({ ...context, pending }, max - points.length, first) ?? [];
-    for (let k = 0; k < extra.length; k++) {
-      this.owners.set(first + k, FILL);
-      points.push(extra[k]!);
+    if (this.incumbent < 0) return;
+    const pending = [...context.pending, ...points];
+    for (let id = firstId + points.length; points.length < max; id++) {
+      const point = this.region.propose(context.history, this.incumbent, pending, id);
+      this.owners.set(id, FILL);
+      points.push(point);
+      pending.push(point);
     }
   }
 
@@ -237,7 +240,7 @@ class GlobalLocal implements Strategy {
       return;
     }
     if (owner === FILL) {
-      this.sharp.tell(id, value);
+      this.region.tell(id, value);
     } else {
       if (owner !== this.generation - 1) return; // a simplex since replaced
       this.local!.tell(id, value);
@@ -248,8 +251,7 @@ class GlobalLocal implements Strategy {
     if (v < this.phaseBest) {
       this.phaseBest = v;
       this.sinceImproved = 0;
-    } else if (owner !== FILL) {
-      // Stagnation is the simplex's: fills count when they improve, never against it.
+    } else {
       this.sinceImproved++;
     }
   }
@@ -277,7 +279,7 @@ class GlobalLocal implements Strategy {
       scanned: this.scanned,
       incumbent: this.incumbent,
       incumbentValue: encode(this.incumbentValue),
-      sharp: this.sharp.toJSON(),
+      region: this.region.toJSON(),
     };
   }
 
@@ -403,11 +405,6 @@ function decode(v: unknown, bad: (what: string) => never): number {
   return bad("value");
 }
 
-function restoreSharp(state: unknown): Strategy {
-  if (typeof state !== "object" || state === null) throw new RangeError("invalid global-local state: sharp");
-  return restoreTpe(state as StrategyState);
-}
-
 function tpeOptions(o: ResolvedGlobalLocalOptions): TpeOptions {
   return {
     gamma: o.gamma,
@@ -461,7 +458,7 @@ export function createGlobalLocal(
     seed,
     resolved,
     createTpe(dimension, seed ^ TPE_SEED, tpeOptions(resolved)),
-    createTpe(dimension, seed ^ FILL_SEED),
+    new TrustRegionBatch(dimension, Prng.fromSeed(seed, FILL_SEED), resolved.localStep),
   );
 }
 
@@ -493,10 +490,10 @@ export function restoreGlobalLocal(state: StrategyState): Strategy {
     seed as number,
     options,
     restoreTpe(state.tpe as StrategyState),
-    // States written before parallel batches have no sharp TPE yet: it starts fresh.
-    state.sharp === undefined
-      ? createTpe(dimension as number, (seed as number) ^ FILL_SEED)
-      : restoreSharp(state.sharp),
+    // States written before the batch local step have no region yet: it starts fresh.
+    state.region === undefined
+      ? new TrustRegionBatch(dimension as number, Prng.fromSeed(seed as number, FILL_SEED), options.localStep)
+      : TrustRegionBatch.restore(dimension as number, state.region),
   );
   strategy.load(state);
   return strategy;
