@@ -159,10 +159,7 @@ class GlobalLocal implements Strategy {
   private scanned = 0;
   private incumbent = -1;
   private incumbentValue = Number.POSITIVE_INFINITY;
-  /**
-   * Fills a local phase's batches beside the simplex: a TPE with forced TPE's narrow settings,
-   * which samples close to the best points (see `fill`).
-   */
+  /** Fills a local phase's batches beside the simplex (see `fill`). */
   private readonly region: TrustRegionBatch;
 
   constructor(
@@ -216,8 +213,8 @@ class GlobalLocal implements Strategy {
 
   /**
    * Parallel workers: the simplex hands out one point per step (d when it builds or shrinks), so
-   * the rest of a batch comes from the sharp TPE, whose good set and narrow kernels keep it near
-   * the best points, with the pending points (the simplex's included) as constant liars. A
+   * the rest of a batch comes from the trust region around the incumbent (src/solver/trust-region.ts):
+   * minimisers of a quadratic fitted to the nearest points, spread apart from the running ones. A
    * sequential run (one trial at a time) never gets here: its results are unchanged.
    */
   private fill(context: StrategyContext, max: number, firstId: number, points: number[][]): void {
@@ -437,10 +434,10 @@ function tpeOptions(o: ResolvedGlobalLocalOptions): TpeOptions {
  *   {@link restoreGlobalLocal} continues exactly.
  * - Parallel workers (several trials outstanding, `ask({ max })` > 1): a global phase hands out
  *   a TPE batch (the constant liar spreads it); a local phase hands out what the simplex needs
- *   and fills the rest of the batch from a second TPE with forced TPE's narrow settings, which
- *   samples near the best points. So every free worker gets a trial, at a price in quality: the
- *   simplex gets a share of the budget only (docs/benchmarks.md, PARALLEL, has the figures).
- *   One trial at a time, nothing is filled and runs are as before.
+ *   and fills the rest of the batch from a trust region around the incumbent, whose points
+ *   minimise a quadratic fitted to the nearest results. Every free worker gets a trial; fill
+ *   results count towards the local phase's stagnation like the simplex's (docs/benchmarks.md,
+ *   PARALLEL, has the figures). One trial at a time, nothing is filled and runs are as before.
  * - Cost: a TPE proposal or a Nelder–Mead step; switching phases is O(1) (a pending-trial scan
  *   while batches are outstanding).
  */

@@ -15,6 +15,17 @@ import type { Evaluation } from "./strategy.js";
  * narrow it, by half per `width` failures (`width`: trials running at the ask), so a full batch of
  * misses halves it whatever the number of workers. Deterministic from the seed; `toJSON` holds all.
  */
+/**
+ * Largest radius, growth after a success and shrink per batch of failures. Chosen on the B1
+ * development half with 8 workers (wider regions or faster growth let the region outrun a model
+ * fitted on few points; bench/parallel.ts has the figures).
+ */
+const MAX_RADIUS = 0.15;
+const GROW = 1.25;
+const SHRINK = 0.5;
+/** Smallest radius: below this the incumbent is known to more digits than a double holds. */
+const MIN_RADIUS = 1e-9;
+
 export class TrustRegionBatch {
   private readonly d: number;
   private readonly prng: Prng;
@@ -76,13 +87,8 @@ export class TrustRegionBatch {
     if (entry === undefined) return;
     this.asked.delete(id);
     const [base, width] = entry;
-    if (rank(value) < base) this.radius = Math.min(0.5, this.radius * 2);
-    else this.radius = Math.max(1e-9, this.radius * 0.5 ** (1 / width));
-  }
-
-  /** Restarts the region at `radius` (a new local phase). */
-  reset(radius: number): void {
-    this.radius = radius;
+    if (rank(value) < base) this.radius = Math.min(MAX_RADIUS, this.radius * GROW);
+    else this.radius = Math.max(MIN_RADIUS, this.radius * SHRINK ** (1 / width));
   }
 
   toJSON(): Record<string, unknown> {
@@ -100,7 +106,7 @@ export class TrustRegionBatch {
     if (typeof state !== "object" || state === null) bad();
     const s = state as { prng?: unknown; radius?: unknown; asked?: unknown };
     if (!Array.isArray(s.prng) || s.prng.length !== 4) bad();
-    if (typeof s.radius !== "number" || !(s.radius > 0 && s.radius <= 0.5)) bad();
+    if (typeof s.radius !== "number" || !(s.radius >= MIN_RADIUS && s.radius <= 0.5)) bad();
     const region = new TrustRegionBatch(dimension, Prng.fromState(s.prng as number[]), s.radius as number);
     if (!Array.isArray(s.asked)) bad();
     for (const entry of s.asked as unknown[]) {
