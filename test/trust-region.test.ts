@@ -51,6 +51,16 @@ describe("quadratic model", () => {
     ).toBeNull(); // flat: nothing to fit
   });
 
+  it("keeps only the diagonal above 8 dimensions, however many points there are", () => {
+    const d = 9;
+    const f = (x: readonly number[]) => x.reduce((sum, v, j) => sum + (j + 1) * (v - 0.4) ** 2, 0);
+    const points = samples(fullTerms(d) + 2 * d, 4, d);
+    const model = fitQuadratic(new Array<number>(d).fill(0.5), points, points.map(f))!;
+    expect(model.hessian[1]).toBe(0);
+    const at = minimizeInBox(model, new Array<number>(d).fill(0), new Array<number>(d).fill(1));
+    for (const x of at) expect(x).toBeCloseTo(0.4, 6);
+  });
+
   it("stays accurate at a tiny scale, where a run has converged to many digits", () => {
     const at = [0.5 + 3e-7, 0.5 - 2e-7, 0.5 + 1e-7];
     const f = bowl(at);

@@ -6,7 +6,7 @@
  * Coordinates are centred on the centre and divided by the spread of the fitted points, and values
  * are shifted and scaled to [0, 1], so the normal equations stay well conditioned when a run has
  * converged to a few digits. A full quadratic has 1 + d + d(d + 1)/2 terms; with too few points for
- * it the model keeps only the diagonal (1 + 2d terms), as the many-dimension problems need.
+ * it, or above 8 dimensions, the model keeps only the diagonal (1 + 2d terms).
  */
 
 /** A fitted quadratic in scaled coordinates s = (x − centre) / scale. */
@@ -27,12 +27,24 @@ export function diagonalTerms(d: number): number {
   return 1 + 2 * d;
 }
 
+/**
+ * Largest number of terms a full quadratic may have (d ≤ 8). Above it the model keeps only the
+ * diagonal: with 91 terms at d = 12 the fit needs points so far from the centre that it stops
+ * describing the neighbourhood (measured on Hartmann-3 in 12-D, B1 development half).
+ */
+const MAX_FULL_TERMS = 45;
+
+/** Whether {@link fitQuadratic} fits the full quadratic to `n` points in d dimensions. */
+export function usesFullQuadratic(d: number, n: number): boolean {
+  return fullTerms(d) <= MAX_FULL_TERMS && n >= fullTerms(d) + d;
+}
+
 /** Ridge added to the normal equations' diagonal (relative to its largest entry). */
 const RIDGE = 1e-10;
 
 /**
  * Fits a quadratic to `points` (unit-cube coordinates) with `values`, centred on `centre`. Uses the
- * full quadratic when there are at least `fullTerms(d) + d` points, the diagonal one otherwise;
+ * full quadratic when {@link usesFullQuadratic} says so, the diagonal one otherwise;
  * `null` when there are fewer than `diagonalTerms(d) + 1` points or the values are all equal.
  */
 export function fitQuadratic(
@@ -42,7 +54,7 @@ export function fitQuadratic(
 ): QuadraticModel | null {
   const d = centre.length;
   const n = points.length;
-  const full = n >= fullTerms(d) + d;
+  const full = usesFullQuadratic(d, n);
   if (!full && n < diagonalTerms(d) + 1) return null;
   const p = full ? fullTerms(d) : diagonalTerms(d);
   let scale = 0;

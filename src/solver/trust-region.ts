@@ -1,5 +1,12 @@
 import { Prng } from "../random/prng.js";
-import { diagonalTerms, fitQuadratic, fullTerms, minimizeInBox, modelValue } from "./quadratic-model.js";
+import {
+  diagonalTerms,
+  fitQuadratic,
+  fullTerms,
+  minimizeInBox,
+  modelValue,
+  usesFullQuadratic,
+} from "./quadratic-model.js";
 import type { Evaluation } from "./strategy.js";
 
 /**
@@ -125,7 +132,7 @@ export class TrustRegionBatch {
   private fit(history: readonly Evaluation[], centre: readonly number[]) {
     const d = this.d;
     const n = history.length;
-    const terms = n >= fullTerms(d) + d ? fullTerms(d) : diagonalTerms(d);
+    const terms = usesFullQuadratic(d, n) ? fullTerms(d) : diagonalTerms(d);
     const want = Math.min(n, Math.round(1.5 * terms) + d);
     const order = Array.from({ length: n }, (_, i) => i);
     const distance = history.map((e) => squared(e.u, centre));
