@@ -1,6 +1,8 @@
+import { Prng } from "../random/prng.js";
 import { createNelderMead, restoreNelderMead } from "./nelder-mead.js";
 import type { Evaluation, Strategy, StrategyContext, StrategyState } from "./strategy.js";
 import { createTpe, restoreTpe, type TpeOptions } from "./tpe.js";
+import { TrustRegionBatch } from "./trust-region.js";
 
 /**
  * Options of the default strategy (`strategy: "auto"`, {@link createGlobalLocal}). Every field is
@@ -157,24 +159,21 @@ class GlobalLocal implements Strategy {
   private scanned = 0;
   private incumbent = -1;
   private incumbentValue = Number.POSITIVE_INFINITY;
-  /**
-   * Fills a local phase's batches beside the simplex: a TPE with forced TPE's narrow settings,
-   * which samples close to the best points (see `fill`).
-   */
-  private readonly sharp: Strategy;
+  /** Fills a local phase's batches beside the simplex (see `fill`). */
+  private readonly region: TrustRegionBatch;
 
   constructor(
     dimension: number,
     seed: number,
     options: ResolvedGlobalLocalOptions,
     tpe: Strategy,
-    sharp: Strategy,
+    region: TrustRegionBatch,
   ) {
     this.d = dimension;
     this.seed = seed;
     this.options = options;
     this.tpe = tpe;
-    this.sharp = sharp;
+    this.region = region;
   }
 
   private get globalLength(): number {
@@ -214,17 +213,18 @@ class GlobalLocal implements Strategy {
 
   /**
    * Parallel workers: the simplex hands out one point per step (d when it builds or shrinks), so
-   * the rest of a batch comes from the sharp TPE, whose good set and narrow kernels keep it near
-   * the best points, with the pending points (the simplex's included) as constant liars. A
+   * the rest of a batch comes from the trust region around the incumbent (src/solver/trust-region.ts):
+   * minimisers of a quadratic fitted to the nearest points, spread apart from the running ones. A
    * sequential run (one trial at a time) never gets here: its results are unchanged.
    */
   private fill(context: StrategyContext, max: number, firstId: number, points: number[][]): void {
-    const first = firstId + points.length;
-    const pending = points.length === 0 ? context.pending : [...context.pending, ...points];
-    const extra = this.sharp.ask({ ...context, pending }, max - points.length, first) ?? [];
-    for (let k = 0; k < extra.length; k++) {
-      this.owners.set(first + k, FILL);
-      points.push(extra[k]!);
+    if (this.incumbent < 0) return;
+    const pending = [...context.pending, ...points];
+    for (let id = firstId + points.length; points.length < max; id++) {
+      const point = this.region.propose(context.history, this.incumbent, pending, id);
+      this.owners.set(id, FILL);
+      points.push(point);
+      pending.push(point);
     }
   }
 
@@ -237,7 +237,7 @@ class GlobalLocal implements Strategy {
       return;
     }
     if (owner === FILL) {
-      this.sharp.tell(id, value);
+      this.region.tell(id, value);
     } else {
       if (owner !== this.generation - 1) return; // a simplex since replaced
       this.local!.tell(id, value);
@@ -248,8 +248,7 @@ class GlobalLocal implements Strategy {
     if (v < this.phaseBest) {
       this.phaseBest = v;
       this.sinceImproved = 0;
-    } else if (owner !== FILL) {
-      // Stagnation is the simplex's: fills count when they improve, never against it.
+    } else {
       this.sinceImproved++;
     }
   }
@@ -277,7 +276,7 @@ class GlobalLocal implements Strategy {
       scanned: this.scanned,
       incumbent: this.incumbent,
       incumbentValue: encode(this.incumbentValue),
-      sharp: this.sharp.toJSON(),
+      region: this.region.toJSON(),
     };
   }
 
@@ -403,11 +402,6 @@ function decode(v: unknown, bad: (what: string) => never): number {
   return bad("value");
 }
 
-function restoreSharp(state: unknown): Strategy {
-  if (typeof state !== "object" || state === null) throw new RangeError("invalid global-local state: sharp");
-  return restoreTpe(state as StrategyState);
-}
-
 function tpeOptions(o: ResolvedGlobalLocalOptions): TpeOptions {
   return {
     gamma: o.gamma,
@@ -440,10 +434,10 @@ function tpeOptions(o: ResolvedGlobalLocalOptions): TpeOptions {
  *   {@link restoreGlobalLocal} continues exactly.
  * - Parallel workers (several trials outstanding, `ask({ max })` > 1): a global phase hands out
  *   a TPE batch (the constant liar spreads it); a local phase hands out what the simplex needs
- *   and fills the rest of the batch from a second TPE with forced TPE's narrow settings, which
- *   samples near the best points. So every free worker gets a trial, at a price in quality: the
- *   simplex gets a share of the budget only (docs/benchmarks.md, PARALLEL, has the figures).
- *   One trial at a time, nothing is filled and runs are as before.
+ *   and fills the rest of the batch from a trust region around the incumbent, whose points
+ *   minimise a quadratic fitted to the nearest results. Every free worker gets a trial; fill
+ *   results count towards the local phase's stagnation like the simplex's (docs/benchmarks.md,
+ *   PARALLEL, has the figures). One trial at a time, nothing is filled and runs are as before.
  * - Cost: a TPE proposal or a Nelder–Mead step; switching phases is O(1) (a pending-trial scan
  *   while batches are outstanding).
  */
@@ -461,7 +455,7 @@ export function createGlobalLocal(
     seed,
     resolved,
     createTpe(dimension, seed ^ TPE_SEED, tpeOptions(resolved)),
-    createTpe(dimension, seed ^ FILL_SEED),
+    new TrustRegionBatch(dimension, Prng.fromSeed(seed, FILL_SEED), resolved.localStep),
   );
 }
 
@@ -493,10 +487,10 @@ export function restoreGlobalLocal(state: StrategyState): Strategy {
     seed as number,
     options,
     restoreTpe(state.tpe as StrategyState),
-    // States written before parallel batches have no sharp TPE yet: it starts fresh.
-    state.sharp === undefined
-      ? createTpe(dimension as number, (seed as number) ^ FILL_SEED)
-      : restoreSharp(state.sharp),
+    // States written before the batch local step have no region yet: it starts fresh.
+    state.region === undefined
+      ? new TrustRegionBatch(dimension as number, Prng.fromSeed(seed as number, FILL_SEED), options.localStep)
+      : TrustRegionBatch.restore(dimension as number, state.region),
   );
   strategy.load(state);
   return strategy;

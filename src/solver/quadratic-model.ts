@@ -1,0 +1,225 @@
+/**
+ * A local quadratic surrogate for the batch local step (src/solver/trust-region.ts): least-squares
+ * fit of a quadratic to evaluated points near a centre, and its minimiser inside a box.
+ *
+ * @remarks
+ * Coordinates are centred on the centre and divided by the spread of the fitted points, and values
+ * are shifted and scaled to [0, 1], so the normal equations stay well conditioned when a run has
+ * converged to a few digits. A full quadratic has 1 + d + d(d + 1)/2 terms; with too few points for
+ * it, or above 8 dimensions, the model keeps only the diagonal (1 + 2d terms).
+ */
+
+/** A fitted quadratic in scaled coordinates s = (x − centre) / scale. */
+export interface QuadraticModel {
+  readonly centre: readonly number[];
+  readonly scale: number;
+  /** Gradient at the centre (scaled coordinates). */
+  readonly gradient: readonly number[];
+  /** Symmetric Hessian, row-major d × d (off-diagonal zero for a diagonal model). */
+  readonly hessian: readonly number[];
+}
+
+/** Terms of the full and of the diagonal quadratic in d dimensions. */
+export function fullTerms(d: number): number {
+  return 1 + d + (d * (d + 1)) / 2;
+}
+export function diagonalTerms(d: number): number {
+  return 1 + 2 * d;
+}
+
+/**
+ * Largest number of terms a full quadratic may have (d ≤ 8). Above it the model keeps only the
+ * diagonal: with 91 terms at d = 12 the fit needs points so far from the centre that it stops
+ * describing the neighbourhood (measured on Hartmann-3 in 12-D, B1 development half).
+ */
+const MAX_FULL_TERMS = 45;
+
+/** Whether {@link fitQuadratic} fits the full quadratic to `n` points in d dimensions. */
+export function usesFullQuadratic(d: number, n: number): boolean {
+  return fullTerms(d) <= MAX_FULL_TERMS && n >= fullTerms(d) + d;
+}
+
+/** Ridge added to the normal equations' diagonal (relative to its largest entry). */
+const RIDGE = 1e-10;
+
+/**
+ * Fits a quadratic to `points` (unit-cube coordinates) with `values`, centred on `centre`. Uses the
+ * full quadratic when {@link usesFullQuadratic} says so, the diagonal one otherwise;
+ * `null` when there are fewer than `diagonalTerms(d) + 1` points or the values are all equal.
+ */
+export function fitQuadratic(
+  centre: readonly number[],
+  points: readonly (readonly number[])[],
+  values: readonly number[],
+): QuadraticModel | null {
+  const d = centre.length;
+  const n = points.length;
+  const full = usesFullQuadratic(d, n);
+  if (!full && n < diagonalTerms(d) + 1) return null;
+  const p = full ? fullTerms(d) : diagonalTerms(d);
+  let scale = 0;
+  for (const x of points) for (let j = 0; j < d; j++) scale = Math.max(scale, Math.abs(x[j]! - centre[j]!));
+  let lo = Number.POSITIVE_INFINITY;
+  let hi = Number.NEGATIVE_INFINITY;
+  for (const v of values) {
+    lo = Math.min(lo, v);
+    hi = Math.max(hi, v);
+  }
+  if (!(scale > 0) || !(hi > lo) || !Number.isFinite(hi - lo)) return null;
+  const span = hi - lo;
+  const ata = new Float64Array(p * p);
+  const atb = new Float64Array(p);
+  const row = new Float64Array(p);
+  const s = new Float64Array(d);
+  for (let i = 0; i < n; i++) {
+    const x = points[i]!;
+    for (let j = 0; j < d; j++) s[j] = (x[j]! - centre[j]!) / scale;
+    features(s, full, row);
+    const y = (values[i]! - lo) / span;
+    for (let a = 0; a < p; a++) {
+      const ra = row[a]!;
+      if (ra === 0) continue;
+      atb[a]! += ra * y;
+      for (let b = a; b < p; b++) ata[a * p + b]! += ra * row[b]!;
+    }
+  }
+  let biggest = 0;
+  for (let a = 0; a < p; a++) {
+    for (let b = 0; b < a; b++) ata[a * p + b] = ata[b * p + a]!;
+    biggest = Math.max(biggest, ata[a * p + a]!);
+  }
+  for (let a = 0; a < p; a++) ata[a * p + a]! += RIDGE * biggest;
+  const beta = solveSymmetric(ata, atb, p);
+  if (beta === null) return null;
+  const gradient = new Array<number>(d);
+  const hessian = new Array<number>(d * d).fill(0);
+  for (let j = 0; j < d; j++) gradient[j] = beta[1 + j]!;
+  if (full) {
+    let k = 1 + d;
+    for (let j = 0; j < d; j++) {
+      for (let l = j; l < d; l++) {
+        const c = beta[k++]!;
+        if (j === l) hessian[j * d + j] = 2 * c;
+        else {
+          hessian[j * d + l] = c;
+          hessian[l * d + j] = c;
+        }
+      }
+    }
+  } else {
+    for (let j = 0; j < d; j++) hessian[j * d + j] = 2 * beta[1 + d + j]!;
+  }
+  return { centre, scale, gradient, hessian };
+}
+
+/** The model's change from the centre at scaled offset `s`: g·s + ½ sᵀHs. */
+export function modelValue(model: QuadraticModel, s: ArrayLike<number>): number {
+  const d = model.gradient.length;
+  let v = 0;
+  for (let j = 0; j < d; j++) {
+    let hs = 0;
+    for (let l = 0; l < d; l++) hs += model.hessian[j * d + l]! * s[l]!;
+    v += s[j]! * (model.gradient[j]! + 0.5 * hs);
+  }
+  return v;
+}
+
+/**
+ * Approximate minimiser of the model over the box `lower ≤ x ≤ upper` (unit-cube coordinates, the
+ * box containing the centre): the Newton point when the Hessian is positive definite, clipped to the
+ * box, then projected-gradient steps from it and from the centre; the lower of the two ends wins.
+ */
+export function minimizeInBox(
+  model: QuadraticModel,
+  lower: readonly number[],
+  upper: readonly number[],
+): number[] {
+  const d = model.gradient.length;
+  const { centre, scale } = model;
+  const lo = lower.map((l, j) => (l - centre[j]!) / scale);
+  const hi = upper.map((u, j) => (u - centre[j]!) / scale);
+  const clip = (s: number[]): number[] => s.map((x, j) => Math.min(hi[j]!, Math.max(lo[j]!, x)));
+  const starts: number[][] = [new Array<number>(d).fill(0)];
+  const h = new Float64Array(model.hessian);
+  const minusG = new Float64Array(model.gradient.map((g) => -g));
+  const newton = solveSymmetric(h, minusG, d, true);
+  if (newton !== null) starts.push(clip(Array.from(newton)));
+  // Step 1/L, L bounding the Hessian's largest eigenvalue (Frobenius norm), so each step descends.
+  let frobenius = 0;
+  for (const x of model.hessian) frobenius += x * x;
+  const step = 1 / Math.max(Math.sqrt(frobenius), 1e-12);
+  let best: number[] = starts[0]!;
+  let bestValue = 0;
+  for (const start of starts) {
+    let s = start;
+    for (let iteration = 0; iteration < 50; iteration++) {
+      const grad = new Array<number>(d);
+      for (let j = 0; j < d; j++) {
+        let hs = 0;
+        for (let l = 0; l < d; l++) hs += model.hessian[j * d + l]! * s[l]!;
+        grad[j] = model.gradient[j]! + hs;
+      }
+      // Large boxes in flat directions: never step further than the box allows.
+      const next = clip(s.map((x, j) => x - step * grad[j]!));
+      let moved = 0;
+      for (let j = 0; j < d; j++) moved = Math.max(moved, Math.abs(next[j]! - s[j]!));
+      s = next;
+      if (moved < 1e-12) break;
+    }
+    const v = modelValue(model, s);
+    if (v < bestValue || best === starts[0]) {
+      best = s;
+      bestValue = v;
+    }
+  }
+  return best.map((x, j) => centre[j]! + x * scale);
+}
+
+/** Feature row of the quadratic at scaled point `s`: 1, s_j, then s_j s_l (l ≥ j) or s_j². */
+function features(s: Float64Array, full: boolean, out: Float64Array): void {
+  const d = s.length;
+  out[0] = 1;
+  for (let j = 0; j < d; j++) out[1 + j] = s[j]!;
+  let k = 1 + d;
+  if (full) {
+    for (let j = 0; j < d; j++) for (let l = j; l < d; l++) out[k++] = s[j]! * s[l]!;
+  } else {
+    for (let j = 0; j < d; j++) out[k++] = s[j]! * s[j]!;
+  }
+}
+
+/**
+ * Solves the symmetric system `a x = b` (a is p × p, row-major, overwritten) by Cholesky; `null`
+ * when `a` is not positive definite. With `strict`, a pivot that is tiny next to the largest diagonal
+ * entry also counts as not positive definite (a Newton step along a nearly flat direction is not
+ * wanted).
+ */
+function solveSymmetric(a: Float64Array, b: Float64Array, p: number, strict = false): Float64Array | null {
+  let biggest = 0;
+  for (let i = 0; i < p; i++) biggest = Math.max(biggest, a[i * p + i]!);
+  const floor = strict ? 1e-9 * biggest : 0;
+  for (let j = 0; j < p; j++) {
+    let diag = a[j * p + j]!;
+    for (let k = 0; k < j; k++) diag -= a[j * p + k]! * a[j * p + k]!;
+    if (!(diag > floor)) return null;
+    const root = Math.sqrt(diag);
+    a[j * p + j] = root;
+    for (let i = j + 1; i < p; i++) {
+      let x = a[i * p + j]!;
+      for (let k = 0; k < j; k++) x -= a[i * p + k]! * a[j * p + k]!;
+      a[i * p + j] = x / root;
+    }
+  }
+  const x = new Float64Array(p);
+  for (let i = 0; i < p; i++) {
+    let v = b[i]!;
+    for (let k = 0; k < i; k++) v -= a[i * p + k]! * x[k]!;
+    x[i] = v / a[i * p + i]!;
+  }
+  for (let i = p - 1; i >= 0; i--) {
+    let v = x[i]!;
+    for (let k = i + 1; k < p; k++) v -= a[k * p + i]! * x[k]!;
+    x[i] = v / a[i * p + i]!;
+  }
+  return x;
+}

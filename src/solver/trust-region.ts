@@ -1,0 +1,167 @@
+import { Prng } from "../random/prng.js";
+import {
+  diagonalTerms,
+  fitQuadratic,
+  fullTerms,
+  minimizeInBox,
+  modelValue,
+  usesFullQuadratic,
+} from "./quadratic-model.js";
+import type { Evaluation } from "./strategy.js";
+
+/**
+ * The local step of the default strategy when several trials run at once: a trust region around
+ * the incumbent, proposing the minimiser of a quadratic fitted to the nearest evaluated points.
+ *
+ * @remarks
+ * Nelder–Mead needs the result of each step before the next, so with c workers it would keep one
+ * busy. Here every free worker gets a point: the model's minimiser inside the region, or, while that
+ * point (or one near it) is still running, the best of a few model-ranked points around it, kept at
+ * least a quarter of the radius from every running point so a batch spreads over the region and
+ * improves the next fit. A result below the incumbent value at its ask widens the region; failures
+ * narrow it, by half per `width` failures (`width`: trials running at the ask), so a full batch of
+ * misses halves it whatever the number of workers. Deterministic from the seed; `toJSON` holds all.
+ */
+/**
+ * Largest radius, growth after a success and shrink per batch of failures. Chosen on the B1
+ * development half with 8 workers (wider regions or faster growth let the region outrun a model
+ * fitted on few points; bench/parallel.ts has the figures).
+ */
+const MAX_RADIUS = 0.15;
+const GROW = 1.25;
+const SHRINK = 0.5;
+/** Smallest radius: below this the incumbent is known to more digits than a double holds. */
+const MIN_RADIUS = 1e-9;
+
+export class TrustRegionBatch {
+  private readonly d: number;
+  private readonly prng: Prng;
+  /** Half-edge of the region (∞-norm, unit cube). */
+  private radius: number;
+  /** Pending trial id → [incumbent value at its ask, trials running at its ask]. */
+  private readonly asked = new Map<number, [number, number]>();
+
+  constructor(dimension: number, prng: Prng, radius: number) {
+    this.d = dimension;
+    this.prng = prng;
+    this.radius = radius;
+  }
+
+  /** Proposes one point for trial `id` around history entry `incumbent`, away from `pending`. */
+  propose(
+    history: readonly Evaluation[],
+    incumbent: number,
+    pending: readonly (readonly number[])[],
+    id: number,
+  ): number[] {
+    const d = this.d;
+    const centre = history[incumbent]!.u;
+    const centreValue = rank(history[incumbent]!.value);
+    this.asked.set(id, [centreValue, pending.length + 1]);
+    const r = this.radius;
+    const lower = centre.map((x) => Math.max(0, x - r));
+    const upper = centre.map((x) => Math.min(1, x + r));
+    const model = this.fit(history, centre);
+    const gap = r / 4;
+    const clear = (x: readonly number[]) => pending.every((p) => chebyshev(p, x) >= gap);
+    let best: number[] | null = null;
+    let bestValue = Number.POSITIVE_INFINITY;
+    if (model !== null) {
+      const minimiser = minimizeInBox(model, lower, upper);
+      if (clear(minimiser) && chebyshev(minimiser, centre) > 0) return minimiser;
+      const s = new Array<number>(d);
+      for (let k = 0; k < 16; k++) {
+        const x = minimiser.map((m, j) =>
+          Math.min(upper[j]!, Math.max(lower[j]!, m + r * (2 * this.prng.next() - 1))),
+        );
+        if (!clear(x)) continue;
+        for (let j = 0; j < d; j++) s[j] = (x[j]! - model.centre[j]!) / model.scale;
+        const v = modelValue(model, s);
+        if (v < bestValue) {
+          best = x;
+          bestValue = v;
+        }
+      }
+    }
+    if (best !== null) return best;
+    // No model, or nothing clear of the running points: a uniform point in the region.
+    return lower.map((l, j) => l + (upper[j]! - l) * this.prng.next());
+  }
+
+  /** Takes the result of a trial this proposed; other ids are ignored. */
+  tell(id: number, value: number): void {
+    const entry = this.asked.get(id);
+    if (entry === undefined) return;
+    this.asked.delete(id);
+    const [base, width] = entry;
+    if (rank(value) < base) this.radius = Math.min(MAX_RADIUS, this.radius * GROW);
+    else this.radius = Math.max(MIN_RADIUS, this.radius * SHRINK ** (1 / width));
+  }
+
+  toJSON(): Record<string, unknown> {
+    const asked = [...this.asked.entries()].map(([id, [base, width]]) => [
+      id,
+      [base === Number.POSITIVE_INFINITY ? "Infinity" : base, width],
+    ]);
+    return { prng: this.prng.state(), radius: this.radius, asked };
+  }
+
+  static restore(dimension: number, state: unknown): TrustRegionBatch {
+    const bad = (): never => {
+      throw new RangeError("invalid global-local state: batch");
+    };
+    if (typeof state !== "object" || state === null) bad();
+    const s = state as { prng?: unknown; radius?: unknown; asked?: unknown };
+    if (!Array.isArray(s.prng) || s.prng.length !== 4) bad();
+    if (typeof s.radius !== "number" || !(s.radius >= MIN_RADIUS && s.radius <= 0.5)) bad();
+    const region = new TrustRegionBatch(dimension, Prng.fromState(s.prng as number[]), s.radius as number);
+    if (!Array.isArray(s.asked)) bad();
+    for (const entry of s.asked as unknown[]) {
+      if (!Array.isArray(entry) || entry.length !== 2 || !Number.isSafeInteger(entry[0])) bad();
+      const [id, pair] = entry as [number, unknown];
+      if (!Array.isArray(pair) || pair.length !== 2) bad();
+      const [base, width] = pair as unknown[];
+      const value = base === "Infinity" ? Number.POSITIVE_INFINITY : base;
+      if (typeof value !== "number" || Number.isNaN(value) || !Number.isSafeInteger(width)) bad();
+      region.asked.set(id, [value as number, width as number]);
+    }
+    return region;
+  }
+
+  /** The quadratic through the points nearest `centre` (as many as the model can use well). */
+  private fit(history: readonly Evaluation[], centre: readonly number[]) {
+    const d = this.d;
+    const n = history.length;
+    const terms = usesFullQuadratic(d, n) ? fullTerms(d) : diagonalTerms(d);
+    const want = Math.min(n, Math.round(1.5 * terms) + d);
+    const order = Array.from({ length: n }, (_, i) => i);
+    const distance = history.map((e) => squared(e.u, centre));
+    order.sort((a, b) => distance[a]! - distance[b]! || a - b);
+    const points: (readonly number[])[] = [];
+    const values: number[] = [];
+    for (const i of order) {
+      if (points.length >= want) break;
+      const v = history[i]!.value;
+      if (!Number.isFinite(v)) continue;
+      points.push(history[i]!.u);
+      values.push(v);
+    }
+    return fitQuadratic(centre, points, values);
+  }
+}
+
+function rank(value: number): number {
+  return Number.isNaN(value) ? Number.POSITIVE_INFINITY : value;
+}
+
+function chebyshev(a: readonly number[], b: readonly number[]): number {
+  let m = 0;
+  for (let j = 0; j < a.length; j++) m = Math.max(m, Math.abs(a[j]! - b[j]!));
+  return m;
+}
+
+function squared(a: readonly number[], b: readonly number[]): number {
+  let s = 0;
+  for (let j = 0; j < a.length; j++) s += (a[j]! - b[j]!) ** 2;
+  return s;
+}

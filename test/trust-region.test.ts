@@ -1,0 +1,115 @@
+import { describe, expect, it } from "vitest";
+import { Prng } from "../src/random/prng.js";
+import { diagonalTerms, fitQuadratic, fullTerms, minimizeInBox } from "../src/solver/quadratic-model.js";
+import type { Evaluation } from "../src/solver/strategy.js";
+import { TrustRegionBatch } from "../src/solver/trust-region.js";
+
+/** A rotated, shifted quadratic in 3-D with its minimum at `at`. */
+function bowl(at: readonly number[]) {
+  return (x: readonly number[]): number => {
+    const a = x[0]! - at[0]!;
+    const b = x[1]! - at[1]!;
+    const c = x[2]! - at[2]!;
+    return 3 * a * a + b * b + 0.5 * c * c + a * b + 7;
+  };
+}
+
+function samples(n: number, seed: number, d = 3): number[][] {
+  const prng = Prng.fromSeed(seed, 1);
+  return Array.from({ length: n }, () => Array.from({ length: d }, () => prng.next()));
+}
+
+describe("quadratic model", () => {
+  it("recovers a quadratic's minimiser from enough points, and stops at the box when it lies outside", () => {
+    const f = bowl([0.3, 0.6, 0.45]);
+    const points = samples(fullTerms(3) + 3, 7);
+    const model = fitQuadratic([0.5, 0.5, 0.5], points, points.map(f))!;
+    expect(model).not.toBeNull();
+    const inside = minimizeInBox(model, [0, 0, 0], [1, 1, 1]);
+    for (const [j, x] of [0.3, 0.6, 0.45].entries()) expect(inside[j]).toBeCloseTo(x, 6);
+    const boxed = minimizeInBox(model, [0.4, 0.4, 0.4], [0.6, 0.6, 0.6]);
+    expect(boxed[0]).toBeCloseTo(0.4, 6); // the minimiser's first coordinate is below the box
+    for (const x of boxed) expect(x >= 0.4 - 1e-12 && x <= 0.6 + 1e-12).toBe(true);
+  });
+
+  it("keeps the diagonal only when points are few, and gives up when they are fewer still", () => {
+    const f = (x: readonly number[]) => (x[0]! - 0.2) ** 2 + 2 * (x[1]! - 0.7) ** 2 + (x[2]! - 0.5) ** 2;
+    const few = samples(diagonalTerms(3) + 1, 3);
+    const model = fitQuadratic([0.5, 0.5, 0.5], few, few.map(f))!;
+    expect(model.hessian[1]).toBe(0); // no cross terms
+    const at = minimizeInBox(model, [0, 0, 0], [1, 1, 1]);
+    expect(at[0]).toBeCloseTo(0.2, 6);
+    expect(at[1]).toBeCloseTo(0.7, 6);
+    const fewer = samples(diagonalTerms(3), 3);
+    expect(fitQuadratic([0.5, 0.5, 0.5], fewer, fewer.map(f))).toBeNull();
+    expect(
+      fitQuadratic(
+        [0.5, 0.5, 0.5],
+        few,
+        few.map(() => 1),
+      ),
+    ).toBeNull(); // flat: nothing to fit
+  });
+
+  it("keeps only the diagonal above 8 dimensions, however many points there are", () => {
+    const d = 9;
+    const f = (x: readonly number[]) => x.reduce((sum, v, j) => sum + (j + 1) * (v - 0.4) ** 2, 0);
+    const points = samples(fullTerms(d) + 2 * d, 4, d);
+    const model = fitQuadratic(new Array<number>(d).fill(0.5), points, points.map(f))!;
+    expect(model.hessian[1]).toBe(0);
+    const at = minimizeInBox(model, new Array<number>(d).fill(0), new Array<number>(d).fill(1));
+    for (const x of at) expect(x).toBeCloseTo(0.4, 6);
+  });
+
+  it("stays accurate at a tiny scale, where a run has converged to many digits", () => {
+    const at = [0.5 + 3e-7, 0.5 - 2e-7, 0.5 + 1e-7];
+    const f = bowl(at);
+    const points = samples(fullTerms(3) + 3, 9).map((p) => p.map((x) => 0.5 + (x - 0.5) * 1e-5));
+    const model = fitQuadratic([0.5, 0.5, 0.5], points, points.map(f))!;
+    const found = minimizeInBox(model, [0, 0, 0], [1, 1, 1]);
+    for (let j = 0; j < 3; j++) expect(Math.abs(found[j]! - at[j]!)).toBeLessThan(1e-9);
+  });
+});
+
+describe("trust-region batch", () => {
+  const f = bowl([0.35, 0.55, 0.5]);
+  const history: Evaluation[] = samples(20, 5).map((u) => ({ u, value: f(u) }));
+  const incumbent = history.reduce((b, e, i) => (e.value < history[b]!.value ? i : b), 0);
+
+  it("proposes inside the region and spreads a batch apart from the running points", () => {
+    const region = new TrustRegionBatch(3, Prng.fromSeed(1, 2), 0.15);
+    const centre = history[incumbent]!.u;
+    const pending: number[][] = [];
+    for (let id = 0; id < 8; id++) {
+      const x = region.propose(history, incumbent, pending, id);
+      for (let j = 0; j < 3; j++) expect(Math.abs(x[j]! - centre[j]!)).toBeLessThanOrEqual(0.15 + 1e-12);
+      for (const p of pending) {
+        expect(Math.max(...p.map((v, j) => Math.abs(v - x[j]!)))).toBeGreaterThanOrEqual(0.15 / 4 - 1e-12);
+      }
+      pending.push(x);
+    }
+    // The first point is the model's minimiser: better than the incumbent on this bowl.
+    expect(f(pending[0]!)).toBeLessThan(history[incumbent]!.value);
+  });
+
+  it("widens after a success, halves after a batch of failures, and resumes exactly from JSON", () => {
+    const region = new TrustRegionBatch(3, Prng.fromSeed(3, 2), 0.1);
+    const radius = () => region.toJSON().radius as number;
+    const pending: number[][] = [];
+    for (let id = 0; id < 4; id++) pending.push(region.propose(history, incumbent, pending, id));
+    const copy = TrustRegionBatch.restore(3, JSON.parse(JSON.stringify(region.toJSON())));
+    region.tell(0, -1);
+    expect(radius()).toBeCloseTo(0.125, 12);
+    for (let id = 1; id < 4; id++) region.tell(id, 100);
+    // Each failure halves the radius per `width` of them, width being the trials running at its
+    // ask (2, 3 and 4 here).
+    expect(radius()).toBeCloseTo(0.125 * 0.5 ** (1 / 2 + 1 / 3 + 1 / 4), 12);
+    copy.tell(0, -1);
+    for (let id = 1; id < 4; id++) copy.tell(id, 100);
+    expect(copy.toJSON()).toEqual(region.toJSON());
+    expect(copy.propose(history, incumbent, [], 9)).toEqual(region.propose(history, incumbent, [], 9));
+    expect(() => TrustRegionBatch.restore(3, { prng: [1, 2, 3, 4], radius: 2, asked: [] })).toThrow(
+      RangeError,
+    );
+  });
+});
