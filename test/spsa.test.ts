@@ -309,7 +309,15 @@ describe('"auto" step gain', () => {
       const registry = unitRegistry(4, 0.1, 0.2);
       const core = makeCore(
         registry,
-        { a: "auto", c: 0.02, calibrationIterations: 8, smoothing: 0, autoStepFraction: 0.5 },
+        // The curvature rule is off: this checks the signal rule alone.
+        {
+          a: "auto",
+          c: 0.02,
+          calibrationIterations: 8,
+          smoothing: 0,
+          autoStepFraction: 0.5,
+          autoContraction: 0,
+        },
         21,
       );
       const f = scaled(scale, 0, 1);
@@ -563,9 +571,9 @@ describe("options, limits and helpers", () => {
       expect(core.a * curvature * (p + 1)).toBeLessThan(1.1 * contraction);
       for (let i = 0; i < p; i++) expect(Math.abs(out[i]! - 0.51)).toBeLessThan(0.01);
     }
-    // With the loosest cap the same start takes 3× the default's gain (so the check above can fail).
+    // With the rule off the same start takes several times the capped gain (so the check above can fail).
     const registry = unitRegistry(p, 0.1, 0.5);
-    const uncapped = makeCore(registry, { a: "auto", c: 0.02, adaptC: false, autoContraction: 2 }, 3);
+    const uncapped = makeCore(registry, { a: "auto", c: 0.02, adaptC: false, autoContraction: 0 }, 3);
     const out = new Float64Array(p);
     const quiet = (u: Float64Array): number => {
       let s = 0;
@@ -574,6 +582,38 @@ describe("options, limits and helpers", () => {
     };
     for (let k = 0; k < 16; k++) iterate(uncapped, quiet, out);
     expect(uncapped.a * curvature * (p + 1)).toBeGreaterThan(1.5);
+  });
+
+  it("NoiseModel takes a clear drift out of the curvature, and leaves it alone when y⁺ − y⁻ is only gradient", () => {
+    const w = 4e-4; // Σh²
+    const curvature = 500;
+    const drift = 0.02; // per window: 3r/Σh² = 150, a 30 % overestimate
+    const rng = Prng.fromSeed(9, 1);
+    const drifting = new NoiseModel();
+    const uncorrected = new NoiseModel();
+    for (let k = 0; k < 300; k++) {
+      // D picks up 3r; y⁺ − y⁻ is the gradient part (random sign, far larger than r) minus r.
+      const d = curvature * w + 3 * drift + 0.002 * rng.normal();
+      const difference = (rng.next() < 0.5 ? 0.05 : -0.05) - drift + 0.002 * rng.normal();
+      drifting.add(d, w, difference);
+      uncorrected.add(d, w);
+    }
+    expect(drifting.driftPerWindow).toBeCloseTo(drift, 2);
+    expect(uncorrected.meanCurvature / curvature).toBeGreaterThan(1.25); // the drift read as a steeper bowl
+    expect(drifting.meanCurvature / curvature).toBeGreaterThan(0.9);
+    expect(drifting.meanCurvature / curvature).toBeLessThan(1.1);
+
+    // No drift: the gradient part alone never shows as one, so the curvature is left as measured.
+    const still = new NoiseModel();
+    for (let k = 0; k < 300; k++) {
+      still.add(curvature * w + 0.002 * rng.normal(), w, rng.next() < 0.5 ? 0.5 : -0.5);
+    }
+    expect(still.driftPerWindow).toBe(0);
+    const saved = still.toJSON();
+    const back = new NoiseModel();
+    back.restore(saved);
+    expect(back.meanCurvature).toBe(still.meanCurvature);
+    expect(back.driftPerWindow).toBe(still.driftPerWindow);
   });
 
   it("NoiseModel is robust: one outlier (a regime shift in D) moves σ̂ by a bounded amount", () => {

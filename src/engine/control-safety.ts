@@ -26,7 +26,7 @@ import { type EngineBreakerStates, GuardedCallback, GuardedCallResult } from "./
 import { HomeostasisCache } from "./safety/homeostasis-cache.js";
 import { GovernorCode, InstabilityGovernor, type TimeReader } from "./safety/instability-governor.js";
 import { PointKind, RegimeDetector, RegimeSignal, RegimeVerdict } from "./safety/regime-detector.js";
-import { RegressionBlame } from "./safety/regression-blame.js";
+import { MATERIAL_MOVE, RegressionBlame } from "./safety/regression-blame.js";
 import { ThrashingCode, ThrashingDetector } from "./safety/thrashing-detector.js";
 import type { SpsaCore } from "./spsa/spsa-core.js";
 
@@ -49,7 +49,7 @@ export interface SafetyView {
   /** The engine clock; control-safety also schedules its own timers on it (clears, probes). */
   readonly scheduler: SchedulerLike;
   readonly registry: ParamRegistry;
-  readonly live: Pick<LiveConfig, "values" | "generation">;
+  readonly live: Pick<LiveConfig, "values" | "generation" | "baseline" | "hasBaseline">;
   /** The audit ring: its fill is read, and control-safety's own records are written to it. */
   readonly audit: AuditRing;
   readonly executor: { readonly mode: Readonly<Uint8Array> };
@@ -96,6 +96,11 @@ const DELIVER: SafetyCommand = Object.freeze({ kind: "deliver" });
 const FEASIBILITY_ON: SafetyCommand = Object.freeze({ kind: "feasibilityOnly", on: true });
 const FEASIBILITY_OFF: SafetyCommand = Object.freeze({ kind: "feasibilityOnly", on: false });
 
+/**
+ * Blame horizons after an absorbed rise within which another rise, with the tuner away from the
+ * baseline, is taken as the tuner's (see `ControlSafety.blameTuner`).
+ */
+const REPEATED_RISE_HORIZONS = 2;
 const FROZEN = SAFE_MODE_LEVEL.frozen;
 const CONSERVATIVE = SAFE_MODE_LEVEL.conservative;
 const BLOCK_FROZEN: SafetyCommand = Object.freeze({ kind: "block", level: FROZEN });
@@ -150,6 +155,8 @@ export class ControlSafety {
   reasonBits = 0;
   /** Held spikes not attributed to the tuner (see {@link onSpike}). */
   absorbedShifts = 0;
+  /** Windows closed since the governor last absorbed a rise as the plant's (see {@link blameTuner}). */
+  private windowsSinceAbsorb = Number.POSITIVE_INFINITY;
 
   /** Audit events the sink has not taken yet. */
   undeliveredCount = 0;
@@ -430,11 +437,12 @@ export class ControlSafety {
 
   /** Window-cadence checks: divergence, and whether the window was healthy (for SafeMode's exits). */
   judgeWindow(now: number): void {
+    this.windowsSinceAbsorb++;
     const governor = this.governor;
     const verdict = governor === undefined ? GovernorCode.Healthy : governor.closeWindow(now);
     // Divergence is attributed like a spike: to the tuner if it moved from the known-good configuration.
     if (verdict !== GovernorCode.Healthy) {
-      if (this.blameTuner()) this.onGovernorTrip("divergence", verdict);
+      if (this.blameTuner(true)) this.onGovernorTrip("divergence", verdict);
       else this.absorbShift();
     } else if (governor !== undefined) {
       // Back at the known-good level: the regression went with the tuner's moves, it was the tuner's.
@@ -800,7 +808,7 @@ export class ControlSafety {
    * takes the trip back, adopts the new level, and SPSA follows.
    */
   private onSpike(verdict: GovernorCode): void {
-    if (this.blameTuner()) this.onGovernorTrip("spike", verdict);
+    if (this.blameTuner(false)) this.onGovernorTrip("spike", verdict);
     else this.absorbShift();
   }
 
@@ -815,6 +823,7 @@ export class ControlSafety {
     this.governor?.retractLastTrip();
     this.followNewLevel();
     this.absorbedShifts++;
+    this.windowsSinceAbsorb = 0;
     if (this.probing) this.endProbeInnocent();
   }
 
@@ -833,7 +842,8 @@ export class ControlSafety {
   /** The part of {@link absorbShift} that follows the new level (also run for a detected shift). */
   private followNewLevel(): void {
     const live = this.host.live.values;
-    this.blame?.reset(this.host.core.centre);
+    // Known-good stays where it was until a configuration proves itself at the new level.
+    this.blame?.forgetWindows();
     this.thrashing?.reset(live);
     this.budgetReference.set(live);
     const budget = this.changeBudget;
@@ -939,9 +949,11 @@ export class ControlSafety {
   /**
    * Who is to blame for a governor trip: the regime detector's verdict when it has one (the rise
    * under way, judged now, or a verdict of the last few warm-ups), else whether the tuner moved
-   * materially from its known-good configuration ({@link RegressionBlame}).
+   * materially from its known-good configuration ({@link RegressionBlame}), else, with the tuner
+   * away from the baseline, whether the rise was `gradual` (divergence, not a spike) or came
+   * soon after another was absorbed.
    */
-  private blameTuner(): boolean {
+  private blameTuner(gradual: boolean): boolean {
     const regime = this.regime;
     if (regime !== undefined) {
       if (regime.rising) {
@@ -951,7 +963,27 @@ export class ControlSafety {
       if (this.verdictAge <= VERDICT_MEMORY_WARMUPS * regime.options.warmup)
         return this.lastVerdict === RegimeVerdict.Caused;
     }
-    return this.blame?.tunerMoved(this.host.core.centre) ?? false;
+    const blame = this.blame;
+    if (blame === undefined) return false;
+    if (blame.tunerMoved(this.host.core.centre)) return true;
+    if (!this.awayFromBaseline()) return false;
+    // Away from the baseline, a slow divergence is the tuner's (a debt its moves run up builds
+    // where it stands, so the known-good spot walks along with it), and so is a rise soon after
+    // one was absorbed (cost that keeps building: each absorbed rise would otherwise make that
+    // spot the reference). The rollback is the probe: if the rise persists at the baseline, it
+    // is the plant's after all.
+    return gradual || this.windowsSinceAbsorb <= REPEATED_RISE_HORIZONS * blame.horizonWindows;
+  }
+
+  /** Whether the SPSA centre stands more than {@link MATERIAL_MOVE} maxDelta from the baseline in some parameter. */
+  private awayFromBaseline(): boolean {
+    const { registry, core, live } = this.host;
+    if (!live.hasBaseline) return false;
+    for (let i = 0; i < registry.size; i++) {
+      const moved = Math.abs(registry.toRaw(i, core.centre[i]!) - live.baseline[i]!);
+      if (moved > MATERIAL_MOVE * registry.maxDelta[i]!) return true;
+    }
+    return false;
   }
 
   /** Largest per-parameter distance of the SPSA centre from `point` (unit cube), in maxDeltas. */

@@ -78,6 +78,18 @@ export class RegressionBlame {
   }
 
   /**
+   * Forgets the windows seen so far but keeps the known-good configuration: after a shift of the
+   * plant that the caller absorbed. The configuration live through the shift has not proved itself
+   * at the new level yet; if the cost keeps building there (a debt the tuner's own moves run up,
+   * absorbed one rise at a time), the next rise is still judged against the configuration that
+   * was good before it, not against the spot where the cost builds.
+   */
+  forgetWindows(): void {
+    this.goodRun = 0;
+    this.next = 0;
+  }
+
+  /**
    * A window closed around `centre`, `excess` above the known-good level (negative: better);
    * `worse` says it counts toward a divergence, `tolerance` is the level's noise band. Once
    * `horizonWindows + 1` windows in a row have closed none worse, with a mean excess within the

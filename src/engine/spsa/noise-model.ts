@@ -13,6 +13,10 @@ import { withinStatisticRange } from "../statistic-range.js";
  * - its variance is 6σ² for independent noise of standard deviation σ, so σ̂ = sd(D)/√6,
  *   whatever the gradient is doing (a far-off optimum does not inflate it, unlike |ĝ|).
  *
+ * The curvature the gain rule reads is corrected for a drift across the three windows once
+ * y⁺ − y⁻ shows one clearly ({@link NoiseModel.driftPerWindow}); σ̂ needs no correction (a steady
+ * drift shifts D's mean, not its spread).
+ *
  * Both are tracked as exponentially weighted mean and variance with horizon {@link NOISE_HORIZON}
  * samples; before that many samples the weights are 1/n, i.e. the plain running mean and
  * variance. Allocation-free.
@@ -25,6 +29,12 @@ export class NoiseModel {
   private meanQ = 0;
   private varQ = 0;
   private q = 0;
+  /** Mean of 1 / Σh² over the same samples (turns a drift in D into one in D / Σh²). */
+  private meanInvW = 0;
+  /** Mean and variance of y⁺ − y⁻, whose mean is minus the drift per window (see {@link driftPerWindow}). */
+  private meanE = 0;
+  private varE = 0;
+  private e = 0;
 
   /** Second differences seen. */
   get samples(): number {
@@ -43,7 +53,26 @@ export class NoiseModel {
    * at twice today's width counts four times too much).
    */
   get meanCurvature(): number {
-    return this.q === 0 ? Number.NaN : this.meanQ;
+    if (this.q === 0) return Number.NaN;
+    return this.meanQ - DRIFT_WINDOWS * this.driftPerWindow * this.meanInvW;
+  }
+
+  /**
+   * The objective's drift per window, when the perturbation differences show one clearly, else 0.
+   *
+   * @remarks
+   * y⁰, y⁺ and y⁻ are measured one window apart in that order, so a steady drift of r per window
+   * adds 3r to D (a rising objective reads as a steeper bowl, and the curvature rule would cut
+   * the gain while the cost climbs) and −r to y⁺ − y⁻, whose gradient part averages out over the
+   * random signs of Δ. That gradient part is large far from the optimum, so the estimate counts
+   * only once its mean stands {@link DRIFT_Z} standard errors clear of zero: a correction made of
+   * noise would be worse than none.
+   */
+  get driftPerWindow(): number {
+    if (this.e < MIN_NOISE_SAMPLES) return 0;
+    const n = Math.min(this.e, DRIFT_HORIZON);
+    const standardError = Math.sqrt((this.varE * this.e) / (this.e - 1) / n);
+    return Math.abs(this.meanE) > DRIFT_Z * standardError ? -this.meanE : 0;
   }
 
   /** Estimated noise standard deviation σ̂ = sd(D)/√6; NaN before two samples. */
@@ -59,8 +88,15 @@ export class NoiseModel {
    * and the perturbed windows) moves the statistics by a bounded amount instead of cutting the
    * noise-rule gain for the whole horizon.
    */
-  add(d: number, widthSquares = Number.NaN): void {
+  add(d: number, widthSquares = Number.NaN, difference = Number.NaN): void {
     if (!withinStatisticRange(d)) return;
+    if (withinStatisticRange(difference)) {
+      const we = this.e < DRIFT_HORIZON ? 1 / (this.e + 1) : 1 / DRIFT_HORIZON;
+      const ee = difference - this.meanE;
+      this.meanE += we * ee;
+      this.varE = (1 - we) * (this.varE + we * ee * ee);
+      this.e++;
+    }
     const w = this.n < NOISE_HORIZON ? 1 / (this.n + 1) : 1 / NOISE_HORIZON;
     let e = d - this.meanD;
     if (this.n >= ROBUST_AFTER) {
@@ -79,6 +115,7 @@ export class NoiseModel {
         else if (eq < -limit) eq = -limit;
       }
       this.meanQ += wq * eq;
+      this.meanInvW += wq * (1 / widthSquares - this.meanInvW);
       this.varQ = (1 - wq) * (this.varQ + wq * eq * eq);
       this.q++;
     }
@@ -95,6 +132,10 @@ export class NoiseModel {
     this.meanQ = 0;
     this.varQ = 0;
     this.q = 0;
+    this.meanInvW = 0;
+    this.meanE = 0;
+    this.varE = 0;
+    this.e = 0;
   }
 
   /** The statistics, for persistence. */
@@ -106,6 +147,10 @@ export class NoiseModel {
       curvature: this.meanQ,
       curvatureVariance: this.varQ,
       curvatureSamples: this.q,
+      meanInverseWidthSquares: this.meanInvW,
+      differenceMean: this.meanE,
+      differenceVariance: this.varE,
+      differenceSamples: this.e,
     };
   }
 
@@ -117,8 +162,24 @@ export class NoiseModel {
     this.meanQ = state.curvature ?? 0;
     this.varQ = state.curvatureVariance ?? 0;
     this.q = state.curvatureSamples ?? 0;
+    this.meanInvW = state.meanInverseWidthSquares ?? 0;
+    this.meanE = state.differenceMean ?? 0;
+    this.varE = state.differenceVariance ?? 0;
+    this.e = state.differenceSamples ?? 0;
   }
 }
+
+/**
+ * Windows of drift in a second difference: y⁰, y⁺ and y⁻ come one window apart in that order, so a
+ * drift of r per window adds r + 2r − 0 to D.
+ */
+export const DRIFT_WINDOWS = 3;
+
+/** Horizon (iterations) of the drift estimate: short enough to follow a drift that changes. */
+export const DRIFT_HORIZON = 100;
+
+/** Standard errors by which the drift estimate must clear zero before it corrects the curvature. */
+export const DRIFT_Z = 3;
 
 /** Samples after which deviations are Huber-clipped (before, the spread is not known well enough). */
 export const ROBUST_AFTER = 8;
@@ -154,6 +215,11 @@ export interface NoiseModelState {
   readonly curvature?: number;
   readonly curvatureVariance?: number;
   readonly curvatureSamples?: number;
+  /** Drift statistics (absent in states saved before they existed): see {@link NoiseModel.driftPerWindow}. */
+  readonly meanInverseWidthSquares?: number;
+  readonly differenceMean?: number;
+  readonly differenceVariance?: number;
+  readonly differenceSamples?: number;
 }
 
 /**

@@ -34,10 +34,10 @@ export interface SpsaOptions {
    * second differences and p the parameters tuned. SPSA's estimate of one component carries the
    * other p − 1 components' gradient as noise, so the mean-square error contracts only while
    * a·H̄·(p + 1) < 2; this share of that limit keeps the centre from overshooting and thrashing
-   * whatever the starting distance (see {@link curvatureRuleGain}). Opt-in: 0 (the default)
-   * turns the rule off. Its curvature sample is taken over three windows in a row, so an
-   * objective that trends upwards reads as a steep bowl and can cut the gain to almost nothing
-   * (a tuner frozen while a slow regression climbs); set it only where the objective does not creep.
+   * whatever the starting distance (see {@link curvatureRuleGain}). 0 turns the rule off. H̄ is
+   * corrected for a drift of the objective across the three windows of an iteration once the
+   * drift shows clearly (see `NoiseModel.driftPerWindow`), so a slowly rising cost does not read
+   * as a steep bowl that freezes the tuner.
    */
   readonly autoContraction?: number | undefined;
   /**
@@ -79,7 +79,7 @@ export const SPSA_DEFAULTS = Object.freeze({
   calibrationIterations: 16,
   autoStepFraction: 0.5,
   autoJitter: 0.085,
-  autoContraction: 0,
+  autoContraction: 0.8,
   smoothing: 0.7,
   adaptC: true,
 });

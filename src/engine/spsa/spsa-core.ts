@@ -364,8 +364,9 @@ export class SpsaCore {
     this.inIteration = false;
     if (this.feasibilityOnly) return this.feasibilityStep(out);
     this.estimatesTaken++;
-    // y⁰ was measured at this iteration's centre, so D cancels the gradient (see NoiseModel).
-    this.noise.add(this.yp + this.ym - 2 * this.y0Iteration, this.widthSquares());
+    // y⁰ was measured at this iteration's centre, so D cancels the gradient (see NoiseModel);
+    // y⁺ − y⁻ tells the noise model how much the objective drifted meanwhile.
+    this.noise.add(this.yp + this.ym - 2 * this.y0Iteration, this.widthSquares(), dy);
     const o = this.options;
     let base = this.baseA;
     if (this.calibrating) {
