@@ -257,6 +257,11 @@ class EngineImpl implements Engine {
   failure: unknown;
 
   private readonly config: ResolvedEngineConfig;
+  /**
+   * `config.captureDigests`, held on the engine: `observe` reads it for every digest, and with
+   * thousands of engines each object it touches is likely a cache miss.
+   */
+  private readonly captureDigests: boolean;
   private readonly scheduler: SchedulerLike;
   /** The scheduler when it pins one time per entry (a decision log's recording clock), else undefined. */
   private readonly entryClock: EngineClock | undefined;
@@ -298,6 +303,7 @@ class EngineImpl implements Engine {
 
   constructor(config: ResolvedEngineConfig) {
     this.config = config;
+    this.captureDigests = config.captureDigests;
     this.scheduler = config.scheduler;
     this.time = new EntryTime(config.scheduler);
     this.entryClock = isEngineClock(config.scheduler) ? config.scheduler : undefined;
@@ -466,7 +472,7 @@ class EngineImpl implements Engine {
       return VERDICT_BY_CODE[code] ?? "malformed";
     }
     this.accepted++;
-    if (c.captureDigests)
+    if (this.captureDigests)
       this.captureDigest(AuditRecordType.DigestAccepted, this.proposalId, 0, fields, time.now());
     const safety = this.safety;
     safety.observeObjective(objective, time);
