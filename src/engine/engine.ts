@@ -656,11 +656,23 @@ class EngineImpl implements Engine {
   private deliverPending(): number {
     this.drainScheduled?.unsubscribe();
     this.drainScheduled = undefined;
+    if (!this.deliverRecords()) return 0;
     const events = this.audit.drain();
     this.safety.deliverToSink(events);
     for (const event of events) this.eventSubject.next(event);
     this.safety.checkAuditPressure();
     return events.length;
+  }
+
+  /**
+   * Hands the pending records, undecoded, to the record sink (a decision log) first. False when it
+   * refused them: they stay in the ring (its backlog) and the next drain (after the next record,
+   * or the breaker's probe) offers them again.
+   */
+  private deliverRecords(): boolean {
+    if (this.safety.deliverRecords()) return true;
+    this.safety.checkAuditPressure();
+    return false;
   }
 
   async close(): Promise<void> {
@@ -845,7 +857,7 @@ class EngineImpl implements Engine {
     if (onCommand === undefined) return;
     this.deliverPending();
     try {
-      if (this.safety.undeliveredCount > 0)
+      if (this.safety.undeliveredCount > 0 || this.audit.size > 0)
         throw new Error("the audit sink has not taken the command's record");
       onCommand(controlCommandName(command) as ControlCommandName, note);
     } catch (error) {
@@ -984,7 +996,7 @@ class EngineImpl implements Engine {
         this.drainScheduled = undefined;
         if (this.eventSubject.observed || this.safety.hasAuditSink) this.deliverPending();
         else {
-          this.audit.discard();
+          if (this.deliverRecords()) this.audit.discard();
           this.safety.checkAuditPressure();
         }
       }, this.config.auditDrainMs);
