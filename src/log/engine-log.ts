@@ -9,9 +9,9 @@ import { DecisionLog } from "./decision-log.js";
 import { asLogError, type LogError } from "./errors.js";
 import { auditEventOf, engineLogHeader } from "./log-records.js";
 import { readDecisionLog } from "./reader.js";
-import { auditContextRecord, type RingCursor, ringRecordBound, writeRingRecord } from "./ring-record.js";
 import { RecordingClock, TIMING_RECORD_BOUND, writeTimingRecord } from "./recording-clock.js";
 import { CLOSE_MARKER_KIND, type LogHeader } from "./records.js";
+import { auditContextRecord, type RingCursor, ringRecordBound, writeRingRecord } from "./ring-record.js";
 import { hasDecisionLog } from "./segments.js";
 import {
   type DecisionLogOptions,

@@ -4,7 +4,11 @@
  *
  * Payload layout (little-endian): the magic bytes `0xB2 0x01`, the log seq (f64), the number of
  * slots n (u16: the 9 fixed fields and the vector the record carries), the note's UTF-8 length
- * plus one (u32; 0 when the record has no note), then the n slots (f64 each) and the note.
+ * plus one (u32; 0 when the record has no note), a 2-bit tag per slot (four to a byte, slot 0 in
+ * the low bits: 0 an f64 of 8 bytes follows, 1 an i32 of 4 bytes, 2 NaN with no bytes), the
+ * slots' bytes, then the note. Most slots are small whole numbers or NaN (seq, type, generation,
+ * codes, absent digest fields), and the frame's CRC costs per byte: a digest record takes about
+ * 60 bytes instead of 130.
  *
  * Decoding needs what the ring decodes against (run id, parameter names, the code → name tables):
  * a logged engine writes it once per run as an `audit.context` record (JSON) before its first ring
@@ -107,8 +111,12 @@ function noteBound(note: string | undefined): number {
 
 /** An upper bound of the bytes {@link writeRingRecord} writes for pending record `k` of `ring`. */
 export function ringRecordBound(ring: AuditRing, k: number): number {
-  return PREFIX_BYTES + ring.recordWidth * 8 + noteBound(ring.noteOf(k));
+  return PREFIX_BYTES + (ring.recordWidth >> 2) + 1 + ring.recordWidth * 8 + noteBound(ring.noteOf(k));
 }
+
+const TAG_F64 = 0;
+const TAG_I32 = 1;
+const TAG_NAN = 2;
 
 /**
  * Writes the ring record `cursor` points at (with log seq `seq`) into `out` at `at`; returns the
@@ -129,8 +137,28 @@ export function writeRingRecord(
   out[at + 1] = RING_RECORD_MAGIC[1];
   view.setFloat64(at + 2, seq, true);
   view.setUint16(at + 10, slots, true);
-  let p = at + PREFIX_BYTES;
-  for (let i = 0; i < slots; i++, p += 8) view.setFloat64(p, records[offset + i]!, true);
+  const tagsAt = at + PREFIX_BYTES;
+  let p = tagsAt + ((slots + 3) >> 2);
+  let tags = 0;
+  for (let i = 0; i < slots; i++) {
+    const x = records[offset + i]!;
+    let tag = TAG_F64;
+    // −0 stays an f64 (an i32 has no −0).
+    if ((x | 0) === x && (x !== 0 || 1 / x > 0)) {
+      tag = TAG_I32;
+      view.setInt32(p, x, true);
+      p += 4;
+    } else if (Number.isNaN(x)) tag = TAG_NAN;
+    else {
+      view.setFloat64(p, x, true);
+      p += 8;
+    }
+    tags |= tag << ((i & 3) << 1);
+    if ((i & 3) === 3 || i === slots - 1) {
+      out[tagsAt + (i >> 2)] = tags;
+      tags = 0;
+    }
+  }
   const note = ring.noteOf(k);
   if (note === undefined) {
     view.setUint32(at + 12, 0, true);
@@ -169,11 +197,24 @@ export function readRingRecord(bytes: Uint8Array, start: number, end: number): R
   const seq = view.getFloat64(start + 2, true);
   const count = view.getUint16(start + 10, true);
   const noteField = view.getUint32(start + 12, true);
-  const notesAt = start + PREFIX_BYTES + count * 8;
-  if (count < AUDIT_HEADER_FIELDS || notesAt + Math.max(0, noteField - 1) !== end) return null;
-  if (noteField === 0 && notesAt !== end) return null;
+  if (count < AUDIT_HEADER_FIELDS) return null;
+  const tagsAt = start + PREFIX_BYTES;
+  let p = tagsAt + ((count + 3) >> 2);
+  if (p > end) return null;
   const slots = new Float64Array(count);
-  for (let i = 0; i < count; i++) slots[i] = view.getFloat64(start + PREFIX_BYTES + i * 8, true);
+  for (let i = 0; i < count; i++) {
+    const tag = (bytes[tagsAt + (i >> 2)]! >> ((i & 3) << 1)) & 3;
+    if (tag === TAG_NAN) slots[i] = Number.NaN;
+    else if (tag === TAG_I32 && p + 4 <= end) {
+      slots[i] = view.getInt32(p, true);
+      p += 4;
+    } else if (tag === TAG_F64 && p + 8 <= end) {
+      slots[i] = view.getFloat64(p, true);
+      p += 8;
+    } else return null;
+  }
+  const notesAt = p;
+  if (notesAt + Math.max(0, noteField - 1) !== end) return null;
   if (AUDIT_HEADER_FIELDS + Math.floor(slots[FIELD_TYPE]! / VECTOR_LENGTH_UNIT) !== count) return null;
   let note: string | undefined;
   if (noteField > 0) {

@@ -8,9 +8,9 @@ import {
   auditContextOf,
   decodeRingRecord,
   isRingRecord,
+  type RawRingRecord,
   RING_RECORD_KIND,
   RING_RECORD_MAGIC,
-  type RawRingRecord,
   readRingRecord,
 } from "./ring-record.js";
 import { listSegments, type SegmentFile, segmentName } from "./segments.js";
@@ -133,7 +133,8 @@ export function scanDecisionLog(dir: string, strict: boolean): LogScan {
           return fail(strict, scanned(offset), {
             segment: segment.path,
             offset,
-            reason: "audit ring record that cannot be decoded (no audit.context before it, or an unknown type)",
+            reason:
+              "audit ring record that cannot be decoded (no audit.context before it, or an unknown type)",
           });
         }
         parsed = { record, end: parsed.end };
