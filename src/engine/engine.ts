@@ -657,6 +657,12 @@ class EngineImpl implements Engine {
     this.drainScheduled?.unsubscribe();
     this.drainScheduled = undefined;
     if (!this.deliverRecords()) return 0;
+    if (!this.eventSubject.observed && !this.safety.hasAuditSink) {
+      // Nobody takes decoded events: building them would only feed the garbage collector.
+      const removed = this.audit.discard();
+      this.safety.checkAuditPressure();
+      return removed;
+    }
     const events = this.audit.drain();
     this.safety.deliverToSink(events);
     for (const event of events) this.eventSubject.next(event);

@@ -58,8 +58,10 @@ export interface LoggedEngine {
  * The engine's hot path never touches the file: audit records go from the ring to the log on the
  * engine's scheduled drain, and a group commit's write and fdatasync run on libuv's thread pool,
  * off the event loop. A log that cannot be written (a failed commit not yet retried with success)
- * or that holds `maxPendingBytes` refuses records: the engine keeps them, its audit sink's breaker
- * opens and SafeMode freezes it (reason `breakerOpen`) until the log takes them again. Starting on a
+ * or that holds `maxPendingBytes` refuses records: the engine keeps them in its audit ring, its
+ * record sink's breaker opens and SafeMode freezes it (reason `breakerOpen`) until the log takes
+ * them again. Records go into the log as the ring holds them (their numbers copied, see
+ * `ring-record.ts`), never decoded into events on the way; readers decode them. Starting on a
  * directory that already holds a log continues it: the gap between its last durable generation
  * and the new engine's generation is written as a `restart` record, which starts a new run: replay and
  * explain read each run on its own.
