@@ -997,18 +997,23 @@ class EngineImpl implements Engine {
    * objects that no one receives would only feed the garbage collector.
    */
   private afterWork(): void {
-    if (this.drainScheduled === undefined && this.audit.size > 0 && !this.closed) {
-      this.drainScheduled = this.scheduler.schedule(() => {
-        this.drainScheduled = undefined;
-        if (this.eventSubject.observed || this.safety.hasAuditSink) this.deliverPending();
-        else {
-          if (this.deliverRecords()) this.audit.discard();
-          this.safety.checkAuditPressure();
-        }
-      }, this.config.auditDrainMs);
-    }
+    if (this.drainScheduled === undefined && this.audit.size > 0 && !this.closed)
+      this.drainScheduled = this.scheduler.schedule(this.runDrain, this.config.auditDrainMs);
     this.safety.checkAuditPressure();
   }
+
+  /**
+   * The scheduled drain, made once: an arrow created inside {@link afterWork} would make every
+   * call of it (one per digest) allocate a context for `this`, whether or not it schedules.
+   */
+  private readonly runDrain = (): void => {
+    this.drainScheduled = undefined;
+    if (this.eventSubject.observed || this.safety.hasAuditSink) this.deliverPending();
+    else {
+      if (this.deliverRecords()) this.audit.discard();
+      this.safety.checkAuditPressure();
+    }
+  };
 }
 
 /** The value a `window.closed` event carries (NaN for any other event, which the core ignores). */
