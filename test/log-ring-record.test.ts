@@ -23,6 +23,7 @@ import {
 } from "../src/log/ring-record.js";
 import { listSegments } from "../src/log/segments.js";
 import { openDecisionLog } from "../src/log/writer.js";
+import { replay } from "../src/replay/replay.js";
 import { ReplayClock } from "../src/replay/virtual-clock.js";
 import { tempLogDirs } from "./support/log-dir.js";
 
@@ -191,5 +192,39 @@ describe("ring records in the decision log", () => {
     expect(audit).toEqual(emitted.map((event) => auditEventOf(auditLogRecord(event))));
     expect(audit.some((event) => event.type === "command" && event.note === "checking notes")).toBe(true);
     expect(entries.filter((entry) => entry.record.kind === AUDIT_CONTEXT_KIND).length).toBe(1);
+  });
+
+  it("a captured digest carries the clock's latest reading unless its entry reads the clock, and replays exactly", async () => {
+    const dir = newDir();
+    const clock = new ReplayClock(1_000);
+    const params: Record<string, { min: number; max: number; init: number; maxDelta: number }> = {};
+    for (const name of NAMES) params[name] = { min: 0, max: 100, init: 50, maxDelta: 10 };
+    const logged = createLoggedEngine(
+      { seed: 4, runId: "peek-run", params, window: { digests: 4 }, scheduler: clock, auditDrainMs: 1_000 },
+      { dir },
+    );
+    const emitted: AuditEvent[] = [];
+    logged.engine.events.subscribe((event) => emitted.push(event));
+    let time = 1_000;
+    for (let i = 0; i < 400; i++) {
+      time += 7;
+      clock.advanceTo(time);
+      logged.engine.observe({ objective: 3 + Math.cos(i), generation: logged.engine.generation });
+    }
+    await logged.close();
+
+    const digests = emitted.filter((event) => event.type === "digest.accepted");
+    const windows = emitted.filter((event) => event.type === "window.closed");
+    // The clock moves 7 ms per digest; digests that read no clock carry an earlier reading.
+    expect(digests.some((event, i) => event.time < 1_007 + 7 * i)).toBe(true);
+    // A digest that closed a window read the clock in its entry: it carries that entry's time.
+    for (const window of windows) {
+      const closer = digests.filter((event) => event.seq < window.seq).at(-1)!;
+      expect(closer.time).toBe(window.time);
+    }
+    // Times never go backwards, and the log replays bit for bit.
+    for (let i = 1; i < emitted.length; i++)
+      expect(emitted[i]!.time).toBeGreaterThanOrEqual(emitted[i - 1]!.time);
+    expect((await replay(dir)).ok).toBe(true);
   });
 });

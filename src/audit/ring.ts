@@ -386,6 +386,19 @@ export class AuditRing {
   }
 
   /**
+   * Sets the time of the pending records of type `type` with sequence numbers from `seq` on
+   * (written moments ago, with a time known only later). O(records written since).
+   */
+  setTimesFrom(seq: number, type: AuditRecordType, time: number): void {
+    const records = this.records;
+    for (let k = this.count - 1; k >= 0; k--) {
+      const at = this.slotAt(k) * this.recordWidth;
+      if (records[at + FIELD_SEQ]! < seq) return;
+      if (records[at + FIELD_TYPE]! % VECTOR_LENGTH_UNIT === type) records[at + FIELD_TIME] = time;
+    }
+  }
+
+  /**
    * Attaches free text to the record just written (cold path: e.g. the reason given to a manual
    * rollback). Returns false, attaching nothing, when the last write was dropped or the record
    * has already been drained.

@@ -281,6 +281,10 @@ class EngineImpl implements Engine {
   /** The evaluation windows, fed by direct calls (an RxJS emission per digest would box it). */
   private readonly windows: WindowCollector;
   private proposalId = 0;
+  /** Seq of the digest captured in the current entry with the clock's latest reading (0: none). */
+  private capturedSeq = 0;
+  /** Nesting of observe calls (a host callback may observe again): the outermost settles times. */
+  private observeDepth = 0;
   /** Windows in a row that closed empty. */
   private emptyWindows = 0;
   private accepted = 0;
@@ -419,11 +423,24 @@ class EngineImpl implements Engine {
     const clock = this.entryClock;
     if (clock === undefined) return this.observeDigest(digest);
     clock.enter();
+    this.observeDepth++;
     try {
       return this.observeDigest(digest);
     } finally {
+      if (--this.observeDepth === 0 && this.capturedSeq > 0) this.settleCaptureTime(clock);
       clock.leave();
     }
+  }
+
+  /**
+   * A digest captured with the clock's latest reading (see {@link EngineClock.peek}) takes the
+   * entry's own time if the entry read the clock after all: replay gives every read of an entry
+   * the time its record carries.
+   */
+  private settleCaptureTime(clock: EngineClock): void {
+    if (clock.readInEntry?.() === true)
+      this.audit.setTimesFrom(this.capturedSeq, AuditRecordType.DigestAccepted, clock.now());
+    this.capturedSeq = 0;
   }
 
   private observeDigest(digest: Digest): DigestVerdict {
@@ -466,8 +483,16 @@ class EngineImpl implements Engine {
       return VERDICT_BY_CODE[code] ?? "malformed";
     }
     this.accepted++;
-    if (c.captureDigests)
-      this.captureDigest(AuditRecordType.DigestAccepted, this.proposalId, 0, fields, time.now());
+    if (c.captureDigests) {
+      const clock = this.entryClock;
+      if (clock?.peek === undefined)
+        this.captureDigest(AuditRecordType.DigestAccepted, this.proposalId, 0, fields, time.now());
+      else {
+        // No clock read for the record: it takes the entry's time only if the entry reads it anyway.
+        this.captureDigest(AuditRecordType.DigestAccepted, this.proposalId, 0, fields, clock.peek());
+        if (this.capturedSeq === 0) this.capturedSeq = this.audit.lastSeq;
+      }
+    }
     const safety = this.safety;
     safety.observeObjective(objective, time);
     // An absent margin is NaN (a present one never is).
