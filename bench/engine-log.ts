@@ -15,9 +15,13 @@
  * T1 (`Executor.apply`) is not on the log's path at all; its figure is the hot-path benchmark's
  * (`npm run bench -- hotpath`), measured in the same session.
  */
+import { fork } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { PerformanceObserver } from "node:perf_hooks";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import v8 from "node:v8";
 import type { EngineConfig } from "../src/engine/config.js";
 import { createEngine, type Engine } from "../src/engine/engine.js";
 import { createLoggedEngine } from "../src/log/engine-log.js";
@@ -25,6 +29,7 @@ import { Prng } from "../src/random/prng.js";
 import { ReplayClock } from "../src/replay/virtual-clock.js";
 import { type Benchmark, parseOptions, wholeOption } from "./benchmark.js";
 import { describeEnvironment, environmentLine } from "./environment.js";
+import { findGc } from "./gc.js";
 import { writeSection } from "./report.js";
 import { median, quantileSorted } from "./stats.js";
 import { markdownTable } from "./table.js";
@@ -99,10 +104,117 @@ async function measure(
   };
 }
 
+// ---------------------------------------------------------------------------------------------
+// Ingest allocation, log on and off (B3's method: one engine per fresh process)
+
+/** Digests per allocation chunk; the host flushes the audit records between chunks. */
+const CHUNK = 1000;
+
+/** What one child measured: heap growth per ingested digest and GC events over the run. */
+interface IngestAllocation {
+  readonly bytesPerDigest: number;
+  readonly gcEvents: number;
+  readonly digests: number;
+  readonly logRecords: number;
+}
+
+/**
+ * B3's ingest (digests that never close a window, default wall clock, one hidden class) on one
+ * engine, with its decision log (`createLoggedEngine`: digest capture on) or without. Between
+ * chunks of {@link CHUNK} digests, outside the readings, the host calls `flushEvents()` (the
+ * records go into the log's buffer) and yields, so that group commit runs; GC events are counted
+ * over the whole run, those flushes and commits included.
+ */
+async function ingestAllocation(logged: boolean, digests: number): Promise<IngestAllocation> {
+  const params: Record<string, { min: number; max: number; init: number; maxDelta: number }> = {};
+  for (let i = 0; i < 16; i++) params[`p${i}`] = { min: 0, max: 100, init: 50, maxDelta: 10 };
+  const config: EngineConfig = { seed: 1, params, window: { digests: 1 << 30 } };
+  const dir = mkdtempSync(join(tmpdir(), "arqon-engine-log-ingest-"));
+  const logging = logged ? createLoggedEngine(config, { dir: join(dir, "log") }) : undefined;
+  const engine = logging?.engine ?? createEngine(config);
+  try {
+    engine.flushEvents();
+    const pool: { objective: number; generation: number }[] = [];
+    for (let i = 0; i < 1024; i++) pool.push({ objective: 10.125 + (i % 7) * 0.25, generation: 0 });
+    let next = 0;
+    const ingest = (): void => {
+      for (let i = 0; i < CHUNK; i++)
+        if (engine.observe(pool[next++ & 1023]!) !== "accepted") throw new Error("ingest: digest refused");
+    };
+    const between = async (): Promise<void> => {
+      engine.flushEvents();
+      await new Promise((resolve) => setImmediate(resolve));
+    };
+    for (let i = 0; i < 200; i++) {
+      ingest();
+      await between();
+    }
+    let reading = 0;
+    for (let i = 0; i < 256; i++) {
+      const before = v8.getHeapStatistics().used_heap_size;
+      reading += Math.max(0, v8.getHeapStatistics().used_heap_size - before);
+    }
+    reading /= 256;
+    let gcEvents = 0;
+    const observer = new PerformanceObserver((list) => {
+      gcEvents += list.getEntries().length;
+    });
+    findGc()?.();
+    observer.observe({ entryTypes: ["gc"] });
+    let bytes = 0;
+    let kept = 0;
+    for (let done = 0; done < digests; done += CHUNK) {
+      const before = v8.getHeapStatistics().used_heap_size;
+      ingest();
+      const after = v8.getHeapStatistics().used_heap_size;
+      if (after >= before) {
+        bytes += after - before - reading;
+        kept++;
+      }
+      await between();
+    }
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    observer.disconnect();
+    if (engine.mode !== "normal") throw new Error(`ingest: engine left normal mode (${engine.mode})`);
+    return {
+      bytesPerDigest: kept === 0 ? Number.NaN : Math.max(0, bytes / (kept * CHUNK)),
+      gcEvents,
+      digests,
+      logRecords: logging?.log.lastSeq ?? 0,
+    };
+  } finally {
+    await (logging?.close() ?? engine.close());
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const CHILD_ENV = "ARQON_ENGINE_LOG_CHILD";
+
+/** {@link ingestAllocation} in a fresh Node process (a second engine in one process allocates more). */
+function ingestAllocationInChild(logged: boolean, digests: number): Promise<IngestAllocation> {
+  return new Promise((resolve, reject) => {
+    const child = fork(fileURLToPath(import.meta.url), [], {
+      execArgv: process.execArgv,
+      env: { ...process.env, [CHILD_ENV]: JSON.stringify({ logged, digests }) },
+      stdio: ["ignore", "inherit", "inherit", "ipc"],
+    });
+    let result: IngestAllocation | undefined;
+    child.on("message", (message) => {
+      result = message as IngestAllocation;
+    });
+    child.on("error", reject);
+    child.on("exit", (code) => {
+      if (result !== undefined) resolve(result);
+      else reject(new Error(`engine-log ingest child exited with code ${code}`));
+    });
+  });
+}
+
 /** Runs the comparison and returns its markdown section. */
 export async function runEngineLogBench(
   digests: number,
   runs: number,
+  ingestDigests: number,
 ): Promise<{ readonly section: string; readonly pass: boolean }> {
   const environment = environmentLine(describeEnvironment());
   console.log(environment);
@@ -164,6 +276,27 @@ export async function runEngineLogBench(
     rows,
   );
   console.log(table);
+  const allocation: string[][] = [];
+  for (const withLog of [false, true]) {
+    const samples: IngestAllocation[] = [];
+    for (let run = 0; run < runs; run++) samples.push(await ingestAllocationInChild(withLog, ingestDigests));
+    const bytes = median(samples.map((x) => x.bytesPerDigest));
+    const gc = Math.max(...samples.map((x) => x.gcEvents));
+    console.log(
+      `ingest ${withLog ? "with" : "without"} the log: ${bytes.toFixed(1)} B/digest, ${gc} GC events`,
+    );
+    allocation.push([
+      withLog ? "engine + decision log (digest capture)" : "engine",
+      bytes.toFixed(1),
+      `${gc} / ${ingestDigests.toLocaleString("en-US")} digests`,
+      withLog ? String(samples[0]!.logRecords) : "–",
+    ]);
+  }
+  const allocationTable = markdownTable(
+    ["ingest (16 params)", "bytes/digest", "GC events", "log records"],
+    allocation,
+  );
+  console.log(allocationTable);
   const ratio = med(logged, "windowP50") / med(plain, "windowP50");
   const gate = `${ratio <= LOGGED_WINDOW_GATE ? "PASS" : "FAIL"}: logged window cycle p50 is ${ratio.toFixed(2)}× the unlogged one (gate ≤ ${LOGGED_WINDOW_GATE}×)`;
   console.log(gate);
@@ -180,6 +313,15 @@ ${table}
 
 ${gate}
 
+**Ingest allocation** with the log on and off: B3's digest ingest (digests that never close a window, default wall
+clock) at 16 parameters, one engine per fresh process, ${ingestDigests.toLocaleString("en-US")} digests per run, ${runs} runs (bytes: median; GC
+events: the largest count). Heap growth is read around chunks of ${CHUNK} digests (chunks with a GC inside left out); between
+chunks, outside the readings, the host calls \`flushEvents()\` (the logged engine's records go into the log's buffer) and
+yields to the event loop (group commit). GC events are counted over the whole run, flushes and commits included. Gate
+(issue 16): 0 bytes and 0 GC events per 10^6 digests with the log on.
+
+${allocationTable}
+
 The log's writer is not on the apply path: Tier 1's \`Executor.apply\` (T1) is the same code with or without it, and its
 figure is the hot-path benchmark's above.`;
   return { section, pass: ratio <= LOGGED_WINDOW_GATE };
@@ -191,12 +333,27 @@ export const benchmark: Benchmark = {
   title: "B3 with the decision log on: engine.observe with and without createLoggedEngine",
   inAll: false,
   async run(args) {
-    const options = parseOptions(args, ["digests", "runs"]);
+    const options = parseOptions(args, ["digests", "runs", "ingest-digests"]);
     const report = await runEngineLogBench(
       wholeOption(options, "digests", 100_000),
       wholeOption(options, "runs", 3),
+      wholeOption(options, "ingest-digests", 1_000_000),
     );
     if (options.write) await writeSection("ENGINE-LOG", report.section);
     if (!report.pass) throw new Error("engine-log gate failed (FAIL above)");
   },
 };
+
+const invokedDirectly =
+  process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href;
+const childTask = process.env[CHILD_ENV];
+if (invokedDirectly && childTask !== undefined) {
+  const task = JSON.parse(childTask) as { readonly logged: boolean; readonly digests: number };
+  ingestAllocation(task.logged, task.digests)
+    .then((result) => new Promise<void>((resolve) => process.send!(result, () => resolve())))
+    .then(() => process.disconnect?.())
+    .catch((error: unknown) => {
+      console.error(error);
+      process.exitCode = 1;
+    });
+}

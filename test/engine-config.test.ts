@@ -136,6 +136,14 @@ describe("engine config: every problem at once, each with its path", () => {
     expect(paths({ seed: 1, params: { x: "wide" } })).toEqual(["params.x"]);
   });
 
+  it("names each callback that is not a function, the audit record sink among them", () => {
+    expect(problems({ ...VALID, auditRecordSink: 5 })).toEqual(["auditRecordSink: expected a function"]);
+    expect(configError({ ...VALID, auditRecordSink: "log", onApply: {} }).message).toMatch(
+      /auditRecordSink: expected a function/,
+    );
+    expect(problems({ ...VALID, auditRecordSink: () => {}, auditSink: () => {} })).toEqual([]);
+  });
+
   it("rejects a config that is not an object", () => {
     for (const config of [null, undefined, 42, "seed=1", [VALID]]) {
       expect(engineConfigIssues(config)).toEqual([{ path: "", message: "expected a configuration object" }]);

@@ -72,9 +72,17 @@ const CONFIGS: readonly EngineConfig[] = [
   },
 ];
 
-/** The JSON-shaped part of a resolved config (what a log can hold). */
+/** The JSON-shaped part of a resolved config (what a log can hold): every callback left out. */
 function shape(resolved: ResolvedEngineConfig) {
-  const { scheduler: _s, onApply: _a, auditSink: _k, inspect: _i, onCommand: _c, ...rest } = resolved;
+  const {
+    scheduler: _s,
+    onApply: _a,
+    auditSink: _k,
+    auditRecordSink: _r,
+    inspect: _i,
+    onCommand: _c,
+    ...rest
+  } = resolved;
   return rest;
 }
 

@@ -55,7 +55,9 @@ export const AuditRecordType = {
   /**
    * A digest was accepted (written only while digest capture is on). code: 0; a: objective;
    * b: the digest's generation; digest slots: timestamp and the optional health fields (NaN when
-   * absent), see {@link DIGEST_SLOT_TIMESTAMP}. The record's time is the engine clock at `observe`.
+   * absent), see {@link DIGEST_SLOT_TIMESTAMP}. The record's time is the engine clock at `observe`;
+   * under a decision log's recording clock, a digest whose `observe` reads no clock carries the
+   * clock's latest reading instead (a wall-clock read allocates; replay needs no fresher time).
    */
   DigestAccepted: 10,
   /**

@@ -1,5 +1,6 @@
 import {
   AUDIT_HEADER_FIELDS,
+  type AuditDecodeContext,
   type AuditDecoders,
   type AuditEvent,
   type AuditRecordType,
@@ -75,6 +76,14 @@ export interface AuditRingOptions {
  * are allocation-free and never throw. Copying a vector costs about 2 ns per entry up to 8
  * entries and a fixed ~15–20 ns above (measured on the B3 machine).
  */
+/**
+ * A consumer that takes the records pending in a ring as they are, without decoding them (a
+ * decision log copies their numbers). It reads records 0 … `ring.size − 1` through
+ * {@link AuditRing.storage}; the engine removes them afterwards. Throwing refuses them: they stay
+ * in the ring and are offered again.
+ */
+export type AuditRecordSink = (ring: AuditRing) => void;
+
 /** The numbers of a digest as the engine read them (absent fields NaN). */
 export interface DigestValues {
   readonly objective: number;
@@ -104,11 +113,7 @@ export class AuditRing {
   // Notes are rare (cold-path annotations); slots are cleared when their record leaves the ring.
   declare private notes: (string | undefined)[];
   declare private slots: number;
-  declare private readonly decodeContext: {
-    readonly runId: string;
-    readonly decoders: AuditDecoders;
-    readonly paramNames: readonly string[] | undefined;
-  };
+  declare private readonly decodeContext: AuditDecodeContext;
   private head = 0;
   private count = 0;
   private nextSeq = 1;
@@ -381,6 +386,19 @@ export class AuditRing {
   }
 
   /**
+   * Sets the time of the pending records of type `type` with sequence numbers from `seq` on
+   * (written moments ago, with a time known only later). O(records written since).
+   */
+  setTimesFrom(seq: number, type: AuditRecordType, time: number): void {
+    const records = this.records;
+    for (let k = this.count - 1; k >= 0; k--) {
+      const at = this.slotAt(k) * this.recordWidth;
+      if (records[at + FIELD_SEQ]! < seq) return;
+      if (records[at + FIELD_TYPE]! % VECTOR_LENGTH_UNIT === type) records[at + FIELD_TIME] = time;
+    }
+  }
+
+  /**
    * Attaches free text to the record just written (cold path: e.g. the reason given to a manual
    * rollback). Returns false, attaching nothing, when the last write was dropped or the record
    * has already been drained.
@@ -389,6 +407,31 @@ export class AuditRing {
     if (this.lastStoredSlot < 0) return false;
     this.notes[this.lastStoredSlot] = note;
     return true;
+  }
+
+  /**
+   * The storage the pending records lie in, for consumers that copy them without decoding (a
+   * decision log): record k (0 = oldest pending, k < {@link AuditRing.size}) starts at
+   * {@link AuditRing.offsetOf}(k) and spans {@link AuditRing.recordWidth} numbers. Valid until the
+   * next write (which may grow the ring into a new array).
+   */
+  get storage(): Float64Array {
+    return this.records;
+  }
+
+  /** Offset in {@link AuditRing.storage} of pending record `k` (0 = oldest). */
+  offsetOf(k: number): number {
+    return this.slotAt(k) * this.recordWidth;
+  }
+
+  /** The note attached to pending record `k` (0 = oldest), if any. */
+  noteOf(k: number): string | undefined {
+    return this.notes[this.slotAt(k)];
+  }
+
+  /** What records are decoded against: run id, decoders and parameter names. */
+  get decoding(): AuditDecodeContext {
+    return this.decodeContext;
   }
 
   /**

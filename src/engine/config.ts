@@ -4,6 +4,7 @@ import * as Schema from "effect/Schema";
 import { asyncScheduler, type SchedulerLike } from "rxjs";
 import type { InspectionEvent } from "xstate";
 import { type AuditEvent, type ControlCommandName, VECTOR_LENGTH_UNIT } from "../audit/events.js";
+import type { AuditRecordSink } from "../audit/ring.js";
 import { type ConfigShape, reservedNameIssue, withoutUndefinedKeys } from "../config-input.js";
 import { ConfigError, type ConfigIssue } from "../errors.js";
 import {
@@ -135,6 +136,13 @@ export interface EngineConfig<N extends string = string> {
    * breaker. Batches it fails to take are kept and offered again; an open breaker freezes the engine.
    */
   readonly auditSink?: ((events: readonly AuditEvent[]) => void) | undefined;
+  /**
+   * A consumer of the audit records as the ring holds them, undecoded (a decision log copies their
+   * numbers), behind its own circuit breaker and offered every record before `auditSink` and
+   * `events` see it. Records it refuses stay in the ring and are offered again; an open breaker
+   * freezes the engine.
+   */
+  readonly auditRecordSink?: AuditRecordSink | undefined;
   /** Receives XState inspection events of the engine's actor system (see `arqon/inspect` for sinks). */
   readonly inspect?: ((event: InspectionEvent) => void) | undefined;
   /**
@@ -171,6 +179,7 @@ export interface ResolvedEngineConfig {
   readonly captureDigests: boolean;
   readonly onApply: ((values: Float64Array, generation: number) => void | PromiseLike<void>) | undefined;
   readonly auditSink: ((events: readonly AuditEvent[]) => void) | undefined;
+  readonly auditRecordSink: AuditRecordSink | undefined;
   readonly inspect: ((event: InspectionEvent) => void) | undefined;
   readonly onCommand: ((command: ControlCommandName, note: string | undefined) => void) | undefined;
 }
@@ -277,6 +286,7 @@ export const EngineConfigSchema = Schema.Struct({
   captureDigests: Schema.optionalWith(Schema.Boolean, { exact: true }),
   onApply: Schema.optionalWith(FunctionValue, { exact: true }),
   auditSink: Schema.optionalWith(FunctionValue, { exact: true }),
+  auditRecordSink: Schema.optionalWith(FunctionValue, { exact: true }),
   inspect: Schema.optionalWith(FunctionValue, { exact: true }),
   onCommand: Schema.optionalWith(FunctionValue, { exact: true }),
   scheduler: Schema.optionalWith(
@@ -433,6 +443,7 @@ export function resolveEngineConfig(config: EngineConfig): ResolvedEngineConfig 
     captureDigests: input.captureDigests ?? false,
     onApply: input.onApply,
     auditSink: input.auditSink,
+    auditRecordSink: input.auditRecordSink,
     inspect: input.inspect,
     onCommand: input.onCommand,
   };

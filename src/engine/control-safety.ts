@@ -40,7 +40,9 @@ export type PacedSlot = "decision" | "return";
  * ControlSafety never writes those parts nor calls the engine's methods: whatever it wants done —
  * block applies, mirror a mode, roll back, cancel a paced apply, steer the SPSA cycle or its gain,
  * deliver records — it emits as a SafetyCommand, which the engine carries out at once, in order;
- * the only thing it writes itself is its own audit records.
+ * the only thing it writes itself is its own audit records. It calls the host's callbacks (onApply,
+ * auditSink, auditRecordSink) behind their breakers and reports whether each took its input; a
+ * record sink reads the ring's pending records, and removing them is the engine's part.
  */
 
 /** What the control-safety layer reads of its engine (it writes none of it). */
@@ -185,6 +187,8 @@ export class ControlSafety {
   /** What `onApply` is handed: a copy of the live values refreshed before each call, never the store. */
   private readonly pushed: Float64Array;
   private readonly sinkGuard: GuardedCallback<[readonly AuditEvent[]]> | undefined;
+  /** The undecoded record sink (a decision log); what it refuses stays in the ring. */
+  private readonly recordGuard: GuardedCallback<[AuditRing]> | undefined;
   /** Audit batches the sink has not taken yet (offered again, oldest first). */
   private readonly undelivered: AuditEvent[][] = [];
   private safeMode: AnyActorRef | undefined;
@@ -303,6 +307,10 @@ export class ControlSafety {
       config.auditSink === undefined
         ? undefined
         : new GuardedCallback(config.auditSink, safety.breaker, breakerClock);
+    this.recordGuard =
+      config.auditRecordSink === undefined
+        ? undefined
+        : new GuardedCallback(config.auditRecordSink, safety.breaker, breakerClock);
   }
 
   /** The SafeMode mode now. */
@@ -312,7 +320,26 @@ export class ControlSafety {
 
   /** State of the breakers around `onApply` and `auditSink` ("none" when that callback is not given). */
   get breakerStates(): EngineBreakerStates {
-    return { actuator: this.actuator?.state ?? "none", auditSink: this.sinkGuard?.state ?? "none" };
+    return { actuator: this.actuator?.state ?? "none", auditSink: this.auditSinkState() };
+  }
+
+  /** The audit side's breaker: the record sink's when it is not closed, else the event sink's. */
+  private auditSinkState(): EngineBreakerStates["auditSink"] {
+    const records = this.recordGuard?.state;
+    if (records !== undefined && (records !== "closed" || this.sinkGuard === undefined)) return records;
+    return this.sinkGuard?.state ?? "none";
+  }
+
+  /**
+   * Offers the ring's pending records, undecoded, to the record sink (the ring is read through the
+   * view; removing them is the engine's part). Returns false when the sink did not take them (it
+   * threw, or its breaker is open): the engine must then leave them in the ring.
+   */
+  deliverRecords(): boolean {
+    const guard = this.recordGuard;
+    const ring = this.host.audit;
+    if (guard === undefined || ring.size === 0) return true;
+    return guard.call(ring) === GuardedCallResult.Succeeded;
   }
 
   /** Whether audit batches go to a sink (then they are delivered even with no `events` subscriber). */
@@ -328,6 +355,7 @@ export class ControlSafety {
     );
     this.watchBreaker(this.actuator);
     this.watchBreaker(this.sinkGuard);
+    this.watchBreaker(this.recordGuard);
   }
 
   /** Releases timers, probes, the chart subscription and the breakers (the engine is closing). */
@@ -339,6 +367,7 @@ export class ControlSafety {
     this.modeSubscription?.unsubscribe();
     this.actuator?.stop();
     this.sinkGuard?.stop();
+    this.recordGuard?.stop();
   }
 
   // ---- Digests and windows ----
@@ -1036,7 +1065,9 @@ export class ControlSafety {
   /** Whether every circuit breaker is closed (verified working), not merely not open. */
   private breakersClosed(): boolean {
     return (
-      (this.actuator?.state ?? "closed") === "closed" && (this.sinkGuard?.state ?? "closed") === "closed"
+      (this.actuator?.state ?? "closed") === "closed" &&
+      (this.sinkGuard?.state ?? "closed") === "closed" &&
+      (this.recordGuard?.state ?? "closed") === "closed"
     );
   }
 
@@ -1060,7 +1091,8 @@ export class ControlSafety {
         if (guard.state !== "halfOpen") return;
         if (guard === (this.actuator as unknown)) {
           if (this.actuator !== undefined) this.callActuator(this.actuator);
-        } else this.deliverToSink([]);
+        } else if (guard === (this.sinkGuard as unknown)) this.deliverToSink([]);
+        // The record sink's probe is the drain this schedules (the ring still holds its records).
         this.execute(DELIVER);
       }, delay),
     );

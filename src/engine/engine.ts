@@ -286,6 +286,10 @@ class EngineImpl implements Engine {
   /** The evaluation windows, fed by direct calls (an RxJS emission per digest would box it). */
   private readonly windows: WindowCollector;
   private proposalId = 0;
+  /** Seq of the digest captured in the current entry with the clock's latest reading (0: none). */
+  private capturedSeq = 0;
+  /** Nesting of observe calls (a host callback may observe again): the outermost settles times. */
+  private observeDepth = 0;
   /** Windows in a row that closed empty. */
   private emptyWindows = 0;
   private accepted = 0;
@@ -425,11 +429,24 @@ class EngineImpl implements Engine {
     const clock = this.entryClock;
     if (clock === undefined) return this.observeDigest(digest);
     clock.enter();
+    this.observeDepth++;
     try {
       return this.observeDigest(digest);
     } finally {
+      if (--this.observeDepth === 0 && this.capturedSeq > 0) this.settleCaptureTime(clock);
       clock.leave();
     }
+  }
+
+  /**
+   * A digest captured with the clock's latest reading (see {@link EngineClock.peek}) takes the
+   * entry's own time if the entry read the clock after all: replay gives every read of an entry
+   * the time its record carries.
+   */
+  private settleCaptureTime(clock: EngineClock): void {
+    if (clock.readInEntry?.() === true)
+      this.audit.setTimesFrom(this.capturedSeq, AuditRecordType.DigestAccepted, clock.now());
+    this.capturedSeq = 0;
   }
 
   private observeDigest(digest: Digest): DigestVerdict {
@@ -472,8 +489,16 @@ class EngineImpl implements Engine {
       return VERDICT_BY_CODE[code] ?? "malformed";
     }
     this.accepted++;
-    if (this.captureDigests)
-      this.captureDigest(AuditRecordType.DigestAccepted, this.proposalId, 0, fields, time.now());
+    if (this.captureDigests) {
+      const clock = this.entryClock;
+      if (clock?.peek === undefined)
+        this.captureDigest(AuditRecordType.DigestAccepted, this.proposalId, 0, fields, time.now());
+      else {
+        // No clock read for the record: it takes the entry's time only if the entry reads it anyway.
+        this.captureDigest(AuditRecordType.DigestAccepted, this.proposalId, 0, fields, clock.peek());
+        if (this.capturedSeq === 0) this.capturedSeq = this.audit.lastSeq;
+      }
+    }
     const safety = this.safety;
     safety.observeObjective(objective, time);
     // An absent margin is NaN (a present one never is).
@@ -662,11 +687,29 @@ class EngineImpl implements Engine {
   private deliverPending(): number {
     this.drainScheduled?.unsubscribe();
     this.drainScheduled = undefined;
+    if (!this.deliverRecords()) return 0;
+    if (!this.eventSubject.observed && !this.safety.hasAuditSink) {
+      // Nobody takes decoded events: building them would only feed the garbage collector.
+      const removed = this.audit.discard();
+      this.safety.checkAuditPressure();
+      return removed;
+    }
     const events = this.audit.drain();
     this.safety.deliverToSink(events);
     for (const event of events) this.eventSubject.next(event);
     this.safety.checkAuditPressure();
     return events.length;
+  }
+
+  /**
+   * Hands the pending records, undecoded, to the record sink (a decision log) first. False when it
+   * refused them: they stay in the ring (its backlog) and the next drain (after the next record,
+   * or the breaker's probe) offers them again.
+   */
+  private deliverRecords(): boolean {
+    if (this.safety.deliverRecords()) return true;
+    this.safety.checkAuditPressure();
+    return false;
   }
 
   async close(): Promise<void> {
@@ -851,7 +894,7 @@ class EngineImpl implements Engine {
     if (onCommand === undefined) return;
     this.deliverPending();
     try {
-      if (this.safety.undeliveredCount > 0)
+      if (this.safety.undeliveredCount > 0 || this.audit.size > 0)
         throw new Error("the audit sink has not taken the command's record");
       onCommand(controlCommandName(command) as ControlCommandName, note);
     } catch (error) {
@@ -985,18 +1028,23 @@ class EngineImpl implements Engine {
    * objects that no one receives would only feed the garbage collector.
    */
   private afterWork(): void {
-    if (this.drainScheduled === undefined && this.audit.size > 0 && !this.closed) {
-      this.drainScheduled = this.scheduler.schedule(() => {
-        this.drainScheduled = undefined;
-        if (this.eventSubject.observed || this.safety.hasAuditSink) this.deliverPending();
-        else {
-          this.audit.discard();
-          this.safety.checkAuditPressure();
-        }
-      }, this.config.auditDrainMs);
-    }
+    if (this.drainScheduled === undefined && this.audit.size > 0 && !this.closed)
+      this.drainScheduled = this.scheduler.schedule(this.runDrain, this.config.auditDrainMs);
     this.safety.checkAuditPressure();
   }
+
+  /**
+   * The scheduled drain, made once: an arrow created inside {@link afterWork} would make every
+   * call of it (one per digest) allocate a context for `this`, whether or not it schedules.
+   */
+  private readonly runDrain = (): void => {
+    this.drainScheduled = undefined;
+    if (this.eventSubject.observed || this.safety.hasAuditSink) this.deliverPending();
+    else {
+      if (this.deliverRecords()) this.audit.discard();
+      this.safety.checkAuditPressure();
+    }
+  };
 }
 
 /** The value a `window.closed` event carries (NaN for any other event, which the core ignores). */

@@ -1,5 +1,6 @@
 /**
- * The binary payload of an audit record in the decision log: written once from the event, with
+ * The binary payload of an audit record in logs written before ring records (`ring-record.ts`):
+ * still read, no longer written by a logged engine. It was written once from the event, with
  * every number as its 8 IEEE-754 bytes (no number-to-text conversion, NaN, ±Infinity and −0 kept
  * exactly), instead of JSON text.
  *

@@ -1,16 +1,17 @@
 import { Effect, type Scope } from "effect";
 import { asyncScheduler } from "rxjs";
-import type { AuditEvent } from "../audit/events.js";
+import { FIELD_SEQ } from "../audit/events.js";
+import type { AuditRing } from "../audit/ring.js";
 import type { EngineConfig } from "../engine/config.js";
 import { createEngine, Engine } from "../engine/engine.js";
 import type { ConfigError } from "../errors.js";
-import { binaryAuditBound, writeBinaryAudit } from "./binary-record.js";
 import { DecisionLog } from "./decision-log.js";
 import { asLogError, type LogError } from "./errors.js";
 import { auditEventOf, engineLogHeader } from "./log-records.js";
 import { readDecisionLog } from "./reader.js";
 import { RecordingClock, TIMING_RECORD_BOUND, writeTimingRecord } from "./recording-clock.js";
 import { CLOSE_MARKER_KIND, type LogHeader } from "./records.js";
+import { auditContextRecord, type RingCursor, ringRecordBound, writeRingRecord } from "./ring-record.js";
 import { hasDecisionLog } from "./segments.js";
 import {
   type DecisionLogOptions,
@@ -57,8 +58,10 @@ export interface LoggedEngine {
  * The engine's hot path never touches the file: audit records go from the ring to the log on the
  * engine's scheduled drain, and a group commit's write and fdatasync run on libuv's thread pool,
  * off the event loop. A log that cannot be written (a failed commit not yet retried with success)
- * or that holds `maxPendingBytes` refuses records: the engine keeps them, its audit sink's breaker
- * opens and SafeMode freezes it (reason `breakerOpen`) until the log takes them again. Starting on a
+ * or that holds `maxPendingBytes` refuses records: the engine keeps them in its audit ring, its
+ * record sink's breaker opens and SafeMode freezes it (reason `breakerOpen`) until the log takes
+ * them again. Records go into the log as the ring holds them (their numbers copied, see
+ * `ring-record.ts`), never decoded into events on the way; readers decode them. Starting on a
  * directory that already holds a log continues it: the gap between its last durable generation
  * and the new engine's generation is written as a `restart` record, which starts a new run: replay and
  * explain read each run on its own.
@@ -189,23 +192,37 @@ function writeCloseMarker(engine: Engine, log: DecisionLogWriter): void {
   log.appendCommand({ kind: CLOSE_MARKER_KIND, time: engine.now(), generation: engine.generation });
 }
 
-/** The config with the log as audit sink and write-ahead command hook (the config's own run after). */
+/**
+ * The config with the log as audit record sink and write-ahead command hook (the config's own
+ * record sink and command hook run after).
+ */
 function wireToLog(config: EngineConfig, log: DecisionLogWriter): EngineConfig {
-  const userSink = config.auditSink;
+  const userRecords = config.auditRecordSink;
   const userCommand = config.onCommand;
-  // A batch is offered again when the sink failed part-way (e.g. the host's own sink threw after
-  // the log had its events): records already appended are skipped, so the log never repeats one.
+  // Records are offered again when the sink failed part-way (the log refused one, or the host's
+  // own record sink threw): those already appended are skipped, so the log never repeats one.
   let lastLogged = 0;
+  // The ring whose context the log holds: a run writes it once, before its first record.
+  let described: AuditRing | undefined;
+  const cursor: RingCursor = { ring: undefined as unknown as AuditRing, k: 0 };
   return {
     ...config,
-    auditSink: (events: readonly AuditEvent[]) => {
-      for (const event of events) {
-        if (event.seq <= lastLogged) continue;
-        // Binary, straight from the event: no number-to-text conversion, no intermediate record.
-        log.appendBytes(binaryAuditBound(event), writeBinaryAudit, event);
-        lastLogged = event.seq;
+    auditRecordSink: (ring: AuditRing) => {
+      if (described !== ring) {
+        log.append(auditContextRecord(ring));
+        described = ring;
       }
-      userSink?.(events);
+      cursor.ring = ring;
+      const storage = ring.storage;
+      for (let k = 0; k < ring.size; k++) {
+        const seq = storage[ring.offsetOf(k) + FIELD_SEQ]!;
+        if (seq <= lastLogged) continue;
+        // The ring's numbers copied into the log's buffer: no event object, no text.
+        cursor.k = k;
+        log.appendBytes(ringRecordBound(ring, k), writeRingRecord, cursor);
+        lastLogged = seq;
+      }
+      userRecords?.(ring);
     },
     onCommand: (command, note) => {
       log.flush();

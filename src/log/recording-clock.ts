@@ -7,8 +7,9 @@ import { FLUSH_LOG_KIND, TIMER_LOG_KIND, type TimeRecord } from "./log-records.j
  * entry pinned to one time and each non-deterministic timing written to the decision log.
  *
  * @remarks
- * A host call reads the clock once when it enters the engine and every read until it returns
- * sees that time (the time its audit record carries). A timer callback is an entry too: the clock
+ * A host call reads the clock at its first use inside the engine and every read until it returns
+ * sees that time (the time its audit record carries; a captured digest whose entry never reads the
+ * clock carries the latest reading instead, see {@link RecordingClock.peek}). A timer callback is an entry too: the clock
  * reads the time it actually ran (late, on a busy wall clock), pins it, and writes a `timer`
  * record `{ id, time, after }`: timer `id` (the engine's schedule calls, numbered from 0) ran at
  * `time`, after the audit record `after`. A host `flushEvents()` writes a `flush` record the same
@@ -20,7 +21,10 @@ export class RecordingClock implements EngineClock {
   /** Timings the log refused (the log then cannot be replayed past that point). */
   unrecorded = 0;
   private depth = 0;
+  /** The entry's time once read; between entries, the latest reading. */
   private pinned = 0;
+  /** Whether the current entry has read the base clock. */
+  private read = false;
   private nextTimer = 0;
   private lastSeq: () => number = () => 0;
   /** One record object, refilled for each timing: `record` must not keep it. */
@@ -38,11 +42,29 @@ export class RecordingClock implements EngineClock {
   ) {}
 
   now(): number {
-    return this.depth > 0 ? this.pinned : this.base.now();
+    if (this.depth === 0) {
+      const time = this.base.now();
+      this.pinned = time;
+      return time;
+    }
+    // Read on first use, not on entry: most digests need no time, and a wall-clock read allocates.
+    if (!this.read) {
+      this.pinned = this.base.now();
+      this.read = true;
+    }
+    return this.pinned;
+  }
+
+  peek(): number {
+    return this.pinned;
+  }
+
+  readInEntry(): boolean {
+    return this.read;
   }
 
   enter(): void {
-    if (this.depth++ === 0) this.pinned = this.base.now();
+    if (this.depth++ === 0) this.read = false;
   }
 
   leave(): void {

@@ -2,8 +2,9 @@
  * The record shapes of a decision log.
  *
  * A payload is the UTF-8 JSON of an object whose first key is `seq`, or, for a logged engine's
- * audit records, the binary form of `binary-record.ts` (magic bytes `0xB1 0x01`), which reads back
- * as the same object. The log header has seq 0
+ * audit records, a binary form that reads back as the same object: the audit ring's numbers
+ * (`ring-record.ts`, magic bytes `0xB2 0x01`, written today) or the encoded event of older logs
+ * (`binary-record.ts`, `0xB1 0x01`). The log header has seq 0
  * and `kind: "header"`; records appended later get 1, 2, 3, … Each segment after the first starts
  * with a segment header (`kind: "segment"`) whose seq repeats the seq of the last record before it,
  * which ties consecutive segments together.

@@ -1,8 +1,18 @@
 import { readFileSync } from "node:fs";
+import type { AuditDecodeContext } from "../audit/events.js";
 import { BINARY_AUDIT_MAGIC, isBinaryAudit, readBinaryAudit } from "./binary-record.js";
 import { LogCorruptionError } from "./errors.js";
 import { FRAME_HEADER_BYTES, readFrame } from "./frame.js";
 import { type LogEntry, type LogHeader, type LogRecord, PAYLOAD_PREFIX } from "./records.js";
+import {
+  auditContextOf,
+  decodeRingRecord,
+  isRingRecord,
+  type RawRingRecord,
+  RING_RECORD_KIND,
+  RING_RECORD_MAGIC,
+  readRingRecord,
+} from "./ring-record.js";
 import { listSegments, type SegmentFile, segmentName } from "./segments.js";
 
 /** A torn tail found at the end of the last segment: an incomplete or bad last write. */
@@ -105,6 +115,8 @@ export function scanDecisionLog(dir: string, strict: boolean): LogScan {
     lastSegmentValidBytes,
   });
   let lastSegmentValidBytes = 0;
+  // What the ring records that follow are decoded against (the run's latest `audit.context`).
+  let context: AuditDecodeContext | undefined;
   for (let s = 0; s < segments.length; s++) {
     const segment = segments[s]!;
     const bytes = files[rootIndex + s]!;
@@ -114,7 +126,19 @@ export function scanDecisionLog(dir: string, strict: boolean): LogScan {
       return fail(strict, scanned(lastSegmentValidBytes), { segment: segment.path, offset: 0, reason: gap });
     let offset = 0;
     while (offset < bytes.length) {
-      const parsed = parseFrameAt(bytes, offset);
+      let parsed = parseFrameAt(bytes, offset);
+      if (parsed !== null && parsed.record.kind === RING_RECORD_KIND) {
+        const record = decodeRingRecord(parsed.record as unknown as RawRingRecord, context);
+        if (record === null) {
+          return fail(strict, scanned(offset), {
+            segment: segment.path,
+            offset,
+            reason:
+              "audit ring record that cannot be decoded (no audit.context before it, or an unknown type)",
+          });
+        }
+        parsed = { record, end: parsed.end };
+      }
       const problem =
         parsed === null ? "bad frame (length or CRC)" : sequenceProblem(parsed.record, offset, last);
       if (problem !== null) {
@@ -127,6 +151,7 @@ export function scanDecisionLog(dir: string, strict: boolean): LogScan {
         }
         return fail(strict, partial, { segment: segment.path, offset, reason: problem });
       }
+      context = auditContextOf(parsed!.record) ?? context;
       const entry: LogEntry = {
         seq: parsed!.record.seq,
         segment: segment.path,
@@ -195,6 +220,9 @@ function parseFrameAt(bytes: Uint8Array, offset: number): ParsedFrame | null {
   let value: unknown;
   if (isBinaryAudit(bytes, frame.payloadStart, frame.end)) {
     value = readBinaryAudit(bytes, frame.payloadStart, frame.end);
+  } else if (isRingRecord(bytes, frame.payloadStart, frame.end)) {
+    // Decoded by the scan, which knows the run's context; here only its shape is checked.
+    value = readRingRecord(bytes, frame.payloadStart, frame.end);
   } else {
     try {
       value = JSON.parse(decoder.decode(bytes.subarray(frame.payloadStart, frame.end)));
@@ -219,10 +247,11 @@ function hasValidFrameFrom(bytes: Uint8Array, from: number): boolean {
     if (parseFrameAt(bytes, p - FRAME_HEADER_BYTES) !== null) return true;
   }
   // Binary audit records start with their own magic bytes instead.
-  const magic = BINARY_AUDIT_MAGIC[0];
-  for (let p = bytes.indexOf(magic, from + FRAME_HEADER_BYTES); p !== -1; p = bytes.indexOf(magic, p + 1)) {
-    if (bytes[p + 1] !== BINARY_AUDIT_MAGIC[1]) continue;
-    if (parseFrameAt(bytes, p - FRAME_HEADER_BYTES) !== null) return true;
+  for (const [first, second] of [BINARY_AUDIT_MAGIC, RING_RECORD_MAGIC]) {
+    for (let p = bytes.indexOf(first, from + FRAME_HEADER_BYTES); p !== -1; p = bytes.indexOf(first, p + 1)) {
+      if (bytes[p + 1] !== second) continue;
+      if (parseFrameAt(bytes, p - FRAME_HEADER_BYTES) !== null) return true;
+    }
   }
   return false;
 }

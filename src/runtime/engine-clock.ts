@@ -19,6 +19,15 @@ export interface EngineClock extends SchedulerLike {
   attachAudit(lastSeq: () => number): void;
   /** The host asked for early delivery of audit records: an input, since it moves the next drain. */
   noteFlush(): void;
+  /**
+   * The entry's time if it has read the clock, else the clock's latest reading, without reading
+   * it (a wall-clock read allocates). For a record that does not need a fresh time unless the
+   * entry reads the clock anyway: then {@link EngineClock.readInEntry} turns true and the record
+   * must take the entry's time. Optional: without it the engine reads the clock.
+   */
+  peek?(): number;
+  /** Whether the current entry has read the clock. */
+  readInEntry?(): boolean;
 }
 
 /** Whether `scheduler` is an {@link EngineClock}. */
