@@ -469,7 +469,8 @@ export class ControlSafety {
     this.windowsSinceAbsorb++;
     const governor = this.governor;
     const verdict = governor === undefined ? GovernorCode.Healthy : governor.closeWindow(now);
-    // Divergence is attributed like a spike: to the tuner if it moved from the known-good configuration.
+    // Divergence is attributed like a spike, and also to the tuner whenever it stands away from
+    // the baseline: a slow rise is how a debt the tuner runs up shows (see blameTuner).
     if (verdict !== GovernorCode.Healthy) {
       if (this.blameTuner(true)) this.onGovernorTrip("divergence", verdict);
       else this.absorbShift();
