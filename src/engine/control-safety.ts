@@ -16,7 +16,6 @@ import type { AuditRing } from "../audit/ring.js";
 import { RollbackReason } from "../audit/rollback-reason.js";
 import { Violation } from "../audit/violation.js";
 import { errorMessage } from "../errors.js";
-import type { LiveConfig } from "../hotpath/live-config.js";
 import { clockFromScheduler } from "../runtime/scheduler-clock.js";
 import type { ParamRegistry } from "../space/param-registry.js";
 import type { ResolvedEngineConfig } from "./config.js";
@@ -51,7 +50,13 @@ export interface SafetyView {
   /** The engine clock; control-safety also schedules its own timers on it (clears, probes). */
   readonly scheduler: SchedulerLike;
   readonly registry: ParamRegistry;
-  readonly live: Pick<LiveConfig, "values" | "generation" | "baseline" | "hasBaseline">;
+  /** The live and baseline values (raw), as read-only arrays: writes go through Tier 1 only. */
+  readonly live: {
+    readonly values: ArrayLike<number>;
+    readonly generation: number;
+    readonly baseline: ArrayLike<number>;
+    readonly hasBaseline: boolean;
+  };
   /** The audit ring: its fill is read, and control-safety's own records are written to it. */
   readonly audit: AuditRing;
   readonly executor: { readonly mode: Readonly<Uint8Array> };
