@@ -112,6 +112,17 @@ export class StepGainCalibration {
     return (share * fraction * firstGainFactor(stability, alpha)) / median;
   }
 
+  /**
+   * The gain at which a typical estimate so far (the median |ĝ_i| / b_i) would move the whole
+   * budget: the most a start-up step needs. NaN when nothing usable is recorded yet.
+   */
+  budgetGain(stability: number, alpha: number): number {
+    if (this.taken === 0) return Number.NaN;
+    const median = this.medianRatio();
+    if (!(median > 0) || !Number.isFinite(median)) return Number.NaN;
+    return firstGainFactor(stability, alpha) / median;
+  }
+
   /** The samples, for persistence. */
   toJSON(): CalibrationState {
     return { taken: this.taken, ratios: Array.from(this.ratios.subarray(0, this.ratioCount)) };
