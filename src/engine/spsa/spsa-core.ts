@@ -421,7 +421,8 @@ export class SpsaCore {
     this.lastA = ak;
     // The first smoothed value is the estimate itself, so smoothing adds no start-up bias; while
     // calibrating, the centre covers ground fast and a long filter would lag and overshoot.
-    const smoothing = this.calibrating ? Math.min(o.smoothing, STARTUP_SMOOTHING) : o.smoothing;
+    const smoothing =
+      this.calibrating && usesStartupGain(o) ? Math.min(o.smoothing, STARTUP_SMOOTHING) : o.smoothing;
     const beta = this.smoothingStarted ? smoothing : 0;
     this.smoothingStarted = true;
     let clipped = 0;
@@ -481,7 +482,7 @@ export class SpsaCore {
    */
   private startupGain(): number {
     const o = this.options;
-    if (o.alpha !== 0 || !(o.autoContraction > 0)) return Number.NaN;
+    if (!usesStartupGain(o)) return Number.NaN;
     const contraction = Math.min(CURVATURE_LIMIT, STARTUP_CONTRACTION_FACTOR * o.autoContraction);
     let a = curvatureRuleGain(contraction, o.A, o.alpha, this.noise.meanCurvature, this.halfWidth);
     if (!(a > 0 && Number.isFinite(a))) return Number.NaN;
@@ -743,6 +744,15 @@ export class SpsaCore {
     core.cScale = state.cScale;
     return core;
   }
+}
+
+/**
+ * Whether calibration steps at the start-up gain, with its shorter smoothing: constant gains with
+ * the curvature rule on. Without the rule (e.g. a log replayed with the defaults from before it)
+ * calibration keeps the ramped signal rule and the option's smoothing.
+ */
+function usesStartupGain(o: ResolvedSpsaOptions): boolean {
+  return o.alpha === 0 && o.autoContraction > 0;
 }
 
 function clampUnit(u: number): number {
