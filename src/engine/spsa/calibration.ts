@@ -7,8 +7,9 @@
  * b_i the unit-cube move budget of parameter i (its maxDelta in unit units), h_i its perturbation
  * half-width and F = (A + 1)^α (so that the first gain a_0 = a / F), two rules give a gain:
  *
- * 1. Signal rule (from the calibration iterations; meanwhile the core already steps with
- *    {@link StepGainCalibration.provisionalGain}, the rule on the samples so far, ramped):
+ * 1. Signal rule (from the calibration iterations; meanwhile the core already steps, at its
+ *    start-up gain bounded by {@link StepGainCalibration.budgetGain} once a curvature is measured,
+ *    else with {@link StepGainCalibration.provisionalGain}, the rule on the samples so far, ramped):
  *    a_signal = fraction · F / median(|ĝ_i| / b_i) over every calibration iteration and
  *    parameter, so that the first step takes about `fraction` (default 1, the whole budget) of the budget for a
  *    typical gradient estimate. The median makes one outlier harmless.
