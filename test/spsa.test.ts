@@ -7,9 +7,9 @@ import {
   perturbationGain,
   stepGain,
 } from "../src/engine/spsa/gains.js";
-import { balancedHalfWidth, NoiseModel } from "../src/engine/spsa/noise-model.js";
+import { balancedHalfWidth, DRIFT_MIN_SAMPLES, NoiseModel } from "../src/engine/spsa/noise-model.js";
 import { resolveSpsaOptions, type SpsaOptions } from "../src/engine/spsa/options.js";
-import { CommitResult, SpsaCore } from "../src/engine/spsa/spsa-core.js";
+import { CommitResult, SpsaCore, STARTUP_CONTRACTION_FACTOR } from "../src/engine/spsa/spsa-core.js";
 import { StepLimits } from "../src/engine/spsa/step-limits.js";
 import { Prng } from "../src/random/prng.js";
 import { ParamRegistry, type ParamSpec } from "../src/space/param-registry.js";
@@ -614,6 +614,66 @@ describe("options, limits and helpers", () => {
     back.restore(saved);
     expect(back.meanCurvature).toBe(still.meanCurvature);
     expect(back.driftPerWindow).toBe(still.driftPerWindow);
+  });
+
+  it("NoiseModel ignores a few same-signed y⁺ − y⁻ at the start: they are gradient, not drift", () => {
+    // Far from the optimum the first differences are large, and four of one sign pass a 3-SE test
+    // on their own spread; read as a drift they inflated H̄ forty-fold and stalled the start-up.
+    const w = 4e-4;
+    const curvature = 250;
+    const m = new NoiseModel();
+    const plain = new NoiseModel();
+    const differences = [6.1, 5.8, 6.3, 5.9, 6.0, 6.2];
+    for (const e of differences) {
+      m.add(curvature * w, w, e);
+      plain.add(curvature * w, w);
+    }
+    expect(differences.length).toBeLessThan(DRIFT_MIN_SAMPLES);
+    expect(m.driftPerWindow).toBe(0);
+    expect(m.meanCurvature).toBeCloseTo(plain.meanCurvature, 9);
+    // The same differences, persisting, do count once there are enough of them.
+    for (let k = differences.length; k < DRIFT_MIN_SAMPLES; k++)
+      m.add(curvature * w, w, 6 + 0.1 * Math.sin(k));
+    expect(m.driftPerWindow).toBeLessThan(-5);
+  });
+
+  it('"auto" calibration steps at the curvature-bounded start-up gain, so a far-off start closes in fast', () => {
+    // f = Σ 100·(i + 1)²·(u_i − 0.7)² from u = 0.3: mean curvature H̄ = 1500, the start four
+    // budgets away (squares, so that no sign pattern of Δ cancels y⁺ − y⁻ exactly).
+    const p = 4;
+    const curvature = 1500;
+    const f = (u: Float64Array): number => {
+      let s = 0;
+      for (let i = 0; i < p; i++) s += 100 * (i + 1) ** 2 * (u[i]! - 0.7) ** 2;
+      return s;
+    };
+    const distanceAfter = (options: SpsaOptions, iterations: number, check?: (core: SpsaCore) => void) => {
+      const core = makeCore(unitRegistry(p, 0.1, 0.3), { a: "auto", c: 0.02, adaptC: false, ...options }, 7);
+      const out = new Float64Array(p);
+      for (let k = 0; k < iterations; k++) {
+        expect(iterate(core, f, out)).toBe(CommitResult.Stepped);
+        expect(core.calibrating).toBe(true);
+        check?.(core);
+      }
+      let d = 0;
+      for (let i = 0; i < p; i++) d += (out[i]! - 0.7) ** 2;
+      return Math.sqrt(d);
+    };
+    let bounded = 0;
+    const fast = distanceAfter({}, 10, (core) => {
+      if (core.estimates < 2) return; // the first iteration has no centre measurement yet
+      bounded++;
+      // Never beyond the start-up share of SPSA's mean-square limit …
+      expect(core.ak * curvature * (p + 1)).toBeLessThanOrEqual(
+        STARTUP_CONTRACTION_FACTOR * 0.8 * (1 + 1e-9),
+      );
+    });
+    expect(bounded).toBe(9);
+    // … and closer after ten iterations than the ramped signal rule (curvature rule off) gets,
+    // which has covered barely a tenth of the way.
+    const ramped = distanceAfter({ autoContraction: 0 }, 10);
+    expect(ramped).toBeGreaterThan(0.7);
+    expect(fast).toBeLessThan(0.8 * ramped);
   });
 
   it("NoiseModel is robust: one outlier (a regime shift in D) moves σ̂ by a bounded amount", () => {

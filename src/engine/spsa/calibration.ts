@@ -7,8 +7,9 @@
  * b_i the unit-cube move budget of parameter i (its maxDelta in unit units), h_i its perturbation
  * half-width and F = (A + 1)^α (so that the first gain a_0 = a / F), two rules give a gain:
  *
- * 1. Signal rule (from the calibration iterations; meanwhile the core already steps with
- *    {@link StepGainCalibration.provisionalGain}, the rule on the samples so far, ramped):
+ * 1. Signal rule (from the calibration iterations; meanwhile the core already steps, at its
+ *    start-up gain bounded by {@link StepGainCalibration.budgetGain} once a curvature is measured,
+ *    else with {@link StepGainCalibration.provisionalGain}, the rule on the samples so far, ramped):
  *    a_signal = fraction · F / median(|ĝ_i| / b_i) over every calibration iteration and
  *    parameter, so that the first step takes about `fraction` (default 1, the whole budget) of the budget for a
  *    typical gradient estimate. The median makes one outlier harmless.
@@ -110,6 +111,17 @@ export class StepGainCalibration {
     if (!(median > 0) || !Number.isFinite(median)) return Number.NaN;
     const share = Math.min(1, this.taken / this.iterations);
     return (share * fraction * firstGainFactor(stability, alpha)) / median;
+  }
+
+  /**
+   * The gain at which a typical estimate so far (the median |ĝ_i| / b_i) would move the whole
+   * budget: the most a start-up step needs. NaN when nothing usable is recorded yet.
+   */
+  budgetGain(stability: number, alpha: number): number {
+    if (this.taken === 0) return Number.NaN;
+    const median = this.medianRatio();
+    if (!(median > 0) || !Number.isFinite(median)) return Number.NaN;
+    return firstGainFactor(stability, alpha) / median;
   }
 
   /** The samples, for persistence. */

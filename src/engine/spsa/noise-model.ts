@@ -69,7 +69,7 @@ export class NoiseModel {
    * noise would be worse than none.
    */
   get driftPerWindow(): number {
-    if (this.e < MIN_NOISE_SAMPLES) return 0;
+    if (this.e < DRIFT_MIN_SAMPLES) return 0;
     const n = Math.min(this.e, DRIFT_HORIZON);
     const standardError = Math.sqrt((this.varE * this.e) / (this.e - 1) / n);
     return Math.abs(this.meanE) > DRIFT_Z * standardError ? -this.meanE : 0;
@@ -180,6 +180,14 @@ export const DRIFT_HORIZON = 100;
 
 /** Standard errors by which the drift estimate must clear zero before it corrects the curvature. */
 export const DRIFT_Z = 3;
+
+/**
+ * Differences y⁺ − y⁻ before the drift estimate may count. Its standard error is itself estimated
+ * from the samples, and from a handful it is too uncertain for a 3-SE test: at the start, far from
+ * the optimum, four large gradient terms of one sign read as a drift, and the correction inflated
+ * H̄ forty-fold, which stalled the first steps (B5's ramp plants).
+ */
+export const DRIFT_MIN_SAMPLES = 20;
 
 /** Samples after which deviations are Huber-clipped (before, the spread is not known well enough). */
 export const ROBUST_AFTER = 8;

@@ -21,8 +21,9 @@ export interface SpsaOptions {
   /** Perturbation decay exponent; overrides the schedule's. */
   readonly gamma?: number | undefined;
   /**
-   * Gradient estimates after which an "auto" `a` is set; meanwhile the centre already steps with
-   * the signal rule on the estimates so far, ramped by their share of this count.
+   * Gradient estimates after which an "auto" `a` is set; meanwhile the centre already steps, at the
+   * curvature-bounded start-up gain once a curvature is measured (constant gains with the curvature
+   * rule on), else with the signal rule on the estimates so far, ramped by their share of this count.
    */
   readonly calibrationIterations?: number | undefined;
   /** "auto" signal rule: share of each parameter's move budget that the first step takes. */

@@ -66,6 +66,22 @@ export interface SpsaCoreState {
 /** Second differences needed before the noise estimate steers `a` and c continuously. */
 export const NOISE_WARMUP = 50;
 
+/**
+ * The curvature rule's contraction during calibration, as a multiple of `autoContraction`. Far
+ * from the optimum the gradient, not SPSA's cross-term noise, dominates the estimate, so the
+ * start-up can step harder than the steady state (chosen on B5's development half).
+ */
+export const STARTUP_CONTRACTION_FACTOR = 1.5;
+
+/** a·H̄·(p + 1) beyond which SPSA's mean-square error grows (see {@link curvatureRuleGain}). */
+const CURVATURE_LIMIT = 2;
+
+/**
+ * Gradient smoothing β while calibrating (when the option's is larger): the centre moves far in
+ * few iterations, and the default 0.7 made the first steps lag and overshoot (B5, development half).
+ */
+export const STARTUP_SMOOTHING = 0.3;
+
 /** Largest relative change of the adaptive perturbation scale per iteration (as a log ratio). */
 export const PERTURBATION_ADAPT_RATE = 0.01;
 
@@ -381,10 +397,14 @@ export class SpsaCore {
         } else this.calibration.reset();
       }
       if (this.calibrating) {
-        // Keep stepping while the scale is learnt, with the signal rule on the samples so far,
-        // ramped up with their number (few samples: a short, cautious step).
-        base = this.calibration.provisionalGain(o.autoStepFraction, o.A, o.alpha);
-        if (o.alpha === 0 && this.noise.samples >= MIN_NOISE_SAMPLES) base = this.capped(base);
+        // Keep stepping while the scale is learnt: at the start-up gain once a curvature is
+        // measured, else with the signal rule on the samples so far, ramped up with their number
+        // (few samples: a short, cautious step).
+        base = this.startupGain();
+        if (!(base > 0 && Number.isFinite(base))) {
+          base = this.calibration.provisionalGain(o.autoStepFraction, o.A, o.alpha);
+          if (o.alpha === 0 && this.noise.samples >= MIN_NOISE_SAMPLES) base = this.capped(base);
+        }
         if (!(base > 0 && Number.isFinite(base))) {
           this.step.fill(0);
           this.clippedNow = 0;
@@ -399,8 +419,11 @@ export class SpsaCore {
     }
     const ak = this.gainScale * stepGain(base, o.A, o.alpha, this.k);
     this.lastA = ak;
-    // The first smoothed value is the estimate itself, so smoothing adds no start-up bias.
-    const beta = this.smoothingStarted ? o.smoothing : 0;
+    // The first smoothed value is the estimate itself, so smoothing adds no start-up bias; while
+    // calibrating, the centre covers ground fast and a long filter would lag and overshoot.
+    const smoothing =
+      this.calibrating && usesStartupGain(o) ? Math.min(o.smoothing, STARTUP_SMOOTHING) : o.smoothing;
+    const beta = this.smoothingStarted ? smoothing : 0;
     this.smoothingStarted = true;
     let clipped = 0;
     let moved = false;
@@ -446,6 +469,28 @@ export class SpsaCore {
    */
   private followNoise(): void {
     this.baseA = this.capped(this.aSignal);
+  }
+
+  /**
+   * The calibration steps' gain once a curvature is measured (constant gains with the curvature
+   * rule on; NaN otherwise): the curvature rule at {@link STARTUP_CONTRACTION_FACTOR} times
+   * `autoContraction`, bounded by the noise rule and by a whole move budget for a typical estimate
+   * so far. It replaces the ramped signal rule, which took 1/16 of its gain on the first step
+   * whatever the objective, so a far-off start spent most of the calibration at the static start's
+   * regret; the curvature bounds the step by what keeps the centre from overshooting, which the
+   * start-up needs, and is measured from the first iteration.
+   */
+  private startupGain(): number {
+    const o = this.options;
+    if (!usesStartupGain(o)) return Number.NaN;
+    const contraction = Math.min(CURVATURE_LIMIT, STARTUP_CONTRACTION_FACTOR * o.autoContraction);
+    let a = curvatureRuleGain(contraction, o.A, o.alpha, this.noise.meanCurvature, this.halfWidth);
+    if (!(a > 0 && Number.isFinite(a))) return Number.NaN;
+    const aBudget = this.calibration.budgetGain(o.A, o.alpha);
+    if (aBudget > 0 && Number.isFinite(aBudget) && aBudget < a) a = aBudget;
+    const aNoise = this.noiseGain();
+    if (aNoise > 0 && Number.isFinite(aNoise) && aNoise < a) a = aNoise;
+    return a;
   }
 
   /** `a` limited by the noise rule and the curvature rule (each only when it can be computed). */
@@ -699,6 +744,15 @@ export class SpsaCore {
     core.cScale = state.cScale;
     return core;
   }
+}
+
+/**
+ * Whether calibration steps at the start-up gain, with its shorter smoothing: constant gains with
+ * the curvature rule on. Without the rule (e.g. a log replayed with the defaults from before it)
+ * calibration keeps the ramped signal rule and the option's smoothing.
+ */
+function usesStartupGain(o: ResolvedSpsaOptions): boolean {
+  return o.alpha === 0 && o.autoContraction > 0;
 }
 
 function clampUnit(u: number): number {
