@@ -1,5 +1,5 @@
 import { Prng } from "../random/prng.js";
-import { createNelderMead, restoreNelderMead } from "./nelder-mead.js";
+import { createNelderMead, type NelderMeadStrategy, restoreNelderMead } from "./nelder-mead.js";
 import type { Evaluation, Strategy, StrategyContext, StrategyState } from "./strategy.js";
 import { createTpe, restoreTpe, type TpeOptions } from "./tpe.js";
 import { TrustRegionBatch } from "./trust-region.js";
@@ -33,10 +33,17 @@ export interface GlobalLocalOptions {
    */
   readonly globalPhase?: number;
   /**
-   * A local phase ends early after this many evaluations, as a multiple of (d + 1), without
-   * improving on the best value at its start (after the d evaluations that build a simplex). Default 1.5. A number > 0.
+   * A local phase ends after this many evaluations in a row, as a multiple of (d + 1), that do
+   * not improve on its best value (counted after the d evaluations that build a simplex), or
+   * earlier when its simplex converges or goes flat. Default 8. A finite number > 0.
    */
   readonly stagnation?: number;
+  /**
+   * Largest share of the refine budget the opening global phase may take. The run opens with
+   * `globalPhase · (d + 1)` TPE trials, or this share of the trials left after the probe if that
+   * is fewer, before the first local phase. 0 opens with the local phase. Default 0.3. In [0, 1).
+   */
+  readonly openingShare?: number;
 }
 
 /** {@link GlobalLocalOptions} with every default filled in. */
@@ -48,6 +55,7 @@ export interface ResolvedGlobalLocalOptions {
   readonly localStep: number;
   readonly globalPhase: number;
   readonly stagnation: number;
+  readonly openingShare: number;
 }
 
 /** The defaults of {@link GlobalLocalOptions}. */
@@ -58,7 +66,8 @@ export const GLOBAL_LOCAL_DEFAULTS: ResolvedGlobalLocalOptions = Object.freeze({
   rankExponent: 1,
   localStep: 0.15,
   globalPhase: 3,
-  stagnation: 1.5,
+  stagnation: 8,
+  openingShare: 0.3,
 });
 
 /** Problems with `options`, each as [field, reason]; empty when valid. */
@@ -77,6 +86,7 @@ export function globalLocalOptionProblems(options: GlobalLocalOptions): [string,
   check(o.localStep > 0 && o.localStep <= 0.5, "localStep", "a number in (0, 0.5]");
   check(o.globalPhase > 0 && o.globalPhase < Infinity, "globalPhase", "a finite number > 0");
   check(o.stagnation > 0 && o.stagnation < Infinity, "stagnation", "a finite number > 0");
+  check(o.openingShare >= 0 && o.openingShare < 1, "openingShare", "a number in [0, 1)");
   return problems;
 }
 
@@ -96,6 +106,7 @@ function resolve(options: GlobalLocalOptions): ResolvedGlobalLocalOptions {
     localStep: o.localStep,
     globalPhase: o.globalPhase,
     stagnation: o.stagnation,
+    openingShare: o.openingShare,
   };
 }
 
@@ -133,13 +144,17 @@ class GlobalLocal implements Strategy {
   private readonly seed: number;
   private readonly options: ResolvedGlobalLocalOptions;
   private readonly tpe: Strategy;
-  private local: Strategy | null = null;
+  private local: NelderMeadStrategy | null = null;
   /** Local simplexes started so far; the current one is generation `generation − 1`. */
   private generation = 0;
   /** Pending trial id → proposer ({@link GLOBAL}, {@link FILL} or a local generation). */
   private readonly owners = new Map<number, number>();
 
-  /** The run starts local, from the best probe point: most budgets are too small to wait. */
+  /**
+   * Trials of the opening global phase, fixed at the first ask from the budget left (−1 before).
+   * With 0 the run opens local, from the best probe point.
+   */
+  private opening = -1;
   private phase: Phase = "local";
   /** Proposals made in the current global phase. */
   private globalAsked = 0;
@@ -177,6 +192,7 @@ class GlobalLocal implements Strategy {
   }
 
   private get globalLength(): number {
+    if (this.generation === 0 && this.opening > 0) return this.opening;
     return Math.max(1, Math.round(this.options.globalPhase * this.factor * (this.d + 1)));
   }
 
@@ -187,7 +203,14 @@ class GlobalLocal implements Strategy {
 
   ask(context: StrategyContext, max: number, firstId: number): number[][] | null {
     this.scan(context.history);
-    if (this.generation === 0) {
+    if (this.opening < 0) {
+      // A model of the whole space first: a probe of 2d + 2 points rarely lands in the best
+      // basin, and a simplex started there spends the budget refining the wrong one.
+      const share = Math.round(this.options.openingShare * context.remaining);
+      this.opening = Math.min(share, Math.round(this.options.globalPhase * (this.d + 1)));
+      if (this.opening > 0) this.phase = "global";
+    }
+    if (this.generation === 0 && this.phase === "local") {
       // The first local phase measures its progress from the best probe point.
       this.phaseStartBest = this.incumbentValue;
       this.phaseBest = Math.min(this.phaseBest, this.incumbentValue);
@@ -264,6 +287,7 @@ class GlobalLocal implements Strategy {
       local: this.local?.toJSON() ?? null,
       generation: this.generation,
       owners: [...this.owners.entries()],
+      opening: this.opening,
       phase: this.phase,
       globalAsked: this.globalAsked,
       localTold: this.localTold,
@@ -298,6 +322,8 @@ class GlobalLocal implements Strategy {
       const [id, owner] = entry as unknown[];
       this.owners.set(count(id, "owners"), count(owner, "owners", FILL));
     }
+    // States written before the opening phase existed had opened local.
+    this.opening = state.opening === undefined ? 0 : count(state.opening, "opening", -1);
     if (state.phase !== "global" && state.phase !== "local") bad("phase");
     this.phase = state.phase as Phase;
     this.globalAsked = count(state.globalAsked, "globalAsked");
@@ -349,7 +375,11 @@ class GlobalLocal implements Strategy {
       this.phaseBest = this.incumbentValue;
       return;
     }
-    if (this.sinceImproved < this.stagnationLimit || this.localBusy()) return;
+    if (this.localBusy()) return;
+    // A converged simplex has nothing left to refine and a flat one (every vertex on one
+    // plateau) no direction to follow: the global model gets the next trials either way.
+    const done = this.local !== null && (this.local.converged || this.local.flat);
+    if (!done && this.sinceImproved < this.stagnationLimit) return;
     const improved = this.phaseBest < this.phaseStartBest;
     this.factor = improved
       ? Math.max(MIN_FACTOR, this.factor / FACTOR_STEP)
