@@ -105,6 +105,10 @@ export interface NelderMeadStrategy extends Strategy {
    * its own restart rule (the default strategy) can take over here.
    */
   readonly converged: boolean;
+  /**
+   * Whether every vertex of the current simplex has a value and they are all equal within the
+   * value tolerance: on a plateau the simplex has no direction to follow, whatever its size.
+   */
   readonly flat: boolean;
 }
 
@@ -164,7 +168,7 @@ class NelderMead implements NelderMeadStrategy {
     let lo = Number.POSITIVE_INFINITY;
     let hi = Number.NEGATIVE_INFINITY;
     for (const v of this.values) {
-      if (!(v === v)) return false;
+      if (Number.isNaN(v)) return false; // a vertex still waiting for its value
       if (v < lo) lo = v;
       if (v > hi) hi = v;
     }
