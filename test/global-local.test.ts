@@ -182,7 +182,7 @@ describe("global-local strategy (strategy: auto)", () => {
     const solver = createSolver({ seed: 4, budget: 260, bounds: bowl.bounds });
     const asked = drive(solver, bowl);
     expect(asked).toHaveLength(260);
-    const state = solver.toJSON().strategy as { generation: number; local: { starts: number } };
+    const state = solver.toJSON().strategy as unknown as { generation: number; local: { starts: number } };
     expect(state.generation + state.local.starts).toBeGreaterThan(2);
     expect(solver.best()!.value).toBeLessThan(1e-8);
     solver.stop();
