@@ -27,9 +27,10 @@ export interface GlobalLocalOptions {
   /** Edge of a fresh local simplex around a new incumbent. Default 0.15. In (0, 0.5]. */
   readonly localStep?: number;
   /**
-   * Trials of the first global phase, as a multiple of (d + 1). Default 3. Later global phases
-   * are shorter after a local phase that improved the incumbent and longer after one that did
-   * not (between a third and three times this). A finite number > 0.
+   * Trials of a global phase, as a multiple of (d + 1). Default 3. The opening one is capped by
+   * {@link GlobalLocalOptions.openingShare}; later ones are shorter after a local phase that
+   * improved the incumbent and longer after one that did not (between a third and three times
+   * this). A finite number > 0.
    */
   readonly globalPhase?: number;
   /**
@@ -446,14 +447,19 @@ function tpeOptions(o: ResolvedGlobalLocalOptions): TpeOptions {
  * model that keeps exploring, with a split that adapts to which side is making progress.
  *
  * @remarks
- * - Local phase (first, from the best probe point): Nelder–Mead, `localStep` edges. It lasts
- *   until `d + stagnation · (d + 1)` results in a row fail to improve on the phase's best.
- *   The simplex carries on into the next local phase when the incumbent has not moved; a new
- *   incumbent found by the global phase gets a fresh simplex (a restart), at the old simplex's
- *   scale when the incumbent moved only a little.
- * - Global phase: multivariate TPE over the whole history (probe, warm start, both phases), with
- *   a wider bandwidth floor, a larger good set and flatter rank weights than forced TPE, so it
- *   keeps sampling other basins instead of hugging the incumbent. It lasts
+ * - Opening global phase: `globalPhase · (d + 1)` TPE trials, or `openingShare` of the trials
+ *   left after the probe if that is fewer (0: open local, from the best probe point). A probe
+ *   of 2d + 2 points rarely lands in the best basin; a few model-guided trials first cost little
+ *   on smooth problems and often pick the right basin on multimodal ones.
+ * - Local phase: Nelder–Mead from the incumbent, `localStep` edges. It lasts until the simplex
+ *   converges (nothing left to refine), goes flat (every vertex on one plateau: no direction to
+ *   follow) or `d + stagnation · (d + 1)` results in a row fail to improve on the phase's best.
+ *   The simplex carries on into the next local phase when the incumbent has not moved (a
+ *   converged one restarts by its own rule); a new incumbent found by the global phase gets a
+ *   fresh simplex (a restart), at the old simplex's scale when the incumbent moved only a little.
+ * - Later global phases: multivariate TPE over the whole history (probe, warm start, both
+ *   phases), with a wider bandwidth floor, a larger good set and flatter rank weights than forced
+ *   TPE, so it keeps sampling other basins instead of hugging the incumbent. Each lasts
  *   `globalPhase · factor · (d + 1)` trials; `factor` starts at 1, is divided by 1.5 after a
  *   local phase that improved the incumbent and multiplied by 1.5 after one that did not (kept in
  *   [1/3, 3]): the budget follows progress.
