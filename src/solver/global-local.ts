@@ -162,6 +162,11 @@ class GlobalLocal implements Strategy {
   /** Local results told in the current local phase, and how many since its best improved. */
   private localTold = 0;
   private sinceImproved = 0;
+  /**
+   * Whether a batch fill (parallel runs only) has tied the local phase's best: the trust region
+   * stepped onto the incumbent's plateau, where neither it nor the simplex has a slope to follow.
+   */
+  private fillTied = false;
   /** Best value when the current phase began, and the best value it has seen. */
   private phaseStartBest = Number.POSITIVE_INFINITY;
   private phaseBest = Number.POSITIVE_INFINITY;
@@ -274,6 +279,8 @@ class GlobalLocal implements Strategy {
       this.sinceImproved = 0;
     } else {
       this.sinceImproved++;
+      // Only a fill: a simplex vertex tying the best is common along irrelevant dimensions.
+      if (owner === FILL && v === this.phaseBest) this.fillTied = true;
     }
   }
 
@@ -293,6 +300,7 @@ class GlobalLocal implements Strategy {
       globalAsked: this.globalAsked,
       localTold: this.localTold,
       sinceImproved: this.sinceImproved,
+      fillTied: this.fillTied,
       phaseStartBest: encode(this.phaseStartBest),
       phaseBest: encode(this.phaseBest),
       factor: this.factor,
@@ -330,6 +338,8 @@ class GlobalLocal implements Strategy {
     this.globalAsked = count(state.globalAsked, "globalAsked");
     this.localTold = count(state.localTold, "localTold");
     this.sinceImproved = count(state.sinceImproved, "sinceImproved");
+    if (state.fillTied !== undefined && typeof state.fillTied !== "boolean") bad("fillTied");
+    this.fillTied = state.fillTied === true;
     this.phaseStartBest = decode(state.phaseStartBest, bad);
     this.phaseBest = decode(state.phaseBest, bad);
     const factor = state.factor;
@@ -372,6 +382,7 @@ class GlobalLocal implements Strategy {
       this.restartDue = this.incumbent !== this.localAnchor;
       this.localTold = 0;
       this.sinceImproved = 0;
+      this.fillTied = false;
       this.phaseStartBest = this.incumbentValue;
       this.phaseBest = this.incumbentValue;
       return;
@@ -379,7 +390,7 @@ class GlobalLocal implements Strategy {
     if (this.localBusy()) return;
     // A converged simplex has nothing left to refine and a flat one (every vertex on one
     // plateau) no direction to follow: the global model gets the next trials either way.
-    const done = this.local !== null && (this.local.converged || this.local.flat);
+    const done = this.fillTied || (this.local !== null && (this.local.converged || this.local.flat));
     if (!done && this.sinceImproved < this.stagnationLimit) return;
     const improved = this.phaseBest < this.phaseStartBest;
     this.factor = improved
@@ -472,8 +483,9 @@ function tpeOptions(o: ResolvedGlobalLocalOptions): TpeOptions {
  *   a TPE batch (the constant liar spreads it); a local phase hands out what the simplex needs
  *   and fills the rest of the batch from a trust region around the incumbent, whose points
  *   minimise a quadratic fitted to the nearest results. Every free worker gets a trial; fill
- *   results count towards the local phase's stagnation like the simplex's (docs/benchmarks.md,
- *   PARALLEL, has the figures). One trial at a time, nothing is filled and runs are as before.
+ *   results count towards the local phase's stagnation like the simplex's, and a fill that ties
+ *   the phase's best (a plateau) ends the phase (docs/benchmarks.md, PARALLEL, has the figures).
+ *   One trial at a time, nothing is filled.
  * - Cost: a TPE proposal or a Nelder–Mead step; switching phases is O(1) (a pending-trial scan
  *   while batches are outstanding).
  */
