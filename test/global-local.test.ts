@@ -196,4 +196,34 @@ describe("global-local strategy (strategy: auto)", () => {
     const copy = restoreGlobalLocal(old as typeof old & { kind: "global-local" });
     expect(copy.toJSON().opening).toBe(0);
   });
+
+  it("with several workers, ends a local phase once a batch fill ties its best (a plateau)", () => {
+    // Strips of equal value across u0: the trust region's fills land on the incumbent's strip.
+    // The phase ends at the first ask where the simplex has no result outstanding.
+    const f = (u: readonly number[]) => Math.floor(10 * u[0]!) / 10 + Math.floor(4 * u[1]!) / 4;
+    const strategy = createGlobalLocal(3, 6);
+    const history: Evaluation[] = [];
+    const pending = new Map<number, number[]>();
+    let id = 1;
+    let handedBack = 0;
+    for (let round = 0; round < 120; round++) {
+      const before = strategy.toJSON();
+      const simplexBusy = (before.owners as [number, number][]).some(
+        ([, owner]) => owner === (before.generation as number) - 1,
+      );
+      const points = strategy.ask({ history, pending: [...pending.values()], remaining: 400 }, 1, id) ?? [];
+      if (before.phase === "local" && before.fillTied === true && !simplexBusy) {
+        expect(strategy.toJSON().phase).toBe("global");
+        handedBack++;
+      }
+      for (const u of points) pending.set(id++, u);
+      if (pending.size < 4) continue; // four workers: tell the oldest once all four are busy
+      const [first] = pending.keys();
+      const u = pending.get(first!)!;
+      pending.delete(first!);
+      history.push({ u, value: f(u) });
+      strategy.tell(first!, f(u));
+    }
+    expect(handedBack).toBeGreaterThan(0);
+  });
 });
