@@ -545,3 +545,42 @@ describe("Nelder–Mead options", () => {
     expectPoints(ask(nm, [], 10, 4), [[c + 2 / 30, c + 2 / 30, 0.2]]);
   });
 });
+
+describe("Nelder–Mead convergence signals (read by the default strategy)", () => {
+  /** Runs a 2-D simplex on `f` one point at a time; the strategy after `steps` results. */
+  function run(f: (u: readonly number[]) => number, steps: number) {
+    const nm = createNelderMead(2, 3, { initialStep: 0.2 });
+    const history: Evaluation[] = [{ u: [0.4, 0.6], value: f([0.4, 0.6]) }];
+    const seen = { converged: false, flat: false };
+    for (let id = 1; id <= steps; id++) {
+      const points = nm.ask({ history, pending: [], remaining: 1000 }, 1, id)!;
+      for (const u of points) {
+        history.push({ u, value: f(u) });
+        nm.tell(id, f(u));
+      }
+      seen.converged ||= nm.converged;
+      // Near the minimum a bowl is flat to 1e-8 a little before the size test passes too.
+      const best = Math.min(...history.map((e) => e.value));
+      seen.flat ||= nm.flat && !nm.converged && best > 1e-6;
+    }
+    return { nm, seen };
+  }
+
+  it("reports neither before its first simplex has values", () => {
+    const nm = createNelderMead(2, 1);
+    expect(nm.converged).toBe(false);
+    expect(nm.flat).toBe(false);
+  });
+
+  it("reports convergence on a bowl, and no flat simplex far from its minimum", () => {
+    const { seen } = run((u) => (u[0]! - 0.3) ** 2 + (u[1]! - 0.5) ** 2, 400);
+    expect(seen.converged).toBe(true);
+    expect(seen.flat).toBe(false);
+  });
+
+  it("reports a flat simplex on a plateau while it is still wide", () => {
+    const { nm } = run(() => 2, 2);
+    expect(nm.flat).toBe(true);
+    expect(nm.converged).toBe(false);
+  });
+});

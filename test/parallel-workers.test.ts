@@ -64,7 +64,8 @@ describe("parallel workers (several trials outstanding)", () => {
 
   it("hands the local phase a full batch, not one simplex point", () => {
     const fn = sphere(3);
-    const solver = createSolver({ seed: 2, budget: 80, bounds: fn.bounds });
+    // openingShare 0: the local phase follows the probe directly (no opening global phase).
+    const solver = createSolver({ seed: 2, budget: 80, bounds: fn.bounds, autoOptions: { openingShare: 0 } });
     pool(solver, fn, 1, solver.config.probeSize); // the probe, one at a time
     while (solver.pendingTrials().length > 0) {
       const [t] = solver.pendingTrials();

@@ -254,6 +254,7 @@ export const SolverConfigSchema = Schema.Struct({
       localStep: Schema.optionalWith(Schema.Number, { exact: true }),
       globalPhase: Schema.optionalWith(Schema.Number, { exact: true }),
       stagnation: Schema.optionalWith(Schema.Number, { exact: true }),
+      openingShare: Schema.optionalWith(Schema.Number, { exact: true }),
     }),
     { exact: true },
   ),

@@ -1,5 +1,5 @@
 import { Prng } from "../random/prng.js";
-import { createNelderMead, restoreNelderMead } from "./nelder-mead.js";
+import { createNelderMead, type NelderMeadStrategy, restoreNelderMead } from "./nelder-mead.js";
 import type { Evaluation, Strategy, StrategyContext, StrategyState } from "./strategy.js";
 import { createTpe, restoreTpe, type TpeOptions } from "./tpe.js";
 import { TrustRegionBatch } from "./trust-region.js";
@@ -27,16 +27,24 @@ export interface GlobalLocalOptions {
   /** Edge of a fresh local simplex around a new incumbent. Default 0.15. In (0, 0.5]. */
   readonly localStep?: number;
   /**
-   * Trials of the first global phase, as a multiple of (d + 1). Default 3. Later global phases
-   * are shorter after a local phase that improved the incumbent and longer after one that did
-   * not (between a third and three times this). A finite number > 0.
+   * Trials of a global phase, as a multiple of (d + 1). Default 3. The opening one is capped by
+   * {@link GlobalLocalOptions.openingShare}; later ones are shorter after a local phase that
+   * improved the incumbent and longer after one that did not (between a third and three times
+   * this). A finite number > 0.
    */
   readonly globalPhase?: number;
   /**
-   * A local phase ends early after this many evaluations, as a multiple of (d + 1), without
-   * improving on the best value at its start (after the d evaluations that build a simplex). Default 1.5. A number > 0.
+   * A local phase ends after this many evaluations in a row, as a multiple of (d + 1), that do
+   * not improve on its best value (counted after the d evaluations that build a simplex), or
+   * earlier when its simplex converges or goes flat. Default 8. A finite number > 0.
    */
   readonly stagnation?: number;
+  /**
+   * Largest share of the refine budget the opening global phase may take. The run opens with
+   * `globalPhase · (d + 1)` TPE trials, or this share of the trials left after the probe if that
+   * is fewer, before the first local phase. 0 opens with the local phase. Default 0.3. In [0, 1).
+   */
+  readonly openingShare?: number;
 }
 
 /** {@link GlobalLocalOptions} with every default filled in. */
@@ -48,6 +56,7 @@ export interface ResolvedGlobalLocalOptions {
   readonly localStep: number;
   readonly globalPhase: number;
   readonly stagnation: number;
+  readonly openingShare: number;
 }
 
 /** The defaults of {@link GlobalLocalOptions}. */
@@ -58,7 +67,8 @@ export const GLOBAL_LOCAL_DEFAULTS: ResolvedGlobalLocalOptions = Object.freeze({
   rankExponent: 1,
   localStep: 0.15,
   globalPhase: 3,
-  stagnation: 1.5,
+  stagnation: 8,
+  openingShare: 0.3,
 });
 
 /** Problems with `options`, each as [field, reason]; empty when valid. */
@@ -77,6 +87,7 @@ export function globalLocalOptionProblems(options: GlobalLocalOptions): [string,
   check(o.localStep > 0 && o.localStep <= 0.5, "localStep", "a number in (0, 0.5]");
   check(o.globalPhase > 0 && o.globalPhase < Infinity, "globalPhase", "a finite number > 0");
   check(o.stagnation > 0 && o.stagnation < Infinity, "stagnation", "a finite number > 0");
+  check(o.openingShare >= 0 && o.openingShare < 1, "openingShare", "a number in [0, 1)");
   return problems;
 }
 
@@ -96,6 +107,7 @@ function resolve(options: GlobalLocalOptions): ResolvedGlobalLocalOptions {
     localStep: o.localStep,
     globalPhase: o.globalPhase,
     stagnation: o.stagnation,
+    openingShare: o.openingShare,
   };
 }
 
@@ -133,19 +145,28 @@ class GlobalLocal implements Strategy {
   private readonly seed: number;
   private readonly options: ResolvedGlobalLocalOptions;
   private readonly tpe: Strategy;
-  private local: Strategy | null = null;
+  private local: NelderMeadStrategy | null = null;
   /** Local simplexes started so far; the current one is generation `generation − 1`. */
   private generation = 0;
   /** Pending trial id → proposer ({@link GLOBAL}, {@link FILL} or a local generation). */
   private readonly owners = new Map<number, number>();
 
-  /** The run starts local, from the best probe point: most budgets are too small to wait. */
+  /**
+   * Trials of the opening global phase, fixed at the first ask from the budget left (−1 before).
+   * With 0 the run opens local, from the best probe point.
+   */
+  private opening = -1;
   private phase: Phase = "local";
   /** Proposals made in the current global phase. */
   private globalAsked = 0;
   /** Local results told in the current local phase, and how many since its best improved. */
   private localTold = 0;
   private sinceImproved = 0;
+  /**
+   * Whether a batch fill (parallel runs only) has tied the local phase's best: the trust region
+   * stepped onto the incumbent's plateau, where neither it nor the simplex has a slope to follow.
+   */
+  private fillTied = false;
   /** Best value when the current phase began, and the best value it has seen. */
   private phaseStartBest = Number.POSITIVE_INFINITY;
   private phaseBest = Number.POSITIVE_INFINITY;
@@ -177,6 +198,7 @@ class GlobalLocal implements Strategy {
   }
 
   private get globalLength(): number {
+    if (this.generation === 0 && this.opening > 0) return this.opening;
     return Math.max(1, Math.round(this.options.globalPhase * this.factor * (this.d + 1)));
   }
 
@@ -187,7 +209,14 @@ class GlobalLocal implements Strategy {
 
   ask(context: StrategyContext, max: number, firstId: number): number[][] | null {
     this.scan(context.history);
-    if (this.generation === 0) {
+    if (this.opening < 0) {
+      // A model of the whole space first: a probe of 2d + 2 points rarely lands in the best
+      // basin, and a simplex started there spends the budget refining the wrong one.
+      const share = Math.round(this.options.openingShare * context.remaining);
+      this.opening = Math.min(share, Math.round(this.options.globalPhase * (this.d + 1)));
+      if (this.opening > 0) this.phase = "global";
+    }
+    if (this.generation === 0 && this.phase === "local") {
       // The first local phase measures its progress from the best probe point.
       this.phaseStartBest = this.incumbentValue;
       this.phaseBest = Math.min(this.phaseBest, this.incumbentValue);
@@ -250,6 +279,8 @@ class GlobalLocal implements Strategy {
       this.sinceImproved = 0;
     } else {
       this.sinceImproved++;
+      // Only a fill: a simplex vertex tying the best is common along irrelevant dimensions.
+      if (owner === FILL && v === this.phaseBest) this.fillTied = true;
     }
   }
 
@@ -264,10 +295,12 @@ class GlobalLocal implements Strategy {
       local: this.local?.toJSON() ?? null,
       generation: this.generation,
       owners: [...this.owners.entries()],
+      opening: this.opening,
       phase: this.phase,
       globalAsked: this.globalAsked,
       localTold: this.localTold,
       sinceImproved: this.sinceImproved,
+      fillTied: this.fillTied,
       phaseStartBest: encode(this.phaseStartBest),
       phaseBest: encode(this.phaseBest),
       factor: this.factor,
@@ -298,11 +331,15 @@ class GlobalLocal implements Strategy {
       const [id, owner] = entry as unknown[];
       this.owners.set(count(id, "owners"), count(owner, "owners", FILL));
     }
+    // States written before the opening phase existed had opened local.
+    this.opening = state.opening === undefined ? 0 : count(state.opening, "opening", -1);
     if (state.phase !== "global" && state.phase !== "local") bad("phase");
     this.phase = state.phase as Phase;
     this.globalAsked = count(state.globalAsked, "globalAsked");
     this.localTold = count(state.localTold, "localTold");
     this.sinceImproved = count(state.sinceImproved, "sinceImproved");
+    if (state.fillTied !== undefined && typeof state.fillTied !== "boolean") bad("fillTied");
+    this.fillTied = state.fillTied === true;
     this.phaseStartBest = decode(state.phaseStartBest, bad);
     this.phaseBest = decode(state.phaseBest, bad);
     const factor = state.factor;
@@ -345,11 +382,16 @@ class GlobalLocal implements Strategy {
       this.restartDue = this.incumbent !== this.localAnchor;
       this.localTold = 0;
       this.sinceImproved = 0;
+      this.fillTied = false;
       this.phaseStartBest = this.incumbentValue;
       this.phaseBest = this.incumbentValue;
       return;
     }
-    if (this.sinceImproved < this.stagnationLimit || this.localBusy()) return;
+    if (this.localBusy()) return;
+    // A converged simplex has nothing left to refine and a flat one (every vertex on one
+    // plateau) no direction to follow: the global model gets the next trials either way.
+    const done = this.fillTied || (this.local !== null && (this.local.converged || this.local.flat));
+    if (!done && this.sinceImproved < this.stagnationLimit) return;
     const improved = this.phaseBest < this.phaseStartBest;
     this.factor = improved
       ? Math.max(MIN_FACTOR, this.factor / FACTOR_STEP)
@@ -416,14 +458,19 @@ function tpeOptions(o: ResolvedGlobalLocalOptions): TpeOptions {
  * model that keeps exploring, with a split that adapts to which side is making progress.
  *
  * @remarks
- * - Local phase (first, from the best probe point): Nelder–Mead, `localStep` edges. It lasts
- *   until `d + stagnation · (d + 1)` results in a row fail to improve on the phase's best.
- *   The simplex carries on into the next local phase when the incumbent has not moved; a new
- *   incumbent found by the global phase gets a fresh simplex (a restart), at the old simplex's
- *   scale when the incumbent moved only a little.
- * - Global phase: multivariate TPE over the whole history (probe, warm start, both phases), with
- *   a wider bandwidth floor, a larger good set and flatter rank weights than forced TPE, so it
- *   keeps sampling other basins instead of hugging the incumbent. It lasts
+ * - Opening global phase: `globalPhase · (d + 1)` TPE trials, or `openingShare` of the trials
+ *   left after the probe if that is fewer (0: open local, from the best probe point). A probe
+ *   of 2d + 2 points rarely lands in the best basin; a few model-guided trials first cost little
+ *   on smooth problems and often pick the right basin on multimodal ones.
+ * - Local phase: Nelder–Mead from the incumbent, `localStep` edges. It lasts until the simplex
+ *   converges (nothing left to refine), goes flat (every vertex on one plateau: no direction to
+ *   follow) or `d + stagnation · (d + 1)` results in a row fail to improve on the phase's best.
+ *   The simplex carries on into the next local phase when the incumbent has not moved (a
+ *   converged one restarts by its own rule); a new incumbent found by the global phase gets a
+ *   fresh simplex (a restart), at the old simplex's scale when the incumbent moved only a little.
+ * - Later global phases: multivariate TPE over the whole history (probe, warm start, both
+ *   phases), with a wider bandwidth floor, a larger good set and flatter rank weights than forced
+ *   TPE, so it keeps sampling other basins instead of hugging the incumbent. Each lasts
  *   `globalPhase · factor · (d + 1)` trials; `factor` starts at 1, is divided by 1.5 after a
  *   local phase that improved the incumbent and multiplied by 1.5 after one that did not (kept in
  *   [1/3, 3]): the budget follows progress.
@@ -436,8 +483,9 @@ function tpeOptions(o: ResolvedGlobalLocalOptions): TpeOptions {
  *   a TPE batch (the constant liar spreads it); a local phase hands out what the simplex needs
  *   and fills the rest of the batch from a trust region around the incumbent, whose points
  *   minimise a quadratic fitted to the nearest results. Every free worker gets a trial; fill
- *   results count towards the local phase's stagnation like the simplex's (docs/benchmarks.md,
- *   PARALLEL, has the figures). One trial at a time, nothing is filled and runs are as before.
+ *   results count towards the local phase's stagnation like the simplex's, and a fill that ties
+ *   the phase's best (a plateau) ends the phase (docs/benchmarks.md, PARALLEL, has the figures).
+ *   One trial at a time, nothing is filled.
  * - Cost: a TPE proposal or a Nelder–Mead step; switching phases is O(1) (a pending-trial scan
  *   while batches are outstanding).
  */

@@ -98,8 +98,22 @@ function resolveOptions(dimension: number, options: NelderMeadOptions): Resolved
   return resolved;
 }
 
+/** A Nelder–Mead strategy, as {@link createNelderMead} returns it. */
+export interface NelderMeadStrategy extends Strategy {
+  /**
+   * Whether the last simplex has converged and the next `ask` would restart: a caller that has
+   * its own restart rule (the default strategy) can take over here.
+   */
+  readonly converged: boolean;
+  /**
+   * Whether every vertex of the current simplex has a value and they are all equal within the
+   * value tolerance: on a plateau the simplex has no direction to follow, whatever its size.
+   */
+  readonly flat: boolean;
+}
+
 /** The sequential Nelder–Mead state machine behind {@link createNelderMead}. */
-class NelderMead implements Strategy {
+class NelderMead implements NelderMeadStrategy {
   readonly name = "nelder-mead" as const;
 
   private readonly d: number;
@@ -144,6 +158,22 @@ class NelderMead implements Strategy {
    */
   private candidates: number[] = [];
   private candidateChecks: number[] = [];
+
+  get converged(): boolean {
+    return this.phase === "start" && this.starts > 0;
+  }
+
+  get flat(): boolean {
+    if (this.starts === 0) return false;
+    let lo = Number.POSITIVE_INFINITY;
+    let hi = Number.NEGATIVE_INFINITY;
+    for (const v of this.values) {
+      if (Number.isNaN(v)) return false; // a vertex still waiting for its value
+      if (v < lo) lo = v;
+      if (v > hi) hi = v;
+    }
+    return hi - lo <= this.options.valueTolerance * Math.max(1, Math.abs(lo));
+  }
 
   constructor(dimension: number, options: ResolvedOptions, prng: Prng) {
     this.d = dimension;
@@ -509,7 +539,11 @@ function rankValue(e: Evaluation): number {
  * - Cost: O(d²) per `ask`/`tell` (centroid and size), except that a restart scans the history
  *   once against the visited points.
  */
-export function createNelderMead(dimension: number, seed: number, options: NelderMeadOptions = {}): Strategy {
+export function createNelderMead(
+  dimension: number,
+  seed: number,
+  options: NelderMeadOptions = {},
+): NelderMeadStrategy {
   if (!(Number.isInteger(dimension) && dimension >= 1)) {
     throw new RangeError(`dimension must be an integer ≥ 1, got ${dimension}`);
   }
@@ -522,7 +556,7 @@ export function createNelderMead(dimension: number, seed: number, options: Nelde
  *
  * @throws RangeError when `state` is not a well-formed Nelder–Mead state of this version.
  */
-export function restoreNelderMead(state: StrategyState): Strategy {
+export function restoreNelderMead(state: StrategyState): NelderMeadStrategy {
   if (state.kind !== "nelder-mead" || state.version !== STATE_VERSION) {
     throw new RangeError(
       `invalid Nelder–Mead state: expected kind "nelder-mead" version ${STATE_VERSION}, ` +
