@@ -31,6 +31,19 @@ const PRUNE_GAP = 40;
 /** Rejection sampling of a truncated Gaussian gives up after this many draws and clamps. */
 const MAX_REJECTIONS = 64;
 
+/** `POW2[i]` = 2^(1 − i), i = 0…1075: the powers of two {@link boundExp} rounds up to. */
+const POW2 = Float64Array.from({ length: 1076 }, (_, i) => 2 ** (1 - i));
+
+/**
+ * An upper bound of e^t (as Math.exp rounds it) for t ≤ 1e-15: the next power of two at or above
+ * it, a table look-up instead of an exponential. The 1e-9 added to the exponent covers the
+ * rounding of t · log2 e and of Math.exp (1e-9 · ln 2 relative, far above an ulp).
+ */
+function boundExp(t: number): number {
+  const e = Math.ceil(t * Math.LOG2E + 1e-9);
+  return e > -1075 ? POW2[(1 - e) | 0]! : Number.MIN_VALUE;
+}
+
 const tailValues = new Float64Array(TAIL_NODES);
 const tailSlopes = new Float64Array(TAIL_NODES);
 let tailReady = false;
@@ -245,6 +258,8 @@ export class ParzenMixture {
   private stale: Uint8Array;
   /** The bandwidth `shapes` were computed for (NaN: none). */
   private fixedBandwidth = Number.NaN;
+  /** 1/σ of every observed kernel after `fitFixed`; 0 after `fitAdaptive` (they differ). */
+  private uniformInverse = 0;
   private survivors: Float64Array;
   private sigmas: Float64Array;
 
@@ -312,6 +327,7 @@ export class ParzenMixture {
       for (let q = 0; q < active; q++) inverse[(order[base + q]! + 1) * d + j] = 1 / sigmas[q]!;
     }
     this.fixedBandwidth = Number.NaN; // the shape cache no longer matches these rows
+    this.uniformInverse = 0;
     let total = 0;
     for (let q = 0; q < active; q++) total += weights === null ? 1 : weights[order[q]!]!;
     const prior = active === 0 ? 1 : (priorWeight * total) / active;
@@ -343,6 +359,7 @@ export class ParzenMixture {
     }
     this.setPrior();
     const inverse = 1 / bandwidth;
+    this.uniformInverse = inverse;
     const prior = count === 0 ? 1 : priorWeight;
     const total = count + prior;
     const constants = this.logConstants;
@@ -389,15 +406,21 @@ export class ParzenMixture {
     const inverse = this.inverseSigmas;
     const constants = this.logConstants;
     const survivors = this.survivors;
-    const head = d < 4 ? d : 4;
+    const uniform = this.uniformInverse;
+    const wide = d >= 4;
     const x0 = x[offset]!;
-    const x1 = head > 1 ? x[offset + 1]! : 0;
-    const x2 = head > 2 ? x[offset + 2]! : 0;
-    const x3 = head > 3 ? x[offset + 3]! : 0;
+    const x1 = d > 1 ? x[offset + 1]! : 0;
+    const x2 = d > 2 ? x[offset + 2]! : 0;
+    const x3 = d > 3 ? x[offset + 3]! : 0;
+    const head = wide ? 4 : d;
     let kept = 0;
     let best = Number.NEGATIVE_INFINITY;
     const capped = cap < Number.POSITIVE_INFINITY;
-    let capShare = 0; // Σ e^(term − cap) over surviving terms, while capped
+    // While capped: `capBound` bounds Σ e^(term − cap) from above cheaply; once it nears 1, the
+    // exact sum `capShare` takes over (see `boundExp`).
+    let exact = false;
+    let capBound = 0;
+    let capShare = 0;
     for (let k = n - 1; k >= 0; k--) {
       const c = constants[k]!;
       // Kept while c − acc/2 ≥ best − PRUNE_GAP, i.e. while acc ≤ limit.
@@ -405,33 +428,72 @@ export class ParzenMixture {
       if (!(limit >= 0)) continue; // also skips inactive kernels (c = −∞)
       const row = k * d;
       let acc: number;
-      if (head === 4) {
-        const z0 = (x0 - means[row]!) * inverse[row]!;
-        const z1 = (x1 - means[row + 1]!) * inverse[row + 1]!;
-        const z2 = (x2 - means[row + 2]!) * inverse[row + 2]!;
-        const z3 = (x3 - means[row + 3]!) * inverse[row + 3]!;
-        acc = z0 * z0 + z1 * z1 + z2 * z2 + z3 * z3;
+      let j = head;
+      if (uniform !== 0 && k !== 0) {
+        // g: every observed kernel has 1/σ = `uniform` (the same products as reading it).
+        const z0 = (x0 - means[row]!) * uniform;
+        acc = z0 * z0;
+        if (d > 1) {
+          const z1 = (x1 - means[row + 1]!) * uniform;
+          acc += z1 * z1;
+          if (d > 2) {
+            const z2 = (x2 - means[row + 2]!) * uniform;
+            acc += z2 * z2;
+            if (wide) {
+              const z3 = (x3 - means[row + 3]!) * uniform;
+              acc += z3 * z3;
+            }
+          }
+        }
+        if (acc > limit) continue;
+        for (; j < d; j++) {
+          const z = (x[offset + j]! - means[row + j]!) * uniform;
+          acc += z * z;
+          if (acc > limit) break;
+        }
       } else {
-        acc = 0;
-        for (let j = 0; j < head; j++) {
+        const z0 = (x0 - means[row]!) * inverse[row]!;
+        acc = z0 * z0;
+        if (d > 1) {
+          const z1 = (x1 - means[row + 1]!) * inverse[row + 1]!;
+          acc += z1 * z1;
+          if (d > 2) {
+            const z2 = (x2 - means[row + 2]!) * inverse[row + 2]!;
+            acc += z2 * z2;
+            if (wide) {
+              const z3 = (x3 - means[row + 3]!) * inverse[row + 3]!;
+              acc += z3 * z3;
+            }
+          }
+        }
+        if (acc > limit) continue;
+        for (; j < d; j++) {
           const z = (x[offset + j]! - means[row + j]!) * inverse[row + j]!;
           acc += z * z;
+          if (acc > limit) break;
         }
-      }
-      if (acc > limit) continue;
-      let j = head;
-      for (; j < d; j++) {
-        const z = (x[offset + j]! - means[row + j]!) * inverse[row + j]!;
-        acc += z * z;
-        if (acc > limit) break;
       }
       if (j < d) continue;
       const term = c - 0.5 * acc;
       survivors[kept++] = term;
       if (term > best) best = term;
-      if (capped) {
+      if (!capped) continue;
+      if (exact) {
         capShare += Math.exp(term - cap);
         if (capShare > 1) return Number.POSITIVE_INFINITY;
+        continue;
+      }
+      const above = term - cap;
+      // e^above alone exceeds 1, so the exact running sum would too.
+      if (above > 1e-15) return Number.POSITIVE_INFINITY;
+      capBound += boundExp(above);
+      if (capBound > 1 - 1e-6) {
+        // The bound no longer proves the sum ≤ 1: redo it exactly, in the same order.
+        exact = true;
+        for (let q = 0; q < kept; q++) {
+          capShare += Math.exp(survivors[q]! - cap);
+          if (capShare > 1) return Number.POSITIVE_INFINITY;
+        }
       }
     }
     if (kept === 0) return Number.NEGATIVE_INFINITY;
