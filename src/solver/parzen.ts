@@ -446,10 +446,22 @@ export class ParzenMixture {
           }
         }
         if (acc > limit) continue;
+        // The sum only grows, so testing it every four coordinates drops the same kernels.
+        for (; j + 4 <= d; j += 4) {
+          const z0 = (x[offset + j]! - means[row + j]!) * uniform;
+          const z1 = (x[offset + j + 1]! - means[row + j + 1]!) * uniform;
+          const z2 = (x[offset + j + 2]! - means[row + j + 2]!) * uniform;
+          const z3 = (x[offset + j + 3]! - means[row + j + 3]!) * uniform;
+          acc += z0 * z0;
+          acc += z1 * z1;
+          acc += z2 * z2;
+          acc += z3 * z3;
+          if (acc > limit) break;
+        }
+        if (acc > limit) continue;
         for (; j < d; j++) {
           const z = (x[offset + j]! - means[row + j]!) * uniform;
           acc += z * z;
-          if (acc > limit) break;
         }
       } else {
         const z0 = (x0 - means[row]!) * inverse[row]!;
@@ -467,13 +479,24 @@ export class ParzenMixture {
           }
         }
         if (acc > limit) continue;
+        for (; j + 4 <= d; j += 4) {
+          const z0 = (x[offset + j]! - means[row + j]!) * inverse[row + j]!;
+          const z1 = (x[offset + j + 1]! - means[row + j + 1]!) * inverse[row + j + 1]!;
+          const z2 = (x[offset + j + 2]! - means[row + j + 2]!) * inverse[row + j + 2]!;
+          const z3 = (x[offset + j + 3]! - means[row + j + 3]!) * inverse[row + j + 3]!;
+          acc += z0 * z0;
+          acc += z1 * z1;
+          acc += z2 * z2;
+          acc += z3 * z3;
+          if (acc > limit) break;
+        }
+        if (acc > limit) continue;
         for (; j < d; j++) {
           const z = (x[offset + j]! - means[row + j]!) * inverse[row + j]!;
           acc += z * z;
-          if (acc > limit) break;
         }
       }
-      if (j < d) continue;
+      if (acc > limit) continue;
       const term = c - 0.5 * acc;
       survivors[kept++] = term;
       if (term > best) best = term;
