@@ -1,4 +1,4 @@
-import { type GaussianSource, upperTail } from "./parzen.js";
+import { boundExp, type GaussianSource, upperTail } from "./parzen.js";
 
 const LOG_SQRT_2PI = 0.5 * Math.log(2 * Math.PI);
 /** A kernel this many nats below the best one so far adds less than e^-40 and is dropped. */
@@ -33,6 +33,8 @@ export class GroupMixture {
   inverse = new Float64Array(0);
   private constants = new Float64Array(0);
   private cumulative = new Float64Array(0);
+  /** Scratch of `logDensity`: the terms kept so far while capped. */
+  private kept = new Float64Array(0);
   private kernels = 0;
   private capacity = 0;
   /** See {@link GroupMixture.finish}'s `uniformInverse`. */
@@ -64,6 +66,7 @@ export class GroupMixture {
       this.inverse = new Float64Array(cap * d);
       this.constants = new Float64Array(cap);
       this.cumulative = new Float64Array(cap);
+      this.kept = new Float64Array(cap);
       this.capacity = cap;
     }
     this.kernels = needed;
@@ -155,8 +158,14 @@ export class GroupMixture {
     const bonus = this.bonus;
     let best = Number.NEGATIVE_INFINITY;
     let sum = 0; // Σ e^(term − best) over kept terms
-    let capShare = 0;
     const capped = cap < Number.POSITIVE_INFINITY;
+    // While capped: `capBound` bounds Σ e^(term − cap) from above without an exponential per
+    // term; once it nears 1, the exact sum `capShare` takes over (as in ParzenMixture).
+    const kept = this.kept;
+    let count = 0;
+    let exact = false;
+    let capBound = 0;
+    let capShare = 0;
     const uniform = this.uniformInverse;
     const uniform2 = uniform * uniform;
     const head = nn >= 4 ? 4 : 0;
@@ -177,7 +186,8 @@ export class GroupMixture {
       let j = 0;
       if (uniform !== 0 && k > 0) {
         // One bandwidth for all: sum raw squared differences and scale once; the first
-        // coordinates without a test each, as most far kernels fail on them.
+        // coordinates without a test each, as most far kernels fail on them. The sum only
+        // grows, so a test every four coordinates drops the same kernels as one per term.
         const raw = limit / uniform2;
         if (head === 4) {
           const z0 = x0 - means[row]!;
@@ -185,13 +195,26 @@ export class GroupMixture {
           const z2 = x2 - means[row + 2]!;
           const z3 = x3 - means[row + 3]!;
           acc = z0 * z0 + z1 * z1 + z2 * z2 + z3 * z3;
-          j = acc > raw ? nn + 1 : 4;
+          if (acc > raw) continue;
+          j = 4;
         }
+        for (; j + 4 <= nn; j += 4) {
+          const z0 = x[offset + j]! - means[row + j]!;
+          const z1 = x[offset + j + 1]! - means[row + j + 1]!;
+          const z2 = x[offset + j + 2]! - means[row + j + 2]!;
+          const z3 = x[offset + j + 3]! - means[row + j + 3]!;
+          acc += z0 * z0;
+          acc += z1 * z1;
+          acc += z2 * z2;
+          acc += z3 * z3;
+          if (acc > raw) break;
+        }
+        if (acc > raw) continue;
         for (; j < nn; j++) {
           const z = x[offset + j]! - means[row + j]!;
           acc += z * z;
-          if (acc > raw) break;
         }
+        if (acc > raw) continue;
         acc *= uniform2;
       } else {
         for (; j < nn; j++) {
@@ -199,8 +222,8 @@ export class GroupMixture {
           acc += z * z;
           if (acc > limit) break;
         }
+        if (j !== nn) continue;
       }
-      if (j !== nn) continue;
       term -= 0.5 * acc;
       if (term > best) {
         sum = sum * Math.exp(best - term) + 1;
@@ -208,9 +231,23 @@ export class GroupMixture {
       } else {
         sum += Math.exp(term - best);
       }
-      if (capped) {
+      if (!capped) continue;
+      kept[count++] = term;
+      if (exact) {
         capShare += Math.exp(term - cap);
         if (capShare > 1) return Number.POSITIVE_INFINITY;
+        continue;
+      }
+      const above = term - cap;
+      if (above > 1e-15) return Number.POSITIVE_INFINITY; // e^above alone exceeds 1
+      capBound += boundExp(above);
+      if (capBound > 1 - 1e-6) {
+        // The bound no longer proves the sum ≤ 1: redo it exactly, in the same order.
+        exact = true;
+        for (let q = 0; q < count; q++) {
+          capShare += Math.exp(kept[q]! - cap);
+          if (capShare > 1) return Number.POSITIVE_INFINITY;
+        }
       }
     }
     return best + Math.log(sum);

@@ -39,7 +39,7 @@ const POW2 = Float64Array.from({ length: 1076 }, (_, i) => 2 ** (1 - i));
  * it, a table look-up instead of an exponential. The 1e-9 added to the exponent covers the
  * rounding of t · log2 e and of Math.exp (1e-9 · ln 2 relative, far above an ulp).
  */
-function boundExp(t: number): number {
+export function boundExp(t: number): number {
   const e = Math.ceil(t * Math.LOG2E + 1e-9);
   return e > -1075 ? POW2[(1 - e) | 0]! : Number.MIN_VALUE;
 }
