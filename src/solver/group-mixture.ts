@@ -33,6 +33,10 @@ export class GroupMixture {
   inverse = new Float64Array(0);
   private constants = new Float64Array(0);
   private cumulative = new Float64Array(0);
+  /** Whether `cumulative` waits for the first `sample` after an equal-weight fit. */
+  private weightsPending = false;
+  private pendingPrior = 0;
+  private pendingTotal = 0;
   /** Scratch of `logDensity`: the terms kept so far while capped. */
   private kept = new Float64Array(0);
   private kernels = 0;
@@ -114,8 +118,6 @@ export class GroupMixture {
       }
     }
     this.constants[0] = priorConstant;
-    let running = prior / total;
-    this.cumulative[0] = running;
     const equalShare = Math.log(1 / total) + missing;
     for (let k = 1; k <= m; k++) {
       const w = weights === null ? 1 : weights[k - 1]!;
@@ -127,7 +129,22 @@ export class GroupMixture {
           c += numericShape(this.means[k * d + j]!, this.inverse[k * d + j]!);
         }
       this.constants[k] = c;
-      running += w / total;
+    }
+    this.pendingPrior = prior;
+    this.pendingTotal = total;
+    // Equal weights (TPE's g, never sampled) wait for the first `sample`: a division per kernel.
+    this.weightsPending = weights === null;
+    if (weights !== null) this.accumulate(weights);
+  }
+
+  /** Cumulative normalised weights of the last fit, for choosing a kernel when sampling. */
+  private accumulate(weights: Float64Array | null): void {
+    const m = this.kernels - 1;
+    const total = this.pendingTotal;
+    let running = this.pendingPrior / total;
+    this.cumulative[0] = running;
+    for (let k = 1; k <= m; k++) {
+      running += (weights === null ? 1 : weights[k - 1]!) / total;
       this.cumulative[k] = running;
     }
     this.cumulative[m] = 1;
@@ -270,25 +287,33 @@ export class GroupMixture {
   sample(gaussian: GaussianSource, out: Float64Array, offset = 0): void {
     const levels = this.levels;
     const d = levels.length;
+    if (this.weightsPending) {
+      this.weightsPending = false;
+      this.accumulate(null);
+    }
     const random = gaussian.random;
+    const cumulative = this.cumulative;
+    const means = this.means;
+    const inverse = this.inverse;
+    const keepOwn = this.keepOwn;
     const u = random.next();
     let lo = 0;
     let hi = this.kernels - 1;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if (this.cumulative[mid]! > u) hi = mid;
+      if (cumulative[mid]! > u) hi = mid;
       else lo = mid + 1;
     }
     const row = lo * d;
     for (let j = 0; j < d; j++) {
       const L = levels[j]!;
       if (L !== 0) {
-        const own = lo > 0 && random.next() < this.keepOwn[j]!;
-        out[offset + j] = own ? this.means[row + j]! : Math.min(L - 1, Math.floor(random.next() * L));
+        const own = lo > 0 && random.next() < keepOwn[j]!;
+        out[offset + j] = own ? means[row + j]! : Math.min(L - 1, Math.floor(random.next() * L));
         continue;
       }
-      const mean = this.means[row + j]!;
-      const sigma = 1 / this.inverse[row + j]!;
+      const mean = means[row + j]!;
+      const sigma = 1 / inverse[row + j]!;
       let value = mean + sigma * gaussian.next();
       for (let tries = 1; (value < 0 || value > 1) && tries < MAX_REJECTIONS; tries++) {
         value = mean + sigma * gaussian.next();

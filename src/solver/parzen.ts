@@ -248,8 +248,15 @@ export class ParzenMixture {
    * the share of N(μ_ij, σ_ij²) inside [0, 1]; −∞ for a kernel left out of the last fit.
    */
   logConstants: Float64Array;
-  /** Cumulative normalised weights, for choosing a kernel when sampling. */
-  cumulativeWeights: Float64Array;
+  /**
+   * Cumulative normalised weights, for choosing a kernel when sampling; after `fitFixed`, filled
+   * by the first `sample` (TPE never samples g, and filling them is a division per kernel).
+   */
+  private cumulativeWeights: Float64Array;
+  /** Whether `cumulativeWeights` still waits for the prior's weight and total of the last fit. */
+  private weightsPending = false;
+  private pendingPrior = 0;
+  private pendingTotal = 0;
   private kernels = 0;
   private capacity = 0;
   /** −Σ_j log(σ_ij · mass_ij) − (d/2)·log 2π per kernel, as cached by `fitFixed`. */
@@ -340,6 +347,7 @@ export class ParzenMixture {
       const weight = weights === null ? 1 : weights[kernel - 1]!;
       constants[kernel] = Math.log(weight / total) + rowShape(this.means, inverse, kernel * d, d);
     }
+    this.weightsPending = false;
     this.accumulateWeights(prior, total, weights);
   }
 
@@ -377,7 +385,9 @@ export class ParzenMixture {
       }
       constants[kernel] = share + shapes[kernel]!;
     }
-    this.accumulateWeights(prior, total, null);
+    this.weightsPending = true;
+    this.pendingPrior = prior;
+    this.pendingTotal = total;
   }
 
   /**
@@ -548,6 +558,10 @@ export class ParzenMixture {
    */
   sample(gaussian: GaussianSource, out: Float64Array | number[], offset = 0): void {
     const d = this.dimension;
+    if (this.weightsPending) {
+      this.weightsPending = false;
+      this.accumulateWeights(this.pendingPrior, this.pendingTotal, null);
+    }
     const cumulative = this.cumulativeWeights;
     const u = gaussian.random.next();
     let lo = 0;
