@@ -234,12 +234,23 @@ export class GroupMixture {
         if (acc > raw) continue;
         acc *= uniform2;
       } else {
+        for (; j + 4 <= nn; j += 4) {
+          const z0 = (x[offset + j]! - means[row + j]!) * inverse[row + j]!;
+          const z1 = (x[offset + j + 1]! - means[row + j + 1]!) * inverse[row + j + 1]!;
+          const z2 = (x[offset + j + 2]! - means[row + j + 2]!) * inverse[row + j + 2]!;
+          const z3 = (x[offset + j + 3]! - means[row + j + 3]!) * inverse[row + j + 3]!;
+          acc += z0 * z0;
+          acc += z1 * z1;
+          acc += z2 * z2;
+          acc += z3 * z3;
+          if (acc > limit) break;
+        }
+        if (acc > limit) continue;
         for (; j < nn; j++) {
           const z = (x[offset + j]! - means[row + j]!) * inverse[row + j]!;
           acc += z * z;
-          if (acc > limit) break;
         }
-        if (j !== nn) continue;
+        if (acc > limit) continue;
       }
       term -= 0.5 * acc;
       if (term > best) {
