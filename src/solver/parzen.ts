@@ -519,7 +519,9 @@ export class ParzenMixture {
       const above = term - cap;
       // e^above alone exceeds 1, so the exact running sum would too.
       if (above > 1e-15) return Number.POSITIVE_INFINITY;
-      capBound += boundExp(above);
+      // boundExp(above), written out: the call is not inlined into this long loop.
+      const e = Math.ceil(above * Math.LOG2E + 1e-9);
+      capBound += e > -1075 ? POW2[(1 - e) | 0]! : Number.MIN_VALUE;
       if (capBound > 1 - 1e-6) {
         // The bound no longer proves the sum ≤ 1: redo it exactly, in the same order.
         exact = true;
