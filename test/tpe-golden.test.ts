@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { Prng } from "../src/random/prng.js";
-import { createMixedTpe } from "../src/solver/mixed-tpe.js";
+import { createMixedTpe, restoreMixedTpe } from "../src/solver/mixed-tpe.js";
 import type { Evaluation, Strategy } from "../src/solver/strategy.js";
 import { createTpe } from "../src/solver/tpe.js";
 import { Space } from "../src/space/space.js";
@@ -79,6 +79,24 @@ describe("TPE proposals, bit for bit", () => {
   it("mixed space (floats, ints, categoricals, a conditional float)", () => {
     expect(study(createMixedTpe(MIXED, 13), MIXED.length, 1100, 1)).toBe("84b9df69");
     expect(study(createMixedTpe(MIXED, 14), MIXED.length, 200, 3)).toBe("b8d29b53");
+  });
+
+  it("mixed space: a warm strategy (cached fits of l) proposes what a cold copy proposes", () => {
+    const random = Prng.fromSeed(9, 3);
+    const d = MIXED.length;
+    const f = (u: readonly number[]) => u.reduce((s, v, j) => s + (v - 0.1 * j) ** 2, 0);
+    const history: Evaluation[] = Array.from({ length: 60 }, () => {
+      const u = Array.from({ length: d }, () => random.next());
+      return { u, value: f(u) };
+    });
+    const warm = createMixedTpe(MIXED, 21);
+    // Growing (worse points keep l), then cut short (every fit redone), then growing again.
+    const views = [20, 21, 22, 40, 41, 10, 11, 60].map((n) => history.slice(0, n));
+    for (const view of views) {
+      const cold = restoreMixedTpe(MIXED, warm.toJSON());
+      const context = { history: view, pending: [], remaining: 5 };
+      expect(warm.ask(context, 2, view.length)).toEqual(cold.ask(context, 2, view.length));
+    }
   });
 
   it("tells apart runs that differ in one seed", () => {
