@@ -404,10 +404,12 @@ export class ParzenMixture {
    * shows it is more than 40 nats below the best kernel seen so far (checked after the first four
    * coordinates, which are summed without branching, then after each further one); that touches
    * only a few coordinates of distant kernels. The relative error this introduces is below
-   * n·e^-40. With a finite `cap`, each surviving term adds e^(term − cap) to a running sum and the
-   * evaluation stops once that sum exceeds 1 (the density is then certainly above e^cap): an
-   * exponential per surviving kernel, repaid many times over by the kernels never visited.
-   * No allocation. O(n·d) at most.
+   * n·e^-40. With a finite `cap`, the evaluation stops once Σ e^(term − cap) over the surviving
+   * terms exceeds 1 (the density is then certainly above e^cap), which the kernels never visited
+   * repay many times over. That sum is not formed term by term: a single term above the cap ends
+   * it at once, and a power-of-two bound per term ({@link boundExp}) proves the sum below 1 until
+   * the bound nears 1; only then is the exact sum formed, in the same order, so the result is
+   * always the one the exact running sum gives. No allocation. O(n·d) at most.
    */
   logDensity(x: ArrayLike<number>, offset = 0, cap = Number.POSITIVE_INFINITY): number {
     const d = this.dimension;
