@@ -387,6 +387,24 @@ describe("TPE strategy", () => {
     expect(fromReused).toEqual(fromFresh);
   });
 
+  it("refits l whenever the good set or the floor changes, and only reuses it when neither did", () => {
+    const f: Objective = (u) => (u[0]! - 0.3) ** 2 + (u[1]! - 0.6) ** 2;
+    const history = randomHistory(2, 30, f, 5);
+    const warm = createTpe(2, 8);
+    for (const next of [history, history.slice(0, 12), [], history.slice(0, 3), history]) {
+      // A cold copy at the same PRNG position fits everything afresh.
+      const cold = restoreTpe(warm.toJSON());
+      expect(propose(warm, next, [], 2, next.length)).toEqual(propose(cold, next, [], 2, next.length));
+    }
+    // Appending points that never enter the good set keeps l; the proposals still match cold ones.
+    const grown = history.slice();
+    for (let step = 0; step < 20; step++) {
+      const cold = restoreTpe(warm.toJSON());
+      expect(propose(warm, grown, [], 1, grown.length)).toEqual(propose(cold, grown, [], 1, grown.length));
+      grown.push({ u: [0.99, 0.01 * step], value: 10 + step });
+    }
+  });
+
   it("bounds g to the newest maxBadKernels points, with warm caches giving what cold ones give", () => {
     const f: Objective = (u) => (u[0]! - 0.6) ** 2 + (u[1]! - 0.25) ** 2 + 0.1 * Math.sin(9 * u[2]!);
     const options = { maxBadKernels: 24, gamma: 0.2, maxGood: 6 };

@@ -1,4 +1,4 @@
-import { type GaussianSource, upperTail } from "./parzen.js";
+import { boundExp, type GaussianSource, upperTail } from "./parzen.js";
 
 const LOG_SQRT_2PI = 0.5 * Math.log(2 * Math.PI);
 /** A kernel this many nats below the best one so far adds less than e^-40 and is dropped. */
@@ -33,6 +33,12 @@ export class GroupMixture {
   inverse = new Float64Array(0);
   private constants = new Float64Array(0);
   private cumulative = new Float64Array(0);
+  /** Whether `cumulative` waits for the first `sample` after an equal-weight fit. */
+  private weightsPending = false;
+  private pendingPrior = 0;
+  private pendingTotal = 0;
+  /** Scratch of `logDensity`: the terms kept so far while capped. */
+  private kept = new Float64Array(0);
   private kernels = 0;
   private capacity = 0;
   /** See {@link GroupMixture.finish}'s `uniformInverse`. */
@@ -64,6 +70,7 @@ export class GroupMixture {
       this.inverse = new Float64Array(cap * d);
       this.constants = new Float64Array(cap);
       this.cumulative = new Float64Array(cap);
+      this.kept = new Float64Array(cap);
       this.capacity = cap;
     }
     this.kernels = needed;
@@ -111,8 +118,6 @@ export class GroupMixture {
       }
     }
     this.constants[0] = priorConstant;
-    let running = prior / total;
-    this.cumulative[0] = running;
     const equalShare = Math.log(1 / total) + missing;
     for (let k = 1; k <= m; k++) {
       const w = weights === null ? 1 : weights[k - 1]!;
@@ -124,7 +129,22 @@ export class GroupMixture {
           c += numericShape(this.means[k * d + j]!, this.inverse[k * d + j]!);
         }
       this.constants[k] = c;
-      running += w / total;
+    }
+    this.pendingPrior = prior;
+    this.pendingTotal = total;
+    // Equal weights (TPE's g, never sampled) wait for the first `sample`: a division per kernel.
+    this.weightsPending = weights === null;
+    if (weights !== null) this.accumulate(weights);
+  }
+
+  /** Cumulative normalised weights of the last fit, for choosing a kernel when sampling. */
+  private accumulate(weights: Float64Array | null): void {
+    const m = this.kernels - 1;
+    const total = this.pendingTotal;
+    let running = this.pendingPrior / total;
+    this.cumulative[0] = running;
+    for (let k = 1; k <= m; k++) {
+      running += (weights === null ? 1 : weights[k - 1]!) / total;
       this.cumulative[k] = running;
     }
     this.cumulative[m] = 1;
@@ -155,8 +175,14 @@ export class GroupMixture {
     const bonus = this.bonus;
     let best = Number.NEGATIVE_INFINITY;
     let sum = 0; // Σ e^(term − best) over kept terms
-    let capShare = 0;
     const capped = cap < Number.POSITIVE_INFINITY;
+    // While capped: `capBound` bounds Σ e^(term − cap) from above without an exponential per
+    // term; once it nears 1, the exact sum `capShare` takes over (as in ParzenMixture).
+    const kept = this.kept;
+    let count = 0;
+    let exact = false;
+    let capBound = 0;
+    let capShare = 0;
     const uniform = this.uniformInverse;
     const uniform2 = uniform * uniform;
     const head = nn >= 4 ? 4 : 0;
@@ -177,7 +203,8 @@ export class GroupMixture {
       let j = 0;
       if (uniform !== 0 && k > 0) {
         // One bandwidth for all: sum raw squared differences and scale once; the first
-        // coordinates without a test each, as most far kernels fail on them.
+        // coordinates without a test each, as most far kernels fail on them. The sum only
+        // grows, so a test every four coordinates drops the same kernels as one per term.
         const raw = limit / uniform2;
         if (head === 4) {
           const z0 = x0 - means[row]!;
@@ -185,22 +212,46 @@ export class GroupMixture {
           const z2 = x2 - means[row + 2]!;
           const z3 = x3 - means[row + 3]!;
           acc = z0 * z0 + z1 * z1 + z2 * z2 + z3 * z3;
-          j = acc > raw ? nn + 1 : 4;
+          if (acc > raw) continue;
+          j = 4;
         }
+        for (; j + 4 <= nn; j += 4) {
+          const z0 = x[offset + j]! - means[row + j]!;
+          const z1 = x[offset + j + 1]! - means[row + j + 1]!;
+          const z2 = x[offset + j + 2]! - means[row + j + 2]!;
+          const z3 = x[offset + j + 3]! - means[row + j + 3]!;
+          acc += z0 * z0;
+          acc += z1 * z1;
+          acc += z2 * z2;
+          acc += z3 * z3;
+          if (acc > raw) break;
+        }
+        if (acc > raw) continue;
         for (; j < nn; j++) {
           const z = x[offset + j]! - means[row + j]!;
           acc += z * z;
-          if (acc > raw) break;
         }
+        if (acc > raw) continue;
         acc *= uniform2;
       } else {
+        for (; j + 4 <= nn; j += 4) {
+          const z0 = (x[offset + j]! - means[row + j]!) * inverse[row + j]!;
+          const z1 = (x[offset + j + 1]! - means[row + j + 1]!) * inverse[row + j + 1]!;
+          const z2 = (x[offset + j + 2]! - means[row + j + 2]!) * inverse[row + j + 2]!;
+          const z3 = (x[offset + j + 3]! - means[row + j + 3]!) * inverse[row + j + 3]!;
+          acc += z0 * z0;
+          acc += z1 * z1;
+          acc += z2 * z2;
+          acc += z3 * z3;
+          if (acc > limit) break;
+        }
+        if (acc > limit) continue;
         for (; j < nn; j++) {
           const z = (x[offset + j]! - means[row + j]!) * inverse[row + j]!;
           acc += z * z;
-          if (acc > limit) break;
         }
+        if (acc > limit) continue;
       }
-      if (j !== nn) continue;
       term -= 0.5 * acc;
       if (term > best) {
         sum = sum * Math.exp(best - term) + 1;
@@ -208,9 +259,23 @@ export class GroupMixture {
       } else {
         sum += Math.exp(term - best);
       }
-      if (capped) {
+      if (!capped) continue;
+      kept[count++] = term;
+      if (exact) {
         capShare += Math.exp(term - cap);
         if (capShare > 1) return Number.POSITIVE_INFINITY;
+        continue;
+      }
+      const above = term - cap;
+      if (above > 1e-15) return Number.POSITIVE_INFINITY; // e^above alone exceeds 1
+      capBound += boundExp(above);
+      if (capBound > 1 - 1e-6) {
+        // The bound no longer proves the sum ≤ 1: redo it exactly, in the same order.
+        exact = true;
+        for (let q = 0; q < count; q++) {
+          capShare += Math.exp(kept[q]! - cap);
+          if (capShare > 1) return Number.POSITIVE_INFINITY;
+        }
       }
     }
     return best + Math.log(sum);
@@ -233,25 +298,33 @@ export class GroupMixture {
   sample(gaussian: GaussianSource, out: Float64Array, offset = 0): void {
     const levels = this.levels;
     const d = levels.length;
+    if (this.weightsPending) {
+      this.weightsPending = false;
+      this.accumulate(null);
+    }
     const random = gaussian.random;
+    const cumulative = this.cumulative;
+    const means = this.means;
+    const inverse = this.inverse;
+    const keepOwn = this.keepOwn;
     const u = random.next();
     let lo = 0;
     let hi = this.kernels - 1;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if (this.cumulative[mid]! > u) hi = mid;
+      if (cumulative[mid]! > u) hi = mid;
       else lo = mid + 1;
     }
     const row = lo * d;
     for (let j = 0; j < d; j++) {
       const L = levels[j]!;
       if (L !== 0) {
-        const own = lo > 0 && random.next() < this.keepOwn[j]!;
-        out[offset + j] = own ? this.means[row + j]! : Math.min(L - 1, Math.floor(random.next() * L));
+        const own = lo > 0 && random.next() < keepOwn[j]!;
+        out[offset + j] = own ? means[row + j]! : Math.min(L - 1, Math.floor(random.next() * L));
         continue;
       }
-      const mean = this.means[row + j]!;
-      const sigma = 1 / this.inverse[row + j]!;
+      const mean = means[row + j]!;
+      const sigma = 1 / inverse[row + j]!;
       let value = mean + sigma * gaussian.next();
       for (let tries = 1; (value < 0 || value > 1) && tries < MAX_REJECTIONS; tries++) {
         value = mean + sigma * gaussian.next();

@@ -42,6 +42,13 @@ interface Group {
   shapes: Float64Array;
   shaped: number;
   shapeFloor: number;
+  /**
+   * The good rows (best first) and floor l was last fitted with; `fittedCount` is −1 when l must
+   * be refitted. Most proposals leave both unchanged, and l is then the same mixture.
+   */
+  fittedRows: Int32Array;
+  fittedCount: number;
+  fittedFloor: number;
 }
 
 /** Ranking value: NaN (a failed evaluation) ranks with +∞, after every real value. */
@@ -180,6 +187,7 @@ class MixedTpe implements Strategy {
       for (const g of this.groups) {
         g.count = 0;
         g.shaped = 0;
+        g.fittedCount = -1;
       }
       this.mirrored = 0;
     }
@@ -300,6 +308,7 @@ class MixedTpe implements Strategy {
   }
 
   private fitGood(group: Group, k: number, floor: number): void {
+    if (this.sameGoodFit(group, k, floor)) return;
     const dg = group.dims.length;
     const mixture = group.good;
     const means = mixture.prepare(k);
@@ -328,6 +337,20 @@ class MixedTpe implements Strategy {
       for (let q = 0; q < k; q++) mixture.inverse[(sortIndex[q]! + 1) * dg + j] = 1 / this.sigmas[q]!;
     }
     mixture.finish(this.goodWeights, PRIOR_WEIGHT);
+  }
+
+  /** Whether l was last fitted to these k good rows with this floor; if not, records them. */
+  private sameGoodFit(group: Group, k: number, floor: number): boolean {
+    const rows = this.goodRows;
+    let same = group.fittedCount === k && group.fittedFloor === floor;
+    for (let r = 0; same && r < k; r++) same = group.fittedRows[r] === rows[r];
+    if (same) return true;
+    if (group.fittedRows.length < k)
+      group.fittedRows = new Int32Array(Math.max(k, 2 * group.fittedRows.length));
+    for (let r = 0; r < k; r++) group.fittedRows[r] = rows[r]!;
+    group.fittedCount = k;
+    group.fittedFloor = floor;
+    return false;
   }
 
   /**
@@ -421,6 +444,9 @@ function buildGroups(dimensions: readonly Dimension[], levels: Int32Array): Grou
       shapes: new Float64Array(0),
       shaped: 0,
       shapeFloor: Number.NaN,
+      fittedRows: new Int32Array(0),
+      fittedCount: -1,
+      fittedFloor: Number.NaN,
     };
   });
 }

@@ -31,6 +31,19 @@ const PRUNE_GAP = 40;
 /** Rejection sampling of a truncated Gaussian gives up after this many draws and clamps. */
 const MAX_REJECTIONS = 64;
 
+/** `POW2[i]` = 2^(1 − i), i = 0…1075: the powers of two {@link boundExp} rounds up to. */
+const POW2 = Float64Array.from({ length: 1076 }, (_, i) => 2 ** (1 - i));
+
+/**
+ * An upper bound of e^t (as Math.exp rounds it) for t ≤ 1e-15: the next power of two at or above
+ * it, a table look-up instead of an exponential. The 1e-9 added to the exponent covers the
+ * rounding of t · log2 e and of Math.exp (1e-9 · ln 2 relative, far above an ulp).
+ */
+export function boundExp(t: number): number {
+  const e = Math.ceil(t * Math.LOG2E + 1e-9);
+  return e > -1075 ? POW2[(1 - e) | 0]! : Number.MIN_VALUE;
+}
+
 const tailValues = new Float64Array(TAIL_NODES);
 const tailSlopes = new Float64Array(TAIL_NODES);
 let tailReady = false;
@@ -235,8 +248,15 @@ export class ParzenMixture {
    * the share of N(μ_ij, σ_ij²) inside [0, 1]; −∞ for a kernel left out of the last fit.
    */
   logConstants: Float64Array;
-  /** Cumulative normalised weights, for choosing a kernel when sampling. */
-  cumulativeWeights: Float64Array;
+  /**
+   * Cumulative normalised weights, for choosing a kernel when sampling; after `fitFixed`, filled
+   * by the first `sample` (TPE never samples g, and filling them is a division per kernel).
+   */
+  private cumulativeWeights: Float64Array;
+  /** Whether `cumulativeWeights` still waits for the prior's weight and total of the last fit. */
+  private weightsPending = false;
+  private pendingPrior = 0;
+  private pendingTotal = 0;
   private kernels = 0;
   private capacity = 0;
   /** −Σ_j log(σ_ij · mass_ij) − (d/2)·log 2π per kernel, as cached by `fitFixed`. */
@@ -245,6 +265,8 @@ export class ParzenMixture {
   private stale: Uint8Array;
   /** The bandwidth `shapes` were computed for (NaN: none). */
   private fixedBandwidth = Number.NaN;
+  /** 1/σ of every observed kernel after `fitFixed`; 0 after `fitAdaptive` (they differ). */
+  private uniformInverse = 0;
   private survivors: Float64Array;
   private sigmas: Float64Array;
 
@@ -312,6 +334,7 @@ export class ParzenMixture {
       for (let q = 0; q < active; q++) inverse[(order[base + q]! + 1) * d + j] = 1 / sigmas[q]!;
     }
     this.fixedBandwidth = Number.NaN; // the shape cache no longer matches these rows
+    this.uniformInverse = 0;
     let total = 0;
     for (let q = 0; q < active; q++) total += weights === null ? 1 : weights[order[q]!]!;
     const prior = active === 0 ? 1 : (priorWeight * total) / active;
@@ -324,6 +347,7 @@ export class ParzenMixture {
       const weight = weights === null ? 1 : weights[kernel - 1]!;
       constants[kernel] = Math.log(weight / total) + rowShape(this.means, inverse, kernel * d, d);
     }
+    this.weightsPending = false;
     this.accumulateWeights(prior, total, weights);
   }
 
@@ -343,6 +367,7 @@ export class ParzenMixture {
     }
     this.setPrior();
     const inverse = 1 / bandwidth;
+    this.uniformInverse = inverse;
     const prior = count === 0 ? 1 : priorWeight;
     const total = count + prior;
     const constants = this.logConstants;
@@ -360,7 +385,9 @@ export class ParzenMixture {
       }
       constants[kernel] = share + shapes[kernel]!;
     }
-    this.accumulateWeights(prior, total, null);
+    this.weightsPending = true;
+    this.pendingPrior = prior;
+    this.pendingTotal = total;
   }
 
   /**
@@ -377,10 +404,12 @@ export class ParzenMixture {
    * shows it is more than 40 nats below the best kernel seen so far (checked after the first four
    * coordinates, which are summed without branching, then after each further one); that touches
    * only a few coordinates of distant kernels. The relative error this introduces is below
-   * n·e^-40. With a finite `cap`, each surviving term adds e^(term − cap) to a running sum and the
-   * evaluation stops once that sum exceeds 1 (the density is then certainly above e^cap): an
-   * exponential per surviving kernel, repaid many times over by the kernels never visited.
-   * No allocation. O(n·d) at most.
+   * n·e^-40. With a finite `cap`, the evaluation stops once Σ e^(term − cap) over the surviving
+   * terms exceeds 1 (the density is then certainly above e^cap), which the kernels never visited
+   * repay many times over. That sum is not formed term by term: a single term above the cap ends
+   * it at once, and a power-of-two bound per term ({@link boundExp}) proves the sum below 1 until
+   * the bound nears 1; only then is the exact sum formed, in the same order, so the result is
+   * always the one the exact running sum gives. No allocation. O(n·d) at most.
    */
   logDensity(x: ArrayLike<number>, offset = 0, cap = Number.POSITIVE_INFINITY): number {
     const d = this.dimension;
@@ -389,15 +418,21 @@ export class ParzenMixture {
     const inverse = this.inverseSigmas;
     const constants = this.logConstants;
     const survivors = this.survivors;
-    const head = d < 4 ? d : 4;
+    const uniform = this.uniformInverse;
+    const wide = d >= 4;
     const x0 = x[offset]!;
-    const x1 = head > 1 ? x[offset + 1]! : 0;
-    const x2 = head > 2 ? x[offset + 2]! : 0;
-    const x3 = head > 3 ? x[offset + 3]! : 0;
+    const x1 = d > 1 ? x[offset + 1]! : 0;
+    const x2 = d > 2 ? x[offset + 2]! : 0;
+    const x3 = d > 3 ? x[offset + 3]! : 0;
+    const head = wide ? 4 : d;
     let kept = 0;
     let best = Number.NEGATIVE_INFINITY;
     const capped = cap < Number.POSITIVE_INFINITY;
-    let capShare = 0; // Σ e^(term − cap) over surviving terms, while capped
+    // While capped: `capBound` bounds Σ e^(term − cap) from above cheaply; once it nears 1, the
+    // exact sum `capShare` takes over (see `boundExp`).
+    let exact = false;
+    let capBound = 0;
+    let capShare = 0;
     for (let k = n - 1; k >= 0; k--) {
       const c = constants[k]!;
       // Kept while c − acc/2 ≥ best − PRUNE_GAP, i.e. while acc ≤ limit.
@@ -405,33 +440,97 @@ export class ParzenMixture {
       if (!(limit >= 0)) continue; // also skips inactive kernels (c = −∞)
       const row = k * d;
       let acc: number;
-      if (head === 4) {
-        const z0 = (x0 - means[row]!) * inverse[row]!;
-        const z1 = (x1 - means[row + 1]!) * inverse[row + 1]!;
-        const z2 = (x2 - means[row + 2]!) * inverse[row + 2]!;
-        const z3 = (x3 - means[row + 3]!) * inverse[row + 3]!;
-        acc = z0 * z0 + z1 * z1 + z2 * z2 + z3 * z3;
+      let j = head;
+      if (uniform !== 0 && k !== 0) {
+        // g: every observed kernel has 1/σ = `uniform` (the same products as reading it).
+        const z0 = (x0 - means[row]!) * uniform;
+        acc = z0 * z0;
+        if (d > 1) {
+          const z1 = (x1 - means[row + 1]!) * uniform;
+          acc += z1 * z1;
+          if (d > 2) {
+            const z2 = (x2 - means[row + 2]!) * uniform;
+            acc += z2 * z2;
+            if (wide) {
+              const z3 = (x3 - means[row + 3]!) * uniform;
+              acc += z3 * z3;
+            }
+          }
+        }
+        if (acc > limit) continue;
+        // The sum only grows, so testing it every four coordinates drops the same kernels.
+        for (; j + 4 <= d; j += 4) {
+          const z0 = (x[offset + j]! - means[row + j]!) * uniform;
+          const z1 = (x[offset + j + 1]! - means[row + j + 1]!) * uniform;
+          const z2 = (x[offset + j + 2]! - means[row + j + 2]!) * uniform;
+          const z3 = (x[offset + j + 3]! - means[row + j + 3]!) * uniform;
+          acc += z0 * z0;
+          acc += z1 * z1;
+          acc += z2 * z2;
+          acc += z3 * z3;
+          if (acc > limit) break;
+        }
+        if (acc > limit) continue;
+        for (; j < d; j++) {
+          const z = (x[offset + j]! - means[row + j]!) * uniform;
+          acc += z * z;
+        }
       } else {
-        acc = 0;
-        for (let j = 0; j < head; j++) {
+        const z0 = (x0 - means[row]!) * inverse[row]!;
+        acc = z0 * z0;
+        if (d > 1) {
+          const z1 = (x1 - means[row + 1]!) * inverse[row + 1]!;
+          acc += z1 * z1;
+          if (d > 2) {
+            const z2 = (x2 - means[row + 2]!) * inverse[row + 2]!;
+            acc += z2 * z2;
+            if (wide) {
+              const z3 = (x3 - means[row + 3]!) * inverse[row + 3]!;
+              acc += z3 * z3;
+            }
+          }
+        }
+        if (acc > limit) continue;
+        for (; j + 4 <= d; j += 4) {
+          const z0 = (x[offset + j]! - means[row + j]!) * inverse[row + j]!;
+          const z1 = (x[offset + j + 1]! - means[row + j + 1]!) * inverse[row + j + 1]!;
+          const z2 = (x[offset + j + 2]! - means[row + j + 2]!) * inverse[row + j + 2]!;
+          const z3 = (x[offset + j + 3]! - means[row + j + 3]!) * inverse[row + j + 3]!;
+          acc += z0 * z0;
+          acc += z1 * z1;
+          acc += z2 * z2;
+          acc += z3 * z3;
+          if (acc > limit) break;
+        }
+        if (acc > limit) continue;
+        for (; j < d; j++) {
           const z = (x[offset + j]! - means[row + j]!) * inverse[row + j]!;
           acc += z * z;
         }
       }
       if (acc > limit) continue;
-      let j = head;
-      for (; j < d; j++) {
-        const z = (x[offset + j]! - means[row + j]!) * inverse[row + j]!;
-        acc += z * z;
-        if (acc > limit) break;
-      }
-      if (j < d) continue;
       const term = c - 0.5 * acc;
       survivors[kept++] = term;
       if (term > best) best = term;
-      if (capped) {
+      if (!capped) continue;
+      if (exact) {
         capShare += Math.exp(term - cap);
         if (capShare > 1) return Number.POSITIVE_INFINITY;
+        continue;
+      }
+      const above = term - cap;
+      // e^above alone exceeds 1, so the exact running sum would too.
+      if (above > 1e-15) return Number.POSITIVE_INFINITY;
+      // boundExp(above), written out: the call is not inlined into this long loop.
+      const e = Math.ceil(above * Math.LOG2E + 1e-9);
+      capBound += e > -1075 ? POW2[(1 - e) | 0]! : Number.MIN_VALUE;
+      if (capBound > 1 - 1e-6) {
+        // The bound no longer proves the sum ≤ 1: redo it exactly, in the same order.
+        exact = true;
+        for (let q = 0; q < kept; q++) {
+          capShare += Math.exp(survivors[q]! - cap);
+          if (capShare > 1) return Number.POSITIVE_INFINITY;
+        }
       }
     }
     if (kept === 0) return Number.NEGATIVE_INFINITY;
@@ -463,6 +562,10 @@ export class ParzenMixture {
    */
   sample(gaussian: GaussianSource, out: Float64Array | number[], offset = 0): void {
     const d = this.dimension;
+    if (this.weightsPending) {
+      this.weightsPending = false;
+      this.accumulateWeights(this.pendingPrior, this.pendingTotal, null);
+    }
     const cumulative = this.cumulativeWeights;
     const u = gaussian.random.next();
     let lo = 0;

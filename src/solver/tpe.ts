@@ -175,6 +175,12 @@ class Tpe implements Strategy {
   /** Size of the good set in `goodRows`, and the history rows it was chosen from (0…goodScanned−1). */
   private goodSize = 0;
   private goodScanned = 0;
+  /**
+   * Whether the good set (or its order) changed since l was last fitted, and the floor l was
+   * fitted with: with neither changed, l is the same mixture and its fit is skipped.
+   */
+  private goodChanged = true;
+  private goodFloor = Number.NaN;
 
   /**
    * g(x): kernel (i mod maxBadKernels) + 1 holds history row i (copied once, so its cached constant
@@ -269,6 +275,7 @@ class Tpe implements Strategy {
       this.badRows = 0;
       this.goodScanned = 0;
       this.goodSize = 0;
+      this.goodChanged = true;
     }
     if (n > this.capacity) this.grow(n);
     const d = this.d;
@@ -310,6 +317,7 @@ class Tpe implements Strategy {
       this.goodValues = new Float64Array(k * this.d);
     }
     if (k !== this.goodSize || this.goodScanned > n) {
+      this.goodChanged = true;
       this.isGood.fill(0, 0, n);
       this.goodScanned = 0;
       this.goodSize = k;
@@ -347,10 +355,14 @@ class Tpe implements Strategy {
       }
       rows[p] = i;
       if (marking) isGood[i] = 1;
+      this.goodChanged = true;
     }
   }
 
   private fitGood(k: number, floor: number): void {
+    if (!this.goodChanged && floor === this.goodFloor) return;
+    this.goodChanged = false;
+    this.goodFloor = floor;
     const d = this.d;
     const means = this.good.prepare(k);
     for (let r = 0; r < k; r++) {
