@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { crc32c } from "../src/log/crc32c.js";
+import { crc32c, crc32cBits } from "../src/log/crc32c.js";
 
 const ascii = (text: string): Uint8Array => new TextEncoder().encode(text);
 
@@ -17,6 +17,24 @@ function referenceCrc32c(bytes: Uint8Array): number {
 describe("crc32c", () => {
   it("gives the standard check value for 123456789", () => {
     expect(crc32c(ascii("123456789"))).toBe(0xe3069283);
+  });
+
+  it("crc32cBits holds the same 32 bits as a signed integer, stored by setUint32 as the CRC", () => {
+    const bits = crc32cBits(ascii("123456789"));
+    expect(bits).toBe(0xe3069283 | 0);
+    expect(bits).toBeLessThan(0);
+    const view = new DataView(new ArrayBuffer(4));
+    view.setUint32(0, bits, true);
+    expect(view.getUint32(0, true)).toBe(0xe3069283);
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 70 }), fc.nat(70), fc.nat(), (bytes, cut, previous) => {
+        const at = Math.min(cut, bytes.length);
+        expect(crc32cBits(bytes, at, bytes.length, previous)).toBe(
+          crc32c(bytes, at, bytes.length, previous) | 0,
+        );
+        expect(crc32cBits(bytes) >>> 0).toBe(referenceCrc32c(bytes));
+      }),
+    );
   });
 
   it("matches the published iSCSI (RFC 3720 B.4) vectors", () => {

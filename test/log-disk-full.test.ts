@@ -126,6 +126,71 @@ describe("decision log commits off the event loop", () => {
   });
 });
 
+describe("decision log group commit through callbacks", () => {
+  it("finishes short writes and reports file calls that throw, then retries the same bytes", async () => {
+    const dir = newDir();
+    // A disk that writes at most 7 bytes per background call, and whose write or fdatasync throws
+    // (instead of calling back) while `broken` names it.
+    const broken = { call: "" as "" | "write" | "fdatasync" };
+    const eio = (call: string): NodeJS.ErrnoException =>
+      Object.assign(new Error(`EIO: i/o error, ${call}`), { code: "EIO" });
+    const io: SegmentIo = {
+      ...fs,
+      write: ((
+        fd: number,
+        bytes: Uint8Array,
+        offset: number,
+        length: number,
+        position: number,
+        callback: (error: NodeJS.ErrnoException | null, written: number) => void,
+      ) => {
+        if (broken.call === "write") throw eio("write");
+        fs.write(fd, bytes, offset, Math.min(7, length), position, callback);
+      }) as SegmentIo["write"],
+      fdatasync: ((fd: number, callback: (error: NodeJS.ErrnoException | null) => void) => {
+        if (broken.call === "fdatasync") throw eio("fdatasync");
+        fs.fdatasync(fd, callback);
+      }) as SegmentIo["fdatasync"],
+    };
+    const errors = nextCall<LogError>();
+    const durable = nextCall<number>((seq) => seq > 0);
+    const writer = openDecisionLog({
+      dir,
+      header: HEADER,
+      flushMs: 2,
+      io,
+      onError: errors.callback,
+      onDurable: durable.callback,
+    });
+    let seq = 0;
+    const appendSome = (n: number): void => {
+      for (let i = 0; i < n; i++) seq = writer.append({ kind: "r", i: seq + 1, pad: "q".repeat(23) });
+    };
+    for (const call of ["write", "fdatasync"] as const) {
+      appendSome(4);
+      const ok = durable.next();
+      writer.flushInBackground(); // dozens of 7-byte writes
+      expect(await ok).toBe(seq);
+
+      broken.call = call;
+      appendSome(3);
+      const failed = errors.next();
+      writer.flushInBackground();
+      expect((await failed).message).toContain(call);
+      expect(writer.lastError).not.toBeNull();
+      expect(() => writer.append({ kind: "r" })).toThrow(LogBackpressureError);
+      // Mended, the retry (after flushMs) writes the same records at the same place.
+      broken.call = "";
+      const recovered = durable.next();
+      expect(await recovered).toBe(seq);
+      expect(writer.lastError).toBeNull();
+    }
+    writer.close();
+    const seqs = readDecisionLog(dir).records.map((entry) => entry.seq);
+    expect(seqs).toEqual(Array.from({ length: seq }, (_, i) => i + 1));
+  });
+});
+
 describe("decision log on a full disk", () => {
   it("refuses records while a commit fails, retries the same bytes, and every segment keeps its header", async () => {
     const dir = newDir();

@@ -238,6 +238,28 @@ describe("createSupervisor: many engines", () => {
     expect(clock.pendingActions).toBe(0);
   });
 
+  it("an observe that throws after its engine was replaced under the same name leaves the new one alone", async () => {
+    const clock = new ManualClock();
+    const failures: string[] = [];
+    const supervisor = createSupervisor({ onFailure: (name) => failures.push(name) });
+    const old = supervisor.spawn("b", config(clock, 1, { window: { digests: 100 } }));
+    let replacement: Engine | undefined;
+    old.observe = () => {
+      void supervisor.stop("b");
+      replacement = supervisor.spawn("b", config(clock, 2, { window: { digests: 100 } }));
+      throw new Error("failed after being replaced");
+    };
+    const digest = () => ({ objective: 1, generation: 0, timestamp: clock.now() });
+    expect(supervisor.send("b", { type: "observe", digest: digest() })).toBe(true);
+    expect(failures).toEqual([]);
+    expect(supervisor.failure("b")).toBeUndefined();
+    expect(supervisor.get("b")).toBe(replacement);
+    expect(supervisor.send("b", { type: "observe", digest: digest() })).toBe(true);
+    expect(replacement!.snapshot().digests.accepted).toBe(1);
+    expect(supervisor.names()).toEqual(["b"]);
+    await supervisor.close();
+  });
+
   it("routes send to the named engine only, and answers false for names it does not run", async () => {
     const clock = new ManualClock();
     const supervisor = createSupervisor();

@@ -137,6 +137,11 @@ class SupervisorImpl implements Supervisor {
   /** One actor logic for every engine (the config travels as the actor's input). */
   private readonly logic: CallbackActorLogic<EngineCommand, EngineConfig>;
   private readonly running = new Map<string, Running>();
+  /**
+   * The engines of {@link running}, by the same names: what {@link send} looks up per digest, one
+   * hop from the name to the engine (its `Running` record is read only when the engine fails).
+   */
+  private readonly engines = new Map<string, Engine>();
   private readonly failures = new Map<string, unknown>();
   /** Whether `observe` commands go straight to the engine (no inspection sink to show them to). */
   private readonly directObserve: boolean;
@@ -196,6 +201,7 @@ class SupervisorImpl implements Supervisor {
       ),
     );
     this.running.set(name, running);
+    this.engines.set(name, engine);
     // An observer with an error callback also keeps XState from reporting the failure as unhandled.
     actor.subscribe({ error: (error) => this.fail(running, error) });
     return engine;
@@ -209,7 +215,7 @@ class SupervisorImpl implements Supervisor {
   }
 
   get(name: string): Engine | undefined {
-    return this.running.get(name)?.engine;
+    return this.engines.get(name);
   }
 
   actorOf(name: string): AnyActorRef | undefined {
@@ -217,15 +223,23 @@ class SupervisorImpl implements Supervisor {
   }
 
   send(name: string, command: EngineCommand): boolean {
-    const running = this.running.get(name);
-    if (running === undefined) return false;
-    if (this.directObserve && command.type === "observe") {
-      try {
-        runEngineCommand(running.engine, command, name, this.flushAfterCommand);
-      } catch (error) {
-        this.fail(running, error);
-      }
-    } else running.actor.send(command);
+    if (!(this.directObserve && command.type === "observe")) {
+      const running = this.running.get(name);
+      if (running === undefined) return false;
+      running.actor.send(command);
+      return true;
+    }
+    // The digest path: one look-up, the engine's own observe (which validates the digest and
+    // counts a bad one as rejected), and the failure check the actor would make after it.
+    const engine = this.engines.get(name);
+    if (engine === undefined) return false;
+    try {
+      runEngineCommand(engine, command, name, this.flushAfterCommand);
+    } catch (error) {
+      // Unless the engine was stopped (or replaced) meanwhile, from inside the call.
+      const running = this.running.get(name);
+      if (running?.engine === engine) this.fail(running, error);
+    }
     return true;
   }
 
@@ -253,15 +267,20 @@ class SupervisorImpl implements Supervisor {
    */
   private fail(running: Running, error: unknown): void {
     if (this.running.get(running.name) !== running) return;
-    this.running.delete(running.name);
+    this.forget(running);
     this.failures.set(running.name, error);
     this.options.onFailure?.(running.name, error);
     Effect.runSync(Scope.close(running.scope, Exit.void));
   }
 
+  private forget(running: Running): void {
+    this.running.delete(running.name);
+    this.engines.delete(running.name);
+  }
+
   /** The engine scope's finalizer: forgets the engine and has the root stop its actor. */
   private release(running: Running): void {
-    if (this.running.get(running.name) === running) this.running.delete(running.name);
+    if (this.running.get(running.name) === running) this.forget(running);
     this.actor.send({ type: "supervisor.stop", actor: running.actor });
   }
 }

@@ -32,17 +32,27 @@ function buildTables(): Uint32Array {
  * start afresh), as an unsigned 32-bit number.
  *
  * @remarks
- * Allocation-free; about one table read per input byte, eight bytes per loop turn.
+ * About one table read per input byte, eight bytes per loop turn. Half of all CRCs are ≥ 2^31 and
+ * so not small integers: returned from a call V8 does not inline, such a number is boxed (16 bytes
+ * on the heap). Hot paths that store the CRC into a buffer use {@link crc32cBits} instead.
  */
 export function crc32c(bytes: Uint8Array, start = 0, end = bytes.length, previous = 0): number {
+  return crc32cBits(bytes, start, end, previous) >>> 0;
+}
+
+/**
+ * The same CRC as {@link crc32c}, as its 32 bits in a signed 32-bit integer (`crc32c(...) | 0`),
+ * which V8 always returns unboxed: allocation-free. `DataView#setUint32` stores it as the
+ * unsigned value.
+ */
+export function crc32cBits(bytes: Uint8Array, start = 0, end = bytes.length, previous = 0): number {
   const t = TABLES;
-  let crc = ~previous >>> 0;
+  let crc = ~previous;
   let i = start;
   // Eight bytes per loop turn, then the remaining zero to seven bytes one at a time.
   const blockEnd = start + ((end - start) & ~7);
   while (i < blockEnd) {
-    const lo =
-      (crc ^ (bytes[i]! | (bytes[i + 1]! << 8) | (bytes[i + 2]! << 16) | (bytes[i + 3]! << 24))) >>> 0;
+    const lo = crc ^ (bytes[i]! | (bytes[i + 1]! << 8) | (bytes[i + 2]! << 16) | (bytes[i + 3]! << 24));
     const hi = bytes[i + 4]! | (bytes[i + 5]! << 8) | (bytes[i + 6]! << 16) | (bytes[i + 7]! << 24);
     crc =
       t[7 * 256 + (lo & 0xff)]! ^
@@ -56,5 +66,5 @@ export function crc32c(bytes: Uint8Array, start = 0, end = bytes.length, previou
     i += 8;
   }
   while (i < end) crc = (crc >>> 8) ^ t[(crc ^ bytes[i++]!) & 0xff]!;
-  return ~crc >>> 0;
+  return ~crc;
 }

@@ -28,10 +28,16 @@ export const nodeSegmentIo: SegmentIo = fs;
 /** Opens an existing segment for writing or creates it, never truncating it (a retry rewrites the same bytes). */
 export const SEGMENT_OPEN_FLAGS = fs.constants.O_RDWR | fs.constants.O_CREAT;
 
-/** Writes all of `bytes` at `position` of `fd`, synchronously. */
-export function writeAllSync(io: SegmentIo, fd: number, bytes: Uint8Array, position: number): void {
+/** Writes `bytes[0, length)` at `position` of `fd`, synchronously. */
+export function writeAllSync(
+  io: SegmentIo,
+  fd: number,
+  bytes: Uint8Array,
+  position: number,
+  length = bytes.length,
+): void {
   let done = 0;
-  while (done < bytes.length) done += io.writeSync(fd, bytes, done, bytes.length - done, position + done);
+  while (done < length) done += io.writeSync(fd, bytes, done, length - done, position + done);
 }
 
 /** Writes all of `bytes` at `position` of `fd` on the thread pool. */

@@ -11,7 +11,7 @@ import {
   statSync,
 } from "node:fs";
 import { join } from "node:path";
-import { crc32c } from "./crc32c.js";
+import { crc32cBits } from "./crc32c.js";
 import { asLogError, LogError } from "./errors.js";
 import { encodeFrame, FRAME_HEADER_BYTES, MAX_PAYLOAD_BYTES } from "./frame.js";
 import { acquireLogLock, type FileLock, LOCK_FILE_NAME, type StaleLock } from "./lock.js";
@@ -121,10 +121,11 @@ const DEFAULTS = {
   maxPendingBytes: 32 * 1024 * 1024,
 } as const;
 
-/** A reusable append buffer and its view. */
+/** A reusable append buffer, its view, and the commit it becomes (reused with it: no object per commit). */
 interface Slab {
   readonly bytes: Buffer;
   readonly view: DataView;
+  readonly plan: CommitPlan;
 }
 
 /**
@@ -133,14 +134,16 @@ interface Slab {
  * behind in the middle of the log, and a new segment always starts with its segment header.
  */
 interface CommitPlan {
-  readonly segment: number;
-  readonly offset: number;
-  readonly bytes: Uint8Array;
+  segment: number;
+  offset: number;
+  /** The bytes are `bytes[0, length)`. */
+  bytes: Uint8Array;
+  length: number;
   /** The append buffer the bytes live in, returned to the pool once durable (null: a one-off copy). */
-  readonly slab: Slab | null;
-  readonly lastSeq: number;
+  slab: Slab | null;
+  lastSeq: number;
   /** The bytes start a new segment (its header frame first): its directory entry must be fsynced. */
-  readonly newSegment: boolean;
+  newSegment: boolean;
 }
 
 /**
@@ -205,6 +208,8 @@ export class DecisionLogWriter {
   private inFlight = false;
   /** The plan that background commit is writing (its bytes must not be reused until it completes). */
   private running: CommitPlan | null = null;
+  /** Bytes of the running plan written so far (on the callback path of `flushInBackground`). */
+  private written = 0;
   /** A commit was asked for while one ran. */
   private requested = false;
   private seq: number;
@@ -379,7 +384,8 @@ export class DecisionLogWriter {
     const { bytes, view } = this.slab;
     const payloadStart = start + FRAME_HEADER_BYTES;
     view.setUint32(start, written, true);
-    view.setUint32(start + 4, crc32c(bytes, payloadStart, payloadStart + written), true);
+    // The CRC's bits as a signed integer: an unsigned one ≥ 2^31 would be boxed on return.
+    view.setUint32(start + 4, crc32cBits(bytes, payloadStart, payloadStart + written), true);
     this.bufferedBytes = payloadStart + written;
     this.bufferedRecords++;
     this.seq = seq;
@@ -443,11 +449,55 @@ export class DecisionLogWriter {
     if (plan === undefined) return;
     this.inFlight = true;
     this.running = plan;
+    if (this.fdSegment === plan.segment && !plan.newSegment) {
+      // The usual commit, more bytes for the open segment: callbacks made once, no promise.
+      this.written = 0;
+      this.writeRunning();
+      return;
+    }
     this.commitAsync(plan).then(
       () => this.afterBackgroundCommit(plan, null),
       (error: unknown) => this.afterBackgroundCommit(plan, error),
     );
   }
+
+  /** Writes the rest of the running plan on the thread pool; {@link onWritten} follows. */
+  private writeRunning(): void {
+    const plan = this.running!;
+    const done = this.written;
+    try {
+      this.io.write(this.fd, plan.bytes, done, plan.length - done, plan.offset + done, this.onWritten);
+    } catch (error) {
+      this.failRunning(plan, error);
+    }
+  }
+
+  private readonly onWritten = (error: NodeJS.ErrnoException | null, written: number): void => {
+    const plan = this.running!;
+    if (error !== null) {
+      this.afterBackgroundCommit(plan, error);
+      return;
+    }
+    this.written += written;
+    if (this.written < plan.length) {
+      this.writeRunning();
+      return;
+    }
+    try {
+      this.io.fdatasync(this.fd, this.onSynced);
+    } catch (error) {
+      this.failRunning(plan, error);
+    }
+  };
+
+  /** A file call that threw instead of calling back: reported a tick later, as a callback would. */
+  private failRunning(plan: CommitPlan, error: unknown): void {
+    queueMicrotask(() => this.afterBackgroundCommit(plan, error));
+  }
+
+  private readonly onSynced = (error: NodeJS.ErrnoException | null): void => {
+    this.afterBackgroundCommit(this.running!, error);
+  };
 
   /**
    * Flushes, fsyncs and closes the segment, then releases the directory's lock (unless the caller
@@ -500,25 +550,31 @@ export class DecisionLogWriter {
       bytes.set(header);
       bytes.set(this.slab.bytes.subarray(0, length), header.length);
       this.segmentNumber++;
-      plan = { segment: this.segmentNumber, offset: 0, bytes, slab: null, lastSeq, newSegment: true };
+      plan = {
+        segment: this.segmentNumber,
+        offset: 0,
+        bytes,
+        length: bytes.length,
+        slab: null,
+        lastSeq,
+        newSegment: true,
+      };
       this.segmentSize = bytes.length;
       this.segmentRecords = 1 + records;
     } else {
+      // The slab's own plan, refilled: it is free, since the slab was free to take records.
       const slab = this.slab;
-      plan = {
-        segment: this.segmentNumber,
-        offset: this.segmentSize,
-        bytes: slab.bytes.subarray(0, length),
-        slab,
-        lastSeq,
-        newSegment: false,
-      };
-      this.slab = this.spareSlabs.shift() ?? newSlab(slab.bytes.length);
+      plan = slab.plan;
+      plan.segment = this.segmentNumber;
+      plan.offset = this.segmentSize;
+      plan.length = length;
+      plan.lastSeq = lastSeq;
+      this.slab = this.spareSlabs.pop() ?? newSlab(slab.bytes.length);
       this.segmentSize += length;
       this.segmentRecords += records;
     }
     this.planned.push(plan);
-    this.plannedBytes += plan.bytes.length;
+    this.plannedBytes += plan.length;
     this.bufferedBytes = 0;
     this.bufferedRecords = 0;
   }
@@ -530,7 +586,7 @@ export class DecisionLogWriter {
       // The background commit owns `fd`: use a descriptor of our own, and never truncate.
       const fd = io.openSync(join(this.dir, segmentName(plan.segment)), SEGMENT_OPEN_FLAGS);
       try {
-        writeAllSync(io, fd, plan.bytes, plan.offset);
+        writeAllSync(io, fd, plan.bytes, plan.offset, plan.length);
         io.fdatasyncSync(fd);
       } finally {
         io.closeSync(fd);
@@ -542,7 +598,7 @@ export class DecisionLogWriter {
         this.fd = fd;
         this.fdSegment = plan.segment;
       }
-      writeAllSync(io, this.fd, plan.bytes, plan.offset);
+      writeAllSync(io, this.fd, plan.bytes, plan.offset, plan.length);
       io.fdatasyncSync(this.fd);
     }
     if (plan.newSegment) fsyncDirectorySync(io, this.dir);
@@ -557,7 +613,7 @@ export class DecisionLogWriter {
       this.fd = fd;
       this.fdSegment = plan.segment;
     }
-    await writeAll(io, this.fd, plan.bytes, plan.offset);
+    await writeAll(io, this.fd, plan.bytes.subarray(0, plan.length), plan.offset);
     await datasyncAsync(io, this.fd);
     if (plan.newSegment) await fsyncDirectoryAsync(io, this.dir);
   }
@@ -598,7 +654,7 @@ export class DecisionLogWriter {
    * still reads from it (then its completion gives it back).
    */
   private committed(plan: CommitPlan): void {
-    this.plannedBytes -= plan.bytes.length;
+    this.plannedBytes -= plan.length;
     if (plan.lastSeq > this.durable) this.durable = plan.lastSeq;
     if (plan !== this.running) this.recycle(plan);
   }
@@ -624,7 +680,18 @@ export class DecisionLogWriter {
 
 function newSlab(size: number): Slab {
   const bytes = Buffer.alloc(size);
-  return { bytes, view: new DataView(bytes.buffer) };
+  const plan: CommitPlan = {
+    segment: 0,
+    offset: 0,
+    bytes,
+    length: 0,
+    slab: null,
+    lastSeq: 0,
+    newSegment: false,
+  };
+  const slab: Slab = { bytes, view: new DataView(bytes.buffer), plan };
+  plan.slab = slab;
+  return slab;
 }
 
 /**
