@@ -156,6 +156,8 @@ export class RegimeDetector {
   private readonly warm: Float64Array;
   private readonly scratch: Float64Array;
   private warmCount = 0;
+  /** `warm.length`, read by every digest: here it costs no visit to the array's own object. */
+  private readonly warmSize: number;
   /**
    * Every number a digest reads or writes, at the `*_SLOT` indices: the objective being observed,
    * level, scale, the two CUSUM sums, the options the digest path uses, and each point kind's count
@@ -181,6 +183,7 @@ export class RegimeDetector {
     throwOnIssues("regime detector", regimeDetectorOptionIssues(options));
     this.options = Object.freeze(withDefaults(DEFAULT_REGIME_OPTIONS, options));
     this.warm = new Float64Array(this.options.warmup);
+    this.warmSize = this.options.warmup;
     this.scratch = new Float64Array(this.options.warmup);
     this.num[SLACK_SLOT] = this.options.slack;
     this.num[CLIP_SLOT] = this.options.clip;
@@ -190,7 +193,7 @@ export class RegimeDetector {
 
   /** Whether the level is known (warm-up complete). */
   get ready(): boolean {
-    return this.warmCount >= this.warm.length;
+    return this.warmCount >= this.warmSize;
   }
 
   /** The level the objective is compared with (NaN while warming up). */
