@@ -171,6 +171,12 @@ export class ControlSafety {
   sinkDropped = 0;
 
   private readonly host: SafetyView;
+  /**
+   * `host.live` and `host.audit`, held here because every digest reads them: with thousands of
+   * engines per process each object a digest passes through is likely a cache miss.
+   */
+  private readonly live: SafetyView["live"];
+  private readonly audit: AuditRing;
   private readonly execute: SafetyExecute;
   private readonly governor: InstabilityGovernor | undefined;
   private readonly thrashing: ThrashingDetector | undefined;
@@ -253,6 +259,8 @@ export class ControlSafety {
 
   constructor(host: SafetyView, execute: SafetyExecute) {
     this.host = host;
+    this.live = host.live;
+    this.audit = host.audit;
     this.execute = execute;
     const { config, registry, live, audit, core } = host;
     const safety = config.safety;
@@ -415,12 +423,13 @@ export class ControlSafety {
 
   private observeStoredObjective(clock: TimeReader): void {
     const objective = this.objectiveIn;
+    const live = this.live;
     this.nonFiniteRun = 0;
-    this.finiteGeneration = this.host.live.generation;
-    const generation = this.host.live.generation;
+    const generation = live.generation;
+    this.finiteGeneration = generation;
     if (this.regime !== undefined) this.watchRegime(this.regime);
     // A caused regression was just rolled back: this digest measured the abandoned point.
-    if (this.host.live.generation !== generation) return;
+    if (live.generation !== generation) return;
     const governor = this.governor;
     if (governor === undefined) return;
     const verdict = governor.observeReadingClock(objective, clock);
@@ -685,7 +694,7 @@ export class ControlSafety {
    * the trip causes, and those of a window in progress, are still recorded rather than dropped.
    */
   checkAuditPressure(): void {
-    const audit = this.host.audit;
+    const audit = this.audit;
     const pending = audit.size + this.undeliveredCount;
     const bits = this.reasonBits;
     if (pending >= this.auditFullAt) this.raise("auditFull");

@@ -154,6 +154,22 @@ function resolveOptions(options: InstabilityGovernorOptions): ResolvedGovernorOp
   return withDefaults(DEFAULT_GOVERNOR_OPTIONS, options);
 }
 
+// Slots of InstabilityGovernor.num (see there).
+const VALUE_SLOT = 0;
+const NOW_SLOT = 1;
+const WINDOW_SUM_SLOT = 2;
+const MEAN_SLOT = 3;
+const M2_SLOT = 4;
+const BASELINE_MEAN_SLOT = 5;
+const BASELINE_SIGMA_SLOT = 6;
+/** Last closed window's mean minus the baseline mean (0 while there is no baseline). */
+const LAST_EXCESS_SLOT = 7;
+const SPIKE_SIGMAS_SLOT = 8;
+const SPIKE_RATIO_SLOT = 9;
+const SIGMA_FLOOR_SLOT = 10;
+/** The ring of recent clean digests starts here. */
+const RING_SLOT = 11;
+
 /**
  * Watches the objective stream for instability: non-finite values, held spikes, divergence from
  * the baseline window, and trips that keep coming back.
@@ -193,28 +209,28 @@ export class InstabilityGovernor {
   /** The options in force, defaults filled in. */
   readonly options: ResolvedGovernorOptions;
 
-  private readonly ring: Float64Array;
+  /**
+   * Every number a digest reads or writes, at the `*_SLOT` indices: the digest being observed
+   * (value, time), the open window's sum, the clean history's mean and M2, the baseline window,
+   * the options the digest path uses, then the ring of recent clean digests (`historySize` slots
+   * from `RING_SLOT`). One contiguous array, because V8 keeps each double field of an object
+   * in a heap number of its own: separate fields would put every digest on several scattered cache
+   * lines, which with thousands of engines per process are mostly misses.
+   */
+  private readonly num: Float64Array;
+  private readonly ringSize: number;
+  /** `options.minHistory`, read by every digest: kept here rather than one object further away. */
+  private readonly minHistory: number;
   private ringNext = 0;
-  /** The digest being observed (see {@link observe}). */
-  private inputValue = 0;
-  private inputNow = 0;
   private inputClock: TimeReader | undefined = undefined;
   private ringCount = 0;
-  private mean = 0;
-  private m2 = 0;
   private spikeRun = 0;
 
-  private windowSum = 0;
   private windowCount = 0;
   /** Whether the open window holds an outlier (its mean then says nothing about the level). */
   private windowOutlier = false;
   private hasBaseline = false;
-  private baselineMean = 0;
-  private baselineSigma = 0;
   private badWindows = 0;
-
-  /** Last closed window's mean minus the baseline mean (0 while there is no baseline). */
-  private lastExcess = 0;
 
   /** Trip times, for "the `repeatLimit`-th trip within `repeatPeriodMs`". */
   private readonly trips: EventRate;
@@ -229,18 +245,23 @@ export class InstabilityGovernor {
   constructor(options: InstabilityGovernorOptions = {}) {
     throwOnIssues("governor", instabilityGovernorOptionIssues(options));
     this.options = Object.freeze(resolveOptions(options));
-    this.ring = new Float64Array(this.options.historySize);
+    this.ringSize = this.options.historySize;
+    this.minHistory = this.options.minHistory;
+    this.num = new Float64Array(RING_SLOT + this.ringSize);
+    this.num[SPIKE_SIGMAS_SLOT] = this.options.spikeSigmas;
+    this.num[SPIKE_RATIO_SLOT] = this.options.spikeRatio;
+    this.num[SIGMA_FLOOR_SLOT] = this.options.sigmaFloor;
     this.trips = new EventRate(this.options.repeatLimit, this.options.repeatPeriodMs);
   }
 
   /** Mean of the clean history (0 while empty). */
   get cleanMean(): number {
-    return this.mean;
+    return this.num[MEAN_SLOT]!;
   }
 
   /** Sample standard deviation of the clean history (0 with fewer than 2 values). */
   get cleanSigma(): number {
-    return this.ringCount > 1 ? Math.sqrt(Math.max(0, this.m2 / (this.ringCount - 1))) : 0;
+    return this.ringCount > 1 ? Math.sqrt(Math.max(0, this.num[M2_SLOT]! / (this.ringCount - 1))) : 0;
   }
 
   /** Number of clean digests currently in the history. */
@@ -265,7 +286,7 @@ export class InstabilityGovernor {
 
   /** How far the last closed window's mean was above the baseline window's (0 before a baseline exists). */
   get lastWindowExcess(): number {
-    return this.lastExcess;
+    return this.num[LAST_EXCESS_SLOT]!;
   }
 
   /**
@@ -274,7 +295,7 @@ export class InstabilityGovernor {
    * level), so a level creeping up inside the margin is not at the baseline's level.
    */
   get levelTolerance(): number {
-    return Math.max(this.options.divergenceSigmas * this.baselineSigma, this.options.sigmaFloor);
+    return Math.max(this.options.divergenceSigmas * this.num[BASELINE_SIGMA_SLOT]!, this.options.sigmaFloor);
   }
 
   /** Total trips remembered in the repeat ring (at most `repeatLimit`). */
@@ -288,10 +309,10 @@ export class InstabilityGovernor {
    * @remarks O(1), allocation-free.
    */
   observe(value: number, now: number): GovernorCode {
-    // Small enough for V8 to inline into the digest path: the numbers reach the body through double
-    // fields, not as arguments, which would box them (16 bytes each per digest).
-    this.inputValue = value;
-    this.inputNow = now;
+    // Small enough for V8 to inline into the digest path: the numbers reach the body through slots
+    // of `num`, not as arguments, which would box them (16 bytes each per digest).
+    this.num[VALUE_SLOT] = value;
+    this.num[NOW_SLOT] = now;
     this.inputClock = undefined;
     return this.observeInput();
   }
@@ -302,18 +323,18 @@ export class InstabilityGovernor {
    * `clock` must answer the same time for the whole call.
    */
   observeReadingClock(value: number, clock: TimeReader): GovernorCode {
-    this.inputValue = value;
+    this.num[VALUE_SLOT] = value;
     this.inputClock = clock;
     return this.observeInput();
   }
 
   /** The time of the digest being observed. */
   private inputTime(): number {
-    return this.inputClock === undefined ? this.inputNow : this.inputClock.now();
+    return this.inputClock === undefined ? this.num[NOW_SLOT]! : this.inputClock.now();
   }
 
   private observeInput(): GovernorCode {
-    const value = this.inputValue;
+    const value = this.num[VALUE_SLOT]!;
     if (!Number.isFinite(value)) {
       this.outlier = false;
       this.spikeRun = 0;
@@ -324,22 +345,24 @@ export class InstabilityGovernor {
       this.outlier = true;
       this.windowOutlier = true;
       const positive = value > 0;
-      this.windowSum += positive ? STATISTIC_LIMIT : -STATISTIC_LIMIT;
+      this.num[WINDOW_SUM_SLOT]! += positive ? STATISTIC_LIMIT : -STATISTIC_LIMIT;
       return positive ? this.anomalous(this.inputTime()) : GovernorCode.Healthy;
     }
     this.outlier = false;
-    this.windowSum += value;
-    const o = this.options;
-    if (this.ringCount >= o.minHistory) {
+    const num = this.num;
+    num[WINDOW_SUM_SLOT]! += value;
+    if (this.ringCount >= this.minHistory) {
       // cleanSigma, written out: a getter V8 may not inline would box the double it returns.
       const count = this.ringCount;
-      const clean = count > 1 ? Math.sqrt(Math.max(0, this.m2 / (count - 1))) : 0;
-      const sigma = Math.max(clean, o.sigmaFloor);
-      const mean = this.mean;
+      const clean = count > 1 ? Math.sqrt(Math.max(0, num[M2_SLOT]! / (count - 1))) : 0;
+      const sigma = Math.max(clean, num[SIGMA_FLOOR_SLOT]!);
+      const mean = num[MEAN_SLOT]!;
       if (
-        value > mean + o.spikeSigmas * sigma &&
-        value > o.spikeRatio * Math.abs(mean) &&
-        (!o.spikeBeyondBaseline || !this.hasBaseline || value - this.baselineMean > this.baselineMargin())
+        value > mean + num[SPIKE_SIGMAS_SLOT]! * sigma &&
+        value > num[SPIKE_RATIO_SLOT]! * Math.abs(mean) &&
+        (!this.options.spikeBeyondBaseline ||
+          !this.hasBaseline ||
+          value - num[BASELINE_MEAN_SLOT]! > this.baselineMargin())
       )
         return this.anomalous(this.inputTime());
     }
@@ -357,23 +380,23 @@ export class InstabilityGovernor {
    */
   closeWindow(now: number): GovernorCode {
     if (this.windowCount === 0) return GovernorCode.Healthy;
-    const mean = this.windowSum / this.windowCount;
+    const mean = this.num[WINDOW_SUM_SLOT]! / this.windowCount;
     const outlier = this.windowOutlier;
-    this.windowSum = 0;
+    this.num[WINDOW_SUM_SLOT] = 0;
     this.windowCount = 0;
     this.windowOutlier = false;
-    this.lastExcess = this.hasBaseline ? mean - this.baselineMean : 0;
+    this.num[LAST_EXCESS_SLOT] = this.hasBaseline ? mean - this.num[BASELINE_MEAN_SLOT]! : 0;
     if (!this.hasBaseline) {
       // The baseline needs a σ from a real history, and a level no outlier distorts: windows
       // closed before that are skipped.
       if (this.ringCount < this.options.minHistory || outlier) return GovernorCode.Healthy;
       this.hasBaseline = true;
-      this.baselineMean = mean;
-      this.baselineSigma = this.cleanSigma;
+      this.num[BASELINE_MEAN_SLOT] = mean;
+      this.num[BASELINE_SIGMA_SLOT] = this.cleanSigma;
       this.badWindows = 0;
       return GovernorCode.Healthy;
     }
-    if (mean - this.baselineMean > this.baselineMargin()) {
+    if (mean - this.num[BASELINE_MEAN_SLOT]! > this.baselineMargin()) {
       this.badWindows += 1;
       if (this.badWindows >= this.options.divergenceWindows) {
         this.badWindows = 0;
@@ -392,7 +415,7 @@ export class InstabilityGovernor {
   resetBaseline(): void {
     this.hasBaseline = false;
     this.badWindows = 0;
-    this.windowSum = 0;
+    this.num[WINDOW_SUM_SLOT] = 0;
     this.windowCount = 0;
     this.windowOutlier = false;
   }
@@ -415,11 +438,11 @@ export class InstabilityGovernor {
   restart(): void {
     this.ringNext = 0;
     this.ringCount = 0;
-    this.mean = 0;
-    this.m2 = 0;
+    this.num[MEAN_SLOT] = 0;
+    this.num[M2_SLOT] = 0;
     this.spikeRun = 0;
     this.badWindows = 0;
-    this.windowSum = 0;
+    this.num[WINDOW_SUM_SLOT] = 0;
     this.windowCount = 0;
   }
 
@@ -433,8 +456,8 @@ export class InstabilityGovernor {
   private baselineMargin(): number {
     const o = this.options;
     return Math.max(
-      o.divergenceThreshold * Math.abs(this.baselineMean),
-      o.divergenceSigmas * this.baselineSigma,
+      o.divergenceThreshold * Math.abs(this.num[BASELINE_MEAN_SLOT]!),
+      o.divergenceSigmas * this.num[BASELINE_SIGMA_SLOT]!,
     );
   }
 
@@ -464,40 +487,45 @@ export class InstabilityGovernor {
 
   /** Adds the value being observed (`inputValue`: as an argument it could be boxed) to the history. */
   private pushClean(): void {
-    const value = this.inputValue;
-    const ring = this.ring;
-    const size = ring.length;
+    const num = this.num;
+    const value = num[VALUE_SLOT]!;
+    const size = this.ringSize;
+    let mean = num[MEAN_SLOT]!;
+    let m2 = num[M2_SLOT]!;
     if (this.ringCount === size) {
       // Sliding removal of the value being overwritten (Welford in reverse).
-      const old = ring[this.ringNext]!;
+      const old = num[RING_SLOT + this.ringNext]!;
       const n = this.ringCount - 1;
-      const d = old - this.mean;
-      this.mean -= d / n;
-      this.m2 -= d * (old - this.mean);
+      const d = old - mean;
+      mean -= d / n;
+      m2 -= d * (old - mean);
       this.ringCount = n;
     }
-    ring[this.ringNext] = value;
+    num[RING_SLOT + this.ringNext] = value;
     this.ringNext = this.ringNext + 1 === size ? 0 : this.ringNext + 1;
     const n = this.ringCount + 1;
-    const d = value - this.mean;
-    this.mean += d / n;
-    this.m2 += d * (value - this.mean);
+    const d = value - mean;
+    mean += d / n;
+    m2 += d * (value - mean);
+    num[MEAN_SLOT] = mean;
+    num[M2_SLOT] = m2;
     this.ringCount = n;
     if (this.ringNext === 0 && n === size) this.recompute();
   }
 
   /** Exact two-pass mean and M2 over the full ring, once per lap, so sliding rounding cannot drift. */
   private recompute(): void {
-    const ring = this.ring;
+    const num = this.num;
+    const size = this.ringSize;
     let sum = 0;
-    for (let i = 0; i < ring.length; i++) sum += ring[i]!;
-    const mean = sum / ring.length;
+    for (let i = 0; i < size; i++) sum += num[RING_SLOT + i]!;
+    const mean = sum / size;
     let m2 = 0;
-    for (let i = 0; i < ring.length; i++) {
-      const d = ring[i]! - mean;
+    for (let i = 0; i < size; i++) {
+      const d = num[RING_SLOT + i]! - mean;
       m2 += d * d;
     }
-    this.mean = mean;
-    this.m2 = m2;
+    num[MEAN_SLOT] = mean;
+    num[M2_SLOT] = m2;
   }
 }

@@ -106,6 +106,21 @@ export function regimeDetectorOptionIssues(input: unknown, path = "regime"): Con
   return issues;
 }
 
+// Slots of RegimeDetector.num (see there).
+const INPUT_SLOT = 0;
+const LEVEL_SLOT = 1;
+const SCALE_SLOT = 2;
+const UP_SLOT = 3;
+const DOWN_SLOT = 4;
+const SLACK_SLOT = 5;
+const CLIP_SLOT = 6;
+const THRESHOLD_SLOT = 7;
+const LEVEL_RATE_SLOT = 8;
+/** Three counts, one per point kind, then three summed excesses. */
+const KIND_COUNT_SLOT = 9;
+const KIND_EXCESS_SLOT = 12;
+const SLOTS = 15;
+
 /** 1 / Φ⁻¹(3/4): turns a median absolute deviation into a Gaussian σ. */
 const MAD_TO_SIGMA = 1.4826;
 /** √(π/2): turns a mean absolute deviation into a Gaussian σ. */
@@ -141,18 +156,20 @@ export class RegimeDetector {
   private readonly warm: Float64Array;
   private readonly scratch: Float64Array;
   private warmCount = 0;
-  private level = 0;
-  private scale = 0;
-  private up = 0;
-  private down = 0;
+  /** `warm.length`, read by every digest: here it costs no visit to the array's own object. */
+  private readonly warmSize: number;
+  /**
+   * Every number a digest reads or writes, at the `*_SLOT` indices: the objective being observed,
+   * level, scale, the two CUSUM sums, the options the digest path uses, and each point kind's count
+   * and summed excess since a rise's onset. One contiguous array, because V8 keeps each double
+   * field of an object in a heap number of its own: separate fields would put every digest on
+   * several scattered cache lines, which with thousands of engines per process are mostly misses.
+   */
+  private readonly num = new Float64Array(SLOTS);
   /** Digests since the rise's onset (0: no rise under way). */
   private riseAge = 0;
-  private readonly kindCount = new Float64Array(3);
-  private readonly kindExcess = new Float64Array(3);
   private alarmed = false;
   private extreme = false;
-  /** The objective being observed (see {@link observe}). */
-  private input = 0;
 
   /** Rises judged exogenous so far. */
   shifts = 0;
@@ -166,27 +183,32 @@ export class RegimeDetector {
     throwOnIssues("regime detector", regimeDetectorOptionIssues(options));
     this.options = Object.freeze(withDefaults(DEFAULT_REGIME_OPTIONS, options));
     this.warm = new Float64Array(this.options.warmup);
+    this.warmSize = this.options.warmup;
     this.scratch = new Float64Array(this.options.warmup);
+    this.num[SLACK_SLOT] = this.options.slack;
+    this.num[CLIP_SLOT] = this.options.clip;
+    this.num[THRESHOLD_SLOT] = this.options.threshold;
+    this.num[LEVEL_RATE_SLOT] = this.options.levelRate;
   }
 
   /** Whether the level is known (warm-up complete). */
   get ready(): boolean {
-    return this.warmCount >= this.warm.length;
+    return this.warmCount >= this.warmSize;
   }
 
   /** The level the objective is compared with (NaN while warming up). */
   get referenceLevel(): number {
-    return this.ready ? this.level : Number.NaN;
+    return this.ready ? this.num[LEVEL_SLOT]! : Number.NaN;
   }
 
   /** The objective's scale σ (NaN while warming up). */
   get sigma(): number {
-    return this.ready ? this.scale : Number.NaN;
+    return this.ready ? this.num[SCALE_SLOT]! : Number.NaN;
   }
 
   /** Whether the objective is in control: known level and no rise or fall accumulating. */
   get inControl(): boolean {
-    return this.ready && this.up === 0 && this.down === 0;
+    return this.ready && this.num[UP_SLOT]! === 0 && this.num[DOWN_SLOT]! === 0;
   }
 
   /** Whether a rise is under way (its onset passed; it may not have signalled yet). */
@@ -205,7 +227,7 @@ export class RegimeDetector {
 
   /** The rise's CUSUM sum S⁺, in σ. */
   get riseSum(): number {
-    return this.up;
+    return this.num[UP_SLOT]!;
   }
 
   /**
@@ -215,14 +237,15 @@ export class RegimeDetector {
    * @remarks O(1), allocation-free (see the class remarks for the warm-up).
    */
   observe(y: number, kind: PointKind): RegimeSignal {
-    // Small enough for V8 to inline into the digest path: `y` reaches the large body through a
-    // double field, not as an argument, which would box it (16 bytes per digest).
-    this.input = y;
+    // Small enough for V8 to inline into the digest path: `y` reaches the large body through its
+    // slot in `num`, not as an argument, which would box it (16 bytes per digest).
+    this.num[INPUT_SLOT] = y;
     return this.observeInput(kind);
   }
 
   private observeInput(kind: PointKind): RegimeSignal {
-    const y = this.input;
+    const n = this.num;
+    const y = n[INPUT_SLOT]!;
     this.extreme = false;
     if (!Number.isFinite(y)) return RegimeSignal.Quiet;
     if (!this.ready) {
@@ -230,39 +253,47 @@ export class RegimeDetector {
       if (this.ready) this.learn();
       return RegimeSignal.Quiet;
     }
-    const o = this.options;
-    const r = y - this.level;
-    let z = r / this.scale;
+    const clip = n[CLIP_SLOT]!;
+    const slack = n[SLACK_SLOT]!;
+    const threshold = n[THRESHOLD_SLOT]!;
+    const r = y - n[LEVEL_SLOT]!;
+    let z = r / n[SCALE_SLOT]!;
+    const upBefore = n[UP_SLOT]!;
+    const downBefore = n[DOWN_SLOT]!;
     // Only the digest that starts an excursion: a lasting one-sided extreme (the tuner probing a
     // cliff) must still be measured, or the cycle would never finish an iteration there.
-    this.extreme = (z >= o.clip || z <= -o.clip) && this.up === 0 && this.down === 0;
-    if (z > o.clip) z = o.clip;
-    else if (z < -o.clip) z = -o.clip;
-    const upBefore = this.up;
-    this.up = Math.max(0, this.up + z - o.slack);
-    this.down = Math.max(0, this.down - z - o.slack);
-    if (this.up > 0) {
+    this.extreme = (z >= clip || z <= -clip) && upBefore === 0 && downBefore === 0;
+    if (z > clip) z = clip;
+    else if (z < -clip) z = -clip;
+    const up = Math.max(0, upBefore + z - slack);
+    const down = Math.max(0, downBefore - z - slack);
+    n[UP_SLOT] = up;
+    n[DOWN_SLOT] = down;
+    if (up > 0) {
       if (upBefore === 0) this.startRise();
       this.riseAge++;
-      this.kindCount[kind]! += 1;
-      this.kindExcess[kind]! += r;
+      n[KIND_COUNT_SLOT + kind]! += 1;
+      n[KIND_EXCESS_SLOT + kind]! += r;
     } else this.riseAge = 0;
-    if (this.up > o.threshold) this.alarmed = true;
+    if (up > threshold) this.alarmed = true;
     if (this.alarmed) return RegimeSignal.Rise;
-    if (this.down > o.threshold) {
+    if (down > threshold) {
       this.falls++;
       this.relearn();
       return RegimeSignal.Fall;
     }
-    if (this.up < 0.5 * o.slack && this.down < 0.5 * o.slack) {
+    if (up < 0.5 * slack && down < 0.5 * slack) {
       // In control: follow slow drift and convergence with clipped (Huber-like) updates.
-      const c = o.clip * this.scale;
+      const rate = n[LEVEL_RATE_SLOT]!;
+      const scale = n[SCALE_SLOT]!;
+      const c = clip * scale;
       const rc = r > c ? c : r < -c ? -c : r;
-      this.level += o.levelRate * rc;
+      const level = n[LEVEL_SLOT]! + rate * rc;
+      n[LEVEL_SLOT] = level;
       const abs = Math.abs(rc) * MEAN_ABS_TO_SIGMA;
       // scaleFloor(), written out: a call V8 may not inline would box the double it returns.
-      const floor = Math.max(1e-12, 1e-9 * Math.abs(this.level));
-      this.scale = Math.max(floor, this.scale + o.levelRate * (abs - this.scale));
+      const floor = Math.max(1e-12, 1e-9 * Math.abs(level));
+      n[SCALE_SLOT] = Math.max(floor, scale + rate * (abs - scale));
     }
     return RegimeSignal.Quiet;
   }
@@ -270,8 +301,11 @@ export class RegimeDetector {
   /** Whether the signalled rise should be judged now: every kind seen since its onset, or `confirmLimit` digests passed. */
   get confirmable(): boolean {
     if (!this.alarmed) return false;
-    const k = this.kindCount;
-    return (k[0]! > 0 && k[1]! > 0 && k[2]! > 0) || this.riseAge >= this.options.confirmLimit;
+    const n = this.num;
+    return (
+      (n[KIND_COUNT_SLOT]! > 0 && n[KIND_COUNT_SLOT + 1]! > 0 && n[KIND_COUNT_SLOT + 2]! > 0) ||
+      this.riseAge >= this.options.confirmLimit
+    );
   }
 
   /**
@@ -290,23 +324,27 @@ export class RegimeDetector {
 
   /** The rise's mean excess over the level, in σ, over the digests since its onset (0 when none). */
   get riseSigmas(): number {
-    const k = this.kindCount;
-    const n = k[0]! + k[1]! + k[2]!;
-    if (n === 0 || !(this.scale > 0)) return 0;
-    return (this.kindExcess[0]! + this.kindExcess[1]! + this.kindExcess[2]!) / n / this.scale;
+    const s = this.num;
+    const n = s[KIND_COUNT_SLOT]! + s[KIND_COUNT_SLOT + 1]! + s[KIND_COUNT_SLOT + 2]!;
+    if (n === 0 || !(s[SCALE_SLOT]! > 0)) return 0;
+    return (s[KIND_EXCESS_SLOT]! + s[KIND_EXCESS_SLOT + 1]! + s[KIND_EXCESS_SLOT + 2]!) / n / s[SCALE_SLOT]!;
   }
 
   /** Bit set of the point kinds seen since the rise's onset (bit 0 centre, 1 plus, 2 minus). */
   get kindsSeen(): number {
-    const k = this.kindCount;
-    return (k[0]! > 0 ? 1 : 0) | (k[1]! > 0 ? 2 : 0) | (k[2]! > 0 ? 4 : 0);
+    const n = this.num;
+    return (
+      (n[KIND_COUNT_SLOT]! > 0 ? 1 : 0) |
+      (n[KIND_COUNT_SLOT + 1]! > 0 ? 2 : 0) |
+      (n[KIND_COUNT_SLOT + 2]! > 0 ? 4 : 0)
+    );
   }
 
   /** Forgets the level and any rise: the next `warmup` digests re-learn it. */
   relearn(): void {
     this.warmCount = 0;
-    this.up = 0;
-    this.down = 0;
+    this.num[UP_SLOT] = 0;
+    this.num[DOWN_SLOT] = 0;
     this.riseAge = 0;
     this.alarmed = false;
   }
@@ -315,22 +353,21 @@ export class RegimeDetector {
     if (!(displacement <= this.options.reach)) return RegimeVerdict.Caused;
     let largest = 0;
     for (let i = 0; i < 3; i++) {
-      const n = this.kindCount[i]!;
-      if (n > 0) largest = Math.max(largest, this.kindExcess[i]! / n);
+      const n = this.num[KIND_COUNT_SLOT + i]!;
+      if (n > 0) largest = Math.max(largest, this.num[KIND_EXCESS_SLOT + i]! / n);
     }
     if (!(largest > 0)) return RegimeVerdict.Caused;
     const floor = this.options.alikeShare * largest;
     for (let i = 0; i < 3; i++) {
-      const n = this.kindCount[i]!;
-      if (n > 0 && this.kindExcess[i]! / n < floor) return RegimeVerdict.Caused;
+      const n = this.num[KIND_COUNT_SLOT + i]!;
+      if (n > 0 && this.num[KIND_EXCESS_SLOT + i]! / n < floor) return RegimeVerdict.Caused;
     }
     return RegimeVerdict.Exogenous;
   }
 
   private startRise(): void {
     this.riseAge = 0;
-    this.kindCount.fill(0);
-    this.kindExcess.fill(0);
+    this.num.fill(0, KIND_COUNT_SLOT, SLOTS);
   }
 
   /**
@@ -349,19 +386,19 @@ export class RegimeDetector {
       absSum += s[i]!;
     }
     s.sort();
-    this.level = median;
+    this.num[LEVEL_SLOT] = median;
     const mad = MAD_TO_SIGMA * medianOfSorted(s);
     const spread = mad > 0 ? mad : (MEAN_ABS_TO_SIGMA * absSum) / s.length;
-    this.scale = Math.max(this.scaleFloor(), spread);
-    this.up = 0;
-    this.down = 0;
+    this.num[SCALE_SLOT] = Math.max(this.scaleFloor(), spread);
+    this.num[UP_SLOT] = 0;
+    this.num[DOWN_SLOT] = 0;
     this.riseAge = 0;
     this.alarmed = false;
   }
 
   /** A noise-free objective must not make every change a shift. */
   private scaleFloor(): number {
-    return Math.max(1e-12, 1e-9 * Math.abs(this.level));
+    return Math.max(1e-12, 1e-9 * Math.abs(this.num[LEVEL_SLOT]!));
   }
 }
 
