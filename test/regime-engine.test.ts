@@ -25,9 +25,11 @@ async function drive(
   objective: (t: number, x: Float64Array) => number,
   noise: number,
   seed = 7,
+  regimeWarmup?: number,
 ): Promise<{ events: AuditEvent[]; truth: number[] }> {
   const scheduler = new VirtualTimeScheduler(VirtualAction, 0);
-  const engine = createEngine({ seed, params, scheduler });
+  const safety = regimeWarmup === undefined ? {} : { safety: { regime: { warmup: regimeWarmup } } };
+  const engine = createEngine({ seed, params, scheduler, ...safety });
   const events: AuditEvent[] = [];
   const subscription = engine.events.subscribe((e) => events.push(e));
   const prng = Prng.fromSeed(seed, 99);
@@ -80,19 +82,31 @@ describe("regime detector in the engine", () => {
     expect(mean(truth.slice(-300))).toBeLessThan(0.5);
   });
 
+  // The objective falls steeply towards a cliff: the tuner's own moves (its step and the
+  // perturbation around the new centre) take it over the edge.
+  const params = { x: { min: 0, max: 10, init: 5, maxDelta: 1 } };
+  const CLIFF = 7;
+  const cliff = (_t: number, x: Float64Array) => (x[0]! < CLIFF ? 10 - 10 * x[0]! : 100);
+
   it("rolls back a regression that follows the tuner's own move", async () => {
-    // The objective falls steeply towards a cliff: the tuner's own moves (its step and the
-    // perturbation around the new centre) take it over the edge. The detector blames the tuner,
-    // and the governor's trip that follows rolls back instead of being absorbed as a shift.
-    const params = { x: { min: 0, max: 10, init: 5, maxDelta: 1 } };
-    const CLIFF = 7;
-    const { events } = await drive(params, 400, (_t, x) => (x[0]! < CLIFF ? 10 - 10 * x[0]! : 100), 0.05, 3);
+    // The default start-up walks to the edge in about 20 digests, before the detector's 24-digest
+    // warm-up ends; with a 12-digest warm-up it judges the rise: the tuner's, and the governor's
+    // trip that follows rolls back instead of being absorbed as a shift.
+    const { events } = await drive(params, 400, cliff, 0.05, 3, 12);
     const caused = events.filter((e) => e.type === "regime.shift" && e.verdict === "caused");
     expect(caused.length).toBeGreaterThanOrEqual(1);
     const first = events.indexOf(caused[0]!);
     const rollback = events.findIndex((e, k) => k > first && e.type === "rollback");
     expect(rollback).toBeGreaterThan(first);
     expect(events.slice(first, rollback).some((e) => e.type === "mode.changed")).toBe(true);
+    expect(events.filter((e) => e.type === "regime.shift" && e.verdict === "exogenous")).toEqual([]);
+  });
+
+  it("with the default warm-up the governor alone rolls the same fall back, never as a shift", async () => {
+    const { events } = await drive(params, 400, cliff, 0.05, 3);
+    const rollback = events.findIndex((e) => e.type === "rollback");
+    expect(rollback).toBeGreaterThan(0);
+    expect(events.slice(0, rollback).some((e) => e.type === "mode.changed")).toBe(true);
     expect(events.filter((e) => e.type === "regime.shift" && e.verdict === "exogenous")).toEqual([]);
   });
 });
