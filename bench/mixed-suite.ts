@@ -332,7 +332,8 @@ function* poolCandidates(): Generator<MixedParams> {
         const timeoutMs = 10 ** (0.8 + 0.25 * Math.log2(queue));
         yield { workers, queue, timeoutMs, policy: "fifo", codec };
         yield { workers, queue, timeoutMs, policy: "lifo", codec };
-        for (const levels of range(2, 8)) yield { workers, queue, timeoutMs, policy: "priority", levels, codec };
+        for (const levels of range(2, 8))
+          yield { workers, queue, timeoutMs, policy: "priority", levels, codec };
       }
     }
   }

@@ -6,16 +6,21 @@
  * Optuna's runs do not depend on arqon, so a recorded run is the same measurement as a fresh one:
  * same driver, same seed, same function. Each line of the record holds one run: the Optuna
  * version, the problem's name, the seed, the budget and the regret (noiseless value of the best
- * observed point minus the minimum) at every checkpoint. `npm run bench -- solver-quality
- * --fresh-optuna` ignores the record and measures everything again (rewriting it).
+ * observed point minus the minimum) at every checkpoint. The mixed-space problems are recorded the
+ * same way in a sibling file. `npm run bench -- solver-quality --fresh-optuna=yes` empties both
+ * records and measures everything again (rewriting them).
  */
 import { appendFileSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import type { OptunaPeer } from "./compare-optuna.js";
+import type { MixedSuiteProblem } from "./mixed-suite.js";
 import type { SuiteProblem } from "./quality-suite.js";
 
 /** Where the runs are recorded (committed: it is the measurement). */
 export const OPTUNA_RECORD = fileURLToPath(new URL("results/optuna-b1.jsonl", import.meta.url));
+
+/** Where the runs on the mixed-space problems are recorded (a sibling file, same line format). */
+export const OPTUNA_MIXED_RECORD = fileURLToPath(new URL("results/optuna-b1-mixed.jsonl", import.meta.url));
 
 /** One recorded run. */
 export interface OptunaRecordLine {
@@ -88,32 +93,83 @@ export async function optunaSuiteRegrets(
   path = OPTUNA_RECORD,
 ): Promise<{ bySeed: number[][]; recorded: number }> {
   const { fn, truth } = problem;
-  const version = peer.versions.optuna;
+  return recordedRegrets(
+    peer.versions.optuna,
+    fn.name,
+    seeds,
+    budget,
+    checkpoints,
+    record,
+    path,
+    async (seed) => {
+      const { values, points } = await peer.run(fn, seed, budget);
+      return truthRegrets(
+        values,
+        points.map((x) => truth(x)),
+        fn.minimum,
+        checkpoints,
+      );
+    },
+  );
+}
+
+/**
+ * The same for a mixed-space problem, with Optuna's native distributions (see
+ * {@link OptunaPeer.runMixed}); recorded in {@link OPTUNA_MIXED_RECORD}.
+ */
+export async function optunaMixedRegrets(
+  peer: OptunaPeer,
+  problem: MixedSuiteProblem,
+  seeds: readonly number[],
+  budget: number,
+  checkpoints: readonly number[],
+  record: Map<string, OptunaRecordLine>,
+  path = OPTUNA_MIXED_RECORD,
+): Promise<{ bySeed: number[][]; recorded: number }> {
+  return recordedRegrets(
+    peer.versions.optuna,
+    problem.name,
+    seeds,
+    budget,
+    checkpoints,
+    record,
+    path,
+    async (seed) => {
+      const { values } = await peer.runMixed(problem.bounds, problem.evaluate, seed, budget);
+      return truthRegrets(values, values, problem.minimum, checkpoints);
+    },
+  );
+}
+
+async function recordedRegrets(
+  version: string,
+  problem: string,
+  seeds: readonly number[],
+  budget: number,
+  checkpoints: readonly number[],
+  record: Map<string, OptunaRecordLine>,
+  path: string,
+  measure: (seed: number) => Promise<number[]>,
+): Promise<{ bySeed: number[][]; recorded: number }> {
   const bySeed: number[][] = [];
   let recorded = 0;
   for (const seed of seeds) {
-    const known = record.get(key(version, fn.name, seed, budget));
+    const known = record.get(key(version, problem, seed, budget));
     if (known !== undefined && checkpoints.every((c) => known.regret[c] !== undefined)) {
       bySeed.push(checkpoints.map((c) => known.regret[c]!));
       recorded++;
       continue;
     }
-    const { values, points } = await peer.run(fn, seed, budget);
-    const regrets = truthRegrets(
-      values,
-      points.map((x) => truth(x)),
-      fn.minimum,
-      checkpoints,
-    );
+    const regrets = await measure(seed);
     const line: OptunaRecordLine = {
       optuna: version,
-      problem: fn.name,
+      problem,
       seed,
       budget,
       regret: Object.fromEntries(checkpoints.map((c, i) => [String(c), regrets[i]!])),
     };
     appendFileSync(path, `${JSON.stringify(line)}\n`);
-    record.set(key(version, fn.name, seed, budget), line);
+    record.set(key(version, problem, seed, budget), line);
     bySeed.push(regrets);
   }
   return { bySeed, recorded };
