@@ -354,7 +354,9 @@ const HALVES: readonly { half: SuiteHalf; title: string; note: string }[] = [
   {
     half: "development",
     title: "Development half",
-    note: "The `auto` defaults were tuned on these problems (in-sample).",
+    note:
+      "The `auto` defaults were tuned on the continuous problems of this half (in-sample); its " +
+      "mixed-space problems may be tuned on too, but have not been yet.",
   },
   {
     half: "validation",
