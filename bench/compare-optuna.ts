@@ -42,7 +42,8 @@ import { markdownTable } from "./table.js";
 const REPO = fileURLToPath(new URL("..", import.meta.url));
 const VENV = `${REPO}.venv-optuna`;
 const DRIVER = fileURLToPath(new URL("optuna_driver.py", import.meta.url));
-const OPTUNA_VERSION = "5.0.0";
+/** The Optuna version the benchmarks install and compare with. */
+export const OPTUNA_VERSION = "5.0.0";
 
 /** Versions reported by the driver. */
 export interface OptunaVersions {

@@ -12,7 +12,7 @@
  */
 import { appendFileSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import type { OptunaPeer } from "./compare-optuna.js";
+import { OptunaPeer } from "./compare-optuna.js";
 import type { MixedSuiteProblem } from "./mixed-suite.js";
 import type { SuiteProblem } from "./quality-suite.js";
 
@@ -30,6 +30,45 @@ export interface OptunaRecordLine {
   readonly budget: number;
   /** Checkpoint → regret. */
   readonly regret: Readonly<Record<string, number>>;
+}
+
+/**
+ * Optuna's recorded runs standing in for a driver that cannot start on this machine (no Python
+ * or no Optuna): usable only when the record holds every run asked for ({@link recordCovers}).
+ */
+export interface RecordedOptuna {
+  readonly recordOnly: true;
+  /** The Optuna version whose runs are read. */
+  readonly version: string;
+}
+
+/** Where Optuna's runs come from: a live driver (which records what it measures) or the record alone. */
+export type OptunaSide = OptunaPeer | RecordedOptuna;
+
+function versionOf(side: OptunaSide): string {
+  return side instanceof OptunaPeer ? side.versions.optuna : side.version;
+}
+
+function livePeer(side: OptunaSide, problem: string): OptunaPeer {
+  if (side instanceof OptunaPeer) return side;
+  throw new Error(`Optuna ${side.version} on ${problem}: not in the record, and Optuna cannot run here`);
+}
+
+/** Whether the record holds a run of `budget` trials with every checkpoint for each problem and seed. */
+export function recordCovers(
+  record: ReadonlyMap<string, OptunaRecordLine>,
+  version: string,
+  problems: readonly string[],
+  seeds: readonly number[],
+  budget: number,
+  checkpoints: readonly number[],
+): boolean {
+  return problems.every((problem) =>
+    seeds.every((seed) => {
+      const known = record.get(key(version, problem, seed, budget));
+      return known !== undefined && checkpoints.every((c) => known.regret[c] !== undefined);
+    }),
+  );
 }
 
 function key(optuna: string, problem: string, seed: number, budget: number): string {
@@ -84,7 +123,7 @@ export function truthRegrets(
  * record when it holds the run, otherwise measured now and appended to it.
  */
 export async function optunaSuiteRegrets(
-  peer: OptunaPeer,
+  side: OptunaSide,
   problem: SuiteProblem,
   seeds: readonly number[],
   budget: number,
@@ -93,24 +132,15 @@ export async function optunaSuiteRegrets(
   path = OPTUNA_RECORD,
 ): Promise<{ bySeed: number[][]; recorded: number }> {
   const { fn, truth } = problem;
-  return recordedRegrets(
-    peer.versions.optuna,
-    fn.name,
-    seeds,
-    budget,
-    checkpoints,
-    record,
-    path,
-    async (seed) => {
-      const { values, points } = await peer.run(fn, seed, budget);
-      return truthRegrets(
-        values,
-        points.map((x) => truth(x)),
-        fn.minimum,
-        checkpoints,
-      );
-    },
-  );
+  return recordedRegrets(versionOf(side), fn.name, seeds, budget, checkpoints, record, path, async (seed) => {
+    const { values, points } = await livePeer(side, fn.name).run(fn, seed, budget);
+    return truthRegrets(
+      values,
+      points.map((x) => truth(x)),
+      fn.minimum,
+      checkpoints,
+    );
+  });
 }
 
 /**
@@ -118,7 +148,7 @@ export async function optunaSuiteRegrets(
  * {@link OptunaPeer.runMixed}); recorded in {@link OPTUNA_MIXED_RECORD}.
  */
 export async function optunaMixedRegrets(
-  peer: OptunaPeer,
+  side: OptunaSide,
   problem: MixedSuiteProblem,
   seeds: readonly number[],
   budget: number,
@@ -127,7 +157,7 @@ export async function optunaMixedRegrets(
   path = OPTUNA_MIXED_RECORD,
 ): Promise<{ bySeed: number[][]; recorded: number }> {
   return recordedRegrets(
-    peer.versions.optuna,
+    versionOf(side),
     problem.name,
     seeds,
     budget,
@@ -135,7 +165,12 @@ export async function optunaMixedRegrets(
     record,
     path,
     async (seed) => {
-      const { values } = await peer.runMixed(problem.bounds, problem.evaluate, seed, budget);
+      const { values } = await livePeer(side, problem.name).runMixed(
+        problem.bounds,
+        problem.evaluate,
+        seed,
+        budget,
+      );
       return truthRegrets(values, values, problem.minimum, checkpoints);
     },
   );

@@ -23,16 +23,18 @@
 import { ConfigError, createSolver } from "../src/index.js";
 import { Prng } from "../src/random/prng.js";
 import { type Benchmark, parseOptions, wholeOption } from "./benchmark.js";
-import { type OptunaPeer, openOptuna, optunaSkippedLine } from "./compare-optuna.js";
+import { OPTUNA_VERSION, type OptunaPeer, openOptuna, optunaSkippedLine } from "./compare-optuna.js";
 import { describeEnvironment, environmentLine } from "./environment.js";
 import { type MixedParams, type MixedSuiteProblem, mixedProblems } from "./mixed-suite.js";
 import {
   clearOptunaRecord,
   OPTUNA_MIXED_RECORD,
   type OptunaRecordLine,
+  type OptunaSide,
   optunaMixedRegrets,
   optunaSuiteRegrets,
   readOptunaRecord,
+  recordCovers,
   truthRegrets,
 } from "./optuna-record.js";
 import { formatSpread, seedList } from "./quality.js";
@@ -230,7 +232,7 @@ async function measureProblem(
   problem: B1Problem,
   seeds: readonly number[],
   budgets: readonly number[],
-  peer: OptunaPeer | null,
+  peer: OptunaSide | null,
   record: Map<string, OptunaRecordLine>,
 ): Promise<{ cells: Cell[]; recorded: number }> {
   const longest = Math.max(...SUITE_BUDGETS);
@@ -266,6 +268,13 @@ const LABELS = [
   "Optuna 5.0.0 TPE",
   "random search",
 ];
+
+/** A minimum for the method text: 0 when it is 0 up to rounding (Ackley's 4e-16). */
+function formatMinimum(minimum: number): string {
+  return Math.abs(minimum) < 1e-12
+    ? `0 (${minimum.toPrecision(2)} in floating point)`
+    : minimum.toPrecision(7);
+}
 
 function formatResult(result: Spread | Refused): string {
   return isRefused(result) ? "refused by the solver" : formatSpread(result);
@@ -421,6 +430,8 @@ export const benchmark: Benchmark = {
     console.log(environmentLine(env));
 
     let peer: OptunaPeer | null = null;
+    /** Where Optuna's figures come from: the live driver, or its record when it cannot run here. */
+    let side: OptunaSide | null = null;
     let optunaNote: string;
     if (!options.optuna) {
       optunaNote = "Optuna not run (--no-optuna).";
@@ -428,6 +439,7 @@ export const benchmark: Benchmark = {
       const optuna = await openOptuna();
       if (optuna.available) {
         peer = optuna.peer;
+        side = peer;
         const v = peer.versions;
         optunaNote =
           `Optuna ${v.optuna} (Python ${v.python}, numpy ${v.numpy}): ${v.sampler}, same seeds; on the ` +
@@ -437,20 +449,33 @@ export const benchmark: Benchmark = {
         optunaNote = optunaSkippedLine(optuna.reason);
       }
     }
-    console.log(optunaNote);
     if (options.values.get("fresh-optuna") === "yes" && peer !== null) {
       clearOptunaRecord();
       clearOptunaRecord(OPTUNA_MIXED_RECORD);
     }
     const record = readOptunaRecord();
     for (const [key, line] of readOptunaRecord(OPTUNA_MIXED_RECORD)) record.set(key, line);
+    const longest = Math.max(...SUITE_BUDGETS);
+    if (
+      options.optuna &&
+      peer === null &&
+      recordCovers(record, OPTUNA_VERSION, problems.map(problemName), seeds, longest, budgets)
+    ) {
+      // Optuna cannot run here, but its runs of every problem and seed asked for are recorded.
+      side = { recordOnly: true, version: OPTUNA_VERSION };
+      optunaNote =
+        `Optuna ${OPTUNA_VERSION} cannot run on this machine (${optunaNote.replace(/^\*\*Optuna skipped\*\*: /, "")}); ` +
+        "its runs are all read from the record: TPESampler(seed=seed) with v5 defaults (multivariate; " +
+        "group=False on the mixed spaces), same seeds.";
+    }
+    console.log(optunaNote);
 
     const cells: Cell[] = [];
     let recorded = 0;
     try {
       for (const problem of problems) {
         const started = performance.now();
-        const result = await measureProblem(problem, seeds, budgets, peer, record);
+        const result = await measureProblem(problem, seeds, budgets, side, record);
         cells.push(...result.cells);
         recorded += result.recorded;
         console.log(
@@ -467,9 +492,9 @@ export const benchmark: Benchmark = {
       await peer?.close();
     }
 
-    const optunaRuns = peer === null ? 0 : problems.length * seeds.length;
+    const optunaRuns = side === null ? 0 : problems.length * seeds.length;
     const provenance =
-      peer === null
+      side === null
         ? ""
         : ` Optuna runs: ${optunaRuns - recorded} measured in this run, ${recorded} read from ` +
           "bench/results/optuna-b1.jsonl and optuna-b1-mixed.jsonl (recorded earlier by the same driver, " +
@@ -486,7 +511,7 @@ export const benchmark: Benchmark = {
       "The mixed-space problems (bench/mixed-suite.ts; split fixed before any run) are noiseless and " +
         "their minima exact: " +
         mixedProblems()
-          .map((p) => `${p.name} (${p.half}), minimum ${p.minimum.toPrecision(7)} by ${p.minimumMethod}`)
+          .map((p) => `${p.name} (${p.half}), minimum ${formatMinimum(p.minimum)} by ${p.minimumMethod}`)
           .join("; ") +
         ". On them random search samples each active parameter uniformly (int and float on their " +
         "scale), and forced Nelder–Mead moves the float and int parameters with the categorical " +
@@ -496,12 +521,12 @@ export const benchmark: Benchmark = {
     for (const half of HALVES) {
       const halfCells = cells.filter((c) => c.problem.half === half.half);
       if (halfCells.length === 0) continue;
-      const text = halfText(half, halfCells, peer !== null);
+      const text = halfText(half, halfCells, side !== null);
       console.log(`\n${text}`);
       parts.push(text);
     }
 
-    if (options.write && options.optuna && peer !== null && seeds.length === 20 && full) {
+    if (options.write && options.optuna && side !== null && seeds.length === 20 && full) {
       await writeSection("B1", parts.join("\n\n"));
       console.log("\nwrote the B1 section of docs/benchmarks.md");
     } else {
