@@ -156,15 +156,17 @@ export class OptunaPeer {
    * Minimises `evaluate` over a mixed space for `budget` trials with TPESampler(seed) (v5
    * defaults): Optuna's native distributions (suggest_int with step and log, suggest_categorical),
    * a conditional parameter suggested only in the branch where its condition holds. Returns the
-   * values and the active params of each trial, in trial order.
+   * values and the active params of each trial, in trial order. `"tpe-group"` (TPESampler with
+   * `group=True`, not Optuna's default) is there for comparisons; B1 uses the default.
    */
   async runMixed(
     bounds: BoundsInput,
     evaluate: (params: Readonly<Record<string, ParamValue>>) => number,
     seed: number,
     budget: number,
+    sampler: "tpe" | "tpe-group" = "tpe",
   ): Promise<{ values: number[]; params: Record<string, ParamValue>[] }> {
-    await this.request({ op: "mixed_study", seed, sampler: "tpe", space: optunaSpace(bounds) });
+    await this.request({ op: "mixed_study", seed, sampler, space: optunaSpace(bounds) });
     const values: number[] = [];
     const params: Record<string, ParamValue>[] = [];
     for (let trial = 0; trial < budget; trial++) {

@@ -89,6 +89,8 @@ class Session:
         seed = int(request["seed"])
         if kind == "tpe":
             sampler = self.optuna.samplers.TPESampler(seed=seed)
+        elif kind == "tpe-group":  # not a default: for comparisons only (B1 uses "tpe")
+            sampler = self.optuna.samplers.TPESampler(seed=seed, multivariate=True, group=True)
         elif kind == "random":
             sampler = self.optuna.samplers.RandomSampler(seed=seed)
         else:
