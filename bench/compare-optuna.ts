@@ -16,6 +16,7 @@ import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { existsSync, readdirSync } from "node:fs";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
+import type { BoundsInput, ParamValue } from "../src/space/params.js";
 import { sphere, type TestFunction } from "../src/testing/functions.js";
 import { type Benchmark, parseOptions, wholeOption } from "./benchmark.js";
 import { describeEnvironment, environmentLine } from "./environment.js";
@@ -41,7 +42,8 @@ import { markdownTable } from "./table.js";
 const REPO = fileURLToPath(new URL("..", import.meta.url));
 const VENV = `${REPO}.venv-optuna`;
 const DRIVER = fileURLToPath(new URL("optuna_driver.py", import.meta.url));
-const OPTUNA_VERSION = "5.0.0";
+/** The Optuna version the benchmarks install and compare with. */
+export const OPTUNA_VERSION = "5.0.0";
 
 /** Versions reported by the driver. */
 export interface OptunaVersions {
@@ -49,6 +51,8 @@ export interface OptunaVersions {
   readonly numpy: string;
   readonly python: string;
   readonly sampler: string;
+  /** The sampler on mixed spaces (the same constructor call; says what `group` is). */
+  readonly mixedSampler: string;
 }
 
 /** One Optuna study run from Node: objective values and Optuna's own time per trial. */
@@ -68,7 +72,7 @@ export class OptunaPeer {
   private readonly waiting: Array<{ resolve: (reply: Reply) => void; reject: (error: Error) => void }> = [];
   private exited: Error | null = null;
   /** Versions reported by the driver when it started. */
-  versions: OptunaVersions = { optuna: "?", numpy: "?", python: "?", sampler: "?" };
+  versions: OptunaVersions = { optuna: "?", numpy: "?", python: "?", sampler: "?", mixedSampler: "?" };
 
   private constructor(private readonly child: ChildProcess) {}
 
@@ -97,6 +101,7 @@ export class OptunaPeer {
       numpy: String(hello.numpy),
       python: String(hello.python),
       sampler: String(hello.sampler),
+      mixedSampler: String(hello.mixed_sampler ?? hello.sampler),
     };
     return peer;
   }
@@ -147,6 +152,34 @@ export class OptunaPeer {
     return { values, points, overheadNs };
   }
 
+  /**
+   * Minimises `evaluate` over a mixed space for `budget` trials with TPESampler(seed) (v5
+   * defaults): Optuna's native distributions (suggest_int with step and log, suggest_categorical),
+   * a conditional parameter suggested only in the branch where its condition holds. Returns the
+   * values and the active params of each trial, in trial order. `"tpe-group"` (TPESampler with
+   * `group=True`, not Optuna's default) is there for comparisons; B1 uses the default.
+   */
+  async runMixed(
+    bounds: BoundsInput,
+    evaluate: (params: Readonly<Record<string, ParamValue>>) => number,
+    seed: number,
+    budget: number,
+    sampler: "tpe" | "tpe-group" = "tpe",
+  ): Promise<{ values: number[]; params: Record<string, ParamValue>[] }> {
+    await this.request({ op: "mixed_study", seed, sampler, space: optunaSpace(bounds) });
+    const values: number[] = [];
+    const params: Record<string, ParamValue>[] = [];
+    for (let trial = 0; trial < budget; trial++) {
+      const asked = await this.request({ op: "mixed_ask" });
+      const point = asked.params as Record<string, ParamValue>;
+      const value = evaluate(point);
+      await this.request({ op: "tell", number: asked.number, value });
+      params.push(point);
+      values.push(value);
+    }
+    return { values, params };
+  }
+
   /** Asks the driver to quit and waits for it (killing it after 5 s). */
   async close(): Promise<void> {
     if (this.exited !== null) return;
@@ -156,6 +189,23 @@ export class OptunaPeer {
     await exited;
     clearTimeout(timer);
   }
+}
+
+/** A solver config's bounds as the driver's `space` list (declaration order: parents first). */
+export function optunaSpace(bounds: BoundsInput): Record<string, unknown>[] {
+  return Object.entries(bounds).map(([name, spec]) => {
+    const when = spec.when ?? null;
+    if (spec.type === "categorical") return { name, type: "categorical", choices: spec.choices, when };
+    return {
+      name,
+      type: spec.type ?? "float",
+      low: spec.min,
+      high: spec.max,
+      step: spec.type === "int" ? (spec.step ?? 1) : null,
+      log: spec.scale === "log",
+      when,
+    };
+  });
 }
 
 async function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {

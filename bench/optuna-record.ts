@@ -6,16 +6,21 @@
  * Optuna's runs do not depend on arqon, so a recorded run is the same measurement as a fresh one:
  * same driver, same seed, same function. Each line of the record holds one run: the Optuna
  * version, the problem's name, the seed, the budget and the regret (noiseless value of the best
- * observed point minus the minimum) at every checkpoint. `npm run bench -- solver-quality
- * --fresh-optuna` ignores the record and measures everything again (rewriting it).
+ * observed point minus the minimum) at every checkpoint. The mixed-space problems are recorded the
+ * same way in a sibling file. `npm run bench -- solver-quality --fresh-optuna=yes` empties both
+ * records and measures everything again (rewriting them).
  */
 import { appendFileSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import type { OptunaPeer } from "./compare-optuna.js";
+import { OptunaPeer } from "./compare-optuna.js";
+import type { MixedSuiteProblem } from "./mixed-suite.js";
 import type { SuiteProblem } from "./quality-suite.js";
 
 /** Where the runs are recorded (committed: it is the measurement). */
 export const OPTUNA_RECORD = fileURLToPath(new URL("results/optuna-b1.jsonl", import.meta.url));
+
+/** Where the runs on the mixed-space problems are recorded (a sibling file, same line format). */
+export const OPTUNA_MIXED_RECORD = fileURLToPath(new URL("results/optuna-b1-mixed.jsonl", import.meta.url));
 
 /** One recorded run. */
 export interface OptunaRecordLine {
@@ -25,6 +30,45 @@ export interface OptunaRecordLine {
   readonly budget: number;
   /** Checkpoint → regret. */
   readonly regret: Readonly<Record<string, number>>;
+}
+
+/**
+ * Optuna's recorded runs standing in for a driver that cannot start on this machine (no Python
+ * or no Optuna): usable only when the record holds every run asked for ({@link recordCovers}).
+ */
+export interface RecordedOptuna {
+  readonly recordOnly: true;
+  /** The Optuna version whose runs are read. */
+  readonly version: string;
+}
+
+/** Where Optuna's runs come from: a live driver (which records what it measures) or the record alone. */
+export type OptunaSide = OptunaPeer | RecordedOptuna;
+
+function versionOf(side: OptunaSide): string {
+  return side instanceof OptunaPeer ? side.versions.optuna : side.version;
+}
+
+function livePeer(side: OptunaSide, problem: string): OptunaPeer {
+  if (side instanceof OptunaPeer) return side;
+  throw new Error(`Optuna ${side.version} on ${problem}: not in the record, and Optuna cannot run here`);
+}
+
+/** Whether the record holds a run of `budget` trials with every checkpoint for each problem and seed. */
+export function recordCovers(
+  record: ReadonlyMap<string, OptunaRecordLine>,
+  version: string,
+  problems: readonly string[],
+  seeds: readonly number[],
+  budget: number,
+  checkpoints: readonly number[],
+): boolean {
+  return problems.every((problem) =>
+    seeds.every((seed) => {
+      const known = record.get(key(version, problem, seed, budget));
+      return known !== undefined && checkpoints.every((c) => known.regret[c] !== undefined);
+    }),
+  );
 }
 
 function key(optuna: string, problem: string, seed: number, budget: number): string {
@@ -79,7 +123,7 @@ export function truthRegrets(
  * record when it holds the run, otherwise measured now and appended to it.
  */
 export async function optunaSuiteRegrets(
-  peer: OptunaPeer,
+  side: OptunaSide,
   problem: SuiteProblem,
   seeds: readonly number[],
   budget: number,
@@ -88,32 +132,79 @@ export async function optunaSuiteRegrets(
   path = OPTUNA_RECORD,
 ): Promise<{ bySeed: number[][]; recorded: number }> {
   const { fn, truth } = problem;
-  const version = peer.versions.optuna;
-  const bySeed: number[][] = [];
-  let recorded = 0;
-  for (const seed of seeds) {
-    const known = record.get(key(version, fn.name, seed, budget));
-    if (known !== undefined && checkpoints.every((c) => known.regret[c] !== undefined)) {
-      bySeed.push(checkpoints.map((c) => known.regret[c]!));
-      recorded++;
-      continue;
-    }
-    const { values, points } = await peer.run(fn, seed, budget);
-    const regrets = truthRegrets(
+  return recordedRegrets(versionOf(side), fn.name, seeds, budget, checkpoints, record, path, async (seed) => {
+    const { values, points } = await livePeer(side, fn.name).run(fn, seed, budget);
+    return truthRegrets(
       values,
       points.map((x) => truth(x)),
       fn.minimum,
       checkpoints,
     );
+  });
+}
+
+/**
+ * The same for a mixed-space problem, with Optuna's native distributions (see
+ * {@link OptunaPeer.runMixed}); recorded in {@link OPTUNA_MIXED_RECORD}.
+ */
+export async function optunaMixedRegrets(
+  side: OptunaSide,
+  problem: MixedSuiteProblem,
+  seeds: readonly number[],
+  budget: number,
+  checkpoints: readonly number[],
+  record: Map<string, OptunaRecordLine>,
+  path = OPTUNA_MIXED_RECORD,
+): Promise<{ bySeed: number[][]; recorded: number }> {
+  return recordedRegrets(
+    versionOf(side),
+    problem.name,
+    seeds,
+    budget,
+    checkpoints,
+    record,
+    path,
+    async (seed) => {
+      const { values } = await livePeer(side, problem.name).runMixed(
+        problem.bounds,
+        problem.evaluate,
+        seed,
+        budget,
+      );
+      return truthRegrets(values, values, problem.minimum, checkpoints);
+    },
+  );
+}
+
+async function recordedRegrets(
+  version: string,
+  problem: string,
+  seeds: readonly number[],
+  budget: number,
+  checkpoints: readonly number[],
+  record: Map<string, OptunaRecordLine>,
+  path: string,
+  measure: (seed: number) => Promise<number[]>,
+): Promise<{ bySeed: number[][]; recorded: number }> {
+  const bySeed: number[][] = [];
+  let recorded = 0;
+  for (const seed of seeds) {
+    const known = record.get(key(version, problem, seed, budget));
+    if (known !== undefined && checkpoints.every((c) => known.regret[c] !== undefined)) {
+      bySeed.push(checkpoints.map((c) => known.regret[c]!));
+      recorded++;
+      continue;
+    }
+    const regrets = await measure(seed);
     const line: OptunaRecordLine = {
       optuna: version,
-      problem: fn.name,
+      problem,
       seed,
       budget,
       regret: Object.fromEntries(checkpoints.map((c, i) => [String(c), regrets[i]!])),
     };
     appendFileSync(path, `${JSON.stringify(line)}\n`);
-    record.set(key(version, fn.name, seed, budget), line);
+    record.set(key(version, problem, seed, budget), line);
     bySeed.push(regrets);
   }
   return { bySeed, recorded };

@@ -14,9 +14,10 @@
  * Regret on a noisy problem is the noiseless value of the point with the best *observed* value,
  * minus the noiseless minimum: an optimiser gains nothing from a lucky draw.
  *
- * Hook for mixed search spaces (integer, categorical, conditional parameters): a problem is a
- * {@link SuiteProblem}; a mixed-space problem adds its own `kind` with a config and an objective
- * over named parameters, and goes into {@link developmentProblems} or {@link validationProblems} like the rest.
+ * Mixed search spaces (integer, categorical, conditional parameters) are in bench/mixed-suite.ts:
+ * four more problems, two per half, of kind `"mixed"` (a config and an objective over named
+ * parameters). B1 runs them beside these; the continuous list here stays what bench/parallel.ts
+ * iterates.
  */
 import {
   ackley,

@@ -1,0 +1,427 @@
+/**
+ * B1's mixed-space problems: integer, categorical and conditional parameters, each with a minimum
+ * established exactly (enumeration over the discrete part, the continuous part solved in closed
+ * form). Split into halves once, before any of them was run: the first two are development
+ * problems, the last two validation problems (see {@link mixedProblems}).
+ *
+ * @remarks
+ * Each objective is written in the shape of a standard practice rather than taken from one paper:
+ *
+ * - **Simulated training** (development): the loss of a model for an optimizer ∈ {adam, sgd,
+ *   rmsprop}, a log-scale learning rate, an integer depth, a log-scale integer batch size and,
+ *   only with SGD, a momentum. The learning rate that works depends on the optimizer, the depth and
+ *   the batch size (larger batches take larger rates), and SGD's effective rate is lr / (1 − m), as
+ *   with heavy-ball momentum, so lr and momentum trade along a ridge.
+ * - **Mixed-integer Ackley** (development): Ackley's function (a = 20, b = 0.2, c = 2π, Surjanovic &
+ *   Bingham) over three floats and three integers, shifted by one of four categorical variants, each
+ *   with its own offset and bias, as in the mixed-integer test functions of the BBOB-mixint suite
+ *   (Tušar et al. 2019) and the categorical-shift problems of CoCaBO (Ru et al. 2020).
+ * - **Model selection** (validation): the conditional tree of a model-selection search (the
+ *   scikit-learn example in Optuna's and Hyperopt's documentation): a model ∈ {linear, tree,
+ *   mlp}, each with its own subtree of float, integer (step 1 and log) and categorical parameters.
+ * - **Service pool sizing** (validation): the cost of a service for a worker pool size (integer,
+ *   step 4), a queue capacity (integer, log scale), a timeout (float, log scale), a scheduling
+ *   policy with a conditional number of priority levels, and a codec: an M/M/c-style waiting
+ *   term ρ/(1 − ρ), a price per worker, and interactions between load, queue and timeout.
+ *
+ * All four are noiseless: regret is the value of the best point found minus the minimum.
+ */
+import type { BoundsInput, ParamValue } from "../src/space/params.js";
+import type { SuiteHalf } from "./quality-suite.js";
+
+/** A point of a mixed space: active parameters only. */
+export type MixedParams = Readonly<Record<string, ParamValue>>;
+
+/** A mixed-space problem of the B1 suite. */
+export interface MixedSuiteProblem {
+  readonly kind: "mixed";
+  /** Shown in the tables and the key of its Optuna record. */
+  readonly name: string;
+  /** The landscape family, shown in the tables. */
+  readonly family: string;
+  readonly half: SuiteHalf;
+  /** The search space, as a solver config declares it (parents before the parameters they condition). */
+  readonly bounds: BoundsInput;
+  /** The objective (noiseless). */
+  readonly evaluate: (params: MixedParams) => number;
+  /** The global minimum, established by {@link MixedSuiteProblem.argmin}'s enumeration. */
+  readonly minimum: number;
+  /** A point where the minimum is attained. */
+  readonly argmin: MixedParams;
+  /** How the minimum is established (one sentence). */
+  readonly minimumMethod: string;
+}
+
+function num(params: MixedParams, name: string): number {
+  const value = params[name];
+  if (typeof value !== "number") throw new RangeError(`missing numeric parameter ${name}`);
+  return value;
+}
+
+function choice(params: MixedParams, name: string): string {
+  const value = params[name];
+  if (typeof value !== "string") throw new RangeError(`missing categorical parameter ${name}`);
+  return value;
+}
+
+/** Whole numbers min, min + step, …, max. */
+function range(min: number, max: number, step = 1): number[] {
+  const out: number[] = [];
+  for (let v = min; v <= max; v += step) out.push(v);
+  return out;
+}
+
+/** The smallest value and where it is, over candidate points. */
+function argminOf(candidates: Iterable<MixedParams>, evaluate: (p: MixedParams) => number) {
+  let best = Number.POSITIVE_INFINITY;
+  let at: MixedParams | null = null;
+  for (const p of candidates) {
+    const value = evaluate(p);
+    if (value < best) {
+      best = value;
+      at = p;
+    }
+  }
+  if (at === null) throw new Error("no candidate");
+  return { minimum: best, argmin: at };
+}
+
+// ---------------------------------------------------------------- simulated training (development)
+
+const TRAINING_OPTIMIZERS = {
+  adam: { base: 0.1, curvature: 0.3, centre: -3 },
+  sgd: { base: 0.06, curvature: 0.6, centre: -1.5 },
+  rmsprop: { base: 0.12, curvature: 0.4, centre: -3.3 },
+} as const;
+
+type TrainingOptimizer = keyof typeof TRAINING_OPTIMIZERS;
+
+const TRAINING_BOUNDS = {
+  optimizer: { type: "categorical", choices: ["adam", "sgd", "rmsprop"] },
+  lr: { min: 1e-5, max: 1, scale: "log" },
+  depth: { type: "int", min: 1, max: 8 },
+  batch: { type: "int", min: 16, max: 1024, scale: "log" },
+  momentum: { min: 0, max: 0.99, when: { optimizer: ["sgd"] } },
+} as const satisfies BoundsInput;
+
+/** log10 of the learning rate that suits `optimizer` at this depth and batch size. */
+function trainingBestLogRate(optimizer: TrainingOptimizer, depth: number, batch: number): number {
+  return TRAINING_OPTIMIZERS[optimizer].centre + 0.15 * (Math.log2(batch) - 7) - 0.1 * (depth - 4);
+}
+
+function trainingLoss(p: MixedParams): number {
+  const optimizer = choice(p, "optimizer") as TrainingOptimizer;
+  const spec = TRAINING_OPTIMIZERS[optimizer];
+  const depth = num(p, "depth");
+  const batch = num(p, "batch");
+  let logRate = Math.log10(num(p, "lr"));
+  let extra = 0;
+  if (optimizer === "sgd") {
+    const m = num(p, "momentum");
+    logRate -= Math.log10(1 - m); // heavy ball: effective rate lr / (1 − m)
+    extra = 0.3 * (m - 0.9) ** 2;
+  }
+  const miss = logRate - trainingBestLogRate(optimizer, depth, batch);
+  const capacity = 0.5 / depth + 0.01 * depth * depth;
+  const batchNoise = 0.02 * (Math.log2(batch) - 6) ** 2;
+  return spec.base + spec.curvature * miss * miss + capacity + batchNoise + extra;
+}
+
+/**
+ * Every (optimizer, depth, batch) with its continuous part at its optimum: the learning-rate
+ * term is a square that vanishes at lr = 10^(best log rate) (times 1 − m = 0.1 for SGD, with
+ * m = 0.9 zeroing the momentum term too); every such rate lies inside [1e-5, 1] (checked).
+ */
+function* trainingCandidates(): Generator<MixedParams> {
+  for (const optimizer of Object.keys(TRAINING_OPTIMIZERS) as TrainingOptimizer[]) {
+    for (const depth of range(1, 8)) {
+      for (const batch of range(16, 1024)) {
+        const sgd = optimizer === "sgd";
+        const logRate = trainingBestLogRate(optimizer, depth, batch) + (sgd ? Math.log10(0.1) : 0);
+        if (logRate < -5 || logRate > 0) throw new Error("training: optimal rate outside the bounds");
+        const lr = 10 ** logRate;
+        yield sgd ? { optimizer, lr, depth, batch, momentum: 0.9 } : { optimizer, lr, depth, batch };
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------- mixed-integer Ackley (development)
+
+const ACKLEY_VARIANTS = {
+  a: { floats: [1.5, -2, 0.5], ints: [2, -1, 3], bias: 0.3 },
+  b: { floats: [-1, 2.5, -3], ints: [-3, 4, 0], bias: 0 },
+  c: { floats: [3, 0, -1.5], ints: [0, -4, -2], bias: 0.15 },
+  d: { floats: [-2.5, -3.5, 2], ints: [4, 2, -3], bias: 0.45 },
+} as const;
+
+type AckleyVariant = keyof typeof ACKLEY_VARIANTS;
+
+const ACKLEY_BOUNDS = {
+  variant: { type: "categorical", choices: ["a", "b", "c", "d"] },
+  x1: { min: -5, max: 5 },
+  x2: { min: -5, max: 5 },
+  x3: { min: -5, max: 5 },
+  n1: { type: "int", min: -5, max: 5 },
+  n2: { type: "int", min: -5, max: 5 },
+  n3: { type: "int", min: -5, max: 5 },
+} as const satisfies BoundsInput;
+
+function mixedAckley(p: MixedParams): number {
+  const spec = ACKLEY_VARIANTS[choice(p, "variant") as AckleyVariant];
+  const z = [
+    num(p, "x1") - spec.floats[0],
+    num(p, "x2") - spec.floats[1],
+    num(p, "x3") - spec.floats[2],
+    num(p, "n1") - spec.ints[0],
+    num(p, "n2") - spec.ints[1],
+    num(p, "n3") - spec.ints[2],
+  ];
+  let squares = 0;
+  let cosines = 0;
+  for (const zi of z) {
+    squares += zi * zi;
+    cosines += Math.cos(2 * Math.PI * zi);
+  }
+  const d = z.length;
+  const ackley = -20 * Math.exp(-0.2 * Math.sqrt(squares / d)) - Math.exp(cosines / d) + 20 + Math.E;
+  return Math.max(0, ackley) + spec.bias;
+}
+
+/**
+ * Ackley is ≥ 0 with its only zero at z = 0, which every variant reaches (its offsets are inside
+ * the box, the integer ones whole): a variant's minimum is its bias, so the candidates are the
+ * four shifted origins.
+ */
+function* ackleyCandidates(): Generator<MixedParams> {
+  for (const variant of Object.keys(ACKLEY_VARIANTS) as AckleyVariant[]) {
+    const { floats, ints } = ACKLEY_VARIANTS[variant];
+    yield { variant, x1: floats[0], x2: floats[1], x3: floats[2], n1: ints[0], n2: ints[1], n3: ints[2] };
+  }
+}
+
+// ---------------------------------------------------------------- model selection (validation)
+
+const MODEL_BOUNDS = {
+  model: { type: "categorical", choices: ["linear", "tree", "mlp"] },
+  C: { min: 1e-4, max: 1e4, scale: "log", when: { model: ["linear"] } },
+  penalty: { type: "categorical", choices: ["l1", "l2"], when: { model: ["linear"] } },
+  maxDepth: { type: "int", min: 1, max: 20, when: { model: ["tree"] } },
+  minLeaf: { type: "int", min: 1, max: 64, scale: "log", when: { model: ["tree"] } },
+  criterion: { type: "categorical", choices: ["gini", "entropy"], when: { model: ["tree"] } },
+  layers: { type: "int", min: 1, max: 4, when: { model: ["mlp"] } },
+  width: { type: "int", min: 8, max: 512, scale: "log", when: { model: ["mlp"] } },
+  dropout: { min: 0, max: 0.8, when: { model: ["mlp"] } },
+  mlpLr: { min: 1e-5, max: 1e-1, scale: "log", when: { model: ["mlp"] } },
+} as const satisfies BoundsInput;
+
+/** The best log10 C per penalty, and the penalty's own cost. */
+const LINEAR_PENALTIES = { l1: { centre: 0.5, cost: 0 }, l2: { centre: 1.3, cost: 0.01 } } as const;
+
+function modelError(p: MixedParams): number {
+  const model = choice(p, "model");
+  if (model === "linear") {
+    const penalty = LINEAR_PENALTIES[choice(p, "penalty") as keyof typeof LINEAR_PENALTIES];
+    return 0.3 + 0.02 * (Math.log10(num(p, "C")) - penalty.centre) ** 2 + penalty.cost;
+  }
+  if (model === "tree") {
+    const dd = num(p, "maxDepth") - 9;
+    const ll = Math.log2(num(p, "minLeaf")) - 3;
+    const criterion = choice(p, "criterion") === "entropy" ? 0 : 0.005;
+    return 0.22 + 0.002 * dd * dd + 0.03 * ll * ll + 0.001 * dd * ll + criterion;
+  }
+  const layers = num(p, "layers");
+  const widthMiss = Math.log2(num(p, "width")) - (7 + 0.5 * (layers - 2));
+  const dropoutMiss = num(p, "dropout") - 0.1 * layers;
+  const rateMiss = Math.log10(num(p, "mlpLr")) + 3 + 0.2 * (layers - 3);
+  return (
+    0.18 +
+    0.05 * widthMiss * widthMiss +
+    0.02 * (layers - 3) ** 2 +
+    0.3 * dropoutMiss * dropoutMiss +
+    0.08 * rateMiss * rateMiss
+  );
+}
+
+/**
+ * Linear: a square in log10 C vanishing inside [−4, 4], so each penalty's minimum is 0.3 plus its
+ * cost. Tree and MLP: every integer combination, with the MLP's dropout (0.1·layers ≤ 0.4) and
+ * rate (10^(−3 − 0.2(layers − 3)) ∈ [10^−3.4, 10^−2.6]) at the zeros of their squares.
+ */
+function* modelCandidates(): Generator<MixedParams> {
+  for (const penalty of ["l1", "l2"] as const) {
+    yield { model: "linear", C: 10 ** LINEAR_PENALTIES[penalty].centre, penalty };
+  }
+  for (const maxDepth of range(1, 20)) {
+    for (const minLeaf of range(1, 64)) {
+      for (const criterion of ["gini", "entropy"]) yield { model: "tree", maxDepth, minLeaf, criterion };
+    }
+  }
+  for (const layers of range(1, 4)) {
+    for (const width of range(8, 512)) {
+      yield { model: "mlp", layers, width, dropout: 0.1 * layers, mlpLr: 10 ** (-3 - 0.2 * (layers - 3)) };
+    }
+  }
+}
+
+// ---------------------------------------------------------------- service pool sizing (validation)
+
+const CODECS = {
+  none: { service: 1, cpu: 0 },
+  lz4: { service: 0.85, cpu: 0.03 },
+  zstd: { service: 0.75, cpu: 0.08 },
+} as const;
+
+type Codec = keyof typeof CODECS;
+
+const POOL_BOUNDS = {
+  workers: { type: "int", min: 4, max: 128, step: 4 },
+  queue: { type: "int", min: 1, max: 4096, scale: "log" },
+  timeoutMs: { min: 1, max: 10_000, scale: "log" },
+  policy: { type: "categorical", choices: ["fifo", "lifo", "priority"] },
+  levels: { type: "int", min: 2, max: 8, when: { policy: ["priority"] } },
+  codec: { type: "categorical", choices: ["none", "lz4", "zstd"] },
+} as const satisfies BoundsInput;
+
+/** Offered load in erlangs with codec "none". */
+const POOL_LOAD = 40;
+
+/** The waiting term 0.1·ρ/(1 − ρ), continued linearly (with its slope) beyond ρ = 0.95. */
+function waiting(rho: number): number {
+  if (rho < 0.95) return (0.1 * rho) / (1 - rho);
+  return (0.1 * 0.95) / 0.05 + (0.1 / 0.05 ** 2) * (rho - 0.95);
+}
+
+function poolUtilisation(workers: number, codec: Codec): number {
+  return (POOL_LOAD * CODECS[codec].service) / workers;
+}
+
+function poolPolicyCost(policy: string, levels: number | undefined, rho: number): number {
+  if (policy === "fifo") return 0.03;
+  if (policy === "lifo") return 0.02 + 0.05 * rho;
+  return 0.01 + 0.003 * (levels! - 5) ** 2;
+}
+
+function poolCost(p: MixedParams): number {
+  const workers = num(p, "workers");
+  const codec = choice(p, "codec") as Codec;
+  const rho = poolUtilisation(workers, codec);
+  const logQueue = Math.log2(num(p, "queue"));
+  const policy = choice(p, "policy");
+  const levels = policy === "priority" ? num(p, "levels") : undefined;
+  return (
+    0.2 * CODECS[codec].service +
+    CODECS[codec].cpu +
+    waiting(rho) +
+    0.004 * workers +
+    (workers % 16 === 0 ? -0.01 : 0) + // a pool that fills whole 16-core sockets
+    0.03 * (logQueue - (3 + 4 * rho)) ** 2 +
+    0.02 * (Math.log10(num(p, "timeoutMs")) - (0.8 + 0.25 * logQueue)) ** 2 +
+    poolPolicyCost(policy, levels, rho)
+  );
+}
+
+/**
+ * Every workers × codec × queue × policy (× levels) combination with the timeout at the zero of
+ * its square (log10 t = 0.8 + 0.25·log2 queue ∈ [0.8, 3.8], inside [0, 4]).
+ */
+function* poolCandidates(): Generator<MixedParams> {
+  for (const workers of range(4, 128, 4)) {
+    for (const codec of Object.keys(CODECS)) {
+      for (const queue of range(1, 4096)) {
+        const timeoutMs = 10 ** (0.8 + 0.25 * Math.log2(queue));
+        yield { workers, queue, timeoutMs, policy: "fifo", codec };
+        yield { workers, queue, timeoutMs, policy: "lifo", codec };
+        for (const levels of range(2, 8))
+          yield { workers, queue, timeoutMs, policy: "priority", levels, codec };
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------- the problems
+
+function mixedProblem(
+  spec: Omit<MixedSuiteProblem, "kind" | "minimum" | "argmin">,
+  candidates: () => Iterable<MixedParams>,
+): MixedSuiteProblem {
+  const { minimum, argmin } = argminOf(candidates(), spec.evaluate);
+  return Object.freeze({ kind: "mixed", ...spec, minimum, argmin });
+}
+
+let cached: MixedSuiteProblem[] | null = null;
+
+/**
+ * The four mixed-space problems, development half first. The split was fixed before any run:
+ * development = simulated training and mixed-integer Ackley; validation = model selection and
+ * service pool sizing. Minima are computed once per process (about 0.3 s, the pool's enumeration).
+ */
+export function mixedProblems(): MixedSuiteProblem[] {
+  if (cached !== null) return [...cached];
+  cached = [
+    mixedProblem(
+      {
+        name: "Simulated training",
+        family: "mixed: categorical, log int, conditional",
+        half: "development",
+        bounds: TRAINING_BOUNDS,
+        evaluate: trainingLoss,
+        minimumMethod:
+          "enumeration of optimizer × depth × batch (24 216 combinations), lr and momentum at the zeros of their squares",
+      },
+      trainingCandidates,
+    ),
+    mixedProblem(
+      {
+        name: "Mixed-integer Ackley",
+        family: "mixed: rugged, categorical shifts",
+        half: "development",
+        bounds: ACKLEY_BOUNDS,
+        evaluate: mixedAckley,
+        minimumMethod: "Ackley ≥ 0 with its zero at each variant's offset: the least bias (0)",
+      },
+      ackleyCandidates,
+    ),
+    mixedProblem(
+      {
+        name: "Model selection",
+        family: "mixed: conditional subtrees",
+        half: "validation",
+        bounds: MODEL_BOUNDS,
+        evaluate: modelError,
+        minimumMethod:
+          "enumeration of each model's integer and categorical parameters, floats at the zeros of their squares",
+      },
+      modelCandidates,
+    ),
+    mixedProblem(
+      {
+        name: "Service pool sizing",
+        family: "mixed: int step, log int, conditional",
+        half: "validation",
+        bounds: POOL_BOUNDS,
+        evaluate: poolCost,
+        minimumMethod:
+          "enumeration of workers × codec × queue × policy × levels (3.5 M combinations), timeout at the zero of its square",
+      },
+      poolCandidates,
+    ),
+  ];
+  return [...cached];
+}
+
+/** Whether `params` holds exactly the parameters of `bounds` that are active (conditions hold). */
+export function activeNames(bounds: BoundsInput, params: MixedParams): string[] {
+  const active: string[] = [];
+  for (const [name, spec] of Object.entries(bounds)) {
+    const when = spec.when;
+    const on =
+      when === undefined ||
+      Object.entries(when).every(
+        ([parent, values]) =>
+          active.includes(parent) && values.some((v) => JSON.stringify(v) === JSON.stringify(params[parent])),
+      );
+    if (on) active.push(name);
+  }
+  return active;
+}
