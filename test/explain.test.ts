@@ -213,6 +213,16 @@ describe("explain: regime verdicts and warm starts", () => {
         distance: 3.5,
         target: { x: 8.5 },
       },
+      {
+        type: "homeostasis.refuted",
+        time: 1550,
+        generation: 2,
+        proposalId: -1,
+        entry: 1,
+        recall: "probe",
+        fall: 0.5,
+        predictedFall: 4,
+      },
       { type: "apply", kind: "centre", time: 1600, generation: 3, proposalId: 2, values: { x: 6 } },
     ];
     const events = bodies.map((b, k) => ({ ...b, v: 3, runId: "regime", seq: k + 1 }) as AuditEvent);
@@ -233,6 +243,9 @@ describe("explain: regime verdicts and warm starts", () => {
     );
     expect(applied).toContain(
       "  homeostasis: warm start towards remembered regime 1 (level 0.125, recalled 2 times), 3.5 maxDeltas away, at t=1500 ms: x 8.5",
+    );
+    expect(applied).toContain(
+      "  homeostasis: warm start towards remembered regime 1 stopped (probe): the objective fell 0.5 where a return predicted 4, at t=1550 ms",
     );
   });
 });

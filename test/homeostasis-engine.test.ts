@@ -1,6 +1,6 @@
 import { VirtualAction, VirtualTimeScheduler } from "rxjs";
 import { describe, expect, it } from "vitest";
-import type { AuditEvent, HomeostasisRecallEvent } from "../src/audit/events.js";
+import type { AuditEvent, HomeostasisRecallEvent, HomeostasisRefutedEvent } from "../src/audit/events.js";
 import { createEngine } from "../src/engine/engine.js";
 import type { HomeostasisOptions } from "../src/engine/safety/homeostasis-cache.js";
 import { Prng } from "../src/random/prng.js";
@@ -116,6 +116,13 @@ describe("homeostasis in the engine", () => {
     // 2 of A's optimum, and the tuner settled at C.
     const nearestToA = Math.min(...live.slice(at).map((x) => Math.hypot(x[0]! - A[0]!, x[1]! - A[1]!)));
     expect(nearestToA).toBeGreaterThan(2);
+    // The stop is audited: which recall, the fall measured and the fall a return predicted.
+    const refuted = events.filter((e): e is HomeostasisRefutedEvent => e.type === "homeostasis.refuted");
+    expect(refuted.length).toBe(1);
+    expect(refuted[0]).toMatchObject({ entry: found[0]!.entry, recall: "probe" });
+    expect(refuted[0]!.time).toBeGreaterThan(found[0]!.time);
+    expect(refuted[0]!.predictedFall).toBeGreaterThan(0);
+    expect(refuted[0]!.fall).toBeLessThan(0.5 * refuted[0]!.predictedFall);
     expect(mean(regret.slice(-300))).toBeLessThan(0.5);
     const { regret: without } = await drive(3 * VISIT, optimumAt, { probeShare: 0 });
     // A refuted probe costs its way out and back (about two iterations far from the optimum), no more.

@@ -62,7 +62,7 @@ describe("decision-log records of an engine", () => {
     expect(header).toEqual({
       kind: "header",
       format: "arqon.engine",
-      schema: 3,
+      schema: 4,
       packageVersion: "1.2.3",
       startTime: 42,
       names: ["x", "y"],

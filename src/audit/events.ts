@@ -20,9 +20,9 @@ import { violationName } from "./violation.js";
  * values on `apply` and `rollback` events, and the `digest.accepted`, `decision`,
  * `decision.step` and `command` types; captured digests add their fields to `digest.rejected`.
  * Version 3 added the `regime.shift` and `homeostasis.recall` types (issue 11); a version-2 log
- * holds neither and reads as before.
+ * holds neither and reads as before. Version 4 added `homeostasis.refuted`.
  */
-export const AUDIT_SCHEMA_VERSION = 3;
+export const AUDIT_SCHEMA_VERSION = 4;
 
 /**
  * Numeric type of an audit record, with how the generic record fields (`code`, `param`, `a`, `b`)
@@ -90,6 +90,13 @@ export const AuditRecordType = {
    * are ordinary centre applies, each within maxDelta.
    */
   HomeostasisRecall: 15,
+  /**
+   * A warm start towards a remembered regime stopped where it stood: the objective did not fall as
+   * a return to that regime predicts. code: {@link RecallTest} (1 the probe at a shift, 2 a recall
+   * looked up from gradient estimates); param: the regime's cache entry; a: the fall measured at the
+   * centre since the recall; b: the fall a return predicted there.
+   */
+  HomeostasisRefuted: 16,
 } as const;
 
 /** One of the {@link AuditRecordType} codes. */
@@ -107,6 +114,19 @@ export const DecisionOutcome = {
 export type DecisionOutcome = (typeof DecisionOutcome)[keyof typeof DecisionOutcome];
 
 const DECISION_OUTCOME_NAMES: readonly string[] = ["stepped", "calibrating"];
+
+/** The `code` of a `HomeostasisRefuted` record: which kind of recall the objective refuted. */
+export const RecallTest = {
+  /** The probe at a shift, towards the regime the tuner was in before the one it was leaving. */
+  Probe: 1,
+  /** A recall looked up from the gradient estimates after a shift. */
+  Lookup: 2,
+} as const;
+
+/** One of the {@link RecallTest} codes. */
+export type RecallTest = (typeof RecallTest)[keyof typeof RecallTest];
+
+const RECALL_TEST_NAMES: readonly string[] = ["none", "probe", "lookup"];
 /** Names of the regime verdicts (codes of `RegimeShift` records), as in src/engine/safety/regime-detector.ts. */
 const REGIME_VERDICT_NAMES: readonly string[] = ["none", "exogenous", "caused"];
 /** Point kinds by bit of a `RegimeShift` record's param. */
@@ -189,8 +209,8 @@ export const DIGEST_SLOTS = 5;
 
 /** Fields every event has. */
 export interface AuditEventBase {
-  /** Schema version it was written with: {@link AUDIT_SCHEMA_VERSION} for new events, 2 in older logs. */
-  readonly v: 2 | typeof AUDIT_SCHEMA_VERSION;
+  /** Schema version it was written with: {@link AUDIT_SCHEMA_VERSION} for new events, 2 or 3 in older logs. */
+  readonly v: 2 | 3 | typeof AUDIT_SCHEMA_VERSION;
   /** The run that wrote it (given to the ring). */
   readonly runId: string;
   /**
@@ -384,6 +404,19 @@ export interface HomeostasisRecallEvent extends AuditEventBase {
   readonly target: Readonly<Record<string, number>>;
 }
 
+/** A warm start towards a remembered regime, stopped because the objective refuted it. */
+export interface HomeostasisRefutedEvent extends AuditEventBase {
+  readonly type: "homeostasis.refuted";
+  /** Cache entry of the regime. */
+  readonly entry: number;
+  /** "probe" (the warm start at a shift) or "lookup" (a recall from gradient estimates). */
+  readonly recall: string;
+  /** Fall of the objective measured at the centre since the recall. */
+  readonly fall: number;
+  /** Fall a return to the regime predicted there. */
+  readonly predictedFall: number;
+}
+
 /** A control-plane command, recorded before it took effect. */
 export interface CommandEvent extends AuditEventBase {
   readonly type: "command";
@@ -391,7 +424,7 @@ export interface CommandEvent extends AuditEventBase {
   readonly command: ControlCommandName | "unknown";
 }
 
-/** Any audit event (schema version 2). */
+/** Any audit event. */
 export type AuditEvent =
   | ApplyEvent
   | ViolationEvent
@@ -407,7 +440,8 @@ export type AuditEvent =
   | DecisionStepEvent
   | CommandEvent
   | RegimeShiftEvent
-  | HomeostasisRecallEvent;
+  | HomeostasisRecallEvent
+  | HomeostasisRefutedEvent;
 
 /** The `type` names of {@link AuditEvent}. */
 export type AuditEventType = AuditEvent["type"];
@@ -573,6 +607,13 @@ export function decodeAuditRecord(
       event.level = a;
       event.distance = b;
       event.target = namedVector(records, vectorAt, vectorLength, names);
+      break;
+    case AuditRecordType.HomeostasisRefuted:
+      event.type = "homeostasis.refuted";
+      event.entry = param;
+      event.recall = RECALL_TEST_NAMES[code] ?? "unknown";
+      event.fall = a;
+      event.predictedFall = b;
       break;
     default:
       throw new RangeError(`audit record ${event.seq} has unknown type ${type}`);

@@ -11,7 +11,7 @@ import {
   type SafeModeReason,
 } from "../../machines/safe-mode-reasons.js";
 import type { SpsaMachineEvent } from "../../machines/spsa.machine.js";
-import { type AuditEvent, AuditRecordType } from "../audit/events.js";
+import { type AuditEvent, AuditRecordType, RecallTest } from "../audit/events.js";
 import type { AuditRing } from "../audit/ring.js";
 import { RollbackReason } from "../audit/rollback-reason.js";
 import { Violation } from "../audit/violation.js";
@@ -264,10 +264,12 @@ export class ControlSafety {
   /** Warm starts towards a remembered regime that the objective refuted (see {@link judgeRecall}). */
   regimeRecallsRefuted = 0;
   /**
-   * A recall under test: 0 none, 1 the probe at the shift (refuted, it hands over to the look-up
-   * from gradient estimates), 2 a look-up's recall.
+   * A recall under test: 0 none, else a {@link RecallTest} (a refuted probe at the shift hands over
+   * to the look-up from gradient estimates).
    */
   private recallTest = 0;
+  /** Cache entry of the recall under test. */
+  private recalledEntry = -1;
   /** Whether the centre took a warm step since the recall (before it, y⁰ measured the old centre). */
   private recallStepped = false;
   /** The objective where the shift found the tuner, the recalled regime's level, and σ there. */
@@ -1025,7 +1027,7 @@ export class ControlSafety {
     const entry = cache.latestOther(this.host.core.centre);
     if (entry < 0) return;
     this.recallIn = 0;
-    this.warmStartTowards(cache, entry, this.shiftValue, 1);
+    this.warmStartTowards(cache, entry, this.shiftValue, RecallTest.Probe);
   }
 
   /** Whether recalls are tested against the objective (the probe's option on, and σ known). */
@@ -1061,10 +1063,22 @@ export class ControlSafety {
     }
     const test = this.recallTest;
     this.recallTest = 0;
-    if (start - measured >= cache.options.probeShare * predictedFall) return;
+    const fall = start - measured;
+    if (fall >= cache.options.probeShare * predictedFall) return;
     this.execute(CANCEL_WARM_START);
     this.regimeRecallsRefuted++;
-    if (test === 1) {
+    const { audit, scheduler, live } = this.host;
+    audit.write(
+      AuditRecordType.HomeostasisRefuted,
+      scheduler.now(),
+      live.generation,
+      -1,
+      test,
+      this.recalledEntry,
+      fall,
+      predictedFall,
+    );
+    if (test === RecallTest.Probe) {
       this.recallGradient.fill(0);
       this.recallIn = RECALL_ESTIMATES + 1;
     }
@@ -1130,7 +1144,7 @@ export class ControlSafety {
     if (entry < 0) return;
     // Tested from the centre's latest value, measured after the shift.
     const start = Number.isFinite(core.yCentre) ? core.yCentre : this.shiftValue;
-    this.warmStartTowards(cache, entry, start, this.testsRecalls(cache) ? 2 : 0);
+    this.warmStartTowards(cache, entry, start, this.testsRecalls(cache) ? RecallTest.Lookup : 0);
   }
 
   /**
@@ -1142,6 +1156,7 @@ export class ControlSafety {
     const target = this.recallTarget;
     cache.centreOf(entry, target);
     this.recalledCentre.set(target);
+    this.recalledEntry = entry;
     let distance2 = 0;
     for (let i = 0; i < target.length; i++) distance2 += (target[i]! - core.centre[i]!) ** 2;
     this.recallDistance = Math.sqrt(distance2);

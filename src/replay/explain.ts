@@ -6,6 +6,7 @@ import type {
   DecisionStepEvent,
   DigestAcceptedEvent,
   HomeostasisRecallEvent,
+  HomeostasisRefutedEvent,
   ModeChangedEvent,
   RegimeShiftEvent,
   RollbackEvent,
@@ -71,6 +72,8 @@ export interface Explanation {
   readonly regimeShifts: readonly RegimeShiftEvent[];
   /** Warm starts towards a remembered regime between the previous change and this one. */
   readonly recalls: readonly HomeostasisRecallEvent[];
+  /** Warm starts stopped between the previous change and this one: the objective refuted the recall. */
+  readonly refutedRecalls: readonly HomeostasisRefutedEvent[];
 }
 
 type Change = ApplyEvent | RollbackEvent;
@@ -157,6 +160,7 @@ export function explain(
     modeChanges: span.filter((e): e is ModeChangedEvent => e.type === "mode.changed"),
     regimeShifts: span.filter((e): e is RegimeShiftEvent => e.type === "regime.shift"),
     recalls: span.filter((e): e is HomeostasisRecallEvent => e.type === "homeostasis.recall"),
+    refutedRecalls: span.filter((e): e is HomeostasisRefutedEvent => e.type === "homeostasis.refuted"),
   };
 }
 
@@ -219,6 +223,11 @@ export function renderExplanation(x: Explanation): string {
     lines.push(
       `  homeostasis: warm start towards remembered regime ${h.entry} (level ${num(h.level)}, recalled ${h.hits} time${h.hits === 1 ? "" : "s"}), ` +
         `${num(h.distance)} maxDeltas away, at t=${num(h.time)} ms: ${vector(h.target)}`,
+    );
+  for (const r of x.refutedRecalls)
+    lines.push(
+      `  homeostasis: warm start towards remembered regime ${r.entry} stopped (${r.recall}): the objective fell ` +
+        `${num(r.fall)} where a return predicted ${num(r.predictedFall)}, at t=${num(r.time)} ms`,
     );
   for (const m of x.modeChanges)
     lines.push(`  mode: ${m.from} → ${m.to} (${m.reasons.join(", ") || "no reason"}) at t=${num(m.time)} ms`);
