@@ -51,13 +51,11 @@ export class SubspaceNelderMead implements NelderMeadStrategy {
     return this.inner.flat;
   }
 
-  /** Whether `other` moves the same coordinates with the same categorical choices held. */
-  sameSubspace(other: SubspaceNelderMead): boolean {
-    return (
-      this.free.length === other.free.length &&
-      this.free.every((i, q) => other.free[q] === i) &&
-      this.sameChoices(other.base)
-    );
+  /** Whether a simplex started at `u` would work in this subspace: the same choices and coordinates. */
+  covers(u: readonly number[]): boolean {
+    if (!this.sameChoices(u)) return false;
+    const free = freeCoordinates(this.space, this.space.snap([...u]));
+    return free.length === this.free.length && free.every((i, q) => this.free[q] === i);
   }
 
   /** A point of the subspace in the full space: the base with the free coordinates replaced. */
