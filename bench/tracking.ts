@@ -23,8 +23,12 @@
  * the bounds would still be a violation.
  *
  * On the recurring-regime plants, the regret over the {@link VISIT_TICKS} ticks after each regime
- * visit starts is reported too: homeostasis (issue 11 item 5) should make a regime's return
- * cheaper than its first visit.
+ * visit starts is reported too, and gated: homeostasis (issue 11 item 5) should make a regime's
+ * return cheaper than its first visit. A first visit that starts the run is no fair baseline (it
+ * starts from the knobs' init values, nearer the regime's optimum than the other regime's centre
+ * a return starts from, and without a shift to detect): such a regime's return is compared with
+ * the same return of the same engine without the regime cache (`safety: { homeostasis: false }`,
+ * run on the same seeds).
  *
  * The development half (plants d1–d9, seeds 1–10; d7–d9 were added after the first validation run to reproduce its failures) is the one the defaults were tuned on; the
  * validation half (plants v1–v6, seeds 101–120) was never used for tuning.
@@ -32,6 +36,7 @@
 import { pathToFileURL } from "node:url";
 import { VirtualAction, VirtualTimeScheduler } from "rxjs";
 import type { AuditEvent } from "../src/audit/events.js";
+import type { EngineConfig } from "../src/engine/config.js";
 import { createEngine } from "../src/engine/engine.js";
 import { ParamRegistry } from "../src/space/param-registry.js";
 import { type Benchmark, parseOptions } from "./benchmark.js";
@@ -41,7 +46,7 @@ import { type ReferenceGains, ReferenceSpsa } from "./plants/reference-spsa.js";
 import { SUITE_SEEDS, type SuiteHalf, type TrackingPlant, trackingSuite } from "./plants/tracking-plants.js";
 import { writeSection } from "./report.js";
 import { median } from "./stats.js";
-import { markdownTable } from "./table.js";
+import { markdownTable, verdict } from "./table.js";
 
 /** Ticks of a full run and of a `--quick` one. */
 export const SUITE_TICKS = 6000;
@@ -97,19 +102,75 @@ export interface PlantSummary {
   readonly rollbacks: number;
   /** Recurring plants: arqon's mean regret over the ticks after each visit, averaged over seeds. */
   readonly visitRegret: readonly number[];
+  /** The same without the regime cache (recurring plants). */
+  readonly visitRegretWithoutCache: readonly number[];
+  /** Recurring plants: each regime's return against its baseline (see {@link regimeReturns}). */
+  readonly returns: readonly RegimeReturn[];
   readonly firstMoveMedian: number;
   readonly rejected: number;
   readonly failures: readonly string[];
+}
+
+/** A recurring regime's return against its baseline (homeostasis gate). */
+export interface RegimeReturn {
+  readonly regime: number;
+  /** Visit indices of the first visit and the return. */
+  readonly first: number;
+  readonly back: number;
+  /** The regret the return is compared with, and what it is. */
+  readonly baseline: number;
+  readonly baselineKind: "first visit" | "return without the cache";
+  readonly pass: boolean;
+}
+
+/**
+ * Each regime's first visit and return: the return must cost less than the first visit if that
+ * began with a shift, else (the run's start) less than the same return without the cache.
+ */
+function regimeReturns(
+  plant: TrackingPlant,
+  withCache: readonly number[],
+  without: readonly number[],
+): RegimeReturn[] {
+  const visits = plant.visits ?? [];
+  const out: RegimeReturn[] = [];
+  for (const regime of [0, 1]) {
+    const at = visits.flatMap((v, k) => (v.regime === regime ? [k] : []));
+    if (at.length < 2) continue;
+    const first = at[0]!;
+    const back = at[1]!;
+    const fromStart = visits[first]!.start === 0;
+    const baseline = fromStart ? without[back]! : withCache[first]!;
+    out.push({
+      regime,
+      first,
+      back,
+      baseline,
+      baselineKind: fromStart ? "return without the cache" : "first visit",
+      pass: withCache[back]! < baseline,
+    });
+  }
+  return out;
 }
 
 /** In-band threshold of a seed: a tenth of the static start's mean regret. */
 const BAND_SHARE = 0.1;
 
 /** One seed of arqon with its defaults. */
-export async function runArqon(plant: TrackingPlant, seed: number, band: number): Promise<RunFigures> {
+export async function runArqon(
+  plant: TrackingPlant,
+  seed: number,
+  band: number,
+  safety?: EngineConfig["safety"],
+): Promise<RunFigures> {
   const run = plant.run(seed);
   const scheduler = new VirtualTimeScheduler(VirtualAction, 0);
-  const engine = createEngine({ seed, params: plant.params, scheduler });
+  const engine = createEngine({
+    seed,
+    params: plant.params,
+    scheduler,
+    ...(safety === undefined ? {} : { safety }),
+  });
   const registry = new ParamRegistry(plant.params);
   const n = registry.size;
   const names = engine.names;
@@ -284,6 +345,11 @@ export async function measurePlant(plant: TrackingPlant, seeds: readonly number[
   const bands = statics.map((s) => BAND_SHARE * s);
   const arqon: RunFigures[] = [];
   for (let s = 0; s < seeds.length; s++) arqon.push(await runArqon(plant, seeds[s]!, bands[s]!));
+  // Recurring plants: the same engine without the regime cache, for the homeostasis gate.
+  const withoutCache: RunFigures[] = [];
+  if (plant.visits !== undefined)
+    for (let s = 0; s < seeds.length; s++)
+      withoutCache.push(await runArqon(plant, seeds[s]!, bands[s]!, { homeostasis: false }));
   const hint = gainHint(plant);
   let best: { gains: ReferenceGains; runs: RunFigures[]; regret: number } | undefined;
   for (const am of A_GRID) {
@@ -303,6 +369,12 @@ export async function measurePlant(plant: TrackingPlant, seeds: readonly number[
   if (!(ratio <= TRACKING_GATES.worstRatio)) failures.push(`ratio ≤ ${TRACKING_GATES.worstRatio}`);
   if (violations > 0) failures.push("no violations");
   if (!plant.faulty && trips > 0) failures.push("no trips");
+  const visitRegret = (plant.visits ?? []).map((_, v) => mean(arqon.map((r) => r.visitRegret[v]!)));
+  const visitRegretWithoutCache = (plant.visits ?? []).map((_, v) =>
+    mean(withoutCache.map((r) => r.visitRegret[v]!)),
+  );
+  const returns = regimeReturns(plant, visitRegret, visitRegretWithoutCache);
+  if (returns.some((r) => !r.pass)) failures.push("regime returns cost less");
   const firstMoves = arqon.map((r) => (r.firstMove < 0 ? Number.POSITIVE_INFINITY : r.firstMove));
   return {
     plant,
@@ -318,7 +390,9 @@ export async function measurePlant(plant: TrackingPlant, seeds: readonly number[
     rollbackJumps: arqon.reduce((s, r) => s + r.rollbackJumps, 0),
     trips,
     rollbacks: arqon.reduce((s, r) => s + r.rollbacks, 0),
-    visitRegret: (plant.visits ?? []).map((_, v) => mean(arqon.map((r) => r.visitRegret[v]!))),
+    visitRegret,
+    visitRegretWithoutCache,
+    returns,
     firstMoveMedian: median(firstMoves),
     rejected: arqon.reduce((s, r) => s + r.rejected, 0),
     failures,
@@ -368,32 +442,47 @@ function row(s: PlantSummary): string[] {
 
 /**
  * Recurring plants: arqon's regret per tick over the {@link VISIT_TICKS} ticks after each regime
- * visit starts, first visit against return, per regime (empty when the half has none).
+ * visit starts, first visit against return, per regime, with the homeostasis gate (empty when the
+ * half has none).
  */
 function visitTable(rows: readonly PlantSummary[]): string {
   const lines: string[][] = [];
   for (const s of rows) {
     const visits = s.plant.visits ?? [];
-    for (const regime of [0, 1]) {
-      const at = visits.flatMap((v, k) => (v.regime === regime ? [k] : []));
-      if (at.length < 2) continue;
-      const first = s.visitRegret[at[0]!]!;
-      const back = s.visitRegret[at[1]!]!;
+    for (const r of s.returns) {
       lines.push([
         s.plant.name,
-        regime === 0 ? "A" : "B",
-        `${visits[at[0]!]!.start}, ${visits[at[1]!]!.start}`,
-        fmt(first),
-        fmt(back),
-        back < first ? "yes" : "no",
+        r.regime === 0 ? "A" : "B",
+        `${visits[r.first]!.start}, ${visits[r.back]!.start}`,
+        fmt(s.visitRegret[r.first]!),
+        fmt(s.visitRegret[r.back]!),
+        fmt(s.visitRegretWithoutCache[r.back]!),
+        r.baselineKind,
+        verdict(r.pass),
       ]);
     }
   }
   if (lines.length === 0) return "";
   return (
     `\n\nRegime returns (homeostasis): arqon's regret per tick over the ${VISIT_TICKS} ticks after a regime's ` +
-    `first visit and after its return (A's first visit is the start from the knobs' init values).\n\n` +
-    markdownTable(["plant", "regime", "visits start at tick", "first visit", "return", "return lower"], lines)
+    `first visit and after its return, and after the same return without the regime cache ` +
+    `(\`safety: { homeostasis: false }\`, same seeds). Gate: the return costs less than the first visit; ` +
+    `A's first visit starts the run from the knobs' init values (nearer its optimum than B's centre, ` +
+    `where its return starts, and with no shift to detect), so A's return is compared with the same ` +
+    `return without the cache instead.\n\n` +
+    markdownTable(
+      [
+        "plant",
+        "regime",
+        "visits start at tick",
+        "first visit",
+        "return",
+        "return without the cache",
+        "return compared with",
+        "gate",
+      ],
+      lines,
+    )
   );
 }
 
@@ -442,7 +531,8 @@ export async function runTrackingSuite(options: {
     sections.push(
       `**${title}**\n\n${markdownTable(HEADER, rows.map(row))}\n\n` +
         `Median ratio ${medianRatio.toFixed(2)} (gate ≤ ${TRACKING_GATES.medianRatio}): ${medianPass ? "PASS" : "FAIL"}; ` +
-        `every plant ≤ ${TRACKING_GATES.worstRatio}, no violations, no trips without faults: ${allPass ? "PASS" : "FAIL"}.` +
+        `every plant ≤ ${TRACKING_GATES.worstRatio}, no violations, no trips without faults, ` +
+        `regime returns cost less: ${allPass ? "PASS" : "FAIL"}.` +
         visitTable(rows),
     );
   }

@@ -54,13 +54,32 @@ describe("HomeostasisCache", () => {
     expect(cache.entries).toBe(0);
   });
 
+  it("names the regime to probe after a shift: the most recently used one away from the tuner", () => {
+    const cache = new HomeostasisCache(2);
+    expect(cache.latestOther(v(0.5, 0.5))).toBe(-1);
+    const a = cache.remember(v(0.7, 0.3), 0.1);
+    // Leaving A (the tuner still stands at its centre): A is no candidate.
+    expect(cache.latestOther(v(0.71, 0.3))).toBe(-1);
+    const b = cache.remember(v(0.4, 0.7), 0.2);
+    // Leaving B: A, the regime before it, whatever the gradient says.
+    expect(cache.latestOther(v(0.4, 0.7))).toBe(a);
+    expect(cache.hitsOf(a)).toBe(1);
+    // A was just used: from a third place it is named before B; from A, B is.
+    expect(cache.latestOther(v(0.1, 0.1))).toBe(a);
+    expect(cache.latestOther(v(0.7, 0.3))).toBe(b);
+  });
+
   it("validates its options and dimension", () => {
     expect(
-      homeostasisOptionIssues({ capacity: 0, minCosine: 2, minRiseSigmas: -1 }, "safety.homeostasis"),
+      homeostasisOptionIssues(
+        { capacity: 0, minCosine: 2, minRiseSigmas: -1, probeShare: 1.5 },
+        "safety.homeostasis",
+      ),
     ).toEqual([
       { path: "safety.homeostasis.capacity", message: "must be a whole number from 1 to 64" },
       { path: "safety.homeostasis.minCosine", message: "must be in [−1, 1]" },
       { path: "safety.homeostasis.minRiseSigmas", message: "must be a finite number ≥ 0 (σ)" },
+      { path: "safety.homeostasis.probeShare", message: "must be in [0, 1] (0: no probe)" },
     ]);
     expect(() => new HomeostasisCache(0)).toThrow(/dimension/);
   });

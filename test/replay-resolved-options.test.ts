@@ -13,7 +13,7 @@ import {
 import { createLoggedEngine } from "../src/log/engine-log.js";
 import { engineHeaderOf, engineLogHeader } from "../src/log/log-records.js";
 import { Prng } from "../src/random/prng.js";
-import { withLegacyDefaults } from "../src/replay/legacy-defaults.js";
+import { withLegacyDefaults, withRecordedDefaults } from "../src/replay/legacy-defaults.js";
 import { readReplayLog } from "../src/replay/read-log.js";
 import { runArqonInProcess } from "./support/cli-run.js";
 
@@ -217,6 +217,23 @@ describe("replay after the defaults change", () => {
       expect(result.ok, version).toBe(true);
       expect(result.runs[0]!.options).toBe("pinned");
     }
+  });
+});
+
+describe("recorded options that predate a later option", () => {
+  it("a recorded homeostasis without probeShare replays without the probe; one with it keeps it", () => {
+    const resolved = resolveEngineConfig({ seed: 7, params: KNOBS });
+    expect(resolved.safety.homeostasis!.probeShare).toBe(0.5);
+    const { probeShare: _, ...before } = resolved.safety.homeostasis!;
+    const older = { ...resolved, safety: { ...resolved.safety, homeostasis: before } };
+    const filled = withRecordedDefaults(older);
+    expect(filled.safety.homeostasis).toEqual({ ...before, probeShare: 0 });
+    expect(withRecordedDefaults(resolved)).toBe(resolved);
+    const off = { ...resolved, safety: { ...resolved.safety, homeostasis: undefined } };
+    expect(withRecordedDefaults(off)).toBe(off);
+    expect(withLegacyDefaults({ seed: 7, params: KNOBS }).safety!.homeostasis).toMatchObject({
+      probeShare: 0,
+    });
   });
 });
 

@@ -60,7 +60,7 @@ export interface SafetyView {
   /** The audit ring: its fill is read, and control-safety's own records are written to it. */
   readonly audit: AuditRing;
   readonly executor: { readonly mode: Readonly<Uint8Array> };
-  readonly core: Pick<SpsaCore, "centre" | "gradient" | "warmStarting" | "seekingFeasibility">;
+  readonly core: Pick<SpsaCore, "centre" | "gradient" | "warmStarting" | "seekingFeasibility" | "yCentre">;
   /** Whether the engine is closed (a pending breaker probe then does nothing). */
   isClosed(): boolean;
 }
@@ -80,7 +80,7 @@ export type SafetyCommand =
   /** Re-open the SPSA gain (after a shift or an innocent probe). */
   | { readonly kind: "reopenGain" }
   /** Walk the SPSA centre to `target` (unit cube) in paced steps. */
-  | { readonly kind: "warmStart"; readonly target: Float64Array }
+  | { readonly kind: "warmStart"; readonly target: Float64Array; readonly freshOnArrival?: boolean }
   /** Stop a warm start under way. */
   | { readonly kind: "cancelWarmStart" }
   /** Switch the SPSA measurements to the negated constraint margin (or back). */
@@ -141,6 +141,11 @@ const BREAKER_OPEN = reasonMask("breakerOpen");
 const VERDICT_MEMORY_WARMUPS = 4;
 /** Gradient estimates after a shift whose sum tells the direction of the new regime's optimum. */
 const RECALL_ESTIMATES = 4;
+/**
+ * A homeostasis probe judges a step only when the return it tests predicts a fall of at least this
+ * many σ of the objective there: a smaller one is within the noise of a single centre measurement.
+ */
+const PROBE_MIN_FALL_SIGMAS = 4;
 
 /**
  * The engine's control-safety layer: the SafeMode reasons it raises and clears, the triggers that
@@ -256,6 +261,24 @@ export class ControlSafety {
   private readonly recallTarget: Float64Array;
   /** Sum of the gradient estimates since the shift (a single SPSA estimate's direction is too noisy). */
   private readonly recallGradient: Float64Array;
+  /** Warm starts towards a remembered regime that the objective refuted (see {@link judgeRecall}). */
+  regimeRecallsRefuted = 0;
+  /**
+   * A recall under test: 0 none, 1 the probe at the shift (refuted, it hands over to the look-up
+   * from gradient estimates), 2 a look-up's recall.
+   */
+  private recallTest = 0;
+  /** Whether the centre took a warm step since the recall (before it, y⁰ measured the old centre). */
+  private recallStepped = false;
+  /** The objective where the shift found the tuner, the recalled regime's level, and σ there. */
+  private recallStartValue = 0;
+  private recallLevel = 0;
+  private shiftSigma = Number.NaN;
+  private shiftValue = Number.NaN;
+  /** Distance from the centre at the recall to the recalled centre (unit cube, Euclidean). */
+  private recallDistance = 0;
+  /** The recalled regime's centre (unit cube). */
+  private readonly recalledCentre: Float64Array;
 
   constructor(host: SafetyView, execute: SafetyExecute) {
     this.host = host;
@@ -284,6 +307,7 @@ export class ControlSafety {
     this.controlCentre = Float64Array.from(core.centre);
     this.recallTarget = new Float64Array(n);
     this.recallGradient = new Float64Array(n);
+    this.recalledCentre = new Float64Array(n);
     this.regime = safety.regime === undefined ? undefined : new RegimeDetector(safety.regime);
     this.homeostasis =
       safety.homeostasis === undefined || this.regime === undefined
@@ -525,6 +549,7 @@ export class ControlSafety {
   /** A gradient step moved the SPSA centre (before it is applied). */
   onCentreStepped(): void {
     this.centreMovedSinceControl = true;
+    if (this.recallTest !== 0 && this.host.core.warmStarting) this.recallStepped = true;
     if (this.recallIn > 0) {
       // The first estimate after the shift straddles it: it is skipped.
       if (this.recallIn <= RECALL_ESTIMATES) {
@@ -601,6 +626,7 @@ export class ControlSafety {
     this.probing = this.tripRollback;
     this.controlCentre.set(core.centre);
     this.recallIn = 0;
+    this.recallTest = 0;
     this.liveKind = PointKind.Centre;
     this.thrashing?.reset(live.values);
     this.budgetReference.set(live.values);
@@ -933,6 +959,7 @@ export class ControlSafety {
    */
   private judgeRise(regime: RegimeDetector): RegimeVerdict {
     const level = regime.referenceLevel;
+    const sigma = regime.sigma;
     const sigmas = regime.riseSigmas;
     const kinds = regime.kindsSeen;
     // The tuner's displacement counts from where it stood before the rise and from its known-good
@@ -960,7 +987,7 @@ export class ControlSafety {
     );
     this.lastVerdict = verdict;
     this.verdictAge = 0;
-    if (verdict === RegimeVerdict.Exogenous) this.followShift(level, sigmas);
+    if (verdict === RegimeVerdict.Exogenous) this.followShift(level, sigma, sigmas);
     return verdict;
   }
 
@@ -970,7 +997,7 @@ export class ControlSafety {
    * level, exempt the centre's moves from the change budget for one window, and look the new
    * regime up in the cache after the next gradient estimate.
    */
-  private followShift(levelBefore: number, riseSigmas: number): void {
+  private followShift(levelBefore: number, sigma: number, riseSigmas: number): void {
     const cache = this.homeostasis;
     if (cache !== undefined && this.dwell >= cache.options.minDwell && Number.isFinite(levelBefore))
       cache.remember(this.controlCentre, levelBefore);
@@ -983,11 +1010,64 @@ export class ControlSafety {
     this.centreMovedSinceControl = false;
     // The estimate of the iteration in progress straddles the shift: the one after it does not.
     this.recallGradient.fill(0);
+    this.recallTest = 0;
     this.recallIn =
       cache === undefined || cache.entries === 0 || !(riseSigmas >= cache.options.minRiseSigmas)
         ? 0
         : RECALL_ESTIMATES + 1;
     this.shiftsFollowed++;
+    this.shiftSigma = sigma;
+    this.shiftValue = levelBefore + riseSigmas * sigma;
+    if (this.recallIn === 0 || cache === undefined || !this.testsRecalls(cache)) return;
+    // The probe: regimes that recur mostly alternate, so the tuner heads at once for the regime it
+    // was in before the one it is leaving, without waiting for gradient estimates (which a
+    // single SPSA direction makes too noisy to name a regime in a few iterations).
+    const entry = cache.latestOther(this.host.core.centre);
+    if (entry < 0) return;
+    this.recallIn = 0;
+    this.warmStartTowards(cache, entry, this.shiftValue, 1);
+  }
+
+  /** Whether recalls are tested against the objective (the probe's option on, and σ known). */
+  private testsRecalls(cache: HomeostasisCache): boolean {
+    return cache.options.probeShare > 0 && this.shiftSigma > 0 && Number.isFinite(this.shiftValue);
+  }
+
+  /**
+   * A centre measurement arrived: if a recall is under test, does the objective fall as a return to
+   * the recalled regime predicts? If that regime is back, the objective falls along the way from
+   * its value at the shift down to the regime's remembered level, quadratically in the distance
+   * left. The first measurement after a warm step whose predicted fall is at least
+   * {@link PROBE_MIN_FALL_SIGMAS} σ decides: a fall of at least `probeShare` of the prediction
+   * confirms the recall; less refutes it, the warm start stops there, and a refuted probe hands
+   * over to the look-up from gradient estimates.
+   */
+  onCentreMeasured(): void {
+    if (this.recallTest === 0 || !this.recallStepped) return;
+    const { core } = this.host;
+    const cache = this.homeostasis;
+    const measured = core.yCentre;
+    if (cache === undefined || !Number.isFinite(measured)) return;
+    const target = this.recalledCentre;
+    let left = 0;
+    for (let i = 0; i < target.length; i++) left += (target[i]! - core.centre[i]!) ** 2;
+    const share = Math.min(1, Math.sqrt(left) / this.recallDistance);
+    const start = this.recallStartValue;
+    const predictedFall = (start - this.recallLevel) * (1 - share * share);
+    if (!(predictedFall >= PROBE_MIN_FALL_SIGMAS * this.shiftSigma)) {
+      // Too small a fall to judge; at the end of the way the recall stands untested.
+      if (!core.warmStarting) this.recallTest = 0;
+      return;
+    }
+    const test = this.recallTest;
+    this.recallTest = 0;
+    if (start - measured >= cache.options.probeShare * predictedFall) return;
+    this.execute(CANCEL_WARM_START);
+    this.regimeRecallsRefuted++;
+    if (test === 1) {
+      this.recallGradient.fill(0);
+      this.recallIn = RECALL_ESTIMATES + 1;
+    }
   }
 
   /**
@@ -1045,13 +1125,33 @@ export class ControlSafety {
   private recallRegime(): void {
     const cache = this.homeostasis;
     if (cache === undefined) return;
-    const { core, registry, audit, scheduler, live } = this.host;
+    const core = this.host.core;
     const entry = cache.recall(core.centre, this.recallGradient);
     if (entry < 0) return;
+    // Tested from the centre's latest value, measured after the shift.
+    const start = Number.isFinite(core.yCentre) ? core.yCentre : this.shiftValue;
+    this.warmStartTowards(cache, entry, start, this.testsRecalls(cache) ? 2 : 0);
+  }
+
+  /**
+   * Warm-starts towards the centre of cache entry `entry` (audited as a recall), under test
+   * (`test`, see {@link recallTest}) from the objective `startValue` at the centre.
+   */
+  private warmStartTowards(cache: HomeostasisCache, entry: number, startValue: number, test: number): void {
+    const { registry, audit, scheduler, live, core } = this.host;
     const target = this.recallTarget;
     cache.centreOf(entry, target);
+    this.recalledCentre.set(target);
+    let distance2 = 0;
+    for (let i = 0; i < target.length; i++) distance2 += (target[i]! - core.centre[i]!) ** 2;
+    this.recallDistance = Math.sqrt(distance2);
+    this.recallStartValue = startValue;
+    this.recallLevel = cache.levelOf(entry);
+    this.recallStepped = false;
+    this.recallTest = test;
     const distance = this.displacementFrom(target);
-    this.execute({ kind: "warmStart", target });
+    // With the probe on, the way's estimates are dropped on arrival (legacy engines kept them).
+    this.execute({ kind: "warmStart", target, freshOnArrival: cache.options.probeShare > 0 });
     for (let i = 0; i < registry.size; i++) target[i] = registry.toRaw(i, target[i]!);
     audit.writeVector(
       AuditRecordType.HomeostasisRecall,

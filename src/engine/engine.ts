@@ -624,7 +624,7 @@ class EngineImpl implements Engine {
         this.core.reopenGain();
         return;
       case "warmStart":
-        this.core.warmStart(command.target);
+        this.core.warmStart(command.target, command.freshOnArrival === true);
         return;
       case "cancelWarmStart":
         this.core.cancelWarmStart();
@@ -807,7 +807,7 @@ class EngineImpl implements Engine {
       recordMinus: ({ event }: { event: SpsaMachineEvent }) => void core.recordMinus(windowValue(event)),
       // Only a window measured at the centre is the centre's value (the noise model depends on it).
       recordCentre: ({ event }: { event: SpsaMachineEvent }) => {
-        if (this.isLiveAtCentre()) core.recordCentre(windowValue(event));
+        if (this.isLiveAtCentre() && core.recordCentre(windowValue(event))) this.safety.onCentreMeasured();
       },
       abandonIteration: () => core.abandon(),
       openWindow: () => this.control.next("open"),

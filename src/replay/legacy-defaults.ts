@@ -111,7 +111,15 @@ export const LEGACY_ENGINE_DEFAULTS = Object.freeze({
       reach: 0.5,
       confirmLimit: 30,
     },
-    homeostasis: { capacity: 8, minDwell: 150, mergeRadius: 0.05, minCosine: 0.5, minRiseSigmas: 10 },
+    homeostasis: {
+      capacity: 8,
+      minDwell: 150,
+      mergeRadius: 0.05,
+      minCosine: 0.5,
+      minRiseSigmas: 10,
+      // The probe came after recording began: a recorded run without the key predates it too.
+      probeShare: 0,
+    },
   },
 } as const);
 
@@ -185,4 +193,19 @@ export function withLegacyDefaults(logged: object): EngineConfig {
       homeostasis: detector("homeostasis", d.safety.homeostasis),
     },
   } as EngineConfig;
+}
+
+/**
+ * `resolved` (a logged header's resolved options) with the options added since resolved options
+ * began to be recorded, and absent from it, written out at the values that reproduce the logged
+ * run: `safety.homeostasis.probeShare` (0, no probe).
+ */
+export function withRecordedDefaults<T extends object>(resolved: T): T {
+  const safety = (resolved as { safety?: unknown }).safety;
+  const homeostasis = isObject(safety) ? safety.homeostasis : undefined;
+  if (!isObject(homeostasis) || homeostasis.probeShare !== undefined) return resolved;
+  return {
+    ...resolved,
+    safety: { ...(safety as Json), homeostasis: { ...homeostasis, probeShare: 0 } },
+  };
 }

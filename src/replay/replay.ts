@@ -8,7 +8,7 @@ import { FLUSH_LOG_KIND, type TimeRecord } from "../log/log-records.js";
 import type { TornTail } from "../log/scan.js";
 import { firstDifference } from "./compare.js";
 import { digestToReplay } from "./digest-input.js";
-import { withLegacyDefaults } from "./legacy-defaults.js";
+import { withLegacyDefaults, withRecordedDefaults } from "./legacy-defaults.js";
 import { type DecisionLogInput, type GenerationRange, type ReplayRun, readReplayLog } from "./read-log.js";
 import { chooseRun } from "./run-choice.js";
 import { ScriptedClock } from "./scripted-clock.js";
@@ -207,7 +207,7 @@ async function replayRun(run: ReplayRun, options: ReplayOptions): Promise<Replay
   // An override key set to undefined leaves the logged value alone (it means "not given").
   const recorded = header.resolved;
   const config = {
-    ...(recorded ?? withLegacyDefaults(header.config)),
+    ...(recorded === undefined ? withLegacyDefaults(header.config) : withRecordedDefaults(recorded)),
     // A logged engine had the log as audit sink and command hook: the stand-ins take the same
     // paths (a command delivers pending records first), so timers are scheduled alike.
     ...(timings === undefined ? {} : { auditSink: () => {}, onCommand: () => {} }),

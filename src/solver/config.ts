@@ -255,6 +255,7 @@ export const SolverConfigSchema = Schema.Struct({
       globalPhase: Schema.optionalWith(Schema.Number, { exact: true }),
       stagnation: Schema.optionalWith(Schema.Number, { exact: true }),
       openingShare: Schema.optionalWith(Schema.Number, { exact: true }),
+      localRoom: Schema.optionalWith(Schema.Number, { exact: true }),
     }),
     { exact: true },
   ),

@@ -45,6 +45,16 @@ export interface GlobalLocalOptions {
    * is fewer, before the first local phase. 0 opens with the local phase. Default 0.3. In [0, 1).
    */
   readonly openingShare?: number;
+  /**
+   * Trials a local phase needs to pay for a new simplex, as a multiple of (d + 1): d of them only
+   * build it. When a global phase ends with fewer trials left than this and the local phase would
+   * need a new simplex (none yet, the last one converged, or the incumbent moved), no local phase
+   * starts: the global phase carries on to the end of the budget with forced TPE's sharper
+   * settings (γ 0.07, cubic rank weights, bandwidth floor 0.045), which exploit the best region
+   * found without a simplex. A simplex that can carry on where it stopped is always resumed.
+   * 0 never holds the global phase. Default 4. A finite number ≥ 0.
+   */
+  readonly localRoom?: number;
 }
 
 /** {@link GlobalLocalOptions} with every default filled in. */
@@ -57,6 +67,7 @@ export interface ResolvedGlobalLocalOptions {
   readonly globalPhase: number;
   readonly stagnation: number;
   readonly openingShare: number;
+  readonly localRoom: number;
 }
 
 /** The defaults of {@link GlobalLocalOptions}. */
@@ -69,6 +80,7 @@ export const GLOBAL_LOCAL_DEFAULTS: ResolvedGlobalLocalOptions = Object.freeze({
   globalPhase: 3,
   stagnation: 8,
   openingShare: 0.3,
+  localRoom: 4,
 });
 
 /** Problems with `options`, each as [field, reason]; empty when valid. */
@@ -88,6 +100,7 @@ export function globalLocalOptionProblems(options: GlobalLocalOptions): [string,
   check(o.globalPhase > 0 && o.globalPhase < Infinity, "globalPhase", "a finite number > 0");
   check(o.stagnation > 0 && o.stagnation < Infinity, "stagnation", "a finite number > 0");
   check(o.openingShare >= 0 && o.openingShare < 1, "openingShare", "a number in [0, 1)");
+  check(o.localRoom >= 0 && o.localRoom < Infinity, "localRoom", "a finite number ≥ 0");
   return problems;
 }
 
@@ -108,6 +121,7 @@ function resolve(options: GlobalLocalOptions): ResolvedGlobalLocalOptions {
     globalPhase: o.globalPhase,
     stagnation: o.stagnation,
     openingShare: o.openingShare,
+    localRoom: o.localRoom,
   };
 }
 
@@ -166,6 +180,7 @@ const MIN_STEP = 1e-3;
 const TPE_SEED = 0x474c54;
 const LOCAL_SEED = 0x474c4c;
 const FILL_SEED = 0x474c46;
+const FOCUSED_SEED = 0x474c5a;
 
 const STATE_VERSION = 1;
 
@@ -173,6 +188,8 @@ const STATE_VERSION = 1;
 const GLOBAL = -1;
 /** Owner of a point that fills a batch beside the simplex (see `fill`). */
 const FILL = -2;
+/** Owner of a point from the focused TPE that ends a run without room for a local phase. */
+const FOCUSED = -3;
 
 type Phase = "global" | "local";
 
@@ -188,6 +205,8 @@ class GlobalLocal implements Strategy {
   private readonly seed: number;
   private readonly options: ResolvedGlobalLocalOptions;
   private readonly tpe: Strategy;
+  /** Forced TPE's settings, for a global phase held to the end (`localRoom`); made on first use. */
+  private focused: Strategy | null = null;
   private local: NelderMeadStrategy | null = null;
   /** Local simplexes started so far; the current one is generation `generation − 1`. */
   private generation = 0;
@@ -202,6 +221,11 @@ class GlobalLocal implements Strategy {
   private phase: Phase = "local";
   /** Proposals made in the current global phase. */
   private globalAsked = 0;
+  /**
+   * Whether the current global phase has run past its length because too few trials are left for
+   * a new simplex (`localRoom`): it then lasts to the end, with the focused model.
+   */
+  private held = false;
   /** Local results told in the current local phase, and how many since its best improved. */
   private localTold = 0;
   private sinceImproved = 0;
@@ -267,12 +291,19 @@ class GlobalLocal implements Strategy {
       this.phaseStartBest = this.incumbentValue;
       this.phaseBest = Math.min(this.phaseBest, this.incumbentValue);
     }
-    this.switchIfDue();
+    this.switchIfDue(context.remaining + max);
     if (this.phase === "global") {
       // One point at a time by default: each result sharpens the model for the next.
-      const room = Math.max(1, this.globalLength - this.globalAsked);
-      const points = this.tpe.ask(context, Math.min(max, room), firstId) ?? [];
-      for (let k = 0; k < points.length; k++) this.owners.set(firstId + k, GLOBAL);
+      const room = this.held ? max : Math.max(1, this.globalLength - this.globalAsked);
+      let model = this.tpe;
+      let owner = GLOBAL;
+      if (this.held) {
+        this.focused ??= createTpe(this.d, this.seed ^ FOCUSED_SEED);
+        model = this.focused;
+        owner = FOCUSED;
+      }
+      const points = model.ask(context, Math.min(max, room), firstId) ?? [];
+      for (let k = 0; k < points.length; k++) this.owners.set(firstId + k, owner);
       this.globalAsked += points.length;
       return points;
     }
@@ -311,6 +342,10 @@ class GlobalLocal implements Strategy {
       this.tpe.tell(id, value);
       return;
     }
+    if (owner === FOCUSED) {
+      this.focused?.tell(id, value);
+      return;
+    }
     if (owner === FILL) {
       this.region.tell(id, value);
     } else {
@@ -338,12 +373,14 @@ class GlobalLocal implements Strategy {
       seed: this.seed,
       options: { ...this.options },
       tpe: this.tpe.toJSON(),
+      focused: this.focused?.toJSON() ?? null,
       local: this.local?.toJSON() ?? null,
       generation: this.generation,
       owners: [...this.owners.entries()],
       opening: this.opening,
       phase: this.phase,
       globalAsked: this.globalAsked,
+      held: this.held,
       localTold: this.localTold,
       sinceImproved: this.sinceImproved,
       fillTied: this.fillTied,
@@ -370,18 +407,25 @@ class GlobalLocal implements Strategy {
       if (typeof state.local !== "object") bad("local");
       this.local = this.method.restore(state.local as StrategyState);
     }
+    // States written before the focused model existed have none (and no held phase).
+    if (state.focused !== undefined && state.focused !== null) {
+      if (typeof state.focused !== "object") bad("focused");
+      this.focused = restoreTpe(state.focused as StrategyState);
+    }
     this.generation = count(state.generation, "generation");
     if (!Array.isArray(state.owners)) bad("owners");
     for (const entry of state.owners as unknown[]) {
       if (!Array.isArray(entry) || entry.length !== 2) bad("owners");
       const [id, owner] = entry as unknown[];
-      this.owners.set(count(id, "owners"), count(owner, "owners", FILL));
+      this.owners.set(count(id, "owners"), count(owner, "owners", FOCUSED));
     }
     // States written before the opening phase existed had opened local.
     this.opening = state.opening === undefined ? 0 : count(state.opening, "opening", -1);
     if (state.phase !== "global" && state.phase !== "local") bad("phase");
     this.phase = state.phase as Phase;
     this.globalAsked = count(state.globalAsked, "globalAsked");
+    if (state.held !== undefined && typeof state.held !== "boolean") bad("held");
+    this.held = state.held === true;
     this.localTold = count(state.localTold, "localTold");
     this.sinceImproved = count(state.sinceImproved, "sinceImproved");
     if (state.fillTied !== undefined && typeof state.fillTied !== "boolean") bad("fillTied");
@@ -417,15 +461,22 @@ class GlobalLocal implements Strategy {
   }
 
   /**
-   * Moves between phases. A global phase ends after its length; a local phase once it stops
-   * improving. A local phase that improved the incumbent shortens the next global phase; one that
-   * did not lengthens it.
+   * Moves between phases. A global phase ends after its length, unless fewer than `localRoom ·
+   * (d + 1)` trials are `left` (this ask's included) and the local phase would need a new simplex:
+   * then it holds to the end. A local phase ends once it stops improving. A local phase that
+   * improved the incumbent shortens the next global phase; one that did not lengthens it.
    */
-  private switchIfDue(): void {
+  private switchIfDue(left: number): void {
     if (this.phase === "global") {
-      if (this.globalAsked < this.globalLength) return;
+      if (this.held || this.globalAsked < this.globalLength) return;
+      const moved = this.incumbent !== this.localAnchor;
+      const fresh = this.local === null || this.local.converged || moved;
+      if (fresh && left < this.options.localRoom * (this.d + 1)) {
+        this.held = true;
+        return;
+      }
       this.phase = "local";
-      this.restartDue = this.incumbent !== this.localAnchor;
+      this.restartDue = moved;
       this.localTold = 0;
       this.sinceImproved = 0;
       this.fillTied = false;
@@ -521,6 +572,12 @@ function tpeOptions(o: ResolvedGlobalLocalOptions): TpeOptions {
  *   `globalPhase · factor · (d + 1)` trials; `factor` starts at 1, is divided by 1.5 after a
  *   local phase that improved the incumbent and multiplied by 1.5 after one that did not (kept in
  *   [1/3, 3]): the budget follows progress.
+ * - End of the budget: a new simplex costs d trials before its first step. When a global phase
+ *   ends with fewer than `localRoom · (d + 1)` trials left and the local phase would need a new
+ *   simplex, the global phase holds to the end instead, with a second TPE at forced TPE's sharper
+ *   settings (the wide floor explores; with no local phase left to refine, the last trials should
+ *   exploit). In high dimension at small budgets (20-D at budget 100) that is every trial after
+ *   the opening; a simplex that can carry on where it stopped is still resumed.
  * - No classification, no commitment: both methods run all along, so a wrong first guess about
  *   the landscape costs a few trials, not the run.
  * - Determinism: every random choice comes from `seed` (TPE and each simplex have their own

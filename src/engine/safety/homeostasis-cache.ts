@@ -16,18 +16,29 @@ export interface HomeostasisOptions {
    * a small one the gradient is mostly noise, and a warm start on it would be a guess.
    */
   readonly minRiseSigmas?: number;
+  /**
+   * Probe on a shift: the tuner warm-starts at once towards the regime it was in before the one
+   * it is leaving (the most recently used other entry) and keeps going only while the objective
+   * falls by at least this share of what a return to that regime predicts; 0 turns the probe off
+   * (the cache is then looked up from the gradient estimates alone).
+   */
+  readonly probeShare?: number;
 }
 
 /** The cache's options with every field resolved. */
 export type ResolvedHomeostasisOptions = Required<HomeostasisOptions>;
 
-/** Defaults: 8 regimes, 150 digests of dwell, 0.05 of the range to merge, cosine ≥ 0.5 and a rise of 10σ to recall. */
+/**
+ * Defaults: 8 regimes, 150 digests of dwell, 0.05 of the range to merge, cosine ≥ 0.5 and a rise
+ * of 10σ to recall, and a probe that keeps going on half the predicted fall.
+ */
 export const DEFAULT_HOMEOSTASIS_OPTIONS: ResolvedHomeostasisOptions = Object.freeze({
   capacity: 8,
   minDwell: 150,
   mergeRadius: 0.05,
   minCosine: 0.5,
   minRiseSigmas: 10,
+  probeShare: 0.5,
 });
 
 const RULES: Readonly<Record<keyof ResolvedHomeostasisOptions, NumericRule>> = {
@@ -36,6 +47,7 @@ const RULES: Readonly<Record<keyof ResolvedHomeostasisOptions, NumericRule>> = {
   mergeRadius: [(x) => x > 0 && x <= 1, "must be in (0, 1] (unit cube)"],
   minCosine: [(x) => x >= -1 && x <= 1, "must be in [−1, 1]"],
   minRiseSigmas: [(x) => Number.isFinite(x) && x >= 0, "must be a finite number ≥ 0 (σ)"],
+  probeShare: [(x) => x >= 0 && x <= 1, "must be in [0, 1] (0: no probe)"],
 };
 
 /** Every problem with homeostasis options, each with its path under `path`; empty when valid. */
@@ -152,6 +164,27 @@ export class HomeostasisCache {
         best = e;
         bestCosine = cosine;
       }
+    }
+    if (best >= 0) {
+      this.hitCounts[best]! += 1;
+      this.lastUsed[best] = ++this.clock;
+    }
+    return best;
+  }
+
+  /**
+   * The regime to probe from `centre` after a shift: the most recently used entry further than
+   * `mergeRadius` from it (the regime the tuner was in before the one it is leaving, when regimes
+   * alternate); −1 when none. Counts as a recall of that entry.
+   */
+  latestOther(centre: Float64Array): number {
+    const n = this.size;
+    let best = -1;
+    for (let e = 0; e < this.count; e++) {
+      let far = false;
+      for (let i = 0; i < n && !far; i++)
+        if (Math.abs(this.centres[e * n + i]! - centre[i]!) > this.options.mergeRadius) far = true;
+      if (far && (best < 0 || this.lastUsed[e]! > this.lastUsed[best]!)) best = e;
     }
     if (best >= 0) {
       this.hitCounts[best]! += 1;

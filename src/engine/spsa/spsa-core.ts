@@ -167,6 +167,8 @@ export class SpsaCore {
   /** Where a warm start leads (unit cube) and whether one is in progress. */
   private readonly warmTarget: Float64Array;
   private warmActive = false;
+  /** Whether arriving re-opens the gain (see {@link warmStart}). */
+  private warmFresh = false;
 
   /**
    * @param registry - the parameters (bounds, scales, maxDelta in raw units)
@@ -447,7 +449,12 @@ export class SpsaCore {
       if (this.moveCentre(i, s)) moved = true;
     }
     if (moved) this.y0 = Number.NaN;
-    if (warm && !warmLeft) this.warmActive = false;
+    if (warm && !warmLeft) {
+      this.warmActive = false;
+      // Arrived: the estimates taken on the way describe points left behind (their smoothed
+      // gradient would carry the centre past the target), and so do their second differences.
+      if (this.warmFresh) this.reopenGain();
+    }
     this.clippedNow = clipped;
     this.clippedTotal += clipped;
     this.k++;
@@ -582,11 +589,13 @@ export class SpsaCore {
   /**
    * Warm start (homeostasis): the next commits step straight towards `target` (unit cube), each
    * within the same move budget as a gradient step, until it is reached; then gradient steps
-   * resume. {@link cancelWarmStart} drops it.
+   * resume. {@link cancelWarmStart} drops it. With `freshOnArrival`, the gain re-opens on arrival
+   * ({@link reopenGain}): the smoothed gradient and the noise samples of the way are dropped.
    */
-  warmStart(target: Float64Array): void {
+  warmStart(target: Float64Array, freshOnArrival = false): void {
     this.warmTarget.set(target);
     this.warmActive = true;
+    this.warmFresh = freshOnArrival;
   }
 
   /** Drops a warm start in progress. */
