@@ -171,6 +171,50 @@ describe("auto on a mixed space", () => {
   });
 });
 
+describe("auto on a mixed space near the end of a small budget", () => {
+  // d = 16 at budget 60: after the probe (34) and the opening, no room for a new simplex, so the
+  // global phase holds to the end with the focused model, which must be the mixed one.
+  const WIDE = {
+    ...Object.fromEntries(Array.from({ length: 12 }, (_, i) => [`x${i}`, { min: -1, max: 1 }])),
+    n: { type: "int", min: 1, max: 9 },
+    kind: { type: "categorical", choices: ["a", "b", "c"] },
+    flag: { type: "categorical", choices: [false, true] },
+    m: { min: 0, max: 1, when: { kind: ["a"] } },
+  } as const;
+  const value = (p: Params) => {
+    let v = p.kind === "b" ? 0 : 1;
+    for (let i = 0; i < 12; i++) v += (p[`x${i}`] as number) ** 2;
+    return v + ((p.n as number) - 3) ** 2 / 10 + (p.flag === true ? 0 : 0.5);
+  };
+  const runWide = (solver: Solver<object>, stopAfter = Number.POSITIVE_INFINITY): Trial<object>[] => {
+    const trials: Trial<object>[] = [];
+    while (trials.length < stopAfter) {
+      const batch = solver.ask();
+      if (batch === null) break;
+      trials.push(...batch);
+      solver.tell(batch.map((t) => ({ id: t.id, value: value(t.params as Params) })));
+    }
+    return trials;
+  };
+
+  it("holds the global phase with the forced mixed TPE, and resumes it exactly", () => {
+    const make60 = () => createSolver({ seed: 3, budget: 60, bounds: WIDE }) as unknown as Solver<object>;
+    const reference = make60();
+    const all = runWide(reference);
+    expect(all).toHaveLength(60);
+    const state = reference.toJSON().strategy!;
+    expect(state.held).toBe(true);
+    expect(state.focused).toMatchObject({ kind: "tpe", variant: "mixed" });
+    expect((state.focused as { options?: unknown }).options).toBeUndefined(); // forced settings
+    for (const cut of [40, 52]) {
+      const solver = make60();
+      const before = runWide(solver, cut);
+      const resumed = restoreSolver<object>(JSON.parse(JSON.stringify(solver.toJSON())));
+      expect([...before, ...runWide(resumed)]).toEqual(all);
+    }
+  });
+});
+
 describe("the per-choice floor of the global model", () => {
   it("gives every choice at least floor / L of l's mass, in density and in sampling", () => {
     const mixture = new GroupMixture(Int32Array.of(4));

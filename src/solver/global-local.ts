@@ -159,6 +159,17 @@ export interface BatchFill {
   toJSON(): Record<string, unknown>;
 }
 
+/** The sharper model a global phase held to the end of the budget uses (see `localRoom`). */
+export interface FocusedModel {
+  create(seed: number): Strategy;
+  restore(state: StrategyState): Strategy;
+}
+
+/** Forced TPE's settings over a d-dimensional cube: the default focused model. */
+function forcedTpe(d: number): FocusedModel {
+  return { create: (seed) => createTpe(d, seed), restore: restoreTpe };
+}
+
 /** Nelder–Mead over every coordinate of a d-dimensional cube: the default local method. */
 function everyCoordinate(d: number): LocalMethod {
   return {
@@ -250,6 +261,7 @@ class GlobalLocal implements Strategy {
   /** Fills a local phase's batches beside the simplex (see `fill`). */
   private readonly region: BatchFill;
   private readonly method: LocalMethod;
+  private readonly sharp: FocusedModel;
 
   constructor(
     dimension: number,
@@ -258,6 +270,7 @@ class GlobalLocal implements Strategy {
     tpe: Strategy,
     region: BatchFill,
     method: LocalMethod = everyCoordinate(dimension),
+    sharp: FocusedModel = forcedTpe(dimension),
   ) {
     this.d = dimension;
     this.seed = seed;
@@ -265,6 +278,7 @@ class GlobalLocal implements Strategy {
     this.tpe = tpe;
     this.region = region;
     this.method = method;
+    this.sharp = sharp;
   }
 
   private get globalLength(): number {
@@ -298,7 +312,7 @@ class GlobalLocal implements Strategy {
       let model = this.tpe;
       let owner = GLOBAL;
       if (this.held) {
-        this.focused ??= createTpe(this.d, this.seed ^ FOCUSED_SEED);
+        this.focused ??= this.sharp.create(this.seed ^ FOCUSED_SEED);
         model = this.focused;
         owner = FOCUSED;
       }
@@ -410,7 +424,7 @@ class GlobalLocal implements Strategy {
     // States written before the focused model existed have none (and no held phase).
     if (state.focused !== undefined && state.focused !== null) {
       if (typeof state.focused !== "object") bad("focused");
-      this.focused = restoreTpe(state.focused as StrategyState);
+      this.focused = this.sharp.restore(state.focused as StrategyState);
     }
     this.generation = count(state.generation, "generation");
     if (!Array.isArray(state.owners)) bad("owners");
@@ -604,8 +618,8 @@ export function createGlobalLocal(
   }
   const resolved = resolve(options);
   if (parts !== undefined) {
-    const { global, region, local } = parts(resolved);
-    return new GlobalLocal(dimension, seed, resolved, global, region, local);
+    const { global, region, local, focused } = parts(resolved);
+    return new GlobalLocal(dimension, seed, resolved, global, region, local, focused);
   }
   return new GlobalLocal(
     dimension,
@@ -618,13 +632,15 @@ export function createGlobalLocal(
 
 /**
  * The space-dependent parts of a global-local run, for {@link createGlobalLocal} and
- * {@link restoreGlobalLocal}: the global model, the batch fill and the local method. Without them,
- * TPE, a trust region and Nelder–Mead over every coordinate.
+ * {@link restoreGlobalLocal}: the global model, the batch fill, the local method and the focused
+ * model of a held global phase. Without them, TPE, a trust region, Nelder–Mead over every
+ * coordinate and forced TPE.
  */
 export interface GlobalLocalParts {
   readonly global: Strategy;
   readonly region: BatchFill;
   readonly local: LocalMethod;
+  readonly focused: FocusedModel;
 }
 
 /** Rebuilds {@link GlobalLocalParts} from a state's `tpe` and `region` entries. */
@@ -658,8 +674,16 @@ export function restoreGlobalLocal(state: StrategyState, parts?: RestoreGlobalLo
   if (typeof state.tpe !== "object" || state.tpe === null)
     throw new RangeError("invalid global-local state: tpe");
   if (parts !== undefined) {
-    const { global, region, local } = parts(options, state.tpe as StrategyState, state.region);
-    const strategy = new GlobalLocal(dimension as number, seed as number, options, global, region, local);
+    const { global, region, local, focused } = parts(options, state.tpe as StrategyState, state.region);
+    const strategy = new GlobalLocal(
+      dimension as number,
+      seed as number,
+      options,
+      global,
+      region,
+      local,
+      focused,
+    );
     strategy.load(state);
     return strategy;
   }

@@ -3,6 +3,7 @@ import type { Space } from "../space/space.js";
 import {
   type BatchFill,
   createGlobalLocal,
+  type FocusedModel,
   type GlobalLocalOptions,
   type GlobalLocalParts,
   type LocalMethod,
@@ -129,6 +130,14 @@ class NumericRegion implements BatchFill {
   }
 }
 
+/** Forced TPE's mixed model: what a global phase held to the end of the budget uses. */
+function forcedMixedTpe(space: Space): FocusedModel {
+  return {
+    create: (seed) => createMixedTpe(space.dimensions, seed),
+    restore: (state) => restoreMixedTpe(space.dimensions, state),
+  };
+}
+
 function numericCount(space: Space): number {
   return space.dimensions.filter((d) => d.kind !== "categorical").length;
 }
@@ -170,6 +179,7 @@ export function createMixedGlobalLocal(
       new TrustRegionBatch(numericCount(space), Prng.fromSeed(seed, FILL_SEED), o.localStep),
     ),
     local: numericLocal(space, o.localStep),
+    focused: forcedMixedTpe(space),
   }));
 }
 
@@ -190,6 +200,7 @@ export function restoreMixedGlobalLocal(space: Space, state: StrategyState): Str
           : TrustRegionBatch.restore(numericCount(space), region),
       ),
       local: numericLocal(space, o.localStep),
+      focused: forcedMixedTpe(space),
     }),
   );
 }
