@@ -125,6 +125,60 @@ function resolve(options: GlobalLocalOptions): ResolvedGlobalLocalOptions {
   };
 }
 
+/**
+ * The local method of a global-local run: where a simplex works and how it is rebuilt. The
+ * default moves every coordinate; a mixed space plugs in one over its numeric coordinates
+ * (src/solver/mixed-global-local.ts).
+ */
+export interface LocalMethod {
+  /**
+   * A fresh simplex around the history's best point `at` (null: no history yet), edge `step`;
+   * `previous` is the simplex it replaces (null for the first).
+   */
+  create(
+    step: number,
+    seed: number,
+    at: readonly number[] | null,
+    previous: NelderMeadStrategy | null,
+  ): NelderMeadStrategy;
+  /** Rebuilds a simplex from its `toJSON()`. */
+  restore(state: StrategyState): NelderMeadStrategy;
+  /** The simplex's vertices in the full space's coordinates, best first. */
+  vertices(local: NelderMeadStrategy): readonly (readonly number[])[];
+}
+
+/** What fills a local phase's batches beside the simplex (parallel runs only). */
+export interface BatchFill {
+  propose(
+    history: readonly Evaluation[],
+    incumbent: number,
+    pending: readonly (readonly number[])[],
+    id: number,
+  ): number[];
+  tell(id: number, value: number): void;
+  toJSON(): Record<string, unknown>;
+}
+
+/** The sharper model a global phase held to the end of the budget uses (see `localRoom`). */
+export interface FocusedModel {
+  create(seed: number): Strategy;
+  restore(state: StrategyState): Strategy;
+}
+
+/** Forced TPE's settings over a d-dimensional cube: the default focused model. */
+function forcedTpe(d: number): FocusedModel {
+  return { create: (seed) => createTpe(d, seed), restore: restoreTpe };
+}
+
+/** Nelder–Mead over every coordinate of a d-dimensional cube: the default local method. */
+function everyCoordinate(d: number): LocalMethod {
+  return {
+    create: (step, seed) => createNelderMead(d, seed, { initialStep: step }),
+    restore: restoreNelderMead,
+    vertices: (local) => local.toJSON().vertices as number[][],
+  };
+}
+
 /** Bounds of the adaptive global-phase factor, and how far one local phase's outcome moves it. */
 const MIN_FACTOR = 1 / 3;
 const MAX_FACTOR = 3;
@@ -205,20 +259,26 @@ class GlobalLocal implements Strategy {
   private incumbent = -1;
   private incumbentValue = Number.POSITIVE_INFINITY;
   /** Fills a local phase's batches beside the simplex (see `fill`). */
-  private readonly region: TrustRegionBatch;
+  private readonly region: BatchFill;
+  private readonly method: LocalMethod;
+  private readonly sharp: FocusedModel;
 
   constructor(
     dimension: number,
     seed: number,
     options: ResolvedGlobalLocalOptions,
     tpe: Strategy,
-    region: TrustRegionBatch,
+    region: BatchFill,
+    method: LocalMethod = everyCoordinate(dimension),
+    sharp: FocusedModel = forcedTpe(dimension),
   ) {
     this.d = dimension;
     this.seed = seed;
     this.options = options;
     this.tpe = tpe;
     this.region = region;
+    this.method = method;
+    this.sharp = sharp;
   }
 
   private get globalLength(): number {
@@ -252,7 +312,7 @@ class GlobalLocal implements Strategy {
       let model = this.tpe;
       let owner = GLOBAL;
       if (this.held) {
-        this.focused ??= createTpe(this.d, this.seed ^ FOCUSED_SEED);
+        this.focused ??= this.sharp.create(this.seed ^ FOCUSED_SEED);
         model = this.focused;
         owner = FOCUSED;
       }
@@ -359,12 +419,12 @@ class GlobalLocal implements Strategy {
       Number.isSafeInteger(v) && (v as number) >= least ? (v as number) : bad(what);
     if (state.local !== null) {
       if (typeof state.local !== "object") bad("local");
-      this.local = restoreNelderMead(state.local as StrategyState);
+      this.local = this.method.restore(state.local as StrategyState);
     }
     // States written before the focused model existed have none (and no held phase).
     if (state.focused !== undefined && state.focused !== null) {
       if (typeof state.focused !== "object") bad("focused");
-      this.focused = restoreTpe(state.focused as StrategyState);
+      this.focused = this.sharp.restore(state.focused as StrategyState);
     }
     this.generation = count(state.generation, "generation");
     if (!Array.isArray(state.owners)) bad("owners");
@@ -468,7 +528,7 @@ class GlobalLocal implements Strategy {
   private startLocal(history: readonly Evaluation[]): void {
     let step = this.options.localStep;
     if (this.local !== null && this.incumbent >= 0) {
-      const vertices = this.local.toJSON().vertices as number[][];
+      const vertices = this.method.vertices(this.local);
       const best = vertices[0]!;
       const at = history[this.incumbent]!.u;
       let size = 0;
@@ -480,7 +540,8 @@ class GlobalLocal implements Strategy {
       }
       step = Math.min(step, Math.max(size, moved, MIN_STEP));
     }
-    this.local = createNelderMead(this.d, (this.seed ^ LOCAL_SEED) + this.generation, { initialStep: step });
+    const at = this.incumbent >= 0 ? history[this.incumbent]!.u : null;
+    this.local = this.method.create(step, (this.seed ^ LOCAL_SEED) + this.generation, at, this.local);
     this.generation++;
   }
 }
@@ -550,11 +611,16 @@ export function createGlobalLocal(
   dimension: number,
   seed: number,
   options: GlobalLocalOptions = {},
+  parts?: (options: ResolvedGlobalLocalOptions) => GlobalLocalParts,
 ): Strategy {
   if (!(Number.isInteger(dimension) && dimension >= 1)) {
     throw new RangeError(`dimension must be an integer ≥ 1, got ${dimension}`);
   }
   const resolved = resolve(options);
+  if (parts !== undefined) {
+    const { global, region, local, focused } = parts(resolved);
+    return new GlobalLocal(dimension, seed, resolved, global, region, local, focused);
+  }
   return new GlobalLocal(
     dimension,
     seed,
@@ -565,11 +631,31 @@ export function createGlobalLocal(
 }
 
 /**
+ * The space-dependent parts of a global-local run, for {@link createGlobalLocal} and
+ * {@link restoreGlobalLocal}: the global model, the batch fill, the local method and the focused
+ * model of a held global phase. Without them, TPE, a trust region, Nelder–Mead over every
+ * coordinate and forced TPE.
+ */
+export interface GlobalLocalParts {
+  readonly global: Strategy;
+  readonly region: BatchFill;
+  readonly local: LocalMethod;
+  readonly focused: FocusedModel;
+}
+
+/** Rebuilds {@link GlobalLocalParts} from a state's `tpe` and `region` entries. */
+export type RestoreGlobalLocalParts = (
+  options: ResolvedGlobalLocalOptions,
+  tpe: StrategyState,
+  region: unknown,
+) => GlobalLocalParts;
+
+/**
  * Rebuilds the default strategy from its `toJSON()` (also after a JSON round trip).
  *
  * @throws RangeError when `state` is not a well-formed state of this version.
  */
-export function restoreGlobalLocal(state: StrategyState): Strategy {
+export function restoreGlobalLocal(state: StrategyState, parts?: RestoreGlobalLocalParts): Strategy {
   if (state.kind !== "global-local" || state.version !== STATE_VERSION) {
     throw new RangeError(
       `invalid global-local state: expected kind "global-local" version ${STATE_VERSION}, ` +
@@ -587,6 +673,20 @@ export function restoreGlobalLocal(state: StrategyState): Strategy {
   const options = resolve(state.options as GlobalLocalOptions);
   if (typeof state.tpe !== "object" || state.tpe === null)
     throw new RangeError("invalid global-local state: tpe");
+  if (parts !== undefined) {
+    const { global, region, local, focused } = parts(options, state.tpe as StrategyState, state.region);
+    const strategy = new GlobalLocal(
+      dimension as number,
+      seed as number,
+      options,
+      global,
+      region,
+      local,
+      focused,
+    );
+    strategy.load(state);
+    return strategy;
+  }
   const strategy = new GlobalLocal(
     dimension as number,
     seed as number,

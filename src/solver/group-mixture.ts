@@ -86,12 +86,15 @@ export class GroupMixture {
    *   computed it for the bandwidths written; null to compute them here.
    * @param uniformInverse - the 1/σ every observed kernel has in every numeric coordinate, when
    *   they all share one (TPE's g); 0 when they differ. Densities then skip reading `inverse`.
+   * @param choiceFloor - each observed kernel's choice distribution is mixed with the uniform one
+   *   at this weight (in [0, 1)), on top of the prior's smoothing; 0 leaves the smoothing alone.
    */
   finish(
     weights: Float64Array | null,
     priorWeight: number,
     shapes: Float64Array | null = null,
     uniformInverse = 0,
+    choiceFloor = 0,
   ): void {
     this.uniformInverse = uniformInverse;
     const levels = this.levels;
@@ -111,10 +114,19 @@ export class GroupMixture {
         this.inverse[j] = 1;
         priorConstant += numericShape(0.5, 1);
       } else {
+        // Mixing (1 + ε, ε, …)/(1 + Lε) with the uniform distribution keeps that form, with a
+        // larger ε: the one whose own-to-other ratio is the mixture's.
+        const e =
+          choiceFloor === 0
+            ? epsilon
+            : 1 /
+              (((1 - choiceFloor) * (1 + epsilon) + (choiceFloor * (1 + L * epsilon)) / L) /
+                ((1 - choiceFloor) * epsilon + (choiceFloor * (1 + L * epsilon)) / L) -
+                1);
         priorConstant -= Math.log(L);
-        missing += Math.log(epsilon / (1 + L * epsilon));
-        this.bonus[j] = Math.log((1 + epsilon) / epsilon);
-        this.keepOwn[j] = 1 / (1 + L * epsilon);
+        missing += Math.log(e / (1 + L * e));
+        this.bonus[j] = Math.log((1 + e) / e);
+        this.keepOwn[j] = 1 / (1 + L * e);
       }
     }
     this.constants[0] = priorConstant;

@@ -16,6 +16,82 @@ const CANDIDATES = 24;
 const PRIOR_WEIGHT = 1;
 /** Good point of rank r among k weighs (k − r)^3 in l (as the continuous TPE). */
 const RANK_EXPONENT = 3;
+/** The good set's share of the history and bounds, and the bandwidth floor's scale (as the continuous TPE). */
+const GAMMA = 0.07;
+const MIN_GOOD = 2;
+const MAX_GOOD = 25;
+const FLOOR_SCALE = 0.045;
+
+/**
+ * Settings of {@link createMixedTpe}. Every field is optional; the defaults are forced TPE's
+ * (`strategy: "tpe"`), the continuous TPE's defaults. The default strategy (`auto`) passes its
+ * own, exploring ones (src/solver/mixed-global-local.ts).
+ */
+export interface MixedTpeOptions {
+  /** Good share: the ⌈gamma · n⌉ best points of a group (at least 2, at most 25) form l. Default 0.07. */
+  readonly gamma?: number;
+  /** Candidates drawn from l per group and proposed point. Default 24. */
+  readonly candidates?: number;
+  /** Scale of the bandwidth floor, `bandwidthFloor · n^(−1/d)` (see tpe.ts). Default 0.045. */
+  readonly bandwidthFloor?: number;
+  /** Good point of rank r among k weighs (k − r)^rankExponent in l. Default 3. */
+  readonly rankExponent?: number;
+  /**
+   * Least chance, in l, of each choice of a categorical: l's choice distribution is mixed with
+   * the uniform one at this weight, so a choice no good point has (or that looked bad early) is
+   * still drawn among the candidates. 0 (the default) leaves only the prior kernel's share.
+   * In [0, 1).
+   */
+  readonly choiceFloor?: number;
+}
+
+/** {@link MixedTpeOptions} with every default filled in. */
+interface ResolvedMixedTpeOptions {
+  readonly gamma: number;
+  readonly candidates: number;
+  readonly bandwidthFloor: number;
+  readonly rankExponent: number;
+  readonly choiceFloor: number;
+}
+
+function resolveMixedOptions(options: MixedTpeOptions): ResolvedMixedTpeOptions {
+  const o = {
+    gamma: options.gamma ?? GAMMA,
+    candidates: options.candidates ?? CANDIDATES,
+    bandwidthFloor: options.bandwidthFloor ?? FLOOR_SCALE,
+    rankExponent: options.rankExponent ?? RANK_EXPONENT,
+    choiceFloor: options.choiceFloor ?? 0,
+  };
+  const problems: string[] = [];
+  if (!(o.gamma > 0 && o.gamma <= 1)) problems.push(`gamma must be in (0, 1], got ${o.gamma}`);
+  if (!(Number.isSafeInteger(o.candidates) && o.candidates >= 1))
+    problems.push(`candidates must be an integer ≥ 1, got ${o.candidates}`);
+  if (!(o.bandwidthFloor > 0 && o.bandwidthFloor <= 1))
+    problems.push(`bandwidthFloor must be in (0, 1], got ${o.bandwidthFloor}`);
+  if (!(o.rankExponent >= 0 && o.rankExponent < Infinity))
+    problems.push(`rankExponent must be finite and ≥ 0, got ${o.rankExponent}`);
+  if (!(o.choiceFloor >= 0 && o.choiceFloor < 1))
+    problems.push(`choiceFloor must be in [0, 1), got ${o.choiceFloor}`);
+  if (problems.length > 0) throw new RangeError(`invalid mixed TPE options: ${problems.join("; ")}`);
+  return o;
+}
+
+/** Whether `o` are the defaults (forced TPE), whose state carries no options. */
+function isDefault(o: ResolvedMixedTpeOptions): boolean {
+  return (
+    o.gamma === GAMMA &&
+    o.candidates === CANDIDATES &&
+    o.bandwidthFloor === FLOOR_SCALE &&
+    o.rankExponent === RANK_EXPONENT &&
+    o.choiceFloor === 0
+  );
+}
+
+/** ⌈gamma · n⌉ clamped to [2, 25] and to n, as tpe.ts's `goodSetSize`. */
+function goodCount(n: number, gamma: number): number {
+  const share = Math.ceil(gamma * n - 1e-9);
+  return Math.min(n, Math.max(MIN_GOOD, Math.min(MAX_GOOD, share)));
+}
 /** g holds at most the newest this many bad points of a group, so a proposal's cost is bounded. */
 const MAX_BAD_KERNELS = 1024;
 
@@ -106,11 +182,22 @@ class MixedTpe implements Strategy {
   /** g's kernel shapes for the current fit (see `Group.shapes`). */
   private badShapes = new Float64Array(0);
   /** Per candidate: log l, the upper bound of its score, and the candidates by that bound. */
-  private readonly logL = new Float64Array(CANDIDATES);
-  private readonly bounds = new Float64Array(CANDIDATES);
-  private readonly ranking = new Int32Array(CANDIDATES);
+  private readonly logL: Float64Array;
+  private readonly bounds: Float64Array;
+  private readonly ranking: Int32Array;
+  private readonly options: ResolvedMixedTpeOptions;
 
-  constructor(dimensions: readonly Dimension[], prng: Prng, asked = 0, told = 0) {
+  constructor(
+    dimensions: readonly Dimension[],
+    prng: Prng,
+    asked = 0,
+    told = 0,
+    options: ResolvedMixedTpeOptions = resolveMixedOptions({}),
+  ) {
+    this.options = options;
+    this.logL = new Float64Array(options.candidates);
+    this.bounds = new Float64Array(options.candidates);
+    this.ranking = new Int32Array(options.candidates);
     this.d = dimensions.length;
     this.levels = Int32Array.from(dimensions, (dim) => (dim.kind === "categorical" ? dim.levels : 0));
     this.prng = prng;
@@ -162,6 +249,8 @@ class MixedTpe implements Strategy {
       prng: this.prng.state(),
       asked: this.asked,
       told: this.told,
+      // Forced TPE's state is unchanged; the default strategy's carries its settings.
+      ...(isDefault(this.options) ? {} : { options: { ...this.options } }),
     };
   }
 
@@ -249,7 +338,8 @@ class MixedTpe implements Strategy {
   }
 
   private ensureScratch(k: number, dg: number): void {
-    if (this.candidates.length < CANDIDATES * dg) this.candidates = new Float64Array(CANDIDATES * dg);
+    const size = this.options.candidates * dg;
+    if (this.candidates.length < size) this.candidates = new Float64Array(size);
     if (this.goodRows.length < k) {
       this.goodRows = new Int32Array(k);
       this.goodWeights = new Float64Array(k);
@@ -263,9 +353,10 @@ class MixedTpe implements Strategy {
   private propose(group: Group, index: number, x: Float64Array): void {
     const dg = group.dims.length;
     const n = group.count;
-    const k = goodSetSize(n);
+    const o = this.options;
+    const k = o.gamma === GAMMA ? goodSetSize(n) : goodCount(n, o.gamma);
     this.ensureScratch(k, dg);
-    const floor = bandwidthFloor(Math.max(n, 1), Math.max(group.numeric, 1));
+    const floor = bandwidthFloor(Math.max(n, 1), Math.max(group.numeric, 1), o.bandwidthFloor);
     this.selectGood(group, k);
     this.fitGood(group, k, floor);
     this.fitBad(group, index, k, floor);
@@ -275,7 +366,7 @@ class MixedTpe implements Strategy {
     const logL = this.logL;
     const bounds = this.bounds;
     let ranked = 0;
-    for (let c = 0; c < CANDIDATES; c++) {
+    for (let c = 0; c < o.candidates; c++) {
       const at = c * dg;
       group.good.sample(this.gaussian, candidates, at);
       logL[c] = group.good.logDensity(candidates, at);
@@ -315,7 +406,7 @@ class MixedTpe implements Strategy {
     for (let r = 0; r < k; r++) {
       const row = this.goodRows[r]!;
       for (let j = 0; j < dg; j++) means[(r + 1) * dg + j] = group.rows[row * dg + j]!;
-      this.goodWeights[r] = (k - r) ** RANK_EXPONENT;
+      this.goodWeights[r] = (k - r) ** this.options.rankExponent;
     }
     // Gap-rule bandwidths, numeric coordinate by coordinate, as in the continuous TPE.
     const sortValues = this.sortValues;
@@ -336,7 +427,7 @@ class MixedTpe implements Strategy {
       gapBandwidths(sortValues, k, floor, this.sigmas);
       for (let q = 0; q < k; q++) mixture.inverse[(sortIndex[q]! + 1) * dg + j] = 1 / this.sigmas[q]!;
     }
-    mixture.finish(this.goodWeights, PRIOR_WEIGHT);
+    mixture.finish(this.goodWeights, PRIOR_WEIGHT, null, 0, this.options.choiceFloor);
   }
 
   /** Whether l was last fitted to these k good rows with this floor; if not, records them. */
@@ -456,8 +547,12 @@ function buildGroups(dimensions: readonly Dimension[], levels: Int32Array): Grou
  * Ints are numeric coordinates here (ordered; the solver rounds them when decoding);
  * categoricals are modelled by per-choice weights; conditional coordinates by their groups.
  */
-export function createMixedTpe(dimensions: readonly Dimension[], seed: number): Strategy {
-  return new MixedTpe(dimensions, Prng.fromSeed(seed, PRNG_STREAM));
+export function createMixedTpe(
+  dimensions: readonly Dimension[],
+  seed: number,
+  options: MixedTpeOptions = {},
+): Strategy {
+  return new MixedTpe(dimensions, Prng.fromSeed(seed, PRNG_STREAM), 0, 0, resolveMixedOptions(options));
 }
 
 /** Rebuilds a mixed TPE from its `toJSON()`; given the same history it continues exactly. */
@@ -475,10 +570,13 @@ export function restoreMixedTpe(dimensions: readonly Dimension[], state: Strateg
       throw new RangeError(`invalid TPE state: ${name}`);
   }
   if (!Array.isArray(state.prng)) throw new RangeError("invalid TPE state: prng");
+  if (state.options !== undefined && (typeof state.options !== "object" || state.options === null))
+    throw new RangeError("invalid TPE state: options");
   return new MixedTpe(
     dimensions,
     Prng.fromState(state.prng as number[]),
     state.asked as number,
     state.told as number,
+    resolveMixedOptions((state.options ?? {}) as MixedTpeOptions),
   );
 }

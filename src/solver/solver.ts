@@ -11,6 +11,11 @@ import { artifactProblems } from "./artifact-check.js";
 import { classify } from "./classify.js";
 import { type ResolvedSolverConfig, resolveSolverConfig, type SolverConfig } from "./config.js";
 import { createGlobalLocal, restoreGlobalLocal } from "./global-local.js";
+import {
+  createMixedGlobalLocal,
+  restoreMixedGlobalLocal,
+  usesMixedGlobalLocal,
+} from "./mixed-global-local.js";
 import { createMixedTpe, restoreMixedTpe } from "./mixed-tpe.js";
 import { createNelderMead, restoreNelderMead } from "./nelder-mead.js";
 import { probePoints } from "./probe.js";
@@ -580,10 +585,16 @@ class SolverImpl implements Solver {
       const incumbent = this.bestIndex < 0 ? space.snap(space.toUnit({})) : this.history[this.bestIndex]!.u;
       return createSubspaceNelderMead(space, incumbent, seed);
     }
-    // global-local's inner methods work on continuous coordinates only: a mixed space gets the
-    // mixed TPE, which models categorical and conditional parameters natively.
-    if (space.mixed) return createMixedTpe(space.dimensions, seed);
-    if (snapshot.matches({ refine: "tpe" })) return createTpe(space.dimension, seed);
+    if (snapshot.matches({ refine: "tpe" })) {
+      return space.mixed ? createMixedTpe(space.dimensions, seed) : createTpe(space.dimension, seed);
+    }
+    // A mixed space: the mixed TPE as the global model, Nelder–Mead on the numeric part as the
+    // local method. With no float or int to refine, the mixed TPE alone.
+    if (space.mixed) {
+      return usesMixedGlobalLocal(space)
+        ? createMixedGlobalLocal(space, seed, this.config.autoOptions)
+        : createMixedTpe(space.dimensions, seed);
+    }
     return createGlobalLocal(space.dimension, seed, this.config.autoOptions);
   }
 
@@ -594,7 +605,7 @@ class SolverImpl implements Solver {
     if (state.kind === "tpe") {
       return this.space.mixed ? restoreMixedTpe(this.space.dimensions, state) : restoreTpe(state);
     }
-    return restoreGlobalLocal(state);
+    return this.space.mixed ? restoreMixedGlobalLocal(this.space, state) : restoreGlobalLocal(state);
   }
 
   /** Checks a batch of results completely before any is recorded. */

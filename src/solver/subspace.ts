@@ -1,6 +1,11 @@
 import type { Space } from "../space/space.js";
-import { createNelderMead, restoreNelderMead } from "./nelder-mead.js";
-import type { Evaluation, Strategy, StrategyContext, StrategyState } from "./strategy.js";
+import {
+  createNelderMead,
+  type NelderMeadOptions,
+  type NelderMeadStrategy,
+  restoreNelderMead,
+} from "./nelder-mead.js";
+import type { Evaluation, StrategyContext, StrategyState } from "./strategy.js";
 
 /**
  * Nelder–Mead on the numeric part of a mixed space.
@@ -14,13 +19,13 @@ import type { Evaluation, Strategy, StrategyContext, StrategyState } from "./str
  * points from other choices measure another function. (When no float or int is active at the
  * incumbent, every float and int coordinate is moved.)
  */
-class SubspaceNelderMead implements Strategy {
+export class SubspaceNelderMead implements NelderMeadStrategy {
   readonly name = "nelder-mead" as const;
   private readonly projected: Evaluation[] = [];
   private scanned = 0;
 
   constructor(
-    private readonly inner: Strategy,
+    private readonly inner: NelderMeadStrategy,
     private readonly space: Space,
     private readonly free: readonly number[],
     private readonly base: readonly number[],
@@ -35,11 +40,29 @@ class SubspaceNelderMead implements Strategy {
       firstId,
     );
     if (points === null) return null;
-    return points.map((p) => {
-      const u = [...this.base];
-      for (let i = 0; i < this.free.length; i++) u[this.free[i]!] = p[i]!;
-      return u;
-    });
+    return points.map((p) => this.lift(p));
+  }
+
+  get converged(): boolean {
+    return this.inner.converged;
+  }
+
+  get flat(): boolean {
+    return this.inner.flat;
+  }
+
+  /** Whether a simplex started at `u` would work in this subspace: the same choices and coordinates. */
+  covers(u: readonly number[]): boolean {
+    if (!this.sameChoices(u)) return false;
+    const free = freeCoordinates(this.space, this.space.snap([...u]));
+    return free.length === this.free.length && free.every((i, q) => this.free[q] === i);
+  }
+
+  /** A point of the subspace in the full space: the base with the free coordinates replaced. */
+  lift(p: readonly number[]): number[] {
+    const u = [...this.base];
+    for (let i = 0; i < this.free.length; i++) u[this.free[i]!] = p[i]!;
+    return u;
   }
 
   tell(id: number, value: number): void {
@@ -93,14 +116,19 @@ function freeCoordinates(space: Space, base: readonly number[]): number[] {
 }
 
 /** Nelder–Mead over the float and int coordinates of `space`, the rest fixed at `incumbent`'s. */
-export function createSubspaceNelderMead(space: Space, incumbent: readonly number[], seed: number): Strategy {
+export function createSubspaceNelderMead(
+  space: Space,
+  incumbent: readonly number[],
+  seed: number,
+  options: NelderMeadOptions = {},
+): SubspaceNelderMead {
   const base = space.snap([...incumbent]);
   const free = freeCoordinates(space, base);
-  return new SubspaceNelderMead(createNelderMead(free.length, seed), space, free, base);
+  return new SubspaceNelderMead(createNelderMead(free.length, seed, options), space, free, base);
 }
 
 /** Rebuilds the strategy from its `toJSON()`; throws a RangeError on a malformed state. */
-export function restoreSubspaceNelderMead(space: Space, state: StrategyState): Strategy {
+export function restoreSubspaceNelderMead(space: Space, state: StrategyState): SubspaceNelderMead {
   const { subspace, ...rest } = state;
   const saved = subspace as { free?: unknown; base?: unknown } | undefined;
   const d = space.dimension;

@@ -1,0 +1,246 @@
+// The default strategy (auto) on mixed spaces: global-local with the mixed TPE as its global model
+// and Nelder–Mead on the numeric part as its local method (src/solver/mixed-global-local.ts).
+import { describe, expect, it } from "vitest";
+import { Prng } from "../src/random/prng.js";
+import { GroupMixture } from "../src/solver/group-mixture.js";
+import { createMixedGlobalLocal, restoreMixedGlobalLocal } from "../src/solver/mixed-global-local.js";
+import { GaussianSource } from "../src/solver/parzen.js";
+import { createSolver, restoreSolver, type Solver, type Trial } from "../src/solver/solver.js";
+import type { Evaluation } from "../src/solver/strategy.js";
+import { Space } from "../src/space/space.js";
+
+const BOUNDS = {
+  optimizer: { type: "categorical", choices: ["adam", "sgd", "rmsprop"] },
+  lr: { min: 1e-5, max: 1, scale: "log" },
+  depth: { type: "int", min: 1, max: 8 },
+  momentum: { min: 0, max: 0.99, when: { optimizer: ["sgd"] } },
+} as const;
+
+type Params = Readonly<Record<string, unknown>>;
+
+/** Best with sgd, lr 0.01, momentum 0.9, depth 4; adam and rmsprop are worse by a constant. */
+function loss(p: Params): number {
+  const base = { adam: 0.3, sgd: 0, rmsprop: 0.5 }[p.optimizer as string]!;
+  let value = base + 0.2 * (Math.log10(p.lr as number) + 2) ** 2 + 0.02 * ((p.depth as number) - 4) ** 2;
+  if (p.optimizer === "sgd") value += ((p.momentum as number) - 0.9) ** 2;
+  return value;
+}
+
+/** Where each asked trial came from: the strategy's owner of it (-1 global, -2 fill, ≥ 0 local). */
+interface Asked {
+  readonly trial: Trial<object>;
+  readonly owner: number | undefined;
+  /** The incumbent's params when the trial was asked. */
+  readonly incumbent: Params | undefined;
+}
+
+/** Runs to the end (batches of `max`), recording each trial with its proposer. */
+function drive(solver: Solver<object>, max = 1, stopAfter = Number.POSITIVE_INFINITY): Asked[] {
+  const asked: Asked[] = [];
+  while (asked.length < stopAfter) {
+    const incumbent = solver.best()?.params as Params | undefined;
+    const batch = solver.ask({ max });
+    if (batch === null) break;
+    const state = solver.toJSON().strategy;
+    const owners = new Map<number, number>((state?.owners as [number, number][] | undefined) ?? []);
+    for (const trial of batch) asked.push({ trial, owner: owners.get(trial.id), incumbent });
+    solver.tell(batch.map((t) => ({ id: t.id, value: loss(t.params as Params) })));
+  }
+  return asked;
+}
+
+const make = (seed: number, budget = 120, extra: object = {}) =>
+  createSolver({ seed, budget, bounds: BOUNDS, ...extra }) as unknown as Solver<object>;
+
+describe("auto on a mixed space", () => {
+  it("runs global-local: the mixed TPE globally, local phases that move only numeric parameters", () => {
+    const solver = make(4, 150);
+    const asked = drive(solver);
+    expect(solver.strategyName).toBe("global-local");
+    const local = asked.filter((a) => a.owner !== undefined && a.owner >= 0);
+    const global = asked.filter((a) => a.owner === -1);
+    expect(local.length).toBeGreaterThan(30);
+    expect(global.length).toBeGreaterThan(10);
+    for (const { trial, incumbent } of local) {
+      // The simplex holds the incumbent's choice (the incumbent when it started, or one since
+      // found by itself: the same choice either way) and its active parameters.
+      const p = trial.params as Params;
+      expect(p.optimizer).toBe(incumbent!.optimizer);
+      expect("momentum" in p).toBe(p.optimizer === "sgd");
+    }
+    // The numeric parameters do move in the local phase.
+    expect(new Set(local.map((a) => (a.trial.params as Params).lr)).size).toBeGreaterThan(10);
+    // And it gets there: sgd, near the optimum.
+    expect(solver.best()!.params).toMatchObject({ optimizer: "sgd" });
+    expect(solver.best()!.value).toBeLessThan(0.01);
+    solver.stop();
+  });
+
+  it("follows autoOptions: openingShare 0 opens with the local phase", () => {
+    const opened = drive(make(2, 60, { autoOptions: { openingShare: 0 } }), 1);
+    const first = opened.find((a) => a.owner !== undefined)!;
+    expect(first.owner).toBe(0);
+    const global = drive(make(2, 60), 1).find((a) => a.owner !== undefined)!;
+    expect(global.owner).toBe(-1);
+  });
+
+  it("keeps proposing a choice whose early results were bad", () => {
+    // Every early sgd trial is told a poor value (warm start), yet sgd is the best choice: the
+    // global model's floor under each choice keeps drawing it, and it is found.
+    const solver = make(6, 160);
+    for (const lr of [1e-5, 1e-4, 1e-3, 0.1, 1]) {
+      const params = { optimizer: "sgd", lr, depth: 8, momentum: 0 };
+      solver.tell({ params, value: loss(params) + 1 });
+    }
+    const asked = drive(solver);
+    const lateGlobal = asked.filter((a, i) => i > 60 && a.owner === -1);
+    expect(lateGlobal.some((a) => (a.trial.params as Params).optimizer === "sgd")).toBe(true);
+    expect(solver.best()!.params).toMatchObject({ optimizer: "sgd" });
+    solver.stop();
+  });
+
+  it("is deterministic from the seed, one at a time and in batches", () => {
+    for (const max of [1, 4]) {
+      const a = drive(make(9, 90), max).map((x) => x.trial);
+      const b = drive(make(9, 90), max).map((x) => x.trial);
+      const c = drive(make(10, 90), max).map((x) => x.trial);
+      expect(b).toEqual(a);
+      expect(c).not.toEqual(a);
+    }
+  });
+
+  it("fills parallel batches in a local phase with points that hold the incumbent's choices", () => {
+    const asked = drive(make(3, 120), 4);
+    const fills = asked.filter((a) => a.owner === -2);
+    expect(fills.length).toBeGreaterThan(0);
+    for (const { trial, incumbent } of fills) {
+      const p = trial.params as Params;
+      expect(p.optimizer).toBe(incumbent!.optimizer);
+      expect("momentum" in p).toBe(p.optimizer === "sgd");
+    }
+  });
+
+  it("resumes exactly from toJSON in both phases and mid-batch, through JSON text", () => {
+    for (const max of [1, 3]) {
+      const reference = drive(make(5, 100), max).map((a) => a.trial);
+      const phases = new Set<string>();
+      for (const cut of [10, 25, 40, 63, 88]) {
+        const solver = make(5, 100);
+        const before = drive(solver, max, cut).map((a) => a.trial);
+        const text = JSON.stringify(solver.toJSON());
+        const artifact = JSON.parse(text);
+        if (artifact.strategy !== null) phases.add(artifact.strategy.phase);
+        const resumed = restoreSolver<object>(artifact);
+        expect(JSON.stringify(resumed.toJSON())).toBe(text);
+        expect([...before, ...drive(resumed, max).map((a) => a.trial)]).toEqual(reference);
+        solver.stop();
+        resumed.stop();
+      }
+      expect(phases).toEqual(new Set(["global", "local"]));
+    }
+  });
+
+  it("round-trips the strategy itself while a local trial is pending", () => {
+    const space = new Space(BOUNDS);
+    const strategy = createMixedGlobalLocal(space, 12, { openingShare: 0 });
+    const history: Evaluation[] = [];
+    const random = Prng.fromSeed(1, 1);
+    for (let i = 0; i < 8; i++) {
+      const u = space.snap(Array.from({ length: space.dimension }, () => random.next()));
+      history.push({ u, value: loss(space.toParams(u)) });
+    }
+    const f = (u: readonly number[]) => loss(space.toParams(space.snap([...u])));
+    let id = 1;
+    for (let step = 0; step < 30; step++) {
+      for (const u of strategy.ask({ history, pending: [], remaining: 100 }, 1, id)!) {
+        const snapped = space.snap(u);
+        history.push({ u: snapped, value: f(snapped) });
+        strategy.tell(id++, f(snapped));
+      }
+    }
+    const [pending] = strategy.ask({ history, pending: [], remaining: 100 }, 1, id)!;
+    const copy = restoreMixedGlobalLocal(space, JSON.parse(JSON.stringify(strategy.toJSON())));
+    expect(copy.toJSON()).toEqual(strategy.toJSON());
+    const u = space.snap(pending!);
+    strategy.tell(id, f(u));
+    copy.tell(id, f(u));
+    history.push({ u, value: f(u) });
+    id++;
+    const next = strategy.ask({ history, pending: [], remaining: 100 }, 1, id);
+    expect(copy.ask({ history, pending: [], remaining: 100 }, 1, id)).toEqual(next);
+  });
+});
+
+describe("auto on a mixed space near the end of a small budget", () => {
+  // d = 16 at budget 60: after the probe (34) and the opening, no room for a new simplex, so the
+  // global phase holds to the end with the focused model, which must be the mixed one.
+  const WIDE = {
+    ...Object.fromEntries(Array.from({ length: 12 }, (_, i) => [`x${i}`, { min: -1, max: 1 }])),
+    n: { type: "int", min: 1, max: 9 },
+    kind: { type: "categorical", choices: ["a", "b", "c"] },
+    flag: { type: "categorical", choices: [false, true] },
+    m: { min: 0, max: 1, when: { kind: ["a"] } },
+  } as const;
+  const value = (p: Params) => {
+    let v = p.kind === "b" ? 0 : 1;
+    for (let i = 0; i < 12; i++) v += (p[`x${i}`] as number) ** 2;
+    return v + ((p.n as number) - 3) ** 2 / 10 + (p.flag === true ? 0 : 0.5);
+  };
+  const runWide = (solver: Solver<object>, stopAfter = Number.POSITIVE_INFINITY): Trial<object>[] => {
+    const trials: Trial<object>[] = [];
+    while (trials.length < stopAfter) {
+      const batch = solver.ask();
+      if (batch === null) break;
+      trials.push(...batch);
+      solver.tell(batch.map((t) => ({ id: t.id, value: value(t.params as Params) })));
+    }
+    return trials;
+  };
+
+  it("holds the global phase with the forced mixed TPE, and resumes it exactly", () => {
+    const make60 = () => createSolver({ seed: 3, budget: 60, bounds: WIDE }) as unknown as Solver<object>;
+    const reference = make60();
+    const all = runWide(reference);
+    expect(all).toHaveLength(60);
+    const state = reference.toJSON().strategy!;
+    expect(state.held).toBe(true);
+    expect(state.focused).toMatchObject({ kind: "tpe", variant: "mixed" });
+    expect((state.focused as { options?: unknown }).options).toBeUndefined(); // forced settings
+    for (const cut of [40, 52]) {
+      const solver = make60();
+      const before = runWide(solver, cut);
+      const resumed = restoreSolver<object>(JSON.parse(JSON.stringify(solver.toJSON())));
+      expect([...before, ...runWide(resumed)]).toEqual(all);
+    }
+  });
+});
+
+describe("the per-choice floor of the global model", () => {
+  it("gives every choice at least floor / L of l's mass, in density and in sampling", () => {
+    const mixture = new GroupMixture(Int32Array.of(4));
+    const observed = [0, 0, 0, 0, 0, 1];
+    const means = mixture.prepare(observed.length);
+    observed.forEach((c, i) => {
+      means[i + 1] = c;
+    });
+    const weights = Float64Array.from(observed, (_, r) => observed.length - r);
+    mixture.finish(weights, 1, null, 0, 0.2);
+    const p = [0, 1, 2, 3].map((c) => Math.exp(mixture.logDensity(Float64Array.of(c))));
+    expect(p.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 12);
+    for (const c of [2, 3]) expect(p[c]).toBeGreaterThanOrEqual(0.2 / 4);
+    // Without the floor the unseen choices get only the prior's smoothing: less.
+    mixture.finish(weights, 1);
+    const bare = [0, 1, 2, 3].map((c) => Math.exp(mixture.logDensity(Float64Array.of(c))));
+    expect(bare[2]).toBeLessThan(p[2]!);
+    // Sampling follows the floored weights.
+    mixture.finish(weights, 1, null, 0, 0.2);
+    const gaussian = new GaussianSource(Prng.fromSeed(2, 0));
+    const draws = [0, 0, 0, 0];
+    const out = new Float64Array(1);
+    for (let i = 0; i < 40000; i++) {
+      mixture.sample(gaussian, out);
+      draws[out[0]!]!++;
+    }
+    for (let c = 0; c < 4; c++) expect(draws[c]! / 40000).toBeCloseTo(p[c]!, 2);
+  });
+});
