@@ -5,7 +5,8 @@
  *
  * @remarks
  * Every size runs in a fresh Node process (so one size's garbage and JIT state do not leak into
- * the next), which first spawns and stops {@link WARM_UP_ENGINES} engines to warm the JIT up.
+ * the next), which first spawns and stops {@link WARM_UP_ENGINES} engines, then churns
+ * {@link WARM_UP_CHURN} more the way the probes do, to warm the JIT up.
  * Then, at N engines:
  *
  * - **spawn** and **stop** (the gates): with N idle engines running, {@link PROBE_ENGINES} more
@@ -67,6 +68,14 @@ export const SUPERVISOR_TARGETS = Object.freeze({
  * later, optimised spawns: a size effect that was only JIT warm-up.
  */
 const WARM_UP_ENGINES = 2_000;
+/**
+ * Engines then spawned and stopped in the probes' own rounds (spawn {@link BATCH}, stop them),
+ * before anything is timed. The one-pass warm-up above leaves the churn's paths (a stop right
+ * after a spawn, a name reused at once) colder than the 10,000 spawns a large size runs before its
+ * probes: the first 1,000 probes at 10 engines ran about twice as slow as the next 1,000 in the
+ * same process, which read as a size effect.
+ */
+const WARM_UP_CHURN = 3_000;
 /**
  * Engines spawned and stopped beside the N running ones, per size, for the spawn and stop gates.
  * The same churn at every size: timing the N engines' own spawns instead made the sizes run
@@ -205,6 +214,10 @@ async function measureSize(count: number): Promise<SizeFigures> {
   const warm = createSupervisor();
   spawnAll(warm, WARM_UP_ENGINES, "w");
   await stopAll(warm, WARM_UP_ENGINES, "w");
+  for (let churned = 0; churned < WARM_UP_CHURN; churned += BATCH) {
+    spawnAll(warm, BATCH, "c");
+    await stopAll(warm, BATCH, "c");
+  }
   await warm.close();
   // A macrotask, so that nothing of the warm-up is still held when the baseline is taken.
   await new Promise((resolve) => setTimeout(resolve, 20));
@@ -375,16 +388,15 @@ export function supervisorReport(rows: readonly SizeFigures[]): { report: string
 
 const METHOD = [
   "Many engines in one process through `createSupervisor` (bench/supervisor.ts): each size in a",
-  "fresh process after the same JIT warm-up (2,000 engines spawned and stopped). Spawn / stop per",
-  "engine, the gates' measure: with N idle engines running, 1,000 more spawned and stopped beside",
-  "them in rounds of 10 (spawn 10, stop those 10), each batch timed; the median batch, wall time,",
-  "with the process's CPU time over all batches (GC threads included) beside it. Every size runs",
-  "this same churn, so only the number of running engines differs (timing the N engines' own",
-  "spawns, as before, gave each size a different workload: 100 cycles of spawn 10, stop 10 at 10",
-  "engines, one pass into a growing heap at 10,000). Beside 10,000 engines spawn and stop still",
-  "come out faster, in wall and CPU time; CPU profiles at 10 and 10,000 show the same functions and",
-  "no work that grows with the count (the system registry's Map look-ups cost a little more), so",
-  "the difference is in the garbage collector's share at a ~500 MB heap, not pinned down further.",
+  "fresh process after the same JIT warm-up (2,000 engines spawned and stopped, then 3,000 more",
+  "churned in rounds of 10 as the probes are). Spawn / stop per engine, the gates' measure: with N",
+  "idle engines running, 1,000 more spawned and stopped beside them in rounds of 10 (spawn 10, stop",
+  "those 10), each batch timed; the median batch, wall time, with the process's CPU time over all",
+  "batches (GC threads included) beside it. Every size runs this same churn, so only the number of",
+  "running engines differs (timing the N engines' own spawns, as before, gave each size a different",
+  "workload). Without the churn in the warm-up, spawns beside 10 engines came out about 1.5× slower",
+  "than beside 10,000: the 10,000 engines' own spawns had warmed the JIT up before their probes, and",
+  "in one process at 10 engines the first 1,000 probes ran about twice as slow as the next 1,000.",
   "Spawning / stopping all N engines (wall time over all, GC included, per engine), `close()` per",
   "engine, memory per idle engine (used heap + array buffers after a full GC, divided by the count:",
   "the mean of the growth from before the spawns and the drop after stopping them), and digests/s",
