@@ -88,6 +88,8 @@ export function renderReadmeFigures(page: string): string {
     const verdict = readAfter(page, "B5", `**${half} half`, /Median ratio [\d.]+ \(gate ≤ 1\): (PASS|FAIL)/);
     return `${ratio} (${verdict})`;
   };
+  const b5PerPlant = (half: string): string =>
+    readAfter(page, "B5", `**${half} half`, /every plant ≤ 1\.2[^:]*: (PASS|FAIL)/);
 
   const drift = (sigma: string, column: string, nth = 0): string =>
     lead(cell({ section: "B4", row: { config: "default", driver: "engine", σ: sigma }, column, nth }));
@@ -143,8 +145,10 @@ between runs.
 Tracking out of the box (B5: fifteen drifting plants, \`createEngine({ seed, params })\` and nothing
 else, against the best of a grid of hand-tuned constant-gain SPSA per plant): the median ratio of
 regret per tick is ${b5("Development")} on the development half (the defaults were tuned on it)
-and ${b5("Validation")} on the validation half (never tuned on), against a gate of ≤ 1; B5 gives
-each plant.
+and ${b5("Validation")} on the validation half (never tuned on), against a gate of ≤ 1. The
+per-plant gates (every plant ≤ 1.2× its reference, no violations, no SafeMode trip without faults,
+regime returns cheaper): ${b5PerPlant("Development")} on the development half and
+${b5PerPlant("Validation")} on the validation half; B5 gives each plant.
 
 Online tracking (DRIFT-Q4 with the default options, safety layer on, 10 seeds): regret per tick
 ${drift("0.5", "regret/tick ± SE (range)")} at σ = 0.5 (${drift("0.5", "in band %")} % of ticks in
