@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { curvatureRuleGain, driftRuleGain } from "../src/engine/spsa/calibration.js";
 import { resolveSpsaOptions, type SpsaOptions } from "../src/engine/spsa/options.js";
-import { DRIFT_RULE_HORIZON, SpsaCore } from "../src/engine/spsa/spsa-core.js";
+import { DRIFT_RULE_FLOOR, DRIFT_RULE_HORIZON, SpsaCore } from "../src/engine/spsa/spsa-core.js";
 import { Prng } from "../src/random/prng.js";
 import { ParamRegistry, type ParamSpec } from "../src/space/param-registry.js";
 
@@ -108,6 +108,16 @@ describe("SpsaCore with the drift rule", () => {
       expect(Math.abs(on.core.velocity[i]!)).toBeGreaterThan(0.3e-4);
       expect(Math.abs(on.core.velocity[i]!)).toBeLessThan(3e-4);
     }
+  });
+
+  it("cuts the gain at most to DRIFT_RULE_FLOOR of the other rules' cap, when the optimum stands still", () => {
+    const still = track({ autoDrift: 2 }, 0, 800);
+    const off = track({ autoDrift: 0 }, 0, 800);
+    // With no drift the balancing gain falls far below the cap; the floor holds it at half (the
+    // two runs' noise and curvature estimates differ a little, as their trajectories do).
+    const share = still.core.a / off.core.a;
+    expect(share).toBeGreaterThan(0.95 * DRIFT_RULE_FLOOR);
+    expect(share).toBeLessThan(1.05 * DRIFT_RULE_FLOOR);
   });
 
   it("leaves the curvature rule's gain alone when the drift is fast", () => {

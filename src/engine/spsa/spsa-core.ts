@@ -95,6 +95,14 @@ export const STARTUP_SMOOTHING = 0.3;
  */
 export const DRIFT_RULE_HORIZON = 100;
 
+/**
+ * The least share of the other rules' cap the drift rule may leave: a velocity measured while the
+ * optimum stands still is mostly the gradient noise's jitter averaged down, and its cube root
+ * would cut the gain without bound, so the next shift would be followed at a crawl until the
+ * detector re-opens the gain. Half the cap is as far as B5's slow ramps (d9) needed.
+ */
+export const DRIFT_RULE_FLOOR = 0.5;
+
 /** Largest relative change of the adaptive perturbation scale per iteration (as a log ratio). */
 export const PERTURBATION_ADAPT_RATE = 0.01;
 
@@ -557,7 +565,8 @@ export class SpsaCore {
         this.halfWidth,
         this.gainScale,
       );
-      if (aDrift > 0 && Number.isFinite(aDrift) && aDrift < capped) capped = aDrift;
+      if (aDrift > 0 && Number.isFinite(aDrift) && aDrift < capped)
+        capped = Math.max(aDrift, DRIFT_RULE_FLOOR * capped);
     }
     return capped;
   }
