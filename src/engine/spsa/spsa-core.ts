@@ -64,6 +64,8 @@ export interface SpsaCoreState {
   readonly velocity?: readonly number[];
   readonly velocitySteps?: number;
   readonly undrifted?: number | null;
+  /** Whether the centre is travelling after a shift (absent in states saved before it existed). */
+  readonly travelling?: boolean;
   readonly calibration: CalibrationState;
   readonly noise: NoiseModelState;
 }
@@ -102,6 +104,16 @@ export const DRIFT_RULE_HORIZON = 100;
  * detector re-opens the gain. Half the cap is as far as B5's slow ramps (d9) needed.
  */
 export const DRIFT_RULE_FLOOR = 0.5;
+
+/**
+ * Gradient smoothing β after a shift re-opened the gain, until the noise model has re-learnt
+ * ({@link NOISE_WARMUP} second differences; when the option's is larger). The centre then heads
+ * for a new optimum along large, changing gradients, like the start-up: the default 0.7 lagged,
+ * overshot and, with 16 or more knobs, swung some knobs back and forth often enough to trip the
+ * thrashing detector (0.4 to 0.6 did better alike on B5's development plants and on recurring
+ * plants of 12 to 32 knobs on other seeds; 0.3, the start-up's, swung more).
+ */
+export const SHIFT_SMOOTHING = 0.5;
 
 /** Largest relative change of the adaptive perturbation scale per iteration (as a log ratio). */
 export const PERTURBATION_ADAPT_RATE = 0.01;
@@ -198,6 +210,11 @@ export class SpsaCore {
   private velocitySteps = 0;
   /** The gain the last cap gave before the drift rule (restored when the gain re-opens). */
   private undrifted = Number.NaN;
+  /**
+   * The gain re-opened after a shift and the noise model is still re-learning: the centre is on
+   * its way to a new optimum (see {@link SHIFT_SMOOTHING}).
+   */
+  private travelling = false;
 
   /**
    * @param registry - the parameters (bounds, scales, maxDelta in raw units)
@@ -453,8 +470,13 @@ export class SpsaCore {
     this.lastA = ak;
     // The first smoothed value is the estimate itself, so smoothing adds no start-up bias; while
     // calibrating, the centre covers ground fast and a long filter would lag and overshoot.
+    if (this.travelling && this.noise.samples >= NOISE_WARMUP) this.travelling = false;
     const smoothing =
-      this.calibrating && usesStartupGain(o) ? Math.min(o.smoothing, STARTUP_SMOOTHING) : o.smoothing;
+      this.calibrating && usesStartupGain(o)
+        ? Math.min(o.smoothing, STARTUP_SMOOTHING)
+        : this.travelling
+          ? Math.min(o.smoothing, SHIFT_SMOOTHING)
+          : o.smoothing;
     const beta = this.smoothingStarted ? smoothing : 0;
     this.smoothingStarted = true;
     let clipped = 0;
@@ -644,6 +666,7 @@ export class SpsaCore {
     if (this.undrifted > this.baseA) this.baseA = this.undrifted;
     this.smoothingStarted = false;
     this.smoothed.fill(0);
+    this.travelling = true;
   }
 
   /**
@@ -771,6 +794,7 @@ export class SpsaCore {
       velocity: Array.from(this.velocity),
       velocitySteps: this.velocitySteps,
       undrifted: finiteOrNull(this.undrifted),
+      travelling: this.travelling,
       calibration: this.calibration.toJSON(),
       noise: this.noise.toJSON(),
     };
@@ -817,6 +841,7 @@ export class SpsaCore {
     if (state.velocity !== undefined) core.velocity.set(state.velocity);
     core.velocitySteps = state.velocitySteps ?? 0;
     core.undrifted = state.undrifted ?? Number.NaN;
+    core.travelling = state.travelling ?? false;
     return core;
   }
 }
