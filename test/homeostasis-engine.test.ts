@@ -125,8 +125,10 @@ describe("homeostasis in the engine", () => {
     expect(refuted[0]!.fall).toBeLessThan(0.5 * refuted[0]!.predictedFall);
     expect(mean(regret.slice(-300))).toBeLessThan(0.5);
     const { regret: without } = await drive(3 * VISIT, optimumAt, { probeShare: 0 });
-    // A refuted probe costs its way out and back (about two iterations far from the optimum), no more.
-    expect(visitMean(regret, 2 * VISIT)).toBeLessThan(2 * visitMean(without, 2 * VISIT));
+    // A refuted probe costs its way out and back (about two iterations far from the optimum), no
+    // more: an additive cost over the visit (0.30 to 0.33 per tick here), not a multiple of a
+    // baseline that gets cheaper as the travel after a shift does.
+    expect(visitMean(regret, 2 * VISIT) - visitMean(without, 2 * VISIT)).toBeLessThan(0.4);
     expect(
       events.filter((e) => e.type === "violation" || e.type === "rollback" || e.type === "mode.changed"),
     ).toEqual([]);

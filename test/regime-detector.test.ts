@@ -92,6 +92,39 @@ describe("RegimeDetector: detection delay and false alarms (seeded, measured bou
     expect(detector.lastExtreme).toBe(false);
   });
 
+  it("flags the jump that starts a shift even while noise keeps the rise sum above zero", () => {
+    // Noise (or the perturbation's own cost) often leaves S⁺ a little above zero when a shift
+    // lands: the jump must still be flagged (the estimate that straddles it is measured again)
+    // and be the onset the verdict judges from.
+    const detector = new RegimeDetector();
+    const prng = Prng.fromSeed(7, 17);
+    let t = 0;
+    for (; t < 60; t++) detector.observe(10 + prng.normal(), CYCLE[t % 3]!);
+    const sigma = detector.sigma;
+    detector.observe(detector.referenceLevel + 4.5 * sigma, CYCLE[t++ % 3]!);
+    expect(detector.riseSum).toBeGreaterThan(0);
+    const shifted = (): number => 10 + 400 * sigma + prng.normal();
+    detector.observe(shifted(), CYCLE[t++ % 3]!);
+    expect(detector.lastExtreme).toBe(true);
+    let signal: RegimeSignal = RegimeSignal.Quiet;
+    while (!detector.confirmable && t < 80) signal = detector.observe(shifted(), CYCLE[t++ % 3]!);
+    expect(signal).toBe(RegimeSignal.Rise);
+    // Judged from the jump on: the 4.5σ digest before it is not part of the rise.
+    expect(detector.riseSigmas).toBeGreaterThan(380);
+    expect(detector.classify(0)).toBe(RegimeVerdict.Exogenous);
+  });
+
+  it("flags a cliff the tuner keeps probing only until an extreme digest has fed the sum", () => {
+    const detector = new RegimeDetector();
+    const prng = Prng.fromSeed(8, 18);
+    for (let t = 0; t < 60; t++) detector.observe(prng.normal(), CYCLE[t % 3]!);
+    expect(detector.observe(1e6, PointKind.Plus)).toBe(RegimeSignal.Quiet);
+    expect(detector.lastExtreme).toBe(true);
+    // Measured again right away: the excursion is under way, so this one is used, not re-measured.
+    detector.observe(1e6, PointKind.Plus);
+    expect(detector.lastExtreme).toBe(false);
+  });
+
   it("signals a fall and re-learns the level after it", () => {
     const detector = new RegimeDetector();
     const prng = Prng.fromSeed(5, 15);

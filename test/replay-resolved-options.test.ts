@@ -237,6 +237,56 @@ describe("recorded options that predate a later option", () => {
   });
 });
 
+describe("recorded options that predate the drift rule", () => {
+  it("a recorded spsa without autoDrift replays with the rule off; one with it keeps it", () => {
+    const resolved = resolveEngineConfig({ seed: 7, params: KNOBS });
+    expect(resolved.spsa.autoDrift).toBe(2);
+    const explicit = explicitEngineConfig(resolved);
+    const { autoDrift: _, ...before } = explicit.spsa as Record<string, unknown>;
+    const older = { ...explicit, spsa: before };
+    const filled = withRecordedDefaults(older);
+    expect(filled.spsa).toEqual({ ...before, autoDrift: 0 });
+    // Both later options are filled in one pass, each only when absent.
+    expect(withRecordedDefaults(explicit)).toBe(explicit);
+    expect(resolveEngineConfig(filled as EngineConfig).spsa.autoDrift).toBe(0);
+    expect(withLegacyDefaults({ seed: 7, params: KNOBS }).spsa).toMatchObject({ autoDrift: 0 });
+  });
+
+  it("a logged run whose header lacks autoDrift replays bit for bit with the rule off", async () => {
+    // A run long enough for the rule to engage (a slow ramp, small noise), recorded with the rule
+    // off as every run before it was. Replayed from a header without the key, the filled-in 0
+    // reproduces it; the rule on (today's default) would not.
+    const dir = join(mkdtempSync(join(scratch, "drift-")), "log");
+    const scheduler = new VirtualTimeScheduler();
+    const config: EngineConfig = {
+      seed: 4,
+      params: { x: { min: -5, max: 5, init: 0, maxDelta: 1 }, y: { min: -5, max: 5, init: 0, maxDelta: 1 } },
+      spsa: { autoDrift: 0 },
+      // Count-only windows: no timeout timer, so the virtual clock's flush ends.
+      window: { digests: 1 },
+    };
+    const { engine, close } = createLoggedEngine({ ...config, scheduler }, { dir, flushMs: 50 });
+    const noise = Prng.fromSeed(8, 1);
+    for (let t = 0; t < 1500; t++) {
+      scheduler.schedule(() => {}, 100);
+      scheduler.flush();
+      const [x, y] = engine.values;
+      const target = -2 + t / 1000;
+      const cost = (x! - target) ** 2 + 2 * (y! + target) ** 2 + 0.1 * noise.normal();
+      engine.observe({ objective: cost, generation: engine.generation });
+    }
+    await close();
+    const resolved = readReplayLog(dir).header.resolved as unknown as EngineConfig;
+    expect(resolved.spsa!.autoDrift).toBe(0);
+    const { autoDrift: _, ...older } = resolved.spsa!;
+    const { replay } = await import("../src/replay/replay.js");
+    const filled = withRecordedDefaults({ ...resolved, spsa: older });
+    expect(filled.spsa).toMatchObject({ autoDrift: 0 });
+    expect((await replay(dir, { override: { spsa: filled.spsa } })).ok).toBe(true);
+    expect((await replay(dir, { override: { spsa: { ...older, autoDrift: 2 } } })).ok).toBe(false);
+  });
+});
+
 describe("arqon replay", () => {
   it("says when a log predates recorded options, and not otherwise", async () => {
     const old = join(mkdtempSync(join(scratch, "cli-")), "log");

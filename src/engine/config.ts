@@ -334,6 +334,7 @@ const SPSA_KEYS = [
   "autoStepFraction",
   "autoJitter",
   "autoContraction",
+  "autoDrift",
   "smoothing",
   "adaptC",
 ] as const;

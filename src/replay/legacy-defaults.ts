@@ -11,7 +11,8 @@ import type { EngineConfig } from "../engine/config.js";
  * recorded: no option that existed at v2 changed its default in that span. Options added in it
  * (`safety.regime`, `safety.homeostasis`, `safety.governor.blameWindows`, `spsa.autoContraction`,
  * which is 0: off) hold the values they had when recording began; neither golden log's run is
- * decided differently with the detectors off. Logs older than v2 (the v1 golden log) ran with
+ * decided differently with the detectors off. Options added after it are pinned off as they were
+ * before they existed (`spsa.autoDrift` 0, `safety.homeostasis.probeShare` 0). Logs older than v2 (the v1 golden log) ran with
  * 5-digest windows by default and with decision rules that no option brings back (calibration
  * that held the centre): they do not replay on today's engine, and replay says they predate
  * recorded options. A parameter's default `init` (the middle of its range) is the registry's rule,
@@ -26,6 +27,7 @@ export const LEGACY_ENGINE_DEFAULTS = Object.freeze({
     autoStepFraction: 0.5,
     autoJitter: 0.085,
     autoContraction: 0,
+    autoDrift: 0,
     smoothing: 0.7,
     adaptC: true,
   },
@@ -198,14 +200,17 @@ export function withLegacyDefaults(logged: object): EngineConfig {
 /**
  * `resolved` (a logged header's resolved options) with the options added since resolved options
  * began to be recorded, and absent from it, written out at the values that reproduce the logged
- * run: `safety.homeostasis.probeShare` (0, no probe).
+ * run: `safety.homeostasis.probeShare` (0, no probe) and `spsa.autoDrift` (0, no drift rule).
  */
 export function withRecordedDefaults<T extends object>(resolved: T): T {
-  const safety = (resolved as { safety?: unknown }).safety;
+  let out = resolved;
+  const spsa = (out as { spsa?: unknown }).spsa;
+  if (isObject(spsa) && spsa.autoDrift === undefined) out = { ...out, spsa: { ...spsa, autoDrift: 0 } };
+  const safety = (out as { safety?: unknown }).safety;
   const homeostasis = isObject(safety) ? safety.homeostasis : undefined;
-  if (!isObject(homeostasis) || homeostasis.probeShare !== undefined) return resolved;
+  if (!isObject(homeostasis) || homeostasis.probeShare !== undefined) return out;
   return {
-    ...resolved,
+    ...out,
     safety: { ...(safety as Json), homeostasis: { ...homeostasis, probeShare: 0 } },
   };
 }

@@ -261,8 +261,12 @@ export class RegimeDetector {
     const upBefore = n[UP_SLOT]!;
     const downBefore = n[DOWN_SLOT]!;
     // Only the digest that starts an excursion: a lasting one-sided extreme (the tuner probing a
-    // cliff) must still be measured, or the cycle would never finish an iteration there.
-    this.extreme = (z >= clip || z <= -clip) && upBefore === 0 && downBefore === 0;
+    // cliff) must still be measured, or the cycle would never finish an iteration there. "Starts"
+    // means no extreme digest fed this side's sum lately (one leaves clip − slack in it): noise
+    // and the perturbation's own cost keep the sums above zero much of the time, and a shift that
+    // lands then, between the two sides of an estimate, must not become a full-budget step.
+    const lately = clip - slack;
+    this.extreme = (z >= clip && upBefore < lately) || (z <= -clip && downBefore < lately);
     if (z > clip) z = clip;
     else if (z < -clip) z = -clip;
     const up = Math.max(0, upBefore + z - slack);
@@ -270,7 +274,8 @@ export class RegimeDetector {
     n[UP_SLOT] = up;
     n[DOWN_SLOT] = down;
     if (up > 0) {
-      if (upBefore === 0) this.startRise();
+      // A jump that starts an excursion is the rise's onset, whatever small sum noise had left.
+      if (upBefore === 0 || (this.extreme && r > 0)) this.startRise();
       this.riseAge++;
       n[KIND_COUNT_SLOT + kind]! += 1;
       n[KIND_EXCESS_SLOT + kind]! += r;

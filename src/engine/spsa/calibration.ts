@@ -205,6 +205,56 @@ export function curvatureRuleGain(
   return (contraction * firstGainFactor(stability, alpha)) / ((p + 1) * curvature);
 }
 
+/**
+ * The drift-rule gain a_drift = multiple · ∛(2·(2 − κ)·Σv_i² / (Σ_i σ_g,i² · H̄)), or NaN when
+ * the statistics cannot say (no noise estimate, no positive curvature, no parameter with a
+ * half-width). Constant gains only (the engine applies it with α = 0).
+ *
+ * @remarks
+ * A constant gain trades two losses when the optimum moves. With v_i the centre's velocity (the
+ * optimum's, while it is tracked; unit cube per step), H̄ the mean curvature and σ_g,i² =
+ * σ̂² / (2·h_i²) the variance of a gradient component's measurement noise, the centre lags a
+ * steady drift by v_i / (a·H̄) (a loss of Σv_i² / (2a²·H̄) per step), and the gradient noise
+ * shakes it with variance a·σ_g,i² / (H̄·(2 − κ)) per parameter, where κ = a·H̄·(p + 1) (see
+ * {@link curvatureRuleGain}; a loss of Σσ_g,i²·a / (2·(2 − κ))). The first falls with a, the
+ * second grows; their sum is least at a³ = 2·(2 − κ)·Σv_i² / (Σσ_g,i²·H̄). κ is taken at the
+ * curvature rule's `contraction`, the largest the gain may reach. `multiple` (above 1) leans
+ * towards the faster gain: the velocity estimate lags a drift that speeds up, and a lag that
+ * builds reads to SafeMode like a regression. Half-widths are taken at their nominal size
+ * (`scale` is conservative mode's factor on them), as the noise rule does. Allocation-free.
+ *
+ * @param multiple - the cap's multiple of the balancing gain (e.g. 2)
+ * @param contraction - κ, the curvature rule's largest a·H̄·(p + 1)
+ * @param velocity - the centre's velocity per parameter (unit cube per step)
+ * @param noiseSd - σ̂
+ * @param curvature - H̄ (unit cube)
+ * @param halfWidth - the half-widths in use (the parameters with one count)
+ * @param scale - conservative mode's factor on the half-widths (1 in normal mode)
+ */
+export function driftRuleGain(
+  multiple: number,
+  contraction: number,
+  velocity: Float64Array,
+  noiseSd: number,
+  curvature: number,
+  halfWidth: Float64Array,
+  scale: number,
+): number {
+  if (!(noiseSd > 0) || !Number.isFinite(noiseSd)) return Number.NaN;
+  if (!(curvature > 0) || !Number.isFinite(curvature)) return Number.NaN;
+  let drift = 0;
+  let noise = 0;
+  for (let i = 0; i < halfWidth.length; i++) {
+    const h = halfWidth[i]! / scale;
+    if (!(h > 0)) continue;
+    drift += velocity[i]! * velocity[i]!;
+    noise += (noiseSd * noiseSd) / (2 * h * h);
+  }
+  if (!(noise > 0)) return Number.NaN;
+  const kappa = Math.min(contraction, 2);
+  return multiple * Math.cbrt((2 * (2 - kappa) * drift) / (noise * curvature));
+}
+
 /** Median of the first `n` values of `values`, sorting them in place (insertion sort). */
 function medianInPlace(values: Float64Array, n: number): number {
   if (n === 0) return Number.NaN;

@@ -42,6 +42,14 @@ export interface SpsaOptions {
    */
   readonly autoContraction?: number | undefined;
   /**
+   * "auto" drift rule: once the centre's velocity is measured (see {@link driftRuleGain}), cap
+   * `a` at this multiple of the gain that balances the lag behind that drift against the jitter
+   * the gradient noise causes. A drift slow against the noise (a slow ramp, a still optimum)
+   * wants a lower gain than the curvature rule's; a fast one leaves the cap above it. Constant
+   * gains only; 0 turns the rule off.
+   */
+  readonly autoDrift?: number | undefined;
+  /**
    * Gradient smoothing β ∈ [0, 1): the step follows m ← β·m + (1 − β)·ĝ instead of ĝ (0 turns it
    * off). It filters the iteration-to-iteration jitter of the estimate (fewer direction reversals
    * of the live point) and, with a time constant 1/(1 − β) well below the tracking time constant,
@@ -67,6 +75,7 @@ export interface ResolvedSpsaOptions {
   readonly autoStepFraction: number;
   readonly autoJitter: number;
   readonly autoContraction: number;
+  readonly autoDrift: number;
   readonly smoothing: number;
   readonly adaptC: boolean;
 }
@@ -81,6 +90,7 @@ export const SPSA_DEFAULTS = Object.freeze({
   autoStepFraction: 0.5,
   autoJitter: 0.085,
   autoContraction: 0.8,
+  autoDrift: 2,
   smoothing: 0.7,
   adaptC: true,
 });
@@ -102,6 +112,7 @@ export function resolveSpsaOptions(options: SpsaOptions = {}): ResolvedSpsaOptio
     autoStepFraction: options.autoStepFraction ?? SPSA_DEFAULTS.autoStepFraction,
     autoJitter: options.autoJitter ?? SPSA_DEFAULTS.autoJitter,
     autoContraction: options.autoContraction ?? SPSA_DEFAULTS.autoContraction,
+    autoDrift: options.autoDrift ?? SPSA_DEFAULTS.autoDrift,
     smoothing: options.smoothing ?? SPSA_DEFAULTS.smoothing,
     adaptC: options.adaptC ?? SPSA_DEFAULTS.adaptC,
   };
@@ -132,6 +143,9 @@ export function spsaOptionProblems(o: ResolvedSpsaOptions): string[] {
   }
   if (!(Number.isFinite(o.autoContraction) && o.autoContraction >= 0 && o.autoContraction <= 2)) {
     problems.push("autoContraction: must be in [0, 2] (0 turns the curvature rule off)");
+  }
+  if (!(Number.isFinite(o.autoDrift) && o.autoDrift >= 0)) {
+    problems.push("autoDrift: must be a finite number ≥ 0 (0 turns the drift rule off)");
   }
   if (!(Number.isFinite(o.smoothing) && o.smoothing >= 0 && o.smoothing < 1)) {
     problems.push("smoothing: must be in [0, 1)");

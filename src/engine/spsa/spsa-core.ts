@@ -4,6 +4,7 @@ import { withinStatisticRange } from "../statistic-range.js";
 import {
   type CalibrationState,
   curvatureRuleGain,
+  driftRuleGain,
   noiseRuleGain,
   StepGainCalibration,
 } from "./calibration.js";
@@ -59,6 +60,12 @@ export interface SpsaCoreState {
   readonly yCentre: number | null;
   readonly yCentreIteration: number | null;
   readonly prng: readonly number[];
+  /** Drift-rule state (absent in states saved before it existed): see {@link SpsaCore.velocity}. */
+  readonly velocity?: readonly number[];
+  readonly velocitySteps?: number;
+  readonly undrifted?: number | null;
+  /** Whether the centre is travelling after a shift (absent in states saved before it existed). */
+  readonly travelling?: boolean;
   readonly calibration: CalibrationState;
   readonly noise: NoiseModelState;
 }
@@ -81,6 +88,32 @@ const CURVATURE_LIMIT = 2;
  * few iterations, and the default 0.7 made the first steps lag and overshoot (B5, development half).
  */
 export const STARTUP_SMOOTHING = 0.3;
+
+/**
+ * Horizon (steps) of the centre's velocity estimate that the drift rule reads, and the steps it
+ * waits for before it counts: long enough that the gradient noise's jitter averages out of the
+ * mean step (the jitter's share of the estimate falls as 1/horizon), short enough to follow a
+ * drift that changes speed (a sinusoid's quarter period on B5 is hundreds of steps).
+ */
+export const DRIFT_RULE_HORIZON = 100;
+
+/**
+ * The least share of the other rules' cap the drift rule may leave: a velocity measured while the
+ * optimum stands still is mostly the gradient noise's jitter averaged down, and its cube root
+ * would cut the gain without bound, so the next shift would be followed at a crawl until the
+ * detector re-opens the gain. Half the cap is as far as B5's slow ramps (d9) needed.
+ */
+export const DRIFT_RULE_FLOOR = 0.5;
+
+/**
+ * Gradient smoothing β after a shift re-opened the gain, until the noise model has re-learnt
+ * ({@link NOISE_WARMUP} second differences; when the option's is larger). The centre then heads
+ * for a new optimum along large, changing gradients, like the start-up: the default 0.7 lagged,
+ * overshot and, with 16 or more knobs, swung some knobs back and forth often enough to trip the
+ * thrashing detector (0.4 to 0.6 did better alike on B5's development plants and on recurring
+ * plants of 12 to 32 knobs on other seeds; 0.3, the start-up's, swung more).
+ */
+export const SHIFT_SMOOTHING = 0.5;
 
 /** Largest relative change of the adaptive perturbation scale per iteration (as a log ratio). */
 export const PERTURBATION_ADAPT_RATE = 0.01;
@@ -169,6 +202,19 @@ export class SpsaCore {
   private warmActive = false;
   /** Whether arriving re-opens the gain (see {@link warmStart}). */
   private warmFresh = false;
+  /**
+   * The centre's velocity (unit cube per step): an exponentially weighted mean of the gradient
+   * steps since calibration, horizon {@link DRIFT_RULE_HORIZON}; what the drift rule reads.
+   */
+  readonly velocity: Float64Array;
+  private velocitySteps = 0;
+  /** The gain the last cap gave before the drift rule (restored when the gain re-opens). */
+  private undrifted = Number.NaN;
+  /**
+   * The gain re-opened after a shift and the noise model is still re-learning: the centre is on
+   * its way to a new optimum (see {@link SHIFT_SMOOTHING}).
+   */
+  private travelling = false;
 
   /**
    * @param registry - the parameters (bounds, scales, maxDelta in raw units)
@@ -192,6 +238,7 @@ export class SpsaCore {
     this.cScale = options.c;
     this.scratch = new Float64Array(Math.max(1, n));
     this.warmTarget = new Float64Array(n);
+    this.velocity = new Float64Array(n);
     this.centre = new Float64Array(n);
     this.delta = new Int8Array(n);
     this.halfWidth = new Float64Array(n);
@@ -423,8 +470,13 @@ export class SpsaCore {
     this.lastA = ak;
     // The first smoothed value is the estimate itself, so smoothing adds no start-up bias; while
     // calibrating, the centre covers ground fast and a long filter would lag and overshoot.
+    if (this.travelling && this.noise.samples >= NOISE_WARMUP) this.travelling = false;
     const smoothing =
-      this.calibrating && usesStartupGain(o) ? Math.min(o.smoothing, STARTUP_SMOOTHING) : o.smoothing;
+      this.calibrating && usesStartupGain(o)
+        ? Math.min(o.smoothing, STARTUP_SMOOTHING)
+        : this.travelling
+          ? Math.min(o.smoothing, SHIFT_SMOOTHING)
+          : o.smoothing;
     const beta = this.smoothingStarted ? smoothing : 0;
     this.smoothingStarted = true;
     let clipped = 0;
@@ -457,6 +509,13 @@ export class SpsaCore {
     }
     this.clippedNow = clipped;
     this.clippedTotal += clipped;
+    // The velocity follows gradient steps at the steady gain (a warm start's way is no drift).
+    if (!warm && !this.calibrating && o.autoDrift > 0) {
+      const wv =
+        this.velocitySteps < DRIFT_RULE_HORIZON ? 1 / (this.velocitySteps + 1) : 1 / DRIFT_RULE_HORIZON;
+      for (let i = 0; i < n; i++) this.velocity[i]! += wv * (this.step[i]! - this.velocity[i]!);
+      this.velocitySteps++;
+    }
     this.k++;
     out.set(this.centre);
     return CommitResult.Stepped;
@@ -500,7 +559,10 @@ export class SpsaCore {
     return a;
   }
 
-  /** `a` limited by the noise rule and the curvature rule (each only when it can be computed). */
+  /**
+   * `a` limited by the noise rule, the curvature rule and, once the velocity is measured, the
+   * drift rule (each only when it can be computed).
+   */
   private capped(a: number): number {
     let capped = a;
     const aNoise = this.noiseGain();
@@ -514,6 +576,20 @@ export class SpsaCore {
       this.halfWidth,
     );
     if (aCurvature > 0 && Number.isFinite(aCurvature) && aCurvature < capped) capped = aCurvature;
+    this.undrifted = capped;
+    if (o.autoDrift > 0 && this.velocitySteps >= DRIFT_RULE_HORIZON) {
+      const aDrift = driftRuleGain(
+        o.autoDrift,
+        o.autoContraction,
+        this.velocity,
+        this.noise.noiseSd,
+        this.noise.meanCurvature,
+        this.halfWidth,
+        this.gainScale,
+      );
+      if (aDrift > 0 && Number.isFinite(aDrift) && aDrift < capped)
+        capped = Math.max(aDrift, DRIFT_RULE_FLOOR * capped);
+    }
     return capped;
   }
 
@@ -578,12 +654,19 @@ export class SpsaCore {
    * shift's jump inflated (cutting the noise-rule gain for its whole horizon) and which described
    * the old regime, starts afresh, and so does the smoothed gradient (it points to the old
    * optimum). Until {@link NOISE_WARMUP} new second differences are in, the gain stays where it
-   * was before the shift; calibration in progress is kept.
+   * was before the shift, without the drift rule's cut (the velocity starts afresh too);
+   * calibration in progress is kept.
    */
   reopenGain(): void {
     this.noise.reset();
+    // The drift measured before the shift says nothing of the way to the new optimum: the drift
+    // rule waits for a new velocity, and the gain it had cut goes back to the other rules' cap.
+    this.velocity.fill(0);
+    this.velocitySteps = 0;
+    if (this.undrifted > this.baseA) this.baseA = this.undrifted;
     this.smoothingStarted = false;
     this.smoothed.fill(0);
+    this.travelling = true;
   }
 
   /**
@@ -708,6 +791,10 @@ export class SpsaCore {
       clippedSteps: this.clippedNow,
       clippedStepsTotal: this.clippedTotal,
       prng: this.prng.state(),
+      velocity: Array.from(this.velocity),
+      velocitySteps: this.velocitySteps,
+      undrifted: finiteOrNull(this.undrifted),
+      travelling: this.travelling,
       calibration: this.calibration.toJSON(),
       noise: this.noise.toJSON(),
     };
@@ -751,6 +838,10 @@ export class SpsaCore {
     core.noise.restore(state.noise);
     core.aSignal = state.aSignal ?? Number.NaN;
     core.cScale = state.cScale;
+    if (state.velocity !== undefined) core.velocity.set(state.velocity);
+    core.velocitySteps = state.velocitySteps ?? 0;
+    core.undrifted = state.undrifted ?? Number.NaN;
+    core.travelling = state.travelling ?? false;
     return core;
   }
 }
