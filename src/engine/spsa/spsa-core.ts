@@ -536,9 +536,17 @@ export class SpsaCore {
       const limit = this.budget[i]! - this.halfWidth[i]!;
       const m = beta * this.smoothed[i]! + (1 - beta) * this.gradient[i]!;
       this.smoothed[i] = m;
-      // A warm start replaces the gradient step by the way to the recalled centre (same limit).
-      let s = warm ? this.warmTarget[i]! - this.centre[i]! : -ak * m;
-      if (warm && Math.abs(s) > limit) warmLeft = true;
+      if (warm) {
+        // A warm start that began during this iteration: its first leg goes from the minus point,
+        // the live one, a whole budget towards the recalled centre (as a travel leg does).
+        const from = this.minus[i]!;
+        const target = this.warmTarget[i]!;
+        const b = this.gainScale * this.limits.unitMaxDelta(i, from);
+        if (Math.abs(target - from) > b) warmLeft = true;
+        if (this.moveCentre(i, from + clampAbs(target - from, b) - this.centre[i]!)) moved = true;
+        continue;
+      }
+      let s = -ak * m;
       if (!(limit > 0)) s = 0;
       else if (s > limit) {
         s = limit;
