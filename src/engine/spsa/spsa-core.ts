@@ -215,6 +215,8 @@ export class SpsaCore {
    * its way to a new optimum (see {@link SHIFT_SMOOTHING}).
    */
   private travelling = false;
+  /** The iteration in progress is a warm start's travel (see {@link planWarmTravel}). */
+  private warmTravel = false;
 
   /**
    * @param registry - the parameters (bounds, scales, maxDelta in raw units)
@@ -366,10 +368,56 @@ export class SpsaCore {
     }
     this.clampedNow = clamped;
     this.clampedTotal += clamped;
+    this.warmTravel = this.warmActive && !this.feasibilityOnly;
+    if (this.warmTravel) this.planWarmTravel();
     this.yp = Number.NaN;
     this.ym = Number.NaN;
     this.y0Iteration = this.y0;
     this.inIteration = true;
+  }
+
+  /**
+   * A warm start's iteration travels on all three applies: the plus and minus points are the
+   * first two legs of the way to the target, each within its own move budget (taken where the leg
+   * starts, which bounds a log parameter's raw move either way; see {@link StepLimits}), and the
+   * commit takes the third. Such an iteration estimates no gradient: heading for a remembered
+   * centre needs none, and going a third of the way per iteration made a regime's return cost
+   * more than its first visit.
+   */
+  private planWarmTravel(): void {
+    for (let i = 0; i < this.size; i++) {
+      const u = this.centre[i]!;
+      const target = this.warmTarget[i]!;
+      const plus = clampUnit(u + clampAbs(target - u, this.budget[i]!));
+      const bPlus = this.gainScale * this.limits.unitMaxDelta(i, plus);
+      this.plus[i] = plus;
+      this.minus[i] = clampUnit(plus + clampAbs(target - plus, bPlus));
+    }
+  }
+
+  /** The commit of a warm-travel iteration (see {@link planWarmTravel}): the way's third leg. */
+  private warmTravelStep(out: Float64Array): CommitResultCode {
+    this.warmTravel = false;
+    let moved = false;
+    let left = false;
+    for (let i = 0; i < this.size; i++) {
+      const from = this.minus[i]!;
+      const target = this.warmTarget[i]!;
+      const b = this.gainScale * this.limits.unitMaxDelta(i, from);
+      const s = clampAbs(target - from, b);
+      if (Math.abs(target - from) > b) left = true;
+      this.gradient[i] = 0;
+      if (this.moveCentre(i, from + s - this.centre[i]!)) moved = true;
+    }
+    if (moved) this.y0 = Number.NaN;
+    this.clippedNow = 0;
+    if (!left) {
+      this.warmActive = false;
+      if (this.warmFresh) this.reopenGain();
+    }
+    this.k++;
+    out.set(this.centre);
+    return CommitResult.Stepped;
   }
 
   /** Writes the plus point Π(θ + cΔ) (unit coordinates) into `out`. */
@@ -427,6 +475,7 @@ export class SpsaCore {
       this.gradient[i] = separation !== 0 ? dy / separation : 0;
     }
     this.inIteration = false;
+    if (this.warmTravel) return this.warmTravelStep(out);
     if (this.feasibilityOnly) return this.feasibilityStep(out);
     this.estimatesTaken++;
     // y⁰ was measured at this iteration's centre, so D cancels the gradient (see NoiseModel);
@@ -487,9 +536,17 @@ export class SpsaCore {
       const limit = this.budget[i]! - this.halfWidth[i]!;
       const m = beta * this.smoothed[i]! + (1 - beta) * this.gradient[i]!;
       this.smoothed[i] = m;
-      // A warm start replaces the gradient step by the way to the recalled centre (same limit).
-      let s = warm ? this.warmTarget[i]! - this.centre[i]! : -ak * m;
-      if (warm && Math.abs(s) > limit) warmLeft = true;
+      if (warm) {
+        // A warm start that began during this iteration: its first leg goes from the minus point,
+        // the live one, a whole budget towards the recalled centre (as a travel leg does).
+        const from = this.minus[i]!;
+        const target = this.warmTarget[i]!;
+        const b = this.gainScale * this.limits.unitMaxDelta(i, from);
+        if (Math.abs(target - from) > b) warmLeft = true;
+        if (this.moveCentre(i, from + clampAbs(target - from, b) - this.centre[i]!)) moved = true;
+        continue;
+      }
+      let s = -ak * m;
       if (!(limit > 0)) s = 0;
       else if (s > limit) {
         s = limit;
@@ -861,4 +918,10 @@ function clampUnit(u: number): number {
 
 function finiteOrNull(x: number): number | null {
   return Number.isFinite(x) ? x : null;
+}
+
+/** `x` limited to [−limit, limit] (0 when the limit is not positive). */
+function clampAbs(x: number, limit: number): number {
+  if (!(limit > 0)) return 0;
+  return x > limit ? limit : x < -limit ? -limit : x;
 }
