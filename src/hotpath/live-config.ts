@@ -1,12 +1,16 @@
-import {
-  SEQLOCK_WORD,
-  SHARED_HEADER_BYTES,
-  type SharedLiveConfigHandle,
-  sharedByteLength,
-} from "./shared-live-config.js";
+import * as sharedLayout from "./shared-live-config.js";
+import { SHARED_HEADER_BYTES, type SharedLiveConfigHandle, sharedByteLength } from "./shared-live-config.js";
 
-/** Above this many values a bulk `set` copies faster than an element loop (measured in bench/hotpath.ts). */
-const BULK_COPY_THRESHOLD = 32;
+// A module-local copy for `write`: V8 (Node 20) reads an imported binding through a cell, checking
+// that it is initialised, at every use, but folds a local const.
+const { SEQLOCK_WORD } = sharedLayout;
+
+/**
+ * Above this many values a bulk `set` copies with less work than an element loop. Under V8 (Node
+ * 20) a loop writing two arrays costs about 48 instructions per value (each access re-checks its
+ * array), a `set` about 180 whatever the size up to a few hundred values (counted with callgrind).
+ */
+const BULK_COPY_THRESHOLD = 8;
 
 /** Copies `size` values from `source` into `target` (same length). */
 function copy(target: Float64Array, source: Float64Array, size: number): void {
