@@ -4,6 +4,7 @@ import { resolveSpsaOptions, type SpsaOptions } from "../src/engine/spsa/options
 import { DRIFT_RULE_FLOOR, DRIFT_RULE_HORIZON, SpsaCore } from "../src/engine/spsa/spsa-core.js";
 import { Prng } from "../src/random/prng.js";
 import { ParamRegistry, type ParamSpec } from "../src/space/param-registry.js";
+import { iterate } from "./support/spsa-iteration.js";
 
 // The drift rule (spsa.autoDrift): a constant gain trades the lag behind a moving optimum against
 // the jitter the gradient noise causes, and a drift slow against the noise wants a lower gain than
@@ -83,15 +84,7 @@ function track(options: SpsaOptions, speed: number, iterations = 1500) {
   };
   out.set(core.centre);
   core.recordCentre(measure());
-  for (let k = 0; k < iterations; k++) {
-    core.beginIteration();
-    core.plusTarget(out);
-    core.recordPlus(measure());
-    core.minusTarget(out);
-    core.recordMinus(measure());
-    core.commit(out);
-    core.recordCentre(measure());
-  }
+  for (let k = 0; k < iterations; k++) iterate(core, measure, out);
   return { core, late: late / counted };
 }
 
@@ -153,18 +146,8 @@ describe("SpsaCore with the drift rule", () => {
     const a = new Float64Array(4);
     const b = new Float64Array(4);
     for (let k = 0; k < 50; k++) {
-      for (const [c, out] of [
-        [core, a],
-        [back, b],
-      ] as const) {
-        c.beginIteration();
-        c.plusTarget(out);
-        c.recordPlus(f(out));
-        c.minusTarget(out);
-        c.recordMinus(f(out));
-        c.commit(out);
-        c.recordCentre(f(out));
-      }
+      iterate(core, f, a);
+      iterate(back, f, b);
       expect(Array.from(b)).toEqual(Array.from(a));
     }
     expect(back.a).toBe(core.a);

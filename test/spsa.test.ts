@@ -13,6 +13,7 @@ import { CommitResult, SpsaCore, STARTUP_CONTRACTION_FACTOR } from "../src/engin
 import { StepLimits } from "../src/engine/spsa/step-limits.js";
 import { Prng } from "../src/random/prng.js";
 import { ParamRegistry, type ParamSpec } from "../src/space/param-registry.js";
+import { iterate } from "./support/spsa-iteration.js";
 
 /** d parameters on [0, 1] (so unit = raw) with a generous maxDelta unless given. */
 function unitRegistry(d: number, maxDelta = 1, init = 0.5): ParamRegistry {
@@ -23,18 +24,6 @@ function unitRegistry(d: number, maxDelta = 1, init = 0.5): ParamRegistry {
 
 function makeCore(registry: ParamRegistry, options: SpsaOptions, seed = 1): SpsaCore {
   return new SpsaCore(registry, resolveSpsaOptions(options), Prng.fromSeed(seed, 1));
-}
-
-/** One full iteration against `f` (unit coordinates); returns the commit code. */
-function iterate(core: SpsaCore, f: (u: Float64Array) => number, out: Float64Array): number {
-  core.beginIteration();
-  core.plusTarget(out);
-  core.recordPlus(f(out));
-  core.minusTarget(out);
-  core.recordMinus(f(out));
-  const code = core.commit(out);
-  core.recordCentre(f(out));
-  return code;
 }
 
 describe("gains (arqonhpo §6 cases 3–4)", () => {

@@ -398,26 +398,34 @@ export class SpsaCore {
   /** The commit of a warm-travel iteration (see {@link planWarmTravel}): the way's third leg. */
   private warmTravelStep(out: Float64Array): CommitResultCode {
     this.warmTravel = false;
+    this.gradient.fill(0);
+    this.warmLegFromMinus();
+    this.clippedNow = 0;
+    this.k++;
+    out.set(this.centre);
+    return CommitResult.Stepped;
+  }
+
+  /**
+   * A warm start's leg from the minus point (the live one when an iteration commits), a whole
+   * budget towards the target; on arrival the warm start ends and, if asked, the gain re-opens
+   * (the estimates taken on the way describe points left behind: their smoothed gradient would
+   * carry the centre past the target, and so do their second differences).
+   */
+  private warmLegFromMinus(): void {
     let moved = false;
     let left = false;
     for (let i = 0; i < this.size; i++) {
       const from = this.minus[i]!;
       const target = this.warmTarget[i]!;
       const b = this.gainScale * this.limits.unitMaxDelta(i, from);
-      const s = clampAbs(target - from, b);
       if (Math.abs(target - from) > b) left = true;
-      this.gradient[i] = 0;
-      if (this.moveCentre(i, from + s - this.centre[i]!)) moved = true;
+      if (this.moveCentre(i, from + clampAbs(target - from, b) - this.centre[i]!)) moved = true;
     }
     if (moved) this.y0 = Number.NaN;
-    this.clippedNow = 0;
-    if (!left) {
-      this.warmActive = false;
-      if (this.warmFresh) this.reopenGain();
-    }
-    this.k++;
-    out.set(this.centre);
-    return CommitResult.Stepped;
+    if (left) return;
+    this.warmActive = false;
+    if (this.warmFresh) this.reopenGain();
   }
 
   /** Writes the plus point Π(θ + cΔ) (unit coordinates) into `out`. */
@@ -531,21 +539,12 @@ export class SpsaCore {
     let clipped = 0;
     let moved = false;
     const warm = this.warmActive;
-    let warmLeft = false;
     for (let i = 0; i < n; i++) {
       const limit = this.budget[i]! - this.halfWidth[i]!;
       const m = beta * this.smoothed[i]! + (1 - beta) * this.gradient[i]!;
       this.smoothed[i] = m;
-      if (warm) {
-        // A warm start that began during this iteration: its first leg goes from the minus point,
-        // the live one, a whole budget towards the recalled centre (as a travel leg does).
-        const from = this.minus[i]!;
-        const target = this.warmTarget[i]!;
-        const b = this.gainScale * this.limits.unitMaxDelta(i, from);
-        if (Math.abs(target - from) > b) warmLeft = true;
-        if (this.moveCentre(i, from + clampAbs(target - from, b) - this.centre[i]!)) moved = true;
-        continue;
-      }
+      // A warm start that began during this iteration takes its first leg below instead.
+      if (warm) continue;
       let s = -ak * m;
       if (!(limit > 0)) s = 0;
       else if (s > limit) {
@@ -558,12 +557,7 @@ export class SpsaCore {
       if (this.moveCentre(i, s)) moved = true;
     }
     if (moved) this.y0 = Number.NaN;
-    if (warm && !warmLeft) {
-      this.warmActive = false;
-      // Arrived: the estimates taken on the way describe points left behind (their smoothed
-      // gradient would carry the centre past the target), and so do their second differences.
-      if (this.warmFresh) this.reopenGain();
-    }
+    if (warm) this.warmLegFromMinus();
     this.clippedNow = clipped;
     this.clippedTotal += clipped;
     // The velocity follows gradient steps at the steady gain (a warm start's way is no drift).
