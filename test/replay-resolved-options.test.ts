@@ -287,6 +287,30 @@ describe("recorded options that predate the drift rule", () => {
   });
 });
 
+describe("recorded options that predate timed thrashing swings", () => {
+  it("a recorded thrashing detector without swingMoves counts every swing; one with it keeps it", () => {
+    const resolved = resolveEngineConfig({ seed: 7, params: KNOBS });
+    expect(resolved.safety.thrashing?.swingMoves).toBe(8);
+    const explicit = explicitEngineConfig(resolved);
+    const safety = explicit.safety as Record<string, unknown>;
+    const { swingMoves: _, ...before } = safety.thrashing as Record<string, unknown>;
+    const older = { ...explicit, safety: { ...safety, thrashing: before } };
+    const filled = withRecordedDefaults(older);
+    expect((filled.safety as Record<string, unknown>).thrashing).toEqual({
+      ...before,
+      swingMoves: 1_000_000,
+    });
+    expect(resolveEngineConfig(filled as EngineConfig).safety.thrashing?.swingMoves).toBe(1_000_000);
+    // Turned off stays off; given stays given.
+    const off = { ...explicit, safety: { ...safety, thrashing: false } };
+    expect(withRecordedDefaults(off)).toBe(off);
+    expect(withRecordedDefaults(explicit)).toBe(explicit);
+    expect(withLegacyDefaults({ seed: 7, params: KNOBS }).safety?.thrashing).toMatchObject({
+      swingMoves: 1_000_000,
+    });
+  });
+});
+
 describe("arqon replay", () => {
   it("says when a log predates recorded options, and not otherwise", async () => {
     const old = join(mkdtempSync(join(scratch, "cli-")), "log");

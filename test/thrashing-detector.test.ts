@@ -119,11 +119,45 @@ describe("ThrashingDetector", () => {
     expect(feed(detector, [0.9, 0.5, 0.9], 3000)).toEqual([0, 0, 0]); // one reversal only
   });
 
+  it("a reversal counts only if its swing took at most swingMoves centres", () => {
+    for (let n = 1; n <= 10; n++) {
+      const detector = new ThrashingDetector([1], { flipLimit: 1, deadBand: 0.05, swingMoves: 4 });
+      detector.reset([0.5]);
+      expect(detector.record([0.6], 0)).toBe(0); // up
+      // Back down by 0.055 in n centres: only the last one leaves the dead-band around 0.6.
+      const swing = Array.from({ length: n }, (_, k) => 0.6 - (0.055 * (k + 1)) / n);
+      expect(feed(detector, swing, 1000)).toEqual(swing.map(() => 0));
+      expect(detector.reversals(0, 1000 * n), `${n} centres`).toBe(n <= 4 ? 1 : 0);
+    }
+  });
+
+  it("a slow swing still turns the direction round", () => {
+    const detector = new ThrashingDetector([1], { flipLimit: 1, deadBand: 0.05, swingMoves: 2 });
+    detector.reset([0.5]);
+    expect(detector.record([0.6], 0)).toBe(0); // up
+    expect(feed(detector, [0.58, 0.56, 0.54], 1000)).toEqual([0, 0, 0]); // down in 3 centres
+    expect(detector.reversals(0, 3000)).toBe(0); // too slow to count
+    expect(detector.record([0.45], 4000)).toBe(0); // further down: not a reversal
+    expect(detector.record([0.55], 5000)).toBe(0); // up in one centre: counted
+    expect(detector.reversals(0, 5000)).toBe(1);
+    expect(detector.record([0.45], 6000)).toBe(ThrashingCode.Thrashing);
+  });
+
   it("validates options and ranges, and documents its defaults", () => {
     expect(thrashingDetectorOptionIssues({})).toEqual([]);
     expect(thrashingDetectorOptionIssues(DEFAULT_THRASHING_OPTIONS)).toEqual([]);
-    const issues = thrashingDetectorOptionIssues({ flipLimit: 1.5, deadBand: 1, flipWindowMs: 0, x: 1 }, "t");
-    expect(issues.map((i) => i.path).sort()).toEqual(["t.deadBand", "t.flipLimit", "t.flipWindowMs", "t.x"]);
+    const issues = thrashingDetectorOptionIssues(
+      { flipLimit: 1.5, deadBand: 1, flipWindowMs: 0, swingMoves: 0, x: 1 },
+      "t",
+    );
+    expect(issues.map((i) => i.path).sort()).toEqual([
+      "t.deadBand",
+      "t.flipLimit",
+      "t.flipWindowMs",
+      "t.swingMoves",
+      "t.x",
+    ]);
+    expect(thrashingDetectorOptionIssues({ swingMoves: 2.5 })[0]?.message).toMatch(/whole number/);
     expect(() => new ThrashingDetector([1, 0])).toThrow(/ranges\[1\]/);
     expect(() => new ThrashingDetector([])).toThrow(RangeError);
     expect(() => new ThrashingDetector([1], { flipLimit: 0 })).toThrow(RangeError);

@@ -12,7 +12,8 @@ import type { EngineConfig } from "../engine/config.js";
  * (`safety.regime`, `safety.homeostasis`, `safety.governor.blameWindows`, `spsa.autoContraction`,
  * which is 0: off) hold the values they had when recording began; neither golden log's run is
  * decided differently with the detectors off. Options added after it are pinned off as they were
- * before they existed (`spsa.autoDrift` 0, `safety.homeostasis.probeShare` 0). Logs older than v2 (the v1 golden log) ran with
+ * before they existed (`spsa.autoDrift` 0, `safety.homeostasis.probeShare` 0,
+ * `safety.thrashing.swingMoves` unlimited). Logs older than v2 (the v1 golden log) ran with
  * 5-digest windows by default and with decision rules that no option brings back (calibration
  * that held the centre): they do not replay on today's engine, and replay says they predate
  * recorded options. A parameter's default `init` (the middle of its range) is the registry's rule,
@@ -126,6 +127,13 @@ export const LEGACY_ENGINE_DEFAULTS = Object.freeze({
 } as const);
 
 type Json = Record<string, unknown>;
+
+/**
+ * `safety.thrashing.swingMoves` for runs from before it existed: every swing counted, however many
+ * centres it took (the largest value the option accepts).
+ */
+const UNTIMED_SWINGS = 1_000_000;
+
 const isObject = (v: unknown): v is Json => typeof v === "object" && v !== null && !Array.isArray(v);
 const given = (v: unknown): Json => (isObject(v) ? v : {});
 
@@ -184,6 +192,7 @@ export function withLegacyDefaults(logged: object): EngineConfig {
       thrashing: detector("thrashing", {
         flipLimit: guardrails.flipLimit,
         flipWindowMs: guardrails.flipWindowMs,
+        swingMoves: UNTIMED_SWINGS,
       }),
       changeBudget: detector("changeBudget", {
         changeBudget: guardrails.changeBudget,
@@ -200,12 +209,18 @@ export function withLegacyDefaults(logged: object): EngineConfig {
 /**
  * `resolved` (a logged header's resolved options) with the options added since resolved options
  * began to be recorded, and absent from it, written out at the values that reproduce the logged
- * run: `safety.homeostasis.probeShare` (0, no probe) and `spsa.autoDrift` (0, no drift rule).
+ * run: `safety.homeostasis.probeShare` (0, no probe), `spsa.autoDrift` (0, no drift rule) and
+ * `safety.thrashing.swingMoves` (every swing counted).
  */
 export function withRecordedDefaults<T extends object>(resolved: T): T {
   let out = resolved;
   const spsa = (out as { spsa?: unknown }).spsa;
   if (isObject(spsa) && spsa.autoDrift === undefined) out = { ...out, spsa: { ...spsa, autoDrift: 0 } };
+  const recorded = (out as { safety?: unknown }).safety;
+  if (isObject(recorded) && isObject(recorded.thrashing) && recorded.thrashing.swingMoves === undefined) {
+    const thrashing = { ...recorded.thrashing, swingMoves: UNTIMED_SWINGS };
+    out = { ...out, safety: { ...recorded, thrashing } };
+  }
   const safety = (out as { safety?: unknown }).safety;
   const homeostasis = isObject(safety) ? safety.homeostasis : undefined;
   if (!isObject(homeostasis) || homeostasis.probeShare !== undefined) return out;

@@ -40,6 +40,7 @@ import {
   regimeDetectorOptionIssues,
 } from "./regime-detector.js";
 import {
+  DEFAULT_THRASHING_OPTIONS,
   type ResolvedThrashingOptions,
   type ThrashingDetectorOptions,
   thrashingDetectorOptionIssues,
@@ -195,6 +196,7 @@ export function resolveSafetyOptions(
         : {
             flipLimit: guardrails.flipLimit,
             flipWindowMs: guardrails.flipWindowMs,
+            swingMoves: DEFAULT_THRASHING_OPTIONS.swingMoves,
             ...thrashing,
           },
     thrashingCooldownMs: o.thrashingCooldownMs ?? guardrails.cooldownMs,

@@ -29,19 +29,36 @@ export interface ThrashingDetectorOptions {
    * this size (measured from the last counted centre) neither count nor change the direction.
    */
   readonly deadBand?: number;
+  /**
+   * Most centres a swing may take and still count as a reversal: the centres recorded from the
+   * parameter's last counted move to the one that reverses it. Slower swings change the direction
+   * without counting. Default 8.
+   */
+  readonly swingMoves?: number;
 }
 
 /** The detector's options with every field resolved. */
 export type ResolvedThrashingOptions = Required<ThrashingDetectorOptions>;
 
 /**
- * Defaults: the balanced guardrail preset's flip limit and window (3 reversals per minute), and a
- * dead-band of 2 % of the range, the order of SPSA's default perturbation c in the unit cube.
+ * Defaults: the balanced guardrail preset's flip limit and window (3 reversals per minute), a
+ * dead-band of 2 % of the range, the order of SPSA's default perturbation c in the unit cube, and
+ * swings of at most 8 centres.
+ *
+ * @remarks
+ * Why swings are timed in centres: an oscillating tuner (a gain too large for a kink, a lag it
+ * keeps overshooting) turns round within a few iterations. Noise makes a different pattern in a
+ * direction where the objective is nearly flat: a slow random walk whose legs last about
+ * 1/(gain × curvature) iterations (dozens at 16 to 64 knobs) yet can span more than the dead-band.
+ * With 32 or 64 such directions, a minute-long window counted them as thrashing on 1 to 11 seeds in
+ * 30 of quadratic plants that never oscillated. Eight centres keep every oscillation of period up
+ * to 16 iterations.
  */
 export const DEFAULT_THRASHING_OPTIONS: ResolvedThrashingOptions = Object.freeze({
   flipLimit: 3,
   flipWindowMs: 60_000,
   deadBand: 0.02,
+  swingMoves: 8,
 });
 
 const RULES: Readonly<Record<keyof ResolvedThrashingOptions, NumericRule>> = {
@@ -50,6 +67,10 @@ const RULES: Readonly<Record<keyof ResolvedThrashingOptions, NumericRule>> = {
   deadBand: [
     (x) => Number.isFinite(x) && x >= 0 && x < 1,
     "must be a number in [0, 1) (fraction of the range)",
+  ],
+  swingMoves: [
+    (x) => Number.isInteger(x) && x >= 1 && x <= 1_000_000,
+    "must be a whole number from 1 to 1000000 (centres)",
   ],
 };
 
@@ -69,7 +90,8 @@ export function thrashingDetectorOptionIssues(input: unknown, path = "thrashing"
  * difference between the new centre and the last *counted* centre of that parameter; moves within
  * the dead-band are ignored entirely (the reference stays, so a slow creep in one direction still
  * counts once it has gone far enough). A reversal is a counted move opposite to the previous
- * counted move. A parameter thrashes when more than `flipLimit` of its reversals lie within the
+ * counted move; it is counted only if it took at most `swingMoves` centres since the previous
+ * counted move (see {@link DEFAULT_THRASHING_OPTIONS}). A parameter thrashes when more than `flipLimit` of its reversals lie within the
  * last `flipWindowMs` (a reversal at time t counts while `now − t < flipWindowMs`); so with limit
  * 2 the third reversal in a window trips, as in the original's acceptance cases.
  *
@@ -88,6 +110,8 @@ export class ThrashingDetector {
   private readonly direction: Int8Array;
   private readonly flipTimes: Float64Array;
   private readonly flipNext: Uint32Array;
+  /** Centres recorded since each parameter's last counted move (saturating). */
+  private readonly swingLength: Uint32Array;
   private initialised = false;
   private latest = Number.NEGATIVE_INFINITY;
 
@@ -118,6 +142,7 @@ export class ThrashingDetector {
     this.direction = new Int8Array(d);
     this.flipTimes = new Float64Array(d * (o.flipLimit + 1)).fill(Number.NEGATIVE_INFINITY);
     this.flipNext = new Uint32Array(d);
+    this.swingLength = new Uint32Array(d);
   }
 
   /**
@@ -128,6 +153,7 @@ export class ThrashingDetector {
     this.direction.fill(0);
     this.flipTimes.fill(Number.NEGATIVE_INFINITY);
     this.flipNext.fill(0);
+    this.swingLength.fill(0);
     this.lastTripIndex = -1;
     this.initialised = centres !== undefined;
     if (centres !== undefined) this.reference.set(centres);
@@ -159,15 +185,20 @@ export class ThrashingDetector {
     }
     const slots = this.options.flipLimit + 1;
     const window = this.options.flipWindowMs;
+    const swingMoves = this.options.swingMoves;
     let tripped = -1;
     for (let i = 0; i < this.dimension; i++) {
+      const length = this.swingLength[i]! + 1;
+      if (length < 0xffffffff) this.swingLength[i] = length;
       const move = centres[i]! - this.reference[i]!;
       if (!(Math.abs(move) > this.deadBands[i]!)) continue; // within the dead-band (or NaN): ignored
       this.reference[i] = centres[i]!;
+      this.swingLength[i] = 0;
       const dir = move > 0 ? 1 : -1;
       const previous = this.direction[i]!;
       this.direction[i] = dir;
       if (previous === 0 || previous === dir) continue;
+      if (length > swingMoves) continue; // a slow swing: the direction changed, not a thrash
       // A reversal: overwrite the oldest of the last flipLimit + 1 reversal times.
       const base = i * slots;
       const next = this.flipNext[i]!;
