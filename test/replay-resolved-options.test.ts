@@ -287,6 +287,22 @@ describe("recorded options that predate the drift rule", () => {
   });
 });
 
+describe("recorded options that predate scaled start-up steps", () => {
+  it("a recorded spsa without autoStartupKnobs replays unscaled; one with it keeps it", () => {
+    const resolved = resolveEngineConfig({ seed: 7, params: KNOBS });
+    expect(resolved.spsa.autoStartupKnobs).toBe(4);
+    const explicit = explicitEngineConfig(resolved);
+    const { autoStartupKnobs: _, ...before } = explicit.spsa as Record<string, unknown>;
+    const filled = withRecordedDefaults({ ...explicit, spsa: before });
+    expect(filled.spsa).toEqual({ ...before, autoStartupKnobs: 1_000_000 });
+    expect(resolveEngineConfig(filled as EngineConfig).spsa.autoStartupKnobs).toBe(1_000_000);
+    expect(withRecordedDefaults(explicit)).toBe(explicit);
+    expect(withLegacyDefaults({ seed: 7, params: KNOBS }).spsa).toMatchObject({
+      autoStartupKnobs: 1_000_000,
+    });
+  });
+});
+
 describe("recorded options that predate timed thrashing swings", () => {
   it("a recorded thrashing detector without swingMoves counts every swing; one with it keeps it", () => {
     const resolved = resolveEngineConfig({ seed: 7, params: KNOBS });

@@ -293,6 +293,41 @@ describe('"auto" step gain', () => {
     };
   }
 
+  it("with more parameters than autoStartupKnobs, start-up steps shrink by √(knobs / p), then not", () => {
+    // The same 64-parameter objective, seed and draws: the engine with the default (4) takes
+    // start-up steps a quarter the size of one that does not scale (64); once "auto" is
+    // calibrated both step at their full gain.
+    const run = (autoStartupKnobs: number) => {
+      const core = makeCore(unitRegistry(64, 0.1, 0.2), { a: "auto", adaptC: false, autoStartupKnobs });
+      const f = scaled(1, 0, 3);
+      const out = new Float64Array(64);
+      const startup: number[] = [];
+      for (let k = 0; k < 40 && core.calibrating; k++) {
+        iterate(core, f, out);
+        startup.push(Math.hypot(...core.step));
+      }
+      return { startup, calibrated: !core.calibrating };
+    };
+    const scaledRun = run(4);
+    const plain = run(64);
+    expect(scaledRun.startup.length).toBeGreaterThan(2);
+    // Identical until the first step: every later estimate is taken elsewhere, so compare the first.
+    expect(scaledRun.startup[0]).toBeGreaterThan(0);
+    expect(scaledRun.startup[0]! / plain.startup[0]!).toBeCloseTo(0.25, 12);
+    expect(scaledRun.calibrated && plain.calibrated).toBe(true);
+    expect(resolveSpsaOptions({}).autoStartupKnobs).toBe(4);
+    expect(() => resolveSpsaOptions({ autoStartupKnobs: 0 })).toThrow(/autoStartupKnobs/);
+    expect(() => resolveSpsaOptions({ autoStartupKnobs: 2.5 })).toThrow(/whole number/);
+    // Up to 4 parameters, nothing changes.
+    const small = (knobs: number) => {
+      const core = makeCore(unitRegistry(4, 0.1, 0.2), { a: "auto", adaptC: false, autoStartupKnobs: knobs });
+      const out = new Float64Array(4);
+      iterate(core, scaled(1, 0, 3), out);
+      return Array.from(core.step);
+    };
+    expect(small(4)).toEqual(small(1_000_000));
+  });
+
   it("calibrates first steps to about half of maxDelta, for objectives scaled by 1e-3 and 1e3 alike", () => {
     const traces = [1e-3, 1e3].map((scale) => {
       const registry = unitRegistry(4, 0.1, 0.2);

@@ -335,6 +335,7 @@ const SPSA_KEYS = [
   "autoJitter",
   "autoContraction",
   "autoDrift",
+  "autoStartupKnobs",
   "smoothing",
   "adaptC",
 ] as const;

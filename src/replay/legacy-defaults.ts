@@ -12,8 +12,8 @@ import type { EngineConfig } from "../engine/config.js";
  * (`safety.regime`, `safety.homeostasis`, `safety.governor.blameWindows`, `spsa.autoContraction`,
  * which is 0: off) hold the values they had when recording began; neither golden log's run is
  * decided differently with the detectors off. Options added after it are pinned off as they were
- * before they existed (`spsa.autoDrift` 0, `safety.homeostasis.probeShare` 0,
- * `safety.thrashing.swingMoves` unlimited). Logs older than v2 (the v1 golden log) ran with
+ * before they existed (`spsa.autoDrift` 0, `spsa.autoStartupKnobs` 1,000,000 (no start-up
+ * scaling), `safety.homeostasis.probeShare` 0, `safety.thrashing.swingMoves` unlimited). Logs older than v2 (the v1 golden log) ran with
  * 5-digest windows by default and with decision rules that no option brings back (calibration
  * that held the centre): they do not replay on today's engine, and replay says they predate
  * recorded options. A parameter's default `init` (the middle of its range) is the registry's rule,
@@ -29,6 +29,7 @@ export const LEGACY_ENGINE_DEFAULTS = Object.freeze({
     autoJitter: 0.085,
     autoContraction: 0,
     autoDrift: 0,
+    autoStartupKnobs: 1_000_000,
     smoothing: 0.7,
     adaptC: true,
   },
@@ -209,13 +210,18 @@ export function withLegacyDefaults(logged: object): EngineConfig {
 /**
  * `resolved` (a logged header's resolved options) with the options added since resolved options
  * began to be recorded, and absent from it, written out at the values that reproduce the logged
- * run: `safety.homeostasis.probeShare` (0, no probe), `spsa.autoDrift` (0, no drift rule) and
- * `safety.thrashing.swingMoves` (every swing counted).
+ * run: `safety.homeostasis.probeShare` (0, no probe), `spsa.autoDrift` (0, no drift rule),
+ * `spsa.autoStartupKnobs` (1,000,000: start-up steps not scaled) and `safety.thrashing.swingMoves`
+ * (every swing counted).
  */
 export function withRecordedDefaults<T extends object>(resolved: T): T {
   let out = resolved;
   const spsa = (out as { spsa?: unknown }).spsa;
   if (isObject(spsa) && spsa.autoDrift === undefined) out = { ...out, spsa: { ...spsa, autoDrift: 0 } };
+  const recordedSpsa = (out as { spsa?: unknown }).spsa;
+  if (isObject(recordedSpsa) && recordedSpsa.autoStartupKnobs === undefined) {
+    out = { ...out, spsa: { ...recordedSpsa, autoStartupKnobs: 1_000_000 } };
+  }
   const recorded = (out as { safety?: unknown }).safety;
   if (isObject(recorded) && isObject(recorded.thrashing) && recorded.thrashing.swingMoves === undefined) {
     const thrashing = { ...recorded.thrashing, swingMoves: UNTIMED_SWINGS };

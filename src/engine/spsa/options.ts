@@ -50,6 +50,15 @@ export interface SpsaOptions {
    */
   readonly autoDrift?: number | undefined;
   /**
+   * "auto" start-up: while `a` is calibrated, an engine with more parameters p than this scales its
+   * steps by √(autoStartupKnobs / p). SPSA moves every parameter by the same amount and only about
+   * 1/√p of such a step points down the gradient; before the scale is known, the rest is a random
+   * walk that grows with √p, and with dozens of parameters it took knobs a third of their range
+   * the wrong way and back within the first minute (the change budget then froze the engine).
+   * Default 4: engines of up to 4 parameters start as before.
+   */
+  readonly autoStartupKnobs?: number | undefined;
+  /**
    * Gradient smoothing β ∈ [0, 1): the step follows m ← β·m + (1 − β)·ĝ instead of ĝ (0 turns it
    * off). It filters the iteration-to-iteration jitter of the estimate (fewer direction reversals
    * of the live point) and, with a time constant 1/(1 − β) well below the tracking time constant,
@@ -76,6 +85,7 @@ export interface ResolvedSpsaOptions {
   readonly autoJitter: number;
   readonly autoContraction: number;
   readonly autoDrift: number;
+  readonly autoStartupKnobs: number;
   readonly smoothing: number;
   readonly adaptC: boolean;
 }
@@ -91,6 +101,7 @@ export const SPSA_DEFAULTS = Object.freeze({
   autoJitter: 0.085,
   autoContraction: 0.8,
   autoDrift: 2,
+  autoStartupKnobs: 4,
   smoothing: 0.7,
   adaptC: true,
 });
@@ -113,6 +124,7 @@ export function resolveSpsaOptions(options: SpsaOptions = {}): ResolvedSpsaOptio
     autoJitter: options.autoJitter ?? SPSA_DEFAULTS.autoJitter,
     autoContraction: options.autoContraction ?? SPSA_DEFAULTS.autoContraction,
     autoDrift: options.autoDrift ?? SPSA_DEFAULTS.autoDrift,
+    autoStartupKnobs: options.autoStartupKnobs ?? SPSA_DEFAULTS.autoStartupKnobs,
     smoothing: options.smoothing ?? SPSA_DEFAULTS.smoothing,
     adaptC: options.adaptC ?? SPSA_DEFAULTS.adaptC,
   };
@@ -146,6 +158,9 @@ export function spsaOptionProblems(o: ResolvedSpsaOptions): string[] {
   }
   if (!(Number.isFinite(o.autoDrift) && o.autoDrift >= 0)) {
     problems.push("autoDrift: must be a finite number ≥ 0 (0 turns the drift rule off)");
+  }
+  if (!(Number.isInteger(o.autoStartupKnobs) && o.autoStartupKnobs >= 1 && o.autoStartupKnobs <= 1_000_000)) {
+    problems.push("autoStartupKnobs: must be a whole number from 1 to 1000000");
   }
   if (!(Number.isFinite(o.smoothing) && o.smoothing >= 0 && o.smoothing < 1)) {
     problems.push("smoothing: must be in [0, 1)");

@@ -169,6 +169,8 @@ export class SpsaCore {
   private readonly minus: Float64Array;
   private readonly limits: StepLimits;
   private readonly calibration: StepGainCalibration;
+  /** Factor on the steps taken while calibrating (see `SpsaOptions.autoStartupKnobs`). */
+  private readonly startupScale: number;
   private readonly noise = new NoiseModel();
   private readonly scratch: Float64Array;
   private prng: Prng;
@@ -236,6 +238,7 @@ export class SpsaCore {
     this.prng = prng;
     this.limits = new StepLimits(registry);
     this.calibration = new StepGainCalibration(n, options.calibrationIterations);
+    this.startupScale = n > options.autoStartupKnobs ? Math.sqrt(options.autoStartupKnobs / n) : 1;
     this.baseA = options.a === "auto" ? Number.NaN : options.a;
     this.cScale = options.c;
     this.scratch = new Float64Array(Math.max(1, n));
@@ -523,7 +526,8 @@ export class SpsaCore {
       if (o.adaptC) this.adaptPerturbation();
       base = this.baseA;
     }
-    const ak = this.gainScale * stepGain(base, o.A, o.alpha, this.k);
+    const ak =
+      this.gainScale * stepGain(base, o.A, o.alpha, this.k) * (this.calibrating ? this.startupScale : 1);
     this.lastA = ak;
     // The first smoothed value is the estimate itself, so smoothing adds no start-up bias; while
     // calibrating, the centre covers ground fast and a long filter would lag and overshoot.
