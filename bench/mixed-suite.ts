@@ -2,7 +2,8 @@
  * B1's mixed-space problems: integer, categorical and conditional parameters, each with a minimum
  * established exactly (enumeration over the discrete part, the continuous part solved in closed
  * form). Split into halves once, before any of them was run: the first two are development
- * problems, the last two validation problems (see {@link mixedProblems}).
+ * problems, the last two validation problems (see {@link mixedProblems}); a third development
+ * problem (Batch pipeline) was added later, to the development half only.
  *
  * @remarks
  * Each objective is written in the shape of a standard practice rather than taken from one paper:
@@ -24,7 +25,13 @@
  *   policy with a conditional number of priority levels, and a codec: an M/M/c-style waiting
  *   term ρ/(1 − ρ), a price per worker, and interactions between load, queue and timeout.
  *
- * All four are noiseless: regret is the value of the best point found minus the minimum.
+ * - **Batch pipeline** (development, added after the split): the time per item of a batch pipeline
+ *   for a thread count (integer), a batch size (integer, step 8), a prefetch depth (integer, log
+ *   scale), a mode ∈ {sync, async, pipelined} with a conditional number of stages, and a spill
+ *   share (float): the best thread count depends on the batch size and the mode, the prefetch on
+ *   the batch size, and a batch filling whole accelerator vectors (a multiple of 64) is cheaper.
+ *
+ * All five are noiseless: regret is the value of the best point found minus the minimum.
  */
 import type { BoundsInput, ParamValue } from "../src/space/params.js";
 import type { SuiteHalf } from "./quality-suite.js";
@@ -200,6 +207,62 @@ function* ackleyCandidates(): Generator<MixedParams> {
   }
 }
 
+// ---------------------------------------------------------------- batch pipeline (development)
+
+const PIPELINE_BOUNDS = {
+  threads: { type: "int", min: 1, max: 32 },
+  batch: { type: "int", min: 8, max: 512, step: 8 },
+  prefetch: { type: "int", min: 1, max: 256, scale: "log" },
+  mode: { type: "categorical", choices: ["sync", "async", "pipelined"] },
+  depth: { type: "int", min: 2, max: 8, when: { mode: ["pipelined"] } },
+  spill: { min: 0, max: 1 },
+} as const satisfies BoundsInput;
+
+function pipelineModeCost(mode: string, threads: number, depth: number | undefined): number {
+  if (mode === "sync") return 0.25;
+  if (mode === "async") return 0.12 + 0.004 * threads;
+  return 0.06 + 0.015 * (depth! - 1 - threads / 6) ** 2;
+}
+
+/** The spill share that suits a pipeline of `depth` stages (0 stages outside the pipelined mode). */
+function pipelineBestSpill(depth: number | undefined): number {
+  return 0.2 + 0.05 * (depth ?? 0);
+}
+
+function pipelineCost(p: MixedParams): number {
+  const threads = num(p, "threads");
+  const batch = num(p, "batch");
+  const mode = choice(p, "mode");
+  const depth = mode === "pipelined" ? num(p, "depth") : undefined;
+  const prefetchTarget = 2 + Math.log2(batch) / 2 + (mode === "async" ? 1 : 0);
+  return (
+    4 / threads +
+    0.006 * threads +
+    0.00001 * threads * batch + // memory traffic grows with threads × batch
+    1.5 / batch +
+    0.0008 * batch +
+    (batch % 64 === 0 ? -0.015 : 0) + // a batch filling whole accelerator vectors
+    0.04 * (Math.log2(num(p, "prefetch")) - prefetchTarget) ** 2 +
+    pipelineModeCost(mode, threads, depth) +
+    0.4 * (num(p, "spill") - pipelineBestSpill(depth)) ** 2
+  );
+}
+
+/** Every threads × batch × prefetch × mode (× depth), spill at the zero of its square (≤ 0.6). */
+function* pipelineCandidates(): Generator<MixedParams> {
+  for (const threads of range(1, 32)) {
+    for (const batch of range(8, 512, 8)) {
+      for (const prefetch of range(1, 256)) {
+        yield { threads, batch, prefetch, mode: "sync", spill: pipelineBestSpill(undefined) };
+        yield { threads, batch, prefetch, mode: "async", spill: pipelineBestSpill(undefined) };
+        for (const depth of range(2, 8)) {
+          yield { threads, batch, prefetch, mode: "pipelined", depth, spill: pipelineBestSpill(depth) };
+        }
+      }
+    }
+  }
+}
+
 // ---------------------------------------------------------------- model selection (validation)
 
 const MODEL_BOUNDS = {
@@ -352,9 +415,11 @@ function mixedProblem(
 let cached: MixedSuiteProblem[] | null = null;
 
 /**
- * The four mixed-space problems, development half first. The split was fixed before any run:
+ * The five mixed-space problems, development half first. The split was fixed before any run
+ * (Batch pipeline, added later, went to the development half):
  * development = simulated training and mixed-integer Ackley; validation = model selection and
- * service pool sizing. Minima are computed once per process (about 0.3 s, the pool's enumeration).
+ * service pool sizing. Minima are computed once per process (about 2 s, mostly the pool's and the
+ * pipeline's enumerations).
  */
 export function mixedProblems(): MixedSuiteProblem[] {
   if (cached !== null) return [...cached];
@@ -381,6 +446,20 @@ export function mixedProblems(): MixedSuiteProblem[] {
         minimumMethod: "Ackley ≥ 0 with its zero at each variant's offset: the least bias (0)",
       },
       ackleyCandidates,
+    ),
+    // Added to the development half after the split (the validation half is unchanged): an
+    // integer-heavy space to tune the default's local phase on integers with.
+    mixedProblem(
+      {
+        name: "Batch pipeline",
+        family: "mixed: int step, log int, conditional",
+        half: "development",
+        bounds: PIPELINE_BOUNDS,
+        evaluate: pipelineCost,
+        minimumMethod:
+          "enumeration of threads × batch × prefetch × mode × depth (4.7 M combinations), spill at the zero of its square",
+      },
+      pipelineCandidates,
     ),
     mixedProblem(
       {

@@ -206,6 +206,25 @@ export function hartmann3In12(): TestFunction {
   });
 }
 
+/**
+ * Hartmann-6 hidden in [0, 1]^20: only every third coordinate from the second (x2, x5, …, x17)
+ * matters; the other fourteen are irrelevant. Added to the development half: at budget 100 its
+ * 42-point probe leaves no room for a local phase in 20 dimensions.
+ */
+export function hartmann6In20(): TestFunction {
+  const base = hartmann6();
+  const six = new Float64Array(6);
+  return fromFormula({
+    name: "Hartmann-6 in 20-D",
+    domain: box(20, 0, 1),
+    minimum: base.minimum,
+    at(x) {
+      for (let i = 0; i < 6; i++) six[i] = x[1 + 3 * i]!;
+      return base.at(six);
+    },
+  });
+}
+
 /** Levy on [−10, 10]^d; minimum 0 at (1, …, 1). */
 export function levy(d: number): TestFunction {
   return fromFormula({ name: `Levy-${d}D`, domain: box(d, -10, 10), minimum: 0, at: (x) => levyAt(x, d) });
@@ -332,6 +351,62 @@ export function braninIn20(): TestFunction {
   });
 }
 
+/**
+ * Shekel-10 on [0, 10]^4: −Σ_i 1/(Σ_j (x_j − C_ji)² + β_i), ten deep narrow wells of different
+ * depths; minimum −10.5364 at (4, 4, 4, 4). Added to the development half (with Alpine-6D and
+ * Salomon-5D) to tune the default's explore/refine split on more rugged landscapes.
+ */
+export function shekel10(): TestFunction {
+  const beta = [1, 2, 2, 4, 4, 6, 3, 7, 5, 5].map((b) => b / 10);
+  const c = [
+    [4, 1, 8, 6, 3, 2, 5, 8, 6, 7],
+    [4, 1, 8, 6, 7, 9, 3, 1, 2, 3.6],
+    [4, 1, 8, 6, 3, 2, 5, 8, 6, 7],
+    [4, 1, 8, 6, 7, 9, 3, 1, 2, 3.6],
+  ];
+  const at = (x: ArrayLike<number>): number => {
+    let sum = 0;
+    for (let i = 0; i < 10; i++) {
+      let inner = beta[i]!;
+      for (let j = 0; j < 4; j++) inner += (x[j]! - c[j]![i]!) ** 2;
+      sum -= 1 / inner;
+    }
+    return sum;
+  };
+  // The well at (4, 4, 4, 4) is pulled slightly by the others: its bottom (≈ (4.0007, 3.9995,
+  // 4.0007, 3.9995), found by pattern search from there) is the published −10.5364 to 4 digits.
+  return fromFormula({ name: "Shekel-10", domain: box(4, 0, 10), minimum: -10.53644315348353, at });
+}
+
+/** Alpine N.1 on [−10, 10]^d: Σ |x_i sin x_i + 0.1 x_i|; non-smooth, many minima; minimum 0 at 0. */
+export function alpine(d: number): TestFunction {
+  return fromFormula({
+    name: `Alpine-${d}D`,
+    domain: box(d, -10, 10),
+    minimum: 0,
+    at(x) {
+      let sum = 0;
+      for (let i = 0; i < d; i++) sum += Math.abs(x[i]! * Math.sin(x[i]!) + 0.1 * x[i]!);
+      return sum;
+    },
+  });
+}
+
+/** Salomon on [−100, 100]^d: 1 − cos(2π‖x‖) + 0.1‖x‖; concentric rings of minima; minimum 0 at 0. */
+export function salomon(d: number): TestFunction {
+  return fromFormula({
+    name: `Salomon-${d}D`,
+    domain: box(d, -100, 100),
+    minimum: 0,
+    at(x) {
+      let sq = 0;
+      for (let i = 0; i < d; i++) sq += x[i]! * x[i]!;
+      const r = Math.sqrt(sq);
+      return 1 - Math.cos(2 * Math.PI * r) + 0.1 * r;
+    },
+  });
+}
+
 /** A standard normal deviate that depends only on the bits of `x` (and a salt). */
 export function pointNoise(x: ArrayLike<number>, dimension: number, salt: number): number {
   const view = new DataView(new ArrayBuffer(8));
@@ -397,6 +472,12 @@ export function developmentProblems(): SuiteProblem[] {
     problem(d, "plateaus", plain(stepEllipsoid(6))),
     problem(d, "irrelevant dimensions", plain(hartmann3In12())),
     problem(d, "noisy", noisy(hartmann6(), 0.05, 1)),
+    // Added after the split, to the development half only: more rugged landscapes to tune the
+    // default's split between exploring and refining on (the validation half is unchanged).
+    problem(d, "rugged multimodal", plain(shekel10())),
+    problem(d, "rugged multimodal", plain(alpine(6))),
+    problem(d, "rugged multimodal", plain(salomon(5))),
+    problem(d, "irrelevant dimensions", plain(hartmann6In20())),
   ];
 }
 

@@ -246,20 +246,29 @@ describe("global-local strategy (strategy: auto)", () => {
       }
       return seen;
     };
-    // d = 2, 10 trials left: the opening takes 3 (30 %), and 7 < 4 · 3 cannot pay for a simplex
-    // (2 trials to build it): the rest comes from the focused model.
+    // d = 2, 10 trials left: the opening would take 3 (30 %), and the 7 after it (< 4 · 3) cannot
+    // pay for a simplex (2 trials to build it): no local phase will come, so the wide opening has
+    // nothing to explore for and the whole run comes from the focused model.
     const short = owners({}, 10);
-    expect(short).toEqual([...new Array(3).fill("global"), ...new Array(7).fill("focused")]);
+    expect(short).toEqual(new Array(10).fill("focused"));
     // localRoom 0 never holds: the simplex follows the opening.
-    expect(owners({ localRoom: 0 }, 10).slice(3)).toEqual(new Array(7).fill("local"));
+    expect(owners({ localRoom: 0 }, 10)).toEqual([
+      ...new Array(3).fill("global"),
+      ...new Array(7).fill("local"),
+    ]);
+    // 16 trials: 4 after an opening of 5 would be too few, but 11 after one of... the opening is
+    // min(30 % of 16, 3 · 3) = 5, and 11 < 12 still holds from the start; 17 leaves 12: room.
+    expect(owners({}, 16)).toEqual(new Array(16).fill("focused"));
+    expect(owners({}, 17).slice(0, 5)).toEqual(new Array(5).fill("global"));
     // With room to spare, the local phase follows the opening as before.
     expect(owners({}, 40).slice(9, 12)).toEqual(["local", "local", "local"]);
   });
 
   it("in 20-D at budget 100, is better without a simplex it cannot pay for", () => {
-    // Hartmann-6 on every third of 20 coordinates: after the probe (42 trials) and the opening
-    // (17), 41 trials are left, less than 4 (d + 1) = 84. Measured on seeds 1..7: median regret
-    // 0.095 with the held global phase, 0.27 with a simplex (localRoom 0).
+    // Hartmann-6 on every third of 20 coordinates: after the probe (20 trials) and an opening of
+    // 24, 56 trials would be left, less than 4 (d + 1) = 84, so the run is held from its first
+    // refine trial. Measured on seeds 1..12: median regret 0.128 held, 0.337 with a simplex
+    // (localRoom 0).
     const h = hartmann6();
     const names = Array.from({ length: 20 }, (_, i) => `x${i + 1}`);
     const bounds = Object.fromEntries(names.map((n) => [n, { min: 0, max: 1 }]));
@@ -278,7 +287,7 @@ describe("global-local strategy (strategy: auto)", () => {
       solver.stop();
       return { regret: best - h.minimum, state };
     };
-    const seeds = [1, 2, 3, 4, 5, 6, 7];
+    const seeds = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12];
     const held = seeds.map((seed) => regret(seed, {}));
     for (const run of held) {
       expect(run.state.held).toBe(true);
@@ -311,5 +320,86 @@ describe("global-local strategy (strategy: auto)", () => {
     const copy = restoreGlobalLocal(old as typeof old & { kind: "global-local" });
     expect(copy.toJSON().held).toBe(false);
     expect(copy.toJSON().focused).toBe(null);
+  });
+
+  it("with no room for a local phase after the opening, uses the focused model from the first trial", () => {
+    // Probe 20, then an opening of 24 would leave 56 < 4 (d + 1) = 84 trials. Hartmann-6 in 20-D at
+    // budget 100 (B1 development half), seeds 1..80: median regret 0.160 (geometric mean 0.146)
+    // with the wide opening before the held phase, 0.143 (0.124) without it; forced TPE 0.147
+    // (0.131).
+    const h = hartmann6();
+    const names = Array.from({ length: 20 }, (_, i) => `x${i + 1}`);
+    const bounds = Object.fromEntries(names.map((n) => [n, { min: 0, max: 1 }]));
+    const solver = createSolver({ seed: 4, budget: 100, bounds });
+    let refine = 0;
+    for (let batch = solver.ask(); batch !== null; batch = solver.ask()) {
+      const state = solver.toJSON().strategy as unknown as Record<string, unknown> | null;
+      if (state !== null) {
+        refine += batch.length;
+        expect(state!.held).toBe(true);
+        // every pending refine trial belongs to the focused model (owner −3)
+        for (const [, owner] of state!.owners as [number, number][]) expect(owner).toBe(-3);
+      }
+      solver.tell(
+        batch.map((t) => ({ id: t.id, value: h.at([1, 4, 7, 10, 13, 16].map((i) => t.params[names[i]!]!)) })),
+      );
+    }
+    expect(refine).toBe(100 - 20);
+    solver.stop();
+  });
+
+  it("minGain: validated, 0 by default, and a positive one hands rugged runs to the global model sooner", () => {
+    const bounds = { x: { min: 0, max: 1 } };
+    // biome-ignore lint/suspicious/noExplicitAny: deliberately malformed input
+    const make = (autoOptions: any) => createSolver({ seed: 1, budget: 20, bounds, autoOptions });
+    expect(() => make({ minGain: 1 })).toThrow(/autoOptions\.minGain.*\[0, 1\)/);
+    expect(() => make({ minGain: -0.01 })).toThrow(ConfigError);
+    expect(() => make({ minGain: 0.01 })).not.toThrow();
+
+    const fn = rastrigin(4);
+    /** Refine trials per owner over a run of 300. */
+    const split = (autoOptions: object): { points: number[][]; global: number; local: number } => {
+      const solver = createSolver({ seed: 2, budget: 300, bounds: fn.bounds, autoOptions });
+      const points: number[][] = [];
+      let global = 0;
+      let local = 0;
+      for (let batch = solver.ask(); batch !== null; batch = solver.ask()) {
+        const state = solver.toJSON().strategy as unknown as Record<string, unknown> | null;
+        if (state !== null) {
+          if (state.phase === "global") global += batch.length;
+          else local += batch.length;
+        }
+        for (const t of batch) points.push(fn.names.map((n) => t.params[n]!));
+        solver.tell(batch.map((t) => ({ id: t.id, value: fn.evaluate(t.params) })));
+      }
+      solver.stop();
+      return { points, global, local };
+    };
+    const plain = split({});
+    expect(split({ minGain: 0 }).points).toEqual(plain.points);
+    const sooner = split({ minGain: 0.05 });
+    // Tiny gains at the bottom of a Rastrigin basin no longer hold the local phase.
+    expect(sooner.global).toBeGreaterThan(plain.global + 20);
+    expect(sooner.global + sooner.local).toBe(plain.global + plain.local);
+  });
+
+  it("resumes exactly from a JSON round trip with minGain, and restores states written without it", () => {
+    const fn = rastrigin(3);
+    const config = { seed: 6, budget: 160, bounds: fn.bounds, autoOptions: { minGain: 0.02 } };
+    const reference = drive(createSolver(config), fn);
+    for (const cut of [40, 90, 130]) {
+      const original = createSolver(config);
+      const before = drive(original, fn, cut);
+      const artifact = JSON.parse(JSON.stringify(original.toJSON()));
+      expect(typeof artifact.strategy.gainThreshold).toBe("number");
+      expect([...before, ...drive(restoreSolver(artifact), fn)]).toEqual(reference);
+    }
+    const strategy = createGlobalLocal(2, 9);
+    const history: Evaluation[] = [{ u: [0.5, 0.5], value: 1 }];
+    strategy.ask({ history, pending: [], remaining: 50 }, 1, 1);
+    const { gainThreshold: _t, progressMark: _m, ...old } = strategy.toJSON();
+    const copy = restoreGlobalLocal(old as typeof old & { kind: "global-local" });
+    expect(copy.toJSON().gainThreshold).toBe(0);
+    expect(copy.toJSON().progressMark).toEqual(copy.toJSON().phaseBest);
   });
 });

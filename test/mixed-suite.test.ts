@@ -62,9 +62,15 @@ function numericMinimum(problem: MixedSuiteProblem, point: MixedParams): number 
 }
 
 describe("B1 mixed-space problems", () => {
-  it("are four, two per half, with distinct names", () => {
-    expect(problems.map((p) => p.half)).toEqual(["development", "development", "validation", "validation"]);
-    expect(new Set(problems.map((p) => p.name)).size).toBe(4);
+  it("are five, three development and two validation, with distinct names", () => {
+    expect(problems.map((p) => p.half)).toEqual([
+      "development",
+      "development",
+      "development",
+      "validation",
+      "validation",
+    ]);
+    expect(new Set(problems.map((p) => p.name)).size).toBe(5);
   });
 
   for (const problem of problems) {

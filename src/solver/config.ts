@@ -256,6 +256,7 @@ export const SolverConfigSchema = Schema.Struct({
       stagnation: Schema.optionalWith(Schema.Number, { exact: true }),
       openingShare: Schema.optionalWith(Schema.Number, { exact: true }),
       localRoom: Schema.optionalWith(Schema.Number, { exact: true }),
+      minGain: Schema.optionalWith(Schema.Number, { exact: true }),
     }),
     { exact: true },
   ),
