@@ -1,6 +1,10 @@
-import type { SchedulerAction, SchedulerLike, Subscription } from "rxjs";
+import { asyncScheduler, type SchedulerAction, type SchedulerLike, type Subscription } from "rxjs";
 import type { EngineClock } from "../runtime/engine-clock.js";
 import { FLUSH_LOG_KIND, TIMER_LOG_KIND, type TimeRecord } from "./log-records.js";
+import { RearmableTimer } from "./rearmable-timer.js";
+
+/** Work scheduled again and again gets at most this many re-armable timers. */
+const MAX_REARMABLE = 4;
 
 /**
  * The clock of a logged engine: the host's scheduler (wall clock or virtual), with each engine
@@ -26,6 +30,11 @@ export class RecordingClock implements EngineClock {
   /** Whether the current entry has read the base clock. */
   private read = false;
   private nextTimer = 0;
+  /** Wall-clock timers kept for work scheduled more than once (see {@link RearmableTimer}). */
+  private readonly rearmable: RearmableTimer[] = [];
+  /** The work and delay of the last schedule call that went to the base scheduler. */
+  private lastWork: unknown;
+  private lastDelay: number | undefined;
   private lastSeq: () => number = () => 0;
   /** One record object, refilled for each timing: `record` must not keep it. */
   private readonly scratch: { kind: TimeRecord["kind"]; id: number; time: number; after: number } = {
@@ -81,6 +90,12 @@ export class RecordingClock implements EngineClock {
 
   schedule<T>(work: (this: SchedulerAction<T>, state?: T) => void, delay?: number, state?: T): Subscription {
     const id = this.nextTimer++;
+    const timer = this.rearmableFor(work as (state?: unknown) => void, delay ?? 0);
+    if (timer !== undefined) {
+      timer.arm(id, state);
+      // It has what the engine uses of a Subscription: `closed` and `unsubscribe()`.
+      return timer as unknown as Subscription;
+    }
     const clock = this;
     return this.base.schedule(
       function (this: SchedulerAction<T>, s?: T) {
@@ -96,6 +111,40 @@ export class RecordingClock implements EngineClock {
       state,
     );
   }
+
+  /**
+   * An idle re-armable timer for `work` on the wall clock, or undefined: the base scheduler then
+   * takes the call. Work gets one on its second call (work made afresh for each call never does),
+   * and only work that ignores `this` (no `prototype`: an arrow function), which rxjs would bind to
+   * its action.
+   */
+  private rearmableFor(work: (state?: unknown) => void, delay: number): RearmableTimer | undefined {
+    if (this.base !== asyncScheduler || work.prototype !== undefined) return undefined;
+    // Indexed: an iterator here would be an object per schedule call.
+    for (let i = 0; i < this.rearmable.length; i++) {
+      const timer = this.rearmable[i]!;
+      if (timer.work === work && timer.delay === delay) return timer.closed ? timer : undefined;
+    }
+    if (work !== this.lastWork || delay !== this.lastDelay || this.rearmable.length >= MAX_REARMABLE) {
+      this.lastWork = work;
+      this.lastDelay = delay;
+      return undefined;
+    }
+    const timer = new RearmableTimer(work, delay, this.runTimer);
+    this.rearmable.push(timer);
+    return timer;
+  }
+
+  /** A timer's run: an entry of its own, recorded as timer `id`, like the base scheduler's runs. */
+  private readonly runTimer = (id: number, work: (state?: unknown) => void, state: unknown): void => {
+    this.enter();
+    try {
+      this.write(TIMER_LOG_KIND, id);
+      work(state);
+    } finally {
+      this.leave();
+    }
+  };
 
   private write(kind: TimeRecord["kind"], id: number): void {
     const timing = this.scratch;
