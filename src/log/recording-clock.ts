@@ -96,6 +96,19 @@ export class RecordingClock implements EngineClock {
       // It has what the engine uses of a Subscription: `closed` and `unsubscribe()`.
       return timer as unknown as Subscription;
     }
+    return this.scheduleOnBase(id, work, delay, state);
+  }
+
+  /**
+   * The base scheduler's path of {@link schedule}, in a method of its own: the closure's variables
+   * would otherwise live in a context that `schedule` allocates on every call, re-armed or not.
+   */
+  private scheduleOnBase<T>(
+    id: number,
+    work: (this: SchedulerAction<T>, state?: T) => void,
+    delay: number | undefined,
+    state: T | undefined,
+  ): Subscription {
     const clock = this;
     return this.base.schedule(
       function (this: SchedulerAction<T>, s?: T) {
