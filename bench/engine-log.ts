@@ -135,7 +135,11 @@ type IngestPass = "bytes" | "gc";
  * themselves allocate (`getHeapStatistics` builds an object), about 0.6 KB a chunk, enough for a
  * scavenge of their own every 10^6 digests.
  */
-async function ingestAllocation(logged: boolean, digests: number, pass: IngestPass): Promise<IngestAllocation> {
+async function ingestAllocation(
+  logged: boolean,
+  digests: number,
+  pass: IngestPass,
+): Promise<IngestAllocation> {
   const params: Record<string, { min: number; max: number; init: number; maxDelta: number }> = {};
   for (let i = 0; i < 16; i++) params[`p${i}`] = { min: 0, max: 100, init: 50, maxDelta: 10 };
   const config: EngineConfig = { seed: 1, params, window: { digests: 1 << 30 } };
@@ -209,7 +213,11 @@ async function ingestAllocation(logged: boolean, digests: number, pass: IngestPa
 const CHILD_ENV = "ARQON_ENGINE_LOG_CHILD";
 
 /** {@link ingestAllocation} in a fresh Node process (a second engine in one process allocates more). */
-function ingestAllocationInChild(logged: boolean, digests: number, pass: IngestPass): Promise<IngestAllocation> {
+function ingestAllocationInChild(
+  logged: boolean,
+  digests: number,
+  pass: IngestPass,
+): Promise<IngestAllocation> {
   return new Promise((resolve, reject) => {
     const child = fork(fileURLToPath(import.meta.url), [], {
       execArgv: process.execArgv,

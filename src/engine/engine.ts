@@ -496,7 +496,13 @@ class EngineImpl implements Engine {
       if (clock?.peek === undefined) audit.timeIn[0] = time.now();
       // No clock read for the record: it takes the entry's time only if the entry reads it anyway.
       else audit.timeIn[0] = clock.peek();
-      audit.writeDigestInput(AuditRecordType.DigestAccepted, this.live.generation, this.proposalId, 0, fields);
+      audit.writeDigestInput(
+        AuditRecordType.DigestAccepted,
+        this.live.generation,
+        this.proposalId,
+        0,
+        fields,
+      );
       if (clock?.peek !== undefined && this.capturedSeq === 0) this.capturedSeq = audit.lastSeq;
     }
     const safety = this.safety;
