@@ -386,7 +386,7 @@ export class ControlSafety {
     const guard = this.recordGuard;
     const ring = this.host.audit;
     if (guard === undefined || ring.size === 0) return true;
-    return guard.call(ring) === GuardedCallResult.Succeeded;
+    return guard.callWith(ring) === GuardedCallResult.Succeeded;
   }
 
   /** Whether audit batches go to a sink (then they are delivered even with no `events` subscriber). */
