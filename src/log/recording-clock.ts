@@ -2,6 +2,7 @@ import { asyncScheduler, type SchedulerAction, type SchedulerLike, type Subscrip
 import type { EngineClock } from "../runtime/engine-clock.js";
 import { FLUSH_LOG_KIND, TIMER_LOG_KIND, type TimeRecord } from "./log-records.js";
 import { RearmableTimer } from "./rearmable-timer.js";
+import { TIMING_RECORD_BYTES, writeTimingRecord } from "./timing-record.js";
 
 /** Work scheduled again and again gets at most this many re-armable timers. */
 const MAX_REARMABLE = 4;
@@ -173,55 +174,7 @@ export class RecordingClock implements EngineClock {
   }
 }
 
-/** Room {@link writeTimingRecord} needs at most: the keys, and four numbers of up to 24 characters. */
-export const TIMING_RECORD_BOUND = 160;
+/** Room {@link writeTimingRecord} needs: its binary payload's size (see `timing-record.ts`). */
+export const TIMING_RECORD_BOUND = TIMING_RECORD_BYTES;
 
-/**
- * Writes the JSON payload of a timing record (`{"seq":…,"kind":"timer","id":…,"time":…,"after":…}`)
- * straight into the log's buffer: a timing is written on every timer firing, so it skips building
- * and serialising a record object. A non-finite time (a broken scheduler) is written as `null`,
- * which readers do not take for a timing, so replay stops there instead of guessing.
- */
-export function writeTimingRecord(
-  out: Buffer,
-  _view: DataView,
-  at: number,
-  seq: number,
-  timing: TimeRecord,
-): number {
-  // Written character by character: no template string or number-to-string per timer firing.
-  let p = writeAscii(out, at, '{"seq":');
-  p = writeNumberText(out, p, seq);
-  p = writeAscii(out, p, ',"kind":"');
-  p = writeAscii(out, p, timing.kind);
-  p = writeAscii(out, p, '","id":');
-  p = writeNumberText(out, p, timing.id);
-  p = writeAscii(out, p, ',"time":');
-  p = Number.isFinite(timing.time) ? writeNumberText(out, p, timing.time) : writeAscii(out, p, "null");
-  p = writeAscii(out, p, ',"after":');
-  p = writeNumberText(out, p, timing.after);
-  return writeAscii(out, p, "}");
-}
-
-function writeAscii(out: Buffer, at: number, text: string): number {
-  for (let i = 0; i < text.length; i++) out[at + i] = text.charCodeAt(i);
-  return at + text.length;
-}
-
-/** `String(x)` as bytes; integers digit by digit (allocation-free), anything else through `String`. */
-function writeNumberText(out: Buffer, at: number, x: number): number {
-  if (!Number.isSafeInteger(x)) return writeAscii(out, at, String(x));
-  let p = at;
-  let n = x;
-  if (n < 0) {
-    out[p++] = 0x2d; // "-"
-    n = -n;
-  }
-  let digits = 1;
-  for (let rest = n; rest >= 10; rest = Math.floor(rest / 10)) digits++;
-  for (let i = digits - 1; i >= 0; i--) {
-    out[p + i] = 0x30 + (n % 10);
-    n = Math.floor(n / 10);
-  }
-  return p + digits;
-}
+export { writeTimingRecord };
