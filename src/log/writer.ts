@@ -11,7 +11,7 @@ import {
   statSync,
 } from "node:fs";
 import { join } from "node:path";
-import { crc32cBits } from "./crc32c.js";
+import { crc32cBitsOfView } from "./crc32c.js";
 import { asLogError, LogError } from "./errors.js";
 import { encodeFrame, FRAME_HEADER_BYTES, MAX_PAYLOAD_BYTES } from "./frame.js";
 import { acquireLogLock, type FileLock, LOCK_FILE_NAME, type StaleLock } from "./lock.js";
@@ -389,11 +389,11 @@ export class DecisionLogWriter {
 
   /** Writes the frame header of the payload just encoded at `start` and accounts for the record. */
   private sealFrame(start: number, written: number, seq: number): number {
-    const { bytes, view } = this.slab;
+    const { view } = this.slab;
     const payloadStart = start + FRAME_HEADER_BYTES;
     view.setUint32(start, written, true);
     // The CRC's bits as a signed integer: an unsigned one ≥ 2^31 would be boxed on return.
-    view.setUint32(start + 4, crc32cBits(bytes, payloadStart, payloadStart + written), true);
+    view.setUint32(start + 4, crc32cBitsOfView(view, payloadStart, payloadStart + written), true);
     this.bufferedBytes = payloadStart + written;
     this.bufferedRecords++;
     this.seq = seq;
