@@ -27,6 +27,31 @@ function collectEmitted<A extends readonly unknown[]>(guard: GuardedCallback<A>)
 }
 
 describe("guardedCallback", () => {
+  it("callWith: one argument, the same breaker, counts and outcomes as call", () => {
+    const seen: number[] = [];
+    let failing = false;
+    const guard = guardedCallback(
+      (n: number) => {
+        seen.push(n);
+        if (failing) throw new Error(`sink down at ${n}`);
+      },
+      { failureThreshold: 2 },
+      new SimulatedClock(),
+    );
+    expect(guard.callWith(1)).toBe(GuardedCallResult.Succeeded);
+    failing = true;
+    expect(guard.callWith(2)).toBe(GuardedCallResult.Failed);
+    expect((guard.lastError as Error).message).toBe("sink down at 2");
+    expect(guard.call(3)).toBe(GuardedCallResult.Failed);
+    // Two failures opened the breaker: callWith is refused like call, without running.
+    expect(guard.state).toBe("open");
+    expect(guard.callWith(4)).toBe(GuardedCallResult.RefusedOpen);
+    expect(seen).toEqual([1, 2, 3]);
+    expect(guard.stats).toEqual({ invocations: 3, failures: 2, refusals: 1 });
+    guard.stop();
+    expect(guard.callWith(5)).toBe(GuardedCallResult.RefusedStopped);
+  });
+
   it("passes the arguments through and reports success while closed", () => {
     const actuator = scriptedActuator();
     const guard = guardedCallback(actuator.fn, {}, new SimulatedClock());

@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { crc32c, crc32cBits } from "../src/log/crc32c.js";
+import { crc32c, crc32cBits, crc32cBitsOfView } from "../src/log/crc32c.js";
 
 const ascii = (text: string): Uint8Array => new TextEncoder().encode(text);
 
@@ -56,6 +56,17 @@ describe("crc32c", () => {
         const start = bytes.length === 0 ? 0 : a % (bytes.length + 1);
         const end = start + (bytes.length === 0 ? 0 : b % (bytes.length - start + 1));
         expect(crc32c(bytes, start, end)).toBe(referenceCrc32c(bytes.subarray(start, end)));
+      }),
+    );
+  });
+
+  it("crc32cBitsOfView: the same bits, read through a DataView, for any slice", () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 200 }), fc.nat(), fc.nat(), (bytes, a, b) => {
+        const start = bytes.length === 0 ? 0 : a % (bytes.length + 1);
+        const end = start + (bytes.length === 0 ? 0 : b % (bytes.length - start + 1));
+        const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+        expect(crc32cBitsOfView(view, start, end) >>> 0).toBe(referenceCrc32c(bytes.subarray(start, end)));
       }),
     );
   });

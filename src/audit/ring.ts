@@ -121,14 +121,18 @@ export class AuditRing {
   declare private notes: (string | undefined)[];
   declare private slots: number;
   declare private readonly decodeContext: AuditDecodeContext;
+  /**
+   * Where a caller writes the time of the digest record {@link AuditRing.writeDigestInput} writes
+   * next: a number passed as an argument of a call V8 does not inline is boxed (16 bytes per
+   * digest), a store into a Float64Array never is.
+   */
+  declare readonly timeIn: Float64Array;
   private head = 0;
   private count = 0;
   private nextSeq = 1;
   private droppedCount = 0;
   private peakCount = 0;
   private lastStoredSlot = -1;
-  /** The time of the digest being written (see {@link writeDigestFields}). */
-  private pendingTime = 0;
 
   /** @throws RangeError when `capacity` or `highWaterMark` is not a whole number in range. */
   constructor(options: AuditRingOptions) {
@@ -157,6 +161,7 @@ export class AuditRing {
     this.slots = Math.min(capacity, INITIAL_AUDIT_SLOTS);
     this.records = new Float64Array(this.slots * this.recordWidth);
     this.notes = new Array<string | undefined>(this.slots).fill(undefined);
+    this.timeIn = new Float64Array(1);
     this.decodeContext = {
       runId: options.runId,
       decoders: { ...DEFAULT_AUDIT_DECODERS, ...options.decoders },
@@ -309,9 +314,7 @@ export class AuditRing {
   }
 
   /**
-   * {@link writeDigest} with the digest's numbers read from `f` (the engine's once-read copy) and
-   * the time passed through a field: a two-line method V8 inlines, so none of the numbers is
-   * boxed on the way in (as arguments of a call V8 does not inline, each would allocate 16 bytes).
+   * {@link writeDigest} with the digest's numbers read from `f` (the engine's once-read copy).
    */
   writeDigestFields(
     type: AuditRecordType,
@@ -321,11 +324,15 @@ export class AuditRing {
     code: number,
     f: DigestValues,
   ): boolean {
-    this.pendingTime = time;
-    return this.writeDigestStored(type, generation, proposalId, code, f);
+    this.timeIn[0] = time;
+    return this.writeDigestInput(type, generation, proposalId, code, f);
   }
 
-  private writeDigestStored(
+  /**
+   * {@link writeDigestFields} with the time the caller wrote to `timeIn[0]` (the engine's digest
+   * path: no number crosses the call, so none is boxed whether or not V8 inlines it).
+   */
+  writeDigestInput(
     type: AuditRecordType,
     generation: number,
     proposalId: number,
@@ -335,7 +342,7 @@ export class AuditRing {
     const at = this.storeAt(type, generation, proposalId, code);
     if (at < 0) return false;
     const records = this.records;
-    records[at + FIELD_TIME] = this.pendingTime;
+    records[at + FIELD_TIME] = this.timeIn[0]!;
     records[at + FIELD_A] = f.objective;
     records[at + FIELD_B] = f.generation;
     const v = at + FIELD_VECTOR;

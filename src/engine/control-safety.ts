@@ -162,7 +162,7 @@ const PROBE_MIN_FALL_SIGMAS = 4;
  * The engine's reason set ({@link reasonBits}) is the truth; the chart is told of every change and
  * decides when to step down. A reason that demands frozen or more writes the executor's mode word
  * before anything else, so no apply can pass from that line on. Digest-rate methods
- * ({@link observeObjective}, {@link onConstraintMargin}) allocate nothing.
+ * ({@link observeInput}, {@link onConstraintMargin}) allocate nothing.
  */
 export class ControlSafety {
   /** SafeMode level now (0 normal … 3 halted), mirrored from the chart's `mode.changed`. */
@@ -194,8 +194,12 @@ export class ControlSafety {
   private readonly budgetReference: Float64Array;
   /** Non-finite digests in a row for the live generation (see {@link onNonFiniteDigest}). */
   private nonFiniteRun = 0;
-  /** The digest being observed (see {@link observeObjective}). */
-  private objectiveIn = 0;
+  /**
+   * Where the engine writes an accepted digest's objective before {@link observeInput}: a number
+   * passed as an argument of a call V8 does not inline is boxed (16 bytes per digest), a store
+   * into a Float64Array never is, so the digest path allocates nothing whatever V8 inlines.
+   */
+  readonly input = new Float64Array(1);
   /** Generation of the last finite objective accepted (−1: none yet). */
   private finiteGeneration = -1;
   /** Engine time until which the centre's moves follow an absorbed shift and are not budgeted. */
@@ -382,7 +386,7 @@ export class ControlSafety {
     const guard = this.recordGuard;
     const ring = this.host.audit;
     if (guard === undefined || ring.size === 0) return true;
-    return guard.call(ring) === GuardedCallResult.Succeeded;
+    return guard.callWith(ring) === GuardedCallResult.Succeeded;
   }
 
   /** Whether audit batches go to a sink (then they are delivered even with no `events` subscriber). */
@@ -442,17 +446,13 @@ export class ControlSafety {
     this.raise("nonFiniteObjective");
   }
 
-  /** An accepted digest's objective: the regime detector and the governor's spike check. */
-  observeObjective(objective: number, clock: TimeReader): void {
-    // Small enough for V8 to inline into observe(): the objective reaches the body through a double
-    // field, not as an argument, which would box it (16 bytes per digest). The time is read from
-    // `clock` only if a rule needs it: on a wall clock, every read allocates.
-    this.objectiveIn = objective;
-    this.observeStoredObjective(clock);
-  }
-
-  private observeStoredObjective(clock: TimeReader): void {
-    const objective = this.objectiveIn;
+  /**
+   * An accepted digest's objective, written to `input[0]` by the caller: the regime detector and
+   * the governor's spike check. The time is read from `clock` only if a rule needs it: on a wall
+   * clock, every read allocates.
+   */
+  observeInput(clock: TimeReader): void {
+    const objective = this.input[0]!;
     const live = this.live;
     this.nonFiniteRun = 0;
     const generation = live.generation;
@@ -462,7 +462,9 @@ export class ControlSafety {
     if (live.generation !== generation) return;
     const governor = this.governor;
     if (governor === undefined) return;
-    const verdict = governor.observeReadingClock(objective, clock);
+    // Handed over through the governor's input slot: as an argument it could be boxed.
+    governor.input[0] = objective;
+    const verdict = governor.observeInputReadingClock(clock);
     if (verdict !== GOVERNOR_HEALTHY) this.onSpike(verdict);
     // A huge negative outlier is no spike, but no measurement of the point either.
     else if (governor.anomalousRun > 0 || governor.outlier) {
@@ -937,10 +939,11 @@ export class ControlSafety {
   }
 
   /** Feeds the regime detector one objective; a confirmed rise is judged and acted on at once. */
-  /** Feeds the objective being observed (`objectiveIn`: as an argument it could be boxed) to the regime detector. */
+  /** Feeds the objective being observed (`input[0]`) to the regime detector. */
   private watchRegime(regime: RegimeDetector): void {
     this.verdictAge++;
-    const signal = regime.observe(this.objectiveIn, this.liveKind);
+    regime.input[0] = this.input[0]!;
+    const signal = regime.observeInput(this.liveKind);
     // The window where an extreme excursion starts is measured again rather than stepped on: an
     // estimate that straddles a shift is no estimate (see lastExtreme). Later ones measure the
     // new level on every side, which is the evidence the verdict needs.

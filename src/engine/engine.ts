@@ -486,23 +486,39 @@ class EngineImpl implements Engine {
       return VERDICT_BY_CODE[code] ?? "malformed";
     }
     this.accepted++;
+    // From here on, numbers go to the parts through their input slots (Float64Arrays), never as
+    // arguments: an argument of a call V8 does not inline is boxed (16 bytes per digest), and what
+    // V8 inlines into this path varies from process to process (its budget runs out at different
+    // calls depending on when each part was compiled).
     if (this.captureDigests) {
       const clock = this.entryClock;
-      if (clock?.peek === undefined)
-        this.captureDigest(AuditRecordType.DigestAccepted, this.proposalId, 0, fields, time.now());
-      else {
-        // No clock read for the record: it takes the entry's time only if the entry reads it anyway.
-        this.captureDigest(AuditRecordType.DigestAccepted, this.proposalId, 0, fields, clock.peek());
-        if (this.capturedSeq === 0) this.capturedSeq = this.audit.lastSeq;
-      }
+      const audit = this.audit;
+      if (clock?.peek === undefined) audit.timeIn[0] = time.now();
+      // No clock read for the record: it takes the entry's time only if the entry reads it anyway.
+      else audit.timeIn[0] = clock.peek();
+      audit.writeDigestInput(
+        AuditRecordType.DigestAccepted,
+        this.live.generation,
+        this.proposalId,
+        0,
+        fields,
+      );
+      if (clock?.peek !== undefined && this.capturedSeq === 0) this.capturedSeq = audit.lastSeq;
     }
     const safety = this.safety;
-    safety.observeObjective(objective, time);
+    safety.input[0] = objective;
+    safety.observeInput(time);
     // An absent margin is NaN (a present one never is).
     const hasMargin = !Number.isNaN(margin);
     if (hasMargin) safety.onConstraintMargin(margin);
-    if (!this.core.seekingFeasibility) this.windows.push(objective);
-    else if (hasMargin) this.windows.push(-margin);
+    const windows = this.windows;
+    if (!this.core.seekingFeasibility) {
+      windows.input[0] = objective;
+      windows.pushInput();
+    } else if (hasMargin) {
+      windows.input[0] = -margin;
+      windows.pushInput();
+    }
     this.afterWork();
     return "accepted";
   }

@@ -1,6 +1,11 @@
-import type { SchedulerAction, SchedulerLike, Subscription } from "rxjs";
+import { asyncScheduler, type SchedulerAction, type SchedulerLike, type Subscription } from "rxjs";
 import type { EngineClock } from "../runtime/engine-clock.js";
 import { FLUSH_LOG_KIND, TIMER_LOG_KIND, type TimeRecord } from "./log-records.js";
+import { RearmableTimer } from "./rearmable-timer.js";
+import { TIMING_RECORD_BYTES, writeTimingRecord } from "./timing-record.js";
+
+/** Work scheduled again and again gets at most this many re-armable timers. */
+const MAX_REARMABLE = 4;
 
 /**
  * The clock of a logged engine: the host's scheduler (wall clock or virtual), with each engine
@@ -26,6 +31,11 @@ export class RecordingClock implements EngineClock {
   /** Whether the current entry has read the base clock. */
   private read = false;
   private nextTimer = 0;
+  /** Wall-clock timers kept for work scheduled more than once (see {@link RearmableTimer}). */
+  private readonly rearmable: RearmableTimer[] = [];
+  /** The work and delay of the last schedule call that went to the base scheduler. */
+  private lastWork: unknown;
+  private lastDelay: number | undefined;
   private lastSeq: () => number = () => 0;
   /** One record object, refilled for each timing: `record` must not keep it. */
   private readonly scratch: { kind: TimeRecord["kind"]; id: number; time: number; after: number } = {
@@ -81,6 +91,25 @@ export class RecordingClock implements EngineClock {
 
   schedule<T>(work: (this: SchedulerAction<T>, state?: T) => void, delay?: number, state?: T): Subscription {
     const id = this.nextTimer++;
+    const timer = this.rearmableFor(work as (state?: unknown) => void, delay ?? 0);
+    if (timer !== undefined) {
+      timer.arm(id, state);
+      // It has what the engine uses of a Subscription: `closed` and `unsubscribe()`.
+      return timer as unknown as Subscription;
+    }
+    return this.scheduleOnBase(id, work, delay, state);
+  }
+
+  /**
+   * The base scheduler's path of {@link schedule}, in a method of its own: the closure's variables
+   * would otherwise live in a context that `schedule` allocates on every call, re-armed or not.
+   */
+  private scheduleOnBase<T>(
+    id: number,
+    work: (this: SchedulerAction<T>, state?: T) => void,
+    delay: number | undefined,
+    state: T | undefined,
+  ): Subscription {
     const clock = this;
     return this.base.schedule(
       function (this: SchedulerAction<T>, s?: T) {
@@ -97,6 +126,40 @@ export class RecordingClock implements EngineClock {
     );
   }
 
+  /**
+   * An idle re-armable timer for `work` on the wall clock, or undefined: the base scheduler then
+   * takes the call. Work gets one on its second call (work made afresh for each call never does),
+   * and only work that ignores `this` (no `prototype`: an arrow function), which rxjs would bind to
+   * its action.
+   */
+  private rearmableFor(work: (state?: unknown) => void, delay: number): RearmableTimer | undefined {
+    if (this.base !== asyncScheduler || work.prototype !== undefined) return undefined;
+    // Indexed: an iterator here would be an object per schedule call.
+    for (let i = 0; i < this.rearmable.length; i++) {
+      const timer = this.rearmable[i]!;
+      if (timer.work === work && timer.delay === delay) return timer.closed ? timer : undefined;
+    }
+    if (work !== this.lastWork || delay !== this.lastDelay || this.rearmable.length >= MAX_REARMABLE) {
+      this.lastWork = work;
+      this.lastDelay = delay;
+      return undefined;
+    }
+    const timer = new RearmableTimer(work, delay, this.runTimer);
+    this.rearmable.push(timer);
+    return timer;
+  }
+
+  /** A timer's run: an entry of its own, recorded as timer `id`, like the base scheduler's runs. */
+  private readonly runTimer = (id: number, work: (state?: unknown) => void, state: unknown): void => {
+    this.enter();
+    try {
+      this.write(TIMER_LOG_KIND, id);
+      work(state);
+    } finally {
+      this.leave();
+    }
+  };
+
   private write(kind: TimeRecord["kind"], id: number): void {
     const timing = this.scratch;
     timing.kind = kind;
@@ -111,55 +174,7 @@ export class RecordingClock implements EngineClock {
   }
 }
 
-/** Room {@link writeTimingRecord} needs at most: the keys, and four numbers of up to 24 characters. */
-export const TIMING_RECORD_BOUND = 160;
+/** Room {@link writeTimingRecord} needs: its binary payload's size (see `timing-record.ts`). */
+export const TIMING_RECORD_BOUND = TIMING_RECORD_BYTES;
 
-/**
- * Writes the JSON payload of a timing record (`{"seq":…,"kind":"timer","id":…,"time":…,"after":…}`)
- * straight into the log's buffer: a timing is written on every timer firing, so it skips building
- * and serialising a record object. A non-finite time (a broken scheduler) is written as `null`,
- * which readers do not take for a timing, so replay stops there instead of guessing.
- */
-export function writeTimingRecord(
-  out: Buffer,
-  _view: DataView,
-  at: number,
-  seq: number,
-  timing: TimeRecord,
-): number {
-  // Written character by character: no template string or number-to-string per timer firing.
-  let p = writeAscii(out, at, '{"seq":');
-  p = writeNumberText(out, p, seq);
-  p = writeAscii(out, p, ',"kind":"');
-  p = writeAscii(out, p, timing.kind);
-  p = writeAscii(out, p, '","id":');
-  p = writeNumberText(out, p, timing.id);
-  p = writeAscii(out, p, ',"time":');
-  p = Number.isFinite(timing.time) ? writeNumberText(out, p, timing.time) : writeAscii(out, p, "null");
-  p = writeAscii(out, p, ',"after":');
-  p = writeNumberText(out, p, timing.after);
-  return writeAscii(out, p, "}");
-}
-
-function writeAscii(out: Buffer, at: number, text: string): number {
-  for (let i = 0; i < text.length; i++) out[at + i] = text.charCodeAt(i);
-  return at + text.length;
-}
-
-/** `String(x)` as bytes; integers digit by digit (allocation-free), anything else through `String`. */
-function writeNumberText(out: Buffer, at: number, x: number): number {
-  if (!Number.isSafeInteger(x)) return writeAscii(out, at, String(x));
-  let p = at;
-  let n = x;
-  if (n < 0) {
-    out[p++] = 0x2d; // "-"
-    n = -n;
-  }
-  let digits = 1;
-  for (let rest = n; rest >= 10; rest = Math.floor(rest / 10)) digits++;
-  for (let i = digits - 1; i >= 0; i--) {
-    out[p + i] = 0x30 + (n % 10);
-    n = Math.floor(n / 10);
-  }
-  return p + digits;
-}
+export { writeTimingRecord };

@@ -14,6 +14,7 @@ import {
   readRingRecord,
 } from "./ring-record.js";
 import { listSegments, type SegmentFile, segmentName } from "./segments.js";
+import { isTimingRecord, readTimingRecord, TIMING_RECORD_MAGIC } from "./timing-record.js";
 
 /** A torn tail found at the end of the last segment: an incomplete or bad last write. */
 export interface TornTail {
@@ -220,6 +221,8 @@ function parseFrameAt(bytes: Uint8Array, offset: number): ParsedFrame | null {
   let value: unknown;
   if (isBinaryAudit(bytes, frame.payloadStart, frame.end)) {
     value = readBinaryAudit(bytes, frame.payloadStart, frame.end);
+  } else if (isTimingRecord(bytes, frame.payloadStart, frame.end)) {
+    value = readTimingRecord(bytes, frame.payloadStart, frame.end);
   } else if (isRingRecord(bytes, frame.payloadStart, frame.end)) {
     // Decoded by the scan, which knows the run's context; here only its shape is checked.
     value = readRingRecord(bytes, frame.payloadStart, frame.end);
@@ -246,8 +249,8 @@ function hasValidFrameFrom(bytes: Uint8Array, from: number): boolean {
     if (!startsWithPrefix(bytes, p)) continue;
     if (parseFrameAt(bytes, p - FRAME_HEADER_BYTES) !== null) return true;
   }
-  // Binary audit records start with their own magic bytes instead.
-  for (const [first, second] of [BINARY_AUDIT_MAGIC, RING_RECORD_MAGIC]) {
+  // Binary audit and timing records start with their own magic bytes instead.
+  for (const [first, second] of [BINARY_AUDIT_MAGIC, RING_RECORD_MAGIC, TIMING_RECORD_MAGIC]) {
     for (let p = bytes.indexOf(first, from + FRAME_HEADER_BYTES); p !== -1; p = bytes.indexOf(first, p + 1)) {
       if (bytes[p + 1] !== second) continue;
       if (parseFrameAt(bytes, p - FRAME_HEADER_BYTES) !== null) return true;

@@ -11,7 +11,7 @@ import {
   statSync,
 } from "node:fs";
 import { join } from "node:path";
-import { crc32cBits } from "./crc32c.js";
+import { crc32cBitsOfView } from "./crc32c.js";
 import { asLogError, LogError } from "./errors.js";
 import { encodeFrame, FRAME_HEADER_BYTES, MAX_PAYLOAD_BYTES } from "./frame.js";
 import { acquireLogLock, type FileLock, LOCK_FILE_NAME, type StaleLock } from "./lock.js";
@@ -198,11 +198,19 @@ export class DecisionLogWriter {
   private segmentSize: number;
   private segmentRecords: number;
   private slab: Slab = newSlab(64 * 1024);
-  private readonly spareSlabs: Slab[] = [];
+  /** Up to two free slabs (fixed slots: an array pushed and popped empty reallocates its store). */
+  private readonly spareSlabs: (Slab | undefined)[] = [undefined, undefined];
+  private spareCount = 0;
+  /**
+   * The size of new slabs: the largest a burst has needed (a slab grows by doubling when records
+   * outrun the disk). Spares smaller than it are dropped, so once the buffers have reached what
+   * the load needs, commits reuse them and allocate nothing.
+   */
+  private slabSize = 64 * 1024;
   private bufferedBytes = 0;
   private bufferedRecords = 0;
   /** Commits planned and not yet durable, oldest first (the first may be in flight). */
-  private readonly planned: CommitPlan[] = [];
+  private readonly planned = new PlanQueue();
   private plannedBytes = 0;
   /** A background commit is running on the thread pool. */
   private inFlight = false;
@@ -381,17 +389,21 @@ export class DecisionLogWriter {
 
   /** Writes the frame header of the payload just encoded at `start` and accounts for the record. */
   private sealFrame(start: number, written: number, seq: number): number {
-    const { bytes, view } = this.slab;
+    const { view } = this.slab;
     const payloadStart = start + FRAME_HEADER_BYTES;
     view.setUint32(start, written, true);
     // The CRC's bits as a signed integer: an unsigned one ≥ 2^31 would be boxed on return.
-    view.setUint32(start + 4, crc32cBits(bytes, payloadStart, payloadStart + written), true);
+    view.setUint32(start + 4, crc32cBitsOfView(view, payloadStart, payloadStart + written), true);
     this.bufferedBytes = payloadStart + written;
     this.bufferedRecords++;
     this.seq = seq;
     if (this.always) this.flush();
-    else if (this.bufferedRecords >= this.flushRecords) this.scheduler?.flushSoon();
-    else if (this.bufferedRecords === 1) this.scheduler?.armDeadline();
+    else if (this.bufferedRecords >= this.flushRecords) {
+      // While a commit runs, its completion starts the next one: nothing to schedule (a scheduled
+      // run per append would cost the host an Immediate per event-loop turn until it completes).
+      if (this.inFlight) this.requested = true;
+      else this.scheduler?.flushSoon();
+    } else if (this.bufferedRecords === 1) this.scheduler?.armDeadline();
     return seq;
   }
 
@@ -413,10 +425,10 @@ export class DecisionLogWriter {
   flush(): void {
     if (this.closed) return;
     this.planBuffered();
-    if (this.planned.length === 0) return;
+    if (this.planned.size === 0) return;
     try {
-      while (this.planned.length > 0) {
-        const plan = this.planned[0]!;
+      while (this.planned.size > 0) {
+        const plan = this.planned.first()!;
         this.commitSync(plan);
         this.planned.shift();
         this.committed(plan);
@@ -424,7 +436,7 @@ export class DecisionLogWriter {
     } catch (error) {
       throw asLogError(
         error,
-        `cannot write decision log segment ${segmentName(this.planned[0]?.segment ?? this.segmentNumber)} in ${this.dir}`,
+        `cannot write decision log segment ${segmentName(this.planned.first()?.segment ?? this.segmentNumber)} in ${this.dir}`,
       );
     }
     this.failure = null;
@@ -445,7 +457,7 @@ export class DecisionLogWriter {
     }
     this.requested = false;
     this.planBuffered();
-    const plan = this.planned[0];
+    const plan = this.planned.first();
     if (plan === undefined) return;
     this.inFlight = true;
     this.running = plan;
@@ -569,7 +581,7 @@ export class DecisionLogWriter {
       plan.offset = this.segmentSize;
       plan.length = length;
       plan.lastSeq = lastSeq;
-      this.slab = this.spareSlabs.pop() ?? newSlab(slab.bytes.length);
+      this.slab = this.takeSpareSlab() ?? newSlab(this.slabSize);
       this.segmentSize += length;
       this.segmentRecords += records;
     }
@@ -628,7 +640,7 @@ export class DecisionLogWriter {
       return;
     }
     // `flush` may have made this plan durable meanwhile; then there is nothing to record.
-    if (this.planned[0] === plan) {
+    if (this.planned.first() === plan) {
       if (error !== null) {
         this.failure = asLogError(
           error,
@@ -644,7 +656,7 @@ export class DecisionLogWriter {
       this.failure = null;
       this.onDurable?.(this.durable);
     }
-    if (this.planned.length > 0 || this.requested || this.bufferedRecords >= this.flushRecords)
+    if (this.planned.size > 0 || this.requested || this.bufferedRecords >= this.flushRecords)
       this.flushInBackground();
     else if (this.bufferedRecords > 0) this.scheduler?.armDeadline();
   }
@@ -660,7 +672,16 @@ export class DecisionLogWriter {
   }
 
   private recycle(plan: CommitPlan): void {
-    if (plan.slab !== null && this.spareSlabs.length < 2) this.spareSlabs.push(plan.slab);
+    const slab = plan.slab;
+    if (slab !== null && this.spareCount < 2 && slab.bytes.length >= this.slabSize)
+      this.spareSlabs[this.spareCount++] = slab;
+  }
+
+  private takeSpareSlab(): Slab | undefined {
+    if (this.spareCount === 0) return undefined;
+    const slab = this.spareSlabs[--this.spareCount];
+    this.spareSlabs[this.spareCount] = undefined;
+    return slab;
   }
 
   private segmentHeaderFrame(segment: number, lastSeqBefore: number): Uint8Array {
@@ -672,9 +693,52 @@ export class DecisionLogWriter {
     if (needed <= this.slab.bytes.length) return;
     let size = this.slab.bytes.length * 2;
     while (size < needed) size *= 2;
-    const grown = newSlab(size);
+    // Every slab from now on has this size: a spare smaller than it would only grow again.
+    this.slabSize = size;
+    const grown = this.takeSpareSlab() ?? newSlab(size);
     grown.bytes.set(this.slab.bytes.subarray(0, this.bufferedBytes));
     this.slab = grown;
+  }
+}
+
+/**
+ * The commits planned and not yet durable, oldest first: a ring of slots that grows only when
+ * full. An array used as a queue (push, shift) reallocates its store whenever it runs empty,
+ * which is once per group commit.
+ */
+class PlanQueue {
+  private slots: (CommitPlan | undefined)[] = new Array<CommitPlan | undefined>(4).fill(undefined);
+  private head = 0;
+  size = 0;
+
+  first(): CommitPlan | undefined {
+    return this.size === 0 ? undefined : this.slots[this.head];
+  }
+
+  push(plan: CommitPlan): void {
+    if (this.size === this.slots.length) {
+      const grown = new Array<CommitPlan | undefined>(this.slots.length * 2).fill(undefined);
+      for (let i = 0; i < this.size; i++) grown[i] = this.slots[(this.head + i) % this.slots.length];
+      this.slots = grown;
+      this.head = 0;
+    }
+    this.slots[(this.head + this.size) % this.slots.length] = plan;
+    this.size++;
+  }
+
+  shift(): CommitPlan | undefined {
+    if (this.size === 0) return undefined;
+    const plan = this.slots[this.head];
+    this.slots[this.head] = undefined;
+    this.head = (this.head + 1) % this.slots.length;
+    this.size--;
+    return plan;
+  }
+
+  includes(plan: CommitPlan): boolean {
+    for (let i = 0; i < this.size; i++)
+      if (this.slots[(this.head + i) % this.slots.length] === plan) return true;
+    return false;
   }
 }
 

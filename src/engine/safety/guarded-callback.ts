@@ -103,6 +103,9 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
   );
 }
 
+/** What {@link GuardedCallback}'s admission check returns when the call may run (no result has this value). */
+const ADMITTED = 0;
+
 export class GuardedCallback<A extends readonly unknown[]> {
   readonly #fn: (...args: A) => unknown;
   readonly #actor: Actor<typeof circuitBreakerMachine>;
@@ -147,6 +150,35 @@ export class GuardedCallback<A extends readonly unknown[]> {
 
   /** Runs the callback through the breaker; never throws. See {@link GuardedCallResult}. */
   call(...args: A): GuardedCallResult {
+    const refused = this.#admit();
+    if (refused !== ADMITTED) return refused;
+    let returned: unknown;
+    try {
+      returned = this.#fn(...args);
+    } catch (error) {
+      return this.#threw(error);
+    }
+    return this.#returned(returned);
+  }
+
+  /**
+   * {@link call} for a callback of one argument, without the array a rest parameter builds on
+   * every call (a logged engine's record sink runs on every audit drain).
+   */
+  callWith(arg: A[0]): GuardedCallResult {
+    const refused = this.#admit();
+    if (refused !== ADMITTED) return refused;
+    let returned: unknown;
+    try {
+      returned = (this.#fn as unknown as (arg: A[0]) => unknown)(arg);
+    } catch (error) {
+      return this.#threw(error);
+    }
+    return this.#returned(returned);
+  }
+
+  /** {@link ADMITTED} when a call may run (counted), else the refusal (counted). */
+  #admit(): GuardedCallResult | typeof ADMITTED {
     if (this.#stopped) return this.#refuse(GuardedCallResult.RefusedStopped);
     const snapshot = this.#actor.getSnapshot();
     // Closed, the common case, is a plain string value: no `matches` (it allocates) on every call.
@@ -157,16 +189,17 @@ export class GuardedCallback<A extends readonly unknown[]> {
       }
       if (snapshot.matches({ halfOpen: "ready" })) this.#actor.send({ type: "probe.started" });
     }
-
     this.#invocations++;
-    let returned: unknown;
-    try {
-      returned = this.#fn(...args);
-    } catch (error) {
-      this.#fail(error);
-      this.#actor.send({ type: "call.failed" });
-      return GuardedCallResult.Failed;
-    }
+    return ADMITTED;
+  }
+
+  #threw(error: unknown): GuardedCallResult {
+    this.#fail(error);
+    this.#actor.send({ type: "call.failed" });
+    return GuardedCallResult.Failed;
+  }
+
+  #returned(returned: unknown): GuardedCallResult {
     if (isThenable(returned)) {
       this.#await(returned);
       return GuardedCallResult.Pending;

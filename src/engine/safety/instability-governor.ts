@@ -222,6 +222,13 @@ export class InstabilityGovernor {
    * lines, which with thousands of engines per process are mostly misses.
    */
   private readonly num: Float64Array;
+  /**
+   * Where a caller writes the value of the digest to observe before
+   * {@link InstabilityGovernor.observeInputReadingClock} (a view of `num`'s value slot). A number
+   * handed over as an argument of a call V8 does not inline is boxed (16 bytes per digest); a
+   * store into a Float64Array never is.
+   */
+  readonly input: Float64Array;
   private readonly ringSize: number;
   /** `options.minHistory`, read by every digest: kept here rather than one object further away. */
   private readonly minHistory: number;
@@ -252,6 +259,7 @@ export class InstabilityGovernor {
     this.ringSize = this.options.historySize;
     this.minHistory = this.options.minHistory;
     this.num = new Float64Array(RING_SLOT + this.ringSize);
+    this.input = this.num.subarray(VALUE_SLOT, VALUE_SLOT + 1);
     this.num[SPIKE_SIGMAS_SLOT] = this.options.spikeSigmas;
     this.num[SPIKE_RATIO_SLOT] = this.options.spikeRatio;
     this.num[SIGMA_FLOOR_SLOT] = this.options.sigmaFloor;
@@ -328,6 +336,14 @@ export class InstabilityGovernor {
    */
   observeReadingClock(value: number, clock: TimeReader): GovernorCode {
     this.num[VALUE_SLOT] = value;
+    return this.observeInputReadingClock(clock);
+  }
+
+  /**
+   * {@link observeReadingClock} for the value the caller wrote to `input[0]`: no number crosses
+   * the call, so nothing is boxed whether or not V8 inlines it (the digest path's form).
+   */
+  observeInputReadingClock(clock: TimeReader): GovernorCode {
     // The engine passes the same reader with every digest. Storing it again would still run the
     // write barrier, which calls into the GC (~60 instructions) whenever the reader is younger
     // than the governor, and in a process that no longer allocates it stays younger for good.

@@ -166,6 +166,12 @@ export class RegimeDetector {
    * several scattered cache lines, which with thousands of engines per process are mostly misses.
    */
   private readonly num = new Float64Array(SLOTS);
+  /**
+   * Where a caller writes the objective to feed before {@link RegimeDetector.observeInput} (a view
+   * of `num`'s input slot): a number passed as an argument of a call V8 does not inline is boxed
+   * (16 bytes per digest), a store into a Float64Array never is.
+   */
+  readonly input = this.num.subarray(INPUT_SLOT, INPUT_SLOT + 1);
   /** Digests since the rise's onset (0: no rise under way). */
   private riseAge = 0;
   private alarmed = false;
@@ -243,7 +249,8 @@ export class RegimeDetector {
     return this.observeInput(kind);
   }
 
-  private observeInput(kind: PointKind): RegimeSignal {
+  /** {@link observe} for the objective the caller wrote to `input[0]` (the digest path's form). */
+  observeInput(kind: PointKind): RegimeSignal {
     const n = this.num;
     const y = n[INPUT_SLOT]!;
     this.extreme = false;

@@ -1,0 +1,58 @@
+/**
+ * Child of test/engine-ingest-allocation.test.ts: ingests digests that close no window into one
+ * engine (logged or not) and prints, as JSON, the heap growth of each 1,000-digest chunk beside
+ * what a heap reading alone costs. Run with V8's inlining budget starved, so that the digest path
+ * must not depend on what V8 inlines.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import v8 from "node:v8";
+import type { EngineConfig } from "../../src/engine/config.js";
+import { createEngine } from "../../src/engine/engine.js";
+import { createLoggedEngine } from "../../src/log/engine-log.js";
+
+const mode = process.argv[2] as "plain" | "logged";
+const CHUNK = 1000;
+const params: Record<string, { min: number; max: number; init: number; maxDelta: number }> = {};
+for (let i = 0; i < 16; i++) params[`p${i}`] = { min: 0, max: 100, init: 50, maxDelta: 10 };
+const config: EngineConfig = { seed: 1, params, window: { digests: 1 << 30 } };
+const dir = mkdtempSync(join(tmpdir(), "arqon-ingest-allocation-"));
+const logging = mode === "logged" ? createLoggedEngine(config, { dir: join(dir, "log") }) : undefined;
+const engine = logging?.engine ?? createEngine(config);
+const pool: { objective: number; generation: number }[] = [];
+for (let i = 0; i < 1024; i++) pool.push({ objective: 10.125 + (i % 7) * 0.25, generation: 0 });
+let next = 0;
+const ingest = (): void => {
+  for (let i = 0; i < CHUNK; i++)
+    if (engine.observe(pool[next++ & 1023]!) !== "accepted") throw new Error("digest refused");
+};
+const between = async (): Promise<void> => {
+  engine.flushEvents();
+  await new Promise((resolve) => setImmediate(resolve));
+};
+try {
+  for (let i = 0; i < 200; i++) {
+    ingest();
+    await between();
+  }
+  const reading: number[] = [];
+  for (let i = 0; i < 64; i++) {
+    const before = v8.getHeapStatistics().used_heap_size;
+    reading.push(v8.getHeapStatistics().used_heap_size - before);
+  }
+  const chunks: number[] = [];
+  for (let c = 0; c < 60; c++) {
+    const before = v8.getHeapStatistics().used_heap_size;
+    ingest();
+    const after = v8.getHeapStatistics().used_heap_size;
+    // A chunk with a GC inside reads less than nothing: left out.
+    if (after >= before) chunks.push(after - before);
+    await between();
+  }
+  const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
+  console.log(JSON.stringify({ reading: median(reading), chunk: median(chunks), chunks: chunks.length }));
+} finally {
+  await (logging?.close() ?? engine.close());
+  rmSync(dir, { recursive: true, force: true });
+}
