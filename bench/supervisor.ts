@@ -13,10 +13,11 @@
  *   are spawned and stopped in rounds of {@link BATCH} (spawn 10, then stop those 10, awaited one by
  *   one), each batch timed; the figure is the median batch, per engine. Every size runs the same
  *   churn, so the only difference between sizes is how many engines run beside it: what the gate
- *   is about. **spawning / stopping all N**: the N engines' own spawns and stops, wall time over
- *   all of them, per engine (GC included). **close**: N engines spawned again, one `close()`
- *   timed, divided by N.
- * - **memory per idle engine**: after a full GC, the growth of V8's used heap plus array
+ *   is about. **spawning / stopping all N**: the N idle engines' own spawns and stops, wall time
+ *   over all of them, per engine (GC included). All of it straight after the warm-up: no forced GC
+ *   comes before it (see {@link METHOD} for why that matters). **close**: N engines spawned
+ *   again, one `close()` timed, divided by N.
+ * - **memory per idle engine** (last, since it forces full GCs): after a full GC, the growth of V8's used heap plus array
  *   buffers (the engines' typed arrays live there) from before the first spawn to after the N-th,
  *   averaged with the drop from there to after the N stops, divided by N. The engines have received
  *   nothing yet.
@@ -221,33 +222,25 @@ async function measureSize(count: number): Promise<SizeFigures> {
     await stopAll(warm, BATCH, "c");
   }
   await warm.close();
-  // A macrotask, so that nothing of the warm-up is still held when the baseline is taken.
-  await new Promise((resolve) => setTimeout(resolve, 20));
 
-  // N idle engines with default options: spawning and stopping them all, memory.
+  // The gates' spawn and stop: the same churn of probe engines at every size, beside N idle ones,
+  // straight after the warm-up and before any forced GC. Forced full GCs with no engine alive
+  // (the memory figure's) left the spawn and stop paths to be optimised again: sizes of 1,000 and
+  // more did it while spawning their N engines, 10 did it during the probes (see METHOD).
+  // Spawning and stopping the N idle engines are the "all N" figures.
   const supervisor = createSupervisor();
-  const before = usedBytes(gc);
   const fillStarted = process.hrtime.bigint();
   spawnAll(supervisor, count, "e");
   const fillNs = Number(process.hrtime.bigint() - fillStarted);
-  const withEngines = usedBytes(gc);
-  const drainStarted = process.hrtime.bigint();
-  await stopAll(supervisor, count, "e");
-  const drainNs = Number(process.hrtime.bigint() - drainStarted);
-  // The heap left by the warm-up keeps shrinking for a while, which biases the growth since
-  // `before` low (below zero at 10 engines) and what stopping the engines frees high, by about
-  // the same amount: their mean cancels it.
-  const bytesPerEngine = (withEngines - before + (withEngines - usedBytes(gc))) / 2 / count;
-
-  // The gates' spawn and stop: the same churn of probe engines at every size, beside N idle ones.
-  spawnAll(supervisor, count, "e");
   const spawns = timing();
   const stops = timing();
   for (let probe = 0; probe < PROBE_ENGINES; probe += BATCH) {
     spawnAll(supervisor, BATCH, "p", spawns);
     await stopAll(supervisor, BATCH, "p", stops);
   }
+  const drainStarted = process.hrtime.bigint();
   await stopAll(supervisor, count, "e");
+  const drainNs = Number(process.hrtime.bigint() - drainStarted);
 
   // Busy engines whose count-only windows outlast the run (warm-up included): digests/s, close.
   // Two figures of 1.1 × rounds each (warm-up included), plus a check digest.
@@ -268,6 +261,20 @@ async function measureSize(count: number): Promise<SizeFigures> {
   const closeStarted = process.hrtime.bigint();
   await supervisor.close();
   const closeNs = Number(process.hrtime.bigint() - closeStarted);
+
+  // Memory per idle engine, N engines with default options: last, since it forces full GCs.
+  // A macrotask first, so that nothing of the runs above is still held when the baseline is taken.
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  const measured = createSupervisor();
+  const before = usedBytes(gc);
+  spawnAll(measured, count, "m");
+  const withEngines = usedBytes(gc);
+  await stopAll(measured, count, "m");
+  // The heap left by the runs keeps shrinking for a while, which biases the growth since
+  // `before` low (below zero at 10 engines) and what stopping the engines frees high, by about
+  // the same amount: their mean cancels it.
+  const bytesPerEngine = (withEngines - before + (withEngines - usedBytes(gc))) / 2 / count;
+  await measured.close();
   return {
     engines: count,
     spawnUs: median(spawns.samples) / 1000,
@@ -391,21 +398,27 @@ export function supervisorReport(rows: readonly SizeFigures[]): { report: string
 const METHOD = [
   "Many engines in one process through `createSupervisor` (bench/supervisor.ts): each size in a",
   "fresh process after the same JIT warm-up (2,000 engines spawned and stopped, then 3,000 more",
-  "churned in rounds of 10 as the probes are). Spawn / stop per engine, the gates' measure: with N",
-  "idle engines running, 5,000 more spawned and stopped beside them in rounds of 10 (spawn 10, stop",
-  "those 10), each batch timed; the median batch, wall time, with the process's CPU time over all",
-  "batches (GC threads included) beside it. Every size runs this same churn, so only the number of",
-  "running engines differs (timing the N engines' own spawns, as before, gave each size a different",
-  "workload). With 1,000 probes instead of 5,000 the median read the first batches, and spawns",
-  "beside 10,000 engines came out about a third faster than beside 10 to 1,000. Over 5,000, 100 to",
-  "10,000 engines agree within a few per cent and only the smallest size stays slower; its cause",
-  "is not pinned down (no work in the profiles grows or shrinks with the count).",
-  "Spawning / stopping all N engines (wall time over all, GC included, per engine), `close()` per",
-  "engine, memory per idle engine (used heap + array buffers after a full GC, divided by the count:",
-  "the mean of the growth from before the spawns and the drop after stopping them), and digests/s",
-  "in rounds of one accepted digest per engine (4 parameters, count-only windows that never close:",
-  "the ingest path plus the supervisor's dispatch) through a held engine (`observe`) and through",
-  "`supervisor.send`. Medians of the runs, which go round the sizes. The library is the compiled",
+  "churned in rounds of 10 as the probes are). Spawn / stop per engine, the gates' measure: straight",
+  "after the warm-up, N idle engines are spawned, 5,000 more are spawned and stopped beside them in",
+  "rounds of 10 (spawn 10, stop those 10), each batch timed, and the N are stopped; the median",
+  "batch, wall time, with the process's CPU time over all batches (GC threads included) beside it.",
+  "Every size runs this same churn, so only the number of running engines differs. No forced GC",
+  "comes before it. Until 2026-11-24 the memory figure's forced full GCs (taken with no engine",
+  "alive) ran between the warm-up and the probes, and after them V8 optimised the spawn and stop",
+  "paths again: at 10 engines 259 TurboFan compiles during the 5,000 probes, 100 of them in the",
+  "first 250, against 112 at 1,000, where spawning, stopping and respawning the 1,000 engines",
+  "before the probes had already re-warmed them (37 and 40 with the same 2,000-engine churn before",
+  "the probes at both sizes; 67 at 10 engines without the forced GCs). That, not the engine count,",
+  "made 10 engines the one slow size (spawn 269 µs against 193-204, stop 105 against 77-84). A",
+  "service forces no GC, so the forced GCs now come last. The heap does differ: with fewer live",
+  "engines V8's old-generation limit is lower, and the probes beside 10 engines ran 3 full GCs",
+  "against 1-2 beside 1,000 and 10,000: part of what the figures measure. Spawning / stopping all N",
+  "engines (the idle ones above: wall time over all, GC included, per engine), `close()` per engine,",
+  "digests/s in rounds of one accepted digest per engine (4 parameters, count-only windows that",
+  "never close: the ingest path plus the supervisor's dispatch) through a held engine (`observe`)",
+  "and through `supervisor.send`, then memory per idle engine (used heap + array buffers after a",
+  "full GC, divided by the count: the mean of the growth from before the spawns and the drop after",
+  "stopping them). Medians of the runs, which go round the sizes. The library is the compiled",
   "package (`dist/`, built by the bench), as users run it, not the sources through tsx.",
 ].join("\n");
 

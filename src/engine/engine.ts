@@ -1,6 +1,5 @@
 import * as Effect from "effect/Effect";
-import * as Exit from "effect/Exit";
-import * as Scope from "effect/Scope";
+import type * as Scope from "effect/Scope";
 import { type Observable, type SchedulerLike, Subject, type Subscription } from "rxjs";
 import type { Actor, AnyActorRef } from "xstate";
 import type { engineMachine } from "../../machines/engine.machine.js";
@@ -268,7 +267,8 @@ class EngineImpl implements Engine {
   private readonly executor: Executor;
   private readonly core: SpsaCore;
   private readonly target: Float64Array;
-  private readonly scope: Scope.CloseableScope;
+  /** What close() releases, in reverse order: the window subscription, the root actor, timers. */
+  private readonly finalizers: (() => void)[] = [];
   private readonly eventSubject = new Subject<AuditEvent>();
   private readonly control = new Subject<WindowControl>();
   private readonly windowStats = createWindowStats();
@@ -362,34 +362,30 @@ class EngineImpl implements Engine {
         }
       },
     );
-    this.scope = Effect.runSync(Scope.make());
-    const acquire = Effect.gen(this, function* () {
-      // Telemetry → evaluation windows → SPSA events. Digests reach the windows by direct calls;
-      // the window commands arrive on `control`.
-      const windows = this.windows;
-      yield* Effect.acquireRelease(
-        Effect.sync(() => this.control.subscribe((command) => windows.command(command))),
-        (subscription) =>
-          Effect.sync(() => {
-            subscription.unsubscribe();
-            windows.stop();
-          }),
-      );
-      const actor = yield* Effect.acquireRelease(
-        Effect.sync(() => this.createRootActor()),
-        (root) => Effect.sync(() => root.stop()),
-      );
-      yield* Effect.addFinalizer(() =>
-        Effect.sync(() => {
-          this.drainScheduled?.unsubscribe();
-          this.cancelPaced("decision");
-          this.cancelPaced("return");
-          this.safety.stop();
-        }),
-      );
-      return actor;
+    // Telemetry → evaluation windows → SPSA events. Digests reach the windows by direct calls;
+    // the window commands arrive on `control`. What is acquired here is released by close(), in
+    // reverse order (plain finalizers: an Effect scope cost a fiber per engine on spawn and on
+    // close, about a quarter of a supervisor's spawn-and-stop CPU).
+    const windows = this.windows;
+    const subscription = this.control.subscribe((command) => windows.command(command));
+    this.finalizers.push(() => {
+      subscription.unsubscribe();
+      windows.stop();
     });
-    this.actor = Effect.runSync(Scope.extend(acquire, this.scope));
+    try {
+      const root = this.createRootActor();
+      this.finalizers.push(() => root.stop());
+      this.actor = root;
+    } catch (error) {
+      this.release();
+      throw error;
+    }
+    this.finalizers.push(() => {
+      this.drainScheduled?.unsubscribe();
+      this.cancelPaced("decision");
+      this.cancelPaced("return");
+      this.safety.stop();
+    });
     this.spsa = this.actor.system.get("spsa") as AnyActorRef;
     this.hotPath = this.actor.system.get("hotPath") as AnyActorRef;
     this.safety.attach(this.actor.system.get("safeMode") as AnyActorRef);
@@ -728,11 +724,29 @@ class EngineImpl implements Engine {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    // Deliver what is pending while the audit sink is still open: the scope's finalizer stops it.
+    // Deliver what is pending while the audit sink is still open: a finalizer stops it.
     this.entered(() => this.deliverPending());
-    await Effect.runPromise(Scope.close(this.scope, Exit.void));
+    this.release();
     this.entered(() => this.deliverPending());
     this.eventSubject.complete();
+  }
+
+  /**
+   * Runs the finalizers, last acquired first, each once. Every one runs even if another throws;
+   * the first error is thrown afterwards (close() rejects with it).
+   */
+  private release(): void {
+    let failed = false;
+    let first: unknown;
+    for (let finalizer = this.finalizers.pop(); finalizer !== undefined; finalizer = this.finalizers.pop()) {
+      try {
+        finalizer();
+      } catch (error) {
+        if (!failed) first = error;
+        failed = true;
+      }
+    }
+    if (failed) throw first;
   }
 
   /** Builds the root actor with the real hot-path logic and the SPSA hooks bound to this engine. */

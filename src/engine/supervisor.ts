@@ -191,14 +191,19 @@ class SupervisorImpl implements Supervisor {
       this.failures.set(name, error);
       throw error instanceof Error ? error : new Error(String(error));
     }
-    const scope = Effect.runSync(Scope.fork(this.scope, ExecutionStrategy.sequential));
-    const running: Running = { name, engine, actor, scope };
     // However the scope closes (stop, failure, close), the actor stops, which closes the engine.
-    Effect.runSync(
-      Scope.addFinalizer(
-        scope,
-        Effect.sync(() => this.release(running)),
-      ),
+    // One run for the fork and its finalizer: each Effect run starts a fiber.
+    const running = Effect.runSync(
+      Effect.flatMap(Scope.fork(this.scope, ExecutionStrategy.sequential), (scope) => {
+        const running: Running = { name, engine, actor, scope };
+        return Effect.as(
+          Scope.addFinalizer(
+            scope,
+            Effect.sync(() => this.release(running)),
+          ),
+          running,
+        );
+      }),
     );
     this.running.set(name, running);
     this.engines.set(name, engine);
