@@ -9,10 +9,11 @@ import { DecisionLog } from "./decision-log.js";
 import { asLogError, type LogError } from "./errors.js";
 import { auditEventOf, engineLogHeader } from "./log-records.js";
 import { readDecisionLog } from "./reader.js";
-import { RecordingClock, TIMING_RECORD_BOUND, writeTimingRecord } from "./recording-clock.js";
+import { RecordingClock } from "./recording-clock.js";
 import { CLOSE_MARKER_KIND, type LogHeader } from "./records.js";
 import { auditContextRecord, type RingCursor, ringRecordBound, writeRingRecord } from "./ring-record.js";
 import { hasDecisionLog } from "./segments.js";
+import { TIMING_RECORD_BYTES, writeTimingRecord } from "./timing-record.js";
 import {
   type DecisionLogOptions,
   type DecisionLogWriter,
@@ -168,7 +169,7 @@ function planEngineLog(config: EngineConfig, options: EngineLogOptions): EngineL
   };
   let target: DecisionLogWriter | undefined;
   const clock = new RecordingClock(config.scheduler ?? asyncScheduler, (timing) =>
-    target?.appendBytes(TIMING_RECORD_BOUND, writeTimingRecord, timing),
+    target?.appendBytes(TIMING_RECORD_BYTES, writeTimingRecord, timing),
   );
   // The engine's creation is one entry: its first records carry the header's start time exactly.
   clock.enter();

@@ -2,7 +2,6 @@ import { asyncScheduler, type SchedulerAction, type SchedulerLike, type Subscrip
 import type { EngineClock } from "../runtime/engine-clock.js";
 import { FLUSH_LOG_KIND, TIMER_LOG_KIND, type TimeRecord } from "./log-records.js";
 import { RearmableTimer } from "./rearmable-timer.js";
-import { TIMING_RECORD_BYTES, writeTimingRecord } from "./timing-record.js";
 
 /** Work scheduled again and again gets at most this many re-armable timers. */
 const MAX_REARMABLE = 4;
@@ -173,8 +172,3 @@ export class RecordingClock implements EngineClock {
     }
   }
 }
-
-/** Room {@link writeTimingRecord} needs: its binary payload's size (see `timing-record.ts`). */
-export const TIMING_RECORD_BOUND = TIMING_RECORD_BYTES;
-
-export { writeTimingRecord };

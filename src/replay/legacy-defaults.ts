@@ -1,6 +1,18 @@
 import type { EngineConfig } from "../engine/config.js";
 
 /**
+ * `safety.thrashing.swingMoves` for runs from before it existed: every swing counted, however many
+ * centres it took (the largest value the option accepts).
+ */
+const UNTIMED_SWINGS = 1_000_000;
+
+/**
+ * `spsa.autoStartupKnobs` for runs from before it existed: start-up steps never scaled (the
+ * largest value the option accepts).
+ */
+const UNSCALED_STARTUP = 1_000_000;
+
+/**
  * The option defaults of engines whose log header does not record their resolved options (logs
  * written before `resolved` was added to the header: the v2 and v3 golden logs among them).
  *
@@ -29,7 +41,7 @@ export const LEGACY_ENGINE_DEFAULTS = Object.freeze({
     autoJitter: 0.085,
     autoContraction: 0,
     autoDrift: 0,
-    autoStartupKnobs: 1_000_000,
+    autoStartupKnobs: UNSCALED_STARTUP,
     smoothing: 0.7,
     adaptC: true,
   },
@@ -129,12 +141,6 @@ export const LEGACY_ENGINE_DEFAULTS = Object.freeze({
 
 type Json = Record<string, unknown>;
 
-/**
- * `safety.thrashing.swingMoves` for runs from before it existed: every swing counted, however many
- * centres it took (the largest value the option accepts).
- */
-const UNTIMED_SWINGS = 1_000_000;
-
 const isObject = (v: unknown): v is Json => typeof v === "object" && v !== null && !Array.isArray(v);
 const given = (v: unknown): Json => (isObject(v) ? v : {});
 
@@ -215,23 +221,22 @@ export function withLegacyDefaults(logged: object): EngineConfig {
  * (every swing counted).
  */
 export function withRecordedDefaults<T extends object>(resolved: T): T {
-  let out = resolved;
-  const spsa = (out as { spsa?: unknown }).spsa;
-  if (isObject(spsa) && spsa.autoDrift === undefined) out = { ...out, spsa: { ...spsa, autoDrift: 0 } };
-  const recordedSpsa = (out as { spsa?: unknown }).spsa;
-  if (isObject(recordedSpsa) && recordedSpsa.autoStartupKnobs === undefined) {
-    out = { ...out, spsa: { ...recordedSpsa, autoStartupKnobs: 1_000_000 } };
-  }
-  const recorded = (out as { safety?: unknown }).safety;
-  if (isObject(recorded) && isObject(recorded.thrashing) && recorded.thrashing.swingMoves === undefined) {
-    const thrashing = { ...recorded.thrashing, swingMoves: UNTIMED_SWINGS };
-    out = { ...out, safety: { ...recorded, thrashing } };
-  }
-  const safety = (out as { safety?: unknown }).safety;
-  const homeostasis = isObject(safety) ? safety.homeostasis : undefined;
-  if (!isObject(homeostasis) || homeostasis.probeShare !== undefined) return out;
-  return {
-    ...out,
-    safety: { ...(safety as Json), homeostasis: { ...homeostasis, probeShare: 0 } },
-  };
+  let out = fillAbsent(resolved, ["spsa"], "autoDrift", 0);
+  out = fillAbsent(out, ["spsa"], "autoStartupKnobs", UNSCALED_STARTUP);
+  out = fillAbsent(out, ["safety", "thrashing"], "swingMoves", UNTIMED_SWINGS);
+  return fillAbsent(out, ["safety", "homeostasis"], "probeShare", 0);
+}
+
+/**
+ * `root` with `key` set to `value` in the object at `path` when that object exists and lacks
+ * `key` (copying the objects on the way); otherwise `root` itself.
+ */
+function fillAbsent<T extends object>(root: T, path: readonly string[], key: string, value: unknown): T {
+  const [head, ...rest] = path;
+  const json = root as Json;
+  if (head === undefined) return json[key] === undefined ? ({ ...root, [key]: value } as T) : root;
+  const child = json[head];
+  if (!isObject(child)) return root;
+  const filled = fillAbsent(child, rest, key, value);
+  return filled === child ? root : ({ ...root, [head]: filled } as T);
 }
