@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { fromFormula, hartmann3In12 } from "../bench/quality-suite.js";
 import { ConfigError } from "../src/errors.js";
 import { createSolver, restoreSolver, type Solver } from "../src/index.js";
 import { createGlobalLocal, restoreGlobalLocal } from "../src/solver/global-local.js";
@@ -401,5 +402,95 @@ describe("global-local strategy (strategy: auto)", () => {
     const copy = restoreGlobalLocal(old as typeof old & { kind: "global-local" });
     expect(copy.toJSON().gainThreshold).toBe(0);
     expect(copy.toJSON().progressMark).toEqual(copy.toJSON().phaseBest);
+  });
+  describe("tieShare: steps rather than slopes", () => {
+    /** De Jong's step function on [−5, 5]^d: Σ ⌊x_i + ½⌋², flat within each unit cell. */
+    const step = (d: number): TestFunction =>
+      fromFormula({
+        name: `step-${d}`,
+        domain: Array.from({ length: d }, () => ({ min: -5, max: 5 })),
+        minimum: 0,
+        at(x) {
+          let sum = 0;
+          for (let i = 0; i < d; i++) sum += Math.floor(x[i]! + 0.5) ** 2;
+          return sum;
+        },
+      });
+
+    /** Runs to the end; whether the run ever took its landscape for steps, and refine trials per owner. */
+    const run = (fn: TestFunction, autoOptions: object, seed = 1, budget = 150) => {
+      const solver = createSolver({ seed, budget, bounds: fn.bounds, autoOptions });
+      const owners = new Map<number, number>();
+      let stepped = false;
+      for (let batch = solver.ask(); batch !== null; batch = solver.ask()) {
+        const state = solver.toJSON().strategy as unknown as Record<string, unknown> | null;
+        if (state !== null) {
+          stepped ||= state.stepped === true;
+          for (const [id, owner] of state.owners as [number, number][]) owners.set(id, owner);
+        }
+        solver.tell(batch.map((t) => ({ id: t.id, value: fn.evaluate(t.params) })));
+      }
+      const best = solver.best()!.value;
+      solver.stop();
+      return { stepped, owners: [...owners.values()], best };
+    };
+
+    it("is validated, with 0 turning it off", () => {
+      const bounds = { x: { min: 0, max: 1 } };
+      // biome-ignore lint/suspicious/noExplicitAny: deliberately malformed input
+      const make = (autoOptions: any) => createSolver({ seed: 1, budget: 20, bounds, autoOptions });
+      expect(() => make({ tieShare: 1.5 })).toThrow(/autoOptions\.tieShare.*\[0, 1\]/);
+      expect(() => make({ tieShare: -0.1 })).toThrow(ConfigError);
+      expect(() => make({ tieShare: "0.3" })).toThrow(/autoOptions\.tieShare/);
+      expect(() => make({ tieShare: 0 })).not.toThrow();
+      expect(() => make({ tieShare: 1 })).not.toThrow();
+    });
+
+    it("on a step function, hands the global phases to the sharper model", () => {
+      const fn = step(4);
+      const on = run(fn, {});
+      expect(on.stepped).toBe(true);
+      // the focused model (owner −3) proposes while local phases still alternate (owner ≥ 0)
+      expect(on.owners.filter((o) => o === -3).length).toBeGreaterThan(10);
+      expect(on.owners.some((o) => o >= 0)).toBe(true);
+      const off = run(fn, { tieShare: 0 });
+      expect(off.stepped).toBe(false);
+    });
+
+    it("does not fire on smooth functions, nor on the ties of irrelevant dimensions", () => {
+      for (const fn of [hartmann6(), rastrigin(3), hartmann3In12()]) {
+        for (const seed of [1, 2, 3]) {
+          const on = run(fn, {}, seed, 200);
+          expect(on.stepped, `${fn.name} seed ${seed}`).toBe(false);
+          // with no tie-heavy phase the run is the one without the rule
+          expect(on.best).toBe(run(fn, { tieShare: 0 }, seed, 200).best);
+        }
+      }
+    });
+
+    it("resumes exactly from a JSON round trip on a step function, and restores states written without it", () => {
+      const fn = step(3);
+      const config = { seed: 4, budget: 150, bounds: fn.bounds };
+      const reference = drive(createSolver(config), fn);
+      let sawStepped = false;
+      for (const cut of [40, 80, 120]) {
+        const original = createSolver(config);
+        const before = drive(original, fn, cut);
+        const artifact = JSON.parse(JSON.stringify(original.toJSON()));
+        sawStepped ||= artifact.strategy.stepped === true;
+        expect([...before, ...drive(restoreSolver(artifact), fn)]).toEqual(reference);
+      }
+      expect(sawStepped).toBe(true);
+      const strategy = createGlobalLocal(2, 9);
+      const history: Evaluation[] = [{ u: [0.5, 0.5], value: 1 }];
+      strategy.ask({ history, pending: [], remaining: 50 }, 1, 1);
+      const { phaseValues: _v, ties: _t, stepped: _s, options, ...rest } = strategy.toJSON();
+      const { tieShare: _share, ...oldOptions } = options as Record<string, unknown>;
+      const old = { ...rest, options: oldOptions } as typeof rest & { kind: "global-local" };
+      const copy = restoreGlobalLocal(old).toJSON();
+      expect((copy.options as Record<string, unknown>).tieShare).toBe(0);
+      expect(copy.stepped).toBe(false);
+      expect(copy.ties).toBe(0);
+    });
   });
 });

@@ -257,6 +257,7 @@ export const SolverConfigSchema = Schema.Struct({
       openingShare: Schema.optionalWith(Schema.Number, { exact: true }),
       localRoom: Schema.optionalWith(Schema.Number, { exact: true }),
       minGain: Schema.optionalWith(Schema.Number, { exact: true }),
+      tieShare: Schema.optionalWith(Schema.Number, { exact: true }),
     }),
     { exact: true },
   ),
