@@ -2,8 +2,9 @@
  * B1's mixed-space problems: integer, categorical and conditional parameters, each with a minimum
  * established exactly (enumeration over the discrete part, the continuous part solved in closed
  * form). Split into halves once, before any of them was run: the first two are development
- * problems, the last two validation problems (see {@link mixedProblems}); a third development
- * problem (Batch pipeline) was added later, to the development half only.
+ * problems, the last two validation problems (see {@link mixedProblems}); two more development
+ * problems (Batch pipeline, then Build configuration) were added later, to the development half
+ * only.
  *
  * @remarks
  * Each objective is written in the shape of a standard practice rather than taken from one paper:
@@ -25,6 +26,13 @@
  *   policy with a conditional number of priority levels, and a codec: an M/M/c-style waiting
  *   term ρ/(1 − ρ), a price per worker, and interactions between load, queue and timeout.
  *
+ * - **Build configuration** (development, added in a third pass): the runtime of a program for an
+ *   optimisation level ∈ {O1, O2, O3, Os}, link-time optimisation ∈ {off, thin, full}, a vector
+ *   extension ∈ {off, sse, avx}, an unroll factor (integer), an inline threshold (integer, log
+ *   scale), profile-guided runs (integer, only with link-time optimisation) and a hot-code share
+ *   (float): each choice scales the runtime, the best unroll depends on the vector extension and
+ *   the best inline threshold on the level and the linking, and O3 with full LTO outgrows the
+ *   instruction cache past an inline threshold of 256.
  * - **Batch pipeline** (development, added after the split): the time per item of a batch pipeline
  *   for a thread count (integer), a batch size (integer, step 8), a prefetch depth (integer, log
  *   scale), a mode ∈ {sync, async, pipelined} with a conditional number of stages, and a spill
@@ -263,6 +271,77 @@ function* pipelineCandidates(): Generator<MixedParams> {
   }
 }
 
+// ---------------------------------------------------------------- build configuration (development)
+
+const BUILD_BOUNDS = {
+  opt: { type: "categorical", choices: ["O1", "O2", "O3", "Os"] },
+  lto: { type: "categorical", choices: ["off", "thin", "full"] },
+  vector: { type: "categorical", choices: ["off", "sse", "avx"] },
+  unroll: { type: "int", min: 1, max: 16 },
+  inline: { type: "int", min: 16, max: 1024, scale: "log" },
+  pgoRuns: { type: "int", min: 1, max: 8, when: { lto: ["thin", "full"] } },
+  hot: { min: 0, max: 1 },
+} as const satisfies BoundsInput;
+
+/** Per optimisation level: runtime factor, best log2 inline threshold, best hot-code share. */
+const BUILD_LEVELS = {
+  O1: { factor: 1.1, inline: 5, hot: 0.3 },
+  O2: { factor: 1, inline: 6.5, hot: 0.5 },
+  O3: { factor: 0.96, inline: 8, hot: 0.7 },
+  Os: { factor: 1.04, inline: 4.5, hot: 0.4 },
+} as const;
+
+/** Per link-time optimisation: runtime factor and how much it raises the best inline threshold. */
+const BUILD_LTO = {
+  off: { factor: 1, inline: 0 },
+  thin: { factor: 0.97, inline: 0.5 },
+  full: { factor: 0.95, inline: 1 },
+} as const;
+
+/** Per vector extension: runtime factor (half the gain at O1) and the best log2 unroll factor. */
+const BUILD_VECTOR = {
+  off: { factor: 1, unroll: 1 },
+  sse: { factor: 0.92, unroll: 2 },
+  avx: { factor: 0.88, unroll: 3 },
+} as const;
+
+function buildRuntime(p: MixedParams): number {
+  const level = BUILD_LEVELS[choice(p, "opt") as keyof typeof BUILD_LEVELS];
+  const ltoName = choice(p, "lto") as keyof typeof BUILD_LTO;
+  const lto = BUILD_LTO[ltoName];
+  const vector = BUILD_VECTOR[choice(p, "vector") as keyof typeof BUILD_VECTOR];
+  const vectorFactor = choice(p, "opt") === "O1" ? (1 + vector.factor) / 2 : vector.factor;
+  const inline = num(p, "inline");
+  // Aggressive inlining across the whole program outgrows the instruction cache.
+  const bloat = choice(p, "opt") === "O3" && ltoName === "full" && inline >= 256 ? 0.05 : 0;
+  const pgo = ltoName === "off" ? 0 : -0.03 * (1 - 0.5 ** num(p, "pgoRuns")) + 0.003 * num(p, "pgoRuns");
+  return (
+    level.factor * lto.factor * vectorFactor +
+    0.02 * (Math.log2(num(p, "unroll")) - vector.unroll) ** 2 +
+    0.015 * (Math.log2(inline) - level.inline - lto.inline) ** 2 +
+    bloat +
+    pgo +
+    0.2 * (num(p, "hot") - level.hot) ** 2
+  );
+}
+
+/** Every opt × lto × vector × unroll × inline (× pgoRuns), hot at the zero of its square. */
+function* buildCandidates(): Generator<MixedParams> {
+  for (const opt of BUILD_BOUNDS.opt.choices) {
+    const hot = BUILD_LEVELS[opt].hot;
+    for (const lto of BUILD_BOUNDS.lto.choices) {
+      for (const vector of BUILD_BOUNDS.vector.choices) {
+        for (const unroll of range(1, 16)) {
+          for (const inline of range(16, 1024)) {
+            if (lto === "off") yield { opt, lto, vector, unroll, inline, hot };
+            else for (const pgoRuns of range(1, 8)) yield { opt, lto, vector, unroll, inline, pgoRuns, hot };
+          }
+        }
+      }
+    }
+  }
+}
+
 // ---------------------------------------------------------------- model selection (validation)
 
 const MODEL_BOUNDS = {
@@ -415,11 +494,11 @@ function mixedProblem(
 let cached: MixedSuiteProblem[] | null = null;
 
 /**
- * The five mixed-space problems, development half first. The split was fixed before any run
- * (Batch pipeline, added later, went to the development half):
+ * The six mixed-space problems, development half first. The split was fixed before any run
+ * (Batch pipeline and Build configuration, added later, went to the development half):
  * development = simulated training and mixed-integer Ackley; validation = model selection and
- * service pool sizing. Minima are computed once per process (about 2 s, mostly the pool's and the
- * pipeline's enumerations).
+ * service pool sizing. Minima are computed once per process (about 5 s, mostly the pool's, the
+ * pipeline's and the build's enumerations).
  */
 export function mixedProblems(): MixedSuiteProblem[] {
   if (cached !== null) return [...cached];
@@ -460,6 +539,20 @@ export function mixedProblems(): MixedSuiteProblem[] {
           "enumeration of threads × batch × prefetch × mode × depth (4.7 M combinations), spill at the zero of its square",
       },
       pipelineCandidates,
+    ),
+    // Added in a third pass, to the development half only: several categorical choices that
+    // interact with each other and with integers (the other development problems have one).
+    mixedProblem(
+      {
+        name: "Build configuration",
+        family: "mixed: interacting categoricals, int, conditional",
+        half: "development",
+        bounds: BUILD_BOUNDS,
+        evaluate: buildRuntime,
+        minimumMethod:
+          "enumeration of opt × lto × vector × unroll × inline × PGO runs (3.3 M combinations), hot share at the zero of its square",
+      },
+      buildCandidates,
     ),
     mixedProblem(
       {

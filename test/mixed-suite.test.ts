@@ -62,15 +62,16 @@ function numericMinimum(problem: MixedSuiteProblem, point: MixedParams): number 
 }
 
 describe("B1 mixed-space problems", () => {
-  it("are five, three development and two validation, with distinct names", () => {
+  it("are six, four development and two validation, with distinct names", () => {
     expect(problems.map((p) => p.half)).toEqual([
+      "development",
       "development",
       "development",
       "development",
       "validation",
       "validation",
     ]);
-    expect(new Set(problems.map((p) => p.name)).size).toBe(5);
+    expect(new Set(problems.map((p) => p.name)).size).toBe(6);
   });
 
   for (const problem of problems) {
