@@ -15,7 +15,8 @@
  * measured and recorded. Writes the B1 section of docs/benchmarks.md after a full run.
  *
  * Options for development iterations: `--seeds=N`, `--budget=100|300`, `--half=development|
- * validation`, `--kind=continuous|mixed`, `--only=<name part>`, `--no-optuna`, `--fresh-optuna=yes`.
+ * validation`, `--kind=continuous|mixed`, `--only=<name part>`, `--no-optuna`, `--fresh-optuna=yes`,
+ * `--seed-check=N` (seeds of the seed check; default 100).
  *
  * Optuna on this machine: `pip install optuna==5.0.0` (pip reads the local wheel index), then
  * `ARQON_OPTUNA_PYTHON=python3`; without it the benchmark sets up `.venv-optuna/` offline itself.
@@ -228,6 +229,55 @@ function bestForced(cell: Cell): number {
   return Math.min(medianOf(cell.arqon["nelder-mead"]), medianOf(cell.arqon.tpe));
 }
 
+/**
+ * auto's median regret over the better forced strategy's, both over seeds 1..`count`: the seed
+ * check's figure for a cell (arqon's strategies only, so no Optuna run is needed).
+ */
+function forcedRatioOver(problem: B1Problem, budget: number, count: number): number {
+  const medians = {} as Record<StrategyChoice, number>;
+  for (const strategy of STRATEGIES) {
+    const results = seedList(count).map((seed) => runArqon(problem, seed, budget, strategy));
+    const refused = results.find(isRefused);
+    medians[strategy] = refused !== undefined ? Number.POSITIVE_INFINITY : spread(results as number[]).median;
+  }
+  return ratio(medians.auto, Math.min(medians["nelder-mead"], medians.tpe));
+}
+
+/**
+ * The seed check under a half's gates: how many cells `auto` has within 10 % of the better forced
+ * strategy over seeds 1..`count`, against the gates' seeds, and the cells on which the two disagree.
+ */
+function seedCheckText(
+  cells: readonly Cell[],
+  checked: ReadonlyMap<Cell, number>,
+  count: number,
+  seeds: number,
+): string {
+  const near = (r: number) => r <= 1.1;
+  const atGateSeeds = cells.filter((c) => near(ratio(medianOf(c.arqon.auto), bestForced(c)))).length;
+  const atCheckSeeds = cells.filter((c) => near(checked.get(c)!)).length;
+  const split = cells.filter(
+    (c) => near(ratio(medianOf(c.arqon.auto), bestForced(c))) !== near(checked.get(c)!),
+  );
+  const list =
+    split.length === 0
+      ? "none"
+      : split
+          .map(
+            (c) =>
+              `${cellName(c)} (${formatRatio(ratio(medianOf(c.arqon.auto), bestForced(c)))} on 1..${seeds}, ` +
+              `${formatRatio(checked.get(c)!)} on 1..${count})`,
+          )
+          .join(", ");
+  return (
+    `**Seed check** (not a gate: issue 13 judges the gates on seeds 1..${seeds}). Whether a median over ` +
+    `${seeds} seeds lands within 10 % of another can turn on the seeds drawn, so arqon's three columns ` +
+    `were run again on seeds 1..${count}: \`auto\` is within 10 % of the better forced strategy on ` +
+    `${share(atCheckSeeds, cells.length)} of this half's cells there, against ` +
+    `${share(atGateSeeds, cells.length)} on seeds 1..${seeds}. Cells on which the two disagree: ${list}.`
+  );
+}
+
 async function measureProblem(
   problem: B1Problem,
   seeds: readonly number[],
@@ -379,7 +429,12 @@ const HALVES: readonly { half: SuiteHalf; title: string; note: string }[] = [
   },
 ];
 
-function halfText(half: (typeof HALVES)[number], cells: readonly Cell[], optunaLive: boolean): string {
+function halfText(
+  half: (typeof HALVES)[number],
+  cells: readonly Cell[],
+  optunaLive: boolean,
+  seedCheck: string | null,
+): string {
   const problems = [...new Set(cells.map((c) => `${problemName(c.problem)} (${c.problem.family})`))];
   const mixed = cells.filter((c) => c.problem.kind === "mixed");
   const mixedGates =
@@ -405,17 +460,27 @@ function halfText(half: (typeof HALVES)[number], cells: readonly Cell[], optunaL
     "",
     gateTable(cells),
     ...mixedGates,
+    ...(seedCheck === null ? [] : ["", seedCheck]),
   ].join("\n");
 }
 
 export const benchmark: Benchmark = {
   name: "solver-quality",
   title:
-    "B1: median regret on 24 functions and 5 mixed spaces (dev / validation halves) at budgets 100 and 300, 20 seeds",
+    "B1: median regret on 27 functions and 6 mixed spaces (dev / validation halves) at budgets 100 and 300, 20 seeds",
   inAll: true,
   async run(args) {
-    const options = parseOptions(args, ["seeds", "budget", "half", "kind", "only", "fresh-optuna"]);
+    const options = parseOptions(args, [
+      "seeds",
+      "budget",
+      "half",
+      "kind",
+      "only",
+      "fresh-optuna",
+      "seed-check",
+    ]);
     const seeds = seedList(wholeOption(options, "seeds", 20));
+    const checkSeeds = wholeOption(options, "seed-check", 100);
     const budgetOption = options.values.get("budget");
     const budgets = SUITE_BUDGETS.filter((b) => budgetOption === undefined || String(b) === budgetOption);
     if (budgets.length === 0) throw new Error(`--budget must be one of ${SUITE_BUDGETS.join(", ")}`);
@@ -524,10 +589,19 @@ export const benchmark: Benchmark = {
         "choices held at the best probe point's (the solver refuses it on a space with no float or int; " +
         "the table would say so).",
     ];
+    const checked = new Map<Cell, number>();
+    if (checkSeeds > seeds.length) {
+      const started = performance.now();
+      for (const cell of cells) checked.set(cell, forcedRatioOver(cell.problem, cell.budget, checkSeeds));
+      console.log(
+        `seed check on seeds 1..${checkSeeds}: ${((performance.now() - started) / 1000).toFixed(1)} s`,
+      );
+    }
     for (const half of HALVES) {
       const halfCells = cells.filter((c) => c.problem.half === half.half);
       if (halfCells.length === 0) continue;
-      const text = halfText(half, halfCells, side !== null);
+      const check = checked.size > 0 ? seedCheckText(halfCells, checked, checkSeeds, seeds.length) : null;
+      const text = halfText(half, halfCells, side !== null, check);
       console.log(`\n${text}`);
       parts.push(text);
     }
