@@ -235,6 +235,7 @@ function bestForced(cell: Cell): number {
  * seed ranges disagree on.
  */
 function seedCheckText(
+  title: string,
   cells: readonly Cell[],
   checkCells: readonly Cell[],
   count: number,
@@ -252,12 +253,12 @@ function seedCheckText(
       : split
           .map(
             (c) =>
-              `${cellName(c)} (${forcedRatio(c).toFixed(2)}× on 1..${seeds}, ` +
-              `${forcedRatio(checked.get(cellName(c))!).toFixed(2)}× on 1..${count})`,
+              `${cellName(c)} (${forcedRatio(c).toFixed(3)}× on 1..${seeds}, ` +
+              `${forcedRatio(checked.get(cellName(c))!).toFixed(3)}× on 1..${count})`,
           )
           .join(", ");
   return [
-    `**Seed check** (reported, not judged: issue 13 sets the gates on seeds 1..${seeds}). Whether a ` +
+    `**${title} seed check** (reported, not judged: issue 13 sets the gates on seeds 1..${seeds}). Whether a ` +
       `median over ${seeds} seeds lands within 10 % of another, or under 1.5× of it, can turn on the ` +
       `seeds drawn, so every column was measured again on seeds 1..${count} (Optuna's runs recorded as ` +
       "above) and the same gates read there:",
@@ -599,7 +600,9 @@ export const benchmark: Benchmark = {
       if (halfCells.length === 0) continue;
       const halfCheck = checkCells.filter((c) => c.problem.half === half.half);
       const check =
-        halfCheck.length > 0 ? seedCheckText(halfCells, halfCheck, checkSeeds, seeds.length) : null;
+        halfCheck.length > 0
+          ? seedCheckText(half.title, halfCells, halfCheck, checkSeeds, seeds.length)
+          : null;
       const text = halfText(half, halfCells, side !== null, check);
       console.log(`\n${text}`);
       parts.push(text);
