@@ -229,6 +229,14 @@ function bestForced(cell: Cell): number {
   return Math.min(medianOf(cell.arqon["nelder-mead"]), medianOf(cell.arqon.tpe));
 }
 
+/** Largest auto ÷ best forced ratio that counts as within 10 % of the best forced strategy. */
+const NEAR_FORCED = 1.1;
+
+/** auto's median regret over the better forced strategy's, at {@link REGRET_RESOLUTION}. */
+function autoOverForced(cell: Cell): number {
+  return ratio(medianOf(cell.arqon.auto), bestForced(cell));
+}
+
 /**
  * The seed check under a half's gates: the same gates on seeds 1..`count` (reported, not judged:
  * issue 13 sets the gates on the first twenty), and the cells whose within-10 % verdict the two
@@ -241,11 +249,11 @@ function seedCheckText(
   count: number,
   seeds: number,
 ): string {
-  const forcedRatio = (c: Cell) => ratio(medianOf(c.arqon.auto), bestForced(c));
   const checked = new Map(checkCells.map((c) => [cellName(c), c]));
+  const near = (c: Cell) => autoOverForced(c) <= NEAR_FORCED;
   const split = cells.filter((c) => {
     const other = checked.get(cellName(c));
-    return other !== undefined && forcedRatio(c) <= 1.1 !== forcedRatio(other) <= 1.1;
+    return other !== undefined && near(c) !== near(other);
   });
   const list =
     split.length === 0
@@ -253,8 +261,8 @@ function seedCheckText(
       : split
           .map(
             (c) =>
-              `${cellName(c)} (${forcedRatio(c).toFixed(3)}× on 1..${seeds}, ` +
-              `${forcedRatio(checked.get(cellName(c))!).toFixed(3)}× on 1..${count})`,
+              `${cellName(c)} (${autoOverForced(c).toFixed(3)}× on 1..${seeds}, ` +
+              `${autoOverForced(checked.get(cellName(c))!).toFixed(3)}× on 1..${count})`,
           )
           .join(", ");
   return [
@@ -325,7 +333,6 @@ function formatResult(result: Spread | Refused): string {
 }
 
 function cellRow(cell: Cell): string[] {
-  const best = bestForced(cell);
   const auto = medianOf(cell.arqon.auto);
   return [
     problemName(cell.problem),
@@ -336,7 +343,7 @@ function cellRow(cell: Cell): string[] {
     cell.optuna === null ? "–" : formatSpread(cell.optuna),
     formatSpread(cell.random),
     cell.optuna === null ? "–" : formatRatio(ratio(auto, cell.optuna.median)),
-    formatRatio(ratio(auto, best)),
+    formatRatio(autoOverForced(cell)),
   ];
 }
 
@@ -387,7 +394,7 @@ function gates(cells: readonly Cell[]): Gate[] {
       losing.length === 0 ? share(cells.length, cells.length) : `not on ${losing.map(cellName).join(", ")}`,
     pass: losing.length === 0,
   });
-  const near = cells.filter((c) => ratio(medianOf(c.arqon.auto), bestForced(c)) <= 1.1).length;
+  const near = cells.filter((c) => autoOverForced(c) <= NEAR_FORCED).length;
   list.push({
     name: "auto within 10 % of the best forced strategy on ≥ 80 % of cells",
     measured: share(near, cells.length),

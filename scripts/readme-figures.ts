@@ -48,22 +48,17 @@ export function renderReadmeFigures(page: string): string {
     lead(cell({ section: "B1", heading: `${half} half regret`, row: { problem, budget }, column }));
   const qualityRow = (half: string, problem: string, budget: string): string =>
     `| ${problem} (${half.toLowerCase()}), regret @${budget} | ${b1(half, problem, budget, "arqon auto")} | ${b1(half, problem, budget, "Optuna 5.0.0 TPE")} | ${b1(half, problem, budget, "random search")} |`;
-  const gate = (half: string, name: string): string =>
-    cell({ section: "B1", heading: `${half} half gates`, row: { gate: name }, column: "measured" });
-  const gateVerdict = (half: string, name: string): string =>
-    cell({ section: "B1", heading: `${half} half gates`, row: { gate: name }, column: "result" });
+  /** A cell of a B1 gate table: `table` is "gates" or "seed check". */
+  const gateCell = (half: string, table: string, name: string, column: string): string =>
+    cell({ section: "B1", heading: `${half} half ${table}`, row: { gate: name }, column });
+  const gate = (half: string, name: string): string => gateCell(half, "gates", name, "measured");
+  const gateVerdict = (half: string, name: string): string => gateCell(half, "gates", name, "result");
   const beatsOptuna = "auto ≤ Optuna TPE on ≥ 85 % of cells";
   const nearForced = "auto within 10 % of the best forced strategy on ≥ 80 % of cells";
   const neverWorse = "auto never worse than 1.5 × Optuna";
   const seedCheck = (half: string, name: string): string =>
-    cell({
-      section: "B1",
-      heading: `${half} half seed check`,
-      row: { gate: name },
-      column: "measured on seeds 1..100",
-    });
-  const seedHolds = (half: string, name: string): string =>
-    cell({ section: "B1", heading: `${half} half seed check`, row: { gate: name }, column: "holds" });
+    gateCell(half, "seed check", name, "measured on seeds 1..100");
+  const seedHolds = (half: string, name: string): string => gateCell(half, "seed check", name, "holds");
 
   const arqonOverhead = cell({ section: "B2", row: { loop: "tpe, d = 16" }, column: "p50 @90–110" });
   const optunaOverhead = cell({ section: "B2", row: { loop: "Optuna TPE, d = 16" }, column: "p50 @90–110" });

@@ -594,10 +594,10 @@ class GlobalLocal implements Strategy {
     const done = this.fillTied || (this.local !== null && (this.local.converged || this.local.flat));
     // Steps, not slopes: enough results in the phase repeat a value it has already seen.
     const counted = this.localTold - this.d;
-    const stepped =
+    const onSteps =
       this.options.tieShare > 0 && counted >= this.d && this.ties >= this.options.tieShare * counted;
-    if (!done && !stepped && this.sinceImproved < this.stagnationLimit) return;
-    if (stepped) this.stepped = true;
+    if (!done && !onSteps && this.sinceImproved < this.stagnationLimit) return;
+    if (onSteps) this.stepped = true;
     this.phaseValues.clear();
     this.ties = 0;
     const improved = this.phaseBest < this.phaseStartBest;
