@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { shubert3, suiteProblems, weierstrass } from "../bench/quality-suite.js";
+import { pinter, shubert3, suiteProblems, weierstrass } from "../bench/quality-suite.js";
 import { Prng } from "../src/random/prng.js";
 
 describe("B1 continuous suite", () => {
@@ -47,5 +47,15 @@ describe("B1 continuous suite", () => {
       expect(fn.at([step, 0, 0, 0])).toBeGreaterThan(0);
       expect(fn.at([0, -step, 0, step])).toBeGreaterThan(0);
     }
+  });
+
+  it("Pintér is 0 at the origin and couples each coordinate to its cyclic neighbours", () => {
+    expect(pinter(6).at(new Float64Array(6))).toBe(0);
+    // d = 2 at (π/2, 0), term by term: x_0 = x_2 and x_3 = x_1.
+    const h = Math.PI / 2;
+    const first = h * h + Math.log10(1 + (1 - Math.PI) ** 2);
+    const b2 = h * h + 3 * h;
+    const second = 40 * Math.sin(1) ** 2 + 2 * Math.log10(1 + 2 * b2 * b2);
+    expect(pinter(2).at([h, 0])).toBeCloseTo(first + second, 12);
   });
 });
