@@ -177,13 +177,14 @@ describe("global-local strategy (strategy: auto)", () => {
     // A smooth bowl: the first simplex converges well inside the budget; the strategy goes
     // global and comes back to a restarted simplex (a new one when the global phase moved the
     // incumbent, else the old one's own restart), and the run still asks exactly `budget` trials.
+    // The simplex alone (maxStreak 0): the trust region's fit solves a bowl outright.
     const bowl: TestFunction = {
       ...rastrigin(2),
       name: "bowl",
       minimum: 0,
       evaluate: (p) => ((p.x1 as number) - 1.2) ** 2 + ((p.x2 as number) + 0.7) ** 2,
     };
-    const solver = createSolver({ seed: 4, budget: 260, bounds: bowl.bounds });
+    const solver = createSolver({ seed: 4, budget: 260, bounds: bowl.bounds, autoOptions: { maxStreak: 0 } });
     const asked = drive(solver, bowl);
     expect(asked).toHaveLength(260);
     const state = solver.toJSON().strategy as unknown as { generation: number; local: { starts: number } };
@@ -268,8 +269,9 @@ describe("global-local strategy (strategy: auto)", () => {
   it("in 20-D at budget 100, is better without a simplex it cannot pay for", () => {
     // Hartmann-6 on every third of 20 coordinates: after the probe (20 trials) and an opening of
     // 24, 56 trials would be left, less than 4 (d + 1) = 84, so the run is held from its first
-    // refine trial. Measured on seeds 1..12: median regret 0.128 held, 0.337 with a simplex
-    // (localRoom 0).
+    // refine trial. Measured on seeds 1..12: median regret 0.128 held, 0.337 with the simplex
+    // alone (localRoom 0, maxStreak 0). With the trust region's turns a local phase does about as
+    // well as holding (0.120).
     const h = hartmann6();
     const names = Array.from({ length: 20 }, (_, i) => `x${i + 1}`);
     const bounds = Object.fromEntries(names.map((n) => [n, { min: 0, max: 1 }]));
@@ -294,7 +296,7 @@ describe("global-local strategy (strategy: auto)", () => {
       expect(run.state.held).toBe(true);
       expect(run.state.generation).toBe(0); // no simplex was ever built
     }
-    const withSimplex = seeds.map((seed) => regret(seed, { localRoom: 0 }).regret);
+    const withSimplex = seeds.map((seed) => regret(seed, { localRoom: 0, maxStreak: 0 }).regret);
     expect(median(held.map((r) => r.regret))).toBeLessThan(0.6 * median(withSimplex));
   });
 
@@ -358,9 +360,15 @@ describe("global-local strategy (strategy: auto)", () => {
     expect(() => make({ minGain: 0.01 })).not.toThrow();
 
     const fn = rastrigin(4);
+    // The simplex alone (maxStreak 0), whose slow creep minGain is about.
     /** Refine trials per owner over a run of 300. */
     const split = (autoOptions: object): { points: number[][]; global: number; local: number } => {
-      const solver = createSolver({ seed: 2, budget: 300, bounds: fn.bounds, autoOptions });
+      const solver = createSolver({
+        seed: 2,
+        budget: 300,
+        bounds: fn.bounds,
+        autoOptions: { maxStreak: 0, ...autoOptions },
+      });
       const points: number[][] = [];
       let global = 0;
       let local = 0;
@@ -457,13 +465,15 @@ describe("global-local strategy (strategy: auto)", () => {
       expect(off.stepped).toBe(false);
     });
 
-    it("does not fire on smooth functions, nor on the ties of irrelevant dimensions", () => {
+    it("does not fire on smooth functions, nor on the ties of a simplex along irrelevant dimensions", () => {
+      // The simplex alone (maxStreak 0): the trust region's turns may tie along irrelevant
+      // dimensions and fire it there, at no cost (see maxStreak).
       for (const fn of [hartmann6(), rastrigin(3), hartmann3In12()]) {
         for (const seed of [1, 2, 3]) {
-          const on = run(fn, {}, seed, 200);
+          const on = run(fn, { maxStreak: 0 }, seed, 200);
           expect(on.stepped, `${fn.name} seed ${seed}`).toBe(false);
           // with no tie-heavy phase the run is the one without the rule
-          expect(on.best).toBe(run(fn, { tieShare: 0 }, seed, 200).best);
+          expect(on.best).toBe(run(fn, { maxStreak: 0, tieShare: 0 }, seed, 200).best);
         }
       }
     });
@@ -491,6 +501,104 @@ describe("global-local strategy (strategy: auto)", () => {
       expect((copy.options as Record<string, unknown>).tieShare).toBe(0);
       expect(copy.stepped).toBe(false);
       expect(copy.ties).toBe(0);
+    });
+  });
+
+  describe("maxStreak: the simplex and the trust region take turns", () => {
+    /** Owners of the local trials (simplex generation ≥ 0, region −2) in the order asked. */
+    const localOwners = (fn: TestFunction, autoOptions: object, seed = 1, budget = 150) => {
+      const solver = createSolver({ seed, budget, bounds: fn.bounds, autoOptions });
+      const owners: number[] = [];
+      for (let batch = solver.ask(); batch !== null; batch = solver.ask()) {
+        const state = solver.toJSON().strategy as unknown as { owners: [number, number][] } | null;
+        const pending = new Map(state?.owners ?? []);
+        for (const t of batch) {
+          const owner = pending.get(t.id);
+          if (owner !== undefined && (owner >= 0 || owner === -2)) owners.push(owner);
+        }
+        solver.tell(batch.map((t) => ({ id: t.id, value: fn.evaluate(t.params) })));
+      }
+      const best = solver.best()!.value - fn.minimum;
+      solver.stop();
+      return { owners, best };
+    };
+    const longestRun = (owners: number[], region: boolean): number => {
+      let longest = 0;
+      let run = 0;
+      for (const o of owners) {
+        run = (o === -2) === region ? run + 1 : 0;
+        longest = Math.max(longest, run);
+      }
+      return longest;
+    };
+
+    it("is validated, with 0 turning the region off one trial at a time", () => {
+      const bounds = { x: { min: 0, max: 1 } };
+      // biome-ignore lint/suspicious/noExplicitAny: deliberately malformed input
+      const make = (autoOptions: any) => createSolver({ seed: 1, budget: 20, bounds, autoOptions });
+      expect(() => make({ maxStreak: 2.5 })).toThrow(/autoOptions\.maxStreak.*whole number ≥ 0/);
+      expect(() => make({ maxStreak: -1 })).toThrow(ConfigError);
+      expect(() => make({ maxStreak: "8" })).toThrow(/autoOptions\.maxStreak/);
+      expect(() => make({ maxStreak: 0 })).not.toThrow();
+      expect(() => make({ maxStreak: 1 })).not.toThrow();
+      const off = localOwners(rastrigin(3), { maxStreak: 0 });
+      expect(off.owners.length).toBeGreaterThan(50);
+      expect(off.owners.every((o) => o >= 0)).toBe(true);
+    });
+
+    it("gives both methods local trials, neither waiting longer than maxStreak", () => {
+      for (const fn of [rastrigin(3), hartmann6(), ackley(4)]) {
+        for (const maxStreak of [2, 8]) {
+          const { owners } = localOwners(fn, { maxStreak }, 2, 200);
+          const label = `${fn.name}, maxStreak ${maxStreak}`;
+          expect(owners.filter((o) => o === -2).length, label).toBeGreaterThan(10);
+          expect(owners.filter((o) => o >= 0).length, label).toBeGreaterThan(10);
+          expect(longestRun(owners, true), label).toBeLessThanOrEqual(maxStreak);
+          expect(longestRun(owners, false), label).toBeLessThanOrEqual(maxStreak);
+        }
+      }
+    });
+
+    it("follows a long valley that the simplex alone creeps along", () => {
+      // Ellipsoid-8D, Σ 10^(6(i−1)/7) x_i²: a quadratic, which the region's fit captures exactly.
+      const fn = fromFormula({
+        name: "ellipsoid-8",
+        domain: Array.from({ length: 8 }, () => ({ min: -5, max: 5 })),
+        minimum: 0,
+        at(x) {
+          let sum = 0;
+          for (let i = 0; i < 8; i++) sum += 10 ** ((6 * i) / 7) * x[i]! ** 2;
+          return sum;
+        },
+      });
+      const seeds = [1, 2, 3, 4, 5];
+      const turns = seeds.map((seed) => localOwners(fn, {}, seed, 100).best);
+      const simplexOnly = seeds.map((seed) => localOwners(fn, { maxStreak: 0 }, seed, 100).best);
+      expect(median(turns)).toBeLessThan(median(simplexOnly) / 100);
+    });
+
+    it("resumes exactly from a JSON round trip, and restores states written without it", () => {
+      const fn = hartmann6();
+      const config = { seed: 5, budget: 160, bounds: fn.bounds };
+      const reference = drive(createSolver(config), fn);
+      for (const cut of [60, 100, 140]) {
+        const original = createSolver(config);
+        const before = drive(original, fn, cut);
+        const artifact = JSON.parse(JSON.stringify(original.toJSON()));
+        expect(artifact.strategy.turns).toHaveLength(6);
+        expect([...before, ...drive(restoreSolver(artifact), fn)]).toEqual(reference);
+      }
+      const strategy = createGlobalLocal(2, 9);
+      const history: Evaluation[] = [{ u: [0.5, 0.5], value: 1 }];
+      strategy.ask({ history, pending: [], remaining: 50 }, 1, 1);
+      const { turns: _turns, options, ...rest } = strategy.toJSON();
+      const { maxStreak: _streak, ...oldOptions } = options as Record<string, unknown>;
+      const old = { ...rest, options: oldOptions } as typeof rest & { kind: "global-local" };
+      const copy = restoreGlobalLocal(old).toJSON();
+      expect((copy.options as Record<string, unknown>).maxStreak).toBe(0);
+      expect(copy.turns).toBeNull();
+      const broken = { ...strategy.toJSON(), turns: [1, 2, 3] } as typeof rest & { kind: "global-local" };
+      expect(() => restoreGlobalLocal(broken)).toThrow(/turns/);
     });
   });
 });

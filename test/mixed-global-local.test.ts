@@ -57,13 +57,16 @@ describe("auto on a mixed space", () => {
     const solver = make(4, 150);
     const asked = drive(solver);
     expect(solver.strategyName).toBe("global-local");
-    const local = asked.filter((a) => a.owner !== undefined && a.owner >= 0);
+    // Local trials: the simplex's (its generation, ≥ 0) and the trust region's turns (−2).
+    const local = asked.filter((a) => a.owner !== undefined && (a.owner >= 0 || a.owner === -2));
     const global = asked.filter((a) => a.owner === -1);
     expect(local.length).toBeGreaterThan(30);
+    expect(local.filter((a) => a.owner! >= 0).length).toBeGreaterThan(10);
+    expect(local.filter((a) => a.owner === -2).length).toBeGreaterThan(10);
     expect(global.length).toBeGreaterThan(10);
     for (const { trial, incumbent } of local) {
-      // The simplex holds the incumbent's choice (the incumbent when it started, or one since
-      // found by itself: the same choice either way) and its active parameters.
+      // Both hold the incumbent's choice (for the simplex, the incumbent when it started, or one
+      // since found by itself: the same choice either way) and its active parameters.
       const p = trial.params as Params;
       expect(p.optimizer).toBe(incumbent!.optimizer);
       expect("momentum" in p).toBe(p.optimizer === "sgd");
@@ -79,7 +82,8 @@ describe("auto on a mixed space", () => {
   it("follows autoOptions: openingShare 0 opens with the local phase", () => {
     const opened = drive(make(2, 60, { autoOptions: { openingShare: 0 } }), 1);
     const first = opened.find((a) => a.owner !== undefined)!;
-    expect(first.owner).toBe(0);
+    // a local owner: the first simplex (0) or the trust region's turn (−2)
+    expect([0, -2]).toContain(first.owner);
     const global = drive(make(2, 60), 1).find((a) => a.owner !== undefined)!;
     expect(global.owner).toBe(-1);
   });

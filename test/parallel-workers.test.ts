@@ -95,19 +95,24 @@ describe("parallel workers (several trials outstanding)", () => {
     }
   });
 
-  it("keeps one worker's run exactly as before: a sequential run gets no filled batch", () => {
+  it("one worker: one trial at a time, the trust region only on its turns (none with maxStreak 0)", () => {
     const fn = sphere(2);
     const sequential = pool(createSolver({ seed: 4, budget: 60, bounds: fn.bounds }), fn, 1);
     expect(busyFraction(sequential)).toBe(1);
-    const solver = createSolver({ seed: 4, budget: 60, bounds: fn.bounds });
-    const owners = new Set<number>();
-    for (let batch = solver.ask(); batch !== null; batch = solver.ask()) {
-      for (const [, owner] of (solver.toJSON().strategy?.owners as [number, number][] | undefined) ?? []) {
-        owners.add(owner);
+    const regionTrials = (autoOptions: object): number => {
+      const solver = createSolver({ seed: 4, budget: 60, bounds: fn.bounds, autoOptions });
+      let region = 0;
+      for (let batch = solver.ask(); batch !== null; batch = solver.ask()) {
+        const owners = (solver.toJSON().strategy?.owners as [number, number][] | undefined) ?? [];
+        const fromRegion = owners.filter(([, owner]) => owner === -2).length;
+        if (fromRegion > 0) expect(batch).toHaveLength(1);
+        region += fromRegion;
+        solver.tell(batch.map((t) => ({ id: t.id, value: fn.evaluate(t.params) })));
       }
-      solver.tell(batch.map((t) => ({ id: t.id, value: fn.evaluate(t.params) })));
-    }
-    expect(owners.has(-2)).toBe(false);
+      return region;
+    };
+    expect(regionTrials({ maxStreak: 0 })).toBe(0);
+    expect(regionTrials({})).toBeGreaterThan(0);
   });
 
   it("refines a smooth basin with 8 workers to the digits one worker reaches", () => {

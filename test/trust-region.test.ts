@@ -96,16 +96,16 @@ describe("trust-region batch", () => {
     const region = new TrustRegionBatch(3, Prng.fromSeed(3, 2), 0.1);
     const radius = () => region.toJSON().radius as number;
     const pending: number[][] = [];
-    for (let id = 0; id < 4; id++) pending.push(region.propose(history, incumbent, pending, id));
+    for (let id = 0; id < 12; id++) pending.push(region.propose(history, incumbent, pending, id));
     const copy = TrustRegionBatch.restore(3, JSON.parse(JSON.stringify(region.toJSON())));
     region.tell(0, -1);
     expect(radius()).toBeCloseTo(0.125, 12);
-    for (let id = 1; id < 4; id++) region.tell(id, 100);
+    for (let id = 1; id < 12; id++) region.tell(id, 100);
     // Each failure halves the radius per `width` of them, width being the trials running at its
-    // ask (2, 3 and 4 here).
-    expect(radius()).toBeCloseTo(0.125 * 0.5 ** (1 / 2 + 1 / 3 + 1 / 4), 12);
+    // ask but at least 8 (so 8 for ids 1..7, then 9, 10, 11 and 12).
+    expect(radius()).toBeCloseTo(0.125 * 0.5 ** (7 / 8 + 1 / 9 + 1 / 10 + 1 / 11 + 1 / 12), 12);
     copy.tell(0, -1);
-    for (let id = 1; id < 4; id++) copy.tell(id, 100);
+    for (let id = 1; id < 12; id++) copy.tell(id, 100);
     expect(copy.toJSON()).toEqual(region.toJSON());
     expect(copy.propose(history, incumbent, [], 9)).toEqual(region.propose(history, incumbent, [], 9));
     expect(() => TrustRegionBatch.restore(3, { prng: [1, 2, 3, 4], radius: 2, asked: [] })).toThrow(

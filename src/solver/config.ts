@@ -258,6 +258,7 @@ export const SolverConfigSchema = Schema.Struct({
       localRoom: Schema.optionalWith(Schema.Number, { exact: true }),
       minGain: Schema.optionalWith(Schema.Number, { exact: true }),
       tieShare: Schema.optionalWith(Schema.Number, { exact: true }),
+      maxStreak: Schema.optionalWith(Schema.Number, { exact: true }),
     }),
     { exact: true },
   ),
