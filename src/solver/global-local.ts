@@ -99,8 +99,9 @@ export interface GlobalLocalOptions {
    * stagnation and `tieShare`, and one that ties the phase's best ends the phase. On irrelevant
    * dimensions that can fire `tieShare` (Hartmann-3 in 12-D, at no cost there); leaving the
    * region's results out of both tie rules lost Step-ellipsoid-6D @300 and Simulated training @300
-   * their better medians (mean −1.49). Parallel batches are unchanged: the simplex's point and the
-   * region's around it. 0 turns the region off in sequential runs. Default 8. A whole number ≥ 0.
+   * their better medians (mean −1.49). An ask for several trials still gets the simplex's point
+   * and the region's around it; an ask for one (one worker, or one of several that just finished)
+   * gets a turn. 0 turns the turns off: the simplex alone, as before. Default 8. A whole number ≥ 0.
    */
   readonly maxStreak?: number;
 }
