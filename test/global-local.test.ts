@@ -559,6 +559,25 @@ describe("global-local strategy (strategy: auto)", () => {
       }
     });
 
+    it("leaves asks for several trials as they were: whole batches run the same with or without turns", () => {
+      // Budget 121: every refine ask is for 2 or 4 trials (at 120 the last would be for one, and a
+      // single trial gets a turn).
+      const fn = hartmann6();
+      const batches = (autoOptions: object): number[][] => {
+        const solver = createSolver({ seed: 3, budget: 121, bounds: fn.bounds, autoOptions });
+        const asked: number[][] = [];
+        for (let batch = solver.ask({ max: 4 }); batch !== null; batch = solver.ask({ max: 4 })) {
+          for (const t of batch) asked.push(fn.names.map((n) => t.params[n] as number));
+          solver.tell(batch.map((t) => ({ id: t.id, value: fn.evaluate(t.params) })));
+        }
+        solver.stop();
+        return asked;
+      };
+      const withTurns = batches({});
+      expect(withTurns).toHaveLength(121);
+      expect(withTurns).toEqual(batches({ maxStreak: 0 }));
+    });
+
     it("follows a long valley that the simplex alone creeps along", () => {
       // Ellipsoid-8D, Σ 10^(6(i−1)/7) x_i²: a quadratic, which the region's fit captures exactly.
       const fn = fromFormula({
