@@ -59,6 +59,12 @@ export function renderReadmeFigures(page: string): string {
   const seedCheck = (half: string, name: string): string =>
     gateCell(half, "seed check", name, "measured on seeds 1..100");
   const seedHolds = (half: string, name: string): string => gateCell(half, "seed check", name, "holds");
+  /** Problems B1 lists for both halves, "Name (family)" each: standard functions and mixed ones. */
+  const families = ["Development", "Validation"].flatMap(
+    (half) => readAfter(page, "B1", `### ${half} half`, /Problems: ([^\n]*)\.\n/).match(/\([^)]*\)/g) ?? [],
+  );
+  const mixedCount = families.filter((family) => family.startsWith("(mixed:")).length;
+  const standardCount = families.length - mixedCount;
 
   const arqonOverhead = cell({ section: "B2", row: { loop: "tpe, d = 16" }, column: "p50 @90–110" });
   const optunaOverhead = cell({ section: "B2", row: { loop: "Optuna TPE, d = 16" }, column: "p50 @90–110" });
@@ -117,7 +123,7 @@ ${qualityRow("Development", "Mixed-integer Ackley", "300")}
 ${qualityRow("Validation", "Service pool sizing", "300")}
 | solver overhead per trial at trial ~100, d = 16 (TPE) | ${arqonOverhead} µs | ${millisFromMicros(optunaOverhead)} | |
 
-B1 runs twenty-eight standard functions and six mixed-space problems (integer, categorical and
+B1 runs ${standardCount} standard functions and ${mixedCount} mixed-space problems (integer, categorical and
 conditional parameters; Optuna with its native distributions) at budgets 100 and 300. The default
 strategy was tuned on the development half only (Branin, Hartmann-6, Rosenbrock-5D, Ellipsoid-8D,
 Rastrigin-5D, Ackley-5D, Styblinski–Tang-4D, Step-ellipsoid-6D, Hartmann-3 in 12-D, noisy
