@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { fromFormula, hartmann3In12 } from "../bench/quality-suite.js";
+import { fromFormula, hartmann3In12, hartmann6In20 } from "../bench/quality-suite.js";
 import { ConfigError } from "../src/errors.js";
 import { createSolver, restoreSolver, type Solver } from "../src/index.js";
 import { createGlobalLocal, restoreGlobalLocal } from "../src/solver/global-local.js";
@@ -478,6 +478,28 @@ describe("global-local strategy (strategy: auto)", () => {
       }
     });
 
+    it("with 8 workers, leaves out a new simplex's vertices that arrive among the region's results", () => {
+      // Hartmann-6 in 20-D has 14 irrelevant dimensions. With 8 workers a new simplex's one-axis
+      // vertices are told among the trust region's results. Leaving out the phase's first d
+      // results instead (the rule before) counted some of them, and their ties along the
+      // irrelevant axes fired the rule on seeds 1 and 3 here.
+      const fn = hartmann6In20();
+      for (const seed of [1, 2, 3, 4, 5, 6]) {
+        const solver = createSolver({ seed, budget: 300, bounds: fn.bounds });
+        const outstanding: { id: number; value: number }[] = [];
+        let stepped = false;
+        for (;;) {
+          const batch = solver.ask({ max: 8 - outstanding.length }) ?? [];
+          for (const t of batch) outstanding.push({ id: t.id, value: fn.evaluate(t.params) });
+          if (outstanding.length === 0) break;
+          solver.tell(outstanding.shift()!);
+          stepped ||= (solver.toJSON().strategy as { stepped?: boolean } | null)?.stepped === true;
+        }
+        solver.stop();
+        expect(stepped, `seed ${seed}`).toBe(false);
+      }
+    });
+
     it("resumes exactly from a JSON round trip on a step function, and restores states written without it", () => {
       const fn = step(3);
       const config = { seed: 4, budget: 150, bounds: fn.bounds };
@@ -501,6 +523,28 @@ describe("global-local strategy (strategy: auto)", () => {
       expect((copy.options as Record<string, unknown>).tieShare).toBe(0);
       expect(copy.stepped).toBe(false);
       expect(copy.ties).toBe(0);
+    });
+
+    it("restores a state written before the simplex's own results were counted, by the rule it ran", () => {
+      // Then the tie rule left out the phase's first d results, whoever proposed them.
+      const d = 3;
+      const f = (u: readonly number[]) => u.reduce((sum, x, j) => sum + (j + 1) * (x - 0.4) ** 2, 0);
+      const strategy = createGlobalLocal(d, 2);
+      const history: Evaluation[] = [];
+      let id = 1;
+      while (!(strategy.toJSON().phase === "local" && (strategy.toJSON().localTold as number) > d + 2)) {
+        const [u] = strategy.ask({ history, pending: [], remaining: 200 }, 1, id)!;
+        history.push({ u: u!, value: f(u!) });
+        strategy.tell(id++, f(u!));
+      }
+      const { simplexTold: _s, tieCounted: _c, ...old } = strategy.toJSON();
+      const copy = restoreGlobalLocal(old as typeof old & { kind: "global-local" }).toJSON();
+      const told = old.localTold as number;
+      expect(copy.simplexTold).toBe(told);
+      expect(copy.tieCounted).toBe(told - d);
+      expect(() =>
+        restoreGlobalLocal({ ...strategy.toJSON(), tieCounted: -1 } as typeof old & { kind: "global-local" }),
+      ).toThrow(/tieCounted/);
     });
   });
 

@@ -75,9 +75,10 @@ export interface GlobalLocalOptions {
    * cells the simplex keeps landing in again. Nelder–Mead compares values and has nothing to
    * compare there, so the phase ends, and from then on every global phase uses forced TPE's
    * sharper settings (see `localRoom`), which need no slope; local phases still alternate with
-   * them. Ties are counted on finite values after a phase's first d results (a new simplex's
-   * one-axis vertices tie along irrelevant dimensions, which is no plateau), and judged once there
-   * are at least d of them. Chosen on the B1 development half, seeds 1..120: any share from 0.2 to
+   * them. Ties are counted on finite values, leaving out the simplex's first d results in the
+   * phase (a new simplex's one-axis vertices tie along irrelevant dimensions, which is no plateau;
+   * with parallel workers they arrive among the region's results), and judged once at least d
+   * results count. Chosen on the B1 development half, seeds 1..120: any share from 0.2 to
    * 0.5 changes one development cell, Step-ellipsoid-6D at budget 100 (mean regret 20.4 → 10.3–11.0,
    * median 16.6 → 4.0–7.3; forced TPE's median 6.3), and leaves every other cell as it was; 0.1
    * also fires on Simulated training's integers and loses its better branch more often (median at
@@ -317,10 +318,13 @@ class GlobalLocal implements Strategy {
   private gainThreshold = 0;
   private progressMark = Number.POSITIVE_INFINITY;
   /**
-   * Distinct finite values told in the current local phase, and how many of its results after
-   * the first d repeated one of them (see `tieShare`).
+   * Distinct finite values told in the current local phase; its simplex results; its results the
+   * tie rule counts (all but the simplex's first d); and how many of those repeated a value
+   * (see `tieShare`).
    */
   private readonly phaseValues = new Set<number>();
+  private simplexTold = 0;
+  private tieCounted = 0;
   private ties = 0;
   /** Whether a local phase has found steps rather than slopes: global phases use the focused model. */
   private stepped = false;
@@ -463,9 +467,12 @@ class GlobalLocal implements Strategy {
     }
     if (this.phase !== "local") return;
     this.localTold++;
+    if (owner !== FILL) this.simplexTold++;
+    const counts = owner === FILL || this.simplexTold > this.d;
+    if (counts) this.tieCounted++;
     const v = rank(value);
     if (Number.isFinite(v)) {
-      if (this.localTold > this.d && this.phaseValues.has(v)) this.ties++;
+      if (counts && this.phaseValues.has(v)) this.ties++;
       this.phaseValues.add(v);
     }
     const better = v < this.phaseBest;
@@ -512,6 +519,8 @@ class GlobalLocal implements Strategy {
       incumbentValue: encode(this.incumbentValue),
       region: this.region.toJSON(),
       phaseValues: [...this.phaseValues],
+      simplexTold: this.simplexTold,
+      tieCounted: this.tieCounted,
       ties: this.ties,
       stepped: this.stepped,
       turns: this.turns?.toJSON() ?? null,
@@ -575,6 +584,9 @@ class GlobalLocal implements Strategy {
     }
     for (const v of values as number[]) this.phaseValues.add(v);
     this.ties = count(state.ties ?? 0, "ties");
+    // States written before the simplex's own results were counted left out the phase's first d.
+    this.simplexTold = count(state.simplexTold ?? this.localTold, "simplexTold");
+    this.tieCounted = count(state.tieCounted ?? Math.max(0, this.localTold - this.d), "tieCounted");
     if (state.stepped !== undefined && typeof state.stepped !== "boolean") bad("stepped");
     this.stepped = state.stepped === true;
     // States written before the trust region took sequential turns have none (and `maxStreak` 0).
@@ -616,6 +628,8 @@ class GlobalLocal implements Strategy {
       this.phase = "local";
       this.restartDue = moved;
       this.localTold = 0;
+      this.simplexTold = 0;
+      this.tieCounted = 0;
       this.sinceImproved = 0;
       this.fillTied = false;
       this.phaseStartBest = this.incumbentValue;
@@ -629,7 +643,7 @@ class GlobalLocal implements Strategy {
     // plateau) no direction to follow: the global model gets the next trials either way.
     const done = this.fillTied || (this.local !== null && (this.local.converged || this.local.flat));
     // Steps, not slopes: enough results in the phase repeat a value it has already seen.
-    const counted = this.localTold - this.d;
+    const counted = this.tieCounted;
     const onSteps =
       this.options.tieShare > 0 && counted >= this.d && this.ties >= this.options.tieShare * counted;
     if (!done && !onSteps && this.sinceImproved < this.stagnationLimit) return;
