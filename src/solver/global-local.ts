@@ -97,8 +97,7 @@ export interface GlobalLocalOptions {
    * 44 cells went from −0.80 with the simplex alone to −1.56 with 8. Anything from 3 to 12 gave
    * −1.50 to −1.56, but 3 to 6 also left Rosenbrock-5D @100 more than 10 % behind forced
    * Nelder–Mead. The region's results count as a parallel batch fill's do: towards the phase's
-   * stagnation and `tieShare`, and one that ties the phase's best ends the phase. On irrelevant
-   * dimensions that can fire `tieShare` (Hartmann-3 in 12-D, at no cost there); leaving the
+   * stagnation and `tieShare`, and one that ties the phase's best ends the phase; leaving the
    * region's results out of both tie rules lost Step-ellipsoid-6D @300 and Simulated training @300
    * their better medians (mean −1.49). An ask for several trials still gets the simplex's point
    * and the region's around it; an ask for one (one worker, or one of several that just finished)
