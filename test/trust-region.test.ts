@@ -108,6 +108,60 @@ describe("trust-region batch", () => {
     expect(f(pending[0]!)).toBeLessThan(history[incumbent]!.value);
   });
 
+  it("while its minimiser runs, proposes the minimiser of a fit under random Exp(1) weights", () => {
+    // 10 points in 2-D (fewer than the fit would take, so all are used, nearest first) on a bowl
+    // under strong ripples: the plain fit's minimiser is running, so the next proposal is the first
+    // minimiser of a weighted fit that keeps half the radius from it, the weights being the
+    // region's next random numbers.
+    const f = (u: readonly number[]) =>
+      (u[0]! - 0.3) ** 2 + 2 * (u[1]! - 0.6) ** 2 + 0.2 * Math.sin(40 * u[0]!) * Math.cos(37 * u[1]!);
+    const points = samples(10, 21, 2);
+    const near: Evaluation[] = points.map((u) => ({ u, value: f(u) }));
+    const best = near.reduce((b, e, i) => (e.value < near[b]!.value ? i : b), 0);
+    const centre = near[best]!.u;
+    const r = 0.15;
+    const lower = centre.map((x) => Math.max(0, x - r));
+    const upper = centre.map((x) => Math.min(1, x + r));
+    const order = near
+      .map((e, i) => [e, i] as const)
+      .sort(([a, i], [b, k]) => {
+        const da = (a.u[0]! - centre[0]!) ** 2 + (a.u[1]! - centre[1]!) ** 2;
+        const db = (b.u[0]! - centre[0]!) ** 2 + (b.u[1]! - centre[1]!) ** 2;
+        return da - db || i - k;
+      })
+      .map(([e]) => e);
+    const plain = minimizeInBox(
+      fitQuadratic(
+        centre,
+        order.map((e) => e.u),
+        order.map((e) => e.value),
+      )!,
+      lower,
+      upper,
+    );
+    const region = new TrustRegionBatch(2, Prng.fromSeed(5, 2), r);
+    const proposed = region.propose(near, best, [plain], 1);
+    const far = (x: readonly number[]) => Math.max(...x.map((v, j) => Math.abs(v - plain[j]!))) >= r / 2;
+    const prng = Prng.fromSeed(5, 2);
+    let expected: number[] | null = null;
+    for (let draw = 0; draw < 8 && expected === null; draw++) {
+      const weights = order.map(() => -Math.log(1 - prng.next()));
+      const fit = fitQuadratic(
+        centre,
+        order.map((e) => e.u),
+        order.map((e) => e.value),
+        weights,
+      );
+      const x = fit === null ? null : minimizeInBox(fit, lower, upper);
+      if (x !== null && far(x)) expected = x;
+    }
+    expect(expected).not.toBeNull(); // the ripples leave the weighted fits room to differ
+    expect(proposed).toEqual(expected);
+    expect(far(proposed)).toBe(true);
+    // Same seed, same state: the same proposal.
+    expect(new TrustRegionBatch(2, Prng.fromSeed(5, 2), r).propose(near, best, [plain], 1)).toEqual(proposed);
+  });
+
   it("widens after a success, halves after a batch of failures, and resumes exactly from JSON", () => {
     const region = new TrustRegionBatch(3, Prng.fromSeed(3, 2), 0.1);
     const radius = () => region.toJSON().radius as number;

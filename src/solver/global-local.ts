@@ -77,8 +77,12 @@ export interface GlobalLocalOptions {
    * sharper settings (see `localRoom`), which need no slope; local phases still alternate with
    * them. Ties are counted on finite values, leaving out the simplex's first d results in the
    * phase (a new simplex's one-axis vertices tie along irrelevant dimensions, which is no plateau;
-   * with parallel workers they arrive among the region's results), and judged once at least d
-   * results count. Chosen on the B1 development half, seeds 1..120: any share from 0.2 to
+   * they arrive among the trust region's results, one trial at a time as with workers), and judged
+   * once at least d results count. A smooth run that has converged to the digits a double holds
+   * also repeats values, at distinct points; by then the rule costs nothing (Hartmann-6 fires it
+   * on some seeds with the same final regret). Chosen on the B1 development half, seeds 1..120,
+   * before the trust region's turns, when the phase's first d results were left out whoever
+   * proposed them: any share from 0.2 to
    * 0.5 changes one development cell, Step-ellipsoid-6D at budget 100 (mean regret 20.4 → 10.3–11.0,
    * median 16.6 → 4.0–7.3; forced TPE's median 6.3), and leaves every other cell as it was; 0.1
    * also fires on Simulated training's integers and loses its better branch more often (median at
@@ -317,13 +321,11 @@ class GlobalLocal implements Strategy {
   private gainThreshold = 0;
   private progressMark = Number.POSITIVE_INFINITY;
   /**
-   * Distinct finite values told in the current local phase; its simplex results; its results the
-   * tie rule counts (all but the simplex's first d); and how many of those repeated a value
-   * (see `tieShare`).
+   * Distinct finite values told in the current local phase, its simplex results, and how many of
+   * its results repeated a value, leaving out the simplex's first d (see `tieShare`).
    */
   private readonly phaseValues = new Set<number>();
   private simplexTold = 0;
-  private tieCounted = 0;
   private ties = 0;
   /** Whether a local phase has found steps rather than slopes: global phases use the focused model. */
   private stepped = false;
@@ -468,7 +470,6 @@ class GlobalLocal implements Strategy {
     this.localTold++;
     if (owner !== FILL) this.simplexTold++;
     const counts = owner === FILL || this.simplexTold > this.d;
-    if (counts) this.tieCounted++;
     const v = rank(value);
     if (Number.isFinite(v)) {
       if (counts && this.phaseValues.has(v)) this.ties++;
@@ -519,7 +520,6 @@ class GlobalLocal implements Strategy {
       region: this.region.toJSON(),
       phaseValues: [...this.phaseValues],
       simplexTold: this.simplexTold,
-      tieCounted: this.tieCounted,
       ties: this.ties,
       stepped: this.stepped,
       turns: this.turns?.toJSON() ?? null,
@@ -583,9 +583,10 @@ class GlobalLocal implements Strategy {
     }
     for (const v of values as number[]) this.phaseValues.add(v);
     this.ties = count(state.ties ?? 0, "ties");
-    // States written before the simplex's own results were counted left out the phase's first d.
+    // States written before the simplex's own first d results were left out had left out the
+    // phase's first d: counting every result so far as the simplex's keeps the count they made.
     this.simplexTold = count(state.simplexTold ?? this.localTold, "simplexTold");
-    this.tieCounted = count(state.tieCounted ?? Math.max(0, this.localTold - this.d), "tieCounted");
+    if (this.simplexTold > this.localTold) bad("simplexTold");
     if (state.stepped !== undefined && typeof state.stepped !== "boolean") bad("stepped");
     this.stepped = state.stepped === true;
     // States written before the trust region took sequential turns have none (and `maxStreak` 0).
@@ -628,7 +629,6 @@ class GlobalLocal implements Strategy {
       this.restartDue = moved;
       this.localTold = 0;
       this.simplexTold = 0;
-      this.tieCounted = 0;
       this.sinceImproved = 0;
       this.fillTied = false;
       this.phaseStartBest = this.incumbentValue;
@@ -642,7 +642,8 @@ class GlobalLocal implements Strategy {
     // plateau) no direction to follow: the global model gets the next trials either way.
     const done = this.fillTied || (this.local !== null && (this.local.converged || this.local.flat));
     // Steps, not slopes: enough results in the phase repeat a value it has already seen.
-    const counted = this.tieCounted;
+    // Results the tie rule counts: the region's, and the simplex's after its first d.
+    const counted = this.localTold - Math.min(this.simplexTold, this.d);
     const onSteps =
       this.options.tieShare > 0 && counted >= this.d && this.ties >= this.options.tieShare * counted;
     if (!done && !onSteps && this.sinceImproved < this.stagnationLimit) return;

@@ -29,7 +29,8 @@ const FILL_SEED = 0x4d4746;
  * floor, 51 with 0.05, 39 with 0.1, 33 with 0.3. The price is on Mixed-integer Ackley, whose
  * variants differ by at most 0.45: runs left above 1 at 300 went from 29 (no floor) to 44 (0.1)
  * and 42–52 with 0.2–0.5. 0.1 is the smallest floor that kept all four development medians
- * (100 seeds) at or below Optuna's.
+ * (100 seeds) at or below Optuna's. Once a local phase has found steps (`tieShare`), the global
+ * phases use forced TPE's sharper mixed model, which has no floor.
  */
 export const CHOICE_FLOOR = 0.1;
 

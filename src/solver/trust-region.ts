@@ -10,17 +10,19 @@ import {
 import type { Evaluation } from "./strategy.js";
 
 /**
- * The local step of the default strategy when several trials run at once: a trust region around
- * the incumbent, proposing the minimiser of a quadratic fitted to the nearest evaluated points.
+ * The default strategy's trust region around the incumbent, proposing the minimiser of a
+ * quadratic fitted to the nearest evaluated points: it fills parallel batches in a local phase,
+ * and one trial at a time it takes turns with the simplex.
  *
  * @remarks
  * Nelder–Mead needs the result of each step before the next, so with c workers it would keep one
  * busy. Here every free worker gets a point: the model's minimiser inside the region or, while that
- * point (or one near it) is still running, the minimiser of a quadratic fitted to a bootstrap
- * resample of the same points (a draw of what the fit could as well have been, Thompson-style),
- * and failing that the best of a few model-ranked points around the minimiser. Every point keeps
- * at least half the radius from every running one, so a batch spreads over the region and
- * improves the next fit. A result below the incumbent value at its ask widens the region; failures
+ * point (or one near it) is still running, the minimiser of a fit to the same points under random
+ * weights (a Bayesian bootstrap: a draw of what the fit could as well have been, Thompson-style),
+ * and failing that the best of a few model-ranked points around the minimiser. These keep at least
+ * half the radius from every running point, so a batch spreads over the region and improves the
+ * next fit; only when none of them is clear (or there is no model yet) does a uniform point in
+ * the region come instead. A result below the incumbent value at its ask widens the region; failures
  * narrow it, by half per `width` failures (`width`: trials running at the ask, at least
  * {@link MIN_WIDTH}), so a full batch of misses halves it whatever the number of workers.
  * Sequential runs use it too, taking turns with the simplex (src/solver/local-turns.ts).
@@ -45,12 +47,14 @@ const SHRINK = 0.5;
 const MIN_WIDTH = 8;
 /**
  * Least distance (∞-norm) of a proposal from every running point, as a share of the radius, and
- * bootstrap fits tried when the plain minimiser is that close to one. Chosen on the B1
- * development half with 8 workers, seeds 1..20, by the mean of log₁₀ regret over its 36
- * continuous cells: −1.42 before (a quarter, no resample), −1.98 with the smaller ridge of
- * src/solver/quadratic-model.ts and the simplex-only tie exemption of the default strategy, then
- * −2.19 with 8 resamples and a half. With 8 resamples: ¾ −2.06, ⅓ −2.15, ¼ −2.01; with a half:
- * 4 resamples −2.13, 16 −2.14, none −1.94.
+ * weighted fits tried when the plain minimiser is that close to one. Chosen on the B1
+ * development half with 8 workers by the mean of log₁₀ regret over its 36 continuous cells,
+ * seeds 1..20 (and 21..40 where two figures are given): −1.42 before (a quarter, no resample);
+ * −1.98 with the smaller ridge of src/solver/quadratic-model.ts and the simplex-only tie
+ * exemption of the default strategy; then, with a half and 8 draws, −2.12 / −2.17 with these
+ * weights, −2.19 / −1.94 resampling with replacement, −2.09 / −2.07 with replacement skipping
+ * draws with fewer distinct points than the model has terms. With these weights a third gave
+ * −2.01, three quarters −2.08, 4 draws −2.14 and 16 −2.17; no draws −1.94.
  */
 const GAP = 0.5;
 const RESAMPLES = 8;
@@ -157,8 +161,10 @@ export class TrustRegionBatch {
   }
 
   /**
-   * Minimiser of a quadratic fitted to a bootstrap resample of `points` (drawn with replacement),
-   * the first of {@link RESAMPLES} draws that `fresh` accepts; null when none is.
+   * Minimiser of a quadratic fitted to `points` under random weights (a Bayesian bootstrap: each
+   * point's weight drawn from Exp(1)), the first of {@link RESAMPLES} draws that `fresh` accepts;
+   * null when none is. Unlike a resample drawn with replacement, every point keeps a share, so a
+   * draw never has fewer distinct points than the model has terms.
    */
   private resampledMinimiser(
     centre: readonly number[],
@@ -168,16 +174,10 @@ export class TrustRegionBatch {
     upper: readonly number[],
     fresh: (x: readonly number[]) => boolean,
   ): number[] | null {
-    const n = points.length;
-    const drawnPoints = new Array<readonly number[]>(n);
-    const drawnValues = new Array<number>(n);
+    const weights = new Float64Array(points.length);
     for (let k = 0; k < RESAMPLES; k++) {
-      for (let i = 0; i < n; i++) {
-        const pick = Math.min(n - 1, Math.floor(this.prng.next() * n));
-        drawnPoints[i] = points[pick]!;
-        drawnValues[i] = values[pick]!;
-      }
-      const model = fitQuadratic(centre, drawnPoints, drawnValues);
+      for (let i = 0; i < weights.length; i++) weights[i] = -Math.log(1 - this.prng.next());
+      const model = fitQuadratic(centre, points, values, weights);
       if (model === null) continue;
       const x = minimizeInBox(model, lower, upper);
       if (fresh(x)) return x;
