@@ -5,8 +5,9 @@
  * @remarks
  * Coordinates are centred on the centre and divided by the spread of the fitted points, and values
  * are shifted and scaled to [0, 1], so the normal equations keep their digits when a run has
- * converged to a few (see RIDGE for what is left). A full quadratic has 1 + d + d(d + 1)/2 terms; with too few points for
- * it, or above 8 dimensions, the model keeps only the diagonal (1 + 2d terms).
+ * converged to a few (RIDGE says what is left). A full quadratic has 1 + d + d(d + 1)/2 terms;
+ * with too few points for it, or above 8 dimensions, the model keeps only the diagonal (1 + 2d
+ * terms).
  */
 
 /** A fitted quadratic in scaled coordinates s = (x − centre) / scale. */

@@ -57,7 +57,7 @@ const MIN_WIDTH = 8;
  * −2.01, three quarters −2.08, 4 draws −2.14 and 16 −2.17; no draws −1.94.
  */
 const GAP = 0.5;
-const RESAMPLES = 8;
+const WEIGHT_DRAWS = 8;
 /** Smallest radius: below this the incumbent is known to more digits than a double holds. */
 const MIN_RADIUS = 1e-9;
 
@@ -99,8 +99,8 @@ export class TrustRegionBatch {
     if (model !== null) {
       const minimiser = minimizeInBox(model, lower, upper);
       if (fresh(minimiser)) return minimiser;
-      const resampled = this.resampledMinimiser(centre, points, values, lower, upper, fresh);
-      if (resampled !== null) return resampled;
+      const weighted = this.weightedMinimiser(centre, points, values, lower, upper, fresh);
+      if (weighted !== null) return weighted;
       const s = new Array<number>(d);
       for (let k = 0; k < 16; k++) {
         const x = minimiser.map((m, j) =>
@@ -162,11 +162,11 @@ export class TrustRegionBatch {
 
   /**
    * Minimiser of a quadratic fitted to `points` under random weights (a Bayesian bootstrap: each
-   * point's weight drawn from Exp(1)), the first of {@link RESAMPLES} draws that `fresh` accepts;
+   * point's weight drawn from Exp(1)), the first of {@link WEIGHT_DRAWS} draws that `fresh` accepts;
    * null when none is. Unlike a resample drawn with replacement, every point keeps a share, so a
    * draw never has fewer distinct points than the model has terms.
    */
-  private resampledMinimiser(
+  private weightedMinimiser(
     centre: readonly number[],
     points: readonly (readonly number[])[],
     values: readonly number[],
@@ -175,7 +175,7 @@ export class TrustRegionBatch {
     fresh: (x: readonly number[]) => boolean,
   ): number[] | null {
     const weights = new Float64Array(points.length);
-    for (let k = 0; k < RESAMPLES; k++) {
+    for (let draw = 0; draw < WEIGHT_DRAWS; draw++) {
       for (let i = 0; i < weights.length; i++) weights[i] = -Math.log(1 - this.prng.next());
       const model = fitQuadratic(centre, points, values, weights);
       if (model === null) continue;
