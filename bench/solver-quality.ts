@@ -423,8 +423,9 @@ const HALVES: readonly { half: SuiteHalf; title: string; note: string }[] = [
       "Shubert-3 5-D, Weierstrass-4D and Ackley-4D + noise σ 0.5 were added in a third pass, before the " +
       "one default chosen since (tieShare), and Build configuration after it; tieShare leaves all four " +
       "unchanged. Pintér-6D was added in a fourth pass, because auto lost to Optuna at budget 300 on " +
-      "it, as it did on Levy-6D in the validation half, before the one default chosen since " +
-      "(maxStreak: the simplex and the trust region take turns in local phases).",
+      "it, as it did on Levy-6D in the validation half, before the defaults changed since " +
+      "(maxStreak: the simplex and the trust region take turns in local phases; then the trust " +
+      "region's fit and the tie rule, in the commentary below).",
   },
   {
     half: "validation",

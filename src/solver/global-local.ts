@@ -469,10 +469,10 @@ class GlobalLocal implements Strategy {
     if (this.phase !== "local") return;
     this.localTold++;
     if (owner !== FILL) this.simplexTold++;
-    const counts = owner === FILL || this.simplexTold > this.d;
+    const countsForTies = owner === FILL || this.simplexTold > this.d;
     const v = rank(value);
     if (Number.isFinite(v)) {
-      if (counts && this.phaseValues.has(v)) this.ties++;
+      if (countsForTies && this.phaseValues.has(v)) this.ties++;
       this.phaseValues.add(v);
     }
     const better = v < this.phaseBest;
