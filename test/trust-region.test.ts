@@ -14,6 +14,10 @@ function bowl(at: readonly number[]) {
   };
 }
 
+function chebyshev(a: readonly number[], b: readonly number[]): number {
+  return Math.max(...a.map((v, j) => Math.abs(v - b[j]!)));
+}
+
 function samples(n: number, seed: number, d = 3): number[][] {
   const prng = Prng.fromSeed(seed, 1);
   return Array.from({ length: n }, () => Array.from({ length: d }, () => prng.next()));
@@ -104,8 +108,35 @@ describe("trust-region batch", () => {
       }
       pending.push(x);
     }
-    // The first point is the model's minimiser: better than the incumbent on this bowl.
+    // The first point is the model's minimiser: better than the incumbent on this bowl, and a
+    // step of at least half the radius away, so the batch may spread over the whole region.
     expect(f(pending[0]!)).toBeLessThan(history[incumbent]!.value);
+    expect(chebyshev(pending[0]!, centre)).toBeGreaterThanOrEqual(0.15 / 2);
+  });
+
+  it("near a minimum, spreads a batch within twice the model's step instead of the whole region", () => {
+    // The incumbent sits 0.004 from the bowl's minimum and the region is 0.15 wide: a batch over
+    // the whole region would measure the bowl's walls. Every point stays within twice the step of
+    // the minimiser (the first proposal) and keeps the step's length from the running points.
+    const at = [0.35, 0.55, 0.5];
+    const bowlAt = bowl(at);
+    const near: Evaluation[] = samples(40, 8).map((u) => {
+      const x = u.map((v, j) => at[j]! + 0.004 + (v - 0.5) * 0.02);
+      return { u: x, value: bowlAt(x) };
+    });
+    const best = near.reduce((b, e, i) => (e.value < near[b]!.value ? i : b), 0);
+    const centre = near[best]!.u;
+    const region = new TrustRegionBatch(3, Prng.fromSeed(4, 2), 0.15);
+    const pending: number[][] = [];
+    for (let id = 0; id < 8; id++) pending.push(region.propose(near, best, pending, id));
+    const minimiser = pending[0]!;
+    for (let j = 0; j < 3; j++) expect(minimiser[j]!).toBeCloseTo(at[j]!, 9);
+    const step = chebyshev(minimiser, centre);
+    expect(step).toBeLessThan(0.15 / 10);
+    for (const [i, x] of pending.entries()) {
+      expect(chebyshev(x, minimiser)).toBeLessThanOrEqual(2 * step + 1e-12);
+      for (const p of pending.slice(0, i)) expect(chebyshev(p, x)).toBeGreaterThanOrEqual(step - 1e-12);
+    }
   });
 
   it("while its minimiser runs, proposes the minimiser of a fit under random Exp(1) weights", () => {
@@ -139,6 +170,8 @@ describe("trust-region batch", () => {
       lower,
       upper,
     );
+    // The plain step is over half the radius, so proposals spread over the whole region.
+    expect(chebyshev(plain, centre)).toBeGreaterThanOrEqual(r / 2);
     const region = new TrustRegionBatch(2, Prng.fromSeed(5, 2), r);
     const proposed = region.propose(near, best, [plain], 1);
     const far = (x: readonly number[]) => Math.max(...x.map((v, j) => Math.abs(v - plain[j]!))) >= r / 2;
