@@ -11,7 +11,9 @@
  * solver returned `[]` counts against it, one idle because the budget is nearly spent does not.
  */
 import { createSolver } from "../src/index.js";
-import type { SuiteProblem } from "./quality-suite.js";
+import type { BoundsInput } from "../src/space/params.js";
+import type { MixedParams } from "./mixed-suite.js";
+import type { B1Problem } from "./solver-quality.js";
 
 /** The strategy setting a pool run uses. */
 export type PoolStrategy = "auto" | "nelder-mead" | "tpe";
@@ -28,17 +30,19 @@ export interface PoolRun {
   readonly trials: number;
 }
 
-/** Runs `problem` to `budget` trials with `concurrency` workers (see the module remarks). */
+/**
+ * Runs `problem` to `budget` trials with `concurrency` workers (see the module remarks). A
+ * forced strategy the solver refuses on a mixed space throws its `ConfigError`.
+ */
 export function runPool(
-  problem: SuiteProblem,
+  problem: B1Problem,
   seed: number,
   budget: number,
   strategy: PoolStrategy,
   concurrency: number,
 ): PoolRun {
-  const { fn, truth } = problem;
-  const solver = createSolver({ seed, budget, bounds: fn.bounds, strategy });
-  const x = new Float64Array(fn.dimension);
+  const objective = objectiveOf(problem);
+  const solver = createSolver({ seed, budget, bounds: objective.bounds, strategy });
   const outstanding: { id: number; value: number; truth: number }[] = [];
   let head = 0;
   let resolved = 0;
@@ -54,16 +58,14 @@ export function runPool(
         if (batch === null) exhausted = true;
         if (batch === null || batch.length === 0) break;
         for (const trial of batch) {
-          fn.names.forEach((name, i) => {
-            x[i] = trial.params[name] as number;
-          });
-          outstanding.push({ id: trial.id, value: fn.at(x), truth: truth(x) });
+          const [value, truth] = objective.evaluate(trial.params);
+          outstanding.push({ id: trial.id, value, truth });
         }
       }
       const running = outstanding.length - head;
       if (running === 0) {
         if (!exhausted && resolved < budget)
-          throw new Error(`${fn.name}: ask() returned [] with no trial running`);
+          throw new Error(`${objective.name}: ask() returned [] with no trial running`);
         break;
       }
       busy += running;
@@ -79,5 +81,40 @@ export function runPool(
   } finally {
     solver.stop();
   }
-  return { regret: Math.max(0, bestTruth - fn.minimum), busy, capacity, trials: resolved };
+  return { regret: Math.max(0, bestTruth - objective.minimum), busy, capacity, trials: resolved };
+}
+
+/** A problem as the pool sees it: a search space, and the observed and noiseless values at a trial. */
+interface PoolObjective {
+  readonly name: string;
+  readonly bounds: BoundsInput;
+  readonly minimum: number;
+  readonly evaluate: (params: Record<string, unknown>) => readonly [number, number];
+}
+
+function objectiveOf(problem: B1Problem): PoolObjective {
+  if (problem.kind === "mixed") {
+    return {
+      name: problem.name,
+      bounds: problem.bounds,
+      minimum: problem.minimum,
+      evaluate: (params) => {
+        const value = problem.evaluate(params as MixedParams);
+        return [value, value];
+      },
+    };
+  }
+  const { fn, truth } = problem;
+  const x = new Float64Array(fn.dimension);
+  return {
+    name: fn.name,
+    bounds: fn.bounds,
+    minimum: fn.minimum,
+    evaluate: (params) => {
+      fn.names.forEach((name, i) => {
+        x[i] = params[name] as number;
+      });
+      return [fn.at(x), truth(x)];
+    },
+  };
 }
