@@ -92,6 +92,27 @@ describe("parameter kinds", () => {
     expect(space.snap(snapped)).toEqual(snapped);
   });
 
+  it("measures the cell a point falls in: the span of positions that decode to its value", () => {
+    const space = new Space({
+      x: { min: 0, max: 1 },
+      n: { type: "int", min: 10, max: 20, step: 5 },
+      k: { type: "int", min: 1, max: 1000, scale: "log" },
+    });
+    expect(space.cellWidth(0, 0.3)).toBe(0);
+    expect(space.cellWidth(1, 0.4)).toBeCloseTo(1 / 3, 15);
+    for (const k of [1, 2, 7, 100, 999]) {
+      const at = space.toUnit({ x: 0, n: 10, k })[2]!;
+      const width = space.cellWidth(2, at);
+      // A log int's value sits inside its cell, not at the centre: the cell is [k − ½, k + ½]
+      // on the log scale, so measure it from its edges.
+      const lo = Math.log(0.5);
+      const edge = (v: number) => (Math.log(v) - lo) / (Math.log(1000.5) - lo);
+      expect(width).toBeCloseTo(edge(k + 0.5) - edge(k - 0.5), 12);
+      expect(space.toParams([0, 0, edge(k - 0.5) + 0.01 * width]).k).toBe(k);
+      expect(space.toParams([0, 0, edge(k + 0.5) - 0.01 * width]).k).toBe(k);
+    }
+  });
+
   it("gives an object choice back equal whatever its key order when told", () => {
     const solver = createSolver({
       seed: 1,

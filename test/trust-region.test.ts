@@ -115,8 +115,8 @@ describe("trust-region batch", () => {
   });
 
   it("near a minimum, spreads a batch within twice the model's step instead of the whole region", () => {
-    // The incumbent sits 0.004 from the bowl's minimum and the region is 0.15 wide: a batch over
-    // the whole region would measure the bowl's walls. Every point stays within twice the step of
+    // The incumbent sits within about 0.005 of the bowl's minimum and the region is 0.15 wide: a
+    // batch over the whole region would measure the bowl's walls. Every point stays within twice the step of
     // the minimiser (the first proposal) and keeps the step's length from the running points.
     const at = [0.35, 0.55, 0.5];
     const bowlAt = bowl(at);
@@ -193,6 +193,52 @@ describe("trust-region batch", () => {
     expect(far(proposed)).toBe(true);
     // Same seed, same state: the same proposal.
     expect(new TrustRegionBatch(2, Prng.fromSeed(5, 2), r).propose(near, best, [plain], 1)).toEqual(proposed);
+  });
+
+  it("keeps a batch at least a cell apart on an int coordinate, however short the model's step", () => {
+    // The same bowl near its minimum, coordinate 0 now an int with cells 0.1 wide: a spread of
+    // twice the step (about 0.01) would put the whole batch in the incumbent's cell there.
+    const at = [0.35, 0.55, 0.5];
+    const bowlAt = bowl(at);
+    const near: Evaluation[] = samples(40, 8).map((u) => {
+      const x = u.map((v, j) => at[j]! + 0.004 + (v - 0.5) * 0.02);
+      return { u: x, value: bowlAt(x) };
+    });
+    const best = near.reduce((b, e, i) => (e.value < near[b]!.value ? i : b), 0);
+    const batch = (floors?: number[]) => {
+      const region = new TrustRegionBatch(3, Prng.fromSeed(4, 2), 0.15);
+      const pending: number[][] = [];
+      for (let id = 0; id < 8; id++) pending.push(region.propose(near, best, pending, id, floors));
+      return pending;
+    };
+    const step = chebyshev(batch()[0]!, near[best]!.u);
+    const apart = (x: readonly number[], p: readonly number[]) =>
+      Math.abs(x[0]! - p[0]!) >= 0.05 || Math.abs(x[1]! - p[1]!) >= step || Math.abs(x[2]! - p[2]!) >= step;
+    const pairs = (points: number[][]) =>
+      points.flatMap((x, i) => points.slice(0, i).map((p) => apart(x, p)));
+    expect(pairs(batch([0.1, 0, 0])).every(Boolean)).toBe(true);
+    // Without the floor some pair is closer than half a cell on coordinate 0 and than the step
+    // elsewhere.
+    expect(pairs(batch()).every(Boolean)).toBe(false);
+  });
+
+  it("never proposes the incumbent itself, even when the model's minimiser is the incumbent", () => {
+    // A bowl whose minimum lies beyond the corner (0, 0), with the incumbent on that corner: the
+    // minimiser in the region is the corner, so every proposal comes from the fallbacks, whose
+    // points clamped to the region can land on the corner exactly.
+    const f = (u: readonly number[]) => (u[0]! + 0.3) ** 2 + (u[1]! + 0.2) ** 2;
+    const points = [[0, 0], ...samples(30, 12, 2).map((u) => u.map((v) => v * 0.2))];
+    const near: Evaluation[] = points.map((u) => ({ u, value: f(u) }));
+    const region = new TrustRegionBatch(2, Prng.fromSeed(6, 2), 0.1);
+    const pending: number[][] = [];
+    for (let id = 0; id < 8; id++) pending.push(region.propose(near, 0, pending, id));
+    const model = fitQuadratic(
+      [0, 0],
+      points,
+      near.map((e) => e.value),
+    )!;
+    expect(minimizeInBox(model, [0, 0], [0.1, 0.1])).toEqual([0, 0]);
+    for (const x of pending) expect(x).not.toEqual([0, 0]);
   });
 
   it("widens after a success, halves after a batch of failures, and resumes exactly from JSON", () => {

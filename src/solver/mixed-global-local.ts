@@ -110,6 +110,7 @@ class NumericRegion implements BatchFill {
       at,
       pending.map((u) => this.project(u)),
       id,
+      this.numeric.map((i) => this.space.cellWidth(i, base[i]!)),
     );
     const u = [...base];
     this.numeric.forEach((i, q) => {

@@ -10,26 +10,6 @@ import {
 import type { Evaluation } from "./strategy.js";
 
 /**
- * The default strategy's trust region around the incumbent, proposing the minimiser of a
- * quadratic fitted to the nearest evaluated points: it fills parallel batches in a local phase,
- * and one trial at a time it takes turns with the simplex.
- *
- * @remarks
- * Nelder–Mead needs the result of each step before the next, so with c workers it would keep one
- * busy. Here every free worker gets a point: the model's minimiser inside the region or, while that
- * point (or one near it) is still running, the minimiser of a fit to the same points under random
- * weights (a Bayesian bootstrap: a draw of what the fit could as well have been, Thompson-style),
- * and failing that the best of a few model-ranked points around the minimiser. A batch spreads
- * around the minimiser over twice the model's step (the whole region while the step is long, a
- * small neighbourhood near a minimum), each point keeping half that spread from every running
- * point, so it improves the next fit where the next step will be; only when none of them is clear
- * (or there is no model yet) does a uniform point in the region come instead. A result below the incumbent value at its ask widens the region; failures
- * narrow it, by half per `width` failures (`width`: trials running at the ask, at least
- * {@link MIN_WIDTH}), so a full batch of misses halves it whatever the number of workers.
- * Sequential runs use it too, taking turns with the simplex (src/solver/local-turns.ts).
- * Deterministic from the seed; `toJSON` holds all.
- */
-/**
  * Largest radius, growth after a success and shrink per batch of failures. Chosen on the B1
  * development half with 8 workers (wider regions or faster growth let the region outrun a model
  * fitted on few points; bench/parallel.ts has the figures).
@@ -47,36 +27,61 @@ const SHRINK = 0.5;
  */
 const MIN_WIDTH = 8;
 /**
- * Least distance (∞-norm) of a proposal from every running point, as a share of the batch's spread
- * (the radius when this was chosen, before {@link STEP_SPREAD}), and weighted fits tried when the
- * plain minimiser is that close to one. Chosen on the B1
- * development half with 8 workers by the mean of log₁₀ regret over its 36 continuous cells,
- * seeds 1..20 (and 21..40 where two figures are given): −1.42 before (a quarter, no resample);
- * −1.98 with the smaller ridge of src/solver/quadratic-model.ts and the simplex-only tie
- * exemption of the default strategy; then, with a half and 8 draws, −2.12 / −2.17 with these
- * weights, −2.19 / −1.94 resampling with replacement, −2.09 / −2.07 with replacement skipping
- * draws with fewer distinct points than the model has terms. With these weights a third gave
- * −2.01, three quarters −2.08, 4 draws −2.14 and 16 −2.17; no draws −1.94.
+ * Least distance (∞-norm) of a proposal from every running point, as a share of the batch's
+ * spread (the radius when this was chosen, before {@link STEP_SPREAD}), and weighted fits tried
+ * when the plain minimiser is that close to one. Chosen on the B1 development half with 8 workers
+ * by the mean of log₁₀ regret over its 36 continuous cells, seeds 1..20 (and 21..40 where two
+ * figures are given): −1.42 before (a quarter, no resample); −1.98 with the smaller ridge of
+ * src/solver/quadratic-model.ts and the simplex-only tie exemption of the default strategy; then,
+ * with a half and 8 draws, −2.12 / −2.17 with these weights, −2.19 / −1.94 resampling with
+ * replacement, −2.09 / −2.07 with replacement skipping draws with fewer distinct points than the
+ * model has terms. With these weights a third gave −2.01, three quarters −2.08, 4 draws −2.14 and
+ * 16 −2.17; no draws −1.94.
  */
 const GAP = 0.5;
 const WEIGHT_DRAWS = 8;
 /**
- * How far a batch spreads around the model's minimiser: STEP_SPREAD times the minimiser's step
- * from the incumbent, at most the radius and at least MIN_SPREAD of it. Near a minimum the model's
- * step is short, and points spread over the whole region measure its walls instead of the floor
- * the next fit needs (8 workers on Branin measured 0.2–9 above the optimum while the incumbent
- * was 0.003 above it). Chosen on the B1 development half with 8 workers, mean of log₁₀ regret
- * over its 36 continuous cells, seeds 1..20 / 21..40: −2.12 / −2.17 with the whole radius;
- * −2.35 / −2.39 with these; twice the step with a floor of 0.03, 0.01 or none gave −2.27, −2.32
- * and −2.36 (none can repeat the incumbent), 1.5 and 3 times the step −2.35 and −2.32. One trial
- * at a time nothing runs beside a proposal, so the spread only matters when the minimiser is the
- * incumbent itself: sequential runs kept every median of the development half, seeds 1..100.
+ * The batch's spread: STEP_SPREAD times the model's step from the incumbent, at most the radius.
+ * Near a minimum the step is short, and points spread over the whole region measure its walls
+ * instead of the floor the next fit needs (8 workers on Branin measured 0.2–9 above the optimum
+ * while the incumbent was 0.003 above it). Chosen on the B1 development half with 8 workers, mean
+ * of log₁₀ regret over its 36 continuous cells, seeds 1..20 (and 21..40, with a seed offset in a
+ * scratch script, where two figures are given): −2.12 / −2.17 with the whole radius; −2.35 /
+ * −2.39 with these. On seeds 1..20: 1.5 and 3 times the step gave −2.35 and −2.32.
  */
 const STEP_SPREAD = 2;
+/**
+ * Least spread, as a share of the radius, for when the model's minimiser is the incumbent itself.
+ * On seeds 1..20 as above, 0.03 and 0.01 gave −2.27 and −2.32 and no floor −2.36, the same as
+ * this within the seeds' noise; a floor keeps the spread, and so the gap between running points,
+ * from being zero.
+ */
 const MIN_SPREAD = 0.001;
 /** Smallest radius: below this the incumbent is known to more digits than a double holds. */
 const MIN_RADIUS = 1e-9;
 
+/**
+ * The default strategy's trust region around the incumbent, proposing the minimiser of a
+ * quadratic fitted to the nearest evaluated points: it fills parallel batches in a local phase,
+ * and one trial at a time it takes turns with the simplex.
+ *
+ * @remarks
+ * Nelder–Mead needs the result of each step before the next, so with c workers it would keep one
+ * busy. Here every free worker gets a point: the model's minimiser inside the region or, while that
+ * point (or one near it) is still running, the minimiser of a fit to the same points under random
+ * weights (a Bayesian bootstrap: a draw of what the fit could as well have been, Thompson-style),
+ * and failing that the best of a few model-ranked points drawn around the minimiser. Every point
+ * keeps half the batch's spread from the running points, and the model-ranked ones are drawn
+ * within it. The spread is twice the model's step: the whole region while the step is long, a
+ * small neighbourhood near a minimum, where the next fit needs points; on an int coordinate it is
+ * at least the incumbent's cell, so a batch does not land on values already tried. Only when no
+ * point is clear of the running ones and the incumbent (or there is no model yet) does a uniform
+ * point in the region come instead. A result below the incumbent value at its ask widens the
+ * region; failures narrow it, by half per `width` failures (`width`: trials running at the ask,
+ * at least {@link MIN_WIDTH}), so a full batch of misses halves it whatever the number of workers.
+ * Sequential runs use it too, taking turns with the simplex (src/solver/local-turns.ts).
+ * Deterministic from the seed; `toJSON` holds all.
+ */
 export class TrustRegionBatch {
   private readonly d: number;
   private readonly prng: Prng;
@@ -91,12 +96,17 @@ export class TrustRegionBatch {
     this.radius = radius;
   }
 
-  /** Proposes one point for trial `id` around history entry `incumbent`, away from `pending`. */
+  /**
+   * Proposes one point for trial `id` around history entry `incumbent`, away from `pending`.
+   * `floors`, per coordinate, is the least spread worth having there: the width of the
+   * incumbent's cell for an int (a step inside it lands on a value already tried), 0 for a float.
+   */
   propose(
     history: readonly Evaluation[],
     incumbent: number,
     pending: readonly (readonly number[])[],
     id: number,
+    floors?: readonly number[],
   ): number[] {
     const d = this.d;
     const centre = history[incumbent]!.u;
@@ -105,40 +115,38 @@ export class TrustRegionBatch {
     const r = this.radius;
     const lower = centre.map((x) => Math.max(0, x - r));
     const upper = centre.map((x) => Math.min(1, x + r));
+    const uniform = () => lower.map((l, j) => l + (upper[j]! - l) * this.prng.next());
     const { points, values } = this.nearest(history, centre);
     const model = fitQuadratic(centre, points, values);
-    const minimiser = model === null ? null : minimizeInBox(model, lower, upper);
-    // How far around the minimiser a batch spreads: twice the model's step, within the region.
-    const spread =
-      minimiser === null
-        ? r
-        : Math.min(r, Math.max(MIN_SPREAD * r, STEP_SPREAD * chebyshev(minimiser, centre)));
-    const gap = GAP * spread;
-    const clear = (x: readonly number[]) => pending.every((p) => chebyshev(p, x) >= gap);
+    if (model === null) return uniform();
+    const minimiser = minimizeInBox(model, lower, upper);
+    // How far around the minimiser a batch spreads: twice the model's step, within the region,
+    // and per coordinate at least its floor.
+    const step = Math.min(r, Math.max(MIN_SPREAD * r, STEP_SPREAD * chebyshev(minimiser, centre)));
+    const spread = centre.map((_, j) => Math.max(step, floors?.[j] ?? 0));
+    const clear = (x: readonly number[]) =>
+      pending.every((p) => x.some((v, j) => Math.abs(v - p[j]!) >= GAP * spread[j]!));
     const fresh = (x: readonly number[]) => clear(x) && chebyshev(x, centre) > 0;
+    if (fresh(minimiser)) return minimiser;
+    const weighted = this.weightedMinimiser(centre, points, values, lower, upper, fresh);
+    if (weighted !== null) return weighted;
     let best: number[] | null = null;
     let bestValue = Number.POSITIVE_INFINITY;
-    if (model !== null && minimiser !== null) {
-      if (fresh(minimiser)) return minimiser;
-      const weighted = this.weightedMinimiser(centre, points, values, lower, upper, fresh);
-      if (weighted !== null) return weighted;
-      const s = new Array<number>(d);
-      for (let k = 0; k < 16; k++) {
-        const x = minimiser.map((m, j) =>
-          Math.min(upper[j]!, Math.max(lower[j]!, m + spread * (2 * this.prng.next() - 1))),
-        );
-        if (!clear(x)) continue;
-        for (let j = 0; j < d; j++) s[j] = (x[j]! - model.centre[j]!) / model.scale;
-        const v = modelValue(model, s);
-        if (v < bestValue) {
-          best = x;
-          bestValue = v;
-        }
+    const s = new Array<number>(d);
+    for (let k = 0; k < 16; k++) {
+      const x = minimiser.map((m, j) =>
+        Math.min(upper[j]!, Math.max(lower[j]!, m + spread[j]! * (2 * this.prng.next() - 1))),
+      );
+      if (!fresh(x)) continue;
+      for (let j = 0; j < d; j++) s[j] = (x[j]! - model.centre[j]!) / model.scale;
+      const v = modelValue(model, s);
+      if (v < bestValue) {
+        best = x;
+        bestValue = v;
       }
     }
-    if (best !== null) return best;
-    // No model, or nothing clear of the running points: a uniform point in the region.
-    return lower.map((l, j) => l + (upper[j]! - l) * this.prng.next());
+    // Nothing clear of the running points: a uniform point in the region.
+    return best ?? uniform();
   }
 
   /** Takes the result of a trial this proposed; other ids are ignored. */

@@ -101,6 +101,21 @@ export class Space {
   }
 
   /**
+   * Width, in unit coordinates, of the cell that `u` falls in on coordinate `i`: the span of
+   * positions that decode to the same value (for a log-scale int, the same integer's), 0 for a float.
+   */
+  cellWidth(i: number, u: number): number {
+    const spec = this.specs[i]!;
+    if (spec.type === "int" && spec.scale === "log") {
+      const v = this.decode(i, u) as number;
+      const lo = Math.log(spec.min - 0.5);
+      return (Math.log(v + 0.5) - Math.log(v - 0.5)) / (Math.log(spec.max + 0.5) - lo);
+    }
+    const levels = this.dimensions[i]!.levels;
+    return levels === 0 ? 0 : 1 / levels;
+  }
+
+  /**
    * Which coordinates are active at `u`, in a buffer reused by the next call (1 = active): a
    * parameter is active when every condition's parent is active and takes one of its choices.
    */
