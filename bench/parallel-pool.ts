@@ -11,9 +11,9 @@
  * solver returned `[]` counts against it, one idle because the budget is nearly spent does not.
  */
 import { createSolver } from "../src/index.js";
-import type { BoundsInput } from "../src/space/params.js";
+import type { BoundsInput, ParamValue } from "../src/space/params.js";
+import type { B1Problem } from "./b1-problem.js";
 import type { MixedParams } from "./mixed-suite.js";
-import type { B1Problem } from "./solver-quality.js";
 
 /** The strategy setting a pool run uses. */
 export type PoolStrategy = "auto" | "nelder-mead" | "tpe";
@@ -30,10 +30,7 @@ export interface PoolRun {
   readonly trials: number;
 }
 
-/**
- * Runs `problem` to `budget` trials with `concurrency` workers (see the module remarks). A
- * forced strategy the solver refuses on a mixed space throws its `ConfigError`.
- */
+/** Runs `problem` to `budget` trials with `concurrency` workers (see the module remarks). */
 export function runPool(
   problem: B1Problem,
   seed: number,
@@ -58,8 +55,7 @@ export function runPool(
         if (batch === null) exhausted = true;
         if (batch === null || batch.length === 0) break;
         for (const trial of batch) {
-          const [value, truth] = objective.evaluate(trial.params);
-          outstanding.push({ id: trial.id, value, truth });
+          outstanding.push({ id: trial.id, ...objective.evaluate(trial.params) });
         }
       }
       const running = outstanding.length - head;
@@ -89,7 +85,8 @@ interface PoolObjective {
   readonly name: string;
   readonly bounds: BoundsInput;
   readonly minimum: number;
-  readonly evaluate: (params: Record<string, unknown>) => readonly [number, number];
+  /** The value told to the solver, and the noiseless one the regret is measured on. */
+  readonly evaluate: (params: Readonly<Record<string, ParamValue>>) => { value: number; truth: number };
 }
 
 function objectiveOf(problem: B1Problem): PoolObjective {
@@ -100,7 +97,7 @@ function objectiveOf(problem: B1Problem): PoolObjective {
       minimum: problem.minimum,
       evaluate: (params) => {
         const value = problem.evaluate(params as MixedParams);
-        return [value, value];
+        return { value, truth: value };
       },
     };
   }
@@ -114,7 +111,7 @@ function objectiveOf(problem: B1Problem): PoolObjective {
       fn.names.forEach((name, i) => {
         x[i] = params[name] as number;
       });
-      return [fn.at(x), truth(x)];
+      return { value: fn.at(x), truth: truth(x) };
     },
   };
 }

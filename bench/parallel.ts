@@ -1,8 +1,7 @@
 /**
  * PARALLEL (issue 13, item 4): how busy a pool of c workers stays, and what running c trials at
  * once costs in quality at the same budget, on the B1 suite (bench/quality-suite.ts and the
- * mixed spaces of bench/mixed-suite.ts), for c = 1, 4, 8 and each strategy the solver accepts on
- * a problem's space.
+ * mixed spaces of bench/mixed-suite.ts), for c = 1, 4, 8 and each strategy.
  *
  * @remarks
  * Each run drives the public ask/tell API through a simulated pool (bench/parallel-pool.ts:
@@ -14,8 +13,7 @@
  *
  * Options: `--seeds=N` (default 20), `--half=development|validation`, `--no-write`.
  */
-
-import { ConfigError } from "../src/index.js";
+import { type B1Problem, problemName } from "./b1-problem.js";
 import { type Benchmark, parseOptions, wholeOption } from "./benchmark.js";
 import { describeEnvironment, environmentLine } from "./environment.js";
 import { mixedProblems } from "./mixed-suite.js";
@@ -23,7 +21,6 @@ import { type PoolStrategy, runPool } from "./parallel-pool.js";
 import { seedList } from "./quality.js";
 import { SUITE_BUDGETS, type SuiteHalf, suiteProblems } from "./quality-suite.js";
 import { writeSection } from "./report.js";
-import { type B1Problem, problemName } from "./solver-quality.js";
 import { median } from "./stats.js";
 import { formatRatio, formatValue, markdownTable, verdict } from "./table.js";
 
@@ -49,7 +46,6 @@ function measure(problem: B1Problem, seeds: readonly number[]): Cell[] {
   const cells: Cell[] = [];
   for (const budget of SUITE_BUDGETS) {
     for (const strategy of STRATEGIES) {
-      if (refuses(problem, strategy)) continue;
       for (const workers of WORKERS) {
         const runs = seeds.map((seed) => runPool(problem, seed, budget, strategy, workers));
         cells.push({
@@ -65,17 +61,6 @@ function measure(problem: B1Problem, seeds: readonly number[]): Cell[] {
     }
   }
   return cells;
-}
-
-/** Whether the solver refuses `strategy` on the problem's space (forced Nelder–Mead on categoricals). */
-function refuses(problem: B1Problem, strategy: PoolStrategy): boolean {
-  try {
-    runPool(problem, 1, 1, strategy, 1);
-    return false;
-  } catch (error) {
-    if (error instanceof ConfigError) return true;
-    throw error;
-  }
 }
 
 function floored(regret: number): number {
@@ -199,17 +184,17 @@ export const benchmark: Benchmark = {
     console.log(environmentLine(env));
     const parts: string[] = [
       `Measured on ${environmentLine(env)}. Command: \`npm run bench -- parallel\`. Seeds 1..${seeds.length}, ` +
-        `budgets ${SUITE_BUDGETS.join(" and ")}, the B1 problems, mixed spaces included (forced Nelder–Mead ` +
-        "only where the solver accepts it). A simulated pool of c workers with equal " +
+        `budgets ${SUITE_BUDGETS.join(" and ")}, the B1 problems, mixed spaces included. A simulated pool ` +
+        "of c workers with equal " +
         "evaluation times (trials finish first in, first out) drives the public ask/tell API. Busy: workers " +
         "holding a trial over workers that could (budget permitting), over every refill of every run. Quality " +
         "ratio of a cell: median regret with c workers ÷ median regret with 1, both floored at 1e-6 (as in B1); " +
         "a row's figure is the geometric mean over its half's cells.",
     ];
+    const problems: B1Problem[] = [...suiteProblems(), ...mixedProblems()];
     for (const { half, title } of HALVES) {
       if (halfOption !== undefined && halfOption !== half) continue;
       const cells: Cell[] = [];
-      const problems: B1Problem[] = [...suiteProblems(), ...mixedProblems()];
       for (const problem of problems.filter((p) => p.half === half)) {
         const started = performance.now();
         cells.push(...measure(problem, seeds));

@@ -23,6 +23,7 @@
  */
 import { ConfigError, createSolver } from "../src/index.js";
 import { Prng } from "../src/random/prng.js";
+import { type B1Problem, problemName } from "./b1-problem.js";
 import { type Benchmark, parseOptions, wholeOption } from "./benchmark.js";
 import { OPTUNA_VERSION, type OptunaPeer, openOptuna, optunaSkippedLine } from "./compare-optuna.js";
 import { describeEnvironment, environmentLine } from "./environment.js";
@@ -39,7 +40,7 @@ import {
   truthRegrets,
 } from "./optuna-record.js";
 import { formatSpread, seedList } from "./quality.js";
-import { SUITE_BUDGETS, type SuiteHalf, type SuiteProblem, suiteProblems } from "./quality-suite.js";
+import { SUITE_BUDGETS, type SuiteHalf, suiteProblems } from "./quality-suite.js";
 import { writeSection } from "./report.js";
 import { type Spread, spread } from "./stats.js";
 import { formatRatio, markdownTable, verdict } from "./table.js";
@@ -53,14 +54,6 @@ const STRATEGIES: readonly StrategyChoice[] = ["auto", "nelder-mead", "tpe"];
  * (Michalewicz, Hartmann) are known to 7 digits only, so smaller differences are not measurable.
  */
 export const REGRET_RESOLUTION = 1e-6;
-
-/** A B1 problem: a continuous function or a mixed space. */
-export type B1Problem = SuiteProblem | MixedSuiteProblem;
-
-/** The name shown in the tables (and the key of the Optuna record). */
-export function problemName(problem: B1Problem): string {
-  return problem.kind === "continuous" ? problem.fn.name : problem.name;
-}
 
 /** A forced strategy the solver refuses on a space: the reason instead of a result. */
 interface Refused {
