@@ -4,6 +4,7 @@ import { ConfigError } from "../src/errors.js";
 import { createSolver, restoreSolver, type Solver } from "../src/index.js";
 import { createGlobalLocal, restoreGlobalLocal } from "../src/solver/global-local.js";
 import type { Evaluation } from "../src/solver/strategy.js";
+import type { CellWidths } from "../src/solver/trust-region.js";
 import { ackley, hartmann6, rastrigin, type TestFunction } from "../src/testing/functions.js";
 
 /** Runs `solver` to the end on `fn`, one trial per ask; every asked point in order. */
@@ -200,6 +201,37 @@ describe("global-local strategy (strategy: auto)", () => {
     const { opening: _opening, ...old } = strategy.toJSON();
     const copy = restoreGlobalLocal(old as typeof old & { kind: "global-local" });
     expect(copy.toJSON().opening).toBe(0);
+  });
+
+  it("floors its trust region's batches on the cell widths it is given, created or restored", () => {
+    const f = (u: readonly number[]) => (u[0]! - 0.3) ** 2 + (u[1]! - 0.6) ** 2;
+    let calls = 0;
+    const cells: CellWidths = () => {
+      calls++;
+      return [0.1, 0];
+    };
+    const history: Evaluation[] = [];
+    const pending = new Map<number, number[]>();
+    let id = 1;
+    // Four workers: ask for one, tell the oldest once four are running.
+    const run = (strategy: ReturnType<typeof createGlobalLocal>, rounds: number) => {
+      for (let round = 0; round < rounds; round++) {
+        const points = strategy.ask({ history, pending: [...pending.values()], remaining: 200 }, 1, id) ?? [];
+        for (const u of points) pending.set(id++, u);
+        if (pending.size < 4) continue;
+        const [first] = pending.keys();
+        const u = pending.get(first!)!;
+        pending.delete(first!);
+        history.push({ u, value: f(u) });
+        strategy.tell(first!, f(u));
+      }
+    };
+    const strategy = createGlobalLocal(2, 4, {}, undefined, cells);
+    run(strategy, 60);
+    expect(calls).toBeGreaterThan(0);
+    calls = 0;
+    run(restoreGlobalLocal(strategy.toJSON(), undefined, cells), 60);
+    expect(calls).toBeGreaterThan(0);
   });
 
   it("with several workers, ends a local phase once a batch fill ties its best (a plateau)", () => {

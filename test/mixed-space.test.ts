@@ -110,6 +110,9 @@ describe("parameter kinds", () => {
       expect(width).toBeCloseTo(edge(k + 0.5) - edge(k - 0.5), 12);
       expect(space.toParams([0, 0, edge(k - 0.5) + 0.01 * width]).k).toBe(k);
       expect(space.toParams([0, 0, edge(k + 0.5) - 0.01 * width]).k).toBe(k);
+      // Just outside, the neighbours: a width too small or too large would miss them.
+      if (k > 1) expect(space.toParams([0, 0, edge(k - 0.5) - 0.01 * width]).k).toBe(k - 1);
+      expect(space.toParams([0, 0, edge(k + 0.5) + 0.01 * width]).k).toBe(k + 1);
     }
   });
 

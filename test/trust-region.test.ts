@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { Prng } from "../src/random/prng.js";
 import { diagonalTerms, fitQuadratic, fullTerms, minimizeInBox } from "../src/solver/quadratic-model.js";
 import type { Evaluation } from "../src/solver/strategy.js";
-import { TrustRegionBatch } from "../src/solver/trust-region.js";
+import { type CellWidths, TrustRegionBatch } from "../src/solver/trust-region.js";
 
 /** A rotated, shifted quadratic in 3-D with its minimum at `at`. */
 function bowl(at: readonly number[]) {
@@ -91,6 +91,18 @@ describe("quadratic model", () => {
   });
 });
 
+/** 40 points of a 3-D bowl in a box 0.02 wide next to its minimum, and the best of them. */
+function nearMinimum() {
+  const at = [0.35, 0.55, 0.5];
+  const f = bowl(at);
+  const near: Evaluation[] = samples(40, 8).map((u) => {
+    const x = u.map((v, j) => at[j]! + 0.004 + (v - 0.5) * 0.02);
+    return { u: x, value: f(x) };
+  });
+  const best = near.reduce((b, e, i) => (e.value < near[b]!.value ? i : b), 0);
+  return { at, near, best };
+}
+
 describe("trust-region batch", () => {
   const f = bowl([0.35, 0.55, 0.5]);
   const history: Evaluation[] = samples(20, 5).map((u) => ({ u, value: f(u) }));
@@ -116,15 +128,10 @@ describe("trust-region batch", () => {
 
   it("near a minimum, spreads a batch within twice the model's step instead of the whole region", () => {
     // The incumbent sits within about 0.005 of the bowl's minimum and the region is 0.15 wide: a
-    // batch over the whole region would measure the bowl's walls. Every point stays within twice the step of
-    // the minimiser (the first proposal) and keeps the step's length from the running points.
-    const at = [0.35, 0.55, 0.5];
-    const bowlAt = bowl(at);
-    const near: Evaluation[] = samples(40, 8).map((u) => {
-      const x = u.map((v, j) => at[j]! + 0.004 + (v - 0.5) * 0.02);
-      return { u: x, value: bowlAt(x) };
-    });
-    const best = near.reduce((b, e, i) => (e.value < near[b]!.value ? i : b), 0);
+    // batch over the whole region would measure the bowl's walls. Every point stays within twice
+    // the step of the minimiser (the first proposal) and keeps the step's length from the running
+    // points.
+    const { at, near, best } = nearMinimum();
     const centre = near[best]!.u;
     const region = new TrustRegionBatch(3, Prng.fromSeed(4, 2), 0.15);
     const pending: number[][] = [];
@@ -195,31 +202,34 @@ describe("trust-region batch", () => {
     expect(new TrustRegionBatch(2, Prng.fromSeed(5, 2), r).propose(near, best, [plain], 1)).toEqual(proposed);
   });
 
-  it("keeps a batch at least a cell apart on an int coordinate, however short the model's step", () => {
+  it("spreads a batch over at least the incumbent's cell on an int coordinate, the step elsewhere", () => {
     // The same bowl near its minimum, coordinate 0 now an int with cells 0.1 wide: a spread of
     // twice the step (about 0.01) would put the whole batch in the incumbent's cell there.
-    const at = [0.35, 0.55, 0.5];
-    const bowlAt = bowl(at);
-    const near: Evaluation[] = samples(40, 8).map((u) => {
-      const x = u.map((v, j) => at[j]! + 0.004 + (v - 0.5) * 0.02);
-      return { u: x, value: bowlAt(x) };
-    });
-    const best = near.reduce((b, e, i) => (e.value < near[b]!.value ? i : b), 0);
-    const batch = (floors?: number[]) => {
-      const region = new TrustRegionBatch(3, Prng.fromSeed(4, 2), 0.15);
+    const { near, best } = nearMinimum();
+    const batch = (cells?: CellWidths) => {
+      const region = new TrustRegionBatch(3, Prng.fromSeed(4, 2), 0.15, cells);
       const pending: number[][] = [];
-      for (let id = 0; id < 8; id++) pending.push(region.propose(near, best, pending, id, floors));
+      for (let id = 0; id < 8; id++) pending.push(region.propose(near, best, pending, id));
       return pending;
     };
-    const step = chebyshev(batch()[0]!, near[best]!.u);
+    const plain = batch();
+    const minimiser = plain[0]!;
+    const step = chebyshev(minimiser, near[best]!.u);
     const apart = (x: readonly number[], p: readonly number[]) =>
       Math.abs(x[0]! - p[0]!) >= 0.05 || Math.abs(x[1]! - p[1]!) >= step || Math.abs(x[2]! - p[2]!) >= step;
     const pairs = (points: number[][]) =>
       points.flatMap((x, i) => points.slice(0, i).map((p) => apart(x, p)));
-    expect(pairs(batch([0.1, 0, 0])).every(Boolean)).toBe(true);
-    // Without the floor some pair is closer than half a cell on coordinate 0 and than the step
-    // elsewhere.
-    expect(pairs(batch()).every(Boolean)).toBe(false);
+    const floored = batch(() => [0.1, 0, 0]);
+    expect(floored[0]).toEqual(minimiser);
+    // Every pair is half a cell apart on the int or half the spread apart on a float, and the
+    // floats stay within twice the step of the minimiser.
+    expect(pairs(floored).every(Boolean)).toBe(true);
+    for (const x of floored) {
+      for (const j of [1, 2]) expect(Math.abs(x[j]! - minimiser[j]!)).toBeLessThanOrEqual(2 * step + 1e-12);
+    }
+    // Without the cells some pair is closer than half a cell on the int and than the step on the
+    // floats.
+    expect(pairs(plain).every(Boolean)).toBe(false);
   });
 
   it("never proposes the incumbent itself, even when the model's minimiser is the incumbent", () => {

@@ -3,7 +3,7 @@ import { LocalTurns } from "./local-turns.js";
 import { createNelderMead, type NelderMeadStrategy, restoreNelderMead } from "./nelder-mead.js";
 import type { Evaluation, Strategy, StrategyContext, StrategyState } from "./strategy.js";
 import { createTpe, restoreTpe, type TpeOptions } from "./tpe.js";
-import { TrustRegionBatch } from "./trust-region.js";
+import { type CellWidths, TrustRegionBatch } from "./trust-region.js";
 
 /**
  * Options of the default strategy (`strategy: "auto"`, {@link createGlobalLocal}). Every field is
@@ -780,6 +780,7 @@ export function createGlobalLocal(
   seed: number,
   options: GlobalLocalOptions = {},
   parts?: (options: ResolvedGlobalLocalOptions) => GlobalLocalParts,
+  cells?: CellWidths,
 ): Strategy {
   if (!(Number.isInteger(dimension) && dimension >= 1)) {
     throw new RangeError(`dimension must be an integer ≥ 1, got ${dimension}`);
@@ -794,7 +795,7 @@ export function createGlobalLocal(
     seed,
     resolved,
     createTpe(dimension, seed ^ TPE_SEED, tpeOptions(resolved)),
-    new TrustRegionBatch(dimension, Prng.fromSeed(seed, FILL_SEED), resolved.localStep),
+    new TrustRegionBatch(dimension, Prng.fromSeed(seed, FILL_SEED), resolved.localStep, cells),
   );
 }
 
@@ -823,7 +824,11 @@ export type RestoreGlobalLocalParts = (
  *
  * @throws RangeError when `state` is not a well-formed state of this version.
  */
-export function restoreGlobalLocal(state: StrategyState, parts?: RestoreGlobalLocalParts): Strategy {
+export function restoreGlobalLocal(
+  state: StrategyState,
+  parts?: RestoreGlobalLocalParts,
+  cells?: CellWidths,
+): Strategy {
   if (state.kind !== "global-local" || state.version !== STATE_VERSION) {
     throw new RangeError(
       `invalid global-local state: expected kind "global-local" version ${STATE_VERSION}, ` +
@@ -863,8 +868,13 @@ export function restoreGlobalLocal(state: StrategyState, parts?: RestoreGlobalLo
     restoreTpe(state.tpe as StrategyState),
     // States written before the batch local step have no region yet: it starts fresh.
     state.region === undefined
-      ? new TrustRegionBatch(dimension as number, Prng.fromSeed(seed as number, FILL_SEED), options.localStep)
-      : TrustRegionBatch.restore(dimension as number, state.region),
+      ? new TrustRegionBatch(
+          dimension as number,
+          Prng.fromSeed(seed as number, FILL_SEED),
+          options.localStep,
+          cells,
+        )
+      : TrustRegionBatch.restore(dimension as number, state.region, cells),
   );
   strategy.load(state);
   return strategy;

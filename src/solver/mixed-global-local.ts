@@ -14,7 +14,7 @@ import { createMixedTpe, type MixedTpeOptions, restoreMixedTpe } from "./mixed-t
 import type { NelderMeadStrategy } from "./nelder-mead.js";
 import type { Evaluation, Strategy, StrategyState } from "./strategy.js";
 import { createSubspaceNelderMead, restoreSubspaceNelderMead, type SubspaceNelderMead } from "./subspace.js";
-import { TrustRegionBatch } from "./trust-region.js";
+import { type CellWidths, TrustRegionBatch } from "./trust-region.js";
 
 /** Seed offsets of the inner parts, distinct from the continuous default strategy's. */
 const TPE_SEED = 0x4d474c;
@@ -110,7 +110,6 @@ class NumericRegion implements BatchFill {
       at,
       pending.map((u) => this.project(u)),
       id,
-      this.numeric.map((i) => this.space.cellWidth(i, base[i]!)),
     );
     const u = [...base];
     this.numeric.forEach((i, q) => {
@@ -142,6 +141,12 @@ function forcedMixedTpe(space: Space): FocusedModel {
 
 function numericCount(space: Space): number {
   return space.dimensions.filter((d) => d.kind !== "categorical").length;
+}
+
+/** Cell widths of the region's coordinates: the space's float and int ones, in order. */
+function numericCells(space: Space): CellWidths {
+  const numeric = space.dimensions.flatMap((d, i) => (d.kind === "categorical" ? [] : [i]));
+  return (u) => numeric.map((i, q) => space.cellWidth(i, u[q]!));
 }
 
 /**
@@ -178,7 +183,12 @@ export function createMixedGlobalLocal(
     global: createMixedTpe(space.dimensions, seed ^ TPE_SEED, mixedTpeOptions(o)),
     region: new NumericRegion(
       space,
-      new TrustRegionBatch(numericCount(space), Prng.fromSeed(seed, FILL_SEED), o.localStep),
+      new TrustRegionBatch(
+        numericCount(space),
+        Prng.fromSeed(seed, FILL_SEED),
+        o.localStep,
+        numericCells(space),
+      ),
     ),
     local: numericLocal(space, o.localStep),
     focused: forcedMixedTpe(space),
@@ -198,8 +208,9 @@ export function restoreMixedGlobalLocal(space: Space, state: StrategyState): Str
               numericCount(space),
               Prng.fromSeed(state.seed as number, FILL_SEED),
               o.localStep,
+              numericCells(space),
             )
-          : TrustRegionBatch.restore(numericCount(space), region),
+          : TrustRegionBatch.restore(numericCount(space), region, numericCells(space)),
       ),
       local: numericLocal(space, o.localStep),
       focused: forcedMixedTpe(space),

@@ -23,6 +23,7 @@ import { createPruner, type Pruner } from "./pruner.js";
 import type { Evaluation, Strategy, StrategyName, StrategyState } from "./strategy.js";
 import { createSubspaceNelderMead, restoreSubspaceNelderMead } from "./subspace.js";
 import { createTpe, restoreTpe } from "./tpe.js";
+import type { CellWidths } from "./trust-region.js";
 
 /**
  * A point the solver wants evaluated. `params` are the values keyed by parameter name; `P` is the
@@ -595,7 +596,7 @@ class SolverImpl implements Solver {
         ? createMixedGlobalLocal(space, seed, this.config.autoOptions)
         : createMixedTpe(space.dimensions, seed);
     }
-    return createGlobalLocal(space.dimension, seed, this.config.autoOptions);
+    return createGlobalLocal(space.dimension, seed, this.config.autoOptions, undefined, cellWidths(space));
   }
 
   private restoreStrategy(state: StrategyState): Strategy {
@@ -605,7 +606,9 @@ class SolverImpl implements Solver {
     if (state.kind === "tpe") {
       return this.space.mixed ? restoreMixedTpe(this.space.dimensions, state) : restoreTpe(state);
     }
-    return this.space.mixed ? restoreMixedGlobalLocal(this.space, state) : restoreGlobalLocal(state);
+    return this.space.mixed
+      ? restoreMixedGlobalLocal(this.space, state)
+      : restoreGlobalLocal(state, undefined, cellWidths(this.space));
   }
 
   /** Checks a batch of results completely before any is recorded. */
@@ -700,4 +703,9 @@ class SolverImpl implements Solver {
 
 function clampUnit(x: number): number {
   return x < 0 ? 0 : x > 1 ? 1 : x;
+}
+
+/** The cell widths the default strategy's trust region floors its batches on, when it has ints. */
+function cellWidths(space: Space): CellWidths | undefined {
+  return space.discrete ? (u) => u.map((x, j) => space.cellWidth(j, x)) : undefined;
 }

@@ -27,9 +27,10 @@ const SHRINK = 0.5;
  */
 const MIN_WIDTH = 8;
 /**
- * Least distance (∞-norm) of a proposal from every running point, as a share of the batch's
- * spread (the radius when this was chosen, before {@link STEP_SPREAD}), and weighted fits tried
- * when the plain minimiser is that close to one. Chosen on the B1 development half with 8 workers
+ * Least distance of a proposal from every running point, as a share of the batch's spread (on
+ * at least one coordinate, each measured against its own spread; the radius when this was chosen,
+ * before {@link STEP_SPREAD}), and weighted fits tried when the plain minimiser is that close to
+ * one. Chosen on the B1 development half with 8 workers
  * by the mean of log₁₀ regret over its 36 continuous cells, seeds 1..20 (and 21..40 where two
  * figures are given): −1.42 before (a quarter, no resample); −1.98 with the smaller ridge of
  * src/solver/quadratic-model.ts and the simplex-only tie exemption of the default strategy; then,
@@ -41,13 +42,13 @@ const MIN_WIDTH = 8;
 const GAP = 0.5;
 const WEIGHT_DRAWS = 8;
 /**
- * The batch's spread: STEP_SPREAD times the model's step from the incumbent, at most the radius.
- * Near a minimum the step is short, and points spread over the whole region measure its walls
+ * The batch's spread: STEP_SPREAD times the model's step from the incumbent, at most the radius
+ * (on an int, at least the incumbent's cell, which can be wider). Near a minimum the step is short, and points spread over the whole region measure its walls
  * instead of the floor the next fit needs (8 workers on Branin measured 0.2–9 above the optimum
  * while the incumbent was 0.003 above it). Chosen on the B1 development half with 8 workers, mean
  * of log₁₀ regret over its 36 continuous cells, seeds 1..20 (and 21..40, with a seed offset in a
  * scratch script, where two figures are given): −2.12 / −2.17 with the whole radius; −2.35 /
- * −2.39 with these. On seeds 1..20: 1.5 and 3 times the step gave −2.35 and −2.32.
+ * −2.39 with twice the step and {@link MIN_SPREAD}. On seeds 1..20: 1.5 and 3 times the step gave −2.35 and −2.32.
  */
 const STEP_SPREAD = 2;
 /**
@@ -73,40 +74,46 @@ const MIN_RADIUS = 1e-9;
  * and failing that the best of a few model-ranked points drawn around the minimiser. Every point
  * keeps half the batch's spread from the running points, and the model-ranked ones are drawn
  * within it. The spread is twice the model's step: the whole region while the step is long, a
- * small neighbourhood near a minimum, where the next fit needs points; on an int coordinate it is
- * at least the incumbent's cell, so a batch does not land on values already tried. Only when no
- * point is clear of the running ones and the incumbent (or there is no model yet) does a uniform
- * point in the region come instead. A result below the incumbent value at its ask widens the
+ * small neighbourhood near a minimum, where the next fit needs points; on an int coordinate
+ * (`cells`) it is at least the incumbent's cell, so a batch is not drawn inside one value. A
+ * proposal can still decode to values already tried, the incumbent's included: on ints that
+ * repeat is how the default strategy's tie rule sees a plateau. Only when no point is clear of
+ * the running ones and the incumbent (or there is no model yet) does a uniform point in the
+ * region come instead. A result below the incumbent value at its ask widens the
  * region; failures narrow it, by half per `width` failures (`width`: trials running at the ask,
  * at least {@link MIN_WIDTH}), so a full batch of misses halves it whatever the number of workers.
  * Sequential runs use it too, taking turns with the simplex (src/solver/local-turns.ts).
  * Deterministic from the seed; `toJSON` holds all.
  */
+/**
+ * Per coordinate, the width of the cell a point falls in (`Space.cellWidth`): for an int, the
+ * span of positions that decode to the same value; 0 for a float.
+ */
+export type CellWidths = (u: readonly number[]) => readonly number[];
+
 export class TrustRegionBatch {
   private readonly d: number;
   private readonly prng: Prng;
+  private readonly cells: CellWidths | undefined;
   /** Half-edge of the region (∞-norm, unit cube). */
   private radius: number;
   /** Pending trial id → [incumbent value at its ask, trials running at its ask]. */
   private readonly asked = new Map<number, [number, number]>();
 
-  constructor(dimension: number, prng: Prng, radius: number) {
+  /** `cells`, when some coordinate is an int: the batch's spread is at least a cell there. */
+  constructor(dimension: number, prng: Prng, radius: number, cells?: CellWidths) {
     this.d = dimension;
     this.prng = prng;
     this.radius = radius;
+    this.cells = cells;
   }
 
-  /**
-   * Proposes one point for trial `id` around history entry `incumbent`, away from `pending`.
-   * `floors`, per coordinate, is the least spread worth having there: the width of the
-   * incumbent's cell for an int (a step inside it lands on a value already tried), 0 for a float.
-   */
+  /** Proposes one point for trial `id` around history entry `incumbent`, away from `pending`. */
   propose(
     history: readonly Evaluation[],
     incumbent: number,
     pending: readonly (readonly number[])[],
     id: number,
-    floors?: readonly number[],
   ): number[] {
     const d = this.d;
     const centre = history[incumbent]!.u;
@@ -121,9 +128,10 @@ export class TrustRegionBatch {
     if (model === null) return uniform();
     const minimiser = minimizeInBox(model, lower, upper);
     // How far around the minimiser a batch spreads: twice the model's step, within the region,
-    // and per coordinate at least its floor.
-    const step = Math.min(r, Math.max(MIN_SPREAD * r, STEP_SPREAD * chebyshev(minimiser, centre)));
-    const spread = centre.map((_, j) => Math.max(step, floors?.[j] ?? 0));
+    // and on an int at least the incumbent's cell (a step inside it lands on a value tried).
+    const base = Math.min(r, Math.max(MIN_SPREAD * r, STEP_SPREAD * chebyshev(minimiser, centre)));
+    const floors = this.cells?.(centre);
+    const spread = centre.map((_, j) => Math.max(base, floors?.[j] ?? 0));
     const clear = (x: readonly number[]) =>
       pending.every((p) => x.some((v, j) => Math.abs(v - p[j]!) >= GAP * spread[j]!));
     const fresh = (x: readonly number[]) => clear(x) && chebyshev(x, centre) > 0;
@@ -145,7 +153,7 @@ export class TrustRegionBatch {
         bestValue = v;
       }
     }
-    // Nothing clear of the running points: a uniform point in the region.
+    // Nothing clear of the running points and the incumbent: a uniform point in the region.
     return best ?? uniform();
   }
 
@@ -167,7 +175,7 @@ export class TrustRegionBatch {
     return { prng: this.prng.state(), radius: this.radius, asked };
   }
 
-  static restore(dimension: number, state: unknown): TrustRegionBatch {
+  static restore(dimension: number, state: unknown, cells?: CellWidths): TrustRegionBatch {
     const bad = (): never => {
       throw new RangeError("invalid global-local state: batch");
     };
@@ -175,7 +183,8 @@ export class TrustRegionBatch {
     const s = state as { prng?: unknown; radius?: unknown; asked?: unknown };
     if (!Array.isArray(s.prng) || s.prng.length !== 4) bad();
     if (typeof s.radius !== "number" || !(s.radius >= MIN_RADIUS && s.radius <= 0.5)) bad();
-    const region = new TrustRegionBatch(dimension, Prng.fromState(s.prng as number[]), s.radius as number);
+    const prng = Prng.fromState(s.prng as number[]);
+    const region = new TrustRegionBatch(dimension, prng, s.radius as number, cells);
     if (!Array.isArray(s.asked)) bad();
     for (const entry of s.asked as unknown[]) {
       if (!Array.isArray(entry) || entry.length !== 2 || !Number.isSafeInteger(entry[0])) bad();

@@ -108,8 +108,7 @@ export class Space {
     const spec = this.specs[i]!;
     if (spec.type === "int" && spec.scale === "log") {
       const v = this.decode(i, u) as number;
-      const lo = Math.log(spec.min - 0.5);
-      return (Math.log(v + 0.5) - Math.log(v - 0.5)) / (Math.log(spec.max + 0.5) - lo);
+      return (Math.log(v + 0.5) - Math.log(v - 0.5)) / logSpan(spec).span;
     }
     const levels = this.dimensions[i]!.levels;
     return levels === 0 ? 0 : 1 / levels;
@@ -199,8 +198,8 @@ export class Space {
     if (spec.type === "categorical") return spec.choices[cell(u, spec.choices.length)]!;
     if (spec.type === "int") {
       if (spec.scale === "log") {
-        const lo = Math.log(spec.min - 0.5);
-        const raw = Math.round(Math.exp(lo + clamp01(u) * (Math.log(spec.max + 0.5) - lo)));
+        const { lo, span } = logSpan(spec);
+        const raw = Math.round(Math.exp(lo + clamp01(u) * span));
         return raw < spec.min ? spec.min : raw > spec.max ? spec.max : raw;
       }
       const levels = this.dimensions[i]!.levels;
@@ -216,13 +215,19 @@ export class Space {
     const v = value as number;
     if (spec.type === "int") {
       if (spec.scale === "log") {
-        const lo = Math.log(spec.min - 0.5);
-        return (Math.log(v) - lo) / (Math.log(spec.max + 0.5) - lo);
+        const { lo, span } = logSpan(spec);
+        return (Math.log(v) - lo) / span;
       }
       return (Math.round((v - spec.min) / (spec.step ?? 1)) + 0.5) / levels;
     }
     return toUnit(spec as Bound, v);
   }
+}
+
+/** A log-scale int's unit axis: log(min − ½) at 0, log(max + ½) at 1, so every value gets a cell. */
+function logSpan(spec: { readonly min: number; readonly max: number }): { lo: number; span: number } {
+  const lo = Math.log(spec.min - 0.5);
+  return { lo, span: Math.log(spec.max + 0.5) - lo };
 }
 
 function levelsOf(spec: ParamInput): number {
