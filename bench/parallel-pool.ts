@@ -11,9 +11,7 @@
  * solver returned `[]` counts against it, one idle because the budget is nearly spent does not.
  */
 import { createSolver } from "../src/index.js";
-import type { BoundsInput, ParamValue } from "../src/space/params.js";
-import type { B1Problem } from "./b1-problem.js";
-import type { MixedParams } from "./mixed-suite.js";
+import { type B1Problem, objectiveOf } from "./b1-problem.js";
 
 /** The strategy setting a pool run uses. */
 export type PoolStrategy = "auto" | "nelder-mead" | "tpe";
@@ -78,40 +76,4 @@ export function runPool(
     solver.stop();
   }
   return { regret: Math.max(0, bestTruth - objective.minimum), busy, capacity, trials: resolved };
-}
-
-/** A problem as the pool sees it: a search space, and the observed and noiseless values at a trial. */
-interface PoolObjective {
-  readonly name: string;
-  readonly bounds: BoundsInput;
-  readonly minimum: number;
-  /** The value told to the solver, and the noiseless one the regret is measured on. */
-  readonly evaluate: (params: Readonly<Record<string, ParamValue>>) => { value: number; truth: number };
-}
-
-function objectiveOf(problem: B1Problem): PoolObjective {
-  if (problem.kind === "mixed") {
-    return {
-      name: problem.name,
-      bounds: problem.bounds,
-      minimum: problem.minimum,
-      evaluate: (params) => {
-        const value = problem.evaluate(params as MixedParams);
-        return { value, truth: value };
-      },
-    };
-  }
-  const { fn, truth } = problem;
-  const x = new Float64Array(fn.dimension);
-  return {
-    name: fn.name,
-    bounds: fn.bounds,
-    minimum: fn.minimum,
-    evaluate: (params) => {
-      fn.names.forEach((name, i) => {
-        x[i] = params[name] as number;
-      });
-      return { value: fn.at(x), truth: truth(x) };
-    },
-  };
 }

@@ -186,8 +186,8 @@ export const benchmark: Benchmark = {
       `Measured on ${environmentLine(env)}. Command: \`npm run bench -- parallel\`. Seeds 1..${seeds.length}, ` +
         `budgets ${SUITE_BUDGETS.join(" and ")}, the B1 problems, mixed spaces included. A simulated pool ` +
         "of c workers with equal evaluation times (trials finish first in, first out) drives the public " +
-        "ask/tell API. Busy: workers " +
-        "holding a trial over workers that could (budget permitting), over every refill of every run. Quality " +
+        "ask/tell API. Busy: workers holding a trial over workers that could (budget permitting), over " +
+        "every refill of every run. Quality " +
         "ratio of a cell: median regret with c workers ÷ median regret with 1, both floored at 1e-6 (as in B1); " +
         "a row's figure is the geometric mean over its half's cells.",
     ];

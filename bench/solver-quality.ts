@@ -23,7 +23,7 @@
  */
 import { ConfigError, createSolver } from "../src/index.js";
 import { Prng } from "../src/random/prng.js";
-import { type B1Problem, problemName } from "./b1-problem.js";
+import { type B1Problem, objectiveOf, problemName } from "./b1-problem.js";
 import { type Benchmark, parseOptions, wholeOption } from "./benchmark.js";
 import { OPTUNA_VERSION, type OptunaPeer, openOptuna, optunaSkippedLine } from "./compare-optuna.js";
 import { describeEnvironment, environmentLine } from "./environment.js";
@@ -60,61 +60,34 @@ interface Refused {
   readonly refused: string;
 }
 
-/** Minimises the problem with arqon's public ask/tell loop; regret at the end of the budget. */
+/**
+ * Minimises the problem with arqon's public ask/tell loop; regret at the end of the budget. On a
+ * mixed space the params go to the objective as the solver hands them out.
+ */
 function runArqon(
   problem: B1Problem,
   seed: number,
   budget: number,
   strategy: StrategyChoice,
 ): number | Refused {
-  if (problem.kind === "mixed") return runArqonMixed(problem, seed, budget, strategy);
-  const { fn, truth } = problem;
-  const solver = createSolver({ seed, budget, bounds: fn.bounds, strategy });
-  const observed: number[] = [];
-  const truths: number[] = [];
-  const x = new Float64Array(fn.dimension);
-  try {
-    for (let batch = solver.ask(); batch !== null; batch = solver.ask()) {
-      if (batch.length === 0) throw new Error(`${fn.name}: ask() returned [] with every trial told`);
-      const results = batch.map((trial) => {
-        fn.names.forEach((name, i) => {
-          x[i] = trial.params[name]!;
-        });
-        const value = fn.at(x);
-        observed.push(value);
-        truths.push(truth(x));
-        return { id: trial.id, value };
-      });
-      solver.tell(results);
-    }
-  } finally {
-    solver.stop();
-  }
-  return truthRegrets(observed, truths, fn.minimum, [budget])[0]!;
-}
-
-/** The same on a mixed space: params go to the objective as the solver hands them out. */
-function runArqonMixed(
-  problem: MixedSuiteProblem,
-  seed: number,
-  budget: number,
-  strategy: StrategyChoice,
-): number | Refused {
+  const objective = objectiveOf(problem);
   let solver: ReturnType<typeof createSolver>;
   try {
-    solver = createSolver({ seed, budget, bounds: problem.bounds, strategy });
+    solver = createSolver({ seed, budget, bounds: objective.bounds, strategy });
   } catch (error) {
     if (error instanceof ConfigError) return { refused: error.message };
     throw error;
   }
-  const values: number[] = [];
+  const observed: number[] = [];
+  const truths: number[] = [];
   try {
     for (let batch = solver.ask(); batch !== null; batch = solver.ask()) {
-      if (batch.length === 0) throw new Error(`${problem.name}: ask() returned [] with every trial told`);
+      if (batch.length === 0) throw new Error(`${objective.name}: ask() returned [] with every trial told`);
       solver.tell(
         batch.map((trial) => {
-          const value = problem.evaluate(trial.params as MixedParams);
-          values.push(value);
+          const { value, truth } = objective.evaluate(trial.params);
+          observed.push(value);
+          truths.push(truth);
           return { id: trial.id, value };
         }),
       );
@@ -122,7 +95,7 @@ function runArqonMixed(
   } finally {
     solver.stop();
   }
-  return truthRegrets(values, values, problem.minimum, [budget])[0]!;
+  return truthRegrets(observed, truths, objective.minimum, [budget])[0]!;
 }
 
 /**

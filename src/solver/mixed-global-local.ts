@@ -84,7 +84,7 @@ class NumericRegion implements BatchFill {
     private readonly inner: TrustRegionBatch,
   ) {
     const dims = space.dimensions;
-    this.numeric = dims.flatMap((d, i) => (d.kind === "categorical" ? [] : [i]));
+    this.numeric = numericCoordinates(space);
     this.categorical = dims.flatMap((d, i) => (d.kind === "categorical" ? [i] : []));
   }
 
@@ -139,13 +139,18 @@ function forcedMixedTpe(space: Space): FocusedModel {
   };
 }
 
-function numericCount(space: Space): number {
-  return space.dimensions.filter((d) => d.kind !== "categorical").length;
+/** The space's float and int coordinates, in order: the ones the local methods move. */
+function numericCoordinates(space: Space): number[] {
+  return space.dimensions.flatMap((d, i) => (d.kind === "categorical" ? [] : [i]));
 }
 
-/** Cell widths of the region's coordinates: the space's float and int ones, in order. */
+function numericCount(space: Space): number {
+  return numericCoordinates(space).length;
+}
+
+/** Cell widths of the region's coordinates (see {@link numericCoordinates}). */
 function numericCells(space: Space): CellWidths {
-  const numeric = space.dimensions.flatMap((d, i) => (d.kind === "categorical" ? [] : [i]));
+  const numeric = numericCoordinates(space);
   return (u) => numeric.map((i, q) => space.cellWidth(i, u[q]!));
 }
 

@@ -27,28 +27,28 @@ const SHRINK = 0.5;
  */
 const MIN_WIDTH = 8;
 /**
- * Least distance of a proposal from every running point, as a share of the batch's spread (on
- * at least one coordinate, each measured against its own spread; the radius when this was chosen,
+ * Least distance of a proposal from every running point, as a share of the batch's spread (on at
+ * least one coordinate, each measured against its own spread; the radius when this was chosen,
  * before {@link STEP_SPREAD}), and weighted fits tried when the plain minimiser is that close to
- * one. Chosen on the B1 development half with 8 workers
- * by the mean of log₁₀ regret over its 36 continuous cells, seeds 1..20 (and 21..40 where two
- * figures are given): −1.42 before (a quarter, no resample); −1.98 with the smaller ridge of
- * src/solver/quadratic-model.ts and the simplex-only tie exemption of the default strategy; then,
- * with a half and 8 draws, −2.12 / −2.17 with these weights, −2.19 / −1.94 resampling with
- * replacement, −2.09 / −2.07 with replacement skipping draws with fewer distinct points than the
- * model has terms. With these weights a third gave −2.01, three quarters −2.08, 4 draws −2.14 and
- * 16 −2.17; no draws −1.94.
+ * one. Chosen on the B1 development half with 8 workers by the mean of log₁₀ regret over its 36
+ * continuous cells, seeds 1..20 (and 21..40 where two figures are given): −1.42 before (a quarter,
+ * no resample); −1.98 with the smaller ridge of src/solver/quadratic-model.ts and the
+ * simplex-only tie exemption of the default strategy; then, with a half and 8 draws, −2.12 /
+ * −2.17 with these weights, −2.19 / −1.94 resampling with replacement, −2.09 / −2.07 with
+ * replacement skipping draws with fewer distinct points than the model has terms. With these
+ * weights a third gave −2.01, three quarters −2.08, 4 draws −2.14 and 16 −2.17; no draws −1.94.
  */
 const GAP = 0.5;
 const WEIGHT_DRAWS = 8;
 /**
  * The batch's spread: STEP_SPREAD times the model's step from the incumbent, at most the radius
- * (on an int, at least the incumbent's cell, which can be wider). Near a minimum the step is short, and points spread over the whole region measure its walls
- * instead of the floor the next fit needs (8 workers on Branin measured 0.2–9 above the optimum
- * while the incumbent was 0.003 above it). Chosen on the B1 development half with 8 workers, mean
- * of log₁₀ regret over its 36 continuous cells, seeds 1..20 (and 21..40, with a seed offset in a
- * scratch script, where two figures are given): −2.12 / −2.17 with the whole radius; −2.35 /
- * −2.39 with twice the step and {@link MIN_SPREAD}. On seeds 1..20: 1.5 and 3 times the step gave −2.35 and −2.32.
+ * (on an int, at least the incumbent's cell, which can be wider). Near a minimum the step is
+ * short, and points spread over the whole region measure its walls instead of the floor the next
+ * fit needs (8 workers on Branin measured 0.2–9 above the optimum while the incumbent was 0.003
+ * above it). Chosen on the B1 development half with 8 workers, mean of log₁₀ regret over its 36
+ * continuous cells, seeds 1..20 (and 21..40, with a seed offset in a scratch script, where two
+ * figures are given): −2.12 / −2.17 with the whole radius; −2.35 / −2.39 with twice the step and
+ * {@link MIN_SPREAD}. On seeds 1..20: 1.5 and 3 times the step gave −2.35 and −2.32.
  */
 const STEP_SPREAD = 2;
 /**
@@ -60,6 +60,12 @@ const STEP_SPREAD = 2;
 const MIN_SPREAD = 0.001;
 /** Smallest radius: below this the incumbent is known to more digits than a double holds. */
 const MIN_RADIUS = 1e-9;
+
+/**
+ * Per coordinate, the width of the cell a point falls in (`Space.cellWidth`): for an int, the
+ * span of positions that decode to the same value; 0 for a float.
+ */
+export type CellWidths = (u: readonly number[]) => readonly number[];
 
 /**
  * The default strategy's trust region around the incumbent, proposing the minimiser of a
@@ -79,18 +85,12 @@ const MIN_RADIUS = 1e-9;
  * proposal can still decode to values already tried, the incumbent's included: on ints that
  * repeat is how the default strategy's tie rule sees a plateau. Only when no point is clear of
  * the running ones and the incumbent (or there is no model yet) does a uniform point in the
- * region come instead. A result below the incumbent value at its ask widens the
- * region; failures narrow it, by half per `width` failures (`width`: trials running at the ask,
- * at least {@link MIN_WIDTH}), so a full batch of misses halves it whatever the number of workers.
+ * region come instead. A result below the incumbent value at its ask widens the region; failures
+ * narrow it, by half per `width` failures (`width`: trials running at the ask, at least
+ * {@link MIN_WIDTH}), so a full batch of misses halves it whatever the number of workers.
  * Sequential runs use it too, taking turns with the simplex (src/solver/local-turns.ts).
  * Deterministic from the seed; `toJSON` holds all.
  */
-/**
- * Per coordinate, the width of the cell a point falls in (`Space.cellWidth`): for an int, the
- * span of positions that decode to the same value; 0 for a float.
- */
-export type CellWidths = (u: readonly number[]) => readonly number[];
-
 export class TrustRegionBatch {
   private readonly d: number;
   private readonly prng: Prng;
