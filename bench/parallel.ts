@@ -11,7 +11,12 @@
  * resolution (1e-6); a strategy's figure is the geometric mean of its cells' ratios. Development
  * and validation halves are reported apart; nothing was tuned on the validation half.
  *
- * Options: `--seeds=N` (default 20), `--half=development|validation`, `--no-write`.
+ * A seed check then measures `auto` with 1 and 8 workers again on seeds 1..`--seed-check` (default
+ * 100) and reads the quality gate there, reported and not judged: a cell's median over 20 seeds can
+ * sit between two basins, and which side it lands on moves the geometric mean by itself.
+ *
+ * Options: `--seeds=N` (default 20), `--seed-check=N` (default 100),
+ * `--half=development|validation`, `--no-write`.
  */
 import { type B1Problem, problemName } from "./b1-problem.js";
 import { type Benchmark, parseOptions, wholeOption } from "./benchmark.js";
@@ -42,11 +47,16 @@ interface Cell {
   readonly capacity: number;
 }
 
-function measure(problem: B1Problem, seeds: readonly number[]): Cell[] {
+function measure(
+  problem: B1Problem,
+  seeds: readonly number[],
+  strategies: readonly PoolStrategy[] = STRATEGIES,
+  workerCounts: readonly number[] = WORKERS,
+): Cell[] {
   const cells: Cell[] = [];
   for (const budget of SUITE_BUDGETS) {
-    for (const strategy of STRATEGIES) {
-      for (const workers of WORKERS) {
+    for (const strategy of strategies) {
+      for (const workers of workerCounts) {
         const runs = seeds.map((seed) => runPool(problem, seed, budget, strategy, workers));
         cells.push({
           problem,
@@ -167,6 +177,27 @@ function gateRows(cells: readonly Cell[]): string[][] {
   return rows;
 }
 
+/** The quality gate read again on the seed check's cells (`auto` at 1 and 8 workers). */
+function seedCheckText(title: string, cells: readonly Cell[], count: number, seeds: number): string {
+  const s8 = summarize(cells, "auto", 8);
+  return [
+    `**${title} seed check** (reported, not judged: the gate above is read on seeds 1..${seeds}). ` +
+      `\`auto\` with 1 and 8 workers again on seeds 1..${count}, the same cells and the same ratio:`,
+    "",
+    markdownTable(
+      ["gate", `measured on seeds 1..${count}`, "within the gate"],
+      [
+        [
+          "auto, 8 workers: quality within 1.5× of 1 worker (geometric mean of cell ratios)",
+          `${formatRatio(s8.geomean)} (${s8.within}/${s8.total} cells within 1.5×; worst ` +
+            `${formatRatio(s8.worst.ratio)}, ${cellName(s8.worst.cell)})`,
+          s8.geomean <= QUALITY_GATE ? "yes" : "no",
+        ],
+      ],
+    ),
+  ].join("\n");
+}
+
 const HALVES: readonly { half: SuiteHalf; title: string }[] = [
   { half: "development", title: "Development half" },
   { half: "validation", title: "Validation half (never tuned on)" },
@@ -177,8 +208,9 @@ export const benchmark: Benchmark = {
   title: "PARALLEL: busy workers and quality at 1, 4, 8 concurrent trials on the B1 suite",
   inAll: true,
   async run(args) {
-    const options = parseOptions(args, ["seeds", "half"]);
+    const options = parseOptions(args, ["seeds", "seed-check", "half"]);
     const seeds = seedList(wholeOption(options, "seeds", 20));
+    const checkCount = wholeOption(options, "seed-check", 100);
     const halfOption = options.values.get("half");
     const env = describeEnvironment();
     console.log(environmentLine(env));
@@ -212,11 +244,18 @@ export const benchmark: Benchmark = {
         `**${title} gates**:`,
         "",
         markdownTable(["gate", "measured", "result"], gateRows(cells)),
-      ].join("\n");
-      console.log(`\n${text}`);
-      parts.push(text);
+      ];
+      const started = performance.now();
+      const check = problems
+        .filter((p) => p.half === half)
+        .flatMap((problem) => measure(problem, seedList(checkCount), ["auto"], [1, 8]));
+      const took = ((performance.now() - started) / 1000).toFixed(1);
+      console.log(`seed check on seeds 1..${checkCount}: ${took} s`);
+      text.push("", seedCheckText(title, check, checkCount, seeds.length));
+      console.log(`\n${text.join("\n")}`);
+      parts.push(text.join("\n"));
     }
-    if (options.write && halfOption === undefined && seeds.length === 20) {
+    if (options.write && halfOption === undefined && seeds.length === 20 && checkCount === 100) {
       await writeSection("PARALLEL", parts.join("\n\n"));
       console.log("\nwrote the PARALLEL section of docs/benchmarks.md");
     } else {
