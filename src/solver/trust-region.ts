@@ -82,8 +82,9 @@ export type CellWidths = (u: readonly number[]) => readonly number[];
 
 /**
  * The default strategy's trust region around the incumbent, proposing the minimiser of a
- * quadratic fitted to the nearest evaluated points: it fills parallel batches in a local phase,
- * and one trial at a time it takes turns with the simplex.
+ * quadratic fitted to the nearest evaluated points, each weighed by how close its value is to
+ * the incumbent's ({@link VALUE_FLOOR}): it fills parallel batches in a local phase, and one trial
+ * at a time it takes turns with the simplex.
  *
  * @remarks
  * Nelder–Mead needs the result of each step before the next, so with c workers it would keep one
