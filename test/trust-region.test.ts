@@ -147,16 +147,16 @@ describe("trust-region batch", () => {
   });
 
   it("fits the bottom of a bowl that is not a quadratic, not its walls", () => {
-    // Quartic walls and a cubic tilt around a minimum at `a`; 25 points from 0.003 to 0.15 away.
-    // Each residual counts by how close the point's value is to the incumbent's, so the fit
-    // follows the floor: its minimiser more than halves the distance to `a` and the value falls
-    // below a quarter of the incumbent's. (An unweighted fit, answering to the walls, got 0.74 of
-    // the distance and 0.36 of the value.)
+    // Quartic walls and a cubic tilt around the minimum at `a` (t²(1 + 30t + 300t²) ≥ 0, zero only
+    // at t = 0); 25 points from 0.003 to 0.15 away. Each residual counts by how close the point's
+    // value is to the incumbent's, so the fit follows the bottom: its minimiser cuts the distance
+    // to `a` below 0.4 of the incumbent's and the value below 0.12 of it (0.29 and 0.07 here; an
+    // unweighted fit, answering to the walls, got 0.50 and 0.17).
     const a = [0.42, 0.57];
     const g = (u: readonly number[]) =>
       u.reduce((sum, x, j) => {
         const t = x - a[j]!;
-        return sum + t * t + 300 * t ** 4 + (j === 0 ? 40 * t ** 3 : 0);
+        return sum + t * t + 300 * t ** 4 + (j === 0 ? 30 * t ** 3 : 0);
       }, 0);
     const prng = Prng.fromSeed(3, 1);
     const points = [[a[0]! + 0.004, a[1]! - 0.003]];
@@ -167,8 +167,8 @@ describe("trust-region batch", () => {
     const near: Evaluation[] = points.map((u) => ({ u, value: g(u) }));
     const best = near.reduce((b, e, i) => (e.value < near[b]!.value ? i : b), 0);
     const x = new TrustRegionBatch(2, Prng.fromSeed(1, 2), 0.15).propose(near, best, [], 1);
-    expect(chebyshev(x, a)).toBeLessThan(0.5 * chebyshev(near[best]!.u, a));
-    expect(g(x)).toBeLessThan(0.25 * near[best]!.value);
+    expect(chebyshev(x, a)).toBeLessThan(0.4 * chebyshev(near[best]!.u, a));
+    expect(g(x)).toBeLessThan(0.12 * near[best]!.value);
   });
 
   it("weighs a residual by the value's gap above the incumbent's, relative to the median gap", () => {

@@ -29,8 +29,8 @@ const MIN_WIDTH = 8;
 /**
  * Least distance of a proposal from every running point, as a share of the batch's spread (on at
  * least one coordinate, each measured against its own spread; the radius when this was chosen,
- * before {@link STEP_SPREAD}), and weighted fits tried when the plain minimiser is that close to
- * one. Chosen on the B1 development half with 8 workers by the mean of log₁₀ regret over its 36
+ * before {@link STEP_SPREAD}), and bootstrap fits (random weights) tried when the model's
+ * minimiser is that close to one. Chosen on the B1 development half with 8 workers by the mean of log₁₀ regret over its 36
  * continuous cells, seeds 1..20 (and 21..40 where two figures are given): −1.42 before (a quarter,
  * no resample); −1.98 with the smaller ridge of src/solver/quadratic-model.ts and the
  * simplex-only tie exemption of the default strategy; then, with a half and 8 draws, −2.12 /
@@ -60,17 +60,17 @@ const STEP_SPREAD = 2;
 const MIN_SPREAD = 0.001;
 /**
  * How much a fitted point's residual counts, by how far its value lies above the incumbent's:
- * 1 / (gap ÷ typical gap + VALUE_FLOOR), the typical gap being the median over the fitted points
- * (their mean when more than half tie the incumbent). An unweighted least-squares fit answers to
- * its largest residuals, the walls, where a function that is not a quadratic differs most from
- * one; its minimiser then only halved the distance to a smooth minimum per step (traced on
- * Pintér-6D), and with workers, where most of the fitted points are the batch's misses, it moved
- * slower still. Chosen on the B1 development half by the mean of log₁₀ regret over its cells: one
- * trial at a time (44 cells, seeds 1..100, floored at 1e-6 as in B1) −1.65 unweighted, −1.71 with
- * 0.1, −1.73 with 0.03 and 0.3, −1.64 with 1; with 8 workers (36 continuous cells, seeds 1..60)
- * −2.35 unweighted and −2.50 with 0.1. A squared weight lost more runs to a worse basin.
+ * 1 / (gap ÷ typical gap + GAP_OFFSET), the typical gap being the (upper) median over the fitted
+ * points, or their mean when more than half tie the incumbent; so at most 1 / GAP_OFFSET. An
+ * unweighted least-squares fit answers to its largest residuals, the points highest up the walls,
+ * where a function that is not a quadratic differs most from one: traced on Pintér-6D, its
+ * minimiser only cut the distance to the minimum to 0.3–1 times the incumbent's, and less still
+ * with workers, whose batches' misses make up most of the fitted points. Chosen on the B1
+ * development half (docs/benchmarks.md, the seventh pass): one trial at a time, 0.03 and 0.3
+ * scored as well as 0.1 on the mean, but 0.03 left Simulated training @300 twice as far behind
+ * and 0.3 put its 20-seed median on the worse branch.
  */
-const VALUE_FLOOR = 0.1;
+const GAP_OFFSET = 0.1;
 /** Smallest radius: below this the incumbent is known to more digits than a double holds. */
 const MIN_RADIUS = 1e-9;
 
@@ -83,14 +83,15 @@ export type CellWidths = (u: readonly number[]) => readonly number[];
 /**
  * The default strategy's trust region around the incumbent, proposing the minimiser of a
  * quadratic fitted to the nearest evaluated points, each weighed by how close its value is to
- * the incumbent's ({@link VALUE_FLOOR}): it fills parallel batches in a local phase, and one trial
+ * the incumbent's ({@link GAP_OFFSET}): it fills parallel batches in a local phase, and one trial
  * at a time it takes turns with the simplex.
  *
  * @remarks
  * Nelder–Mead needs the result of each step before the next, so with c workers it would keep one
  * busy. Here every free worker gets a point: the model's minimiser inside the region or, while that
  * point (or one near it) is still running, the minimiser of a fit to the same points under random
- * weights (a Bayesian bootstrap: a draw of what the fit could as well have been, Thompson-style),
+ * weights times the value weights (a Bayesian bootstrap: a draw of what the fit could as well have
+ * been, Thompson-style),
  * and failing that the best of a few model-ranked points drawn around the minimiser. Every point
  * keeps half the batch's spread from the running points, and the model-ranked ones are drawn
  * within it. The spread is twice the model's step: the whole region while the step is long, a
@@ -151,8 +152,8 @@ export class TrustRegionBatch {
       pending.every((p) => x.some((v, j) => Math.abs(v - p[j]!) >= GAP * spread[j]!));
     const fresh = (x: readonly number[]) => clear(x) && chebyshev(x, centre) > 0;
     if (fresh(minimiser)) return minimiser;
-    const weighted = this.weightedMinimiser(centre, points, values, weights, lower, upper, fresh);
-    if (weighted !== null) return weighted;
+    const drawn = this.bootstrapMinimiser(centre, points, values, weights, lower, upper, fresh);
+    if (drawn !== null) return drawn;
     let best: number[] | null = null;
     let bestValue = Number.POSITIVE_INFINITY;
     const s = new Array<number>(d);
@@ -215,15 +216,15 @@ export class TrustRegionBatch {
 
   /**
    * Minimiser of a quadratic fitted to `points` under random weights (a Bayesian bootstrap: each
-   * point's weight drawn from Exp(1), times its `base` weight), the first of {@link WEIGHT_DRAWS}
+   * point's weight drawn from Exp(1), times its `valueWeight`), the first of {@link WEIGHT_DRAWS}
    * draws that `fresh` accepts; null when none is. Unlike a resample drawn with replacement, every
    * point keeps a share, so a draw never has fewer distinct points than the model has terms.
    */
-  private weightedMinimiser(
+  private bootstrapMinimiser(
     centre: readonly number[],
     points: readonly (readonly number[])[],
     values: readonly number[],
-    base: Float64Array | undefined,
+    valueWeight: Float64Array | undefined,
     lower: readonly number[],
     upper: readonly number[],
     fresh: (x: readonly number[]) => boolean,
@@ -231,7 +232,7 @@ export class TrustRegionBatch {
     const weights = new Float64Array(points.length);
     for (let draw = 0; draw < WEIGHT_DRAWS; draw++) {
       for (let i = 0; i < weights.length; i++) {
-        weights[i] = -Math.log(1 - this.prng.next()) * (base === undefined ? 1 : base[i]!);
+        weights[i] = -Math.log(1 - this.prng.next()) * (valueWeight?.[i] ?? 1);
       }
       const model = fitQuadratic(centre, points, values, weights);
       if (model === null) continue;
@@ -264,8 +265,9 @@ export class TrustRegionBatch {
 }
 
 /**
- * Per fitted point, the weight of its residual ({@link VALUE_FLOOR}); undefined when every value
- * ties the incumbent's (nothing to weigh them by).
+ * Per fitted point, the weight of its residual ({@link GAP_OFFSET}); undefined when every value
+ * ties the incumbent's (nothing to weigh them by). `values` are finite (the region fits no other);
+ * a gap of over 1e300 typical ones would weigh 0.
  */
 export function valueWeights(values: readonly number[], incumbentValue: number): Float64Array | undefined {
   const gaps = values.map((v) => Math.max(0, v - incumbentValue));
@@ -274,7 +276,7 @@ export function valueWeights(values: readonly number[], incumbentValue: number):
   if (!(typical > 0)) typical = gaps.reduce((sum, g) => sum + g, 0) / gaps.length;
   if (!(typical > 0 && Number.isFinite(typical))) return undefined;
   const weights = new Float64Array(gaps.length);
-  for (let i = 0; i < gaps.length; i++) weights[i] = 1 / (gaps[i]! / typical + VALUE_FLOOR);
+  for (let i = 0; i < gaps.length; i++) weights[i] = 1 / (gaps[i]! / typical + GAP_OFFSET);
   return weights;
 }
 
