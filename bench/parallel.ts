@@ -23,7 +23,7 @@ import { type Benchmark, parseOptions, wholeOption } from "./benchmark.js";
 import { describeEnvironment, environmentLine } from "./environment.js";
 import { mixedProblems } from "./mixed-suite.js";
 import { type PoolStrategy, runPool } from "./parallel-pool.js";
-import { seedList } from "./quality.js";
+import { seedList, verdictFlips } from "./quality.js";
 import { SUITE_BUDGETS, type SuiteHalf, suiteProblems } from "./quality-suite.js";
 import { writeSection } from "./report.js";
 import { median } from "./stats.js";
@@ -191,23 +191,20 @@ function seedCheckText(
   const s8 = summarize(checkCells, "auto", 8);
   const key = (c: Cell) => `${cellName(c)}/${c.workers}`;
   const checked = new Map(checkCells.map((c) => [key(c), c]));
-  const split = cells
-    .filter((c) => c.strategy === "auto" && c.workers === 8)
-    .flatMap((c) => {
-      const other = checked.get(key(c));
-      if (other === undefined) return [];
-      const [here, there] = [ratioOf(cells, c), ratioOf(checkCells, other)];
-      return here <= QUALITY_GATE === there <= QUALITY_GATE ? [] : [[c, here, there] as const];
-    });
-  const list =
-    split.length === 0
-      ? "none"
-      : split
-          .map(
-            ([c, here, there]) =>
-              `${cellName(c)} (${formatRatio(here)} on 1..${seeds}, ${formatRatio(there)} on 1..${count})`,
-          )
-          .join(", ");
+  const list = verdictFlips(
+    cells
+      .filter((c) => c.strategy === "auto" && c.workers === 8)
+      .flatMap((c) => {
+        const other = checked.get(key(c));
+        return other === undefined
+          ? []
+          : [[cellName(c), ratioOf(cells, c), ratioOf(checkCells, other)] as const];
+      }),
+    (r) => r <= QUALITY_GATE,
+    formatRatio,
+    seeds,
+    count,
+  );
   return [
     `**${title} seed check** (reported, not judged: the gate above is read on seeds 1..${seeds}). ` +
       `\`auto\` with 1 and 8 workers again on seeds 1..${count}, the same cells and the same ratio:`,

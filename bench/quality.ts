@@ -93,3 +93,22 @@ export function solvedShare(samples: RegretSamples, target: number): string {
   const finals = samples.bySeed.map((row) => row[row.length - 1]!);
   return `${finals.filter((r) => r <= target).length}/${finals.length}`;
 }
+
+/**
+ * The seed check's list of cells whose verdict differs between seeds 1..`seeds` and 1..`count`:
+ * each as "name (ratio on 1..seeds, ratio on 1..count)", or "none". `pairs` holds each cell's
+ * name and its ratio on either range; `holds` is the verdict of one ratio.
+ */
+export function verdictFlips(
+  pairs: readonly (readonly [name: string, here: number, there: number])[],
+  holds: (ratio: number) => boolean,
+  format: (ratio: number) => string,
+  seeds: number,
+  count: number,
+): string {
+  const flipped = pairs.filter(([, here, there]) => holds(here) !== holds(there));
+  if (flipped.length === 0) return "none";
+  return flipped
+    .map(([name, here, there]) => `${name} (${format(here)} on 1..${seeds}, ${format(there)} on 1..${count})`)
+    .join(", ");
+}

@@ -39,7 +39,7 @@ import {
   recordCovers,
   truthRegrets,
 } from "./optuna-record.js";
-import { formatSpread, seedList } from "./quality.js";
+import { formatSpread, seedList, verdictFlips } from "./quality.js";
 import { SUITE_BUDGETS, type SuiteHalf, suiteProblems } from "./quality-suite.js";
 import { writeSection } from "./report.js";
 import { type Spread, spread } from "./stats.js";
@@ -216,21 +216,16 @@ function seedCheckText(
   seeds: number,
 ): string {
   const checked = new Map(checkCells.map((c) => [cellName(c), c]));
-  const near = (c: Cell) => autoOverForced(c) <= NEAR_FORCED;
-  const split = cells.filter((c) => {
-    const other = checked.get(cellName(c));
-    return other !== undefined && near(c) !== near(other);
-  });
-  const list =
-    split.length === 0
-      ? "none"
-      : split
-          .map(
-            (c) =>
-              `${cellName(c)} (${autoOverForced(c).toFixed(3)}× on 1..${seeds}, ` +
-              `${autoOverForced(checked.get(cellName(c))!).toFixed(3)}× on 1..${count})`,
-          )
-          .join(", ");
+  const list = verdictFlips(
+    cells.flatMap((c) => {
+      const other = checked.get(cellName(c));
+      return other === undefined ? [] : [[cellName(c), autoOverForced(c), autoOverForced(other)] as const];
+    }),
+    (r) => r <= NEAR_FORCED,
+    (r) => `${r.toFixed(3)}×`,
+    seeds,
+    count,
+  );
   return [
     `**${title} seed check** (reported, not judged: issue 13 sets the gates on seeds 1..${seeds}). Whether a ` +
       `median over ${seeds} seeds lands within 10 % of another, or under 1.5× of it, can turn on the ` +

@@ -148,8 +148,11 @@ function numericCount(space: Space): number {
   return numericCoordinates(space).length;
 }
 
-/** Cell widths of the region's coordinates (see {@link numericCoordinates}). */
-function numericCells(space: Space): CellWidths {
+/**
+ * Cell widths of the trust region's coordinates (see {@link numericCoordinates}): on a space
+ * without a categorical, every coordinate.
+ */
+export function numericCells(space: Space): CellWidths {
   const numeric = numericCoordinates(space);
   return (u) => numeric.map((i, q) => space.cellWidth(i, u[q]!));
 }

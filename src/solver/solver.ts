@@ -13,6 +13,7 @@ import { type ResolvedSolverConfig, resolveSolverConfig, type SolverConfig } fro
 import { createGlobalLocal, restoreGlobalLocal } from "./global-local.js";
 import {
   createMixedGlobalLocal,
+  numericCells,
   restoreMixedGlobalLocal,
   usesMixedGlobalLocal,
 } from "./mixed-global-local.js";
@@ -707,5 +708,5 @@ function clampUnit(x: number): number {
 
 /** The cell widths the default strategy's trust region floors its batches on, when it has ints. */
 function cellWidths(space: Space): CellWidths | undefined {
-  return space.discrete ? (u) => u.map((x, j) => space.cellWidth(j, x)) : undefined;
+  return space.discrete ? numericCells(space) : undefined;
 }

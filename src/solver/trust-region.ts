@@ -30,9 +30,9 @@ const MIN_WIDTH = 8;
  * Least distance of a proposal from every running point, as a share of the batch's spread (on at
  * least one coordinate, each measured against its own spread; the radius when this was chosen,
  * before {@link STEP_SPREAD}), and bootstrap fits (random weights) tried when the model's
- * minimiser is that close to one. Chosen on the B1 development half with 8 workers by the mean of log₁₀ regret over its 36
- * continuous cells, seeds 1..20 (and 21..40 where two figures are given): −1.42 before (a quarter,
- * no resample); −1.98 with the smaller ridge of src/solver/quadratic-model.ts and the
+ * minimiser is that close to one. Chosen on the B1 development half with 8 workers by the mean of
+ * log₁₀ regret over its 36 continuous cells, seeds 1..20 (and 21..40 where two figures are
+ * given): −1.42 before (a quarter, no resample); −1.98 with the smaller ridge of src/solver/quadratic-model.ts and the
  * simplex-only tie exemption of the default strategy; then, with a half and 8 draws, −2.12 /
  * −2.17 with these weights, −2.19 / −1.94 resampling with replacement, −2.09 / −2.07 with
  * replacement skipping draws with fewer distinct points than the model has terms. With these
@@ -91,8 +91,7 @@ export type CellWidths = (u: readonly number[]) => readonly number[];
  * busy. Here every free worker gets a point: the model's minimiser inside the region or, while that
  * point (or one near it) is still running, the minimiser of a fit to the same points under random
  * weights times the value weights (a Bayesian bootstrap: a draw of what the fit could as well have
- * been, Thompson-style),
- * and failing that the best of a few model-ranked points drawn around the minimiser. Every point
+ * been, Thompson-style), and failing that the best of a few model-ranked points drawn around the minimiser. Every point
  * keeps half the batch's spread from the running points, and the model-ranked ones are drawn
  * within it. The spread is twice the model's step: the whole region while the step is long, a
  * small neighbourhood near a minimum, where the next fit needs points; on an int coordinate
