@@ -80,6 +80,44 @@ describe("parallel workers (several trials outstanding)", () => {
     expect(solver.ask({ max: 1 })).toHaveLength(1);
   });
 
+  it("gives a local phase's trials to the trust region alone from three trials at once", () => {
+    // A simplex moves one vertex per result: among c workers it would get one trial in c and
+    // wait on the others' results for each step. With one or two workers it still takes part.
+    const fn = rastrigin(3);
+    const proposers = (workers: number) => {
+      const solver = createSolver({ seed: 6, budget: 150, bounds: fn.bounds });
+      const count = { simplex: 0, region: 0 };
+      const outstanding: { id: number; value: number }[] = [];
+      for (;;) {
+        while (outstanding.length < workers) {
+          const batch = solver.ask({ max: workers - outstanding.length });
+          if (batch === null || batch.length === 0) break;
+          const owners = new Map((solver.toJSON().strategy?.owners as [number, number][] | undefined) ?? []);
+          for (const trial of batch) {
+            const owner = owners.get(trial.id);
+            if (owner === -2) count.region++;
+            else if (owner !== undefined && owner >= 0) count.simplex++;
+            outstanding.push({ id: trial.id, value: fn.evaluate(trial.params) });
+          }
+        }
+        const done = outstanding.shift();
+        if (done === undefined) break;
+        solver.tell(done);
+      }
+      return count;
+    };
+    for (const workers of [3, 8]) {
+      const count = proposers(workers);
+      expect(count.simplex, `${workers} workers`).toBe(0);
+      expect(count.region, `${workers} workers`).toBeGreaterThan(50);
+    }
+    for (const workers of [1, 2]) {
+      const count = proposers(workers);
+      expect(count.simplex, `${workers} workers`).toBeGreaterThan(10);
+      expect(count.region, `${workers} workers`).toBeGreaterThan(10);
+    }
+  });
+
   it("is deterministic for a given order of asks and tells, and resumes exactly mid-run", () => {
     const fn = rastrigin(3);
     const run = () => pool(createSolver({ seed: 11, budget: 150, bounds: fn.bounds }), fn, 8).asked;
@@ -145,18 +183,22 @@ describe("parallel workers (several trials outstanding)", () => {
   });
 
   it("does not take a new simplex's vertices, told among the region's results, for steps (tieShare)", () => {
-    // Hartmann-6 in 20-D has 14 irrelevant dimensions. With 8 workers a new simplex's one-axis
-    // vertices are told among the trust region's results. Leaving out the phase's first d
-    // results instead (the rule before) counted some of them, and their ties along the
-    // irrelevant axes fired the rule on seeds 1 and 3 here.
+    // Hartmann-6 in 20-D has 14 irrelevant dimensions. One trial at a time, a new simplex's
+    // one-axis vertices are told among the trust region's turns (so they were with 8 workers
+    // while a local phase still ran a simplex). Leaving out the phase's first d results instead
+    // (the rule before) counted some of them, and their ties along the irrelevant axes fired
+    // the rule: on seed 5 here one trial at a time, on seeds 1 and 3 with 8 workers then. With
+    // 8 workers now, the region's batches alone must not fire it either.
     const fn = hartmann6In20();
-    for (const seed of [1, 2, 3, 4, 5, 6]) {
-      const solver = createSolver({ seed, budget: 300, bounds: fn.bounds });
-      pool(solver, fn, 8);
-      // `stepped` never resets once set, so the end state tells whether the rule ever fired.
-      const stepped = (solver.toJSON().strategy as { stepped?: boolean } | null)?.stepped === true;
-      solver.stop();
-      expect(stepped, `seed ${seed}`).toBe(false);
+    for (const workers of [1, 8]) {
+      for (const seed of [1, 2, 3, 4, 5, 6]) {
+        const solver = createSolver({ seed, budget: 300, bounds: fn.bounds });
+        pool(solver, fn, workers);
+        // `stepped` never resets once set, so the end state tells whether the rule ever fired.
+        const stepped = (solver.toJSON().strategy as { stepped?: boolean } | null)?.stepped === true;
+        solver.stop();
+        expect(stepped, `${workers} workers, seed ${seed}`).toBe(false);
+      }
     }
   });
 

@@ -103,9 +103,10 @@ export interface GlobalLocalOptions {
    * Nelder–Mead. The region's results count as a parallel batch fill's do: towards the phase's
    * stagnation and `tieShare`, and one that ties the phase's best ends the phase; leaving the
    * region's results out of both tie rules lost Step-ellipsoid-6D @300 and Simulated training @300
-   * their better medians (mean −1.49). An ask for several trials still gets the simplex's point
-   * and the region's around it; an ask for one (one worker, or one of several that just finished)
-   * gets a turn. 0 turns the turns off: the simplex alone, as before. Default 8. A whole number ≥ 0.
+   * their better medians (mean −1.49). With one or two workers every ask for one trial gets a
+   * turn; from three trials at once the region takes every local trial (see `BATCH_FROM` in
+   * src/solver/global-local.ts). 0 turns the turns off: the simplex alone, as before (with one or
+   * two workers). Default 8. A whole number ≥ 0.
    */
   readonly maxStreak?: number;
 }
@@ -212,7 +213,7 @@ export interface LocalMethod {
   vertices(local: NelderMeadStrategy): readonly (readonly number[])[];
 }
 
-/** What fills a local phase's batches beside the simplex (parallel runs only). */
+/** A local phase's trust region: its turns one trial at a time, and every trial of a batch. */
 export interface BatchFill {
   propose(
     history: readonly Evaluation[],
@@ -249,6 +250,18 @@ const MIN_FACTOR = 1 / 3;
 const MAX_FACTOR = 3;
 const FACTOR_STEP = 1.5;
 
+/**
+ * Trials running at once, this ask's included, from which a local phase hands every trial to the
+ * trust region. A simplex moves one vertex per result: among c workers it gets one trial in c,
+ * each step waits for the results the others hold up, and its points count towards the phase's
+ * stagnation all the same. Measured on the B1 development half with 8 workers by the mean of
+ * log₁₀ regret (floored at 1e-12) over its 36 continuous cells: −2.50 → −2.55 on seeds 1..60 and
+ * −2.58 → −2.61 on seeds 61..120. On its mixed cells (seeds 1..60, medians) Simulated training
+ * @300 went 0.0020 → 0.0005 and Batch pipeline @100 0.0075 → 0.0088; the others moved by at most
+ * 13 %. Below this (one or two workers) the simplex and the region take turns (`maxStreak`).
+ */
+const BATCH_FROM = 3;
+
 /** Smallest edge of a simplex restarted near the old one (it contracts further by itself). */
 const MIN_STEP = 1e-3;
 
@@ -262,7 +275,7 @@ const STATE_VERSION = 1;
 
 /** Who proposed a pending trial: TPE (−1), a batch fill (−2) or the local simplex of that generation. */
 const GLOBAL = -1;
-/** Owner of a point that fills a batch beside the simplex (see `fill`). */
+/** Owner of a point from the trust region (see `fill`). */
 const FILL = -2;
 /** Owner of a point from the focused TPE that ends a run without room for a local phase. */
 const FOCUSED = -3;
@@ -339,7 +352,7 @@ class GlobalLocal implements Strategy {
   private scanned = 0;
   private incumbent = -1;
   private incumbentValue = Number.POSITIVE_INFINITY;
-  /** Fills a local phase's batches beside the simplex (see `fill`). */
+  /** The local phase's trust region (see `fill`). */
   private readonly region: BatchFill;
   private readonly method: LocalMethod;
   private readonly sharp: FocusedModel;
@@ -420,7 +433,11 @@ class GlobalLocal implements Strategy {
       this.startLocal(context.history);
       this.restartDue = false;
     }
-    if (max === 1 && this.incumbent >= 0 && !this.localBusy() && this.turns?.next() === true) {
+    // BATCH_FROM trials at once go to the region alone; below that, an ask for one takes a turn.
+    const batch = context.pending.length + max >= BATCH_FROM;
+    const region =
+      this.incumbent >= 0 && (batch || (max === 1 && !this.localBusy() && this.turns?.next() === true));
+    if (region) {
       const points: number[][] = [];
       this.fill(context, max, firstId, points);
       return points;
@@ -433,9 +450,10 @@ class GlobalLocal implements Strategy {
 
   /**
    * Points from the trust region around the incumbent (src/solver/trust-region.ts): minimisers of
-   * a quadratic fitted to the nearest points, spread apart from the running ones. With parallel
-   * workers they fill the rest of a batch (the simplex hands out one point per step, d when it
-   * builds or shrinks); one trial at a time, they are the region's turns (`maxStreak`).
+   * a quadratic fitted to the nearest points, spread apart from the running ones. From
+   * {@link BATCH_FROM} trials at once they are every local trial; with two workers they fill
+   * what the simplex (one point per step, d when it builds or shrinks) leaves of a batch; one
+   * trial at a time, they are the region's turns (`maxStreak`).
    */
   private fill(context: StrategyContext, max: number, firstId: number, points: number[][]): void {
     if (this.incumbent < 0) return;
@@ -765,12 +783,13 @@ function tpeOptions(o: ResolvedGlobalLocalOptions): TpeOptions {
  *   streams); `toJSON()` holds the whole state, inner strategies included, and
  *   {@link restoreGlobalLocal} continues exactly.
  * - Parallel workers (several trials outstanding, `ask({ max })` > 1): a global phase hands out
- *   a TPE batch (the constant liar spreads it); a local phase hands out what the simplex needs
- *   and fills the rest of the batch from a trust region around the incumbent, whose points
- *   minimise a quadratic fitted to the nearest results. Every free worker gets a trial; fill
- *   results count towards the local phase's stagnation like the simplex's, and a fill that ties
- *   the phase's best (a plateau) ends the phase (docs/benchmarks.md, PARALLEL, has the figures).
- *   A single free worker gets the simplex's or the region's point by the turns above.
+ *   a TPE batch (the constant liar spreads it). From three trials running at once, a local phase
+ *   hands every trial to a trust region around the incumbent, whose points minimise a quadratic
+ *   fitted to the nearest results (the simplex would get one trial in c, each step waiting on the
+ *   others). Every free worker gets a trial; region results count towards the local phase's
+ *   stagnation, and one that ties the phase's best (a plateau) ends the phase (docs/benchmarks.md,
+ *   PARALLEL, has the figures). With two workers, a free one gets the simplex's or the region's
+ *   point by the turns above.
  * - Cost: a TPE proposal, a Nelder–Mead step or a quadratic fit on the points nearest the
  *   incumbent; switching phases is O(1) (a pending-trial scan
  *   while batches are outstanding).
