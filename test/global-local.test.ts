@@ -234,6 +234,39 @@ describe("global-local strategy (strategy: auto)", () => {
     expect(calls).toBeGreaterThan(0);
   });
 
+  it("widens a shrunken trust region when a local phase starts around a moved incumbent", () => {
+    // The region keeps the radius its last phase shrank it to; in a new basin it would have to
+    // grow back one success at a time. At each switch to a local phase with a moved incumbent,
+    // the radius is at least how far the incumbent moved (within [0.001, localStep]).
+    // Rastrigin in 3-D over the unit cube: many basins, so global phases keep moving the incumbent.
+    const f = (u: readonly number[]) =>
+      u.reduce((sum, x) => {
+        const z = 10.24 * x - 5.12;
+        return sum + 10 + z * z - 10 * Math.cos(2 * Math.PI * z);
+      }, 0);
+    const strategy = createGlobalLocal(3, 2);
+    const history: Evaluation[] = [];
+    let widened = 0;
+    for (let id = 1; id <= 600; id++) {
+      const before = strategy.toJSON();
+      const [u] = strategy.ask({ history, pending: [], remaining: 600 - id }, 1, id)!;
+      const after = strategy.toJSON();
+      const radius = (state: typeof after) => (state.region as { radius: number }).radius;
+      const anchor = before.localAnchor as number;
+      if (before.phase === "global" && after.phase === "local" && after.incumbent !== anchor) {
+        const from = anchor >= 0 ? history[anchor]!.u : null;
+        const to = history[after.incumbent as number]!.u;
+        const moved = from === null ? 0.15 : Math.max(...to.map((x, j) => Math.abs(x - from[j]!)));
+        const least = Math.min(0.15, Math.max(moved, 0.001));
+        expect(radius(after)).toBeGreaterThanOrEqual(least);
+        if (radius(before) < least) widened++;
+      }
+      history.push({ u: u!, value: f(u!) });
+      strategy.tell(id, f(u!));
+    }
+    expect(widened).toBeGreaterThan(0);
+  });
+
   it("with several workers, ends a local phase once a batch fill ties its best (a plateau)", () => {
     // Strips of equal value across u0: the trust region's fills land on the incumbent's strip.
     // The phase ends at the first ask where the simplex has no result outstanding.
@@ -623,14 +656,15 @@ describe("global-local strategy (strategy: auto)", () => {
       }
     });
 
-    it("leaves asks for several trials as they were: whole batches run the same with or without turns", () => {
-      // Budget 121: every refine ask is for 2 or 4 trials (at 120 the last would be for one, and a
-      // single trial gets a turn).
+    it("leaves asks for two trials as they were: such batches run the same with or without turns", () => {
+      // Asks for two (from three at once the trust region takes every local trial, turns or not).
+      // Budget 121: the one ask that gets a single trial is the opening's last (global); at 120 the
+      // run's last ask is a local one for a single trial, which takes a turn.
       const fn = hartmann6();
       const batches = (autoOptions: object): number[][] => {
         const solver = createSolver({ seed: 3, budget: 121, bounds: fn.bounds, autoOptions });
         const asked: number[][] = [];
-        for (let batch = solver.ask({ max: 4 }); batch !== null; batch = solver.ask({ max: 4 })) {
+        for (let batch = solver.ask({ max: 2 }); batch !== null; batch = solver.ask({ max: 2 })) {
           for (const t of batch) asked.push(fn.names.map((n) => t.params[n] as number));
           solver.tell(batch.map((t) => ({ id: t.id, value: fn.evaluate(t.params) })));
         }

@@ -182,7 +182,7 @@ describe("parallel workers (several trials outstanding)", () => {
     }
   });
 
-  it("does not take a new simplex's vertices, told among the region's results, for steps (tieShare)", () => {
+  it("does not take a new simplex's vertices, or the region's batches, for steps (tieShare)", () => {
     // Hartmann-6 in 20-D has 14 irrelevant dimensions. One trial at a time, a new simplex's
     // one-axis vertices are told among the trust region's turns (so they were with 8 workers
     // while a local phase still ran a simplex). Leaving out the phase's first d results instead

@@ -77,7 +77,7 @@ export interface GlobalLocalOptions {
    * sharper settings (see `localRoom`), which need no slope; local phases still alternate with
    * them. Ties are counted on finite values, leaving out the simplex's first d results in the
    * phase (a new simplex's one-axis vertices tie along irrelevant dimensions, which is no plateau;
-   * they arrive among the trust region's results, one trial at a time as with workers), and judged
+   * they arrive among the trust region's results, one trial at a time or with two workers), and judged
    * once at least d results count. A smooth run that has converged to the digits a double holds
    * also repeats values, at distinct points; by then the rule costs nothing (Hartmann-6 fires it
    * on some seeds with the same final regret). Chosen on the B1 development half, seeds 1..120,
@@ -92,21 +92,22 @@ export interface GlobalLocalOptions {
   readonly tieShare?: number;
   /**
    * One trial at a time, a local phase has two methods: its simplex and a trust region (the
-   * minimiser of a quadratic fitted to the points nearest the incumbent; the same region fills
-   * the batches of parallel runs). Each trial goes to whichever has lately improved the phase's
+   * minimiser of a quadratic fitted to the points nearest the incumbent; from three trials at once
+   * the region takes them all). Each trial goes to whichever has lately improved the phase's
    * best more often, and neither waits more than `maxStreak` trials in a row (see
    * src/solver/local-turns.ts). A bowl under ripples, where a simplex creeps, and a long valley
    * go to the region; a kink at the minimum, which no quadratic fits, to the simplex. Chosen on
    * the B1 development half, seeds 1..100 (docs/benchmarks.md): the mean of log₁₀ regret over its
    * 44 cells went from −0.80 with the simplex alone to −1.56 with 8. Anything from 3 to 12 gave
    * −1.50 to −1.56, but 3 to 6 also left Rosenbrock-5D @100 more than 10 % behind forced
-   * Nelder–Mead. The region's results count as a parallel batch fill's do: towards the phase's
+   * Nelder–Mead. The region's results count as they do in parallel batches: towards the phase's
    * stagnation and `tieShare`, and one that ties the phase's best ends the phase; leaving the
    * region's results out of both tie rules lost Step-ellipsoid-6D @300 and Simulated training @300
    * their better medians (mean −1.49). With one or two workers every ask for one trial gets a
    * turn; from three trials at once the region takes every local trial (see `BATCH_FROM` in
-   * src/solver/global-local.ts). 0 turns the turns off: the simplex alone, as before (with one or
-   * two workers). Default 8. A whole number ≥ 0.
+   * src/solver/global-local.ts). 0 turns the turns off: with one worker the simplex alone, as
+   * before; with two, the region still fills what the simplex leaves of a batch. Default 8. A
+   * whole number ≥ 0.
    */
   readonly maxStreak?: number;
 }
@@ -214,7 +215,7 @@ export interface LocalMethod {
 }
 
 /** A local phase's trust region: its turns one trial at a time, and every trial of a batch. */
-export interface BatchFill {
+export interface LocalRegion {
   propose(
     history: readonly Evaluation[],
     incumbent: number,
@@ -222,6 +223,8 @@ export interface BatchFill {
     id: number,
   ): number[];
   tell(id: number, value: number): void;
+  /** Widens the region to at least `radius`, for a local phase around a moved incumbent. */
+  widen(radius: number): void;
   toJSON(): Record<string, unknown>;
 }
 
@@ -273,7 +276,7 @@ const FOCUSED_SEED = 0x474c5a;
 
 const STATE_VERSION = 1;
 
-/** Who proposed a pending trial: TPE (−1), a batch fill (−2) or the local simplex of that generation. */
+/** Who proposed a pending trial: TPE (−1), the trust region (−2) or the local simplex of that generation. */
 const GLOBAL = -1;
 /** Owner of a point from the trust region (see `fill`). */
 const FILL = -2;
@@ -319,8 +322,8 @@ class GlobalLocal implements Strategy {
   private localTold = 0;
   private sinceImproved = 0;
   /**
-   * Whether a batch fill (parallel runs only) has tied the local phase's best: the trust region
-   * stepped onto the incumbent's plateau, where neither it nor the simplex has a slope to follow.
+   * Whether a trust-region result has tied the local phase's best: the region stepped onto the
+   * incumbent's plateau, where neither it nor the simplex has a slope to follow.
    */
   private fillTied = false;
   /** Best value when the current phase began, and the best value it has seen. */
@@ -353,7 +356,7 @@ class GlobalLocal implements Strategy {
   private incumbent = -1;
   private incumbentValue = Number.POSITIVE_INFINITY;
   /** The local phase's trust region (see `fill`). */
-  private readonly region: BatchFill;
+  private readonly region: LocalRegion;
   private readonly method: LocalMethod;
   private readonly sharp: FocusedModel;
   /** Whether a sequential local trial goes to the simplex or the region (null: `maxStreak` 0). */
@@ -364,7 +367,7 @@ class GlobalLocal implements Strategy {
     seed: number,
     options: ResolvedGlobalLocalOptions,
     tpe: Strategy,
-    region: BatchFill,
+    region: LocalRegion,
     method: LocalMethod = everyCoordinate(dimension),
     sharp: FocusedModel = forcedTpe(dimension),
   ) {
@@ -435,9 +438,9 @@ class GlobalLocal implements Strategy {
     }
     // BATCH_FROM trials at once go to the region alone; below that, an ask for one takes a turn.
     const batch = context.pending.length + max >= BATCH_FROM;
-    const region =
+    const toRegion =
       this.incumbent >= 0 && (batch || (max === 1 && !this.localBusy() && this.turns?.next() === true));
-    if (region) {
+    if (toRegion) {
       const points: number[][] = [];
       this.fill(context, max, firstId, points);
       return points;
@@ -645,6 +648,7 @@ class GlobalLocal implements Strategy {
       }
       this.phase = "local";
       this.restartDue = moved;
+      if (moved) this.region.widen(this.restartRadius(history));
       this.localTold = 0;
       this.simplexTold = 0;
       this.sinceImproved = 0;
@@ -689,6 +693,22 @@ class GlobalLocal implements Strategy {
     values.sort((a, b) => a - b);
     const spread = values[(values.length - 1) >> 1]! - this.incumbentValue;
     return Number.isFinite(spread) && spread > 0 ? this.options.minGain * spread : 0;
+  }
+
+  /**
+   * The trust region's least radius in a local phase around a moved incumbent: how far it moved
+   * since the last local phase ended (`localStep` for the first), within [MIN_STEP, localStep],
+   * as a restarted simplex's edge. The region keeps the radius its last phase shrank it to, and
+   * from 1e-9 it would spend dozens of successes growing back in a new basin.
+   */
+  private restartRadius(history: readonly Evaluation[]): number {
+    const step = this.options.localStep;
+    if (this.localAnchor < 0 || this.incumbent < 0) return step;
+    const from = history[this.localAnchor]!.u;
+    const to = history[this.incumbent]!.u;
+    let moved = 0;
+    for (let j = 0; j < this.d; j++) moved = Math.max(moved, Math.abs(to[j]! - from[j]!));
+    return Math.min(step, Math.max(moved, MIN_STEP));
   }
 
   /** Whether the current simplex still waits for results it asked for. */
@@ -756,7 +776,7 @@ function tpeOptions(o: ResolvedGlobalLocalOptions): TpeOptions {
  * - Local phase: Nelder–Mead from the incumbent, `localStep` edges, taking turns with a trust
  *   region around the incumbent (a fitted quadratic's minimiser): each trial goes to whichever
  *   has lately improved the phase's best more often, neither waiting more than `maxStreak` trials
- *   (src/solver/local-turns.ts). Region results count as batch fills' do (below). It lasts until the simplex
+ *   (src/solver/local-turns.ts). Region results count as in parallel batches (below). It lasts until the simplex
  *   converges (nothing left to refine), goes flat (every vertex on one plateau: no direction to
  *   follow), finds steps rather than slopes (`tieShare` of its results repeat a value it has
  *   seen; later global phases then use forced TPE's sharper settings) or `d + stagnation · (d + 1)`
@@ -820,13 +840,13 @@ export function createGlobalLocal(
 
 /**
  * The space-dependent parts of a global-local run, for {@link createGlobalLocal} and
- * {@link restoreGlobalLocal}: the global model, the batch fill, the local method and the focused
+ * {@link restoreGlobalLocal}: the global model, the trust region, the local method and the focused
  * model of a held global phase. Without them, TPE, a trust region, Nelder–Mead over every
  * coordinate and forced TPE.
  */
 export interface GlobalLocalParts {
   readonly global: Strategy;
-  readonly region: BatchFill;
+  readonly region: LocalRegion;
   readonly local: LocalMethod;
   readonly focused: FocusedModel;
 }

@@ -1,12 +1,12 @@
 import { Prng } from "../random/prng.js";
 import type { Space } from "../space/space.js";
 import {
-  type BatchFill,
   createGlobalLocal,
   type FocusedModel,
   type GlobalLocalOptions,
   type GlobalLocalParts,
   type LocalMethod,
+  type LocalRegion,
   type ResolvedGlobalLocalOptions,
   restoreGlobalLocal,
 } from "./global-local.js";
@@ -71,11 +71,11 @@ function numericLocal(space: Space, localStep: number): LocalMethod {
 }
 
 /**
- * The batch fill of a local phase (parallel runs only) on a mixed space: the trust region over
- * the float and int coordinates, the categorical ones held at the incumbent's, fitted on the
+ * The trust region of a local phase on a mixed space (its turns one trial at a time, every trial
+ * of a batch from three at once): over the float and int coordinates, the categorical ones held at the incumbent's, fitted on the
  * history points with the incumbent's choices.
  */
-class NumericRegion implements BatchFill {
+class NumericRegion implements LocalRegion {
   private readonly numeric: readonly number[];
   private readonly categorical: readonly number[];
 
@@ -120,6 +120,10 @@ class NumericRegion implements BatchFill {
 
   tell(id: number, value: number): void {
     this.inner.tell(id, value);
+  }
+
+  widen(radius: number): void {
+    this.inner.widen(radius);
   }
 
   toJSON(): Record<string, unknown> {
@@ -179,7 +183,8 @@ export function usesMixedGlobalLocal(space: Space): boolean {
  * - Local phases: Nelder–Mead over the float and int parameters active at the incumbent, its
  *   categorical choices held (as forced Nelder–Mead on a mixed space), learning from the trials
  *   with those choices. A new incumbent with other choices gets a fresh simplex in its own
- *   subspace at the full `localStep`.
+ *   subspace at the full `localStep`. The trust region takes turns with it over the same
+ *   coordinates, and from three trials at once takes every local trial.
  * - Phase switching, budget split, persistence and parallel batches are global-local's own.
  */
 export function createMixedGlobalLocal(

@@ -83,8 +83,8 @@ export type CellWidths = (u: readonly number[]) => readonly number[];
 /**
  * The default strategy's trust region around the incumbent, proposing the minimiser of a
  * quadratic fitted to the nearest evaluated points, each weighed by how close its value is to
- * the incumbent's ({@link GAP_OFFSET}): it fills parallel batches in a local phase, and one trial
- * at a time it takes turns with the simplex.
+ * the incumbent's ({@link GAP_OFFSET}): from three trials at once it proposes every trial of a
+ * local phase, and one trial at a time it takes turns with the simplex.
  *
  * @remarks
  * Nelder–Mead needs the result of each step before the next, so with c workers it would keep one
@@ -180,6 +180,11 @@ export class TrustRegionBatch {
     const [base, width] = entry;
     if (rank(value) < base) this.radius = Math.min(MAX_RADIUS, this.radius * GROW);
     else this.radius = Math.max(MIN_RADIUS, this.radius * SHRINK ** (1 / width));
+  }
+
+  /** Widens the region to at least `radius` (a local phase around a moved incumbent). */
+  widen(radius: number): void {
+    this.radius = Math.max(this.radius, radius);
   }
 
   toJSON(): Record<string, unknown> {
