@@ -115,10 +115,12 @@ describe("auto on a mixed space", () => {
     }
   });
 
-  it("fills parallel batches in a local phase with points that hold the incumbent's choices", () => {
+  it("gives a parallel batch's local trials to the trust region, holding the incumbent's choices", () => {
     const asked = drive(make(3, 120), 4);
     const fills = asked.filter((a) => a.owner === -2);
     expect(fills.length).toBeGreaterThan(0);
+    // Batches of four: no simplex point (owner ≥ 0) in any of them.
+    expect(asked.filter((a) => a.owner !== undefined && a.owner >= 0)).toHaveLength(0);
     for (const { trial, incumbent } of fills) {
       const p = trial.params as Params;
       expect(p.optimizer).toBe(incumbent!.optimizer);
