@@ -42,8 +42,8 @@ describe("decision log under SIGKILL", () => {
         // Everything acknowledged durable is there; nothing beyond what could have been appended.
         expect(recovered).toBeGreaterThanOrEqual(killed.lastDurable);
         expect(recovered).toBeLessThanOrEqual(killed.lastAppended + CHUNK);
-        // Records lost: at most what one group commit holds (flushRecords, plus the chunk in hand).
-        expect(killed.lastAppended - recovered).toBeLessThanOrEqual(FLUSH_RECORDS + CHUNK);
+        // How many more are lost depends on how far the disk lags (the commit in flight plus what
+        // was appended meanwhile): a matter of the machine's load, reported below, not asserted.
         const last = log.records.at(-1);
         if (last !== undefined) lossWindowsMs.push(killed.killedAt - (last.record.t as number));
         // The recovered log opens for writing and continues the seqs.
