@@ -108,6 +108,18 @@ describe("trust-region batch", () => {
   const history: Evaluation[] = samples(20, 5).map((u) => ({ u, value: f(u) }));
   const incumbent = history.reduce((b, e, i) => (e.value < history[b]!.value ? i : b), 0);
 
+  it("widens to a given radius but never narrows, and keeps the radius through a restore", () => {
+    const region = new TrustRegionBatch(3, Prng.fromSeed(1, 2), 0.01);
+    const radius = () => region.toJSON().radius as number;
+    region.widen(0.001);
+    expect(radius()).toBe(0.01);
+    region.widen(0.12);
+    expect(radius()).toBe(0.12);
+    expect(TrustRegionBatch.restore(3, JSON.parse(JSON.stringify(region.toJSON()))).toJSON().radius).toBe(
+      0.12,
+    );
+  });
+
   it("proposes inside the region and spreads a batch apart from the running points", () => {
     const region = new TrustRegionBatch(3, Prng.fromSeed(1, 2), 0.15);
     const centre = history[incumbent]!.u;

@@ -265,7 +265,10 @@ const FACTOR_STEP = 1.5;
  */
 const BATCH_FROM = 3;
 
-/** Smallest edge of a simplex restarted near the old one (it contracts further by itself). */
+/**
+ * Smallest edge of a simplex restarted near the old one (it contracts further by itself), and the
+ * least radius the trust region is widened to at a restart (see `restartRadius`).
+ */
 const MIN_STEP = 1e-3;
 
 /** Seed offsets, so the inner strategies never share a PRNG sequence with each other. */
@@ -596,6 +599,9 @@ class GlobalLocal implements Strategy {
     this.restartDue = state.restartDue as boolean;
     this.scanned = count(state.scanned, "scanned");
     this.incumbent = count(state.incumbent, "incumbent", -1);
+    // Both index the history the state was written against: past its end, the state is not one.
+    if (this.incumbent >= this.scanned) bad("incumbent");
+    if (this.localAnchor >= this.scanned) bad("localAnchor");
     this.incumbentValue = decode(state.incumbentValue, bad);
     // States written before tieShare existed have no tie count (and their options turn it off).
     const values = state.phaseValues ?? [];
@@ -783,7 +789,9 @@ function tpeOptions(o: ResolvedGlobalLocalOptions): TpeOptions {
  *   results in a row fail to improve on the phase's best.
  *   The simplex carries on into the next local phase when the incumbent has not moved (a
  *   converged one restarts by its own rule); a new incumbent found by the global phase gets a
- *   fresh simplex (a restart), at the old simplex's scale when the incumbent moved only a little.
+ *   fresh simplex (a restart), at the old simplex's scale when the incumbent moved only a little,
+ *   and widens the trust region to at least how far the incumbent moved (within [0.001,
+ *   `localStep`]): it keeps the radius its last phase shrank it to otherwise.
  * - Later global phases: multivariate TPE over the whole history (probe, warm start, both
  *   phases), with a wider bandwidth floor, a larger good set and flatter rank weights than forced
  *   TPE, so it keeps sampling other basins instead of hugging the incumbent. Each lasts
