@@ -709,7 +709,8 @@ class GlobalLocal implements Strategy {
    */
   private restartRadius(history: readonly Evaluation[]): number {
     const step = this.options.localStep;
-    if (this.localAnchor < 0 || this.incumbent < 0) return step;
+    // No earlier local phase, or (a strategy driven directly) a history shorter than it saw.
+    if (this.localAnchor < 0 || this.localAnchor >= history.length || this.incumbent < 0) return step;
     const from = history[this.localAnchor]!.u;
     const to = history[this.incumbent]!.u;
     let moved = 0;
