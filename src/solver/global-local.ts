@@ -282,7 +282,7 @@ const STATE_VERSION = 1;
 /** Who proposed a pending trial: TPE (−1), the trust region (−2) or the local simplex of that generation. */
 const GLOBAL = -1;
 /** Owner of a point from the trust region (see `fill`). */
-const FILL = -2;
+const REGION = -2;
 /** Owner of a point from the focused TPE that ends a run without room for a local phase. */
 const FOCUSED = -3;
 
@@ -305,7 +305,7 @@ class GlobalLocal implements Strategy {
   private local: NelderMeadStrategy | null = null;
   /** Local simplexes started so far; the current one is generation `generation − 1`. */
   private generation = 0;
-  /** Pending trial id → proposer ({@link GLOBAL}, {@link FILL} or a local generation). */
+  /** Pending trial id → proposer ({@link GLOBAL}, {@link REGION} or a local generation). */
   private readonly owners = new Map<number, number>();
 
   /**
@@ -466,7 +466,7 @@ class GlobalLocal implements Strategy {
     const pending = [...context.pending, ...points];
     for (let id = firstId + points.length; points.length < max; id++) {
       const point = this.region.propose(context.history, this.incumbent, pending, id);
-      this.owners.set(id, FILL);
+      this.owners.set(id, REGION);
       points.push(point);
       pending.push(point);
     }
@@ -484,7 +484,7 @@ class GlobalLocal implements Strategy {
       this.focused?.tell(id, value);
       return;
     }
-    if (owner === FILL) {
+    if (owner === REGION) {
       this.region.tell(id, value);
     } else {
       if (owner !== this.generation - 1) return; // a simplex since replaced
@@ -492,15 +492,15 @@ class GlobalLocal implements Strategy {
     }
     if (this.phase !== "local") return;
     this.localTold++;
-    if (owner !== FILL) this.simplexTold++;
-    const countsForTies = owner === FILL || this.simplexTold > this.d;
+    if (owner !== REGION) this.simplexTold++;
+    const countsForTies = owner === REGION || this.simplexTold > this.d;
     const v = rank(value);
     if (Number.isFinite(v)) {
       if (countsForTies && this.phaseValues.has(v)) this.ties++;
       this.phaseValues.add(v);
     }
     const better = v < this.phaseBest;
-    this.turns?.record(owner === FILL, better);
+    this.turns?.record(owner === REGION, better);
     if (better) this.phaseBest = v;
     if (v < this.progressMark - this.gainThreshold) {
       this.progressMark = v;
@@ -508,7 +508,7 @@ class GlobalLocal implements Strategy {
     } else {
       this.sinceImproved++;
       // Only the region: a simplex vertex tying the best is common along irrelevant dimensions.
-      if (owner === FILL && !better && v === this.phaseBest) this.fillTied = true;
+      if (owner === REGION && !better && v === this.phaseBest) this.fillTied = true;
     }
   }
 
