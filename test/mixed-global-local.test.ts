@@ -132,7 +132,7 @@ describe("auto on a mixed space", () => {
     for (const max of [1, 3]) {
       const reference = drive(make(5, 100), max).map((a) => a.trial);
       const phases = new Set<string>();
-      for (const cut of [10, 20, 40, 63, 88]) {
+      for (const cut of [10, 25, 40, 63, 88]) {
         const solver = make(5, 100);
         const before = drive(solver, max, cut).map((a) => a.trial);
         const text = JSON.stringify(solver.toJSON());

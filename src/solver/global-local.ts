@@ -43,9 +43,7 @@ export interface GlobalLocalOptions {
   /**
    * Largest share of the refine budget the opening global phase may take. The run opens with
    * `globalPhase · (d + 1)` TPE trials, or this share of the trials left after the probe if that
-   * is fewer, before the first local phase; with c ≥ 3 trials running at once, c − 1 fewer (each
-   * of its proposals is made without the last c − 1 results, and the local phase that follows
-   * needs those trials more). 0 opens with the local phase. Default 0.3. In [0, 1).
+   * is fewer, before the first local phase. 0 opens with the local phase. Default 0.3. In [0, 1).
    */
   readonly openingShare?: number;
   /**
@@ -264,7 +262,6 @@ const FACTOR_STEP = 1.5;
  * −2.58 → −2.61 on seeds 61..120. On its mixed cells (seeds 1..60, medians) Simulated training
  * @300 went 0.0020 → 0.0005 and Batch pipeline @100 0.0075 → 0.0088; the others moved by at most
  * 13 %. Below this (one or two workers) the simplex and the region take turns (`maxStreak`).
- * From this many, the opening global phase is also shorter (`shortenOpening`).
  */
 const BATCH_FROM = 3;
 
@@ -316,11 +313,6 @@ class GlobalLocal implements Strategy {
    * With 0 the run opens local, from the best probe point.
    */
   private opening = -1;
-  /**
-   * Most trials seen running at once during the opening global phase (this ask's included), by
-   * which it has been shortened: c − 1 trials once c ≥ {@link BATCH_FROM} run at once.
-   */
-  private openingRunning = 1;
   private phase: Phase = "local";
   /** Proposals made in the current global phase. */
   private globalAsked = 0;
@@ -409,7 +401,6 @@ class GlobalLocal implements Strategy {
       // basin, and a simplex started there spends the budget refining the wrong one.
       const share = Math.round(this.options.openingShare * context.remaining);
       this.opening = Math.min(share, Math.round(this.options.globalPhase * (this.d + 1)));
-      this.shortenOpening(context.pending.length + max, 0);
       if (this.opening > 0) this.phase = "global";
       // No room for a local phase after the opening one (high dimension, small budget): the wide
       // floor is there to keep exploring while a simplex refines, and none will. The run is one
@@ -420,10 +411,6 @@ class GlobalLocal implements Strategy {
       ) {
         this.held = true;
       }
-    }
-    if (this.generation === 0 && this.phase === "global" && !this.held) {
-      // Workers can join while the opening runs (a shared study's processes ask one by one).
-      this.shortenOpening(context.pending.length + max, Math.max(1, this.globalAsked));
     }
     if (this.generation === 0 && this.phase === "local") {
       // The first local phase measures its progress from the best probe point.
@@ -538,7 +525,6 @@ class GlobalLocal implements Strategy {
       generation: this.generation,
       owners: [...this.owners.entries()],
       opening: this.opening,
-      openingRunning: this.openingRunning,
       phase: this.phase,
       globalAsked: this.globalAsked,
       held: this.held,
@@ -589,11 +575,6 @@ class GlobalLocal implements Strategy {
     }
     // States written before the opening phase existed had opened local.
     this.opening = state.opening === undefined ? 0 : count(state.opening, "opening", -1);
-    // States written before the opening was shortened for workers never shorten it further.
-    this.openingRunning =
-      state.openingRunning === undefined
-        ? Number.MAX_SAFE_INTEGER
-        : count(state.openingRunning, "openingRunning", 1);
     if (state.phase !== "global" && state.phase !== "local") bad("phase");
     this.phase = state.phase as Phase;
     this.globalAsked = count(state.globalAsked, "globalAsked");
@@ -737,25 +718,6 @@ class GlobalLocal implements Strategy {
     return Math.min(step, Math.max(moved, MIN_STEP));
   }
 
-  /**
-   * Shortens the opening global phase by the trials running beside this ask beyond those it was
-   * already shortened for, once {@link BATCH_FROM} or more run at once, to no fewer than `least`
-   * trials: with c running, the opening is c − 1 trials shorter than one worker's. Each of its TPE
-   * proposals is made with the last c − 1 results still out, so it finds less per trial, and the
-   * trust region that follows needs rounds of c results to converge: those trials do more there.
-   * Measured on the B1 development half by the mean of log₁₀ regret over its 44 cells (floored at
-   * 1e-12) and the PARALLEL gate's ratio to one worker, with 8 workers on seeds 1..60 / 61..120
-   * (scratch script): −2.52 / −2.58 and 3.2× / 2.1× before; −2.63 / −2.63 and 2.6× / 1.5× with
-   * c − 1; −2.58 / −2.66 with half that and −2.69 / −2.54 with twice; an opening of half or a
-   * quarter of its length gave −2.61 / −2.61 and −2.63 / −2.58, and none −2.53 (seeds 1..60).
-   * With 4 workers (seeds 1..60): −2.82 → −2.95 and 2.7× → 1.4×.
-   */
-  private shortenOpening(running: number, least: number): void {
-    if (running < BATCH_FROM || running <= this.openingRunning) return;
-    this.opening = Math.max(least, this.opening - (running - this.openingRunning));
-    this.openingRunning = running;
-  }
-
   /** Whether the current simplex still waits for results it asked for. */
   private localBusy(): boolean {
     const current = this.generation - 1;
@@ -855,10 +817,8 @@ function tpeOptions(o: ResolvedGlobalLocalOptions): TpeOptions {
  *   fitted to the nearest results (the simplex would get one trial in c, each step waiting on the
  *   others). Every free worker gets a trial; region results count towards the local phase's
  *   stagnation, and one that ties the phase's best (a plateau) ends the phase (docs/benchmarks.md,
- *   PARALLEL, has the figures). With c ≥ 3 trials running at once the opening global phase is
- *   also c − 1 trials shorter: its proposals are made without the last c − 1 results, and the
- *   region needs the trials more. With two workers, a free one gets the simplex's or the
- *   region's point by the turns above.
+ *   PARALLEL, has the figures). With two workers, a free one gets the simplex's or the region's
+ *   point by the turns above.
  * - Cost: a TPE proposal, a Nelder–Mead step or a quadratic fit on the points nearest the
  *   incumbent; switching phases is O(1) (a pending-trial scan
  *   while batches are outstanding).
