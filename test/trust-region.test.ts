@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { Prng } from "../src/random/prng.js";
 import { diagonalTerms, fitQuadratic, fullTerms, minimizeInBox } from "../src/solver/quadratic-model.js";
 import type { Evaluation } from "../src/solver/strategy.js";
-import { type CellWidths, TrustRegionBatch, valueWeights } from "../src/solver/trust-region.js";
+import { type CellWidths, fitPoints, TrustRegionBatch, valueWeights } from "../src/solver/trust-region.js";
 
 /** A rotated, shifted quadratic in 3-D with its minimum at `at`. */
 function bowl(at: readonly number[]) {
@@ -215,9 +215,9 @@ describe("trust-region batch", () => {
       })
       .map(([e]) => e);
     const cut = order.findIndex(
-      (e, i) => i >= 6 && Math.max(...e.u.map((x, j) => Math.abs(x - centre[j]!))) > 4 * r,
+      (e, i) => i >= diagonalTerms(2) + 1 && Math.max(...e.u.map((x, j) => Math.abs(x - centre[j]!))) > 4 * r,
     );
-    expect(cut).toBeGreaterThan(0); // the reach leaves some of the points out
+    expect(cut).not.toBe(-1); // the reach leaves some of the points out
     order.length = cut;
     const base = valueWeights(
       order.map((e) => e.value),
@@ -326,5 +326,50 @@ describe("trust-region batch", () => {
     expect(() => TrustRegionBatch.restore(3, { prng: [1, 2, 3, 4], radius: 2, asked: [] })).toThrow(
       RangeError,
     );
+  });
+});
+
+describe("the points a trust-region fit uses", () => {
+  const at = (u: number[], value = 1): Evaluation => ({ u, value });
+  const centre = [0.5, 0.5];
+
+  it("takes them nearest first, skips non-finite values, and keeps far ones until it has 2d + 2", () => {
+    const history = [
+      at([0.52, 0.5]),
+      at([0.5, 0.55]),
+      at([0.51, 0.51], Number.NaN),
+      at([0.7, 0.5]),
+      at([0.5, 0.75]),
+      at([0.2, 0.5]),
+      at([0.5, 0.15]),
+      at([0.9, 0.9]),
+    ];
+    // Reach 0.1: the two near points, then far ones up to 2d + 2 = 6; (0.9, 0.9) is left out.
+    expect(fitPoints(history, centre, 0.1).points).toEqual([
+      [0.52, 0.5],
+      [0.5, 0.55],
+      [0.7, 0.5],
+      [0.5, 0.75],
+      [0.2, 0.5],
+      [0.5, 0.15],
+    ]);
+    // No reach: every finite point, which the full model (6 terms) can use.
+    expect(fitPoints(history, centre, Number.POSITIVE_INFINITY).points).toHaveLength(7);
+  });
+
+  it("stops at the first point beyond the reach once it has 2d + 2, before any within it", () => {
+    const near = [
+      [0.52, 0.5],
+      [0.47, 0.5],
+      [0.5, 0.46],
+      [0.5, 0.55],
+      [0.54, 0.53],
+      [0.45, 0.45],
+    ];
+    // (0.61, 0.5) is 0.11 away on u0; (0.59, 0.59) is within 0.1 on both but farther (Euclidean).
+    const history = [...near, [0.61, 0.5], [0.59, 0.59]].map((u) => at(u));
+    const { points, values } = fitPoints(history, centre, 0.1);
+    expect(points).toEqual(near);
+    expect(values).toEqual([1, 1, 1, 1, 1, 1]);
   });
 });

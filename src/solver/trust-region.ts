@@ -81,7 +81,11 @@ const GAP_OFFSET = 0.1;
  * change in log₁₀ regret (floored at 1e-6) paired by seed, seeds 1..60, scratch script: with 8
  * workers −0.15 ± 0.03 (standard error over cells; 25 cells better, 1 worse) against no reach;
  * 2, 3, 5, 6 and 8 radii gave −0.03, −0.07, −0.12, −0.07 and −0.03. On seeds 61..120: −0.12 ±
- * 0.05 (23 better, 4 worse). One trial at a time: −0.12 ± 0.04 and −0.13 ± 0.05.
+ * 0.05 (23 better, 4 worse). One trial at a time: −0.12 ± 0.04 and −0.13 ± 0.05. Its cost: once
+ * the region has narrowed, fewer points than a full quadratic needs often lie within the reach,
+ * so the fit is diagonal and has no cross terms. On the validation half that lost Zakharov-6D
+ * @300 (its terms couple every coordinate) 2.2 decades with one worker and 3.6 with 8, while
+ * more cells improved than got worse (docs/benchmarks.md, PARALLEL, the ninth pass).
  */
 const REACH = 4;
 /** Smallest radius: below this the incumbent is known to more digits than a double holds. */
@@ -151,7 +155,7 @@ export class TrustRegionBatch {
     const lower = centre.map((x) => Math.max(0, x - r));
     const upper = centre.map((x) => Math.min(1, x + r));
     const uniform = () => lower.map((l, j) => l + (upper[j]! - l) * this.prng.next());
-    const { points, values } = this.nearest(history, centre, REACH * r);
+    const { points, values } = fitPoints(history, centre, REACH * r);
     const weights = valueWeights(values, centreValue);
     const model = fitQuadratic(centre, points, values, weights);
     if (model === null) return uniform();
@@ -259,31 +263,37 @@ export class TrustRegionBatch {
     }
     return null;
   }
+}
 
-  /**
-   * The points nearest `centre` (as many as the model can use well, within `reach` of it on every
-   * coordinate once the diagonal model has enough: {@link REACH}), with their values.
-   */
-  private nearest(history: readonly Evaluation[], centre: readonly number[], reach: number) {
-    const d = this.d;
-    const n = history.length;
-    const terms = usesFullQuadratic(d, n) ? fullTerms(d) : diagonalTerms(d);
-    const want = Math.min(n, Math.round(1.5 * terms) + d);
-    const order = Array.from({ length: n }, (_, i) => i);
-    const distance = history.map((e) => squared(e.u, centre));
-    order.sort((a, b) => distance[a]! - distance[b]! || a - b);
-    const points: (readonly number[])[] = [];
-    const values: number[] = [];
-    for (const i of order) {
-      if (points.length >= want) break;
-      if (points.length > diagonalTerms(d) && chebyshev(history[i]!.u, centre) > reach) break;
-      const v = history[i]!.value;
-      if (!Number.isFinite(v)) continue;
-      points.push(history[i]!.u);
-      values.push(v);
-    }
-    return { points, values };
+/**
+ * The points a trust-region fit uses around `centre`, with their (finite) values: nearest first
+ * (Euclidean; ties by history order), at most as many as the model sized from the whole history
+ * can use well, and stopping at the first one farther than `reach` from `centre` on some
+ * coordinate once the diagonal model has the least it fits ({@link REACH}). Later points are
+ * not looked at even if they lie within the reach. The model is chosen from how many points this
+ * returns (src/solver/quadratic-model.ts), so a cut list gets the diagonal one.
+ */
+export function fitPoints(history: readonly Evaluation[], centre: readonly number[], reach: number) {
+  const d = centre.length;
+  const n = history.length;
+  const terms = usesFullQuadratic(d, n) ? fullTerms(d) : diagonalTerms(d);
+  const want = Math.min(n, Math.round(1.5 * terms) + d);
+  // The least fitQuadratic fits: the diagonal model's terms and one more.
+  const fewest = diagonalTerms(d) + 1;
+  const order = Array.from({ length: n }, (_, i) => i);
+  const distance = history.map((e) => squared(e.u, centre));
+  order.sort((a, b) => distance[a]! - distance[b]! || a - b);
+  const points: (readonly number[])[] = [];
+  const values: number[] = [];
+  for (const i of order) {
+    if (points.length >= want) break;
+    if (points.length >= fewest && chebyshev(history[i]!.u, centre) > reach) break;
+    const v = history[i]!.value;
+    if (!Number.isFinite(v)) continue;
+    points.push(history[i]!.u);
+    values.push(v);
   }
+  return { points, values };
 }
 
 /**
