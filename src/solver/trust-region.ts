@@ -99,8 +99,8 @@ export type CellWidths = (u: readonly number[]) => readonly number[];
 
 /**
  * The default strategy's trust region around the incumbent, proposing the minimiser of a
- * quadratic fitted to the nearest evaluated points (within {@link REACH} radii once the diagonal
- * model has enough), each weighed by how close its value is to
+ * quadratic fitted to the nearest evaluated points (cut at {@link REACH} radii: {@link fitPoints}),
+ * each weighed by how close its value is to
  * the incumbent's ({@link GAP_OFFSET}): from three trials at once it proposes every trial of a
  * local phase, and one trial at a time it takes turns with the simplex.
  *
@@ -271,7 +271,8 @@ export class TrustRegionBatch {
  * can use well, and stopping at the first one farther than `reach` from `centre` on some
  * coordinate once the diagonal model has the least it fits ({@link REACH}). Later points are
  * not looked at even if they lie within the reach. The model is chosen from how many points this
- * returns (src/solver/quadratic-model.ts), so a cut list gets the diagonal one.
+ * returns (src/solver/quadratic-model.ts), so a list cut below what the full one needs gets the
+ * diagonal one.
  */
 export function fitPoints(history: readonly Evaluation[], centre: readonly number[], reach: number) {
   const d = centre.length;
