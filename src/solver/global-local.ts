@@ -77,10 +77,10 @@ export interface GlobalLocalOptions {
    * sharper settings (see `localRoom`), which need no slope; local phases still alternate with
    * them. Ties are counted on finite values, leaving out the simplex's first d results in the
    * phase (a new simplex's one-axis vertices tie along irrelevant dimensions, which is no plateau;
-   * they arrive among the trust region's results, one trial at a time or with two workers), and judged
-   * once at least d results count. A smooth run that has converged to the digits a double holds
-   * also repeats values, at distinct points; by then the rule costs nothing (Hartmann-6 fires it
-   * on some seeds with the same final regret). Chosen on the B1 development half, seeds 1..120,
+   * they arrive among the trust region's results, one trial at a time or with two workers), and
+   * judged once at least d results count. A smooth run that has converged to the digits a double
+   * holds also repeats values, at distinct points; by then the rule costs nothing (Hartmann-6
+   * fires it on some seeds with the same final regret). Chosen on the B1 development half, seeds 1..120,
    * before the trust region's turns, when the phase's first d results were left out whoever
    * proposed them: any share from 0.2 to
    * 0.5 changes one development cell, Step-ellipsoid-6D at budget 100 (mean regret 20.4 → 10.3–11.0,
@@ -279,7 +279,10 @@ const FOCUSED_SEED = 0x474c5a;
 
 const STATE_VERSION = 1;
 
-/** Who proposed a pending trial: TPE (−1), the trust region (−2) or the local simplex of that generation. */
+/**
+ * Who proposed a pending trial: TPE (−1), the trust region (−2) or the local simplex of that
+ * generation.
+ */
 const GLOBAL = -1;
 /** Owner of a point from the trust region (see `fill`). */
 const REGION = -2;
@@ -710,7 +713,8 @@ class GlobalLocal implements Strategy {
   private restartRadius(history: readonly Evaluation[]): number {
     const step = this.options.localStep;
     // No earlier local phase, or (a strategy driven directly) a history shorter than it saw.
-    if (this.localAnchor < 0 || this.localAnchor >= history.length || this.incumbent < 0) return step;
+    const anchored = this.localAnchor >= 0 && this.localAnchor < history.length;
+    if (!anchored || this.incumbent < 0) return step;
     const from = history[this.localAnchor]!.u;
     const to = history[this.incumbent]!.u;
     let moved = 0;
@@ -783,11 +787,11 @@ function tpeOptions(o: ResolvedGlobalLocalOptions): TpeOptions {
  * - Local phase: Nelder–Mead from the incumbent, `localStep` edges, taking turns with a trust
  *   region around the incumbent (a fitted quadratic's minimiser): each trial goes to whichever
  *   has lately improved the phase's best more often, neither waiting more than `maxStreak` trials
- *   (src/solver/local-turns.ts). Region results count as in parallel batches (below). It lasts until the simplex
- *   converges (nothing left to refine), goes flat (every vertex on one plateau: no direction to
- *   follow), finds steps rather than slopes (`tieShare` of its results repeat a value it has
- *   seen; later global phases then use forced TPE's sharper settings) or `d + stagnation · (d + 1)`
- *   results in a row fail to improve on the phase's best.
+ *   (src/solver/local-turns.ts). Region results count as in parallel batches (below). It lasts
+ *   until the simplex converges (nothing left to refine), goes flat (every vertex on one
+ *   plateau: no direction to follow), finds steps rather than slopes (`tieShare` of its results
+ *   repeat a value it has seen; later global phases then use forced TPE's sharper settings) or
+ *   `d + stagnation · (d + 1)` results in a row fail to improve on the phase's best.
  *   The simplex carries on into the next local phase when the incumbent has not moved (a
  *   converged one restarts by its own rule); a new incumbent found by the global phase gets a
  *   fresh simplex (a restart), at the old simplex's scale when the incumbent moved only a little,

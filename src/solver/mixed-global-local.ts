@@ -72,8 +72,8 @@ function numericLocal(space: Space, localStep: number): LocalMethod {
 
 /**
  * The trust region of a local phase on a mixed space (its turns one trial at a time, every trial
- * of a batch from three at once): over the float and int coordinates, the categorical ones held at the incumbent's, fitted on the
- * history points with the incumbent's choices.
+ * of a batch from three at once): over the float and int coordinates, the categorical ones held
+ * at the incumbent's, fitted on the history points with the incumbent's choices.
  */
 class NumericRegion implements LocalRegion {
   private readonly numeric: readonly number[];
