@@ -1,8 +1,20 @@
 import { describe, expect, it } from "vitest";
 import { Prng } from "../src/random/prng.js";
-import { diagonalTerms, fitQuadratic, fullTerms, minimizeInBox } from "../src/solver/quadratic-model.js";
+import {
+  diagonalTerms,
+  fitQuadratic,
+  fullTerms,
+  leaveOneOutError,
+  minimizeInBox,
+} from "../src/solver/quadratic-model.js";
 import type { Evaluation } from "../src/solver/strategy.js";
-import { type CellWidths, fitPoints, TrustRegionBatch, valueWeights } from "../src/solver/trust-region.js";
+import {
+  type CellWidths,
+  chooseFit,
+  fitPoints,
+  TrustRegionBatch,
+  valueWeights,
+} from "../src/solver/trust-region.js";
 
 /** A rotated, shifted quadratic in 3-D with its minimum at `at`. */
 function bowl(at: readonly number[]) {
@@ -102,6 +114,64 @@ function nearMinimum() {
   const best = near.reduce((b, e, i) => (e.value < near[b]!.value ? i : b), 0);
   return { at, near, best };
 }
+
+/** Weighted least squares of the full 2-D quadratic by Gaussian elimination: the test's oracle. */
+function predictLeftOut(points: number[][], values: number[], weights: number[], out: number): number {
+  const row = ([a, b]: number[]) => [1, a!, b!, a! * a!, a! * b!, b! * b!];
+  const m = Array.from({ length: 6 }, () => new Array<number>(7).fill(0));
+  points.forEach((x, i) => {
+    if (i === out) return;
+    const r = row(x);
+    for (let a = 0; a < 6; a++) {
+      for (let b = 0; b < 6; b++) m[a]![b]! += weights[i]! * r[a]! * r[b]!;
+      m[a]![6]! += weights[i]! * r[a]! * values[i]!;
+    }
+  });
+  for (let c = 0; c < 6; c++) {
+    for (let r = c + 1; r < 6; r++) {
+      const k = m[r]![c]! / m[c]![c]!;
+      for (let j = c; j < 7; j++) m[r]![j]! -= k * m[c]![j]!;
+    }
+  }
+  const beta = new Array<number>(6).fill(0);
+  for (let c = 5; c >= 0; c--) {
+    let v = m[c]![6]!;
+    for (let j = c + 1; j < 6; j++) v -= m[c]![j]! * beta[j]!;
+    beta[c] = v / m[c]![c]!;
+  }
+  return row(points[out]!).reduce((sum, x, j) => sum + x * beta[j]!, 0);
+}
+
+describe("leave-one-out error of a quadratic fit", () => {
+  it("equals the mean weighted squared error of refits that each leave one judged point out", () => {
+    const points = samples(14, 11, 2);
+    const prng = Prng.fromSeed(4, 1);
+    const values = points.map(([a, b]) => Math.sin(4 * a!) + Math.cos(3 * b!) + a! * b!);
+    const weights = points.map(() => 0.5 + prng.next());
+    const judgeWeights = points.map(() => prng.next());
+    const judged = 9;
+    let total = 0;
+    let weight = 0;
+    for (let i = 0; i < judged; i++) {
+      const residual = values[i]! - predictLeftOut(points, values, weights, i);
+      total += judgeWeights[i]! * residual * residual;
+      weight += judgeWeights[i]!;
+    }
+    const error = leaveOneOutError([0.5, 0.5], points, values, weights, judged, judgeWeights);
+    expect(error).toBeGreaterThan(1e-6);
+    expect(error / (total / weight)).toBeCloseTo(1, 6);
+  });
+
+  it("is zero for an exact quadratic and infinite when there is no fit", () => {
+    const points = samples(10, 2, 2);
+    const values = points.map(([a, b]) => 3 * (a! - 0.4) ** 2 + (b! - 0.6) ** 2 + (a! - 0.4) * (b! - 0.6));
+    expect(leaveOneOutError([0.5, 0.5], points, values, undefined, 10)).toBeLessThan(1e-20);
+    const few = points.slice(0, diagonalTerms(2));
+    expect(leaveOneOutError([0.5, 0.5], few, values.slice(0, few.length), undefined, 3)).toBe(
+      Number.POSITIVE_INFINITY,
+    );
+  });
+});
 
 describe("trust-region batch", () => {
   const f = bowl([0.35, 0.55, 0.5]);
@@ -371,5 +441,43 @@ describe("the points a trust-region fit uses", () => {
     const { points, values } = fitPoints(history, centre, 0.1);
     expect(points).toEqual(near);
     expect(values).toEqual([1, 1, 1, 1, 1, 1]);
+  });
+});
+
+describe("the fit the trust region chooses", () => {
+  const centre = [0.5, 0.5];
+  // Six points within 0.1 of the centre (2d + 2) and five beyond it: the reach cuts the list at six,
+  // too few for the full quadratic (8), which all eleven can have.
+  const near = [
+    [0.53, 0.5],
+    [0.47, 0.52],
+    [0.5, 0.46],
+    [0.51, 0.56],
+    [0.56, 0.44],
+    [0.44, 0.43],
+  ];
+  const far = [
+    [0.8, 0.3],
+    [0.2, 0.7],
+    [0.9, 0.85],
+    [0.15, 0.2],
+    [0.7, 0.95],
+  ];
+  const evaluate = (points: number[][], f: (u: number[]) => number): Evaluation[] =>
+    points.map((u) => ({ u, value: f(u) }));
+
+  it("takes the wider full quadratic when a valley couples the coordinates", () => {
+    const valley = ([a, b]: number[]) => 10 * (a! + b! - 1) ** 2 + 0.1 * (a! - b!) ** 2;
+    const history = evaluate([...near, ...far], valley);
+    const incumbent = Math.min(...history.map((e) => e.value));
+    expect(chooseFit(history, centre, 0.1, incumbent).points).toHaveLength(11);
+  });
+
+  it("keeps the points within the reach when the far ones describe another landscape", () => {
+    const bowl = ([a, b]: number[]) => (a! - 0.52) ** 2 + 2 * (b! - 0.49) ** 2;
+    const ridge = ([a, b]: number[]) => 5 + Math.sin(20 * a!) * Math.cos(17 * b!);
+    const history = [...evaluate(near, bowl), ...evaluate(far, ridge)];
+    const incumbent = Math.min(...history.map((e) => e.value));
+    expect(chooseFit(history, centre, 0.1, incumbent).points).toEqual(near);
   });
 });

@@ -64,6 +64,75 @@ export function fitQuadratic(
   values: readonly number[],
   weights?: ArrayLike<number>,
 ): QuadraticModel | null {
+  return solveFit(centre, points, values, weights)?.model ?? null;
+}
+
+/**
+ * Leave-one-out error of {@link fitQuadratic}'s fit to `points`, judged on its first `judged`
+ * points: the mean, under `judgeWeights` (all 1 when omitted), of the squared residual each would
+ * have had were it left out of the fit (the residual over 1 − its leverage, from the one fit);
+ * ∞ when there is no fit or a judged point's leverage is 1 (the fit passes through it).
+ */
+export function leaveOneOutError(
+  centre: readonly number[],
+  points: readonly (readonly number[])[],
+  values: readonly number[],
+  weights: ArrayLike<number> | undefined,
+  judged: number,
+  judgeWeights?: ArrayLike<number>,
+): number {
+  const fit = solveFit(centre, points, values, weights);
+  if (fit === null) return Number.POSITIVE_INFINITY;
+  const { factor, beta, p, full, scale, lo, span } = fit;
+  const d = centre.length;
+  const row = new Float64Array(p);
+  const z = new Float64Array(p);
+  const s = new Float64Array(d);
+  let total = 0;
+  let weight = 0;
+  for (let i = 0; i < judged; i++) {
+    const x = points[i]!;
+    for (let j = 0; j < d; j++) s[j] = (x[j]! - centre[j]!) / scale;
+    features(s, full, row);
+    // Leverage w·rowᵀ(AᵀWA)⁻¹row = w·|L⁻¹row|², L the Cholesky factor of the normal equations.
+    let leverage = 0;
+    let predicted = 0;
+    for (let a = 0; a < p; a++) {
+      let v = row[a]!;
+      for (let k = 0; k < a; k++) v -= factor[a * p + k]! * z[k]!;
+      z[a] = v / factor[a * p + a]!;
+      leverage += z[a]! * z[a]!;
+      predicted += row[a]! * beta[a]!;
+    }
+    leverage *= weights === undefined ? 1 : weights[i]!;
+    if (!(leverage < 1)) return Number.POSITIVE_INFINITY;
+    const residual = (((values[i]! - lo) / span - predicted) * span) / (1 - leverage);
+    const w = judgeWeights === undefined ? 1 : judgeWeights[i]!;
+    total += w * residual * residual;
+    weight += w;
+  }
+  return weight > 0 ? total / weight : Number.POSITIVE_INFINITY;
+}
+
+interface Fit {
+  readonly model: QuadraticModel;
+  /** Coefficients in scaled coordinates and values. */
+  readonly beta: Float64Array;
+  /** Cholesky factor of the normal equations (lower triangle, row-major p × p). */
+  readonly factor: Float64Array;
+  readonly p: number;
+  readonly full: boolean;
+  readonly scale: number;
+  readonly lo: number;
+  readonly span: number;
+}
+
+function solveFit(
+  centre: readonly number[],
+  points: readonly (readonly number[])[],
+  values: readonly number[],
+  weights?: ArrayLike<number>,
+): Fit | null {
   const d = centre.length;
   const n = points.length;
   const full = usesFullQuadratic(d, n);
@@ -122,7 +191,7 @@ export function fitQuadratic(
   } else {
     for (let j = 0; j < d; j++) hessian[j * d + j] = 2 * beta[1 + d + j]!;
   }
-  return { centre, scale, gradient, hessian };
+  return { model: { centre, scale, gradient, hessian }, beta, factor: ata, p, full, scale, lo, span };
 }
 
 /** The model's change from the centre at scaled offset `s`: g·s + ½ sᵀHs. */
