@@ -86,7 +86,8 @@ const GAP_OFFSET = 0.1;
  * the region has narrowed, fewer points than a full quadratic needs often lie within the reach,
  * so the fit is diagonal and has no cross terms. On the validation half that lost Zakharov-6D
  * @300 (its terms couple every coordinate) 2.2 decades with one worker and 3.6 with 8, while
- * more cells improved than got worse (docs/benchmarks.md, PARALLEL, the ninth pass).
+ * more cells improved than got worse (docs/benchmarks.md, PARALLEL, the ninth pass);
+ * {@link chooseFit} won most of it back with one worker and a decade with 8 (the tenth pass).
  */
 const REACH = 4;
 /** Smallest radius: below this the incumbent is known to more digits than a double holds. */
@@ -100,9 +101,9 @@ export type CellWidths = (u: readonly number[]) => readonly number[];
 
 /**
  * The default strategy's trust region around the incumbent, proposing the minimiser of a
- * quadratic fitted to the nearest evaluated points (cut at {@link REACH} radii: {@link fitPoints}),
- * each weighed by how close its value is to
- * the incumbent's ({@link GAP_OFFSET}): from three trials at once it proposes every trial of a
+ * quadratic fitted to the nearest evaluated points (cut at {@link REACH} radii unless the wider
+ * fit predicts better: {@link chooseFit}), each weighed by how close its value is to the
+ * incumbent's ({@link GAP_OFFSET}): from three trials at once it proposes every trial of a
  * local phase, and one trial at a time it takes turns with the simplex.
  *
  * @remarks
