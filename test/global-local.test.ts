@@ -242,25 +242,19 @@ describe("global-local strategy (strategy: auto)", () => {
     // The region keeps the radius its last phase shrank it to; in a new basin it would have to
     // grow back one success at a time. At each switch to a local phase with a moved incumbent the
     // radius becomes the larger of what it was and how far the incumbent moved, within
-    // [0.001, localStep]. Rastrigin in 3-D over the unit cube; these runs each have a switch
-    // where that widens it: to localStep (one worker, seed 2) and to the distance moved, inside
-    // those bounds (8 workers, seed 16).
+    // [0.001, localStep]. Rastrigin in 3-D over the unit cube, seeds 1..8 with one worker and
+    // with 8: between them the runs widen it to localStep, to the floor and to a distance moved.
     const f = (u: readonly number[]) =>
       u.reduce((sum, x) => {
         const z = 10.24 * x - 5.12;
         return sum + 10 + z * z - 10 * Math.cos(2 * Math.PI * z);
       }, 0);
     const radius = (state: Record<string, unknown>) => (state.region as { radius: number }).radius;
-    const toLocalStep = (widened: number[]) => widened.includes(0.15);
-    const toDistanceMoved = (widened: number[]) => widened.some((w) => w > 0.001 && w < 0.15);
-    for (const [seed, workers, expected] of [
-      [2, 1, toLocalStep],
-      [16, 8, toDistanceMoved],
-    ] as const) {
+    const widened: number[] = [];
+    for (const [seed, workers] of [1, 8].flatMap((w) => [1, 2, 3, 4, 5, 6, 7, 8].map((s) => [s, w]))) {
       const strategy = createGlobalLocal(3, seed);
       const history: Evaluation[] = [];
       const pending = new Map<number, number[]>();
-      const widened: number[] = [];
       for (let id = 1; id <= 600; ) {
         const before = strategy.toJSON();
         const points =
@@ -283,8 +277,13 @@ describe("global-local strategy (strategy: auto)", () => {
         history.push({ u, value: f(u) });
         strategy.tell(first!, f(u));
       }
-      expect(expected(widened), `seed ${seed}, ${workers} workers: ${widened}`).toBe(true);
     }
+    expect(widened).toContain(0.15);
+    expect(widened).toContain(0.001);
+    expect(
+      widened.some((w) => w > 0.001 && w < 0.15),
+      `${widened}`,
+    ).toBe(true);
   });
 
   it("with several workers, ends a local phase once a trust-region result ties its best (a plateau)", () => {

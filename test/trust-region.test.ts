@@ -48,6 +48,31 @@ describe("quadratic model", () => {
     for (const x of boxed) expect(x >= 0.4 - 1e-12 && x <= 0.6 + 1e-12).toBe(true);
   });
 
+  it("takes the absolute value of a fitted saddle's curvature, so its minimiser is a Newton step", () => {
+    // f = (x − ½)(y − ½) + 0.1 (x − ½): eigenvalues ±1, so |H| = I and the step is −∇f = (−0.1, 0).
+    const f = (u: readonly number[]) => (u[0]! - 0.5) * (u[1]! - 0.5) + 0.1 * (u[0]! - 0.5);
+    const points = samples(fullTerms(2) + 4, 9, 2);
+    const model = fitQuadratic([0.5, 0.5], points, points.map(f))!;
+    const [h00, h01, h10, h11] = model.hessian.map((h) => h / model.hessian[0]!);
+    expect([h00, h01, h10, h11]).toEqual([
+      1,
+      expect.closeTo(0, 9),
+      expect.closeTo(0, 9),
+      expect.closeTo(1, 9),
+    ]);
+    const at = minimizeInBox(model, [0, 0], [1, 1]);
+    expect(at[0]).toBeCloseTo(0.4, 9);
+    expect(at[1]).toBeCloseTo(0.5, 9);
+    // A diagonal model's negative curvature turns positive too: −(y − ½)² + x, too few points for
+    // the full model.
+    const g = (u: readonly number[]) => (u[0]! - 0.5) ** 2 - (u[1]! - 0.5) ** 2 + 0.2 * (u[1]! - 0.5);
+    const few = samples(diagonalTerms(2) + 1, 4, 2);
+    const diagonal = fitQuadratic([0.5, 0.5], few, few.map(g))!;
+    expect(diagonal.hessian[1]).toBe(0);
+    expect(diagonal.hessian[3]! / diagonal.hessian[0]!).toBeCloseTo(1, 9);
+    expect(minimizeInBox(diagonal, [0, 0], [1, 1])[1]).toBeCloseTo(0.4, 9);
+  });
+
   it("keeps the diagonal only when points are few, and gives up when they are fewer still", () => {
     const f = (x: readonly number[]) => (x[0]! - 0.2) ** 2 + 2 * (x[1]! - 0.7) ** 2 + (x[2]! - 0.5) ** 2;
     const few = samples(diagonalTerms(3) + 1, 3);
