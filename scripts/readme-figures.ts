@@ -66,6 +66,17 @@ export function renderReadmeFigures(page: string): string {
   const mixedCount = families.filter((family) => family.startsWith("(mixed:")).length;
   const standardCount = families.length - mixedCount;
 
+  const parallel = (half: string, workers: string, column: string): string =>
+    cell({ section: "PARALLEL", heading: `${half} half`, row: { strategy: "auto", workers }, column });
+  const ratio = "quality ratio (geometric mean)";
+  const parallelGate = (half: string): string =>
+    cell({
+      section: "PARALLEL",
+      heading: `${half} half`,
+      row: { gate: "auto, 8 workers: quality within 1.5× of 1 worker (geometric mean of cell ratios)" },
+      column: "result",
+    });
+
   const arqonOverhead = cell({ section: "B2", row: { loop: "tpe, d = 16" }, column: "p50 @90–110" });
   const optunaOverhead = cell({ section: "B2", row: { loop: "Optuna TPE, d = 16" }, column: "p50 @90–110" });
 
@@ -146,6 +157,15 @@ ${seedCheck("Validation", nearForced)} of validation cells, at most Optuna's on
 ${seedCheck("Development", beatsOptuna)} and ${seedCheck("Validation", beatsOptuna)}; never worse than
 1.5× Optuna's: ${seedCheck("Development", neverWorse)} (holds: ${seedHolds("Development", neverWorse)})
 and ${seedCheck("Validation", neverWorse)} (holds: ${seedHolds("Validation", neverWorse)}).
+
+With \`concurrency: 8\` the default strategy keeps ${parallel("Development", "8", "busy")} of the workers busy
+(${parallel("Validation", "8", "busy")} on the validation half), but the same budget buys less: a
+trial still running cannot steer the next ones. Median regret with 8 workers is
+${parallel("Development", "8", ratio)} one worker's on the development half and
+${parallel("Validation", "8", ratio)} on the validation half (geometric means over the cells; gate 1.5×:
+${parallelGate("Development")} / ${parallelGate("Validation")}); with 4 workers,
+${parallel("Development", "4", ratio)} and ${parallel("Validation", "4", ratio)}. The PARALLEL section
+of the benchmarks page gives every cell.
 
 Engine hot path (16 parameters): a guarded apply takes ${t1("T1 apply p50")} ns p50 and allocates
 nothing (GC events / applies: ${t1("GC events / applies")}); ingesting a digest, instability
