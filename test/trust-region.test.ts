@@ -3,8 +3,8 @@ import { Prng } from "../src/random/prng.js";
 import {
   diagonalTerms,
   fitQuadratic,
+  fitWithLeaveOneOut,
   fullTerms,
-  leaveOneOutError,
   minimizeInBox,
 } from "../src/solver/quadratic-model.js";
 import type { Evaluation } from "../src/solver/strategy.js";
@@ -53,9 +53,9 @@ describe("quadratic model", () => {
     const f = (u: readonly number[]) => (u[0]! - 0.5) * (u[1]! - 0.5) + 0.1 * (u[0]! - 0.5);
     const points = samples(fullTerms(2) + 4, 9, 2);
     const model = fitQuadratic([0.5, 0.5], points, points.map(f))!;
-    const [h00, h01, h10, h11] = model.hessian.map((h) => h / model.hessian[0]!);
-    expect([h00, h01, h10, h11]).toEqual([
-      1,
+    const [h00, h01, h10, h11] = model.hessian;
+    expect(h00).toBeGreaterThan(0);
+    expect([h01! / h00!, h10! / h00!, h11! / h00!]).toEqual([
       expect.closeTo(0, 9),
       expect.closeTo(0, 9),
       expect.closeTo(1, 9),
@@ -63,12 +63,11 @@ describe("quadratic model", () => {
     const at = minimizeInBox(model, [0, 0], [1, 1]);
     expect(at[0]).toBeCloseTo(0.4, 9);
     expect(at[1]).toBeCloseTo(0.5, 9);
-    // A diagonal model's negative curvature turns positive too: −(y − ½)² + x, too few points for
-    // the full model.
+    // A diagonal model's negative curvature turns positive too: (x − ½)² − (y − ½)² + 0.2 (y − ½),
+    // from too few points for the full model; the step is −0.2 / 2 along y.
     const g = (u: readonly number[]) => (u[0]! - 0.5) ** 2 - (u[1]! - 0.5) ** 2 + 0.2 * (u[1]! - 0.5);
     const few = samples(diagonalTerms(2) + 1, 4, 2);
     const diagonal = fitQuadratic([0.5, 0.5], few, few.map(g))!;
-    expect(diagonal.hessian[1]).toBe(0);
     expect(diagonal.hessian[3]! / diagonal.hessian[0]!).toBeCloseTo(1, 9);
     expect(minimizeInBox(diagonal, [0, 0], [1, 1])[1]).toBeCloseTo(0.4, 9);
   });
@@ -182,19 +181,21 @@ describe("leave-one-out error of a quadratic fit", () => {
       total += judgeWeights[i]! * residual * residual;
       weight += judgeWeights[i]!;
     }
-    const error = leaveOneOutError([0.5, 0.5], points, values, weights, judged, judgeWeights);
+    const { model, error } = fitWithLeaveOneOut([0.5, 0.5], points, values, weights, judged, judgeWeights)!;
+    expect(model).toEqual(fitQuadratic([0.5, 0.5], points, values, weights));
     expect(error).toBeGreaterThan(1e-6);
     expect(error / (total / weight)).toBeCloseTo(1, 6);
   });
 
-  it("is zero for an exact quadratic and infinite when there is no fit", () => {
+  it("is zero for an exact quadratic, infinite when nothing is judged, and there is no fit for too few", () => {
     const points = samples(10, 2, 2);
     const values = points.map(([a, b]) => 3 * (a! - 0.4) ** 2 + (b! - 0.6) ** 2 + (a! - 0.4) * (b! - 0.6));
-    expect(leaveOneOutError([0.5, 0.5], points, values, undefined, 10)).toBeLessThan(1e-20);
-    const few = points.slice(0, diagonalTerms(2));
-    expect(leaveOneOutError([0.5, 0.5], few, values.slice(0, few.length), undefined, 3)).toBe(
+    expect(fitWithLeaveOneOut([0.5, 0.5], points, values, undefined, 10)!.error).toBeLessThan(1e-20);
+    expect(fitWithLeaveOneOut([0.5, 0.5], points, values, undefined, 0)!.error).toBe(
       Number.POSITIVE_INFINITY,
     );
+    const few = points.slice(0, diagonalTerms(2));
+    expect(fitWithLeaveOneOut([0.5, 0.5], few, values.slice(0, few.length), undefined, 3)).toBeNull();
   });
 });
 
@@ -496,6 +497,15 @@ describe("the fit the trust region chooses", () => {
     const history = evaluate([...near, ...far], valley);
     const incumbent = Math.min(...history.map((e) => e.value));
     expect(chooseFit(history, centre, 0.1, incumbent).points).toHaveLength(11);
+  });
+
+  it("has no fit, and asks no far point, when every value within the reach is equal", () => {
+    const plateau = ([a, b]: number[]) =>
+      Math.abs(a! - 0.5) <= 0.1 && Math.abs(b! - 0.5) <= 0.1 ? 1 : a! + b!;
+    const history = evaluate([...near, ...far], plateau);
+    const fit = chooseFit(history, centre, 0.1, 1);
+    expect(fit.points).toEqual(near);
+    expect(fit.model).toBeNull();
   });
 
   it("keeps the points within the reach when the far ones describe another landscape", () => {

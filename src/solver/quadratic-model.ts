@@ -8,7 +8,7 @@
  * converged to a few (RIDGE says what is left). A full quadratic has 1 + d + d(d + 1)/2 terms;
  * with too few points for it, or above 8 dimensions, the model keeps only the diagonal (1 + 2d
  * terms). A fitted Hessian that is not positive definite is replaced by its absolute value
- * (`absoluteCurvature`), so the model always curves up and its minimiser is a step downhill.
+ * (`absoluteCurvature`), so the model never curves down and its minimiser is a step downhill.
  */
 
 import { symmetricEigen } from "./symmetric-eigen.js";
@@ -60,6 +60,7 @@ const RIDGE = 1e-16;
  * full quadratic when {@link usesFullQuadratic} says so, the diagonal one otherwise;
  * `null` when there are fewer than `diagonalTerms(d) + 1` points or the values are all equal.
  * `weights` (positive, one per point; all 1 when omitted) weigh each point's squared residual.
+ * The least-squares Hessian is kept only when positive definite (`absoluteCurvature`).
  */
 export function fitQuadratic(
   centre: readonly number[],
@@ -71,29 +72,47 @@ export function fitQuadratic(
 }
 
 /**
- * Leave-one-out error of {@link fitQuadratic}'s fit to `points`, judged on its first `judged`
- * points: the mean, under `judgeWeights` (all 1 when omitted), of the squared residual each would
- * have had were it left out of the fit (the residual over 1 − its leverage, from the one fit);
- * ∞ when there is no fit or a judged point's leverage is 1 (the fit passes through it).
+ * {@link fitQuadratic}'s model of `points` with the leave-one-out error of its least-squares fit
+ * (before `absoluteCurvature`), judged on the first `judged` points (at most all of them): the
+ * mean, under `judgeWeights` (all 1 when omitted), of the squared residual each would have had
+ * were it left out of the fit (the residual over 1 − its leverage, from the one fit). The error
+ * is ∞ when a judged point's leverage is 1 (the fit passes through it) or nothing is judged;
+ * `null` when there is no fit.
  */
-export function leaveOneOutError(
+export function fitWithLeaveOneOut(
   centre: readonly number[],
   points: readonly (readonly number[])[],
   values: readonly number[],
   weights: ArrayLike<number> | undefined,
   judged: number,
   judgeWeights?: ArrayLike<number>,
-): number {
+): { readonly model: QuadraticModel; readonly error: number } | null {
   const fit = solveFit(centre, points, values, weights);
-  if (fit === null) return Number.POSITIVE_INFINITY;
-  const { factor, beta, p, full, scale, lo, span } = fit;
+  if (fit === null) return null;
+  return {
+    model: fit.model,
+    error: leaveOneOutError(fit, centre, points, values, weights, judged, judgeWeights),
+  };
+}
+
+function leaveOneOutError(
+  fit: Fit,
+  centre: readonly number[],
+  points: readonly (readonly number[])[],
+  values: readonly number[],
+  weights: ArrayLike<number> | undefined,
+  judged: number,
+  judgeWeights: ArrayLike<number> | undefined,
+): number {
+  const { factor, beta, p, full, lo, span } = fit;
+  const { scale } = fit.model;
   const d = centre.length;
   const row = new Float64Array(p);
   const z = new Float64Array(p);
   const s = new Float64Array(d);
   let total = 0;
   let weight = 0;
-  for (let i = 0; i < judged; i++) {
+  for (let i = 0; i < Math.min(judged, points.length); i++) {
     const x = points[i]!;
     for (let j = 0; j < d; j++) s[j] = (x[j]! - centre[j]!) / scale;
     features(s, full, row);
@@ -125,7 +144,6 @@ interface Fit {
   readonly factor: Float64Array;
   readonly p: number;
   readonly full: boolean;
-  readonly scale: number;
   readonly lo: number;
   readonly span: number;
 }
@@ -195,7 +213,7 @@ function solveFit(
     for (let j = 0; j < d; j++) hessian[j * d + j] = 2 * beta[1 + d + j]!;
   }
   if (!positiveDefinite(hessian, d)) absoluteCurvature(hessian, d, full);
-  return { model: { centre, scale, gradient, hessian }, beta, factor: ata, p, full, scale, lo, span };
+  return { model: { centre, scale, gradient, hessian }, beta, factor: ata, p, full, lo, span };
 }
 
 function positiveDefinite(hessian: readonly number[], d: number): boolean {
@@ -211,12 +229,9 @@ function positiveDefinite(hessian: readonly number[], d: number): boolean {
  * the others. A positive definite Hessian is kept as it is. Traced on Hartmann-6 @100 (B1
  * development half, seeds 1..6, proposals after trial 50), the fit was indefinite for 62 % of 8
  * workers' proposals and 18 % of one worker's; on seed 1 most of 8 workers' minimisers lay on the
- * region's edge.
- * Chosen on the development half (scratch, change in log₁₀ regret floored at 1e-6, paired by
- * seed, mean over the 44 cells ± its standard error): with 8 workers −0.039 ± 0.019 on seeds 1..60
- * (11 cells better, 7 worse) and −0.051 ± 0.015 on seeds 61..120 (16, 2); with one −0.058 ± 0.025
- * (15, 4) and −0.071 ± 0.024 (17, 3). Raising negative eigenvalues to a thousandth of the largest
- * instead gave −0.017 ± 0.013 (8 workers) and −0.064 ± 0.025 (one) on seeds 1..60.
+ * region's edge. Chosen on the development half, where it lowered log₁₀ regret for one worker and
+ * for 8 on two sets of seeds; raising negative eigenvalues to a thousandth of the largest did less
+ * (docs/benchmarks.md, PARALLEL, the eleventh pass, has the figures and the validation half).
  */
 function absoluteCurvature(hessian: number[], d: number, full: boolean): void {
   if (!full) {

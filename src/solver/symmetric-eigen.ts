@@ -1,16 +1,22 @@
 /**
  * Eigen-decomposition of a small symmetric matrix by cyclic Jacobi rotations: the trust region's
  * quadratic (src/solver/quadratic-model.ts) needs it for Hessians of at most 8 × 8, where Jacobi is
- * short, accurate to the last digits and needs no library.
+ * short, accurate to about 1e-15 of the matrix's norm and needs no library.
  */
 
-/** Eigenvalues and eigenvectors (`vectors[i * d + k]`: component i of the k-th vector). */
+/**
+ * Eigenvalues, in no particular order, and eigenvectors (`vectors[i * d + k]`: component i of the
+ * k-th vector, the one of `values[k]`).
+ */
 export interface SymmetricEigen {
   readonly values: Float64Array;
   readonly vectors: Float64Array;
 }
 
-/** Sweeps allowed: Jacobi converges quadratically, in well under ten sweeps for d ≤ 8. */
+/**
+ * Sweeps allowed: Jacobi converges quadratically, in well under ten sweeps for d ≤ 8. Should a
+ * matrix ever use them all, the last sweep's rotations are returned as they are.
+ */
 const MAX_SWEEPS = 50;
 
 /**
@@ -34,9 +40,10 @@ export function symmetricEigen(a: ArrayLike<number>, d: number): SymmetricEigen 
       for (let q = p + 1; q < d; q++) {
         const apq = m[p * d + q]!;
         if (apq === 0) continue;
-        // The rotation angle that zeroes m[p][q]; t = tan θ, the smaller root for stability.
-        const theta = (m[q * d + q]! - m[p * d + p]!) / (2 * apq);
-        const t = (theta >= 0 ? 1 : -1) / (Math.abs(theta) + Math.sqrt(theta * theta + 1));
+        // The rotation φ that zeroes m[p][q]: cot 2φ from the entries, then t = tan φ as the
+        // smaller root of t² + 2t·cot 2φ − 1 = 0, for stability.
+        const cot2 = (m[q * d + q]! - m[p * d + p]!) / (2 * apq);
+        const t = (cot2 >= 0 ? 1 : -1) / (Math.abs(cot2) + Math.sqrt(cot2 * cot2 + 1));
         const c = 1 / Math.sqrt(t * t + 1);
         const s = t * c;
         rotate(m, d, p, q, c, s);

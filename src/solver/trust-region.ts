@@ -2,10 +2,11 @@ import { Prng } from "../random/prng.js";
 import {
   diagonalTerms,
   fitQuadratic,
+  fitWithLeaveOneOut,
   fullTerms,
-  leaveOneOutError,
   minimizeInBox,
   modelValue,
+  type QuadraticModel,
   usesFullQuadratic,
 } from "./quadratic-model.js";
 import type { Evaluation } from "./strategy.js";
@@ -87,7 +88,8 @@ const GAP_OFFSET = 0.1;
  * so the fit is diagonal and has no cross terms. On the validation half that lost Zakharov-6D
  * @300 (its terms couple every coordinate) 2.2 decades with one worker and 3.6 with 8, while
  * more cells improved than got worse (docs/benchmarks.md, PARALLEL, the ninth pass);
- * {@link chooseFit} won most of it back with one worker and a decade with 8 (the tenth pass).
+ * {@link chooseFit} brought the medians there (validation seeds 1..100) from 6.7e-6 to 1.8e-16
+ * with one worker and from 0.075 to 0.0042 with 8 (the tenth pass).
  */
 const REACH = 4;
 /** Smallest radius: below this the incumbent is known to more digits than a double holds. */
@@ -103,7 +105,8 @@ export type CellWidths = (u: readonly number[]) => readonly number[];
  * The default strategy's trust region around the incumbent, proposing the minimiser of a
  * quadratic fitted to the nearest evaluated points (cut at {@link REACH} radii unless the wider
  * fit predicts better: {@link chooseFit}), each weighed by how close its value is to the
- * incumbent's ({@link GAP_OFFSET}): from three trials at once it proposes every trial of a
+ * incumbent's ({@link GAP_OFFSET}), its curvature made positive where the fit has it negative
+ * (src/solver/quadratic-model.ts): from three trials at once it proposes every trial of a
  * local phase, and one trial at a time it takes turns with the simplex.
  *
  * @remarks
@@ -157,9 +160,7 @@ export class TrustRegionBatch {
     const lower = centre.map((x) => Math.max(0, x - r));
     const upper = centre.map((x) => Math.min(1, x + r));
     const uniform = () => lower.map((l, j) => l + (upper[j]! - l) * this.prng.next());
-    const { points, values } = chooseFit(history, centre, REACH * r, centreValue);
-    const weights = valueWeights(values, centreValue);
-    const model = fitQuadratic(centre, points, values, weights);
+    const { points, values, weights, model } = chooseFit(history, centre, REACH * r, centreValue);
     if (model === null) return uniform();
     const minimiser = minimizeInBox(model, lower, upper);
     // How far around the minimiser a batch spreads: twice the model's step, within the region,
@@ -299,13 +300,24 @@ export function fitPoints(history: readonly Evaluation[], centre: readonly numbe
   return { points, values };
 }
 
+/** The points a proposal's quadratic is fitted to, their residual weights and the model. */
+export interface RegionFit {
+  readonly points: readonly (readonly number[])[];
+  readonly values: readonly number[];
+  readonly weights: Float64Array | undefined;
+  /** `null` when the points admit no fit (too few, or every value equal). */
+  readonly model: QuadraticModel | null;
+}
+
 /**
- * The fitted points: {@link fitPoints} within `reach` or, when that list is too short for the full
- * quadratic and the unreached list is not, whichever of the two fits predicts the reached points
- * better when each is left out (the mean of squared leave-one-out residuals under
- * {@link valueWeights} over the reached list). It gives back the cross terms the reach took from a
- * narrowed region on a function whose coordinates are coupled (Zakharov-6D, validation half:
- * {@link REACH}), while a fit the far points would spoil keeps to the reach. On the B1
+ * The region's fit around `centre`: to {@link fitPoints} within `reach` or, when that list is too
+ * short for the full quadratic and the uncut list (the same order, so the cut one is its prefix)
+ * is not, to whichever of the two predicts the points within the reach better when each is left
+ * out (the mean of squared leave-one-out residuals under {@link valueWeights} over the cut list).
+ * When the points within the reach admit no fit (every value equal) the far ones are not asked
+ * either: nothing says they describe this spot. It gives back the cross terms the reach took
+ * from a narrowed region on a function whose coordinates are coupled (Zakharov-6D, validation
+ * half: {@link REACH}), while a fit the far points would spoil keeps to the reach. On the B1
  * development half, which has no such function, it changed nothing beyond the seeds' noise:
  * seeds 1..60, change in log₁₀ regret floored at 1e-6 paired by seed, +0.014 ± 0.014 with 8
  * workers and +0.013 ± 0.009 with one (Rosenbrock-5D @300 −0.21 and −0.17). Asking the wide fit
@@ -316,19 +328,29 @@ export function chooseFit(
   centre: readonly number[],
   reach: number,
   centreValue: number,
-): { points: (readonly number[])[]; values: number[] } {
+): RegionFit {
   const d = centre.length;
   const local = fitPoints(history, centre, reach);
+  const localWeights = valueWeights(local.values, centreValue);
+  const asLocal = (model: QuadraticModel | null): RegionFit => ({ ...local, weights: localWeights, model });
   // Above 8 dimensions, or early in a run, there is no full quadratic to weigh against.
-  if (!usesFullQuadratic(d, history.length) || usesFullQuadratic(d, local.points.length)) return local;
-  const wide = fitPoints(history, centre, Number.POSITIVE_INFINITY);
-  if (!usesFullQuadratic(d, wide.points.length)) return local;
+  const wide = usesFullQuadratic(d, history.length)
+    ? fitPoints(history, centre, Number.POSITIVE_INFINITY)
+    : null;
+  if (
+    wide === null ||
+    usesFullQuadratic(d, local.points.length) ||
+    !usesFullQuadratic(d, wide.points.length)
+  ) {
+    return asLocal(fitQuadratic(centre, local.points, local.values, localWeights));
+  }
   const judged = local.points.length;
-  const judge = valueWeights(local.values, centreValue);
-  const localError = leaveOneOutError(centre, local.points, local.values, judge, judged, judge);
+  const near = fitWithLeaveOneOut(centre, local.points, local.values, localWeights, judged, localWeights);
+  if (near === null) return asLocal(null);
   const wideWeights = valueWeights(wide.values, centreValue);
-  const wideError = leaveOneOutError(centre, wide.points, wide.values, wideWeights, judged, judge);
-  return wideError < localError ? wide : local;
+  const far = fitWithLeaveOneOut(centre, wide.points, wide.values, wideWeights, judged, localWeights);
+  if (far !== null && far.error < near.error) return { ...wide, weights: wideWeights, model: far.model };
+  return asLocal(near.model);
 }
 
 /**
