@@ -72,6 +72,15 @@ describe("quadratic model", () => {
     expect(minimizeInBox(diagonal, [0, 0], [1, 1])[1]).toBeCloseTo(0.4, 9);
   });
 
+  it("minimises a diagonal convex model in a box exactly, coordinate by coordinate", () => {
+    // 2(x − 0.3)² + 0.5(y − 0.9)² around (0.5, 0.5), box [0.4, 0.6]²: x clips at 0.4, y at 0.6.
+    const model = { centre: [0.5, 0.5], scale: 1, gradient: [0.8, -0.4], hessian: [4, 0, 0, 1] };
+    expect(minimizeInBox(model, [0.4, 0.4], [0.6, 0.6])).toEqual([0.4, 0.6]);
+    const inside = minimizeInBox(model, [0, 0], [1, 1]);
+    expect(inside[0]).toBeCloseTo(0.3, 15);
+    expect(inside[1]).toBeCloseTo(0.9, 15);
+  });
+
   it("keeps the diagonal only when points are few, and gives up when they are fewer still", () => {
     const f = (x: readonly number[]) => (x[0]! - 0.2) ** 2 + 2 * (x[1]! - 0.7) ** 2 + (x[2]! - 0.5) ** 2;
     const few = samples(diagonalTerms(3) + 1, 3);

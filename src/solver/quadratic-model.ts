@@ -264,6 +264,10 @@ export function modelValue(model: QuadraticModel, s: ArrayLike<number>): number 
  * Approximate minimiser of the model over the box `lower ≤ x ≤ upper` (unit-cube coordinates, the
  * box containing the centre): the Newton point when the Hessian is positive definite, clipped to the
  * box, then projected-gradient steps from it and from the centre; the lower of the two ends wins.
+ * A diagonal Hessian that is clearly positive definite separates the coordinates, and the clipped
+ * Newton point is then the exact minimiser, returned without the steps: at d = 16 those steps
+ * over a d × d Hessian took about 40 % of the default strategy's ask + tell at trial ~100 (B2,
+ * sphere; the development half's regret did not move beyond last-digit differences).
  */
 export function minimizeInBox(
   model: QuadraticModel,
@@ -275,6 +279,10 @@ export function minimizeInBox(
   const lo = lower.map((l, j) => (l - centre[j]!) / scale);
   const hi = upper.map((u, j) => (u - centre[j]!) / scale);
   const clip = (s: number[]): number[] => s.map((x, j) => Math.min(hi[j]!, Math.max(lo[j]!, x)));
+  if (separablyConvex(model.hessian, d)) {
+    const step = clip(model.gradient.map((g, j) => -g / model.hessian[j * d + j]!));
+    return step.map((x, j) => centre[j]! + x * scale);
+  }
   const starts: number[][] = [new Array<number>(d).fill(0)];
   const h = new Float64Array(model.hessian);
   const minusG = new Float64Array(model.gradient.map((g) => -g));
@@ -309,6 +317,20 @@ export function minimizeInBox(
     }
   }
   return best.map((x, j) => centre[j]! + x * scale);
+}
+
+/**
+ * Whether the Hessian is diagonal with every entry above 1e-9 of the largest: the pivots
+ * `solveSymmetric`'s strict test asks of a Newton step.
+ */
+function separablyConvex(hessian: readonly number[], d: number): boolean {
+  let largest = 0;
+  for (let i = 0; i < d; i++) {
+    for (let j = 0; j < d; j++) if (i !== j && hessian[i * d + j] !== 0) return false;
+    largest = Math.max(largest, hessian[i * d + i]!);
+  }
+  for (let j = 0; j < d; j++) if (!(hessian[j * d + j]! > 1e-9 * largest)) return false;
+  return true;
 }
 
 /** Feature row of the quadratic at scaled point `s`: 1, s_j, then s_j s_l (l ≥ j) or s_j². */
