@@ -278,6 +278,15 @@ export class TrustRegionBatch {
  * diagonal one.
  */
 export function fitPoints(history: readonly Evaluation[], centre: readonly number[], reach: number) {
+  const { points, values, reached } = nearestPoints(history, centre, reach);
+  return { points: points.slice(0, reached), values: values.slice(0, reached) };
+}
+
+/**
+ * The uncut list {@link fitPoints} reads (every finite point in its order, up to the model's
+ * size) and `reached`, the length of the cut one, its prefix: one sort serves both.
+ */
+function nearestPoints(history: readonly Evaluation[], centre: readonly number[], reach: number) {
   const d = centre.length;
   const n = history.length;
   const terms = usesFullQuadratic(d, n) ? fullTerms(d) : diagonalTerms(d);
@@ -289,15 +298,18 @@ export function fitPoints(history: readonly Evaluation[], centre: readonly numbe
   order.sort((a, b) => distance[a]! - distance[b]! || a - b);
   const points: (readonly number[])[] = [];
   const values: number[] = [];
+  let reached = -1;
   for (const i of order) {
     if (points.length >= want) break;
-    if (points.length >= fewest && chebyshev(history[i]!.u, centre) > reach) break;
+    if (reached < 0 && points.length >= fewest && chebyshev(history[i]!.u, centre) > reach) {
+      reached = points.length;
+    }
     const v = history[i]!.value;
     if (!Number.isFinite(v)) continue;
     points.push(history[i]!.u);
     values.push(v);
   }
-  return { points, values };
+  return { points, values, reached: reached < 0 ? points.length : reached };
 }
 
 /** The points a proposal's quadratic is fitted to, their residual weights and the model. */
@@ -330,15 +342,13 @@ export function chooseFit(
   centreValue: number,
 ): RegionFit {
   const d = centre.length;
-  const local = fitPoints(history, centre, reach);
+  const { reached, ...wide } = nearestPoints(history, centre, reach);
+  const local = { points: wide.points.slice(0, reached), values: wide.values.slice(0, reached) };
   const localWeights = valueWeights(local.values, centreValue);
   const asLocal = (model: QuadraticModel | null): RegionFit => ({ ...local, weights: localWeights, model });
   // Above 8 dimensions, or early in a run, there is no full quadratic to weigh against.
-  const wide = usesFullQuadratic(d, history.length)
-    ? fitPoints(history, centre, Number.POSITIVE_INFINITY)
-    : null;
   if (
-    wide === null ||
+    !usesFullQuadratic(d, history.length) ||
     usesFullQuadratic(d, local.points.length) ||
     !usesFullQuadratic(d, wide.points.length)
   ) {
