@@ -252,3 +252,82 @@ describe("the per-choice floor of the global model", () => {
     for (let c = 0; c < 4; c++) expect(draws[c]! / 40000).toBeCloseTo(p[c]!, 2);
   });
 });
+
+describe("local phases on a branch whose first points looked worse", () => {
+  // A wide basin worth 0.2 with one choice, a narrow one worth 0 with the other: random points
+  // of "narrow" score ~8, so the first local phase refines "wide" and the global model rarely
+  // lands in the narrow basin by itself. Before branches took turns, 16 of these 24 runs ended on
+  // "wide".
+  const TWO = {
+    kind: { type: "categorical", choices: ["wide", "narrow"] },
+    x: { min: 0, max: 1 },
+    y: { min: 0, max: 1 },
+  } as const;
+  const twoBasins = (p: Params): number => {
+    const x = p.x as number;
+    const y = p.y as number;
+    return p.kind === "wide" ? 0.2 + (x - 0.3) ** 2 + (y - 0.3) ** 2 : 40 * ((x - 0.8) ** 2 + (y - 0.8) ** 2);
+  };
+  /** Runs a solver to its end; returns the local trials asked on another choice than the incumbent's. */
+  const run = (
+    solver: Solver<object>,
+    max: number,
+    stopAfter = Number.POSITIVE_INFINITY,
+  ): Trial<object>[] => {
+    const turned: Trial<object>[] = [];
+    for (let asked = 0; asked < stopAfter; ) {
+      const incumbent = solver.best()?.params as Params | undefined;
+      const batch = solver.ask({ max });
+      if (batch === null) break;
+      const owners = new Map<number, number>((solver.toJSON().strategy?.owners as [number, number][]) ?? []);
+      for (const trial of batch) {
+        const owner = owners.get(trial.id)!;
+        const local = owner >= 0 || owner === -2;
+        if (local && incumbent !== undefined && (trial.params as Params).kind !== incumbent.kind)
+          turned.push(trial);
+      }
+      solver.tell(batch.map((t) => ({ id: t.id, value: twoBasins(t.params as Params) })));
+      asked += batch.length;
+    }
+    return turned;
+  };
+  const make2 = (seed: number) =>
+    createSolver({ seed, budget: 150, bounds: TWO }) as unknown as Solver<object>;
+
+  it("turns to the other branch once the incumbent's is exhausted, and finds the better basin", () => {
+    for (const max of [1, 8]) {
+      let turns = 0;
+      for (let seed = 1; seed <= 12; seed++) {
+        const solver = make2(seed);
+        const turned = run(solver, max);
+        turns += turned.filter((t) => (t.params as Params).kind === "narrow").length;
+        // Every trial of a turn holds the branch it refines: "narrow", with the incumbent "wide".
+        expect(solver.best()!.params).toMatchObject({ kind: "narrow" });
+        expect(solver.best()!.value).toBeLessThan(1e-9);
+        solver.stop();
+      }
+      expect(turns).toBeGreaterThan(0);
+    }
+  });
+
+  it("resumes exactly from toJSON across a turn", () => {
+    for (const max of [1, 8]) {
+      const reference = make2(2);
+      const turned = run(reference, max);
+      expect(turned.length).toBeGreaterThan(0);
+      const all = reference.toJSON().trials.map((t) => t.u);
+      for (const cut of [40, 80, 120]) {
+        const solver = make2(2);
+        run(solver, max, cut);
+        const text = JSON.stringify(solver.toJSON());
+        const resumed = restoreSolver<object>(JSON.parse(text));
+        expect(JSON.stringify(resumed.toJSON())).toBe(text);
+        run(resumed, max);
+        expect(resumed.toJSON().trials.map((t) => t.u)).toEqual(all);
+        solver.stop();
+        resumed.stop();
+      }
+      reference.stop();
+    }
+  });
+});

@@ -216,9 +216,13 @@ export interface LocalMethod {
 
 /** A local phase's trust region: its turns one trial at a time, and every trial of a batch. */
 export interface LocalRegion {
+  /**
+   * A point near `center`: the history index the local phase works around (the incumbent, or the
+   * best point of the branch it refines).
+   */
   propose(
     history: readonly Evaluation[],
-    incumbent: number,
+    center: number,
     pending: readonly (readonly number[])[],
     id: number,
   ): number[];
@@ -353,8 +357,22 @@ class GlobalLocal implements Strategy {
   private stepped = false;
   /** The adaptive factor on the global phase's length. */
   private factor = 1;
-  /** History index of the incumbent when the last local phase ended (−1: none). */
+  /** History index of the centre when the last local phase ended (−1: none). */
   private localAnchor = -1;
+  /** History index of the incumbent when the last local phase ended (−1: none). */
+  private lastIncumbent = -1;
+  /**
+   * The branch local phases refine (null: the incumbent's, as on a space without branches), and
+   * its best point (history index and value): the centre the simplex and the region work around.
+   */
+  private focus: string | null = null;
+  private center = -1;
+  private centerValue = Number.POSITIVE_INFINITY;
+  /**
+   * Branches refined as far as a local phase can: their last phase improved nothing, or ended with
+   * nothing left to refine (a converged or flat simplex, a tie, steps).
+   */
+  private readonly exhausted = new Set<string>();
   /** Whether the next local step starts a new simplex (the global phase moved the incumbent). */
   private restartDue = false;
   /** History entries examined, and the index of the best among them. */
@@ -365,6 +383,8 @@ class GlobalLocal implements Strategy {
   private readonly region: LocalRegion;
   private readonly method: LocalMethod;
   private readonly sharp: FocusedModel;
+  /** The branch of a point (see {@link GlobalLocalParts.branchOf}); null: one branch. */
+  private readonly branchOf: ((u: readonly number[]) => string) | null;
   /** Whether a sequential local trial goes to the simplex or the region (null: `maxStreak` 0). */
   private turns: LocalTurns | null;
 
@@ -376,6 +396,7 @@ class GlobalLocal implements Strategy {
     region: LocalRegion,
     method: LocalMethod = everyCoordinate(dimension),
     sharp: FocusedModel = forcedTpe(dimension),
+    branchOf: ((u: readonly number[]) => string) | null = null,
   ) {
     this.d = dimension;
     this.seed = seed;
@@ -384,6 +405,7 @@ class GlobalLocal implements Strategy {
     this.region = region;
     this.method = method;
     this.sharp = sharp;
+    this.branchOf = branchOf;
     this.turns = options.maxStreak > 0 ? new LocalTurns(options.maxStreak) : null;
   }
 
@@ -417,6 +439,9 @@ class GlobalLocal implements Strategy {
     }
     if (this.generation === 0 && this.phase === "local") {
       // The first local phase measures its progress from the best probe point.
+      if (this.focus === null && this.branchOf !== null && this.incumbent >= 0) {
+        this.focus = this.branchOf(context.history[this.incumbent]!.u);
+      }
       this.phaseStartBest = this.incumbentValue;
       this.phaseBest = Math.min(this.phaseBest, this.incumbentValue);
       this.progressMark = this.phaseBest;
@@ -445,7 +470,7 @@ class GlobalLocal implements Strategy {
     // BATCH_FROM trials at once go to the region alone; below that, an ask for one takes a turn.
     const batch = context.pending.length + max >= BATCH_FROM;
     const toRegion =
-      this.incumbent >= 0 && (batch || (max === 1 && !this.localBusy() && this.turns?.next() === true));
+      this.center >= 0 && (batch || (max === 1 && !this.localBusy() && this.turns?.next() === true));
     if (toRegion) {
       const points: number[][] = [];
       this.fill(context, max, firstId, points);
@@ -465,10 +490,10 @@ class GlobalLocal implements Strategy {
    * trial at a time, they are the region's turns (`maxStreak`).
    */
   private fill(context: StrategyContext, max: number, firstId: number, points: number[][]): void {
-    if (this.incumbent < 0) return;
+    if (this.center < 0) return;
     const pending = [...context.pending, ...points];
     for (let id = firstId + points.length; points.length < max; id++) {
-      const point = this.region.propose(context.history, this.incumbent, pending, id);
+      const point = this.region.propose(context.history, this.center, pending, id);
       this.owners.set(id, REGION);
       points.push(point);
       pending.push(point);
@@ -540,6 +565,11 @@ class GlobalLocal implements Strategy {
       progressMark: encode(this.progressMark),
       factor: this.factor,
       localAnchor: this.localAnchor,
+      lastIncumbent: this.lastIncumbent,
+      focus: this.focus,
+      center: this.center,
+      centerValue: encode(this.centerValue),
+      exhausted: [...this.exhausted],
       restartDue: this.restartDue,
       scanned: this.scanned,
       incumbent: this.incumbent,
@@ -606,6 +636,17 @@ class GlobalLocal implements Strategy {
     if (this.incumbent >= this.scanned) bad("incumbent");
     if (this.localAnchor >= this.scanned) bad("localAnchor");
     this.incumbentValue = decode(state.incumbentValue, bad);
+    // States written before branches existed followed the incumbent (one branch).
+    this.lastIncumbent = count(state.lastIncumbent ?? this.localAnchor, "lastIncumbent", -1);
+    if (this.lastIncumbent >= this.scanned) bad("lastIncumbent");
+    if (state.focus !== undefined && state.focus !== null && typeof state.focus !== "string") bad("focus");
+    this.focus = (state.focus as string | null | undefined) ?? null;
+    this.center = count(state.center ?? this.incumbent, "center", -1);
+    if (this.center >= this.scanned) bad("center");
+    this.centerValue = state.centerValue === undefined ? this.incumbentValue : decode(state.centerValue, bad);
+    const exhausted = state.exhausted ?? [];
+    if (!Array.isArray(exhausted) || !exhausted.every((k) => typeof k === "string")) bad("exhausted");
+    for (const k of exhausted as string[]) this.exhausted.add(k);
     // States written before tieShare existed have no tie count (and their options turn it off).
     const values = state.phaseValues ?? [];
     if (!Array.isArray(values) || !values.every((v) => typeof v === "number" && Number.isFinite(v))) {
@@ -629,12 +670,24 @@ class GlobalLocal implements Strategy {
       this.scanned = 0;
       this.incumbent = -1;
       this.incumbentValue = Number.POSITIVE_INFINITY;
+      this.center = -1;
+      this.centerValue = Number.POSITIVE_INFINITY;
     }
     for (let i = this.scanned; i < history.length; i++) {
       const v = rank(history[i]!.value);
-      if (this.incumbent < 0 || v < this.incumbentValue) {
+      const record = this.incumbent < 0 || v < this.incumbentValue;
+      if (record) {
         this.incumbent = i;
         this.incumbentValue = v;
+      }
+      // A new incumbent takes the local phase with it, to its own branch if need be.
+      if (record || this.focus === null) {
+        if (record && this.focus !== null) this.focus = this.branchOf?.(history[i]!.u) ?? null;
+        this.center = this.incumbent;
+        this.centerValue = this.incumbentValue;
+      } else if ((this.center < 0 || v < this.centerValue) && this.branchOf?.(history[i]!.u) === this.focus) {
+        this.center = i;
+        this.centerValue = v;
       }
     }
     this.scanned = history.length;
@@ -649,22 +702,30 @@ class GlobalLocal implements Strategy {
   private switchIfDue(left: number, history: readonly Evaluation[]): void {
     if (this.phase === "global") {
       if (this.held || this.globalAsked < this.globalLength) return;
-      const moved = this.incumbent !== this.localAnchor;
+      const target = this.nextCenter(history);
+      const turn = this.branchOf !== null && target >= 0 && this.branchOf(history[target]!.u) !== this.focus;
+      const moved = target !== this.localAnchor;
       const fresh = this.local === null || this.local.converged || moved;
       if (fresh && left < this.options.localRoom * (this.d + 1)) {
         this.held = true;
         return;
       }
+      if (this.branchOf !== null && target >= 0) {
+        this.focus = this.branchOf(history[target]!.u);
+        if (moved) this.exhausted.delete(this.focus);
+      }
+      this.center = target;
+      this.centerValue = target >= 0 ? rank(history[target]!.value) : Number.POSITIVE_INFINITY;
       this.phase = "local";
       this.restartDue = moved;
-      if (moved) this.region.widen(this.restartRadius(history));
+      if (moved) this.region.widen(turn ? this.options.localStep : this.restartRadius(history));
       this.localTold = 0;
       this.simplexTold = 0;
       this.sinceImproved = 0;
       this.fillTied = false;
-      this.phaseStartBest = this.incumbentValue;
-      this.phaseBest = this.incumbentValue;
-      this.progressMark = this.incumbentValue;
+      this.phaseStartBest = this.centerValue;
+      this.phaseBest = this.centerValue;
+      this.progressMark = this.centerValue;
       this.gainThreshold = this.valueScale(history);
       return;
     }
@@ -682,12 +743,42 @@ class GlobalLocal implements Strategy {
     this.phaseValues.clear();
     this.ties = 0;
     const improved = this.phaseBest < this.phaseStartBest;
+    // A branch is exhausted when its phase found nothing, or nothing is left there to refine.
+    if ((!improved || done || onSteps) && this.branchOf !== null && this.center >= 0) {
+      this.exhausted.add(this.focus ?? this.branchOf(history[this.center]!.u));
+    }
     this.factor = improved
       ? Math.max(MIN_FACTOR, this.factor / FACTOR_STEP)
       : Math.min(MAX_FACTOR, this.factor * FACTOR_STEP);
     this.phase = "global";
     this.globalAsked = 0;
-    this.localAnchor = this.incumbent;
+    this.localAnchor = this.center;
+    this.lastIncumbent = this.incumbent;
+  }
+
+  /**
+   * Where the next local phase works (a history index): at a new incumbent (one the global phase
+   * found); else at the focus branch's best, unless that branch is exhausted and another one,
+   * not exhausted, has points — then at the best point of the best such branch (a turn). A local
+   * method holds the choices it starts from, so without turns a branch whose first points scored
+   * worse (a narrower basin) would never be refined. One branch: always the incumbent.
+   */
+  private nextCenter(history: readonly Evaluation[]): number {
+    const branchOf = this.branchOf;
+    if (branchOf === null || this.focus === null || this.incumbent !== this.lastIncumbent)
+      return this.incumbent;
+    if (!this.exhausted.has(this.focus)) return this.center;
+    let best = -1;
+    let bestValue = Number.POSITIVE_INFINITY;
+    for (let i = 0; i < history.length; i++) {
+      const v = rank(history[i]!.value);
+      if (!(v < bestValue)) continue;
+      const branch = branchOf(history[i]!.u);
+      if (branch === this.focus || this.exhausted.has(branch)) continue;
+      best = i;
+      bestValue = v;
+    }
+    return best >= 0 ? best : this.center;
   }
 
   /**
@@ -695,12 +786,12 @@ class GlobalLocal implements Strategy {
    * incumbent's (0 when minGain is 0 or there is no spread). O(n log n), once per local phase.
    */
   private valueScale(history: readonly Evaluation[]): number {
-    if (this.options.minGain === 0 || !Number.isFinite(this.incumbentValue)) return 0;
+    if (this.options.minGain === 0 || !Number.isFinite(this.centerValue)) return 0;
     const values: number[] = [];
     for (const entry of history) if (Number.isFinite(entry.value)) values.push(entry.value);
     if (values.length === 0) return 0;
     values.sort((a, b) => a - b);
-    const spread = values[(values.length - 1) >> 1]! - this.incumbentValue;
+    const spread = values[(values.length - 1) >> 1]! - this.centerValue;
     return Number.isFinite(spread) && spread > 0 ? this.options.minGain * spread : 0;
   }
 
@@ -714,9 +805,9 @@ class GlobalLocal implements Strategy {
     const step = this.options.localStep;
     // No earlier local phase, or (a strategy driven directly) a history shorter than it saw.
     const anchored = this.localAnchor >= 0 && this.localAnchor < history.length;
-    if (!anchored || this.incumbent < 0) return step;
+    if (!anchored || this.center < 0) return step;
     const from = history[this.localAnchor]!.u;
-    const to = history[this.incumbent]!.u;
+    const to = history[this.center]!.u;
     let moved = 0;
     for (let j = 0; j < this.d; j++) moved = Math.max(moved, Math.abs(to[j]! - from[j]!));
     return Math.min(step, Math.max(moved, MIN_STEP));
@@ -737,10 +828,10 @@ class GlobalLocal implements Strategy {
    */
   private startLocal(history: readonly Evaluation[]): void {
     let step = this.options.localStep;
-    if (this.local !== null && this.incumbent >= 0) {
+    if (this.local !== null && this.center >= 0) {
       const vertices = this.method.vertices(this.local);
       const best = vertices[0]!;
-      const at = history[this.incumbent]!.u;
+      const at = history[this.center]!.u;
       let size = 0;
       let moved = 0;
       for (let j = 0; j < this.d; j++) {
@@ -750,7 +841,7 @@ class GlobalLocal implements Strategy {
       }
       step = Math.min(step, Math.max(size, moved, MIN_STEP));
     }
-    const at = this.incumbent >= 0 ? history[this.incumbent]!.u : null;
+    const at = this.center >= 0 ? history[this.center]!.u : null;
     this.local = this.method.create(step, (this.seed ^ LOCAL_SEED) + this.generation, at, this.local);
     this.generation++;
   }
@@ -797,6 +888,12 @@ function tpeOptions(o: ResolvedGlobalLocalOptions): TpeOptions {
  *   fresh simplex (a restart), at the old simplex's scale when the incumbent moved only a little,
  *   and widens the trust region to at least how far the incumbent moved (within [0.001,
  *   `localStep`]): it keeps the radius its last phase shrank it to otherwise.
+ * - Branches (mixed spaces, see {@link GlobalLocalParts.branchOf}): a local phase refines one
+ *   branch, its best point standing in for the incumbent. When the incumbent's branch is
+ *   exhausted (its last local phase improved nothing, or left nothing to refine) and the global
+ *   phase found no better point, the next local phase turns to the best point of the best
+ *   branch not yet exhausted, with a fresh simplex and a region widened to `localStep`. A new
+ *   incumbent, found by either phase, takes the local phase back to its own branch.
  * - Later global phases: multivariate TPE over the whole history (probe, warm start, both
  *   phases), with a wider bandwidth floor, a larger good set and flatter rank weights than forced
  *   TPE, so it keeps sampling other basins instead of hugging the incumbent. Each lasts
@@ -839,8 +936,8 @@ export function createGlobalLocal(
   }
   const resolved = resolve(options);
   if (parts !== undefined) {
-    const { global, region, local, focused } = parts(resolved);
-    return new GlobalLocal(dimension, seed, resolved, global, region, local, focused);
+    const { global, region, local, focused, branchOf } = parts(resolved);
+    return new GlobalLocal(dimension, seed, resolved, global, region, local, focused, branchOf);
   }
   return new GlobalLocal(
     dimension,
@@ -862,6 +959,11 @@ export interface GlobalLocalParts {
   readonly region: LocalRegion;
   readonly local: LocalMethod;
   readonly focused: FocusedModel;
+  /**
+   * The branch of a point: what a local phase holds fixed (a mixed space's categorical choices).
+   * Local phases refine one branch at a time; without it, the whole space is one branch.
+   */
+  readonly branchOf?: (u: readonly number[]) => string;
 }
 
 /** Rebuilds {@link GlobalLocalParts} from a state's `tpe` and `region` entries. */
@@ -900,7 +1002,11 @@ export function restoreGlobalLocal(
   if (typeof state.tpe !== "object" || state.tpe === null)
     throw new RangeError("invalid global-local state: tpe");
   if (parts !== undefined) {
-    const { global, region, local, focused } = parts(options, state.tpe as StrategyState, state.region);
+    const { global, region, local, focused, branchOf } = parts(
+      options,
+      state.tpe as StrategyState,
+      state.region,
+    );
     const strategy = new GlobalLocal(
       dimension as number,
       seed as number,
@@ -909,6 +1015,7 @@ export function restoreGlobalLocal(
       region,
       local,
       focused,
+      branchOf,
     );
     strategy.load(state);
     return strategy;

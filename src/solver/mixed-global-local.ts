@@ -73,7 +73,8 @@ function numericLocal(space: Space, localStep: number): LocalMethod {
 /**
  * The trust region of a local phase on a mixed space (its turns one trial at a time, every trial
  * of a batch from three at once): over the float and int coordinates, the categorical ones held
- * at the incumbent's, fitted on the history points with the incumbent's choices.
+ * at the centre's (the incumbent's, or a turn's branch), fitted on the history points with its
+ * choices.
  */
 class NumericRegion implements LocalRegion {
   private readonly numeric: readonly number[];
@@ -90,11 +91,11 @@ class NumericRegion implements LocalRegion {
 
   propose(
     history: readonly Evaluation[],
-    incumbent: number,
+    center: number,
     pending: readonly (readonly number[])[],
     id: number,
   ): number[] {
-    const base = history[incumbent]!.u;
+    const base = history[center]!.u;
     const dims = this.space.dimensions;
     const same = (u: readonly number[]) =>
       this.categorical.every((i) => cellOf(u[i]!, dims[i]!.levels) === cellOf(base[i]!, dims[i]!.levels));
@@ -102,7 +103,7 @@ class NumericRegion implements LocalRegion {
     let at = -1;
     history.forEach((entry, i) => {
       if (!same(entry.u)) return;
-      if (i === incumbent) at = projected.length;
+      if (i === center) at = projected.length;
       projected.push({ u: this.project(entry.u), value: entry.value });
     });
     const p = this.inner.propose(
@@ -133,6 +134,13 @@ class NumericRegion implements LocalRegion {
   private project(u: readonly number[]): number[] {
     return this.numeric.map((i) => u[i]!);
   }
+}
+
+/** A point's categorical choices, as a key: the branch a local phase holds (see NumericRegion). */
+function choicesOf(space: Space): (u: readonly number[]) => string {
+  const dims = space.dimensions;
+  const categorical = dims.flatMap((d, i) => (d.kind === "categorical" ? [i] : []));
+  return (u) => categorical.map((i) => cellOf(u[i]!, dims[i]!.levels)).join(",");
 }
 
 /** Forced TPE's mixed model: what a global phase held to the end of the budget uses. */
@@ -185,6 +193,10 @@ export function usesMixedGlobalLocal(space: Space): boolean {
  *   with those choices. A new incumbent with other choices gets a fresh simplex in its own
  *   subspace at the full `localStep`. The trust region takes turns with it over the same
  *   coordinates, and from three trials at once takes every local trial.
+ * - Branches: each combination of categorical choices is a branch (`branchOf`). Once the
+ *   incumbent's branch is refined as far as a local phase can take it, local phases turn to the
+ *   best point of the best other branch not yet refined: SGD's narrow ridge between learning
+ *   rate and momentum scores worse than Adam's wide basin until it is refined itself.
  * - Phase switching, budget split, persistence and parallel batches are global-local's own.
  */
 export function createMixedGlobalLocal(
@@ -205,6 +217,7 @@ export function createMixedGlobalLocal(
     ),
     local: numericLocal(space, o.localStep),
     focused: forcedMixedTpe(space),
+    branchOf: choicesOf(space),
   }));
 }
 
@@ -227,6 +240,7 @@ export function restoreMixedGlobalLocal(space: Space, state: StrategyState): Str
       ),
       local: numericLocal(space, o.localStep),
       focused: forcedMixedTpe(space),
+      branchOf: choicesOf(space),
     }),
   );
 }
