@@ -128,6 +128,40 @@ describe("auto on a mixed space", () => {
     }
   });
 
+  it("moves only the parameters active in the centre's branch in the trust region", () => {
+    // Batches of four from a history whose best is adam: momentum (sgd only) has no effect there,
+    // and the region leaves its coordinate where the centre has it.
+    const space = new Space(BOUNDS);
+    const strategy = createMixedGlobalLocal(space, 3, { openingShare: 0 });
+    const random = Prng.fromSeed(2, 1);
+    const history: Evaluation[] = [];
+    const tell = (u: number[]) => history.push({ u, value: loss(space.toParams(u)) });
+    tell(space.snap(space.toUnit({ optimizer: "adam", lr: 0.01, depth: 4 })));
+    for (let i = 0; i < 12; i++)
+      tell(space.snap(Array.from({ length: space.dimension }, () => random.next())));
+    const momentum = space.names.indexOf("momentum");
+    const lr = space.names.indexOf("lr");
+    let id = 1;
+    const moved = new Set<number>();
+    let region = 0;
+    for (let round = 0; round < 6; round++) {
+      const best = history.reduce((b, e, i) => (e.value < history[b]!.value ? i : b), 0);
+      const batch = strategy.ask({ history, pending: [], remaining: 80 }, 4, id)!;
+      const owners = new Map(strategy.toJSON().owners as [number, number][]);
+      for (const u of batch) {
+        if (owners.get(id) === -2 && space.toParams(history[best]!.u).optimizer !== "sgd") {
+          region++;
+          expect(u[momentum]).toBe(history[best]!.u[momentum]);
+          moved.add(u[lr]!);
+        }
+        strategy.tell(id++, loss(space.toParams(space.snap(u))));
+        tell(space.snap(u));
+      }
+    }
+    expect(region).toBeGreaterThanOrEqual(4);
+    expect(moved.size).toBe(region);
+  });
+
   it("resumes exactly from toJSON in both phases and mid-batch, through JSON text", () => {
     for (const max of [1, 3]) {
       const reference = drive(make(5, 100), max).map((a) => a.trial);

@@ -92,6 +92,28 @@ describe("parameter kinds", () => {
     expect(space.snap(snapped)).toEqual(snapped);
   });
 
+  it("keys a point's branch by its active categorical choices only", () => {
+    const space = new Space(MODEL);
+    const at = (params: Record<string, unknown>) => space.branch(space.toUnit(params));
+    const adam = { lr: 0.01, layers: 3, batch: 64, optimizer: "adam" };
+    const sgd = { ...adam, optimizer: "sgd", momentum: 0.9, nesterov: false, dampening: 0.1 };
+    // Numbers do not change the branch; a choice does.
+    expect(at({ ...adam, lr: 0.5, layers: 9 })).toBe(at(adam));
+    expect(at(sgd)).not.toBe(at(adam));
+    expect(at({ ...sgd, nesterov: true })).not.toBe(at(sgd));
+    // An inactive categorical (nesterov without sgd) is left out, whatever its coordinate holds.
+    const u = space.toUnit(adam);
+    const nesterov = space.names.indexOf("nesterov");
+    const other = [...u];
+    other[nesterov] = 1 - u[nesterov]!;
+    expect(space.toParams(other)).toEqual(space.toParams(u));
+    expect(space.branch(other)).toBe(space.branch(u));
+    const sgdU = space.toUnit(sgd);
+    const flipped = [...sgdU];
+    flipped[nesterov] = 1 - sgdU[nesterov]!;
+    expect(space.branch(flipped)).not.toBe(space.branch(sgdU));
+  });
+
   it("measures the cell a point falls in: the span of positions that decode to its value", () => {
     const space = new Space({
       x: { min: 0, max: 1 },

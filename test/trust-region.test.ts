@@ -214,19 +214,17 @@ describe("trust-region batch", () => {
   const incumbent = history.reduce((b, e, i) => (e.value < history[b]!.value ? i : b), 0);
 
   it("widens to a given radius but never narrows, and keeps the radius through a restore", () => {
-    const region = new TrustRegionBatch(3, Prng.fromSeed(1, 2), 0.01);
+    const region = new TrustRegionBatch(Prng.fromSeed(1, 2), 0.01);
     const radius = () => region.toJSON().radius as number;
     region.widen(0.001);
     expect(radius()).toBe(0.01);
     region.widen(0.12);
     expect(radius()).toBe(0.12);
-    expect(TrustRegionBatch.restore(3, JSON.parse(JSON.stringify(region.toJSON()))).toJSON().radius).toBe(
-      0.12,
-    );
+    expect(TrustRegionBatch.restore(JSON.parse(JSON.stringify(region.toJSON()))).toJSON().radius).toBe(0.12);
   });
 
   it("proposes inside the region and spreads a batch apart from the running points", () => {
-    const region = new TrustRegionBatch(3, Prng.fromSeed(1, 2), 0.15);
+    const region = new TrustRegionBatch(Prng.fromSeed(1, 2), 0.15);
     const centre = history[incumbent]!.u;
     const pending: number[][] = [];
     for (let id = 0; id < 8; id++) {
@@ -250,7 +248,7 @@ describe("trust-region batch", () => {
     // points.
     const { at, near, best } = nearMinimum();
     const centre = near[best]!.u;
-    const region = new TrustRegionBatch(3, Prng.fromSeed(4, 2), 0.15);
+    const region = new TrustRegionBatch(Prng.fromSeed(4, 2), 0.15);
     const pending: number[][] = [];
     for (let id = 0; id < 8; id++) pending.push(region.propose(near, best, pending, id));
     const minimiser = pending[0]!;
@@ -283,7 +281,7 @@ describe("trust-region batch", () => {
     }
     const near: Evaluation[] = points.map((u) => ({ u, value: g(u) }));
     const best = near.reduce((b, e, i) => (e.value < near[b]!.value ? i : b), 0);
-    const x = new TrustRegionBatch(2, Prng.fromSeed(1, 2), 0.15).propose(near, best, [], 1);
+    const x = new TrustRegionBatch(Prng.fromSeed(1, 2), 0.15).propose(near, best, [], 1);
     expect(chebyshev(x, a)).toBeLessThan(0.4 * chebyshev(near[best]!.u, a));
     expect(g(x)).toBeLessThan(0.12 * near[best]!.value);
   });
@@ -340,7 +338,7 @@ describe("trust-region batch", () => {
     );
     // The first step is over half the radius, so proposals spread over the whole region.
     expect(chebyshev(first, centre)).toBeGreaterThanOrEqual(r / 2);
-    const region = new TrustRegionBatch(2, Prng.fromSeed(5, 2), r);
+    const region = new TrustRegionBatch(Prng.fromSeed(5, 2), r);
     const proposed = region.propose(near, best, [first], 1);
     const far = (x: readonly number[]) => Math.max(...x.map((v, j) => Math.abs(v - first[j]!))) >= r / 2;
     const prng = Prng.fromSeed(5, 2);
@@ -360,7 +358,7 @@ describe("trust-region batch", () => {
     expect(proposed).toEqual(expected);
     expect(far(proposed)).toBe(true);
     // Same seed, same state: the same proposal.
-    expect(new TrustRegionBatch(2, Prng.fromSeed(5, 2), r).propose(near, best, [first], 1)).toEqual(proposed);
+    expect(new TrustRegionBatch(Prng.fromSeed(5, 2), r).propose(near, best, [first], 1)).toEqual(proposed);
   });
 
   it("spreads a batch over at least the incumbent's cell on an int coordinate, the step elsewhere", () => {
@@ -368,7 +366,7 @@ describe("trust-region batch", () => {
     // twice the step (about 0.01) would put the whole batch in the incumbent's cell there.
     const { near, best } = nearMinimum();
     const batch = (cells?: CellWidths) => {
-      const region = new TrustRegionBatch(3, Prng.fromSeed(4, 2), 0.15, cells);
+      const region = new TrustRegionBatch(Prng.fromSeed(4, 2), 0.15, cells);
       const pending: number[][] = [];
       for (let id = 0; id < 8; id++) pending.push(region.propose(near, best, pending, id));
       return pending;
@@ -400,7 +398,7 @@ describe("trust-region batch", () => {
     const f = (u: readonly number[]) => (u[0]! + 0.3) ** 2 + (u[1]! + 0.2) ** 2;
     const points = [[0, 0], ...samples(30, 12, 2).map((u) => u.map((v) => v * 0.2))];
     const near: Evaluation[] = points.map((u) => ({ u, value: f(u) }));
-    const region = new TrustRegionBatch(2, Prng.fromSeed(6, 2), 0.1);
+    const region = new TrustRegionBatch(Prng.fromSeed(6, 2), 0.1);
     const pending: number[][] = [];
     for (let id = 0; id < 8; id++) pending.push(region.propose(near, 0, pending, id));
     const model = fitQuadratic(
@@ -413,11 +411,11 @@ describe("trust-region batch", () => {
   });
 
   it("widens after a success, halves after a batch of failures, and resumes exactly from JSON", () => {
-    const region = new TrustRegionBatch(3, Prng.fromSeed(3, 2), 0.1);
+    const region = new TrustRegionBatch(Prng.fromSeed(3, 2), 0.1);
     const radius = () => region.toJSON().radius as number;
     const pending: number[][] = [];
     for (let id = 0; id < 12; id++) pending.push(region.propose(history, incumbent, pending, id));
-    const copy = TrustRegionBatch.restore(3, JSON.parse(JSON.stringify(region.toJSON())));
+    const copy = TrustRegionBatch.restore(JSON.parse(JSON.stringify(region.toJSON())));
     region.tell(0, -1);
     expect(radius()).toBeCloseTo(0.125, 12);
     for (let id = 1; id < 12; id++) region.tell(id, 100);
@@ -428,9 +426,7 @@ describe("trust-region batch", () => {
     for (let id = 1; id < 12; id++) copy.tell(id, 100);
     expect(copy.toJSON()).toEqual(region.toJSON());
     expect(copy.propose(history, incumbent, [], 9)).toEqual(region.propose(history, incumbent, [], 9));
-    expect(() => TrustRegionBatch.restore(3, { prng: [1, 2, 3, 4], radius: 2, asked: [] })).toThrow(
-      RangeError,
-    );
+    expect(() => TrustRegionBatch.restore({ prng: [1, 2, 3, 4], radius: 2, asked: [] })).toThrow(RangeError);
   });
 });
 

@@ -944,7 +944,7 @@ export function createGlobalLocal(
     seed,
     resolved,
     createTpe(dimension, seed ^ TPE_SEED, tpeOptions(resolved)),
-    new TrustRegionBatch(dimension, Prng.fromSeed(seed, FILL_SEED), resolved.localStep, cells),
+    new TrustRegionBatch(Prng.fromSeed(seed, FILL_SEED), resolved.localStep, cells),
   );
 }
 
@@ -1027,13 +1027,8 @@ export function restoreGlobalLocal(
     restoreTpe(state.tpe as StrategyState),
     // States written before the batch local step have no region yet: it starts fresh.
     state.region === undefined
-      ? new TrustRegionBatch(
-          dimension as number,
-          Prng.fromSeed(seed as number, FILL_SEED),
-          options.localStep,
-          cells,
-        )
-      : TrustRegionBatch.restore(dimension as number, state.region, cells),
+      ? new TrustRegionBatch(Prng.fromSeed(seed as number, FILL_SEED), options.localStep, cells)
+      : TrustRegionBatch.restore(state.region, cells),
   );
   strategy.load(state);
   return strategy;

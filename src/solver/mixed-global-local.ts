@@ -45,11 +45,6 @@ export function mixedTpeOptions(o: ResolvedGlobalLocalOptions): MixedTpeOptions 
   };
 }
 
-function cellOf(u: number, levels: number): number {
-  const k = Math.floor(u * levels);
-  return k < 0 ? 0 : k >= levels ? levels - 1 : k;
-}
-
 /**
  * Nelder–Mead on the float and int coordinates active at the incumbent, its choices held. A
  * simplex in another subspace than the one it replaces (other choices, other active parameters)
@@ -72,21 +67,19 @@ function numericLocal(space: Space, localStep: number): LocalMethod {
 
 /**
  * The trust region of a local phase on a mixed space (its turns one trial at a time, every trial
- * of a batch from three at once): over the float and int coordinates, the categorical ones held
- * at the centre's (the incumbent's, or a turn's branch), fitted on the history points with its
- * choices.
+ * of a batch from three at once): over the float and int coordinates active at the centre (the
+ * incumbent, or the best point of a turn's branch), the categorical ones held at the centre's,
+ * fitted on the history points of the centre's branch. A conditional parameter inactive there
+ * has no effect on the value: fitting it would only cost points.
  */
 class NumericRegion implements LocalRegion {
   private readonly numeric: readonly number[];
-  private readonly categorical: readonly number[];
 
   constructor(
     private readonly space: Space,
     private readonly inner: TrustRegionBatch,
   ) {
-    const dims = space.dimensions;
     this.numeric = numericCoordinates(space);
-    this.categorical = dims.flatMap((d, i) => (d.kind === "categorical" ? [i] : []));
   }
 
   propose(
@@ -96,24 +89,23 @@ class NumericRegion implements LocalRegion {
     id: number,
   ): number[] {
     const base = history[center]!.u;
-    const dims = this.space.dimensions;
-    const same = (u: readonly number[]) =>
-      this.categorical.every((i) => cellOf(u[i]!, dims[i]!.levels) === cellOf(base[i]!, dims[i]!.levels));
+    const branch = this.space.branch(base);
+    const active = this.space.activity(base);
+    const free = this.numeric.filter((i) => active[i] === 1);
+    // No active number in this branch: move them all, as the simplex does (nothing is lost).
+    const coords = free.length > 0 ? free : this.numeric;
+    const project = (u: readonly number[]) => coords.map((i) => u[i]!);
     const projected: Evaluation[] = [];
     let at = -1;
     history.forEach((entry, i) => {
-      if (!same(entry.u)) return;
+      if (i !== center && this.space.branch(entry.u) !== branch) return;
       if (i === center) at = projected.length;
-      projected.push({ u: this.project(entry.u), value: entry.value });
+      projected.push({ u: project(entry.u), value: entry.value });
     });
-    const p = this.inner.propose(
-      projected,
-      at,
-      pending.map((u) => this.project(u)),
-      id,
-    );
+    const cells: CellWidths = (u) => coords.map((i, q) => this.space.cellWidth(i, u[q]!));
+    const p = this.inner.propose(projected, at, pending.map(project), id, cells);
     const u = [...base];
-    this.numeric.forEach((i, q) => {
+    coords.forEach((i, q) => {
       u[i] = p[q]!;
     });
     return u;
@@ -130,17 +122,6 @@ class NumericRegion implements LocalRegion {
   toJSON(): Record<string, unknown> {
     return this.inner.toJSON();
   }
-
-  private project(u: readonly number[]): number[] {
-    return this.numeric.map((i) => u[i]!);
-  }
-}
-
-/** A point's categorical choices, as a key: the branch a local phase holds (see NumericRegion). */
-function choicesOf(space: Space): (u: readonly number[]) => string {
-  const dims = space.dimensions;
-  const categorical = dims.flatMap((d, i) => (d.kind === "categorical" ? [i] : []));
-  return (u) => categorical.map((i) => cellOf(u[i]!, dims[i]!.levels)).join(",");
 }
 
 /** Forced TPE's mixed model: what a global phase held to the end of the budget uses. */
@@ -193,10 +174,10 @@ export function usesMixedGlobalLocal(space: Space): boolean {
  *   with those choices. A new incumbent with other choices gets a fresh simplex in its own
  *   subspace at the full `localStep`. The trust region takes turns with it over the same
  *   coordinates, and from three trials at once takes every local trial.
- * - Branches: each combination of categorical choices is a branch (`branchOf`). Once the
- *   incumbent's branch is refined as far as a local phase can take it, local phases turn to the
- *   best point of the best other branch not yet refined: SGD's narrow ridge between learning
- *   rate and momentum scores worse than Adam's wide basin until it is refined itself.
+ * - Branches: each combination of active categorical choices is one ({@link Space.branch}).
+ *   Once the incumbent's branch is refined as far as a local phase can take it, local phases
+ *   turn to the best point of the best other branch not yet refined: SGD's narrow ridge between
+ *   learning rate and momentum scores worse than Adam's wide basin until it is refined itself.
  * - Phase switching, budget split, persistence and parallel batches are global-local's own.
  */
 export function createMixedGlobalLocal(
@@ -206,18 +187,10 @@ export function createMixedGlobalLocal(
 ): Strategy {
   return createGlobalLocal(space.dimension, seed, options, (o) => ({
     global: createMixedTpe(space.dimensions, seed ^ TPE_SEED, mixedTpeOptions(o)),
-    region: new NumericRegion(
-      space,
-      new TrustRegionBatch(
-        numericCount(space),
-        Prng.fromSeed(seed, FILL_SEED),
-        o.localStep,
-        numericCells(space),
-      ),
-    ),
+    region: new NumericRegion(space, new TrustRegionBatch(Prng.fromSeed(seed, FILL_SEED), o.localStep)),
     local: numericLocal(space, o.localStep),
     focused: forcedMixedTpe(space),
-    branchOf: choicesOf(space),
+    branchOf: (u) => space.branch(u),
   }));
 }
 
@@ -230,17 +203,12 @@ export function restoreMixedGlobalLocal(space: Space, state: StrategyState): Str
       region: new NumericRegion(
         space,
         region === undefined
-          ? new TrustRegionBatch(
-              numericCount(space),
-              Prng.fromSeed(state.seed as number, FILL_SEED),
-              o.localStep,
-              numericCells(space),
-            )
-          : TrustRegionBatch.restore(numericCount(space), region, numericCells(space)),
+          ? new TrustRegionBatch(Prng.fromSeed(state.seed as number, FILL_SEED), o.localStep)
+          : TrustRegionBatch.restore(region),
       ),
       local: numericLocal(space, o.localStep),
       focused: forcedMixedTpe(space),
-      branchOf: choicesOf(space),
+      branchOf: (u) => space.branch(u),
     }),
   );
 }

@@ -12,24 +12,28 @@ import type { Evaluation, StrategyContext, StrategyState } from "./strategy.js";
  *
  * @remarks
  * A simplex needs an ordered, continuous space; categorical choices have no order and a
- * conditional parameter may not exist. So the categorical coordinates are fixed at the
- * incumbent's (the best point when the strategy starts), and the simplex moves the float and int
- * coordinates that are active there, ints being rounded when a point is decoded. The history it
- * sees is the part evaluated with the same categorical choices, projected onto those coordinates:
- * points from other choices measure another function. (When no float or int is active at the
+ * conditional parameter may not exist. So the categorical coordinates are fixed at the base's
+ * (the point the strategy starts from), and the simplex moves the float and int coordinates
+ * that are active there, ints being rounded when a point is decoded. The history it sees is the
+ * part evaluated in the same branch (the same active categorical choices, {@link Space.branch}),
+ * projected onto those coordinates: points from other branches measure another function. (When no float or int is active at the
  * incumbent, every float and int coordinate is moved.)
  */
 export class SubspaceNelderMead implements NelderMeadStrategy {
   readonly name = "nelder-mead" as const;
   private readonly projected: Evaluation[] = [];
   private scanned = 0;
+  /** The base's branch: its active categorical choices (see {@link Space.branch}). */
+  private readonly branch: string;
 
   constructor(
     private readonly inner: NelderMeadStrategy,
     private readonly space: Space,
     private readonly free: readonly number[],
     private readonly base: readonly number[],
-  ) {}
+  ) {
+    this.branch = space.branch(base);
+  }
 
   ask(context: StrategyContext, max: number, firstId: number): number[][] | null {
     this.scan(context.history);
@@ -87,24 +91,12 @@ export class SubspaceNelderMead implements NelderMeadStrategy {
   }
 
   private sameChoices(u: readonly number[]): boolean {
-    const dims = this.space.dimensions;
-    for (let i = 0; i < dims.length; i++) {
-      const levels = dims[i]!.levels;
-      if (dims[i]!.kind === "categorical" && cellOf(u[i]!, levels) !== cellOf(this.base[i]!, levels)) {
-        return false;
-      }
-    }
-    return true;
+    return this.space.branch(u) === this.branch;
   }
 
   private project(u: readonly number[]): number[] {
     return this.free.map((i) => u[i]!);
   }
-}
-
-function cellOf(u: number, levels: number): number {
-  const k = Math.floor(u * levels);
-  return k < 0 ? 0 : k >= levels ? levels - 1 : k;
 }
 
 /** The coordinates the simplex moves: floats and ints active at `base` (all of them if none is). */

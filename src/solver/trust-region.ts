@@ -129,7 +129,6 @@ export type CellWidths = (u: readonly number[]) => readonly number[];
  * Deterministic from the seed; `toJSON` holds all.
  */
 export class TrustRegionBatch {
-  private readonly d: number;
   private readonly prng: Prng;
   private readonly cells: CellWidths | undefined;
   /** Half-edge of the region (∞-norm, unit cube). */
@@ -138,22 +137,27 @@ export class TrustRegionBatch {
   private readonly asked = new Map<number, [number, number]>();
 
   /** `cells`, when some coordinate is an int: the batch's spread is at least a cell there. */
-  constructor(dimension: number, prng: Prng, radius: number, cells?: CellWidths) {
-    this.d = dimension;
+  constructor(prng: Prng, radius: number, cells?: CellWidths) {
     this.prng = prng;
     this.radius = radius;
     this.cells = cells;
   }
 
-  /** Proposes one point for trial `id` around history entry `incumbent`, away from `pending`. */
+  /**
+   * Proposes one point for trial `id` around history entry `incumbent`, away from `pending`.
+   * `cells` replaces the constructor's for this call: a caller that projects the history onto a
+   * subspace (the active coordinates of a branch) gives the subspace's cells; the points then
+   * have its dimension.
+   */
   propose(
     history: readonly Evaluation[],
     incumbent: number,
     pending: readonly (readonly number[])[],
     id: number,
+    cells: CellWidths | undefined = this.cells,
   ): number[] {
-    const d = this.d;
     const centre = history[incumbent]!.u;
+    const d = centre.length;
     const centreValue = rank(history[incumbent]!.value);
     this.asked.set(id, [centreValue, Math.max(MIN_WIDTH, pending.length + 1)]);
     const r = this.radius;
@@ -166,7 +170,7 @@ export class TrustRegionBatch {
     // How far around the minimiser a batch spreads: twice the model's step, within the region,
     // and on an int at least the incumbent's cell (a step inside it lands on a value tried).
     const base = Math.min(r, Math.max(MIN_SPREAD * r, STEP_SPREAD * chebyshev(minimiser, centre)));
-    const floors = this.cells?.(centre);
+    const floors = cells?.(centre);
     const spread = centre.map((_, j) => Math.max(base, floors?.[j] ?? 0));
     const clear = (x: readonly number[]) =>
       pending.every((p) => x.some((v, j) => Math.abs(v - p[j]!) >= GAP * spread[j]!));
@@ -216,7 +220,7 @@ export class TrustRegionBatch {
     return { prng: this.prng.state(), radius: this.radius, asked };
   }
 
-  static restore(dimension: number, state: unknown, cells?: CellWidths): TrustRegionBatch {
+  static restore(state: unknown, cells?: CellWidths): TrustRegionBatch {
     const bad = (): never => {
       throw new RangeError("invalid global-local state: batch");
     };
@@ -225,7 +229,7 @@ export class TrustRegionBatch {
     if (!Array.isArray(s.prng) || s.prng.length !== 4) bad();
     if (typeof s.radius !== "number" || !(s.radius >= MIN_RADIUS && s.radius <= 0.5)) bad();
     const prng = Prng.fromState(s.prng as number[]);
-    const region = new TrustRegionBatch(dimension, prng, s.radius as number, cells);
+    const region = new TrustRegionBatch(prng, s.radius as number, cells);
     if (!Array.isArray(s.asked)) bad();
     for (const entry of s.asked as unknown[]) {
       if (!Array.isArray(entry) || entry.length !== 2 || !Number.isSafeInteger(entry[0])) bad();

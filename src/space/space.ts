@@ -115,6 +115,22 @@ export class Space {
   }
 
   /**
+   * The branch of `u`, as a key: the choice of each active categorical parameter ("-" for an
+   * inactive one, whose coordinate holds whatever its proposer left there and changes nothing).
+   * Points of one branch are one function of their numbers: local methods hold the branch.
+   */
+  branch(u: ArrayLike<number>): string {
+    const active = this.activity(u);
+    let key = "";
+    for (let i = 0; i < this.dimensions.length; i++) {
+      const levels = this.dimensions[i]!.levels;
+      if (this.dimensions[i]!.kind !== "categorical") continue;
+      key += active[i] === 1 ? `${cell(u[i]!, levels)},` : "-,";
+    }
+    return key;
+  }
+
+  /**
    * Which coordinates are active at `u`, in a buffer reused by the next call (1 = active): a
    * parameter is active when every condition's parent is active and takes one of its choices.
    */
