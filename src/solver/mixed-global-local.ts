@@ -74,6 +74,8 @@ function numericLocal(space: Space, localStep: number): LocalMethod {
  */
 class NumericRegion implements LocalRegion {
   private readonly numeric: readonly number[];
+  /** The branch of each history entry seen so far (the history only grows between resets). */
+  private readonly branches: string[] = [];
 
   constructor(
     private readonly space: Space,
@@ -89,7 +91,8 @@ class NumericRegion implements LocalRegion {
     id: number,
   ): number[] {
     const base = history[center]!.u;
-    const branch = this.space.branch(base);
+    const branches = this.branchesOf(history);
+    const branch = branches[center]!;
     const active = this.space.activity(base);
     const free = this.numeric.filter((i) => active[i] === 1);
     // No active number in this branch: move them all, as the simplex does (nothing is lost).
@@ -98,7 +101,7 @@ class NumericRegion implements LocalRegion {
     const projected: Evaluation[] = [];
     let at = -1;
     history.forEach((entry, i) => {
-      if (i !== center && this.space.branch(entry.u) !== branch) return;
+      if (branches[i] !== branch) return;
       if (i === center) at = projected.length;
       projected.push({ u: project(entry.u), value: entry.value });
     });
@@ -117,6 +120,14 @@ class NumericRegion implements LocalRegion {
 
   widen(radius: number): void {
     this.inner.widen(radius);
+  }
+
+  /** {@link Space.branch} of every entry, computed once per entry: a proposal reads them all. */
+  private branchesOf(history: readonly Evaluation[]): readonly string[] {
+    if (history.length < this.branches.length) this.branches.length = 0;
+    for (let i = this.branches.length; i < history.length; i++)
+      this.branches.push(this.space.branch(history[i]!.u));
+    return this.branches;
   }
 
   toJSON(): Record<string, unknown> {
