@@ -344,6 +344,36 @@ describe("local phases on a branch whose first points looked worse", () => {
     }
   });
 
+  it("restores a state written before branches existed as following the incumbent, and refuses bad ones", () => {
+    const space = new Space(TWO);
+    const strategy = createMixedGlobalLocal(space, 4);
+    const history: Evaluation[] = [];
+    const random = Prng.fromSeed(3, 1);
+    for (let i = 0; i < 6; i++) {
+      const u = space.snap([random.next(), random.next(), random.next()]);
+      history.push({ u, value: twoBasins(space.toParams(u)) });
+    }
+    strategy.ask({ history, pending: [], remaining: 50 }, 1, 1);
+    const state = strategy.toJSON();
+    const { lastIncumbent, focus, center, centerValue, exhausted, ...old } = state;
+    expect([lastIncumbent, focus, center, centerValue, exhausted]).not.toContain(undefined);
+    const copy = restoreMixedGlobalLocal(space, old as typeof state).toJSON();
+    expect(copy.focus).toBe(null);
+    expect(copy.center).toBe(state.incumbent);
+    expect(copy.exhausted).toEqual([]);
+    expect(copy.lastIncumbent).toBe(state.localAnchor);
+    for (const [field, value] of [
+      ["exhausted", [1]],
+      ["focus", 3],
+      ["center", history.length + 5],
+      ["lastIncumbent", -2],
+    ] as const) {
+      expect(() => restoreMixedGlobalLocal(space, { ...state, [field]: value })).toThrow(
+        `invalid global-local state: ${field}`,
+      );
+    }
+  });
+
   it("resumes exactly from toJSON across a turn", () => {
     for (const max of [1, 8]) {
       const reference = make2(2);
