@@ -703,7 +703,12 @@ class GlobalLocal implements Strategy {
     if (this.phase === "global") {
       if (this.held || this.globalAsked < this.globalLength) return;
       const target = this.nextCenter(history);
-      const turn = this.branchOf !== null && target >= 0 && this.branchOf(history[target]!.u) !== this.focus;
+      // A turn: the phase moves to another branch than the one the last phase refined.
+      const turn =
+        this.branchOf !== null &&
+        this.focus !== null &&
+        target >= 0 &&
+        this.branchOf(history[target]!.u) !== this.focus;
       const moved = target !== this.localAnchor;
       const fresh = this.local === null || this.local.converged || moved;
       if (fresh && left < this.options.localRoom * (this.d + 1)) {
