@@ -563,8 +563,8 @@ export const benchmark: Benchmark = {
           .join("; ") +
         ". On them `auto` alternates the mixed TPE (with its global settings) and local phases (Nelder–Mead " +
         "and a trust region) on the float and int parameters active in one branch, a combination of " +
-        "categorical choices: the incumbent's, then, once it is refined, the best point's of the best " +
-        "branch not yet refined; random search " +
+        "categorical choices: the incumbent's, then, once it is refined, the one of the best point in " +
+        "a branch not yet refined; random search " +
         "samples each active parameter uniformly (int and float on their scale), and forced Nelder–Mead moves the float and int parameters with the categorical " +
         "choices held at the best probe point's (the solver refuses it on a space with no float or int; " +
         "the table would say so).",

@@ -129,8 +129,8 @@ describe("auto on a mixed space", () => {
   });
 
   it("moves only the parameters active in the centre's branch in the trust region", () => {
-    // Batches of four from a history whose best is adam: momentum (sgd only) has no effect there,
-    // and the region leaves its coordinate where the centre has it.
+    // Batches of four from a history whose best is adam (the centre: no turn here): momentum (sgd
+    // only) has no effect there, and the region leaves its coordinate where the centre has it.
     const space = new Space(BOUNDS);
     const strategy = createMixedGlobalLocal(space, 3, { openingShare: 0 });
     const random = Prng.fromSeed(2, 1);
@@ -149,6 +149,7 @@ describe("auto on a mixed space", () => {
       const batch = strategy.ask({ history, pending: [], remaining: 80 }, 4, id)!;
       const owners = new Map(strategy.toJSON().owners as [number, number][]);
       for (const u of batch) {
+        // −2: the trust region's owner id.
         if (owners.get(id) === -2 && space.toParams(history[best]!.u).optimizer !== "sgd") {
           region++;
           expect(u[momentum]).toBe(history[best]!.u[momentum]);
@@ -302,88 +303,97 @@ describe("local phases on a branch whose first points looked worse", () => {
     const y = p.y as number;
     return p.kind === "wide" ? 0.2 + (x - 0.3) ** 2 + (y - 0.3) ** 2 : 40 * ((x - 0.8) ** 2 + (y - 0.8) ** 2);
   };
-  /** Runs a solver to its end; returns the local trials asked on another choice than the incumbent's. */
-  const run = (
-    solver: Solver<object>,
-    max: number,
-    stopAfter = Number.POSITIVE_INFINITY,
-  ): Trial<object>[] => {
+  /**
+   * Runs a solver to its end (or `stopAfter` trials): the local trials asked on another choice
+   * than the incumbent's (a turn's), and the trial counts at which the strategy's centre was not
+   * the incumbent (inside a turn).
+   */
+  const run = (solver: Solver<object>, max: number, stopAfter = Number.POSITIVE_INFINITY) => {
     const turned: Trial<object>[] = [];
+    const inTurn: number[] = [];
     for (let asked = 0; asked < stopAfter; ) {
       const incumbent = solver.best()?.params as Params | undefined;
       const batch = solver.ask({ max });
       if (batch === null) break;
-      const owners = new Map<number, number>((solver.toJSON().strategy?.owners as [number, number][]) ?? []);
+      const state = solver.toJSON().strategy;
+      if (state !== null && state.center !== state.incumbent) inTurn.push(asked);
+      const owners = new Map<number, number>((state?.owners as [number, number][]) ?? []);
       for (const trial of batch) {
         const owner = owners.get(trial.id)!;
-        const local = owner >= 0 || owner === -2;
+        const local = owner >= 0 || owner === -2; // a simplex's generation, or the region (−2)
         if (local && incumbent !== undefined && (trial.params as Params).kind !== incumbent.kind)
           turned.push(trial);
       }
       solver.tell(batch.map((t) => ({ id: t.id, value: twoBasins(t.params as Params) })));
       asked += batch.length;
     }
-    return turned;
+    return { turned, inTurn };
   };
   const make2 = (seed: number) =>
     createSolver({ seed, budget: 150, bounds: TWO }) as unknown as Solver<object>;
 
   it("turns to the other branch once the incumbent's is exhausted, and finds the better basin", () => {
     for (const max of [1, 8]) {
-      let turns = 0;
+      let seedsTurned = 0;
       for (let seed = 1; seed <= 12; seed++) {
         const solver = make2(seed);
-        const turned = run(solver, max);
-        turns += turned.filter((t) => (t.params as Params).kind === "narrow").length;
-        // Every trial of a turn holds the branch it refines: "narrow", with the incumbent "wide".
+        const { turned } = run(solver, max);
+        if (turned.some((t) => (t.params as Params).kind === "narrow")) seedsTurned++;
         expect(solver.best()!.params).toMatchObject({ kind: "narrow" });
         expect(solver.best()!.value).toBeLessThan(1e-9);
         solver.stop();
       }
-      expect(turns).toBeGreaterThan(0);
+      // Runs whose first local phases refined "wide" and then turned to "narrow".
+      expect(seedsTurned).toBeGreaterThanOrEqual(3);
     }
   });
 
   it("restores a state written before branches existed as following the incumbent, and refuses bad ones", () => {
+    // A state after several local phases, with a branch exhausted.
+    const solver = make2(5);
+    run(solver, 1, 90);
+    const state = solver.toJSON().strategy!;
+    expect((state.exhausted as unknown[]).length).toBeGreaterThan(0);
+    expect(state.lastIncumbent).toBeGreaterThanOrEqual(0);
+    const { lastIncumbent, focus, phaseFocus, center, centerValue, exhausted, ...old } = state;
+    expect([lastIncumbent, focus, phaseFocus, center, centerValue, exhausted]).not.toContain(undefined);
     const space = new Space(TWO);
-    const strategy = createMixedGlobalLocal(space, 4);
-    const history: Evaluation[] = [];
-    const random = Prng.fromSeed(3, 1);
-    for (let i = 0; i < 6; i++) {
-      const u = space.snap([random.next(), random.next(), random.next()]);
-      history.push({ u, value: twoBasins(space.toParams(u)) });
-    }
-    strategy.ask({ history, pending: [], remaining: 50 }, 1, 1);
-    const state = strategy.toJSON();
-    const { lastIncumbent, focus, center, centerValue, exhausted, ...old } = state;
-    expect([lastIncumbent, focus, center, centerValue, exhausted]).not.toContain(undefined);
     const copy = restoreMixedGlobalLocal(space, old as typeof state).toJSON();
     expect(copy.focus).toBe(null);
+    expect(copy.phaseFocus).toBe(null);
     expect(copy.center).toBe(state.incumbent);
+    expect(copy.centerValue).toBe(state.incumbentValue);
     expect(copy.exhausted).toEqual([]);
     expect(copy.lastIncumbent).toBe(state.localAnchor);
     for (const [field, value] of [
-      ["exhausted", [1]],
+      ["exhausted", ["0,"]],
+      ["exhausted", [["0,", "x"]]],
       ["focus", 3],
-      ["center", history.length + 5],
+      ["phaseFocus", 3],
+      ["center", (state.scanned as number) + 5],
       ["lastIncumbent", -2],
     ] as const) {
       expect(() => restoreMixedGlobalLocal(space, { ...state, [field]: value })).toThrow(
         `invalid global-local state: ${field}`,
       );
     }
+    solver.stop();
   });
 
-  it("resumes exactly from toJSON across a turn", () => {
+  it("resumes exactly from toJSON across a turn, cut inside it too", () => {
     for (const max of [1, 8]) {
       const reference = make2(2);
-      const turned = run(reference, max);
+      const { turned, inTurn } = run(reference, max);
       expect(turned.length).toBeGreaterThan(0);
+      expect(inTurn.length).toBeGreaterThan(0);
       const all = reference.toJSON().trials.map((t) => t.u);
-      for (const cut of [40, 80, 120]) {
+      const inside = inTurn[0]! + max;
+      for (const cut of [inside, 40, 80, 120]) {
         const solver = make2(2);
         run(solver, max, cut);
-        const text = JSON.stringify(solver.toJSON());
+        const artifact = solver.toJSON();
+        if (cut === inside) expect(artifact.strategy!.center).not.toBe(artifact.strategy!.incumbent);
+        const text = JSON.stringify(artifact);
         const resumed = restoreSolver<object>(JSON.parse(text));
         expect(JSON.stringify(resumed.toJSON())).toBe(text);
         run(resumed, max);

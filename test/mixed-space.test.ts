@@ -104,13 +104,17 @@ describe("parameter kinds", () => {
     // An inactive categorical (nesterov without sgd) is left out, whatever its coordinate holds.
     const u = space.toUnit(adam);
     const nesterov = space.names.indexOf("nesterov");
-    const other = [...u];
-    other[nesterov] = 1 - u[nesterov]!;
-    expect(space.toParams(other)).toEqual(space.toParams(u));
-    expect(space.branch(other)).toBe(space.branch(u));
+    for (const x of [0.1, 0.9]) {
+      const other = [...u];
+      other[nesterov] = x; // false, then true: the coordinate of an inactive parameter
+      expect(space.toParams(other)).toEqual(space.toParams(u));
+      expect(space.branch(other)).toBe(space.branch(u));
+    }
+    // With sgd, nesterov is active: its choice splits the branch.
     const sgdU = space.toUnit(sgd);
     const flipped = [...sgdU];
-    flipped[nesterov] = 1 - sgdU[nesterov]!;
+    flipped[nesterov] = 0.9;
+    expect(space.toParams(flipped).nesterov).toBe(true);
     expect(space.branch(flipped)).not.toBe(space.branch(sgdU));
   });
 

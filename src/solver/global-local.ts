@@ -30,8 +30,8 @@ export interface GlobalLocalOptions {
   /**
    * Trials of a global phase, as a multiple of (d + 1). Default 3. The opening one is capped by
    * {@link GlobalLocalOptions.openingShare}; later ones are shorter after a local phase that
-   * improved the incumbent and longer after one that did not (between a third and three times
-   * this). A finite number > 0.
+   * improved the point it refined (the incumbent; on a mixed space, its branch's best) and longer
+   * after one that did not (between a third and three times this). A finite number > 0.
    */
   readonly globalPhase?: number;
   /**
@@ -227,7 +227,7 @@ export interface LocalRegion {
     id: number,
   ): number[];
   tell(id: number, value: number): void;
-  /** Widens the region to at least `radius`, for a local phase around a moved incumbent. */
+  /** Widens the region to at least `radius`, for a local phase around a moved centre. */
   widen(radius: number): void;
   toJSON(): Record<string, unknown>;
 }
@@ -333,7 +333,7 @@ class GlobalLocal implements Strategy {
   private sinceImproved = 0;
   /**
    * Whether a trust-region result has tied the local phase's best: the region stepped onto the
-   * incumbent's plateau, where neither it nor the simplex has a slope to follow.
+   * centre's plateau, where neither it nor the simplex has a slope to follow.
    */
   private fillTied = false;
   /** Best value when the current phase began, and the best value it has seen. */
@@ -369,11 +369,14 @@ class GlobalLocal implements Strategy {
   private center = -1;
   private centerValue = Number.POSITIVE_INFINITY;
   /**
-   * Branches refined as far as a local phase can: their last phase improved nothing, or ended with
-   * nothing left to refine (a converged or flat simplex, a tie, steps).
+   * Branches refined as far as a local phase can, each with its best value then: their last phase
+   * improved nothing, or ended with nothing left to refine (a converged or flat simplex, a tie,
+   * steps). A better point found in one later (by the global phase) makes it worth a phase again.
    */
-  private readonly exhausted = new Set<string>();
-  /** Whether the next local step starts a new simplex (the global phase moved the incumbent). */
+  private readonly exhausted = new Map<string, number>();
+  /** The branch the current local phase started on: the one its outcome is charged to. */
+  private phaseFocus: string | null = null;
+  /** Whether the next local step starts a new simplex (the centre moved, or a branch was turned to). */
   private restartDue = false;
   /** History entries examined, and the index of the best among them. */
   private scanned = 0;
@@ -441,6 +444,7 @@ class GlobalLocal implements Strategy {
       // The first local phase measures its progress from the best probe point.
       if (this.focus === null && this.branchOf !== null && this.incumbent >= 0) {
         this.focus = this.branchOf(context.history[this.incumbent]!.u);
+        this.phaseFocus = this.focus;
       }
       this.phaseStartBest = this.incumbentValue;
       this.phaseBest = Math.min(this.phaseBest, this.incumbentValue);
@@ -483,7 +487,7 @@ class GlobalLocal implements Strategy {
   }
 
   /**
-   * Points from the trust region around the incumbent (src/solver/trust-region.ts): minimisers of
+   * Points from the trust region around the centre (src/solver/trust-region.ts): minimisers of
    * a quadratic fitted to the nearest points, spread apart from the running ones. From
    * {@link BATCH_FROM} trials at once they are every local trial; with two workers they fill
    * what the simplex (one point per step, d when it builds or shrinks) leaves of a batch; one
@@ -569,7 +573,8 @@ class GlobalLocal implements Strategy {
       focus: this.focus,
       center: this.center,
       centerValue: encode(this.centerValue),
-      exhausted: [...this.exhausted],
+      phaseFocus: this.phaseFocus,
+      exhausted: [...this.exhausted].map(([branch, value]) => [branch, encode(value)]),
       restartDue: this.restartDue,
       scanned: this.scanned,
       incumbent: this.incumbent,
@@ -644,9 +649,20 @@ class GlobalLocal implements Strategy {
     this.center = count(state.center ?? this.incumbent, "center", -1);
     if (this.center >= this.scanned) bad("center");
     this.centerValue = state.centerValue === undefined ? this.incumbentValue : decode(state.centerValue, bad);
+    if (state.phaseFocus !== undefined && state.phaseFocus !== null && typeof state.phaseFocus !== "string") {
+      bad("phaseFocus");
+    }
+    this.phaseFocus = state.phaseFocus === undefined ? this.focus : (state.phaseFocus as string | null);
     const exhausted = state.exhausted ?? [];
-    if (!Array.isArray(exhausted) || !exhausted.every((k) => typeof k === "string")) bad("exhausted");
-    for (const k of exhausted as string[]) this.exhausted.add(k);
+    if (!Array.isArray(exhausted)) bad("exhausted");
+    for (const entry of exhausted as unknown[]) {
+      if (!Array.isArray(entry) || entry.length !== 2 || typeof entry[0] !== "string") bad("exhausted");
+      const [branch, value] = entry as [string, unknown];
+      this.exhausted.set(
+        branch,
+        decode(value, () => bad("exhausted")),
+      );
+    }
     // States written before tieShare existed have no tie count (and their options turn it off).
     const values = state.phaseValues ?? [];
     if (!Array.isArray(values) || !values.every((v) => typeof v === "number" && Number.isFinite(v))) {
@@ -672,6 +688,11 @@ class GlobalLocal implements Strategy {
       this.incumbentValue = Number.POSITIVE_INFINITY;
       this.center = -1;
       this.centerValue = Number.POSITIVE_INFINITY;
+      // Branch records index or describe the old history.
+      this.focus = null;
+      this.phaseFocus = null;
+      this.exhausted.clear();
+      this.lastIncumbent = -1;
     }
     for (let i = this.scanned; i < history.length; i++) {
       const v = rank(history[i]!.value);
@@ -697,7 +718,7 @@ class GlobalLocal implements Strategy {
    * Moves between phases. A global phase ends after its length, unless fewer than `localRoom ·
    * (d + 1)` trials are `left` (this ask's included) and the local phase would need a new simplex:
    * then it holds to the end. A local phase ends once it stops improving. A local phase that
-   * improved the incumbent shortens the next global phase; one that did not lengthens it.
+   * improved its centre shortens the next global phase; one that did not lengthens it.
    */
   private switchIfDue(left: number, history: readonly Evaluation[]): void {
     if (this.phase === "global") {
@@ -719,6 +740,7 @@ class GlobalLocal implements Strategy {
         this.focus = this.branchOf(history[target]!.u);
         if (moved) this.exhausted.delete(this.focus);
       }
+      this.phaseFocus = this.focus;
       this.center = target;
       this.centerValue = target >= 0 ? rank(history[target]!.value) : Number.POSITIVE_INFINITY;
       this.phase = "local";
@@ -748,9 +770,11 @@ class GlobalLocal implements Strategy {
     this.phaseValues.clear();
     this.ties = 0;
     const improved = this.phaseBest < this.phaseStartBest;
-    // A branch is exhausted when its phase found nothing, or nothing is left there to refine.
-    if ((!improved || done || onSteps) && this.branchOf !== null && this.center >= 0) {
-      this.exhausted.add(this.focus ?? this.branchOf(history[this.center]!.u));
+    // A branch is exhausted when its phase found nothing, or nothing is left there to refine. A
+    // phase whose focus moved with a new incumbent (a pending global result, with workers) says
+    // neither about the branch it left nor about the one it moved to.
+    if ((!improved || done || onSteps) && this.focus !== null && this.focus === this.phaseFocus) {
+      this.exhausted.set(this.focus, this.centerValue);
     }
     this.factor = improved
       ? Math.max(MIN_FACTOR, this.factor / FACTOR_STEP)
@@ -763,32 +787,39 @@ class GlobalLocal implements Strategy {
 
   /**
    * Where the next local phase works (a history index): at a new incumbent (one the global phase
-   * found); else at the focus branch's best, unless that branch is exhausted and another one,
-   * not exhausted, has points — then at the best point of the best such branch (a turn). A local
-   * method holds the choices it starts from, so without turns a branch whose first points scored
-   * worse (a narrower basin) would never be refined. One branch: always the incumbent.
+   * found); else at the focus branch's best, unless that branch is exhausted — then at the best
+   * point of the best branch that is not (a turn), or, when every branch is, at the incumbent. A
+   * local method holds the choices it starts from, so without turns a branch whose first points
+   * scored worse (a narrower basin) would never be refined. One branch: always the incumbent.
    */
   private nextCenter(history: readonly Evaluation[]): number {
     const branchOf = this.branchOf;
     if (branchOf === null || this.focus === null || this.incumbent !== this.lastIncumbent)
       return this.incumbent;
-    if (!this.exhausted.has(this.focus)) return this.center;
+    if (!this.isExhausted(this.focus, this.centerValue)) return this.center;
     let best = -1;
     let bestValue = Number.POSITIVE_INFINITY;
     for (let i = 0; i < history.length; i++) {
       const v = rank(history[i]!.value);
       if (!(v < bestValue)) continue;
       const branch = branchOf(history[i]!.u);
-      if (branch === this.focus || this.exhausted.has(branch)) continue;
+      if (branch === this.focus || this.isExhausted(branch, v)) continue;
       best = i;
       bestValue = v;
     }
-    return best >= 0 ? best : this.center;
+    // Every branch refined as far as it goes: back to the incumbent's, as with one branch.
+    return best >= 0 ? best : this.incumbent;
+  }
+
+  /** Whether `branch` is exhausted, its best point so far being worth `value`. */
+  private isExhausted(branch: string, value: number): boolean {
+    const at = this.exhausted.get(branch);
+    return at !== undefined && !(value < at);
   }
 
   /**
    * `minGain` of the value scale: the median of the finite values in `history` minus the
-   * incumbent's (0 when minGain is 0 or there is no spread). O(n log n), once per local phase.
+   * centre's (0 when minGain is 0 or there is no spread). O(n log n), once per local phase.
    */
   private valueScale(history: readonly Evaluation[]): number {
     if (this.options.minGain === 0 || !Number.isFinite(this.centerValue)) return 0;
@@ -801,7 +832,7 @@ class GlobalLocal implements Strategy {
   }
 
   /**
-   * The trust region's least radius in a local phase around a moved incumbent: how far it moved
+   * The trust region's least radius in a local phase around a moved centre: how far it moved
    * since the last local phase ended (`localStep` for the first), within [MIN_STEP, localStep],
    * as a restarted simplex's edge. The region keeps the radius its last phase shrank it to, and
    * from 1e-9 it would spend dozens of successes growing back in a new basin.
@@ -826,8 +857,8 @@ class GlobalLocal implements Strategy {
   }
 
   /**
-   * A fresh simplex around the incumbent (Nelder–Mead starts from the best history point). When
-   * the incumbent moved only a little from the current simplex, the new one keeps that scale
+   * A fresh simplex around the centre (Nelder–Mead starts from the best history point it sees).
+   * When the centre moved only a little from the current simplex, the new one keeps that scale
    * (the larger of the old simplex's size and the move) instead of starting wide again: the
    * global phase often finds a slightly better point in the basin the simplex was refining.
    */
@@ -903,8 +934,8 @@ function tpeOptions(o: ResolvedGlobalLocalOptions): TpeOptions {
  *   phases), with a wider bandwidth floor, a larger good set and flatter rank weights than forced
  *   TPE, so it keeps sampling other basins instead of hugging the incumbent. Each lasts
  *   `globalPhase · factor · (d + 1)` trials; `factor` starts at 1, is divided by 1.5 after a
- *   local phase that improved the incumbent and multiplied by 1.5 after one that did not (kept in
- *   [1/3, 3]): the budget follows progress.
+ *   local phase that improved the point it refined and multiplied by 1.5 after one that did not
+ *   (kept in [1/3, 3]): the budget follows progress.
  * - End of the budget: a new simplex costs d trials before its first step. When a global phase
  *   ends with fewer than `localRoom · (d + 1)` trials left and the local phase would need a new
  *   simplex, the global phase holds to the end instead, with a second TPE at forced TPE's sharper
@@ -926,8 +957,8 @@ function tpeOptions(o: ResolvedGlobalLocalOptions): TpeOptions {
  *   PARALLEL, has the figures). With two workers, a free one gets the simplex's or the region's
  *   point by the turns above.
  * - Cost: a TPE proposal, a Nelder–Mead step or a quadratic fit on the points nearest the
- *   incumbent; switching phases is O(1) (a pending-trial scan
- *   while batches are outstanding).
+ *   centre; switching phases is O(1) (a pending-trial scan while batches are outstanding), and a
+ *   turn to another branch reads the history once.
  */
 export function createGlobalLocal(
   dimension: number,

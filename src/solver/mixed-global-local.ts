@@ -46,7 +46,7 @@ export function mixedTpeOptions(o: ResolvedGlobalLocalOptions): MixedTpeOptions 
 }
 
 /**
- * Nelder–Mead on the float and int coordinates active at the incumbent, its choices held. A
+ * Nelder–Mead on the float and int coordinates active at the centre, its choices held. A
  * simplex in another subspace than the one it replaces (other choices, other active parameters)
  * starts at the full `localStep`: the old simplex's scale says nothing about the new subspace.
  */
@@ -106,7 +106,9 @@ class NumericRegion implements LocalRegion {
       projected.push({ u: project(entry.u), value: entry.value });
     });
     const cells: CellWidths = (u) => coords.map((i, q) => this.space.cellWidth(i, u[q]!));
-    const p = this.inner.propose(projected, at, pending.map(project), id, cells);
+    // Running trials of other branches measure another function: they keep no one apart here.
+    const running = pending.filter((u) => this.space.branch(u) === branch).map(project);
+    const p = this.inner.propose(projected, at, running, id, cells);
     const u = [...base];
     coords.forEach((i, q) => {
       u[i] = p[q]!;
@@ -153,8 +155,9 @@ function numericCount(space: Space): number {
 }
 
 /**
- * Cell widths of the trust region's coordinates (see {@link numericCoordinates}): on a space
- * without a categorical, every coordinate.
+ * Cell widths of the float and int coordinates, in order (see {@link numericCoordinates}): the
+ * continuous default strategy's trust region uses them on a space with ints and no categorical,
+ * where they are every coordinate. The mixed region computes its branch's own per proposal.
  */
 export function numericCells(space: Space): CellWidths {
   const numeric = numericCoordinates(space);

@@ -16,8 +16,8 @@ import type { Evaluation, StrategyContext, StrategyState } from "./strategy.js";
  * (the point the strategy starts from), and the simplex moves the float and int coordinates
  * that are active there, ints being rounded when a point is decoded. The history it sees is the
  * part evaluated in the same branch (the same active categorical choices, {@link Space.branch}),
- * projected onto those coordinates: points from other branches measure another function. (When no float or int is active at the
- * incumbent, every float and int coordinate is moved.)
+ * projected onto those coordinates: points from other branches measure another function. (When
+ * no float or int is active at the base, every float and int coordinate is moved.)
  */
 export class SubspaceNelderMead implements NelderMeadStrategy {
   readonly name = "nelder-mead" as const;
