@@ -348,6 +348,37 @@ describe("local phases on a branch whose first points looked worse", () => {
     }
   });
 
+  it("starts the next local phase afresh in the branch of a new incumbent that arrived mid-phase", () => {
+    // One trial at a time, simplex only: a local phase refines "wide"; then a "narrow" point (as a
+    // pending global result would) becomes the incumbent. The next local phase works on "narrow".
+    const space = new Space(TWO);
+    const strategy = createMixedGlobalLocal(space, 6, { openingShare: 0, maxStreak: 0 });
+    const history: Evaluation[] = [];
+    const told = (u: number[]) => history.push({ u, value: twoBasins(space.toParams(u)) });
+    told(space.snap(space.toUnit({ kind: "wide", x: 0.5, y: 0.5 })));
+    let id = 1;
+    const step = () => {
+      const [u] = strategy.ask({ history, pending: [], remaining: 200 }, 1, id)!;
+      const owner = new Map(strategy.toJSON().owners as [number, number][]).get(id)!;
+      const snapped = space.snap(u!);
+      strategy.tell(id++, twoBasins(space.toParams(snapped)));
+      told(snapped);
+      return { kind: space.toParams(snapped).kind, owner, phase: strategy.toJSON().phase };
+    };
+    for (let i = 0; i < 6; i++) expect(step().kind).toBe("wide"); // the first simplex, on "wide"
+    told(space.snap(space.toUnit({ kind: "narrow", x: 0.75, y: 0.75 }))); // 0.2 → 0.1
+    let next = step();
+    while (next.phase === "local") next = step(); // the phase started on "wide" runs out
+    while (next.phase === "global") next = step();
+    const local: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      if (next.owner >= 0) local.push(next.kind as string);
+      next = step();
+    }
+    expect(local.length).toBeGreaterThan(0);
+    expect(new Set(local)).toEqual(new Set(["narrow"]));
+  });
+
   it("restores a state written before branches existed as following the incumbent, and refuses bad ones", () => {
     // A state after several local phases, with a branch exhausted.
     const solver = make2(5);

@@ -376,7 +376,7 @@ class GlobalLocal implements Strategy {
   private readonly exhausted = new Map<string, number>();
   /** The branch the current local phase started on: the one its outcome is charged to. */
   private phaseFocus: string | null = null;
-  /** Whether the next local step starts a new simplex (the centre moved, or a branch was turned to). */
+  /** Whether the next local step starts a new simplex (the centre moved since the anchor). */
   private restartDue = false;
   /** History entries examined, and the index of the best among them. */
   private scanned = 0;
@@ -688,7 +688,8 @@ class GlobalLocal implements Strategy {
       this.incumbentValue = Number.POSITIVE_INFINITY;
       this.center = -1;
       this.centerValue = Number.POSITIVE_INFINITY;
-      // Branch records index or describe the old history.
+      // Anchors and branch records index or describe the old history.
+      this.localAnchor = -1;
       this.focus = null;
       this.phaseFocus = null;
       this.exhausted.clear();
@@ -781,7 +782,9 @@ class GlobalLocal implements Strategy {
       : Math.min(MAX_FACTOR, this.factor * FACTOR_STEP);
     this.phase = "global";
     this.globalAsked = 0;
-    this.localAnchor = this.center;
+    // A focus that moved mid-phase left the simplex (and the region's radius) in the old branch:
+    // with no anchor, the next local phase starts afresh around the new centre.
+    this.localAnchor = this.focus === this.phaseFocus ? this.center : -1;
     this.lastIncumbent = this.incumbent;
   }
 

@@ -183,10 +183,10 @@ export function usesMixedGlobalLocal(space: Space): boolean {
  *   `bandwidthFloor`, `rankExponent` from {@link GlobalLocalOptions} — and a floor of
  *   {@link CHOICE_FLOOR} under every choice's chance in l, so a choice that looked bad early is
  *   still drawn and scored later.
- * - Local phases: Nelder–Mead over the float and int parameters active at the incumbent, its
+ * - Local phases: Nelder–Mead over the float and int parameters active at the centre, its
  *   categorical choices held (as forced Nelder–Mead on a mixed space), learning from the trials
  *   with those choices. A new incumbent with other choices gets a fresh simplex in its own
- *   subspace at the full `localStep`. The trust region takes turns with it over the same
+ *   subspace at the full `localStep` (from the next local phase, when it arrives mid-phase). The trust region takes turns with it over the same
  *   coordinates, and from three trials at once takes every local trial.
  * - Branches: each combination of active categorical choices is one ({@link Space.branch}).
  *   Once the incumbent's branch is refined as far as a local phase can take it, local phases

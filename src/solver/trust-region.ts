@@ -123,8 +123,9 @@ export type CellWidths = (u: readonly number[]) => readonly number[];
  * repeat is how the default strategy's tie rule sees a plateau. Only when no point is clear of
  * the running ones and the incumbent (or there is no model yet) does a uniform point in the
  * region come instead. A result below the incumbent value at its ask widens the region; failures
- * narrow it, by half per `width` failures (`width`: trials running at the ask, at least
- * {@link MIN_WIDTH}), so a full batch of misses halves it whatever the number of workers.
+ * narrow it, by half per `width` failures (`width`: the running trials the caller passes, plus
+ * one, at least {@link MIN_WIDTH}; the mixed region passes its branch's), so a full batch of
+ * misses halves it whatever the number of workers.
  * Sequential runs use it too, taking turns with the simplex (src/solver/local-turns.ts).
  * Deterministic from the seed; `toJSON` holds all.
  */
