@@ -348,6 +348,32 @@ describe("local phases on a branch whose first points looked worse", () => {
     }
   });
 
+  it("revives an exhausted branch when a better point turns up in it", () => {
+    // Run until every branch is exhausted, then tell a "wide" point better than "wide"'s record
+    // (but not the incumbent): the next local phase works around it.
+    const solver = createSolver({ seed: 3, budget: 400, bounds: TWO }) as unknown as Solver<object>;
+    const strategy = () => solver.toJSON().strategy!;
+    const exhausted = () => new Map((solver.toJSON().strategy?.exhausted ?? []) as [string, number][]);
+    for (let trials = 0; exhausted().size < 2; trials++) {
+      expect(trials).toBeLessThan(300);
+      run(solver, 1, 1);
+    }
+    const wide = [...exhausted().entries()].find(([, v]) => v >= 0.2)!;
+    const value = (wide[1] + solver.best()!.value) / 2;
+    solver.tell({ params: { kind: "wide", x: 0.31, y: 0.29 }, value });
+    // To the end of the current local phase, then through the global phase after it.
+    let state = strategy();
+    for (const phase of ["local", "global"]) {
+      while (state.phase === phase) {
+        run(solver, 1, 1);
+        state = strategy();
+      }
+    }
+    expect(state.focus).toBe(wide[0]);
+    expect(state.centerValue).toBe(value);
+    solver.stop();
+  });
+
   it("starts the next local phase afresh in the branch of a new incumbent that arrived mid-phase", () => {
     // One trial at a time, simplex only: a local phase refines "wide"; then a "narrow" point (as a
     // pending global result would) becomes the incumbent. The next local phase works on "narrow".
