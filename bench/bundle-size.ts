@@ -31,10 +31,10 @@ export type BundleApp = keyof typeof BUNDLE_APPS;
  * region gained its leave-one-out choice of fit and saddle-free curvature with its own
  * eigen-decomposition (issue 13; arqon's own code grew 3.5 kB minified since the last
  * measurement, f389461, with this issue's solver work): solver 102.8 kB, both 143.9 kB gzipped
- * (budgets 104.0 / 143.5 kB before). The engine's was
- * decided with the solver's trust region and converging local phases and the engine regression
- * blame, drift-corrected curvature and packed per-digest state (issues 11, 13, 16): engine
- * 108.2 kB gzipped then, 111.2 kB now (first set at 99.1 / 85.9 / 114.8 kB).
+ * (budgets 104.0 / 143.5 kB before). The engine's was decided with the solver's trust region
+ * and converging local phases and the engine regression blame, drift-corrected curvature and
+ * packed per-digest state (issues 11, 13, 16): engine 108.2 kB gzipped then, 111.2 kB now
+ * (first set at 99.1 / 85.9 / 114.8 kB).
  */
 export const BUNDLE_BUDGETS: Readonly<Record<BundleApp, number>> = {
   engine: 114_000,

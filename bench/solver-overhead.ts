@@ -44,8 +44,8 @@ type StrategyName = (typeof STRATEGIES)[number] | "mixed";
 /** d of the mixed space: its float, int, categorical and conditional parameters. */
 const MIXED_DIMENSION = Object.keys(MIXED_BOUNDS).length;
 /** Gates of the default strategy at d = 16 (issue 13): p50 per trial at trial ~100 and 1000, ns. */
-const MIXED_GATE_100_NS = 100_000;
-const MIXED_GATE_1000_NS = 1_000_000;
+const DEFAULT_GATE_100_NS = 100_000;
+const DEFAULT_GATE_1000_NS = 1_000_000;
 const TRIAL_100 = 0; // index of the 90–110 window in WINDOWS
 const BUCKET_11_100 = 1; // index of the 11–100 bucket in BUCKETS
 const TRIAL_1000 = 1; // index of the 991–1000 window
@@ -316,12 +316,12 @@ function gateSection(results: readonly LoopResult[], longGateNs: number): string
     rows.push([
       `${name}, d = ${result.d}: p50 @90–110 ≤ 100 µs`,
       `${formatMicros(windows[TRIAL_100]!)} µs`,
-      verdict(windows[TRIAL_100]! <= MIXED_GATE_100_NS),
+      verdict(windows[TRIAL_100]! <= DEFAULT_GATE_100_NS),
     ]);
     rows.push([
       `${name}, d = ${result.d}: p50 @991–1000 ≤ 1 ms`,
       `${formatMicros(windows[TRIAL_1000]!)} µs`,
-      verdict(windows[TRIAL_1000]! <= MIXED_GATE_1000_NS),
+      verdict(windows[TRIAL_1000]! <= DEFAULT_GATE_1000_NS),
     ]);
   }
   rows.push([

@@ -13,7 +13,12 @@ import {
 import { createMixedTpe, type MixedTpeOptions, restoreMixedTpe } from "./mixed-tpe.js";
 import type { NelderMeadStrategy } from "./nelder-mead.js";
 import type { Evaluation, Strategy, StrategyState } from "./strategy.js";
-import { createSubspaceNelderMead, restoreSubspaceNelderMead, type SubspaceNelderMead } from "./subspace.js";
+import {
+  createSubspaceNelderMead,
+  freeCoordinates,
+  restoreSubspaceNelderMead,
+  type SubspaceNelderMead,
+} from "./subspace.js";
 import { type CellWidths, TrustRegionBatch } from "./trust-region.js";
 
 /** Seed offsets of the inner parts, distinct from the continuous default strategy's. */
@@ -73,16 +78,13 @@ function numericLocal(space: Space, localStep: number): LocalMethod {
  * has no effect on the value: fitting it would only cost points.
  */
 class NumericRegion implements LocalRegion {
-  private readonly numeric: readonly number[];
   /** The branch of each history entry seen so far (the history only grows between resets). */
   private readonly branches: string[] = [];
 
   constructor(
     private readonly space: Space,
     private readonly inner: TrustRegionBatch,
-  ) {
-    this.numeric = numericCoordinates(space);
-  }
+  ) {}
 
   propose(
     history: readonly Evaluation[],
@@ -93,10 +95,7 @@ class NumericRegion implements LocalRegion {
     const base = history[center]!.u;
     const branches = this.branchesOf(history);
     const branch = branches[center]!;
-    const active = this.space.activity(base);
-    const free = this.numeric.filter((i) => active[i] === 1);
-    // No active number in this branch: move them all, as the simplex does (nothing is lost).
-    const coords = free.length > 0 ? free : this.numeric;
+    const coords = freeCoordinates(this.space, base);
     const project = (u: readonly number[]) => coords.map((i) => u[i]!);
     const projected: Evaluation[] = [];
     let at = -1;
@@ -105,7 +104,7 @@ class NumericRegion implements LocalRegion {
       if (i === center) at = projected.length;
       projected.push({ u: project(entry.u), value: entry.value });
     });
-    const cells: CellWidths = (u) => coords.map((i, q) => this.space.cellWidth(i, u[q]!));
+    const cells = cellsOf(this.space, coords);
     // Running trials of other branches measure another function: they keep no one apart here.
     const running = pending.filter((u) => this.space.branch(u) === branch).map(project);
     const p = this.inner.propose(projected, at, running, id, cells);
@@ -160,8 +159,12 @@ function numericCount(space: Space): number {
  * where they are every coordinate. The mixed region computes its branch's own per proposal.
  */
 export function numericCells(space: Space): CellWidths {
-  const numeric = numericCoordinates(space);
-  return (u) => numeric.map((i, q) => space.cellWidth(i, u[q]!));
+  return cellsOf(space, numericCoordinates(space));
+}
+
+/** Cell widths of a point projected onto `coords` (its q-th entry is coordinate coords[q]). */
+function cellsOf(space: Space, coords: readonly number[]): CellWidths {
+  return (u) => coords.map((i, q) => space.cellWidth(i, u[q]!));
 }
 
 /**
@@ -186,8 +189,9 @@ export function usesMixedGlobalLocal(space: Space): boolean {
  * - Local phases: Nelder–Mead over the float and int parameters active at the centre, its
  *   categorical choices held (as forced Nelder–Mead on a mixed space), learning from the trials
  *   with those choices. A new incumbent with other choices gets a fresh simplex in its own
- *   subspace at the full `localStep` (from the next local phase, when it arrives mid-phase). The trust region takes turns with it over the same
- *   coordinates, and from three trials at once takes every local trial.
+ *   subspace at the full `localStep` (from the next local phase, when it arrives mid-phase).
+ *   The trust region takes turns with it over the same coordinates, and from three trials at
+ *   once takes every local trial.
  * - Branches: each combination of active categorical choices is one ({@link Space.branch}).
  *   Once the incumbent's branch is refined as far as a local phase can take it, local phases
  *   turn to the best point of the best other branch not yet refined: SGD's narrow ridge between

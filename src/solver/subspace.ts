@@ -99,8 +99,11 @@ export class SubspaceNelderMead implements NelderMeadStrategy {
   }
 }
 
-/** The coordinates the simplex moves: floats and ints active at `base` (all of them if none is). */
-function freeCoordinates(space: Space, base: readonly number[]): number[] {
+/**
+ * The coordinates a local method moves in `base`'s branch: the floats and ints active at `base`
+ * (all of them if none is), in order.
+ */
+export function freeCoordinates(space: Space, base: readonly number[]): number[] {
   const active = space.activity(base);
   const numeric = space.dimensions.flatMap((d, i) => (d.kind === "categorical" ? [] : [i]));
   const free = numeric.filter((i) => active[i] === 1);

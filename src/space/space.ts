@@ -123,9 +123,9 @@ export class Space {
     const active = this.activity(u);
     let key = "";
     for (let i = 0; i < this.dimensions.length; i++) {
-      const levels = this.dimensions[i]!.levels;
-      if (this.dimensions[i]!.kind !== "categorical") continue;
-      key += active[i] === 1 ? `${cell(u[i]!, levels)},` : "-,";
+      const dim = this.dimensions[i]!;
+      if (dim.kind !== "categorical") continue;
+      key += active[i] === 1 ? `${cell(u[i]!, dim.levels)},` : "-,";
     }
     return key;
   }
