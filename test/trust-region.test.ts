@@ -12,7 +12,6 @@ import {
   type CellWidths,
   chooseFit,
   fitPoints,
-  nearestPoints,
   TrustRegionBatch,
   valueWeights,
 } from "../src/solver/trust-region.js";
@@ -459,23 +458,6 @@ describe("the points a trust-region fit uses", () => {
     expect(fitPoints(history, centre, Number.POSITIVE_INFINITY).points).toHaveLength(7);
   });
 
-  it("cuts at a point beyond the reach even when its value is not finite", () => {
-    const near = [
-      [0.52, 0.5],
-      [0.47, 0.5],
-      [0.5, 0.46],
-      [0.5, 0.55],
-      [0.54, 0.53],
-      [0.45, 0.45],
-    ];
-    // (0.61, 0.5) failed (NaN): it is not fitted, but it still marks where the reach ends.
-    const history = [...near.map((u) => at(u)), at([0.61, 0.5], Number.NaN), at([0.59, 0.59])];
-    expect(fitPoints(history, centre, 0.1).points).toEqual(near);
-    const nearest = nearestPoints(history, centre);
-    expect(nearest.points).toHaveLength(7);
-    expect([0.1, 0.2, Number.POSITIVE_INFINITY].map((reach) => nearest.reached(reach))).toEqual([6, 7, 7]);
-  });
-
   it("stops at the first point beyond the reach once it has 2d + 2, before any within it", () => {
     const near = [
       [0.52, 0.5],
@@ -537,44 +519,5 @@ describe("the fit the trust region chooses", () => {
     const history = [...evaluate(near, bowl), ...evaluate(far, ridge)];
     const incumbent = Math.min(...history.map((e) => e.value));
     expect(chooseFit(history, centre, 0.1, incumbent).points).toEqual(near);
-  });
-});
-
-describe("a trust-region step shorter than the radius", () => {
-  // Six points close to the centre describe the floor, a bowl with its minimum at (0.505, 0.497);
-  // the points 0.15 away and more sit on a slope that tilts the fit of all of them towards u0.
-  const centre = [0.5, 0.5];
-  const near = [
-    [0.51, 0.5],
-    [0.49, 0.502],
-    [0.5, 0.51],
-    [0.503, 0.49],
-    [0.508, 0.508],
-  ];
-  const far = [
-    [0.7, 0.5],
-    [0.3, 0.5],
-    [0.5, 0.7],
-    [0.5, 0.3],
-    [0.65, 0.65],
-    [0.35, 0.35],
-    [0.66, 0.36],
-    [0.34, 0.64],
-  ];
-  const f = ([a, b]: number[]) =>
-    (a! - 0.505) ** 2 +
-    (b! - 0.497) ** 2 +
-    (Math.max(Math.abs(a! - 0.5), Math.abs(b! - 0.5)) > 0.1 ? -0.1 * (a! - 0.5) : 0);
-  const history: Evaluation[] = [centre, ...near, ...far].map((u) => ({ u, value: f(u) }));
-
-  it("fits again within four steps and proposes that fit's minimiser", () => {
-    // Fitted within four radii (0.6: the eleven nearest points), the model steps about 0.03
-    // along u0 from the centre, a fifth of the radius.
-    const wide = chooseFit(history, centre, 0.6, history[0]!.value);
-    const step = minimizeInBox(wide.model!, [0.35, 0.35], [0.65, 0.65]);
-    expect(step[0]! - 0.5).toBeGreaterThan(0.02);
-    const point = new TrustRegionBatch(Prng.fromSeed(1, 2), 0.15).propose(history, 0, [], 0);
-    expect(point[0]).toBeCloseTo(0.505, 9);
-    expect(point[1]).toBeCloseTo(0.497, 9);
   });
 });

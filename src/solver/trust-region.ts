@@ -90,19 +90,6 @@ const GAP_OFFSET = 0.1;
  * more cells improved than got worse (docs/benchmarks.md, PARALLEL, the ninth pass);
  * {@link chooseFit} brought the medians there (validation seeds 1..100) from 6.7e-6 to 1.8e-16
  * with one worker and from 0.075 to 0.0042 with 8 (the tenth pass).
- *
- * The reach also follows the model's step: when the first fit's minimiser lies closer to the
- * incumbent than the radius (a region that has not shrunk as far as its steps have), the model
- * is fitted again to the points within REACH steps and the batch is drawn around that fit's
- * minimiser. Points out to REACH radii describe the slopes the region came down; the step lands
- * on a floor they hardly see. Traced on Hartmann-6 with one worker, the region kept a radius near
- * 0.1 while its steps were 1e-3 and its fits took in points up to 0.4 away. Chosen on the B1
- * development half (seeds 1..60, change in log₁₀ regret floored at 1e-6, paired by seed, mean
- * over its 44 cells ± standard error): one trial at a time −0.128 ± 0.032 (21 cells better, 2
- * worse; Hartmann-6 @100 −0.94, Ackley-5D @300 −0.71), with 8 workers −0.042 ± 0.022 (13 and
- * 4); on seeds 61..120 −0.091 ± 0.028 and −0.025 ± 0.022. Refitting within 3, 6 or 8 steps gave
- * −0.038, −0.112 and −0.126 one trial at a time (8 workers: 3 steps −0.032, 8 steps −0.004), a
- * third fit within REACH of the second's step −0.133 and −0.022.
  */
 const REACH = 4;
 /** Smallest radius: below this the incumbent is known to more digits than a double holds. */
@@ -117,8 +104,7 @@ export type CellWidths = (u: readonly number[]) => readonly number[];
 /**
  * The default strategy's trust region around the incumbent, proposing the minimiser of a
  * quadratic fitted to the nearest evaluated points (cut at {@link REACH} radii unless the wider
- * fit predicts better: {@link chooseFit}; at REACH steps when the model's step is shorter than the
- * radius), each weighed by how close its value is to the
+ * fit predicts better: {@link chooseFit}), each weighed by how close its value is to the
  * incumbent's ({@link GAP_OFFSET}), its curvature made positive where the fit has it negative
  * (src/solver/quadratic-model.ts): from three trials at once it proposes every trial of a
  * local phase, and one trial at a time it takes turns with the simplex.
@@ -179,24 +165,9 @@ export class TrustRegionBatch {
     const lower = centre.map((x) => Math.max(0, x - r));
     const upper = centre.map((x) => Math.min(1, x + r));
     const uniform = () => lower.map((l, j) => l + (upper[j]! - l) * this.prng.next());
-    const nearest = nearestPoints(history, centre);
-    let fit = chooseFit(history, centre, REACH * r, centreValue, nearest);
-    let model = fit.model;
+    const { points, values, weights, model } = chooseFit(history, centre, REACH * r, centreValue);
     if (model === null) return uniform();
-    let minimiser = minimizeInBox(model, lower, upper);
-    // A step shorter than the radius: the points out to REACH radii describe the slopes the
-    // region came down, not the floor the step lands on. Fit again within REACH steps
-    // ({@link REACH}, second paragraph).
-    const step = Math.max(MIN_SPREAD * r, chebyshev(minimiser, centre));
-    if (step < r) {
-      const closer = chooseFit(history, centre, REACH * step, centreValue, nearest);
-      if (closer.model !== null) {
-        fit = closer;
-        model = closer.model;
-        minimiser = minimizeInBox(model, lower, upper);
-      }
-    }
-    const { points, values, weights } = fit;
+    const minimiser = minimizeInBox(model, lower, upper);
     // How far around the minimiser a batch spreads: twice the model's step, within the region,
     // and on an int at least the incumbent's cell (a step inside it lands on a value tried).
     const base = Math.min(r, Math.max(MIN_SPREAD * r, STEP_SPREAD * chebyshev(minimiser, centre)));
@@ -312,24 +283,15 @@ export class TrustRegionBatch {
  * diagonal one.
  */
 export function fitPoints(history: readonly Evaluation[], centre: readonly number[], reach: number) {
-  const near = nearestPoints(history, centre);
-  const reached = near.reached(reach);
-  return { points: near.points.slice(0, reached), values: near.values.slice(0, reached) };
+  const { points, values, reached } = nearestPoints(history, centre, reach);
+  return { points: points.slice(0, reached), values: values.slice(0, reached) };
 }
 
 /**
  * The uncut list {@link fitPoints} reads (every finite point in its order, up to the model's
- * size), and where a given reach cuts it: one sort serves every reach a proposal tries.
+ * size) and `reached`, the length of the cut one, its prefix: one sort serves both.
  */
-export interface NearestPoints {
-  readonly points: readonly (readonly number[])[];
-  readonly values: readonly number[];
-  /** The length of the list cut at `reach` (a prefix of the uncut one). */
-  reached(reach: number): number;
-}
-
-/** Sorts the history by distance from `centre` once, for {@link fitPoints} at any reach. */
-export function nearestPoints(history: readonly Evaluation[], centre: readonly number[]): NearestPoints {
+function nearestPoints(history: readonly Evaluation[], centre: readonly number[], reach: number) {
   const d = centre.length;
   const n = history.length;
   const terms = usesFullQuadratic(d, n) ? fullTerms(d) : diagonalTerms(d);
@@ -341,23 +303,18 @@ export function nearestPoints(history: readonly Evaluation[], centre: readonly n
   order.sort((a, b) => distance[a]! - distance[b]! || a - b);
   const points: (readonly number[])[] = [];
   const values: number[] = [];
-  // far[k]: the farthest (Chebyshev) of the entries met while the list held k points, points
-  // with no finite value included; a reach cuts the list at the first k ≥ fewest it is below.
-  const far: number[] = [];
+  let reached = -1;
   for (const i of order) {
     if (points.length >= want) break;
-    const k = points.length;
-    far[k] = Math.max(far[k] ?? 0, chebyshev(history[i]!.u, centre));
+    if (reached < 0 && points.length >= fewest && chebyshev(history[i]!.u, centre) > reach) {
+      reached = points.length;
+    }
     const v = history[i]!.value;
     if (!Number.isFinite(v)) continue;
     points.push(history[i]!.u);
     values.push(v);
   }
-  const reached = (reach: number): number => {
-    for (let k = fewest; k < far.length && k < points.length; k++) if (far[k]! > reach) return k;
-    return points.length;
-  };
-  return { points, values, reached };
+  return { points, values, reached: reached < 0 ? points.length : reached };
 }
 
 /** The points a proposal's quadratic is fitted to, their residual weights and the model. */
@@ -388,11 +345,9 @@ export function chooseFit(
   centre: readonly number[],
   reach: number,
   centreValue: number,
-  nearest: NearestPoints = nearestPoints(history, centre),
 ): RegionFit {
   const d = centre.length;
-  const reached = nearest.reached(reach);
-  const wide = { points: nearest.points, values: nearest.values };
+  const { reached, ...wide } = nearestPoints(history, centre, reach);
   const local = { points: wide.points.slice(0, reached), values: wide.values.slice(0, reached) };
   const localWeights = valueWeights(local.values, centreValue);
   const asLocal = (model: QuadraticModel | null): RegionFit => ({ ...local, weights: localWeights, model });
