@@ -64,13 +64,25 @@ describe("auto on a mixed space", () => {
     expect(local.filter((a) => a.owner! >= 0).length).toBeGreaterThan(10);
     expect(local.filter((a) => a.owner === -2).length).toBeGreaterThan(10);
     expect(global.length).toBeGreaterThan(10);
-    for (const { trial, incumbent } of local) {
-      // Both hold the incumbent's choice (for the simplex, the incumbent when it started, or one
-      // since found by itself: the same choice either way) and its active parameters.
-      const p = trial.params as Params;
-      expect(p.optimizer).toBe(incumbent!.optimizer);
-      expect("momentum" in p).toBe(p.optimizer === "sgd");
+    // A local phase (a run of local trials between global ones) holds one branch: the simplex
+    // and the region keep its choice and move only its active parameters. Its branch is the
+    // incumbent's unless the phase turned to another one (src/solver/global-local.ts).
+    const phases: Params[][] = [];
+    let open = false;
+    for (const a of asked) {
+      const isLocal = a.owner !== undefined && (a.owner >= 0 || a.owner === -2);
+      if (isLocal && !open) phases.push([]);
+      if (isLocal) phases.at(-1)!.push(a.trial.params as Params);
+      open = isLocal;
     }
+    expect(phases.length).toBeGreaterThan(1);
+    for (const phase of phases) {
+      expect(new Set(phase.map((p) => p.optimizer)).size).toBe(1);
+      for (const p of phase) expect("momentum" in p).toBe(p.optimizer === "sgd");
+    }
+    // The first local phase starts from the incumbent's branch.
+    const first = local[0]!;
+    expect((first.trial.params as Params).optimizer).toBe(first.incumbent!.optimizer);
     // The numeric parameters do move in the local phase.
     expect(new Set(local.map((a) => (a.trial.params as Params).lr)).size).toBeGreaterThan(10);
     // And it gets there: sgd, near the optimum.
