@@ -65,8 +65,8 @@ describe("auto on a mixed space", () => {
     expect(local.filter((a) => a.owner === -2).length).toBeGreaterThan(10);
     expect(global.length).toBeGreaterThan(10);
     // A local phase (a run of local trials between global ones) holds one branch: the simplex
-    // and the region keep its choice and move only its active parameters. Its branch is the
-    // incumbent's unless the phase turned to another one (src/solver/global-local.ts).
+    // and the region keep its choice. Its branch is the incumbent's unless a phase has turned to
+    // another branch not yet exhausted (src/solver/global-local.ts, `nextCenter`).
     const phases: Params[][] = [];
     let open = false;
     for (const a of asked) {
@@ -76,8 +76,10 @@ describe("auto on a mixed space", () => {
       open = isLocal;
     }
     expect(phases.length).toBeGreaterThan(1);
+    expect(Math.max(...phases.map((phase) => phase.length))).toBeGreaterThan(10);
     for (const phase of phases) {
       expect(new Set(phase.map((p) => p.optimizer)).size).toBe(1);
+      // Decoded consistently: momentum is present exactly when the choice is sgd.
       for (const p of phase) expect("momentum" in p).toBe(p.optimizer === "sgd");
     }
     // The first local phase starts from the incumbent's branch.
