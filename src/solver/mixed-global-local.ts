@@ -78,12 +78,10 @@ function numericLocal(space: Space, localStep: number): LocalMethod {
  * has no effect on the value: fitting it would only cost points.
  */
 class NumericRegion implements LocalRegion {
-  /** The branch of each history entry seen so far (the history only grows between resets). */
-  private readonly branches: string[] = [];
-
   constructor(
     private readonly space: Space,
     private readonly inner: TrustRegionBatch,
+    private readonly branchOf: (u: readonly number[]) => string,
   ) {}
 
   propose(
@@ -93,20 +91,19 @@ class NumericRegion implements LocalRegion {
     id: number,
   ): number[] {
     const base = history[center]!.u;
-    const branches = this.branchesOf(history);
-    const branch = branches[center]!;
+    const branch = this.branchOf(base);
     const coords = freeCoordinates(this.space, base);
     const project = (u: readonly number[]) => coords.map((i) => u[i]!);
     const projected: Evaluation[] = [];
     let at = -1;
     history.forEach((entry, i) => {
-      if (branches[i] !== branch) return;
+      if (this.branchOf(entry.u) !== branch) return;
       if (i === center) at = projected.length;
       projected.push({ u: project(entry.u), value: entry.value });
     });
     const cells = cellsOf(this.space, coords);
     // Running trials of other branches measure another function: they keep no one apart here.
-    const running = pending.filter((u) => this.space.branch(u) === branch).map(project);
+    const running = pending.filter((u) => this.branchOf(u) === branch).map(project);
     const p = this.inner.propose(projected, at, running, id, cells);
     const u = [...base];
     coords.forEach((i, q) => {
@@ -121,14 +118,6 @@ class NumericRegion implements LocalRegion {
 
   widen(radius: number): void {
     this.inner.widen(radius);
-  }
-
-  /** {@link Space.branch} of every entry, computed once per entry: a proposal reads them all. */
-  private branchesOf(history: readonly Evaluation[]): readonly string[] {
-    if (history.length < this.branches.length) this.branches.length = 0;
-    for (let i = this.branches.length; i < history.length; i++)
-      this.branches.push(this.space.branch(history[i]!.u));
-    return this.branches;
   }
 
   toJSON(): Record<string, unknown> {
@@ -160,6 +149,22 @@ function numericCount(space: Space): number {
  */
 export function numericCells(space: Space): CellWidths {
   return cellsOf(space, numericCoordinates(space));
+}
+
+/**
+ * {@link Space.branch}, remembered per point array: the phase switching and the region read the
+ * branch of every history entry again and again, and the solver never changes a point it holds.
+ */
+function branchKeys(space: Space): (u: readonly number[]) => string {
+  const keys = new WeakMap<readonly number[], string>();
+  return (u) => {
+    let key = keys.get(u);
+    if (key === undefined) {
+      key = space.branch(u);
+      keys.set(u, key);
+    }
+    return key;
+  };
 }
 
 /** Cell widths of a point projected onto `coords` (its q-th entry is coordinate coords[q]). */
@@ -203,17 +208,23 @@ export function createMixedGlobalLocal(
   seed: number,
   options: GlobalLocalOptions = {},
 ): Strategy {
+  const branchOf = branchKeys(space);
   return createGlobalLocal(space.dimension, seed, options, (o) => ({
     global: createMixedTpe(space.dimensions, seed ^ TPE_SEED, mixedTpeOptions(o)),
-    region: new NumericRegion(space, new TrustRegionBatch(Prng.fromSeed(seed, FILL_SEED), o.localStep)),
+    region: new NumericRegion(
+      space,
+      new TrustRegionBatch(Prng.fromSeed(seed, FILL_SEED), o.localStep),
+      branchOf,
+    ),
     local: numericLocal(space, o.localStep),
     focused: forcedMixedTpe(space),
-    branchOf: (u) => space.branch(u),
+    branchOf,
   }));
 }
 
 /** Rebuilds {@link createMixedGlobalLocal}'s strategy from its `toJSON()`. */
 export function restoreMixedGlobalLocal(space: Space, state: StrategyState): Strategy {
+  const branchOf = branchKeys(space);
   return restoreGlobalLocal(
     state,
     (o, tpe, region): GlobalLocalParts => ({
@@ -223,10 +234,11 @@ export function restoreMixedGlobalLocal(space: Space, state: StrategyState): Str
         region === undefined
           ? new TrustRegionBatch(Prng.fromSeed(state.seed as number, FILL_SEED), o.localStep)
           : TrustRegionBatch.restore(region),
+        branchOf,
       ),
       local: numericLocal(space, o.localStep),
       focused: forcedMixedTpe(space),
-      branchOf: (u) => space.branch(u),
+      branchOf,
     }),
   );
 }
