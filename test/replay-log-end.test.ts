@@ -1,9 +1,15 @@
-import { readdirSync, rmSync } from "node:fs";
+import { readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { VirtualTimeScheduler } from "rxjs";
 import { describe, expect, it } from "vitest";
+import { encodeNumbers } from "../src/log/json-numbers.js";
+import { auditEventOf, timeRecordOf } from "../src/log/log-records.js";
+import { readDecisionLog } from "../src/log/reader.js";
 import { createLoggedEngine, replay } from "../src/node.js";
+import { Prng } from "../src/random/prng.js";
+import { ReplayClock } from "../src/replay/virtual-clock.js";
 import { runArqonInProcess } from "./support/cli-run.js";
+import { SERVICE_KNOBS } from "./support/engine-harness.js";
 import { tempLogDirs } from "./support/log-dir.js";
 
 // How a decision log must end: a cleanly closed logged engine writes a close marker as its last
@@ -35,6 +41,39 @@ async function loggedRun(dir: string, ticks: number, closeIt = true): Promise<vo
     await logged.engine.close();
     logged.log.flush();
   }
+}
+
+/**
+ * The records of a closed log of a noisy two-knob service (600 digests 10 ms apart, in turns of
+ * 20 with a group commit after each): its window timers run between the engine's audit drains.
+ */
+async function serviceLogRecords(dir: string): Promise<unknown[]> {
+  const clock = new ReplayClock(1_000);
+  const logged = createLoggedEngine(
+    {
+      seed: 21,
+      params: SERVICE_KNOBS,
+      spsa: { calibrationIterations: 4 },
+      window: { digests: 5, ms: 500 },
+      scheduler: clock,
+    },
+    { dir, flushMs: 20 },
+  );
+  const { engine } = logged;
+  const noise = Prng.fromSeed(5, 1);
+  for (let k = 1; k <= 600; k++) {
+    clock.advanceTo(1_000 + k * 10);
+    const b = (engine.values[0]! - 300) / 511;
+    const t = Math.log(engine.values[1]! / 50) / Math.log(1000);
+    engine.observe({
+      objective: 10 + 40 * b * b + 25 * t * t + 0.2 * noise.normal(),
+      generation: engine.generation,
+    });
+    if (k % 20 === 0) logged.log.flush();
+  }
+  await logged.close();
+  const contents = readDecisionLog(dir);
+  return [contents.header, ...contents.records];
 }
 
 const segments = (dir: string) =>
@@ -93,5 +132,37 @@ describe("the end of a decision log", () => {
       `segment numbering gap: ${names[1]} is missing between ${names[0]} and ${names[2]}`,
     );
     expect(run.status).not.toBe(0);
+  });
+
+  it("a log cut after timings whose audit records it lost replays up to its last record", async () => {
+    const dir = logDir();
+    const records = await serviceLogRecords(dir);
+    const whole = await replay(records);
+    expect(whole.ok).toBe(true);
+    expect(whole.runs[0]!.timingsPastEnd).toBe(0);
+    // A timing is logged when it happens, audit records on the next drain: cut the log right
+    // after each timing that followed records the cut loses (a crash between the two writes).
+    const cuts: number[] = [];
+    let lastSeq = 0;
+    records.forEach((record, i) => {
+      lastSeq = Math.max(lastSeq, auditEventOf(record)?.seq ?? 0);
+      if ((timeRecordOf(record)?.after ?? 0) > lastSeq) cuts.push(i + 1);
+    });
+    expect(cuts.length).toBeGreaterThan(100);
+    for (const cut of cuts) {
+      const result = await replay(records.slice(0, cut));
+      if (!result.ok) throw new Error(`cut at ${cut}: ${result.divergence.reason}`);
+      expect(result.runs[0]!.timingsPastEnd).toBeGreaterThan(0);
+      expect(result.unclosed).not.toBeNull();
+    }
+    // The CLI accepts the cut log as open and says which timings it left out.
+    const file = join(dir, "..", "cut.jsonl");
+    const cut = records.slice(0, cuts.at(-1));
+    writeFileSync(file, cut.map((r) => JSON.stringify(encodeNumbers(r))).join("\n"));
+    const run = await runArqonInProcess(["replay", file, "--accept-open"], dir);
+    expect(run.stdout).toMatch(
+      /^replay OK: \d+ records identical \(\d+ timings? of run 1 not replayed: logged after audit records the log lost\)\n$/,
+    );
+    expect(run.status).toBe(0);
   });
 });

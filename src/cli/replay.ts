@@ -22,9 +22,11 @@ export const REPLAY_USAGE = `arqon replay <log> [--run K] [--context N] [--json]
   never closed (a crash, or a writer still running); replay says so and exits 1, unless
   --accept-open (a torn tail accepted with --accept-torn-tail already explains a crash). A segment
   missing in the middle is an error. Audit records a full ring dropped are listed: they were not
-  compared. The engine is rebuilt from the options the log header records, every default filled
-  in; a log written before those were recorded is replayed with the defaults pinned for such logs
-  (it says so), never with today's.
+  compared. Timings a cut log holds after audit records it lost (a timer record reaches the disk
+  before the drain that writes the records it followed) are counted and not replayed. The engine
+  is rebuilt from the options the log header records, every default filled in; a log written
+  before those were recorded is replayed with the defaults pinned for such logs (it says so),
+  never with today's.
   --json prints the result object instead (NaN, ±Infinity and -0 as {"$num": "..."}).`;
 
 /** `arqon replay <log>`: checks that a decision log replays bit for bit, run by run. */
@@ -69,7 +71,9 @@ export async function replayCommand(argv: readonly string[], io: CliIo): Promise
   if (runs !== undefined) io.stdout(runs.map(runLine).join(""));
   if (result.ok) {
     const total = runs === undefined ? "" : `${runs.length} run${runs.length === 1 ? "" : "s"}, `;
-    io.stdout(`replay OK: ${total}${result.records} records identical${droppedNote(result.runs)}\n`);
+    io.stdout(
+      `replay OK: ${total}${result.records} records identical${droppedNote(result.runs)}${pastEndNote(result.runs)}\n`,
+    );
     return refused ? 1 : 0;
   }
   const d = result.divergence;
@@ -107,6 +111,16 @@ function droppedNote(runs: readonly ReplayRunResult[]): string {
   return parts.length === 0
     ? ""
     : ` (${parts.join(", ")} missing: dropped by a full audit ring, not compared)`;
+}
+
+/** " (3 timings of run 1 not replayed: logged after audit records the log lost)", or "". */
+function pastEndNote(runs: readonly ReplayRunResult[]): string {
+  const parts = runs
+    .filter((r) => r.timingsPastEnd > 0)
+    .map((r) => `${r.timingsPastEnd} timing${r.timingsPastEnd === 1 ? "" : "s"} of run ${r.run}`);
+  return parts.length === 0
+    ? ""
+    : ` (${parts.join(", ")} not replayed: logged after audit records the log lost)`;
 }
 
 /** One line of a multi-run replay: the run, its generations, and its outcome. */

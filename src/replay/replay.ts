@@ -92,6 +92,13 @@ export type ReplayRunResult = {
    */
   readonly dropped: readonly SeqRange[];
   /**
+   * Timings (timer runs, host flushes) logged after audit records the log does not hold: the end
+   * of a log cut short (a crash, a lost last segment), where a timing record reached the disk
+   * before the records of the inputs it followed. They were not replayed: the engine state they
+   * ran in is not in the log. 0 for a run whose log is whole, and for a log without timings.
+   */
+  readonly timingsPastEnd: number;
+  /**
    * Where the engine's options came from: `"recorded"`, the resolved options in the run's header
    * (every default as the logged engine had it); `"pinned"`, a log written before those were
    * recorded, whose omitted options were filled from `LEGACY_ENGINE_DEFAULTS` (./legacy-defaults.ts) instead of
@@ -218,8 +225,10 @@ async function replayRun(run: ReplayRun, options: ReplayOptions): Promise<Replay
   const produced = new Map<number, AuditEvent>();
   const subscription = engine.events.subscribe((event) => produced.set(event.seq, event));
   const unreplayable = new Map<number, string>();
+  let timingsPastEnd = 0;
   try {
-    if (clock instanceof ScriptedClock) replayScripted(events, timings!, clock, engine, unreplayable);
+    if (clock instanceof ScriptedClock)
+      timingsPastEnd = replayScripted(events, timings!, clock, engine, unreplayable);
     else replayByDueTimes(events, startTime, clock, engine, unreplayable);
     engine.flushEvents();
   } finally {
@@ -234,6 +243,7 @@ async function replayRun(run: ReplayRun, options: ReplayOptions): Promise<Replay
     generations: run.generations,
     records: events.length,
     dropped,
+    timingsPastEnd,
     options: recorded === undefined ? ("pinned" as const) : ("recorded" as const),
   };
   // An event logged under an older audit schema carries that schema's `v`; the replay writes
@@ -305,6 +315,11 @@ function replayByDueTimes(
  * timing logged after audit record `after` comes after the input with that seq or less), each at
  * its logged time. A timer the replay has not scheduled (or cancelled) cannot run: that is
  * reported on the first record after it.
+ *
+ * A timing goes to the log when it happens, audit records on the engine's next drain, so a log
+ * cut short can hold timings that came after audit records it lost: those timings ran in a state
+ * the replay cannot reach (a timer scheduled by a lost input does not exist in it). They are left
+ * out, and their number returned.
  */
 function replayScripted(
   events: readonly AuditEvent[],
@@ -312,7 +327,7 @@ function replayScripted(
   clock: ScriptedClock,
   engine: ReplayEngine,
   unreplayable: Map<number, string>,
-): void {
+): number {
   let next = 0;
   const runTimingsBefore = (seq: number) => {
     for (; next < timings.length && timings[next]!.after < seq; next++) {
@@ -338,7 +353,11 @@ function replayScripted(
     if (typeof input === "string") unreplayable.set(event.seq, input);
     else input();
   }
-  runTimingsBefore(Number.POSITIVE_INFINITY);
+  // `after` never decreases along the log: what follows the first timing past the last logged
+  // record is past it too.
+  const lastSeq = events.reduce((highest, e) => Math.max(highest, e.seq), 0);
+  runTimingsBefore(lastSeq + 1);
+  return timings.length - next;
 }
 
 /**
