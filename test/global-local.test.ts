@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { fromFormula, hartmann3In12 } from "../bench/quality-suite.js";
+import { fromFormula, hartmann3In12, styblinskiTang } from "../bench/quality-suite.js";
 import { ConfigError } from "../src/errors.js";
 import { createSolver, restoreSolver, type Solver } from "../src/index.js";
 import { createGlobalLocal, restoreGlobalLocal } from "../src/solver/global-local.js";
-import type { Evaluation } from "../src/solver/strategy.js";
+import type { Evaluation, StrategyState } from "../src/solver/strategy.js";
 import type { CellWidths } from "../src/solver/trust-region.js";
 import { ackley, hartmann6, rastrigin, type TestFunction } from "../src/testing/functions.js";
 
@@ -240,9 +240,9 @@ describe("global-local strategy (strategy: auto)", () => {
 
   it("widens a shrunken trust region when a local phase starts around a moved incumbent", () => {
     // The region keeps the radius its last phase shrank it to; in a new basin it would have to
-    // grow back one success at a time. At each switch to a local phase with a moved incumbent the
-    // radius becomes the larger of what it was and how far the incumbent moved, within
-    // [0.001, localStep]. Rastrigin in 3-D over the unit cube, seeds 1..8 with one worker and
+    // grow back one success at a time. At each switch to a local phase with a moved centre the
+    // radius becomes the larger of what it was and how far the centre moved, within
+    // [0.001, localStep] (at least localStep for a turn to another basin). Rastrigin in 3-D over the unit cube, seeds 1..8 with one worker and
     // with 8.
     const f = (u: readonly number[]) =>
       u.reduce((sum, x) => {
@@ -261,11 +261,13 @@ describe("global-local strategy (strategy: auto)", () => {
           strategy.ask({ history, pending: [...pending.values()], remaining: 600 - id }, 1, id) ?? [];
         const after = strategy.toJSON();
         const anchor = before.localAnchor as number;
-        if (before.phase === "global" && after.phase === "local" && after.incumbent !== anchor) {
+        if (before.phase === "global" && after.phase === "local" && after.center !== anchor) {
           const from = anchor >= 0 ? history[anchor]!.u : null;
-          const to = history[after.incumbent as number]!.u;
+          const to = history[after.center as number]!.u;
           const moved = from === null ? 0.15 : Math.max(...to.map((x, j) => Math.abs(x - from[j]!)));
-          const least = Math.min(0.15, Math.max(moved, 0.001));
+          // A turn to another basin (a centre other than the incumbent) starts at localStep.
+          const turned = after.center !== after.incumbent;
+          const least = turned ? 0.15 : Math.min(0.15, Math.max(moved, 0.001));
           expect(radius(after)).toBe(Math.max(radius(before), least));
           if (radius(before) < least) widened.push(least);
         }
@@ -285,6 +287,100 @@ describe("global-local strategy (strategy: auto)", () => {
       widened.some((w) => w < 0.15),
       `${widened}`,
     ).toBe(true);
+  });
+
+  describe("basins: a local phase that came to nothing turns to the best point elsewhere", () => {
+    // Styblinski–Tang-4D over the unit cube: 16 minima at the corners of a box, one of them
+    // global; a local phase settles in whichever it starts near.
+    const st = styblinskiTang(4);
+    const f = (u: readonly number[]) => st.at(u.map((x) => -5 + 10 * x));
+    /** Whether two points are farther apart than localStep (0.15) in some coordinate. */
+    const far = (a: readonly number[], b: readonly number[]) => a.some((x, j) => Math.abs(x - b[j]!) > 0.15);
+    type State = StrategyState;
+    /**
+     * Runs seed `seed` at budget 300 with `workers` trials running (first in, first out); every
+     * switch to a local phase with the states around it and the history it saw, and the state
+     * before ask `stateAt`.
+     */
+    function run(seed: number, workers: number, stateAt = 0, restoreAt = 0) {
+      let strategy = createGlobalLocal(4, seed);
+      const history: Evaluation[] = [];
+      const pending = new Map<number, number[]>();
+      const switches: { before: State; after: State; seen: Evaluation[] }[] = [];
+      let saved: State | null = null;
+      for (let id = 1; id <= 300; ) {
+        if (id === restoreAt) strategy = restoreGlobalLocal(JSON.parse(JSON.stringify(strategy.toJSON())));
+        const before = strategy.toJSON();
+        if (id === stateAt) saved = before;
+        const points =
+          strategy.ask({ history, pending: [...pending.values()], remaining: 300 - id }, 1, id) ?? [];
+        const after = strategy.toJSON();
+        if (before.phase === "global" && after.phase === "local")
+          switches.push({ before, after, seen: [...history] });
+        for (const u of points) pending.set(id++, u);
+        if (pending.size < workers) continue;
+        const [first] = pending.keys();
+        const u = pending.get(first!)!;
+        pending.delete(first!);
+        history.push({ u, value: f(u) });
+        strategy.tell(first!, f(u));
+      }
+      return { history, switches, saved };
+    }
+
+    it("turns only from an exhausted basin with the incumbent unmoved, to the best point outside every exhausted one", () => {
+      let turns = 0;
+      let won = 0;
+      for (const [seed, workers] of [1, 8].flatMap((w) => [1, 2, 3, 4, 5, 6].map((s) => [s, w]))) {
+        const { history, switches } = run(seed!, workers!);
+        const starts: (readonly number[])[] = [];
+        for (const { before, after, seen } of switches) {
+          const center = after.center as number;
+          if (center === after.incumbent) continue;
+          turns++;
+          starts.push(seen[center]!.u);
+          // No new incumbent since the last local phase, which left its basin exhausted.
+          expect(after.incumbent).toBe(before.lastIncumbent);
+          const basins = (after.basins as [number, number][]).map(([at, value]) => ({
+            u: seen[at]!.u,
+            value,
+          }));
+          expect(basins.length).toBeGreaterThan(0);
+          // The new centre: the best point no exhausted basin holds (a basin holds the points
+          // within localStep of its centre that are no better than it).
+          const outside = (e: Evaluation) => basins.every((b) => far(e.u, b.u) || e.value < b.value);
+          expect(outside(seen[center]!)).toBe(true);
+          expect(seen[center]!.value).toBe(Math.min(...seen.filter(outside).map((e) => e.value)));
+          expect(after.turnedFrom).toBe(center);
+          // The region starts the new basin at localStep, whatever its last phase shrank it to.
+          expect((after.region as { radius: number }).radius).toBeGreaterThanOrEqual(0.15);
+        }
+        // The run's best point lies in a basin that a turned phase started in.
+        const best = history.reduce((a, b) => (b.value < a.value ? b : a));
+        if (starts.some((u) => !far(best.u, u))) won++;
+      }
+      expect(turns).toBeGreaterThan(5);
+      expect(won).toBeGreaterThan(0);
+    });
+
+    it("resumes exactly from a JSON round trip inside a turned phase, and restores states written without basins", () => {
+      const reference = run(2, 1);
+      const turn = reference.switches.find((s) => s.after.center !== s.after.incumbent);
+      expect(turn).toBeDefined();
+      // Two trials into the turned phase (one worker: ask k follows k − 1 results).
+      const cut = turn!.seen.length + 3;
+      const resumed = run(2, 1, cut, cut);
+      expect(resumed.history).toEqual(reference.history);
+      const state = resumed.saved!;
+      expect(state.turnedFrom).toBeGreaterThanOrEqual(0);
+      expect((state.basins as unknown[]).length).toBeGreaterThan(0);
+      const { basins: _, turnedFrom: __, ...older } = state;
+      const restored = restoreGlobalLocal(older).toJSON();
+      expect(restored.basins).toEqual([]);
+      expect(restored.turnedFrom).toBe(-1);
+      expect(() => restoreGlobalLocal({ ...state, basins: [[state.scanned, 1]] })).toThrow(/basins/);
+      expect(() => restoreGlobalLocal({ ...state, turnedFrom: state.scanned })).toThrow(/turnedFrom/);
+    });
   });
 
   it("with several workers, ends a local phase once a trust-region result ties its best (a plateau)", () => {

@@ -374,6 +374,17 @@ class GlobalLocal implements Strategy {
    * steps). A better point found in one later (by the global phase) makes it worth a phase again.
    */
   private readonly exhausted = new Map<string, number>();
+  /**
+   * One branch: centres of local phases that came to nothing (improved nothing, or left nothing
+   * to refine), as [history index, value then]. The points within `localStep` of one, no better
+   * than it, are its basin: refined as far as a local phase goes.
+   */
+  private readonly basins: [number, number][] = [];
+  /**
+   * One branch: the history index a turned local phase started from (−1: local phases follow the
+   * incumbent). The phase's centre is then the best point within `localStep` of it.
+   */
+  private turnedFrom = -1;
   /** The branch the current local phase started on: the one its outcome is charged to. */
   private phaseFocus: string | null = null;
   /** Whether the next local step starts a new simplex (the centre moved since the anchor). */
@@ -575,6 +586,8 @@ class GlobalLocal implements Strategy {
       centerValue: encode(this.centerValue),
       phaseFocus: this.phaseFocus,
       exhausted: [...this.exhausted].map(([branch, value]) => [branch, encode(value)]),
+      basins: this.basins.map(([at, value]) => [at, encode(value)]),
+      turnedFrom: this.turnedFrom,
       restartDue: this.restartDue,
       scanned: this.scanned,
       incumbent: this.incumbent,
@@ -663,6 +676,18 @@ class GlobalLocal implements Strategy {
         decode(value, () => bad("exhausted")),
       );
     }
+    // States written before basins existed had none (local phases followed the incumbent).
+    const basins = state.basins ?? [];
+    if (!Array.isArray(basins)) bad("basins");
+    for (const entry of basins as unknown[]) {
+      if (!Array.isArray(entry) || entry.length !== 2) bad("basins");
+      const [at, value] = entry as [unknown, unknown];
+      const index = count(at, "basins");
+      if (index >= this.scanned) bad("basins");
+      this.basins.push([index, decode(value, () => bad("basins"))]);
+    }
+    this.turnedFrom = count(state.turnedFrom ?? -1, "turnedFrom", -1);
+    if (this.turnedFrom >= this.scanned) bad("turnedFrom");
     // States written before tieShare existed have no tie count (and their options turn it off).
     const values = state.phaseValues ?? [];
     if (!Array.isArray(values) || !values.every((v) => typeof v === "number" && Number.isFinite(v))) {
@@ -693,6 +718,8 @@ class GlobalLocal implements Strategy {
       this.focus = null;
       this.phaseFocus = null;
       this.exhausted.clear();
+      this.basins.length = 0;
+      this.turnedFrom = -1;
       this.lastIncumbent = -1;
     }
     for (let i = this.scanned; i < history.length; i++) {
@@ -703,10 +730,16 @@ class GlobalLocal implements Strategy {
         this.incumbentValue = v;
       }
       // A new incumbent takes the local phase with it, to its own branch if need be.
-      if (record || this.focus === null) {
+      if (record || (this.focus === null && this.turnedFrom < 0)) {
         if (record && this.focus !== null) this.focus = this.branchOf?.(history[i]!.u) ?? null;
+        if (record) this.turnedFrom = -1;
         this.center = this.incumbent;
         this.centerValue = this.incumbentValue;
+      } else if (this.turnedFrom >= 0) {
+        if (v < this.centerValue && this.near(history[i]!.u, history[this.turnedFrom]!.u)) {
+          this.center = i;
+          this.centerValue = v;
+        }
       } else if ((this.center < 0 || v < this.centerValue) && this.branchOf?.(history[i]!.u) === this.focus) {
         this.center = i;
         this.centerValue = v;
@@ -725,12 +758,15 @@ class GlobalLocal implements Strategy {
     if (this.phase === "global") {
       if (this.held || this.globalAsked < this.globalLength) return;
       const target = this.nextCenter(history);
-      // A turn: the phase moves to another branch than the one the last phase refined.
+      // A turn: the phase moves to another branch than the one the last phase refined, or (one
+      // branch) to another basin than the incumbent's.
+      const basinTurn = this.branchOf === null && target >= 0 && target !== this.incumbent;
       const turn =
-        this.branchOf !== null &&
-        this.focus !== null &&
-        target >= 0 &&
-        this.branchOf(history[target]!.u) !== this.focus;
+        basinTurn ||
+        (this.branchOf !== null &&
+          this.focus !== null &&
+          target >= 0 &&
+          this.branchOf(history[target]!.u) !== this.focus);
       const moved = target !== this.localAnchor;
       const fresh = this.local === null || this.local.converged || moved;
       if (fresh && left < this.options.localRoom * (this.d + 1)) {
@@ -742,6 +778,7 @@ class GlobalLocal implements Strategy {
         if (moved) this.exhausted.delete(this.focus);
       }
       this.phaseFocus = this.focus;
+      this.turnedFrom = basinTurn ? target : -1;
       this.center = target;
       this.centerValue = target >= 0 ? rank(history[target]!.value) : Number.POSITIVE_INFINITY;
       this.phase = "local";
@@ -774,8 +811,10 @@ class GlobalLocal implements Strategy {
     // A branch is exhausted when its phase found nothing, or nothing is left there to refine. A
     // phase whose focus moved with a new incumbent (a pending global result, with workers) says
     // neither about the branch it left nor about the one it moved to.
-    if ((!improved || done || onSteps) && this.focus !== null && this.focus === this.phaseFocus) {
-      this.exhausted.set(this.focus, this.centerValue);
+    if (!improved || done || onSteps) {
+      if (this.focus !== null && this.focus === this.phaseFocus)
+        this.exhausted.set(this.focus, this.centerValue);
+      if (this.branchOf === null && this.center >= 0) this.basins.push([this.center, this.centerValue]);
     }
     this.factor = improved
       ? Math.max(MIN_FACTOR, this.factor / FACTOR_STEP)
@@ -793,12 +832,14 @@ class GlobalLocal implements Strategy {
    * found); else at the focus branch's best, unless that branch is exhausted — then at the best
    * point of the best branch that is not (a turn), or, when every branch is, at the incumbent. A
    * local method holds the choices it starts from, so without turns a branch whose first points
-   * scored worse (a narrower basin) would never be refined. One branch: always the incumbent.
+   * scored worse (a narrower basin) would never be refined. One branch: the same with basins
+   * (see {@link GlobalLocal.nextBasin}).
    */
   private nextCenter(history: readonly Evaluation[]): number {
     const branchOf = this.branchOf;
-    if (branchOf === null || this.focus === null || this.incumbent !== this.lastIncumbent)
-      return this.incumbent;
+    if (this.incumbent !== this.lastIncumbent) return this.incumbent;
+    if (branchOf === null) return this.nextBasin(history);
+    if (this.focus === null) return this.incumbent;
     if (!this.isExhausted(this.focus, this.centerValue)) return this.center;
     let best = -1;
     let bestValue = Number.POSITIVE_INFINITY;
@@ -812,6 +853,42 @@ class GlobalLocal implements Strategy {
     }
     // Every branch refined as far as it goes: back to the incumbent's, as with one branch.
     return best >= 0 ? best : this.incumbent;
+  }
+
+  /**
+   * {@link GlobalLocal.nextCenter} on one branch: the centre, unless it lies in an exhausted
+   * basin — then the best point outside every exhausted basin (a turn: a multistart from the
+   * best point the global phases found elsewhere), or the incumbent when there is none. Without
+   * turns, a run whose first local phase settles in a local minimum that the global model keeps
+   * sampling around refines that one minimum to the end. O(n · basins · d), once per phase.
+   */
+  private nextBasin(history: readonly Evaluation[]): number {
+    if (this.center < 0 || !this.inBasin(history, history[this.center]!.u, this.centerValue))
+      return this.center;
+    let best = -1;
+    let bestValue = Number.POSITIVE_INFINITY;
+    for (let i = 0; i < history.length; i++) {
+      const v = rank(history[i]!.value);
+      if (!(v < bestValue) || this.inBasin(history, history[i]!.u, v)) continue;
+      best = i;
+      bestValue = v;
+    }
+    return best >= 0 ? best : this.incumbent;
+  }
+
+  /** Whether a point worth `value` lies in an exhausted basin (and is no better than its centre). */
+  private inBasin(history: readonly Evaluation[], u: readonly number[], value: number): boolean {
+    for (const [at, centreValue] of this.basins) {
+      if (!(value < centreValue) && this.near(u, history[at]!.u)) return true;
+    }
+    return false;
+  }
+
+  /** Whether `a` and `b` are within `localStep` in every coordinate: a simplex's first reach. */
+  private near(a: readonly number[], b: readonly number[]): boolean {
+    const step = this.options.localStep;
+    for (let j = 0; j < a.length; j++) if (Math.abs(a[j]! - b[j]!) > step) return false;
+    return true;
   }
 
   /** Whether `branch` is exhausted, its best point so far being worth `value`. */
@@ -927,6 +1004,14 @@ function tpeOptions(o: ResolvedGlobalLocalOptions): TpeOptions {
  *   fresh simplex (a restart), at the old simplex's scale when the incumbent moved only a little,
  *   and widens the trust region to at least how far the incumbent moved (within [0.001,
  *   `localStep`]): it keeps the radius its last phase shrank it to otherwise.
+ * - Basins (one branch: continuous and int-only spaces): a local phase that improved nothing,
+ *   or ended with nothing left to refine, leaves its centre's basin exhausted (the points within
+ *   `localStep` of it and no better). When the global phase after it finds no new incumbent and
+ *   the centre lies in an exhausted basin, the next local phase turns to the best point outside
+ *   every exhausted basin, with a fresh simplex and a region widened to `localStep`: a restart
+ *   from the best the global phases found elsewhere, not another round in a settled minimum. A
+ *   new incumbent takes the local phase back to itself. With no point left outside, it stays at
+ *   the incumbent.
  * - Branches (mixed spaces, see {@link GlobalLocalParts.branchOf}): a local phase refines one
  *   branch, its best point standing in for the incumbent. When the incumbent's branch is
  *   exhausted (its last local phase improved nothing, or left nothing to refine) and the global
