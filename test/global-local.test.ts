@@ -3,7 +3,7 @@ import { fromFormula, hartmann3In12, styblinskiTang } from "../bench/quality-sui
 import { ConfigError } from "../src/errors.js";
 import { createSolver, restoreSolver, type Solver } from "../src/index.js";
 import { createGlobalLocal, restoreGlobalLocal } from "../src/solver/global-local.js";
-import type { Evaluation, StrategyState } from "../src/solver/strategy.js";
+import type { Evaluation, Strategy, StrategyState } from "../src/solver/strategy.js";
 import type { CellWidths } from "../src/solver/trust-region.js";
 import { ackley, hartmann6, rastrigin, type TestFunction } from "../src/testing/functions.js";
 
@@ -31,6 +31,41 @@ function finalRegret(fn: TestFunction, seed: number, strategy: "auto" | "tpe"): 
 function median(values: number[]): number {
   const s = [...values].sort((a, b) => a - b);
   return s.length % 2 === 1 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+}
+
+/** What {@link driveFifo} shows of each ask: the states just before and after, and the history it saw. */
+type AskView = { id: number; before: StrategyState; after: StrategyState; history: readonly Evaluation[] };
+
+/**
+ * Drives a strategy for `budget` asks of one trial each with `workers` trials running, told
+ * first in, first out; `onAsk` sees every ask. At ask `restoreAt` the strategy is replaced by
+ * its JSON round trip. Returns the history.
+ */
+function driveFifo(
+  strategy: Strategy,
+  f: (u: readonly number[]) => number,
+  budget: number,
+  workers: number,
+  onAsk: (view: AskView) => void,
+  restoreAt = 0,
+): Evaluation[] {
+  const history: Evaluation[] = [];
+  const pending = new Map<number, number[]>();
+  for (let id = 1; id <= budget; ) {
+    if (id === restoreAt) strategy = restoreGlobalLocal(JSON.parse(JSON.stringify(strategy.toJSON())));
+    const before = strategy.toJSON();
+    const points =
+      strategy.ask({ history, pending: [...pending.values()], remaining: budget - id }, 1, id) ?? [];
+    onAsk({ id, before, after: strategy.toJSON(), history });
+    for (const u of points) pending.set(id++, u);
+    if (pending.size < workers) continue;
+    const [first] = pending.keys();
+    const u = pending.get(first!)!;
+    pending.delete(first!);
+    history.push({ u, value: f(u) });
+    strategy.tell(first!, f(u));
+  }
+  return history;
 }
 
 describe("global-local strategy (strategy: auto)", () => {
@@ -238,12 +273,12 @@ describe("global-local strategy (strategy: auto)", () => {
     expect(calls).toBeGreaterThan(0);
   });
 
-  it("widens a shrunken trust region when a local phase starts around a moved incumbent", () => {
+  it("widens a shrunken trust region when a local phase starts around a moved centre", () => {
     // The region keeps the radius its last phase shrank it to; in a new basin it would have to
     // grow back one success at a time. At each switch to a local phase with a moved centre the
     // radius becomes the larger of what it was and how far the centre moved, within
-    // [0.001, localStep] (at least localStep for a turn to another basin). Rastrigin in 3-D over the unit cube, seeds 1..8 with one worker and
-    // with 8.
+    // [0.001, localStep] (at least localStep for a turn to another basin). Rastrigin in 3-D over
+    // the unit cube, seeds 1..8 with one worker and with 8.
     const f = (u: readonly number[]) =>
       u.reduce((sum, x) => {
         const z = 10.24 * x - 5.12;
@@ -252,14 +287,7 @@ describe("global-local strategy (strategy: auto)", () => {
     const radius = (state: Record<string, unknown>) => (state.region as { radius: number }).radius;
     const widened: number[] = [];
     for (const [seed, workers] of [1, 8].flatMap((w) => [1, 2, 3, 4, 5, 6, 7, 8].map((s) => [s, w]))) {
-      const strategy = createGlobalLocal(3, seed);
-      const history: Evaluation[] = [];
-      const pending = new Map<number, number[]>();
-      for (let id = 1; id <= 600; ) {
-        const before = strategy.toJSON();
-        const points =
-          strategy.ask({ history, pending: [...pending.values()], remaining: 600 - id }, 1, id) ?? [];
-        const after = strategy.toJSON();
+      driveFifo(createGlobalLocal(3, seed!), f, 600, workers!, ({ before, after, history }) => {
         const anchor = before.localAnchor as number;
         if (before.phase === "global" && after.phase === "local" && after.center !== anchor) {
           const from = anchor >= 0 ? history[anchor]!.u : null;
@@ -271,14 +299,7 @@ describe("global-local strategy (strategy: auto)", () => {
           expect(radius(after)).toBe(Math.max(radius(before), least));
           if (radius(before) < least) widened.push(least);
         }
-        for (const u of points) pending.set(id++, u);
-        if (pending.size < workers) continue;
-        const [first] = pending.keys();
-        const u = pending.get(first!)!;
-        pending.delete(first!);
-        history.push({ u, value: f(u) });
-        strategy.tell(first!, f(u));
-      }
+      });
     }
     // Every switch above checks the rule; these runs must include widenings to localStep and
     // below it (a floor widening is rarer, and which seeds have one moves with every change).
@@ -303,29 +324,21 @@ describe("global-local strategy (strategy: auto)", () => {
      * before ask `stateAt`.
      */
     function run(seed: number, workers: number, stateAt = 0, restoreAt = 0) {
-      let strategy = createGlobalLocal(4, seed);
-      const history: Evaluation[] = [];
-      const pending = new Map<number, number[]>();
       const switches: { before: State; after: State; seen: Evaluation[] }[] = [];
       let saved: State | null = null;
-      for (let id = 1; id <= 300; ) {
-        if (id === restoreAt) strategy = restoreGlobalLocal(JSON.parse(JSON.stringify(strategy.toJSON())));
-        const before = strategy.toJSON();
-        if (id === stateAt) saved = before;
-        const points =
-          strategy.ask({ history, pending: [...pending.values()], remaining: 300 - id }, 1, id) ?? [];
-        const after = strategy.toJSON();
-        if (before.phase === "global" && after.phase === "local")
-          switches.push({ before, after, seen: [...history] });
-        for (const u of points) pending.set(id++, u);
-        if (pending.size < workers) continue;
-        const [first] = pending.keys();
-        const u = pending.get(first!)!;
-        pending.delete(first!);
-        history.push({ u, value: f(u) });
-        strategy.tell(first!, f(u));
-      }
-      return { history, switches, saved };
+      const history = driveFifo(
+        createGlobalLocal(4, seed),
+        f,
+        300,
+        workers,
+        ({ id, before, after, history: seen }) => {
+          if (id === stateAt) saved = before;
+          if (before.phase === "global" && after.phase === "local")
+            switches.push({ before, after, seen: [...seen] });
+        },
+        restoreAt,
+      );
+      return { history, switches, saved: saved as State | null };
     }
 
     it("turns only from an exhausted basin with the incumbent unmoved, to the best point outside every exhausted one", () => {
