@@ -36,22 +36,25 @@ describe("a logging engine under SIGKILL", () => {
     let replayed = 0;
     for (let iteration = 0; iteration < KILLS; iteration++) {
       const dir = join(mkdtempSync(join(tmpdir(), "arqon-engine-log-")), "log");
+      // A failing kill's log is kept for diagnosis (what fails depends on where the kill landed).
+      let passed = false;
       try {
         const killed = await runAndKill(script, [dir, String(FLUSH_MS)], "ready", 20 + prng.int(300));
         const log = readDecisionLog(dir);
         const seqs = log.records.map((e) => e.seq);
-        expect(seqs).toEqual(Array.from({ length: seqs.length }, (_, i) => i + 1));
-        expect(seqs.length).toBeGreaterThanOrEqual(killed.lastDurable);
+        expect(seqs, `log kept at ${dir}`).toEqual(Array.from({ length: seqs.length }, (_, i) => i + 1));
+        expect(seqs.length, `log kept at ${dir}`).toBeGreaterThanOrEqual(killed.lastDurable);
         const result = await replay(dir);
         if (!result.ok)
           throw new Error(
-            `kill ${iteration}: replay diverged: ${JSON.stringify(result.divergence).slice(0, 400)}`,
+            `kill ${iteration}: replay diverged (log kept at ${dir}): ${JSON.stringify(result.divergence).slice(0, 400)}`,
           );
         replayed += result.records;
         // A killed run never wrote its close marker: replay reports the log as open.
-        expect(result.unclosed).toBe(UNCLOSED_MESSAGE);
+        expect(result.unclosed, `log kept at ${dir}`).toBe(UNCLOSED_MESSAGE);
+        passed = true;
       } finally {
-        rmSync(join(dir, ".."), { recursive: true, force: true });
+        if (passed) rmSync(join(dir, ".."), { recursive: true, force: true });
       }
     }
     // The kills landed after real work: the recovered logs held decisions to replay.
