@@ -293,8 +293,11 @@ describe("global-local strategy (strategy: auto)", () => {
           const from = anchor >= 0 ? history[anchor]!.u : null;
           const to = history[after.center as number]!.u;
           const moved = from === null ? 0.15 : Math.max(...to.map((x, j) => Math.abs(x - from[j]!)));
-          // A turn to another basin (a centre other than the incumbent) starts at localStep.
-          const turned = after.center !== after.incumbent;
+          // A turn to another basin starts at localStep (a resumed one follows the rule above).
+          const turned =
+            after.center !== after.incumbent &&
+            after.turnedFrom === after.center &&
+            after.turnedFrom !== before.turnedFrom;
           const least = turned ? 0.15 : Math.min(0.15, Math.max(moved, 0.001));
           expect(radius(after)).toBe(Math.max(radius(before), least));
           if (radius(before) < least) widened.push(least);
@@ -343,26 +346,35 @@ describe("global-local strategy (strategy: auto)", () => {
 
     it("turns only from an exhausted basin with the incumbent unmoved, to the best point outside every exhausted one", () => {
       let turns = 0;
+      let resumed = 0;
       let won = 0;
-      for (const [seed, workers] of [1, 8].flatMap((w) => [1, 2, 3, 4, 5, 6].map((s) => [s, w]))) {
+      for (const [seed, workers] of [1, 8].flatMap((w) => [...Array(12).keys()].map((s) => [s + 1, w]))) {
         const { history, switches } = run(seed!, workers!);
         const starts: (readonly number[])[] = [];
         for (const { before, after, seen } of switches) {
           const center = after.center as number;
           if (center === after.incumbent) continue;
-          turns++;
-          starts.push(seen[center]!.u);
-          // No new incumbent since the last local phase, which left its basin exhausted.
+          // No new incumbent since the last local phase.
           expect(after.incumbent).toBe(before.lastIncumbent);
           const basins = (after.basins as [number, number][]).map(([at, value]) => ({
             u: seen[at]!.u,
             value,
           }));
-          expect(basins.length).toBeGreaterThan(0);
-          // The new centre: the best point no exhausted basin holds (a basin holds the points
-          // within localStep of its centre that are no better than it).
+          // A basin holds the points within localStep of its centre that are no better than it.
           const outside = (e: Evaluation) => basins.every((b) => far(e.u, b.u) || e.value < b.value);
           expect(outside(seen[center]!)).toBe(true);
+          const from = before.turnedFrom as number;
+          if (from >= 0 && after.turnedFrom === from) {
+            // A turned basin whose phase made progress is resumed at its best, not turned from.
+            resumed++;
+            expect(far(seen[center]!.u, seen[from]!.u)).toBe(false);
+            continue;
+          }
+          turns++;
+          starts.push(seen[center]!.u);
+          // The last phase's centre lies in an exhausted basin; the new one is the best point
+          // outside every exhausted basin.
+          expect(outside(seen[before.center as number]!)).toBe(false);
           expect(seen[center]!.value).toBe(Math.min(...seen.filter(outside).map((e) => e.value)));
           expect(after.turnedFrom).toBe(center);
           // The region starts the new basin at localStep, whatever its last phase shrank it to.
@@ -372,7 +384,8 @@ describe("global-local strategy (strategy: auto)", () => {
         const best = history.reduce((a, b) => (b.value < a.value ? b : a));
         if (starts.some((u) => !far(best.u, u))) won++;
       }
-      expect(turns).toBeGreaterThan(5);
+      expect(turns).toBeGreaterThan(10);
+      expect(resumed).toBeGreaterThan(0);
       expect(won).toBeGreaterThan(0);
     });
 
@@ -387,12 +400,13 @@ describe("global-local strategy (strategy: auto)", () => {
       const state = resumed.saved!;
       expect(state.turnedFrom).toBeGreaterThanOrEqual(0);
       expect((state.basins as unknown[]).length).toBeGreaterThan(0);
-      const { basins: _, turnedFrom: __, ...older } = state;
+      const { basins: _, turnedFrom: __, phaseCenter: ___, ...older } = state;
       const restored = restoreGlobalLocal(older).toJSON();
       expect(restored.basins).toEqual([]);
       expect(restored.turnedFrom).toBe(-1);
       expect(() => restoreGlobalLocal({ ...state, basins: [[state.scanned, 1]] })).toThrow(/basins/);
       expect(() => restoreGlobalLocal({ ...state, turnedFrom: state.scanned })).toThrow(/turnedFrom/);
+      expect(() => restoreGlobalLocal({ ...state, phaseCenter: state.scanned })).toThrow(/phaseCenter/);
     });
   });
 

@@ -443,6 +443,9 @@ describe("local phases on a branch whose first points looked worse", () => {
       ["phaseFocus", 3],
       ["center", (state.scanned as number) + 5],
       ["lastIncumbent", -2],
+      // Basins are the one-branch rule: a mixed run has branches instead.
+      ["basins", [[0, 1]]],
+      ["turnedFrom", 0],
     ] as const) {
       expect(() => restoreMixedGlobalLocal(space, { ...state, [field]: value })).toThrow(
         `invalid global-local state: ${field}`,

@@ -385,6 +385,8 @@ class GlobalLocal implements Strategy {
    * incumbent). The phase's centre is then the best point within `localStep` of it.
    */
   private turnedFrom = -1;
+  /** The centre the current (or last) local phase started at: the basin its outcome is charged to. */
+  private phaseCenter = -1;
   /** The branch the current local phase started on: the one its outcome is charged to. */
   private phaseFocus: string | null = null;
   /** Whether the next local step starts a new simplex (the centre moved since the anchor). */
@@ -588,6 +590,7 @@ class GlobalLocal implements Strategy {
       exhausted: [...this.exhausted].map(([branch, value]) => [branch, encode(value)]),
       basins: this.basins.map(([at, value]) => [at, encode(value)]),
       turnedFrom: this.turnedFrom,
+      phaseCenter: this.phaseCenter,
       restartDue: this.restartDue,
       scanned: this.scanned,
       incumbent: this.incumbent,
@@ -688,6 +691,11 @@ class GlobalLocal implements Strategy {
     }
     this.turnedFrom = count(state.turnedFrom ?? -1, "turnedFrom", -1);
     if (this.turnedFrom >= this.scanned) bad("turnedFrom");
+    // Basins are a one-branch rule: a mixed run's branches take their place.
+    if (this.branchOf !== null && this.basins.length > 0) bad("basins");
+    if (this.branchOf !== null && this.turnedFrom >= 0) bad("turnedFrom");
+    this.phaseCenter = count(state.phaseCenter ?? this.center, "phaseCenter", -1);
+    if (this.phaseCenter >= this.scanned) bad("phaseCenter");
     // States written before tieShare existed have no tie count (and their options turn it off).
     const values = state.phaseValues ?? [];
     if (!Array.isArray(values) || !values.every((v) => typeof v === "number" && Number.isFinite(v))) {
@@ -720,6 +728,7 @@ class GlobalLocal implements Strategy {
       this.exhausted.clear();
       this.basins.length = 0;
       this.turnedFrom = -1;
+      this.phaseCenter = -1;
       this.lastIncumbent = -1;
     }
     for (let i = this.scanned; i < history.length; i++) {
@@ -760,7 +769,14 @@ class GlobalLocal implements Strategy {
       const target = this.nextCenter(history);
       // A turn: the phase moves to another branch than the one the last phase refined, or (one
       // branch) to another basin than the incumbent's.
-      const basinTurn = this.branchOf === null && target >= 0 && target !== this.incumbent;
+      // A turned basin whose last phase improved its centre is resumed, not turned to again.
+      const resumed =
+        this.branchOf === null &&
+        this.turnedFrom >= 0 &&
+        target >= 0 &&
+        target !== this.incumbent &&
+        this.near(history[target]!.u, history[this.turnedFrom]!.u);
+      const basinTurn = this.branchOf === null && target >= 0 && target !== this.incumbent && !resumed;
       const turn =
         basinTurn ||
         (this.branchOf !== null &&
@@ -778,7 +794,8 @@ class GlobalLocal implements Strategy {
         if (moved) this.exhausted.delete(this.focus);
       }
       this.phaseFocus = this.focus;
-      this.turnedFrom = basinTurn ? target : -1;
+      if (!resumed) this.turnedFrom = basinTurn ? target : -1;
+      this.phaseCenter = target;
       this.center = target;
       this.centerValue = target >= 0 ? rank(history[target]!.value) : Number.POSITIVE_INFINITY;
       this.phase = "local";
@@ -807,14 +824,23 @@ class GlobalLocal implements Strategy {
     if (onSteps) this.stepped = true;
     this.phaseValues.clear();
     this.ties = 0;
-    const improved = this.phaseBest < this.phaseStartBest;
+    // A turned phase is judged by its basin's best: its simplex may wander back towards the
+    // incumbent's basin, whose points beat the turned centre without being progress.
+    const improved =
+      this.turnedFrom >= 0 ? this.centerValue < this.phaseStartBest : this.phaseBest < this.phaseStartBest;
     // A branch is exhausted when its phase found nothing, or nothing is left there to refine. A
     // phase whose focus moved with a new incumbent (a pending global result, with workers) says
     // neither about the branch it left nor about the one it moved to.
     if (!improved || done || onSteps) {
       if (this.focus !== null && this.focus === this.phaseFocus)
         this.exhausted.set(this.focus, this.centerValue);
-      if (this.branchOf === null && this.center >= 0) this.basins.push([this.center, this.centerValue]);
+      // Only a basin the phase refined: a centre that moved to a global result arriving mid-phase
+      // (with workers) was never refined.
+      const refined =
+        this.center >= 0 &&
+        this.phaseCenter >= 0 &&
+        this.near(history[this.center]!.u, history[this.phaseCenter]!.u);
+      if (this.branchOf === null && refined) this.basins.push([this.center, this.centerValue]);
     }
     this.factor = improved
       ? Math.max(MIN_FACTOR, this.factor / FACTOR_STEP)
@@ -878,8 +904,8 @@ class GlobalLocal implements Strategy {
 
   /** Whether a point worth `value` lies in an exhausted basin (and is no better than its centre). */
   private inBasin(history: readonly Evaluation[], u: readonly number[], value: number): boolean {
-    for (const [at, centreValue] of this.basins) {
-      if (!(value < centreValue) && this.near(u, history[at]!.u)) return true;
+    for (const [at, basinValue] of this.basins) {
+      if (!(value < basinValue) && this.near(u, history[at]!.u)) return true;
     }
     return false;
   }
