@@ -71,9 +71,8 @@ export async function replayCommand(argv: readonly string[], io: CliIo): Promise
   if (runs !== undefined) io.stdout(runs.map(runLine).join(""));
   if (result.ok) {
     const total = runs === undefined ? "" : `${runs.length} run${runs.length === 1 ? "" : "s"}, `;
-    io.stdout(
-      `replay OK: ${total}${result.records} records identical${droppedNote(result.runs)}${pastEndNote(result.runs)}\n`,
-    );
+    const notes = droppedNote(result.runs) + pastEndNote(result.runs);
+    io.stdout(`replay OK: ${total}${result.records} records identical${notes}\n`);
     return refused ? 1 : 0;
   }
   const d = result.divergence;
@@ -108,9 +107,7 @@ function droppedNote(runs: readonly ReplayRunResult[]): string {
       ({ from, to }) => `${from === to ? `record ${from}` : `records ${from}–${to}`} of run ${r.run}`,
     ),
   );
-  return parts.length === 0
-    ? ""
-    : ` (${parts.join(", ")} missing: dropped by a full audit ring, not compared)`;
+  return note(parts, "missing: dropped by a full audit ring, not compared");
 }
 
 /** " (3 timings of run 1 not replayed: logged after audit records the log lost)", or "". */
@@ -118,9 +115,12 @@ function pastEndNote(runs: readonly ReplayRunResult[]): string {
   const parts = runs
     .filter((r) => r.timingsPastEnd > 0)
     .map((r) => `${r.timingsPastEnd} timing${r.timingsPastEnd === 1 ? "" : "s"} of run ${r.run}`);
-  return parts.length === 0
-    ? ""
-    : ` (${parts.join(", ")} not replayed: logged after audit records the log lost)`;
+  return note(parts, "not replayed: logged after audit records the log lost");
+}
+
+/** " (a, b what)" for the OK line, or "" when there are no parts. */
+function note(parts: readonly string[], what: string): string {
+  return parts.length === 0 ? "" : ` (${parts.join(", ")} ${what})`;
 }
 
 /** One line of a multi-run replay: the run, its generations, and its outcome. */

@@ -31,8 +31,9 @@ export const FLUSH_LOG_KIND = "flush";
 /**
  * A timing the engine saw, recorded so that replay can repeat it: timer `id` (the engine's
  * schedule calls numbered from 0) ran at engine-clock `time`, or the host flushed the audit
- * records at `time` (`id` −1); either after the audit record with seq `after` was written and
- * before the next one.
+ * records at `time` (`id` −1); either after the engine assigned audit seq `after` and before it
+ * assigned the next one. The record goes to the log at once, the audit records on the engine's
+ * next drain: `after` can run ahead of the audit records a log cut short holds.
  */
 export type TimeRecord = {
   readonly kind: typeof TIMER_LOG_KIND | typeof FLUSH_LOG_KIND;

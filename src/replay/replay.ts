@@ -95,7 +95,8 @@ export type ReplayRunResult = {
    * Timings (timer runs, host flushes) logged after audit records the log does not hold: the end
    * of a log cut short (a crash, a lost last segment), where a timing record reached the disk
    * before the records of the inputs it followed. They were not replayed: the engine state they
-   * ran in is not in the log. 0 for a run whose log is whole, and for a log without timings.
+   * ran in is not in the log. 0 for a run whose log is whole (unless its audit ring dropped the
+   * run's last records), and for a log without timings.
    */
   readonly timingsPastEnd: number;
   /**
@@ -152,6 +153,8 @@ export type ReplayResult = (
  * replayed on a {@link ScriptedClock}: each logged input and each logged timing (a timer that
  * ran, a host flush) happens at its logged time and in its logged order, whether the logged run
  * ran on the wall clock or on a virtual one, and no timer runs that the log does not say ran.
+ * Timings logged after the run's last logged audit record that followed records the log lost (a
+ * log cut short) are left out and counted (`timingsPastEnd`).
  *
  * Each run's engine is built from the resolved options its header records (every default as the
  * logged engine had it), so a later change of a default does not change the replay. A header
@@ -316,7 +319,7 @@ function replayByDueTimes(
  * its logged time. A timer the replay has not scheduled (or cancelled) cannot run: that is
  * reported on the first record after it.
  *
- * A timing goes to the log when it happens, audit records on the engine's next drain, so a log
+ * A timing goes to the log when it happens, audit records only at the engine's next drain, so a log
  * cut short can hold timings that came after audit records it lost: those timings ran in a state
  * the replay cannot reach (a timer scheduled by a lost input does not exist in it). They are left
  * out, and their number returned.
