@@ -166,4 +166,31 @@ describe("the end of a decision log", () => {
     );
     expect(run.status).toBe(0);
   });
+
+  it("a crashed run continued by a later engine leaves out only its own timings past its end", async () => {
+    const first = await serviceLogRecords(logDir());
+    const [header2, ...second] = await serviceLogRecords(logDir());
+    // The first run cut where timings follow audit records it lost, then a restart: what a
+    // crashed engine's log looks like once a new engine continues it.
+    let lastSeq = 0;
+    let cut = 0;
+    first.forEach((record, i) => {
+      lastSeq = Math.max(lastSeq, auditEventOf(record)?.seq ?? 0);
+      if ((timeRecordOf(record)?.after ?? 0) > lastSeq && i < first.length / 2) cut = i + 1;
+    });
+    expect(cut).toBeGreaterThan(0);
+    const restart = { kind: "restart", time: 9_000, lastDurableGeneration: 0, liveGeneration: 0, gap: 0 };
+    const records = [...first.slice(0, cut), { ...restart, header: header2 }, ...second];
+    const result = await replay(records);
+    expect(result.ok).toBe(true);
+    expect(result.runs.map((r) => r.timingsPastEnd > 0)).toEqual([true, false]);
+    const scratch = join(logDir(), "..");
+    const file = join(scratch, "continued.jsonl");
+    writeFileSync(file, records.map((r) => JSON.stringify(encodeNumbers(r))).join("\n"));
+    const run = await runArqonInProcess(["replay", file], scratch);
+    expect(run.stdout).toMatch(
+      /^run 1 .*\nrun 2 .*\nreplay OK: 2 runs, \d+ records identical \(\d+ timings? of run 1 not replayed/,
+    );
+    expect(run.status).toBe(0);
+  });
 });
