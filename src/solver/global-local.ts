@@ -385,8 +385,11 @@ class GlobalLocal implements Strategy {
    * incumbent). The phase's centre is then the best point within `localStep` of it.
    */
   private turnedFrom = -1;
-  /** The centre the current (or last) local phase started at: the basin its outcome is charged to. */
-  private phaseCenter = -1;
+  /**
+   * Whether a global result beat the incumbent during the current local phase (with workers):
+   * the centre then jumped to a point the phase never refined, so the phase marks no basin.
+   */
+  private jumped = false;
   /** The branch the current local phase started on: the one its outcome is charged to. */
   private phaseFocus: string | null = null;
   /** Whether the next local step starts a new simplex (the centre moved since the anchor). */
@@ -521,12 +524,10 @@ class GlobalLocal implements Strategy {
     const owner = this.owners.get(id);
     if (owner === undefined) return;
     this.owners.delete(id);
-    if (owner === GLOBAL) {
-      this.tpe.tell(id, value);
-      return;
-    }
-    if (owner === FOCUSED) {
-      this.focused?.tell(id, value);
+    if (owner === GLOBAL || owner === FOCUSED) {
+      if (owner === GLOBAL) this.tpe.tell(id, value);
+      else this.focused?.tell(id, value);
+      if (this.phase === "local" && rank(value) < this.incumbentValue) this.jumped = true;
       return;
     }
     if (owner === REGION) {
@@ -590,7 +591,7 @@ class GlobalLocal implements Strategy {
       exhausted: [...this.exhausted].map(([branch, value]) => [branch, encode(value)]),
       basins: this.basins.map(([at, value]) => [at, encode(value)]),
       turnedFrom: this.turnedFrom,
-      phaseCenter: this.phaseCenter,
+      jumped: this.jumped,
       restartDue: this.restartDue,
       scanned: this.scanned,
       incumbent: this.incumbent,
@@ -694,8 +695,8 @@ class GlobalLocal implements Strategy {
     // Basins are a one-branch rule: a mixed run's branches take their place.
     if (this.branchOf !== null && this.basins.length > 0) bad("basins");
     if (this.branchOf !== null && this.turnedFrom >= 0) bad("turnedFrom");
-    this.phaseCenter = count(state.phaseCenter ?? this.center, "phaseCenter", -1);
-    if (this.phaseCenter >= this.scanned) bad("phaseCenter");
+    if (state.jumped !== undefined && typeof state.jumped !== "boolean") bad("jumped");
+    this.jumped = state.jumped === true;
     // States written before tieShare existed have no tie count (and their options turn it off).
     const values = state.phaseValues ?? [];
     if (!Array.isArray(values) || !values.every((v) => typeof v === "number" && Number.isFinite(v))) {
@@ -728,7 +729,6 @@ class GlobalLocal implements Strategy {
       this.exhausted.clear();
       this.basins.length = 0;
       this.turnedFrom = -1;
-      this.phaseCenter = -1;
       this.lastIncumbent = -1;
     }
     for (let i = this.scanned; i < history.length; i++) {
@@ -769,13 +769,10 @@ class GlobalLocal implements Strategy {
       const target = this.nextCenter(history);
       // A turn: the phase moves to another branch than the one the last phase refined, or (one
       // branch) to another basin than the incumbent's.
-      // A turned basin whose last phase improved its centre is resumed, not turned to again.
+      // A turned basin not exhausted (its last phase improved its centre) is resumed at its
+      // centre, not turned to again.
       const resumed =
-        this.branchOf === null &&
-        this.turnedFrom >= 0 &&
-        target >= 0 &&
-        target !== this.incumbent &&
-        this.near(history[target]!.u, history[this.turnedFrom]!.u);
+        this.branchOf === null && this.turnedFrom >= 0 && target === this.center && target !== this.incumbent;
       const basinTurn = this.branchOf === null && target >= 0 && target !== this.incumbent && !resumed;
       const turn =
         basinTurn ||
@@ -795,7 +792,7 @@ class GlobalLocal implements Strategy {
       }
       this.phaseFocus = this.focus;
       if (!resumed) this.turnedFrom = basinTurn ? target : -1;
-      this.phaseCenter = target;
+      this.jumped = false;
       this.center = target;
       this.centerValue = target >= 0 ? rank(history[target]!.value) : Number.POSITIVE_INFINITY;
       this.phase = "local";
@@ -825,7 +822,8 @@ class GlobalLocal implements Strategy {
     this.phaseValues.clear();
     this.ties = 0;
     // A turned phase is judged by its basin's best: its simplex may wander back towards the
-    // incumbent's basin, whose points beat the turned centre without being progress.
+    // incumbent's basin, whose points beat the turned centre without being progress. (A new
+    // incumbent found mid-phase ends the turn, and the phase is judged by its best again.)
     const improved =
       this.turnedFrom >= 0 ? this.centerValue < this.phaseStartBest : this.phaseBest < this.phaseStartBest;
     // A branch is exhausted when its phase found nothing, or nothing is left there to refine. A
@@ -834,13 +832,9 @@ class GlobalLocal implements Strategy {
     if (!improved || done || onSteps) {
       if (this.focus !== null && this.focus === this.phaseFocus)
         this.exhausted.set(this.focus, this.centerValue);
-      // Only a basin the phase refined: a centre that moved to a global result arriving mid-phase
-      // (with workers) was never refined.
-      const refined =
-        this.center >= 0 &&
-        this.phaseCenter >= 0 &&
-        this.near(history[this.center]!.u, history[this.phaseCenter]!.u);
-      if (this.branchOf === null && refined) this.basins.push([this.center, this.centerValue]);
+      // Only a basin the phase refined: not a centre that jumped to a global result.
+      if (this.branchOf === null && this.center >= 0 && !this.jumped)
+        this.basins.push([this.center, this.centerValue]);
     }
     this.factor = improved
       ? Math.max(MIN_FACTOR, this.factor / FACTOR_STEP)
