@@ -1030,8 +1030,10 @@ function tpeOptions(o: ResolvedGlobalLocalOptions): TpeOptions {
  *   the centre lies in an exhausted basin, the next local phase turns to the best point outside
  *   every exhausted basin, with a fresh simplex and a region widened to `localStep`: a restart
  *   from the best the global phases found elsewhere, not another round in a settled minimum. A
- *   new incumbent takes the local phase back to itself. With no point left outside, it stays at
- *   the incumbent.
+ *   turned phase is judged by the best point within `localStep` of where it turned, and its
+ *   basin, while not exhausted, is resumed there; a phase that a global result jumped into (a
+ *   new incumbent, with workers) marks no basin. A new incumbent takes the local phase back to
+ *   itself. With no point left outside, it stays at the incumbent.
  * - Branches (mixed spaces, see {@link GlobalLocalParts.branchOf}): a local phase refines one
  *   branch, its best point standing in for the incumbent. When the incumbent's branch is
  *   exhausted (its last local phase improved nothing, or left nothing to refine) and the global
