@@ -11,7 +11,7 @@ import { Prng } from "../src/random/prng.js";
 import { explain } from "../src/replay/explain.js";
 import { replay } from "../src/replay/replay.js";
 import { ReplayClock } from "../src/replay/virtual-clock.js";
-import { SERVICE_KNOBS } from "./support/engine-harness.js";
+import { SERVICE_KNOBS, serviceCost } from "./support/engine-harness.js";
 
 const dirs: string[] = [];
 afterAll(() => {
@@ -44,10 +44,8 @@ function drive(logged: LoggedEngine, clock: ReplayClock, from: number, ticks: nu
   for (let k = from; k < from + ticks; k++) {
     const time = START + k * TICK_MS;
     clock.advanceTo(time);
-    const b = (engine.values[0]! - 300) / 511;
-    const t = Math.log(engine.values[1]! / 50) / Math.log(1000);
     engine.observe({
-      objective: 10 + 40 * b * b + 25 * t * t + 0.2 * noise.normal(),
+      objective: serviceCost(engine.values, noise),
       generation: engine.generation,
       timestamp: time,
     });

@@ -9,7 +9,7 @@ import { createLoggedEngine, replay } from "../src/node.js";
 import { Prng } from "../src/random/prng.js";
 import { ReplayClock } from "../src/replay/virtual-clock.js";
 import { runArqonInProcess } from "./support/cli-run.js";
-import { SERVICE_KNOBS } from "./support/engine-harness.js";
+import { SERVICE_KNOBS, serviceCost } from "./support/engine-harness.js";
 import { tempLogDirs } from "./support/log-dir.js";
 
 // How a decision log must end: a cleanly closed logged engine writes a close marker as its last
@@ -63,10 +63,8 @@ async function serviceLogRecords(dir: string): Promise<unknown[]> {
   const noise = Prng.fromSeed(5, 1);
   for (let k = 1; k <= 600; k++) {
     clock.advanceTo(1_000 + k * 10);
-    const b = (engine.values[0]! - 300) / 511;
-    const t = Math.log(engine.values[1]! / 50) / Math.log(1000);
     engine.observe({
-      objective: 10 + 40 * b * b + 25 * t * t + 0.2 * noise.normal(),
+      objective: serviceCost(engine.values, noise),
       generation: engine.generation,
     });
     if (k % 20 === 0) logged.log.flush();

@@ -17,7 +17,7 @@ import { replay } from "../src/replay/replay.js";
 import { ReplayRunError } from "../src/replay/run-choice.js";
 import { ReplayClock } from "../src/replay/virtual-clock.js";
 import { runArqon, runArqonInProcess } from "./support/cli-run.js";
-import { SERVICE_KNOBS } from "./support/engine-harness.js";
+import { SERVICE_KNOBS, serviceCost } from "./support/engine-harness.js";
 
 const scratch = mkdtempSync(join(tmpdir(), "arqon-replay-runs-"));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
@@ -50,10 +50,8 @@ async function loggedRun(dir: string, run: (typeof RUNS)[number]): Promise<numbe
   for (let k = 1; k <= run.ticks; k++) {
     const time = run.start + k * TICK_MS;
     clock.advanceTo(time);
-    const b = (engine.values[0]! - 300) / 511;
-    const t = Math.log(engine.values[1]! / 50) / Math.log(1000);
     engine.observe({
-      objective: 10 + 40 * b * b + 25 * t * t + 0.2 * noise.normal(),
+      objective: serviceCost(engine.values, noise),
       generation: engine.generation,
       timestamp: time,
     });

@@ -4,6 +4,7 @@ import type { Digest } from "../../src/engine/digest.js";
 import { createEngine, type Engine } from "../../src/engine/engine.js";
 import { SafetyMonitor } from "../../src/monitor/safety-monitor.js";
 import { safetySpecOf } from "../../src/monitor/safety-spec.js";
+import type { Prng } from "../../src/random/prng.js";
 import { ManualClock } from "./engine-clock.js";
 
 /** The batching service's two knobs that the log and replay tests tune: a count and a log-scale timeout. */
@@ -11,6 +12,16 @@ export const SERVICE_KNOBS = {
   batchSize: { min: 1, max: 512, init: 64, maxDelta: 16 },
   timeoutMs: { min: 1, max: 1000, init: 200, maxDelta: 40, scale: "log" },
 } as const satisfies EngineConfig["params"];
+
+/**
+ * The batching service's cost per request at `values` (batchSize, timeoutMs, as the engine holds
+ * SERVICE_KNOBS), with noise σ 0.2 from `noise`: a bowl with its minimum 10 at 300 and 50 ms.
+ */
+export function serviceCost(values: ArrayLike<number>, noise: Prng): number {
+  const b = (values[0]! - 300) / 511;
+  const t = Math.log(values[1]! / 50) / Math.log(1000);
+  return 10 + 40 * b * b + 25 * t * t + 0.2 * noise.normal();
+}
 
 /** An engine running on a {@link ManualClock}, with every audit event it delivered. */
 export interface EngineRig {

@@ -10,7 +10,7 @@ import { writeSync } from "node:fs";
 import { createLoggedEngine } from "../../src/log/engine-log.js";
 import { Prng } from "../../src/random/prng.js";
 import { ReplayClock } from "../../src/replay/virtual-clock.js";
-import { SERVICE_KNOBS } from "./engine-harness.js";
+import { SERVICE_KNOBS, serviceCost } from "./engine-harness.js";
 
 const say = (line: string): void => {
   writeSync(1, `${line}\n`);
@@ -37,10 +37,8 @@ const turn = (): void => {
     k++;
     const time = 1_000 + k * 10;
     clock.advanceTo(time);
-    const b = (engine.values[0]! - 300) / 511;
-    const t = Math.log(engine.values[1]! / 50) / Math.log(1000);
     engine.observe({
-      objective: 10 + 40 * b * b + 25 * t * t + 0.2 * noise.normal(),
+      objective: serviceCost(engine.values, noise),
       generation: engine.generation,
       timestamp: time,
     });
