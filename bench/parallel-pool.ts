@@ -26,6 +26,8 @@ export interface PoolRun {
   readonly capacity: number;
   /** Trials evaluated (the budget, unless the solver stopped early). */
   readonly trials: number;
+  /** Evaluation times the run took, start to last result: `trials` with one worker. */
+  readonly elapsed: number;
 }
 
 /** Runs `problem` to `budget` trials with `concurrency` workers (see the module remarks). */
@@ -38,8 +40,10 @@ export function runPool(
 ): PoolRun {
   const objective = objectiveOf(problem);
   const solver = createSolver({ seed, budget, bounds: objective.bounds, strategy });
-  const outstanding: { id: number; value: number; truth: number }[] = [];
+  const outstanding: { id: number; value: number; truth: number; ends: number }[] = [];
   let head = 0;
+  /** The time on a clock that counts one per evaluation: when the last result came in. */
+  let now = 0;
   let resolved = 0;
   let busy = 0;
   let capacity = 0;
@@ -53,7 +57,7 @@ export function runPool(
         if (batch === null) exhausted = true;
         if (batch === null || batch.length === 0) break;
         for (const trial of batch) {
-          outstanding.push({ id: trial.id, ...objective.evaluate(trial.params) });
+          outstanding.push({ id: trial.id, ...objective.evaluate(trial.params), ends: now + 1 });
         }
       }
       const running = outstanding.length - head;
@@ -65,6 +69,7 @@ export function runPool(
       busy += running;
       capacity += Math.min(concurrency, budget - resolved);
       const done = outstanding[head++]!;
+      now = done.ends;
       solver.tell({ id: done.id, value: done.value });
       resolved++;
       if (done.value < bestObserved) {
@@ -75,5 +80,11 @@ export function runPool(
   } finally {
     solver.stop();
   }
-  return { regret: Math.max(0, bestTruth - objective.minimum), busy, capacity, trials: resolved };
+  return {
+    regret: Math.max(0, bestTruth - objective.minimum),
+    busy,
+    capacity,
+    trials: resolved,
+    elapsed: now,
+  };
 }
