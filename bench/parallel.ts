@@ -169,7 +169,8 @@ function moreTrialsRow(cells: readonly Cell[], more: readonly MoreTrialsCell[], 
   return [
     `${multiple}× the budget`,
     percent(sum(eight) / sum(ones)),
-    formatRatio(Math.exp(ratios.reduce((total, r) => total + Math.log(r), 0) / ratios.length)),
+    // Two decimals: the row is read against the gate's 1.5×, onto which one decimal can round.
+    formatRatio(Math.exp(ratios.reduce((total, r) => total + Math.log(r), 0) / ratios.length), 2),
     `${ratios.filter((r) => r <= QUALITY_GATE).length}/${ratios.length}`,
     `${formatRatio(ratios[worstAt]!)} (${problemName(eight[worstAt]!.problem)} @${eight[worstAt]!.budget})`,
   ];

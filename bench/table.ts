@@ -32,11 +32,14 @@ export function formatMicros(nanoseconds: number): string {
   return micros.toFixed(1);
 }
 
-/** A ratio such as "38×" (or "0.8×"). */
-export function formatRatio(ratio: number): string {
+/**
+ * A ratio such as "38×" (or "0.8×"; "0.82×" with `decimals` 2, for a figure read against a line
+ * such as 1.5× that one decimal would round onto).
+ */
+export function formatRatio(ratio: number, decimals = 1): string {
   if (!Number.isFinite(ratio)) return "–";
   if (ratio >= 1000) return `${ratio.toExponential(1).replace("e+", "e")}×`;
-  return ratio >= 10 ? `${Math.round(ratio)}×` : `${ratio.toFixed(1)}×`;
+  return ratio >= 10 ? `${Math.round(ratio)}×` : `${ratio.toFixed(decimals)}×`;
 }
 
 /**
