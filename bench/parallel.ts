@@ -113,8 +113,8 @@ function floored(regret: number): number {
   return Math.max(regret, RESOLUTION);
 }
 
-/** The c = 1 cell matching `cell`. */
-function sequentialOf(cells: readonly Cell[], cell: Cell): Cell {
+/** The c = 1 cell of `cell`'s problem, budget and strategy. */
+function sequentialOf(cells: readonly Cell[], cell: Pick<Cell, "problem" | "budget" | "strategy">): Cell {
   return cells.find(
     (c) =>
       c.problem === cell.problem &&
@@ -149,20 +149,13 @@ function summarize(cells: readonly Cell[], strategy: PoolStrategy, workers: numb
   };
 }
 
-/** `auto` with 1 worker at the budget: the baseline of the more-trials table. */
-function autoAlone(cells: readonly Cell[], problem: B1Problem, budget: number): Cell {
-  return cells.find(
-    (c) => c.problem === problem && c.budget === budget && c.strategy === "auto" && c.workers === 1,
-  )!;
-}
-
 /** One row of the more-trials table: `auto`, 8 workers, `multiple` × the budget (1: the main runs). */
 function moreTrialsRow(cells: readonly Cell[], more: readonly MoreTrialsCell[], multiple: number): string[] {
   const eight: readonly { problem: B1Problem; budget: number; regret: number; elapsed: number }[] =
     multiple === 1
       ? cells.filter((c) => c.strategy === "auto" && c.workers === 8)
       : more.filter((m) => m.multiple === multiple);
-  const ones = eight.map((e) => autoAlone(cells, e.problem, e.budget));
+  const ones = eight.map((e) => sequentialOf(cells, { ...e, strategy: "auto" }));
   const ratios = eight.map((e, i) => floored(e.regret) / floored(ones[i]!.regret));
   const worstAt = ratios.reduce((w, r, i) => (r > ratios[w]! ? i : w), 0);
   const sum = (xs: readonly { elapsed: number }[]) => xs.reduce((total, x) => total + x.elapsed, 0);
