@@ -20,6 +20,11 @@ export interface SolverMachineContext {
 export type SolverMachineEvent =
   /** Every probe trial has been told; carries the classification computed from the results. */
   | { readonly type: "probe.completed"; readonly classification: SolverClassification }
+  /**
+   * Every probe point has been handed out, some results are still out, and the caller asks for
+   * more: a strategy that needs neither the classification nor the probe's best point starts now.
+   */
+  | { readonly type: "probe.dispatched" }
   /** Every trial the budget allows has been asked and told. */
   | { readonly type: "budget.spent" }
   /** The refine strategy has nothing left to try. */
@@ -36,6 +41,11 @@ export type SolverMachineEvent =
  * `select` follows the `strategy` setting: `auto` runs the global-local strategy, which does not
  * depend on the classification (a 10-point probe is too few to bet a run on); both are
  * transient, so a snapshot at rest is always in `probe`, `refine.*` or `done`.
+ *
+ * With several trials running at once, waiting for the whole probe would idle every worker but
+ * the last one out: `probe.dispatched` goes straight to `select` once every probe point is out,
+ * unless the strategy is a forced Nelder–Mead (its first simplex is built around the probe's best
+ * point), and the classification is recorded in `refine` when the probe's last result arrives.
  */
 export const solverMachine = setup({
   types: {
@@ -45,6 +55,7 @@ export const solverMachine = setup({
   },
   guards: {
     forcedNelderMead: ({ context }) => context.strategy === "nelder-mead",
+    startsBeforeProbeResults: ({ context }) => context.strategy !== "nelder-mead",
     forcedTpe: ({ context }) => context.strategy === "tpe",
   },
 }).createMachine({
@@ -58,6 +69,7 @@ export const solverMachine = setup({
           target: "classify",
           actions: assign({ classification: ({ event }) => event.classification }),
         },
+        "probe.dispatched": { guard: "startsBeforeProbeResults", target: "select" },
       },
     },
     classify: {
@@ -79,6 +91,10 @@ export const solverMachine = setup({
         globalLocal: {},
       },
       on: {
+        // Refining began before the probe's last result (probe.dispatched).
+        "probe.completed": {
+          actions: assign({ classification: ({ event }) => event.classification }),
+        },
         "budget.spent": "done",
         "strategy.exhausted": "done",
       },

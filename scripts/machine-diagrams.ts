@@ -45,7 +45,10 @@ export const MACHINE_PAGES: readonly MachinePage[] = [
     summary:
       "The phases of an ask/tell solver. The solver's own code computes designs, classifications and " +
       "proposals; this chart only records which phase the run is in. `classify` and `select` are " +
-      "transient, so a solver at rest is always probing, refining or done.",
+      "transient, so a solver at rest is always probing, refining or done. With several trials " +
+      "running at once, `auto` and `tpe` start refining as soon as every probe point is out " +
+      "(`probe.dispatched`) instead of idling workers until the probe's last result, and record the " +
+      "classification when it arrives.",
   },
   {
     slug: "spsa",

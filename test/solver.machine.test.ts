@@ -45,6 +45,25 @@ describe("solver machine", () => {
     expect(tpe.context.classification).toEqual(structured);
   });
 
+  it("refines before the probe's results are in unless Nelder–Mead is forced, and classifies later", () => {
+    for (const [strategy, refine] of [
+      ["auto", "globalLocal"],
+      ["tpe", "tpe"],
+    ] as const) {
+      const early = getNextSnapshot(solverMachine, start(strategy), { type: "probe.dispatched" });
+      expect(early.value).toEqual({ refine });
+      expect(early.context.classification).toBeNull();
+      const classified = getNextSnapshot(solverMachine, early, {
+        type: "probe.completed",
+        classification: chaotic,
+      });
+      expect(classified.value).toEqual({ refine });
+      expect(classified.context.classification).toEqual(chaotic);
+    }
+    const nm = getNextSnapshot(solverMachine, start("nelder-mead"), { type: "probe.dispatched" });
+    expect(nm.value).toBe("probe");
+  });
+
   it("passes through classify and select on the way to refine", () => {
     const visited: unknown[] = [];
     const inspected = createActor(solverMachine, {

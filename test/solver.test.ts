@@ -67,16 +67,62 @@ describe("createSolver", () => {
     }
   });
 
-  it("accepts partial and out-of-order tells", () => {
-    const solver = createSolver(config());
+  it("accepts partial and out-of-order tells; forced Nelder–Mead waits for the whole probe", () => {
+    const solver = createSolver(config({ strategy: "nelder-mead" }));
     const probe = solver.ask()!;
     const reversed = [...probe].reverse();
     solver.tell(reversed.slice(0, 3).map((t) => ({ id: t.id, value: sphere(t.params) })));
     expect(solver.phase).toBe("probe");
+    // Its first simplex is built around the probe's best point, which is not known yet.
     expect(solver.ask()).toEqual([]);
     solver.tell(reversed.slice(3).map((t) => ({ id: t.id, value: sphere(t.params) })));
     expect(solver.phase).toBe("refine");
+    expect(solver.classification).not.toBeNull();
     expect(solver.ask()!.length).toBeGreaterThan(0);
+  });
+
+  it("starts refining once every probe point is out, and classifies when the probe's results are in", () => {
+    for (const strategy of ["auto", "tpe"] as const) {
+      const solver = createSolver(config({ strategy }));
+      const probe = solver.ask()!;
+      const size = probe.length;
+      // Nothing told yet: the strategy has nothing to start from.
+      expect(solver.ask({ max: 2 })).toEqual([]);
+      solver.tell({ id: probe[2]!.id, value: sphere(probe[2]!.params) });
+      const early = solver.ask({ max: 2 })!;
+      expect(early.map((t) => t.id)).toEqual([size + 1, size + 2]);
+      expect(solver.phase).toBe("refine");
+      expect(solver.classification).toBeNull();
+      // Refine results told before the probe's last one are not part of the classification.
+      solver.tell(early.map((t) => ({ id: t.id, value: sphere(t.params) })));
+      // A saved run in this state resumes exactly.
+      const copy = restoreSolver(JSON.parse(JSON.stringify(solver.toJSON())));
+      const rest = probe.filter((_, i) => i !== 2);
+      solver.tell(rest.map((t) => ({ id: t.id, value: sphere(t.params) })));
+      copy.tell(rest.map((t) => ({ id: t.id, value: sphere(t.params) })));
+      expect(copy.classification).toEqual(solver.classification);
+      expect(copy.ask({ max: 3 })).toEqual(solver.ask({ max: 3 }));
+      const alone = createSolver(config({ strategy }));
+      const same = alone.ask()!;
+      alone.tell(
+        [same[2]!, ...same.filter((_, i) => i !== 2)].map((t) => ({ id: t.id, value: sphere(t.params) })),
+      );
+      expect(solver.classification).toEqual(alone.classification);
+      expect(solver.classification).not.toBeNull();
+      expect(solver.strategyName).toBe(strategy === "auto" ? "global-local" : "tpe");
+    }
+  });
+
+  it("fills a batch that straddles the probe's end from the strategy", () => {
+    const solver = createSolver(config({ budget: 100 }));
+    const first = solver.ask({ max: 8 })!;
+    const size = solver.toJSON().probe.count;
+    expect(size).toBeGreaterThan(8);
+    solver.tell({ id: first[0]!.id, value: sphere(first[0]!.params) });
+    const straddling = solver.ask({ max: 8 })!;
+    expect(straddling).toHaveLength(8);
+    expect(straddling.filter((t) => t.id <= size)).toHaveLength(size - 8);
+    expect(solver.toJSON().trials.filter((t) => t.phase === "refine")).toHaveLength(8 - (size - 8));
   });
 
   it("asks the probe in parts when the caller limits the batch", () => {

@@ -356,16 +356,34 @@ class SolverImpl implements Solver {
     const remaining = this.config.budget - this.asked;
     if (remaining <= 0 || this.phase === "done") return null;
 
-    if (this.phase === "probe") {
-      const available = this.probe.length - this.probeAsked;
-      const count = Math.min(available, remaining, requested ?? available);
-      const trials: Trial[] = [];
-      for (let i = 0; i < count; i++) {
-        trials.push(this.record(this.space.snap(this.probe[this.probeAsked++]!), "probe"));
-      }
+    if (this.phase !== "probe") return this.askStrategy(remaining, requested);
+    const available = this.probe.length - this.probeAsked;
+    const count = Math.min(available, remaining, requested ?? available);
+    const trials: Trial[] = [];
+    for (let i = 0; i < count; i++) {
+      trials.push(this.record(this.space.snap(this.probe[this.probeAsked++]!), "probe"));
+    }
+    // Every probe point is out but some results are not: rather than idle the workers asking
+    // until the last one arrives, a strategy that can start now takes the rest of the batch (see
+    // `probe.dispatched` in machines/solver.machine.ts). It needs one result to start from.
+    const rest = requested === undefined ? (count === 0 ? undefined : 0) : requested - count;
+    if (
+      rest === 0 ||
+      count === remaining ||
+      this.probeAsked < this.probe.length ||
+      this.history.length === 0
+    ) {
       return trials;
     }
+    this.actor.send({ type: "probe.dispatched" });
+    if (this.phase === "probe") return trials;
+    this.strategy = this.createStrategy();
+    const refined = this.askStrategy(remaining - count, rest);
+    return refined === null && count === 0 ? null : [...trials, ...(refined ?? [])];
+  }
 
+  /** Up to `requested` (else the strategy's natural batch) trials from the refine strategy. */
+  private askStrategy(remaining: number, requested: number | undefined): Trial[] | null {
     const strategy = this.strategy!;
     // Nelder–Mead hands out a whole simplex at once; TPE and global-local learn from every result.
     const natural = strategy.name === "nelder-mead" ? remaining : 1;
@@ -556,21 +574,45 @@ class SolverImpl implements Solver {
 
   /** Moves the lifecycle forward after results arrive. */
   private advance(): void {
-    if (this.phase === "probe" && this.probeAsked === this.probe.length && this.probeResolved()) {
-      const evaluated = this.history;
-      const result = classify(
-        evaluated.map((e) => e.u),
-        evaluated.map((e) => e.value),
-      );
+    // The probe's last result: classify, and start the strategy unless it started already.
+    const probing = this.phase === "probe";
+    if (
+      (probing || (this.phase === "refine" && this.classification === null)) &&
+      this.probeAsked === this.probe.length &&
+      this.probeResolved()
+    ) {
+      const { points, values } = this.probeResults();
+      const result = classify(points, values);
       this.actor.send({
         type: "probe.completed",
         classification: { label: result.label, score: result.score, statistic: result.statistic },
       });
-      this.strategy = this.createStrategy();
+      if (probing) this.strategy = this.createStrategy();
     }
     if (this.phase === "refine" && this.asked >= this.config.budget && this.pending.size === 0) {
       this.actor.send({ type: "budget.spent" });
     }
+  }
+
+  /**
+   * What the classification reads: every result told so far but the refine trials' (the probe's
+   * and warm-start points), in the order told. Before refining begins, that is the history.
+   */
+  private probeResults(): { points: number[][]; values: number[] } {
+    const points: number[][] = [];
+    const values: number[] = [];
+    for (const entry of this.toldLog) {
+      if ("failed" in entry || "pruned" in entry) continue;
+      if ("id" in entry) {
+        const trial = this.trials.get(entry.id)!;
+        if (trial.phase === "refine") continue;
+        points.push(trial.u);
+      } else {
+        points.push(this.space.toUnit(entry.params));
+      }
+      values.push(entry.value);
+    }
+    return { points, values };
   }
 
   private probeResolved(): boolean {
