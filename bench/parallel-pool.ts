@@ -9,12 +9,26 @@
  * The busy fraction counts, after each refill, the workers holding a trial against the workers
  * that could hold one (`min(concurrency, budget − trials resolved)`): a worker idle because the
  * solver returned `[]` counts against it, one idle because the budget is nearly spent does not.
+ * Each refill is also counted under the phase the run is in once it has asked ({@link RunPhase}),
+ * so that a phase which idles workers shows even when the others hide it in the total.
  */
-import { createSolver } from "../src/index.js";
+import { createSolver, type Solver } from "../src/index.js";
 import { type B1Problem, objectiveOf } from "./b1-problem.js";
 
 /** The strategy setting a pool run uses. */
 export type PoolStrategy = "auto" | "nelder-mead" | "tpe";
+
+/**
+ * Where a run stands: the probe, then the refine strategy; for `auto`, its global or local phase
+ * (read from the strategy's saved state).
+ */
+export type RunPhase = "probe" | "refine" | "global" | "local";
+
+/** Busy and possible workers summed over one phase's refills. */
+export interface PhaseBusy {
+  busy: number;
+  capacity: number;
+}
 
 /** What one pool run measured. */
 export interface PoolRun {
@@ -28,6 +42,15 @@ export interface PoolRun {
   readonly trials: number;
   /** Evaluation times the run took, start to last result: `trials` with one worker. */
   readonly elapsed: number;
+  /** `busy` and `capacity` split by the phase of each refill. */
+  readonly phases: Partial<Record<RunPhase, PhaseBusy>>;
+}
+
+function phaseOf(solver: Solver): RunPhase {
+  if (solver.phase === "probe") return "probe";
+  if (solver.strategyName !== "global-local") return "refine";
+  const state = solver.toJSON().strategy as unknown as { phase: "global" | "local" };
+  return state.phase;
 }
 
 /** Runs `problem` to `budget` trials with `concurrency` workers (see the module remarks). */
@@ -49,6 +72,7 @@ export function runPool(
   let capacity = 0;
   let bestObserved = Number.POSITIVE_INFINITY;
   let bestTruth = Number.POSITIVE_INFINITY;
+  const phases: Partial<Record<RunPhase, PhaseBusy>> = {};
   try {
     for (;;) {
       let exhausted = false;
@@ -66,8 +90,14 @@ export function runPool(
           throw new Error(`${objective.name}: ask() returned [] with no trial running`);
         break;
       }
+      const possible = Math.min(concurrency, budget - resolved);
       busy += running;
-      capacity += Math.min(concurrency, budget - resolved);
+      capacity += possible;
+      const phase = phaseOf(solver);
+      const sum = phases[phase] ?? { busy: 0, capacity: 0 };
+      sum.busy += running;
+      sum.capacity += possible;
+      phases[phase] = sum;
       const done = outstanding[head++]!;
       now = done.ends;
       solver.tell({ id: done.id, value: done.value });
@@ -86,5 +116,6 @@ export function runPool(
     capacity,
     trials: resolved,
     elapsed: now,
+    phases,
   };
 }

@@ -20,6 +20,18 @@ describe("the PARALLEL bench's simulated pool", () => {
     expect(run.elapsed).toBeLessThanOrEqual(Math.ceil(100 / 8) + 2);
   });
 
+  it("splits busy workers by phase: the default keeps every phase full, forced Nelder–Mead waits out its probe", () => {
+    const auto = runPool(hartmann6, 3, 100, "auto", 8);
+    expect(Object.keys(auto.phases)).toEqual(["probe", "global", "local"]);
+    for (const phase of Object.values(auto.phases)) expect(phase.busy).toBe(phase.capacity);
+    const sum = Object.values(auto.phases).reduce((s, p) => s + p.capacity, 0);
+    expect(sum).toBe(auto.capacity);
+    // Its simplex starts from the probe's best point, so the probe's last results leave workers idle.
+    const nm = runPool(hartmann6, 3, 100, "nelder-mead", 8);
+    expect(Object.keys(nm.phases)).toEqual(["probe", "refine"]);
+    expect(nm.phases.probe!.busy).toBeLessThan(nm.phases.probe!.capacity);
+  });
+
   it("counts the time idle workers add: sequential Nelder–Mead with 8 workers takes far longer", () => {
     const full = runPool(hartmann6, 3, 100, "auto", 8);
     const sequential = runPool(hartmann6, 3, 100, "nelder-mead", 8);
