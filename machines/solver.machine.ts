@@ -42,8 +42,8 @@ export type SolverMachineEvent =
  * depend on the classification (a 10-point probe is too few to bet a run on); both are
  * transient, so a snapshot at rest is always in `probe`, `refine.*` or `done`.
  *
- * With several trials running at once, waiting for the whole probe would idle every worker but
- * the last one out: `probe.dispatched` goes straight to `select` once every probe point is out,
+ * With several trials running at once, waiting for the probe's last result would idle every
+ * worker that asks meanwhile: `probe.dispatched` goes straight to `select` once every probe point is out,
  * unless the strategy is a forced Nelder–Mead (its first simplex is built around the probe's best
  * point), and the classification is recorded in `refine` when the probe's last result arrives.
  */

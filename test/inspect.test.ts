@@ -237,6 +237,54 @@ describe("createSolver inspect", () => {
     expect(Object.keys(solver.toJSON().config)).not.toContain("inspect");
   });
 
+  it("shows a batch that reaches past the probe as probe.dispatched, and the late classification", () => {
+    const steps = (strategy: "auto" | "nelder-mead") => {
+      const memory = createMemoryInspector();
+      const solver = createSolver({
+        seed: 3,
+        budget: 30,
+        bounds: { x: { min: -1, max: 1 } },
+        strategy,
+        inspect: memory.inspect,
+      });
+      const probe = solver.ask()!;
+      solver.tell({ id: probe[0]!.id, value: probe[0]!.params.x! ** 2 });
+      const early = solver.ask({ max: 2 })!;
+      solver.tell([...probe.slice(1), ...early].map((t) => ({ id: t.id, value: t.params.x! ** 2 })));
+      solver.stop();
+      return memory.events.slice(3).map((e) => {
+        const event = "event" in e ? e.event.type : "";
+        const snapshot =
+          "snapshot" in e
+            ? (e.snapshot as unknown as {
+                value: unknown;
+                context: { classification: { label: string } | null };
+              })
+            : null;
+        const state = snapshot === null ? "" : JSON.stringify(snapshot.value);
+        const label =
+          e.type === "@xstate.snapshot" ? ` ${snapshot!.context.classification?.label ?? "none"}` : "";
+        return `${e.type} ${event} ${state}${label}`.trim();
+      });
+    };
+    const auto = steps("auto");
+    expect(auto.slice(0, 4)).toEqual([
+      "@xstate.event probe.dispatched",
+      '@xstate.microstep probe.dispatched "select"',
+      '@xstate.microstep probe.dispatched {"refine":"globalLocal"}',
+      '@xstate.snapshot probe.dispatched {"refine":"globalLocal"} none',
+    ]);
+    expect(auto[4]).toBe("@xstate.event probe.completed");
+    expect(auto[5]).toBe('@xstate.microstep probe.completed {"refine":"globalLocal"}');
+    expect(auto[6]).toMatch(
+      /^@xstate\.snapshot probe\.completed \{"refine":"globalLocal"\} (structured|chaotic)$/,
+    );
+    // Forced Nelder–Mead waits for the probe: its ask returns nothing and emits nothing.
+    const nm = steps("nelder-mead");
+    expect(nm.some((line) => line.includes("probe.dispatched"))).toBe(false);
+    expect(nm[0]).toBe("@xstate.event probe.completed");
+  });
+
   it("rejects an inspect option that is not a function", () => {
     expect(() =>
       createSolver({ seed: 1, budget: 5, bounds: { x: { min: 0, max: 1 } }, inspect: 3 as never }),

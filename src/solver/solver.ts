@@ -228,7 +228,8 @@ export const Solver = {
  * inspection events, synchronously and in order. During `createSolver`: `@xstate.actor`, then
  * `@xstate.event` (`xstate.init`) and `@xstate.snapshot` (state `probe`). Then for each lifecycle transition, i.e.
  * each control event the solver sends its chart (`probe.completed` when every probe trial is
- * resolved, `budget.spent`, `strategy.exhausted`): `@xstate.event`, one `@xstate.microstep` per
+ * resolved, `probe.dispatched` when a batch reaches past the probe's end before that,
+ * `budget.spent`, `strategy.exhausted`): `@xstate.event`, one `@xstate.microstep` per
  * transition taken (the transient `classify` and `select` steps included), and `@xstate.snapshot`
  * with the settled state (`refine.nelderMead`, `refine.tpe` or `done`) and the classification in
  * its context. `ask`/`tell` calls that do not change the phase emit nothing. The sink is not part
@@ -375,8 +376,10 @@ class SolverImpl implements Solver {
     ) {
       return trials;
     }
-    this.actor.send({ type: "probe.dispatched" });
-    if (this.phase === "probe") return trials;
+    // Asked first, so that a refused event (forced Nelder–Mead) reaches no inspector.
+    const dispatched = { type: "probe.dispatched" } as const;
+    if (!this.actor.getSnapshot().can(dispatched)) return trials;
+    this.actor.send(dispatched);
     this.strategy = this.createStrategy();
     const refined = this.askStrategy(remaining - count, rest);
     return refined === null && count === 0 ? null : [...trials, ...(refined ?? [])];
