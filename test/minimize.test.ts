@@ -59,6 +59,33 @@ describe("minimize", () => {
     expect(result.evaluations).toBe(30);
   });
 
+  it("keeps every worker busy across the probe's end, until the budget runs out", async () => {
+    // Evaluations finish one at a time, oldest first, each once minimize has had its turns to refill.
+    const waiting: (() => void)[] = [];
+    const runningAtFinish: number[] = [];
+    let finished = false;
+    const run = minimize(
+      async (p) => {
+        await new Promise<void>((resolve) => waiting.push(resolve));
+        return quadratic(p);
+      },
+      bowl,
+      { concurrency: 4 },
+    ).finally(() => {
+      finished = true;
+    });
+    while (!finished) {
+      for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve));
+      if (waiting.length === 0) continue;
+      runningAtFinish.push(waiting.length);
+      waiting.shift()!();
+    }
+    expect((await run).evaluations).toBe(30);
+    // Every evaluation but the last three finished beside three others: no worker waited for the
+    // probe's last results before the strategy took over.
+    expect(runningAtFinish).toEqual([...new Array(27).fill(4), 3, 2, 1]);
+  });
+
   it("skips failing trials when asked to, and reports each with its trial", async () => {
     const result = await minimize(
       (p, { trial }) => {
