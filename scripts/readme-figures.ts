@@ -168,7 +168,8 @@ ${seedCheck("Development", beatsOptuna)} and ${seedCheck("Validation", beatsOptu
 and ${seedCheck("Validation", neverWorse)} (holds: ${seedHolds("Validation", neverWorse)}).
 
 With \`concurrency: 8\` the default strategy keeps ${parallel("Development", "8", "busy")} of the workers busy
-(${parallel("Validation", "8", "busy")} on the validation half), but the same budget buys less: a
+(${parallel("Development", "8", "busy by phase")}; ${parallel("Validation", "8", "busy")} on the validation
+half), but the same budget buys less: a
 trial still running cannot steer the next ones. Median regret with 8 workers is
 ${parallel("Development", "8", ratio)} one worker's on the development half and
 ${parallel("Validation", "8", ratio)} on the validation half (geometric means over the cells; gate 1.5×:
@@ -177,7 +178,9 @@ ${parallel("Development", "4", ratio)} and ${parallel("Validation", "4", ratio)}
 catch up: with 1.5× the budget, which they run in ${moreTrials("Development", "1.5", "time (share of 1 worker's)")} of one worker's time (equal
 evaluation times), their median regret is ${moreTrials("Development", "1.5", ratio)} one worker's at the budget on the
 development half (${moreTrials("Development", "1.5", "cells within 1.5×")} cells within 1.5×) and ${moreTrials("Validation", "1.5", ratio)} on the validation half (${moreTrials("Validation", "1.5", "cells within 1.5×")}). The PARALLEL
-section of the benchmarks page gives every cell, and the trials each needed.
+section of the benchmarks page gives every cell, and the trials each needed: a geometric mean over
+cells moves a long way when one cell's median lands on the exact minimum on one side only, so read
+the gate's verdict with the cells beside it.
 
 Engine hot path (16 parameters): a guarded apply takes ${t1("T1 apply p50")} ns p50 and allocates
 nothing (GC events / applies: ${t1("GC events / applies")}); ingesting a digest, instability
