@@ -1,4 +1,4 @@
-import { assign, setup } from "xstate";
+import { assign, not, setup } from "xstate";
 
 /** How the probe's landscape was classified (recorded in the run). */
 export interface SolverClassification {
@@ -46,6 +46,8 @@ export type SolverMachineEvent =
  * worker that asks meanwhile: `probe.dispatched` goes straight to `select` once every probe point is out,
  * unless the strategy is a forced Nelder–Mead (its first simplex is built around the probe's best
  * point), and the classification is recorded in `refine` when the probe's last result arrives.
+ * (`auto` set to open with its local phase enters `refine` too; its strategy then waits for the
+ * probe's results, for the same reason as Nelder–Mead.)
  */
 export const solverMachine = setup({
   types: {
@@ -55,8 +57,14 @@ export const solverMachine = setup({
   },
   guards: {
     forcedNelderMead: ({ context }) => context.strategy === "nelder-mead",
-    startsBeforeProbeResults: ({ context }) => context.strategy !== "nelder-mead",
     forcedTpe: ({ context }) => context.strategy === "tpe",
+    // Forced Nelder–Mead builds its first simplex around the probe's best point.
+    startsBeforeProbeResults: not("forcedNelderMead"),
+  },
+  actions: {
+    recordClassification: assign({
+      classification: ({ event }) => (event.type === "probe.completed" ? event.classification : null),
+    }),
   },
 }).createMachine({
   id: "solver",
@@ -65,10 +73,7 @@ export const solverMachine = setup({
   states: {
     probe: {
       on: {
-        "probe.completed": {
-          target: "classify",
-          actions: assign({ classification: ({ event }) => event.classification }),
-        },
+        "probe.completed": { target: "classify", actions: "recordClassification" },
         "probe.dispatched": { guard: "startsBeforeProbeResults", target: "select" },
       },
     },
@@ -92,9 +97,7 @@ export const solverMachine = setup({
       },
       on: {
         // Refining began before the probe's last result (probe.dispatched).
-        "probe.completed": {
-          actions: assign({ classification: ({ event }) => event.classification }),
-        },
+        "probe.completed": { actions: "recordClassification" },
         "budget.spent": "done",
         "strategy.exhausted": "done",
       },

@@ -113,6 +113,49 @@ describe("createSolver", () => {
     }
   });
 
+  it("waits for the probe when auto opens with its local phase, then asks as if it had waited all along", () => {
+    const tellAll = (solver: Solver, trials: Trial[]) =>
+      solver.tell(trials.map((t) => ({ id: t.id, value: sphere(t.params) })));
+    const options = { budget: 100, autoOptions: { openingShare: 0 } };
+    const early = createSolver(config(options));
+    const waited = createSolver(config(options));
+    const probe = early.ask({ max: 8 })!;
+    expect(waited.ask({ max: 8 })).toEqual(probe);
+    tellAll(early, probe.slice(0, 1));
+    tellAll(waited, probe.slice(0, 1));
+    const last = early.ask({ max: 8 })!;
+    // The probe's last two points; its simplex would start from a best point not known yet.
+    expect(last.map((t) => t.id)).toEqual([9, 10]);
+    expect(early.phase).toBe("refine");
+    expect(early.ask({ max: 8 })).toEqual([]);
+    expect(waited.ask({ max: 2 })).toEqual(last);
+    expect(waited.phase).toBe("probe");
+    tellAll(early, [...probe.slice(1), ...last]);
+    tellAll(waited, [...probe.slice(1), ...last]);
+    for (let i = 0; i < 5; i++) {
+      const next = early.ask({ max: 3 })!;
+      expect(next.length).toBeGreaterThan(0);
+      expect(waited.ask({ max: 3 })).toEqual(next);
+      tellAll(early, next);
+      tellAll(waited, next);
+    }
+  });
+
+  it("with a configured batch, classifies once the last probe trial is told or failed after refining began", () => {
+    const solver = createSolver(config({ budget: 100, batch: 4 }));
+    const first = [...solver.ask()!, ...solver.ask()!];
+    expect(first).toHaveLength(8);
+    solver.tell({ id: first[0]!.id, value: sphere(first[0]!.params) });
+    const straddling = solver.ask()!;
+    expect(straddling.map((t) => t.id)).toEqual([9, 10, 11, 12]);
+    solver.tell([...first.slice(1), straddling[0]!].map((t) => ({ id: t.id, value: sphere(t.params) })));
+    expect(solver.classification).toBeNull();
+    // The probe's last trial fails: the probe is resolved, and the classification reads its other results.
+    solver.fail(straddling[1]!.id);
+    expect(solver.classification).not.toBeNull();
+    expect(solver.phase).toBe("refine");
+  });
+
   it("fills a batch that straddles the probe's end from the strategy", () => {
     const solver = createSolver(config({ budget: 100 }));
     const first = solver.ask({ max: 8 })!;

@@ -444,7 +444,11 @@ class GlobalLocal implements Strategy {
       // A model of the whole space first: a probe of 2d + 2 points rarely lands in the best
       // basin, and a simplex started there spends the budget refining the wrong one.
       const share = Math.round(this.options.openingShare * context.remaining);
-      this.opening = Math.min(share, Math.round(this.options.globalPhase * (this.d + 1)));
+      const opening = Math.min(share, Math.round(this.options.globalPhase * (this.d + 1)));
+      // Opening with the local phase: its simplex is built around the probe's best point, so it
+      // waits for the probe's last results (fixing nothing yet: the next ask decides afresh).
+      if (opening === 0 && context.probeOutstanding === true) return [];
+      this.opening = opening;
       if (this.opening > 0) this.phase = "global";
       // No room for a local phase after the opening one (high dimension, small budget): the wide
       // floor is there to keep exploring while a simplex refines, and none will. The run is one

@@ -228,7 +228,7 @@ export const Solver = {
  * inspection events, synchronously and in order. During `createSolver`: `@xstate.actor`, then
  * `@xstate.event` (`xstate.init`) and `@xstate.snapshot` (state `probe`). Then for each lifecycle transition, i.e.
  * each control event the solver sends its chart (`probe.completed` when every probe trial is
- * resolved, `probe.dispatched` when a batch reaches past the probe's end before that,
+ * resolved, `probe.dispatched` when an ask reaches past the probe's end before that,
  * `budget.spent`, `strategy.exhausted`): `@xstate.event`, one `@xstate.microstep` per
  * transition taken (the transient `classify` and `select` steps included), and `@xstate.snapshot`
  * with the settled state (`refine.nelderMead`, `refine.tpe` or `done`) and the classification in
@@ -381,6 +381,8 @@ class SolverImpl implements Solver {
     if (!this.actor.getSnapshot().can(dispatched)) return trials;
     this.actor.send(dispatched);
     this.strategy = this.createStrategy();
+    // TPE and global-local never return null; one that did here would end the run with probe
+    // trials out and the classification unrecorded.
     const refined = this.askStrategy(remaining - count, rest);
     return refined === null && count === 0 ? null : [...trials, ...(refined ?? [])];
   }
@@ -397,6 +399,7 @@ class SolverImpl implements Solver {
         pending: this.pendingPoints(),
         pruned: this.prunedPoints,
         remaining: remaining - max,
+        probeOutstanding: !this.probeResolved(),
       },
       max,
       this.nextId,

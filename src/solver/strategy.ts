@@ -28,6 +28,12 @@ export interface StrategyContext {
   readonly pruned?: readonly (readonly number[])[];
   /** Trials left in the budget after this ask's limit is applied; always ≥ 1 when `ask` is called. */
   readonly remaining: number;
+  /**
+   * Whether some probe results are still out (the solver starts a strategy before they are in when
+   * several trials run at once). A local method that would build its first simplex around the best
+   * point so far returns `[]` until they arrive.
+   */
+  readonly probeOutstanding?: boolean;
 }
 
 /** Names of the refine strategies (`"global-local"` is what `strategy: "auto"` runs). */
@@ -38,8 +44,8 @@ export interface Strategy {
   readonly name: StrategyName;
   /**
    * Proposes at most `max` (≥ 1) new points inside [0,1]^d.
-   * Returns `[]` when it cannot propose until some of its own pending points are told,
-   * and `null` when it has nothing left to try.
+   * Returns `[]` when it cannot propose until some pending points are told (its own, or the
+   * probe's: {@link StrategyContext.probeOutstanding}), and `null` when it has nothing left to try.
    */
   ask(context: StrategyContext, max: number, firstId: number): number[][] | null;
   /** The result of a point this strategy proposed (`id` as assigned in {@link Strategy.ask}). */
