@@ -46,11 +46,16 @@ export interface PoolRun {
   readonly phases: Partial<Record<RunPhase, PhaseBusy>>;
 }
 
+/**
+ * The phase `solver` is in. `auto`'s is read from its saved state, a copy of the history on each
+ * call: a few per cent of a run's time at budget 300, which the bench can afford.
+ */
 function phaseOf(solver: Solver): RunPhase {
   if (solver.phase === "probe") return "probe";
   if (solver.strategyName !== "global-local") return "refine";
-  const state = solver.toJSON().strategy as unknown as { phase: "global" | "local" };
-  return state.phase;
+  const phase = (solver.toJSON().strategy as { phase?: unknown } | null)?.phase;
+  if (phase !== "global" && phase !== "local") throw new Error(`unexpected auto phase ${String(phase)}`);
+  return phase;
 }
 
 /** Runs `problem` to `budget` trials with `concurrency` workers (see the module remarks). */

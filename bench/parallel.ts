@@ -32,13 +32,12 @@ import { type PhaseBusy, type PoolStrategy, type RunPhase, runPool } from "./par
 import { seedList, verdictFlips } from "./quality.js";
 import { SUITE_BUDGETS, type SuiteHalf, suiteProblems } from "./quality-suite.js";
 import { writeSection } from "./report.js";
+import { REGRET_RESOLUTION } from "./solver-quality.js";
 import { median } from "./stats.js";
 import { formatRatio, formatValue, markdownTable, verdict } from "./table.js";
 
 const WORKERS = [1, 4, 8] as const;
 const STRATEGIES: readonly PoolStrategy[] = ["auto", "nelder-mead", "tpe"];
-/** Regrets below this compare as equal (as in B1). */
-const RESOLUTION = 1e-6;
 const BUSY_GATE = 0.8;
 const QUALITY_GATE = 1.5;
 /** Trials given to 8 workers in the more-trials table, as multiples of a cell's budget. */
@@ -132,7 +131,7 @@ function measureMoreTrials(problem: B1Problem, seeds: readonly number[]): MoreTr
 }
 
 function floored(regret: number): number {
-  return Math.max(regret, RESOLUTION);
+  return Math.max(regret, REGRET_RESOLUTION);
 }
 
 /** The c = 1 cell of `cell`'s problem, budget and strategy. */
@@ -229,6 +228,7 @@ function percent(x: number): string {
 
 /** The least busy phase's share, for the gate "busy in every phase". */
 function leastBusy(s: Summary): number {
+  if (s.phases.length === 0) throw new Error("no phase was counted");
   return Math.min(...s.phases.map(([, share]) => share));
 }
 
