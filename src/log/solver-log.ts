@@ -116,7 +116,11 @@ export function appendSolverSnapshot(dir: string, solver: Solver, options: Solve
 /**
  * Rebuilds the solver kept in the decision log `dir`: a fresh solver from the header's config (or the
  * last snapshot), then every logged call replayed in order. Each replayed `ask` must return the very
- * trials that were logged; any difference is reported as a divergence naming the record.
+ * trials that were logged; any difference is reported as a divergence naming the record. Replay
+ * needs the solver that wrote the calls: another arqon version may propose other points, or
+ * hand out a different number of trials for the same ask (the header records the version), so
+ * open a log with the version that wrote it, or take a snapshot (`appendSolverSnapshot`) before
+ * upgrading: replay starts from the last one.
  *
  * @remarks
  * Read-only until the first new call: the log is opened for appending (and a torn tail truncated,
