@@ -156,6 +156,24 @@ describe("createSolver", () => {
     expect(solver.phase).toBe("refine");
   });
 
+  it("after a short opening handed out at once, starts the first local phase only from the whole probe", () => {
+    // globalPhase 0.4 with d = 2: an opening of one trial.
+    const solver = createSolver(config({ budget: 100, autoOptions: { globalPhase: 0.4 } }));
+    const probe = solver.ask({ max: 8 })!;
+    solver.tell({ id: probe[0]!.id, value: sphere(probe[0]!.params) });
+    const straddling = solver.ask({ max: 8 })!;
+    expect(straddling.map((t) => t.id)).toEqual([9, 10, 11]);
+    expect(solver.ask({ max: 8 })).toEqual([]);
+    const told = [...probe.slice(1), ...straddling];
+    solver.tell(told.map((t) => ({ id: t.id, value: sphere(t.params) })));
+    expect(solver.ask({ max: 8 })!.length).toBe(8);
+    const state = solver.toJSON().strategy as unknown as { generation: number; center: number };
+    expect(state.generation).toBe(1);
+    // Its centre is the best of everything told: history order is the order told.
+    const values = [probe[0]!, ...told].map((t) => sphere(t.params));
+    expect(state.center).toBe(values.indexOf(Math.min(...values)));
+  });
+
   it("fills a batch that straddles the probe's end from the strategy", () => {
     const solver = createSolver(config({ budget: 100 }));
     const first = solver.ask({ max: 8 })!;

@@ -460,6 +460,17 @@ class GlobalLocal implements Strategy {
         this.held = true;
       }
     }
+    // Likewise when a wide batch has handed out a short opening before the probe's results are in:
+    // the first local phase would choose its centre from part of the probe.
+    if (
+      context.probeOutstanding === true &&
+      this.generation === 0 &&
+      this.phase === "global" &&
+      !this.held &&
+      this.globalAsked >= this.globalLength
+    ) {
+      return [];
+    }
     if (this.generation === 0 && this.phase === "local") {
       // The first local phase measures its progress from the best probe point.
       if (this.focus === null && this.branchOf !== null && this.incumbent >= 0) {
