@@ -226,9 +226,12 @@ function percent(x: number): string {
   return `${(100 * x).toFixed(1)} %`;
 }
 
-/** The least busy phase's share, for the gate "busy in every phase". */
+/** The least busy phase's share; `auto` must have gone through the probe and both its phases. */
 function leastBusy(s: Summary): number {
-  if (s.phases.length === 0) throw new Error("no phase was counted");
+  const seen = s.phases.map(([phase]) => phase);
+  const auto: readonly RunPhase[] = ["probe", "global", "local"];
+  if (!auto.every((p) => seen.includes(p)))
+    throw new Error(`auto's phases were not all counted: ${seen.join(", ")}`);
   return Math.min(...s.phases.map(([, share]) => share));
 }
 
