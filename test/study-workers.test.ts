@@ -85,8 +85,11 @@ describe("shared study across 8 worker processes (real redis-server)", () => {
     const evaluated = runs.flatMap((r) => r.evaluated);
     expect(evaluated).toHaveLength(BUDGET);
     expect(new Set(evaluated).size).toBe(BUDGET);
+    // Shared: more than one process evaluated trials. How many depends on scheduling: the objective
+    // is instant, so the first processes to reach the journal can take most of the budget (a full
+    // suite on two cores once had only 3 of 8 evaluate any; nothing holds workers back at the probe's end).
     const busy = runs.filter((r) => r.evaluated.length > 0).length;
-    expect(busy).toBeGreaterThanOrEqual(WORKERS / 2);
+    expect(busy).toBeGreaterThanOrEqual(2);
 
     const journal = (await redis.lrange("arqon:study:eight:journal", 0, -1)).map((e) => JSON.parse(e));
     redis.disconnect();
