@@ -231,8 +231,8 @@ export const Solver = {
  * resolved, `probe.dispatched` when an ask reaches past the probe's end before that,
  * `budget.spent`, `strategy.exhausted`): `@xstate.event`, one `@xstate.microstep` per
  * transition taken (the transient `classify` and `select` steps included), and `@xstate.snapshot`
- * with the settled state (`refine.nelderMead`, `refine.tpe` or `done`) and the classification in
- * its context. `ask`/`tell` calls that do not change the phase emit nothing. The sink is not part
+ * with the settled state (`refine.nelderMead`, `refine.tpe`, `refine.globalLocal` or `done`) and
+ * the classification in its context (null after `probe.dispatched` until `probe.completed`). `ask`/`tell` calls that do not change the phase emit nothing. The sink is not part
  * of {@link Solver.toJSON}'s artifact.
  */
 export function createSolver<const B extends BoundsInput>(config: SolverConfig<B>): Solver<ParamsOf<B>> {
