@@ -43,11 +43,11 @@ export type SolverMachineEvent =
  * transient, so a snapshot at rest is always in `probe`, `refine.*` or `done`.
  *
  * With several trials running at once, waiting for the probe's last result would idle every
- * worker that asks meanwhile: `probe.dispatched` goes straight to `select` once every probe point is out,
- * unless the strategy is a forced Nelder–Mead (its first simplex is built around the probe's best
- * point), and the classification is recorded in `refine` when the probe's last result arrives.
- * (`auto` set to open with its local phase enters `refine` too; its strategy then waits for the
- * probe's results, for the same reason as Nelder–Mead.)
+ * worker that asks meanwhile: `probe.dispatched` goes straight to `select` once every probe point
+ * is out, unless the strategy is a forced Nelder–Mead (its first simplex is built around the
+ * probe's best point), and the classification is recorded in `refine` when the probe's last
+ * result arrives. (`auto` enters `refine` too, but its strategy holds back its first local phase
+ * until the probe's results are in, for the same reason as Nelder–Mead.)
  */
 export const solverMachine = setup({
   types: {
