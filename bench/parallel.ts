@@ -18,8 +18,9 @@
  * to keep one worker's quality, and how much sooner the run still ends.
  *
  * A seed check then measures `auto` with 1 and 8 workers again on seeds 1..`--seed-check` (default
- * 100) and reads the quality gate there, reported and not judged: a cell's median over 20 seeds can
- * sit between two basins, and which side it lands on moves the geometric mean by itself.
+ * 100) and reads the quality gate there and on each block of 20 of its seeds, reported and not
+ * judged: a cell's median over 20 seeds can sit between two basins, and which side it lands on
+ * moves the geometric mean by itself.
  *
  * Options: `--seeds=N` (default 20), `--seed-check=N` (default 100; no check unless above N),
  * `--half=development|validation`, `--no-write`.
@@ -50,6 +51,8 @@ interface Cell {
   readonly strategy: PoolStrategy;
   readonly workers: number;
   readonly regret: number;
+  /** Regret of each run, in the order of the seeds measured. */
+  readonly regrets: readonly number[];
   readonly busy: number;
   readonly capacity: number;
   /** Evaluation times the runs took, summed. */
@@ -93,6 +96,7 @@ function measure(
           strategy,
           workers,
           regret: median(runs.map((r) => r.regret)),
+          regrets: runs.map((r) => r.regret),
           busy: runs.reduce((sum, r) => sum + r.busy, 0),
           capacity: runs.reduce((sum, r) => sum + r.capacity, 0),
           elapsed: runs.reduce((sum, r) => sum + r.elapsed, 0),
@@ -337,8 +341,36 @@ function gateRows(cells: readonly Cell[]): string[][] {
 }
 
 /**
- * The quality gate read again on the seed check's cells (`auto` at 1 and 8 workers), and the cells
- * whose within-1.5× verdict the two seed ranges disagree on.
+ * The quality gate's ratio (`auto`, 8 workers against 1) on each block of `block` consecutive seeds
+ * of the seed check's runs, as [first seed, last seed, geometric mean of the cells' ratios]: how far
+ * a reading on one block of seeds, as the gate's, moves with the block drawn.
+ */
+export function blockRatios(
+  checkCells: readonly Pick<Cell, "problem" | "budget" | "strategy" | "workers" | "regrets">[],
+  block: number,
+): [number, number, number][] {
+  const eights = checkCells.filter((c) => c.strategy === "auto" && c.workers === 8);
+  const ones = eights.map((e) => {
+    const one = checkCells.find(
+      (c) => c.strategy === "auto" && c.workers === 1 && c.problem === e.problem && c.budget === e.budget,
+    );
+    if (one === undefined) throw new Error(`no 1-worker cell for ${problemName(e.problem)} @${e.budget}`);
+    return one;
+  });
+  const count = Math.min(...eights.map((c) => c.regrets.length), ...ones.map((c) => c.regrets.length));
+  const blocks: [number, number, number][] = [];
+  for (let from = 0; from + block <= count; from += block) {
+    const ratio = (c: (typeof eights)[number]) => floored(median(c.regrets.slice(from, from + block)));
+    const logs = eights.map((e, i) => Math.log(ratio(e) / ratio(ones[i]!)));
+    blocks.push([from + 1, from + block, Math.exp(logs.reduce((sum, x) => sum + x, 0) / logs.length)]);
+  }
+  return blocks;
+}
+
+/**
+ * The quality gate read again on the seed check's cells (`auto` at 1 and 8 workers), on each block
+ * of as many seeds as the gate's, and the cells whose within-1.5× verdict the two seed ranges
+ * disagree on.
  */
 function seedCheckText(
   title: string,
@@ -348,6 +380,13 @@ function seedCheckText(
   seeds: number,
 ): string {
   const s8 = summarize(checkCells, "auto", 8);
+  const blocks = blockRatios(checkCells, seeds);
+  // The first block is the gate's own seeds: the runs are deterministic, so it must read the same.
+  const gate = summarize(cells, "auto", 8).geomean;
+  if (blocks.length > 0 && Math.abs(blocks[0]![2] / gate - 1) > 1e-9) {
+    throw new Error(`seed check: seeds 1..${seeds} read ${blocks[0]![2]}, the gate ${gate}`);
+  }
+  const passing = blocks.filter(([, , r]) => r <= QUALITY_GATE).length;
   const key = (c: Cell) => `${cellName(c)}/${c.workers}`;
   const checked = new Map(checkCells.map((c) => [key(c), c]));
   const list = verdictFlips(
@@ -379,6 +418,10 @@ function seedCheckText(
         ],
       ],
     ),
+    "",
+    `The same gate on each block of ${seeds} seeds of the check (the first is the gate's own): ` +
+      `${blocks.map(([a, b, r]) => `seeds ${a}..${b} ${formatRatio(r, 2)}`).join(", ")}; ` +
+      `${passing} of ${blocks.length} within 1.5×.`,
     "",
     `Cells whose within-1.5× verdict (8 workers) differs between seeds 1..${seeds} and 1..${count}: ${list}.`,
   ].join("\n");
