@@ -18,9 +18,9 @@
  * to keep one worker's quality, and how much sooner the run still ends.
  *
  * A seed check then measures `auto` with 1 and 8 workers again on seeds 1..`--seed-check` (default
- * 100) and reads the quality gate there and on each block of 20 of its seeds, reported and not
- * judged: a cell's median over 20 seeds can sit between two basins, and which side it lands on
- * moves the geometric mean by itself.
+ * 100) and reads the quality gate there and on each block of `--seeds` (default 20) of its seeds,
+ * reported and not judged: a cell's median over 20 seeds can sit between two basins, and which
+ * side it lands on moves the geometric mean by itself.
  *
  * Options: `--seeds=N` (default 20), `--seed-check=N` (default 100; no check unless above N),
  * `--half=development|validation`, `--no-write`.
@@ -349,7 +349,10 @@ export function blockRatios(
   checkCells: readonly Pick<Cell, "problem" | "budget" | "strategy" | "workers" | "regrets">[],
   block: number,
 ): [number, number, number][] {
+  if (!(Number.isSafeInteger(block) && block >= 1))
+    throw new RangeError(`block: expected a whole number ≥ 1, got ${block}`);
   const eights = checkCells.filter((c) => c.strategy === "auto" && c.workers === 8);
+  if (eights.length === 0) return [];
   const ones = eights.map((e) => {
     const one = checkCells.find(
       (c) => c.strategy === "auto" && c.workers === 1 && c.problem === e.problem && c.budget === e.budget,
@@ -360,8 +363,8 @@ export function blockRatios(
   const count = Math.min(...eights.map((c) => c.regrets.length), ...ones.map((c) => c.regrets.length));
   const blocks: [number, number, number][] = [];
   for (let from = 0; from + block <= count; from += block) {
-    const ratio = (c: (typeof eights)[number]) => floored(median(c.regrets.slice(from, from + block)));
-    const logs = eights.map((e, i) => Math.log(ratio(e) / ratio(ones[i]!)));
+    const blockMedian = (c: (typeof eights)[number]) => floored(median(c.regrets.slice(from, from + block)));
+    const logs = eights.map((e, i) => Math.log(blockMedian(e) / blockMedian(ones[i]!)));
     blocks.push([from + 1, from + block, Math.exp(logs.reduce((sum, x) => sum + x, 0) / logs.length)]);
   }
   return blocks;
@@ -383,7 +386,7 @@ function seedCheckText(
   const blocks = blockRatios(checkCells, seeds);
   // The first block is the gate's own seeds: the runs are deterministic, so it must read the same.
   const gate = summarize(cells, "auto", 8).geomean;
-  if (blocks.length > 0 && Math.abs(blocks[0]![2] / gate - 1) > 1e-9) {
+  if (blocks.length > 0 && !(Math.abs(blocks[0]![2] / gate - 1) <= 1e-9)) {
     throw new Error(`seed check: seeds 1..${seeds} read ${blocks[0]![2]}, the gate ${gate}`);
   }
   const passing = blocks.filter(([, , r]) => r <= QUALITY_GATE).length;
@@ -420,8 +423,8 @@ function seedCheckText(
     ),
     "",
     `The same gate on each block of ${seeds} seeds of the check (the first is the gate's own): ` +
-      `${blocks.map(([a, b, r]) => `seeds ${a}..${b} ${formatRatio(r, 2)}`).join(", ")}; ` +
-      `${passing} of ${blocks.length} within 1.5×.`,
+      `${blocks.map(([a, b, r], i) => `${formatRatio(r, 2)} on ${i === 0 ? "seeds " : ""}${a}..${b}`).join(", ")}; ` +
+      `${passing} of ${blocks.length} blocks within 1.5×.`,
     "",
     `Cells whose within-1.5× verdict (8 workers) differs between seeds 1..${seeds} and 1..${count}: ${list}.`,
   ].join("\n");
