@@ -138,8 +138,14 @@ function floored(regret: number): number {
   return Math.max(regret, REGRET_RESOLUTION);
 }
 
-/** The c = 1 cell of `cell`'s problem, budget and strategy. */
-function sequentialOf(cells: readonly Cell[], cell: Pick<Cell, "problem" | "budget" | "strategy">): Cell {
+/**
+ * The c = 1 cell of `cell`'s problem, budget and strategy. The bench always measures one; a caller
+ * handed cells from elsewhere checks for `undefined`.
+ */
+function sequentialOf<C extends Pick<Cell, "problem" | "budget" | "strategy" | "workers">>(
+  cells: readonly C[],
+  cell: Pick<Cell, "problem" | "budget" | "strategy">,
+): C {
   return cells.find(
     (c) =>
       c.problem === cell.problem &&
@@ -354,9 +360,7 @@ export function blockRatios(
   const eights = checkCells.filter((c) => c.strategy === "auto" && c.workers === 8);
   if (eights.length === 0) return [];
   const ones = eights.map((e) => {
-    const one = checkCells.find(
-      (c) => c.strategy === "auto" && c.workers === 1 && c.problem === e.problem && c.budget === e.budget,
-    );
+    const one: (typeof checkCells)[number] | undefined = sequentialOf(checkCells, e);
     if (one === undefined) throw new Error(`no 1-worker cell for ${problemName(e.problem)} @${e.budget}`);
     return one;
   });
