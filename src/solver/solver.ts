@@ -226,14 +226,15 @@ export const Solver = {
  * Inspection: the solver's lifecycle is a real XState actor ({@link Solver.actor}, the
  * `solverMachine` chart), so `config.inspect` is passed to `createActor` and receives XState's own
  * inspection events, synchronously and in order. During `createSolver`: `@xstate.actor`, then
- * `@xstate.event` (`xstate.init`) and `@xstate.snapshot` (state `probe`). Then for each lifecycle transition, i.e.
- * each control event the solver sends its chart (`probe.completed` when every probe trial is
- * resolved, `probe.dispatched` when an ask reaches past the probe's end before that,
- * `budget.spent`, `strategy.exhausted`): `@xstate.event`, one `@xstate.microstep` per
+ * `@xstate.event` (`xstate.init`) and `@xstate.snapshot` (state `probe`). Then for each lifecycle
+ * transition, i.e. each control event the solver sends its chart (`probe.completed` when every
+ * probe trial is resolved, `probe.dispatched` when an ask reaches past the probe's end before
+ * that, `budget.spent`, `strategy.exhausted`): `@xstate.event`, one `@xstate.microstep` per
  * transition taken (the transient `classify` and `select` steps included), and `@xstate.snapshot`
  * with the settled state (`refine.nelderMead`, `refine.tpe`, `refine.globalLocal` or `done`) and
- * the classification in its context (null after `probe.dispatched` until `probe.completed`). `ask`/`tell` calls that do not change the phase emit nothing. The sink is not part
- * of {@link Solver.toJSON}'s artifact.
+ * the classification in its context (null after `probe.dispatched` until `probe.completed`).
+ * `ask`/`tell` calls that do not change the phase emit nothing. The sink is not part of
+ * {@link Solver.toJSON}'s artifact.
  */
 export function createSolver<const B extends BoundsInput>(config: SolverConfig<B>): Solver<ParamsOf<B>> {
   const resolved = resolveSolverConfig(config);
