@@ -169,8 +169,8 @@ and ${seedCheck("Validation", neverWorse)} (holds: ${seedHolds("Validation", nev
 
 With \`concurrency: 8\` the default strategy keeps ${parallel("Development", "8", "busy")} of the workers busy
 (${parallel("Development", "8", "busy by phase")}; ${parallel("Validation", "8", "busy")} on the validation
-half), but the same budget buys less: a
-trial still running cannot steer the next ones. Median regret with 8 workers is
+half; its local phases hold one of 8 workers back, \`localBusyShare\`), but the same budget buys
+less: a trial still running cannot steer the next ones. Median regret with 8 workers is
 ${parallel("Development", "8", ratio)} one worker's on the development half and
 ${parallel("Validation", "8", ratio)} on the validation half (geometric means over the cells; gate 1.5×:
 ${parallelGate("Development")} / ${parallelGate("Validation")}); with 4 workers,

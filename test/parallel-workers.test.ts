@@ -9,15 +9,29 @@ interface PoolTrace {
   /** Per refill: trials in flight, and how many could have been (budget permitting). */
   readonly busy: number[];
   readonly capacity: number[];
+  /** Per refill, with `phases`: the probe, or the default strategy's global or local phase. */
+  readonly phase: string[];
+}
+
+/** The probe, or the default strategy's phase (from its saved state). */
+function phaseOf(solver: Solver): string {
+  if (solver.phase === "probe") return "probe";
+  return String((solver.toJSON().strategy as { phase?: unknown } | null)?.phase);
 }
 
 /**
  * Drives `solver` with `workers` trials outstanding: every free worker asks, then the oldest
  * trial is told (equal evaluation times: first in, first out), until the budget is spent.
  */
-function pool(solver: Solver, fn: TestFunction, workers: number, stopAfter = Infinity): PoolTrace {
+function pool(
+  solver: Solver,
+  fn: TestFunction,
+  workers: number,
+  stopAfter = Infinity,
+  phases = false,
+): PoolTrace {
   const outstanding: { id: number; value: number }[] = [];
-  const trace: PoolTrace = { asked: [], busy: [], capacity: [] };
+  const trace: PoolTrace = { asked: [], busy: [], capacity: [], phase: [] };
   let told = solver.told;
   for (const t of solver.pendingTrials()) outstanding.push({ id: t.id, value: fn.evaluate(t.params) });
   for (;;) {
@@ -34,6 +48,7 @@ function pool(solver: Solver, fn: TestFunction, workers: number, stopAfter = Inf
     if (outstanding.length === 0 || trace.asked.length >= stopAfter) break;
     trace.busy.push(outstanding.length);
     trace.capacity.push(Math.min(workers, solver.config.budget - told));
+    if (phases) trace.phase.push(phaseOf(solver));
     const done = outstanding.shift()!;
     solver.tell({ id: done.id, value: done.value });
     told++;
@@ -46,21 +61,74 @@ function busyFraction(trace: PoolTrace, from = 0): number {
   return sum(trace.busy) / sum(trace.capacity);
 }
 
+/**
+ * Over the refills made in `phase`: the busy fraction, the most trials running, the count of
+ * running trials seen most often, and the refills.
+ */
+function phaseBusy(trace: PoolTrace, phase: string) {
+  let busy = 0;
+  let capacity = 0;
+  let most = 0;
+  const seen = new Map<number, number>();
+  trace.phase.forEach((p, i) => {
+    if (p !== phase) return;
+    const running = trace.busy[i]!;
+    busy += running;
+    capacity += trace.capacity[i]!;
+    most = Math.max(most, running);
+    seen.set(running, (seen.get(running) ?? 0) + 1);
+  });
+  const usual = [...seen].reduce((a, b) => (b[1] > a[1] ? b : a), [0, 0])[0];
+  const refills = [...seen.values()].reduce((a, b) => a + b, 0);
+  return { busy: busy / capacity, most, usual, refills };
+}
+
 describe("parallel workers (several trials outstanding)", () => {
-  it("keeps 8 workers busy with the default strategy, with no repeated point and the exact budget", () => {
+  it("keeps at least 80 % of 8 workers busy in every phase, with no repeated point and the exact budget", () => {
     const fn = rastrigin(4);
     const solver = createSolver({ seed: 5, budget: 200, bounds: fn.bounds });
-    const trace = pool(solver, fn, 8);
+    const trace = pool(solver, fn, 8, Infinity, true);
     expect(solver.strategyName).toBe("global-local");
     expect(trace.asked).toHaveLength(200);
     expect(solver.asked).toBe(200);
     expect(solver.ask()).toBeNull();
     expect(new Set(trace.asked.map((p) => JSON.stringify(p))).size).toBe(200);
     expect(busyFraction(trace)).toBeGreaterThanOrEqual(0.8);
-    // After the probe (whose last results are a barrier before the strategy starts), every
-    // refill finds work for nearly every free worker.
-    const probe = solver.config.probeSize;
-    expect(busyFraction(trace, probe)).toBeGreaterThanOrEqual(0.9);
+    // Global phases keep every worker busy; local phases hold ⌈0.8 · 8⌉ = 7 running
+    // (localBusyShare), so that each step sees one more of the latest results.
+    const global = phaseBusy(trace, "global");
+    const local = phaseBusy(trace, "local");
+    expect(global.refills).toBeGreaterThan(20);
+    expect(local.refills).toBeGreaterThan(20);
+    expect(global.most).toBe(8);
+    expect(global.busy).toBeGreaterThanOrEqual(0.95);
+    expect(local.most).toBe(7);
+    expect(local.busy).toBeGreaterThanOrEqual(0.8);
+  });
+
+  it("holds ⌈localBusyShare · c⌉ trials running in a local phase, for any pool size c", () => {
+    // A local phase asks for no more while that many run. It can start with more running, asked
+    // by the global phase before it: those drain first.
+    const fn = rastrigin(3);
+    for (const [workers, localBusyShare, held] of [
+      [4, undefined, 4],
+      [5, undefined, 4],
+      [8, undefined, 7],
+      [16, undefined, 13],
+      [8, 1, 8],
+      [8, 0.5, 4],
+    ] as const) {
+      const autoOptions = localBusyShare === undefined ? {} : { localBusyShare };
+      const solver = createSolver({ seed: 3, budget: 240, bounds: fn.bounds, autoOptions });
+      const trace = pool(solver, fn, workers, Infinity, true);
+      const local = phaseBusy(trace, "local");
+      const label = `${workers} workers, localBusyShare ${localBusyShare ?? "default"}`;
+      expect(trace.asked, label).toHaveLength(240);
+      expect(local.refills, label).toBeGreaterThan(30);
+      expect(local.usual, label).toBe(held);
+      expect(local.most, label).toBeLessThanOrEqual(Math.max(held, workers - 1));
+      expect(phaseBusy(trace, "global").usual, label).toBe(workers);
+    }
   });
 
   it("hands the local phase a full batch, not one simplex point", () => {
@@ -72,12 +140,28 @@ describe("parallel workers (several trials outstanding)", () => {
       const [t] = solver.pendingTrials();
       solver.tell({ id: t!.id, value: fn.evaluate(t!.params) });
     }
+    const restored = restoreSolver(JSON.parse(JSON.stringify(solver.toJSON())));
     const first = solver.ask({ max: 8 })!;
     const artifact = solver.toJSON();
     expect(artifact.strategy?.phase).toBe("local");
-    expect(first).toHaveLength(8);
+    // ⌈0.8 · 8⌉ (localBusyShare): the eighth waits for a result, then fills the free slot.
+    expect(first).toHaveLength(7);
+    expect(solver.ask({ max: 1 })).toEqual([]);
     solver.tell({ id: first[0]!.id, value: fn.evaluate(first[0]!.params) });
+    // The pool's size is the most asked to run at once: an ask for one does not shrink it.
     expect(solver.ask({ max: 1 })).toHaveLength(1);
+    expect(solver.ask({ max: 1 })).toEqual([]);
+    // Every worker busy on request: the same run with localBusyShare 1 fills all 8.
+    const full = createSolver({
+      seed: 2,
+      budget: 80,
+      bounds: fn.bounds,
+      autoOptions: { openingShare: 0, localBusyShare: 1 },
+    });
+    pool(full, fn, 1, full.config.probeSize);
+    for (const t of full.pendingTrials()) full.tell({ id: t.id, value: fn.evaluate(t.params) });
+    expect(full.ask({ max: 8 })).toHaveLength(8);
+    expect(restored.ask({ max: 8 })).toEqual(first);
   });
 
   it("gives a local phase's trials to the trust region alone from three trials at once", () => {

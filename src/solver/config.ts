@@ -259,6 +259,7 @@ export const SolverConfigSchema = Schema.Struct({
       minGain: Schema.optionalWith(Schema.Number, { exact: true }),
       tieShare: Schema.optionalWith(Schema.Number, { exact: true }),
       maxStreak: Schema.optionalWith(Schema.Number, { exact: true }),
+      localBusyShare: Schema.optionalWith(Schema.Number, { exact: true }),
     }),
     { exact: true },
   ),
