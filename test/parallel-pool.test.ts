@@ -20,10 +20,17 @@ describe("the PARALLEL bench's simulated pool", () => {
     expect(run.elapsed).toBeLessThanOrEqual(Math.ceil(100 / 8) + 2);
   });
 
-  it("splits busy workers by phase: the default keeps every phase full, forced Nelder–Mead waits out its probe", () => {
+  it("splits busy workers by phase: the default holds one of 8 back locally, forced Nelder–Mead waits out its probe", () => {
     const auto = runPool(hartmann6, 3, 100, "auto", 8);
     expect(Object.keys(auto.phases)).toEqual(["probe", "global", "local"]);
-    for (const phase of Object.values(auto.phases)) expect(phase.busy).toBe(phase.capacity);
+    const { probe, global, local } = auto.phases;
+    expect(probe!.busy).toBe(probe!.capacity);
+    expect(global!.busy).toBe(global!.capacity);
+    // localBusyShare: 7 of 8 running once the global phase's last trials are in, and at most 8.
+    expect(local!.busy / local!.capacity).toBeGreaterThanOrEqual(0.875);
+    expect(local!.busy / local!.capacity).toBeLessThan(0.9);
+    const full = runPool(hartmann6, 3, 100, "auto", 4);
+    expect(full.phases.local!.busy).toBe(full.phases.local!.capacity);
     const sum = Object.values(auto.phases).reduce((s, p) => s + p.capacity, 0);
     expect(sum).toBe(auto.capacity);
     // Its simplex starts from the probe's best point, so the probe's last results leave workers idle.
