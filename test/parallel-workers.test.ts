@@ -144,14 +144,15 @@ describe("parallel workers (several trials outstanding)", () => {
     const first = solver.ask({ max: 8 })!;
     const artifact = solver.toJSON();
     expect(artifact.strategy?.phase).toBe("local");
-    // ⌈0.8 · 8⌉ (localBusyShare): the eighth waits for a result, then fills the free slot.
-    expect(first).toHaveLength(7);
+    // A pool larger than any before is filled; from then on ⌈0.8 · 8⌉ = 7 run (localBusyShare).
+    expect(first).toHaveLength(8);
+    const tell = (k: number) => solver.tell({ id: first[k]!.id, value: fn.evaluate(first[k]!.params) });
+    tell(0);
     expect(solver.ask({ max: 1 })).toEqual([]);
-    solver.tell({ id: first[0]!.id, value: fn.evaluate(first[0]!.params) });
-    // The pool's size is the most asked to run at once: an ask for one does not shrink it.
+    tell(1);
     expect(solver.ask({ max: 1 })).toHaveLength(1);
     expect(solver.ask({ max: 1 })).toEqual([]);
-    // Every worker busy on request: the same run with localBusyShare 1 fills all 8.
+    // Every worker busy on request: the same run with localBusyShare 1 refills at once.
     const full = createSolver({
       seed: 2,
       budget: 80,
@@ -160,8 +161,46 @@ describe("parallel workers (several trials outstanding)", () => {
     });
     pool(full, fn, 1, full.config.probeSize);
     for (const t of full.pendingTrials()) full.tell({ id: t.id, value: fn.evaluate(t.params) });
-    expect(full.ask({ max: 8 })).toHaveLength(8);
+    const [one, ...rest] = full.ask({ max: 8 })!;
+    expect(rest).toHaveLength(7);
+    full.tell({ id: one!.id, value: fn.evaluate(one!.params) });
+    expect(full.ask({ max: 1 })).toHaveLength(1);
     expect(restored.ask({ max: 8 })).toEqual(first);
+  });
+
+  it("learns a pool that grows one ask at a time, even when empty asks are undone", () => {
+    // A shared study's workers join one by one, each asking for one trial, and the study undoes
+    // an ask that hands out nothing (restoring the state before it). The local phase must still
+    // reach the whole pool's share, not the share of the first few workers.
+    const fn = sphere(3);
+    const solver = createSolver({
+      seed: 2,
+      budget: 120,
+      bounds: fn.bounds,
+      autoOptions: { openingShare: 0 },
+    });
+    pool(solver, fn, 1, solver.config.probeSize);
+    for (const t of solver.pendingTrials()) solver.tell({ id: t.id, value: fn.evaluate(t.params) });
+    let current = solver;
+    const askUndoingEmpty = () => {
+      const before = JSON.parse(JSON.stringify(current.toJSON()));
+      const trials = current.ask({ max: 1 })!;
+      if (trials.length === 0) current = restoreSolver(before);
+      return trials;
+    };
+    const running: { id: number; params: Record<string, number> }[] = [];
+    for (let worker = 0; worker < 8; worker++) running.push(...(askUndoingEmpty() as typeof running));
+    expect(current.toJSON().strategy?.phase).toBe("local");
+    expect(running).toHaveLength(8);
+    // Steady state: one result in, one trial out, 7 running.
+    for (let round = 0; round < 20; round++) {
+      const done = running.shift()!;
+      current.tell({ id: done.id, value: fn.evaluate(done.params) });
+      running.push(...(askUndoingEmpty() as typeof running));
+      expect(askUndoingEmpty()).toEqual([]);
+      expect(running.length).toBeLessThanOrEqual(8);
+    }
+    expect(running).toHaveLength(7);
   });
 
   it("gives a local phase's trials to the trust region alone from three trials at once", () => {
