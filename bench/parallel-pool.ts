@@ -50,7 +50,7 @@ export interface PoolRun {
  * The phase `solver` is in. `auto`'s is read from its saved state, a copy of the history on each
  * call: a few per cent of a run's time at budget 300, which the bench can afford.
  */
-function phaseOf(solver: Solver): RunPhase {
+export function phaseOf(solver: Solver): RunPhase {
   if (solver.phase === "probe") return "probe";
   if (solver.strategyName !== "global-local") return "refine";
   const phase = (solver.toJSON().strategy as { phase?: unknown } | null)?.phase;

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { phaseOf } from "../bench/parallel-pool.js";
 import { ellipsoid, hartmann6In20 } from "../bench/quality-suite.js";
 import { createSolver, minimize, restoreSolver, type Solver } from "../src/index.js";
 import { branin, rastrigin, sphere, type TestFunction } from "../src/testing/functions.js";
@@ -11,12 +12,6 @@ interface PoolTrace {
   readonly capacity: number[];
   /** Per refill, with `phases`: the probe, or the default strategy's global or local phase. */
   readonly phase: string[];
-}
-
-/** The probe, or the default strategy's phase (from its saved state). */
-function phaseOf(solver: Solver): string {
-  if (solver.phase === "probe") return "probe";
-  return String((solver.toJSON().strategy as { phase?: unknown } | null)?.phase);
 }
 
 /**
