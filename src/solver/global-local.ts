@@ -91,9 +91,9 @@ export interface GlobalLocalOptions {
    */
   readonly tieShare?: number;
   /**
-   * One trial at a time, a local phase has two methods: its simplex and a trust region (the
-   * minimiser of a quadratic fitted to the points nearest the incumbent; from three trials at once
-   * the region takes them all). Each trial goes to whichever has lately improved the phase's
+   * With `localMethod` "turns", one trial at a time, a local phase has two methods: its simplex
+   * and a trust region (the minimiser of a quadratic fitted to the points nearest the incumbent;
+   * from three trials at once the region takes them all). Each trial goes to whichever has lately improved the phase's
    * best more often, and neither waits more than `maxStreak` trials in a row (see
    * src/solver/local-turns.ts). A bowl under ripples, where a simplex creeps, and a long valley
    * go to the region; a kink at the minimum, which no quadratic fits, to the simplex. Chosen on
@@ -311,7 +311,8 @@ const FACTOR_STEP = 1.5;
  * log₁₀ regret (floored at 1e-12) over its 36 continuous cells: −2.50 → −2.55 on seeds 1..60 and
  * −2.58 → −2.61 on seeds 61..120. On its mixed cells (seeds 1..60, medians) Simulated training
  * @300 went 0.0020 → 0.0005 and Batch pipeline @100 0.0075 → 0.0088; the others moved by at most
- * 13 %. Below this (one or two workers) the simplex and the region take turns (`maxStreak`).
+ * 13 %. Below this (one or two workers) the region proposes them too, or with `localMethod`
+ * "turns" the simplex and the region take turns (`maxStreak`).
  */
 const BATCH_FROM = 3;
 
@@ -588,9 +589,10 @@ class GlobalLocal implements Strategy {
   /**
    * Points from the trust region around the centre (src/solver/trust-region.ts): minimisers of
    * a quadratic fitted to the nearest points, spread apart from the running ones. From
-   * {@link BATCH_FROM} trials at once they are every local trial; with two workers they fill
-   * what the simplex (one point per step, d when it builds or shrinks) leaves of a batch; one
-   * trial at a time, they are the region's turns (`maxStreak`).
+   * {@link BATCH_FROM} trials at once, and by default (`localMethod` "region") at any number,
+   * they are every local trial; with turns, with two workers they fill what the simplex (one point
+   * per step, d when it builds or shrinks) leaves of a batch, and one trial at a time they are the
+   * region's turns (`maxStreak`).
    */
   private fill(context: StrategyContext, max: number, firstId: number, points: number[][]): void {
     if (this.center < 0) return;
@@ -1099,11 +1101,13 @@ function tpeOptions(o: ResolvedGlobalLocalOptions): TpeOptions {
  *   left after the probe if that is fewer (0: open local, from the best probe point). A probe
  *   of 2d + 2 points rarely lands in the best basin; a few model-guided trials first cost little
  *   on smooth problems and often pick the right basin on multimodal ones.
- * - Local phase: Nelder–Mead from the incumbent, `localStep` edges, taking turns with a trust
- *   region around the incumbent (a fitted quadratic's minimiser): each trial goes to whichever
- *   has lately improved the phase's best more often, neither waiting more than `maxStreak` trials
- *   (src/solver/local-turns.ts). Region results count as in parallel batches (below). It lasts
- *   until the simplex converges (nothing left to refine), goes flat (every vertex on one
+ * - Local phase: a trust region around the incumbent (a fitted quadratic's minimiser) proposes
+ *   every trial (`localMethod` "region"). With `localMethod` "turns", Nelder–Mead from the
+ *   incumbent (`localStep` edges) takes turns with the region one or two trials at a time: each
+ *   trial goes to whichever has lately improved the phase's best more often, neither waiting
+ *   more than `maxStreak` trials (src/solver/local-turns.ts). Region results count as in parallel
+ *   batches (below). It lasts until a region result ties the phase's best (a plateau), the
+ *   simplex converges (nothing left to refine) or goes flat (every vertex on one
  *   plateau: no direction to follow), finds steps rather than slopes (`tieShare` of its results
  *   repeat a value it has seen; later global phases then use forced TPE's sharper settings) or
  *   `d + stagnation · (d + 1)` results in a row fail to improve on the phase's best.
@@ -1155,7 +1159,7 @@ function tpeOptions(o: ResolvedGlobalLocalOptions): TpeOptions {
  *   that its next step sees one more of the latest results. Region results count towards the
  *   local phase's stagnation, and one that ties the phase's best (a plateau) ends the phase
  *   (docs/benchmarks.md, PARALLEL, has the figures). With two workers, a free one gets the
- *   simplex's or the region's point by the turns above.
+ *   region's point, or with turns the simplex's or the region's by the turns above.
  * - Cost: a TPE proposal, a Nelder–Mead step or a quadratic fit on the points nearest the
  *   centre; switching phases is O(1) (a pending-trial scan while batches are outstanding), and a
  *   turn to another branch reads the history once.
