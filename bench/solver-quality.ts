@@ -386,8 +386,7 @@ const HALVES: readonly { half: SuiteHalf; title: string; note: string }[] = [
       "unchanged. Pintér-6D was added in a fourth pass, because auto lost to Optuna at budget 300 on " +
       "it, as it did on Levy-6D in the validation half, before the defaults changed since " +
       "(maxStreak: the simplex and the trust region take turns in local phases; then the trust " +
-      "region's fit and the tie rule, in the commentary below; then localMethod, the trust region alone " +
-      "in local phases).",
+      "region's fit and the tie rule, in the commentary below).",
   },
   {
     half: "validation",

@@ -379,10 +379,7 @@ describe("global-local strategy (strategy: auto)", () => {
       let turns = 0;
       let resumed = 0;
       let won = 0;
-      // A turned basin resumed is rare: of seeds 1..40 with 1 and 8 workers, only seed 36 with 8
-      // resumes one, so it joins the first twelve of each.
-      const runs = [1, 8].flatMap((w) => [...Array(12).keys()].map((s) => [s + 1, w]));
-      for (const [seed, workers] of [...runs, [36, 8]]) {
+      for (const [seed, workers] of [1, 8].flatMap((w) => [...Array(12).keys()].map((s) => [s + 1, w]))) {
         const { history, switches } = run(seed!, workers!);
         const starts: (readonly number[])[] = [];
         for (const { before, after, seen } of switches) {
@@ -540,9 +537,8 @@ describe("global-local strategy (strategy: auto)", () => {
     // Hartmann-6 on every third of 20 coordinates: after the probe (20 trials) and an opening of
     // 24, 56 trials would be left, less than 4 (d + 1) = 84, so the run is held from its first
     // refine trial. Measured on seeds 1..12: median regret 0.128 held, 0.337 with the simplex
-    // alone (localRoom 0, turns with maxStreak 0). With the trust region's turns a local phase
-    // does about as well as holding (0.120); with the region alone (localRoom 0 and the default
-    // localMethod) it does far better (0.0016), which localRoom has not been chosen again for.
+    // alone (localRoom 0, maxStreak 0). With the trust region's turns a local phase does about as
+    // well as holding (0.120).
     const h = hartmann6();
     const names = Array.from({ length: 20 }, (_, i) => `x${i + 1}`);
     const bounds = Object.fromEntries(names.map((n) => [n, { min: 0, max: 1 }]));
@@ -567,9 +563,7 @@ describe("global-local strategy (strategy: auto)", () => {
       expect(run.state.held).toBe(true);
       expect(run.state.generation).toBe(0); // no simplex was ever built
     }
-    const withSimplex = seeds.map(
-      (seed) => regret(seed, { localRoom: 0, localMethod: "turns", maxStreak: 0 }).regret,
-    );
+    const withSimplex = seeds.map((seed) => regret(seed, { localRoom: 0, maxStreak: 0 }).regret);
     expect(median(held.map((r) => r.regret))).toBeLessThan(0.6 * median(withSimplex));
   });
 
@@ -633,14 +627,14 @@ describe("global-local strategy (strategy: auto)", () => {
     expect(() => make({ minGain: 0.01 })).not.toThrow();
 
     const fn = rastrigin(4);
-    // The simplex alone (turns with maxStreak 0), whose slow creep minGain is about.
+    // The simplex alone (maxStreak 0), whose slow creep minGain is about.
     /** Refine trials per owner over a run of 300. */
     const split = (autoOptions: object): { points: number[][]; global: number; local: number } => {
       const solver = createSolver({
         seed: 2,
         budget: 300,
         bounds: fn.bounds,
-        autoOptions: { localMethod: "turns", maxStreak: 0, ...autoOptions },
+        autoOptions: { maxStreak: 0, ...autoOptions },
       });
       const points: number[][] = [];
       let global = 0;
@@ -731,33 +725,30 @@ describe("global-local strategy (strategy: auto)", () => {
       const fn = step(4);
       const on = run(fn, {});
       expect(on.stepped).toBe(true);
-      // the focused model (owner −3) proposes while local phases (the trust region, owner −2)
-      // still alternate with it
+      // the focused model (owner −3) proposes while local phases still alternate (owner ≥ 0)
       expect(on.owners.filter((o) => o === -3).length).toBeGreaterThan(10);
-      expect(on.owners.some((o) => o === -2)).toBe(true);
+      expect(on.owners.some((o) => o >= 0)).toBe(true);
       const off = run(fn, { tieShare: 0 });
       expect(off.stepped).toBe(false);
     });
 
     it("does not fire on smooth functions with the simplex alone, nor on a new simplex's ties along irrelevant dimensions", () => {
-      // The simplex alone (turns with maxStreak 0). With the trust region a smooth run that has
+      // The simplex alone (maxStreak 0). With the trust region's turns a smooth run that has
       // converged to the digits a double holds sees equal values at distinct points, which is a
       // plateau as far as a comparison can tell (Hartmann-6, seed 2).
-      const simplexAlone = { localMethod: "turns", maxStreak: 0 };
       for (const fn of [hartmann6(), rastrigin(3), hartmann3In12()]) {
         for (const seed of [1, 2, 3]) {
-          const on = run(fn, simplexAlone, seed, 200);
+          const on = run(fn, { maxStreak: 0 }, seed, 200);
           expect(on.stepped, `${fn.name} seed ${seed}`).toBe(false);
           // with no tie-heavy phase the run is the one without the rule
-          expect(on.best).toBe(run(fn, { ...simplexAlone, tieShare: 0 }, seed, 200).best);
+          expect(on.best).toBe(run(fn, { maxStreak: 0, tieShare: 0 }, seed, 200).best);
         }
       }
       // With the turns, a new simplex's first d results are left out wherever they arrive among
       // the region's: counting the phase's first d results instead fired the rule on Hartmann-3
       // in 12-D on seeds 1 and 3.
       for (const seed of [1, 2, 3]) {
-        const turns = run(hartmann3In12(), { localMethod: "turns" }, seed, 200);
-        expect(turns.stepped, `seed ${seed}`).toBe(false);
+        expect(run(hartmann3In12(), {}, seed, 200).stepped, `seed ${seed}`).toBe(false);
       }
     });
 
@@ -812,74 +803,24 @@ describe("global-local strategy (strategy: auto)", () => {
     });
   });
 
-  /** Owners of the local trials (simplex generation ≥ 0, region −2) in the order asked. */
-  const localOwners = (fn: TestFunction, autoOptions: object, seed = 1, budget = 150, workers = 1) => {
-    const solver = createSolver({ seed, budget, bounds: fn.bounds, autoOptions });
-    const owners: number[] = [];
-    const running: { id: number; value: number }[] = [];
-    for (;;) {
-      const batch = solver.ask({ max: workers - running.length });
-      if (batch === null) break;
-      const state = solver.toJSON().strategy as unknown as { owners: [number, number][] } | null;
-      const pending = new Map(state?.owners ?? []);
-      for (const t of batch) {
-        const owner = pending.get(t.id);
-        if (owner !== undefined && (owner >= 0 || owner === -2)) owners.push(owner);
-        running.push({ id: t.id, value: fn.evaluate(t.params) });
-      }
-      solver.tell(running.shift()!); // first in, first out
-    }
-    const best = solver.best()!.value - fn.minimum;
-    solver.stop();
-    return { owners, best };
-  };
-
-  describe("localMethod: where a local phase's trials come from one or two at a time", () => {
-    it("is validated with a ConfigError naming the field", () => {
-      const bounds = { x: { min: 0, max: 1 } };
-      // biome-ignore lint/suspicious/noExplicitAny: deliberately malformed input
-      const make = (autoOptions: any) => createSolver({ seed: 1, budget: 20, bounds, autoOptions });
-      expect(() => make({ localMethod: "simplex" })).toThrow(/autoOptions\.localMethod.*"region".*"turns"/);
-      expect(() => make({ localMethod: 1 })).toThrow(ConfigError);
-      expect(() => make({ localMethod: "turns" })).not.toThrow();
-      expect(() => make({ localMethod: "region" })).not.toThrow();
-      expect(() => createGlobalLocal(2, 1, { localMethod: "both" as never })).toThrow(/localMethod/);
-    });
-
-    it("by default gives every local trial to the trust region, with one worker or two", () => {
-      for (const fn of [rastrigin(3), hartmann6()]) {
-        for (const workers of [1, 2]) {
-          const label = `${fn.name}, ${workers} workers`;
-          const { owners } = localOwners(fn, {}, 2, 200, workers);
-          expect(owners.length, label).toBeGreaterThan(50);
-          expect(
-            owners.every((o) => o === -2),
-            label,
-          ).toBe(true);
-          // "turns" still hands the simplex its share
-          const turns = localOwners(fn, { localMethod: "turns" }, 2, 200, workers).owners;
-          expect(turns.filter((o) => o >= 0).length, label).toBeGreaterThan(10);
+  describe("maxStreak: the simplex and the trust region take turns", () => {
+    /** Owners of the local trials (simplex generation ≥ 0, region −2) in the order asked. */
+    const localOwners = (fn: TestFunction, autoOptions: object, seed = 1, budget = 150) => {
+      const solver = createSolver({ seed, budget, bounds: fn.bounds, autoOptions });
+      const owners: number[] = [];
+      for (let batch = solver.ask(); batch !== null; batch = solver.ask()) {
+        const state = solver.toJSON().strategy as unknown as { owners: [number, number][] } | null;
+        const pending = new Map(state?.owners ?? []);
+        for (const t of batch) {
+          const owner = pending.get(t.id);
+          if (owner !== undefined && (owner >= 0 || owner === -2)) owners.push(owner);
         }
+        solver.tell(batch.map((t) => ({ id: t.id, value: fn.evaluate(t.params) })));
       }
-    });
-
-    it("saves no turns, and resumes exactly from a JSON round trip", () => {
-      const fn = hartmann6();
-      const config = { seed: 5, budget: 160, bounds: fn.bounds };
-      const reference = drive(createSolver(config), fn);
-      for (const cut of [60, 100, 140]) {
-        const original = createSolver(config);
-        const before = drive(original, fn, cut);
-        const artifact = JSON.parse(JSON.stringify(original.toJSON()));
-        expect(artifact.strategy.options.localMethod).toBe("region");
-        expect(artifact.strategy.turns).toBeNull();
-        expect([...before, ...drive(restoreSolver(artifact), fn)]).toEqual(reference);
-      }
-    });
-  });
-
-  describe('maxStreak: with localMethod "turns", the simplex and the trust region take turns', () => {
-    const turns = { localMethod: "turns" } as const;
+      const best = solver.best()!.value - fn.minimum;
+      solver.stop();
+      return { owners, best };
+    };
     const longestRun = (owners: number[], region: boolean): number => {
       let longest = 0;
       let run = 0;
@@ -899,7 +840,7 @@ describe("global-local strategy (strategy: auto)", () => {
       expect(() => make({ maxStreak: "8" })).toThrow(/autoOptions\.maxStreak/);
       expect(() => make({ maxStreak: 0 })).not.toThrow();
       expect(() => make({ maxStreak: 1 })).not.toThrow();
-      const off = localOwners(rastrigin(3), { ...turns, maxStreak: 0 });
+      const off = localOwners(rastrigin(3), { maxStreak: 0 });
       expect(off.owners.length).toBeGreaterThan(50);
       expect(off.owners.every((o) => o >= 0)).toBe(true);
     });
@@ -907,7 +848,7 @@ describe("global-local strategy (strategy: auto)", () => {
     it("gives both methods local trials, neither waiting longer than maxStreak", () => {
       for (const fn of [rastrigin(3), hartmann6(), ackley(4)]) {
         for (const maxStreak of [2, 8]) {
-          const { owners } = localOwners(fn, { ...turns, maxStreak }, 2, 200);
+          const { owners } = localOwners(fn, { maxStreak }, 2, 200);
           const label = `${fn.name}, maxStreak ${maxStreak}`;
           expect(owners.filter((o) => o === -2).length, label).toBeGreaterThan(10);
           expect(owners.filter((o) => o >= 0).length, label).toBeGreaterThan(10);
@@ -923,12 +864,7 @@ describe("global-local strategy (strategy: auto)", () => {
       // run's last ask is a local one for a single trial, which takes a turn.
       const fn = hartmann6();
       const batches = (autoOptions: object): number[][] => {
-        const solver = createSolver({
-          seed: 3,
-          budget: 121,
-          bounds: fn.bounds,
-          autoOptions: { ...turns, ...autoOptions },
-        });
+        const solver = createSolver({ seed: 3, budget: 121, bounds: fn.bounds, autoOptions });
         const asked: number[][] = [];
         for (let batch = solver.ask({ max: 2 }); batch !== null; batch = solver.ask({ max: 2 })) {
           for (const t of batch) asked.push(fn.names.map((n) => t.params[n] as number));
@@ -955,14 +891,14 @@ describe("global-local strategy (strategy: auto)", () => {
         },
       });
       const seeds = [1, 2, 3, 4, 5];
-      const withTurns = seeds.map((seed) => localOwners(fn, turns, seed, 100).best);
-      const simplexOnly = seeds.map((seed) => localOwners(fn, { ...turns, maxStreak: 0 }, seed, 100).best);
-      expect(median(withTurns)).toBeLessThan(median(simplexOnly) / 100);
+      const turns = seeds.map((seed) => localOwners(fn, {}, seed, 100).best);
+      const simplexOnly = seeds.map((seed) => localOwners(fn, { maxStreak: 0 }, seed, 100).best);
+      expect(median(turns)).toBeLessThan(median(simplexOnly) / 100);
     });
 
     it("resumes exactly from a JSON round trip, and restores states written without it", () => {
       const fn = hartmann6();
-      const config = { seed: 5, budget: 160, bounds: fn.bounds, autoOptions: turns };
+      const config = { seed: 5, budget: 160, bounds: fn.bounds };
       const reference = drive(createSolver(config), fn);
       for (const cut of [60, 100, 140]) {
         const original = createSolver(config);
@@ -971,16 +907,14 @@ describe("global-local strategy (strategy: auto)", () => {
         expect(artifact.strategy.turns).toHaveLength(6);
         expect([...before, ...drive(restoreSolver(artifact), fn)]).toEqual(reference);
       }
-      const strategy = createGlobalLocal(2, 9, turns);
+      const strategy = createGlobalLocal(2, 9);
       const history: Evaluation[] = [{ u: [0.5, 0.5], value: 1 }];
       strategy.ask({ history, pending: [], remaining: 50 }, 1, 1);
       const { turns: _turns, options, ...rest } = strategy.toJSON();
-      // Written before maxStreak and localMethod: the simplex alone, one trial at a time.
-      const { maxStreak: _streak, localMethod: _method, ...oldOptions } = options as Record<string, unknown>;
+      const { maxStreak: _streak, ...oldOptions } = options as Record<string, unknown>;
       const old = { ...rest, options: oldOptions } as typeof rest & { kind: "global-local" };
       const copy = restoreGlobalLocal(old).toJSON();
       expect((copy.options as Record<string, unknown>).maxStreak).toBe(0);
-      expect((copy.options as Record<string, unknown>).localMethod).toBe("turns");
       expect(copy.turns).toBeNull();
       const broken = { ...strategy.toJSON(), turns: [1, 2, 3] } as typeof rest & { kind: "global-local" };
       expect(() => restoreGlobalLocal(broken)).toThrow(/turns/);

@@ -57,12 +57,12 @@ describe("auto on a mixed space", () => {
     const solver = make(4, 150);
     const asked = drive(solver);
     expect(solver.strategyName).toBe("global-local");
-    // Local trials: the simplex's (its generation, ≥ 0) and the trust region's (−2); by default
-    // (localMethod "region") every one is the region's.
+    // Local trials: the simplex's (its generation, ≥ 0) and the trust region's turns (−2).
     const local = asked.filter((a) => a.owner !== undefined && (a.owner >= 0 || a.owner === -2));
     const global = asked.filter((a) => a.owner === -1);
     expect(local.length).toBeGreaterThan(30);
-    expect(local.every((a) => a.owner === -2)).toBe(true);
+    expect(local.filter((a) => a.owner! >= 0).length).toBeGreaterThan(10);
+    expect(local.filter((a) => a.owner === -2).length).toBeGreaterThan(10);
     expect(global.length).toBeGreaterThan(10);
     // A local phase (a run of local trials between global ones) holds one branch: the simplex
     // and the region keep its choice. Its branch is the incumbent's unless a phase has turned to
@@ -392,11 +392,7 @@ describe("local phases on a branch whose first points looked worse", () => {
     // One trial at a time, simplex only: a local phase refines "wide"; then a "narrow" point (as a
     // pending global result would) becomes the incumbent. The next local phase works on "narrow".
     const space = new Space(TWO);
-    const strategy = createMixedGlobalLocal(space, 6, {
-      openingShare: 0,
-      localMethod: "turns",
-      maxStreak: 0,
-    });
+    const strategy = createMixedGlobalLocal(space, 6, { openingShare: 0, maxStreak: 0 });
     const history: Evaluation[] = [];
     const told = (u: number[]) => history.push({ u, value: twoBasins(space.toParams(u)) });
     told(space.snap(space.toUnit({ kind: "wide", x: 0.5, y: 0.5 })));

@@ -200,11 +200,10 @@ describe("parallel workers (several trials outstanding)", () => {
 
   it("gives a local phase's trials to the trust region alone from three trials at once", () => {
     // A simplex moves one vertex per result: among c workers it would get one trial in c and
-    // wait on the others' results for each step. With one or two workers it takes part only
-    // with localMethod "turns"; by default the region proposes every local trial there too.
+    // wait on the others' results for each step. With one or two workers it still takes part.
     const fn = rastrigin(3);
-    const proposers = (workers: number, autoOptions: object = {}) => {
-      const solver = createSolver({ seed: 6, budget: 150, bounds: fn.bounds, autoOptions });
+    const proposers = (workers: number) => {
+      const solver = createSolver({ seed: 6, budget: 150, bounds: fn.bounds });
       const count = { simplex: 0, region: 0 };
       const outstanding: { id: number; value: number }[] = [];
       for (;;) {
@@ -226,19 +225,14 @@ describe("parallel workers (several trials outstanding)", () => {
       return count;
     };
     for (const workers of [3, 8]) {
-      for (const localMethod of ["region", "turns"]) {
-        const count = proposers(workers, { localMethod });
-        expect(count.simplex, `${workers} workers, ${localMethod}`).toBe(0);
-        expect(count.region, `${workers} workers, ${localMethod}`).toBeGreaterThan(50);
-      }
+      const count = proposers(workers);
+      expect(count.simplex, `${workers} workers`).toBe(0);
+      expect(count.region, `${workers} workers`).toBeGreaterThan(50);
     }
     for (const workers of [1, 2]) {
-      const region = proposers(workers);
-      expect(region.simplex, `${workers} workers`).toBe(0);
-      expect(region.region, `${workers} workers`).toBeGreaterThan(50);
-      const turns = proposers(workers, { localMethod: "turns" });
-      expect(turns.simplex, `${workers} workers, turns`).toBeGreaterThan(10);
-      expect(turns.region, `${workers} workers, turns`).toBeGreaterThan(10);
+      const count = proposers(workers);
+      expect(count.simplex, `${workers} workers`).toBeGreaterThan(10);
+      expect(count.region, `${workers} workers`).toBeGreaterThan(10);
     }
   });
 
@@ -258,7 +252,7 @@ describe("parallel workers (several trials outstanding)", () => {
     }
   });
 
-  it("one worker: one trial at a time, from the trust region (with turns, none at maxStreak 0)", () => {
+  it("one worker: one trial at a time, the trust region only on its turns (none with maxStreak 0)", () => {
     const fn = sphere(2);
     const sequential = pool(createSolver({ seed: 4, budget: 60, bounds: fn.bounds }), fn, 1);
     expect(busyFraction(sequential)).toBe(1);
@@ -274,9 +268,8 @@ describe("parallel workers (several trials outstanding)", () => {
       }
       return region;
     };
-    expect(regionTrials({ localMethod: "turns", maxStreak: 0 })).toBe(0);
-    expect(regionTrials({ localMethod: "turns" })).toBeGreaterThan(0);
-    expect(regionTrials({})).toBeGreaterThan(regionTrials({ localMethod: "turns" }));
+    expect(regionTrials({ maxStreak: 0 })).toBe(0);
+    expect(regionTrials({})).toBeGreaterThan(0);
   });
 
   it("refines a smooth basin with 8 workers to the digits one worker reaches", () => {

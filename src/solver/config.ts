@@ -260,7 +260,6 @@ export const SolverConfigSchema = Schema.Struct({
       tieShare: Schema.optionalWith(Schema.Number, { exact: true }),
       maxStreak: Schema.optionalWith(Schema.Number, { exact: true }),
       localBusyShare: Schema.optionalWith(Schema.Number, { exact: true }),
-      localMethod: Schema.optionalWith(oneOf("region", "turns"), { exact: true }),
     }),
     { exact: true },
   ),

@@ -91,9 +91,9 @@ export interface GlobalLocalOptions {
    */
   readonly tieShare?: number;
   /**
-   * With `localMethod` "turns", one trial at a time, a local phase has two methods: its simplex
-   * and a trust region (the minimiser of a quadratic fitted to the points nearest the incumbent;
-   * from three trials at once the region takes them all). Each trial goes to whichever has lately improved the phase's
+   * One trial at a time, a local phase has two methods: its simplex and a trust region (the
+   * minimiser of a quadratic fitted to the points nearest the incumbent; from three trials at once
+   * the region takes them all). Each trial goes to whichever has lately improved the phase's
    * best more often, and neither waits more than `maxStreak` trials in a row (see
    * src/solver/local-turns.ts). A bowl under ripples, where a simplex creeps, and a long valley
    * go to the region; a kink at the minimum, which no quadratic fits, to the simplex. Chosen on
@@ -127,26 +127,7 @@ export interface GlobalLocalOptions {
    * every worker busy.
    */
   readonly localBusyShare?: number;
-  /**
-   * Where a local phase's trials come from when fewer than three run at once (from three, the
-   * trust region proposes them all either way). `"region"`: the trust region alone, at any number
-   * of workers. `"turns"`: the simplex and the region take turns (`maxStreak`), and with two
-   * workers the region fills what the simplex leaves of a batch. The turns were chosen when the
-   * region was cruder; since its fits weigh each point's value, stop at a reach and spread their
-   * batches over the model's step, the region alone does better one trial at a time. Measured on
-   * the B1 development half with one worker, the change in log₁₀ regret floored at 1e-6, paired
-   * by seed, mean over its 44 cells ± standard error: −0.081 ± 0.026 on seeds 1..60 and
-   * −0.106 ± 0.027 on seeds 61..120 (31 of 44 cells better on 1..60). It loses where no quadratic
-   * fits the bottom, which is what the simplex was there for: Pintér-6D @300 +0.67,
-   * Step-ellipsoid-6D @100 +0.45. Default `"region"`.
-   */
-  readonly localMethod?: LocalMethodName;
 }
-
-/** Where a local phase's trials come from one or two at a time (see `localMethod`). */
-export type LocalMethodName = "region" | "turns";
-
-const LOCAL_METHODS: readonly LocalMethodName[] = ["region", "turns"];
 
 /** {@link GlobalLocalOptions} with every default filled in. */
 export interface ResolvedGlobalLocalOptions {
@@ -163,7 +144,6 @@ export interface ResolvedGlobalLocalOptions {
   readonly tieShare: number;
   readonly maxStreak: number;
   readonly localBusyShare: number;
-  readonly localMethod: LocalMethodName;
 }
 
 /** The defaults of {@link GlobalLocalOptions}. */
@@ -181,7 +161,6 @@ export const GLOBAL_LOCAL_DEFAULTS: ResolvedGlobalLocalOptions = Object.freeze({
   tieShare: 0.3,
   maxStreak: 8,
   localBusyShare: 0.8,
-  localMethod: "region",
 });
 
 /** Problems with `options`, each as [field, reason]; empty when valid. */
@@ -206,9 +185,6 @@ export function globalLocalOptionProblems(options: GlobalLocalOptions): [string,
   check(o.tieShare >= 0 && o.tieShare <= 1, "tieShare", "a number in [0, 1]");
   check(Number.isSafeInteger(o.maxStreak) && o.maxStreak >= 0, "maxStreak", "a whole number ≥ 0");
   check(o.localBusyShare > 0 && o.localBusyShare <= 1, "localBusyShare", "a number in (0, 1]");
-  if (!LOCAL_METHODS.includes(o.localMethod)) {
-    problems.push(["localMethod", `expected "region" or "turns", got ${JSON.stringify(o.localMethod)}`]);
-  }
   return problems;
 }
 
@@ -234,7 +210,6 @@ function resolve(options: GlobalLocalOptions): ResolvedGlobalLocalOptions {
     tieShare: o.tieShare,
     maxStreak: o.maxStreak,
     localBusyShare: o.localBusyShare,
-    localMethod: o.localMethod,
   };
 }
 
@@ -311,8 +286,7 @@ const FACTOR_STEP = 1.5;
  * log₁₀ regret (floored at 1e-12) over its 36 continuous cells: −2.50 → −2.55 on seeds 1..60 and
  * −2.58 → −2.61 on seeds 61..120. On its mixed cells (seeds 1..60, medians) Simulated training
  * @300 went 0.0020 → 0.0005 and Batch pipeline @100 0.0075 → 0.0088; the others moved by at most
- * 13 %. Below this (one or two workers) the region proposes them too, or with `localMethod`
- * "turns" the simplex and the region take turns (`maxStreak`).
+ * 13 %. Below this (one or two workers) the simplex and the region take turns (`maxStreak`).
  */
 const BATCH_FROM = 3;
 
@@ -481,8 +455,7 @@ class GlobalLocal implements Strategy {
     this.method = method;
     this.sharp = sharp;
     this.branchOf = branchOf;
-    this.turns =
-      options.localMethod === "turns" && options.maxStreak > 0 ? new LocalTurns(options.maxStreak) : null;
+    this.turns = options.maxStreak > 0 ? new LocalTurns(options.maxStreak) : null;
   }
 
   private get globalLength(): number {
@@ -561,8 +534,7 @@ class GlobalLocal implements Strategy {
       this.startLocal(context.history);
       this.restartDue = false;
     }
-    // BATCH_FROM trials at once go to the region; below that, the region too (localMethod
-    // "region") or, with turns, an ask for one takes a turn.
+    // BATCH_FROM trials at once go to the region alone; below that, an ask for one takes a turn.
     const batch = context.pending.length + max >= BATCH_FROM;
     if (batch && !grew) {
       // Hold some workers back (localBusyShare): the next step sees more of the latest results.
@@ -571,10 +543,7 @@ class GlobalLocal implements Strategy {
       if (max <= 0) return [];
     }
     const toRegion =
-      this.center >= 0 &&
-      (batch ||
-        this.options.localMethod === "region" ||
-        (max === 1 && !this.localBusy() && this.turns?.next() === true));
+      this.center >= 0 && (batch || (max === 1 && !this.localBusy() && this.turns?.next() === true));
     if (toRegion) {
       const points: number[][] = [];
       this.fill(context, max, firstId, points);
@@ -589,10 +558,9 @@ class GlobalLocal implements Strategy {
   /**
    * Points from the trust region around the centre (src/solver/trust-region.ts): minimisers of
    * a quadratic fitted to the nearest points, spread apart from the running ones. From
-   * {@link BATCH_FROM} trials at once, and by default (`localMethod` "region") at any number,
-   * they are every local trial; with turns, with two workers they fill what the simplex (one point
-   * per step, d when it builds or shrinks) leaves of a batch, and one trial at a time they are the
-   * region's turns (`maxStreak`).
+   * {@link BATCH_FROM} trials at once they are every local trial; with two workers they fill
+   * what the simplex (one point per step, d when it builds or shrinks) leaves of a batch; one
+   * trial at a time, they are the region's turns (`maxStreak`).
    */
   private fill(context: StrategyContext, max: number, firstId: number, points: number[][]): void {
     if (this.center < 0) return;
@@ -799,9 +767,7 @@ class GlobalLocal implements Strategy {
     // States written before localBusyShare learn the pool's size from the next ask.
     this.poolSize = count(state.poolSize ?? 0, "poolSize");
     // States written before the trust region took sequential turns have none (and `maxStreak` 0).
-    if (this.options.localMethod === "turns" && this.options.maxStreak > 0) {
-      this.turns = LocalTurns.restore(this.options.maxStreak, state.turns);
-    }
+    if (this.options.maxStreak > 0) this.turns = LocalTurns.restore(this.options.maxStreak, state.turns);
   }
 
   /** Follows the incumbent through the history entries told since the last ask. */
@@ -1101,13 +1067,11 @@ function tpeOptions(o: ResolvedGlobalLocalOptions): TpeOptions {
  *   left after the probe if that is fewer (0: open local, from the best probe point). A probe
  *   of 2d + 2 points rarely lands in the best basin; a few model-guided trials first cost little
  *   on smooth problems and often pick the right basin on multimodal ones.
- * - Local phase: a trust region around the incumbent (a fitted quadratic's minimiser) proposes
- *   every trial (`localMethod` "region"). With `localMethod` "turns", Nelder–Mead from the
- *   incumbent (`localStep` edges) takes turns with the region one or two trials at a time: each
- *   trial goes to whichever has lately improved the phase's best more often, neither waiting
- *   more than `maxStreak` trials (src/solver/local-turns.ts). Region results count as in parallel
- *   batches (below). It lasts until a region result ties the phase's best (a plateau), the
- *   simplex converges (nothing left to refine) or goes flat (every vertex on one
+ * - Local phase: Nelder–Mead from the incumbent, `localStep` edges, taking turns with a trust
+ *   region around the incumbent (a fitted quadratic's minimiser): each trial goes to whichever
+ *   has lately improved the phase's best more often, neither waiting more than `maxStreak` trials
+ *   (src/solver/local-turns.ts). Region results count as in parallel batches (below). It lasts
+ *   until the simplex converges (nothing left to refine), goes flat (every vertex on one
  *   plateau: no direction to follow), finds steps rather than slopes (`tieShare` of its results
  *   repeat a value it has seen; later global phases then use forced TPE's sharper settings) or
  *   `d + stagnation · (d + 1)` results in a row fail to improve on the phase's best.
@@ -1159,7 +1123,7 @@ function tpeOptions(o: ResolvedGlobalLocalOptions): TpeOptions {
  *   that its next step sees one more of the latest results. Region results count towards the
  *   local phase's stagnation, and one that ties the phase's best (a plateau) ends the phase
  *   (docs/benchmarks.md, PARALLEL, has the figures). With two workers, a free one gets the
- *   region's point, or with turns the simplex's or the region's by the turns above.
+ *   simplex's or the region's point by the turns above.
  * - Cost: a TPE proposal, a Nelder–Mead step or a quadratic fit on the points nearest the
  *   centre; switching phases is O(1) (a pending-trial scan while batches are outstanding), and a
  *   turn to another branch reads the history once.
@@ -1237,13 +1201,11 @@ export function restoreGlobalLocal(
   if (typeof state.options !== "object" || state.options === null) {
     throw new RangeError("invalid global-local state: options");
   }
-  // States written before tieShare, maxStreak, localBusyShare or localMethod existed ran without
-  // them (the simplex alone one trial at a time: turns with a maxStreak of 0).
+  // States written before tieShare, maxStreak or localBusyShare existed ran without them.
   const options = resolve({
     tieShare: 0,
     maxStreak: 0,
     localBusyShare: 1,
-    localMethod: "turns",
     ...(state.options as GlobalLocalOptions),
   });
   if (typeof state.tpe !== "object" || state.tpe === null)
