@@ -180,7 +180,10 @@ evaluation times), their median regret is ${moreTrials("Development", "1.5", rat
 development half (${moreTrials("Development", "1.5", "cells within 1.5×")} cells within 1.5×) and ${moreTrials("Validation", "1.5", ratio)} on the validation half (${moreTrials("Validation", "1.5", "cells within 1.5×")}). The PARALLEL
 section of the benchmarks page gives every cell, and the trials each needed: a geometric mean over
 cells moves a long way when one cell's median lands on the exact minimum on one side only, so read
-the gate's verdict with the cells beside it.
+the gate's verdict with the cells beside it. Catching up holds at the suite's budgets; on longer
+runs the gap can widen instead, since a batched local phase has no simplex to cross a rugged
+landscape's ripples and its region settles too small to follow a curved valley (the PARALLEL
+commentary gives scratch figures at budget 1000).
 
 Engine hot path (16 parameters): a guarded apply takes ${t1("T1 apply p50")} ns p50 and allocates
 nothing (GC events / applies: ${t1("GC events / applies")}); ingesting a digest, instability
