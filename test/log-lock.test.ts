@@ -800,9 +800,16 @@ describe("the CLI's --state lock", () => {
     const first = await lockState("ask", cwd, "newlog");
     expect(existsSync(join(cwd, "newlog", LOCK_FILE_NAME))).toBe(true);
     const lines: string[] = [];
-    const second = lockState("ask", cwd, "newlog", { waitMs: 5_000, pollMs: 5 }, (line) => lines.push(line));
+    let announced: () => void = () => {};
+    const waiting = new Promise<void>((done) => {
+      announced = done;
+    });
+    const second = lockState("ask", cwd, "newlog", { waitMs: 5_000, pollMs: 5 }, (line) => {
+      lines.push(line);
+      announced();
+    });
     // The first command fails before writing anything: its release removes the lock and the empty directory.
-    while (lines.length === 0) await new Promise((done) => setTimeout(done, 5));
+    await waiting;
     first.release();
     const held = await second;
     expect(lines[0]).toMatch(/^arqon ask: waiting up to 5000 ms/);
