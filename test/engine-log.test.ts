@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Deferred, Effect, Exit, TestClock, TestContext } from "effect";
+import { Effect, TestClock, TestContext } from "effect";
 import { afterAll, describe, expect, it } from "vitest";
 import type { EngineConfig } from "../src/engine/config.js";
 import { createLoggedEngine, LoggedEngine } from "../src/log/engine-log.js";
@@ -11,6 +11,7 @@ import { Prng } from "../src/random/prng.js";
 import { explain } from "../src/replay/explain.js";
 import { replay } from "../src/replay/replay.js";
 import { ReplayClock } from "../src/replay/virtual-clock.js";
+import { durableWatch } from "./support/durable-watch.js";
 import { SERVICE_KNOBS, serviceCost } from "./support/engine-harness.js";
 
 const dirs: string[] = [];
@@ -187,23 +188,18 @@ describe("createLoggedEngine", () => {
     const closed = await Effect.runPromise(
       Effect.scoped(
         Effect.gen(function* () {
-          // Completed by the commit that makes `appended` durable: its write runs on the thread
-          // pool, so the test waits for that callback rather than for time to pass.
-          const committed = yield* Deferred.make<void>();
-          let appended = Number.POSITIVE_INFINITY;
-          const onDurable = (seq: number) => {
-            if (seq >= appended) Deferred.unsafeDone(committed, Exit.void);
-          };
+          const watch = durableWatch();
           // flushRecords above what the run appends: only the interval wakes the fiber.
-          const options = { dir, flushMs: 1, flushRecords: 1_000_000, onDurable };
+          const options = { dir, flushMs: 1, flushRecords: 1_000_000, onDurable: watch.onDurable };
           const logged = yield* LoggedEngine.make(config(clock), options);
           drive(logged, clock, 1, 300, Prng.fromSeed(8, 1));
           logged.engine.flushEvents();
-          appended = logged.log.lastSeq;
+          const appended = logged.log.lastSeq;
           expect(logged.log.durableSeq).toBeLessThan(appended);
           // The fiber commits on its own when its interval passes (no flush called here).
           yield* TestClock.adjust("2 millis");
-          yield* Deferred.await(committed);
+          // Its write completes on the thread pool: wait for the commit's callback.
+          yield* Effect.promise(() => watch.atLeast(appended));
           expect(logged.log.durableSeq).toBe(appended);
           return logged;
         }),

@@ -2,37 +2,26 @@ import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { Effect, Exit, Scope, TestClock, TestContext } from "effect";
 import { describe, expect, it } from "vitest";
 import { DecisionLog, LogCorruptionError, LogError, readDecisionLog } from "../src/log/index.js";
+import { durableWatch } from "./support/durable-watch.js";
 import { tempLogDirs } from "./support/log-dir.js";
 
 const newDir = tempLogDirs();
 
 const HEADER = { kind: "header", engine: { seed: 7 } } as const;
 
-/**
- * An `onDurable` callback and a promise of the first durable seq at or past `target`. A commit's
- * write completes on the thread pool, so tests wait for this callback instead of polling a timer.
- */
-function durableAt(target: number): { onDurable: (seq: number) => void; reached: Promise<number> } {
-  let resolve: (seq: number) => void = () => {};
-  const reached = new Promise<number>((done) => {
-    resolve = done;
-  });
-  return { onDurable: (seq) => (seq >= target ? resolve(seq) : undefined), reached };
-}
-
 describe("DecisionLog.make (Effect)", () => {
   it("drains appends in its fiber, wakes early at flushRecords, and closing the scope makes everything durable", async () => {
     const dir = newDir();
     const scope = Effect.runSync(Scope.make());
-    const third = durableAt(3);
-    const options = { dir, header: HEADER, flushMs: 60_000, flushRecords: 3, onDurable: third.onDurable };
+    const watch = durableWatch();
+    const options = { dir, header: HEADER, flushMs: 60_000, flushRecords: 3, onDurable: watch.onDurable };
     const log = await Effect.runPromise(Scope.extend(DecisionLog.make(options), scope));
     log.append({ kind: "r", i: 1 });
     log.append({ kind: "r", i: 2 });
     expect(log.lagRecords).toBe(2);
     log.append({ kind: "r", i: 3 }); // reaches flushRecords: the fiber is woken
     // The interval is a minute away: only the wake-up can make record 3 durable.
-    await third.reached;
+    await watch.atLeast(3);
     expect(log.lagRecords).toBe(0);
     expect(readDecisionLog(dir).records.map((e) => e.seq)).toEqual([1, 2, 3]);
     log.append({ kind: "r", i: 4 });
@@ -47,12 +36,12 @@ describe("DecisionLog.make (Effect)", () => {
     await Effect.runPromise(
       Effect.scoped(
         Effect.gen(function* () {
-          const first = durableAt(1);
-          const options = { dir, header: HEADER, flushMs: 5, flushRecords: 1000, onDurable: first.onDurable };
+          const watch = durableWatch();
+          const options = { dir, header: HEADER, flushMs: 5, flushRecords: 1000, onDurable: watch.onDurable };
           const log = yield* DecisionLog.make(options);
           log.append({ kind: "r", i: 1 });
           yield* TestClock.adjust("5 millis");
-          yield* Effect.promise(() => first.reached);
+          yield* Effect.promise(() => watch.atLeast(1));
           expect(log.durableSeq).toBe(1);
         }),
       ).pipe(Effect.provide(TestContext.TestContext)),
