@@ -20,7 +20,8 @@
  * A seed check then measures `auto` with 1 and 8 workers again on seeds 1..`--seed-check` (default
  * 100) and reads the quality gate there and on each block of `--seeds` (default 20) of its seeds,
  * reported and not judged: a cell's median over 20 seeds can sit between two basins, and which
- * side it lands on moves the geometric mean by itself.
+ * side it lands on moves the geometric mean by itself. The same runs, paired by seed, then say
+ * which cells hold the gap (bench/parallel-gap.ts).
  *
  * Options: `--seeds=N` (default 20), `--seed-check=N` (default 100; no check unless above N),
  * `--half=development|validation`, `--no-write`.
@@ -29,6 +30,7 @@ import { type B1Problem, problemName } from "./b1-problem.js";
 import { type Benchmark, parseOptions, wholeOption } from "./benchmark.js";
 import { describeEnvironment, environmentLine } from "./environment.js";
 import { mixedProblems } from "./mixed-suite.js";
+import { pairedGap, pairedGapText } from "./parallel-gap.js";
 import { type PhaseBusy, type PoolStrategy, type RunPhase, runPool } from "./parallel-pool.js";
 import { seedList, verdictFlips } from "./quality.js";
 import { SUITE_BUDGETS, type SuiteHalf, suiteProblems } from "./quality-suite.js";
@@ -495,6 +497,7 @@ export const benchmark: Benchmark = {
         const took = ((performance.now() - started) / 1000).toFixed(1);
         console.log(`seed check on seeds 1..${checkCount}: ${took} s`);
         text.push("", seedCheckText(title, cells, check, checkCount, seeds.length));
+        text.push("", pairedGapText(title, pairedGap(check)));
       }
       console.log(`\n${text.join("\n")}`);
       parts.push(text.join("\n"));
