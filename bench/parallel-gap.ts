@@ -10,17 +10,13 @@
  * floor with each worker count say whether one worker's runs finish inside a basin where 8
  * workers' do not. Reported, not judged.
  */
-import { type B1Problem, problemName } from "./b1-problem.js";
-import type { PoolStrategy } from "./parallel-pool.js";
+import { problemName } from "./b1-problem.js";
+import { type CellKey, floored, sequentialOf } from "./parallel-cells.js";
 import { REGRET_RESOLUTION } from "./solver-quality.js";
 import { markdownTable } from "./table.js";
 
 /** The fields of a PARALLEL cell this reads. */
-export interface GapCell {
-  readonly problem: B1Problem;
-  readonly budget: number;
-  readonly strategy: PoolStrategy;
-  readonly workers: number;
+export interface GapCell extends CellKey {
   /** Regret of each run, in the order of the seeds measured. */
   readonly regrets: readonly number[];
 }
@@ -55,16 +51,13 @@ export interface PairedGap {
 export function pairedGap(cells: readonly GapCell[]): PairedGap {
   const eights = cells.filter((c) => c.strategy === "auto" && c.workers === 8);
   const pairs = eights.map((eight) => {
-    const one = cells.find(
-      (c) =>
-        c.strategy === "auto" && c.workers === 1 && c.problem === eight.problem && c.budget === eight.budget,
-    );
+    const one: GapCell | undefined = sequentialOf(cells, eight);
     const name = `${problemName(eight.problem)} @${eight.budget}`;
     if (one === undefined) throw new Error(`no 1-worker cell for ${name}`);
     return { name, one: one.regrets, eight: eight.regrets };
   });
   const seeds = pairs.length === 0 ? 0 : Math.min(...pairs.flatMap((p) => [p.one.length, p.eight.length]));
-  const log = (regret: number) => Math.log10(Math.max(regret, REGRET_RESOLUTION));
+  const log = (regret: number) => Math.log10(floored(regret));
   const solved = (regrets: readonly number[]) =>
     regrets.slice(0, seeds).filter((r) => r <= REGRET_RESOLUTION).length;
   const change = (p: (typeof pairs)[number], seed: number) => log(p.eight[seed]!) - log(p.one[seed]!);

@@ -30,12 +30,12 @@ import { type B1Problem, problemName } from "./b1-problem.js";
 import { type Benchmark, parseOptions, wholeOption } from "./benchmark.js";
 import { describeEnvironment, environmentLine } from "./environment.js";
 import { mixedProblems } from "./mixed-suite.js";
+import { floored, sequentialOf } from "./parallel-cells.js";
 import { pairedGap, pairedGapText } from "./parallel-gap.js";
 import { type PhaseBusy, type PoolStrategy, type RunPhase, runPool } from "./parallel-pool.js";
 import { seedList, verdictFlips } from "./quality.js";
 import { SUITE_BUDGETS, type SuiteHalf, suiteProblems } from "./quality-suite.js";
 import { writeSection } from "./report.js";
-import { REGRET_RESOLUTION } from "./solver-quality.js";
 import { median } from "./stats.js";
 import { formatRatio, formatValue, markdownTable, verdict } from "./table.js";
 
@@ -134,27 +134,6 @@ function measureMoreTrials(problem: B1Problem, seeds: readonly number[]): MoreTr
       };
     }),
   );
-}
-
-function floored(regret: number): number {
-  return Math.max(regret, REGRET_RESOLUTION);
-}
-
-/**
- * The c = 1 cell of `cell`'s problem, budget and strategy. The bench always measures one; a caller
- * handed cells from elsewhere checks for `undefined`.
- */
-function sequentialOf<C extends Pick<Cell, "problem" | "budget" | "strategy" | "workers">>(
-  cells: readonly C[],
-  cell: Pick<Cell, "problem" | "budget" | "strategy">,
-): C {
-  return cells.find(
-    (c) =>
-      c.problem === cell.problem &&
-      c.budget === cell.budget &&
-      c.strategy === cell.strategy &&
-      c.workers === 1,
-  )!;
 }
 
 function ratioOf(cells: readonly Cell[], cell: Cell): number {
