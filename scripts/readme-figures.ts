@@ -183,7 +183,7 @@ cells moves a long way when one cell's median lands on the exact minimum on one 
 the gate's verdict with the cells beside it. Catching up holds at the suite's budgets; on longer
 runs the gap can widen instead, since a batched local phase has no simplex to cross a rugged
 landscape's ripples and its region settles too small to follow a curved valley (the PARALLEL
-commentary gives scratch figures at budget 1000).
+commentary says where).
 
 Engine hot path (16 parameters): a guarded apply takes ${t1("T1 apply p50")} ns p50 and allocates
 nothing (GC events / applies: ${t1("GC events / applies")}); ingesting a digest, instability

@@ -97,17 +97,17 @@ export interface GlobalLocalOptions {
    * best more often, and neither waits more than `maxStreak` trials in a row (see
    * src/solver/local-turns.ts). A bowl under ripples, where a simplex creeps, and a long valley
    * go to the region; a kink at the minimum, which no quadratic fits, to the simplex. Chosen on
-   * the B1 development half, seeds 1..100 (docs/benchmarks.md): the mean of log₁₀ regret over its
-   * 44 cells went from −0.80 with the simplex alone to −1.56 with 8. Anything from 3 to 12 gave
-   * −1.50 to −1.56, but 3 to 6 also left Rosenbrock-5D @100 more than 10 % behind forced
-   * Nelder–Mead. The region's results count as they do in parallel batches: towards the phase's
-   * stagnation and `tieShare`, and one that ties the phase's best ends the phase; leaving the
-   * region's results out of both tie rules lost Step-ellipsoid-6D @300 and Simulated training @300
-   * their better medians (mean −1.49). With one or two workers every ask for one trial gets a
-   * turn; from three trials at once the region takes every local trial (see `BATCH_FROM` in
-   * src/solver/global-local.ts). 0 turns the turns off: with one worker the simplex alone, as
-   * before; with two, the region still fills what the simplex leaves of a batch. Default 8. A
-   * whole number ≥ 0.
+   * the B1 development half, seeds 1..100 (docs/benchmarks.md at 035e597, B1): the mean of
+   * log₁₀ regret over its 44 cells went from −0.80 with the simplex alone to −1.56 with 8.
+   * Anything from 3 to 12 gave −1.50 to −1.56, but 3 to 6 also left Rosenbrock-5D @100 more
+   * than 10 % behind forced Nelder–Mead. The region's results count as they do in parallel
+   * batches: towards the phase's stagnation and `tieShare`, and one that ties the phase's best
+   * ends the phase; leaving the region's results out of both tie rules lost Step-ellipsoid-6D
+   * @300 and Simulated training @300 their better medians (mean −1.49). With one or two workers
+   * every ask for one trial gets a turn; from three trials at once the region takes every local
+   * trial (see `BATCH_FROM` in src/solver/global-local.ts). 0 turns the turns off: with one
+   * worker the simplex alone, as before; with two, the region still fills what the simplex
+   * leaves of a batch. Default 8. A whole number ≥ 0.
    */
   readonly maxStreak?: number;
   /**
@@ -1122,7 +1122,7 @@ function tpeOptions(o: ResolvedGlobalLocalOptions): TpeOptions {
  *   of a pool of c (7 of 8 by default) and answers `[]` for the rest until a result comes in, so
  *   that its next step sees one more of the latest results. Region results count towards the
  *   local phase's stagnation, and one that ties the phase's best (a plateau) ends the phase
- *   (docs/benchmarks.md, PARALLEL, has the figures). With two workers, a free one gets the
+ *   (docs/benchmarks.md, PARALLEL, says why). With two workers, a free one gets the
  *   simplex's or the region's point by the turns above.
  * - Cost: a TPE proposal, a Nelder–Mead step or a quadratic fit on the points nearest the
  *   centre; switching phases is O(1) (a pending-trial scan while batches are outstanding), and a

@@ -90,7 +90,7 @@ export class LocalTurns {
 /**
  * Weight a side's older results keep per new result of that side: about the last ten count.
  * Chosen on the B1 development half with {@link LocalTurns}' other settings (0.8 and 0.95 did
- * about as well; docs/benchmarks.md).
+ * about as well).
  */
 const DECAY = 0.9;
 

@@ -231,7 +231,8 @@ function positiveDefinite(hessian: readonly number[], d: number): boolean {
  * workers' proposals and 18 % of one worker's; on seed 1 most of 8 workers' minimisers lay on the
  * region's edge. Chosen on the development half, where it lowered log₁₀ regret for one worker and
  * for 8 on two sets of seeds; raising negative eigenvalues to a thousandth of the largest did less
- * (docs/benchmarks.md, PARALLEL, the eleventh pass, has the figures and the validation half).
+ * (docs/benchmarks.md at 035e597, PARALLEL, the eleventh pass, has the figures and the validation
+ * half).
  */
 function absoluteCurvature(hessian: number[], d: number, full: boolean): void {
   if (!full) {

@@ -68,9 +68,9 @@ const MIN_SPREAD = 0.001;
  * where a function that is not a quadratic differs most from one: traced on Pintér-6D, its
  * minimiser only cut the distance to the minimum to 0.3–1 times the incumbent's, and less still
  * with workers, whose batches' misses make up most of the fitted points. Chosen on the B1
- * development half (docs/benchmarks.md, the seventh pass): one trial at a time, 0.03 and 0.3
- * scored as well as 0.1 on the mean, but 0.03 left Simulated training @300 twice as far behind
- * and 0.3 put its 20-seed median on the worse branch.
+ * development half (docs/benchmarks.md at 035e597, PARALLEL, the seventh pass): one trial at a
+ * time, 0.03 and 0.3 scored as well as 0.1 on the mean, but 0.03 left Simulated training @300
+ * twice as far behind and 0.3 put its 20-seed median on the worse branch.
  */
 const GAP_OFFSET = 0.1;
 /**
@@ -87,7 +87,7 @@ const GAP_OFFSET = 0.1;
  * the region has narrowed, fewer points than a full quadratic needs often lie within the reach,
  * so the fit is diagonal and has no cross terms. On the validation half that lost Zakharov-6D
  * @300 (its terms couple every coordinate) 2.2 decades with one worker and 3.6 with 8, while
- * more cells improved than got worse (docs/benchmarks.md, PARALLEL, the ninth pass);
+ * more cells improved than got worse (docs/benchmarks.md at 035e597, PARALLEL, the ninth pass);
  * {@link chooseFit} brought the medians there (validation seeds 1..100) from 6.7e-6 to 1.8e-16
  * with one worker and from 0.075 to 0.0042 with 8 (the tenth pass).
  */
