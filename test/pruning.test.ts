@@ -3,9 +3,11 @@ import { ConfigError, UsageError } from "../src/errors.js";
 import { createSolverLog, openSolverLog } from "../src/log/index.js";
 import type { SolverConfig } from "../src/solver/config.js";
 import { minimize } from "../src/solver/minimize.js";
+import { createMixedTpe } from "../src/solver/mixed-tpe.js";
 import { createSolver, restoreSolver, type Solver } from "../src/solver/solver.js";
 import { createTpe } from "../src/solver/tpe.js";
 import { TrialPruned } from "../src/solver/trial-pruned.js";
+import type { Dimension } from "../src/space/space.js";
 import { tempLogDirs } from "./support/log-dir.js";
 
 const newLogDir = tempLogDirs();
@@ -339,6 +341,34 @@ describe("pruned trials in the strategies", () => {
     // Told as final, −5 becomes the best point and l draws around it; pruned, it stays in g.
     expect(asFinal).toBeLessThan(0.1);
     expect(asPruned).toBeGreaterThan(0.4);
+  });
+
+  it("the mixed-space TPE counts pruned points as bad too", () => {
+    // A categorical (2 choices: u < 0.5 is the first) and a float. The completed points say the
+    // best lies at the second choice with x near 0.5; twenty trials pruned right there say it is
+    // not worth sampling. Left out of g, they would change nothing.
+    const dimensions: Dimension[] = [
+      { name: "kind", kind: "categorical", levels: 2, when: [] },
+      { name: "x", kind: "float", levels: 0, when: [] },
+    ];
+    const history = Array.from({ length: 30 }, (_, i) => {
+      const u = [((i * 7) % 30) / 30 + 1 / 60, ((i * 11) % 30) / 30 + 1 / 60];
+      return { u, value: (u[1]! - 0.5) ** 2 + (u[0]! < 0.5 ? 0.5 : 0) };
+    });
+    const pruned = Array.from({ length: 20 }, (_, i) => [0.75, 0.45 + i * 0.005]);
+    const nearPruned = (context: { history: typeof history; pruned: number[][] }) => {
+      const tpe = createMixedTpe(dimensions, 9);
+      let near = 0;
+      for (let i = 0; i < 60; i++) {
+        const [p] = tpe.ask({ ...context, pending: [], remaining: 10 }, 1, i)!;
+        if (p![0]! >= 0.5 && Math.abs(p![1]! - 0.5) < 0.05) near++;
+      }
+      return near;
+    };
+    const without = nearPruned({ history, pruned: [] });
+    const withPruned = nearPruned({ history, pruned });
+    expect(without).toBeGreaterThan(15);
+    expect(withPruned).toBeLessThan(without / 2);
   });
 
   it("Nelder–Mead goes on past pruned points, which never become the best", () => {

@@ -146,8 +146,8 @@ function cellOf(u: number, levels: number): number {
  * built group by group, parents first; a group whose condition does not hold at the point built
  * so far is skipped (its coordinates stay at 0.5 and its parameters are absent). Each active group
  * runs one TPE step of its own, fitted only on the history points where it was active: the best
- * ⌈γ·n⌉ of them form l, the others (and pending points where it is active, the constant liar)
- * form g, and the best of 24 candidates drawn from l by log l − log g wins. Numeric coordinates
+ * ⌈γ·n⌉ of them form l, the others (and, where it is active, pending points, the constant liar,
+ * and pruned ones, whose final value is unknown) form g, and the best of 24 candidates drawn from l by log l − log g wins. Numeric coordinates
  * use the continuous TPE's kernels (gap-rule bandwidths in l, the floor in g); categorical ones
  * native per-choice weights ({@link GroupMixture}).
  */
@@ -219,6 +219,12 @@ class MixedTpe implements Strategy {
     this.sync(context.history);
     this.extraCount = 0;
     for (const p of context.pending) this.addExtra(p);
+    // A pruned point is a bad observation whose final value is unknown: in g, never in l (as in
+    // the continuous TPE), and only the newest ones, as for the history's bad rows.
+    const pruned = context.pruned ?? [];
+    for (let i = Math.max(0, pruned.length - MAX_BAD_KERNELS); i < pruned.length; i++) {
+      this.addExtra(pruned[i]!);
+    }
     const batch: number[][] = [];
     for (let b = 0; b < max; b++) {
       const x = this.point;
@@ -318,7 +324,7 @@ class MixedTpe implements Strategy {
     }
   }
 
-  /** Records a pending or just-proposed point, and the groups active there. */
+  /** Records a pending, pruned or just-proposed point, and the groups active there. */
   private addExtra(point: ArrayLike<number>): void {
     const d = this.d;
     const groups = this.groups.length;
@@ -445,8 +451,9 @@ class MixedTpe implements Strategy {
   }
 
   /**
-   * g: the newest {@link MAX_BAD_KERNELS} rows outside the good set, then the pending points and
-   * this batch's earlier points where the group is active (the constant liar); bandwidth = floor.
+   * g: the newest {@link MAX_BAD_KERNELS} rows outside the good set, then the pending points, the
+   * newest pruned ones and this batch's earlier points where the group is active (the constant
+   * liar); bandwidth = floor.
    */
   private fitBad(group: Group, index: number, k: number, floor: number): void {
     const dg = group.dims.length;
