@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { parameterVariable, trialVariables, variableClashes } from "../src/cli/env-names.js";
@@ -255,6 +255,10 @@ describe("arqon ask / tell across invocations", () => {
     expect(oneLineError(await runArqonInProcess(["tell", "--state", "s.json"], dir, "[]"), 2)).toMatch(
       /state file s\.json does not exist/,
     );
+    // status has no --config: it points at the command that creates the state.
+    expect(oneLineError(await runArqonInProcess(["status", "--state", "s.json"], dir), 2)).toBe(
+      "arqon status: state file s.json does not exist; create it with arqon ask --config",
+    );
     expect(oneLineError(await runArqonInProcess(["frobnicate"], dir), 2)).toMatch(
       /unknown command "frobnicate"/,
     );
@@ -397,6 +401,41 @@ describe("arqon solve", () => {
     expect(lines(missing.stderr).at(-1)).toBe(
       `arqon solve: cannot run ${JSON.stringify(join(dir, "no-such-program"))}: no such program (check the path, or that it is on PATH)`,
     );
+  });
+
+  it("refuses a missing program or clashing names before it touches the state", async () => {
+    const dir = tempDir();
+    writeJson(dir, "c.json", failingConfig);
+    const onPath = await runArqonInProcess(
+      ["solve", "--config", "c.json", "--state", "s.json", "--", "arqon-no-such-program"],
+      dir,
+    );
+    expect(oneLineError(onPath, 2)).toBe(
+      'arqon solve: cannot run "arqon-no-such-program": no such program (check the path, or that it is on PATH)',
+    );
+    writeFileSync(join(dir, "plain.txt"), "not a program\n");
+    const notExecutable = await runArqonInProcess(
+      ["solve", "--config", "c.json", "--state", "s.json", "--", "./plain.txt"],
+      dir,
+    );
+    expect(oneLineError(notExecutable, 2)).toBe(
+      'arqon solve: cannot run "./plain.txt": permission denied (is it executable?)',
+    );
+    expect(existsSync(join(dir, "s.json"))).toBe(false);
+
+    writeJson(dir, "clash.json", {
+      seed: 1,
+      budget: 4,
+      bounds: { lr: { min: 0, max: 1 }, LR: { min: 0, max: 1 } },
+    });
+    const clash = await runArqonInProcess(
+      ["solve", "--config", "clash.json", "--state", "runlog", "--", process.execPath, "-e", "0"],
+      dir,
+    );
+    expect(oneLineError(clash, 2)).toMatch(
+      /ambiguous environment variables: bounds\.LR: its variable ARQON_LR/,
+    );
+    expect(existsSync(join(dir, "runlog"))).toBe(false);
   });
 });
 

@@ -49,8 +49,8 @@ export function openSolver(command: string, cwd: string, source: SolverSource): 
     throw usageError(
       source.statePath === undefined
         ? `arqon ${command}: --config is required`
-        : command === "tell"
-          ? `arqon tell: state file ${source.statePath} does not exist; create it with arqon ask --config`
+        : command === "tell" || command === "status"
+          ? `arqon ${command}: state file ${source.statePath} does not exist; create it with arqon ask --config`
           : `arqon ${command}: state file ${source.statePath} does not exist; pass --config to create it`,
     );
   }

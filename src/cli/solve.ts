@@ -12,6 +12,7 @@ import {
 } from "./args.js";
 import { CliError, runtimeError, usageError } from "./cli-error.js";
 import { trialVariables, variableClashes } from "./env-names.js";
+import { programProblem } from "./find-program.js";
 import type { CliIo } from "./io.js";
 import { type ObjectiveReading, readReport } from "./objective-output.js";
 import { openSolver } from "./open-solver.js";
@@ -103,6 +104,11 @@ export async function solveCommand(argv: readonly string[], io: CliIo): Promise<
   const statePath = optionalString(flags, "state");
   const configPath = optionalString(flags, "config");
   const storage = optionalString(flags, "storage");
+  // Checked before any state is touched: a misspelt command changes nothing.
+  const notStarted = programProblem(command[0]!, io.cwd, io.env);
+  if (notStarted !== undefined) {
+    throw usageError(`arqon solve: cannot run ${JSON.stringify(command[0])}: ${notStarted}`);
+  }
   if (storage !== undefined) {
     if (statePath !== undefined) throw usageError("arqon solve: give --state or --storage, not both");
     const study = optionalString(flags, "study");
@@ -112,6 +118,10 @@ export async function solveCommand(argv: readonly string[], io: CliIo): Promise<
   return await withLockedState("solve", io, statePath, async (held) => {
     const logLock = held?.logLock;
     const opened = openSolver("solve", io.cwd, { statePath, configPath, logLock });
+    // Before a log directory is created for it: a config this refuses leaves nothing behind.
+    const clashes = variableClashes(Object.keys(opened.solver.config.bounds));
+    if (clashes.length > 0)
+      throw usageError(`arqon solve: ambiguous environment variables: ${clashes.join("; ")}`);
     const solver =
       statePath === undefined ? opened.solver : attachStateLog(io.cwd, statePath, opened.solver, logLock);
     try {
@@ -138,10 +148,6 @@ async function runSolve(
   io: CliIo,
 ): Promise<0 | 1 | 130> {
   const { command, concurrency, onError, statePath } = options;
-  const clashes = variableClashes(Object.keys(solver.config.bounds));
-  if (clashes.length > 0)
-    throw usageError(`arqon solve: ambiguous environment variables: ${clashes.join("; ")}`);
-
   // A logging solver has already made each call durable; a JSON state is rewritten after each.
   const save =
     statePath === undefined || isLoggedSolver(solver)

@@ -4,9 +4,9 @@ import type { CliIo } from "./io.js";
 import { openSolver } from "./open-solver.js";
 
 /** Help text of `arqon status`. */
-export const STATUS_USAGE = `arqon status --state <state.json>
+export const STATUS_USAGE = `arqon status --state <dir>|<state.json>
   Prints where a saved run stands: {"phase","asked","told","budget","best","pending","classification","strategy"}.
-  Does not change the state file.`;
+  Does not change the state.`;
 
 /** `arqon status`: a read-only JSON summary of a saved solver, including its pending trials. */
 export function statusCommand(argv: readonly string[], io: CliIo): 0 {

@@ -1,0 +1,41 @@
+import { accessSync, constants, statSync } from "node:fs";
+import { delimiter, isAbsolute, join, resolve } from "node:path";
+
+/**
+ * Why `program` could not be started from `cwd` with `env`'s PATH, in words; `undefined` when an
+ * executable file is there. `arqon solve` asks before it touches its state or asks a trial, so a
+ * misspelt command changes nothing. Spawning can still fail later (the file may go away); that
+ * failure is reported then. On Windows, where PATHEXT decides what runs, it does not look.
+ */
+export function programProblem(
+  program: string,
+  cwd: string,
+  env: Readonly<Record<string, string | undefined>>,
+): string | undefined {
+  if (process.platform === "win32") return undefined;
+  if (program.includes("/")) {
+    const path = isAbsolute(program) ? program : resolve(cwd, program);
+    return executableProblem(path);
+  }
+  const directories = (env.PATH ?? "").split(delimiter).filter((d) => d !== "");
+  for (const directory of directories) {
+    if (executableProblem(resolve(cwd, join(directory, program))) === undefined) return undefined;
+  }
+  return "no such program (check the path, or that it is on PATH)";
+}
+
+function executableProblem(path: string): string | undefined {
+  let isFile: boolean;
+  try {
+    isFile = statSync(path).isFile();
+  } catch {
+    return "no such program (check the path, or that it is on PATH)";
+  }
+  if (!isFile) return "not a file";
+  try {
+    accessSync(path, constants.X_OK);
+    return undefined;
+  } catch {
+    return "permission denied (is it executable?)";
+  }
+}
