@@ -79,6 +79,34 @@ describe("shared study (in one process, several handles)", () => {
     }
   });
 
+  it("joins a worker whose configuration differs only in how it is written", async () => {
+    const [x1, x2] = [BRANIN.bounds.x1!, BRANIN.bounds.x2!];
+    const study = await openSharedStudy(
+      { seed: 3, budget: 10, bounds: { x1, x2 } },
+      { redis: server.url, study: "written" },
+    );
+    // Keys in another order and defaults written out: the same study.
+    const joined = await openSharedStudy(
+      {
+        bounds: { x1: { max: x1.max, min: x1.min, type: "float", scale: "linear" }, x2 },
+        strategy: "auto",
+        autoOptions: { gamma: 0.15 },
+        budget: 10,
+        seed: 3,
+      },
+      { redis: server.url, study: "written" },
+    );
+    const [trial] = (await study.ask())!;
+    await joined.refresh();
+    expect(joined.pendingTrials()).toEqual([trial]);
+    // The parameters' order sets the coordinates: swapped, it is another study.
+    await expect(
+      openSharedStudy({ seed: 3, budget: 10, bounds: { x2, x1 } }, { redis: server.url, study: "written" }),
+    ).rejects.toThrow(/study written: exists with another solver configuration/);
+    await study.close();
+    await joined.close();
+  });
+
   it("refuses a worker whose configuration differs, and bad input, changing nothing", async () => {
     const study = await openSharedStudy(config(10), { redis: server.url, study: "strict" });
     await expect(openSharedStudy(config(10, 4), { redis: server.url, study: "strict" })).rejects.toThrow(

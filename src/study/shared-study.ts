@@ -15,6 +15,7 @@ import {
   type Trial,
   type TrialResult,
 } from "../solver/solver.js";
+import { studyConfigKey } from "./config-key.js";
 import { JOURNAL_VERSION, type JournalEntry, JournalError, RedisJournal } from "./journal.js";
 
 /** Where a shared study lives. */
@@ -155,7 +156,7 @@ class SharedStudyImpl implements SharedStudy {
     const created = await this.journal.appendAt(0, { op: "create", v: JOURNAL_VERSION, config });
     const [first] = await this.journal.readFrom(0);
     if (first?.op !== "create") throw new JournalError(0, "is not the study's create entry");
-    if (!created && JSON.stringify(first.config) !== JSON.stringify(config))
+    if (!created && studyConfigKey(first.config) !== studyConfigKey(config))
       throw new UsageError(
         `study ${this.name}: exists with another solver configuration (${JSON.stringify(first.config)})`,
       );
