@@ -140,6 +140,10 @@ describe("docs samples", () => {
     expect(Number(match![2])).toBeGreaterThan(10);
     expect(Number(match![3])).toBeGreaterThan(0);
     expect(match![4]).toBe("normal");
+    // Seeded and on virtual time: the guide quotes the very line it prints.
+    expect(readFileSync(join(DOCS, "guide", "engine.md"), "utf8")).toContain(
+      `It prints \`${stdout.trim()}\``,
+    );
   });
 
   it("decision-log.ts logs a tuning run, replays it identically and explains its last generation", () => {
