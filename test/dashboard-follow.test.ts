@@ -1,11 +1,12 @@
 import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { VirtualTimeScheduler } from "rxjs";
 import { afterEach, describe, expect, it } from "vitest";
 import { AUDIT_SCHEMA_VERSION, type AuditEvent } from "../src/audit/events.js";
 import { MAX_READ_BYTES } from "../src/dashboard/recording-tail.js";
 import { openDecisionLog } from "../src/log/writer.js";
-import { type FollowedRecording, followRecording, RecordingError } from "../src/node.js";
+import { createLoggedEngine, type FollowedRecording, followRecording, RecordingError } from "../src/node.js";
 
 // Following is driven by the recording's own polling timer (20 ms here); the tests wait for the
 // events to arrive through a subscriber, with vitest's timeout as the bound, and never sleep.
@@ -99,6 +100,32 @@ describe("followRecording", () => {
     appendFileSync(join(dir, "a.jsonl"), line(event(3)));
     await seen.until(3);
     expect([...seen.seen].sort()).toEqual([1, 2, 3]);
+  });
+
+  it("shows the run an engine's own decision log recorded", async () => {
+    // createLoggedEngine wraps each audit event in a log record; the dashboard must unwrap them.
+    const dir = join(tempDir(), "decisions");
+    const scheduler = new VirtualTimeScheduler();
+    const { engine, close } = createLoggedEngine(
+      {
+        seed: 5,
+        params: { batchSize: { min: 1, max: 256, init: 16, maxDelta: 8 } },
+        window: { digests: 5 },
+        scheduler,
+      },
+      { dir, flushMs: 50 },
+    );
+    for (let tick = 1; tick <= 300; tick++) {
+      scheduler.schedule(() => {}, 10);
+      scheduler.flush();
+      engine.observe({ objective: 20 + ((engine.values[0]! - 96) / 40) ** 2, generation: engine.generation });
+    }
+    const generation = engine.generation;
+    await close();
+    const source = await follow(dir);
+    expect(source.count).toBeGreaterThan(100);
+    expect(generation).toBeGreaterThan(2);
+    expect(source.view().generation).toBe(generation);
   });
 
   it("follows a decision log as its writer appends", async () => {

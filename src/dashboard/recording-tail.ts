@@ -2,6 +2,7 @@ import { open, readdir, stat } from "node:fs/promises";
 import { join } from "node:path";
 import type { AuditEvent } from "../audit/events.js";
 import { errorMessage } from "../errors.js";
+import { auditEventOf } from "../log/log-records.js";
 import { readDecisionLog } from "../log/reader.js";
 import { SEGMENT_SUFFIX } from "../log/segments.js";
 import { parseAuditLine, RecordingError } from "./recorded-source.js";
@@ -128,9 +129,9 @@ export class RecordingTail {
     for (const entry of readDecisionLog(this.path, { strict: false }).records) {
       if (entry.seq <= this.logSeq) continue;
       this.logSeq = entry.seq;
-      const record = entry.record as { readonly type?: unknown; readonly time?: unknown };
-      if (typeof record.type === "string" && typeof record.time === "number")
-        events.push(entry.record as unknown as AuditEvent);
+      // An engine's log wraps each event ({ kind: "audit", event }); a bare event is taken as is.
+      const event = auditEventOf(entry.record);
+      if (event !== undefined) events.push(event);
     }
     return events;
   }
