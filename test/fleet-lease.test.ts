@@ -66,3 +66,14 @@ describe("coordinator generation gate", () => {
     expect(digests).toMatchObject({ accepted: 2, rejected: 1 });
   });
 });
+
+describe("coordinator bus figures", () => {
+  it("says they are stale while Redis is unreachable, and fresh again once it is back", async () => {
+    const lead = await rig.coordinator("c1", { redis: rig.connect(rig.server, { quiet: true }) });
+    expect(lead.busStats().stale).toBe(false);
+    await rig.server.kill();
+    await until(() => lead.busStats().stale === true, 10_000, "a failed read of the fleet view");
+    rig.adopt(await rig.server.restart());
+    await until(() => lead.busStats().stale === false, 10_000, "a fresh read after the restart");
+  });
+});

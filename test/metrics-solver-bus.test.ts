@@ -78,5 +78,10 @@ describe("arqon/metrics: bus metrics", () => {
     series = await scrape(registry);
     expect(series.get("arqon_bus_up")).toBe(1);
     expect(series.get("arqon_bus_dead_letters_total")).toBe(2);
+    // A coordinator that cannot read Redis does not throw: it says its figures are stale.
+    stats = { ...stats, stale: true };
+    series = await scrape(registry);
+    expect(series.get("arqon_bus_up")).toBe(0);
+    expect(series.get("arqon_bus_dead_letters_total")).toBe(2);
   });
 });

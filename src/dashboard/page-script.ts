@@ -370,7 +370,8 @@ export const DASHBOARD_SCRIPT = String.raw`
       counts.lagging + " lagging, " + counts.stale + " stale";
     var b = f.bus;
     $("fleet-bus").textContent = "pending " + b.pending + ", undelivered " + b.lag + ", dead letters " + b.deadLetters +
-      ", rejected commands " + b.rejectedCommands + ", digests processed " + b.digestsProcessed;
+      ", rejected commands " + b.rejectedCommands + ", digests processed " + b.digestsProcessed +
+      (b.stale ? " (Redis unreachable: the last figures read)" : "");
     var body = $("fleet-table").tBodies[0];
     clear(body);
     if (f.replicas.length === 0) {

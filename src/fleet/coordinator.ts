@@ -119,6 +119,8 @@ export class Coordinator {
   private deadLettersBefore = 0;
   private processedBefore = 0;
   private groupLag = 0;
+  /** Whether the latest {@link refreshView} failed: the view then holds its last figures. */
+  private viewStale = false;
   private groupPending = 0;
   private transition: Promise<void> = Promise.resolve();
   private closed = false;
@@ -336,8 +338,10 @@ export class Coordinator {
         const lag = fields.get("lag");
         this.groupLag = lag === null || lag === undefined ? 0 : Number(lag);
       }
+      this.viewStale = false;
     } catch {
-      // The view keeps its last value while Redis is unreachable.
+      // The view keeps its last value while Redis is unreachable, and says it is stale.
+      this.viewStale = true;
     }
   }
 
@@ -375,6 +379,7 @@ export class Coordinator {
       digestsProcessed: this.processedBefore + (consumer?.processed ?? 0),
       replicas: replicas.length,
       laggingReplicas: this.laggingReplicas().length,
+      stale: this.viewStale,
     };
   }
 

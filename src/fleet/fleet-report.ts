@@ -21,6 +21,11 @@ export interface BusStats {
   readonly replicas: number;
   /** Replicas whose acknowledged generation is below one published `lagAfterMs` ago or earlier. */
   readonly laggingReplicas: number;
+  /**
+   * True when the latest read of Redis failed, so the figures above are the last ones read
+   * (`arqon_bus_up` is then 0). Left out by a source that cannot go stale.
+   */
+  readonly stale?: boolean;
 }
 
 /** One replica in the fleet view. */

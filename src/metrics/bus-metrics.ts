@@ -24,7 +24,8 @@ export interface BusMetricsOptions {
  * `arqon_bus_lagging_replicas` gauges; `arqon_bus_dead_letters_total`,
  * `arqon_bus_rejected_commands_total`, `arqon_bus_digests_processed_total` counters), each read from
  * `busStats()` at scrape time (keep it cheap and synchronous). When it throws, the scrape still
- * succeeds: the bus series keep their last values and `arqon_bus_up` is 0.
+ * succeeds: the bus series keep their last values and `arqon_bus_up` is 0. It is 0 as well while
+ * the figures say they are `stale` (a coordinator whose latest read of Redis failed).
  */
 export function registerBusMetrics(source: BusStatsSource, options: BusMetricsOptions): void {
   const p = options.prefix ?? "arqon_";
@@ -35,7 +36,7 @@ export function registerBusMetrics(source: BusStatsSource, options: BusMetricsOp
   const read = (): BusStats | undefined => {
     try {
       last = source.busStats();
-      up = 1;
+      up = last.stale === true ? 0 : 1;
     } catch {
       up = 0; // a failing source must not fail the whole scrape
     }
@@ -65,7 +66,7 @@ export function registerBusMetrics(source: BusStatsSource, options: BusMetricsOp
     });
   new Gauge({
     name: `${p}bus_up`,
-    help: "1 when the last busStats() call succeeded, else 0 (the bus series then keep their last values).",
+    help: "1 when the last busStats() call returned fresh figures, else 0 (it failed, or the source could not read Redis: the bus series then keep their last values).",
     registers,
     collect() {
       read();
