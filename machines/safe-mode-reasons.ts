@@ -70,7 +70,7 @@ export interface SafeModeReasonSpec {
  * not be recorded; in both cases any further apply would be unverifiable, so applies stop.
  */
 export const SAFE_MODE_REASONS = {
-  /** The objective was NaN or ±∞ (trips on that digest). */
+  /** Three objectives in a row for the live generation were NaN or ±∞ (a burst, not one glitch). */
   nonFiniteObjective: { bit: 0, mode: "frozen", exit: "recovered" },
   /** The spike rule held for M consecutive digests (rollback + frozen). */
   spike: { bit: 1, mode: "frozen", exit: "recovered" },
@@ -80,7 +80,7 @@ export const SAFE_MODE_REASONS = {
   repeatedTrips: { bit: 3, mode: "halted", exit: "acknowledgedReset" },
   /** Reversals of an applied centre above the limit within the window. */
   thrashing: { bit: 4, mode: "frozen", exit: "cooldownElapsed" },
-  /** Cumulative change of a parameter above its budget within the window. */
+  /** Net change (signed moves summed) of a parameter above its budget within the window. */
   changeBudget: { bit: 5, mode: "frozen", exit: "budgetReplenished" },
   /**
    * Evaluation windows timed out in a row (telemetry stalled). No longer raised by the engine: a

@@ -21,18 +21,20 @@ import { syncGeneratedFiles } from "./generated-files.js";
 
 /** What trips each reason, in a reader's words. Must name every reason (the test checks). */
 export const REASON_TRIGGERS: Readonly<Record<SafeModeReason, string>> = {
-  nonFiniteObjective: "a digest's objective was NaN or infinite",
+  nonFiniteObjective:
+    "3 digests in a row for the live generation had a NaN or infinite objective (with a rollback when that generation has had no finite one yet)",
   spike: "the objective jumped far above its recent clean history for several digests in a row",
   divergence: "several windows in a row were clearly worse than the baseline window",
   repeatedTrips: "too many governor trips, or automatic rollbacks, within their period",
   thrashing: "the applied centre reversed direction too often within the flip window",
-  changeBudget: "a parameter moved more in total than its change budget within the budget window",
+  changeBudget:
+    "a parameter's net movement (its signed moves summed) exceeded its change budget within the budget window",
   evalTimeouts:
     "no longer raised: a stall pauses the SPSA cycle at its centre without a SafeMode trip (the bit is kept for old logs)",
   constraintViolation: "a digest reported `constraintMargin` < 0",
   constraintEmergency: "`constraintMargin` fell below the emergency level",
   auditHighWater: "the audit ring filled above its high-water mark",
-  auditFull: "the audit ring is full",
+  auditFull: "the audit ring, with what the sink has not taken yet, came within 8 records of its capacity",
   repeatedViolations: "Tier 1 refused too many applies within the violation window",
   breakerOpen: "a circuit breaker (the `onApply` actuator or an audit sink) opened",
   manualHalt: "`engine.halt(reason)` was called",
@@ -40,12 +42,12 @@ export const REASON_TRIGGERS: Readonly<Record<SafeModeReason, string>> = {
 
 /** How each exit condition reads. */
 const EXIT_TEXT: Readonly<Record<SafeModeReasonExit, string>> = {
-  recovered: "clean windows again after the rollback",
+  recovered: "a window closed healthy (after the rollback, when the trip made one)",
   cooldownElapsed: "its cooldown elapsed",
   budgetReplenished: "the budget window rolled over below the limit",
   digestsFlowing: "a window closed with accepted digests",
   marginRecovered: "the margin recovered",
-  auditDrained: "the ring drained below the mark",
+  auditDrained: "the pending audit records fell back below the level that raised it",
   violationsExpired: "the violations left their window",
   breakerClosed: "the breaker closed after a good probe",
   acknowledgedReset: "only an acknowledged `resetSafeMode`",
@@ -59,8 +61,8 @@ const GUARDRAIL_ROWS: ReadonlyArray<readonly [Exclude<keyof Guardrails, "preset"
   ["cooldownMs", "ms", "how long a thrashing trip freezes the engine"],
   ["flipLimit", "reversals", "direction reversals of one parameter tolerated within `flipWindowMs`"],
   ["flipWindowMs", "ms", "window over which reversals are counted"],
-  ["changeBudget", "of range", "most total movement of one parameter within `budgetWindowMs`"],
-  ["budgetWindowMs", "ms", "window over which movement is summed"],
+  ["changeBudget", "of range", "most net movement (one direction) of one parameter within `budgetWindowMs`"],
+  ["budgetWindowMs", "ms", "window over which signed moves are summed"],
   ["regressionLimit", "refusals", "Tier-1 refusals within the violation window before `conservative`"],
 ];
 

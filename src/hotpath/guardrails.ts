@@ -10,9 +10,9 @@ export type GuardrailPreset = "conservative" | "balanced" | "aggressive";
  * @remarks
  * Tier 1 enforces `maxUpdatesPerSecond` and `minIntervalMs` on every apply, and refuses applies
  * while a cooldown runs; the default `maxDelta` of a parameter that declares none is
- * `maxDeltaFraction` of its range. `cooldownMs` and the flip, budget and regression limits are
- * validated and resolved now but only take effect with the control-safety layer (SafeMode, not
- * built yet): today nothing starts a cooldown or latches SafeMode.
+ * `maxDeltaFraction` of its range. The engine's control-safety layer reads the rest: a thrashing
+ * trip freezes it for `cooldownMs`, and the flip, change-budget and regression limits are the
+ * defaults of its thrashing, change-budget and repeated-violation rules (docs/concepts/guardrails.md).
  */
 export interface Guardrails {
   /** The preset these numbers started from (fields given explicitly override it). */
@@ -29,11 +29,14 @@ export interface Guardrails {
   readonly flipLimit: number;
   /** Window over which reversals are counted. */
   readonly flipWindowMs: number;
-  /** Most total movement of one parameter within `budgetWindowMs`, as a fraction of its range. */
+  /**
+   * Most net movement (signed moves summed) of one parameter within `budgetWindowMs`, as a
+   * fraction of its range.
+   */
   readonly changeBudget: number;
-  /** Window over which movement is summed against `changeBudget`. */
+  /** Window over which signed moves are summed against `changeBudget`. */
   readonly budgetWindowMs: number;
-  /** Consecutive worsening evaluation cycles tolerated before SafeMode. */
+  /** Tier-1 refusals within the violation window (a minute) that make the engine conservative. */
   readonly regressionLimit: number;
 }
 

@@ -66,10 +66,10 @@ export interface RegimeDetectorOptions {
 export type ResolvedRegimeOptions = Required<RegimeDetectorOptions>;
 
 /**
- * Defaults, tuned on the development half of B5: a 1σ-wide slack band (k = 0.5σ), a threshold of
- * 8σ with each digest adding at most 4σ (a large shift is seen within 3 digests; two outliers in a
- * row are not enough), a 24-digest warm-up, and a tuner displacement of up to 1.5 maxDeltas (one
- * full step and a perturbation) under which an alike rise is the environment's.
+ * Defaults, tuned on the development half of B5: a slack of k = 3σ, a threshold of 20σ with each
+ * digest adding at most clip − k = 7σ (a large shift is seen within 3 digests; two outliers in a
+ * row are not enough), a 24-digest warm-up, and a tuner displacement of up to half a maxDelta
+ * under which an alike rise is the environment's.
  */
 export const DEFAULT_REGIME_OPTIONS: ResolvedRegimeOptions = Object.freeze({
   warmup: 24,
