@@ -130,6 +130,34 @@ describe("shared study (in one process, several handles)", () => {
     await study.close();
   });
 
+  it("stays in step with the journal when Redis fails an append, written or not", async () => {
+    const client = new Redis(server.url, { maxRetriesPerRequest: 1 });
+    const study = await openSharedStudy(config(20), { redis: client, study: "flaky" });
+    const evaluate = client.eval.bind(client) as (...args: unknown[]) => Promise<unknown>;
+    const failNext = (written: boolean) => {
+      (client as { eval: unknown }).eval = async (...args: unknown[]) => {
+        (client as { eval: unknown }).eval = evaluate;
+        if (written) await evaluate(...args); // the entry lands, its reply is lost
+        throw new Error("connection lost");
+      };
+    };
+    failNext(false);
+    await expect(study.ask()).rejects.toThrow(/connection lost/);
+    const [first] = (await study.ask())!;
+    await study.tell({ id: first!.id, value: 1 });
+    failNext(true);
+    await expect(study.ask()).rejects.toThrow(/connection lost/);
+    // The lost ask is in the journal: its trial is pending, and the next ask hands out the one after.
+    const [next] = (await study.ask())!;
+    expect(study.pendingTrials().map((t) => t.id)).toEqual([next!.id - 1, next!.id]);
+    const fresh = await openSharedStudy(config(20), { redis: server.url, study: "flaky" });
+    expect(fresh.pendingTrials()).toEqual(study.pendingTrials());
+    expect(fresh.told).toBe(1);
+    await fresh.close();
+    await study.close();
+    client.disconnect();
+  });
+
   it("names the entry of a corrupt journal", async () => {
     const study = await openSharedStudy(config(10), { redis: server.url, study: "corrupt" });
     await admin.rpush(

@@ -228,14 +228,24 @@ class SharedStudyImpl implements SharedStudy {
    * Brings the solver up to date, applies `apply` to it and appends the entry it returns (if any)
    * at the next position. When another worker appended first, or when nothing is to be appended,
    * the solver is restored to its state before `apply` (an ask may move the solver's state even
-   * when it returns no trial) and, in the first case, the whole thing is tried again.
+   * when it returns no trial) and, in the first case, the whole thing is tried again. When the
+   * append fails (Redis unreachable, a reply lost) the solver is restored too and the error thrown:
+   * whether Redis wrote the entry is unknown, and the journal, read again by the next operation,
+   * says which.
    */
   private async commit<R>(apply: (solver: Solver) => { result: R; entry?: JournalEntry }): Promise<R> {
     for (;;) {
       await this.catchUp();
       const before: SolverArtifact = this.live.toJSON();
       const { result, entry } = apply(this.live); // throws (nothing changed) on a refused tell or fail
-      if (entry !== undefined && (await this.journal.appendAt(this.position, entry))) {
+      let appended = false;
+      try {
+        appended = entry !== undefined && (await this.journal.appendAt(this.position, entry));
+      } catch (error) {
+        this.restore(before);
+        throw error;
+      }
+      if (appended) {
         this.position++;
         return result;
       }
