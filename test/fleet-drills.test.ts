@@ -201,6 +201,43 @@ describe("fleet drills", () => {
     expect(rejections).toEqual([]);
   });
 
+  it("restart Redis without persistence: the leader climbs above what the replicas saw, and tuning resumes", async () => {
+    // Everything in Redis is lost: the state hash, the streams and the epoch counter. The replicas
+    // remember the epoch and generation they reached and refuse anything lower.
+    rig = await FleetRig.start();
+    const fleet = rig;
+    const lead = await fleet.coordinator("c1", { redis: connect(fleet), leaseMs: LEASE_MS });
+    const envelope: Envelope = { outside: 0, biggestMove: 0 };
+    const replicas = await fleetOf(fleet, 3, envelope, []);
+    await until(
+      () => {
+        feed(replicas);
+        return (
+          lead.snapshot().generation >= 3 &&
+          replicas.every((r) => r.generation === lead.snapshot().generation)
+        );
+      },
+      20_000,
+      "generation 3",
+    );
+    const reached = Math.max(...replicas.map((r) => r.generation));
+    fleet.adopt(await fleet.server.restart());
+    const admin = connect(fleet);
+    expect(await admin.exists(keys.state)).toBe(0);
+    await until(
+      () => {
+        feed(replicas);
+        const g = lead.snapshot().generation;
+        return g >= reached + 2 && replicas.every((r) => r.generation === g);
+      },
+      30_000,
+      "tuning resumes above the replicas' generation",
+    );
+    expect(Number(await admin.get(keys.epoch))).toBeGreaterThan(1);
+    expect(envelope.outside).toBe(0);
+    expect(envelope.biggestMove).toBeLessThanOrEqual(16 * (1 + 1e-9));
+  });
+
   it("forged, replayed, stale and unknown-key commands injected mid-run are all refused and counted", async () => {
     const fleet = await startRig();
     const lead = await fleet.coordinator("c1", { redis: connect(fleet), leaseMs: LEASE_MS });

@@ -92,7 +92,9 @@ return 1`;
  * values), starts its engine from those values (no jump), re-signs the current generation, and
  * reads digests through the consumer group (claiming what the previous leader left). Fleet
  * generations continue from the stored one: fleet generation = stored base + engine generation.
- * A leader that cannot renew for a whole lease stops tuning at once.
+ * A leader that cannot renew for a whole lease stops tuning at once, and one that reads a replica
+ * report ahead of its epoch or generation (Redis lost its data) steps down so that the next
+ * tenure starts above it.
  */
 export class Coordinator {
   readonly id: string;
@@ -209,7 +211,12 @@ export class Coordinator {
       const init = stored?.[name];
       params[name] = init === undefined ? spec : { ...spec, init };
     }
-    this.base = state.generation === undefined ? 0 : Number(state.generation);
+    // Replicas refuse a generation below the one they reached. Normally the stored generation is
+    // at least what any replica acknowledged; above it, Redis lost the state hash, and the tenure
+    // starts one above the replicas' (a generation they hold stands for values no longer known).
+    const storedGeneration = state.generation === undefined ? 0 : Number(state.generation);
+    const acked = Math.max(0, ...Object.values(this.fleet).map((view) => view.generation));
+    this.base = acked > storedGeneration ? acked + 1 : storedGeneration;
     const hostOnApply = config.onApply;
     const engine = createEngine({
       ...config,
@@ -239,6 +246,34 @@ export class Coordinator {
       onDigest: (replica, digest) => this.onDigest(replica, digest),
     });
     await this.consumer.start();
+  }
+
+  /**
+   * A replica that saw a higher epoch, or reached a higher generation, than this leader's refuses
+   * every command it signs. Normally that means another coordinator took over and this one's
+   * renewal is about to fail; but when Redis lost its data (a restart without AOF) the epoch
+   * counter and the state hash started again below what the replicas hold, and every new leader
+   * would be refused. So the leader raises the counter to the highest epoch reported, steps down
+   * and lets the lease go: the next tenure, this coordinator's or another's, takes an epoch above
+   * it and starts above the generation the replicas report (see {@link promote}).
+   */
+  private checkFleetAhead(): void {
+    if (this.engine === undefined) return;
+    const views = Object.values(this.fleet);
+    const epoch = Math.max(0, ...views.map((view) => view.epoch));
+    const generation = Math.max(0, ...views.map((view) => view.generation));
+    const ahead = () => epoch > this.lease.epoch || generation > this.fleetGeneration;
+    if (!ahead()) return;
+    this.transition = this.transition.then(async () => {
+      if (this.engine === undefined || !ahead()) return;
+      try {
+        await this.lease.raiseEpochFloor(epoch);
+        await this.demote();
+        await this.lease.release();
+      } catch {
+        // Redis unreachable: the lease upkeep demotes a leader that cannot renew.
+      }
+    });
   }
 
   private async demote(): Promise<void> {
@@ -329,6 +364,7 @@ export class Coordinator {
         }
       }
       this.fleet = fleet;
+      this.checkFleetAhead();
       const groups = (await redis.xinfo("GROUPS", this.keys.digests).catch(() => [])) as unknown[][];
       for (const group of groups) {
         const fields = new Map<string, unknown>();

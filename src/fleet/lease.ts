@@ -12,6 +12,11 @@ const RENEW = `if redis.call('GET', KEYS[1]) == ARGV[1] then
 end
 return 0`;
 
+// Raises the epoch counter to at least ARGV[1] (never lowers it).
+const RAISE_FLOOR = `local current = tonumber(redis.call('GET', KEYS[1]) or '0')
+if current < tonumber(ARGV[1]) then redis.call('SET', KEYS[1], ARGV[1]) end
+return 1`;
+
 // Releases only the caller's own lease.
 const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then
   return redis.call('DEL', KEYS[1])
@@ -65,6 +70,14 @@ export class LeaderLease {
   /** Whether the lease is surely still ours at `now` (renewed less than a ttl ago). */
   heldAt(now: number): boolean {
     return this.epoch > 0 && now - this.renewedAt < this.ttlMs;
+  }
+
+  /**
+   * Raises the epoch counter to at least `floor`, so the next tenure's epoch is above it: for when
+   * replicas report an epoch the counter no longer reaches (Redis lost its data).
+   */
+  async raiseEpochFloor(floor: number): Promise<void> {
+    await this.redis.eval(RAISE_FLOOR, 1, this.keys.epoch, String(floor));
   }
 
   /** Gives the lease up (only if still ours). */
