@@ -61,6 +61,25 @@ const feed = (replicas: readonly Replica[]) => {
   for (const r of replicas) r.publish(objectiveOf(r.values[0]!));
 };
 
+/** Feeds the replicas until the leader reaches `generation` and every replica runs its generation. */
+function tunedTo(
+  lead: { snapshot(): { generation: number } },
+  replicas: readonly Replica[],
+  generation: number,
+  timeoutMs: number,
+  what: string,
+): Promise<void> {
+  return until(
+    () => {
+      feed(replicas);
+      const g = lead.snapshot().generation;
+      return g >= generation && replicas.every((r) => r.generation === g);
+    },
+    timeoutMs,
+    what,
+  );
+}
+
 function startChild(
   server: RedisServer,
   id: string,
@@ -164,17 +183,7 @@ describe("fleet drills", () => {
     const envelope: Envelope = { outside: 0, biggestMove: 0 };
     const rejections: CommandRejection[] = [];
     const replicas = await fleetOf(fleet, 3, envelope, rejections);
-    await until(
-      () => {
-        feed(replicas);
-        return (
-          lead.snapshot().generation >= 2 &&
-          replicas.every((r) => r.generation === lead.snapshot().generation)
-        );
-      },
-      20_000,
-      "generation 2",
-    );
+    await tunedTo(lead, replicas, 2, 20_000, "generation 2");
     const admin = connect(fleet);
     const before = await admin.hgetall(keys.state);
     fleet.adopt(await fleet.server.restart());
@@ -183,15 +192,7 @@ describe("fleet drills", () => {
     expect(Number(after.generation)).toBeGreaterThanOrEqual(Number(before.generation));
     expect(await admin.xlen(keys.commands)).toBeGreaterThanOrEqual(Number(before.generation) + 1);
     const generationAtRestart = lead.snapshot().generation;
-    await until(
-      () => {
-        feed(replicas);
-        const g = lead.snapshot().generation;
-        return g >= generationAtRestart + 2 && replicas.every((r) => r.generation === g);
-      },
-      30_000,
-      "tuning resumes after the restart",
-    );
+    await tunedTo(lead, replicas, generationAtRestart + 2, 30_000, "tuning resumes after the restart");
     // Telemetry is at most once: what did not reach Redis is counted, never retried twice.
     for (const r of replicas) {
       const t = r.status().telemetry;
@@ -206,34 +207,24 @@ describe("fleet drills", () => {
     // remember the epoch and generation they reached and refuse anything lower.
     rig = await FleetRig.start();
     const fleet = rig;
-    const lead = await fleet.coordinator("c1", { redis: connect(fleet), leaseMs: LEASE_MS });
+    const first = await fleet.coordinator("c1", { redis: connect(fleet), leaseMs: LEASE_MS });
     const envelope: Envelope = { outside: 0, biggestMove: 0 };
     const replicas = await fleetOf(fleet, 3, envelope, []);
-    await until(
-      () => {
-        feed(replicas);
-        return (
-          lead.snapshot().generation >= 3 &&
-          replicas.every((r) => r.generation === lead.snapshot().generation)
-        );
-      },
-      20_000,
-      "generation 3",
-    );
+    await tunedTo(first, replicas, 2, 20_000, "generation 2");
+    // A takeover first, so the replicas hold epoch 2, above where a lost counter starts again.
+    const lead = await fleet.coordinator("c2", { redis: connect(fleet), leaseMs: LEASE_MS });
+    await first.close();
+    await until(() => lead.leader, 10_000, "c2 leads");
+    await tunedTo(lead, replicas, lead.snapshot().generation + 1, 20_000, "c2 tunes");
+    expect(replicas.map((r) => r.status().epoch)).toEqual([2, 2, 2]);
     const reached = Math.max(...replicas.map((r) => r.generation));
     fleet.adopt(await fleet.server.restart());
     const admin = connect(fleet);
     expect(await admin.exists(keys.state)).toBe(0);
-    await until(
-      () => {
-        feed(replicas);
-        const g = lead.snapshot().generation;
-        return g >= reached + 2 && replicas.every((r) => r.generation === g);
-      },
-      30_000,
-      "tuning resumes above the replicas' generation",
-    );
-    expect(Number(await admin.get(keys.epoch))).toBeGreaterThan(1);
+    await tunedTo(lead, replicas, reached + 2, 30_000, "tuning resumes above the replicas' generation");
+    // The counter restarted at 1; the leader raised it to the replicas' 2 and took the next one.
+    expect(Number(await admin.get(keys.epoch))).toBeGreaterThanOrEqual(3);
+    expect(replicas.every((r) => r.status().epoch >= 3)).toBe(true);
     expect(envelope.outside).toBe(0);
     expect(envelope.biggestMove).toBeLessThanOrEqual(16 * (1 + 1e-9));
   });

@@ -67,6 +67,24 @@ describe("coordinator generation gate", () => {
   });
 });
 
+describe("coordinator fleet view", () => {
+  it("leaves out replica reports that are not whole numbers, and does not act on them", async () => {
+    const lead = await rig.coordinator("c1");
+    const admin = rig.connect();
+    await admin.hset(keys.acks, {
+      good: JSON.stringify({ generation: 0, target: 0, epoch: 1, rejected: 0, at: Date.now() }),
+      huge: JSON.stringify({ generation: 0, epoch: 1e21, rejected: 0, at: Date.now() }),
+      half: JSON.stringify({ generation: 2.5, epoch: 1, rejected: 0, at: Date.now() }),
+      short: JSON.stringify({ epoch: 1, rejected: 0, at: Date.now() }),
+      text: "not json",
+    });
+    await until(() => lead.snapshot().fleet.good !== undefined, 5_000, "the good report in the view");
+    expect(Object.keys(lead.snapshot().fleet)).toEqual(["good"]);
+    expect(lead.leader).toBe(true);
+    expect(await admin.get(keys.epoch)).toBe("1");
+  });
+});
+
 describe("coordinator bus figures", () => {
   it("says they are stale while Redis is unreachable, and fresh again once it is back", async () => {
     const lead = await rig.coordinator("c1", { redis: rig.connect(rig.server, { quiet: true }) });

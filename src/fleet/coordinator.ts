@@ -79,6 +79,7 @@ export interface CoordinatorSnapshot {
 // Publishes a command and records the state a standby resumes from, only while the caller still
 // owns the lease (so a deposed leader cannot write either, whatever it believes).
 const PUBLISH = `if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+if tonumber(redis.call('HGET', KEYS[3], 'epoch') or '0') > tonumber(ARGV[6]) then return 0 end
 redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', 'c', ARGV[3])
 redis.call('HSET', KEYS[3], 'generation', ARGV[4], 'values', ARGV[5], 'epoch', ARGV[6])
 return 1`;
@@ -89,7 +90,8 @@ return 1`;
  * @remarks
  * Leadership: every `leaseMs / 3` a standby tries `SET NX PX` and the leader renews (Lua, owner
  * checked). A new leader takes the next epoch, reads the stored state (fleet generation and
- * values), starts its engine from those values (no jump), re-signs the current generation, and
+ * values), starts its engine from those values (no jump; from the configured ones when Redis lost
+ * them), re-signs the current generation, and
  * reads digests through the consumer group (claiming what the previous leader left). Fleet
  * generations continue from the stored one: fleet generation = stored base + engine generation.
  * A leader that cannot renew for a whole lease stops tuning at once, and one that reads a replica
@@ -180,7 +182,7 @@ export class Coordinator {
 
   /** Lease upkeep; serialised so that promotions and demotions never overlap. */
   private tick(): Promise<void> {
-    this.transition = this.transition.then(async () => {
+    return this.serially(async () => {
       if (this.closed) return;
       const now = Date.now();
       try {
@@ -197,7 +199,16 @@ export class Coordinator {
         if (this.engine !== undefined && !this.lease.heldAt(Date.now())) await this.demote();
       }
     });
-    return this.transition;
+  }
+
+  /**
+   * Runs `step` after the transitions already queued, whether they succeeded or not: one that
+   * failed must not stop the lease upkeep for good.
+   */
+  private serially(step: () => Promise<void>): Promise<void> {
+    const run = this.transition.then(step, step);
+    this.transition = run.catch(() => undefined);
+    return run;
   }
 
   private async promote(): Promise<void> {
@@ -215,7 +226,7 @@ export class Coordinator {
     // at least what any replica acknowledged; above it, Redis lost the state hash, and the tenure
     // starts one above the replicas' (a generation they hold stands for values no longer known).
     const storedGeneration = state.generation === undefined ? 0 : Number(state.generation);
-    const acked = Math.max(0, ...Object.values(this.fleet).map((view) => view.generation));
+    const acked = Math.max(0, ...Object.values(this.fleet).map(heldGeneration));
     this.base = acked > storedGeneration ? acked + 1 : storedGeneration;
     const hostOnApply = config.onApply;
     const engine = createEngine({
@@ -261,11 +272,11 @@ export class Coordinator {
     if (this.engine === undefined) return;
     const views = Object.values(this.fleet);
     const epoch = Math.max(0, ...views.map((view) => view.epoch));
-    const generation = Math.max(0, ...views.map((view) => view.generation));
+    const generation = Math.max(0, ...views.map(heldGeneration));
     const ahead = () => epoch > this.lease.epoch || generation > this.fleetGeneration;
     if (!ahead()) return;
-    this.transition = this.transition.then(async () => {
-      if (this.engine === undefined || !ahead()) return;
+    void this.serially(async () => {
+      if (this.closed || this.engine === undefined || !ahead()) return;
       try {
         await this.lease.raiseEpochFloor(epoch);
         await this.demote();
@@ -282,6 +293,8 @@ export class Coordinator {
     this.engine = undefined;
     this.consumer = undefined;
     this.lease.epoch = 0;
+    // A publish of this tenure still queued must not land after the next one began.
+    await this.publishing;
     if (consumer !== undefined) {
       const stats = consumer.stats();
       this.deadLettersBefore += stats.deadLetters;
@@ -357,11 +370,9 @@ export class Coordinator {
       }
       const fleet: Record<string, ReplicaView> = {};
       for (const [replica, text] of Object.entries(acks)) {
-        try {
-          fleet[replica] = JSON.parse(text) as ReplicaView;
-        } catch {
-          // A report that does not parse is left out of the view.
-        }
+        const view = replicaViewOf(text);
+        // A report that does not parse, or holds other than whole numbers, is left out of the view.
+        if (view !== undefined) fleet[replica] = view;
       }
       this.fleet = fleet;
       this.checkFleetAhead();
@@ -462,4 +473,26 @@ export async function createCoordinator(options: CoordinatorOptions): Promise<Co
   const coordinator = new Coordinator(options);
   await coordinator.start();
   return coordinator;
+}
+
+/** A replica's report from the acks hash, or undefined unless every figure is a whole number ≥ 0. */
+function replicaViewOf(text: string): ReplicaView | undefined {
+  let view: unknown;
+  try {
+    view = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (typeof view !== "object" || view === null) return undefined;
+  const v = view as Record<string, unknown>;
+  const whole = (x: unknown) => typeof x === "number" && Number.isSafeInteger(x) && x >= 0;
+  if (!whole(v.generation) || !whole(v.epoch) || !whole(v.rejected) || typeof v.at !== "number")
+    return undefined;
+  if (v.target !== undefined && !whole(v.target)) return undefined;
+  return view as ReplicaView;
+}
+
+/** The highest generation a replica refuses to go below: its target (older reports: its live one). */
+function heldGeneration(view: ReplicaView): number {
+  return Math.max(view.generation, view.target ?? 0);
 }

@@ -31,6 +31,11 @@ export interface BusStats {
 /** One replica in the fleet view. */
 export interface ReplicaView {
   readonly generation: number;
+  /**
+   * The generation it is walking to (it refuses commands below it); equal to `generation` once
+   * reached. Absent from reports of replicas before it was added.
+   */
+  readonly target?: number;
   readonly epoch: number;
   readonly rejected: number;
   /** Wall-clock ms of its latest report. */

@@ -315,6 +315,7 @@ export class Replica {
   private async acknowledge(): Promise<void> {
     const report = JSON.stringify({
       generation: this.liveGeneration,
+      target: this.targetGeneration,
       epoch: this.epoch,
       rejected: this.verifier.rejectedTotal,
       at: Date.now(),

@@ -50,7 +50,8 @@ export class FleetRig {
   async replica(name: string, options: Partial<ReplicaOptions> = {}): Promise<Replica> {
     return this.track(
       await createReplica({
-        redis: this.connect(),
+        // Only when none is given: an unused client of a server a drill stops would log its errors.
+        redis: options.redis ?? this.connect(),
         replica: name,
         runId: "run",
         keyring: FLEET_RING,
@@ -66,7 +67,7 @@ export class FleetRig {
   async coordinator(id: string, options: Partial<CoordinatorOptions> = {}): Promise<Coordinator> {
     return this.track(
       await createCoordinator({
-        redis: this.connect(),
+        redis: options.redis ?? this.connect(),
         id,
         runId: "run",
         keyring: FLEET_RING,
