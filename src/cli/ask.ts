@@ -11,8 +11,9 @@ import { withLockedState } from "./state-lock.js";
 /** Help text of `arqon ask`. */
 export const ASK_USAGE = `arqon ask --state <dir>|<state.json> [--config <config.json>] [--batch N]
   Asks the solver for trials and records them as pending in the state (created from --config when
-  missing; a directory is a decision log, a .json path a snapshot). Prints {"trials":[{"id":1,"params":{...}},...]}, {"trials":[]} when it must wait
-  for pending results, or {"trials":null,"done":true} when the budget is spent.`;
+  missing; a directory is a decision log, a .json path a snapshot). Prints
+  {"trials":[{"id":1,"params":{...}},...]}, {"trials":[]} when it must wait for pending results,
+  or {"trials":null,"done":true} when the budget is spent.`;
 
 /**
  * `arqon ask`: one `ask()` on the solver saved in `--state`, persisted again before printing, so the

@@ -5,7 +5,8 @@ import { delimiter, isAbsolute, join, resolve } from "node:path";
  * Why `program` could not be started from `cwd` with `env`'s PATH, in words; `undefined` when an
  * executable file is there. `arqon solve` asks before it touches its state or asks a trial, so a
  * misspelt command changes nothing. Spawning can still fail later (the file may go away); that
- * failure is reported then. On Windows, where PATHEXT decides what runs, it does not look.
+ * failure is reported then. It does not look on Windows (where the file names that run differ),
+ * nor when `env` has no PATH (spawning then searches a default path of its own).
  */
 export function programProblem(
   program: string,
@@ -13,11 +14,13 @@ export function programProblem(
   env: Readonly<Record<string, string | undefined>>,
 ): string | undefined {
   if (process.platform === "win32") return undefined;
+  if (env.PATH === undefined && !program.includes("/")) return undefined;
   if (program.includes("/")) {
     const path = isAbsolute(program) ? program : resolve(cwd, program);
     return executableProblem(path);
   }
-  const directories = (env.PATH ?? "").split(delimiter).filter((d) => d !== "");
+  // An empty entry is the working directory, as for the shell and execvp.
+  const directories = (env.PATH ?? "").split(delimiter).map((d) => (d === "" ? "." : d));
   for (const directory of directories) {
     if (executableProblem(resolve(cwd, join(directory, program))) === undefined) return undefined;
   }

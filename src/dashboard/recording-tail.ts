@@ -129,7 +129,7 @@ export class RecordingTail {
     for (const entry of readDecisionLog(this.path, { strict: false }).records) {
       if (entry.seq <= this.logSeq) continue;
       this.logSeq = entry.seq;
-      // An engine's log wraps each event ({ kind: "audit", event }); a bare event is taken as is.
+      // An engine's log wraps each event ({ kind: "audit", event }); a bare event is taken too.
       const event = auditEventOf(entry.record);
       if (event !== undefined) events.push(event);
     }

@@ -7,7 +7,8 @@ import { jsonKey } from "../space/params.js";
  * What two workers' configs must share to join one study: the config as the solver resolves it
  * (defaults filled in, the inspection sink left out), written as JSON with every object's keys in
  * sorted order, so that `{ seed, budget, bounds }` and `{ bounds, budget, seed }`, or a default
- * written out and left out, are the same study. The parameters keep their declared order: it sets
+ * written out and left out, are the same study (except `probeRatio`: written out, it is followed
+ * exactly, uncapped, which is another probe). The parameters keep their declared order: it sets
  * the coordinates every worker's solver works in, so a different order is another study.
  */
 export function studyConfigKey(config: SolverConfig): string {

@@ -65,9 +65,9 @@ export interface SafetyOptions {
   /** How long a thrashing trip keeps the engine frozen (default: the preset's cooldownMs). */
   readonly thrashingCooldownMs?: number | undefined;
   /**
-   * Cumulative movement of the centre per parameter (defaults: the preset's changeBudget /
-   * budgetWindowMs); `false`: off. Movement is counted at the thrashing dead-band's resolution, so
-   * SPSA's small steady-state jitter does not use up the budget.
+   * Net movement (signed moves summed) of the centre per parameter (defaults: the preset's
+   * changeBudget / budgetWindowMs); `false`: off. Movement is counted at the thrashing dead-band's
+   * resolution, so SPSA's small steady-state jitter does not use up the budget.
    */
   readonly changeBudget?: OptionalInput<ChangeBudgetOptions> | false | undefined;
   /** A digest's constraintMargin below this rolls back and freezes (default −0.5); below 0 only makes the engine conservative. */
