@@ -4,7 +4,7 @@ import * as Schema from "effect/Schema";
 import { type ConfigShape, reservedNameIssue, withoutUndefinedKeys } from "../config-input.js";
 import { ConfigError, type ConfigIssue } from "../errors.js";
 import type { InspectionSink } from "../inspect/inspection-record.js";
-import { type BoundsInput, jsonKey, type ParamInput } from "../space/params.js";
+import { type BoundsInput, isJsonValue, jsonKey, type ParamInput } from "../space/params.js";
 import { type GlobalLocalOptions, globalLocalOptionProblems } from "./global-local.js";
 
 /** A string that must be one of `values`; the error names every allowed value once. */
@@ -44,6 +44,8 @@ const FloatSchema = Schema.Struct({
 }).pipe(
   Schema.filter((b) => {
     if (!(b.min < b.max)) return `min (${b.min}) must be less than max (${b.max})`;
+    if (!Number.isFinite(b.max - b.min))
+      return `the range max − min must be a finite number, got ${b.max - b.min}`;
     if (b.scale === "log" && !(b.min > 0)) return `log scale needs min > 0, got min = ${b.min}`;
     return true;
   }),
@@ -161,16 +163,6 @@ const ParamSchema = Schema.Unknown.pipe(
     }));
   }),
 ) as unknown as Schema.Schema<ParamInput, unknown>;
-
-function isJsonValue(value: unknown): boolean {
-  if (value === null || typeof value === "string" || typeof value === "boolean") return true;
-  if (typeof value === "number") return Number.isFinite(value);
-  if (Array.isArray(value)) return value.every(isJsonValue);
-  if (typeof value === "object" && Object.getPrototypeOf(value) === Object.prototype) {
-    return Object.values(value as object).every(isJsonValue);
-  }
-  return false;
-}
 
 /**
  * Problems between parameters, once each is valid on its own: a condition naming an unknown,
@@ -476,7 +468,8 @@ export function resolveSolverConfig(input: unknown): ResolvedSolverConfig {
   const config = withoutUndefinedKeys(input, SOLVER_SHAPE) as SolverConfig;
   const probeRatio = config.probeRatio ?? DEFAULT_PROBE_RATIO;
   const dimension = Object.keys(config.bounds).length;
-  const uncapped = Math.min(config.budget, Math.ceil(config.budget * probeRatio));
+  // The product's rounding error must not add a point: 100 · 0.07 is 7.000000000000001.
+  const uncapped = Math.min(config.budget, Math.max(1, Math.ceil(config.budget * probeRatio - 1e-9)));
   return {
     seed: config.seed,
     budget: config.budget,

@@ -115,13 +115,19 @@ export function minimizeEffect<N extends ParamShape>(
           new UsageError(`minimize: concurrency must be a whole number greater than 0, got ${concurrency}`),
         );
       }
+      const onError = options.onError ?? "stop";
+      if (onError !== "stop" && onError !== "skip") {
+        return yield* Effect.fail(
+          new UsageError(`minimize: onError must be "stop" or "skip", got ${JSON.stringify(onError)}`),
+        );
+      }
       const solver: Solver<N> = isSolver(problem)
         ? problem
         : yield* Effect.try({
             try: () => createSolver(problem) as unknown as Solver<N>,
             catch: (error) => (error instanceof ConfigError ? error : new UsageError(String(error))),
           });
-      const stopOnError = (options.onError ?? "stop") === "stop";
+      const stopOnError = onError === "stop";
       const finished = yield* Queue.unbounded<Finished<N>>();
       const running = yield* FiberSet.make<void>();
       const failures: TrialFailure<N>[] = [];
@@ -140,7 +146,7 @@ export function minimizeEffect<N extends ParamShape>(
           trial,
           signal,
           report: (step, value) => {
-            if (step <= resumedUpTo && Number.isSafeInteger(step)) return;
+            if (Number.isSafeInteger(step) && step >= 0 && step <= resumedUpTo) return;
             solver.report(trial.id, step, value);
           },
           shouldPrune: () => solver.shouldPrune(trial.id),

@@ -237,13 +237,28 @@ export const Solver = {
  * {@link Solver.toJSON}'s artifact.
  */
 export function createSolver<const B extends BoundsInput>(config: SolverConfig<B>): Solver<ParamsOf<B>> {
-  const resolved = resolveSolverConfig(config);
-  // The solver checks every name and value it is told against the validated bounds, typed by `B`.
-  if (config.inspect === undefined)
-    return new SolverImpl(resolved, config, null) as unknown as Solver<ParamsOf<B>>;
+  // Validated first (a ConfigError names the field), then copied: the solver and its artifact
+  // never share an object with the caller, whose later edits would change a running solver.
+  resolveSolverConfig(config);
   // The artifact keeps the JSON part of the config only.
-  const { inspect: _sink, ...input } = config;
+  const { inspect, ...json } = config;
+  const input = ownCopy(json);
+  const resolved = { ...resolveSolverConfig(input), inspect };
+  // The solver checks every name and value it is told against the validated bounds, typed by `B`.
   return new SolverImpl(resolved, input, null) as unknown as Solver<ParamsOf<B>>;
+}
+
+/** A deep copy of a validated (JSON) config, frozen: no caller holds a reference into it. */
+function ownCopy(config: SolverConfig): SolverConfig {
+  return deepFreeze(structuredClone(config));
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === "object" && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const child of Object.values(value)) deepFreeze(child);
+  }
+  return value;
 }
 
 /** Options of {@link restoreSolver}. */
@@ -267,10 +282,12 @@ export function restoreSolver<P extends ParamShape = string>(
     throw new UsageError('not a solver artifact (expected format "arqon.solver")');
   }
   if (a.version !== 1) throw new UsageError(`unsupported solver artifact version ${String(a.version)}`);
-  const config = { ...resolveSolverConfig(a.config), inspect: options.inspect };
+  resolveSolverConfig(a.config);
+  const input = ownCopy(a.config);
+  const config = { ...resolveSolverConfig(input), inspect: options.inspect };
   const problems = artifactProblems(a, new Space(config.bounds), config.probeSize);
   if (problems.length > 0) throw new UsageError(`corrupt solver artifact:\n  - ${problems.join("\n  - ")}`);
-  return new SolverImpl(config, a.config, a) as unknown as Solver<P>;
+  return new SolverImpl(config, input, a) as unknown as Solver<P>;
 }
 
 const STRATEGY_SEED_STREAM = 0x5eed;
@@ -495,7 +512,8 @@ class SolverImpl implements Solver {
     return {
       format: "arqon.solver",
       version: 1,
-      config: this.input,
+      // A copy: the artifact is the caller's to edit.
+      config: structuredClone(this.input),
       machine: { value: snapshot.value, classification: snapshot.context.classification },
       nextId: this.nextId,
       probe: { count: this.probe.length, asked: this.probeAsked },

@@ -113,6 +113,23 @@ export type ParamsOf<B extends BoundsInput> = string extends keyof B
     : ParamObject<B>;
 
 /**
+ * Whether `value` is a JSON value: null, a string, a boolean, a finite number, or an array (with no
+ * holes) or plain object of JSON values. What a categorical choice, or a value told for one, may be.
+ */
+export function isJsonValue(value: unknown): boolean {
+  if (value === null || typeof value === "string" || typeof value === "boolean") return true;
+  if (typeof value === "number") return Number.isFinite(value);
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) if (!(i in value) || !isJsonValue(value[i])) return false;
+    return true;
+  }
+  if (typeof value === "object" && Object.getPrototypeOf(value) === Object.prototype) {
+    return Object.values(value as object).every(isJsonValue);
+  }
+  return false;
+}
+
+/**
  * A canonical text of a JSON value (object keys sorted), so that two equal values — `{a:1,b:2}`
  * and `{b:2,a:1}` — compare equal whatever their key order.
  */

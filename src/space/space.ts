@@ -1,4 +1,4 @@
-import { jsonKey, type ParamInput, type ParamValue } from "./params.js";
+import { isJsonValue, jsonKey, type ParamInput, type ParamValue } from "./params.js";
 import { type Bound, fromUnit, toUnit } from "./scale.js";
 
 /** How a strategy should treat one coordinate of the unit cube. */
@@ -90,7 +90,7 @@ export class Space {
 
   /** Named values → unit-cube point; a parameter left out (inactive) gets the centre, 0.5. */
   toUnit(params: Readonly<Record<string, unknown>>): number[] {
-    return this.names.map((name, i) => (name in params ? this.encode(i, params[name]) : 0.5));
+    return this.names.map((name, i) => (Object.hasOwn(params, name) ? this.encode(i, params[name]) : 0.5));
   }
 
   /** The same point with every int and categorical coordinate moved to the position of its value. */
@@ -162,12 +162,12 @@ export class Space {
       for (const c of dim.when) {
         if (state[c.parent] === -1) status = -1;
         else if (status === 1) {
-          const parentValue = record[this.names[c.parent]!];
+          const parentValue = own(record, this.names[c.parent]!);
           const k = state[c.parent] === 1 ? this.choiceKeys[c.parent]!.get(jsonKey(parentValue)) : undefined;
           if (k === undefined || !c.choices.includes(k)) status = 0;
         }
       }
-      const value = record[name];
+      const value = own(record, name);
       if (status === 0) {
         if (value !== undefined) out.push(`${path}.${name}: given, but its condition (when) does not hold`);
       } else if (status === 1) {
@@ -190,7 +190,7 @@ export class Space {
   private valueProblem(i: number, value: unknown): string | null {
     const spec = this.specs[i]!;
     if (spec.type === "categorical") {
-      return this.choiceKeys[i]!.has(jsonKey(value))
+      return isJsonValue(value) && this.choiceKeys[i]!.has(jsonKey(value))
         ? null
         : `${describe(value)} is not one of the choices ${JSON.stringify(spec.choices)}`;
     }
@@ -211,7 +211,11 @@ export class Space {
 
   private decode(i: number, u: number): ParamValue {
     const spec = this.specs[i]!;
-    if (spec.type === "categorical") return spec.choices[cell(u, spec.choices.length)]!;
+    if (spec.type === "categorical") {
+      const choice = spec.choices[cell(u, spec.choices.length)]!;
+      // A copy of an object or array choice: the caller may change a trial's params freely.
+      return typeof choice === "object" && choice !== null ? structuredClone(choice) : choice;
+    }
     if (spec.type === "int") {
       if (spec.scale === "log") {
         const { lo, span } = logSpan(spec);
@@ -293,4 +297,9 @@ function describe(value: unknown): string {
   if (typeof value === "number") return String(value);
   if (typeof value === "string") return JSON.stringify(value);
   return value === null ? "null" : Array.isArray(value) ? "an array" : typeof value;
+}
+
+/** `record[name]` when `record` has that key of its own (never an inherited member like `valueOf`). */
+function own(record: Readonly<Record<string, unknown>>, name: string): unknown {
+  return Object.hasOwn(record, name) ? record[name] : undefined;
 }

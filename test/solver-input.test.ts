@@ -1,0 +1,138 @@
+// What the solver does with the caller's input: it copies what it keeps, reads only a config's own
+// keys, and refuses what it cannot keep faithfully, naming the field.
+import { describe, expect, it } from "vitest";
+import { ConfigError, UsageError } from "../src/errors.js";
+import { resolveSolverConfig, type SolverConfig, solverConfigIssues } from "../src/solver/config.js";
+import { minimize } from "../src/solver/minimize.js";
+import { createSolver, restoreSolver, type Solver } from "../src/solver/solver.js";
+
+const asks = (solver: Solver, n: number) => {
+  const seen: unknown[] = [];
+  for (let i = 0; i < n; i++) {
+    const [trial] = solver.ask({ max: 1 })!;
+    seen.push(trial!.params);
+    solver.tell({ id: trial!.id, value: i % 3 });
+  }
+  return seen;
+};
+
+describe("the solver's own copy of its config", () => {
+  it("is not changed by later edits of the caller's config, trials or artifact", () => {
+    const config = {
+      seed: 1,
+      budget: 20,
+      bounds: {
+        x: { min: 0, max: 1 },
+        c: { type: "categorical" as const, choices: [{ name: "a" }, { name: "b" }] },
+      },
+    };
+    const solver = createSolver(config);
+    const twin = createSolver(structuredClone(config));
+    config.seed = 2;
+    config.bounds.x.max = 1000;
+    const artifact = solver.toJSON();
+    (artifact.config.bounds as Record<string, { min: number }>).x!.min = -50;
+    const [trial] = solver.ask({ max: 1 })!;
+    (trial!.params.c as { name: string }).name = "changed";
+    solver.tell({ id: trial!.id, value: 1 });
+    const [mirror] = twin.ask({ max: 1 })!;
+    twin.tell({ id: mirror!.id, value: 1 });
+    expect(asks(solver, 8)).toEqual(asks(twin, 8));
+    expect(solver.toJSON().config).toEqual(
+      structuredClone({ ...config, seed: 1, bounds: { ...config.bounds, x: { min: 0, max: 1 } } }),
+    );
+    expect(JSON.stringify(solver.toJSON().config)).not.toContain("changed");
+    // A restored solver continues exactly, whatever happens to the artifact afterwards.
+    const saved = solver.toJSON();
+    const restored = restoreSolver(saved);
+    (saved.config as { seed: number }).seed = 99;
+    expect(asks(restored, 5)).toEqual(asks(twin, 5));
+  });
+});
+
+describe("parameter names and values", () => {
+  it("reads only a params object's own keys, so a parameter may be named after Object.prototype", () => {
+    // Typed at run time: the compiler's own view of `valueOf` is Object.prototype's.
+    const config: SolverConfig = {
+      seed: 1,
+      budget: 10,
+      bounds: {
+        mode: { type: "categorical", choices: ["fast", "slow"] },
+        valueOf: { min: 0, max: 1, when: { mode: ["fast"] } },
+      },
+    };
+    const solver = createSolver(config);
+    solver.tell({ params: { mode: "slow" }, value: 1 });
+    expect(() => solver.tell({ params: { mode: "fast" }, value: 1 })).toThrow(/params\.valueOf: missing/);
+    solver.tell({ params: { mode: "fast", valueOf: 0.5 }, value: 0 });
+    expect(solver.best()!.params).toEqual({ mode: "fast", valueOf: 0.5 });
+  });
+
+  it("refuses a told categorical value that is not JSON, naming the parameter", () => {
+    const solver = createSolver({
+      seed: 1,
+      budget: 10,
+      bounds: { x: { min: 0, max: 1 }, c: { type: "categorical", choices: [{}, null] } },
+    });
+    expect(() => solver.tell({ params: { x: 0.5, c: new Date(0) as never }, value: 1 })).toThrow(
+      /params\.c: .* is not one of the choices/,
+    );
+    expect(() => solver.tell({ params: { x: 0.5, c: Number.NaN as never }, value: 1 })).toThrow(/params\.c/);
+    expect(solver.told).toBe(0);
+  });
+});
+
+describe("config checks", () => {
+  it("refuses a float range too wide for a double, naming the parameter", () => {
+    const issues = solverConfigIssues({
+      seed: 1,
+      budget: 10,
+      bounds: { x: { min: -1.7e308, max: 1.7e308 } },
+    });
+    expect(issues).toEqual([
+      { path: "bounds.x", message: "the range max − min must be a finite number, got Infinity" },
+    ]);
+  });
+
+  it("refuses choices with holes, which no JSON artifact can hold", () => {
+    const holed: unknown[] = [];
+    holed[1] = 1; // index 0 is a hole, not a value
+    const choices = [holed, [null, 1]] as never;
+    expect(() =>
+      createSolver({ seed: 1, budget: 10, bounds: { c: { type: "categorical", choices } } }),
+    ).toThrow(ConfigError);
+  });
+
+  it("follows an explicit probeRatio exactly, whatever the product's rounding", () => {
+    // 100 · 0.07 is 7.000000000000001 in doubles, 50 · 0.14 is 7.000000000000001 too.
+    const bounds = { x: { min: 0, max: 1 } };
+    expect(resolveSolverConfig({ seed: 1, budget: 100, bounds, probeRatio: 0.07 }).probeSize).toBe(7);
+    expect(resolveSolverConfig({ seed: 1, budget: 50, bounds, probeRatio: 0.14 }).probeSize).toBe(7);
+    expect(resolveSolverConfig({ seed: 1, budget: 300, bounds, probeRatio: 0.2 }).probeSize).toBe(60);
+    expect(resolveSolverConfig({ seed: 1, budget: 10, bounds, probeRatio: 1e-12 }).probeSize).toBe(1);
+  });
+});
+
+describe("minimize's options and reports", () => {
+  const config = { seed: 2, budget: 6, bounds: { x: { min: 0, max: 1 } } };
+
+  it("refuses an onError it does not know", async () => {
+    await expect(minimize(() => 1, config, { onError: "Stop" as never })).rejects.toThrow(UsageError);
+    await expect(minimize(() => 1, config, { onError: "Stop" as never })).rejects.toThrow(
+      /onError must be "stop" or "skip", got "Stop"/,
+    );
+  });
+
+  it("fails a trial that reports a negative step, as the solver's own report does", async () => {
+    const result = await minimize(
+      (_params, context) => {
+        context.report(-1, 5);
+        return 1;
+      },
+      config,
+      { onError: "skip" },
+    );
+    expect(result.failures).toHaveLength(6);
+    expect(String(result.failures[0]!.error)).toMatch(/step must be a whole number ≥ 0/);
+  });
+});
