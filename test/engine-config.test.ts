@@ -107,6 +107,10 @@ describe("engine config: every problem at once, each with its path", () => {
     expect(byPath({ ...VALID, params: { x: { min: 2, max: 1 } } }, "params.x.max")).toMatch(
       /greater than min/,
     );
+    // A range no double can measure: every position in it would be infinite.
+    expect(byPath({ ...VALID, params: { x: { min: -1e308, max: 1e308 } } }, "params.x.max")).toMatch(
+      /range max − min must be a finite number, got Infinity/,
+    );
     expect(byPath({ ...VALID, window: { aggregation: "max" } }, "window.aggregation")).toMatch(
       /trimmed-mean/,
     );

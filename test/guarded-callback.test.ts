@@ -76,6 +76,33 @@ describe("guardedCallback", () => {
     guard.stop();
   });
 
+  it("fails a call whose return value throws when read or awaited, without throwing itself", () => {
+    const hostile = [
+      {
+        then: () => {
+          throw new Error("then threw");
+        },
+      },
+      Object.defineProperty({}, "then", {
+        get: () => {
+          throw new Error("getter threw");
+        },
+      }),
+      (() => {
+        const { proxy, revoke } = Proxy.revocable({}, {});
+        revoke();
+        return proxy;
+      })(),
+    ];
+    for (const value of hostile) {
+      const guard = guardedCallback(() => value, { failureThreshold: 3 }, new SimulatedClock());
+      expect(guard.call()).toBe(GuardedCallResult.Failed);
+      expect(guard.hasFailed).toBe(true);
+      expect(guard.stats).toEqual({ invocations: 1, failures: 1, refusals: 0 });
+      guard.stop();
+    }
+  });
+
   it("catches non-Error throws, including undefined", () => {
     const guard = guardedCallback(
       () => {

@@ -226,6 +226,12 @@ function paramIssues(name: string, spec: unknown): ConfigIssue[] {
   const { min, max, init, maxDelta, scale } = p;
   if (num(min) && num(max) && !(min < max)) {
     issues.push({ path: at("max"), message: `must be greater than min (${min}), got ${max}` });
+  } else if (num(min) && num(max) && !Number.isFinite(max - min)) {
+    // Positions in the range are computed from its width: an infinite one breaks every move.
+    issues.push({
+      path: at("max"),
+      message: `the range max − min must be a finite number, got ${max - min}`,
+    });
   }
   if (scale === "log" && num(min) && !(min > 0)) {
     issues.push({ path: at("min"), message: `log scale needs min > 0, got ${min}` });

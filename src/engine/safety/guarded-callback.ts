@@ -200,12 +200,20 @@ export class GuardedCallback<A extends readonly unknown[]> {
   }
 
   #returned(returned: unknown): GuardedCallResult {
-    if (isThenable(returned)) {
-      this.#await(returned);
-      return GuardedCallResult.Pending;
+    // A hostile return value (a `then` getter that throws, a revoked Proxy, a `then` that throws
+    // when called) fails the call like a throw: nothing escapes into the caller.
+    let thenable: boolean;
+    try {
+      thenable = isThenable(returned);
+    } catch (error) {
+      return this.#threw(error);
     }
-    this.#succeed();
-    return GuardedCallResult.Succeeded;
+    if (!thenable) {
+      this.#succeed();
+      return GuardedCallResult.Succeeded;
+    }
+    const attached = this.#await(returned as PromiseLike<unknown>);
+    return attached === undefined ? GuardedCallResult.Pending : this.#threw(attached.error);
   }
 
   /**
@@ -216,8 +224,12 @@ export class GuardedCallback<A extends readonly unknown[]> {
     this.#failureListeners.push(listener);
   }
 
-  /** Reports an async call's outcome to the breaker once, whichever comes first: settlement or timeout. */
-  #await(promise: PromiseLike<unknown>): void {
+  /**
+   * Reports an async call's outcome to the breaker once, whichever comes first: settlement or
+   * timeout. Returns what `then` threw, when it threw instead of attaching the handlers (the call
+   * has then failed at once; nothing was reported).
+   */
+  #await(promise: PromiseLike<unknown>): { readonly error: unknown } | undefined {
     let done = false;
     const settle = (error: unknown, failed: boolean) => {
       if (done) return;
@@ -240,10 +252,17 @@ export class GuardedCallback<A extends readonly unknown[]> {
     };
     const timer = this.#startTimer(() => settle(new SettleTimeoutError(this.#settleTimeoutMs), true));
     // Both handlers are attached at once, so a rejection is always handled, even a late one.
-    promise.then(
-      () => settle(undefined, false),
-      (error: unknown) => settle(error, true),
-    );
+    try {
+      promise.then(
+        () => settle(undefined, false),
+        (error: unknown) => settle(error, true),
+      );
+    } catch (error) {
+      done = true;
+      this.#cancelTimer(timer);
+      return { error };
+    }
+    return undefined;
   }
 
   #startTimer(run: () => void): unknown {
