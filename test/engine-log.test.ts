@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Effect, TestClock, TestContext } from "effect";
@@ -180,6 +180,39 @@ describe("createLoggedEngine", () => {
     const result = await replay(dir);
     expect(result.ok).toBe(true);
     expect(result.runs.length).toBe(2);
+  });
+
+  it("measures a restart's gap from the previous run, not from the log's highest generation", async () => {
+    const dir = logDir();
+    const runs = [600, 100, 100];
+    const ends: number[] = [];
+    for (const [k, ticks] of runs.entries()) {
+      const clock = new ReplayClock(START);
+      const logged = createLoggedEngine(config(clock), { dir });
+      if (k > 0) expect(logged.restart?.lastDurableGeneration).toBe(ends[k - 1]);
+      drive(logged, clock, 1, ticks, Prng.fromSeed(20 + k, 1));
+      ends.push(logged.engine.generation);
+      await logged.close();
+    }
+    expect(ends[0]).toBeGreaterThan(ends[1]!);
+    const restarts = readDecisionLog(dir).records.filter((entry) => entry.record.kind === "restart");
+    expect(restarts.map((entry) => entry.record.lastDurableGeneration)).toEqual([ends[0], ends[1]]);
+  });
+
+  it("a log created over an empty first segment (a crash before its header) is a first run", async () => {
+    const dir = join(logDir(), "decisions");
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, "00000001.alog"), "");
+    const clock = new ReplayClock(START);
+    const logged = createLoggedEngine(config(clock), { dir });
+    expect(logged.log.created).toBe(true);
+    expect(logged.restart).toBeUndefined();
+    drive(logged, clock, 1, 100, Prng.fromSeed(9, 1));
+    await logged.close();
+    expect(kinds(dir)).not.toContain("restart");
+    const result = await replay(dir);
+    expect(result.ok).toBe(true);
+    expect(result.runs.length).toBe(1);
   });
 
   it("LoggedEngine.make: the log's group commits run in a fiber of the scope, and closing the scope closes both", async () => {

@@ -279,6 +279,41 @@ describe("decision log on a full disk", () => {
     expect(readDecisionLog(dir).records.length).toBe(taken + 1);
   });
 
+  it("close() after a disk failure that has passed still ends the log with its close marker", async () => {
+    const dir = newDir();
+    const disk = fillableDisk();
+    const errors = nextCall<LogError>();
+    const clock = new ReplayClock(1_000);
+    const config: EngineConfig = { seed: 5, params: SERVICE_KNOBS, window: { digests: 5 }, scheduler: clock };
+    const logged = createLoggedEngine(config, { dir, flushMs: 2, io: disk.io, onError: errors.callback });
+    for (let i = 1; i <= 30; i++) {
+      clock.advanceTo(1_000 + 10 * i);
+      logged.engine.observe({ objective: 10 + (i % 3), generation: logged.engine.generation });
+    }
+    disk.full.on = true;
+    const failed = errors.next();
+    logged.engine.flushEvents();
+    await failed;
+    disk.full.on = false; // the disk has room again, but no commit has been retried yet
+    await logged.close();
+    const records = readDecisionLog(dir).records;
+    expect(records.at(-1)!.record.kind).toBe("close");
+  });
+
+  it("a restart record the disk refuses leaves no engine or lock behind", async () => {
+    const dir = newDir();
+    const clock = new ReplayClock(1_000);
+    const config: EngineConfig = { seed: 5, params: SERVICE_KNOBS, scheduler: clock };
+    await createLoggedEngine(config, { dir }).close();
+    const disk = fillableDisk();
+    disk.full.on = true;
+    expect(() => createLoggedEngine(config, { dir, io: disk.io })).toThrow(/no space left/);
+    // The disk recovers: the same process can open the log again (no stale LOCK of its own).
+    const again = createLoggedEngine(config, { dir });
+    expect(again.restart).toBeDefined();
+    await again.close();
+  });
+
   it("a logged engine whose log cannot be written freezes with reason breakerOpen and recovers", async () => {
     const dir = newDir();
     const disk = fillableDisk();

@@ -84,14 +84,23 @@ export function createLoggedEngine(config: EngineConfig, options: EngineLogOptio
   } finally {
     plan.clock.leave();
   }
-  return loggedEngine(engine, log, plan, async () => {
+  const close = async () => {
     try {
       await engine.close();
       writeCloseMarker(engine, log);
     } finally {
       log.close();
     }
-  });
+  };
+  try {
+    return loggedEngine(engine, log, plan, close);
+  } catch (error) {
+    // The restart record could not be written: nothing of this run may outlive the throw. The
+    // engine stops its timers; the log closes now, so its LOCK is gone before a retry.
+    void engine.close().catch(() => undefined);
+    log.close();
+    throw error;
+  }
 }
 
 /** Effect constructors of a logged engine. */
@@ -190,6 +199,8 @@ function planEngineLog(config: EngineConfig, options: EngineLogOptions): EngineL
  * one lost its end (a deleted last segment) or belongs to a run that never closed (a crash).
  */
 function writeCloseMarker(engine: Engine, log: DecisionLogWriter): void {
+  // A commit that failed earlier is retried first: a disk that has recovered takes the marker.
+  log.flush();
   log.appendCommand({ kind: CLOSE_MARKER_KIND, time: engine.now(), generation: engine.generation });
 }
 
@@ -239,7 +250,9 @@ function noteRestart(
   previous: number | undefined,
   header: LogHeader,
 ): EngineLogRestart | undefined {
-  if (previous === undefined) return undefined;
+  // A log this open created has no earlier run, whatever files the directory held (an empty
+  // first segment left by a crash before its header reached the disk).
+  if (previous === undefined || log.created) return undefined;
   const liveGeneration = engine.generation;
   const restart = {
     lastDurableGeneration: previous,
@@ -252,10 +265,17 @@ function noteRestart(
   return restart;
 }
 
-/** The highest generation any audit event of the log at `dir` carries (−1 when none). */
+/**
+ * The highest generation an audit event of the log's last run carries (−1 when none): the
+ * records after its last `restart` record, since each run numbers its generations from 0.
+ */
 function lastDurableGeneration(dir: string): number {
   let highest = -1;
   for (const entry of readDecisionLog(dir, { strict: false }).records) {
+    if ((entry.record as { kind?: unknown }).kind === "restart") {
+      highest = -1;
+      continue;
+    }
     const event = auditEventOf(entry.record);
     if (event !== undefined && event.generation > highest) highest = event.generation;
   }
