@@ -79,10 +79,12 @@ describe("guardedCallback", () => {
   it("fails a call whose return value throws when read or awaited, without throwing itself", () => {
     const hostile = [
       {
+        // biome-ignore lint/suspicious/noThenProperty: a thenable that throws is what is tested
         then: () => {
           throw new Error("then threw");
         },
       },
+      // biome-ignore lint/suspicious/noThenProperty: a `then` getter that throws is what is tested
       Object.defineProperty({}, "then", {
         get: () => {
           throw new Error("getter threw");
