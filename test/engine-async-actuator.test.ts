@@ -68,4 +68,35 @@ describe("async onApply", () => {
     expect(rollbacks[0]!.note).toBe("actuator failed: the callback's promise did not settle within 10000 ms");
     expect(rig.engine.values[0]).toBe(5);
   });
+
+  it("an actuator that is down for a while costs the same whether it throws or rejects", async () => {
+    // Calls 2 to 6 fail. The push of each rollback's baseline, and the breaker's probes, fail too:
+    // they must not count as further rollbacks, or an async actuator's outage halts the engine.
+    const run = async (asynchronous: boolean) => {
+      let calls = 0;
+      const rig = engineRig({
+        seed: 1,
+        params: { x: { min: 0, max: 10, init: 2 } },
+        onApply: () => {
+          calls++;
+          const down = calls >= 2 && calls <= 6;
+          if (asynchronous) return down ? Promise.reject(new Error(`down ${calls}`)) : Promise.resolve();
+          if (down) throw new Error(`down ${calls}`);
+          return undefined;
+        },
+      });
+      for (let i = 0; i < 6000; i++) {
+        rig.clock.advanceBy(20);
+        rig.engine.observe(digestOf(rig.engine, (rig.engine.values[0]! - 7) ** 2));
+        await Promise.resolve();
+      }
+      await settled();
+      rig.engine.flushEvents();
+      return { mode: rig.engine.mode, rollbacks: eventsOfType(rig.events, "rollback").length };
+    };
+    const thrown = await run(false);
+    const rejected = await run(true);
+    expect(thrown.mode).toBe("normal");
+    expect(rejected).toEqual(thrown);
+  });
 });

@@ -344,9 +344,12 @@ export class ControlSafety {
         ? undefined
         : new GuardedCallback(config.onApply, safety.breaker, breakerClock);
     // An async hook's failure arrives after the call returned: it rolls back the same way, and
-    // the engine's usual afterWork runs the consequences (drains, timers).
+    // the engine's usual afterWork runs the consequences (drains, timers). A failure while the
+    // live values already are the baseline (the push of a rollback, a breaker's probe) has nothing
+    // to roll back from: the breaker counts it, and a second rollback would only spend the hour's
+    // allowance and halt an engine whose actuator is merely down.
     this.actuator?.onFailure(() => {
-      if (this.actuator === undefined) return;
+      if (this.actuator === undefined || this.liveIsBaseline()) return;
       this.onActuatorFailed(this.actuator);
       execute(DELIVER);
     });
@@ -661,6 +664,14 @@ export class ControlSafety {
     const live = this.host.live;
     this.pushed.set(live.values);
     return actuator.call(this.pushed, live.generation);
+  }
+
+  /** Whether the live values are the baseline's (nothing to roll back from). */
+  private liveIsBaseline(): boolean {
+    const { values, baseline, hasBaseline } = this.host.live;
+    if (!hasBaseline) return false;
+    for (let i = 0; i < values.length; i++) if (values[i] !== baseline[i]) return false;
+    return true;
   }
 
   /** The actuator failed: roll back to the baseline and push it to the real system too. */
