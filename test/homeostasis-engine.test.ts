@@ -134,3 +134,45 @@ describe("homeostasis in the engine", () => {
     ).toEqual([]);
   });
 });
+
+describe("a warm start interrupted on its way", () => {
+  it("goes on from the point reached instead of refusing its own return for good", () => {
+    // The plant's optimum sits at 20, moves to 80 for two minutes, then back: the return is a
+    // recall, and its warm start travels two move budgets from its centre within an iteration. A
+    // constraint blip then (mode conservative, half the budget) abandons the iteration there.
+    const scheduler = new VirtualTimeScheduler(VirtualAction, 0);
+    const engine = createEngine({
+      seed: 1,
+      params: { x: { min: 0, max: 100, init: 20, maxDelta: 2 } },
+      scheduler,
+    });
+    let refused = 0;
+    let recalledAt = -1;
+    engine.events.subscribe((event) => {
+      if (event.type === "violation") refused++;
+      if (event.type === "homeostasis.recall" && recalledAt < 0) recalledAt = scheduler.now();
+    });
+    let state = 12345;
+    const noise = () => {
+      state = (state * 16807) % 2147483647;
+      return state / 2147483647 - 0.5;
+    };
+    const cost = (x: number, t: number) =>
+      (t >= 60_000 && t < 180_000 ? 30 + (x - 80) ** 2 / 100 : (x - 20) ** 2 / 100) + 0.2 * noise();
+    for (let t = 0; t <= 400_000; t += 20) {
+      const margin = t === 180_620 ? -0.1 : 1;
+      engine.observe({
+        objective: cost(engine.value("x"), t),
+        generation: engine.generation,
+        constraintMargin: margin,
+      });
+      advance(scheduler, t + 20);
+      engine.flushEvents();
+    }
+    expect(recalledAt).toBeGreaterThan(180_000);
+    expect(refused).toBe(0);
+    expect(engine.mode).toBe("normal");
+    expect(Math.abs(engine.value("x") - 20)).toBeLessThan(3);
+    void engine.close();
+  });
+});

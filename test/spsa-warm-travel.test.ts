@@ -51,6 +51,28 @@ describe("SpsaCore: a warm start travels on every apply", () => {
     expect(core.warmStarting).toBe(false);
   });
 
+  it("an iteration abandoned on the way makes the point reached its centre, and travels on", () => {
+    const core = new SpsaCore(registry, resolveSpsaOptions({}), Prng.fromSeed(1, 1));
+    core.recordCentre(1);
+    core.warmStart(Float64Array.from([0.5, 0.5]));
+    const out = new Float64Array(2);
+    core.beginIteration();
+    core.plusTarget(out);
+    core.recordPlus(3);
+    core.minusTarget(out); // live now: two legs (10) from the centre, more than one maxDelta back
+    core.abandonAt(out);
+    expect(registry.toRaw(0, core.centre[0]!)).toBeCloseTo(20, 6);
+    expect(registry.toRaw(1, core.centre[1]!)).toBeCloseTo(80, 6);
+    expect(core.warmStarting).toBe(true);
+    // Outside a warm start, abandoning keeps the centre where it was.
+    const plain = new SpsaCore(registry, resolveSpsaOptions({}), Prng.fromSeed(2, 1));
+    const before = Array.from(plain.centre);
+    plain.beginIteration();
+    plain.plusTarget(out);
+    plain.abandonAt(out);
+    expect(Array.from(plain.centre)).toEqual(before);
+  });
+
   it("keeps every leg within maxDelta, log parameters included (property)", () => {
     const spec = fc.record({
       log: fc.boolean(),

@@ -267,6 +267,8 @@ class EngineImpl implements Engine {
   private readonly executor: Executor;
   private readonly core: SpsaCore;
   private readonly target: Float64Array;
+  /** Scratch for {@link liveUnit}. */
+  private readonly liveUnitBuffer: Float64Array;
   /** What close() releases, in reverse order: the window subscription, the root actor, timers. */
   private readonly finalizers: (() => void)[] = [];
   private readonly eventSubject = new Subject<AuditEvent>();
@@ -325,6 +327,7 @@ class EngineImpl implements Engine {
     this.executor = new Executor(registry, this.live, config.guardrails, this.audit);
     this.core = new SpsaCore(registry, config.spsa, Prng.fromSeed(config.seed, SPSA_STREAM));
     this.target = new Float64Array(registry.size);
+    this.liveUnitBuffer = new Float64Array(registry.size);
     this.events = this.eventSubject.asObservable();
     this.executor.setBaseline(this.scheduler.now());
 
@@ -836,7 +839,7 @@ class EngineImpl implements Engine {
       recordCentre: ({ event }: { event: SpsaMachineEvent }) => {
         if (this.isLiveAtCentre() && core.recordCentre(windowValue(event))) this.safety.onCentreMeasured();
       },
-      abandonIteration: () => core.abandon(),
+      abandonIteration: () => core.abandonAt(this.liveUnit()),
       openWindow: () => this.control.next("open"),
       discardWindow: () => this.control.next("discard"),
       noteTimeout: ({ event }: { event: SpsaMachineEvent }) => {
@@ -1011,6 +1014,13 @@ class EngineImpl implements Engine {
    * Whether the live values are the SPSA centre (up to unit ↔ raw round-off, so that re-applying it
    * would change nothing).
    */
+  /** The live values in unit coordinates, in a buffer reused from call to call. */
+  private liveUnit(): Float64Array {
+    const registry = this.registry;
+    for (let i = 0; i < registry.size; i++) this.liveUnitBuffer[i] = registry.toUnit(i, this.live.values[i]!);
+    return this.liveUnitBuffer;
+  }
+
   private isLiveAtCentre(): boolean {
     const registry = this.registry;
     for (let i = 0; i < registry.size; i++) {

@@ -805,6 +805,22 @@ export class SpsaCore {
   }
 
   /**
+   * {@link abandon}, for an iteration left with `live` (unit coordinates) applied. A warm start's
+   * iteration travels on every apply, so the point it reached is progress along the way and
+   * becomes the centre, the warm start going on from there: going back to the old centre would be
+   * up to two move budgets at once, which Tier 1 refuses, and in conservative mode (half the
+   * budget) it would refuse every such return for good.
+   */
+  abandonAt(live: ArrayLike<number>): void {
+    if (this.inIteration && this.warmTravel) {
+      for (let i = 0; i < this.size; i++) this.centre[i] = clampUnit(live[i]!);
+      this.y0 = Number.NaN;
+      this.warmTravel = false;
+    }
+    this.abandon();
+  }
+
+  /**
    * Moves the centre (unit coordinates, clamped into [0, 1]), e.g. to the baseline after a
    * rollback, and drops any iteration in progress. k and the gains are kept.
    */
