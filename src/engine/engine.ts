@@ -1010,10 +1010,6 @@ class EngineImpl implements Engine {
     this.paced[slot] = undefined;
   }
 
-  /**
-   * Whether the live values are the SPSA centre (up to unit ↔ raw round-off, so that re-applying it
-   * would change nothing).
-   */
   /** The live values in unit coordinates, in a buffer reused from call to call. */
   private liveUnit(): Float64Array {
     const registry = this.registry;
@@ -1021,6 +1017,10 @@ class EngineImpl implements Engine {
     return this.liveUnitBuffer;
   }
 
+  /**
+   * Whether the live values are the SPSA centre (up to unit ↔ raw round-off, so that re-applying it
+   * would change nothing).
+   */
   private isLiveAtCentre(): boolean {
     const registry = this.registry;
     for (let i = 0; i < registry.size; i++) {
