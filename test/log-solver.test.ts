@@ -1,4 +1,5 @@
 import { spawn } from "node:child_process";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -160,4 +161,21 @@ describe("arqon solve --state <dir> under SIGKILL", () => {
     expect([...told].sort((a, b) => a - b)).toEqual(Array.from({ length: budget }, (_, i) => i + 1));
     expect(toldBeforeKills.size).toBeGreaterThan(2);
   }, 120_000);
+});
+
+describe("arqon solve --state <dir> over a log that never got its header", () => {
+  it("starts the run afresh when the only segment is empty or torn, as the writer would", () => {
+    for (const leftover of ["", "\u0006\u0000"]) {
+      const cwd = tempDir();
+      writeJson(cwd, "c.json", { seed: 4, budget: 6, bounds: { x: { min: -5, max: 5 } } });
+      // A crash while the log was being created: its first segment holds no whole header.
+      mkdirSync(join(cwd, "run"));
+      writeFileSync(join(cwd, "run", "00000001.alog"), leftover);
+      const objective = [process.execPath, "-e", "console.log((Number(process.env.ARQON_X) - 1) ** 2)"];
+      const run = runArqon(["solve", "--config", "c.json", "--state", "run", "--", ...objective], cwd);
+      expect(run.status).toBe(0);
+      const status = JSON.parse(lines(runArqon(["status", "--state", "run"], cwd).stdout)[0]!);
+      expect(status).toMatchObject({ phase: "done", told: 6, asked: 6, pending: [] });
+    }
+  });
 });

@@ -4,6 +4,7 @@ import { errorMessage } from "../errors.js";
 import { restoreSolver, type Solver, UsageError } from "../index.js";
 import { LogError } from "../log/errors.js";
 import type { FileLock } from "../log/lock.js";
+import { readDecisionLog } from "../log/reader.js";
 import { hasDecisionLog } from "../log/segments.js";
 import { appendSolverSnapshot, createSolverLog, isLoggedSolver, openSolverLog } from "../log/solver-log.js";
 import { runtimeError, usageError } from "./cli-error.js";
@@ -24,7 +25,7 @@ export function isLogState(cwd: string, path: string): boolean {
 export function hasSavedState(cwd: string, path: string): boolean {
   const target = resolve(cwd, path);
   if (!existsSync(target)) return false;
-  return !statSync(target).isDirectory() || hasDecisionLog(target);
+  return !statSync(target).isDirectory() || hasSavedLog(target);
 }
 
 /**
@@ -43,7 +44,7 @@ export function loadSolverState(cwd: string, path: string, logLock?: FileLock): 
   const target = resolve(cwd, path);
   if (!existsSync(target)) return undefined;
   if (statSync(target).isDirectory()) {
-    if (!hasDecisionLog(target)) return undefined;
+    if (!hasSavedLog(target)) return undefined;
     try {
       return openSolverLog(target, { lock: logLock });
     } catch (error) {
@@ -71,7 +72,7 @@ export function attachStateLog(cwd: string, path: string, solver: Solver, logLoc
   const target = resolve(cwd, path);
   const options = { lock: logLock };
   try {
-    if (!hasDecisionLog(target)) return createSolverLog(target, solver, options);
+    if (!hasSavedLog(target)) return createSolverLog(target, solver, options);
     appendSolverSnapshot(target, solver, options);
     return openSolverLog(target, options);
   } catch (error) {
@@ -117,4 +118,13 @@ export function saveSolverState(cwd: string, path: string, solver: Solver, logLo
     rmSync(tmp, { force: true });
     throw runtimeError(`cannot save state file ${path}: ${errorMessage(error)}`);
   }
+}
+
+/**
+ * Whether the directory holds a log with its header: segments whose first record never reached the
+ * disk (a crash while the log was being created) hold no run to resume, and the writer starts the
+ * log afresh over them.
+ */
+function hasSavedLog(dir: string): boolean {
+  return hasDecisionLog(dir) && readDecisionLog(dir, { strict: false }).header !== null;
 }
