@@ -1,5 +1,6 @@
 import { spawn } from "node:child_process";
 import { usageError } from "./cli-error.js";
+import { NO_SUCH_PROGRAM, NOT_EXECUTABLE } from "./find-program.js";
 import { type ObjectiveReading, readObjective } from "./objective-output.js";
 
 /** How much of a command's standard output is kept: only the tail matters (the last line). */
@@ -118,7 +119,7 @@ export function runObjectiveCommand(run: CommandRun): Promise<ObjectiveReading> 
 /** Why a program could not be started, in words rather than an errno name. */
 function whyNotStarted(error: Error): string {
   const code = (error as { code?: unknown }).code;
-  if (code === "ENOENT") return "no such program (check the path, or that it is on PATH)";
-  if (code === "EACCES") return "permission denied (is it executable?)";
+  if (code === "ENOENT") return NO_SUCH_PROGRAM;
+  if (code === "EACCES") return NOT_EXECUTABLE;
   return error.message;
 }

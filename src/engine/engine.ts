@@ -658,9 +658,7 @@ class EngineImpl implements Engine {
     if (rolledBack) {
       this.cancelPaced("decision");
       this.cancelPaced("return");
-      for (let i = 0; i < this.registry.size; i++)
-        this.target[i] = this.registry.toUnit(i, this.live.values[i]!);
-      this.core.setCentre(this.target);
+      this.core.setCentre(this.liveUnit());
       this.emptyWindows = 0;
       this.safety.onRolledBack();
       this.spsa.send({ type: "reset" });

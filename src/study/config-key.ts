@@ -1,7 +1,6 @@
 import { resolveSolverConfig, type SolverConfig } from "../solver/config.js";
 import { GLOBAL_LOCAL_DEFAULTS } from "../solver/global-local.js";
-import type { ParamInput } from "../space/params.js";
-import { jsonKey } from "../space/params.js";
+import { jsonKey, type ParamInput } from "../space/params.js";
 
 /**
  * What two workers' configs must share to join one study: the config as the solver resolves it
