@@ -1,4 +1,12 @@
-import { appendFileSync, readdirSync, readFileSync, statSync, truncateSync, writeFileSync } from "node:fs";
+import {
+  appendFileSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  truncateSync,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import {
@@ -297,6 +305,61 @@ describe("decision log recovery", () => {
     writer.close();
     expect(seqs(dir)).toEqual(range(victim.seq));
     expect(readdirSync(dir).filter((f) => f.endsWith(".dropped")).length).toBe(files.length - 1);
+  });
+
+  it("a segment missing in the middle: non-strict open continues after the gap's valid prefix, and the log then reads strictly", () => {
+    const dir = newDir();
+    writeLog(dir, 60, 500);
+    const files = segmentFiles(dir);
+    expect(files.length).toBeGreaterThan(3);
+    const keptSeqs = readDecisionLog(dir)
+      .records.filter((e) => e.segment === join(dir, files[0]!))
+      .map((e) => e.seq);
+    const laterBytes = files.slice(2).map((f) => readFileSync(join(dir, f)));
+    rmSync(join(dir, files[1]!));
+    const writer = openDecisionLog({ dir, strict: false });
+    // The valid data now ends with the first segment, whole.
+    expect(writer.recovery).toMatchObject({
+      kind: "corruption",
+      segment: join(dir, files[0]!),
+      truncatedAt: statSync(join(dir, files[0]!)).size,
+      setAside: files.slice(2).map((f) => join(dir, `${f}.dropped`)),
+    });
+    expect(writer.lastDurableOnOpen?.seq).toBe(keptSeqs.at(-1));
+    const next = writer.append({ kind: "r", i: 0 });
+    writer.close();
+    expect(next).toBe(keptSeqs.at(-1)! + 1);
+    // No gap is left behind: a strict read and a strict open both succeed.
+    expect(seqs(dir)).toEqual([...keptSeqs, next]);
+    openDecisionLog({ dir }).close();
+    // Every later segment's bytes are kept aside, whole.
+    const aside = files.slice(2).map((f) => readFileSync(join(dir, `${f}.dropped`)));
+    expect(aside).toEqual(laterBytes);
+  });
+
+  it("a second recovery of the same segment keeps the first one's set-aside bytes", () => {
+    const dir = newDir();
+    writeLog(dir, 60, 500);
+    const first = join(dir, segmentFiles(dir)[0]!);
+    const flipRecord = (index: number): void => {
+      const inFirst = readDecisionLog(dir, { strict: false }).records.filter((e) => e.segment === first);
+      const bytes = readFileSync(first);
+      bytes[inFirst[index]!.offset + 10]! ^= 1;
+      writeFileSync(first, bytes);
+    };
+    flipRecord(4);
+    const damagedOnce = readFileSync(first);
+    const once = openDecisionLog({ dir, strict: false });
+    once.close();
+    flipRecord(2);
+    const damagedTwice = readFileSync(first);
+    const twice = openDecisionLog({ dir, strict: false });
+    twice.close();
+    const [firstCopy] = once.recovery!.setAside!;
+    const [secondCopy] = twice.recovery!.setAside!;
+    expect(secondCopy).not.toBe(firstCopy);
+    expect(readFileSync(firstCopy!)).toEqual(damagedOnce);
+    expect(readFileSync(secondCopy!)).toEqual(damagedTwice);
   });
 });
 

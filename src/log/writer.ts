@@ -1,7 +1,9 @@
 import {
   closeSync,
   copyFileSync,
+  existsSync,
   fdatasyncSync,
+  constants as fsConstants,
   ftruncateSync,
   mkdirSync,
   openSync,
@@ -56,7 +58,8 @@ export interface DecisionLogOptions {
   readonly segmentBytes?: number;
   /**
    * On mid-log damage, `true` (default) fails with a `LogCorruptionError`; `false` keeps the valid
-   * prefix, moves the damaged bytes aside into `*.dropped` files and reports it in `recovery`.
+   * prefix, moves the damaged bytes aside into `*.dropped` files (never overwriting earlier ones) and
+   * reports it in `recovery`.
    */
   readonly strict?: boolean;
   /**
@@ -98,6 +101,8 @@ export interface LogRecovery {
   readonly bytesDropped: number;
   /** For `"corruption"`: what was wrong. */
   readonly reason?: string;
+  /** For `"corruption"`: the files now holding what was taken out of the log (`*.dropped`). */
+  readonly setAside?: readonly string[];
   /** The lock left by a writer that died (or an unreadable old lock file), taken over on open. */
   readonly staleLock?: StaleLock;
 }
@@ -868,27 +873,57 @@ function truncateDurably(path: string, length: number): void {
 }
 
 /**
- * Non-strict recovery from mid-log damage: the damaged segment's bytes from the bad record on are
- * copied to `<segment>.dropped` and cut off, and every later segment is renamed to `*.dropped`, so
- * appending continues after the valid prefix and nothing is deleted.
+ * Non-strict recovery from mid-log damage. A copy of the damaged segment goes aside and the segment
+ * is cut at the bad record; every later segment is renamed aside whole. Damage at the very start of
+ * a segment after the first (a missing segment before it, an empty segment, a bad segment header)
+ * means the valid prefix ends with the previous segment, so that segment is renamed aside whole too
+ * and appending continues in the previous one: no numbering gap is left behind. Nothing is deleted,
+ * and an earlier recovery's set-aside files are never overwritten.
  */
 function setAside(corruption: Corruption, segments: readonly SegmentFile[]): LogRecovery {
   const at = segments.findIndex((s) => s.path === corruption.segment);
-  const size = statSync(corruption.segment).size;
-  let dropped = size - corruption.offset;
-  copyFileSync(corruption.segment, `${corruption.segment}.dropped`);
-  truncateDurably(corruption.segment, corruption.offset);
-  for (const later of segments.slice(at + 1)) {
-    dropped += statSync(later.path).size;
-    renameSync(later.path, `${later.path}.dropped`);
+  const wholeSegment = corruption.offset === 0 && at > 0;
+  const aside: string[] = [];
+  let dropped = 0;
+  if (!wholeSegment) {
+    dropped += statSync(corruption.segment).size - corruption.offset;
+    const copy = asideName(corruption.segment);
+    copyFileSync(corruption.segment, copy, fsConstants.COPYFILE_EXCL);
+    syncFile(copy);
+    aside.push(copy);
+    truncateDurably(corruption.segment, corruption.offset);
   }
+  for (const later of segments.slice(wholeSegment ? at : at + 1)) {
+    dropped += statSync(later.path).size;
+    const target = asideName(later.path);
+    renameSync(later.path, target);
+    aside.push(target);
+  }
+  const kept = wholeSegment ? segments[at - 1]!.path : corruption.segment;
   return {
     kind: "corruption",
-    segment: corruption.segment,
-    truncatedAt: corruption.offset,
+    segment: kept,
+    truncatedAt: wholeSegment ? statSync(kept).size : corruption.offset,
     bytesDropped: dropped,
     reason: corruption.reason,
+    setAside: aside,
   };
+}
+
+/** `<segment>.dropped`, or `<segment>.<n>.dropped` when an earlier recovery already took that name. */
+function asideName(segment: string): string {
+  let name = `${segment}.dropped`;
+  for (let n = 2; existsSync(name); n++) name = `${segment}.${n}.dropped`;
+  return name;
+}
+
+function syncFile(path: string): void {
+  const fd = openSync(path, "r");
+  try {
+    fdatasyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** `recovery` with the stale lock noted, or a `"stale-lock"` recovery when only the lock needed it. */
