@@ -80,6 +80,29 @@ describe("parameter names and values", () => {
     expect(() => solver.tell({ params: { x: 0.5, c: Number.NaN as never }, value: 1 })).toThrow(/params\.c/);
     expect(solver.told).toBe(0);
   });
+
+  it("hands back a warm-start point's params exactly as told, before and after a restore", () => {
+    const bounds = {
+      lr: { min: 1e-5, max: 0.3, scale: "log" as const },
+      x: { min: -3, max: 7 },
+      n: { type: "int" as const, min: 1, max: 500, scale: "log" as const },
+      c: { type: "categorical" as const, choices: [{ depth: 2 }, { depth: 4 }] },
+    };
+    // Each float here moves in the last bit when taken to the unit cube and back.
+    const told = { lr: 0.003, x: 0.7, n: 37, c: { depth: 4 } };
+    const solver = createSolver({ seed: 1, budget: 10, bounds });
+    solver.tell({ params: told, value: -1 });
+    told.c.depth = 9;
+    expect(solver.best()!.params).toEqual({ lr: 0.003, x: 0.7, n: 37, c: { depth: 4 } });
+    expect(restoreSolver(solver.toJSON()).best()!.params).toEqual({
+      lr: 0.003,
+      x: 0.7,
+      n: 37,
+      c: { depth: 4 },
+    });
+    (solver.best()!.params.c as { depth: number }).depth = 9;
+    expect(solver.best()!.params.c).toEqual({ depth: 4 });
+  });
 });
 
 describe("config checks", () => {

@@ -306,6 +306,8 @@ class SolverImpl implements Solver {
   private readonly trials = new Map<number, TrialRecord>();
   private readonly pending = new Map<number, TrialRecord>();
   private readonly history: Evaluation[] = [];
+  /** Warm-start points' params as told, by history index: a float's unit position may not map back exactly. */
+  private readonly warmParams = new Map<number, Record<string, ParamValue>>();
   /** Unit-cube points of pruned trials, in the order they were pruned. */
   private readonly prunedPoints: number[][] = [];
   private readonly pruner: Pruner | null;
@@ -448,8 +450,8 @@ class SolverImpl implements Solver {
         this.pruner?.completed(trial);
         if (trial.phase === "refine") this.strategy?.tell(trial.id, value);
       } else {
-        const params = { ...result.params };
-        this.pushHistory(this.space.toUnit(params), value);
+        const params = structuredClone(result.params) as Record<string, ParamValue>;
+        this.pushWarmStart(params, value);
         this.toldLog.push(cost === undefined ? { params, value } : { params, value, cost });
       }
     }
@@ -500,7 +502,11 @@ class SolverImpl implements Solver {
   best(): BestPoint | null {
     if (this.bestIndex < 0) return null;
     const best = this.history[this.bestIndex]!;
-    return { params: this.space.toParams(best.u), value: best.value };
+    const told = this.warmParams.get(this.bestIndex);
+    return {
+      params: told === undefined ? this.space.toParams(best.u) : structuredClone(told),
+      value: best.value,
+    };
   }
 
   pendingTrials(): Trial[] {
@@ -528,7 +534,7 @@ class SolverImpl implements Solver {
         ...(t.prune ? { prune: true as const } : {}),
       })),
       told: this.toldLog.map((entry) =>
-        "params" in entry ? { ...entry, params: { ...entry.params } } : entry,
+        "params" in entry ? { ...entry, params: structuredClone(entry.params) } : entry,
       ),
       strategy: this.strategy?.toJSON() ?? null,
     };
@@ -589,6 +595,11 @@ class SolverImpl implements Solver {
     const points: number[][] = [];
     for (const trial of this.pending.values()) points.push(trial.u);
     return points;
+  }
+
+  private pushWarmStart(params: Record<string, ParamValue>, value: number): void {
+    this.pushHistory(this.space.toUnit(params), value);
+    this.warmParams.set(this.history.length - 1, params);
   }
 
   private pushHistory(u: number[], value: number): void {
@@ -759,8 +770,9 @@ class SolverImpl implements Solver {
         this.pruner?.completed(trial);
         this.toldLog.push(entry);
       } else {
-        this.pushHistory(this.space.toUnit(entry.params), entry.value);
-        this.toldLog.push({ ...entry, params: { ...entry.params } });
+        const params = structuredClone(entry.params) as Record<string, ParamValue>;
+        this.pushWarmStart(params, entry.value);
+        this.toldLog.push({ ...entry, params });
       }
     }
     if (a.strategy !== null) {
