@@ -1,9 +1,9 @@
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { readReport } from "../src/cli/objective-output.js";
 import { runObjectiveCommand } from "../src/cli/run-command.js";
-import { restoreSolver } from "../src/solver/solver.js";
+import { createSolver, restoreSolver } from "../src/solver/solver.js";
 import { lines, removeTempDirs, runArqonInProcess, tempDir, writeJson } from "./support/cli-run.js";
 
 afterAll(removeTempDirs);
@@ -95,6 +95,41 @@ describe("arqon solve with a pruner", () => {
     expect(out.failures[0]!.error).toBe(
       'refused intermediate value {"step":1,"value":1}: step must be a whole number greater than trial 1\'s previous step 2, got 1',
     );
+  });
+
+  it("records a resumed trial the pruner had already stopped as pruned, without running it", async () => {
+    const dir = tempDir();
+    // A state saved between the pruner's advice and the pruned result (a hard kill in the grace).
+    const solver = createSolver({
+      seed: 1,
+      budget: 2,
+      probeRatio: 1,
+      bounds: { x: { min: 0, max: 1 } },
+      pruner: { kind: "median", startupTrials: 1 },
+    });
+    const [done, stopped] = solver.ask()!;
+    for (const step of [1, 2, 3]) solver.report(done!.id, step, 1);
+    solver.tell({ id: done!.id, value: 1 });
+    for (const step of [1, 2, 3]) solver.report(stopped!.id, step, 5);
+    expect(solver.shouldPrune(stopped!.id)).toBe(true);
+    writeJson(dir, "s.json", solver.toJSON());
+    const run = await runArqonInProcess(
+      [
+        "solve",
+        "--state",
+        "s.json",
+        "--",
+        ...nodeObjective(
+          "require('fs').appendFileSync('ran.txt', process.env.ARQON_TRIAL_ID + '\\n'); console.log('RESULT=5')",
+        ),
+      ],
+      dir,
+    );
+    expect(run.status, run.stderr).toBe(0);
+    expect(JSON.parse(run.stdout)).toMatchObject({ evaluations: 0, pruned: 1 });
+    expect(existsSync(join(dir, "ran.txt"))).toBe(false);
+    const state = restoreSolver(JSON.parse(readFileSync(join(dir, "s.json"), "utf8")));
+    expect(state.trialStatus(stopped!.id)).toBe("pruned");
   });
 
   it("refuses a pruner with --storage, before connecting", async () => {

@@ -438,6 +438,33 @@ describe("pruning in minimize", () => {
     expect(second).toEqual(first);
   });
 
+  it("records nothing an evaluation reports after the run stopped it", async () => {
+    let secondStarted!: () => void;
+    const started = new Promise<void>((resolve) => {
+      secondStarted = resolve;
+    });
+    let reportLate: (() => void) | undefined;
+    const result = await minimize(
+      async (_params, context) => {
+        if (context.trial.id === 1) {
+          await started;
+          throw new Error("boom"); // onError "stop": trial 2 is cancelled and left pending
+        }
+        context.report(1, 5);
+        reportLate = () => context.report(2, 4);
+        secondStarted();
+        await new Promise(() => {}); // ignores its signal and never settles
+        return 0;
+      },
+      manual({ kind: "asha" }, 4),
+      { concurrency: 2 },
+    );
+    expect(result.stopped).toBe(true);
+    expect(result.solver.trialStatus(2)).toBe("pending");
+    reportLate!();
+    expect(result.solver.intermediateValues(2)).toEqual([{ step: 1, value: 5 }]);
+  });
+
   it("a resumed trial skips the steps its earlier run recorded", async () => {
     const solver = createSolver({ seed: 3, budget: 3, probeRatio: 1, bounds });
     const [first] = solver.ask({ max: 1 })!;

@@ -203,6 +203,8 @@ async function runSolve(
   };
 
   const runTrial = async (trial: Trial): Promise<TrialOutcome> => {
+    // A trial the pruner stopped before an interrupted run could record it: pruned, not run again.
+    if (solver.shouldPrune(trial.id)) return { trial, pruned: true };
     // Set when the command must stop early: pruned, or a report line the solver refused.
     const stop = new AbortController();
     let refused: string | undefined;

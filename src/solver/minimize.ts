@@ -18,7 +18,8 @@ export interface ObjectiveContext<N extends ParamShape = string> {
   /**
    * Records an intermediate value (lower is better) at `step`, a whole number greater than the
    * previous one (see `Solver.report`). A trial re-run after an interrupted run skips the steps
-   * the earlier run already recorded.
+   * the earlier run already recorded. Once `signal` has aborted, it records nothing: the trial is
+   * left pending for a later run, which would otherwise find steps it never saw.
    */
   report(step: number, value: number): void;
   /** Whether the configured pruner advises stopping; then `throw new TrialPruned()`. */
@@ -146,6 +147,7 @@ export function minimizeEffect<N extends ParamShape>(
           trial,
           signal,
           report: (step, value) => {
+            if (signal.aborted) return;
             if (Number.isSafeInteger(step) && step >= 0 && step <= resumedUpTo) return;
             solver.report(trial.id, step, value);
           },
