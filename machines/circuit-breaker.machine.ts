@@ -1,5 +1,6 @@
 import { assign, emit, setup } from "xstate";
 import type { OptionProblem } from "./option-problem.js";
+import { isTimerMs, MAX_TIMER_MS, timerMsRule } from "./timer-limit.js";
 
 /** Settings of a circuit breaker; every field has a documented default. */
 export interface CircuitBreakerOptions {
@@ -29,8 +30,8 @@ export const CIRCUIT_BREAKER_DEFAULTS: ResolvedCircuitBreakerOptions = {
  * Every problem with circuit-breaker options, all of them rather than the first. `undefined` (all
  * defaults) is valid, and so is a field set to `undefined` (its default). Refused: a non-object, an
  * unknown key, a value that is not a number (`null`, strings, NaN), `failureThreshold` not a whole
- * number ≥ 1, `baseBackoffMs` not a positive finite number, and `maxBackoffMs` not finite or below
- * the base (the given base, or its default). Pure; cold path.
+ * number ≥ 1, `baseBackoffMs` not a number of ms > 0, and `maxBackoffMs` below the base (the given
+ * base, or its default); either above the longest timer Node keeps (`MAX_TIMER_MS`). Pure; cold path.
  */
 export function circuitBreakerOptionProblems(input: unknown): OptionProblem[] {
   if (input === undefined) return [];
@@ -52,12 +53,15 @@ export function circuitBreakerOptionProblems(input: unknown): OptionProblem[] {
   if (threshold !== undefined && !(Number.isInteger(threshold) && threshold >= 1))
     problems.push({ field: "failureThreshold", reason: "must be a whole number ≥ 1" });
   const base = options.baseBackoffMs;
-  if (base !== undefined && !(Number.isFinite(base) && base > 0))
-    problems.push({ field: "baseBackoffMs", reason: "must be a positive finite number (ms)" });
+  if (base !== undefined && !isTimerMs(base, true))
+    problems.push({ field: "baseBackoffMs", reason: timerMsRule(true)[1] });
   const cap = options.maxBackoffMs;
   const baseForCap = base ?? CIRCUIT_BREAKER_DEFAULTS.baseBackoffMs;
-  if (cap !== undefined && !(Number.isFinite(cap) && cap >= baseForCap))
-    problems.push({ field: "maxBackoffMs", reason: `must be finite and ≥ baseBackoffMs (${baseForCap})` });
+  if (cap !== undefined && !(cap >= baseForCap && cap <= MAX_TIMER_MS))
+    problems.push({
+      field: "maxBackoffMs",
+      reason: `must be ≥ baseBackoffMs (${baseForCap}) and ≤ ${MAX_TIMER_MS} (about 24.8 days, the longest timer Node keeps)`,
+    });
   return problems;
 }
 

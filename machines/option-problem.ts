@@ -2,6 +2,6 @@
 export interface OptionProblem {
   /** The option at fault (a known option or an unknown key); `""` for the input as a whole. */
   readonly field: string;
-  /** What is wrong, without the value (e.g. "must be a finite number ≥ 0 (milliseconds)"). */
+  /** What is wrong, without the value (e.g. "must be a whole number ≥ 1"). */
   readonly reason: string;
 }

@@ -10,6 +10,7 @@ import {
   type SafeModeName,
   type SafeModeReason,
 } from "./safe-mode-reasons.js";
+import { timerMsRule } from "./timer-limit.js";
 
 /** Events SafeMode reacts to. */
 export type SafeModeEvent =
@@ -70,7 +71,7 @@ export const SAFE_MODE_MAX_HEALTHY_WINDOWS = 1_000_000;
 const SAFE_MODE_OPTION_RULES: Readonly<
   Record<keyof SafeModeOptions, readonly [accepts: (x: number) => boolean, reason: string]>
 > = {
-  dwellMs: [(x) => Number.isFinite(x) && x >= 0, "must be a finite number ≥ 0 (milliseconds)"],
+  dwellMs: timerMsRule(false),
   healthyWindows: [
     (x) => Number.isInteger(x) && x >= 1 && x <= SAFE_MODE_MAX_HEALTHY_WINDOWS,
     `must be a whole number from 1 to ${SAFE_MODE_MAX_HEALTHY_WINDOWS}`,
@@ -85,7 +86,7 @@ const SAFE_MODE_OPTION_RULES: Readonly<
  * @remarks
  * `undefined` (all defaults) is valid, and so is any field set to `undefined` (its default). Refused:
  * a non-object (`field: ""`), an unknown key (usually a typo), and a value that is not a number
- * (`null`, strings, NaN included) or breaks its rule: `dwellMs` finite and ≥ 0; `healthyWindows` a
+ * (`null`, strings, NaN included) or breaks its rule: `dwellMs` ≥ 0 and no longer than a Node timer can wait; `healthyWindows` a
  * whole number from 1 to {@link SAFE_MODE_MAX_HEALTHY_WINDOWS}. Pure; cold path.
  */
 export function safeModeOptionProblems(input: unknown): OptionProblem[] {

@@ -278,8 +278,16 @@ describe("circuit-breaker options: one set of rules for the chart and the engine
       }),
     ).toEqual([
       { field: "failureThreshold", reason: "must be a whole number ≥ 1" },
-      { field: "baseBackoffMs", reason: "must be a positive finite number (ms)" },
-      { field: "maxBackoffMs", reason: "must be finite and ≥ baseBackoffMs (-1)" },
+      {
+        field: "baseBackoffMs",
+        reason:
+          "must be a number of milliseconds > 0 and at most 2147483647 (about 24.8 days, the longest timer Node keeps)",
+      },
+      {
+        field: "maxBackoffMs",
+        reason:
+          "must be ≥ baseBackoffMs (-1) and ≤ 2147483647 (about 24.8 days, the longest timer Node keeps)",
+      },
     ]);
   });
 
@@ -298,7 +306,7 @@ describe("circuit-breaker options: one set of rules for the chart and the engine
   it("an unset cap is checked against the default base, and the resolver throws naming the fields", () => {
     expect(circuitBreakerOptionProblems({ maxBackoffMs: 500 }).map((p) => p.field)).toEqual(["maxBackoffMs"]);
     expect(() => resolveCircuitBreakerOptions({ failureThreshold: 1.5, maxBackoffMs: 10 })).toThrow(
-      /failureThreshold must be a whole number ≥ 1, got 1\.5; maxBackoffMs must be finite and ≥ baseBackoffMs \(1000\), got 10/,
+      /failureThreshold must be a whole number ≥ 1, got 1\.5; maxBackoffMs must be ≥ baseBackoffMs \(1000\) and ≤ 2147483647 .*, got 10/,
     );
     expect(resolveCircuitBreakerOptions({ baseBackoffMs: 120_000 })).toEqual({
       failureThreshold: 3,
@@ -315,7 +323,11 @@ describe("circuit-breaker options: one set of rules for the chart and the engine
     });
     expect(issues).toEqual([
       { path: "safety.breaker.failureThreshold", message: "must be a whole number ≥ 1" },
-      { path: "safety.breaker.baseBackoffMs", message: "must be a positive finite number (ms)" },
+      {
+        path: "safety.breaker.baseBackoffMs",
+        message:
+          "must be a number of milliseconds > 0 and at most 2147483647 (about 24.8 days, the longest timer Node keeps)",
+      },
     ]);
   });
 });

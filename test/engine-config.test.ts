@@ -118,6 +118,37 @@ describe("engine config: every problem at once, each with its path", () => {
     expect(byPath({ ...VALID, spsa: { schedule: "sometimes" } }, "spsa.schedule")).toMatch(/constant/);
   });
 
+  it("refuses a duration longer than a timer can wait, and a window too large to hold, naming each", () => {
+    const tooLong = 3e9; // about 35 days: Node would fire such a timer after 1 ms
+    const issues = problems({
+      ...VALID,
+      window: { digests: 2 ** 40, ms: tooLong },
+      auditDrainMs: tooLong,
+      guardrails: { cooldownMs: tooLong, minIntervalMs: tooLong },
+      safety: {
+        thrashingCooldownMs: tooLong,
+        safeMode: { dwellMs: tooLong },
+        breaker: { maxBackoffMs: tooLong },
+      },
+    });
+    expect(issues).toEqual(
+      expect.arrayContaining([
+        "window.digests: expected a whole number from 1 to 1000000",
+        expect.stringMatching(/^window\.ms: expected a number of milliseconds > 0 and at most 2147483647 /),
+        expect.stringMatching(/^auditDrainMs: .*at most 2147483647/),
+        expect.stringMatching(/^guardrails\.cooldownMs: .*at most 2147483647/),
+        expect.stringMatching(/^guardrails\.minIntervalMs: .*at most 2147483647/),
+        expect.stringMatching(/^safety\.thrashingCooldownMs: .*at most 2147483647/),
+        expect.stringMatching(/^safety\.safeMode\.dwellMs: .*at most 2147483647/),
+        expect.stringMatching(/^safety\.breaker\.maxBackoffMs: .*≤ 2147483647/),
+      ]),
+    );
+    expect(issues).toHaveLength(8);
+    expect(() => createEngine({ ...VALID, window: { digests: 2 ** 40 } })).toThrow(ConfigError);
+    // The longest a timer can wait is accepted.
+    expect(problems({ ...VALID, window: { ms: 2_147_483_647 } })).toEqual([]);
+  });
+
   it("reports every problem of one parameter, not just the first", () => {
     const issues = engineConfigIssues({
       ...VALID,

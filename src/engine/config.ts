@@ -3,6 +3,7 @@ import * as ParseResult from "effect/ParseResult";
 import * as Schema from "effect/Schema";
 import { asyncScheduler, type SchedulerLike } from "rxjs";
 import type { InspectionEvent } from "xstate";
+import { isTimerMs, timerMsRange } from "../../machines/timer-limit.js";
 import { type AuditEvent, type ControlCommandName, VECTOR_LENGTH_UNIT } from "../audit/events.js";
 import type { AuditRecordSink } from "../audit/ring.js";
 import { type ConfigShape, reservedNameIssue, withoutUndefinedKeys } from "../config-input.js";
@@ -192,6 +193,9 @@ export interface ResolvedEngineConfig {
  */
 export const DEFAULT_WINDOW_DIGESTS = 1;
 
+/** Most digests one window may hold: the window keeps two arrays of that many numbers. */
+export const MAX_WINDOW_DIGESTS = 1_000_000;
+
 const message = (text: string) => ({ message: () => text });
 const Finite = Schema.Number.pipe(
   Schema.filter((n) => Number.isFinite(n), message("expected a finite number")),
@@ -200,6 +204,14 @@ const NonNegative = Finite.pipe(Schema.filter((n) => n >= 0, message("expected a
 const PositiveInt = Schema.Number.pipe(
   Schema.filter((n) => Number.isSafeInteger(n) && n > 0, message("expected a whole number greater than 0")),
 );
+/** A duration the engine turns into a timer, so no longer than a Node timer can wait. */
+const TimerMs = (positive: boolean) =>
+  Schema.Number.pipe(
+    Schema.filter(
+      (n) => isTimerMs(n, positive),
+      message(`expected a number of milliseconds ${timerMsRange(positive)}`),
+    ),
+  );
 
 const ParamSchema = Schema.Struct({
   min: Finite,
@@ -246,10 +258,16 @@ function paramIssues(name: string, spec: unknown): ConfigIssue[] {
 }
 
 const WindowSchema = Schema.Struct({
-  digests: Schema.optionalWith(PositiveInt, { exact: true }),
-  ms: Schema.optionalWith(Finite.pipe(Schema.filter((n) => n > 0, message("expected a number > 0 (ms)"))), {
-    exact: true,
-  }),
+  digests: Schema.optionalWith(
+    Schema.Number.pipe(
+      Schema.filter(
+        (n) => Number.isInteger(n) && n >= 1 && n <= MAX_WINDOW_DIGESTS,
+        message(`expected a whole number from 1 to ${MAX_WINDOW_DIGESTS}`),
+      ),
+    ),
+    { exact: true },
+  ),
+  ms: Schema.optionalWith(TimerMs(true), { exact: true }),
   aggregation: Schema.optionalWith(
     Schema.String.pipe(
       Schema.filter((s): s is Aggregation => s === "trimmed-mean" || s === "median" || s === "mean", {
@@ -277,12 +295,12 @@ export const EngineConfigSchema = Schema.Struct({
   spsa: Schema.optionalWith(Schema.Unknown, { exact: true }),
   window: Schema.optionalWith(WindowSchema, { exact: true }),
   guardrails: Schema.optionalWith(Schema.Unknown, { exact: true }),
-  settleMs: Schema.optionalWith(NonNegative, { exact: true }),
+  settleMs: Schema.optionalWith(TimerMs(false), { exact: true }),
   maxAgeMs: Schema.optionalWith(NonNegative, { exact: true }),
   maxSkewMs: Schema.optionalWith(NonNegative, { exact: true }),
   stallAfter: Schema.optionalWith(PositiveInt, { exact: true }),
   auditCapacity: Schema.optionalWith(PositiveInt, { exact: true }),
-  auditDrainMs: Schema.optionalWith(NonNegative, { exact: true }),
+  auditDrainMs: Schema.optionalWith(TimerMs(false), { exact: true }),
   runId: Schema.optionalWith(
     Schema.String.pipe(Schema.filter((s) => s.length > 0, message("expected a non-empty string"))),
     { exact: true },

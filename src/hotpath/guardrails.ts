@@ -1,3 +1,4 @@
+import { timerMsRule } from "../../machines/timer-limit.js";
 import { ConfigError, type ConfigIssue } from "../errors.js";
 
 /** Named guardrail sets, from most to least cautious. */
@@ -112,12 +113,12 @@ const FIELD_RULES: Readonly<Record<NumericField, readonly [(x: number) => boolea
       x === Number.POSITIVE_INFINITY || (Number.isInteger(x) && x >= 1 && x <= MAX_FINITE_UPDATES_PER_SECOND),
     `must be a whole number from 1 to ${MAX_FINITE_UPDATES_PER_SECOND}, or Infinity`,
   ],
-  minIntervalMs: [(x) => Number.isFinite(x) && x >= 0, "must be a finite number ≥ 0 (milliseconds)"],
-  cooldownMs: [(x) => Number.isFinite(x) && x >= 0, "must be a finite number ≥ 0 (milliseconds)"],
+  minIntervalMs: timerMsRule(false),
+  cooldownMs: timerMsRule(false),
   flipLimit: [(x) => Number.isInteger(x) && x >= 1, "must be a whole number ≥ 1"],
-  flipWindowMs: [(x) => Number.isFinite(x) && x > 0, "must be a finite number > 0 (milliseconds)"],
+  flipWindowMs: timerMsRule(true),
   changeBudget: [(x) => x > 0, "must be a number > 0 (fraction of the range; Infinity for no budget)"],
-  budgetWindowMs: [(x) => Number.isFinite(x) && x > 0, "must be a finite number > 0 (milliseconds)"],
+  budgetWindowMs: timerMsRule(true),
   regressionLimit: [(x) => Number.isInteger(x) && x >= 1, "must be a whole number ≥ 1"],
 };
 

@@ -1,3 +1,4 @@
+import { timerMsRule } from "../../../machines/timer-limit.js";
 import type { ConfigIssue } from "../../errors.js";
 import {
   type NumericRule,
@@ -40,7 +41,7 @@ export const DEFAULT_CHANGE_BUDGET_OPTIONS: ResolvedChangeBudgetOptions = Object
 
 const RULES: Readonly<Record<keyof ResolvedChangeBudgetOptions, NumericRule>> = {
   changeBudget: [(x) => x > 0, "must be a number > 0 (fraction of the range; Infinity for no budget)"],
-  budgetWindowMs: [(x) => Number.isFinite(x) && x > 0, "must be a finite number > 0 (milliseconds)"],
+  budgetWindowMs: timerMsRule(true),
   buckets: [(x) => Number.isInteger(x) && x >= 1 && x <= 1000, "must be a whole number from 1 to 1000"],
 };
 

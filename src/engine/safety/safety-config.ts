@@ -11,6 +11,7 @@ import {
   type SafeModeOptions,
   safeModeOptionProblems,
 } from "../../../machines/safe-mode.machine.js";
+import { timerMsRule } from "../../../machines/timer-limit.js";
 import { type OptionalInput, withoutUndefinedKeys } from "../../config-input.js";
 import type { ConfigIssue } from "../../errors.js";
 import type { Guardrails } from "../../hotpath/guardrails.js";
@@ -125,10 +126,10 @@ const SAFETY_KEYS = [
 ] as const;
 
 const SCALAR_RULES: Readonly<Record<string, NumericRule>> = {
-  thrashingCooldownMs: [(x) => Number.isFinite(x) && x >= 0, "must be a finite number ≥ 0 (milliseconds)"],
+  thrashingCooldownMs: timerMsRule(false),
   emergencyMargin: [(x) => Number.isFinite(x) && x < 0, "must be a finite number < 0 (margin units)"],
   violationLimit: [(x) => Number.isInteger(x) && x >= 1 && x <= 1_000_000, "must be a whole number ≥ 1"],
-  violationWindowMs: [(x) => Number.isFinite(x) && x > 0, "must be a finite number > 0 (milliseconds)"],
+  violationWindowMs: timerMsRule(true),
   rollbacksPerHour: [(x) => Number.isInteger(x) && x >= 0 && x <= 1_000_000, "must be a whole number ≥ 0"],
 };
 

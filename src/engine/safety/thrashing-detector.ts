@@ -1,3 +1,4 @@
+import { timerMsRule } from "../../../machines/timer-limit.js";
 import type { ConfigIssue } from "../../errors.js";
 import {
   type NumericRule,
@@ -63,7 +64,7 @@ export const DEFAULT_THRASHING_OPTIONS: ResolvedThrashingOptions = Object.freeze
 
 const RULES: Readonly<Record<keyof ResolvedThrashingOptions, NumericRule>> = {
   flipLimit: [(x) => Number.isInteger(x) && x >= 1 && x <= 1000, "must be a whole number from 1 to 1000"],
-  flipWindowMs: [(x) => Number.isFinite(x) && x > 0, "must be a finite number > 0 (milliseconds)"],
+  flipWindowMs: timerMsRule(true),
   deadBand: [
     (x) => Number.isFinite(x) && x >= 0 && x < 1,
     "must be a number in [0, 1) (fraction of the range)",
