@@ -67,6 +67,13 @@ describe("aggregate: mean", () => {
     // (0.1 + 0.1 + 0.1) / 3 is 0.10000000000000002 in binary floating point.
     expect(agg([0.1, 0.1, 0.1], "mean")).toBe(0.1);
   });
+  it("values near the largest double: no overflow to Infinity or to the largest value", () => {
+    expect(agg([1e308, 1.5e308], "median")).toBe(1.25e308);
+    expect(agg([-1e308, -1.5e308], "median")).toBe(-1.25e308);
+    expect(agg([1e308, 1.5e308], "mean")).toBe(1.25e308);
+    expect(agg([1.5e308, 1.5e308, -1.5e308], "mean")).toBeCloseTo(5e307, -293);
+    expect(agg([1.5e308, 1.5e308, 1.5e308, 1.5e308, -1e308], "trimmed-mean", 0.2)).toBe(1.5e308);
+  });
 });
 
 describe("aggregate: empty and invalid windows", () => {

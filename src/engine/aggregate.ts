@@ -64,7 +64,12 @@ export function aggregate(
   if (count > scratch.length) return Number.NaN;
   sortInto(values, count, scratch);
   const middle = count >> 1;
-  return (count & 1) === 1 ? scratch[middle]! : (scratch[middle - 1]! + scratch[middle]!) / 2;
+  if ((count & 1) === 1) return scratch[middle]!;
+  const low = scratch[middle - 1]!;
+  const high = scratch[middle]!;
+  const sum = low + high;
+  // Two values near the largest double overflow their sum: halve them first.
+  return Number.isFinite(sum) ? sum / 2 : low / 2 + high / 2;
 }
 
 /** Mean of `a[from .. to)`, clamped into the range of those values. */
@@ -78,7 +83,12 @@ function meanOf(a: Float64Array, from: number, to: number): number {
     if (x < lowest) lowest = x;
     if (x > highest) highest = x;
   }
-  const mean = sum / (to - from);
+  let mean = sum / (to - from);
+  if (!Number.isFinite(sum)) {
+    // The sum overflowed (values near the largest double): average the scaled values instead.
+    mean = 0;
+    for (let i = from; i < to; i++) mean += a[i]! / (to - from);
+  }
   return mean < lowest ? lowest : mean > highest ? highest : mean;
 }
 
