@@ -72,6 +72,14 @@ const window = (time: number, generation: number): EventInput => ({
   openedAt: time,
 });
 
+const digest = (time: number, generation: number): EventInput => ({
+  type: "digest.accepted",
+  time,
+  generation,
+  objective: 1,
+  digestGeneration: generation,
+});
+
 function verdicts(events: AuditEvent[]) {
   return new SafetyMonitor(SPEC).checkAll(events);
 }
@@ -222,6 +230,51 @@ describe("safety monitor: each property", () => {
     expect(monitor.nextDeadline()).toBeUndefined();
   });
 
+  it("L1: a recorded trail is held to the time bound too, at the first event past the deadline", () => {
+    // A spike trip at 200 ms, then only digests (not counted toward K) for 30 s, never answered.
+    const events = trail(
+      baseline(0, 0),
+      apply(100, 1, 6),
+      mode(200, 1, "normal", "conservative", ["spike"]),
+      digest(5_000, 1),
+      digest(20_000, 1),
+      digest(30_000, 1),
+    );
+    const report = verdicts(events);
+    expect(report.violations).toEqual([
+      {
+        property: "L1",
+        message: "the trip on spike was neither rolled back nor halted within 10000 ms",
+        witness: { fromSeq: 3, toSeq: 5 },
+        time: 20_000,
+      },
+    ]);
+    expect(report.pendingTrips).toBe(0);
+    expect(checkTrailOffline(SPEC, events)).toEqual({ L1: 5 });
+    // Driven as monitorEngine drives it, the timer decides it first, with the same verdict.
+    expect(timedFirstFailures(events)).toEqual({ L1: 5 });
+  });
+
+  it("L1: the time window is half-open — an answer stamped exactly at the deadline is late", () => {
+    const trip = mode(10, 0, "normal", "frozen", ["spike"]);
+    // Deadline: 10 + 10 000 = 10 010 ms.
+    for (const answer of [rollback(10_009, 1), mode(10_009, 0, "frozen", "halted", ["spike"])]) {
+      const inTime = trail(baseline(0, 0), trip, digest(5_000, 0), answer);
+      expect(verdicts(inTime).violations).toEqual([]);
+      expect(verdicts(inTime).pendingTrips).toBe(0);
+      expect(checkTrailOffline(SPEC, inTime)).toEqual({});
+      expect(timedFirstFailures(inTime)).toEqual({});
+    }
+    for (const answer of [rollback(10_010, 1), mode(10_010, 0, "frozen", "halted", ["spike"])]) {
+      const late = trail(baseline(0, 0), trip, digest(5_000, 0), answer);
+      expect(verdicts(late).violations.map((v) => [v.property, v.witness, v.time])).toEqual([
+        ["L1", { fromSeq: 2, toSeq: 4 }, 10_010],
+      ]);
+      expect(checkTrailOffline(SPEC, late)).toEqual({ L1: 4 });
+      expect(timedFirstFailures(late)).toEqual({ L1: 4 });
+    }
+  });
+
   it("L1: a non-finite burst (a telemetry fault) must freeze at once, and need not roll back", () => {
     const frozen = verdicts(
       trail(
@@ -265,37 +318,60 @@ describe("safety monitor: each property", () => {
 const MODES = ["normal", "conservative", "frozen", "halted"] as const;
 const REASONS = ["nonFiniteObjective", "spike", "thrashing", "manualHalt"] as const;
 
-/** One step of a random trail; most are plausible, some break a property. */
-const stepArb = fc.record({
-  kind: fc.constantFrom(
-    "apply",
-    "apply",
-    "apply",
-    "rollback",
-    "baseline",
-    "mode",
-    "command",
-    "window",
-    "digest",
-  ),
-  dt: fc.constantFrom(0, 20, 60, 100, 150, 250, 400, 1000),
-  dx: fc.constantFrom(-2, -1, -0.6, -0.3, 0, 0.3, 0.6, 1, 2),
-  dy: fc.constantFrom(-1, -0.4, 0, 0.4, 1, 5.5),
-  to: fc.constantFrom(...MODES),
-  reasons: fc.subarray([...REASONS], { maxLength: 2 }),
-  glitch: fc.constantFrom(
-    "none",
-    "none",
-    "none",
-    "none",
-    "none",
-    "none",
-    "seq",
-    "generation",
-    "from",
-    "no-values",
-  ),
-});
+const KINDS = [
+  "apply",
+  "apply",
+  "apply",
+  "rollback",
+  "baseline",
+  "mode",
+  "command",
+  "window",
+  "digest",
+] as const;
+
+/** One step of a random trail, `dt` ms after the previous one; most are plausible, some break a property. */
+const stepArbWith = (dt: fc.Arbitrary<number>, kinds: readonly (typeof KINDS)[number][] = KINDS) =>
+  fc.record({
+    kind: fc.constantFrom(...kinds),
+    dt,
+    dx: fc.constantFrom(-2, -1, -0.6, -0.3, 0, 0.3, 0.6, 1, 2),
+    dy: fc.constantFrom(-1, -0.4, 0, 0.4, 1, 5.5),
+    to: fc.constantFrom(...MODES),
+    reasons: fc.subarray([...REASONS], { maxLength: 2 }),
+    glitch: fc.constantFrom(
+      "none",
+      "none",
+      "none",
+      "none",
+      "none",
+      "none",
+      "seq",
+      "generation",
+      "from",
+      "no-values",
+    ),
+  });
+
+const SHORT_GAPS = fc.constantFrom(0, 20, 60, 100, 150, 250, 400, 1000);
+const stepArb = stepArbWith(SHORT_GAPS);
+/**
+ * Long quiet spells too, some summing to L1's time bound (10 000 ms) exactly, and more mode changes
+ * and digests (which do not count toward K), so trips are often left to the time bound.
+ */
+const gappyStepArb = stepArbWith(fc.oneof(SHORT_GAPS, fc.constantFrom(2_500, 5_000, 9_990, 10_000, 30_000)), [
+  "apply",
+  "rollback",
+  "baseline",
+  "mode",
+  "mode",
+  "command",
+  "window",
+  "digest",
+  "digest",
+  "digest",
+  "digest",
+]);
 
 type Step = typeof stepArb extends fc.Arbitrary<infer T> ? T : never;
 
@@ -385,6 +461,39 @@ function firstFailures(events: AuditEvent[]): FirstFailures {
   );
 }
 
+/**
+ * The monitor as `monitorEngine` drives it: L1's timer fires at each deadline the engine clock
+ * reaches before the next event is checked. A timer verdict is mapped to the event that reached the
+ * deadline (the offline checker's witness); its own witness ends at the event checked before.
+ */
+function timedFirstFailures(events: AuditEvent[]): FirstFailures {
+  const monitor = new SafetyMonitor(SPEC);
+  const out: FirstFailures = {};
+  let next = 0;
+  let checking = false;
+  monitor.onViolation((v) => {
+    if (checking) {
+      out[v.property] = v.witness.toSeq;
+      return;
+    }
+    expect(v.property).toBe("L1");
+    expect(v.witness.toSeq).toBe(events[next - 1]!.seq);
+    out[v.property] = events[next]!.seq;
+  });
+  for (; next < events.length; next++) {
+    const event = events[next]!;
+    for (let d = monitor.nextDeadline(); d !== undefined && d <= event.time; d = monitor.nextDeadline()) {
+      monitor.expire(d);
+    }
+    checking = true;
+    monitor.check(event);
+    checking = false;
+  }
+  return Object.fromEntries(
+    SAFETY_PROPERTY_IDS.filter((id) => out[id] !== undefined).map((id) => [id, out[id]]),
+  );
+}
+
 describe("safety monitor: differential check against the offline checker", () => {
   it("both find the same first violation of every property on random trails", () => {
     let violating = 0;
@@ -392,7 +501,9 @@ describe("safety monitor: differential check against the offline checker", () =>
       fc.property(fc.array(stepArb, { minLength: 1, maxLength: 60 }), (steps) => {
         const events = buildTrail(steps);
         const online = firstFailures(events);
-        expect(online).toEqual(checkTrailOffline(SPEC, events));
+        const offline = checkTrailOffline(SPEC, events);
+        expect(online).toEqual(offline);
+        expect(timedFirstFailures(events)).toEqual(offline);
         if (Object.keys(online).length > 0) violating++;
       }),
       { numRuns: 600 },
@@ -400,6 +511,30 @@ describe("safety monitor: differential check against the offline checker", () =>
     // The generator must exercise both outcomes, or the comparison proves little.
     expect(violating).toBeGreaterThan(100);
     expect(violating).toBeLessThan(600);
+  });
+
+  it("the same, with long quiet spells after trips: checkAll, the live timer and the offline checker agree on L1's time bound", () => {
+    let byTime = 0;
+    let atDeadline = 0;
+    fc.assert(
+      fc.property(fc.array(gappyStepArb, { minLength: 1, maxLength: 60 }), (steps) => {
+        const events = buildTrail(steps);
+        const offline = checkTrailOffline(SPEC, events);
+        expect(firstFailures(events)).toEqual(offline);
+        expect(timedFirstFailures(events)).toEqual(offline);
+        const report = new SafetyMonitor(SPEC).checkAll(events);
+        const l1 = report.violations.find((v) => v.property === "L1" && v.message.endsWith(" ms"));
+        if (l1 === undefined) return;
+        byTime++;
+        const tripTime = events.find((e) => e.seq === l1.witness.fromSeq)!.time;
+        if (l1.time === tripTime + SPEC.tripWindowMs) atDeadline++;
+      }),
+      { numRuns: 1000, seed: 20_250_611 },
+    );
+    // The generator must reach the time bound often, or the comparison proves little about it.
+    expect(byTime).toBeGreaterThan(40);
+    // …and sometimes exactly at it (the half-open boundary).
+    expect(atDeadline).toBeGreaterThan(0);
   });
 
   it("every property is found violated on some random trail, by both", () => {

@@ -169,7 +169,8 @@ function raisesWithoutFreezing(trail: readonly AuditEvent[], k: number): boolean
 
 /**
  * The first event at which L1 fails: a trip at i with no answer among the K counted events before
- * it (back to the previous answer) nor among the K counted events after it.
+ * it (back to the previous answer), nor among the K counted events after it and stamped strictly
+ * before its time + `tripWindowMs` (an event at or after that deadline, answer or not, fails it).
  */
 function firstL1Failure(spec: SafetySpec, trail: readonly AuditEvent[]): number | undefined {
   const K = spec.tripWindowEvents;
@@ -192,9 +193,15 @@ function firstL1Failure(spec: SafetySpec, trail: readonly AuditEvent[]): number 
     }
     if (answeredBefore) continue;
     if (answers(trail[i]!)) continue;
-    // Otherwise an answer must come within the next K counted events.
+    // Otherwise an answer must come within the next K counted events, before the deadline.
+    const deadline = trail[i]!.time + spec.tripWindowMs;
     let after = 0;
     for (let j = i + 1; j < trail.length; j++) {
+      if (trail[j]!.time >= deadline) {
+        const seq = trail[j]!.seq;
+        if (first === undefined || seq < first) first = seq;
+        break;
+      }
       if (answers(trail[j]!)) break;
       if (!counted(trail[j]!)) continue;
       after++;

@@ -17,7 +17,7 @@ export const SAFETY_PROPERTIES = {
   S4: "after a rollback, nothing is applied before the minimum interval has passed",
   S5: "nothing is applied while frozen or halted; nothing is rolled back while halted unless an operator's rollback command asked for it",
   S6: "sequence numbers are contiguous (no audit record dropped), every apply and rollback raises the generation by exactly one, and every other event carries the live generation",
-  L1: "every instability trip is answered: spike, divergence and constraintEmergency by a rollback or a halt within K events; nonFiniteObjective (a telemetry fault) at least by freezing at once",
+  L1: "every instability trip is answered: spike, divergence and constraintEmergency by a rollback or a halt within K events and before tripWindowMs has passed; nonFiniteObjective (a telemetry fault) at least by freezing at once",
 } as const;
 
 /** One property id. */

@@ -92,9 +92,17 @@ export class SafetyMonitor {
     };
   }
 
-  /** Checks one event; events must be given in the order the engine emitted them. */
+  /**
+   * Checks one event; events must be given in the order the engine emitted them.
+   *
+   * @remarks
+   * A trip whose time ran out by the event's own time is decided first, so a recorded trail is
+   * judged as the live timer would have judged it: an answer stamped at or after the trip's time +
+   * `tripWindowMs` is too late, and the event is the witness.
+   */
   check(event: AuditEvent): void {
     this.checked++;
+    this.expireTrips(event.time, event);
     this.checkSequence(event);
     switch (event.type) {
       case "apply":
@@ -129,28 +137,38 @@ export class SafetyMonitor {
   }
 
   /**
-   * Decides L1 by time: a trip still unanswered `tripWindowMs` after it is a violation, even when
-   * the engine has written nothing since (a frozen engine can go quiet with the bad point live).
+   * Decides L1 by time: a trip still unanswered when `now` reaches its time + `tripWindowMs` is a
+   * violation, even when the engine has written nothing since (a frozen engine can go quiet with
+   * the bad point live). The window is half-open: an answer must come strictly before that
+   * deadline, so whichever of the timer and an answer stamped exactly at it runs first, the verdict
+   * is the same. {@link check} applies the same rule to each event's own time.
    */
   expire(now: number): void {
-    for (let i = 0; i < this.trips.length; i++) {
-      const trip = this.trips[i]!;
-      if (now < trip.time + this.spec.tripWindowMs) continue;
-      this.trips.splice(i--, 1);
-      const lastSeq = this.seq ?? trip.seq;
-      this.violate(
-        "L1",
-        `the trip on ${trip.reasons.join(", ")} was neither rolled back nor halted within ${this.spec.tripWindowMs} ms`,
-        trip.seq,
-        { seq: lastSeq, time: now } as AuditEvent,
-      );
-    }
+    this.expireTrips(now, undefined);
   }
 
   /** Checks every event in order and returns the report. */
   checkAll(events: Iterable<AuditEvent>): SafetyReport {
     for (const event of events) this.check(event);
     return this.report();
+  }
+
+  /**
+   * Fails every pending trip whose deadline `now` has reached; the witness ends at `event` when an
+   * event decided it, else (the timer) at the latest event checked.
+   */
+  private expireTrips(now: number, event: AuditEvent | undefined): void {
+    for (let i = 0; i < this.trips.length; i++) {
+      const trip = this.trips[i]!;
+      if (now < trip.time + this.spec.tripWindowMs) continue;
+      this.trips.splice(i--, 1);
+      this.violate(
+        "L1",
+        `the trip on ${trip.reasons.join(", ")} was neither rolled back nor halted within ${this.spec.tripWindowMs} ms`,
+        trip.seq,
+        event ?? ({ seq: this.seq ?? trip.seq, time: now } as AuditEvent),
+      );
+    }
   }
 
   // ---- S6: sequence and generation ----
