@@ -1,6 +1,7 @@
 import { createElement, type ReactElement } from "react";
 import { renderToString } from "react-dom/server";
 import { describe, expect, it } from "vitest";
+import { createActor, createMachine } from "xstate";
 import type { Engine } from "../src/engine/engine.js";
 import { useEngine } from "../src/react/use-engine.js";
 import { useEngineEvents } from "../src/react/use-engine-events.js";
@@ -36,6 +37,11 @@ function View({ engine }: { engine: Engine | null }): ReactElement {
   );
 }
 
+function StateView({ engine }: { engine: Engine }): ReactElement {
+  const state = useEngineState(engine);
+  return createElement("p", null, `status=${state.status} spsa=${state.spsa} safeMode=${state.safeMode}`);
+}
+
 function Owner({ start }: { start: () => Engine }): ReactElement {
   const engine = useEngine(start);
   return createElement("span", null, engine === null ? "starting" : "running");
@@ -57,6 +63,21 @@ describe("arqon/react hooks (server rendering)", () => {
     expect(renderToString(createElement(View, { engine }))).toContain("safeMode=halted mode=halted");
     await engine.close();
     expect(renderToString(createElement(View, { engine }))).toContain("status=stopped");
+  });
+
+  it('render status "error", not a thrown error, when the root actor failed', () => {
+    const failing = createMachine({
+      entry: () => {
+        throw new Error("internal failure");
+      },
+    });
+    const actor = createActor(failing);
+    actor.subscribe({ error: () => {} });
+    actor.start();
+    expect(actor.getSnapshot().status).toBe("error");
+    // A stand-in engine: only its root actor, which is all useEngineState reads.
+    const html = renderToString(createElement(StateView, { engine: { actor } as unknown as Engine }));
+    expect(html).toContain("status=error spsa=undefined safeMode=undefined");
   });
 
   it("render placeholders while there is no engine yet", () => {

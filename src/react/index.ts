@@ -4,10 +4,10 @@
  * - `useEngine` runs an engine while a component is mounted (StrictMode-safe).
  * - `useEngineSnapshot` follows its snapshots (or a selection), re-rendering after audit events.
  * - `useEngineEvents` keeps its most recent audit events.
- * - `useEngineState` follows its statecharts through @xstate/react.
+ * - `useEngineState` follows its statecharts (their XState actors).
  *
  * The framework-free stores behind them are exported too, for other UI libraries.
- * react and @xstate/react are optional peer dependencies, needed only by this entry.
+ * react is an optional peer dependency, needed only by this entry.
  * @packageDocumentation
  */
 

@@ -1,6 +1,8 @@
-import { useSelector } from "@xstate/react";
+import { useMemo, useSyncExternalStore } from "react";
 import type { AnyActorRef, SnapshotFrom } from "xstate";
 import type { Engine } from "../engine/engine.js";
+import { createActorStore } from "./actor-store.js";
+import { type ExternalStore, selectFrom } from "./external-store.js";
 
 /** The live state of an engine's statecharts, as dotted state names (e.g. `"cycle.plus"`). */
 export interface EngineStatechartState {
@@ -16,18 +18,46 @@ export interface EngineStatechartState {
  * The live state of the engine's statecharts, re-rendering on every transition.
  *
  * @remarks
- * Reads the actors themselves with @xstate/react's `useSelector`: the root actor (`engine.actor`)
- * for its status, and its children found by system id for their state. Unlike
+ * Reads the actors themselves with `useSyncExternalStore`: the root actor (`engine.actor`) for its
+ * status, and its children found by system id for their state. It follows transitions, failures
+ * and the stop of `close()` (after which `status` is `"stopped"` and the charts, no longer run,
+ * read undefined); an actor that failed reads `status: "error"` instead of throwing. Unlike
  * {@link useEngineSnapshot}, which follows audit events, this follows every transition (SPSA moves
  * through a few states per evaluation window), so keep the component that uses it small.
  * Every field is undefined while `engine` is null, and a chart the engine does not run reads undefined.
  */
 export function useEngineState(engine: Engine | null | undefined): EngineStatechartState {
   const actor = engine?.actor;
-  const status = useSelector(actor, (snapshot) => snapshot?.status);
-  const spsa = useSelector(childOf(actor, "spsa"), stateOf);
-  const safeMode = useSelector(childOf(actor, "safeMode"), stateOf);
+  const status = useActorSelection(actor, statusOf);
+  const spsa = useActorSelection(childOf(actor, "spsa"), stateOf);
+  const safeMode = useActorSelection(childOf(actor, "safeMode"), stateOf);
   return { status, spsa, safeMode };
+}
+
+/**
+ * What `selector` picks from `actor`'s snapshot (from undefined while there is no actor),
+ * re-rendering when the actor moves, fails or stops. `selector` must be stable.
+ */
+function useActorSelection<T>(
+  actor: AnyActorRef | undefined,
+  selector: (snapshot: SnapshotFrom<AnyActorRef> | undefined) => T,
+): T {
+  const store: ExternalStore<SnapshotFrom<AnyActorRef> | undefined> = useMemo(
+    () => (actor ? createActorStore(actor) : NO_ACTOR),
+    [actor],
+  );
+  const getSelection = useMemo(() => selectFrom(store, selector), [store, selector]) as () => T;
+  return useSyncExternalStore(store.subscribe, getSelection, getSelection);
+}
+
+/** The store of "no actor": nothing to listen to, always undefined. */
+const NO_ACTOR: ExternalStore<undefined> = {
+  subscribe: () => () => {},
+  getSnapshot: () => undefined,
+};
+
+function statusOf(snapshot: SnapshotFrom<AnyActorRef> | undefined): EngineStatechartState["status"] {
+  return snapshot?.status;
 }
 
 function childOf(actor: Engine["actor"] | undefined, systemId: string): AnyActorRef | undefined {
