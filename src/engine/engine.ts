@@ -272,6 +272,15 @@ class EngineImpl implements Engine {
   /** What close() releases, in reverse order: the window subscription, the root actor, timers. */
   private readonly finalizers: (() => void)[] = [];
   private readonly eventSubject = new Subject<AuditEvent>();
+  /**
+   * Batches drained while `events` subscribers were still being handed an earlier one: a
+   * subscriber that calls the engine (a monitor's halt) drains again, and its events must wait
+   * their turn so that every subscriber sees them in sequence order.
+   */
+  private readonly emitQueue: AuditEvent[][] = [];
+  private emitting = false;
+  /** close() ran from inside a subscriber: `events` completes once the queued batches are out. */
+  private completeAfterEmit = false;
   private readonly control = new Subject<WindowControl>();
   private readonly windowStats = createWindowStats();
   /** The fields of the digest being observed, each read once from the host's object. */
@@ -706,9 +715,30 @@ class EngineImpl implements Engine {
     }
     const events = this.audit.drain();
     this.safety.deliverToSink(events);
-    for (const event of events) this.eventSubject.next(event);
+    this.emit(events);
     this.safety.checkAuditPressure();
     return events.length;
+  }
+
+  /** Hands `events` to the subscribers of `events`, after any batch they are still being handed. */
+  private emit(events: AuditEvent[]): void {
+    if (this.emitting) {
+      this.emitQueue.push(events);
+      return;
+    }
+    this.emitting = true;
+    try {
+      for (
+        let batch: AuditEvent[] | undefined = events;
+        batch !== undefined;
+        batch = this.emitQueue.shift()
+      ) {
+        for (const event of batch) this.eventSubject.next(event);
+      }
+    } finally {
+      this.emitting = false;
+    }
+    if (this.completeAfterEmit) this.eventSubject.complete();
   }
 
   /**
@@ -729,7 +759,8 @@ class EngineImpl implements Engine {
     this.entered(() => this.deliverPending());
     this.release();
     this.entered(() => this.deliverPending());
-    this.eventSubject.complete();
+    if (this.emitting) this.completeAfterEmit = true;
+    else this.eventSubject.complete();
   }
 
   /**
