@@ -126,6 +126,24 @@ describe("suggestions", () => {
       "invalid config far.json: colour: unknown key",
     );
   });
+
+  it("suggests the nearest key of the pruner's own kind and of autoOptions", async () => {
+    const dir = tempDir();
+    const config = (extra: object) => ({ seed: 1, budget: 5, bounds: { x: { min: 0, max: 1 } }, ...extra });
+    writeJson(dir, "median.json", config({ pruner: { kind: "median", startupTrails: 3 } }));
+    expect(errorLine(await runArqonInProcess(["validate", "--config", "median.json"], dir), 2)).toBe(
+      'invalid config median.json: pruner.startupTrails: unknown key for kind "median" (did you mean startupTrials?)',
+    );
+    // An ASHA key misspelt under a median pruner is no key of its kind: no suggestion.
+    writeJson(dir, "mixed.json", config({ pruner: { kind: "median", reductionFactr: 3 } }));
+    expect(errorLine(await runArqonInProcess(["validate", "--config", "mixed.json"], dir), 2)).toBe(
+      'invalid config mixed.json: pruner.reductionFactr: unknown key for kind "median"',
+    );
+    writeJson(dir, "auto.json", config({ autoOptions: { globalPhse: 0.3 } }));
+    expect(errorLine(await runArqonInProcess(["validate", "--config", "auto.json"], dir), 2)).toBe(
+      "invalid config auto.json: autoOptions.globalPhse: unknown key (did you mean globalPhase?)",
+    );
+  });
 });
 
 describe("JSON errors", () => {

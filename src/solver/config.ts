@@ -76,6 +76,12 @@ const PrunerSchema = Schema.declare((u): u is PrunerConfig => prunerIssue(u) ===
   message: (issue) => prunerIssue(issue.actual) ?? "invalid pruner",
 });
 
+/** The keys each kind of pruner takes (`kind` included). */
+export const PRUNER_KEYS: Readonly<Record<PrunerConfig["kind"], readonly string[]>> = {
+  median: Object.keys(MedianPrunerSchema.fields),
+  asha: Object.keys(AshaPrunerSchema.fields),
+};
+
 const decodeMedian = Schema.decodeUnknownEither(MedianPrunerSchema);
 const decodeAsha = Schema.decodeUnknownEither(AshaPrunerSchema);
 
