@@ -1,6 +1,6 @@
 import type { AddressInfo } from "node:net";
-import { describe, expect, it } from "vitest";
-import { createActor, setup } from "xstate";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { assign, createActor, setup } from "xstate";
 import { createStatelyInspector, isLoopbackWebSocketUrl, MissingPeerError } from "../src/inspect/index.js";
 import { importOptionalPeer } from "../src/inspect/optional-peer.js";
 
@@ -131,6 +131,188 @@ describe("createStatelyInspector", () => {
       actor.stop();
       await back.close();
     }
+  });
+});
+
+/**
+ * A WebSocket stand-in (the sink uses the platform's WebSocket when there is one): it opens when
+ * told to and keeps what it was sent, so these tests need neither a relay nor a wait.
+ */
+class FakeSocket {
+  static last: FakeSocket | undefined;
+  readyState = 0;
+  onopen: (() => void) | null = null;
+  onclose: (() => void) | null = null;
+  onerror: (() => void) | null = null;
+  readonly sent: Record<string, unknown>[] = [];
+
+  constructor(readonly url: string) {
+    FakeSocket.last = this;
+  }
+
+  send(data: string): void {
+    this.sent.push(JSON.parse(data) as Record<string, unknown>);
+  }
+
+  close(): void {
+    this.readyState = 3;
+  }
+
+  open(): void {
+    this.readyState = 1;
+    this.onopen?.();
+  }
+}
+
+interface SentSnapshot {
+  type: string;
+  event: { type: string } & Record<string, unknown>;
+  snapshot: { value: unknown; context: Record<string, unknown> };
+}
+
+const counter = setup({
+  types: {
+    context: {} as { n: number; secret: string },
+    events: {} as { type: "inc"; token?: string },
+  },
+}).createMachine({
+  id: "counter",
+  context: { n: 0, secret: "s3cret" },
+  on: { inc: { actions: assign({ n: ({ context }) => context.n + 1 }) } },
+});
+
+/**
+ * Starts a sink on a fake socket, with fake timers from then on (the library converts events in
+ * a setTimeout(0)); `deliver()` runs those timers (a throw in one fails the test), opens the
+ * socket and returns what it was sent.
+ */
+async function fakeRelaySink(options: Parameters<typeof createStatelyInspector>[0] = {}) {
+  vi.stubGlobal("WebSocket", FakeSocket);
+  const stately = await createStatelyInspector({ reconnectMs: 60_000, ...options });
+  vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
+  const socket = FakeSocket.last!;
+  return {
+    stately,
+    deliver() {
+      vi.runOnlyPendingTimers();
+      socket.open();
+      return socket.sent;
+    },
+    snapshots() {
+      return socket.sent.filter((m) => m.type === "@xstate.snapshot") as unknown as SentSnapshot[];
+    },
+  };
+}
+
+describe("createStatelyInspector: inspection never breaks the process", () => {
+  afterEach(() => {
+    vi.useRealTimers();
+    vi.unstubAllGlobals();
+  });
+
+  it("survives a sanitizeContext that throws, sending a marker instead of the unsanitised context", async () => {
+    const sink = await fakeRelaySink({
+      sanitizeContext: (context) => {
+        if ((context.n as number) > 0) throw new Error("sanitizer bug");
+        return { n: context.n };
+      },
+    });
+    const actor = createActor(counter, { inspect: sink.stately.inspect }).start();
+    actor.send({ type: "inc" });
+    expect(actor.getSnapshot().context.n).toBe(1);
+    const sent = sink.deliver();
+    expect(sink.snapshots().map((m) => m.snapshot.context)).toEqual([
+      { n: 0 },
+      { "@sanitizeContext": "[Throws]" },
+    ]);
+    expect(JSON.stringify(sent)).not.toContain("s3cret");
+    actor.stop();
+    sink.stately.close();
+  });
+
+  it("survives a sanitizeEvent that throws, sending the event's type and a marker", async () => {
+    const sink = await fakeRelaySink({
+      sanitizeEvent: (event) => {
+        if (event.type === "inc") throw new Error("sanitizer bug");
+        return event;
+      },
+    });
+    const actor = createActor(counter, { inspect: sink.stately.inspect }).start();
+    actor.send({ type: "inc", token: "t0ken" });
+    const sent = sink.deliver();
+    const incs = sent.filter((m) => (m.event as { type?: string } | undefined)?.type === "inc");
+    expect(incs.map((m) => m.type)).toEqual(["@xstate.event", "@xstate.snapshot"]);
+    for (const m of incs) expect(m.event).toEqual({ type: "inc", "@sanitizeEvent": "[Throws]" });
+    expect(JSON.stringify(sent)).not.toContain("t0ken");
+    actor.stop();
+    sink.stately.close();
+  });
+
+  it("sends a context getter that throws as [Throws], as the JSONL sink does", async () => {
+    const sink = await fakeRelaySink();
+    const context = Object.defineProperty({ n: 0, secret: "" }, "bad", {
+      enumerable: true,
+      get() {
+        throw new Error("getter throws");
+      },
+    });
+    // No assign: XState itself would read the getter when copying the context.
+    const machine = setup({}).createMachine({
+      context,
+      initial: "idle",
+      states: { idle: { on: { inc: "busy" } }, busy: {} },
+    });
+    const actor = createActor(machine, { inspect: sink.stately.inspect }).start();
+    actor.send({ type: "inc" });
+    sink.deliver();
+    const last = sink.snapshots().at(-1)!;
+    expect(last.snapshot.value).toBe("busy");
+    expect(last.snapshot.context).toEqual({ n: 0, secret: "", bad: "[Throws]" });
+    actor.stop();
+    sink.stately.close();
+  });
+
+  it("copies each event when it happens: a later in-place write to the context is not sent", async () => {
+    const sink = await fakeRelaySink();
+    const actor = createActor(counter, { inspect: sink.stately.inspect }).start();
+    actor.send({ type: "inc" });
+    // Context objects must not be written in place; one that is must not rewrite what was seen.
+    (actor.getSnapshot().context as { n: number }).n = 99;
+    sink.deliver();
+    expect(sink.snapshots().map((m) => m.snapshot.context.n)).toEqual([0, 1]);
+    actor.stop();
+    sink.stately.close();
+  });
+
+  it("applies working sanitisers and keeps what the Stately UI reads (actor, definition, state, event)", async () => {
+    const sink = await fakeRelaySink({
+      sanitizeContext: ({ secret: _secret, ...rest }) => rest,
+      sanitizeEvent: ({ type }) => ({ type }),
+    });
+    const actor = createActor(counter, { inspect: sink.stately.inspect }).start();
+    actor.send({ type: "inc", token: "t0ken" });
+    const sent = sink.deliver();
+    expect(JSON.stringify(sent)).not.toMatch(/s3cret|t0ken/);
+    const announced = sent.find((m) => m.type === "@xstate.actor") as {
+      sessionId: string;
+      name: string;
+      definition: string;
+      snapshot: { context: unknown };
+    };
+    expect(announced.sessionId).toBe(actor.sessionId);
+    expect(JSON.parse(announced.definition).id).toBe("counter");
+    // XState announces an actor before it has a snapshot: the one sent is read when converted.
+    expect(announced.snapshot.context).toEqual({ n: 1 });
+    // The machine's initial context, in its definition, is sanitised too.
+    expect(JSON.parse(announced.definition).context).toEqual({ n: 0 });
+    const last = sink.snapshots().at(-1)!;
+    expect(last).toMatchObject({ sessionId: actor.sessionId, event: { type: "inc" } });
+    expect(last.snapshot.context).toEqual({ n: 1 });
+    expect(sent.some((m) => m.type === "@xstate.event" && (m.event as { type: string }).type === "inc")).toBe(
+      true,
+    );
+    actor.stop();
+    sink.stately.close();
   });
 });
 

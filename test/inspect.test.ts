@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import fc from "fast-check";
@@ -92,6 +92,49 @@ describe("toJsonSafe", () => {
     });
     expect(toJsonSafe([1, 2, 3, 4], { maxArrayLength: 2 })).toEqual([1, 2, "[… 2 more]"]);
     expect(toJsonSafe({ a: { b: { c: 1 } } }, { maxDepth: 2 })).toEqual({ a: { b: "[MaxDepth]" } });
+  });
+
+  it("reads a Map or Set only up to maxArrayLength, and says how many it left out", () => {
+    // Collections whose iterators count the entries pulled out of them.
+    let pulled = 0;
+    class CountingMap<K, V> extends Map<K, V> {
+      override *entries(): MapIterator<[K, V]> {
+        for (const entry of super.entries()) {
+          pulled++;
+          yield entry;
+        }
+      }
+    }
+    class CountingSet<T> extends Set<T> {
+      override *values(): SetIterator<T> {
+        for (const value of super.values()) {
+          pulled++;
+          yield value;
+        }
+      }
+    }
+    const map = new CountingMap<number, string>();
+    const set = new CountingSet<number>();
+    for (let i = 0; i < 10_000; i++) {
+      map.set(i, `v${i}`);
+      set.add(i);
+    }
+    expect(toJsonSafe(map, { maxArrayLength: 3 })).toEqual([
+      [0, "v0"],
+      [1, "v1"],
+      [2, "v2"],
+      "[… 9997 more]",
+    ]);
+    expect(pulled).toBeLessThanOrEqual(4);
+    pulled = 0;
+    expect(toJsonSafe({ set }, { maxArrayLength: 2 })).toEqual({ set: [0, 1, "[… 9998 more]"] });
+    expect(pulled).toBeLessThanOrEqual(3);
+    pulled = 0;
+    expect(toJsonSafe(map, { maxArrayLength: 0 })).toEqual(["[… 10000 more]"]);
+    expect(pulled).toBe(0);
+    // Within the limit, nothing is summarised.
+    expect(toJsonSafe(new Map([["a", new Set([1])]]), { maxArrayLength: 2 })).toEqual([["a", [1]]]);
+    expect(toJsonSafe(new Set(), { maxArrayLength: 1 })).toEqual([]);
   });
 
   it("always yields a string that parses back to the safe form (property)", () => {
@@ -197,6 +240,64 @@ describe("createJsonlInspector", () => {
     expect(actor.getSnapshot().value).toBe("busy");
     expect((jsonl.error as Error).message).toBe("disk full");
     expect(jsonl.written).toBe(0);
+    actor.stop();
+  });
+
+  it("counts no line for a file that could not be opened, and writes nothing after the error", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "arqon-inspect-"));
+    try {
+      const path = join(dir, "missing-dir", "inspect.jsonl");
+      const jsonl = createJsonlInspector(path);
+      const actor = createActor(awkwardMachine(), { inspect: jsonl.inspect }).start();
+      for (let i = 0; i < 5; i++) actor.send({ type: "bump" });
+      await jsonl.close();
+      actor.stop();
+      expect((jsonl.error as NodeJS.ErrnoException).code).toBe("ENOENT");
+      expect(existsSync(path)).toBe(false);
+      expect(jsonl.written).toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("counts the lines a file took: all of them once close() resolves", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "arqon-inspect-"));
+    try {
+      const path = join(dir, "inspect.jsonl");
+      const jsonl = createJsonlInspector(path);
+      const actor = createActor(awkwardMachine(), { inspect: jsonl.inspect }).start();
+      for (let i = 0; i < 5; i++) actor.send({ type: "bump" });
+      actor.stop();
+      await jsonl.close();
+      const lines = readFileSync(path, "utf8").trim().split("\n");
+      expect(lines.length).toBeGreaterThan(10);
+      expect(jsonl.written).toBe(lines.length);
+      expect(lines.map((line) => (JSON.parse(line) as InspectionRecord).seq)).toEqual(
+        lines.map((_, i) => i + 1),
+      );
+      expect(jsonl.error).toBeUndefined();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("stops writing to a writable once it threw, and counts only the lines it accepted", () => {
+    const accepted: string[] = [];
+    let calls = 0;
+    const jsonl = createJsonlInspector({
+      write: (chunk) => {
+        calls++;
+        if (calls === 2) throw new Error("EPIPE");
+        accepted.push(chunk);
+      },
+    });
+    const actor = createActor(awkwardMachine(), { inspect: jsonl.inspect }).start();
+    for (let i = 0; i < 3; i++) actor.send({ type: "bump" });
+    expect(actor.getSnapshot().context.count).toBe(3);
+    expect((jsonl.error as Error).message).toBe("EPIPE");
+    expect(calls).toBe(2);
+    expect(accepted).toHaveLength(1);
+    expect(jsonl.written).toBe(1);
     actor.stop();
   });
 });

@@ -20,9 +20,17 @@ export interface JsonlInspectorOptions extends SafeJsonOptions {
 export interface JsonlInspector {
   /** The sink to pass as `inspect`. */
   readonly inspect: InspectionSink;
-  /** Lines written so far. */
+  /**
+   * Lines written so far. To a file the sink opened: lines the file took, counted as each write
+   * completes (all of them by the time `close()` resolves); a line the file never took (it could
+   * not be opened, or a write failed) is not counted. To a writable passed in: lines its `write`
+   * accepted without throwing.
+   */
   readonly written: number;
-  /** The first error met while serialising or writing (the sink never throws into XState), else undefined. */
+  /**
+   * The first error met while serialising or writing (the sink never throws into XState), else
+   * undefined. Once it is set the sink writes nothing more.
+   */
   readonly error: unknown;
   /**
    * Stops writing; for a file opened by the sink, ends it and resolves once it is flushed and
@@ -32,9 +40,9 @@ export interface JsonlInspector {
 }
 
 interface NodeFileStream {
-  write(chunk: string): boolean;
+  write(chunk: string, callback: (error?: unknown) => void): boolean;
   end(callback: () => void): void;
-  once(event: "error", listener: (error: unknown) => void): void;
+  on(event: "error", listener: (error: unknown) => void): void;
 }
 
 /** Opens `path` for appending with Node's `fs`, loaded only when a path is given (so browsers can load this module). */
@@ -53,9 +61,11 @@ function openAppendStream(path: string): NodeFileStream {
  * The record is built when the event happens: snapshots are copied then, typed arrays included,
  * so later in-place writes do not change the log. Values JSON cannot hold (typed arrays, cycles,
  * functions, non-finite numbers, bigints, actor references) are written in a safe form (see
- * {@link toJsonSafe}). The sink never throws into XState: the first failure is kept in `error`
- * and later events are still attempted. Cost: one serialisation per event, at the control
- * cadence (never per digest).
+ * {@link toJsonSafe}). The sink never throws into XState: the first failure (a file that cannot
+ * be opened or written, a writable that throws) is kept in `error`, and from then on nothing more
+ * is written (a line after a failure could land after a gap, or in a stream that lost lines
+ * before it). `written` counts only lines that were written. Cost: one serialisation per event,
+ * at the control cadence (never per digest).
  *
  * @example
  * ```ts
@@ -71,26 +81,43 @@ export function createJsonlInspector(
   options: JsonlInspectorOptions = {},
 ): JsonlInspector {
   const owned = typeof target === "string" ? openAppendStream(target) : undefined;
-  const out: LineWritable = owned ?? (target as LineWritable);
+  const writable = typeof target === "string" ? undefined : target;
   const include = options.include === undefined ? undefined : new Set(options.include);
   const json: SafeJsonOptions = {
     ...(options.maxDepth === undefined ? {} : { maxDepth: options.maxDepth }),
     ...(options.maxArrayLength === undefined ? {} : { maxArrayLength: options.maxArrayLength }),
   };
+  // seq of the last line handed to the writable; `written` counts the lines that reached it.
+  let seq = 0;
   let written = 0;
+  let failed = false;
   let error: unknown;
   let closed = false;
-  owned?.once("error", (e) => {
-    error ??= e;
-  });
+  const fail = (e: unknown) => {
+    if (failed) return;
+    failed = true;
+    error = e;
+  };
+  // Kept listening (not once): an "error" event without a listener would crash the process.
+  owned?.on("error", fail);
+  // A file write counts once it completed; a write the stream could not do (never opened, or
+  // destroyed by an error) calls back with that error.
+  const onFileWrite = (e?: unknown) => {
+    if (e === undefined || e === null) written++;
+    else fail(e);
+  };
 
   const inspect = (event: InspectionEvent): void => {
-    if (closed || (include !== undefined && !include.has(event.type))) return;
+    if (closed || failed || (include !== undefined && !include.has(event.type))) return;
     try {
-      out.write(`${JSON.stringify(toInspectionRecord(event, written + 1, json))}\n`);
-      written++;
+      const line = `${JSON.stringify(toInspectionRecord(event, seq + 1, json))}\n`;
+      if (writable !== undefined) {
+        writable.write(line);
+        written++;
+      } else owned?.write(line, onFileWrite);
+      seq++;
     } catch (e) {
-      error ??= e;
+      fail(e);
     }
   };
 

@@ -29,7 +29,8 @@ const DEFAULT_MAX_ARRAY_LENGTH = 1000;
  * `Map`s arrays of `[key, value]` pairs; `Set`s arrays; `Date`s ISO strings; errors
  * `{ name, message }`; actor references `{ "@actor": id }`; repeated references on the current
  * path `"[Circular]"`; getters that throw `"[Throws]"`. Objects with `toJSON` are serialised
- * through it. O(size of the value) up to the limits.
+ * through it. O(size of the value) up to the limits: arrays, typed arrays, `Map`s and `Set`s are
+ * read up to `maxArrayLength` elements, never further.
  */
 export function toJsonSafe(value: unknown, options: SafeJsonOptions = {}): JsonValue {
   const maxDepth = options.maxDepth ?? DEFAULT_MAX_DEPTH;
@@ -41,6 +42,20 @@ export function toJsonSafe(value: unknown, options: SafeJsonOptions = {}): JsonV
     const out: JsonValue[] = [];
     for (let i = 0; i < kept; i++) out.push(convert(items[i]));
     if (items.length > kept) out.push(`[… ${items.length - kept} more]`);
+    return out;
+  };
+
+  // A Map or Set is read through its iterator up to the limit only (never copied whole first);
+  // its size says how many were left out.
+  const firstOf = (items: Iterable<unknown>, size: number, convert: (item: unknown) => JsonValue) => {
+    const out: JsonValue[] = [];
+    if (maxArrayLength > 0) {
+      for (const item of items) {
+        out.push(convert(item));
+        if (out.length >= maxArrayLength) break;
+      }
+    }
+    if (size > out.length) out.push(`[… ${size - out.length} more]`);
     return out;
   };
 
@@ -86,8 +101,8 @@ export function toJsonSafe(value: unknown, options: SafeJsonOptions = {}): JsonV
     if (object instanceof ArrayBuffer) return { "@bytes": object.byteLength };
     if (object instanceof Date) return Number.isNaN(object.getTime()) ? "Invalid Date" : object.toISOString();
     if (object instanceof Error) return { name: object.name, message: object.message };
-    if (object instanceof Map) return list([...object.entries()], next);
-    if (object instanceof Set) return list([...object.values()], next);
+    if (object instanceof Map) return firstOf(object.entries(), object.size, next);
+    if (object instanceof Set) return firstOf(object.values(), object.size, next);
     if (isActorRef(object)) return { "@actor": actorLabel(object) };
     const withToJson = object as { toJSON?: unknown };
     if (typeof withToJson.toJSON === "function") {

@@ -1,7 +1,7 @@
 import type { InspectionEvent } from "xstate";
 import type { InspectionSink } from "./inspection-record.js";
 import { importOptionalPeer } from "./optional-peer.js";
-import { stringifySafe } from "./safe-json.js";
+import { type JsonValue, type SafeJsonOptions, stringifySafe, toJsonSafe } from "./safe-json.js";
 
 /** Options of {@link createStatelyInspector}. */
 export interface StatelyInspectorOptions {
@@ -18,9 +18,18 @@ export interface StatelyInspectorOptions {
   readonly reconnectMs?: number;
   /** Depth limit of the snapshot serialisation done by `@statelyai/inspect` (default 10). */
   readonly serializationDepthLimit?: number;
-  /** Replaces an actor's context before it is sent (e.g. to drop secrets). */
+  /**
+   * Replaces an actor's context before it is sent (e.g. to drop secrets). Called when the event
+   * happens, for each snapshot whose context is an object (for an actor's announcement, when it
+   * is sent: XState announces an actor before its first snapshot), and once per machine for the
+   * initial context written in its definition. When it throws, the context is sent as
+   * `{ "@sanitizeContext": "[Throws]" }` (never unsanitised) and the actor is not disturbed.
+   */
   readonly sanitizeContext?: (context: Record<string, unknown>) => Record<string, unknown>;
-  /** Replaces an event before it is sent. */
+  /**
+   * Replaces an event before it is sent. Called when the event happens; when it throws, the event
+   * is sent as `{ type, "@sanitizeEvent": "[Throws]" }` and the actor is not disturbed.
+   */
   readonly sanitizeEvent?: (event: { type: string }) => { type: string };
 }
 
@@ -124,7 +133,11 @@ class RelayConnection {
     }
     this.socket = socket;
     socket.onopen = () => {
-      for (const line of this.deferred.splice(0)) socket.send(line);
+      try {
+        for (const line of this.deferred.splice(0)) socket.send(line);
+      } catch {
+        // Runs in a socket callback: a throw here would be uncaught. What is left is dropped.
+      }
     };
     socket.onclose = () => {
       if (this.socket === socket) this.socket = undefined;
@@ -152,8 +165,12 @@ class RelayConnection {
     if (this.stopped) return;
     const line = stringifySafe(event, { maxDepth: 64 });
     if (this.socket?.readyState === OPEN) {
-      this.socket.send(line);
-      return;
+      try {
+        this.socket.send(line);
+        return;
+      } catch {
+        // Kept for the next connection.
+      }
     }
     this.deferred.push(line);
     if (this.deferred.length > this.maxDeferred) this.deferred.shift();
@@ -169,6 +186,163 @@ class RelayConnection {
   }
 }
 
+/** How deep the copies handed to `@statelyai/inspect` go (it applies its own, smaller, limit). */
+const COPY: SafeJsonOptions = { maxDepth: 64 };
+const THROWS = "[Throws]";
+
+/** The fields of an actor reference read here (XState's actors have them all). */
+interface ActorRefFields {
+  readonly sessionId?: unknown;
+  readonly id?: unknown;
+  readonly _parent?: { readonly sessionId?: unknown };
+  readonly logic?: { readonly config?: unknown };
+  getSnapshot?(): unknown;
+}
+
+/** `read()`, or undefined when it throws. */
+function attempt<T>(read: () => T): T | undefined {
+  try {
+    return read();
+  } catch {
+    return undefined;
+  }
+}
+
+function stringOrUndefined(value: unknown): string | undefined {
+  return typeof value === "string" ? value : undefined;
+}
+
+/** A machine definition as `@statelyai/inspect` writes it (inline functions as `{ type: name }`), copied now. */
+function definitionOf(config: object): JsonValue {
+  try {
+    return JSON.parse(
+      JSON.stringify(config, (_key, value: unknown) => {
+        if (typeof value === "function") return { type: value.name };
+        return typeof value === "bigint" ? value.toString() : value;
+      }),
+    ) as JsonValue;
+  } catch {
+    return toJsonSafe(config, COPY);
+  }
+}
+
+/**
+ * Copies an XState inspection event, when it happens, into the stand-in `@statelyai/inspect`
+ * converts a moment later (after a `setTimeout(0)`): only the fields it reads, as JSON-safe
+ * copies, with the user's sanitisers already applied. Nothing the library does with it later can
+ * throw (a throw there would be an uncaught exception), and what it sends is the state at the
+ * time of the event, not whatever the context holds by then.
+ */
+class StatelyCopier {
+  private readonly definitions = new WeakMap<object, JsonValue>();
+
+  constructor(
+    private readonly sanitizeContext: StatelyInspectorOptions["sanitizeContext"],
+    private readonly sanitizeEvent: StatelyInspectorOptions["sanitizeEvent"],
+  ) {}
+
+  /** The stand-in for `event`, or undefined for the types the library does not send. */
+  copy(event: InspectionEvent): object | undefined {
+    const ref = event.actorRef as ActorRefFields;
+    const sessionId = stringOrUndefined(ref.sessionId);
+    switch (event.type) {
+      case "@xstate.actor": {
+        const config = attempt(() => ref.logic?.config);
+        const parentId = stringOrUndefined(attempt(() => ref._parent?.sessionId));
+        return {
+          type: event.type,
+          rootId: event.rootId,
+          actorRef: {
+            id: stringOrUndefined(ref.id),
+            sessionId,
+            _parent: parentId === undefined ? undefined : { sessionId: parentId },
+            logic:
+              typeof config === "object" && config !== null ? { config: this.definition(config) } : undefined,
+            // XState announces an actor before it has a snapshot: like the library, read it when
+            // the announcement is converted (copied then, and never throwing).
+            getSnapshot: () => this.snapshot(attempt(() => ref.getSnapshot?.())),
+          },
+        };
+      }
+      case "@xstate.event": {
+        const sourceId = stringOrUndefined(attempt(() => event.sourceRef?.sessionId));
+        return {
+          type: event.type,
+          rootId: event.rootId,
+          event: this.event(event.event),
+          sourceRef: sourceId === undefined ? undefined : { sessionId: sourceId },
+          actorRef: { sessionId },
+        };
+      }
+      case "@xstate.snapshot":
+        return {
+          type: event.type,
+          rootId: event.rootId,
+          event: this.event(event.event),
+          snapshot: this.snapshot(event.snapshot),
+          actorRef: { sessionId },
+        };
+      default:
+        return undefined;
+    }
+  }
+
+  /** The machine's definition, with its initial context sanitised as well (computed once per machine). */
+  private definition(config: object): JsonValue {
+    let definition = this.definitions.get(config);
+    if (definition === undefined) {
+      definition = definitionOf(this.withSanitisedContext(config));
+      this.definitions.set(config, definition);
+    }
+    return definition;
+  }
+
+  /** `fields` with its `context` (when an object) replaced by the sanitiser's answer, or by a marker when it throws. */
+  private withSanitisedContext(fields: object): object {
+    const sanitize = this.sanitizeContext;
+    const context = attempt(() => (fields as { context?: unknown }).context);
+    if (sanitize === undefined || typeof context !== "object" || context === null) return fields;
+    let sanitised: unknown;
+    try {
+      sanitised = sanitize(context as Record<string, unknown>);
+    } catch {
+      sanitised = { "@sanitizeContext": THROWS };
+    }
+    try {
+      return { ...fields, context: sanitised };
+    } catch {
+      return { context: sanitised };
+    }
+  }
+
+  private event(event: unknown): JsonValue {
+    const sanitize = this.sanitizeEvent;
+    if (sanitize === undefined) return toJsonSafe(event, COPY);
+    try {
+      return toJsonSafe(sanitize(event as { type: string }), COPY);
+    } catch {
+      const type = stringOrUndefined(attempt(() => (event as { type?: unknown }).type));
+      return { type: type ?? THROWS, "@sanitizeEvent": THROWS };
+    }
+  }
+
+  private snapshot(snapshot: unknown): JsonValue {
+    if (this.sanitizeContext === undefined || typeof snapshot !== "object" || snapshot === null)
+      return toJsonSafe(snapshot, COPY);
+    // The snapshot as JSON holds it (a machine snapshot's toJSON leaves its machine out), with
+    // the context replaced by the sanitiser's answer.
+    let view: unknown;
+    try {
+      const toJSON = (snapshot as { toJSON?: unknown }).toJSON;
+      view = typeof toJSON === "function" ? toJSON.call(snapshot) : snapshot;
+    } catch {
+      return THROWS;
+    }
+    if (typeof view !== "object" || view === null) return toJsonSafe(view, COPY);
+    return toJsonSafe(this.withSanitisedContext(view), COPY);
+  }
+}
+
 /**
  * Creates an inspection sink that sends XState inspection events, in the format of
  * `@statelyai/inspect`, to a Stately inspector relay over a WebSocket.
@@ -180,11 +354,15 @@ class RelayConnection {
  * connects to a loopback address (`ws://127.0.0.1:8080` by default); any other address is refused
  * unless `allowRemote: true`. The relay and the page showing the UI are yours to run, e.g. the
  * relay from `@statelyai/inspect/server` started with `autoOpen: false` (note that it listens on
- * every interface and that its page loads the hosted Stately UI). Events are converted by
- * `@statelyai/inspect` after a `setTimeout(0)`, so a snapshot is serialised a moment after it
- * happened; arqon keeps numeric state (typed arrays) out of machine context, so this changes
- * nothing for its own actors. While the relay is away, up to `maxDeferredEvents` events are
- * kept, and the sink reconnects every `reconnectMs` on a timer that never keeps the process alive.
+ * every interface and that its page loads the hosted Stately UI). Each event is copied when it
+ * happens, as {@link toJsonSafe} does (so a context holding a getter that throws, a cycle or a
+ * typed array is sent in a safe form, as it was then), with `sanitizeContext` and `sanitizeEvent`
+ * applied at that moment inside a `try`; `@statelyai/inspect` converts the copy and sends it after a
+ * `setTimeout(0)`, where nothing can throw any more: inspection never breaks the inspected actor
+ * nor the process. (An actor's announcement carries its snapshot as it is when sent, since XState
+ * announces an actor before its first snapshot; it is copied just as safely.) Only the event
+ * types the Stately UI shows are copied (`@xstate.actor`, `@xstate.event`, `@xstate.snapshot`). While the relay is away, up to `maxDeferredEvents` events
+ * are kept, and the sink reconnects every `reconnectMs` on a timer that never keeps the process alive.
  *
  * @example
  * ```ts
@@ -222,16 +400,18 @@ export async function createStatelyInspector(
     ...(options.serializationDepthLimit === undefined
       ? {}
       : { serializationDepthLimit: options.serializationDepthLimit }),
-    ...(options.sanitizeContext === undefined ? {} : { sanitizeContext: options.sanitizeContext }),
-    ...(options.sanitizeEvent === undefined ? {} : { sanitizeEvent: options.sanitizeEvent }),
+    // The sanitisers are not handed over: the library would call them after a setTimeout(0),
+    // where a throw is an uncaught exception. The copier calls them now.
   });
+  const copier = new StatelyCopier(options.sanitizeContext, options.sanitizeEvent);
   inspector.start();
   let closed = false;
   return {
     inspect: (event) => {
       if (closed) return;
       try {
-        inspector.inspect.next?.(event);
+        const copy = copier.copy(event);
+        if (copy !== undefined) inspector.inspect.next?.(copy as InspectionEvent);
       } catch {
         // Inspection must never break the actor being inspected.
       }
