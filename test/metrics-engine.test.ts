@@ -111,8 +111,12 @@ describe("arqon/metrics: engine metrics scraped after a run in virtual time", ()
 
     const applies = countBy(eventsOfType(r.events, "apply"), (e) => e.kind);
     expect((applies.get("plus") ?? 0) + (applies.get("minus") ?? 0)).toBeGreaterThan(4);
-    for (const kind of ["plus", "minus", "centre", "rollback", "manual"])
+    for (const kind of ["plus", "minus", "centre", "manual"])
       expect(series.get(`arqon_applies_total{kind="${kind}"}`)).toBe(applies.get(kind) ?? 0);
+    // Rollbacks are audited as rollback records; they are Tier-1 writes of kind "rollback".
+    expect(series.get('arqon_applies_total{kind="rollback"}')).toBe(
+      eventsOfType(r.events, "rollback").length,
+    );
     const rollbacks = countBy(eventsOfType(r.events, "rollback"), (e) => e.reason);
     expect(rollbacks.get("manual")).toBe(1);
     expect(series.get('arqon_rollbacks_total{reason="manual"}')).toBe(1);
@@ -187,6 +191,26 @@ describe("arqon/metrics: engine metrics scraped after a run in virtual time", ()
     // Halting shows as level 3 at the next scrape.
     engine.halt("drill");
     expect((await scrape(registry)).get("arqon_safe_mode_level")).toBe(3);
+    await engine.close();
+  });
+
+  it('counts rollbacks under arqon_applies_total{kind="rollback"}: the kinds add up to the Tier-1 writes timed', async () => {
+    const r = rig();
+    const { engine, registry } = r;
+    const noise = Prng.fromSeed(9, 1);
+    feed(r, 40, noise);
+    expect(engine.rollback("operator")).toBe(true);
+    feed(r, 20, noise);
+    expect(engine.rollback("operator again")).toBe(true);
+    engine.flushEvents();
+    const series = await scrape(registry);
+    expect(series.get('arqon_applies_total{kind="rollback"}')).toBe(2);
+    expect(series.get('arqon_rollbacks_total{reason="manual"}')).toBe(2);
+    const kinds = ["plus", "minus", "centre", "rollback", "manual", "other"];
+    const written = kinds.reduce((sum, kind) => sum + series.get(`arqon_applies_total{kind="${kind}"}`)!, 0);
+    // Every Tier-1 write (apply or rollback) bumps the generation once and calls the actuator once.
+    expect(written).toBe(engine.generation);
+    expect(series.get("arqon_t1_apply_seconds_count")).toBe(written);
     await engine.close();
   });
 

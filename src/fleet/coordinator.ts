@@ -122,6 +122,12 @@ export class Coordinator {
   private olderGenerationDigests = 0;
   private deadLettersBefore = 0;
   private processedBefore = 0;
+  /** Commands the replicas refused, kept monotonic across their restarts (see {@link countRejected}). */
+  private rejectedTotal = 0;
+  /** The `rejected` figure of each replica's latest report read. */
+  private readonly rejectedSeen = new Map<string, number>();
+  /** A tenure's consumer while it stops: its counts join the totals once it has stopped. */
+  private retiring: TelemetryConsumer | undefined;
   private groupLag = 0;
   /** Whether the latest {@link refreshView} failed: the view then holds its last figures. */
   private viewStale = false;
@@ -292,15 +298,18 @@ export class Coordinator {
     const consumer = this.consumer;
     this.engine = undefined;
     this.consumer = undefined;
+    // Still counted by busStats until its figures join the totals, so no counter dips meanwhile.
+    this.retiring = consumer;
     this.lease.epoch = 0;
     // A publish of this tenure still queued must not land after the next one began.
     await this.publishing;
     if (consumer !== undefined) {
+      this.blocking?.disconnect();
+      await consumer.stop();
       const stats = consumer.stats();
       this.deadLettersBefore += stats.deadLetters;
       this.processedBefore += stats.processed;
-      this.blocking?.disconnect();
-      await consumer.stop();
+      this.retiring = undefined;
     }
     await engine?.close();
     this.tenureEvents?.unsubscribe();
@@ -375,6 +384,7 @@ export class Coordinator {
         if (view !== undefined) fleet[replica] = view;
       }
       this.fleet = fleet;
+      this.countRejected(fleet);
       this.checkFleetAhead();
       const groups = (await redis.xinfo("GROUPS", this.keys.digests).catch(() => [])) as unknown[][];
       for (const group of groups) {
@@ -414,15 +424,37 @@ export class Coordinator {
       .map(([replica]) => replica);
   }
 
-  /** Bus counters for metrics (no I/O). */
+  /**
+   * Adds to the refused-commands total what each replica refused since its previous report.
+   *
+   * @remarks
+   * A report's `rejected` counts the refusals of the replica's process, so it starts again at 0
+   * when the replica restarts: a figure below the last one read means a restart, and all of it is
+   * new. A replica whose report left the acks hash keeps its last figure here, so that the total
+   * never goes down and a report coming back is not counted twice. Refusals of a restarted
+   * replica are missed only when its new count passes the old one between two reads (500 ms).
+   */
+  private countRejected(fleet: Record<string, ReplicaView>): void {
+    for (const [replica, view] of Object.entries(fleet)) {
+      const now = view.rejected ?? 0;
+      const before = this.rejectedSeen.get(replica);
+      this.rejectedTotal += before === undefined || now < before ? now : now - before;
+      this.rejectedSeen.set(replica, now);
+    }
+  }
+
+  /**
+   * Bus counters for metrics (no I/O). `deadLetters`, `rejectedCommands` and `digestsProcessed`
+   * are counters of this coordinator's process: they never go down while it runs.
+   */
   busStats(): BusStats {
-    const consumer = this.consumer?.stats();
+    const consumer = (this.consumer ?? this.retiring)?.stats();
     const replicas = Object.values(this.fleet);
     return {
       lag: this.groupLag,
       pending: this.groupPending,
       deadLetters: this.deadLettersBefore + (consumer?.deadLetters ?? 0),
-      rejectedCommands: replicas.reduce((sum, r) => sum + (r.rejected ?? 0), 0),
+      rejectedCommands: this.rejectedTotal,
       digestsProcessed: this.processedBefore + (consumer?.processed ?? 0),
       replicas: replicas.length,
       laggingReplicas: this.laggingReplicas().length,

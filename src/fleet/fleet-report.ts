@@ -13,7 +13,7 @@ export interface BusStats {
   readonly pending: number;
   /** Entries this coordinator moved to the dead-letter stream. */
   readonly deadLetters: number;
-  /** Commands the replicas refused (sum of their reports). */
+  /** Commands the replicas refused, from their reports; never goes down when a replica restarts. */
   readonly rejectedCommands: number;
   /** Digests this coordinator handed to its engine. */
   readonly digestsProcessed: number;

@@ -25,7 +25,10 @@ export interface BusMetricsOptions {
  * `arqon_bus_rejected_commands_total`, `arqon_bus_digests_processed_total` counters), each read from
  * `busStats()` at scrape time (keep it cheap and synchronous). When it throws, the scrape still
  * succeeds: the bus series keep their last values and `arqon_bus_up` is 0. It is 0 as well while
- * the figures say they are `stale` (a coordinator whose latest read of Redis failed).
+ * the figures say they are `stale` (a coordinator whose latest read of Redis failed). The three
+ * totals are exported as they are read, so the source must never let them go down (Prometheus
+ * would take it for a reset and count the whole value again); the coordinator keeps them
+ * monotonic, across replica restarts included.
  */
 export function registerBusMetrics(source: BusStatsSource, options: BusMetricsOptions): void {
   const p = options.prefix ?? "arqon_";
@@ -78,6 +81,10 @@ export function registerBusMetrics(source: BusStatsSource, options: BusMetricsOp
   gauge("bus_replicas", "Replicas known to the coordinator.", (s) => s.replicas);
   gauge("bus_lagging_replicas", "Replicas behind the latest generation.", (s) => s.laggingReplicas);
   total("bus_dead_letters_total", "Telemetry entries dead-lettered.", (s) => s.deadLetters);
-  total("bus_rejected_commands_total", "Commands refused by replicas.", (s) => s.rejectedCommands);
+  total(
+    "bus_rejected_commands_total",
+    "Commands refused by replicas, added up from their reports (a replica restart does not lower it).",
+    (s) => s.rejectedCommands,
+  );
   total("bus_digests_processed_total", "Digests the coordinator processed.", (s) => s.digestsProcessed);
 }

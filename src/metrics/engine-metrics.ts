@@ -36,7 +36,10 @@ export const BREAKER_STATE_VALUE = { closed: 0, halfOpen: 1, open: 2 } as const;
  * `engine.snapshot()` and `engine.values` when the registry is scraped; breakdowns by label
  * (rejections by reason, refusals by violation, rollbacks by reason, applies by kind, SafeMode
  * transitions) are counted into typed arrays from `engine.events`, which the engine delivers off
- * its hot path. An audit record the ring dropped is missing from the breakdowns; the drops
+ * its hot path. `arqon_applies_total` counts every Tier-1 write: `apply` records by their kind,
+ * and each `rollback` record under `kind="rollback"` (so the kinds add up to the applies and
+ * rollbacks whose actuator calls `arqon_t1_apply_seconds` times, and `kind="rollback"` is the sum
+ * of `arqon_rollbacks_total` over its reasons). An audit record the ring dropped is missing from the breakdowns; the drops
  * themselves are `arqon_audit_dropped_total`.
  *
  * Latency needs the host's help, because the engine does not time itself: call
@@ -144,7 +147,7 @@ class EngineMetricsImpl implements EngineMetrics {
     labelled("digests_rejected_total", "Telemetry digests rejected, by reason.", "reason", this.rejected);
     labelled(
       "applies_total",
-      "Values written by Tier 1, by kind (plus, minus, centre, rollback, manual).",
+      "Values written by Tier 1, by kind (plus, minus, centre, rollback, manual); rollback counts every rollback, whatever its reason.",
       "kind",
       this.applies,
     );
@@ -281,7 +284,10 @@ class EngineMetricsImpl implements EngineMetrics {
         this.violations.add(event.violation);
         break;
       case "rollback":
+        // A rollback is a Tier-1 write too (the baseline written back as a new generation): it is
+        // audited as a `rollback` record, never as an `apply`, so it is counted under that kind here.
         this.rollbacks.add(event.reason);
+        this.applies.add("rollback");
         break;
       case "apply":
         this.applies.add(event.kind);
