@@ -13,7 +13,8 @@ beforeEach(async () => {
   rig = await FleetRig.start();
 });
 
-afterEach(() => rig.close());
+// Stopping the rig stops its redis-server, which takes longer on a loaded machine.
+afterEach(() => rig.close(), 30_000);
 
 describe("leader lease", () => {
   it("has one holder at a time, bumps the epoch per tenure, and renews or releases only for its owner", async () => {

@@ -177,5 +177,6 @@ describe("arqon solve --state <dir> over a log that never got its header", () =>
       const status = JSON.parse(lines(runArqon(["status", "--state", "run"], cwd).stdout)[0]!);
       expect(status).toMatchObject({ phase: "done", told: 6, asked: 6, pending: [] });
     }
-  });
+    // Two runs of 6 objective processes each, plus the status calls: 11 s alone, more under load.
+  }, 120_000);
 });
