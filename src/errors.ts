@@ -29,9 +29,19 @@ export class UsageError extends Error {
   readonly _tag = "UsageError";
 }
 
+/** What {@link errorMessage} says of a thrown value that cannot be turned into text. */
+const UNPRINTABLE_ERROR = "a thrown value that cannot be turned into text";
+
 /** The message of a thrown value (its `message` if it is an Error, else its string form). */
 export function errorMessage(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+  // Total: the host may throw anything, and the paths that report it (a rollback's note, a
+  // breaker's reason) must not fail on a value that has no text (a null-prototype object, a revoked
+  // proxy, a toString that throws).
+  try {
+    return error instanceof Error ? String(error.message) : String(error);
+  } catch {
+    return UNPRINTABLE_ERROR;
+  }
 }
 
 /** Whether a thrown value is a Node system error with errno code `code` (`"ENOENT"`, `"EEXIST"`, …). */

@@ -231,6 +231,43 @@ describe("SafeMode fault drills", () => {
     expect(pushed.length).toBeGreaterThan(calls + 1);
   });
 
+  it("an actuator throwing a value with no text (null prototype, revoked proxy) is rolled back all the same", () => {
+    const unprintable = [
+      () => Object.create(null) as unknown,
+      () => {
+        const revocable = Proxy.revocable({}, {});
+        revocable.revoke();
+        return revocable.proxy as unknown;
+      },
+      () => ({
+        toString(): string {
+          throw new Error("no text");
+        },
+      }),
+    ];
+    for (const thrown of unprintable) {
+      let throwing = false;
+      const rig = engineRig({
+        seed: 1,
+        params: ONE,
+        window: { digests: 5, ms: 500 },
+        safety: { ...QUICK_EXIT, breaker: { failureThreshold: 2, baseBackoffMs: 2000, maxBackoffMs: 8000 } },
+        onApply: () => {
+          if (throwing) throw thrown();
+        },
+      });
+      feed(rig, 12, 100, bowl(3));
+      throwing = true;
+      feed(rig, 3, 100, bowl(3));
+      const rollbacks = eventsOfType(eventsSince(rig, 0), "rollback");
+      expect(rollbacks.map((e) => [e.reason, e.note])).toEqual([
+        ["safe-mode", "actuator failed: a thrown value that cannot be turned into text"],
+      ]);
+      expect(rig.engine.values[0]).toBe(5);
+      expect(rig.engine.failure).toBeUndefined();
+    }
+  });
+
   it("full audit ring (nobody draining): high-water → conservative, full → frozen; draining recovers", () => {
     const rig = engineRig({
       seed: 1,
