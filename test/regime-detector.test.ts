@@ -92,6 +92,18 @@ describe("RegimeDetector: detection delay and false alarms (seeded, measured bou
     expect(detector.lastExtreme).toBe(false);
   });
 
+  it("leaves out values beyond ±1e150: huge negative ones in the warm-up do not blind it", () => {
+    const detector = new RegimeDetector();
+    const prng = Prng.fromSeed(4, 15);
+    // More than half the warm-up at the most negative double: its median would overflow the level.
+    for (let t = 0; t < 13; t++) detector.observe(-Number.MAX_VALUE, CYCLE[t % 3]!);
+    for (let t = 0; t < 200; t++) detector.observe(5 + prng.normal(), CYCLE[t % 3]!);
+    let rose = false;
+    for (let t = 0; t < 20 && !rose; t++)
+      rose = detector.observe(15 + prng.normal(), CYCLE[t % 3]!) === RegimeSignal.Rise;
+    expect(rose).toBe(true);
+  });
+
   it("flags the jump that starts a shift even while noise keeps the rise sum above zero", () => {
     // Noise (or the perturbation's own cost) often leaves S⁺ a little above zero when a shift
     // lands: the jump must still be flagged (the estimate that straddles it is measured again)

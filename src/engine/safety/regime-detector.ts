@@ -1,5 +1,9 @@
 import type { ConfigIssue } from "../../errors.js";
+import * as statisticRange from "../statistic-range.js";
 import { type NumericRule, numericOptionIssues, throwOnIssues, withDefaults } from "./option-issues.js";
+
+// A module-local copy for the per-digest path (see instability-governor.ts for why).
+const { withinStatisticRange } = statisticRange;
 
 /** Which point was live when a digest was measured (what the SPSA cycle had applied last). */
 export const PointKind = { Centre: 0, Plus: 1, Minus: 2 } as const;
@@ -254,7 +258,10 @@ export class RegimeDetector {
     const n = this.num;
     const y = n[INPUT_SLOT]!;
     this.extreme = false;
-    if (!Number.isFinite(y)) return RegimeSignal.Quiet;
+    // Beyond ±1e150 (or not finite) a value would overflow the level and the scale to ±Infinity,
+    // and every later z would be NaN: the detector would never see a shift again. The governor
+    // judges such a value; the detector leaves it out.
+    if (!withinStatisticRange(y)) return RegimeSignal.Quiet;
     if (!this.ready) {
       this.warm[this.warmCount++] = y;
       if (this.ready) this.learn();
