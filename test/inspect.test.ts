@@ -426,3 +426,60 @@ describe("engine inspection through a JSONL sink", () => {
     expect(new Set(records.map((r) => r.rootId))).toEqual(new Set([engine.actor.sessionId]));
   });
 });
+
+describe("an inspect sink that throws", () => {
+  it("changes nothing in the engine it watches, even when a timer's transition calls it", () => {
+    const run = (throwAt: number | undefined) => {
+      const clock = new ManualClock();
+      let calls = 0;
+      const engine = createEngine({
+        seed: 3,
+        params: { x: { min: 0, max: 100, maxDelta: 10 } },
+        window: { digests: 1 },
+        scheduler: clock,
+        inspect: () => {
+          calls++;
+          if (calls === throwAt) throw new Error("sink broken once");
+        },
+      });
+      const generations: number[] = [];
+      for (let i = 0; i < 120; i++) {
+        clock.advanceBy(37);
+        engine.observe({ objective: (engine.value("x") - 30) ** 2, generation: engine.generation });
+        generations.push(engine.generation);
+      }
+      return { generations, failure: engine.failure, calls };
+    };
+    const quiet = run(undefined);
+    // Every call the sink gets is a candidate: a throw at any one of them changes nothing.
+    for (const throwAt of [1, 50, Math.floor(quiet.calls / 2), quiet.calls - 1]) {
+      const broken = run(throwAt);
+      expect(broken.failure).toBeUndefined();
+      expect(broken.generations).toEqual(quiet.generations);
+    }
+  });
+
+  it("changes nothing in the solver it watches", () => {
+    const trials = (throwEvery: number | undefined) => {
+      let calls = 0;
+      const solver = createSolver({
+        seed: 2,
+        budget: 30,
+        bounds: { x: { min: 0, max: 1 } },
+        inspect: () => {
+          calls++;
+          if (throwEvery !== undefined && calls % throwEvery === 0) throw new Error("sink broken");
+        },
+      });
+      const seen: number[] = [];
+      for (let batch = solver.ask({ max: 1 }); batch !== null; batch = solver.ask({ max: 1 })) {
+        for (const trial of batch) {
+          seen.push(trial.params.x!);
+          solver.tell({ id: trial.id, value: (trial.params.x! - 0.3) ** 2 });
+        }
+      }
+      return seen;
+    };
+    expect(trials(3)).toEqual(trials(undefined));
+  });
+});

@@ -144,7 +144,7 @@ export interface EngineConfig<N extends string = string> {
    * freezes the engine.
    */
   readonly auditRecordSink?: AuditRecordSink | undefined;
-  /** Receives XState inspection events of the engine's actor system (see `arqon/inspect` for sinks). */
+  /** Receives XState inspection events of the engine's actor system (see `arqon/inspect` for sinks); a throw from it is dropped. */
   readonly inspect?: ((event: InspectionEvent) => void) | undefined;
   /**
    * Write-ahead hook for control-plane commands (setBaseline, rollback, halt, resetSafeMode): called

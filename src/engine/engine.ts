@@ -29,6 +29,7 @@ import { type ConfigError, errorMessage, UsageError } from "../errors.js";
 import { Executor } from "../hotpath/executor.js";
 import { LiveConfig } from "../hotpath/live-config.js";
 import type { SharedLiveConfigHandle } from "../hotpath/shared-live-config.js";
+import { quietSink } from "../inspect/inspection-record.js";
 import { Prng } from "../random/prng.js";
 import { type EngineClock, isEngineClock } from "../runtime/engine-clock.js";
 import { clockFromScheduler } from "../runtime/scheduler-clock.js";
@@ -794,7 +795,7 @@ class EngineImpl implements Engine {
     const root = createEngineRoot(binding, {
       input: { stallAfter: this.config.stallAfter, safeMode: this.config.safety.safeMode },
       clock: clockFromScheduler(this.scheduler),
-      ...(inspect === undefined ? {} : { inspect }),
+      ...(inspect === undefined ? {} : { inspect: quietSink(inspect) }),
     });
     root.subscribe({
       error: (error) => {

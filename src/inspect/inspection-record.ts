@@ -12,6 +12,21 @@ import { type JsonValue, type SafeJsonOptions, toJsonSafe } from "./safe-json.js
  */
 export type InspectionSink = (event: InspectionEvent) => void;
 
+/**
+ * `sink`, made unable to throw into the actor that calls it: XState calls it inside `send`, so a
+ * throw would abort the transition (and, from a timer, escape into the host's event loop). A throw
+ * is dropped: inspection never changes what it watches.
+ */
+export function quietSink(sink: InspectionSink): InspectionSink {
+  return (event) => {
+    try {
+      sink(event);
+    } catch {
+      // Dropped on purpose (see above).
+    }
+  };
+}
+
 /** One of XState's inspection event types (`"@xstate.actor"`, `"@xstate.event"`, …). */
 export type InspectionEventType = InspectionEvent["type"];
 

@@ -3,7 +3,7 @@ import type * as Scope from "effect/Scope";
 import { type Actor, createActor, type SnapshotFrom } from "xstate";
 import { type SolverClassification, solverMachine } from "../../machines/solver.machine.js";
 import { type ConfigError, errorMessage, UsageError } from "../errors.js";
-import type { InspectionSink } from "../inspect/inspection-record.js";
+import { type InspectionSink, quietSink } from "../inspect/inspection-record.js";
 import { scopedResource } from "../runtime/scoped-resource.js";
 import type { BoundsInput, ParamShape, Params, ParamsOf, ParamValue } from "../space/params.js";
 import { Space } from "../space/space.js";
@@ -324,7 +324,7 @@ class SolverImpl implements Solver {
     if (artifact === null) {
       this.actor = createActor(solverMachine, {
         input: { strategy: config.strategy },
-        ...(config.inspect === undefined ? {} : { inspect: config.inspect }),
+        ...(config.inspect === undefined ? {} : { inspect: quietSink(config.inspect) }),
       });
     } else {
       try {
@@ -336,7 +336,7 @@ class SolverImpl implements Solver {
         this.actor = createActor(solverMachine, {
           snapshot,
           input: { strategy: config.strategy },
-          ...(config.inspect === undefined ? {} : { inspect: config.inspect }),
+          ...(config.inspect === undefined ? {} : { inspect: quietSink(config.inspect) }),
         });
       } catch (error) {
         throw error instanceof UsageError
