@@ -170,8 +170,10 @@ async function withChangedDefaults() {
   const config = await import("../src/engine/config.js");
   const { replay } = await import("../src/replay/replay.js");
   const legacy = await import("../src/replay/legacy-defaults.js");
+  const { createEngine } = await import("../src/engine/engine.js");
   return {
     resolveEngineConfig: config.resolveEngineConfig,
+    createEngine,
     replay,
     withLegacyDefaults: legacy.withLegacyDefaults,
   };
@@ -192,11 +194,11 @@ describe("replay after the defaults change", () => {
     expect(result.runs[0]!.options).toBe("recorded");
     if (result.ok) expect(result.records).toBeGreaterThan(300);
 
-    // The control: the same log with its SPSA options and governor left to the new defaults.
-    const header = readReplayLog(dir).header;
-    const resolved = header.resolved as unknown as EngineConfig;
+    // The control: the same log with its SPSA options and governor left to the new defaults (an
+    // override cannot do that: it merges into the recorded options).
     const control = await later.replay(dir, {
-      override: { spsa: {}, safety: { ...resolved.safety, governor: {} } },
+      createEngine: ({ spsa: _, ...rest }) =>
+        later.createEngine({ ...rest, safety: { ...rest.safety, governor: {} } }),
     });
     expect(control.ok).toBe(false);
   });

@@ -25,10 +25,13 @@ export function digestToReplay(event: DigestAcceptedEvent | DigestRejectedEvent)
     if (Number.isNaN(objective)) digest.objective = NOT_A_NUMBER;
     if (Number.isNaN(event.digestGeneration)) digest.generation = NOT_A_NUMBER;
     // Something else made it malformed: keep the numbers and spoil a field the log shows absent
-    // (a field that is not a number is recorded as absent). With none absent, the numbers
-    // themselves are what made it malformed (e.g. a fractional generation).
+    // (a field that is not a number is recorded as absent), a metric first, else the timestamp
+    // (every metric present: a timestamp that was not a number, such as a Date). With none absent,
+    // the numbers themselves are what made it malformed (e.g. a fractional generation).
     if (typeof digest.objective === "number" && typeof digest.generation === "number") {
-      const absent = OPTIONAL_FIELDS.find((key) => key !== "timestamp" && event[key] === undefined);
+      const absent =
+        OPTIONAL_FIELDS.find((key) => key !== "timestamp" && event[key] === undefined) ??
+        OPTIONAL_FIELDS.find((key) => event[key] === undefined);
       if (absent !== undefined) digest[absent] = NOT_A_NUMBER;
     }
     return digest;

@@ -123,16 +123,24 @@ export function explain(
   const step = decision === undefined ? undefined : lastOf(span, "decision.step");
 
   const windows: ExplainedWindow[] = [];
+  // A window holds the last `count` values accepted while it was open: digests of its generation
+  // after the window that closed before it (a window that closes and the next one that opens in
+  // the same millisecond cannot be told apart by time) and not before it opened.
   const measure = (role: WindowRole, measured: number, apply: Change | undefined) => {
-    for (const window of events.slice(0, at)) {
-      if (window.type !== "window.closed" || window.generation !== measured || window.count === 0) continue;
-      const digests = events.filter(
-        (e): e is DigestAcceptedEvent =>
-          e.type === "digest.accepted" &&
-          e.digestGeneration === measured &&
-          e.seq < window.seq &&
-          e.time >= window.openedAt,
-      );
+    let afterPrevious = 0;
+    for (let k = 0; k < at; k++) {
+      const window = events[k]!;
+      if (window.type !== "window.closed") continue;
+      const from = afterPrevious;
+      afterPrevious = k + 1;
+      if (window.generation !== measured || window.count === 0) continue;
+      const digests = events
+        .slice(from, k)
+        .filter(
+          (e): e is DigestAcceptedEvent =>
+            e.type === "digest.accepted" && e.digestGeneration === measured && e.time >= window.openedAt,
+        )
+        .slice(-window.count);
       windows.push({ role, generation: measured, apply, window, digests });
     }
   };

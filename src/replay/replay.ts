@@ -11,7 +11,7 @@ import { digestToReplay } from "./digest-input.js";
 import { withLegacyDefaults, withRecordedDefaults } from "./legacy-defaults.js";
 import { type DecisionLogInput, type GenerationRange, type ReplayRun, readReplayLog } from "./read-log.js";
 import { chooseRun } from "./run-choice.js";
-import { ScriptedClock } from "./scripted-clock.js";
+import { ScriptedClock, type Unfired } from "./scripted-clock.js";
 import { ReplayClock } from "./virtual-clock.js";
 
 /**
@@ -35,7 +35,10 @@ export interface ReplayOptions {
   readonly context?: number;
   /**
    * Changes to the logged config (e.g. another `seed`, to check that replay notices), applied to
-   * every replayed run. The scheduler is always replay's own virtual clock.
+   * every replayed run. Merged into the run's logged options: a plain object merges key by key at
+   * every depth (`{ spsa: { c: 0.1 } }` changes `spsa.c` alone; every other option stays as
+   * logged), anything else (a number, a string, an array, a function) replaces the logged value,
+   * and a key set to `undefined` changes nothing. The scheduler is always replay's own virtual clock.
    */
   readonly override?: Partial<EngineConfig>;
   /** Builds the engine (default `createEngine`); called once per replayed run. */
@@ -192,6 +195,33 @@ export async function replay(log: DecisionLogInput, options: ReplayOptions = {})
   return { ok: true, records, runs: results, tornTail, unclosed };
 }
 
+/** Whether `value` is an object literal (prototype `Object.prototype` or `null`). */
+function isPlainObject(value: unknown): value is Readonly<Record<string, unknown>> {
+  if (typeof value !== "object" || value === null) return false;
+  const proto: unknown = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
+/**
+ * `base` with `override` merged in: a plain object of the override merges into the plain object
+ * it overrides, key by key and at every depth; anything else (a number, a string, an array, a
+ * function, a class instance) replaces what it overrides. Neither input is modified.
+ */
+function mergeOverride(
+  base: Readonly<Record<string, unknown>>,
+  override: Readonly<Record<string, unknown>>,
+): Record<string, unknown> {
+  const merged: Record<string, unknown> = { ...base };
+  for (const [key, value] of Object.entries(override)) {
+    if (value === undefined) continue; // "not given", at every depth
+    const under = Object.hasOwn(merged, key) ? merged[key] : undefined;
+    const next = isPlainObject(value) && isPlainObject(under) ? mergeOverride(under, value) : value;
+    // Defined, not assigned: a key named "__proto__" stays a key.
+    Object.defineProperty(merged, key, { value: next, enumerable: true, writable: true, configurable: true });
+  }
+  return merged;
+}
+
 /** The gaps in a run's audit sequence (it starts at 1): records the ring dropped. */
 export function droppedRanges(events: readonly AuditEvent[]): SeqRange[] {
   const gaps: SeqRange[] = [];
@@ -214,16 +244,21 @@ async function replayRun(run: ReplayRun, options: ReplayOptions): Promise<Replay
   const startTime = header.startTime;
   const timings = run.timings;
   const clock = timings === undefined ? new ReplayClock(startTime) : new ScriptedClock(startTime);
-  // An override key set to undefined leaves the logged value alone (it means "not given").
+  // An override key set to undefined leaves the logged value alone (it means "not given"), and an
+  // override of a nested option changes that option only: the rest stays as logged.
   const recorded = header.resolved;
-  const config = {
-    ...(recorded === undefined ? withLegacyDefaults(header.config) : withRecordedDefaults(recorded)),
-    // A logged engine had the log as audit sink and command hook: the stand-ins take the same
-    // paths (a command delivers pending records first), so timers are scheduled alike.
-    ...(timings === undefined ? {} : { auditSink: () => {}, onCommand: () => {} }),
-    ...withoutUndefinedKeys(options.override),
+  const config: EngineConfig = {
+    ...(mergeOverride(
+      {
+        ...(recorded === undefined ? withLegacyDefaults(header.config) : withRecordedDefaults(recorded)),
+        // A logged engine had the log as audit sink and command hook: the stand-ins take the same
+        // paths (a command delivers pending records first), so timers are scheduled alike.
+        ...(timings === undefined ? {} : { auditSink: () => {}, onCommand: () => {} }),
+      },
+      withoutUndefinedKeys(options.override ?? {}),
+    ) as unknown as EngineConfig),
     scheduler: clock,
-  } as EngineConfig;
+  };
   const engine = (options.createEngine ?? createEngine)(config);
   const produced = new Map<number, AuditEvent>();
   const subscription = engine.events.subscribe((event) => produced.set(event.seq, event));
@@ -316,8 +351,9 @@ function replayByDueTimes(
 /**
  * Replays a run whose timings were logged: the inputs and the timings merged in logged order (a
  * timing logged after audit record `after` comes after the input with that seq or less), each at
- * its logged time. A timer the replay has not scheduled (or cancelled) cannot run: that is
- * reported on the first record after it.
+ * its logged time. A timer the replay has not scheduled (or cancelled), or whose id the replay
+ * gave to another timer as far as the log tells (see {@link ScriptedClock.fire}), does not run:
+ * that is reported on the first record after it.
  *
  * A timing goes to the log when it happens, audit records only at the engine's next drain, so a log
  * cut short can hold timings that came after audit records it lost: those timings ran in a state
@@ -338,13 +374,12 @@ function replayScripted(
       if (timing.kind === FLUSH_LOG_KIND) {
         clock.setTime(timing.time);
         engine.flushEvents();
-      } else if (!clock.fire(timing.id, timing.time)) {
+      } else {
+        const unfired = clock.fire(timing.id, timing.time, timing.after);
+        if (unfired === undefined) continue;
         const at = events.find((e) => e.seq > timing.after) ?? events.at(-1);
         if (at !== undefined && !unreplayable.has(at.seq))
-          unreplayable.set(
-            at.seq,
-            `the logged run ran timer ${timing.id} at t=${timing.time} ms, which the replay has not scheduled (or cancelled)`,
-          );
+          unreplayable.set(at.seq, unfiredReason(timing, unfired));
       }
     }
   };
@@ -361,6 +396,16 @@ function replayScripted(
   const lastSeq = events.reduce((highest, e) => Math.max(highest, e.seq), 0);
   runTimingsBefore(lastSeq + 1);
   return timings.length - next;
+}
+
+/** Why the replay could not run the timer of a logged `timing` (see {@link ScriptedClock.fire}). */
+function unfiredReason(timing: TimeRecord, unfired: Unfired): string {
+  const ran = `the logged run ran timer ${timing.id} at t=${timing.time} ms`;
+  if (unfired.kind === "missing") return `${ran}, which the replay has not scheduled (or cancelled)`;
+  const other = "so it is another timer (the replay scheduled its timers in another order)";
+  return unfired.kind === "notDue"
+    ? `${ran}, but the replay's timer ${timing.id} cannot be due before t=${unfired.dueAt} ms, ${other}`
+    : `${ran}, after audit record ${timing.after}, but the replay scheduled its timer ${timing.id} after record ${unfired.scheduledAfter}, ${other}`;
 }
 
 /**

@@ -1,0 +1,302 @@
+import { describe, expect, it } from "vitest";
+import type { AuditEvent } from "../src/audit/events.js";
+import type { EngineConfig } from "../src/engine/config.js";
+import { createEngine, type Engine } from "../src/engine/engine.js";
+import { createLoggedEngine } from "../src/log/engine-log.js";
+import { firstDifference } from "../src/replay/compare.js";
+import { digestToReplay } from "../src/replay/digest-input.js";
+import { explain } from "../src/replay/explain.js";
+import { readReplayLog } from "../src/replay/read-log.js";
+import { replay } from "../src/replay/replay.js";
+import { ScriptedClock } from "../src/replay/scripted-clock.js";
+import { ReplayClock } from "../src/replay/virtual-clock.js";
+import { tempLogDirs } from "./support/log-dir.js";
+
+// Replay and explain on logged engines run on a virtual clock: every timing is exact, nothing sleeps.
+
+const logDir = tempLogDirs();
+const PARAMS = { x: { min: 0, max: 10, init: 5 } } as const;
+const METRICS = { constraintMargin: 1, latencyP99: 2, throughput: 3, errorRate: 0 } as const;
+
+describe("explain lists exactly the digests a window aggregated", () => {
+  it("windows that close and reopen in the same millisecond do not share the closing digest", async () => {
+    const dir = logDir();
+    const clock = new ReplayClock(1000);
+    const logged = createLoggedEngine(
+      { seed: 1, params: PARAMS, window: { digests: 3 }, scheduler: clock },
+      { dir, flushMs: 5 },
+    );
+    const { engine } = logged;
+    // Halted: windows of generation 0 keep closing, each reopened in the millisecond the last
+    // digest closed the one before.
+    engine.halt("maintenance");
+    let t = 1000;
+    for (let k = 1; k <= 12; k++) {
+      if (k === 10) engine.resetSafeMode({ acknowledge: "done" });
+      t += 10;
+      clock.advanceTo(t);
+      engine.observe({ objective: k, generation: engine.generation, timestamp: t });
+    }
+    clock.advanceTo(t + 1000);
+    await logged.close();
+
+    const x = explain(dir, 1);
+    expect(x.windows).toHaveLength(4);
+    // Each window opens when the previous one closes.
+    for (let k = 1; k < x.windows.length; k++)
+      expect(x.windows[k]!.window.openedAt).toBe(x.windows[k - 1]!.window.time);
+    expect(x.windows.map((w) => w.digests.map((d) => d.objective))).toEqual([
+      [1, 2, 3],
+      [4, 5, 6],
+      [7, 8, 9],
+      [10, 11, 12],
+    ]);
+    for (const w of x.windows) expect(w.digests).toHaveLength(w.window.count);
+  });
+});
+
+describe("a malformed digest with every metric and a timestamp that is not a number", () => {
+  it.each([
+    ["a Date", (t: number) => new Date(t)],
+    ["a string", (t: number) => String(t)],
+    ["NaN", () => Number.NaN],
+  ])("replays bit for bit (timestamp: %s)", async (_name, badTimestamp) => {
+    const dir = logDir();
+    const clock = new ReplayClock(1000);
+    const logged = createLoggedEngine(
+      { seed: 1, params: PARAMS, window: { digests: 3 }, scheduler: clock },
+      { dir, flushMs: 5 },
+    );
+    const { engine } = logged;
+    let t = 1000;
+    const verdicts: string[] = [];
+    for (let i = 0; i < 12; i++) {
+      t += 50;
+      clock.advanceTo(t);
+      const timestamp = i === 5 ? badTimestamp(t) : t;
+      const digest = {
+        objective: (engine.values[0]! - 3) ** 2,
+        generation: engine.generation,
+        ...METRICS,
+        timestamp,
+      };
+      verdicts.push(String(engine.observe(digest as unknown as Parameters<typeof engine.observe>[0])));
+    }
+    await logged.close();
+    expect(verdicts[5]).toBe("malformed");
+    const rejected = readReplayLog(dir).events.find((e) => e.type === "digest.rejected");
+    expect(rejected).toMatchObject({ reason: "Malformed", ...METRICS });
+    expect(rejected).not.toHaveProperty("timestamp");
+    // Rebuilt with the timestamp spoiled, the only field the log shows absent.
+    expect(digestToReplay(rejected as Extract<AuditEvent, { type: "digest.rejected" }>)).toMatchObject({
+      timestamp: "not a number",
+    });
+    const result = await replay(dir);
+    expect(result.ok).toBe(true);
+  });
+});
+
+describe("replay's override merges into the recorded options", () => {
+  it("overriding one nested option keeps the rest of that object as logged", async () => {
+    const dir = logDir();
+    const clock = new ReplayClock(1000);
+    const logged = createLoggedEngine(
+      {
+        seed: 1,
+        params: PARAMS,
+        window: { digests: 3, ms: 400 },
+        spsa: { calibrationIterations: 3, c: 0.05 },
+        scheduler: clock,
+      },
+      { dir, flushMs: 5 },
+    );
+    const { engine } = logged;
+    let t = 1000;
+    for (let i = 0; i < 200; i++) {
+      t += 50;
+      clock.advanceTo(t);
+      engine.observe({
+        objective: (engine.values[0]! - 3) ** 2,
+        generation: engine.generation,
+        timestamp: t,
+      });
+    }
+    await logged.close();
+    const resolved = readReplayLog(dir).header.resolved as unknown as {
+      spsa: { readonly c: number };
+      window: { readonly digests: number };
+    };
+
+    // The same values as logged: nothing changes, so the replay matches.
+    for (const override of [
+      { spsa: { c: resolved.spsa.c } },
+      { window: { digests: resolved.window.digests } },
+      { safety: { governor: {} } },
+    ] as const) {
+      const result = await replay(dir, { override });
+      expect(result.ok, JSON.stringify(override)).toBe(true);
+    }
+
+    // The engine gets the recorded object with the one field changed.
+    let built: EngineConfig | undefined;
+    const changed = await replay(dir, {
+      override: { spsa: { c: 0.2 } },
+      createEngine: (config) => {
+        built = config;
+        return createEngine(config);
+      },
+    });
+    expect(built?.spsa).toEqual({ ...resolved.spsa, c: 0.2 });
+    expect(built?.window).toEqual(resolved.window);
+    // And replay notices the change.
+    expect(changed.ok).toBe(false);
+  });
+});
+
+describe("a divergence between events of different types", () => {
+  it("names the type, not the first other field that differs", async () => {
+    const logged = {
+      v: 4,
+      runId: "run-1",
+      seq: 9,
+      time: 1300,
+      generation: 1,
+      proposalId: -1,
+      type: "digest.rejected",
+      reason: "Malformed",
+      value: 4.84,
+      digestGeneration: 1,
+      captured: true,
+      constraintMargin: 1,
+    };
+    const replayed = {
+      v: 4,
+      runId: "run-1",
+      seq: 9,
+      time: 1300,
+      generation: 1,
+      proposalId: 1,
+      type: "digest.accepted",
+      objective: 4.84,
+      digestGeneration: 1,
+      constraintMargin: 1,
+    };
+    expect(firstDifference(logged, replayed)).toBe("type");
+    // Same type: the first differing field, in sorted order.
+    expect(firstDifference(logged, { ...logged, value: 5, captured: false })).toBe("captured");
+  });
+
+  it("replay reports `type` for a digest the logged run accepted and the replay refuses", async () => {
+    const dir = logDir();
+    const clock = new ReplayClock(1000);
+    const logged = createLoggedEngine(
+      { seed: 1, params: PARAMS, window: { digests: 3 }, scheduler: clock },
+      { dir, flushMs: 5 },
+    );
+    const { engine } = logged;
+    let t = 1000;
+    for (let i = 0; i < 12; i++) {
+      t += 50;
+      clock.advanceTo(t);
+      engine.observe({
+        objective: (engine.values[0]! - 3) ** 2,
+        generation: engine.generation,
+        timestamp: t,
+      });
+    }
+    await logged.close();
+    // A longer settle period refuses the first digest after the first apply.
+    const result = await replay(dir, { override: { settleMs: 1000 } });
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.divergence.expected.type).toBe("digest.accepted");
+    expect(result.divergence.actual?.type).toBe("digest.rejected");
+    expect(result.divergence.reason).toBe("type");
+  });
+});
+
+describe("the scripted clock refuses a timer that is not the one the log ran", () => {
+  it("does not run a pending timer that cannot be due by the logged time", () => {
+    const clock = new ScriptedClock(1000);
+    const ran: string[] = [];
+    clock.schedule(() => ran.push("limit"), 500); // id 0, due at 1500
+    clock.schedule(() => ran.push("drain"), 25); // id 1, due at 1025
+    // The log says timer 0 ran at 1025: the replay's timer 0 is not due before 1500.
+    expect(clock.fire(0, 1025, 0)).toEqual({ kind: "notDue", dueAt: 1500 });
+    expect(ran).toEqual([]);
+    expect(clock.fire(1, 1025, 0)).toBeUndefined();
+    expect(clock.fire(0, 1500, 0)).toBeUndefined();
+    expect(ran).toEqual(["drain", "limit"]);
+    expect(clock.fire(0, 1600, 0)).toEqual({ kind: "missing" });
+  });
+
+  it("takes a time the logged clock had surely reached: a timer entry's own, else the entry's before", () => {
+    const clock = new ScriptedClock(1000);
+    let inner: unknown;
+    clock.schedule(() => {
+      // Scheduled in a timer entry: the logged clock read 1040 before this.
+      clock.schedule(() => {}, 100); // id 1, due at 1140 at the earliest
+    }, 40); // id 0
+    expect(clock.fire(0, 1040, 0)).toBeUndefined();
+    expect(clock.fire(1, 1130, 0)).toEqual({ kind: "notDue", dueAt: 1140 });
+    // An input at 1200 may have read its time after scheduling: the bound is the time before it.
+    clock.setTime(1200);
+    clock.schedule(() => {
+      inner = "ran";
+    }, 100); // id 2, due at 1040 + 100 = 1140 at the earliest (the last settled time)
+    expect(clock.fire(2, 1150, 0)).toBeUndefined();
+    expect(inner).toBe("ran");
+    // A few milliseconds early is a wall clock's rounding, not another timer.
+    expect(clock.fire(1, 1137, 0)).toBeUndefined();
+  });
+
+  it("does not run a timer scheduled after the audit record the logged run ran it after", () => {
+    const clock = new ScriptedClock(1000);
+    let seq = 3;
+    clock.attachAudit(() => seq);
+    clock.schedule(() => {}, 0); // id 0, scheduled after record 3
+    expect(clock.fire(0, 1000, 2)).toEqual({ kind: "scheduledLater", scheduledAfter: 3 });
+    seq = 4;
+    expect(clock.fire(0, 1000, 3)).toBeUndefined();
+  });
+
+  it("a command issued from inside onApply replays as a divergence that names the misfired timer", async () => {
+    const dir = logDir();
+    const clock = new ReplayClock(1000);
+    let engine: Engine | undefined;
+    const logged = createLoggedEngine(
+      {
+        seed: 1,
+        params: PARAMS,
+        window: { digests: 3, ms: 500 },
+        scheduler: clock,
+        // The host's callback re-enters the engine: replay issues the command after the entry.
+        onApply: (_values, generation) => {
+          if (generation === 3) engine!.setBaseline();
+        },
+      },
+      { dir, flushMs: 5 },
+    );
+    engine = logged.engine;
+    let t = 1000;
+    for (let i = 0; i < 40; i++) {
+      t += 20;
+      clock.advanceTo(t);
+      engine.observe({
+        objective: (engine.values[0]! - 3) ** 2,
+        generation: engine.generation,
+        timestamp: t,
+      });
+    }
+    await logged.close();
+    const result = await replay(dir);
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    // The logged timer 12 (an audit drain, 25 ms) became the replay's window time limit (500 ms):
+    // it is refused, not run in its place.
+    expect(result.divergence.reason).toBe(
+      "the logged run ran timer 12 at t=1285 ms, but the replay's timer 12 cannot be due before t=1760 ms, " +
+        "so it is another timer (the replay scheduled its timers in another order)",
+    );
+  });
+});
