@@ -50,7 +50,89 @@ describe("the solver's own copy of its config", () => {
   });
 });
 
+describe("the artifact is the caller's, both ways", () => {
+  const config = {
+    seed: 3,
+    budget: 40,
+    strategy: "nelder-mead" as const,
+    bounds: {
+      kind: { type: "categorical" as const, choices: ["a", "b"] },
+      x: { min: 0, max: 1 },
+      y: { min: 0, max: 1 },
+    },
+  };
+  const objective = (p: Record<string, unknown>) =>
+    (p.kind === "a" ? 0 : 1) + ((p.x as number) - 0.3) ** 2 + ((p.y as number) - 0.6) ** 2;
+  const drive = (solver: Solver, rounds: number) => {
+    const seen: unknown[] = [];
+    for (let i = 0; i < rounds; i++) {
+      const batch = solver.ask();
+      if (batch === null) break;
+      for (const trial of batch) {
+        seen.push(trial.params);
+        solver.tell({ id: trial.id, value: objective(trial.params) });
+      }
+    }
+    return seen;
+  };
+
+  it("editing an artifact from toJSON changes nothing in the solver", () => {
+    const solver = createSolver(config);
+    drive(solver, 3);
+    const before = JSON.stringify(solver.toJSON());
+    const artifact = solver.toJSON();
+    (artifact.told[0] as { value: number }).value = -1;
+    (artifact.machine.value as Record<string, string>).refine = "somethingElse";
+    expect(JSON.stringify(solver.toJSON())).toBe(before);
+    expect(restoreSolver(JSON.parse(before)).best()!.value).toBe(solver.best()!.value);
+  });
+
+  it("editing an artifact after restoring from it changes nothing in the restored solver", () => {
+    const solver = createSolver(config);
+    drive(solver, 3);
+    const text = JSON.stringify(solver.toJSON());
+    const artifact = JSON.parse(text);
+    const restored = restoreSolver(artifact);
+    artifact.strategy.subspace.base.fill(0.99);
+    artifact.told[0].value = -1;
+    expect(drive(restored, 5)).toEqual(drive(restoreSolver(JSON.parse(text)), 5));
+    expect(restored.toJSON().told[0]).toEqual(JSON.parse(text).told[0]);
+  });
+});
+
 describe("parameter names and values", () => {
+  it("an inactive parameter given as undefined in a warm start counts as left out", () => {
+    const solver = createSolver({
+      seed: 1,
+      budget: 12,
+      bounds: {
+        opt: { type: "categorical", choices: ["adam", "sgd"] },
+        lr: { min: 1e-4, max: 1, scale: "log", when: { opt: ["sgd"] } },
+        x: { min: 0, max: 1 },
+      },
+    });
+    solver.tell({ params: { opt: "adam", lr: undefined, x: 0.3 } as never, value: -1 });
+    expect(solver.best()!.params).toEqual({ opt: "adam", x: 0.3 });
+    // The run goes on: every probe result is told without a throw.
+    for (let batch = solver.ask(); batch !== null; batch = solver.ask()) {
+      for (const trial of batch) solver.tell({ id: trial.id, value: (trial.params.x as number) - 0.5 });
+    }
+    expect(solver.told).toBe(13);
+  });
+
+  it("refuses an int grid a double cannot count and a probe too large to build, naming the field", () => {
+    expect(
+      solverConfigIssues({
+        seed: 1,
+        budget: 10,
+        bounds: { n: { type: "int", min: -(2 ** 53 - 1), max: 2 ** 53 - 1 } },
+      }).map((i) => i.path),
+    ).toEqual(["bounds.n"]);
+    expect(() =>
+      createSolver({ seed: 1, budget: 2 ** 33, probeRatio: 1, bounds: { x: { min: 0, max: 1 } } }),
+    ).toThrow(/probeRatio: the probe would take 8589934592 points \(budget × probeRatio\); at most 1000000/);
+  });
+
   it("reads only a params object's own keys, so a parameter may be named after Object.prototype", () => {
     // Typed at run time: the compiler's own view of `valueOf` is Object.prototype's.
     const config: SolverConfig = {

@@ -122,6 +122,10 @@ const IntSchema = Schema.Struct({
     if (b.scale === "log" && b.step !== undefined) return "step cannot be combined with log scale";
     if (b.scale === "log" && !(b.min >= 1)) return `log scale needs min ≥ 1, got min = ${b.min}`;
     const step = b.step ?? 1;
+    // Every value must be a cell of its own on the unit axis, counted exactly by a double.
+    if (!((b.max - b.min) / step < Number.MAX_SAFE_INTEGER)) {
+      return `(max − min) / step must be below 2^53 − 1 (the grid's values are counted exactly), got ${(b.max - b.min) / step}`;
+    }
     if ((b.max - b.min) % step !== 0) {
       return `max − min (${b.max - b.min}) must be a multiple of step (${step})`;
     }
@@ -450,6 +454,13 @@ export function solverConfigIssues(raw: unknown): ConfigIssue[] {
     if (result.right.strategy === "nelder-mead" && !numeric) {
       issues.push({ path: "strategy", message: "nelder-mead needs at least one float or int parameter" });
     }
+    const probe = probeSizeOf(result.right);
+    if (probe > MAX_PROBE_POINTS) {
+      issues.push({
+        path: "probeRatio",
+        message: `the probe would take ${probe} points (budget × probeRatio); at most ${MAX_PROBE_POINTS}`,
+      });
+    }
     const options = result.right.autoOptions;
     if (options !== undefined) {
       for (const [key, message] of globalLocalOptionProblems(options)) {
@@ -467,22 +478,31 @@ export function solverConfigIssues(raw: unknown): ConfigIssue[] {
   });
 }
 
+/** The most probe points a solver builds (it builds them all up front, and again on restore). */
+export const MAX_PROBE_POINTS = 1_000_000;
+
+/** Probe points: `ceil(budget × probeRatio)`, capped by {@link defaultProbeCap} when `probeRatio` is omitted. */
+function probeSizeOf(config: Pick<SolverConfig, "budget" | "bounds" | "probeRatio">): number {
+  const probeRatio = config.probeRatio ?? DEFAULT_PROBE_RATIO;
+  // The product's rounding error must not add a point: 100 · 0.07 is 7.000000000000001.
+  const uncapped = Math.min(config.budget, Math.max(1, Math.ceil(config.budget * probeRatio - 1e-9)));
+  const dimension = Object.keys(config.bounds).length;
+  return config.probeRatio === undefined ? Math.min(uncapped, defaultProbeCap(dimension)) : uncapped;
+}
+
 /** Validates and fills defaults, or throws a {@link ConfigError} listing every problem. */
 export function resolveSolverConfig(input: unknown): ResolvedSolverConfig {
   const issues = solverConfigIssues(input);
   if (issues.length > 0) throw new ConfigError(issues);
   const config = withoutUndefinedKeys(input, SOLVER_SHAPE) as SolverConfig;
   const probeRatio = config.probeRatio ?? DEFAULT_PROBE_RATIO;
-  const dimension = Object.keys(config.bounds).length;
-  // The product's rounding error must not add a point: 100 · 0.07 is 7.000000000000001.
-  const uncapped = Math.min(config.budget, Math.max(1, Math.ceil(config.budget * probeRatio - 1e-9)));
   return {
     seed: config.seed,
     budget: config.budget,
     // Normalised above, so no bound holds `scale: undefined`.
     bounds: config.bounds,
     probeRatio,
-    probeSize: config.probeRatio === undefined ? Math.min(uncapped, defaultProbeCap(dimension)) : uncapped,
+    probeSize: probeSizeOf(config),
     strategy:
       (config.strategy ?? "auto") === "auto" &&
       Object.values(config.bounds).every((p) => p.type === "categorical")

@@ -285,9 +285,16 @@ export function restoreSolver<P extends ParamShape = string>(
   resolveSolverConfig(a.config);
   const input = ownCopy(a.config);
   const config = { ...resolveSolverConfig(input), inspect: options.inspect };
-  const problems = artifactProblems(a, new Space(config.bounds), config.probeSize);
+  // The solver keeps none of the caller's objects: editing the artifact later changes nothing.
+  let own: SolverArtifact;
+  try {
+    own = structuredClone(a);
+  } catch (error) {
+    throw new UsageError(`corrupt solver artifact: ${errorMessage(error)}`);
+  }
+  const problems = artifactProblems(own, new Space(config.bounds), config.probeSize);
   if (problems.length > 0) throw new UsageError(`corrupt solver artifact:\n  - ${problems.join("\n  - ")}`);
-  return new SolverImpl(config, input, a) as unknown as Solver<P>;
+  return new SolverImpl(config, input, own) as unknown as Solver<P>;
 }
 
 const STRATEGY_SEED_STREAM = 0x5eed;
@@ -450,7 +457,7 @@ class SolverImpl implements Solver {
         this.pruner?.completed(trial);
         if (trial.phase === "refine") this.strategy?.tell(trial.id, value);
       } else {
-        const params = structuredClone(result.params) as Record<string, ParamValue>;
+        const params = toldParams(result.params);
         this.pushWarmStart(params, value);
         this.toldLog.push(cost === undefined ? { params, value } : { params, value, cost });
       }
@@ -520,7 +527,7 @@ class SolverImpl implements Solver {
       version: 1,
       // A copy: the artifact is the caller's to edit.
       config: structuredClone(this.input),
-      machine: { value: snapshot.value, classification: snapshot.context.classification },
+      machine: structuredClone({ value: snapshot.value, classification: snapshot.context.classification }),
       nextId: this.nextId,
       probe: { count: this.probe.length, asked: this.probeAsked },
       trials: [...this.trials.values()].map((t) => ({
@@ -533,9 +540,7 @@ class SolverImpl implements Solver {
           : { reports: t.steps.map((step, i) => [step, t.values[i]!] as [number, number]) }),
         ...(t.prune ? { prune: true as const } : {}),
       })),
-      told: this.toldLog.map((entry) =>
-        "params" in entry ? { ...entry, params: structuredClone(entry.params) } : entry,
-      ),
+      told: structuredClone(this.toldLog),
       strategy: this.strategy?.toJSON() ?? null,
     };
   }
@@ -770,7 +775,7 @@ class SolverImpl implements Solver {
         this.pruner?.completed(trial);
         this.toldLog.push(entry);
       } else {
-        const params = structuredClone(entry.params) as Record<string, ParamValue>;
+        const params = toldParams(entry.params);
         this.pushWarmStart(params, entry.value);
         this.toldLog.push({ ...entry, params });
       }
@@ -779,6 +784,15 @@ class SolverImpl implements Solver {
       this.strategy = this.restoreStrategy(a.strategy);
     }
   }
+}
+
+/** A copy of a warm start's params, without keys set to undefined (an inactive parameter's). */
+function toldParams(params: Readonly<Record<string, unknown>>): Record<string, ParamValue> {
+  const copy: Record<string, ParamValue> = {};
+  for (const [name, value] of Object.entries(params)) {
+    if (value !== undefined) copy[name] = structuredClone(value) as ParamValue;
+  }
+  return copy;
 }
 
 function clampUnit(x: number): number {

@@ -88,9 +88,12 @@ export class Space {
     return params;
   }
 
-  /** Named values → unit-cube point; a parameter left out (inactive) gets the centre, 0.5. */
+  /** Named values → unit-cube point; a parameter left out or undefined (inactive) gets the centre, 0.5. */
   toUnit(params: Readonly<Record<string, unknown>>): number[] {
-    return this.names.map((name, i) => (Object.hasOwn(params, name) ? this.encode(i, params[name]) : 0.5));
+    return this.names.map((name, i) => {
+      const value = own(params, name);
+      return value === undefined ? 0.5 : this.encode(i, value);
+    });
   }
 
   /** The same point with every int and categorical coordinate moved to the position of its value. */
