@@ -358,7 +358,11 @@ describe("engine config: null, NaN, wrong types and unknown keys are still refus
       { path: "window.ms", message: "Expected number, actual null" },
     ]);
     expect(engineConfigIssues({ ...VALID, guardrails: { minIntervalMs: null } })).toEqual([
-      { path: "guardrails.minIntervalMs", message: "must be a number of milliseconds ≥ 0 and at most 2147483647 (about 24.8 days, the longest timer Node keeps)" },
+      {
+        path: "guardrails.minIntervalMs",
+        message:
+          "must be a number of milliseconds ≥ 0 and at most 2147483647 (about 24.8 days, the longest timer Node keeps)",
+      },
     ]);
     expect(engineConfigIssues({ ...VALID, spsa: { c: null } })).toEqual([
       { path: "spsa.c", message: "must be in (0, 0.5]" },

@@ -39,7 +39,11 @@ describe("SafeMode options: one rule set, in the chart", () => {
 
   it("gives a reason per problem, without the value", () => {
     expect(safeModeOptionProblems({ dwellMs: -1, healthyWindows: 0, dwel: 1 })).toEqual([
-      { field: "dwellMs", reason: "must be a number of milliseconds ≥ 0 and at most 2147483647 (about 24.8 days, the longest timer Node keeps)" },
+      {
+        field: "dwellMs",
+        reason:
+          "must be a number of milliseconds ≥ 0 and at most 2147483647 (about 24.8 days, the longest timer Node keeps)",
+      },
       { field: "healthyWindows", reason: "must be a whole number from 1 to 1000000" },
       { field: "dwel", reason: "unknown option; known: dwellMs, healthyWindows" },
     ]);
