@@ -1,4 +1,4 @@
-import { assign, emit, setup } from "xstate";
+import { and, assign, emit, setup } from "xstate";
 import type { OptionProblem } from "./option-problem.js";
 import { isTimerMs, MAX_TIMER_MS, timerMsRule } from "./timer-limit.js";
 
@@ -95,14 +95,25 @@ export interface CircuitBreakerContext extends ResolvedCircuitBreakerOptions {
   readonly failures: number;
   /** How long the next (or current) open period lasts, in ms. */
   readonly backoffMs: number;
+  /**
+   * Which span of the breaker's life a call belongs to: bumped whenever the breaker opens, closes
+   * again or is reset, and when the half-open probe starts. A guard reads it when it lets a call
+   * run and sends it back with the call's outcome; an outcome of another epoch is stale (a call
+   * made before the breaker opened, or before a reset) and changes nothing.
+   */
+  readonly epoch: number;
 }
 
 /** Events the breaker reacts to; the guard around the protected call sends them. */
 export type CircuitBreakerEvent =
-  /** The protected call returned normally (closed, or the half-open probe). */
-  | { readonly type: "call.succeeded" }
-  /** The protected call threw (closed, or the half-open probe). */
-  | { readonly type: "call.failed" }
+  /**
+   * The protected call returned normally (closed, or the half-open probe). `epoch` is the
+   * context's `epoch` when the call was let run; a report of another epoch is ignored. Without
+   * `epoch` the report is taken as the current call's (a caller whose calls never overlap).
+   */
+  | { readonly type: "call.succeeded"; readonly epoch?: number }
+  /** The protected call threw (closed, or the half-open probe); `epoch` as for `call.succeeded`. */
+  | { readonly type: "call.failed"; readonly epoch?: number }
   /** Half-open: the single probe call is about to run; later calls are refused until it reports. */
   | { readonly type: "probe.started" }
   /** Close the breaker now and forget failures and backoff (operator reset). */
@@ -134,6 +145,12 @@ export type CircuitBreakerEmitted =
  *   with failures and backoff reset; failure → `open` with the backoff doubled, capped at
  *   `maxBackoffMs`.
  *
+ * Calls may overlap (an async callback's outcome arrives later), so every outcome carries the
+ * `epoch` its call was let run in, and only outcomes of the current epoch count: in half-open that
+ * is the probe's alone (`probe.started` starts a new epoch), so a late success of a call made
+ * before the breaker opened can neither close it nor stand in for the probe; while closed, an
+ * outcome of a call made before the last open (or reset) is not counted either.
+ *
  * `breaker.opened` is emitted on every entry to `open` and `breaker.closed` only when leaving
  * `halfOpen`/`open` for `closed`, so a SafeMode reason raised on open stays raised through the
  * half-open probe and is cleared only once the dependency works again. Cost: one XState event per
@@ -151,8 +168,15 @@ export const circuitBreakerMachine = setup({
   },
   guards: {
     reachesThreshold: ({ context }) => context.failures + 1 >= context.failureThreshold,
+    /** The outcome belongs to the current epoch (or names none). */
+    isCurrent: ({ context, event }) => {
+      const epoch = (event as { readonly epoch?: number }).epoch;
+      return epoch === undefined || epoch === context.epoch;
+    },
   },
   actions: {
+    /** Outcomes of calls let run before this point are stale from now on. */
+    nextEpoch: assign({ epoch: ({ context }) => context.epoch + 1 }),
     countFailure: assign({ failures: ({ context }) => context.failures + 1 }),
     clearFailures: assign({ failures: 0 }),
     /** Back to the first-open backoff and no failures (after a good probe or a reset). */
@@ -176,24 +200,29 @@ export const circuitBreakerMachine = setup({
   id: "circuitBreaker",
   context: ({ input }) => {
     const options = resolveCircuitBreakerOptions(input);
-    return { ...options, failures: 0, backoffMs: options.baseBackoffMs };
+    return { ...options, failures: 0, backoffMs: options.baseBackoffMs, epoch: 0 };
   },
   initial: "closed",
   states: {
     closed: {
       on: {
-        "call.succeeded": { actions: "clearFailures" },
+        "call.succeeded": { guard: "isCurrent", actions: "clearFailures" },
         "call.failed": [
-          { guard: "reachesThreshold", target: "open", actions: ["clearFailures", "emitOpenedByThreshold"] },
-          { actions: "countFailure" },
+          {
+            guard: and(["isCurrent", "reachesThreshold"]),
+            target: "open",
+            actions: ["clearFailures", "emitOpenedByThreshold"],
+          },
+          { guard: "isCurrent", actions: "countFailure" },
         ],
-        reset: { actions: "resetBackoff" },
+        reset: { actions: ["resetBackoff", "nextEpoch"] },
       },
     },
     open: {
+      entry: "nextEpoch",
       after: { backoff: "halfOpen" },
       on: {
-        reset: { target: "closed", actions: ["resetBackoff", "emitClosed"] },
+        reset: { target: "closed", actions: ["resetBackoff", "nextEpoch", "emitClosed"] },
       },
     },
     halfOpen: {
@@ -203,9 +232,15 @@ export const circuitBreakerMachine = setup({
           on: { "probe.started": "probing" },
         },
         probing: {
+          entry: "nextEpoch",
           on: {
-            "call.succeeded": { target: "#circuitBreaker.closed", actions: ["resetBackoff", "emitClosed"] },
+            "call.succeeded": {
+              guard: "isCurrent",
+              target: "#circuitBreaker.closed",
+              actions: ["resetBackoff", "nextEpoch", "emitClosed"],
+            },
             "call.failed": {
+              guard: "isCurrent",
               target: "#circuitBreaker.open",
               actions: ["doubleBackoff", "emitOpenedByProbe"],
             },
@@ -213,7 +248,7 @@ export const circuitBreakerMachine = setup({
         },
       },
       on: {
-        reset: { target: "closed", actions: ["resetBackoff", "emitClosed"] },
+        reset: { target: "closed", actions: ["resetBackoff", "nextEpoch", "emitClosed"] },
       },
     },
   },

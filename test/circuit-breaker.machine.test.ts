@@ -69,6 +69,7 @@ describe("circuit breaker machine (pure transitions)", () => {
       ...CIRCUIT_BREAKER_DEFAULTS,
       failures: 0,
       backoffMs: CIRCUIT_BREAKER_DEFAULTS.baseBackoffMs,
+      epoch: 0,
     });
     expect(step.emitted).toEqual([]);
   });
@@ -158,6 +159,55 @@ describe("circuit breaker machine (pure transitions)", () => {
     expect(reset.value).toBe("closed");
     expect(reset.emitted).toEqual([]);
     expect(reset.snapshot.context.failures).toBe(0);
+  });
+
+  it("in half-open only the probe's own outcome counts: a stale report (older epoch) neither closes nor re-opens", () => {
+    const closed = start({ failureThreshold: 3, baseBackoffMs: 100 });
+    const before = closed.snapshot.context.epoch; // a slow call let run now, before the outage
+    const open = run(closed, failed, failed, failed);
+    expect(open.value).toBe("open");
+    const probing = run(open, OPEN_ELAPSED, probe);
+    const probeEpoch = probing.snapshot.context.epoch;
+    expect(probeEpoch).not.toBe(before);
+    for (const stale of [
+      { type: "call.succeeded", epoch: before },
+      { type: "call.failed", epoch: before },
+    ] as const) {
+      const step = send(probing, stale);
+      expect(step.value).toEqual({ halfOpen: "probing" });
+      expect(step.emitted).toEqual([]);
+      expect(step.snapshot.context).toEqual(probing.snapshot.context);
+    }
+    // The probe's own reports still decide.
+    expect(send(probing, { type: "call.failed", epoch: probeEpoch }).emitted).toEqual([
+      { type: "breaker.opened", backoffMs: 200, probeFailed: true },
+    ]);
+    const good = send(probing, { type: "call.succeeded", epoch: probeEpoch });
+    expect(good.value).toBe("closed");
+    expect(good.emitted).toEqual([{ type: "breaker.closed" }]);
+  });
+
+  it("while closed, outcomes of calls let run before the last open or reset are not counted", () => {
+    const options = { failureThreshold: 2, baseBackoffMs: 100 };
+    const first = start(options);
+    const old = first.snapshot.context.epoch;
+    const open = run(first, failed, failed);
+    const reclosed = run(open, OPEN_ELAPSED, probe);
+    const closed = send(reclosed, { type: "call.succeeded", epoch: reclosed.snapshot.context.epoch });
+    expect(closed.value).toBe("closed");
+    const now = closed.snapshot.context.epoch;
+    // Two late failures from before the outage do not re-open it; current ones do.
+    const stale = run(closed, { type: "call.failed", epoch: old }, { type: "call.failed", epoch: old });
+    expect(stale.value).toBe("closed");
+    expect(stale.snapshot.context.failures).toBe(0);
+    const counted = send(closed, { type: "call.failed", epoch: now });
+    expect(counted.snapshot.context.failures).toBe(1);
+    // A stale success does not wipe the current count either.
+    expect(send(counted, { type: "call.succeeded", epoch: old }).snapshot.context.failures).toBe(1);
+    // A reset starts a new epoch too.
+    const afterReset = send(counted, { type: "reset" });
+    expect(afterReset.snapshot.context.epoch).not.toBe(now);
+    expect(send(afterReset, { type: "call.failed", epoch: now }).snapshot.context.failures).toBe(0);
   });
 
   it("the backoff never exceeds the cap nor falls below the base over any event stream", () => {

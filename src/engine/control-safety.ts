@@ -353,14 +353,19 @@ export class ControlSafety {
       this.onActuatorFailed(this.actuator);
       execute(DELIVER);
     });
+    // The audit sinks must be synchronous: whether a batch was taken is decided when the call
+    // returns. A promise one returns is not awaited; it fails the call (SynchronousCallbackError),
+    // and the batch it was handed counts as taken, so it is never offered twice.
     this.sinkGuard =
       config.auditSink === undefined
         ? undefined
-        : new GuardedCallback(config.auditSink, safety.breaker, breakerClock);
+        : new GuardedCallback(config.auditSink, safety.breaker, breakerClock, { synchronous: "auditSink" });
     this.recordGuard =
       config.auditRecordSink === undefined
         ? undefined
-        : new GuardedCallback(config.auditRecordSink, safety.breaker, breakerClock);
+        : new GuardedCallback(config.auditRecordSink, safety.breaker, breakerClock, {
+            synchronous: "auditRecordSink",
+          });
   }
 
   /** The SafeMode mode now. */
@@ -383,13 +388,16 @@ export class ControlSafety {
   /**
    * Offers the ring's pending records, undecoded, to the record sink (the ring is read through the
    * view; removing them is the engine's part). Returns false when the sink did not take them (it
-   * threw, or its breaker is open): the engine must then leave them in the ring.
+   * threw, or its breaker is open): the engine must then leave them in the ring. A sink that
+   * returned a promise was handed them all the same: that call is a failure of the sink (its
+   * breaker counts it), but the records count as taken, so they are never offered twice.
    */
   deliverRecords(): boolean {
     const guard = this.recordGuard;
     const ring = this.host.audit;
     if (guard === undefined || ring.size === 0) return true;
-    return guard.callWith(ring) === GuardedCallResult.Succeeded;
+    const result = guard.callWith(ring);
+    return result === GuardedCallResult.Succeeded || result === GuardedCallResult.ReturnedPromise;
   }
 
   /** Whether audit batches go to a sink (then they are delivered even with no `events` subscriber). */
@@ -711,6 +719,11 @@ export class ControlSafety {
    * The backlog a refusing sink leaves is bounded by the ring's capacity: beyond it the oldest
    * batches are given up and counted in {@link sinkDropped} (memory stays bounded however long
    * the sink is down; the gap shows in the sequence numbers the sink receives later).
+   *
+   * A sink that returns a promise (it must be synchronous) fails that call — its breaker counts
+   * it, and opens after `failureThreshold` of them, freezing the engine with `breakerOpen` — but
+   * it was handed the batch, which therefore counts as taken: no batch is offered twice. Delivery
+   * stops there until the next drain.
    */
   deliverToSink(events: AuditEvent[]): void {
     const guard = this.sinkGuard;
@@ -727,9 +740,11 @@ export class ControlSafety {
     }
     while (this.undelivered.length > 0) {
       const batch = this.undelivered[0]!;
-      if (guard.call(batch) !== GuardedCallResult.Succeeded) break;
+      const result = guard.call(batch);
+      if (result !== GuardedCallResult.Succeeded && result !== GuardedCallResult.ReturnedPromise) break;
       this.undelivered.shift();
       this.undeliveredCount -= batch.length;
+      if (result === GuardedCallResult.ReturnedPromise) break;
     }
   }
 

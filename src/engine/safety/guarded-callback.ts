@@ -23,9 +23,19 @@ export const GuardedCallResult = {
   RefusedStopped: 5,
   /**
    * The callback ran and returned a promise: its outcome is reported to the breaker when it
-   * settles (a rejection, or no settlement within `settleTimeoutMs`, is a failure).
+   * settles (a rejection, or no settlement within `settleTimeoutMs`, is a failure) — unless the
+   * breaker has opened, closed or been reset since the call was let run: then the outcome is
+   * stale and the breaker ignores it.
    */
   Pending: 6,
+  /**
+   * The callback ran but returned a promise (or other thenable) although the guard takes only
+   * synchronous callbacks ({@link GuardedCallbackOptions.synchronous}): counted as a failure like
+   * a throw (`lastError` is a {@link SynchronousCallbackError}); the promise is not awaited. Unlike
+   * {@link GuardedCallResult.Failed}, the callback did receive its arguments, so a caller should
+   * not offer the same ones again.
+   */
+  ReturnedPromise: 7,
 } as const;
 
 /** One of the {@link GuardedCallResult} codes. */
@@ -73,7 +83,16 @@ type EmittedOf<T extends EmittedType> = Extract<CircuitBreakerEmitted, { type: T
  * promise settles: a rejection, or no settlement within `settleTimeoutMs` (default 10 s, on the
  * guard's clock), is a failure like a throw, and {@link GuardedCallback.onFailure} listeners hear
  * of it. A rejection never becomes an unhandled rejection, even one that comes after its timeout.
- * Until it settles, a half-open probe stays outstanding. Calls may overlap; each is counted.
+ * Until it settles, a half-open probe stays outstanding. Calls may overlap; each is counted, but
+ * only the outcomes the breaker is waiting for reach it: in half-open, the probe's alone; while
+ * closed, those of calls made since it last closed (or was reset). The outcome of a call made
+ * before the breaker opened — a slow success arriving while the probe is outstanding, say — is
+ * stale and changes nothing (each call is tagged with the breaker's `epoch`; see
+ * {@link circuitBreakerMachine}); a stale failure still counts in `stats` and `lastError`, but
+ * `onFailure` listeners do not hear of it.
+ *
+ * A guard built with {@link GuardedCallbackOptions.synchronous} takes no async callback: a
+ * thenable result is a failure ({@link GuardedCallResult.ReturnedPromise}).
  *
  * Cost per call: one snapshot read and one XState event (plus one more for the probe) — meant for
  * window-cadence work such as pushing a new config, not for the per-digest hot path.
@@ -85,6 +104,14 @@ export const DEFAULT_SETTLE_TIMEOUT_MS = 10_000;
 export interface GuardedCallbackOptions {
   /** How long an async callback's promise may take to settle before it counts as failed (ms). */
   readonly settleTimeoutMs?: number;
+  /**
+   * When set, the callback must be synchronous, and this is its name for messages (e.g.
+   * "auditSink"): a promise or other thenable it returns is not awaited but fails the call at once
+   * with a {@link SynchronousCallbackError} ({@link GuardedCallResult.ReturnedPromise}); a later
+   * rejection of that promise is swallowed. For callbacks whose caller must know, when the call
+   * returns, whether its argument was taken.
+   */
+  readonly synchronous?: string;
 }
 
 /** The error kept in `lastError` for an async call that did not settle in time. */
@@ -94,6 +121,19 @@ export class SettleTimeoutError extends Error {
     this.name = "SettleTimeoutError";
   }
 }
+
+/** The error kept in `lastError` when a synchronous-only callback returned a promise. */
+export class SynchronousCallbackError extends Error {
+  constructor(name: string) {
+    super(
+      `${name} returned a promise: it must be synchronous (a promise is not awaited, so the call counts as failed)`,
+    );
+    this.name = "SynchronousCallbackError";
+  }
+}
+
+/** Attached to a promise that is not awaited, so its rejection is handled (and dropped). */
+function ignore(): void {}
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {
   return (
@@ -111,6 +151,10 @@ export class GuardedCallback<A extends readonly unknown[]> {
   readonly #actor: Actor<typeof circuitBreakerMachine>;
   readonly #clock: BreakerClock | undefined;
   readonly #settleTimeoutMs: number;
+  /** The callback's name when it must be synchronous ({@link GuardedCallbackOptions.synchronous}). */
+  readonly #synchronous: string | undefined;
+  /** The breaker's epoch the call just admitted runs in (read by the caller before invoking it). */
+  #admittedEpoch = 0;
   readonly #failureListeners: ((error: unknown) => void)[] = [];
   /** Settle timers of async calls still pending (cancelled by `stop`). */
   readonly #timers = new Set<unknown>();
@@ -143,6 +187,7 @@ export class GuardedCallback<A extends readonly unknown[]> {
     this.#fn = fn;
     this.#clock = clock;
     this.#settleTimeoutMs = settle;
+    this.#synchronous = guard.synchronous;
     const input = resolveCircuitBreakerOptions(options);
     this.#actor = createActor(circuitBreakerMachine, clock === undefined ? { input } : { input, clock });
     this.#actor.start();
@@ -152,13 +197,15 @@ export class GuardedCallback<A extends readonly unknown[]> {
   call(...args: A): GuardedCallResult {
     const refused = this.#admit();
     if (refused !== ADMITTED) return refused;
+    // Read before the callback runs: a re-entrant call would overwrite it.
+    const epoch = this.#admittedEpoch;
     let returned: unknown;
     try {
       returned = this.#fn(...args);
     } catch (error) {
-      return this.#threw(error);
+      return this.#threw(error, epoch);
     }
-    return this.#returned(returned);
+    return this.#returned(returned, epoch);
   }
 
   /**
@@ -168,57 +215,80 @@ export class GuardedCallback<A extends readonly unknown[]> {
   callWith(arg: A[0]): GuardedCallResult {
     const refused = this.#admit();
     if (refused !== ADMITTED) return refused;
+    const epoch = this.#admittedEpoch;
     let returned: unknown;
     try {
       returned = (this.#fn as unknown as (arg: A[0]) => unknown)(arg);
     } catch (error) {
-      return this.#threw(error);
+      return this.#threw(error, epoch);
     }
-    return this.#returned(returned);
+    return this.#returned(returned, epoch);
   }
 
-  /** {@link ADMITTED} when a call may run (counted), else the refusal (counted). */
+  /**
+   * {@link ADMITTED} when a call may run (counted; its epoch is left in `#admittedEpoch`), else the
+   * refusal (counted).
+   */
   #admit(): GuardedCallResult | typeof ADMITTED {
     if (this.#stopped) return this.#refuse(GuardedCallResult.RefusedStopped);
-    const snapshot = this.#actor.getSnapshot();
+    let snapshot = this.#actor.getSnapshot();
     // Closed, the common case, is a plain string value: no `matches` (it allocates) on every call.
     if (snapshot.value !== "closed") {
       if (snapshot.matches("open")) return this.#refuse(GuardedCallResult.RefusedOpen);
       if (snapshot.matches({ halfOpen: "probing" })) {
         return this.#refuse(GuardedCallResult.RefusedProbeOutstanding);
       }
-      if (snapshot.matches({ halfOpen: "ready" })) this.#actor.send({ type: "probe.started" });
+      if (snapshot.matches({ halfOpen: "ready" })) {
+        // The probe starts a new epoch: only its own outcome can close or re-open the breaker.
+        this.#actor.send({ type: "probe.started" });
+        snapshot = this.#actor.getSnapshot();
+      }
     }
+    this.#admittedEpoch = snapshot.context.epoch;
     this.#invocations++;
     return ADMITTED;
   }
 
-  #threw(error: unknown): GuardedCallResult {
+  #threw(error: unknown, epoch: number): GuardedCallResult {
     this.#fail(error);
-    this.#actor.send({ type: "call.failed" });
+    this.#actor.send({ type: "call.failed", epoch });
     return GuardedCallResult.Failed;
   }
 
-  #returned(returned: unknown): GuardedCallResult {
+  #returned(returned: unknown, epoch: number): GuardedCallResult {
     // A hostile return value (a `then` getter that throws, a revoked Proxy, a `then` that throws
     // when called) fails the call like a throw: nothing escapes into the caller.
     let thenable: boolean;
     try {
       thenable = isThenable(returned);
     } catch (error) {
-      return this.#threw(error);
+      return this.#threw(error, epoch);
     }
     if (!thenable) {
-      this.#succeed();
+      this.#succeed(epoch);
       return GuardedCallResult.Succeeded;
     }
-    const attached = this.#await(returned as PromiseLike<unknown>);
-    return attached === undefined ? GuardedCallResult.Pending : this.#threw(attached.error);
+    if (this.#synchronous !== undefined)
+      return this.#returnedPromise(returned as PromiseLike<unknown>, epoch);
+    const attached = this.#await(returned as PromiseLike<unknown>, epoch);
+    return attached === undefined ? GuardedCallResult.Pending : this.#threw(attached.error, epoch);
+  }
+
+  /** A synchronous-only callback returned a thenable: a failure; its rejection, if any, is dropped. */
+  #returnedPromise(promise: PromiseLike<unknown>, epoch: number): GuardedCallResult {
+    try {
+      promise.then(undefined, ignore);
+    } catch {
+      // A `then` that throws changes nothing: the call has failed either way.
+    }
+    this.#threw(new SynchronousCallbackError(this.#synchronous!), epoch);
+    return GuardedCallResult.ReturnedPromise;
   }
 
   /**
    * Calls `listener` when an async call fails (rejects or times out), after the breaker has been
-   * told. A throw from the listener is kept in `lastListenerError`.
+   * told; not for a stale failure (a call let run before the breaker last opened or was reset),
+   * which the breaker ignores too. A throw from the listener is kept in `lastListenerError`.
    */
   onFailure(listener: (error: unknown) => void): void {
     this.#failureListeners.push(listener);
@@ -229,7 +299,7 @@ export class GuardedCallback<A extends readonly unknown[]> {
    * timeout. Returns what `then` threw, when it threw instead of attaching the handlers (the call
    * has then failed at once; nothing was reported).
    */
-  #await(promise: PromiseLike<unknown>): { readonly error: unknown } | undefined {
+  #await(promise: PromiseLike<unknown>, epoch: number): { readonly error: unknown } | undefined {
     let done = false;
     const settle = (error: unknown, failed: boolean) => {
       if (done) return;
@@ -237,11 +307,14 @@ export class GuardedCallback<A extends readonly unknown[]> {
       this.#cancelTimer(timer);
       if (this.#stopped) return;
       if (!failed) {
-        this.#succeed();
+        this.#succeed(epoch);
         return;
       }
       this.#fail(error);
-      this.#actor.send({ type: "call.failed" });
+      // A stale failure (a call let run before the breaker last opened or was reset) is counted in
+      // the stats but reaches neither the chart (it ignores another epoch) nor the listeners.
+      if (this.#actor.getSnapshot().context.epoch !== epoch) return;
+      this.#actor.send({ type: "call.failed", epoch });
       for (const listener of this.#failureListeners) {
         try {
           listener(error);
@@ -279,13 +352,16 @@ export class GuardedCallback<A extends readonly unknown[]> {
   }
 
   /**
-   * Tells the breaker of a success. While closed with no failure counted it changes nothing, so
-   * the statechart step is skipped: it would otherwise run on every apply and every audit batch.
+   * Tells the breaker of a success of a call let run in `epoch`. A stale one (another epoch: the
+   * breaker opened, closed or was reset since) changes nothing, and neither does one while closed
+   * with no failure counted, so the statechart step is skipped: it would otherwise run on every
+   * apply and every audit batch.
    */
-  #succeed(): void {
+  #succeed(epoch: number): void {
     const snapshot = this.#actor.getSnapshot();
-    if (snapshot.context.failures === 0 && snapshot.value === "closed") return;
-    this.#actor.send({ type: "call.succeeded" });
+    const context = snapshot.context;
+    if (context.epoch !== epoch || (context.failures === 0 && snapshot.value === "closed")) return;
+    this.#actor.send({ type: "call.succeeded", epoch });
   }
 
   #fail(error: unknown): void {
