@@ -37,6 +37,59 @@ export const MAX_DELTA_RELATIVE_TOLERANCE = 1e-9;
 export const MAX_DELTA_ROUNDING_ULPS = 8;
 
 const RATE_WINDOW_MS = 1000;
+
+/**
+ * Whether an apply at `now` still has the earlier apply at `earlier` inside its rate window
+ * (now − 1000 ms, now], i.e. whether now − earlier < 1000 in exact arithmetic. The difference is
+ * computed with its rounding error (Knuth's two-sum), so fractional-millisecond times can neither
+ * let an apply through that is a hair less than 1000 ms after `earlier` nor refuse one at exactly
+ * 1000 ms. The independent SafetyMonitor evicts applies with the same exact test. Allocation-free:
+ * the common case is one subtraction and one comparison.
+ */
+export function insideRateWindow(earlier: number, now: number): boolean {
+  const diff = now - earlier;
+  if (diff !== RATE_WINDOW_MS) return diff < RATE_WINDOW_MS;
+  // diff rounded to exactly 1000: the sign of the rounding error decides (now − earlier = diff + err).
+  const back = diff - now;
+  const err = now - (diff - back) + (-earlier - back);
+  return err < 0;
+}
+
+/** Scratch for {@link nextUp}: one double and its two 32-bit halves (no allocation per call). */
+const NEXT_UP_BITS = new Float64Array(1);
+const NEXT_UP_WORDS = new Uint32Array(NEXT_UP_BITS.buffer);
+/** Index of the low 32-bit word of a double in {@link NEXT_UP_WORDS} (platform byte order). */
+const LOW_WORD = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1 ? 0 : 1;
+
+/** The least double greater than the finite `x`. */
+function nextUp(x: number): number {
+  if (x === 0) return Number.MIN_VALUE;
+  NEXT_UP_BITS[0] = x;
+  const lo = LOW_WORD;
+  const hi = 1 - LOW_WORD;
+  // The bit pattern of a double orders like its magnitude: up is +1 for x > 0, −1 for x < 0.
+  if (x > 0) {
+    if (NEXT_UP_WORDS[lo] === 0xffffffff) {
+      NEXT_UP_WORDS[lo] = 0;
+      NEXT_UP_WORDS[hi]!++;
+    } else NEXT_UP_WORDS[lo]!++;
+  } else if (NEXT_UP_WORDS[lo] === 0) {
+    NEXT_UP_WORDS[lo] = 0xffffffff;
+    NEXT_UP_WORDS[hi]!--;
+  } else NEXT_UP_WORDS[lo]!--;
+  return NEXT_UP_BITS[0]!;
+}
+
+/**
+ * The earliest time at which the apply at `oldest` has left the rate window: the least double `t`
+ * with `insideRateWindow(oldest, t)` false (oldest + 1000, rounded up when rounding to nearest
+ * fell short).
+ */
+function rateWindowEnd(oldest: number): number {
+  const end = oldest + RATE_WINDOW_MS;
+  return Number.isFinite(end) && insideRateWindow(oldest, end) ? nextUp(end) : end;
+}
+
 /**
  * Columns of the per-parameter table read by the apply loop, one row per parameter. LO and SPAN
  * repeat the registry's unit → raw mapping (`registry.toRaw`) with the same operations, so the
@@ -188,7 +241,7 @@ export class Executor {
     let earliest = this.clock[LAST_APPLY]! + this.minIntervalMs;
     const slots = this.applyTimes.length;
     if (slots > 0 && this.rateCount === slots) {
-      const byRate = this.applyTimes[this.rateNext]! + RATE_WINDOW_MS;
+      const byRate = rateWindowEnd(this.applyTimes[this.rateNext]!);
       if (byRate > earliest) earliest = byRate;
     }
     const cooldown = this.clock[COOLDOWN_UNTIL]!;
@@ -265,7 +318,8 @@ export class Executor {
    *    meaningful move.
    * 5. `InvalidTime` — `now` not finite.
    * 6. `RateLimited` — `maxUpdatesPerSecond` applies already within (now − 1000 ms, now]
-   *    (tested as now < oldest of them + 1000).
+   *    (tested exactly, as now − oldest of them < 1000 without round-off: see
+   *    {@link insideRateWindow}).
    * 7. `MinInterval` — now < last apply + `minIntervalMs` (a clock going backwards fails too).
    * 8. `Cooldown` — now < the cooldown end.
    * 9. `Blocked` — the mode word is set.
@@ -355,10 +409,11 @@ export class Executor {
   /** The time-based checks (5–9 of {@link Executor.apply}); 0 when all pass. */
   private checkTime(now: number): number {
     if (!Number.isFinite(now)) return Violation.InvalidTime;
-    // Written as `now < earliest` sums, exactly as applyAllowedAt computes them, so a caller that
-    // waits until applyAllowedAt() is never refused by round-off.
+    // The rate test is exact (insideRateWindow) and applyAllowedAt returns the least time that
+    // passes it; the other rules are `now < earliest` sums, exactly as applyAllowedAt computes
+    // them. Either way a caller that waits until applyAllowedAt() is never refused by round-off.
     const slots = this.applyTimes.length;
-    if (slots > 0 && this.rateCount === slots && now < this.applyTimes[this.rateNext]! + RATE_WINDOW_MS) {
+    if (slots > 0 && this.rateCount === slots && insideRateWindow(this.applyTimes[this.rateNext]!, now)) {
       return Violation.RateLimited;
     }
     if (now < this.clock[LAST_APPLY]! + this.minIntervalMs) return Violation.MinInterval;

@@ -97,8 +97,23 @@ function failsS3(spec: SafetySpec, trail: readonly AuditEvent[], k: number): boo
   const earlier = validAppliesBefore(spec, trail, k);
   const last = earlier.at(-1);
   if (last !== undefined && e.time < last.time + interval(spec, trail, k)) return true;
-  const inLastSecond = earlier.filter((a) => a.time > e.time - 1000).length + 1;
+  const inLastSecond = earlier.filter((a) => lessThanASecondApart(a.time, e.time)).length + 1;
   return inLastSecond > spec.maxUpdatesPerSecond;
+}
+
+/**
+ * later − earlier < 1000 ms in exact arithmetic: computed `later - 1000` can round onto `earlier`
+ * at fractional times, so the difference is taken with its rounding error (two-sum), which decides
+ * when the difference rounds to exactly 1000.
+ */
+function lessThanASecondApart(earlier: number, later: number): boolean {
+  // Knuth's two-sum of later and −earlier: difference + roundingError = later − earlier exactly.
+  const difference = later - earlier;
+  if (difference !== 1000) return difference < 1000;
+  const negativePart = difference - later;
+  const laterPart = difference - negativePart;
+  const roundingError = later - laterPart + (-earlier - negativePart);
+  return roundingError < 0;
 }
 
 function failsS4(spec: SafetySpec, trail: readonly AuditEvent[], k: number): boolean {

@@ -23,6 +23,20 @@ import { boundSlack, moveAllowance, type SafetySpec } from "./safety-spec.js";
 /** Applies counted by the rate limit look back this far (ms). */
 const RATE_WINDOW_MS = 1000;
 
+/**
+ * Whether the apply at `earlier` has left the rate window (later − 1000 ms, later] of the apply at
+ * `later`: later − earlier ≥ 1000 in exact arithmetic (when the difference rounds to exactly 1000,
+ * the sign of its rounding error, from Knuth's two-sum, decides). Tier 1 refuses an apply by the
+ * same exact rule, so fractional-millisecond times are judged alike on both sides; it is written
+ * out here rather than imported, as the monitor shares no code with the executor it checks.
+ */
+function leftRateWindow(earlier: number, later: number): boolean {
+  const diff = later - earlier;
+  if (diff !== RATE_WINDOW_MS) return diff > RATE_WINDOW_MS;
+  const back = diff - later;
+  return later - (diff - back) + (-earlier - back) >= 0;
+}
+
 /** An instability trip waiting for its rollback or halt. */
 interface PendingTrip {
   readonly seq: number;
@@ -246,7 +260,7 @@ export class SafetyMonitor {
 
   private checkRate(event: AuditEvent): void {
     const recent = this.recentApplies;
-    while (recent.length > 0 && recent[0]!.time <= event.time - RATE_WINDOW_MS) recent.shift();
+    while (recent.length > 0 && leftRateWindow(recent[0]!.time, event.time)) recent.shift();
     recent.push({ time: event.time, seq: event.seq });
     if (recent.length > this.spec.maxUpdatesPerSecond) {
       this.violate(
