@@ -109,6 +109,16 @@ describe("suggestions", () => {
     expect(errorLine(await runArqonInProcess(["validate", "--config"], dir), 2)).toBe(
       "arqon validate: --config needs a value (see arqon help validate)",
     );
+    // A value that starts with a dash (Node calls it ambiguous): the flag needs a value, not none.
+    expect(errorLine(await runArqonInProcess(["dashboard", "--port", "-1"], dir), 2)).toBe(
+      "arqon dashboard: --port needs a value; a value that starts with a dash is written --port=-1 (see arqon help dashboard)",
+    );
+    expect(errorLine(await runArqonInProcess(["dashboard", "--port", "--seed", "3"], dir), 2)).toBe(
+      "arqon dashboard: --port needs a value (see arqon help dashboard)",
+    );
+    expect(errorLine(await runArqonInProcess(["dashboard", "--demo=1"], dir), 2)).toBe(
+      "arqon dashboard: --demo takes no value (see arqon help dashboard)",
+    );
     expect(errorLine(await runArqonInProcess(["validate", "stray"], dir), 2)).toBe(
       'arqon validate: unexpected argument "stray" (see arqon help validate)',
     );

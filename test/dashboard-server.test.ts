@@ -234,6 +234,15 @@ describe("event stream", () => {
     expect(server.clients).toBe(0);
   });
 
+  it("answers HEAD /events with the stream's headers only, and counts no client", async () => {
+    const server = await serve(recordedSource(recorded, "r"));
+    const reply = await send(new URL("events", server.url).href, { method: "HEAD" });
+    expect(reply.status).toBe(200);
+    expect(reply.headers["content-type"]).toMatch(/^text\/event-stream/);
+    expect(reply.body).toBe("");
+    expect(server.clients).toBe(0);
+  });
+
   it("ends every stream when the server closes", async () => {
     const server = await serveDashboard(recordedSource(recorded, "r"));
     const stream = await openStream(server.url);
@@ -292,6 +301,28 @@ describe("control endpoints", () => {
       body: JSON.stringify({ reason: "x" }),
     });
     expect(reply.status).toBe(409);
+  });
+
+  it("answer 409 once the engine is closed, and /state no longer offers controls", async () => {
+    const { server, engine } = await liveRig();
+    const state = async () => json(await send(new URL("state", server.url).href));
+    expect(await state()).toMatchObject({ controls: true });
+    await engine.close();
+    for (const [action, body] of [
+      ["halt", { reason: "stop it" }],
+      ["reset", { acknowledge: "ops" }],
+      ["rollback", { reason: "back" }],
+    ] as const) {
+      const reply = await send(new URL(`control/${action}`, server.url).href, {
+        method: "POST",
+        headers: auth(server.token),
+        body: JSON.stringify(body),
+      });
+      expect(reply.status).toBe(409);
+      expect(json(reply).error).toMatch(/engine is closed/);
+    }
+    expect(engine.snapshot().mode).toBe("normal");
+    expect(await state()).toMatchObject({ controls: false });
   });
 
   it("halt, reset and rollback go through the engine's audited path and show on the stream", async () => {

@@ -37,7 +37,7 @@ export function parseCommandLine(
     });
     return { values: values as FlagValues, positionals };
   } catch (error) {
-    throw flagError(command, flags, error);
+    throw flagError(command, argv, flags, error);
   }
 }
 
@@ -45,7 +45,7 @@ export function parseCommandLine(
  * A `parseArgs` failure as a sentence naming the flag, with a suggestion for a misspelt flag
  * (`unknown flag --confg; did you mean --config?`) and where to read the command's flags.
  */
-function flagError(command: string, flags: FlagSpec, error: unknown): CliError {
+function flagError(command: string, argv: readonly string[], flags: FlagSpec, error: unknown): CliError {
   const message = errorMessage(error);
   const code = (error as { code?: unknown }).code;
   const quoted = /'([^']*)'/.exec(message)?.[1] ?? "";
@@ -59,8 +59,19 @@ function flagError(command: string, flags: FlagSpec, error: unknown): CliError {
     );
   }
   if (code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE") {
-    const what = message.includes("argument missing") ? "needs a value" : "takes no value";
-    return usageError(`arqon ${command}: ${flag} ${what} (${help})`);
+    if (message.includes("argument missing"))
+      return usageError(`arqon ${command}: ${flag} needs a value (${help})`);
+    // A string flag followed by something that starts with a dash (`--port -1`): Node calls the
+    // value ambiguous; it may be a value (write `--port=-1`) or the next flag (a value is missing).
+    if (message.includes("argument is ambiguous")) {
+      const next = argv[argv.indexOf(flag) + 1];
+      const dashed =
+        next === undefined || /^--[^-]/.test(next)
+          ? ""
+          : `; a value that starts with a dash is written ${flag.startsWith("--") ? `${flag}=${next}` : `${flag}${next}`}`;
+      return usageError(`arqon ${command}: ${flag} needs a value${dashed} (${help})`);
+    }
+    return usageError(`arqon ${command}: ${flag} takes no value (${help})`);
   }
   if (code === "ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL") {
     return usageError(`arqon ${command}: unexpected argument ${JSON.stringify(quoted)} (${help})`);

@@ -55,12 +55,18 @@ export async function runDashboard(argv: readonly string[], io: CliIo, stop: Abo
     try {
       const followed = await followRecording(path, {
         onError: (error) => io.stderr(`arqon dashboard: stopped following: ${error.message}\n`),
+        // Ctrl-C during the first read of a long recording stops it there.
+        signal: stop,
       });
       source = followed;
       stopDemo = () => followed.close();
       what = `recording ${path} (${followed.count} events so far, following it; read-only)`;
     } catch (error) {
       if (error instanceof RecordingError) throw usageError(`arqon dashboard: ${error.message}`);
+      if (stop.aborted) {
+        io.stderr("arqon dashboard: stopped\n");
+        return 0;
+      }
       throw error;
     }
   } else {

@@ -60,6 +60,8 @@ export function engineSource(
       engine.flushEvents();
       return done;
     },
+    // close() stops the engine's actors (and completes its events): its controls then do nothing.
+    isClosed: () => engine.actor.getSnapshot().status === "stopped",
   };
   let runId: string | undefined;
   return {

@@ -84,6 +84,7 @@ export function fleetSource(
       halt: (reason) => control().halt(reason),
       resetSafeMode: (acknowledge) => control().resetSafeMode(acknowledge),
       rollback: (reason) => control().rollback(reason),
+      isClosed: () => leading()?.control?.isClosed?.() === true,
     },
     fleetView: () => fleetView(coordinator, now(), staleAfterMs),
   };

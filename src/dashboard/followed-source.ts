@@ -17,6 +17,11 @@ export interface FollowRecordingOptions {
   readonly title?: string;
   /** Called when a later read fails (a malformed line appended); following stops. Default: ignore. */
   readonly onError?: (error: RecordingError) => void;
+  /**
+   * Aborting it stops the first read (of a long recording, done in steps) between two steps:
+   * `followRecording` then rejects with the signal's reason. Following itself stops with `close`.
+   */
+  readonly signal?: AbortSignal;
 }
 
 /** A {@link DashboardSource} following a recording; `close` stops the polling. */
@@ -34,11 +39,13 @@ export interface FollowedRecording extends DashboardSource {
  *
  * @remarks
  * Polling with a timer, not a loop: each check is one `stat` per file and a read of the new bytes
- * only (see {@link RecordingTail}); the timer is unref'd, so it never keeps the process alive, and
- * the next check is scheduled only after the previous one finished. A line still being written
- * waits for its newline.
+ * only (a decision log: the frames after the last one read; see {@link RecordingTail}); the timer
+ * is unref'd, so it never keeps the process alive, and the next check is scheduled only after the
+ * previous one finished. A line still being written waits for its newline; a line longer than
+ * 8 MiB is an error.
  *
- * @throws RecordingError when the path cannot be read, or its first read finds a malformed line.
+ * @throws RecordingError when the path cannot be read, or its first read finds a malformed line
+ * (or one longer than 8 MiB); the signal's reason when `signal` is aborted during the first read.
  */
 export async function followRecording(
   path: string,
@@ -63,8 +70,10 @@ export async function followRecording(
     if (kept.length > keep + (keep >> 2)) kept.splice(0, kept.length - keep);
   };
   // A long recording is read in bounded steps; only the latest `keep` events stay in memory.
-  do take(await tail.poll());
-  while (tail.behind);
+  do {
+    options.signal?.throwIfAborted();
+    take(await tail.poll());
+  } while (tail.behind);
 
   let closed = false;
   let timer: NodeJS.Timeout | undefined;

@@ -101,14 +101,14 @@ const PAGE_ASSETS: Readonly<Record<string, Asset>> = {
  * message per event, id = its seq, a `twin` message per twin point, `snapshot` messages (view,
  * baseline, sample, fleet) after events and every `snapshotEveryMs`, and heartbeat comments),
  * and `POST /control/halt` `{reason}`, `/control/reset` `{acknowledge}`, `/control/rollback`
- * `{reason}`.
+ * `{reason}` (`HEAD` of a page route or of `/events` answers its headers only).
  *
  * Every request must name this server in its Host header (`127.0.0.1:<port>` or
  * `localhost:<port>`), else 403: a page on another site cannot reach it through DNS rebinding.
  * Control requests also need `Authorization: Bearer <token>` (401 without, 403 wrong), an Origin,
  * if any, of this server (403), a JSON body (400 naming the field and the reason), and a live
- * source (409 for a recording). They call the source's control methods, the engine's own audited
- * path.
+ * source (409 for a recording, and for an engine that has been closed: `/state` then says
+ * `controls: false`). They call the source's control methods, the engine's own audited path.
  *
  * Memory is bounded by `historyLimit` and by dropping event-stream clients that stop reading.
  *
@@ -146,7 +146,7 @@ export async function serveDashboard(
   const currentState = () => {
     const view = source.view();
     model.addSample(view);
-    return { view, baseline: model.baseline(), controls: source.control !== undefined, fleet: fleetNow() };
+    return { view, baseline: model.baseline(), controls: controllable(source), fleet: fleetNow() };
   };
   const history = () => ({ events: model.events(), samples: model.samples(), twin: model.twin() });
   const sendSnapshot = () => {
@@ -203,6 +203,8 @@ export async function serveDashboard(
   };
 
   const openStream = (req: IncomingMessage, res: ServerResponse) => {
+    // HEAD asks only whether the stream is there: its headers, no body, and no client to feed.
+    if (req.method === "HEAD") return void res.writeHead(200, SSE_HEADERS).end();
     res.writeHead(200, SSE_HEADERS);
     res.write("retry: 2000\n\n");
     res.write(formatSseMessage("init", { ...currentState(), ...history() }));
@@ -232,6 +234,9 @@ export async function serveDashboard(
     if (body === undefined) return sendJson(res, 413, { error: `body larger than ${MAX_BODY_BYTES} bytes` });
     const parsed = parseControlBody(name, body);
     if (isBodyProblem(parsed)) return sendJson(res, 400, { error: "bad request body", ...parsed });
+    // Checked after the body was read: the engine may have closed meanwhile.
+    if (!controllable(source))
+      return sendJson(res, 409, { error: "the engine is closed; there is nothing to control" });
     let result: Record<string, unknown>;
     try {
       result = perform(control, parsed);
@@ -301,6 +306,12 @@ export async function serveDashboard(
       return closing;
     },
   };
+}
+
+/** Whether `source` takes control requests now: it has controls and its engine is not closed. */
+function controllable(source: DashboardSource): boolean {
+  const control = source.control;
+  return control !== undefined && control.isClosed?.() !== true;
 }
 
 /** Runs a validated control request against the source's control methods. */

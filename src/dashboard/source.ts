@@ -68,6 +68,11 @@ export interface DashboardControl {
   resetSafeMode(acknowledge: string): boolean;
   /** Restores the baseline as a new generation; false when there is no baseline. */
   rollback(reason: string): boolean;
+  /**
+   * Whether the engine has been closed, so that no action can do anything any more: the server
+   * then answers control requests with 409 and `/state` says `controls: false`. Absent: never.
+   */
+  isClosed?(): boolean;
 }
 
 /**

@@ -1,0 +1,318 @@
+import {
+  appendFileSync,
+  closeSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  statSync,
+  truncateSync,
+  writeFileSync,
+  writeSync,
+} from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { VirtualTimeScheduler } from "rxjs";
+import { afterEach, describe, expect, it } from "vitest";
+import { AUDIT_SCHEMA_VERSION, type AuditEvent } from "../src/audit/events.js";
+import { followRecording } from "../src/dashboard/followed-source.js";
+import { RecordingError } from "../src/dashboard/recorded-source.js";
+import { MAX_READ_BYTES, RecordingTail } from "../src/dashboard/recording-tail.js";
+import { compactDecisionLog } from "../src/log/compact.js";
+import { createLoggedEngine } from "../src/log/engine-log.js";
+import { encodeFrame } from "../src/log/frame.js";
+import { auditEventOf } from "../src/log/log-records.js";
+import { readDecisionLog } from "../src/log/reader.js";
+import { openDecisionLog } from "../src/log/writer.js";
+
+// Every test drives the tail by explicit polls: no timers, no waiting.
+
+const base = { v: AUDIT_SCHEMA_VERSION, generation: 0, proposalId: -1, type: "baseline.set" } as const;
+const event = (seq: number, extra: object = {}) => ({
+  ...base,
+  runId: "tail",
+  seq,
+  time: seq * 100,
+  ...extra,
+});
+const line = (e: object) => `${JSON.stringify(e)}\n`;
+/** A log record without its seq (the writer assigns it). */
+const record = (time: number, extra: object = {}) => ({ ...base, runId: "log", time, ...extra });
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), "arqon-tail-"));
+  dirs.push(dir);
+  return dir;
+}
+
+/** Polls until the tail is no longer behind; every event, in the order delivered. */
+async function drain(tail: RecordingTail): Promise<AuditEvent[]> {
+  const events: AuditEvent[] = [];
+  do events.push(...(await tail.poll()));
+  while (tail.behind);
+  return events;
+}
+
+const seqs = (events: readonly AuditEvent[]) => events.map((e) => e.seq);
+const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
+const segmentBytes = (dir: string) =>
+  readdirSync(dir)
+    .filter((n) => n.endsWith(".alog"))
+    .reduce((sum, n) => sum + statSync(join(dir, n)).size, 0);
+
+describe("following a decision log", () => {
+  it("reads only the bytes appended since the last poll", async () => {
+    const dir = join(tempDir(), "log");
+    const log = openDecisionLog({ dir, header: { kind: "header", engine: "test" } });
+    for (let i = 1; i <= 2000; i++) log.append(record(i));
+    log.flush();
+    const tail = await RecordingTail.open(dir);
+    expect(seqs(await drain(tail))).toEqual(range(1, 2000));
+    for (let n = 2001; n <= 2003; n++) {
+      const size = segmentBytes(dir);
+      const read = tail.bytesRead;
+      log.append(record(n));
+      log.flush();
+      expect(seqs(await tail.poll())).toEqual([n]);
+      expect(tail.bytesRead - read).toBe(segmentBytes(dir) - size);
+    }
+    const read = tail.bytesRead;
+    expect(await tail.poll()).toEqual([]);
+    expect(tail.bytesRead).toBe(read);
+    log.close();
+  });
+
+  it("reads no record twice: damage to records already read later goes unseen", async () => {
+    const dir = join(tempDir(), "log");
+    const log = openDecisionLog({ dir, header: { kind: "header", engine: "test" } });
+    for (let i = 1; i <= 50; i++) log.append(record(i));
+    log.flush();
+    const tail = await RecordingTail.open(dir);
+    expect(seqs(await drain(tail))).toEqual(range(1, 50));
+    // Overwrite bytes in the middle of the segment (a reader of the whole log stops there).
+    const segment = join(dir, readdirSync(dir).find((n) => n.endsWith(".alog"))!);
+    const fd = openSync(segment, "r+");
+    writeSync(fd, Buffer.from("XXXXXXXX"), 0, 8, Math.floor(statSync(segment).size / 2));
+    closeSync(fd);
+    log.append(record(51));
+    log.flush();
+    expect(seqs(await tail.poll())).toEqual([51]);
+    log.close();
+  });
+
+  it("delivers records across segment rollovers and a compaction exactly once, in order", async () => {
+    const dir = join(tempDir(), "log");
+    let log = openDecisionLog({ dir, header: { kind: "header", engine: "test" }, segmentBytes: 2048 });
+    const tail = await RecordingTail.open(dir);
+    const seen: number[] = [];
+    let seq = 0;
+    const appendAndPoll = async (n: number) => {
+      for (let i = 0; i < n; i++) log.append(record(++seq, { note: "n".repeat(40) }));
+      log.flush();
+      seen.push(...seqs(await drain(tail)));
+    };
+    for (let round = 0; round < 8; round++) await appendAndPoll(7 + round);
+    expect(readdirSync(dir).filter((n) => n.endsWith(".alog")).length).toBeGreaterThan(3);
+    log.close();
+    // Compaction writes the last records to a new segment above the others and removes them.
+    compactDecisionLog(dir, 5);
+    expect(await drain(tail)).toEqual([]);
+    log = openDecisionLog({ dir, segmentBytes: 2048 });
+    await appendAndPoll(30);
+    expect(seen).toEqual(range(1, seq));
+    log.close();
+  });
+
+  it("reads a compaction that appears before the old segments are removed, once", async () => {
+    const dir = join(tempDir(), "log");
+    const log = openDecisionLog({ dir, header: { kind: "header", engine: "test" }, segmentBytes: 1024 });
+    for (let i = 1; i <= 40; i++) log.append(record(i, { note: "m".repeat(30) }));
+    log.close();
+    const tail = await RecordingTail.open(dir);
+    const seen = seqs(await drain(tail));
+    // A compaction that stopped after its segment took its place, before the old ones were
+    // removed: both are there, and the new one starts the log.
+    expect(() =>
+      compactDecisionLog(dir, 10, {
+        afterStep: (step) => {
+          if (step === "dir-synced") throw new Error("stopped");
+        },
+      }),
+    ).toThrow();
+    expect(readdirSync(dir).filter((n) => n.endsWith(".alog")).length).toBeGreaterThan(2);
+    expect(await drain(tail)).toEqual([]);
+    const again = openDecisionLog({ dir });
+    again.append(record(41));
+    again.close();
+    seen.push(...seqs(await drain(tail)));
+    expect(seen).toEqual(range(1, 41));
+  });
+
+  it("moves to the next segment only once the one before it holds every record its header follows", async () => {
+    // A writer's commit to a new segment can land while an earlier commit to the segment before
+    // it is still being written: the new segment's header says which seq that one ends with.
+    const dir = tempDir();
+    const frame = (value: object) => Buffer.from(encodeFrame(Buffer.from(JSON.stringify(value))));
+    const entry = (seq: number) => frame({ seq, kind: "audit", event: event(seq) });
+    const first = join(dir, "00000001.alog");
+    writeFileSync(first, Buffer.concat([frame({ seq: 0, kind: "header" }), entry(1), entry(2), entry(3)]));
+    const tail = await RecordingTail.open(dir);
+    expect(seqs(await drain(tail))).toEqual([1, 2, 3]);
+    writeFileSync(
+      join(dir, "00000002.alog"),
+      Buffer.concat([frame({ seq: 5, kind: "segment", segment: 2 }), entry(6)]),
+    );
+    expect(await drain(tail)).toEqual([]);
+    appendFileSync(first, Buffer.concat([entry(4), entry(5)]));
+    expect(seqs(await drain(tail))).toEqual([4, 5, 6]);
+  });
+
+  it("decodes an engine's ring records across segments as the log's reader does", async () => {
+    const dir = join(tempDir(), "decisions");
+    const scheduler = new VirtualTimeScheduler();
+    const { engine, close } = createLoggedEngine(
+      {
+        seed: 5,
+        params: { batchSize: { min: 1, max: 256, init: 16, maxDelta: 8 } },
+        window: { digests: 5 },
+        scheduler,
+      },
+      { dir, flushMs: 50, segmentBytes: 4096 },
+    );
+    const tail = await RecordingTail.open(dir);
+    const seen: AuditEvent[] = [];
+    for (let tick = 1; tick <= 300; tick++) {
+      scheduler.schedule(() => {}, 10);
+      scheduler.flush();
+      engine.observe({ objective: 20 + ((engine.values[0]! - 96) / 40) ** 2, generation: engine.generation });
+      if (tick % 25 === 0) seen.push(...(await drain(tail)));
+    }
+    await close();
+    seen.push(...(await drain(tail)));
+    const expected = readDecisionLog(dir).records.flatMap((entry) => auditEventOf(entry.record) ?? []);
+    expect(readdirSync(dir).filter((n) => n.endsWith(".alog")).length).toBeGreaterThan(2);
+    expect(expected.length).toBeGreaterThan(100);
+    expect(seen).toEqual(expected);
+  });
+
+  it("reads a log larger than one read step in bounded steps, a frame larger than a step alone", async () => {
+    // Framed by hand: the records are larger than the writer takes.
+    const dir = tempDir();
+    const mib = 1024 * 1024;
+    const frame = (value: object) => Buffer.from(encodeFrame(Buffer.from(JSON.stringify(value))));
+    const frames = [frame({ seq: 0, kind: "header", engine: "test" })];
+    for (let seq = 1; seq <= 5; seq++)
+      frames.push(frame({ seq, ...record(seq, { note: "a".repeat(3 * mib) }) }));
+    frames.push(frame({ seq: 6, ...record(6, { note: "b".repeat(MAX_READ_BYTES + mib) }) }));
+    frames.push(frame({ seq: 7, ...record(7) }));
+    writeFileSync(join(dir, "00000001.alog"), Buffer.concat(frames));
+    const tail = await RecordingTail.open(dir);
+    const first = await tail.poll();
+    expect(tail.behind).toBe(true);
+    expect(seqs(first)).toEqual([1, 2]);
+    const rest = await drain(tail);
+    expect(seqs([...first, ...rest])).toEqual(range(1, 7));
+  });
+});
+
+describe("following JSON lines", () => {
+  it("reports a line longer than one read step, naming the file and the line", async () => {
+    const file = join(tempDir(), "run.jsonl");
+    writeFileSync(
+      file,
+      line(event(1)) + line(event(2, { note: "x".repeat(MAX_READ_BYTES + 10) })) + line(event(3)),
+    );
+    const tail = await RecordingTail.open(file);
+    expect(seqs(await tail.poll())).toEqual([1]);
+    await expect(tail.poll()).rejects.toThrow(/run\.jsonl:2: line longer than 8 MiB/);
+    await expect(followRecording(file, { intervalMs: 20 })).rejects.toThrow(RecordingError);
+    // A last line still being written is no different once it reaches the limit.
+    const open = join(tempDir(), "open.jsonl");
+    writeFileSync(open, "x".repeat(MAX_READ_BYTES + 1));
+    await expect((await RecordingTail.open(open)).poll()).rejects.toThrow(/open\.jsonl:1: line longer/);
+  });
+
+  it("stops the first read of a long recording when its signal is aborted", async () => {
+    const file = join(tempDir(), "run.jsonl");
+    writeFileSync(file, line(event(1)));
+    const stop = new AbortController();
+    stop.abort(new Error("stopped by the user"));
+    await expect(followRecording(file, { intervalMs: 20, signal: stop.signal })).rejects.toThrow(
+      "stopped by the user",
+    );
+  });
+
+  it("reads a directory's files in name order when one is longer than a read step", async () => {
+    const dir = tempDir();
+    const pad = "p".repeat(1000);
+    let text = "";
+    let seq = 0;
+    while (text.length < MAX_READ_BYTES * 1.5) text += line(event(++seq, { note: pad }));
+    writeFileSync(join(dir, "a.jsonl"), text);
+    const lastOfA = seq;
+    writeFileSync(join(dir, "b.jsonl"), line(event(++seq)) + line(event(++seq)));
+    const tail = await RecordingTail.open(dir);
+    const first = await tail.poll();
+    expect(tail.behind).toBe(true);
+    expect(first.every((e) => e.seq <= lastOfA)).toBe(true);
+    expect(seqs([...first, ...(await drain(tail))])).toEqual(range(1, seq));
+  });
+
+  it("reads a file replaced by another, or rewritten in place, from its start", async () => {
+    const dir = tempDir();
+    const run = (runId: string, n: number) =>
+      range(1, n)
+        .map((seq) => line({ ...event(seq), runId }))
+        .join("");
+    const replace = (file: string, text: string) => {
+      writeFileSync(`${file}.tmp`, text);
+      renameSync(`${file}.tmp`, file);
+    };
+    const rewrite = (file: string, text: string) => {
+      truncateSync(file, 0);
+      appendFileSync(file, text);
+    };
+    for (const [name, change] of [
+      ["replaced", replace],
+      ["rewritten", rewrite],
+    ] as const) {
+      for (const runId of ["new", "new-run"]) {
+        const file = join(dir, `${name}-${runId}.jsonl`);
+        writeFileSync(file, run("old", 2));
+        const tail = await RecordingTail.open(file);
+        expect((await drain(tail)).map((e) => `${e.runId}#${e.seq}`)).toEqual(["old#1", "old#2"]);
+        change(file, run(runId, 5));
+        expect((await drain(tail)).map((e) => `${e.runId}#${e.seq}`)).toEqual(
+          range(1, 5).map((seq) => `${runId}#${seq}`),
+        );
+        appendFileSync(file, line({ ...event(6), runId }));
+        expect(seqs(await drain(tail))).toEqual([6]);
+      }
+    }
+  });
+
+  it("counts lines right after a last line taken before its newline arrived", async () => {
+    const file = join(tempDir(), "run.jsonl");
+    writeFileSync(file, JSON.stringify(event(1)));
+    const tail = await RecordingTail.open(file);
+    expect(seqs(await tail.poll())).toEqual([1]);
+    appendFileSync(file, `\n${line(event(2))}{broken\n`);
+    await expect(tail.poll()).rejects.toThrow(/run\.jsonl:3: not JSON/);
+
+    const more = join(tempDir(), "more.jsonl");
+    writeFileSync(more, JSON.stringify(event(1)));
+    const other = await RecordingTail.open(more);
+    expect(seqs(await other.poll())).toEqual([1]);
+    appendFileSync(more, "\n");
+    expect(await other.poll()).toEqual([]);
+    appendFileSync(more, line(event(2)) + JSON.stringify(event(3)));
+    expect(seqs(await other.poll())).toEqual([2, 3]);
+    appendFileSync(more, `${JSON.stringify(event(4))}\n`);
+    await expect(other.poll()).rejects.toThrow(/more\.jsonl:3: more text after the event on this line/);
+  });
+});
