@@ -77,6 +77,16 @@ describe("decision log writer and reader", () => {
     expect(seqs(dir)).toEqual(range(6));
   });
 
+  it("keeps records larger than its first buffer whole (64 KiB and up), after the header's commit", () => {
+    const dir = newDir();
+    const sizes = [65_500, 70_000, 300_000, 10];
+    const writer = openDecisionLog({ dir, header: HEADER });
+    for (const size of sizes) writer.append({ kind: "big", text: "x".repeat(size) });
+    writer.close();
+    const texts = readDecisionLog(dir).records.map((e) => (e.record as { text: string }).text.length);
+    expect(texts).toEqual(sizes);
+  });
+
   it("refuses to create a log without a header, and records that carry their own seq", () => {
     const dir = newDir();
     expect(() => openDecisionLog({ dir })).toThrow(LogError);

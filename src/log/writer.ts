@@ -682,11 +682,15 @@ export class DecisionLogWriter {
       this.spareSlabs[this.spareCount++] = slab;
   }
 
+  /** A free slab of at least `slabSize` bytes, if one is kept; smaller ones (from before the slabs grew) are dropped. */
   private takeSpareSlab(): Slab | undefined {
-    if (this.spareCount === 0) return undefined;
-    const slab = this.spareSlabs[--this.spareCount];
-    this.spareSlabs[this.spareCount] = undefined;
-    return slab;
+    while (this.spareCount > 0) {
+      const slab = this.spareSlabs[--this.spareCount]!;
+      this.spareSlabs[this.spareCount] = undefined;
+      // A smaller one would take a record only in part: Buffer#write stops at its end.
+      if (slab.bytes.length >= this.slabSize) return slab;
+    }
+    return undefined;
   }
 
   private segmentHeaderFrame(segment: number, lastSeqBefore: number): Uint8Array {
