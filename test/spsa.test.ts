@@ -461,6 +461,22 @@ describe("adaptive perturbation width", () => {
   }
 });
 
+describe("noise model", () => {
+  it("still learns after a flat start: identical second differences leave no spread to clip by", () => {
+    const flatFirst = new NoiseModel();
+    for (let i = 0; i < 8; i++) flatFirst.add(0, 1e-3, 0);
+    const fresh = new NoiseModel();
+    for (let i = 0; i < 5000; i++) {
+      const d = 1 + Math.sin(i);
+      flatFirst.add(d, 1e-3, Math.cos(i));
+      fresh.add(d, 1e-3, Math.cos(i));
+    }
+    expect(flatFirst.noiseSd).toBeCloseTo(fresh.noiseSd, 2);
+    expect(flatFirst.meanSecondDifference).toBeCloseTo(fresh.meanSecondDifference, 2);
+    expect(flatFirst.meanCurvature / fresh.meanCurvature).toBeCloseTo(1, 2);
+  });
+});
+
 describe("persistence", () => {
   it("toJSON → JSON → restore continues exactly, even mid-iteration", () => {
     const registry = unitRegistry(3, 0.1);

@@ -83,7 +83,7 @@ export class NoiseModel {
   /**
    * Adds one second difference D (ignored when not finite, or beyond the range the statistics can
    * hold: its square would overflow the variance for the whole horizon). Once {@link ROBUST_AFTER} samples are
-   * in, a deviation from the mean counts at most {@link HUBER_K} standard deviations (Huber
+   * in and they spread at all, a deviation from the mean counts at most {@link HUBER_K} standard deviations (Huber
    * clipping), so one outlier (a heavy-tailed measurement, or a regime shift between the centre
    * and the perturbed windows) moves the statistics by a bounded amount instead of cutting the
    * noise-rule gain for the whole horizon.
@@ -99,7 +99,9 @@ export class NoiseModel {
     }
     const w = this.n < NOISE_HORIZON ? 1 / (this.n + 1) : 1 / NOISE_HORIZON;
     let e = d - this.meanD;
-    if (this.n >= ROBUST_AFTER) {
+    // With no spread yet (a flat objective repeats one D exactly) the limit would be 0 and every
+    // later deviation would be clipped to nothing: the statistics would never move again.
+    if (this.n >= ROBUST_AFTER && this.varD > 0) {
       const limit = HUBER_K * Math.sqrt(this.varD);
       if (e > limit) e = limit;
       else if (e < -limit) e = -limit;
@@ -109,7 +111,7 @@ export class NoiseModel {
       // Huber-clipped the same way.
       const wq = this.q < NOISE_HORIZON ? 1 / (this.q + 1) : 1 / NOISE_HORIZON;
       let eq = d / widthSquares - this.meanQ;
-      if (this.q >= ROBUST_AFTER) {
+      if (this.q >= ROBUST_AFTER && this.varQ > 0) {
         const limit = HUBER_K * Math.sqrt(this.varQ);
         if (eq > limit) eq = limit;
         else if (eq < -limit) eq = -limit;
