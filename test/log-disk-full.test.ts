@@ -314,6 +314,37 @@ describe("decision log on a full disk", () => {
     await again.close();
   });
 
+  it("an open the disk refuses closes the segment file it opened, for a new log and an old one", () => {
+    const disk = fillableDisk();
+    const open = new Set<number>();
+    const io: SegmentIo = {
+      ...disk.io,
+      openSync: ((path: fs.PathLike, flags: fs.OpenMode) => {
+        const fd = fs.openSync(path, flags);
+        open.add(fd);
+        return fd;
+      }) as SegmentIo["openSync"],
+      closeSync: (fd: number) => {
+        open.delete(fd);
+        fs.closeSync(fd);
+      },
+    };
+    disk.full.on = true;
+    const fresh = newDir();
+    expect(() => openDecisionLog({ dir: fresh, header: HEADER, io })).toThrow(/no space left/);
+    expect(open.size).toBe(0);
+    // An old log whose last segment lost its own header: opening writes it again, and fails.
+    const old = newDir();
+    openDecisionLog({ dir: old, header: HEADER, segmentBytes: 200 }).close();
+    const writer = openDecisionLog({ dir: old, segmentBytes: 200 });
+    for (let i = 0; i < 5; i++) writer.append({ kind: "r", i });
+    writer.close();
+    const last = listSegments(old).at(-1)!;
+    fs.truncateSync(last.path, 0);
+    expect(() => openDecisionLog({ dir: old, io })).toThrow(/no space left/);
+    expect(open.size).toBe(0);
+  });
+
   it("a logged engine whose log cannot be written freezes with reason breakerOpen and recovers", async () => {
     const dir = newDir();
     const disk = fillableDisk();

@@ -83,7 +83,9 @@ describe("decision log writer and reader", () => {
     const writer = openDecisionLog({ dir, header: HEADER });
     for (const size of sizes) writer.append({ kind: "big", text: "x".repeat(size) });
     writer.close();
-    const texts = readDecisionLog(dir).records.map((e) => (e.record as { text: string }).text.length);
+    const texts = readDecisionLog(dir).records.map(
+      (e) => (e.record as unknown as { text: string }).text.length,
+    );
     expect(texts).toEqual(sizes);
   });
 

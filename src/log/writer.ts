@@ -278,9 +278,11 @@ export class DecisionLogWriter {
       this.seq = -1;
       this.durable = -1;
       this.header = { seq: 0, ...header };
-      this.append(header);
-      this.flush();
-      fsyncDirectory(this.dir);
+      this.closingOnFailure(() => {
+        this.append(header);
+        this.flush();
+        fsyncDirectory(this.dir);
+      });
       return;
     }
     this.created = false;
@@ -294,15 +296,32 @@ export class DecisionLogWriter {
     this.fdSegment = this.segmentNumber;
     this.segmentSize = statSync(lastSegment.path).size;
     this.segmentRecords = this.segmentSize > 0 ? 1 : 0;
-    if (this.segmentSize === 0) {
-      // The new segment's own header was torn: write it again.
-      const frame = this.segmentHeaderFrame(this.segmentNumber, this.durable);
-      writeAllSync(this.io, this.fd, frame, 0);
-      this.io.fdatasyncSync(this.fd);
-      this.segmentSize = frame.length;
-      this.segmentRecords = 1;
+    this.closingOnFailure(() => {
+      if (this.segmentSize === 0) {
+        // The new segment's own header was torn: write it again.
+        const frame = this.segmentHeaderFrame(this.segmentNumber, this.durable);
+        writeAllSync(this.io, this.fd, frame, 0);
+        this.io.fdatasyncSync(this.fd);
+        this.segmentSize = frame.length;
+        this.segmentRecords = 1;
+      }
+      if (recovery !== null) fsyncDirectory(this.dir);
+    });
+  }
+
+  /** Runs the rest of the opening; if it throws, the segment file opened for it is closed first. */
+  private closingOnFailure(open: () => void): void {
+    try {
+      open();
+    } catch (error) {
+      this.closed = true;
+      try {
+        this.io.closeSync(this.fd);
+      } catch {
+        // The opening's own error is the one to report.
+      }
+      throw error;
     }
-    if (recovery !== null) fsyncDirectory(this.dir);
   }
 
   /** Seq of the last appended record (durable or not). */
