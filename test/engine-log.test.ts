@@ -1,9 +1,10 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Effect, TestClock, TestContext } from "effect";
+import { Cause, Effect, Exit, Option, TestClock, TestContext } from "effect";
 import { afterAll, describe, expect, it } from "vitest";
 import type { EngineConfig } from "../src/engine/config.js";
+import { ConfigError } from "../src/errors.js";
 import { createLoggedEngine, LoggedEngine } from "../src/log/engine-log.js";
 import { auditEventOf } from "../src/log/log-records.js";
 import { readDecisionLog } from "../src/log/reader.js";
@@ -245,6 +246,39 @@ describe("createLoggedEngine", () => {
     const result = await replay(dir);
     expect(result.ok).toBe(true);
     expect(result.unclosed).toBeNull();
+  });
+
+  it("close() may be called again or concurrently: one close marker, and every call resolves", async () => {
+    const dir = logDir();
+    const logged = createLoggedEngine(config(new ReplayClock(START)), { dir });
+    await Promise.all([logged.close(), logged.close()]);
+    await logged.close();
+    expect(kinds(dir).filter((kind) => kind === "close")).toHaveLength(1);
+  });
+
+  it("LoggedEngine.make: close() inside the scope closes the log too; a bad config fails as a ConfigError", async () => {
+    const dir = logDir();
+    const clock = new ReplayClock(START);
+    await Effect.runPromise(
+      Effect.scoped(
+        Effect.gen(function* () {
+          const logged = yield* LoggedEngine.make(config(clock), { dir });
+          yield* Effect.promise(() => logged.close());
+          // Closed before the scope ends: the marker is written and the LOCK released.
+          expect(kinds(dir).at(-1)).toBe("close");
+          expect(existsSync(join(dir, "LOCK"))).toBe(false);
+        }),
+      ),
+    );
+    expect(kinds(dir).filter((kind) => kind === "close")).toHaveLength(1);
+    const bad = await Effect.runPromiseExit(
+      Effect.scoped(
+        LoggedEngine.make({ ...config(clock), params: { x: { min: 5, max: 1 } } }, { dir: logDir() }),
+      ),
+    );
+    expect(Exit.isFailure(bad) && Cause.failureOption(bad.cause).pipe(Option.getOrUndefined)).toBeInstanceOf(
+      ConfigError,
+    );
   });
 
   it("close() delivers the last records to the log before the sink stops (a halt just before it included)", async () => {

@@ -1,7 +1,8 @@
 import * as fs from "node:fs";
+import { Cause, Effect, Exit } from "effect";
 import { describe, expect, it } from "vitest";
 import type { EngineConfig } from "../src/engine/config.js";
-import { createLoggedEngine } from "../src/log/engine-log.js";
+import { createLoggedEngine, LoggedEngine } from "../src/log/engine-log.js";
 import { LogBackpressureError, type LogError } from "../src/log/index.js";
 import { auditEventOf } from "../src/log/log-records.js";
 import { readDecisionLog } from "../src/log/reader.js";
@@ -312,6 +313,19 @@ describe("decision log on a full disk", () => {
     const again = createLoggedEngine(config, { dir });
     expect(again.restart).toBeDefined();
     await again.close();
+  });
+
+  it("LoggedEngine.make: a restart record the disk refuses fails with a LogError, not a defect", async () => {
+    const dir = newDir();
+    const config: EngineConfig = { seed: 5, params: SERVICE_KNOBS, scheduler: new ReplayClock(1_000) };
+    await createLoggedEngine(config, { dir }).close();
+    const disk = fillableDisk();
+    disk.full.on = true;
+    const exit = await Effect.runPromiseExit(Effect.scoped(LoggedEngine.make(config, { dir, io: disk.io })));
+    expect(Exit.isFailure(exit) && Cause.isDie(exit.cause)).toBe(false);
+    expect(Exit.isFailure(exit) && Cause.squash(exit.cause)).toMatchObject({ name: "LogError" });
+    disk.full.on = false;
+    await createLoggedEngine(config, { dir }).close();
   });
 
   it("an open the disk refuses closes the segment file it opened, for a new log and an old one", () => {

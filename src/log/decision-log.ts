@@ -38,7 +38,13 @@ export const DecisionLog = {
           try: () => openWriter(options, scheduler),
           catch: (error) => asLogError(error, `cannot open decision log ${options.dir}`),
         }),
-        (writer) => Effect.sync(() => writer.close()),
+        // A release cannot fail: a final flush the disk refuses is reported, not turned into a defect
+        // (the log then reads as not closed, which is what it is).
+        (writer) =>
+          Effect.try({
+            try: () => writer.close(),
+            catch: (error) => asLogError(error, `cannot close decision log ${options.dir}`),
+          }).pipe(Effect.catchAll((error) => Effect.logError(`arqon: ${error.message}`))),
       );
       const interval = Duration.millis(log.flushInterval);
       const drain = Effect.race(Effect.sleep(interval), Queue.take(wake)).pipe(

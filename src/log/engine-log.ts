@@ -4,7 +4,7 @@ import { FIELD_SEQ } from "../audit/events.js";
 import type { AuditRing } from "../audit/ring.js";
 import type { EngineConfig } from "../engine/config.js";
 import { createEngine, Engine } from "../engine/engine.js";
-import type { ConfigError } from "../errors.js";
+import { ConfigError } from "../errors.js";
 import { DecisionLog } from "./decision-log.js";
 import { asLogError, type LogError } from "./errors.js";
 import { auditEventOf, engineLogHeader } from "./log-records.js";
@@ -45,7 +45,7 @@ export interface LoggedEngine {
   readonly recovery: LogRecovery | undefined;
   /** Set when the directory already held a log: the generation gap, also written to the log. */
   readonly restart: EngineLogRestart | undefined;
-  /** Closes the engine, then flushes, fsyncs and closes the log. */
+  /** Closes the engine, then writes the close marker and flushes, fsyncs and closes the log; idempotent. */
   close(): Promise<void>;
 }
 
@@ -84,14 +84,17 @@ export function createLoggedEngine(config: EngineConfig, options: EngineLogOptio
   } finally {
     plan.clock.leave();
   }
-  const close = async () => {
-    try {
-      await engine.close();
-      writeCloseMarker(engine, log);
-    } finally {
-      log.close();
-    }
-  };
+  // Idempotent, like every other close: a second or concurrent call waits for the first.
+  let closing: Promise<void> | undefined;
+  const close = () =>
+    (closing ??= (async () => {
+      try {
+        await engine.close();
+        writeCloseMarker(engine, log);
+      } finally {
+        log.close();
+      }
+    })());
   try {
     return loggedEngine(engine, log, plan, close);
   } catch (error) {
@@ -117,27 +120,45 @@ export const LoggedEngine = {
     Effect.gen(function* () {
       const plan = yield* Effect.try({
         try: () => planEngineLog(config, options),
-        catch: (error) => asLogError(error, `cannot read decision log ${options.dir}`),
+        // An invalid engine config is the config's fault, not the log's.
+        catch: (error) =>
+          error instanceof ConfigError ? error : asLogError(error, `cannot read decision log ${options.dir}`),
       });
       const log = yield* DecisionLog.make({ ...options, header: plan.header }).pipe(
         Effect.tapErrorCause(() => Effect.sync(() => plan.clock.leave())),
       );
       plan.bind(log);
       let started: Engine | undefined;
+      let marked = false;
+      const markClosed = () => {
+        if (started === undefined || marked) return;
+        marked = true;
+        writeCloseMarker(started, log);
+      };
       // Runs after the engine's finalizer and before the log's: the marker is the log's last record.
       yield* Effect.addFinalizer(() =>
-        Effect.sync(() => {
-          // A log that cannot take the marker reads as "not closed", which is what it is.
-          if (started !== undefined)
-            Effect.runSync(Effect.try(() => writeCloseMarker(started!, log)).pipe(Effect.ignore));
-        }),
+        // A log that cannot take the marker reads as "not closed", which is what it is.
+        Effect.try(markClosed).pipe(Effect.ignore),
       );
       const engine = yield* Engine.make(wireToLog(plan.config, log)).pipe(
         Effect.ensuring(Effect.sync(() => plan.clock.leave())),
       );
       started = engine;
-      // The scope closes the log after the engine.
-      return loggedEngine(engine, log, plan, () => engine.close());
+      // close() does what closing the scope does (the scope's finalizers then find nothing left).
+      let closing: Promise<void> | undefined;
+      const close = () =>
+        (closing ??= (async () => {
+          try {
+            await engine.close();
+            markClosed();
+          } finally {
+            log.close();
+          }
+        })());
+      return yield* Effect.try({
+        try: () => loggedEngine(engine, log, plan, close),
+        catch: (error) => asLogError(error, `cannot write the restart record to decision log ${options.dir}`),
+      });
     }),
 };
 
