@@ -134,6 +134,11 @@ function formatParam(value: unknown): string {
 /** Display form of a named implementation reference: `name` or `name(key=value, …)`. */
 function formatReference(ref: unknown): string {
   if (typeof ref === "string") return ref;
+  // XState's and/or/not: a function carrying the guards it combines.
+  const combined = (ref as { guards?: unknown }).guards;
+  if (typeof ref === "function" && Array.isArray(combined) && ["and", "or", "not"].includes(ref.name)) {
+    return `${ref.name}(${combined.map(formatReference).join(", ")})`;
+  }
   if (typeof ref === "function") return ref.name !== "" ? ref.name : "inline";
   if (typeof ref === "object" && ref !== null && "type" in ref) {
     const { type, params } = ref as { type: unknown; params?: unknown };
