@@ -95,12 +95,19 @@ async function main(): Promise<void> {
   if (!Number.isSafeInteger(seed)) throw new Error(`--seed: ${values.seed} is not an integer`);
   const registry = new Registry();
   const { engine, metrics } = tunedService(registry, seed);
+  let server: Awaited<ReturnType<typeof serveMetrics>>;
+  try {
+    server = await serveMetrics(registry, { port });
+  } catch (error) {
+    // The port is taken (say): stop the engine too, or its timers keep the process alive.
+    await engine.close();
+    throw error;
+  }
   const noise = Prng.fromSeed(seed, 2);
   const timer = setInterval(() => {
     const cost = serviceCost(engine.values[0]!, engine.values[1]!, noise);
     metrics.observe({ objective: cost, generation: engine.generation });
   }, 20);
-  const server = await serveMetrics(registry, { port });
   process.stdout.write(`arqon metrics at ${server.url} (Ctrl-C to stop)\n`);
   process.once("SIGINT", () => {
     clearInterval(timer);
