@@ -18,6 +18,16 @@ const logDir = tempLogDirs();
 const PARAMS = { x: { min: 0, max: 10, init: 5 } } as const;
 const METRICS = { constraintMargin: 1, latencyP99: 2, throughput: 3, errorRate: 0 } as const;
 
+/** Feeds `count` digests of (x − 3)², one every `stepMs` from t = 1000, on `clock`. */
+function feedBowl(engine: Engine, clock: ReplayClock, count: number, stepMs = 50): void {
+  let t = 1000;
+  for (let i = 0; i < count; i++) {
+    t += stepMs;
+    clock.advanceTo(t);
+    engine.observe({ objective: (engine.values[0]! - 3) ** 2, generation: engine.generation, timestamp: t });
+  }
+}
+
 describe("explain lists exactly the digests a window aggregated", () => {
   it("windows that close and reopen in the same millisecond do not share the closing digest", async () => {
     const dir = logDir();
@@ -111,16 +121,7 @@ describe("replay's override merges into the recorded options", () => {
       { dir, flushMs: 5 },
     );
     const { engine } = logged;
-    let t = 1000;
-    for (let i = 0; i < 200; i++) {
-      t += 50;
-      clock.advanceTo(t);
-      engine.observe({
-        objective: (engine.values[0]! - 3) ** 2,
-        generation: engine.generation,
-        timestamp: t,
-      });
-    }
+    feedBowl(engine, clock, 200);
     await logged.close();
     const resolved = readReplayLog(dir).header.resolved as unknown as {
       spsa: { readonly c: number };
@@ -194,16 +195,7 @@ describe("a divergence between events of different types", () => {
       { dir, flushMs: 5 },
     );
     const { engine } = logged;
-    let t = 1000;
-    for (let i = 0; i < 12; i++) {
-      t += 50;
-      clock.advanceTo(t);
-      engine.observe({
-        objective: (engine.values[0]! - 3) ** 2,
-        generation: engine.generation,
-        timestamp: t,
-      });
-    }
+    feedBowl(engine, clock, 12);
     await logged.close();
     // A longer settle period refuses the first digest after the first apply.
     const result = await replay(dir, { override: { settleMs: 1000 } });
@@ -278,16 +270,7 @@ describe("the scripted clock refuses a timer that is not the one the log ran", (
       { dir, flushMs: 5 },
     );
     engine = logged.engine;
-    let t = 1000;
-    for (let i = 0; i < 40; i++) {
-      t += 20;
-      clock.advanceTo(t);
-      engine.observe({
-        objective: (engine.values[0]! - 3) ** 2,
-        generation: engine.generation,
-        timestamp: t,
-      });
-    }
+    feedBowl(engine, clock, 40, 20);
     await logged.close();
     const result = await replay(dir);
     expect(result.ok).toBe(false);
