@@ -4,15 +4,17 @@
  * @remarks
  * Users should not need to know their objective's scale: a step gain that suits an objective
  * measured in seconds is a thousand times too large for the same objective in milliseconds. With
- * b_i the unit-cube move budget of parameter i (its maxDelta in unit units), h_i its perturbation
- * half-width and F = (A + 1)^α (so that the first gain a_0 = a / F), two rules give a gain:
+ * b_i the unit-cube move budget of parameter i (its maxDelta in unit units; nominal, before
+ * conservative mode's factor), h_i its perturbation half-width and F = (A + 1)^α (so that the
+ * first gain a_0 = a / F), two rules give a gain:
  *
  * 1. Signal rule (from the calibration iterations; meanwhile the core already steps, at its
  *    start-up gain bounded by {@link StepGainCalibration.budgetGain} once a curvature is measured,
  *    else with {@link StepGainCalibration.provisionalGain}, the rule on the samples so far, ramped):
- *    a_signal = fraction · F / median(|ĝ_i| / b_i) over every calibration iteration and
- *    parameter, so that the first step takes about `fraction` (default 1, the whole budget) of the budget for a
- *    typical gradient estimate. The median makes one outlier harmless.
+ *    a_signal = fraction · (A + k + 1)^α / median(|ĝ_i| / b_i) over every calibration iteration
+ *    and parameter, with k the iteration at which the gain is first used (the steps taken while
+ *    calibrating advance k), so that the first step with it takes about `fraction` (default ½) of
+ *    the budget for a typical gradient estimate. The median makes one outlier harmless.
  * 2. Noise rule ({@link noiseRuleGain}): a_noise = jitter · F / median_i(σ̂ / (√2·h_i·b_i)), with
  *    σ̂ the measurement noise estimated from second differences ({@link NoiseModel}). The noise in
  *    ĝ_i is σ̂/(√2·h_i), so under a_noise the gradient noise alone moves a parameter by about
@@ -64,17 +66,22 @@ export class StepGainCalibration {
   }
 
   /**
-   * Records one iteration: for each parameter with a positive budget, |gradient_i| / budget_i
-   * (frozen parameters and non-finite estimates are skipped).
+   * Records one iteration: for each parameter with a positive budget, |gradient_i| / b_i with b_i
+   * the nominal budget, budget_i / scale (frozen parameters and non-finite estimates are skipped).
+   *
+   * @param budget - the budgets the iteration ran with
+   * @param scale - the factor those budgets carry (conservative mode's 0.5, else 1): the ratios
+   *   are taken at the nominal budget, so a gain calibrated in conservative mode is the nominal
+   *   one and the mode's factor on the step applies once (at the step), not a second time here
    */
-  record(gradient: Float64Array, budget: Float64Array): void {
+  record(gradient: Float64Array, budget: Float64Array, scale = 1): void {
     if (this.taken >= this.iterations) return;
     const n = gradient.length;
     for (let i = 0; i < n; i++) {
       const b = budget[i]!;
       const g = gradient[i]!;
       if (!(b > 0) || !Number.isFinite(g)) continue;
-      this.ratios[this.ratioCount++] = Math.abs(g) / b;
+      this.ratios[this.ratioCount++] = (Math.abs(g) * scale) / b;
     }
     this.taken++;
   }
@@ -89,15 +96,18 @@ export class StepGainCalibration {
    * The signal-rule gain, or NaN when it cannot be computed (too few iterations, or a zero
    * median).
    *
-   * @param fraction - share of the budget the first step takes (e.g. 0.5)
+   * @param fraction - share of the budget the first step with the gain takes (e.g. 0.5)
    * @param stability - the stability constant A
    * @param alpha - the step-gain decay exponent α
+   * @param k - the iteration index of the first step taken with the gain: the steps taken while
+   *   calibrating advance k, so with α > 0 the gain is first used at a_k = a / (A + k + 1)^α, not
+   *   at a_0 (default 0)
    */
-  signalGain(fraction: number, stability: number, alpha: number): number {
+  signalGain(fraction: number, stability: number, alpha: number, k = 0): number {
     if (!this.complete) return Number.NaN;
     const median = this.medianRatio();
     if (!(median > 0) || !Number.isFinite(median)) return Number.NaN;
-    return (fraction * firstGainFactor(stability, alpha)) / median;
+    return (fraction * gainFactorAt(stability, alpha, k)) / median;
   }
 
   /**
@@ -146,6 +156,11 @@ export interface CalibrationState {
 /** F = (A + 1)^α: the base gain a that makes a_0 = a / F. */
 export function firstGainFactor(stability: number, alpha: number): number {
   return alpha === 0 ? 1 : (stability + 1) ** alpha;
+}
+
+/** F = (A + k + 1)^α: the factor that makes a_k = a / F (k = 0 gives {@link firstGainFactor}). */
+export function gainFactorAt(stability: number, alpha: number, k: number): number {
+  return alpha === 0 ? 1 : (stability + k + 1) ** alpha;
 }
 
 /**

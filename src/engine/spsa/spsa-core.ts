@@ -66,6 +66,25 @@ export interface SpsaCoreState {
   readonly undrifted?: number | null;
   /** Whether the centre is travelling after a shift (absent in states saved before it existed). */
   readonly travelling?: boolean;
+  /**
+   * Whether the gradient smoothing has started (its first value is the estimate itself). Absent
+   * in states saved before it was saved: then taken as k > 0, which misses a smoothing re-started
+   * by {@link SpsaCore.reopenGain}.
+   */
+  readonly smoothingStarted?: boolean;
+  /** SafeMode's scale on c, a and the budget (absent in older states: 1). */
+  readonly gainScale?: number;
+  /** Whether commits only seek feasibility (absent in older states: false). */
+  readonly feasibilityOnly?: boolean;
+  /**
+   * Warm start (absent in older states: none): its target (unit cube), whether one is in
+   * progress, whether arriving re-opens the gain, and whether the iteration in progress is its
+   * travel (which a cancelled warm start's iteration still completes).
+   */
+  readonly warmTarget?: readonly number[];
+  readonly warmActive?: boolean;
+  readonly warmFresh?: boolean;
+  readonly warmTravel?: boolean;
   readonly calibration: CalibrationState;
   readonly noise: NoiseModelState;
 }
@@ -259,7 +278,12 @@ export class SpsaCore {
     }
   }
 
-  /** Completed gradient steps (k); calibration iterations do not count. */
+  /**
+   * Completed steps (k), the index of the gains a_k and c_k: gradient steps, including those taken
+   * with a provisional gain while an "auto" `a` calibrates, and a warm start's travel steps.
+   * Commits that hold the centre (calibration with nothing usable recorded yet) and feasibility
+   * steps do not count.
+   */
   get iteration(): number {
     return this.k;
   }
@@ -495,9 +519,11 @@ export class SpsaCore {
     const o = this.options;
     let base = this.baseA;
     if (this.calibrating) {
-      this.calibration.record(this.gradient, this.budget);
+      // At the nominal budgets: conservative mode's factor applies to the step, once.
+      this.calibration.record(this.gradient, this.budget, this.gainScale);
       if (this.calibration.complete) {
-        const a = this.calibration.signalGain(o.autoStepFraction, o.A, o.alpha);
+        // First used by this commit's step, at the current k (calibration's steps advanced it).
+        const a = this.calibration.signalGain(o.autoStepFraction, o.A, o.alpha, this.k);
         if (a > 0 && Number.isFinite(a)) {
           this.aSignal = a;
           this.baseA = a;
@@ -670,7 +696,10 @@ export class SpsaCore {
   /**
    * Moves the base half-width c towards {@link balancedHalfWidth} by at most
    * {@link PERTURBATION_ADAPT_RATE} (log ratio) per iteration, within [c/4, 4c] and never above
-   * half the widest budget (the per-parameter clamp would cut it anyway).
+   * half the widest nominal budget (the per-parameter clamp would cut it anyway). The budgets of
+   * the iteration are conservative mode's, already scaled by {@link setGainScale}'s factor, and c
+   * is nominal (that factor multiplies it in {@link beginIteration}): the cap is read at the
+   * nominal budget, so the mode halves the perturbation once, not twice.
    */
   private adaptPerturbation(): void {
     const n = this.size;
@@ -698,7 +727,8 @@ export class SpsaCore {
     else if (change < -PERTURBATION_ADAPT_RATE) change = -PERTURBATION_ADAPT_RATE;
     let c = this.cScale * Math.exp(change);
     const lo = this.options.c / 4;
-    const hi = Math.max(lo, Math.min(4 * this.options.c, 0.5 * widestBudget));
+    // The budgets are conservative mode's (scaled); c is nominal, and beginIteration scales it once.
+    const hi = Math.max(lo, Math.min(4 * this.options.c, (0.5 * widestBudget) / this.gainScale));
     if (c < lo) c = lo;
     else if (c > hi) c = hi;
     this.cScale = c;
@@ -866,6 +896,13 @@ export class SpsaCore {
       velocitySteps: this.velocitySteps,
       undrifted: finiteOrNull(this.undrifted),
       travelling: this.travelling,
+      smoothingStarted: this.smoothingStarted,
+      gainScale: this.gainScale,
+      feasibilityOnly: this.feasibilityOnly,
+      warmTarget: Array.from(this.warmTarget),
+      warmActive: this.warmActive,
+      warmFresh: this.warmFresh,
+      warmTravel: this.warmTravel,
       calibration: this.calibration.toJSON(),
       noise: this.noise.toJSON(),
     };
@@ -894,7 +931,7 @@ export class SpsaCore {
     core.gradient.set(state.gradient);
     core.step.set(state.step);
     core.smoothed.set(state.smoothed);
-    core.smoothingStarted = state.k > 0;
+    core.smoothingStarted = state.smoothingStarted ?? state.k > 0;
     core.y0 = state.yCentre ?? Number.NaN;
     core.y0Iteration = state.yCentreIteration ?? Number.NaN;
     core.yp = state.yPlus ?? Number.NaN;
@@ -913,6 +950,12 @@ export class SpsaCore {
     core.velocitySteps = state.velocitySteps ?? 0;
     core.undrifted = state.undrifted ?? Number.NaN;
     core.travelling = state.travelling ?? false;
+    core.setGainScale(state.gainScale ?? 1);
+    core.feasibilityOnly = state.feasibilityOnly ?? false;
+    if (state.warmTarget !== undefined) core.warmTarget.set(state.warmTarget);
+    core.warmActive = state.warmActive ?? false;
+    core.warmFresh = state.warmFresh ?? false;
+    core.warmTravel = state.warmTravel ?? false;
     return core;
   }
 }
