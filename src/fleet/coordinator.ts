@@ -8,8 +8,9 @@ import { randomUUID } from "node:crypto";
 import type { Redis } from "ioredis";
 import { type Observable, Subject, type Subscription } from "rxjs";
 import type { AuditEvent } from "../audit/events.js";
-import type { EngineConfig } from "../engine/config.js";
+import { type EngineConfig, resolveEngineConfig } from "../engine/config.js";
 import { createEngine, type Engine, type EngineSnapshot } from "../engine/engine.js";
+import { errorMessage } from "../errors.js";
 import type { FleetCommand } from "./command.js";
 import type { FleetDigest } from "./digest-batch.js";
 import type { BusStats, ReplicaView } from "./fleet-report.js";
@@ -49,6 +50,13 @@ export interface CoordinatorOptions {
   readonly commandMaxLen?: number;
   /** Telemetry consumer tuning (batch size, block time, claim idle time, max deliveries). */
   readonly telemetry?: Pick<TelemetryConsumerOptions, "count" | "blockMs" | "claimIdleMs" | "maxDeliveries">;
+  /**
+   * Called with each failure of a promotion (e.g. the consumer group cannot be created: `NOPERM`,
+   * `WRONGTYPE`; Redis unreachable half-way). The coordinator has then let the lease go and
+   * contends again after a back-off; `snapshot().promotionFailures` counts these failures. Must
+   * not throw (what it throws is ignored).
+   */
+  readonly onError?: (error: unknown) => void;
 }
 
 /** A point-in-time view of a coordinator. */
@@ -74,7 +82,14 @@ export interface CoordinatorSnapshot {
   /** Digests dropped before the engine because they were of an older leader's generation. */
   readonly olderGenerationDigests: number;
   readonly consumer: ConsumerStats | undefined;
+  /** Promotions that failed after the lease was taken (each passed to `onError`; the lease was let go). */
+  readonly promotionFailures: number;
+  /** The message of the latest failed promotion; undefined when none failed. */
+  readonly lastPromotionError: string | undefined;
 }
+
+/** Thrown inside a promotion that {@link Coordinator.close} ended while it awaited Redis. */
+const CLOSED = Symbol("closed");
 
 // Publishes a command and records the state a standby resumes from, only while the caller still
 // owns the lease (so a deposed leader cannot write either, whatever it believes).
@@ -97,6 +112,13 @@ return 1`;
  * A leader that cannot renew for a whole lease stops tuning at once, and one that reads a replica
  * report ahead of its epoch or generation (Redis lost its data) steps down so that the next
  * tenure starts above it.
+ *
+ * A promotion that fails half-way (the consumer group cannot be created, Redis goes away) leaves
+ * nothing behind: the engine is closed, the blocking connection dropped, the lease let go, and
+ * the failure counted and passed to `onError`; the coordinator contends again after a back-off
+ * (one lease, doubling per consecutive failure up to 16 leases), so that a healthy standby takes
+ * over meanwhile. Stored values outside the configured bounds (bounds narrowed since) are clamped
+ * into them, and the tenure then starts one generation above the stored one.
  */
 export class Coordinator {
   readonly id: string;
@@ -126,19 +148,29 @@ export class Coordinator {
   private rejectedTotal = 0;
   /** The `rejected` figure of each replica's latest report read. */
   private readonly rejectedSeen = new Map<string, number>();
-  /** A tenure's consumer while it stops: its counts join the totals once it has stopped. */
-  private retiring: TelemetryConsumer | undefined;
+  /** Tenures' consumers while they stop: their counts join the totals once they have stopped. */
+  private readonly retiring = new Set<TelemetryConsumer>();
   private groupLag = 0;
   /** Whether the latest {@link refreshView} failed: the view then holds its last figures. */
   private viewStale = false;
   private groupPending = 0;
   private transition: Promise<void> = Promise.resolve();
   private closed = false;
+  private closing: Promise<void> | undefined;
+  private promotionFailures = 0;
+  /** Failed promotions since the latest one that succeeded (sets the back-off). */
+  private failedInARow = 0;
+  private lastPromotionError: string | undefined;
+  /** No contending for the lease before this time (ms), after a failed promotion. */
+  private contendAfter = 0;
   private commandCount = 0;
   /** (generation, published at) of recent commands, oldest first, for the lagging test. */
   private published: [number, number][] = [];
 
+  /** @throws ConfigError when `options.engine` is invalid (no engine could be built from it). */
   constructor(private readonly options: CoordinatorOptions) {
+    // Refused here rather than at every promotion, where it would only burn epochs.
+    resolveEngineConfig(options.engine);
     this.id = options.id ?? randomUUID();
     this.keys = fleetKeys(options.prefix);
     this.leaseMs = options.leaseMs ?? 3_000;
@@ -166,6 +198,7 @@ export class Coordinator {
   /** Starts contending for the lease and watching the fleet. */
   async start(): Promise<void> {
     await this.tick();
+    if (this.closed) return;
     this.leaseTimer = setInterval(() => void this.tick(), Math.max(1, Math.floor(this.leaseMs / 3)));
     this.viewTimer = setInterval(() => void this.refreshView(), 500);
     await this.refreshView();
@@ -194,11 +227,14 @@ export class Coordinator {
       try {
         if (this.engine !== undefined) {
           const renewed = await this.lease.renew(now);
+          // Closed meanwhile: close() ended the tenure and hands the lease back.
+          if (this.closed) return;
           if (!renewed || !this.lease.heldAt(Date.now())) await this.demote();
           else if (now - this.lastRefreshAt >= this.refreshMs)
             this.publish(this.latestValues, this.fleetGeneration);
-        } else if ((await this.lease.tryAcquire(now)) > 0) {
-          await this.promote();
+        } else if (now >= this.contendAfter && (await this.lease.tryAcquire(now)) > 0) {
+          if (this.closed) await this.lease.release();
+          else await this.promote();
         }
       } catch {
         // Redis unreachable: a leader that cannot renew within its lease must stop tuning.
@@ -217,23 +253,47 @@ export class Coordinator {
     return run;
   }
 
+  /**
+   * Starts a tenure, the lease just taken. Never throws: a promotion that fails (or that close()
+   * ended) leaves nothing running, lets the lease go, and (unless closed) is counted, reported to
+   * `onError` and followed by a back-off before this coordinator contends again.
+   */
   private async promote(): Promise<void> {
+    try {
+      await this.lead();
+      this.failedInARow = 0;
+    } catch (error) {
+      const stopped = this.retire();
+      // Best effort: a lease that cannot be released expires by itself.
+      await withinMs(this.lease.release(), this.leaseMs);
+      await withinMs(stopped, this.leaseMs);
+      if (error === CLOSED || this.closed) return;
+      this.promotionFailures++;
+      this.failedInARow++;
+      this.lastPromotionError = errorMessage(error);
+      this.contendAfter = Date.now() + this.leaseMs * 2 ** Math.min(this.failedInARow - 1, 4);
+      try {
+        this.options.onError?.(error);
+      } catch {
+        // The host's callback must not stop the lease upkeep.
+      }
+    }
+  }
+
+  /** The body of {@link promote}; throws {@link CLOSED} when close() ended it while it awaited Redis. */
+  private async lead(): Promise<void> {
     const { redis } = this.options;
     const state = await redis.hgetall(this.keys.state);
+    if (this.closed) throw CLOSED;
     const config = this.options.engine;
-    const stored =
-      state.values === undefined ? undefined : (JSON.parse(state.values) as Record<string, number>);
-    const params: Record<string, EngineConfig["params"][string]> = {};
-    for (const [name, spec] of Object.entries(config.params)) {
-      const init = stored?.[name];
-      params[name] = init === undefined ? spec : { ...spec, init };
-    }
+    const { params, adjusted } = resumedParams(config.params, state.values);
     // Replicas refuse a generation below the one they reached. Normally the stored generation is
     // at least what any replica acknowledged; above it, Redis lost the state hash, and the tenure
     // starts one above the replicas' (a generation they hold stands for values no longer known).
+    // Stored values moved into narrowed bounds are new values: a new generation too.
     const storedGeneration = state.generation === undefined ? 0 : Number(state.generation);
     const acked = Math.max(0, ...Object.values(this.fleet).map(heldGeneration));
-    this.base = acked > storedGeneration ? acked + 1 : storedGeneration;
+    this.base = acked > storedGeneration ? acked + 1 : storedGeneration + (adjusted ? 1 : 0);
     const hostOnApply = config.onApply;
     const engine = createEngine({
       ...config,
@@ -245,24 +305,34 @@ export class Coordinator {
     });
     this.engine = engine;
     this.tenureEvents = engine.events.subscribe((event) => this.eventSubject.next(event));
+    const blocking = redis.duplicate();
+    this.blocking = blocking;
+    // Failures of the blocking reads are handled by the consumer loop; keep ioredis from logging them.
+    blocking.on("error", () => undefined);
+    const consumer = new TelemetryConsumer({
+      ...this.options.telemetry,
+      redis,
+      blocking,
+      keys: this.keys,
+      keyring: this.options.keyring,
+      consumer: this.id,
+      // Only while this tenure lasts: a retired consumer's late read must not feed the next engine.
+      onDigest: (replica, digest) => {
+        if (this.engine === engine) this.onDigest(replica, digest);
+      },
+    });
+    await consumer.start();
+    if (this.engine !== engine) {
+      // close() ended the tenure while the consumer started: stop it too.
+      void this.retireConsumer(consumer);
+      throw CLOSED;
+    }
+    this.consumer = consumer;
     this.fleetGeneration = this.base;
     this.latestValues = recordOf(engine.names, engine.values);
     // Re-sign the current generation under the new epoch: replicas learn the new leader, and the
     // fleet's configuration stays where it was.
     this.publish(this.latestValues, this.base);
-    this.blocking = redis.duplicate();
-    // Failures of the blocking reads are handled by the consumer loop; keep ioredis from logging them.
-    this.blocking.on("error", () => undefined);
-    this.consumer = new TelemetryConsumer({
-      ...this.options.telemetry,
-      redis,
-      blocking: this.blocking,
-      keys: this.keys,
-      keyring: this.options.keyring,
-      consumer: this.id,
-      onDigest: (replica, digest) => this.onDigest(replica, digest),
-    });
-    await this.consumer.start();
   }
 
   /**
@@ -294,26 +364,47 @@ export class Coordinator {
   }
 
   private async demote(): Promise<void> {
-    const engine = this.engine;
-    const consumer = this.consumer;
-    this.engine = undefined;
-    this.consumer = undefined;
-    // Still counted by busStats until its figures join the totals, so no counter dips meanwhile.
-    this.retiring = consumer;
-    this.lease.epoch = 0;
+    const stopped = this.retire();
     // A publish of this tenure still queued must not land after the next one began.
     await this.publishing;
-    if (consumer !== undefined) {
-      this.blocking?.disconnect();
+    // The consumer's blocking read ends with its connection, except one queued while the client
+    // waited to reconnect, which ioredis never answers: the lease upkeep must not wait on that.
+    await withinMs(stopped, this.leaseMs);
+  }
+
+  /**
+   * Ends the tenure here and now, with no Redis call awaited first: no engine, no consumer, no
+   * blocking connection, no epoch to sign with. Resolves once the consumer's read in progress
+   * ended (which waits on Redis) and the engine closed.
+   */
+  private retire(): Promise<void> {
+    const engine = this.engine;
+    const consumer = this.consumer;
+    const events = this.tenureEvents;
+    this.engine = undefined;
+    this.consumer = undefined;
+    this.tenureEvents = undefined;
+    this.lease.epoch = 0;
+    this.blocking?.disconnect();
+    this.blocking = undefined;
+    const stopped = consumer === undefined ? Promise.resolve() : this.retireConsumer(consumer);
+    const closed = (engine?.close() ?? Promise.resolve())
+      .catch(() => undefined)
+      .then(() => events?.unsubscribe());
+    return Promise.all([stopped, closed]).then(() => undefined);
+  }
+
+  /** Stops a tenure's consumer; busStats counts it until its figures join the totals (no dip). */
+  private async retireConsumer(consumer: TelemetryConsumer): Promise<void> {
+    this.retiring.add(consumer);
+    try {
       await consumer.stop();
+    } finally {
       const stats = consumer.stats();
       this.deadLettersBefore += stats.deadLetters;
       this.processedBefore += stats.processed;
-      this.retiring = undefined;
+      this.retiring.delete(consumer);
     }
-    await engine?.close();
-    this.tenureEvents?.unsubscribe();
-    this.tenureEvents = undefined;
   }
 
   /** Signs and publishes an apply (serialised; never throws into the engine). */
@@ -448,14 +539,21 @@ export class Coordinator {
    * are counters of this coordinator's process: they never go down while it runs.
    */
   busStats(): BusStats {
-    const consumer = (this.consumer ?? this.retiring)?.stats();
+    let deadLetters = this.deadLettersBefore;
+    let processed = this.processedBefore;
+    for (const consumer of [this.consumer, ...this.retiring]) {
+      if (consumer === undefined) continue;
+      const stats = consumer.stats();
+      deadLetters += stats.deadLetters;
+      processed += stats.processed;
+    }
     const replicas = Object.values(this.fleet);
     return {
       lag: this.groupLag,
       pending: this.groupPending,
-      deadLetters: this.deadLettersBefore + (consumer?.deadLetters ?? 0),
+      deadLetters,
       rejectedCommands: this.rejectedTotal,
-      digestsProcessed: this.processedBefore + (consumer?.processed ?? 0),
+      digestsProcessed: processed,
       replicas: replicas.length,
       laggingReplicas: this.laggingReplicas().length,
       stale: this.viewStale,
@@ -475,21 +573,97 @@ export class Coordinator {
       engine: this.engine?.snapshot(),
       olderGenerationDigests: this.olderGenerationDigests,
       consumer: this.consumer?.stats(),
+      promotionFailures: this.promotionFailures,
+      lastPromotionError: this.lastPromotionError,
     };
   }
 
-  /** Stops contending, hands the lease back and stops the engine. */
-  async close(): Promise<void> {
+  /**
+   * Stops contending, stops the engine and the telemetry consumer, and hands the lease back.
+   *
+   * @remarks
+   * The engine and the consumer stop here at once, whatever Redis does. A lease renewal or a
+   * promotion in flight (each notices the close when its Redis call returns and hands back what it
+   * took), the tenure's queued commands and the lease release then get one lease time (`leaseMs`)
+   * together: close() returns within about that while Redis is unreachable, and the lease then
+   * expires by itself. Calling it again returns the same promise.
+   */
+  close(): Promise<void> {
+    this.closing ??= this.shutDown();
+    return this.closing;
+  }
+
+  private async shutDown(): Promise<void> {
     this.closed = true;
     clearInterval(this.leaseTimer);
     clearInterval(this.viewTimer);
-    await this.transition;
-    await this.publishing;
-    const leading = this.engine !== undefined;
-    await this.demote();
-    if (leading) await this.lease.release().catch(() => undefined);
+    // A lease taken for a promotion still under way is held too (its epoch is set).
+    const held = this.engine !== undefined || this.lease.epoch > 0;
+    const stopped = this.retire();
+    const handedBack = (async () => {
+      await this.publishing;
+      if (held) await this.lease.release();
+    })().catch(() => undefined);
+    await withinMs(Promise.all([stopped, handedBack, this.transition]), this.leaseMs);
     this.eventSubject.complete();
   }
+}
+
+/** Resolves when `promise` settles or after `ms`, whichever comes first (never rejects). */
+async function withinMs(promise: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const elapsed = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, ms);
+  });
+  try {
+    await Promise.race([
+      promise.then(
+        () => undefined,
+        () => undefined,
+      ),
+      elapsed,
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * The engine's parameters for a new tenure: each starts at its stored value, moved into the
+ * configured bounds when they were narrowed since (`adjusted` then), or at the configured `init`
+ * when none is stored. Stored values that cannot be read count as adjusted (the configured ones
+ * are used).
+ */
+function resumedParams(
+  specs: EngineConfig["params"],
+  text: string | undefined,
+): { params: Record<string, EngineConfig["params"][string]>; adjusted: boolean } {
+  let stored: Record<string, unknown> | undefined;
+  let adjusted = false;
+  if (text !== undefined) {
+    try {
+      const parsed: unknown = JSON.parse(text);
+      if (typeof parsed === "object" && parsed !== null) stored = parsed as Record<string, unknown>;
+      else adjusted = true;
+    } catch {
+      adjusted = true;
+    }
+  }
+  const params: Record<string, EngineConfig["params"][string]> = {};
+  for (const [name, spec] of Object.entries(specs)) {
+    const value = stored === undefined || !Object.hasOwn(stored, name) ? undefined : stored[name];
+    if (value === undefined) {
+      params[name] = spec;
+    } else if (typeof value !== "number" || !Number.isFinite(value)) {
+      params[name] = spec;
+      adjusted = true;
+    } else {
+      const init = Math.min(spec.max, Math.max(spec.min, value));
+      if (init !== value) adjusted = true;
+      params[name] = { ...spec, init };
+    }
+  }
+  return { params, adjusted };
 }
 
 function recordOf(names: readonly string[], values: ArrayLike<number>): Record<string, number> {

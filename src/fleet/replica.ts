@@ -93,7 +93,8 @@ export class Replica {
   private readonly audit: AuditRing;
   private readonly verifier: CommandVerifier;
   private readonly publisher: TelemetryPublisher;
-  private readonly blocking: Redis;
+  /** The connection of the blocking reads, made once start() has read the latest command. */
+  private blocking: Redis | undefined;
   private readonly target: Float64Array;
   private readonly step: Float64Array;
   private liveGeneration = 0;
@@ -103,10 +104,16 @@ export class Replica {
   private tier1Refusals = 0;
   private lastRefusal: string | undefined;
   private proposals = 0;
-  private lastId = "$";
+  /**
+   * The id of the latest command read. Starts at "0-0" (the stream was empty at start): never "$",
+   * which would skip what is added before the first read (the blocking connection may still be
+   * connecting then) or between two reads.
+   */
+  private lastId = "0-0";
   private running = false;
   private loop: Promise<void> | undefined;
   private driveTimer: NodeJS.Timeout | undefined;
+  private closing: Promise<void> | undefined;
 
   constructor(private readonly options: ReplicaOptions) {
     const resolved = resolveEngineConfig({
@@ -137,9 +144,6 @@ export class Replica {
       replica: options.replica,
       keyring: options.keyring,
     });
-    this.blocking = options.redis.duplicate();
-    // Failures of the blocking reads are handled by the follow loop; keep ioredis from logging them.
-    this.blocking.on("error", () => undefined);
   }
 
   /** The fleet generation live here; stamp digests with it (done by {@link Replica.publish}). */
@@ -152,20 +156,34 @@ export class Replica {
     return this.publisher.publish(objective, this.liveGeneration, timestamp);
   }
 
-  /** Catches up with the latest command, then follows the command stream. */
+  /**
+   * Catches up with the latest command, then follows the command stream (on a connection of its
+   * own, made only now). When it fails (Redis unreachable, a command refused by an ACL), it stops
+   * what the replica started (the telemetry timer and breaker) before rejecting, and opens no
+   * connection: the replica is then closed.
+   */
   async start(): Promise<void> {
-    const latest = (await this.options.redis.xrevrange(this.keys.commands, "+", "-", "COUNT", 1)) as [
-      string,
-      string[],
-    ][];
-    if (latest.length > 0) {
-      const [id, flat] = latest[0]!;
-      this.lastId = id;
-      this.receive(fieldsOf(flat).get("c"));
+    try {
+      const latest = (await this.options.redis.xrevrange(this.keys.commands, "+", "-", "COUNT", 1)) as [
+        string,
+        string[],
+      ][];
+      if (latest.length > 0) {
+        const [id, flat] = latest[0]!;
+        this.lastId = id;
+        this.receive(fieldsOf(flat).get("c"));
+      }
+      await this.acknowledge();
+      const blocking = this.options.redis.duplicate();
+      // Failures of the blocking reads are handled by the follow loop; keep ioredis from logging them.
+      blocking.on("error", () => undefined);
+      this.blocking = blocking;
+      this.running = true;
+      this.loop = this.follow(blocking);
+    } catch (error) {
+      this.abandon();
+      throw error;
     }
-    await this.acknowledge();
-    this.running = true;
-    this.loop = this.follow();
   }
 
   /** Handles one command envelope (JSON text) as if it came from the stream. Returns whether it was accepted. */
@@ -219,13 +237,38 @@ export class Replica {
     return this.publisher.flush();
   }
 
-  /** Stops following commands and ships the telemetry left. */
-  async close(): Promise<void> {
+  /**
+   * Stops following commands and ships the telemetry left, waiting at most 2 s for that: while
+   * Redis is unreachable it returns then (the last write, still queued in the client, completes
+   * or fails later and is counted as shipped or lost; telemetry is at most once). Calling it again
+   * returns the same promise.
+   */
+  close(): Promise<void> {
+    this.closing ??= this.shutDown();
+    return this.closing;
+  }
+
+  private async shutDown(): Promise<void> {
     this.running = false;
     if (this.driveTimer !== undefined) clearTimeout(this.driveTimer);
-    this.blocking.disconnect();
-    await this.loop;
-    await this.publisher.close();
+    // Ends the read in progress, except one queued while the client waits to reconnect: ioredis
+    // leaves that one unanswered, so the loop is not waited for beyond the grace period.
+    this.blocking?.disconnect();
+    await withinMs(Promise.all([this.loop, this.publisher.close()]), CLOSE_GRACE_MS);
+  }
+
+  /**
+   * Stops what a replica that failed to start runs, at once: its caller has no handle to close it
+   * with (createReplica rejected). No connection of its own was made yet (see {@link start}).
+   */
+  private abandon(): void {
+    this.running = false;
+    if (this.driveTimer !== undefined) clearTimeout(this.driveTimer);
+    this.driveTimer = undefined;
+    this.blocking?.disconnect();
+    // Stops the flush timer and the breaker; what was published before start() is shipped best
+    // effort, without waiting on a Redis that may not answer.
+    void this.publisher.close();
   }
 
   private targetProblem(command: FleetCommand): string | undefined {
@@ -238,10 +281,10 @@ export class Replica {
     return undefined;
   }
 
-  private async follow(): Promise<void> {
+  private async follow(blocking: Redis): Promise<void> {
     while (this.running) {
       try {
-        const reply = (await this.blocking.xread("BLOCK", 500, "STREAMS", this.keys.commands, this.lastId)) as
+        const reply = (await blocking.xread("BLOCK", 500, "STREAMS", this.keys.commands, this.lastId)) as
           | [string, [string, string[]][]][]
           | null;
         if (reply === null) continue;
@@ -324,7 +367,26 @@ export class Replica {
   }
 }
 
-/** Creates a replica and starts following the fleet's commands. */
+/** How long {@link Replica.close} waits for the read in progress and the last telemetry flush, ms. */
+const CLOSE_GRACE_MS = 2_000;
+
+/** Resolves when `promise` settles or after `ms`, whichever comes first (never rejects). */
+async function withinMs(promise: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const elapsed = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, ms);
+  });
+  try {
+    await Promise.race([promise.catch(() => undefined), elapsed]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * Creates a replica and starts following the fleet's commands. Rejects when it cannot start, having
+ * closed everything the replica opened.
+ */
 export async function createReplica(options: ReplicaOptions): Promise<Replica> {
   const replica = new Replica(options);
   await replica.start();

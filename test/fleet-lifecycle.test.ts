@@ -1,0 +1,223 @@
+import { Redis, type RedisOptions } from "ioredis";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { ConfigError } from "../src/errors.js";
+import type { Coordinator } from "../src/fleet/coordinator.js";
+import { createReplica } from "../src/fleet/replica.js";
+import { fleetKeys } from "../src/fleet/streams.js";
+import { TelemetryPublisher } from "../src/fleet/telemetry-publisher.js";
+import { FLEET_ENGINE, FLEET_PARAMS, FLEET_RING, until } from "./support/fleet.js";
+import { FleetRig } from "./support/fleet-rig.js";
+import { freePort } from "./support/redis-server.js";
+
+// How coordinators and replicas start, fail and stop, against a real redis-server: a failure
+// half-way leaves nothing running and nothing held, and close() returns while Redis is gone.
+const keys = fleetKeys("arqon");
+let rig: FleetRig;
+/** Clients the rig does not make (other options, other users); disconnected after the rig closed. */
+let own: Redis[] = [];
+
+beforeEach(async () => {
+  rig = await FleetRig.start();
+});
+
+// Stopping the rig stops its redis-server, which takes longer on a loaded machine.
+afterEach(async () => {
+  await rig.close();
+  for (const client of own) client.disconnect();
+  own = [];
+}, 30_000);
+
+/** A client of `url` that expects connection errors, disconnected at teardown. */
+function client(url: string, options: RedisOptions = {}): Redis {
+  const redis = new Redis(url, { maxRetriesPerRequest: 1, ...options });
+  redis.on("error", () => undefined);
+  own.push(redis);
+  return redis;
+}
+
+/** Records the connections `redis.duplicate()` makes (the components' blocking connections). */
+function recordDuplicates(redis: Redis): Redis[] {
+  const made: Redis[] = [];
+  const duplicate = redis.duplicate.bind(redis);
+  redis.duplicate = (...args: Parameters<Redis["duplicate"]>) => {
+    const copy = duplicate(...args);
+    made.push(copy);
+    own.push(copy);
+    return copy;
+  };
+  return made;
+}
+
+/** Whether `closable.close()` resolved within `ms` (a bounded wait: it is not left to hang the test). */
+async function closesWithin(closable: { close(): Promise<void> }, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const bound = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  try {
+    return await Promise.race([closable.close().then(() => true), bound]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** The tests' coordinator options on `redis`, with its failed promotions collected in `errors`. */
+function coordinatorOn(redis: Redis, errors: unknown[]) {
+  return { redis, onError: (error: unknown) => errors.push(error) };
+}
+
+describe("replica start", () => {
+  it("leaves no connection open when it cannot start (Redis unreachable)", async () => {
+    const redis = client(`redis://127.0.0.1:${await freePort()}`);
+    const duplicates = recordDuplicates(redis);
+    await expect(
+      createReplica({ redis, replica: "r1", runId: "run", keyring: FLEET_RING, params: FLEET_PARAMS }),
+    ).rejects.toThrow();
+    // Left open, a connection would reconnect forever (and keep the process alive): the caller
+    // has no handle to close it with.
+    await until(() => duplicates.every((d) => d.status === "end"), 5_000, "no connection left open");
+  });
+
+  it("leaves no connection open when Redis refuses its first command (NOPERM)", async () => {
+    const admin = rig.connect();
+    await admin.call("ACL", "SETUSER", "replica", "on", ">pw", "~*", "&*", "+@all", "-xrevrange");
+    const redis = client(rig.server.url.replace("redis://", "redis://replica:pw@"));
+    const duplicates = recordDuplicates(redis);
+    await expect(
+      createReplica({ redis, replica: "r1", runId: "run", keyring: FLEET_RING, params: FLEET_PARAMS }),
+    ).rejects.toThrow(/NOPERM/);
+    await until(() => duplicates.every((d) => d.status === "end"), 5_000, "no connection left open");
+  });
+});
+
+describe("replica close", () => {
+  it("returns within its grace period while Redis is unreachable, telemetry queued", async () => {
+    const redis = client(rig.server.url, { maxRetriesPerRequest: null });
+    const replica = await rig.replica("r1", { redis });
+    await rig.server.kill();
+    await until(() => redis.status !== "ready", 5_000, "the client noticed");
+    for (let i = 0; i < 10; i++) replica.publish(1);
+    // The flush timer hands them to a write that nothing will answer.
+    await until(() => replica.status().telemetry.inFlight === 10, 5_000, "a write in flight");
+    expect(await closesWithin(replica, 5_000)).toBe(true);
+  });
+});
+
+describe("coordinator promotion", () => {
+  it("a promotion that cannot create the consumer group lets the lease go, reports it, and leads once it can", async () => {
+    const admin = rig.connect();
+    // The digest stream's key holds another type: XGROUP CREATE … MKSTREAM fails with WRONGTYPE.
+    await admin.set(keys.digests, "not a stream");
+    const errors: unknown[] = [];
+    const redis = rig.connect();
+    const duplicates = recordDuplicates(redis);
+    const lead = await rig.coordinator("c1", coordinatorOn(redis, errors));
+    expect(String(errors[0])).toMatch(/WRONGTYPE/);
+    expect(lead.leader).toBe(false);
+    expect(lead.snapshot()).toMatchObject({ promotionFailures: 1, epoch: 0 });
+    expect(lead.snapshot().lastPromotionError).toMatch(/WRONGTYPE/);
+    expect(await admin.get(keys.lease)).toBeNull();
+    await until(() => duplicates[0]?.status === "end", 5_000, "the tenure's blocking connection closed");
+
+    // The fault goes away: the next promotion (after the back-off) reads telemetry.
+    await admin.del(keys.digests);
+    await until(
+      () => lead.leader && lead.snapshot().consumer !== undefined,
+      10_000,
+      "a promotion that holds",
+    );
+    const publisher = rig.track(
+      new TelemetryPublisher({
+        redis: rig.connect(),
+        stream: keys.digests,
+        replica: "r1",
+        keyring: FLEET_RING,
+      }),
+    );
+    publisher.publish(1, lead.snapshot().generation);
+    await until(() => lead.busStats().digestsProcessed === 1, 10_000, "a digest processed");
+    expect(await admin.get(keys.lease)).toBe("c1");
+  });
+
+  it("a coordinator that cannot read telemetry (NOPERM on XGROUP) leaves the lease to a standby that can", async () => {
+    const admin = rig.connect();
+    await admin.call("ACL", "SETUSER", "coord", "on", ">pw", "~*", "&*", "+@all", "-xgroup");
+    const errors: unknown[] = [];
+    const crippled = await rig.coordinator(
+      "c1",
+      coordinatorOn(client(rig.server.url.replace("redis://", "redis://coord:pw@")), errors),
+    );
+    expect(crippled.leader).toBe(false);
+    expect(String(errors[0])).toMatch(/NOPERM/);
+    const standby = await rig.coordinator("c2");
+    await until(() => standby.leader, 10_000, "the standby leads");
+    expect(await admin.get(keys.lease)).toBe("c2");
+    const publisher = rig.track(
+      new TelemetryPublisher({
+        redis: rig.connect(),
+        stream: keys.digests,
+        replica: "r1",
+        keyring: FLEET_RING,
+      }),
+    );
+    publisher.publish(1, standby.snapshot().generation);
+    await until(() => standby.busStats().digestsProcessed === 1, 10_000, "a digest processed");
+    expect(crippled.leader).toBe(false);
+  });
+});
+
+describe("coordinator engine config", () => {
+  it("createCoordinator rejects an invalid engine config with a ConfigError and takes no lease", async () => {
+    const admin = rig.connect();
+    const engine = { seed: 1, params: { x: { min: 5, max: 1 } } };
+    await expect(rig.coordinator("c1", { engine })).rejects.toBeInstanceOf(ConfigError);
+    expect(await admin.get(keys.lease)).toBeNull();
+    expect(await admin.get(keys.epoch)).toBeNull();
+  });
+
+  it("resumes stored values outside newly narrowed bounds at the nearest bound, as a new generation", async () => {
+    const admin = rig.connect();
+    // The previous tenure left batch = 300 at generation 7; the operator narrowed the bound to 256.
+    await admin.hset(keys.state, { generation: "7", values: JSON.stringify({ batch: 300 }), epoch: "1" });
+    await admin.set(keys.epoch, "1");
+    const errors: unknown[] = [];
+    const narrowed = { batch: { min: 1, max: 256, init: 64, maxDelta: 16 } };
+    const lead = await rig.coordinator("c1", {
+      ...coordinatorOn(rig.connect(), errors),
+      engine: { ...FLEET_ENGINE, params: narrowed },
+    });
+    expect(errors).toEqual([]);
+    expect(lead.leader).toBe(true);
+    expect(lead.tuningEngine!.values[0]).toBe(256);
+    expect(lead.snapshot().generation).toBe(8);
+    await until(
+      async () => (await admin.hget(keys.state, "generation")) === "8",
+      5_000,
+      "the re-signed state",
+    );
+    expect(JSON.parse((await admin.hget(keys.state, "values"))!)).toEqual({ batch: 256 });
+    // One tenure, one epoch: no lease grabbed over and over.
+    expect(await admin.get(keys.epoch)).toBe("2");
+    // A replica with the narrowed bounds walks there and acknowledges it.
+    const replica = await rig.replica("r1", { params: narrowed });
+    await until(() => replica.generation === 8, 10_000, "the replica at generation 8");
+    expect(replica.values[0]).toBe(256);
+  });
+});
+
+describe("coordinator close", () => {
+  it("returns within about a lease while Redis is unreachable, even with requests queued forever", async () => {
+    const redis = client(rig.server.url, { maxRetriesPerRequest: null });
+    const lead: Coordinator = await rig.coordinator("c1", { redis });
+    expect(lead.leader).toBe(true);
+    await rig.server.kill();
+    // Let a lease renewal get stuck in the client's offline queue.
+    await until(() => redis.status !== "ready", 5_000, "the client noticed");
+    const start = Date.now();
+    expect(await closesWithin(lead, 5_000)).toBe(true);
+    // The queued commands and the lease release get one lease (600 ms); the lease expires by itself.
+    expect(Date.now() - start).toBeLessThan(3_000);
+    expect(lead.leader).toBe(false);
+    expect(lead.tuningEngine).toBeUndefined();
+  });
+});
