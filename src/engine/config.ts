@@ -193,8 +193,11 @@ export interface ResolvedEngineConfig {
  */
 export const DEFAULT_WINDOW_DIGESTS = 1;
 
-/** Most digests one window may hold: the window keeps two arrays of that many numbers. */
-export const MAX_WINDOW_DIGESTS = 1_000_000;
+/**
+ * Most digests one window may hold (2^24): the window keeps two arrays of that many numbers,
+ * allocated up front. Far beyond any tuning use; benchmarks use such windows so that none closes.
+ */
+export const MAX_WINDOW_DIGESTS = 1 << 24;
 
 const message = (text: string) => ({ message: () => text });
 const Finite = Schema.Number.pipe(

@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import v8 from "node:v8";
-import { type EngineConfig, MAX_WINDOW_DIGESTS } from "../../src/engine/config.js";
+import type { EngineConfig } from "../../src/engine/config.js";
 import { createEngine } from "../../src/engine/engine.js";
 import { createLoggedEngine } from "../../src/log/engine-log.js";
 
@@ -16,8 +16,8 @@ const mode = process.argv[2] as "plain" | "logged";
 const CHUNK = 1000;
 const params: Record<string, { min: number; max: number; init: number; maxDelta: number }> = {};
 for (let i = 0; i < 16; i++) params[`p${i}`] = { min: 0, max: 100, init: 50, maxDelta: 10 };
-// The largest window: the 260,000 digests below never close it.
-const config: EngineConfig = { seed: 1, params, window: { digests: MAX_WINDOW_DIGESTS } };
+// A window the 260,000 digests below never close.
+const config: EngineConfig = { seed: 1, params, window: { digests: 1_000_000 } };
 const dir = mkdtempSync(join(tmpdir(), "arqon-ingest-allocation-"));
 const logging = mode === "logged" ? createLoggedEngine(config, { dir: join(dir, "log") }) : undefined;
 const engine = logging?.engine ?? createEngine(config);
