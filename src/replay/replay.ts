@@ -403,9 +403,7 @@ function unfiredReason(timing: TimeRecord, unfired: Unfired): string {
   const ran = `the logged run ran timer ${timing.id} at t=${timing.time} ms`;
   if (unfired.kind === "missing") return `${ran}, which the replay has not scheduled (or cancelled)`;
   const other = "so it is another timer (the replay scheduled its timers in another order)";
-  return unfired.kind === "notDue"
-    ? `${ran}, but the replay's timer ${timing.id} cannot be due before t=${unfired.dueAt} ms, ${other}`
-    : `${ran}, after audit record ${timing.after}, but the replay scheduled its timer ${timing.id} after record ${unfired.scheduledAfter}, ${other}`;
+  return `${ran}, after audit record ${timing.after}, but the replay scheduled its timer ${timing.id} after record ${unfired.scheduledAfter}, ${other}`;
 }
 
 /**
