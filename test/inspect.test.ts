@@ -5,6 +5,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { assign, createActor, setup } from "xstate";
 import { createEngine } from "../src/engine/engine.js";
+import { createSupervisor } from "../src/engine/supervisor.js";
 import {
   createJsonlInspector,
   createMemoryInspector,
@@ -457,6 +458,28 @@ describe("an inspect sink that throws", () => {
       expect(broken.failure).toBeUndefined();
       expect(broken.generations).toEqual(quiet.generations);
     }
+  });
+
+  it("changes nothing in a supervisor's engines", () => {
+    const clock = new ManualClock();
+    let broken = false;
+    const supervisor = createSupervisor({
+      inspect: () => {
+        if (broken) throw new Error("sink broken");
+      },
+    });
+    const engine = supervisor.spawn("a", {
+      seed: 3,
+      params: { x: { min: 0, max: 100, maxDelta: 10 } },
+      window: { digests: 1 },
+      scheduler: clock,
+    });
+    broken = true;
+    for (let i = 0; i < 20; i++) {
+      clock.advanceBy(37);
+      supervisor.send("a", { type: "observe", digest: { objective: 1, generation: engine.generation } });
+    }
+    expect(engine.generation).toBeGreaterThan(0);
   });
 
   it("changes nothing in the solver it watches", () => {

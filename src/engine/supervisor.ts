@@ -5,6 +5,7 @@ import * as Scope from "effect/Scope";
 import { type Actor, type AnyActorRef, type CallbackActorLogic, createActor, setup, stopChild } from "xstate";
 import { UsageError } from "../errors.js";
 import type { InspectionSink } from "../inspect/inspection-record.js";
+import { quietSink } from "../inspect/inspection-record.js";
 import type { EngineConfig } from "./config.js";
 import type { Engine } from "./engine.js";
 import {
@@ -153,8 +154,9 @@ class SupervisorImpl implements Supervisor {
     this.options = options;
     this.directObserve = options.inspect === undefined;
     this.flushAfterCommand = options.notifications?.flush ?? false;
-    const inspect = options.inspect;
-    // Engines whose config has no inspection sink of their own report to the supervisor's.
+    // One sink that cannot throw into the actors it watches (see quietSink), shared with the
+    // engines whose config has no inspection sink of their own.
+    const inspect = options.inspect === undefined ? undefined : quietSink(options.inspect);
     this.logic = fromEngine<EngineConfig>(
       (config) => (config.inspect === undefined && inspect !== undefined ? { ...config, inspect } : config),
       { started: false, events: false, snapshots: false, ...options.notifications },

@@ -1,4 +1,5 @@
 import type { InspectionEvent } from "xstate";
+import { errorMessage } from "../errors.js";
 import { type JsonValue, type SafeJsonOptions, toJsonSafe } from "./safe-json.js";
 
 /**
@@ -15,14 +16,20 @@ export type InspectionSink = (event: InspectionEvent) => void;
 /**
  * `sink`, made unable to throw into the actor that calls it: XState calls it inside `send`, so a
  * throw would abort the transition (and, from a timer, escape into the host's event loop). A throw
- * is dropped: inspection never changes what it watches.
+ * is dropped, so inspection never changes what it watches; the first one is reported with
+ * `console.warn`, so that a broken sink does not go unnoticed.
  */
 export function quietSink(sink: InspectionSink): InspectionSink {
+  let reported = false;
   return (event) => {
     try {
       sink(event);
-    } catch {
-      // Dropped on purpose (see above).
+    } catch (error) {
+      if (reported) return;
+      reported = true;
+      console.warn(
+        `arqon: the inspect sink threw (${errorMessage(error)}); this and later throws are dropped`,
+      );
     }
   };
 }
