@@ -76,6 +76,34 @@ describe("aggregate: mean", () => {
   });
 });
 
+describe("aggregate: large windows", () => {
+  it("sorts windows above 64 values as a reference sort does (median and trimmed mean)", () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.double({ min: -1e6, max: 1e6, noNaN: true }), { minLength: 65, maxLength: 400 }),
+        (values) => {
+          const sorted = [...values].sort((a, b) => a - b);
+          const n = sorted.length;
+          const median = n % 2 === 1 ? sorted[n >> 1]! : (sorted[(n >> 1) - 1]! + sorted[n >> 1]!) / 2;
+          expect(agg(values, "median")).toBe(median);
+          const drop = Math.ceil(n * 0.1 - 1e-9);
+          const middle = sorted.slice(drop, n - drop);
+          const reference = Float64Array.from(middle);
+          expect(agg(values, "trimmed-mean", 0.1)).toBe(agg([...reference], "mean"));
+        },
+      ),
+    );
+  });
+
+  it("closes a window of a million values (heapsort, not a quadratic sort)", () => {
+    const values = Float64Array.from({ length: 1_000_000 }, (_, i) => ((i * 7919) % 1_000_003) / 1000);
+    const scratch = new Float64Array(values.length);
+    const median = aggregate(values, values.length, "median", 0, scratch);
+    const sorted = [...values].sort((a, b) => a - b);
+    expect(median).toBe((sorted[499_999]! + sorted[500_000]!) / 2);
+  });
+});
+
 describe("aggregate: empty and invalid windows", () => {
   it("an empty window is NaN for every method", () => {
     for (const method of ["trimmed-mean", "median", "mean"] as const) {

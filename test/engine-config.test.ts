@@ -133,7 +133,7 @@ describe("engine config: every problem at once, each with its path", () => {
     });
     expect(issues).toEqual(
       expect.arrayContaining([
-        "window.digests: expected a whole number from 1 to 16777216",
+        "window.digests: expected a whole number from 1 to 2097152",
         expect.stringMatching(/^window\.ms: expected a number of milliseconds > 0 and at most 2147483647 /),
         expect.stringMatching(/^auditDrainMs: .*at most 2147483647/),
         expect.stringMatching(/^guardrails\.cooldownMs: .*at most 2147483647/),

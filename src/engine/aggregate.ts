@@ -41,8 +41,8 @@ const TRIM_ROUNDING_SLACK = 1e-9;
  * sum can never put it outside their range. A trimmed mean that trims nothing is computed exactly
  * like `"mean"` (same summation order), so `trim = 0` gives bit-identical results.
  *
- * Performance contract: no allocation, no exceptions. Median and trimmed mean insertion-sort
- * into `scratch`, O(count²) worst case, which is the fast choice for window sizes (≤ ~64).
+ * Performance contract: no allocation, no exceptions. Median and trimmed mean sort into
+ * `scratch`: insertion sort up to 64 values (the fast choice for usual windows), heapsort above.
  */
 export function aggregate(
   values: Float64Array,
@@ -92,8 +92,21 @@ function meanOf(a: Float64Array, from: number, to: number): number {
   return mean < lowest ? lowest : mean > highest ? highest : mean;
 }
 
-/** Ascending insertion sort of `values[0 .. count)` into `out[0 .. count)`. */
+/** Windows up to this size are insertion-sorted (fastest for the usual few dozen values). */
+const INSERTION_SORT_MAX = 64;
+
+/**
+ * Ascending sort of `values[0 .. count)` into `out[0 .. count)`, without allocating: insertion
+ * sort for small windows, heapsort (O(n log n)) for larger ones, so that a window of millions of
+ * digests closes in a fraction of a second rather than hours. Equal values make the order of
+ * equals irrelevant to every aggregate.
+ */
 function sortInto(values: Float64Array, count: number, out: Float64Array): void {
+  if (count > INSERTION_SORT_MAX) {
+    if (out !== values) for (let i = 0; i < count; i++) out[i] = values[i]!;
+    heapsort(out, count);
+    return;
+  }
   for (let i = 0; i < count; i++) {
     const x = values[i]!;
     let j = i - 1;
@@ -103,4 +116,28 @@ function sortInto(values: Float64Array, count: number, out: Float64Array): void 
     }
     out[j + 1] = x;
   }
+}
+
+/** In-place ascending heapsort of `a[0 .. count)`. */
+function heapsort(a: Float64Array, count: number): void {
+  for (let start = (count >> 1) - 1; start >= 0; start--) siftDown(a, start, count);
+  for (let end = count - 1; end > 0; end--) {
+    const top = a[0]!;
+    a[0] = a[end]!;
+    a[end] = top;
+    siftDown(a, 0, end);
+  }
+}
+
+/** Restores the max-heap property below `root` in `a[0 .. end)`. */
+function siftDown(a: Float64Array, root: number, end: number): void {
+  const x = a[root]!;
+  let i = root;
+  for (let child = 2 * i + 1; child < end; child = 2 * i + 1) {
+    if (child + 1 < end && a[child + 1]! > a[child]!) child++;
+    if (!(a[child]! > x)) break;
+    a[i] = a[child]!;
+    i = child;
+  }
+  a[i] = x;
 }
