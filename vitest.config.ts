@@ -27,6 +27,8 @@ export default defineConfig({
     globalSetup: ["test/global-setup.ts"],
     setupFiles: ["test/setup.ts"],
     testTimeout: 30_000,
+    // Hooks stop servers (redis-server, dashboards), which takes longer on a loaded machine.
+    hookTimeout: 30_000,
     // Property tests and child-process CLI tests are CPU-bound; two workers match the 2-core CI machine.
     maxWorkers: 2,
   },

@@ -13,8 +13,7 @@ beforeEach(async () => {
   rig = await FleetRig.start();
 });
 
-// Stopping the rig stops its redis-server, which takes longer on a loaded machine.
-afterEach(() => rig.close(), 30_000);
+afterEach(() => rig.close());
 
 describe("leader lease", () => {
   it("has one holder at a time, bumps the epoch per tenure, and renews or releases only for its owner", async () => {

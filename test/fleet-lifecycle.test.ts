@@ -213,10 +213,9 @@ describe("coordinator close", () => {
     await rig.server.kill();
     // Let a lease renewal get stuck in the client's offline queue.
     await until(() => redis.status !== "ready", 5_000, "the client noticed");
-    const start = Date.now();
-    expect(await closesWithin(lead, 5_000)).toBe(true);
     // The queued commands and the lease release get one lease (600 ms); the lease expires by itself.
-    expect(Date.now() - start).toBeLessThan(3_000);
+    // Before, close() never returned: the 5 s guard only tells the two apart.
+    expect(await closesWithin(lead, 5_000)).toBe(true);
     expect(lead.leader).toBe(false);
     expect(lead.tuningEngine).toBeUndefined();
   });
