@@ -52,8 +52,9 @@ const utf8 = new TextDecoder("utf-8", { fatal: true });
  * record is the header (seq 0), and continues through the following segments. Reading stops at
  * the first frame that is incomplete (still being written) or bad (a torn tail, damage), and
  * goes on from there once it is valid. When a segment read from has vanished, was replaced or
- * shrank (a compaction, a log written anew), the log is found again and read from its start;
- * records whose seq is not above the last one seen are skipped, so each arrives once, in order.
+ * shrank (a compaction), the log is found again and read from its start; records whose seq is not
+ * above the last one seen are skipped, so each arrives once, in order. A different log written
+ * anew in the directory is not told apart: its records show only past the last seq seen.
  * Frames are checked (length, CRC) and decoded as the log's reader does.
  */
 export class DecisionLogTail {
