@@ -1,12 +1,16 @@
 import { open } from "node:fs/promises";
 import type { AuditDecodeContext, AuditEvent } from "../audit/events.js";
-import { isBinaryAudit, readBinaryAudit } from "../log/binary-record.js";
 import { FRAME_HEADER_BYTES, type FrameSlice, MAX_PAYLOAD_BYTES, readFrame } from "../log/frame.js";
 import { auditEventOf } from "../log/log-records.js";
 import type { LogRecord } from "../log/records.js";
-import { auditContextOf, decodeRingRecord, isRingRecord, readRingRecord } from "../log/ring-record.js";
+import {
+  auditContextOf,
+  decodeRingRecord,
+  type RawRingRecord,
+  RING_RECORD_KIND,
+} from "../log/ring-record.js";
+import { decodePayload } from "../log/scan.js";
 import { listSegments, type SegmentFile } from "../log/segments.js";
-import { isTimingRecord, readTimingRecord } from "../log/timing-record.js";
 
 /** A decoded log record with its seq. */
 type Entry = LogRecord & { readonly seq: number };
@@ -39,8 +43,6 @@ type SegmentStep =
       /** The read stopped at `limit` bytes with more to read. */
       readonly more: boolean;
     };
-
-const utf8 = new TextDecoder("utf-8", { fatal: true });
 
 /**
  * Reads a decision-log directory in steps: each {@link DecisionLogTail.read} decodes only the
@@ -242,22 +244,7 @@ function decodeFrame(
   slice: FrameSlice,
   context: AuditDecodeContext | undefined,
 ): Entry | null {
-  const { payloadStart: start, end } = slice;
-  let value: unknown;
-  if (isBinaryAudit(bytes, start, end)) value = readBinaryAudit(bytes, start, end);
-  else if (isTimingRecord(bytes, start, end)) value = readTimingRecord(bytes, start, end);
-  else if (isRingRecord(bytes, start, end)) {
-    const raw = readRingRecord(bytes, start, end);
-    value = raw === null ? null : decodeRingRecord(raw, context);
-  } else {
-    try {
-      value = JSON.parse(utf8.decode(bytes.subarray(start, end)));
-    } catch {
-      return null;
-    }
-  }
-  if (typeof value !== "object" || value === null || Array.isArray(value)) return null;
-  const seq = (value as { seq?: unknown }).seq;
-  if (typeof seq !== "number" || !Number.isSafeInteger(seq) || seq < 0) return null;
-  return value as Entry;
+  const record = decodePayload(bytes, slice.payloadStart, slice.end);
+  if (record === null || record.kind !== RING_RECORD_KIND) return record;
+  return decodeRingRecord(record as unknown as RawRingRecord, context);
 }

@@ -22,6 +22,7 @@ import {
   TelemetryConsumer,
   type TelemetryConsumerOptions,
 } from "./telemetry-consumer.js";
+import { withinMs } from "./within-ms.js";
 
 export type { BusStats, ReplicaView } from "./fleet-report.js";
 
@@ -606,25 +607,6 @@ export class Coordinator {
     })().catch(() => undefined);
     await withinMs(Promise.all([stopped, handedBack, this.transition]), this.leaseMs);
     this.eventSubject.complete();
-  }
-}
-
-/** Resolves when `promise` settles or after `ms`, whichever comes first (never rejects). */
-async function withinMs(promise: Promise<unknown>, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const elapsed = new Promise<void>((resolve) => {
-    timer = setTimeout(resolve, ms);
-  });
-  try {
-    await Promise.race([
-      promise.then(
-        () => undefined,
-        () => undefined,
-      ),
-      elapsed,
-    ]);
-  } finally {
-    clearTimeout(timer);
   }
 }
 

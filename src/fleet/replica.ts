@@ -20,6 +20,7 @@ import {
   TelemetryPublisher,
   type TelemetryPublisherOptions,
 } from "./telemetry-publisher.js";
+import { withinMs } from "./within-ms.js";
 
 /** Options of {@link createReplica}. */
 export interface ReplicaOptions {
@@ -369,19 +370,6 @@ export class Replica {
 
 /** How long {@link Replica.close} waits for the read in progress and the last telemetry flush, ms. */
 const CLOSE_GRACE_MS = 2_000;
-
-/** Resolves when `promise` settles or after `ms`, whichever comes first (never rejects). */
-async function withinMs(promise: Promise<unknown>, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const elapsed = new Promise<void>((resolve) => {
-    timer = setTimeout(resolve, ms);
-  });
-  try {
-    await Promise.race([promise.catch(() => undefined), elapsed]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 /**
  * Creates a replica and starts following the fleet's commands. Rejects when it cannot start, having

@@ -218,17 +218,27 @@ interface ParsedFrame {
 function parseFrameAt(bytes: Uint8Array, offset: number): ParsedFrame | null {
   const frame = readFrame(bytes, offset);
   if (typeof frame === "string") return null;
+  const record = decodePayload(bytes, frame.payloadStart, frame.end);
+  return record === null ? null : { record, end: frame.end };
+}
+
+/**
+ * The record a frame's payload `bytes[start .. end)` holds (JSON, or one of the binary forms), or
+ * null when it is not a record with a seq. A ring record comes back raw (kind
+ * {@link RING_RECORD_KIND}): decoding it needs the run's latest `audit.context`, which the caller
+ * keeps (see `decodeRingRecord`).
+ */
+export function decodePayload(bytes: Uint8Array, start: number, end: number): LogEntry["record"] | null {
   let value: unknown;
-  if (isBinaryAudit(bytes, frame.payloadStart, frame.end)) {
-    value = readBinaryAudit(bytes, frame.payloadStart, frame.end);
-  } else if (isTimingRecord(bytes, frame.payloadStart, frame.end)) {
-    value = readTimingRecord(bytes, frame.payloadStart, frame.end);
-  } else if (isRingRecord(bytes, frame.payloadStart, frame.end)) {
-    // Decoded by the scan, which knows the run's context; here only its shape is checked.
-    value = readRingRecord(bytes, frame.payloadStart, frame.end);
+  if (isBinaryAudit(bytes, start, end)) {
+    value = readBinaryAudit(bytes, start, end);
+  } else if (isTimingRecord(bytes, start, end)) {
+    value = readTimingRecord(bytes, start, end);
+  } else if (isRingRecord(bytes, start, end)) {
+    value = readRingRecord(bytes, start, end);
   } else {
     try {
-      value = JSON.parse(decoder.decode(bytes.subarray(frame.payloadStart, frame.end)));
+      value = JSON.parse(decoder.decode(bytes.subarray(start, end)));
     } catch {
       return null;
     }
@@ -236,7 +246,7 @@ function parseFrameAt(bytes: Uint8Array, offset: number): ParsedFrame | null {
   if (typeof value !== "object" || value === null || Array.isArray(value)) return null;
   const seq = (value as { seq?: unknown }).seq;
   if (typeof seq !== "number" || !Number.isSafeInteger(seq) || seq < 0) return null;
-  return { record: value as ParsedFrame["record"], end: frame.end };
+  return value as LogEntry["record"];
 }
 
 /**
