@@ -11,16 +11,16 @@ const BOUND_KEYS = ["type", "min", "max", "scale", "step", "choices", "when"];
 const AUTO_OPTION_KEYS = Object.keys(GLOBAL_LOCAL_DEFAULTS);
 
 /**
- * The keys allowed beside an unknown key at `path` in a solver config, if that level is known;
- * `message` is the issue's, which names the pruner's kind (`unknown key for kind "median"`).
+ * The keys allowed beside an unknown key at `path` in the solver config `config`, if that level is
+ * known (a pruner's keys are those of its own `kind`).
  */
-export function solverKeysBeside(path: readonly string[], message = ""): readonly string[] {
+export function solverKeysBeside(config: unknown, path: readonly string[]): readonly string[] {
   if (path.length === 1) return TOP_LEVEL_KEYS;
   if (path.length === 3 && path[0] === "bounds") return BOUND_KEYS;
   if (path.length === 2 && path[0] === "autoOptions") return AUTO_OPTION_KEYS;
   if (path.length === 2 && path[0] === "pruner") {
-    const kind = /for kind "(median|asha)"/.exec(message)?.[1] as keyof typeof PRUNER_KEYS | undefined;
-    return kind === undefined ? [] : PRUNER_KEYS[kind];
+    const kind = (config as { pruner?: { kind?: unknown } } | null)?.pruner?.kind;
+    return kind === "median" || kind === "asha" ? PRUNER_KEYS[kind] : [];
   }
   return [];
 }
@@ -32,7 +32,7 @@ export function solverKeysBeside(path: readonly string[], message = ""): readonl
  */
 export function describeConfigIssues(
   issues: readonly ConfigIssue[],
-  keysBeside: (path: readonly string[], message: string) => readonly string[] = () => [],
+  keysBeside: (path: readonly string[]) => readonly string[] = () => [],
 ): string {
   return issues
     .map((issue) => {
@@ -40,7 +40,7 @@ export function describeConfigIssues(
       const segments = issue.path.split(".");
       const key = segments.at(-1) ?? "";
       const hint = issue.message.startsWith("unknown key")
-        ? didYouMean(key, keysBeside(segments, issue.message))
+        ? didYouMean(key, keysBeside(segments))
         : undefined;
       // Effect's "is missing" reads as a sentence only with the key's path before it and a verb.
       const message = issue.message === "is missing" ? "required but missing" : issue.message;

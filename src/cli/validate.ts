@@ -17,7 +17,8 @@ export function loadValidConfig(cwd: string, path: string): SolverConfig {
   const config = readJsonFile(cwd, path, "config");
   const issues = solverConfigIssues(config);
   if (issues.length > 0) {
-    throw usageError(`invalid config ${path}: ${describeConfigIssues(issues, solverKeysBeside)}`);
+    const keysBeside = (at: readonly string[]) => solverKeysBeside(config, at);
+    throw usageError(`invalid config ${path}: ${describeConfigIssues(issues, keysBeside)}`);
   }
   return config as SolverConfig;
 }
