@@ -43,6 +43,7 @@ export type {
 } from "./dashboard/source.js";
 export { readStudy, type Study, StudyError, type StudyTrial, studyOf } from "./dashboard/study.js";
 export { type StudyServer, type StudyServerOptions, serveStudy } from "./dashboard/study-server.js";
+export { DECISION_RULES } from "./engine/decision-rules.js";
 export * from "./log/index.js";
 export { type ExplainOptions, type Explanation, explain, renderExplanation } from "./replay/explain.js";
 export {

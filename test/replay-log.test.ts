@@ -7,6 +7,7 @@ import type { AuditEvent, DigestRejectedEvent } from "../src/audit/events.js";
 import type { CliIo } from "../src/cli/io.js";
 import { runCli } from "../src/cli/run-cli.js";
 import { type EngineConfig, explicitEngineConfig, resolveEngineConfig } from "../src/engine/config.js";
+import { DECISION_RULES } from "../src/engine/decision-rules.js";
 import { checkDigest, DigestRejection, rejectionName } from "../src/engine/digest.js";
 import { createEngine } from "../src/engine/engine.js";
 import { decodeNumbers, encodeNumbers } from "../src/log/json-numbers.js";
@@ -64,6 +65,7 @@ describe("decision-log records of an engine", () => {
       format: "arqon.engine",
       schema: 4,
       packageVersion: "1.2.3",
+      rules: DECISION_RULES,
       startTime: 42,
       names: ["x", "y"],
       config: { seed: 3, params: { x: { min: 0, max: 1 }, y: { min: 1, max: 10, scale: "log" } } },

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { AuditEvent } from "../src/audit/events.js";
 import type { EngineConfig } from "../src/engine/config.js";
+import { DECISION_RULES } from "../src/engine/decision-rules.js";
 import { createEngine } from "../src/engine/engine.js";
 import { createLoggedEngine } from "../src/log/engine-log.js";
 import { auditEventOf, auditLogRecord, engineLogHeader } from "../src/log/log-records.js";
@@ -344,6 +345,7 @@ describe("runs in a log given as records", () => {
           dropped: [],
           timingsPastEnd: 0,
           options: "recorded",
+          rules: DECISION_RULES,
           ok: true,
         },
         {
@@ -354,6 +356,7 @@ describe("runs in a log given as records", () => {
           dropped: [],
           timingsPastEnd: 0,
           options: "recorded",
+          rules: DECISION_RULES,
           ok: true,
         },
       ],

@@ -1,5 +1,6 @@
 import { resolve } from "node:path";
 import type { AuditEvent } from "../audit/events.js";
+import { DECISION_RULES } from "../engine/decision-rules.js";
 import { encodeNumbers } from "../log/json-numbers.js";
 import type { TornTail } from "../log/scan.js";
 import { describeGenerations } from "../replay/read-log.js";
@@ -26,7 +27,9 @@ export const REPLAY_USAGE = `arqon replay <log> [--run K] [--context N] [--json]
   before the drain that writes the records it followed) are counted and not replayed. The engine
   is rebuilt from the options the log header records, every default filled in; a log written
   before those were recorded is replayed with the defaults pinned for such logs (it says so),
-  never with today's.
+  never with today's. A run that diverges and was recorded under other decision rules than this
+  arqon's (the header's rules; absent from older logs) is said to be so: a correction made since
+  can explain it.
   --json prints the result object instead (NaN, ±Infinity and -0 as {"$num": "..."}).`;
 
 /** `arqon replay <log>`: checks that a decision log replays bit for bit, run by run. */
@@ -79,7 +82,15 @@ export async function replayCommand(argv: readonly string[], io: CliIo): Promise
   io.stdout(renderDivergence(d, runs !== undefined));
   const where = runs === undefined ? "" : ` in run ${d.run}`;
   io.stderr(`arqon replay: diverged at record ${d.index} (seq ${d.seq})${where}\n`);
+  const diverged = result.runs.find((r) => r.run === d.run);
+  if (diverged !== undefined && diverged.rules !== DECISION_RULES) io.stderr(otherRulesLine(diverged.rules));
   return 1;
+}
+
+/** Said of a divergence in a run recorded under other decision rules than today's. */
+function otherRulesLine(rules: number | null): string {
+  const recorded = rules === null ? "before decision rules were versioned" : `under decision rules ${rules}`;
+  return `arqon replay: that run was recorded ${recorded}, and this arqon decides by rules ${DECISION_RULES}: a correction made between them can explain the divergence (docs/guide/decision-log.md lists them)\n`;
 }
 
 /** Said of a log whose header predates recorded options: what replay built its engine from. */

@@ -6,6 +6,7 @@
  */
 import { AUDIT_SCHEMA_VERSION, type AuditEvent } from "../audit/events.js";
 import { type EngineConfig, explicitEngineConfig, resolveEngineConfig } from "../engine/config.js";
+import { DECISION_RULES } from "../engine/decision-rules.js";
 import { decodeNumbers, encodeNumbers } from "./json-numbers.js";
 
 /** `kind` of a decision-log record that holds one audit event. */
@@ -59,6 +60,11 @@ export type EngineLogHeader = {
   readonly packageVersion?: string;
   /** {@link ENGINE_LOG_VERSION} when the log records timings and a close marker; absent before. */
   readonly logVersion?: number;
+  /**
+   * The {@link DECISION_RULES} version the engine decided by; absent from logs written before the
+   * rules were versioned. Replay decides by today's rules and reports a difference.
+   */
+  readonly rules?: number;
   /** Engine-clock ms when the engine was created (its first records carry this time). */
   readonly startTime: number;
   /** Parameter names in registry order. */
@@ -111,6 +117,7 @@ export function engineLogHeader(config: EngineConfig, options: EngineLogHeaderOp
     schema: AUDIT_SCHEMA_VERSION,
     ...(options.packageVersion === undefined ? {} : { packageVersion: options.packageVersion }),
     ...(options.recordsTimings === true ? { logVersion: ENGINE_LOG_VERSION } : {}),
+    rules: DECISION_RULES,
     startTime: options.startTime,
     names: Object.keys(config.params),
     config: encodeNumbers(kept) as Record<string, unknown>,

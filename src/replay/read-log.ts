@@ -98,7 +98,7 @@ export const UNCLOSED_MESSAGE = "log ends without close marker: last segment mis
  * are unique.
  *
  * @throws ReplayInputError when there is no engine header first, a `restart` record carries no
- * engine header, or a JSON Lines file has a bad line.
+ * engine header, a header's `rules` is not a version, or a JSON Lines file has a bad line.
  * @throws LogError (from the log reader) when a log directory is damaged.
  */
 export function readReplayLog(log: DecisionLogInput): ReplayLog {
@@ -171,16 +171,26 @@ type RunBuilder = ReplayRun & {
   closed: boolean;
 };
 
-const newRun = (run: number, start: number, header: EngineLogHeader): RunBuilder => ({
-  run,
-  start,
-  header,
-  events: [],
-  indices: [],
-  generations: undefined,
-  timings: (header.logVersion ?? 0) >= ENGINE_LOG_VERSION ? [] : undefined,
-  closed: false,
-});
+/** Starts run `run` at log position `start`; refuses a header whose `rules` is not a version. */
+function newRun(run: number, start: number, header: EngineLogHeader): RunBuilder {
+  const rules: unknown = header.rules;
+  if (rules !== undefined && !(typeof rules === "number" && Number.isSafeInteger(rules) && rules >= 1)) {
+    const where = start === 0 ? "the log header" : `the restart record at position ${start}`;
+    throw new ReplayInputError(
+      `${where} gives rules ${JSON.stringify(rules) ?? String(rules)}, not a decision-rules version (a whole number from 1)`,
+    );
+  }
+  return {
+    run,
+    start,
+    header,
+    events: [],
+    indices: [],
+    generations: undefined,
+    timings: (header.logVersion ?? 0) >= ENGINE_LOG_VERSION ? [] : undefined,
+    closed: false,
+  };
+}
 
 /** The restart record itself, whether given bare or as a log entry wrapping it. */
 function restartOf(record: unknown): { readonly header?: unknown } {

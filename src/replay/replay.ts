@@ -109,6 +109,12 @@ export type ReplayRunResult = {
    * today's defaults.
    */
   readonly options: "recorded" | "pinned";
+  /**
+   * The decision rules the run was recorded under (its header's `rules`), or null for a log written
+   * before the rules were versioned. The replay decides by today's, `DECISION_RULES`: when
+   * the two differ, a correction made between them can explain a divergence.
+   */
+  readonly rules: number | null;
 } & ({ readonly ok: true } | { readonly ok: false; readonly divergence: ReplayDivergence });
 
 /**
@@ -283,6 +289,7 @@ async function replayRun(run: ReplayRun, options: ReplayOptions): Promise<Replay
     dropped,
     timingsPastEnd,
     options: recorded === undefined ? ("pinned" as const) : ("recorded" as const),
+    rules: header.rules ?? null,
   };
   // An event logged under an older audit schema carries that schema's `v`; the replay writes
   // today's. Later schemas only added event types, so the same event compares as the same.
