@@ -1,12 +1,12 @@
 import { Redis } from "ioredis";
 import { Registry } from "prom-client";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { UsageError } from "../src/errors.js";
 import { registerSolverMetrics } from "../src/metrics/index.js";
 import { createSolver } from "../src/solver/solver.js";
 import { JournalError, openSharedStudy, runSharedStudy, type SharedStudy } from "../src/study/index.js";
 import { branin } from "../src/testing/functions.js";
-import { type RedisServer, startRedis } from "./support/redis-server.js";
+import { freePort, type RedisServer, startRedis } from "./support/redis-server.js";
 import { runSnippet } from "./support/run-snippet.js";
 
 let server: RedisServer;
@@ -186,4 +186,25 @@ describe("shared study (in one process, several handles)", () => {
     }
     expect(evaluated).toBe(60);
   }, 60_000);
+});
+
+describe("shared study when Redis cannot be reached", () => {
+  it("rejects naming the URL (password hidden) and the cause, and prints nothing", async () => {
+    const port = await freePort(); // nothing listens there
+    const printed = vi.spyOn(console, "error").mockImplementation(() => {});
+    try {
+      const url = `redis://:secret@127.0.0.1:${port}`;
+      const failure = await openSharedStudy(config(10), { redis: url, study: "unreachable" }).then(
+        () => undefined,
+        (error: unknown) => error as Error,
+      );
+      expect(failure?.message).toMatch(
+        new RegExp(`^cannot reach Redis at redis://:\\*\\*\\*@127\\.0\\.0\\.1:${port}: connect ECONNREFUSED`),
+      );
+      expect(failure?.message).not.toContain("secret");
+      expect(printed).not.toHaveBeenCalled();
+    } finally {
+      printed.mockRestore();
+    }
+  });
 });

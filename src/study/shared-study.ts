@@ -96,18 +96,39 @@ export async function openSharedStudy(
   const { inspect: _inspect, ...stored } = config;
   // Validate the configuration before touching Redis (throws a ConfigError naming each problem).
   createSolver(config).stop();
-  const ownsClient = typeof options.redis === "string";
-  const redis =
-    typeof options.redis === "string" ? new Redis(options.redis, { maxRetriesPerRequest: 3 }) : options.redis;
+  const url = typeof options.redis === "string" ? options.redis : undefined;
+  const redis = url === undefined ? (options.redis as Redis) : new Redis(url, { maxRetriesPerRequest: 3 });
+  // A client of our own reports connection failures as events; without a listener ioredis prints
+  // each with a stack trace. The calls that fail reject on their own; the last cause is kept to
+  // say why the study could not open.
+  let connectionError: Error | undefined;
+  if (url !== undefined) redis.on("error", (error: Error) => (connectionError = error));
   try {
     const journal = new RedisJournal(redis, options.study);
     const worker = options.worker ?? `${hostname()}:${process.pid}`;
-    const study = new SharedStudyImpl(options.study, journal, worker, redis, ownsClient);
+    const study = new SharedStudyImpl(options.study, journal, worker, redis, url !== undefined);
     await study.open(JSON.parse(JSON.stringify(stored)) as SolverConfig);
     return study;
   } catch (error) {
-    if (ownsClient) redis.disconnect();
-    throw error;
+    if (url === undefined) throw error;
+    redis.disconnect();
+    if (connectionError === undefined || error instanceof UsageError || error instanceof JournalError)
+      throw error;
+    throw new Error(`cannot reach Redis at ${withoutPassword(url)}: ${connectionError.message}`, {
+      cause: error,
+    });
+  }
+}
+
+/** `url` with any password replaced by `***` (error messages end up in logs). */
+function withoutPassword(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password === "") return url;
+    parsed.password = "***";
+    return parsed.toString();
+  } catch {
+    return "the given URL";
   }
 }
 
