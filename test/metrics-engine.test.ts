@@ -194,6 +194,56 @@ describe("arqon/metrics: engine metrics scraped after a run in virtual time", ()
     await engine.close();
   });
 
+  it("times an async actuator until it settles, and leaves its rejection to the engine", async () => {
+    const registry = new Registry();
+    const clock = new ManualClock();
+    let nowMs = 0; // the metrics' clock: only the actuator moves it, 5 µs before and 5 µs after its await
+    const metrics = createEngineMetrics({ registry, clock: () => nowMs });
+    let failing = false;
+    const engine = createEngine({
+      seed: 3,
+      params: { x: { min: 0, max: 10, init: 5 }, y: { min: 0, max: 100, init: 40 } },
+      window: { digests: 4, ms: 400 },
+      scheduler: clock,
+      safety: { safeMode: { dwellMs: 1000, healthyWindows: 2 } },
+      onApply: metrics.timeApply(async () => {
+        nowMs += 0.005;
+        await Promise.resolve();
+        nowMs += 0.005;
+        if (failing) throw new Error("pool refused to resize");
+      }),
+    });
+    metrics.attach(engine);
+    const noise = Prng.fromSeed(8, 1);
+    const feedAsync = async (count: number) => {
+      for (let i = 0; i < count; i++) {
+        clock.advanceBy(100);
+        const [x, y] = engine.values;
+        metrics.observe({
+          objective: (x! - 3) ** 2 + ((y! - 50) / 10) ** 2 + 0.05 * noise.normal(),
+          generation: engine.generation,
+        });
+        await new Promise((resolve) => setImmediate(resolve)); // let the actuator's promise settle
+      }
+    };
+    await feedAsync(30);
+    failing = true;
+    await feedAsync(60);
+    engine.flushEvents();
+    // The rejections reached the engine: it rolled back and opened the actuator breaker (an
+    // unhandled rejection would also fail this test run).
+    const snapshot = engine.snapshot();
+    expect(snapshot.breakers.actuator).toBe("open");
+    expect(snapshot.reasons).toContain("breakerOpen");
+    const series = await scrape(registry);
+    expect(series.get('arqon_applies_total{kind="rollback"}')).toBeGreaterThan(0);
+    // Each call timed to its settling: 10 µs, not the 5 µs before its await.
+    const calls = series.get("arqon_t1_apply_seconds_count")!;
+    expect(calls).toBeGreaterThan(0);
+    expect(series.get("arqon_t1_apply_seconds_sum")).toBeCloseTo(calls * 1e-5, 12);
+    await engine.close();
+  });
+
   it('counts rollbacks under arqon_applies_total{kind="rollback"}: the kinds add up to the Tier-1 writes timed', async () => {
     const r = rig();
     const { engine, registry } = r;
@@ -221,12 +271,12 @@ describe("arqon/metrics: engine metrics scraped after a run in virtual time", ()
       seed: 1,
       params: { x: { min: 0, max: 10, init: 5 } },
       scheduler: new ManualClock(),
-      auditCapacity: 8,
+      auditCapacity: 12,
     });
     metrics.attach(engine);
     const events: AuditEvent[] = [];
     engine.events.subscribe((event) => events.push(event));
-    // 30 rollbacks in one turn overflow a ring of 8 records before anything is delivered.
+    // 30 rollbacks in one turn overflow a ring of 12 records (the smallest allowed) before anything is delivered.
     for (let i = 0; i < 30; i++) engine.rollback(`r${i}`);
     engine.flushEvents();
     const snapshot = engine.snapshot();

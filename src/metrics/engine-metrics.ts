@@ -10,6 +10,7 @@ import { RESULT_CODE_COUNT, violationName } from "../audit/violation.js";
 import type { Digest } from "../engine/digest.js";
 import { rejectionName } from "../engine/digest.js";
 import type { DigestVerdict, Engine } from "../engine/engine.js";
+import { isThenable } from "../engine/safety/guarded-callback.js";
 import { LabelledCounts, vocabulary } from "./labelled-counts.js";
 import { LatencyHistogram, MICROSECOND_BUCKETS } from "./latency-histogram.js";
 
@@ -59,10 +60,14 @@ export interface EngineMetrics {
   attach(engine: Engine): void;
   /** `engine.observe(digest)`, timed. */
   observe(digest: Digest): DigestVerdict;
-  /** Wraps an `onApply` actuator hook so that each call is timed (`arqon_t1_apply_seconds`). */
+  /**
+   * Wraps an `onApply` actuator hook so that each call is timed (`arqon_t1_apply_seconds`). An
+   * async hook is timed until its promise settles, and the wrapper returns that promise, so the
+   * engine still sees a rejection (rollback, actuator breaker) as it would without the wrapper.
+   */
   timeApply(
-    onApply: (values: Float64Array, generation: number) => void,
-  ): (values: Float64Array, generation: number) => void;
+    onApply: (values: Float64Array, generation: number) => void | PromiseLike<void>,
+  ): (values: Float64Array, generation: number) => void | PromiseLike<void>;
   /** Stops counting audit events (the scrape-time gauges keep reading the engine). */
   detach(): void;
 }
@@ -263,15 +268,24 @@ class EngineMetricsImpl implements EngineMetrics {
   }
 
   timeApply(
-    onApply: (values: Float64Array, generation: number) => void,
-  ): (values: Float64Array, generation: number) => void {
+    onApply: (values: Float64Array, generation: number) => void | PromiseLike<void>,
+  ): (values: Float64Array, generation: number) => void | PromiseLike<void> {
     return (values, generation) => {
       const start = this.clock();
+      let result: void | PromiseLike<void>;
       try {
-        onApply(values, generation);
-      } finally {
+        result = onApply(values, generation);
+      } catch (error) {
         this.t1.record((this.clock() - start) / 1000);
+        throw error;
       }
+      if (!isThenable(result)) {
+        this.t1.record((this.clock() - start) / 1000);
+        return result;
+      }
+      // Returned, not dropped: the engine must see a rejection to roll back and count it.
+      const record = () => this.t1.record((this.clock() - start) / 1000);
+      return Promise.resolve(result).finally(record);
     };
   }
 

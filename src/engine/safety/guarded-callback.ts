@@ -135,7 +135,8 @@ export class SynchronousCallbackError extends Error {
 /** Attached to a promise that is not awaited, so its rejection is handled (and dropped). */
 function ignore(): void {}
 
-function isThenable(value: unknown): value is PromiseLike<unknown> {
+/** Whether `value` is a promise or another thenable (what an async hook returns). */
+export function isThenable(value: unknown): value is PromiseLike<unknown> {
   return (
     (typeof value === "object" || typeof value === "function") &&
     value !== null &&
