@@ -1,4 +1,4 @@
-import type { ParamValue } from "../space/params.js";
+import type { BoundsInput, ParamValue } from "../space/params.js";
 
 /** Environment variable that carries the trial id to an objective command. */
 export const TRIAL_ID_VARIABLE = "ARQON_TRIAL_ID";
@@ -26,6 +26,44 @@ export function variableClashes(names: readonly string[]): string[] {
     else problems.push(`bounds.${name}: its variable ${variable} is also used by ${previous}`);
   }
   return problems;
+}
+
+/**
+ * Why `bounds` cannot be passed to a command as variables, as one line, or `undefined` when it can:
+ * names sharing a variable ({@link variableClashes}), or a string choice holding a NUL character,
+ * which no environment variable can carry (other choices travel as JSON, where NUL is escaped).
+ */
+export function variableProblems(bounds: BoundsInput): string | undefined {
+  const problems: string[] = [];
+  const clashes = variableClashes(Object.keys(bounds));
+  if (clashes.length > 0) problems.push(`ambiguous environment variables: ${clashes.join("; ")}`);
+  for (const [name, spec] of Object.entries(bounds)) {
+    if (spec.type !== "categorical") continue;
+    spec.choices.forEach((choice, i) => {
+      if (typeof choice === "string" && choice.includes("\u0000")) {
+        problems.push(
+          `bounds.${name}.choices.${i}: contains a NUL character, which no environment variable can carry`,
+        );
+      }
+    });
+  }
+  return problems.length === 0 ? undefined : problems.join("; ");
+}
+
+/**
+ * The whole environment of one trial's command: `inherited` without the variable of any parameter
+ * in `names` nor {@link TRIAL_ID_VARIABLE}, plus the trial's own ({@link trialVariables}). So a
+ * conditional parameter left inactive is truly absent, even when the shell that started arqon set it.
+ */
+export function objectiveEnvironment(
+  inherited: Readonly<Record<string, string | undefined>>,
+  names: readonly string[],
+  trial: { readonly id: number; readonly params: Readonly<Record<string, ParamValue>> },
+): Record<string, string | undefined> {
+  const env = { ...inherited };
+  delete env[TRIAL_ID_VARIABLE];
+  for (const name of names) delete env[parameterVariable(name)];
+  return Object.assign(env, trialVariables(trial.id, trial.params));
 }
 
 /**

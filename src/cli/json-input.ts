@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { errorMessage, hasErrorCode } from "../errors.js";
 import { usageError } from "./cli-error.js";
+import { findDuplicateKey } from "./json-duplicate-keys.js";
 import { excerptOfLine, locateJsonSyntaxError } from "./json-location.js";
 
 /**
@@ -26,12 +27,14 @@ export function readJsonFile(cwd: string, path: string, what: string): unknown {
  * Parses `text` as JSON, or throws a usage error saying that `source` is not valid JSON, where
  * (line and column) and why, with the offending line:
  * `config file c.json is not valid JSON: line 3, column 13: expected ','; the line reads: "budget": 10 "seed": 1`.
+ * A key given twice in one object is refused the same way, rather than letting the last one win.
  */
 export function parseJsonText(raw: string, source: string): unknown {
   // A byte-order mark (some Windows editors write one) is not JSON, but nor is it the user's mistake.
   const text = raw.startsWith("\uFEFF") ? raw.slice(1) : raw;
+  let parsed: unknown;
   try {
-    return JSON.parse(text);
+    parsed = JSON.parse(text);
   } catch (error) {
     if (text.trim() === "") throw usageError(`${source} is empty; expected JSON`);
     const problem = locateJsonSyntaxError(text);
@@ -41,4 +44,13 @@ export function parseJsonText(raw: string, source: string): unknown {
         `the line reads: ${excerptOfLine(problem)}`,
     );
   }
+  const duplicate = findDuplicateKey(text);
+  if (duplicate !== undefined) {
+    const { path, line, column, firstLine, firstColumn } = duplicate;
+    throw usageError(
+      `${source} has a duplicate key: line ${line}, column ${column}: ${path} is given twice ` +
+        `(first at line ${firstLine}, column ${firstColumn}); JSON would keep only the last`,
+    );
+  }
+  return parsed;
 }

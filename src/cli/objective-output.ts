@@ -33,16 +33,18 @@ export function readReport(line: string): ReportLine | undefined {
 }
 
 // A decimal number with optional sign, fraction and exponent: "3", "-0.5", ".25", "1e-3", "+2.5E+4".
-const NUMBER = /[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?/g;
+// A sign right after a letter, digit, "_" or "." is a hyphen ("run-7", "2024-06"), not a minus.
+const NUMBER = /(?:(?<![\w.])[-+])?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?/g;
 
 /**
  * Reads the objective value from the standard output of an objective command: the last number on
  * the last non-empty line.
  *
  * @remarks
- * So `"RESULT=0.99"` gives 0.99, `"  0.75 "` gives 0.75, `"epoch 3\nloss: 1.5e-2"` gives 0.015, and
- * `"0.1\n0.2\n0.3"` gives 0.3. Empty output, a last line without a number, or a number that is not
- * finite once parsed (e.g. `1e999`) is a failure with a short reason.
+ * So `"RESULT=0.99"` gives 0.99, `"  0.75 "` gives 0.75, `"epoch 3\nloss: 1.5e-2"` gives 0.015,
+ * `"0.1\n0.2\n0.3"` gives 0.3, and `"loss=-0.5"` gives -0.5 but `"run-7"` gives 7: a sign right
+ * after a letter, digit, `_` or `.` is read as a hyphen. Empty output, a last line without a
+ * number, or a number that is not finite once parsed (e.g. `1e999`) is a failure with a short reason.
  */
 export function readObjective(stdout: string): ObjectiveReading {
   const lines = stdout.split(/\r?\n/);

@@ -4,7 +4,7 @@ import type { Trial } from "../index.js";
 import type { ParamValue } from "../space/params.js";
 import { openSharedStudy, type SharedStudy } from "../study/shared-study.js";
 import { CliError, runtimeError, usageError } from "./cli-error.js";
-import { trialVariables, variableClashes } from "./env-names.js";
+import { objectiveEnvironment, variableProblems } from "./env-names.js";
 import type { CliIo } from "./io.js";
 import type { ObjectiveReading } from "./objective-output.js";
 import { formatValue } from "./progress.js";
@@ -57,9 +57,8 @@ export async function solveShared(
     // not carry reports yet, so every worker would judge against a different history.
     throw usageError("arqon solve: pruning (the config's pruner) is not supported with --storage yet");
   }
-  const clashes = variableClashes(Object.keys(config.bounds));
-  if (clashes.length > 0)
-    throw usageError(`arqon solve: ambiguous environment variables: ${clashes.join("; ")}`);
+  const problem = variableProblems(config.bounds);
+  if (problem !== undefined) throw usageError(`arqon solve: ${problem}`);
   let study: SharedStudy;
   try {
     study = await openSharedStudy(config, { redis: options.storage, study: options.study });
@@ -83,12 +82,13 @@ async function runWorker(
   options: SharedSolveOptions,
   io: CliIo,
 ): Promise<0 | 1> {
+  const names = Object.keys(study.config.bounds);
   const runTrial = async (trial: Trial): Promise<Outcome> => {
     try {
       const reading = await runObjectiveCommand({
         command,
         cwd: io.cwd,
-        env: { ...io.env, ...trialVariables(trial.id, trial.params) },
+        env: objectiveEnvironment(io.env, names, trial),
         onStderr: io.stderr,
       });
       return { trial, reading };

@@ -11,7 +11,7 @@ import {
   splitAtDoubleDash,
 } from "./args.js";
 import { CliError, runtimeError, usageError } from "./cli-error.js";
-import { trialVariables, variableClashes } from "./env-names.js";
+import { objectiveEnvironment, variableProblems } from "./env-names.js";
 import { programProblem } from "./find-program.js";
 import type { CliIo } from "./io.js";
 import { type ObjectiveReading, readReport } from "./objective-output.js";
@@ -119,9 +119,8 @@ export async function solveCommand(argv: readonly string[], io: CliIo): Promise<
     const logLock = held?.logLock;
     const opened = openSolver("solve", io.cwd, { statePath, configPath, logLock });
     // Before a log directory is created for it: a config this refuses leaves nothing behind.
-    const clashes = variableClashes(Object.keys(opened.solver.config.bounds));
-    if (clashes.length > 0)
-      throw usageError(`arqon solve: ambiguous environment variables: ${clashes.join("; ")}`);
+    const problem = variableProblems(opened.solver.config.bounds);
+    if (problem !== undefined) throw usageError(`arqon solve: ${problem}`);
     const solver =
       statePath === undefined ? opened.solver : attachStateLog(io.cwd, statePath, opened.solver, logLock);
     try {
@@ -148,6 +147,7 @@ async function runSolve(
   io: CliIo,
 ): Promise<0 | 1 | 130> {
   const { command, concurrency, onError, statePath } = options;
+  const names = Object.keys(solver.config.bounds);
   // A logging solver has already made each call durable; a JSON state is rewritten after each.
   const save =
     statePath === undefined || isLoggedSolver(solver)
@@ -228,7 +228,7 @@ async function runSolve(
       const reading = await runObjectiveCommand({
         command,
         cwd: io.cwd,
-        env: { ...io.env, ...trialVariables(trial.id, trial.params) },
+        env: objectiveEnvironment(io.env, names, trial),
         onStderr: (text) => progress.passthrough(text),
         signal: abortRunning.signal,
         forceSignal: killRunning.signal,

@@ -1,13 +1,15 @@
 import { type SolverConfig, solverConfigIssues } from "../index.js";
 import { parseFlags, requiredString } from "./args.js";
 import { usageError } from "./cli-error.js";
-import { describeConfigIssues, solverKeysBeside } from "./config-issues.js";
+import { describeConfigIssues, unknownSolverKeyHint } from "./config-issues.js";
+import { variableProblems } from "./env-names.js";
 import type { CliIo } from "./io.js";
 import { readJsonFile } from "./json-input.js";
 
 /** Help text of `arqon validate`. */
 export const VALIDATE_USAGE = `arqon validate --config <config.json>
-  Checks a solver config. Prints {"ok":true,"parameters":[...],"budget":N} or exits 2 listing every problem.`;
+  Checks a solver config, and that arqon solve can pass its parameters as ARQON_ variables.
+  Prints {"ok":true,"parameters":[...],"budget":N} or exits 2 listing every problem.`;
 
 /**
  * Reads the config file at `path` and returns it when valid; otherwise throws one usage error that
@@ -17,8 +19,8 @@ export function loadValidConfig(cwd: string, path: string): SolverConfig {
   const config = readJsonFile(cwd, path, "config");
   const issues = solverConfigIssues(config);
   if (issues.length > 0) {
-    const keysBeside = (at: readonly string[]) => solverKeysBeside(config, at);
-    throw usageError(`invalid config ${path}: ${describeConfigIssues(issues, keysBeside)}`);
+    const hint = (at: readonly string[]) => unknownSolverKeyHint(config, at);
+    throw usageError(`invalid config ${path}: ${describeConfigIssues(issues, hint)}`);
   }
   return config as SolverConfig;
 }
@@ -30,7 +32,11 @@ export function validateCommand(argv: readonly string[], io: CliIo): 0 {
     io.stdout(`${VALIDATE_USAGE}\n`);
     return 0;
   }
-  const config = loadValidConfig(io.cwd, requiredString("validate", flags, "config"));
+  const path = requiredString("validate", flags, "config");
+  const config = loadValidConfig(io.cwd, path);
+  // What `arqon solve` would refuse is no valid config for it either (ask and tell pass no variables).
+  const problem = variableProblems(config.bounds);
+  if (problem !== undefined) throw usageError(`invalid config ${path}: ${problem}`);
   io.stdout(
     `${JSON.stringify({ ok: true, parameters: Object.keys(config.bounds), budget: config.budget })}\n`,
   );

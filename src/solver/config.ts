@@ -187,7 +187,8 @@ function conditionIssues(bounds: Readonly<Record<string, ParamInput>>): ConfigIs
     if (when === undefined) continue;
     for (const [parent, values] of Object.entries(when)) {
       const at = `bounds.${name}.when.${parent}`;
-      const spec = bounds[parent];
+      // Own keys only: `toString` or `__proto__` must not find Object.prototype's members.
+      const spec = Object.hasOwn(bounds, parent) ? bounds[parent] : undefined;
       if (parent === name) issues.push({ path: at, message: "a parameter cannot depend on itself" });
       else if (spec === undefined)
         issues.push({ path: at, message: `unknown parameter ${JSON.stringify(parent)}` });

@@ -1,0 +1,253 @@
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { objectiveEnvironment } from "../src/cli/env-names.js";
+import { readObjective } from "../src/cli/objective-output.js";
+import { runCli } from "../src/cli/run-cli.js";
+import { solverConfigIssues } from "../src/index.js";
+import {
+  type CliRun,
+  lines,
+  removeTempDirs,
+  runArqonInProcess,
+  tempDir,
+  writeJson,
+} from "./support/cli-run.js";
+
+afterAll(removeTempDirs);
+
+/** Asserts a failure reported as exactly one stderr line, and returns that line. */
+function errorLine(run: CliRun, status: number): string {
+  expect(run.status).toBe(status);
+  expect(run.stdout).toBe("");
+  const errorLines = lines(run.stderr);
+  expect(errorLines).toHaveLength(1);
+  return errorLines[0]!;
+}
+
+/** Runs the CLI in this process with `env` as the whole environment it passes on. */
+async function runWithEnv(
+  args: readonly string[],
+  cwd: string,
+  env: Readonly<Record<string, string | undefined>>,
+): Promise<CliRun> {
+  let stdout = "";
+  let stderr = "";
+  const status = await runCli(args, {
+    stdout: (text) => {
+      stdout += text;
+    },
+    stderr: (text) => {
+      stderr += text;
+    },
+    readStdin: async () => "",
+    stdinIsTerminal: true,
+    cwd,
+    env,
+  });
+  return { status, stdout, stderr };
+}
+
+const CONDITIONAL = {
+  seed: 1,
+  budget: 8,
+  bounds: {
+    opt: { type: "categorical", choices: ["sgd", "adam"] },
+    momentum: { min: 0, max: 1, when: { opt: ["sgd"] } },
+  },
+};
+
+describe("the objective's environment", () => {
+  it("drops an inherited variable of an inactive parameter and the inherited trial id", async () => {
+    const dir = tempDir();
+    writeJson(dir, "c.json", CONDITIONAL);
+    // Each trial records what it received; other inherited variables must still arrive.
+    const objective = [
+      process.execPath,
+      "-e",
+      "const e = process.env; require('fs').appendFileSync('seen.txt', " +
+        "[e.ARQON_TRIAL_ID, e.ARQON_OPT, e.ARQON_MOMENTUM ?? '-', e.KEEP].join(' ') + '\\n'); console.log(1);",
+    ];
+    const env = { ...process.env, ARQON_MOMENTUM: "0.9", ARQON_TRIAL_ID: "999", KEEP: "kept" };
+    const run = await runWithEnv(["solve", "--config", "c.json", "--quiet", "--", ...objective], dir, env);
+    expect(run.status).toBe(0);
+    const seen = lines(readFileSync(join(dir, "seen.txt"), "utf8")).map((line) => line.split(" "));
+    expect(seen.map(([id]) => id)).toEqual(["1", "2", "3", "4", "5", "6", "7", "8"]);
+    expect(seen.filter(([, opt]) => opt === "adam").length).toBeGreaterThan(0);
+    for (const [, opt, momentum, keep] of seen) {
+      expect(keep).toBe("kept");
+      if (opt === "adam") expect(momentum).toBe("-");
+      else expect(momentum).not.toBe("0.9");
+    }
+  });
+
+  it("is the inherited one minus every parameter's variable, plus the trial's", () => {
+    const inherited = { PATH: "/bin", ARQON_X: "stale", ARQON_Y: "stale", ARQON_TRIAL_ID: "9", ARQON_Z: "z" };
+    expect(objectiveEnvironment(inherited, ["x", "y"], { id: 3, params: { x: 0.5 } })).toEqual({
+      PATH: "/bin",
+      ARQON_Z: "z",
+      ARQON_TRIAL_ID: "3",
+      ARQON_X: "0.5",
+    });
+  });
+});
+
+describe("duplicate keys in JSON input", () => {
+  it("refuse a config naming the line, column and path of the second key", async () => {
+    const dir = tempDir();
+    writeFileSync(
+      join(dir, "c.json"),
+      '{\n  "seed": 1,\n  "budget": 5,\n  "bounds": {\n    "lr": { "min": 0, "max": 1 },\n' +
+        '    "lr": { "min": 0, "max": 2 }\n  }\n}\n',
+    );
+    expect(errorLine(await runArqonInProcess(["validate", "--config", "c.json"], dir), 2)).toBe(
+      "config file c.json has a duplicate key: line 6, column 5: bounds.lr is given twice " +
+        "(first at line 5, column 5); JSON would keep only the last",
+    );
+    writeFileSync(
+      join(dir, "deep.json"),
+      '{"seed": 1, "budget": 5, "bounds": {"c": {"type": "categorical", "choices": [1, {"a": 1, "a": 2}]}}, "seed": 2}',
+    );
+    expect(errorLine(await runArqonInProcess(["validate", "--config", "deep.json"], dir), 2)).toBe(
+      "config file deep.json has a duplicate key: line 1, column 90: bounds.c.choices[1].a is given twice " +
+        "(first at line 1, column 82); JSON would keep only the last",
+    );
+  });
+
+  it("refuse tell results as a whole, leaving the state unchanged", async () => {
+    const dir = tempDir();
+    writeJson(dir, "c.json", { seed: 1, budget: 5, bounds: { x: { min: 0, max: 1 } } });
+    expect((await runArqonInProcess(["ask", "--config", "c.json", "--state", "s.json"], dir)).status).toBe(0);
+    const before = readFileSync(join(dir, "s.json"));
+    const told = await runArqonInProcess(
+      ["tell", "--state", "s.json"],
+      dir,
+      '[{"id": 1, "value": 1, "value": 2}]',
+    );
+    expect(errorLine(told, 2)).toBe(
+      "results on stdin has a duplicate key: line 1, column 24: [0].value is given twice " +
+        "(first at line 1, column 12); JSON would keep only the last",
+    );
+    expect(readFileSync(join(dir, "s.json")).equals(before)).toBe(true);
+  });
+
+  it("quote a key that is not a plain name, and tell the same key in different objects apart", async () => {
+    const dir = tempDir();
+    writeFileSync(
+      join(dir, "c.json"),
+      '{"seed": 1, "budget": 5, "bounds": {"a": {"min": 0, "max": 1}, "b": {"min": 0, "max": 1}, "learning-rate": {}, "learning-rate": {}}}',
+    );
+    expect(errorLine(await runArqonInProcess(["validate", "--config", "c.json"], dir), 2)).toMatch(
+      /: bounds\["learning-rate"\] is given twice /,
+    );
+  });
+});
+
+describe("unknown keys of a parameter", () => {
+  it("name the type a key of another kind needs, and suggest only from the parameter's own kind", async () => {
+    const dir = tempDir();
+    const check = async (bound: object) => {
+      writeJson(dir, "c.json", { seed: 1, budget: 5, bounds: { p: bound } });
+      return errorLine(await runArqonInProcess(["validate", "--config", "c.json"], dir), 2);
+    };
+    expect(await check({ min: 0, max: 1, step: 0.1 })).toBe(
+      'invalid config c.json: bounds.p.step: unknown key (step is only for type "int")',
+    );
+    expect(await check({ type: "categorical", choices: [1, 10], scale: "log" })).toBe(
+      'invalid config c.json: bounds.p.scale: unknown key (scale is only for type "float" or "int")',
+    );
+    expect(await check({ type: "int", min: 1, max: 3, choices: [1, 2] })).toBe(
+      'invalid config c.json: bounds.p.choices: unknown key (choices is only for type "categorical")',
+    );
+    expect(await check({ choices: ["a", "b"] })).toBe(
+      'invalid config c.json: bounds.p.choices: unknown key (choices is only for type "categorical"); ' +
+        "bounds.p.min: required but missing; bounds.p.max: required but missing",
+    );
+    expect(await check({ type: "categorical", choice: ["a"] })).toBe(
+      "invalid config c.json: bounds.p.choice: unknown key (did you mean choices?); " +
+        "bounds.p.choices: required but missing",
+    );
+    // "choises" is near a categorical's key, which a float cannot take: the hint names the type it needs.
+    expect(await check({ min: 0, max: 1, choises: ["a"] })).toBe(
+      'invalid config c.json: bounds.p.choises: unknown key (did you mean choices? it is only for type "categorical")',
+    );
+  });
+});
+
+describe("the sign of the objective's value", () => {
+  it("is a hyphen, not a minus, when it follows a letter, digit, _ or .", () => {
+    expect(readObjective("val_loss=0.31 (run-7)\n")).toEqual({ ok: true, value: 7 });
+    expect(readObjective("accuracy 0.9 model resnet-50")).toEqual({ ok: true, value: 50 });
+    expect(readObjective("loss 0.42 on gpu-0")).toEqual({ ok: true, value: 0 });
+    expect(readObjective("range 3-5")).toEqual({ ok: true, value: 5 });
+  });
+
+  it("keeps every documented form", () => {
+    expect(readObjective("value -2.5")).toEqual({ ok: true, value: -2.5 });
+    expect(readObjective("-2.5")).toEqual({ ok: true, value: -2.5 });
+    expect(readObjective("loss=-0.5")).toEqual({ ok: true, value: -0.5 });
+    expect(readObjective("loss:-1e-3")).toEqual({ ok: true, value: -0.001 });
+    expect(readObjective("1e-3")).toEqual({ ok: true, value: 0.001 });
+    expect(readObjective("+2.5E+4")).toEqual({ ok: true, value: 25000 });
+    expect(readObjective("(-4)")).toEqual({ ok: true, value: -4 });
+    expect(readObjective("RESULT=0.99")).toEqual({ ok: true, value: 0.99 });
+    expect(readObjective("nan")).toMatchObject({ ok: false });
+    expect(readObjective("-inf")).toMatchObject({ ok: false });
+  });
+});
+
+describe("configs arqon solve cannot pass to a command", () => {
+  it("are refused by validate too: names sharing a variable", async () => {
+    const dir = tempDir();
+    writeJson(dir, "c.json", {
+      seed: 1,
+      budget: 3,
+      bounds: { lr: { min: 0, max: 1 }, LR: { min: 0, max: 1 } },
+    });
+    expect(errorLine(await runArqonInProcess(["validate", "--config", "c.json"], dir), 2)).toBe(
+      'invalid config c.json: ambiguous environment variables: bounds.LR: its variable ARQON_LR is also used by parameter "lr"',
+    );
+  });
+
+  it("refuse a string choice with a NUL character in validate, solve and a resumed solve, state untouched", async () => {
+    const dir = tempDir();
+    writeJson(dir, "c.json", {
+      seed: 1,
+      budget: 3,
+      bounds: { c: { type: "categorical", choices: ["a", "b\u0000c", ["\u0000"]] } },
+    });
+    const problem = "bounds.c.choices.1: contains a NUL character, which no environment variable can carry";
+    expect(errorLine(await runArqonInProcess(["validate", "--config", "c.json"], dir), 2)).toBe(
+      `invalid config c.json: ${problem}`,
+    );
+    const objective = [process.execPath, "-e", "console.log(1)"];
+    const fresh = ["solve", "--config", "c.json", "--state", "s.json", "--", ...objective];
+    expect(errorLine(await runArqonInProcess(fresh, dir), 2)).toBe(`arqon solve: ${problem}`);
+    expect(existsSync(join(dir, "s.json"))).toBe(false);
+    // A state made by ask (which passes no variables) holds a pending trial; solve refuses it too.
+    expect((await runArqonInProcess(["ask", "--config", "c.json", "--state", "s.json"], dir)).status).toBe(0);
+    const before = readFileSync(join(dir, "s.json"));
+    const resume = ["solve", "--state", "s.json", "--", ...objective];
+    expect(errorLine(await runArqonInProcess(resume, dir), 2)).toBe(`arqon solve: ${problem}`);
+    expect(readFileSync(join(dir, "s.json")).equals(before)).toBe(true);
+  });
+});
+
+describe("a condition naming an inherited Object member", () => {
+  it("is an unknown parameter", async () => {
+    const config = (parent: string) => ({
+      seed: 1,
+      budget: 5,
+      bounds: {
+        c: { type: "categorical", choices: ["a"] },
+        x: { min: 0, max: 1, when: JSON.parse(`{${JSON.stringify(parent)}: ["a"]}`) },
+      },
+    });
+    expect(solverConfigIssues(config("toString"))).toEqual([
+      { path: "bounds.x.when.toString", message: 'unknown parameter "toString"' },
+    ]);
+    expect(solverConfigIssues(config("__proto__"))).toEqual([
+      { path: "bounds.x.when.__proto__", message: 'unknown parameter "__proto__"' },
+    ]);
+  });
+});
