@@ -671,25 +671,27 @@ describe("audit events", () => {
   });
 
   it("counts records dropped by a full audit ring", async () => {
-    const rig = engineRig({ seed: 8, params: PARAMS, auditCapacity: 4 });
+    // The smallest ring allowed (MIN_AUDIT_CAPACITY, 12): a smaller one could not hold a window's
+    // own records below its high-water mark, and is refused.
+    const rig = engineRig({ seed: 8, params: PARAMS, auditCapacity: 12 });
     const { engine, events } = rig;
     engine.flushEvents();
-    for (let i = 0; i < 10; i++) engine.observe({ objective: 1, generation: 7 });
+    for (let i = 0; i < 20; i++) engine.observe({ objective: 1, generation: 7 });
     expect(engine.snapshot().audit).toEqual({
-      pending: 4,
-      capacity: 4,
-      highWaterMark: 3,
-      peak: 4,
-      // 10 rejections and the 2 mode changes they caused, minus the 4 that fit (every drop counted).
-      dropped: 8,
+      pending: 12,
+      capacity: 12,
+      highWaterMark: 9,
+      peak: 12,
+      // 20 rejections and the 2 mode changes they caused, minus the 12 that fit (every drop counted).
+      dropped: 10,
     });
-    expect(engine.snapshot().digests.rejected).toBe(10);
+    expect(engine.snapshot().digests.rejected).toBe(20);
     // A full ring is a SafeMode reason (nothing is dropped silently): frozen until it drains.
     expect(engine.snapshot().mode).toBe("frozen");
     expect(engine.snapshot().reasons).toEqual(["auditHighWater", "auditFull"]);
-    expect(engine.flushEvents()).toBe(4);
+    expect(engine.flushEvents()).toBe(12);
     expect(engine.snapshot().reasons).toEqual([]);
-    expect(events.map((e) => e.seq)).toEqual([1, 2, 3, 4, 5]);
+    expect(events.map((e) => e.seq)).toEqual(Array.from({ length: 13 }, (_, i) => i + 1));
     await engine.close();
   });
 });

@@ -95,7 +95,7 @@ export interface EngineConfig<N extends string = string> {
   readonly maxSkewMs?: number | undefined;
   /** Empty windows in a row after which SPSA stops proposing until digests flow again (default 3). */
   readonly stallAfter?: number | undefined;
-  /** Audit ring size in records (default 4096). */
+  /** Audit ring size in records (default 4096, at least {@link MIN_AUDIT_CAPACITY}). */
   readonly auditCapacity?: number | undefined;
   /**
    * How long after a record is written the audit ring is drained to `events` and `auditSink`, in ms
@@ -200,6 +200,14 @@ export const DEFAULT_WINDOW_DIGESTS = 1;
  */
 export const MAX_WINDOW_DIGESTS = 1 << 21;
 
+/**
+ * Smallest audit ring (records): the records a window and a trip write before the next drain (at
+ * most `AUDIT_RESERVE`, 8, in control-safety.ts) stay below its high-water mark (80 %: 9 of 12).
+ * In a smaller ring the engine's own records raised `auditHighWater` or `auditFull`, each drain
+ * cleared it and the next window raised it again, so the engine never left SafeMode.
+ */
+export const MIN_AUDIT_CAPACITY = 12;
+
 const message = (text: string) => ({ message: () => text });
 const Finite = Schema.Number.pipe(
   Schema.filter((n) => Number.isFinite(n), message("expected a finite number")),
@@ -303,7 +311,17 @@ export const EngineConfigSchema = Schema.Struct({
   maxAgeMs: Schema.optionalWith(NonNegative, { exact: true }),
   maxSkewMs: Schema.optionalWith(NonNegative, { exact: true }),
   stallAfter: Schema.optionalWith(PositiveInt, { exact: true }),
-  auditCapacity: Schema.optionalWith(PositiveInt, { exact: true }),
+  auditCapacity: Schema.optionalWith(
+    Schema.Number.pipe(
+      Schema.filter(
+        (n) => Number.isSafeInteger(n) && n >= MIN_AUDIT_CAPACITY,
+        message(
+          `expected a whole number ≥ ${MIN_AUDIT_CAPACITY} (a smaller ring fills with the engine's own records of one window)`,
+        ),
+      ),
+    ),
+    { exact: true },
+  ),
   auditDrainMs: Schema.optionalWith(TimerMs(false), { exact: true }),
   runId: Schema.optionalWith(
     Schema.String.pipe(Schema.filter((s) => s.length > 0, message("expected a non-empty string"))),

@@ -126,9 +126,10 @@ const REGIME_RISE = RegimeSignal.Rise;
 const THRASHING_DEAD_BAND_STEPS = 1.5;
 /**
  * Audit records kept free when the ring counts as full: a window's records (window, decision, step,
- * apply) and the mode changes a trip causes fit in it.
+ * apply) and the mode changes a trip causes fit in it. `MIN_AUDIT_CAPACITY` (config.ts) keeps this
+ * many below the high-water mark.
  */
-const AUDIT_RESERVE = 8;
+export const AUDIT_RESERVE = 8;
 const AUDIT_FULL = reasonMask("auditFull");
 const NON_FINITE = reasonMask("nonFiniteObjective");
 
@@ -192,8 +193,10 @@ export class ControlSafety {
   private readonly changeBudget: ChangeBudget | undefined;
   /** Centre positions at the dead-band's resolution: what the change budget is charged with. */
   private readonly budgetReference: Float64Array;
-  /** Non-finite digests in a row for the live generation (see {@link onNonFiniteDigest}). */
+  /** Non-finite digests in a row for generation {@link nonFiniteRunGeneration} (see {@link onNonFiniteDigest}). */
   private nonFiniteRun = 0;
+  /** The generation the run of non-finite digests was measured under (−1: none yet). */
+  private nonFiniteRunGeneration = -1;
   /**
    * Where the engine writes an accepted digest's objective before {@link observeInput}: a number
    * passed as an argument of a call V8 does not inline is boxed (16 bytes per digest), a store
@@ -436,7 +439,9 @@ export class ControlSafety {
    * in a row for the live generation freeze adaptation while the burst lasts (the reason clears
    * with the next healthy window). Only a burst that starts right after an apply, before any
    * finite value of that generation, blames the apply: it trips the governor and rolls back.
-   * Stale digests, and more while the reason is active, are only rejected.
+   * Stale digests, and more while the reason is active, are only rejected. A run belongs to one
+   * generation: NaNs measured under the previous one say nothing about the apply, so the first
+   * of a new generation starts the count again.
    */
   onNonFiniteDigest(generation: number, now: number): void {
     const governor = this.governor;
@@ -446,6 +451,10 @@ export class ControlSafety {
       generation !== this.host.live.generation
     )
       return;
+    if (this.nonFiniteRunGeneration !== generation) {
+      this.nonFiniteRunGeneration = generation;
+      this.nonFiniteRun = 0;
+    }
     this.nonFiniteRun++;
     if (this.nonFiniteRun < NON_FINITE_BURST) return;
     this.nonFiniteRun = 0;

@@ -99,9 +99,10 @@ export interface EngineSnapshot<N extends string = string> {
   /** Generation the baseline was taken at (−1 when none). */
   readonly baselineGeneration: number;
   /**
-   * Digests accepted and rejected so far; `unused` counts accepted digests that arrived while no
-   * evaluation window was open (while a decision waited for the guardrails, or a return to the
-   * centre was pending), so they fed no window.
+   * Digests accepted and rejected so far; `unused` counts accepted digests that fed no evaluation
+   * window: they arrived while none was open (while a decision waited for the guardrails, or a
+   * return to the centre was pending), or carried no `constraintMargin` while the engine sought
+   * feasibility (its windows then measure the margin, and such a digest says nothing about it).
    */
   readonly digests: { readonly accepted: number; readonly rejected: number; readonly unused: number };
   /**
@@ -303,6 +304,8 @@ class EngineImpl implements Engine {
   private emptyWindows = 0;
   private accepted = 0;
   private rejected = 0;
+  /** Accepted digests without a margin while seeking feasibility: they fed no window. */
+  private marginless = 0;
   private drainScheduled: Subscription | undefined;
   /** Applies waiting for Tier 1's timing rules: a window's decision, a return to the centre. */
   private readonly paced: Record<PacedSlot, Subscription | undefined> = {
@@ -380,7 +383,12 @@ class EngineImpl implements Engine {
     // reverse order (plain finalizers: an Effect scope cost a fiber per engine on spawn and on
     // close, about a quarter of a supervisor's spawn-and-stop CPU).
     const windows = this.windows;
-    const subscription = this.control.subscribe((command) => windows.command(command));
+    // A window's time limit runs from the end of the settle period: digests stamped before it are
+    // rejected, so a limit counted from the apply could only close windows empty (and stall).
+    const subscription = this.control.subscribe((command) => {
+      if (command === "open") windows.open(this.executor.lastApplyAt + config.settleMs);
+      else windows.command(command);
+    });
     this.finalizers.push(() => {
       subscription.unsubscribe();
       windows.stop();
@@ -527,7 +535,7 @@ class EngineImpl implements Engine {
     } else if (hasMargin) {
       windows.input[0] = -margin;
       windows.pushInput();
-    }
+    } else this.marginless++; // unknown feasibility: no measure of the margin the windows hold
     this.afterWork();
     return "accepted";
   }
@@ -550,7 +558,11 @@ class EngineImpl implements Engine {
       iteration: this.core.iteration,
       phase: stateName(this.spsa.getSnapshot().value),
       baselineGeneration: this.live.hasBaseline ? this.live.baselineGeneration : -1,
-      digests: { accepted: this.accepted, rejected: this.rejected, unused: this.windowStats.dropped },
+      digests: {
+        accepted: this.accepted,
+        rejected: this.rejected,
+        unused: this.windowStats.dropped + this.marginless,
+      },
       spsa: {
         a: this.core.a,
         c: this.core.perturbationScale,

@@ -1,5 +1,6 @@
 import type { OperatorFunction, SchedulerLike, Subscription } from "rxjs";
 import { asyncScheduler, Observable } from "rxjs";
+import { MAX_TIMER_MS } from "../../machines/timer-limit.js";
 import { type Aggregation, aggregate } from "./aggregate.js";
 
 /** Commands that drive {@link evaluationWindows}: open a fresh window, or drop the open one. */
@@ -206,16 +207,24 @@ export class WindowCollector {
     else if (command === "discard") this.discard();
   }
 
-  /** Starts a fresh window now (dropping one still open). */
-  open(): void {
+  /**
+   * Starts a fresh window now (dropping one still open). Its time limit runs from `limitFrom`
+   * (scheduler time) when that is later than now: the engine passes the end of the settle period,
+   * during which no digest can count, so that waiting for it does not use the window up.
+   */
+  open(limitFrom = Number.NEGATIVE_INFINITY): void {
     if (this.isOpen) this.stats.replaced++;
     this.cancelTimer();
     this.seq++;
     this.isOpen = true;
     this.filled = 0;
-    this.openedAt = this.scheduler.now();
+    const now = this.scheduler.now();
+    this.openedAt = now;
     this.stats.opened++;
-    if (this.ms !== undefined) this.timer = this.scheduler.schedule(this.onTimeLimit, this.ms, this.seq);
+    if (this.ms === undefined) return;
+    // Capped at the longest timer Node keeps: a longer delay would fire after 1 ms.
+    const delay = Math.min(MAX_TIMER_MS, this.ms + (limitFrom > now ? limitFrom - now : 0));
+    this.timer = this.scheduler.schedule(this.onTimeLimit, delay, this.seq);
   }
 
   /** Drops the open window, if any, without emitting. */

@@ -103,6 +103,12 @@ export const GUARDRAIL_PRESETS: Readonly<Record<GuardrailPreset, Guardrails>> = 
 /** Largest finite `maxUpdatesPerSecond`: the rate limiter keeps that many apply times. */
 export const MAX_FINITE_UPDATES_PER_SECOND = 100_000;
 
+/** Largest `flipLimit`: the thrashing detector keeps that many reversal times per parameter. */
+export const MAX_FLIP_LIMIT = 1000;
+
+/** Largest `regressionLimit` (and `safety.violationLimit`): the violation counter keeps that many refusal times. */
+export const MAX_REGRESSION_LIMIT = 1_000_000;
+
 type NumericField = Exclude<keyof Guardrails, "preset">;
 
 /** How each numeric field is checked: the rule, and the message when it fails. */
@@ -115,11 +121,17 @@ const FIELD_RULES: Readonly<Record<NumericField, readonly [(x: number) => boolea
   ],
   minIntervalMs: timerMsRule(false),
   cooldownMs: timerMsRule(false),
-  flipLimit: [(x) => Number.isInteger(x) && x >= 1, "must be a whole number ≥ 1"],
+  flipLimit: [
+    (x) => Number.isInteger(x) && x >= 1 && x <= MAX_FLIP_LIMIT,
+    `must be a whole number from 1 to ${MAX_FLIP_LIMIT}`,
+  ],
   flipWindowMs: timerMsRule(true),
   changeBudget: [(x) => x > 0, "must be a number > 0 (fraction of the range; Infinity for no budget)"],
   budgetWindowMs: timerMsRule(true),
-  regressionLimit: [(x) => Number.isInteger(x) && x >= 1, "must be a whole number ≥ 1"],
+  regressionLimit: [
+    (x) => Number.isInteger(x) && x >= 1 && x <= MAX_REGRESSION_LIMIT,
+    `must be a whole number from 1 to ${MAX_REGRESSION_LIMIT}`,
+  ],
 };
 
 const FIELDS = Object.keys(FIELD_RULES) as readonly NumericField[];

@@ -14,7 +14,7 @@ import {
 import { timerMsRule } from "../../../machines/timer-limit.js";
 import { type OptionalInput, withoutUndefinedKeys } from "../../config-input.js";
 import type { ConfigIssue } from "../../errors.js";
-import type { Guardrails } from "../../hotpath/guardrails.js";
+import { type Guardrails, MAX_REGRESSION_LIMIT } from "../../hotpath/guardrails.js";
 import {
   type ChangeBudgetOptions,
   changeBudgetOptionIssues,
@@ -128,7 +128,10 @@ const SAFETY_KEYS = [
 const SCALAR_RULES: Readonly<Record<string, NumericRule>> = {
   thrashingCooldownMs: timerMsRule(false),
   emergencyMargin: [(x) => Number.isFinite(x) && x < 0, "must be a finite number < 0 (margin units)"],
-  violationLimit: [(x) => Number.isInteger(x) && x >= 1 && x <= 1_000_000, "must be a whole number ≥ 1"],
+  violationLimit: [
+    (x) => Number.isInteger(x) && x >= 1 && x <= MAX_REGRESSION_LIMIT,
+    `must be a whole number from 1 to ${MAX_REGRESSION_LIMIT}`,
+  ],
   violationWindowMs: timerMsRule(true),
   rollbacksPerHour: [(x) => Number.isInteger(x) && x >= 0 && x <= 1_000_000, "must be a whole number ≥ 0"],
 };

@@ -1,5 +1,6 @@
 import { timerMsRule } from "../../../machines/timer-limit.js";
 import type { ConfigIssue } from "../../errors.js";
+import { MAX_FLIP_LIMIT } from "../../hotpath/guardrails.js";
 import {
   type NumericRule,
   numericOptionIssues,
@@ -63,7 +64,10 @@ export const DEFAULT_THRASHING_OPTIONS: ResolvedThrashingOptions = Object.freeze
 });
 
 const RULES: Readonly<Record<keyof ResolvedThrashingOptions, NumericRule>> = {
-  flipLimit: [(x) => Number.isInteger(x) && x >= 1 && x <= 1000, "must be a whole number from 1 to 1000"],
+  flipLimit: [
+    (x) => Number.isInteger(x) && x >= 1 && x <= MAX_FLIP_LIMIT,
+    `must be a whole number from 1 to ${MAX_FLIP_LIMIT}`,
+  ],
   flipWindowMs: timerMsRule(true),
   deadBand: [
     (x) => Number.isFinite(x) && x >= 0 && x < 1,
