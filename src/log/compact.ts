@@ -48,21 +48,33 @@ export interface CompactResult {
  * a crash or failure at any point leaves either the old log or the new one, never a mix (leftovers
  * are cleaned up by the next writer that opens the log). It takes the directory's lock like a
  * writer, so it never runs under a live writer: while one holds the log (in this process or
- * another), it fails with a `LogLockedError` and changes nothing. Strict: fails on mid-log damage; a
- * torn tail is left out of the new segment.
+ * another), it fails with a `LogLockedError` and changes nothing. A `keep` that is neither a whole
+ * number ≥ 0 nor a function is a `LogError`, before anything is read or locked. Strict: fails on
+ * mid-log damage; a torn tail is left out of the new segment.
  */
 export function compactDecisionLog(
   dir: string,
   keep: number | ((entry: LogEntry) => boolean),
   options: CompactOptions = {},
 ): CompactResult {
-  if (!existsSync(dir)) throw new LogError(`${dir} holds no decision log to compact`);
+  checkKeep(keep);
+  // Listing first: a path that is not a readable directory is reported as such, not as a lock failure.
+  if (!existsSync(dir) || listSegments(dir).length === 0)
+    throw new LogError(`${dir} holds no decision log to compact`);
   const lock = acquireLogLock(dir, `compact decision log ${dir}`);
   try {
     return compactLocked(dir, keep, options);
   } finally {
     lock.release();
   }
+}
+
+/** Refuses a `keep` that is neither a whole number ≥ 0 nor a function (−3 would keep nothing, NaN everything). */
+function checkKeep(keep: unknown): void {
+  if (typeof keep === "function") return;
+  if (typeof keep === "number" && Number.isSafeInteger(keep) && keep >= 0) return;
+  const shown = typeof keep === "string" ? JSON.stringify(keep) : String(keep);
+  throw new LogError(`keep must be a whole number ≥ 0 or a function, got ${shown}`);
 }
 
 function compactLocked(
@@ -74,7 +86,7 @@ function compactLocked(
   if (scan.header === null) throw new LogError(`${dir} holds no decision log to compact`);
   const kept =
     typeof keep === "number"
-      ? scan.records.slice(Math.max(0, scan.records.length - Math.max(0, Math.floor(keep))))
+      ? scan.records.slice(Math.max(0, scan.records.length - keep))
       : scan.records.filter(keep);
   const existing = listSegments(dir);
   const bytesBefore = existing.reduce((sum, s) => sum + statSync(s.path).size, 0);

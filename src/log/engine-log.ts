@@ -6,8 +6,8 @@ import type { EngineConfig } from "../engine/config.js";
 import { createEngine, Engine } from "../engine/engine.js";
 import { ConfigError } from "../errors.js";
 import { DecisionLog } from "./decision-log.js";
-import { asLogError, type LogError } from "./errors.js";
-import { auditEventOf, engineLogHeader } from "./log-records.js";
+import { asLogError, LogError } from "./errors.js";
+import { auditEventOf, ENGINE_LOG_FORMAT, engineHeaderOf, engineLogHeader } from "./log-records.js";
 import { readDecisionLog } from "./reader.js";
 import { RecordingClock } from "./recording-clock.js";
 import { CLOSE_MARKER_KIND, type LogHeader } from "./records.js";
@@ -74,6 +74,12 @@ export function createLoggedEngine(config: EngineConfig, options: EngineLogOptio
   let engine: Engine;
   try {
     log = openDecisionLog({ ...options, header: plan.header });
+    try {
+      refuseOtherLog(options.dir, log);
+    } catch (error) {
+      log.close();
+      throw error;
+    }
     plan.bind(log);
     try {
       engine = createEngine(wireToLog(plan.config, log));
@@ -125,6 +131,13 @@ export const LoggedEngine = {
           error instanceof ConfigError ? error : asLogError(error, `cannot read decision log ${options.dir}`),
       });
       const log = yield* DecisionLog.make({ ...options, header: plan.header }).pipe(
+        // Closing the scope closes the log when it is not an engine's.
+        Effect.tap((opened) =>
+          Effect.try({
+            try: () => refuseOtherLog(options.dir, opened),
+            catch: (error) => asLogError(error, `cannot open decision log ${options.dir}`),
+          }),
+        ),
         Effect.tapErrorCause(() => Effect.sync(() => plan.clock.leave())),
       );
       plan.bind(log);
@@ -289,10 +302,13 @@ function noteRestart(
 /**
  * The highest generation an audit event of the log's last run carries (−1 when none): the
  * records after its last `restart` record, since each run numbers its generations from 0.
+ * Refuses a log that is not an engine's (see {@link refuseOtherLog}).
  */
 function lastDurableGeneration(dir: string): number {
   let highest = -1;
-  for (const entry of readDecisionLog(dir, { strict: false }).records) {
+  const log = readDecisionLog(dir, { strict: false });
+  if (log.header !== null) refuseOtherLog(dir, { header: log.header, created: false });
+  for (const entry of log.records) {
     if ((entry.record as { kind?: unknown }).kind === "restart") {
       highest = -1;
       continue;
@@ -301,4 +317,26 @@ function lastDurableGeneration(dir: string): number {
     if (event !== undefined && event.generation > highest) highest = event.generation;
   }
   return highest;
+}
+
+/**
+ * Throws a LogError when the log in `dir` was not created here and its header is not an engine's
+ * (a solver's log, say): an engine's restart record would make it unreadable to its owner.
+ */
+function refuseOtherLog(
+  dir: string,
+  log: { readonly header: Readonly<Record<string, unknown>>; readonly created: boolean },
+): void {
+  if (log.created || engineHeaderOf(log.header) !== undefined) return;
+  const format = log.header.format;
+  const expected = JSON.stringify(ENGINE_LOG_FORMAT);
+  const found =
+    format === undefined
+      ? `its header has no format, not ${expected}`
+      : format === ENGINE_LOG_FORMAT
+        ? `its header has format ${expected} but no engine config`
+        : `its header's format is ${JSON.stringify(format)}, not ${expected}`;
+  throw new LogError(
+    `cannot continue decision log ${dir} with an engine: it is not an engine log (${found})`,
+  );
 }

@@ -14,7 +14,7 @@ import {
 } from "node:fs";
 import { hostname } from "node:os";
 import { basename, dirname, join } from "node:path";
-import { hasErrorCode } from "../errors.js";
+import { errorMessage, hasErrorCode } from "../errors.js";
 import { LogError } from "./errors.js";
 
 /** File name of the lock inside a decision-log directory. */
@@ -249,21 +249,29 @@ function createExclusive(file: string, text: string): boolean {
     try {
       writeFileSync(staged, text, { flag: "wx" });
     } catch (error) {
-      throw new LogError(`cannot create lock file ${file}`, { cause: error });
+      throw cannotCreate(file, error);
     }
     try {
       linkSync(staged, file);
       return true;
     } catch (error) {
       if (hasErrorCode(error, "EEXIST")) return false;
-      if (!LINK_UNSUPPORTED.some((code) => hasErrorCode(error, code))) {
-        throw new LogError(`cannot create lock file ${file}`, { cause: error });
-      }
+      if (!LINK_UNSUPPORTED.some((code) => hasErrorCode(error, code))) throw cannotCreate(file, error);
       return createAndWrite(file, text);
     }
   } finally {
-    rmSync(staged, { force: true });
+    try {
+      rmSync(staged, { force: true });
+    } catch {
+      // Where the staged file could not even be created (a directory that is a file, say), removing
+      // it fails too; the error above says why.
+    }
   }
+}
+
+/** A lock file that could not be created, with the reason. */
+function cannotCreate(file: string, error: unknown): LogError {
+  return new LogError(`cannot create lock file ${file}: ${errorMessage(error)}`, { cause: error });
 }
 
 /** What `link` fails with on a filesystem without hard links. */
@@ -276,7 +284,7 @@ function createAndWrite(file: string, text: string): boolean {
     fd = openSync(file, "wx");
   } catch (error) {
     if (hasErrorCode(error, "EEXIST")) return false;
-    throw new LogError(`cannot create lock file ${file}`, { cause: error });
+    throw cannotCreate(file, error);
   }
   try {
     writeSync(fd, text);

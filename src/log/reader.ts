@@ -28,6 +28,10 @@ export interface DecisionLogContents {
  * seq order); a torn tail is reported, not returned; mid-log damage throws in strict mode and
  * ends the read otherwise.
  *
+ * @throws LogError "no decision log at `dir`" when `dir` does not exist, "cannot read decision log
+ * `dir`: <reason>" when it or a segment cannot be read, a `LogCorruptionError` for mid-log damage
+ * (strict).
+ *
  * @remarks
  * Reads whole segment files into memory, one log at a time; meant for recovery, replay and tools,
  * not for the hot path.

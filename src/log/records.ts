@@ -9,6 +9,7 @@
  * with a segment header (`kind: "segment"`) whose seq repeats the seq of the last record before it,
  * which ties consecutive segments together.
  */
+import { LogError } from "./errors.js";
 
 /** Any JSON object a caller appends (it must not have its own `seq`: the log assigns it). */
 export type LogRecord = Readonly<Record<string, unknown>>;
@@ -33,13 +34,62 @@ export interface LogEntry {
 /** Payloads always start with these bytes; recovery uses them to find valid frames after damage. */
 export const PAYLOAD_PREFIX = '{"seq":';
 
-/** The JSON payload of `record` at position `seq`, with `seq` as its first key. */
+/**
+ * The JSON payload of `record` at position `seq`, with `seq` as its first key.
+ *
+ * @throws LogError naming the field when `record` holds a value JSON would change (NaN, ±Infinity,
+ * −0) or cannot write (a BigInt): a log must read back what was appended.
+ */
 export function payloadText(seq: number, record: LogRecord): string {
   if (Object.hasOwn(record, "seq")) throw new TypeError("a decision-log record must not have its own seq");
+  if (mayHoldNonJson(record, 0)) refuseNonJson(record, "", new Set());
   const json = JSON.stringify(record);
   if (json === undefined || json[0] !== "{")
     throw new TypeError("a decision-log record must be a JSON object");
   return json === "{}" ? `{"seq":${seq}}` : `{"seq":${seq},${json.slice(1)}`;
+}
+
+/** Nesting deeper than this is left to {@link refuseNonJson}'s exact walk (which also survives cycles). */
+const QUICK_CHECK_DEPTH = 32;
+
+/**
+ * Whether `value` may hold a number JSON cannot write exactly or a BigInt: a quick walk without
+ * allocation (every append takes it), true when in doubt.
+ */
+function mayHoldNonJson(value: object, depth: number): boolean {
+  if (depth > QUICK_CHECK_DEPTH) return true;
+  const fields = value as Record<string, unknown>;
+  for (const key in fields) {
+    const item = fields[key];
+    if (typeof item === "number") {
+      // Finite and not −0: JSON writes it back bit for bit.
+      if (!(item - item === 0 && (item !== 0 || 1 / item > 0))) return true;
+    } else if (typeof item === "bigint") return true;
+    else if (typeof item === "object" && item !== null && mayHoldNonJson(item, depth + 1)) return true;
+  }
+  return false;
+}
+
+/** Throws a LogError for the first value under `value` that JSON cannot write exactly, at `path`. */
+function refuseNonJson(value: unknown, path: string, ancestors: Set<object>): void {
+  let problem: string | undefined;
+  if (typeof value === "bigint") problem = "a BigInt, which JSON cannot hold";
+  else if (Object.is(value, -0)) problem = "-0, which JSON reads back as 0";
+  else if (typeof value === "number" && !Number.isFinite(value))
+    problem = `${value}, which JSON reads back as null`;
+  if (problem !== undefined)
+    throw new LogError(`cannot append a decision-log record: field ${path} is ${problem}`);
+  // A cycle is left to JSON.stringify, which refuses it; an object with toJSON is written as that returns.
+  if (typeof value !== "object" || value === null || ancestors.has(value)) return;
+  if (typeof (value as { toJSON?: unknown }).toJSON === "function") return;
+  ancestors.add(value);
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) refuseNonJson(value[i], `${path}[${i}]`, ancestors);
+  } else {
+    for (const [key, item] of Object.entries(value))
+      refuseNonJson(item, path === "" ? key : `${path}.${key}`, ancestors);
+  }
+  ancestors.delete(value);
 }
 
 /** `kind` of the record a logged engine writes last when it closes cleanly (see {@link isCloseMarker}). */

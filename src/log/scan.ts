@@ -1,7 +1,8 @@
 import { readFileSync } from "node:fs";
+import { basename } from "node:path";
 import type { AuditDecodeContext } from "../audit/events.js";
 import { BINARY_AUDIT_MAGIC, isBinaryAudit, readBinaryAudit } from "./binary-record.js";
-import { LogCorruptionError } from "./errors.js";
+import { asLogError, LogCorruptionError } from "./errors.js";
 import { FRAME_HEADER_BYTES, readFrame } from "./frame.js";
 import { type LogEntry, type LogHeader, type LogRecord, PAYLOAD_PREFIX } from "./records.js";
 import {
@@ -70,7 +71,7 @@ const PREFIX_BYTES = new TextEncoder().encode(PAYLOAD_PREFIX);
  */
 export function scanDecisionLog(dir: string, strict: boolean): LogScan {
   const all = listSegments(dir);
-  const files = all.map((s) => readFileSync(s.path));
+  const files = all.map((s) => readSegment(dir, s));
   let rootIndex = -1;
   for (let i = all.length - 1; i >= 0 && rootIndex < 0; i--) {
     const first = parseFrameAt(files[i]!, 0);
@@ -174,6 +175,15 @@ export function scanDecisionLog(dir: string, strict: boolean): LogScan {
     }
   }
   return scanned(lastSegmentValidBytes);
+}
+
+/** The bytes of `segment`, or a LogError naming the log and the segment (a directory named like one, say). */
+function readSegment(dir: string, segment: SegmentFile): Buffer {
+  try {
+    return readFileSync(segment.path);
+  } catch (error) {
+    throw asLogError(error, `cannot read decision log ${dir}: ${basename(segment.path)}`);
+  }
 }
 
 /**

@@ -1,5 +1,7 @@
-import { closeSync, existsSync, fsyncSync, openSync, readdirSync } from "node:fs";
+import { closeSync, fsyncSync, openSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
+import { hasErrorCode } from "../errors.js";
+import { asLogError } from "./errors.js";
 
 /** File name suffix of a segment. */
 export const SEGMENT_SUFFIX = ".alog";
@@ -18,19 +20,43 @@ export interface SegmentFile {
   readonly path: string;
 }
 
-/** The segment files of `dir` in ascending number order (other files are ignored). */
+/**
+ * The segment files of `dir` in ascending number order (other files are ignored).
+ *
+ * @throws LogError "cannot read decision log `dir`: <reason>" when `dir` cannot be listed (missing,
+ * not a directory, no permission).
+ */
 export function listSegments(dir: string): SegmentFile[] {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch (error) {
+    throw asLogError(error, `cannot read decision log ${dir}`);
+  }
   const found: SegmentFile[] = [];
-  for (const name of readdirSync(dir)) {
+  for (const name of names) {
     const match = SEGMENT_NAME.exec(name);
     if (match !== null) found.push({ number: Number(match[1]), path: join(dir, name) });
   }
   return found.sort((a, b) => a.number - b.number);
 }
 
-/** Whether `dir` exists and holds at least one segment file. */
+/**
+ * Whether `dir` is a directory holding at least one segment file: false for a path that does not
+ * exist or is not a directory.
+ *
+ * @throws LogError when `dir` is a directory that cannot be listed.
+ */
 export function hasDecisionLog(dir: string): boolean {
-  return existsSync(dir) && listSegments(dir).length > 0;
+  let isDirectory: boolean;
+  try {
+    isDirectory = statSync(dir).isDirectory();
+  } catch (error) {
+    // A path through a regular file (ENOTDIR) does not exist either.
+    if (hasErrorCode(error, "ENOENT") || hasErrorCode(error, "ENOTDIR")) return false;
+    throw asLogError(error, `cannot read decision log ${dir}`);
+  }
+  return isDirectory && listSegments(dir).length > 0;
 }
 
 /**

@@ -18,6 +18,7 @@ import {
 } from "../solver/solver.js";
 import type { StrategyName } from "../solver/strategy.js";
 import type { ParamValue } from "../space/params.js";
+import { decodeNumbers, encodeNumbers } from "./json-numbers.js";
 import type { FileLock } from "./lock.js";
 import { readDecisionLog } from "./reader.js";
 import type { LogHeader } from "./records.js";
@@ -36,7 +37,8 @@ export interface SolverLogHeader extends LogHeader {
  * The records after the header, one per solver call that changed (or may have changed) its state:
  * `ask` (with the trials it returned, to check the replay), `tell`, `fail`, `report` (an intermediate
  * value, which the pruner's later decisions depend on); and `snapshot`, written
- * when a log is attached to a solver that already has a history.
+ * when a log is attached to a solver that already has a history. NaN, ±Infinity and −0 are written
+ * tagged as `encodeNumbers` does (the header too), so that they reopen exactly.
  */
 export type SolverLogRecord =
   | {
@@ -91,12 +93,12 @@ export function createSolverLog(dir: string, solver: Solver, options: SolverLogO
     seed: solver.config.seed,
     packageVersion: packageVersion(),
   };
-  const writer = openDecisionLog(withLock({ dir, header }, options));
+  const writer = openDecisionLog(withLock({ dir, header: exact(header) }, options));
   if (!writer.created) {
     writer.close();
     throw new UsageError(`${dir} already holds a decision log`);
   }
-  if (solver.asked > 0 || solver.told > 0) writer.appendCommand({ kind: "snapshot", artifact });
+  if (solver.asked > 0 || solver.told > 0) writer.appendCommand(exact({ kind: "snapshot", artifact }));
   return new LoggedSolverImpl(solver, dir, writer, options.lock);
 }
 
@@ -107,7 +109,7 @@ export function createSolverLog(dir: string, solver: Solver, options: SolverLogO
 export function appendSolverSnapshot(dir: string, solver: Solver, options: SolverLogOptions = {}): void {
   const writer = openDecisionLog(withLock({ dir }, options));
   try {
-    writer.appendCommand({ kind: "snapshot", artifact: solver.toJSON() });
+    writer.appendCommand(exact({ kind: "snapshot", artifact: solver.toJSON() }));
   } finally {
     writer.close();
   }
@@ -131,7 +133,7 @@ export function appendSolverSnapshot(dir: string, solver: Solver, options: Solve
  */
 export function openSolverLog(dir: string, options: SolverLogOptions = {}): LoggedSolver {
   const log = readDecisionLog(dir, { strict: true });
-  const header = log.header as SolverLogHeader | null;
+  const header = decodeNumbers(log.header) as SolverLogHeader | null;
   if (header === null || header.format !== "arqon.solver-log" || header.version !== 1) {
     throw new UsageError(`${dir} is not an arqon solver log (header ${JSON.stringify(header)})`);
   }
@@ -142,10 +144,12 @@ export function openSolverLog(dir: string, options: SolverLogOptions = {}): Logg
       break;
     }
   }
-  const first = log.records[start]?.record as (SolverLogRecord & { seq: number }) | undefined;
+  const recordAt = (i: number) =>
+    decodeNumbers(log.records[i]?.record) as (SolverLogRecord & { seq: number }) | undefined;
+  const first = recordAt(start);
   const solver = first?.kind === "snapshot" ? restoreSolver(first.artifact) : createSolver(header.config);
-  for (const entry of log.records.slice(first?.kind === "snapshot" ? start + 1 : 0)) {
-    replay(solver, entry.record as SolverLogRecord & { seq: number }, dir);
+  for (let i = first?.kind === "snapshot" ? start + 1 : 0; i < log.records.length; i++) {
+    replay(solver, recordAt(i)!, dir);
   }
   return new LoggedSolverImpl(solver, dir, null, options.lock);
 }
@@ -184,6 +188,15 @@ function replay(solver: Solver, record: SolverLogRecord & { seq: number }, dir: 
         `unknown record kind ${JSON.stringify((record as { kind?: unknown }).kind)} at ${at}`,
       );
   }
+}
+
+/**
+ * `record` as a solver log holds it: a plain JSON copy whose NaN, ±Infinity and −0 are tagged
+ * (`encodeNumbers`), so that a told −0 reopens as −0; {@link openSolverLog} decodes them. Logs
+ * written before held no tags and read as they did.
+ */
+function exact<T extends object>(record: T): T {
+  return encodeNumbers(record) as unknown as T;
 }
 
 function plain(trial: Trial): { id: number; params: Record<string, ParamValue> } {
@@ -239,7 +252,7 @@ class LoggedSolverImpl implements LoggedSolver {
   tell(results: Told | readonly Told[]): void {
     const list: readonly Told[] = Array.isArray(results) ? results : [results as Told];
     this.inner.tell(list); // validates all-or-nothing first: a refused batch is never logged
-    this.write({ kind: "tell", results: JSON.parse(JSON.stringify(list)) as Told[] });
+    this.write({ kind: "tell", results: list });
   }
 
   fail(id: number, reason = "evaluation failed"): void {
@@ -281,7 +294,7 @@ class LoggedSolverImpl implements LoggedSolver {
 
   private write(record: SolverLogRecord): void {
     this.writer ??= openDecisionLog(withLock({ dir: this.logDir }, { lock: this.lock }));
-    this.writer.appendCommand(record);
+    this.writer.appendCommand(exact(record));
   }
 }
 

@@ -365,7 +365,9 @@ export class DecisionLogWriter {
    * @remarks
    * Encodes into a reused buffer: one `JSON.stringify` plus a CRC pass, no system call (unless
    * `fsync: "always"`, which writes and fsyncs before returning). Throws a
-   * {@link LogBackpressureError}, keeping nothing, while the log cannot be written or is full.
+   * {@link LogBackpressureError}, keeping nothing, while the log cannot be written or is full, and a
+   * {@link LogError} naming the field, keeping nothing, for a value JSON would not read back as
+   * written (NaN, ±Infinity, −0, a BigInt).
    */
   append(record: LogRecord): number {
     return this.appendEncoded(payloadText, record);

@@ -1,5 +1,7 @@
 import { readFileSync, statSync } from "node:fs";
 import type { AuditEvent } from "../audit/events.js";
+import { hasErrorCode } from "../errors.js";
+import { asLogError } from "../log/errors.js";
 import { parseJsonLines } from "../log/json-lines.js";
 import {
   auditEventOf,
@@ -97,9 +99,11 @@ export const UNCLOSED_MESSAGE = "log ends without close marker: last segment mis
  * sequence from its own start again, so they repeat across runs; a run is the unit in which they
  * are unique.
  *
- * @throws ReplayInputError when there is no engine header first, a `restart` record carries no
- * engine header, a header's `rules` is not a version, or a JSON Lines file has a bad line.
- * @throws LogError (from the log reader) when a log directory is damaged.
+ * @throws ReplayInputError when the path does not exist ("log not found: <path>"), there is no
+ * engine header first, a `restart` record carries no engine header, a header's `rules` is not a
+ * version, or a JSON Lines file has a bad line.
+ * @throws LogError when a log directory is damaged, or a path that exists cannot be read ("cannot
+ * read decision log <path>: <reason>").
  */
 export function readReplayLog(log: DecisionLogInput): ReplayLog {
   const runs: RunBuilder[] = [];
@@ -219,11 +223,25 @@ function isContents(log: object): log is { readonly header: unknown; readonly re
 }
 
 function readPath(path: string): { records: unknown[]; tornTail: TornTail | null } {
-  if (statSync(path).isDirectory()) {
+  let isDirectory: boolean;
+  try {
+    isDirectory = statSync(path).isDirectory();
+  } catch (error) {
+    // A path through a regular file (ENOTDIR) does not exist either.
+    if (hasErrorCode(error, "ENOENT") || hasErrorCode(error, "ENOTDIR"))
+      throw new ReplayInputError(`log not found: ${path}`, { cause: error });
+    throw asLogError(error, `cannot read decision log ${path}`);
+  }
+  if (isDirectory) {
     const contents = readDecisionLog(path);
     return { records: [contents.header, ...contents.records], tornTail: contents.tornTail };
   }
-  const text = readFileSync(path, "utf8");
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (error) {
+    throw asLogError(error, `cannot read decision log ${path}`);
+  }
   const records = parseJsonLines(text, path, (message) => new ReplayInputError(message)).map((l) => l.value);
   return { records, tornTail: null };
 }
