@@ -14,11 +14,12 @@ import { errorMessage } from "../errors.js";
 import type { FleetCommand } from "./command.js";
 import type { FleetDigest } from "./digest-batch.js";
 import type { BusStats, ReplicaView } from "./fleet-report.js";
-import { LeaderLease } from "./lease.js";
+import { LeaderLease, MAX_TIMER_MS } from "./lease.js";
 import { CommandSigner, type Keyring } from "./signing.js";
 import { COORDINATOR_GROUP, type FleetKeys, fleetKeys } from "./streams.js";
 import {
   type ConsumerStats,
+  consumerOptionIssues,
   TelemetryConsumer,
   type TelemetryConsumerOptions,
 } from "./telemetry-consumer.js";
@@ -32,24 +33,32 @@ export interface CoordinatorOptions {
   readonly redis: Redis;
   /** Unique per coordinator process (lease owner and consumer name; default a random UUID). */
   readonly id?: string;
+  /** Signed into every command; replicas refuse another run's (a non-empty string). */
   readonly runId: string;
   readonly keyring: Keyring;
   /** The engine that tunes the fleet (its `onApply` is wrapped; `params.init` is replaced on resume). */
   readonly engine: EngineConfig;
   /** Key prefix (default "arqon"). */
   readonly prefix?: string;
-  /** Leader lease time to live, ms (default 3 000). A standby takes over within 2× this. */
+  /**
+   * Leader lease time to live, ms: a whole number from 1 to 2 147 483 647 (default 3 000). A
+   * standby takes over within 2× this.
+   */
   readonly leaseMs?: number;
-  /** How often the leader re-signs the current generation for late joiners, ms (default 5 000). */
+  /** How often the leader re-signs the current generation for late joiners, ms: whole, ≥ 1 (default 5 000). */
   readonly refreshMs?: number;
   /**
    * A replica counts as lagging when its acknowledged generation is below one the leader published
-   * at least this long ago, ms (default 2 000): a replica one command behind for a moment is not.
+   * at least this long ago, ms: whole, ≥ 0 (default 2 000); a replica one command behind for a
+   * moment is not.
    */
   readonly lagAfterMs?: number;
-  /** Approximate command stream length kept (default 10 000). */
+  /** Approximate command stream length kept: whole, ≥ 1 (default 10 000). */
   readonly commandMaxLen?: number;
-  /** Telemetry consumer tuning (batch size, block time, claim idle time, max deliveries). */
+  /**
+   * Telemetry consumer tuning (batch size, block time, claim idle time, max deliveries), each a
+   * whole number ≥ 1.
+   */
   readonly telemetry?: Pick<TelemetryConsumerOptions, "count" | "blockMs" | "claimIdleMs" | "maxDeliveries">;
   /**
    * Called with each failure of a promotion (e.g. the consumer group cannot be created: `NOPERM`,
@@ -93,11 +102,14 @@ export interface CoordinatorSnapshot {
 const CLOSED = Symbol("closed");
 
 // Publishes a command and records the state a standby resumes from, only while the caller still
-// owns the lease (so a deposed leader cannot write either, whatever it believes).
+// owns the lease (so a deposed leader cannot write either, whatever it believes). Idempotent: the
+// state records the latest command's id, and ioredis resends a script left unanswered when the
+// connection dropped, which Redis may have run already (a second copy would be a replay).
 const PUBLISH = `if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 if tonumber(redis.call('HGET', KEYS[3], 'epoch') or '0') > tonumber(ARGV[6]) then return 0 end
+if redis.call('HGET', KEYS[3], 'command') == ARGV[7] then return 1 end
 redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', 'c', ARGV[3])
-redis.call('HSET', KEYS[3], 'generation', ARGV[4], 'values', ARGV[5], 'epoch', ARGV[6])
+redis.call('HSET', KEYS[3], 'generation', ARGV[4], 'values', ARGV[5], 'epoch', ARGV[6], 'command', ARGV[7])
 return 1`;
 
 /**
@@ -136,6 +148,10 @@ export class Coordinator {
   private latestValues: Record<string, number> = {};
   private publishing: Promise<void> = Promise.resolve();
   private leaseTimer: NodeJS.Timeout | undefined;
+  /** Ends the tenure when the lease runs out unrenewed (see {@link watchLease}). */
+  private lapseTimer: NodeJS.Timeout | undefined;
+  /** The lease upkeep step queued and not begun yet (one is enough). */
+  private nextTick: Promise<void> | undefined;
   private viewTimer: NodeJS.Timeout | undefined;
   private lastRefreshAt = 0;
   private fleet: Record<string, ReplicaView> = {};
@@ -168,8 +184,14 @@ export class Coordinator {
   /** (generation, published at) of recent commands, oldest first, for the lagging test. */
   private published: [number, number][] = [];
 
-  /** @throws ConfigError when `options.engine` is invalid (no engine could be built from it). */
+  /**
+   * @throws RangeError naming each option out of range (the lease, the commands, the telemetry
+   * consumer would otherwise fail at every tenure, silently).
+   * @throws ConfigError when `options.engine` is invalid (no engine could be built from it).
+   */
   constructor(private readonly options: CoordinatorOptions) {
+    const issues = coordinatorOptionIssues(options);
+    if (issues.length > 0) throw new RangeError(`invalid coordinator options: ${issues.join("; ")}`);
     // Refused here rather than at every promotion, where it would only burn epochs.
     resolveEngineConfig(options.engine);
     this.id = options.id ?? randomUUID();
@@ -220,28 +242,63 @@ export class Coordinator {
     });
   }
 
-  /** Lease upkeep; serialised so that promotions and demotions never overlap. */
+  /**
+   * Lease upkeep; serialised so that promotions and demotions never overlap. A call while a step
+   * is queued and not begun joins it: while Redis hangs, the timer must not pile steps up.
+   */
   private tick(): Promise<void> {
-    return this.serially(async () => {
+    if (this.nextTick !== undefined) return this.nextTick;
+    const step = this.serially(async () => {
+      this.nextTick = undefined;
       if (this.closed) return;
       const now = Date.now();
       try {
         if (this.engine !== undefined) {
-          const renewed = await this.lease.renew(now);
+          // No longer than the lease lasts: a renewal unanswered by then (a hung connection, a
+          // client waiting to reconnect) is as good as refused, and the next steps must not wait.
+          const renewed = await withinMs(this.lease.renew(now), Math.max(0, this.lease.heldUntil - now));
           // Closed meanwhile: close() ended the tenure and hands the lease back.
           if (this.closed) return;
-          if (!renewed || !this.lease.heldAt(Date.now())) await this.demote();
-          else if (now - this.lastRefreshAt >= this.refreshMs)
-            this.publish(this.latestValues, this.fleetGeneration);
+          if (renewed === false || !this.lease.heldAt(Date.now())) await this.demote();
+          else if (renewed === true) {
+            this.watchLease();
+            if (now - this.lastRefreshAt >= this.refreshMs)
+              this.publish(this.latestValues, this.fleetGeneration);
+          }
         } else if (now >= this.contendAfter && (await this.lease.tryAcquire(now)) > 0) {
           if (this.closed) await this.lease.release();
-          else await this.promote();
+          else {
+            this.watchLease();
+            await this.promote();
+          }
         }
       } catch {
         // Redis unreachable: a leader that cannot renew within its lease must stop tuning.
         if (this.engine !== undefined && !this.lease.heldAt(Date.now())) await this.demote();
       }
     });
+    this.nextTick = step;
+    return step;
+  }
+
+  /**
+   * Arms the timer that ends the tenure once the lease runs out unrenewed. It depends on no Redis
+   * answer and no upkeep step: a step may wait on Redis (a promotion, an epoch floor), and the
+   * lease may then pass to a standby while this leader still tunes.
+   */
+  private watchLease(): void {
+    clearTimeout(this.lapseTimer);
+    this.lapseTimer = setTimeout(
+      () => {
+        if (this.closed || this.engine === undefined) return;
+        // A timer may fire a moment early.
+        if (this.lease.heldAt(Date.now())) return this.watchLease();
+        const stopped = this.retire();
+        // The next promotion waits for this tenure's queued commands, as after any demotion.
+        void this.serially(() => this.settle(stopped));
+      },
+      Math.max(1, this.lease.heldUntil - Date.now()),
+    );
   }
 
   /**
@@ -317,6 +374,8 @@ export class Coordinator {
       keys: this.keys,
       keyring: this.options.keyring,
       consumer: this.id,
+      // The lease says no other coordinator reads: what the last one left comes first.
+      takeOver: true,
       // Only while this tenure lasts: a retired consumer's late read must not feed the next engine.
       onDigest: (replica, digest) => {
         if (this.engine === engine) this.onDigest(replica, digest);
@@ -329,6 +388,9 @@ export class Coordinator {
       throw CLOSED;
     }
     this.consumer = consumer;
+    // The lease timer acts only once an engine runs: a lease that ran out before is caught here.
+    if (!this.lease.heldAt(Date.now()))
+      throw new Error("the lease ran out while the promotion awaited Redis");
     this.fleetGeneration = this.base;
     this.latestValues = recordOf(engine.names, engine.values);
     // Re-sign the current generation under the new epoch: replicas learn the new leader, and the
@@ -364,8 +426,12 @@ export class Coordinator {
     });
   }
 
-  private async demote(): Promise<void> {
-    const stopped = this.retire();
+  private demote(): Promise<void> {
+    return this.settle(this.retire());
+  }
+
+  /** Waits for a retired tenure (`stopped`: see {@link retire}) to be over. */
+  private async settle(stopped: Promise<void>): Promise<void> {
     // A publish of this tenure still queued must not land after the next one began.
     await this.publishing;
     // The consumer's blocking read ends with its connection, except one queued while the client
@@ -385,6 +451,7 @@ export class Coordinator {
     this.engine = undefined;
     this.consumer = undefined;
     this.tenureEvents = undefined;
+    clearTimeout(this.lapseTimer);
     this.lease.epoch = 0;
     this.blocking?.disconnect();
     this.blocking = undefined;
@@ -415,7 +482,7 @@ export class Coordinator {
     this.fleetGeneration = generation;
     this.latestValues = values;
     this.lastRefreshAt = Date.now();
-    this.published.push([generation, this.lastRefreshAt]);
+    this.remember(generation, this.lastRefreshAt);
     const command: FleetCommand = {
       kind: "apply",
       commandId: `${this.id}:${epoch}:${++this.commandCount}`,
@@ -440,6 +507,7 @@ export class Coordinator {
           String(generation),
           JSON.stringify(values),
           String(epoch),
+          command.commandId,
         );
         if (written !== 1) void this.tick();
       } catch {
@@ -467,7 +535,7 @@ export class Coordinator {
         generation !== this.fleetGeneration
       ) {
         this.fleetGeneration = generation;
-        this.published.push([generation, Date.now()]);
+        this.remember(generation, Date.now());
       }
       const fleet: Record<string, ReplicaView> = {};
       for (const [replica, text] of Object.entries(acks)) {
@@ -492,6 +560,13 @@ export class Coordinator {
       // The view keeps its last value while Redis is unreachable, and says it is stale.
       this.viewStale = true;
     }
+  }
+
+  /** Records a generation published at `at`; drops what the lagging test no longer needs. */
+  private remember(generation: number, at: number): void {
+    this.published.push([generation, at]);
+    // Bounded whether or not anyone reads the snapshot or the bus counters.
+    this.settledGeneration();
   }
 
   /** The highest generation published `lagAfterMs` ago or earlier (0 when none); drops older history. */
@@ -654,6 +729,37 @@ function recordOf(names: readonly string[], values: ArrayLike<number>): Record<s
     out[name] = values[i]!;
   });
   return out;
+}
+
+/** What is wrong with the options of a coordinator (besides its engine), each as `<field>: <reason>`. */
+function coordinatorOptionIssues(options: CoordinatorOptions): string[] {
+  const issues: string[] = [];
+  const text = (field: "id" | "runId", optional: boolean) => {
+    const value: unknown = options[field];
+    if ((value !== undefined || !optional) && (typeof value !== "string" || value === ""))
+      issues.push(`${field}: must be a non-empty string (got ${JSON.stringify(value)})`);
+  };
+  const whole = (
+    field: "leaseMs" | "refreshMs" | "lagAfterMs" | "commandMaxLen",
+    min: number,
+    max?: number,
+  ) => {
+    const value = options[field];
+    if (value === undefined) return;
+    if (Number.isSafeInteger(value) && value >= min && (max === undefined || value <= max)) return;
+    const range = max === undefined ? `≥ ${min}` : `from ${min} to ${max}`;
+    issues.push(`${field}: must be a whole number ${range} (got ${value})`);
+  };
+  text("id", true);
+  text("runId", false);
+  // PX takes whole milliseconds, and the lease's timers cannot wait longer than a Node timer.
+  whole("leaseMs", 1, MAX_TIMER_MS);
+  whole("refreshMs", 1);
+  whole("lagAfterMs", 0);
+  // XADD refuses a MAXLEN below 0 or not whole, and 0 would trim the commands a replica must read.
+  whole("commandMaxLen", 1);
+  issues.push(...consumerOptionIssues(options.telemetry ?? {}, "telemetry."));
+  return issues;
 }
 
 /** Creates a coordinator and starts contending for leadership. */

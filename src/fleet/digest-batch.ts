@@ -4,6 +4,11 @@
  * @remarks
  * Digests are not signed one by one (that would cost a MAC per tick); the batch is, at the bus
  * edge: the MAC covers the replica id and the exact payload text received, length-prefixed.
+ *
+ * JSON has no NaN or ±Infinity, so a non-finite objective or timestamp travels as the string
+ * `"NaN"`, `"Infinity"` or `"-Infinity"` and is decoded back: the coordinator's engine then rejects
+ * that one digest by its own rules (see docs/concepts/safe-mode.md) instead of the whole batch being
+ * dead-lettered. Batches written before this encoding carry `null` there; they decode as NaN.
  * @packageDocumentation
  */
 import { createHmac, timingSafeEqual } from "node:crypto";
@@ -15,9 +20,9 @@ export interface FleetDigest {
   readonly seq: number;
   /** The fleet generation the measurement was taken under. */
   readonly generation: number;
-  /** The value to minimise (lower is better). */
+  /** The value to minimise (lower is better); NaN or ±Infinity when the measurement failed. */
   readonly objective: number;
-  /** Wall-clock ms when it was measured. */
+  /** Wall-clock ms when it was measured (a non-finite one is carried too; the engine rejects it). */
   readonly timestamp: number;
 }
 
@@ -34,10 +39,28 @@ function batchMac(secret: Uint8Array, replica: string, payload: string): Buffer 
   return hmac.digest();
 }
 
+/** JSON.stringify replacer: writes a non-finite number as its name (JSON would write null). */
+function nonFiniteAsName(_key: string, value: unknown): unknown {
+  return typeof value === "number" && !Number.isFinite(value) ? String(value) : value;
+}
+
+/** The numbers the payload may carry by name, and null (what the earlier encoding wrote for them). */
+const NON_FINITE: ReadonlyMap<unknown, number> = new Map<unknown, number>([
+  ["NaN", Number.NaN],
+  ["Infinity", Number.POSITIVE_INFINITY],
+  ["-Infinity", Number.NEGATIVE_INFINITY],
+  [null, Number.NaN],
+]);
+
+/** A payload field as a number: itself, a non-finite one written by name or as null, else undefined. */
+function numberField(value: unknown): number | undefined {
+  return typeof value === "number" ? value : NON_FINITE.get(value);
+}
+
 /** Stream-entry fields of a batch: `r` replica, `d` payload (JSON array), `k` key id, `m` MAC. */
 export function encodeBatch(ring: Keyring, replica: string, digests: readonly FleetDigest[]): string[] {
   const key = ring.keys.find((k) => k.id === ring.active)!;
-  const payload = JSON.stringify(digests);
+  const payload = JSON.stringify(digests, nonFiniteAsName);
   return [
     "r",
     replica,
@@ -55,6 +78,10 @@ export type DecodedBatch =
   | { readonly ok: true; readonly replica: string; readonly digests: readonly FleetDigest[] }
   | { readonly ok: false; readonly reason: "malformed" | "bad-mac"; readonly detail: string };
 
+/**
+ * Checks one parsed digest and turns its non-finite fields written by name back into numbers (in
+ * place: the object is the decoder's own). Returns the first problem, or undefined.
+ */
 function digestProblem(value: unknown, index: number): string | undefined {
   if (typeof value !== "object" || value === null) return `d[${index}]: must be an object`;
   const d = value as Record<string, unknown>;
@@ -63,9 +90,13 @@ function digestProblem(value: unknown, index: number): string | undefined {
   if (typeof d.generation !== "number" || !Number.isSafeInteger(d.generation) || d.generation < 0) {
     return `d[${index}].generation: must be a whole number ≥ 0`;
   }
-  if (typeof d.objective !== "number") return `d[${index}].objective: must be a number`;
-  if (typeof d.timestamp !== "number" || !Number.isFinite(d.timestamp))
-    return `d[${index}].timestamp: must be a finite number`;
+  const objective = numberField(d.objective);
+  if (objective === undefined) return `d[${index}].objective: must be a number`;
+  // A non-finite timestamp is the engine's to reject (that digest alone), like a non-finite objective.
+  const timestamp = numberField(d.timestamp);
+  if (timestamp === undefined) return `d[${index}].timestamp: must be a number`;
+  d.objective = objective;
+  d.timestamp = timestamp;
   return undefined;
 }
 

@@ -17,6 +17,9 @@ const RAISE_FLOOR = `local current = tonumber(redis.call('GET', KEYS[1]) or '0')
 if current < tonumber(ARGV[1]) then redis.call('SET', KEYS[1], ARGV[1]) end
 return 1`;
 
+/** Longest delay a Node timer honours (a longer one fires at once): the lease's timers use the ttl. */
+export const MAX_TIMER_MS = 2_147_483_647;
+
 // Releases only the caller's own lease.
 const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then
   return redis.call('DEL', KEYS[1])
@@ -43,9 +46,15 @@ export class LeaderLease {
     private readonly keys: FleetKeys,
     /** This contender's id (unique per process). */
     readonly owner: string,
-    /** Lease time to live, ms. */
+    /** Lease time to live, ms: a whole number from 1 to {@link MAX_TIMER_MS}. */
     readonly ttlMs: number,
-  ) {}
+  ) {
+    // `PX` takes whole milliseconds only, and the holder's timers are set from the ttl.
+    if (!Number.isInteger(ttlMs) || ttlMs < 1 || ttlMs > MAX_TIMER_MS)
+      throw new RangeError(`lease ttlMs: must be a whole number from 1 to ${MAX_TIMER_MS} (got ${ttlMs})`);
+    if (typeof owner !== "string" || owner === "")
+      throw new RangeError(`lease owner: must be a non-empty string (got ${JSON.stringify(owner)})`);
+  }
 
   /** Takes the lease if nobody holds it. Returns the new epoch, or 0 when someone else leads. */
   async tryAcquire(now: number): Promise<number> {
@@ -60,7 +69,8 @@ export class LeaderLease {
   async renew(now: number): Promise<boolean> {
     const renewed = await this.redis.eval(RENEW, 1, this.keys.lease, this.owner, String(this.ttlMs));
     if (renewed === 1) {
-      this.renewedAt = now;
+      // A late answer to an older renewal must not date the lease back.
+      this.renewedAt = Math.max(this.renewedAt, now);
       return true;
     }
     this.epoch = 0;
@@ -69,7 +79,15 @@ export class LeaderLease {
 
   /** Whether the lease is surely still ours at `now` (renewed less than a ttl ago). */
   heldAt(now: number): boolean {
-    return this.epoch > 0 && now - this.renewedAt < this.ttlMs;
+    return this.epoch > 0 && now < this.heldUntil;
+  }
+
+  /**
+   * When the lease stops being surely ours unless renewed: a ttl after the latest renewal sent
+   * (Redis extends it from when it runs the renewal, later).
+   */
+  get heldUntil(): number {
+    return this.renewedAt + this.ttlMs;
   }
 
   /**

@@ -2,8 +2,9 @@
  * A bounded record of the command ids already accepted, so a replayed command is refused.
  *
  * @remarks
- * Each id is kept until the command it belongs to can no longer pass the freshness check (its
- * `issuedAt + maxAgeMs`); after that a replay is refused as stale anyway, so the entry may go.
+ * Each id is kept for as long as the command it belongs to can pass the freshness check, that is
+ * through its `issuedAt + maxAgeMs` inclusive (a command exactly that old is still fresh); after
+ * that a replay is refused as stale anyway, so the entry may go.
  * When the ledger is full of entries that are all still needed it FAILS CLOSED: the new command
  * is refused rather than an entry evicted (an eviction would reopen a replay window).
  */
@@ -23,12 +24,13 @@ export class NonceLedger {
   }
 
   /**
-   * Records `id` as used until `expiresAt` (ms). Returns `"registered"`, `"replay"` when the id is
-   * held already, or `"full"` when no room can be made by dropping expired entries.
+   * Records `id` as used through `expiresAt` (ms, inclusive: the id is freed only once `now` is
+   * past it). Returns `"registered"`, `"replay"` when the id is held already, or `"full"` when no
+   * room can be made by dropping expired entries.
    */
   register(id: string, expiresAt: number, now: number): "registered" | "replay" | "full" {
     const held = this.entries.get(id);
-    if (held !== undefined && held > now) return "replay";
+    if (held !== undefined && held >= now) return "replay";
     if (held === undefined && this.entries.size >= this.capacity) {
       this.dropExpired(now);
       if (this.entries.size >= this.capacity) return "full";
@@ -40,7 +42,7 @@ export class NonceLedger {
   /** Forgets every id whose command can no longer be fresh. O(size), only when the ledger is full. */
   private dropExpired(now: number): void {
     for (const [id, expiresAt] of this.entries) {
-      if (expiresAt <= now) this.entries.delete(id);
+      if (expiresAt < now) this.entries.delete(id);
     }
   }
 }

@@ -17,6 +17,7 @@ import { type CommandRejection, CommandVerifier, type Keyring, type RejectionRea
 import { type FleetKeys, fieldsOf, fleetKeys } from "./streams.js";
 import {
   type PublisherStats,
+  publisherTuningIssues,
   TelemetryPublisher,
   type TelemetryPublisherOptions,
 } from "./telemetry-publisher.js";
@@ -26,9 +27,9 @@ import { withinMs } from "./within-ms.js";
 export interface ReplicaOptions {
   /** Connection for commands and publishing (the replica also makes a duplicate for blocking reads). */
   readonly redis: Redis;
-  /** This replica's id, unique in the fleet. */
+  /** This replica's id, unique in the fleet (non-empty). */
   readonly replica: string;
-  /** The fleet run; commands of other runs are refused. */
+  /** The fleet run (non-empty); commands of other runs are refused. */
   readonly runId: string;
   readonly keyring: Keyring;
   /** The parameters and guardrails, as the coordinator's engine config has them (bounds, maxDelta). */
@@ -36,7 +37,7 @@ export interface ReplicaOptions {
   readonly guardrails?: EngineConfig["guardrails"];
   /** Key prefix (default "arqon"). */
   readonly prefix?: string;
-  /** Oldest command accepted, ms (default 30 000). */
+  /** Oldest command accepted, ms (default 30 000; a finite number ≥ 0). */
   readonly maxCommandAgeMs?: number;
   /** Called after each apply with the live values (registry order) and the fleet generation. */
   readonly onApply?: (values: Float64Array, generation: number) => void;
@@ -116,7 +117,10 @@ export class Replica {
   private driveTimer: NodeJS.Timeout | undefined;
   private closing: Promise<void> | undefined;
 
+  /** @throws RangeError naming every bad option, before anything is started. */
   constructor(private readonly options: ReplicaOptions) {
+    const issues = replicaOptionIssues(options);
+    if (issues.length > 0) throw new RangeError(`invalid replica options: ${issues.join("; ")}`);
     const resolved = resolveEngineConfig({
       seed: 0,
       params: options.params,
@@ -255,7 +259,7 @@ export class Replica {
     // Ends the read in progress, except one queued while the client waits to reconnect: ioredis
     // leaves that one unanswered, so the loop is not waited for beyond the grace period.
     this.blocking?.disconnect();
-    await withinMs(Promise.all([this.loop, this.publisher.close()]), CLOSE_GRACE_MS);
+    await withinMs(Promise.all([this.loop, this.publisher.close(CLOSE_GRACE_MS)]), CLOSE_GRACE_MS);
   }
 
   /**
@@ -269,7 +273,7 @@ export class Replica {
     this.blocking?.disconnect();
     // Stops the flush timer and the breaker; what was published before start() is shipped best
     // effort, without waiting on a Redis that may not answer.
-    void this.publisher.close();
+    void this.publisher.close(CLOSE_GRACE_MS);
   }
 
   private targetProblem(command: FleetCommand): string | undefined {
@@ -366,6 +370,26 @@ export class Replica {
     });
     await this.options.redis.hset(this.keys.acks, this.options.replica, report).catch(() => undefined);
   }
+}
+
+/**
+ * The problems of a replica's own options and its `telemetry` tuning, each as "field: reason".
+ * Each would otherwise fail silently later: an empty replica id gets every batch dead-lettered, an
+ * empty run id refuses every command, a NaN command age turns off freshness and replay checks.
+ */
+function replicaOptionIssues(options: ReplicaOptions): string[] {
+  const issues: string[] = [];
+  for (const field of ["replica", "runId"] as const) {
+    const value: unknown = options[field];
+    if (typeof value !== "string" || value === "")
+      issues.push(`${field}: must be a non-empty string (got ${JSON.stringify(value)})`);
+  }
+  const age = options.maxCommandAgeMs;
+  if (age !== undefined && !(typeof age === "number" && Number.isFinite(age) && age >= 0)) {
+    issues.push(`maxCommandAgeMs: must be a finite number ≥ 0 (got ${String(age)})`);
+  }
+  issues.push(...publisherTuningIssues(options.telemetry ?? {}, "telemetry."));
+  return issues;
 }
 
 /** How long {@link Replica.close} waits for the read in progress and the last telemetry flush, ms. */

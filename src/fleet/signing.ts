@@ -70,7 +70,8 @@ function keyIssues(ring: Keyring): string[] {
   return issues;
 }
 
-function checkedKeyring(ring: Keyring): Keyring {
+/** `ring` when it is valid; else throws a RangeError naming every bad field. */
+export function checkedKeyring(ring: Keyring): Keyring {
   const issues = keyIssues(ring);
   if (issues.length > 0) throw new RangeError(`invalid keyring: ${issues.join("; ")}`);
   return ring;
@@ -140,9 +141,9 @@ export interface VerifierOptions {
   readonly keyring: Keyring;
   /** The run commands must belong to. */
   readonly runId: string;
-  /** Oldest accepted command, ms after `issuedAt` (default 30 000). */
+  /** Oldest accepted command, ms after `issuedAt` (default 30 000; a finite number ≥ 0). */
   readonly maxAgeMs?: number;
-  /** Furthest accepted `issuedAt` ahead of the verifier's clock, ms (default 2 000). */
+  /** Furthest accepted `issuedAt` ahead of the verifier's clock, ms (default 2 000; finite, ≥ 0). */
   readonly maxFutureSkewMs?: number;
   /** Nonce ledger size (default 10 000). */
   readonly ledgerCapacity?: number;
@@ -150,6 +151,25 @@ export interface VerifierOptions {
   readonly now?: () => number;
   /** Called with every refusal (the audit trail); must not throw. */
   readonly onRejected?: (rejection: CommandRejection) => void;
+}
+
+/**
+ * The problems of a verifier's options other than its keyring, each as "field: reason". A NaN
+ * window (e.g. `Number(process.env.X)` of an unset variable) would pass every freshness check and
+ * expire every nonce at once, turning off replay protection.
+ */
+function verifierOptionIssues(options: VerifierOptions): string[] {
+  const issues: string[] = [];
+  if (typeof options.runId !== "string" || options.runId === "") {
+    issues.push(`runId: must be a non-empty string (got ${JSON.stringify(options.runId)})`);
+  }
+  for (const field of ["maxAgeMs", "maxFutureSkewMs"] as const) {
+    const value = options[field];
+    if (value !== undefined && !(typeof value === "number" && Number.isFinite(value) && value >= 0)) {
+      issues.push(`${field}: must be a finite number ≥ 0 (got ${String(value)})`);
+    }
+  }
+  return issues;
 }
 
 /** The verifier's verdict: the command, or the refusal. */
@@ -214,8 +234,11 @@ export class CommandVerifier {
   private readonly now: () => number;
   private readonly onRejected: ((rejection: CommandRejection) => void) | undefined;
 
+  /** @throws RangeError naming every bad option (the keyring's own problems first). */
   constructor(options: VerifierOptions) {
     checkedKeyring(options.keyring);
+    const issues = verifierOptionIssues(options);
+    if (issues.length > 0) throw new RangeError(`invalid verifier options: ${issues.join("; ")}`);
     this.keys = new Map(options.keyring.keys.map((key) => [key.id, key]));
     this.maxAgeMs = options.maxAgeMs ?? 30_000;
     this.maxFutureSkewMs = options.maxFutureSkewMs ?? 2_000;
@@ -270,7 +293,10 @@ export class CommandVerifier {
     }
     if (command.runId !== this.runId)
       return this.refuse("wrong-run", `run ${command.runId} is not ${this.runId}`, id);
-    if (now - command.issuedAt > this.maxAgeMs) {
+    // The ledger holds the id through freshUntil inclusive: the same bound as this check, so a
+    // replay is refused either as stale or as a replay, at every instant.
+    const freshUntil = command.issuedAt + this.maxAgeMs;
+    if (now > freshUntil) {
       return this.refuse("stale", `issued ${now - command.issuedAt} ms ago (max ${this.maxAgeMs})`, id);
     }
     if (command.issuedAt - now > this.maxFutureSkewMs) {
@@ -280,7 +306,7 @@ export class CommandVerifier {
         id,
       );
     }
-    const registered = this.ledger.register(id, command.issuedAt + this.maxAgeMs, now);
+    const registered = this.ledger.register(id, freshUntil, now);
     if (registered === "replay") return this.refuse("replay", `command ${id} was accepted before`, id);
     if (registered === "full")
       return this.refuse("ledger-full", `nonce ledger holds ${this.ledger.capacity} ids`, id);

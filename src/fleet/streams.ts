@@ -16,7 +16,7 @@ export interface FleetKeys {
   readonly lease: string;
   /** Counter: the lease epoch, bumped by every new leader (the fencing token). */
   readonly epoch: string;
-  /** Hash: the latest fleet generation, values and epoch (what a new leader resumes from). */
+  /** Hash: the latest fleet generation, values, epoch and command id (what a new leader resumes from). */
   readonly state: string;
   /** Hash: replica → the fleet generation it acknowledged. */
   readonly acks: string;

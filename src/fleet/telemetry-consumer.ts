@@ -32,6 +32,33 @@ export interface TelemetryConsumerOptions {
   readonly maxDeliveries?: number;
   /** Approximate dead-letter stream length kept (default 10 000). */
   readonly deadLetterMaxLen?: number;
+  /**
+   * Claims every entry pending with any consumer, however briefly idle, before its first read:
+   * for a consumer that knows no other one is reading (a coordinator that just took the lease),
+   * so that what a dead one left is processed before anything newer (default false).
+   */
+  readonly takeOver?: boolean;
+}
+
+/** The whole-number options of {@link TelemetryConsumerOptions}: each must be ≥ 1 when given. */
+const COUNTS = ["count", "blockMs", "claimIdleMs", "maxDeliveries", "deadLetterMaxLen"] as const;
+
+/**
+ * What is wrong with the tuning options of a consumer, each as `<prefix><field>: <reason>`; empty
+ * when nothing is. (The coordinator checks its `telemetry` option with this, prefix "telemetry.".)
+ */
+export function consumerOptionIssues(
+  options: Pick<TelemetryConsumerOptions, (typeof COUNTS)[number]>,
+  prefix = "",
+): string[] {
+  const issues: string[] = [];
+  for (const field of COUNTS) {
+    const value = options[field];
+    // BLOCK 0 blocks for ever, COUNT 0 reads everything, MAXLEN must be whole: none fails loudly.
+    if (value !== undefined && !(Number.isSafeInteger(value) && value >= 1))
+      issues.push(`${prefix}${field}: must be a whole number ≥ 1 (got ${value})`);
+  }
+  return issues;
 }
 
 /** Counters of a {@link TelemetryConsumer}. */
@@ -57,9 +84,9 @@ type StreamEntry = [id: string, fields: string[] | null];
  * Delivery: telemetry is at most once per (replica, seq): the highest seq processed per replica is
  * kept (and stored in Redis with each acknowledgement, so a standby coordinator starts from it);
  * an older or repeated seq is skipped as a duplicate. An entry that a dead consumer read but never
- * acknowledged is claimed (`XAUTOCLAIM`) after `claimIdleMs` and processed; one delivered
- * `maxDeliveries` times, or with a bad MAC or a malformed payload, goes to the dead-letter stream
- * with its reason and original id, and is acknowledged.
+ * acknowledged is claimed (`XAUTOCLAIM`) after `claimIdleMs`, or before the first read with
+ * `takeOver`, and processed; one delivered `maxDeliveries` times, or with a bad MAC or a malformed
+ * payload, goes to the dead-letter stream with its reason and original id, and is acknowledged.
  */
 export class TelemetryConsumer {
   private readonly watermark = new Map<string, number>();
@@ -73,7 +100,12 @@ export class TelemetryConsumer {
   private readonly maxDeliveries: number;
   private readonly deadLetterMaxLen: number;
 
+  /** @throws RangeError naming each option that is out of range. */
   constructor(private readonly options: TelemetryConsumerOptions) {
+    const issues = consumerOptionIssues(options);
+    if (typeof options.consumer !== "string" || options.consumer === "")
+      issues.unshift(`consumer: must be a non-empty string (got ${JSON.stringify(options.consumer)})`);
+    if (issues.length > 0) throw new RangeError(`invalid telemetry consumer options: ${issues.join("; ")}`);
     this.count = options.count ?? 100;
     this.blockMs = options.blockMs ?? 200;
     this.claimIdleMs = options.claimIdleMs ?? 2_000;
@@ -116,12 +148,19 @@ export class TelemetryConsumer {
   }
 
   private async run(): Promise<void> {
+    let tookOver = this.options.takeOver !== true;
     while (this.running) {
       try {
+        if (!tookOver) {
+          // Before any newer entry: a seq claimed after a later one would count as a duplicate.
+          await this.claimIdle(0);
+          tookOver = true;
+          this.lastClaimAt = Date.now();
+        }
         const now = Date.now();
         if (now - this.lastClaimAt >= this.claimIdleMs / 2) {
           this.lastClaimAt = now;
-          await this.claimIdle();
+          await this.claimIdle(this.claimIdleMs);
         }
         await this.readNew();
       } catch (error) {
@@ -151,8 +190,8 @@ export class TelemetryConsumer {
     await this.handle(reply[0]![1], new Map());
   }
 
-  /** Claims entries idle with other (dead) consumers and processes or dead-letters them. */
-  private async claimIdle(): Promise<void> {
+  /** Claims entries idle `minIdleMs` with other (dead) consumers and processes or dead-letters them. */
+  private async claimIdle(minIdleMs: number): Promise<void> {
     const { redis, keys, consumer } = this.options;
     let cursor = "0-0";
     do {
@@ -160,7 +199,7 @@ export class TelemetryConsumer {
         keys.digests,
         COORDINATOR_GROUP,
         consumer,
-        this.claimIdleMs,
+        minIdleMs,
         cursor,
         "COUNT",
         this.count,

@@ -8,31 +8,73 @@ import type { Redis } from "ioredis";
 import { type Actor, createActor } from "xstate";
 import { type CircuitBreakerOptions, circuitBreakerMachine } from "../../machines/circuit-breaker.machine.js";
 import { encodeBatch, type FleetDigest } from "./digest-batch.js";
-import type { Keyring } from "./signing.js";
+import { checkedKeyring, type Keyring } from "./signing.js";
 
 /** Options of {@link TelemetryPublisher}. */
 export interface TelemetryPublisherOptions {
   readonly redis: Redis;
-  /** The digest stream key. */
+  /** The digest stream key (non-empty). */
   readonly stream: string;
+  /** The replica id batches are sent under (non-empty: the coordinator refuses a batch without one). */
   readonly replica: string;
   readonly keyring: Keyring;
-  /** Digests held locally before new ones are dropped (default 4096). */
+  /** Digests held locally before new ones are dropped (a whole number ≥ 1, default 4096). */
   readonly bufferSize?: number;
-  /** How often the buffer is shipped, ms (default 50). */
+  /** How often the buffer is shipped, ms (a whole number from 1 to 2 147 483 647, default 50). */
   readonly flushMs?: number;
-  /** Most digests per stream entry (default 500). */
+  /** Most digests per stream entry (a whole number ≥ 1, default 500). */
   readonly batchSize?: number;
-  /** Approximate stream length kept (`XADD MAXLEN ~`, default 100 000). */
+  /** Approximate stream length kept (`XADD MAXLEN ~`; a whole number ≥ 1, default 100 000). */
   readonly maxLen?: number;
   /**
-   * Seq of the first digest minus one (default: the start time in ms × 1000). The default keeps a
-   * restarted replica's seqs above those of its earlier run, so the coordinator's (replica, seq)
-   * idempotency never mistakes them for duplicates (it would take over 1000 digests per ms).
+   * Seq of the first digest minus one (a whole number ≥ 0; default: the start time in ms × 1000).
+   * The default keeps a restarted replica's seqs above those of its earlier run, so the
+   * coordinator's (replica, seq) idempotency never mistakes them for duplicates (it would take over
+   * 1000 digests per ms).
    */
   readonly firstSeq?: number;
   /** The bus breaker (default: opens after 3 failed flushes, 1 s backoff doubling to 60 s). */
   readonly breaker?: CircuitBreakerOptions;
+}
+
+/** Longest interval a timer takes (Node turns a longer one into 1 ms). */
+const MAX_TIMER_MS = 2_147_483_647;
+
+const isWhole = (value: unknown, min: number): boolean =>
+  typeof value === "number" && Number.isSafeInteger(value) && value >= min;
+
+const isNonEmptyString = (value: unknown): boolean => typeof value === "string" && value !== "";
+
+/** `value` as an error message shows it (a string quoted, so "5" and 5 differ). */
+const shown = (value: unknown): string => (typeof value === "string" ? JSON.stringify(value) : String(value));
+
+/** The publisher's tuning options, which the replica passes through as its `telemetry` option. */
+export type PublisherTuning = Pick<
+  TelemetryPublisherOptions,
+  "bufferSize" | "flushMs" | "batchSize" | "maxLen" | "firstSeq"
+>;
+
+/**
+ * The problems of publisher tuning, each as "field: reason", the field under `path`. Bad values
+ * would fail later and silently, not at once: a batch size of 0 ships nothing, a fractional maxLen
+ * fails every XADD (and opens the breaker), a NaN flush period becomes 1 ms.
+ */
+export function publisherTuningIssues(tuning: PublisherTuning, path = ""): string[] {
+  const issues: string[] = [];
+  for (const field of ["bufferSize", "batchSize", "maxLen"] as const) {
+    const value = tuning[field];
+    if (value !== undefined && !isWhole(value, 1))
+      issues.push(`${path}${field}: must be a whole number ≥ 1 (got ${shown(value)})`);
+  }
+  const flushMs = tuning.flushMs;
+  if (flushMs !== undefined && !(isWhole(flushMs, 1) && flushMs <= MAX_TIMER_MS)) {
+    issues.push(`${path}flushMs: must be a whole number from 1 to ${MAX_TIMER_MS} (got ${shown(flushMs)})`);
+  }
+  const firstSeq = tuning.firstSeq;
+  if (firstSeq !== undefined && !isWhole(firstSeq, 0)) {
+    issues.push(`${path}firstSeq: must be a whole number ≥ 0 (got ${shown(firstSeq)})`);
+  }
+  return issues;
 }
 
 /** Counters of a {@link TelemetryPublisher}. */
@@ -76,7 +118,15 @@ export class TelemetryPublisher {
   private current: Promise<void> = Promise.resolve();
   private counts = { published: 0, shipped: 0, droppedFull: 0, lostInFlight: 0 };
 
+  /** @throws RangeError naming every bad option (the keyring's problems first). */
   constructor(private readonly options: TelemetryPublisherOptions) {
+    checkedKeyring(options.keyring);
+    // An empty replica id would get every batch dead-lettered by the coordinator.
+    const issues = (["stream", "replica"] as const)
+      .filter((field) => !isNonEmptyString(options[field]))
+      .map((field) => `${field}: must be a non-empty string (got ${shown(options[field])})`);
+    issues.push(...publisherTuningIssues(options));
+    if (issues.length > 0) throw new RangeError(`invalid telemetry publisher options: ${issues.join("; ")}`);
     this.bufferSize = options.bufferSize ?? 4096;
     this.batchSize = options.batchSize ?? 500;
     this.maxLen = options.maxLen ?? 100_000;
@@ -145,11 +195,31 @@ export class TelemetryPublisher {
     }
   }
 
-  /** Ships what is left (best effort) and stops the timer. */
-  async close(): Promise<void> {
+  /**
+   * Stops the timer and ships what is left, best effort: flush after flush (each takes at most
+   * `batchSize` × 8 digests), until what was buffered at the call is gone, a flush sends nothing
+   * (the breaker is open), or `graceMs` has passed (no new flush starts then; one in flight
+   * completes or fails later and is counted).
+   */
+  async close(graceMs = Number.POSITIVE_INFINITY): Promise<void> {
     clearInterval(this.timer);
-    await this.current;
-    await this.flush();
-    this.breaker.stop();
+    let graceOver = false;
+    const grace = Number.isFinite(graceMs) ? setTimeout(() => (graceOver = true), graceMs) : undefined;
+    grace?.unref();
+    try {
+      await this.current;
+      // Bounded by what is buffered now, so digests published meanwhile cannot keep it going.
+      let left = this.buffer.length;
+      while (left > 0 && this.buffer.length > 0 && !graceOver) {
+        const before = this.counts.shipped + this.counts.lostInFlight;
+        await this.flush();
+        const sent = this.counts.shipped + this.counts.lostInFlight - before;
+        if (sent === 0) break;
+        left -= sent;
+      }
+    } finally {
+      clearTimeout(grace);
+      this.breaker.stop();
+    }
   }
 }

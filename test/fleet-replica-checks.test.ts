@@ -1,0 +1,287 @@
+import { createHmac } from "node:crypto";
+import { Redis } from "ioredis";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { decodeBatch, encodeBatch, type FleetDigest } from "../src/fleet/digest-batch.js";
+import { NonceLedger } from "../src/fleet/nonce-ledger.js";
+import { Replica, type ReplicaOptions } from "../src/fleet/replica.js";
+import { CommandSigner, CommandVerifier, type VerifierOptions } from "../src/fleet/signing.js";
+import { fieldsOf, fleetKeys } from "../src/fleet/streams.js";
+import { TelemetryConsumer } from "../src/fleet/telemetry-consumer.js";
+import { TelemetryPublisher, type TelemetryPublisherOptions } from "../src/fleet/telemetry-publisher.js";
+import { FLEET_PARAMS, FLEET_RING, until } from "./support/fleet.js";
+import { FleetRig } from "./support/fleet-rig.js";
+
+// The replica side's own checks: replay protection up to the last fresh instant, options refused
+// up front instead of a fleet that fails silently, non-finite measurements carried to the engine
+// instead of poisoning their batch, and a close that ships everything buffered.
+
+/** A client that never connects (lazyConnect): for constructors that must refuse before any I/O. */
+function idle(): Redis {
+  return new Redis({ lazyConnect: true });
+}
+
+describe("nonce ledger boundary", () => {
+  it("holds an id through its expiry instant and frees it just after", () => {
+    const ledger = new NonceLedger(2);
+    expect(ledger.register("x", 100, 0)).toBe("registered");
+    expect(ledger.register("x", 100, 100)).toBe("replay");
+    expect(ledger.register("x", 200, 101)).toBe("registered");
+  });
+
+  it("a full ledger keeps an entry whose expiry instant is now", () => {
+    const ledger = new NonceLedger(1);
+    expect(ledger.register("x", 100, 0)).toBe("registered");
+    expect(ledger.register("y", 200, 100)).toBe("full");
+    expect(ledger.register("y", 200, 101)).toBe("registered");
+  });
+
+  it("the verifier refuses a replay arriving exactly maxAgeMs after issuedAt", () => {
+    let now = 1_000_000;
+    const v = new CommandVerifier({ keyring: FLEET_RING, runId: "run", maxAgeMs: 30_000, now: () => now });
+    const envelope = new CommandSigner(FLEET_RING).sign({
+      kind: "apply",
+      commandId: "c-1",
+      runId: "run",
+      issuedAt: now,
+      epoch: 1,
+      generation: 1,
+      values: { batch: 64 },
+    });
+    expect(v.verify(envelope).ok).toBe(true);
+    now += 30_000;
+    const atLimit = v.verify(envelope);
+    expect(atLimit.ok ? "accepted" : atLimit.rejection.reason).toBe("replay");
+    now += 1;
+    const after = v.verify(envelope);
+    expect(after.ok ? "accepted" : after.rejection.reason).toBe("stale");
+  });
+});
+
+describe("verifier options", () => {
+  const base: VerifierOptions = { keyring: FLEET_RING, runId: "run" };
+
+  it.each([
+    ["maxAgeMs", Number.NaN],
+    ["maxAgeMs", -1],
+    ["maxAgeMs", Number.POSITIVE_INFINITY],
+    ["maxFutureSkewMs", Number.NaN],
+    ["maxFutureSkewMs", -5],
+  ])("refuses %s = %s", (field, value) => {
+    expect(() => new CommandVerifier({ ...base, [field]: value })).toThrow(
+      new RegExp(`${field}: must be a finite number ≥ 0`),
+    );
+  });
+
+  it("refuses an empty run id", () => {
+    expect(() => new CommandVerifier({ ...base, runId: "" })).toThrow(/runId: must be a non-empty string/);
+  });
+
+  it("accepts 0 for both windows", () => {
+    expect(() => new CommandVerifier({ ...base, maxAgeMs: 0, maxFutureSkewMs: 0 })).not.toThrow();
+  });
+});
+
+describe("replica and publisher options", () => {
+  const clients: Redis[] = [];
+  afterEach(() => {
+    for (const client of clients.splice(0)) client.disconnect();
+  });
+
+  function replicaWith(extra: Partial<ReplicaOptions>): () => Replica {
+    const redis = idle();
+    clients.push(redis);
+    return () =>
+      new Replica({
+        redis,
+        replica: "r1",
+        runId: "run",
+        keyring: FLEET_RING,
+        params: FLEET_PARAMS,
+        ...extra,
+      });
+  }
+
+  it.each<[string, Partial<ReplicaOptions>, RegExp]>([
+    ["an empty replica id", { replica: "" }, /replica: must be a non-empty string/],
+    ["an empty run id", { runId: "" }, /runId: must be a non-empty string/],
+    [
+      "a NaN maxCommandAgeMs",
+      { maxCommandAgeMs: Number.NaN },
+      /maxCommandAgeMs: must be a finite number ≥ 0/,
+    ],
+    ["a negative maxCommandAgeMs", { maxCommandAgeMs: -1 }, /maxCommandAgeMs: must be a finite number ≥ 0/],
+    ["batchSize 0", { telemetry: { batchSize: 0 } }, /telemetry\.batchSize: must be a whole number ≥ 1/],
+    ["maxLen 1.5", { telemetry: { maxLen: 1.5 } }, /telemetry\.maxLen: must be a whole number ≥ 1/],
+    ["bufferSize 0", { telemetry: { bufferSize: 0 } }, /telemetry\.bufferSize: must be a whole number ≥ 1/],
+    [
+      "flushMs NaN",
+      { telemetry: { flushMs: Number.NaN } },
+      /telemetry\.flushMs: must be a whole number from 1/,
+    ],
+    [
+      "flushMs 2^31",
+      { telemetry: { flushMs: 2 ** 31 } },
+      /telemetry\.flushMs: must be a whole number from 1/,
+    ],
+    ["firstSeq -1", { telemetry: { firstSeq: -1 } }, /telemetry\.firstSeq: must be a whole number ≥ 0/],
+  ])("a replica refuses %s", (_, extra, message) => {
+    expect(replicaWith(extra)).toThrow(message);
+  });
+
+  it("names every bad field at once", () => {
+    expect(replicaWith({ replica: "", telemetry: { batchSize: 0 } })).toThrow(
+      /invalid replica options: replica: .*; telemetry\.batchSize: /,
+    );
+  });
+
+  it("a publisher refuses bad options naming the field", () => {
+    const redis = idle();
+    clients.push(redis);
+    const base: TelemetryPublisherOptions = { redis, stream: "s", replica: "r1", keyring: FLEET_RING };
+    expect(() => new TelemetryPublisher({ ...base, batchSize: 0 })).toThrow(
+      /invalid telemetry publisher options: batchSize: must be a whole number ≥ 1/,
+    );
+    expect(() => new TelemetryPublisher({ ...base, replica: "" })).toThrow(
+      /replica: must be a non-empty string/,
+    );
+    expect(() => new TelemetryPublisher({ ...base, keyring: { active: "nope", keys: [] } })).toThrow(
+      /invalid keyring/,
+    );
+  });
+});
+
+describe("non-finite measurements", () => {
+  const digest = (seq: number, objective: number, timestamp = 1000 + seq): FleetDigest => ({
+    seq,
+    generation: 0,
+    objective,
+    timestamp,
+  });
+  const decode = (fields: string[]) => decodeBatch(FLEET_RING, fieldsOf(fields));
+
+  it("a batch carries NaN and ±Infinity objectives and timestamps through to the decoder", () => {
+    const sent = [
+      digest(1, 1),
+      digest(2, Number.NaN),
+      digest(3, Number.POSITIVE_INFINITY),
+      digest(4, Number.NEGATIVE_INFINITY),
+      digest(5, 2, Number.NaN),
+      digest(6, 3, Number.POSITIVE_INFINITY),
+    ];
+    const batch = decode(encodeBatch(FLEET_RING, "r1", sent));
+    expect(batch.ok).toBe(true);
+    expect(batch.ok && batch.digests).toEqual(sent);
+  });
+
+  it("still reads batches of the earlier format, whose non-finite values were written as null", () => {
+    // The earlier publisher's JSON.stringify wrote NaN and ±Infinity as null.
+    const batch = decode(entryOf(JSON.stringify([digest(1, 1), digest(2, Number.NaN)])));
+    expect(batch.ok && batch.digests.map((d) => d.objective)).toEqual([1, Number.NaN]);
+  });
+
+  it("still refuses an objective that is neither a number nor a non-finite marker", () => {
+    const batch = decode(entryOf('[{"seq":1,"generation":0,"objective":"1","timestamp":1}]'));
+    expect(batch.ok ? "accepted" : batch.detail).toBe("d[0].objective: must be a number");
+  });
+
+  /** The fields of a stream entry of replica r1 carrying `payload`, MACed as the wire format says. */
+  function entryOf(payload: string): string[] {
+    const hmac = createHmac("sha256", FLEET_RING.keys[0]!.secret);
+    for (const part of ["arqon.fleet.digests/v1", "r1", payload]) {
+      const bytes = Buffer.from(part, "utf8");
+      const length = Buffer.alloc(4);
+      length.writeUInt32BE(bytes.length);
+      hmac.update(length).update(bytes);
+    }
+    return ["r", "r1", "d", payload, "k", "k1", "m", hmac.digest("base64")];
+  }
+});
+
+describe("non-finite measurements on the bus", () => {
+  let rig: FleetRig;
+  beforeEach(async () => {
+    rig = await FleetRig.start();
+  });
+  afterEach(async () => {
+    await rig.close();
+  }, 30_000);
+
+  it("a NaN among 500 digests reaches the consumer as NaN; nothing is dead-lettered", async () => {
+    const keys = fleetKeys("t");
+    const publisher = rig.track(
+      new TelemetryPublisher({
+        redis: rig.connect(),
+        stream: keys.digests,
+        replica: "r1",
+        keyring: FLEET_RING,
+        flushMs: 60_000,
+        firstSeq: 0,
+      }),
+    );
+    const seen: FleetDigest[] = [];
+    const consumer = new TelemetryConsumer({
+      redis: rig.connect(),
+      blocking: rig.connect(),
+      keys,
+      keyring: FLEET_RING,
+      consumer: "c1",
+      blockMs: 50,
+      onDigest: (_, d) => seen.push(d),
+    });
+    rig.track({ close: () => consumer.stop() });
+    await consumer.start();
+    for (let i = 0; i < 499; i++) publisher.publish(1 + i / 1000, 0, 1000);
+    publisher.publish(Number.NaN, 0, 1000);
+    await publisher.flush();
+    await until(() => seen.length === 500 || consumer.stats().deadLetters > 0);
+    expect(consumer.stats().deadLetters).toBe(0);
+    expect(seen).toHaveLength(500);
+    expect(seen[499]!.objective).toBeNaN();
+  });
+
+  it("a replica's NaN objective reaches the coordinator's engine as a rejected digest", async () => {
+    const coordinator = await rig.coordinator("c1");
+    await until(() => coordinator.snapshot().leader, 10_000, "c1 leads");
+    const replica = await rig.replica("r1", { telemetry: { flushMs: 60_000 } });
+    const before = coordinator.snapshot().engine!.digests;
+    for (let i = 0; i < 5; i++) replica.publish(1);
+    replica.publish(Number.NaN);
+    await replica.flushTelemetry();
+    await until(
+      () => coordinator.busStats().digestsProcessed === 6 || coordinator.busStats().deadLetters > 0,
+    );
+    expect(coordinator.busStats().deadLetters).toBe(0);
+    const after = coordinator.snapshot().engine!.digests;
+    expect(after.accepted + after.rejected - before.accepted - before.rejected).toBe(6);
+    expect(after.rejected).toBeGreaterThan(before.rejected);
+  });
+});
+
+describe("replica close with Redis up", () => {
+  let rig: FleetRig;
+  beforeEach(async () => {
+    rig = await FleetRig.start();
+  });
+  afterEach(async () => {
+    await rig.close();
+  }, 30_000);
+
+  it.each([
+    ["the default buffer", 4096, undefined],
+    ["a buffer of 10 000", 10_000, 10_000],
+  ])("ships all of %s", async (_, count, bufferSize) => {
+    const admin = rig.connect();
+    const replica = await rig.replica("r1", {
+      telemetry: { flushMs: 60_000, ...(bufferSize === undefined ? {} : { bufferSize }) },
+    });
+    for (let i = 0; i < count; i++) expect(replica.publish(1)).toBe(true);
+    await replica.close();
+    expect(replica.status().telemetry).toMatchObject({ shipped: count, buffered: 0, lostInFlight: 0 });
+    const entries = await admin.xrange(fleetKeys("arqon").digests, "-", "+");
+    const shipped = entries.reduce(
+      (n, [, flat]) => n + (JSON.parse(fieldsOf(flat).get("d")!) as unknown[]).length,
+      0,
+    );
+    expect(shipped).toBe(count);
+  });
+});
