@@ -1,4 +1,3 @@
-import { errorMessage, hasErrorCode } from "../errors.js";
 import { LogError } from "../log/errors.js";
 import { ReplayInputError } from "../replay/read-log.js";
 import { ReplayRunError } from "../replay/run-choice.js";
@@ -56,13 +55,5 @@ export function wholeFlag(
 export function logReadFailure(command: string, error: unknown): unknown {
   if (error instanceof ReplayInputError) return usageError(`arqon ${command}: ${error.message}`);
   if (error instanceof LogError) return runtimeError(`arqon ${command}: ${error.message}`);
-  if (hasErrorCode(error, "ENOENT")) {
-    const path = (error as { path?: unknown }).path;
-    return usageError(
-      typeof path === "string"
-        ? `arqon ${command}: log not found: ${path}`
-        : `arqon ${command}: ${errorMessage(error)}`,
-    );
-  }
   return error;
 }
