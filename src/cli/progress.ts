@@ -1,10 +1,49 @@
-import type { Solver } from "../index.js";
+import type { BestPoint, Solver } from "../index.js";
 
-/** One human-readable line about where a solver stands: phase, trials asked/told, best value. */
-export function describeProgress(solver: Solver): string {
-  const best = solver.best();
+/**
+ * What the progress lines read: a local solver, or the shared study a worker belongs to (which
+ * has no phase of its own to show).
+ */
+export type RunView = Pick<Solver, "asked" | "told" | "config" | "best" | "pendingTrials"> &
+  Partial<Pick<Solver, "phase">>;
+
+/** One human-readable line about where a run stands: phase, trials asked/told, best value. */
+export function describeProgress(run: RunView): string {
+  const best = run.best();
   const bestText = best === null ? "no result yet" : `best ${formatValue(best.value)}`;
-  return `phase ${solver.phase}, ${solver.asked}/${solver.config.budget} asked, ${solver.told} told, ${bestText}`;
+  const phase = run.phase === undefined ? "" : `phase ${run.phase}, `;
+  return `${phase}${run.asked}/${run.config.budget} asked, ${run.told} told, ${bestText}`;
+}
+
+/**
+ * The last stderr line of `arqon solve` after Ctrl-C: how far the run got, the best so far and
+ * `next` (what to do to go on), e.g. `arqon solve: interrupted after 12 of 40 trials (5 in this
+ * run, 1 left pending); best 0.0123 at x=0.5, y=2; <next>`. `unfinished` says what became of the
+ * trials the interrupt stopped (none: `undefined`).
+ */
+export function describeInterrupt(
+  run: RunView,
+  evaluations: number,
+  unfinished: string | undefined,
+  next: string,
+): string {
+  const done = run.asked - run.pendingTrials().length;
+  const stopped = unfinished === undefined ? "" : `, ${unfinished}`;
+  return (
+    `arqon solve: interrupted after ${done} of ${run.config.budget} trials ` +
+    `(${evaluations} in this run${stopped}); ${describeBest(run.best())}; ${next}`
+  );
+}
+
+/** "best 0.0123 at x=0.5, y=2", or "no result yet". */
+export function describeBest(best: BestPoint | null): string {
+  if (best === null) return "no result yet";
+  const params = Object.entries(best.params)
+    .map(
+      ([name, value]) => `${name}=${typeof value === "number" ? formatValue(value) : JSON.stringify(value)}`,
+    )
+    .join(", ");
+  return `best ${formatValue(best.value)} at ${params}`;
 }
 
 /**

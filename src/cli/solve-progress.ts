@@ -1,5 +1,4 @@
-import type { Solver } from "../index.js";
-import { describeProgress, formatValue } from "./progress.js";
+import { describeProgress, formatValue, type RunView } from "./progress.js";
 
 /** Where and how `arqon solve` reports its progress. */
 export interface SolveProgressOptions {
@@ -41,7 +40,7 @@ export class SolveProgress {
 
   constructor(
     private readonly options: SolveProgressOptions,
-    private readonly solver: Solver,
+    private readonly solver: RunView,
   ) {
     this.startedAt = options.now();
     this.doneAtStart = trialsDone(solver);
@@ -140,8 +139,15 @@ export class SolveProgress {
   }
 }
 
+/** Calls `refresh` every second without keeping the process alive; returns the stop function. */
+export function everySecond(refresh: () => void): () => void {
+  const timer = setInterval(refresh, 1000);
+  timer.unref();
+  return () => clearInterval(timer);
+}
+
 /** Trials that are over (told or failed): asked minus the ones still pending. */
-function trialsDone(solver: Solver): number {
+function trialsDone(solver: RunView): number {
   return solver.asked - solver.pendingTrials().length;
 }
 

@@ -1,14 +1,17 @@
 import { setTimeout as delay } from "node:timers/promises";
 import { ConfigError, UsageError } from "../errors.js";
 import type { Trial } from "../index.js";
+import { importOptionalPeer, MissingPeerError } from "../inspect/optional-peer.js";
 import type { ParamValue } from "../space/params.js";
-import { openSharedStudy, type SharedStudy } from "../study/shared-study.js";
+import type { SharedStudy } from "../study/shared-study.js";
 import { CliError, runtimeError, usageError } from "./cli-error.js";
 import { objectiveEnvironment, variableProblems } from "./env-names.js";
 import type { CliIo } from "./io.js";
 import type { ObjectiveReading } from "./objective-output.js";
-import { formatValue } from "./progress.js";
+import { describeInterrupt } from "./progress.js";
 import { runObjectiveCommand } from "./run-command.js";
+import { SolveInterrupts } from "./solve-interrupt.js";
+import { everySecond, SolveProgress } from "./solve-progress.js";
 import { loadValidConfig } from "./validate.js";
 
 /** What `arqon solve --storage redis://…` needs besides the objective command. */
@@ -18,6 +21,8 @@ export interface SharedSolveOptions {
   readonly configPath: string | undefined;
   readonly concurrency: number;
   readonly onError: "stop" | "skip";
+  /** `--quiet`: only failed trials and errors on stderr. */
+  readonly quiet: boolean;
 }
 
 type Outcome =
@@ -31,6 +36,8 @@ const POLL_MS = 25;
  * prints the study's best (a worker that died leaves its trial pending; `pending` then says so).
  */
 const SETTLE_MS = 60_000;
+/** Why a trial stopped by Ctrl-C is marked failed in the study. */
+const INTERRUPTED = "interrupted by Ctrl-C";
 
 /**
  * `arqon solve --storage redis://host:port --study NAME`: this process becomes one worker of a shared
@@ -41,12 +48,16 @@ const SETTLE_MS = 60_000;
  * Trials are reserved in the Redis journal, so no trial is run by two workers; the study, not a
  * state file, is what survives a kill (`--state` is refused). Under `--on-error stop` a failed trial
  * is left pending in the study and this worker stops; under `skip` it is marked failed.
+ *
+ * Progress and Ctrl-C work as for a local `arqon solve`, except that a trial the interrupt stopped
+ * is marked failed in the study rather than left pending: nobody would resume it, and the other
+ * workers would wait for its result until they give up.
  */
 export async function solveShared(
   command: readonly string[],
   options: SharedSolveOptions,
   io: CliIo,
-): Promise<0 | 1> {
+): Promise<0 | 1 | 130> {
   if (!/^rediss?:\/\//.test(options.storage))
     throw usageError(`arqon solve: --storage must be a redis:// or rediss:// URL, got ${options.storage}`);
   if (options.study === undefined) throw usageError("arqon solve: --storage needs --study <name>");
@@ -61,11 +72,19 @@ export async function solveShared(
   if (problem !== undefined) throw usageError(`arqon solve: ${problem}`);
   let study: SharedStudy;
   try {
+    // Loaded here, not at the top: ioredis is an optional peer, and every other command must run
+    // without it.
+    const { openSharedStudy } = await importOptionalPeer(
+      "ioredis",
+      "--storage",
+      () => import("../study/shared-study.js"),
+    );
     study = await openSharedStudy(config, { redis: options.storage, study: options.study });
   } catch (error) {
     const message = `arqon solve: ${error instanceof Error ? error.message : String(error)}`;
-    // A refused study (other config, bad name) is the caller's to fix; a Redis failure is not.
-    throw error instanceof UsageError || error instanceof ConfigError
+    // A refused study (other config, bad name) or a missing package is the caller's to fix; a
+    // Redis failure is not.
+    throw error instanceof UsageError || error instanceof ConfigError || error instanceof MissingPeerError
       ? usageError(message)
       : runtimeError(message);
   }
@@ -81,92 +100,137 @@ async function runWorker(
   command: readonly string[],
   options: SharedSolveOptions,
   io: CliIo,
-): Promise<0 | 1> {
+): Promise<0 | 1 | 130> {
   const names = Object.keys(study.config.bounds);
+  const progress = new SolveProgress(
+    {
+      write: io.stderr,
+      terminal: io.stderrIsTerminal === true,
+      quiet: options.quiet,
+      now: io.now ?? (() => performance.now()),
+      tick: everySecond,
+    },
+    study,
+  );
+  const running = new Map<number, Promise<Outcome>>();
+  const interrupts = new SolveInterrupts(progress, () => running.size, "the study marks them failed");
   const runTrial = async (trial: Trial): Promise<Outcome> => {
     try {
       const reading = await runObjectiveCommand({
         command,
         cwd: io.cwd,
         env: objectiveEnvironment(io.env, names, trial),
-        onStderr: io.stderr,
+        onStderr: (text) => progress.passthrough(text),
+        signal: interrupts.abortSignal,
+        forceSignal: interrupts.killSignal,
       });
       return { trial, reading };
     } catch (error) {
       return { trial, fatal: error };
     }
   };
-  const running = new Map<number, Promise<Outcome>>();
-  const failures: { id: number; params: Record<string, ParamValue>; error: string }[] = [];
-  let evaluations = 0;
-  let stopReason: string | undefined;
-  let fatal: unknown;
-  let finished = false;
-  let waits = 0;
-  for (;;) {
-    while (
-      stopReason === undefined &&
-      fatal === undefined &&
-      !finished &&
-      running.size < options.concurrency
-    ) {
-      const batch = await study.ask({ max: options.concurrency - running.size });
-      if (batch === null) finished = true;
-      if (batch === null || batch.length === 0) break;
-      waits = 0;
-      for (const trial of batch) running.set(trial.id, runTrial(trial));
-    }
-    if (running.size === 0) {
-      if (finished || stopReason !== undefined || fatal !== undefined) break;
-      // Other workers hold the trials the study waits for: ask again shortly.
-      await delay(POLL_MS * 2 ** Math.min(waits++, 4));
-      continue;
-    }
-    const outcome = await Promise.race(running.values());
-    running.delete(outcome.trial.id);
-    const { trial } = outcome;
-    if ("fatal" in outcome) {
-      fatal ??= outcome.fatal;
-      continue;
-    }
-    if (outcome.reading.ok) {
-      await study.tell({ id: trial.id, value: outcome.reading.value });
-      evaluations++;
-      io.stderr(
-        `trial ${trial.id}: ${formatValue(outcome.reading.value)} (study ${study.asked}/${study.config.budget} asked)\n`,
-      );
-    } else {
-      const reason = outcome.reading.reason;
-      failures.push({ id: trial.id, params: { ...trial.params }, error: reason });
-      io.stderr(`trial ${trial.id} failed: ${reason}\n`);
-      if (options.onError === "skip") await study.fail(trial.id, reason);
-      else stopReason ??= `trial ${trial.id} failed (${reason}); stopped`;
-    }
+  const unsubscribe = interrupts.listen(io);
+  try {
+    return await loop();
+  } finally {
+    unsubscribe();
+    progress.finish();
   }
-  if (fatal !== undefined) throw fatal instanceof CliError ? fatal : runtimeError(String(fatal));
-  await study.refresh();
-  // Other workers may still be evaluating the study's last trials: their results can beat ours.
-  const settleBy = Date.now() + SETTLE_MS;
-  waits = 0;
-  while (finished && study.pendingTrials().length > 0 && Date.now() < settleBy) {
-    await delay(POLL_MS * 2 ** Math.min(waits++, 4));
+
+  async function loop(): Promise<0 | 1 | 130> {
+    const failures: { id: number; params: Record<string, ParamValue>; error: string }[] = [];
+    let evaluations = 0;
+    /** Trials the interrupt stopped, marked failed in the study. */
+    let interrupted = 0;
+    let stopReason: string | undefined;
+    let fatal: unknown;
+    let finished = false;
+    let waits = 0;
+    for (;;) {
+      while (
+        !interrupts.stopAsking &&
+        stopReason === undefined &&
+        fatal === undefined &&
+        !finished &&
+        running.size < options.concurrency
+      ) {
+        const batch = await study.ask({ max: options.concurrency - running.size });
+        if (batch === null) finished = true;
+        if (batch === null || batch.length === 0) break;
+        waits = 0;
+        for (const trial of batch) {
+          if (interrupts.stopAsking) {
+            // Ctrl-C came while the ask was on its way: the trial is reserved but must not start.
+            await study.fail(trial.id, INTERRUPTED);
+            interrupted++;
+            continue;
+          }
+          running.set(trial.id, runTrial(trial));
+          progress.started();
+        }
+      }
+      if (running.size === 0) {
+        if (finished || interrupts.stopAsking || stopReason !== undefined || fatal !== undefined) break;
+        // Other workers hold the trials the study waits for: ask again shortly.
+        await delay(POLL_MS * 2 ** Math.min(waits++, 4));
+        continue;
+      }
+      const outcome = await Promise.race(running.values());
+      running.delete(outcome.trial.id);
+      const { trial } = outcome;
+      if ("fatal" in outcome) {
+        fatal ??= outcome.fatal;
+        continue;
+      }
+      if (outcome.reading.ok) {
+        await study.tell({ id: trial.id, value: outcome.reading.value });
+        evaluations++;
+        progress.finished(trial.id, { value: outcome.reading.value });
+      } else if (interrupts.caused(outcome.reading)) {
+        // Pending, it would hold every other worker for the settle time at the end.
+        await study.fail(trial.id, INTERRUPTED);
+        interrupted++;
+      } else {
+        const reason = outcome.reading.reason;
+        failures.push({ id: trial.id, params: { ...trial.params }, error: reason });
+        progress.finished(trial.id, { failure: reason });
+        if (options.onError === "skip") await study.fail(trial.id, reason);
+        else stopReason ??= `trial ${trial.id} failed (${reason}); stopped`;
+      }
+    }
+    if (fatal !== undefined) throw fatal instanceof CliError ? fatal : runtimeError(String(fatal));
     await study.refresh();
-  }
-  const best = study.best();
-  const pending = study.pendingTrials().length;
-  io.stdout(
-    `${JSON.stringify({ best, evaluations, failures, stopped: stopReason !== undefined, pending })}\n`,
-  );
-  if (stopReason !== undefined) {
-    io.stderr(
-      `arqon solve: ${stopReason}; trial ${failures.at(-1)?.id} stays pending in study ${study.name}\n`,
+    // Other workers may still be evaluating the study's last trials: their results can beat ours.
+    const settleBy = Date.now() + SETTLE_MS;
+    waits = 0;
+    while (finished && !interrupts.stopAsking && study.pendingTrials().length > 0 && Date.now() < settleBy) {
+      await delay(POLL_MS * 2 ** Math.min(waits++, 4));
+      await study.refresh();
+    }
+    progress.finish();
+    const best = study.best();
+    const pending = study.pendingTrials().length;
+    const stopped = stopReason !== undefined || interrupts.stopAsking;
+    io.stdout(
+      `${JSON.stringify({ best, evaluations, failures, stopped, interrupted: interrupts.stopAsking, pending })}\n`,
     );
-    return 1;
+    if (interrupts.stopAsking) {
+      const unfinished = interrupted > 0 ? `${interrupted} marked failed in the study` : undefined;
+      const next = `study ${study.name} keeps every result: run the same command again to join it and go on`;
+      io.stderr(`${describeInterrupt(study, evaluations, unfinished, next)}\n`);
+      return 130;
+    }
+    if (stopReason !== undefined) {
+      io.stderr(
+        `arqon solve: ${stopReason}; trial ${failures.at(-1)?.id} stays pending in study ${study.name}\n`,
+      );
+      return 1;
+    }
+    if (best === null) {
+      io.stderr("arqon solve: no trial produced a value\n");
+      return 1;
+    }
+    progress.note(`done: study ${study.name}, ${study.asked} trials asked, ${study.told} told`);
+    return 0;
   }
-  if (best === null) {
-    io.stderr("arqon solve: no trial produced a value\n");
-    return 1;
-  }
-  io.stderr(`done: study ${study.name}, ${study.asked} trials asked, ${study.told} told\n`);
-  return 0;
 }

@@ -16,9 +16,10 @@ import { programProblem } from "./find-program.js";
 import type { CliIo } from "./io.js";
 import { type ObjectiveReading, readReport } from "./objective-output.js";
 import { openSolver } from "./open-solver.js";
-import { describeProgress, describeRefineStart, formatValue } from "./progress.js";
+import { describeInterrupt, describeProgress, describeRefineStart } from "./progress.js";
 import { runObjectiveCommand } from "./run-command.js";
-import { SolveProgress } from "./solve-progress.js";
+import { SolveInterrupts } from "./solve-interrupt.js";
+import { everySecond, SolveProgress } from "./solve-progress.js";
 import { solveShared } from "./solve-shared.js";
 import { attachStateLog, saveSolverState } from "./state-file.js";
 import { withLockedState } from "./state-lock.js";
@@ -42,7 +43,9 @@ export const SOLVE_USAGE = `arqon solve --config <config.json> [--state <dir>|<s
   --storage redis://host:port --study <name> (instead of --state): this process is one worker of a
   study shared through Redis; run the same command on other machines to share the budget. Once the
   budget is spent, a worker waits up to 60 s for the others' last results, then prints the study's
-  best with "pending": how many trials were still without a result.
+  best with "pending": how many trials were still without a result. Progress, --quiet and Ctrl-C
+  work as above, except that a trial Ctrl-C stops is marked failed in the study (no worker waits
+  for it); running the same command again joins the study.
   Intermediate values: each stdout line {"step":<whole number>,"value":<number>} before the last
   line is recorded for the trial (steps increasing). With a "pruner" in the config, a trial the
   pruner advises stopping gets SIGTERM (SIGKILL 5 s later) and is recorded as pruned.`;
@@ -109,12 +112,13 @@ export async function solveCommand(argv: readonly string[], io: CliIo): Promise<
   if (notStarted !== undefined) {
     throw usageError(`arqon solve: cannot run ${JSON.stringify(command[0])}: ${notStarted}`);
   }
+  const quiet = flags.quiet === true;
   if (storage !== undefined) {
     if (statePath !== undefined) throw usageError("arqon solve: give --state or --storage, not both");
     const study = optionalString(flags, "study");
-    return await solveShared(command, { storage, study, configPath, concurrency, onError }, io);
+    return await solveShared(command, { storage, study, configPath, concurrency, onError, quiet }, io);
   }
-  const options: SolveOptions = { command, concurrency, onError, statePath, quiet: flags.quiet === true };
+  const options: SolveOptions = { command, concurrency, onError, statePath, quiet };
   return await withLockedState("solve", io, statePath, async (held) => {
     const logLock = held?.logLock;
     const opened = openSolver("solve", io.cwd, { statePath, configPath, logLock });
@@ -176,31 +180,8 @@ async function runSolve(
     progress.note(line);
   };
 
-  // Ctrl-C: the first stops asking and lets running trials finish; the second aborts them
-  // (SIGTERM); a third kills what still runs (SIGKILL).
-  const abortRunning = new AbortController();
-  const killRunning = new AbortController();
-  let interrupts = 0;
-  // Set by Ctrl-C, or by a trial whose command died of SIGINT (a terminal's Ctrl-C reaches it too,
-  // possibly before this process's handler runs).
-  let stopAsking = false;
-  const interrupt = () => {
-    interrupts++;
-    stopAsking = true;
-    if (interrupts === 1 && running.size > 0) {
-      progress.note(
-        `interrupted: no new trials; waiting for ${running.size} running trial(s) (Ctrl-C again aborts them)`,
-      );
-    } else if (interrupts === 2 && running.size > 0) {
-      progress.note(
-        `interrupted again: aborting ${running.size} running trial(s); they stay pending (Ctrl-C again kills them)`,
-      );
-      abortRunning.abort();
-    } else if (interrupts > 2 && running.size > 0 && !killRunning.signal.aborted) {
-      progress.note(`interrupted a third time: killing ${running.size} running trial(s)`);
-      killRunning.abort();
-    }
-  };
+  const running = new Map<number, Promise<TrialOutcome>>();
+  const interrupts = new SolveInterrupts(progress, () => running.size, "they stay pending");
 
   const runTrial = async (trial: Trial): Promise<TrialOutcome> => {
     // A trial the pruner stopped before an interrupted run could record it: pruned, not run again.
@@ -230,8 +211,8 @@ async function runSolve(
         cwd: io.cwd,
         env: objectiveEnvironment(io.env, names, trial),
         onStderr: (text) => progress.passthrough(text),
-        signal: abortRunning.signal,
-        forceSignal: killRunning.signal,
+        signal: interrupts.abortSignal,
+        forceSignal: interrupts.killSignal,
         onLine,
         stopSignal: stop.signal,
       });
@@ -244,8 +225,7 @@ async function runSolve(
     }
   };
 
-  const running = new Map<number, Promise<TrialOutcome>>();
-  const unsubscribe = io.onInterrupt?.(interrupt) ?? (() => {});
+  const unsubscribe = interrupts.listen(io);
   try {
     return await loop();
   } finally {
@@ -264,7 +244,7 @@ async function runSolve(
 
     for (;;) {
       while (
-        !stopAsking &&
+        !interrupts.stopAsking &&
         stopReason === undefined &&
         fatal === undefined &&
         !finished &&
@@ -309,10 +289,8 @@ async function runSolve(
         save();
         noteClassification();
         progress.finished(trial.id, { value: outcome.reading.value });
-      } else if (outcome.reading.interrupted === true || stopAsking) {
-        // Stopped by Ctrl-C (which reaches the objective too), not a verdict on its parameters:
-        // left pending, so resuming evaluates it again.
-        stopAsking = true;
+      } else if (interrupts.caused(outcome.reading)) {
+        // Left pending, so resuming evaluates it again.
         leftPending++;
       } else {
         const reason = outcome.reading.reason;
@@ -333,13 +311,15 @@ async function runSolve(
     if (fatal !== undefined)
       throw fatal instanceof CliError ? fatal : runtimeError(`arqon solve: ${errorMessage(fatal)}`);
     progress.finish();
-    if (stopAsking) {
+    if (interrupts.stopAsking) {
       save();
       const best = solver.best();
       io.stdout(
         `${JSON.stringify({ best, evaluations, pruned, failures, stopped: true, interrupted: true })}\n`,
       );
-      io.stderr(`${interruptSummary(solver, evaluations, leftPending, options)}\n`);
+      const unfinished = leftPending > 0 ? `${leftPending} left pending` : undefined;
+      const saved = options.statePath === undefined ? "" : "state saved; ";
+      io.stderr(`${describeInterrupt(solver, evaluations, unfinished, `${saved}${howToResume(options)}`)}\n`);
       return 130;
     }
     if (!finished && stopReason === undefined) {
@@ -365,43 +345,6 @@ async function runSolve(
     progress.note(`done: ${describeProgress(solver)}`);
     return 0;
   }
-}
-
-/**
- * The last stderr line after Ctrl-C: how far the run got, the best so far and how to resume, e.g.
- * `arqon solve: interrupted after 12 of 40 trials (5 in this run, 1 left pending); best 0.0123 at
- * x=0.5, y=2; state saved; resume with: arqon solve --state run.json -- node f.js`.
- */
-function interruptSummary(
-  solver: Solver,
-  evaluations: number,
-  leftPending: number,
-  options: SolveOptions,
-): string {
-  const done = solver.asked - solver.pendingTrials().length;
-  const pending = leftPending > 0 ? `, ${leftPending} left pending` : "";
-  const best = solver.best();
-  const bestText =
-    best === null
-      ? "no result yet"
-      : `best ${formatValue(best.value)} at ${Object.entries(best.params)
-          .map(
-            ([name, value]) =>
-              `${name}=${typeof value === "number" ? formatValue(value) : JSON.stringify(value)}`,
-          )
-          .join(", ")}`;
-  const saved = options.statePath === undefined ? "" : "state saved; ";
-  return (
-    `arqon solve: interrupted after ${done} of ${solver.config.budget} trials ` +
-    `(${evaluations} in this run${pending}); ${bestText}; ${saved}${howToResume(options)}`
-  );
-}
-
-/** Calls `refresh` every second without keeping the process alive; returns the stop function. */
-function everySecond(refresh: () => void): () => void {
-  const timer = setInterval(refresh, 1000);
-  timer.unref();
-  return () => clearInterval(timer);
 }
 
 /** The exact command that continues this run, or why there is none (no --state). */

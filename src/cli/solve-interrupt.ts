@@ -1,0 +1,73 @@
+import type { CliIo } from "./io.js";
+import type { ObjectiveReading } from "./objective-output.js";
+import type { SolveProgress } from "./solve-progress.js";
+
+/**
+ * Ctrl-C during `arqon solve`, local or a worker of a shared study: the first stops asking and lets
+ * the running trials finish; the second aborts them (SIGTERM); a third kills what still runs
+ * (SIGKILL). Each is announced through the progress display.
+ */
+export class SolveInterrupts {
+  /**
+   * Set by Ctrl-C, or by a trial whose command died of SIGINT (a terminal's Ctrl-C reaches it too,
+   * possibly before this process's handler runs): no new trial starts.
+   */
+  stopAsking = false;
+  private readonly aborting = new AbortController();
+  private readonly killing = new AbortController();
+  private count = 0;
+
+  /**
+   * @param running - how many trials run now.
+   * @param fate - what becomes of the trials a second Ctrl-C aborts, e.g. "they stay pending".
+   */
+  constructor(
+    private readonly progress: SolveProgress,
+    private readonly running: () => number,
+    private readonly fate: string,
+  ) {}
+
+  /** Aborted by the second Ctrl-C: the running commands get SIGTERM. */
+  get abortSignal(): AbortSignal {
+    return this.aborting.signal;
+  }
+
+  /** Aborted by the third Ctrl-C: what still runs gets SIGKILL. */
+  get killSignal(): AbortSignal {
+    return this.killing.signal;
+  }
+
+  /** Handles the Ctrl-Cs `io` reports until the returned function is called. */
+  listen(io: CliIo): () => void {
+    return io.onInterrupt?.(() => this.interrupt()) ?? (() => {});
+  }
+
+  interrupt(): void {
+    this.count++;
+    this.stopAsking = true;
+    const running = this.running();
+    if (running === 0) return;
+    if (this.count === 1) {
+      this.progress.note(
+        `interrupted: no new trials; waiting for ${running} running trial(s) (Ctrl-C again aborts them)`,
+      );
+    } else if (this.count === 2) {
+      this.progress.note(
+        `interrupted again: aborting ${running} running trial(s); ${this.fate} (Ctrl-C again kills them)`,
+      );
+      this.aborting.abort();
+    } else if (!this.killing.signal.aborted) {
+      this.progress.note(`interrupted a third time: killing ${running} running trial(s)`);
+      this.killing.abort();
+    }
+  }
+
+  /**
+   * Whether a failed reading is the interrupt's doing (the command died of Ctrl-C, or failed after
+   * it), not a verdict on the trial's parameters. If so, no new trial starts.
+   */
+  caused(reading: ObjectiveReading & { readonly ok: false }): boolean {
+    if (reading.interrupted === true || this.stopAsking) this.stopAsking = true;
+    return this.stopAsking;
+  }
+}
