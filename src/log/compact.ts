@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { asLogError, LogError } from "./errors.js";
 import { encodeFrame } from "./frame.js";
 import { acquireLogLock } from "./lock.js";
-import type { LogEntry } from "./records.js";
+import { type LogEntry, segmentHeaderText } from "./records.js";
 import { scanDecisionLog } from "./scan.js";
 import { fsyncDirectory, listSegments, segmentName } from "./segments.js";
 
@@ -39,7 +39,8 @@ export interface CompactResult {
 
 /**
  * Rewrites the log in `dir` keeping the header and the records selected by `keep`: the last `keep`
- * records when it is a number, else those for which it returns true. Seqs are kept as they were.
+ * records when it is a number, else those for which it returns true. Seqs are kept as they were,
+ * and records appended later follow every seq the log had, even when the last records were dropped.
  *
  * @remarks
  * Crash-safe: the kept records go to a temporary file that is fsynced, renamed to a segment
@@ -96,9 +97,11 @@ function compactLocked(
   const step = options.afterStep ?? (() => {});
 
   const encoder = new TextEncoder();
-  const frames = [scan.header, ...kept.map((e) => e.record)].map((record) =>
-    encodeFrame(encoder.encode(JSON.stringify(record))),
-  );
+  const payloads = [scan.header, ...kept.map((e) => e.record)].map((record) => JSON.stringify(record));
+  // Dropping the last records would lose their seqs: a seq mark after the kept ones holds the last,
+  // so that records appended later follow every seq the log had.
+  if (scan.lastSeq > (kept.at(-1)?.seq ?? 0)) payloads.push(segmentHeaderText(scan.lastSeq, number));
+  const frames = payloads.map((payload) => encodeFrame(encoder.encode(payload)));
   const total = frames.reduce((sum, f) => sum + f.length, 0);
   try {
     const fd = openSync(tmp, "w");

@@ -7,7 +7,9 @@
  * (`binary-record.ts`, `0xB1 0x01`). The log header has seq 0
  * and `kind: "header"`; records appended later get 1, 2, 3, … Each segment after the first starts
  * with a segment header (`kind: "segment"`) whose seq repeats the seq of the last record before it,
- * which ties consecutive segments together.
+ * which ties consecutive segments together. A compaction that drops the log's last records ends its
+ * segment with a segment header too (a seq mark, see {@link isSeqMark}): it holds the last seq the
+ * log gave, so records appended later follow every seq the log ever had.
  */
 import { LogError } from "./errors.js";
 
@@ -29,6 +31,26 @@ export interface LogEntry {
   readonly offset: number;
   /** The record as appended, with `seq` as its first key. */
   readonly record: LogRecord & { readonly seq: number };
+}
+
+/** The payload of a segment header in segment number `segment`, after the record with seq `seq`. */
+export function segmentHeaderText(seq: number, segment: number): string {
+  return `{"seq":${seq},"kind":"segment","segment":${segment}}`;
+}
+
+/**
+ * Whether `record`, read after the first frame of segment number `segment`, is a seq mark: a
+ * segment header (exactly as {@link segmentHeaderText} writes it, naming that segment) that a
+ * compaction wrote after the records it kept, to hold the seq of the last record it dropped.
+ * Readers skip it; the records after it follow its seq.
+ */
+export function isSeqMark(record: LogRecord, segment: number): boolean {
+  return (
+    record.kind === "segment" &&
+    record.segment === segment &&
+    typeof record.seq === "number" &&
+    Object.keys(record).length === 3
+  );
 }
 
 /** Payloads always start with these bytes; recovery uses them to find valid frames after damage. */

@@ -4,7 +4,7 @@ import type { AuditDecodeContext } from "../audit/events.js";
 import { BINARY_AUDIT_MAGIC, isBinaryAudit, readBinaryAudit } from "./binary-record.js";
 import { asLogError, LogCorruptionError } from "./errors.js";
 import { FRAME_HEADER_BYTES, readFrame } from "./frame.js";
-import { type LogEntry, type LogHeader, type LogRecord, PAYLOAD_PREFIX } from "./records.js";
+import { isSeqMark, type LogEntry, type LogHeader, type LogRecord, PAYLOAD_PREFIX } from "./records.js";
 import {
   auditContextOf,
   decodeRingRecord,
@@ -42,6 +42,11 @@ export interface LogScan {
   readonly records: LogEntry[];
   /** The last valid record, header included; null for an empty log. */
   readonly last: LogEntry | null;
+  /**
+   * The last seq the log gave, which records appended next follow: the last record's, or a larger
+   * one held by a seq mark after a compaction dropped the records that had it; −1 for an empty log.
+   */
+  readonly lastSeq: number;
   /** A torn tail at the end of the last segment, if any. */
   readonly tornTail: TornTail | null;
   /** Mid-log damage, if any (only in non-strict scans; strict scans throw). */
@@ -65,6 +70,7 @@ const PREFIX_BYTES = new TextEncoder().encode(PAYLOAD_PREFIX);
  * completed compaction writes such a segment above the old ones, so any older segment still present
  * is superseded. Each frame's length and CRC are checked, each payload must parse as a JSON object
  * whose seq continues the sequence (strictly increasing; a segment header repeats the last seq).
+ * A seq mark (see `isSeqMark`) is left out of the records, but the records after it follow its seq.
  * A bad frame in the last segment with no valid frame anywhere after it is a torn tail; any other
  * bad frame is corruption: with `strict` a {@link LogCorruptionError} naming the file and offset,
  * otherwise reading stops there and the damage is reported.
@@ -83,6 +89,7 @@ export function scanDecisionLog(dir: string, strict: boolean): LogScan {
       header: null,
       records: [],
       last: null,
+      lastSeq: -1,
       tornTail: null,
       corruption: null,
       segments: all,
@@ -105,11 +112,14 @@ export function scanDecisionLog(dir: string, strict: boolean): LogScan {
   const records: LogEntry[] = [];
   let header: LogScan["header"] = null;
   let last: LogEntry | null = null;
+  // The seq of the last valid frame: `last`'s, or a seq mark's after it.
+  let lastSeq = -1;
   // What the scan has found so far, as a result (the fields are read when it is called).
   const scanned = (lastSegmentValidBytes: number): LogScan => ({
     header,
     records,
     last,
+    lastSeq,
     tornTail: null,
     corruption: null,
     segments,
@@ -142,7 +152,7 @@ export function scanDecisionLog(dir: string, strict: boolean): LogScan {
         parsed = { record, end: parsed.end };
       }
       const problem =
-        parsed === null ? "bad frame (length or CRC)" : sequenceProblem(parsed.record, offset, last);
+        parsed === null ? "bad frame (length or CRC)" : sequenceProblem(parsed.record, offset, last, lastSeq);
       if (problem !== null) {
         const partial = scanned(offset);
         if (isLastSegment && parsed === null && !hasValidFrameFrom(bytes, offset + 1)) {
@@ -160,9 +170,12 @@ export function scanDecisionLog(dir: string, strict: boolean): LogScan {
         offset,
         record: parsed!.record,
       };
+      // A segment header (first frame of a later segment) or a seq mark holds a seq, not a record.
+      const link = offset === 0 ? s > 0 : isSeqMark(entry.record, segment.number);
       if (offset === 0 && s === 0) header = entry.record as LogScan["header"];
-      else if (entry.record.kind !== "segment" || offset !== 0) records.push(entry);
-      last = offset === 0 && s > 0 ? last : entry;
+      else if (!link) records.push(entry);
+      if (!link) last = entry;
+      lastSeq = entry.seq;
       offset = parsed!.end;
     }
     lastSegmentValidBytes = offset;
@@ -205,17 +218,25 @@ function fail(strict: boolean, partial: LogScan, corruption: Corruption): LogSca
   return { ...partial, corruption };
 }
 
-/** Why `record` at `offset` does not continue the log after `last`, or null when it does. */
-function sequenceProblem(record: LogEntry["record"], offset: number, last: LogEntry | null): string | null {
+/**
+ * Why `record` at `offset` does not continue the log after `last` and the seq `lastSeq` of the frame
+ * before it, or null when it does.
+ */
+function sequenceProblem(
+  record: LogEntry["record"],
+  offset: number,
+  last: LogEntry | null,
+  lastSeq: number,
+): string | null {
   if (offset === 0 && last !== null) {
     // First frame of a later segment: a segment header repeating the last seq.
     if (record.kind !== "segment") return `segment does not start with a segment header`;
-    if (record.seq !== last.seq) return `segment header seq ${record.seq} does not follow seq ${last.seq}`;
+    if (record.seq !== lastSeq) return `segment header seq ${record.seq} does not follow seq ${lastSeq}`;
     return null;
   }
   if (last === null)
     return record.seq === 0 && record.kind === "header" ? null : "log does not start with a header";
-  if (record.seq <= last.seq) return `seq ${record.seq} does not follow seq ${last.seq}`;
+  if (record.seq <= lastSeq) return `seq ${record.seq} does not follow seq ${lastSeq}`;
   return null;
 }
 

@@ -17,7 +17,7 @@ import { crc32cBitsOfView } from "./crc32c.js";
 import { asLogError, LogError } from "./errors.js";
 import { encodeFrame, FRAME_HEADER_BYTES, MAX_PAYLOAD_BYTES } from "./frame.js";
 import { acquireLogLock, type FileLock, LOCK_FILE_NAME, type StaleLock } from "./lock.js";
-import { type LogEntry, type LogHeader, type LogRecord, payloadText } from "./records.js";
+import { type LogEntry, type LogHeader, type LogRecord, payloadText, segmentHeaderText } from "./records.js";
 import { type Corruption, scanDecisionLog, type TornTail } from "./scan.js";
 import {
   closeQuietly,
@@ -288,7 +288,8 @@ export class DecisionLogWriter {
     this.created = false;
     this.header = scan.header;
     this.lastDurableOnOpen = scan.last;
-    this.seq = scan.last!.seq;
+    // Above a seq mark too: a compaction may have dropped the records holding the last seqs.
+    this.seq = scan.lastSeq;
     this.durable = this.seq;
     const lastSegment = lastKept(scan.segments, recovery);
     this.segmentNumber = lastSegment.number;
@@ -715,7 +716,7 @@ export class DecisionLogWriter {
   }
 
   private segmentHeaderFrame(segment: number, lastSeqBefore: number): Uint8Array {
-    return encodeFrame(encoder.encode(`{"seq":${lastSeqBefore},"kind":"segment","segment":${segment}}`));
+    return encodeFrame(encoder.encode(segmentHeaderText(lastSeqBefore, segment)));
   }
 
   private reserve(extra: number): void {
