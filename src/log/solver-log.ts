@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { isDeepStrictEqual } from "node:util";
 import type { SolverClassification } from "../../machines/solver.machine.js";
-import { UsageError } from "../errors.js";
+import { errorMessage, UsageError } from "../errors.js";
 import type { ResolvedSolverConfig, SolverConfig } from "../solver/config.js";
 import {
   type AskOptions,
@@ -55,6 +55,11 @@ export type SolverLogRecord =
  * A solver whose every state change is written ahead (write + fsync) to a decision log before the
  * call returns, so a process killed at any moment restarts from the log without losing one told
  * result. Behaves exactly like the solver it wraps.
+ *
+ * @remarks
+ * All or nothing: a call whose record cannot be written (the log locked by another writer, a full
+ * disk) throws the write's error and leaves the solver as its log holds it, so the call can be
+ * retried. Putting it back rebuilds the wrapped solver from the log: its `actor` is then a new one.
  */
 export interface LoggedSolver extends Solver {
   /** The log directory. */
@@ -132,6 +137,11 @@ export function appendSolverSnapshot(dir: string, solver: Solver, options: Solve
  * mid-log damage is a `LogCorruptionError`.
  */
 export function openSolverLog(dir: string, options: SolverLogOptions = {}): LoggedSolver {
+  return new LoggedSolverImpl(replayLog(dir), dir, null, options.lock);
+}
+
+/** The solver the log in `dir` holds: a fresh one (or the last snapshot) with every later call replayed. */
+function replayLog(dir: string): Solver {
   const log = readDecisionLog(dir, { strict: true });
   const header = decodeNumbers(log.header) as SolverLogHeader | null;
   if (header === null || header.format !== "arqon.solver-log" || header.version !== 1) {
@@ -151,7 +161,7 @@ export function openSolverLog(dir: string, options: SolverLogOptions = {}): Logg
   for (let i = first?.kind === "snapshot" ? start + 1 : 0; i < log.records.length; i++) {
     replay(solver, recordAt(i)!, dir);
   }
-  return new LoggedSolverImpl(solver, dir, null, options.lock);
+  return solver;
 }
 
 /** `options` plus the caller's lock when there is one (the key left out otherwise). */
@@ -205,9 +215,11 @@ function plain(trial: Trial): { id: number; params: Record<string, ParamValue> }
 
 class LoggedSolverImpl implements LoggedSolver {
   readonly logDir: string;
-  private readonly inner: Solver;
+  private inner: Solver;
   private writer: DecisionLogWriter | null;
   private readonly lock: FileLock | undefined;
+  /** Why the solver is ahead of its log: a write failed and the log could not be read back. */
+  private broken: string | null = null;
 
   constructor(inner: Solver, dir: string, writer: DecisionLogWriter | null, lock: FileLock | undefined) {
     this.inner = inner;
@@ -239,30 +251,34 @@ class LoggedSolverImpl implements LoggedSolver {
   }
 
   ask(options?: AskOptions): Trial[] | null {
-    const trials = this.inner.ask(options);
     // Durable before any trial is handed out: a trial that runs must be known after a restart.
-    this.write({
-      kind: "ask",
-      max: options?.max ?? null,
-      trials: trials === null ? null : trials.map(plain),
+    return this.change(() => {
+      const trials = this.inner.ask(options);
+      const record = { kind: "ask", max: options?.max ?? null, trials: trials?.map(plain) ?? null } as const;
+      return { result: trials, record };
     });
-    return trials;
   }
 
   tell(results: Told | readonly Told[]): void {
     const list: readonly Told[] = Array.isArray(results) ? results : [results as Told];
-    this.inner.tell(list); // validates all-or-nothing first: a refused batch is never logged
-    this.write({ kind: "tell", results: list });
+    this.change(() => {
+      this.inner.tell(list); // validates all-or-nothing first: a refused batch is never logged
+      return { result: undefined, record: { kind: "tell", results: list } };
+    });
   }
 
   fail(id: number, reason = "evaluation failed"): void {
-    this.inner.fail(id, reason);
-    this.write({ kind: "fail", id, reason });
+    this.change(() => {
+      this.inner.fail(id, reason);
+      return { result: undefined, record: { kind: "fail", id, reason } };
+    });
   }
 
   report(id: number, step: number, value: number): void {
-    this.inner.report(id, step, value);
-    this.write({ kind: "report", id, step, value });
+    this.change(() => {
+      this.inner.report(id, step, value);
+      return { result: undefined, record: { kind: "report", id, step, value } };
+    });
   }
 
   shouldPrune(id: number): boolean {
@@ -292,9 +308,78 @@ class LoggedSolverImpl implements LoggedSolver {
     this.writer = null;
   }
 
-  private write(record: SolverLogRecord): void {
+  /**
+   * Applies a call to the solver and writes its record ahead, all or nothing. The log is opened
+   * first, so that a log another writer holds refuses the call before it changes anything; a
+   * record that cannot be written is rolled back ({@link rollBack}) and the write's error thrown.
+   * Nothing is copied beforehand: a call that succeeds costs the write alone.
+   */
+  private change<R>(apply: () => { result: R; record: SolverLogRecord }): R {
+    if (this.broken !== null) {
+      throw new UsageError(
+        `solver log ${this.logDir}: a failed write left this solver ahead of its log (${this.broken}); reopen it with openSolverLog`,
+      );
+    }
+    const opened = this.writer === null;
     this.writer ??= openDecisionLog(withLock({ dir: this.logDir }, { lock: this.lock }));
-    this.writer.appendCommand(exact(record));
+    const writer = this.writer;
+    let change: { result: R; record: SolverLogRecord };
+    try {
+      change = apply();
+    } catch (error) {
+      // Refused, so nothing changed: leave the log closed (and unlocked) if it was.
+      if (opened) closeQuietly(this);
+      throw error;
+    }
+    const seq = writer.lastSeq + 1;
+    try {
+      writer.appendCommand(exact(change.record));
+    } catch (error) {
+      if (!this.rollBack(writer, seq, error)) throw error;
+    }
+    return change.result;
+  }
+
+  /**
+   * After record `seq` failed to be written: drops the writer, which would otherwise write the
+   * record later behind the solver's back. Its close retries the write once; when that succeeds
+   * the call is done (true). Otherwise the solver is rebuilt from the log: the state before the
+   * call, or after it when the record's bytes reached the file though its fsync failed, since the
+   * log is what the next reader and writer go by.
+   */
+  private rollBack(writer: DecisionLogWriter, seq: number, error: unknown): boolean {
+    this.writer = null;
+    try {
+      writer.close();
+      if (writer.durableSeq >= seq) return true;
+    } catch {
+      // Still failing: the record is dropped with the writer; the log says below what it holds.
+    }
+    let rebuilt: Solver;
+    try {
+      rebuilt = replayLog(this.logDir);
+    } catch (readError) {
+      this.broken = `${errorMessage(error)}; reading the log back: ${errorMessage(readError)}`;
+      return false;
+    }
+    const inspect = this.inner.config.inspect;
+    this.inner.stop();
+    // Replayed without the caller's inspection sink (it would see every call again), then given it.
+    if (inspect === undefined) this.inner = rebuilt;
+    else {
+      this.inner = restoreSolver(rebuilt.toJSON(), { inspect });
+      rebuilt.stop();
+    }
+    return false;
+  }
+}
+
+/** Closes `solver`'s log, ignoring a failure: the caller has its own error to report. */
+function closeQuietly(solver: LoggedSolver): void {
+  try {
+    solver.closeLog();
+  } catch {
+    // Nothing was pending; the caller's error is the one that matters.
   }
 }
 
