@@ -60,7 +60,10 @@ export interface SafetyView {
   /** The audit ring: its fill is read, and control-safety's own records are written to it. */
   readonly audit: AuditRing;
   readonly executor: { readonly mode: Readonly<Uint8Array> };
-  readonly core: Pick<SpsaCore, "centre" | "gradient" | "warmStarting" | "seekingFeasibility" | "yCentre">;
+  readonly core: Pick<
+    SpsaCore,
+    "centre" | "gradient" | "warmStarting" | "seekingFeasibility" | "yCentre" | "yPlus" | "yMinus"
+  >;
   /** Whether the engine is closed (a pending breaker probe then does nothing). */
   isClosed(): boolean;
 }
@@ -170,6 +173,8 @@ export class ControlSafety {
   modeLevel = 0;
   /** Reasons raised and not cleared (the chart holds the same set). */
   reasonBits = 0;
+  /** Reasons cleared since the mode was entered, while the mode waits to step down (else 0). */
+  private clearedBits = 0;
   /** Held spikes not attributed to the tuner (see {@link onSpike}). */
   absorbedShifts = 0;
   /** Windows closed since the governor last absorbed a rise as the plant's (see {@link blameTuner}). */
@@ -234,6 +239,15 @@ export class ControlSafety {
    * breaker): freezing first would leave a perturbed point live. See {@link onLiveAtCentre}.
    */
   private freezeAtCentre = 0;
+  /** A feasibility step left both its perturbed points feasible: a feasible centre ends the violation. */
+  private clearArmed = false;
+  /** A negative margin was measured at the current centre (not only at a perturbed point). */
+  private violatedAtCentre = false;
+  /**
+   * A negative margin was measured at the baseline, and no feasible centre has been found since:
+   * the governor compares no window with a level measured there (see {@link judgeWindow}).
+   */
+  private baselineInfeasible = false;
   /** Whether a spike or divergence is the tuner's doing (with the governor only). */
   private readonly blame: RegressionBlame | undefined;
   /**
@@ -371,6 +385,15 @@ export class ControlSafety {
           });
   }
 
+  /**
+   * The reasons a mode above what the active ones demand is stepping down from (0 when the active
+   * reasons explain the mode): the chart leaves a mode only after its dwell and healthy windows,
+   * and a mode must always say why it holds.
+   */
+  get steppingDownBits(): number {
+    return this.modeLevel > demandedLevel(this.reasonBits) ? this.clearedBits & ~this.reasonBits : 0;
+  }
+
   /** The SafeMode mode now. */
   get mode(): SafeModeName {
     return SAFE_MODES[this.modeLevel] ?? "halted";
@@ -493,18 +516,26 @@ export class ControlSafety {
     }
   }
 
-  /** Constraint-first: a negative margin makes the engine conservative and feasibility-seeking; below the emergency level it rolls back. */
+  /**
+   * Constraint-first: a negative margin makes the engine conservative and feasibility-seeking;
+   * below the emergency level it rolls back. The violation clears with a margin ≥ 0 measured at the
+   * centre ({@link mayClearViolation}): a feasible perturbed point says nothing of the centre.
+   */
   onConstraintMargin(margin: number): void {
     if (margin >= 0) {
       this.clear("constraintEmergency");
-      if ((this.reasonBits & CONSTRAINT_VIOLATION) !== 0) {
+      if ((this.reasonBits & CONSTRAINT_VIOLATION) !== 0 && this.mayClearViolation()) {
         this.clear("constraintViolation");
         this.setFeasibility(false);
+        this.baselineInfeasible = false;
       }
       return;
     }
     if (!(margin < 0)) return; // NaN: says nothing
     this.windowTroubled = true;
+    if (this.liveIsBaseline()) this.baselineInfeasible = true;
+    const atCentre = this.liveKind === PointKind.Centre;
+    const generation = this.live.generation;
     if (margin < this.host.config.safety.emergencyMargin && (this.reasonBits & CONSTRAINT_EMERGENCY) === 0) {
       this.raise("constraintEmergency");
       this.autoRollback(
@@ -516,6 +547,25 @@ export class ControlSafety {
       this.raise("constraintViolation");
       this.setFeasibility(true);
     }
+    // A rollback moved the tuner to its baseline: a feasible margin there ends the violation.
+    if (this.live.generation !== generation) this.clearArmed = true;
+    else {
+      this.clearArmed = false;
+      if (atCentre) this.violatedAtCentre = true;
+    }
+  }
+
+  /**
+   * Whether a margin ≥ 0 just measured ends the violation: only at the centre, and only if the
+   * centre itself was found infeasible (the constraint recovered where the tuner stands), or if a
+   * feasibility step left both of its perturbed points feasible. A violation found at a perturbed
+   * point while the centre is feasible says the centre is within a perturbation of the boundary:
+   * turning back to the objective there would cross it again at the next perturbation, and each
+   * turn restarted the iteration, so the cycle never completed one (hysteresis).
+   */
+  private mayClearViolation(): boolean {
+    if (!this.host.core.seekingFeasibility) return true;
+    return this.liveKind === PointKind.Centre && (this.violatedAtCentre || this.clearArmed);
   }
 
   /** Whether the window just closed held anomalous digests (and forgets it for the next window). */
@@ -534,6 +584,9 @@ export class ControlSafety {
   judgeWindow(now: number): void {
     this.windowsSinceAbsorb++;
     const governor = this.governor;
+    // A level measured at an infeasible baseline is no known-good level: what feasibility costs
+    // is no regression to roll back (to the infeasible point). Re-learnt once feasible.
+    if (this.baselineInfeasible && governor !== undefined) governor.resetBaseline();
     const verdict = governor === undefined ? GovernorCode.Healthy : governor.closeWindow(now);
     // Divergence is attributed like a spike, and also to the tuner whenever it stands away from
     // the baseline: a slow rise is how a debt the tuner runs up shows (see blameTuner).
@@ -577,6 +630,12 @@ export class ControlSafety {
   /** A gradient step moved the SPSA centre (before it is applied). */
   onCentreStepped(): void {
     this.centreMovedSinceControl = true;
+    const core = this.host.core;
+    if (core.seekingFeasibility) {
+      // Measured as the negated margin: ≤ 0 is feasible.
+      this.clearArmed = core.yPlus <= 0 && core.yMinus <= 0;
+      this.violatedAtCentre = false;
+    }
     if (this.recallTest !== 0 && this.host.core.warmStarting) this.recallStepped = true;
     if (this.recallIn > 0) {
       // The first estimate after the shift straddles it: it is skipped.
@@ -631,6 +690,7 @@ export class ControlSafety {
 
   /** The baseline was set: the governor measures divergence from the new one, and it is known-good. */
   onBaselineSet(): void {
+    this.baselineInfeasible = false;
     this.governor?.resetBaseline();
     this.blame?.reset(this.host.core.centre);
   }
@@ -806,6 +866,7 @@ export class ControlSafety {
       this.clearTimers.delete(reason);
     }
     this.reasonBits &= ~mask;
+    if (this.modeLevel > 0) this.clearedBits |= mask;
     this.sendSafeMode({ type: "reason.cleared", reason });
   }
 
@@ -836,6 +897,8 @@ export class ControlSafety {
     const from = SAFE_MODE_LEVEL[change.from];
     const to = SAFE_MODE_LEVEL[change.to];
     this.modeLevel = to;
+    // Back to normal, or escalated by a raise: the active reasons explain the mode again.
+    if (to === 0 || to > from) this.clearedBits = 0;
     const reset = change.from === "halted" && change.to === "normal";
     // The engine's set is the truth (raises and clears may still be queued for the chart), except
     // that an acknowledged reset empties both.
@@ -1227,6 +1290,8 @@ export class ControlSafety {
   /** Switches the SPSA measurements between the objective and the negated margin, restarting the cycle. */
   private setFeasibility(on: boolean): void {
     if (this.host.core.seekingFeasibility === on) return;
+    this.clearArmed = false;
+    this.violatedAtCentre = false;
     this.execute(on ? FEASIBILITY_ON : FEASIBILITY_OFF);
     this.execute(CANCEL_DECISION);
     this.execute(SPSA_RESET);

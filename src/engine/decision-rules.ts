@@ -18,5 +18,10 @@
  * - 2: a burst of non-finite objectives counts for one generation (NaNs measured before an apply no
  *   longer complete a burst that blames it), and a window's time limit runs from the end of the
  *   settle period (`settleMs`), not from the apply.
+ * - 3: constraint-first with hysteresis: `constraintViolation` clears only with a margin ≥ 0 measured
+ *   at the centre once the centre is clear of the boundary (found infeasible itself, or a feasibility
+ *   step left both perturbed points feasible), each turn to feasibility halves the gradient steps
+ *   (doubling back after 50 steps without one),
+ *   and no divergence is judged against a level measured at an infeasible baseline.
  */
-export const DECISION_RULES = 2;
+export const DECISION_RULES = 3;

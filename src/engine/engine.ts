@@ -84,6 +84,12 @@ export interface EngineSnapshot<N extends string = string> {
   /** The active SafeMode reasons, in bit order (empty in normal operation). */
   readonly reasons: readonly SafeModeReason[];
   /**
+   * Why the mode is above what the active reasons demand: the reasons that cleared since the
+   * mode was entered, while it steps down (dwell and healthy windows), in bit order. Present only
+   * then: a mode above `normal` always names its reasons here or in {@link reasons}.
+   */
+  readonly steppingDownFrom?: readonly SafeModeReason[];
+  /**
    * Regressions judged the plant's, not the tuner's (an environment shift to follow): governor
    * trips taken back, and rises the regime detector judged exogenous. See docs/concepts/safe-mode.md.
    */
@@ -548,10 +554,12 @@ class EngineImpl implements Engine {
     const results = this.executor.results;
     let refused = 0;
     for (let code = 1; code < results.length; code++) refused += results[code]!;
+    const steppingDown = this.safety.steppingDownBits;
     return {
       generation: this.live.generation,
       mode: this.mode,
       reasons: reasonsInSet(this.safety.reasonBits),
+      ...(steppingDown === 0 ? {} : { steppingDownFrom: reasonsInSet(steppingDown) }),
       spikesAbsorbed: this.safety.absorbedShifts + this.safety.shiftsFollowed,
       values: registry.toRecord(this.live.values),
       centre,

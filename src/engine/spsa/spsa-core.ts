@@ -76,6 +76,10 @@ export interface SpsaCoreState {
   readonly gainScale?: number;
   /** Whether commits only seek feasibility (absent in older states: false). */
   readonly feasibilityOnly?: boolean;
+  /** Scale on gradient steps learnt at a constraint's boundary (absent in older states: 1). */
+  readonly boundaryScale?: number;
+  /** Gradient steps since that scale last changed (absent in older states: 0). */
+  readonly boundaryCalm?: number;
   /**
    * Warm start (absent in older states: none): its target (unit cube), whether one is in
    * progress, whether arriving re-opens the gain, and whether the iteration in progress is its
@@ -88,6 +92,20 @@ export interface SpsaCoreState {
   readonly calibration: CalibrationState;
   readonly noise: NoiseModelState;
 }
+
+/**
+ * Smallest scale on the gradient steps that meeting a constraint's boundary leaves (1/64: six
+ * crossings): the centre still creeps towards an optimum past the boundary, by less than the
+ * feasibility steps take back.
+ */
+export const MIN_BOUNDARY_SCALE = 1 / 64;
+
+/**
+ * Gradient steps without a turn to feasibility after which the boundary scale doubles back (up to
+ * 1): at an optimum past a boundary the perturbations graze it far more often than this, while a
+ * constraint met once (a load spike) must not shorten every later step for good.
+ */
+export const BOUNDARY_RECOVERY_STEPS = 50;
 
 /** Second differences needed before the noise estimate steers `a` and c continuously. */
 export const NOISE_WARMUP = 50;
@@ -212,6 +230,13 @@ export class SpsaCore {
   private gainScale = 1;
   /** Whether steps only seek feasibility (see {@link setFeasibilityOnly}). */
   private feasibilityOnly = false;
+  /**
+   * Scale on the gradient steps, halved each time the cycle turns to feasibility (see
+   * {@link setFeasibilityOnly}): 1 until a constraint is met.
+   */
+  private boundaryScale = 1;
+  /** Gradient steps since the boundary scale last changed (see {@link BOUNDARY_RECOVERY_STEPS}). */
+  private boundaryCalm = 0;
   private lastA = Number.NaN;
   private lastC = Number.NaN;
   private clampedNow = 0;
@@ -291,6 +316,11 @@ export class SpsaCore {
   /** Gradient estimates completed, calibration included. */
   get estimates(): number {
     return this.estimatesTaken;
+  }
+
+  /** Scale on the gradient steps that meeting a constraint's boundary left (1 when none). */
+  get boundaryStepScale(): number {
+    return this.boundaryScale;
   }
 
   /** The base step gain a in force; NaN while "auto" is still calibrating. */
@@ -553,7 +583,10 @@ export class SpsaCore {
       base = this.baseA;
     }
     const ak =
-      this.gainScale * stepGain(base, o.A, o.alpha, this.k) * (this.calibrating ? this.startupScale : 1);
+      this.gainScale *
+      this.boundaryScale *
+      stepGain(base, o.A, o.alpha, this.k) *
+      (this.calibrating ? this.startupScale : 1);
     this.lastA = ak;
     // The first smoothed value is the estimate itself, so smoothing adds no start-up bias; while
     // calibrating, the centre covers ground fast and a long filter would lag and overshoot.
@@ -596,6 +629,10 @@ export class SpsaCore {
         this.velocitySteps < DRIFT_RULE_HORIZON ? 1 / (this.velocitySteps + 1) : 1 / DRIFT_RULE_HORIZON;
       for (let i = 0; i < n; i++) this.velocity[i]! += wv * (this.step[i]! - this.velocity[i]!);
       this.velocitySteps++;
+    }
+    if (this.boundaryScale < 1 && ++this.boundaryCalm >= BOUNDARY_RECOVERY_STEPS) {
+      this.boundaryScale = Math.min(1, 2 * this.boundaryScale);
+      this.boundaryCalm = 0;
     }
     this.k++;
     out.set(this.centre);
@@ -744,6 +781,9 @@ export class SpsaCore {
    */
   reopenGain(): void {
     this.noise.reset();
+    // The optimum moved: the constraint's boundary no longer says how far a step may go.
+    this.boundaryScale = 1;
+    this.boundaryCalm = 0;
     // The drift measured before the shift says nothing of the way to the new optimum: the drift
     // rule waits for a new velocity, and the gain it had cut goes back to the other rules' cap.
     this.velocity.fill(0);
@@ -790,8 +830,18 @@ export class SpsaCore {
    * commit takes no objective step — it moves each parameter by a quarter of its move budget against
    * the sign of the margin's gradient estimate (toward feasibility), without touching the gain
    * calibration, the noise model, the smoothing or k. A sign step needs no scale for the margin.
+   *
+   * Turning it on also halves the gradient steps from then on (down to {@link MIN_BOUNDARY_SCALE};
+   * they double back after {@link BOUNDARY_RECOVERY_STEPS} gradient steps without another turn, and
+   * return whole when the gain re-opens): a step that crossed the boundary was too long for the
+   * optimum past it, and steps that keep their length bounce off the boundary for ever instead of
+   * settling on it.
    */
   setFeasibilityOnly(on: boolean): void {
+    if (on && !this.feasibilityOnly) {
+      this.boundaryScale = Math.max(MIN_BOUNDARY_SCALE, 0.5 * this.boundaryScale);
+      this.boundaryCalm = 0;
+    }
     this.feasibilityOnly = on;
     this.abandon();
   }
@@ -899,6 +949,8 @@ export class SpsaCore {
       smoothingStarted: this.smoothingStarted,
       gainScale: this.gainScale,
       feasibilityOnly: this.feasibilityOnly,
+      boundaryScale: this.boundaryScale,
+      boundaryCalm: this.boundaryCalm,
       warmTarget: Array.from(this.warmTarget),
       warmActive: this.warmActive,
       warmFresh: this.warmFresh,
@@ -952,6 +1004,8 @@ export class SpsaCore {
     core.travelling = state.travelling ?? false;
     core.setGainScale(state.gainScale ?? 1);
     core.feasibilityOnly = state.feasibilityOnly ?? false;
+    core.boundaryScale = state.boundaryScale ?? 1;
+    core.boundaryCalm = state.boundaryCalm ?? 0;
     if (state.warmTarget !== undefined) core.warmTarget.set(state.warmTarget);
     core.warmActive = state.warmActive ?? false;
     core.warmFresh = state.warmFresh ?? false;
