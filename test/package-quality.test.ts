@@ -27,6 +27,7 @@ const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as {
   name: string;
   bin: Record<string, string>;
   exports: Record<string, unknown>;
+  scripts: Record<string, string>;
 };
 
 /** The public entry points, and nothing else. */
@@ -129,6 +130,13 @@ describe("package.json", () => {
       expect(entry.types, key).toMatch(/^\.\/dist\/.+\.d\.ts$/);
       expect(entry.default, key).toMatch(/^\.\/dist\/.+\.js$/);
     }
+  });
+});
+
+describe("npm pack from a fresh clone", () => {
+  it("builds dist/ first, from scratch: every export and the CLI live there, and git holds none of it", () => {
+    // `npm pack`, `npm publish` and a git dependency run prepack; the tests pack with --ignore-scripts.
+    expect(pkg.scripts.prepack).toMatch(/rmSync\('dist'.*&& npm run build$/);
   });
 });
 
