@@ -6,7 +6,8 @@
  * @remarks
  * Kept as a string so the package ships it without a build step. It is written without template
  * literals so that it can live inside this one (a test parses it to catch syntax errors). The
- * page keeps at most 2000 events and samples and re-renders at most once per animation frame.
+ * page keeps at most 2000 events and 2000 points of each chart series, draws every series from
+ * the same start, and re-renders at most once per animation frame.
  */
 
 /** Source of `/app.js`. */
@@ -16,10 +17,10 @@ export const DASHBOARD_SCRIPT = String.raw`
   var C = window.arqonCharts;
   var fmt = C.fmt;
   var SVG = "http://www.w3.org/2000/svg";
-  var MAX_EVENTS = 2000;
+  var MAX_KEPT = 2000;
   var MAX_ROWS = 300;
-  var st = { view: null, baseline: null, events: [], samples: [], twin: [], controls: false, types: {}, origin: null,
-    machines: null, fleet: null };
+  var st = { view: null, baseline: null, events: [], objective: [], samples: [], twin: [], dropped: {}, controls: false,
+    types: {}, origin: null, machines: null, fleet: null };
   var charts = { objective: null, params: {} };
   var drawnStates = "";
   var pending = false;
@@ -48,26 +49,51 @@ export const DASHBOARD_SCRIPT = String.raw`
   }
 
   function see(t) { if (typeof t === "number" && isFinite(t) && (st.origin === null || t < st.origin)) st.origin = t; }
-  function trim(list) { if (list.length > MAX_EVENTS * 1.25) list.splice(0, list.length - MAX_EVENTS); }
-  // An apply or rollback that carries its values is also a point of the parameter charts (the
-  // init dump's samples already include those of the events it replays, hence withSample).
-  function addEvent(e, withSample) {
+  function trim(name) {
+    var list = st[name];
+    if (list.length > MAX_KEPT * 1.25) { list.splice(0, list.length - MAX_KEPT); st.dropped[name] = true; }
+  }
+  // A live closed window is also a point of the objective chart, and an apply or rollback that
+  // carries its values one of the parameter charts (the init dump has its own lists of both).
+  function addEvent(e, live) {
     see(e.time);
     st.events.push(e);
-    if (withSample && e.values && typeof e.values === "object") addSample({ time: e.time, generation: e.generation, values: e.values });
-    trim(st.events);
+    if (live && e.type === "window.closed" && typeof e.value === "number" && isFinite(e.value)) addObjective({ time: e.time, value: e.value });
+    if (live && e.values && typeof e.values === "object") addSample({ time: e.time, generation: e.generation, values: e.values });
+    trim("events");
     if (!st.types[e.type]) {
       st.types[e.type] = true;
       $("audit-type").appendChild(el("option", { value: e.type }, e.type));
     }
   }
+  function addObjective(p) { see(p.time); st.objective.push(p); trim("objective"); }
   function addSample(s) {
     if (!s) return;
     see(s.time);
     st.samples.push(s);
-    trim(st.samples);
+    trim("samples");
   }
-  function addTwin(p) { see(p.time); st.twin.push(p); trim(st.twin); }
+  function addTwin(p) { see(p.time); st.twin.push(p); trim("twin"); }
+  // The series grow at different rates, so once one has dropped points every chart starts at its
+  // first kept time (-Infinity while none has): all then cover the same span.
+  function chartStart() {
+    var t = -Infinity, names = ["objective", "samples", "twin"];
+    for (var i = 0; i < names.length; i++) {
+      var list = st[names[i]];
+      if (st.dropped[names[i]] && list.length && list[0].time > t) t = list[0].time;
+    }
+    return t;
+  }
+  // The samples from the charts' start; the one live at the start, when older, is moved to it.
+  function chartSamples() {
+    var t = chartStart(), out = [];
+    for (var i = 0; i < st.samples.length; i++) {
+      var s = st.samples[i];
+      if (s.time >= t) out.push(s);
+      else if (i + 1 === st.samples.length || st.samples[i + 1].time > t) out.push({ time: t, generation: s.generation, values: s.values });
+    }
+    return out;
+  }
   function schedule() {
     if (pending) return;
     pending = true;
@@ -149,11 +175,11 @@ export const DASHBOARD_SCRIPT = String.raw`
       if (!byTime.hasOwnProperty(t)) { byTime[t] = [null, null]; times.push(t); }
       return byTime[t];
     }
-    for (var i = 0; i < st.events.length; i++) {
-      var e = st.events[i];
-      if (e.type === "window.closed" && typeof e.value === "number" && isFinite(e.value)) slot(e.time)[0] = e.value;
-    }
-    if (info.kind === "twin") for (var j = 0; j < st.twin.length; j++) slot(st.twin[j].time)[1] = st.twin[j].value;
+    var start = chartStart();
+    for (var i = 0; i < st.objective.length; i++)
+      if (st.objective[i].time >= start) slot(st.objective[i].time)[0] = st.objective[i].value;
+    if (info.kind === "twin")
+      for (var j = 0; j < st.twin.length; j++) if (st.twin[j].time >= start) slot(st.twin[j].time)[1] = st.twin[j].value;
     times.sort(function (a, b) { return a - b; });
     var x = [], y = [], base = [];
     for (var k = 0; k < times.length; k++) {
@@ -179,7 +205,8 @@ export const DASHBOARD_SCRIPT = String.raw`
   function renderParams() {
     var box = $("param-charts");
     var names = st.view && st.view.names.length ? st.view.names : [];
-    if (names.length === 0 || st.samples.length === 0) {
+    var samples = chartSamples();
+    if (names.length === 0 || samples.length === 0) {
       if (!box.querySelector(".empty")) { clear(box); box.appendChild(el("p", { class: "empty" }, "No parameter values in this source.")); }
       return;
     }
@@ -198,9 +225,9 @@ export const DASHBOARD_SCRIPT = String.raw`
         });
       }
       var x = [], y = [];
-      for (var i = 0; i < st.samples.length; i++) {
-        var val = st.samples[i].values[name];
-        if (typeof val === "number") { x.push(xs(st.samples[i].time)); y.push(val); }
+      for (var i = 0; i < samples.length; i++) {
+        var val = samples[i].values[name];
+        if (typeof val === "number") { x.push(xs(samples[i].time)); y.push(val); }
       }
       // Hold the last value up to now, so the line reaches the present.
       if (st.view && y.length && xs(st.view.time) > x[x.length - 1]) { x.push(xs(st.view.time)); y.push(y[y.length - 1]); }
@@ -212,7 +239,8 @@ export const DASHBOARD_SCRIPT = String.raw`
     var t0 = Infinity, t1 = -Infinity;
     function s(t) { if (typeof t === "number" && isFinite(t)) { if (t < t0) t0 = t; if (t > t1) t1 = t; } }
     for (var i = 0; i < st.events.length; i++) s(st.events[i].time);
-    for (var j = 0; j < st.samples.length; j++) s(st.samples[j].time);
+    var samples = chartSamples();
+    for (var j = 0; j < samples.length; j++) s(samples[j].time);
     if (st.view) s(st.view.time);
     if (t0 === Infinity) return null;
     if (t1 <= t0) t1 = t0 + 1;
@@ -408,8 +436,9 @@ export const DASHBOARD_SCRIPT = String.raw`
     source.addEventListener("init", function (m) {
       var d = JSON.parse(m.data);
       st.view = d.view; st.baseline = d.baseline; st.controls = d.controls; st.fleet = d.fleet || null;
-      st.events = []; st.samples = []; st.twin = []; st.origin = null;
+      st.events = []; st.objective = []; st.samples = []; st.twin = []; st.dropped = {}; st.origin = null;
       for (var i = 0; i < d.events.length; i++) addEvent(d.events[i], false);
+      for (var o = 0; o < d.objective.length; o++) addObjective(d.objective[o]);
       for (var j = 0; j < d.samples.length; j++) addSample(d.samples[j]);
       for (var k = 0; k < d.twin.length; k++) addTwin(d.twin[k]);
       document.body.setAttribute("data-ready", "true");

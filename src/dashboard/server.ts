@@ -36,7 +36,10 @@ export interface DashboardOptions {
   readonly host?: string;
   /** The control token (at least 16 characters from [A-Za-z0-9_-]); default 128 random bits in hex. */
   readonly token?: string;
-  /** Audit events and parameter samples kept for clients that connect later (default 2000). */
+  /**
+   * Audit events, and points of each chart series (objective, parameters, twin), kept for clients
+   * that connect later (default 2000 of each); the series are cut to a common start.
+   */
   readonly historyLimit?: number;
   /** Period of the snapshot messages, ms (default 1000). */
   readonly snapshotEveryMs?: number;
@@ -97,7 +100,8 @@ const PAGE_ASSETS: Readonly<Record<string, Asset>> = {
  * Routes: `GET /` (page), `/common.js`, `/app.js`, `/app.css`, `/vendor/uPlot.iife.min.js`,
  * `/vendor/uPlot.min.css`, `/machines.json` (the statecharts), `GET /state` (JSON: view,
  * baseline, controls, fleet — a {@link FleetView}, or null for a source without a fleet —, and
- * the history), `GET /events` (SSE: an `init` message with the same content, then an `audit`
+ * the history: `events`, and the chart series `objective`, `samples`, `twin`, all from the same
+ * start), `GET /events` (SSE: an `init` message with the same content, then an `audit`
  * message per event, id = its seq, a `twin` message per twin point, `snapshot` messages (view,
  * baseline, sample, fleet) after events and every `snapshotEveryMs`, and heartbeat comments),
  * and `POST /control/halt` `{reason}`, `/control/reset` `{acknowledge}`, `/control/rollback`
@@ -148,7 +152,12 @@ export async function serveDashboard(
     model.addSample(view);
     return { view, baseline: model.baseline(), controls: controllable(source), fleet: fleetNow() };
   };
-  const history = () => ({ events: model.events(), samples: model.samples(), twin: model.twin() });
+  const history = () => ({
+    events: model.events(),
+    objective: model.objective(),
+    samples: model.samples(),
+    twin: model.twin(),
+  });
   const sendSnapshot = () => {
     snapshotPending = undefined;
     const view = source.view();
