@@ -148,6 +148,21 @@ describe("replica and publisher options", () => {
       /invalid keyring/,
     );
   });
+
+  it("refuses bad breaker options up front, not later from a timer (an uncaught exception)", () => {
+    const redis = idle();
+    clients.push(redis);
+    const base: TelemetryPublisherOptions = { redis, stream: "s", replica: "r1", keyring: FLEET_RING };
+    expect(() => new TelemetryPublisher({ ...base, breaker: { failureThreshold: 0 } })).toThrow(
+      /invalid telemetry publisher options: breaker\.failureThreshold: must be a whole number ≥ 1/,
+    );
+    expect(replicaWith({ telemetry: { breaker: { baseBackoffMs: -5 } } })).toThrow(
+      /invalid replica options: telemetry\.breaker\.baseBackoffMs: /,
+    );
+    expect(replicaWith({ telemetry: { breaker: { typo: 1 } as never } })).toThrow(
+      /telemetry\.breaker\.typo: unknown option/,
+    );
+  });
 });
 
 describe("non-finite measurements", () => {

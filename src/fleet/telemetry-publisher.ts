@@ -6,7 +6,11 @@
  */
 import type { Redis } from "ioredis";
 import { type Actor, createActor } from "xstate";
-import { type CircuitBreakerOptions, circuitBreakerMachine } from "../../machines/circuit-breaker.machine.js";
+import {
+  type CircuitBreakerOptions,
+  circuitBreakerMachine,
+  circuitBreakerOptionProblems,
+} from "../../machines/circuit-breaker.machine.js";
 import { encodeBatch, type FleetDigest } from "./digest-batch.js";
 import { checkedKeyring, type Keyring } from "./signing.js";
 
@@ -51,7 +55,7 @@ const shown = (value: unknown): string => (typeof value === "string" ? JSON.stri
 /** The publisher's tuning options, which the replica passes through as its `telemetry` option. */
 export type PublisherTuning = Pick<
   TelemetryPublisherOptions,
-  "bufferSize" | "flushMs" | "batchSize" | "maxLen" | "firstSeq"
+  "bufferSize" | "flushMs" | "batchSize" | "maxLen" | "firstSeq" | "breaker"
 >;
 
 /**
@@ -73,6 +77,11 @@ export function publisherTuningIssues(tuning: PublisherTuning, path = ""): strin
   const firstSeq = tuning.firstSeq;
   if (firstSeq !== undefined && !isWhole(firstSeq, 0)) {
     issues.push(`${path}firstSeq: must be a whole number ≥ 0 (got ${shown(firstSeq)})`);
+  }
+  // The breaker chart would refuse them too, but only once started, from a timer: uncaught.
+  for (const { field, reason } of circuitBreakerOptionProblems(tuning.breaker)) {
+    const at = field === "" ? "breaker" : `breaker.${field}`;
+    issues.push(`${path}${at}: ${reason}`);
   }
   return issues;
 }
