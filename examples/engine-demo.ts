@@ -14,6 +14,8 @@
  * - `--out PATH`: where the audit events go (default `arqon-demo-<timestamp>.jsonl` in the OS
  *   temporary directory).
  * - `--seed N`: seed of the engine and the noise (default 7).
+ *
+ * Ctrl-C ends the run early: the summary and the complete audit file are still written (exit 0).
  */
 import { createWriteStream, openSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -99,8 +101,8 @@ export function parseDemoArgs(argv: readonly string[], env: NodeJS.ProcessEnv, n
 class HelpRequested extends Error {}
 
 /**
- * Runs the demo and returns the process exit code (0 done, 1 could not write the audit file,
- * 2 bad arguments).
+ * Runs the demo and returns the process exit code (0 done, also when `signal` ended it early,
+ * 1 could not write the audit file, 2 bad arguments).
  */
 export async function runDemo(
   argv: readonly string[],
@@ -156,6 +158,12 @@ export async function runDemo(
       output.write(`${line}\n`);
     }
   };
+  // Say at once that the Ctrl-C was seen, so a user does not press it again.
+  const onAbort = () => {
+    output.write(`${lineOpen ? "\n" : ""}Interrupted: stopping at the next digest; the summary follows.\n`);
+    lineOpen = false;
+  };
+  signal?.addEventListener("abort", onAbort, { once: true });
   const counts = new Map<string, number>();
   const onEvent = (event: AuditEvent) => {
     counts.set(event.type, (counts.get(event.type) ?? 0) + 1);
@@ -172,6 +180,7 @@ export async function runDemo(
     onEvent,
     ...(signal === undefined ? {} : { signal }),
   });
+  signal?.removeEventListener("abort", onAbort);
   if (lineOpen) output.write("\n");
   audit.end();
   await finished(audit).catch((error: Error) => {
@@ -254,7 +263,12 @@ const invokedDirectly =
 if (invokedDirectly) {
   const stop = new AbortController();
   // Ctrl-C ends the run at the next digest; the summary and the audit file are still written.
-  process.once("SIGINT", () => stop.abort());
+  // The handler stays for the whole run: a terminal signals tsx and the demo alike, and tsx relays
+  // the signal again when the demo is slow to acknowledge it; a second SIGINT meeting no handler
+  // would kill the demo before its summary. Repeats change nothing.
+  process.on("SIGINT", () => {
+    if (!stop.signal.aborted) stop.abort();
+  });
   const code = await runDemo(
     process.argv.slice(2),
     {

@@ -226,6 +226,46 @@ export class BatchingService {
 }
 
 /**
+ * A seeded Poisson stream of arrivals at `perSecond`, released by whoever polls {@link due}.
+ *
+ * @remarks
+ * The arrival times come from the seed alone (exponential gaps), so a poll that comes late (Node's
+ * 5 ms interval does, more so under load) releases every arrival owed since the last one: the
+ * offered rate is the stated one and the run's requests do not depend on the timer's punctuality.
+ */
+export class PoissonArrivals {
+  private next: number;
+
+  /**
+   * @param perSecond - mean arrivals per second
+   * @param prng - source of the gaps
+   * @param start - time of the start of the stream, ms
+   */
+  constructor(
+    private readonly perSecond: number,
+    private readonly prng: Prng,
+    start: number,
+  ) {
+    this.next = start + this.gap();
+  }
+
+  /** How many arrivals fell after the previous poll (or the start) and at or before `now` (ms). */
+  due(now: number): number {
+    let count = 0;
+    while (this.next <= now) {
+      count++;
+      this.next += this.gap();
+    }
+    return count;
+  }
+
+  /** An exponential gap, ms (1 − u is in (0, 1], so the log is finite). */
+  private gap(): number {
+    return (-Math.log(1 - this.prng.next()) * 1000) / this.perSecond;
+  }
+}
+
+/**
  * Sends Poisson arrivals at {@link WORKLOAD}.arrivalsPerSecond to `port` on 127.0.0.1 for
  * `seconds`, then waits for the answers. Resolves with how many requests were sent and how many
  * were skipped (too many in flight) or failed.
@@ -237,7 +277,6 @@ export async function generateLoad(
   prng: Prng,
 ): Promise<{ sent: number; skipped: number; failed: number }> {
   const tickMs = 5;
-  const perTick = (WORKLOAD.arrivalsPerSecond * tickMs) / 1000;
   let sent = 0;
   let skipped = 0;
   let failed = 0;
@@ -268,31 +307,21 @@ export async function generateLoad(
     });
     req.end();
   };
-  const end = performance.now() + seconds * 1000;
+  const start = performance.now();
+  const end = start + seconds * 1000;
+  const arrivals = new PoissonArrivals(WORKLOAD.arrivalsPerSecond, prng, start);
   await new Promise<void>((finish) => {
     const timer = setInterval(() => {
-      if (performance.now() >= end) {
+      const now = performance.now();
+      for (let k = arrivals.due(Math.min(now, end)); k > 0; k--) send();
+      if (now >= end) {
         clearInterval(timer);
         finish();
-        return;
       }
-      for (let k = poisson(perTick, prng); k > 0; k--) send();
     }, tickMs);
   });
   if (inFlight > 0) await new Promise<void>((resolve) => (drained = resolve));
   return { sent, skipped, failed };
-}
-
-/** A Poisson(mean) draw by counting uniform products (fine for small means). */
-function poisson(mean: number, prng: Prng): number {
-  const limit = Math.exp(-mean);
-  let k = 0;
-  let product = prng.next();
-  while (product > limit) {
-    k++;
-    product *= prng.next();
-  }
-  return k;
 }
 
 /** Runs the three phases and returns the process exit code. */
@@ -306,17 +335,27 @@ export async function runHttpService(
   try {
     const { values } = parseArgs({
       args: [...argv],
-      options: { seconds: { type: "string", default: "15" }, seed: { type: "string", default: "11" } },
+      options: {
+        seconds: { type: "string", default: "15" },
+        seed: { type: "string", default: "11" },
+        help: { type: "boolean", short: "h", default: false },
+      },
       strict: true,
     });
+    if (values.help) {
+      write(usage);
+      return 0;
+    }
     seconds = Number(values.seconds);
     seed = Number(values.seed);
+    if (!(Number.isFinite(seconds) && seconds > 0 && seconds <= 600))
+      throw new Error(
+        `--seconds must be a number of seconds in (0, 600], got ${JSON.stringify(values.seconds)}`,
+      );
+    if (values.seed.trim() === "" || !Number.isSafeInteger(seed))
+      throw new Error(`--seed must be an integer, got ${JSON.stringify(values.seed)}`);
   } catch (error) {
     write(`http-service: ${(error as Error).message}\n${usage}`);
-    return 2;
-  }
-  if (!(Number.isFinite(seconds) && seconds > 0 && seconds <= 600) || !Number.isSafeInteger(seed)) {
-    write(usage);
     return 2;
   }
   const initialBatch = 16;

@@ -7,13 +7,44 @@
 import { parseArgs } from "node:util";
 import { minimize, type TrialOutcome } from "arqon";
 
-const { values: args } = parseArgs({
-  options: {
-    budget: { type: "string", default: "100" },
-    seed: { type: "string", default: "42" },
-    concurrency: { type: "string", default: "4" },
-  },
-});
+const USAGE = `usage: tsx examples/solver-demo.ts [--budget N] [--seed N] [--concurrency N]
+  --budget N        evaluations to run (default 100)
+  --seed N          seed of the solver (default 42)
+  --concurrency N   evaluations running at a time (default 4)
+`;
+
+/** The demo's settings, from the command line. */
+interface SolverDemoSettings {
+  readonly budget: number;
+  readonly seed: number;
+  readonly concurrency: number;
+}
+
+/** Reads the settings; throws an Error with a one-line message when one is invalid. */
+function parseSolverDemoArgs(argv: readonly string[]): SolverDemoSettings | "help" {
+  const { values } = parseArgs({
+    args: [...argv],
+    options: {
+      budget: { type: "string", default: "100" },
+      seed: { type: "string", default: "42" },
+      concurrency: { type: "string", default: "4" },
+      help: { type: "boolean", short: "h", default: false },
+    },
+    strict: true,
+    allowPositionals: false,
+  });
+  if (values.help) return "help";
+  const count = (name: "budget" | "concurrency") => {
+    const n = Number(values[name]);
+    if (!(Number.isSafeInteger(n) && n >= 1))
+      throw new Error(`--${name} must be a whole number ≥ 1, got ${JSON.stringify(values[name])}`);
+    return n;
+  };
+  const seed = Number(values.seed);
+  if (values.seed.trim() === "" || !Number.isSafeInteger(seed))
+    throw new Error(`--seed must be an integer, got ${JSON.stringify(values.seed)}`);
+  return { budget: count("budget"), seed, concurrency: count("concurrency") };
+}
 
 /**
  * The simulated load test: p99 latency (ms) of a batching service as a function of its knobs.
@@ -34,48 +65,63 @@ async function loadTest(params: Record<Knob, number>, signal: AbortSignal): Prom
   return 20 + overhead + Math.min(fillWait, timeout) + flush + contention;
 }
 
-const config = {
-  seed: Number(args.seed),
-  budget: Number(args.budget),
-  bounds: {
-    batchSize: { min: 1, max: 512, scale: "log" as const },
-    flushTimeoutMs: { min: 1, max: 200, scale: "log" as const },
-    workers: { min: 1, max: 32 },
-  },
+const BOUNDS = {
+  batchSize: { min: 1, max: 512, scale: "log" as const },
+  flushTimeoutMs: { min: 1, max: 200, scale: "log" as const },
+  workers: { min: 1, max: 32 },
 };
 
-/** The knobs: `minimize` infers them from `config.bounds`, so `params.workers` is typed. */
-type Knob = keyof typeof config.bounds;
+/** The knobs: `minimize` infers them from the config's bounds, so `params.workers` is typed. */
+type Knob = keyof typeof BOUNDS;
 
-const started = performance.now();
-const isTty = process.stdout.isTTY === true;
-let lastPrint = 0;
+/** Runs the demo and returns the process exit code (0 done, 2 bad arguments). */
+async function runSolverDemo(argv: readonly string[]): Promise<number> {
+  let settings: SolverDemoSettings | "help";
+  try {
+    settings = parseSolverDemoArgs(argv);
+  } catch (error) {
+    process.stdout.write(`solver-demo: ${(error as Error).message}\n${USAGE}`);
+    return 2;
+  }
+  if (settings === "help") {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  const config = { seed: settings.seed, budget: settings.budget, bounds: BOUNDS };
 
-function progress(o: TrialOutcome<Knob>): void {
-  const now = performance.now();
-  if (!isTty && now - lastPrint < 250 && o.evaluations < o.budget) return;
-  lastPrint = now;
-  const best = o.best;
-  const knobs =
-    best === null
-      ? ""
-      : Object.entries(best.params)
-          .map(([k, v]) => `${k}=${v.toFixed(k === "workers" ? 1 : 2)}`)
-          .join(" ");
-  const line = `trial ${String(o.evaluations).padStart(3)}/${o.budget}  best p99 ${best?.value.toFixed(2) ?? "-"} ms  ${knobs}`;
-  process.stdout.write(isTty ? `\r${line.padEnd(100)}` : `${line}\n`);
+  const started = performance.now();
+  const isTty = process.stdout.isTTY === true;
+  let lastPrint = 0;
+
+  function progress(o: TrialOutcome<Knob>): void {
+    const now = performance.now();
+    if (!isTty && now - lastPrint < 250 && o.evaluations < o.budget) return;
+    lastPrint = now;
+    const best = o.best;
+    const knobs =
+      best === null
+        ? ""
+        : Object.entries(best.params)
+            .map(([k, v]) => `${k}=${v.toFixed(k === "workers" ? 1 : 2)}`)
+            .join(" ");
+    const line = `trial ${String(o.evaluations).padStart(3)}/${o.budget}  best p99 ${best?.value.toFixed(2) ?? "-"} ms  ${knobs}`;
+    process.stdout.write(isTty ? `\r${line.padEnd(100)}` : `${line}\n`);
+  }
+
+  const result = await minimize((params, { signal }) => loadTest(params, signal), config, {
+    concurrency: settings.concurrency,
+    onTrial: progress,
+  });
+  if (isTty) process.stdout.write("\n");
+
+  const solver = result.solver;
+  const seconds = ((performance.now() - started) / 1000).toFixed(1);
+  console.log(`\n${result.evaluations} evaluations in ${seconds} s (concurrency ${settings.concurrency})`);
+  console.log(
+    `landscape: ${solver.classification?.label} (score ${solver.classification?.score.toFixed(2)}), refined with ${solver.strategyName}`,
+  );
+  console.log(`best p99 latency: ${result.best?.value.toFixed(3)} ms at`, result.best?.params);
+  return 0;
 }
 
-const result = await minimize((params, { signal }) => loadTest(params, signal), config, {
-  concurrency: Number(args.concurrency),
-  onTrial: progress,
-});
-if (isTty) process.stdout.write("\n");
-
-const solver = result.solver;
-const seconds = ((performance.now() - started) / 1000).toFixed(1);
-console.log(`\n${result.evaluations} evaluations in ${seconds} s (concurrency ${args.concurrency})`);
-console.log(
-  `landscape: ${solver.classification?.label} (score ${solver.classification?.score.toFixed(2)}), refined with ${solver.strategyName}`,
-);
-console.log(`best p99 latency: ${result.best?.value.toFixed(3)} ms at`, result.best?.params);
+process.exitCode = await runSolverDemo(process.argv.slice(2));

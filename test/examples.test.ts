@@ -5,7 +5,7 @@ import fc from "fast-check";
 import { VirtualAction, VirtualTimeScheduler } from "rxjs";
 import { afterAll, describe, expect, it } from "vitest";
 import { describeProgress, parseDemoArgs, runDemo } from "../examples/engine-demo.js";
-import { ArrivalPeriods, DitheredSize, latencyStats } from "../examples/http-service.js";
+import { ArrivalPeriods, DitheredSize, latencyStats, PoissonArrivals } from "../examples/http-service.js";
 import {
   BASE_CONDITIONS,
   conditionsAt,
@@ -25,6 +25,7 @@ import {
   type SessionSummary,
 } from "../examples/sim/tuning-session.js";
 import { AUDIT_SCHEMA_VERSION } from "../src/audit/events.js";
+import { Prng } from "../src/random/prng.js";
 
 const virtualClock = () => new VirtualTimeScheduler(VirtualAction, Number.POSITIVE_INFINITY);
 
@@ -320,6 +321,39 @@ describe("http-service helpers", () => {
     periods.complete(d, 5, 5);
     expect(periods.takeReady(320)).toEqual([{ p50: 5, mean: 5, generation: 5, count: 1 }]);
     expect(periods.mixed).toBe(1);
+  });
+
+  it("sends the stated rate however late the load generator's ticks come", () => {
+    // Node's 5 ms interval runs late under load; the arrivals owed for the time that really
+    // passed must still be sent, or "500 requests/s" silently becomes fewer.
+    const spanMs = 20_000;
+    /** Arrivals released at each tick, the ticks `gap()` ms apart up to the end of the span. */
+    const released = (gap: () => number) => {
+      const arrivals = new PoissonArrivals(500, Prng.fromSeed(3), 0);
+      const counts: number[] = [];
+      for (let t = 0; t < spanMs; ) {
+        t = Math.min(spanMs, t + gap());
+        counts.push(arrivals.due(t));
+      }
+      return counts;
+    };
+    const sum = (counts: readonly number[]) => counts.reduce((s, n) => s + n, 0);
+    const onTime = released(() => 5);
+    const jitter = Prng.fromSeed(9);
+    const late = released(() => 5 + 4 * jitter.next());
+    expect(late.length).toBeLessThan(0.75 * onTime.length);
+    expect(Math.abs(sum(onTime) / (spanMs / 1000) - 500)).toBeLessThan(15);
+    // Seeded arrival times: the same requests whatever the ticks, only released later or sooner.
+    expect(sum(late)).toBe(sum(onTime));
+    expect(sum(released(() => 1000))).toBe(sum(onTime));
+    // Poisson: the count per 100 ms (20 ticks) has a variance close to its mean (50).
+    const perWindow = Array.from({ length: onTime.length / 20 }, (_, i) =>
+      sum(onTime.slice(20 * i, 20 * i + 20)),
+    );
+    const mean = sum(perWindow) / perWindow.length;
+    const variance = perWindow.reduce((s, n) => s + (n - mean) ** 2, 0) / (perWindow.length - 1);
+    expect(variance / mean).toBeGreaterThan(0.75);
+    expect(variance / mean).toBeLessThan(1.25);
   });
 
   it("computes mean, median and p99 by nearest rank", () => {

@@ -20,13 +20,44 @@ import { parseArgs } from "node:util";
 import { fleetKeys } from "arqon/redis";
 import { Redis } from "ioredis";
 
-const { values } = parseArgs({
-  options: { replicas: { type: "string", default: "4" }, seconds: { type: "string", default: "30" } },
-});
-const replicas = Number(values.replicas);
-const seconds = Number(values.seconds);
-if (!Number.isInteger(replicas) || replicas < 1) throw new Error("--replicas: must be a whole number ≥ 1");
-if (!Number.isInteger(seconds) || seconds < 10) throw new Error("--seconds: must be a whole number ≥ 10");
+const MAX_REPLICAS = 64;
+const MAX_SECONDS = 3600;
+
+const USAGE = `usage: tsx examples/fleet/run.ts [--replicas N] [--seconds N]
+  --replicas N   replica processes to start, 1 to ${MAX_REPLICAS} (default 4)
+  --seconds N    length of the run, 10 to ${MAX_SECONDS} (default 30)
+`;
+
+/** The example's settings, from the command line. */
+interface FleetSettings {
+  readonly replicas: number;
+  readonly seconds: number;
+}
+
+/** Reads the settings; throws an Error with a one-line message when one is invalid. */
+function parseFleetArgs(argv: readonly string[]): FleetSettings | "help" {
+  const { values } = parseArgs({
+    args: [...argv],
+    options: {
+      replicas: { type: "string", default: "4" },
+      seconds: { type: "string", default: "30" },
+      help: { type: "boolean", short: "h", default: false },
+    },
+    strict: true,
+    allowPositionals: false,
+  });
+  if (values.help) return "help";
+  const whole = (name: "replicas" | "seconds", min: number, max: number) => {
+    const n = Number(values[name]);
+    if (!(Number.isSafeInteger(n) && n >= min && n <= max))
+      throw new Error(
+        `--${name} must be a whole number in [${min}, ${max}], got ${JSON.stringify(values[name])}`,
+      );
+    return n;
+  };
+  // Bounded: every replica is a process, and the run is meant to end by itself within the hour.
+  return { replicas: whole("replicas", 1, MAX_REPLICAS), seconds: whole("seconds", 10, MAX_SECONDS) };
+}
 
 const TSX = pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href;
 const here = (file: string) => fileURLToPath(new URL(file, import.meta.url));
@@ -85,54 +116,76 @@ const exited = (child: ChildProcess) =>
     ? Promise.resolve()
     : new Promise((r) => child.once("exit", r));
 
-const redis = await startRedis();
-console.log(`redis-server on ${redis.url} (AOF on, data in ${redis.dir})`);
-try {
-  const coordinators = new Map(
-    ["coordinator-a", "coordinator-b"].map((id) => [
-      id,
-      start("coordinator.ts", [redis.url, id, String(seconds)]),
-    ]),
-  );
-  const replicaProcesses = Array.from({ length: replicas }, (_, i) =>
-    start("replica.ts", [redis.url, `replica-${i + 1}`, String(seconds)]),
-  );
-  console.log("Open a coordinator's dashboard URL (printed below); the standby's survives the kill.");
-  // Wait for a leader (starting the processes can take seconds on a busy machine), let it tune for
-  // a third of the run, then kill whoever holds the lease then. Meanwhile replica-1 is paused from
-  // a sixth to a half of the run: a replica cut off for a while, as the Fleet panel shows it.
-  const client = new Redis(redis.url);
-  while ((await client.get(fleetKeys().lease)) === null)
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  const paused = replicaProcesses[0]!;
-  const pause = setTimeout(
-    () => {
-      console.log("--- pausing replica-1 (SIGSTOP): the Fleet panel marks it lagging, then stale ---");
-      paused.kill("SIGSTOP");
-    },
-    (seconds * 1000) / 6,
-  );
-  const resume = setTimeout(
-    () => {
-      console.log("--- resuming replica-1 (SIGCONT): it catches up to the fleet generation ---");
-      paused.kill("SIGCONT");
-    },
-    (seconds * 1000) / 2,
-  );
-  await new Promise((resolve) => setTimeout(resolve, (seconds * 1000) / 3));
-  const leader = await client.get(fleetKeys().lease);
-  client.disconnect();
-  const victim = leader === null ? undefined : coordinators.get(leader);
-  if (victim !== undefined) {
-    console.log(`--- kill -9 ${leader}, the leader: the standby takes over within 2× the lease ---`);
-    victim.kill("SIGKILL");
+/** Runs the fleet for `seconds` with `replicas` replicas, then stops everything. */
+async function runFleet({ replicas, seconds }: FleetSettings): Promise<void> {
+  const redis = await startRedis();
+  console.log(`redis-server on ${redis.url} (AOF on, data in ${redis.dir})`);
+  try {
+    const coordinators = new Map(
+      ["coordinator-a", "coordinator-b"].map((id) => [
+        id,
+        start("coordinator.ts", [redis.url, id, String(seconds)]),
+      ]),
+    );
+    const replicaProcesses = Array.from({ length: replicas }, (_, i) =>
+      start("replica.ts", [redis.url, `replica-${i + 1}`, String(seconds)]),
+    );
+    console.log("Open a coordinator's dashboard URL (printed below); the standby's survives the kill.");
+    // Wait for a leader (starting the processes can take seconds on a busy machine), let it tune for
+    // a third of the run, then kill whoever holds the lease then. Meanwhile replica-1 is paused from
+    // a sixth to a half of the run: a replica cut off for a while, as the Fleet panel shows it.
+    const client = new Redis(redis.url);
+    while ((await client.get(fleetKeys().lease)) === null)
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    const paused = replicaProcesses[0]!;
+    const pause = setTimeout(
+      () => {
+        console.log("--- pausing replica-1 (SIGSTOP): the Fleet panel marks it lagging, then stale ---");
+        paused.kill("SIGSTOP");
+      },
+      (seconds * 1000) / 6,
+    );
+    const resume = setTimeout(
+      () => {
+        console.log("--- resuming replica-1 (SIGCONT): it catches up to the fleet generation ---");
+        paused.kill("SIGCONT");
+      },
+      (seconds * 1000) / 2,
+    );
+    await new Promise((resolve) => setTimeout(resolve, (seconds * 1000) / 3));
+    const leader = await client.get(fleetKeys().lease);
+    client.disconnect();
+    const victim = leader === null ? undefined : coordinators.get(leader);
+    if (victim !== undefined) {
+      console.log(`--- kill -9 ${leader}, the leader: the standby takes over within 2× the lease ---`);
+      victim.kill("SIGKILL");
+    }
+    await Promise.all([...replicaProcesses, ...children].map(exited));
+    clearTimeout(pause);
+    clearTimeout(resume);
+  } finally {
+    for (const child of children) child.kill("SIGKILL");
+    redis.process.kill("SIGTERM");
+    await exited(redis.process);
+    rmSync(redis.dir, { recursive: true, force: true });
   }
-  await Promise.all([...replicaProcesses, ...children].map(exited));
-  clearTimeout(pause);
-  clearTimeout(resume);
-} finally {
-  for (const child of children) child.kill("SIGKILL");
-  redis.process.kill("SIGTERM");
-  await exited(redis.process);
-  rmSync(redis.dir, { recursive: true, force: true });
 }
+
+/** Runs the example and returns the process exit code (0 done, 2 bad arguments). */
+async function main(argv: readonly string[]): Promise<number> {
+  let settings: FleetSettings | "help";
+  try {
+    settings = parseFleetArgs(argv);
+  } catch (error) {
+    process.stdout.write(`fleet: ${(error as Error).message}\n${USAGE}`);
+    return 2;
+  }
+  if (settings === "help") {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  await runFleet(settings);
+  return 0;
+}
+
+process.exitCode = await main(process.argv.slice(2));
