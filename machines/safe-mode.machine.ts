@@ -6,6 +6,7 @@ import {
   reasonMask,
   reasonsInSet,
   SAFE_MODE_LEVEL,
+  SAFE_MODE_REASONS,
   type SafeModeLevel,
   type SafeModeName,
   type SafeModeReason,
@@ -163,6 +164,14 @@ export interface ModeChange {
   readonly to: SafeModeName;
 }
 
+/**
+ * Whether `reason` names a SafeMode reason. TypeScript checks the events, but a JS or data-driven
+ * caller may send any value; own keys only, so "toString" and the like are not reasons.
+ */
+function isKnownReason(reason: unknown): reason is SafeModeReason {
+  return typeof reason === "string" && Object.hasOwn(SAFE_MODE_REASONS, reason);
+}
+
 /** Modes above normal, most severe first: the order escalation guards are tried in. */
 const ESCALATION_ORDER = ["halted", "frozen", "conservative"] as const satisfies readonly SafeModeName[];
 
@@ -180,7 +189,7 @@ function escalationsFrom(from: "normal" | "conservative" | "frozen") {
         target: to,
         actions: ["addReason" as const, { type: "announce" as const, params: { from, to } }],
       })),
-      { actions: "addReason" as const },
+      { guard: "knownReason" as const, actions: "addReason" as const },
     ],
     halt: {
       target: "halted",
@@ -214,6 +223,9 @@ function escalationsFrom(from: "normal" | "conservative" | "frozen") {
  * - `halted` is latched: only `reset` with a non-blank `acknowledge` leaves it, to `normal` with the
  *   reason set cleared (the emitted event carries the acknowledgement). Outside `halted`, `reset`
  *   does nothing: the other modes end through their reasons.
+ * - A malformed event from an untyped caller changes nothing (no transition, no context change):
+ *   a `reason.raised` or `reason.cleared` whose reason is not a known reason name, and a `reset`
+ *   whose `acknowledge` is not a string.
  *
  * Cost: one XState transition per reason change or window (window cadence, never per digest).
  */
@@ -231,13 +243,18 @@ export const safeModeMachine = setup({
     /** The set after this raise holds a reason demanding `level` or more. */
     raisesTo: ({ context, event }, params: { readonly level: SafeModeLevel }) =>
       event.type === "reason.raised" &&
+      isKnownReason(event.reason) &&
       demandsAtLeast(context.reasons | reasonMask(event.reason), params.level),
     /** Nothing demands `level` (or more) and enough healthy windows were seen. */
     mayStepDown: ({ context }, params: { readonly level: SafeModeLevel }) =>
       !demandsAtLeast(context.reasons, params.level) &&
       context.healthyWindows >= context.healthyWindowsRequired,
-    clearable: ({ event }) => event.type === "reason.cleared" && !isLatchedReason(event.reason),
-    acknowledged: ({ event }) => event.type === "reset" && event.acknowledge.trim().length > 0,
+    /** A `reason.raised` names a known reason (else the event is ignored). */
+    knownReason: ({ event }) => event.type === "reason.raised" && isKnownReason(event.reason),
+    clearable: ({ event }) =>
+      event.type === "reason.cleared" && isKnownReason(event.reason) && !isLatchedReason(event.reason),
+    acknowledged: ({ event }) =>
+      event.type === "reset" && typeof event.acknowledge === "string" && event.acknowledge.trim().length > 0,
   },
   actions: {
     addReason: assign(({ context, event }) => ({
@@ -330,7 +347,7 @@ export const safeModeMachine = setup({
     halted: {
       entry: "restartHealthyCount",
       on: {
-        "reason.raised": { actions: "addReason" },
+        "reason.raised": { guard: "knownReason", actions: "addReason" },
         halt: { actions: "addManualHalt" },
         reset: {
           guard: "acknowledged",

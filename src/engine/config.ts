@@ -144,7 +144,11 @@ export interface EngineConfig<N extends string = string> {
    * freezes the engine.
    */
   readonly auditRecordSink?: AuditRecordSink | undefined;
-  /** Receives XState inspection events of the engine's actor system (see `arqon/inspect` for sinks); a throw from it is dropped. */
+  /**
+   * Receives XState inspection events of the engine's actor system and of its circuit breakers
+   * (`actuatorBreaker`, `auditSinkBreaker`, `auditRecordSinkBreaker`, each an actor root of its
+   * own); see `arqon/inspect` for sinks. A throw from it is dropped.
+   */
   readonly inspect?: ((event: InspectionEvent) => void) | undefined;
   /**
    * Write-ahead hook for control-plane commands (setBaseline, rollback, halt, resetSafeMode): called

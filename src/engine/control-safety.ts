@@ -16,6 +16,7 @@ import type { AuditRing } from "../audit/ring.js";
 import { RollbackReason } from "../audit/rollback-reason.js";
 import { Violation } from "../audit/violation.js";
 import { errorMessage } from "../errors.js";
+import { quietSink } from "../inspect/inspection-record.js";
 import { clockFromScheduler } from "../runtime/scheduler-clock.js";
 import type { ParamRegistry } from "../space/param-registry.js";
 import type { ResolvedEngineConfig } from "./config.js";
@@ -356,10 +357,17 @@ export class ControlSafety {
     this.violations = new EventRate(safety.violationLimit, safety.violationWindowMs);
     this.rollbacks = new EventRate(safety.rollbacksPerHour, HOUR_MS);
     const breakerClock = clockFromScheduler(host.scheduler);
+    // The breakers are actor roots of their own: an inspector of the engine sees them only through
+    // its sink, each under a system id naming the callback it guards. One wrapper for the three, so
+    // a throwing sink is reported once for them.
+    const inspect = config.inspect === undefined ? undefined : quietSink(config.inspect);
     this.actuator =
       config.onApply === undefined
         ? undefined
-        : new GuardedCallback(config.onApply, safety.breaker, breakerClock);
+        : new GuardedCallback(config.onApply, safety.breaker, breakerClock, {
+            inspect,
+            systemId: "actuatorBreaker",
+          });
     // An async hook's failure arrives after the call returned: it rolls back the same way, and
     // the engine's usual afterWork runs the consequences (drains, timers). A failure while the
     // live values already are the baseline (the push of a rollback, a breaker's probe) has nothing
@@ -376,12 +384,18 @@ export class ControlSafety {
     this.sinkGuard =
       config.auditSink === undefined
         ? undefined
-        : new GuardedCallback(config.auditSink, safety.breaker, breakerClock, { synchronous: "auditSink" });
+        : new GuardedCallback(config.auditSink, safety.breaker, breakerClock, {
+            synchronous: "auditSink",
+            inspect,
+            systemId: "auditSinkBreaker",
+          });
     this.recordGuard =
       config.auditRecordSink === undefined
         ? undefined
         : new GuardedCallback(config.auditRecordSink, safety.breaker, breakerClock, {
             synchronous: "auditRecordSink",
+            inspect,
+            systemId: "auditRecordSinkBreaker",
           });
   }
 

@@ -5,6 +5,7 @@ import {
   circuitBreakerMachine,
   resolveCircuitBreakerOptions,
 } from "../../../machines/circuit-breaker.machine.js";
+import { type InspectionSink, quietSink } from "../../inspect/inspection-record.js";
 
 /** XState's clock type ({ setTimeout, clearTimeout }); not exported by name from the package root. */
 export type BreakerClock = NonNullable<ActorOptions<AnyActorLogic>["clock"]>;
@@ -112,6 +113,16 @@ export interface GuardedCallbackOptions {
    * returns, whether its argument was taken.
    */
   readonly synchronous?: string;
+  /**
+   * Receives the breaker actor's XState inspection events (e.g. the engine's `inspect` sink); a
+   * throw from it is dropped, so `call` still never throws.
+   */
+  readonly inspect?: InspectionSink | undefined;
+  /**
+   * The breaker actor's id and system id, so an inspector can tell breakers apart (e.g.
+   * "actuatorBreaker"); the actor is a root of its own, not part of another actor system.
+   */
+  readonly systemId?: string | undefined;
 }
 
 /** The error kept in `lastError` for an async call that did not settle in time. */
@@ -190,7 +201,12 @@ export class GuardedCallback<A extends readonly unknown[]> {
     this.#settleTimeoutMs = settle;
     this.#synchronous = guard.synchronous;
     const input = resolveCircuitBreakerOptions(options);
-    this.#actor = createActor(circuitBreakerMachine, clock === undefined ? { input } : { input, clock });
+    this.#actor = createActor(circuitBreakerMachine, {
+      input,
+      ...(clock === undefined ? {} : { clock }),
+      ...(guard.inspect === undefined ? {} : { inspect: quietSink(guard.inspect) }),
+      ...(guard.systemId === undefined ? {} : { id: guard.systemId, systemId: guard.systemId }),
+    });
     this.#actor.start();
   }
 
