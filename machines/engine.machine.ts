@@ -5,9 +5,9 @@ import { safeModeMachine } from "./safe-mode.machine.js";
 import { spsaMachine } from "./spsa.machine.js";
 
 /**
- * The root of an engine's actor system: it owns the SPSA cycle (`systemId: "spsa"`) and the
- * hot-path actor (`systemId: "hotPath"`) and the SafeMode latches (`systemId: "safeMode"`), so one inspector sees both and stopping the root stops
- * everything.
+ * The root of an engine's actor system: it owns the SPSA cycle (`systemId: "spsa"`), the
+ * hot-path actor (`systemId: "hotPath"`) and the SafeMode latches (`systemId: "safeMode"`), so one
+ * inspector sees all three and stopping the root stops everything.
  *
  * @remarks
  * A pure definition: the engine provides the real hot-path logic and the SPSA actions with

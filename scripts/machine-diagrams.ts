@@ -68,8 +68,9 @@ export const MACHINE_PAGES: readonly MachinePage[] = [
     exportName: "engineMachine",
     machine: engineMachine,
     summary:
-      "The root of an engine's actor system. It has no states of its own: it invokes the SPSA cycle " +
-      "and the hot-path actor, so one inspector sees both and stopping the root stops everything. " +
+      "The root of an engine's actor system. It has no states of its own: it invokes the SPSA cycle, " +
+      "the hot-path actor and the SafeMode latches, so one inspector sees all three and stopping the " +
+      "root stops everything (the circuit breakers are roots of their own). " +
       "The hot-path actor (`machines/hot-path.logic.ts`) is transition logic, not a statechart, so it " +
       "has no diagram; applies bypass it entirely.",
   },
