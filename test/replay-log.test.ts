@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
-import type { AuditEvent, DigestRejectedEvent } from "../src/audit/events.js";
+import { AUDIT_SCHEMA_VERSION, type AuditEvent, type DigestRejectedEvent } from "../src/audit/events.js";
 import type { CliIo } from "../src/cli/io.js";
 import { runCli } from "../src/cli/run-cli.js";
 import { type EngineConfig, explicitEngineConfig, resolveEngineConfig } from "../src/engine/config.js";
@@ -63,7 +63,7 @@ describe("decision-log records of an engine", () => {
     expect(header).toEqual({
       kind: "header",
       format: "arqon.engine",
-      schema: 4,
+      schema: AUDIT_SCHEMA_VERSION,
       packageVersion: "1.2.3",
       rules: DECISION_RULES,
       startTime: 42,

@@ -20,9 +20,10 @@ import { violationName } from "./violation.js";
  * values on `apply` and `rollback` events, and the `digest.accepted`, `decision`,
  * `decision.step` and `command` types; captured digests add their fields to `digest.rejected`.
  * Version 3 added the `regime.shift` and `homeostasis.recall` types (issue 11); a version-2 log
- * holds neither and reads as before. Version 4 added `homeostasis.refuted`.
+ * holds neither and reads as before. Version 4 added `homeostasis.refuted`. Version 5 added
+ * `remeasure` to `window.closed`.
  */
-export const AUDIT_SCHEMA_VERSION = 4;
+export const AUDIT_SCHEMA_VERSION = 5;
 
 /**
  * Numeric type of an audit record, with how the generic record fields (`code`, `param`, `a`, `b`)
@@ -40,7 +41,11 @@ export const AuditRecordType = {
    * {@link DIGEST_SLOT_TIMESTAMP} and the following offsets.
    */
   DigestRejected: 3,
-  /** An evaluation window closed. code: 1 if by timeout else 0; param: values held; a: aggregated value (NaN if empty); b: time it opened. */
+  /**
+   * An evaluation window closed. code: bit 0 set if it closed by timeout, bit 1 if its value was not
+   * used because it held anomalous digests (the cycle measures its centre again); param: values
+   * held; a: aggregated value (NaN if empty); b: time it opened.
+   */
   WindowClosed: 4,
   /** An evaluation window timed out empty. a: consecutive timeouts so far. */
   EvalTimeout: 5,
@@ -101,6 +106,11 @@ export const AuditRecordType = {
 
 /** One of the {@link AuditRecordType} codes. */
 export type AuditRecordType = (typeof AuditRecordType)[keyof typeof AuditRecordType];
+
+/** Bit of a `WindowClosed` record's code: the window closed by timeout. */
+export const WINDOW_TIMED_OUT = 1;
+/** Bit of a `WindowClosed` record's code: anomalous digests, so the cycle measures its centre again. */
+export const WINDOW_REMEASURE = 2;
 
 /** The `code` of a `Decision` record: what the commit did with the gradient estimate. */
 export const DecisionOutcome = {
@@ -209,8 +219,8 @@ export const DIGEST_SLOTS = 5;
 
 /** Fields every event has. */
 export interface AuditEventBase {
-  /** Schema version it was written with: {@link AUDIT_SCHEMA_VERSION} for new events, 2 or 3 in older logs. */
-  readonly v: 2 | 3 | typeof AUDIT_SCHEMA_VERSION;
+  /** Schema version it was written with: {@link AUDIT_SCHEMA_VERSION} for new events, 2 to 4 in older logs. */
+  readonly v: 2 | 3 | 4 | typeof AUDIT_SCHEMA_VERSION;
   /** The run that wrote it (given to the ring). */
   readonly runId: string;
   /**
@@ -301,6 +311,11 @@ export interface WindowClosedEvent extends AuditEventBase {
   readonly timedOut: boolean;
   /** When it opened (engine-clock ms); `time` is when it closed. */
   readonly openedAt: number;
+  /**
+   * Present when it held anomalous digests while the cycle was running: its value was not used,
+   * and the SPSA cycle starts over in `cycle.holding`, measuring its centre again.
+   */
+  readonly remeasure?: true;
 }
 
 /** An evaluation window timed out without any value. */
@@ -546,8 +561,9 @@ export function decodeAuditRecord(
       event.type = "window.closed";
       event.count = param;
       event.value = a;
-      event.timedOut = code === 1;
+      event.timedOut = (code & WINDOW_TIMED_OUT) !== 0;
       event.openedAt = b;
+      if ((code & WINDOW_REMEASURE) !== 0) event.remeasure = true;
       break;
     case AuditRecordType.EvalTimeout:
       event.type = "eval.timeout";

@@ -11,18 +11,32 @@ const PHASE_OF_APPLY: Readonly<Record<string, string>> = {
 };
 
 /**
+ * States that bring the live point back to the centre before measuring it: a centre apply there
+ * is that return, not a new centre (the chart stays until the window closes).
+ */
+const RETURNING: ReadonlySet<string> = new Set(["cycle.holding", "stalled"]);
+
+/** States whose entry apply, if Tier 1 refuses it, sends the cycle to `cycle.holding`. */
+const PROPOSING: ReadonlySet<string> = new Set(["cycle.plus", "cycle.minus", "cycle.centre"]);
+
+/**
  * The view of a recording, folded one event at a time (so a followed file costs O(1) per new
  * event).
  *
  * @remarks
  * Generation and time come from the last event; mode and reasons from the last `mode.changed`
  * (`"normal"` when the recording starts at the run's first event, else `"unknown"` until one);
- * values from events that carry a `values` record. The SPSA phase is the state whose window the
- * last apply opened (`plus` → `cycle.plus`, …; a rollback returns to `cycle.holding`, a stall to
- * `stalled`); a run's first event starts in `cycle.holding`, where the engine measures its start
- * point. SafeMode drives the cycle as the engine does: entering `frozen` or `halted` pauses it,
- * leaving them or moving between `normal` and `conservative` starts it over in `cycle.holding`. The iteration counts `decision.step` events (k + 1 after step k). The statechart record
- * holds the `spsa` and `safeMode` states so derived.
+ * values from events that carry a `values` record. The SPSA phase follows the chart
+ * (machines/spsa.machine.ts): an apply of `plus` or `minus` opens that state's window, a centre
+ * apply `cycle.centre`'s, except in `cycle.holding` and `stalled`, where it only brings the live
+ * point back to the centre; a proposal Tier 1 refuses (a `violation` of a proposal) restarts the
+ * cycle in `cycle.holding`, and so do a rollback, a `window.closed` that ends a stall and one
+ * marked `remeasure` (anomalous digests: the centre is measured again); `spsa.stalled` is
+ * `stalled`. A run's first event starts in `cycle.holding`, where the engine measures its start
+ * point. SafeMode drives the cycle as the engine does: entering `frozen` or `halted` pauses it
+ * (a rollback then keeps it paused), leaving them or moving between `normal` and `conservative`
+ * starts it over in `cycle.holding`. The iteration counts `decision.step` events (k + 1 after
+ * step k). The statechart record holds the `spsa` and `safeMode` states so derived.
  */
 export class RecordedViewFold {
   private mode = "unknown";
@@ -57,10 +71,20 @@ export class RecordedViewFold {
         this.phase = phaseAfterModeChange(event.from, event.to) ?? this.phase;
         break;
       case "apply":
+        if (event.kind === "centre" && this.phase !== null && RETURNING.has(this.phase)) break;
         this.phase = PHASE_OF_APPLY[event.kind] ?? this.phase;
         break;
+      case "violation":
+        // Proposals carry an id; a refused rollback (id −1) changes nothing.
+        if (event.proposalId >= 0 && this.phase !== null && PROPOSING.has(this.phase))
+          this.phase = "cycle.holding";
+        break;
       case "rollback":
-        this.phase = "cycle.holding";
+        // A paused cycle stays paused (the chart only moves its centre).
+        if (this.phase !== "paused") this.phase = "cycle.holding";
+        break;
+      case "window.closed":
+        if (this.phase === "stalled" || event.remeasure === true) this.phase = "cycle.holding";
         break;
       case "spsa.stalled":
         this.phase = "stalled";

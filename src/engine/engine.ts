@@ -21,6 +21,8 @@ import {
   type ControlCommandName,
   controlCommandName,
   DecisionOutcome,
+  WINDOW_REMEASURE,
+  WINDOW_TIMED_OUT,
 } from "../audit/events.js";
 import { AuditRing } from "../audit/ring.js";
 import { RollbackReason } from "../audit/rollback-reason.js";
@@ -997,27 +999,30 @@ class EngineImpl implements Engine {
       const generation = this.live.generation;
       const anomalous = this.safety.takeWindowAnomalous();
       this.safety.judgeWindow(w.closedAt);
+      // The cycle's top-level state: "stalled" and "paused" are plain strings, `cycle` an object
+      // (read directly: `snapshot.matches` allocates on this per-window path).
+      const state: unknown = this.spsa.getSnapshot().value;
+      // A trip just rolled back and restarted (or paused) the cycle: this window measured the old point.
+      const rolledBack = this.live.generation !== generation;
+      // Anomalous digests make the window's value no measure of its point: a gradient built on it
+      // would step on noise (and a later trip would blame the tuner for it). Measure again instead,
+      // and say so on the record: nothing else in the trail shows the cycle starting over.
+      const remeasure = !rolledBack && anomalous && typeof state === "object";
       this.audit.write(
         AuditRecordType.WindowClosed,
         w.closedAt,
         this.live.generation,
         this.proposalId,
-        w.timedOut ? 1 : 0,
+        (w.timedOut ? WINDOW_TIMED_OUT : 0) | (remeasure ? WINDOW_REMEASURE : 0),
         w.count,
         w.value,
         w.openedAt,
       );
-      // The cycle's top-level state: "stalled" and "paused" are plain strings, `cycle` an object
-      // (read directly: `snapshot.matches` allocates on this per-window path).
-      const state: unknown = this.spsa.getSnapshot().value;
-      // A trip just rolled back and restarted (or paused) the cycle: this window measured the old point.
-      if (this.live.generation !== generation) {
+      if (rolledBack) {
         this.afterWork();
         return;
       }
-      // Anomalous digests make the window's value no measure of its point: a gradient built on it
-      // would step on noise (and a later trip would blame the tuner for it). Measure again instead.
-      if (anomalous && typeof state === "object") {
+      if (remeasure) {
         this.cancelPaced("decision");
         this.spsa.send({ type: "reset" });
         this.afterWork();

@@ -292,14 +292,15 @@ async function replayRun(run: ReplayRun, options: ReplayOptions): Promise<Replay
     rules: header.rules ?? null,
   };
   // An event logged under an older audit schema carries that schema's `v`; the replay writes
-  // today's. Later schemas only added event types, so the same event compares as the same.
+  // today's. Later schemas only added event types and one field (see asOlderSchema), so the same
+  // event compares as the same.
   const olderSchema = header.schema < AUDIT_SCHEMA_VERSION;
   for (let k = 0; k < events.length; k++) {
     const expected = events[k]!;
     const written = produced.get(expected.seq) ?? null;
     const actual =
       olderSchema && written !== null && expected.v === header.schema && written.v === AUDIT_SCHEMA_VERSION
-        ? { ...written, v: expected.v }
+        ? asOlderSchema(written, expected.v)
         : written;
     const reason =
       unreplayable.get(expected.seq) ??
@@ -451,4 +452,16 @@ function commandCall(event: CommandEvent, engine: ReplayEngine): (() => void) | 
     default:
       return `a "${event.command}" command cannot be replayed`;
   }
+}
+
+/**
+ * `event` as a log of audit schema `v` holds it: that schema's `v`, and without `window.closed`'s
+ * `remeasure` below schema 5, which added it (the window was re-measured all the same).
+ */
+function asOlderSchema(event: AuditEvent, v: AuditEvent["v"]): AuditEvent {
+  if (v < 5 && event.type === "window.closed" && event.remeasure !== undefined) {
+    const { remeasure: _remeasure, ...rest } = event;
+    return { ...rest, v };
+  }
+  return { ...event, v };
 }

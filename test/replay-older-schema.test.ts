@@ -1,0 +1,54 @@
+import { VirtualTimeScheduler } from "rxjs";
+import { describe, expect, it } from "vitest";
+import { AUDIT_SCHEMA_VERSION } from "../src/audit/events.js";
+import { createLoggedEngine, readDecisionLog, replay } from "../src/node.js";
+import { tempLogDirs } from "./support/log-dir.js";
+
+// A log written under audit schema 4 has no `remeasure` on its re-measured windows (schema 5 added
+// it): replay must compare its events with today's as the same events.
+
+const logDir = tempLogDirs();
+
+describe("replay of a log written before window.closed had remeasure", () => {
+  it("replays bit for bit once its events are those schema 4 wrote", async () => {
+    const dir = logDir();
+    const scheduler = new VirtualTimeScheduler();
+    const { engine, close } = createLoggedEngine(
+      {
+        seed: 7,
+        params: { batchSize: { min: 1, max: 512, init: 16, maxDelta: 16 } },
+        window: { digests: 5, ms: 500 },
+        scheduler,
+      },
+      { dir, flushMs: 50 },
+    );
+    for (let t = 20; t <= 8000; t += 20) {
+      // Up to t only: the windows' time limits re-arm for ever, so a plain flush would not end.
+      scheduler.maxFrames = t;
+      scheduler.flush();
+      // Now and then a huge outlier: its window measured nothing, and the centre is measured again.
+      const batch = engine.values[0]!;
+      engine.observe({
+        objective: t % 940 === 0 ? -1e9 : 400 / batch + batch / 24,
+        generation: engine.generation,
+      });
+    }
+    await close();
+
+    const { header, records } = readDecisionLog(dir);
+    const asSchema4 = records.map((entry) => {
+      const r = entry.record as { kind?: string; event?: Record<string, unknown> };
+      if (r.kind !== "audit" || r.event === undefined) return entry.record;
+      const { remeasure: _remeasure, ...event } = r.event;
+      return { ...r, event: { ...event, v: 4 } };
+    });
+    const remeasured = records.filter(
+      (entry) => (entry.record as { event?: { remeasure?: unknown } }).event?.remeasure === true,
+    ).length;
+    expect(remeasured).toBeGreaterThan(0);
+    expect((header as { schema?: unknown }).schema).toBe(AUDIT_SCHEMA_VERSION);
+
+    const result = await replay({ header: { ...(header as object), schema: 4 }, records: asSchema4 });
+    expect(result.ok).toBe(true);
+  });
+});
