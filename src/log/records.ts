@@ -80,16 +80,22 @@ const QUICK_CHECK_DEPTH = 32;
  */
 function mayHoldNonJson(value: object, depth: number): boolean {
   if (depth > QUICK_CHECK_DEPTH) return true;
-  const fields = value as Record<string, unknown>;
-  for (const key in fields) {
-    const item = fields[key];
-    if (typeof item === "number") {
-      // Finite and not −0: JSON writes it back bit for bit.
-      if (!(item - item === 0 && (item !== 0 || 1 / item > 0))) return true;
-    } else if (typeof item === "bigint") return true;
-    else if (typeof item === "object" && item !== null && mayHoldNonJson(item, depth + 1)) return true;
+  // Arrays by index: `for…in` would make a string of every index.
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) if (mayBeNonJson(value[i], depth)) return true;
+    return false;
   }
+  const fields = value as Record<string, unknown>;
+  for (const key in fields) if (mayBeNonJson(fields[key], depth)) return true;
   return false;
+}
+
+/** {@link mayHoldNonJson} for one value found at `depth`. */
+function mayBeNonJson(item: unknown, depth: number): boolean {
+  // Finite and not −0: JSON writes it back bit for bit.
+  if (typeof item === "number") return !(item - item === 0 && (item !== 0 || 1 / item > 0));
+  if (typeof item === "bigint") return true;
+  return typeof item === "object" && item !== null && mayHoldNonJson(item, depth + 1);
 }
 
 /** Throws a LogError for the first value under `value` that JSON cannot write exactly, at `path`. */
