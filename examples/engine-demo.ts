@@ -265,8 +265,11 @@ if (invokedDirectly) {
   // Ctrl-C ends the run at the next digest; the summary and the audit file are still written.
   // The handler stays for the whole run: a terminal signals tsx and the demo alike, and tsx relays
   // the signal again when the demo is slow to acknowledge it; a second SIGINT meeting no handler
-  // would kill the demo before its summary. Repeats change nothing.
+  // would kill the demo before its summary. Repeats change nothing while it runs; once it is done,
+  // a Ctrl-C ends the process with the run's exit code (should anything keep it alive).
+  let done: number | undefined;
   process.on("SIGINT", () => {
+    if (done !== undefined) process.exit(done);
     if (!stop.signal.aborted) stop.abort();
   });
   const code = await runDemo(
@@ -281,5 +284,6 @@ if (invokedDirectly) {
     process.env,
     stop.signal,
   );
+  done = code;
   process.exitCode = code;
 }

@@ -155,3 +155,16 @@ describe("the boundary's shorter steps after a constraint met once", () => {
     expect(core.boundaryStepScale).toBe(1);
   });
 });
+
+describe("a saved SPSA state with a boundary scale out of range", () => {
+  it.each([0, -1, Number.NaN, 2])(
+    "restores scale %s as 1 (no boundary met), not as a step-killing factor",
+    (bad) => {
+      const params: Record<string, ParamSpec> = { p0: { min: 0, max: 1, init: 0.3, maxDelta: 0.1 } };
+      const registry = new ParamRegistry(params);
+      const core = new SpsaCore(registry, resolveSpsaOptions({}), Prng.fromSeed(5, 1));
+      const state = { ...core.toJSON(), boundaryScale: bad, boundaryCalm: -3 };
+      expect(SpsaCore.restore(registry, resolveSpsaOptions({}), state).boundaryStepScale).toBe(1);
+    },
+  );
+});

@@ -186,15 +186,20 @@ async function runWorker(
         await study.tell({ id: trial.id, value: outcome.reading.value });
         evaluations++;
         progress.finished(trial.id, { value: outcome.reading.value });
-      } else if (interrupts.caused(outcome.reading)) {
+      } else if (
+        interrupts.caused(outcome.reading) &&
+        (outcome.reading.interrupted === true || interrupts.abortSignal.aborted)
+      ) {
         // Pending, it would hold every other worker for the settle time at the end.
         await study.fail(trial.id, INTERRUPTED);
         interrupted++;
       } else {
+        // A failure of its own, even one that ends while Ctrl-C lets the running trials finish.
         const reason = outcome.reading.reason;
         failures.push({ id: trial.id, params: { ...trial.params }, error: reason });
         progress.finished(trial.id, { failure: reason });
-        if (options.onError === "skip") await study.fail(trial.id, reason);
+        // After Ctrl-C no run of this worker resumes it: failed, so that no other worker waits.
+        if (options.onError === "skip" || interrupts.stopAsking) await study.fail(trial.id, reason);
         else stopReason ??= `trial ${trial.id} failed (${reason}); stopped`;
       }
     }

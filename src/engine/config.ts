@@ -48,12 +48,16 @@ export interface ParamSpecInput {
   readonly scale?: Scale | undefined;
 }
 
-/** Evaluation windows: "`digests` accepted digests or `ms` milliseconds since the window opened". */
+/**
+ * Evaluation windows: "`digests` accepted digests or `ms` milliseconds since the window opened"
+ * (after an apply, since its settle period, `settleMs`, ended).
+ */
 export interface WindowConfig {
   /** Digests that close a window (default {@link DEFAULT_WINDOW_DIGESTS}, one). */
   readonly digests?: number | undefined;
   /**
-   * Milliseconds after which a window closes with what it has. When the whole `window` option is
+   * Milliseconds after which a window closes with what it has, counted from when it opened or, after
+   * an apply, from the end of the settle period (`settleMs`). When the whole `window` option is
    * omitted the default is 1 digest or 500 ms; when `window` is given without `ms`, windows close
    * on their digest count only (and so never time out, which also disables stall detection).
    */
@@ -87,7 +91,10 @@ export interface EngineConfig<N extends string = string> {
   readonly window?: WindowConfig | undefined;
   /** Tier-1 limits: a preset name or overrides on one (default "balanced"). */
   readonly guardrails?: GuardrailsInput | undefined;
-  /** Digests stamped within this many ms after an apply are rejected as settling (default 0). */
+  /**
+   * Digests stamped within this many ms after an apply are rejected as settling (default 0); the
+   * window measuring the applied point counts its `window.ms` from the end of that period.
+   */
   readonly settleMs?: number | undefined;
   /** Digests older than this are rejected (default 10 000 ms). */
   readonly maxAgeMs?: number | undefined;

@@ -600,7 +600,8 @@ export class ControlSafety {
     const governor = this.governor;
     // A level measured at an infeasible baseline is no known-good level: what feasibility costs
     // is no regression to roll back (to the infeasible point). Re-learnt once feasible.
-    if (this.baselineInfeasible && governor !== undefined) governor.resetBaseline();
+    if (this.baselineInfeasible && (this.reasonBits & CONSTRAINT_VIOLATION) !== 0 && governor !== undefined)
+      governor.resetBaseline();
     const verdict = governor === undefined ? GovernorCode.Healthy : governor.closeWindow(now);
     // Divergence is attributed like a spike, and also to the tuner whenever it stands away from
     // the baseline: a slow rise is how a debt the tuner runs up shows (see blameTuner).
@@ -940,6 +941,9 @@ export class ControlSafety {
       this.rollbacks.clear();
       this.violations.clear();
       this.setFeasibility(false);
+      // The violation was cleared without a margin: nothing else would end the wait for a feasible
+      // centre, and the governor would never judge divergence again.
+      this.baselineInfeasible = false;
       // The reset cleared every reason; conditions that still hold come straight back.
       if (!this.breakersClosed()) this.raise("breakerOpen");
       this.checkAuditPressure();

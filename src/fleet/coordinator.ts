@@ -7,6 +7,7 @@
 import { randomUUID } from "node:crypto";
 import type { Redis } from "ioredis";
 import { type Observable, Subject, type Subscription } from "rxjs";
+import { MAX_TIMER_MS } from "../../machines/timer-limit.js";
 import type { AuditEvent } from "../audit/events.js";
 import { type EngineConfig, resolveEngineConfig } from "../engine/config.js";
 import { createEngine, type Engine, type EngineSnapshot } from "../engine/engine.js";
@@ -14,7 +15,7 @@ import { errorMessage } from "../errors.js";
 import type { FleetCommand } from "./command.js";
 import type { FleetDigest } from "./digest-batch.js";
 import type { BusStats, ReplicaView } from "./fleet-report.js";
-import { LeaderLease, MAX_TIMER_MS } from "./lease.js";
+import { LeaderLease } from "./lease.js";
 import { CommandSigner, type Keyring } from "./signing.js";
 import { COORDINATOR_GROUP, type FleetKeys, fleetKeys } from "./streams.js";
 import {
@@ -383,9 +384,9 @@ export class Coordinator {
     });
     await consumer.start();
     if (this.engine !== engine) {
-      // close() ended the tenure while the consumer started: stop it too.
+      // close(), or the lease timer, ended the tenure while the consumer started: stop it too.
       void this.retireConsumer(consumer);
-      throw CLOSED;
+      throw this.closed ? CLOSED : new Error("the lease ran out while the promotion awaited Redis");
     }
     this.consumer = consumer;
     // The lease timer acts only once an engine runs: a lease that ran out before is caught here.

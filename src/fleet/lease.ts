@@ -4,6 +4,7 @@
  * @packageDocumentation
  */
 import type { Redis } from "ioredis";
+import { MAX_TIMER_MS } from "../../machines/timer-limit.js";
 import type { FleetKeys } from "./streams.js";
 
 // Renews only while the caller still owns the lease, in one atomic step.
@@ -16,9 +17,6 @@ return 0`;
 const RAISE_FLOOR = `local current = tonumber(redis.call('GET', KEYS[1]) or '0')
 if current < tonumber(ARGV[1]) then redis.call('SET', KEYS[1], ARGV[1]) end
 return 1`;
-
-/** Longest delay a Node timer honours (a longer one fires at once): the lease's timers use the ttl. */
-export const MAX_TIMER_MS = 2_147_483_647;
 
 // Releases only the caller's own lease.
 const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then

@@ -11,6 +11,7 @@ import {
   circuitBreakerMachine,
   circuitBreakerOptionProblems,
 } from "../../machines/circuit-breaker.machine.js";
+import { MAX_TIMER_MS } from "../../machines/timer-limit.js";
 import { encodeBatch, type FleetDigest } from "./digest-batch.js";
 import { checkedKeyring, type Keyring } from "./signing.js";
 
@@ -40,9 +41,6 @@ export interface TelemetryPublisherOptions {
   /** The bus breaker (default: opens after 3 failed flushes, 1 s backoff doubling to 60 s). */
   readonly breaker?: CircuitBreakerOptions;
 }
-
-/** Longest interval a timer takes (Node turns a longer one into 1 ms). */
-const MAX_TIMER_MS = 2_147_483_647;
 
 const isWhole = (value: unknown, min: number): boolean =>
   typeof value === "number" && Number.isSafeInteger(value) && value >= min;

@@ -28,9 +28,9 @@ export interface DecisionLogContents {
  * seq order); a torn tail is reported, not returned; mid-log damage throws in strict mode and
  * ends the read otherwise.
  *
- * @throws LogError "no decision log at `dir`" when `dir` does not exist, "cannot read decision log
- * `dir`: <reason>" when it or a segment cannot be read, a `LogCorruptionError` for mid-log damage
- * (strict).
+ * @throws LogError when `dir` does not exist (`no decision log at …`) or it or a segment cannot be
+ * read (`cannot read decision log …: …`, with the reason); a `LogCorruptionError` for mid-log
+ * damage (strict).
  *
  * @remarks
  * Reads whole segment files into memory, one log at a time; meant for recovery, replay and tools,

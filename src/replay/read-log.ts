@@ -99,11 +99,11 @@ export const UNCLOSED_MESSAGE = "log ends without close marker: last segment mis
  * sequence from its own start again, so they repeat across runs; a run is the unit in which they
  * are unique.
  *
- * @throws ReplayInputError when the path does not exist ("log not found: <path>"), there is no
+ * @throws ReplayInputError when the path does not exist (`log not found: …`), there is no
  * engine header first, a `restart` record carries no engine header, a header's `rules` is not a
  * version, or a JSON Lines file has a bad line.
- * @throws LogError when a log directory is damaged, or a path that exists cannot be read ("cannot
- * read decision log <path>: <reason>").
+ * @throws LogError when a log directory is damaged, or a path that exists cannot be read
+ * (`cannot read decision log …: …`, with the reason).
  */
 export function readReplayLog(log: DecisionLogInput): ReplayLog {
   const runs: RunBuilder[] = [];

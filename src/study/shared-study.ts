@@ -102,12 +102,17 @@ export async function openSharedStudy(
   // each with a stack trace. The calls that fail reject on their own; the last cause is kept to
   // say why the study could not open.
   let connectionError: Error | undefined;
-  if (url !== undefined) redis.on("error", (error: Error) => (connectionError = error));
+  const keepError = (error: Error) => {
+    connectionError = error;
+  };
+  if (url !== undefined) redis.on("error", keepError);
   try {
     const journal = new RedisJournal(redis, options.study);
     const worker = options.worker ?? `${hostname()}:${process.pid}`;
     const study = new SharedStudyImpl(options.study, journal, worker, redis, url !== undefined);
     await study.open(JSON.parse(JSON.stringify(stored)) as SolverConfig);
+    // Open: a later connection failure rejects the operation it hits; ioredis reports it as before.
+    redis.off("error", keepError);
     return study;
   } catch (error) {
     if (url === undefined) throw error;

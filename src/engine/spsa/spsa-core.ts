@@ -1004,8 +1004,11 @@ export class SpsaCore {
     core.travelling = state.travelling ?? false;
     core.setGainScale(state.gainScale ?? 1);
     core.feasibilityOnly = state.feasibilityOnly ?? false;
-    core.boundaryScale = state.boundaryScale ?? 1;
-    core.boundaryCalm = state.boundaryCalm ?? 0;
+    // Out of range (a hand-edited or damaged state): as if no boundary had been met.
+    const scale = state.boundaryScale ?? 1;
+    core.boundaryScale = scale >= MIN_BOUNDARY_SCALE && scale <= 1 ? scale : 1;
+    const calm = state.boundaryCalm ?? 0;
+    core.boundaryCalm = Number.isSafeInteger(calm) && calm >= 0 ? calm : 0;
     if (state.warmTarget !== undefined) core.warmTarget.set(state.warmTarget);
     core.warmActive = state.warmActive ?? false;
     core.warmFresh = state.warmFresh ?? false;
