@@ -21,8 +21,8 @@
  * - 3: constraint-first with hysteresis: `constraintViolation` clears only with a margin ≥ 0 measured
  *   at the centre once the centre is clear of the boundary (found infeasible itself, or a feasibility
  *   step left both perturbed points feasible), each turn to feasibility halves the gradient steps
- *   (doubling back after 50 steps without one),
- *   and no divergence is judged against a level measured at an infeasible baseline.
+ *   (doubling back after 50 steps without one), and no divergence is judged against a level
+ *   measured at an infeasible baseline.
  * - 4: an acknowledged reset ends rules 3's wait for a feasible centre before the governor judges
  *   divergence again (under 3 it waited for ever after a violation measured at the baseline).
  */
