@@ -98,6 +98,16 @@ describe("decision log writer and reader", () => {
     expect(() => writer.append({ kind: "late" })).toThrow(LogError);
   });
 
+  it("refuses the kind the log keeps for its segment headers, and keeps nothing of it", () => {
+    const dir = newDir();
+    const writer = openDecisionLog({ dir, header: HEADER, fsync: "always" });
+    // Shaped exactly like a seq mark of the first segment: read back, it would be skipped.
+    expect(() => writer.append({ kind: "segment", segment: 1 })).toThrow(/kind.*"segment".*reserved/);
+    expect(writer.append({ kind: "r" })).toBe(1);
+    writer.close();
+    expect(readDecisionLog(dir).records.map((e) => [e.seq, e.record.kind])).toEqual([[1, "r"]]);
+  });
+
   it("buffers appends until a flush, and appendCommand makes everything before it durable", () => {
     const dir = newDir();
     const writer = openDecisionLog({ dir, header: HEADER, flushMs: 60_000, flushRecords: 1000 });

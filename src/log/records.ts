@@ -60,10 +60,14 @@ export const PAYLOAD_PREFIX = '{"seq":';
  * The JSON payload of `record` at position `seq`, with `seq` as its first key.
  *
  * @throws LogError naming the field when `record` holds a value JSON would change (NaN, ±Infinity,
- * −0) or cannot write (a BigInt): a log must read back what was appended.
+ * −0) or cannot write (a BigInt): a log must read back what was appended; and when its `kind` is
+ * `"segment"`, which the log keeps for its own segment headers.
  */
 export function payloadText(seq: number, record: LogRecord): string {
   if (Object.hasOwn(record, "seq")) throw new TypeError("a decision-log record must not have its own seq");
+  // A reader takes such a record for one of the log's own segment headers and skips it.
+  if (record.kind === "segment")
+    throw new LogError("a decision-log record's kind \"segment\" is reserved for the log's segment headers");
   if (mayHoldNonJson(record, 0)) refuseNonJson(record, "", new Set());
   const json = JSON.stringify(record);
   if (json === undefined || json[0] !== "{")

@@ -368,7 +368,7 @@ export class DecisionLogWriter {
    * `fsync: "always"`, which writes and fsyncs before returning). Throws a
    * {@link LogBackpressureError}, keeping nothing, while the log cannot be written or is full, and a
    * {@link LogError} naming the field, keeping nothing, for a value JSON would not read back as
-   * written (NaN, ±Infinity, −0, a BigInt).
+   * written (NaN, ±Infinity, −0, a BigInt) and for `kind: "segment"` (kept for segment headers).
    */
   append(record: LogRecord): number {
     return this.appendEncoded(payloadText, record);
