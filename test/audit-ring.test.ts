@@ -269,4 +269,32 @@ describe("AuditRing growth", () => {
     expect(ring.dropped).toBe(5);
     expect(tags(ring.drain())).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
   });
+
+  it("drops and counts, keeping what it holds, when the memory to grow cannot be had", () => {
+    const ring = new AuditRing({ runId: "r", capacity: 1_000_000 });
+    for (let k = 1; k <= INITIAL_AUDIT_SLOTS; k++) writeTagged(ring, k);
+    // The next write needs a larger array; make that allocation fail as an exhausted heap would.
+    const real = globalThis.Float64Array;
+    globalThis.Float64Array = class extends real {
+      constructor(length: number) {
+        if (length > 0) throw new RangeError("Array buffer allocation failed");
+        super(length);
+      }
+    } as Float64ArrayConstructor;
+    let written: boolean;
+    try {
+      written = writeTagged(ring, INITIAL_AUDIT_SLOTS + 1);
+    } finally {
+      globalThis.Float64Array = real;
+    }
+    expect(written).toBe(false);
+    expect(ring.dropped).toBe(1);
+    expect(ring.size).toBe(INITIAL_AUDIT_SLOTS);
+    // Memory back: the ring grows again on the next write.
+    expect(writeTagged(ring, INITIAL_AUDIT_SLOTS + 2)).toBe(true);
+    expect(tags(ring.drain())).toEqual([
+      ...Array.from({ length: INITIAL_AUDIT_SLOTS }, (_, i) => i + 1),
+      INITIAL_AUDIT_SLOTS + 2,
+    ]);
+  });
 });

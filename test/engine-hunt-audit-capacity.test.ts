@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { DEFAULT_HIGH_WATER_FRACTION } from "../src/audit/ring.js";
-import { engineConfigIssues, MIN_AUDIT_CAPACITY } from "../src/engine/config.js";
+import { engineConfigIssues, MAX_AUDIT_CAPACITY, MIN_AUDIT_CAPACITY } from "../src/engine/config.js";
 import { AUDIT_RESERVE } from "../src/engine/control-safety.js";
 import { createEngine } from "../src/engine/engine.js";
 import { ConfigError } from "../src/errors.js";
@@ -12,7 +12,7 @@ import { bowl, ONE } from "./support/safety-drill.js";
 // with the engine's own records, and with every drain and re-raise the engine stayed frozen for
 // ever (at 3 records, frozen with no reason left to show).
 
-const MESSAGE = `expected a whole number ≥ ${MIN_AUDIT_CAPACITY} (a smaller ring fills with the engine's own records of one window)`;
+const MESSAGE = `expected a whole number from ${MIN_AUDIT_CAPACITY} (a smaller ring fills with the engine's own records of one window) to ${MAX_AUDIT_CAPACITY}`;
 
 describe("auditCapacity has a minimum that holds a window's own records", () => {
   it("the minimum is the smallest ring whose high-water mark lies above the audit reserve", () => {
@@ -21,7 +21,7 @@ describe("auditCapacity has a minimum that holds a window's own records", () => 
     expect(highWater(MIN_AUDIT_CAPACITY - 1)).toBeLessThanOrEqual(AUDIT_RESERVE);
   });
 
-  it.each([1, 3, 4, MIN_AUDIT_CAPACITY - 1])(
+  it.each([1, 3, 4, MIN_AUDIT_CAPACITY - 1, MAX_AUDIT_CAPACITY + 1, 1e12])(
     "auditCapacity %d is a ConfigError naming auditCapacity",
     (capacity) => {
       const config = { seed: 7, params: ONE, auditCapacity: capacity };

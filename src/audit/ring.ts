@@ -372,13 +372,10 @@ export class AuditRing {
     b: number,
   ): number {
     const seq = this.nextSeq++;
-    if (this.count === this.slots) {
-      if (this.slots === this.capacity) {
-        this.droppedCount++;
-        this.lastStoredSlot = -1;
-        return -1;
-      }
-      this.grow();
+    if (this.count === this.slots && (this.slots === this.capacity || !this.grow())) {
+      this.droppedCount++;
+      this.lastStoredSlot = -1;
+      return -1;
     }
     let slot = this.head + this.count;
     if (slot >= this.slots) slot -= this.slots;
@@ -496,12 +493,20 @@ export class AuditRing {
   /**
    * Doubles the room (up to `capacity`), the held records moved to the front in order. Only when
    * the ring is full: a ring that is drained in time stops growing, and its writes stop allocating.
+   * False, the ring unchanged, when the memory cannot be had: the write drops its record, as at
+   * capacity, rather than throw into the caller's hot path.
    */
-  private grow(): void {
+  private grow(): boolean {
     const slots = Math.min(this.capacity, this.slots * 2);
     const width = this.recordWidth;
-    const records = new Float64Array(slots * width);
-    const notes = new Array<string | undefined>(slots).fill(undefined);
+    let records: Float64Array;
+    let notes: (string | undefined)[];
+    try {
+      records = new Float64Array(slots * width);
+      notes = new Array<string | undefined>(slots).fill(undefined);
+    } catch {
+      return false;
+    }
     for (let k = 0; k < this.count; k++) {
       const from = this.slotAt(k);
       records.set(this.records.subarray(from * width, (from + 1) * width), k * width);
@@ -512,6 +517,7 @@ export class AuditRing {
     this.notes = notes;
     this.slots = slots;
     this.head = 0;
+    return true;
   }
 
   private release(take: number): void {

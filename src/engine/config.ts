@@ -102,7 +102,10 @@ export interface EngineConfig<N extends string = string> {
   readonly maxSkewMs?: number | undefined;
   /** Empty windows in a row after which SPSA stops proposing until digests flow again (default 3). */
   readonly stallAfter?: number | undefined;
-  /** Audit ring size in records (default 4096, at least {@link MIN_AUDIT_CAPACITY}). */
+  /**
+   * Audit ring size in records (default 4096; from {@link MIN_AUDIT_CAPACITY} to
+   * {@link MAX_AUDIT_CAPACITY}).
+   */
   readonly auditCapacity?: number | undefined;
   /**
    * How long after a record is written the audit ring is drained to `events` and `auditSink`, in ms
@@ -219,6 +222,13 @@ export const MAX_WINDOW_DIGESTS = 1 << 21;
  */
 export const MIN_AUDIT_CAPACITY = 12;
 
+/**
+ * Largest audit ring (records). The ring only grows while its drain falls behind, so this bounds
+ * the memory a stalled sink can take (a record is 8 bytes per field: 112 bytes at 1 to 5
+ * parameters, about 2 KiB at 255) and catches a mistyped capacity.
+ */
+export const MAX_AUDIT_CAPACITY = 1_048_576;
+
 const message = (text: string) => ({ message: () => text });
 const Finite = Schema.Number.pipe(
   Schema.filter((n) => Number.isFinite(n), message("expected a finite number")),
@@ -325,9 +335,9 @@ export const EngineConfigSchema = Schema.Struct({
   auditCapacity: Schema.optionalWith(
     Schema.Number.pipe(
       Schema.filter(
-        (n) => Number.isSafeInteger(n) && n >= MIN_AUDIT_CAPACITY,
+        (n) => Number.isSafeInteger(n) && n >= MIN_AUDIT_CAPACITY && n <= MAX_AUDIT_CAPACITY,
         message(
-          `expected a whole number ≥ ${MIN_AUDIT_CAPACITY} (a smaller ring fills with the engine's own records of one window)`,
+          `expected a whole number from ${MIN_AUDIT_CAPACITY} (a smaller ring fills with the engine's own records of one window) to ${MAX_AUDIT_CAPACITY}`,
         ),
       ),
     ),
