@@ -241,3 +241,56 @@ describe("minimize's options and reports", () => {
     expect(String(result.failures[0]!.error)).toMatch(/step must be a whole number ≥ 0/);
   });
 });
+
+describe("what a wrong type is shown as", () => {
+  const config = { seed: 2, budget: 6, bounds: { x: { min: 0, max: 1 } } };
+
+  it("quotes a string where a number belongs, so the message does not contradict itself", async () => {
+    const solver = createSolver(config);
+    const [trial] = solver.ask({ max: 1 })!;
+    expect(() => solver.report(trial!.id, "3" as never, 0.5)).toThrow(
+      'step must be a whole number ≥ 0, got "3"',
+    );
+    expect(() => solver.report(trial!.id, 3, "0.5" as never)).toThrow(
+      'value must be a finite number, got "0.5"',
+    );
+    expect(() => solver.tell({ id: trial!.id, value: "2" as never })).toThrow(
+      'expected a finite number, got "2"',
+    );
+    expect(() => solver.ask({ max: "2" as never })).toThrow(
+      'max must be a whole number greater than 0, got "2"',
+    );
+    await expect(minimize(() => 1, config, { concurrency: "4" as never })).rejects.toThrow(
+      'concurrency must be a whole number greater than 0, got "4"',
+    );
+    const result = await minimize(() => "0.25" as never, config, { onError: "skip" });
+    expect(String(result.failures[0]!.error)).toMatch(
+      /objective returned "0.25" \(expected a finite number\)/,
+    );
+  });
+});
+
+describe("a failed trial's reason", () => {
+  const config = { seed: 2, budget: 6, bounds: { x: { min: 0, max: 1 } } };
+
+  it("keeps an Error's message, as a JavaScript catch block would pass it", () => {
+    const solver = createSolver(config);
+    const [trial] = solver.ask({ max: 1 })!;
+    solver.fail(trial!.id, new Error("disk full") as never);
+    expect(solver.toJSON().told).toEqual([{ id: trial!.id, failed: "disk full" }]);
+  });
+
+  it("refuses a reason that is not a string, naming it, and keeps the run savable", () => {
+    const solver = createSolver(config);
+    const [trial] = solver.ask({ max: 1 })!;
+    expect(() => solver.fail(trial!.id, { status: 503, retry() {} } as never)).toThrow(
+      "fail: reason must be a string, got an object",
+    );
+    expect(solver.toJSON().trials[0]!.status).toBe("pending");
+    expect(() => solver.toJSON()).not.toThrow();
+    solver.fail(trial!.id, "503 from backend");
+    expect(restoreSolver(solver.toJSON()).toJSON().told).toEqual([
+      { id: trial!.id, failed: "503 from backend" },
+    ]);
+  });
+});

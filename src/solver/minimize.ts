@@ -4,6 +4,7 @@ import * as Exit from "effect/Exit";
 import * as FiberSet from "effect/FiberSet";
 import * as Queue from "effect/Queue";
 import { ConfigError, errorMessage, UsageError } from "../errors.js";
+import { shownValue } from "../shown-value.js";
 import type { BoundsInput, ParamShape, Params, ParamsOf } from "../space/params.js";
 import type { SolverConfig } from "./config.js";
 import { type BestPoint, createSolver, type Solver, type Trial } from "./solver.js";
@@ -113,7 +114,9 @@ export function minimizeEffect<N extends ParamShape>(
       const concurrency = options.concurrency ?? 1;
       if (!(Number.isSafeInteger(concurrency) && concurrency > 0)) {
         return yield* Effect.fail(
-          new UsageError(`minimize: concurrency must be a whole number greater than 0, got ${concurrency}`),
+          new UsageError(
+            `minimize: concurrency must be a whole number greater than 0, got ${shownValue(concurrency)}`,
+          ),
         );
       }
       const onError = options.onError ?? "stop";
@@ -163,7 +166,7 @@ export function minimizeEffect<N extends ParamShape>(
           Effect.flatMap((value) =>
             typeof value === "number" && Number.isFinite(value)
               ? Effect.succeed(value)
-              : Effect.fail(new Error(`objective returned ${String(value)} (expected a finite number)`)),
+              : Effect.fail(new Error(`objective returned ${shownValue(value)} (expected a finite number)`)),
           ),
           Effect.exit,
           Effect.flatMap((exit) => Queue.offer(finished, { trial, exit })),

@@ -5,6 +5,7 @@ import { type SolverClassification, solverMachine } from "../../machines/solver.
 import { type ConfigError, errorMessage, UsageError } from "../errors.js";
 import { type InspectionSink, quietSink } from "../inspect/inspection-record.js";
 import { scopedResource } from "../runtime/scoped-resource.js";
+import { shownValue } from "../shown-value.js";
 import type { BoundsInput, ParamShape, Params, ParamsOf, ParamValue } from "../space/params.js";
 import { Space } from "../space/space.js";
 import { artifactProblems } from "./artifact-check.js";
@@ -165,6 +166,7 @@ export interface Solver<P extends ParamShape = string> {
   /**
    * Marks an asked trial as failed (its evaluation could not produce a value). It stays counted
    * against the budget and never becomes the best point; the strategy ranks it below every value.
+   * `reason` is saved with the run; an `Error` passed from JavaScript is saved as its message.
    */
   fail(id: number, reason?: string): void;
   /**
@@ -379,7 +381,7 @@ class SolverImpl implements Solver {
   ask(options?: AskOptions): Trial[] | null {
     const requested = options?.max ?? this.config.batch;
     if (requested !== undefined && !(Number.isSafeInteger(requested) && requested > 0)) {
-      throw new UsageError(`ask: max must be a whole number greater than 0, got ${String(requested)}`);
+      throw new UsageError(`ask: max must be a whole number greater than 0, got ${shownValue(requested)}`);
     }
     const remaining = this.config.budget - this.asked;
     if (remaining <= 0 || this.phase === "done") return null;
@@ -465,9 +467,14 @@ class SolverImpl implements Solver {
     this.advance();
   }
 
-  fail(id: number, reason = "evaluation failed"): void {
+  fail(id: number, reason: string = "evaluation failed"): void {
     const trial = this.pending.get(id);
     if (trial === undefined) throw new UsageError(`fail: ${this.describeId(id)}`);
+    // Saved as JSON with the run: an Error keeps its message, other values would be lost or unsavable.
+    const why: unknown = reason;
+    if (why instanceof Error) reason = errorMessage(why);
+    else if (typeof why !== "string")
+      throw new UsageError(`fail: reason must be a string, got ${shownValue(why)}`);
     trial.status = "failed";
     this.pending.delete(id);
     this.toldLog.push({ id, failed: reason });
@@ -482,11 +489,11 @@ class SolverImpl implements Solver {
     const last = trial.steps.length === 0 ? -1 : trial.steps[trial.steps.length - 1]!;
     if (!(Number.isSafeInteger(step) && step > last)) {
       throw new UsageError(
-        `report: step must be a whole number ${last < 0 ? "≥ 0" : `greater than trial ${id}'s previous step ${last}`}, got ${String(step)}`,
+        `report: step must be a whole number ${last < 0 ? "≥ 0" : `greater than trial ${id}'s previous step ${last}`}, got ${shownValue(step)}`,
       );
     }
     if (typeof value !== "number" || !Number.isFinite(value)) {
-      throw new UsageError(`report: value must be a finite number, got ${String(value)}`);
+      throw new UsageError(`report: value must be a finite number, got ${shownValue(value)}`);
     }
     trial.steps.push(step);
     trial.values.push(value);
@@ -590,7 +597,7 @@ class SolverImpl implements Solver {
     const trial = typeof id === "number" ? this.trials.get(id) : undefined;
     if (trial === undefined) {
       throw new UsageError(
-        `${method}: ${typeof id !== "number" || !Number.isSafeInteger(id) ? `expected a trial id, got ${String(id)}` : `trial ${id} was never asked`}`,
+        `${method}: ${typeof id !== "number" || !Number.isSafeInteger(id) ? `expected a trial id, got ${shownValue(id)}` : `trial ${id} was never asked`}`,
       );
     }
     return trial;
@@ -710,13 +717,14 @@ class SolverImpl implements Solver {
         if (!RESULT_KEYS.has(key)) problems.push(`${at}.${key}: unknown key`);
       }
       const pruned = "pruned" in r;
-      if (pruned && r.pruned !== true) problems.push(`${at}.pruned: expected true, got ${String(r.pruned)}`);
+      if (pruned && r.pruned !== true)
+        problems.push(`${at}.pruned: expected true, got ${shownValue(r.pruned)}`);
       if (pruned && "params" in r) problems.push(`${at}.pruned: only an asked trial (an id) can be pruned`);
       if ((!pruned || r.value !== undefined) && (typeof r.value !== "number" || !Number.isFinite(r.value))) {
-        problems.push(`${at}.value: expected a finite number, got ${String(r.value)}`);
+        problems.push(`${at}.value: expected a finite number, got ${shownValue(r.value)}`);
       }
       if (r.cost !== undefined && (typeof r.cost !== "number" || !Number.isFinite(r.cost) || r.cost < 0)) {
-        problems.push(`${at}.cost: expected a finite number ≥ 0, got ${String(r.cost)}`);
+        problems.push(`${at}.cost: expected a finite number ≥ 0, got ${shownValue(r.cost)}`);
       }
       if ("id" in r && "params" in r) {
         problems.push(`${at}: give either id (an asked trial) or params (a warm-start point), not both`);
@@ -737,7 +745,8 @@ class SolverImpl implements Solver {
   }
 
   private describeId(id: unknown): string {
-    if (typeof id !== "number" || !Number.isSafeInteger(id)) return `expected a trial id, got ${String(id)}`;
+    if (typeof id !== "number" || !Number.isSafeInteger(id))
+      return `expected a trial id, got ${shownValue(id)}`;
     const trial = this.trials.get(id);
     if (trial === undefined) return `trial ${id} was never asked`;
     const was = { pending: "", told: "told", failed: "marked failed", pruned: "told pruned" }[trial.status];

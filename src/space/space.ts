@@ -1,3 +1,4 @@
+import { shownValue } from "../shown-value.js";
 import { isJsonValue, jsonKey, type ParamInput, type ParamValue } from "./params.js";
 import { type Bound, fromUnit, toUnit } from "./scale.js";
 
@@ -195,10 +196,10 @@ export class Space {
     if (spec.type === "categorical") {
       return isJsonValue(value) && this.choiceKeys[i]!.has(jsonKey(value))
         ? null
-        : `${describe(value)} is not one of the choices ${JSON.stringify(spec.choices)}`;
+        : `${shownValue(value)} is not one of the choices ${JSON.stringify(spec.choices)}`;
     }
     if (typeof value !== "number" || !Number.isFinite(value)) {
-      return `expected a finite number, got ${describe(value)}`;
+      return `expected a finite number, got ${shownValue(value)}`;
     }
     if (value < spec.min || value > spec.max) return `${value} is outside [${spec.min}, ${spec.max}]`;
     if (spec.type === "int") {
@@ -294,12 +295,6 @@ function topologicalOrder(dimensions: readonly Dimension[]): number[] {
   };
   for (let i = 0; i < dimensions.length; i++) place(i);
   return order;
-}
-
-function describe(value: unknown): string {
-  if (typeof value === "number") return String(value);
-  if (typeof value === "string") return JSON.stringify(value);
-  return value === null ? "null" : Array.isArray(value) ? "an array" : typeof value;
 }
 
 /** `record[name]` when `record` has that key of its own (never an inherited member like `valueOf`). */
