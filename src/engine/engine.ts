@@ -181,6 +181,12 @@ export interface Engine<N extends string = string> {
   /** Generation of the live values; digests must carry it. */
   readonly generation: number;
   /**
+   * Evaluation windows closed by filling up, since creation: only an accepted digest fills one,
+   * and each leads to a decision, applied at once or when Tier 1's pace allows. A plain read for
+   * hosts that time `observe` (arqon/metrics), where `snapshot()` would allocate.
+   */
+  readonly windowsFilled: number;
+  /**
    * Audit events (apply, violation, digest.rejected, window.closed, eval.timeout, rollback, …),
    * delivered on the engine's scheduler, off the hot path. A hot stream: records written while
    * nobody is subscribed are discarded when their delivery runs, so subscribe right after
@@ -424,6 +430,10 @@ class EngineImpl implements Engine {
 
   get generation(): number {
     return this.live.generation;
+  }
+
+  get windowsFilled(): number {
+    return this.windowStats.filled;
   }
 
   get mode(): SafeModeName {

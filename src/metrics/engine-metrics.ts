@@ -45,10 +45,13 @@ export const BREAKER_STATE_VALUE = { closed: 0, halfOpen: 1, open: 2 } as const;
  *
  * Latency needs the host's help, because the engine does not time itself: call
  * {@link EngineMetrics.observe} instead of `engine.observe` (it records into
- * `arqon_t2_decide_seconds` when the digest led to an apply, else into
- * `arqon_digest_ingest_seconds`), and wrap the actuator with {@link EngineMetrics.timeApply}
- * (`arqon_t1_apply_seconds`). Each records into a typed-array histogram: two clock reads and a
- * bucket search, no allocation.
+ * `arqon_t2_decide_seconds` when the digest closed an evaluation window or the call wrote through
+ * Tier 1, else into `arqon_digest_ingest_seconds`), and wrap the actuator with
+ * {@link EngineMetrics.timeApply} (`arqon_t1_apply_seconds`). Each records into a typed-array
+ * histogram: two clock reads and a bucket search, no allocation. A window's decision counts as
+ * one even when Tier 1's pace (`minIntervalMs`, `maxUpdatesPerSecond`) defers its SPSA transition
+ * and apply to the engine's scheduler: `arqon_t2_decide_seconds` then times the window's close
+ * only, and the deferred actuator call is timed in `arqon_t1_apply_seconds`.
  */
 export interface EngineMetrics {
   /** The engine attached, if any. */
@@ -234,12 +237,12 @@ class EngineMetricsImpl implements EngineMetrics {
     );
     this.t2 = new LatencyHistogram(
       `${p}t2_decide_seconds`,
-      "Duration of observe() calls whose digest led to an apply (SPSA decision through the Tier-1 apply).",
+      "Duration of observe() calls that closed an evaluation window or wrote through Tier 1, including the SPSA transition and Tier-1 apply unless Tier 1's pace deferred them to the engine's scheduler.",
       buckets,
     );
     this.ingest = new LatencyHistogram(
       `${p}digest_ingest_seconds`,
-      "Duration of observe() calls that applied nothing.",
+      "Duration of observe() calls that closed no evaluation window and wrote nothing through Tier 1.",
       buckets,
     );
     for (const histogram of [this.t1, this.t2, this.ingest]) histogram.registerOn(options.registry);
@@ -259,11 +262,14 @@ class EngineMetricsImpl implements EngineMetrics {
   observe(digest: Digest): DigestVerdict {
     const engine = this.engine;
     if (engine === undefined) return "closed";
+    const filled = engine.windowsFilled;
     const generation = engine.generation;
     const start = this.clock();
     const verdict = engine.observe(digest);
     const seconds = (this.clock() - start) / 1000;
-    (engine.generation === generation ? this.ingest : this.t2).record(seconds);
+    // A filled window is a decision even when Tier 1's pace defers its apply past this call.
+    const decided = engine.windowsFilled !== filled || engine.generation !== generation;
+    (decided ? this.t2 : this.ingest).record(seconds);
     return verdict;
   }
 
