@@ -40,8 +40,9 @@ export interface SharedStudyOptions {
  * order that every worker replays to the same deterministic solver state: no trial is handed out
  * twice and the budget is never exceeded, whatever the number of workers.
  *
- * `asked`, `told` and `best()` describe the study as of this worker's latest operation or
- * {@link SharedStudy.refresh}.
+ * `asked`, `told`, `best()` and `pendingTrials()` describe the study as of this worker's latest
+ * operation or {@link SharedStudy.refresh}: only what the journal holds, never an operation whose
+ * append is still in flight, failed or lost to another worker.
  */
 export interface SharedStudy {
   /** The study's name. */
@@ -148,6 +149,11 @@ class SharedStudyImpl implements SharedStudy {
   private position = 0;
   /** Operations run one at a time per worker (each reads, then appends at its position). */
   private queue: Promise<unknown> = Promise.resolve();
+  /**
+   * While an append is in flight: the solver's state before the operation (what the journal
+   * holds), and a solver restored from it once a reader needed it.
+   */
+  private unconfirmed: { readonly before: SolverArtifact; view?: Solver } | undefined;
 
   constructor(name: string, journal: RedisJournal, worker: string, redis: Redis, ownsClient: boolean) {
     this.name = name;
@@ -158,23 +164,24 @@ class SharedStudyImpl implements SharedStudy {
   }
 
   get config(): ResolvedSolverConfig {
+    // The same in every state: reading it never needs the committed view.
     return this.live.config;
   }
 
   get asked(): number {
-    return this.live.asked;
+    return this.committed.asked;
   }
 
   get told(): number {
-    return this.live.told;
+    return this.committed.told;
   }
 
   best(): BestPoint | null {
-    return this.live.best();
+    return this.committed.best();
   }
 
   pendingTrials(): Trial[] {
-    return this.live.pendingTrials();
+    return this.committed.pendingTrials();
   }
 
   /** Creates the study, or joins it after checking that the configurations agree. */
@@ -243,6 +250,19 @@ class SharedStudyImpl implements SharedStudy {
     return this.solver;
   }
 
+  /**
+   * The solver readers see: the live one, except while an append is in flight, when the live one
+   * already holds an operation the journal may never get (a scrape then would count it, and the
+   * next one, after a failed append, would count it no more).
+   */
+  private get committed(): Solver {
+    const unconfirmed = this.unconfirmed;
+    if (unconfirmed === undefined) return this.live;
+    // Restored only when read: most appends finish before anyone looks.
+    unconfirmed.view ??= restoreSolver(unconfirmed.before);
+    return unconfirmed.view;
+  }
+
   /** Runs `operation` after the ones already queued on this handle. */
   private serialise<R>(operation: () => Promise<R>): Promise<R> {
     const run = this.queue.then(operation, operation);
@@ -257,32 +277,48 @@ class SharedStudyImpl implements SharedStudy {
    * when it returns no trial) and, in the first case, the whole thing is tried again. When the
    * append fails (Redis unreachable, a reply lost) the solver is restored too and the error thrown:
    * whether Redis wrote the entry is unknown, and the journal, read again by the next operation,
-   * says which.
+   * says which. Until the append succeeds, readers see the state before `apply` ({@link committed}).
    */
   private async commit<R>(apply: (solver: Solver) => { result: R; entry?: JournalEntry }): Promise<R> {
     for (;;) {
       await this.catchUp();
       const before: SolverArtifact = this.live.toJSON();
       const { result, entry } = apply(this.live); // throws (nothing changed) on a refused tell or fail
-      let appended = false;
-      try {
-        appended = entry !== undefined && (await this.journal.appendAt(this.position, entry));
-      } catch (error) {
+      if (entry === undefined) {
         this.restore(before);
+        return result;
+      }
+      this.unconfirmed = { before };
+      let appended: boolean;
+      try {
+        appended = await this.journal.appendAt(this.position, entry);
+      } catch (error) {
+        this.settle(false);
         throw error;
       }
+      this.settle(appended);
       if (appended) {
         this.position++;
         return result;
       }
-      this.restore(before);
-      if (entry === undefined) return result;
     }
   }
 
+  /** Ends the in-flight append: keeps the live solver if it was written, else goes back to before. */
+  private settle(appended: boolean): void {
+    const { before, view } = this.unconfirmed!;
+    this.unconfirmed = undefined;
+    if (appended) view?.stop();
+    else this.replaceSolver(view ?? restoreSolver(before));
+  }
+
   private restore(artifact: SolverArtifact): void {
+    this.replaceSolver(restoreSolver(artifact));
+  }
+
+  private replaceSolver(solver: Solver): void {
     this.solver?.stop();
-    this.solver = restoreSolver(artifact);
+    this.solver = solver;
   }
 
   /** Replays the entries appended since the last read. */
