@@ -1,7 +1,7 @@
 import { Redis } from "ioredis";
 import { Registry } from "prom-client";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { UsageError } from "../src/errors.js";
+import { ConfigError, UsageError } from "../src/errors.js";
 import { registerSolverMetrics } from "../src/metrics/index.js";
 import { createSolver } from "../src/solver/solver.js";
 import { JournalError, openSharedStudy, runSharedStudy, type SharedStudy } from "../src/study/index.js";
@@ -118,6 +118,14 @@ describe("shared study (in one process, several handles)", () => {
     await expect(
       openSharedStudy({ seed: 1, budget: -1, bounds: BRANIN.bounds }, { redis: server.url, study: "x" }),
     ).rejects.toThrow(/budget/);
+    const pruned = { ...config(10), pruner: { kind: "median" as const } };
+    await expect(openSharedStudy(pruned, { redis: server.url, study: "pruned" })).rejects.toThrow(
+      ConfigError,
+    );
+    await expect(openSharedStudy(pruned, { redis: server.url, study: "pruned" })).rejects.toThrow(
+      /pruner: pruning is not supported in a shared study yet/,
+    );
+    expect(await admin.exists("arqon:study:pruned:journal")).toBe(0);
     const [trial] = (await study.ask())!;
     const length = await admin.llen("arqon:study:strict:journal");
     await expect(study.tell({ id: 99, value: 1 })).rejects.toThrow(UsageError);

@@ -3,7 +3,7 @@
  */
 import { hostname } from "node:os";
 import { Redis } from "ioredis";
-import { UsageError } from "../errors.js";
+import { ConfigError, UsageError } from "../errors.js";
 import type { ResolvedSolverConfig, SolverConfig } from "../solver/config.js";
 import {
   type BestPoint,
@@ -97,6 +97,11 @@ export async function openSharedStudy(
   const { inspect: _inspect, ...stored } = config;
   // Validate the configuration before touching Redis (throws a ConfigError naming each problem).
   createSolver(config).stop();
+  if (config.pruner !== undefined) {
+    // A pruner judges each report against the others' as they arrive; the journal carries no
+    // reports, so each worker would judge against its own, and the study has no report() to take them.
+    throw new ConfigError([{ path: "pruner", message: "pruning is not supported in a shared study yet" }]);
+  }
   const url = typeof options.redis === "string" ? options.redis : undefined;
   const redis = url === undefined ? (options.redis as Redis) : new Redis(url, { maxRetriesPerRequest: 3 });
   // A client of our own reports connection failures as events; without a listener ioredis prints
