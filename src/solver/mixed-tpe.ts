@@ -147,7 +147,7 @@ function cellOf(u: number, levels: number): number {
  * so far is skipped (its coordinates stay at 0.5 and its parameters are absent). Each active group
  * runs one TPE step of its own, fitted only on the history points where it was active: the best
  * ⌈γ·n⌉ of them form l, the others (and, where it is active, pending points, the constant liar,
- * and pruned ones, whose final value is unknown) form g, and the best of 24 candidates drawn from l by log l − log g wins. Numeric coordinates
+ * and pruned or failed ones, whose final value is unknown) form g, and the best of 24 candidates drawn from l by log l − log g wins. Numeric coordinates
  * use the continuous TPE's kernels (gap-rule bandwidths in l, the floor in g); categorical ones
  * native per-choice weights ({@link GroupMixture}).
  */
@@ -219,11 +219,11 @@ class MixedTpe implements Strategy {
     this.sync(context.history);
     this.extraCount = 0;
     for (const p of context.pending) this.addExtra(p);
-    // A pruned point is a bad observation whose final value is unknown: in g, never in l (as in
-    // the continuous TPE), and only the newest ones, as for the history's bad rows.
-    const pruned = context.pruned ?? [];
-    for (let i = Math.max(0, pruned.length - MAX_BAD_KERNELS); i < pruned.length; i++) {
-      this.addExtra(pruned[i]!);
+    // A pruned or failed point is a bad observation whose final value is unknown: in g, never in
+    // l (as in the continuous TPE), and only the newest ones, as for the history's bad rows.
+    const unfinished = context.unfinished ?? [];
+    for (let i = Math.max(0, unfinished.length - MAX_BAD_KERNELS); i < unfinished.length; i++) {
+      this.addExtra(unfinished[i]!);
     }
     const batch: number[][] = [];
     for (let b = 0; b < max; b++) {

@@ -317,8 +317,8 @@ class SolverImpl implements Solver {
   private readonly history: Evaluation[] = [];
   /** Warm-start points' params as told, by history index: a float's unit position may not map back exactly. */
   private readonly warmParams = new Map<number, Record<string, ParamValue>>();
-  /** Unit-cube points of pruned trials, in the order they were pruned. */
-  private readonly prunedPoints: number[][] = [];
+  /** Unit-cube points of pruned and failed trials, in the order they ended (`context.unfinished`). */
+  private readonly unfinishedPoints: number[][] = [];
   private readonly pruner: Pruner | null;
   private readonly toldLog: ArtifactTold[] = [];
   private strategy: Strategy | null = null;
@@ -426,7 +426,7 @@ class SolverImpl implements Solver {
       {
         history: this.history,
         pending: this.pendingPoints(),
-        pruned: this.prunedPoints,
+        unfinished: this.unfinishedPoints,
         remaining: remaining - max,
         probeOutstanding: !this.probeResolved(),
       },
@@ -478,7 +478,9 @@ class SolverImpl implements Solver {
     trial.status = "failed";
     this.pending.delete(id);
     this.toldLog.push({ id, failed: reason });
-    // NaN: both strategies rank it below every value, even before any value is known.
+    // TPE keeps it as a bad point (it has no value to learn from otherwise, and would propose the
+    // crashing region again); the local methods get NaN, ranked below every value.
+    this.unfinishedPoints.push(trial.u);
     if (trial.phase === "refine") this.strategy?.tell(id, Number.NaN);
     this.advance();
   }
@@ -575,13 +577,13 @@ class SolverImpl implements Solver {
   /**
    * A trial stopped early: out of the pending set and out of the history (its value is not a final
    * one), so `best()` and the probe's classification never see it. Nelder–Mead gets NaN for it,
-   * which ranks it below every completed point; TPE sees it in `context.pruned` (see `createTpe`).
+   * which ranks it below every completed point; TPE sees it in `context.unfinished` (see `createTpe`).
    */
   private recordPruned(result: PrunedResult): void {
     const trial = this.pending.get(result.id)!;
     trial.status = "pruned";
     this.pending.delete(trial.id);
-    this.prunedPoints.push(trial.u);
+    this.unfinishedPoints.push(trial.u);
     const value = result.value ?? trial.values[trial.values.length - 1];
     this.toldLog.push({
       id: trial.id,
@@ -773,10 +775,8 @@ class SolverImpl implements Solver {
       if (record.steps.length > 0) this.pruner?.observe(record);
     }
     for (const entry of a.told) {
-      if ("failed" in entry) {
-        this.toldLog.push(entry);
-      } else if ("pruned" in entry) {
-        this.prunedPoints.push(this.trials.get(entry.id)!.u);
+      if ("failed" in entry || "pruned" in entry) {
+        this.unfinishedPoints.push(this.trials.get(entry.id)!.u);
         this.toldLog.push(entry);
       } else if ("id" in entry) {
         const trial = this.trials.get(entry.id)!;

@@ -22,10 +22,11 @@ export interface StrategyContext {
   /** Unit-cube points asked (by any phase) whose results have not been told yet. */
   readonly pending: readonly (readonly number[])[];
   /**
-   * Unit-cube points of trials stopped early by a pruner, in the order they were stopped. They are
-   * not in `history`: a pruned trial's last value is not a final one.
+   * Unit-cube points of trials that ended without a final value, in the order they ended: stopped
+   * early by a pruner (a last intermediate value is not a final one) or failed (the evaluation
+   * crashed there). They are not in `history`.
    */
-  readonly pruned?: readonly (readonly number[])[];
+  readonly unfinished?: readonly (readonly number[])[];
   /** Trials left in the budget after this ask's limit is applied; always ≥ 1 when `ask` is called. */
   readonly remaining: number;
   /**

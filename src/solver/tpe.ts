@@ -230,10 +230,10 @@ class Tpe implements Strategy {
     this.extrasCopied = 0;
     const pending = context.pending;
     for (let i = 0; i < pending.length; i++) this.addExtra(pending[i]!);
-    // Pruned points are bad observations whose final value is unknown: in g, never in l.
-    const pruned = context.pruned ?? [];
-    const from = Math.max(0, pruned.length - this.options.maxBadKernels);
-    for (let i = from; i < pruned.length; i++) this.addExtra(pruned[i]!);
+    // Pruned and failed points are bad observations whose final value is unknown: in g, never in l.
+    const unfinished = context.unfinished ?? [];
+    const from = Math.max(0, unfinished.length - this.options.maxBadKernels);
+    for (let i = from; i < unfinished.length; i++) this.addExtra(unfinished[i]!);
 
     const batch: number[][] = [];
     for (let b = 0; b < max; b++) {
@@ -505,9 +505,10 @@ class Tpe implements Strategy {
  * - Proposal: 24 candidates drawn from l(x); the one maximising log l(x) − log g(x) wins (first
  *   drawn among equals). g is only evaluated for candidates whose upper bound
  *   log l(x) − log(prior term of g) can still win, which gives the same winner.
- * - Pruned trials (`context.pruned`, newest `maxBadKernels`): bad observations ranked after every
- *   completed one, so they join g like pending points and never l. Their last intermediate value
- *   is not used: a curve stopped at step 10 is not comparable with finished ones.
+ * - Pruned and failed trials (`context.unfinished`, newest `maxBadKernels`): bad observations
+ *   ranked after every completed one, so they join g like pending points and never l. A pruned
+ *   trial's last intermediate value is not used: a curve stopped at step 10 is not comparable with
+ *   finished ones.
  * - Batches and pending trials (constant liar): points in `context.pending` and the points
  *   already proposed in the same `ask` join the bad set as if observed with the worst value, so a
  *   batch spreads out; a candidate equal to one of them is never proposed. `ask` always returns
