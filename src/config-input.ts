@@ -29,6 +29,8 @@ export interface ConfigShape {
    * silently dropping out; the entries themselves are walked.
    */
   readonly records?: readonly PropertyKey[];
+  /** The shape of each entry of those records (the solver's `when`, a record inside each bound). */
+  readonly entries?: ConfigShape;
 }
 
 /**
@@ -46,16 +48,20 @@ export interface ConfigShape {
  * @param shape - top-level keys to keep opaque, and those that are records of named entries.
  */
 export function withoutUndefinedKeys<T>(value: T, shape: ConfigShape = {}): T {
-  return strip(value, shape, false, new Set()) as T;
+  return strip(value, shape, false, new Set(), undefined);
 }
 
-/** One level of {@link withoutUndefinedKeys}; `keepUndefined` for a record's own entries. */
-function strip(
-  value: unknown,
+/**
+ * One level of {@link withoutUndefinedKeys}: `shape` is this level's, `keepUndefined` is set for a
+ * record's own entries, and `entryShape` is the shape each of those entries gets.
+ */
+function strip<T>(
+  value: T,
   shape: ConfigShape | undefined,
   keepUndefined: boolean,
   ancestors: Set<object>,
-): unknown {
+  entryShape: ConfigShape | undefined,
+): T {
   if (!isPlainObject(value) || ancestors.has(value)) return value;
   ancestors.add(value);
   let copy: Record<PropertyKey, unknown> | undefined;
@@ -66,9 +72,12 @@ function strip(
     const isData = "value" in descriptor;
     const dropped =
       !keepUndefined && isData && descriptor.enumerable === true && descriptor.value === undefined;
+    const isRecord = shape?.records?.includes(key) === true;
     const walked =
       isData && !dropped && shape?.opaque?.includes(key) !== true
-        ? strip(descriptor.value, undefined, shape?.records?.includes(key) === true, ancestors)
+        ? isRecord
+          ? strip(descriptor.value, undefined, true, ancestors, shape?.entries)
+          : strip(descriptor.value, entryShape, false, ancestors, undefined)
         : descriptor.value;
     if (copy === undefined && (dropped || walked !== descriptor.value)) {
       // First difference: copy what came before it unchanged, then carry on into the copy.
@@ -82,7 +91,7 @@ function strip(
     }
   }
   ancestors.delete(value);
-  return copy ?? value;
+  return (copy ?? value) as T;
 }
 
 /**

@@ -97,4 +97,18 @@ export { TrialPruned } from "./solver/trial-pruned.js";
 export type { ParamSpec } from "./space/param-registry.js";
 
 /* Parameter space */
+export type {
+  BoundsInput,
+  CategoricalParamInput,
+  Condition,
+  FloatParamInput,
+  IntParamInput,
+  JsonValue,
+  ParamInput,
+  ParamObject,
+  ParamShape,
+  Params,
+  ParamsOf,
+  ParamValue,
+} from "./space/params.js";
 export type { Bound, Scale } from "./space/scale.js";

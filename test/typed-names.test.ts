@@ -7,6 +7,7 @@ import { afterEach, describe, expect, expectTypeOf, it } from "vitest";
 import type { EngineConfig } from "../src/engine/config.js";
 import { createEngine, type Engine, type EngineSnapshot } from "../src/engine/engine.js";
 import { UsageError } from "../src/errors.js";
+import type { BoundsInput, ParamsOf, ParamValue } from "../src/index.js";
 import type { SolverConfig } from "../src/solver/config.js";
 import { minimize } from "../src/solver/minimize.js";
 import {
@@ -167,6 +168,21 @@ describe("createSolver with a literal mixed config", () => {
       UsageError,
     );
     solver.stop();
+  });
+
+  it("names a mixed space's types from the package entry, to keep or restore a solver", () => {
+    const keep = (bounds: BoundsInput): number => Object.keys(bounds).length;
+    expect(keep(mixed.bounds)).toBe(4);
+    const solver: Solver<ParamsOf<typeof mixed.bounds>> = createSolver(mixed);
+    const restored = restoreSolver<ParamsOf<typeof mixed.bounds>>(solver.toJSON());
+    const [trial] = restored.ask() ?? [];
+    if (trial === undefined) throw new Error("no trial");
+    expectTypeOf(trial.params.optimizer).toEqualTypeOf<"adam" | "sgd">();
+    expectTypeOf(trial.params.momentum).toEqualTypeOf<number | undefined>();
+    const value: ParamValue = trial.params.optimizer;
+    expect(["adam", "sgd"]).toContain(value);
+    solver.stop();
+    restored.stop();
   });
 
   it("types the objective of minimize from a mixed config", async () => {

@@ -4,7 +4,7 @@ import * as Schema from "effect/Schema";
 import { type ConfigShape, reservedNameIssue, withoutUndefinedKeys } from "../config-input.js";
 import { ConfigError, type ConfigIssue } from "../errors.js";
 import type { InspectionSink } from "../inspect/inspection-record.js";
-import { type BoundsInput, isJsonValue, jsonKey, type ParamInput } from "../space/params.js";
+import { type BoundsInput, isJsonValue, type JsonValue, jsonKey, type ParamInput } from "../space/params.js";
 import { type GlobalLocalOptions, globalLocalOptionProblems } from "./global-local.js";
 
 /** A string that must be one of `values`; the error names every allowed value once. */
@@ -28,12 +28,22 @@ const JsonValueSchema = Schema.Unknown.pipe(
   Schema.filter((v) => isJsonValue(v) || "expected a JSON value (finite numbers only)"),
 );
 
+/** The problem of one parent's values in a condition, or undefined when they are a valid list. */
+function conditionValuesIssue(u: unknown): string | undefined {
+  if (!Array.isArray(u)) return "expected a list of the parent's choices";
+  if (u.length === 0) return "expected at least one choice";
+  return u.every(isJsonValue) ? undefined : "expected JSON values (finite numbers only)";
+}
+
 const ConditionSchema = Schema.Record({
   key: Schema.String,
-  value: Schema.Array(JsonValueSchema).pipe(
-    Schema.filter((list) => list.length > 0 || "expected at least one choice"),
-  ),
-});
+  value: Schema.declare((u): u is readonly JsonValue[] => conditionValuesIssue(u) === undefined, {
+    message: (issue) => conditionValuesIssue(issue.actual) ?? "invalid condition",
+  }),
+}).pipe(
+  // An empty condition would hold everywhere: a parameter meant to be conditional never would be.
+  Schema.filter((condition) => Object.keys(condition).length > 0 || "expected at least one parent"),
+);
 
 const FloatSchema = Schema.Struct({
   type: Schema.optionalWith(oneOf("float"), { exact: true }),
@@ -343,8 +353,9 @@ function resolvePruner(p: PrunerConfig): ResolvedPrunerConfig {
  * Configuration of an ask/tell solver.
  *
  * Any option set to `undefined`, at any level (`batch: undefined`, `bounds.x.scale: undefined`),
- * means the same as leaving it out, as in JSON. A dimension is not an option: `bounds.x: undefined`
- * is refused by name rather than silently dropped.
+ * means the same as leaving it out, as in JSON. A dimension is not an option, nor is a condition's
+ * parent: `bounds.x: undefined` and `when: { opt: undefined }` are refused by name rather than
+ * silently dropped (a dropped parent would make the parameter present everywhere).
  *
  * `B` is the type of `bounds`: `createSolver` and `minimize` infer it from a literal object, so
  * `trial.params.x` is a `number`, a categorical's value the union of its choices, a conditional
@@ -431,8 +442,11 @@ export interface ResolvedSolverConfig {
 }
 
 const decode = Schema.decodeUnknownEither(SolverConfigSchema);
-/** `bounds` is a record of named dimensions: one set to undefined is refused, not dropped. */
-const SOLVER_SHAPE: ConfigShape = { records: ["bounds"] };
+/**
+ * `bounds` is a record of named dimensions, and each one's `when` a record of named parents: an
+ * entry set to undefined is refused, not dropped (a dropped parent would widen the condition).
+ */
+const SOLVER_SHAPE: ConfigShape = { records: ["bounds"], entries: { records: ["when"] } };
 
 /**
  * Validates `input`, returning every problem found (an empty list means valid). Keys set to

@@ -272,8 +272,9 @@ export interface RestoreSolverOptions {
 /**
  * Resumes a solver from {@link Solver.toJSON}'s artifact: the next `ask` equals the one the
  * original solver would have made. The artifact is read at run time, so its names are not known
- * to the compiler: give them as `restoreSolver<"x" | "y">(artifact)` to get a typed solver (they
- * are not checked against the artifact's bounds).
+ * to the compiler: give them as `restoreSolver<"x" | "y">(artifact)` to get a typed solver, or,
+ * for a space with int, categorical or conditional parameters, the shape of its bounds as
+ * `restoreSolver<ParamsOf<typeof bounds>>(artifact)` (neither is checked against the artifact).
  */
 export function restoreSolver<P extends ParamShape = string>(
   artifact: unknown,
