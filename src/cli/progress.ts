@@ -2,17 +2,50 @@ import type { BestPoint, Solver } from "../index.js";
 
 /**
  * What the progress lines read: a local solver, or the shared study a worker belongs to (which
- * has no phase of its own to show).
+ * has no phase of its own to show, nor the status of each trial).
  */
 export type RunView = Pick<Solver, "asked" | "told" | "config" | "best" | "pendingTrials"> &
-  Partial<Pick<Solver, "phase">>;
+  Partial<Pick<Solver, "phase" | "trialStatus">>;
 
-/** One human-readable line about where a run stands: phase, trials asked/told, best value. */
+/**
+ * One human-readable line about where a run stands: phase, trials asked/told, pruned and failed
+ * once there are any (they are not told, so without them trials would seem to vanish), best value.
+ */
 export function describeProgress(run: RunView): string {
   const best = run.best();
   const bestText = best === null ? "no result yet" : `best ${formatValue(best.value)}`;
   const phase = run.phase === undefined ? "" : `phase ${run.phase}, `;
-  return `${phase}${run.asked}/${run.config.budget} asked, ${run.told} told, ${bestText}`;
+  const untold = countUntold(run);
+  const pruned = untold === undefined || untold.pruned === 0 ? "" : `, ${untold.pruned} pruned`;
+  const failed = untold === undefined || untold.failed === 0 ? "" : `, ${untold.failed} failed`;
+  return `${phase}${run.asked}/${run.config.budget} asked, ${run.told} told${pruned}${failed}, ${bestText}`;
+}
+
+type PartialRun = Pick<Solver, "asked"> & Partial<Pick<Solver, "trialStatus">>;
+
+/** How many asked trials ended pruned and how many failed. */
+export interface UntoldCounts {
+  readonly pruned: number;
+  readonly failed: number;
+}
+
+/**
+ * How many asked trials ended pruned and how many failed: neither is counted as told. Undefined
+ * for a run that does not give each trial's status (a shared study).
+ */
+export function countUntold(run: Pick<Solver, "asked" | "trialStatus">): UntoldCounts;
+export function countUntold(run: PartialRun): UntoldCounts | undefined;
+export function countUntold(run: PartialRun): UntoldCounts | undefined {
+  if (run.trialStatus === undefined) return undefined;
+  let pruned = 0;
+  let failed = 0;
+  // Trial ids run from 1 to `asked`.
+  for (let id = 1; id <= run.asked; id++) {
+    const status = run.trialStatus(id);
+    if (status === "pruned") pruned++;
+    else if (status === "failed") failed++;
+  }
+  return { pruned, failed };
 }
 
 /**

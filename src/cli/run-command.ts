@@ -1,7 +1,7 @@
 import { spawn } from "node:child_process";
 import { usageError } from "./cli-error.js";
 import { NO_SUCH_PROGRAM, NOT_EXECUTABLE } from "./find-program.js";
-import { type ObjectiveReading, readObjective } from "./objective-output.js";
+import { type ObjectiveReading, readObjective, readReport } from "./objective-output.js";
 
 /** How much of a command's standard output is kept: only the tail matters (the last line). */
 const STDOUT_TAIL_CHARS = 64 * 1024;
@@ -23,15 +23,33 @@ export interface CommandRun {
   readonly onLine?: ((line: string) => void) | undefined;
   /**
    * Aborting it stops the command early (a pruned trial): SIGTERM, then SIGKILL once
-   * `stopGraceMs` have passed. The reading is then a failure marked `stopped`.
+   * `stopGraceMs` have passed; a command whose output already ends in its value first gets
+   * `exitWindowMs` to exit on its own. The reading is then a failure marked `stopped`, unless the
+   * command still exits 0 with a value: it had finished (its output was only read late), so the
+   * reading is that value and the lines held back since the stop go to `onLine` first.
    */
   readonly stopSignal?: AbortSignal | undefined;
   /** How long a stopped command has to exit after SIGTERM before SIGKILL (default 5000 ms). */
   readonly stopGraceMs?: number | undefined;
+  /**
+   * How long a stopped command whose output already ends in a value (not a report) may take to
+   * exit on its own before SIGTERM (default 1000 ms).
+   */
+  readonly exitWindowMs?: number | undefined;
 }
 
 /** Default time a stopped command gets to exit after SIGTERM. */
 export const STOP_GRACE_MS = 5000;
+
+/** Default time a stopped command whose output already ends in a value gets to exit on its own. */
+export const EXIT_WINDOW_MS = 1000;
+
+/**
+ * How much output a stopped command's held-back lines may take: a command that keeps printing
+ * until SIGKILL must not exhaust memory. Past it, a command that still completes keeps its value
+ * but not the lines beyond.
+ */
+const HELD_CHARS = 16 * 1024 * 1024;
 
 /**
  * Runs one objective command to completion and reads its value (see {@link readObjective}).
@@ -42,7 +60,9 @@ export const STOP_GRACE_MS = 5000;
  * every other trial would fail the same way, so it is not a trial failure. Only the last 64 KiB of
  * standard output are kept, so a chatty command cannot exhaust memory. A command killed by SIGINT
  * (Ctrl-C reaches the whole foreground process group) or through `signal` is a failed reading marked
- * `interrupted`, so the caller can leave the trial pending instead of counting it as failed.
+ * `interrupted`, so the caller can leave the trial pending instead of counting it as failed. A
+ * command stopped through `stopSignal` that nevertheless exits 0 with a value is a completed
+ * reading: its output may simply have been read only at its exit.
  */
 export function runObjectiveCommand(run: CommandRun): Promise<ObjectiveReading> {
   const [program, ...args] = run.command;
@@ -60,27 +80,47 @@ export function runObjectiveCommand(run: CommandRun): Promise<ObjectiveReading> 
     });
     const forceKill = () => child.kill("SIGKILL");
     run.forceSignal?.addEventListener("abort", forceKill, { once: true });
+    let stdout = "";
     let graceTimer: NodeJS.Timeout | undefined;
-    const stop = () => {
+    let exitTimer: NodeJS.Timeout | undefined;
+    const terminate = () => {
       child.kill("SIGTERM");
       graceTimer = setTimeout(forceKill, run.stopGraceMs ?? STOP_GRACE_MS);
       graceTimer.unref();
     };
+    const stop = () => {
+      // Output already ending in its final line is a command that has finished and may be exiting
+      // (block-buffered output arrives then): SIGTERM would kill it in its exit and lose its value.
+      if (!endsWithValue(stdout)) terminate();
+      else {
+        exitTimer = setTimeout(terminate, run.exitWindowMs ?? EXIT_WINDOW_MS);
+        exitTimer.unref();
+      }
+    };
     if (run.stopSignal?.aborted === true) stop();
     else run.stopSignal?.addEventListener("abort", stop, { once: true });
     const stopped = (): boolean => run.stopSignal?.aborted === true;
-    let stdout = "";
     /** Start of the line not yet handed to `onLine`. */
     let lineStart = 0;
+    /**
+     * Lines that arrived after the stop: they matter only if the command turns out to have
+     * finished anyway (e.g. block-buffered output all read at its exit).
+     */
+    const held: string[] = [];
+    let heldChars = 0;
     child.stdout.setEncoding("utf8");
     child.stdout.on("data", (chunk: string) => {
       stdout += chunk;
-      if (run.onLine !== undefined && !stopped()) {
+      if (run.onLine !== undefined) {
         for (let end = stdout.indexOf("\n", lineStart); end >= 0; end = stdout.indexOf("\n", lineStart)) {
-          const line = stdout.slice(lineStart, end);
+          const raw = stdout.slice(lineStart, end);
+          const line = raw.endsWith("\r") ? raw.slice(0, -1) : raw;
           lineStart = end + 1;
-          run.onLine(line.endsWith("\r") ? line.slice(0, -1) : line);
-          if (stopped()) break; // the rest of the output no longer matters
+          if (!stopped()) run.onLine(line);
+          else if (heldChars + line.length <= HELD_CHARS) {
+            held.push(line);
+            heldChars += line.length;
+          }
         }
       }
       if (stdout.length > 2 * STDOUT_TAIL_CHARS) {
@@ -100,8 +140,14 @@ export function runObjectiveCommand(run: CommandRun): Promise<ObjectiveReading> 
       run.forceSignal?.removeEventListener("abort", forceKill);
       run.stopSignal?.removeEventListener("abort", stop);
       if (graceTimer !== undefined) clearTimeout(graceTimer);
+      if (exitTimer !== undefined) clearTimeout(exitTimer);
       if (stopped()) {
-        resolve({ ok: false, reason: "stopped early", stopped: true });
+        // Exited 0 on its own terms: a result that exists is kept, whenever its output was read.
+        const reading = code === 0 && signal === null ? readObjective(stdout) : undefined;
+        if (reading?.ok === true) {
+          for (const line of held) run.onLine?.(line);
+          resolve(reading);
+        } else resolve({ ok: false, reason: "stopped early", stopped: true });
         return;
       }
       if (run.signal?.aborted === true || run.forceSignal?.aborted === true) {
@@ -114,6 +160,17 @@ export function runObjectiveCommand(run: CommandRun): Promise<ObjectiveReading> 
       else resolve(readObjective(stdout));
     });
   });
+}
+
+/**
+ * Whether `stdout` ends with a complete line that reads as the final value: not a report, which a
+ * running command prints, and followed by nothing yet.
+ */
+function endsWithValue(stdout: string): boolean {
+  if (!stdout.endsWith("\n")) return false;
+  const text = stdout.trimEnd();
+  const last = text.slice(text.lastIndexOf("\n") + 1);
+  return readReport(last) === undefined && readObjective(last).ok;
 }
 
 /** Why a program could not be started, in words rather than an errno name. */

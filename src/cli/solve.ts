@@ -48,7 +48,10 @@ export const SOLVE_USAGE = `arqon solve --config <config.json> [--state <dir>|<s
   for it); running the same command again joins the study.
   Intermediate values: each stdout line {"step":<whole number>,"value":<number>} before the last
   line is recorded for the trial (steps increasing). With a "pruner" in the config, a trial the
-  pruner advises stopping gets SIGTERM (SIGKILL 5 s later) and is recorded as pruned.`;
+  pruner advises stopping gets SIGTERM (SIGKILL 5 s later) and is recorded as pruned; a command
+  that still exits 0 with a value completed (e.g. its output was block-buffered until its exit:
+  flush each report line, python -u, for pruning to stop it early), and one whose output already
+  ends in its value gets 1 s to exit before the SIGTERM.`;
 
 /** A trial whose command failed, as reported in the final JSON. */
 interface FailedTrial {
@@ -189,13 +192,19 @@ async function runSolve(
     // Set when the command must stop early: pruned, or a report line the solver refused.
     const stop = new AbortController();
     let refused: string | undefined;
-    // A trial re-run after an interrupted run already holds the steps it reported then.
+    // A trial re-run after an interrupted run already holds the steps it reported then: a line
+    // at one of those steps, in their order, is printed again and skipped (whatever its value: a
+    // re-run need not be deterministic). Any other line goes to the solver as in a fresh run, so
+    // a report it refused then is refused again.
     const earlier = solver.intermediateValues(trial.id);
-    const resumedUpTo = earlier.length === 0 ? -1 : earlier[earlier.length - 1]!.step;
+    let next = 0;
     const onLine = (line: string) => {
+      if (refused !== undefined) return; // the trial has failed: the rest is not its record
       const report = readReport(line);
       if (report === undefined) return;
-      if (Number.isSafeInteger(report.step) && report.step <= resumedUpTo) return;
+      const seen = earlier.findIndex((r, i) => i >= next && r.step === report.step);
+      next = seen < 0 ? earlier.length : seen + 1;
+      if (seen >= 0) return;
       try {
         solver.report(trial.id, report.step, report.value);
       } catch (error) {
@@ -216,10 +225,10 @@ async function runSolve(
         onLine,
         stopSignal: stop.signal,
       });
+      // A refused report fails the trial even if the command went on to print a value.
+      if (refused !== undefined) return { trial, reading: { ok: false, reason: refused } };
       if (reading.ok || reading.stopped !== true) return { trial, reading };
-      return refused === undefined
-        ? { trial, pruned: true }
-        : { trial, reading: { ok: false, reason: refused } };
+      return { trial, pruned: true };
     } catch (error) {
       return { trial, fatal: error };
     }

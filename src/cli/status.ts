@@ -2,11 +2,12 @@ import { parseFlags, requiredString } from "./args.js";
 import { plainTrial } from "./ask.js";
 import type { CliIo } from "./io.js";
 import { openSolver } from "./open-solver.js";
+import { countUntold } from "./progress.js";
 
 /** Help text of `arqon status`. */
 export const STATUS_USAGE = `arqon status --state <dir>|<state.json>
-  Prints where a saved run stands: {"phase","asked","told","budget","best","pending","classification","strategy"}.
-  Does not change the state.`;
+  Prints where a saved run stands: {"phase","asked","told","pruned","failed","budget","best","pending",
+  "classification","strategy"}. A pruned or failed trial is not told. Does not change the state.`;
 
 /** `arqon status`: a read-only JSON summary of a saved solver, including its pending trials. */
 export function statusCommand(argv: readonly string[], io: CliIo): 0 {
@@ -21,6 +22,7 @@ export function statusCommand(argv: readonly string[], io: CliIo): 0 {
       phase: solver.phase,
       asked: solver.asked,
       told: solver.told,
+      ...countUntold(solver),
       budget: solver.config.budget,
       best: solver.best(),
       pending: solver.pendingTrials().map(plainTrial),

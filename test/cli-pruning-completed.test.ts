@@ -1,0 +1,200 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { runObjectiveCommand } from "../src/cli/run-command.js";
+import { createSolver, restoreSolver } from "../src/solver/solver.js";
+import { removeTempDirs, runArqonInProcess, tempDir, writeJson } from "./support/cli-run.js";
+
+afterAll(removeTempDirs);
+
+/**
+ * A command whose stdout reaches arqon in one piece as it exits, like a program whose stdout is
+ * block-buffered into a pipe (Python without -u, C stdio): a shell that prints what a node script
+ * computed. The shell ignores SIGTERM (a node process cannot: it restores the default as it
+ * exits), so it always exits 0, as a command that had already finished when the stop came does,
+ * whenever the stop lands. `reports` and `final` are JavaScript expressions: the report lines, and
+ * the last line.
+ */
+function writesAllThenExits(reports: string, final: string): string[] {
+  const script = `process.stdout.write(${reports} + ${final});`;
+  return [
+    "sh",
+    "-c",
+    `trap '' TERM; out=$("$0" -e "$1") || exit 1; printf '%s\n' "$out"`,
+    process.execPath,
+    script,
+  ];
+}
+
+/** `{"step":s,"value":v}` lines for steps 1..n, as a JavaScript expression. */
+function reportLines(n: number, value: string): string {
+  return `Array.from({ length: ${n} }, (_, i) => JSON.stringify({ step: i + 1, value: ${value} }) + '\\n').join('')`;
+}
+
+/**
+ * A saved run with one completed trial (value 1 at steps 1..3) and one pending trial: any report
+ * worse than 1 at step 1 makes the median pruner advise stopping the pending one.
+ */
+function stateWithOnePending(dir: string): number {
+  const solver = createSolver({
+    seed: 1,
+    budget: 2,
+    probeRatio: 1,
+    bounds: { x: { min: 0, max: 1 } },
+    pruner: { kind: "median", startupTrials: 1 },
+  });
+  const [done, pending] = solver.ask()!;
+  for (const step of [1, 2, 3]) solver.report(done!.id, step, 1);
+  solver.tell({ id: done!.id, value: 1 });
+  writeJson(dir, "s.json", solver.toJSON());
+  return pending!.id;
+}
+
+describe("a command whose output arrives only at its exit", () => {
+  it("is a completed reading with every line handed on in order, even after a stop", async () => {
+    const stop = new AbortController();
+    const seen: string[] = [];
+    const reading = await runObjectiveCommand({
+      command: writesAllThenExits(reportLines(5, "1"), `"RESULT=0.25"`),
+      cwd: process.cwd(),
+      env: process.env,
+      onStderr: () => {},
+      onLine: (line) => {
+        seen.push(line);
+        if (seen.length === 2) stop.abort();
+      },
+      stopSignal: stop.signal,
+    });
+    expect(reading).toEqual({ ok: true, value: 0.25 });
+    expect(seen).toEqual([
+      ...Array.from({ length: 5 }, (_, i) => JSON.stringify({ step: i + 1, value: 1 })),
+      "RESULT=0.25",
+    ]);
+  });
+
+  it("gets time to exit on its own when its output already ends in its value", async () => {
+    const stop = new AbortController();
+    const seen: string[] = [];
+    const reading = await runObjectiveCommand({
+      // Writes everything, then exits: a SIGTERM sent right away would land in its exit.
+      command: [process.execPath, "-e", `process.stdout.write(${reportLines(5, "1")} + 'RESULT=0.25\\n')`],
+      cwd: process.cwd(),
+      env: process.env,
+      onStderr: () => {},
+      onLine: (line) => {
+        seen.push(line);
+        if (seen.length === 2) stop.abort();
+      },
+      stopSignal: stop.signal,
+      // Ends as soon as the command exits; long only so that a loaded machine cannot outlast it.
+      exitWindowMs: 60_000,
+    });
+    expect(reading).toEqual({ ok: true, value: 0.25 });
+    expect(seen).toHaveLength(6);
+  });
+
+  it("is stopped after that time when it does not exit", async () => {
+    const stop = new AbortController();
+    const seen: string[] = [];
+    const reading = await runObjectiveCommand({
+      command: [
+        process.execPath,
+        "-e",
+        `process.stdout.write(${reportLines(5, "1")} + 'epoch 5 loss 0.25\\n'); setInterval(() => {}, 1000);`,
+      ],
+      cwd: process.cwd(),
+      env: process.env,
+      onStderr: () => {},
+      onLine: (line) => {
+        seen.push(line);
+        if (seen.length === 2) stop.abort();
+      },
+      stopSignal: stop.signal,
+      exitWindowMs: 20,
+    });
+    expect(reading).toEqual({ ok: false, reason: "stopped early", stopped: true });
+    expect(seen).toHaveLength(2);
+  });
+
+  it("is told with its value and all its reports when the pruner advised stopping it", async () => {
+    const dir = tempDir();
+    const id = stateWithOnePending(dir);
+    const run = await runArqonInProcess(
+      ["solve", "--state", "s.json", "--", ...writesAllThenExits(reportLines(3, "5"), `"loss 5"`)],
+      dir,
+    );
+    expect(run.status, run.stderr).toBe(0);
+    expect(JSON.parse(run.stdout)).toMatchObject({ evaluations: 1, pruned: 0, failures: [] });
+    const state = restoreSolver(JSON.parse(readFileSync(join(dir, "s.json"), "utf8")));
+    expect(state.trialStatus(id)).toBe("told");
+    expect(state.intermediateValues(id).map((r) => r.step)).toEqual([1, 2, 3]);
+    expect(state.toJSON().told.at(-1)).toEqual({ id, value: 5 });
+  });
+
+  it("is recorded pruned, with the reports up to the advice, when the stop ends it", async () => {
+    const dir = tempDir();
+    const id = stateWithOnePending(dir);
+    // Prints its reports at once, then runs on until the stop's SIGTERM ends it.
+    const hangs = [
+      process.execPath,
+      "-e",
+      `process.stdout.write(${reportLines(3, "5")}); setInterval(() => {}, 1000);`,
+    ];
+    const run = await runArqonInProcess(["solve", "--state", "s.json", "--", ...hangs], dir);
+    expect(run.status, run.stderr).toBe(0);
+    expect(JSON.parse(run.stdout)).toMatchObject({ evaluations: 0, pruned: 1 });
+    const state = restoreSolver(JSON.parse(readFileSync(join(dir, "s.json"), "utf8")));
+    expect(state.trialStatus(id)).toBe("pruned");
+    // The pruner judged step 1; the lines after it belong to a stopped command.
+    expect(state.intermediateValues(id)).toEqual([{ step: 1, value: 5 }]);
+  });
+
+  it("never loses a finished trial's value or reports over a whole run", async () => {
+    const dir = tempDir();
+    writeJson(dir, "c.json", {
+      seed: 3,
+      budget: 8,
+      bounds: { x: { min: 0, max: 1 } },
+      probeRatio: 0.5,
+      pruner: { kind: "median", startupTrials: 2 },
+    });
+    const loss = "(Number(process.env.ARQON_X) - 0.3) ** 2 + 2 / (i + 1)";
+    const run = await runArqonInProcess(
+      [
+        "solve",
+        "--config",
+        "c.json",
+        "--state",
+        "s.json",
+        "--",
+        ...writesAllThenExits(reportLines(20, loss), `"loss " + (${loss.replace("i + 1", "20")})`),
+      ],
+      dir,
+    );
+    expect(run.status, run.stderr).toBe(0);
+    expect(JSON.parse(run.stdout)).toMatchObject({ evaluations: 8, pruned: 0, failures: [] });
+    const state = restoreSolver(JSON.parse(readFileSync(join(dir, "s.json"), "utf8")));
+    for (const t of state.toJSON().trials) {
+      expect(t.status).toBe("told");
+      expect(state.intermediateValues(t.id).map((r) => r.step)).toEqual(
+        Array.from({ length: 20 }, (_, i) => i + 1),
+      );
+    }
+  });
+
+  it("still fails on a report out of order, whatever the command did after it", async () => {
+    const dir = tempDir();
+    writeJson(dir, "c.json", { seed: 1, budget: 1, bounds: { x: { min: 0, max: 1 } } });
+    const reports = `JSON.stringify({ step: 2, value: 1 }) + '\\n' + JSON.stringify({ step: 1, value: 1 }) + '\\n'`;
+    const run = await runArqonInProcess(
+      ["solve", "--config", "c.json", "--", ...writesAllThenExits(reports, "0.5")],
+      dir,
+    );
+    expect(run.status).toBe(1);
+    const out = JSON.parse(run.stdout) as { evaluations: number; failures: { error: string }[] };
+    expect(out.evaluations).toBe(0);
+    expect(out.failures.map((f) => f.error)).toEqual([
+      'refused intermediate value {"step":1,"value":1}: step must be a whole number greater than trial 1\'s previous step 2, got 1',
+    ]);
+  });
+});
