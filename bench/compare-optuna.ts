@@ -8,9 +8,11 @@
  * Optuna are missing, {@link openOptuna} says why and the benchmarks print that Optuna was
  * skipped: this module never fails a run.
  *
- * As a benchmark (`npm run bench -- compare-optuna`) it runs Optuna alone on the B1 problems and
- * the B2 overhead loop; `solver-quality` and `solver-overhead` print the same columns beside
- * arqon's, so a bare `npm run bench` does not run it again.
+ * As a benchmark (`npm run bench -- compare-optuna`) it runs Optuna alone on the five functions of
+ * the first B1 suite (bench/quality.ts: Branin and Hartmann-6 at budget 100, Rosenbrock-5D,
+ * Rastrigin-5D and Ackley-5D at 200) and on the B2 overhead loop; `solver-quality` runs Optuna on
+ * the whole B1 suite and `solver-overhead` on the same loop, beside arqon, so a bare `npm run bench`
+ * does not run it.
  */
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { existsSync, readdirSync } from "node:fs";
@@ -330,7 +332,7 @@ export function optunaSkippedLine(reason: string): string {
 
 export const benchmark: Benchmark = {
   name: "compare-optuna",
-  title: "Optuna 5.0.0 TPE alone on the B1 problems and the B2 loop (also inside B1/B2)",
+  title: "Optuna 5.0.0 TPE alone on the first B1 suite's 5 functions (budgets 100/200) and the B2 loop",
   inAll: false,
   async run(args) {
     const options = parseOptions(args, ["seeds"]);

@@ -37,6 +37,7 @@ import {
   optunaSuiteRegrets,
   readOptunaRecord,
   recordCovers,
+  staleProblems,
   truthRegrets,
 } from "./optuna-record.js";
 import { formatSpread, seedList, verdictFlips } from "./quality.js";
@@ -432,8 +433,10 @@ function halfText(
 
 export const benchmark: Benchmark = {
   name: "solver-quality",
+  // Counted from the suites, so the title follows a problem added to either.
   title:
-    "B1: median regret on 27 functions and 6 mixed spaces (dev / validation halves) at budgets 100 and 300, 20 seeds",
+    `B1: median regret on ${suiteProblems().length} functions and ${mixedProblems().length} mixed spaces ` +
+    "(dev / validation halves) at budgets 100 and 300, 20 seeds",
   inAll: true,
   async run(args) {
     const options = parseOptions(args, [
@@ -492,10 +495,27 @@ export const benchmark: Benchmark = {
     const record = readOptunaRecord();
     for (const [key, line] of readOptunaRecord(OPTUNA_MIXED_RECORD)) record.set(key, line);
     const longest = Math.max(...SUITE_BUDGETS);
+    if (options.optuna && peer === null) {
+      // A run recorded on another definition of a problem is never read in its place.
+      const stale = staleProblems(
+        record,
+        OPTUNA_VERSION,
+        problems,
+        seedList(Math.max(seeds.length, checkSeeds)),
+        longest,
+      );
+      if (stale.length > 0) {
+        throw new Error(
+          `B1: Optuna's recorded runs of ${stale.join(", ")} were measured on another definition of the ` +
+            `problem (its fingerprint differs), and Optuna cannot run here to measure them again ` +
+            `(${optunaNote.replace(/^\*\*Optuna skipped\*\*: /, "")}); run where Optuna runs, or pass --no-optuna`,
+        );
+      }
+    }
     if (
       options.optuna &&
       peer === null &&
-      recordCovers(record, OPTUNA_VERSION, problems.map(problemName), seeds, longest, budgets)
+      recordCovers(record, OPTUNA_VERSION, problems, seeds, longest, budgets)
     ) {
       // Optuna cannot run here, but its runs of every problem and seed asked for are recorded.
       side = { recordOnly: true, version: OPTUNA_VERSION };
@@ -546,7 +566,8 @@ export const benchmark: Benchmark = {
         ? ""
         : ` Optuna runs: ${optunaRuns - recorded} measured in this run, ${recorded} read from ` +
           "bench/results/optuna-b1.jsonl and optuna-b1-mixed.jsonl (recorded earlier by the same driver, " +
-          "Optuna version and seeds; `--fresh-optuna=yes` measures them all again).";
+          "Optuna version and seeds, each read only while its problem's fingerprint matches the problem " +
+          "as defined now; `--fresh-optuna=yes` measures them all again).";
     const parts: string[] = [
       `Measured on ${environmentLine(env)}. Command: \`npm run bench -- solver-quality\`. ` +
         `Seeds 1..${seeds.length}, budgets ${budgets.join(" and ")}. ${optunaNote}${provenance}`,

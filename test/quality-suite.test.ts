@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
+import { mixedProblems } from "../bench/mixed-suite.js";
 import { pinter, shubert3, suiteProblems, weierstrass } from "../bench/quality-suite.js";
+import { benchmark as solverQuality } from "../bench/solver-quality.js";
 import { Prng } from "../src/random/prng.js";
 
 describe("B1 continuous suite", () => {
@@ -57,5 +59,11 @@ describe("B1 continuous suite", () => {
     const b2 = h * h + 3 * h;
     const second = 40 * Math.sin(1) ** 2 + 2 * Math.log10(1 + 2 * b2 * b2);
     expect(pinter(2).at([h, 0])).toBeCloseTo(first + second, 12);
+  });
+
+  it("B1's title counts the suite's functions and mixed spaces", () => {
+    expect(solverQuality.title).toContain(
+      `${suiteProblems().length} functions and ${mixedProblems().length} mixed spaces`,
+    );
   });
 });
