@@ -327,7 +327,7 @@ describe("pruned trials in the strategies", () => {
       return { u, value: (u[0]! - 0.8) ** 2 + (u[1]! - 0.8) ** 2 };
     });
     const lure = [0.1, 0.1];
-    const meanDistanceToLure = (context: { history: typeof history; pruned: number[][] }) => {
+    const meanDistanceToLure = (context: { history: typeof history; unfinished: number[][] }) => {
       const tpe = createTpe(2, 9);
       let total = 0;
       for (let i = 0; i < 40; i++) {
@@ -336,8 +336,8 @@ describe("pruned trials in the strategies", () => {
       }
       return total / 40;
     };
-    const asPruned = meanDistanceToLure({ history, pruned: [lure] });
-    const asFinal = meanDistanceToLure({ history: [...history, { u: lure, value: -5 }], pruned: [] });
+    const asPruned = meanDistanceToLure({ history, unfinished: [lure] });
+    const asFinal = meanDistanceToLure({ history: [...history, { u: lure, value: -5 }], unfinished: [] });
     // Told as final, −5 becomes the best point and l draws around it; pruned, it stays in g.
     expect(asFinal).toBeLessThan(0.1);
     expect(asPruned).toBeGreaterThan(0.4);
@@ -356,7 +356,7 @@ describe("pruned trials in the strategies", () => {
       return { u, value: (u[1]! - 0.5) ** 2 + (u[0]! < 0.5 ? 0.5 : 0) };
     });
     const pruned = Array.from({ length: 20 }, (_, i) => [0.75, 0.45 + i * 0.005]);
-    const nearPruned = (context: { history: typeof history; pruned: number[][] }) => {
+    const nearPruned = (context: { history: typeof history; unfinished: number[][] }) => {
       const tpe = createMixedTpe(dimensions, 9);
       let near = 0;
       for (let i = 0; i < 60; i++) {
@@ -365,8 +365,8 @@ describe("pruned trials in the strategies", () => {
       }
       return near;
     };
-    const without = nearPruned({ history, pruned: [] });
-    const withPruned = nearPruned({ history, pruned });
+    const without = nearPruned({ history, unfinished: [] });
+    const withPruned = nearPruned({ history, unfinished: pruned });
     expect(without).toBeGreaterThan(15);
     expect(withPruned).toBeLessThan(without / 2);
   });
