@@ -239,13 +239,15 @@ export interface LocalMethod {
 export interface LocalRegion {
   /**
    * A point near `center`: the history index the local phase works around (the incumbent, or the
-   * best point of the branch it refines).
+   * best point of the branch it refines), away from `unfinished`: the points of failed and pruned
+   * trials (`StrategyContext.unfinished`).
    */
   propose(
     history: readonly Evaluation[],
     center: number,
     pending: readonly (readonly number[])[],
     id: number,
+    unfinished: readonly (readonly number[])[],
   ): number[];
   tell(id: number, value: number): void;
   /** Widens the region to at least `radius`, for a local phase around a moved centre. */
@@ -565,8 +567,9 @@ class GlobalLocal implements Strategy {
   private fill(context: StrategyContext, max: number, firstId: number, points: number[][]): void {
     if (this.center < 0) return;
     const pending = [...context.pending, ...points];
+    const unfinished = context.unfinished ?? [];
     for (let id = firstId + points.length; points.length < max; id++) {
-      const point = this.region.propose(context.history, this.center, pending, id);
+      const point = this.region.propose(context.history, this.center, pending, id, unfinished);
       this.owners.set(id, REGION);
       points.push(point);
       pending.push(point);

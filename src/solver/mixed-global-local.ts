@@ -74,8 +74,9 @@ function numericLocal(space: Space, localStep: number): LocalMethod {
  * The trust region of a local phase on a mixed space (its turns one trial at a time, every trial
  * of a batch from three at once): over the float and int coordinates active at the centre (the
  * incumbent, or the best point of a turn's branch), the categorical ones held at the centre's,
- * fitted on the history points of the centre's branch. A conditional parameter inactive there
- * has no effect on the value: fitting it would only cost points.
+ * fitted on the history points of the centre's branch, and kept away from where that branch's
+ * trials failed or were pruned. A conditional parameter inactive there has no effect on the
+ * value: fitting it would only cost points.
  */
 class NumericRegion implements LocalRegion {
   constructor(
@@ -89,6 +90,7 @@ class NumericRegion implements LocalRegion {
     center: number,
     pending: readonly (readonly number[])[],
     id: number,
+    unfinished: readonly (readonly number[])[],
   ): number[] {
     const base = history[center]!.u;
     const branch = this.branchOf(base);
@@ -104,7 +106,9 @@ class NumericRegion implements LocalRegion {
     const cells = cellsOf(this.space, coords);
     // Running trials of other branches measure another function: they keep no one apart here.
     const running = pending.filter((u) => this.branchOf(u) === branch).map(project);
-    const p = this.inner.propose(projected, at, running, id, cells);
+    // Likewise failed and pruned trials: a crash in another branch says nothing about this one.
+    const walls = unfinished.filter((u) => this.branchOf(u) === branch).map(project);
+    const p = this.inner.propose(projected, at, running, id, walls, cells);
     const u = [...base];
     coords.forEach((i, q) => {
       u[i] = p[q]!;
