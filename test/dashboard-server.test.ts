@@ -188,7 +188,7 @@ describe("serveDashboard", () => {
 });
 
 describe("event stream", () => {
-  it("sends an init dump, then each audit event (id = seq) and snapshots, framed as SSE", async () => {
+  it("sends an init dump, then each audit event (numbered: its seq, the server saw all) and snapshots, framed as SSE", async () => {
     const { server, feed, engine } = await liveRig();
     feed(3);
     const stream = await openStream(server.url);

@@ -1,6 +1,6 @@
 import type { AuditEvent } from "../audit/events.js";
 import { errorMessage } from "../errors.js";
-import { DEFAULT_RECORDING_KEEP, RecordingError } from "./recorded-source.js";
+import { checkedKeep, DEFAULT_RECORDING_KEEP, RecordingError } from "./recorded-source.js";
 import { RecordedViewFold } from "./recorded-view.js";
 import { RecordingTail } from "./recording-tail.js";
 import type { DashboardSource, DashboardUnits } from "./source.js";
@@ -9,7 +9,7 @@ import type { DashboardSource, DashboardUnits } from "./source.js";
 export interface FollowRecordingOptions {
   /** How often the recording is checked for new events, ms (default 500; at least 20). */
   readonly intervalMs?: number;
-  /** Most events kept for clients that subscribe later (default 20 000). */
+  /** Most events kept for clients that subscribe later (default 20 000; a whole number ≥ 1). */
   readonly keep?: number;
   /** Units for the charts. */
   readonly units?: DashboardUnits;
@@ -45,7 +45,8 @@ export interface FollowedRecording extends DashboardSource {
  * 8 MiB is an error.
  *
  * @throws RecordingError when the path cannot be read, or its first read finds a malformed line
- * (or one longer than 8 MiB); the signal's reason when `signal` is aborted during the first read.
+ * (or one longer than 8 MiB); the signal's reason when `signal` is aborted during the first read;
+ * RangeError for an `intervalMs` below 20 or a `keep` that is not a whole number ≥ 1.
  */
 export async function followRecording(
   path: string,
@@ -54,7 +55,7 @@ export async function followRecording(
   const intervalMs = options.intervalMs ?? 500;
   if (!Number.isFinite(intervalMs) || intervalMs < 20)
     throw new RangeError(`intervalMs must be a number ≥ 20, got ${intervalMs}`);
-  const keep = options.keep ?? DEFAULT_RECORDING_KEEP;
+  const keep = checkedKeep(options.keep ?? DEFAULT_RECORDING_KEEP);
   const tail = await RecordingTail.open(path);
   const fold = new RecordedViewFold(options.title ?? path, options.units);
   const kept: AuditEvent[] = [];

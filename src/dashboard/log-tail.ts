@@ -80,7 +80,7 @@ export class DecisionLogTail {
       const segments = listSegments(this.dir);
       if (this.cursor !== undefined && !covers(this.cursor, segments)) this.cursor = undefined;
       if (this.cursor === undefined) {
-        const root = await this.findRoot(segments);
+        const root = (await this.findRoot(segments))?.number;
         if (root === undefined) return { events, behind: false };
         this.cursor = { root, segment: root, offset: 0, last: 0, identity: undefined, context: undefined };
       }
@@ -115,11 +115,21 @@ export class DecisionLogTail {
     return { events, behind: true };
   }
 
-  /** The number of the segment the log starts at, or undefined when none starts with a header. */
-  private async findRoot(segments: readonly SegmentFile[]): Promise<number | undefined> {
+  /**
+   * The header record of the log (the first record of the segment it starts at, as
+   * {@link read} finds it), or undefined when no segment starts with one yet.
+   */
+  async header(): Promise<LogRecord | undefined> {
+    return (await this.findRoot(listSegments(this.dir)))?.header;
+  }
+
+  /** The segment the log starts at and its header, or undefined when none starts with a header. */
+  private async findRoot(
+    segments: readonly SegmentFile[],
+  ): Promise<{ number: number; header: Entry } | undefined> {
     for (let i = segments.length - 1; i >= 0; i--) {
       const first = await this.firstRecord(segments[i]!.path);
-      if (first !== null && isLogHeader(first)) return segments[i]!.number;
+      if (first !== null && isLogHeader(first)) return { number: segments[i]!.number, header: first };
     }
     return undefined;
   }

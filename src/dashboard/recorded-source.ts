@@ -11,6 +11,13 @@ export class RecordingError extends Error {
 /** Most events a recorded source keeps in memory (the latest ones; the view is folded over all). */
 export const DEFAULT_RECORDING_KEEP = 20_000;
 
+/** `keep`, checked: a RangeError unless it is a whole number ≥ 1. */
+export function checkedKeep(keep: number): number {
+  if (!(Number.isSafeInteger(keep) && keep >= 1))
+    throw new RangeError(`keep must be a whole number ≥ 1, got ${keep}`);
+  return keep;
+}
+
 /**
  * A read-only {@link DashboardSource} over recorded audit events (oldest first), read once.
  *
@@ -19,6 +26,8 @@ export const DEFAULT_RECORDING_KEEP = 20_000;
  * values). `subscribe` replays the kept events synchronously. It has no `control`, so the server
  * refuses control requests with 409. To follow a file that is still growing, use
  * `followRecording`.
+ *
+ * @throws RangeError when `keep` is not a whole number ≥ 1.
  */
 export function recordedSource(
   events: readonly AuditEvent[],
@@ -26,6 +35,7 @@ export function recordedSource(
   keep: number = DEFAULT_RECORDING_KEEP,
   units: DashboardUnits = {},
 ): DashboardSource {
+  checkedKeep(keep);
   const kept = events.length > keep ? events.slice(events.length - keep) : events;
   const fold = new RecordedViewFold(title, units);
   for (const event of events) fold.add(event);

@@ -37,6 +37,11 @@ const PROPOSING: ReadonlySet<string> = new Set(["cycle.plus", "cycle.minus", "cy
  * (a rollback then keeps it paused), leaving them or moving between `normal` and `conservative`
  * starts it over in `cycle.holding`. The iteration counts `decision.step` events (k + 1 after
  * step k). The statechart record holds the `spsa` and `safeMode` states so derived.
+ *
+ * A recording can hold several runs (an engine restarted on its decision log, a file rewritten):
+ * an event whose seq is not above the last one's, or of another run id, starts the next run, and
+ * mode, reasons, phase, iteration and title start over from it as from a first event. The values
+ * stay the last ones recorded until the new run records its own.
  */
 export class RecordedViewFold {
   private mode = "unknown";
@@ -55,14 +60,11 @@ export class RecordedViewFold {
 
   /** Folds one event in. */
   add(event: AuditEvent): void {
-    if (this.first === undefined) {
-      this.first = event;
-      if (event.seq === 1) {
-        this.mode = "normal";
-        this.phase = "cycle.holding";
-        this.iteration = 0;
-      }
-    }
+    const last = this.last;
+    // Each run numbers its events from 1: a seq not above the last one (an engine restarted on its
+    // log, a file rewritten) or another run id starts a new run, whose state owes nothing to the
+    // run before.
+    if (last === undefined || event.seq <= last.seq || event.runId !== last.runId) this.startRun(event);
     this.last = event;
     switch (event.type) {
       case "mode.changed":
@@ -100,6 +102,16 @@ export class RecordedViewFold {
       this.values = carried;
       this.names = Object.keys(carried);
     }
+  }
+
+  /** Starts the run whose first event folded is `event`: from its start state when it is seq 1. */
+  private startRun(event: AuditEvent): void {
+    this.first = event;
+    const fromStart = event.seq === 1;
+    this.mode = fromStart ? "normal" : "unknown";
+    this.reasons = [];
+    this.phase = fromStart ? "cycle.holding" : null;
+    this.iteration = fromStart ? 0 : null;
   }
 
   /** The view after the events folded so far. */

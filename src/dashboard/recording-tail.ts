@@ -2,9 +2,14 @@ import { open, readdir, stat } from "node:fs/promises";
 import { join } from "node:path";
 import type { AuditEvent } from "../audit/events.js";
 import { errorMessage } from "../errors.js";
+import { ENGINE_LOG_FORMAT } from "../log/log-records.js";
+import type { LogRecord } from "../log/records.js";
 import { SEGMENT_SUFFIX } from "../log/segments.js";
 import { DecisionLogTail } from "./log-tail.js";
 import { parseAuditLine, RecordingError } from "./recorded-source.js";
+
+/** `format` of a solver's log header (`createSolverLog`): a study, shown by `serveStudy`. */
+const SOLVER_LOG_FORMAT = "arqon.solver-log";
 
 /** Most bytes read from one file per poll, so a long recording is read in steps of bounded memory. */
 export const MAX_READ_BYTES = 8 * 1024 * 1024;
@@ -23,8 +28,6 @@ interface FileCursor {
   lines: number;
   /** The last line consumed was taken without its newline: what comes before the next newline belongs to it. */
   open: boolean;
-  /** Identity of the file read (`dev:ino`): another file at the path (replaced) is read from its start. */
-  identity: string | undefined;
   /** The first bytes consumed (up to {@link CHECK_BYTES}): different bytes there mean a rewritten file. */
   head: Buffer;
   /** The last bytes consumed (up to {@link CHECK_BYTES}), likewise. */
@@ -35,7 +38,6 @@ const newCursor = (): FileCursor => ({
   offset: 0,
   lines: 0,
   open: false,
-  identity: undefined,
   head: Buffer.alloc(0),
   tail: Buffer.alloc(0),
 });
@@ -53,12 +55,20 @@ const newCursor = (): FileCursor => ({
  * synchronous. A poll reads at most {@link MAX_READ_BYTES} of each file (of the whole log for a
  * decision log) and sets {@link RecordingTail.behind} when more is waiting; in a directory of
  * `.jsonl` files it then reads no later file, so events arrive in name order. A line longer than
- * {@link MAX_READ_BYTES} is a {@link RecordingError}. A file that shrank, was replaced (another
- * file at the path) or rewritten in place (its first bytes, or those before the read position,
- * changed) is read again from its start.
+ * {@link MAX_READ_BYTES} is a {@link RecordingError}.
+ *
+ * A JSON Lines file is followed by its identity (`dev:ino`), not its name: renamed (a rotation,
+ * `audit.jsonl` to `audit.1.jsonl`) it is read on from where it was, and another file at its path
+ * is read from its start. A file that shrank or was rewritten in place (its first bytes, or those
+ * before the read position, changed) is read again from its start. A file or directory missing
+ * (between a rotation's rename and the new file, or removed after it was listed) has nothing new
+ * yet.
  */
 export class RecordingTail {
+  /** Where each JSON Lines file was read up to, by identity (`dev:ino`). */
   private readonly cursors = new Map<string, FileCursor>();
+  /** The identity of the file last found at each path read (what keeps its cursor). */
+  private readonly identities = new Map<string, string>();
   /** Whether the last poll left bytes unread (it reads at most {@link MAX_READ_BYTES} per file). */
   behind = false;
   private readonly log: DecisionLogTail | undefined;
@@ -76,24 +86,37 @@ export class RecordingTail {
     return this.fileBytesRead + (this.log?.bytesRead ?? 0);
   }
 
-  /** A tail of `path`; throws a {@link RecordingError} when the path cannot be read. */
+  /**
+   * A tail of `path`; throws a {@link RecordingError} when the path cannot be read, or holds a
+   * decision log whose header names another format than an engine's (a solver's log).
+   */
   static async open(path: string): Promise<RecordingTail> {
+    let kind: RecordingTail["kind"] | undefined;
+    let header: LogRecord | undefined;
     try {
       const info = await stat(path);
-      if (!info.isDirectory()) return new RecordingTail(path, "file");
-      const names = await readdir(path);
-      if (names.some((n) => n.endsWith(SEGMENT_SUFFIX))) return new RecordingTail(path, "decision-log");
-      if (names.some((n) => n.endsWith(".jsonl"))) return new RecordingTail(path, "jsonl-dir");
+      const names = info.isDirectory() ? await readdir(path) : undefined;
+      if (names === undefined) kind = "file";
+      else if (names.some((n) => n.endsWith(SEGMENT_SUFFIX))) kind = "decision-log";
+      else if (names.some((n) => n.endsWith(".jsonl"))) kind = "jsonl-dir";
+      if (kind === "decision-log") header = await new DecisionLogTail(path).header();
     } catch (error) {
       throw new RecordingError(`cannot read ${path}: ${errorMessage(error)}`);
     }
-    throw new RecordingError(`${path}: no decision log segments or .jsonl files in this directory`);
+    if (kind === undefined)
+      throw new RecordingError(`${path}: no decision log segments or .jsonl files in this directory`);
+    refuseOtherFormat(path, header);
+    return new RecordingTail(path, kind);
   }
 
   /** The events appended since the last call (all of them on the first, read in bounded steps: see {@link behind}). */
   async poll(): Promise<AuditEvent[]> {
     this.behind = false;
-    if (this.kind === "file") return this.readFile(this.path);
+    if (this.kind === "file") {
+      const events = await this.readFile(this.path);
+      this.forgetFiles();
+      return events;
+    }
     if (this.log !== undefined) {
       let read: Awaited<ReturnType<DecisionLogTail["read"]>>;
       try {
@@ -105,38 +128,54 @@ export class RecordingTail {
       return read.events;
     }
     const events: AuditEvent[] = [];
-    const names = (await readdir(this.path)).filter((n) => n.endsWith(".jsonl")).sort();
-    for (const name of names) {
-      for (const event of await this.readFile(join(this.path, name))) events.push(event);
+    let names: string[];
+    try {
+      names = (await readdir(this.path)).filter((n) => n.endsWith(".jsonl")).sort();
+    } catch (error) {
+      if (isMissing(error)) return events;
+      throw new RecordingError(`cannot read ${this.path}: ${errorMessage(error)}`);
+    }
+    const paths = names.map((name) => join(this.path, name));
+    for (const file of paths) {
+      for (const event of await this.readFile(file)) events.push(event);
       // A file left behind is finished first: a later file's events must not overtake its own.
       if (this.behind) break;
     }
+    this.forgetFiles(new Set(paths));
     return events;
   }
 
+  /**
+   * Drops the cursors of files no longer found at any path (deleted, or replaced at the one path
+   * followed), keeping memory bounded over rotations; `listed`: the paths a directory still holds.
+   */
+  private forgetFiles(listed?: ReadonlySet<string>): void {
+    if (listed !== undefined)
+      for (const path of this.identities.keys()) if (!listed.has(path)) this.identities.delete(path);
+    const kept = new Set(this.identities.values());
+    for (const identity of this.cursors.keys()) if (!kept.has(identity)) this.cursors.delete(identity);
+  }
+
   private async readFile(file: string): Promise<AuditEvent[]> {
-    let cursor = this.cursors.get(file);
-    if (cursor === undefined) {
-      cursor = newCursor();
-      this.cursors.set(file, cursor);
-    }
     let handle: Awaited<ReturnType<typeof open>>;
     try {
       handle = await open(file, "r");
     } catch (error) {
+      if (isMissing(error)) return [];
       throw new RecordingError(`cannot read ${file}: ${errorMessage(error)}`);
     }
+    let cursor: FileCursor;
     let data: Buffer;
     let limited: boolean;
     try {
       const info = await handle.stat();
       const identity = `${info.dev}:${info.ino}`;
+      this.identities.set(file, identity);
+      cursor = this.cursors.get(identity) ?? newCursor();
+      this.cursors.set(identity, cursor);
       for (;;) {
-        if (cursor.identity !== identity || info.size < cursor.offset) {
-          // Replaced by another file, or shrank: a new recording, read from its start.
-          if (cursor.identity !== undefined) Object.assign(cursor, newCursor());
-          cursor.identity = identity;
-        }
+        // Shrank: a new recording, read from its start.
+        if (info.size < cursor.offset) Object.assign(cursor, newCursor());
         if (info.size === cursor.offset) return [];
         const length = Math.min(info.size - cursor.offset, MAX_READ_BYTES);
         limited = length < info.size - cursor.offset;
@@ -153,7 +192,7 @@ export class RecordingTail {
           same = head.equals(cursor.head);
         }
         if (!same) {
-          Object.assign(cursor, newCursor(), { identity });
+          Object.assign(cursor, newCursor());
           continue;
         }
         data = chunk.subarray(check, bytesRead);
@@ -175,6 +214,30 @@ export class RecordingTail {
         : Buffer.concat([cursor.tail, data.subarray(0, consumed)]).subarray(-CHECK_BYTES);
     return events;
   }
+}
+
+/** Whether `error` says the file or directory is not there (now). */
+function isMissing(error: unknown): boolean {
+  return (error as { code?: unknown } | null)?.code === "ENOENT";
+}
+
+/**
+ * Throws a {@link RecordingError} when a decision log's header names a format other than an
+ * engine's: its records hold no audit events, so the dashboard would show nothing. A header
+ * without a format (a log written by hand) is taken.
+ */
+function refuseOtherFormat(path: string, header: LogRecord | undefined): void {
+  const format = header?.format;
+  if (typeof format !== "string" || format === ENGINE_LOG_FORMAT) return;
+  if (format === SOLVER_LOG_FORMAT)
+    throw new RecordingError(
+      `${path} is a solver log (format ${JSON.stringify(format)}), not an engine's recording: ` +
+        `show it with \`arqon dashboard --study ${path}\` (serveStudy)`,
+    );
+  throw new RecordingError(
+    `${path}: its header's format is ${JSON.stringify(format)}, not an engine's decision log ` +
+      `(${JSON.stringify(ENGINE_LOG_FORMAT)})`,
+  );
 }
 
 /**

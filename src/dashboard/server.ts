@@ -41,9 +41,9 @@ export interface DashboardOptions {
    * that connect later (default 2000 of each); the series are cut to a common start.
    */
   readonly historyLimit?: number;
-  /** Period of the snapshot messages, ms (default 1000). */
+  /** Period of the snapshot messages, ms (default 1000; from 10 to 2^31 − 1). */
   readonly snapshotEveryMs?: number;
-  /** Period of the SSE heartbeat comments, ms (default 15 000). */
+  /** Period of the SSE heartbeat comments, ms (default 15 000; from 10 to 2^31 − 1). */
   readonly heartbeatEveryMs?: number;
 }
 
@@ -102,8 +102,10 @@ const PAGE_ASSETS: Readonly<Record<string, Asset>> = {
  * baseline, controls, fleet — a {@link FleetView}, or null for a source without a fleet —, and
  * the history: `events`, and the chart series `objective`, `samples`, `twin`, all from the same
  * start), `GET /events` (SSE: an `init` message with the same content, then an `audit`
- * message per event, id = its seq, a `twin` message per twin point, `snapshot` messages (view,
- * baseline, sample, fleet) after events and every `snapshotEveryMs`, and heartbeat comments),
+ * message per event (id: its number among the events the server received, 1, 2, …, unique
+ * where seqs start again in each run of a log), a `twin` message per twin point, `snapshot`
+ * messages (view, baseline, sample, fleet) after events and every `snapshotEveryMs`, and
+ * heartbeat comments),
  * and `POST /control/halt` `{reason}`, `/control/reset` `{acknowledge}`, `/control/rollback`
  * `{reason}` (`HEAD` of a page route or of `/events` answers its headers only).
  *
@@ -116,8 +118,9 @@ const PAGE_ASSETS: Readonly<Record<string, Asset>> = {
  *
  * Memory is bounded by `historyLimit` and by dropping event-stream clients that stop reading.
  *
- * @throws RangeError for a host other than 127.0.0.1, a bad port, a malformed token or an input
- * of no known form; a `RecordingError` when a log cannot be read.
+ * @throws RangeError for a host other than 127.0.0.1, a bad port, a malformed token, a
+ * `historyLimit`, `snapshotEveryMs` or `heartbeatEveryMs` out of range or an input of no known
+ * form; a `RecordingError` when a log cannot be read.
  */
 export async function serveDashboard(
   input: DashboardInput,
@@ -129,6 +132,8 @@ export async function serveDashboard(
   if (!TOKEN_PATTERN.test(token))
     throw new RangeError("token must be at least 16 characters from A-Z, a-z, 0-9, _ and -");
 
+  const snapshotEveryMs = timerPeriod("snapshotEveryMs", options.snapshotEveryMs ?? 1000);
+  const heartbeatEveryMs = timerPeriod("heartbeatEveryMs", options.heartbeatEveryMs ?? 15_000);
   const model = new DashboardModel(options.historyLimit ?? DEFAULT_HISTORY_LIMIT);
   let assets: Record<string, Asset> = PAGE_ASSETS;
   const { source, release } = await resolveDashboardInput(input);
@@ -160,38 +165,52 @@ export async function serveDashboard(
   });
   const sendSnapshot = () => {
     snapshotPending = undefined;
-    const view = source.view();
-    const sample = model.addSample(view);
-    broadcast(
-      formatSseMessage("snapshot", {
-        view,
-        baseline: model.baseline(),
-        sample: sample ?? null,
-        fleet: fleetNow(),
-      }),
-    );
+    // Run from a timer of the host's loop: a source that fails now (its view throws) costs this
+    // snapshot only, as it costs `/state` a 500; the next one is tried again.
+    shielded(() => {
+      const view = source.view();
+      const sample = model.addSample(view);
+      broadcast(
+        formatSseMessage("snapshot", {
+          view,
+          baseline: model.baseline(),
+          sample: sample ?? null,
+          fleet: fleetNow(),
+        }),
+      );
+    });
   };
   // Events come in bursts (a window close and its apply); one snapshot per burst is enough.
   const scheduleSnapshot = () => {
     snapshotPending ??= setImmediate(sendSnapshot);
   };
 
-  // An event that carries values also becomes a parameter sample; the page derives it from the
-  // event itself, so it needs no message of its own.
-  const detach = source.subscribe((event) => {
-    model.addEvent(event);
-    if (clients.size > 0) broadcast(formatSseMessage("audit", event, event.seq));
-    scheduleSnapshot();
-  });
+  // Audit messages are numbered by the server: seqs start again at 1 in each run a followed log
+  // holds, and a stream's ids must not repeat.
+  let auditId = 0;
+  // The listeners run inside the source's emitter (an engine's audit drain, a recording's poll):
+  // an event that cannot be sent (not serializable) is skipped there, not thrown into it. An event
+  // that carries values also becomes a parameter sample; the page derives it from the event
+  // itself, so it needs no message of its own.
+  const detach = source.subscribe((event) =>
+    shielded(() => {
+      model.addEvent(event);
+      auditId++;
+      if (clients.size > 0) broadcast(formatSseMessage("audit", event, auditId));
+      scheduleSnapshot();
+    }),
+  );
   const detachTwin =
-    source.subscribeTwin?.((point) => {
-      if (!Number.isFinite(point.time) || !Number.isFinite(point.value)) return;
-      model.addTwin(point);
-      if (clients.size > 0) broadcast(formatSseMessage("twin", point));
-    }) ?? (() => {});
+    source.subscribeTwin?.((point) =>
+      shielded(() => {
+        if (!Number.isFinite(point.time) || !Number.isFinite(point.value)) return;
+        model.addTwin(point);
+        if (clients.size > 0) broadcast(formatSseMessage("twin", point));
+      }),
+    ) ?? (() => {});
   // The values live now are those of the current generation: the baseline needs them when the
-  // baseline was taken before any apply.
-  model.addSample(source.view());
+  // baseline was taken before any apply (a view that fails now leaves it to the next sample).
+  shielded(() => model.addSample(source.view()));
 
   const handle = (req: IncomingMessage, res: ServerResponse) => {
     for (const [name, value] of Object.entries(SECURITY_HEADERS)) res.setHeader(name, value);
@@ -284,8 +303,6 @@ export async function serveDashboard(
     throw error;
   }
 
-  const snapshotEveryMs = options.snapshotEveryMs ?? 1000;
-  const heartbeatEveryMs = options.heartbeatEveryMs ?? 15_000;
   const snapshotTimer = setInterval(() => {
     if (clients.size > 0) scheduleSnapshot();
   }, snapshotEveryMs);
@@ -315,6 +332,30 @@ export async function serveDashboard(
       return closing;
     },
   };
+}
+
+/** Longest period a Node timer takes; a longer one (or a non-finite one) fires after 1 ms. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+/** Shortest period accepted: shorter ones would flood every client with messages. */
+const MIN_TIMER_MS = 10;
+
+/** `value` as the period of the server's timer `name`; a RangeError outside [10, 2^31 − 1] ms. */
+function timerPeriod(name: string, value: number): number {
+  if (!(value >= MIN_TIMER_MS && value <= MAX_TIMER_MS))
+    throw new RangeError(`${name} must be a number in [${MIN_TIMER_MS}, ${MAX_TIMER_MS}], got ${value}`);
+  return value;
+}
+
+/**
+ * Runs `work`, dropping what it throws: for work done in the host's loop (timers, a source's
+ * emitter), where a throw would crash the host. Requests report their failures themselves (500).
+ */
+function shielded(work: () => void): void {
+  try {
+    work();
+  } catch {
+    // Skipped: the next event or snapshot is tried afresh.
+  }
 }
 
 /** Whether `source` takes control requests now: it has controls and its engine is not closed. */

@@ -1,0 +1,71 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { AUDIT_SCHEMA_VERSION } from "../src/audit/events.js";
+import { followRecording } from "../src/dashboard/followed-source.js";
+import { recordedSource } from "../src/dashboard/recorded-source.js";
+import { serveDashboard } from "../src/dashboard/server.js";
+
+// Timing and memory options out of range would flood every client (a timer firing each ms) or
+// keep nothing for a later client without a word: they are refused, naming the option.
+
+const dir = mkdtempSync(join(tmpdir(), "arqon-hunt-options-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const file = join(dir, "run.jsonl");
+const event = {
+  v: AUDIT_SCHEMA_VERSION,
+  runId: "o",
+  seq: 1,
+  time: 0,
+  generation: 0,
+  proposalId: -1,
+  type: "baseline.set",
+};
+writeFileSync(file, `${JSON.stringify(event)}\n`);
+
+const bad = [0, -5, 9, Number.NaN, Number.POSITIVE_INFINITY, 2 ** 31];
+
+describe("serveDashboard's timing options", () => {
+  for (const option of ["heartbeatEveryMs", "snapshotEveryMs"] as const) {
+    it(`refuses ${option} outside [10, 2147483647]`, async () => {
+      for (const value of bad) {
+        await expect(
+          serveDashboard(recordedSource([], "r"), { [option]: value }),
+          String(value),
+        ).rejects.toThrow(new RangeError(`${option} must be a number in [10, 2147483647], got ${value}`));
+      }
+      const server = await serveDashboard(recordedSource([], "r"), { [option]: 10 });
+      await server.close();
+    });
+  }
+
+  it("refuses them before following a recording", async () => {
+    await expect(serveDashboard({ log: join(dir, "missing.jsonl") }, { snapshotEveryMs: 0 })).rejects.toThrow(
+      RangeError,
+    );
+  });
+});
+
+describe("keep", () => {
+  it("must be a whole number ≥ 1 when following a recording", async () => {
+    for (const keep of [Number.NaN, 0, -10, 2.5, Number.POSITIVE_INFINITY]) {
+      await expect(followRecording(file, { keep }), String(keep)).rejects.toThrow(
+        new RangeError(`keep must be a whole number ≥ 1, got ${keep}`),
+      );
+    }
+    const followed = await followRecording(file, { keep: 1 });
+    let replayed = 0;
+    followed.subscribe(() => replayed++);
+    expect(replayed).toBe(1);
+    await followed.close();
+  });
+
+  it("must be a whole number ≥ 1 for a recorded source", () => {
+    for (const keep of [Number.NaN, 0, -10, 2.5]) {
+      expect(() => recordedSource([], "r", keep), String(keep)).toThrow(
+        new RangeError(`keep must be a whole number ≥ 1, got ${keep}`),
+      );
+    }
+  });
+});
