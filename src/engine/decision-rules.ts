@@ -25,5 +25,7 @@
  *   measured at an infeasible baseline.
  * - 4: an acknowledged reset ends rules 3's wait for a feasible centre before the governor judges
  *   divergence again (under 3 it waited for ever after a violation measured at the baseline).
+ * - 5: a digest whose observation rolled the engine back (a spike, a constraint emergency) feeds
+ *   no window: under 4 it was the first value of the restored point's window (counted `unused` now).
  */
-export const DECISION_RULES = 4;
+export const DECISION_RULES = 5;

@@ -109,8 +109,9 @@ export interface EngineSnapshot<N extends string = string> {
   /**
    * Digests accepted and rejected so far; `unused` counts accepted digests that fed no evaluation
    * window: they arrived while none was open (while a decision waited for the guardrails, or a
-   * return to the centre was pending), or carried no `constraintMargin` while the engine sought
-   * feasibility (its windows then measure the margin, and such a digest says nothing about it).
+   * return to the centre was pending), carried no `constraintMargin` while the engine sought
+   * feasibility (its windows then measure the margin, and such a digest says nothing about it), or
+   * made the engine roll back (it measured the point abandoned, not the one restored).
    */
   readonly digests: { readonly accepted: number; readonly rejected: number; readonly unused: number };
   /**
@@ -320,6 +321,8 @@ class EngineImpl implements Engine {
   private rejected = 0;
   /** Accepted digests without a margin while seeking feasibility: they fed no window. */
   private marginless = 0;
+  /** Accepted digests whose observation moved the live generation (a rollback): they fed no window. */
+  private abandoned = 0;
   private drainScheduled: Subscription | undefined;
   /** Applies waiting for Tier 1's timing rules: a window's decision, a return to the centre. */
   private readonly paced: Record<PacedSlot, Subscription | undefined> = {
@@ -541,13 +544,18 @@ class EngineImpl implements Engine {
       if (clock?.peek !== undefined && this.capturedSeq === 0) this.capturedSeq = audit.lastSeq;
     }
     const safety = this.safety;
+    const live = this.live;
+    const generation = live.generation;
     safety.input[0] = objective;
     safety.observeInput(time);
     // An absent margin is NaN (a present one never is).
     const hasMargin = !Number.isNaN(margin);
     if (hasMargin) safety.onConstraintMargin(margin);
     const windows = this.windows;
-    if (!this.core.seekingFeasibility) {
+    // A rollback it caused (a spike, a constraint emergency) opened a window for another point:
+    // this digest measured the abandoned one.
+    if (live.generation !== generation) this.abandoned++;
+    else if (!this.core.seekingFeasibility) {
       windows.input[0] = objective;
       windows.pushInput();
     } else if (hasMargin) {
@@ -581,7 +589,7 @@ class EngineImpl implements Engine {
       digests: {
         accepted: this.accepted,
         rejected: this.rejected,
-        unused: this.windowStats.dropped + this.marginless,
+        unused: this.windowStats.dropped + this.marginless + this.abandoned,
       },
       spsa: {
         a: this.core.a,
