@@ -129,6 +129,25 @@ describe("DashboardModel measured baseline", () => {
     expect(model.baseline()).toEqual({ value: 11, windows: 2, generation: 0 });
   });
 
+  it("starts over with the next run of a recording, whose generations count from 0 again", () => {
+    const model = new DashboardModel(50);
+    const event = (n: number, e: AuditEvent, runId: string): AuditEvent => ({ ...e, seq: n, runId });
+    // Run 1 calibrates around x = 5 and measures it at generation 2.
+    model.addEvent(event(1, { ...base, seq: 0, time: 0, type: "baseline.set" }, "a"));
+    model.addEvent(event(2, applyValues(100, 1, "plus", 6), "a"));
+    model.addEvent(event(3, at(1, windowAt(200, 100)), "a"));
+    model.addEvent(event(4, applyValues(200, 2, "centre", 5), "a"));
+    model.addEvent(event(5, at(2, windowAt(300, 14)), "a"));
+    expect(model.baseline()).toEqual({ value: 14, windows: 1, generation: 0 });
+    // The engine restarted on its log, from x = 7: the same generation numbers, other values.
+    model.addEvent(event(1, { ...base, seq: 0, time: 1000, type: "baseline.set" }, "a"));
+    model.addEvent(event(2, applyValues(1100, 1, "plus", 9), "a"));
+    model.addEvent(event(3, at(1, windowAt(1200, 50)), "a"));
+    model.addEvent(event(4, applyValues(1200, 2, "centre", 7), "a"));
+    model.addEvent(event(5, at(2, windowAt(1300, 20)), "a"));
+    expect(model.baseline()).toEqual({ value: 20, windows: 1, generation: 0 });
+  });
+
   it("survives the trimming of the history", () => {
     const model = new DashboardModel(2);
     model.addEvent({ ...base, seq: ++seq, time: 0, type: "baseline.set" });

@@ -26,8 +26,9 @@ const GENERATIONS_KEPT = 64;
  * come from the values live at its generation, a rollback, or (for a run's first baseline, before
  * SPSA's first step) a centre apply. Windows at other
  * configurations never count, so the line is the objective of the untuned settings, not of the
- * first window. A new `baseline.set` starts over. Memory is bounded (the values of the last
- * {@link GENERATIONS_KEPT} generations).
+ * first window. A new `baseline.set` starts over, and so does a new run of a recording (an event
+ * whose seq is not above the last one's, or of another run id). Memory is bounded (the values of
+ * the last {@link GENERATIONS_KEPT} generations).
  */
 export class MeasuredBaselineTracker {
   private baselineGeneration = -1;
@@ -37,6 +38,8 @@ export class MeasuredBaselineTracker {
   private count = 0;
   /** True from a run's first `baseline.set` until SPSA's first step: the centre is the baseline. */
   private centreIsBaseline = false;
+  /** The last event folded in, to see a new run start (its seq not above, or another run id). */
+  private last: { readonly seq: number; readonly runId: string } | undefined;
 
   /** Records the values live at `generation` (from an apply, a rollback or a snapshot). */
   noteValues(generation: number, values: Readonly<Record<string, number>>): void {
@@ -62,6 +65,11 @@ export class MeasuredBaselineTracker {
 
   /** Folds one audit event in. */
   addEvent(event: AuditEvent): void {
+    const last = this.last;
+    // A recording of several runs (an engine restarted on its log): each numbers its events and
+    // its generations from the start again, so nothing of the run before says which is which.
+    if (last !== undefined && (event.seq <= last.seq || event.runId !== last.runId)) this.startRun();
+    this.last = { seq: event.seq, runId: event.runId };
     switch (event.type) {
       case "baseline.set":
         this.baselineGeneration = event.generation;
@@ -95,6 +103,15 @@ export class MeasuredBaselineTracker {
       default:
         return;
     }
+  }
+
+  private startRun(): void {
+    this.baselineGeneration = -1;
+    this.baselineValues = null;
+    this.generationValues.clear();
+    this.sum = 0;
+    this.count = 0;
+    this.centreIsBaseline = false;
   }
 
   /** Whether the configuration live at `generation` is the baseline one. */
