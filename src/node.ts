@@ -55,6 +55,7 @@ export {
   readReplayLog,
 } from "./replay/read-log.js";
 export {
+  type MissingRecords,
   type ReplayDivergence,
   type ReplayOptions,
   type ReplayResult,

@@ -203,7 +203,7 @@ describe("a divergence between events of different types", () => {
     const result = await replay(dir, { override: { settleMs: 1000 } });
     expect(result.ok).toBe(false);
     if (result.ok) return;
-    expect(result.divergence.expected.type).toBe("digest.accepted");
+    expect(result.divergence.expected?.type).toBe("digest.accepted");
     expect(result.divergence.actual?.type).toBe("digest.rejected");
     expect(result.divergence.reason).toBe("type");
   });

@@ -93,6 +93,8 @@ describe("replay of a log whose audit ring overflowed", () => {
     expect(run.dropped.length).toBeGreaterThan(0);
     const [first] = run.dropped;
     expect(first!.to).toBeGreaterThanOrEqual(first!.from);
+    // The log's own record seqs run on across the gap: the ring dropped them, nothing removed them.
+    expect(first!.cause).toBe("ring");
     expect(result.ok).toBe(false);
     if (result.ok) return;
     expect(result.divergence.dropped.length).toBeGreaterThan(0);

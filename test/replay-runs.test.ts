@@ -238,12 +238,15 @@ describe("explain on a log with three runs", () => {
   });
 
   it("names the runs and their generation ranges when no run created the generation", () => {
-    const ranges = `run 1: generations 0–${finalGenerations[0]}; run 2: generations 0–${finalGenerations[1]}; run 3: generations 0–${finalGenerations[2]}`;
+    // The generations an apply or rollback created: generation 0, a run's initial values, is none.
+    const ranges = `run 1: generations 1–${finalGenerations[0]}; run 2: generations 1–${finalGenerations[1]}; run 3: generations 1–${finalGenerations[2]}`;
     expect(() => explain(dir, 100_000)).toThrow(ReplayInputError);
-    expect(() => explain(dir, 100_000)).toThrow(`created generation 100000 (${ranges})`);
+    expect(() => explain(dir, 100_000)).toThrow(
+      `created generation 100000; applies and rollbacks created ${ranges}`,
+    );
     const late = finalGenerations[1]!;
     expect(() => explain(dir, late, { run: 3 })).toThrow(
-      `in run 3 of the log created generation ${late} (${ranges})`,
+      `in run 3 of the log created generation ${late}; applies and rollbacks created ${ranges}`,
     );
     expect(() => explain(dir, 5, { run: 7 })).toThrow(ReplayRunError);
   });
@@ -261,7 +264,7 @@ describe("explain on a log with three runs", () => {
     expect(chosen.stdout.startsWith("generation 10 (run 1 of 3): ")).toBe(true);
     const missing = await runArqonInProcess(["explain", "three-runs", "--generation", "100000"], scratch);
     expect(missing.status).toBe(2);
-    expect(missing.stderr).toContain(`run 1: generations 0–${finalGenerations[0]}; run 2: generations 0–`);
+    expect(missing.stderr).toContain(`run 1: generations 1–${finalGenerations[0]}; run 2: generations 1–`);
     const badRun = await runArqonInProcess(
       ["explain", "three-runs", "--generation", "10", "--run", "4"],
       scratch,
@@ -346,6 +349,7 @@ describe("runs in a log given as records", () => {
           timingsPastEnd: 0,
           options: "recorded",
           rules: DECISION_RULES,
+          unreplayable: null,
           ok: true,
         },
         {
@@ -357,6 +361,7 @@ describe("runs in a log given as records", () => {
           timingsPastEnd: 0,
           options: "recorded",
           rules: DECISION_RULES,
+          unreplayable: null,
           ok: true,
         },
       ],

@@ -4,7 +4,13 @@ import { DECISION_RULES } from "../engine/decision-rules.js";
 import { encodeNumbers } from "../log/json-numbers.js";
 import type { TornTail } from "../log/scan.js";
 import { describeGenerations } from "../replay/read-log.js";
-import { type ReplayDivergence, type ReplayResult, type ReplayRunResult, replay } from "../replay/replay.js";
+import {
+  type MissingRecords,
+  type ReplayDivergence,
+  type ReplayResult,
+  type ReplayRunResult,
+  replay,
+} from "../replay/replay.js";
 import { type ExitCode, usageError } from "./cli-error.js";
 import type { CliIo } from "./io.js";
 import { logReadFailure, parseLogCommand, runFlag, runFlagFailure, wholeFlag } from "./log-command.js";
@@ -22,9 +28,13 @@ export const REPLAY_USAGE = `arqon replay <log> [--run K] [--context N] [--json]
   cleanly closed log ends with a close marker: a log without it lost its last segment, or its run
   never closed (a crash, or a writer still running); replay says so and exits 1, unless
   --accept-open (a torn tail accepted with --accept-torn-tail already explains a crash). A segment
-  missing in the middle is an error. Audit records a full ring dropped are listed: they were not
-  compared. Timings a cut log holds after audit records it lost (a timer record reaches the disk
-  before the drain that writes the records it followed) are counted and not replayed. The engine
+  missing in the middle is an error. Audit records missing from a run (dropped by a full ring, or
+  removed from the log by a compaction or an edit) are listed: they were not compared. Timings a
+  cut log holds after audit records it lost (a timer record reaches the disk before the drain
+  that writes the records it followed) are counted and not replayed; a closed log cannot have
+  lost its end to a crash, so audit records missing from a closed run's end are a divergence. A
+  run logged with captureDigests: false holds no inputs to replay: replay says it cannot check
+  it and exits 1. The engine
   is rebuilt from the options the log header records, every default filled in; a log written
   before those were recorded is replayed with the defaults pinned for such logs (it says so),
   never with today's. A run that diverges and was recorded under other decision rules than this
@@ -79,10 +89,15 @@ export async function replayCommand(argv: readonly string[], io: CliIo): Promise
     return refused ? 1 : 0;
   }
   const d = result.divergence;
+  const diverged = result.runs.find((r) => r.run === d.run);
+  if (diverged !== undefined && diverged.unreplayable !== null) {
+    io.stdout(`replay NOT CHECKED: ${diverged.unreplayable}\n`);
+    io.stderr(`arqon replay: run ${d.run} cannot be replayed (captureDigests: false); exit 1\n`);
+    return 1;
+  }
   io.stdout(renderDivergence(d, runs !== undefined));
   const where = runs === undefined ? "" : ` in run ${d.run}`;
   io.stderr(`arqon replay: diverged at record ${d.index} (seq ${d.seq})${where}\n`);
-  const diverged = result.runs.find((r) => r.run === d.run);
   if (diverged !== undefined && diverged.rules !== DECISION_RULES) io.stderr(otherRulesLine(diverged.rules));
   return 1;
 }
@@ -111,14 +126,26 @@ function unclosedLine(message: string, accepted: boolean, byTornTail = false): s
   return `arqon replay: ${message} (accepted: ${byTornTail ? "--accept-torn-tail, a crash" : "--accept-open"})\n`;
 }
 
+/** What took missing records, by the cause the log shows. */
+const MISSING_CAUSE: Readonly<Record<MissingRecords["cause"], string>> = {
+  ring: "dropped by a full audit ring",
+  removed: "removed from the log",
+  unknown: "dropped by a full audit ring or removed from the log",
+};
+
 /** " (records 18–23 of run 1 missing: dropped by a full audit ring, not compared)", or "". */
 function droppedNote(runs: readonly ReplayRunResult[]): string {
-  const parts = runs.flatMap((r) =>
-    r.dropped.map(
-      ({ from, to }) => `${from === to ? `record ${from}` : `records ${from}–${to}`} of run ${r.run}`,
-    ),
+  const missing = runs.flatMap((r) => r.dropped.map((range) => ({ ...range, run: r.run })));
+  const causes = new Set(missing.map((m) => m.cause));
+  const range = ({ from, to, run }: (typeof missing)[number]) =>
+    `${from === to ? `record ${from}` : `records ${from}–${to}`} of run ${run}`;
+  // One cause is said once; several are said range by range.
+  if (causes.size <= 1)
+    return note(missing.map(range), `missing: ${MISSING_CAUSE[missing[0]?.cause ?? "ring"]}, not compared`);
+  return note(
+    missing.map((m) => `${range(m)} (${MISSING_CAUSE[m.cause]})`),
+    "missing, not compared",
   );
-  return note(parts, "missing: dropped by a full audit ring, not compared");
 }
 
 /** " (3 timings of run 1 not replayed: logged after audit records the log lost)", or "". */
@@ -138,7 +165,9 @@ function note(parts: readonly string[], what: string): string {
 function runLine(r: ReplayRunResult): string {
   const outcome = r.ok
     ? `OK, ${r.records} records identical`
-    : `DIVERGED at record ${r.divergence.index} (seq ${r.divergence.seq}, ${r.divergence.expected.type}): ${r.divergence.reason}`;
+    : r.unreplayable !== null
+      ? `NOT CHECKED: ${r.unreplayable}`
+      : `DIVERGED at record ${r.divergence.index} (seq ${r.divergence.seq}${typeOf(r.divergence)}): ${r.divergence.reason}`;
   return `run ${r.run} (${describeGenerations(r.generations)}): ${outcome}\n`;
 }
 
@@ -148,12 +177,17 @@ function runLine(r: ReplayRunResult): string {
  */
 export function renderDivergence(d: ReplayDivergence, showRun = false): string {
   const lines = [
-    `replay DIVERGED at record ${d.index} (seq ${d.seq}, ${d.expected.type})${showRun ? ` in run ${d.run}` : ""}: ${d.reason}`,
+    `replay DIVERGED at record ${d.index} (seq ${d.seq}${typeOf(d)})${showRun ? ` in run ${d.run}` : ""}: ${d.reason}`,
     ...d.context.map((e) => `  before  ${eventLine(e)}`),
-    `  logged  ${eventLine(d.expected)}`,
+    `  logged  ${d.expected === null ? "(nothing)" : eventLine(d.expected)}`,
     `  replay  ${d.actual === null ? "(nothing)" : eventLine(d.actual)}`,
   ];
   return `${lines.join("\n")}\n`;
+}
+
+/** ", apply": the logged event's type, or "" when the log holds none there. */
+function typeOf(d: ReplayDivergence): string {
+  return d.expected === null ? "" : `, ${d.expected.type}`;
 }
 
 function eventLine(event: AuditEvent): string {

@@ -152,6 +152,13 @@ const counted = (e: AuditEvent): boolean => e.type !== "digest.accepted" && e.ty
 const answers = (e: AuditEvent): boolean =>
   e.type === "rollback" || (e.type === "mode.changed" && e.to === "halted");
 
+/** Whether event `k` makes every earlier answer stale: an apply, or a mode change leaving halted. */
+function staleAnswers(trail: readonly AuditEvent[], k: number): boolean {
+  const e = trail[k]!;
+  if (e.type === "apply") return true;
+  return e.type === "mode.changed" && e.to !== "halted" && modeBefore(trail, k) === "halted";
+}
+
 /** Reasons a mode change newly raised that demand a rollback (or, with `among`, other reasons). */
 function tripReasons(
   trail: readonly AuditEvent[],
@@ -184,8 +191,9 @@ function raisesWithoutFreezing(trail: readonly AuditEvent[], k: number): boolean
 
 /**
  * The first event at which L1 fails: a trip at i with no answer among the K counted events before
- * it (back to the previous answer), nor among the K counted events after it and stamped strictly
- * before its time + `tripWindowMs` (an event at or after that deadline, answer or not, fails it).
+ * it (back to the previous answer, and with no apply nor move out of halted since it, the trip
+ * included), nor among the K counted events after it and stamped strictly before its time +
+ * `tripWindowMs` (an event at or after that deadline, answer or not, fails it).
  */
 function firstL1Failure(spec: SafetySpec, trail: readonly AuditEvent[]): number | undefined {
   const K = spec.tripWindowEvents;
@@ -196,12 +204,13 @@ function firstL1Failure(spec: SafetySpec, trail: readonly AuditEvent[]): number 
       if (first === undefined || seq < first) first = seq;
     }
     if (tripReasons(trail, i).length === 0) continue;
-    // Answered just before: an answer at j < i with at most K counted, unanswering events in (j, i].
+    // Answered just before: an answer at j < i with at most K counted, unanswering events in (j, i]
+    // and none of them an apply or a move out of halted (which make it stale).
     let before = 0;
     let answeredBefore = false;
-    for (let j = i - 1; j >= 0; j--) {
+    for (let j = i - 1; j >= 0 && before < K && !staleAnswers(trail, j + 1); j--) {
       if (answers(trail[j]!)) {
-        answeredBefore = before + 1 <= K;
+        answeredBefore = true;
         break;
       }
       if (counted(trail[j]!)) before++;

@@ -69,7 +69,10 @@ export class SafetyMonitor {
   private readonly recentApplies: { time: number; seq: number }[] = [];
   /** An operator's rollback command was recorded and its rollback has not come yet. */
   private operatorRollbackSeq: number | undefined;
-  /** Counted events since the latest rollback or halt (Infinity before the first). */
+  /**
+   * Counted events since the latest rollback or halt that can still answer a trip (Infinity when
+   * none can: before the first, and once an apply or leaving halted made it stale).
+   */
   private sinceAnswer = Number.POSITIVE_INFINITY;
   private readonly trips: PendingTrip[] = [];
   private checked = 0;
@@ -120,6 +123,8 @@ export class SafetyMonitor {
     this.checkSequence(event);
     switch (event.type) {
       case "apply":
+        // A new point is live: an earlier rollback or halt no longer answers the trips after it.
+        this.sinceAnswer = Number.POSITIVE_INFINITY;
         this.checkApply(event);
         break;
       case "rollback":
@@ -360,6 +365,8 @@ export class SafetyMonitor {
         event,
       );
     }
+    // A halt the engine has left no longer answers the trips after it.
+    if (this.mode === "halted" && event.to !== "halted") this.sinceAnswer = Number.POSITIVE_INFINITY;
     const before = new Set(this.activeReasons);
     const raised = event.reasons.filter((reason) => ROLLBACK_REASONS.includes(reason) && !before.has(reason));
     const unfrozen = event.reasons.filter((reason) => FREEZE_REASONS.includes(reason) && !before.has(reason));
@@ -377,7 +384,8 @@ export class SafetyMonitor {
     if (event.to === "halted") this.answerTrips();
     if (raised.length > 0) {
       // The rollback may be written just before the mode change that reports the trip: it counts
-      // when it is among the K counted events before this one.
+      // when it is among the K counted events before this one, with nothing applied since and the
+      // engine not having left halted since.
       if (this.sinceAnswer < this.spec.tripWindowEvents) return;
       this.trips.push({
         seq: event.seq,

@@ -13,7 +13,13 @@ import type {
   ViolationEvent,
   WindowClosedEvent,
 } from "../audit/events.js";
-import { type DecisionLogInput, describeRuns, ReplayInputError, readReplayLog } from "./read-log.js";
+import {
+  type DecisionLogInput,
+  describeGenerations,
+  ReplayInputError,
+  type ReplayRun,
+  readReplayLog,
+} from "./read-log.js";
 import { chooseRun } from "./run-choice.js";
 
 /** Options of {@link explain}. */
@@ -81,6 +87,26 @@ type Change = ApplyEvent | RollbackEvent;
 const isChange = (e: AuditEvent): e is Change => e.type === "apply" || e.type === "rollback";
 
 /**
+ * The generations each run's applies and rollbacks created, the ones {@link explain} takes:
+ * `run 1: generations 1–57; run 2: no generation`.
+ */
+function describeCreated(runs: readonly ReplayRun[]): string {
+  return runs
+    .map(({ run, events }) => {
+      let range: { first: number; last: number } | undefined;
+      for (const e of events) {
+        if (!isChange(e)) continue;
+        range = {
+          first: Math.min(range?.first ?? e.generation, e.generation),
+          last: Math.max(range?.last ?? e.generation, e.generation),
+        };
+      }
+      return `run ${run}: ${range === undefined ? "no generation" : describeGenerations(range)}`;
+    })
+    .join("; ");
+}
+
+/**
  * Explains how generation `generation` came about: the windows (and their digests) whose values
  * fed the decision, the gradient estimate and step, the Tier-1 outcome and the values written.
  *
@@ -94,7 +120,8 @@ const isChange = (e: AuditEvent): e is Change => e.type === "apply" || e.type ==
  *
  * @throws ReplayInputError when the log has no engine header, or no apply/rollback created
  * `generation` (in `options.run`, or in any run): the message lists the runs and the generations
- * they hold. `ReplayRunError` (a ReplayInputError) when `options.run` names no run of the log.
+ * their applies and rollbacks created (generation 0, a run's initial values, is never one).
+ * `ReplayRunError` (a ReplayInputError) when `options.run` names no run of the log.
  */
 export function explain(
   log: DecisionLogInput,
@@ -108,8 +135,10 @@ export function explain(
   const run = candidates.findLast((r) => created(r.events) >= 0);
   if (run === undefined) {
     const where = options.run === undefined ? "the log" : `run ${options.run} of the log`;
+    // Generation 0 is where a run starts: only generations an apply or rollback created are listed.
+    const initial = generation === 0 ? " (a run's initial values)" : "";
     throw new ReplayInputError(
-      `no apply or rollback in ${where} created generation ${generation} (${describeRuns(runs)})`,
+      `no apply or rollback in ${where} created generation ${generation}${initial}; applies and rollbacks created ${describeCreated(runs)}`,
     );
   }
   const { events } = run;

@@ -37,6 +37,7 @@ export {
   readReplayLog,
 } from "./read-log.js";
 export {
+  type MissingRecords,
   type ReplayDivergence,
   type ReplayEngine,
   type ReplayOptions,

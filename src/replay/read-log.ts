@@ -60,6 +60,19 @@ export interface ReplayRun {
   readonly timings: readonly TimeRecord[] | undefined;
   /** Whether the run ends with a close marker (its engine closed cleanly). */
   readonly closed: boolean;
+  /**
+   * The run's close marker, written after its engine stopped: its position in the log and the
+   * generation it records (undefined when the marker holds none). Undefined when the run did not
+   * close.
+   */
+  readonly close: { readonly index: number; readonly generation: number | undefined } | undefined;
+  /**
+   * The log's own sequence number of the record at each position of the whole log (not only
+   * this run's), or undefined where the record does not carry one (records given bare). The
+   * writer numbers records without gaps, so a jump means records were removed from the log (a
+   * compaction, an edit); audit records the ring dropped never reached it and leave none.
+   */
+  readonly logSeqs: readonly (number | undefined)[];
 }
 
 /**
@@ -107,23 +120,27 @@ export const UNCLOSED_MESSAGE = "log ends without close marker: last segment mis
  */
 export function readReplayLog(log: DecisionLogInput): ReplayLog {
   const runs: RunBuilder[] = [];
+  const logSeqs: (number | undefined)[] = [];
   let index = 0;
   let lastWasClose = false;
   const { records, tornTail } = recordsOf(log);
   for (const record of records) {
+    logSeqs.push(logSeqOf(record));
     if (index === 0) {
       const header = engineHeaderOf(record);
       if (header === undefined) throw new ReplayInputError("the log does not start with an engine header");
-      runs.push(newRun(1, 0, header));
+      runs.push(newRun(1, 0, header, logSeqs));
     } else if (isRestart(record)) {
       const header = engineHeaderOf(restartOf(record).header);
       if (header === undefined)
         throw new ReplayInputError(
           `the restart record at position ${index} of the log carries no engine header`,
         );
-      runs.push(newRun(runs.length + 1, index, header));
+      runs.push(newRun(runs.length + 1, index, header, logSeqs));
     } else if (isCloseMarker(record)) {
-      runs.at(-1)!.closed = true;
+      const run = runs.at(-1)!;
+      run.closed = true;
+      run.close = { index, generation: closeGenerationOf(record) };
     } else {
       const timing = timeRecordOf(record);
       if (timing !== undefined) runs.at(-1)!.timings?.push(timing);
@@ -173,10 +190,16 @@ type RunBuilder = ReplayRun & {
   generations: { first: number; last: number } | undefined;
   readonly timings: TimeRecord[] | undefined;
   closed: boolean;
+  close: ReplayRun["close"];
 };
 
 /** Starts run `run` at log position `start`; refuses a header whose `rules` is not a version. */
-function newRun(run: number, start: number, header: EngineLogHeader): RunBuilder {
+function newRun(
+  run: number,
+  start: number,
+  header: EngineLogHeader,
+  logSeqs: readonly (number | undefined)[],
+): RunBuilder {
   const rules: unknown = header.rules;
   if (rules !== undefined && !(typeof rules === "number" && Number.isSafeInteger(rules) && rules >= 1)) {
     const where = start === 0 ? "the log header" : `the restart record at position ${start}`;
@@ -193,7 +216,35 @@ function newRun(run: number, start: number, header: EngineLogHeader): RunBuilder
     generations: undefined,
     timings: (header.logVersion ?? 0) >= ENGINE_LOG_VERSION ? [] : undefined,
     closed: false,
+    close: undefined,
+    logSeqs,
   };
+}
+
+/** The record itself, whether given bare or as a log entry wrapping it. */
+function unwrapped(record: unknown): unknown {
+  if (typeof record !== "object" || record === null) return record;
+  const r = record as { readonly segment?: unknown; readonly record?: unknown };
+  return typeof r.segment === "string" && typeof r.record === "object" && r.record !== null
+    ? r.record
+    : record;
+}
+
+/**
+ * The log's own seq of a record as the log holds it (`{ seq, kind, … }`, or a log entry wrapping
+ * one); undefined for a bare record (an audit event's `seq` is the audit sequence, not the log's).
+ */
+function logSeqOf(record: unknown): number | undefined {
+  const r = unwrapped(record);
+  if (typeof r !== "object" || r === null) return undefined;
+  const { seq, kind } = r as { readonly seq?: unknown; readonly kind?: unknown };
+  return typeof kind === "string" && typeof seq === "number" ? seq : undefined;
+}
+
+/** The generation a close marker records, if it holds one. */
+function closeGenerationOf(record: unknown): number | undefined {
+  const generation = (unwrapped(record) as { readonly generation?: unknown }).generation;
+  return typeof generation === "number" ? generation : undefined;
 }
 
 /** The restart record itself, whether given bare or as a log entry wrapping it. */

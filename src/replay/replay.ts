@@ -24,6 +24,11 @@ export interface ReplayEngine {
   setBaseline(): void;
   rollback(reason?: string): boolean;
   halt?(reason: string): void;
+  /**
+   * The live generation, compared with a closed run's close marker (without it, the generation of
+   * the last event the replay wrote stands in).
+   */
+  readonly generation?: number;
   resetSafeMode?(options: { acknowledge: string }): boolean;
   flushEvents(): number;
   close(): Promise<void>;
@@ -60,23 +65,37 @@ export interface ReplayDivergence {
   readonly seq: number;
   /** The first differing field (`"values.batchSize"`, `"type"`…), or why the record could not be replayed. */
   readonly reason: string;
-  /** The logged event. */
-  readonly expected: AuditEvent;
+  /**
+   * The logged event; null when the log holds none with this seq (audit records missing from the
+   * end of a closed run).
+   */
+  readonly expected: AuditEvent | null;
   /** What the replayed engine wrote with that sequence number (null when it wrote nothing). */
   readonly actual: AuditEvent | null;
   /** The logged events of the same run just before it, oldest first. */
   readonly context: readonly AuditEvent[];
   /**
-   * Audit records of the run missing from the log before this point (dropped by a full audit
-   * ring): the inputs they may have held were never replayed, which explains the divergence.
+   * Audit records of the run missing from the log before this point (see
+   * {@link MissingRecords}): the inputs they may have held were never replayed, which explains
+   * the divergence.
    */
-  readonly dropped: readonly SeqRange[];
+  readonly dropped: readonly MissingRecords[];
 }
 
 /** A range of audit sequence numbers, both ends included. */
 export interface SeqRange {
   readonly from: number;
   readonly to: number;
+}
+
+/**
+ * Audit records missing from a run in the log, and why, as far as the log tells: `"ring"`, a full
+ * audit ring dropped them (they never reached the log, whose own record seqs run on without a
+ * gap); `"removed"`, records were taken out of the log (a compaction, an edit: its record seqs
+ * jump there); `"unknown"`, the records were given without the log's seqs.
+ */
+export interface MissingRecords extends SeqRange {
+  readonly cause: "ring" | "removed" | "unknown";
 }
 
 /** Outcome of replaying one run of a log. */
@@ -90,16 +109,18 @@ export type ReplayRunResult = {
   /** The run's logged audit events (all compared and identical when `ok`). */
   readonly records: number;
   /**
-   * Audit records the run wrote that are not in the log (the ring was full and dropped them):
-   * they were not compared, and any inputs among them were not replayed.
+   * Audit records the run wrote that are not in the log (a full ring dropped them, or they were
+   * removed from the log: see {@link MissingRecords}): they were not compared, and any inputs
+   * among them were not replayed.
    */
-  readonly dropped: readonly SeqRange[];
+  readonly dropped: readonly MissingRecords[];
   /**
    * Timings (timer runs, host flushes) logged after audit records the log does not hold: the end
    * of a log cut short (a crash, a lost last segment), where a timing record reached the disk
    * before the records of the inputs it followed. They were not replayed: the engine state they
    * ran in is not in the log. 0 for a run whose log is whole (unless its audit ring dropped the
-   * run's last records), and for a log without timings.
+   * run's last records), and for a log without timings. A closed run cannot have lost records to
+   * a crash: with any, it diverges (records missing from its end).
    */
   readonly timingsPastEnd: number;
   /**
@@ -115,6 +136,13 @@ export type ReplayRunResult = {
    * the two differ, a correction made between them can explain a divergence.
    */
   readonly rules: number | null;
+  /**
+   * Why the run could not be replayed at all, or null. A run logged with `captureDigests: false`
+   * holds none of its accepted digests, the inputs replay feeds the engine: when its windows show
+   * it accepted some, it is not replayed, `ok` is false and the divergence, at the first window
+   * that counted digests (`actual` null), gives this reason.
+   */
+  readonly unreplayable: string | null;
 } & ({ readonly ok: true } | { readonly ok: false; readonly divergence: ReplayDivergence });
 
 /**
@@ -180,8 +208,12 @@ export type ReplayResult = (
  * logged time. Every logged event of the run is then compared, in log order, with the event the
  * replay wrote under the same sequence number, field by field and bit for bit (`Object.is`;
  * `runId` ignored): proposals, applies with their values, violations, windows, decisions, steps
- * and mode transitions. Events the log lacks (dropped by a full ring) are skipped. The first
- * difference is returned with its context.
+ * and mode transitions. Events the log lacks (dropped by a full ring, or removed from the log)
+ * are skipped. The first difference is returned with its context. A run that ends with a close
+ * marker cannot have lost records to a crash: records missing from its end (the replay wrote more,
+ * ended at another generation than the marker's, or timings follow records the log lacks) are a
+ * divergence at the marker. A run logged with `captureDigests: false` whose windows counted
+ * digests is not replayed (see {@link ReplayRunResult.unreplayable}).
  *
  * Deterministic; cold path (keeps every event of the log in memory).
  *
@@ -228,7 +260,7 @@ function mergeOverride(
   return merged;
 }
 
-/** The gaps in a run's audit sequence (it starts at 1): records the ring dropped. */
+/** The gaps in a run's audit sequence (it starts at 1): records missing from the log. */
 export function droppedRanges(events: readonly AuditEvent[]): SeqRange[] {
   const gaps: SeqRange[] = [];
   let expected = 1;
@@ -244,15 +276,134 @@ function describeRange({ from, to }: SeqRange): string {
   return from === to ? `record ${from}` : `records ${from}–${to}`;
 }
 
+/**
+ * Why the log lacks what lies between log positions `after` and `upTo` (inclusive): records were
+ * removed where its own seqs jump; a full ring dropped them where the seqs run on; unknown where
+ * records carry no log seq.
+ */
+function missingCause(
+  logSeqs: readonly (number | undefined)[],
+  after: number,
+  upTo: number,
+): MissingRecords["cause"] {
+  let known = true;
+  for (let i = after + 1; i <= upTo; i++) {
+    const previous = logSeqs[i - 1];
+    const seq = logSeqs[i];
+    if (previous === undefined || seq === undefined) known = false;
+    else if (seq !== previous + 1) return "removed";
+  }
+  return known ? "ring" : "unknown";
+}
+
+/** The gaps in a run's audit sequence, each with its cause as far as the log tells. */
+function missingRecords(run: ReplayRun): MissingRecords[] {
+  const { events, indices, logSeqs } = run;
+  const gaps: MissingRecords[] = [];
+  let expected = 1;
+  let after = run.start;
+  for (let k = 0; k < events.length; k++) {
+    const seq = events[k]!.seq;
+    if (seq > expected)
+      gaps.push({ from: expected, to: seq - 1, cause: missingCause(logSeqs, after, indices[k]!) });
+    if (seq >= expected) expected = seq + 1;
+    after = indices[k]!;
+  }
+  return gaps;
+}
+
+/** What took missing records, by cause. */
+const MISSING_CAUSE: Readonly<Record<MissingRecords["cause"], string>> = {
+  ring: "dropped by a full audit ring",
+  removed: "removed from the log: a compaction or an edit",
+  unknown: "a full audit ring, a compaction or an edit",
+};
+
+/** "missing …" for records that all have the cause (the ring's case is worded on its own). */
+const MISSING_BECAUSE: Readonly<Record<"removed" | "unknown", string>> = {
+  removed: "missing from the log (removed from it: a compaction or an edit)",
+  unknown: "missing (a full audit ring, a compaction or an edit)",
+};
+
+/** Why a divergence after missing records is most likely their doing. */
+function blameMissing(missing: readonly MissingRecords[], reason: string): string {
+  const consequence = `so inputs they held were not replayed; first difference after that: ${reason}`;
+  const single = missing.length === 1 && missing[0]!.from === missing[0]!.to;
+  const ranges = missing.map(describeRange).join(", ");
+  const cause = missing[0]!.cause;
+  if (missing.some((m) => m.cause !== cause)) {
+    const each = missing.map((m) => `${describeRange(m)} (${MISSING_CAUSE[m.cause]})`);
+    return `audit ${each.join(", ")} of this run are missing, ${consequence}`;
+  }
+  // Only a ring drop the log shows is blamed on the ring.
+  if (cause === "ring")
+    return `audit ${ranges} of this run ${single ? "was" : "were"} dropped (the audit ring was full), ${consequence}`;
+  return `audit ${ranges} of this run ${single ? "is" : "are"} ${MISSING_BECAUSE[cause]}, ${consequence}`;
+}
+
+/** What replaying a run logged with `captureDigests: false` says. */
+const NO_DIGESTS_MESSAGE =
+  "this run was logged with captureDigests: false: its windows counted digests the log does not hold, the inputs replay needs, so it cannot be replayed";
+
+/** Whether the run's engine captured its digests (recorded options, else the pinned defaults). */
+function capturedDigests(header: ReplayRun["header"]): boolean {
+  const options = header.resolved ?? withLegacyDefaults(header.config);
+  return (options as { readonly captureDigests?: unknown }).captureDigests !== false;
+}
+
+/** What replaying a run gave: the events by seq, inputs it could not replay, how it ended. */
+interface Replayed {
+  readonly produced: ReadonlyMap<number, AuditEvent>;
+  /** Why the input with that seq could not be replayed. */
+  readonly unreplayable: ReadonlyMap<number, string>;
+  /** The replayed engine's generation at the end (undefined when it does not say). */
+  readonly finalGeneration: number | undefined;
+  readonly timingsPastEnd: number;
+}
+
 /** Replays one run on a fresh engine and compares its events (see {@link replay}). */
 async function replayRun(run: ReplayRun, options: ReplayOptions): Promise<ReplayRunResult> {
-  const { header, events, indices } = run;
+  const { header, events } = run;
+  const recorded = header.resolved;
+  const contextSize = options.context ?? 5;
+  const dropped = missingRecords(run);
+  const about = {
+    run: run.run,
+    start: run.start,
+    generations: run.generations,
+    records: events.length,
+    dropped,
+    options: recorded === undefined ? ("pinned" as const) : ("recorded" as const),
+    rules: header.rules ?? null,
+  };
+  // A run whose windows counted digests the log does not hold cannot be replayed: say so plainly
+  // rather than diverge at some record. (One that observed no digest replays all the same.)
+  const counted = capturedDigests(header)
+    ? -1
+    : events.findIndex((e) => e.type === "window.closed" && e.count > 0);
+  if (counted >= 0) {
+    return {
+      ...about,
+      timingsPastEnd: 0,
+      unreplayable: NO_DIGESTS_MESSAGE,
+      ok: false,
+      divergence: {
+        run: run.run,
+        index: run.indices[counted]!,
+        seq: events[counted]!.seq,
+        reason: NO_DIGESTS_MESSAGE,
+        expected: events[counted]!,
+        actual: null,
+        context: events.slice(Math.max(0, counted - contextSize), counted),
+        dropped: dropped.filter((gap) => gap.from < events[counted]!.seq),
+      },
+    };
+  }
   const startTime = header.startTime;
   const timings = run.timings;
   const clock = timings === undefined ? new ReplayClock(startTime) : new ScriptedClock(startTime);
   // An override key set to undefined leaves the logged value alone (it means "not given"), and an
   // override of a nested option changes that option only: the rest stays as logged.
-  const recorded = header.resolved;
   const config: EngineConfig = {
     ...(mergeOverride(
       {
@@ -270,27 +421,35 @@ async function replayRun(run: ReplayRun, options: ReplayOptions): Promise<Replay
   const subscription = engine.events.subscribe((event) => produced.set(event.seq, event));
   const unreplayable = new Map<number, string>();
   let timingsPastEnd = 0;
+  let finalGeneration: number | undefined;
   try {
     if (clock instanceof ScriptedClock)
       timingsPastEnd = replayScripted(events, timings!, clock, engine, unreplayable);
     else replayByDueTimes(events, startTime, clock, engine, unreplayable);
     engine.flushEvents();
+    finalGeneration = engine.generation;
   } finally {
     subscription.unsubscribe();
     await engine.close();
   }
-  const contextSize = options.context ?? 5;
-  const dropped = droppedRanges(events);
-  const about = {
-    run: run.run,
-    start: run.start,
-    generations: run.generations,
-    records: events.length,
-    dropped,
-    timingsPastEnd,
-    options: recorded === undefined ? ("pinned" as const) : ("recorded" as const),
-    rules: header.rules ?? null,
-  };
+  const result = { ...about, timingsPastEnd, unreplayable: null };
+  const replayed = { produced, unreplayable, finalGeneration, timingsPastEnd };
+  const divergence = findDivergence(run, replayed, dropped, contextSize);
+  return divergence === undefined ? { ...result, ok: true } : { ...result, ok: false, divergence };
+}
+
+/**
+ * The first place where the replay did not write what the run's log holds (see {@link replay}),
+ * then what shows records missing from the end of a closed run; undefined when there is none.
+ */
+function findDivergence(
+  run: ReplayRun,
+  replayed: Replayed,
+  dropped: readonly MissingRecords[],
+  contextSize: number,
+): ReplayDivergence | undefined {
+  const { header, events, indices } = run;
+  const { produced, unreplayable } = replayed;
   // An event logged under an older audit schema carries that schema's `v`; the replay writes
   // today's. Later schemas only added event types and one field (see asOlderSchema), so the same
   // event compares as the same.
@@ -310,26 +469,68 @@ async function replayRun(run: ReplayRun, options: ReplayOptions): Promise<Replay
     if (reason === undefined) continue;
     // A divergence after records went missing is most likely their doing: say so first.
     const before = dropped.filter((gap) => gap.from < expected.seq);
-    const explained =
-      before.length === 0
-        ? reason
-        : `audit ${before.map(describeRange).join(", ")} of this run ${before.length === 1 && before[0]!.from === before[0]!.to ? "was" : "were"} dropped (the audit ring was full), so inputs they held were not replayed; first difference after that: ${reason}`;
     return {
-      ...about,
-      ok: false,
-      divergence: {
-        run: run.run,
-        index: indices[k]!,
-        seq: expected.seq,
-        reason: explained,
-        expected,
-        actual,
-        context: events.slice(Math.max(0, k - contextSize), k),
-        dropped: before,
-      },
+      run: run.run,
+      index: indices[k]!,
+      seq: expected.seq,
+      reason: before.length === 0 ? reason : blameMissing(before, reason),
+      expected,
+      actual,
+      context: events.slice(Math.max(0, k - contextSize), k),
+      dropped: before,
     };
   }
-  return { ...about, ok: true };
+  const tail = run.close === undefined ? undefined : closedTailProblems(run, replayed);
+  if (tail === undefined) return undefined;
+  return {
+    run: run.run,
+    index: run.close!.index,
+    seq: tail.seq,
+    reason: tail.reason,
+    expected: null,
+    actual: produced.get(tail.seq) ?? null,
+    context: events.slice(Math.max(0, events.length - contextSize)),
+    dropped,
+  };
+}
+
+/**
+ * What shows that audit records are missing from the end of a closed run, or undefined when
+ * nothing does. Its close marker was written after the engine stopped, so no crash took them:
+ * the replayed engine wrote records past the last one logged, ended at another generation than
+ * the marker's, or timings were logged after audit records the log lacks.
+ */
+function closedTailProblems(run: ReplayRun, replayed: Replayed): { seq: number; reason: string } | undefined {
+  const { produced, finalGeneration, timingsPastEnd } = replayed;
+  const lastSeq = run.events.reduce((highest, e) => Math.max(highest, e.seq), 0);
+  const beyond = [...produced.keys()].filter((seq) => seq > lastSeq).sort((a, b) => a - b);
+  const generation = finalGeneration ?? lastProduced(produced)?.generation;
+  const marked = run.close!.generation;
+  const problems: string[] = [];
+  if (beyond.length > 0) {
+    const range = describeRange({ from: beyond[0]!, to: beyond.at(-1)! });
+    problems.push(`the replayed engine wrote ${range} after the last one logged (seq ${lastSeq})`);
+  }
+  if (marked !== undefined && generation !== undefined && generation !== marked)
+    problems.push(`the close marker says generation ${marked}, the replay ended at generation ${generation}`);
+  if (timingsPastEnd > 0)
+    problems.push(
+      `${timingsPastEnd} timing${timingsPastEnd === 1 ? " was" : "s were"} logged after audit records the log does not hold`,
+    );
+  if (problems.length === 0) return undefined;
+  const lastIndex = run.indices.at(-1) ?? run.start;
+  const cause = MISSING_CAUSE[missingCause(run.logSeqs, lastIndex, run.close!.index)];
+  return {
+    seq: lastSeq + 1,
+    reason: `audit records missing from the end of this closed run (${cause}; its close marker was written after the engine stopped, so no crash took them): ${problems.join("; ")}`,
+  };
+}
+
+/** The event with the highest seq the replay wrote, if any. */
+function lastProduced(produced: ReadonlyMap<number, AuditEvent>): AuditEvent | undefined {
+  let last: AuditEvent | undefined;
+  for (const event of produced.values()) if (last === undefined || event.seq > last.seq) last = event;
+  return last;
 }
 
 /**
