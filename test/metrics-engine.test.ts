@@ -123,8 +123,12 @@ describe("arqon/metrics: engine metrics scraped after a run in virtual time", ()
     expect(series.get('arqon_rollbacks_total{reason="regression"}')).toBe(rollbacks.get("regression") ?? 0);
 
     expect(series.get("arqon_generation")).toBe(engine.generation);
-    expect(series.get('arqon_param_value{param="x"}')).toBe(engine.values[0]);
-    expect(series.get('arqon_param_value{param="y"}')).toBe(engine.values[1]);
+    expect(series.get('arqon_param_value{param="x"}')).toBe(engine.value("x"));
+    expect(series.get('arqon_param_value{param="y"}')).toBe(engine.value("y"));
+    // The host's reader copy is its own to write: the gauge keeps showing the live value.
+    const live = engine.value("x");
+    engine.values[0] = 1e9;
+    expect((await scrape(registry)).get('arqon_param_value{param="x"}')).toBe(live);
     expect(series.get("arqon_safe_mode_level")).toBe(0);
     expect(series.get('arqon_safe_mode_reason{reason="breakerOpen"}')).toBe(0);
     expect(series.get('arqon_breaker_state{breaker="actuator"}')).toBe(0);

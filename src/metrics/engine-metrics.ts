@@ -226,8 +226,8 @@ class EngineMetricsImpl implements EngineMetrics {
         this.reset();
         const engine = self.engine;
         if (engine === undefined) return;
-        for (let i = 0; i < engine.names.length; i++)
-          this.set({ param: engine.names[i]! }, engine.values[i]!);
+        // value(), not values: the host may write into its reader copy, which changes nothing live.
+        for (const name of engine.names) this.set({ param: name }, engine.value(name));
       },
     });
     this.t1 = new LatencyHistogram(
