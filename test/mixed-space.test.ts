@@ -379,6 +379,22 @@ describe("validation", () => {
     ]);
   });
 
+  it("reopens a run saved with an empty condition, which then meant none, as it ran", () => {
+    const bounds = {
+      a: { type: "categorical", choices: ["x", "y"] },
+      b: { min: 0, max: 1, when: { a: ["x"] } },
+    } as const;
+    const solver = createSolver({ seed: 4, budget: 12, bounds });
+    for (const t of solver.ask({ max: 3 })!) solver.tell({ id: t.id, value: 1 });
+    // What arqon saved before a condition needed a parent (for when: {} or when: { a: undefined }).
+    const artifact = JSON.parse(JSON.stringify(solver.toJSON()));
+    artifact.config.bounds.b.when = {};
+    expect(() => createSolver(artifact.config)).toThrow(ConfigError); // new input is refused
+    const restored = restoreSolver(artifact);
+    for (const t of restored.ask({ max: 4 })!) expect(t.params).toHaveProperty("b");
+    expect(restored.toJSON().config.bounds.b).toEqual({ min: 0, max: 1 });
+  });
+
   it("checks conditions: known, categorical, other parameters, real choices, no cycles", () => {
     const opt = { type: "categorical", choices: ["adam", "sgd"] };
     expect(

@@ -138,6 +138,25 @@ describe("shared study (in one process, several handles)", () => {
     await study.close();
   });
 
+  it("journals an Error's message as a failed trial's reason, so every worker can replay it", async () => {
+    const study = await openSharedStudy(config(10), { redis: server.url, study: "fail-reason" });
+    const [a, b] = (await study.ask({ max: 2 }))!;
+    await study.fail(a!.id, new Error("boom") as never);
+    await expect(study.fail(b!.id, { status: 503 } as never)).rejects.toThrow(
+      "fail: reason must be a string, got an object",
+    );
+    // A journal written before reasons were checked held {} for an Error: it still replays.
+    await admin.rpush(
+      "arqon:study:fail-reason:journal",
+      JSON.stringify({ op: "fail", worker: "old", id: b!.id, reason: {} }),
+    );
+    const other = await openSharedStudy(config(10), { redis: server.url, study: "fail-reason" });
+    expect(other.told).toBe(0);
+    expect(other.pendingTrials()).toEqual([]); // both trials failed, the old entry's too
+    await other.close();
+    await study.close();
+  });
+
   it("stays in step with the journal when Redis fails an append, written or not", async () => {
     const client = new Redis(server.url, { maxRetriesPerRequest: 1 });
     const study = await openSharedStudy(config(20), { redis: client, study: "flaky" });

@@ -2,7 +2,8 @@ import { readFileSync } from "node:fs";
 import { isDeepStrictEqual } from "node:util";
 import type { SolverClassification } from "../../machines/solver.machine.js";
 import { errorMessage, UsageError } from "../errors.js";
-import type { ResolvedSolverConfig, SolverConfig } from "../solver/config.js";
+import { type ResolvedSolverConfig, type SolverConfig, savedSolverConfig } from "../solver/config.js";
+import { failureReason, recordedFailureReason } from "../solver/failure-reason.js";
 import {
   type AskOptions,
   type BestPoint,
@@ -157,7 +158,10 @@ function replayLog(dir: string): Solver {
   const recordAt = (i: number) =>
     decodeNumbers(log.records[i]?.record) as (SolverLogRecord & { seq: number }) | undefined;
   const first = recordAt(start);
-  const solver = first?.kind === "snapshot" ? restoreSolver(first.artifact) : createSolver(header.config);
+  const solver =
+    first?.kind === "snapshot"
+      ? restoreSolver(first.artifact)
+      : createSolver(savedSolverConfig(header.config) as SolverConfig);
   for (let i = first?.kind === "snapshot" ? start + 1 : 0; i < log.records.length; i++) {
     replay(solver, recordAt(i)!, dir);
   }
@@ -186,7 +190,7 @@ function replay(solver: Solver, record: SolverLogRecord & { seq: number }, dir: 
       solver.tell(record.results);
       return;
     case "fail":
-      solver.fail(record.id, record.reason);
+      solver.fail(record.id, recordedFailureReason(record.reason));
       return;
     case "report":
       solver.report(record.id, record.step, record.value);
@@ -267,7 +271,9 @@ class LoggedSolverImpl implements LoggedSolver {
     });
   }
 
-  fail(id: number, reason = "evaluation failed"): void {
+  fail(id: number, given?: string): void {
+    // Checked before the change: the log records what the solver records (an Error's message).
+    const reason = failureReason(given);
     this.change(() => {
       this.inner.fail(id, reason);
       return { result: undefined, record: { kind: "fail", id, reason } };

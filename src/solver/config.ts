@@ -505,6 +505,29 @@ function probeSizeOf(config: Pick<SolverConfig, "budget" | "bounds" | "probeRati
   return config.probeRatio === undefined ? Math.min(uncapped, defaultProbeCap(dimension)) : uncapped;
 }
 
+/**
+ * A config read back from a saved run (a solver artifact, a solver log's header, a shared study's
+ * journal). Before a condition needed a parent, `when: {}` was accepted and meant no condition
+ * (`when: { a: undefined }` was saved so, too): such a run reopens with that parameter
+ * unconditional, as it ran, instead of being refused. Any other config is returned as is.
+ */
+export function savedSolverConfig(config: unknown): unknown {
+  const isObject = (v: unknown): v is Record<string, unknown> =>
+    typeof v === "object" && v !== null && !Array.isArray(v);
+  if (!isObject(config) || !isObject(config.bounds)) return config;
+  const isEmptyWhen = (spec: unknown) =>
+    isObject(spec) && isObject(spec.when) && Object.keys(spec.when).length === 0;
+  if (!Object.values(config.bounds).some(isEmptyWhen)) return config;
+  const bounds = Object.fromEntries(
+    Object.entries(config.bounds).map(([name, spec]) => {
+      if (!isEmptyWhen(spec)) return [name, spec];
+      const { when: _when, ...unconditional } = spec as Record<string, unknown>;
+      return [name, unconditional];
+    }),
+  );
+  return { ...config, bounds };
+}
+
 /** Validates and fills defaults, or throws a {@link ConfigError} listing every problem. */
 export function resolveSolverConfig(input: unknown): ResolvedSolverConfig {
   const issues = solverConfigIssues(input);

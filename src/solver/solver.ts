@@ -10,7 +10,13 @@ import type { BoundsInput, ParamShape, Params, ParamsOf, ParamValue } from "../s
 import { Space } from "../space/space.js";
 import { artifactProblems } from "./artifact-check.js";
 import { classify } from "./classify.js";
-import { type ResolvedSolverConfig, resolveSolverConfig, type SolverConfig } from "./config.js";
+import {
+  type ResolvedSolverConfig,
+  resolveSolverConfig,
+  type SolverConfig,
+  savedSolverConfig,
+} from "./config.js";
+import { failureReason } from "./failure-reason.js";
 import { createGlobalLocal, restoreGlobalLocal } from "./global-local.js";
 import {
   createMixedGlobalLocal,
@@ -285,8 +291,9 @@ export function restoreSolver<P extends ParamShape = string>(
     throw new UsageError('not a solver artifact (expected format "arqon.solver")');
   }
   if (a.version !== 1) throw new UsageError(`unsupported solver artifact version ${String(a.version)}`);
-  resolveSolverConfig(a.config);
-  const input = ownCopy(a.config);
+  const saved = savedSolverConfig(a.config) as SolverConfig;
+  resolveSolverConfig(saved);
+  const input = ownCopy(saved);
   const config = { ...resolveSolverConfig(input), inspect: options.inspect };
   // The solver keeps none of the caller's objects: editing the artifact later changes nothing.
   let own: SolverArtifact;
@@ -468,14 +475,10 @@ class SolverImpl implements Solver {
     this.advance();
   }
 
-  fail(id: number, reason: string = "evaluation failed"): void {
+  fail(id: number, given?: string): void {
     const trial = this.pending.get(id);
     if (trial === undefined) throw new UsageError(`fail: ${this.describeId(id)}`);
-    // Saved as JSON with the run: an Error keeps its message, other values would be lost or unsavable.
-    const why: unknown = reason;
-    if (why instanceof Error) reason = errorMessage(why);
-    else if (typeof why !== "string")
-      throw new UsageError(`fail: reason must be a string, got ${shownValue(why)}`);
+    const reason = failureReason(given);
     trial.status = "failed";
     this.pending.delete(id);
     this.toldLog.push({ id, failed: reason });

@@ -4,7 +4,8 @@
 import { hostname } from "node:os";
 import { Redis } from "ioredis";
 import { ConfigError, UsageError } from "../errors.js";
-import type { ResolvedSolverConfig, SolverConfig } from "../solver/config.js";
+import { type ResolvedSolverConfig, type SolverConfig, savedSolverConfig } from "../solver/config.js";
+import { failureReason, recordedFailureReason } from "../solver/failure-reason.js";
 import {
   type BestPoint,
   createSolver,
@@ -198,7 +199,7 @@ class SharedStudyImpl implements SharedStudy {
       throw new UsageError(
         `study ${this.name}: exists with another solver configuration (${JSON.stringify(first.config)})`,
       );
-    this.solver = createSolver(first.config);
+    this.solver = createSolver(savedSolverConfig(first.config) as SolverConfig);
     this.position = 1;
     await this.catchUp();
   }
@@ -231,7 +232,14 @@ class SharedStudyImpl implements SharedStudy {
     );
   }
 
-  fail(id: number, reason = "evaluation failed"): Promise<void> {
+  fail(id: number, given?: string): Promise<void> {
+    // Checked before anything is appended: the journal holds what every worker's solver records.
+    let reason: string;
+    try {
+      reason = failureReason(given);
+    } catch (error) {
+      return Promise.reject(error);
+    }
     return this.serialise(() =>
       this.commit((solver) => {
         solver.fail(id, reason);
@@ -350,7 +358,7 @@ function replay(solver: Solver, entry: JournalEntry, position: number): void {
         solver.tell(entry.results);
         return;
       case "fail":
-        solver.fail(entry.id, entry.reason);
+        solver.fail(entry.id, recordedFailureReason(entry.reason));
         return;
       case "create":
         throw new Error("a second create entry");
