@@ -161,7 +161,7 @@ async function runWorker(
         for (const trial of batch) {
           if (interrupts.stopAsking) {
             // Ctrl-C came while the ask was on its way: the trial is reserved but must not start.
-            await study.fail(trial.id, INTERRUPTED);
+            await study.fail(trial.id, INTERRUPTED, { cancelled: true });
             interrupted++;
             continue;
           }
@@ -191,7 +191,7 @@ async function runWorker(
         (outcome.reading.interrupted === true || interrupts.abortSignal.aborted)
       ) {
         // Pending, it would hold every other worker for the settle time at the end.
-        await study.fail(trial.id, INTERRUPTED);
+        await study.fail(trial.id, INTERRUPTED, { cancelled: true });
         interrupted++;
       } else {
         // A failure of its own, even one that ends while Ctrl-C lets the running trials finish.

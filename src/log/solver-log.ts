@@ -8,6 +8,7 @@ import {
   type AskOptions,
   type BestPoint,
   createSolver,
+  type FailOptions,
   type IntermediateValue,
   restoreSolver,
   type Solver,
@@ -48,7 +49,7 @@ export type SolverLogRecord =
       readonly trials: readonly { readonly id: number; readonly params: Record<string, ParamValue> }[] | null;
     }
   | { readonly kind: "tell"; readonly results: readonly Told[] }
-  | { readonly kind: "fail"; readonly id: number; readonly reason: string }
+  | { readonly kind: "fail"; readonly id: number; readonly reason: string; readonly cancelled?: true }
   | { readonly kind: "report"; readonly id: number; readonly step: number; readonly value: number }
   | { readonly kind: "snapshot"; readonly artifact: SolverArtifact };
 
@@ -190,7 +191,7 @@ function replay(solver: Solver, record: SolverLogRecord & { seq: number }, dir: 
       solver.tell(record.results);
       return;
     case "fail":
-      solver.fail(record.id, recordedFailureReason(record.reason));
+      solver.fail(record.id, recordedFailureReason(record.reason), { cancelled: record.cancelled === true });
       return;
     case "report":
       solver.report(record.id, record.step, record.value);
@@ -271,12 +272,16 @@ class LoggedSolverImpl implements LoggedSolver {
     });
   }
 
-  fail(id: number, given?: string): void {
+  fail(id: number, given?: string, options?: FailOptions): void {
     // Checked before the change: the log records what the solver records (an Error's message).
     const reason = failureReason(given);
+    const cancelled = options?.cancelled === true;
     this.change(() => {
-      this.inner.fail(id, reason);
-      return { result: undefined, record: { kind: "fail", id, reason } };
+      this.inner.fail(id, reason, { cancelled });
+      return {
+        result: undefined,
+        record: cancelled ? { kind: "fail", id, reason, cancelled } : { kind: "fail", id, reason },
+      };
     });
   }
 

@@ -124,6 +124,8 @@ export function artifactProblems(artifact: unknown, space: Space, probeSize: num
         if (isCount(id)) seen.add(id);
       }
       if ("pruned" in entry && entry.pruned !== true) problems.push(`${at}.pruned: expected true`);
+      if ("cancelled" in entry && (entry as { cancelled?: unknown }).cancelled !== true)
+        problems.push(`${at}.cancelled: expected true`);
       const valueOptional = "failed" in entry || ("pruned" in entry && entry.value === undefined);
       if (!valueOptional && !isFiniteNumber(entry.value))
         problems.push(`${at}.value: expected a finite number`);

@@ -120,7 +120,16 @@ type ArtifactTold =
   | { readonly id: number; readonly value: number; readonly cost?: number }
   | { readonly id: number; readonly pruned: true; readonly value?: number; readonly cost?: number }
   | { readonly params: Record<string, ParamValue>; readonly value: number; readonly cost?: number }
-  | { readonly id: number; readonly failed: string };
+  | { readonly id: number; readonly failed: string; readonly cancelled?: true };
+
+/** Options of {@link Solver.fail}. */
+export interface FailOptions {
+  /**
+   * The trial was given up without being evaluated (an interrupt): it counts against the budget
+   * and is recorded as failed, but its point is not taken for one where evaluations fail.
+   */
+  readonly cancelled?: boolean;
+}
 
 /** Options of {@link Solver.ask}. */
 export interface AskOptions {
@@ -173,8 +182,11 @@ export interface Solver<P extends ParamShape = string> {
    * Marks an asked trial as failed (its evaluation could not produce a value). It stays counted
    * against the budget and never becomes the best point; the strategy ranks it below every value.
    * `reason` is saved with the run; an `Error` passed from JavaScript is saved as its message.
+   * Where it was asked is a bad point to the strategies (a region that crashes is not proposed
+   * again), unless `options.cancelled`: a trial given up without being evaluated (an operator's
+   * interrupt) says nothing about its point.
    */
-  fail(id: number, reason?: string): void;
+  fail(id: number, reason?: string, options?: FailOptions): void;
   /**
    * Records an intermediate value of a pending trial: `value` (finite, lower is better) at `step`
    * (a whole number ≥ 0, greater than the trial's previous step). With a pruner configured, this is
@@ -475,16 +487,17 @@ class SolverImpl implements Solver {
     this.advance();
   }
 
-  fail(id: number, given?: string): void {
+  fail(id: number, given?: string, options?: FailOptions): void {
     const trial = this.pending.get(id);
     if (trial === undefined) throw new UsageError(`fail: ${this.describeId(id)}`);
     const reason = failureReason(given);
+    const cancelled = options?.cancelled === true;
     trial.status = "failed";
     this.pending.delete(id);
-    this.toldLog.push({ id, failed: reason });
+    this.toldLog.push(cancelled ? { id, failed: reason, cancelled } : { id, failed: reason });
     // TPE keeps it as a bad point (it has no value to learn from otherwise, and would propose the
     // crashing region again); the local methods get NaN, ranked below every value.
-    this.unfinishedPoints.push(trial.u);
+    if (!cancelled) this.unfinishedPoints.push(trial.u);
     if (trial.phase === "refine") this.strategy?.tell(id, Number.NaN);
     this.advance();
   }
@@ -780,7 +793,7 @@ class SolverImpl implements Solver {
     }
     for (const entry of a.told) {
       if ("failed" in entry || "pruned" in entry) {
-        this.unfinishedPoints.push(this.trials.get(entry.id)!.u);
+        if (!("cancelled" in entry)) this.unfinishedPoints.push(this.trials.get(entry.id)!.u);
         this.toldLog.push(entry);
       } else if ("id" in entry) {
         const trial = this.trials.get(entry.id)!;

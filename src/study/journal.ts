@@ -18,7 +18,13 @@ export type JournalEntry =
   /** A worker told results (asked trials by id, or warm-start points). */
   | { readonly op: "tell"; readonly worker: string; readonly results: readonly Told[] }
   /** A worker reported that a trial's evaluation failed. */
-  | { readonly op: "fail"; readonly worker: string; readonly id: number; readonly reason: string };
+  | {
+      readonly op: "fail";
+      readonly worker: string;
+      readonly id: number;
+      readonly reason: string;
+      readonly cancelled?: true;
+    };
 
 /**
  * Appends ARGV[2] to the list KEYS[1] only if the list still holds ARGV[1] entries; returns the

@@ -9,6 +9,7 @@ import { failureReason, recordedFailureReason } from "../solver/failure-reason.j
 import {
   type BestPoint,
   createSolver,
+  type FailOptions,
   restoreSolver,
   type Solver,
   type SolverArtifact,
@@ -62,7 +63,7 @@ export interface SharedStudy {
   /** Records results; refused with a `UsageError` (nothing recorded) as `Solver.tell` refuses them. */
   tell(results: TrialResult | Told | readonly Told[]): Promise<void>;
   /** Marks a trial as failed (it stays counted against the budget). */
-  fail(id: number, reason?: string): Promise<void>;
+  fail(id: number, reason?: string, options?: FailOptions): Promise<void>;
   /** The best point of the study so far. */
   best(): BestPoint | null;
   /** Asked trials of every worker still waiting for a result. */
@@ -232,7 +233,8 @@ class SharedStudyImpl implements SharedStudy {
     );
   }
 
-  fail(id: number, given?: string): Promise<void> {
+  fail(id: number, given?: string, options?: FailOptions): Promise<void> {
+    const cancelled = options?.cancelled === true;
     // Checked before anything is appended: the journal holds what every worker's solver records.
     let reason: string;
     try {
@@ -242,8 +244,9 @@ class SharedStudyImpl implements SharedStudy {
     }
     return this.serialise(() =>
       this.commit((solver) => {
-        solver.fail(id, reason);
-        return { result: undefined, entry: { op: "fail", worker: this.worker, id, reason } };
+        solver.fail(id, reason, { cancelled });
+        const entry = { op: "fail", worker: this.worker, id, reason } as const;
+        return { result: undefined, entry: cancelled ? { ...entry, cancelled } : entry };
       }),
     );
   }
@@ -358,7 +361,7 @@ function replay(solver: Solver, entry: JournalEntry, position: number): void {
         solver.tell(entry.results);
         return;
       case "fail":
-        solver.fail(entry.id, recordedFailureReason(entry.reason));
+        solver.fail(entry.id, recordedFailureReason(entry.reason), { cancelled: entry.cancelled === true });
         return;
       case "create":
         throw new Error("a second create entry");
