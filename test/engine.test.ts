@@ -678,20 +678,27 @@ describe("audit events", () => {
     engine.flushEvents();
     for (let i = 0; i < 20; i++) engine.observe({ objective: 1, generation: 7 });
     expect(engine.snapshot().audit).toEqual({
-      pending: 12,
+      pending: 11,
       capacity: 12,
       highWaterMark: 9,
-      peak: 12,
-      // 20 rejections and the 2 mode changes they caused, minus the 12 that fit (every drop counted).
-      dropped: 10,
+      peak: 11,
+      // 20 rejections, of which the 9 below the full mark (10) fit: the room from there is kept
+      // for control records, the 2 mode changes they caused (every drop counted).
+      dropped: 11,
     });
     expect(engine.snapshot().digests.rejected).toBe(20);
     // A full ring is a SafeMode reason (nothing is dropped silently): frozen until it drains.
     expect(engine.snapshot().mode).toBe("frozen");
     expect(engine.snapshot().reasons).toEqual(["auditHighWater", "auditFull"]);
-    expect(engine.flushEvents()).toBe(12);
+    expect(engine.flushEvents()).toBe(11);
     expect(engine.snapshot().reasons).toEqual([]);
-    expect(events.map((e) => e.seq)).toEqual(Array.from({ length: 13 }, (_, i) => i + 1));
+    // The rejection between the two mode changes (seq 12) was dropped: the gap shows it.
+    expect(events.map((e) => e.seq)).toEqual([...Array.from({ length: 11 }, (_, i) => i + 1), 13]);
+    expect(events.filter((e) => e.type === "mode.changed").map((e) => e.seq)).toEqual([11, 13]);
+    rig.expectViolations();
+    expect(rig.monitor.report().violations.map((v) => v.message)).toEqual([
+      "audit sequence broken: records 12–12 are missing (dropped by the audit ring?)",
+    ]);
     await engine.close();
   });
 });

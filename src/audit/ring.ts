@@ -32,6 +32,20 @@ const {
   VECTOR_LENGTH_UNIT,
 } = events;
 
+/**
+ * The records a ring keeps its reserve for (see {@link AuditRing.reserveFrom}), one bit per
+ * {@link AuditRecordType}: what the engine and its operator did (applies, Tier 1's refusals,
+ * rollbacks, baselines, mode changes, commands). The rest (digests, windows, decisions and
+ * steps, timeouts, stalls, regime verdicts) says what the engine measured and why it moved.
+ */
+const CONTROL_RECORDS =
+  (1 << events.AuditRecordType.Apply) |
+  (1 << events.AuditRecordType.Violation) |
+  (1 << events.AuditRecordType.Rollback) |
+  (1 << events.AuditRecordType.BaselineSet) |
+  (1 << events.AuditRecordType.ModeChanged) |
+  (1 << events.AuditRecordType.Command);
+
 /** Default number of records an {@link AuditRing} holds. */
 export const DEFAULT_AUDIT_CAPACITY = 4096;
 
@@ -73,7 +87,8 @@ export interface AuditRingOptions {
  * ring has grown to what its drain cadence needs). When the ring holds `capacity` records a
  * write is refused and counted in {@link AuditRing.dropped}: the ring never blocks and never
  * overwrites unread records. The control-safety layer watches {@link AuditRing.aboveHighWater}
- * and `dropped` to stop adaptation before records are lost.
+ * and `dropped` to stop adaptation before records are lost. The last records' room can be kept
+ * for control records ({@link AuditRing.reserveFrom}): other writes are then refused earlier.
  *
  * Sequence numbers: every write attempt takes the next number, from 1, whether it is stored or
  * dropped. Drained events are therefore in increasing `seq` order, and a gap in the numbers
@@ -131,6 +146,8 @@ export class AuditRing {
   private count = 0;
   private nextSeq = 1;
   private droppedCount = 0;
+  /** Records held from which only control records are stored (capacity: no reserve). */
+  private controlFrom: number;
   private peakCount = 0;
   private lastStoredSlot = -1;
 
@@ -158,6 +175,7 @@ export class AuditRing {
     this.highWaterMark = highWaterMark;
     this.vectorSlots = Math.max(vectorWidth, DIGEST_SLOTS);
     this.recordWidth = AUDIT_HEADER_FIELDS + this.vectorSlots;
+    this.controlFrom = capacity;
     this.slots = Math.min(capacity, INITIAL_AUDIT_SLOTS);
     this.records = new Float64Array(this.slots * this.recordWidth);
     this.notes = new Array<string | undefined>(this.slots).fill(undefined);
@@ -189,6 +207,24 @@ export class AuditRing {
     return this.count >= this.highWaterMark;
   }
 
+  /**
+   * Keeps the room from `size` records held on for control records (applies, violations,
+   * rollbacks, baseline sets, mode changes, commands): from there any other write is refused,
+   * counted in {@link AuditRing.dropped} and its sequence number used up, as at capacity. A ring
+   * its reader cannot empty (a sink that is down) then still records what the engine and its
+   * operator do after it filled with windows and digests.
+   *
+   * @throws RangeError when `size` is not a whole number in [0, capacity].
+   */
+  reserveFrom(size: number): void {
+    if (!Number.isInteger(size) || size < 0 || size > this.capacity) {
+      throw new RangeError(
+        `audit reserve must start at a whole number in [0, ${this.capacity}], got ${size}`,
+      );
+    }
+    this.controlFrom = size;
+  }
+
   /** Sequence number of the latest write attempt (0 before the first). */
   get lastSeq(): number {
     return this.nextSeq - 1;
@@ -198,8 +234,9 @@ export class AuditRing {
    * Appends one record. See {@link AuditRecordType} for what `code`, `param`, `a` and `b` mean
    * for each type.
    *
-   * @returns true when stored; false when the ring was full (the record is dropped and counted,
-   * its sequence number is used up).
+   * @returns true when stored; false when the ring was full, or in its reserve and the record no
+   * control record ({@link AuditRing.reserveFrom}): the record is dropped and counted, its
+   * sequence number is used up.
    *
    * @remarks
    * Hot path: O(1), no allocation, never throws.
@@ -360,7 +397,10 @@ export class AuditRing {
     return this.store(type, 0, generation, proposalId, code, -1, 0, 0);
   }
 
-  /** Stores the fixed fields of a record; returns its offset, or −1 when the ring was full. */
+  /**
+   * Stores the fixed fields of a record; returns its offset, or −1 when the ring was full (or in
+   * its reserve, and the record no control record).
+   */
   private store(
     type: AuditRecordType,
     time: number,
@@ -372,7 +412,11 @@ export class AuditRing {
     b: number,
   ): number {
     const seq = this.nextSeq++;
-    if (this.count === this.slots && (this.slots === this.capacity || !this.grow())) {
+    // Below the reserve (every write but those of an undrained ring) one compare decides.
+    if (
+      (this.count >= this.controlFrom && ((CONTROL_RECORDS >>> type) & 1) === 0) ||
+      (this.count === this.slots && (this.slots === this.capacity || !this.grow()))
+    ) {
       this.droppedCount++;
       this.lastStoredSlot = -1;
       return -1;

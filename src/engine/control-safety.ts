@@ -129,9 +129,10 @@ const REGIME_RISE = RegimeSignal.Rise;
  */
 const THRASHING_DEAD_BAND_STEPS = 1.5;
 /**
- * Audit records kept free when the ring counts as full: a window's records (window, decision, step,
- * apply) and the mode changes a trip causes fit in it. `MIN_AUDIT_CAPACITY` (config.ts) keeps this
- * many below the high-water mark.
+ * Audit records kept free when the ring counts as full, for control records only (the ring refuses
+ * windows, digests and decisions there: see `AuditRing.reserveFrom`): the mode changes a trip
+ * causes, and a halt or reset with its command, fit in it. `MIN_AUDIT_CAPACITY` (config.ts) keeps
+ * this many below the high-water mark.
  */
 export const AUDIT_RESERVE = 8;
 const AUDIT_FULL = reasonMask("auditFull");
@@ -260,8 +261,11 @@ export class ControlSafety {
   private tripRollback = false;
   /** SPSA centre when the probe's trip fired: where the tuner resumes if it proves innocent. */
   private readonly probeFrom: Float64Array;
-  /** Pending audit records at which the ring counts as full (see {@link checkAuditPressure}). */
-  private readonly auditFullAt: number;
+  /**
+   * Pending audit records at which the ring counts as full (see {@link checkAuditPressure}); the
+   * engine keeps the ring's room from there for control records (`AuditRing.reserveFrom`).
+   */
+  readonly auditFullAt: number;
 
   // ---- Regime detection and homeostasis (issue 11, items 4 and 5): see the section below ----
   /** Environment shifts followed (regime detector's "exogenous" verdicts). */
@@ -368,15 +372,10 @@ export class ControlSafety {
             inspect,
             systemId: "actuatorBreaker",
           });
-    // An async hook's failure arrives after the call returned: it rolls back the same way, and
-    // the engine's usual afterWork runs the consequences (drains, timers). A failure while the
-    // live values already are the baseline (the push of a rollback, a breaker's probe) has nothing
-    // to roll back from: the breaker counts it, and a second rollback would only spend the hour's
-    // allowance and halt an engine whose actuator is merely down.
+    // An async hook's failure arrives after the call returned: it is handled as a throw is, and
+    // the engine's usual afterWork runs the consequences (drains, timers).
     this.actuator?.onFailure(() => {
-      if (this.actuator === undefined || this.liveIsBaseline()) return;
-      this.onActuatorFailed(this.actuator);
-      execute(DELIVER);
+      if (this.actuator !== undefined && this.onActuatorFailed(this.actuator)) execute(DELIVER);
     });
     // The audit sinks must be synchronous: whether a batch was taken is decided when the call
     // returns. A promise one returns is not awaited; it fails the call (SynchronousCallbackError),
@@ -738,8 +737,8 @@ export class ControlSafety {
 
   /**
    * Pushes the live values to the actuator hook; a throw (or, for an async hook, a rejection or a
-   * promise that does not settle in time, reported later through the guard) rolls the generation
-   * back to the baseline.
+   * promise that does not settle in time, reported later through the guard) is handled by
+   * {@link onActuatorFailed}.
    */
   pushToActuator(): void {
     const actuator = this.actuator;
@@ -766,9 +765,15 @@ export class ControlSafety {
     return true;
   }
 
-  /** The actuator failed: roll back to the baseline and push it to the real system too. */
-  private onActuatorFailed(actuator: GuardedCallback<[Float64Array, number]>): void {
-    if (this.rollingBackForActuator) return;
+  /**
+   * The actuator failed, by a throw or (later) by its promise: roll back to the baseline and push
+   * it to the real system too. The one handler of both, so they cost the same. A failure while the
+   * live values already are the baseline (the push of a rollback, a breaker's probe) has nothing
+   * to roll back from: the breaker counts it, and a second rollback would only spend the hour's
+   * allowance and halt an engine whose actuator is merely down. False when it had nothing to do.
+   */
+  private onActuatorFailed(actuator: GuardedCallback<[Float64Array, number]>): boolean {
+    if (this.rollingBackForActuator || this.liveIsBaseline()) return false;
     this.rollingBackForActuator = true;
     try {
       this.autoRollback(RollbackReason.SafeMode, `actuator failed: ${errorMessage(actuator.lastError)}`);
@@ -777,6 +782,7 @@ export class ControlSafety {
     } finally {
       this.rollingBackForActuator = false;
     }
+    return true;
   }
 
   // ---- Commands ----
@@ -834,8 +840,9 @@ export class ControlSafety {
 
   /**
    * Audit ring (plus what the sink has not taken) above its high-water mark → conservative; full →
-   * frozen. "Full" leaves a few records of room ({@link AUDIT_RESERVE}), so the mode change that
-   * the trip causes, and those of a window in progress, are still recorded rather than dropped.
+   * frozen. "Full" leaves a few records of room ({@link AUDIT_RESERVE}), kept for control records,
+   * so the mode change that the trip causes, and a later halt or reset, are still recorded rather
+   * than dropped, however many windows a frozen engine closes while nothing drains the ring.
    */
   checkAuditPressure(): void {
     const audit = this.audit;

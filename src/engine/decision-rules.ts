@@ -27,5 +27,7 @@
  *   divergence again (under 3 it waited for ever after a violation measured at the baseline).
  * - 5: a digest whose observation rolled the engine back (a spike, a constraint emergency) feeds
  *   no window: under 4 it was the first value of the restored point's window (counted `unused` now).
+ * - 6: a throwing `onApply` whose push of the baseline fails is only counted by its breaker, as a
+ *   rejecting one is: under 5 it rolled back a second time, spending `rollbacksPerHour`.
  */
-export const DECISION_RULES = 5;
+export const DECISION_RULES = 6;

@@ -375,6 +375,9 @@ class EngineImpl implements Engine {
       },
       (command) => this.executeSafety(command),
     );
+    // The room a full ring keeps is for what the engine and its operator do (a halt, a mode
+    // change), not for more windows and digests of an engine frozen because nothing drains it.
+    this.audit.reserveFrom(this.safety.auditFullAt);
 
     this.windows = new WindowCollector(
       {
