@@ -290,8 +290,10 @@ describe("AuditRing growth", () => {
     expect(written).toBe(false);
     expect(ring.dropped).toBe(1);
     expect(ring.size).toBe(INITIAL_AUDIT_SLOTS);
+    expect(ring.outOfMemory).toBe(true); // as full as at capacity, for the safety layer
     // Memory back: the ring grows again on the next write.
     expect(writeTagged(ring, INITIAL_AUDIT_SLOTS + 2)).toBe(true);
+    expect(ring.outOfMemory).toBe(false);
     expect(tags(ring.drain())).toEqual([
       ...Array.from({ length: INITIAL_AUDIT_SLOTS }, (_, i) => i + 1),
       INITIAL_AUDIT_SLOTS + 2,

@@ -148,6 +148,8 @@ export class AuditRing {
   private droppedCount = 0;
   /** Records held from which only control records are stored (capacity: no reserve). */
   private controlFrom: number;
+  /** The last growth failed for want of memory; cleared by a growth that succeeds, or a drain. */
+  private starved = false;
   private peakCount = 0;
   private lastStoredSlot = -1;
 
@@ -205,6 +207,14 @@ export class AuditRing {
   /** Whether the ring holds at least {@link AuditRing.highWaterMark} records. */
   get aboveHighWater(): boolean {
     return this.count >= this.highWaterMark;
+  }
+
+  /**
+   * True while the ring is full below its capacity because the memory to grow could not be had:
+   * as full as at capacity for whoever watches it (the control-safety layer freezes the engine).
+   */
+  get outOfMemory(): boolean {
+    return this.starved && this.count === this.slots;
   }
 
   /**
@@ -549,8 +559,10 @@ export class AuditRing {
       records = new Float64Array(slots * width);
       notes = new Array<string | undefined>(slots).fill(undefined);
     } catch {
+      this.starved = true;
       return false;
     }
+    this.starved = false;
     for (let k = 0; k < this.count; k++) {
       const from = this.slotAt(k);
       records.set(this.records.subarray(from * width, (from + 1) * width), k * width);

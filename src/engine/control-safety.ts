@@ -848,7 +848,8 @@ export class ControlSafety {
     const audit = this.audit;
     const pending = audit.size + this.undeliveredCount;
     const bits = this.reasonBits;
-    if (pending >= this.auditFullAt) this.raise("auditFull");
+    // A ring that could not grow (no memory) drops records as a full one does.
+    if (pending >= this.auditFullAt || audit.outOfMemory) this.raise("auditFull");
     else if ((bits & AUDIT_FULL) !== 0) this.clear("auditFull");
     if (pending >= audit.highWaterMark) this.raise("auditHighWater");
     else if ((bits & AUDIT_HIGH) !== 0) this.clear("auditHighWater");
