@@ -10,10 +10,10 @@ afterAll(removeTempDirs);
 /**
  * A command whose stdout reaches arqon in one piece as it exits, like a program whose stdout is
  * block-buffered into a pipe (Python without -u, C stdio): a shell that prints what a node script
- * computed. The shell ignores SIGTERM (a node process cannot: it restores the default as it
- * exits), so it always exits 0, as a command that had already finished when the stop came does,
- * whenever the stop lands. `reports` and `final` are JavaScript expressions: the report lines, and
- * the last line.
+ * computed. A stop always finds its output ending in its value, so it gets the exit window and
+ * exits on its own, completed. Its exit 0 alone would not do: a command that exits after the
+ * stop's SIGTERM is pruned whatever its exit code, as it may only be obeying it. `reports` and
+ * `final` are JavaScript expressions: the report lines, and the last line.
  */
 function writesAllThenExits(reports: string, final: string): string[] {
   const script = `process.stdout.write(${reports} + ${final});`;
@@ -195,6 +195,83 @@ describe("a command whose output arrives only at its exit", () => {
     expect(out.evaluations).toBe(0);
     expect(out.failures.map((f) => f.error)).toEqual([
       'refused intermediate value {"step":1,"value":1}: step must be a whole number greater than trial 1\'s previous step 2, got 1',
+    ]);
+  });
+});
+
+/**
+ * A command that shuts down gracefully: on SIGTERM it runs `onTerm` (JavaScript) and exits 0, like
+ * bash `trap 'exit 0' TERM` or a training loop that saves and quits. It prints `reports` at once,
+ * then runs until it is stopped.
+ */
+function exitsZeroOnSigterm(reports: string, onTerm = ""): string[] {
+  const script = `process.on('SIGTERM', () => { ${onTerm}; process.exit(0); }); process.stdout.write(${reports}); setInterval(() => {}, 1000);`;
+  return [process.execPath, "-e", script];
+}
+
+describe("a command that exits 0 on the stop's SIGTERM", () => {
+  it("is a stopped reading, not its last report's partial value", async () => {
+    const stop = new AbortController();
+    const seen: string[] = [];
+    const reading = await runObjectiveCommand({
+      command: exitsZeroOnSigterm(reportLines(5, "0.1 * (i + 1)")),
+      cwd: process.cwd(),
+      env: process.env,
+      onStderr: () => {},
+      onLine: (line) => {
+        seen.push(line);
+        if (seen.length === 2) stop.abort();
+      },
+      stopSignal: stop.signal,
+    });
+    expect(reading).toEqual({ ok: false, reason: "stopped early", stopped: true });
+    expect(seen).toHaveLength(2);
+  });
+
+  it("is a stopped reading even when it prints a value as it shuts down", async () => {
+    const stop = new AbortController();
+    const reading = await runObjectiveCommand({
+      command: exitsZeroOnSigterm(reportLines(5, "1"), "process.stdout.write('RESULT=0.01\\n')"),
+      cwd: process.cwd(),
+      env: process.env,
+      onStderr: () => {},
+      onLine: () => stop.abort(),
+      stopSignal: stop.signal,
+    });
+    // The SIGTERM ended it: whatever it printed then is not the value of a finished run.
+    expect(reading).toEqual({ ok: false, reason: "stopped early", stopped: true });
+  });
+
+  it("is a stopped reading when it exits on its own with a report as its last line", async () => {
+    const stop = new AbortController();
+    const reading = await runObjectiveCommand({
+      // Everything at its exit, the last line a report: a partial value, never a final one.
+      command: writesAllThenExits(reportLines(5, "1"), "''"),
+      cwd: process.cwd(),
+      env: process.env,
+      onStderr: () => {},
+      onLine: () => stop.abort(),
+      stopSignal: stop.signal,
+    });
+    expect(reading).toEqual({ ok: false, reason: "stopped early", stopped: true });
+  });
+
+  it("is recorded pruned with the reports up to the advice, and its partial value is never told", async () => {
+    const dir = tempDir();
+    const id = stateWithOnePending(dir);
+    const run = await runArqonInProcess(
+      // Reports 5, 6, 7 at steps 1, 2, 3: the pruner advises stopping at step 1.
+      ["solve", "--state", "s.json", "--", ...exitsZeroOnSigterm(reportLines(3, "5 + i"))],
+      dir,
+    );
+    expect(run.status, run.stderr).toBe(0);
+    expect(JSON.parse(run.stdout)).toMatchObject({ evaluations: 0, pruned: 1, best: { value: 1 } });
+    const state = restoreSolver(JSON.parse(readFileSync(join(dir, "s.json"), "utf8")));
+    expect(state.trialStatus(id)).toBe("pruned");
+    expect(state.intermediateValues(id)).toEqual([{ step: 1, value: 5 }]);
+    // Pruned at the value it was stopped at, never told the last line it printed (7) as final.
+    expect(state.toJSON().told.filter((t) => "id" in t && t.id === id)).toEqual([
+      { id, pruned: true, value: 5 },
     ]);
   });
 });

@@ -25,8 +25,9 @@ export interface CommandRun {
    * Aborting it stops the command early (a pruned trial): SIGTERM, then SIGKILL once
    * `stopGraceMs` have passed; a command whose output already ends in its value first gets
    * `exitWindowMs` to exit on its own. The reading is then a failure marked `stopped`, unless the
-   * command still exits 0 with a value: it had finished (its output was only read late), so the
-   * reading is that value and the lines held back since the stop go to `onLine` first.
+   * command exits on its own before the SIGTERM, with 0 and a value (not a report): it had finished
+   * (its output was only read late), so the reading is that value and the lines held back since
+   * the stop go to `onLine` first. Once the SIGTERM is sent, the trial is stopped whatever the exit.
    */
   readonly stopSignal?: AbortSignal | undefined;
   /** How long a stopped command has to exit after SIGTERM before SIGKILL (default 5000 ms). */
@@ -61,8 +62,8 @@ const HELD_CHARS = 16 * 1024 * 1024;
  * standard output are kept, so a chatty command cannot exhaust memory. A command killed by SIGINT
  * (Ctrl-C reaches the whole foreground process group) or through `signal` is a failed reading marked
  * `interrupted`, so the caller can leave the trial pending instead of counting it as failed. A
- * command stopped through `stopSignal` that nevertheless exits 0 with a value is a completed
- * reading: its output may simply have been read only at its exit.
+ * command stopped through `stopSignal` that exits on its own before the SIGTERM, with 0 and a value,
+ * is a completed reading: its output may simply have been read only at its exit.
  */
 export function runObjectiveCommand(run: CommandRun): Promise<ObjectiveReading> {
   const [program, ...args] = run.command;
@@ -83,7 +84,17 @@ export function runObjectiveCommand(run: CommandRun): Promise<ObjectiveReading> 
     let stdout = "";
     let graceTimer: NodeJS.Timeout | undefined;
     let exitTimer: NodeJS.Timeout | undefined;
+    /** Set once a kill was sent: a command that exits after it may only be obeying it. */
+    let killSent = false;
+    /** Whether the command exited before any kill: only then can a stopped command have finished. */
+    let exitedOnItsOwn = false;
+    child.on("exit", () => {
+      exitedOnItsOwn = !killSent && run.signal?.aborted !== true && run.forceSignal?.aborted !== true;
+    });
     const terminate = () => {
+      // Already exited, its output still being read: nothing to stop, and it finished on its own.
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      killSent = true;
       child.kill("SIGTERM");
       graceTimer = setTimeout(forceKill, run.stopGraceMs ?? STOP_GRACE_MS);
       graceTimer.unref();
@@ -142,8 +153,11 @@ export function runObjectiveCommand(run: CommandRun): Promise<ObjectiveReading> 
       if (graceTimer !== undefined) clearTimeout(graceTimer);
       if (exitTimer !== undefined) clearTimeout(exitTimer);
       if (stopped()) {
-        // Exited 0 on its own terms: a result that exists is kept, whenever its output was read.
-        const reading = code === 0 && signal === null ? readObjective(stdout) : undefined;
+        // Exited 0 before any SIGTERM: it had finished, whenever its output was read. After the
+        // SIGTERM, a graceful exit 0 is the command obeying it: its last value is a partial one.
+        // A report is never a final value: endsWithValue would have refused it too.
+        const finished = exitedOnItsOwn && code === 0 && signal === null && !endsWithReport(stdout);
+        const reading = finished ? readObjective(stdout) : undefined;
         if (reading?.ok === true) {
           for (const line of held) run.onLine?.(line);
           resolve(reading);
@@ -171,6 +185,12 @@ function endsWithValue(stdout: string): boolean {
   const text = stdout.trimEnd();
   const last = text.slice(text.lastIndexOf("\n") + 1);
   return readReport(last) === undefined && readObjective(last).ok;
+}
+
+/** Whether the last non-empty line of `stdout` is a report (an intermediate value). */
+function endsWithReport(stdout: string): boolean {
+  const text = stdout.trimEnd();
+  return readReport(text.slice(text.lastIndexOf("\n") + 1)) !== undefined;
 }
 
 /** Why a program could not be started, in words rather than an errno name. */

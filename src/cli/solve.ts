@@ -48,10 +48,11 @@ export const SOLVE_USAGE = `arqon solve --config <config.json> [--state <dir>|<s
   for it); running the same command again joins the study.
   Intermediate values: each stdout line {"step":<whole number>,"value":<number>} before the last
   line is recorded for the trial (steps increasing). With a "pruner" in the config, a trial the
-  pruner advises stopping gets SIGTERM (SIGKILL 5 s later) and is recorded as pruned; a command
-  that still exits 0 with a value completed (e.g. its output was block-buffered until its exit:
-  flush each report line, python -u, for pruning to stop it early), and one whose output already
-  ends in its value gets 1 s to exit before the SIGTERM.`;
+  pruner advises stopping gets SIGTERM (SIGKILL 5 s later) and is recorded as pruned, whatever
+  its exit code; a command that exits on its own before the SIGTERM, with 0 and a value (not a
+  report), completed (e.g. its output was block-buffered until its exit: flush each report line,
+  python -u, for pruning to stop it early), and one whose output already ends in its value gets
+  1 s to exit before the SIGTERM.`;
 
 /** A trial whose command failed, as reported in the final JSON. */
 interface FailedTrial {
