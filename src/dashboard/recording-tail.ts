@@ -1,4 +1,4 @@
-import { open, readdir, stat } from "node:fs/promises";
+import { type FileHandle, open, readdir, stat } from "node:fs/promises";
 import { join } from "node:path";
 import type { AuditEvent } from "../audit/events.js";
 import { errorMessage } from "../errors.js";
@@ -20,6 +20,22 @@ export const MAX_READ_BYTES = 8 * 1024 * 1024;
  */
 const CHECK_BYTES = 64;
 
+/** Bytes read at a time when looking for a file's first event, to order a directory's files. */
+const PEEK_BYTES = 64 * 1024;
+
+/** Where a file's first event falls in the recording: what orders the files of a directory. */
+interface FirstEvent {
+  readonly time: number;
+  readonly seq: number;
+}
+
+/** A file of a directory, open for one poll, with its first event (undefined: none yet). */
+interface OpenFile {
+  readonly file: string;
+  readonly handle: FileHandle;
+  readonly first: FirstEvent | undefined;
+}
+
 /** Where one JSON Lines file was read up to. */
 interface FileCursor {
   /** Bytes consumed (up to the end of the last complete line, or of a last line taken without its newline). */
@@ -32,6 +48,8 @@ interface FileCursor {
   head: Buffer;
   /** The last bytes consumed (up to {@link CHECK_BYTES}), likewise. */
   tail: Buffer;
+  /** The file's first event, once consumed: kept so that ordering a directory reads it only once. */
+  first: FirstEvent | undefined;
 }
 
 const newCursor = (): FileCursor => ({
@@ -40,22 +58,31 @@ const newCursor = (): FileCursor => ({
   open: false,
   head: Buffer.alloc(0),
   tail: Buffer.alloc(0),
+  first: undefined,
 });
 
 /**
  * Reads a recording in steps: each {@link RecordingTail.poll} returns the events appended since
  * the previous one. A JSON Lines file is read from the byte where the last complete line ended
  * (a line still being written waits for its newline); a directory of `.jsonl` files is read file
- * by file in name order, new files included; a decision-log directory is read from where the last
- * read stopped (segment, offset), decoding only the frames written since (see
- * {@link DecisionLogTail}).
+ * by file in the order of their first events, new files included; a decision-log directory is
+ * read from where the last read stopped (segment, offset), decoding only the frames written since
+ * (see {@link DecisionLogTail}).
  *
  * @remarks
  * Reads use `node:fs/promises` (the thread pool); only a decision log's directory listing is
  * synchronous. A poll reads at most {@link MAX_READ_BYTES} of each file (of the whole log for a
  * decision log) and sets {@link RecordingTail.behind} when more is waiting; in a directory of
- * `.jsonl` files it then reads no later file, so events arrive in name order. A line longer than
+ * `.jsonl` files it then reads no later file, so events arrive in order. A line longer than
  * {@link MAX_READ_BYTES} is a {@link RecordingError}.
+ *
+ * The files of a directory are ordered by their first event's time (engine clock), then its seq,
+ * then their names; a file without an event yet comes last. Names do not say the order: logrotate
+ * numbers rotated files from the newest (`audit.1.jsonl` before `audit.2.jsonl`). Nor do
+ * modification times once the files are copied. A run's events carry increasing seqs and times,
+ * and an engine restarted on the clock numbers its events from 1 again at a later time, so the
+ * restart still comes after the run before it (and starts a new run for the dashboard). A clock
+ * that starts over with the engine (a virtual one) does not tell such runs apart.
  *
  * A JSON Lines file is followed by its identity (`dev:ino`), not its name: renamed (a rotation,
  * `audit.jsonl` to `audit.1.jsonl`) it is read on from where it was, and another file at its path
@@ -136,13 +163,63 @@ export class RecordingTail {
       throw new RecordingError(`cannot read ${this.path}: ${errorMessage(error)}`);
     }
     const paths = names.map((name) => join(this.path, name));
-    for (const file of paths) {
-      for (const event of await this.readFile(file)) events.push(event);
-      // A file left behind is finished first: a later file's events must not overtake its own.
-      if (this.behind) break;
+    // Each file is ordered and read through one handle: a rotation renaming files between the two
+    // cannot read one file in another's place.
+    const handles: FileHandle[] = [];
+    const opened: OpenFile[] = [];
+    try {
+      for (const file of paths) {
+        const handle = await this.openFile(file);
+        if (handle === undefined) continue;
+        handles.push(handle);
+        opened.push({ file, handle, first: await this.firstEvent(file, handle) });
+      }
+      // Stable: files whose first events tie stay in name order.
+      opened.sort(byFirstEvent);
+      for (const { file, handle } of opened) {
+        for (const event of await this.readOpen(file, handle)) events.push(event);
+        // A file left behind is finished first: a later file's events must not overtake its own.
+        if (this.behind) break;
+      }
+    } finally {
+      await Promise.all(handles.map((handle) => handle.close()));
     }
     this.forgetFiles(new Set(paths));
     return events;
+  }
+
+  /**
+   * The first event of an open file: remembered from its read, else looked for in its first
+   * {@link MAX_READ_BYTES}. Undefined when it has none yet, or its first line is malformed (its
+   * read then reports it).
+   */
+  private async firstEvent(file: string, handle: FileHandle): Promise<FirstEvent | undefined> {
+    const info = await handle.stat();
+    const known = this.cursors.get(`${info.dev}:${info.ino}`)?.first;
+    if (known !== undefined) return known;
+    const size = info.size;
+    const limit = Math.min(size, MAX_READ_BYTES);
+    let rest = Buffer.alloc(0);
+    let at = 0;
+    while (at < limit) {
+      const chunk = Buffer.alloc(Math.min(PEEK_BYTES, limit - at));
+      const { bytesRead } = await handle.read(chunk, 0, chunk.length, at);
+      if (bytesRead === 0) break;
+      this.fileBytesRead += bytesRead;
+      at += bytesRead;
+      rest = Buffer.concat([rest, chunk.subarray(0, bytesRead)]);
+      let start = 0;
+      for (let end = rest.indexOf(0x0a); end >= 0; end = rest.indexOf(0x0a, start)) {
+        const line = rest.subarray(start, end).toString("utf8");
+        start = end + 1;
+        if (line.trim() !== "") return firstOf(line, file);
+      }
+      rest = rest.subarray(start);
+    }
+    // A last line without its newline counts once it is a whole event, as its read takes it.
+    return at === size && rest.toString("utf8").trim() !== ""
+      ? firstOf(rest.toString("utf8"), file)
+      : undefined;
   }
 
   /**
@@ -156,50 +233,59 @@ export class RecordingTail {
     for (const identity of this.cursors.keys()) if (!kept.has(identity)) this.cursors.delete(identity);
   }
 
-  private async readFile(file: string): Promise<AuditEvent[]> {
-    let handle: Awaited<ReturnType<typeof open>>;
+  /** Opens `file` for reading; undefined when it is missing (nothing new yet). */
+  private async openFile(file: string): Promise<FileHandle | undefined> {
     try {
-      handle = await open(file, "r");
+      return await open(file, "r");
     } catch (error) {
-      if (isMissing(error)) return [];
+      if (isMissing(error)) return undefined;
       throw new RecordingError(`cannot read ${file}: ${errorMessage(error)}`);
     }
-    let cursor: FileCursor;
-    let data: Buffer;
-    let limited: boolean;
+  }
+
+  private async readFile(file: string): Promise<AuditEvent[]> {
+    const handle = await this.openFile(file);
+    if (handle === undefined) return [];
     try {
-      const info = await handle.stat();
-      const identity = `${info.dev}:${info.ino}`;
-      this.identities.set(file, identity);
-      cursor = this.cursors.get(identity) ?? newCursor();
-      this.cursors.set(identity, cursor);
-      for (;;) {
-        // Shrank: a new recording, read from its start.
-        if (info.size < cursor.offset) Object.assign(cursor, newCursor());
-        if (info.size === cursor.offset) return [];
-        const length = Math.min(info.size - cursor.offset, MAX_READ_BYTES);
-        limited = length < info.size - cursor.offset;
-        // The bytes before the read position are read again: a file rewritten in place (truncated,
-        // then written past the old position) no longer has them.
-        const check = cursor.tail.length;
-        const chunk = Buffer.alloc(check + length);
-        const { bytesRead } = await handle.read(chunk, 0, chunk.length, cursor.offset - check);
-        this.fileBytesRead += bytesRead;
-        let same = bytesRead >= check && chunk.subarray(0, check).equals(cursor.tail);
-        if (same && cursor.offset > check) {
-          const head = Buffer.alloc(cursor.head.length);
-          this.fileBytesRead += (await handle.read(head, 0, head.length, 0)).bytesRead;
-          same = head.equals(cursor.head);
-        }
-        if (!same) {
-          Object.assign(cursor, newCursor());
-          continue;
-        }
-        data = chunk.subarray(check, bytesRead);
-        break;
-      }
+      return await this.readOpen(file, handle);
     } finally {
       await handle.close();
+    }
+  }
+
+  /** The events appended to `file` (open as `handle`, which the caller closes) since its last read. */
+  private async readOpen(file: string, handle: FileHandle): Promise<AuditEvent[]> {
+    let data: Buffer;
+    let limited: boolean;
+    const info = await handle.stat();
+    const identity = `${info.dev}:${info.ino}`;
+    this.identities.set(file, identity);
+    const cursor = this.cursors.get(identity) ?? newCursor();
+    this.cursors.set(identity, cursor);
+    for (;;) {
+      // Shrank: a new recording, read from its start.
+      if (info.size < cursor.offset) Object.assign(cursor, newCursor());
+      if (info.size === cursor.offset) return [];
+      const length = Math.min(info.size - cursor.offset, MAX_READ_BYTES);
+      limited = length < info.size - cursor.offset;
+      // The bytes before the read position are read again: a file rewritten in place (truncated,
+      // then written past the old position) no longer has them.
+      const check = cursor.tail.length;
+      const chunk = Buffer.alloc(check + length);
+      const { bytesRead } = await handle.read(chunk, 0, chunk.length, cursor.offset - check);
+      this.fileBytesRead += bytesRead;
+      let same = bytesRead >= check && chunk.subarray(0, check).equals(cursor.tail);
+      if (same && cursor.offset > check) {
+        const head = Buffer.alloc(cursor.head.length);
+        this.fileBytesRead += (await handle.read(head, 0, head.length, 0)).bytesRead;
+        same = head.equals(cursor.head);
+      }
+      if (!same) {
+        Object.assign(cursor, newCursor());
+        continue;
+      }
+      data = chunk.subarray(check, bytesRead);
+      break;
     }
     if (limited) this.behind = true;
     const start = cursor.offset;
@@ -213,6 +299,23 @@ export class RecordingTail {
         ? Buffer.from(data.subarray(consumed - CHECK_BYTES, consumed))
         : Buffer.concat([cursor.tail, data.subarray(0, consumed)]).subarray(-CHECK_BYTES);
     return events;
+  }
+}
+
+/** Orders files by their first events (time, then seq); a file without one yet comes last. */
+function byFirstEvent(a: OpenFile, b: OpenFile): number {
+  if (a.first === undefined || b.first === undefined)
+    return Number(a.first === undefined) - Number(b.first === undefined);
+  return a.first.time - b.first.time || a.first.seq - b.first.seq;
+}
+
+/** The order of the event on `line`, or undefined when it is malformed (its read reports it). */
+function firstOf(line: string, file: string): FirstEvent | undefined {
+  try {
+    const event = parseAuditLine(line, file, 1);
+    return event === undefined ? undefined : { time: event.time, seq: event.seq };
+  } catch {
+    return undefined;
   }
 }
 
@@ -285,6 +388,8 @@ function takeLines(file: string, cursor: FileCursor, data: Buffer, limited: bool
     at = data.length;
   }
   cursor.offset += at;
+  const first = events[0];
+  if (cursor.first === undefined && first !== undefined) cursor.first = { time: first.time, seq: first.seq };
   return events;
 }
 
