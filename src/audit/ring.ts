@@ -146,9 +146,18 @@ export class AuditRing {
   private count = 0;
   private nextSeq = 1;
   private droppedCount = 0;
-  /** Records held from which only control records are stored (capacity: no reserve). */
+  /** Records held from which only control records are stored, as set (capacity: no reserve). */
   private controlFrom: number;
-  /** The last growth failed for want of memory; cleared by a growth that succeeds, or a drain. */
+  /** The records kept for control at the top of the room: capacity − controlFrom. */
+  private reserve = 0;
+  /**
+   * Where only control records are stored now: `controlFrom`, or, once growth failed, the same
+   * reserve below the room the ring has.
+   */
+  private limit: number;
+  /** Records held at which the ring grows: as it enters its reserve, so that a failed growth still leaves it. */
+  private growAt: number;
+  /** The last growth failed for want of memory (cleared by one that succeeds). */
   private starved = false;
   private peakCount = 0;
   private lastStoredSlot = -1;
@@ -178,7 +187,9 @@ export class AuditRing {
     this.vectorSlots = Math.max(vectorWidth, DIGEST_SLOTS);
     this.recordWidth = AUDIT_HEADER_FIELDS + this.vectorSlots;
     this.controlFrom = capacity;
+    this.limit = capacity;
     this.slots = Math.min(capacity, INITIAL_AUDIT_SLOTS);
+    this.growAt = this.slots === capacity ? Number.POSITIVE_INFINITY : this.slots;
     this.records = new Float64Array(this.slots * this.recordWidth);
     this.notes = new Array<string | undefined>(this.slots).fill(undefined);
     this.timeIn = new Float64Array(1);
@@ -210,11 +221,12 @@ export class AuditRing {
   }
 
   /**
-   * True while the ring is full below its capacity because the memory to grow could not be had:
-   * as full as at capacity for whoever watches it (the control-safety layer freezes the engine).
+   * True while the ring is in its reserve below its capacity because the memory to grow could not
+   * be had: as full as at its full mark for whoever watches it (the control-safety layer freezes
+   * the engine); control records still have the reserve. False again once a drain takes it below.
    */
   get outOfMemory(): boolean {
-    return this.starved && this.count === this.slots;
+    return this.starved && this.count >= this.limit;
   }
 
   /**
@@ -233,6 +245,9 @@ export class AuditRing {
       );
     }
     this.controlFrom = size;
+    this.reserve = this.capacity - size;
+    this.limit = this.starved ? Math.min(size, Math.max(0, this.slots - this.reserve)) : size;
+    if (this.slots < this.capacity) this.growAt = Math.max(0, this.slots - this.reserve);
   }
 
   /** Sequence number of the latest write attempt (0 before the first). */
@@ -422,11 +437,9 @@ export class AuditRing {
     b: number,
   ): number {
     const seq = this.nextSeq++;
-    // Below the reserve (every write but those of an undrained ring) one compare decides.
-    if (
-      (this.count >= this.controlFrom && ((CONTROL_RECORDS >>> type) & 1) === 0) ||
-      (this.count === this.slots && (this.slots === this.capacity || !this.grow()))
-    ) {
+    // Far from its room (every write but those of an undrained ring) two compares decide.
+    if (this.count >= this.growAt) this.grow();
+    if ((this.count >= this.limit && ((CONTROL_RECORDS >>> type) & 1) === 0) || this.count === this.slots) {
       this.droppedCount++;
       this.lastStoredSlot = -1;
       return -1;
@@ -545,12 +558,14 @@ export class AuditRing {
   }
 
   /**
-   * Doubles the room (up to `capacity`), the held records moved to the front in order. Only when
-   * the ring is full: a ring that is drained in time stops growing, and its writes stop allocating.
-   * False, the ring unchanged, when the memory cannot be had: the write drops its record, as at
-   * capacity, rather than throw into the caller's hot path.
+   * Doubles the room (up to `capacity`), the held records moved to the front in order. Only as
+   * the ring enters its reserve: a ring that is drained in time stops growing, and its writes stop
+   * allocating. When the memory cannot be had the ring stays as it is, never throwing into the
+   * caller's hot path: its reserve moves below the room it has (control records keep it, others
+   * are dropped and counted) and {@link AuditRing.outOfMemory} says so; the next write there tries
+   * again.
    */
-  private grow(): boolean {
+  private grow(): void {
     const slots = Math.min(this.capacity, this.slots * 2);
     const width = this.recordWidth;
     let records: Float64Array;
@@ -560,9 +575,12 @@ export class AuditRing {
       notes = new Array<string | undefined>(slots).fill(undefined);
     } catch {
       this.starved = true;
-      return false;
+      this.limit = Math.min(this.controlFrom, Math.max(0, this.slots - this.reserve));
+      return;
     }
     this.starved = false;
+    this.limit = this.controlFrom;
+    this.growAt = slots === this.capacity ? Number.POSITIVE_INFINITY : Math.max(0, slots - this.reserve);
     for (let k = 0; k < this.count; k++) {
       const from = this.slotAt(k);
       records.set(this.records.subarray(from * width, (from + 1) * width), k * width);
@@ -573,7 +591,6 @@ export class AuditRing {
     this.notes = notes;
     this.slots = slots;
     this.head = 0;
-    return true;
   }
 
   private release(take: number): void {

@@ -129,10 +129,11 @@ const REGIME_RISE = RegimeSignal.Rise;
  */
 const THRASHING_DEAD_BAND_STEPS = 1.5;
 /**
- * Audit records kept free when the ring counts as full, for control records only (the ring refuses
- * windows, digests and decisions there: see `AuditRing.reserveFrom`): the mode changes a trip
- * causes, and a halt or reset with its command, fit in it. `MIN_AUDIT_CAPACITY` (config.ts) keeps
- * this many below the high-water mark.
+ * Audit records kept free when the ring counts as full (from capacity 46 up; a smaller ring keeps
+ * what lies above its high-water mark, at least 2 at `MIN_AUDIT_CAPACITY`). The engine lets the
+ * window in progress take the first half and keeps the second for control records only (the ring
+ * refuses windows, digests and decisions there: see `AuditRing.reserveFrom`): the mode change a
+ * trip causes, and a halt or reset with its command.
  */
 export const AUDIT_RESERVE = 8;
 const AUDIT_FULL = reasonMask("auditFull");

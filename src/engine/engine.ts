@@ -38,7 +38,7 @@ import { clockFromScheduler } from "../runtime/scheduler-clock.js";
 import { scopedResource } from "../runtime/scoped-resource.js";
 import { ParamRegistry } from "../space/param-registry.js";
 import { type EngineConfig, type ResolvedEngineConfig, resolveEngineConfig } from "./config.js";
-import { ControlSafety, type PacedSlot, type SafetyCommand } from "./control-safety.js";
+import { AUDIT_RESERVE, ControlSafety, type PacedSlot, type SafetyCommand } from "./control-safety.js";
 import * as digestChecks from "./digest.js";
 import { type Digest, DigestFields, DigestRejection } from "./digest.js";
 import { createEngineRoot } from "./engine-actors.js";
@@ -377,7 +377,11 @@ class EngineImpl implements Engine {
     );
     // The room a full ring keeps is for what the engine and its operator do (a halt, a mode
     // change), not for more windows and digests of an engine frozen because nothing drains it.
-    this.audit.reserveFrom(this.safety.auditFullAt);
+    // The ring is judged full only after an observe: with a whole reserve (AUDIT_RESERVE), its
+    // first half still takes the rest of the window in progress when one crosses the full mark.
+    const fullAt = this.safety.auditFullAt;
+    const reserve = this.audit.capacity - fullAt;
+    this.audit.reserveFrom(fullAt + (reserve >= AUDIT_RESERVE ? reserve >> 1 : 0));
 
     this.windows = new WindowCollector(
       {
