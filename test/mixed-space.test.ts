@@ -434,16 +434,17 @@ describe("validation", () => {
     ).toEqual([{ path: "bounds.p.when", message: "conditions form a cycle: p → q → p" }]);
     // A condition with no parent, or a parent left undefined, would make the parameter present in
     // every trial while its type says it may be absent: refused by name, never widened.
+    expect(issues({ opt, f: { min: 0, max: 1, when: {} } })).toEqual([
+      { path: "bounds.f.when", message: "expected at least one parent" },
+    ]);
     expect(
       issues({
         opt,
-        f: { min: 0, max: 1, when: {} },
         g: { min: 0, max: 1, when: { opt: undefined } },
         h: { min: 0, max: 1, when: { opt: ["sgd"], lr: undefined } },
         i: { min: 0, max: 1, when: { opt: "sgd" } },
       }),
     ).toEqual([
-      { path: "bounds.f.when", message: "expected at least one parent" },
       { path: "bounds.g.when.opt", message: "expected a list of the parent's choices" },
       { path: "bounds.h.when.lr", message: "expected a list of the parent's choices" },
       { path: "bounds.i.when.opt", message: "expected a list of the parent's choices" },

@@ -40,10 +40,7 @@ const ConditionSchema = Schema.Record({
   value: Schema.declare((u): u is readonly JsonValue[] => conditionValuesIssue(u) === undefined, {
     message: (issue) => conditionValuesIssue(issue.actual) ?? "invalid condition",
   }),
-}).pipe(
-  // An empty condition would hold everywhere: a parameter meant to be conditional never would be.
-  Schema.filter((condition) => Object.keys(condition).length > 0 || "expected at least one parent"),
-);
+});
 
 const FloatSchema = Schema.Struct({
   type: Schema.optionalWith(oneOf("float"), { exact: true }),
@@ -195,6 +192,12 @@ function conditionIssues(bounds: Readonly<Record<string, ParamInput>>): ConfigIs
   for (const name of names) {
     const when = bounds[name]!.when;
     if (when === undefined) continue;
+    // An empty condition would hold everywhere: a parameter meant to be conditional never would
+    // be. Checked here, on the config as given: decoding drops an own "__proto__" key.
+    if (Object.keys(when).length === 0) {
+      issues.push({ path: `bounds.${name}.when`, message: "expected at least one parent" });
+      continue;
+    }
     for (const [parent, values] of Object.entries(when)) {
       const at = `bounds.${name}.when.${parent}`;
       // Own keys only: `toString` or `__proto__` must not find Object.prototype's members.

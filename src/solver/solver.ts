@@ -126,7 +126,9 @@ type ArtifactTold =
 export interface FailOptions {
   /**
    * The trial was given up without being evaluated (an interrupt): it counts against the budget
-   * and is recorded as failed, but its point is not taken for one where evaluations fail.
+   * and is recorded as failed, but TPE and the trust region do not take its point for one where
+   * evaluations fail. A Nelder–Mead simplex that handed the point out still needs a result for it
+   * and ranks it last, as for any failed trial.
    */
   readonly cancelled?: boolean;
 }
@@ -184,7 +186,7 @@ export interface Solver<P extends ParamShape = string> {
    * `reason` is saved with the run; an `Error` passed from JavaScript is saved as its message.
    * Where it was asked is a bad point to the strategies (a region that crashes is not proposed
    * again), unless `options.cancelled`: a trial given up without being evaluated (an operator's
-   * interrupt) says nothing about its point.
+   * interrupt) says nothing about its point (see {@link FailOptions.cancelled}).
    */
   fail(id: number, reason?: string, options?: FailOptions): void;
   /**
