@@ -1,11 +1,24 @@
+import type { ChildProcess } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it, vi } from "vitest";
 import { runObjectiveCommand } from "../src/cli/run-command.js";
 import { createSolver, restoreSolver } from "../src/solver/solver.js";
 import { removeTempDirs, runArqonInProcess, tempDir, writeJson } from "./support/cli-run.js";
 
 afterAll(removeTempDirs);
+
+// The commands runObjectiveCommand starts, so that a test can act once one has exited.
+const spawned = vi.hoisted(() => [] as ChildProcess[]);
+vi.mock("node:child_process", async (importOriginal) => {
+  const actual = await importOriginal<typeof import("node:child_process")>();
+  const spawn = ((...args: Parameters<typeof actual.spawn>) => {
+    const child = actual.spawn(...args);
+    spawned.push(child);
+    return child;
+  }) as typeof actual.spawn;
+  return { ...actual, spawn, default: { ...actual, spawn } };
+});
 
 /**
  * A command whose stdout reaches arqon in one piece as it exits, like a program whose stdout is
@@ -244,16 +257,18 @@ describe("a command that exits 0 on the stop's SIGTERM", () => {
 
   it("is a stopped reading when it exits on its own with a report as its last line", async () => {
     const stop = new AbortController();
-    const reading = await runObjectiveCommand({
-      // Everything at its exit, the last line a report: a partial value, never a final one.
-      command: writesAllThenExits(reportLines(5, "1"), "''"),
+    const reading = runObjectiveCommand({
+      // Its reports, the last line one of them, then exit 0: a partial value, never a final one.
+      command: [process.execPath, "-e", `process.stdout.write(${reportLines(5, "1")})`],
       cwd: process.cwd(),
       env: process.env,
       onStderr: () => {},
-      onLine: () => stop.abort(),
       stopSignal: stop.signal,
     });
-    expect(reading).toEqual({ ok: false, reason: "stopped early", stopped: true });
+    // Stopped only once it has exited (this listener runs after runObjectiveCommand's): no
+    // SIGTERM is sent, so only its last line, a report, can make the reading a stop.
+    spawned.at(-1)!.once("exit", () => stop.abort());
+    expect(await reading).toEqual({ ok: false, reason: "stopped early", stopped: true });
   });
 
   it("is recorded pruned with the reports up to the advice, and its partial value is never told", async () => {

@@ -1,3 +1,4 @@
+import type { Stats } from "node:fs";
 import { type FileHandle, open, readdir, stat } from "node:fs/promises";
 import { join } from "node:path";
 import type { AuditEvent } from "../audit/events.js";
@@ -29,10 +30,10 @@ interface FirstEvent {
   readonly seq: number;
 }
 
-/** A file of a directory, open for one poll, with its first event (undefined: none yet). */
-interface OpenFile {
+/** A file of a directory as a poll ordered it: its identity then, and its first event (undefined: none yet). */
+interface OrderedFile {
   readonly file: string;
-  readonly handle: FileHandle;
+  readonly identity: string;
   readonly first: FirstEvent | undefined;
 }
 
@@ -74,7 +75,8 @@ const newCursor = (): FileCursor => ({
  * synchronous. A poll reads at most {@link MAX_READ_BYTES} of each file (of the whole log for a
  * decision log) and sets {@link RecordingTail.behind} when more is waiting; in a directory of
  * `.jsonl` files it then reads no later file, so events arrive in order. A line longer than
- * {@link MAX_READ_BYTES} is a {@link RecordingError}.
+ * {@link MAX_READ_BYTES} is a {@link RecordingError}. A poll holds one file open at a time, so a
+ * directory may hold more files than the process may open.
  *
  * The files of a directory are ordered by their first event's time (engine clock), then its seq,
  * then their names; a file without an event yet comes last. Names do not say the order: logrotate
@@ -163,41 +165,75 @@ export class RecordingTail {
       throw new RecordingError(`cannot read ${this.path}: ${errorMessage(error)}`);
     }
     const paths = names.map((name) => join(this.path, name));
-    // Each file is ordered and read through one handle: a rotation renaming files between the two
-    // cannot read one file in another's place.
-    const handles: FileHandle[] = [];
-    const opened: OpenFile[] = [];
-    try {
-      for (const file of paths) {
-        const handle = await this.openFile(file);
-        if (handle === undefined) continue;
-        handles.push(handle);
-        opened.push({ file, handle, first: await this.firstEvent(file, handle) });
+    const ordered: OrderedFile[] = [];
+    for (const file of paths) {
+      const found = await this.orderFile(file);
+      if (found !== undefined) ordered.push(found);
+    }
+    // Stable: files whose first events tie stay in name order.
+    ordered.sort(byFirstEvent);
+    for (const { file, identity } of ordered) {
+      // Renamed or removed since it was ordered (a rotation): the file now at its path may belong
+      // later, and the one ordered here may be at another path. Order again at once (behind)
+      // rather than read out of order.
+      const handle = await this.openFile(file);
+      if (handle === undefined) {
+        this.behind = true;
+        break;
       }
-      // Stable: files whose first events tie stay in name order.
-      opened.sort(byFirstEvent);
-      for (const { file, handle } of opened) {
-        for (const event of await this.readOpen(file, handle)) events.push(event);
-        // A file left behind is finished first: a later file's events must not overtake its own.
-        if (this.behind) break;
+      try {
+        const info = await handle.stat();
+        if (`${info.dev}:${info.ino}` !== identity) {
+          this.behind = true;
+          break;
+        }
+        for (const event of await this.readOpen(file, handle, info)) events.push(event);
+      } finally {
+        await handle.close();
       }
-    } finally {
-      await Promise.all(handles.map((handle) => handle.close()));
+      // A file left behind is finished first: a later file's events must not overtake its own.
+      if (this.behind) break;
     }
     this.forgetFiles(new Set(paths));
     return events;
   }
 
   /**
-   * The first event of an open file: remembered from its read, else looked for in its first
+   * `file`'s identity and first event, to order it; undefined when it is missing. The first event
+   * is remembered from its read; else the file is opened (only for this) and its first
+   * {@link MAX_READ_BYTES} looked through.
+   */
+  private async orderFile(file: string): Promise<OrderedFile | undefined> {
+    let info: Stats;
+    try {
+      info = await stat(file);
+    } catch (error) {
+      if (isMissing(error)) return undefined;
+      throw new RecordingError(`cannot read ${file}: ${errorMessage(error)}`);
+    }
+    const identity = `${info.dev}:${info.ino}`;
+    const known = this.cursors.get(identity)?.first;
+    if (known !== undefined) return { file, identity, first: known };
+    const handle = await this.openFile(file);
+    if (handle === undefined) return undefined;
+    try {
+      // The file opened, which a rename since the stat may have changed.
+      const opened = await handle.stat();
+      const openedIdentity = `${opened.dev}:${opened.ino}`;
+      const first =
+        this.cursors.get(openedIdentity)?.first ?? (await this.firstEvent(file, handle, opened.size));
+      return { file, identity: openedIdentity, first };
+    } finally {
+      await handle.close();
+    }
+  }
+
+  /**
+   * The first event of `file` (open as `handle`, `size` bytes long) within its first
    * {@link MAX_READ_BYTES}. Undefined when it has none yet, or its first line is malformed (its
    * read then reports it).
    */
-  private async firstEvent(file: string, handle: FileHandle): Promise<FirstEvent | undefined> {
-    const info = await handle.stat();
-    const known = this.cursors.get(`${info.dev}:${info.ino}`)?.first;
-    if (known !== undefined) return known;
-    const size = info.size;
+  private async firstEvent(file: string, handle: FileHandle, size: number): Promise<FirstEvent | undefined> {
     const limit = Math.min(size, MAX_READ_BYTES);
     let rest = Buffer.alloc(0);
     let at = 0;
@@ -247,17 +283,19 @@ export class RecordingTail {
     const handle = await this.openFile(file);
     if (handle === undefined) return [];
     try {
-      return await this.readOpen(file, handle);
+      return await this.readOpen(file, handle, await handle.stat());
     } finally {
       await handle.close();
     }
   }
 
-  /** The events appended to `file` (open as `handle`, which the caller closes) since its last read. */
-  private async readOpen(file: string, handle: FileHandle): Promise<AuditEvent[]> {
+  /**
+   * The events appended to `file` (open as `handle`, which the caller closes; `info`: its stat)
+   * since its last read.
+   */
+  private async readOpen(file: string, handle: FileHandle, info: Stats): Promise<AuditEvent[]> {
     let data: Buffer;
     let limited: boolean;
-    const info = await handle.stat();
     const identity = `${info.dev}:${info.ino}`;
     this.identities.set(file, identity);
     const cursor = this.cursors.get(identity) ?? newCursor();
@@ -303,7 +341,7 @@ export class RecordingTail {
 }
 
 /** Orders files by their first events (time, then seq); a file without one yet comes last. */
-function byFirstEvent(a: OpenFile, b: OpenFile): number {
+function byFirstEvent(a: OrderedFile, b: OrderedFile): number {
   if (a.first === undefined || b.first === undefined)
     return Number(a.first === undefined) - Number(b.first === undefined);
   return a.first.time - b.first.time || a.first.seq - b.first.seq;
