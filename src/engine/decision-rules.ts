@@ -28,6 +28,7 @@
  * - 5: a digest whose observation rolled the engine back (a spike, a constraint emergency) feeds
  *   no window: under 4 it was the first value of the restored point's window (counted `unused` now).
  * - 6: a throwing `onApply` whose push of the baseline fails is only counted by its breaker, as a
- *   rejecting one is: under 5 it rolled back a second time, spending `rollbacksPerHour`.
+ *   rejecting one is: under 5 it rolled back a second time, spending `rollbacksPerHour`. Also from
+ *   6 (audit only, no decision changes): a full audit ring keeps its last room for control records.
  */
 export const DECISION_RULES = 6;
