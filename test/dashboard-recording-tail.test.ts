@@ -1,20 +1,17 @@
 import {
   appendFileSync,
   closeSync,
-  mkdtempSync,
   openSync,
   readdirSync,
   renameSync,
-  rmSync,
   statSync,
   truncateSync,
   writeFileSync,
   writeSync,
 } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { VirtualTimeScheduler } from "rxjs";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { AUDIT_SCHEMA_VERSION, type AuditEvent } from "../src/audit/events.js";
 import { followRecording } from "../src/dashboard/followed-source.js";
 import { RecordingError } from "../src/dashboard/recorded-source.js";
@@ -25,6 +22,7 @@ import { encodeFrame } from "../src/log/frame.js";
 import { auditEventOf } from "../src/log/log-records.js";
 import { readDecisionLog } from "../src/log/reader.js";
 import { openDecisionLog } from "../src/log/writer.js";
+import { drainTail, tempDirs } from "./support/recording-tail.js";
 
 // Every test drives the tail by explicit polls: no timers, no waiting.
 
@@ -40,23 +38,7 @@ const line = (e: object) => `${JSON.stringify(e)}\n`;
 /** A log record without its seq (the writer assigns it). */
 const record = (time: number, extra: object = {}) => ({ ...base, runId: "log", time, ...extra });
 
-const dirs: string[] = [];
-afterEach(() => {
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
-function tempDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), "arqon-tail-"));
-  dirs.push(dir);
-  return dir;
-}
-
-/** Polls until the tail is no longer behind; every event, in the order delivered. */
-async function drain(tail: RecordingTail): Promise<AuditEvent[]> {
-  const events: AuditEvent[] = [];
-  do events.push(...(await tail.poll()));
-  while (tail.behind);
-  return events;
-}
+const tempDir = tempDirs("arqon-tail-");
 
 const seqs = (events: readonly AuditEvent[]) => events.map((e) => e.seq);
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
@@ -72,7 +54,7 @@ describe("following a decision log", () => {
     for (let i = 1; i <= 2000; i++) log.append(record(i));
     log.flush();
     const tail = await RecordingTail.open(dir);
-    expect(seqs(await drain(tail))).toEqual(range(1, 2000));
+    expect(seqs(await drainTail(tail))).toEqual(range(1, 2000));
     for (let n = 2001; n <= 2003; n++) {
       const size = segmentBytes(dir);
       const read = tail.bytesRead;
@@ -93,7 +75,7 @@ describe("following a decision log", () => {
     for (let i = 1; i <= 50; i++) log.append(record(i));
     log.flush();
     const tail = await RecordingTail.open(dir);
-    expect(seqs(await drain(tail))).toEqual(range(1, 50));
+    expect(seqs(await drainTail(tail))).toEqual(range(1, 50));
     // Overwrite bytes in the middle of the segment (a reader of the whole log stops there).
     const segment = join(dir, readdirSync(dir).find((n) => n.endsWith(".alog"))!);
     const fd = openSync(segment, "r+");
@@ -114,14 +96,14 @@ describe("following a decision log", () => {
     const appendAndPoll = async (n: number) => {
       for (let i = 0; i < n; i++) log.append(record(++seq, { note: "n".repeat(40) }));
       log.flush();
-      seen.push(...seqs(await drain(tail)));
+      seen.push(...seqs(await drainTail(tail)));
     };
     for (let round = 0; round < 8; round++) await appendAndPoll(7 + round);
     expect(readdirSync(dir).filter((n) => n.endsWith(".alog")).length).toBeGreaterThan(3);
     log.close();
     // Compaction writes the last records to a new segment above the others and removes them.
     compactDecisionLog(dir, 5);
-    expect(await drain(tail)).toEqual([]);
+    expect(await drainTail(tail)).toEqual([]);
     log = openDecisionLog({ dir, segmentBytes: 2048 });
     await appendAndPoll(30);
     expect(seen).toEqual(range(1, seq));
@@ -134,7 +116,7 @@ describe("following a decision log", () => {
     for (let i = 1; i <= 40; i++) log.append(record(i, { note: "m".repeat(30) }));
     log.close();
     const tail = await RecordingTail.open(dir);
-    const seen = seqs(await drain(tail));
+    const seen = seqs(await drainTail(tail));
     // A compaction that stopped after its segment took its place, before the old ones were
     // removed: both are there, and the new one starts the log.
     expect(() =>
@@ -145,11 +127,11 @@ describe("following a decision log", () => {
       }),
     ).toThrow();
     expect(readdirSync(dir).filter((n) => n.endsWith(".alog")).length).toBeGreaterThan(2);
-    expect(await drain(tail)).toEqual([]);
+    expect(await drainTail(tail)).toEqual([]);
     const again = openDecisionLog({ dir });
     again.append(record(41));
     again.close();
-    seen.push(...seqs(await drain(tail)));
+    seen.push(...seqs(await drainTail(tail)));
     expect(seen).toEqual(range(1, 41));
   });
 
@@ -162,14 +144,14 @@ describe("following a decision log", () => {
     const first = join(dir, "00000001.alog");
     writeFileSync(first, Buffer.concat([frame({ seq: 0, kind: "header" }), entry(1), entry(2), entry(3)]));
     const tail = await RecordingTail.open(dir);
-    expect(seqs(await drain(tail))).toEqual([1, 2, 3]);
+    expect(seqs(await drainTail(tail))).toEqual([1, 2, 3]);
     writeFileSync(
       join(dir, "00000002.alog"),
       Buffer.concat([frame({ seq: 5, kind: "segment", segment: 2 }), entry(6)]),
     );
-    expect(await drain(tail)).toEqual([]);
+    expect(await drainTail(tail)).toEqual([]);
     appendFileSync(first, Buffer.concat([entry(4), entry(5)]));
-    expect(seqs(await drain(tail))).toEqual([4, 5, 6]);
+    expect(seqs(await drainTail(tail))).toEqual([4, 5, 6]);
   });
 
   it("decodes an engine's ring records across segments as the log's reader does", async () => {
@@ -190,10 +172,10 @@ describe("following a decision log", () => {
       scheduler.schedule(() => {}, 10);
       scheduler.flush();
       engine.observe({ objective: 20 + ((engine.values[0]! - 96) / 40) ** 2, generation: engine.generation });
-      if (tick % 25 === 0) seen.push(...(await drain(tail)));
+      if (tick % 25 === 0) seen.push(...(await drainTail(tail)));
     }
     await close();
-    seen.push(...(await drain(tail)));
+    seen.push(...(await drainTail(tail)));
     const expected = readDecisionLog(dir).records.flatMap((entry) => auditEventOf(entry.record) ?? []);
     expect(readdirSync(dir).filter((n) => n.endsWith(".alog")).length).toBeGreaterThan(2);
     expect(expected.length).toBeGreaterThan(100);
@@ -215,7 +197,7 @@ describe("following a decision log", () => {
     const first = await tail.poll();
     expect(tail.behind).toBe(true);
     expect(seqs(first)).toEqual([1, 2]);
-    const rest = await drain(tail);
+    const rest = await drainTail(tail);
     expect(seqs([...first, ...rest])).toEqual(range(1, 7));
   });
 });
@@ -260,7 +242,7 @@ describe("following JSON lines", () => {
     const first = await tail.poll();
     expect(tail.behind).toBe(true);
     expect(first.every((e) => e.seq <= lastOfA)).toBe(true);
-    expect(seqs([...first, ...(await drain(tail))])).toEqual(range(1, seq));
+    expect(seqs([...first, ...(await drainTail(tail))])).toEqual(range(1, seq));
   });
 
   it("reads a file replaced by another, or rewritten in place, from its start", async () => {
@@ -285,13 +267,13 @@ describe("following JSON lines", () => {
         const file = join(dir, `${name}-${runId}.jsonl`);
         writeFileSync(file, run("old", 2));
         const tail = await RecordingTail.open(file);
-        expect((await drain(tail)).map((e) => `${e.runId}#${e.seq}`)).toEqual(["old#1", "old#2"]);
+        expect((await drainTail(tail)).map((e) => `${e.runId}#${e.seq}`)).toEqual(["old#1", "old#2"]);
         change(file, run(runId, 5));
-        expect((await drain(tail)).map((e) => `${e.runId}#${e.seq}`)).toEqual(
+        expect((await drainTail(tail)).map((e) => `${e.runId}#${e.seq}`)).toEqual(
           range(1, 5).map((seq) => `${runId}#${seq}`),
         );
         appendFileSync(file, line({ ...event(6), runId }));
-        expect(seqs(await drain(tail))).toEqual([6]);
+        expect(seqs(await drainTail(tail))).toEqual([6]);
       }
     }
   });

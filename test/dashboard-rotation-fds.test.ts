@@ -1,10 +1,10 @@
-import { mkdtempSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { renameSync, writeFileSync } from "node:fs";
 import type { FileHandle } from "node:fs/promises";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { AUDIT_SCHEMA_VERSION, type AuditEvent } from "../src/audit/events.js";
 import { RecordingTail } from "../src/dashboard/recording-tail.js";
+import { drainTail, tempDirs } from "./support/recording-tail.js";
 
 // A followed directory may hold more files than the process may open at once (ulimit -n): a poll
 // must open them one at a time. `open` is wrapped to count the handles open at any moment, and
@@ -48,24 +48,11 @@ const event = (seq: number) => ({
 const lines = (...seqs: number[]) => seqs.map((seq) => `${JSON.stringify(event(seq))}\n`).join("");
 const seqs = (events: readonly AuditEvent[]) => events.map((e) => e.seq);
 
-const dirs: string[] = [];
 afterEach(() => {
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
   Object.assign(fds, { open: 0, most: 0, opens: 0 });
   fds.before.clear();
 });
-function tempDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), "arqon-rotation-fds-"));
-  dirs.push(dir);
-  return dir;
-}
-
-async function drain(tail: RecordingTail): Promise<AuditEvent[]> {
-  const events: AuditEvent[] = [];
-  do events.push(...(await tail.poll()));
-  while (tail.behind);
-  return events;
-}
+const tempDir = tempDirs("arqon-rotation-fds-");
 
 describe("polling a directory of many JSON Lines files", () => {
   it("holds one file open at a time", async () => {
@@ -87,7 +74,7 @@ describe("polling a directory of many JSON Lines files", () => {
     writeFileSync(join(dir, "audit.1.jsonl"), lines(1, 2));
     writeFileSync(live, lines(3));
     const tail = await RecordingTail.open(dir);
-    expect(seqs(await drain(tail))).toEqual([1, 2, 3]);
+    expect(seqs(await drainTail(tail))).toEqual([1, 2, 3]);
     // More events in both files (4, then 5); then, once the poll has ordered them and before it
     // reads them, a rotation moves audit.1.jsonl (1, 2, 4) to audit.2.jsonl and audit.jsonl
     // (3, 5) to audit.1.jsonl, and starts a new audit.jsonl (6).
@@ -101,6 +88,6 @@ describe("polling a directory of many JSON Lines files", () => {
       writeFileSync(live, lines(6));
     });
     // Read at the path ordered first, audit.jsonl's events would overtake audit.1.jsonl's 4.
-    expect(seqs(await drain(tail))).toEqual([4, 5, 6]);
+    expect(seqs(await drainTail(tail))).toEqual([4, 5, 6]);
   });
 });
