@@ -91,6 +91,13 @@ export function renderReadmeFigures(page: string): string {
 
   const t1 = (column: string): string =>
     cell({ section: "B3", heading: "T1 apply", row: { params: "16" }, column });
+  /** The T1 p50 gate's verdict, so the README never shows the figure without it. */
+  const t1Gate = cell({
+    section: "B3",
+    heading: "Targets",
+    row: { target: "T1 apply p50 ≤ 150 ns (16 params)" },
+    column: "verdict",
+  });
   const ingest = cell({
     section: "B3",
     heading: "Digest ingest",
@@ -185,7 +192,8 @@ runs the gap can widen instead, since a batched local phase has no simplex to cr
 landscape's ripples and its region settles too small to follow a curved valley (the PARALLEL
 commentary says where).
 
-Engine hot path (16 parameters): a guarded apply takes ${t1("T1 apply p50")} ns p50 and allocates
+Engine hot path (16 parameters): a guarded apply takes ${t1("T1 apply p50")} ns p50 (gate 150 ns:
+${t1Gate}) and allocates
 nothing (GC events / applies: ${t1("GC events / applies")}); ingesting a digest, instability
 governor included, ${ingest} ns p50; a full window decision (statechart transition + apply)
 ${microsFromNanos(decision("p50"))} p50 and ${microsFromNanos(decision("p99"))} p99 in steady state
