@@ -12,6 +12,7 @@ import {
   circuitBreakerOptionProblems,
 } from "../../machines/circuit-breaker.machine.js";
 import { MAX_TIMER_MS } from "../../machines/timer-limit.js";
+import { shownValue } from "../shown-value.js";
 import { encodeBatch, type FleetDigest } from "./digest-batch.js";
 import { checkedKeyring, type Keyring } from "./signing.js";
 
@@ -47,9 +48,6 @@ const isWhole = (value: unknown, min: number): boolean =>
 
 const isNonEmptyString = (value: unknown): boolean => typeof value === "string" && value !== "";
 
-/** `value` as an error message shows it (a string quoted, so "5" and 5 differ). */
-const shown = (value: unknown): string => (typeof value === "string" ? JSON.stringify(value) : String(value));
-
 /** The publisher's tuning options, which the replica passes through as its `telemetry` option. */
 export type PublisherTuning = Pick<
   TelemetryPublisherOptions,
@@ -66,15 +64,17 @@ export function publisherTuningIssues(tuning: PublisherTuning, path = ""): strin
   for (const field of ["bufferSize", "batchSize", "maxLen"] as const) {
     const value = tuning[field];
     if (value !== undefined && !isWhole(value, 1))
-      issues.push(`${path}${field}: must be a whole number ≥ 1 (got ${shown(value)})`);
+      issues.push(`${path}${field}: must be a whole number ≥ 1 (got ${shownValue(value)})`);
   }
   const flushMs = tuning.flushMs;
   if (flushMs !== undefined && !(isWhole(flushMs, 1) && flushMs <= MAX_TIMER_MS)) {
-    issues.push(`${path}flushMs: must be a whole number from 1 to ${MAX_TIMER_MS} (got ${shown(flushMs)})`);
+    issues.push(
+      `${path}flushMs: must be a whole number from 1 to ${MAX_TIMER_MS} (got ${shownValue(flushMs)})`,
+    );
   }
   const firstSeq = tuning.firstSeq;
   if (firstSeq !== undefined && !isWhole(firstSeq, 0)) {
-    issues.push(`${path}firstSeq: must be a whole number ≥ 0 (got ${shown(firstSeq)})`);
+    issues.push(`${path}firstSeq: must be a whole number ≥ 0 (got ${shownValue(firstSeq)})`);
   }
   // The breaker chart would refuse them too, but only once started, from a timer: uncaught.
   for (const { field, reason } of circuitBreakerOptionProblems(tuning.breaker)) {
@@ -131,7 +131,7 @@ export class TelemetryPublisher {
     // An empty replica id would get every batch dead-lettered by the coordinator.
     const issues = (["stream", "replica"] as const)
       .filter((field) => !isNonEmptyString(options[field]))
-      .map((field) => `${field}: must be a non-empty string (got ${shown(options[field])})`);
+      .map((field) => `${field}: must be a non-empty string (got ${shownValue(options[field])})`);
     issues.push(...publisherTuningIssues(options));
     if (issues.length > 0) throw new RangeError(`invalid telemetry publisher options: ${issues.join("; ")}`);
     this.bufferSize = options.bufferSize ?? 4096;

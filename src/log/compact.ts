@@ -9,6 +9,7 @@ import {
   writeSync,
 } from "node:fs";
 import { join } from "node:path";
+import { shownValue } from "../shown-value.js";
 import { asLogError, LogError } from "./errors.js";
 import { encodeFrame } from "./frame.js";
 import { acquireLogLock } from "./lock.js";
@@ -74,8 +75,7 @@ export function compactDecisionLog(
 function checkKeep(keep: unknown): void {
   if (typeof keep === "function") return;
   if (typeof keep === "number" && Number.isSafeInteger(keep) && keep >= 0) return;
-  const shown = typeof keep === "string" ? JSON.stringify(keep) : String(keep);
-  throw new LogError(`keep must be a whole number ≥ 0 or a function, got ${shown}`);
+  throw new LogError(`keep must be a whole number ≥ 0 or a function, got ${shownValue(keep)}`);
 }
 
 function compactLocked(
