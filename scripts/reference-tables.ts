@@ -16,6 +16,7 @@ import {
   type SafeModeReason,
   type SafeModeReasonExit,
 } from "../machines/safe-mode-reasons.js";
+import { AUDIT_RESERVE } from "../src/engine/control-safety.js";
 import { GUARDRAIL_PRESETS, type GuardrailPreset, type Guardrails } from "../src/hotpath/guardrails.js";
 import { syncGeneratedFiles } from "./generated-files.js";
 
@@ -34,7 +35,7 @@ export const REASON_TRIGGERS: Readonly<Record<SafeModeReason, string>> = {
   constraintViolation: "a digest reported `constraintMargin` < 0",
   constraintEmergency: "`constraintMargin` fell below the emergency level",
   auditHighWater: "the audit ring filled above its high-water mark",
-  auditFull: "the audit ring, with what the sink has not taken yet, came within 8 records of its capacity",
+  auditFull: `the audit ring, with what the sink has not taken yet, came within ${AUDIT_RESERVE} records of its capacity (a ring whose high-water mark is nearer: went above that mark), or could not grow for want of memory`,
   repeatedViolations: "Tier 1 refused too many applies within the violation window",
   breakerOpen: "a circuit breaker (the `onApply` actuator or an audit sink) opened",
   manualHalt: "`engine.halt(reason)` was called",
