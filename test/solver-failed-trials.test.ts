@@ -72,3 +72,92 @@ describe("cancelled trials", () => {
     expect(restored.ask({ max: 5 })).toEqual(solver.ask({ max: 5 }));
   });
 });
+
+describe("cancelled trials in a simplex", () => {
+  const bowl = (p: { x: number; y: number }) => (p.x - 0.3) ** 2 + (p.y - 0.6) ** 2;
+
+  /** Runs forced Nelder–Mead one trial at a time, cancelling the trials `cancel` picks. */
+  function simplexRun(cancel: (id: number) => boolean) {
+    const solver = createSolver({ seed: 3, budget: 40, bounds, strategy: "nelder-mead" });
+    const asked: { id: number; point: string }[] = [];
+    const told: string[] = [];
+    for (let batch = solver.ask({ max: 1 }); batch !== null; batch = solver.ask({ max: 1 })) {
+      const t = batch[0]!;
+      const point = `${t.params.x} ${t.params.y}`;
+      asked.push({ id: t.id, point });
+      if (solver.phase === "refine" && cancel(t.id)) {
+        solver.fail(t.id, "interrupted", { cancelled: true });
+      } else {
+        solver.tell({ id: t.id, value: bowl(t.params) });
+        told.push(point);
+      }
+    }
+    return { asked, told, solver };
+  }
+
+  it("hands a cancelled point out again as the next trial", () => {
+    const picked = new Set([12, 15, 21]);
+    const { asked } = simplexRun((id) => picked.has(id));
+    for (const id of picked) {
+      const at = asked.findIndex((a) => a.id === id);
+      expect(asked[at + 1]!.point).toBe(asked[at]!.point);
+    }
+  });
+
+  it("steps as if the cancelled trials had never been asked", () => {
+    // The points evaluated, in order, are those of a run without interruptions (shorter by the
+    // budget the cancelled trials took): a cancelled vertex is not ranked last.
+    const plain = simplexRun(() => false).told;
+    const interrupted = simplexRun((id) => id === 12 || id === 15 || id === 21).told;
+    expect(interrupted).toEqual(plain.slice(0, interrupted.length));
+  });
+
+  it("restores with the cancelled point still to hand out", () => {
+    const solver = createSolver({ seed: 3, budget: 40, bounds, strategy: "nelder-mead" });
+    let cancelledPoint = "";
+    for (let i = 0; i < 14; i++) {
+      const [t] = solver.ask({ max: 1 })!;
+      if (t!.id === 14) {
+        solver.fail(t!.id, "interrupted", { cancelled: true });
+        cancelledPoint = `${t!.params.x} ${t!.params.y}`;
+      } else solver.tell({ id: t!.id, value: bowl(t!.params) });
+    }
+    const restored = restoreSolver(JSON.parse(JSON.stringify(solver.toJSON())));
+    const [again] = restored.ask({ max: 1 })!;
+    expect(`${again!.params.x} ${again!.params.y}`).toBe(cancelledPoint);
+    expect(solver.ask({ max: 1 })).toEqual([again]);
+  });
+});
+
+describe("cancelled trials in the default strategy", () => {
+  const cube = { a: { min: 0, max: 1 }, b: { min: 0, max: 1 }, c: { min: 0, max: 1 } };
+  const f = (p: Record<string, number>) => (p.a! - 0.2) ** 2 + (p.b! - 0.7) ** 2 + (p.c! - 0.4) ** 2;
+  /** Who proposed pending trial `id`: a simplex generation (≥ 0), TPE or the trust region (< 0). */
+  const owner = (solver: ReturnType<typeof createSolver>, id: number) => {
+    const state = solver.toJSON().strategy as unknown as { owners: [number, number][] } | null;
+    return state?.owners.find(([k]) => k === id)?.[1];
+  };
+
+  it("give the simplex its point back: it asks for that point again", () => {
+    let checked = 0;
+    for (const seed of [9, 10, 11]) {
+      const solver = createSolver({ seed, budget: 120, bounds: cube });
+      let cancelled = "";
+      let reasked = false;
+      for (let batch = solver.ask({ max: 1 }); batch !== null; batch = solver.ask({ max: 1 })) {
+        const t = batch[0]!;
+        const point = JSON.stringify(t.params);
+        const simplex = (owner(solver, t.id) ?? -1) >= 0;
+        if (cancelled !== "" && point === cancelled && simplex) reasked = true;
+        if (cancelled === "" && t.id >= 45 && simplex) {
+          solver.fail(t.id, "interrupted", { cancelled: true });
+          cancelled = point;
+        } else solver.tell({ id: t.id, value: f(t.params) });
+      }
+      expect(cancelled, `seed ${seed}`).not.toBe("");
+      expect(reasked, `seed ${seed}`).toBe(true);
+      checked++;
+    }
+    expect(checked).toBe(3);
+  });
+});

@@ -223,6 +223,20 @@ describe("trust-region batch", () => {
     expect(TrustRegionBatch.restore(JSON.parse(JSON.stringify(region.toJSON()))).toJSON().radius).toBe(0.12);
   });
 
+  it("keeps its radius when a trial is cancelled, and forgets the trial", () => {
+    const region = new TrustRegionBatch(Prng.fromSeed(1, 2), 0.1);
+    const radius = () => region.toJSON().radius as number;
+    region.propose(history, incumbent, [], 7);
+    region.propose(history, incumbent, [], 8);
+    region.cancel(7);
+    expect(radius()).toBe(0.1);
+    expect(region.toJSON().asked).toEqual([[8, [history[incumbent]!.value, 8]]]);
+    region.tell(7, 1e9); // no longer its trial: ignored
+    expect(radius()).toBe(0.1);
+    region.tell(8, 1e9); // a miss narrows it
+    expect(radius()).toBeLessThan(0.1);
+  });
+
   it("proposes inside the region and spreads a batch apart from the running points", () => {
     const region = new TrustRegionBatch(Prng.fromSeed(1, 2), 0.15);
     const centre = history[incumbent]!.u;

@@ -250,6 +250,8 @@ export interface LocalRegion {
     unfinished: readonly (readonly number[])[],
   ): number[];
   tell(id: number, value: number): void;
+  /** Forgets a pending point given up before it was evaluated: no success, no failure. */
+  cancel(id: number): void;
   /** Widens the region to at least `radius`, for a local phase around a moved centre. */
   widen(radius: number): void;
   toJSON(): Record<string, unknown>;
@@ -574,6 +576,18 @@ class GlobalLocal implements Strategy {
       points.push(point);
       pending.push(point);
     }
+  }
+
+  cancel(id: number): void {
+    const owner = this.owners.get(id);
+    if (owner === undefined) return;
+    this.owners.delete(id);
+    // Nothing was learnt, so no phase counts it: the simplex hands its vertex out again, the
+    // region keeps its radius and the models forget the point.
+    if (owner === GLOBAL) this.tpe.cancel(id);
+    else if (owner === FOCUSED) this.focused?.cancel(id);
+    else if (owner === REGION) this.region.cancel(id);
+    else if (owner === this.generation - 1) this.local!.cancel(id);
   }
 
   tell(id: number, value: number): void {

@@ -120,6 +120,10 @@ class NumericRegion implements LocalRegion {
     this.inner.tell(id, value);
   }
 
+  cancel(id: number): void {
+    this.inner.cancel(id);
+  }
+
   widen(radius: number): void {
     this.inner.widen(radius);
   }

@@ -246,6 +246,10 @@ class MixedTpe implements Strategy {
     this.told++;
   }
 
+  cancel(_id: number): void {
+    // Nothing to forget: a pending point lives in the solver's `context.pending` only.
+  }
+
   toJSON(): StrategyState {
     return {
       kind: "tpe",

@@ -211,6 +211,14 @@ class NelderMead implements NelderMeadStrategy {
     if (this.queue.length === 0 && this.pending.size === 0) this.advance();
   }
 
+  cancel(id: number): void {
+    const slot = this.pending.get(id);
+    if (slot === undefined) return;
+    this.pending.delete(id);
+    // The step still needs this vertex's value: the same point goes out first at the next ask.
+    this.queue.unshift(slot);
+  }
+
   toJSON(): StrategyState {
     return {
       kind: "nelder-mead",

@@ -126,9 +126,9 @@ type ArtifactTold =
 export interface FailOptions {
   /**
    * The trial was given up without being evaluated (an interrupt): it counts against the budget
-   * and is recorded as failed, but TPE and the trust region do not take its point for one where
-   * evaluations fail. A Nelder–Mead simplex that handed the point out still needs a result for it
-   * and ranks it last, as for any failed trial.
+   * and is recorded as failed, but no strategy takes its point for one where evaluations fail. A
+   * Nelder–Mead simplex that handed the point out still needs a result for it, so it asks for the
+   * same point again (a new trial); TPE and the trust region just forget it.
    */
   readonly cancelled?: boolean;
 }
@@ -498,9 +498,13 @@ class SolverImpl implements Solver {
     this.pending.delete(id);
     this.toldLog.push(cancelled ? { id, failed: reason, cancelled } : { id, failed: reason });
     // TPE keeps it as a bad point (it has no value to learn from otherwise, and would propose the
-    // crashing region again); the local methods get NaN, ranked below every value.
+    // crashing region again); the local methods get NaN, ranked below every value. A cancelled
+    // trial says nothing about its point: a simplex asks for it again.
     if (!cancelled) this.unfinishedPoints.push(trial.u);
-    if (trial.phase === "refine") this.strategy?.tell(id, Number.NaN);
+    if (trial.phase === "refine") {
+      if (cancelled) this.strategy?.cancel(id);
+      else this.strategy?.tell(id, Number.NaN);
+    }
     this.advance();
   }
 

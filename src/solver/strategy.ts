@@ -51,6 +51,12 @@ export interface Strategy {
   ask(context: StrategyContext, max: number, firstId: number): number[][] | null;
   /** The result of a point this strategy proposed (`id` as assigned in {@link Strategy.ask}). */
   tell(id: number, value: number): void;
+  /**
+   * A point this strategy proposed was given up before it was evaluated (`id` as assigned in
+   * {@link Strategy.ask}): it says nothing about the point. A method that still needs its value (a
+   * simplex vertex) hands the same point out again; the others forget it.
+   */
+  cancel(id: number): void;
   /** A JSON-safe copy of the complete internal state (including any PRNG state). */
   toJSON(): StrategyState;
 }

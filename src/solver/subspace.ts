@@ -73,6 +73,10 @@ export class SubspaceNelderMead implements NelderMeadStrategy {
     this.inner.tell(id, value);
   }
 
+  cancel(id: number): void {
+    this.inner.cancel(id);
+  }
+
   toJSON(): StrategyState {
     return { ...this.inner.toJSON(), subspace: { free: [...this.free], base: [...this.base] } };
   }

@@ -251,6 +251,10 @@ class Tpe implements Strategy {
     this.told++;
   }
 
+  cancel(_id: number): void {
+    // Nothing to forget: a pending point lives in the solver's `context.pending` only.
+  }
+
   toJSON(): StrategyState {
     return {
       kind: "tpe",

@@ -225,6 +225,11 @@ export class TrustRegionBatch {
     else this.radius = Math.max(MIN_RADIUS, this.radius * SHRINK ** (1 / width));
   }
 
+  /** Forgets a pending trial given up before it was evaluated: the radius stays as it is. */
+  cancel(id: number): void {
+    this.asked.delete(id);
+  }
+
   /** Widens the region to at least `radius` (a local phase around a moved incumbent). */
   widen(radius: number): void {
     this.radius = Math.max(this.radius, radius);
