@@ -32,7 +32,7 @@ export {
 } from "./dashboard/followed-source.js";
 export type { MeasuredBaseline } from "./dashboard/measured-baseline.js";
 export { RecordingError, recordedSource } from "./dashboard/recorded-source.js";
-export type { DashboardOptions, DashboardServer } from "./dashboard/server.js";
+export type { DashboardErrorSite, DashboardOptions, DashboardServer } from "./dashboard/server.js";
 export { serveDashboard } from "./dashboard/server.js";
 export type {
   DashboardControl,

@@ -169,6 +169,41 @@ describe("a source that fails", () => {
     stream.close();
   });
 
+  it("reports each skipped failure to onError, with where it happened", async () => {
+    const flaky = flakySource();
+    const seen: [string, string][] = [];
+    flaky.state.failing = true;
+    const server = await serveDashboard(flaky.source, {
+      onError: (error, where) => {
+        seen.push([where, (error as Error).message]);
+        throw new Error("a failing handler is dropped too");
+      },
+    });
+    servers.push(server);
+    expect(seen).toEqual([["view", "backend briefly unavailable"]]);
+    flaky.state.failing = false;
+    const stream = openStream(server.url);
+    await stream.next("init", 0);
+    flaky.state.failing = true;
+    flaky.emit(event(1));
+    await turn();
+    await turn();
+    flaky.state.failing = false;
+    expect(() => flaky.emit(event(2, { note: 1n }))).not.toThrow();
+    expect(() => flaky.emitTwin({ time: 1, value: 2, note: 1n } as unknown as TwinPoint)).not.toThrow();
+    expect(seen.map(([where]) => where)).toEqual(["view", "snapshot", "event", "twin"]);
+    expect(seen[1]![1]).toBe("backend briefly unavailable");
+    expect(seen[2]![1]).toMatch(/BigInt/);
+    stream.close();
+  });
+
+  it("refuses an onError that is not a function", async () => {
+    const flaky = flakySource();
+    await expect(serveDashboard(flaky.source, { onError: "log" as unknown as () => void })).rejects.toThrow(
+      /onError must be a function/,
+    );
+  });
+
   it("starts even when the first view fails", async () => {
     const flaky = flakySource();
     flaky.state.failing = true;

@@ -45,7 +45,17 @@ export interface DashboardOptions {
   readonly snapshotEveryMs?: number;
   /** Period of the SSE heartbeat comments, ms (default 15 000; from 10 to 2^31 − 1). */
   readonly heartbeatEveryMs?: number;
+  /**
+   * Called with what the server skipped in the host's loop, where a throw would crash the host:
+   * the source's view failing for a snapshot (`"snapshot"`) or at start (`"view"`), an audit event
+   * or a twin point that could not be sent (`"event"`, `"twin"`). The server carries on either
+   * way; what this handler throws is dropped. Default: none (skipped silently).
+   */
+  readonly onError?: (error: unknown, where: DashboardErrorSite) => void;
 }
+
+/** Where a failure {@link DashboardOptions.onError} hears of happened. */
+export type DashboardErrorSite = "view" | "snapshot" | "event" | "twin";
 
 /** A running dashboard server. */
 export interface DashboardServer {
@@ -119,8 +129,8 @@ const PAGE_ASSETS: Readonly<Record<string, Asset>> = {
  * Memory is bounded by `historyLimit` and by dropping event-stream clients that stop reading.
  *
  * @throws RangeError for a host other than 127.0.0.1, a bad port, a malformed token, a
- * `historyLimit`, `snapshotEveryMs` or `heartbeatEveryMs` out of range or an input of no known
- * form; a `RecordingError` when a log cannot be read.
+ * `historyLimit`, `snapshotEveryMs` or `heartbeatEveryMs` out of range, an `onError` that is
+ * not a function or an input of no known form; a `RecordingError` when a log cannot be read.
  */
 export async function serveDashboard(
   input: DashboardInput,
@@ -134,6 +144,10 @@ export async function serveDashboard(
 
   const snapshotEveryMs = timerPeriod("snapshotEveryMs", options.snapshotEveryMs ?? 1000);
   const heartbeatEveryMs = timerPeriod("heartbeatEveryMs", options.heartbeatEveryMs ?? 15_000);
+  const onError = options.onError;
+  if (onError !== undefined && typeof onError !== "function")
+    throw new RangeError(`onError must be a function, got ${typeof onError}`);
+  const shielded = (where: DashboardErrorSite, work: () => void) => shield(work, onError, where);
   const model = new DashboardModel(options.historyLimit ?? DEFAULT_HISTORY_LIMIT);
   let assets: Record<string, Asset> = PAGE_ASSETS;
   const { source, release } = await resolveDashboardInput(input);
@@ -167,7 +181,7 @@ export async function serveDashboard(
     snapshotPending = undefined;
     // Run from a timer of the host's loop: a source that fails now (its view throws) costs this
     // snapshot only, as it costs `/state` a 500; the next one is tried again.
-    shielded(() => {
+    shielded("snapshot", () => {
       const view = source.view();
       const sample = model.addSample(view);
       broadcast(
@@ -193,7 +207,7 @@ export async function serveDashboard(
   // that carries values also becomes a parameter sample; the page derives it from the event
   // itself, so it needs no message of its own.
   const detach = source.subscribe((event) =>
-    shielded(() => {
+    shielded("event", () => {
       model.addEvent(event);
       auditId++;
       if (clients.size > 0) broadcast(formatSseMessage("audit", event, auditId));
@@ -202,7 +216,7 @@ export async function serveDashboard(
   );
   const detachTwin =
     source.subscribeTwin?.((point) =>
-      shielded(() => {
+      shielded("twin", () => {
         if (!Number.isFinite(point.time) || !Number.isFinite(point.value)) return;
         model.addTwin(point);
         if (clients.size > 0) broadcast(formatSseMessage("twin", point));
@@ -210,7 +224,7 @@ export async function serveDashboard(
     ) ?? (() => {});
   // The values live now are those of the current generation: the baseline needs them when the
   // baseline was taken before any apply (a view that fails now leaves it to the next sample).
-  shielded(() => model.addSample(source.view()));
+  shielded("view", () => model.addSample(source.view()));
 
   const handle = (req: IncomingMessage, res: ServerResponse) => {
     for (const [name, value] of Object.entries(SECURITY_HEADERS)) res.setHeader(name, value);
@@ -347,14 +361,20 @@ function timerPeriod(name: string, value: number): number {
 }
 
 /**
- * Runs `work`, dropping what it throws: for work done in the host's loop (timers, a source's
- * emitter), where a throw would crash the host. Requests report their failures themselves (500).
+ * Runs `work`, handing what it throws to `onError` instead: for work done in the host's loop
+ * (timers, a source's emitter), where a throw would crash the host. Requests report their
+ * failures themselves (500).
  */
-function shielded(work: () => void): void {
+function shield(work: () => void, onError: DashboardOptions["onError"], where: DashboardErrorSite): void {
   try {
     work();
-  } catch {
+  } catch (error) {
     // Skipped: the next event or snapshot is tried afresh.
+    try {
+      onError?.(error, where);
+    } catch {
+      // The handler's own failure must not reach the host's loop either.
+    }
   }
 }
 
