@@ -196,11 +196,14 @@ class SharedStudyImpl implements SharedStudy {
     const created = await this.journal.appendAt(0, { op: "create", v: JOURNAL_VERSION, config });
     const [first] = await this.journal.readFrom(0);
     if (first?.op !== "create") throw new JournalError(0, "is not the study's create entry");
-    if (!created && studyConfigKey(first.config) !== studyConfigKey(config))
+    // A study an earlier arqon created may hold what a config can no longer say (`when: {}`):
+    // compared as it runs.
+    const stored = savedSolverConfig(first.config) as SolverConfig;
+    if (!created && studyConfigKey(stored) !== studyConfigKey(config))
       throw new UsageError(
         `study ${this.name}: exists with another solver configuration (${JSON.stringify(first.config)})`,
       );
-    this.solver = createSolver(savedSolverConfig(first.config) as SolverConfig);
+    this.solver = createSolver(stored);
     this.position = 1;
     await this.catchUp();
   }
