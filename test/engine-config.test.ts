@@ -149,6 +149,18 @@ describe("engine config: every problem at once, each with its path", () => {
     expect(problems({ ...VALID, window: { ms: 2_147_483_647 } })).toEqual([]);
   });
 
+  it("refuses a calibration longer than the engine can hold, naming the option", () => {
+    // Its estimates are kept per parameter and iteration: 1e300 threw a bare RangeError from the
+    // typed array, and 2e7 quietly reserved gigabytes.
+    for (const calibrationIterations of [1e300, 2e7, 10_001]) {
+      expect(problems({ ...VALID, spsa: { calibrationIterations } })).toEqual([
+        "spsa.calibrationIterations: must be an integer from 1 to 10000",
+      ]);
+      expect(() => createEngine({ ...VALID, spsa: { calibrationIterations } })).toThrow(ConfigError);
+    }
+    expect(problems({ ...VALID, spsa: { calibrationIterations: 10_000 } })).toEqual([]);
+  });
+
   it("reports every problem of one parameter, not just the first", () => {
     const issues = engineConfigIssues({
       ...VALID,

@@ -134,6 +134,13 @@ export function resolveSpsaOptions(options: SpsaOptions = {}): ResolvedSpsaOptio
   return resolved;
 }
 
+/**
+ * Most calibration iterations: the estimates are held per parameter and iteration until the gain is
+ * set (16 bytes each), and each iteration takes at least three windows, so more would be hours of
+ * calibration in any real loop and only a way to reserve memory by mistake.
+ */
+export const MAX_CALIBRATION_ITERATIONS = 10_000;
+
 /** Every problem with a resolved option set, as "field: reason" strings (empty when valid). */
 export function spsaOptionProblems(o: ResolvedSpsaOptions): string[] {
   const problems: string[] = [];
@@ -144,8 +151,14 @@ export function spsaOptionProblems(o: ResolvedSpsaOptions): string[] {
   if (!(Number.isFinite(o.A) && o.A >= 0)) problems.push("A: must be a finite number ≥ 0");
   if (!(Number.isFinite(o.alpha) && o.alpha >= 0)) problems.push("alpha: must be a finite number ≥ 0");
   if (!(Number.isFinite(o.gamma) && o.gamma >= 0)) problems.push("gamma: must be a finite number ≥ 0");
-  if (!(Number.isInteger(o.calibrationIterations) && o.calibrationIterations >= 1)) {
-    problems.push("calibrationIterations: must be an integer ≥ 1");
+  if (
+    !(
+      Number.isInteger(o.calibrationIterations) &&
+      o.calibrationIterations >= 1 &&
+      o.calibrationIterations <= MAX_CALIBRATION_ITERATIONS
+    )
+  ) {
+    problems.push(`calibrationIterations: must be an integer from 1 to ${MAX_CALIBRATION_ITERATIONS}`);
   }
   if (!(Number.isFinite(o.autoStepFraction) && o.autoStepFraction > 0 && o.autoStepFraction <= 1)) {
     problems.push("autoStepFraction: must be in (0, 1]");
