@@ -35,6 +35,29 @@ describe.skipIf(process.platform === "win32")("programProblem", () => {
     expect(programProblem("folder", "/", { PATH: join(dir, "bin") })).toBe(NO_SUCH);
   });
 
+  it("names a script's missing interpreter (its #! line), directly or through env", () => {
+    const script = (name: string, text: string) => {
+      writeFileSync(join(dir, "bin", name), text);
+      chmodSync(join(dir, "bin", name), 0o755);
+    };
+    script("py-missing", "#!/usr/local/nowhere/python3\nprint(1)\n");
+    script("env-missing", "#! /usr/bin/env  no-such-python-xyz -u\nprint(1)\n");
+    script("env-found", `#!/usr/bin/env tool\n`);
+    script("env-flag", "#!/usr/bin/env -S tool -x\n");
+    script("binary", "\x7fELF\n");
+    expect(programProblem("./bin/py-missing", dir, {})).toBe(
+      'its interpreter "/usr/local/nowhere/python3" (its #! line) was not found',
+    );
+    expect(programProblem("env-missing", "/", { PATH: join(dir, "bin") })).toBe(
+      'its interpreter "no-such-python-xyz" (its #! line, through env) is not on PATH',
+    );
+    // Found on PATH, or left to env when it takes options: no problem to report.
+    expect(programProblem("./bin/env-found", dir, { PATH: join(dir, "bin") })).toBeUndefined();
+    expect(programProblem("./bin/env-flag", dir, { PATH: "/nonexistent" })).toBeUndefined();
+    expect(programProblem("./bin/binary", dir, {})).toBeUndefined();
+    expect(programProblem("./bin/tool", dir, {})).toBeUndefined();
+  });
+
   it("leaves the search to spawn when the environment has no PATH", () => {
     expect(programProblem("anything", "/", {})).toBeUndefined();
   });
