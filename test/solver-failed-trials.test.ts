@@ -161,3 +161,19 @@ describe("cancelled trials in the default strategy", () => {
     expect(checked).toBe(3);
   });
 });
+
+describe("a stopped solver", () => {
+  it("refuses every call that would change it, and still answers questions", () => {
+    const solver = createSolver({ seed: 2, budget: 10, bounds });
+    const [t] = solver.ask({ max: 1 })!;
+    solver.stop();
+    expect(() => solver.ask()).toThrow(/^ask: the solver was stopped/);
+    expect(() => solver.tell({ id: t!.id, value: 1 })).toThrow(/^tell: the solver was stopped/);
+    expect(() => solver.fail(t!.id, "x")).toThrow(/^fail: the solver was stopped/);
+    expect(() => solver.report(t!.id, 0, 1)).toThrow(/^report: the solver was stopped/);
+    // Nothing was recorded, and what it holds is still readable (and restorable).
+    expect(solver.asked).toBe(1);
+    expect(solver.trialStatus(t!.id)).toBe("pending");
+    expect(restoreSolver(solver.toJSON()).ask({ max: 1 })![0]!.id).toBe(2);
+  });
+});

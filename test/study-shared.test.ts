@@ -135,6 +135,22 @@ describe("shared study (in one process, several handles)", () => {
     await worker.close();
   });
 
+  it("refuses calls on a closed handle, and journals nothing for them", async () => {
+    // The caller's own client stays open after close(): the handle itself must refuse.
+    const client = new Redis(server.url, { maxRetriesPerRequest: 1 });
+    const study = await openSharedStudy(config(10), { redis: client, study: "closed-handle" });
+    const [trial] = (await study.ask())!;
+    await study.close();
+    const length = await admin.llen("arqon:study:closed-handle:journal");
+    await expect(study.ask()).rejects.toThrow(/^study closed-handle: closed/);
+    await expect(study.tell({ id: trial!.id, value: 1 })).rejects.toThrow(/closed/);
+    await expect(study.fail(trial!.id, "x")).rejects.toThrow(/closed/);
+    await expect(study.refresh()).rejects.toThrow(/closed/);
+    expect(await admin.llen("arqon:study:closed-handle:journal")).toBe(length);
+    await study.close(); // idempotent
+    client.disconnect();
+  });
+
   it("refuses a worker whose configuration differs, and bad input, changing nothing", async () => {
     const study = await openSharedStudy(config(10), { redis: server.url, study: "strict" });
     await expect(openSharedStudy(config(10, 4), { redis: server.url, study: "strict" })).rejects.toThrow(

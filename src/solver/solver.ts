@@ -210,7 +210,10 @@ export interface Solver<P extends ParamShape = string> {
   pendingTrials(): Trial<P>[];
   /** Versioned, JSON-safe state; {@link restoreSolver} resumes from it exactly. */
   toJSON(): SolverArtifact;
-  /** Stops the lifecycle actor. The solver is unusable afterwards. */
+  /**
+   * Stops the lifecycle actor. The solver is unusable afterwards: `ask`, `tell`, `fail` and
+   * `report` throw a `UsageError`; what it holds stays readable (`best`, `toJSON`…).
+   */
   stop(): void;
 }
 
@@ -341,6 +344,8 @@ class SolverImpl implements Solver {
   private readonly warmParams = new Map<number, Record<string, ParamValue>>();
   /** Unit-cube points of pruned and failed trials, in the order they ended (`context.unfinished`). */
   private readonly unfinishedPoints: number[][] = [];
+  /** Set by {@link stop}: nothing changes the solver afterwards. */
+  private stopped = false;
   private readonly pruner: Pruner | null;
   private readonly toldLog: ArtifactTold[] = [];
   private strategy: Strategy | null = null;
@@ -401,6 +406,7 @@ class SolverImpl implements Solver {
   }
 
   ask(options?: AskOptions): Trial[] | null {
+    this.assertRunning("ask");
     const requested = options?.max ?? this.config.batch;
     if (requested !== undefined && !(Number.isSafeInteger(requested) && requested > 0)) {
       throw new UsageError(`ask: max must be a whole number greater than 0, got ${shownValue(requested)}`);
@@ -463,6 +469,7 @@ class SolverImpl implements Solver {
   }
 
   tell(results: Told | readonly Told[]): void {
+    this.assertRunning("tell");
     const list: readonly Told[] = Array.isArray(results) ? results : [results as Told];
     this.validate(list);
     for (const result of list) {
@@ -490,6 +497,7 @@ class SolverImpl implements Solver {
   }
 
   fail(id: number, given?: string, options?: FailOptions): void {
+    this.assertRunning("fail");
     const trial = this.pending.get(id);
     if (trial === undefined) throw new UsageError(`fail: ${this.describeId(id)}`);
     const reason = failureReason(given);
@@ -509,6 +517,7 @@ class SolverImpl implements Solver {
   }
 
   report(id: number, step: number, value: number): void {
+    this.assertRunning("report");
     const trial = this.pending.get(id);
     if (trial === undefined) throw new UsageError(`report: ${this.describeId(id)}`);
     const last = trial.steps.length === 0 ? -1 : trial.steps[trial.steps.length - 1]!;
@@ -578,7 +587,13 @@ class SolverImpl implements Solver {
   }
 
   stop(): void {
+    this.stopped = true;
     this.actor.stop();
+  }
+
+  /** Refuses a call that would change a stopped solver (its lifecycle actor is gone). */
+  private assertRunning(call: string): void {
+    if (this.stopped) throw new UsageError(`${call}: the solver was stopped`);
   }
 
   /** Registers an asked point as a pending trial. */

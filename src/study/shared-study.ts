@@ -70,7 +70,10 @@ export interface SharedStudy {
   pendingTrials(): Trial[];
   /** Reads what other workers appended. */
   refresh(): Promise<void>;
-  /** Releases this worker's solver and its Redis connection (when it opened it). The study stays. */
+  /**
+   * Releases this worker's solver and its Redis connection (when it opened it). The study stays.
+   * Operations already under way finish; later calls on this handle reject with a `UsageError`.
+   */
   close(): Promise<void>;
 }
 
@@ -156,6 +159,8 @@ class SharedStudyImpl implements SharedStudy {
   private position = 0;
   /** Operations run one at a time per worker (each reads, then appends at its position). */
   private queue: Promise<unknown> = Promise.resolve();
+  /** Set by {@link close}: later operations are refused. */
+  private closed = false;
   /**
    * While an append is in flight: the solver's state before the operation (what the journal
    * holds), and a solver restored from it once a reader needed it.
@@ -259,6 +264,8 @@ class SharedStudyImpl implements SharedStudy {
   }
 
   async close(): Promise<void> {
+    // Operations already queued finish; later ones are refused (serialise).
+    this.closed = true;
     await this.queue.catch(() => undefined);
     this.solver?.stop();
     if (this.ownsClient) await this.redis.quit().catch(() => this.redis.disconnect());
@@ -284,6 +291,10 @@ class SharedStudyImpl implements SharedStudy {
 
   /** Runs `operation` after the ones already queued on this handle. */
   private serialise<R>(operation: () => Promise<R>): Promise<R> {
+    // A closed handle must not reserve a trial every worker would wait for: with the caller's own
+    // client, still connected, it would.
+    if (this.closed)
+      return Promise.reject(new UsageError(`study ${this.name}: closed; open it again to go on`));
     const run = this.queue.then(operation, operation);
     this.queue = run.catch(() => undefined);
     return run;
