@@ -3,6 +3,9 @@
  */
 import { Counter, Gauge, type Registry } from "prom-client";
 import type { BusStats } from "../fleet/fleet-report.js";
+import { shownValue } from "../shown-value.js";
+import { commonOptionIssues, throwOnIssues } from "./metric-options.js";
+import { registerAll } from "./register-all.js";
 
 // The same shape the coordinator reports and the dashboard reads: one definition, re-exported here.
 export type { BusStats } from "../fleet/fleet-report.js";
@@ -28,11 +31,19 @@ export interface BusMetricsOptions {
  * the figures say they are `stale` (a coordinator whose latest read of Redis failed). The three
  * totals are exported as they are read, so the source must never let them go down (Prometheus
  * would take it for a reset and count the whole value again); the coordinator keeps them
- * monotonic, across replica restarts included.
+ * monotonic, across replica restarts included. Throws, registering nothing, when an option or
+ * `source` is invalid (a RangeError naming each one) or when a metric of the same name is already
+ * registered.
  */
 export function registerBusMetrics(source: BusStatsSource, options: BusMetricsOptions): void {
+  const issues = commonOptionIssues(options);
+  // Checked here: a source without busStats() would only show as arqon_bus_up 0 at every scrape.
+  if (typeof (source as { busStats?: unknown } | null)?.busStats !== "function")
+    issues.unshift({ path: "source", message: `must have a busStats() method, got ${shownValue(source)}` });
+  throwOnIssues("registerBusMetrics", issues);
   const p = options.prefix ?? "arqon_";
-  const registers = [options.registry];
+  // Built unregistered (no registers), then registered all or none by registerAll.
+  const registers: Registry[] = [];
   // The last figures read; a failing source keeps them and turns arqon_bus_up to 0.
   let last: BusStats | undefined;
   let up = 0;
@@ -67,7 +78,7 @@ export function registerBusMetrics(source: BusStatsSource, options: BusMetricsOp
         this.inc(pick(stats));
       },
     });
-  new Gauge({
+  const upGauge = new Gauge({
     name: `${p}bus_up`,
     help: "1 when the last busStats() call returned fresh figures, else 0 (it failed, or the source could not read Redis: the bus series then keep their last values).",
     registers,
@@ -76,15 +87,18 @@ export function registerBusMetrics(source: BusStatsSource, options: BusMetricsOp
       this.set(up);
     },
   });
-  gauge("bus_lag", "Telemetry entries not yet delivered to the coordinator.", (s) => s.lag);
-  gauge("bus_pending", "Telemetry entries delivered but not acknowledged.", (s) => s.pending);
-  gauge("bus_replicas", "Replicas known to the coordinator.", (s) => s.replicas);
-  gauge("bus_lagging_replicas", "Replicas behind the latest generation.", (s) => s.laggingReplicas);
-  total("bus_dead_letters_total", "Telemetry entries dead-lettered.", (s) => s.deadLetters);
-  total(
-    "bus_rejected_commands_total",
-    "Commands refused by replicas, added up from their reports (a replica restart does not lower it).",
-    (s) => s.rejectedCommands,
-  );
-  total("bus_digests_processed_total", "Digests the coordinator processed.", (s) => s.digestsProcessed);
+  registerAll("registerBusMetrics", options.registry, [
+    upGauge,
+    gauge("bus_lag", "Telemetry entries not yet delivered to the coordinator.", (s) => s.lag),
+    gauge("bus_pending", "Telemetry entries delivered but not acknowledged.", (s) => s.pending),
+    gauge("bus_replicas", "Replicas known to the coordinator.", (s) => s.replicas),
+    gauge("bus_lagging_replicas", "Replicas behind the latest generation.", (s) => s.laggingReplicas),
+    total("bus_dead_letters_total", "Telemetry entries dead-lettered.", (s) => s.deadLetters),
+    total(
+      "bus_rejected_commands_total",
+      "Commands refused by replicas, added up from their reports (a replica restart does not lower it).",
+      (s) => s.rejectedCommands,
+    ),
+    total("bus_digests_processed_total", "Digests the coordinator processed.", (s) => s.digestsProcessed),
+  ]);
 }

@@ -11,8 +11,11 @@ import type { Digest } from "../engine/digest.js";
 import { rejectionName } from "../engine/digest.js";
 import type { DigestVerdict, Engine } from "../engine/engine.js";
 import { isThenable } from "../engine/safety/guarded-callback.js";
+import { shownValue } from "../shown-value.js";
 import { LabelledCounts, vocabulary } from "./labelled-counts.js";
-import { LatencyHistogram, MICROSECOND_BUCKETS } from "./latency-histogram.js";
+import { bucketIssues, LatencyHistogram, MICROSECOND_BUCKETS } from "./latency-histogram.js";
+import { commonOptionIssues, throwOnIssues } from "./metric-options.js";
+import { type NamedMetric, registerAll } from "./register-all.js";
 
 /** Options of {@link createEngineMetrics}. */
 export interface EngineMetricsOptions {
@@ -77,7 +80,8 @@ export interface EngineMetrics {
 
 /**
  * Registers the engine metrics on `options.registry`; attach the engine with
- * {@link EngineMetrics.attach}. Throws when a metric of the same name is already registered.
+ * {@link EngineMetrics.attach}. Throws, registering nothing, when an option is invalid (a
+ * RangeError naming each one) or when a metric of the same name is already registered.
  *
  * @example
  * ```ts
@@ -89,6 +93,17 @@ export interface EngineMetrics {
  * ```
  */
 export function createEngineMetrics(options: EngineMetricsOptions): EngineMetrics {
+  const issues = commonOptionIssues(options);
+  if (typeof options === "object" && options !== null) {
+    const { clock, latencyBuckets } = options;
+    if (clock !== undefined && typeof clock !== "function")
+      issues.push({
+        path: "clock",
+        message: `must be a function returning milliseconds, got ${shownValue(clock)}`,
+      });
+    if (latencyBuckets !== undefined) issues.push(...bucketIssues(latencyBuckets, "latencyBuckets"));
+  }
+  throwOnIssues("createEngineMetrics", issues);
   return new EngineMetricsImpl(options);
 }
 
@@ -112,44 +127,57 @@ class EngineMetricsImpl implements EngineMetrics {
 
   constructor(options: EngineMetricsOptions) {
     const p = options.prefix ?? "arqon_";
-    const registers = [options.registry];
+    // Built unregistered (no registers), then registered all or none by registerAll.
+    const registers: Registry[] = [];
+    const metrics: NamedMetric[] = [];
+    const add = <M extends NamedMetric>(metric: M): M => {
+      metrics.push(metric);
+      return metric;
+    };
     this.clock = options.clock ?? (() => performance.now());
     const buckets = options.latencyBuckets ?? MICROSECOND_BUCKETS;
     const self = this;
     const snap = () => self.engine?.snapshot();
 
     const labelled = (name: string, help: string, label: string, counts: LabelledCounts) =>
-      new Counter({
-        name: p + name,
-        help,
-        labelNames: [label],
-        registers,
-        collect() {
-          this.reset();
-          for (let i = 0; i < counts.names.length; i++) this.inc({ [label]: counts.names[i]! }, counts.at(i));
-        },
-      });
+      add(
+        new Counter({
+          name: p + name,
+          help,
+          labelNames: [label],
+          registers,
+          collect() {
+            this.reset();
+            for (let i = 0; i < counts.names.length; i++)
+              this.inc({ [label]: counts.names[i]! }, counts.at(i));
+          },
+        }),
+      );
     const total = (name: string, help: string, read: () => number | undefined) =>
-      new Counter({
-        name: p + name,
-        help,
-        registers,
-        collect() {
-          this.reset();
-          this.inc(read() ?? 0);
-        },
-      });
+      add(
+        new Counter({
+          name: p + name,
+          help,
+          registers,
+          collect() {
+            this.reset();
+            this.inc(read() ?? 0);
+          },
+        }),
+      );
     const gauge = (name: string, help: string, read: () => number | undefined) =>
-      new Gauge({
-        name: p + name,
-        help,
-        registers,
-        collect() {
-          const value = read();
-          if (value === undefined) this.reset();
-          else this.set(value);
-        },
-      });
+      add(
+        new Gauge({
+          name: p + name,
+          help,
+          registers,
+          collect() {
+            const value = read();
+            if (value === undefined) this.reset();
+            else this.set(value);
+          },
+        }),
+      );
 
     total("digests_accepted_total", "Telemetry digests the engine accepted.", () => snap()?.digests.accepted);
     labelled("digests_rejected_total", "Telemetry digests rejected, by reason.", "reason", this.rejected);
@@ -190,46 +218,53 @@ class EngineMetricsImpl implements EngineMetrics {
       "1 when the engine stopped proposing after an internal error (a broken invariant), else 0.",
       () => self.engine && (self.engine.failure === undefined ? 0 : 1),
     );
-    new Gauge({
-      name: `${p}safe_mode_reason`,
-      help: "1 for each SafeMode reason in force, else 0.",
-      labelNames: ["reason"],
-      registers,
-      collect() {
-        this.reset();
-        const s = snap();
-        if (s === undefined) return;
-        for (const reason of SAFE_MODE_REASON_NAMES) this.set({ reason }, s.reasons.includes(reason) ? 1 : 0);
-      },
-    });
-    new Gauge({
-      name: `${p}breaker_state`,
-      help: "Circuit breaker state: 0 closed, 1 half-open, 2 open (absent when the callback is not given).",
-      labelNames: ["breaker"],
-      registers,
-      collect() {
-        this.reset();
-        const breakers = snap()?.breakers;
-        if (breakers === undefined) return;
-        if (breakers.actuator !== "none")
-          this.set({ breaker: "actuator" }, BREAKER_STATE_VALUE[breakers.actuator]);
-        if (breakers.auditSink !== "none")
-          this.set({ breaker: "audit_sink" }, BREAKER_STATE_VALUE[breakers.auditSink]);
-      },
-    });
-    new Gauge({
-      name: `${p}param_value`,
-      help: "Live value of each tuned parameter, in raw units.",
-      labelNames: ["param"],
-      registers,
-      collect() {
-        this.reset();
-        const engine = self.engine;
-        if (engine === undefined) return;
-        // value(), not values: the host may write into its reader copy, which changes nothing live.
-        for (const name of engine.names) this.set({ param: name }, engine.value(name));
-      },
-    });
+    add(
+      new Gauge({
+        name: `${p}safe_mode_reason`,
+        help: "1 for each SafeMode reason in force, else 0.",
+        labelNames: ["reason"],
+        registers,
+        collect() {
+          this.reset();
+          const s = snap();
+          if (s === undefined) return;
+          for (const reason of SAFE_MODE_REASON_NAMES)
+            this.set({ reason }, s.reasons.includes(reason) ? 1 : 0);
+        },
+      }),
+    );
+    add(
+      new Gauge({
+        name: `${p}breaker_state`,
+        help: "Circuit breaker state: 0 closed, 1 half-open, 2 open (absent when the callback is not given).",
+        labelNames: ["breaker"],
+        registers,
+        collect() {
+          this.reset();
+          const breakers = snap()?.breakers;
+          if (breakers === undefined) return;
+          if (breakers.actuator !== "none")
+            this.set({ breaker: "actuator" }, BREAKER_STATE_VALUE[breakers.actuator]);
+          if (breakers.auditSink !== "none")
+            this.set({ breaker: "audit_sink" }, BREAKER_STATE_VALUE[breakers.auditSink]);
+        },
+      }),
+    );
+    add(
+      new Gauge({
+        name: `${p}param_value`,
+        help: "Live value of each tuned parameter, in raw units.",
+        labelNames: ["param"],
+        registers,
+        collect() {
+          this.reset();
+          const engine = self.engine;
+          if (engine === undefined) return;
+          // value(), not values: the host may write into its reader copy, which changes nothing live.
+          for (const name of engine.names) this.set({ param: name }, engine.value(name));
+        },
+      }),
+    );
     this.t1 = new LatencyHistogram(
       `${p}t1_apply_seconds`,
       "Duration of the actuator hook (onApply) on each Tier-1 apply or rollback.",
@@ -245,7 +280,8 @@ class EngineMetricsImpl implements EngineMetrics {
       "Duration of observe() calls that closed no evaluation window and wrote nothing through Tier 1.",
       buckets,
     );
-    for (const histogram of [this.t1, this.t2, this.ingest]) histogram.registerOn(options.registry);
+    metrics.push(this.t1, this.t2, this.ingest);
+    registerAll("createEngineMetrics", options.registry, metrics);
   }
 
   attach(engine: Engine): void {

@@ -3,6 +3,9 @@
  * at scrape time.
  */
 import type { Metric } from "prom-client";
+import type { ConfigIssue } from "../errors.js";
+import { shownValue } from "../shown-value.js";
+import { throwOnIssues } from "./metric-options.js";
 
 /** One exposition line as prom-client's registry formats it. */
 export interface ExpositionValue {
@@ -29,6 +32,32 @@ export const MICROSECOND_BUCKETS: readonly number[] = [
 ];
 
 /**
+ * Problems with bucket bounds given as `path` (`buckets`, or the caller's option name such as
+ * `latencyBuckets`): an array of finite numbers > 0, ascending. Empty when valid (an empty array
+ * is: the histogram then has its `+Inf` bucket only).
+ */
+export function bucketIssues(buckets: unknown, path: string): ConfigIssue[] {
+  if (!Array.isArray(buckets))
+    return [{ path, message: `must be an array of bucket bounds in seconds, got ${shownValue(buckets)}` }];
+  const issues: ConfigIssue[] = [];
+  for (let i = 0; i < buckets.length; i++) {
+    const bound: unknown = buckets[i];
+    const previous: unknown = buckets[i - 1];
+    if (!(typeof bound === "number" && Number.isFinite(bound) && bound > 0))
+      issues.push({
+        path: `${path}[${i}]`,
+        message: `must be a finite number > 0, got ${shownValue(bound)}`,
+      });
+    else if (i > 0 && typeof previous === "number" && bound <= previous)
+      issues.push({
+        path: `${path}[${i}]`,
+        message: `must be greater than ${path}[${i - 1}] (${shownValue(previous)}), got ${shownValue(bound)}`,
+      });
+  }
+  return issues;
+}
+
+/**
  * A histogram recorded without allocation: {@link record} finds the bucket and bumps a slot of a
  * `Float64Array`; prom-client sees the counts only when the registry is scraped.
  *
@@ -50,11 +79,7 @@ export class LatencyHistogram {
   private total = 0;
 
   constructor(name: string, help: string, buckets: readonly number[] = MICROSECOND_BUCKETS) {
-    for (let i = 0; i < buckets.length; i++) {
-      const bound = buckets[i]!;
-      if (!(Number.isFinite(bound) && bound > 0) || (i > 0 && bound <= buckets[i - 1]!))
-        throw new RangeError(`buckets: bound ${i} (${bound}) must be finite, positive and ascending`);
-    }
+    throwOnIssues("LatencyHistogram", bucketIssues(buckets, "buckets"));
     this.name = name;
     this.help = help;
     this.buckets = [...buckets];
