@@ -177,6 +177,19 @@ describe("minimize", () => {
     expect(calls).toBe(0);
   });
 
+  it("fails with a typed UsageError, not a defect, on a solver that was stopped", async () => {
+    const solver = createSolver(bowl);
+    solver.stop();
+    const caught = await Effect.runPromise(
+      minimizeEffect(quadratic, solver).pipe(
+        Effect.map(() => "ran"),
+        Effect.catchTag("UsageError", (error) => Effect.succeed(error.message)),
+      ),
+    );
+    expect(caught).toBe("ask: the solver was stopped");
+    await expect(minimize(quadratic, solver)).rejects.toBeInstanceOf(UsageError);
+  });
+
   it("is interruptible as an Effect, leaving interrupted trials pending", async () => {
     const solver = createSolver(bowl);
     const exit = await Effect.runPromise(

@@ -203,7 +203,7 @@ export function minimizeEffect<N extends ParamShape>(
       while (true) {
         while (!stopped && inFlight < concurrency) {
           if (queued.length === 0) {
-            const batch = solver.ask({ max: concurrency - inFlight });
+            const batch = yield* refusable(() => solver.ask({ max: concurrency - inFlight }));
             if (batch === null || batch.length === 0) break;
             queued.push(...batch);
           }
@@ -262,6 +262,20 @@ export async function minimize<N extends ParamShape>(
   if (Exit.isSuccess(exit)) return exit.value;
   if (signal?.aborted && Cause.isInterruptedOnly(exit.cause)) throw signal.reason;
   throw Cause.squash(exit.cause);
+}
+
+/**
+ * Runs a solver call whose `UsageError` (a stopped solver) belongs in the typed error channel;
+ * anything else it throws is a defect.
+ */
+function refusable<A>(call: () => A): Effect.Effect<A, UsageError> {
+  return Effect.suspend(() => {
+    try {
+      return Effect.succeed(call());
+    } catch (error) {
+      return error instanceof UsageError ? Effect.fail(error) : Effect.die(error);
+    }
+  });
 }
 
 function isSolver<N extends ParamShape>(problem: SolverConfig | Solver<N>): problem is Solver<N> {
