@@ -246,6 +246,10 @@ export class ControlSafety {
   private clearArmed = false;
   /** A negative margin was measured at the current centre (not only at a perturbed point). */
   private violatedAtCentre = false;
+  /** A margin ≥ 0 fed the window being measured. */
+  private windowFeasible = false;
+  /** A negative margin fed the window being measured: it cannot end a violation (see {@link judgeWindow}). */
+  private windowInfeasible = false;
   /**
    * A negative margin was measured at the baseline, and no feasible centre has been found since:
    * the governor compares no window with a level measured there (see {@link judgeWindow}).
@@ -532,17 +536,16 @@ export class ControlSafety {
 
   /**
    * Constraint-first: a negative margin makes the engine conservative and feasibility-seeking;
-   * below the emergency level it rolls back. The violation clears with a margin ≥ 0 measured at the
-   * centre ({@link mayClearViolation}): a feasible perturbed point says nothing of the centre.
+   * below the emergency level it rolls back. The violation clears at the close of a window measured
+   * at the centre that held no negative margin ({@link judgeWindow}): a single margin ≥ 0 near a
+   * noisy boundary says little, and each turn restarts the cycle.
    */
   onConstraintMargin(margin: number): void {
+    // The digest feeds a window unless it made the engine roll back: `finiteGeneration` is the
+    // generation observeInput found it measured under.
     if (margin >= 0) {
       this.clear("constraintEmergency");
-      if ((this.reasonBits & CONSTRAINT_VIOLATION) !== 0 && this.mayClearViolation()) {
-        this.clear("constraintViolation");
-        this.setFeasibility(false);
-        this.baselineInfeasible = false;
-      }
+      if (this.live.generation === this.finiteGeneration) this.windowFeasible = true;
       return;
     }
     if (!(margin < 0)) return; // NaN: says nothing
@@ -561,18 +564,20 @@ export class ControlSafety {
       this.raise("constraintViolation");
       this.setFeasibility(true);
     }
-    // A rollback moved the tuner to its baseline: a feasible margin there ends the violation.
+    // A rollback moved the tuner to its baseline: a feasible window there ends the violation (this
+    // digest, measured at the abandoned point, feeds none).
     if (this.live.generation !== generation) this.clearArmed = true;
     else {
       this.clearArmed = false;
       if (atCentre) this.violatedAtCentre = true;
+      if (generation === this.finiteGeneration) this.windowInfeasible = true;
     }
   }
 
   /**
-   * Whether a margin ≥ 0 just measured ends the violation: only at the centre, and only if the
-   * centre itself was found infeasible (the constraint recovered where the tuner stands), or if a
-   * feasibility step left both of its perturbed points feasible. A violation found at a perturbed
+   * Whether a window of margins ≥ 0 just closed ends the violation: only at the centre, and only if
+   * the centre itself was found infeasible (the constraint recovered where the tuner stands), or if
+   * a feasibility step left both of its perturbed points feasible. A violation found at a perturbed
    * point while the centre is feasible says the centre is within a perturbation of the boundary:
    * turning back to the objective there would cross it again at the next perturbation, and each
    * turn restarted the iteration, so the cycle never completed one (hysteresis).
@@ -594,8 +599,23 @@ export class ControlSafety {
     if (this.modeLevel !== 0) this.sendSafeMode({ type: "window.unhealthy" });
   }
 
-  /** Window-cadence checks: divergence, and whether the window was healthy (for SafeMode's exits). */
-  judgeWindow(now: number): void {
+  /** A window opened: the margins of the one before (or of digests between two) are not its own. */
+  onWindowOpened(): void {
+    this.windowFeasible = false;
+    this.windowInfeasible = false;
+  }
+
+  /**
+   * Window-cadence checks: divergence, the end of a constraint violation, and whether the window
+   * was healthy (for SafeMode's exits). Returns whether the window ended the violation and turned
+   * the cycle back to the objective: its value, a negated margin, is then no measure for the cycle,
+   * which starts over measuring its centre.
+   */
+  judgeWindow(now: number): boolean {
+    const generation = this.live.generation;
+    const feasible = this.windowFeasible && !this.windowInfeasible;
+    this.windowFeasible = false;
+    this.windowInfeasible = false;
     this.windowsSinceAbsorb++;
     const governor = this.governor;
     // A level measured at an infeasible baseline is no known-good level: what feasibility costs
@@ -619,6 +639,19 @@ export class ControlSafety {
         governor.worseWindows > 0 || this.windowTroubled || !governor.baselineKnown,
       );
     }
+    // Hysteresis at the window's scale: margins near a noisy boundary flip digest by digest, and a
+    // turn at each flip restarted the cycle before any window of several digests could fill.
+    let turned = false;
+    if (
+      feasible &&
+      (this.reasonBits & CONSTRAINT_VIOLATION) !== 0 &&
+      this.live.generation === generation &&
+      this.mayClearViolation()
+    ) {
+      this.clear("constraintViolation");
+      turned = this.setFeasibility(false);
+      this.baselineInfeasible = false;
+    }
     const healthy = !this.windowTroubled;
     this.windowTroubled = false;
     if (healthy) {
@@ -627,6 +660,7 @@ export class ControlSafety {
       this.clear("divergence");
     }
     if (this.modeLevel !== 0) this.sendSafeMode({ type: healthy ? "window.healthy" : "window.unhealthy" });
+    return turned;
   }
 
   /**
@@ -1314,14 +1348,18 @@ export class ControlSafety {
     this.regimeRecalls++;
   }
 
-  /** Switches the SPSA measurements between the objective and the negated margin, restarting the cycle. */
-  private setFeasibility(on: boolean): void {
-    if (this.host.core.seekingFeasibility === on) return;
+  /**
+   * Switches the SPSA measurements between the objective and the negated margin, restarting the
+   * cycle; whether they switched.
+   */
+  private setFeasibility(on: boolean): boolean {
+    if (this.host.core.seekingFeasibility === on) return false;
     this.clearArmed = false;
     this.violatedAtCentre = false;
     this.execute(on ? FEASIBILITY_ON : FEASIBILITY_OFF);
     this.execute(CANCEL_DECISION);
     this.execute(SPSA_RESET);
+    return true;
   }
 
   // ---- Circuit breakers ----

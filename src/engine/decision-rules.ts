@@ -30,5 +30,8 @@
  * - 6: a throwing `onApply` whose push of the baseline fails is only counted by its breaker, as a
  *   rejecting one is: under 5 it rolled back a second time, spending `rollbacksPerHour`. Also from
  *   6 (audit only, no decision changes): a full audit ring keeps its last room for control records.
+ * - 7: `constraintViolation` clears at the close of a centre window that held no negative margin,
+ *   whose value feeds no cycle: under 6 the first margin ≥ 0 there cleared it, and noisy margins
+ *   near 0 restarted the cycle every few digests, so no window of several digests ever filled.
  */
-export const DECISION_RULES = 6;
+export const DECISION_RULES = 7;

@@ -410,8 +410,10 @@ class EngineImpl implements Engine {
     // A window's time limit runs from the end of the settle period: digests stamped before it are
     // rejected, so a limit counted from the apply could only close windows empty (and stall).
     const subscription = this.control.subscribe((command) => {
-      if (command === "open") windows.open(this.executor.lastApplyAt + config.settleMs);
-      else windows.command(command);
+      if (command === "open") {
+        windows.open(this.executor.lastApplyAt + config.settleMs);
+        this.safety.onWindowOpened();
+      } else windows.command(command);
     });
     this.finalizers.push(() => {
       subscription.unsubscribe();
@@ -1023,16 +1025,19 @@ class EngineImpl implements Engine {
       this.emptyWindows = 0;
       const generation = this.live.generation;
       const anomalous = this.safety.takeWindowAnomalous();
-      this.safety.judgeWindow(w.closedAt);
+      const turned = this.safety.judgeWindow(w.closedAt);
       // The cycle's top-level state: "stalled" and "paused" are plain strings, `cycle` an object
       // (read directly: `snapshot.matches` allocates on this per-window path).
       const state: unknown = this.spsa.getSnapshot().value;
       // A trip just rolled back and restarted (or paused) the cycle: this window measured the old point.
       const rolledBack = this.live.generation !== generation;
+      // The window ended a constraint violation: the cycle starts over on the objective, which its
+      // value (a negated margin) does not measure. A paused cycle still takes it, to open the next.
+      const restarted = !rolledBack && turned && typeof state === "object";
       // Anomalous digests make the window's value no measure of its point: a gradient built on it
       // would step on noise (and a later trip would blame the tuner for it). Measure again instead,
       // and say so on the record: nothing else in the trail shows the cycle starting over.
-      const remeasure = !rolledBack && anomalous && typeof state === "object";
+      const remeasure = !rolledBack && !restarted && anomalous && typeof state === "object";
       this.audit.write(
         AuditRecordType.WindowClosed,
         w.closedAt,
@@ -1043,7 +1048,7 @@ class EngineImpl implements Engine {
         w.value,
         w.openedAt,
       );
-      if (rolledBack) {
+      if (rolledBack || restarted) {
         this.afterWork();
         return;
       }
