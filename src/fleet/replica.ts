@@ -9,8 +9,11 @@ import { ApplyKind } from "../audit/apply-kind.js";
 import { AuditRing } from "../audit/ring.js";
 import { APPLIED, Violation, violationName } from "../audit/violation.js";
 import { type EngineConfig, resolveEngineConfig } from "../engine/config.js";
+import { isThenable } from "../engine/safety/guarded-callback.js";
+import { errorMessage } from "../errors.js";
 import { Executor } from "../hotpath/executor.js";
 import { LiveConfig } from "../hotpath/live-config.js";
+import { shownValue } from "../shown-value.js";
 import { ParamRegistry } from "../space/param-registry.js";
 import type { FleetCommand } from "./command.js";
 import { type CommandRejection, CommandVerifier, type Keyring, type RejectionReason } from "./signing.js";
@@ -39,10 +42,19 @@ export interface ReplicaOptions {
   readonly prefix?: string;
   /** Oldest command accepted, ms (default 30 000; a finite number ≥ 0). */
   readonly maxCommandAgeMs?: number;
-  /** Called after each apply with the live values (registry order) and the fleet generation. */
+  /**
+   * The actuator: called after each Tier-1 step with the live values (registry order) and the
+   * fleet generation live once the step is taken (the target's when the step reaches it). A throw,
+   * or a returned promise that rejects, refuses the step: it is counted in `status().applyFailures`
+   * and passed to `onError`, the generation is not made live nor acknowledged, and the replica
+   * tries again after a back-off. A returned promise (an `async` hook) is waited for before the
+   * next step. (Typed `void` so that hooks returning anything still fit.)
+   */
   readonly onApply?: (values: Float64Array, generation: number) => void;
-  /** Called with every refused command (the audit trail). */
+  /** Called with every refused command (the audit trail); must not throw. */
   readonly onRejected?: (rejection: CommandRejection) => void;
+  /** Called with each failure of `onApply` (what it threw or rejected with). Must not throw (what it throws is ignored). */
+  readonly onError?: (error: unknown) => void;
   /** Telemetry batching (buffer, flush period, breaker). */
   readonly telemetry?: Omit<TelemetryPublisherOptions, "redis" | "stream" | "replica" | "keyring">;
 }
@@ -65,6 +77,10 @@ export interface ReplicaStatus {
   readonly tier1Refusals: number;
   /** Name of the latest Tier-1 violation (undefined when none). */
   readonly lastTier1Refusal: string | undefined;
+  /** Steps `onApply` refused (threw or rejected); each is tried again after a back-off. */
+  readonly applyFailures: number;
+  /** The message of the latest `onApply` failure (undefined when none). */
+  readonly lastApplyError: string | undefined;
   readonly telemetry: PublisherStats;
 }
 
@@ -78,7 +94,8 @@ export interface ReplicaStatus {
  * accepted target is reached through this replica's own Tier-1 executor with the same bounds and
  * maxDelta as the coordinator's: one step when it is within maxDelta (the normal case), else a
  * walk of maxDelta-sized steps paced by the guardrails (a late joiner catching up). The fleet
- * generation becomes live, and is acknowledged in the acks hash, only when the values reached it.
+ * generation becomes live, and is acknowledged in the acks hash, only when the values reached it
+ * and `onApply` took them (a throw or rejection there is counted and retried, never rethrown).
  */
 export class Replica {
   readonly names: readonly string[];
@@ -105,6 +122,13 @@ export class Replica {
   private accepted = 0;
   private tier1Refusals = 0;
   private lastRefusal: string | undefined;
+  private applyFailures = 0;
+  private applyFailuresInARow = 0;
+  private lastApplyError: string | undefined;
+  /** Whether an async onApply has not settled yet: no step is taken until it has. */
+  private applying = false;
+  /** Earliest time of the next step after an onApply failure (the back-off). */
+  private retryAt = 0;
   private proposals = 0;
   /**
    * The id of the latest command read. Starts at "0-0" (the stream was empty at start): never "$",
@@ -156,7 +180,11 @@ export class Replica {
     return this.liveGeneration;
   }
 
-  /** Queues one measurement of the live values for the coordinator (O(1), never throws). */
+  /**
+   * Queues one measurement of the live values for the coordinator (O(1), never throws). An
+   * objective or timestamp that is not a number (a missing measurement) travels as NaN, and the
+   * coordinator's engine rejects that digest alone. Returns false when the local buffer was full.
+   */
   publish(objective: number, timestamp = Date.now()): boolean {
     return this.publisher.publish(objective, this.liveGeneration, timestamp);
   }
@@ -233,6 +261,8 @@ export class Replica {
       accepted: this.accepted,
       tier1Refusals: this.tier1Refusals,
       lastTier1Refusal: this.lastRefusal,
+      applyFailures: this.applyFailures,
+      lastApplyError: this.lastApplyError,
       telemetry: this.publisher.stats(),
     };
   }
@@ -313,6 +343,12 @@ export class Replica {
       clearTimeout(this.driveTimer);
       this.driveTimer = undefined;
     }
+    // The settlement of the apply in progress drives again.
+    if (this.applying || this.closing !== undefined) return;
+    if (Date.now() < this.retryAt) {
+      this.schedule(this.retryAt);
+      return;
+    }
     let reached = true;
     for (let i = 0; i < this.registry.size; i++) {
       const live = this.live.values[i]!;
@@ -331,12 +367,7 @@ export class Replica {
         : this.executor.apply(this.step, ++this.proposals, ApplyKind.Manual, now);
     this.audit.discard();
     if (code === APPLIED) {
-      if (reached) {
-        this.liveGeneration = this.targetGeneration;
-        void this.acknowledge();
-      }
-      this.options.onApply?.(this.values, this.liveGeneration);
-      if (!reached) this.schedule(this.executor.applyAllowedAt());
+      this.actuate(reached ? this.targetGeneration : this.liveGeneration);
       return;
     }
     if (code === Violation.RateLimited || code === Violation.MinInterval || code === Violation.Cooldown) {
@@ -346,6 +377,64 @@ export class Replica {
     // Bounds, maxDelta or a block refused the step: the target stays, nothing is written.
     this.tier1Refusals++;
     this.lastRefusal = violationName(code);
+  }
+
+  /**
+   * Hands the step just taken to onApply; `generation` becomes live (and is acknowledged) once it
+   * took the values. Nothing the hook throws or rejects with escapes: that is the host's loop.
+   */
+  private actuate(generation: number): void {
+    let done = false;
+    // Once: a hostile thenable may call both handlers, or one and then throw.
+    const settle = (error: unknown, failed: boolean) => {
+      if (done) return;
+      done = true;
+      this.settled(generation, error, failed);
+    };
+    try {
+      const returned: unknown = this.options.onApply?.(this.values, generation);
+      if (isThenable(returned)) {
+        this.applying = true;
+        returned.then(
+          () => settle(undefined, false),
+          (error: unknown) => settle(error, true),
+        );
+        return;
+      }
+    } catch (error) {
+      settle(error, true);
+      return;
+    }
+    settle(undefined, false);
+  }
+
+  /** The outcome of onApply for a step toward `generation`; schedules what comes next. */
+  private settled(generation: number, error: unknown, failed: boolean): void {
+    this.applying = false;
+    if (this.closing !== undefined) return;
+    if (failed) {
+      this.applyFailures++;
+      this.applyFailuresInARow++;
+      this.lastApplyError = errorMessage(error);
+      this.retryAt = Date.now() + APPLY_RETRY_MS * 2 ** Math.min(this.applyFailuresInARow - 1, 5);
+      try {
+        this.options.onError?.(error);
+      } catch {
+        // The host's callback must not stop the replica.
+      }
+      this.schedule(this.retryAt);
+      return;
+    }
+    this.applyFailuresInARow = 0;
+    this.retryAt = 0;
+    if (generation !== this.liveGeneration) {
+      this.liveGeneration = generation;
+      void this.acknowledge();
+    }
+    // A command that came while an async apply was in progress, or the walk's next step.
+    if (!this.sameAsLive() || this.liveGeneration !== this.targetGeneration) {
+      this.schedule(this.executor.applyAllowedAt());
+    }
   }
 
   private sameAsLive(): boolean {
@@ -379,6 +468,16 @@ export class Replica {
  */
 function replicaOptionIssues(options: ReplicaOptions): string[] {
   const issues: string[] = [];
+  // Without these checks a missing connection fails in start() with a TypeError naming no option,
+  // and a hook that is not a function throws from a timer, into the host.
+  const redis: unknown = options.redis;
+  if (!(typeof redis === "object" && redis !== null && typeof (redis as Redis).duplicate === "function"))
+    issues.push(`redis: must be an ioredis client (got ${shownValue(redis)})`);
+  for (const field of ["onApply", "onRejected", "onError"] as const) {
+    const hook: unknown = options[field];
+    if (hook !== undefined && typeof hook !== "function")
+      issues.push(`${field}: must be a function (got ${shownValue(hook)})`);
+  }
   for (const field of ["replica", "runId"] as const) {
     const value: unknown = options[field];
     if (typeof value !== "string" || value === "")
@@ -394,6 +493,9 @@ function replicaOptionIssues(options: ReplicaOptions): string[] {
 
 /** How long {@link Replica.close} waits for the read in progress and the last telemetry flush, ms. */
 const CLOSE_GRACE_MS = 2_000;
+
+/** First back-off after an onApply failure, ms; it doubles with each failure in a row, up to 32×. */
+const APPLY_RETRY_MS = 1_000;
 
 /**
  * Creates a replica and starts following the fleet's commands. Rejects when it cannot start, having

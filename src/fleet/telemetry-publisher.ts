@@ -48,6 +48,13 @@ const isWhole = (value: unknown, min: number): boolean =>
 
 const isNonEmptyString = (value: unknown): boolean => typeof value === "string" && value !== "";
 
+/**
+ * A digest's measured value as it travels: a value that is not a number (undefined for a missing
+ * measurement, a string, a bigint) becomes NaN, which the engine rejects alone. As it is, the
+ * coordinator would dead-letter the whole batch (a bigint would even fail the flush's encoding).
+ */
+const measured = (value: unknown): number => (typeof value === "number" ? value : Number.NaN);
+
 /** The publisher's tuning options, which the replica passes through as its `telemetry` option. */
 export type PublisherTuning = Pick<
   TelemetryPublisherOptions,
@@ -92,11 +99,13 @@ export interface PublisherStats {
   readonly shipped: number;
   /** Digests dropped because the local buffer was full. */
   readonly droppedFull: number;
+  /** Digests refused by `publish` for a generation that is not a whole number ≥ 0. */
+  readonly refused: number;
   /** Digests lost with a failed write (telemetry is at most once). */
   readonly lostInFlight: number;
   /** Digests waiting in the local buffer. */
   readonly buffered: number;
-  /** Digests in a write not answered yet (published = shipped + lost + dropped + buffered + inFlight). */
+  /** Digests in a write not answered yet (published = shipped + lost + dropped + refused + buffered + inFlight). */
   readonly inFlight: number;
   /** The bus breaker's state. */
   readonly breaker: "closed" | "open" | "halfOpen";
@@ -123,7 +132,7 @@ export class TelemetryPublisher {
   private flushing = false;
   private inFlight = 0;
   private current: Promise<void> = Promise.resolve();
-  private counts = { published: 0, shipped: 0, droppedFull: 0, lostInFlight: 0 };
+  private counts = { published: 0, shipped: 0, droppedFull: 0, refused: 0, lostInFlight: 0 };
 
   /** @throws RangeError naming every bad option (the keyring's problems first). */
   constructor(private readonly options: TelemetryPublisherOptions) {
@@ -132,6 +141,9 @@ export class TelemetryPublisher {
     const issues = (["stream", "replica"] as const)
       .filter((field) => !isNonEmptyString(options[field]))
       .map((field) => `${field}: must be a non-empty string (got ${shownValue(options[field])})`);
+    const redis: unknown = options.redis;
+    if (!(typeof redis === "object" && redis !== null && typeof (redis as Redis).pipeline === "function"))
+      issues.unshift(`redis: must be an ioredis client (got ${shownValue(redis)})`);
     issues.push(...publisherTuningIssues(options));
     if (issues.length > 0) throw new RangeError(`invalid telemetry publisher options: ${issues.join("; ")}`);
     this.bufferSize = options.bufferSize ?? 4096;
@@ -143,14 +155,28 @@ export class TelemetryPublisher {
     this.timer.unref();
   }
 
-  /** Queues one digest measured under `generation`. Returns false when the buffer was full. */
+  /**
+   * Queues one digest measured under `generation`. An objective or timestamp that is not a number
+   * is queued as NaN (the coordinator's engine rejects that digest alone). Returns false, counting
+   * it, when the buffer was full or `generation` is not a whole number ≥ 0 (the coordinator would
+   * dead-letter the whole batch for it).
+   */
   publish(objective: number, generation: number, timestamp = Date.now()): boolean {
     this.counts.published++;
+    if (!isWhole(generation, 0)) {
+      this.counts.refused++;
+      return false;
+    }
     if (this.buffer.length >= this.bufferSize) {
       this.counts.droppedFull++;
       return false;
     }
-    this.buffer.push({ seq: ++this.seq, generation, objective, timestamp });
+    this.buffer.push({
+      seq: ++this.seq,
+      generation,
+      objective: measured(objective),
+      timestamp: measured(timestamp),
+    });
     return true;
   }
 
