@@ -6,12 +6,18 @@
  */
 import { randomUUID } from "node:crypto";
 import type { Redis } from "ioredis";
-import { type Observable, Subject, type Subscription } from "rxjs";
+import { type Observable, type SchedulerLike, Subject, type Subscription } from "rxjs";
 import { MAX_TIMER_MS } from "../../machines/timer-limit.js";
 import type { AuditEvent } from "../audit/events.js";
 import { type EngineConfig, resolveEngineConfig } from "../engine/config.js";
 import { createEngine, type Engine, type EngineSnapshot } from "../engine/engine.js";
+import {
+  DEFAULT_SETTLE_TIMEOUT_MS,
+  isThenable,
+  SettleTimeoutError,
+} from "../engine/safety/guarded-callback.js";
 import { errorMessage } from "../errors.js";
+import { clockFromScheduler } from "../runtime/scheduler-clock.js";
 import type { FleetCommand } from "./command.js";
 import type { FleetDigest } from "./digest-batch.js";
 import type { BusStats, ReplicaView } from "./fleet-report.js";
@@ -99,6 +105,9 @@ export interface CoordinatorSnapshot {
   readonly lastPromotionError: string | undefined;
 }
 
+/** How often the coordinator reads its view of the fleet and the bus from Redis, ms. */
+const VIEW_PERIOD_MS = 500;
+
 /** Thrown inside a promotion that {@link Coordinator.close} ended while it awaited Redis. */
 const CLOSED = Symbol("closed");
 
@@ -141,6 +150,10 @@ export class Coordinator {
   private readonly signer: CommandSigner;
   private readonly leaseMs: number;
   private readonly refreshMs: number;
+  /** The engine's scheduler: the host's async applies are timed on it, as the engine times them. */
+  private readonly engineScheduler: SchedulerLike;
+  /** Stop the timers of the host's applies still pending (see {@link publishOnceApplied}). */
+  private readonly pendingApplies = new Set<() => void>();
   private engine: Engine | undefined;
   private consumer: TelemetryConsumer | undefined;
   private blocking: Redis | undefined;
@@ -154,6 +167,8 @@ export class Coordinator {
   /** The lease upkeep step queued and not begun yet (one is enough). */
   private nextTick: Promise<void> | undefined;
   private viewTimer: NodeJS.Timeout | undefined;
+  /** The read of the view Redis has not answered yet (see {@link refreshView}). */
+  private viewRead: Promise<void> | undefined;
   private lastRefreshAt = 0;
   private fleet: Record<string, ReplicaView> = {};
   private leaderId: string | undefined;
@@ -194,7 +209,7 @@ export class Coordinator {
     const issues = coordinatorOptionIssues(options);
     if (issues.length > 0) throw new RangeError(`invalid coordinator options: ${issues.join("; ")}`);
     // Refused here rather than at every promotion, where it would only burn epochs.
-    resolveEngineConfig(options.engine);
+    this.engineScheduler = resolveEngineConfig(options.engine).scheduler;
     this.id = options.id ?? randomUUID();
     this.keys = fleetKeys(options.prefix);
     this.leaseMs = options.leaseMs ?? 3_000;
@@ -224,7 +239,7 @@ export class Coordinator {
     await this.tick();
     if (this.closed) return;
     this.leaseTimer = setInterval(() => void this.tick(), Math.max(1, Math.floor(this.leaseMs / 3)));
-    this.viewTimer = setInterval(() => void this.refreshView(), 500);
+    this.viewTimer = setInterval(() => void this.refreshView(), VIEW_PERIOD_MS);
     await this.refreshView();
   }
 
@@ -354,12 +369,20 @@ export class Coordinator {
     const acked = Math.max(0, ...Object.values(this.fleet).map(heldGeneration));
     this.base = acked > storedGeneration ? acked + 1 : storedGeneration + (adjusted ? 1 : 0);
     const hostOnApply = config.onApply;
-    const engine = createEngine({
+    const engine: Engine = createEngine({
       ...config,
       params,
-      onApply: (values, generation) => {
-        hostOnApply?.(values, generation);
-        this.publish(recordOf(engine.names, values), this.base + generation);
+      onApply: (values, generation): void | Promise<void> => {
+        const applied = recordOf(engine.names, values);
+        const fleetGeneration = this.base + generation;
+        // A throw goes on to the engine (a rollback, its breaker), and nothing is published.
+        const result = hostOnApply?.(values, generation);
+        if (!isThenable(result)) {
+          this.publish(applied, fleetGeneration);
+          return;
+        }
+        // Returned to the engine, which rolls back when it rejects or does not settle in time.
+        return this.publishOnceApplied(engine, result, applied, fleetGeneration);
       },
     });
     this.engine = engine;
@@ -453,6 +476,10 @@ export class Coordinator {
     this.consumer = undefined;
     this.tenureEvents = undefined;
     clearTimeout(this.lapseTimer);
+    // Their timers would outlive the engine (and keep the process up); what the host's promises
+    // do later still reaches the closed engine, and publishes nothing (another tenure, or none).
+    for (const stopTimer of this.pendingApplies) stopTimer();
+    this.pendingApplies.clear();
     this.lease.epoch = 0;
     this.blocking?.disconnect();
     this.blocking = undefined;
@@ -474,6 +501,50 @@ export class Coordinator {
       this.processedBefore += stats.processed;
       this.retiring.delete(consumer);
     }
+  }
+
+  /**
+   * Publishes an apply once the host's async `onApply` resolved. Rejects as the host's promise
+   * does, or when it does not settle within the engine's settle timeout, and then publishes
+   * nothing: the engine counts that apply failed and rolls back, so the fleet must not take it.
+   */
+  private publishOnceApplied(
+    engine: Engine,
+    applying: PromiseLike<void>,
+    values: Record<string, number>,
+    generation: number,
+  ): Promise<void> {
+    const clock = clockFromScheduler(this.engineScheduler);
+    return new Promise<void>((resolve, reject) => {
+      let done = false;
+      const stopTimer = () => clock.clearTimeout(timer);
+      const finish = (): boolean => {
+        if (done) return false;
+        done = true;
+        stopTimer();
+        this.pendingApplies.delete(stopTimer);
+        return true;
+      };
+      // On the engine's clock and set before the engine's own settle timer (the engine starts it
+      // once this returns): at the same due time this one fires first, so an apply the engine
+      // counts as timed out is never published.
+      const timer = clock.setTimeout(() => {
+        if (finish()) reject(new SettleTimeoutError(DEFAULT_SETTLE_TIMEOUT_MS));
+      }, DEFAULT_SETTLE_TIMEOUT_MS);
+      this.pendingApplies.add(stopTimer);
+      Promise.resolve(applying).then(
+        () => {
+          if (!finish()) return;
+          // Not for a tenure that ended meanwhile, nor below a generation published since
+          // (replicas refuse it, and the re-signing would go back to it).
+          if (this.engine === engine && generation >= this.fleetGeneration) this.publish(values, generation);
+          resolve();
+        },
+        (error: unknown) => {
+          if (finish()) reject(error);
+        },
+      );
+    });
   }
 
   /** Signs and publishes an apply (serialised; never throws into the engine). */
@@ -517,8 +588,26 @@ export class Coordinator {
     });
   }
 
-  /** Reads the acks hash, the lease holder, and the group's lag and pending counts (every 500 ms). */
+  /**
+   * Refreshes the view (every {@link VIEW_PERIOD_MS}). One read at a time: while Redis leaves one
+   * unanswered (a connection that hangs, a client that queues while it waits to reconnect) none
+   * is added, so nothing piles up in the client. A read unanswered for one lease, and no less
+   * than a period, counts as failed: the view says it is stale, as a leader that cannot renew
+   * for that long stops leading, until a read succeeds.
+   */
   private async refreshView(): Promise<void> {
+    this.viewRead ??= this.readView().finally(() => {
+      this.viewRead = undefined;
+    });
+    const answered = await withinMs(
+      this.viewRead.then(() => true),
+      Math.max(VIEW_PERIOD_MS, this.leaseMs),
+    );
+    if (answered === undefined) this.viewStale = true;
+  }
+
+  /** Reads the acks hash, the lease holder, and the group's lag and pending counts; never rejects. */
+  private async readView(): Promise<void> {
     try {
       const { redis } = this.options;
       const [acks, leaderId, stored] = await Promise.all([
@@ -548,12 +637,20 @@ export class Coordinator {
       this.countRejected(fleet);
       this.checkFleetAhead();
       const groups = (await redis.xinfo("GROUPS", this.keys.digests).catch(() => [])) as unknown[][];
-      for (const group of groups) {
+      let group: Map<string, unknown> | undefined;
+      for (const entry of groups) {
         const fields = new Map<string, unknown>();
-        for (let i = 0; i + 1 < group.length; i += 2) fields.set(String(group[i]), group[i + 1]);
-        if (fields.get("name") !== COORDINATOR_GROUP) continue;
-        this.groupPending = Number(fields.get("pending") ?? 0);
-        const lag = fields.get("lag");
+        for (let i = 0; i + 1 < entry.length; i += 2) fields.set(String(entry[i]), entry[i + 1]);
+        if (fields.get("name") === COORDINATOR_GROUP) group = fields;
+      }
+      if (group === undefined) {
+        // No group (no coordinator could lead, e.g. NOPERM on XGROUP): nothing was delivered, and
+        // every entry of the stream waits unread.
+        this.groupPending = 0;
+        this.groupLag = await redis.xlen(this.keys.digests);
+      } else {
+        this.groupPending = Number(group.get("pending") ?? 0);
+        const lag = group.get("lag");
         this.groupLag = lag === null || lag === undefined ? 0 : Number(lag);
       }
       this.viewStale = false;

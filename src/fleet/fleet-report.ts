@@ -7,7 +7,10 @@
 
 /** The bus counters that `arqon/metrics` exports (cheap to read; refreshed about once a second). */
 export interface BusStats {
-  /** Digest stream entries not yet delivered to the group (XINFO GROUPS lag). */
+  /**
+   * Digest stream entries not yet delivered to the group (XINFO GROUPS lag); the stream's length
+   * while there is no group (no coordinator could lead: every entry waits unread).
+   */
   readonly lag: number;
   /** Entries delivered but not acknowledged. */
   readonly pending: number;
@@ -22,7 +25,8 @@ export interface BusStats {
   /** Replicas whose acknowledged generation is below one published `lagAfterMs` ago or earlier. */
   readonly laggingReplicas: number;
   /**
-   * True when the latest read of Redis failed, so the figures above are the last ones read
+   * True when the latest read of Redis failed or went unanswered for a lease (at least 500 ms),
+   * so the figures above are the last ones read
    * (`arqon_bus_up` is then 0). Left out by a source that cannot go stale.
    */
   readonly stale?: boolean;

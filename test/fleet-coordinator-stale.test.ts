@@ -1,0 +1,173 @@
+import { connect, createServer, type Server, type Socket } from "node:net";
+import { Redis, type RedisOptions } from "ioredis";
+import { Registry } from "prom-client";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import type { Coordinator } from "../src/fleet/coordinator.js";
+import { fleetKeys } from "../src/fleet/streams.js";
+import { registerBusMetrics } from "../src/metrics/index.js";
+import { until } from "./support/fleet.js";
+import { FleetRig } from "./support/fleet-rig.js";
+
+// What Prometheus is told of the bus when the coordinator cannot read it: a read Redis does not
+// answer turns `arqon_bus_up` to 0 (and the coordinator sends no second one meanwhile), and
+// telemetry nobody can read (no consumer group) is lag, not an idle bus.
+const keys = fleetKeys("arqon");
+let rig: FleetRig;
+/** Clients and proxies the rig does not make; closed after the rig. */
+const own: { close(): void }[] = [];
+
+beforeEach(async () => {
+  rig = await FleetRig.start();
+});
+
+afterEach(async () => {
+  vi.useRealTimers();
+  await rig.close();
+  for (const thing of own.splice(0)) thing.close();
+}, 30_000);
+
+/**
+ * A TCP proxy to the rig's server. `hold()` keeps every socket open and holds back all bytes (a
+ * hung connection), `release()` delivers them; `refuse()` closes every connection and refuses
+ * new ones, `accept()` listens again on the same port.
+ */
+interface Proxy {
+  readonly url: string;
+  hold(): void;
+  release(): void;
+  refuse(): Promise<void>;
+  accept(): Promise<void>;
+}
+
+async function proxy(): Promise<Proxy> {
+  let held: (() => void)[] | undefined;
+  const sockets = new Set<Socket>();
+  const pipe = (from: Socket, to: Socket) =>
+    from.on("data", (data: Buffer) => {
+      if (held === undefined) to.write(data);
+      else held.push(() => to.write(data));
+    });
+  const server: Server = createServer((down) => {
+    const up = connect(rig.server.port, "127.0.0.1");
+    for (const socket of [down, up]) {
+      sockets.add(socket);
+      socket.on("error", () => undefined);
+      socket.on("close", () => sockets.delete(socket));
+    }
+    pipe(down, up);
+    pipe(up, down);
+    down.on("close", () => up.destroy());
+    up.on("close", () => down.destroy());
+  });
+  const listen = (port: number) =>
+    new Promise<void>((resolve) => server.listen(port, "127.0.0.1", () => resolve()));
+  await listen(0);
+  const address = server.address();
+  const port = typeof address === "object" && address !== null ? address.port : 0;
+  const close = () => {
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    for (const socket of sockets) socket.destroy();
+    return closed;
+  };
+  own.push({ close: () => void close() });
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    hold: () => {
+      held = [];
+    },
+    release: () => {
+      const writes = held ?? [];
+      held = undefined;
+      for (const write of writes) write();
+    },
+    refuse: close,
+    accept: () => listen(port),
+  };
+}
+
+function client(url: string, options: RedisOptions = { maxRetriesPerRequest: 1 }): Redis {
+  const redis = new Redis(url, options);
+  redis.on("error", () => undefined);
+  own.push({ close: () => redis.disconnect() });
+  return redis;
+}
+
+/** A registry exporting the coordinator's bus metrics, and a reader of one of its series. */
+function metricsOf(lead: Coordinator): (name: string) => Promise<number> {
+  const registry = new Registry();
+  registerBusMetrics(lead, { registry });
+  return async (name) => {
+    const line = (await registry.metrics()).split("\n").find((l) => l.startsWith(`${name} `));
+    return Number(line?.split(" ")[1]);
+  };
+}
+
+describe("a coordinator whose reads of Redis go unanswered", () => {
+  // The view refreshes on a 500 ms interval, faked here so that the test moves it by hand; the
+  // bound on a read (one lease, 600 ms in the rig) runs on real time.
+  beforeEach(() => {
+    vi.useFakeTimers({ toFake: ["setInterval", "clearInterval"] });
+  });
+
+  it("says its view is stale when the connection hangs, with one read in flight, and fresh once answered", async () => {
+    const link = await proxy();
+    const redis = client(link.url);
+    const lead = await rig.coordinator("a", { redis });
+    const metric = metricsOf(lead);
+    expect(await metric("arqon_bus_up")).toBe(1);
+    const reads = vi.spyOn(redis, "hgetall");
+    link.hold();
+    vi.advanceTimersByTime(500);
+    expect(reads).toHaveBeenCalledTimes(1);
+    // Before, arqon_bus_up stayed 1 for as long as the connection hung.
+    await until(() => lead.busStats().stale === true, 5_000, "a stale view");
+    expect(await metric("arqon_bus_up")).toBe(0);
+    // Ten more periods: no read is sent while the first is unanswered (before, one every 500 ms).
+    vi.advanceTimersByTime(5_000);
+    expect(reads).toHaveBeenCalledTimes(1);
+    link.release();
+    await until(() => lead.busStats().stale === false, 5_000, "a fresh view");
+    expect(await metric("arqon_bus_up")).toBe(1);
+  });
+
+  it("says its view is stale while a client that retries for ever cannot reach Redis, and fresh once it can", async () => {
+    const link = await proxy();
+    const redis = client(link.url, { maxRetriesPerRequest: null });
+    const lead = await rig.coordinator("a", { redis });
+    const metric = metricsOf(lead);
+    expect(await metric("arqon_bus_up")).toBe(1);
+    await link.refuse();
+    vi.advanceTimersByTime(500);
+    // Before, the read waited in the client's offline queue and arqon_bus_up stayed 1.
+    await until(() => lead.busStats().stale === true, 5_000, "a stale view");
+    expect(await metric("arqon_bus_up")).toBe(0);
+    await link.accept();
+    await until(
+      () => {
+        vi.advanceTimersByTime(500);
+        return lead.busStats().stale === false;
+      },
+      10_000,
+      "a fresh view",
+    );
+    expect(await metric("arqon_bus_up")).toBe(1);
+  });
+});
+
+describe("a bus no coordinator reads", () => {
+  it("reports every digest entry as lag while there is no consumer group", async () => {
+    const admin = rig.connect();
+    // Every promotion fails: this coordinator may not create the consumer group.
+    await admin.call("ACL", "SETUSER", "coord", "on", ">pw", "~*", "&*", "+@all", "-xgroup");
+    const redis = client(rig.server.url, { maxRetriesPerRequest: 1, username: "coord", password: "pw" });
+    const standby = await rig.coordinator("a", { redis, onError: () => undefined });
+    const metric = metricsOf(standby);
+    for (let i = 0; i < 25; i++) await admin.xadd(keys.digests, "*", "d", String(i));
+    await until(() => standby.snapshot().promotionFailures > 0, 5_000, "a failed promotion");
+    expect((await admin.xinfo("GROUPS", keys.digests)) as unknown[]).toEqual([]);
+    // Before, the lag read 0: an idle bus, while the entries piled up unread.
+    await until(() => standby.busStats().lag === 25, 5_000, "a lag of 25");
+    expect(standby.busStats()).toMatchObject({ pending: 0, stale: false });
+    expect(await metric("arqon_bus_lag")).toBe(25);
+  });
+});
