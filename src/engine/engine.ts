@@ -200,6 +200,12 @@ export interface Engine<N extends string = string> {
   readonly shared: SharedLiveConfigHandle | undefined;
   /** The first unexpected internal error, after which the engine stopped proposing (else undefined). */
   readonly failure: unknown;
+  /**
+   * Emits {@link Engine.failure} once, when it happens (the engine then proposes nothing more, as
+   * if paused for good; rollbacks and commands still work), and completes on close. Subscribe to
+   * hear of a failure that happened on a timer rather than in a call of yours.
+   */
+  readonly failed: Observable<unknown>;
   /** The SafeMode mode now (a cheap read; see {@link EngineSnapshot.reasons} for why). */
   readonly mode: SafeModeName;
   /** Current time on the engine's clock (ms). */
@@ -268,6 +274,7 @@ class EngineImpl implements Engine {
   readonly actor: Actor<typeof engineMachine>;
   readonly shared: SharedLiveConfigHandle | undefined;
   failure: unknown;
+  readonly failed: Observable<unknown>;
 
   private readonly config: ResolvedEngineConfig;
   /**
@@ -289,6 +296,8 @@ class EngineImpl implements Engine {
   /** What close() releases, in reverse order: the window subscription, the root actor, timers. */
   private readonly finalizers: (() => void)[] = [];
   private readonly eventSubject = new Subject<AuditEvent>();
+  /** Emits the first internal failure (see {@link fail}). */
+  private readonly failedSubject = new Subject<unknown>();
   /**
    * Batches drained while `events` subscribers were still being handed an earlier one: a
    * subscriber that calls the engine (a monitor's halt) drains again, and its events must wait
@@ -359,6 +368,7 @@ class EngineImpl implements Engine {
     this.target = new Float64Array(registry.size);
     this.liveUnitBuffer = new Float64Array(registry.size);
     this.events = this.eventSubject.asObservable();
+    this.failed = this.failedSubject.asObservable();
     this.executor.setBaseline(this.scheduler.now());
 
     // Control-safety reads these parts and asks for every change as a command (see SafetyView).
@@ -398,7 +408,7 @@ class EngineImpl implements Engine {
         try {
           this.onWindow(w);
         } catch (error) {
-          this.failure ??= error;
+          this.fail(error);
         }
       },
     );
@@ -410,10 +420,15 @@ class EngineImpl implements Engine {
     // A window's time limit runs from the end of the settle period: digests stamped before it are
     // rejected, so a limit counted from the apply could only close windows empty (and stall).
     const subscription = this.control.subscribe((command) => {
-      if (command === "open") {
-        windows.open(this.executor.lastApplyAt + config.settleMs);
-        this.safety.onWindowOpened();
-      } else windows.command(command);
+      // RxJS would report a throw here from a later macrotask, into the host's process.
+      try {
+        if (command === "open") {
+          windows.open(this.executor.lastApplyAt + config.settleMs);
+          this.safety.onWindowOpened();
+        } else windows.command(command);
+      } catch (error) {
+        this.fail(error);
+      }
     });
     this.finalizers.push(() => {
       subscription.unsubscribe();
@@ -689,6 +704,8 @@ class EngineImpl implements Engine {
         this.restoreBaseline(command.code, command.note);
         return;
       case "spsa":
+        // After an internal failure the cycle stays paused: nothing the safety layer does resumes it.
+        if (this.failure !== undefined) return;
         this.spsa.send(command.event);
         return;
       case "reopenGain":
@@ -802,9 +819,27 @@ class EngineImpl implements Engine {
     return false;
   }
 
+  /**
+   * Keeps the first internal failure and stops adaptation: the cycle pauses for good (windows still
+   * close, so SafeMode keeps judging the telemetry), and nothing pending is applied. Never throws.
+   */
+  private fail(error: unknown): void {
+    if (this.failure !== undefined) return;
+    this.failure = error;
+    try {
+      this.cancelPaced("decision");
+      this.cancelPaced("return");
+      this.spsa.send({ type: "pause" });
+    } catch {
+      // The cycle itself may be what failed; the paced slots are cancelled either way.
+    }
+    this.failedSubject.next(error);
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.failedSubject.complete();
     // Deliver what is pending while the audit sink is still open: a finalizer stops it.
     this.entered(() => this.deliverPending());
     this.release();
@@ -847,9 +882,7 @@ class EngineImpl implements Engine {
       ...(inspect === undefined ? {} : { inspect: quietSink(inspect) }),
     });
     root.subscribe({
-      error: (error) => {
-        this.failure ??= error;
-      },
+      error: (error) => this.fail(error),
     });
     return root.start();
   }

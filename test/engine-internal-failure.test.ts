@@ -1,0 +1,75 @@
+import type { SchedulerAction, SchedulerLike } from "rxjs";
+import { describe, expect, it } from "vitest";
+import { createEngine } from "../src/index.js";
+import { ManualClock } from "./support/engine-clock.js";
+
+// An internal error (here a scheduler that fails once, as a broken runtime would) is kept in
+// `engine.failure`, never thrown into the host's loop, and the engine stops proposing changes.
+
+/** `clock`, except that the schedule call `breaks` picks throws, once. */
+function brokenOnce(clock: ManualClock, breaks: (call: number, delay: number | undefined) => boolean) {
+  let calls = 0;
+  let broken = false;
+  const scheduler: SchedulerLike = {
+    now: () => clock.now(),
+    schedule<T>(work: (this: SchedulerAction<T>, state?: T) => void, delay?: number, state?: T) {
+      calls++;
+      if (!broken && breaks(calls, delay)) {
+        broken = true;
+        throw new Error(`schedule #${calls} failed`);
+      }
+      return clock.schedule(work, delay, state);
+    },
+  };
+  return scheduler;
+}
+
+/** 100 digests 150 ms apart on an engine whose scheduler fails once as `breaks` says. */
+function run(breaks: (call: number, delay: number | undefined) => boolean) {
+  const clock = new ManualClock();
+  const engine = createEngine({
+    seed: 1,
+    params: { x: { min: 0, max: 10 } },
+    scheduler: brokenOnce(clock, breaks),
+  });
+  const failed: unknown[] = [];
+  engine.failed.subscribe((error) => failed.push(error));
+  let generationAtFailure = -1;
+  for (let i = 1; i <= 100; i++) {
+    clock.advanceTo(i * 150);
+    expect(() =>
+      engine.observe({ objective: (engine.values[0]! - 3) ** 2, generation: engine.generation }),
+    ).not.toThrow();
+    if (engine.failure !== undefined && generationAtFailure < 0) generationAtFailure = engine.generation;
+  }
+  return { engine, failed, generationAtFailure };
+}
+
+describe("an engine after an internal failure", () => {
+  it("stops proposing changes: no apply after the failure", async () => {
+    const { engine, failed, generationAtFailure } = run((call, delay) => call >= 4 && delay === 0);
+    expect(engine.failure).toBeInstanceOf(Error);
+    expect(generationAtFailure).toBeGreaterThanOrEqual(0);
+    expect(engine.generation).toBe(generationAtFailure);
+    expect(failed).toEqual([engine.failure]);
+    await engine.close();
+  });
+
+  it("keeps a failure of a window's time limit in `failure`, not thrown later from a timer", async () => {
+    const { engine, generationAtFailure } = run((call, delay) => delay === 500 && call >= 3);
+    expect((engine.failure as Error).message).toMatch(/failed/);
+    expect(engine.generation).toBe(generationAtFailure);
+    await engine.close();
+  });
+
+  it("announces no failure when none happens, and completes `failed` on close", async () => {
+    const { engine, failed } = run(() => false);
+    expect(engine.failure).toBeUndefined();
+    expect(engine.generation).toBeGreaterThan(10);
+    let completed = false;
+    engine.failed.subscribe({ complete: () => (completed = true) });
+    await engine.close();
+    expect(completed).toBe(true);
+    expect(failed).toEqual([]);
+  });
+});
