@@ -346,4 +346,14 @@ describe("Supervisor.make", () => {
     }
     expect(clock.pendingActions).toBe(0);
   });
+
+  it("fails with the typed ConfigError of bad notifications, not a defect", async () => {
+    const caught = await Effect.runPromise(
+      Effect.scoped(Supervisor.make({ notifications: { events: ["aply" as "apply"] } })).pipe(
+        Effect.map(() => "made"),
+        Effect.catchTag("ConfigError", (error) => Effect.succeed(error.message)),
+      ),
+    );
+    expect(caught).toMatch(/events: "aply" is not an audit event type/);
+  });
 });

@@ -1,7 +1,8 @@
 import type { Subscription } from "rxjs";
 import { type AnyActorRef, type CallbackActorLogic, fromCallback, type NonReducibleUnknown } from "xstate";
-import type { AuditEvent } from "../audit/events.js";
-import { errorMessage } from "../errors.js";
+import type { AuditEvent, AuditEventType } from "../audit/events.js";
+import { ConfigError, type ConfigIssue, errorMessage } from "../errors.js";
+import { shownValue } from "../shown-value.js";
 import type { EngineConfig } from "./config.js";
 import type { Digest } from "./digest.js";
 import { createEngine, type Engine, type EngineSnapshot } from "./engine.js";
@@ -25,7 +26,12 @@ export type EngineNotification =
   | { readonly type: "engine.started"; readonly engineId: string; readonly engine: Engine }
   /** One audit event of the engine (an apply, a violation, a mode change, …). */
   | { readonly type: "engine.event"; readonly engineId: string; readonly event: AuditEvent }
-  /** The engine's snapshot right after an audit event that changed its values, baseline or mode. */
+  /**
+   * The engine's snapshot, sent after each audit event that changed its values, baseline or mode
+   * and taken when that event is delivered (see {@link FromEngineOptions.snapshots}), not when it
+   * happened: the events of one delivery all carry the state after the last of them. What one
+   * event changed is in the event itself (`engine.event`).
+   */
   | { readonly type: "engine.snapshot"; readonly engineId: string; readonly snapshot: EngineSnapshot };
 
 /** What {@link fromEngine} tells the parent. */
@@ -36,7 +42,10 @@ export interface FromEngineOptions {
   readonly events?: boolean | readonly AuditEvent["type"][];
   /**
    * Send `engine.snapshot` after each audit event that changed the live values, the baseline or
-   * the mode (apply, rollback, baseline.set, mode.changed) (default true).
+   * the mode (apply, rollback, baseline.set, mode.changed) (default true). The snapshot is taken
+   * when the event is delivered: on the engine's scheduler, several events at once (halt then
+   * reset in one macrotask both report the mode after the reset), or, with `flush`, right after
+   * the command sent to the actor that caused it.
    */
   readonly snapshots?: boolean;
   /**
@@ -52,6 +61,29 @@ export class EngineFailedError extends Error {
   override readonly name = "EngineFailedError";
   readonly _tag = "EngineFailedError";
 }
+
+/** Every audit event type name (a `Record` so that the compiler keeps it complete). */
+const AUDIT_EVENT_TYPES: Readonly<Record<AuditEventType, true>> = {
+  apply: true,
+  violation: true,
+  "digest.accepted": true,
+  "digest.rejected": true,
+  "window.closed": true,
+  "eval.timeout": true,
+  rollback: true,
+  "baseline.set": true,
+  "spsa.stalled": true,
+  "mode.changed": true,
+  decision: true,
+  "decision.step": true,
+  "regime.shift": true,
+  "homeostasis.recall": true,
+  "homeostasis.refuted": true,
+  command: true,
+};
+
+/** The {@link EngineCommand} types, as the errors of {@link engineCommandIssue} list them. */
+const COMMAND_TYPES = "observe, halt, resetSafeMode, rollback, setBaseline";
 
 /** Audit event types after which the engine's snapshot is worth sending. */
 const STATE_CHANGING: ReadonlySet<string> = new Set(["apply", "rollback", "baseline.set", "mode.changed"]);
@@ -75,8 +107,10 @@ export function engineOf(actor: AnyActorRef): Engine | undefined {
  * too). Stopping the actor (or its parent, or leaving the invoking
  * state) closes the engine: its timers, subscriptions and actors are released. The actor accepts
  * the {@link EngineCommand}s (`observe`, `halt`, `resetSafeMode`, `rollback`, `setBaseline`) and
- * sends its parent the {@link EngineNotification}s chosen by `options`. If the engine reports an
- * internal failure (`engine.failure`), the actor closes it and fails with an
+ * ignores events of any other type, as XState actors ignore events they do not handle. It sends
+ * its parent the {@link EngineNotification}s chosen by `options`, which `fromEngine` checks (a
+ * `ConfigError` names a bad one, e.g. an `events` entry that is not an audit event type). If the
+ * engine reports an internal failure (`engine.failure`), the actor closes it and fails with an
  * {@link EngineFailedError}. Commands cost one `actor.send` (microseconds) on top of the engine
  * call: feed digests this way at telemetry rates of thousands per second at most, or call
  * `engineOf(child).observe` directly for more.
@@ -96,6 +130,8 @@ export function fromEngine<TInput = NonReducibleUnknown>(
   config: EngineConfig | ((input: TInput) => EngineConfig),
   options: FromEngineOptions = {},
 ): CallbackActorLogic<EngineCommand, TInput> {
+  const issues = fromEngineOptionsIssues(options);
+  if (issues.length > 0) throw new ConfigError(issues);
   const sendStarted = options.started ?? true;
   const eventFilter = options.events ?? true;
   const wanted =
@@ -147,6 +183,61 @@ export function fromEngine<TInput = NonReducibleUnknown>(
   });
 }
 
+/** What is wrong with {@link FromEngineOptions} (empty when nothing is). */
+function fromEngineOptionsIssues(options: FromEngineOptions): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  for (const key of ["started", "snapshots", "flush"] as const) {
+    const value = options[key];
+    if (value !== undefined && typeof value !== "boolean") {
+      issues.push({ path: key, message: `must be a boolean, got ${shownValue(value)}` });
+    }
+  }
+  const events: unknown = options.events;
+  if (Array.isArray(events)) {
+    for (const type of events) {
+      if (typeof type !== "string" || !Object.hasOwn(AUDIT_EVENT_TYPES, type)) {
+        issues.push({ path: "events", message: `${shownValue(type)} is not an audit event type` });
+      }
+    }
+  } else if (events !== undefined && typeof events !== "boolean") {
+    issues.push({
+      path: "events",
+      message: `must be a boolean or an array of audit event types, got ${shownValue(events)}`,
+    });
+  }
+  return issues;
+}
+
+/**
+ * What is wrong with `command` as an {@link EngineCommand}, or undefined when nothing is. Only its
+ * shape: a digest's content is the engine's to judge (`observe` rejects a bad one and counts it).
+ */
+export function engineCommandIssue(command: unknown): string | undefined {
+  if (typeof command !== "object" || command === null) {
+    return `command must be an object with a type, got ${shownValue(command)}`;
+  }
+  const { type, reason, acknowledge } = command as Record<string, unknown>;
+  switch (type) {
+    case "observe":
+    case "setBaseline":
+      return undefined;
+    case "halt":
+      return typeof reason === "string"
+        ? undefined
+        : `command.reason of halt must be a string, got ${shownValue(reason)}`;
+    case "resetSafeMode":
+      return typeof acknowledge === "string"
+        ? undefined
+        : `command.acknowledge of resetSafeMode must be a string, got ${shownValue(acknowledge)}`;
+    case "rollback":
+      return reason === undefined || typeof reason === "string"
+        ? undefined
+        : `command.reason of rollback must be a string when given, got ${shownValue(reason)}`;
+    default:
+      return `command.type must be one of ${COMMAND_TYPES}, got ${shownValue(type)}`;
+  }
+}
+
 /**
  * Runs one command on an engine the way its actor does: throws whatever the engine method threw,
  * or an {@link EngineFailedError} when the engine reports an internal failure after it (the
@@ -167,7 +258,7 @@ export function runEngineCommand(
   }
 }
 
-/** Runs one command on the engine. */
+/** Runs one command on the engine; anything else is ignored (see {@link fromEngine}). */
 function run(engine: Engine, command: EngineCommand): void {
   switch (command.type) {
     case "observe":
@@ -184,6 +275,8 @@ function run(engine: Engine, command: EngineCommand): void {
       return;
     case "setBaseline":
       engine.setBaseline();
+      return;
+    default:
       return;
   }
 }

@@ -3,13 +3,14 @@ import * as ExecutionStrategy from "effect/ExecutionStrategy";
 import * as Exit from "effect/Exit";
 import * as Scope from "effect/Scope";
 import { type Actor, type AnyActorRef, type CallbackActorLogic, createActor, setup, stopChild } from "xstate";
-import { UsageError } from "../errors.js";
+import { ConfigError, errorMessage, UsageError } from "../errors.js";
 import type { InspectionSink } from "../inspect/inspection-record.js";
 import { quietSink } from "../inspect/inspection-record.js";
 import type { EngineConfig } from "./config.js";
 import type { Engine } from "./engine.js";
 import {
   type EngineCommand,
+  engineCommandIssue,
   engineOf,
   type FromEngineOptions,
   fromEngine,
@@ -50,11 +51,17 @@ export interface SupervisorOptions {
    * whose config has no `inspect` of their own send their internal actors' events to it too.
    */
   readonly inspect?: InspectionSink;
-  /** Called once when an engine fails after it started (its actor errored); the others keep running. */
+  /**
+   * Called once when an engine fails after it started (its actor errored), once that engine is
+   * stopped, closed and out of {@link Supervisor.names}: it may spawn the name again. The others
+   * keep running. A throw from it is caught and reported with `console.warn`: it reaches neither
+   * the caller of `send`, nor XState's timers, nor the other engines.
+   */
   readonly onFailure?: (name: string, error: unknown) => void;
   /**
    * What each engine actor reports to the root (see {@link FromEngineOptions}); default: nothing,
-   * since the supervisor's users read engines through {@link Supervisor.get}.
+   * since the supervisor's users read engines through {@link Supervisor.get}. Checked as
+   * {@link fromEngine} checks them: `createSupervisor` throws the `ConfigError` of a bad one.
    */
   readonly notifications?: FromEngineOptions;
 }
@@ -93,7 +100,9 @@ export interface Supervisor {
   /** The engine actor `name` (in {@link Supervisor.actor}'s system), or undefined. */
   actorOf(name: string): AnyActorRef | undefined;
   /**
-   * Sends a command to the engine actor `name`; false when no such engine runs. Without an
+   * Sends a command to the engine actor `name`; false when no such engine runs. A command of the
+   * wrong shape (no object, an unknown `type`, a `reason` or `acknowledge` that is not a string)
+   * throws a `UsageError` naming the field, and reaches no engine. Without an
    * `inspect` sink, an `observe` command skips the actor's mailbox and runs on the engine at once
    * (as the actor would run it, failure handling included: a throw stops and closes that engine,
    * as an actor failure does), since digests arrive far more often than anything else; with
@@ -110,10 +119,19 @@ export interface Supervisor {
 
 /** Effect constructors of {@link Supervisor}. */
 export const Supervisor = {
-  /** A supervisor closed (with every engine it runs) when the enclosing `Scope` closes. */
-  make: (options: SupervisorOptions = {}): Effect.Effect<Supervisor, never, Scope.Scope> =>
+  /**
+   * A supervisor closed (with every engine it runs) when the enclosing `Scope` closes; fails with
+   * the `ConfigError` of bad `notifications`.
+   */
+  make: (options: SupervisorOptions = {}): Effect.Effect<Supervisor, ConfigError, Scope.Scope> =>
     Effect.acquireRelease(
-      Effect.sync(() => createSupervisor(options)),
+      Effect.suspend(() => {
+        try {
+          return Effect.succeed(createSupervisor(options));
+        } catch (error) {
+          return error instanceof ConfigError ? Effect.fail(error) : Effect.die(error);
+        }
+      }),
       (supervisor) => Effect.promise(() => supervisor.close()),
     ),
 };
@@ -180,7 +198,6 @@ class SupervisorImpl implements Supervisor {
     }
     if (typeof name !== "string" || name === "") throw new UsageError("spawn: expected a non-empty name");
     if (this.running.has(name)) throw new UsageError(`spawn("${name}"): an engine with this name is running`);
-    this.failures.delete(name);
     // The root is the actor's parent (same system, its failures reach the root as events), but
     // the actor is not added to the root's `children`, which XState would copy (see the chart).
     const actor = createActor(this.logic, { parent: this.actor, id: name, systemId: name, input: config });
@@ -193,6 +210,8 @@ class SupervisorImpl implements Supervisor {
       this.failures.set(name, error);
       throw error instanceof Error ? error : new Error(String(error));
     }
+    // Only now: a spawn that throws (from an onFailure restart, say) keeps the last failure.
+    this.failures.delete(name);
     // However the scope closes (stop, failure, close), the actor stops, which closes the engine.
     // One run for the fork and its finalizer: each Effect run starts a fiber.
     const running = Effect.runSync(
@@ -230,7 +249,10 @@ class SupervisorImpl implements Supervisor {
   }
 
   send(name: string, command: EngineCommand): boolean {
-    if (!(this.directObserve && command.type === "observe")) {
+    if (!(this.directObserve && command?.type === "observe")) {
+      // Refused here, not ignored by the actor: the caller learns at once, and nothing is lost.
+      const issue = engineCommandIssue(command);
+      if (issue !== undefined) throw new UsageError(`send("${name}"): ${issue}`);
       const running = this.running.get(name);
       if (running === undefined) return false;
       running.actor.send(command);
@@ -268,16 +290,28 @@ class SupervisorImpl implements Supervisor {
   }
 
   /**
-   * An engine that failed, in its actor or in a command run directly: recorded at once (so
-   * `names()` is right as soon as the failing call returns), then its scope is closed, which
-   * stops the actor and so closes the engine.
+   * An engine that failed, in its actor or in a command run directly: forgotten and recorded, its
+   * scope closed (which stops the actor, releasing its system id, and so closes the engine), and
+   * only then `onFailure` called, so that the hook sees the same state on both paths and may
+   * spawn the name again. The hook runs inside XState's error reporting on the actor path, and in
+   * the caller's `send` on the direct one: its throw is caught and reported with `console.warn`,
+   * since there is no caller to hand it to and the other engines must keep running.
    */
   private fail(running: Running, error: unknown): void {
     if (this.running.get(running.name) !== running) return;
     this.forget(running);
     this.failures.set(running.name, error);
-    this.options.onFailure?.(running.name, error);
     Effect.runSync(Scope.close(running.scope, Exit.void));
+    const onFailure = this.options.onFailure;
+    if (onFailure === undefined) return;
+    try {
+      onFailure(running.name, error);
+    } catch (hookError) {
+      console.warn(
+        `arqon: onFailure("${running.name}") threw (${errorMessage(hookError)}); ` +
+          "the supervisor and its other engines keep running",
+      );
+    }
   }
 
   private forget(running: Running): void {
