@@ -1,5 +1,8 @@
 import type { SchedulerAction, SchedulerLike } from "rxjs";
 import { describe, expect, it } from "vitest";
+import { createActor } from "xstate";
+import { EngineFailedError, engineOf, fromEngine } from "../src/engine/from-engine.js";
+import { createSupervisor } from "../src/engine/supervisor.js";
 import { createEngine } from "../src/index.js";
 import { ManualClock } from "./support/engine-clock.js";
 
@@ -71,5 +74,42 @@ describe("an engine after an internal failure", () => {
     await engine.close();
     expect(completed).toBe(true);
     expect(failed).toEqual([]);
+  });
+});
+
+describe("an engine actor whose engine fails on a timer", () => {
+  it("fails with an EngineFailedError at once, and its engine is closed", async () => {
+    const clock = new ManualClock();
+    // The window's time limit (a 500 ms timer) is the call that fails: no command is running then.
+    const scheduler = brokenOnce(clock, (call, delay) => delay === 500 && call >= 3);
+    const errors: unknown[] = [];
+    const actor = createActor(fromEngine({ seed: 1, params: { x: { min: 0, max: 10 } }, scheduler }));
+    actor.subscribe({ error: (error) => errors.push(error) });
+    actor.start();
+    const engine = engineOf(actor)!;
+    for (let i = 1; i <= 100 && engine.failure === undefined; i++) {
+      clock.advanceTo(i * 150);
+      engine.observe({ objective: (engine.values[0]! - 3) ** 2, generation: engine.generation });
+    }
+    expect(engine.failure).toBeInstanceOf(Error);
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toBeInstanceOf(EngineFailedError);
+    expect(actor.getSnapshot().status).toBe("error");
+    expect(engine.observe({ objective: 1, generation: engine.generation })).toBe("closed");
+  });
+
+  it("is stopped and recorded by a supervisor, which names it no more", () => {
+    const clock = new ManualClock();
+    const scheduler = brokenOnce(clock, (call, delay) => delay === 500 && call >= 3);
+    const failures: string[] = [];
+    const supervisor = createSupervisor({ onFailure: (name) => failures.push(name) });
+    const engine = supervisor.spawn("web", { seed: 1, params: { x: { min: 0, max: 10 } }, scheduler });
+    for (let i = 1; i <= 100 && engine.failure === undefined; i++) {
+      clock.advanceTo(i * 150);
+      engine.observe({ objective: (engine.values[0]! - 3) ** 2, generation: engine.generation });
+    }
+    expect(failures).toEqual(["web"]);
+    expect(supervisor.names()).toEqual([]);
+    expect(supervisor.failure("web")).toBeInstanceOf(EngineFailedError);
   });
 });

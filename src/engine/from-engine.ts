@@ -85,6 +85,9 @@ const AUDIT_EVENT_TYPES: Readonly<Record<AuditEventType, true>> = {
 /** The {@link EngineCommand} types, as the errors of {@link engineCommandIssue} list them. */
 const COMMAND_TYPES = "observe, halt, resetSafeMode, rollback, setBaseline";
 
+/** The event an engine actor sends itself when its engine fails outside a command. */
+const ENGINE_FAILED = "arqon.engine.failed";
+
 /** Audit event types after which the engine's snapshot is worth sending. */
 const STATE_CHANGING: ReadonlySet<string> = new Set(["apply", "rollback", "baseline.set", "mode.changed"]);
 
@@ -159,14 +162,23 @@ export function fromEngine<TInput = NonReducibleUnknown>(
         }
       });
     }
+    // A failure on one of the engine's timers, outside any command: the actor hears of it through
+    // its own mailbox (the only way a callback actor can fail later) and fails as after a command.
+    const failed = engine.failed.subscribe(() => self.send({ type: ENGINE_FAILED } as never));
     const release = () => {
       subscription?.unsubscribe();
+      failed.unsubscribe();
       engines.delete(self);
       // close() releases everything synchronously; its promise only completes the events stream.
       void engine.close();
     };
 
     receive((command) => {
+      if ((command as { type?: unknown }).type === ENGINE_FAILED) {
+        if (engine.failure === undefined) return; // sent by someone else: nothing failed
+        release();
+        throw engineFailedError(engine, engineId);
+      }
       try {
         runEngineCommand(engine, command, engineId, flush);
       } catch (error) {
@@ -251,11 +263,14 @@ export function runEngineCommand(
 ): void {
   run(engine, command);
   if (flush) engine.flushEvents();
-  if (engine.failure !== undefined) {
-    throw new EngineFailedError(`engine "${engineId}" failed: ${errorMessage(engine.failure)}`, {
-      cause: engine.failure,
-    });
-  }
+  if (engine.failure !== undefined) throw engineFailedError(engine, engineId);
+}
+
+/** The error an engine actor fails with once its engine reports `failure`. */
+function engineFailedError(engine: Engine, engineId: string): EngineFailedError {
+  return new EngineFailedError(`engine "${engineId}" failed: ${errorMessage(engine.failure)}`, {
+    cause: engine.failure,
+  });
 }
 
 /** Runs one command on the engine; anything else is ignored (see {@link fromEngine}). */
