@@ -62,8 +62,8 @@ class ArqonChild {
     while (!this.stderr.includes(text)) await new Promise<void>((wake) => this.waiters.push(wake));
   }
 
-  interrupt(): void {
-    this.child.kill("SIGINT");
+  interrupt(signal: NodeJS.Signals = "SIGINT"): void {
+    this.child.kill(signal);
   }
 
   exitCode(): Promise<number | null> {
@@ -157,6 +157,39 @@ describe("Ctrl-C during arqon solve", () => {
       expect(resumed.stderr).toContain("resuming: re-running 1 pending trial(s) first\n");
       expect(resumed.stderr).toMatch(/^trial 3: /m);
       expect(JSON.parse(resumed.stdout)).toMatchObject({ evaluations: 4, failures: [] });
+    },
+    CHILD_TIMEOUT_MS,
+  );
+
+  it(
+    "SIGTERM (kill, a supervisor) aborts the running trial at once, saves, and leaves no orphan",
+    async () => {
+      const dir = tempDir();
+      writeJson(dir, "c.json", CONFIG);
+      // Trial 3 writes its pid and holds until it is stopped.
+      const holding = [
+        process.execPath,
+        "-e",
+        "if (process.env.ARQON_TRIAL_ID === '3') { require('node:fs').writeFileSync('pid', String(process.pid));" +
+          " process.stderr.write('holding trial 3\\n'); setInterval(() => {}, 1000); } else console.log(Number(process.env.ARQON_X));",
+      ];
+      const child = new ArqonChild(
+        ["solve", "--config", "c.json", "--state", "s.json", "--", ...holding],
+        dir,
+      );
+      await child.stderrContains("holding trial 3\n");
+      child.interrupt("SIGTERM");
+      expect(await child.exitCode()).toBe(143);
+      expect(child.stderr).toContain("terminated (SIGTERM): aborting 1 running trial(s); they stay pending");
+      const pid = Number(readFileSync(join(dir, "pid"), "utf8"));
+      // The trial's process is gone (signal 0 tests for it without sending anything).
+      expect(() => process.kill(pid, 0)).toThrow(expect.objectContaining({ code: "ESRCH" }));
+      expect(JSON.parse(child.stdout)).toMatchObject({ evaluations: 2, stopped: true, interrupted: true });
+      expect(lines(child.stderr).at(-1)).toMatch(
+        /; state saved; resume with: arqon solve --state s.json -- /,
+      );
+      const saved = restoreSolver(JSON.parse(readFileSync(join(dir, "s.json"), "utf8")));
+      expect(saved.pendingTrials().map((t) => t.id)).toEqual([3]);
     },
     CHILD_TIMEOUT_MS,
   );

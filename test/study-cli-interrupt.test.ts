@@ -76,7 +76,7 @@ class WatchedRun {
   stdout = "";
   stderr = "";
   readonly status: Promise<number>;
-  private handler: (() => void) | undefined;
+  private handler: ((signal: "SIGINT") => void) | undefined;
   private readonly waiters: Array<() => void> = [];
 
   constructor(args: readonly string[], cwd: string) {
@@ -110,7 +110,7 @@ class WatchedRun {
   /** Ctrl-C, as the process's SIGINT handler would deliver it. */
   interrupt(): void {
     expect(this.handler, "the worker listens for Ctrl-C").toBeDefined();
-    this.handler!();
+    this.handler!("SIGINT");
   }
 }
 

@@ -4,9 +4,11 @@
  * - `0`: success.
  * - `1`: runtime failure (an objective command failed and `--on-error stop` ended the run, I/O errors).
  * - `2`: usage or configuration error (bad flags, invalid JSON, invalid config, refused results).
- * - `130`: `arqon solve` interrupted by Ctrl-C (SIGINT) after saving its state.
+ * - `130`: `arqon solve` interrupted by Ctrl-C (SIGINT) after saving its state; `143` and `129`
+ *   when SIGTERM or SIGHUP ended it (128 + the signal's number, as a shell reports a process the
+ *   signal killed), its running commands stopped and its state saved too.
  */
-export type ExitCode = 0 | 1 | 2 | 130;
+export type ExitCode = 0 | 1 | 2 | 129 | 130 | 143;
 
 /**
  * A failure the CLI reports as a single line on stderr before exiting with {@link CliError.exitCode}.

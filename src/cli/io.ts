@@ -23,11 +23,16 @@ export interface CliIo {
   /** Milliseconds of a monotonic clock, for elapsed time and ETA (default `performance.now`). */
   readonly now?: () => number;
   /**
-   * Calls `handler` on every interrupt (Ctrl-C, SIGINT) until the returned function is called.
-   * While subscribed, an interrupt no longer ends the process: the subscriber decides.
+   * Calls `handler` on every interrupt until the returned function is called: Ctrl-C (SIGINT), or
+   * a request to end (SIGTERM from `kill` or a supervisor, SIGHUP when the terminal closes), with
+   * the signal's name. While subscribed, these no longer end the process: the subscriber decides.
    */
-  readonly onInterrupt?: (handler: () => void) => () => void;
+  readonly onInterrupt?: (handler: (signal: InterruptSignal) => void) => () => void;
 }
+
+/** The signals a long-running command handles itself (see {@link CliIo.onInterrupt}). */
+export type InterruptSignal = "SIGINT" | "SIGTERM" | "SIGHUP";
+const INTERRUPT_SIGNALS: readonly InterruptSignal[] = ["SIGINT", "SIGTERM", "SIGHUP"];
 
 /** The {@link CliIo} of the current Node.js process. */
 export function processIo(): CliIo {
@@ -45,8 +50,10 @@ export function processIo(): CliIo {
     stderrIsTerminal: process.stderr.isTTY === true,
     now: () => performance.now(),
     onInterrupt: (handler) => {
-      process.on("SIGINT", handler);
-      return () => process.off("SIGINT", handler);
+      for (const signal of INTERRUPT_SIGNALS) process.on(signal, handler);
+      return () => {
+        for (const signal of INTERRUPT_SIGNALS) process.off(signal, handler);
+      };
     },
   };
 }

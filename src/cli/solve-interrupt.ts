@@ -1,11 +1,17 @@
-import type { CliIo } from "./io.js";
+import type { CliIo, InterruptSignal } from "./io.js";
 import type { ObjectiveReading } from "./objective-output.js";
 import type { SolveProgress } from "./solve-progress.js";
+
+/** What `arqon solve` exits with: done, failed, or interrupted (see {@link SolveInterrupts.exitCode}). */
+export type SolveExit = 0 | 1 | 129 | 130 | 143;
 
 /**
  * Ctrl-C during `arqon solve`, local or a worker of a shared study: the first stops asking and lets
  * the running trials finish; the second aborts them (SIGTERM); a third kills what still runs
- * (SIGKILL). Each is announced through the progress display.
+ * (SIGKILL). A request to end the process (SIGTERM, SIGHUP) aborts the running trials at once, as a
+ * second Ctrl-C does (a supervisor that sends it waits only so long), and a second one kills them:
+ * either way the state is saved and no command is left running. Each is announced through the
+ * progress display.
  */
 export class SolveInterrupts {
   /**
@@ -16,6 +22,8 @@ export class SolveInterrupts {
   private readonly aborting = new AbortController();
   private readonly killing = new AbortController();
   private count = 0;
+  /** The request to end that stopped the run (SIGTERM, SIGHUP), if one did: it sets the exit code. */
+  private ending: InterruptSignal | undefined;
 
   /**
    * @param running - how many trials run now.
@@ -39,10 +47,25 @@ export class SolveInterrupts {
 
   /** Handles the Ctrl-Cs `io` reports until the returned function is called. */
   listen(io: CliIo): () => void {
-    return io.onInterrupt?.(() => this.interrupt()) ?? (() => {});
+    return io.onInterrupt?.((signal) => this.interrupt(signal)) ?? (() => {});
   }
 
-  interrupt(): void {
+  /** What the interrupt was, for messages and failure reasons: "Ctrl-C", or the signal's name. */
+  get cause(): string {
+    return this.ending ?? "Ctrl-C";
+  }
+
+  /** The exit code of an interrupted run: 130 after Ctrl-C, 128 + the signal's number otherwise. */
+  get exitCode(): 130 | 129 | 143 {
+    return this.ending === "SIGTERM" ? 143 : this.ending === "SIGHUP" ? 129 : 130;
+  }
+
+  interrupt(signal: InterruptSignal = "SIGINT"): void {
+    if (signal !== "SIGINT") {
+      this.ending ??= signal;
+      // Straight to aborting: whoever sent it will not wait for the trials to finish.
+      this.count = Math.max(this.count, 1);
+    }
     this.count++;
     this.stopAsking = true;
     const running = this.running();
@@ -53,11 +76,14 @@ export class SolveInterrupts {
       );
     } else if (this.count === 2) {
       this.progress.note(
-        `interrupted again: aborting ${running} running trial(s); ${this.fate} (Ctrl-C again kills them)`,
+        signal === "SIGINT"
+          ? `interrupted again: aborting ${running} running trial(s); ${this.fate} (Ctrl-C again kills them)`
+          : `terminated (${signal}): aborting ${running} running trial(s); ${this.fate} (${signal} again kills them)`,
       );
       this.aborting.abort();
     } else if (!this.killing.signal.aborted) {
-      this.progress.note(`interrupted a third time: killing ${running} running trial(s)`);
+      const again = signal === "SIGINT" ? "interrupted a third time" : `${signal} again`;
+      this.progress.note(`${again}: killing ${running} running trial(s)`);
       this.killing.abort();
     }
   }

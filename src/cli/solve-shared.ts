@@ -10,7 +10,7 @@ import type { CliIo } from "./io.js";
 import type { ObjectiveReading } from "./objective-output.js";
 import { describeInterrupt } from "./progress.js";
 import { runObjectiveCommand } from "./run-command.js";
-import { SolveInterrupts } from "./solve-interrupt.js";
+import { type SolveExit, SolveInterrupts } from "./solve-interrupt.js";
 import { everySecond, SolveProgress } from "./solve-progress.js";
 import { loadValidConfig } from "./validate.js";
 
@@ -37,7 +37,6 @@ const POLL_MS = 25;
  */
 const SETTLE_MS = 60_000;
 /** Why a trial stopped by Ctrl-C is marked failed in the study. */
-const INTERRUPTED = "interrupted by Ctrl-C";
 
 /**
  * `arqon solve --storage redis://host:port --study NAME`: this process becomes one worker of a shared
@@ -57,7 +56,7 @@ export async function solveShared(
   command: readonly string[],
   options: SharedSolveOptions,
   io: CliIo,
-): Promise<0 | 1 | 130> {
+): Promise<SolveExit> {
   if (!/^rediss?:\/\//.test(options.storage))
     throw usageError(`arqon solve: --storage must be a redis:// or rediss:// URL, got ${options.storage}`);
   if (options.study === undefined) throw usageError("arqon solve: --storage needs --study <name>");
@@ -100,7 +99,7 @@ async function runWorker(
   command: readonly string[],
   options: SharedSolveOptions,
   io: CliIo,
-): Promise<0 | 1 | 130> {
+): Promise<SolveExit> {
   const names = Object.keys(study.config.bounds);
   const progress = new SolveProgress(
     {
@@ -137,7 +136,7 @@ async function runWorker(
     progress.finish();
   }
 
-  async function loop(): Promise<0 | 1 | 130> {
+  async function loop(): Promise<SolveExit> {
     const failures: { id: number; params: Record<string, ParamValue>; error: string }[] = [];
     let evaluations = 0;
     /** Trials the interrupt stopped, marked failed in the study. */
@@ -161,7 +160,7 @@ async function runWorker(
         for (const trial of batch) {
           if (interrupts.stopAsking) {
             // Ctrl-C came while the ask was on its way: the trial is reserved but must not start.
-            await study.fail(trial.id, INTERRUPTED, { cancelled: true });
+            await study.fail(trial.id, `interrupted by ${interrupts.cause}`, { cancelled: true });
             interrupted++;
             continue;
           }
@@ -191,7 +190,7 @@ async function runWorker(
         (outcome.reading.interrupted === true || interrupts.abortSignal.aborted)
       ) {
         // Pending, it would hold every other worker for the settle time at the end.
-        await study.fail(trial.id, INTERRUPTED, { cancelled: true });
+        await study.fail(trial.id, `interrupted by ${interrupts.cause}`, { cancelled: true });
         interrupted++;
       } else {
         // A failure of its own, even one that ends while Ctrl-C lets the running trials finish.
@@ -223,7 +222,7 @@ async function runWorker(
       const unfinished = interrupted > 0 ? `${interrupted} marked failed in the study` : undefined;
       const next = `study ${study.name} keeps every result: run the same command again to join it and go on`;
       io.stderr(`${describeInterrupt(study, evaluations, unfinished, next)}\n`);
-      return 130;
+      return interrupts.exitCode;
     }
     if (stopReason !== undefined) {
       io.stderr(

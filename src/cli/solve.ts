@@ -18,7 +18,7 @@ import { type ObjectiveReading, readReport } from "./objective-output.js";
 import { openSolver } from "./open-solver.js";
 import { describeInterrupt, describeProgress, describeRefineStart } from "./progress.js";
 import { runObjectiveCommand } from "./run-command.js";
-import { SolveInterrupts } from "./solve-interrupt.js";
+import { type SolveExit, SolveInterrupts } from "./solve-interrupt.js";
 import { everySecond, SolveProgress } from "./solve-progress.js";
 import { solveShared } from "./solve-shared.js";
 import { attachStateLog, saveSolverState } from "./state-file.js";
@@ -85,7 +85,7 @@ type TrialOutcome =
  * The `--state` is locked for the whole run (see `lockState`): another command on the same state
  * waits up to 2 s and then fails naming this process, rather than interleaving with it.
  */
-export async function solveCommand(argv: readonly string[], io: CliIo): Promise<0 | 1 | 130> {
+export async function solveCommand(argv: readonly string[], io: CliIo): Promise<SolveExit> {
   const split = splitAtDoubleDash(argv);
   const flags = parseFlags("solve", split.flags, {
     config: { type: "string" },
@@ -153,7 +153,7 @@ async function runSolve(
   options: SolveOptions,
   logLock: FileLock | undefined,
   io: CliIo,
-): Promise<0 | 1 | 130> {
+): Promise<SolveExit> {
   const { command, concurrency, onError, statePath } = options;
   const names = Object.keys(solver.config.bounds);
   // A logging solver has already made each call durable; a JSON state is rewritten after each.
@@ -243,7 +243,7 @@ async function runSolve(
     progress.finish();
   }
 
-  async function loop(): Promise<0 | 1 | 130> {
+  async function loop(): Promise<SolveExit> {
     const failures: FailedTrial[] = [];
     let evaluations = 0;
     let pruned = 0;
@@ -330,7 +330,7 @@ async function runSolve(
       const unfinished = leftPending > 0 ? `${leftPending} left pending` : undefined;
       const saved = options.statePath === undefined ? "" : "state saved; ";
       io.stderr(`${describeInterrupt(solver, evaluations, unfinished, `${saved}${howToResume(options)}`)}\n`);
-      return 130;
+      return interrupts.exitCode;
     }
     if (!finished && stopReason === undefined) {
       // Defensive: nothing running and the solver proposes nothing, yet it is not done.
