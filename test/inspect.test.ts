@@ -230,6 +230,24 @@ describe("createJsonlInspector", () => {
     }
   });
 
+  it("resolves every close, the second included, only once the file is flushed and closed", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "arqon-inspect-"));
+    try {
+      const path = join(dir, "inspect.jsonl");
+      const jsonl = createJsonlInspector(path);
+      const actor = createActor(awkwardMachine(), { inspect: jsonl.inspect }).start();
+      actor.send({ type: "bump" });
+      const first = jsonl.close();
+      // A second owner (a shutdown handler, a finally) closing too may read the file right after.
+      await jsonl.close();
+      expect(readFileSync(path, "utf8").trim().split("\n").length).toBe(jsonl.written);
+      await first;
+      actor.stop();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it("never throws into XState when the writable fails; it keeps the first error", () => {
     const jsonl = createJsonlInspector({
       write: () => {

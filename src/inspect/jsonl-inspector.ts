@@ -93,6 +93,7 @@ export function createJsonlInspector(
   let failed = false;
   let error: unknown;
   let closed = false;
+  let closing: Promise<void> | undefined;
   const fail = (e: unknown) => {
     if (failed) return;
     failed = true;
@@ -130,10 +131,13 @@ export function createJsonlInspector(
       return error;
     },
     close() {
-      if (closed) return Promise.resolve();
-      closed = true;
-      if (owned === undefined) return Promise.resolve();
-      return new Promise<void>((resolve) => owned.end(() => resolve()));
+      // Every caller gets the same promise: a second close must not resolve before the flush.
+      closing ??= (() => {
+        closed = true;
+        if (owned === undefined) return Promise.resolve();
+        return new Promise<void>((resolve) => owned.end(() => resolve()));
+      })();
+      return closing;
     },
   };
 }

@@ -161,6 +161,7 @@ class SharedStudyImpl implements SharedStudy {
   private queue: Promise<unknown> = Promise.resolve();
   /** Set by {@link close}: later operations are refused. */
   private closed = false;
+  private closing: Promise<void> | undefined;
   /**
    * While an append is in flight: the solver's state before the operation (what the journal
    * holds), and a solver restored from it once a reader needed it.
@@ -263,7 +264,14 @@ class SharedStudyImpl implements SharedStudy {
     return this.serialise(() => this.catchUp());
   }
 
-  async close(): Promise<void> {
+  close(): Promise<void> {
+    // Every caller gets the first close's promise: a second quit() of the closed connection would
+    // fall back to disconnect(), whose timer kept the process up for 2 s.
+    this.closing ??= this.closeOnce();
+    return this.closing;
+  }
+
+  private async closeOnce(): Promise<void> {
     // Operations already queued finish; later ones are refused (serialise).
     this.closed = true;
     await this.queue.catch(() => undefined);
