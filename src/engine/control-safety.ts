@@ -804,14 +804,22 @@ export class ControlSafety {
    * The actuator failed, by a throw or (later) by its promise: roll back to the baseline and push
    * it to the real system too. The one handler of both, so they cost the same. A failure while the
    * live values already are the baseline (the push of a rollback, a breaker's probe) has nothing
-   * to roll back from: the breaker counts it, and a second rollback would only spend the hour's
-   * allowance and halt an engine whose actuator is merely down. False when it had nothing to do.
+   * to roll back from: the breaker counts it. The rollback spends nothing of `rollbacksPerHour`:
+   * the breaker bounds an outage (it opens and freezes the engine), and an allowance spent on
+   * outages halted engines whose actuator was merely down. False when it had nothing to do.
    */
   private onActuatorFailed(actuator: GuardedCallback<[Float64Array, number]>): boolean {
     if (this.rollingBackForActuator || this.liveIsBaseline()) return false;
     this.rollingBackForActuator = true;
     try {
-      this.autoRollback(RollbackReason.SafeMode, `actuator failed: ${errorMessage(actuator.lastError)}`);
+      // Not an instability trip: the hour's allowance (rollbacksPerHour) is the tuner's, and an
+      // outage costs it nothing (two short outages used to halt an engine whose actuator was back).
+      if (this.host.executor.mode[0]! < SAFE_MODE_LEVEL.halted)
+        this.execute({
+          kind: "rollback",
+          code: RollbackReason.SafeMode,
+          note: `actuator failed: ${errorMessage(actuator.lastError)}`,
+        });
       // The baseline must reach the real system too (the breaker may refuse it while open).
       this.callActuator(actuator);
     } finally {
