@@ -153,13 +153,17 @@ describe("shared study (in one process, several handles)", () => {
 
   it("closes a connection it opened once, however often close() is called", async () => {
     const study = await openSharedStudy(config(10), { redis: server.url, study: "closed-twice" });
-    const before = String(await admin.client("LIST")).split("\n").filter((l) => l.length > 0).length;
+    const before = String(await admin.client("LIST"))
+      .split("\n")
+      .filter((l) => l.length > 0).length;
     const first = study.close();
     // The same promise: a second quit() of the closed connection fell back to a disconnect whose
     // timer held the process up for 2 s.
     expect(study.close()).toBe(first);
     await Promise.all([first, study.close()]);
-    const after = String(await admin.client("LIST")).split("\n").filter((l) => l.length > 0).length;
+    const after = String(await admin.client("LIST"))
+      .split("\n")
+      .filter((l) => l.length > 0).length;
     expect(after).toBe(before - 1);
   });
 
