@@ -13,7 +13,7 @@ import {
 import { DASHBOARD_CSS } from "./page.js";
 import { COMMON_SCRIPT } from "./page-common.js";
 import { allowedHost } from "./request-guard.js";
-import { readStudy, type Study } from "./study.js";
+import { type Study, StudyFollower } from "./study.js";
 import { STUDY_HTML, STUDY_SCRIPT } from "./study-page.js";
 import { vendorAssets } from "./vendor-assets.js";
 
@@ -70,8 +70,17 @@ export async function serveStudy(
   if (!Number.isFinite(intervalMs) || intervalMs < 20)
     throw new RangeError(`intervalMs must be a number ≥ 20, got ${intervalMs}`);
   const assets: Record<string, Asset> = { ...PAGE, ...(await vendorAssets()) };
-  let study = await readStudy(path);
-  let signature = await signatureOf(path);
+  // Kept between checks: a solver log is then replayed only as far as it grew.
+  const follower = new StudyFollower(path);
+  let study: Study;
+  let signature: string;
+  try {
+    study = await follower.read();
+    signature = await signatureOf(path);
+  } catch (error) {
+    follower.stop();
+    throw error;
+  }
   let version = 1;
   let error: string | null = null;
   let port = 0;
@@ -90,7 +99,12 @@ export async function serveStudy(
     if (route === "/favicon.ico") return void res.writeHead(204).end();
     sendJson(res, 404, { error: "not found" });
   });
-  port = await listenLocal(server, requestedPort);
+  try {
+    port = await listenLocal(server, requestedPort);
+  } catch (error) {
+    follower.stop();
+    throw error;
+  }
 
   let closed = false;
   let timer: NodeJS.Timeout | undefined;
@@ -101,7 +115,7 @@ export async function serveStudy(
       try {
         const now = await signatureOf(path);
         if (now !== signature) {
-          study = await readStudy(path);
+          study = await follower.read();
           signature = now;
           version++;
           error = null;
@@ -125,6 +139,7 @@ export async function serveStudy(
         closed = true;
         if (timer !== undefined) clearTimeout(timer);
         await checking;
+        follower.stop();
         await new Promise<void>((resolve) => {
           server.close(() => resolve());
           server.closeAllConnections();

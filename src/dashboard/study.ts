@@ -1,7 +1,7 @@
 import { readFile, stat } from "node:fs/promises";
 import { errorMessage } from "../errors.js";
-import { hasDecisionLog } from "../log/segments.js";
-import { openSolverLog } from "../log/solver-log.js";
+import { listSegmentsAsync } from "../log/scan.js";
+import { SolverLogFollower } from "../log/solver-log.js";
 import { restoreSolver, type Solver } from "../solver/solver.js";
 import type { ParamValue } from "../space/params.js";
 import { Space } from "../space/space.js";
@@ -137,20 +137,58 @@ export function studyOf(solver: Solver, title: string): Study {
  * @throws StudyError naming the path when it cannot be read or holds no solver state.
  */
 export async function readStudy(path: string): Promise<Study> {
-  let solver: Solver;
+  const follower = new StudyFollower(path);
   try {
-    if ((await stat(path)).isDirectory()) {
-      if (!hasDecisionLog(path)) throw new Error("the directory holds no decision log");
-      solver = openSolverLog(path);
-    } else {
-      solver = restoreSolver(JSON.parse(await readFile(path, "utf8")));
-    }
-  } catch (error) {
-    throw new StudyError(`${path} is not a readable arqon solver state: ${errorMessage(error)}`);
-  }
-  try {
-    return studyOf(solver, path);
+    return await follower.read();
   } finally {
-    solver.stop();
+    follower.stop();
+  }
+}
+
+/**
+ * Reads the study kept at `path` (see {@link readStudy}) each time it is asked to, as it changes: a
+ * solver log is followed, each read replaying only the records appended since the previous one
+ * (see `SolverLogFollower`). Files are read with fs/promises.
+ */
+export class StudyFollower {
+  private log: SolverLogFollower | undefined;
+
+  constructor(readonly path: string) {}
+
+  /**
+   * The study as the files now hold it: the same as {@link readStudy} gives. One read at a time.
+   *
+   * @throws StudyError naming the path when it cannot be read or holds no solver state.
+   */
+  async read(): Promise<Study> {
+    const path = this.path;
+    let solver: Solver;
+    let owned = false;
+    try {
+      if ((await stat(path)).isDirectory()) {
+        if ((await listSegmentsAsync(path)).length === 0)
+          throw new Error("the directory holds no decision log");
+        this.log ??= new SolverLogFollower(path);
+        solver = await this.log.read();
+      } else {
+        this.stop();
+        solver = restoreSolver(JSON.parse(await readFile(path, "utf8")));
+        owned = true;
+      }
+    } catch (error) {
+      throw new StudyError(`${path} is not a readable arqon solver state: ${errorMessage(error)}`);
+    }
+    try {
+      return studyOf(solver, path);
+    } finally {
+      // A followed log's solver stays for the next read.
+      if (owned) solver.stop();
+    }
+  }
+
+  /** Stops the solver kept between reads. Idempotent. */
+  stop(): void {
+    this.log?.stop();
+    this.log = undefined;
   }
 }

@@ -1,7 +1,16 @@
 import { existsSync } from "node:fs";
+import { access } from "node:fs/promises";
 import { LogError } from "./errors.js";
 import type { LogEntry, LogHeader } from "./records.js";
-import { type Corruption, scanDecisionLog, type TornTail } from "./scan.js";
+import {
+  type Corruption,
+  type LogPosition,
+  type LogScan,
+  scanAppended,
+  scanDecisionLog,
+  scanDecisionLogAsync,
+  type TornTail,
+} from "./scan.js";
 
 /** Options of {@link readDecisionLog}. */
 export interface ReadOptions {
@@ -38,13 +47,55 @@ export interface DecisionLogContents {
  */
 export function readDecisionLog(dir: string, options: ReadOptions = {}): DecisionLogContents {
   if (!existsSync(dir)) throw new LogError(`no decision log at ${dir}`);
-  const scan = scanDecisionLog(dir, options.strict ?? true);
+  const { end: _, ...contents } = contentsOf(scanDecisionLog(dir, options.strict ?? true));
+  return contents;
+}
+
+/** What an asynchronous read gives: the contents, and where they end for a later read of what follows. */
+export interface FollowedLogContents extends DecisionLogContents {
+  /** After the last valid record, for {@link readDecisionLogAppended}; null for an empty log. */
+  readonly end: LogPosition | null;
+}
+
+/**
+ * {@link readDecisionLog}, reading the files asynchronously (the verification stays on the calling
+ * thread); also says where the contents end.
+ */
+export async function readDecisionLogAsync(
+  dir: string,
+  options: ReadOptions = {},
+): Promise<FollowedLogContents> {
+  try {
+    await access(dir);
+  } catch {
+    throw new LogError(`no decision log at ${dir}`);
+  }
+  return contentsOf(await scanDecisionLogAsync(dir, options.strict ?? true));
+}
+
+/**
+ * The records appended to the log in `dir` since `from` (the `end` of an earlier read), read
+ * asynchronously from there on: `header` is the one read before and `records` only the new ones.
+ * Null when the log no longer extends what was read (it was compacted, rewritten or shrank): read
+ * it again with {@link readDecisionLogAsync}.
+ */
+export async function readDecisionLogAppended(
+  dir: string,
+  from: LogPosition,
+  options: ReadOptions = {},
+): Promise<FollowedLogContents | null> {
+  const scan = await scanAppended(dir, options.strict ?? true, from);
+  return scan === null ? null : contentsOf(scan);
+}
+
+function contentsOf(scan: LogScan): FollowedLogContents {
   return {
     header: scan.header,
     records: scan.records,
     lastDurable: scan.last,
     tornTail: scan.tornTail,
     corruption: scan.corruption,
+    end: scan.end,
   };
 }
 

@@ -1,6 +1,8 @@
 import { readFileSync } from "node:fs";
-import { basename } from "node:path";
+import { type FileHandle, open, readdir, readFile } from "node:fs/promises";
+import { basename, join } from "node:path";
 import type { AuditDecodeContext } from "../audit/events.js";
+import { hasErrorCode } from "../errors.js";
 import { BINARY_AUDIT_MAGIC, isBinaryAudit, readBinaryAudit } from "./binary-record.js";
 import { asLogError, LogCorruptionError } from "./errors.js";
 import { FRAME_HEADER_BYTES, readFrame } from "./frame.js";
@@ -14,7 +16,7 @@ import {
   RING_RECORD_MAGIC,
   readRingRecord,
 } from "./ring-record.js";
-import { listSegments, type SegmentFile, segmentName } from "./segments.js";
+import { listSegments, SEGMENT_SUFFIX, type SegmentFile, segmentName } from "./segments.js";
 import { isTimingRecord, readTimingRecord, TIMING_RECORD_MAGIC } from "./timing-record.js";
 
 /** A torn tail found at the end of the last segment: an incomplete or bad last write. */
@@ -57,6 +59,29 @@ export interface LogScan {
   readonly superseded: readonly SegmentFile[];
   /** Byte size of the valid data in the last segment read. */
   readonly lastSegmentValidBytes: number;
+  /** Where the valid data ends, to read what is appended later ({@link scanAppended}); null for an empty log. */
+  readonly end: LogPosition | null;
+}
+
+/** Where a scan ended: after the last valid frame it read. */
+export interface LogPosition {
+  /** Number of the segment the log starts at (its first record is the header). */
+  readonly root: number;
+  /** Number of the segment holding the last valid frame. */
+  readonly segment: number;
+  /** Offset of that frame in its segment. */
+  readonly frame: number;
+  /** Offset just after it. */
+  readonly offset: number;
+  /** Its CRC: a log still holding that frame there is the log that was read. */
+  readonly crc: number;
+  readonly header: LogScan["header"];
+  /** The last valid record, header included. */
+  readonly last: LogEntry;
+  /** The last seq (see {@link LogScan.lastSeq}). */
+  readonly lastSeq: number;
+  /** What ring records after it decode against. */
+  readonly context: AuditDecodeContext | undefined;
 }
 
 const decoder = new TextDecoder("utf-8", { fatal: true });
@@ -77,12 +102,58 @@ const PREFIX_BYTES = new TextEncoder().encode(PAYLOAD_PREFIX);
  */
 export function scanDecisionLog(dir: string, strict: boolean): LogScan {
   const all = listSegments(dir);
-  const files = all.map((s) => readSegment(dir, s));
-  let rootIndex = -1;
-  for (let i = all.length - 1; i >= 0 && rootIndex < 0; i--) {
-    const first = parseFrameAt(files[i]!, 0);
-    if (first !== null && first.record.seq === 0 && first.record.kind === "header") rootIndex = i;
+  return scanWhole(
+    all,
+    all.map((s) => readSegment(dir, s)),
+    strict,
+  );
+}
+
+/** {@link scanDecisionLog}, reading the directory and its segments asynchronously. */
+export async function scanDecisionLogAsync(dir: string, strict: boolean): Promise<LogScan> {
+  const all = await listSegmentsAsync(dir);
+  const files: Buffer[] = [];
+  for (const segment of all) files.push(await readSegmentAsync(dir, segment));
+  return scanWhole(all, files, strict);
+}
+
+/**
+ * The records appended to the log in `dir` after `from` (the `end` of an earlier scan), verified
+ * as {@link scanDecisionLog} verifies them and read asynchronously, only from `from` on; or null
+ * when the log no longer extends what was read: a segment from its start to `from` is gone, the
+ * frame `from` ends with is no longer there (the file shrank or was rewritten: a new log), or a later
+ * segment starts with a header (a compaction). Then the log must be read again from its start.
+ */
+export async function scanAppended(dir: string, strict: boolean, from: LogPosition): Promise<LogScan | null> {
+  const all = await listSegmentsAsync(dir);
+  const present = new Set(all.map((s) => s.number));
+  for (let n = from.root; n <= from.segment; n++) if (!present.has(n)) return null;
+  const current = all.find((s) => s.number === from.segment)!;
+  const tail = await readSegmentFrom(dir, current, from.frame);
+  if (tail === null) return null;
+  const kept = readFrame(tail, 0);
+  if (typeof kept === "string" || from.frame + kept.end !== from.offset || frameCrc(tail, 0) !== from.crc)
+    return null;
+  const later = all.filter((s) => s.number > from.segment);
+  const files: SegmentBytes[] = [{ bytes: tail.subarray(kept.end), base: from.offset }];
+  for (const segment of later) {
+    const bytes = await readSegmentFrom(dir, segment, 0);
+    if (bytes === null || startsLog(bytes)) return null;
+    files.push({ bytes, base: 0 });
   }
+  return scanFrom([current, ...later], files, all.slice(0, all.indexOf(current)), from, strict);
+}
+
+/** Bytes of a segment file from offset `base` to its end. */
+interface SegmentBytes {
+  readonly bytes: Uint8Array;
+  readonly base: number;
+}
+
+/** A whole log: found from its root segment (see {@link scanDecisionLog}), then read in order. */
+function scanWhole(all: readonly SegmentFile[], files: readonly Uint8Array[], strict: boolean): LogScan {
+  let rootIndex = -1;
+  for (let i = all.length - 1; i >= 0 && rootIndex < 0; i--) if (startsLog(files[i]!)) rootIndex = i;
   if (rootIndex < 0) {
     // No header anywhere: an empty log, or the very first write was torn.
     const empty: LogScan = {
@@ -95,6 +166,7 @@ export function scanDecisionLog(dir: string, strict: boolean): LogScan {
       segments: all,
       superseded: [],
       lastSegmentValidBytes: 0,
+      end: null,
     };
     if (all.length === 0) return empty;
     const lastFile = files[all.length - 1]!;
@@ -107,13 +179,34 @@ export function scanDecisionLog(dir: string, strict: boolean): LogScan {
     }
     return fail(strict, empty, { segment: all[0]!.path, offset: 0, reason: "no log header found" });
   }
+  return scanFrom(
+    all.slice(rootIndex),
+    files.slice(rootIndex).map((bytes) => ({ bytes, base: 0 })),
+    all.slice(0, rootIndex),
+    null,
+    strict,
+  );
+}
 
-  const segments = all.slice(rootIndex);
+/**
+ * Reads `segments` in order (`files` holds their bytes) after what `from` had read: from the start
+ * of the log when it is null, else from its end (the first file's bytes then start there).
+ */
+function scanFrom(
+  segments: readonly SegmentFile[],
+  files: readonly SegmentBytes[],
+  superseded: readonly SegmentFile[],
+  from: LogPosition | null,
+  strict: boolean,
+): LogScan {
   const records: LogEntry[] = [];
-  let header: LogScan["header"] = null;
-  let last: LogEntry | null = null;
+  let header: LogScan["header"] = from?.header ?? null;
+  let last: LogEntry | null = from?.last ?? null;
   // The seq of the last valid frame: `last`'s, or a seq mark's after it.
-  let lastSeq = -1;
+  let lastSeq = from?.lastSeq ?? -1;
+  // What the ring records that follow are decoded against (the run's latest `audit.context`).
+  let context: AuditDecodeContext | undefined = from?.context;
+  let end: LogPosition | null = from;
   // What the scan has found so far, as a result (the fields are read when it is called).
   const scanned = (lastSegmentValidBytes: number): LogScan => ({
     header,
@@ -123,22 +216,22 @@ export function scanDecisionLog(dir: string, strict: boolean): LogScan {
     tornTail: null,
     corruption: null,
     segments,
-    superseded: all.slice(0, rootIndex),
+    superseded,
     lastSegmentValidBytes,
+    end,
   });
   let lastSegmentValidBytes = 0;
-  // What the ring records that follow are decoded against (the run's latest `audit.context`).
-  let context: AuditDecodeContext | undefined;
   for (let s = 0; s < segments.length; s++) {
     const segment = segments[s]!;
-    const bytes = files[rootIndex + s]!;
+    const { bytes, base } = files[s]!;
+    const size = base + bytes.length;
     const isLastSegment = s === segments.length - 1;
     const gap = s === 0 ? null : numberingGap(segments[s - 1]!, segment);
     if (gap !== null)
       return fail(strict, scanned(lastSegmentValidBytes), { segment: segment.path, offset: 0, reason: gap });
-    let offset = 0;
-    while (offset < bytes.length) {
-      let parsed = parseFrameAt(bytes, offset);
+    let offset = base;
+    while (offset < size) {
+      let parsed = parseFrameAt(bytes, offset - base);
       if (parsed !== null && parsed.record.kind === RING_RECORD_KIND) {
         const record = decodeRingRecord(parsed.record as unknown as RawRingRecord, context);
         if (record === null) {
@@ -155,10 +248,10 @@ export function scanDecisionLog(dir: string, strict: boolean): LogScan {
         parsed === null ? "bad frame (length or CRC)" : sequenceProblem(parsed.record, offset, last, lastSeq);
       if (problem !== null) {
         const partial = scanned(offset);
-        if (isLastSegment && parsed === null && !hasValidFrameFrom(bytes, offset + 1)) {
+        if (isLastSegment && parsed === null && !hasValidFrameFrom(bytes, offset - base + 1)) {
           return {
             ...partial,
-            tornTail: { segment: segment.path, truncatedAt: offset, bytesDropped: bytes.length - offset },
+            tornTail: { segment: segment.path, truncatedAt: offset, bytesDropped: size - offset },
           };
         }
         return fail(strict, partial, { segment: segment.path, offset, reason: problem });
@@ -176,10 +269,22 @@ export function scanDecisionLog(dir: string, strict: boolean): LogScan {
       else if (!link) records.push(entry);
       if (!link) last = entry;
       lastSeq = entry.seq;
-      offset = parsed!.end;
+      const frameEnd = base + parsed!.end;
+      end = {
+        root: from?.root ?? segments[0]!.number,
+        segment: segment.number,
+        frame: offset,
+        offset: frameEnd,
+        crc: frameCrc(bytes, offset - base),
+        header,
+        last: last!,
+        lastSeq,
+        context,
+      };
+      offset = frameEnd;
     }
     lastSegmentValidBytes = offset;
-    if (!isLastSegment && bytes.length === 0) {
+    if (!isLastSegment && size === 0) {
       return fail(strict, scanned(0), {
         segment: segment.path,
         offset: 0,
@@ -188,6 +293,76 @@ export function scanDecisionLog(dir: string, strict: boolean): LogScan {
     }
   }
   return scanned(lastSegmentValidBytes);
+}
+
+/** Whether a segment's bytes start with a log header (seq 0): where a log, or a compacted one, starts. */
+function startsLog(bytes: Uint8Array): boolean {
+  const first = parseFrameAt(bytes, 0);
+  return first !== null && first.record.seq === 0 && first.record.kind === "header";
+}
+
+/** The CRC field of the frame at `offset` of `bytes`. */
+function frameCrc(bytes: Uint8Array, offset: number): number {
+  return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(offset + 4, true);
+}
+
+/**
+ * {@link listSegments}, reading the directory asynchronously: the files named as
+ * {@link segmentName} names them, in ascending number order.
+ */
+export async function listSegmentsAsync(dir: string): Promise<SegmentFile[]> {
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch (error) {
+    throw asLogError(error, `cannot read decision log ${dir}`);
+  }
+  const found: SegmentFile[] = [];
+  for (const name of names) {
+    const number = Number(name.slice(0, -SEGMENT_SUFFIX.length));
+    if (Number.isSafeInteger(number) && number >= 1 && number <= 99_999_999 && segmentName(number) === name)
+      found.push({ number, path: join(dir, name) });
+  }
+  return found.sort((a, b) => a.number - b.number);
+}
+
+/** {@link readSegment}, asynchronously. */
+async function readSegmentAsync(dir: string, segment: SegmentFile): Promise<Buffer> {
+  try {
+    return await readFile(segment.path);
+  } catch (error) {
+    throw asLogError(error, `cannot read decision log ${dir}: ${basename(segment.path)}`);
+  }
+}
+
+/**
+ * The bytes of `segment` from offset `from` to its end, read asynchronously; null when the file is
+ * gone or shorter than `from`.
+ */
+async function readSegmentFrom(dir: string, segment: SegmentFile, from: number): Promise<Buffer | null> {
+  let handle: FileHandle;
+  try {
+    handle = await open(segment.path, "r");
+  } catch (error) {
+    if (hasErrorCode(error, "ENOENT")) return null;
+    throw asLogError(error, `cannot read decision log ${dir}: ${basename(segment.path)}`);
+  }
+  try {
+    const size = (await handle.stat()).size;
+    if (size < from) return null;
+    const bytes = Buffer.alloc(size - from);
+    let done = 0;
+    while (done < bytes.length) {
+      const { bytesRead } = await handle.read(bytes, done, bytes.length - done, from + done);
+      if (bytesRead === 0) break;
+      done += bytesRead;
+    }
+    return bytes.subarray(0, done);
+  } catch (error) {
+    throw asLogError(error, `cannot read decision log ${dir}: ${basename(segment.path)}`);
+  } finally {
+    await handle.close();
+  }
 }
 
 /** The bytes of `segment`, or a LogError naming the log and the segment (a directory named like one, say). */

@@ -22,8 +22,14 @@ import type { StrategyName } from "../solver/strategy.js";
 import type { ParamValue } from "../space/params.js";
 import { decodeNumbers, encodeNumbers } from "./json-numbers.js";
 import type { FileLock } from "./lock.js";
-import { readDecisionLog } from "./reader.js";
-import type { LogHeader } from "./records.js";
+import {
+  type DecisionLogContents,
+  readDecisionLog,
+  readDecisionLogAppended,
+  readDecisionLogAsync,
+} from "./reader.js";
+import type { LogEntry, LogHeader } from "./records.js";
+import type { LogPosition } from "./scan.js";
 import { type DecisionLogWriter, openDecisionLog } from "./writer.js";
 
 /** Header of a solver's decision log: what a fresh solver is rebuilt from. */
@@ -144,7 +150,14 @@ export function openSolverLog(dir: string, options: SolverLogOptions = {}): Logg
 
 /** The solver the log in `dir` holds: a fresh one (or the last snapshot) with every later call replayed. */
 function replayLog(dir: string): Solver {
-  const log = readDecisionLog(dir, { strict: true });
+  return replayContents(dir, readDecisionLog(dir, { strict: true })).solver;
+}
+
+/**
+ * The solver the contents `log` of the solver log in `dir` hold, and how many records were replayed
+ * to rebuild it (the snapshot it starts from counting as one).
+ */
+function replayContents(dir: string, log: DecisionLogContents): { solver: Solver; replayed: number } {
   const header = decodeNumbers(log.header) as SolverLogHeader | null;
   if (header === null || header.format !== "arqon.solver-log" || header.version !== 1) {
     throw new UsageError(`${dir} is not an arqon solver log (header ${JSON.stringify(header)})`);
@@ -156,17 +169,99 @@ function replayLog(dir: string): Solver {
       break;
     }
   }
-  const recordAt = (i: number) =>
-    decodeNumbers(log.records[i]?.record) as (SolverLogRecord & { seq: number }) | undefined;
-  const first = recordAt(start);
+  const first = solverRecord(log.records[start]);
   const solver =
     first?.kind === "snapshot"
       ? restoreSolver(first.artifact)
       : createSolver(savedSolverConfig(header.config) as SolverConfig);
-  for (let i = first?.kind === "snapshot" ? start + 1 : 0; i < log.records.length; i++) {
-    replay(solver, recordAt(i)!, dir);
+  let replayed = first?.kind === "snapshot" ? 1 : 0;
+  try {
+    for (let i = replayed === 1 ? start + 1 : 0; i < log.records.length; i++, replayed++) {
+      replay(solver, solverRecord(log.records[i])!, dir);
+    }
+  } catch (error) {
+    solver.stop();
+    throw error;
   }
-  return solver;
+  return { solver, replayed };
+}
+
+/** The solver-log record `entry` holds, its tagged numbers decoded. */
+function solverRecord(entry: LogEntry | undefined): (SolverLogRecord & { seq: number }) | undefined {
+  return decodeNumbers(entry?.record) as (SolverLogRecord & { seq: number }) | undefined;
+}
+
+/**
+ * Follows the solver log in `dir` as it grows (a study `arqon solve --state DIR` is running):
+ * {@link read} keeps the replayed solver between calls and replays only the records appended since
+ * the previous call, so its cost is that of what was appended, not of the whole log. The log is
+ * read with fs/promises, and read and replayed whole again only when it no longer extends what was
+ * read: compacted (a new segment starting with a header), recreated or shrunk (the last record read
+ * is not where it was). A snapshot appended to the log is restored from, as a full read would.
+ *
+ * @remarks
+ * Read-only, like {@link openSolverLog}, and strict: mid-log damage is a `LogCorruptionError`. One
+ * read at a time: await each before the next one and before {@link stop}.
+ */
+export class SolverLogFollower {
+  /** Records replayed so far (a restored snapshot counting as one). */
+  replayed = 0;
+  /** Reads of the whole log: the first one, and each one after the log stopped extending what was read. */
+  fullReads = 0;
+  private solver: Solver | null = null;
+  private end: LogPosition | null = null;
+
+  constructor(readonly dir: string) {}
+
+  /**
+   * The solver the log now holds. It belongs to the follower, which changes it on the next read and
+   * stops it on {@link stop}: read from it, do not call it.
+   *
+   * @throws what {@link openSolverLog} throws for the same files (a log that is not a solver's,
+   * damage, a replay that diverges); the next read then reads the whole log again.
+   */
+  async read(): Promise<Solver> {
+    try {
+      if (this.solver !== null && this.end !== null) {
+        const appended = await readDecisionLogAppended(this.dir, this.end, { strict: true });
+        if (appended !== null) {
+          for (const entry of appended.records) this.apply(solverRecord(entry)!);
+          this.end = appended.end ?? this.end;
+          return this.solver;
+        }
+      }
+      const log = await readDecisionLogAsync(this.dir, { strict: true });
+      const { solver, replayed } = replayContents(this.dir, log);
+      this.stop();
+      this.solver = solver;
+      this.end = log.end;
+      this.replayed += replayed;
+      this.fullReads++;
+      return solver;
+    } catch (error) {
+      this.stop();
+      throw error;
+    }
+  }
+
+  /** Stops the solver read last. Idempotent; a later read reads the whole log again. */
+  stop(): void {
+    this.solver?.stop();
+    this.solver = null;
+    this.end = null;
+  }
+
+  /** Replays one appended record; a snapshot replaces the solver, as a full read would start from it. */
+  private apply(record: SolverLogRecord & { seq: number }): void {
+    if (record.kind === "snapshot") {
+      const restored = restoreSolver(record.artifact);
+      this.solver!.stop();
+      this.solver = restored;
+    } else {
+      replay(this.solver!, record, this.dir);
+    }
+    this.replayed++;
+  }
 }
 
 /** `options` plus the caller's lock when there is one (the key left out otherwise). */
