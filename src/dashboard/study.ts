@@ -1,6 +1,6 @@
 import { readFile, stat } from "node:fs/promises";
 import { errorMessage } from "../errors.js";
-import { listSegmentsAsync } from "../log/scan.js";
+import { listSegmentsAsync } from "../log/segments.js";
 import { SolverLogFollower } from "../log/solver-log.js";
 import { restoreSolver, type Solver } from "../solver/solver.js";
 import type { ParamValue } from "../space/params.js";

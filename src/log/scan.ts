@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
-import { type FileHandle, open, readdir, readFile } from "node:fs/promises";
-import { basename, join } from "node:path";
+import { type FileHandle, open, readFile } from "node:fs/promises";
+import { basename } from "node:path";
 import type { AuditDecodeContext } from "../audit/events.js";
 import { hasErrorCode } from "../errors.js";
 import { BINARY_AUDIT_MAGIC, isBinaryAudit, readBinaryAudit } from "./binary-record.js";
@@ -16,7 +16,7 @@ import {
   RING_RECORD_MAGIC,
   readRingRecord,
 } from "./ring-record.js";
-import { listSegments, SEGMENT_SUFFIX, type SegmentFile, segmentName } from "./segments.js";
+import { listSegments, listSegmentsAsync, type SegmentFile, segmentName } from "./segments.js";
 import { isTimingRecord, readTimingRecord, TIMING_RECORD_MAGIC } from "./timing-record.js";
 
 /** A torn tail found at the end of the last segment: an incomplete or bad last write. */
@@ -304,26 +304,6 @@ function startsLog(bytes: Uint8Array): boolean {
 /** The CRC field of the frame at `offset` of `bytes`. */
 function frameCrc(bytes: Uint8Array, offset: number): number {
   return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(offset + 4, true);
-}
-
-/**
- * {@link listSegments}, reading the directory asynchronously: the files named as
- * {@link segmentName} names them, in ascending number order.
- */
-export async function listSegmentsAsync(dir: string): Promise<SegmentFile[]> {
-  let names: string[];
-  try {
-    names = await readdir(dir);
-  } catch (error) {
-    throw asLogError(error, `cannot read decision log ${dir}`);
-  }
-  const found: SegmentFile[] = [];
-  for (const name of names) {
-    const number = Number(name.slice(0, -SEGMENT_SUFFIX.length));
-    if (Number.isSafeInteger(number) && number >= 1 && number <= 99_999_999 && segmentName(number) === name)
-      found.push({ number, path: join(dir, name) });
-  }
-  return found.sort((a, b) => a.number - b.number);
 }
 
 /** {@link readSegment}, asynchronously. */

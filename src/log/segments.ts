@@ -1,4 +1,5 @@
 import { closeSync, fsyncSync, openSync, readdirSync, statSync } from "node:fs";
+import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { hasErrorCode } from "../errors.js";
 import { asLogError } from "./errors.js";
@@ -33,6 +34,22 @@ export function listSegments(dir: string): SegmentFile[] {
   } catch (error) {
     throw asLogError(error, `cannot read decision log ${dir}`);
   }
+  return segmentsAmong(dir, names);
+}
+
+/** {@link listSegments}, listing the directory asynchronously (fs/promises). */
+export async function listSegmentsAsync(dir: string): Promise<SegmentFile[]> {
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch (error) {
+    throw asLogError(error, `cannot read decision log ${dir}`);
+  }
+  return segmentsAmong(dir, names);
+}
+
+/** The segment files among the entry `names` of `dir`, in order. */
+function segmentsAmong(dir: string, names: readonly string[]): SegmentFile[] {
   const found: SegmentFile[] = [];
   for (const name of names) {
     const match = SEGMENT_NAME.exec(name);
