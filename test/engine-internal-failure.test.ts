@@ -113,3 +113,32 @@ describe("an engine actor whose engine fails on a timer", () => {
     expect(supervisor.failure("web")).toBeInstanceOf(EngineFailedError);
   });
 });
+
+describe("a scheduler that fails at any one call", () => {
+  it("never throws out of observe() or a timer; the failure is kept and adaptation stops", async () => {
+    // Every position of the failing call in a run with digest capture (as a logged engine runs).
+    for (let target = 1; target <= 45; target++) {
+      const clock = new ManualClock();
+      const scheduler = brokenOnce(clock, (call) => call === target);
+      const engine = createEngine({
+        seed: 1,
+        params: { x: { min: 0, max: 10 } },
+        window: { digests: 3 },
+        auditDrainMs: 25,
+        captureDigests: true,
+        scheduler,
+      });
+      let generationAtFailure = -1;
+      for (let i = 1; i <= 60; i++) {
+        expect(() => clock.advanceTo(i * 150), `call ${target}, timer at ${i * 150} ms`).not.toThrow();
+        expect(
+          () => engine.observe({ objective: (engine.values[0]! - 3) ** 2, generation: engine.generation }),
+          `call ${target}, digest ${i}`,
+        ).not.toThrow();
+        if (engine.failure !== undefined && generationAtFailure < 0) generationAtFailure = engine.generation;
+      }
+      if (engine.failure !== undefined) expect(engine.generation, `call ${target}`).toBe(generationAtFailure);
+      await engine.close();
+    }
+  });
+});

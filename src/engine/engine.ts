@@ -1116,8 +1116,13 @@ class EngineImpl implements Engine {
     this.paced[slot] = this.scheduler.schedule(
       () => {
         this.paced[slot] = undefined;
-        this.whenApplyAllowed(slot, run);
-        this.afterWork();
+        // A timer of the host's loop: what fails here is kept in `failure`, never thrown into it.
+        try {
+          this.whenApplyAllowed(slot, run);
+          this.afterWork();
+        } catch (error) {
+          this.fail(error);
+        }
       },
       Math.max(1, Math.ceil(wait)),
     );
@@ -1183,9 +1188,17 @@ class EngineImpl implements Engine {
    * objects that no one receives would only feed the garbage collector.
    */
   private afterWork(): void {
-    if (this.drainScheduled === undefined && this.audit.size > 0 && !this.closed)
-      this.drainScheduled = this.scheduler.schedule(this.runDrain, this.config.auditDrainMs);
+    if (this.drainScheduled === undefined && this.audit.size > 0 && !this.closed) this.scheduleDrain();
     this.safety.checkAuditPressure();
+  }
+
+  /** Schedules the drain; a scheduler that throws is an internal failure, kept, never rethrown. */
+  private scheduleDrain(): void {
+    try {
+      this.drainScheduled = this.scheduler.schedule(this.runDrain, this.config.auditDrainMs);
+    } catch (error) {
+      this.fail(error);
+    }
   }
 
   /**
