@@ -128,6 +128,24 @@ describe("arqon validate", () => {
     expect(line).toMatch(/batch_size: unknown key/);
   });
 
+  it("lists the variable problems solve would refuse together with the config's own", async () => {
+    const dir = tempDir();
+    writeJson(dir, "c.json", {
+      seed: 1,
+      budget: 0,
+      bounds: { lr: { min: 0, max: 1 }, LR: { min: 0, max: 1 }, c: { type: "categorical", choices: ["a\u0000"] } },
+    });
+    const line = oneLineError(await runArqonInProcess(["validate", "--config", "c.json"], dir), 2);
+    expect(line).toMatch(/budget: /);
+    expect(line).toMatch(/ambiguous environment variables: /);
+    expect(line).toMatch(/bounds\.c\.choices\.0: contains a NUL character/);
+    // Bounds too malformed to name variables: the config's own problems alone.
+    writeJson(dir, "d.json", { seed: 1, budget: 5, bounds: { x: 3, y: { type: "categorical", choices: 7 } } });
+    expect(oneLineError(await runArqonInProcess(["validate", "--config", "d.json"], dir), 2)).toMatch(
+      /bounds\.x: /,
+    );
+  });
+
   it("exits 2 with one line for a missing file, malformed JSON or a missing flag", async () => {
     const dir = tempDir();
     expect(oneLineError(await runArqonInProcess(["validate", "--config", "nope.json"], dir), 2)).toBe(
@@ -266,6 +284,17 @@ describe("arqon ask / tell across invocations", () => {
     expect((await runArqonInProcess(["ask", "--state", "s.json", "--config", "c.json"], dir)).status).toBe(0);
     // The same config again is fine (defaults filled in compare equal); another one is refused.
     expect((await runArqonInProcess(["ask", "--state", "s.json", "--config", "c.json"], dir)).status).toBe(0);
+    // Documented defaults written out, at every level, are the same config.
+    writeJson(dir, "same.json", {
+      ...ROUND_TRIP_CONFIG,
+      strategy: "auto",
+      autoOptions: { gamma: 0.15 },
+      bounds: {
+        y: { min: -3, max: 3, type: "float" },
+        x: { min: -4, max: 4, scale: "linear" },
+      },
+    });
+    expect((await runArqonInProcess(["ask", "--state", "s.json", "--config", "same.json"], dir)).status).toBe(0);
     expect(
       oneLineError(await runArqonInProcess(["ask", "--state", "s.json", "--config", "other.json"], dir), 2),
     ).toMatch(/other\.json differs from the config stored in s\.json/);

@@ -1,4 +1,4 @@
-import type { BoundsInput, ParamValue } from "../space/params.js";
+import type { ParamValue } from "../space/params.js";
 
 /** Environment variable that carries the trial id to an objective command. */
 export const TRIAL_ID_VARIABLE = "ARQON_TRIAL_ID";
@@ -32,14 +32,18 @@ export function variableClashes(names: readonly string[]): string[] {
  * Why `bounds` cannot be passed to a command as variables, as one line, or `undefined` when it can:
  * names sharing a variable ({@link variableClashes}), or a string choice holding a NUL character,
  * which no environment variable can carry (other choices travel as JSON, where NUL is escaped).
+ * `bounds` may be any value read from a config, valid or not: what is not a parameter object
+ * names no variable, so `arqon validate` lists these problems beside the config's own.
  */
-export function variableProblems(bounds: BoundsInput): string | undefined {
+export function variableProblems(bounds: unknown): string | undefined {
+  if (typeof bounds !== "object" || bounds === null || Array.isArray(bounds)) return undefined;
   const problems: string[] = [];
   const clashes = variableClashes(Object.keys(bounds));
   if (clashes.length > 0) problems.push(`ambiguous environment variables: ${clashes.join("; ")}`);
-  for (const [name, spec] of Object.entries(bounds)) {
-    if (spec.type !== "categorical") continue;
-    spec.choices.forEach((choice, i) => {
+  for (const [name, spec] of Object.entries(bounds as Record<string, unknown>)) {
+    const choices = (spec as { type?: unknown; choices?: unknown } | null)?.choices;
+    if ((spec as { type?: unknown } | null)?.type !== "categorical" || !Array.isArray(choices)) continue;
+    choices.forEach((choice, i) => {
       if (typeof choice === "string" && choice.includes("\u0000")) {
         problems.push(
           `bounds.${name}.choices.${i}: contains a NUL character, which no environment variable can carry`,

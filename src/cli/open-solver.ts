@@ -1,7 +1,8 @@
 import { isDeepStrictEqual } from "node:util";
 import { createSolver, type Solver } from "../index.js";
 import type { FileLock } from "../log/lock.js";
-import { resolveSolverConfig } from "../solver/config.js";
+import { type SolverConfig, savedSolverConfig } from "../solver/config.js";
+import { explicitSolverConfig } from "../solver/explicit-config.js";
 import { usageError } from "./cli-error.js";
 import { loadSolverState } from "./state-file.js";
 import { loadValidConfig } from "./validate.js";
@@ -58,9 +59,12 @@ export function openSolver(command: string, cwd: string, source: SolverSource): 
 }
 
 /**
- * A config with its defaults filled in, compared by content: a JSON round trip drops
- * `undefined`-valued keys so `{ batch: undefined }` and `{}` agree.
+ * A config with every default written in (`explicitSolverConfig`), compared by content: a JSON
+ * round trip drops `undefined`-valued keys so `{ batch: undefined }` and `{}` agree. A saved config
+ * holding what a config can no longer say (`when: {}`) is read as it ran. The parameters' order is
+ * not compared: the saved run keeps its own.
  */
 function normalise(config: unknown): unknown {
-  return JSON.parse(JSON.stringify(resolveSolverConfig(JSON.parse(JSON.stringify(config)))));
+  const plain = savedSolverConfig(JSON.parse(JSON.stringify(config))) as SolverConfig;
+  return JSON.parse(JSON.stringify(explicitSolverConfig(plain)));
 }

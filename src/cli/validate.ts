@@ -16,12 +16,21 @@ export const VALIDATE_USAGE = `arqon validate --config <config.json>
  * lists every problem with its path (`budget: …; bounds.x: …`).
  */
 export function loadValidConfig(cwd: string, path: string): SolverConfig {
-  const config = readJsonFile(cwd, path, "config");
+  return checkedConfig(readJsonFile(cwd, path, "config"), path, undefined);
+}
+
+/**
+ * `config` when valid, else one usage error listing its problems, and `extra` (more problems, in
+ * one line) after them.
+ */
+function checkedConfig(config: unknown, path: string, extra: string | undefined): SolverConfig {
   const issues = solverConfigIssues(config);
   if (issues.length > 0) {
     const hint = (at: readonly string[]) => unknownSolverKeyHint(config, at);
-    throw usageError(`invalid config ${path}: ${describeConfigIssues(issues, hint)}`);
+    const listed = describeConfigIssues(issues, hint);
+    throw usageError(`invalid config ${path}: ${extra === undefined ? listed : `${listed}; ${extra}`}`);
   }
+  if (extra !== undefined) throw usageError(`invalid config ${path}: ${extra}`);
   return config as SolverConfig;
 }
 
@@ -33,10 +42,11 @@ export function validateCommand(argv: readonly string[], io: CliIo): 0 {
     return 0;
   }
   const path = requiredString("validate", flags, "config");
-  const config = loadValidConfig(io.cwd, path);
-  // What `arqon solve` would refuse is no valid config for it either (ask and tell pass no variables).
-  const problem = variableProblems(config.bounds);
-  if (problem !== undefined) throw usageError(`invalid config ${path}: ${problem}`);
+  const read = readJsonFile(io.cwd, path, "config");
+  // What `arqon solve` would refuse is no valid config for it either (ask and tell pass no
+  // variables): listed with the config's own problems, so one run names them all.
+  const bounds = (read as { bounds?: unknown } | null)?.bounds;
+  const config = checkedConfig(read, path, variableProblems(bounds));
   io.stdout(
     `${JSON.stringify({ ok: true, parameters: Object.keys(config.bounds), budget: config.budget })}\n`,
   );
