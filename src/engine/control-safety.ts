@@ -804,22 +804,21 @@ export class ControlSafety {
    * The actuator failed, by a throw or (later) by its promise: roll back to the baseline and push
    * it to the real system too. The one handler of both, so they cost the same. A failure while the
    * live values already are the baseline (the push of a rollback, a breaker's probe) has nothing
-   * to roll back from: the breaker counts it. The rollback spends nothing of `rollbacksPerHour`:
-   * the breaker bounds an outage (it opens and freezes the engine), and an allowance spent on
-   * outages halted engines whose actuator was merely down. False when it had nothing to do.
+   * to roll back from: the breaker counts it. An outage (failures with no success between) spends
+   * one of `rollbacksPerHour`, at its first failure. False when it had nothing to do.
    */
   private onActuatorFailed(actuator: GuardedCallback<[Float64Array, number]>): boolean {
     if (this.rollingBackForActuator || this.liveIsBaseline()) return false;
     this.rollingBackForActuator = true;
     try {
-      // Not an instability trip: the hour's allowance (rollbacksPerHour) is the tuner's, and an
-      // outage costs it nothing (two short outages used to halt an engine whose actuator was back).
-      if (this.host.executor.mode[0]! < SAFE_MODE_LEVEL.halted)
-        this.execute({
-          kind: "rollback",
-          code: RollbackReason.SafeMode,
-          note: `actuator failed: ${errorMessage(actuator.lastError)}`,
-        });
+      const note = `actuator failed: ${errorMessage(actuator.lastError)}`;
+      // One outage spends one of the hour's allowance, however many rollbacks its failures cause
+      // (under rules 7 one outage spent two, and a second short one halted the engine); a failure
+      // that follows a success starts a new outage, so an actuator that keeps failing now and then
+      // spends it as repeated trips do.
+      if (actuator.failureRun <= 1) this.autoRollback(RollbackReason.SafeMode, note);
+      else if (this.host.executor.mode[0]! < SAFE_MODE_LEVEL.halted)
+        this.execute({ kind: "rollback", code: RollbackReason.SafeMode, note });
       // The baseline must reach the real system too (the breaker may refuse it while open).
       this.callActuator(actuator);
     } finally {

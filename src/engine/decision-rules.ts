@@ -33,7 +33,8 @@
  * - 7: `constraintViolation` clears at the close of a centre window that held no negative margin,
  *   whose value feeds no cycle: under 6 the first margin ≥ 0 there cleared it, and noisy margins
  *   near 0 restarted the cycle every few digests, so no window of several digests ever filled.
- * - 8: a rollback for a failed `onApply` spends nothing of `rollbacksPerHour`: under 7 each
- *   outage spent one or two, and two short outages in an hour halted the engine.
+ * - 8: an `onApply` outage (failures with no success between) spends one of `rollbacksPerHour`,
+ *   at its first failure: under 7 each rollback it caused spent one, an outage often two, and two
+ *   short outages in an hour halted the engine.
  */
 export const DECISION_RULES = 8;

@@ -175,6 +175,8 @@ export class GuardedCallback<A extends readonly unknown[]> {
   #hasError = false;
   #invocations = 0;
   #failures = 0;
+  /** Failures since the last success (or reset), the one that opened the breaker included. */
+  #run = 0;
   #refusals = 0;
   #stopped = false;
 
@@ -268,6 +270,7 @@ export class GuardedCallback<A extends readonly unknown[]> {
 
   #threw(error: unknown, epoch: number): GuardedCallResult {
     this.#fail(error);
+    this.#run++;
     this.#actor.send({ type: "call.failed", epoch });
     return GuardedCallResult.Failed;
   }
@@ -331,6 +334,7 @@ export class GuardedCallback<A extends readonly unknown[]> {
       // A stale failure (a call let run before the breaker last opened or was reset) is counted in
       // the stats but reaches neither the chart (it ignores another epoch) nor the listeners.
       if (this.#actor.getSnapshot().context.epoch !== epoch) return;
+      this.#run++;
       this.#actor.send({ type: "call.failed", epoch });
       for (const listener of this.#failureListeners) {
         try {
@@ -377,6 +381,7 @@ export class GuardedCallback<A extends readonly unknown[]> {
   #succeed(epoch: number): void {
     const snapshot = this.#actor.getSnapshot();
     const context = snapshot.context;
+    if (context.epoch === epoch) this.#run = 0;
     if (context.epoch !== epoch || (context.failures === 0 && snapshot.value === "closed")) return;
     this.#actor.send({ type: "call.succeeded", epoch });
   }
@@ -445,7 +450,17 @@ export class GuardedCallback<A extends readonly unknown[]> {
 
   /** Closes the breaker now and forgets failures and backoff (an operator reset). */
   reset(): void {
+    this.#run = 0;
     if (!this.#stopped) this.#actor.send({ type: "reset" });
+  }
+
+  /**
+   * Failures in a row since the last success or reset: 1 for a failure that follows a success.
+   * Unlike the breaker's count, it goes on through the breaker opening (an outage's later failures
+   * are still the same run).
+   */
+  get failureRun(): number {
+    return this.#run;
   }
 
   /** Stops the breaker (cancels its timer and pending settle timers); later calls are refused. */
