@@ -77,6 +77,33 @@ describe("an engine after an internal failure", () => {
   });
 });
 
+describe("a failed engine and its operator", () => {
+  it("stays paused through a halt and an acknowledged reset: nothing resumes adaptation", async () => {
+    const clock = new ManualClock();
+    const engine = createEngine({
+      seed: 1,
+      params: { x: { min: 0, max: 10 } },
+      scheduler: brokenOnce(clock, (call, delay) => call >= 4 && delay === 0),
+    });
+    const feed = (digests: number) => {
+      for (let i = 0; i < digests; i++) {
+        clock.advanceTo(clock.now() + 150);
+        engine.observe({ objective: (engine.values[0]! - 3) ** 2, generation: engine.generation });
+      }
+    };
+    feed(100);
+    expect(engine.failure).toBeInstanceOf(Error);
+    const failedAt = engine.generation;
+    engine.halt("look at the failure");
+    expect(engine.resetSafeMode({ acknowledge: "ops: looked at it" })).toBe(true);
+    expect(engine.mode).toBe("normal");
+    feed(200);
+    // SafeMode is back to normal, yet the cycle stays paused: no apply after the failure.
+    expect(engine.generation).toBe(failedAt);
+    await engine.close();
+  });
+});
+
 describe("an engine actor whose engine fails on a timer", () => {
   it("fails with an EngineFailedError at once, and its engine is closed", async () => {
     const clock = new ManualClock();
@@ -140,5 +167,32 @@ describe("a scheduler that fails at any one call", () => {
       if (engine.failure !== undefined) expect(engine.generation, `call ${target}`).toBe(generationAtFailure);
       await engine.close();
     }
+  });
+});
+
+describe("an engine that fails while it is being created", () => {
+  it("fails its actor at once", () => {
+    const clock = new ManualClock();
+    const errors: unknown[] = [];
+    const scheduler = brokenOnce(clock, (call) => call === 1);
+    const actor = createActor(fromEngine({ seed: 1, params: { x: { min: 0, max: 10 } }, scheduler }));
+    actor.subscribe({ error: (error) => errors.push(error) });
+    actor.start();
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toBeInstanceOf(EngineFailedError);
+  });
+
+  it("makes a supervisor's spawn throw, as an engine that cannot start does, and is not listed", () => {
+    const clock = new ManualClock();
+    const failures: string[] = [];
+    const supervisor = createSupervisor({ onFailure: (name) => failures.push(name) });
+    const scheduler = brokenOnce(clock, (call) => call === 1);
+    expect(() => supervisor.spawn("web", { seed: 1, params: { x: { min: 0, max: 10 } }, scheduler })).toThrow(
+      EngineFailedError,
+    );
+    // onFailure is for engines that fail after they started; this one never did.
+    expect(failures).toEqual([]);
+    expect(supervisor.names()).toEqual([]);
+    expect(supervisor.failure("web")).toBeInstanceOf(EngineFailedError);
   });
 });

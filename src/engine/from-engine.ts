@@ -165,6 +165,8 @@ export function fromEngine<TInput = NonReducibleUnknown>(
     // A failure on one of the engine's timers, outside any command: the actor hears of it through
     // its own mailbox (the only way a callback actor can fail later) and fails as after a command.
     const failed = engine.failed.subscribe(() => self.send({ type: ENGINE_FAILED } as never));
+    // `failed` does not replay: a failure while the engine was being built has been emitted already.
+    if (engine.failure !== undefined) self.send({ type: ENGINE_FAILED } as never);
     const release = () => {
       subscription?.unsubscribe();
       failed.unsubscribe();
