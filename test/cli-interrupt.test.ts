@@ -248,6 +248,27 @@ describe("Ctrl-C during arqon solve", () => {
     expect(saved.pendingTrials().map((t) => t.id)).toEqual([2]);
   });
 
+  it.each(["SIGTERM", "SIGHUP"])(
+    "treats an objective killed by %s (a supervisor or a closed terminal signals the whole group) as an interrupt",
+    async (signal) => {
+      const dir = tempDir();
+      writeJson(dir, "c.json", CONFIG);
+      const objective = [
+        process.execPath,
+        "-e",
+        `if (process.env.ARQON_TRIAL_ID === '2') process.kill(process.pid, '${signal}'); else console.log(Number(process.env.ARQON_X));`,
+      ];
+      const run = await runArqonInProcess(
+        ["solve", "--config", "c.json", "--state", "s.json", "--on-error", "skip", "--", ...objective],
+        dir,
+      );
+      // Its trial stays pending and runs again on resume: it was not a verdict on its parameters.
+      expect(JSON.parse(run.stdout)).toMatchObject({ evaluations: 1, failures: [], interrupted: true });
+      const saved = restoreSolver(JSON.parse(readFileSync(join(dir, "s.json"), "utf8")));
+      expect(saved.pendingTrials().map((t) => t.id)).toEqual([2]);
+    },
+  );
+
   it("says the run cannot be resumed without --state", async () => {
     const dir = tempDir();
     writeJson(dir, "c.json", CONFIG);

@@ -55,6 +55,12 @@ describe.skipIf(process.platform === "win32")("programProblem", () => {
     expect(programProblem("./bin/env-found", dir, { PATH: join(dir, "bin") })).toBeUndefined();
     expect(programProblem("./bin/env-flag", dir, { PATH: "/nonexistent" })).toBeUndefined();
     expect(programProblem("./bin/binary", dir, {})).toBeUndefined();
+    // Windows line endings: the kernel looks for "/bin/sh\r", which is not there.
+    script("crlf", "#!/bin/sh\r\necho 1\r\n");
+    script("env-crlf", "#!/usr/bin/env sh\r\necho 1\r\n");
+    const crlf = "its #! line ends in a carriage return (the script has Windows line endings)";
+    expect(programProblem("./bin/crlf", dir, {})).toBe(crlf);
+    expect(programProblem("./bin/env-crlf", dir, { PATH: "/usr/bin:/bin" })).toBe(crlf);
     expect(programProblem("./bin/tool", dir, {})).toBeUndefined();
   });
 

@@ -56,7 +56,13 @@ function interpreterProblem(
 ): string | undefined {
   const line = firstLine(path);
   if (line === undefined || !line.startsWith("#!")) return undefined;
-  const [interpreter, argument] = line.slice(2).trim().split(/\s+/);
+  // The kernel takes the \r as part of the last word: "/bin/sh\r" is not found.
+  if (line.endsWith("\r"))
+    return "its #! line ends in a carriage return (the script has Windows line endings)";
+  const [interpreter, argument] = line
+    .slice(2)
+    .trim()
+    .split(/[ \t]+/);
   if (interpreter === undefined || !isAbsolute(interpreter)) return undefined;
   if (executableProblem(interpreter) !== undefined)
     return `its interpreter ${JSON.stringify(interpreter)} (its #! line) was not found`;

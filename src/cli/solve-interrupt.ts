@@ -15,8 +15,8 @@ export type SolveExit = 0 | 1 | 129 | 130 | 143;
  */
 export class SolveInterrupts {
   /**
-   * Set by Ctrl-C, or by a trial whose command died of SIGINT (a terminal's Ctrl-C reaches it too,
-   * possibly before this process's handler runs): no new trial starts.
+   * Set by Ctrl-C, or by a trial whose command died of SIGINT, SIGTERM or SIGHUP (a signal to the
+   * process group reaches it too, possibly before this process's handler runs): no new trial starts.
    */
   stopAsking = false;
   private readonly aborting = new AbortController();
