@@ -24,6 +24,25 @@ const newDir = tempLogDirs();
 afterAll(removeTempDirs);
 
 describe("solver decision log", () => {
+  it("a stopped logged solver refuses calls before it opens its log (no lock, no file touched)", () => {
+    const dir = newDir();
+    const logged = createSolverLog(dir, createSolver(CONFIG));
+    const [trial] = logged.ask({ max: 1 })!;
+    logged.stop();
+    // Another writer holds the log now: a refusal must not try to open it.
+    const other = openSolverLog(dir);
+    other.ask({ max: 1 });
+    const before = readDecisionLog(dir).records.length;
+    expect(() => logged.ask()).toThrow(new UsageError("ask: the solver was stopped"));
+    expect(() => logged.tell({ id: trial!.id, value: 1 })).toThrow(
+      new UsageError("tell: the solver was stopped"),
+    );
+    expect(() => logged.fail(trial!.id, "x")).toThrow(UsageError);
+    expect(() => logged.report(trial!.id, 0, 1)).toThrow(UsageError);
+    expect(readDecisionLog(dir).records.length).toBe(before);
+    other.stop();
+  });
+
   it("a solver rebuilt from its log continues exactly like one that never stopped", () => {
     const dir = newDir();
     const twin = createSolver(CONFIG);

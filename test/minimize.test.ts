@@ -190,6 +190,21 @@ describe("minimize", () => {
     await expect(minimize(quadratic, solver)).rejects.toBeInstanceOf(UsageError);
   });
 
+  it("fails with a typed UsageError when the solver is stopped while a trial runs", async () => {
+    const solver = createSolver(bowl);
+    const objective = async (params: Record<string, number>) => {
+      solver.stop(); // the scope that owns it closed, say
+      return quadratic(params);
+    };
+    const caught = await Effect.runPromise(
+      minimizeEffect(objective, solver).pipe(
+        Effect.map(() => "ran"),
+        Effect.catchTag("UsageError", (error) => Effect.succeed(error.message)),
+      ),
+    );
+    expect(caught).toBe("tell: the solver was stopped");
+  });
+
   it("is interruptible as an Effect, leaving interrupted trials pending", async () => {
     const solver = createSolver(bowl);
     const exit = await Effect.runPromise(

@@ -320,6 +320,8 @@ class LoggedSolverImpl implements LoggedSolver {
   private readonly lock: FileLock | undefined;
   /** Why the solver is ahead of its log: a write failed and the log could not be read back. */
   private broken: string | null = null;
+  /** Set by {@link stop}: calls that would change the solver are refused before the log opens. */
+  private stopped = false;
 
   constructor(inner: Solver, dir: string, writer: DecisionLogWriter | null, lock: FileLock | undefined) {
     this.inner = inner;
@@ -352,7 +354,7 @@ class LoggedSolverImpl implements LoggedSolver {
 
   ask(options?: AskOptions): Trial[] | null {
     // Durable before any trial is handed out: a trial that runs must be known after a restart.
-    return this.change(() => {
+    return this.change("ask", () => {
       const trials = this.inner.ask(options);
       const record = { kind: "ask", max: options?.max ?? null, trials: trials?.map(plain) ?? null } as const;
       return { result: trials, record };
@@ -361,7 +363,7 @@ class LoggedSolverImpl implements LoggedSolver {
 
   tell(results: Told | readonly Told[]): void {
     const list: readonly Told[] = Array.isArray(results) ? results : [results as Told];
-    this.change(() => {
+    this.change("tell", () => {
       this.inner.tell(list); // validates all-or-nothing first: a refused batch is never logged
       return { result: undefined, record: { kind: "tell", results: list } };
     });
@@ -371,7 +373,7 @@ class LoggedSolverImpl implements LoggedSolver {
     // Checked before the change: the log records what the solver records (an Error's message).
     const reason = failureReason(given);
     const cancelled = options?.cancelled === true;
-    this.change(() => {
+    this.change("fail", () => {
       this.inner.fail(id, reason, { cancelled });
       return {
         result: undefined,
@@ -381,7 +383,7 @@ class LoggedSolverImpl implements LoggedSolver {
   }
 
   report(id: number, step: number, value: number): void {
-    this.change(() => {
+    this.change("report", () => {
       this.inner.report(id, step, value);
       return { result: undefined, record: { kind: "report", id, step, value } };
     });
@@ -406,6 +408,7 @@ class LoggedSolverImpl implements LoggedSolver {
     return this.inner.toJSON();
   }
   stop(): void {
+    this.stopped = true;
     this.closeLog();
     this.inner.stop();
   }
@@ -420,7 +423,9 @@ class LoggedSolverImpl implements LoggedSolver {
    * record that cannot be written is rolled back ({@link rollBack}) and the write's error thrown.
    * Nothing is copied beforehand: a call that succeeds costs the write alone.
    */
-  private change<R>(apply: () => { result: R; record: SolverLogRecord }): R {
+  private change<R>(call: string, apply: () => { result: R; record: SolverLogRecord }): R {
+    // Before the log is opened: a stopped solver takes no lock and touches no file.
+    if (this.stopped) throw new UsageError(`${call}: the solver was stopped`);
     if (this.broken !== null) {
       throw new UsageError(
         `solver log ${this.logDir}: a failed write left this solver ahead of its log (${this.broken}); reopen it with openSolverLog`,

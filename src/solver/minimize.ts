@@ -213,12 +213,13 @@ export function minimizeEffect<N extends ParamShape>(
         }
         if (inFlight === 0) break;
 
-        record(yield* Queue.take(finished));
+        const done = yield* Queue.take(finished);
+        yield* refusable(() => record(done));
         inFlight--;
         if (stopped) {
           yield* FiberSet.clear(running);
           // Evaluations that finished while the first failure was being handled are kept, not redone.
-          for (const done of yield* Queue.takeAll(finished)) record(done);
+          for (const done of yield* Queue.takeAll(finished)) yield* refusable(() => record(done));
           inFlight = 0;
         }
       }
@@ -265,8 +266,8 @@ export async function minimize<N extends ParamShape>(
 }
 
 /**
- * Runs a solver call whose `UsageError` (a stopped solver) belongs in the typed error channel;
- * anything else it throws is a defect.
+ * Runs solver calls whose `UsageError` (a solver stopped before or during the run) belongs in the
+ * typed error channel; anything else they throw is a defect.
  */
 function refusable<A>(call: () => A): Effect.Effect<A, UsageError> {
   return Effect.suspend(() => {
