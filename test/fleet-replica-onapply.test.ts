@@ -170,6 +170,66 @@ describe("a replica's onApply hook", () => {
     await until(async () => (await acked(admin, "r1")) === 1, 10_000, "generation 1 acknowledged");
     expect(escaped).toEqual([]);
   });
+  /**
+   * An onApply that refuses its `refuse`-th call and records every call; `moves()` is how far each
+   * call asked the service to go from the values of the last call it accepted (starting at `init`).
+   */
+  function actuator(init: number, refuse: number) {
+    const calls: { value: number; accepted: boolean }[] = [];
+    return {
+      calls,
+      onApply: (values: Float64Array) => {
+        const accepted = calls.length + 1 !== refuse;
+        calls.push({ value: values[0]!, accepted });
+        if (!accepted) throw new Error("service refused the value");
+      },
+      moves: () => {
+        let held = init;
+        return calls.map(({ value, accepted }) => {
+          const move = Math.abs(value - held);
+          if (accepted) held = value;
+          return move;
+        });
+      },
+    };
+  }
+
+  it("after a refused walk step the service is never asked to move more than maxDelta: the step is undone and retried", async () => {
+    const service = actuator(160, 2);
+    const replica = await rig.replica("late", {
+      params: params(160),
+      guardrails: UNPACED,
+      onApply: service.onApply,
+    });
+    expect(replica.receive(envelope(1, 64))).toBe(true);
+    await until(() => replica.status().applyFailures === 1, 10_000, "the refusal");
+    // During the back-off the replica shows what the service holds, under the generation it holds.
+    expect(replica.values[0]).toBe(144);
+    expect(replica.status()).toMatchObject({ generation: 0, values: { batch: 144 } });
+    await until(() => replica.generation === 1, 10_000, "the walk reaches generation 1");
+    expect(Math.max(...service.moves())).toBeLessThanOrEqual(16);
+    expect(service.calls.map((c) => (c.accepted ? c.value : -c.value))).toEqual([
+      144, -128, 128, 112, 96, 80, 64,
+    ]);
+    expect(escaped).toEqual([]);
+  });
+
+  it("a new command during the back-off is walked to from the values the service holds, maxDelta per call", async () => {
+    const service = actuator(160, 2);
+    const replica = await rig.replica("late", {
+      params: params(160),
+      guardrails: UNPACED,
+      onApply: service.onApply,
+    });
+    expect(replica.receive(envelope(1, 64))).toBe(true);
+    await until(() => replica.status().applyFailures === 1, 10_000, "the refusal");
+    expect(replica.receive(envelope(2, 100))).toBe(true);
+    await until(() => replica.generation === 2, 10_000, "the walk reaches generation 2");
+    expect(Math.max(...service.moves())).toBeLessThanOrEqual(16);
+    expect(service.calls.map((c) => (c.accepted ? c.value : -c.value))).toEqual([144, -128, 128, 112, 100]);
+    expect(replica.values[0]).toBe(100);
+    expect(escaped).toEqual([]);
+  });
 });
 
 describe("replica options a bad value of would fail later, outside the constructor", () => {

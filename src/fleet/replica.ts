@@ -7,6 +7,7 @@
 import type { Redis } from "ioredis";
 import { ApplyKind } from "../audit/apply-kind.js";
 import { AuditRing } from "../audit/ring.js";
+import { RollbackReason } from "../audit/rollback-reason.js";
 import { APPLIED, Violation, violationName } from "../audit/violation.js";
 import { type EngineConfig, resolveEngineConfig } from "../engine/config.js";
 import { isThenable } from "../engine/safety/guarded-callback.js";
@@ -46,8 +47,9 @@ export interface ReplicaOptions {
    * The actuator: called after each Tier-1 step with the live values (registry order) and the
    * fleet generation live once the step is taken (the target's when the step reaches it). A throw,
    * or a returned promise that rejects, refuses the step: it is counted in `status().applyFailures`
-   * and passed to `onError`, the generation is not made live nor acknowledged, and the replica
-   * tries again after a back-off. A returned promise (an `async` hook) is waited for before the
+   * and passed to `onError`, the step is undone in Tier 1 (the live values go back to those the
+   * hook last took), the generation is not made live nor acknowledged, and the replica steps again
+   * from there after a back-off. A returned promise (an `async` hook) is waited for before the
    * next step. (Typed `void` so that hooks returning anything still fit.)
    */
   readonly onApply?: (values: Float64Array, generation: number) => void;
@@ -95,7 +97,9 @@ export interface ReplicaStatus {
  * maxDelta as the coordinator's: one step when it is within maxDelta (the normal case), else a
  * walk of maxDelta-sized steps paced by the guardrails (a late joiner catching up). The fleet
  * generation becomes live, and is acknowledged in the acks hash, only when the values reached it
- * and `onApply` took them (a throw or rejection there is counted and retried, never rethrown).
+ * and `onApply` took them (a throw or rejection there is counted, undone and retried, never
+ * rethrown). Outside an `onApply` call in progress, the live values are those the service holds,
+ * so every call asks it to move at most maxDelta.
  */
 export class Replica {
   readonly names: readonly string[];
@@ -361,6 +365,8 @@ export class Replica {
     }
     if (reached && this.liveGeneration === this.targetGeneration) return;
     const now = Date.now();
+    // What the service holds now: a step onApply refuses is rolled back to it (see settled).
+    this.executor.setBaseline(now);
     const code =
       reached && this.sameAsLive()
         ? APPLIED
@@ -411,8 +417,12 @@ export class Replica {
   /** The outcome of onApply for a step toward `generation`; schedules what comes next. */
   private settled(generation: number, error: unknown, failed: boolean): void {
     this.applying = false;
-    if (this.closing !== undefined) return;
     if (failed) {
+      // The service still holds the values before the step: the next step starts from them, so
+      // it never asks for more than maxDelta (a rollback is not itself paced or bounded).
+      this.executor.rollback(RollbackReason.Manual, Date.now());
+      this.audit.discard();
+      if (this.closing !== undefined) return;
       this.applyFailures++;
       this.applyFailuresInARow++;
       this.lastApplyError = errorMessage(error);
@@ -425,6 +435,7 @@ export class Replica {
       this.schedule(this.retryAt);
       return;
     }
+    if (this.closing !== undefined) return;
     this.applyFailuresInARow = 0;
     this.retryAt = 0;
     if (generation !== this.liveGeneration) {
