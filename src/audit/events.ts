@@ -21,9 +21,9 @@ import { violationName } from "./violation.js";
  * `decision.step` and `command` types; captured digests add their fields to `digest.rejected`.
  * Version 3 added the `regime.shift` and `homeostasis.recall` types (issue 11); a version-2 log
  * holds neither and reads as before. Version 4 added `homeostasis.refuted`. Version 5 added
- * `remeasure` to `window.closed`.
+ * `remeasure` to `window.closed`, version 6 its `negatedMargin`.
  */
-export const AUDIT_SCHEMA_VERSION = 5;
+export const AUDIT_SCHEMA_VERSION = 6;
 
 /**
  * Numeric type of an audit record, with how the generic record fields (`code`, `param`, `a`, `b`)
@@ -43,8 +43,9 @@ export const AuditRecordType = {
   DigestRejected: 3,
   /**
    * An evaluation window closed. code: bit 0 set if it closed by timeout, bit 1 if its value was not
-   * used because it held anomalous digests (the cycle measures its centre again); param: values
-   * held; a: aggregated value (NaN if empty); b: time it opened.
+   * used because it held anomalous digests (the cycle measures its centre again), bit 2 if it
+   * measured the negated constraint margin instead of the objective (constraint-first mode);
+   * param: values held; a: aggregated value (NaN if empty); b: time it opened.
    */
   WindowClosed: 4,
   /** An evaluation window timed out empty. a: consecutive timeouts so far. */
@@ -111,6 +112,8 @@ export type AuditRecordType = (typeof AuditRecordType)[keyof typeof AuditRecordT
 export const WINDOW_TIMED_OUT = 1;
 /** Bit of a `WindowClosed` record's code: anomalous digests, so the cycle measures its centre again. */
 export const WINDOW_REMEASURE = 2;
+/** Bit of a `WindowClosed` record's code: it aggregated −constraintMargin, not the objective (constraint-first). */
+export const WINDOW_NEGATED_MARGIN = 4;
 
 /** The `code` of a `Decision` record: what the commit did with the gradient estimate. */
 export const DecisionOutcome = {
@@ -219,8 +222,8 @@ export const DIGEST_SLOTS = 5;
 
 /** Fields every event has. */
 export interface AuditEventBase {
-  /** Schema version it was written with: {@link AUDIT_SCHEMA_VERSION} for new events, 2 to 4 in older logs. */
-  readonly v: 2 | 3 | 4 | typeof AUDIT_SCHEMA_VERSION;
+  /** Schema version it was written with: {@link AUDIT_SCHEMA_VERSION} for new events, 2 to 5 in older logs. */
+  readonly v: 2 | 3 | 4 | 5 | typeof AUDIT_SCHEMA_VERSION;
   /** The run that wrote it (given to the ring). */
   readonly runId: string;
   /**
@@ -305,7 +308,7 @@ export interface WindowClosedEvent extends AuditEventBase {
   readonly type: "window.closed";
   /** Values it held. */
   readonly count: number;
-  /** Aggregated objective (NaN when empty). */
+  /** Aggregated objective, or aggregated −constraintMargin when `negatedMargin` (NaN when empty). */
   readonly value: number;
   /** Whether it closed because its time ran out rather than by count. */
   readonly timedOut: boolean;
@@ -316,6 +319,13 @@ export interface WindowClosedEvent extends AuditEventBase {
    * and the SPSA cycle starts over in `cycle.holding`, measuring its centre again.
    */
   readonly remeasure?: true;
+  /**
+   * Present when it measured the negated constraint margin instead of the objective: the engine
+   * was seeking feasibility (constraint-first mode, a negative `constraintMargin`), so each digest
+   * gave it −constraintMargin (≤ 0 is feasible) and `value` aggregates those. Absent from logs
+   * written before schema 6, whose windows may have measured either.
+   */
+  readonly negatedMargin?: true;
 }
 
 /** An evaluation window timed out without any value. */
@@ -564,6 +574,7 @@ export function decodeAuditRecord(
       event.timedOut = (code & WINDOW_TIMED_OUT) !== 0;
       event.openedAt = b;
       if ((code & WINDOW_REMEASURE) !== 0) event.remeasure = true;
+      if ((code & WINDOW_NEGATED_MARGIN) !== 0) event.negatedMargin = true;
       break;
     case AuditRecordType.EvalTimeout:
       event.type = "eval.timeout";

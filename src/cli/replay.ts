@@ -34,7 +34,10 @@ export const REPLAY_USAGE = `arqon replay <log> [--run K] [--context N] [--json]
   that writes the records it followed) are counted and not replayed; a closed log cannot have
   lost its end to a crash, so audit records missing from a closed run's end are a divergence. A
   run logged with captureDigests: false holds no inputs to replay: replay says it cannot check
-  it and exits 1. The engine
+  it and exits 1. A run whose engine failed internally (engine.failed; the log records it) is
+  replayed up to the failure: when every record up to it is identical, replay prints "replay
+  FAILED: the logged engine failed internally at t=… ms …" with the error's message, and exits 1
+  (the records after it are not compared: a replayed engine does not fail so). The engine
   is rebuilt from the options the log header records, every default filled in; a log written
   before those were recorded is replayed with the defaults pinned for such logs (it says so),
   never with today's. A run that diverges and was recorded under other decision rules than this
@@ -93,6 +96,13 @@ export async function replayCommand(argv: readonly string[], io: CliIo): Promise
   if (diverged !== undefined && diverged.unreplayable !== null) {
     io.stdout(`replay NOT CHECKED: ${diverged.unreplayable}\n`);
     io.stderr(`arqon replay: run ${d.run} cannot be replayed (captureDigests: false); exit 1\n`);
+    return 1;
+  }
+  if (diverged !== undefined && diverged.failure !== undefined) {
+    io.stdout(`replay FAILED: ${d.reason}\n`);
+    io.stderr(
+      `arqon replay: run ${d.run}'s engine failed internally (record ${d.index}); replay stopped there; exit 1\n`,
+    );
     return 1;
   }
   io.stdout(renderDivergence(d, runs !== undefined));
@@ -167,7 +177,9 @@ function runLine(r: ReplayRunResult): string {
     ? `OK, ${r.records} records identical`
     : r.unreplayable !== null
       ? `NOT CHECKED: ${r.unreplayable}`
-      : `DIVERGED at record ${r.divergence.index} (seq ${r.divergence.seq}${typeOf(r.divergence)}): ${r.divergence.reason}`;
+      : r.failure !== undefined
+        ? `FAILED: ${r.divergence.reason}`
+        : `DIVERGED at record ${r.divergence.index} (seq ${r.divergence.seq}${typeOf(r.divergence)}): ${r.divergence.reason}`;
   return `run ${r.run} (${describeGenerations(r.generations)}): ${outcome}\n`;
 }
 

@@ -21,6 +21,7 @@ import {
   type ControlCommandName,
   controlCommandName,
   DecisionOutcome,
+  WINDOW_NEGATED_MARGIN,
   WINDOW_REMEASURE,
   WINDOW_TIMED_OUT,
 } from "../audit/events.js";
@@ -1058,6 +1059,8 @@ class EngineImpl implements Engine {
       this.emptyWindows = 0;
       const generation = this.live.generation;
       const anomalous = this.safety.takeWindowAnomalous();
+      // Read before judgeWindow, which may end the violation: the window was fed −margin all the same.
+      const negatedMargin = this.core.seekingFeasibility;
       const turned = this.safety.judgeWindow(w.closedAt);
       // The cycle's top-level state: "stalled" and "paused" are plain strings, `cycle` an object
       // (read directly: `snapshot.matches` allocates on this per-window path).
@@ -1076,7 +1079,9 @@ class EngineImpl implements Engine {
         w.closedAt,
         this.live.generation,
         this.proposalId,
-        (w.timedOut ? WINDOW_TIMED_OUT : 0) | (remeasure ? WINDOW_REMEASURE : 0),
+        (w.timedOut ? WINDOW_TIMED_OUT : 0) |
+          (remeasure ? WINDOW_REMEASURE : 0) |
+          (negatedMargin ? WINDOW_NEGATED_MARGIN : 0),
         w.count,
         w.value,
         w.openedAt,

@@ -4,13 +4,13 @@ import { FIELD_SEQ } from "../audit/events.js";
 import type { AuditRing } from "../audit/ring.js";
 import type { EngineConfig } from "../engine/config.js";
 import { createEngine, Engine } from "../engine/engine.js";
-import { ConfigError } from "../errors.js";
+import { ConfigError, errorMessage } from "../errors.js";
 import { DecisionLog } from "./decision-log.js";
 import { asLogError, LogError } from "./errors.js";
 import { auditEventOf, ENGINE_LOG_FORMAT, engineHeaderOf, engineLogHeader } from "./log-records.js";
 import { readDecisionLog } from "./reader.js";
 import { RecordingClock } from "./recording-clock.js";
-import { CLOSE_MARKER_KIND, type LogHeader } from "./records.js";
+import { CLOSE_MARKER_KIND, ENGINE_FAILURE_KIND, type LogHeader } from "./records.js";
 import { auditContextRecord, type RingCursor, ringRecordBound, writeRingRecord } from "./ring-record.js";
 import { hasDecisionLog } from "./segments.js";
 import { TIMING_RECORD_BYTES, writeTimingRecord } from "./timing-record.js";
@@ -65,7 +65,8 @@ export interface LoggedEngine {
  * `ring-record.ts`), never decoded into events on the way; readers decode them. Starting on a
  * directory that already holds a log continues it: the gap between its last durable generation
  * and the new engine's generation is written as a `restart` record, which starts a new run: replay and
- * explain read each run on its own.
+ * explain read each run on its own. An internal failure of the engine (`engine.failed`) is written
+ * durably as a `failure` record (see `ENGINE_FAILURE_KIND`), where replay stops.
  * A config's own `auditSink` and `onCommand` still run, after the log's.
  */
 export function createLoggedEngine(config: EngineConfig, options: EngineLogOptions): LoggedEngine {
@@ -182,13 +183,34 @@ function loggedEngine(
   plan: EngineLogPlan,
   close: () => Promise<void>,
 ): LoggedEngine {
-  return {
-    engine,
-    log,
-    recovery: log.recovery ?? undefined,
-    restart: noteRestart(engine, log, plan.previousGeneration, plan.header),
-    close,
+  const restart = noteRestart(engine, log, plan.previousGeneration, plan.header);
+  // After the restart record: a failure belongs to the run that record starts.
+  noteFailure(engine, log, plan.clock);
+  return { engine, log, recovery: log.recovery ?? undefined, restart, close };
+}
+
+/**
+ * Writes the engine's internal failure (now, if it failed while being created, or when
+ * `engine.failed` emits) durably to the log: nothing else in the log shows it, and replay, whose
+ * engine does not fail, must stop there.
+ */
+function noteFailure(engine: Engine, log: DecisionLogWriter, clock: AuditAwareClock): void {
+  const write = (error: unknown) => {
+    try {
+      log.appendCommand({
+        kind: ENGINE_FAILURE_KIND,
+        time: engine.now(),
+        generation: engine.generation,
+        after: clock.auditSeq(),
+        message: errorMessage(error),
+      });
+    } catch {
+      // A log that refuses it (a failing disk) must not throw into the engine, which has failed
+      // already: replay then diverges at the failure instead of naming it.
+    }
   };
+  if (engine.failure !== undefined) write(engine.failure);
+  else engine.failed.subscribe(write);
 }
 
 interface EngineLogPlan {
@@ -196,7 +218,7 @@ interface EngineLogPlan {
   readonly header: LogHeader;
   readonly previousGeneration: number | undefined;
   /** The engine's clock, entered (pinned at the header's start time) until the engine exists. */
-  readonly clock: RecordingClock;
+  readonly clock: AuditAwareClock;
   /** Points the clock's timing records at the opened log. */
   bind(log: DecisionLogWriter): void;
 }
@@ -211,7 +233,7 @@ function planEngineLog(config: EngineConfig, options: EngineLogOptions): EngineL
     auditDrainMs: config.auditDrainMs ?? LOGGED_DRAIN_MS,
   };
   let target: DecisionLogWriter | undefined;
-  const clock = new RecordingClock(config.scheduler ?? asyncScheduler, (timing) =>
+  const clock = new AuditAwareClock(config.scheduler ?? asyncScheduler, (timing) =>
     target?.appendBytes(TIMING_RECORD_BYTES, writeTimingRecord, timing),
   );
   // The engine's creation is one entry: its first records carry the header's start time exactly.
@@ -226,6 +248,19 @@ function planEngineLog(config: EngineConfig, options: EngineLogOptions): EngineL
       target = log;
     },
   };
+}
+
+/**
+ * The recording clock, which also tells the last audit seq the engine assigned: where an internal
+ * failure falls among the audit records, which reach the log only at the next drain.
+ */
+class AuditAwareClock extends RecordingClock {
+  auditSeq: () => number = () => 0;
+
+  override attachAudit(lastSeq: () => number): void {
+    this.auditSeq = lastSeq;
+    super.attachAudit(lastSeq);
+  }
 }
 
 /**

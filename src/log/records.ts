@@ -139,3 +139,11 @@ export function isCloseMarker(record: unknown): boolean {
     r.kind === CLOSE_MARKER_KIND || (typeof r.record === "object" && r.record?.kind === CLOSE_MARKER_KIND)
   );
 }
+
+/**
+ * `kind` of the record a logged engine writes, durably, when it fails internally (`engine.failed`):
+ * `{ kind, time, generation, after, message }`, the engine time and live generation at the
+ * failure, the last audit seq it had assigned, and the error's message. The engine then adapts no
+ * more; replay stops at this record, since a replayed engine does not fail the same way.
+ */
+export const ENGINE_FAILURE_KIND = "failure";

@@ -34,6 +34,12 @@ export interface ExplainOptions {
 /** What a measured window was for, in the chain that led to a generation. */
 export type WindowRole = "plus" | "minus" | "measured";
 
+/**
+ * What a window aggregated: each digest's objective, or its negated constraint margin
+ * (−constraintMargin, ≤ 0 feasible) while the engine sought feasibility (constraint-first mode).
+ */
+export type WindowMeasure = "objective" | "negatedMargin";
+
 /** One evaluation window in an {@link Explanation}, with the digests that fed it. */
 export interface ExplainedWindow {
   /** "plus" / "minus": the SPSA perturbation it measured; "measured": the point live before the change. */
@@ -46,6 +52,13 @@ export interface ExplainedWindow {
   readonly window: WindowClosedEvent;
   /** The captured digests it aggregated (empty when digest capture was off). */
   readonly digests: readonly DigestAcceptedEvent[];
+  /**
+   * What it measured: `"negatedMargin"` when its record says so (`window.closed`'s
+   * `negatedMargin`), else `"objective"` (always, for a log written before schema 6).
+   */
+  readonly measure: WindowMeasure;
+  /** What each of `digests` gave it: its objective, or −constraintMargin (see `measure`). */
+  readonly values: readonly number[];
 }
 
 /** The chain of records that produced one generation of the live values. */
@@ -64,6 +77,11 @@ export interface Explanation {
   readonly values: Readonly<Record<string, number>> | undefined;
   /** The gradient estimate behind a centre apply. */
   readonly decision: DecisionEvent | undefined;
+  /**
+   * What the decision's y⁺ and y⁻ measured: the measure of the plus and minus windows that fed it
+   * (negated constraint margins in constraint-first mode); undefined without a decision.
+   */
+  readonly decisionMeasure: WindowMeasure | undefined;
   /** The step behind a centre apply. */
   readonly step: DecisionStepEvent | undefined;
   /** The windows that fed the change, with their digests. */
@@ -163,14 +181,21 @@ export function explain(
       const from = afterPrevious;
       afterPrevious = k + 1;
       if (window.generation !== measured || window.count === 0) continue;
+      const margin = window.negatedMargin === true;
+      // A digest without a margin fed no window measuring the margin.
       const digests = events
         .slice(from, k)
         .filter(
           (e): e is DigestAcceptedEvent =>
-            e.type === "digest.accepted" && e.digestGeneration === measured && e.time >= window.openedAt,
+            e.type === "digest.accepted" &&
+            e.digestGeneration === measured &&
+            e.time >= window.openedAt &&
+            (!margin || e.constraintMargin !== undefined),
         )
         .slice(-window.count);
-      windows.push({ role, generation: measured, apply, window, digests });
+      const values = digests.map((d) => (margin ? -d.constraintMargin! : d.objective));
+      const measure: WindowMeasure = margin ? "negatedMargin" : "objective";
+      windows.push({ role, generation: measured, apply, window, digests, measure, values });
     }
   };
   const minus = previous?.type === "apply" && previous.kind === "minus" ? previous : undefined;
@@ -190,6 +215,9 @@ export function explain(
     previousValues: previous?.values,
     values: change.values,
     decision,
+    // y± are the values of the last plus and minus windows, measured alike (a switch of measure
+    // restarts the iteration): the last window's measure is the decision's.
+    decisionMeasure: decision === undefined ? undefined : (windows.at(-1)?.measure ?? "objective"),
     step,
     windows,
     violations: span.filter((e): e is ViolationEvent => e.type === "violation"),
@@ -270,19 +298,23 @@ export function renderExplanation(x: Explanation): string {
     lines.push(`  mode: ${m.from} → ${m.to} (${m.reasons.join(", ") || "no reason"}) at t=${num(m.time)} ms`);
   if (x.windows.length === 0) lines.push("  windows: none closed");
   for (const w of x.windows) {
+    const margin = w.measure === "negatedMargin";
     const digests =
       w.digests.length === 0
         ? "digests not captured"
-        : `digests [${w.digests.map((d) => num(d.objective)).join(", ")}]`;
+        : `${margin ? "−margins" : "digests"} [${w.values.map(num).join(", ")}]`;
     lines.push(
-      `  window (${w.role}, generation ${w.generation}): ${w.window.count} values, ${digests} → ${num(w.window.value)}, ` +
+      `  window (${w.role}, generation ${w.generation}${margin ? ", negated constraint margin" : ""}): ` +
+        `${w.window.count} values, ${digests} → ${num(w.window.value)}, ` +
         `t=${num(w.window.openedAt)}–${num(w.window.time)} ms${w.window.timedOut ? " (timed out)" : ""}`,
     );
   }
   if (x.decision !== undefined) {
     const d = x.decision;
+    const margins =
+      x.decisionMeasure === "negatedMargin" ? " (negated constraint margins, not objectives)" : "";
     lines.push(
-      `  decision: iteration ${d.iteration} (${d.outcome}), y+ ${num(d.yPlus)}, y− ${num(d.yMinus)}`,
+      `  decision: iteration ${d.iteration} (${d.outcome}), y+ ${num(d.yPlus)}, y− ${num(d.yMinus)}${margins}`,
     );
     lines.push(`  gradient estimate (unit cube): ${vector(d.gradient)}`);
   }

@@ -24,6 +24,7 @@ export {
   type Explanation,
   explain,
   renderExplanation,
+  type WindowMeasure,
   type WindowRole,
 } from "./explain.js";
 export {
@@ -31,6 +32,7 @@ export {
   describeGenerations,
   describeRuns,
   type GenerationRange,
+  type LoggedFailure,
   ReplayInputError,
   type ReplayLog,
   type ReplayRun,

@@ -12,7 +12,7 @@ import {
   timeRecordOf,
 } from "../log/log-records.js";
 import { type DecisionLogContents, readDecisionLog } from "../log/reader.js";
-import { isCloseMarker } from "../log/records.js";
+import { ENGINE_FAILURE_KIND, isCloseMarker } from "../log/records.js";
 import type { TornTail } from "../log/scan.js";
 
 /**
@@ -34,6 +34,25 @@ export class ReplayInputError extends Error {
 export interface GenerationRange {
   readonly first: number;
   readonly last: number;
+}
+
+/**
+ * An internal failure a logged engine recorded (`engine.failed`; see `ENGINE_FAILURE_KIND`): it
+ * then adapted no more, and replay, whose engine does not fail, stops there.
+ */
+export interface LoggedFailure {
+  /** Position of the failure record in the log (the header is 0). */
+  readonly index: number;
+  /** Engine-clock ms of the failure. */
+  readonly time: number;
+  /** The live generation at the failure. */
+  readonly generation: number;
+  /** The last audit seq the engine had assigned: the records up to it came before the failure. */
+  readonly after: number;
+  /** The error's message. */
+  readonly message: string;
+  /** How many of the run's timings were logged before it (those replay runs). */
+  readonly timingsBefore: number;
 }
 
 /**
@@ -66,6 +85,8 @@ export interface ReplayRun {
    * close.
    */
   readonly close: { readonly index: number; readonly generation: number | undefined } | undefined;
+  /** The internal failure the run's engine recorded (the first, if several), or undefined. */
+  readonly failure: LoggedFailure | undefined;
   /**
    * The log's own sequence number of the record at each position of the whole log (not only
    * this run's), or undefined where the record does not carry one (records given bare). The
@@ -105,7 +126,8 @@ export const UNCLOSED_MESSAGE = "log ends without close marker: last segment mis
 /**
  * Reads `log` and splits it into runs: the log header starts run 1, and every `restart` record
  * (an engine that continued the log) starts the next run with the header it carries. Each run
- * gets its own audit events; records that are neither audit events nor restarts are skipped.
+ * gets its own audit events, timings, close marker and failure record (an engine's internal
+ * failure); other records are skipped.
  *
  * @remarks
  * Cold path: holds every event in memory. A restarted engine numbers its generations and audit
@@ -141,6 +163,9 @@ export function readReplayLog(log: DecisionLogInput): ReplayLog {
       const run = runs.at(-1)!;
       run.closed = true;
       run.close = { index, generation: closeGenerationOf(record) };
+    } else if (isFailure(record)) {
+      const run = runs.at(-1)!;
+      run.failure ??= failureOf(record, index, run.timings?.length ?? 0);
     } else {
       const timing = timeRecordOf(record);
       if (timing !== undefined) runs.at(-1)!.timings?.push(timing);
@@ -191,6 +216,7 @@ type RunBuilder = ReplayRun & {
   readonly timings: TimeRecord[] | undefined;
   closed: boolean;
   close: ReplayRun["close"];
+  failure: LoggedFailure | undefined;
 };
 
 /** Starts run `run` at log position `start`; refuses a header whose `rules` is not a version. */
@@ -217,6 +243,7 @@ function newRun(
     timings: (header.logVersion ?? 0) >= ENGINE_LOG_VERSION ? [] : undefined,
     closed: false,
     close: undefined,
+    failure: undefined,
     logSeqs,
   };
 }
@@ -245,6 +272,32 @@ function logSeqOf(record: unknown): number | undefined {
 function closeGenerationOf(record: unknown): number | undefined {
   const generation = (unwrapped(record) as { readonly generation?: unknown }).generation;
   return typeof generation === "number" ? generation : undefined;
+}
+
+/** Whether a record (or a log entry wrapping one) is an engine's failure record. */
+function isFailure(record: unknown): boolean {
+  const r = unwrapped(record);
+  return (
+    typeof r === "object" && r !== null && (r as { readonly kind?: unknown }).kind === ENGINE_FAILURE_KIND
+  );
+}
+
+/**
+ * The failure a failure record holds. Fields the record lacks or holds wrongly read as NaN (the
+ * message as "", `after` as +Infinity: every record is then compared): a failure record says the
+ * run failed whatever else it says.
+ */
+function failureOf(record: unknown, index: number, timingsBefore: number): LoggedFailure {
+  const r = unwrapped(record) as Readonly<Record<string, unknown>>;
+  const number = (value: unknown) => (typeof value === "number" ? value : Number.NaN);
+  return {
+    index,
+    time: number(r.time),
+    generation: number(r.generation),
+    after: typeof r.after === "number" ? r.after : Number.POSITIVE_INFINITY,
+    message: typeof r.message === "string" ? r.message : "",
+    timingsBefore,
+  };
 }
 
 /** The restart record itself, whether given bare or as a log entry wrapping it. */

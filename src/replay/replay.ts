@@ -9,7 +9,13 @@ import type { TornTail } from "../log/scan.js";
 import { firstDifference } from "./compare.js";
 import { digestToReplay } from "./digest-input.js";
 import { withLegacyDefaults, withRecordedDefaults } from "./legacy-defaults.js";
-import { type DecisionLogInput, type GenerationRange, type ReplayRun, readReplayLog } from "./read-log.js";
+import {
+  type DecisionLogInput,
+  type GenerationRange,
+  type LoggedFailure,
+  type ReplayRun,
+  readReplayLog,
+} from "./read-log.js";
 import { chooseRun } from "./run-choice.js";
 import { ScriptedClock, type Unfired } from "./scripted-clock.js";
 import { ReplayClock } from "./virtual-clock.js";
@@ -143,6 +149,16 @@ export type ReplayRunResult = {
    * that counted digests (`actual` null), gives this reason.
    */
   readonly unreplayable: string | null;
+  /**
+   * The internal failure the logged engine recorded (`engine.failed`), present when the replay
+   * reached it. A replayed engine does not fail that way, so replay stops there: the inputs and
+   * timings logged before it are replayed and the records up to it compared; those after it are
+   * not. When all of those are identical the run's outcome is this failure, neither OK nor a
+   * divergence: `ok` is false and `divergence`, at the failure record (`expected` and `actual`
+   * null), says the engine failed, when and why. A difference before it is a divergence as ever
+   * (and this is absent).
+   */
+  readonly failure?: LoggedFailure;
 } & ({ readonly ok: true } | { readonly ok: false; readonly divergence: ReplayDivergence });
 
 /**
@@ -213,7 +229,9 @@ export type ReplayResult = (
  * marker cannot have lost records to a crash: records missing from its end (the replay wrote more,
  * ended at another generation than the marker's, or timings follow records the log lacks) are a
  * divergence at the marker. A run logged with `captureDigests: false` whose windows counted
- * digests is not replayed (see {@link ReplayRunResult.unreplayable}).
+ * digests is not replayed (see {@link ReplayRunResult.unreplayable}). A run whose engine failed
+ * internally is replayed up to its logged failure and reported as failed there (see
+ * {@link ReplayRunResult.failure}).
  *
  * Deterministic; cold path (keeps every event of the log in memory).
  *
@@ -422,10 +440,23 @@ async function replayRun(run: ReplayRun, options: ReplayOptions): Promise<Replay
   const unreplayable = new Map<number, string>();
   let timingsPastEnd = 0;
   let finalGeneration: number | undefined;
+  // A logged failure ends what can be replayed: the inputs and timings logged before it.
+  const failure = run.failure;
+  const inputs = failure === undefined ? events : events.filter((e) => e.seq <= failure.after);
   try {
     if (clock instanceof ScriptedClock)
-      timingsPastEnd = replayScripted(events, timings!, clock, engine, unreplayable);
-    else replayByDueTimes(events, startTime, clock, engine, unreplayable);
+      timingsPastEnd =
+        failure === undefined
+          ? replayScripted(inputs, timings!, clock, engine, unreplayable)
+          : replayScripted(
+              inputs,
+              timings!.slice(0, failure.timingsBefore),
+              clock,
+              engine,
+              unreplayable,
+              failure.after,
+            );
+    else replayByDueTimes(inputs, startTime, clock, engine, unreplayable);
     engine.flushEvents();
     finalGeneration = engine.generation;
   } finally {
@@ -435,7 +466,36 @@ async function replayRun(run: ReplayRun, options: ReplayOptions): Promise<Replay
   const result = { ...about, timingsPastEnd, unreplayable: null };
   const replayed = { produced, unreplayable, finalGeneration, timingsPastEnd };
   const divergence = findDivergence(run, replayed, dropped, contextSize);
-  return divergence === undefined ? { ...result, ok: true } : { ...result, ok: false, divergence };
+  if (divergence !== undefined) return { ...result, ok: false, divergence };
+  if (failure === undefined) return { ...result, ok: true };
+  return { ...result, failure, ok: false, divergence: failedAt(run, failure, dropped, contextSize) };
+}
+
+/**
+ * The outcome of a run whose engine failed internally and that replayed identically up to the
+ * failure: reported at its failure record, with nothing to compare there.
+ */
+function failedAt(
+  run: ReplayRun,
+  failure: LoggedFailure,
+  dropped: readonly MissingRecords[],
+  contextSize: number,
+): ReplayDivergence {
+  const before = run.events.filter((e) => e.seq <= failure.after);
+  const after = run.events.length - before.length;
+  return {
+    run: run.run,
+    index: failure.index,
+    seq: failure.after + 1,
+    reason:
+      `the logged engine failed internally at t=${failure.time} ms (generation ${failure.generation}): ${failure.message}; ` +
+      `the engine adapted no more, and a replayed engine does not fail that way, so replay stopped there: ` +
+      `the ${before.length} records up to it replayed identically, the ${after} logged after it were not compared`,
+    expected: null,
+    actual: null,
+    context: before.slice(Math.max(0, before.length - contextSize)),
+    dropped: dropped.filter((gap) => gap.from <= failure.after),
+  };
 }
 
 /**
@@ -454,8 +514,11 @@ function findDivergence(
   // today's. Later schemas only added event types and one field (see asOlderSchema), so the same
   // event compares as the same.
   const olderSchema = header.schema < AUDIT_SCHEMA_VERSION;
+  // The replay stopped at a logged failure: what followed it was not replayed.
+  const last = run.failure?.after ?? Number.POSITIVE_INFINITY;
   for (let k = 0; k < events.length; k++) {
     const expected = events[k]!;
+    if (expected.seq > last) continue;
     const written = produced.get(expected.seq) ?? null;
     const actual =
       olderSchema && written !== null && expected.v === header.schema && written.v === AUDIT_SCHEMA_VERSION
@@ -480,7 +543,8 @@ function findDivergence(
       dropped: before,
     };
   }
-  const tail = run.close === undefined ? undefined : closedTailProblems(run, replayed);
+  const tail =
+    run.close === undefined || run.failure !== undefined ? undefined : closedTailProblems(run, replayed);
   if (tail === undefined) return undefined;
   return {
     run: run.run,
@@ -567,7 +631,8 @@ function replayByDueTimes(
  * A timing goes to the log when it happens, audit records only at the engine's next drain, so a log
  * cut short can hold timings that came after audit records it lost: those timings ran in a state
  * the replay cannot reach (a timer scheduled by a lost input does not exist in it). They are left
- * out, and their number returned.
+ * out, and their number returned. `end`, when given, is the last audit seq to replay timings up to
+ * (a logged failure's), instead of the last logged record's.
  */
 function replayScripted(
   events: readonly AuditEvent[],
@@ -575,6 +640,7 @@ function replayScripted(
   clock: ScriptedClock,
   engine: ReplayEngine,
   unreplayable: Map<number, string>,
+  end?: number,
 ): number {
   let next = 0;
   const runTimingsBefore = (seq: number) => {
@@ -602,7 +668,7 @@ function replayScripted(
   }
   // `after` never decreases along the log: what follows the first timing past the last logged
   // record is past it too.
-  const lastSeq = events.reduce((highest, e) => Math.max(highest, e.seq), 0);
+  const lastSeq = end ?? events.reduce((highest, e) => Math.max(highest, e.seq), 0);
   runTimingsBefore(lastSeq + 1);
   return timings.length - next;
 }
@@ -656,13 +722,19 @@ function commandCall(event: CommandEvent, engine: ReplayEngine): (() => void) | 
 }
 
 /**
- * `event` as a log of audit schema `v` holds it: that schema's `v`, and without `window.closed`'s
- * `remeasure` below schema 5, which added it (the window was re-measured all the same).
+ * `event` as a log of audit schema `v` holds it: that schema's `v`, without `window.closed`'s
+ * `remeasure` below schema 5 and its `negatedMargin` below schema 6, which added them (the window
+ * was re-measured, or measured the margin, all the same).
  */
 function asOlderSchema(event: AuditEvent, v: AuditEvent["v"]): AuditEvent {
-  if (v < 5 && event.type === "window.closed" && event.remeasure !== undefined) {
-    const { remeasure: _remeasure, ...rest } = event;
-    return { ...rest, v };
+  if (event.type === "window.closed") {
+    const { remeasure, negatedMargin, ...rest } = event;
+    return {
+      ...rest,
+      ...(remeasure === undefined || v < 5 ? {} : { remeasure }),
+      ...(negatedMargin === undefined || v < 6 ? {} : { negatedMargin }),
+      v,
+    };
   }
   return { ...event, v };
 }

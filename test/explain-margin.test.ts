@@ -1,0 +1,115 @@
+import { describe, expect, it } from "vitest";
+import type { DigestAcceptedEvent, WindowClosedEvent } from "../src/audit/events.js";
+import { createLoggedEngine, explain, readDecisionLog, renderExplanation, replay } from "../src/node.js";
+import { Prng } from "../src/random/prng.js";
+import { ManualClock } from "./support/engine-clock.js";
+import { tempLogDirs } from "./support/log-dir.js";
+
+// In constraint-first mode (a negative constraintMargin) the windows aggregate −margin, not the
+// objective: the window.closed record says so, and explain shows the margins those windows held.
+
+const logDir = tempLogDirs();
+
+/** A logged run whose margins are negative left of x = 6 (noisy), closed; returns its directory. */
+async function constraintFirstRun(): Promise<string> {
+  const dir = logDir();
+  const clock = new ManualClock();
+  const { engine, close } = createLoggedEngine(
+    {
+      seed: 1,
+      params: { x: { min: 0, max: 10, init: 5 } },
+      window: { digests: 3, ms: 1000 },
+      scheduler: clock,
+    },
+    { dir, flushMs: 50 },
+  );
+  const noise = Prng.fromSeed(4, 1);
+  for (let i = 1; i <= 120; i++) {
+    clock.advanceBy(150);
+    const x = engine.values[0]!;
+    engine.observe({
+      objective: 100 + (x - 3) ** 2,
+      constraintMargin: (x - 6) * 0.2 + 0.05 * noise.normal(),
+      generation: engine.generation,
+    });
+  }
+  await close();
+  return dir;
+}
+
+/** The first centre apply of the log (its decision measured the plus and minus windows). */
+function firstCentre(dir: string): number {
+  const { records } = readDecisionLog(dir);
+  for (const { record } of records) {
+    const event = (record as { event?: { type?: string; kind?: string; generation?: number } }).event;
+    if (event?.type === "apply" && event.kind === "centre") return event.generation!;
+  }
+  throw new Error("no centre apply");
+}
+
+/** The log's records without `negatedMargin` on their windows, as schema 5 wrote them. */
+function asSchema5(dir: string): { header: object; records: unknown[] } {
+  const { header, records } = readDecisionLog(dir);
+  return {
+    header: { ...(header as object), schema: 5 },
+    records: records.map((entry) => {
+      const r = entry.record as { kind?: string; event?: Record<string, unknown> };
+      if (r.kind !== "audit" || r.event === undefined) return entry.record;
+      const { negatedMargin: _negatedMargin, ...event } = r.event;
+      return { ...r, event: { ...event, v: 5 } };
+    }),
+  };
+}
+
+describe("explain of a constraint-first window", () => {
+  it("the window.closed record says the window measured the negated margin", async () => {
+    const dir = await constraintFirstRun();
+    const windows = readDecisionLog(dir)
+      .records.map((e) => (e.record as { event?: WindowClosedEvent }).event)
+      .filter((e): e is WindowClosedEvent => e?.type === "window.closed");
+    expect(windows.length).toBeGreaterThan(10);
+    // Every margin is negative near x = 5: after the first digest, the windows measure −margin.
+    expect(windows.filter((w) => w.negatedMargin === true).length).toBeGreaterThan(10);
+    expect((await replay(dir)).ok).toBe(true);
+  });
+
+  it("lists the digests' −margins, which the window aggregated, and labels y± as margins", async () => {
+    const dir = await constraintFirstRun();
+    const x = explain(dir, firstCentre(dir));
+    expect(x.decision).toBeDefined();
+    expect(x.decisionMeasure).toBe("negatedMargin");
+    expect(x.windows.length).toBeGreaterThan(0);
+    for (const w of x.windows) {
+      expect(w.measure).toBe("negatedMargin");
+      expect(w.values).toEqual(w.digests.map((d: DigestAcceptedEvent) => -d.constraintMargin!));
+      expect(w.values).toHaveLength(w.window.count);
+      // The window's value is one of its values' aggregate (the median of 3): among them.
+      expect(w.values).toContain(w.window.value);
+    }
+    const text = renderExplanation(x);
+    const plus = x.windows.find((w) => w.role === "plus")!;
+    const shown = (v: number) => (Number.isInteger(v) ? String(v) : v.toPrecision(6).replace(/\.?0+$/, ""));
+    expect(text).toContain(
+      `window (plus, generation ${plus.generation}, negated constraint margin): 3 values, −margins [${plus.values.map(shown).join(", ")}] → ${shown(plus.window.value)}`,
+    );
+    expect(text).not.toContain("digests [104");
+    expect(text).toMatch(
+      /decision: iteration -?\d+ \(\w+\), y\+ \S+, y− \S+ \(negated constraint margins, not objectives\)/,
+    );
+  });
+
+  it("a log written before the flag explains as before, and replays", async () => {
+    const dir = await constraintFirstRun();
+    const old = asSchema5(dir);
+    const x = explain(old, firstCentre(dir));
+    expect(x.decisionMeasure).toBe("objective");
+    for (const w of x.windows) {
+      expect(w.measure).toBe("objective");
+      expect(w.values).toEqual(w.digests.map((d) => d.objective));
+    }
+    const text = renderExplanation(x);
+    expect(text).toMatch(/window \(plus, generation \d+\): 3 values, digests \[/);
+    expect(text).not.toContain("margin");
+    expect((await replay(old)).ok).toBe(true);
+  });
+});
