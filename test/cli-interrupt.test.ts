@@ -249,10 +249,11 @@ describe("Ctrl-C during arqon solve", () => {
   });
 
   it.each(["SIGTERM", "SIGHUP"])(
-    "treats an objective killed by %s (a supervisor or a closed terminal signals the whole group) as an interrupt",
+    "reads an objective killed by %s as its own failure when arqon got no such signal",
     async (signal) => {
       const dir = tempDir();
       writeJson(dir, "c.json", CONFIG);
+      // A watchdog inside the objective, say: the signal is the command's own doing.
       const objective = [
         process.execPath,
         "-e",
@@ -262,11 +263,57 @@ describe("Ctrl-C during arqon solve", () => {
         ["solve", "--config", "c.json", "--state", "s.json", "--on-error", "skip", "--", ...objective],
         dir,
       );
-      // Its trial stays pending and runs again on resume: it was not a verdict on its parameters.
-      expect(JSON.parse(run.stdout)).toMatchObject({ evaluations: 1, failures: [], interrupted: true });
-      const saved = restoreSolver(JSON.parse(readFileSync(join(dir, "s.json"), "utf8")));
-      expect(saved.pendingTrials().map((t) => t.id)).toEqual([2]);
+      expect(run.status).toBe(0);
+      const out = JSON.parse(run.stdout);
+      expect(out).toMatchObject({ evaluations: 5, interrupted: false });
+      expect(out.failures).toMatchObject([{ id: 2, error: `killed by ${signal}` }]);
     },
+  );
+
+  it(
+    "reads an objective killed by a group-wide SIGTERM as an interrupt, whichever exit it sees first",
+    async () => {
+      const dir = tempDir();
+      writeJson(dir, "c.json", CONFIG);
+      writeFileSync(join(dir, "objective.js"), OBJECTIVE);
+      writeFileSync(join(dir, "hold"), "");
+      // arqon and its command in one new process group, signalled as systemd or a terminal does.
+      const child = spawn(
+        process.execPath,
+        arqonNodeArgs([
+          "solve",
+          "--config",
+          "c.json",
+          "--state",
+          "s.json",
+          "--on-error",
+          "skip",
+          "--",
+          process.execPath,
+          "objective.js",
+        ]),
+        { cwd: dir, stdio: ["ignore", "pipe", "pipe"], detached: true },
+      );
+      let stderr = "";
+      let stdout = "";
+      child.stdout!.setEncoding("utf8").on("data", (t: string) => {
+        stdout += t;
+      });
+      const held = new Promise<void>((resolve) =>
+        child.stderr!.setEncoding("utf8").on("data", (t: string) => {
+          stderr += t;
+          if (stderr.includes("holding trial 3\n")) resolve();
+        }),
+      );
+      const exited = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)));
+      await held;
+      process.kill(-child.pid!, "SIGTERM");
+      expect(await exited).toBe(143);
+      expect(JSON.parse(stdout)).toMatchObject({ failures: [], interrupted: true });
+      const saved = restoreSolver(JSON.parse(readFileSync(join(dir, "s.json"), "utf8")));
+      expect(saved.pendingTrials().map((t) => t.id)).toEqual([3]);
+    },
+    CHILD_TIMEOUT_MS,
   );
 
   it("says the run cannot be resumed without --state", async () => {

@@ -1,7 +1,17 @@
 /** The objective value read from a command's output, or why none could be read. */
 export type ObjectiveReading =
   | { readonly ok: true; readonly value: number }
-  | { readonly ok: false; readonly reason: string; readonly interrupted?: true; readonly stopped?: true };
+  | {
+      readonly ok: false;
+      readonly reason: string;
+      readonly interrupted?: true;
+      readonly stopped?: true;
+      /**
+       * The command died of a signal that may have been sent to the whole process group (a
+       * supervisor's stop, a closed terminal): an interrupt if this process got it too.
+       */
+      readonly killedBy?: "SIGTERM" | "SIGHUP";
+    };
 
 /** An intermediate value a command printed (see {@link readReport}). */
 export interface ReportLine {

@@ -59,10 +59,10 @@ const HELD_CHARS = 16 * 1024 * 1024;
  * A non-zero exit, a kill by signal, or output without a final number resolves to a failed reading.
  * A command that cannot be started at all (not found, not executable) rejects with a usage error:
  * every other trial would fail the same way, so it is not a trial failure. Only the last 64 KiB of
- * standard output are kept, so a chatty command cannot exhaust memory. A command killed by SIGINT,
- * SIGTERM or SIGHUP (Ctrl-C, a supervisor's stop and a closed terminal reach the whole process
- * group) or through `signal` is a failed reading marked
- * `interrupted`, so the caller can leave the trial pending instead of counting it as failed. A
+ * standard output are kept, so a chatty command cannot exhaust memory. A command killed by SIGINT
+ * (Ctrl-C reaches the whole foreground process group) or through `signal` is a failed reading marked
+ * `interrupted`, so the caller can leave the trial pending instead of counting it as failed; one
+ * killed by SIGTERM or SIGHUP says so in `killedBy` (see `SolveInterrupts.classify`). A
  * command stopped through `stopSignal` that exits on its own before the SIGTERM, with 0 and a value,
  * is a completed reading: its output may simply have been read only at its exit.
  */
@@ -169,10 +169,12 @@ export function runObjectiveCommand(run: CommandRun): Promise<ObjectiveReading> 
         resolve({ ok: false, reason: "aborted", interrupted: true });
         return;
       }
-      // Signals that reach a whole process group (Ctrl-C, a supervisor's stop, a closed terminal)
-      // may end the command before arqon's own handler runs: an interrupt, not a verdict.
-      if (signal === "SIGINT" || signal === "SIGTERM" || signal === "SIGHUP")
-        resolve({ ok: false, reason: `interrupted (${signal})`, interrupted: true });
+      // Ctrl-C reaches the whole foreground group: an interrupt, not a verdict. SIGTERM and
+      // SIGHUP may too (a supervisor's stop, a closed terminal), or come from the command's own
+      // doing: the caller decides by whether this process got one as well (`killedBy`).
+      if (signal === "SIGINT") resolve({ ok: false, reason: "interrupted (SIGINT)", interrupted: true });
+      else if (signal === "SIGTERM" || signal === "SIGHUP")
+        resolve({ ok: false, reason: `killed by ${signal}`, killedBy: signal });
       else if (signal !== null) resolve({ ok: false, reason: `killed by ${signal}` });
       else if (code !== 0) resolve({ ok: false, reason: `exit code ${code}` });
       else resolve(readObjective(stdout));

@@ -2,6 +2,12 @@ import type { CliIo, InterruptSignal } from "./io.js";
 import type { ObjectiveReading } from "./objective-output.js";
 import type { SolveProgress } from "./solve-progress.js";
 
+/**
+ * How long the reading of a command killed by SIGTERM or SIGHUP waits for this process to get the
+ * same signal (a group-wide one is delivered to every member, not at the same instant).
+ */
+const GROUP_SIGNAL_GRACE_MS = 250;
+
 /** What `arqon solve` exits with: done, failed, or interrupted (see {@link SolveInterrupts.exitCode}). */
 export type SolveExit = 0 | 1 | 129 | 130 | 143;
 
@@ -15,8 +21,9 @@ export type SolveExit = 0 | 1 | 129 | 130 | 143;
  */
 export class SolveInterrupts {
   /**
-   * Set by Ctrl-C, or by a trial whose command died of SIGINT, SIGTERM or SIGHUP (a signal to the
-   * process group reaches it too, possibly before this process's handler runs): no new trial starts.
+   * Set by Ctrl-C, or by a trial whose command died of SIGINT (a terminal's Ctrl-C reaches it too,
+   * possibly before this process's handler runs), or of a SIGTERM or SIGHUP this process got as
+   * well ({@link classify}): no new trial starts.
    */
   stopAsking = false;
   private readonly aborting = new AbortController();
@@ -24,6 +31,8 @@ export class SolveInterrupts {
   private count = 0;
   /** The request to end that stopped the run (SIGTERM, SIGHUP), if one did: it sets the exit code. */
   private ending: InterruptSignal | undefined;
+  /** Readings waiting to learn whether this process gets the signal that killed their command. */
+  private readonly waiting: (() => void)[] = [];
 
   /**
    * @param running - how many trials run now.
@@ -63,6 +72,7 @@ export class SolveInterrupts {
   interrupt(signal: InterruptSignal = "SIGINT"): void {
     if (signal !== "SIGINT") {
       this.ending ??= signal;
+      for (const wake of this.waiting.splice(0)) wake();
       // Straight to aborting: whoever sent it will not wait for the trials to finish.
       this.count = Math.max(this.count, 1);
     }
@@ -86,6 +96,28 @@ export class SolveInterrupts {
       this.progress.note(`${again}: killing ${running} running trial(s)`);
       this.killing.abort();
     }
+  }
+
+  /**
+   * The reading of a command that died of SIGTERM or SIGHUP, read as an interrupt when this process
+   * got that signal too (sent to the whole process group: it may arrive a moment after the
+   * command's exit), waiting at most {@link GROUP_SIGNAL_GRACE_MS} for it; otherwise the command's
+   * own failure ("killed by SIGTERM"), as a watchdog inside the objective would cause. Other
+   * readings are returned as they are.
+   */
+  async classify(reading: ObjectiveReading): Promise<ObjectiveReading> {
+    if (reading.ok || reading.killedBy === undefined) return reading;
+    if (this.ending === undefined) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, GROUP_SIGNAL_GRACE_MS);
+        this.waiting.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+    if (this.ending === undefined) return reading;
+    return { ok: false, reason: `interrupted (${reading.killedBy})`, interrupted: true };
   }
 
   /**

@@ -123,7 +123,7 @@ async function runWorker(
         signal: interrupts.abortSignal,
         forceSignal: interrupts.killSignal,
       });
-      return { trial, reading };
+      return { trial, reading: await interrupts.classify(reading) };
     } catch (error) {
       return { trial, fatal: error };
     }

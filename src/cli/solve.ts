@@ -216,7 +216,7 @@ async function runSolve(
       if (solver.shouldPrune(trial.id)) stop.abort();
     };
     try {
-      const reading = await runObjectiveCommand({
+      const read = await runObjectiveCommand({
         command,
         cwd: io.cwd,
         env: objectiveEnvironment(io.env, names, trial),
@@ -226,6 +226,7 @@ async function runSolve(
         onLine,
         stopSignal: stop.signal,
       });
+      const reading = await interrupts.classify(read);
       // A refused report fails the trial even if the command went on to print a value.
       if (refused !== undefined) return { trial, reading: { ok: false, reason: refused } };
       if (reading.ok || reading.stopped !== true) return { trial, reading };
