@@ -133,14 +133,22 @@ describe("arqon validate", () => {
     writeJson(dir, "c.json", {
       seed: 1,
       budget: 0,
-      bounds: { lr: { min: 0, max: 1 }, LR: { min: 0, max: 1 }, c: { type: "categorical", choices: ["a\u0000"] } },
+      bounds: {
+        lr: { min: 0, max: 1 },
+        LR: { min: 0, max: 1 },
+        c: { type: "categorical", choices: ["a\u0000"] },
+      },
     });
     const line = oneLineError(await runArqonInProcess(["validate", "--config", "c.json"], dir), 2);
     expect(line).toMatch(/budget: /);
     expect(line).toMatch(/ambiguous environment variables: /);
     expect(line).toMatch(/bounds\.c\.choices\.0: contains a NUL character/);
     // Bounds too malformed to name variables: the config's own problems alone.
-    writeJson(dir, "d.json", { seed: 1, budget: 5, bounds: { x: 3, y: { type: "categorical", choices: 7 } } });
+    writeJson(dir, "d.json", {
+      seed: 1,
+      budget: 5,
+      bounds: { x: 3, y: { type: "categorical", choices: 7 } },
+    });
     expect(oneLineError(await runArqonInProcess(["validate", "--config", "d.json"], dir), 2)).toMatch(
       /bounds\.x: /,
     );
@@ -294,7 +302,9 @@ describe("arqon ask / tell across invocations", () => {
         x: { min: -4, max: 4, scale: "linear" },
       },
     });
-    expect((await runArqonInProcess(["ask", "--state", "s.json", "--config", "same.json"], dir)).status).toBe(0);
+    expect((await runArqonInProcess(["ask", "--state", "s.json", "--config", "same.json"], dir)).status).toBe(
+      0,
+    );
     expect(
       oneLineError(await runArqonInProcess(["ask", "--state", "s.json", "--config", "other.json"], dir), 2),
     ).toMatch(/other\.json differs from the config stored in s\.json/);
