@@ -113,3 +113,53 @@ describe("explain of a constraint-first window", () => {
     expect((await replay(old)).ok).toBe(true);
   });
 });
+
+describe("a window in which the engine turned to feasibility", () => {
+  it("says it aggregated objectives, then −margins, and explain lists what it took", async () => {
+    // Margins noisy around the boundary at x = 4.5: the engine turns to feasibility within
+    // windows a paused cycle keeps (after a constraint-breach rollback, say).
+    const dir = logDir();
+    const clock = new ManualClock();
+    const { engine, close } = createLoggedEngine(
+      {
+        seed: 1,
+        params: { x: { min: 0, max: 10, init: 5 } },
+        window: { digests: 3, ms: 1000 },
+        scheduler: clock,
+      },
+      { dir, flushMs: 50 },
+    );
+    const noise = Prng.fromSeed(4, 1);
+    for (let i = 1; i <= 600; i++) {
+      clock.advanceBy(150);
+      const x = engine.values[0]!;
+      engine.observe({
+        objective: 100 + (x - 3) ** 2,
+        constraintMargin: (x - 4.5) * 0.2 + 0.3 * noise.normal(),
+        generation: engine.generation,
+      });
+    }
+    await close();
+    const generations = new Set<number>();
+    for (const { record } of readDecisionLog(dir).records) {
+      const event = (record as { event?: { type?: string; generation?: number } }).event;
+      if ((event?.type === "apply" || event?.type === "rollback") && event.generation! > 0)
+        generations.add(event.generation!);
+    }
+    const seen = new Set<number>();
+    let mixed = 0;
+    for (const generation of generations) {
+      for (const w of explain(dir, generation).windows) {
+        if (seen.has(w.window.seq)) continue;
+        seen.add(w.window.seq);
+        if (w.measure === "mixed") mixed++;
+        // The window's value is the median of 3 (the trimmed mean of 3): one of the values it took.
+        expect(w.values, `window seq ${w.window.seq} (${w.measure})`).toHaveLength(w.window.count);
+        if (w.window.count === 3) expect(w.values).toContain(w.window.value);
+      }
+    }
+    expect(seen.size).toBeGreaterThan(20);
+    expect(mixed).toBeGreaterThan(0);
+    expect((await replay(dir)).ok).toBe(true);
+  });
+});

@@ -114,6 +114,11 @@ export const WINDOW_TIMED_OUT = 1;
 export const WINDOW_REMEASURE = 2;
 /** Bit of a `WindowClosed` record's code: it aggregated −constraintMargin, not the objective (constraint-first). */
 export const WINDOW_NEGATED_MARGIN = 4;
+/**
+ * Bit of a `WindowClosed` record's code: it aggregated objectives, then −constraintMargin (the
+ * engine turned to feasibility while it was open and the window was not restarted: a paused cycle).
+ */
+export const WINDOW_MIXED_MEASURE = 8;
 
 /** The `code` of a `Decision` record: what the commit did with the gradient estimate. */
 export const DecisionOutcome = {
@@ -326,6 +331,12 @@ export interface WindowClosedEvent extends AuditEventBase {
    * written before schema 6, whose windows may have measured either.
    */
   readonly negatedMargin?: true;
+  /**
+   * Present when it aggregated objectives and then −constraintMargin: the engine turned to
+   * feasibility while it was open (a paused cycle keeps its window), from the digest with the
+   * negative margin on. Schema 6, like `negatedMargin`.
+   */
+  readonly mixedMeasure?: true;
 }
 
 /** An evaluation window timed out without any value. */
@@ -575,6 +586,7 @@ export function decodeAuditRecord(
       event.openedAt = b;
       if ((code & WINDOW_REMEASURE) !== 0) event.remeasure = true;
       if ((code & WINDOW_NEGATED_MARGIN) !== 0) event.negatedMargin = true;
+      if ((code & WINDOW_MIXED_MEASURE) !== 0) event.mixedMeasure = true;
       break;
     case AuditRecordType.EvalTimeout:
       event.type = "eval.timeout";

@@ -21,6 +21,7 @@ import {
   type ControlCommandName,
   controlCommandName,
   DecisionOutcome,
+  WINDOW_MIXED_MEASURE,
   WINDOW_NEGATED_MARGIN,
   WINDOW_REMEASURE,
   WINDOW_TIMED_OUT,
@@ -268,6 +269,9 @@ export function createEngine<const N extends string>(config: EngineConfig<N>): E
 }
 
 const SPSA_STREAM = 0x5b5a;
+/** Bits of {@link EngineImpl.windowFed}: what the open window has been fed. */
+const FED_OBJECTIVE = 1;
+const FED_MARGIN = 2;
 class EngineImpl implements Engine {
   readonly names: readonly string[];
   readonly values: Float64Array;
@@ -297,6 +301,8 @@ class EngineImpl implements Engine {
   /** What close() releases, in reverse order: the window subscription, the root actor, timers. */
   private readonly finalizers: (() => void)[] = [];
   private readonly eventSubject = new Subject<AuditEvent>();
+  /** What the open window was fed: objectives, −margins, or both ({@link FED_OBJECTIVE}, …). */
+  private windowFed = 0;
   /** Emits the first internal failure (see {@link fail}). */
   private readonly failedSubject = new Subject<unknown>();
   /**
@@ -425,6 +431,7 @@ class EngineImpl implements Engine {
       try {
         if (command === "open") {
           windows.open(this.executor.lastApplyAt + config.settleMs);
+          this.windowFed = 0;
           this.safety.onWindowOpened();
         } else windows.command(command);
       } catch (error) {
@@ -582,9 +589,12 @@ class EngineImpl implements Engine {
     if (live.generation !== generation) this.abandoned++;
     else if (!this.core.seekingFeasibility) {
       windows.input[0] = objective;
+      // Before the push, which may close the window: its record says what it aggregated.
+      this.windowFed |= FED_OBJECTIVE;
       windows.pushInput();
     } else if (hasMargin) {
       windows.input[0] = -margin;
+      this.windowFed |= FED_MARGIN;
       windows.pushInput();
     } else this.marginless++; // unknown feasibility: no measure of the margin the windows hold
     this.afterWork();
@@ -1059,8 +1069,15 @@ class EngineImpl implements Engine {
       this.emptyWindows = 0;
       const generation = this.live.generation;
       const anomalous = this.safety.takeWindowAnomalous();
-      // Read before judgeWindow, which may end the violation: the window was fed −margin all the same.
-      const negatedMargin = this.core.seekingFeasibility;
+      // What it was fed (judgeWindow may end the violation now: the window had −margins all the
+      // same). A turn to feasibility restarts the cycle's window, but not a paused cycle's.
+      const fed = this.windowFed;
+      const measureBits =
+        fed === FED_MARGIN
+          ? WINDOW_NEGATED_MARGIN
+          : fed === (FED_MARGIN | FED_OBJECTIVE)
+            ? WINDOW_MIXED_MEASURE
+            : 0;
       const turned = this.safety.judgeWindow(w.closedAt);
       // The cycle's top-level state: "stalled" and "paused" are plain strings, `cycle` an object
       // (read directly: `snapshot.matches` allocates on this per-window path).
@@ -1079,9 +1096,7 @@ class EngineImpl implements Engine {
         w.closedAt,
         this.live.generation,
         this.proposalId,
-        (w.timedOut ? WINDOW_TIMED_OUT : 0) |
-          (remeasure ? WINDOW_REMEASURE : 0) |
-          (negatedMargin ? WINDOW_NEGATED_MARGIN : 0),
+        (w.timedOut ? WINDOW_TIMED_OUT : 0) | (remeasure ? WINDOW_REMEASURE : 0) | measureBits,
         w.count,
         w.value,
         w.openedAt,

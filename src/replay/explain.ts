@@ -38,7 +38,7 @@ export type WindowRole = "plus" | "minus" | "measured";
  * What a window aggregated: each digest's objective, or its negated constraint margin
  * (−constraintMargin, ≤ 0 feasible) while the engine sought feasibility (constraint-first mode).
  */
-export type WindowMeasure = "objective" | "negatedMargin";
+export type WindowMeasure = "objective" | "negatedMargin" | "mixed";
 
 /** One evaluation window in an {@link Explanation}, with the digests that fed it. */
 export interface ExplainedWindow {
@@ -53,8 +53,10 @@ export interface ExplainedWindow {
   /** The captured digests it aggregated (empty when digest capture was off). */
   readonly digests: readonly DigestAcceptedEvent[];
   /**
-   * What it measured: `"negatedMargin"` when its record says so (`window.closed`'s
-   * `negatedMargin`), else `"objective"` (always, for a log written before schema 6).
+   * What it measured: `"negatedMargin"` or `"mixed"` (objectives, then −margins from the first
+   * negative margin on: the engine turned to feasibility while it was open) when its record says
+   * so (`window.closed`'s `negatedMargin`, `mixedMeasure`), else `"objective"` (always, for a log
+   * written before schema 6).
    */
   readonly measure: WindowMeasure;
   /** What each of `digests` gave it: its objective, or −constraintMargin (see `measure`). */
@@ -181,20 +183,33 @@ export function explain(
       const from = afterPrevious;
       afterPrevious = k + 1;
       if (window.generation !== measured || window.count === 0) continue;
-      const margin = window.negatedMargin === true;
-      // A digest without a margin fed no window measuring the margin.
-      const digests = events
-        .slice(from, k)
-        .filter(
-          (e): e is DigestAcceptedEvent =>
-            e.type === "digest.accepted" &&
-            e.digestGeneration === measured &&
-            e.time >= window.openedAt &&
-            (!margin || e.constraintMargin !== undefined),
-        )
-        .slice(-window.count);
-      const values = digests.map((d) => (margin ? -d.constraintMargin! : d.objective));
-      const measure: WindowMeasure = margin ? "negatedMargin" : "objective";
+      const measure: WindowMeasure =
+        window.mixedMeasure === true
+          ? "mixed"
+          : window.negatedMargin === true
+            ? "negatedMargin"
+            : "objective";
+      // Each digest as the window took it: its objective until the engine sought feasibility (in a
+      // mixed window, from the first negative margin on), then −margin; a digest without a margin
+      // fed no window measuring the margin.
+      let onMargin = measure === "negatedMargin";
+      const fed: { digest: DigestAcceptedEvent; value: number }[] = [];
+      for (let i = from; i < k; i++) {
+        const e = events[i]!;
+        if (e.type !== "digest.accepted" || e.digestGeneration > measured || e.time < window.openedAt)
+          continue;
+        // An earlier generation's digest fed this window only across a rollback that kept it open
+        // (a paused cycle's window); the digest that caused an automatic rollback fed none.
+        const next = events[i + 1];
+        if (next?.type === "rollback" && next.time === e.time && next.reason !== "manual") continue;
+        if (measure === "mixed" && !onMargin && e.constraintMargin !== undefined && e.constraintMargin < 0)
+          onMargin = true;
+        if (!onMargin) fed.push({ digest: e, value: e.objective });
+        else if (e.constraintMargin !== undefined) fed.push({ digest: e, value: -e.constraintMargin });
+      }
+      const kept = fed.slice(-window.count);
+      const digests = kept.map((f) => f.digest);
+      const values = kept.map((f) => f.value);
       windows.push({ role, generation: measured, apply, window, digests, measure, values });
     }
   };
@@ -299,12 +314,17 @@ export function renderExplanation(x: Explanation): string {
   if (x.windows.length === 0) lines.push("  windows: none closed");
   for (const w of x.windows) {
     const margin = w.measure === "negatedMargin";
+    const mixed = w.measure === "mixed";
+    const kind = margin ? "−margins" : mixed ? "objectives, then −margins" : "digests";
     const digests =
-      w.digests.length === 0
-        ? "digests not captured"
-        : `${margin ? "−margins" : "digests"} [${w.values.map(num).join(", ")}]`;
+      w.digests.length === 0 ? "digests not captured" : `${kind} [${w.values.map(num).join(", ")}]`;
+    const label = margin
+      ? ", negated constraint margin"
+      : mixed
+        ? ", objective then negated constraint margin: the engine turned to feasibility in it"
+        : "";
     lines.push(
-      `  window (${w.role}, generation ${w.generation}${margin ? ", negated constraint margin" : ""}): ` +
+      `  window (${w.role}, generation ${w.generation}${label}): ` +
         `${w.window.count} values, ${digests} → ${num(w.window.value)}, ` +
         `t=${num(w.window.openedAt)}–${num(w.window.time)} ms${w.window.timedOut ? " (timed out)" : ""}`,
     );

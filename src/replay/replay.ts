@@ -723,16 +723,17 @@ function commandCall(event: CommandEvent, engine: ReplayEngine): (() => void) | 
 
 /**
  * `event` as a log of audit schema `v` holds it: that schema's `v`, without `window.closed`'s
- * `remeasure` below schema 5 and its `negatedMargin` below schema 6, which added them (the window
- * was re-measured, or measured the margin, all the same).
+ * `remeasure` below schema 5 and its `negatedMargin` and `mixedMeasure` below schema 6, which
+ * added them (the window was re-measured, or measured the margin, all the same).
  */
 function asOlderSchema(event: AuditEvent, v: AuditEvent["v"]): AuditEvent {
   if (event.type === "window.closed") {
-    const { remeasure, negatedMargin, ...rest } = event;
+    const { remeasure, negatedMargin, mixedMeasure, ...rest } = event;
     return {
       ...rest,
       ...(remeasure === undefined || v < 5 ? {} : { remeasure }),
       ...(negatedMargin === undefined || v < 6 ? {} : { negatedMargin }),
+      ...(mixedMeasure === undefined || v < 6 ? {} : { mixedMeasure }),
       v,
     };
   }
