@@ -33,11 +33,13 @@ export type BundleApp = keyof typeof BUNDLE_APPS;
  * measurement, f389461, with this issue's solver work): solver 102.8 kB, both 143.9 kB gzipped
  * (budgets 104.0 / 143.5 kB before). The engine's was decided with the solver's trust region
  * and converging local phases and the engine regression blame, drift-corrected curvature and
- * packed per-digest state (issues 11, 13, 16): engine 108.2 kB gzipped then, 111.2 kB now
- * (first set at 99.1 / 85.9 / 114.8 kB).
+ * packed per-digest state (issues 11, 13, 16): engine 108.2 kB gzipped then, 111.2 kB at that
+ * decision (first set at 99.1 / 85.9 / 114.8 kB). Raised to 117 kB when the engine reached
+ * 114.1 kB with decision rules 7 and 8, its internal-failure handling and the window records'
+ * measure flags (2026-11-26).
  */
 export const BUNDLE_BUDGETS: Readonly<Record<BundleApp, number>> = {
-  engine: 114_000,
+  engine: 117_000,
   solver: 108_000,
   both: 151_000,
 };
