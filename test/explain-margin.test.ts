@@ -10,8 +10,11 @@ import { tempLogDirs } from "./support/log-dir.js";
 
 const logDir = tempLogDirs();
 
-/** A logged run whose margins are negative left of x = 6 (noisy), closed; returns its directory. */
-async function constraintFirstRun(): Promise<string> {
+/**
+ * A logged run whose margins are negative left of x = `boundary`, with noise of `noise`, over
+ * `digests` digests, closed; returns its directory.
+ */
+async function constraintFirstRun(boundary = 6, noise = 0.05, digests = 120): Promise<string> {
   const dir = logDir();
   const clock = new ManualClock();
   const { engine, close } = createLoggedEngine(
@@ -23,13 +26,13 @@ async function constraintFirstRun(): Promise<string> {
     },
     { dir, flushMs: 50 },
   );
-  const noise = Prng.fromSeed(4, 1);
-  for (let i = 1; i <= 120; i++) {
+  const prng = Prng.fromSeed(4, 1);
+  for (let i = 1; i <= digests; i++) {
     clock.advanceBy(150);
     const x = engine.values[0]!;
     engine.observe({
       objective: 100 + (x - 3) ** 2,
-      constraintMargin: (x - 6) * 0.2 + 0.05 * noise.normal(),
+      constraintMargin: (x - boundary) * 0.2 + noise * prng.normal(),
       generation: engine.generation,
     });
   }
@@ -118,28 +121,7 @@ describe("a window in which the engine turned to feasibility", () => {
   it("says it aggregated objectives, then −margins, and explain lists what it took", async () => {
     // Margins noisy around the boundary at x = 4.5: the engine turns to feasibility within
     // windows a paused cycle keeps (after a constraint-breach rollback, say).
-    const dir = logDir();
-    const clock = new ManualClock();
-    const { engine, close } = createLoggedEngine(
-      {
-        seed: 1,
-        params: { x: { min: 0, max: 10, init: 5 } },
-        window: { digests: 3, ms: 1000 },
-        scheduler: clock,
-      },
-      { dir, flushMs: 50 },
-    );
-    const noise = Prng.fromSeed(4, 1);
-    for (let i = 1; i <= 600; i++) {
-      clock.advanceBy(150);
-      const x = engine.values[0]!;
-      engine.observe({
-        objective: 100 + (x - 3) ** 2,
-        constraintMargin: (x - 4.5) * 0.2 + 0.3 * noise.normal(),
-        generation: engine.generation,
-      });
-    }
-    await close();
+    const dir = await constraintFirstRun(4.5, 0.3, 600);
     const generations = new Set<number>();
     for (const { record } of readDecisionLog(dir).records) {
       const event = (record as { event?: { type?: string; generation?: number } }).event;
