@@ -71,6 +71,19 @@ describe("DashboardModel measured baseline", () => {
     expect(model.baseline()).toEqual({ value: 12, windows: 2, generation: 0 });
   });
 
+  it("neither charts nor counts a window that measured the constraint margin", () => {
+    const model = new DashboardModel(10);
+    model.addSample(view(0, { x: 5 }));
+    model.addEvent({ ...base, seq: ++seq, time: 0, type: "baseline.set" });
+    model.addEvent(windowAt(100, 10));
+    // Constraint-first: these aggregated −constraintMargin (or a mix), not the objective.
+    model.addEvent({ ...windowAt(200, -0.3), negatedMargin: true } as AuditEvent);
+    model.addEvent({ ...windowAt(300, 0.2), mixedMeasure: true } as AuditEvent);
+    model.addEvent(windowAt(400, 14));
+    expect(model.objective().map((p) => p.value)).toEqual([10, 14]);
+    expect(model.baseline()).toEqual({ value: 12, windows: 2, generation: 0 });
+  });
+
   it("counts windows after a rollback, whose values are the baseline's", () => {
     const model = new DashboardModel(10);
     model.addEvent({ ...base, seq: ++seq, time: 0, generation: 4, type: "baseline.set" });

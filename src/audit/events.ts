@@ -339,6 +339,15 @@ export interface WindowClosedEvent extends AuditEventBase {
   readonly mixedMeasure?: true;
 }
 
+/**
+ * Whether a closed window's value measured the objective: not when it aggregated −constraintMargin
+ * (`negatedMargin`) or a mix (`mixedMeasure`), as in constraint-first mode. Charts and baselines
+ * of the objective leave those out.
+ */
+export function measuredObjective(event: WindowClosedEvent): boolean {
+  return event.negatedMargin !== true && event.mixedMeasure !== true;
+}
+
 /** An evaluation window timed out without any value. */
 export interface EvalTimeoutEvent extends AuditEventBase {
   readonly type: "eval.timeout";

@@ -1,4 +1,4 @@
-import type { AuditEvent } from "../audit/events.js";
+import { type AuditEvent, measuredObjective } from "../audit/events.js";
 import { type MeasuredBaseline, MeasuredBaselineTracker, sameValues } from "./measured-baseline.js";
 import type { DashboardView, TwinPoint } from "./source.js";
 
@@ -55,14 +55,20 @@ export class DashboardModel {
   }
 
   /**
-   * Records an audit event; a closed window with a value is also a point of the objective; an
+   * Records an audit event; a closed window with a value that measured the objective (not a
+   * constraint-first window's −margins) is also a point of the objective; an
    * event that carries the values it wrote (apply, rollback) is also recorded as a parameter
    * sample, which is returned (undefined otherwise).
    */
   addEvent(event: AuditEvent): ParamSample | undefined {
     this.eventLog.push(event);
     this.tracker.addEvent(event);
-    if (event.type === "window.closed" && Number.isFinite(event.value) && Number.isFinite(event.time))
+    if (
+      event.type === "window.closed" &&
+      measuredObjective(event) &&
+      Number.isFinite(event.value) &&
+      Number.isFinite(event.time)
+    )
       this.objectiveLog.push({ time: event.time, value: event.value });
     const values = (event as { readonly values?: unknown }).values;
     return isNumberRecord(values) ? this.addSample(event, values) : undefined;

@@ -1,4 +1,4 @@
-import type { AuditEvent } from "../audit/events.js";
+import { type AuditEvent, measuredObjective } from "../audit/events.js";
 
 /**
  * The objective measured under the baseline configuration: what the dashboard's baseline line
@@ -95,7 +95,7 @@ export class MeasuredBaselineTracker {
         this.noteValues(event.generation, event.values);
         return;
       case "window.closed":
-        if (Number.isFinite(event.value) && this.atBaseline(event.generation)) {
+        if (measuredObjective(event) && Number.isFinite(event.value) && this.atBaseline(event.generation)) {
           this.sum += event.value;
           this.count++;
         }

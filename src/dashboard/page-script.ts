@@ -58,7 +58,8 @@ export const DASHBOARD_SCRIPT = String.raw`
   function addEvent(e, live) {
     see(e.time);
     st.events.push(e);
-    if (live && e.type === "window.closed" && typeof e.value === "number" && isFinite(e.value)) addObjective({ time: e.time, value: e.value });
+    // A constraint-first window aggregated −margins (or a mix): no point of the objective.
+    if (live && e.type === "window.closed" && !e.negatedMargin && !e.mixedMeasure && typeof e.value === "number" && isFinite(e.value)) addObjective({ time: e.time, value: e.value });
     if (live && e.values && typeof e.values === "object") addSample({ time: e.time, generation: e.generation, values: e.values });
     trim("events");
     if (!st.types[e.type]) {
