@@ -84,6 +84,8 @@ describe("Executor apply over all-linear registries", () => {
           expect(executor.apply(target, 1, ApplyKind.Manual, 0)).toBe(want.code);
           if (want.code !== APPLIED) expect(executor.lastViolation.param).toBe(want.param);
           expect([...live.values]).toEqual([...want.values]);
+          // The target is staged in the readers' mirror; a refusal puts the live values back.
+          expect([...live.mirror]).toEqual([...want.values]);
           expect(live.generation).toBe(want.code === APPLIED ? 1 : 0);
         },
       ),

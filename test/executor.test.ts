@@ -246,8 +246,9 @@ describe("Executor violations (table)", () => {
     if (Number.isNaN(c.value)) expect(details.value).toBeNaN();
     else expect(details.value).toBeCloseTo(c.value, 9);
     expect(details.limit).toBe(c.limit);
-    // Nothing changed.
+    // Nothing changed, and the readers' mirror (where the target was staged) shows the live values.
     expect([...rig.live.values]).toEqual([...before]);
+    expect([...rig.live.mirror]).toEqual([...before]);
     expect(rig.live.generation).toBe(generation);
     expect(rig.executor.lastApplyAt).toBe(lastApplyAt);
     expect(rig.executor.results[c.code]).toBe(1);
@@ -593,6 +594,7 @@ describe("Executor determinism", () => {
           } else {
             expect([...rig.live.values]).toEqual([...before]);
           }
+          expect([...rig.live.mirror]).toEqual([...rig.live.values]);
         }
       }),
     );

@@ -1,6 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { LiveConfig } from "../src/hotpath/live-config.js";
+import { readShared } from "../src/hotpath/shared-live-config.js";
 
 describe("LiveConfig", () => {
   it("starts at generation 0 with a copy of the initial values and no baseline", () => {
@@ -39,6 +40,29 @@ describe("LiveConfig", () => {
     live.mirror[1] = -1;
     live.restoreBaseline();
     expect([...live.mirror]).toEqual([0.5, 0.5]);
+  });
+
+  it.each([
+    ["local", false],
+    ["shared", true],
+  ])("commits a target staged in the mirror, or puts the live values back (%s)", (_, shared) => {
+    // 12 values: above the size from which copies are bulk `set`s, as well as the loop below it.
+    for (const size of [3, 12]) {
+      const live = new LiveConfig(new Float64Array(size).fill(1), { shared });
+      live.mirror.fill(2);
+      live.restoreMirror();
+      expect([...live.mirror]).toEqual(new Array(size).fill(1));
+      expect(live.generation).toBe(0);
+      live.mirror.fill(3);
+      expect(live.commitMirror()).toBe(1);
+      expect([...live.values]).toEqual(new Array(size).fill(3));
+      expect([...live.mirror]).toEqual(new Array(size).fill(3));
+      if (shared) {
+        const out = new Float64Array(size);
+        expect(readShared(live.handle!, out)).toBe(1);
+        expect([...out]).toEqual(new Array(size).fill(3));
+      }
+    }
   });
 
   it("refuses a vector of the wrong length without changing anything", () => {

@@ -157,8 +157,6 @@ export class Executor {
   declare private readonly clampLinear: boolean;
   /** Per-parameter constants for the apply loop, one row of `stride` values per parameter (see the column constants). */
   declare private readonly table: Float64Array;
-  /** The raw target being validated; copied into the live config only when every check passes. */
-  declare private readonly pending: Float64Array;
   /** Times of the latest applies (ring of `maxUpdatesPerSecond` slots; empty when unlimited). */
   declare private readonly applyTimes: Float64Array;
   private rateNext = 0;
@@ -211,7 +209,6 @@ export class Executor {
     this.linear = linear;
     this.clampLinear = clampLinear;
     this.table = table;
-    this.pending = new Float64Array(n);
     const slots = Number.isFinite(guardrails.maxUpdatesPerSecond) ? guardrails.maxUpdatesPerSecond : 0;
     this.applyTimes = new Float64Array(slots);
   }
@@ -337,21 +334,39 @@ export class Executor {
     // One pass maps each coordinate to raw units and measures its move. A bad coordinate stops the
     // pass (a classifying scan then applies the documented order); the moves are only compared
     // after the pass, because a bad coordinate later in the vector must still win.
+    // The target is staged in the readers' mirror of the live values: nothing can read it while
+    // this synchronous call runs, a refusal puts the live values back, and a success then copies
+    // once (mirror → store) instead of twice (staging → store and mirror).
+    const live = this.live;
     const mapped = this.linear
-      ? mapLinear(target, this.table, this.live.values, this.pending, n, this.clampLinear)
-      : mapGeneral(target, this.table, this.live.values, this.pending, n);
-    if (mapped === BAD_COORDINATE) return this.refuseCoordinates(target, proposalId, now);
-    if (mapped === TOO_FAR) return this.refuseMove(this.firstTooFar(), proposalId, now);
+      ? mapLinear(target, this.table, live.values, live.mirror, n, this.clampLinear)
+      : mapGeneral(target, this.table, live.values, live.mirror, n);
+    if (mapped !== MAPPED) return this.refuseTarget(mapped, target, proposalId, now);
     const code = this.checkTime(now);
-    if (code !== APPLIED) return this.refuseTime(code, proposalId, now);
-    const generation = this.live.write(this.pending);
+    if (code !== APPLIED) {
+      live.restoreMirror();
+      return this.refuseTime(code, proposalId, now);
+    }
+    const generation = live.commitMirror();
     this.recordApplyTime(now);
     this.results[APPLIED]!++;
     this.audit.write(AuditRecordType.Apply, now, generation, proposalId, kind, -1, 0, 0);
     return APPLIED;
   }
 
-  /** Index of the first parameter whose pending move exceeds its limit (cold path). */
+  /** Refuses a target the mapping pass rejected, then puts the live values back in the mirror (cold path). */
+  private refuseTarget(mapped: number, target: Float64Array, proposalId: number, now: number): number {
+    if (mapped === BAD_COORDINATE) {
+      this.live.restoreMirror();
+      return this.refuseCoordinates(target, proposalId, now);
+    }
+    const i = this.firstTooFar();
+    const move = this.moveOf(i);
+    this.live.restoreMirror();
+    return this.refuse(Violation.DeltaTooLarge, i, move, this.maxDeltaInForce(i), proposalId, now);
+  }
+
+  /** Index of the first parameter whose staged move exceeds its limit (cold path). */
   private firstTooFar(): number {
     const stride = this.linear ? LINEAR_STRIDE : GENERAL_STRIDE;
     for (let i = 0; i < this.size; i++) {
@@ -437,14 +452,10 @@ export class Executor {
     }
   }
 
-  /** |pending − live| of parameter `i` (raw units). */
+  /** |staged − live| of parameter `i` (raw units), while a target is staged in the mirror. */
   private moveOf(i: number): number {
-    const move = this.pending[i]! - this.live.values[i]!;
+    const move = this.live.mirror[i]! - this.live.values[i]!;
     return move < 0 ? -move : move;
-  }
-
-  private refuseMove(i: number, proposalId: number, now: number): number {
-    return this.refuse(Violation.DeltaTooLarge, i, this.moveOf(i), this.maxDeltaInForce(i), proposalId, now);
   }
 
   /** Classifies a target with a bad coordinate: any non-finite one first, else the first out of [0, 1]. */
@@ -511,7 +522,7 @@ function moveLimit(maxDelta: number, min: number, max: number): number {
 // checks each array once per call instead of on every element (measured ~10 % faster at 16).
 
 /**
- * Maps a unit target of an all-linear registry to raw values in `pending` and compares each move
+ * Maps a unit target of an all-linear registry to raw values in `staged` and compares each move
  * from `live` with its limit (table rows of {@link LINEAR_STRIDE}). With `clamp` false (no
  * parameter can round above its max, see `Executor.clampLinear`) the upper clamp is skipped.
  *
@@ -523,7 +534,7 @@ function mapLinear(
   target: Float64Array,
   table: Float64Array,
   live: Float64Array,
-  pending: Float64Array,
+  staged: Float64Array,
   n: number,
   clamp: boolean,
 ): number {
@@ -562,10 +573,10 @@ function mapLinear(
       if (raw2 > max2) raw2 = max2;
       if (raw3 > max3) raw3 = max3;
     }
-    pending[i] = raw0;
-    pending[i + 1] = raw1;
-    pending[i + 2] = raw2;
-    pending[i + 3] = raw3;
+    staged[i] = raw0;
+    staged[i + 1] = raw1;
+    staged[i + 2] = raw2;
+    staged[i + 3] = raw3;
     const move0 = raw0 - live[i]!;
     const move1 = raw1 - live[i + 1]!;
     const move2 = raw2 - live[i + 2]!;
@@ -586,7 +597,7 @@ function mapLinear(
     // lo + u·span ≥ lo = min for u ≥ 0, so only the upper bound can need clamping (round-off).
     let raw = table[row + LO]! + u * table[row + SPAN]!;
     if (clamp && raw > table[row + MAX]!) raw = table[row + MAX]!;
-    pending[i] = raw;
+    staged[i] = raw;
     const move = raw - live[i]!;
     const over = (move < 0 ? -move : move) - table[row + LIMIT]!;
     if (over > excess) excess = over;
@@ -599,7 +610,7 @@ function mapGeneral(
   target: Float64Array,
   table: Float64Array,
   live: Float64Array,
-  pending: Float64Array,
+  staged: Float64Array,
   n: number,
 ): number {
   let excess = Number.NEGATIVE_INFINITY;
@@ -611,7 +622,7 @@ function mapGeneral(
     const min = table[row + MIN]!;
     const max = table[row + MAX]!;
     const raw = unclamped < min ? min : unclamped > max ? max : unclamped;
-    pending[i] = raw;
+    staged[i] = raw;
     const move = raw - live[i]!;
     const over = (move < 0 ? -move : move) - table[row + LIMIT]!;
     if (over > excess) excess = over;

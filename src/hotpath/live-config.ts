@@ -53,7 +53,8 @@ export interface LiveConfigOptions {
  * next write overwrites it, so no reader can move the live point around Tier 1 and its audit.
  *
  * Performance: `write` copies `size` doubles into the store and the mirror in one pass and bumps a
- * counter — no allocation, no exceptions; in shared mode it adds one more copy and two atomic stores (the seqlock).
+ * counter, `commitMirror` copies them from the mirror into the store — no allocation, no
+ * exceptions; in shared mode each adds one more copy and two atomic stores (the seqlock).
  */
 export class LiveConfig {
   // Fields set in the constructor are `declare`d so that V8 keeps their exact types (a plain
@@ -67,7 +68,9 @@ export class LiveConfig {
   declare readonly values: Float64Array;
   /**
    * A copy of the live values for readers (`engine.values`), rewritten by every write. Writing
-   * into it changes nothing live; the next write overwrites it.
+   * into it changes nothing live; the next write overwrites it. The executor also stages a target
+   * in it during an apply (a synchronous call, so no reader sees it): the apply then ends with
+   * {@link LiveConfig.commitMirror} or {@link LiveConfig.restoreMirror}.
    */
   declare readonly mirror: Float64Array;
   /** Transferable description of the shared buffer, or `undefined` when not shared. */
@@ -168,6 +171,36 @@ export class LiveConfig {
     }
     this.currentGeneration = generation;
     return generation;
+  }
+
+  /**
+   * Makes the values staged in {@link LiveConfig.mirror} the live values and bumps the
+   * generation: the executor maps a validated target straight into the mirror (no reader runs
+   * while it does, the apply being synchronous), so a write copies once instead of twice.
+   *
+   * @returns The new generation.
+   */
+  commitMirror(): number {
+    const size = this.size;
+    const generation = this.currentGeneration + 1;
+    const values = this.values;
+    copy(values, this.mirror, size);
+    if (this.shared) {
+      const words = this.words;
+      this.sequence = (this.sequence + 1) | 0;
+      Atomics.store(words, SEQLOCK_WORD, this.sequence);
+      this.slots[0] = generation;
+      copy(this.published, values, size);
+      this.sequence = (this.sequence + 1) | 0;
+      Atomics.store(words, SEQLOCK_WORD, this.sequence);
+    }
+    this.currentGeneration = generation;
+    return generation;
+  }
+
+  /** Puts the live values back into the mirror after a staged target was refused. */
+  restoreMirror(): void {
+    copy(this.mirror, this.values, this.size);
   }
 
   /**
