@@ -379,6 +379,37 @@ describe("validation", () => {
     ]);
   });
 
+  it("refuses a value that contains itself as a choice, a condition value or a told value, by name", () => {
+    const cyclic: Record<string, unknown> = { a: 1 };
+    cyclic.self = cyclic;
+    const shared = { a: 1 };
+    expect(
+      solverConfigIssues({
+        seed: 1,
+        budget: 10,
+        bounds: {
+          c: { type: "categorical", choices: [cyclic, [shared, shared]] },
+          x: { min: 0, max: 1, when: { c: [[cyclic]] } },
+        },
+      }),
+    ).toEqual([
+      { path: "bounds.c.choices.0", message: "expected a JSON value (finite numbers only)" },
+      { path: "bounds.x.when.c", message: "expected JSON values (finite numbers only)" },
+    ]);
+    const solver = createSolver({
+      seed: 1,
+      budget: 10,
+      bounds: { c: { type: "categorical", choices: [1, { a: 1 }] } },
+    });
+    expect(() => solver.tell({ params: { c: cyclic as unknown as { a: 1 } }, value: 1 })).toThrow(
+      /result\.params\.c/,
+    );
+    expect(solver.told).toBe(0);
+    // The same object twice, side by side, is no cycle.
+    solver.tell({ params: { c: { a: 1 } }, value: 1 });
+    expect(solver.told).toBe(1);
+  });
+
   it("reopens a run saved with an empty condition, which then meant none, as it ran", () => {
     const bounds = {
       a: { type: "categorical", choices: ["x", "y"] },

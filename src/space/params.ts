@@ -114,19 +114,30 @@ export type ParamsOf<B extends BoundsInput> = string extends keyof B
 
 /**
  * Whether `value` is a JSON value: null, a string, a boolean, a finite number, or an array (with no
- * holes) or plain object of JSON values. What a categorical choice, or a value told for one, may be.
+ * holes) or plain object of JSON values, with no cycle. What a categorical choice, or a value told
+ * for one, may be.
  */
 export function isJsonValue(value: unknown): boolean {
+  return isJsonWithin(value, new Set());
+}
+
+/** {@link isJsonValue} for a value whose containers `ancestors` holds (one that contains itself is not JSON). */
+function isJsonWithin(value: unknown, ancestors: Set<object>): boolean {
   if (value === null || typeof value === "string" || typeof value === "boolean") return true;
   if (typeof value === "number") return Number.isFinite(value);
-  if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) if (!(i in value) || !isJsonValue(value[i])) return false;
-    return true;
+  if (typeof value !== "object" || ancestors.has(value)) return false;
+  const isArray = Array.isArray(value);
+  if (!isArray && Object.getPrototypeOf(value) !== Object.prototype) return false;
+  ancestors.add(value);
+  let json = true;
+  if (isArray) {
+    for (let i = 0; json && i < value.length; i++) json = i in value && isJsonWithin(value[i], ancestors);
+  } else {
+    for (const item of Object.values(value)) if (json) json = isJsonWithin(item, ancestors);
   }
-  if (typeof value === "object" && Object.getPrototypeOf(value) === Object.prototype) {
-    return Object.values(value as object).every(isJsonValue);
-  }
-  return false;
+  // A value met again outside this one's own contents is shared, not a cycle.
+  ancestors.delete(value);
+  return json;
 }
 
 /**
