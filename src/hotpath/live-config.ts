@@ -18,19 +18,6 @@ function copy(target: Float64Array, source: Float64Array, size: number): void {
   else for (let i = 0; i < size; i++) target[i] = source[i]!;
 }
 
-/** Copies `size` values from `source` into both `target` and `mirror` (same lengths), in one pass. */
-function copyTwice(target: Float64Array, mirror: Float64Array, source: Float64Array, size: number): void {
-  if (size > BULK_COPY_THRESHOLD) {
-    target.set(source);
-    mirror.set(source);
-  } else
-    for (let i = 0; i < size; i++) {
-      const x = source[i]!;
-      target[i] = x;
-      mirror[i] = x;
-    }
-}
-
 /** How a {@link LiveConfig} stores its values. */
 export interface LiveConfigOptions {
   /**
@@ -52,9 +39,9 @@ export interface LiveConfigOptions {
  * buffer of {@link LiveConfig.handle} in others. Writing into a copy changes nothing live, and the
  * next write overwrites it, so no reader can move the live point around Tier 1 and its audit.
  *
- * Performance: `write` copies `size` doubles into the store and the mirror in one pass and bumps a
- * counter, `commitMirror` copies them from the mirror into the store — no allocation, no
- * exceptions; in shared mode each adds one more copy and two atomic stores (the seqlock).
+ * Performance: `commitMirror` copies `size` doubles from the mirror into the store and bumps a
+ * counter, `write` first copies its argument into the mirror — no allocation, no exceptions; in
+ * shared mode each adds one more copy and two atomic stores (the seqlock).
  */
 export class LiveConfig {
   // Fields set in the constructor are `declare`d so that V8 keeps their exact types (a plain
@@ -154,29 +141,15 @@ export class LiveConfig {
    * job, and the executor is the only caller.
    */
   write(next: Float64Array): number {
-    const size = this.size;
-    if (next.length !== size) return -1;
-    const generation = this.currentGeneration + 1;
-    const values = this.values;
-    copyTwice(values, this.mirror, next, size);
-    if (this.shared) {
-      const words = this.words;
-      // Odd word: readers retry until the matching even store below.
-      this.sequence = (this.sequence + 1) | 0;
-      Atomics.store(words, SEQLOCK_WORD, this.sequence);
-      this.slots[0] = generation;
-      copy(this.published, values, size);
-      this.sequence = (this.sequence + 1) | 0;
-      Atomics.store(words, SEQLOCK_WORD, this.sequence);
-    }
-    this.currentGeneration = generation;
-    return generation;
+    if (next.length !== this.size) return -1;
+    copy(this.mirror, next, this.size);
+    return this.commitMirror();
   }
 
   /**
    * Makes the values staged in {@link LiveConfig.mirror} the live values and bumps the
    * generation: the executor maps a validated target straight into the mirror (no reader runs
-   * while it does, the apply being synchronous), so a write copies once instead of twice.
+   * while it does, the apply being synchronous), so an apply copies once instead of twice.
    *
    * @returns The new generation.
    */
@@ -187,6 +160,7 @@ export class LiveConfig {
     copy(values, this.mirror, size);
     if (this.shared) {
       const words = this.words;
+      // Odd word: readers retry until the matching even store below.
       this.sequence = (this.sequence + 1) | 0;
       Atomics.store(words, SEQLOCK_WORD, this.sequence);
       this.slots[0] = generation;
