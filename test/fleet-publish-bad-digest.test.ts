@@ -1,7 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { FleetDigest } from "../src/fleet/digest-batch.js";
 import { fleetKeys } from "../src/fleet/streams.js";
-import { TelemetryConsumer } from "../src/fleet/telemetry-consumer.js";
 import { TelemetryPublisher } from "../src/fleet/telemetry-publisher.js";
 import { FLEET_RING, until } from "./support/fleet.js";
 import { FleetRig } from "./support/fleet-rig.js";
@@ -23,29 +21,7 @@ afterEach(async () => {
 
 describe("digests that are not numbers", () => {
   it("an objective or timestamp that is not a number reaches the consumer as NaN; nothing is dead-lettered", async () => {
-    const keys = fleetKeys("t");
-    const publisher = rig.track(
-      new TelemetryPublisher({
-        redis: rig.connect(),
-        stream: keys.digests,
-        replica: "r1",
-        keyring: FLEET_RING,
-        flushMs: 60_000,
-        firstSeq: 0,
-      }),
-    );
-    const seen: FleetDigest[] = [];
-    const consumer = new TelemetryConsumer({
-      redis: rig.connect(),
-      blocking: rig.connect(),
-      keys,
-      keyring: FLEET_RING,
-      consumer: "c1",
-      blockMs: 50,
-      onDigest: (_, d) => seen.push(d),
-    });
-    rig.track({ close: () => consumer.stop() });
-    await consumer.start();
+    const { publisher, consumer, seen } = await rig.bus(fleetKeys("t"));
     for (let i = 0; i < 10; i++) expect(publisher.publish(1 + i, 0, 1000)).toBe(true);
     for (const bad of NOT_NUMBERS) {
       expect(publisher.publish(bad as number, 0, 1000)).toBe(true);

@@ -6,7 +6,6 @@ import { NonceLedger } from "../src/fleet/nonce-ledger.js";
 import { Replica, type ReplicaOptions } from "../src/fleet/replica.js";
 import { CommandSigner, CommandVerifier, type VerifierOptions } from "../src/fleet/signing.js";
 import { fieldsOf, fleetKeys } from "../src/fleet/streams.js";
-import { TelemetryConsumer } from "../src/fleet/telemetry-consumer.js";
 import { TelemetryPublisher, type TelemetryPublisherOptions } from "../src/fleet/telemetry-publisher.js";
 import { FLEET_PARAMS, FLEET_RING, until } from "./support/fleet.js";
 import { FleetRig } from "./support/fleet-rig.js";
@@ -222,29 +221,7 @@ describe("non-finite measurements on the bus", () => {
   }, 30_000);
 
   it("a NaN among 500 digests reaches the consumer as NaN; nothing is dead-lettered", async () => {
-    const keys = fleetKeys("t");
-    const publisher = rig.track(
-      new TelemetryPublisher({
-        redis: rig.connect(),
-        stream: keys.digests,
-        replica: "r1",
-        keyring: FLEET_RING,
-        flushMs: 60_000,
-        firstSeq: 0,
-      }),
-    );
-    const seen: FleetDigest[] = [];
-    const consumer = new TelemetryConsumer({
-      redis: rig.connect(),
-      blocking: rig.connect(),
-      keys,
-      keyring: FLEET_RING,
-      consumer: "c1",
-      blockMs: 50,
-      onDigest: (_, d) => seen.push(d),
-    });
-    rig.track({ close: () => consumer.stop() });
-    await consumer.start();
+    const { publisher, consumer, seen } = await rig.bus(fleetKeys("t"));
     for (let i = 0; i < 499; i++) publisher.publish(1 + i / 1000, 0, 1000);
     publisher.publish(Number.NaN, 0, 1000);
     await publisher.flush();

@@ -5,7 +5,11 @@
  */
 import { Redis } from "ioredis";
 import { type Coordinator, type CoordinatorOptions, createCoordinator } from "../../src/fleet/coordinator.js";
+import type { FleetDigest } from "../../src/fleet/digest-batch.js";
 import { createReplica, type Replica, type ReplicaOptions } from "../../src/fleet/replica.js";
+import type { FleetKeys } from "../../src/fleet/streams.js";
+import { TelemetryConsumer } from "../../src/fleet/telemetry-consumer.js";
+import { TelemetryPublisher } from "../../src/fleet/telemetry-publisher.js";
 import { FLEET_ENGINE, FLEET_PARAMS, FLEET_RING } from "./fleet.js";
 import { type RedisServer, type RedisServerOptions, startRedis } from "./redis-server.js";
 
@@ -77,6 +81,38 @@ export class FleetRig {
         ...options,
       }),
     );
+  }
+
+  /**
+   * The telemetry bus alone on `keys`: a publisher for replica "r1" that flushes only when asked
+   * (60 s timer) and a started consumer "c1" that collects every digest it delivers, in order.
+   */
+  async bus(
+    keys: FleetKeys,
+  ): Promise<{ publisher: TelemetryPublisher; consumer: TelemetryConsumer; seen: FleetDigest[] }> {
+    const publisher = this.track(
+      new TelemetryPublisher({
+        redis: this.connect(),
+        stream: keys.digests,
+        replica: "r1",
+        keyring: FLEET_RING,
+        flushMs: 60_000,
+        firstSeq: 0,
+      }),
+    );
+    const seen: FleetDigest[] = [];
+    const consumer = new TelemetryConsumer({
+      redis: this.connect(),
+      blocking: this.connect(),
+      keys,
+      keyring: FLEET_RING,
+      consumer: "c1",
+      blockMs: 50,
+      onDigest: (_, digest) => seen.push(digest),
+    });
+    this.track({ close: () => consumer.stop() });
+    await consumer.start();
+    return { publisher, consumer, seen };
   }
 
   /** Closes everything tracked (last first), disconnects every client, stops every server. */
