@@ -89,7 +89,10 @@ function snapshotFields(snapshot: unknown, options: SafeJsonOptions): JsonValue 
   return out;
 }
 
-/** Converts an inspection event to an {@link InspectionRecord} now (copies; never throws). */
+/**
+ * Converts an inspection event to an {@link InspectionRecord} now (copies; throws only a RangeError
+ * for a limit in `options` that is not a whole number ≥ 0, whatever the event holds).
+ */
 export function toInspectionRecord(
   event: InspectionEvent,
   seq: number,

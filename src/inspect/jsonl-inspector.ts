@@ -1,6 +1,6 @@
 import type { InspectionEvent } from "xstate";
 import { type InspectionEventType, type InspectionSink, toInspectionRecord } from "./inspection-record.js";
-import type { SafeJsonOptions } from "./safe-json.js";
+import { checkSafeJsonOptions, type SafeJsonOptions } from "./safe-json.js";
 
 /** Anything with a `write(string)`, such as a Node `Writable` or `process.stdout`. */
 export interface LineWritable {
@@ -41,8 +41,9 @@ export interface JsonlInspector {
 
 interface NodeFileStream {
   write(chunk: string, callback: (error?: unknown) => void): boolean;
-  end(callback: () => void): void;
+  end(): void;
   on(event: "error", listener: (error: unknown) => void): void;
+  once(event: "close", listener: () => void): void;
 }
 
 /** Opens `path` for appending with Node's `fs`, loaded only when a path is given (so browsers can load this module). */
@@ -80,6 +81,8 @@ export function createJsonlInspector(
   target: string | LineWritable,
   options: JsonlInspectorOptions = {},
 ): JsonlInspector {
+  // Checked now, before the file is opened: inside the sink a throw would only be kept in `error`.
+  checkSafeJsonOptions("createJsonlInspector", options);
   const owned = typeof target === "string" ? openAppendStream(target) : undefined;
   const writable = typeof target === "string" ? undefined : target;
   const include = options.include === undefined ? undefined : new Set(options.include);
@@ -93,7 +96,6 @@ export function createJsonlInspector(
   let failed = false;
   let error: unknown;
   let closed = false;
-  let closing: Promise<void> | undefined;
   const fail = (e: unknown) => {
     if (failed) return;
     failed = true;
@@ -101,6 +103,10 @@ export function createJsonlInspector(
   };
   // Kept listening (not once): an "error" event without a listener would crash the process.
   owned?.on("error", fail);
+  // "close" comes once the descriptor is closed, also after an error (the stream destroys itself
+  // then); listened from the start so a close() called after it still resolves.
+  const fileClosed =
+    owned === undefined ? Promise.resolve() : new Promise<void>((resolve) => owned.once("close", resolve));
   // A file write counts once it completed; a write the stream could not do (never opened, or
   // destroyed by an error) calls back with that error.
   const onFileWrite = (e?: unknown) => {
@@ -131,13 +137,11 @@ export function createJsonlInspector(
       return error;
     },
     close() {
-      // Every caller gets the same promise: a second close must not resolve before the flush.
-      closing ??= (() => {
-        closed = true;
-        if (owned === undefined) return Promise.resolve();
-        return new Promise<void>((resolve) => owned.end(() => resolve()));
-      })();
-      return closing;
+      closed = true;
+      // Every caller waits for the same "close". end() on a stream already ended, or destroyed by
+      // an error, does nothing.
+      owned?.end();
+      return fileClosed;
     },
   };
 }

@@ -1,8 +1,15 @@
 /** Limits of {@link toJsonSafe}. */
 export interface SafeJsonOptions {
-  /** Nesting depth below which values are replaced by `"[MaxDepth]"` (default 12). */
+  /**
+   * Levels of nested objects and arrays kept; deeper ones are replaced by `"[MaxDepth]"`. A whole
+   * number ≥ 0 (default 12); 0 replaces the value itself when it is an object. A `Map`'s
+   * `[key, value]` pairs are no level of their own.
+   */
   readonly maxDepth?: number;
-  /** Array and typed-array elements kept; the rest is summarised by a `"[… n more]"` entry (default 1000). */
+  /**
+   * Elements of an array or typed array, entries of a `Map` or `Set`, kept; the rest is summarised
+   * by a `"[… n more]"` entry. A whole number ≥ 0 (default 1000); 0 keeps none.
+   */
   readonly maxArrayLength?: number;
 }
 
@@ -18,21 +25,44 @@ export type JsonValue =
 const DEFAULT_MAX_DEPTH = 12;
 const DEFAULT_MAX_ARRAY_LENGTH = 1000;
 
+/** An option's `value` as an error message shows it (a string quoted, so "5" is told apart from 5). */
+export function shownOption(value: unknown): string {
+  return typeof value === "string" ? JSON.stringify(value) : String(value);
+}
+
+/**
+ * Throws a RangeError, from `caller`, unless the option `name` is undefined or a whole number ≥ 0
+ * (NaN, a negative or a fraction would silently drop data or lift the limit).
+ */
+export function checkCountOption(caller: string, name: string, value: unknown): void {
+  if (value === undefined || (Number.isSafeInteger(value) && (value as number) >= 0)) return;
+  throw new RangeError(`${caller}: ${name} must be a whole number ≥ 0, got ${shownOption(value)}`);
+}
+
+/** Throws a RangeError, from `caller`, naming the first limit of `options` that is not a whole number ≥ 0. */
+export function checkSafeJsonOptions(caller: string, options: SafeJsonOptions): void {
+  checkCountOption(caller, "maxDepth", options.maxDepth);
+  checkCountOption(caller, "maxArrayLength", options.maxArrayLength);
+}
+
 /**
  * A JSON-safe copy of `value`, taken now: what an inspection sink can write without throwing and
  * without losing what JSON would silently drop.
  *
  * @remarks
- * Never throws. Typed arrays become plain arrays (copied now, so later in-place writes do not
+ * Never throws for any value (only a limit in `options` that is not a whole number ≥ 0 throws, a
+ * RangeError). Typed arrays become plain arrays (copied now, so later in-place writes do not
  * change what was recorded); non-finite numbers become `"NaN"`, `"Infinity"`, `"-Infinity"`;
  * bigints their decimal string; functions `"[Function name]"`; symbols their description;
- * `Map`s arrays of `[key, value]` pairs; `Set`s arrays; `Date`s ISO strings; errors
+ * `Map`s arrays of `[key, value]` pairs (the limits count the entries, never inside a pair);
+ * `Set`s arrays; `Date`s ISO strings; own `"__proto__"` keys stay own keys, as in JSON; errors
  * `{ name, message }`; actor references `{ "@actor": id }`; repeated references on the current
  * path `"[Circular]"`; getters that throw `"[Throws]"`. Objects with `toJSON` are serialised
  * through it. O(size of the value) up to the limits: arrays, typed arrays, `Map`s and `Set`s are
  * read up to `maxArrayLength` elements, never further.
  */
 export function toJsonSafe(value: unknown, options: SafeJsonOptions = {}): JsonValue {
+  checkSafeJsonOptions("toJsonSafe", options);
   const maxDepth = options.maxDepth ?? DEFAULT_MAX_DEPTH;
   const maxArrayLength = options.maxArrayLength ?? DEFAULT_MAX_ARRAY_LENGTH;
   const path = new Set<object>();
@@ -101,7 +131,13 @@ export function toJsonSafe(value: unknown, options: SafeJsonOptions = {}): JsonV
     if (object instanceof ArrayBuffer) return { "@bytes": object.byteLength };
     if (object instanceof Date) return Number.isNaN(object.getTime()) ? "Invalid Date" : object.toISOString();
     if (object instanceof Error) return { name: object.name, message: object.message };
-    if (object instanceof Map) return firstOf(object.entries(), object.size, next);
+    if (object instanceof Map) {
+      // A pair is how an entry is written, not data: neither truncated nor a level of nesting.
+      return firstOf(object.entries(), object.size, (entry) => {
+        const [key, item] = entry as [unknown, unknown];
+        return [next(key), next(item)];
+      });
+    }
     if (object instanceof Set) return firstOf(object.values(), object.size, next);
     if (isActorRef(object)) return { "@actor": actorLabel(object) };
     const withToJson = object as { toJSON?: unknown };
@@ -120,16 +156,26 @@ export function toJsonSafe(value: unknown, options: SafeJsonOptions = {}): JsonV
       try {
         item = (object as Record<string, unknown>)[key];
       } catch {
-        out[key] = "[Throws]";
+        setOwn(out, key, "[Throws]");
         continue;
       }
       // Like JSON.stringify, drop undefined members rather than writing null.
-      if (item !== undefined) out[key] = visit(item, depth + 1);
+      if (item !== undefined) setOwn(out, key, visit(item, depth + 1));
     }
     return out;
   };
 
   return visit(value, 0);
+}
+
+/**
+ * `out[key] = value`, except that an own `"__proto__"` key (JSON.parse makes them) stays an own
+ * member: assigning it would set the copy's prototype instead, losing the member.
+ */
+function setOwn(out: Record<string, JsonValue>, key: string, value: JsonValue): void {
+  if (key === "__proto__")
+    Object.defineProperty(out, key, { value, enumerable: true, writable: true, configurable: true });
+  else out[key] = value;
 }
 
 /** `JSON.stringify(toJsonSafe(value, options))`: one line of JSON, whatever `value` holds. */

@@ -1,7 +1,14 @@
 import type { InspectionEvent } from "xstate";
 import type { InspectionSink } from "./inspection-record.js";
 import { importOptionalPeer } from "./optional-peer.js";
-import { type JsonValue, type SafeJsonOptions, stringifySafe, toJsonSafe } from "./safe-json.js";
+import {
+  checkCountOption,
+  type JsonValue,
+  type SafeJsonOptions,
+  shownOption,
+  stringifySafe,
+  toJsonSafe,
+} from "./safe-json.js";
 
 /** Options of {@link createStatelyInspector}. */
 export interface StatelyInspectorOptions {
@@ -12,11 +19,17 @@ export interface StatelyInspectorOptions {
   readonly url?: string;
   /** Allow a non-loopback `url`, i.e. send inspection data off this machine (default false). */
   readonly allowRemote?: boolean;
-  /** Events kept while the relay is not connected; the oldest are dropped beyond it (default 200). */
+  /**
+   * Events kept while the relay is not connected; the oldest are dropped beyond it. A whole
+   * number ≥ 0 (default 200); 0 keeps none.
+   */
   readonly maxDeferredEvents?: number;
-  /** Delay before reconnecting after the relay went away, ms (default 1000). */
+  /**
+   * Delay before reconnecting after the relay went away, ms (default 1000): from 10 (less would
+   * retry in a busy loop) to 2147483647 (setTimeout runs a longer delay after 1 ms).
+   */
   readonly reconnectMs?: number;
-  /** Depth limit of the snapshot serialisation done by `@statelyai/inspect` (default 10). */
+  /** Depth limit of the snapshot serialisation done by `@statelyai/inspect`: a whole number ≥ 0 (default 10). */
   readonly serializationDepthLimit?: number;
   /**
    * Replaces an actor's context before it is sent (e.g. to drop secrets). Called when the event
@@ -65,6 +78,10 @@ interface SocketLike {
 type SocketConstructor = new (url: string) => SocketLike;
 
 const OPEN = 1;
+/** A refused connection fails within a millisecond: below this, reconnecting is a busy loop. */
+const MIN_RECONNECT_MS = 10;
+/** The longest delay setTimeout keeps (2^31 − 1 ms); beyond it, it fires after 1 ms. */
+const MAX_RECONNECT_MS = 2_147_483_647;
 const WS_PACKAGE: string = "ws";
 const LOOPBACK_HOSTS = new Set(["localhost", "[::1]", "::1"]);
 
@@ -184,6 +201,15 @@ class RelayConnection {
     }, this.reconnectMs);
     (this.retry as { unref?: () => void }).unref?.();
   }
+}
+
+/** Throws a RangeError unless `value` is undefined or a delay in [MIN_RECONNECT_MS, MAX_RECONNECT_MS]. */
+function checkReconnectMs(value: unknown): void {
+  if (value === undefined) return;
+  if (typeof value === "number" && value >= MIN_RECONNECT_MS && value <= MAX_RECONNECT_MS) return;
+  throw new RangeError(
+    `createStatelyInspector: reconnectMs must be a number of ms from ${MIN_RECONNECT_MS} to ${MAX_RECONNECT_MS}, got ${shownOption(value)}`,
+  );
 }
 
 /** How deep the copies handed to `@statelyai/inspect` go (it applies its own, smaller, limit). */
@@ -376,6 +402,9 @@ class StatelyCopier {
 export async function createStatelyInspector(
   options: StatelyInspectorOptions = {},
 ): Promise<StatelyInspector> {
+  checkCountOption("createStatelyInspector", "maxDeferredEvents", options.maxDeferredEvents);
+  checkReconnectMs(options.reconnectMs);
+  checkCountOption("createStatelyInspector", "serializationDepthLimit", options.serializationDepthLimit);
   const url = options.url ?? "ws://127.0.0.1:8080";
   if (!options.allowRemote && !isLoopbackWebSocketUrl(url)) {
     throw new RangeError(

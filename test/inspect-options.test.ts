@@ -1,0 +1,146 @@
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import {
+  createJsonlInspector,
+  createStatelyInspector,
+  stringifySafe,
+  toJsonSafe,
+} from "../src/inspect/index.js";
+
+const notWhole = [Number.NaN, -1, 1.5, Number.POSITIVE_INFINITY, "5"];
+
+describe("toJsonSafe options", () => {
+  it("refuses a maxDepth or maxArrayLength that is not a whole number ≥ 0, naming it and its value", () => {
+    for (const option of ["maxDepth", "maxArrayLength"]) {
+      for (const bad of notWhole) {
+        const options = { [option]: bad } as never;
+        const shown = typeof bad === "string" ? JSON.stringify(bad) : String(bad);
+        const message = `toJsonSafe: ${option} must be a whole number ≥ 0, got ${shown}`;
+        expect(() => toJsonSafe({ a: [1, 2] }, options)).toThrow(new RangeError(message));
+        expect(() => stringifySafe({ a: [1, 2] }, options)).toThrow(RangeError);
+      }
+    }
+  });
+
+  it("takes 0: every object and array is summarised", () => {
+    expect(toJsonSafe({ a: 1 }, { maxDepth: 0 })).toBe("[MaxDepth]");
+    expect(toJsonSafe(7, { maxDepth: 0 })).toBe(7);
+    expect(toJsonSafe([1, 2], { maxArrayLength: 0 })).toEqual(["[… 2 more]"]);
+  });
+});
+
+describe("toJsonSafe of a Map", () => {
+  const map = new Map<string, unknown>([
+    ["retries", 3],
+    ["timeoutMs", 200],
+  ]);
+
+  it("applies maxArrayLength to the number of entries, never inside an entry", () => {
+    expect(toJsonSafe(map, { maxArrayLength: 1 })).toEqual([["retries", 3], "[… 1 more]"]);
+    expect(
+      toJsonSafe(
+        new Map([
+          [
+            [1, 2, 3],
+            [4, 5, 6],
+          ],
+        ]),
+        { maxArrayLength: 1 },
+      ),
+    ).toEqual([
+      [
+        [1, "[… 2 more]"],
+        [4, "[… 2 more]"],
+      ],
+    ]);
+  });
+
+  it("counts no nesting level for an entry: its key and value are as deep as an object's members", () => {
+    expect(toJsonSafe({ m: map }, { maxDepth: 2 })).toEqual({
+      m: [
+        ["retries", 3],
+        ["timeoutMs", 200],
+      ],
+    });
+    expect(toJsonSafe({ m: new Map([["k", { deep: 1 }]]) }, { maxDepth: 2 })).toEqual({
+      m: [["k", "[MaxDepth]"]],
+    });
+  });
+});
+
+describe("createJsonlInspector options", () => {
+  it("refuses bad limits when created, before opening the file", () => {
+    const dir = mkdtempSync(join(tmpdir(), "arqon-inspect-"));
+    try {
+      const path = join(dir, "inspect.jsonl");
+      expect(() => createJsonlInspector(path, { maxArrayLength: Number.NaN })).toThrow(
+        new RangeError("createJsonlInspector: maxArrayLength must be a whole number ≥ 0, got NaN"),
+      );
+      expect(() => createJsonlInspector(path, { maxDepth: -3 })).toThrow(
+        new RangeError("createJsonlInspector: maxDepth must be a whole number ≥ 0, got -3"),
+      );
+      expect(() => createJsonlInspector({ write: () => {} }, { maxArrayLength: 2.5 })).toThrow(
+        /maxArrayLength must be a whole number ≥ 0, got 2\.5/,
+      );
+      expect(existsSync(path)).toBe(false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+/** A WebSocket that never connects (the sink uses the platform's when there is one). */
+class IdleSocket {
+  readyState = 0;
+  onopen: (() => void) | null = null;
+  onclose: (() => void) | null = null;
+  onerror: (() => void) | null = null;
+  send(): void {}
+  close(): void {
+    this.readyState = 3;
+  }
+}
+
+describe("createStatelyInspector options", () => {
+  beforeEach(() => {
+    vi.stubGlobal("WebSocket", IdleSocket);
+  });
+  afterEach(() => {
+    vi.unstubAllGlobals();
+  });
+
+  it.each(["maxDeferredEvents", "serializationDepthLimit"])(
+    "refuses a %s that is not a whole number ≥ 0",
+    async (name) => {
+      for (const bad of notWhole) {
+        const shown = typeof bad === "string" ? JSON.stringify(bad) : String(bad);
+        await expect(createStatelyInspector({ [name]: bad as number })).rejects.toThrow(
+          new RangeError(`createStatelyInspector: ${name} must be a whole number ≥ 0, got ${shown}`),
+        );
+      }
+    },
+  );
+
+  it("refuses a reconnectMs that would reconnect in a busy loop", async () => {
+    // setTimeout runs a delay beyond 2^31 - 1 ms after 1 ms.
+    for (const bad of [0, -1, Number.NaN, 9, Number.POSITIVE_INFINITY, 2 ** 31, "1000"]) {
+      const shown = typeof bad === "string" ? JSON.stringify(bad) : String(bad);
+      await expect(createStatelyInspector({ reconnectMs: bad as number })).rejects.toThrow(
+        new RangeError(
+          `createStatelyInspector: reconnectMs must be a number of ms from 10 to 2147483647, got ${shown}`,
+        ),
+      );
+    }
+  });
+
+  it("takes the smallest and largest limits allowed", async () => {
+    const stately = await createStatelyInspector({ maxDeferredEvents: 0, reconnectMs: 10 });
+    expect(stately.connected).toBe(false); // created, waiting for the idle relay
+    stately.close();
+    const largest = await createStatelyInspector({ maxDeferredEvents: 1e6, reconnectMs: 2 ** 31 - 1 });
+    expect(largest.connected).toBe(false);
+    largest.close();
+  });
+});
