@@ -45,22 +45,32 @@ export function sharedListeners(
 /**
  * A `getSnapshot` that applies `selector` once per new value of `store` and keeps the previous
  * selection when `isEqual` says it did not change.
+ *
+ * @remarks
+ * Without a selector the selection is the store's value itself, still compared with `isEqual`.
+ * `committed` gives the selection a component last rendered, if any: the first selection is
+ * compared with it, so that a new `getSnapshot` (e.g. for an inline selector, a new function on
+ * each render) keeps an equal selection instead of returning a new object.
  */
 export function selectFrom<S, T>(
   store: ExternalStore<S>,
   selector: ((value: S) => T) | undefined,
-  isEqual: ((a: T, b: T) => boolean) | undefined = Object.is,
+  isEqual?: (a: T, b: T) => boolean,
+  committed?: () => { readonly value: T } | undefined,
 ): () => T | S {
-  if (selector === undefined) return store.getSnapshot;
+  if (selector === undefined && isEqual === undefined) return store.getSnapshot;
+  const select = selector ?? ((value: S) => value as unknown as T);
+  const equal = isEqual ?? Object.is;
   let source: S | undefined;
   let selection: T | undefined;
   let has = false;
   return () => {
     const value = store.getSnapshot();
     if (has && value === source) return selection as T;
-    const next = selector(value);
+    const next = select(value);
+    const previous = has ? { value: selection as T } : committed?.();
     source = value;
-    if (!(has && isEqual(selection as T, next))) selection = next;
+    selection = previous !== undefined && equal(previous.value, next) ? previous.value : next;
     has = true;
     return selection as T;
   };

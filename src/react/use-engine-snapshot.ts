@@ -1,4 +1,4 @@
-import { useMemo, useSyncExternalStore } from "react";
+import { useEffect, useMemo, useRef, useSyncExternalStore } from "react";
 import type { Engine, EngineSnapshot } from "../engine/engine.js";
 import type { EngineSnapshotsOptions } from "../engine/snapshots.js";
 import { type ExternalStore, selectFrom } from "./external-store.js";
@@ -7,8 +7,8 @@ import { createSnapshotStore } from "./snapshot-store.js";
 /** Options of {@link useEngineSnapshot}: how often snapshots are taken, and how selections compare. */
 export interface UseEngineSnapshotOptions<T> extends EngineSnapshotsOptions {
   /**
-   * Whether two selections are the same (default `Object.is`); when they are, the previous one is
-   * kept and the component does not re-render.
+   * Whether two selections (the snapshots themselves without a selector) are the same (default
+   * `Object.is`); when they are, the previous one is kept and the component does not re-render.
    */
   readonly isEqual?: (a: T, b: T) => boolean;
 }
@@ -20,8 +20,10 @@ export interface UseEngineSnapshotOptions<T> extends EngineSnapshotsOptions {
  * @remarks
  * Built on `useSyncExternalStore` over {@link createSnapshotStore}. Returns `undefined` while
  * `engine` is null (e.g. the first render of {@link useEngine}). The selector runs once per new
- * snapshot; give `isEqual` (e.g. a shallow comparison) when it builds a new object each time and
- * re-renders should follow only real changes.
+ * snapshot, and once per render when it is a new function (as an inline selector is). Give
+ * `isEqual` (e.g. a shallow comparison) when it builds a new object each time and re-renders
+ * should follow only real changes: an equal selection is the one rendered before, also across
+ * renders with a new selector, so effects that depend on it do not run again.
  */
 export function useEngineSnapshot(
   engine: Engine | null | undefined,
@@ -38,7 +40,9 @@ export function useEngineSnapshot<T>(
   selector?: (snapshot: EngineSnapshot) => T,
   options: UseEngineSnapshotOptions<T> = {},
 ): T | EngineSnapshot | undefined {
-  const { everyMs, scheduler, isEqual } = options;
+  const { everyMs, scheduler } = options;
+  // The overloads pair `isEqual` with what is selected: the snapshot itself without a selector.
+  const isEqual = options.isEqual as ((a: T | EngineSnapshot, b: T | EngineSnapshot) => boolean) | undefined;
   const store: ExternalStore<EngineSnapshot | undefined> = useMemo(
     () =>
       engine
@@ -49,16 +53,27 @@ export function useEngineSnapshot<T>(
         : EMPTY_STORE,
     [engine, everyMs, scheduler],
   );
+  // The selection last rendered, with the store it came from: a new selector (an inline one is
+  // new on every render) starts from it, so an equal selection keeps its identity. Another store
+  // (another engine) starts afresh, as its values are not the old engine's.
+  const committed = useRef<{ readonly store: object; readonly value: T | EngineSnapshot | undefined }>(
+    undefined,
+  );
   const getSelection = useMemo(
     () =>
-      selectFrom(
+      selectFrom<EngineSnapshot | undefined, T | EngineSnapshot | undefined>(
         store,
         selector && ((snapshot) => (snapshot === undefined ? undefined : selector(snapshot))),
         isEqual && ((a, b) => a !== undefined && b !== undefined && isEqual(a, b)),
+        () => (committed.current?.store === store ? committed.current : undefined),
       ),
     [store, selector, isEqual],
   );
-  return useSyncExternalStore(store.subscribe, getSelection, getSelection);
+  const selection = useSyncExternalStore(store.subscribe, getSelection, getSelection);
+  useEffect(() => {
+    committed.current = { store, value: selection };
+  }, [store, selection]);
+  return selection;
 }
 
 /** The store of "no engine": nothing to listen to, always undefined. */

@@ -4,33 +4,36 @@ import type { Engine } from "../engine/engine.js";
 import { createActorStore } from "./actor-store.js";
 import { type ExternalStore, selectFrom } from "./external-store.js";
 
-/** The live state of an engine's statecharts, as dotted state names (e.g. `"cycle.plus"`). */
+/** The live state of an engine's statecharts. */
 export interface EngineStatechartState {
   /** The root actor's status: `"active"` while it runs, `"stopped"` after `close()`, `"error"` if it failed. */
   readonly status: SnapshotFrom<AnyActorRef>["status"] | undefined;
-  /** The SPSA cycle's state (`systemId: "spsa"`), e.g. `"cycle.plus"` or `"stalled"`. */
+  /** The SPSA cycle's state (`systemId: "spsa"`) as a dotted name, e.g. `"cycle.plus"` or `"stalled"`. */
   readonly spsa: string | undefined;
-  /** The SafeMode chart's state (`systemId: "safeMode"`): `"normal"`, `"conservative"`, `"frozen"` or `"halted"`. */
+  /**
+   * The SafeMode chart's mode (`systemId: "safeMode"`): `"normal"`, `"conservative"`, `"frozen"` or
+   * `"halted"`, without the chart's substates (e.g. `"frozen"` for `frozen.dwelling`).
+   */
   readonly safeMode: string | undefined;
 }
 
 /**
- * The live state of the engine's statecharts, re-rendering on every transition.
+ * The live state of the engine's statecharts, re-rendering whenever a field changes.
  *
  * @remarks
  * Reads the actors themselves with `useSyncExternalStore`: the root actor (`engine.actor`) for its
  * status, and its children found by system id for their state. It follows transitions, failures
  * and the stop of `close()` (after which `status` is `"stopped"` and the charts, no longer run,
  * read undefined); an actor that failed reads `status: "error"` instead of throwing. Unlike
- * {@link useEngineSnapshot}, which follows audit events, this follows every transition (SPSA moves
- * through a few states per evaluation window), so keep the component that uses it small.
+ * {@link useEngineSnapshot}, which follows audit events, this follows every SPSA transition (a few
+ * per evaluation window), so keep the component that uses it small.
  * Every field is undefined while `engine` is null, and a chart the engine does not run reads undefined.
  */
 export function useEngineState(engine: Engine | null | undefined): EngineStatechartState {
   const actor = engine?.actor;
   const status = useActorSelection(actor, statusOf);
   const spsa = useActorSelection(childOf(actor, "spsa"), stateOf);
-  const safeMode = useActorSelection(childOf(actor, "safeMode"), stateOf);
+  const safeMode = useActorSelection(childOf(actor, "safeMode"), topStateOf);
   return { status, spsa, safeMode };
 }
 
@@ -67,6 +70,16 @@ function childOf(actor: Engine["actor"] | undefined, systemId: string): AnyActor
 function stateOf(snapshot: SnapshotFrom<AnyActorRef> | undefined): string | undefined {
   const value = (snapshot as { value?: unknown } | undefined)?.value;
   return value === undefined ? undefined : stateName(value);
+}
+
+/**
+ * The top-level state only: SafeMode's substates (`dwelling`, `settled`) time its step-down and
+ * are not modes; reading them would also re-render on every substate change.
+ */
+function topStateOf(snapshot: SnapshotFrom<AnyActorRef> | undefined): string | undefined {
+  const value = (snapshot as { value?: unknown } | undefined)?.value;
+  if (value === undefined) return undefined;
+  return typeof value === "object" && value !== null ? Object.keys(value).join(", ") : String(value);
 }
 
 /**
