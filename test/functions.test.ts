@@ -118,6 +118,13 @@ describe("shape and parameters", () => {
     const params = Object.fromEntries(fn.names.map((name, i) => [name, x[i]!]));
     expect(fn.evaluate(params)).toBe(fn.at(x));
     expect(() => fn.evaluate({ x1: 0.1 })).toThrow(/missing parameter x2/);
+    // Present but not a finite number: named as such, not as missing.
+    const at = (x1: unknown) => () => fn.evaluate({ ...params, x1 });
+    expect(at("0.1")).toThrow(new RangeError('Hartmann-6: parameter x1 must be a finite number, got "0.1"'));
+    expect(at(null)).toThrow(new RangeError("Hartmann-6: parameter x1 must be a finite number, got null"));
+    expect(at(Number.NaN)).toThrow(
+      new RangeError("Hartmann-6: parameter x1 must be a finite number, got NaN"),
+    );
   });
 
   it("rejects dimensions a function does not support", () => {

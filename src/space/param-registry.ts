@@ -8,7 +8,11 @@ export interface ParamSpec {
   readonly max: number;
   /** Starting value (default: the middle of the range, geometric for log scale). */
   readonly init?: number;
-  /** Largest move of the live value per apply, raw units (default: 10 % of the range). */
+  /**
+   * Largest move of the live value per apply, raw units. An engine config fills it in from its
+   * guardrail preset's share of the range (10 % balanced, 5 % conservative, 20 % aggressive);
+   * a registry built without it takes 10 %.
+   */
   readonly maxDelta?: number;
   /** "linear" (default) or "log" (needs min > 0): how SPSA's unit-cube steps map to raw values. */
   readonly scale?: Scale;

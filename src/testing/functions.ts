@@ -33,7 +33,7 @@ export interface TestFunction {
   readonly minimizers: readonly (readonly number[])[];
   /** Value at a vector `x` (length {@link TestFunction.dimension}, in `names` order). */
   at(x: ArrayLike<number>): number;
-  /** Value at named parameters (`{ x1, x2, … }`); throws if a parameter is missing or not a number. */
+  /** Value at named parameters (`{ x1, x2, … }`); throws a RangeError naming a parameter that is missing or not a finite number. */
   evaluate(params: Readonly<Record<string, unknown>>): number;
 }
 
@@ -66,13 +66,20 @@ function makeTestFunction(spec: {
     at: spec.at,
     evaluate(params: Readonly<Record<string, unknown>>): number {
       for (let i = 0; i < dimension; i++) {
-        const value = params[names[i]!];
-        if (typeof value !== "number") throw new RangeError(`${spec.name}: missing parameter ${names[i]}`);
+        const name = names[i]!;
+        const value = params[name];
+        if (typeof value !== "number" || !Number.isFinite(value)) throw badParameter(spec.name, name, value);
         scratch[i] = value;
       }
       return spec.at(scratch);
     },
   });
+}
+
+function badParameter(fn: string, name: string, value: unknown): RangeError {
+  if (value === undefined) return new RangeError(`${fn}: missing parameter ${name}`);
+  const shown = typeof value === "string" ? JSON.stringify(value) : String(value);
+  return new RangeError(`${fn}: parameter ${name} must be a finite number, got ${shown}`);
 }
 
 function requireDimension(name: string, dimension: number, least: number): void {
