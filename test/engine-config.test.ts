@@ -1,5 +1,5 @@
 import { asyncScheduler, VirtualTimeScheduler } from "rxjs";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import {
   type EngineConfig,
   engineConfigIssues,
@@ -357,5 +357,21 @@ describe("engine config: parameter count", () => {
     ]);
     const error = configError(config);
     expect(error.issues).toEqual(engineConfigIssues(config));
+  });
+});
+
+describe("engine config: shared live values", () => {
+  afterEach(() => {
+    vi.unstubAllGlobals();
+  });
+
+  it("is a config error where the runtime has no SharedArrayBuffer (a page not cross-origin isolated)", () => {
+    vi.stubGlobal("SharedArrayBuffer", undefined);
+    expect(problems({ ...VALID, shared: true })).toEqual([
+      "shared: needs SharedArrayBuffer, which this runtime does not provide (a browser page has it only when cross-origin isolated)",
+    ]);
+    expect(configError({ ...VALID, shared: true }).issues.map((i) => i.path)).toEqual(["shared"]);
+    // Unshared live values need no SharedArrayBuffer.
+    expect(problems({ ...VALID, shared: false })).toEqual([]);
   });
 });

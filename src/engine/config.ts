@@ -116,7 +116,11 @@ export interface EngineConfig<N extends string = string> {
   readonly auditDrainMs?: number | undefined;
   /** Identifies this run in every audit event (default derived from the seed). */
   readonly runId?: string | undefined;
-  /** Back the live values by a SharedArrayBuffer so worker threads can read them (default false). */
+  /**
+   * Back the live values by a SharedArrayBuffer so worker threads can read them (default false).
+   * In a browser page that needs cross-origin isolation; where the runtime has no
+   * SharedArrayBuffer, `true` is a config error.
+   */
   readonly shared?: boolean | undefined;
   /**
    * The clock and timer source (default RxJS `asyncScheduler`, i.e. `Date.now()`). Pass a
@@ -445,6 +449,13 @@ export function engineConfigIssues(raw: unknown): ConfigIssue[] {
   issues.push(...guardrailIssues(config.guardrails));
   issues.push(...spsaIssues(config.spsa));
   issues.push(...safetyOptionIssues(config.safety));
+  if (config.shared === true && typeof SharedArrayBuffer === "undefined") {
+    issues.push({
+      path: "shared",
+      message:
+        "needs SharedArrayBuffer, which this runtime does not provide (a browser page has it only when cross-origin isolated)",
+    });
+  }
   return issues;
 }
 
