@@ -28,6 +28,9 @@ const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as {
   bin: Record<string, string>;
   exports: Record<string, unknown>;
   scripts: Record<string, string>;
+  dependencies?: Record<string, string>;
+  peerDependencies?: Record<string, string>;
+  devDependencies?: Record<string, string>;
 };
 
 /** The public entry points, and nothing else. */
@@ -129,6 +132,18 @@ describe("package.json", () => {
       expect(Object.keys(entry), key).toEqual(["types", "default"]);
       expect(entry.types, key).toMatch(/^\.\/dist\/.+\.d\.ts$/);
       expect(entry.default, key).toMatch(/^\.\/dist\/.+\.js$/);
+    }
+  });
+});
+
+describe("dependencies", () => {
+  it("takes effect, rxjs and xstate as peers: their values cross the API, so an app needs one copy of each", () => {
+    const { dependencies = {}, peerDependencies = {}, devDependencies = {} } = pkg;
+    for (const name of ["effect", "rxjs", "xstate"]) {
+      expect(dependencies, name).not.toHaveProperty(name);
+      // The range starts at the exact version the project builds and tests with.
+      expect(devDependencies[name], name).toMatch(/^\d+\.\d+\.\d+$/);
+      expect(peerDependencies[name], name).toBe(`^${devDependencies[name]}`);
     }
   });
 });
