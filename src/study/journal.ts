@@ -2,6 +2,7 @@
  * The Redis journal of a shared study: an append-only list of operations, appended only by a
  * writer that has read every earlier entry.
  */
+import { createHash } from "node:crypto";
 import type { Redis } from "ioredis";
 import type { SolverConfig } from "../solver/config.js";
 import type { Told } from "../solver/solver.js";
@@ -11,8 +12,17 @@ export const JOURNAL_VERSION = 1;
 
 /** One operation of a shared study, in the order every worker replays them. */
 export type JournalEntry =
-  /** The first entry: the study's solver configuration. */
-  | { readonly op: "create"; readonly v: typeof JOURNAL_VERSION; readonly config: SolverConfig }
+  /**
+   * The first entry: the study's solver configuration. `nonce` (random, absent from journals
+   * written before it was added) tells a study re-created under the same name, with the same
+   * configuration, from the one a worker replayed.
+   */
+  | {
+      readonly op: "create";
+      readonly v: typeof JOURNAL_VERSION;
+      readonly nonce?: string;
+      readonly config: SolverConfig;
+    }
   /** A worker asked for trials and received these ids. */
   | { readonly op: "ask"; readonly worker: string; readonly max: number; readonly ids: readonly number[] }
   /** A worker told results (asked trials by id, or warm-start points). */
@@ -27,35 +37,70 @@ export type JournalEntry =
     };
 
 /**
- * Appends ARGV[2] to the list KEYS[1] only if the list still holds ARGV[1] entries; returns the
- * new length, or -1 when someone appended first. Redis runs a script atomically, so of two
- * writers that read the same journal, exactly one appends.
+ * Appends ARGV[3] to the list KEYS[1] only if the list still holds ARGV[1] entries; returns the
+ * new length, -1 when someone appended first, or -2 when the list is no longer the journal the
+ * writer replayed: it must begin with the create entry whose SHA-1 is ARGV[2] (unless ARGV[2] is
+ * empty: nothing read yet) and hold at least ARGV[1] entries, which a deleted journal (DEL, a
+ * Redis restart without persistence) or one re-created under the same name does not. Redis runs
+ * a script atomically, so of two writers that read the same journal, exactly one appends.
  */
 const APPEND_IF_LENGTH = `
 local length = redis.call('LLEN', KEYS[1])
+if ARGV[2] ~= '' then
+  local first = redis.call('LINDEX', KEYS[1], 0)
+  if not first or redis.sha1hex(first) ~= ARGV[2] or length < tonumber(ARGV[1]) then return -2 end
+end
 if length ~= tonumber(ARGV[1]) then return -1 end
-return redis.call('RPUSH', KEYS[1], ARGV[2])
+return redis.call('RPUSH', KEYS[1], ARGV[3])
 `;
 
-/** A study's journal in Redis (the list `arqon:study:<name>:journal`). */
+/**
+ * A study's journal in Redis (the list `arqon:study:<name>:journal`), as one handle reads it: once
+ * it has read the create entry, every read and append checks that the list is still that journal.
+ */
 export class RedisJournal {
   readonly key: string;
   private readonly redis: Redis;
+  private readonly study: string;
+  /** SHA-1 of the create entry this handle read ('' before it read one). */
+  private created = "";
 
   constructor(redis: Redis, study: string) {
     this.redis = redis;
+    this.study = study;
     this.key = `arqon:study:${study}:journal`;
   }
 
-  /** The entries from position `from` (0-based) to the end, parsed. */
+  /**
+   * The entries from position `from` (0-based) to the end, parsed.
+   *
+   * @throws JournalError when the journal is no longer the one read before (deleted, re-created,
+   * or shorter than `from`).
+   */
   async readFrom(from: number): Promise<JournalEntry[]> {
-    const raw = await this.redis.lrange(this.key, from, -1);
+    // One transaction, so the three replies describe one state of the list.
+    const replies = await this.redis
+      .multi()
+      .lindex(this.key, 0)
+      .llen(this.key)
+      .lrange(this.key, from, -1)
+      .exec();
+    // exec() gives null only for a transaction a WATCH aborted, and this one watches nothing.
+    const [first, length, raw] = replies!.map(([error, reply]) => {
+      if (error) throw error;
+      return reply;
+    }) as [string | null, number, string[]];
+    if (this.created !== "" && (first === null || sha1(first) !== this.created || length < from))
+      throw this.replaced(from);
+    if (from === 0 && first !== null) this.created = sha1(first);
     return raw.map((text, i) => parseEntry(text, from + i));
   }
 
   /**
    * Appends `entry` at position `position` (the journal must hold exactly `position` entries).
    * Returns false, appending nothing, when the journal has grown since it was read.
+   *
+   * @throws JournalError, appending nothing, when the journal is no longer the one read before.
    */
   async appendAt(position: number, entry: JournalEntry): Promise<boolean> {
     const length = (await this.redis.eval(
@@ -63,8 +108,10 @@ export class RedisJournal {
       1,
       this.key,
       position,
+      this.created,
       JSON.stringify(entry),
     )) as number;
+    if (length === -2) throw this.replaced(position);
     return length === position + 1;
   }
 
@@ -72,6 +119,21 @@ export class RedisJournal {
   async delete(): Promise<void> {
     await this.redis.del(this.key);
   }
+
+  private replaced(position: number): JournalError {
+    return new JournalError(
+      position,
+      `its journal was deleted or replaced since this worker read it (${this.key} no longer ` +
+        `holds the ${position} entries this worker replayed); open the study again to go on with ` +
+        "what the journal holds now",
+      this.study,
+    );
+  }
+}
+
+/** SHA-1 in hex, as Lua's `redis.sha1hex` writes it. */
+function sha1(text: string): string {
+  return createHash("sha1").update(text).digest("hex");
 }
 
 /** Parses entry `position`, refusing anything that is not a journal entry of this version. */
@@ -93,14 +155,19 @@ function parseEntry(text: string, position: number): JournalEntry {
   throw new JournalError(position, `has an unknown op ${JSON.stringify(op)}`);
 }
 
-/** A journal entry that cannot be read or replayed. */
+/**
+ * A journal entry that cannot be read or replayed, or (given `study`) a journal that is no longer
+ * the one a handle replayed.
+ */
 export class JournalError extends Error {
   override readonly name = "JournalError";
-  /** Position of the entry in the journal (0-based). */
+  /** Position of the entry in the journal (0-based); for a replaced journal, the handle's next one. */
   readonly position: number;
 
-  constructor(position: number, reason: string) {
-    super(`shared study journal entry ${position} ${reason}`);
+  constructor(position: number, reason: string, study?: string) {
+    super(
+      study === undefined ? `shared study journal entry ${position} ${reason}` : `study ${study}: ${reason}`,
+    );
     this.position = position;
   }
 }

@@ -1,6 +1,7 @@
 /**
  * A solver study shared by many workers in many processes through a Redis journal.
  */
+import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
 import { Redis } from "ioredis";
 import { ConfigError, UsageError } from "../errors.js";
@@ -17,8 +18,9 @@ import {
   type Trial,
   type TrialResult,
 } from "../solver/solver.js";
-import { studyConfigKey } from "./config-key.js";
+import { studyConfigDifferences, studyConfigKey } from "./config-key.js";
 import { JOURNAL_VERSION, type JournalEntry, JournalError, RedisJournal } from "./journal.js";
+import { withoutPassword } from "./without-password.js";
 
 /** Where a shared study lives. */
 export interface SharedStudyOptions {
@@ -28,7 +30,19 @@ export interface SharedStudyOptions {
   readonly study: string;
   /** This worker's name in the journal (default `<hostname>:<pid>`). */
   readonly worker?: string;
+  /**
+   * With a URL: how long to wait for Redis to connect and to answer each command before the
+   * operation rejects, in ms (default 5000). Without it, a frozen or unreachable Redis would hold
+   * every call forever. A client you pass keeps its own settings (ioredis `commandTimeout`).
+   */
+  readonly timeoutMs?: number;
 }
+
+/** Default of {@link SharedStudyOptions.timeoutMs}. */
+const DEFAULT_TIMEOUT_MS = 5000;
+
+/** The message of the error ioredis rejects a command with after `commandTimeout`. */
+const COMMAND_TIMED_OUT = "Command timed out";
 
 /**
  * One worker's handle on a shared study: ask, evaluate, tell, as with a `Solver`, while other
@@ -45,6 +59,9 @@ export interface SharedStudyOptions {
  * `asked`, `told`, `best()` and `pendingTrials()` describe the study as of this worker's latest
  * operation or {@link SharedStudy.refresh}: only what the journal holds, never an operation whose
  * append is still in flight, failed or lost to another worker.
+ *
+ * A journal deleted or re-created under the same name since the handle read it is not this
+ * handle's study any more: every later operation rejects with a `JournalError` naming the study.
  */
 export interface SharedStudy {
   /** The study's name. */
@@ -83,8 +100,9 @@ export interface SharedStudy {
  * @remarks
  * The first worker writes `config` as the journal's first entry; later workers must pass the same
  * configuration (compared as JSON, `inspect` left out) or the call fails with a `UsageError`
- * naming the study. Local solvers (`createSolver`, `minimize`) stay the default; a shared study
- * is for many processes, on one machine or many, that share one budget.
+ * naming the study and the first settings that differ. Local solvers (`createSolver`,
+ * `minimize`) stay the default; a shared study is for many processes, on one machine or many,
+ * that share one budget.
  *
  * @example
  * ```ts
@@ -108,7 +126,17 @@ export async function openSharedStudy(
     throw new ConfigError([{ path: "pruner", message: "pruning is not supported in a shared study yet" }]);
   }
   const url = typeof options.redis === "string" ? options.redis : undefined;
-  const redis = url === undefined ? (options.redis as Redis) : new Redis(url, { maxRetriesPerRequest: 3 });
+  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  if (!(typeof timeoutMs === "number" && Number.isFinite(timeoutMs) && timeoutMs > 0))
+    throw new UsageError(`timeoutMs: must be a finite number > 0, got ${String(timeoutMs)}`);
+  if (url === undefined && options.timeoutMs !== undefined)
+    throw new UsageError(
+      "timeoutMs: applies to a connection opened from a URL; set commandTimeout on the ioredis client you pass",
+    );
+  const redis =
+    url === undefined
+      ? (options.redis as Redis)
+      : new Redis(url, { maxRetriesPerRequest: 3, commandTimeout: timeoutMs, connectTimeout: timeoutMs });
   // A client of our own reports connection failures as events; without a listener ioredis prints
   // each with a stack trace. The calls that fail reject on their own; the last cause is kept to
   // say why the study could not open.
@@ -120,7 +148,8 @@ export async function openSharedStudy(
   try {
     const journal = new RedisJournal(redis, options.study);
     const worker = options.worker ?? `${hostname()}:${process.pid}`;
-    const study = new SharedStudyImpl(options.study, journal, worker, redis, url !== undefined);
+    const own = url === undefined ? undefined : { url: withoutPassword(url), timeoutMs };
+    const study = new SharedStudyImpl(options.study, journal, worker, redis, own);
     await study.open(JSON.parse(JSON.stringify(stored)) as SolverConfig);
     // Open: a later connection failure rejects the operation it hits; ioredis reports it as before.
     redis.off("error", keepError);
@@ -128,24 +157,16 @@ export async function openSharedStudy(
   } catch (error) {
     if (url === undefined) throw error;
     redis.disconnect();
-    if (connectionError === undefined || error instanceof UsageError || error instanceof JournalError)
-      throw error;
-    throw new Error(`cannot reach Redis at ${withoutPassword(url)}: ${connectionError.message}`, {
-      cause: error,
-    });
+    if (error instanceof UsageError || error instanceof JournalError) throw error;
+    const cause =
+      connectionError?.message ?? (isTimeout(error) ? `no reply within ${timeoutMs} ms` : undefined);
+    if (cause === undefined) throw error;
+    throw new Error(`cannot reach Redis at ${withoutPassword(url)}: ${cause}`, { cause: error });
   }
 }
 
-/** `url` with any password replaced by `***` (error messages end up in logs). */
-function withoutPassword(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password === "") return url;
-    parsed.password = "***";
-    return parsed.toString();
-  } catch {
-    return "the given URL";
-  }
+function isTimeout(error: unknown): boolean {
+  return error instanceof Error && error.message === COMMAND_TIMED_OUT;
 }
 
 class SharedStudyImpl implements SharedStudy {
@@ -153,7 +174,8 @@ class SharedStudyImpl implements SharedStudy {
   private readonly journal: RedisJournal;
   private readonly worker: string;
   private readonly redis: Redis;
-  private readonly ownsClient: boolean;
+  /** The connection this handle opened (closed by `close`), or undefined for a caller's client. */
+  private readonly own: { readonly url: string; readonly timeoutMs: number } | undefined;
   private solver: Solver | undefined;
   /** Journal entries replayed on {@link solver}. */
   private position = 0;
@@ -168,12 +190,18 @@ class SharedStudyImpl implements SharedStudy {
    */
   private unconfirmed: { readonly before: SolverArtifact; view?: Solver } | undefined;
 
-  constructor(name: string, journal: RedisJournal, worker: string, redis: Redis, ownsClient: boolean) {
+  constructor(
+    name: string,
+    journal: RedisJournal,
+    worker: string,
+    redis: Redis,
+    own: { readonly url: string; readonly timeoutMs: number } | undefined,
+  ) {
     this.name = name;
     this.journal = journal;
     this.worker = worker;
     this.redis = redis;
-    this.ownsClient = ownsClient;
+    this.own = own;
   }
 
   get config(): ResolvedSolverConfig {
@@ -199,7 +227,9 @@ class SharedStudyImpl implements SharedStudy {
 
   /** Creates the study, or joins it after checking that the configurations agree. */
   async open(config: SolverConfig): Promise<void> {
-    const created = await this.journal.appendAt(0, { op: "create", v: JOURNAL_VERSION, config });
+    // The nonce tells this study from one re-created later under the same name and config.
+    const create = { op: "create", v: JOURNAL_VERSION, nonce: randomUUID(), config } as const;
+    const created = await this.journal.appendAt(0, create);
     const [first] = await this.journal.readFrom(0);
     if (first?.op !== "create") throw new JournalError(0, "is not the study's create entry");
     // A study an earlier arqon created may hold what a config can no longer say (`when: {}`):
@@ -207,7 +237,7 @@ class SharedStudyImpl implements SharedStudy {
     const stored = savedSolverConfig(first.config) as SolverConfig;
     if (!created && studyConfigKey(stored) !== studyConfigKey(config))
       throw new UsageError(
-        `study ${this.name}: exists with another solver configuration (${JSON.stringify(first.config)})`,
+        `study ${this.name}: exists with another solver configuration: ${studyConfigDifferences(stored, config).join("; ")}`,
       );
     this.solver = createSolver(stored);
     this.position = 1;
@@ -276,7 +306,7 @@ class SharedStudyImpl implements SharedStudy {
     this.closed = true;
     await this.queue.catch(() => undefined);
     this.solver?.stop();
-    if (this.ownsClient) await this.redis.quit().catch(() => this.redis.disconnect());
+    if (this.own !== undefined) await this.redis.quit().catch(() => this.redis.disconnect());
   }
 
   private get live(): Solver {
@@ -303,9 +333,19 @@ class SharedStudyImpl implements SharedStudy {
     // client, still connected, it would.
     if (this.closed)
       return Promise.reject(new UsageError(`study ${this.name}: closed; open it again to go on`));
-    const run = this.queue.then(operation, operation);
+    const named = () => operation().catch((error: unknown) => Promise.reject(this.named(error)));
+    const run = this.queue.then(named, named);
     this.queue = run.catch(() => undefined);
     return run;
+  }
+
+  /** ioredis's bare "Command timed out" said as what timed out, on a connection this handle opened. */
+  private named(error: unknown): unknown {
+    if (this.own === undefined || !isTimeout(error)) return error;
+    const { url, timeoutMs } = this.own;
+    return new Error(`study ${this.name}: no reply from Redis at ${url} within ${timeoutMs} ms`, {
+      cause: error,
+    });
   }
 
   /**

@@ -1,0 +1,74 @@
+/**
+ * A shared study on a connection of its own gives up on a Redis that stops answering (a frozen
+ * host, a partition) after `timeoutMs`: opening, ask, tell and close reject or end instead of
+ * waiting forever. The test freezes a redis-server it started with SIGSTOP.
+ */
+import { Redis } from "ioredis";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { UsageError } from "../src/errors.js";
+import { openSharedStudy } from "../src/study/index.js";
+import { type RedisServer, startRedis } from "./support/redis-server.js";
+
+let server: RedisServer;
+let pid: number;
+beforeAll(async () => {
+  server = await startRedis();
+  const admin = new Redis(server.url, { maxRetriesPerRequest: 1 });
+  pid = Number(/process_id:(\d+)/.exec(await admin.info("server"))![1]);
+  admin.disconnect();
+});
+afterAll(async () => {
+  await server.stop();
+});
+
+const config = { seed: 1, budget: 20, bounds: { x: { min: 0, max: 1 } } };
+
+/** Runs `body` while the server is stopped (SIGSTOP), resuming it afterwards whatever happens. */
+async function whileFrozen<T>(body: () => Promise<T>): Promise<T> {
+  process.kill(pid, "SIGSTOP");
+  try {
+    return await body();
+  } finally {
+    process.kill(pid, "SIGCONT");
+  }
+}
+
+describe("a shared study when Redis stops answering", () => {
+  it("rejects ask and tell after timeoutMs, naming the study and the URL, and closes", async () => {
+    const study = await openSharedStudy(config, { redis: server.url, study: "frozen", timeoutMs: 200 });
+    const [trial] = (await study.ask())!;
+    const url = server.url.replace(/[.]/g, "\\.");
+    const noReply = new RegExp(`^study frozen: no reply from Redis at ${url} within 200 ms`);
+    await whileFrozen(async () => {
+      await expect(study.tell({ id: trial!.id, value: 1 })).rejects.toThrow(noReply);
+      await expect(study.ask()).rejects.toThrow(noReply);
+      await study.close();
+    });
+  }, 10_000);
+
+  it("rejects opening a study on a frozen Redis after timeoutMs", async () => {
+    const failure = await whileFrozen(() =>
+      openSharedStudy(config, { redis: server.url, study: "frozen-open", timeoutMs: 200 }).then(
+        () => undefined,
+        (error: unknown) => error as Error,
+      ),
+    );
+    expect(failure?.message).toBe(`cannot reach Redis at ${server.url}: no reply within 200 ms`);
+  }, 10_000);
+
+  it("refuses a timeoutMs that is not a positive number, or one given with a client", async () => {
+    for (const timeoutMs of [0, -1, Number.NaN, Number.POSITIVE_INFINITY, "5" as never]) {
+      await expect(
+        openSharedStudy(config, { redis: server.url, study: "bad-timeout", timeoutMs }),
+      ).rejects.toThrow(/^timeoutMs: must be a finite number > 0, got /);
+    }
+    const client = new Redis(server.url, { maxRetriesPerRequest: 1 });
+    try {
+      await expect(
+        openSharedStudy(config, { redis: client, study: "bad-timeout", timeoutMs: 500 }),
+      ).rejects.toThrow(UsageError);
+    } finally {
+      client.disconnect();
+    }
+  });
+});
