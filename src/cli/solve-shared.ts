@@ -3,7 +3,10 @@ import { ConfigError, UsageError } from "../errors.js";
 import type { Trial } from "../index.js";
 import { importOptionalPeer, MissingPeerError } from "../inspect/optional-peer.js";
 import type { ParamValue } from "../space/params.js";
+import { isRedisFailure, recordResult, type StudyResult, unrecordedMessage } from "../study/record-result.js";
 import type { SharedStudy } from "../study/shared-study.js";
+import { StallWatch } from "../study/stall-watch.js";
+import { withoutPassword } from "../study/without-password.js";
 import { CliError, runtimeError, usageError } from "./cli-error.js";
 import { objectiveEnvironment, variableProblems } from "./env-names.js";
 import type { CliIo } from "./io.js";
@@ -23,6 +26,10 @@ export interface SharedSolveOptions {
   readonly onError: "stop" | "skip";
   /** `--quiet`: only failed trials and errors on stderr. */
   readonly quiet: boolean;
+  /** How long to keep asking a study that does not move, in ms (default {@link STALL_MS}). */
+  readonly stallMs?: number;
+  /** How long to keep trying a result Redis refuses, in ms (default {@link RETRY_MS}). */
+  readonly retryMs?: number;
 }
 
 type Outcome =
@@ -36,7 +43,13 @@ const POLL_MS = 25;
  * prints the study's best (a worker that died leaves its trial pending; `pending` then says so).
  */
 const SETTLE_MS = 60_000;
-/** Why a trial stopped by Ctrl-C is marked failed in the study. */
+/**
+ * Before, how long a worker keeps asking while the study can propose nothing until pending trials
+ * are told and nothing moves (the worker holding them may have died).
+ */
+const STALL_MS = 60_000;
+/** How long a result Redis refuses is tried again (a Redis restart must not lose a value). */
+const RETRY_MS = 60_000;
 
 /**
  * `arqon solve --storage redis://host:port --study NAME`: this process becomes one worker of a shared
@@ -51,6 +64,11 @@ const SETTLE_MS = 60_000;
  * Progress and Ctrl-C work as for a local `arqon solve`, except that a trial the interrupt stopped
  * is marked failed in the study rather than left pending: nobody would resume it, and the other
  * workers would wait for its result until they give up.
+ *
+ * A result Redis refuses is tried again for up to 60 s; one it still refuses stops the worker,
+ * which prints the JSON of what was recorded and names the values it could not record (exit 1).
+ * When the study can propose nothing until other workers' pending trials are told and nothing
+ * moved for 60 s (the worker holding them died?), the worker stops and names them (exit 1).
  */
 export async function solveShared(
   command: readonly string[],
@@ -58,7 +76,9 @@ export async function solveShared(
   io: CliIo,
 ): Promise<SolveExit> {
   if (!/^rediss?:\/\//.test(options.storage))
-    throw usageError(`arqon solve: --storage must be a redis:// or rediss:// URL, got ${options.storage}`);
+    throw usageError(
+      `arqon solve: --storage must be a redis:// or rediss:// URL, got ${withoutPassword(options.storage)}`,
+    );
   if (options.study === undefined) throw usageError("arqon solve: --storage needs --study <name>");
   if (options.configPath === undefined) throw usageError("arqon solve: --config is required");
   const config = loadValidConfig(io.cwd, options.configPath);
@@ -145,11 +165,40 @@ async function runWorker(
     let fatal: unknown;
     let finished = false;
     let waits = 0;
+    const stallMs = options.stallMs ?? STALL_MS;
+    const retryMs = options.retryMs ?? RETRY_MS;
+    const stall = new StallWatch(stallMs);
+    /** Trials the study waited for, unmoved, for `stallMs`: this worker stopped asking. */
+    let stuck: number[] = [];
+    /** Results Redis still refused after `retryMs`, and its error. */
+    const unrecorded: StudyResult[] = [];
+    let redisError: unknown;
+    /** Records `result`, trying again while Redis fails; false (kept in `unrecorded`) if it gave up. */
+    const record = async (result: StudyResult): Promise<boolean> => {
+      try {
+        await recordResult(study, result, {
+          // Once one result was given up on, Redis has failed for `retryMs`: the others get one try.
+          retryMs: redisError === undefined ? retryMs : 0,
+          onRetry: (error) =>
+            progress.passthrough(
+              `arqon solve: Redis failed to record trial ${result.id} (${messageOf(error)}); ` +
+                `trying again for up to ${retryMs / 1000} s\n`,
+            ),
+        });
+        return true;
+      } catch (error) {
+        if (!isRedisFailure(error)) throw error;
+        redisError ??= error;
+        unrecorded.push(result);
+        return false;
+      }
+    };
     for (;;) {
       while (
         !interrupts.stopAsking &&
         stopReason === undefined &&
         fatal === undefined &&
+        redisError === undefined &&
         !finished &&
         running.size < options.concurrency
       ) {
@@ -157,11 +206,12 @@ async function runWorker(
         if (batch === null) finished = true;
         if (batch === null || batch.length === 0) break;
         waits = 0;
+        stall.reset();
         for (const trial of batch) {
           if (interrupts.stopAsking) {
             // Ctrl-C came while the ask was on its way: the trial is reserved but must not start.
-            await study.fail(trial.id, `interrupted by ${interrupts.cause}`, { cancelled: true });
-            interrupted++;
+            const reason = `interrupted by ${interrupts.cause}`;
+            if (await record({ id: trial.id, reason, cancelled: true })) interrupted++;
             continue;
           }
           running.set(trial.id, runTrial(trial));
@@ -169,7 +219,19 @@ async function runWorker(
         }
       }
       if (running.size === 0) {
-        if (finished || interrupts.stopAsking || stopReason !== undefined || fatal !== undefined) break;
+        if (
+          finished ||
+          interrupts.stopAsking ||
+          stopReason !== undefined ||
+          fatal !== undefined ||
+          redisError !== undefined
+        )
+          break;
+        // A worker that died holding the trials the study waits for would hold this one for ever.
+        if (stall.stalled(study)) {
+          stuck = study.pendingTrials().map((t) => t.id);
+          break;
+        }
         // Other workers hold the trials the study waits for: ask again shortly.
         await delay(POLL_MS * 2 ** Math.min(waits++, 4));
         continue;
@@ -182,28 +244,31 @@ async function runWorker(
         continue;
       }
       if (outcome.reading.ok) {
-        await study.tell({ id: trial.id, value: outcome.reading.value });
-        evaluations++;
-        progress.finished(trial.id, { value: outcome.reading.value });
+        const { value } = outcome.reading;
+        if (await record({ id: trial.id, value })) {
+          evaluations++;
+          progress.finished(trial.id, { value });
+        }
       } else if (
         interrupts.caused(outcome.reading) &&
         (outcome.reading.interrupted === true || interrupts.abortSignal.aborted)
       ) {
         // Pending, it would hold every other worker for the settle time at the end.
-        await study.fail(trial.id, `interrupted by ${interrupts.cause}`, { cancelled: true });
-        interrupted++;
+        const reason = `interrupted by ${interrupts.cause}`;
+        if (await record({ id: trial.id, reason, cancelled: true })) interrupted++;
       } else {
         // A failure of its own, even one that ends while Ctrl-C lets the running trials finish.
         const reason = outcome.reading.reason;
         failures.push({ id: trial.id, params: { ...trial.params }, error: reason });
         progress.finished(trial.id, { failure: reason });
         // After Ctrl-C no run of this worker resumes it: failed, so that no other worker waits.
-        if (options.onError === "skip" || interrupts.stopAsking) await study.fail(trial.id, reason);
+        if (options.onError === "skip" || interrupts.stopAsking) await record({ id: trial.id, reason });
         else stopReason ??= `trial ${trial.id} failed (${reason}); stopped`;
       }
     }
     if (fatal !== undefined) throw fatal instanceof CliError ? fatal : runtimeError(String(fatal));
-    await study.refresh();
+    // Redis failing, the study is reported as this worker last read it.
+    if (redisError === undefined) await study.refresh();
     // Other workers may still be evaluating the study's last trials: their results can beat ours.
     const settleBy = Date.now() + SETTLE_MS;
     waits = 0;
@@ -214,10 +279,15 @@ async function runWorker(
     progress.finish();
     const best = study.best();
     const pending = study.pendingTrials().length;
-    const stopped = stopReason !== undefined || interrupts.stopAsking;
+    const stopped =
+      stopReason !== undefined || interrupts.stopAsking || redisError !== undefined || stuck.length > 0;
     io.stdout(
       `${JSON.stringify({ best, evaluations, failures, stopped, interrupted: interrupts.stopAsking, pending })}\n`,
     );
+    if (redisError !== undefined) {
+      io.stderr(`arqon solve: ${unrecordedMessage(study.name, unrecorded, retryMs, redisError)}\n`);
+      return 1;
+    }
     if (interrupts.stopAsking) {
       const unfinished = interrupted > 0 ? `${interrupted} marked failed in the study` : undefined;
       const next = `study ${study.name} keeps every result: run the same command again to join it and go on`;
@@ -230,6 +300,10 @@ async function runWorker(
       );
       return 1;
     }
+    if (stuck.length > 0) {
+      io.stderr(`arqon solve: ${stuckMessage(study.name, stuck, stallMs)}\n`);
+      return 1;
+    }
     if (best === null) {
       io.stderr("arqon solve: no trial produced a value\n");
       return 1;
@@ -237,4 +311,19 @@ async function runWorker(
     progress.note(`done: study ${study.name}, ${study.asked} trials asked, ${study.told} told`);
     return 0;
   }
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** Why a worker stopped asking while the study waits for `stuck`, and how to go on. */
+function stuckMessage(study: string, stuck: readonly number[], stallMs: number): string {
+  const one = stuck.length === 1;
+  return (
+    `study ${study} can propose no trial until ${one ? "trial" : "trials"} ${stuck.join(", ")} ` +
+    `${one ? "is" : "are"} told, and nothing moved for ${stallMs / 1000} s (did the worker holding ` +
+    `${one ? "it" : "them"} die?); tell or fail ${one ? "it" : "them"} from another worker ` +
+    "(study.tell or study.fail of arqon/study), or run the same command again to wait longer"
+  );
 }

@@ -5,7 +5,9 @@
 import { setTimeout as delay } from "node:timers/promises";
 import type { BestPoint, Trial } from "../solver/solver.js";
 import type { ParamValue } from "../space/params.js";
+import { isRedisFailure, recordResult, type StudyResult, unrecordedMessage } from "./record-result.js";
 import type { SharedStudy } from "./shared-study.js";
+import { StallWatch } from "./stall-watch.js";
 
 /** Options of {@link runSharedStudy}. */
 export interface RunSharedStudyOptions {
@@ -25,6 +27,18 @@ export interface RunSharedStudyOptions {
    * its trial pending: the wait ends after `settleMs` and `pending` says how many were left.
    */
   readonly settleMs?: number;
+  /**
+   * Before the budget is spent, how long to keep asking while the study can propose nothing until
+   * pending trials are told (Nelder–Mead waits for its simplex's last point) and nothing in the
+   * study moves, in ms (default 60 000). A worker that died holding such a trial would otherwise
+   * stall every other worker for ever: the loop stops and `stuck` names the trials.
+   */
+  readonly stallMs?: number;
+  /**
+   * How long to keep trying to record a result (tell or fail) that Redis refused, in ms (default
+   * 60 000; 0 tries once). Tried again with a growing delay, so a Redis restart loses no value.
+   */
+  readonly retryMs?: number;
 }
 
 /** What one worker did. */
@@ -37,35 +51,48 @@ export interface RunSharedStudyResult {
   readonly best: BestPoint | null;
   /** Other workers' trials still without a result when this worker stopped (0: `best` is final). */
   readonly pending: number;
+  /**
+   * Ids of the pending trials this worker gave up waiting for before the budget was spent: the
+   * study could propose nothing until they were told, and nothing moved for `stallMs` (did the
+   * worker holding them die? tell or fail them from another worker to go on). Empty otherwise.
+   */
+  readonly stuck: readonly number[];
 }
 
 /**
- * Evaluates trials of `study` one at a time until its budget is spent (or `signal` aborts). Run it
- * in as many processes as you like: they share the budget. A throw or a non-finite value from
- * `objective` marks the trial failed and the loop goes on.
+ * Evaluates trials of `study` one at a time until its budget is spent (or `signal` aborts, or the
+ * study waits for other workers' trials for longer than `stallMs`: see `stuck`). Run it in as many
+ * processes as you like: they share the budget. A throw or a non-finite value from `objective`
+ * marks the trial failed and the loop goes on. A result Redis still refuses after `retryMs`
+ * rejects the loop with an error naming Redis, the trial and the value (its `cause` is Redis's).
  */
 export async function runSharedStudy(
   study: SharedStudy,
   objective: (params: Record<string, ParamValue>, trial: Trial) => number | PromiseLike<number>,
   options: RunSharedStudyOptions = {},
 ): Promise<RunSharedStudyResult> {
-  const pollMs = options.pollMs ?? 20;
-  if (!(Number.isFinite(pollMs) && pollMs >= 0))
-    throw new RangeError(`pollMs: must be a finite number ≥ 0, got ${pollMs}`);
-  const settleMs = options.settleMs ?? 60_000;
-  if (!(Number.isFinite(settleMs) && settleMs >= 0))
-    throw new RangeError(`settleMs: must be a finite number ≥ 0, got ${settleMs}`);
+  const pollMs = nonNegative("pollMs", options.pollMs, 20);
+  const settleMs = nonNegative("settleMs", options.settleMs, 60_000);
+  const stallMs = nonNegative("stallMs", options.stallMs, 60_000);
+  const retryMs = nonNegative("retryMs", options.retryMs, 60_000);
   const evaluated: number[] = [];
   const failed: number[] = [];
+  const stall = new StallWatch(stallMs);
+  let stuck: number[] = [];
   let waits = 0;
   while (options.signal?.aborted !== true) {
     const trials = await study.ask();
     if (trials === null) break;
     const trial = trials[0];
     if (trial === undefined) {
+      if (stall.stalled(study)) {
+        stuck = study.pendingTrials().map((t) => t.id);
+        break;
+      }
       await delay(pollMs * 2 ** Math.min(waits++, 4));
       continue;
     }
+    stall.reset();
     waits = 0;
     let value: number | undefined;
     try {
@@ -74,21 +101,37 @@ export async function runSharedStudy(
       value = undefined;
     }
     evaluated.push(trial.id);
-    if (value !== undefined && Number.isFinite(value)) await study.tell({ id: trial.id, value });
-    else {
+    if (value === undefined || !Number.isFinite(value)) {
       failed.push(trial.id);
       value = undefined;
-      await study.fail(trial.id, "objective threw or returned a non-finite value");
+    }
+    const result: StudyResult =
+      value === undefined
+        ? { id: trial.id, reason: "objective threw or returned a non-finite value" }
+        : { id: trial.id, value };
+    try {
+      await recordResult(study, result, { retryMs });
+    } catch (error) {
+      if (!isRedisFailure(error)) throw error;
+      throw new Error(unrecordedMessage(study.name, [result], retryMs, error), { cause: error });
     }
     options.onTrial?.(trial, value);
   }
   await study.refresh();
   // The budget is spent, but others may still be evaluating: their results can beat our best.
-  const settleBy = Date.now() + settleMs;
+  // (A stuck study has been waited for already.)
+  const settleBy = Date.now() + (stuck.length > 0 ? 0 : settleMs);
   waits = 0;
   while (study.pendingTrials().length > 0 && Date.now() < settleBy && options.signal?.aborted !== true) {
     await delay(Math.min(pollMs * 2 ** Math.min(waits++, 4), Math.max(0, settleBy - Date.now())));
     await study.refresh();
   }
-  return { evaluated, failed, best: study.best(), pending: study.pendingTrials().length };
+  return { evaluated, failed, best: study.best(), pending: study.pendingTrials().length, stuck };
+}
+
+function nonNegative(name: string, given: number | undefined, fallback: number): number {
+  const value = given ?? fallback;
+  if (!(Number.isFinite(value) && value >= 0))
+    throw new RangeError(`${name}: must be a finite number ≥ 0, got ${value}`);
+  return value;
 }

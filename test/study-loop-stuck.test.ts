@@ -1,0 +1,107 @@
+/**
+ * A Nelder–Mead study waits for its simplex's last point: when the worker holding it died, the
+ * other workers stop waiting once the study has not moved for `stallMs`, and name the trial.
+ */
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { CliIo } from "../src/cli/io.js";
+import { solveShared } from "../src/cli/solve-shared.js";
+import { openSharedStudy, runSharedStudy, type SharedStudy } from "../src/study/index.js";
+import { lines, removeTempDirs, tempDir, writeJson } from "./support/cli-run.js";
+import { type RedisServer, startRedis } from "./support/redis-server.js";
+
+let server: RedisServer;
+beforeAll(async () => {
+  server = await startRedis();
+});
+afterAll(async () => {
+  removeTempDirs();
+  await server.stop();
+});
+
+const CONFIG = {
+  seed: 3,
+  budget: 30,
+  strategy: "nelder-mead" as const,
+  bounds: { x: { min: -5, max: 5 }, y: { min: -5, max: 5 } },
+};
+const f = (p: Record<string, unknown>) => ((p.x as number) - 1) ** 2 + ((p.y as number) + 2) ** 2;
+
+/**
+ * A worker that evaluates the study's first 12 trials, then takes the 13th (a point of the simplex)
+ * and dies holding it: the study can propose nothing more until it is told.
+ */
+async function dieHoldingATrial(study: string): Promise<number> {
+  const dead = await openSharedStudy(CONFIG, { redis: server.url, study, worker: "dead" });
+  for (;;) {
+    const [trial] = (await dead.ask())!;
+    if (dead.asked > 12) {
+      await dead.close();
+      return trial!.id;
+    }
+    await dead.tell({ id: trial!.id, value: f(trial!.params) });
+  }
+}
+
+describe("a worker died holding the trial a Nelder–Mead study waits for", () => {
+  it("runSharedStudy stops waiting after stallMs and names the stuck trial", async () => {
+    const held = await dieHoldingATrial("nm-loop");
+    const study = await openSharedStudy(CONFIG, { redis: server.url, study: "nm-loop" });
+    const result = await runSharedStudy(study, f, { stallMs: 300, pollMs: 1 });
+    expect(result.stuck).toEqual([held]);
+    expect(result.pending).toBe(1);
+    expect(study.asked).toBeLessThan(CONFIG.budget);
+    expect(result.best).toEqual(study.best());
+    await study.close();
+  }, 15_000);
+
+  it("arqon solve --storage prints its JSON with the pending trial, names it, and exits 1", async () => {
+    const held = await dieHoldingATrial("nm-cli");
+    const dir = tempDir();
+    writeJson(dir, "c.json", CONFIG);
+    writeFileSync(
+      join(dir, "objective.js"),
+      "console.log((Number(process.env.ARQON_X) - 1) ** 2 + (Number(process.env.ARQON_Y) + 2) ** 2)",
+    );
+    let stdout = "";
+    let stderr = "";
+    const io: CliIo = {
+      stdout: (text) => {
+        stdout += text;
+      },
+      stderr: (text) => {
+        stderr += text;
+      },
+      readStdin: async () => "",
+      stdinIsTerminal: false,
+      cwd: dir,
+      env: process.env,
+    };
+    const options = {
+      storage: server.url,
+      study: "nm-cli",
+      configPath: "c.json",
+      concurrency: 1,
+      onError: "stop" as const,
+      quiet: false,
+      stallMs: 300,
+    };
+    const status = await solveShared([process.execPath, "objective.js"], options, io);
+    expect(status).toBe(1);
+    expect(JSON.parse(stdout)).toMatchObject({ stopped: true, interrupted: false, pending: 1 });
+    expect(lines(stderr).at(-1)).toBe(
+      `arqon solve: study nm-cli can propose no trial until trial ${held} is told, and nothing ` +
+        "moved for 0.3 s (did the worker holding it die?); tell or fail it from another worker " +
+        "(study.tell or study.fail of arqon/study), or run the same command again to wait longer",
+    );
+  }, 15_000);
+
+  it("refuses a stallMs that is not a finite number ≥ 0", async () => {
+    const study = {} as SharedStudy;
+    for (const stallMs of [-1, Number.NaN, Number.POSITIVE_INFINITY])
+      await expect(runSharedStudy(study, () => 0, { stallMs })).rejects.toThrow(
+        `stallMs: must be a finite number ≥ 0, got ${stallMs}`,
+      );
+  });
+});
