@@ -10,6 +10,7 @@ const PUBLIC_NAMES = {
   src: "arqon",
   "src/react": "arqon/react",
   "src/inspect": "arqon/inspect",
+  "src/inspect/stately": "arqon/inspect/stately",
   "src/node": "arqon/node",
   "src/testing": "arqon/testing",
   "src/redis": "arqon/redis",

@@ -2,12 +2,8 @@ import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import {
-  createJsonlInspector,
-  createStatelyInspector,
-  stringifySafe,
-  toJsonSafe,
-} from "../src/inspect/index.js";
+import { createJsonlInspector, stringifySafe, toJsonSafe } from "../src/inspect/index.js";
+import { createStatelyInspector } from "../src/inspect/stately.js";
 
 const notWhole = [Number.NaN, -1, 1.5, Number.POSITIVE_INFINITY, "5"];
 

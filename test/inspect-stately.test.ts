@@ -1,8 +1,8 @@
 import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { assign, createActor, setup } from "xstate";
-import { createStatelyInspector, isLoopbackWebSocketUrl, MissingPeerError } from "../src/inspect/index.js";
 import { importOptionalPeer } from "../src/inspect/optional-peer.js";
+import { createStatelyInspector, isLoopbackWebSocketUrl, MissingPeerError } from "../src/inspect/stately.js";
 
 /** The part of the `ws` package's server this test uses (the package ships no types here). */
 interface RelayServer {

@@ -38,6 +38,7 @@ const EXPECTED_EXPORTS = [
   ".",
   "./react",
   "./inspect",
+  "./inspect/stately",
   "./node",
   "./testing",
   "./redis",

@@ -4,8 +4,10 @@
  *
  * - {@link createMemoryInspector}: keeps events in memory (tests).
  * - {@link createJsonlInspector}: one JSON line per event, to a file or a writable.
- * - {@link createStatelyInspector}: the Stately inspector UI over a local WebSocket relay
- *   (needs the optional peer `@statelyai/inspect`).
+ *
+ * The Stately inspector UI over a local WebSocket relay is `createStatelyInspector` of
+ * `arqon/inspect/stately`, an entry point of its own like every sink of an optional peer
+ * (`@statelyai/inspect`): an app that bundles these sinks never needs that package.
  *
  * @packageDocumentation
  */
@@ -25,9 +27,3 @@ export {
 export { createMemoryInspector, type MemoryInspector } from "./memory-inspector.js";
 export { MissingPeerError } from "./optional-peer.js";
 export { type JsonValue, type SafeJsonOptions, stringifySafe, toJsonSafe } from "./safe-json.js";
-export {
-  createStatelyInspector,
-  isLoopbackWebSocketUrl,
-  type StatelyInspector,
-  type StatelyInspectorOptions,
-} from "./stately-inspector.js";

@@ -82,10 +82,7 @@ const OPEN = 1;
 const MIN_RECONNECT_MS = 10;
 /** The longest delay setTimeout keeps (2^31 − 1 ms); beyond it, it fires after 1 ms. */
 const MAX_RECONNECT_MS = 2_147_483_647;
-// Loaded by computed specifiers: a bundler must not resolve an optional peer at build time (an
-// app bundling only the memory or JSONL sink would fail to build without it).
 const WS_PACKAGE: string = "ws";
-const STATELY_PACKAGE: string = "@statelyai/inspect";
 const LOOPBACK_HOSTS = new Set(["localhost", "[::1]", "::1"]);
 
 /** Whether `url` is a ws:/wss: address on this machine. */
@@ -377,10 +374,10 @@ class StatelyCopier {
  * `@statelyai/inspect`, to a Stately inspector relay over a WebSocket.
  *
  * @remarks
- * `@statelyai/inspect` is an optional peer: it is loaded with a dynamic `import()` of its name
- * when this is called, and a {@link MissingPeerError} naming it is thrown if it is not installed;
- * arqon works without it. Bundlers leave it out (an app that uses only the other sinks builds
- * without it), so a bundled app that calls this must be able to load it at run time by name. Privacy by default: nothing is opened (no browser, no server) and the sink only
+ * `@statelyai/inspect` is an optional peer: it is loaded with a dynamic `import()` when this is
+ * called, and a {@link MissingPeerError} naming it is thrown if it is not installed; arqon works
+ * without it. This sink has its own entry point, `arqon/inspect/stately`, so that an app bundling
+ * the other sinks (`arqon/inspect`) never needs the package, and one bundling this sink gets it. Privacy by default: nothing is opened (no browser, no server) and the sink only
  * connects to a loopback address (`ws://127.0.0.1:8080` by default); any other address is refused
  * unless `allowRemote: true`. The relay and the page showing the UI are yours to run, e.g. the
  * relay from `@statelyai/inspect/server` started with `autoOpen: false` (note that it listens on
@@ -419,7 +416,8 @@ export async function createStatelyInspector(
   const stately = await importOptionalPeer(
     "@statelyai/inspect",
     "createStatelyInspector",
-    () => import(/* @vite-ignore */ STATELY_PACKAGE) as Promise<StatelyModule>,
+    // A literal specifier: a bundled app that uses this sink (a browser page) gets the package.
+    () => import("@statelyai/inspect") as unknown as Promise<StatelyModule>,
   );
   const Socket = await socketConstructor();
   const relay = new RelayConnection(
