@@ -125,6 +125,11 @@ describe("shape and parameters", () => {
     expect(at(Number.NaN)).toThrow(
       new RangeError("Hartmann-6: parameter x1 must be a finite number, got NaN"),
     );
+    // Values String() cannot show, or shows as a number, still get a RangeError that tells them apart.
+    expect(at(Object.create(null))).toThrow(
+      new RangeError("Hartmann-6: parameter x1 must be a finite number, got an object"),
+    );
+    expect(at(1n)).toThrow(new RangeError("Hartmann-6: parameter x1 must be a finite number, got 1n"));
   });
 
   it("rejects dimensions a function does not support", () => {

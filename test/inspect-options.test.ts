@@ -5,19 +5,34 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { createJsonlInspector, stringifySafe, toJsonSafe } from "../src/inspect/index.js";
 import { createStatelyInspector } from "../src/inspect/stately.js";
 
-const notWhole = [Number.NaN, -1, 1.5, Number.POSITIVE_INFINITY, "5"];
+/** Not a whole number ≥ 0 nor Infinity, each with how the message shows it. */
+const notWhole: [unknown, string][] = [
+  [Number.NaN, "NaN"],
+  [-1, "-1"],
+  [1.5, "1.5"],
+  [Number.NEGATIVE_INFINITY, "-Infinity"],
+  ["5", '"5"'],
+  [5n, "5n"],
+  [Object.create(null), "an object"],
+];
 
 describe("toJsonSafe options", () => {
   it("refuses a maxDepth or maxArrayLength that is not a whole number ≥ 0, naming it and its value", () => {
     for (const option of ["maxDepth", "maxArrayLength"]) {
-      for (const bad of notWhole) {
+      for (const [bad, shown] of notWhole) {
         const options = { [option]: bad } as never;
-        const shown = typeof bad === "string" ? JSON.stringify(bad) : String(bad);
-        const message = `toJsonSafe: ${option} must be a whole number ≥ 0, got ${shown}`;
+        const message = `toJsonSafe: ${option} must be a whole number ≥ 0 or Infinity, got ${shown}`;
         expect(() => toJsonSafe({ a: [1, 2] }, options)).toThrow(new RangeError(message));
         expect(() => stringifySafe({ a: [1, 2] }, options)).toThrow(RangeError);
       }
     }
+  });
+
+  it("takes Infinity: no limit", () => {
+    const deep = { a: { b: { c: [1, 2, 3] } } };
+    expect(
+      toJsonSafe(deep, { maxDepth: Number.POSITIVE_INFINITY, maxArrayLength: Number.POSITIVE_INFINITY }),
+    ).toEqual(deep);
   });
 
   it("takes 0: every object and array is summarised", () => {
@@ -72,13 +87,15 @@ describe("createJsonlInspector options", () => {
     try {
       const path = join(dir, "inspect.jsonl");
       expect(() => createJsonlInspector(path, { maxArrayLength: Number.NaN })).toThrow(
-        new RangeError("createJsonlInspector: maxArrayLength must be a whole number ≥ 0, got NaN"),
+        new RangeError(
+          "createJsonlInspector: maxArrayLength must be a whole number ≥ 0 or Infinity, got NaN",
+        ),
       );
       expect(() => createJsonlInspector(path, { maxDepth: -3 })).toThrow(
-        new RangeError("createJsonlInspector: maxDepth must be a whole number ≥ 0, got -3"),
+        new RangeError("createJsonlInspector: maxDepth must be a whole number ≥ 0 or Infinity, got -3"),
       );
       expect(() => createJsonlInspector({ write: () => {} }, { maxArrayLength: 2.5 })).toThrow(
-        /maxArrayLength must be a whole number ≥ 0, got 2\.5/,
+        /maxArrayLength must be a whole number ≥ 0 or Infinity, got 2\.5/,
       );
       expect(existsSync(path)).toBe(false);
     } finally {
@@ -108,12 +125,13 @@ describe("createStatelyInspector options", () => {
   });
 
   it.each(["maxDeferredEvents", "serializationDepthLimit"])(
-    "refuses a %s that is not a whole number ≥ 0",
+    "refuses a %s that is not a whole number ≥ 0 or Infinity",
     async (name) => {
-      for (const bad of notWhole) {
-        const shown = typeof bad === "string" ? JSON.stringify(bad) : String(bad);
+      for (const [bad, shown] of notWhole) {
         await expect(createStatelyInspector({ [name]: bad as number })).rejects.toThrow(
-          new RangeError(`createStatelyInspector: ${name} must be a whole number ≥ 0, got ${shown}`),
+          new RangeError(
+            `createStatelyInspector: ${name} must be a whole number ≥ 0 or Infinity, got ${shown}`,
+          ),
         );
       }
     },
@@ -135,7 +153,10 @@ describe("createStatelyInspector options", () => {
     const stately = await createStatelyInspector({ maxDeferredEvents: 0, reconnectMs: 10 });
     expect(stately.connected).toBe(false); // created, waiting for the idle relay
     stately.close();
-    const largest = await createStatelyInspector({ maxDeferredEvents: 1e6, reconnectMs: 2 ** 31 - 1 });
+    const largest = await createStatelyInspector({
+      maxDeferredEvents: Number.POSITIVE_INFINITY,
+      reconnectMs: 2 ** 31 - 1,
+    });
     expect(largest.connected).toBe(false);
     largest.close();
   });

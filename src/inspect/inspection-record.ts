@@ -91,7 +91,7 @@ function snapshotFields(snapshot: unknown, options: SafeJsonOptions): JsonValue 
 
 /**
  * Converts an inspection event to an {@link InspectionRecord} now (copies; throws only a RangeError
- * for a limit in `options` that is not a whole number ≥ 0, whatever the event holds).
+ * for a limit in `options` that is not a whole number ≥ 0 or Infinity, whatever the event holds).
  */
 export function toInspectionRecord(
   event: InspectionEvent,

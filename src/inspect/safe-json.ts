@@ -1,14 +1,16 @@
+import { shownValue } from "../shown-value.js";
+
 /** Limits of {@link toJsonSafe}. */
 export interface SafeJsonOptions {
   /**
    * Levels of nested objects and arrays kept; deeper ones are replaced by `"[MaxDepth]"`. A whole
-   * number ≥ 0 (default 12); 0 replaces the value itself when it is an object. A `Map`'s
+   * number ≥ 0 or Infinity (default 12); 0 replaces the value itself when it is an object. A `Map`'s
    * `[key, value]` pairs are no level of their own.
    */
   readonly maxDepth?: number;
   /**
    * Elements of an array or typed array, entries of a `Map` or `Set`, kept; the rest is summarised
-   * by a `"[… n more]"` entry. A whole number ≥ 0 (default 1000); 0 keeps none.
+   * by a `"[… n more]"` entry. A whole number ≥ 0 or Infinity (default 1000); 0 keeps none.
    */
   readonly maxArrayLength?: number;
 }
@@ -25,21 +27,17 @@ export type JsonValue =
 const DEFAULT_MAX_DEPTH = 12;
 const DEFAULT_MAX_ARRAY_LENGTH = 1000;
 
-/** An option's `value` as an error message shows it (a string quoted, so "5" is told apart from 5). */
-export function shownOption(value: unknown): string {
-  return typeof value === "string" ? JSON.stringify(value) : String(value);
-}
-
 /**
- * Throws a RangeError, from `caller`, unless the option `name` is undefined or a whole number ≥ 0
- * (NaN, a negative or a fraction would silently drop data or lift the limit).
+ * Throws a RangeError, from `caller`, unless the option `name` is undefined, a whole number ≥ 0 or
+ * Infinity (no limit); NaN, a negative or a fraction would silently drop data or lift the limit.
  */
 export function checkCountOption(caller: string, name: string, value: unknown): void {
-  if (value === undefined || (Number.isSafeInteger(value) && (value as number) >= 0)) return;
-  throw new RangeError(`${caller}: ${name} must be a whole number ≥ 0, got ${shownOption(value)}`);
+  if (value === undefined || value === Number.POSITIVE_INFINITY) return;
+  if (Number.isSafeInteger(value) && (value as number) >= 0) return;
+  throw new RangeError(`${caller}: ${name} must be a whole number ≥ 0 or Infinity, got ${shownValue(value)}`);
 }
 
-/** Throws a RangeError, from `caller`, naming the first limit of `options` that is not a whole number ≥ 0. */
+/** Throws a RangeError, from `caller`, naming the first limit of `options` that is not a whole number ≥ 0 or Infinity. */
 export function checkSafeJsonOptions(caller: string, options: SafeJsonOptions): void {
   checkCountOption(caller, "maxDepth", options.maxDepth);
   checkCountOption(caller, "maxArrayLength", options.maxArrayLength);
@@ -50,7 +48,7 @@ export function checkSafeJsonOptions(caller: string, options: SafeJsonOptions): 
  * without losing what JSON would silently drop.
  *
  * @remarks
- * Never throws for any value (only a limit in `options` that is not a whole number ≥ 0 throws, a
+ * Never throws for any value (only a limit in `options` that is not a whole number ≥ 0 or Infinity throws, a
  * RangeError). Typed arrays become plain arrays (copied now, so later in-place writes do not
  * change what was recorded); non-finite numbers become `"NaN"`, `"Infinity"`, `"-Infinity"`;
  * bigints their decimal string; functions `"[Function name]"`; symbols their description;

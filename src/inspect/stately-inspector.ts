@@ -1,11 +1,11 @@
 import type { InspectionEvent } from "xstate";
+import { shownValue } from "../shown-value.js";
 import type { InspectionSink } from "./inspection-record.js";
 import { importOptionalPeer } from "./optional-peer.js";
 import {
   checkCountOption,
   type JsonValue,
   type SafeJsonOptions,
-  shownOption,
   stringifySafe,
   toJsonSafe,
 } from "./safe-json.js";
@@ -21,7 +21,7 @@ export interface StatelyInspectorOptions {
   readonly allowRemote?: boolean;
   /**
    * Events kept while the relay is not connected; the oldest are dropped beyond it. A whole
-   * number ≥ 0 (default 200); 0 keeps none.
+   * number ≥ 0 or Infinity (default 200); 0 keeps none.
    */
   readonly maxDeferredEvents?: number;
   /**
@@ -29,7 +29,7 @@ export interface StatelyInspectorOptions {
    * retry in a busy loop) to 2147483647 (setTimeout runs a longer delay after 1 ms).
    */
   readonly reconnectMs?: number;
-  /** Depth limit of the snapshot serialisation done by `@statelyai/inspect`: a whole number ≥ 0 (default 10). */
+  /** Depth limit of the snapshot serialisation done by `@statelyai/inspect`: a whole number ≥ 0 or Infinity (default 10). */
   readonly serializationDepthLimit?: number;
   /**
    * Replaces an actor's context before it is sent (e.g. to drop secrets). Called when the event
@@ -208,7 +208,7 @@ function checkReconnectMs(value: unknown): void {
   if (value === undefined) return;
   if (typeof value === "number" && value >= MIN_RECONNECT_MS && value <= MAX_RECONNECT_MS) return;
   throw new RangeError(
-    `createStatelyInspector: reconnectMs must be a number of ms from ${MIN_RECONNECT_MS} to ${MAX_RECONNECT_MS}, got ${shownOption(value)}`,
+    `createStatelyInspector: reconnectMs must be a number of ms from ${MIN_RECONNECT_MS} to ${MAX_RECONNECT_MS}, got ${shownValue(value)}`,
   );
 }
 

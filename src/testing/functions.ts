@@ -10,6 +10,7 @@
  *
  * @packageDocumentation
  */
+import { shownValue } from "../shown-value.js";
 
 /** Closed interval of one parameter, in raw units (same shape as a solver bound). */
 export interface Interval {
@@ -78,8 +79,7 @@ function makeTestFunction(spec: {
 
 function badParameter(fn: string, name: string, value: unknown): RangeError {
   if (value === undefined) return new RangeError(`${fn}: missing parameter ${name}`);
-  const shown = typeof value === "string" ? JSON.stringify(value) : String(value);
-  return new RangeError(`${fn}: parameter ${name} must be a finite number, got ${shown}`);
+  return new RangeError(`${fn}: parameter ${name} must be a finite number, got ${shownValue(value)}`);
 }
 
 function requireDimension(name: string, dimension: number, least: number): void {
