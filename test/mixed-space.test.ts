@@ -379,7 +379,7 @@ describe("validation", () => {
     ]);
   });
 
-  it("refuses a value that contains itself as a choice, a condition value or a told value, by name", () => {
+  it("refuses a value that contains itself, or nests too deep, as a choice, a condition value or a told value", () => {
     const cyclic: Record<string, unknown> = { a: 1 };
     cyclic.self = cyclic;
     const shared = { a: 1 };
@@ -405,6 +405,12 @@ describe("validation", () => {
       /result\.params\.c/,
     );
     expect(solver.told).toBe(0);
+    // Nested deeper than any choice needs (JSON.parse makes such values): refused, no stack overflow.
+    let deep: unknown = 1;
+    for (let i = 0; i < 20_000; i++) deep = [deep];
+    expect(
+      solverConfigIssues({ seed: 1, budget: 10, bounds: { d: { type: "categorical", choices: [deep, 2] } } }),
+    ).toEqual([{ path: "bounds.d.choices.0", message: "expected a JSON value (finite numbers only)" }]);
     // The same object twice, side by side, is no cycle.
     solver.tell({ params: { c: { a: 1 } }, value: 1 });
     expect(solver.told).toBe(1);

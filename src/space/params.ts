@@ -112,10 +112,13 @@ export type ParamsOf<B extends BoundsInput> = string extends keyof B
     ? keyof B & string
     : ParamObject<B>;
 
+/** How deep a JSON value may nest arrays and objects (deeper ones would overflow the checks' stack). */
+export const MAX_JSON_DEPTH = 256;
+
 /**
  * Whether `value` is a JSON value: null, a string, a boolean, a finite number, or an array (with no
- * holes) or plain object of JSON values, with no cycle. What a categorical choice, or a value told
- * for one, may be.
+ * holes) or plain object of JSON values, with no cycle and nested at most {@link MAX_JSON_DEPTH}
+ * deep. What a categorical choice, or a value told for one, may be.
  */
 export function isJsonValue(value: unknown): boolean {
   return isJsonWithin(value, new Set());
@@ -125,7 +128,7 @@ export function isJsonValue(value: unknown): boolean {
 function isJsonWithin(value: unknown, ancestors: Set<object>): boolean {
   if (value === null || typeof value === "string" || typeof value === "boolean") return true;
   if (typeof value === "number") return Number.isFinite(value);
-  if (typeof value !== "object" || ancestors.has(value)) return false;
+  if (typeof value !== "object" || ancestors.has(value) || ancestors.size >= MAX_JSON_DEPTH) return false;
   const isArray = Array.isArray(value);
   if (!isArray && Object.getPrototypeOf(value) !== Object.prototype) return false;
   ancestors.add(value);
