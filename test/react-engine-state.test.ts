@@ -1,11 +1,12 @@
 import { act, createElement, type ReactElement } from "react";
 import { createRoot, type Root } from "react-dom/client";
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { describe, expect, it } from "vitest";
 import { createActor, createMachine } from "xstate";
 import type { Engine } from "../src/engine/engine.js";
 import { createActorStore } from "../src/react/actor-store.js";
 import { type EngineStatechartState, useEngineState } from "../src/react/use-engine-state.js";
 import { engineRig } from "./support/engine-harness.js";
+import { bareContainer, useActEnvironment } from "./support/react-dom-act.js";
 
 // useEngineState mounted with react-dom's client renderer, without a DOM library: the probe
 // component renders nothing, so React needs no more than a container to root the tree in. `act`
@@ -17,25 +18,6 @@ const config = {
   window: { digests: 2 },
   guardrails: { minIntervalMs: 0 },
 };
-
-/**
- * The least react-dom's client renderer reads from a container when nothing is rendered into it:
- * its node type and tag, and a document (with a window) to attach its event listeners to.
- */
-function bareContainer(): Element {
-  const events = { addEventListener() {}, removeEventListener() {} };
-  const document = { ...events, nodeType: 9, activeElement: null, body: null, documentElement: null };
-  Object.assign(document, { defaultView: { document, HTMLIFrameElement: class {} } });
-  return {
-    ...events,
-    nodeType: 1,
-    nodeName: "DIV",
-    tagName: "DIV",
-    namespaceURI: null,
-    ownerDocument: document,
-    firstChild: null,
-  } as unknown as Element;
-}
 
 /** Renders nothing; records what useEngineState returned on each render. */
 function Probe({ engine, seen }: { engine: Engine; seen: EngineStatechartState[] }): ReactElement | null {
@@ -53,22 +35,7 @@ async function mount(engine: Engine) {
 }
 
 describe("useEngineState, mounted (react-dom client)", () => {
-  const consoleError = vi.spyOn(console, "error");
-
-  beforeAll(() => {
-    // react-dom reads `window.event` to prioritise updates; act() needs this flag to flush them.
-    vi.stubGlobal("window", { event: undefined });
-    vi.stubGlobal("IS_REACT_ACT_ENVIRONMENT", true);
-  });
-  afterAll(() => {
-    vi.unstubAllGlobals();
-    consoleError.mockRestore();
-  });
-  afterEach(() => {
-    // React warns here about a getSnapshot that is not cached (render loops) or updates outside act.
-    expect(consoleError).not.toHaveBeenCalled();
-    consoleError.mockClear();
-  });
+  useActEnvironment();
 
   it('re-renders on transitions, then with status "stopped" once the engine closes', async () => {
     const { engine } = engineRig(config);

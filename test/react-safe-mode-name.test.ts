@@ -1,10 +1,11 @@
 import { act, createElement, type ReactElement } from "react";
 import { createRoot, type Root } from "react-dom/client";
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { describe, expect, it } from "vitest";
 import { SAFE_MODES } from "../machines/safe-mode-reasons.js";
 import type { Engine } from "../src/engine/engine.js";
 import { type EngineStatechartState, useEngineState } from "../src/react/use-engine-state.js";
 import { digestOf, engineRig } from "./support/engine-harness.js";
+import { bareContainer, useActEnvironment } from "./support/react-dom-act.js";
 
 // useEngineState's `safeMode` is documented as one of the four modes, while the SafeMode chart
 // nests `dwelling`/`settled` inside `conservative` and `frozen`: the hook must name the mode only.
@@ -16,22 +17,6 @@ const config = {
   window: { digests: 2 },
   guardrails: { minIntervalMs: 0 },
 };
-
-/** The least react-dom's client renderer reads from a container when nothing is rendered into it. */
-function bareContainer(): Element {
-  const events = { addEventListener() {}, removeEventListener() {} };
-  const document = { ...events, nodeType: 9, activeElement: null, body: null, documentElement: null };
-  Object.assign(document, { defaultView: { document, HTMLIFrameElement: class {} } });
-  return {
-    ...events,
-    nodeType: 1,
-    nodeName: "DIV",
-    tagName: "DIV",
-    namespaceURI: null,
-    ownerDocument: document,
-    firstChild: null,
-  } as unknown as Element;
-}
 
 function Probe({ engine, seen }: { engine: Engine; seen: EngineStatechartState[] }): ReactElement | null {
   seen.push(useEngineState(engine));
@@ -46,21 +31,7 @@ async function mount(engine: Engine) {
 }
 
 describe("useEngineState().safeMode", () => {
-  const consoleError = vi.spyOn(console, "error");
-
-  beforeAll(() => {
-    // react-dom reads `window.event` to prioritise updates; act() needs this flag to flush them.
-    vi.stubGlobal("window", { event: undefined });
-    vi.stubGlobal("IS_REACT_ACT_ENVIRONMENT", true);
-  });
-  afterAll(() => {
-    vi.unstubAllGlobals();
-    consoleError.mockRestore();
-  });
-  afterEach(() => {
-    expect(consoleError).not.toHaveBeenCalled();
-    consoleError.mockClear();
-  });
+  useActEnvironment();
 
   it("is the top-level mode, not a dotted substate, through conservative and frozen", async () => {
     const { engine, clock } = engineRig(config);

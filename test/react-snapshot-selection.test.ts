@@ -1,10 +1,10 @@
 import { act, createElement, type ReactElement, StrictMode, useEffect, useState } from "react";
 import { createRoot, type Root } from "react-dom/client";
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { Engine, EngineSnapshot } from "../src/engine/engine.js";
-import { type ExternalStore, selectFrom } from "../src/react/external-store.js";
 import { useEngineSnapshot } from "../src/react/use-engine-snapshot.js";
 import { digestOf, type EngineRig, engineRig } from "./support/engine-harness.js";
+import { bareContainer, useActEnvironment } from "./support/react-dom-act.js";
 
 // How useEngineSnapshot keeps a selection: `isEqual` applies with or without a selector, and an
 // inline selector (a new function each render) does not make a new selection on unrelated
@@ -19,22 +19,6 @@ const config = {
   window: { digests: 2 },
   guardrails: { minIntervalMs: 0 },
 };
-
-/** The least react-dom's client renderer reads from a container when nothing is rendered into it. */
-function bareContainer(): Element {
-  const events = { addEventListener() {}, removeEventListener() {} };
-  const document = { ...events, nodeType: 9, activeElement: null, body: null, documentElement: null };
-  Object.assign(document, { defaultView: { document, HTMLIFrameElement: class {} } });
-  return {
-    ...events,
-    nodeType: 1,
-    nodeName: "DIV",
-    tagName: "DIV",
-    namespaceURI: null,
-    ownerDocument: document,
-    firstChild: null,
-  } as unknown as Element;
-}
 
 async function mount(element: ReactElement) {
   const root: Root = createRoot(bareContainer());
@@ -130,22 +114,7 @@ function Knob(props: { engine: Engine; clock: Clock; name: "x" | "y"; seen: unkn
 }
 
 describe("useEngineSnapshot's selection, mounted (react-dom client)", () => {
-  const consoleError = vi.spyOn(console, "error");
-
-  beforeAll(() => {
-    // react-dom reads `window.event` to prioritise updates; act() needs this flag to flush them.
-    vi.stubGlobal("window", { event: undefined });
-    vi.stubGlobal("IS_REACT_ACT_ENVIRONMENT", true);
-  });
-  afterAll(() => {
-    vi.unstubAllGlobals();
-    consoleError.mockRestore();
-  });
-  afterEach(() => {
-    // React warns here about a getSnapshot that is not cached (render loops) or updates outside act.
-    expect(consoleError).not.toHaveBeenCalled();
-    consoleError.mockClear();
-  });
+  useActEnvironment();
 
   it("applies isEqual without a selector: an equal snapshot keeps the previous one, unrendered", async () => {
     const { engine, clock } = engineRig(config);
@@ -245,47 +214,5 @@ describe("useEngineSnapshot's selection, mounted (react-dom client)", () => {
     await unmount();
     await first.engine.close();
     await second.engine.close();
-  });
-});
-
-describe("selectFrom", () => {
-  function counterStore() {
-    let value = { n: 1, label: "a" };
-    const store: ExternalStore<{ n: number; label: string }> = {
-      subscribe: () => () => {},
-      getSnapshot: () => value,
-    };
-    const set = (next: { n: number; label: string }) => {
-      value = next;
-    };
-    return { store, set };
-  }
-
-  it("applies isEqual to the store's values themselves without a selector", () => {
-    const { store, set } = counterStore();
-    const get = selectFrom(store, undefined, (a: { n: number }, b: { n: number }) => a.n === b.n);
-    const first = get();
-    set({ n: 1, label: "b" });
-    expect(get()).toBe(first);
-    set({ n: 2, label: "b" });
-    expect(get()).toEqual({ n: 2, label: "b" });
-  });
-
-  it("starts from the committed selection: an equal first selection is that one", () => {
-    const { store } = counterStore();
-    const committed = { value: { n: 1 } };
-    let runs = 0;
-    const get = selectFrom(
-      store,
-      (v) => {
-        runs++;
-        return { n: v.n };
-      },
-      (a, b) => a.n === b.n,
-      () => committed,
-    );
-    expect(get()).toBe(committed.value);
-    expect(get()).toBe(committed.value);
-    expect(runs).toBe(1);
   });
 });

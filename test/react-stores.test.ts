@@ -196,6 +196,34 @@ describe("selectFrom", () => {
     expect(get()).toEqual({ n: 2 });
     expect(runs).toBe(3);
   });
+
+  it("applies isEqual to the store's values themselves without a selector", () => {
+    const { store, set } = counterStore();
+    const get = selectFrom(store, undefined, (a: { n: number }, b: { n: number }) => a.n === b.n);
+    const first = get();
+    set({ n: 1, label: "b" });
+    expect(get()).toBe(first);
+    set({ n: 2, label: "b" });
+    expect(get()).toEqual({ n: 2, label: "b" });
+  });
+
+  it("starts from the committed selection: an equal first selection is that one", () => {
+    const { store } = counterStore();
+    const committed = { value: { n: 1 } };
+    let runs = 0;
+    const get = selectFrom(
+      store,
+      (v) => {
+        runs++;
+        return { n: v.n };
+      },
+      (a, b) => a.n === b.n,
+      () => committed,
+    );
+    expect(get()).toBe(committed.value);
+    expect(get()).toBe(committed.value);
+    expect(runs).toBe(1);
+  });
 });
 
 describe("stateName", () => {
