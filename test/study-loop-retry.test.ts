@@ -4,7 +4,7 @@
  */
 import { Redis } from "ioredis";
 import { afterEach, describe, expect, it } from "vitest";
-import { openSharedStudy, runSharedStudy, type SharedStudy } from "../src/study/index.js";
+import { JournalError, openSharedStudy, runSharedStudy, type SharedStudy } from "../src/study/index.js";
 import { type RedisServer, startRedis } from "./support/redis-server.js";
 
 const CONFIG = { seed: 1, budget: 5, bounds: { x: { min: 0, max: 1 } } };
@@ -119,6 +119,76 @@ describe("runSharedStudy during a Redis outage", () => {
     );
     await study.close();
   });
+
+  it("rejects naming the trial and the value when Redis came back without the study", async () => {
+    server = await startRedis(); // no persistence: a restart loses the journal
+    const study = await openSharedStudy(CONFIG, { redis: client(server.url), study: "wiped" });
+    let lost: number | undefined;
+    const error = await runSharedStudy(
+      study,
+      async (params, trial) => {
+        if (trial.id === 2) {
+          server = await server!.restart();
+          lost = params.x as number;
+        }
+        return params.x as number;
+      },
+      { settleMs: 0 },
+    ).then(
+      () => undefined,
+      (e: unknown) => e as Error,
+    );
+    expect(error).toBeInstanceOf(Error);
+    expect(error!.cause).toBeInstanceOf(JournalError);
+    expect(error!.message).toBe(
+      `could not record trial 2 (value ${lost}): ${(error!.cause as Error).message}`,
+    );
+    expect(error!.message).toMatch(/: study wiped: its journal was deleted or replaced/);
+    await study.close();
+  });
+
+  it("stops trying again when the signal aborts, naming the trial and the value", async () => {
+    server = await startRedis();
+    const opened = await openSharedStudy(CONFIG, { redis: client(server.url), study: "aborted" });
+    const controller = new AbortController();
+    // The first refused tell aborts the loop while it waits to try again (for up to a minute).
+    const study = new Proxy(opened, {
+      get(target, key) {
+        if (key === "tell")
+          return (...args: Parameters<SharedStudy["tell"]>) =>
+            target.tell(...args).catch((error: unknown) => {
+              setImmediate(() => controller.abort());
+              throw error;
+            });
+        const value = Reflect.get(target, key, target);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+    let lost: number | undefined;
+    const error = await runSharedStudy(
+      study,
+      async (params, trial) => {
+        if (trial.id === 3) {
+          await server!.kill();
+          lost = params.x as number;
+        }
+        return params.x as number;
+      },
+      { settleMs: 0, retryMs: 60_000, signal: controller.signal },
+    ).then(
+      () => undefined,
+      (e: unknown) => e as Error,
+    );
+    expect(controller.signal.aborted).toBe(true);
+    expect(error).toBeInstanceOf(Error);
+    expect(error!.cause).toBeInstanceOf(Error);
+    expect(error!.message).toBe(
+      `could not record trial 3 (value ${lost}) in study aborted: Redis failed ` +
+        `(${(error!.cause as Error).message}) and the wait to try again was aborted; the trial ` +
+        "stays pending unless Redis wrote the last attempt: tell it again once Redis is back",
+    );
+    await opened.close();
+  }, 10_000);
 
   it("refuses a retryMs that is not a finite number ≥ 0", async () => {
     const study = {} as SharedStudy;

@@ -57,10 +57,13 @@ describe("a shared study when Redis stops answering", () => {
   }, 10_000);
 
   it("refuses a timeoutMs that is not a positive number, or one given with a client", async () => {
-    for (const timeoutMs of [0, -1, Number.NaN, Number.POSITIVE_INFINITY, "5" as never]) {
+    // Node runs a longer timer at once: every command would time out.
+    for (const timeoutMs of [0, -1, Number.NaN, 2 ** 31, Number.MAX_SAFE_INTEGER, "5" as never]) {
       await expect(
         openSharedStudy(config, { redis: server.url, study: "bad-timeout", timeoutMs }),
-      ).rejects.toThrow(/^timeoutMs: must be a finite number > 0, got /);
+      ).rejects.toThrow(
+        `timeoutMs: must be a number > 0 and at most 2147483647 (the longest timer Node keeps), or Infinity for no timeout, got ${String(timeoutMs)}`,
+      );
     }
     const client = new Redis(server.url, { maxRetriesPerRequest: 1 });
     try {
@@ -69,6 +72,20 @@ describe("a shared study when Redis stops answering", () => {
       ).rejects.toThrow(UsageError);
     } finally {
       client.disconnect();
+    }
+  });
+
+  it("runs with the longest timeout Node keeps, and with Infinity for none", async () => {
+    for (const timeoutMs of [2 ** 31 - 1, Number.POSITIVE_INFINITY]) {
+      const study = await openSharedStudy(config, {
+        redis: server.url,
+        study: `long-${timeoutMs}`,
+        timeoutMs,
+      });
+      const [trial] = (await study.ask())!;
+      await study.tell({ id: trial!.id, value: 1 });
+      expect(study.told).toBe(1);
+      await study.close();
     }
   });
 });

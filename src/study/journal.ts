@@ -55,6 +55,25 @@ return redis.call('RPUSH', KEYS[1], ARGV[3])
 `;
 
 /**
+ * Returns, of the list KEYS[1], the SHA-1 of its first entry ('' when it is empty), its length,
+ * and at most ARGV[2] entries from position ARGV[1]: one consistent state, without sending the
+ * create entry (the whole configuration) with every read.
+ */
+const READ_PAGE = `
+local first = redis.call('LINDEX', KEYS[1], 0)
+local from = tonumber(ARGV[1])
+local entries = redis.call('LRANGE', KEYS[1], from, from + tonumber(ARGV[2]) - 1)
+return {first and redis.sha1hex(first) or '', redis.call('LLEN', KEYS[1]), entries}
+`;
+const READ_PAGE_SHA = sha1(READ_PAGE);
+
+/**
+ * Entries read per reply: a long journal in one reply would outlast the command timeout over a
+ * slow link (2000 entries of a study of a few parameters are some 200 kB).
+ */
+export const JOURNAL_PAGE_SIZE = 2000;
+
+/**
  * A study's journal in Redis (the list `arqon:study:<name>:journal`), as one handle reads it: once
  * it has read the create entry, every read and append checks that the list is still that journal.
  */
@@ -65,35 +84,50 @@ export class RedisJournal {
   /** SHA-1 of the create entry this handle read ('' before it read one). */
   private created = "";
 
-  constructor(redis: Redis, study: string) {
+  constructor(
+    redis: Redis,
+    study: string,
+    private readonly pageSize = JOURNAL_PAGE_SIZE,
+  ) {
     this.redis = redis;
     this.study = study;
     this.key = `arqon:study:${study}:journal`;
   }
 
   /**
-   * The entries from position `from` (0-based) to the end, parsed.
+   * The entries from position `from` (0-based) to the end, parsed, read a page at a time.
    *
    * @throws JournalError when the journal is no longer the one read before (deleted, re-created,
-   * or shorter than `from`).
+   * or shorter than `from`), or when it is replaced between two pages.
    */
   async readFrom(from: number): Promise<JournalEntry[]> {
-    // One transaction, so the three replies describe one state of the list.
-    const replies = await this.redis
-      .multi()
-      .lindex(this.key, 0)
-      .llen(this.key)
-      .lrange(this.key, from, -1)
-      .exec();
-    // exec() gives null only for a transaction a WATCH aborted, and this one watches nothing.
-    const [first, length, raw] = replies!.map(([error, reply]) => {
-      if (error) throw error;
-      return reply;
-    }) as [string | null, number, string[]];
-    if (this.created !== "" && (first === null || sha1(first) !== this.created || length < from))
-      throw this.replaced(from);
-    if (from === 0 && first !== null) this.created = sha1(first);
-    return raw.map((text, i) => parseEntry(text, from + i));
+    const entries: JournalEntry[] = [];
+    // The create entry's hash every page must show: the journal is append-only, so pages of one
+    // journal agree, and a page of another (re-created between two pages) does not.
+    let created = this.created;
+    for (;;) {
+      const position = from + entries.length;
+      const [first, length, raw] = await this.page(position);
+      if (created !== "" && (first !== created || length < position)) throw this.replaced(from);
+      created = first;
+      for (const text of raw) entries.push(parseEntry(text, from + entries.length));
+      if (raw.length === 0 || position + raw.length >= length) break;
+    }
+    if (from === 0) this.created = created;
+    return entries;
+  }
+
+  /** The hash of the first entry, the length, and up to a page of entries from `position`. */
+  private async page(position: number): Promise<[string, number, string[]]> {
+    const args = [READ_PAGE_SHA, 1, this.key, position, this.pageSize] as const;
+    // The script's hash, not its text, with every poll; loaded once per server (NOSCRIPT).
+    try {
+      return (await this.redis.evalsha(...args)) as [string, number, string[]];
+    } catch (error) {
+      if (!(error instanceof Error && error.message.includes("NOSCRIPT"))) throw error;
+      await this.redis.script("LOAD", READ_PAGE);
+      return (await this.redis.evalsha(...args)) as [string, number, string[]];
+    }
   }
 
   /**

@@ -18,13 +18,19 @@ export interface RecordOptions {
   readonly retryMs: number;
   /** Called once, at the first failure that will be tried again. */
   readonly onRetry?: (error: unknown) => void;
+  /**
+   * Aborting ends the wait to try again: the call then rejects with Redis's last error. The first
+   * try is made even when the signal has already aborted.
+   */
+  readonly signal?: AbortSignal;
 }
 
 /**
  * Tells or fails `result.id`, trying again with a growing delay (0.1 s doubling up to 5 s) while
- * Redis fails, for up to `retryMs`; then rejects with Redis's last error. A refusal of the study
- * (`UsageError`, `JournalError`) rejects at once. Before each new try the journal is read again:
- * an append whose reply was lost may have been written, and the trial is then no longer pending.
+ * Redis fails, for up to `retryMs` or until `signal` aborts; then rejects with Redis's last error.
+ * A refusal of the study (`UsageError`, `JournalError`) rejects at once. Before each new try the
+ * journal is read again: an append whose reply was lost may have been written, and the trial is
+ * then no longer pending.
  */
 export async function recordResult(
   study: SharedStudy,
@@ -43,9 +49,11 @@ export async function recordResult(
       return;
     } catch (error) {
       const left = retryBy - Date.now();
-      if (!isRedisFailure(error) || left <= 0) throw error;
+      if (!isRedisFailure(error) || left <= 0 || options.signal?.aborted === true) throw error;
       if (attempt === 0) options.onRetry?.(error);
-      await delay(Math.min(100 * 2 ** Math.min(attempt, 6), 5_000, left));
+      const wait = Math.min(100 * 2 ** Math.min(attempt, 6), 5_000, left);
+      const aborted = await delay(wait, false, { signal: options.signal }).catch(() => true);
+      if (aborted) throw error;
     }
   }
 }
@@ -57,22 +65,32 @@ export function isRedisFailure(error: unknown): boolean {
 
 /**
  * "could not record trial 3 (value 0.25) in study s: Redis failed for 60 s (cause); …": what a
- * loop says when it gave up recording `results`.
+ * loop says when it gave up recording `results`; with `aborted`, that the wait to try again was
+ * aborted instead.
  */
 export function unrecordedMessage(
   study: string,
   results: readonly StudyResult[],
   retryMs: number,
   cause: unknown,
+  options?: { readonly aborted?: boolean },
 ): string {
   const one = results.length === 1;
-  const trials = results
-    .map((r) => `trial ${r.id} (${"value" in r ? `value ${r.value}` : `failed: ${r.reason}`})`)
-    .join(", ");
   const why = cause instanceof Error ? cause.message : String(cause);
+  const failed =
+    options?.aborted === true
+      ? `Redis failed (${why}) and the wait to try again was aborted`
+      : `Redis failed for ${retryMs / 1000} s (${why})`;
   return (
-    `could not record ${trials} in study ${study}: Redis failed for ${retryMs / 1000} s (${why}); ` +
+    `could not record ${resultText(...results)} in study ${study}: ${failed}; ` +
     `${one ? "the trial stays" : "the trials stay"} pending unless Redis wrote the last attempt: ` +
     `tell ${one ? "it" : "them"} again once Redis is back`
   );
+}
+
+/** "trial 3 (value 0.25), trial 4 (failed: reason)": the results, as a message names them. */
+export function resultText(...results: readonly StudyResult[]): string {
+  return results
+    .map((r) => `trial ${r.id} (${"value" in r ? `value ${r.value}` : `failed: ${r.reason}`})`)
+    .join(", ");
 }

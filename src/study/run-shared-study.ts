@@ -5,13 +5,23 @@
 import { setTimeout as delay } from "node:timers/promises";
 import type { BestPoint, Trial } from "../solver/solver.js";
 import type { ParamValue } from "../space/params.js";
-import { isRedisFailure, recordResult, type StudyResult, unrecordedMessage } from "./record-result.js";
+import { JournalError } from "./journal.js";
+import {
+  isRedisFailure,
+  recordResult,
+  resultText,
+  type StudyResult,
+  unrecordedMessage,
+} from "./record-result.js";
 import type { SharedStudy } from "./shared-study.js";
 import { StallWatch } from "./stall-watch.js";
 
 /** Options of {@link runSharedStudy}. */
 export interface RunSharedStudyOptions {
-  /** Aborting stops the loop after the evaluation in progress (which is told or failed first). */
+  /**
+   * Aborting stops the loop after the evaluation in progress (which is told or failed first: tried
+   * once, not again after a Redis failure).
+   */
   readonly signal?: AbortSignal;
   /**
    * How long to wait before asking again when the study has no trial to hand out until other
@@ -28,15 +38,19 @@ export interface RunSharedStudyOptions {
    */
   readonly settleMs?: number;
   /**
-   * Before the budget is spent, how long to keep asking while the study can propose nothing until
-   * pending trials are told (Nelder–Mead waits for its simplex's last point) and nothing in the
-   * study moves, in ms (default 60 000). A worker that died holding such a trial would otherwise
-   * stall every other worker for ever: the loop stops and `stuck` names the trials.
+   * For when a worker may die: before the budget is spent, how long to keep asking while the study
+   * can propose nothing until pending trials are told (Nelder–Mead waits for its simplex's last
+   * point, the default strategy for its probe's) and nothing in the study moves, in ms; then the
+   * loop stops and `stuck` names the trials. A worker that died holding such a trial would
+   * otherwise stall every other worker for ever. It cannot tell a dead worker from one still
+   * evaluating, so set it well above your longest evaluation. Default `Infinity`: wait as long as
+   * it takes; 0 stops at the first ask the study cannot answer.
    */
   readonly stallMs?: number;
   /**
    * How long to keep trying to record a result (tell or fail) that Redis refused, in ms (default
-   * 60 000; 0 tries once). Tried again with a growing delay, so a Redis restart loses no value.
+   * 60 000; 0 tries once). Tried again with a growing delay, so a Redis restart that kept its data
+   * loses no value.
    */
   readonly retryMs?: number;
 }
@@ -61,10 +75,12 @@ export interface RunSharedStudyResult {
 
 /**
  * Evaluates trials of `study` one at a time until its budget is spent (or `signal` aborts, or the
- * study waits for other workers' trials for longer than `stallMs`: see `stuck`). Run it in as many
- * processes as you like: they share the budget. A throw or a non-finite value from `objective`
- * marks the trial failed and the loop goes on. A result Redis still refuses after `retryMs`
- * rejects the loop with an error naming Redis, the trial and the value (its `cause` is Redis's).
+ * study waits for other workers' trials for longer than a `stallMs` you gave: see `stuck`). Run it
+ * in as many processes as you like: they share the budget. A throw or a non-finite value from
+ * `objective` marks the trial failed and the loop goes on. A result Redis still refuses after
+ * `retryMs` (or when `signal` aborts the wait to try again) rejects the loop with an error naming
+ * Redis, the trial and the value (its `cause` is Redis's); so does a result that finds the study's
+ * journal gone (its `cause` the `JournalError`), as after a Redis restart that lost its data.
  */
 export async function runSharedStudy(
   study: SharedStudy,
@@ -73,7 +89,11 @@ export async function runSharedStudy(
 ): Promise<RunSharedStudyResult> {
   const pollMs = nonNegative("pollMs", options.pollMs, 20);
   const settleMs = nonNegative("settleMs", options.settleMs, 60_000);
-  const stallMs = nonNegative("stallMs", options.stallMs, 60_000);
+  const stallMs = options.stallMs ?? Number.POSITIVE_INFINITY;
+  if (!(typeof stallMs === "number" && stallMs >= 0))
+    throw new RangeError(
+      `stallMs: must be a number ≥ 0, or Infinity never to stop (the default), got ${String(stallMs)}`,
+    );
   const retryMs = nonNegative("retryMs", options.retryMs, 60_000);
   const evaluated: number[] = [];
   const failed: number[] = [];
@@ -110,10 +130,17 @@ export async function runSharedStudy(
         ? { id: trial.id, reason: "objective threw or returned a non-finite value" }
         : { id: trial.id, value };
     try {
-      await recordResult(study, result, { retryMs });
+      await recordResult(study, result, { retryMs, ...(options.signal && { signal: options.signal }) });
     } catch (error) {
+      // The value would be lost with a bare JournalError: say it, as for a Redis failure.
+      if (error instanceof JournalError)
+        throw new Error(`could not record ${resultText(result)}: ${error.message}`, { cause: error });
       if (!isRedisFailure(error)) throw error;
-      throw new Error(unrecordedMessage(study.name, [result], retryMs, error), { cause: error });
+      // Aborted during recordResult's wait, not before (the loop's condition checked that).
+      const aborted = isAborted(options.signal);
+      throw new Error(unrecordedMessage(study.name, [result], retryMs, error, { aborted }), {
+        cause: error,
+      });
     }
     options.onTrial?.(trial, value);
   }
@@ -134,4 +161,8 @@ function nonNegative(name: string, given: number | undefined, fallback: number):
   if (!(Number.isFinite(value) && value >= 0))
     throw new RangeError(`${name}: must be a finite number ≥ 0, got ${value}`);
   return value;
+}
+
+function isAborted(signal: AbortSignal | undefined): boolean {
+  return signal?.aborted === true;
 }

@@ -32,14 +32,19 @@ export interface SharedStudyOptions {
   readonly worker?: string;
   /**
    * With a URL: how long to wait for Redis to connect and to answer each command before the
-   * operation rejects, in ms (default 5000). Without it, a frozen or unreachable Redis would hold
-   * every call forever. A client you pass keeps its own settings (ioredis `commandTimeout`).
+   * operation rejects, in ms (default 5000; at most 2147483647, the longest timer Node keeps;
+   * `Infinity` for no timeout, ioredis's own connect timeout aside). Without it, a frozen or
+   * unreachable Redis would hold every call forever. A client you pass keeps its own settings
+   * (ioredis `commandTimeout`).
    */
   readonly timeoutMs?: number;
 }
 
 /** Default of {@link SharedStudyOptions.timeoutMs}. */
 const DEFAULT_TIMEOUT_MS = 5000;
+
+/** The longest timer Node keeps: it runs a longer one after 1 ms, timing out every command. */
+const MAX_TIMEOUT_MS = 2 ** 31 - 1;
 
 /** The message of the error ioredis rejects a command with after `commandTimeout`. */
 const COMMAND_TIMED_OUT = "Command timed out";
@@ -127,8 +132,17 @@ export async function openSharedStudy(
   }
   const url = typeof options.redis === "string" ? options.redis : undefined;
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-  if (!(typeof timeoutMs === "number" && Number.isFinite(timeoutMs) && timeoutMs > 0))
-    throw new UsageError(`timeoutMs: must be a finite number > 0, got ${String(timeoutMs)}`);
+  if (
+    !(
+      typeof timeoutMs === "number" &&
+      timeoutMs > 0 &&
+      (timeoutMs <= MAX_TIMEOUT_MS || timeoutMs === Infinity)
+    )
+  )
+    throw new UsageError(
+      `timeoutMs: must be a number > 0 and at most ${MAX_TIMEOUT_MS} (the longest timer Node keeps), ` +
+        `or Infinity for no timeout, got ${String(timeoutMs)}`,
+    );
   if (url === undefined && options.timeoutMs !== undefined)
     throw new UsageError(
       "timeoutMs: applies to a connection opened from a URL; set commandTimeout on the ioredis client you pass",
@@ -136,7 +150,10 @@ export async function openSharedStudy(
   const redis =
     url === undefined
       ? (options.redis as Redis)
-      : new Redis(url, { maxRetriesPerRequest: 3, commandTimeout: timeoutMs, connectTimeout: timeoutMs });
+      : new Redis(url, {
+          maxRetriesPerRequest: 3,
+          ...(timeoutMs !== Infinity && { commandTimeout: timeoutMs, connectTimeout: timeoutMs }),
+        });
   // A client of our own reports connection failures as events; without a listener ioredis prints
   // each with a stack trace. The calls that fail reject on their own; the last cause is kept to
   // say why the study could not open.
@@ -230,7 +247,7 @@ class SharedStudyImpl implements SharedStudy {
     // The nonce tells this study from one re-created later under the same name and config.
     const create = { op: "create", v: JOURNAL_VERSION, nonce: randomUUID(), config } as const;
     const created = await this.journal.appendAt(0, create);
-    const [first] = await this.journal.readFrom(0);
+    const [first, ...rest] = await this.journal.readFrom(0);
     if (first?.op !== "create") throw new JournalError(0, "is not the study's create entry");
     // A study an earlier arqon created may hold what a config can no longer say (`when: {}`):
     // compared as it runs.
@@ -241,7 +258,8 @@ class SharedStudyImpl implements SharedStudy {
       );
     this.solver = createSolver(stored);
     this.position = 1;
-    await this.catchUp();
+    // Replayed from this read: a long journal is not read twice.
+    this.replayAll(rest);
   }
 
   ask(options?: { readonly max?: number }): Promise<Trial[] | null> {
@@ -401,7 +419,11 @@ class SharedStudyImpl implements SharedStudy {
 
   /** Replays the entries appended since the last read. */
   private async catchUp(): Promise<void> {
-    const entries = await this.journal.readFrom(this.position);
+    this.replayAll(await this.journal.readFrom(this.position));
+  }
+
+  /** Replays `entries`, the ones from the handle's position on. */
+  private replayAll(entries: readonly JournalEntry[]): void {
     for (const entry of entries) {
       replay(this.live, entry, this.position);
       this.position++;

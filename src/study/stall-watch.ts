@@ -5,7 +5,8 @@ import type { SharedStudy } from "./shared-study.js";
 
 /**
  * Tells whether a study that keeps answering an ask with `[]` has not moved (asked, told, pending)
- * for `limitMs`: the trials it waits for are held by a worker that may have died.
+ * for `limitMs` (`Infinity`: never): the trials it waits for are held by a worker that may have
+ * died, or that is still evaluating them (it cannot tell which).
  */
 export class StallWatch {
   private seen: string | undefined;
