@@ -1,6 +1,7 @@
 /**
  * `arqon solve --storage` keeps what it evaluated through a Redis outage: a result Redis refuses is
- * tried again until Redis is back; after the retry time it prints its JSON and names the values.
+ * tried again until Redis is back; after the retry time, or once the study's journal is gone, it
+ * prints its JSON and names the values.
  */
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -8,6 +9,7 @@ import { Redis } from "ioredis";
 import { afterEach, describe, expect, it } from "vitest";
 import type { CliIo } from "../src/cli/io.js";
 import { type SharedSolveOptions, solveShared } from "../src/cli/solve-shared.js";
+import { openSharedStudy } from "../src/study/index.js";
 import { lines, removeTempDirs, tempDir, writeJson } from "./support/cli-run.js";
 import { type RedisServer, startRedis } from "./support/redis-server.js";
 
@@ -19,8 +21,8 @@ afterEach(async () => {
 });
 
 /**
- * The objective: (x - 0.4)², written to `value-<id>` too; trials 3 and 4 announce themselves on
- * stderr and then hold while the file `hold` exists (the objective's own wait, not the test's).
+ * The objective: (x - 0.4)², written to `value-<id>` too; the trials the file `hold` lists announce
+ * themselves on stderr and then hold while it exists (the objective's own wait, not the test's).
  */
 const OBJECTIVE = `
 const fs = require("node:fs");
@@ -30,7 +32,7 @@ const value = () => {
   fs.writeFileSync("value-" + id, String(v));
   console.log(v);
 };
-if ((id === "3" || id === "4") && fs.existsSync("hold")) {
+if (fs.existsSync("hold") && fs.readFileSync("hold", "utf8").split(" ").includes(id)) {
   process.stderr.write("holding trial " + id + "\\n");
   const timer = setInterval(() => {
     if (!fs.existsSync("hold")) { clearInterval(timer); value(); }
@@ -94,11 +96,12 @@ class WatchedSolve {
   }
 }
 
-function workDir(): string {
+/** A study of `budget` trials whose trials `held` hold until the file `hold` is removed. */
+function workDir(budget = 6, held: readonly number[] = [3, 4]): string {
   const dir = tempDir();
-  writeJson(dir, "c.json", { seed: 4, budget: 6, bounds: { x: { min: 0, max: 1 } } });
+  writeJson(dir, "c.json", { seed: 4, budget, bounds: { x: { min: 0, max: 1 } } });
   writeFileSync(join(dir, "objective.js"), OBJECTIVE);
-  writeFileSync(join(dir, "hold"), "");
+  writeFileSync(join(dir, "hold"), held.join(" "));
   return dir;
 }
 
@@ -158,5 +161,108 @@ describe("arqon solve --storage during a Redis outage", () => {
     expect(last).toMatch(
       /; the trials stay pending unless Redis wrote the last attempt: tell them again once Redis is back$/,
     );
+  }, 30_000);
+
+  it("does the same when Redis fails while the study's last trial runs (no wait for the others)", async () => {
+    server = await startRedis();
+    const dir = workDir(2, [2]);
+    const run = new WatchedSolve(dir, { study: "last", concurrency: 2, retryMs: 300 });
+    expect(await run.stderrContains("holding trial 2\n"), run.stderr).toBe(true);
+    await server.kill();
+    rmSync(join(dir, "hold"));
+    expect(await run.status, run.stderr).toBe(1);
+    expect(JSON.parse(run.stdout)).toMatchObject({
+      evaluations: 1,
+      failures: [],
+      stopped: true,
+      interrupted: false,
+      pending: 1,
+    });
+    expect(lines(run.stderr).at(-1)).toMatch(
+      new RegExp(
+        `^arqon solve: could not record trial 2 \\(value ${run.value(2)}\\) in study last: ` +
+          "Redis failed for 0\\.3 s \\(.*\\); the trial stays pending unless Redis wrote the last " +
+          "attempt: tell it again once Redis is back$",
+      ),
+    );
+  }, 30_000);
+
+  it("a Redis failure while it waits for the other workers' last results: its JSON as last read, exit 1", async () => {
+    server = await startRedis();
+    const dir = workDir(6, []);
+    // Another worker takes trials 1 and 2 and tells only 1: this one waits for 2 once the budget is spent.
+    const other = await openSharedStudy(
+      { seed: 4, budget: 6, bounds: { x: { min: 0, max: 1 } } },
+      { redis: server.url, study: "settle", worker: "other" },
+    );
+    const [first, second] = (await other.ask({ max: 2 }))!;
+    expect(second?.id).toBe(2);
+    await other.tell({ id: first!.id, value: 1 });
+    await other.close();
+    const run = new WatchedSolve(dir, { study: "settle" });
+    expect(await run.stderrContains("trial 6: "), run.stderr).toBe(true);
+    // Six more commands to Redis: the ask that found the budget spent, then the wait's reads.
+    const watcher = new Redis(server.url, { maxRetriesPerRequest: 1 });
+    const monitor = await watcher.monitor();
+    await new Promise<void>((waiting) => {
+      let commands = 0;
+      monitor.on("monitor", () => {
+        if (++commands === 6) waiting();
+      });
+    });
+    monitor.disconnect();
+    watcher.disconnect();
+    await server.kill();
+    expect(await run.status, run.stderr).toBe(1);
+    expect(JSON.parse(run.stdout)).toMatchObject({
+      evaluations: 4,
+      failures: [],
+      stopped: false,
+      pending: 1,
+    });
+    expect(lines(run.stderr).at(-1)).toMatch(
+      /^arqon solve: could not read the other workers' last results in study settle: Redis failed \(.+\); the JSON is the study as this worker last read it$/,
+    );
+  }, 30_000);
+});
+
+/** The line a worker ends with when the study's journal went away under `results`. */
+const JOURNAL_GONE = (study: string, results: string) =>
+  `arqon solve: could not record ${results} in study ${study}: its journal was deleted or replaced ` +
+  "since this worker read it (";
+
+describe("arqon solve --storage when the study's journal goes away", () => {
+  it("keeps a value it cannot record in a deleted journal: prints its JSON, names it, exits 1", async () => {
+    server = await startRedis();
+    const dir = workDir(6, [3]);
+    const run = new WatchedSolve(dir, { study: "deleted" });
+    expect(await run.stderrContains("holding trial 3\n"), run.stderr).toBe(true);
+    const admin = new Redis(server.url, { maxRetriesPerRequest: 1 });
+    await admin.del("arqon:study:deleted:journal");
+    admin.disconnect();
+    rmSync(join(dir, "hold"));
+    expect(await run.status, run.stderr).toBe(1);
+    expect(JSON.parse(run.stdout)).toMatchObject({ evaluations: 2, failures: [], stopped: true, pending: 1 });
+    const last = lines(run.stderr).at(-1)!;
+    expect(last.startsWith(JOURNAL_GONE("deleted", `trial 3 (value ${run.value(3)})`)), last).toBe(true);
+    expect(last).toMatch(
+      /; the value is in no study now: running the same command again joins the study the journal holds now$/,
+    );
+    expect(await journal("deleted")).toEqual([]);
+  }, 30_000);
+
+  it("does the same for a journal lost in a Redis restart without persistence", async () => {
+    server = await startRedis();
+    const dir = workDir(6, [3]);
+    const run = new WatchedSolve(dir, { study: "lost" });
+    expect(await run.stderrContains("holding trial 3\n"), run.stderr).toBe(true);
+    await server.kill();
+    rmSync(join(dir, "hold"));
+    expect(await run.stderrContains("arqon solve: Redis failed to record trial 3 ("), run.stderr).toBe(true);
+    server = await server.restart();
+    expect(await run.status, run.stderr).toBe(1);
+    expect(JSON.parse(run.stdout)).toMatchObject({ evaluations: 2, stopped: true, pending: 1 });
+    const last = lines(run.stderr).at(-1)!;
+    expect(last.startsWith(JOURNAL_GONE("lost", `trial 3 (value ${run.value(3)})`)), last).toBe(true);
   }, 30_000);
 });

@@ -95,7 +95,7 @@ describe("arqon solve --storage redis://", () => {
       [["--storage", server.url], /--storage needs --study <name>/],
       [["--storage", "http://x", "--study", "a"], /--storage must be a redis:\/\/ or rediss:\/\/ URL/],
       // A mistyped scheme keeps its password out of the message.
-      [["--storage", "http://:s3cret@x", "--study", "a"], /URL, got http:\/\/:\*\*\*@x\/?\n?$/],
+      [["--storage", "http://:s3cret@x", "--study", "a"], /URL, got the given URL\n?$/],
       [["--storage", server.url, "--study", "bad name"], /study: must be 1 to 200 characters/],
     ];
     for (const [extra, message] of cases) {

@@ -5,10 +5,8 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { CliIo } from "../src/cli/io.js";
-import { solveShared } from "../src/cli/solve-shared.js";
 import { openSharedStudy, runSharedStudy, type SharedStudy } from "../src/study/index.js";
-import { lines, removeTempDirs, tempDir, writeJson } from "./support/cli-run.js";
+import { lines, removeTempDirs, runArqonInProcess, tempDir, writeJson } from "./support/cli-run.js";
 import { type RedisServer, startRedis } from "./support/redis-server.js";
 
 let server: RedisServer;
@@ -56,7 +54,7 @@ describe("a worker died holding the trial a Nelder–Mead study waits for", () =
     await study.close();
   }, 15_000);
 
-  it("arqon solve --storage prints its JSON with the pending trial, names it, and exits 1", async () => {
+  it("arqon solve --storage --stall-ms prints its JSON with the pending trial, names it, and exits 1", async () => {
     const held = await dieHoldingATrial("nm-cli");
     const dir = tempDir();
     writeJson(dir, "c.json", CONFIG);
@@ -64,30 +62,12 @@ describe("a worker died holding the trial a Nelder–Mead study waits for", () =
       join(dir, "objective.js"),
       "console.log((Number(process.env.ARQON_X) - 1) ** 2 + (Number(process.env.ARQON_Y) + 2) ** 2)",
     );
-    let stdout = "";
-    let stderr = "";
-    const io: CliIo = {
-      stdout: (text) => {
-        stdout += text;
-      },
-      stderr: (text) => {
-        stderr += text;
-      },
-      readStdin: async () => "",
-      stdinIsTerminal: false,
-      cwd: dir,
-      env: process.env,
-    };
-    const options = {
-      storage: server.url,
-      study: "nm-cli",
-      configPath: "c.json",
-      concurrency: 1,
-      onError: "stop" as const,
-      quiet: false,
-      stallMs: 300,
-    };
-    const status = await solveShared([process.execPath, "objective.js"], options, io);
+    const args = ["solve", "--config", "c.json", "--storage", server.url, "--study", "nm-cli"];
+    const command = ["--", process.execPath, "objective.js"];
+    const { status, stdout, stderr } = await runArqonInProcess(
+      [...args, "--stall-ms", "300", ...command],
+      dir,
+    );
     expect(status).toBe(1);
     expect(JSON.parse(stdout)).toMatchObject({ stopped: true, interrupted: false, pending: 1 });
     expect(lines(stderr).at(-1)).toBe(
@@ -97,11 +77,11 @@ describe("a worker died holding the trial a Nelder–Mead study waits for", () =
     );
   }, 15_000);
 
-  it("refuses a stallMs that is not a finite number ≥ 0", async () => {
+  it("refuses a stallMs that is not a number ≥ 0 (Infinity, the default, never stops)", async () => {
     const study = {} as SharedStudy;
-    for (const stallMs of [-1, Number.NaN, Number.POSITIVE_INFINITY])
+    for (const stallMs of [-1, Number.NaN, Number.NEGATIVE_INFINITY, "60000" as never])
       await expect(runSharedStudy(study, () => 0, { stallMs })).rejects.toThrow(
-        `stallMs: must be a finite number ≥ 0, got ${stallMs}`,
+        `stallMs: must be a number ≥ 0, or Infinity never to stop (the default), got ${stallMs}`,
       );
   });
 });

@@ -3,7 +3,14 @@ import { ConfigError, UsageError } from "../errors.js";
 import type { Trial } from "../index.js";
 import { importOptionalPeer, MissingPeerError } from "../inspect/optional-peer.js";
 import type { ParamValue } from "../space/params.js";
-import { isRedisFailure, recordResult, type StudyResult, unrecordedMessage } from "../study/record-result.js";
+import { JournalError } from "../study/journal.js";
+import {
+  isRedisFailure,
+  recordResult,
+  resultText,
+  type StudyResult,
+  unrecordedMessage,
+} from "../study/record-result.js";
 import type { SharedStudy } from "../study/shared-study.js";
 import { StallWatch } from "../study/stall-watch.js";
 import { withoutPassword } from "../study/without-password.js";
@@ -26,10 +33,15 @@ export interface SharedSolveOptions {
   readonly onError: "stop" | "skip";
   /** `--quiet`: only failed trials and errors on stderr. */
   readonly quiet: boolean;
-  /** How long to keep asking a study that does not move, in ms (default {@link STALL_MS}). */
-  readonly stallMs?: number;
+  /**
+   * `--stall-ms`: how long to keep asking a study that can propose nothing and does not move, in
+   * ms. Absent, the worker waits as long as it takes: a slow study is not a stuck one.
+   */
+  readonly stallMs?: number | undefined;
   /** How long to keep trying a result Redis refuses, in ms (default {@link RETRY_MS}). */
   readonly retryMs?: number;
+  /** `--timeout-ms`: how long Redis may take to connect and to answer a command (default 5000). */
+  readonly timeoutMs?: number | undefined;
 }
 
 type Outcome =
@@ -43,11 +55,6 @@ const POLL_MS = 25;
  * prints the study's best (a worker that died leaves its trial pending; `pending` then says so).
  */
 const SETTLE_MS = 60_000;
-/**
- * Before, how long a worker keeps asking while the study can propose nothing until pending trials
- * are told and nothing moves (the worker holding them may have died).
- */
-const STALL_MS = 60_000;
 /** How long a result Redis refuses is tried again (a Redis restart must not lose a value). */
 const RETRY_MS = 60_000;
 
@@ -65,10 +72,12 @@ const RETRY_MS = 60_000;
  * is marked failed in the study rather than left pending: nobody would resume it, and the other
  * workers would wait for its result until they give up.
  *
- * A result Redis refuses is tried again for up to 60 s; one it still refuses stops the worker,
- * which prints the JSON of what was recorded and names the values it could not record (exit 1).
- * When the study can propose nothing until other workers' pending trials are told and nothing
- * moved for 60 s (the worker holding them died?), the worker stops and names them (exit 1).
+ * A result Redis refuses is tried again for up to 60 s; one it still refuses, or one the study's
+ * journal went away under (deleted, lost in a Redis restart), stops the worker, which prints the
+ * JSON of the study as it last read it and names the values it could not record (exit 1). So does
+ * a Redis failure while it asks or waits for the other workers' last results. With `--stall-ms`,
+ * when the study can propose nothing until other workers' pending trials are told and nothing
+ * moved for that long (the worker holding them died?), the worker stops and names them (exit 1).
  */
 export async function solveShared(
   command: readonly string[],
@@ -98,7 +107,11 @@ export async function solveShared(
       "--storage",
       () => import("../study/shared-study.js"),
     );
-    study = await openSharedStudy(config, { redis: options.storage, study: options.study });
+    const { storage: redis, study: name, timeoutMs } = options;
+    study = await openSharedStudy(
+      config,
+      timeoutMs === undefined ? { redis, study: name } : { redis, study: name, timeoutMs },
+    );
   } catch (error) {
     const message = `arqon solve: ${error instanceof Error ? error.message : String(error)}`;
     // A refused study (other config, bad name) or a missing package is the caller's to fix; a
@@ -165,20 +178,30 @@ async function runWorker(
     let fatal: unknown;
     let finished = false;
     let waits = 0;
-    const stallMs = options.stallMs ?? STALL_MS;
     const retryMs = options.retryMs ?? RETRY_MS;
-    const stall = new StallWatch(stallMs);
+    // The worker's own clock: the study not moving is measured in its time, not the wall's.
+    const stall =
+      options.stallMs === undefined
+        ? undefined
+        : new StallWatch(options.stallMs, io.now ?? (() => performance.now()));
     /** Trials the study waited for, unmoved, for `stallMs`: this worker stopped asking. */
     let stuck: number[] = [];
-    /** Results Redis still refused after `retryMs`, and its error. */
+    /** Results not recorded: Redis refused them for `retryMs`, or the study's journal went away. */
     const unrecorded: StudyResult[] = [];
+    /** Redis's error once it refused a result for `retryMs`. */
     let redisError: unknown;
+    /** The study's journal was deleted or replaced: nothing more can be recorded in it. */
+    let journalError: JournalError | undefined;
+    /** Redis failed a read of the study (an ask, a refresh): this worker stopped asking. */
+    let readError: unknown;
+    const lost = () => redisError !== undefined || journalError !== undefined;
+    const failed = () => lost() || readError !== undefined;
     /** Records `result`, trying again while Redis fails; false (kept in `unrecorded`) if it gave up. */
     const record = async (result: StudyResult): Promise<boolean> => {
       try {
         await recordResult(study, result, {
           // Once one result was given up on, Redis has failed for `retryMs`: the others get one try.
-          retryMs: redisError === undefined ? retryMs : 0,
+          retryMs: lost() ? 0 : retryMs,
           onRetry: (error) =>
             progress.passthrough(
               `arqon solve: Redis failed to record trial ${result.id} (${messageOf(error)}); ` +
@@ -187,10 +210,23 @@ async function runWorker(
         });
         return true;
       } catch (error) {
-        if (!isRedisFailure(error)) throw error;
-        redisError ??= error;
+        if (error instanceof JournalError) journalError ??= error;
+        else if (isRedisFailure(error)) redisError ??= error;
+        else throw error;
         unrecorded.push(result);
         return false;
+      }
+    };
+    /** `operation` (an ask, a refresh); `undefined` when Redis failed it or the journal went away. */
+    const read = async <T>(operation: () => Promise<T>): Promise<T | undefined> => {
+      try {
+        return await operation();
+      } catch (error) {
+        // Escaping, it would lose the running trials' values and the JSON: the worker stops instead.
+        if (error instanceof JournalError) journalError ??= error;
+        else if (isRedisFailure(error)) readError ??= error;
+        else throw error;
+        return undefined;
       }
     };
     for (;;) {
@@ -198,15 +234,16 @@ async function runWorker(
         !interrupts.stopAsking &&
         stopReason === undefined &&
         fatal === undefined &&
-        redisError === undefined &&
+        !failed() &&
         !finished &&
         running.size < options.concurrency
       ) {
-        const batch = await study.ask({ max: options.concurrency - running.size });
+        const batch = await read(() => study.ask({ max: options.concurrency - running.size }));
+        if (batch === undefined) break;
         if (batch === null) finished = true;
         if (batch === null || batch.length === 0) break;
         waits = 0;
-        stall.reset();
+        stall?.reset();
         for (const trial of batch) {
           if (interrupts.stopAsking) {
             // Ctrl-C came while the ask was on its way: the trial is reserved but must not start.
@@ -219,16 +256,10 @@ async function runWorker(
         }
       }
       if (running.size === 0) {
-        if (
-          finished ||
-          interrupts.stopAsking ||
-          stopReason !== undefined ||
-          fatal !== undefined ||
-          redisError !== undefined
-        )
+        if (finished || interrupts.stopAsking || stopReason !== undefined || fatal !== undefined || failed())
           break;
         // A worker that died holding the trials the study waits for would hold this one for ever.
-        if (stall.stalled(study)) {
+        if (stall?.stalled(study) === true) {
           stuck = study.pendingTrials().map((t) => t.id);
           break;
         }
@@ -267,25 +298,44 @@ async function runWorker(
       }
     }
     if (fatal !== undefined) throw fatal instanceof CliError ? fatal : runtimeError(String(fatal));
-    // Redis failing, the study is reported as this worker last read it.
-    if (redisError === undefined) await study.refresh();
+    // Redis failing or the journal gone, the study is reported as this worker last read it.
+    if (!failed()) await read(() => study.refresh());
     // Other workers may still be evaluating the study's last trials: their results can beat ours.
     const settleBy = Date.now() + SETTLE_MS;
     waits = 0;
-    while (finished && !interrupts.stopAsking && study.pendingTrials().length > 0 && Date.now() < settleBy) {
+    while (
+      finished &&
+      !failed() &&
+      !interrupts.stopAsking &&
+      study.pendingTrials().length > 0 &&
+      Date.now() < settleBy
+    ) {
       await delay(POLL_MS * 2 ** Math.min(waits++, 4));
-      await study.refresh();
+      await read(() => study.refresh());
     }
     progress.finish();
     const best = study.best();
     const pending = study.pendingTrials().length;
+    // A read that failed once the budget was spent stopped nothing: only the wait for the others.
     const stopped =
-      stopReason !== undefined || interrupts.stopAsking || redisError !== undefined || stuck.length > 0;
+      stopReason !== undefined ||
+      interrupts.stopAsking ||
+      lost() ||
+      (readError !== undefined && !finished) ||
+      stuck.length > 0;
     io.stdout(
       `${JSON.stringify({ best, evaluations, failures, stopped, interrupted: interrupts.stopAsking, pending })}\n`,
     );
+    if (journalError !== undefined) {
+      io.stderr(`arqon solve: ${journalGoneMessage(study.name, unrecorded, journalError)}\n`);
+      return 1;
+    }
     if (redisError !== undefined) {
       io.stderr(`arqon solve: ${unrecordedMessage(study.name, unrecorded, retryMs, redisError)}\n`);
+      return 1;
+    }
+    if (readError !== undefined) {
+      io.stderr(`arqon solve: ${readFailedMessage(study.name, finished, readError)}\n`);
       return 1;
     }
     if (interrupts.stopAsking) {
@@ -301,7 +351,7 @@ async function runWorker(
       return 1;
     }
     if (stuck.length > 0) {
-      io.stderr(`arqon solve: ${stuckMessage(study.name, stuck, stallMs)}\n`);
+      io.stderr(`arqon solve: ${stuckMessage(study.name, stuck, options.stallMs!)}\n`);
       return 1;
     }
     if (best === null) {
@@ -326,4 +376,26 @@ function stuckMessage(study: string, stuck: readonly number[], stallMs: number):
     `${one ? "it" : "them"} die?); tell or fail ${one ? "it" : "them"} from another worker ` +
     "(study.tell or study.fail of arqon/study), or run the same command again to wait longer"
   );
+}
+
+/** Why nothing more could be recorded in a study whose journal went away, and what was lost. */
+function journalGoneMessage(study: string, results: readonly StudyResult[], error: JournalError): string {
+  // The journal's own account (deleted or replaced, which entries), without its advice to a library user.
+  const why = error.message.replace(`study ${study}: `, "").replace(/; open the study again.*$/, "");
+  const next = "running the same command again joins the study the journal holds now";
+  if (results.length === 0) return `study ${study}: ${why}; ${next}`;
+  const one = results.length === 1;
+  return (
+    `could not record ${resultText(...results)} in study ${study}: ${why}; ` +
+    `${one ? "the value is" : "the values are"} in no study now: ${next}`
+  );
+}
+
+/** Why a worker stopped after Redis failed an ask or a refresh, every result it had being recorded. */
+function readFailedMessage(study: string, finished: boolean, error: unknown): string {
+  return finished
+    ? `could not read the other workers' last results in study ${study}: Redis failed (${messageOf(error)}); ` +
+        "the JSON is the study as this worker last read it"
+    : `could not ask study ${study} for a trial: Redis failed (${messageOf(error)}); this worker stopped, ` +
+        "its results are recorded: run the same command again to go on";
 }

@@ -4,11 +4,13 @@ import type { FileLock } from "../log/lock.js";
 import { isLoggedSolver } from "../log/solver-log.js";
 import type { ParamValue } from "../space/params.js";
 import {
+  type FlagValues,
   optionalChoice,
   optionalPositiveInt,
   optionalString,
   parseFlags,
   splitAtDoubleDash,
+  wholeNumberOf,
 } from "./args.js";
 import { CliError, runtimeError, usageError } from "./cli-error.js";
 import { objectiveEnvironment, variableProblems } from "./env-names.js";
@@ -25,7 +27,7 @@ import { attachStateLog, saveSolverState } from "./state-file.js";
 import { withLockedState } from "./state-lock.js";
 
 /** Help text of `arqon solve`. */
-export const SOLVE_USAGE = `arqon solve --config <config.json> [--state <dir>|<state.json> | --storage redis://… --study <name>] [--concurrency N] [--on-error stop|skip] [--quiet] -- <command> [args...]
+export const SOLVE_USAGE = `arqon solve --config <config.json> [--state <dir>|<state.json> | --storage redis://… --study <name> [--stall-ms N] [--timeout-ms N]] [--concurrency N] [--on-error stop|skip] [--quiet] -- <command> [args...]
   Minimises the value printed by <command>, run once per trial (directly, no shell) with ARQON_<NAME>
   set for each parameter (name upper-cased, other characters -> _) and ARQON_TRIAL_ID. The value is
   the last number on the last non-empty stdout line ("RESULT=0.99" -> 0.99). A non-zero exit or no
@@ -45,7 +47,11 @@ export const SOLVE_USAGE = `arqon solve --config <config.json> [--state <dir>|<s
   budget is spent, a worker waits up to 60 s for the others' last results, then prints the study's
   best with "pending": how many trials were still without a result. Progress, --quiet and Ctrl-C
   work as above, except that a trial Ctrl-C stops is marked failed in the study (no worker waits
-  for it); running the same command again joins the study.
+  for it); running the same command again joins the study. --stall-ms N: when the study can
+  propose nothing until other workers' pending trials are told and it has not moved for N ms (did
+  the worker holding them die?), stop, name them and exit 1; off by default, so a worker waits for
+  a slow study. --timeout-ms N: how long Redis may take to connect and to answer each command
+  (default 5000); a result Redis does not record is tried again for up to 60 s.
   Intermediate values: each stdout line {"step":<whole number>,"value":<number>} before the last
   line is recorded for the trial (steps increasing). With a "pruner" in the config, a trial the
   pruner advises stopping gets SIGTERM (SIGKILL 5 s later) and is recorded as pruned, whatever
@@ -95,6 +101,8 @@ export async function solveCommand(argv: readonly string[], io: CliIo): Promise<
     quiet: { type: "boolean" },
     storage: { type: "string" },
     study: { type: "string" },
+    "stall-ms": { type: "string" },
+    "timeout-ms": { type: "string" },
   });
   if (flags.help === true) {
     io.stdout(`${SOLVE_USAGE}\n`);
@@ -111,6 +119,8 @@ export async function solveCommand(argv: readonly string[], io: CliIo): Promise<
   const statePath = optionalString(flags, "state");
   const configPath = optionalString(flags, "config");
   const storage = optionalString(flags, "storage");
+  const stallMs = optionalPositiveInt("solve", flags, "stall-ms");
+  const timeoutMs = optionalTimeoutMs(flags);
   // Checked before any state is touched: a misspelt command changes nothing.
   const notStarted = programProblem(command[0]!, io.cwd, io.env);
   if (notStarted !== undefined) {
@@ -120,8 +130,12 @@ export async function solveCommand(argv: readonly string[], io: CliIo): Promise<
   if (storage !== undefined) {
     if (statePath !== undefined) throw usageError("arqon solve: give --state or --storage, not both");
     const study = optionalString(flags, "study");
-    return await solveShared(command, { storage, study, configPath, concurrency, onError, quiet }, io);
+    const shared = { storage, study, configPath, concurrency, onError, quiet, stallMs, timeoutMs };
+    return await solveShared(command, shared, io);
   }
+  for (const flag of ["stall-ms", "timeout-ms"])
+    if (flags[flag] !== undefined)
+      throw usageError(`arqon solve: --${flag} needs --storage (it applies to a shared study)`);
   const options: SolveOptions = { command, concurrency, onError, statePath, quiet };
   return await withLockedState("solve", io, statePath, async (held) => {
     const logLock = held?.logLock;
@@ -137,6 +151,21 @@ export async function solveCommand(argv: readonly string[], io: CliIo): Promise<
       if (isLoggedSolver(solver)) solver.closeLog();
     }
   });
+}
+
+/** The longest wait a Node timer takes (ioredis's timeouts are timers): 2^31 - 1 ms, about 24.8 days. */
+const MAX_TIMER_MS = 2_147_483_647;
+
+/** `--timeout-ms`, a whole number of ms a Node timer can wait, or `undefined` when not given. */
+function optionalTimeoutMs(flags: FlagValues): number | undefined {
+  const text = optionalString(flags, "timeout-ms");
+  if (text === undefined) return undefined;
+  const value = wholeNumberOf(text);
+  if (!(value >= 1 && value <= MAX_TIMER_MS))
+    throw usageError(
+      `arqon solve: --timeout-ms must be a whole number in [1, ${MAX_TIMER_MS}], got ${JSON.stringify(text)}`,
+    );
+  return value;
 }
 
 /** What `arqon solve` was asked to do, from its command line. */
