@@ -136,4 +136,22 @@ describe("reading a shared study's journal", () => {
     expect((error as Error).message).toMatch(/^study swapped: its journal was deleted or replaced/);
     client.disconnect();
   });
+
+  it("reads on after SCRIPT FLUSH by EVAL, which needs no SCRIPT permission", async () => {
+    const client = new Redis(server.url, { maxRetriesPerRequest: 1 });
+    const study = await openSharedStudy(
+      { seed: 1, budget: 10, bounds: { x: { min: 0, max: 1 } } },
+      { redis: client, study: "flushed" },
+    );
+    // As for a user (or a proxy) that may run EVAL and EVALSHA but not SCRIPT.
+    (client as { script: unknown }).script = () => Promise.reject(new Error("NOPERM script"));
+    await admin.script("FLUSH");
+    const [trial] = (await study.ask())!;
+    await study.tell({ id: trial!.id, value: 1 });
+    await admin.script("FLUSH");
+    await study.refresh();
+    expect(study.told).toBe(1);
+    await study.close();
+    client.disconnect();
+  });
 });

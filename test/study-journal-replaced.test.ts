@@ -50,6 +50,7 @@ describe("a shared study whose journal was deleted or replaced", () => {
     await admin.del(key("deleted"));
     const error = await rejection(study.ask());
     expect(error).toBeInstanceOf(JournalError);
+    expect((error as JournalError).replaced).toBe(true);
     expect(error.message).toMatch(REPLACED("deleted"));
     expect(await admin.exists(key("deleted"))).toBe(0);
     // The handle still shows the study it replayed; the next call is refused the same way.

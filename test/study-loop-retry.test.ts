@@ -184,7 +184,7 @@ describe("runSharedStudy during a Redis outage", () => {
     expect(error!.cause).toBeInstanceOf(Error);
     expect(error!.message).toBe(
       `could not record trial 3 (value ${lost}) in study aborted: Redis failed ` +
-        `(${(error!.cause as Error).message}) and the wait to try again was aborted; the trial ` +
+        `(${(error!.cause as Error).message}) and the signal aborted before it was tried again; the trial ` +
         "stays pending unless Redis wrote the last attempt: tell it again once Redis is back",
     );
     await opened.close();

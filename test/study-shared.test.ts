@@ -234,13 +234,42 @@ describe("shared study (in one process, several handles)", () => {
     await study.tell({ id: first!.id, value: 1 });
     failNext(true);
     await expect(study.ask()).rejects.toThrow(/connection lost/);
-    // The lost ask is in the journal: its trial is pending, and the next ask hands out the one after.
+    // The lost ask is in the journal, its trial reserved for this worker: the next ask hands out
+    // that trial (no worker would evaluate it otherwise), then the one after.
+    const [lost] = (await study.ask())!;
+    expect(lost!.id).toBe(first!.id + 1);
+    expect(study.pendingTrials().map((t) => t.id)).toEqual([lost!.id]);
     const [next] = (await study.ask())!;
-    expect(study.pendingTrials().map((t) => t.id)).toEqual([next!.id - 1, next!.id]);
+    expect(next!.id).toBe(lost!.id + 1);
     const fresh = await openSharedStudy(config(20), { redis: server.url, study: "flaky" });
     expect(fresh.pendingTrials()).toEqual(study.pendingTrials());
     expect(fresh.told).toBe(1);
     await fresh.close();
+    await study.close();
+    client.disconnect();
+  });
+
+  it("knows its own append when the reply was lost and the resent script found it written", async () => {
+    const client = new Redis(server.url, { maxRetriesPerRequest: 1 });
+    const study = await openSharedStudy(config(20), { redis: client, study: "resent" });
+    const evaluate = client.eval.bind(client) as (...args: unknown[]) => Promise<unknown>;
+    // What ioredis does after a reconnect: the append ran, its reply was lost, the script is sent
+    // again and finds the journal one entry longer (-1: "someone appended first").
+    const resendNext = () => {
+      (client as { eval: unknown }).eval = async (...args: unknown[]) => {
+        (client as { eval: unknown }).eval = evaluate;
+        await evaluate(...args);
+        return evaluate(...args);
+      };
+    };
+    resendNext();
+    const [asked] = (await study.ask())!;
+    expect(asked!.id).toBe(1); // not trial 2, with trial 1 reserved to nobody
+    expect(study.pendingTrials().map((t) => t.id)).toEqual([1]);
+    resendNext();
+    await study.tell({ id: asked!.id, value: 0.5 }); // not "already told"
+    expect(study.told).toBe(1);
+    expect(study.pendingTrials()).toEqual([]);
     await study.close();
     client.disconnect();
   });
@@ -254,6 +283,7 @@ describe("shared study (in one process, several handles)", () => {
     const error = await study.refresh().catch((e: unknown) => e);
     expect(error).toBeInstanceOf(JournalError);
     expect((error as JournalError).position).toBe(1);
+    expect((error as JournalError).replaced).toBe(false); // the journal is there, an entry is bad
     expect((error as Error).message).toMatch(/entry 1 cannot be replayed/);
     await study.close();
   });

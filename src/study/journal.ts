@@ -24,17 +24,31 @@ export type JournalEntry =
       readonly config: SolverConfig;
     }
   /** A worker asked for trials and received these ids. */
-  | { readonly op: "ask"; readonly worker: string; readonly max: number; readonly ids: readonly number[] }
+  | ({
+      readonly op: "ask";
+      readonly worker: string;
+      readonly max: number;
+      readonly ids: readonly number[];
+    } & Stamped)
   /** A worker told results (asked trials by id, or warm-start points). */
-  | { readonly op: "tell"; readonly worker: string; readonly results: readonly Told[] }
+  | ({ readonly op: "tell"; readonly worker: string; readonly results: readonly Told[] } & Stamped)
   /** A worker reported that a trial's evaluation failed. */
-  | {
+  | ({
       readonly op: "fail";
       readonly worker: string;
       readonly id: number;
       readonly reason: string;
       readonly cancelled?: true;
-    };
+    } & Stamped);
+
+/**
+ * A random token naming one operation (absent from entries written before it was added): a worker
+ * whose append was written but whose reply was lost (ioredis sends the script again after a
+ * reconnect, and it then finds the journal one entry longer) recognises its own entry by it.
+ */
+interface Stamped {
+  readonly token?: string;
+}
 
 /**
  * Appends ARGV[3] to the list KEYS[1] only if the list still holds ARGV[1] entries; returns the
@@ -119,14 +133,15 @@ export class RedisJournal {
 
   /** The hash of the first entry, the length, and up to a page of entries from `position`. */
   private async page(position: number): Promise<[string, number, string[]]> {
-    const args = [READ_PAGE_SHA, 1, this.key, position, this.pageSize] as const;
-    // The script's hash, not its text, with every poll; loaded once per server (NOSCRIPT).
+    const args = [1, this.key, position, this.pageSize] as const;
+    // The script's hash, not its text, with every poll. A server that does not hold it (NOSCRIPT:
+    // first use, a restart, SCRIPT FLUSH) gets the text by EVAL, which also caches it; SCRIPT LOAD
+    // would need a permission (and a proxy route) that EVAL does not.
     try {
-      return (await this.redis.evalsha(...args)) as [string, number, string[]];
+      return (await this.redis.evalsha(READ_PAGE_SHA, ...args)) as [string, number, string[]];
     } catch (error) {
       if (!(error instanceof Error && error.message.includes("NOSCRIPT"))) throw error;
-      await this.redis.script("LOAD", READ_PAGE);
-      return (await this.redis.evalsha(...args)) as [string, number, string[]];
+      return (await this.redis.eval(READ_PAGE, ...args)) as [string, number, string[]];
     }
   }
 
@@ -197,11 +212,17 @@ export class JournalError extends Error {
   override readonly name = "JournalError";
   /** Position of the entry in the journal (0-based); for a replaced journal, the handle's next one. */
   readonly position: number;
+  /**
+   * True when the journal is gone or is another study's (deleted, lost in a Redis restart without
+   * persistence, re-created under the same name); false for an entry that cannot be read or replayed.
+   */
+  readonly replaced: boolean;
 
   constructor(position: number, reason: string, study?: string) {
     super(
       study === undefined ? `shared study journal entry ${position} ${reason}` : `study ${study}: ${reason}`,
     );
     this.position = position;
+    this.replaced = study !== undefined;
   }
 }

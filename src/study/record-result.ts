@@ -65,8 +65,8 @@ export function isRedisFailure(error: unknown): boolean {
 
 /**
  * "could not record trial 3 (value 0.25) in study s: Redis failed for 60 s (cause); …": what a
- * loop says when it gave up recording `results`; with `aborted`, that the wait to try again was
- * aborted instead.
+ * loop says when it gave up recording `results`; with `aborted`, that the signal aborted before
+ * it was tried again (during the evaluation or the wait) instead.
  */
 export function unrecordedMessage(
   study: string,
@@ -79,7 +79,7 @@ export function unrecordedMessage(
   const why = cause instanceof Error ? cause.message : String(cause);
   const failed =
     options?.aborted === true
-      ? `Redis failed (${why}) and the wait to try again was aborted`
+      ? `Redis failed (${why}) and the signal aborted before it was tried again`
       : `Redis failed for ${retryMs / 1000} s (${why})`;
   return (
     `could not record ${resultText(...results)} in study ${study}: ${failed}; ` +

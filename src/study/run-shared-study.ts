@@ -136,7 +136,7 @@ export async function runSharedStudy(
       if (error instanceof JournalError)
         throw new Error(`could not record ${resultText(result)}: ${error.message}`, { cause: error });
       if (!isRedisFailure(error)) throw error;
-      // Aborted during recordResult's wait, not before (the loop's condition checked that).
+      // Aborted during the evaluation (one try, no wait) or during recordResult's wait.
       const aborted = isAborted(options.signal);
       throw new Error(unrecordedMessage(study.name, [result], retryMs, error, { aborted }), {
         cause: error,

@@ -206,6 +206,10 @@ class SharedStudyImpl implements SharedStudy {
    * holds), and a solver restored from it once a reader needed it.
    */
   private unconfirmed: { readonly before: SolverArtifact; view?: Solver } | undefined;
+  /** Token of this handle's latest ask whose append failed: Redis may have written it all the same. */
+  private lostAsk: string | undefined;
+  /** Trials of that ask, found in the journal: reserved for this worker, never handed to its caller. */
+  private recovered: readonly number[] = [];
 
   constructor(
     name: string,
@@ -270,6 +274,12 @@ class SharedStudyImpl implements SharedStudy {
       );
     return this.serialise(() =>
       this.commit((solver) => {
+        // An ask of ours that Redis wrote although its reply was lost reserved trials for this
+        // worker: they are handed out now, or no worker would ever evaluate them.
+        const held = new Set(this.recovered);
+        this.recovered = [];
+        const reserved = solver.pendingTrials().filter((t) => held.has(t.id));
+        if (reserved.length > 0) return { result: reserved };
         const trials = solver.ask({ max });
         if (trials === null || trials.length === 0) return { result: trials };
         return {
@@ -385,11 +395,14 @@ class SharedStudyImpl implements SharedStudy {
         return result;
       }
       this.unconfirmed = { before };
+      const stamped = entry.op === "create" ? entry : { ...entry, token: randomUUID() };
+      const at = this.position;
       let appended: boolean;
       try {
-        appended = await this.journal.appendAt(this.position, entry);
+        appended = await this.journal.appendAt(at, stamped);
       } catch (error) {
         this.settle(false);
+        if (stamped.op === "ask") this.lostAsk = stamped.token;
         throw error;
       }
       this.settle(appended);
@@ -397,6 +410,14 @@ class SharedStudyImpl implements SharedStudy {
         this.position++;
         return result;
       }
+      // Someone appended at `at` first; it may have been this very entry, written before a reply
+      // that was lost: then the replay just made is this operation, and the result stands (an
+      // ask's replay handed out the same trials, or it would have thrown).
+      const read = await this.journal.readFrom(at);
+      this.replayAll(read);
+      const first = read[0];
+      if (first !== undefined && "token" in stamped && first.op !== "create" && first.token === stamped.token)
+        return result;
     }
   }
 
@@ -427,6 +448,10 @@ class SharedStudyImpl implements SharedStudy {
     for (const entry of entries) {
       replay(this.live, entry, this.position);
       this.position++;
+      if (entry.op === "ask" && this.lostAsk !== undefined && entry.token === this.lostAsk) {
+        this.recovered = entry.ids;
+        this.lostAsk = undefined;
+      }
     }
   }
 }
