@@ -249,6 +249,78 @@ describe("shared study (in one process, several handles)", () => {
     client.disconnect();
   });
 
+  describe("an ask Redis wrote although its reply was lost", () => {
+    /** A handle on its own client whose next append is written, then fails ("connection lost"). */
+    async function lossy(study: string, budget = 20) {
+      const client = new Redis(server.url, { maxRetriesPerRequest: 1 });
+      const handle = await openSharedStudy(config(budget), { redis: client, study });
+      const evaluate = client.eval.bind(client) as (...args: unknown[]) => Promise<unknown>;
+      const loseNextReply = () => {
+        (client as { eval: unknown }).eval = async (...args: unknown[]) => {
+          (client as { eval: unknown }).eval = evaluate;
+          await evaluate(...args);
+          throw new Error("connection lost");
+        };
+      };
+      return { client, handle, loseNextReply };
+    }
+
+    it("hands out no more of its trials than the next ask's max", async () => {
+      const { client, handle, loseNextReply } = await lossy("lost-max");
+      loseNextReply();
+      await expect(handle.ask({ max: 3 })).rejects.toThrow(/connection lost/);
+      expect((await handle.ask({ max: 1 }))!.map((t) => t.id)).toEqual([1]);
+      expect((await handle.ask({ max: 5 }))!.map((t) => t.id)).toEqual([2, 3]);
+      expect((await handle.ask())!.map((t) => t.id)).toEqual([4]);
+      await handle.close();
+      client.disconnect();
+    });
+
+    it("releases its trials at close, failed and cancelled, so no worker waits for them", async () => {
+      const { client, handle, loseNextReply } = await lossy("lost-close");
+      loseNextReply();
+      await expect(handle.ask()).rejects.toThrow(/connection lost/);
+      await handle.close();
+      client.disconnect();
+      const fresh = await openSharedStudy(config(20), { redis: server.url, study: "lost-close" });
+      expect(fresh.asked).toBe(1);
+      expect(fresh.pendingTrials()).toEqual([]);
+      await fresh.close();
+    });
+
+    it("runSharedStudy asks again and evaluates them: the study ends with nothing pending", async () => {
+      const { client, handle, loseNextReply } = await lossy("lost-loop", 6);
+      loseNextReply();
+      const run = await runSharedStudy(handle, (params) => BRANIN.evaluate(params), { pollMs: 1 });
+      expect(run.evaluated).toEqual([1, 2, 3, 4, 5, 6]);
+      expect(run.pending).toBe(0);
+      await handle.close();
+      client.disconnect();
+    });
+  });
+
+  it("keeps track of its append when the read after a refused one fails", async () => {
+    const client = new Redis(server.url, { maxRetriesPerRequest: 1 });
+    const study = await openSharedStudy(config(20), { redis: client, study: "resent-read" });
+    const evaluate = client.eval.bind(client) as (...args: unknown[]) => Promise<unknown>;
+    const evaluateSha = client.evalsha.bind(client) as (...args: unknown[]) => Promise<unknown>;
+    // The append is written and sent again (-1); then the read that would find it fails.
+    (client as { eval: unknown }).eval = async (...args: unknown[]) => {
+      (client as { eval: unknown }).eval = evaluate;
+      await evaluate(...args);
+      (client as { evalsha: unknown }).evalsha = async () => {
+        (client as { evalsha: unknown }).evalsha = evaluateSha;
+        throw new Error("connection lost");
+      };
+      return evaluate(...args);
+    };
+    await expect(study.ask()).rejects.toThrow(/connection lost/);
+    expect((await study.ask())!.map((t) => t.id)).toEqual([1]); // not trial 2, trial 1 to nobody
+    expect(study.pendingTrials().map((t) => t.id)).toEqual([1]);
+    await study.close();
+    client.disconnect();
+  });
+
   it("knows its own append when the reply was lost and the resent script found it written", async () => {
     const client = new Redis(server.url, { maxRetriesPerRequest: 1 });
     const study = await openSharedStudy(config(20), { redis: client, study: "resent" });

@@ -4,6 +4,7 @@
  */
 import { setTimeout as delay } from "node:timers/promises";
 import { UsageError } from "../errors.js";
+import type { Trial } from "../solver/solver.js";
 import { JournalError } from "./journal.js";
 import type { SharedStudy } from "./shared-study.js";
 
@@ -37,16 +38,34 @@ export async function recordResult(
   result: StudyResult,
   options: RecordOptions,
 ): Promise<void> {
+  await whileRedisFails(options, async (attempt) => {
+    if (attempt > 0) {
+      await study.refresh();
+      if (!study.pendingTrials().some((t) => t.id === result.id)) return;
+    }
+    if ("value" in result) await study.tell({ id: result.id, value: result.value });
+    else await study.fail(result.id, result.reason, { cancelled: result.cancelled === true });
+  });
+}
+
+/**
+ * `study.ask()`, tried again as {@link recordResult} tries a result: an ask whose reply was lost
+ * but which Redis wrote is handed out by the next one, so giving up would leave its trials
+ * reserved to a worker that never evaluates them.
+ */
+export function askRecovering(study: SharedStudy, options: RecordOptions): Promise<Trial[] | null> {
+  return whileRedisFails(options, () => study.ask());
+}
+
+/** Runs `operation` (given the attempt number), again after a growing delay while Redis fails. */
+async function whileRedisFails<T>(
+  options: RecordOptions,
+  operation: (attempt: number) => Promise<T>,
+): Promise<T> {
   const retryBy = Date.now() + options.retryMs;
   for (let attempt = 0; ; attempt++) {
     try {
-      if (attempt > 0) {
-        await study.refresh();
-        if (!study.pendingTrials().some((t) => t.id === result.id)) return;
-      }
-      if ("value" in result) await study.tell({ id: result.id, value: result.value });
-      else await study.fail(result.id, result.reason, { cancelled: result.cancelled === true });
-      return;
+      return await operation(attempt);
     } catch (error) {
       const left = retryBy - Date.now();
       if (!isRedisFailure(error) || left <= 0 || options.signal?.aborted === true) throw error;

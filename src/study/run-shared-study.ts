@@ -7,6 +7,7 @@ import type { BestPoint, Trial } from "../solver/solver.js";
 import type { ParamValue } from "../space/params.js";
 import { JournalError } from "./journal.js";
 import {
+  askRecovering,
   isRedisFailure,
   recordResult,
   resultText,
@@ -48,9 +49,10 @@ export interface RunSharedStudyOptions {
    */
   readonly stallMs?: number;
   /**
-   * How long to keep trying to record a result (tell or fail) that Redis refused, in ms (default
-   * 60 000; 0 tries once). Tried again with a growing delay, so a Redis restart that kept its data
-   * loses no value.
+   * How long to keep trying an ask, or the record of a result (tell or fail), that Redis refused,
+   * in ms (default 60 000; 0 tries once). Tried again with a growing delay, so a Redis restart that
+   * kept its data loses no value, and an ask Redis wrote before its reply was lost hands its trials
+   * to this worker instead of leaving them to nobody.
    */
   readonly retryMs?: number;
 }
@@ -101,7 +103,7 @@ export async function runSharedStudy(
   let stuck: number[] = [];
   let waits = 0;
   while (options.signal?.aborted !== true) {
-    const trials = await study.ask();
+    const trials = await askRecovering(study, { retryMs, ...(options.signal && { signal: options.signal }) });
     if (trials === null) break;
     const trial = trials[0];
     if (trial === undefined) {

@@ -40,6 +40,9 @@ export interface SharedStudyOptions {
   readonly timeoutMs?: number;
 }
 
+/** Why a trial this worker reserved but never handed out is failed at close. */
+const RESERVED_AT_CLOSE = "reserved by a worker whose ask reply was lost; released at close";
+
 /** Default of {@link SharedStudyOptions.timeoutMs}. */
 const DEFAULT_TIMEOUT_MS = 5000;
 
@@ -206,9 +209,12 @@ class SharedStudyImpl implements SharedStudy {
    * holds), and a solver restored from it once a reader needed it.
    */
   private unconfirmed: { readonly before: SolverArtifact; view?: Solver } | undefined;
-  /** Token of this handle's latest ask whose append failed: Redis may have written it all the same. */
-  private lostAsk: string | undefined;
-  /** Trials of that ask, found in the journal: reserved for this worker, never handed to its caller. */
+  /**
+   * This handle's append whose outcome it has not seen yet (the append threw, or the read after a
+   * refused one failed): Redis may have written it all the same, at position `at` and nowhere else.
+   */
+  private inFlight: { readonly at: number; readonly token: string; readonly op: string } | undefined;
+  /** Trials of an ask of ours found in the journal late: reserved for this worker, not yet handed out. */
   private recovered: readonly number[] = [];
 
   constructor(
@@ -277,9 +283,9 @@ class SharedStudyImpl implements SharedStudy {
         // An ask of ours that Redis wrote although its reply was lost reserved trials for this
         // worker: they are handed out now, or no worker would ever evaluate them.
         const held = new Set(this.recovered);
-        this.recovered = [];
         const reserved = solver.pendingTrials().filter((t) => held.has(t.id));
-        if (reserved.length > 0) return { result: reserved };
+        this.recovered = reserved.slice(max).map((t) => t.id);
+        if (reserved.length > 0) return { result: reserved.slice(0, max) };
         const trials = solver.ask({ max });
         if (trials === null || trials.length === 0) return { result: trials };
         return {
@@ -333,8 +339,35 @@ class SharedStudyImpl implements SharedStudy {
     // Operations already queued finish; later ones are refused (serialise).
     this.closed = true;
     await this.queue.catch(() => undefined);
+    await this.releaseReserved().catch(() => undefined);
     this.solver?.stop();
     if (this.own !== undefined) await this.redis.quit().catch(() => this.redis.disconnect());
+  }
+
+  /**
+   * At close: trials an ask of ours reserved in the journal but never handed out (its reply was
+   * lost) would be pending for ever, and a Nelder–Mead study waits for them; they are marked
+   * failed and cancelled, as an interrupted trial is. Best effort: Redis may be the reason.
+   */
+  private async releaseReserved(): Promise<void> {
+    if (this.solver === undefined || (this.inFlight?.op !== "ask" && this.recovered.length === 0)) return;
+    await this.catchUp();
+    const held = new Set(this.recovered);
+    this.recovered = [];
+    for (const trial of this.live.pendingTrials()) {
+      if (!held.has(trial.id)) continue;
+      const entry = {
+        op: "fail",
+        worker: this.worker,
+        id: trial.id,
+        reason: RESERVED_AT_CLOSE,
+        cancelled: true,
+      } as const;
+      await this.commit((solver) => {
+        solver.fail(trial.id, RESERVED_AT_CLOSE, { cancelled: true });
+        return { result: undefined, entry };
+      });
+    }
   }
 
   private get live(): Solver {
@@ -395,29 +428,30 @@ class SharedStudyImpl implements SharedStudy {
         return result;
       }
       this.unconfirmed = { before };
-      const stamped = entry.op === "create" ? entry : { ...entry, token: randomUUID() };
       const at = this.position;
+      const token = randomUUID();
+      // Until its outcome is seen, the entry may be written (see inFlight and replayAll).
+      this.inFlight = { at, token, op: entry.op };
       let appended: boolean;
       try {
-        appended = await this.journal.appendAt(at, stamped);
+        appended = await this.journal.appendAt(at, entry.op === "create" ? entry : { ...entry, token });
       } catch (error) {
         this.settle(false);
-        if (stamped.op === "ask") this.lostAsk = stamped.token;
         throw error;
       }
       this.settle(appended);
       if (appended) {
+        this.inFlight = undefined;
         this.position++;
         return result;
       }
       // Someone appended at `at` first; it may have been this very entry, written before a reply
       // that was lost: then the replay just made is this operation, and the result stands (an
       // ask's replay handed out the same trials, or it would have thrown).
-      const read = await this.journal.readFrom(at);
-      this.replayAll(read);
-      const first = read[0];
-      if (first !== undefined && "token" in stamped && first.op !== "create" && first.token === stamped.token)
+      if (this.replayAll(await this.journal.readFrom(at))) {
+        this.recovered = [];
         return result;
+      }
     }
   }
 
@@ -444,15 +478,25 @@ class SharedStudyImpl implements SharedStudy {
   }
 
   /** Replays `entries`, the ones from the handle's position on. */
-  private replayAll(entries: readonly JournalEntry[]): void {
+  /**
+   * Replays `entries`, the ones from the handle's position on. Returns whether one of them is the
+   * in-flight append of this handle (whose trials, for an ask, are then kept in `recovered`).
+   */
+  private replayAll(entries: readonly JournalEntry[]): boolean {
+    let mine = false;
     for (const entry of entries) {
-      replay(this.live, entry, this.position);
+      const at = this.position;
+      replay(this.live, entry, at);
       this.position++;
-      if (entry.op === "ask" && this.lostAsk !== undefined && entry.token === this.lostAsk) {
-        this.recovered = entry.ids;
-        this.lostAsk = undefined;
-      }
+      const pending = this.inFlight;
+      if (pending === undefined || pending.at !== at) continue;
+      // The entry at its position settles it: written if it is this one, never if it is another.
+      this.inFlight = undefined;
+      if (entry.op === "create" || entry.token !== pending.token) continue;
+      mine = true;
+      if (entry.op === "ask") this.recovered = entry.ids;
     }
+    return mine;
   }
 }
 
