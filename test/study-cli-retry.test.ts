@@ -7,7 +7,7 @@ import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Redis } from "ioredis";
 import { afterEach, describe, expect, it } from "vitest";
-import type { CliIo } from "../src/cli/io.js";
+import type { CliIo, InterruptSignal } from "../src/cli/io.js";
 import { type SharedSolveOptions, solveShared } from "../src/cli/solve-shared.js";
 import { openSharedStudy } from "../src/study/index.js";
 import { lines, removeTempDirs, tempDir, writeJson } from "./support/cli-run.js";
@@ -46,6 +46,7 @@ class WatchedSolve {
   stderr = "";
   readonly status: Promise<number>;
   private ended = false;
+  private handler: ((signal: InterruptSignal) => void) | undefined;
   private readonly waiters: Array<() => void> = [];
 
   constructor(
@@ -64,6 +65,12 @@ class WatchedSolve {
       stdinIsTerminal: false,
       cwd: dir,
       env: process.env,
+      onInterrupt: (handler) => {
+        this.handler = handler;
+        return () => {
+          this.handler = undefined;
+        };
+      },
     };
     const all: SharedSolveOptions = {
       storage: server!.url,
@@ -89,6 +96,12 @@ class WatchedSolve {
       if (this.ended) return false;
       await new Promise<void>((wake) => this.waiters.push(wake));
     }
+  }
+
+  /** `signal`, as the process's handler would deliver it. */
+  interrupt(signal: InterruptSignal): void {
+    expect(this.handler, "the worker listens for interrupts").toBeDefined();
+    this.handler!(signal);
   }
 
   value(id: number): number {
@@ -187,6 +200,63 @@ describe("arqon solve --storage during a Redis outage", () => {
     );
   }, 30_000);
 
+  it("a SIGTERM ends the tries at once: JSON, the value named, exit 1", async () => {
+    server = await startRedis();
+    const dir = workDir(6, [3]);
+    // Tried for 10 minutes unless the signal ends the tries: the test's timeout would end it first.
+    const run = new WatchedSolve(dir, { study: "sigterm", retryMs: 600_000 });
+    expect(await run.stderrContains("holding trial 3\n"), run.stderr).toBe(true);
+    await server.kill();
+    rmSync(join(dir, "hold"));
+    expect(await run.stderrContains("arqon solve: Redis failed to record trial 3 ("), run.stderr).toBe(true);
+    run.interrupt("SIGTERM");
+    expect(await run.status, run.stderr).toBe(1);
+    expect(JSON.parse(run.stdout)).toMatchObject({
+      evaluations: 2,
+      stopped: true,
+      interrupted: true,
+      pending: 1,
+    });
+    expect(lines(run.stderr).at(-1)).toMatch(
+      new RegExp(
+        // Said as given up on by the interrupt (record-result's words), not after the retry time.
+        `^arqon solve: could not record trial 3 \\(value ${run.value(3)}\\) in study sigterm: Redis ` +
+          "failed \\(.*\\) and [^;]*abort[^;]*; the trial stays pending unless Redis " +
+          "wrote the last attempt: tell it again once Redis is back$",
+      ),
+    );
+  }, 30_000);
+
+  it("a second Ctrl-C ends the tries as a SIGTERM does", async () => {
+    server = await startRedis();
+    const dir = workDir(6, [3]);
+    const run = new WatchedSolve(dir, { study: "ctrl-c", retryMs: 600_000 });
+    expect(await run.stderrContains("holding trial 3\n"), run.stderr).toBe(true);
+    await server.kill();
+    rmSync(join(dir, "hold"));
+    expect(await run.stderrContains("arqon solve: Redis failed to record trial 3 ("), run.stderr).toBe(true);
+    run.interrupt("SIGINT");
+    run.interrupt("SIGINT");
+    expect(await run.status, run.stderr).toBe(1);
+    expect(lines(run.stderr).at(-1)).toMatch(
+      /^arqon solve: could not record trial 3 \(value .*\) in study ctrl-c: Redis failed \(.*\) and [^;]*abort[^;]*; /,
+    );
+  }, 30_000);
+
+  it("the first Ctrl-C does not end the tries: the value is recorded once Redis is back", async () => {
+    server = await startRedis({ appendOnly: true });
+    const dir = workDir(6, [3]);
+    const run = new WatchedSolve(dir, { study: "ctrl-c-once", retryMs: 600_000 });
+    expect(await run.stderrContains("holding trial 3\n"), run.stderr).toBe(true);
+    await server.kill();
+    rmSync(join(dir, "hold"));
+    expect(await run.stderrContains("arqon solve: Redis failed to record trial 3 ("), run.stderr).toBe(true);
+    run.interrupt("SIGINT");
+    server = await server.restart();
+    expect(await run.status, run.stderr).toBe(130);
+    expect(JSON.parse(run.stdout)).toMatchObject({ evaluations: 3, interrupted: true, pending: 0 });
+  }, 30_000);
+
   it("a Redis failure while it waits for the other workers' last results: its JSON as last read, exit 1", async () => {
     server = await startRedis();
     const dir = workDir(6, []);
@@ -232,6 +302,26 @@ const JOURNAL_GONE = (study: string, results: string) =>
   "since this worker read it (";
 
 describe("arqon solve --storage when the study's journal goes away", () => {
+  it("an entry it cannot replay is not a journal gone: keeps the value, names it, exits 1", async () => {
+    server = await startRedis();
+    const dir = workDir(6, [3]);
+    const run = new WatchedSolve(dir, { study: "corrupt" });
+    expect(await run.stderrContains("holding trial 3\n"), run.stderr).toBe(true);
+    const admin = new Redis(server.url, { maxRetriesPerRequest: 1 });
+    const bad = { op: "tell", worker: "x", results: [{ id: 999, value: 1 }] };
+    const at = (await admin.rpush("arqon:study:corrupt:journal", JSON.stringify(bad))) - 1;
+    admin.disconnect();
+    rmSync(join(dir, "hold"));
+    expect(await run.status, run.stderr).toBe(1);
+    expect(JSON.parse(run.stdout)).toMatchObject({ evaluations: 2, failures: [], stopped: true, pending: 1 });
+    expect(lines(run.stderr).at(-1)).toBe(
+      `arqon solve: could not record trial 3 (value ${run.value(3)}) in study corrupt: its journal ` +
+        `holds an entry this arqon cannot replay (shared study journal entry ${at} cannot be replayed: ` +
+        "tell rejected; nothing was recorded: result.id: trial 999 was never asked); this worker " +
+        "stopped, and the study does not hold this result",
+    );
+  }, 30_000);
+
   it("keeps a value it cannot record in a deleted journal: prints its JSON, names it, exits 1", async () => {
     server = await startRedis();
     const dir = workDir(6, [3]);

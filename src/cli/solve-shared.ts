@@ -14,7 +14,7 @@ import {
 import type { SharedStudy } from "../study/shared-study.js";
 import { StallWatch } from "../study/stall-watch.js";
 import { withoutPassword } from "../study/without-password.js";
-import { CliError, runtimeError, usageError } from "./cli-error.js";
+import { CliError, oneLine, runtimeError, usageError } from "./cli-error.js";
 import { objectiveEnvironment, variableProblems } from "./env-names.js";
 import type { CliIo } from "./io.js";
 import type { ObjectiveReading } from "./objective-output.js";
@@ -72,12 +72,16 @@ const RETRY_MS = 60_000;
  * is marked failed in the study rather than left pending: nobody would resume it, and the other
  * workers would wait for its result until they give up.
  *
- * A result Redis refuses is tried again for up to 60 s; one it still refuses, or one the study's
- * journal went away under (deleted, lost in a Redis restart), stops the worker, which prints the
- * JSON of the study as it last read it and names the values it could not record (exit 1). So does
- * a Redis failure while it asks or waits for the other workers' last results. With `--stall-ms`,
- * when the study can propose nothing until other workers' pending trials are told and nothing
- * moved for that long (the worker holding them died?), the worker stops and names them (exit 1).
+ * A result Redis refuses is tried again for up to 60 s, or until a second Ctrl-C or a SIGTERM; one
+ * it still refuses, or one the study's journal went away under (deleted, lost in a Redis restart)
+ * or holds an entry this arqon cannot replay, stops the worker, which prints the JSON of the study
+ * as it last read it and names the values it could not record (exit 1). So does a Redis failure
+ * while it asks or waits for the other workers' last results. A result the study refuses because
+ * its trial was already told or failed (by another worker, or `study.fail` as the stall message
+ * advises) stops nothing: the worker goes on and names it after the JSON. With `--stall-ms`, when
+ * the study can propose nothing until other workers' pending trials are told and nothing moved for
+ * that long (the worker holding them died?), the worker stops and names them (exit 1). Results
+ * not recorded are named even when the objective command cannot be started.
  */
 export async function solveShared(
   command: readonly string[],
@@ -161,7 +165,19 @@ async function runWorker(
       return { trial, fatal: error };
     }
   };
-  const unsubscribe = interrupts.listen(io);
+  /**
+   * Ends a result's tries while Redis fails: aborted by the second Ctrl-C or a SIGTERM or SIGHUP,
+   * as the running trials are, but also when none runs (the trial being recorded no longer does).
+   */
+  const giveUp = new AbortController();
+  let interruptCount = 0;
+  const unsubscribe =
+    io.onInterrupt?.((signal) => {
+      interrupts.interrupt(signal);
+      // Counted as SolveInterrupts counts them: a request to end is at least a second Ctrl-C.
+      interruptCount = signal === "SIGINT" ? interruptCount + 1 : Math.max(interruptCount, 1) + 1;
+      if (interruptCount >= 2) giveUp.abort();
+    }) ?? (() => {});
   try {
     return await loop();
   } finally {
@@ -186,12 +202,22 @@ async function runWorker(
         : new StallWatch(options.stallMs, io.now ?? (() => performance.now()));
     /** Trials the study waited for, unmoved, for `stallMs`: this worker stopped asking. */
     let stuck: number[] = [];
-    /** Results not recorded: Redis refused them for `retryMs`, or the study's journal went away. */
+    /**
+     * Results not recorded: Redis refused them for `retryMs` (or until the tries were given up), or
+     * the study's journal went away or cannot be replayed.
+     */
     const unrecorded: StudyResult[] = [];
-    /** Redis's error once it refused a result for `retryMs`. */
+    /** Redis's error once it refused a result for `retryMs`, or until the tries were given up. */
     let redisError: unknown;
-    /** The study's journal was deleted or replaced: nothing more can be recorded in it. */
+    /** Whether that first result's tries ended by an interrupt rather than after `retryMs`. */
+    let redisGivenUp = false;
+    /**
+     * The study's journal was deleted or replaced, or holds an entry this arqon cannot replay:
+     * nothing more can be recorded in it.
+     */
     let journalError: JournalError | undefined;
+    /** Results the study refused, their trial already told or failed there: kept, to be named. */
+    const refused: { readonly result: StudyResult; readonly error: UsageError }[] = [];
     /** Redis failed a read of the study (an ask, a refresh): this worker stopped asking. */
     let readError: unknown;
     const lost = () => redisError !== undefined || journalError !== undefined;
@@ -207,15 +233,33 @@ async function runWorker(
               `arqon solve: Redis failed to record trial ${result.id} (${messageOf(error)}); ` +
                 `trying again for up to ${retryMs / 1000} s\n`,
             ),
+          signal: giveUp.signal,
         });
         return true;
       } catch (error) {
+        if (error instanceof UsageError) {
+          // Told or failed elsewhere first (another worker, study.fail): the others can still be
+          // asked and recorded, so the worker goes on.
+          refused.push({ result, error });
+          return false;
+        }
         if (error instanceof JournalError) journalError ??= error;
-        else if (isRedisFailure(error)) redisError ??= error;
-        else throw error;
+        else if (redisError === undefined) {
+          redisError = error;
+          redisGivenUp = giveUp.signal.aborted;
+        }
         unrecorded.push(result);
         return false;
       }
+    };
+    /** The lines naming the results not recorded, and why. */
+    const notRecorded = (): string[] => {
+      const said: string[] = [];
+      if (refused.length > 0) said.push(refusedMessage(study.name, refused));
+      if (journalError !== undefined) said.push(journalMessage(study.name, unrecorded, journalError));
+      else if (redisError !== undefined)
+        said.push(unrecordedMessage(study.name, unrecorded, retryMs, redisError, { aborted: redisGivenUp }));
+      return said.map((line) => `arqon solve: ${line}\n`);
     };
     /** `operation` (an ask, a refresh); `undefined` when Redis failed it or the journal went away. */
     const read = async <T>(operation: () => Promise<T>): Promise<T | undefined> => {
@@ -297,7 +341,12 @@ async function runWorker(
         else stopReason ??= `trial ${trial.id} failed (${reason}); stopped`;
       }
     }
-    if (fatal !== undefined) throw fatal instanceof CliError ? fatal : runtimeError(String(fatal));
+    if (fatal !== undefined) {
+      // The error says why the worker stopped; the values it could not record must not go with it.
+      progress.finish();
+      for (const line of notRecorded()) io.stderr(line);
+      throw fatal instanceof CliError ? fatal : runtimeError(String(fatal));
+    }
     // Redis failing or the journal gone, the study is reported as this worker last read it.
     if (!failed()) await read(() => study.refresh());
     // Other workers may still be evaluating the study's last trials: their results can beat ours.
@@ -326,14 +375,8 @@ async function runWorker(
     io.stdout(
       `${JSON.stringify({ best, evaluations, failures, stopped, interrupted: interrupts.stopAsking, pending })}\n`,
     );
-    if (journalError !== undefined) {
-      io.stderr(`arqon solve: ${journalGoneMessage(study.name, unrecorded, journalError)}\n`);
-      return 1;
-    }
-    if (redisError !== undefined) {
-      io.stderr(`arqon solve: ${unrecordedMessage(study.name, unrecorded, retryMs, redisError)}\n`);
-      return 1;
-    }
+    for (const line of notRecorded()) io.stderr(line);
+    if (lost()) return 1;
     if (readError !== undefined) {
       io.stderr(`arqon solve: ${readFailedMessage(study.name, finished, readError)}\n`);
       return 1;
@@ -378,13 +421,25 @@ function stuckMessage(study: string, stuck: readonly number[], stallMs: number):
   );
 }
 
-/** Why nothing more could be recorded in a study whose journal went away, and what was lost. */
-function journalGoneMessage(study: string, results: readonly StudyResult[], error: JournalError): string {
+/**
+ * Why nothing more could be recorded in a study whose journal went away or holds an entry this
+ * arqon cannot replay, and what was not recorded.
+ */
+function journalMessage(study: string, results: readonly StudyResult[], error: JournalError): string {
+  const one = results.length === 1;
+  if (!error.replaced) {
+    // The study is still there, and may be readable by another arqon: its values are not "in no study".
+    const why = `its journal holds an entry this arqon cannot replay (${oneLine(error.message)})`;
+    if (results.length === 0) return `study ${study}: ${why}; this worker stopped`;
+    return (
+      `could not record ${resultText(...results)} in study ${study}: ${why}; this worker stopped, ` +
+      `and the study does not hold ${one ? "this result" : "these results"}`
+    );
+  }
   // The journal's own account (deleted or replaced, which entries), without its advice to a library user.
   const why = error.message.replace(`study ${study}: `, "").replace(/; open the study again.*$/, "");
   const next = "running the same command again joins the study the journal holds now";
   if (results.length === 0) return `study ${study}: ${why}; ${next}`;
-  const one = results.length === 1;
   return (
     `could not record ${resultText(...results)} in study ${study}: ${why}; ` +
     `${one ? "the value is" : "the values are"} in no study now: ${next}`
@@ -398,4 +453,24 @@ function readFailedMessage(study: string, finished: boolean, error: unknown): st
         "the JSON is the study as this worker last read it"
     : `could not ask study ${study} for a trial: Redis failed (${messageOf(error)}); this worker stopped, ` +
         "its results are recorded: run the same command again to go on";
+}
+
+/** Why results were not recorded: the study had their trials told or failed already. */
+function refusedMessage(
+  study: string,
+  refused: readonly { readonly result: StudyResult; readonly error: UsageError }[],
+): string {
+  // The solver's refusal ("trial 3 was already marked failed") without its lead-in and field name.
+  const why = refused
+    .map(({ error }) =>
+      oneLine(error.message)
+        .replace(/^tell rejected; nothing was recorded: /, "")
+        .replace(/^(result(\[\d+\])?\.id|fail): /, ""),
+    )
+    .join("; ");
+  const one = refused.length === 1;
+  return (
+    `could not record ${resultText(...refused.map((r) => r.result))} in study ${study}: already told or ` +
+    `failed in the study (${why}); the study keeps what it recorded first, not ${one ? "this result" : "these results"}`
+  );
 }
