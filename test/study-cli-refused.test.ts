@@ -4,15 +4,15 @@
  * on and names the value after its JSON. Values it could not record are named even when a fatal
  * error ends the worker.
  */
-import { chmodSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Redis } from "ioredis";
 import { afterEach, describe, expect, it } from "vitest";
-import type { CliIo } from "../src/cli/io.js";
-import { type SharedSolveOptions, solveShared } from "../src/cli/solve-shared.js";
+import type { SharedSolveOptions } from "../src/cli/solve-shared.js";
 import { openSharedStudy } from "../src/study/index.js";
-import { lines, removeTempDirs, tempDir, writeJson } from "./support/cli-run.js";
+import { lines, removeTempDirs } from "./support/cli-run.js";
 import { type RedisServer, startRedis } from "./support/redis-server.js";
+import { heldTrialsDir, WatchedSolve } from "./support/watched-solve.js";
 
 let server: RedisServer | undefined;
 afterEach(async () => {
@@ -23,74 +23,17 @@ afterEach(async () => {
 
 const CONFIG = { seed: 4, budget: 6, bounds: { x: { min: 0, max: 1 } } };
 
-/**
- * The objective, an executable script: (x - 0.4)², written to `value-<id>` too. The trials the file
- * `hold` lists announce themselves on stderr and hold while it exists; the trial the file `last`
- * names deletes the script once it has its value, so that the next trial cannot be started.
- */
-const OBJECTIVE = `#!${process.execPath}
-const fs = require("node:fs");
-const id = process.env.ARQON_TRIAL_ID;
-const value = () => {
-  const v = (Number(process.env.ARQON_X) - 0.4) ** 2;
-  fs.writeFileSync("value-" + id, String(v));
-  if (fs.existsSync("last") && fs.readFileSync("last", "utf8") === id) fs.rmSync(__filename);
-  console.log(v);
-};
-if (fs.existsSync("hold") && fs.readFileSync("hold", "utf8").split(" ").includes(id)) {
-  process.stderr.write("holding trial " + id + "\\n");
-  const timer = setInterval(() => {
-    if (!fs.existsSync("hold")) { clearInterval(timer); value(); }
-  }, 20);
-} else value();
-`;
-
-/** An in-process worker of `study` whose stderr the test watches as it comes. */
-class WatchedSolve {
-  stdout = "";
-  stderr = "";
-  readonly status: Promise<number>;
-  private readonly waiters: Array<() => void> = [];
-
-  constructor(
-    readonly dir: string,
-    options: Partial<SharedSolveOptions> & { readonly study: string },
-  ) {
-    const io: CliIo = {
-      stdout: (text) => {
-        this.stdout += text;
-      },
-      stderr: (text) => {
-        this.stderr += text;
-        for (const wake of this.waiters.splice(0)) wake();
-      },
-      readStdin: async () => "",
-      stdinIsTerminal: false,
-      cwd: dir,
-      env: process.env,
-    };
-    const all = { storage: server!.url, configPath: "c.json", concurrency: 1, onError: "stop", quiet: false };
-    this.status = solveShared(["./objective"], { ...all, ...options } as SharedSolveOptions, io);
-  }
-
-  /** Resolves once stderr contains `text` (the test's timeout bounds the wait). */
-  async stderrContains(text: string): Promise<void> {
-    while (!this.stderr.includes(text)) await new Promise<void>((wake) => this.waiters.push(wake));
-  }
-
-  value(id: number): number {
-    return Number(readFileSync(join(this.dir, `value-${id}`), "utf8"));
-  }
-}
-
 /** A directory holding the config and the objective, whose trials `held` hold until `hold` is removed. */
 function workDir(held: readonly number[]): string {
-  const dir = tempDir();
-  writeJson(dir, "c.json", CONFIG);
-  writeFileSync(join(dir, "objective"), OBJECTIVE);
-  chmodSync(join(dir, "objective"), 0o755);
-  writeFileSync(join(dir, "hold"), held.join(" "));
-  return dir;
+  return heldTrialsDir(CONFIG, held);
+}
+
+/** A worker on the rig's Redis. */
+function watched(
+  dir: string,
+  options: Partial<SharedSolveOptions> & { readonly study: string },
+): WatchedSolve {
+  return new WatchedSolve(dir, server!.url, options);
 }
 
 /** Marks trial `id` of `study` failed from another handle, as the stall message advises. */
@@ -107,7 +50,7 @@ describe("arqon solve --storage: a result the study refuses", () => {
   it("keeps a value whose trial was failed elsewhere, goes on, names it after the JSON, exits 0", async () => {
     server = await startRedis();
     const dir = workDir([1]);
-    const run = new WatchedSolve(dir, { study: "failed-elsewhere" });
+    const run = watched(dir, { study: "failed-elsewhere" });
     await run.stderrContains("holding trial 1\n");
     await failElsewhere("failed-elsewhere", 1);
     rmSync(join(dir, "hold"));
@@ -129,7 +72,7 @@ describe("arqon solve --storage: a result the study refuses", () => {
   it("names a refused value before a fatal error ends the worker", async () => {
     server = await startRedis();
     const dir = workDir([1]);
-    const run = new WatchedSolve(dir, { study: "refused-fatal" });
+    const run = watched(dir, { study: "refused-fatal" });
     await run.stderrContains("holding trial 1\n");
     await failElsewhere("refused-fatal", 1);
     // Trial 1's command has read the script: trial 2's cannot be started.
@@ -155,7 +98,7 @@ describe("arqon solve --storage: a result the study refuses", () => {
         if (args.some((arg) => arg.includes('"op":"ask"') && arg.includes('"ids":[5]'))) asked();
       });
     });
-    const run = new WatchedSolve(dir, { study: "unrecorded-fatal", concurrency: 2, retryMs: 300 });
+    const run = watched(dir, { study: "unrecorded-fatal", concurrency: 2, retryMs: 300 });
     await run.stderrContains("holding trial 3\n");
     await fifthAsked;
     monitor.disconnect();

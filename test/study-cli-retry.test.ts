@@ -3,15 +3,15 @@
  * tried again until Redis is back; after the retry time, or once the study's journal is gone, it
  * prints its JSON and names the values.
  */
-import { readFileSync, rmSync, writeFileSync } from "node:fs";
+import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { Redis } from "ioredis";
 import { afterEach, describe, expect, it } from "vitest";
-import type { CliIo, InterruptSignal } from "../src/cli/io.js";
-import { type SharedSolveOptions, solveShared } from "../src/cli/solve-shared.js";
+import type { SharedSolveOptions } from "../src/cli/solve-shared.js";
 import { openSharedStudy } from "../src/study/index.js";
-import { lines, removeTempDirs, tempDir, writeJson } from "./support/cli-run.js";
+import { lines, removeTempDirs } from "./support/cli-run.js";
 import { type RedisServer, startRedis } from "./support/redis-server.js";
+import { heldTrialsDir, WatchedSolve } from "./support/watched-solve.js";
 
 let server: RedisServer | undefined;
 afterEach(async () => {
@@ -20,102 +20,14 @@ afterEach(async () => {
   server = undefined;
 });
 
-/**
- * The objective: (x - 0.4)², written to `value-<id>` too; the trials the file `hold` lists announce
- * themselves on stderr and then hold while it exists (the objective's own wait, not the test's).
- */
-const OBJECTIVE = `
-const fs = require("node:fs");
-const id = process.env.ARQON_TRIAL_ID;
-const value = () => {
-  const v = (Number(process.env.ARQON_X) - 0.4) ** 2;
-  fs.writeFileSync("value-" + id, String(v));
-  console.log(v);
-};
-if (fs.existsSync("hold") && fs.readFileSync("hold", "utf8").split(" ").includes(id)) {
-  process.stderr.write("holding trial " + id + "\\n");
-  const timer = setInterval(() => {
-    if (!fs.existsSync("hold")) { clearInterval(timer); value(); }
-  }, 20);
-} else value();
-`;
-
-/** An in-process shared solve whose stderr the test watches as it comes. */
-class WatchedSolve {
-  stdout = "";
-  stderr = "";
-  readonly status: Promise<number>;
-  private ended = false;
-  private handler: ((signal: InterruptSignal) => void) | undefined;
-  private readonly waiters: Array<() => void> = [];
-
-  constructor(
-    readonly dir: string,
-    options: Partial<SharedSolveOptions>,
-  ) {
-    const io: CliIo = {
-      stdout: (text) => {
-        this.stdout += text;
-      },
-      stderr: (text) => {
-        this.stderr += text;
-        for (const wake of this.waiters.splice(0)) wake();
-      },
-      readStdin: async () => "",
-      stdinIsTerminal: false,
-      cwd: dir,
-      env: process.env,
-      onInterrupt: (handler) => {
-        this.handler = handler;
-        return () => {
-          this.handler = undefined;
-        };
-      },
-    };
-    const all: SharedSolveOptions = {
-      storage: server!.url,
-      study: "outage",
-      configPath: "c.json",
-      concurrency: 1,
-      onError: "stop",
-      quiet: false,
-      ...options,
-    };
-    this.status = solveShared([process.execPath, "objective.js"], all, io);
-    const ended = () => {
-      this.ended = true;
-      for (const wake of this.waiters.splice(0)) wake();
-    };
-    this.status.then(ended, ended);
-  }
-
-  /** Resolves once stderr contains `text`, or false once the solve ended without it. */
-  async stderrContains(text: string): Promise<boolean> {
-    for (;;) {
-      if (this.stderr.includes(text)) return true;
-      if (this.ended) return false;
-      await new Promise<void>((wake) => this.waiters.push(wake));
-    }
-  }
-
-  /** `signal`, as the process's handler would deliver it. */
-  interrupt(signal: InterruptSignal): void {
-    expect(this.handler, "the worker listens for interrupts").toBeDefined();
-    this.handler!(signal);
-  }
-
-  value(id: number): number {
-    return Number(readFileSync(join(this.dir, `value-${id}`), "utf8"));
-  }
-}
-
 /** A study of `budget` trials whose trials `held` hold until the file `hold` is removed. */
 function workDir(budget = 6, held: readonly number[] = [3, 4]): string {
-  const dir = tempDir();
-  writeJson(dir, "c.json", { seed: 4, budget, bounds: { x: { min: 0, max: 1 } } });
-  writeFileSync(join(dir, "objective.js"), OBJECTIVE);
-  writeFileSync(join(dir, "hold"), held.join(" "));
-  return dir;
+  return heldTrialsDir({ seed: 4, budget, bounds: { x: { min: 0, max: 1 } } }, held);
+}
+
+/** A worker of `study` (default "outage") on the rig's Redis. */
+function watched(dir: string, options: Partial<SharedSolveOptions> = {}): WatchedSolve {
+  return new WatchedSolve(dir, server!.url, { ...options, study: options.study ?? "outage" });
 }
 
 async function journal(study: string): Promise<Record<string, unknown>[]> {
@@ -131,7 +43,7 @@ describe("arqon solve --storage during a Redis outage", () => {
   it("tries a refused tell again until Redis is back, and finishes the study", async () => {
     server = await startRedis({ appendOnly: true });
     const dir = workDir();
-    const run = new WatchedSolve(dir, {});
+    const run = watched(dir, {});
     expect(await run.stderrContains("holding trial 3\n"), run.stderr).toBe(true);
     await server.kill();
     rmSync(join(dir, "hold"));
@@ -153,7 +65,7 @@ describe("arqon solve --storage during a Redis outage", () => {
   it("after the retry time prints its JSON, names every value it could not record, and exits 1", async () => {
     server = await startRedis();
     const dir = workDir();
-    const run = new WatchedSolve(dir, { concurrency: 2, retryMs: 300 });
+    const run = watched(dir, { concurrency: 2, retryMs: 300 });
     expect(await run.stderrContains("holding trial 3\n"), run.stderr).toBe(true);
     expect(await run.stderrContains("holding trial 4\n"), run.stderr).toBe(true);
     await server.kill();
@@ -179,7 +91,7 @@ describe("arqon solve --storage during a Redis outage", () => {
   it("does the same when Redis fails while the study's last trial runs (no wait for the others)", async () => {
     server = await startRedis();
     const dir = workDir(2, [2]);
-    const run = new WatchedSolve(dir, { study: "last", concurrency: 2, retryMs: 300 });
+    const run = watched(dir, { study: "last", concurrency: 2, retryMs: 300 });
     expect(await run.stderrContains("holding trial 2\n"), run.stderr).toBe(true);
     await server.kill();
     rmSync(join(dir, "hold"));
@@ -204,7 +116,7 @@ describe("arqon solve --storage during a Redis outage", () => {
     server = await startRedis();
     const dir = workDir(6, [3]);
     // Tried for 10 minutes unless the signal ends the tries: the test's timeout would end it first.
-    const run = new WatchedSolve(dir, { study: "sigterm", retryMs: 600_000 });
+    const run = watched(dir, { study: "sigterm", retryMs: 600_000 });
     expect(await run.stderrContains("holding trial 3\n"), run.stderr).toBe(true);
     await server.kill();
     rmSync(join(dir, "hold"));
@@ -230,7 +142,7 @@ describe("arqon solve --storage during a Redis outage", () => {
   it("a second Ctrl-C ends the tries as a SIGTERM does", async () => {
     server = await startRedis();
     const dir = workDir(6, [3]);
-    const run = new WatchedSolve(dir, { study: "ctrl-c", retryMs: 600_000 });
+    const run = watched(dir, { study: "ctrl-c", retryMs: 600_000 });
     expect(await run.stderrContains("holding trial 3\n"), run.stderr).toBe(true);
     await server.kill();
     rmSync(join(dir, "hold"));
@@ -246,7 +158,7 @@ describe("arqon solve --storage during a Redis outage", () => {
   it("the first Ctrl-C does not end the tries: the value is recorded once Redis is back", async () => {
     server = await startRedis({ appendOnly: true });
     const dir = workDir(6, [3]);
-    const run = new WatchedSolve(dir, { study: "ctrl-c-once", retryMs: 600_000 });
+    const run = watched(dir, { study: "ctrl-c-once", retryMs: 600_000 });
     expect(await run.stderrContains("holding trial 3\n"), run.stderr).toBe(true);
     await server.kill();
     rmSync(join(dir, "hold"));
@@ -269,7 +181,7 @@ describe("arqon solve --storage during a Redis outage", () => {
     expect(second?.id).toBe(2);
     await other.tell({ id: first!.id, value: 1 });
     await other.close();
-    const run = new WatchedSolve(dir, { study: "settle" });
+    const run = watched(dir, { study: "settle" });
     expect(await run.stderrContains("trial 6: "), run.stderr).toBe(true);
     // Six more commands to Redis: the ask that found the budget spent, then the wait's reads.
     const watcher = new Redis(server.url, { maxRetriesPerRequest: 1 });
@@ -305,7 +217,7 @@ describe("arqon solve --storage when the study's journal goes away", () => {
   it("an entry it cannot replay is not a journal gone: keeps the value, names it, exits 1", async () => {
     server = await startRedis();
     const dir = workDir(6, [3]);
-    const run = new WatchedSolve(dir, { study: "corrupt" });
+    const run = watched(dir, { study: "corrupt" });
     expect(await run.stderrContains("holding trial 3\n"), run.stderr).toBe(true);
     const admin = new Redis(server.url, { maxRetriesPerRequest: 1 });
     const bad = { op: "tell", worker: "x", results: [{ id: 999, value: 1 }] };
@@ -325,7 +237,7 @@ describe("arqon solve --storage when the study's journal goes away", () => {
   it("keeps a value it cannot record in a deleted journal: prints its JSON, names it, exits 1", async () => {
     server = await startRedis();
     const dir = workDir(6, [3]);
-    const run = new WatchedSolve(dir, { study: "deleted" });
+    const run = watched(dir, { study: "deleted" });
     expect(await run.stderrContains("holding trial 3\n"), run.stderr).toBe(true);
     const admin = new Redis(server.url, { maxRetriesPerRequest: 1 });
     await admin.del("arqon:study:deleted:journal");
@@ -344,7 +256,7 @@ describe("arqon solve --storage when the study's journal goes away", () => {
   it("does the same for a journal lost in a Redis restart without persistence", async () => {
     server = await startRedis();
     const dir = workDir(6, [3]);
-    const run = new WatchedSolve(dir, { study: "lost" });
+    const run = watched(dir, { study: "lost" });
     expect(await run.stderrContains("holding trial 3\n"), run.stderr).toBe(true);
     await server.kill();
     rmSync(join(dir, "hold"));
