@@ -288,6 +288,45 @@ describe("shared study (in one process, several handles)", () => {
       await fresh.close();
     });
 
+    it("keeps holding them through a tell whose resent append was its own", async () => {
+      const { client, handle, loseNextReply } = await lossy("lost-held");
+      loseNextReply();
+      await expect(handle.ask({ max: 3 })).rejects.toThrow(/connection lost/);
+      expect((await handle.ask({ max: 1 }))!.map((t) => t.id)).toEqual([1]);
+      // The tell's append runs twice, as ioredis sends it again after a reconnect: -1, its own.
+      const evaluate = client.eval.bind(client) as (...args: unknown[]) => Promise<unknown>;
+      (client as { eval: unknown }).eval = async (...args: unknown[]) => {
+        (client as { eval: unknown }).eval = evaluate;
+        await evaluate(...args);
+        return evaluate(...args);
+      };
+      await handle.tell({ id: 1, value: 1 });
+      expect((await handle.ask({ max: 5 }))!.map((t) => t.id)).toEqual([2, 3]);
+      await handle.close();
+      client.disconnect();
+    });
+
+    it("releases the rest at close when another worker failed one of them meanwhile", async () => {
+      const { client, handle, loseNextReply } = await lossy("lost-release");
+      loseNextReply();
+      await expect(handle.ask({ max: 3 })).rejects.toThrow(/connection lost/);
+      await handle.refresh(); // finds the lost ask: trials 1-3 held
+      const other = await openSharedStudy(config(20), { redis: server.url, study: "lost-release" });
+      // Just before close's first release lands, another worker fails trial 2.
+      const evaluate = client.eval.bind(client) as (...args: unknown[]) => Promise<unknown>;
+      (client as { eval: unknown }).eval = async (...args: unknown[]) => {
+        (client as { eval: unknown }).eval = evaluate;
+        await other.fail(2, "worker presumed dead");
+        return evaluate(...args);
+      };
+      await handle.close();
+      await other.close();
+      client.disconnect();
+      const fresh = await openSharedStudy(config(20), { redis: server.url, study: "lost-release" });
+      expect(fresh.pendingTrials()).toEqual([]);
+      await fresh.close();
+    });
+
     it("runSharedStudy asks again and evaluates them: the study ends with nothing pending", async () => {
       const { client, handle, loseNextReply } = await lossy("lost-loop", 6);
       loseNextReply();

@@ -1,3 +1,4 @@
+import { MAX_TIMER_MS } from "../../machines/timer-limit.js";
 import { errorMessage } from "../errors.js";
 import type { Solver, Trial } from "../index.js";
 import type { FileLock } from "../log/lock.js";
@@ -153,10 +154,7 @@ export async function solveCommand(argv: readonly string[], io: CliIo): Promise<
   });
 }
 
-/** The longest wait a Node timer takes (ioredis's timeouts are timers): 2^31 - 1 ms, about 24.8 days. */
-const MAX_TIMER_MS = 2_147_483_647;
-
-/** `--timeout-ms`, a whole number of ms a Node timer can wait, or `undefined` when not given. */
+/** `--timeout-ms`, a whole number of ms a Node timer can wait (ioredis's timeouts are timers), or `undefined` when not given. */
 function optionalTimeoutMs(flags: FlagValues): number | undefined {
   const text = optionalString(flags, "timeout-ms");
   if (text === undefined) return undefined;

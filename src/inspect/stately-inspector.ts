@@ -1,4 +1,5 @@
 import type { InspectionEvent } from "xstate";
+import { MAX_TIMER_MS } from "../../machines/timer-limit.js";
 import { shownValue } from "../shown-value.js";
 import type { InspectionSink } from "./inspection-record.js";
 import { importOptionalPeer } from "./optional-peer.js";
@@ -80,8 +81,8 @@ type SocketConstructor = new (url: string) => SocketLike;
 const OPEN = 1;
 /** A refused connection fails within a millisecond: below this, reconnecting is a busy loop. */
 const MIN_RECONNECT_MS = 10;
-/** The longest delay setTimeout keeps (2^31 − 1 ms); beyond it, it fires after 1 ms. */
-const MAX_RECONNECT_MS = 2_147_483_647;
+/** The longest delay setTimeout keeps; beyond it, it fires after 1 ms. */
+const MAX_RECONNECT_MS = MAX_TIMER_MS;
 const WS_PACKAGE: string = "ws";
 const LOOPBACK_HOSTS = new Set(["localhost", "[::1]", "::1"]);
 

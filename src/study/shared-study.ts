@@ -4,6 +4,7 @@
 import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
 import { Redis } from "ioredis";
+import { MAX_TIMER_MS } from "../../machines/timer-limit.js";
 import { ConfigError, UsageError } from "../errors.js";
 import { type ResolvedSolverConfig, type SolverConfig, savedSolverConfig } from "../solver/config.js";
 import { failureReason, recordedFailureReason } from "../solver/failure-reason.js";
@@ -40,14 +41,27 @@ export interface SharedStudyOptions {
   readonly timeoutMs?: number;
 }
 
+/** How long close() tries to release reserved trials on a caller's client (its own has timeoutMs). */
+const RELEASE_DEADLINE_MS = 5000;
+
+/** Waits for `work` (its failure swallowed) at most `ms` (Infinity: no bound); a timer that keeps no process up. */
+async function withDeadline(work: Promise<void>, ms: number): Promise<void> {
+  const settled = work.catch(() => undefined);
+  if (ms === Number.POSITIVE_INFINITY) return settled;
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, ms);
+    timer.unref();
+  });
+  await Promise.race([settled, late]);
+  clearTimeout(timer);
+}
+
 /** Why a trial this worker reserved but never handed out is failed at close. */
 const RESERVED_AT_CLOSE = "reserved by a worker whose ask reply was lost; released at close";
 
 /** Default of {@link SharedStudyOptions.timeoutMs}. */
 const DEFAULT_TIMEOUT_MS = 5000;
-
-/** The longest timer Node keeps: it runs a longer one after 1 ms, timing out every command. */
-const MAX_TIMEOUT_MS = 2 ** 31 - 1;
 
 /** The message of the error ioredis rejects a command with after `commandTimeout`. */
 const COMMAND_TIMED_OUT = "Command timed out";
@@ -98,6 +112,9 @@ export interface SharedStudy {
   /**
    * Releases this worker's solver and its Redis connection (when it opened it). The study stays.
    * Operations already under way finish; later calls on this handle reject with a `UsageError`.
+   * Trials an ask of this handle reserved in the journal but never handed out (its reply was lost)
+   * are first marked failed and cancelled, best effort: only on a ready connection, and for at most
+   * `timeoutMs` (5 s on a client you passed). Never rejects.
    */
   close(): Promise<void>;
 }
@@ -136,14 +153,10 @@ export async function openSharedStudy(
   const url = typeof options.redis === "string" ? options.redis : undefined;
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   if (
-    !(
-      typeof timeoutMs === "number" &&
-      timeoutMs > 0 &&
-      (timeoutMs <= MAX_TIMEOUT_MS || timeoutMs === Infinity)
-    )
+    !(typeof timeoutMs === "number" && timeoutMs > 0 && (timeoutMs <= MAX_TIMER_MS || timeoutMs === Infinity))
   )
     throw new UsageError(
-      `timeoutMs: must be a number > 0 and at most ${MAX_TIMEOUT_MS} (the longest timer Node keeps), ` +
+      `timeoutMs: must be a number > 0 and at most ${MAX_TIMER_MS} (the longest timer Node keeps), ` +
         `or Infinity for no timeout, got ${String(timeoutMs)}`,
     );
   if (url === undefined && options.timeoutMs !== undefined)
@@ -339,7 +352,8 @@ class SharedStudyImpl implements SharedStudy {
     // Operations already queued finish; later ones are refused (serialise).
     this.closed = true;
     await this.queue.catch(() => undefined);
-    await this.releaseReserved().catch(() => undefined);
+    // Best effort, and bounded: Redis may be why the trials were never handed out.
+    await withDeadline(this.releaseReserved(), this.own?.timeoutMs ?? RELEASE_DEADLINE_MS);
     this.solver?.stop();
     if (this.own !== undefined) await this.redis.quit().catch(() => this.redis.disconnect());
   }
@@ -351,22 +365,25 @@ class SharedStudyImpl implements SharedStudy {
    */
   private async releaseReserved(): Promise<void> {
     if (this.solver === undefined || (this.inFlight?.op !== "ask" && this.recovered.length === 0)) return;
+    // Only on a working connection: close() must not wait out a caller's client reconnecting.
+    if (this.redis.status !== "ready") return;
     await this.catchUp();
-    const held = new Set(this.recovered);
+    const held = [...this.recovered];
     this.recovered = [];
-    for (const trial of this.live.pendingTrials()) {
-      if (!held.has(trial.id)) continue;
+    for (const id of held) {
       const entry = {
         op: "fail",
         worker: this.worker,
-        id: trial.id,
+        id,
         reason: RESERVED_AT_CLOSE,
         cancelled: true,
       } as const;
       await this.commit((solver) => {
-        solver.fail(trial.id, RESERVED_AT_CLOSE, { cancelled: true });
+        // Told or failed by another worker meanwhile (as the CLI's stall message advises): done.
+        if (!solver.pendingTrials().some((t) => t.id === id)) return { result: undefined };
+        solver.fail(id, RESERVED_AT_CLOSE, { cancelled: true });
         return { result: undefined, entry };
-      });
+      }).catch(() => undefined);
     }
   }
 
@@ -448,8 +465,11 @@ class SharedStudyImpl implements SharedStudy {
       // Someone appended at `at` first; it may have been this very entry, written before a reply
       // that was lost: then the replay just made is this operation, and the result stands (an
       // ask's replay handed out the same trials, or it would have thrown).
+      // The replay cannot settle an older lost ask (catchUp read past it before this append), so
+      // the trials still held stay held; an ask's own ids are its result, not held.
+      const held = this.recovered;
       if (this.replayAll(await this.journal.readFrom(at))) {
-        this.recovered = [];
+        this.recovered = held;
         return result;
       }
     }
