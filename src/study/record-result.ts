@@ -77,9 +77,14 @@ async function whileRedisFails<T>(
   }
 }
 
-/** Whether `error` is a failure of the call to Redis (the study's own refusals are not). */
+/**
+ * Whether `error` is a failure of the call to Redis, worth trying again: not the study's own
+ * refusals, and not a defect of the program (a TypeError, RangeError or ReferenceError says the
+ * same thing on every try).
+ */
 export function isRedisFailure(error: unknown): boolean {
-  return !(error instanceof UsageError || error instanceof JournalError);
+  if (error instanceof UsageError || error instanceof JournalError) return false;
+  return !(error instanceof TypeError || error instanceof RangeError || error instanceof ReferenceError);
 }
 
 /**
