@@ -112,7 +112,7 @@ describe("arqon solve --storage during a Redis outage", () => {
     );
   }, 30_000);
 
-  it("a SIGTERM ends the tries at once: JSON, the value named, exit 1", async () => {
+  it("a SIGTERM ends the tries at once: JSON, the value named, exit 143", async () => {
     server = await startRedis();
     const dir = workDir(6, [3]);
     // Tried for 10 minutes unless the signal ends the tries: the test's timeout would end it first.
@@ -122,7 +122,8 @@ describe("arqon solve --storage during a Redis outage", () => {
     rmSync(join(dir, "hold"));
     expect(await run.stderrContains("arqon solve: Redis failed to record trial 3 ("), run.stderr).toBe(true);
     run.interrupt("SIGTERM");
-    expect(await run.status, run.stderr).toBe(1);
+    // A supervisor's stop ended it: the exit says so (143), as any interrupted worker's does.
+    expect(await run.status, run.stderr).toBe(143);
     expect(JSON.parse(run.stdout)).toMatchObject({
       evaluations: 2,
       stopped: true,
@@ -139,7 +140,7 @@ describe("arqon solve --storage during a Redis outage", () => {
     );
   }, 30_000);
 
-  it("a second Ctrl-C ends the tries as a SIGTERM does", async () => {
+  it("a second Ctrl-C ends the tries as a SIGTERM does, exit 130", async () => {
     server = await startRedis();
     const dir = workDir(6, [3]);
     const run = watched(dir, { study: "ctrl-c", retryMs: 600_000 });
@@ -149,7 +150,7 @@ describe("arqon solve --storage during a Redis outage", () => {
     expect(await run.stderrContains("arqon solve: Redis failed to record trial 3 ("), run.stderr).toBe(true);
     run.interrupt("SIGINT");
     run.interrupt("SIGINT");
-    expect(await run.status, run.stderr).toBe(1);
+    expect(await run.status, run.stderr).toBe(130);
     expect(lines(run.stderr).at(-1)).toMatch(
       /^arqon solve: could not record trial 3 \(value .*\) in study ctrl-c: Redis failed \(.*\) and [^;]*abort[^;]*; /,
     );

@@ -75,7 +75,8 @@ const RETRY_MS = 60_000;
  * A result Redis refuses is tried again for up to 60 s, or until a second Ctrl-C or a SIGTERM; one
  * it still refuses, or one the study's journal went away under (deleted, lost in a Redis restart)
  * or holds an entry this arqon cannot replay, stops the worker, which prints the JSON of the study
- * as it last read it and names the values it could not record (exit 1). So does a Redis failure
+ * as it last read it and names the values it could not record (exit 1, or the interrupted exit
+ * code when a signal gave up the tries). So does a Redis failure
  * while it asks or waits for the other workers' last results. A result the study refuses because
  * its trial was already told or failed (by another worker, or `study.fail` as the stall message
  * advises) stops nothing: the worker goes on and names it after the JSON. With `--stall-ms`, when
@@ -376,7 +377,8 @@ async function runWorker(
       `${JSON.stringify({ best, evaluations, failures, stopped, interrupted: interrupts.stopAsking, pending })}\n`,
     );
     for (const line of notRecorded()) io.stderr(line);
-    if (lost()) return 1;
+    // Given up on by an interrupt, the worker exits as an interrupted one does (130, 143, 129).
+    if (lost()) return redisError !== undefined && redisGivenUp ? interrupts.exitCode : 1;
     if (readError !== undefined) {
       io.stderr(`arqon solve: ${readFailedMessage(study.name, finished, readError)}\n`);
       return 1;
