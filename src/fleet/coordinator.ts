@@ -18,6 +18,7 @@ import {
 } from "../engine/safety/guarded-callback.js";
 import { errorMessage } from "../errors.js";
 import { clockFromScheduler } from "../runtime/scheduler-clock.js";
+import { withinMs } from "../runtime/within-ms.js";
 import type { FleetCommand } from "./command.js";
 import type { FleetDigest } from "./digest-batch.js";
 import type { BusStats, ReplicaView } from "./fleet-report.js";
@@ -30,7 +31,6 @@ import {
   TelemetryConsumer,
   type TelemetryConsumerOptions,
 } from "./telemetry-consumer.js";
-import { withinMs } from "./within-ms.js";
 
 export type { BusStats, ReplicaView } from "./fleet-report.js";
 

@@ -14,6 +14,7 @@ import { isThenable } from "../engine/safety/guarded-callback.js";
 import { errorMessage } from "../errors.js";
 import { Executor } from "../hotpath/executor.js";
 import { LiveConfig } from "../hotpath/live-config.js";
+import { withinMs } from "../runtime/within-ms.js";
 import { shownValue } from "../shown-value.js";
 import { ParamRegistry } from "../space/param-registry.js";
 import type { FleetCommand } from "./command.js";
@@ -25,7 +26,6 @@ import {
   TelemetryPublisher,
   type TelemetryPublisherOptions,
 } from "./telemetry-publisher.js";
-import { withinMs } from "./within-ms.js";
 
 /** Options of {@link createReplica}. */
 export interface ReplicaOptions {

@@ -6,6 +6,7 @@ import { hostname } from "node:os";
 import { Redis } from "ioredis";
 import { MAX_TIMER_MS } from "../../machines/timer-limit.js";
 import { ConfigError, UsageError } from "../errors.js";
+import { withinMs } from "../runtime/within-ms.js";
 import { type ResolvedSolverConfig, type SolverConfig, savedSolverConfig } from "../solver/config.js";
 import { failureReason, recordedFailureReason } from "../solver/failure-reason.js";
 import {
@@ -43,19 +44,6 @@ export interface SharedStudyOptions {
 
 /** How long close() tries to release reserved trials on a caller's client (its own has timeoutMs). */
 const RELEASE_DEADLINE_MS = 5000;
-
-/** Waits for `work` (its failure swallowed) at most `ms` (Infinity: no bound); a timer that keeps no process up. */
-async function withDeadline(work: Promise<void>, ms: number): Promise<void> {
-  const settled = work.catch(() => undefined);
-  if (ms === Number.POSITIVE_INFINITY) return settled;
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<void>((resolve) => {
-    timer = setTimeout(resolve, ms);
-    timer.unref();
-  });
-  await Promise.race([settled, late]);
-  clearTimeout(timer);
-}
 
 /** Why a trial this worker reserved but never handed out is failed at close. */
 const RESERVED_AT_CLOSE = "reserved by a worker whose ask reply was lost; released at close";
@@ -353,7 +341,9 @@ class SharedStudyImpl implements SharedStudy {
     this.closed = true;
     await this.queue.catch(() => undefined);
     // Best effort, and bounded: Redis may be why the trials were never handed out.
-    await withDeadline(this.releaseReserved(), this.own?.timeoutMs ?? RELEASE_DEADLINE_MS);
+    const release = this.releaseReserved();
+    const bound = this.own?.timeoutMs ?? RELEASE_DEADLINE_MS;
+    await (bound === Number.POSITIVE_INFINITY ? release.catch(() => undefined) : withinMs(release, bound));
     this.solver?.stop();
     if (this.own !== undefined) await this.redis.quit().catch(() => this.redis.disconnect());
   }
