@@ -6,7 +6,7 @@ import { setTimeout as delay } from "node:timers/promises";
 import { UsageError } from "../errors.js";
 import type { Trial } from "../solver/solver.js";
 import { JournalError } from "./journal.js";
-import type { SharedStudy } from "./shared-study.js";
+import { type SharedStudy, settledByLostAppend } from "./shared-study.js";
 
 /** A result to record: a value told, or a failure (`reason`). */
 export type StudyResult =
@@ -31,7 +31,8 @@ export interface RecordOptions {
  * Redis fails, for up to `retryMs` or until `signal` aborts; then rejects with Redis's last error.
  * A refusal of the study (`UsageError`, `JournalError`) rejects at once. Before each new try the
  * journal is read again: an append whose reply was lost may have been written, and the trial is
- * then no longer pending.
+ * then no longer pending. A trial another worker told or failed in between is refused as any told
+ * trial is (`UsageError`): this result was never recorded.
  */
 export async function recordResult(
   study: SharedStudy,
@@ -41,7 +42,8 @@ export async function recordResult(
   await whileRedisFails(options, async (attempt) => {
     if (attempt > 0) {
       await study.refresh();
-      if (!study.pendingTrials().some((t) => t.id === result.id)) return;
+      const pending = study.pendingTrials().some((t) => t.id === result.id);
+      if (!pending && settledByLostAppend(study, result.id)) return;
     }
     if ("value" in result) await study.tell({ id: result.id, value: result.value });
     else await study.fail(result.id, result.reason, { cancelled: result.cancelled === true });

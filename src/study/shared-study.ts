@@ -217,6 +217,8 @@ class SharedStudyImpl implements SharedStudy {
   private inFlight: { readonly at: number; readonly token: string; readonly op: string } | undefined;
   /** Trials of an ask of ours found in the journal late: reserved for this worker, not yet handed out. */
   private recovered: readonly number[] = [];
+  /** Trials a tell or fail of ours settled, found in the journal late (its reply was lost). */
+  private readonly settledLate = new Set<number>();
 
   constructor(
     name: string,
@@ -505,9 +507,25 @@ class SharedStudyImpl implements SharedStudy {
       if (entry.op === "create" || entry.token !== pending.token) continue;
       mine = true;
       if (entry.op === "ask") this.recovered = entry.ids;
+      else if (entry.op === "tell") {
+        for (const told of entry.results) if ("id" in told) this.settledLate.add(told.id);
+      } else this.settledLate.add(entry.id);
     }
     return mine;
   }
+
+  /** Whether a tell or fail of this handle whose reply was lost settled trial `id`. */
+  wroteLate(id: number): boolean {
+    return this.settledLate.has(id);
+  }
+}
+
+/**
+ * Whether trial `id` was settled by a tell or fail of `study`'s own whose reply was lost (Redis
+ * wrote it all the same), rather than by another worker.
+ */
+export function settledByLostAppend(study: SharedStudy, id: number): boolean {
+  return study instanceof SharedStudyImpl && study.wroteLate(id);
 }
 
 /** Applies one journal entry to `solver`; an ask must hand out the ids the journal recorded. */

@@ -1,0 +1,100 @@
+/**
+ * recordResult tries a result again after Redis failed it. Before the retry it reads the journal:
+ * a trial no longer pending was settled either by this worker's own append (written, its reply
+ * lost) or by another worker in between, and only the first is this result recorded.
+ */
+import { Redis } from "ioredis";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { UsageError } from "../src/errors.js";
+import { openSharedStudy, type SharedStudy } from "../src/study/index.js";
+import { recordResult } from "../src/study/record-result.js";
+import { type RedisServer, startRedis } from "./support/redis-server.js";
+
+const CONFIG = { seed: 1, budget: 10, bounds: { x: { min: 0, max: 1 } } };
+
+let server: RedisServer;
+const clients: Redis[] = [];
+beforeAll(async () => {
+  server = await startRedis();
+});
+afterAll(async () => {
+  for (const client of clients.splice(0)) client.disconnect();
+  await server.stop();
+});
+
+/** A handle on its own client, and a way to make its next append fail ("connection lost"). */
+async function handle(study: string) {
+  const client = new Redis(server.url, { maxRetriesPerRequest: 1 });
+  clients.push(client);
+  const opened = await openSharedStudy(CONFIG, { redis: client, study });
+  const evaluate = client.eval.bind(client) as (...args: unknown[]) => Promise<unknown>;
+  /** The next append fails; `before` runs first, and with `written` the entry lands all the same. */
+  const failNextAppend = (options: { written: boolean; before?: () => Promise<void> }) => {
+    (client as { eval: unknown }).eval = async (...args: unknown[]) => {
+      (client as { eval: unknown }).eval = evaluate;
+      await options.before?.();
+      if (options.written) await evaluate(...args);
+      throw new Error("connection lost");
+    };
+  };
+  return { study: opened, failNextAppend };
+}
+
+async function journalOf(study: string): Promise<SharedStudy> {
+  return openSharedStudy(CONFIG, { redis: server.url, study });
+}
+
+describe("recordResult after a failed try", () => {
+  it("takes a tell Redis wrote although its reply was lost as recorded, once", async () => {
+    const { study, failNextAppend } = await handle("lost-tell");
+    const [trial] = (await study.ask())!;
+    failNextAppend({ written: true });
+    await recordResult(study, { id: trial!.id, value: 0.25 }, { retryMs: 10_000 });
+    const fresh = await journalOf("lost-tell");
+    expect(fresh.told).toBe(1);
+    expect(fresh.best()?.value).toBe(0.25);
+    await fresh.close();
+    await study.close();
+  });
+
+  it("refuses a tell whose trial another worker told between the failed try and the retry", async () => {
+    const { study, failNextAppend } = await handle("raced-tell");
+    const other = await journalOf("raced-tell");
+    const [trial] = (await study.ask())!;
+    await other.refresh();
+    // The append fails unwritten; meanwhile the other worker tells the same trial.
+    failNextAppend({ written: false, before: () => other.tell({ id: trial!.id, value: 0.75 }) });
+    const recording = recordResult(study, { id: trial!.id, value: 0.25 }, { retryMs: 10_000 });
+    await expect(recording).rejects.toBeInstanceOf(UsageError);
+    await expect(recording).rejects.toThrow(/already told/);
+    const fresh = await journalOf("raced-tell");
+    expect(fresh.best()?.value).toBe(0.75); // the other worker's value; ours was never recorded
+    await fresh.close();
+    await other.close();
+    await study.close();
+  });
+
+  it("refuses a fail whose trial another worker told between the failed try and the retry", async () => {
+    const { study, failNextAppend } = await handle("raced-fail");
+    const other = await journalOf("raced-fail");
+    const [trial] = (await study.ask())!;
+    await other.refresh();
+    failNextAppend({ written: false, before: () => other.tell({ id: trial!.id, value: 0.75 }) });
+    const recording = recordResult(study, { id: trial!.id, reason: "diverged" }, { retryMs: 10_000 });
+    await expect(recording).rejects.toBeInstanceOf(UsageError);
+    await other.refresh();
+    expect(other.best()?.value).toBe(0.75);
+    await other.close();
+    await study.close();
+  });
+
+  it("takes a fail Redis wrote although its reply was lost as recorded", async () => {
+    const { study, failNextAppend } = await handle("lost-fail");
+    const [trial] = (await study.ask())!;
+    failNextAppend({ written: true });
+    await recordResult(study, { id: trial!.id, reason: "diverged" }, { retryMs: 10_000 });
+    expect(study.pendingTrials()).toEqual([]);
+    expect(study.told).toBe(0);
+    await study.close();
+  });
+});
