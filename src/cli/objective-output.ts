@@ -23,23 +23,45 @@ export interface ReportLine {
  * Reads an intermediate-value line: a JSON object with exactly the keys `step` and `value`, both
  * numbers, e.g. `{"step": 10, "value": 0.42}`. Anything else (log text, other JSON) is not a
  * report and gives undefined, so a command's ordinary output never turns into one by accident.
- * Whether the numbers are acceptable (a whole step after the previous one, a finite value) is for
- * the solver to say.
+ * A bare `NaN`, `Infinity` or `-Infinity` as either number (how Python's `json.dumps` writes a
+ * diverged loss) reads as that number. Whether the numbers are acceptable (a whole step after
+ * the previous one, a finite value) is for the solver to say.
  */
 export function readReport(line: string): ReportLine | undefined {
   const trimmed = line.trim();
   if (!trimmed.startsWith("{") || !trimmed.endsWith("}")) return undefined;
+  const parsed = parseObject(trimmed) ?? parseObject(markBareNonFinite(trimmed), numberOfMarked);
+  if (parsed === undefined) return undefined;
+  const { step, value } = parsed as { step?: unknown; value?: unknown };
+  if (Object.keys(parsed).length !== 2 || typeof step !== "number" || typeof value !== "number")
+    return undefined;
+  return { step, value };
+}
+
+/** A bare non-finite number as a JSON value (`: NaN,`), which JSON.parse refuses. */
+const BARE_NON_FINITE = /(:\s*)(NaN|-?Infinity)(\s*[,}])/g;
+
+/** An escaped NUL: starts the string {@link markBareNonFinite} makes of a bare non-finite number. */
+const MARK = "\\u0000";
+
+/** `{"value": NaN}` as `{"value": "<NUL>NaN"}`: JSON that {@link parseObject} reads back as NaN. */
+function markBareNonFinite(text: string): string {
+  return text.replace(BARE_NON_FINITE, `$1"${MARK}$2"$3`);
+}
+
+/** JSON.parse's reviver for {@link markBareNonFinite}'s output: the marked strings as numbers. */
+function numberOfMarked(_key: string, value: unknown): unknown {
+  return typeof value === "string" && value.startsWith("\0") ? Number(value.slice(1)) : value;
+}
+
+function parseObject(text: string, reviver?: (key: string, value: unknown) => unknown): object | undefined {
   let parsed: unknown;
   try {
-    parsed = JSON.parse(trimmed);
+    parsed = JSON.parse(text, reviver);
   } catch {
     return undefined;
   }
-  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) return undefined;
-  const keys = Object.keys(parsed);
-  const { step, value } = parsed as { step?: unknown; value?: unknown };
-  if (keys.length !== 2 || typeof step !== "number" || typeof value !== "number") return undefined;
-  return { step, value };
+  return typeof parsed === "object" && parsed !== null && !Array.isArray(parsed) ? parsed : undefined;
 }
 
 // A decimal number with optional sign, fraction and exponent: "3", "-0.5", ".25", "1e-3", "+2.5E+4".
@@ -54,7 +76,8 @@ const NUMBER = /(?:(?<![\w.])[-+])?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?/g;
  * So `"RESULT=0.99"` gives 0.99, `"  0.75 "` gives 0.75, `"epoch 3\nloss: 1.5e-2"` gives 0.015,
  * `"0.1\n0.2\n0.3"` gives 0.3, and `"loss=-0.5"` gives -0.5 but `"run-7"` gives 7: a sign right
  * after a letter, digit, `_` or `.` is read as a hyphen. Empty output, a last line without a
- * number, or a number that is not finite once parsed (e.g. `1e999`) is a failure with a short reason.
+ * number, a number that is not finite once parsed (e.g. `1e999`), or a last line that is an
+ * intermediate value ({@link readReport}) is a failure with a short reason.
  */
 export function readObjective(stdout: string): ObjectiveReading {
   const lines = stdout.split(/\r?\n/);
@@ -67,6 +90,13 @@ export function readObjective(stdout: string): ObjectiveReading {
     }
   }
   if (last === undefined) return { ok: false, reason: "no output (expected a number on the last line)" };
+  // A command that stopped after a report (its own early stop, a crash handled as exit 0) never
+  // printed its value: the report's last number would be its step, or a partial value.
+  if (readReport(last) !== undefined)
+    return {
+      ok: false,
+      reason: `the last output line is an intermediate value, not a final one: ${quote(last)}`,
+    };
   const numbers = last.match(NUMBER);
   if (numbers === null) return { ok: false, reason: `no number on the last output line ${quote(last)}` };
   const value = Number(numbers[numbers.length - 1]);

@@ -1,7 +1,7 @@
 import { spawn } from "node:child_process";
 import { usageError } from "./cli-error.js";
 import { NO_SUCH_PROGRAM, NOT_EXECUTABLE } from "./find-program.js";
-import { type ObjectiveReading, readObjective, readReport } from "./objective-output.js";
+import { type ObjectiveReading, readObjective } from "./objective-output.js";
 
 /** How much of a command's standard output is kept: only the tail matters (the last line). */
 const STDOUT_TAIL_CHARS = 64 * 1024;
@@ -156,8 +156,8 @@ export function runObjectiveCommand(run: CommandRun): Promise<ObjectiveReading> 
       if (stopped()) {
         // Exited 0 before any SIGTERM: it had finished, whenever its output was read. After the
         // SIGTERM, a graceful exit 0 is the command obeying it: its last value is a partial one.
-        // A report is never a final value: endsWithValue would have refused it too.
-        const finished = exitedOnItsOwn && code === 0 && signal === null && !endsWithReport(stdout);
+        // A report is never a final value: readObjective refuses one as the last line.
+        const finished = exitedOnItsOwn && code === 0 && signal === null;
         const reading = finished ? readObjective(stdout) : undefined;
         if (reading?.ok === true) {
           for (const line of held) run.onLine?.(line);
@@ -190,13 +190,7 @@ function endsWithValue(stdout: string): boolean {
   if (!stdout.endsWith("\n")) return false;
   const text = stdout.trimEnd();
   const last = text.slice(text.lastIndexOf("\n") + 1);
-  return readReport(last) === undefined && readObjective(last).ok;
-}
-
-/** Whether the last non-empty line of `stdout` is a report (an intermediate value). */
-function endsWithReport(stdout: string): boolean {
-  const text = stdout.trimEnd();
-  return readReport(text.slice(text.lastIndexOf("\n") + 1)) !== undefined;
+  return readObjective(last).ok;
 }
 
 /** Why a program could not be started, in words rather than an errno name. */
