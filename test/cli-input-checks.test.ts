@@ -233,6 +233,30 @@ describe("configs arqon solve cannot pass to a command", () => {
   });
 });
 
+describe("choices a command could not tell apart", () => {
+  it("are refused by validate and solve: a string choice and another whose JSON is that text", async () => {
+    const dir = tempDir();
+    writeJson(dir, "c.json", {
+      seed: 1,
+      budget: 3,
+      bounds: {
+        mode: { type: "categorical", choices: ["1", 1, "[1]", [1], "on"] },
+        flag: { type: "categorical", choices: [true, "false", "true"] },
+      },
+    });
+    const problem =
+      "bounds.mode.choices.0 and 1: both pass as ARQON_MODE=1; " +
+      "bounds.mode.choices.2 and 3: both pass as ARQON_MODE=[1]; " +
+      "bounds.flag.choices.0 and 2: both pass as ARQON_FLAG=true";
+    expect(errorLine(await runArqonInProcess(["validate", "--config", "c.json"], dir), 2)).toBe(
+      `invalid config c.json: ${problem}`,
+    );
+    const objective = [process.execPath, "-e", "console.log(1)"];
+    const solve = ["solve", "--config", "c.json", "--", ...objective];
+    expect(errorLine(await runArqonInProcess(solve, dir), 2)).toBe(`arqon solve: ${problem}`);
+  });
+});
+
 describe("a condition naming an inherited Object member", () => {
   it("is an unknown parameter", async () => {
     const config = (parent: string) => ({

@@ -30,8 +30,9 @@ export function variableClashes(names: readonly string[]): string[] {
 
 /**
  * Why `bounds` cannot be passed to a command as variables, as one line, or `undefined` when it can:
- * names sharing a variable ({@link variableClashes}), or a string choice holding a NUL character,
- * which no environment variable can carry (other choices travel as JSON, where NUL is escaped).
+ * names sharing a variable ({@link variableClashes}), a string choice holding a NUL character,
+ * which no environment variable can carry (other choices travel as JSON, where NUL is escaped), or
+ * two choices whose variables would read the same (`"1"` and `1`).
  * `bounds` may be any value read from a config, valid or not: what is not a parameter object
  * names no variable, so `arqon validate` lists these problems beside the config's own.
  */
@@ -43,12 +44,21 @@ export function variableProblems(bounds: unknown): string | undefined {
   for (const [name, spec] of Object.entries(bounds as Record<string, unknown>)) {
     const choices = (spec as { type?: unknown; choices?: unknown } | null)?.choices;
     if ((spec as { type?: unknown } | null)?.type !== "categorical" || !Array.isArray(choices)) continue;
+    // A string choice travels as is, others as JSON: "1" and 1 would reach the command alike.
+    const first = new Map<string, number>();
     choices.forEach((choice, i) => {
       if (typeof choice === "string" && choice.includes("\u0000")) {
         problems.push(
           `bounds.${name}.choices.${i}: contains a NUL character, which no environment variable can carry`,
         );
       }
+      const text = choiceText(choice);
+      const earlier = first.get(text);
+      if (earlier === undefined) first.set(text, i);
+      else
+        problems.push(
+          `bounds.${name}.choices.${earlier} and ${i}: both pass as ${parameterVariable(name)}=${text}`,
+        );
     });
   }
   return problems.length === 0 ? undefined : problems.join("; ");
@@ -82,8 +92,16 @@ export function trialVariables(
 ): Record<string, string> {
   const variables: Record<string, string> = { [TRIAL_ID_VARIABLE]: String(id) };
   for (const [name, value] of Object.entries(params)) {
-    variables[parameterVariable(name)] =
-      typeof value === "string" ? value : typeof value === "number" ? String(value) : JSON.stringify(value);
+    variables[parameterVariable(name)] = choiceText(value);
   }
   return variables;
+}
+
+/** A parameter's value as its variable holds it: a string as is, a number's shortest text, else JSON. */
+function choiceText(value: unknown): string {
+  return typeof value === "string"
+    ? value
+    : typeof value === "number"
+      ? String(value)
+      : JSON.stringify(value);
 }
