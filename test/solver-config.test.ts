@@ -108,3 +108,43 @@ describe("solver config", () => {
     }
   });
 });
+
+describe("a config field of the wrong shape", () => {
+  const base = { seed: 1, budget: 5 };
+  const x = { min: 0, max: 1 };
+  it("says what shape was expected, where the schema's type dump said nothing a user could use", () => {
+    const cases: [unknown, string, string][] = [
+      [
+        { ...base, bounds: [{ name: "x", min: 0, max: 1 }] },
+        "bounds",
+        'expected an object of parameters by name, such as { "x": { "min": 0, "max": 1 } }',
+      ],
+      [
+        { ...base, bounds: { o: { type: "categorical", choices: ["a"] }, m: { ...x, when: ["o"] } } },
+        "bounds.m.when",
+        'expected an object of the parent\'s choices by its name, such as { "optimizer": ["sgd"] }',
+      ],
+      [
+        { ...base, bounds: { o: { type: "categorical", choices: "ab" } } },
+        "bounds.o.choices",
+        "expected a list of choices",
+      ],
+      [
+        { ...base, bounds: { x }, autoOptions: [] },
+        "autoOptions",
+        'expected an object of options, such as { "gamma": 0.15 }',
+      ],
+    ];
+    for (const [config, path, message] of cases)
+      expect(solverConfigIssues(config)).toEqual([{ path, message }]);
+  });
+
+  it("keeps the message of a field inside it", () => {
+    expect(solverConfigIssues({ ...base, bounds: { x }, autoOptions: { gamma: "a" } })).toEqual([
+      { path: "autoOptions.gamma", message: 'Expected number, actual "a"' },
+    ]);
+    expect(solverConfigIssues({ ...base, bounds: { o: { type: "categorical", choices: [] } } })).toEqual([
+      { path: "bounds.o.choices", message: "expected at least one choice" },
+    ]);
+  });
+});

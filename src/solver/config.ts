@@ -40,6 +40,8 @@ const ConditionSchema = Schema.Record({
   value: Schema.declare((u): u is readonly JsonValue[] => conditionValuesIssue(u) === undefined, {
     message: (issue) => conditionValuesIssue(issue.actual) ?? "invalid condition",
   }),
+}).annotations({
+  message: () => 'expected an object of the parent\'s choices by its name, such as { "optimizer": ["sgd"] }',
 });
 
 const FloatSchema = Schema.Struct({
@@ -142,19 +144,21 @@ const IntSchema = Schema.Struct({
 
 const CategoricalSchema = Schema.Struct({
   type: oneOf("categorical"),
-  choices: Schema.Array(JsonValueSchema).pipe(
-    Schema.filter((choices) => {
-      if (choices.length === 0) return "expected at least one choice";
-      const first = new Map<string, number>();
-      for (let i = 0; i < choices.length; i++) {
-        const key = jsonKey(choices[i]);
-        const earlier = first.get(key);
-        if (earlier !== undefined) return `choices ${earlier} and ${i} are equal (${key})`;
-        first.set(key, i);
-      }
-      return true;
-    }),
-  ),
+  choices: Schema.Array(JsonValueSchema)
+    .annotations({ message: () => "expected a list of choices" })
+    .pipe(
+      Schema.filter((choices) => {
+        if (choices.length === 0) return "expected at least one choice";
+        const first = new Map<string, number>();
+        for (let i = 0; i < choices.length; i++) {
+          const key = jsonKey(choices[i]);
+          const earlier = first.get(key);
+          if (earlier !== undefined) return `choices ${earlier} and ${i} are equal (${key})`;
+          first.set(key, i);
+        }
+        return true;
+      }),
+    ),
   when: Schema.optionalWith(ConditionSchema, { exact: true }),
 });
 
@@ -253,9 +257,11 @@ export const SolverConfigSchema = Schema.Struct({
   budget: Schema.Number.pipe(
     Schema.filter((n) => (Number.isSafeInteger(n) && n > 0) || "expected a whole number greater than 0"),
   ),
-  bounds: Schema.Record({ key: Schema.String, value: ParamSchema }).pipe(
-    Schema.filter((b) => Object.keys(b).length > 0 || "expected at least one parameter"),
-  ),
+  bounds: Schema.Record({ key: Schema.String, value: ParamSchema })
+    .annotations({
+      message: () => 'expected an object of parameters by name, such as { "x": { "min": 0, "max": 1 } }',
+    })
+    .pipe(Schema.filter((b) => Object.keys(b).length > 0 || "expected at least one parameter")),
   probeRatio: Schema.optionalWith(
     Finite.pipe(Schema.filter((r) => (r > 0 && r <= 1) || "expected a number in (0, 1]")),
     { exact: true },
@@ -276,7 +282,7 @@ export const SolverConfigSchema = Schema.Struct({
       tieShare: Schema.optionalWith(Schema.Number, { exact: true }),
       maxStreak: Schema.optionalWith(Schema.Number, { exact: true }),
       localBusyShare: Schema.optionalWith(Schema.Number, { exact: true }),
-    }),
+    }).annotations({ message: () => 'expected an object of options, such as { "gamma": 0.15 }' }),
     { exact: true },
   ),
   batch: Schema.optionalWith(
