@@ -1,6 +1,6 @@
 import { act, createElement, type ReactElement } from "react";
 import { createRoot, type Root } from "react-dom/client";
-import { describe, expect, it } from "vitest";
+import { describe, expect, expectTypeOf, it } from "vitest";
 import { createActor, createMachine } from "xstate";
 import type { Engine } from "../src/engine/engine.js";
 import { createActorStore } from "../src/react/actor-store.js";
@@ -130,5 +130,16 @@ describe("createActorStore", () => {
     actor.send({ type: "GO" });
     expect(changes).toBe(0);
     expect(store.getSnapshot().value).toBe("b");
+  });
+});
+
+describe("EngineStatechartState's types", () => {
+  it("types status as the actor statuses, so a misspelt one does not compile", () => {
+    expectTypeOf<EngineStatechartState["status"]>().toEqualTypeOf<
+      "active" | "done" | "error" | "stopped" | undefined
+    >();
+    const status = "active" as EngineStatechartState["status"];
+    // @ts-expect-error: "actve" is no status (tsc --noEmit checks this line)
+    expect(status === "actve").toBe(false);
   });
 });

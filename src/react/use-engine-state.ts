@@ -1,5 +1,5 @@
 import { useMemo, useSyncExternalStore } from "react";
-import type { AnyActorRef, SnapshotFrom } from "xstate";
+import type { AnyActorRef, Snapshot, SnapshotFrom } from "xstate";
 import type { Engine } from "../engine/engine.js";
 import { createActorStore } from "./actor-store.js";
 import { type ExternalStore, selectFrom } from "./external-store.js";
@@ -7,7 +7,9 @@ import { type ExternalStore, selectFrom } from "./external-store.js";
 /** The live state of an engine's statecharts. */
 export interface EngineStatechartState {
   /** The root actor's status: `"active"` while it runs, `"stopped"` after `close()`, `"error"` if it failed. */
-  readonly status: SnapshotFrom<AnyActorRef>["status"] | undefined;
+  // Snapshot<unknown>, not SnapshotFrom<AnyActorRef>: the latter's status is `any`, so a misspelt
+  // status would compile.
+  readonly status: Snapshot<unknown>["status"] | undefined;
   /** The SPSA cycle's state (`systemId: "spsa"`) as a dotted name, e.g. `"cycle.plus"` or `"stalled"`. */
   readonly spsa: string | undefined;
   /**
