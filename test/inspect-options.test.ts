@@ -124,18 +124,26 @@ describe("createStatelyInspector options", () => {
     vi.unstubAllGlobals();
   });
 
-  it.each(["maxDeferredEvents", "serializationDepthLimit"])(
-    "refuses a %s that is not a whole number ≥ 0 or Infinity",
-    async (name) => {
-      for (const [bad, shown] of notWhole) {
-        await expect(createStatelyInspector({ [name]: bad as number })).rejects.toThrow(
-          new RangeError(
-            `createStatelyInspector: ${name} must be a whole number ≥ 0 or Infinity, got ${shown}`,
-          ),
-        );
-      }
-    },
-  );
+  it("refuses a maxDeferredEvents that is not a whole number ≥ 0 or Infinity", async () => {
+    for (const [bad, shown] of notWhole) {
+      await expect(createStatelyInspector({ maxDeferredEvents: bad as number })).rejects.toThrow(
+        new RangeError(
+          `createStatelyInspector: maxDeferredEvents must be a whole number ≥ 0 or Infinity, got ${shown}`,
+        ),
+      );
+    }
+  });
+
+  it("refuses a serializationDepthLimit that is not a whole number ≥ 1 or Infinity", async () => {
+    // 0 too: @statelyai/inspect's serialiser refuses it, naming none of arqon's options.
+    for (const [bad, shown] of [...notWhole, [0, "0"]] as const) {
+      await expect(createStatelyInspector({ serializationDepthLimit: bad as number })).rejects.toThrow(
+        new RangeError(
+          `createStatelyInspector: serializationDepthLimit must be a whole number ≥ 1 or Infinity, got ${shown}`,
+        ),
+      );
+    }
+  });
 
   it("refuses a reconnectMs that would reconnect in a busy loop", async () => {
     // setTimeout runs a delay beyond 2^31 - 1 ms after 1 ms.
@@ -156,8 +164,12 @@ describe("createStatelyInspector options", () => {
     const largest = await createStatelyInspector({
       maxDeferredEvents: Number.POSITIVE_INFINITY,
       reconnectMs: 2 ** 31 - 1,
+      serializationDepthLimit: Number.POSITIVE_INFINITY,
     });
     expect(largest.connected).toBe(false);
     largest.close();
+    const shallowest = await createStatelyInspector({ serializationDepthLimit: 1 });
+    expect(shallowest.connected).toBe(false);
+    shallowest.close();
   });
 });

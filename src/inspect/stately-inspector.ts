@@ -30,7 +30,7 @@ export interface StatelyInspectorOptions {
    * retry in a busy loop) to 2147483647 (setTimeout runs a longer delay after 1 ms).
    */
   readonly reconnectMs?: number;
-  /** Depth limit of the snapshot serialisation done by `@statelyai/inspect`: a whole number ≥ 0 or Infinity (default 10). */
+  /** Depth limit of the snapshot serialisation done by `@statelyai/inspect`: a whole number ≥ 1 or Infinity (default 10). */
   readonly serializationDepthLimit?: number;
   /**
    * Replaces an actor's context before it is sent (e.g. to drop secrets). Called when the event
@@ -210,6 +210,15 @@ function checkReconnectMs(value: unknown): void {
   if (typeof value === "number" && value >= MIN_RECONNECT_MS && value <= MAX_RECONNECT_MS) return;
   throw new RangeError(
     `createStatelyInspector: reconnectMs must be a number of ms from ${MIN_RECONNECT_MS} to ${MAX_RECONNECT_MS}, got ${shownValue(value)}`,
+  );
+}
+
+/** `serializationDepthLimit`: the library's serialiser refuses 0 and Infinity with its own words. */
+function checkDepthLimit(value: unknown): void {
+  if (value === undefined || value === Number.POSITIVE_INFINITY) return;
+  if (Number.isSafeInteger(value) && (value as number) >= 1) return;
+  throw new RangeError(
+    `createStatelyInspector: serializationDepthLimit must be a whole number ≥ 1 or Infinity, got ${shownValue(value)}`,
   );
 }
 
@@ -406,7 +415,7 @@ export async function createStatelyInspector(
 ): Promise<StatelyInspector> {
   checkCountOption("createStatelyInspector", "maxDeferredEvents", options.maxDeferredEvents);
   checkReconnectMs(options.reconnectMs);
-  checkCountOption("createStatelyInspector", "serializationDepthLimit", options.serializationDepthLimit);
+  checkDepthLimit(options.serializationDepthLimit);
   const url = options.url ?? "ws://127.0.0.1:8080";
   if (!options.allowRemote && !isLoopbackWebSocketUrl(url)) {
     throw new RangeError(
@@ -431,7 +440,8 @@ export async function createStatelyInspector(
     autoStart: false,
     ...(options.serializationDepthLimit === undefined
       ? {}
-      : { serializationDepthLimit: options.serializationDepthLimit }),
+      : // The library's serialiser takes whole numbers only: Infinity as the largest it can reach.
+        { serializationDepthLimit: Math.min(options.serializationDepthLimit, Number.MAX_SAFE_INTEGER) }),
     // The sanitisers are not handed over: the library would call them after a setTimeout(0),
     // where a throw is an uncaught exception. The copier calls them now.
   });
