@@ -16,7 +16,8 @@ Usage: arqon <command> [flags]
        arqon --version           the installed version
 
 JSON goes to stdout, progress and errors to stderr. Exit codes: 0 success, 1 the run failed,
-2 bad input (flags, JSON, config, results), 130 interrupted by Ctrl-C (arqon solve saves first).
+2 bad input (flags, JSON, config, results), 130 interrupted by Ctrl-C, 143 and 129 ended by
+SIGTERM and SIGHUP (arqon solve saves first).
 
 Commands:
 ${COMMAND_NAMES.map((name) => `  arqon ${name.padEnd(10)} ${COMMANDS[name]!.summary}`).join("\n")}
