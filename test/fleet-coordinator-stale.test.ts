@@ -171,3 +171,40 @@ describe("a bus no coordinator reads", () => {
     expect(await metric("arqon_bus_lag")).toBe(25);
   });
 });
+
+describe("the lagging replicas of a coordinator that cannot read Redis", () => {
+  // Date is faked too, so that the test moves the lagging test's clock by hand.
+  beforeEach(() => {
+    vi.useFakeTimers({ toFake: ["setInterval", "clearInterval", "Date"] });
+  });
+
+  it("are those of its latest read while the read in flight goes unanswered", async () => {
+    const admin = rig.connect();
+    // Another coordinator leads: this one stands by and learns the generation from the state.
+    await admin.set(keys.lease, "other", "PX", 60_000);
+    await admin.hset(keys.state, "generation", "3");
+    const ack = { generation: 2, epoch: 1, rejected: 0, at: Date.now() };
+    await admin.hset(keys.acks, "r1", JSON.stringify(ack));
+    const link = await proxy();
+    const standby = await rig.coordinator("a", { redis: client(link.url), lagAfterMs: 1_000 });
+    const metric = metricsOf(standby);
+    // Generation 3 is new to this read: r1, one behind, is not lagging yet.
+    expect(standby.snapshot()).toMatchObject({ leader: false, generation: 3, lagging: [] });
+    link.hold();
+    vi.advanceTimersByTime(500);
+    // Generation 3 is now older than lagAfterMs, but nothing was read since: r1 may well have
+    // acknowledged it. Before, r1 counted as lagging from here on, while Redis did not answer.
+    vi.advanceTimersByTime(1_000);
+    expect(standby.busStats()).toMatchObject({ stale: false, laggingReplicas: 0 });
+    await until(() => standby.busStats().stale === true, 5_000, "a stale view");
+    expect(standby.snapshot().lagging).toEqual([]);
+    expect(standby.busStats().laggingReplicas).toBe(0);
+    expect(await metric("arqon_bus_up")).toBe(0);
+    expect(await metric("arqon_bus_lagging_replicas")).toBe(0);
+    // Answered: r1 really is still behind a generation published 1.5 s ago.
+    link.release();
+    await until(() => standby.busStats().stale === false, 5_000, "a fresh view");
+    expect(standby.snapshot().lagging).toEqual(["r1"]);
+    expect(await metric("arqon_bus_lagging_replicas")).toBe(1);
+  });
+});

@@ -92,7 +92,10 @@ export interface CoordinatorSnapshot {
   readonly generation: number;
   /** replica → what it acknowledged. */
   readonly fleet: Readonly<Record<string, ReplicaView>>;
-  /** Replicas below a generation published `lagAfterMs` ago or earlier. */
+  /**
+   * Replicas below a generation published `lagAfterMs` ago or earlier, as of the latest read of
+   * the fleet that succeeded (while reads fail, the list they left).
+   */
   readonly lagging: readonly string[];
   /** The engine's snapshot while leading. */
   readonly engine: EngineSnapshot | undefined;
@@ -199,6 +202,11 @@ export class Coordinator {
   private commandCount = 0;
   /** (generation, published at) of recent commands, oldest first, for the lagging test. */
   private published: [number, number][] = [];
+  /**
+   * The replicas lagging when the fleet was last read. Judged then, not at each call: a view
+   * Redis has not refreshed would otherwise age into lagging replicas that may well be current.
+   */
+  private lagging: readonly string[] = [];
 
   /**
    * @throws RangeError naming each option out of range (the lease, the commands, the telemetry
@@ -634,6 +642,7 @@ export class Coordinator {
         if (view !== undefined) fleet[replica] = view;
       }
       this.fleet = fleet;
+      this.lagging = this.laggingReplicas();
       this.countRejected(fleet);
       this.checkFleetAhead();
       const groups = (await redis.xinfo("GROUPS", this.keys.digests).catch(() => [])) as unknown[][];
@@ -682,6 +691,7 @@ export class Coordinator {
     return settled;
   }
 
+  /** The replicas of the view below the settled generation now. */
   private laggingReplicas(): string[] {
     const settled = this.settledGeneration();
     return Object.entries(this.fleet)
@@ -729,7 +739,7 @@ export class Coordinator {
       rejectedCommands: this.rejectedTotal,
       digestsProcessed: processed,
       replicas: replicas.length,
-      laggingReplicas: this.laggingReplicas().length,
+      laggingReplicas: this.lagging.length,
       stale: this.viewStale,
     };
   }
@@ -743,7 +753,7 @@ export class Coordinator {
       epoch: this.lease.epoch,
       generation: this.fleetGeneration,
       fleet: { ...this.fleet },
-      lagging: this.laggingReplicas(),
+      lagging: [...this.lagging],
       engine: this.engine?.snapshot(),
       olderGenerationDigests: this.olderGenerationDigests,
       consumer: this.consumer?.stats(),
