@@ -105,6 +105,74 @@ describe("alert rules (promtool)", () => {
     await engine.close();
   });
 
+  it("judge decision latency from the buckets a real engine exports: 11 µs does not fire, 30 µs does", async () => {
+    // Each clock read is `micros` later, so every observe() lasts exactly that long. One scrape
+    // per virtual minute for 20 minutes, a digest every 100 ms, a decision every 5 digests.
+    const scrapeDecisions = async (micros: number): Promise<Map<string, number>[]> => {
+      const registry = new Registry();
+      let now = 0;
+      const metrics = createEngineMetrics({ registry, clock: () => (now += micros / 1000) });
+      const clock = new ManualClock();
+      const engine = createEngine({
+        seed: 3,
+        params: { x: { min: 0, max: 10, init: 5 } },
+        window: { digests: 5, ms: 60_000 },
+        scheduler: clock,
+      });
+      metrics.attach(engine);
+      const scrapes: Map<string, number>[] = [];
+      for (let minute = 0; minute <= 20; minute++) {
+        scrapes.push(parseExposition(await registry.metrics()));
+        for (let i = 0; i < 600; i++) {
+          clock.advanceBy(100);
+          const x = engine.values[0]!;
+          metrics.observe({
+            objective: (x - 3) ** 2,
+            generation: engine.generation,
+            timestamp: engine.now(),
+          });
+        }
+      }
+      await engine.close();
+      return scrapes;
+    };
+    const input: string[] = [];
+    for (const [instance, micros] of [
+      ["fast:1", 11],
+      ["slow:1", 30],
+    ] as const) {
+      const scrapes = await scrapeDecisions(micros);
+      expect(scrapes[20]!.get("arqon_t2_decide_seconds_count")).toBeGreaterThan(2000);
+      for (const name of scrapes[20]!.keys()) {
+        if (!name.startsWith("arqon_t2_decide_seconds_bucket{")) continue;
+        const series = name.replace("{", `{job="drill",instance="${instance}",`);
+        input.push(
+          `      - series: '${series}'\n        values: "${scrapes.map((s) => s.get(name)).join(" ")}"`,
+        );
+      }
+    }
+    const yml = `rule_files: [arqon-alerts.yml]
+evaluation_interval: 1m
+tests:
+  - interval: 1m
+    input_series:
+${input.join("\n")}
+    alert_rule_test:
+      - eval_time: 20m
+        alertname: ArqonT2LatencyHigh
+        exp_alerts:
+          - exp_labels: { severity: warn, job: drill, instance: "slow:1" }
+            exp_annotations:
+              summary: "arqon decision p99 on slow:1 is 4.975e-05 s (target 20 µs)"
+`;
+    copyFileSync(RULES, join(scratch, "arqon-alerts.yml"));
+    writeFileSync(join(scratch, "latency.test.yml"), yml);
+    const { status, output } = promtool(["test", "rules", "latency.test.yml"], scratch);
+    // Before, the 10–25 µs bucket read 11 µs decisions as a p99 of 24.85 µs, and the alert fired.
+    expect(output).toContain("SUCCESS");
+    expect(status).toBe(0);
+  });
+
   it("fire on series scraped from a real engine: telemetry stops, then the engine is halted", () => {
     const registry = new Registry();
     const clock = new ManualClock();

@@ -25,10 +25,12 @@ export interface ExpositionMetric {
 
 /**
  * Upper bounds (seconds) of the T1/T2 latency buckets: 1 µs to 10 ms. prom-client's defaults
- * start at 5 ms, where every engine call would land in the first bucket.
+ * start at 5 ms, where every engine call would land in the first bucket. 20 µs is a bound because
+ * the decision-latency alert's threshold must be one: `histogram_quantile` interpolates inside a
+ * bucket, and would read decisions of 11 µs in a 10–25 µs bucket as a p99 near 25 µs.
  */
 export const MICROSECOND_BUCKETS: readonly number[] = [
-  1e-6, 2.5e-6, 5e-6, 1e-5, 2.5e-5, 5e-5, 1e-4, 2.5e-4, 5e-4, 1e-3, 2.5e-3, 1e-2,
+  1e-6, 2.5e-6, 5e-6, 1e-5, 2e-5, 2.5e-5, 5e-5, 1e-4, 2.5e-4, 5e-4, 1e-3, 2.5e-3, 1e-2,
 ];
 
 /**
