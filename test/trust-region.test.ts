@@ -7,6 +7,7 @@ import {
   fullTerms,
   minimizeInBox,
 } from "../src/solver/quadratic-model.js";
+import { createSolver } from "../src/solver/solver.js";
 import type { Evaluation } from "../src/solver/strategy.js";
 import {
   type CellWidths,
@@ -537,5 +538,35 @@ describe("the fit the trust region chooses", () => {
     const history = [...evaluate(near, bowl), ...evaluate(far, ridge)];
     const incumbent = Math.min(...history.map((e) => e.value));
     expect(chooseFit(history, centre, 0.1, incumbent).points).toEqual(near);
+  });
+});
+
+describe("a point the trust region has measured", () => {
+  it("is not proposed again: the default strategy spends no trial on a repeat in a continuous space", () => {
+    // |x − 0.3| + |y − 0.3|: a kink the quadratic fits miss, whose minimiser sat on one measured
+    // point. One trial at a time, 14 to 20 of 100 trials repeated an earlier point (seed 9: one
+    // point asked 21 times).
+    const kink = (p: Readonly<Record<string, unknown>>) =>
+      Math.abs((p.x as number) - 0.3) + Math.abs((p.y as number) - 0.3);
+    for (const seed of [1, 2, 3, 4, 9]) {
+      const solver = createSolver({
+        seed,
+        budget: 100,
+        bounds: { x: { min: -1, max: 1 }, y: { min: -1, max: 1 } },
+      });
+      const seen = new Set<string>();
+      let repeats = 0;
+      for (let batch = solver.ask(); batch !== null; batch = solver.ask()) {
+        for (const trial of batch) {
+          const key = JSON.stringify(trial.params);
+          if (seen.has(key)) repeats++;
+          seen.add(key);
+          solver.tell({ id: trial.id, value: kink(trial.params) });
+        }
+      }
+      expect({ seed, repeats }).toEqual({ seed, repeats: 0 });
+      expect(solver.best()!.value).toBeLessThan(1e-5);
+      solver.stop();
+    }
   });
 });

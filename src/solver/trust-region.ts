@@ -100,6 +100,9 @@ const UNIFORM_DRAWS = 16;
 /** Smallest radius: below this the incumbent is known to more digits than a double holds. */
 const MIN_RADIUS = 1e-9;
 
+/** Unit-cube points this close (Chebyshev) are the same point. */
+const SAME = 1e-12;
+
 /**
  * Per coordinate, the width of the cell a point falls in (`Space.cellWidth`): for an int, the
  * span of positions that decode to the same value; 0 for a float.
@@ -192,7 +195,13 @@ export class TrustRegionBatch {
     const spread = centre.map((_, j) => Math.max(base, floors?.[j] ?? 0));
     const clear = (x: readonly number[]) =>
       pending.every((p) => x.some((v, j) => Math.abs(v - p[j]!) >= GAP * spread[j]!));
-    const fresh = (x: readonly number[]) => clear(x) && chebyshev(x, centre) > 0 && safe(x);
+    // Points already measured (the centre among them): asking one again learns nothing. A fit
+    // whose minimiser sits on one kept proposing it, up to 20 trials in a row.
+    const measured = history.filter((h) =>
+      h.u.every((v, j) => v >= lower[j]! - SAME && v <= upper[j]! + SAME),
+    );
+    const unmeasured = (x: readonly number[]) => measured.every((h) => chebyshev(x, h.u) > SAME);
+    const fresh = (x: readonly number[]) => clear(x) && unmeasured(x) && safe(x);
     if (fresh(minimiser)) return minimiser;
     const drawn = this.bootstrapMinimiser(centre, points, values, weights, lower, upper, fresh);
     if (drawn !== null) return drawn;
