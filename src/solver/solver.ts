@@ -147,8 +147,9 @@ export interface AskOptions {
  * @remarks
  * Deterministic: the same config and the same sequence of calls give the same trials. Results may
  * be told in any order and in part; a call that would break that contract throws a
- * {@link UsageError} and changes nothing. `ask` + `tell` cost tens of microseconds, so the
- * solver's overhead disappears next to any real objective.
+ * {@link UsageError} and changes nothing. `ask` + `tell` cost tens of microseconds early in a run
+ * and up to about a millisecond by trial 1000 with 16 parameters (the models grow with the
+ * history; docs/benchmarks.md, B2), which any real objective dwarfs.
  *
  * `P` is the parameter shape, inferred by {@link createSolver} from a literal `bounds` object
  * ({@link ParamsOf}: the names of a float-only config, else the params' object type; `string` for
