@@ -280,17 +280,19 @@ describe("arqon/metrics: engine metrics scraped after a run in virtual time", ()
     metrics.attach(engine);
     const events: AuditEvent[] = [];
     engine.events.subscribe((event) => events.push(event));
-    // 30 rollbacks in one turn overflow a ring of 12 records (the smallest allowed) before anything is delivered.
-    for (let i = 0; i < 30; i++) engine.rollback(`r${i}`);
+    // 30 refused digests in one turn overflow a ring of 12 records (the smallest allowed) before
+    // anything is delivered. (Commands no longer do: each offers what is pending to the sink first.)
+    for (let i = 0; i < 30; i++) engine.observe({ objective: 1, generation: 99 });
     engine.flushEvents();
     const snapshot = engine.snapshot();
-    expect(snapshot.applies.applied).toBe(30);
+    expect(snapshot.digests.rejected).toBe(30);
     expect(snapshot.audit.dropped).toBeGreaterThan(0);
     const series = await scrape(registry);
     expect(series.get("arqon_audit_dropped_total")).toBe(snapshot.audit.dropped);
-    const delivered = eventsOfType(events, "rollback").length;
+    const delivered = eventsOfType(events, "digest.rejected").length;
+    expect(delivered).toBeGreaterThan(0);
     expect(delivered).toBeLessThan(30);
-    expect(series.get('arqon_rollbacks_total{reason="manual"}')).toBe(delivered);
+    expect(series.get('arqon_digests_rejected_total{reason="WrongGeneration"}')).toBe(delivered);
     for (const violation of ["OutOfBounds", "DeltaTooLarge", "RateLimited", "MinInterval", "NoBaseline"])
       expect(series.get(`arqon_refusals_total{violation="${violation}"}`)).toBe(0);
     await engine.close();

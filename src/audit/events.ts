@@ -68,13 +68,18 @@ export const AuditRecordType = {
   DigestAccepted: 10,
   /**
    * An SPSA gradient estimate was completed. code: {@link DecisionOutcome}; param: iteration k
-   * (before the step); a: y⁺; b: y⁻; vector: the gradient estimate ĝ in unit-cube units.
+   * (before the step); a: y⁺; b: y⁻; vector: the gradient estimate ĝ in unit-cube units. In
+   * constraint-first mode (its windows measured the negated margin) the estimate is the margin's
+   * and the step that follows is a feasibility step, which leaves k as it was.
    */
   Decision: 11,
   /**
    * The SPSA centre moved (follows a `Decision` whose outcome is Stepped). code: parameters whose
    * step was clipped to its move budget; param: iteration k of the step; a: step gain a_k; b:
    * perturbation half-width c_k; vector: the step taken (new centre − old centre, unit cube).
+   * A feasibility step (constraint-first: the windows before it have `negatedMargin`) uses no a_k
+   * and does not advance k: param is the current k, and a the fraction of each parameter's room
+   * (move budget − c_k) it moved against the sign of the margin's gradient (0.25).
    */
   DecisionStep: 12,
   /**
@@ -122,7 +127,10 @@ export const WINDOW_MIXED_MEASURE = 8;
 
 /** The `code` of a `Decision` record: what the commit did with the gradient estimate. */
 export const DecisionOutcome = {
-  /** The centre moved by the (limited) step and k advanced; a `DecisionStep` record follows. */
+  /**
+   * The centre moved by the (limited) step and k advanced (not after a feasibility step); a
+   * `DecisionStep` record follows.
+   */
   Stepped: 0,
   /** An "auto" gain is being calibrated: the estimate was recorded, the centre held. */
   Calibrating: 1,
@@ -394,7 +402,7 @@ export interface ModeChangedEvent extends AuditEventBase {
 /** SPSA completed a gradient estimate from the two perturbed windows. */
 export interface DecisionEvent extends AuditEventBase {
   readonly type: "decision";
-  /** Iteration k the estimate belongs to (k advances with each step). */
+  /** Iteration k the estimate belongs to (k advances with each gradient step, not a feasibility step). */
   readonly iteration: number;
   /** "stepped" (a `decision.step` follows) or "calibrating" (the centre held). */
   readonly outcome: string;
@@ -409,9 +417,15 @@ export interface DecisionEvent extends AuditEventBase {
 /** SPSA moved its centre. */
 export interface DecisionStepEvent extends AuditEventBase {
   readonly type: "decision.step";
-  /** Iteration k whose gains were used. */
+  /**
+   * Iteration k whose gains were used (k advances after a gradient step; a feasibility step leaves
+   * it, and carries the current k).
+   */
   readonly iteration: number;
-  /** Step gain a_k. */
+  /**
+   * Step gain a_k; for a feasibility step (constraint-first, its windows `negatedMargin`), the
+   * fraction of each parameter's room (move budget − c) it moved instead: 0.25.
+   */
   readonly a: number;
   /** Perturbation half-width c_k. */
   readonly c: number;

@@ -133,9 +133,16 @@ const THRASHING_DEAD_BAND_STEPS = 1.5;
  * what lies above its high-water mark, at least 2 at `MIN_AUDIT_CAPACITY`). The engine lets the
  * window in progress take the first half and keeps the second for control records only (the ring
  * refuses windows, digests and decisions there: see `AuditRing.reserveFrom`): the mode change a
- * trip causes, and a halt or reset with its command.
+ * trip causes, and a halt with its command ({@link HALT_RECORDS}, which the engine's other commands
+ * and rollbacks leave free: they are refused when they cannot).
  */
 export const AUDIT_RESERVE = 8;
+/**
+ * Audit records a halt writes: its command and the change to `halted` (a halt of an engine already
+ * halted writes its command only). Operator commands and rollbacks leave this much of the ring's
+ * room free, refused when they cannot, so that a halt is always possible and recorded.
+ */
+export const HALT_RECORDS = 2;
 const AUDIT_FULL = reasonMask("auditFull");
 const NON_FINITE = reasonMask("nonFiniteObjective");
 
@@ -442,6 +449,21 @@ export class ControlSafety {
     if (guard === undefined || ring.size === 0) return true;
     const result = guard.callWith(ring);
     return result === GuardedCallResult.Succeeded || result === GuardedCallResult.ReturnedPromise;
+  }
+
+  /**
+   * Control records the audit ring can still store: up to its capacity, or, once it could not grow
+   * for want of memory, up to the room it has (cold path: commands and rollbacks ask before acting).
+   */
+  get auditRoom(): number {
+    const audit = this.audit;
+    const slots = audit.outOfMemory ? audit.storage.length / audit.recordWidth : audit.capacity;
+    return slots - audit.size;
+  }
+
+  /** Sequence number of the oldest audit event the sink has not taken (Infinity when none). */
+  get oldestUndeliveredSeq(): number {
+    return this.undelivered[0]?.[0]?.seq ?? Number.POSITIVE_INFINITY;
   }
 
   /** Whether audit batches go to a sink (then they are delivered even with no `events` subscriber). */

@@ -21,6 +21,7 @@ import {
   type ControlCommandName,
   controlCommandName,
   DecisionOutcome,
+  FIELD_SEQ,
   WINDOW_MIXED_MEASURE,
   WINDOW_NEGATED_MARGIN,
   WINDOW_REMEASURE,
@@ -40,7 +41,13 @@ import { clockFromScheduler } from "../runtime/scheduler-clock.js";
 import { scopedResource } from "../runtime/scoped-resource.js";
 import { ParamRegistry } from "../space/param-registry.js";
 import { type EngineConfig, type ResolvedEngineConfig, resolveEngineConfig } from "./config.js";
-import { AUDIT_RESERVE, ControlSafety, type PacedSlot, type SafetyCommand } from "./control-safety.js";
+import {
+  AUDIT_RESERVE,
+  ControlSafety,
+  HALT_RECORDS,
+  type PacedSlot,
+  type SafetyCommand,
+} from "./control-safety.js";
 import * as digestChecks from "./digest.js";
 import { type Digest, DigestFields, DigestRejection } from "./digest.js";
 import { createEngineRoot } from "./engine-actors.js";
@@ -52,7 +59,7 @@ import {
   type WindowResult,
 } from "./evaluation-windows.js";
 import type { EngineBreakerStates } from "./safety/guarded-callback.js";
-import { CommitResult, SpsaCore } from "./spsa/spsa-core.js";
+import { CommitResult, FEASIBILITY_STEP_FRACTION, SpsaCore } from "./spsa/spsa-core.js";
 
 // Module-local copies of what every digest uses: V8 (Node 20) reads an imported binding through a
 // cell, checking that it is initialised, at every use, but folds a local const into the code.
@@ -219,7 +226,9 @@ export interface Engine<N extends string = string> {
   /**
    * Makes the live values the baseline that {@link Engine.rollback} restores. Audited.
    * With `onCommand` (a decision log), throws when the command cannot be made durable first, and
-   * then changes nothing; so do {@link Engine.rollback} and {@link Engine.resetSafeMode}.
+   * then changes nothing; so do {@link Engine.rollback} and {@link Engine.resetSafeMode}. All three
+   * also throw, changing nothing, when the audit ring is full and its sink not draining it: the
+   * ring keeps room for a {@link Engine.halt}'s records, and no live value changes unrecorded.
    */
   setBaseline(): void;
   /**
@@ -269,6 +278,12 @@ export function createEngine<const N extends string>(config: EngineConfig<N>): E
 }
 
 const SPSA_STREAM = 0x5b5a;
+/** Audit records a command's effect writes, after its `command` record (see `auditCommand`). */
+const BASELINE_RECORDS = 1;
+/** A `rollback` record, or the NoBaseline violation when there is no baseline. */
+const ROLLBACK_RECORDS = 1;
+/** The change to `normal`, and back to a mode that a reason still holding (an open breaker, a full ring) demands. */
+const RESET_RECORDS = 2;
 /** Bits of {@link EngineImpl.windowFed}: what the open window has been fed. */
 const FED_OBJECTIVE = 1;
 const FED_MARGIN = 2;
@@ -312,6 +327,11 @@ class EngineImpl implements Engine {
    */
   private readonly emitQueue: AuditEvent[][] = [];
   private emitting = false;
+  /**
+   * A command of a logged engine holds back what it delivers to `events` until it has taken
+   * effect (see {@link auditCommand}); {@link releaseEvents} hands it over.
+   */
+  private holdingEvents = false;
   /** close() ran from inside a subscriber: `events` completes once the queued batches are out. */
   private completeAfterEmit = false;
   private readonly control = new Subject<WindowControl>();
@@ -645,36 +665,38 @@ class EngineImpl implements Engine {
   }
 
   setBaseline(): void {
-    this.entered(() => this.setBaselineNow());
+    this.runCommand(() => this.setBaselineNow());
   }
 
   private setBaselineNow(): void {
     if (this.closed) return;
-    this.auditCommand(ControlCommand.SetBaseline);
+    this.auditCommand(ControlCommand.SetBaseline, undefined, BASELINE_RECORDS);
     this.hotPath.send({ type: "baseline.set" } satisfies HotPathEvent);
     this.safety.onBaselineSet();
     this.afterWork();
   }
 
   rollback(reason = "manual rollback"): boolean {
-    return this.entered(() => this.rollbackNow(reason));
+    return this.runCommand(() => this.rollbackNow(reason));
   }
 
   private rollbackNow(reason: string): boolean {
     if (this.closed) return false;
-    this.auditCommand(ControlCommand.Rollback, reason);
+    this.auditCommand(ControlCommand.Rollback, reason, ROLLBACK_RECORDS);
     return this.restoreBaseline(RollbackReason.Manual, reason);
   }
 
   halt(reason: string): void {
-    this.entered(() => this.haltNow(reason));
+    this.runCommand(() => this.haltNow(reason));
   }
 
   private haltNow(reason: string): void {
     if (this.closed) return;
     const text = typeof reason === "string" && reason.trim() !== "" ? reason : "halted by the host";
     try {
-      this.auditCommand(ControlCommand.Halt, text);
+      // A halt of a halted engine changes no mode: its command is all it records.
+      const modeChange = this.safety.modeLevel === SAFE_MODE_LEVEL.halted ? 0 : 1;
+      this.auditCommand(ControlCommand.Halt, text, modeChange);
     } catch {
       // Halting is the safe direction: it goes ahead even when the log cannot record it durably.
     }
@@ -683,14 +705,14 @@ class EngineImpl implements Engine {
   }
 
   resetSafeMode(options: { readonly acknowledge: string }): boolean {
-    return this.entered(() => this.resetSafeModeNow(options));
+    return this.runCommand(() => this.resetSafeModeNow(options));
   }
 
   private resetSafeModeNow(options: { readonly acknowledge: string }): boolean {
     if (this.closed || this.safety.modeLevel !== SAFE_MODE_LEVEL.halted) return false;
     const acknowledge = options?.acknowledge;
     if (typeof acknowledge !== "string" || acknowledge.trim() === "") return false;
-    this.auditCommand(ControlCommand.ResetSafeMode, acknowledge);
+    this.auditCommand(ControlCommand.ResetSafeMode, acknowledge, RESET_RECORDS);
     this.safety.requestReset(acknowledge);
     this.afterWork();
     return this.safety.modeLevel !== SAFE_MODE_LEVEL.halted;
@@ -739,6 +761,11 @@ class EngineImpl implements Engine {
 
   private restoreBaseline(code: RollbackReason, reason: string): boolean {
     if (this.closed) return false;
+    // No live value changes without its record. An automatic rollback is a safety action, as a
+    // halt is: it may take the room kept for a halt, and is skipped only when there is none left
+    // at all. An operator's was refused before its command was recorded (auditCommand).
+    const kept = code === RollbackReason.Manual ? HALT_RECORDS : 0;
+    if (this.safety.auditRoom < ROLLBACK_RECORDS + kept) return false;
     const before = this.live.generation;
     this.hotPath.send({ type: "rollback", reason, code } satisfies HotPathEvent);
     const rolledBack = this.live.generation !== before;
@@ -994,12 +1021,17 @@ class EngineImpl implements Engine {
     };
   }
 
-  /** Audits a gradient estimate (and the step taken from it), tied to the centre apply that follows. */
+  /**
+   * Audits a gradient estimate (and the step taken from it), tied to the centre apply that follows.
+   * A feasibility step leaves k as it was and uses no a_k: its records carry the current k, and
+   * the fraction of each parameter's room it moved as the step's gain.
+   */
   private auditDecision(stepped: boolean): void {
     const core = this.core;
     const now = this.scheduler.now();
     const proposal = this.proposalId + 1;
-    const k = stepped ? core.iteration - 1 : core.iteration;
+    const feasibility = stepped && core.steppedForFeasibility;
+    const k = stepped && !feasibility ? core.iteration - 1 : core.iteration;
     const outcome = stepped ? DecisionOutcome.Stepped : DecisionOutcome.Calibrating;
     this.audit.writeVector(
       AuditRecordType.Decision,
@@ -1020,35 +1052,49 @@ class EngineImpl implements Engine {
       proposal,
       core.clippedSteps,
       k,
-      core.ak,
+      feasibility ? FEASIBILITY_STEP_FRACTION : core.ak,
       core.ck,
       core.step,
     );
   }
 
   /**
-   * Audits a control-plane command before it takes effect. With `onCommand` (a decision log), the
-   * pending audit records, this command's included, are delivered to the sink first and the hook
-   * makes them durable; if it throws, the command must not take effect, and the error says why.
+   * Audits a control-plane command before it takes effect; `follow` is how many records its
+   * effect writes. Refused (it throws, having changed nothing) when the audit ring cannot store
+   * them and still keep {@link HALT_RECORDS} free, once what is pending has been offered to its
+   * sink; a halt needs no room kept after it, and goes ahead regardless (see `haltNow`).
+   *
+   * With `onCommand` (a decision log), the pending audit records, this command's included, are
+   * delivered to the sink first and the hook makes them durable; if it throws, the command must
+   * not take effect, and the error says why. The `events` subscribers are handed that delivery only
+   * once the command has taken effect ({@link runCommand}): one that calls the engine (a monitor's
+   * halt) then acts after it, as a replay of the log, which runs each command whole, does.
    */
-  private auditCommand(command: ControlCommand, note?: string): void {
-    this.audit.write(
-      AuditRecordType.Command,
-      this.scheduler.now(),
-      this.live.generation,
-      -1,
-      command,
-      -1,
-      0,
-      0,
-    );
-    if (note !== undefined) this.audit.annotateLast(note);
+  private auditCommand(command: ControlCommand, note: string | undefined, follow: number): void {
+    const audit = this.audit;
+    const needed = 1 + follow + (command === ControlCommand.Halt ? 0 : HALT_RECORDS);
+    if (this.safety.auditRoom < needed) this.deliverPending();
+    const room = this.safety.auditRoom;
+    if (room < needed && command !== ControlCommand.Halt)
+      throw new Error(
+        `arqon: ${controlCommandName(command)} not applied: the audit ring is full (${audit.size} of ` +
+          `${audit.capacity} records held, its sink not draining them): the command writes ${1 + follow} ` +
+          `and ${HALT_RECORDS} stay free for a halt`,
+      );
+    audit.write(AuditRecordType.Command, this.scheduler.now(), this.live.generation, -1, command, -1, 0, 0);
+    const seq = audit.lastSeq;
+    if (note !== undefined) audit.annotateLast(note);
     const onCommand = this.config.onCommand;
     if (onCommand === undefined) return;
+    if (!this.emitting) {
+      this.emitting = true;
+      this.holdingEvents = true;
+    }
     this.deliverPending();
     try {
-      if (this.safety.undeliveredCount > 0 || this.audit.size > 0)
-        throw new Error("the audit sink has not taken the command's record");
+      // The command's record, and all before it, must have left for the sink; records written
+      // since (by an audit sink that called the engine, a mode change) may wait for the next drain.
+      if (!this.deliveredThrough(seq)) throw new Error("the audit sink has not taken the command's record");
       onCommand(controlCommandName(command) as ControlCommandName, note);
     } catch (error) {
       throw new Error(
@@ -1056,6 +1102,34 @@ class EngineImpl implements Engine {
         { cause: error },
       );
     }
+  }
+
+  /** Whether every audit record up to sequence number `seq` has been taken by the audit sinks. */
+  private deliveredThrough(seq: number): boolean {
+    const audit = this.audit;
+    if (audit.size > 0 && audit.storage[audit.offsetOf(0) + FIELD_SEQ]! <= seq) return false;
+    return this.safety.oldestUndeliveredSeq > seq;
+  }
+
+  /** Runs a command as an entry of the clock, then hands `events` what it held back. */
+  private runCommand<T>(call: () => T): T {
+    return this.entered(() => {
+      try {
+        return call();
+      } finally {
+        this.releaseEvents();
+      }
+    });
+  }
+
+  /** Hands the `events` subscribers what a command held back (see {@link auditCommand}). */
+  private releaseEvents(): void {
+    if (!this.holdingEvents) return;
+    this.holdingEvents = false;
+    this.emitting = false;
+    const held = this.emitQueue.shift();
+    if (held !== undefined) this.emit(held);
+    else if (this.completeAfterEmit) this.eventSubject.complete();
   }
 
   /** A closed window: audit it, then hand it to the SPSA cycle once Tier 1 would accept an apply. */

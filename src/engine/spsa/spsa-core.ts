@@ -27,6 +27,12 @@ export const CommitResult = Object.freeze({
   NotReady: -1,
 } as const);
 
+/**
+ * Fraction of each parameter's room (move budget − c) a feasibility step moves it, against the
+ * sign of the margin's gradient estimate (see {@link SpsaCore.setFeasibilityOnly}).
+ */
+export const FEASIBILITY_STEP_FRACTION = 0.25;
+
 /** A value of {@link CommitResult}. */
 export type CommitResultCode = (typeof CommitResult)[keyof typeof CommitResult];
 
@@ -238,6 +244,8 @@ export class SpsaCore {
   /** Gradient steps since the boundary scale last changed (see {@link BOUNDARY_RECOVERY_STEPS}). */
   private boundaryCalm = 0;
   private lastA = Number.NaN;
+  /** Whether the last Stepped commit was a feasibility step (see {@link steppedForFeasibility}). */
+  private feasibilityStepped = false;
   private lastC = Number.NaN;
   private clampedNow = 0;
   private clampedTotal = 0;
@@ -371,6 +379,14 @@ export class SpsaCore {
   /** a_k used by the last step (NaN before the first). */
   get ak(): number {
     return this.lastA;
+  }
+
+  /**
+   * Whether the last commit that returned Stepped was a feasibility step: a move of
+   * {@link FEASIBILITY_STEP_FRACTION} of each parameter's room, with no a_k, that leaves k as it was.
+   */
+  get steppedForFeasibility(): boolean {
+    return this.feasibilityStepped;
   }
 
   /** c_k of the current or last iteration, before any per-parameter clamp (NaN before the first). */
@@ -540,6 +556,7 @@ export class SpsaCore {
       this.gradient[i] = separation !== 0 ? dy / separation : 0;
     }
     this.inIteration = false;
+    this.feasibilityStepped = this.feasibilityOnly && !this.warmTravel;
     if (this.warmTravel) return this.warmTravelStep(out);
     if (this.feasibilityOnly) return this.feasibilityStep(out);
     this.estimatesTaken++;
@@ -827,7 +844,7 @@ export class SpsaCore {
 
   /**
    * Constraint-first mode: while on, the measurements are the negated constraint margin, and a
-   * commit takes no objective step — it moves each parameter by a quarter of its move budget against
+   * commit takes no objective step — it moves each parameter by a quarter of its room (move budget − c) against
    * the sign of the margin's gradient estimate (toward feasibility), without touching the gain
    * calibration, the noise model, the smoothing or k. A sign step needs no scale for the margin.
    *
@@ -865,7 +882,12 @@ export class SpsaCore {
     for (let i = 0; i < this.size; i++) {
       const g = this.gradient[i]!;
       const limit = this.budget[i]! - this.halfWidth[i]!;
-      const s = !(limit > 0) || g === 0 ? 0 : g > 0 ? -0.25 * limit : 0.25 * limit;
+      const s =
+        !(limit > 0) || g === 0
+          ? 0
+          : g > 0
+            ? -FEASIBILITY_STEP_FRACTION * limit
+            : FEASIBILITY_STEP_FRACTION * limit;
       if (this.moveCentre(i, s)) moved = true;
     }
     if (moved) this.y0 = Number.NaN;

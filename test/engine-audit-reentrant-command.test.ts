@@ -1,0 +1,78 @@
+// A logged engine hands pending audit events to `events` subscribers while it makes a command
+// durable. A subscriber that calls the engine then (as monitorEngine does: halt on a violation)
+// must neither make the command fail nor leave a log that replays differently.
+import { describe, expect, it } from "vitest";
+import type { AuditEvent } from "../src/audit/events.js";
+import { createLoggedEngine } from "../src/log/engine-log.js";
+import { replay } from "../src/replay/replay.js";
+import { ReplayClock } from "../src/replay/virtual-clock.js";
+import { tempLogDirs } from "./support/log-dir.js";
+
+const logDir = tempLogDirs();
+
+type Reaction = "halt" | "rollback" | "observe";
+
+/** A logged engine whose subscriber reacts to the first apply it is handed, then a command. */
+async function runReacting(reaction: Reaction) {
+  const dir = logDir();
+  const clock = new ReplayClock(0);
+  const { engine, close } = createLoggedEngine(
+    {
+      seed: 1,
+      params: { pool: { min: 2, max: 64, init: 16, maxDelta: 4 } },
+      window: { digests: 1 },
+      scheduler: clock,
+    },
+    { dir, flushMs: 5 },
+  );
+  const seen: AuditEvent[] = [];
+  let armed = false;
+  engine.events.subscribe((event) => {
+    seen.push(event);
+    if (!armed || event.type !== "apply") return;
+    armed = false;
+    if (reaction === "halt") engine.halt("alert on apply");
+    else if (reaction === "rollback") engine.rollback("alert on apply");
+    else engine.observe({ objective: 12, generation: engine.generation });
+  });
+  clock.advanceTo(100);
+  engine.observe({ objective: 10, generation: engine.generation }); // the plus point is applied
+  armed = true;
+  // Before the scheduled drain: the command delivers the apply to the subscriber itself.
+  clock.advanceTo(110);
+  let error: unknown;
+  try {
+    engine.setBaseline();
+  } catch (caught) {
+    error = caught;
+  }
+  const generation = engine.generation;
+  await close();
+  return { dir, error, seen, generation };
+}
+
+describe("a command whose delivery makes a subscriber call the engine", () => {
+  for (const reaction of ["halt", "rollback", "observe"] as const) {
+    it(`takes effect, and its log replays, when the subscriber reacts with ${reaction}`, async () => {
+      const { dir, error, seen } = await runReacting(reaction);
+      expect(error).toBeUndefined();
+      const command = seen.find((e) => e.type === "command" && e.command === "setBaseline");
+      expect(command).toBeDefined();
+      // The command took effect: its baseline record follows it.
+      expect(seen.some((e) => e.type === "baseline.set" && e.seq > command!.seq)).toBe(true);
+      // The reaction happened too, and the log tells the same story as a replay of it.
+      expect(
+        seen.some((e) => e.seq > command!.seq && (e.type === "command" || e.type === "digest.accepted")),
+      ).toBe(true);
+      const result = await replay(dir);
+      expect(result.ok ? "" : JSON.stringify(result.divergence)).toBe("");
+    });
+  }
+
+  it("hands the subscriber every event once, in sequence order", async () => {
+    const { seen } = await runReacting("halt");
+    const seqs = seen.map((e) => e.seq);
+    expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
+    expect(new Set(seqs).size).toBe(seqs.length);
+  });
+});
