@@ -57,6 +57,16 @@ describe("recordResult after a failed try", () => {
     await study.close();
   });
 
+  it("knows its own lost tell through a proxy of the handle too", async () => {
+    const { study, failNextAppend } = await handle("lost-tell-proxy");
+    const wrapped = new Proxy(study, {});
+    const [trial] = (await wrapped.ask())!;
+    failNextAppend({ written: true });
+    await recordResult(wrapped, { id: trial!.id, value: 0.5 }, { retryMs: 10_000 });
+    expect(wrapped.told).toBe(1);
+    await study.close();
+  });
+
   it("refuses a tell whose trial another worker told between the failed try and the retry", async () => {
     const { study, failNextAppend } = await handle("raced-tell");
     const other = await journalOf("raced-tell");

@@ -6,7 +6,8 @@ import { setTimeout as delay } from "node:timers/promises";
 import { UsageError } from "../errors.js";
 import type { Trial } from "../solver/solver.js";
 import { JournalError } from "./journal.js";
-import { type SharedStudy, settledByLostAppend } from "./shared-study.js";
+import { settledByLostAppend } from "./lost-appends.js";
+import type { SharedStudy } from "./shared-study.js";
 
 /** A result to record: a value told, or a failure (`reason`). */
 export type StudyResult =

@@ -22,6 +22,7 @@ import {
 } from "../solver/solver.js";
 import { studyConfigDifferences, studyConfigKey } from "./config-key.js";
 import { JOURNAL_VERSION, type JournalEntry, JournalError, RedisJournal } from "./journal.js";
+import { SETTLED_LATE, type SettledLate } from "./lost-appends.js";
 import { withoutPassword } from "./without-password.js";
 
 /** Where a shared study lives. */
@@ -190,7 +191,7 @@ function isTimeout(error: unknown): boolean {
   return error instanceof Error && error.message === COMMAND_TIMED_OUT;
 }
 
-class SharedStudyImpl implements SharedStudy {
+class SharedStudyImpl implements SharedStudy, SettledLate {
   readonly name: string;
   private readonly journal: RedisJournal;
   private readonly worker: string;
@@ -514,18 +515,9 @@ class SharedStudyImpl implements SharedStudy {
     return mine;
   }
 
-  /** Whether a tell or fail of this handle whose reply was lost settled trial `id`. */
-  wroteLate(id: number): boolean {
+  [SETTLED_LATE](id: number): boolean {
     return this.settledLate.has(id);
   }
-}
-
-/**
- * Whether trial `id` was settled by a tell or fail of `study`'s own whose reply was lost (Redis
- * wrote it all the same), rather than by another worker.
- */
-export function settledByLostAppend(study: SharedStudy, id: number): boolean {
-  return study instanceof SharedStudyImpl && study.wroteLate(id);
 }
 
 /** Applies one journal entry to `solver`; an ask must hand out the ids the journal recorded. */
