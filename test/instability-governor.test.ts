@@ -128,6 +128,27 @@ describe("InstabilityGovernor: trips", () => {
     expect(governor.anomalousRun).toBe(0);
   });
 
+  it("a spike of an objective below 0 (a negated throughput) is judged the same way", () => {
+    // −1100 ± 10, as −throughput: a collapse to −85 is far above mean + 6σ and 13× worse, yet
+    // m × |mean| (3300) was out of reach of any value below 0, and no spike ever tripped.
+    const governor = new InstabilityGovernor();
+    const prng = Prng.fromSeed(11, 0);
+    for (let t = 0; t < 40; t++) {
+      expect(governor.observe(-1100 + 10 * prng.normal(), t)).toBe(GovernorCode.Healthy);
+      if ((t + 1) % DIGESTS_PER_WINDOW === 0) governor.closeWindow(t);
+    }
+    expect(governor.observe(-85, 100)).toBe(GovernorCode.Healthy);
+    expect(governor.observe(-85, 101)).toBe(GovernorCode.Healthy);
+    expect(governor.observe(-85, 102)).toBe(GovernorCode.Spike);
+    // Both rules, as above 0: −500 is far above mean + 6σ but not 3× worse than −1100 (−367).
+    const calm = new InstabilityGovernor();
+    for (let t = 0; t < 40; t++) {
+      calm.observe(-1100 + 10 * prng.normal(), t);
+      if ((t + 1) % DIGESTS_PER_WINDOW === 0) calm.closeWindow(t);
+    }
+    for (let i = 0; i < 10; i++) expect(calm.observe(-500, 100 + i)).toBe(GovernorCode.Healthy);
+  });
+
   it("a clean digest between anomalous ones restarts the count", () => {
     const governor = warmGovernor();
     for (let round = 0; round < 50; round++) {

@@ -36,5 +36,9 @@
  * - 8: an `onApply` outage (failures with no success between) spends one of `rollbacksPerHour`,
  *   at its first failure: under 7 each rollback it caused spent one, an outage often two, and two
  *   short outages in an hour halted the engine.
+ * - 9: the spike rule's "m times worse" reads mean / m for a clean mean below 0 (under 8 it read
+ *   m × |mean|, which no value below 0 exceeds, so a negated objective never spiked); and an
+ *   automatic rollback the audit ring has no room to record does not happen (under 8 it happened,
+ *   unrecorded).
  */
-export const DECISION_RULES = 8;
+export const DECISION_RULES = 9;

@@ -43,7 +43,10 @@ export function governorCodeName(code: number): string {
 export interface InstabilityGovernorOptions {
   /** k: a digest is anomalous only if it exceeds mean + k·σ of the clean history. */
   readonly spikeSigmas?: number;
-  /** m: … and also exceeds m × |mean| of the clean history. */
+  /**
+   * m: … and is also m times worse than the clean history's mean: above m × mean, or, for a mean
+   * below 0 (a negated throughput), above mean / m.
+   */
   readonly spikeRatio?: number;
   /** M: consecutive anomalous digests that trip "spike". */
   readonly spikeHold?: number;
@@ -380,9 +383,11 @@ export class InstabilityGovernor {
       const clean = count > 1 ? Math.sqrt(Math.max(0, num[M2_SLOT]! / (count - 1))) : 0;
       const sigma = Math.max(clean, num[SIGMA_FLOOR_SLOT]!);
       const mean = num[MEAN_SLOT]!;
+      const ratio = num[SPIKE_RATIO_SLOT]!;
       if (
         value > mean + num[SPIKE_SIGMAS_SLOT]! * sigma &&
-        value > num[SPIKE_RATIO_SLOT]! * Math.abs(mean) &&
+        // m times worse: above m × mean, or for a mean below 0 (a negated throughput) above mean / m.
+        value > (mean >= 0 ? ratio * mean : mean / ratio) &&
         (!this.options.spikeBeyondBaseline ||
           !this.hasBaseline ||
           value - num[BASELINE_MEAN_SLOT]! > this.baselineMargin())
