@@ -76,3 +76,80 @@ describe("a command whose delivery makes a subscriber call the engine", () => {
     expect(new Set(seqs).size).toBe(seqs.length);
   });
 });
+
+/** The same, with the reaction in the logged engine's own audit sink, called while the command is made durable. */
+async function runReactingInSink(reaction: "halt" | "rollback") {
+  const dir = logDir();
+  const clock = new ReplayClock(0);
+  let armed = false;
+  const sinkSeqs: number[] = [];
+  const sinkErrors: unknown[] = [];
+  let engineOf: { halt(reason: string): void; rollback(reason: string): boolean } | undefined;
+  const { engine, close } = createLoggedEngine(
+    {
+      seed: 1,
+      params: { pool: { min: 2, max: 64, init: 16, maxDelta: 4 } },
+      window: { digests: 1 },
+      scheduler: clock,
+      auditSink: (batch: readonly AuditEvent[]) => {
+        for (const event of batch) {
+          sinkSeqs.push(event.seq);
+          if (!armed || event.type !== "apply") continue;
+          armed = false;
+          try {
+            if (reaction === "halt") engineOf!.halt("sink saw an apply");
+            else engineOf!.rollback("sink saw an apply");
+          } catch (error) {
+            sinkErrors.push(error);
+          }
+        }
+      },
+    },
+    { dir, flushMs: 5 },
+  );
+  engineOf = engine;
+  const seen: AuditEvent[] = [];
+  engine.events.subscribe((event) => seen.push(event));
+  clock.advanceTo(100);
+  engine.observe({ objective: 10, generation: engine.generation });
+  armed = true;
+  clock.advanceTo(110);
+  engine.setBaseline(); // its delivery hands the sink the apply
+  const mode = engine.mode;
+  clock.advanceTo(200);
+  engine.flushEvents();
+  await close();
+  return { dir, seen, sinkSeqs, sinkErrors, mode };
+}
+
+describe("a command whose durability makes the audit sink call the engine", () => {
+  it("runs the sink's halt right after the command took effect: every event once, in order, and the log replays", async () => {
+    const { dir, seen, sinkSeqs, mode } = await runReactingInSink("halt");
+    expect(mode).toBe("halted");
+    const seqs = seen.map((e) => e.seq);
+    expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
+    expect(new Set(seqs).size).toBe(seqs.length);
+    // Before, the sink was handed the batch it was being handed again, from inside its own call.
+    expect(new Set(sinkSeqs).size).toBe(sinkSeqs.length);
+    const order = seen.map((e) => (e.type === "command" ? `command ${e.command}` : e.type));
+    const at = order.indexOf("command setBaseline");
+    expect(order.slice(at, at + 4)).toEqual([
+      "command setBaseline",
+      "baseline.set",
+      "command halt",
+      "mode.changed",
+    ]);
+    const result = await replay(dir);
+    expect(result.ok ? "" : JSON.stringify(result.divergence)).toBe("");
+  });
+
+  it("refuses the sink's rollback, naming why, and the command and its log stand", async () => {
+    const { dir, sinkErrors, seen } = await runReactingInSink("rollback");
+    expect(String(sinkErrors[0])).toMatch(
+      /rollback called from the audit sink while another command is made durable/,
+    );
+    expect(seen.filter((e) => e.type === "rollback")).toHaveLength(0);
+    const result = await replay(dir);
+    expect(result.ok ? "" : JSON.stringify(result.divergence)).toBe("");
+  });
+});

@@ -194,6 +194,8 @@ export class ControlSafety {
   undeliveredCount = 0;
   /** Audit events given up on because the sink kept refusing them and the backlog was full. */
   sinkDropped = 0;
+  /** While {@link deliverToSink} hands the sink a batch (a re-entrant call only queues). */
+  private sinkDelivering = false;
 
   private readonly host: SafetyView;
   /**
@@ -886,19 +888,27 @@ export class ControlSafety {
       this.undelivered.push(events);
       this.undeliveredCount += events.length;
     }
+    // A sink that calls the engine delivers again from inside its own call: the batch it is being
+    // handed is still first in the queue, and would go to it twice. The outer loop takes the rest.
+    if (this.sinkDelivering) return;
     const limit = this.host.audit.capacity;
     while (this.undeliveredCount > limit && this.undelivered.length > 1) {
       const oldest = this.undelivered.shift()!;
       this.undeliveredCount -= oldest.length;
       this.sinkDropped += oldest.length;
     }
-    while (this.undelivered.length > 0) {
-      const batch = this.undelivered[0]!;
-      const result = guard.call(batch);
-      if (result !== GuardedCallResult.Succeeded && result !== GuardedCallResult.ReturnedPromise) break;
-      this.undelivered.shift();
-      this.undeliveredCount -= batch.length;
-      if (result === GuardedCallResult.ReturnedPromise) break;
+    this.sinkDelivering = true;
+    try {
+      while (this.undelivered.length > 0) {
+        const batch = this.undelivered[0]!;
+        const result = guard.call(batch);
+        if (result !== GuardedCallResult.Succeeded && result !== GuardedCallResult.ReturnedPromise) break;
+        this.undelivered.shift();
+        this.undeliveredCount -= batch.length;
+        if (result === GuardedCallResult.ReturnedPromise) break;
+      }
+    } finally {
+      this.sinkDelivering = false;
     }
   }
 

@@ -39,6 +39,7 @@
  * - 9: the spike rule's "m times worse" reads mean / m for a clean mean below 0 (under 8 it read
  *   m × |mean|, which no value below 0 exceeds, so a negated objective never spiked); and an
  *   automatic rollback the audit ring has no room to record does not happen (under 8 it happened,
- *   unrecorded).
+ *   unrecorded). Its records of a feasibility step carry the current k and the room fraction 0.25
+ *   as the gain (under 8, k − 1 and a stale a_k), so a rules-8 log with one replays differently.
  */
 export const DECISION_RULES = 9;

@@ -332,6 +332,10 @@ class EngineImpl implements Engine {
    * effect (see {@link auditCommand}); {@link releaseEvents} hands it over.
    */
   private holdingEvents = false;
+  /** While a logged engine's command is made durable (its audit sink may call the engine). */
+  private durablePhase = false;
+  /** The reason of a halt asked for during {@link durablePhase}, run once the command acted. */
+  private deferredHalt: string | undefined;
   /** close() ran from inside a subscriber: `events` completes once the queued batches are out. */
   private completeAfterEmit = false;
   private readonly control = new Subject<WindowControl>();
@@ -665,6 +669,7 @@ class EngineImpl implements Engine {
   }
 
   setBaseline(): void {
+    this.refuseInDurablePhase("setBaseline");
     this.runCommand(() => this.setBaselineNow());
   }
 
@@ -677,6 +682,7 @@ class EngineImpl implements Engine {
   }
 
   rollback(reason = "manual rollback"): boolean {
+    this.refuseInDurablePhase("rollback");
     return this.runCommand(() => this.rollbackNow(reason));
   }
 
@@ -687,6 +693,10 @@ class EngineImpl implements Engine {
   }
 
   halt(reason: string): void {
+    if (this.durablePhase) {
+      this.deferredHalt ??= reason;
+      return;
+    }
     this.runCommand(() => this.haltNow(reason));
   }
 
@@ -705,6 +715,7 @@ class EngineImpl implements Engine {
   }
 
   resetSafeMode(options: { readonly acknowledge: string }): boolean {
+    this.refuseInDurablePhase("resetSafeMode");
     return this.runCommand(() => this.resetSafeModeNow(options));
   }
 
@@ -1090,10 +1101,13 @@ class EngineImpl implements Engine {
       this.emitting = true;
       this.holdingEvents = true;
     }
-    this.deliverPending();
+    // Until the command has taken effect, an audit sink that calls the engine (see runCommand)
+    // must not act in between: the log would hold its records before this command's effect.
+    this.durablePhase = true;
     try {
+      this.deliverPending();
       // The command's record, and all before it, must have left for the sink; records written
-      // since (by an audit sink that called the engine, a mode change) may wait for the next drain.
+      // since (a mode change) may wait for the next drain.
       if (!this.deliveredThrough(seq)) throw new Error("the audit sink has not taken the command's record");
       onCommand(controlCommandName(command) as ControlCommandName, note);
     } catch (error) {
@@ -1101,6 +1115,8 @@ class EngineImpl implements Engine {
         `arqon: ${controlCommandName(command)} not applied: the command could not be made durable (${errorMessage(error)})`,
         { cause: error },
       );
+    } finally {
+      this.durablePhase = false;
     }
   }
 
@@ -1114,12 +1130,34 @@ class EngineImpl implements Engine {
   /** Runs a command as an entry of the clock, then hands `events` what it held back. */
   private runCommand<T>(call: () => T): T {
     return this.entered(() => {
+      // Only the command that took the hold releases it: one started inside another's delivery
+      // (by a subscriber or the audit sink) must not hand events over before the outer one acted.
+      const held = this.holdingEvents;
       try {
         return call();
       } finally {
-        this.releaseEvents();
+        if (!held) {
+          // A halt the audit sink asked for while this command was made durable, now that it acted
+          // (a halt asked for during that halt's own durability adds nothing).
+          const halt = this.deferredHalt;
+          if (halt !== undefined) this.haltNow(halt);
+          this.deferredHalt = undefined;
+          this.releaseEvents();
+        }
       }
     });
+  }
+
+  /**
+   * Refuses a command the audit sink calls while another command is made durable (a logged
+   * engine): run after that command's effect, its records would sit before it in the log, and a
+   * replay, which runs each command whole, would decide otherwise. A halt is kept for right after.
+   */
+  private refuseInDurablePhase(name: string): void {
+    if (this.durablePhase)
+      throw new UsageError(
+        `arqon: ${name} called from the audit sink while another command is made durable; only halt can be, and runs right after it`,
+      );
   }
 
   /** Hands the `events` subscribers what a command held back (see {@link auditCommand}). */
