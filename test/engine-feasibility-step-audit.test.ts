@@ -2,6 +2,7 @@
 // decision.step records must say so truthfully: the current k, and the step size it used.
 import { describe, expect, it } from "vitest";
 import type { AuditEvent, DecisionEvent, DecisionStepEvent } from "../src/audit/events.js";
+import { RecordedViewFold } from "../src/dashboard/recorded-view.js";
 import { createEngine } from "../src/engine/engine.js";
 import { FEASIBILITY_STEP_FRACTION } from "../src/engine/spsa/spsa-core.js";
 import { ReplayClock } from "../src/replay/virtual-clock.js";
@@ -71,6 +72,39 @@ describe("the audit of a feasibility step", () => {
     const steps = events.filter((e): e is DecisionStepEvent => e.type === "decision.step" && e.seq > from);
     expect(steps.length).toBeGreaterThan(0);
     for (const step of steps) expect([step.iteration, step.a]).toEqual([k, FEASIBILITY_STEP_FRACTION]);
+    await engine.close();
+  });
+});
+
+describe("what readers of the audit make of a feasibility step", () => {
+  it("the recorded dashboard's iteration stays the engine's, where it read one more", async () => {
+    const clock = new ReplayClock(0);
+    const engine = createEngine({
+      seed: 3,
+      params: { x: { min: 0, max: 10, init: 5, maxDelta: 1 } },
+      window: { digests: 1 },
+      scheduler: clock,
+    });
+    const fold = new RecordedViewFold("t");
+    engine.events.subscribe((e) => fold.add(e));
+    const feed = (n: number, margin?: number) => {
+      for (let i = 0; i < n; i++) {
+        clock.advanceTo(clock.now() + 250);
+        const objective = 10 + (engine.values[0]! - 3) ** 2;
+        engine.observe({
+          objective,
+          generation: engine.generation,
+          ...(margin === undefined ? {} : { constraintMargin: margin }),
+        });
+      }
+      engine.flushEvents();
+    };
+    feed(60);
+    expect(fold.view().iteration).toBe(engine.snapshot().iteration);
+    feed(24, -0.1); // feasibility steps
+    expect(fold.view().iteration).toBe(engine.snapshot().iteration);
+    feed(60, 0.5); // gradient steps again
+    expect(fold.view().iteration).toBe(engine.snapshot().iteration);
     await engine.close();
   });
 });

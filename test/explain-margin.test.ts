@@ -99,6 +99,10 @@ describe("explain of a constraint-first window", () => {
     expect(text).toMatch(
       /decision: iteration -?\d+ \(\w+\), y\+ \S+, y− \S+ \(negated constraint margins, not objectives\)/,
     );
+    // Its step is a feasibility step, whose gain is no a_k.
+    expect(x.step).toBeDefined();
+    expect(text).toContain(`step: feasibility step, ${shown(x.step!.a)} of each parameter's room, c_k`);
+    expect(text).not.toContain("a_k");
   });
 
   it("a log written before the flag explains as before, and replays", async () => {

@@ -50,6 +50,8 @@ export class RecordedViewFold {
   private names: readonly string[] = [];
   private phase: string | null = null;
   private iteration: number | null = null;
+  /** Whether the latest window measured negated margins (constraint-first: a feasibility step follows). */
+  private lastWindowNegated = false;
   private first: AuditEvent | undefined;
   private last: AuditEvent | undefined;
 
@@ -87,12 +89,14 @@ export class RecordedViewFold {
         break;
       case "window.closed":
         if (this.phase === "stalled" || event.remeasure === true) this.phase = "cycle.holding";
+        this.lastWindowNegated = event.negatedMargin === true;
         break;
       case "spsa.stalled":
         this.phase = "stalled";
         break;
       case "decision.step":
-        this.iteration = event.iteration + 1;
+        // A feasibility step (its windows measured negated margins) leaves k where it is.
+        this.iteration = this.lastWindowNegated ? event.iteration : event.iteration + 1;
         break;
       default:
         break;
@@ -112,6 +116,7 @@ export class RecordedViewFold {
     this.reasons = [];
     this.phase = fromStart ? "cycle.holding" : null;
     this.iteration = fromStart ? 0 : null;
+    this.lastWindowNegated = false;
   }
 
   /** The view after the events folded so far. */

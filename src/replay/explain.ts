@@ -340,7 +340,13 @@ export function renderExplanation(x: Explanation): string {
   }
   if (x.step !== undefined) {
     const s = x.step;
-    lines.push(`  step: a_k ${num(s.a)}, c_k ${num(s.c)}, ${s.clipped} clipped: ${vector(s.step)}`);
+    // A feasibility step (its windows measured negated margins) has no a_k: `a` is the fraction of
+    // each parameter's room it moved.
+    const gain =
+      x.decisionMeasure === "negatedMargin"
+        ? `feasibility step, ${num(s.a)} of each parameter's room`
+        : `a_k ${num(s.a)}`;
+    lines.push(`  step: ${gain}, c_k ${num(s.c)}, ${s.clipped} clipped: ${vector(s.step)}`);
   }
   for (const v of x.violations)
     lines.push(
