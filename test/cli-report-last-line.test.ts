@@ -49,6 +49,27 @@ describe("a report as the last line", () => {
   });
 });
 
+describe("a last line with a non-finite value among other numbers", () => {
+  it("fails the trial, where the number before the NaN was taken as the value", () => {
+    for (const last of [
+      '{"step": 3, "value": NaN, "epoch": 1}',
+      '{"epoch": 3, "loss": NaN}',
+      "epoch 3 loss nan",
+      "epoch 3 loss=-inf",
+      "epoch 3 loss Infinity",
+    ]) {
+      expect(readObjective(`${last}\n`)).toEqual({
+        ok: false,
+        reason: `value on the last output line is not finite: ${JSON.stringify(last)}`,
+      });
+    }
+    // Inside a word it is no value: read as before.
+    expect(readObjective("information 0.5\n")).toEqual({ ok: true, value: 0.5 });
+    expect(readObjective("nanoseconds 12\n")).toEqual({ ok: true, value: 12 });
+    expect(readObjective("mode=inf_search 0.3\n")).toEqual({ ok: true, value: 0.3 });
+  });
+});
+
 describe("a report with a non-finite value, as Python prints it", () => {
   it("reads as a report whose value is not finite", () => {
     expect(readReport('{"step": 3, "value": NaN}')).toEqual({ step: 3, value: Number.NaN });
@@ -60,6 +81,8 @@ describe("a report with a non-finite value, as Python prints it", () => {
       step: 5,
       value: Number.POSITIVE_INFINITY,
     });
+    // A string the line held that looks like the marker is no number.
+    expect(readReport('{"step": "\\u00003", "value": NaN}')).toBeUndefined();
     // Only a bare value of one of the two keys: anything else stays no report.
     expect(readReport('{"step": 3, "value": NaN, "lr": 0.1}')).toBeUndefined();
     expect(readReport('{"step": 3, "value": nan}')).toBeUndefined();

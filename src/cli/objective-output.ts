@@ -51,7 +51,9 @@ function markBareNonFinite(text: string): string {
 
 /** JSON.parse's reviver for {@link markBareNonFinite}'s output: the marked strings as numbers. */
 function numberOfMarked(_key: string, value: unknown): unknown {
-  return typeof value === "string" && value.startsWith("\0") ? Number(value.slice(1)) : value;
+  if (typeof value !== "string" || !value.startsWith("\0")) return value;
+  const text = value.slice(1);
+  return text === "NaN" || text === "Infinity" || text === "-Infinity" ? Number(text) : value;
 }
 
 function parseObject(text: string, reviver?: (key: string, value: unknown) => unknown): object | undefined {
@@ -63,6 +65,10 @@ function parseObject(text: string, reviver?: (key: string, value: unknown) => un
   }
   return typeof parsed === "object" && parsed !== null && !Array.isArray(parsed) ? parsed : undefined;
 }
+
+// NaN, inf or Infinity as a word of its own, in any case and with any sign: what Python, C and
+// JavaScript print for a value that is not finite ("Infinity" or "nan" inside a word is not one).
+const NON_FINITE_WORD = /(?<![\w.])[-+]?(?:nan|inf|infinity)(?![\w.])/i;
 
 // A decimal number with optional sign, fraction and exponent: "3", "-0.5", ".25", "1e-3", "+2.5E+4".
 // A sign right after a letter, digit, "_" or "." is a hyphen ("run-7", "2024-06"), not a minus.
@@ -76,8 +82,9 @@ const NUMBER = /(?:(?<![\w.])[-+])?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?/g;
  * So `"RESULT=0.99"` gives 0.99, `"  0.75 "` gives 0.75, `"epoch 3\nloss: 1.5e-2"` gives 0.015,
  * `"0.1\n0.2\n0.3"` gives 0.3, and `"loss=-0.5"` gives -0.5 but `"run-7"` gives 7: a sign right
  * after a letter, digit, `_` or `.` is read as a hyphen. Empty output, a last line without a
- * number, a number that is not finite once parsed (e.g. `1e999`), or a last line that is an
- * intermediate value ({@link readReport}) is a failure with a short reason.
+ * number, a number that is not finite once parsed (e.g. `1e999`), a last line holding `NaN`, `inf`
+ * or `Infinity` as a word (a diverged value, whatever number comes before it), or a last line that
+ * is an intermediate value ({@link readReport}) is a failure with a short reason.
  */
 export function readObjective(stdout: string): ObjectiveReading {
   const lines = stdout.split(/\r?\n/);
@@ -97,6 +104,9 @@ export function readObjective(stdout: string): ObjectiveReading {
       ok: false,
       reason: `the last output line is an intermediate value, not a final one: ${quote(last)}`,
     };
+  // "loss: nan" after "epoch 3": the last number would be the epoch. A diverged value is no value.
+  if (NON_FINITE_WORD.test(last))
+    return { ok: false, reason: `value on the last output line is not finite: ${quote(last)}` };
   const numbers = last.match(NUMBER);
   if (numbers === null) return { ok: false, reason: `no number on the last output line ${quote(last)}` };
   const value = Number(numbers[numbers.length - 1]);
