@@ -284,6 +284,24 @@ describe("createStatelyInspector: inspection never breaks the process", () => {
     sink.stately.close();
   });
 
+  it("sends a context as deep as a serializationDepthLimit above 64 allows (it was cut at 61)", async () => {
+    let deep: Record<string, unknown> = { leaf: "bottom" };
+    for (let i = 0; i < 80; i++) deep = { d: deep };
+    const nested = setup({}).createMachine({ id: "nested", context: { deep } });
+    for (const limit of [Number.POSITIVE_INFINITY, 200]) {
+      const sink = await fakeRelaySink({ serializationDepthLimit: limit });
+      const actor = createActor(nested, { inspect: sink.stately.inspect }).start();
+      sink.deliver();
+      let node = sink.snapshots()[0]!.snapshot.context.deep as Record<string, unknown>;
+      let levels = 0;
+      for (; "d" in node; levels++) node = node.d as Record<string, unknown>;
+      expect({ limit, levels, node }).toEqual({ limit, levels: 80, node: { leaf: "bottom" } });
+      actor.stop();
+      sink.stately.close();
+      vi.useRealTimers();
+    }
+  });
+
   it("applies working sanitisers and keeps what the Stately UI reads (actor, definition, state, event)", async () => {
     const sink = await fakeRelaySink({
       sanitizeContext: ({ secret: _secret, ...rest }) => rest,

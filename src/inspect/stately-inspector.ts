@@ -134,6 +134,8 @@ class RelayConnection {
     private readonly Socket: SocketConstructor,
     private readonly maxDeferred: number,
     private readonly reconnectMs: number,
+    /** Deeper than the copies ({@link copyOptions}): the library's envelope wraps them. */
+    private readonly depth: SafeJsonOptions,
   ) {}
 
   get connected(): boolean {
@@ -181,7 +183,7 @@ class RelayConnection {
 
   send(event: object): void {
     if (this.stopped) return;
-    const line = stringifySafe(event, { maxDepth: 64 });
+    const line = stringifySafe(event, this.depth);
     if (this.socket?.readyState === OPEN) {
       try {
         this.socket.send(line);
@@ -222,8 +224,15 @@ function checkDepthLimit(value: unknown): void {
   );
 }
 
-/** How deep the copies handed to `@statelyai/inspect` go (it applies its own, smaller, limit). */
-const COPY: SafeJsonOptions = { maxDepth: 64 };
+/**
+ * How deep the copies handed to `@statelyai/inspect` go: 64, which its default limit (10) stays
+ * well under, or deeper than a `serializationDepthLimit` chosen above it (with room for the
+ * envelope the library wraps them in), so that the library's limit is the one that applies.
+ */
+function copyOptions(serializationDepthLimit: number | undefined): SafeJsonOptions {
+  return { maxDepth: Math.max(64, (serializationDepthLimit ?? 0) + ENVELOPE_DEPTH) };
+}
+const ENVELOPE_DEPTH = 4;
 const THROWS = "[Throws]";
 
 /** The fields of an actor reference read here (XState's actors have them all). */
@@ -249,7 +258,7 @@ function stringOrUndefined(value: unknown): string | undefined {
 }
 
 /** A machine definition as `@statelyai/inspect` writes it (inline functions as `{ type: name }`), copied now. */
-function definitionOf(config: object): JsonValue {
+function definitionOf(config: object, copy: SafeJsonOptions): JsonValue {
   try {
     return JSON.parse(
       JSON.stringify(config, (_key, value: unknown) => {
@@ -258,7 +267,7 @@ function definitionOf(config: object): JsonValue {
       }),
     ) as JsonValue;
   } catch {
-    return toJsonSafe(config, COPY);
+    return toJsonSafe(config, copy);
   }
 }
 
@@ -272,10 +281,15 @@ function definitionOf(config: object): JsonValue {
 class StatelyCopier {
   private readonly definitions = new WeakMap<object, JsonValue>();
 
+  private readonly copyDepth: SafeJsonOptions;
+
   constructor(
     private readonly sanitizeContext: StatelyInspectorOptions["sanitizeContext"],
     private readonly sanitizeEvent: StatelyInspectorOptions["sanitizeEvent"],
-  ) {}
+    serializationDepthLimit?: number,
+  ) {
+    this.copyDepth = copyOptions(serializationDepthLimit);
+  }
 
   /** The stand-in for `event`, or undefined for the types the library does not send. */
   copy(event: InspectionEvent): object | undefined {
@@ -327,7 +341,7 @@ class StatelyCopier {
   private definition(config: object): JsonValue {
     let definition = this.definitions.get(config);
     if (definition === undefined) {
-      definition = definitionOf(this.withSanitisedContext(config));
+      definition = definitionOf(this.withSanitisedContext(config), this.copyDepth);
       this.definitions.set(config, definition);
     }
     return definition;
@@ -353,9 +367,9 @@ class StatelyCopier {
 
   private event(event: unknown): JsonValue {
     const sanitize = this.sanitizeEvent;
-    if (sanitize === undefined) return toJsonSafe(event, COPY);
+    if (sanitize === undefined) return toJsonSafe(event, this.copyDepth);
     try {
-      return toJsonSafe(sanitize(event as { type: string }), COPY);
+      return toJsonSafe(sanitize(event as { type: string }), this.copyDepth);
     } catch {
       const type = stringOrUndefined(attempt(() => (event as { type?: unknown }).type));
       return { type: type ?? THROWS, "@sanitizeEvent": THROWS };
@@ -364,7 +378,7 @@ class StatelyCopier {
 
   private snapshot(snapshot: unknown): JsonValue {
     if (this.sanitizeContext === undefined || typeof snapshot !== "object" || snapshot === null)
-      return toJsonSafe(snapshot, COPY);
+      return toJsonSafe(snapshot, this.copyDepth);
     // The snapshot as JSON holds it (a machine snapshot's toJSON leaves its machine out), with
     // the context replaced by the sanitiser's answer.
     let view: unknown;
@@ -374,8 +388,8 @@ class StatelyCopier {
     } catch {
       return THROWS;
     }
-    if (typeof view !== "object" || view === null) return toJsonSafe(view, COPY);
-    return toJsonSafe(this.withSanitisedContext(view), COPY);
+    if (typeof view !== "object" || view === null) return toJsonSafe(view, this.copyDepth);
+    return toJsonSafe(this.withSanitisedContext(view), this.copyDepth);
   }
 }
 
@@ -435,6 +449,7 @@ export async function createStatelyInspector(
     Socket,
     options.maxDeferredEvents ?? 200,
     options.reconnectMs ?? 1000,
+    { maxDepth: copyOptions(options.serializationDepthLimit).maxDepth! + ENVELOPE_DEPTH },
   );
   const inspector = stately.createInspector(relay, {
     autoStart: false,
@@ -445,7 +460,11 @@ export async function createStatelyInspector(
     // The sanitisers are not handed over: the library would call them after a setTimeout(0),
     // where a throw is an uncaught exception. The copier calls them now.
   });
-  const copier = new StatelyCopier(options.sanitizeContext, options.sanitizeEvent);
+  const copier = new StatelyCopier(
+    options.sanitizeContext,
+    options.sanitizeEvent,
+    options.serializationDepthLimit,
+  );
   inspector.start();
   let closed = false;
   return {
