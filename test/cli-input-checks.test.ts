@@ -234,6 +234,18 @@ describe("configs arqon solve cannot pass to a command", () => {
 });
 
 describe("choices a command could not tell apart", () => {
+  it("are refused by validate: a lone surrogate, which reaches the command as U+FFFD", async () => {
+    const dir = tempDir();
+    writeJson(dir, "c.json", {
+      seed: 1,
+      budget: 3,
+      bounds: { mode: { type: "categorical", choices: ["\ud800", "\ufffd", "a\ud83d\ude00", ["\udc00"]] } },
+    });
+    expect(errorLine(await runArqonInProcess(["validate", "--config", "c.json"], dir), 2)).toBe(
+      "invalid config c.json: bounds.mode.choices.0: contains a lone UTF-16 surrogate, which an environment variable carries as U+FFFD",
+    );
+  });
+
   it("are refused by validate and solve: a string choice and another whose JSON is that text", async () => {
     const dir = tempDir();
     writeJson(dir, "c.json", {

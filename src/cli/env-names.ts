@@ -30,9 +30,9 @@ export function variableClashes(names: readonly string[]): string[] {
 
 /**
  * Why `bounds` cannot be passed to a command as variables, as one line, or `undefined` when it can:
- * names sharing a variable ({@link variableClashes}), a string choice holding a NUL character,
- * which no environment variable can carry (other choices travel as JSON, where NUL is escaped), or
- * two choices whose variables would read the same (`"1"` and `1`).
+ * names sharing a variable ({@link variableClashes}), a string choice holding a NUL character or
+ * a lone surrogate, which no environment variable can carry (other choices travel as JSON, where
+ * both are escaped), or two choices whose variables would read the same (`"1"` and `1`).
  * `bounds` may be any value read from a config, valid or not: what is not a parameter object
  * names no variable, so `arqon validate` lists these problems beside the config's own.
  */
@@ -50,6 +50,11 @@ export function variableProblems(bounds: unknown): string | undefined {
       if (typeof choice === "string" && choice.includes("\u0000")) {
         problems.push(
           `bounds.${name}.choices.${i}: contains a NUL character, which no environment variable can carry`,
+        );
+      }
+      if (typeof choice === "string" && LONE_SURROGATE.test(choice)) {
+        problems.push(
+          `bounds.${name}.choices.${i}: contains a lone UTF-16 surrogate, which an environment variable carries as U+FFFD`,
         );
       }
       const text = choiceText(choice);
@@ -96,6 +101,9 @@ export function trialVariables(
   }
   return variables;
 }
+
+/** Half of a surrogate pair without the other half: UTF-8 (what a variable holds) cannot encode it. */
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
 /** A parameter's value as its variable holds it: a string as is, a number's shortest text, else JSON. */
 function choiceText(value: unknown): string {
