@@ -7,6 +7,35 @@ import { createEngine } from "../src/engine/engine.js";
 import { FEASIBILITY_STEP_FRACTION } from "../src/engine/spsa/spsa-core.js";
 import { ReplayClock } from "../src/replay/virtual-clock.js";
 
+/**
+ * An engine on the bowl 10 + (x − 3)², one digest each 250 ms, with its audit events; `feed(n)`
+ * sends n digests (with `margin`, a constraint margin) and delivers the events.
+ */
+function bowlRig() {
+  const clock = new ReplayClock(0);
+  const engine = createEngine({
+    seed: 3,
+    params: { x: { min: 0, max: 10, init: 5, maxDelta: 1 } },
+    window: { digests: 1 },
+    scheduler: clock,
+  });
+  const events: AuditEvent[] = [];
+  engine.events.subscribe((e) => events.push(e));
+  const feed = (n: number, margin?: number) => {
+    for (let i = 0; i < n; i++) {
+      clock.advanceTo(clock.now() + 250);
+      const objective = 10 + (engine.values[0]! - 3) ** 2;
+      engine.observe({
+        objective,
+        generation: engine.generation,
+        ...(margin === undefined ? {} : { constraintMargin: margin }),
+      });
+    }
+    engine.flushEvents();
+  };
+  return { engine, events, feed };
+}
+
 describe("the audit of a feasibility step", () => {
   it("carries the current iteration and the fraction of the room it moved", async () => {
     const clock = new ReplayClock(0);
@@ -42,27 +71,7 @@ describe("the audit of a feasibility step", () => {
   });
 
   it("carries the k the gradient steps before it reached, not the one before", async () => {
-    const clock = new ReplayClock(0);
-    const engine = createEngine({
-      seed: 3,
-      params: { x: { min: 0, max: 10, init: 5, maxDelta: 1 } },
-      window: { digests: 1 },
-      scheduler: clock,
-    });
-    const events: AuditEvent[] = [];
-    engine.events.subscribe((e) => events.push(e));
-    const feed = (n: number, margin?: number) => {
-      for (let i = 0; i < n; i++) {
-        clock.advanceTo(clock.now() + 250);
-        const objective = 10 + (engine.values[0]! - 3) ** 2;
-        engine.observe({
-          objective,
-          generation: engine.generation,
-          ...(margin === undefined ? {} : { constraintMargin: margin }),
-        });
-      }
-      engine.flushEvents();
-    };
+    const { engine, events, feed } = bowlRig();
     feed(60);
     const k = engine.snapshot().iteration;
     expect(k).toBeGreaterThan(0);
@@ -78,27 +87,9 @@ describe("the audit of a feasibility step", () => {
 
 describe("what readers of the audit make of a feasibility step", () => {
   it("the recorded dashboard's iteration stays the engine's, where it read one more", async () => {
-    const clock = new ReplayClock(0);
-    const engine = createEngine({
-      seed: 3,
-      params: { x: { min: 0, max: 10, init: 5, maxDelta: 1 } },
-      window: { digests: 1 },
-      scheduler: clock,
-    });
+    const { engine, feed } = bowlRig();
     const fold = new RecordedViewFold("t");
     engine.events.subscribe((e) => fold.add(e));
-    const feed = (n: number, margin?: number) => {
-      for (let i = 0; i < n; i++) {
-        clock.advanceTo(clock.now() + 250);
-        const objective = 10 + (engine.values[0]! - 3) ** 2;
-        engine.observe({
-          objective,
-          generation: engine.generation,
-          ...(margin === undefined ? {} : { constraintMargin: margin }),
-        });
-      }
-      engine.flushEvents();
-    };
     feed(60);
     expect(fold.view().iteration).toBe(engine.snapshot().iteration);
     feed(24, -0.1); // feasibility steps
