@@ -1,6 +1,7 @@
 import { assign, emit, setup } from "xstate";
 import type { OptionProblem } from "./option-problem.js";
 import {
+  demandedLevel,
   demandsAtLeast,
   isLatchedReason,
   reasonMask,
@@ -19,6 +20,14 @@ export type SafeModeEvent =
   | { readonly type: "reason.raised"; readonly reason: SafeModeReason }
   /** A reason's exit condition holds (removed from the set; ignored for reasons latched until reset). */
   | { readonly type: "reason.cleared"; readonly reason: SafeModeReason }
+  /**
+   * The trip that raised `reason` was taken back: its cause was judged not the tuner's (the
+   * engine's rollback probe found the regression persisting at the known-good configuration).
+   * The reason leaves the set, and if that trip made the latest escalation, the mode returns at
+   * once to the one the trip found (or what the reasons still active demand, if more), from the
+   * mode it raised or from one step down it: a wrong blame costs the probe, not a dwell.
+   */
+  | { readonly type: "trip.retracted"; readonly reason: SafeModeReason }
   /** An evaluation window closed healthy / unhealthy (counts toward stepping down / restarts the count). */
   | { readonly type: "window.healthy" }
   | { readonly type: "window.unhealthy" }
@@ -146,6 +155,14 @@ export interface SafeModeContext {
   readonly reasons: number;
   /** Consecutive healthy windows since the last mode change or reason change, capped at the requirement. */
   readonly healthyWindows: number;
+  /**
+   * The reason (as its bit) whose raise made the latest escalation, until the chart is back in
+   * normal (or halted, or another raise escalates): a `trip.retracted` for it returns to
+   * {@link SafeModeContext.escalatedFrom}, even part-way down. 0 in normal and in halted.
+   */
+  readonly escalatedBy: number;
+  /** The mode level the raise named by `escalatedBy` escalated from. */
+  readonly escalatedFrom: SafeModeLevel;
   readonly healthyWindowsRequired: number;
   readonly dwellMs: number;
 }
@@ -187,7 +204,14 @@ function escalationsFrom(from: "normal" | "conservative" | "frozen") {
       ...higher.map((to) => ({
         guard: { type: "raisesTo" as const, params: { level: SAFE_MODE_LEVEL[to] } },
         target: to,
-        actions: ["addReason" as const, { type: "announce" as const, params: { from, to } }],
+        actions: [
+          "addReason" as const,
+          {
+            type: "recordEscalation" as const,
+            params: { from: SAFE_MODE_LEVEL[from], to: SAFE_MODE_LEVEL[to] },
+          },
+          { type: "announce" as const, params: { from, to } },
+        ],
       })),
       { guard: "knownReason" as const, actions: "addReason" as const },
     ],
@@ -195,10 +219,31 @@ function escalationsFrom(from: "normal" | "conservative" | "frozen") {
       target: "halted",
       actions: [
         "addManualHalt" as const,
+        "forgetEscalation" as const,
         { type: "announce" as const, params: { from, to: "halted" as const } },
       ],
     },
   };
+}
+
+/**
+ * The `trip.retracted` transitions of conservative or frozen that return below `from`: to each
+ * lower mode, guarded by the level the retraction leaves (see the `returnsTo` guard). Built once
+ * at definition time, like {@link escalationsFrom}.
+ */
+function retractionsFrom(from: "conservative" | "frozen") {
+  const lower = (["conservative", "normal"] as const).filter(
+    (to) => SAFE_MODE_LEVEL[to] < SAFE_MODE_LEVEL[from],
+  );
+  return lower.map((to) => ({
+    guard: { type: "returnsTo" as const, params: { level: SAFE_MODE_LEVEL[to] } },
+    target: `#safeMode.${to}` as const,
+    actions: [
+      "removeReason" as const,
+      "forgetEscalation" as const,
+      { type: "announce" as const, params: { from, to } },
+    ],
+  }));
 }
 
 /**
@@ -214,17 +259,23 @@ function escalationsFrom(from: "normal" | "conservative" | "frozen") {
  *
  * Rules:
  * - The active reasons are a set; raising one never removes another, and each is removed only by
- *   its own `reason.cleared` (ignored for reasons latched until reset) or by an acknowledged reset.
+ *   its own `reason.cleared` or `trip.retracted` (both ignored for reasons latched until reset) or
+ *   by an acknowledged reset.
  * - Escalation is immediate, straight to the highest mode any active reason demands.
  * - A mode steps down one level at a time, and only when no active reason demands it (or more),
  *   its dwell has passed (`dwelling` → `settled`), and `healthyWindows` consecutive healthy windows
  *   were seen with no change to the reason set since. Any raise or clear, an unhealthy window and
  *   every mode change restart that count; the dwell restarts on every mode entry.
+ * - A `trip.retracted` for the raise that made the latest escalation (while the chart is in the
+ *   mode it raised or stepping down from it) returns at once, without dwell or healthy windows, to
+ *   the mode that raise found, or to what the reasons still active demand if that is more: the trip
+ *   was taken back, so the mode it raised goes with it. Any other `trip.retracted` only removes
+ *   its reason.
  * - `halted` is latched: only `reset` with a non-blank `acknowledge` leaves it, to `normal` with the
  *   reason set cleared (the emitted event carries the acknowledgement). Outside `halted`, `reset`
  *   does nothing: the other modes end through their reasons.
  * - A malformed event from an untyped caller changes nothing (no transition, no context change):
- *   a `reason.raised` or `reason.cleared` whose reason is not a known reason name, and a `reset`
+ *   a `reason.raised`, `reason.cleared` or `trip.retracted` whose reason is not a known reason name, and a `reset`
  *   whose `acknowledge` is not a string.
  *
  * Cost: one XState transition per reason change or window (window cadence, never per digest).
@@ -253,6 +304,21 @@ export const safeModeMachine = setup({
     knownReason: ({ event }) => event.type === "reason.raised" && isKnownReason(event.reason),
     clearable: ({ event }) =>
       event.type === "reason.cleared" && isKnownReason(event.reason) && !isLatchedReason(event.reason),
+    /** A `trip.retracted` names a known reason that is not latched (else the event is ignored). */
+    retractable: ({ event }) =>
+      event.type === "trip.retracted" && isKnownReason(event.reason) && !isLatchedReason(event.reason),
+    /**
+     * A `trip.retracted` for the raise that made the latest escalation, after which the mode to be
+     * in is `level`: the one that raise found, or what the other active reasons demand, if more
+     * (offered only for levels below the current mode).
+     */
+    returnsTo: ({ context, event }, params: { readonly level: SafeModeLevel }) =>
+      event.type === "trip.retracted" &&
+      isKnownReason(event.reason) &&
+      !isLatchedReason(event.reason) &&
+      context.escalatedBy === reasonMask(event.reason) &&
+      Math.max(context.escalatedFrom, demandedLevel(context.reasons & ~reasonMask(event.reason))) ===
+        params.level,
     acknowledged: ({ event }) =>
       event.type === "reset" && typeof event.acknowledge === "string" && event.acknowledge.trim().length > 0,
   },
@@ -263,14 +329,31 @@ export const safeModeMachine = setup({
     })),
     removeReason: assign(({ context, event }) => ({
       reasons:
-        event.type === "reason.cleared" ? context.reasons & ~reasonMask(event.reason) : context.reasons,
+        event.type === "reason.cleared" || event.type === "trip.retracted"
+          ? context.reasons & ~reasonMask(event.reason)
+          : context.reasons,
       healthyWindows: 0,
     })),
+    /** Remembers which raise entered the new mode, from which level (see `escalatedBy`). */
+    recordEscalation: assign(
+      ({ event }, params: { readonly from: SafeModeLevel; readonly to: SafeModeLevel }) => ({
+        // A raise straight to halted cannot be taken back: halted ends only by a reset.
+        escalatedBy:
+          event.type === "reason.raised" && params.to < SAFE_MODE_LEVEL.halted ? reasonMask(event.reason) : 0,
+        escalatedFrom: params.from,
+      }),
+    ),
+    forgetEscalation: assign({ escalatedBy: 0, escalatedFrom: SAFE_MODE_LEVEL.normal }),
     addManualHalt: assign(({ context }) => ({
       reasons: context.reasons | reasonMask("manualHalt"),
       healthyWindows: 0,
     })),
-    clearReasons: assign({ reasons: 0, healthyWindows: 0 }),
+    clearReasons: assign({
+      reasons: 0,
+      healthyWindows: 0,
+      escalatedBy: 0,
+      escalatedFrom: SAFE_MODE_LEVEL.normal,
+    }),
     countHealthy: assign({
       healthyWindows: ({ context }) => Math.min(context.healthyWindows + 1, context.healthyWindowsRequired),
     }),
@@ -291,10 +374,17 @@ export const safeModeMachine = setup({
   },
 }).createMachine({
   id: "safeMode",
-  context: ({ input }) => ({ ...resolveOptions(input), reasons: 0, healthyWindows: 0 }),
+  context: ({ input }) => ({
+    ...resolveOptions(input),
+    reasons: 0,
+    healthyWindows: 0,
+    escalatedBy: 0,
+    escalatedFrom: SAFE_MODE_LEVEL.normal,
+  }),
   initial: "normal",
   on: {
     "reason.cleared": { guard: "clearable", actions: "removeReason" },
+    "trip.retracted": { guard: "retractable", actions: "removeReason" },
     "window.healthy": { actions: "countHealthy" },
     "window.unhealthy": { actions: "restartHealthyCount" },
   },
@@ -309,6 +399,10 @@ export const safeModeMachine = setup({
       entry: "restartHealthyCount",
       on: {
         ...escalationsFrom("conservative"),
+        "trip.retracted": [
+          ...retractionsFrom("conservative"),
+          { guard: "retractable", actions: "removeReason" },
+        ],
       },
       states: {
         dwelling: { after: { dwell: "settled" } },
@@ -318,6 +412,7 @@ export const safeModeMachine = setup({
             target: "#safeMode.normal",
             actions: [
               "restartHealthyCount",
+              "forgetEscalation",
               { type: "announce", params: { from: "conservative", to: "normal" } },
             ],
           },
@@ -329,6 +424,7 @@ export const safeModeMachine = setup({
       entry: "restartHealthyCount",
       on: {
         ...escalationsFrom("frozen"),
+        "trip.retracted": [...retractionsFrom("frozen"), { guard: "retractable", actions: "removeReason" }],
       },
       states: {
         dwelling: { after: { dwell: "settled" } },

@@ -83,7 +83,8 @@ export const MACHINE_PAGES: readonly MachinePage[] = [
     summary:
       "The four safety modes. A raised reason escalates at once to the most restrictive mode any " +
       "active reason demands; stepping down is one level at a time, after a dwell and a run of " +
-      "healthy windows. `halted` is latched until an acknowledged reset.",
+      "healthy windows, except that a trip taken back returns at once to the mode it found. " +
+      "`halted` is latched until an acknowledged reset.",
   },
   {
     slug: "circuit-breaker",

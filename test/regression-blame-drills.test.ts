@@ -35,16 +35,16 @@ const mean = (xs: readonly number[]): number => xs.reduce((s, x) => s + x, 0) / 
 /**
  * Drill 1, a regression with a delay: the level is 15 + (x − 3)², about 19 at the start, so the
  * tuner walks toward 3. But below x = 4 the system breaks after a while: once the live value has
- * spent 15 digests (three windows) below 4 since it was last at 4.5 or more, the objective is
- * 1000 higher, until x is back at 4.5 or more (a rollback to 5 cures it).
+ * spent `delay` digests (15: three windows) below 4 since it was last at 4.5 or more, the
+ * objective is 1000 higher, until x is back at 4.5 or more (a rollback to 5 cures it).
  */
-function delayedCliff(seed: number): Plant {
+function delayedCliff(seed: number, delay = 15): Plant {
   const noise = Prng.fromSeed(seed, 1);
   let below = 0;
   return (x) => {
     if (x >= 4.5) below = 0;
     else if (x < 4) below++;
-    return 15 + (x - 3) ** 2 + (below >= 15 ? 1000 : 0) + 0.05 * noise.normal();
+    return 15 + (x - 3) ** 2 + (below >= delay ? 1000 : 0) + 0.05 * noise.normal();
   };
 }
 
@@ -185,6 +185,47 @@ describe("the known-good point is the probe: a shift while the tuner moves is ro
     expect(Math.abs(engine.snapshot().centre.x! - 3)).toBeLessThan(0.3);
     expect(mean(seen.slice(-100))).toBeGreaterThan(1010);
     expect(mean(seen.slice(-100))).toBeLessThan(1020);
+  });
+});
+
+describe("a trip taken back takes its SafeMode with it", () => {
+  it("with the default 30 s dwell, the engine is back in normal when the probe ends, not a minute later", () => {
+    // The mid-move shift above, with SafeMode's own defaults: the trip froze the engine, and the
+    // probe (divergenceWindows windows at the baseline) finds the rise the plant's.
+    const rig = engineRig({ seed: 7, params: ONE, window: DRILL.window });
+    const { engine } = rig;
+    const noise = Prng.fromSeed(11, 1);
+    let shift = 0;
+    const plant: Plant = (x) => 15 + (x - 3) ** 2 + shift + 0.05 * noise.normal();
+    feed(rig, 35, plant);
+    shift = 1000;
+    feed(rig, 1350, plant);
+    engine.flushEvents();
+    expect(eventsOfType(rig.events, "rollback")).toHaveLength(1);
+    expect(engine.snapshot().spikesAbsorbed).toBe(1);
+    const modes = eventsOfType(rig.events, "mode.changed");
+    expect(modes.map((e) => `${e.from}>${e.to}`)).toEqual(["normal>frozen", "frozen>normal"]);
+    // Six windows of 500 ms at most: the probe's five and the one that tripped.
+    expect(modes[1]!.time - modes[0]!.time).toBeLessThanOrEqual(6 * 500);
+    expect(Math.abs(engine.snapshot().centre.x! - 3)).toBeLessThan(0.3);
+  });
+});
+
+describe("the defaults catch a delayed regression", () => {
+  it("with the default one-digest windows, a regression 12 digests after the move is rolled back, not absorbed", () => {
+    // Drill 1 with nothing but the knob configured: the horizon (12 windows of one digest) covers
+    // the delay. With 8 windows, this seed's broken level was absorbed as the plant's.
+    const rig = engineRig({ seed: 3, params: ONE });
+    const { engine } = rig;
+    const seen = feed(rig, 3000, delayedCliff(13, 12));
+    engine.flushEvents();
+    expect(seen.some((v) => v > 500)).toBe(true);
+    const rollbacks = eventsOfType(rig.events, "rollback");
+    expect(rollbacks.length).toBeGreaterThanOrEqual(1);
+    for (const rollback of rollbacks) expect(rollback.values).toEqual({ x: 5 });
+    expect(engine.snapshot().spikesAbsorbed).toBe(0);
+    expect(engine.values[0]).toBe(5);
+    expect(mean(seen)).toBeLessThan(25);
   });
 });
 

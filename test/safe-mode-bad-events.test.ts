@@ -39,12 +39,12 @@ describe("SafeMode ignores malformed events", () => {
   const entries = [
     ["normal", [] as unknown[]],
     ["conservative", [{ type: "reason.raised", reason: "constraintViolation" }]],
-    ["frozen", [{ type: "reason.raised", reason: "breakerOpen" }]],
+    ["frozen", [{ type: "reason.raised", reason: "spike" }]],
     ["halted", [{ type: "halt", reason: "maintenance" }]],
   ] as const;
 
   for (const [mode, setup] of entries) {
-    it(`${mode}: a reason.raised or reason.cleared with an unknown reason changes nothing`, () => {
+    it(`${mode}: a reason.raised, reason.cleared or trip.retracted with an unknown reason changes nothing`, () => {
       const { actor, errors, send } = start();
       for (const event of setup) send(event);
       send({ type: "window.healthy" });
@@ -52,9 +52,11 @@ describe("SafeMode ignores malformed events", () => {
       for (const reason of UNKNOWN_REASONS) {
         send({ type: "reason.raised", reason });
         send({ type: "reason.cleared", reason });
+        send({ type: "trip.retracted", reason });
         // Sent without a reason at all.
         send({ type: "reason.raised" });
         send({ type: "reason.cleared" });
+        send({ type: "trip.retracted" });
       }
       const after = actor.getSnapshot();
       expect(errors).toEqual([]);

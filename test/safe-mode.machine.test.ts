@@ -89,6 +89,7 @@ function run(from: Step, ...inputs: Input[]): Step {
 
 const raise = (reason: SafeModeReason): SafeModeEvent => ({ type: "reason.raised", reason });
 const clear = (reason: SafeModeReason): SafeModeEvent => ({ type: "reason.cleared", reason });
+const retract = (reason: SafeModeReason): SafeModeEvent => ({ type: "trip.retracted", reason });
 const healthy: SafeModeEvent = { type: "window.healthy" };
 const unhealthy: SafeModeEvent = { type: "window.unhealthy" };
 
@@ -141,6 +142,8 @@ describe("safe-mode machine: start and escalation", () => {
     expect(step.snapshot.context).toEqual({
       reasons: 0,
       healthyWindows: 0,
+      escalatedBy: 0,
+      escalatedFrom: 0,
       dwellMs: SAFE_MODE_DEFAULTS.dwellMs,
       healthyWindowsRequired: SAFE_MODE_DEFAULTS.healthyWindows,
     });
@@ -302,6 +305,77 @@ describe("safe-mode machine: reason set and stepping down", () => {
   });
 });
 
+describe("safe-mode machine: a trip taken back", () => {
+  it("returns at once to the mode the trip found, announced, with no dwell or healthy windows", () => {
+    const frozen = run(start(OPTIONS), raise("spike"));
+    expect(frozen.mode).toBe("frozen");
+    const back = send(frozen, retract("spike"));
+    expect(back.mode).toBe("normal");
+    expect(back.reasons).toEqual([]);
+    expect(back.emitted).toEqual([
+      { type: "mode.changed", from: "frozen", to: "normal", reasons: [], reasonBits: 0 },
+    ]);
+    expect(back.delays).toEqual([]);
+    // The same after the reason already cleared on a healthy window, while the dwell still runs.
+    const cleared = run(frozen, clear("spike"), healthy);
+    expect(cleared.mode).toBe("frozen");
+    expect(send(cleared, retract("spike")).mode).toBe("normal");
+  });
+
+  it("returns to the mode the trip escalated from, or what the reasons still active demand", () => {
+    const conservative = run(start(OPTIONS), raise("constraintViolation"), raise("divergence"));
+    expect(conservative.mode).toBe("frozen");
+    const back = send(conservative, retract("divergence"));
+    expect(back.mode).toBe("conservative");
+    expect(back.reasons).toEqual(["constraintViolation"]);
+    // The conservative mode keeps its own exit: a fresh dwell and healthy windows.
+    expect(back.delays).toEqual([OPTIONS.dwellMs]);
+    // Even with the reason that made it conservative cleared meanwhile, the trip found conservative.
+    const cleared = run(conservative, clear("constraintViolation"), retract("divergence"));
+    expect(cleared.mode).toBe("conservative");
+    // A reason of the same level that joined the trip keeps the mode: only the trip's reason goes.
+    const joined = run(start(OPTIONS), raise("spike"), raise("thrashing"), retract("spike"));
+    expect(joined.mode).toBe("frozen");
+    expect(joined.reasons).toEqual(["thrashing"]);
+    expect(joined.emitted).toEqual([]);
+  });
+
+  it("only removes the reason when the trip did not make the latest escalation", () => {
+    // Entered by thrashing: a spike trip that joined it raised nothing.
+    const byOther = run(
+      start(OPTIONS),
+      raise("thrashing"),
+      raise("spike"),
+      clear("thrashing"),
+      retract("spike"),
+    );
+    expect(byOther.mode).toBe("frozen");
+    expect(byOther.reasons).toEqual([]);
+    // Part-way down (the dwell ran out before the probe ended), it still returns to normal.
+    const steppedDown = run(start(OPTIONS), raise("spike"), clear("spike"), "dwell", healthy, healthy);
+    expect(steppedDown.mode).toBe("conservative");
+    expect(send(steppedDown, retract("spike")).mode).toBe("normal");
+    // Back in normal, the trip is over: a later escalation by another reason is not the trip's.
+    const later = run(steppedDown, "dwell", healthy, healthy, raise("thrashing"), retract("spike"));
+    expect(later.mode).toBe("frozen");
+    // In normal it changes nothing and announces nothing.
+    const normal = send(start(OPTIONS), retract("spike"));
+    expect(normal.mode).toBe("normal");
+    expect(normal.emitted).toEqual([]);
+  });
+
+  it("never leaves halted, and ignores latched reasons", () => {
+    const halted = run(start(OPTIONS), raise("spike"), raise("repeatedTrips"));
+    expect(halted.mode).toBe("halted");
+    const after = run(halted, retract("spike"), retract("repeatedTrips"));
+    expect(after.mode).toBe("halted");
+    expect(after.reasons).toEqual(["repeatedTrips"]);
+    expect(after.emitted).toEqual([]);
+    // A trip straight to halted cannot be taken back.
+    expect(send(run(start(OPTIONS), raise("repeatedTrips")), retract("repeatedTrips")).mode).toBe("halted");
+  });
+});
+
 describe("safe-mode machine: halted latch and acknowledged reset", () => {
   it("halt goes to halted from any mode with manualHalt and the note", () => {
     const fromNormal = send(start(OPTIONS), { type: "halt", reason: "operator: bad deploy" });
@@ -372,10 +446,18 @@ describe("safe-mode machine: halted latch and acknowledged reset", () => {
 
 describe("safe-mode machine: model-based (xstate/graph)", () => {
   const MODEL_INPUT = { dwellMs: 10, healthyWindows: 2 } as const;
-  const reasonsAlphabet: readonly SafeModeReason[] = ["constraintViolation", "thrashing", "repeatedTrips"];
+  const reasonsAlphabet: readonly SafeModeReason[] = [
+    "constraintViolation",
+    "thrashing",
+    "spike",
+    "repeatedTrips",
+  ];
   const alphabet = (snapshot: Snapshot): SafeModeEvent[] => {
     const events: SafeModeEvent[] = [
       ...reasonsAlphabet.flatMap((r) => [raise(r), clear(r)]),
+      retract("spike"),
+      retract("constraintViolation"),
+      retract("repeatedTrips"),
       clear("manualHalt"),
       healthy,
       unhealthy,
@@ -409,11 +491,11 @@ describe("safe-mode machine: model-based (xstate/graph)", () => {
     // A raised reason is in the set afterwards.
     if (event.type === "reason.raised" && (after & reasonMask(event.reason)) === 0)
       problems.push("raise lost");
-    // Reasons are lost only by their own clear (not latched) or an acknowledged reset.
+    // Reasons are lost only by their own clear or retraction (not latched) or an acknowledged reset.
     const lost = before & ~after;
     if (lost !== 0 && !acknowledgedReset) {
       const ownClear =
-        event.type === "reason.cleared" &&
+        (event.type === "reason.cleared" || event.type === "trip.retracted") &&
         !isLatchedReason(event.reason) &&
         lost === reasonMask(event.reason);
       if (!ownClear) problems.push(`lost ${reasonsInSet(lost).join(",")} on ${event.type}`);
@@ -422,8 +504,21 @@ describe("safe-mode machine: model-based (xstate/graph)", () => {
     if (from === "halted" && to !== "halted" && !acknowledgedReset) problems.push("left halted without ack");
     if (acknowledgedReset && (to !== "normal" || after !== 0))
       problems.push("reset did not reach a clean normal");
+    // A retraction of the raise that entered the mode returns to the mode that raise found (or
+    // what the remaining reasons demand); any other retraction leaves the mode alone.
+    const retraction = event.type === "trip.retracted";
+    const takesBack =
+      retraction &&
+      from !== "halted" &&
+      from !== "normal" &&
+      !isLatchedReason(event.reason) &&
+      prev.context.escalatedBy === reasonMask(event.reason);
+    if (takesBack) {
+      const expected = Math.min(fromLevel, Math.max(prev.context.escalatedFrom, demandedLevel(after)));
+      if (toLevel !== expected) problems.push(`retraction went ${from}→${to}, not to level ${expected}`);
+    } else if (retraction && to !== from) problems.push(`a retraction moved ${from}→${to}`);
     // Stepping down: one level, with that level's reasons gone, after the dwell and K healthy windows.
-    if (toLevel < fromLevel && from !== "halted") {
+    if (toLevel < fromLevel && from !== "halted" && !takesBack) {
       if (toLevel !== fromLevel - 1) problems.push(`skipped a level ${from}→${to}`);
       if (demandedLevel(after) >= fromLevel) problems.push(`left ${from} with its reasons active`);
       const dwelled = prev.matches({ [from]: "settled" }) || event.type.startsWith("xstate.after.dwell");
@@ -472,7 +567,8 @@ describe("safe-mode machine: model-based (xstate/graph)", () => {
       }
     }
     expect(problems).toEqual([]);
-    // Exactly these mode changes occur: any escalation, one-level step-downs, and the reset.
+    // Exactly these mode changes occur: any escalation, one-level step-downs, a retraction back to
+    // normal from frozen, and the reset.
     expect([...moves].sort()).toEqual(
       [
         "normal>conservative",
@@ -482,6 +578,7 @@ describe("safe-mode machine: model-based (xstate/graph)", () => {
         "conservative>halted",
         "frozen>halted",
         "frozen>conservative",
+        "frozen>normal",
         "conservative>normal",
         "halted>normal",
       ].sort(),

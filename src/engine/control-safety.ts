@@ -275,6 +275,8 @@ export class ControlSafety {
   private tripRollback = false;
   /** SPSA centre when the probe's trip fired: where the tuner resumes if it proves innocent. */
   private readonly probeFrom: Float64Array;
+  /** The reason the probe's trip raised: taken back with the trip if the tuner proves innocent. */
+  private probeReason: SafeModeReason | undefined = undefined;
   /**
    * Pending audit records at which the ring counts as full (see {@link checkAuditPressure}); the
    * engine keeps the ring's room from there for control records (`AuditRing.reserveFrom`).
@@ -967,6 +969,24 @@ export class ControlSafety {
     this.sendSafeMode({ type: "reason.cleared", reason });
   }
 
+  /**
+   * The trip that raised `reason` was taken back (the probe found the regression the plant's):
+   * the reason goes, and so does the mode that trip raised (the chart returns to the mode the trip
+   * found, see `trip.retracted`), so a wrong blame costs the probe and not a SafeMode dwell.
+   */
+  private retract(reason: SafeModeReason): void {
+    const mask = reasonMask(reason);
+    const timer = this.clearTimers.get(reason);
+    if (timer !== undefined) {
+      timer.unsubscribe();
+      this.clearTimers.delete(reason);
+    }
+    // A retracted reason explains no mode, not even one stepping down.
+    this.reasonBits &= ~mask;
+    this.clearedBits &= ~mask;
+    this.sendSafeMode({ type: "trip.retracted", reason });
+  }
+
   /** Clears a time-bound reason at engine-clock time `at` (a later call re-arms it). */
   private clearAt(reason: SafeModeReason, at: number): void {
     const scheduler = this.host.scheduler;
@@ -1053,6 +1073,7 @@ export class ControlSafety {
     this.windowTroubled = true;
     this.raise(reason);
     this.probeFrom.set(this.host.core.centre);
+    this.probeReason = reason;
     this.tripRollback = true;
     this.autoRollback(RollbackReason.SafeMode, `instability governor: ${reason}`);
     this.tripRollback = false;
@@ -1111,6 +1132,8 @@ export class ControlSafety {
    */
   private endProbeInnocent(): void {
     this.probing = false;
+    if (this.probeReason !== undefined) this.retract(this.probeReason);
+    this.probeReason = undefined;
     this.execute(REOPEN_GAIN);
     this.execute({ kind: "warmStart", target: this.probeFrom });
   }

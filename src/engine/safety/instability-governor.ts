@@ -79,6 +79,9 @@ export interface InstabilityGovernorOptions {
    * not worse than the baseline. A spike or divergence found while the tuner's centre stands more
    * than half a maxDelta from the known-good configuration is the tuner's doing and rolls back; a
    * regression that shows up to K windows after a move is caught this way, even if it came late.
+   * A longer horizon catches later regressions but blames more shifts of the plant on a moving
+   * tuner (each costs a rollback probe): the default 12 is the longest with no trip on B4 and
+   * B5's benign shifts (docs/concepts/safe-mode.md).
    */
   readonly blameWindows?: number;
 }
@@ -91,7 +94,8 @@ type NumericGovernorOptions = Omit<ResolvedGovernorOptions, "spikeBeyondBaseline
 /**
  * Defaults. The spike rule follows the live-training governor described in the seeds (6σ, 3× the
  * mean, 20 recent clean samples with at least 10, 3 consecutive); divergence needs 5 windows in a
- * row more than 50 % and 3σ worse than the baseline window; 3 trips within an hour escalate.
+ * row more than 50 % and 3σ worse than the baseline window; 3 trips within an hour escalate; a
+ * configuration proves itself after 12 good windows.
  */
 export const DEFAULT_GOVERNOR_OPTIONS: ResolvedGovernorOptions = Object.freeze({
   spikeSigmas: 6,
@@ -106,7 +110,7 @@ export const DEFAULT_GOVERNOR_OPTIONS: ResolvedGovernorOptions = Object.freeze({
   divergenceSigmas: 3,
   repeatLimit: 3,
   repeatPeriodMs: 3_600_000,
-  blameWindows: 8,
+  blameWindows: 12,
 });
 
 const isCount = (x: number): boolean => Number.isInteger(x) && x >= 1 && x <= 1_000_000;
