@@ -23,9 +23,10 @@ export type SafeModeEvent =
   /**
    * The trip that raised `reason` was taken back: its cause was judged not the tuner's (the
    * engine's rollback probe found the regression persisting at the known-good configuration).
-   * The reason leaves the set, and if that trip made the latest escalation, the mode returns at
-   * once to the one the trip found (or what the reasons still active demand, if more), from the
-   * mode it raised or from one step down it: a wrong blame costs the probe, not a dwell.
+   * The reason leaves the set, and if that trip made the latest escalation and nothing was raised
+   * since, the mode returns at once to the one the trip found (or what the reasons still active
+   * demand, if more), from the mode it raised or from one step down it: a wrong blame costs the
+   * probe, not a dwell.
    */
   | { readonly type: "trip.retracted"; readonly reason: SafeModeReason }
   /** An evaluation window closed healthy / unhealthy (counts toward stepping down / restarts the count). */
@@ -156,9 +157,10 @@ export interface SafeModeContext {
   /** Consecutive healthy windows since the last mode change or reason change, capped at the requirement. */
   readonly healthyWindows: number;
   /**
-   * The reason (as its bit) whose raise made the latest escalation, until the chart is back in
-   * normal (or halted, or another raise escalates): a `trip.retracted` for it returns to
-   * {@link SafeModeContext.escalatedFrom}, even part-way down. 0 in normal and in halted.
+   * The reason (as its bit) whose raise made the latest escalation, while that raise alone explains
+   * the mode: a `trip.retracted` for it returns to {@link SafeModeContext.escalatedFrom}, even
+   * part-way down. 0 once any other raise came (or the same reason's again), back in normal, and
+   * in halted.
    */
   readonly escalatedBy: number;
   /** The mode level the raise named by `escalatedBy` escalated from. */
@@ -213,7 +215,7 @@ function escalationsFrom(from: "normal" | "conservative" | "frozen") {
           { type: "announce" as const, params: { from, to } },
         ],
       })),
-      { guard: "knownReason" as const, actions: "addReason" as const },
+      { guard: "knownReason" as const, actions: ["addReason" as const, "forgetEscalation" as const] },
     ],
     halt: {
       target: "halted",
@@ -266,11 +268,11 @@ function retractionsFrom(from: "conservative" | "frozen") {
  *   its dwell has passed (`dwelling` → `settled`), and `healthyWindows` consecutive healthy windows
  *   were seen with no change to the reason set since. Any raise or clear, an unhealthy window and
  *   every mode change restart that count; the dwell restarts on every mode entry.
- * - A `trip.retracted` for the raise that made the latest escalation (while the chart is in the
- *   mode it raised or stepping down from it) returns at once, without dwell or healthy windows, to
- *   the mode that raise found, or to what the reasons still active demand if that is more: the trip
- *   was taken back, so the mode it raised goes with it. Any other `trip.retracted` only removes
- *   its reason.
+ * - A `trip.retracted` for the raise that made the latest escalation, with no other raise since
+ *   (in the mode it raised or one step down from it), returns at once, without dwell or healthy
+ *   windows, to the mode that raise found, or to what the reasons still active demand if that is
+ *   more: the trip was taken back, so the mode it raised goes with it. Any other `trip.retracted`
+ *   only removes its reason, if it is in the set.
  * - `halted` is latched: only `reset` with a non-blank `acknowledge` leaves it, to `normal` with the
  *   reason set cleared (the emitted event carries the acknowledgement). Outside `halted`, `reset`
  *   does nothing: the other modes end through their reasons.
@@ -304,9 +306,15 @@ export const safeModeMachine = setup({
     knownReason: ({ event }) => event.type === "reason.raised" && isKnownReason(event.reason),
     clearable: ({ event }) =>
       event.type === "reason.cleared" && isKnownReason(event.reason) && !isLatchedReason(event.reason),
-    /** A `trip.retracted` names a known reason that is not latched (else the event is ignored). */
-    retractable: ({ event }) =>
-      event.type === "trip.retracted" && isKnownReason(event.reason) && !isLatchedReason(event.reason),
+    /**
+     * A `trip.retracted` names a known reason that is not latched and is in the set (else the event
+     * changes nothing).
+     */
+    retractable: ({ context, event }) =>
+      event.type === "trip.retracted" &&
+      isKnownReason(event.reason) &&
+      !isLatchedReason(event.reason) &&
+      (context.reasons & reasonMask(event.reason)) !== 0,
     /**
      * A `trip.retracted` for the raise that made the latest escalation, after which the mode to be
      * in is `level`: the one that raise found, or what the other active reasons demand, if more

@@ -211,6 +211,49 @@ describe("a trip taken back takes its SafeMode with it", () => {
   });
 });
 
+describe("a trip during the probe", () => {
+  it("keeps the probe's question and its way back: the tuner walks back to where the first trip found it", () => {
+    // The mid-move shift, and a burst of NaNs right after the probe's rollback (a second trip, at
+    // the baseline). The NaN fault is live, so SafeMode keeps its dwell; the probe still ends
+    // innocent, and the walk back heads for the tuner's point before the shift, not the baseline.
+    const rig = engineRig({ seed: 7, ...DRILL });
+    const { engine } = rig;
+    const noise = Prng.fromSeed(11, 1);
+    let shift = 0;
+    const plant: Plant = (x) => 15 + (x - 3) ** 2 + shift + 0.05 * noise.normal();
+    feed(rig, 35, plant);
+    const before = engine.snapshot().centre.x!;
+    shift = 1000;
+    let burst = false;
+    for (let i = 0; i < 1350; i++) {
+      rig.clock.advanceBy(100);
+      engine.flushEvents();
+      if (!burst && eventsOfType(rig.events, "rollback").length > 0) {
+        burst = true;
+        for (let k = 0; k < 3; k++) {
+          engine.observe(digestOf(engine, Number.NaN));
+          rig.clock.advanceBy(100);
+        }
+      }
+      engine.observe(digestOf(engine, plant(engine.values[0]!)));
+    }
+    engine.flushEvents();
+    const rollbacks = eventsOfType(rig.events, "rollback");
+    expect(rollbacks.map((r) => r.note)).toEqual([
+      expect.stringMatching(/^instability governor: (spike|divergence)$/),
+      "instability governor: nonFiniteObjective",
+    ]);
+    expect(engine.snapshot().spikesAbsorbed).toBe(1);
+    const after = rig.events.slice(rig.events.indexOf(rollbacks[1]!));
+    const centres = eventsOfType(after, "apply")
+      .filter((e) => e.kind === "centre")
+      .map((e) => e.values!.x!);
+    // The first centre moves walk from the baseline (5) to the point before the shift.
+    expect(Math.min(...centres.slice(0, 3))).toBeLessThan(before + 0.1);
+    expect(engine.mode).toBe("normal");
+  });
+});
+
 describe("the defaults catch a delayed regression", () => {
   it("with the default one-digest windows, a regression 12 digests after the move is rolled back, not absorbed", () => {
     // Drill 1 with nothing but the knob configured: the horizon (12 windows of one digest) covers

@@ -364,6 +364,40 @@ describe("safe-mode machine: a trip taken back", () => {
     expect(normal.emitted).toEqual([]);
   });
 
+  it("does not return once another raise came after the trip, whatever the order of the raises", () => {
+    // The trip's reason raised again after it cleared: that raise is live, the trip alone no
+    // longer explains the mode.
+    const again = run(start(OPTIONS), raise("spike"), clear("spike"), raise("spike"), retract("spike"));
+    expect(again.mode).toBe("frozen");
+    // A reason that joined and has cleared still steps down through the dwell, in either order.
+    const joinedAfter = run(
+      start(OPTIONS),
+      raise("spike"),
+      raise("auditFull"),
+      clear("auditFull"),
+      retract("spike"),
+    );
+    const joinedBefore = run(
+      start(OPTIONS),
+      raise("auditFull"),
+      raise("spike"),
+      clear("auditFull"),
+      retract("spike"),
+    );
+    expect(joinedAfter.mode).toBe("frozen");
+    expect(joinedBefore.mode).toBe("frozen");
+    expect(joinedAfter.reasons).toEqual([]);
+    expect(joinedBefore.reasons).toEqual([]);
+  });
+
+  it("changes nothing, healthy-window count included, for a reason neither in the set nor the trip's", () => {
+    const frozen = run(start(OPTIONS), raise("thrashing"), raise("spike"), clear("spike"), healthy);
+    expect(frozen.snapshot.context.healthyWindows).toBe(1);
+    const after = send(frozen, retract("spike"));
+    expect(after.mode).toBe("frozen");
+    expect(after.snapshot.context).toEqual(frozen.snapshot.context);
+  });
+
   it("never leaves halted, and ignores latched reasons", () => {
     const halted = run(start(OPTIONS), raise("spike"), raise("repeatedTrips"));
     expect(halted.mode).toBe("halted");
@@ -517,6 +551,14 @@ describe("safe-mode machine: model-based (xstate/graph)", () => {
       const expected = Math.min(fromLevel, Math.max(prev.context.escalatedFrom, demandedLevel(after)));
       if (toLevel !== expected) problems.push(`retraction went ${from}→${to}, not to level ${expected}`);
     } else if (retraction && to !== from) problems.push(`a retraction moved ${from}→${to}`);
+    // Otherwise a retraction of a reason outside the set changes nothing at all.
+    if (
+      retraction &&
+      !takesBack &&
+      (before & reasonMask(event.reason)) === 0 &&
+      JSON.stringify(next.context) !== JSON.stringify(prev.context)
+    )
+      problems.push(`a retraction of ${event.reason}, not in the set, changed the context`);
     // Stepping down: one level, with that level's reasons gone, after the dwell and K healthy windows.
     if (toLevel < fromLevel && from !== "halted" && !takesBack) {
       if (toLevel !== fromLevel - 1) problems.push(`skipped a level ${from}→${to}`);

@@ -185,6 +185,11 @@ export class ControlSafety {
   reasonBits = 0;
   /** Reasons cleared since the mode was entered, while the mode waits to step down (else 0). */
   private clearedBits = 0;
+  /**
+   * `clearedBits` when the latest escalation cleared it: a trip taken back returns the chart to
+   * the mode it found, which those reasons still explain.
+   */
+  private clearedBeforeEscalation = 0;
   /** Held spikes not attributed to the tuner (see {@link onSpike}). */
   absorbedShifts = 0;
   /** Windows closed since the governor last absorbed a rise as the plant's (see {@link blameTuner}). */
@@ -656,7 +661,10 @@ export class ControlSafety {
       else this.absorbShift();
     } else if (governor !== undefined) {
       // Back at the known-good level: the regression went with the tuner's moves, it was the tuner's.
-      if (governor.worseWindows === 0) this.probing = false;
+      if (governor.worseWindows === 0) {
+        this.probing = false;
+        this.probeReason = undefined;
+      }
       this.blame?.windowClosed(
         this.host.core.centre,
         governor.lastWindowExcess,
@@ -787,6 +795,7 @@ export class ControlSafety {
     this.lastVerdict = RegimeVerdict.None;
     this.verdictAge = Number.POSITIVE_INFINITY;
     this.probing = this.tripRollback;
+    if (!this.probing) this.probeReason = undefined;
     this.controlCentre.set(core.centre);
     this.recallIn = 0;
     this.recallTest = 0;
@@ -951,6 +960,9 @@ export class ControlSafety {
     this.sendSafeMode({ type: "reason.raised", reason });
     // Applies are blocked from here on, so no return to the centre can come: raise the waiting ones.
     if (level >= FROZEN) this.onLiveAtCentre();
+    // Raised again after it cleared (the probe's trip sets probeReason after its raise): a live
+    // reason, no longer the trip's to take back.
+    if (reason === this.probeReason) this.probeReason = undefined;
   }
 
   /** A reason's exit condition holds: take it out of the set (the chart decides when to step down). */
@@ -981,10 +993,14 @@ export class ControlSafety {
       timer.unsubscribe();
       this.clearTimers.delete(reason);
     }
-    // A retracted reason explains no mode, not even one stepping down.
+    const level = this.modeLevel;
     this.reasonBits &= ~mask;
-    this.clearedBits &= ~mask;
     this.sendSafeMode({ type: "trip.retracted", reason });
+    // A retracted reason explains no mode, not even one stepping down. Back in the mode the trip
+    // found, what was stepping down then explains it again.
+    if (this.modeLevel < level && this.modeLevel > 0)
+      this.clearedBits |= this.clearedBeforeEscalation & ~this.reasonBits;
+    this.clearedBits &= ~mask;
   }
 
   /** Clears a time-bound reason at engine-clock time `at` (a later call re-arms it). */
@@ -1015,6 +1031,7 @@ export class ControlSafety {
     const to = SAFE_MODE_LEVEL[change.to];
     this.modeLevel = to;
     // Back to normal, or escalated by a raise: the active reasons explain the mode again.
+    if (to > from) this.clearedBeforeEscalation = this.clearedBits;
     if (to === 0 || to > from) this.clearedBits = 0;
     const reset = change.from === "halted" && change.to === "normal";
     // The engine's set is the truth (raises and clears may still be queued for the chart), except
@@ -1072,8 +1089,12 @@ export class ControlSafety {
   private onGovernorTrip(reason: "nonFiniteObjective" | "spike" | "divergence", verdict: GovernorCode): void {
     this.windowTroubled = true;
     this.raise(reason);
-    this.probeFrom.set(this.host.core.centre);
-    this.probeReason = reason;
+    // A trip during a probe (a NaN burst at the baseline, say) leaves the probe's question and
+    // its way back as they were: the first trip's.
+    if (!this.probing) {
+      this.probeFrom.set(this.host.core.centre);
+      this.probeReason = reason;
+    }
     this.tripRollback = true;
     this.autoRollback(RollbackReason.SafeMode, `instability governor: ${reason}`);
     this.tripRollback = false;
