@@ -292,11 +292,12 @@ describe("global-local strategy (strategy: auto)", () => {
         strategy.tell(first!, f(u));
       }
     };
-    const strategy = createGlobalLocal(2, 4, {}, undefined, cells);
+    const discrete = { widths: cells, snap: (u: readonly number[]) => u };
+    const strategy = createGlobalLocal(2, 4, {}, undefined, discrete);
     run(strategy, 60);
     expect(calls).toBeGreaterThan(0);
     calls = 0;
-    run(restoreGlobalLocal(strategy.toJSON(), undefined, cells), 60);
+    run(restoreGlobalLocal(strategy.toJSON(), undefined, discrete), 60);
     expect(calls).toBeGreaterThan(0);
   });
 

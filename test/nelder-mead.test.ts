@@ -396,9 +396,17 @@ describe("Nelder–Mead convergence and restarts", () => {
       id += points.length;
     }
     expect(steps.length).toBe(3);
-    expect(steps[0]).toBeCloseTo(0.1, 12);
-    expect(steps[1]).toBeCloseTo(0.2, 12);
-    expect(steps[2]).toBeCloseTo(0.4, 12);
+    // Each restart doubles the step from 0.1 (0.1, 0.2, 0.4) until it would pass 0.5, then draws it
+    // at random up to 0.5. A restart whose every vertex was measured already is run through
+    // without asking: here the first one (0.1, the first simplex's own directions) is.
+    expect(steps[0]).toBeCloseTo(0.2, 12);
+    expect(steps[1]).toBeCloseTo(0.4, 12);
+    expect(steps[2]).toBeGreaterThan(0.1);
+    expect(steps[2]).toBeLessThanOrEqual(0.5);
+    expect(steps[2]).not.toBeCloseTo(0.4, 6);
+    // No point handed out had been measured before.
+    const keys = history.map((h) => h.u.join(","));
+    expect(new Set(keys).size).toBe(keys.length);
   });
 
   it("minimises a 2-D quadratic to 1e-12 within 150 evaluations", () => {
@@ -419,6 +427,58 @@ describe("Nelder–Mead convergence and restarts", () => {
       const history = randomHistory(6, 5, f, seed);
       expect(drive(createNelderMead(6, seed, tight), f, history, 600)).toBeLessThan(1e-10);
     }
+  });
+});
+
+describe("Nelder–Mead never asks a measured point again", () => {
+  const distinct = (history: readonly Evaluation[]) => new Set(history.map((h) => h.u.join(","))).size;
+
+  it("at a minimum on the bound, where reflections and contractions clamp onto measured vertices", () => {
+    const history: Evaluation[] = [];
+    drive(createNelderMead(1, 3), (u) => u[0]!, history, 100, 1);
+    expect(distinct(history)).toBe(history.length);
+    // It still finds the minimum: the bound itself.
+    expect(Math.min(...history.map((h) => h.value))).toBe(0);
+  });
+
+  it("on a plateau, where every simplex collapses onto its vertices", () => {
+    const history: Evaluation[] = [];
+    drive(createNelderMead(2, 4), () => 1, history, 300, 1);
+    expect(distinct(history)).toBe(history.length);
+  });
+
+  it("in a grid of cells, judged by the cell a vertex measures (as the solver snaps ints)", () => {
+    const cell = (u: readonly number[]) => u.map((x) => Math.round(x * 20) / 20);
+    const f: Objective = (u) => (u[0]! - 0.35) ** 2 + (u[1]! - 0.15) ** 2;
+    const nm = createNelderMead(2, 6, {}, cell);
+    const history: Evaluation[] = [];
+    let id = 0;
+    while (history.length < 200) {
+      for (const u of ask(nm, history, 1, id)) {
+        const snapped = cell(u);
+        history.push({ u: snapped, value: f(snapped) });
+        nm.tell(id++, f(snapped));
+      }
+    }
+    // 441 cells: at most a few asks land in a measured cell (the vertices of a random restart,
+    // once the search near the best cell has nothing new), where it once asked the best one again
+    // and again.
+    expect(history.length - distinct(history)).toBeLessThan(25);
+    expect(Math.min(...history.map((h) => h.value))).toBeCloseTo(0, 12);
+  });
+
+  it("takes a measured point's value from a history it did not ask itself, NaN as +∞", () => {
+    // The start's two axis neighbours were measured already (one of them failed: NaN, ranked as
+    // +∞), so the first simplex needs no trial, and the first point asked is a new one.
+    const history: Evaluation[] = [
+      { u: [0.5, 0.5], value: 1 },
+      { u: [0.65, 0.5], value: Number.NaN },
+      { u: [0.5, 0.65], value: 2 },
+    ];
+    const nm = createNelderMead(2, 1);
+    const [first] = ask(nm, history, 1, 0);
+    const keys = history.map((h) => h.u.join(","));
+    expect(keys).not.toContain(first!.join(","));
   });
 });
 

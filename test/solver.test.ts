@@ -445,3 +445,44 @@ describe("corrupt artifacts", () => {
     },
   );
 });
+
+describe("the solver does not spend trials on points it has measured", () => {
+  const unit = { min: 0, max: 1 } as const;
+  function distinctShare(
+    strategy: "auto" | "nelder-mead",
+    bounds: Record<string, unknown>,
+    f: (p: Record<string, number>) => number,
+    budget: number,
+  ): [number, number] {
+    const solver = createSolver({ seed: 3, budget, strategy, bounds } as never);
+    const keys: string[] = [];
+    for (let batch = solver.ask(); batch !== null && batch.length > 0; batch = solver.ask()) {
+      for (const trial of batch) {
+        keys.push(JSON.stringify(trial.params));
+        solver.tell({ id: trial.id, value: f(trial.params as Record<string, number>) });
+      }
+    }
+    return [new Set(keys).size, keys.length];
+  }
+
+  for (const strategy of ["auto", "nelder-mead"] as const) {
+    it(`${strategy}: a minimum on the bound and a plateau: every trial a new point`, () => {
+      expect(distinctShare(strategy, { x: unit }, (p) => p.x!, 100)).toEqual([100, 100]);
+      expect(distinctShare(strategy, { x: unit, y: unit }, () => 1, 300)).toEqual([300, 300]);
+      expect(distinctShare(strategy, { x: unit, y: unit }, (p) => p.x! + p.y!, 200)).toEqual([200, 200]);
+    });
+  }
+
+  it("nelder-mead on ints: asks a measured cell again only rarely (441 cells, 200 trials)", () => {
+    const int = { type: "int", min: 0, max: 20 } as const;
+    const [distinct, total] = distinctShare(
+      "nelder-mead",
+      { n: int, m: int },
+      (p) => (p.n! - 7) ** 2 + (p.m! - 3) ** 2,
+      200,
+    );
+    expect(total).toBe(200);
+    // It asked the best cell again and again before: 57 distinct of 200.
+    expect(distinct).toBeGreaterThan(170);
+  });
+});

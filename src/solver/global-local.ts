@@ -268,11 +268,22 @@ function forcedTpe(d: number): FocusedModel {
   return { create: (seed) => createTpe(d, seed), restore: restoreTpe };
 }
 
+/**
+ * A space with ints, as the default strategy needs it: each point's cell widths (the trust
+ * region's batch spreads over a cell at least) and the cell a point snaps to (the point whose
+ * measurement a simplex vertex gets, so a vertex in a measured cell is not asked again).
+ */
+export interface DiscreteCells {
+  readonly widths: CellWidths;
+  readonly snap: (u: readonly number[]) => readonly number[];
+}
+
 /** Nelder–Mead over every coordinate of a d-dimensional cube: the default local method. */
-function everyCoordinate(d: number): LocalMethod {
+function everyCoordinate(d: number, cells?: DiscreteCells): LocalMethod {
+  const snap = cells?.snap;
   return {
-    create: (step, seed) => createNelderMead(d, seed, { initialStep: step }),
-    restore: restoreNelderMead,
+    create: (step, seed) => createNelderMead(d, seed, { initialStep: step }, snap),
+    restore: (state) => restoreNelderMead(state, snap),
     vertices: (local) => local.toJSON().vertices as number[][],
   };
 }
@@ -1150,7 +1161,7 @@ export function createGlobalLocal(
   seed: number,
   options: GlobalLocalOptions = {},
   parts?: (options: ResolvedGlobalLocalOptions) => GlobalLocalParts,
-  cells?: CellWidths,
+  cells?: DiscreteCells,
 ): Strategy {
   if (!(Number.isInteger(dimension) && dimension >= 1)) {
     throw new RangeError(`dimension must be an integer ≥ 1, got ${dimension}`);
@@ -1165,7 +1176,8 @@ export function createGlobalLocal(
     seed,
     resolved,
     createTpe(dimension, seed ^ TPE_SEED, tpeOptions(resolved)),
-    new TrustRegionBatch(Prng.fromSeed(seed, FILL_SEED), resolved.localStep, cells),
+    new TrustRegionBatch(Prng.fromSeed(seed, FILL_SEED), resolved.localStep, cells?.widths),
+    everyCoordinate(dimension, cells),
   );
 }
 
@@ -1202,7 +1214,7 @@ export type RestoreGlobalLocalParts = (
 export function restoreGlobalLocal(
   state: StrategyState,
   parts?: RestoreGlobalLocalParts,
-  cells?: CellWidths,
+  cells?: DiscreteCells,
 ): Strategy {
   if (state.kind !== "global-local" || state.version !== STATE_VERSION) {
     throw new RangeError(
@@ -1253,8 +1265,9 @@ export function restoreGlobalLocal(
     restoreTpe(state.tpe as StrategyState),
     // States written before the batch local step have no region yet: it starts fresh.
     state.region === undefined
-      ? new TrustRegionBatch(Prng.fromSeed(seed as number, FILL_SEED), options.localStep, cells)
-      : TrustRegionBatch.restore(state.region, cells),
+      ? new TrustRegionBatch(Prng.fromSeed(seed as number, FILL_SEED), options.localStep, cells?.widths)
+      : TrustRegionBatch.restore(state.region, cells?.widths),
+    everyCoordinate(dimension as number, cells),
   );
   strategy.load(state);
   return strategy;

@@ -1,4 +1,5 @@
 import { Prng } from "../random/prng.js";
+import { MeasuredPoints } from "./measured-points.js";
 import {
   centroidOfBest,
   gaoHanCoefficients,
@@ -64,6 +65,13 @@ const TRIAL = -1;
 
 /** A simplex smaller than this has collapsed numerically: it has converged whatever its values. */
 const COLLAPSED = 1e-12;
+
+/**
+ * Stages an `ask` may complete from values already measured before it hands out a point: enough
+ * for a simplex to converge and restart a few times, and a bound on a search that has nothing
+ * new left to ask near where it is (it then starts a simplex at a random point).
+ */
+const MEASURED_STAGES_PER_ASK = 256;
 
 /** PRNG stream of this strategy, so it never shares a sequence with another user of the same seed. */
 const PRNG_STREAM = 0x4e4d;
@@ -158,6 +166,8 @@ class NelderMead implements NelderMeadStrategy {
    */
   private candidates: number[] = [];
   private candidateChecks: number[] = [];
+  /** Values of the points in the history, so a point measured before is not asked again. */
+  private readonly measured = new MeasuredPoints();
 
   get converged(): boolean {
     return this.phase === "start" && this.starts > 0;
@@ -175,7 +185,17 @@ class NelderMead implements NelderMeadStrategy {
     return hi - lo <= this.options.valueTolerance * Math.max(1, Math.abs(lo));
   }
 
-  constructor(dimension: number, options: ResolvedOptions, prng: Prng) {
+  /**
+   * @param measuredAt Maps a point to the one whose measured value it would get (integers decode
+   *   to their cell), for the lookup that keeps measured points from being asked again; identity
+   *   when absent.
+   */
+  constructor(
+    dimension: number,
+    options: ResolvedOptions,
+    prng: Prng,
+    private readonly measuredAt?: (point: readonly number[]) => readonly number[],
+  ) {
     this.d = dimension;
     this.options = options;
     this.prng = prng;
@@ -190,6 +210,8 @@ class NelderMead implements NelderMeadStrategy {
     if (!(Number.isInteger(max) && max >= 1)) throw new RangeError(`max must be an integer ≥ 1, got ${max}`);
     this.scan(context.history); // a few entries per ask, so a restart has little left to do
     if (this.phase === "start") this.begin(context.history);
+    this.measured.update(context.history);
+    this.takeMeasured(context.history);
     const count = Math.min(max, this.queue.length);
     const points: number[][] = [];
     for (let k = 0; k < count; k++) {
@@ -295,22 +317,28 @@ class NelderMead implements NelderMeadStrategy {
   }
 
   /**
-   * Starts a simplex where the restart rule says (see {@link createNelderMead}) and queues the
-   * vertices that still need a value.
+   * Starts a simplex where the restart rule says (see {@link createNelderMead}), or at a random
+   * point when `anywhere`, and queues the vertices that still need a value.
    */
-  private begin(history: readonly Evaluation[]): void {
+  private begin(history: readonly Evaluation[], anywhere = false): void {
     let start = this.incumbent >= 0 ? history[this.incumbent] : undefined;
     let step = this.options.initialStep;
     let randomSigns = false;
-    if (this.starts > 0) {
+    if (anywhere) {
+      start = { u: Array.from({ length: this.d }, () => this.prng.next()), value: Number.NaN };
+      randomSigns = true;
+    } else if (this.starts > 0) {
       const fresh = this.bestCandidate(history);
       if (fresh !== undefined) {
         start = fresh;
         this.incumbentRestarts = 0;
       } else {
         // Nowhere new to go: look around the incumbent again, wider each time and in random
-        // directions, so repeated restarts are unlikely to re-ask the same points.
-        step = Math.min(0.5, step * this.options.restartGrowth ** this.incumbentRestarts);
+        // directions, so repeated restarts are unlikely to re-ask the same points. Once the step
+        // would pass its cap, it is drawn at random up to the cap: a fixed one would rebuild the
+        // same simplex (in one dimension, the same two points) every time.
+        const grown = step * this.options.restartGrowth ** this.incumbentRestarts;
+        step = grown <= 0.5 ? grown : step + (0.5 - step) * this.prng.next();
         this.incumbentRestarts++;
         randomSigns = true;
       }
@@ -324,7 +352,12 @@ class NelderMead implements NelderMeadStrategy {
     } else {
       for (let j = 0; j < this.d; j++) base[j] = start.u[j]!;
       projectToUnitCube(base);
-      this.values[0] = Number.isNaN(start.value) ? Number.POSITIVE_INFINITY : start.value;
+      // A random start has no value yet (NaN here); a history point's NaN is a failure: +∞.
+      this.values[0] = anywhere
+        ? Number.NaN
+        : Number.isNaN(start.value)
+          ? Number.POSITIVE_INFINITY
+          : start.value;
     }
     for (let i = 1; i <= this.d; i++) {
       const v = this.vertices[i]!;
@@ -390,6 +423,31 @@ class NelderMead implements NelderMeadStrategy {
       if (rmsDistance(this.anchors[a]!, u) < separation) return true;
     }
     return false;
+  }
+
+  /**
+   * Fills the queued points that the history already has values for, and runs the stages they
+   * complete, until a point needs asking (or {@link MEASURED_STAGES_PER_ASK} stages ran).
+   */
+  private takeMeasured(history: readonly Evaluation[]): void {
+    for (let stages = 0; stages < MEASURED_STAGES_PER_ASK; stages++) {
+      if (this.phase === "start") this.begin(history);
+      const unknown: number[] = [];
+      for (const slot of this.queue) {
+        const point = slot === TRIAL ? this.trial : this.vertices[slot]!;
+        const value = this.measured.valueAt(this.measuredAt === undefined ? point : this.measuredAt(point));
+        if (value === undefined) unknown.push(slot);
+        else if (slot === TRIAL) this.trialValue = Number.isNaN(value) ? Number.POSITIVE_INFINITY : value;
+        else this.values[slot] = Number.isNaN(value) ? Number.POSITIVE_INFINITY : value;
+      }
+      if (unknown.length === this.queue.length) return;
+      this.queue = unknown;
+      if (unknown.length > 0 || this.pending.size > 0) return;
+      this.advance();
+    }
+    // Out of stages: every point the search leads to near here is measured (a finite space of ints
+    // whose neighbourhood is used up, a plateau). A simplex at a random point asks something new.
+    this.begin(history, true);
   }
 
   /** Runs the state machine once every result of the current stage is in. */
@@ -536,11 +594,17 @@ function rankValue(e: Evaluation): number {
  *   ignored; NaN counts as +∞. Each handed-out point needs a result, or the strategy waits forever.
  * - Convergence: size (largest ∞-norm distance from the best vertex) ≤ `sizeTolerance` and value
  *   spread ≤ `valueTolerance` × max(1, |best|), or a simplex collapsed below 1e-12.
+ * - Measured points are not asked again: a point the history already has a value for (a reflection
+ *   clamped onto a vertex, a contraction onto a measured point, an int cell measured before, with
+ *   `measuredAt` mapping a point to its cell) takes that value, and the stage it completes runs at
+ *   once, within the same `ask`. After 256 such stages in one `ask` (everything the search leads to
+ *   near here is measured) it starts a simplex at a random point.
  * - Restart rule, applied at the next `ask` after convergence: start from the best history point
  *   whose RMS distance from every visited point (each start, the best vertex every time it has
  *   moved `restartSeparation / 2`, each converged point) is at least `restartSeparation`, with the
  *   initial step. If there is none, restart around the incumbent (best history point) with the step
- *   grown by `restartGrowth` for each such restart in a row (capped at 0.5) and random directions.
+ *   grown by `restartGrowth` for each such restart in a row and random directions; once the grown
+ *   step would pass 0.5, it is drawn at random between the initial step and 0.5.
  *   So it never returns `null`: the solver ends the run by capping `max` at the remaining budget.
  * - Determinism: the same seed, options and calls give the same points; `toJSON()` captures the
  *   whole state, PRNG included, and {@link restoreNelderMead} continues it exactly.
@@ -551,11 +615,13 @@ export function createNelderMead(
   dimension: number,
   seed: number,
   options: NelderMeadOptions = {},
+  measuredAt?: (point: readonly number[]) => readonly number[],
 ): NelderMeadStrategy {
   if (!(Number.isInteger(dimension) && dimension >= 1)) {
     throw new RangeError(`dimension must be an integer ≥ 1, got ${dimension}`);
   }
-  return new NelderMead(dimension, resolveOptions(dimension, options), Prng.fromSeed(seed, PRNG_STREAM));
+  const prng = Prng.fromSeed(seed, PRNG_STREAM);
+  return new NelderMead(dimension, resolveOptions(dimension, options), prng, measuredAt);
 }
 
 /**
@@ -564,7 +630,10 @@ export function createNelderMead(
  *
  * @throws RangeError when `state` is not a well-formed Nelder–Mead state of this version.
  */
-export function restoreNelderMead(state: StrategyState): NelderMeadStrategy {
+export function restoreNelderMead(
+  state: StrategyState,
+  measuredAt?: (point: readonly number[]) => readonly number[],
+): NelderMeadStrategy {
   if (state.kind !== "nelder-mead" || state.version !== STATE_VERSION) {
     throw new RangeError(
       `invalid Nelder–Mead state: expected kind "nelder-mead" version ${STATE_VERSION}, ` +
@@ -580,7 +649,8 @@ export function restoreNelderMead(state: StrategyState): NelderMeadStrategy {
     throw new RangeError("invalid Nelder–Mead state: options");
   }
   const options = resolveOptions(dimension as number, { ...saved, coefficients: { ...saved.coefficients } });
-  const strategy = new NelderMead(dimension as number, options, Prng.fromState(state.prng as number[]));
+  const prng = Prng.fromState(state.prng as number[]);
+  const strategy = new NelderMead(dimension as number, options, prng, measuredAt);
   strategy.load(state);
   return strategy;
 }

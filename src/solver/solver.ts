@@ -17,7 +17,7 @@ import {
   savedSolverConfig,
 } from "./config.js";
 import { failureReason } from "./failure-reason.js";
-import { createGlobalLocal, restoreGlobalLocal } from "./global-local.js";
+import { createGlobalLocal, type DiscreteCells, restoreGlobalLocal } from "./global-local.js";
 import {
   createMixedGlobalLocal,
   numericCells,
@@ -31,7 +31,6 @@ import { createPruner, type Pruner } from "./pruner.js";
 import type { Evaluation, Strategy, StrategyName, StrategyState } from "./strategy.js";
 import { createSubspaceNelderMead, restoreSubspaceNelderMead } from "./subspace.js";
 import { createTpe, restoreTpe } from "./tpe.js";
-import type { CellWidths } from "./trust-region.js";
 
 /**
  * A point the solver wants evaluated. `params` are the values keyed by parameter name; `P` is the
@@ -714,7 +713,7 @@ class SolverImpl implements Solver {
     const space = this.space;
     const snapshot = this.actor.getSnapshot();
     if (snapshot.matches({ refine: "nelderMead" })) {
-      if (!space.mixed) return createNelderMead(space.dimension, seed);
+      if (!space.mixed) return createNelderMead(space.dimension, seed, {}, snapOf(space));
       const incumbent = this.bestIndex < 0 ? space.snap(space.toUnit({})) : this.history[this.bestIndex]!.u;
       return createSubspaceNelderMead(space, incumbent, seed);
     }
@@ -728,19 +727,21 @@ class SolverImpl implements Solver {
         ? createMixedGlobalLocal(space, seed, this.config.autoOptions)
         : createMixedTpe(space.dimensions, seed);
     }
-    return createGlobalLocal(space.dimension, seed, this.config.autoOptions, undefined, cellWidths(space));
+    return createGlobalLocal(space.dimension, seed, this.config.autoOptions, undefined, discreteCells(space));
   }
 
   private restoreStrategy(state: StrategyState): Strategy {
     if (state.kind === "nelder-mead") {
-      return this.space.mixed ? restoreSubspaceNelderMead(this.space, state) : restoreNelderMead(state);
+      return this.space.mixed
+        ? restoreSubspaceNelderMead(this.space, state)
+        : restoreNelderMead(state, snapOf(this.space));
     }
     if (state.kind === "tpe") {
       return this.space.mixed ? restoreMixedTpe(this.space.dimensions, state) : restoreTpe(state);
     }
     return this.space.mixed
       ? restoreMixedGlobalLocal(this.space, state)
-      : restoreGlobalLocal(state, undefined, cellWidths(this.space));
+      : restoreGlobalLocal(state, undefined, discreteCells(this.space));
   }
 
   /** Checks a batch of results completely before any is recorded. */
@@ -847,7 +848,15 @@ function clampUnit(x: number): number {
   return x < 0 ? 0 : x > 1 ? 1 : x;
 }
 
-/** The cell widths the default strategy's trust region floors its batches on, when it has ints. */
-function cellWidths(space: Space): CellWidths | undefined {
-  return space.discrete ? numericCells(space) : undefined;
+/**
+ * A space's ints as the default strategy needs them (cell widths for its trust region, the snap
+ * that tells its simplex which cell a vertex measures), when it has ints.
+ */
+function discreteCells(space: Space): DiscreteCells | undefined {
+  return space.discrete ? { widths: numericCells(space), snap: (u) => space.snap(u) } : undefined;
+}
+
+/** The snap that tells a simplex which cell a vertex measures, when the space has ints. */
+function snapOf(space: Space): ((u: readonly number[]) => readonly number[]) | undefined {
+  return space.discrete ? (u) => space.snap(u) : undefined;
 }

@@ -114,6 +114,24 @@ export function freeCoordinates(space: Space, base: readonly number[]): number[]
   return free.length > 0 ? free : numeric;
 }
 
+/**
+ * The point of the subspace (free coordinates, in order) whose measurement a subspace point gets:
+ * its ints decoded to their cells, as the solver snaps every point it asks. The history holds
+ * snapped points, so this is what a lookup of a simplex's vertex must compare with.
+ */
+function cellOfSubspace(
+  space: Space,
+  free: readonly number[],
+  base: readonly number[],
+): (point: readonly number[]) => readonly number[] {
+  return (point) => {
+    const u = [...base];
+    for (let q = 0; q < free.length; q++) u[free[q]!] = point[q]!;
+    const snapped = space.snap(u);
+    return free.map((i) => snapped[i]!);
+  };
+}
+
 /** Nelder–Mead over the float and int coordinates of `space`, the rest fixed at `incumbent`'s. */
 export function createSubspaceNelderMead(
   space: Space,
@@ -123,7 +141,8 @@ export function createSubspaceNelderMead(
 ): SubspaceNelderMead {
   const base = space.snap([...incumbent]);
   const free = freeCoordinates(space, base);
-  return new SubspaceNelderMead(createNelderMead(free.length, seed, options), space, free, base);
+  const inner = createNelderMead(free.length, seed, options, cellOfSubspace(space, free, base));
+  return new SubspaceNelderMead(inner, space, free, base);
 }
 
 /** Rebuilds the strategy from its `toJSON()`; throws a RangeError on a malformed state. */
@@ -145,6 +164,6 @@ export function restoreSubspaceNelderMead(space: Space, state: StrategyState): S
   ) {
     throw new RangeError("invalid Nelder–Mead state: subspace");
   }
-  const inner = restoreNelderMead(rest as StrategyState);
+  const inner = restoreNelderMead(rest as StrategyState, cellOfSubspace(space, free, base));
   return new SubspaceNelderMead(inner, space, free as number[], base as number[]);
 }
