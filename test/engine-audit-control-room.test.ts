@@ -134,6 +134,50 @@ describe("operator commands while the audit record sink is down", () => {
   });
 });
 
+describe("automatic rollbacks against a ring with only the halt's room left", () => {
+  it("an automatic rollback takes the room an operator's must leave for a halt, and is recorded", async () => {
+    const clock = new ReplayClock(0);
+    let down = false;
+    const events: AuditEvent[] = [];
+    const engine = createEngine({
+      seed: 1,
+      params: PARAMS,
+      window: { digests: 1 },
+      scheduler: clock,
+      auditRecordSink: () => {
+        if (down) throw new Error("disk full");
+      },
+    });
+    engine.events.subscribe((e) => events.push(e));
+    const observe = (objective: number) => {
+      clock.advanceTo(clock.now() + 100);
+      engine.observe({ objective, generation: engine.generation });
+    };
+    for (let i = 0; i < 50; i++) observe(10 + (engine.values[0]! - 30) ** 2 / 100);
+    down = true;
+    for (let i = 0; i < 5000; i++) observe(10 + (engine.values[0]! - 30) ** 2 / 100);
+    // Operators' rollbacks until one is refused: what is left is the halt's room, or less.
+    let refused: Error | undefined;
+    for (let i = 0; i < 5 && refused === undefined; i++)
+      refused = thrown(() => engine.rollback(`operator ${i}`));
+    expect(refused?.message).toMatch(/not applied: the audit ring is full/);
+    const generation = engine.generation;
+    // NaNs for the generation the last rollback wrote, before any finite value: the burst blames
+    // it, and the governor's rollback is a safety action that the halt's room is kept for too.
+    for (let i = 0; i < 3; i++) observe(Number.NaN);
+    expect(engine.generation).toBe(generation + 1);
+    down = false;
+    clock.advanceTo(clock.now() + 120_000);
+    for (let i = 0; i < 5; i++) engine.flushEvents();
+    const automatic = events.filter((e) => e.type === "rollback" && e.generation === generation + 1);
+    expect(automatic.map((e) => (e as { note?: string }).note)).toEqual([
+      "instability governor: nonFiniteObjective",
+    ]);
+    expect(unrecordedGenerations(engine, events)).toEqual([]);
+    await engine.close();
+  });
+});
+
 describe("operator commands after a burst of digests filled the ring within one turn", () => {
   it("delivers what is pending first, then records every rollback", async () => {
     const clock = new ReplayClock(0);
