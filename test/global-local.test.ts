@@ -70,6 +70,29 @@ function driveFifo(
   return history;
 }
 
+describe("global-local strategy: its simplex does not restart itself", () => {
+  it("a local simplex that converges on measured values ends the local phase instead of restarting", () => {
+    // x on [0, 1] minimised at the bound: the simplex converges there from values it already has.
+    for (const seed of [1, 2, 3]) {
+      const strategy = createGlobalLocal(1, seed);
+      const history: { u: number[]; value: number }[] = [];
+      let most = 0;
+      for (let id = 0; history.length < 100; id++) {
+        const points = strategy.ask({ history, pending: [], remaining: 100 - history.length }, 1, id) ?? [];
+        const local = (strategy.toJSON() as { local?: { starts: number } | null }).local;
+        if (local) most = Math.max(most, local.starts);
+        for (const u of points) {
+          history.push({ u, value: u[0]! });
+          strategy.tell(id, u[0]!);
+        }
+      }
+      expect(most).toBe(1);
+      // And no trial was spent on a point measured before.
+      expect(new Set(history.map((h) => h.u.join(","))).size).toBe(history.length);
+    }
+  });
+});
+
 describe("global-local strategy (strategy: auto)", () => {
   it("is what auto runs, and is deterministic from the seed", () => {
     const fn = rastrigin(3);

@@ -450,7 +450,7 @@ describe("Nelder–Mead never asks a measured point again", () => {
   it("in a grid of cells, judged by the cell a vertex measures (as the solver snaps ints)", () => {
     const cell = (u: readonly number[]) => u.map((x) => Math.round(x * 20) / 20);
     const f: Objective = (u) => (u[0]! - 0.35) ** 2 + (u[1]! - 0.15) ** 2;
-    const nm = createNelderMead(2, 6, {}, cell);
+    const nm = createNelderMead(2, 6, {}, { measuredAt: cell });
     const history: Evaluation[] = [];
     let id = 0;
     while (history.length < 200) {
@@ -465,6 +465,31 @@ describe("Nelder–Mead never asks a measured point again", () => {
     // and again.
     expect(history.length - distinct(history)).toBeLessThan(25);
     expect(Math.min(...history.map((h) => h.value))).toBeCloseTo(0, 12);
+  });
+
+  it("with holdAtConvergence, stops where it converges on measured values and leaves the restart to its owner", () => {
+    // x on [0, 1] minimised at the bound: the simplex collapses onto 0 from values it has.
+    const history: Evaluation[] = [];
+    const held = createNelderMead(1, 3, {}, { holdAtConvergence: true });
+    let id = 0;
+    let waited = 0;
+    while (history.length < 60 && waited === 0) {
+      const points = ask(held, history, 1, id);
+      if (points.length === 0) waited++;
+      for (const u of points) {
+        history.push({ u, value: u[0]! });
+        held.tell(id++, u[0]!);
+      }
+    }
+    // It handed out nothing, with nothing pending, because it converged: its owner's cue.
+    expect(waited).toBe(1);
+    expect(held.converged).toBe(true);
+    expect(state(held).starts).toBe(1);
+    // The same run without the hook restarts by itself within the ask.
+    const free = createNelderMead(1, 3);
+    const again: Evaluation[] = [];
+    drive(free, (u) => u[0]!, again, history.length + 5, 1);
+    expect(state(free).starts).toBeGreaterThan(1);
   });
 
   it("takes a measured point's value from a history it did not ask itself, NaN as +∞", () => {

@@ -280,10 +280,11 @@ export interface DiscreteCells {
 
 /** Nelder–Mead over every coordinate of a d-dimensional cube: the default local method. */
 function everyCoordinate(d: number, cells?: DiscreteCells): LocalMethod {
-  const snap = cells?.snap;
+  // The local phase ends when its simplex converges: it must not restart by itself mid-ask.
+  const hooks = { measuredAt: cells?.snap, holdAtConvergence: true };
   return {
-    create: (step, seed) => createNelderMead(d, seed, { initialStep: step }, snap),
-    restore: (state) => restoreNelderMead(state, snap),
+    create: (step, seed) => createNelderMead(d, seed, { initialStep: step }, hooks),
+    restore: (state) => restoreNelderMead(state, hooks),
     vertices: (local) => local.toJSON().vertices as number[][],
   };
 }

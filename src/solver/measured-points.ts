@@ -1,10 +1,14 @@
 import type { Evaluation } from "./strategy.js";
 
-/**
- * Keys are the coordinates rounded to this grid (1e-12 of each range): two points closer than
- * that in every coordinate are one point, whatever rounding their arithmetic took.
- */
+/** Coordinates are compared rounded to multiples of 1e-12 (of each parameter's range). */
 const GRID = 1e12;
+const TWO_32 = 2 ** 32;
+
+/** One measured point: its rounded coordinates and the value first measured there. */
+interface Entry {
+  readonly rounded: readonly number[];
+  readonly value: number;
+}
 
 /**
  * The value first measured at each unit-cube point of an append-only history, for a strategy that
@@ -13,36 +17,58 @@ const GRID = 1e12;
  * objective while spending a trial).
  *
  * @remarks
+ * Two points are the same when their coordinates round to the same multiples of 1e-12. Stored by
+ * a numeric hash of the rounded coordinates, compared in full on a hash match.
  * {@link MeasuredPoints.update} takes in only the entries appended since its last call, O(d)
  * each; a lookup is O(d). Nothing here is part of a strategy's saved state: it is rebuilt from
  * the history it was built on.
  */
 export class MeasuredPoints {
-  private readonly values = new Map<string, number>();
+  private readonly buckets = new Map<number, Entry[]>();
   private scanned = 0;
 
   /** Takes in the entries of `history` appended since the last call (starts over if it shrank). */
   update(history: readonly Evaluation[]): void {
     if (history.length < this.scanned) {
-      this.values.clear();
+      this.buckets.clear();
       this.scanned = 0;
     }
     for (let i = this.scanned; i < history.length; i++) {
       const entry = history[i]!;
-      const key = keyOf(entry.u);
-      if (!this.values.has(key)) this.values.set(key, entry.value);
+      const rounded = entry.u.map((x) => Math.round(x * GRID));
+      const hash = hashOf(rounded);
+      const bucket = this.buckets.get(hash);
+      if (bucket === undefined) this.buckets.set(hash, [{ rounded, value: entry.value }]);
+      else if (find(bucket, rounded) === undefined) bucket.push({ rounded, value: entry.value });
     }
     this.scanned = history.length;
   }
 
   /** The value first measured at `u` (NaN for a failed evaluation), or undefined if none was. */
   valueAt(u: readonly number[]): number | undefined {
-    return this.values.get(keyOf(u));
+    const rounded = u.map((x) => Math.round(x * GRID));
+    const bucket = this.buckets.get(hashOf(rounded));
+    return bucket === undefined ? undefined : find(bucket, rounded)?.value;
   }
 }
 
-function keyOf(u: readonly number[]): string {
-  let key = "";
-  for (let j = 0; j < u.length; j++) key += `${Math.round(u[j]! * GRID)},`;
-  return key;
+function find(bucket: readonly Entry[], rounded: readonly number[]): Entry | undefined {
+  for (const entry of bucket) {
+    let same = entry.rounded.length === rounded.length;
+    for (let j = 0; same && j < rounded.length; j++) same = entry.rounded[j] === rounded[j];
+    if (same) return entry;
+  }
+  return undefined;
+}
+
+/** FNV-1a over the low and high 32 bits of each rounded coordinate. */
+function hashOf(rounded: readonly number[]): number {
+  let hash = 0x811c9dc5;
+  for (let j = 0; j < rounded.length; j++) {
+    const r = rounded[j]!;
+    const high = Math.floor(r / TWO_32);
+    hash = Math.imul(hash ^ (r - high * TWO_32), 0x01000193);
+    hash = Math.imul(hash ^ high, 0x01000193);
+  }
+  return hash;
 }

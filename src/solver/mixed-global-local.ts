@@ -60,9 +60,9 @@ function numericLocal(space: Space, localStep: number): LocalMethod {
     create: (step, seed, at, previous) => {
       const base = at ?? space.snap(space.toUnit({}));
       const same = previous === null || (previous as SubspaceNelderMead).covers(base);
-      return createSubspaceNelderMead(space, base, seed, { initialStep: same ? step : localStep });
+      return createSubspaceNelderMead(space, base, seed, { initialStep: same ? step : localStep }, true);
     },
-    restore: (state) => restoreSubspaceNelderMead(space, state),
+    restore: (state) => restoreSubspaceNelderMead(space, state, true),
     vertices: (local: NelderMeadStrategy) => {
       const sub = local as SubspaceNelderMead;
       return (sub.toJSON().vertices as number[][]).map((v) => sub.lift(v));

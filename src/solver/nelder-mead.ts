@@ -67,11 +67,14 @@ const TRIAL = -1;
 const COLLAPSED = 1e-12;
 
 /**
- * Stages an `ask` may complete from values already measured before it hands out a point: enough
- * for a simplex to converge and restart a few times, and a bound on a search that has nothing
- * new left to ask near where it is (it then starts a simplex at a random point).
+ * Lookups of measured points an `ask` may make while it completes stages from values already
+ * measured: enough for a simplex to converge and restart several times, and a bound (well under
+ * a millisecond at d = 16) on a search that has nothing new left to ask near where it is.
  */
-const MEASURED_STAGES_PER_ASK = 256;
+const MEASURED_LOOKUPS_PER_ASK = 512;
+
+/** Random points tried for a fresh start in a part of the cube not measured yet. */
+const RANDOM_START_TRIES = 16;
 
 /** PRNG stream of this strategy, so it never shares a sequence with another user of the same seed. */
 const PRNG_STREAM = 0x4e4d;
@@ -104,6 +107,24 @@ function resolveOptions(dimension: number, options: NelderMeadOptions): Resolved
   check(shrink > 0 && shrink < 1, "coefficients.shrink", "in (0, 1)", shrink);
   if (problems.length > 0) throw new RangeError(`invalid Nelder–Mead options: ${problems.join("; ")}`);
   return resolved;
+}
+
+/**
+ * How an owner embeds a simplex. Not part of the saved state: the owner passes the same to
+ * {@link restoreNelderMead}.
+ */
+export interface NelderMeadHooks {
+  /**
+   * Maps a point to the one whose measured value it gets (a space's ints decode to their cell,
+   * which the solver snaps every point to); the point itself when absent.
+   */
+  readonly measuredAt?: ((point: readonly number[]) => readonly number[]) | undefined;
+  /**
+   * When true, a simplex that converges inside an `ask` (from values measured before) hands out
+   * nothing more and waits there, `converged`, for its owner to act (the default strategy ends
+   * its local phase). When false (forced Nelder–Mead), it restarts within the same `ask`.
+   */
+  readonly holdAtConvergence?: boolean | undefined;
 }
 
 /** A Nelder–Mead strategy, as {@link createNelderMead} returns it. */
@@ -166,6 +187,12 @@ class NelderMead implements NelderMeadStrategy {
    */
   private candidates: number[] = [];
   private candidateChecks: number[] = [];
+  /**
+   * Whether a point was handed out since the last anchor: a simplex run through on measured values
+   * alone visited nothing new, and anchoring it would pile up anchors by the thousand once a small
+   * space of ints is used up.
+   */
+  private askedSinceAnchor = true;
   /** Values of the points in the history, so a point measured before is not asked again. */
   private readonly measured = new MeasuredPoints();
 
@@ -185,17 +212,12 @@ class NelderMead implements NelderMeadStrategy {
     return hi - lo <= this.options.valueTolerance * Math.max(1, Math.abs(lo));
   }
 
-  /**
-   * @param measuredAt Maps a point to the one whose measured value it would get (integers decode
-   *   to their cell), for the lookup that keeps measured points from being asked again; identity
-   *   when absent.
-   */
-  constructor(
-    dimension: number,
-    options: ResolvedOptions,
-    prng: Prng,
-    private readonly measuredAt?: (point: readonly number[]) => readonly number[],
-  ) {
+  private readonly measuredAt: ((point: readonly number[]) => readonly number[]) | undefined;
+  private readonly holdAtConvergence: boolean;
+
+  constructor(dimension: number, options: ResolvedOptions, prng: Prng, hooks: NelderMeadHooks = {}) {
+    this.measuredAt = hooks.measuredAt;
+    this.holdAtConvergence = hooks.holdAtConvergence ?? false;
     this.d = dimension;
     this.options = options;
     this.prng = prng;
@@ -219,7 +241,10 @@ class NelderMead implements NelderMeadStrategy {
       this.pending.set(firstId + k, slot);
       points.push((slot === TRIAL ? this.trial : this.vertices[slot]!).slice());
     }
-    if (count > 0) this.queue = this.queue.slice(count);
+    if (count > 0) {
+      this.queue = this.queue.slice(count);
+      this.askedSinceAnchor = true;
+    }
     return points;
   }
 
@@ -262,6 +287,7 @@ class NelderMead implements NelderMeadStrategy {
       step: this.step,
       starts: this.starts,
       incumbentRestarts: this.incumbentRestarts,
+      askedSinceAnchor: this.askedSinceAnchor,
       scanned: this.scanned,
       incumbent: this.incumbent,
       candidates: this.candidates.slice(),
@@ -303,6 +329,10 @@ class NelderMead implements NelderMeadStrategy {
       Number.isInteger(v) && (v as number) >= 0 ? (v as number) : bad(what);
     this.starts = count(state.starts, "starts");
     this.incumbentRestarts = count(state.incumbentRestarts, "incumbentRestarts");
+    // States written before it existed anchored every point.
+    if (state.askedSinceAnchor !== undefined && typeof state.askedSinceAnchor !== "boolean")
+      bad("askedSinceAnchor");
+    this.askedSinceAnchor = state.askedSinceAnchor !== false;
     if (typeof state.step !== "number" || !(state.step >= 0 && state.step <= 0.5)) bad("step");
     this.step = state.step as number;
     this.scanned = count(state.scanned, "scanned");
@@ -325,7 +355,7 @@ class NelderMead implements NelderMeadStrategy {
     let step = this.options.initialStep;
     let randomSigns = false;
     if (anywhere) {
-      start = { u: Array.from({ length: this.d }, () => this.prng.next()), value: Number.NaN };
+      start = { u: this.unmeasuredPoint(), value: Number.NaN };
       randomSigns = true;
     } else if (this.starts > 0) {
       const fresh = this.bestCandidate(history);
@@ -369,10 +399,35 @@ class NelderMead implements NelderMeadStrategy {
       v[axis] = forward >= 0 && forward <= 1 ? forward : base[axis]! - sign * step;
       this.values[i] = Number.NaN;
     }
-    this.anchors.push(base.slice());
+    this.addAnchor(base);
     this.queue = [];
     for (let i = Number.isNaN(this.values[0]!) ? 0 : 1; i <= this.d; i++) this.queue.push(i);
     this.phase = "build";
+  }
+
+  /** A random point whose cell has no value yet, if one of a few tries finds it (else the last). */
+  private unmeasuredPoint(): number[] {
+    let point: number[] = [];
+    for (let attempt = 0; attempt < RANDOM_START_TRIES; attempt++) {
+      point = Array.from({ length: this.d }, () => this.prng.next());
+      if (this.lookUp(point) === undefined) break;
+    }
+    return point;
+  }
+
+  /** The value measured where `point` would be measured, or undefined. */
+  private lookUp(point: readonly number[]): number | undefined {
+    return this.measured.valueAt(this.measuredAt === undefined ? point : this.measuredAt(point));
+  }
+
+  /**
+   * Records a visited point for the restart rule, unless nothing was asked since the last one (a
+   * simplex run through on measured values visited nothing new).
+   */
+  private addAnchor(point: readonly number[]): void {
+    if (!this.askedSinceAnchor) return;
+    this.askedSinceAnchor = false;
+    this.anchors.push(point.slice());
   }
 
   /**
@@ -427,27 +482,47 @@ class NelderMead implements NelderMeadStrategy {
 
   /**
    * Fills the queued points that the history already has values for, and runs the stages they
-   * complete, until a point needs asking (or {@link MEASURED_STAGES_PER_ASK} stages ran).
+   * complete, until a point needs asking, the simplex converges with `holdAtConvergence`, or
+   * {@link MEASURED_LOOKUPS_PER_ASK} lookups were made: then everything the search leads to near
+   * here is measured (a finite space of ints used up around the best cell, a plateau), and a
+   * simplex at a random point asks something new (with `holdAtConvergence`, the measured points
+   * are handed out again instead: the owner's phase ends on its own rules).
    */
   private takeMeasured(history: readonly Evaluation[]): void {
-    for (let stages = 0; stages < MEASURED_STAGES_PER_ASK; stages++) {
+    let lookups = 0;
+    for (;;) {
       if (this.phase === "start") this.begin(history);
-      const unknown: number[] = [];
-      for (const slot of this.queue) {
-        const point = slot === TRIAL ? this.trial : this.vertices[slot]!;
-        const value = this.measured.valueAt(this.measuredAt === undefined ? point : this.measuredAt(point));
-        if (value === undefined) unknown.push(slot);
-        else if (slot === TRIAL) this.trialValue = Number.isNaN(value) ? Number.POSITIVE_INFINITY : value;
-        else this.values[slot] = Number.isNaN(value) ? Number.POSITIVE_INFINITY : value;
-      }
-      if (unknown.length === this.queue.length) return;
-      this.queue = unknown;
-      if (unknown.length > 0 || this.pending.size > 0) return;
+      lookups += this.queue.length;
+      if (!this.fillMeasured()) return;
+      if (this.queue.length > 0 || this.pending.size > 0) return;
+      if (lookups >= MEASURED_LOOKUPS_PER_ASK) break;
       this.advance();
+      if (this.phase === "start" && this.holdAtConvergence) return;
     }
-    // Out of stages: every point the search leads to near here is measured (a finite space of ints
-    // whose neighbourhood is used up, a plateau). A simplex at a random point asks something new.
+    if (this.holdAtConvergence) return;
     this.begin(history, true);
+    this.fillMeasured();
+    if (this.queue.length === 0 && this.pending.size === 0) {
+      // Not one of its vertices is new (a space nearly used up): ask them again.
+      for (let i = 0; i <= this.d; i++) this.queue.push(i);
+    }
+  }
+
+  /**
+   * Gives the queued points that have a measured value that value and takes them off the queue;
+   * whether it found any.
+   */
+  private fillMeasured(): boolean {
+    const unknown: number[] = [];
+    for (const slot of this.queue) {
+      const value = this.lookUp(slot === TRIAL ? this.trial : this.vertices[slot]!);
+      if (value === undefined) unknown.push(slot);
+      else if (slot === TRIAL) this.trialValue = Number.isNaN(value) ? Number.POSITIVE_INFINITY : value;
+      else this.values[slot] = Number.isNaN(value) ? Number.POSITIVE_INFINITY : value;
+    }
+    if (unknown.length === this.queue.length) return false;
+    this.queue = unknown;
+    return true;
   }
 
   /** Runs the state machine once every result of the current stage is in. */
@@ -544,7 +619,7 @@ class NelderMead implements NelderMeadStrategy {
       (size <= sizeTolerance && spread <= valueTolerance * Math.max(1, Math.abs(this.values[0]!)));
     const last = this.anchors[this.anchors.length - 1];
     if (converged || last === undefined || rmsDistance(last, best) >= restartSeparation / 2) {
-      this.anchors.push(best.slice());
+      this.addAnchor(best);
     }
     if (converged) {
       this.phase = "start"; // the next ask restarts, with the history it brings
@@ -596,9 +671,9 @@ function rankValue(e: Evaluation): number {
  *   spread ≤ `valueTolerance` × max(1, |best|), or a simplex collapsed below 1e-12.
  * - Measured points are not asked again: a point the history already has a value for (a reflection
  *   clamped onto a vertex, a contraction onto a measured point, an int cell measured before, with
- *   `measuredAt` mapping a point to its cell) takes that value, and the stage it completes runs at
- *   once, within the same `ask`. After 256 such stages in one `ask` (everything the search leads to
- *   near here is measured) it starts a simplex at a random point.
+ *   `hooks.measuredAt` mapping a point to its cell) takes that value, and the stage it completes
+ *   runs at once, within the same `ask`. After 512 such lookups in one `ask` (everything the
+ *   search leads to near here is measured) it starts a simplex at a random unmeasured point.
  * - Restart rule, applied at the next `ask` after convergence: start from the best history point
  *   whose RMS distance from every visited point (each start, the best vertex every time it has
  *   moved `restartSeparation / 2`, each converged point) is at least `restartSeparation`, with the
@@ -615,13 +690,13 @@ export function createNelderMead(
   dimension: number,
   seed: number,
   options: NelderMeadOptions = {},
-  measuredAt?: (point: readonly number[]) => readonly number[],
+  hooks: NelderMeadHooks = {},
 ): NelderMeadStrategy {
   if (!(Number.isInteger(dimension) && dimension >= 1)) {
     throw new RangeError(`dimension must be an integer ≥ 1, got ${dimension}`);
   }
   const prng = Prng.fromSeed(seed, PRNG_STREAM);
-  return new NelderMead(dimension, resolveOptions(dimension, options), prng, measuredAt);
+  return new NelderMead(dimension, resolveOptions(dimension, options), prng, hooks);
 }
 
 /**
@@ -630,10 +705,7 @@ export function createNelderMead(
  *
  * @throws RangeError when `state` is not a well-formed Nelder–Mead state of this version.
  */
-export function restoreNelderMead(
-  state: StrategyState,
-  measuredAt?: (point: readonly number[]) => readonly number[],
-): NelderMeadStrategy {
+export function restoreNelderMead(state: StrategyState, hooks: NelderMeadHooks = {}): NelderMeadStrategy {
   if (state.kind !== "nelder-mead" || state.version !== STATE_VERSION) {
     throw new RangeError(
       `invalid Nelder–Mead state: expected kind "nelder-mead" version ${STATE_VERSION}, ` +
@@ -650,7 +722,7 @@ export function restoreNelderMead(
   }
   const options = resolveOptions(dimension as number, { ...saved, coefficients: { ...saved.coefficients } });
   const prng = Prng.fromState(state.prng as number[]);
-  const strategy = new NelderMead(dimension as number, options, prng, measuredAt);
+  const strategy = new NelderMead(dimension as number, options, prng, hooks);
   strategy.load(state);
   return strategy;
 }

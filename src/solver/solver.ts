@@ -713,7 +713,7 @@ class SolverImpl implements Solver {
     const space = this.space;
     const snapshot = this.actor.getSnapshot();
     if (snapshot.matches({ refine: "nelderMead" })) {
-      if (!space.mixed) return createNelderMead(space.dimension, seed, {}, snapOf(space));
+      if (!space.mixed) return createNelderMead(space.dimension, seed, {}, { measuredAt: snapOf(space) });
       const incumbent = this.bestIndex < 0 ? space.snap(space.toUnit({})) : this.history[this.bestIndex]!.u;
       return createSubspaceNelderMead(space, incumbent, seed);
     }
@@ -734,7 +734,7 @@ class SolverImpl implements Solver {
     if (state.kind === "nelder-mead") {
       return this.space.mixed
         ? restoreSubspaceNelderMead(this.space, state)
-        : restoreNelderMead(state, snapOf(this.space));
+        : restoreNelderMead(state, { measuredAt: snapOf(this.space) });
     }
     if (state.kind === "tpe") {
       return this.space.mixed ? restoreMixedTpe(this.space.dimensions, state) : restoreTpe(state);

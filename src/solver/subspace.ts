@@ -132,21 +132,33 @@ function cellOfSubspace(
   };
 }
 
-/** Nelder–Mead over the float and int coordinates of `space`, the rest fixed at `incumbent`'s. */
+/**
+ * Nelder–Mead over the float and int coordinates of `space`, the rest fixed at `incumbent`'s;
+ * `holdAtConvergence` as in {@link NelderMeadHooks} (the default strategy's local phase).
+ */
 export function createSubspaceNelderMead(
   space: Space,
   incumbent: readonly number[],
   seed: number,
   options: NelderMeadOptions = {},
+  holdAtConvergence = false,
 ): SubspaceNelderMead {
   const base = space.snap([...incumbent]);
   const free = freeCoordinates(space, base);
-  const inner = createNelderMead(free.length, seed, options, cellOfSubspace(space, free, base));
+  const measuredAt = cellOfSubspace(space, free, base);
+  const inner = createNelderMead(free.length, seed, options, { measuredAt, holdAtConvergence });
   return new SubspaceNelderMead(inner, space, free, base);
 }
 
-/** Rebuilds the strategy from its `toJSON()`; throws a RangeError on a malformed state. */
-export function restoreSubspaceNelderMead(space: Space, state: StrategyState): SubspaceNelderMead {
+/**
+ * Rebuilds the strategy from its `toJSON()` (`holdAtConvergence` as it was created with); throws a
+ * RangeError on a malformed state.
+ */
+export function restoreSubspaceNelderMead(
+  space: Space,
+  state: StrategyState,
+  holdAtConvergence = false,
+): SubspaceNelderMead {
   const { subspace, ...rest } = state;
   const saved = subspace as { free?: unknown; base?: unknown } | undefined;
   const d = space.dimension;
@@ -164,6 +176,7 @@ export function restoreSubspaceNelderMead(space: Space, state: StrategyState): S
   ) {
     throw new RangeError("invalid Nelder–Mead state: subspace");
   }
-  const inner = restoreNelderMead(rest as StrategyState, cellOfSubspace(space, free, base));
+  const measuredAt = cellOfSubspace(space, free as number[], base as number[]);
+  const inner = restoreNelderMead(rest as StrategyState, { measuredAt, holdAtConvergence });
   return new SubspaceNelderMead(inner, space, free as number[], base as number[]);
 }
