@@ -406,6 +406,31 @@ describe("trust-region batch", () => {
     expect(pairs(plain).every(Boolean)).toBe(false);
   });
 
+  it("on ints, does not propose a measured cell again while the region has others", () => {
+    // Two ints on a grid of 21 cells each (cells 1/21 wide; the history holds their centres, as
+    // the solver snaps them), a bowl whose minimum is the cell (7, 3), measured with its 5 × 5
+    // neighbours: the fit's minimiser lies in a measured cell, and so do points within a cell of
+    // it. Sequential proposals, each snapped and measured before the next.
+    const cell = 1 / 21;
+    const snap = (x: number) => (Math.min(20, Math.floor(x / cell)) + 0.5) * cell;
+    const f = (u: readonly number[]) => (u[0]! / cell - 7.5) ** 2 + (u[1]! / cell - 3.5) ** 2;
+    const history: Evaluation[] = [];
+    for (let a = 5; a <= 9; a++)
+      for (let b = 1; b <= 5; b++) {
+        const u = [(a + 0.5) * cell, (b + 0.5) * cell];
+        history.push({ u, value: f(u) });
+      }
+    const best = history.reduce((b, h, i) => (h.value < history[b]!.value ? i : b), 0);
+    const region = new TrustRegionBatch(Prng.fromSeed(5, 2), 0.2, () => [cell, cell]);
+    const keys = new Set(history.map((h) => h.u.join(",")));
+    for (let id = 0; id < 12; id++) {
+      const u = region.propose(history, best, [], id).map(snap);
+      expect(keys.has(u.join(",")), `proposal ${id}: ${u.map((x) => x / cell - 0.5)}`).toBe(false);
+      keys.add(u.join(","));
+      history.push({ u, value: f(u) });
+    }
+  });
+
   it("never proposes the incumbent itself, even when the model's minimiser is the incumbent", () => {
     // A bowl whose minimum lies beyond the corner (0, 0), with the incumbent on that corner: the
     // minimiser in the region is the corner, so every proposal comes from the fallbacks, whose

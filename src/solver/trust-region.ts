@@ -93,8 +93,9 @@ const GAP_OFFSET = 0.1;
  */
 const REACH = 4;
 /**
- * Uniform draws the region makes for a point {@link crashFree} accepts, when it has no model or
- * no other point: without failed or pruned trials nearby the first is taken.
+ * Uniform draws the region makes for a point {@link crashFree} accepts and not measured before,
+ * when it has no model or no other point: without failed or pruned trials nearby, and off a grid
+ * of ints, the first is taken.
  */
 const UNIFORM_DRAWS = 16;
 /** Smallest radius: below this the incumbent is known to more digits than a double holds. */
@@ -177,12 +178,24 @@ export class TrustRegionBatch {
     const upper = centre.map((x) => Math.min(1, x + r));
     const { points, values, weights, model } = chooseFit(history, centre, REACH * r, centreValue);
     const safe = crashFree(unfinished, points, centre, REACH * r);
-    // A uniform point in the region, of a few draws the first that `safe` accepts (else the last).
+    // Points already measured (the centre among them): asking one again learns nothing. A fit
+    // whose minimiser sits on one kept proposing it, up to 20 trials in a row. On an int, a
+    // point within half a cell of a measured one (the history holds cells' positions) is that
+    // cell again: on a grid of ints, a quarter of the region's proposals were.
+    const floors = cells?.(centre);
+    const near = centre.map((_, j) => Math.max(SAME, (floors?.[j] ?? 0) / 2));
+    const measured = history.filter((h) =>
+      h.u.every((v, j) => v >= lower[j]! - near[j]! && v <= upper[j]! + near[j]!),
+    );
+    const unmeasured = (x: readonly number[]) =>
+      measured.every((h) => x.some((v, j) => Math.abs(v - h.u[j]!) >= near[j]!));
+    // A uniform point in the region, of a few draws the first that `safe` accepts and that is not
+    // measured (else the last).
     const uniform = () => {
       let x: number[] = [];
       for (let k = 0; k < UNIFORM_DRAWS; k++) {
         x = lower.map((l, j) => l + (upper[j]! - l) * this.prng.next());
-        if (safe(x)) break;
+        if (safe(x) && unmeasured(x)) break;
       }
       return x;
     };
@@ -191,16 +204,9 @@ export class TrustRegionBatch {
     // How far around the minimiser a batch spreads: twice the model's step, within the region,
     // and on an int at least the incumbent's cell (a step inside it lands on a value tried).
     const base = Math.min(r, Math.max(MIN_SPREAD * r, STEP_SPREAD * chebyshev(minimiser, centre)));
-    const floors = cells?.(centre);
     const spread = centre.map((_, j) => Math.max(base, floors?.[j] ?? 0));
     const clear = (x: readonly number[]) =>
       pending.every((p) => x.some((v, j) => Math.abs(v - p[j]!) >= GAP * spread[j]!));
-    // Points already measured (the centre among them): asking one again learns nothing. A fit
-    // whose minimiser sits on one kept proposing it, up to 20 trials in a row.
-    const measured = history.filter((h) =>
-      h.u.every((v, j) => v >= lower[j]! - SAME && v <= upper[j]! + SAME),
-    );
-    const unmeasured = (x: readonly number[]) => measured.every((h) => chebyshev(x, h.u) > SAME);
     const fresh = (x: readonly number[]) => clear(x) && unmeasured(x) && safe(x);
     if (fresh(minimiser)) return minimiser;
     const drawn = this.bootstrapMinimiser(centre, points, values, weights, lower, upper, fresh);
