@@ -492,6 +492,35 @@ describe("Nelder–Mead never asks a measured point again", () => {
     expect(state(free).starts).toBeGreaterThan(1);
   });
 
+  it("with holdAtConvergence, counts a neighbourhood with nothing new as converged, not as a reason to wait", () => {
+    // Every cell of 8 binary ints measured: the search finds nothing new anywhere.
+    const cell = (u: readonly number[]) => u.map((x) => (x < 0.5 ? 0.25 : 0.75));
+    const history: Evaluation[] = Array.from({ length: 256 }, (_, k) => {
+      const u = Array.from({ length: 8 }, (_, j) => ((k >> j) & 1 ? 0.75 : 0.25));
+      return { u, value: u.reduce((sum, x, j) => sum + Math.sin(7 * x * (j + 1)), 0) };
+    });
+    const held = createNelderMead(8, 1, {}, { measuredAt: cell, holdAtConvergence: true });
+    expect(ask(held, history, 1, 0)).toEqual([]);
+    // Its owner's cue, not a simplex stuck mid-step that hands out nothing for ever.
+    expect(held.converged).toBe(true);
+  });
+
+  it("restarts from each unvisited history point once, even when that restart asks nothing", () => {
+    // A 4 × 4 grid of cells, all but one measured: restarts from measured candidates ask nothing,
+    // and each candidate may be started from once; the unmeasured cell is asked before long.
+    const cell = (u: readonly number[]) => u.map((x) => (Math.min(3, Math.floor(x * 4)) + 0.5) / 4);
+    const f: Objective = (u) => (u[0]! - 0.6) ** 2 + (u[1]! - 0.1) ** 2;
+    const history: Evaluation[] = [];
+    for (let a = 0; a < 4; a++)
+      for (let b = 0; b < 4; b++) {
+        const u = [(a + 0.5) / 4, (b + 0.5) / 4];
+        if (a !== 0 || b !== 3) history.push({ u, value: f(u) });
+      }
+    const nm = createNelderMead(2, 2, { restartSeparation: 0.2 }, { measuredAt: cell });
+    const [first] = ask(nm, history, 1, 0);
+    expect(cell(first!)).toEqual([0.125, 0.875]);
+  });
+
   it("takes a measured point's value from a history it did not ask itself, NaN as +∞", () => {
     // The start's two axis neighbours were measured already (one of them failed: NaN, ranked as
     // +∞), so the first simplex needs no trial, and the first point asked is a new one.

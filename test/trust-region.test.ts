@@ -16,6 +16,7 @@ import {
   TrustRegionBatch,
   valueWeights,
 } from "../src/solver/trust-region.js";
+import { Space } from "../src/space/space.js";
 
 /** A rotated, shifted quadratic in 3-D with its minimum at `at`. */
 function bowl(at: readonly number[]) {
@@ -381,7 +382,11 @@ describe("trust-region batch", () => {
     // twice the step (about 0.01) would put the whole batch in the incumbent's cell there.
     const { near, best } = nearMinimum();
     const batch = (cells?: CellWidths) => {
-      const region = new TrustRegionBatch(Prng.fromSeed(4, 2), 0.15, cells);
+      const region = new TrustRegionBatch(
+        Prng.fromSeed(4, 2),
+        0.15,
+        cells === undefined ? undefined : { widths: cells, snap: (u) => u },
+      );
       const pending: number[][] = [];
       for (let id = 0; id < 8; id++) pending.push(region.propose(near, best, pending, id));
       return pending;
@@ -421,7 +426,10 @@ describe("trust-region batch", () => {
         history.push({ u, value: f(u) });
       }
     const best = history.reduce((b, h, i) => (h.value < history[b]!.value ? i : b), 0);
-    const region = new TrustRegionBatch(Prng.fromSeed(5, 2), 0.2, () => [cell, cell]);
+    const region = new TrustRegionBatch(Prng.fromSeed(5, 2), 0.2, {
+      widths: () => [cell, cell],
+      snap: (u) => u.map(snap),
+    });
     const keys = new Set(history.map((h) => h.u.join(",")));
     for (let id = 0; id < 12; id++) {
       const u = region.propose(history, best, [], id).map(snap);
@@ -429,6 +437,34 @@ describe("trust-region batch", () => {
       keys.add(u.join(","));
       history.push({ u, value: f(u) });
     }
+  });
+
+  it("on a log-scale int, compares cells, not distances: a free cell is proposed, a measured one not", () => {
+    // Cells of a log-scale int have different widths, and the history holds a value's position,
+    // not its cell's centre: a tolerance of half the incumbent's cell missed both ways.
+    const space = new Space({ n: { type: "int", min: 1, max: 1000, scale: "log" } });
+    const at = (n: number) => space.toUnit({ n })[0]!;
+    const value = (u: number) => space.toParams([u]).n as number;
+    const cells = {
+      widths: (u: readonly number[]) => [space.cellWidth(0, u[0]!)],
+      snap: (u: readonly number[]) => space.snap(u),
+    };
+    const proposed = (measured: number[], radius: number) => {
+      const history = measured.map((n, i) => ({ u: [at(n)], value: i }));
+      const counts = new Map<number, number>();
+      for (let seed = 1; seed <= 100; seed++) {
+        const region = new TrustRegionBatch(Prng.fromSeed(seed, 2), radius, cells);
+        const n = value(region.propose(history, 0, [], 1)[0]!);
+        counts.set(n, (counts.get(n) ?? 0) + 1);
+      }
+      return counts;
+    };
+    // 1 and 3 measured, the incumbent 1: the cell between them, 2, is free.
+    const between = proposed([1, 3], 0.1);
+    expect(between.get(2) ?? 0).toBeGreaterThan(90);
+    // 4 and 2 measured, the incumbent 4: neither comes back.
+    const around = proposed([4, 2], 0.1);
+    expect(around.has(2) || around.has(4)).toBe(false);
   });
 
   it("never proposes the incumbent itself, even when the model's minimiser is the incumbent", () => {

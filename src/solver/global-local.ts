@@ -3,7 +3,7 @@ import { LocalTurns } from "./local-turns.js";
 import { createNelderMead, type NelderMeadStrategy, restoreNelderMead } from "./nelder-mead.js";
 import type { Evaluation, Strategy, StrategyContext, StrategyState } from "./strategy.js";
 import { createTpe, restoreTpe, type TpeOptions } from "./tpe.js";
-import { type CellWidths, TrustRegionBatch } from "./trust-region.js";
+import { type DiscreteCells, TrustRegionBatch } from "./trust-region.js";
 
 /**
  * Options of the default strategy (`strategy: "auto"`, {@link createGlobalLocal}). Every field is
@@ -266,16 +266,6 @@ export interface FocusedModel {
 /** Forced TPE's settings over a d-dimensional cube: the default focused model. */
 function forcedTpe(d: number): FocusedModel {
   return { create: (seed) => createTpe(d, seed), restore: restoreTpe };
-}
-
-/**
- * A space with ints, as the default strategy needs it: each point's cell widths (the trust
- * region's batch spreads over a cell at least) and the cell a point snaps to (the point whose
- * measurement a simplex vertex gets, so a vertex in a measured cell is not asked again).
- */
-export interface DiscreteCells {
-  readonly widths: CellWidths;
-  readonly snap: (u: readonly number[]) => readonly number[];
 }
 
 /** Nelder–Mead over every coordinate of a d-dimensional cube: the default local method. */
@@ -1177,7 +1167,7 @@ export function createGlobalLocal(
     seed,
     resolved,
     createTpe(dimension, seed ^ TPE_SEED, tpeOptions(resolved)),
-    new TrustRegionBatch(Prng.fromSeed(seed, FILL_SEED), resolved.localStep, cells?.widths),
+    new TrustRegionBatch(Prng.fromSeed(seed, FILL_SEED), resolved.localStep, cells),
     everyCoordinate(dimension, cells),
   );
 }
@@ -1266,8 +1256,8 @@ export function restoreGlobalLocal(
     restoreTpe(state.tpe as StrategyState),
     // States written before the batch local step have no region yet: it starts fresh.
     state.region === undefined
-      ? new TrustRegionBatch(Prng.fromSeed(seed as number, FILL_SEED), options.localStep, cells?.widths)
-      : TrustRegionBatch.restore(state.region, cells?.widths),
+      ? new TrustRegionBatch(Prng.fromSeed(seed as number, FILL_SEED), options.localStep, cells)
+      : TrustRegionBatch.restore(state.region, cells),
     everyCoordinate(dimension as number, cells),
   );
   strategy.load(state);

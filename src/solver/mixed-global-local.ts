@@ -19,7 +19,7 @@ import {
   restoreSubspaceNelderMead,
   type SubspaceNelderMead,
 } from "./subspace.js";
-import { type CellWidths, TrustRegionBatch } from "./trust-region.js";
+import { type CellWidths, type DiscreteCells, TrustRegionBatch } from "./trust-region.js";
 
 /** Seed offsets of the inner parts, distinct from the continuous default strategy's. */
 const TPE_SEED = 0x4d474c;
@@ -103,7 +103,18 @@ class NumericRegion implements LocalRegion {
       if (i === center) at = projected.length;
       projected.push({ u: project(entry.u), value: entry.value });
     });
-    const cells = cellsOf(this.space, coords);
+    const space = this.space;
+    // The branch's cells: each coordinate's width, and a point's cell as the solver snaps it.
+    const cells: DiscreteCells = {
+      widths: cellsOf(space, coords),
+      snap: (p) => {
+        const u = [...base];
+        coords.forEach((i, q) => {
+          u[i] = p[q]!;
+        });
+        return project(space.snap(u));
+      },
+    };
     // Running trials of other branches measure another function: they keep no one apart here.
     const running = pending.filter((u) => this.branchOf(u) === branch).map(project);
     // Likewise failed and pruned trials: a crash in another branch says nothing about this one.

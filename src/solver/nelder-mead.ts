@@ -362,6 +362,9 @@ class NelderMead implements NelderMeadStrategy {
       if (fresh !== undefined) {
         start = fresh;
         this.incumbentRestarts = 0;
+        // Used: a start that asks nothing is not anchored, and would be chosen again and again.
+        this.candidates.shift();
+        this.candidateChecks.shift();
       } else {
         // Nowhere new to go: look around the incumbent again, wider each time and in random
         // directions, so repeated restarts are unlikely to re-ask the same points. Once the step
@@ -485,8 +488,8 @@ class NelderMead implements NelderMeadStrategy {
    * complete, until a point needs asking, the simplex converges with `holdAtConvergence`, or
    * {@link MEASURED_LOOKUPS_PER_ASK} lookups were made: then everything the search leads to near
    * here is measured (a finite space of ints used up around the best cell, a plateau), and a
-   * simplex at a random point asks something new (with `holdAtConvergence`, the measured points
-   * are handed out again instead: the owner's phase ends on its own rules).
+   * simplex at a random point, unmeasured if a few draws find one, asks something new (with
+   * `holdAtConvergence`, the simplex counts as converged instead, for its owner to act on).
    */
   private takeMeasured(history: readonly Evaluation[]): void {
     let lookups = 0;
@@ -499,7 +502,12 @@ class NelderMead implements NelderMeadStrategy {
       this.advance();
       if (this.phase === "start" && this.holdAtConvergence) return;
     }
-    if (this.holdAtConvergence) return;
+    if (this.holdAtConvergence) {
+      // Nothing new near here: for its owner, that is as good as converged (it ends the phase).
+      this.phase = "start";
+      this.queue = [];
+      return;
+    }
     this.begin(history, true);
     this.fillMeasured();
     if (this.queue.length === 0 && this.pending.size === 0) {
@@ -673,11 +681,13 @@ function rankValue(e: Evaluation): number {
  *   clamped onto a vertex, a contraction onto a measured point, an int cell measured before, with
  *   `hooks.measuredAt` mapping a point to its cell) takes that value, and the stage it completes
  *   runs at once, within the same `ask`. After 512 such lookups in one `ask` (everything the
- *   search leads to near here is measured) it starts a simplex at a random unmeasured point.
+ *   search leads to near here is measured) it starts a simplex at a random point (unmeasured,
+ *   if one of 16 draws finds one); with `hooks.holdAtConvergence` it counts as converged instead.
  * - Restart rule, applied at the next `ask` after convergence: start from the best history point
  *   whose RMS distance from every visited point (each start, the best vertex every time it has
- *   moved `restartSeparation / 2`, each converged point) is at least `restartSeparation`, with the
- *   initial step. If there is none, restart around the incumbent (best history point) with the step
+ *   moved `restartSeparation / 2`, each converged point; of a simplex that asked nothing, none)
+ *   is at least `restartSeparation`, and that no restart has started from yet, with the initial
+ *   step. If there is none, restart around the incumbent (best history point) with the step
  *   grown by `restartGrowth` for each such restart in a row and random directions; once the grown
  *   step would pass 0.5, it is drawn at random between the initial step and 0.5.
  *   So it never returns `null`: the solver ends the run by capping `max` at the remaining budget.

@@ -17,7 +17,7 @@ import {
   savedSolverConfig,
 } from "./config.js";
 import { failureReason } from "./failure-reason.js";
-import { createGlobalLocal, type DiscreteCells, restoreGlobalLocal } from "./global-local.js";
+import { createGlobalLocal, restoreGlobalLocal } from "./global-local.js";
 import {
   createMixedGlobalLocal,
   numericCells,
@@ -31,6 +31,7 @@ import { createPruner, type Pruner } from "./pruner.js";
 import type { Evaluation, Strategy, StrategyName, StrategyState } from "./strategy.js";
 import { createSubspaceNelderMead, restoreSubspaceNelderMead } from "./subspace.js";
 import { createTpe, restoreTpe } from "./tpe.js";
+import type { DiscreteCells } from "./trust-region.js";
 
 /**
  * A point the solver wants evaluated. `params` are the values keyed by parameter name; `P` is the

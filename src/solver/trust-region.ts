@@ -1,4 +1,5 @@
 import { Prng } from "../random/prng.js";
+import { MeasuredPoints } from "./measured-points.js";
 import {
   diagonalTerms,
   fitQuadratic,
@@ -111,6 +112,17 @@ const SAME = 1e-12;
 export type CellWidths = (u: readonly number[]) => readonly number[];
 
 /**
+ * A space with ints, as the trust region and the simplex need it: each point's cell widths (a
+ * batch spreads over a cell at least, and the region reaches one) and the cell a point snaps to,
+ * as the solver snaps every point it asks (so a proposal is compared, cell to cell, with the
+ * points measured before).
+ */
+export interface DiscreteCells {
+  readonly widths: CellWidths;
+  readonly snap: (u: readonly number[]) => readonly number[];
+}
+
+/**
  * The default strategy's trust region around the incumbent, proposing the minimiser of a
  * quadratic fitted to the nearest evaluated points (cut at {@link REACH} radii unless the wider
  * fit predicts better: {@link chooseFit}), each weighed by how close its value is to the
@@ -127,9 +139,10 @@ export type CellWidths = (u: readonly number[]) => readonly number[];
  * keeps half the batch's spread from the running points, and the model-ranked ones are drawn
  * within it. The spread is twice the model's step: the whole region while the step is long, a
  * small neighbourhood near a minimum, where the next fit needs points; on an int coordinate
- * (`cells`) it is at least the incumbent's cell, so a batch is not drawn inside one value. A
- * proposal can still decode to values already tried, the incumbent's included: on ints that
- * repeat is how the default strategy's tie rule sees a plateau. Every point also lies nearer a
+ * (`cells`) it is at least the incumbent's cell, so a batch is not drawn inside one value, and
+ * the region itself reaches at least one cell each way. No proposal is a point measured before
+ * (on ints: a cell), unless none of the draws finds another (a region whose cells are all
+ * measured). Every point also lies nearer a
  * fitted point than any failed or pruned trial within the reach ({@link crashFree}). Only when no
  * point is clear of the running ones and the incumbent (or there is no model yet) does a uniform
  * point in the region come instead. A result below the incumbent value at its ask widens the region; failures
@@ -141,14 +154,14 @@ export type CellWidths = (u: readonly number[]) => readonly number[];
  */
 export class TrustRegionBatch {
   private readonly prng: Prng;
-  private readonly cells: CellWidths | undefined;
+  private readonly cells: DiscreteCells | undefined;
   /** Half-edge of the region (∞-norm, unit cube). */
   private radius: number;
   /** Pending trial id → [incumbent value at its ask, trials running at its ask]. */
   private readonly asked = new Map<number, [number, number]>();
 
   /** `cells`, when some coordinate is an int: the batch's spread is at least a cell there. */
-  constructor(prng: Prng, radius: number, cells?: CellWidths) {
+  constructor(prng: Prng, radius: number, cells?: DiscreteCells) {
     this.prng = prng;
     this.radius = radius;
     this.cells = cells;
@@ -167,28 +180,32 @@ export class TrustRegionBatch {
     pending: readonly (readonly number[])[],
     id: number,
     unfinished: readonly (readonly number[])[] = [],
-    cells: CellWidths | undefined = this.cells,
+    cells: DiscreteCells | undefined = this.cells,
   ): number[] {
     const centre = history[incumbent]!.u;
     const d = centre.length;
     const centreValue = rank(history[incumbent]!.value);
     this.asked.set(id, [centreValue, Math.max(MIN_WIDTH, pending.length + 1)]);
     const r = this.radius;
-    const lower = centre.map((x) => Math.max(0, x - r));
-    const upper = centre.map((x) => Math.min(1, x + r));
+    // On an int the region reaches at least the centre's cell width each way, so it always holds a
+    // cell other than the centre's (a smaller one held only values already tried).
+    const floors = cells?.widths(centre);
+    const lower = centre.map((x, j) => Math.max(0, x - Math.max(r, floors?.[j] ?? 0)));
+    const upper = centre.map((x, j) => Math.min(1, x + Math.max(r, floors?.[j] ?? 0)));
     const { points, values, weights, model } = chooseFit(history, centre, REACH * r, centreValue);
     const safe = crashFree(unfinished, points, centre, REACH * r);
     // Points already measured (the centre among them): asking one again learns nothing. A fit
-    // whose minimiser sits on one kept proposing it, up to 20 trials in a row. On an int, a
-    // point within half a cell of a measured one (the history holds cells' positions) is that
-    // cell again: on a grid of ints, a quarter of the region's proposals were.
-    const floors = cells?.(centre);
-    const near = centre.map((_, j) => Math.max(SAME, (floors?.[j] ?? 0) / 2));
-    const measured = history.filter((h) =>
-      h.u.every((v, j) => v >= lower[j]! - near[j]! && v <= upper[j]! + near[j]!),
-    );
+    // whose minimiser sits on one kept proposing it, up to 20 trials in a row. On ints a point is
+    // compared by the cell it snaps to, as the history holds it: on a grid of ints, a quarter of
+    // the region's proposals were cells measured before. Snapping is monotone, so the measured
+    // points a proposal in the box can meet lie between the box's snapped corners.
+    const snap = cells?.snap;
+    const low = snap === undefined ? lower : snap(lower);
+    const high = snap === undefined ? upper : snap(upper);
+    const measured = new MeasuredPoints();
+    measured.update(history.filter((h) => h.u.every((v, j) => v >= low[j]! - SAME && v <= high[j]! + SAME)));
     const unmeasured = (x: readonly number[]) =>
-      measured.every((h) => x.some((v, j) => Math.abs(v - h.u[j]!) >= near[j]!));
+      measured.valueAt(snap === undefined ? x : snap(x)) === undefined;
     // A uniform point in the region, of a few draws the first that `safe` accepts and that is not
     // measured (else the last).
     const uniform = () => {
@@ -258,7 +275,7 @@ export class TrustRegionBatch {
     return { prng: this.prng.state(), radius: this.radius, asked };
   }
 
-  static restore(state: unknown, cells?: CellWidths): TrustRegionBatch {
+  static restore(state: unknown, cells?: DiscreteCells): TrustRegionBatch {
     const bad = (): never => {
       throw new RangeError("invalid global-local state: batch");
     };
