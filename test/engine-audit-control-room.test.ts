@@ -42,41 +42,42 @@ function thrown(call: () => unknown): Error | undefined {
   }
 }
 
-describe("operator commands while the audit record sink is down", () => {
-  function frozenByAnOutage() {
-    const clock = new ReplayClock(0);
-    let down = false;
-    const events: AuditEvent[] = [];
-    const engine = createEngine({
-      seed: 1,
-      params: PARAMS,
-      window: { digests: 1 },
-      scheduler: clock,
-      auditRecordSink: () => {
-        if (down) throw new Error("disk full");
-      },
-    });
-    engine.events.subscribe((e) => events.push(e));
-    const tick = (n: number) => {
-      for (let i = 0; i < n; i++) {
-        clock.advanceTo(clock.now() + 100);
-        engine.observe({
-          objective: 10 + (engine.values[0]! - 30) ** 2 / 100,
-          generation: engine.generation,
-        });
-      }
-    };
-    tick(50);
-    down = true;
-    tick(5000);
-    const recover = () => {
-      down = false;
-      clock.advanceTo(clock.now() + 120_000);
-      for (let i = 0; i < 5; i++) engine.flushEvents();
-    };
-    return { engine, events, recover };
-  }
+/**
+ * An engine whose audit record sink went down after 50 digests and stayed down for 5000 more (its
+ * ring full, the engine frozen), with `observe` for more digests and `recover` to bring the sink
+ * back and drain the ring.
+ */
+function frozenByAnOutage() {
+  const clock = new ReplayClock(0);
+  let down = false;
+  const events: AuditEvent[] = [];
+  const engine = createEngine({
+    seed: 1,
+    params: PARAMS,
+    window: { digests: 1 },
+    scheduler: clock,
+    auditRecordSink: () => {
+      if (down) throw new Error("disk full");
+    },
+  });
+  engine.events.subscribe((e) => events.push(e));
+  const observe = (objective: number) => {
+    clock.advanceTo(clock.now() + 100);
+    engine.observe({ objective, generation: engine.generation });
+  };
+  const bowl = () => 10 + (engine.values[0]! - 30) ** 2 / 100;
+  for (let i = 0; i < 50; i++) observe(bowl());
+  down = true;
+  for (let i = 0; i < 5000; i++) observe(bowl());
+  const recover = () => {
+    down = false;
+    clock.advanceTo(clock.now() + 120_000);
+    for (let i = 0; i < 5; i++) engine.flushEvents();
+  };
+  return { engine, events, observe, recover };
+}
 
+describe("operator commands while the audit record sink is down", () => {
   it("refuses what it cannot record, before it changes anything, and always records a halt", async () => {
     const { engine, events, recover } = frozenByAnOutage();
     expect(engine.mode).toBe("frozen");
@@ -136,26 +137,7 @@ describe("operator commands while the audit record sink is down", () => {
 
 describe("automatic rollbacks against a ring with only the halt's room left", () => {
   it("an automatic rollback takes the room an operator's must leave for a halt, and is recorded", async () => {
-    const clock = new ReplayClock(0);
-    let down = false;
-    const events: AuditEvent[] = [];
-    const engine = createEngine({
-      seed: 1,
-      params: PARAMS,
-      window: { digests: 1 },
-      scheduler: clock,
-      auditRecordSink: () => {
-        if (down) throw new Error("disk full");
-      },
-    });
-    engine.events.subscribe((e) => events.push(e));
-    const observe = (objective: number) => {
-      clock.advanceTo(clock.now() + 100);
-      engine.observe({ objective, generation: engine.generation });
-    };
-    for (let i = 0; i < 50; i++) observe(10 + (engine.values[0]! - 30) ** 2 / 100);
-    down = true;
-    for (let i = 0; i < 5000; i++) observe(10 + (engine.values[0]! - 30) ** 2 / 100);
+    const { engine, events, observe, recover } = frozenByAnOutage();
     // Operators' rollbacks until one is refused: what is left is the halt's room, or less.
     let refused: Error | undefined;
     for (let i = 0; i < 5 && refused === undefined; i++)
@@ -166,9 +148,7 @@ describe("automatic rollbacks against a ring with only the halt's room left", ()
     // it, and the governor's rollback is a safety action that the halt's room is kept for too.
     for (let i = 0; i < 3; i++) observe(Number.NaN);
     expect(engine.generation).toBe(generation + 1);
-    down = false;
-    clock.advanceTo(clock.now() + 120_000);
-    for (let i = 0; i < 5; i++) engine.flushEvents();
+    recover();
     const automatic = events.filter((e) => e.type === "rollback" && e.generation === generation + 1);
     expect(automatic.map((e) => (e as { note?: string }).note)).toEqual([
       "instability governor: nonFiniteObjective",

@@ -32,6 +32,18 @@ function feed(rig: EngineRig, count: number, plant: Plant): number[] {
 
 const mean = (xs: readonly number[]): number => xs.reduce((s, x) => s + x, 0) / xs.length;
 
+/** The bowl 15 + (x − 3)² plus a level shift the test sets (`shift(1000)`), with noise σ 0.05. */
+function shiftingBowl(noiseSeed: number): { plant: Plant; shift: (level: number) => void } {
+  const noise = Prng.fromSeed(noiseSeed, 1);
+  let level = 0;
+  return {
+    plant: (x) => 15 + (x - 3) ** 2 + level + 0.05 * noise.normal(),
+    shift: (to) => {
+      level = to;
+    },
+  };
+}
+
 /**
  * Drill 1, a regression with a delay: the level is 15 + (x − 3)², about 19 at the start, so the
  * tuner walks toward 3. But below x = 4 the system breaks after a while: once the live value has
@@ -114,15 +126,13 @@ describe("a regression the tuner did not cause is not rolled back", () => {
   it("a level shift of the plant while the configuration stays put is absorbed, not rolled back", () => {
     const rig = engineRig({ seed: 5, ...DRILL });
     const { engine } = rig;
-    const noise = Prng.fromSeed(9, 1);
-    let shift = 0;
-    const plant: Plant = (x) => 15 + (x - 3) ** 2 + shift + 0.05 * noise.normal();
+    const { plant, shift } = shiftingBowl(9);
     // Long enough for the tuner to settle near the optimum at 3.
     feed(rig, 1500, plant);
     const settled = engine.snapshot().centre.x!;
     expect(Math.abs(settled - 3)).toBeLessThan(0.3);
     const mark = rig.events.length;
-    shift = 1000;
+    shift(1000);
     feed(rig, 1000, plant);
     engine.flushEvents();
     const after = rig.events.slice(mark);
@@ -159,16 +169,14 @@ describe("the known-good point is the probe: a shift while the tuner moves is ro
   it("a level shift landing mid-move is rolled back once, persists at the known-good point, is absorbed, and the tuner resumes", () => {
     const rig = engineRig({ seed: 7, ...DRILL });
     const { engine } = rig;
-    const noise = Prng.fromSeed(11, 1);
-    let shift = 0;
-    const plant: Plant = (x) => 15 + (x - 3) ** 2 + shift + 0.05 * noise.normal();
+    const { plant, shift } = shiftingBowl(11);
     // 35 digests in, the tuner is walking from 5 to 3 (well away from its known-good point; the
     // curvature-bounded calibration steps cover the way in about 50).
     feed(rig, 35, plant);
     const moving = engine.snapshot().centre.x!;
     expect(moving).toBeLessThan(4);
     expect(moving).toBeGreaterThan(3.1);
-    shift = 1000;
+    shift(1000);
     const seen = feed(rig, 1350, plant);
     engine.flushEvents();
     // Indistinguishable from the tuner's doing where it stands: judged caused and rolled back …
@@ -194,11 +202,9 @@ describe("a trip taken back takes its SafeMode with it", () => {
     // probe (divergenceWindows windows at the baseline) finds the rise the plant's.
     const rig = engineRig({ seed: 7, params: ONE, window: DRILL.window });
     const { engine } = rig;
-    const noise = Prng.fromSeed(11, 1);
-    let shift = 0;
-    const plant: Plant = (x) => 15 + (x - 3) ** 2 + shift + 0.05 * noise.normal();
+    const { plant, shift } = shiftingBowl(11);
     feed(rig, 35, plant);
-    shift = 1000;
+    shift(1000);
     feed(rig, 1350, plant);
     engine.flushEvents();
     expect(eventsOfType(rig.events, "rollback")).toHaveLength(1);
@@ -218,12 +224,10 @@ describe("a trip during the probe", () => {
     // innocent, and the walk back heads for the tuner's point before the shift, not the baseline.
     const rig = engineRig({ seed: 7, ...DRILL });
     const { engine } = rig;
-    const noise = Prng.fromSeed(11, 1);
-    let shift = 0;
-    const plant: Plant = (x) => 15 + (x - 3) ** 2 + shift + 0.05 * noise.normal();
+    const { plant, shift } = shiftingBowl(11);
     feed(rig, 35, plant);
     const before = engine.snapshot().centre.x!;
-    shift = 1000;
+    shift(1000);
     let burst = false;
     for (let i = 0; i < 1350; i++) {
       rig.clock.advanceBy(100);
