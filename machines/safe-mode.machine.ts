@@ -46,7 +46,10 @@ export interface SafeModeChanged {
   readonly reasons: readonly SafeModeReason[];
   /** The same set as bits (the audit record's `a` field). */
   readonly reasonBits: number;
-  /** The free text given to `halt`, when a halt caused the change. */
+  /**
+   * The free text given to `halt`, when a halt caused the change; `trip taken back: <reason>` when
+   * a `trip.retracted` did (the one step down that skips the dwell).
+   */
   readonly note?: string;
   /** The acknowledgement given to the reset, when a reset caused the change. */
   readonly acknowledge?: string;
@@ -375,6 +378,7 @@ export const safeModeMachine = setup({
         reasons: reasonsInSet(context.reasons),
         reasonBits: context.reasons,
         ...(event.type === "halt" ? { note: event.reason } : {}),
+        ...(event.type === "trip.retracted" ? { note: `trip taken back: ${event.reason}` } : {}),
         ...(event.type === "reset" ? { acknowledge: event.acknowledge } : {}),
       };
       return change;

@@ -213,6 +213,7 @@ describe("a trip taken back takes its SafeMode with it", () => {
     expect(modes.map((e) => `${e.from}>${e.to}`)).toEqual(["normal>frozen", "frozen>normal"]);
     // Six windows of 500 ms at most: the probe's five and the one that tripped.
     expect(modes[1]!.time - modes[0]!.time).toBeLessThanOrEqual(6 * 500);
+    expect(modes[1]!.note).toMatch(/^trip taken back: (spike|divergence)$/);
     expect(Math.abs(engine.snapshot().centre.x! - 3)).toBeLessThan(0.3);
   });
 });

@@ -313,7 +313,14 @@ describe("safe-mode machine: a trip taken back", () => {
     expect(back.mode).toBe("normal");
     expect(back.reasons).toEqual([]);
     expect(back.emitted).toEqual([
-      { type: "mode.changed", from: "frozen", to: "normal", reasons: [], reasonBits: 0 },
+      {
+        type: "mode.changed",
+        from: "frozen",
+        to: "normal",
+        reasons: [],
+        reasonBits: 0,
+        note: "trip taken back: spike",
+      },
     ]);
     expect(back.delays).toEqual([]);
     // The same after the reason already cleared on a healthy window, while the dwell still runs.

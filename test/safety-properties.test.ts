@@ -59,7 +59,14 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
 );
 
 /** What the generated streams reached, so the properties are known not to hold vacuously. */
-const reached = { applies: 0, conservativeApplies: 0, rollbacks: 0, modes: new Set<string>(), resets: 0 };
+const reached = {
+  applies: 0,
+  conservativeApplies: 0,
+  rollbacks: 0,
+  modes: new Set<string>(),
+  resets: 0,
+  retractions: 0,
+};
 
 /** What the audit stream says, checked event by event in order. */
 class StreamChecker {
@@ -76,6 +83,10 @@ class StreamChecker {
       if (event.from === "halted") {
         expect(this.resetting).toBe(true);
         expect(event.to).toBe("normal");
+      } else if (down && event.note?.startsWith("trip taken back: ") === true) {
+        // A governor trip the probe found the plant's: the mode it raised goes at once, to the
+        // one the trip found (any level below).
+        reached.retractions++;
       } else if (down) {
         // One level at a time, after the dwell, and only with no reason left that demands more.
         expect(LEVEL[event.from]! - LEVEL[event.to]!).toBe(1);
@@ -186,5 +197,7 @@ describe("SafeMode properties over random event streams", () => {
     // Fewer than before the fault policy: an isolated non-finite digest no longer rolls back.
     expect(reached.rollbacks).toBeGreaterThan(3);
     expect(reached.resets).toBeGreaterThan(5);
+    // A trip the probe took back, with its mode (at least once over the streams).
+    expect(reached.retractions).toBeGreaterThan(0);
   });
 });
