@@ -218,6 +218,33 @@ describe("a trip taken back takes its SafeMode with it", () => {
   });
 });
 
+describe("a crash is not a level the probe can judge", () => {
+  it("a trip on non-finite objectives keeps its dwell, even when the service comes back cold at the baseline", () => {
+    // The service crashes (NaN) below x = 4.2, and after a crash it comes back cold: 100 higher
+    // for 60 digests, at the baseline too, which to the probe looks like a shift of the plant.
+    const rig = engineRig({ seed: 7, params: ONE, window: DRILL.window });
+    const { engine } = rig;
+    const noise = Prng.fromSeed(11, 1);
+    let coldUntil = -1;
+    // 30 s of digests: the trip comes at about 2 s, so its dwell outlasts the run.
+    for (let t = 0; t < 300; t++) {
+      rig.clock.advanceBy(100);
+      const x = engine.values[0]!;
+      let objective = Number.NaN;
+      if (x < 4.2) coldUntil = t + 60;
+      else objective = 15 + (x - 3) ** 2 + (t < coldUntil ? 100 : 0) + 0.05 * noise.normal();
+      engine.observe(digestOf(engine, objective));
+    }
+    engine.flushEvents();
+    const modes = eventsOfType(rig.events, "mode.changed");
+    expect(modes[0]!.reasons).toEqual(["nonFiniteObjective"]);
+    // Frozen for the 30 s dwell, then conservative: never taken back.
+    expect(modes.map((e) => `${e.from}>${e.to}`)).toEqual(["normal>frozen"]);
+    expect(modes.some((e) => e.note?.startsWith("trip taken back") === true)).toBe(false);
+    expect(engine.mode).toBe("frozen");
+  });
+});
+
 describe("a trip during the probe", () => {
   it("keeps the probe's question and its way back: the tuner walks back to where the first trip found it", () => {
     // The mid-move shift, and a burst of NaNs right after the probe's rollback (a second trip, at
@@ -260,20 +287,25 @@ describe("a trip during the probe", () => {
 });
 
 describe("the defaults catch a delayed regression", () => {
-  it("with the default one-digest windows, a regression 12 digests after the move is rolled back, not absorbed", () => {
-    // Drill 1 with nothing but the knob configured: the horizon (12 windows of one digest) covers
-    // the delay. With 8 windows, this seed's broken level was absorbed as the plant's.
-    const rig = engineRig({ seed: 3, params: ONE });
-    const { engine } = rig;
-    const seen = feed(rig, 3000, delayedCliff(13, 12));
-    engine.flushEvents();
-    expect(seen.some((v) => v > 500)).toBe(true);
-    const rollbacks = eventsOfType(rig.events, "rollback");
-    expect(rollbacks.length).toBeGreaterThanOrEqual(1);
-    for (const rollback of rollbacks) expect(rollback.values).toEqual({ x: 5 });
-    expect(engine.snapshot().spikesAbsorbed).toBe(0);
-    expect(engine.values[0]).toBe(5);
-    expect(mean(seen)).toBeLessThan(25);
+  it("with the default one-digest windows, a regression 12 digests after the move is rolled back on almost every seed", () => {
+    // Drill 1 with a 12-digest delay and nothing but the knob configured, over ten seeds. Followed
+    // as the plant's means the broken level became the normal (mean cost near 1000 against 19).
+    const followed = (governor: { blameWindows?: number }) => {
+      let count = 0;
+      for (let seed = 1; seed <= 10; seed++) {
+        const rig = engineRig({ seed, params: ONE, safety: { governor } });
+        const seen = feed(rig, 3000, delayedCliff(seed + 10, 12));
+        rig.engine.flushEvents();
+        if (mean(seen) > 500) count++;
+        else expect(rig.engine.values[0]).toBe(5); // rolled back to the baseline, and halted there
+      }
+      return count;
+    };
+    // The default horizon (12 windows) covers the delay; a regression the regime detector judges
+    // exogenous on the way back still escapes, on one seed of these ten.
+    expect(followed({})).toBeLessThanOrEqual(1);
+    // The old default, 8 windows, let it become the normal on several.
+    expect(followed({ blameWindows: 8 })).toBeGreaterThanOrEqual(4);
   });
 });
 

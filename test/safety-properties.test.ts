@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { reasonLevel } from "../machines/safe-mode-reasons.js";
+import { reasonLevel, type SafeModeReason } from "../machines/safe-mode-reasons.js";
 import type { AuditEvent } from "../src/audit/events.js";
 import type { EngineConfig } from "../src/engine/config.js";
 import { Prng } from "../src/random/prng.js";
@@ -85,7 +85,11 @@ class StreamChecker {
         expect(event.to).toBe("normal");
       } else if (down && event.note?.startsWith("trip taken back: ") === true) {
         // A governor trip the probe found the plant's: the mode it raised goes at once, to the
-        // one the trip found (any level below).
+        // one the trip found (any level below), never below what the reasons still active demand,
+        // and never out of halted (that took the branch above).
+        expect(["frozen", "conservative"]).toContain(event.from);
+        const demanded = Math.max(0, ...event.reasons.map((r) => reasonLevel(r as SafeModeReason)));
+        expect(demanded).toBeLessThanOrEqual(LEVEL[event.to]!);
         reached.retractions++;
       } else if (down) {
         // One level at a time, after the dwell, and only with no reason left that demands more.

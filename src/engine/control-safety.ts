@@ -1090,10 +1090,12 @@ export class ControlSafety {
     this.windowTroubled = true;
     this.raise(reason);
     // A trip during a probe (a NaN burst at the baseline, say) leaves the probe's question and
-    // its way back as they were: the first trip's.
+    // its way back as they were: the first trip's. A non-finite objective is a crash at the point
+    // the tuner chose, not a level the probe can judge: its trip is never taken back (a service
+    // that comes back cold at the baseline would look like the plant's shift).
     if (!this.probing) {
       this.probeFrom.set(this.host.core.centre);
-      this.probeReason = reason;
+      this.probeReason = reason === "nonFiniteObjective" ? undefined : reason;
     }
     this.tripRollback = true;
     this.autoRollback(RollbackReason.SafeMode, `instability governor: ${reason}`);
