@@ -460,10 +460,10 @@ describe("Nelder–Mead never asks a measured point again", () => {
         nm.tell(id++, f(snapped));
       }
     }
-    // 441 cells: at most a few asks land in a measured cell (the vertices of a random restart,
+    // 441 cells: at most a couple of asks land in a measured cell (a random restart's vertices,
     // once the search near the best cell has nothing new), where it once asked the best one again
     // and again.
-    expect(history.length - distinct(history)).toBeLessThan(25);
+    expect(history.length - distinct(history)).toBeLessThanOrEqual(2);
     expect(Math.min(...history.map((h) => h.value))).toBeCloseTo(0, 12);
   });
 
@@ -531,8 +531,10 @@ describe("Nelder–Mead never asks a measured point again", () => {
     ];
     const nm = createNelderMead(2, 1);
     const [first] = ask(nm, history, 1, 0);
-    const keys = history.map((h) => h.u.join(","));
-    expect(keys).not.toContain(first!.join(","));
+    // The failed vertex ranks worst: the first point is its reflection through the other two's
+    // centroid (0.5, 0.575), with the reflection coefficient 1 at d = 2.
+    expect(first![0]).toBeCloseTo(0.35, 12);
+    expect(first![1]).toBeCloseTo(0.65, 12);
   });
 });
 

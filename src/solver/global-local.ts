@@ -72,10 +72,10 @@ export interface GlobalLocalOptions {
   /**
    * Share of a local phase's results that repeat a value the phase has already seen, at which the
    * run takes its landscape for steps rather than slopes: a plateau, or integer parameters whose
-   * cells the simplex keeps landing in again. Nelder–Mead compares values and has nothing to
-   * compare there, so the phase ends, and from then on every global phase uses forced TPE's
-   * sharper settings (see `localRoom`), which need no slope; local phases still alternate with
-   * them. Ties are counted on finite values, leaving out the simplex's first d results in the
+   * neighbouring cells measure alike (distinct points, equal values). Nelder–Mead compares values
+   * and has nothing to compare there, so the phase ends, and from then on every global phase uses
+   * forced TPE's sharper settings (see `localRoom`), which need no slope; local phases still
+   * alternate with them. Ties are counted on finite values, leaving out the simplex's first d results in the
    * phase (a new simplex's one-axis vertices tie along irrelevant dimensions, which is no plateau;
    * they arrive among the trust region's results, one trial at a time or with two workers), and
    * judged once at least d results count. A smooth run that has converged to the digits a double
