@@ -11,25 +11,34 @@ import { tempDir, writeJson } from "./cli-run.js";
 
 /**
  * The objective, an executable script: (x - 0.4)², written to `value-<id>` too. The trials the file
- * `hold` lists announce themselves on stderr and hold while it exists (the objective's own wait,
- * not the test's); the trial the file `last` names deletes the script once it has its value, so
- * that the next trial cannot be started.
+ * `hold` lists announce themselves on stderr (and with a file `holding-<id>`) and hold while it
+ * exists (the objective's own wait, not the test's); the trial the file `last` names deletes the
+ * script once it has its value and every held trial is holding (a held trial started after the
+ * deletion could not run at all), so that the next trial cannot be started.
  */
 const OBJECTIVE = `#!${process.execPath}
 const fs = require("node:fs");
 const id = process.env.ARQON_TRIAL_ID;
+const held = fs.existsSync("hold") ? fs.readFileSync("hold", "utf8").split(" ") : [];
 const value = () => {
   const v = (Number(process.env.ARQON_X) - 0.4) ** 2;
   fs.writeFileSync("value-" + id, String(v));
-  if (fs.existsSync("last") && fs.readFileSync("last", "utf8") === id) fs.rmSync(__filename);
   console.log(v);
 };
-if (fs.existsSync("hold") && fs.readFileSync("hold", "utf8").split(" ").includes(id)) {
+const last = () => {
+  value();
+  const timer = setInterval(() => {
+    if (held.every((h) => fs.existsSync("holding-" + h))) { clearInterval(timer); fs.rmSync(__filename); }
+  }, 20);
+};
+if (held.includes(id) && fs.existsSync("hold")) {
+  fs.writeFileSync("holding-" + id, "");
   process.stderr.write("holding trial " + id + "\\n");
   const timer = setInterval(() => {
     if (!fs.existsSync("hold")) { clearInterval(timer); value(); }
   }, 20);
-} else value();
+} else if (fs.existsSync("last") && fs.readFileSync("last", "utf8") === id) last();
+else value();
 `;
 
 /** A directory with `config` as c.json and the objective, whose trials `held` hold until `hold` is removed. */
