@@ -41,8 +41,8 @@
  *   automatic rollback the audit ring has no room to record does not happen (under 8 it happened,
  *   unrecorded). Its records of a feasibility step carry the current k and the room fraction 0.25
  *   as the gain (under 8, k − 1 and a stale a_k), so a rules-8 log with one replays differently.
- * - 10: a governor trip that the rollback probe finds was the plant's (the regression persisted at the
- *   known-good configuration) is taken back with the SafeMode it raised: the mode returns at once to
+ * - 10: a spike or divergence trip that the rollback probe finds was the plant's (the regression
+ *   persisted at the known-good configuration) is taken back with the SafeMode it raised: the mode returns at once to
  *   the one the trip found unless another reason was raised since (under 9 it stayed frozen for the
  *   dwell, then conservative for another), and a second trip during the probe keeps the first
  *   one's way back (under 9 the walk back went to the baseline).
