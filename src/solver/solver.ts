@@ -854,7 +854,8 @@ function clampUnit(x: number): number {
  * that tells its simplex which cell a vertex measures), when it has ints.
  */
 function discreteCells(space: Space): DiscreteCells | undefined {
-  return space.discrete ? { widths: numericCells(space), snap: (u) => space.snap(u) } : undefined;
+  const snap = snapOf(space);
+  return snap === undefined ? undefined : { widths: numericCells(space), snap };
 }
 
 /** The snap that tells a simplex which cell a vertex measures, when the space has ints. */
