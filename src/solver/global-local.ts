@@ -264,8 +264,9 @@ export interface FocusedModel {
 }
 
 /** Forced TPE's settings over a d-dimensional cube: the default focused model. */
-function forcedTpe(d: number): FocusedModel {
-  return { create: (seed) => createTpe(d, seed), restore: restoreTpe };
+function forcedTpe(d: number, cells?: DiscreteCells): FocusedModel {
+  const hooks = { cellOf: cells?.snap };
+  return { create: (seed) => createTpe(d, seed, {}, hooks), restore: (state) => restoreTpe(state, hooks) };
 }
 
 /** Nelder–Mead over every coordinate of a d-dimensional cube: the default local method. */
@@ -1166,9 +1167,10 @@ export function createGlobalLocal(
     dimension,
     seed,
     resolved,
-    createTpe(dimension, seed ^ TPE_SEED, tpeOptions(resolved)),
+    createTpe(dimension, seed ^ TPE_SEED, tpeOptions(resolved), { cellOf: cells?.snap }),
     new TrustRegionBatch(Prng.fromSeed(seed, FILL_SEED), resolved.localStep, cells),
     everyCoordinate(dimension, cells),
+    forcedTpe(dimension, cells),
   );
 }
 
@@ -1253,12 +1255,13 @@ export function restoreGlobalLocal(
     dimension as number,
     seed as number,
     options,
-    restoreTpe(state.tpe as StrategyState),
+    restoreTpe(state.tpe as StrategyState, { cellOf: cells?.snap }),
     // States written before the batch local step have no region yet: it starts fresh.
     state.region === undefined
       ? new TrustRegionBatch(Prng.fromSeed(seed as number, FILL_SEED), options.localStep, cells)
       : TrustRegionBatch.restore(state.region, cells),
     everyCoordinate(dimension as number, cells),
+    forcedTpe(dimension as number, cells),
   );
   strategy.load(state);
   return strategy;

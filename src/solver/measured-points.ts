@@ -27,26 +27,37 @@ export class MeasuredPoints {
   private readonly buckets = new Map<number, Entry[]>();
   private scanned = 0;
 
-  /** Takes in the entries of `history` appended since the last call (starts over if it shrank). */
-  update(history: readonly Evaluation[]): void {
-    if (history.length < this.scanned) {
-      this.buckets.clear();
-      this.scanned = 0;
-    }
+  /**
+   * Takes in the entries of `history` appended since the last call (starts over if it shrank),
+   * each at `keyOf` of its point when given (a cell, say), else at the point itself.
+   */
+  update(history: readonly Evaluation[], keyOf?: (u: readonly number[]) => readonly number[]): void {
+    if (history.length < this.scanned) this.clear();
     for (let i = this.scanned; i < history.length; i++) {
       const entry = history[i]!;
-      const rounded = entry.u.map((x) => Math.round(x * GRID));
-      const hash = hashOf(rounded);
-      const bucket = this.buckets.get(hash);
-      if (bucket === undefined) this.buckets.set(hash, [{ rounded, value: entry.value }]);
-      else if (find(bucket, rounded) === undefined) bucket.push({ rounded, value: entry.value });
+      this.add(keyOf === undefined ? entry.u : keyOf(entry.u), entry.value);
     }
     this.scanned = history.length;
   }
 
+  /** Records `value` at `u` unless a value is already recorded there (a set of points outside any history). */
+  add(u: ArrayLike<number>, value: number): void {
+    const rounded = Array.from(u, (x) => Math.round(x * GRID));
+    const hash = hashOf(rounded);
+    const bucket = this.buckets.get(hash);
+    if (bucket === undefined) this.buckets.set(hash, [{ rounded, value }]);
+    else if (find(bucket, rounded) === undefined) bucket.push({ rounded, value });
+  }
+
+  /** Forgets every point. */
+  clear(): void {
+    this.buckets.clear();
+    this.scanned = 0;
+  }
+
   /** The value first measured at `u` (NaN for a failed evaluation), or undefined if none was. */
-  valueAt(u: readonly number[]): number | undefined {
-    const rounded = u.map((x) => Math.round(x * GRID));
+  valueAt(u: ArrayLike<number>): number | undefined {
+    const rounded = Array.from(u, (x) => Math.round(x * GRID));
     const bucket = this.buckets.get(hashOf(rounded));
     return bucket === undefined ? undefined : find(bucket, rounded)?.value;
   }

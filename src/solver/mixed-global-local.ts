@@ -19,6 +19,7 @@ import {
   restoreSubspaceNelderMead,
   type SubspaceNelderMead,
 } from "./subspace.js";
+import { cellHooks } from "./tpe.js";
 import { type CellWidths, type DiscreteCells, TrustRegionBatch } from "./trust-region.js";
 
 /** Seed offsets of the inner parts, distinct from the continuous default strategy's. */
@@ -147,8 +148,8 @@ class NumericRegion implements LocalRegion {
 /** Forced TPE's mixed model: what a global phase held to the end of the budget uses. */
 function forcedMixedTpe(space: Space): FocusedModel {
   return {
-    create: (seed) => createMixedTpe(space.dimensions, seed),
-    restore: (state) => restoreMixedTpe(space.dimensions, state),
+    create: (seed) => createMixedTpe(space.dimensions, seed, {}, cellHooks(space)),
+    restore: (state) => restoreMixedTpe(space.dimensions, state, cellHooks(space)),
   };
 }
 
@@ -229,7 +230,7 @@ export function createMixedGlobalLocal(
 ): Strategy {
   const branchOf = branchKeys(space);
   return createGlobalLocal(space.dimension, seed, options, (o) => ({
-    global: createMixedTpe(space.dimensions, seed ^ TPE_SEED, mixedTpeOptions(o)),
+    global: createMixedTpe(space.dimensions, seed ^ TPE_SEED, mixedTpeOptions(o), cellHooks(space)),
     region: new NumericRegion(
       space,
       new TrustRegionBatch(Prng.fromSeed(seed, FILL_SEED), o.localStep),
@@ -247,7 +248,7 @@ export function restoreMixedGlobalLocal(space: Space, state: StrategyState): Str
   return restoreGlobalLocal(
     state,
     (o, tpe, region): GlobalLocalParts => ({
-      global: restoreMixedTpe(space.dimensions, tpe),
+      global: restoreMixedTpe(space.dimensions, tpe, cellHooks(space)),
       region: new NumericRegion(
         space,
         region === undefined

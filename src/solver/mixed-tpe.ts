@@ -3,9 +3,10 @@ import { jsonKey } from "../space/params.js";
 import type { Dimension, DimensionCondition } from "../space/space.js";
 import { GroupMixture } from "./group-mixture.js";
 import { insertByBound, pickByBound } from "./lazy-score.js";
+import { MeasuredPoints } from "./measured-points.js";
 import { GaussianSource, gapBandwidths } from "./parzen.js";
 import type { Evaluation, Strategy, StrategyContext, StrategyState } from "./strategy.js";
-import { bandwidthFloor, goodSetSize } from "./tpe.js";
+import { bandwidthFloor, goodSetSize, type TpeHooks } from "./tpe.js";
 
 /** PRNG stream of this strategy ("MTP"), distinct from the continuous TPE's. */
 const PRNG_STREAM = 0x4d5450;
@@ -94,6 +95,12 @@ function goodCount(n: number, gamma: number): number {
 }
 /** g holds at most the newest this many bad points of a group, so a proposal's cost is bounded. */
 const MAX_BAD_KERNELS = 1024;
+/**
+ * With a space's cells: points built from l while the last one fell in a measured or taken cell,
+ * then uniform points; a space with no fresh cell left gets a repeat.
+ */
+const CELL_ATTEMPTS = 8;
+const UNIFORM_CELL_DRAWS = 64;
 
 /** One group: the coordinates that share a condition, and their models. */
 interface Group {
@@ -186,6 +193,10 @@ class MixedTpe implements Strategy {
   private readonly bounds: Float64Array;
   private readonly ranking: Int32Array;
   private readonly options: ResolvedMixedTpeOptions;
+  /** With a space's cells: the measured cells, and the cells pending or proposed in this `ask`. */
+  private readonly cellOf: ((u: readonly number[]) => readonly number[]) | undefined;
+  private readonly measured = new MeasuredPoints();
+  private readonly taken = new MeasuredPoints();
 
   constructor(
     dimensions: readonly Dimension[],
@@ -193,8 +204,10 @@ class MixedTpe implements Strategy {
     asked = 0,
     told = 0,
     options: ResolvedMixedTpeOptions = resolveMixedOptions({}),
+    hooks: TpeHooks = {},
   ) {
     this.options = options;
+    this.cellOf = hooks.cellOf;
     this.logL = new Float64Array(options.candidates);
     this.bounds = new Float64Array(options.candidates);
     this.ranking = new Int32Array(options.candidates);
@@ -225,20 +238,44 @@ class MixedTpe implements Strategy {
     for (let i = Math.max(0, unfinished.length - MAX_BAD_KERNELS); i < unfinished.length; i++) {
       this.addExtra(unfinished[i]!);
     }
+    const cellOf = this.cellOf;
+    if (cellOf !== undefined) {
+      this.measured.update(context.history, cellOf);
+      this.taken.clear();
+      for (const p of context.pending) this.taken.add(cellOf(p), 0);
+    }
     const batch: number[][] = [];
     for (let b = 0; b < max; b++) {
       const x = this.point;
-      x.fill(0.5);
-      for (let g = 0; g < this.groups.length; g++) {
-        const group = this.groups[g]!;
-        this.groupActive[g] = this.holds(group.when, x, this.groupActive) ? 1 : 0;
-        if (this.groupActive[g] === 1) this.propose(group, g, x);
+      this.build(x);
+      if (cellOf !== undefined) {
+        for (let a = 1; a < CELL_ATTEMPTS && this.cellTaken(x); a++) this.build(x);
+        for (let a = 0; a < UNIFORM_CELL_DRAWS && this.cellTaken(x); a++) {
+          for (let j = 0; j < this.d; j++) x[j] = this.prng.next();
+        }
+        this.taken.add(cellOf(Array.from(x)), 0);
       }
       batch.push(Array.from(x));
       this.addExtra(x);
     }
     this.asked += batch.length;
     return batch;
+  }
+
+  /** One point from the models, group by group, parents first (inactive coordinates at 0.5). */
+  private build(x: Float64Array): void {
+    x.fill(0.5);
+    for (let g = 0; g < this.groups.length; g++) {
+      const group = this.groups[g]!;
+      this.groupActive[g] = this.holds(group.when, x, this.groupActive) ? 1 : 0;
+      if (this.groupActive[g] === 1) this.propose(group, g, x);
+    }
+  }
+
+  /** Whether `x` falls in a measured cell, or one pending or proposed in this `ask`. */
+  private cellTaken(x: Float64Array): boolean {
+    const cell = this.cellOf!(Array.from(x));
+    return this.measured.valueAt(cell) !== undefined || this.taken.valueAt(cell) !== undefined;
   }
 
   tell(_id: number, _value: number): void {
@@ -562,12 +599,18 @@ export function createMixedTpe(
   dimensions: readonly Dimension[],
   seed: number,
   options: MixedTpeOptions = {},
+  hooks: TpeHooks = {},
 ): Strategy {
-  return new MixedTpe(dimensions, Prng.fromSeed(seed, PRNG_STREAM), 0, 0, resolveMixedOptions(options));
+  const prng = Prng.fromSeed(seed, PRNG_STREAM);
+  return new MixedTpe(dimensions, prng, 0, 0, resolveMixedOptions(options), hooks);
 }
 
 /** Rebuilds a mixed TPE from its `toJSON()`; given the same history it continues exactly. */
-export function restoreMixedTpe(dimensions: readonly Dimension[], state: StrategyState): Strategy {
+export function restoreMixedTpe(
+  dimensions: readonly Dimension[],
+  state: StrategyState,
+  hooks: TpeHooks = {},
+): Strategy {
   if (state.kind !== "tpe" || state.variant !== "mixed" || state.version !== STATE_VERSION) {
     throw new RangeError(
       `invalid TPE state: expected a mixed-space TPE state version ${STATE_VERSION}, ` +
@@ -589,5 +632,6 @@ export function restoreMixedTpe(dimensions: readonly Dimension[], state: Strateg
     state.asked as number,
     state.told as number,
     resolveMixedOptions((state.options ?? {}) as MixedTpeOptions),
+    hooks,
   );
 }

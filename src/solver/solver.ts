@@ -30,7 +30,7 @@ import { probePoints } from "./probe.js";
 import { createPruner, type Pruner } from "./pruner.js";
 import type { Evaluation, Strategy, StrategyName, StrategyState } from "./strategy.js";
 import { createSubspaceNelderMead, restoreSubspaceNelderMead } from "./subspace.js";
-import { createTpe, restoreTpe } from "./tpe.js";
+import { cellHooks, createTpe, restoreTpe } from "./tpe.js";
 import type { DiscreteCells } from "./trust-region.js";
 
 /**
@@ -719,14 +719,16 @@ class SolverImpl implements Solver {
       return createSubspaceNelderMead(space, incumbent, seed);
     }
     if (snapshot.matches({ refine: "tpe" })) {
-      return space.mixed ? createMixedTpe(space.dimensions, seed) : createTpe(space.dimension, seed);
+      return space.mixed
+        ? createMixedTpe(space.dimensions, seed, {}, cellHooks(space))
+        : createTpe(space.dimension, seed, {}, cellHooks(space));
     }
     // A mixed space: the mixed TPE as the global model, Nelder–Mead on the numeric part as the
     // local method. With no float or int to refine, the mixed TPE alone.
     if (space.mixed) {
       return usesMixedGlobalLocal(space)
         ? createMixedGlobalLocal(space, seed, this.config.autoOptions)
-        : createMixedTpe(space.dimensions, seed);
+        : createMixedTpe(space.dimensions, seed, {}, cellHooks(space));
     }
     return createGlobalLocal(space.dimension, seed, this.config.autoOptions, undefined, discreteCells(space));
   }
@@ -738,7 +740,9 @@ class SolverImpl implements Solver {
         : restoreNelderMead(state, { measuredAt: snapOf(this.space) });
     }
     if (state.kind === "tpe") {
-      return this.space.mixed ? restoreMixedTpe(this.space.dimensions, state) : restoreTpe(state);
+      return this.space.mixed
+        ? restoreMixedTpe(this.space.dimensions, state, cellHooks(this.space))
+        : restoreTpe(state, cellHooks(this.space));
     }
     return this.space.mixed
       ? restoreMixedGlobalLocal(this.space, state)

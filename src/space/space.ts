@@ -105,6 +105,18 @@ export class Space {
   }
 
   /**
+   * The cell `u` measures, as a point: snapped, and every inactive coordinate at the centre, 0.5
+   * (what an inactive coordinate holds changes nothing). Two points measure the same thing when
+   * their cells are equal.
+   */
+  cellOf(u: readonly number[]): number[] {
+    const snapped = this.snap(u);
+    if (!this.mixed) return snapped;
+    const active = this.activity(snapped);
+    return snapped.map((x, i) => (active[i] === 1 ? x : 0.5));
+  }
+
+  /**
    * Width, in unit coordinates, of the cell that `u` falls in on coordinate `i`: the span of
    * positions that decode to the same value (for a log-scale int, the same integer's), 0 for a float.
    */
