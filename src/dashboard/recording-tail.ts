@@ -24,6 +24,12 @@ const CHECK_BYTES = 64;
 /** Bytes read at a time when looking for a file's first event, to order a directory's files. */
 const PEEK_BYTES = 64 * 1024;
 
+/** Read positions of files read again from their start (truncated, rewritten) kept to recognise copies of them. */
+const MAX_EARLIER_CURSORS = 16;
+
+/** Most bytes of a file's first line kept to recognise a copy of it (an audit event line is far shorter). */
+const FIRST_LINE_BYTES = 4096;
+
 /** Where a file's first event falls in the recording: what orders the files of a directory. */
 interface FirstEvent {
   readonly time: number;
@@ -51,6 +57,8 @@ interface FileCursor {
   tail: Buffer;
   /** The file's first event, once consumed: kept so that ordering a directory reads it only once. */
   first: FirstEvent | undefined;
+  /** The bytes of its first line (at most {@link FIRST_LINE_BYTES}), once consumed: what a copy starts with. */
+  firstLine: Buffer;
 }
 
 const newCursor = (): FileCursor => ({
@@ -60,6 +68,7 @@ const newCursor = (): FileCursor => ({
   head: Buffer.alloc(0),
   tail: Buffer.alloc(0),
   first: undefined,
+  firstLine: Buffer.alloc(0),
 });
 
 /**
@@ -92,6 +101,15 @@ const newCursor = (): FileCursor => ({
  * before the read position, changed) is read again from its start. A file or directory missing
  * (between a rotation's rename and the new file, or removed after it was listed) has nothing new
  * yet.
+ *
+ * In a directory a copy is recognised too (logrotate's `copytruncate` copies the file, then
+ * truncates it): a file whose first line, and bytes before another file's read position, are
+ * that file's is read on from that position (also when the copy is the one read further, and the
+ * original is not yet truncated); one whose first line matches but which is shorter than that
+ * position (a copy being written, or an earlier snapshot) has nothing new yet. Two runs whose
+ * first events are the same to the byte (a clock that starts over, as above) look like copies. The positions of
+ * the last {@link MAX_EARLIER_CURSORS} files read again from their start are kept for this, so a
+ * copy found after its original was truncated is still recognised.
  */
 export class RecordingTail {
   /** Where each JSON Lines file was read up to, by identity (`dev:ino`). */
@@ -102,6 +120,8 @@ export class RecordingTail {
   behind = false;
   private readonly log: DecisionLogTail | undefined;
   private fileBytesRead = 0;
+  /** Where files later read again from their start had been read up to (what their copies hold). */
+  private readonly earlier: { identity: string; cursor: FileCursor }[] = [];
 
   private constructor(
     readonly path: string,
@@ -187,7 +207,9 @@ export class RecordingTail {
           this.behind = true;
           break;
         }
-        for (const event of await this.readOpen(file, handle, info)) events.push(event);
+        const ahead = await this.copiedAhead(identity, handle, info);
+        if (ahead === "wait") continue;
+        for (const event of await this.readOpen(file, handle, info, ahead)) events.push(event);
       } finally {
         await handle.close();
       }
@@ -196,6 +218,45 @@ export class RecordingTail {
     }
     this.forgetFiles(new Set(paths));
     return events;
+  }
+
+  /**
+   * Another file's read position that the file `identity` (open as `handle`) is a copy of, when
+   * it is ahead of this file's own: its first bytes and those before that position are this
+   * file's too. "wait" when its first bytes match but the file is shorter than that position (a
+   * copy still being written, or an earlier snapshot of what was read): nothing in it is new yet.
+   */
+  private async copiedAhead(
+    identity: string,
+    handle: FileHandle,
+    info: Stats,
+  ): Promise<FileCursor | "wait" | undefined> {
+    const own = this.cursors.get(identity);
+    const offset = own?.offset ?? 0;
+    // Its first bytes as they are now (a truncated file's first line is not the one read),
+    // read when a comparison needs them.
+    let head: Buffer | undefined;
+    let found: FileCursor | "wait" | undefined;
+    const others = [...this.cursors].map(([id, cursor]) => ({ identity: id, cursor })).concat(this.earlier);
+    for (const other of others) {
+      const { cursor } = other;
+      if (other.identity === identity || cursor.offset <= offset || cursor.firstLine.length === 0) continue;
+      if (found !== undefined && found !== "wait" && found.offset >= cursor.offset) continue;
+      if (head === undefined) {
+        head = Buffer.alloc(Math.min(FIRST_LINE_BYTES, info.size));
+        head = head.subarray(0, (await handle.read(head, 0, head.length, 0)).bytesRead);
+        this.fileBytesRead += head.length;
+      }
+      if (!head.subarray(0, cursor.firstLine.length).equals(cursor.firstLine)) continue;
+      if (info.size < cursor.offset) {
+        found ??= "wait";
+        continue;
+      }
+      const tail = Buffer.alloc(cursor.tail.length);
+      this.fileBytesRead += (await handle.read(tail, 0, tail.length, cursor.offset - tail.length)).bytesRead;
+      if (tail.equals(cursor.tail)) found = cursor;
+    }
+    return found;
   }
 
   /**
@@ -279,6 +340,15 @@ export class RecordingTail {
     }
   }
 
+  /** Sets `cursor` back to the file's start, keeping where it was for copies of what it read. */
+  private restart(identity: string, cursor: FileCursor): void {
+    if (cursor.offset > 0) {
+      this.earlier.push({ identity, cursor: { ...cursor } });
+      if (this.earlier.length > MAX_EARLIER_CURSORS) this.earlier.shift();
+    }
+    Object.assign(cursor, newCursor());
+  }
+
   private async readFile(file: string): Promise<AuditEvent[]> {
     const handle = await this.openFile(file);
     if (handle === undefined) return [];
@@ -293,16 +363,23 @@ export class RecordingTail {
    * The events appended to `file` (open as `handle`, which the caller closes; `info`: its stat)
    * since its last read.
    */
-  private async readOpen(file: string, handle: FileHandle, info: Stats): Promise<AuditEvent[]> {
+  private async readOpen(
+    file: string,
+    handle: FileHandle,
+    info: Stats,
+    copyOf?: FileCursor,
+  ): Promise<AuditEvent[]> {
     let data: Buffer;
     let limited: boolean;
     const identity = `${info.dev}:${info.ino}`;
     this.identities.set(file, identity);
     const cursor = this.cursors.get(identity) ?? newCursor();
     this.cursors.set(identity, cursor);
+    // A copy of what another file's read consumed: read on from there.
+    if (copyOf !== undefined) Object.assign(cursor, { ...copyOf });
     for (;;) {
       // Shrank: a new recording, read from its start.
-      if (info.size < cursor.offset) Object.assign(cursor, newCursor());
+      if (info.size < cursor.offset) this.restart(identity, cursor);
       if (info.size === cursor.offset) return [];
       const length = Math.min(info.size - cursor.offset, MAX_READ_BYTES);
       limited = length < info.size - cursor.offset;
@@ -319,7 +396,7 @@ export class RecordingTail {
         same = head.equals(cursor.head);
       }
       if (!same) {
-        Object.assign(cursor, newCursor());
+        this.restart(identity, cursor);
         continue;
       }
       data = chunk.subarray(check, bytesRead);
@@ -332,6 +409,13 @@ export class RecordingTail {
     const consumed = cursor.offset - start;
     if (start < CHECK_BYTES)
       cursor.head = Buffer.concat([cursor.head, data.subarray(0, Math.min(consumed, CHECK_BYTES - start))]);
+    if (start === 0 && consumed > 0) {
+      const newline = data.indexOf(0x0a);
+      const end = newline >= 0 && newline < consumed ? newline + 1 : consumed;
+      const line = data.subarray(0, Math.min(end, FIRST_LINE_BYTES));
+      // A blank first line says nothing about whose copy a file is.
+      if (line.toString("utf8").trim() !== "") cursor.firstLine = Buffer.from(line);
+    }
     cursor.tail =
       consumed >= CHECK_BYTES
         ? Buffer.from(data.subarray(consumed - CHECK_BYTES, consumed))

@@ -1,0 +1,103 @@
+import { appendFileSync, copyFileSync, readFileSync, renameSync, truncateSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { AUDIT_SCHEMA_VERSION, type AuditEvent } from "../src/audit/events.js";
+import { RecordingTail } from "../src/dashboard/recording-tail.js";
+import { drainTail, tempDirs } from "./support/recording-tail.js";
+
+// logrotate's copytruncate copies the file being written to a new name, then truncates it; the
+// writer goes on at the start of the same file. The copy is a new file (a new inode) holding every
+// event already shown: a tail must read each event once, whenever it polls during the rotation.
+
+const event = (seq: number) => ({
+  v: AUDIT_SCHEMA_VERSION,
+  runId: "copy",
+  seq,
+  time: seq * 10,
+  generation: 0,
+  proposalId: -1,
+  type: "digest.accepted",
+});
+const lines = (...seqs: number[]) => seqs.map((seq) => `${JSON.stringify(event(seq))}\n`).join("");
+const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
+const seqs = (events: readonly AuditEvent[]) => events.map((e) => e.seq);
+
+const tempDir = tempDirs("arqon-copy-truncate-");
+
+/** A directory whose live file holds seqs 1–5, and a tail that has read them. */
+async function followed() {
+  const dir = tempDir();
+  const live = join(dir, "audit.jsonl");
+  writeFileSync(live, lines(...range(1, 5)));
+  const tail = await RecordingTail.open(dir);
+  expect(seqs(await drainTail(tail))).toEqual(range(1, 5));
+  return { dir, live, copy: join(dir, "audit.1.jsonl"), tail };
+}
+
+describe("a followed directory rotated by copy and truncate", () => {
+  it("reads the copy on from where its original was read, and the truncated file from its start", async () => {
+    const { live, copy, tail } = await followed();
+    appendFileSync(live, lines(6, 7));
+    copyFileSync(live, copy);
+    truncateSync(live, 0);
+    appendFileSync(live, lines(8, 9));
+    expect(seqs(await drainTail(tail))).toEqual(range(6, 9));
+    appendFileSync(live, lines(10));
+    expect(seqs(await drainTail(tail))).toEqual([10]);
+  });
+
+  it("reads each event once when it polls between the copy and the truncation", async () => {
+    const { live, copy, tail } = await followed();
+    appendFileSync(live, lines(6, 7));
+    copyFileSync(live, copy);
+    // The copy (read first: its name sorts first) and its original both hold 6 and 7.
+    expect(seqs(await drainTail(tail))).toEqual([6, 7]);
+    appendFileSync(live, lines(8));
+    expect(seqs(await drainTail(tail))).toEqual([8]);
+    truncateSync(live, 0);
+    appendFileSync(live, lines(9));
+    expect(seqs(await drainTail(tail))).toEqual([9]);
+  });
+
+  it("reads nothing from a copy still being written, then nothing it already read", async () => {
+    const { live, copy, tail } = await followed();
+    appendFileSync(live, lines(6, 7));
+    const whole = readFileSync(live);
+    writeFileSync(copy, whole.subarray(0, Math.floor(whole.length / 3)));
+    expect(seqs(await drainTail(tail))).toEqual([6, 7]);
+    writeFileSync(copy, whole);
+    expect(seqs(await drainTail(tail))).toEqual([]);
+    truncateSync(live, 0);
+    appendFileSync(live, lines(8));
+    expect(seqs(await drainTail(tail))).toEqual([8]);
+  });
+
+  it("starts on a directory holding a copy and its original once each event", async () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, "audit.jsonl"), lines(...range(1, 7)));
+    copyFileSync(join(dir, "audit.jsonl"), join(dir, "audit.1.jsonl"));
+    appendFileSync(join(dir, "audit.jsonl"), lines(8));
+    const tail = await RecordingTail.open(dir);
+    expect(seqs(await drainTail(tail))).toEqual(range(1, 8));
+  });
+
+  it("recognises a copy that appears after its original was truncated", async () => {
+    const { dir, live, tail } = await followed();
+    appendFileSync(live, lines(6, 7));
+    // The copy is written elsewhere and moved in after the tail saw the truncated file.
+    const outside = join(tempDir(), "audit.1.jsonl");
+    copyFileSync(live, outside);
+    truncateSync(live, 0);
+    appendFileSync(live, lines(8));
+    expect(seqs(await drainTail(tail))).toEqual([8]);
+    renameSync(outside, join(dir, "audit.1.jsonl"));
+    expect(seqs(await drainTail(tail))).toEqual([6, 7]);
+  });
+
+  it("still reads in full a new file that only starts like another", async () => {
+    const { dir, tail } = await followed();
+    // The same first event, then other ones: not a copy past its first line.
+    writeFileSync(join(dir, "other.jsonl"), lines(1) + lines(...range(20, 29)));
+    expect(seqs(await drainTail(tail))).toEqual([1, ...range(20, 29)]);
+  });
+});
