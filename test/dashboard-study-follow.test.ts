@@ -223,6 +223,51 @@ describe("SolverLogFollower", () => {
     expect(syncCalls.names).toEqual([]);
     expect(follow.replayed).toBe(14);
   });
+
+  it("lets the event loop turn while it replays, first in full and then what was appended", async () => {
+    const dir = logDir();
+    const solver = logged(dir, { ...CONFIG, budget: 400 });
+    run(solver, 200);
+    const follow = follower(dir);
+    // The slices are timed on performance.now: here every call to it is 5 ms later, so a slice
+    // ends after two calls whatever the machine's speed.
+    let now = 0;
+    vi.spyOn(performance, "now").mockImplementation(() => (now += 5));
+    // The turn of the event loop in which each replayed result is told.
+    let turn = 0;
+    const toldIn: number[] = [];
+    const prototype = Object.getPrototypeOf(createSolver(CONFIG)) as Solver;
+    const tell = prototype.tell;
+    vi.spyOn(prototype, "tell").mockImplementation(function (this: Solver, ...args) {
+      toldIn.push(turn);
+      return tell.apply(this, args);
+    });
+    const turnsSpread = async (read: () => Promise<unknown>) => {
+      toldIn.length = 0;
+      let reading = true;
+      const spin = (async () => {
+        while (reading) {
+          await new Promise((resolve) => setImmediate(resolve));
+          turn++;
+        }
+      })();
+      await read();
+      reading = false;
+      await spin;
+      return { results: toldIn.length, turns: new Set(toldIn).size };
+    };
+    // Without slices the replay ran in one turn: every result told in the same one.
+    const full = await turnsSpread(() => follow.read());
+    expect(full.results).toBe(200);
+    expect(full.turns).toBeGreaterThan(full.results / 4);
+    run(solver, 100);
+    const appended = await turnsSpread(() => follow.read());
+    expect(appended.results).toBe(100);
+    expect(appended.turns).toBeGreaterThan(appended.results / 4);
+    expect(follow.fullReads).toBe(1);
+    vi.restoreAllMocks();
+    expect((await follow.read()).toJSON()).toEqual(replayedState(dir));
+  });
 });
 
 describe("serveStudy following a solver log", () => {
