@@ -11,6 +11,7 @@ import {
 } from "../log/ring-record.js";
 import { decodePayload } from "../log/scan.js";
 import { listSegments, type SegmentFile } from "../log/segments.js";
+import { EventLoopSlices } from "../runtime/event-loop-slices.js";
 
 /** A decoded log record with its seq. */
 type Entry = LogRecord & { readonly seq: number };
@@ -203,7 +204,10 @@ export class DecisionLogTail {
       await handle.close();
     }
     let at = 0;
+    // Up to 8 MiB of frames per call: decoded in slices, the host's event loop turning between them.
+    const slices = new EventLoopSlices();
     while (at < chunk.length) {
+      await slices.pause();
       const frame = readFrame(chunk, at);
       // Incomplete (being written, or cut by the limit) or bad (a torn tail, damage): stop here.
       if (typeof frame === "string") break;

@@ -3,6 +3,7 @@ import { type FileHandle, open, readFile } from "node:fs/promises";
 import { basename } from "node:path";
 import type { AuditDecodeContext } from "../audit/events.js";
 import { hasErrorCode } from "../errors.js";
+import { runAtOnce, runInSlices, type Steps } from "../runtime/event-loop-slices.js";
 import { BINARY_AUDIT_MAGIC, isBinaryAudit, readBinaryAudit } from "./binary-record.js";
 import { asLogError, LogCorruptionError } from "./errors.js";
 import { FRAME_HEADER_BYTES, readFrame } from "./frame.js";
@@ -102,19 +103,24 @@ const PREFIX_BYTES = new TextEncoder().encode(PAYLOAD_PREFIX);
  */
 export function scanDecisionLog(dir: string, strict: boolean): LogScan {
   const all = listSegments(dir);
-  return scanWhole(
-    all,
-    all.map((s) => readSegment(dir, s)),
-    strict,
+  return runAtOnce(
+    scanWhole(
+      all,
+      all.map((s) => readSegment(dir, s)),
+      strict,
+    ),
   );
 }
 
-/** {@link scanDecisionLog}, reading the directory and its segments asynchronously. */
+/**
+ * {@link scanDecisionLog}, reading the directory and its segments asynchronously and verifying the
+ * frames in slices, the event loop turning between them (a long log takes hundreds of ms).
+ */
 export async function scanDecisionLogAsync(dir: string, strict: boolean): Promise<LogScan> {
   const all = await listSegmentsAsync(dir);
   const files: Buffer[] = [];
   for (const segment of all) files.push(await readSegmentAsync(dir, segment));
-  return scanWhole(all, files, strict);
+  return runInSlices(scanWhole(all, files, strict));
 }
 
 /**
@@ -141,7 +147,7 @@ export async function scanAppended(dir: string, strict: boolean, from: LogPositi
     if (bytes === null || startsLog(bytes)) return null;
     files.push({ bytes, base: 0 });
   }
-  return scanFrom([current, ...later], files, all.slice(0, all.indexOf(current)), from, strict);
+  return runInSlices(scanFrom([current, ...later], files, all.slice(0, all.indexOf(current)), from, strict));
 }
 
 /** Bytes of a segment file from offset `base` to its end. */
@@ -151,7 +157,11 @@ interface SegmentBytes {
 }
 
 /** A whole log: found from its root segment (see {@link scanDecisionLog}), then read in order. */
-function scanWhole(all: readonly SegmentFile[], files: readonly Uint8Array[], strict: boolean): LogScan {
+function* scanWhole(
+  all: readonly SegmentFile[],
+  files: readonly Uint8Array[],
+  strict: boolean,
+): Steps<LogScan> {
   let rootIndex = -1;
   for (let i = all.length - 1; i >= 0 && rootIndex < 0; i--) if (startsLog(files[i]!)) rootIndex = i;
   if (rootIndex < 0) {
@@ -179,7 +189,7 @@ function scanWhole(all: readonly SegmentFile[], files: readonly Uint8Array[], st
     }
     return fail(strict, empty, { segment: all[0]!.path, offset: 0, reason: "no log header found" });
   }
-  return scanFrom(
+  return yield* scanFrom(
     all.slice(rootIndex),
     files.slice(rootIndex).map((bytes) => ({ bytes, base: 0 })),
     all.slice(0, rootIndex),
@@ -190,15 +200,16 @@ function scanWhole(all: readonly SegmentFile[], files: readonly Uint8Array[], st
 
 /**
  * Reads `segments` in order (`files` holds their bytes) after what `from` had read: from the start
- * of the log when it is null, else from its end (the first file's bytes then start there).
+ * of the log when it is null, else from its end (the first file's bytes then start there). One
+ * frame per step.
  */
-function scanFrom(
+function* scanFrom(
   segments: readonly SegmentFile[],
   files: readonly SegmentBytes[],
   superseded: readonly SegmentFile[],
   from: LogPosition | null,
   strict: boolean,
-): LogScan {
+): Steps<LogScan> {
   const records: LogEntry[] = [];
   let header: LogScan["header"] = from?.header ?? null;
   let last: LogEntry | null = from?.last ?? null;
@@ -282,6 +293,7 @@ function scanFrom(
         context,
       };
       offset = frameEnd;
+      yield;
     }
     lastSegmentValidBytes = offset;
     if (!isLastSegment && size === 0) {

@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { isDeepStrictEqual } from "node:util";
 import type { SolverClassification } from "../../machines/solver.machine.js";
 import { errorMessage, UsageError } from "../errors.js";
-import { EventLoopSlices } from "../runtime/event-loop-slices.js";
+import { EventLoopSlices, runAtOnce, runInSlices, type Steps } from "../runtime/event-loop-slices.js";
 import { type ResolvedSolverConfig, type SolverConfig, savedSolverConfig } from "../solver/config.js";
 import { failureReason, recordedFailureReason } from "../solver/failure-reason.js";
 import {
@@ -151,36 +151,18 @@ export function openSolverLog(dir: string, options: SolverLogOptions = {}): Logg
 
 /** The solver the log in `dir` holds: a fresh one (or the last snapshot) with every later call replayed. */
 function replayLog(dir: string): Solver {
-  return replayContents(dir, readDecisionLog(dir, { strict: true })).solver;
+  return runAtOnce(replaySteps(dir, readDecisionLog(dir, { strict: true }))).solver;
 }
 
 /**
  * The solver the contents `log` of the solver log in `dir` hold, and how many records were replayed
  * to rebuild it (the snapshot it starts from counting as one).
  */
-function replayContents(dir: string, log: DecisionLogContents): { solver: Solver; replayed: number } {
-  const steps = replaySteps(dir, log);
-  for (let step = steps.next(); ; step = steps.next()) if (step.done === true) return step.value;
-}
-
-/** {@link replayContents} in slices: the host's event loop runs between them (a long log takes seconds). */
-async function replayContentsInSlices(
-  dir: string,
-  log: DecisionLogContents,
-): Promise<{ solver: Solver; replayed: number }> {
-  const slices = new EventLoopSlices();
-  const steps = replaySteps(dir, log);
-  for (let step = steps.next(); ; step = steps.next()) {
-    if (step.done === true) return step.value;
-    await slices.pause();
-  }
-}
-
-/** The replay of a log's contents, one record per step (the solver is stopped if one fails). */
-function* replaySteps(
-  dir: string,
-  log: DecisionLogContents,
-): Generator<void, { solver: Solver; replayed: number }, void> {
+/**
+ * The replay of a log's contents, one record per step (the solver is stopped if one fails): run
+ * at once by openSolverLog, in slices by a follower (a long log replays for seconds).
+ */
+function* replaySteps(dir: string, log: DecisionLogContents): Steps<{ solver: Solver; replayed: number }> {
   const header = decodeNumbers(log.header) as SolverLogHeader | null;
   if (header === null || header.format !== "arqon.solver-log" || header.version !== 1) {
     throw new UsageError(`${dir} is not an arqon solver log (header ${JSON.stringify(header)})`);
@@ -223,7 +205,7 @@ function solverRecord(entry: LogEntry | undefined): (SolverLogRecord & { seq: nu
  * read: compacted (a new segment starting with a header), recreated or shrunk (the last record read
  * is not where it was). A snapshot appended to the log is restored from, as a full read would.
  * Replays run in slices of a few milliseconds with the event loop turning between them: a full
- * read of a 2,000-trial study replays for about 1.5 s.
+ * read replays every trial, seconds for a long study.
  *
  * @remarks
  * Read-only, like {@link openSolverLog}, and strict: mid-log damage is a `LogCorruptionError`. One
@@ -261,7 +243,7 @@ export class SolverLogFollower {
         }
       }
       const log = await readDecisionLogAsync(this.dir, { strict: true });
-      const { solver, replayed } = await replayContentsInSlices(this.dir, log);
+      const { solver, replayed } = await runInSlices(replaySteps(this.dir, log));
       this.stop();
       this.solver = solver;
       this.end = log.end;

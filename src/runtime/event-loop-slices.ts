@@ -20,3 +20,20 @@ export class EventLoopSlices {
     this.since = performance.now();
   }
 }
+
+/** A computation written as steps (each `yield` ends one), giving its result. */
+export type Steps<T> = Generator<void, T, void>;
+
+/** Runs `steps` to the end at once, on the calling thread (for a synchronous API). */
+export function runAtOnce<T>(steps: Steps<T>): T {
+  for (let step = steps.next(); ; step = steps.next()) if (step.done === true) return step.value;
+}
+
+/** Runs `steps` to the end in slices, the event loop turning between them (see {@link EventLoopSlices}). */
+export async function runInSlices<T>(steps: Steps<T>): Promise<T> {
+  const slices = new EventLoopSlices();
+  for (let step = steps.next(); ; step = steps.next()) {
+    if (step.done === true) return step.value;
+    await slices.pause();
+  }
+}
