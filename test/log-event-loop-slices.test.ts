@@ -1,3 +1,4 @@
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { AUDIT_SCHEMA_VERSION } from "../src/audit/events.js";
@@ -93,6 +94,16 @@ describe("reading a decision log asynchronously", () => {
     } finally {
       writer.close();
     }
+  });
+
+  it("follows a JSON-lines recording for the dashboard in slices, every event once", async () => {
+    const file = join(tempDir(), "audit.jsonl");
+    writeFileSync(file, Array.from({ length: 400 }, (_, i) => `${JSON.stringify(event(i + 1))}\n`).join(""));
+    const tail = await RecordingTail.open(file);
+    fastClock();
+    const first = await turnsDuring(() => tail.poll());
+    expect(first.result.map((e) => e.seq)).toEqual(Array.from({ length: 400 }, (_, i) => i + 1));
+    expect(first.turns).toBeGreaterThanOrEqual(150);
   });
 
   it("follows an engine's log for the dashboard in slices, every event once", async () => {

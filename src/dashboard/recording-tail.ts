@@ -6,6 +6,7 @@ import { errorMessage } from "../errors.js";
 import { ENGINE_LOG_FORMAT } from "../log/log-records.js";
 import type { LogRecord } from "../log/records.js";
 import { SEGMENT_SUFFIX } from "../log/segments.js";
+import { runInSlices, type Steps } from "../runtime/event-loop-slices.js";
 import { DecisionLogTail } from "./log-tail.js";
 import { parseAuditLine, RecordingError } from "./recorded-source.js";
 
@@ -404,7 +405,7 @@ export class RecordingTail {
     }
     if (limited) this.behind = true;
     const start = cursor.offset;
-    const events = takeLines(file, cursor, data, limited);
+    const events = await runInSlices(takeLines(file, cursor, data, limited));
     // Remember the first and the last bytes consumed, to check them on the next read.
     const consumed = cursor.offset - start;
     if (start < CHECK_BYTES)
@@ -467,9 +468,10 @@ function refuseOtherFormat(path: string, header: LogRecord | undefined): void {
 
 /**
  * The events of the complete lines of `data` (the bytes of `file` from `cursor.offset`), advancing
- * the cursor past them. `limited`: `data` stops short of the end of the file.
+ * the cursor past them, one line per step (up to 8 MiB of lines are parsed in slices).
+ * `limited`: `data` stops short of the end of the file.
  */
-function takeLines(file: string, cursor: FileCursor, data: Buffer, limited: boolean): AuditEvent[] {
+function* takeLines(file: string, cursor: FileCursor, data: Buffer, limited: boolean): Steps<AuditEvent[]> {
   const events: AuditEvent[] = [];
   const tooLong = (line: number) =>
     new RecordingError(`${file}:${line}: line longer than ${MAX_READ_BYTES / 1024 / 1024} MiB`);
@@ -492,6 +494,7 @@ function takeLines(file: string, cursor: FileCursor, data: Buffer, limited: bool
       cursor.lines++;
       const event = parseAuditLine(line, file, cursor.lines);
       if (event !== undefined) events.push(event);
+      yield;
     }
     at = end + 1;
   } else if (limited && at === 0) {
