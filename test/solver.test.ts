@@ -473,7 +473,7 @@ describe("the solver does not spend trials on points it has measured", () => {
     });
   }
 
-  it("on a mixed space: forced nelder-mead asks no int cell again, and auto's simplex does not restart itself", () => {
+  it("on a mixed space: forced nelder-mead asks no int cell again, and auto's simplex does not restart itself within a phase", () => {
     const int = { type: "int", min: 0, max: 20 } as const;
     const bounds = { k: { type: "categorical", choices: ["a", "b"] }, n: int, m: int } as const;
     const f = (p: Record<string, unknown>) =>
@@ -568,6 +568,26 @@ describe("the solver does not spend trials on points it has measured", () => {
         solver.tell({ id: t.id, value: (n - 7) ** 2 + (m - 3) ** 2 });
       }
     }
+  });
+
+  it("tpe on ints: asks no cell again whose trial failed or was pruned", () => {
+    const int = { type: "int", min: 0, max: 20 } as const;
+    const solver = createSolver({ seed: 4, budget: 150, strategy: "tpe", bounds: { n: int, m: int } });
+    const keys: string[] = [];
+    for (let batch = solver.ask(); batch !== null && batch.length > 0; batch = solver.ask()) {
+      for (const t of batch) {
+        keys.push(JSON.stringify(t.params));
+        const { n, m } = t.params as { n: number; m: number };
+        // A band of cells near the best one crashes, another is stopped early.
+        if (n === 7) solver.fail(t.id, "crashed");
+        else if (m === 3) {
+          solver.report(t.id, 1, 100);
+          solver.tell({ id: t.id, pruned: true });
+        } else solver.tell({ id: t.id, value: (n - 7) ** 2 + (m - 3) ** 2 });
+      }
+    }
+    expect(keys).toHaveLength(150);
+    expect(new Set(keys).size).toBe(150);
   });
 
   it("tpe on a used-up space: asks its cells again rather than stall (6 cells, 20 trials)", () => {

@@ -2,7 +2,7 @@ import { Prng } from "../random/prng.js";
 import { LocalTurns } from "./local-turns.js";
 import { createNelderMead, type NelderMeadStrategy, restoreNelderMead } from "./nelder-mead.js";
 import type { Evaluation, Strategy, StrategyContext, StrategyState } from "./strategy.js";
-import { createTpe, restoreTpe, type TpeOptions } from "./tpe.js";
+import { createTpe, restoreTpe, type TpeHooks, type TpeOptions } from "./tpe.js";
 import { type DiscreteCells, TrustRegionBatch } from "./trust-region.js";
 
 /**
@@ -264,8 +264,7 @@ export interface FocusedModel {
 }
 
 /** Forced TPE's settings over a d-dimensional cube: the default focused model. */
-function forcedTpe(d: number, cells?: DiscreteCells): FocusedModel {
-  const hooks = { cellOf: cells?.snap };
+function forcedTpe(d: number, hooks: TpeHooks = {}): FocusedModel {
   return { create: (seed) => createTpe(d, seed, {}, hooks), restore: (state) => restoreTpe(state, hooks) };
 }
 
@@ -1154,6 +1153,7 @@ export function createGlobalLocal(
   options: GlobalLocalOptions = {},
   parts?: (options: ResolvedGlobalLocalOptions) => GlobalLocalParts,
   cells?: DiscreteCells,
+  tpeHooks: TpeHooks = { cellOf: cells?.snap },
 ): Strategy {
   if (!(Number.isInteger(dimension) && dimension >= 1)) {
     throw new RangeError(`dimension must be an integer ≥ 1, got ${dimension}`);
@@ -1167,10 +1167,10 @@ export function createGlobalLocal(
     dimension,
     seed,
     resolved,
-    createTpe(dimension, seed ^ TPE_SEED, tpeOptions(resolved), { cellOf: cells?.snap }),
+    createTpe(dimension, seed ^ TPE_SEED, tpeOptions(resolved), tpeHooks),
     new TrustRegionBatch(Prng.fromSeed(seed, FILL_SEED), resolved.localStep, cells),
     everyCoordinate(dimension, cells),
-    forcedTpe(dimension, cells),
+    forcedTpe(dimension, tpeHooks),
   );
 }
 
@@ -1208,6 +1208,7 @@ export function restoreGlobalLocal(
   state: StrategyState,
   parts?: RestoreGlobalLocalParts,
   cells?: DiscreteCells,
+  tpeHooks: TpeHooks = { cellOf: cells?.snap },
 ): Strategy {
   if (state.kind !== "global-local" || state.version !== STATE_VERSION) {
     throw new RangeError(
@@ -1255,13 +1256,13 @@ export function restoreGlobalLocal(
     dimension as number,
     seed as number,
     options,
-    restoreTpe(state.tpe as StrategyState, { cellOf: cells?.snap }),
+    restoreTpe(state.tpe as StrategyState, tpeHooks),
     // States written before the batch local step have no region yet: it starts fresh.
     state.region === undefined
       ? new TrustRegionBatch(Prng.fromSeed(seed as number, FILL_SEED), options.localStep, cells)
       : TrustRegionBatch.restore(state.region, cells),
     everyCoordinate(dimension as number, cells),
-    forcedTpe(dimension as number, cells),
+    forcedTpe(dimension as number, tpeHooks),
   );
   strategy.load(state);
   return strategy;

@@ -31,6 +31,14 @@ export function insertByBound(ranking: Int32Array, bounds: Float64Array, count: 
   return count + 1;
 }
 
+/** Takes candidate `c` out of `ranking[0…count−1]`, keeping the others' order; returns the new count. */
+export function removeRanked(ranking: Int32Array, count: number, c: number): number {
+  const at = ranking.subarray(0, count).indexOf(c);
+  if (at < 0) return count;
+  ranking.copyWithin(at, at + 1, count);
+  return count - 1;
+}
+
 /**
  * The winning candidate among the `count` ranked in `ranking`, or −1 when `count` is 0.
  * Candidate c's point starts at `points[c · stride]`; `logL[c]` is its log l and `bounds[c]`

@@ -3,9 +3,9 @@ import { jsonKey } from "../space/params.js";
 import type { Dimension, DimensionCondition } from "../space/space.js";
 import { GroupMixture } from "./group-mixture.js";
 import { insertByBound, pickByBound } from "./lazy-score.js";
-import { MeasuredPoints } from "./measured-points.js";
 import { GaussianSource, gapBandwidths } from "./parzen.js";
 import type { Evaluation, Strategy, StrategyContext, StrategyState } from "./strategy.js";
+import { TakenCells } from "./taken-cells.js";
 import { bandwidthFloor, goodSetSize, type TpeHooks } from "./tpe.js";
 
 /** PRNG stream of this strategy ("MTP"), distinct from the continuous TPE's. */
@@ -193,10 +193,8 @@ class MixedTpe implements Strategy {
   private readonly bounds: Float64Array;
   private readonly ranking: Int32Array;
   private readonly options: ResolvedMixedTpeOptions;
-  /** With a space's cells: the measured cells, and the cells pending or proposed in this `ask`. */
-  private readonly cellOf: ((u: readonly number[]) => readonly number[]) | undefined;
-  private readonly measured = new MeasuredPoints();
-  private readonly taken = new MeasuredPoints();
+  /** With a space's cells: those a proposed point must not fall in. */
+  private readonly taken: TakenCells | undefined;
 
   constructor(
     dimensions: readonly Dimension[],
@@ -207,7 +205,7 @@ class MixedTpe implements Strategy {
     hooks: TpeHooks = {},
   ) {
     this.options = options;
-    this.cellOf = hooks.cellOf;
+    this.taken = hooks.cellOf === undefined ? undefined : new TakenCells(hooks.cellOf);
     this.logL = new Float64Array(options.candidates);
     this.bounds = new Float64Array(options.candidates);
     this.ranking = new Int32Array(options.candidates);
@@ -238,22 +236,18 @@ class MixedTpe implements Strategy {
     for (let i = Math.max(0, unfinished.length - MAX_BAD_KERNELS); i < unfinished.length; i++) {
       this.addExtra(unfinished[i]!);
     }
-    const cellOf = this.cellOf;
-    if (cellOf !== undefined) {
-      this.measured.update(context.history, cellOf);
-      this.taken.clear();
-      for (const p of context.pending) this.taken.add(cellOf(p), 0);
-    }
+    const taken = this.taken;
+    taken?.begin(context);
     const batch: number[][] = [];
     for (let b = 0; b < max; b++) {
       const x = this.point;
       this.build(x);
-      if (cellOf !== undefined) {
-        for (let a = 1; a < CELL_ATTEMPTS && this.cellTaken(x); a++) this.build(x);
-        for (let a = 0; a < UNIFORM_CELL_DRAWS && this.cellTaken(x); a++) {
+      if (taken !== undefined) {
+        for (let a = 1; a < CELL_ATTEMPTS && taken.has(x); a++) this.build(x);
+        for (let a = 0; a < UNIFORM_CELL_DRAWS && taken.has(x); a++) {
           for (let j = 0; j < this.d; j++) x[j] = this.prng.next();
         }
-        this.taken.add(cellOf(Array.from(x)), 0);
+        taken.take(x);
       }
       batch.push(Array.from(x));
       this.addExtra(x);
@@ -270,12 +264,6 @@ class MixedTpe implements Strategy {
       this.groupActive[g] = this.holds(group.when, x, this.groupActive) ? 1 : 0;
       if (this.groupActive[g] === 1) this.propose(group, g, x);
     }
-  }
-
-  /** Whether `x` falls in a measured cell, or one pending or proposed in this `ask`. */
-  private cellTaken(x: Float64Array): boolean {
-    const cell = this.cellOf!(Array.from(x));
-    return this.measured.valueAt(cell) !== undefined || this.taken.valueAt(cell) !== undefined;
   }
 
   tell(_id: number, _value: number): void {

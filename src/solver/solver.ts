@@ -730,7 +730,14 @@ class SolverImpl implements Solver {
         ? createMixedGlobalLocal(space, seed, this.config.autoOptions)
         : createMixedTpe(space.dimensions, seed, {}, cellHooks(space));
     }
-    return createGlobalLocal(space.dimension, seed, this.config.autoOptions, undefined, discreteCells(space));
+    return createGlobalLocal(
+      space.dimension,
+      seed,
+      this.config.autoOptions,
+      undefined,
+      discreteCells(space),
+      cellHooks(space),
+    );
   }
 
   private restoreStrategy(state: StrategyState): Strategy {
@@ -746,7 +753,7 @@ class SolverImpl implements Solver {
     }
     return this.space.mixed
       ? restoreMixedGlobalLocal(this.space, state)
-      : restoreGlobalLocal(state, undefined, discreteCells(this.space));
+      : restoreGlobalLocal(state, undefined, discreteCells(this.space), cellHooks(this.space));
   }
 
   /** Checks a batch of results completely before any is recorded. */

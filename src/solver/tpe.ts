@@ -1,9 +1,9 @@
 import { Prng } from "../random/prng.js";
 import type { Dimension } from "../space/space.js";
-import { insertByBound, pickByBound } from "./lazy-score.js";
-import { MeasuredPoints } from "./measured-points.js";
+import { insertByBound, pickByBound, removeRanked } from "./lazy-score.js";
 import { GaussianSource, ParzenMixture, sortByDimension } from "./parzen.js";
 import type { Evaluation, Strategy, StrategyContext, StrategyState } from "./strategy.js";
+import { TakenCells } from "./taken-cells.js";
 
 /**
  * Tuning knobs of {@link createTpe}. Every field is optional. The defaults were chosen on the
@@ -57,9 +57,8 @@ export interface TpeOptions {
 export interface TpeHooks {
   /**
    * The cell a unit-cube point falls in, as the solver would ask it (each int at its value's
-   * position); absent on a space of floats. With it, a candidate whose cell was measured or is
-   * pending is passed over while another is left: late in a run l's kernels are narrower than an
-   * int's cell, and nearly every draw lands in a good point's own cell.
+   * position); absent on a space of floats. With it, a candidate whose cell is taken (see
+   * {@link TakenCells}: measured, failed, pruned, pending) is passed over while another is left.
    */
   readonly cellOf?: ((u: readonly number[]) => readonly number[]) | undefined;
 }
@@ -234,16 +233,14 @@ class Tpe implements Strategy {
   private readonly candidateRanking: Int32Array;
   private readonly chosen: Float64Array;
 
-  /** With a space's cells: the measured cells, and the cells pending or proposed in this `ask`. */
-  private readonly cellOf: ((u: readonly number[]) => readonly number[]) | undefined;
-  private readonly measured = new MeasuredPoints();
-  private readonly taken = new MeasuredPoints();
+  /** With a space's cells: those a candidate must not fall in. */
+  private readonly taken: TakenCells | undefined;
 
   constructor(dimension: number, options: ResolvedOptions, prng: Prng, hooks: TpeHooks, asked = 0, told = 0) {
     this.d = dimension;
     this.options = options;
     this.prng = prng;
-    this.cellOf = hooks.cellOf;
+    this.taken = hooks.cellOf === undefined ? undefined : new TakenCells(hooks.cellOf);
     this.gaussian = new GaussianSource(prng);
     this.asked = asked;
     this.told = told;
@@ -272,11 +269,7 @@ class Tpe implements Strategy {
     const unfinished = context.unfinished ?? [];
     const from = Math.max(0, unfinished.length - this.options.maxBadKernels);
     for (let i = from; i < unfinished.length; i++) this.addExtra(unfinished[i]!);
-    if (this.cellOf !== undefined) {
-      this.measured.update(context.history, this.cellOf);
-      this.taken.clear();
-      for (const p of pending) this.taken.add(this.cellOf(p), 0);
-    }
+    this.taken?.begin(context);
 
     const batch: number[][] = [];
     for (let b = 0; b < max; b++) {
@@ -284,7 +277,7 @@ class Tpe implements Strategy {
       this.propose();
       batch.push(Array.from(this.chosen));
       this.addExtra(this.chosen);
-      if (this.cellOf !== undefined) this.taken.add(this.cellOf(Array.from(this.chosen)), 0);
+      this.taken?.take(this.chosen);
     }
     this.asked += batch.length;
     return batch;
@@ -497,26 +490,32 @@ class Tpe implements Strategy {
     for (let c = 0; c < count; c++) {
       const at = c * d;
       this.good.sample(this.gaussian, points, at);
-      if (this.passedOver(points, at)) continue;
+      if (this.repeatsExtra(points, at)) continue;
       const score = this.good.logDensity(points, at);
       goodScores[c] = score;
       bounds[c] = score - this.bad.logPriorTerm(points, at);
       usable = insertByBound(ranking, bounds, usable, c);
     }
-    const winner = pickByBound(ranking, usable, goodScores, bounds, this.bad, points, d);
-    if (winner >= 0) {
-      for (let j = 0; j < d; j++) this.chosen[j] = points[winner * d + j]!;
-      return;
+    // The best candidate whose cell is fresh: a taken winner leaves the ranking and the rest are
+    // scored again (the same choice as leaving every taken one out first, for one lookup an ask).
+    for (;;) {
+      const winner = pickByBound(ranking, usable, goodScores, bounds, this.bad, points, d);
+      if (winner < 0) break;
+      if (!this.cellTaken(points, winner * d)) {
+        for (let j = 0; j < d; j++) this.chosen[j] = points[winner * d + j]!;
+        return;
+      }
+      usable = removeRanked(ranking, usable, winner);
     }
     // Every candidate was passed over: it repeated a pending point (practically impossible on
     // floats) or fell in a taken cell. Keep drawing from l, then uniformly; a space whose cells are
     // all taken gets a repeat.
-    const drawsFromL = this.cellOf === undefined ? EXTRA_DRAWS : EXTRA_CELL_DRAWS;
+    const drawsFromL = this.taken === undefined ? EXTRA_DRAWS : EXTRA_CELL_DRAWS;
     for (let c = 0; c < drawsFromL; c++) {
       this.good.sample(this.gaussian, this.chosen);
       if (!this.passedOver(this.chosen)) return;
     }
-    const uniformDraws = this.cellOf === undefined ? 1 : UNIFORM_CELL_DRAWS;
+    const uniformDraws = this.taken === undefined ? 1 : UNIFORM_CELL_DRAWS;
     for (let c = 0; c < uniformDraws; c++) {
       for (let j = 0; j < d; j++) this.chosen[j] = this.prng.next();
       if (!this.passedOver(this.chosen)) return;
@@ -525,10 +524,12 @@ class Tpe implements Strategy {
 
   /** Whether a candidate repeats a pending or proposed point, or falls in a measured or taken cell. */
   private passedOver(x: Float64Array, offset = 0): boolean {
-    if (this.repeatsExtra(x, offset)) return true;
-    if (this.cellOf === undefined) return false;
-    const cell = this.cellOf(Array.from(x.subarray(offset, offset + this.d)));
-    return this.measured.valueAt(cell) !== undefined || this.taken.valueAt(cell) !== undefined;
+    return this.repeatsExtra(x, offset) || this.cellTaken(x, offset);
+  }
+
+  /** Whether a candidate falls in a taken cell (see {@link TakenCells}). */
+  private cellTaken(x: Float64Array, offset: number): boolean {
+    return this.taken?.has(x.subarray(offset, offset + this.d)) ?? false;
   }
 
   /** Whether `x` equals a pending point or a point already proposed in this batch. */
@@ -576,8 +577,9 @@ class Tpe implements Strategy {
  *   already proposed in the same `ask` join the bad set as if observed with the worst value, so a
  *   batch spreads out; a candidate equal to one of them is never proposed. `ask` always returns
  *   `max` points and never `null`.
- * - Ints (`hooks.cellOf`): a candidate whose cell was measured, is pending or was proposed in the
- *   same `ask` loses to any that is not; if all 24 are, up to 96 more draws from l, then 64
+ * - Ints (`hooks.cellOf`): a candidate whose cell was measured, failed, was pruned, is pending or
+ *   was proposed in the same `ask` loses to any that is not (the best is looked up, and while its
+ *   cell is taken the next best); if all 24 are taken, up to 96 more draws from l, then 64
  *   uniform ones, look for a fresh cell, and a space with none left gets a repeat. Without it, on
  *   a 21 × 21 integer grid, forced TPE asked 1,134 measured cells in 20 runs of 200 trials.
  * - Determinism: the same seed, options and calls give the same points; random numbers are drawn
