@@ -1,4 +1,12 @@
-import { appendFileSync, copyFileSync, readFileSync, renameSync, truncateSync, writeFileSync } from "node:fs";
+import {
+  appendFileSync,
+  copyFileSync,
+  readFileSync,
+  renameSync,
+  truncateSync,
+  unlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { AUDIT_SCHEMA_VERSION, type AuditEvent } from "../src/audit/events.js";
@@ -92,6 +100,62 @@ describe("a followed directory rotated by copy and truncate", () => {
     expect(seqs(await drainTail(tail))).toEqual([8]);
     renameSync(outside, join(dir, "audit.1.jsonl"));
     expect(seqs(await drainTail(tail))).toEqual([6, 7]);
+  });
+
+  it("reads a second rotation once when the old copy is deleted first (its inode may be reused)", async () => {
+    const { live, copy, tail } = await followed();
+    copyFileSync(live, copy);
+    truncateSync(live, 0);
+    appendFileSync(live, lines(6, 7));
+    expect(seqs(await drainTail(tail))).toEqual([6, 7]);
+    // rotate 1: logrotate removes the oldest copy, then copies; the new copy may get its inode.
+    unlinkSync(copy);
+    copyFileSync(live, copy);
+    truncateSync(live, 0);
+    appendFileSync(live, lines(8));
+    expect(seqs(await drainTail(tail))).toEqual([8]);
+  });
+
+  it("keeps waiting on a shorter copy once its original is gone", async () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, "audit.jsonl"), lines(...range(1, 8)));
+    // A snapshot taken before event 8 was written: nothing in it is new.
+    writeFileSync(join(dir, "audit_old.jsonl"), lines(...range(1, 7)));
+    const tail = await RecordingTail.open(dir);
+    expect(seqs(await drainTail(tail))).toEqual(range(1, 8));
+    unlinkSync(join(dir, "audit.jsonl"));
+    expect(seqs(await drainTail(tail))).toEqual([]);
+    expect(seqs(await drainTail(tail))).toEqual([]);
+  });
+
+  it("waits on a snapshot still being written, not on an older one it also starts like", async () => {
+    const { dir, live, tail } = await followed();
+    // logrotate's copy (no truncation), rotate 2: yesterday's snapshot, then today's, half written.
+    copyFileSync(live, join(dir, "audit.1.jsonl"));
+    appendFileSync(live, lines(...range(6, 10)));
+    expect(seqs(await drainTail(tail))).toEqual(range(6, 10));
+    renameSync(join(dir, "audit.1.jsonl"), join(dir, "audit.2.jsonl"));
+    const whole = readFileSync(live);
+    const cut = whole.indexOf("\n", Math.floor(whole.length * 0.75)) + 1;
+    writeFileSync(join(dir, "audit.1.jsonl"), whole.subarray(0, cut));
+    expect(seqs(await drainTail(tail))).toEqual([]);
+    writeFileSync(join(dir, "audit.1.jsonl"), whole);
+    appendFileSync(live, lines(11));
+    expect(seqs(await drainTail(tail))).toEqual([11]);
+  });
+
+  it("shows at once a shorter new run whose first event is another's to the byte", async () => {
+    const dir = tempDir();
+    // A run id given in the config and a clock that starts over: the first events are alike.
+    const run = (n: number, tag: number) =>
+      range(1, n)
+        .map((seq) => `${JSON.stringify({ ...event(seq), proposalId: seq === 1 ? -1 : tag + seq })}\n`)
+        .join("");
+    writeFileSync(join(dir, "run-1.jsonl"), run(10, 100));
+    const tail = await RecordingTail.open(dir);
+    expect(seqs(await drainTail(tail))).toEqual(range(1, 10));
+    writeFileSync(join(dir, "run-2.jsonl"), run(5, 200));
+    expect(seqs(await drainTail(tail))).toEqual(range(1, 5));
   });
 
   it("still reads in full a new file that only starts like another", async () => {

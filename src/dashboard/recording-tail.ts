@@ -60,6 +60,20 @@ interface FileCursor {
   first: FirstEvent | undefined;
   /** The bytes of its first line (at most {@link FIRST_LINE_BYTES}), once consumed: what a copy starts with. */
   firstLine: Buffer;
+  /**
+   * Set while the file looks like a copy, still being written, of what another file was read up to
+   * (its first line is that one's, and it is shorter): that file's position then, kept so the
+   * verdict outlives it. Nothing is read from this file until it grows past that position.
+   */
+  waitingFor: KnownPosition | undefined;
+  /** The file's size when it was last found waiting: unchanged, it still waits. */
+  waitingAt: number;
+}
+
+/** A file's read position, and the file's identity. */
+interface KnownPosition {
+  readonly identity: string;
+  readonly cursor: FileCursor;
 }
 
 const newCursor = (): FileCursor => ({
@@ -70,6 +84,8 @@ const newCursor = (): FileCursor => ({
   tail: Buffer.alloc(0),
   first: undefined,
   firstLine: Buffer.alloc(0),
+  waitingFor: undefined,
+  waitingAt: 0,
 });
 
 /**
@@ -104,16 +120,20 @@ const newCursor = (): FileCursor => ({
  * yet.
  *
  * In a directory a copy is recognised too (logrotate's `copytruncate` copies the file, then
- * truncates it): a file whose first line, and bytes before another file's read position, are
- * that file's is read on from that position (also when the copy is the one read further, and the
- * original is not yet truncated); one whose first line matches but which is shorter than that
- * position (a copy being written, or an earlier snapshot) has nothing new yet. Two runs whose
- * first events are the same to the byte (a clock that starts over, as above) look like copies. The positions of
- * the last {@link MAX_EARLIER_CURSORS} files read again from their start are kept for this, so a
- * copy found after its original was truncated is still recognised.
+ * truncates it; `copy` only copies): a file whose first line, and bytes before another file's
+ * read position, are that file's is read on from that position (also when the copy is the one
+ * read further, and the original is not yet truncated). One whose first line matches but which is
+ * shorter than that position (a copy being written, or an earlier snapshot) has nothing new yet,
+ * unless its last bytes differ from the other file's at the same place. The positions of the last
+ * {@link MAX_EARLIER_CURSORS} files read again from their start are kept for this, so a copy found
+ * after its original was truncated is still recognised; its events then come after the newer ones
+ * already read from the truncated file. A shorter file whose original was truncated since cannot
+ * be compared and waits: a new run that starts with the same event to the byte (a clock that
+ * starts over, as above) is shown only once it outgrows the other's read position.
+ * See {@link RecordingTail.copyVerdict}.
  */
 export class RecordingTail {
-  /** Where each JSON Lines file was read up to, by identity (`dev:ino`). */
+  /** Where each JSON Lines file was read up to, by identity (see `identityOf`). */
   private readonly cursors = new Map<string, FileCursor>();
   /** The identity of the file last found at each path read (what keeps its cursor). */
   private readonly identities = new Map<string, string>();
@@ -122,7 +142,7 @@ export class RecordingTail {
   private readonly log: DecisionLogTail | undefined;
   private fileBytesRead = 0;
   /** Where files later read again from their start had been read up to (what their copies hold). */
-  private readonly earlier: { identity: string; cursor: FileCursor }[] = [];
+  private readonly earlier: KnownPosition[] = [];
 
   private constructor(
     readonly path: string,
@@ -193,7 +213,7 @@ export class RecordingTail {
     }
     // Stable: files whose first events tie stay in name order.
     ordered.sort(byFirstEvent);
-    for (const { file, identity } of ordered) {
+    for (const { file, identity, first } of ordered) {
       // Renamed or removed since it was ordered (a rotation): the file now at its path may belong
       // later, and the one ordered here may be at another path. Order again at once (behind)
       // rather than read out of order.
@@ -204,13 +224,11 @@ export class RecordingTail {
       }
       try {
         const info = await handle.stat();
-        if (`${info.dev}:${info.ino}` !== identity) {
+        if (identityOf(info) !== identity) {
           this.behind = true;
           break;
         }
-        const ahead = await this.copiedAhead(identity, handle, info);
-        if (ahead === "wait") continue;
-        for (const event of await this.readOpen(file, handle, info, ahead)) events.push(event);
+        for (const event of await this.readOpen(file, handle, info, first)) events.push(event);
       } finally {
         await handle.close();
       }
@@ -222,42 +240,88 @@ export class RecordingTail {
   }
 
   /**
-   * Another file's read position that the file `identity` (open as `handle`) is a copy of, when
-   * it is ahead of this file's own: its first bytes and those before that position are this
-   * file's too. "wait" when its first bytes match but the file is shorter than that position (a
-   * copy still being written, or an earlier snapshot of what was read): nothing in it is new yet.
+   * Whether the file `identity` (open as `handle`, its cursor `cursor`, its first event `first`)
+   * is a copy of what another file was read up to, ahead of its own position: that file's
+   * position, to read on from; "wait" when it is shorter than that position and may be a copy still
+   * being written (nothing in it is new yet); undefined when it is no copy.
+   *
+   * @remarks
+   * Only files whose first event is this one's are compared, farthest read first, so a poll reads
+   * no bytes for a file unlike the others. A copy starts with the same first line and holds the
+   * bytes before that position. A shorter file is compared, at its end, with the other file where
+   * it still is and still starts with that line; where that cannot be done (it was truncated since)
+   * it waits, which is right for a copy and wrong for a new run that starts with the same event to
+   * the byte (a clock that starts over, see the class notes).
    */
-  private async copiedAhead(
+  private async copyVerdict(
     identity: string,
+    cursor: FileCursor,
+    first: FirstEvent,
     handle: FileHandle,
     info: Stats,
   ): Promise<FileCursor | "wait" | undefined> {
-    const own = this.cursors.get(identity);
-    const offset = own?.offset ?? 0;
-    // Its first bytes as they are now (a truncated file's first line is not the one read),
-    // read when a comparison needs them.
-    let head: Buffer | undefined;
-    let found: FileCursor | "wait" | undefined;
-    const others = [...this.cursors].map(([id, cursor]) => ({ identity: id, cursor })).concat(this.earlier);
-    for (const other of others) {
-      const { cursor } = other;
-      if (other.identity === identity || cursor.offset <= offset || cursor.firstLine.length === 0) continue;
-      if (found !== undefined && found !== "wait" && found.offset >= cursor.offset) continue;
-      if (head === undefined) {
-        head = Buffer.alloc(Math.min(FIRST_LINE_BYTES, info.size));
-        head = head.subarray(0, (await handle.read(head, 0, head.length, 0)).bytesRead);
-        this.fileBytesRead += head.length;
+    const candidates: KnownPosition[] = [];
+    if (cursor.waitingFor !== undefined) candidates.push(cursor.waitingFor);
+    const ahead = (id: string, other: FileCursor) =>
+      id !== identity &&
+      other.offset > cursor.offset &&
+      other.firstLine.length > 0 &&
+      other.first?.time === first.time &&
+      other.first?.seq === first.seq;
+    for (const [id, other] of this.cursors)
+      if (ahead(id, other)) candidates.push({ identity: id, cursor: other });
+    for (const other of this.earlier) if (ahead(other.identity, other.cursor)) candidates.push(other);
+    if (candidates.length === 0) return undefined;
+    candidates.sort((a, b) => b.cursor.offset - a.cursor.offset);
+    const head = await this.bytesAt(handle, 0, Math.min(FIRST_LINE_BYTES, info.size));
+    for (const other of candidates) {
+      const known = other.cursor;
+      if (!head.subarray(0, known.firstLine.length).equals(known.firstLine)) continue;
+      if (info.size >= known.offset) {
+        const before = await this.bytesAt(handle, known.offset - known.tail.length, known.tail.length);
+        if (!before.equals(known.tail)) continue;
+        cursor.waitingFor = undefined;
+        return known;
       }
-      if (!head.subarray(0, cursor.firstLine.length).equals(cursor.firstLine)) continue;
-      if (info.size < cursor.offset) {
-        found ??= "wait";
-        continue;
-      }
-      const tail = Buffer.alloc(cursor.tail.length);
-      this.fileBytesRead += (await handle.read(tail, 0, tail.length, cursor.offset - tail.length)).bytesRead;
-      if (tail.equals(cursor.tail)) found = cursor;
+      if (await this.differsAtEnd(other, handle, info.size)) continue;
+      cursor.waitingFor = { identity: other.identity, cursor: { ...known } };
+      cursor.waitingAt = info.size;
+      cursor.first ??= known.first;
+      return "wait";
     }
-    return found;
+    cursor.waitingFor = undefined;
+    return undefined;
+  }
+
+  /**
+   * Whether the file of `other`, where it still is and still starts with its first line, holds
+   * other bytes than `handle` just before `size`: then a file of that length is no copy of it.
+   * False when that cannot be told.
+   */
+  private async differsAtEnd(other: KnownPosition, handle: FileHandle, size: number): Promise<boolean> {
+    const path = [...this.identities].find(([, identity]) => identity === other.identity)?.[0];
+    if (path === undefined) return false;
+    const original = await this.openFile(path);
+    if (original === undefined) return false;
+    try {
+      const info = await original.stat();
+      if (identityOf(info) !== other.identity || info.size < size) return false;
+      const line = other.cursor.firstLine;
+      if (!(await this.bytesAt(original, 0, line.length)).equals(line)) return false;
+      const length = Math.min(CHECK_BYTES, size);
+      const theirs = await this.bytesAt(original, size - length, length);
+      return !theirs.equals(await this.bytesAt(handle, size - length, length));
+    } finally {
+      await original.close();
+    }
+  }
+
+  /** `length` bytes of the open file from `position` (fewer at its end). */
+  private async bytesAt(handle: FileHandle, position: number, length: number): Promise<Buffer> {
+    const bytes = Buffer.alloc(length);
+    const { bytesRead } = await handle.read(bytes, 0, length, position);
+    this.fileBytesRead += bytesRead;
+    return bytes.subarray(0, bytesRead);
   }
 
   /**
@@ -273,7 +337,7 @@ export class RecordingTail {
       if (isMissing(error)) return undefined;
       throw new RecordingError(`cannot read ${file}: ${errorMessage(error)}`);
     }
-    const identity = `${info.dev}:${info.ino}`;
+    const identity = identityOf(info);
     const known = this.cursors.get(identity)?.first;
     if (known !== undefined) return { file, identity, first: known };
     const handle = await this.openFile(file);
@@ -281,7 +345,7 @@ export class RecordingTail {
     try {
       // The file opened, which a rename since the stat may have changed.
       const opened = await handle.stat();
-      const openedIdentity = `${opened.dev}:${opened.ino}`;
+      const openedIdentity = identityOf(opened);
       const first =
         this.cursors.get(openedIdentity)?.first ?? (await this.firstEvent(file, handle, opened.size));
       return { file, identity: openedIdentity, first };
@@ -341,6 +405,14 @@ export class RecordingTail {
     }
   }
 
+  /** Whether the open file still holds the bytes `cursor` read at its start and before its position. */
+  private async stillHolds(cursor: FileCursor, handle: FileHandle): Promise<boolean> {
+    const { head, tail, offset } = cursor;
+    if (offset === 0) return true;
+    if (!(await this.bytesAt(handle, offset - tail.length, tail.length)).equals(tail)) return false;
+    return offset <= tail.length || (await this.bytesAt(handle, 0, head.length)).equals(head);
+  }
+
   /** Sets `cursor` back to the file's start, keeping where it was for copies of what it read. */
   private restart(identity: string, cursor: FileCursor): void {
     if (cursor.offset > 0) {
@@ -368,41 +440,34 @@ export class RecordingTail {
     file: string,
     handle: FileHandle,
     info: Stats,
-    copyOf?: FileCursor,
+    first?: FirstEvent,
   ): Promise<AuditEvent[]> {
-    let data: Buffer;
-    let limited: boolean;
-    const identity = `${info.dev}:${info.ino}`;
+    const identity = identityOf(info);
     this.identities.set(file, identity);
     const cursor = this.cursors.get(identity) ?? newCursor();
     this.cursors.set(identity, cursor);
-    // A copy of what another file's read consumed: read on from there.
-    if (copyOf !== undefined) Object.assign(cursor, { ...copyOf });
-    for (;;) {
-      // Shrank: a new recording, read from its start.
-      if (info.size < cursor.offset) this.restart(identity, cursor);
-      if (info.size === cursor.offset) return [];
-      const length = Math.min(info.size - cursor.offset, MAX_READ_BYTES);
-      limited = length < info.size - cursor.offset;
-      // The bytes before the read position are read again: a file rewritten in place (truncated,
-      // then written past the old position) no longer has them.
-      const check = cursor.tail.length;
-      const chunk = Buffer.alloc(check + length);
-      const { bytesRead } = await handle.read(chunk, 0, chunk.length, cursor.offset - check);
-      this.fileBytesRead += bytesRead;
-      let same = bytesRead >= check && chunk.subarray(0, check).equals(cursor.tail);
-      if (same && cursor.offset > check) {
-        const head = Buffer.alloc(cursor.head.length);
-        this.fileBytesRead += (await handle.read(head, 0, head.length, 0)).bytesRead;
-        same = head.equals(cursor.head);
-      }
-      if (!same) {
-        this.restart(identity, cursor);
-        continue;
-      }
-      data = chunk.subarray(check, bytesRead);
-      break;
+    if (cursor.waitingFor !== undefined && info.size === cursor.waitingAt) return [];
+    if (info.size === cursor.offset) return [];
+    // Shrank, or the bytes read no longer there (read again, at the start and before the read
+    // position): rewritten in place, or a new file on a freed inode (logrotate deleting its oldest
+    // file, then copying). Read from its start, unless it is found a copy below.
+    if (info.size < cursor.offset || !(await this.stillHolds(cursor, handle))) {
+      this.restart(identity, cursor);
+      if (first !== undefined) first = await this.firstEvent(file, handle, info.size);
     }
+    // In a directory: a copy of what another file was read up to is read on from there.
+    if (first !== undefined) {
+      const copied = await this.copyVerdict(identity, cursor, first, handle, info);
+      if (copied === "wait") return [];
+      if (copied !== undefined) Object.assign(cursor, { ...copied, waitingFor: undefined });
+      if (info.size === cursor.offset) return [];
+    }
+    const length = Math.min(info.size - cursor.offset, MAX_READ_BYTES);
+    const limited = length < info.size - cursor.offset;
+    const chunk = Buffer.alloc(length);
+    const { bytesRead } = await handle.read(chunk, 0, length, cursor.offset);
+    this.fileBytesRead += bytesRead;
+    const data = chunk.subarray(0, bytesRead);
     if (limited) this.behind = true;
     const start = cursor.offset;
     const events = await runInSlices(takeLines(file, cursor, data, limited));
@@ -423,6 +488,15 @@ export class RecordingTail {
         : Buffer.concat([cursor.tail, data.subarray(0, consumed)]).subarray(-CHECK_BYTES);
     return events;
   }
+}
+
+/**
+ * What a JSON Lines file is followed by: its device and inode. (Not its birth time, which some
+ * systems report as the change time: every write would make another file. An inode freed and
+ * given to a new file is told by its bytes instead, see `stillHolds`.)
+ */
+function identityOf(info: Stats): string {
+  return `${info.dev}:${info.ino}`;
 }
 
 /** Orders files by their first events (time, then seq); a file without one yet comes last. */
