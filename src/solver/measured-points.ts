@@ -42,7 +42,7 @@ export class MeasuredPoints {
 
   /** Records `value` at `u` unless a value is already recorded there (a set of points outside any history). */
   add(u: ArrayLike<number>, value: number): void {
-    const rounded = Array.from(u, (x) => Math.round(x * GRID));
+    const rounded = roundedOf(u);
     const hash = hashOf(rounded);
     const bucket = this.buckets.get(hash);
     if (bucket === undefined) this.buckets.set(hash, [{ rounded, value }]);
@@ -57,10 +57,17 @@ export class MeasuredPoints {
 
   /** The value first measured at `u` (NaN for a failed evaluation), or undefined if none was. */
   valueAt(u: ArrayLike<number>): number | undefined {
-    const rounded = Array.from(u, (x) => Math.round(x * GRID));
+    const rounded = roundedOf(u);
     const bucket = this.buckets.get(hashOf(rounded));
     return bucket === undefined ? undefined : find(bucket, rounded)?.value;
   }
+}
+
+/** `u`'s coordinates rounded to the grid (a plain loop: `Array.from` with a mapping is far slower). */
+function roundedOf(u: ArrayLike<number>): number[] {
+  const rounded: number[] = [];
+  for (let j = 0; j < u.length; j++) rounded.push(Math.round(u[j]! * GRID));
+  return rounded;
 }
 
 function find(bucket: readonly Entry[], rounded: readonly number[]): Entry | undefined {
