@@ -9,26 +9,17 @@ import {
 } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { AUDIT_SCHEMA_VERSION, type AuditEvent } from "../src/audit/events.js";
 import { RecordingTail } from "../src/dashboard/recording-tail.js";
-import { drainTail, tempDirs } from "./support/recording-tail.js";
+import { auditEvent, auditLines, drainTail, seqsOf, tempDirs } from "./support/recording-tail.js";
 
 // logrotate's copytruncate copies the file being written to a new name, then truncates it; the
 // writer goes on at the start of the same file. The copy is a new file (a new inode) holding every
 // event already shown: a tail must read each event once, whenever it polls during the rotation.
 
-const event = (seq: number) => ({
-  v: AUDIT_SCHEMA_VERSION,
-  runId: "copy",
-  seq,
-  time: seq * 10,
-  generation: 0,
-  proposalId: -1,
-  type: "digest.accepted",
-});
-const lines = (...seqs: number[]) => seqs.map((seq) => `${JSON.stringify(event(seq))}\n`).join("");
+const event = (seq: number) => auditEvent("copy", seq);
+const lines = (...seqs: number[]) => auditLines("copy", ...seqs);
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
-const seqs = (events: readonly AuditEvent[]) => events.map((e) => e.seq);
+const seqs = seqsOf;
 
 const tempDir = tempDirs("arqon-copy-truncate-");
 

@@ -9,25 +9,15 @@ import {
 } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { AUDIT_SCHEMA_VERSION, type AuditEvent } from "../src/audit/events.js";
 import { RecordingTail } from "../src/dashboard/recording-tail.js";
-import { drainTail, tempDirs } from "./support/recording-tail.js";
+import { auditLines, drainTail, seqsOf, tempDirs } from "./support/recording-tail.js";
 
 // Log rotation renames the file being written and starts a new one at its name; a tail must read
 // each file's bytes once, whatever its name now, and take a file missing for a moment (between the
 // rename and the new file) as nothing new. Every test drives the tail by explicit polls.
 
-const event = (seq: number) => ({
-  v: AUDIT_SCHEMA_VERSION,
-  runId: "rot",
-  seq,
-  time: seq * 10,
-  generation: 0,
-  proposalId: -1,
-  type: "digest.accepted",
-});
-const lines = (...seqs: number[]) => seqs.map((seq) => `${JSON.stringify(event(seq))}\n`).join("");
-const seqs = (events: readonly AuditEvent[]) => events.map((e) => e.seq);
+const lines = (...seqs: number[]) => auditLines("rot", ...seqs);
+const seqs = seqsOf;
 
 const tempDir = tempDirs("arqon-hunt-rotation-");
 

@@ -2,9 +2,8 @@ import { renameSync, writeFileSync } from "node:fs";
 import type { FileHandle } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { AUDIT_SCHEMA_VERSION, type AuditEvent } from "../src/audit/events.js";
 import { RecordingTail } from "../src/dashboard/recording-tail.js";
-import { drainTail, tempDirs } from "./support/recording-tail.js";
+import { auditLines, drainTail, seqsOf, tempDirs } from "./support/recording-tail.js";
 
 // A followed directory may hold more files than the process may open at once (ulimit -n): a poll
 // must open them one at a time. `open` is wrapped to count the handles open at any moment, and
@@ -36,17 +35,8 @@ vi.mock("node:fs/promises", async (importOriginal) => {
   return { ...actual, open, default: { ...actual, open } };
 });
 
-const event = (seq: number) => ({
-  v: AUDIT_SCHEMA_VERSION,
-  runId: "fds",
-  seq,
-  time: seq * 10,
-  generation: 0,
-  proposalId: -1,
-  type: "digest.accepted",
-});
-const lines = (...seqs: number[]) => seqs.map((seq) => `${JSON.stringify(event(seq))}\n`).join("");
-const seqs = (events: readonly AuditEvent[]) => events.map((e) => e.seq);
+const lines = (...seqs: number[]) => auditLines("fds", ...seqs);
+const seqs = seqsOf;
 
 afterEach(() => {
   Object.assign(fds, { open: 0, most: 0, opens: 0 });

@@ -1,12 +1,11 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { AUDIT_SCHEMA_VERSION } from "../src/audit/events.js";
 import { RecordingTail } from "../src/dashboard/recording-tail.js";
 import { readDecisionLog, readDecisionLogAppended, readDecisionLogAsync } from "../src/log/reader.js";
 import { openDecisionLog } from "../src/log/writer.js";
 import { runAtOnce, runInSlices, type Steps } from "../src/runtime/event-loop-slices.js";
-import { tempDirs } from "./support/recording-tail.js";
+import { auditEvent, tempDirs } from "./support/recording-tail.js";
 
 // Reading a long log is verifying and decoding every frame on the calling thread: hundreds of
 // milliseconds for tens of MB. The asynchronous readers do it in slices, the event loop turning
@@ -41,15 +40,7 @@ async function turnsDuring<T>(work: () => Promise<T>): Promise<{ result: T; turn
   return { result, turns };
 }
 
-const event = (seq: number) => ({
-  v: AUDIT_SCHEMA_VERSION,
-  runId: "slices",
-  seq,
-  time: seq * 10,
-  generation: 0,
-  proposalId: -1,
-  type: "digest.accepted",
-});
+const event = (seq: number) => auditEvent("slices", seq);
 
 /** A log of `count` audit records in one segment, and its writer (closed by the caller). */
 function auditLog(count: number) {

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach } from "vitest";
-import type { AuditEvent } from "../../src/audit/events.js";
+import { AUDIT_SCHEMA_VERSION, type AuditEvent } from "../../src/audit/events.js";
 import type { RecordingTail } from "../../src/dashboard/recording-tail.js";
 
 /** Polls until the tail is no longer behind; every event, in the order delivered. */
@@ -27,4 +27,27 @@ export function tempDirs(prefix: string): () => string {
     dirs.push(dir);
     return dir;
   };
+}
+
+/** An event of run `runId` at `seq`, as an engine records it (time: seq × 10 ms). */
+export function auditEvent(runId: string, seq: number) {
+  return {
+    v: AUDIT_SCHEMA_VERSION,
+    runId,
+    seq,
+    time: seq * 10,
+    generation: 0,
+    proposalId: -1,
+    type: "digest.accepted",
+  } as const;
+}
+
+/** The JSON lines of run `runId`'s events at `seqs` (see {@link auditEvent}). */
+export function auditLines(runId: string, ...seqs: number[]): string {
+  return seqs.map((seq) => `${JSON.stringify(auditEvent(runId, seq))}\n`).join("");
+}
+
+/** The seqs of `events`, in order. */
+export function seqsOf(events: readonly AuditEvent[]): number[] {
+  return events.map((e) => e.seq);
 }
