@@ -31,18 +31,11 @@ export function insertByBound(ranking: Int32Array, bounds: Float64Array, count: 
   return count + 1;
 }
 
-/** Takes candidate `c` out of `ranking[0…count−1]`, keeping the others' order; returns the new count. */
-export function removeRanked(ranking: Int32Array, count: number, c: number): number {
-  const at = ranking.subarray(0, count).indexOf(c);
-  if (at < 0) return count;
-  ranking.copyWithin(at, at + 1, count);
-  return count - 1;
-}
-
 /**
- * The winning candidate among the `count` ranked in `ranking`, or −1 when `count` is 0.
+ * The winning candidate among the `count` ranked in `ranking`, or −1 when none is left.
  * Candidate c's point starts at `points[c · stride]`; `logL[c]` is its log l and `bounds[c]`
- * the upper bound of its score.
+ * the upper bound of its score. A candidate `skip` rejects is passed over before it is scored
+ * (the winner is then the best of the others: the bound still holds for them).
  */
 export function pickByBound(
   ranking: Int32Array,
@@ -52,6 +45,7 @@ export function pickByBound(
   bad: CappedDensity,
   points: Float64Array,
   stride: number,
+  skip?: (c: number) => boolean,
 ): number {
   let best = Number.NEGATIVE_INFINITY;
   let winner = -1;
@@ -59,6 +53,7 @@ export function pickByBound(
     const c = ranking[r]!;
     // A margin of 1e-9 guards the bound against rounding in the last place.
     if (winner >= 0 && bounds[c]! < best - 1e-9 * (1 + Math.abs(best))) break;
+    if (skip?.(c) === true) continue;
     // A candidate whose log g exceeds log l − best cannot win: its evaluation stops there.
     const cap = winner < 0 ? Number.POSITIVE_INFINITY : logL[c]! - best;
     const score = logL[c]! - bad.logDensity(points, c * stride, cap);
