@@ -149,6 +149,57 @@ describe("a followed directory rotated by copy and truncate", () => {
     expect(seqs(await drainTail(tail))).toEqual(range(1, 5));
   });
 
+  it("reads a copy on a waiting copy's freed inode as a copy", async () => {
+    const { live, copy, tail } = await followed();
+    // cp read its source to the end before 6 was written, and is halfway through writing.
+    const snapshot = readFileSync(live);
+    writeFileSync(copy, snapshot.subarray(0, Math.floor(snapshot.length / 2)));
+    appendFileSync(live, lines(6));
+    expect(seqs(await drainTail(tail))).toEqual([6]);
+    writeFileSync(copy, snapshot);
+    truncateSync(live, 0);
+    appendFileSync(live, lines(7, 8));
+    expect(seqs(await drainTail(tail))).toEqual([7, 8]);
+    // rotate 1: the waiting copy is deleted and the next copy takes its inode (here: rewritten).
+    writeFileSync(copy, readFileSync(live));
+    truncateSync(live, 0);
+    appendFileSync(live, lines(9));
+    expect(seqs(await drainTail(tail))).toEqual([9]);
+  });
+
+  it("reads a file rewritten to the size it was read up to", async () => {
+    const dir = tempDir();
+    const live = join(dir, "audit.jsonl");
+    const copy = join(dir, "audit.1.jsonl");
+    // Seqs of two digits: five lines of 11–15 are as long as five of 16–20.
+    writeFileSync(live, lines(...range(11, 15)));
+    const tail = await RecordingTail.open(dir);
+    expect(seqs(await drainTail(tail))).toEqual(range(11, 15));
+    copyFileSync(live, copy);
+    truncateSync(live, 0);
+    appendFileSync(live, lines(16, 17, 18));
+    expect(seqs(await drainTail(tail))).toEqual([16, 17, 18]);
+    appendFileSync(live, lines(19, 20));
+    // rotate 1 on the copy's inode: the new copy is exactly as long as what was read of the old one.
+    writeFileSync(copy, readFileSync(live));
+    truncateSync(live, 0);
+    appendFileSync(live, lines(21));
+    expect(seqs(await drainTail(tail))).toEqual([19, 20, 21]);
+  });
+
+  it("waits on a copy cut inside its first line, then reads it as a copy", async () => {
+    const { live, copy, tail } = await followed();
+    appendFileSync(live, lines(6));
+    const first = lines(1);
+    // The first line without its newline: a whole event, which a new file would be read for.
+    writeFileSync(copy, first.slice(0, -1));
+    expect(seqs(await drainTail(tail))).toEqual([6]);
+    copyFileSync(live, copy);
+    truncateSync(live, 0);
+    appendFileSync(live, lines(7));
+    expect(seqs(await drainTail(tail))).toEqual([7]);
+  });
+
   it("still reads in full a new file that only starts like another", async () => {
     const { dir, tail } = await followed();
     // The same first event, then other ones: not a copy past its first line.

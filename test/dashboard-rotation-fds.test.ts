@@ -80,4 +80,18 @@ describe("polling a directory of many JSON Lines files", () => {
     // Read at the path ordered first, audit.jsonl's events would overtake audit.1.jsonl's 4.
     expect(seqs(await drainTail(tail))).toEqual([4, 5, 6]);
   });
+
+  it("recognises a copy that was still empty when the poll ordered the files", async () => {
+    const dir = tempDir();
+    const live = join(dir, "audit.jsonl");
+    writeFileSync(live, lines(1, 2, 3));
+    const tail = await RecordingTail.open(dir);
+    expect(seqs(await drainTail(tail))).toEqual([1, 2, 3]);
+    // logrotate's copytruncate: cp has created audit.1.jsonl, and fills it after the poll looked
+    // for its first event (the poll's first open) and before it reads it (its second).
+    writeFileSync(live, lines(1, 2, 3, 4));
+    writeFileSync(join(dir, "audit.1.jsonl"), "");
+    fds.before.set(fds.opens + 2, () => writeFileSync(join(dir, "audit.1.jsonl"), lines(1, 2, 3, 4)));
+    expect(seqs(await drainTail(tail))).toEqual([4]);
+  });
 });

@@ -68,6 +68,11 @@ interface FileCursor {
   waitingFor: KnownPosition | undefined;
   /** The file's size when it was last found waiting: unchanged, it still waits. */
   waitingAt: number;
+  /**
+   * The file's modification time when it was last read or checked: a file whose time and size
+   * are unchanged is not read (a rewrite to the same size changes the time).
+   */
+  changedAt: number;
 }
 
 /** A file's read position, and the file's identity. */
@@ -86,6 +91,7 @@ const newCursor = (): FileCursor => ({
   firstLine: Buffer.alloc(0),
   waitingFor: undefined,
   waitingAt: 0,
+  changedAt: Number.NaN,
 });
 
 /**
@@ -115,16 +121,19 @@ const newCursor = (): FileCursor => ({
  * A JSON Lines file is followed by its identity (`dev:ino`), not its name: renamed (a rotation,
  * `audit.jsonl` to `audit.1.jsonl`) it is read on from where it was, and another file at its path
  * is read from its start. A file that shrank or was rewritten in place (its first bytes, or those
- * before the read position, changed) is read again from its start. A file or directory missing
+ * before the read position, changed: checked whenever its size or modification time changed) is
+ * read again from its start, and so is a new file given a freed inode. A file or directory missing
  * (between a rotation's rename and the new file, or removed after it was listed) has nothing new
  * yet.
  *
  * In a directory a copy is recognised too (logrotate's `copytruncate` copies the file, then
  * truncates it; `copy` only copies): a file whose first line, and bytes before another file's
  * read position, are that file's is read on from that position (also when the copy is the one
- * read further, and the original is not yet truncated). One whose first line matches but which is
- * shorter than that position (a copy being written, or an earlier snapshot) has nothing new yet,
- * unless its last bytes differ from the other file's at the same place. The positions of the last
+ * read further, and the original is not yet truncated). One whose first line matches (or that
+ * holds only the start of it) but which is shorter than that position (a copy being written, or
+ * an earlier snapshot) has nothing new yet, unless its last bytes differ from the other file's at
+ * the same place. A file's first event is looked for again when it is read, if it had none when
+ * the poll ordered the files (a copy just created). The positions of the last
  * {@link MAX_EARLIER_CURSORS} files read again from their start are kept for this, so a copy found
  * after its original was truncated is still recognised; its events then come after the newer ones
  * already read from the truncated file. A shorter file whose original was truncated since cannot
@@ -228,7 +237,7 @@ export class RecordingTail {
           this.behind = true;
           break;
         }
-        for (const event of await this.readOpen(file, handle, info, first)) events.push(event);
+        for (const event of await this.readOpen(file, handle, info, true, first)) events.push(event);
       } finally {
         await handle.close();
       }
@@ -256,18 +265,19 @@ export class RecordingTail {
   private async copyVerdict(
     identity: string,
     cursor: FileCursor,
-    first: FirstEvent,
+    first: FirstEvent | undefined,
     handle: FileHandle,
     info: Stats,
   ): Promise<FileCursor | "wait" | undefined> {
+    if (info.size === 0) return undefined;
     const candidates: KnownPosition[] = [];
     if (cursor.waitingFor !== undefined) candidates.push(cursor.waitingFor);
+    // Without a first event yet (its first line is still being written), any file may be its original.
     const ahead = (id: string, other: FileCursor) =>
       id !== identity &&
       other.offset > cursor.offset &&
       other.firstLine.length > 0 &&
-      other.first?.time === first.time &&
-      other.first?.seq === first.seq;
+      (first === undefined || (other.first?.time === first.time && other.first?.seq === first.seq));
     for (const [id, other] of this.cursors)
       if (ahead(id, other)) candidates.push({ identity: id, cursor: other });
     for (const other of this.earlier) if (ahead(other.identity, other.cursor)) candidates.push(other);
@@ -276,7 +286,9 @@ export class RecordingTail {
     const head = await this.bytesAt(handle, 0, Math.min(FIRST_LINE_BYTES, info.size));
     for (const other of candidates) {
       const known = other.cursor;
-      if (!head.subarray(0, known.firstLine.length).equals(known.firstLine)) continue;
+      // A file shorter than the first line (a copy cut inside it) only has to start like it.
+      const compared = Math.min(head.length, known.firstLine.length);
+      if (!head.subarray(0, compared).equals(known.firstLine.subarray(0, compared))) continue;
       if (info.size >= known.offset) {
         const before = await this.bytesAt(handle, known.offset - known.tail.length, known.tail.length);
         if (!before.equals(known.tail)) continue;
@@ -338,16 +350,21 @@ export class RecordingTail {
       throw new RecordingError(`cannot read ${file}: ${errorMessage(error)}`);
     }
     const identity = identityOf(info);
-    const known = this.cursors.get(identity)?.first;
-    if (known !== undefined) return { file, identity, first: known };
+    const cursor = this.cursors.get(identity);
+    // The first event read before, unless the file shrank (truncated and written again).
+    const known = cursor?.first;
+    if (known !== undefined && info.size >= cursor!.offset) return { file, identity, first: known };
     const handle = await this.openFile(file);
     if (handle === undefined) return undefined;
     try {
       // The file opened, which a rename since the stat may have changed.
       const opened = await handle.stat();
       const openedIdentity = identityOf(opened);
+      const read = this.cursors.get(openedIdentity);
       const first =
-        this.cursors.get(openedIdentity)?.first ?? (await this.firstEvent(file, handle, opened.size));
+        read?.first !== undefined && opened.size >= read.offset
+          ? read.first
+          : await this.firstEvent(file, handle, opened.size);
       return { file, identity: openedIdentity, first };
     } finally {
       await handle.close();
@@ -408,7 +425,14 @@ export class RecordingTail {
   /** Whether the open file still holds the bytes `cursor` read at its start and before its position. */
   private async stillHolds(cursor: FileCursor, handle: FileHandle): Promise<boolean> {
     const { head, tail, offset } = cursor;
-    if (offset === 0) return true;
+    if (offset === 0) {
+      // A file waiting to become a copy still starts as the one it waits on (or a part of its first
+      // line, while it is being written); another on its freed inode does not.
+      const line = cursor.waitingFor?.cursor.firstLine;
+      if (line === undefined) return true;
+      const start = await this.bytesAt(handle, 0, line.length);
+      return line.subarray(0, start.length).equals(start);
+    }
     if (!(await this.bytesAt(handle, offset - tail.length, tail.length)).equals(tail)) return false;
     return offset <= tail.length || (await this.bytesAt(handle, 0, head.length)).equals(head);
   }
@@ -426,7 +450,7 @@ export class RecordingTail {
     const handle = await this.openFile(file);
     if (handle === undefined) return [];
     try {
-      return await this.readOpen(file, handle, await handle.stat());
+      return await this.readOpen(file, handle, await handle.stat(), false);
     } finally {
       await handle.close();
     }
@@ -440,28 +464,36 @@ export class RecordingTail {
     file: string,
     handle: FileHandle,
     info: Stats,
+    inDirectory: boolean,
     first?: FirstEvent,
   ): Promise<AuditEvent[]> {
     const identity = identityOf(info);
     this.identities.set(file, identity);
     const cursor = this.cursors.get(identity) ?? newCursor();
     this.cursors.set(identity, cursor);
-    if (cursor.waitingFor !== undefined && info.size === cursor.waitingAt) return [];
-    if (info.size === cursor.offset) return [];
+    if (info.mtimeMs === cursor.changedAt) {
+      if (info.size === cursor.offset) return [];
+      if (cursor.waitingFor !== undefined && info.size === cursor.waitingAt) return [];
+    }
     // Shrank, or the bytes read no longer there (read again, at the start and before the read
     // position): rewritten in place, or a new file on a freed inode (logrotate deleting its oldest
     // file, then copying). Read from its start, unless it is found a copy below.
     if (info.size < cursor.offset || !(await this.stillHolds(cursor, handle))) {
       this.restart(identity, cursor);
-      if (first !== undefined) first = await this.firstEvent(file, handle, info.size);
+      first = undefined;
     }
-    // In a directory: a copy of what another file was read up to is read on from there.
-    if (first !== undefined) {
+    cursor.changedAt = info.mtimeMs;
+    // In a directory: a copy of what another file was read up to is read on from there. The
+    // first event is looked for again when the file had none when it was ordered (a copy just
+    // created), or was read again from its start.
+    if (inDirectory) {
+      first ??= cursor.first ?? (await this.firstEvent(file, handle, info.size));
       const copied = await this.copyVerdict(identity, cursor, first, handle, info);
       if (copied === "wait") return [];
-      if (copied !== undefined) Object.assign(cursor, { ...copied, waitingFor: undefined });
-      if (info.size === cursor.offset) return [];
+      if (copied !== undefined)
+        Object.assign(cursor, { ...copied, waitingFor: undefined, changedAt: info.mtimeMs });
     }
+    if (info.size === cursor.offset) return [];
     const length = Math.min(info.size - cursor.offset, MAX_READ_BYTES);
     const limited = length < info.size - cursor.offset;
     const chunk = Buffer.alloc(length);
