@@ -255,8 +255,9 @@ export class RecordingTail {
    * being written (nothing in it is new yet); undefined when it is no copy.
    *
    * @remarks
-   * Only files whose first event is this one's are compared, farthest read first, so a poll reads
-   * no bytes for a file unlike the others. A copy starts with the same first line and holds the
+   * Only files whose first event is this one's are compared (any file, while this one has none yet:
+   * its first line is still being written), farthest read first, so a poll reads no bytes for a
+   * file unlike the others. A copy starts with the same first line and holds the
    * bytes before that position. A shorter file is compared, at its end, with the other file where
    * it still is and still starts with that line; where that cannot be done (it was truncated since)
    * it waits, which is right for a copy and wrong for a new run that starts with the same event to

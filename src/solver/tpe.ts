@@ -57,7 +57,7 @@ export interface TpeOptions {
 export interface TpeHooks {
   /**
    * The cell a unit-cube point falls in, as the solver would ask it (each int at its value's
-   * position); absent on a space of floats. With it, a candidate whose cell is taken (see
+   * position); absent where no draw can repeat a cell (see {@link cellHooks}). With it, a candidate whose cell is taken (see
    * {@link TakenCells}: measured, failed, pruned, pending) is passed over while another is left.
    */
   readonly cellOf?: ((u: readonly number[]) => readonly number[]) | undefined;
