@@ -226,6 +226,12 @@ export class TrustRegionBatch {
       pending.every((p) => x.some((v, j) => Math.abs(v - p[j]!) >= GAP * spread[j]!));
     const fresh = (x: readonly number[]) => clear(x) && unmeasured(x) && safe(x);
     if (fresh(minimiser)) return minimiser;
+    if (floors !== undefined) {
+      // On ints the minimiser often rounds to a measured cell: the model's best fresh cell next
+      // to it, before any refit.
+      const next = freshNeighbour(model, minimiser, floors, lower, upper, fresh);
+      if (next !== null) return next;
+    }
     const drawn = this.bootstrapMinimiser(centre, points, values, weights, lower, upper, fresh);
     if (drawn !== null) return drawn;
     let best: number[] | null = null;
@@ -480,4 +486,40 @@ function squared(a: readonly number[], b: readonly number[]): number {
   let s = 0;
   for (let j = 0; j < a.length; j++) s += (a[j]! - b[j]!) ** 2;
   return s;
+}
+
+/**
+ * The point one cell from `at` along one int coordinate (each way) that the model predicts
+ * lowest, of those `fresh` accepts; null when none is.
+ */
+function freshNeighbour(
+  model: QuadraticModel,
+  at: readonly number[],
+  widths: readonly number[],
+  lower: readonly number[],
+  upper: readonly number[],
+  fresh: (x: readonly number[]) => boolean,
+): number[] | null {
+  const d = at.length;
+  const s = new Array<number>(d);
+  let best: number[] | null = null;
+  let bestValue = Number.POSITIVE_INFINITY;
+  for (let j = 0; j < d; j++) {
+    const w = widths[j]!;
+    if (!(w > 0)) continue;
+    for (const sign of [-1, 1]) {
+      const v = at[j]! + sign * w;
+      if (v < lower[j]! || v > upper[j]!) continue;
+      const x = [...at];
+      x[j] = v;
+      if (!fresh(x)) continue;
+      for (let k = 0; k < d; k++) s[k] = (x[k]! - model.centre[k]!) / model.scale;
+      const value = modelValue(model, s);
+      if (value < bestValue) {
+        best = x;
+        bestValue = value;
+      }
+    }
+  }
+  return best;
 }
