@@ -133,9 +133,9 @@ export interface DiscreteCells {
  * @remarks
  * Nelder–Mead needs the result of each step before the next, so with c workers it would keep one
  * busy. Here every free worker gets a point: the model's minimiser inside the region; when that
- * point is measured or one near it is still running, on ints the fresh cell one step from it along
- * one int coordinate that the model predicts lowest, and otherwise (or with no such cell) the
- * minimiser of a fit to the same points under random
+ * point is measured and nothing is running, on ints the fresh cell one step from it along one int
+ * coordinate that the model predicts lowest; otherwise (or with no such cell) the minimiser of a
+ * fit to the same points under random
  * weights times the value weights (a Bayesian bootstrap: a draw of what the fit could as well have
  * been, Thompson-style), and failing that the best of a few model-ranked points drawn around the minimiser. Every point
  * keeps half the batch's spread from the running points, and the model-ranked ones are drawn
@@ -228,9 +228,10 @@ export class TrustRegionBatch {
       pending.every((p) => x.some((v, j) => Math.abs(v - p[j]!) >= GAP * spread[j]!));
     const fresh = (x: readonly number[]) => clear(x) && unmeasured(x) && safe(x);
     if (fresh(minimiser)) return minimiser;
-    if (floors !== undefined) {
-      // On ints the minimiser often rounds to a measured (or running) cell: the model's best
-      // fresh cell next to it, before any refit.
+    if (floors !== undefined && pending.length === 0) {
+      // On ints the minimiser often rounds to a measured cell: the model's best fresh cell next to
+      // it, before any refit. Not with trials running: the refits' random weights spread a batch,
+      // and nearest cells did not (with 8 workers, B1's mixed cells lost up to 18 times).
       const next = freshNeighbour(model, minimiser, floors, lower, upper, fresh);
       if (next !== null) return next;
     }
