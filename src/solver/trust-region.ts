@@ -185,7 +185,6 @@ export class TrustRegionBatch {
     cells: DiscreteCells | undefined = this.cells,
   ): number[] {
     const centre = history[incumbent]!.u;
-    const d = centre.length;
     const centreValue = rank(history[incumbent]!.value);
     this.asked.set(id, [centreValue, Math.max(MIN_WIDTH, pending.length + 1)]);
     const r = this.radius;
@@ -237,21 +236,15 @@ export class TrustRegionBatch {
     }
     const drawn = this.bootstrapMinimiser(centre, points, values, weights, lower, upper, fresh);
     if (drawn !== null) return drawn;
-    let best: number[] | null = null;
-    let bestValue = Number.POSITIVE_INFINITY;
-    const s = new Array<number>(d);
-    for (let k = 0; k < 16; k++) {
-      const x = minimiser.map((m, j) =>
-        Math.min(upper[j]!, Math.max(lower[j]!, m + spread[j]! * (2 * this.prng.next() - 1))),
-      );
-      if (!fresh(x)) continue;
-      for (let j = 0; j < d; j++) s[j] = (x[j]! - model.centre[j]!) / model.scale;
-      const v = modelValue(model, s);
-      if (v < bestValue) {
-        best = x;
-        bestValue = v;
+    const prng = this.prng;
+    function* around(): Generator<number[]> {
+      for (let k = 0; k < 16; k++) {
+        yield minimiser.map((m, j) =>
+          Math.min(upper[j]!, Math.max(lower[j]!, m + spread[j]! * (2 * prng.next() - 1))),
+        );
       }
     }
+    const best = lowestPredicted(model, around(), fresh);
     // Nothing clear of the running points, the incumbent and the failed ones: a uniform point.
     return best ?? uniform();
   }
@@ -503,25 +496,38 @@ function freshNeighbour(
   upper: readonly number[],
   fresh: (x: readonly number[]) => boolean,
 ): number[] | null {
-  const d = at.length;
-  const s = new Array<number>(d);
+  function* neighbours(): Generator<number[]> {
+    for (let j = 0; j < at.length; j++) {
+      const w = widths[j]!;
+      if (!(w > 0)) continue;
+      for (const sign of [-1, 1]) {
+        const v = at[j]! + sign * w;
+        if (v < lower[j]! || v > upper[j]!) continue;
+        const x = [...at];
+        x[j] = v;
+        yield x;
+      }
+    }
+  }
+  return lowestPredicted(model, neighbours(), fresh);
+}
+
+/** Of `points`, taken in order, the first that the model predicts lowest among those `fresh` accepts; null when none is. */
+function lowestPredicted(
+  model: QuadraticModel,
+  points: Iterable<number[]>,
+  fresh: (x: readonly number[]) => boolean,
+): number[] | null {
+  const s = new Array<number>(model.centre.length);
   let best: number[] | null = null;
   let bestValue = Number.POSITIVE_INFINITY;
-  for (let j = 0; j < d; j++) {
-    const w = widths[j]!;
-    if (!(w > 0)) continue;
-    for (const sign of [-1, 1]) {
-      const v = at[j]! + sign * w;
-      if (v < lower[j]! || v > upper[j]!) continue;
-      const x = [...at];
-      x[j] = v;
-      if (!fresh(x)) continue;
-      for (let k = 0; k < d; k++) s[k] = (x[k]! - model.centre[k]!) / model.scale;
-      const value = modelValue(model, s);
-      if (value < bestValue) {
-        best = x;
-        bestValue = value;
-      }
+  for (const x of points) {
+    if (!fresh(x)) continue;
+    for (let j = 0; j < x.length; j++) s[j] = (x[j]! - model.centre[j]!) / model.scale;
+    const value = modelValue(model, s);
+    if (value < bestValue) {
+      best = x;
+      bestValue = value;
     }
   }
   return best;
