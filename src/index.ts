@@ -93,6 +93,7 @@ export {
   type TrialStatus,
   type WarmStartPoint,
 } from "./solver/solver.js";
+export { SOLVER_RULES } from "./solver/solver-rules.js";
 export type { StrategyName } from "./solver/strategy.js";
 export { TrialPruned } from "./solver/trial-pruned.js";
 export type { ParamSpec } from "./space/param-registry.js";

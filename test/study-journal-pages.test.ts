@@ -7,6 +7,7 @@
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createSolver } from "../src/solver/solver.js";
+import { SOLVER_RULES } from "../src/solver/solver-rules.js";
 import { openSharedStudy } from "../src/study/index.js";
 import { JOURNAL_PAGE_SIZE, JournalError, RedisJournal } from "../src/study/journal.js";
 import { type RedisServer, startRedis } from "./support/redis-server.js";
@@ -28,6 +29,7 @@ const create = (nonce: string, budget = 10) =>
     op: "create",
     v: 1,
     nonce,
+    rules: SOLVER_RULES,
     config: { seed: 1, budget, bounds: { x: { min: 0, max: 1 } } },
   });
 
@@ -62,7 +64,7 @@ describe("reading a shared study's journal", () => {
     // A study of 1100 trials, asked and told one by one (2201 entries), written as a worker would.
     const config = { seed: 5, budget: 1100, strategy: "tpe" as const, bounds: { x: { min: 0, max: 1 } } };
     const solver = createSolver(config);
-    const entries = [JSON.stringify({ op: "create", v: 1, nonce: "n", config })];
+    const entries = [JSON.stringify({ op: "create", v: 1, nonce: "n", rules: SOLVER_RULES, config })];
     for (let trials = solver.ask({ max: 1 }); trials !== null; trials = solver.ask({ max: 1 })) {
       const [trial] = trials;
       entries.push(JSON.stringify({ op: "ask", worker: "w", max: 1, ids: [trial!.id] }));

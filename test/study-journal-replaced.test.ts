@@ -5,6 +5,7 @@
  */
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { SOLVER_RULES } from "../src/solver/solver-rules.js";
 import { JournalError, openSharedStudy, type SharedStudy } from "../src/study/index.js";
 import { type RedisServer, startRedis } from "./support/redis-server.js";
 
@@ -131,7 +132,10 @@ describe("a shared study whose journal was deleted or replaced", () => {
 
   it("opens and runs a journal written without a nonce, and still sees it replaced", async () => {
     // Journals written before create entries carried a nonce.
-    await admin.rpush(key("no-nonce"), JSON.stringify({ op: "create", v: 1, config: configA }));
+    await admin.rpush(
+      key("no-nonce"),
+      JSON.stringify({ op: "create", v: 1, rules: SOLVER_RULES, config: configA }),
+    );
     const a = await openSharedStudy(configA, { redis: server.url, study: "no-nonce", worker: "A" });
     const b = await openSharedStudy(configA, { redis: server.url, study: "no-nonce", worker: "B" });
     await run(a, 2);

@@ -107,34 +107,6 @@ describe("shared study (in one process, several handles)", () => {
     await joined.close();
   });
 
-  it("lets workers join a study an earlier arqon created with a `when: {}` condition", async () => {
-    // Earlier arqon accepted `when: {}` and ran the parameter in every trial; a config can no
-    // longer say so, and the same parameter without `when` is what the study runs.
-    const legacy = {
-      seed: 4,
-      budget: 12,
-      bounds: { x: { min: 0, max: 1 }, y: { min: 0, max: 1, when: {} } },
-    };
-    await admin.rpush(
-      "arqon:study:legacy-when:journal",
-      JSON.stringify({ op: "create", v: 1, config: legacy }),
-    );
-    const worker = await openSharedStudy(
-      { seed: 4, budget: 12, bounds: { x: { min: 0, max: 1 }, y: { min: 0, max: 1 } } },
-      { redis: server.url, study: "legacy-when" },
-    );
-    const [trial] = (await worker.ask())!;
-    expect(Object.keys(trial!.params).sort()).toEqual(["x", "y"]);
-    // Still another study for a config that differs otherwise.
-    await expect(
-      openSharedStudy(
-        { seed: 5, budget: 12, bounds: { x: { min: 0, max: 1 }, y: { min: 0, max: 1 } } },
-        { redis: server.url, study: "legacy-when" },
-      ),
-    ).rejects.toThrow(/exists with another solver configuration/);
-    await worker.close();
-  });
-
   it("refuses calls on a closed handle, and journals nothing for them", async () => {
     // The caller's own client stays open after close(): the handle itself must refuse.
     const client = new Redis(server.url, { maxRetriesPerRequest: 1 });

@@ -19,6 +19,7 @@ import {
   type Trial,
   type TrialStatus,
 } from "../solver/solver.js";
+import { isSolverRules, otherSolverRules, SOLVER_RULES } from "../solver/solver-rules.js";
 import type { StrategyName } from "../solver/strategy.js";
 import type { ParamValue } from "../space/params.js";
 import { decodeNumbers, encodeNumbers } from "./json-numbers.js";
@@ -40,13 +41,19 @@ export interface SolverLogHeader extends LogHeader {
   readonly config: SolverConfig;
   readonly seed: number;
   readonly packageVersion: string;
+  /**
+   * The {@link SOLVER_RULES} version the solver proposed by; absent from logs written before the
+   * rules were versioned.
+   */
+  readonly rules?: number;
 }
 
 /**
  * The records after the header, one per solver call that changed (or may have changed) its state:
  * `ask` (with the trials it returned, to check the replay), `tell`, `fail`, `report` (an intermediate
  * value, which the pruner's later decisions depend on); and `snapshot`, written
- * when a log is attached to a solver that already has a history. NaN, ±Infinity and −0 are written
+ * when a log is attached to a solver that already has a history, with the {@link SOLVER_RULES} of
+ * the arqon that wrote it (absent before the rules were versioned). NaN, ±Infinity and −0 are written
  * tagged as `encodeNumbers` does (the header too), so that they reopen exactly.
  */
 export type SolverLogRecord =
@@ -58,7 +65,7 @@ export type SolverLogRecord =
   | { readonly kind: "tell"; readonly results: readonly Told[] }
   | { readonly kind: "fail"; readonly id: number; readonly reason: string; readonly cancelled?: true }
   | { readonly kind: "report"; readonly id: number; readonly step: number; readonly value: number }
-  | { readonly kind: "snapshot"; readonly artifact: SolverArtifact };
+  | { readonly kind: "snapshot"; readonly artifact: SolverArtifact; readonly rules?: number };
 
 /**
  * A solver whose every state change is written ahead (write + fsync) to a decision log before the
@@ -106,13 +113,15 @@ export function createSolverLog(dir: string, solver: Solver, options: SolverLogO
     config: artifact.config,
     seed: solver.config.seed,
     packageVersion: packageVersion(),
+    rules: SOLVER_RULES,
   };
   const writer = openDecisionLog(withLock({ dir, header: exact(header) }, options));
   if (!writer.created) {
     writer.close();
     throw new UsageError(`${dir} already holds a decision log`);
   }
-  if (solver.asked > 0 || solver.told > 0) writer.appendCommand(exact({ kind: "snapshot", artifact }));
+  if (solver.asked > 0 || solver.told > 0)
+    writer.appendCommand(exact({ kind: "snapshot", artifact, rules: SOLVER_RULES }));
   return new LoggedSolverImpl(solver, dir, writer, options.lock);
 }
 
@@ -123,7 +132,7 @@ export function createSolverLog(dir: string, solver: Solver, options: SolverLogO
 export function appendSolverSnapshot(dir: string, solver: Solver, options: SolverLogOptions = {}): void {
   const writer = openDecisionLog(withLock({ dir }, options));
   try {
-    writer.appendCommand(exact({ kind: "snapshot", artifact: solver.toJSON() }));
+    writer.appendCommand(exact({ kind: "snapshot", artifact: solver.toJSON(), rules: SOLVER_RULES }));
   } finally {
     writer.close();
   }
@@ -133,10 +142,11 @@ export function appendSolverSnapshot(dir: string, solver: Solver, options: Solve
  * Rebuilds the solver kept in the decision log `dir`: a fresh solver from the header's config (or the
  * last snapshot), then every logged call replayed in order. Each replayed `ask` must return the very
  * trials that were logged; any difference is reported as a divergence naming the record. Replay
- * needs the solver that wrote the calls: another arqon version may propose other points, or
- * hand out a different number of trials for the same ask (the header records the version), so
- * open a log with the version that wrote it, or take a snapshot (`appendSolverSnapshot`) before
- * upgrading: replay starts from the last one.
+ * needs the rules that wrote the calls: an arqon whose {@link SOLVER_RULES} differ may propose
+ * other points, or hand out a different number of trials for the same ask (the header records
+ * the rules and the version, and a divergence under other rules says so), so open a log with the
+ * version that wrote it, or append a snapshot with it (`appendSolverSnapshot`) before upgrading:
+ * replay starts from the last one.
  *
  * @remarks
  * Read-only until the first new call: the log is opened for appending (and a torn tail truncated,
@@ -155,18 +165,20 @@ function replayLog(dir: string): Solver {
 }
 
 /**
- * The solver the contents `log` of the solver log in `dir` hold, and how many records were replayed
- * to rebuild it (the snapshot it starts from counting as one).
- */
-/**
  * The replay of a log's contents, one record per step (the solver is stopped if one fails): run
- * at once by openSolverLog, in slices by a follower (a long log replays for seconds).
+ * at once by openSolverLog, in slices by a follower (a long log replays for seconds). Gives the
+ * solver, how many records were replayed to rebuild it (the snapshot it starts from counting as
+ * one) and what recorded the records after that snapshot.
  */
-function* replaySteps(dir: string, log: DecisionLogContents): Steps<{ solver: Solver; replayed: number }> {
+function* replaySteps(
+  dir: string,
+  log: DecisionLogContents,
+): Steps<{ solver: Solver; replayed: number; recordedBy: RecordedBy }> {
   const header = decodeNumbers(log.header) as SolverLogHeader | null;
   if (header === null || header.format !== "arqon.solver-log" || header.version !== 1) {
     throw new UsageError(`${dir} is not an arqon solver log (header ${JSON.stringify(header)})`);
   }
+  checkRules(header.rules, `${dir} header`);
   let start = 0;
   for (let i = log.records.length - 1; i >= 0; i--) {
     if (log.records[i]!.record.kind === "snapshot") {
@@ -175,6 +187,11 @@ function* replaySteps(dir: string, log: DecisionLogContents): Steps<{ solver: So
     }
   }
   const first = solverRecord(log.records[start]);
+  if (first?.kind === "snapshot") checkRules(first.rules, `${dir} record ${first.seq}`);
+  const recordedBy: RecordedBy = {
+    rules: first?.kind === "snapshot" && first.rules !== undefined ? first.rules : header.rules,
+    packageVersion: header.packageVersion,
+  };
   const solver =
     first?.kind === "snapshot"
       ? restoreSolver(first.artifact)
@@ -182,14 +199,31 @@ function* replaySteps(dir: string, log: DecisionLogContents): Steps<{ solver: So
   let replayed = first?.kind === "snapshot" ? 1 : 0;
   try {
     for (let i = replayed === 1 ? start + 1 : 0; i < log.records.length; i++, replayed++) {
-      replay(solver, solverRecord(log.records[i])!, dir);
+      replay(solver, solverRecord(log.records[i])!, dir, recordedBy);
       yield;
     }
   } catch (error) {
     solver.stop();
     throw error;
   }
-  return { solver, replayed };
+  return { solver, replayed, recordedBy };
+}
+
+/**
+ * What wrote a log's records: the solver rules of its last snapshot, else of its header (undefined
+ * before the rules were versioned), and the package version its header names.
+ */
+interface RecordedBy {
+  readonly rules: number | undefined;
+  readonly packageVersion: string | undefined;
+}
+
+/** Refuses a recorded `rules` that is not a solver-rules version, naming where it was read. */
+function checkRules(rules: unknown, where: string): void {
+  if (rules !== undefined && !isSolverRules(rules))
+    throw new UsageError(
+      `${where}: rules ${JSON.stringify(rules)} is not a solver-rules version (a whole number from 1)`,
+    );
 }
 
 /** The solver-log record `entry` holds, its tagged numbers decoded. */
@@ -218,6 +252,7 @@ export class SolverLogFollower {
   fullReads = 0;
   private solver: Solver | null = null;
   private end: LogPosition | null = null;
+  private recordedBy: RecordedBy | null = null;
 
   constructor(readonly dir: string) {}
 
@@ -243,9 +278,10 @@ export class SolverLogFollower {
         }
       }
       const log = await readDecisionLogAsync(this.dir, { strict: true });
-      const { solver, replayed } = await runInSlices(replaySteps(this.dir, log));
+      const { solver, replayed, recordedBy } = await runInSlices(replaySteps(this.dir, log));
       this.stop();
       this.solver = solver;
+      this.recordedBy = recordedBy;
       this.end = log.end;
       this.replayed += replayed;
       this.fullReads++;
@@ -261,16 +297,19 @@ export class SolverLogFollower {
     this.solver?.stop();
     this.solver = null;
     this.end = null;
+    this.recordedBy = null;
   }
 
   /** Replays one appended record; a snapshot replaces the solver, as a full read would start from it. */
   private apply(record: SolverLogRecord & { seq: number }): void {
     if (record.kind === "snapshot") {
+      checkRules(record.rules, `${this.dir} record ${record.seq}`);
       const restored = restoreSolver(record.artifact);
       this.solver!.stop();
       this.solver = restored;
+      this.recordedBy = { ...this.recordedBy!, rules: record.rules ?? this.recordedBy!.rules };
     } else {
-      replay(this.solver!, record, this.dir);
+      replay(this.solver!, record, this.dir, this.recordedBy!);
     }
     this.replayed++;
   }
@@ -281,7 +320,12 @@ function withLock<T extends { readonly dir: string }>(options: T, solverOptions:
   return solverOptions.lock === undefined ? options : { ...options, lock: solverOptions.lock };
 }
 
-function replay(solver: Solver, record: SolverLogRecord & { seq: number }, dir: string): void {
+function replay(
+  solver: Solver,
+  record: SolverLogRecord & { seq: number },
+  dir: string,
+  recordedBy: RecordedBy,
+): void {
   const at = `${dir} record ${record.seq}`;
   switch (record.kind) {
     case "ask": {
@@ -289,7 +333,7 @@ function replay(solver: Solver, record: SolverLogRecord & { seq: number }, dir: 
       const replayed = trials === null ? null : trials.map(plain);
       if (!isDeepStrictEqual(replayed, record.trials)) {
         throw new UsageError(
-          `solver log diverged at ${at}: ask returned ${JSON.stringify(replayed)}, the log holds ${JSON.stringify(record.trials)}`,
+          `solver log diverged at ${at}: ask returned ${JSON.stringify(replayed)}, the log holds ${JSON.stringify(record.trials)}${divergenceNote(recordedBy)}`,
         );
       }
       return;
@@ -310,6 +354,25 @@ function replay(solver: Solver, record: SolverLogRecord & { seq: number }, dir: 
         `unknown record kind ${JSON.stringify((record as { kind?: unknown }).kind)} at ${at}`,
       );
   }
+}
+
+/**
+ * What a divergence message adds when the log was written under other solver rules: that they
+ * explain it, and how to carry the run over. Nothing under today's rules, where a divergence has
+ * no such explanation.
+ */
+function divergenceNote(recordedBy: RecordedBy): string {
+  const other = otherSolverRules(recordedBy.rules);
+  if (other === null) return "";
+  const begun =
+    recordedBy.packageVersion === undefined
+      ? ""
+      : ` (the log was begun by arqon ${recordedBy.packageVersion})`;
+  return (
+    `; it was written ${other}${begun}, and this arqon proposes by rules ${SOLVER_RULES}, which can ` +
+    "explain the divergence: open the log with the arqon that wrote it, or have that arqon append a " +
+    "snapshot (appendSolverSnapshot) first, since replay starts from the last snapshot"
+  );
 }
 
 /**

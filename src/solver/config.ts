@@ -515,8 +515,7 @@ function probeSizeOf(config: Pick<SolverConfig, "budget" | "bounds" | "probeRati
 }
 
 /**
- * A config read back from a saved run (a solver artifact, a solver log's header, a shared study's
- * journal). Before a condition needed a parent, `when: {}` was accepted and meant no condition
+ * A config read back from a saved run (a solver artifact, a solver log's header). Before a condition needed a parent, `when: {}` was accepted and meant no condition
  * (`when: { a: undefined }` was saved so, too): such a run reopens with that parameter
  * unconditional, as it ran, instead of being refused. Any other config is returned as is.
  */

@@ -6,6 +6,7 @@ import { createHash } from "node:crypto";
 import type { Redis } from "ioredis";
 import type { SolverConfig } from "../solver/config.js";
 import type { Told } from "../solver/solver.js";
+import { isSolverRules } from "../solver/solver-rules.js";
 
 /** Format version of journal entries. */
 export const JOURNAL_VERSION = 1;
@@ -15,12 +16,15 @@ export type JournalEntry =
   /**
    * The first entry: the study's solver configuration. `nonce` (random, absent from journals
    * written before it was added) tells a study re-created under the same name, with the same
-   * configuration, from the one a worker replayed.
+   * configuration, from the one a worker replayed. `rules` is the `SOLVER_RULES` of the worker that
+   * created it (absent from journals created before the rules were versioned): every worker must
+   * propose by them.
    */
   | {
       readonly op: "create";
       readonly v: typeof JOURNAL_VERSION;
       readonly nonce?: string;
+      readonly rules?: number;
       readonly config: SolverConfig;
     }
   /** A worker asked for trials and received these ids. */
@@ -198,6 +202,12 @@ function parseEntry(text: string, position: number): JournalEntry {
     const v = (entry as { v?: unknown }).v;
     if (v !== JOURNAL_VERSION)
       throw new JournalError(position, `has version ${String(v)}, expected ${JOURNAL_VERSION}`);
+    const rules = (entry as { rules?: unknown }).rules;
+    if (rules !== undefined && !isSolverRules(rules))
+      throw new JournalError(
+        position,
+        `has rules ${JSON.stringify(rules)}, not a solver-rules version (a whole number from 1)`,
+      );
     return entry as JournalEntry;
   }
   if (op === "ask" || op === "tell" || op === "fail") return entry as JournalEntry;

@@ -7,7 +7,7 @@ import { Redis } from "ioredis";
 import { MAX_TIMER_MS } from "../../machines/timer-limit.js";
 import { ConfigError, UsageError } from "../errors.js";
 import { withinMs } from "../runtime/within-ms.js";
-import { type ResolvedSolverConfig, type SolverConfig, savedSolverConfig } from "../solver/config.js";
+import type { ResolvedSolverConfig, SolverConfig } from "../solver/config.js";
 import { failureReason, recordedFailureReason } from "../solver/failure-reason.js";
 import {
   type BestPoint,
@@ -20,6 +20,7 @@ import {
   type Trial,
   type TrialResult,
 } from "../solver/solver.js";
+import { otherSolverRules, SOLVER_RULES } from "../solver/solver-rules.js";
 import { studyConfigDifferences, studyConfigKey } from "./config-key.js";
 import { JOURNAL_VERSION, type JournalEntry, JournalError, RedisJournal } from "./journal.js";
 import { SETTLED_LATE, type SettledLate } from "./lost-appends.js";
@@ -259,13 +260,25 @@ class SharedStudyImpl implements SharedStudy, SettledLate {
   /** Creates the study, or joins it after checking that the configurations agree. */
   async open(config: SolverConfig): Promise<void> {
     // The nonce tells this study from one re-created later under the same name and config.
-    const create = { op: "create", v: JOURNAL_VERSION, nonce: randomUUID(), config } as const;
+    const create = {
+      op: "create",
+      v: JOURNAL_VERSION,
+      nonce: randomUUID(),
+      rules: SOLVER_RULES,
+      config,
+    } as const;
     const created = await this.journal.appendAt(0, create);
     const [first, ...rest] = await this.journal.readFrom(0);
     if (first?.op !== "create") throw new JournalError(0, "is not the study's create entry");
-    // A study an earlier arqon created may hold what a config can no longer say (`when: {}`):
-    // compared as it runs.
-    const stored = savedSolverConfig(first.config) as SolverConfig;
+    // The journal holds trial ids, not points: under other rules this worker would pair the
+    // others' results with points they never evaluated, so it is refused before it replays.
+    const otherRules = otherSolverRules(first.rules);
+    if (otherRules !== null)
+      throw new UsageError(
+        `study ${this.name}: was created ${otherRules}, and this arqon proposes by rules ${SOLVER_RULES}: ` +
+          "every worker of a study must propose alike, so finish it with the arqon that began it, or start a new study",
+      );
+    const stored = first.config;
     if (!created && studyConfigKey(stored) !== studyConfigKey(config))
       throw new UsageError(
         `study ${this.name}: exists with another solver configuration: ${studyConfigDifferences(stored, config).join("; ")}`,

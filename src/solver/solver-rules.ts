@@ -1,0 +1,37 @@
+/**
+ * The version of the rules by which a solver proposes: which trials an ask hands out, and how
+ * many, given the same configuration, seed and calls before it.
+ *
+ * @remarks
+ * A solver log and a shared study's journal rebuild a solver by replaying its calls, so they are
+ * only read back under the rules that wrote them. Both record it (a solver log's header and
+ * snapshots, a study's create entry as `rules`): a solver log that diverges under other rules says
+ * so, and a worker whose rules differ from its study's is refused before it replays anything,
+ * since the journal records trial ids, not points, and would pair results with other points.
+ * Raise it by one with every change that makes an ask return other trials from the same calls
+ * (`test/solver-rules.test.ts` pins the trials of a set of runs under the current version, and
+ * fails when they change); a changed default does not count, since a log or a study rebuilds its
+ * solver from its recorded configuration.
+ *
+ * History (docs/guide/solver.md, "Which rules proposed a run", says the same):
+ * - absent: logs and studies begun before the rules were versioned (up to commit 3ee1a03).
+ *   Proposals on int and categorical spaces changed shortly before, at 9223aca (TPE passes over
+ *   taken cells) and at 4e275a3 (the trust region's neighbouring-cell step).
+ * - 1: the rules when versioning began.
+ */
+export const SOLVER_RULES = 1;
+
+/** Whether `rules`, read from a log or a journal, names a solver-rules version. */
+export function isSolverRules(rules: unknown): rules is number {
+  return typeof rules === "number" && Number.isSafeInteger(rules) && rules >= 1;
+}
+
+/**
+ * When something recorded under `recorded` (undefined when it recorded none) was recorded, if not
+ * under today's rules: "under solver rules N" or "before solver rules were versioned"; null under
+ * today's rules.
+ */
+export function otherSolverRules(recorded: number | undefined): string | null {
+  if (recorded === SOLVER_RULES) return null;
+  return recorded === undefined ? "before solver rules were versioned" : `under solver rules ${recorded}`;
+}

@@ -1,0 +1,223 @@
+import { createHash } from "node:crypto";
+import { afterAll, describe, expect, it } from "vitest";
+import { createSolver, SOLVER_RULES, type SolverConfig, UsageError } from "../src/index.js";
+import {
+  appendSolverSnapshot,
+  createSolverLog,
+  openDecisionLog,
+  openSolverLog,
+  readDecisionLog,
+} from "../src/log/index.js";
+import { SolverLogFollower } from "../src/log/solver-log.js";
+import { removeTempDirs } from "./support/cli-run.js";
+import { tempLogDirs } from "./support/log-dir.js";
+
+// A solver log is read back by replaying its calls, so it can only be read under the rules that
+// proposed its trials. SOLVER_RULES names them: the log records them, a divergence under other
+// rules says so, and the fingerprint below fails when a change makes the solver propose other
+// trials without raising them.
+
+const newDir = tempLogDirs();
+afterAll(removeTempDirs);
+
+type Params = Readonly<Record<string, unknown>>;
+
+/** A bowl off-centre in every parameter a config below has (absent ones add nothing). */
+function bowl(p: Params): number {
+  let sum = 0;
+  for (const [name, value] of Object.entries(p)) {
+    if (typeof value === "number") sum += (Math.sin(value * 3) + (value - 0.3 * name.length) ** 2) / 4;
+    else sum += value === "sgd" ? 0.5 : 0;
+  }
+  return sum;
+}
+
+/**
+ * Runs `config` to its budget with `workers` trials outstanding (told first in, first out), the
+ * odd trials reporting intermediate values and stopping when the pruner says so; returns every
+ * trial handed out, in order.
+ */
+function trialsOf(config: SolverConfig, workers: number): { id: number; params: Params }[] {
+  const solver = createSolver(config);
+  const handed: { id: number; params: Params }[] = [];
+  const running: { id: number; params: Params }[] = [];
+  for (;;) {
+    while (running.length < workers) {
+      const trials = solver.ask({ max: workers - running.length });
+      if (trials === null || trials.length === 0) break;
+      for (const t of trials) {
+        handed.push({ id: t.id, params: { ...t.params } });
+        running.push(t);
+      }
+    }
+    const next = running.shift();
+    if (next === undefined) break;
+    const value = bowl(next.params);
+    let pruned = false;
+    if (config.pruner !== undefined && next.id % 2 === 1) {
+      for (let step = 1; step <= 4 && !pruned; step++) {
+        solver.report(next.id, step, value + 1 / step);
+        pruned = solver.shouldPrune(next.id);
+      }
+    }
+    solver.tell(pruned ? { id: next.id, pruned: true } : { id: next.id, value });
+  }
+  solver.stop();
+  return handed;
+}
+
+const continuous = {
+  a: { min: -2, max: 2 },
+  bb: { min: -2, max: 2 },
+  ccc: { min: 0.01, max: 10, scale: "log" },
+  dddd: { min: -2, max: 2 },
+} as const;
+
+const ints = {
+  a: { type: "int", min: 0, max: 20 },
+  bb: { type: "int", min: -10, max: 10 },
+  ccc: { type: "int", min: 1, max: 64, scale: "log" },
+  dddd: { type: "int", min: 0, max: 30, step: 3 },
+} as const;
+
+const mixed = {
+  optimizer: { type: "categorical", choices: ["adam", "sgd"] },
+  momentum: { min: 0, max: 1, when: { optimizer: ["sgd"] } },
+  depth: { type: "int", min: 1, max: 12 },
+  lr: { min: 1e-4, max: 1, scale: "log" },
+} as const;
+
+/** Runs that reach each strategy and each kind of parameter, one at a time and in batches. */
+const RUNS: readonly { readonly name: string; readonly config: SolverConfig; readonly workers: number }[] = [
+  { name: "auto, continuous", config: { seed: 1, budget: 150, bounds: continuous }, workers: 1 },
+  { name: "auto, continuous, 8 workers", config: { seed: 2, budget: 150, bounds: continuous }, workers: 8 },
+  { name: "tpe", config: { seed: 3, budget: 80, bounds: continuous, strategy: "tpe" }, workers: 1 },
+  {
+    name: "nelder-mead",
+    config: { seed: 4, budget: 80, bounds: continuous, strategy: "nelder-mead" },
+    workers: 2,
+  },
+  { name: "auto, ints", config: { seed: 5, budget: 150, bounds: ints }, workers: 1 },
+  { name: "auto, mixed", config: { seed: 6, budget: 150, bounds: mixed }, workers: 1 },
+  { name: "auto, mixed, 4 workers", config: { seed: 7, budget: 150, bounds: mixed }, workers: 4 },
+  {
+    name: "tpe, mixed, median pruner",
+    config: { seed: 8, budget: 60, bounds: mixed, strategy: "tpe", pruner: { kind: "median" } },
+    workers: 1,
+  },
+];
+
+/**
+ * The fingerprint of RUNS' trials under each rules version. When a change makes it differ, the
+ * solver proposes other trials from the same calls: raise SOLVER_RULES (src/solver/solver-rules.ts,
+ * with a line of history) and add the new fingerprint under the new version.
+ */
+const FINGERPRINTS: Readonly<Record<number, string>> = {
+  1: "b249f665bd9ca4fdd7ed3142394b4ceb0f09171603376249b38cff405d99f9b5",
+};
+
+describe("solver rules", () => {
+  it("the trials the solver proposes are those its rules version was recorded with", () => {
+    const hash = createHash("sha256");
+    for (const run of RUNS) hash.update(JSON.stringify([run.name, trialsOf(run.config, run.workers)]));
+    expect(
+      { rules: SOLVER_RULES, fingerprint: hash.digest("hex") },
+      "the solver proposes other trials than its rules version recorded: raise SOLVER_RULES",
+    ).toEqual({ rules: SOLVER_RULES, fingerprint: FINGERPRINTS[SOLVER_RULES] });
+  });
+
+  it("a new log records today's rules in its header and in each snapshot", () => {
+    const dir = newDir();
+    const solver = createSolver(LOG_CONFIG);
+    solver.tell({ params: { x: 0.5 }, value: 1 });
+    const logged = createSolverLog(dir, solver);
+    logged.ask();
+    logged.closeLog();
+    appendSolverSnapshot(dir, logged);
+    const { header, records } = readDecisionLog(dir);
+    expect((header as Record<string, unknown>).rules).toBe(SOLVER_RULES);
+    const snapshots = records.map((e) => e.record).filter((r) => r.kind === "snapshot");
+    expect(snapshots.map((r) => (r as Record<string, unknown>).rules)).toEqual([SOLVER_RULES, SOLVER_RULES]);
+    expect(openSolverLog(dir).toJSON()).toEqual(logged.toJSON());
+  });
+
+  it("a divergence under today's rules gets no note; under other rules, or none recorded, it does", () => {
+    const today = divergingLog({ rules: SOLVER_RULES });
+    expect(() => openSolverLog(today)).toThrow(
+      /^solver log diverged at .* record 1: ask returned .*, the log holds [^;]*$/,
+    );
+
+    const other = divergingLog({ rules: SOLVER_RULES + 1 });
+    expect(() => openSolverLog(other)).toThrow(
+      `; it was written under solver rules ${SOLVER_RULES + 1} (the log was begun by arqon 0.0.9), and this arqon proposes by rules ${SOLVER_RULES}, which can explain the divergence: open the log with the arqon that wrote it, or have that arqon append a snapshot (appendSolverSnapshot) first, since replay starts from the last snapshot`,
+    );
+
+    const none = divergingLog({});
+    expect(() => openSolverLog(none)).toThrow(
+      "; it was written before solver rules were versioned (the log was begun by arqon 0.0.9), and this arqon proposes by rules",
+    );
+  });
+
+  it("the rules of the snapshot a replay starts from are the ones a divergence names", () => {
+    // Begun under other rules, carried over by a snapshot of today's: no note.
+    const carried = divergingLog({ rules: SOLVER_RULES + 1 }, { rules: SOLVER_RULES });
+    expect(() => openSolverLog(carried)).toThrow(/the log holds [^;]*$/);
+    // Begun under today's rules, a snapshot written under others.
+    const older = divergingLog({ rules: SOLVER_RULES }, { rules: SOLVER_RULES + 2 });
+    expect(() => openSolverLog(older)).toThrow(`it was written under solver rules ${SOLVER_RULES + 2}`);
+    // A snapshot that records none (written before the rules were versioned) leaves the header's.
+    const unrecorded = divergingLog({ rules: SOLVER_RULES + 1 }, {});
+    expect(() => openSolverLog(unrecorded)).toThrow(`it was written under solver rules ${SOLVER_RULES + 1}`);
+  });
+
+  it("a follower's replay says the same", async () => {
+    const follower = new SolverLogFollower(divergingLog({ rules: SOLVER_RULES + 1 }));
+    await expect(follower.read()).rejects.toThrow(`it was written under solver rules ${SOLVER_RULES + 1}`);
+    follower.stop();
+  });
+
+  it("a recorded rules that is not a version is refused, naming where it was read", () => {
+    for (const bad of [0, 1.5, "1", -1, null]) {
+      const inHeader = divergingLog({ rules: bad });
+      expect(() => openSolverLog(inHeader)).toThrow(
+        new UsageError(
+          `${inHeader} header: rules ${JSON.stringify(bad)} is not a solver-rules version (a whole number from 1)`,
+        ),
+      );
+      const inSnapshot = divergingLog({ rules: SOLVER_RULES }, { rules: bad });
+      expect(() => openSolverLog(inSnapshot)).toThrow(
+        `${inSnapshot} record 1: rules ${JSON.stringify(bad)} is not a solver-rules version`,
+      );
+    }
+  });
+});
+
+const LOG_CONFIG = { seed: 3, budget: 20, bounds: { x: { min: 0, max: 1 } } } satisfies SolverConfig;
+
+/**
+ * A solver log of LOG_CONFIG whose header holds `header`'s fields, then (given `snapshot`) a
+ * snapshot of a fresh solver with those fields, then an ask whose logged trial no solver hands out.
+ */
+function divergingLog(header: Record<string, unknown>, snapshot?: Record<string, unknown>): string {
+  const dir = newDir();
+  const writer = openDecisionLog({
+    dir,
+    header: {
+      kind: "header",
+      format: "arqon.solver-log",
+      version: 1,
+      config: LOG_CONFIG,
+      seed: LOG_CONFIG.seed,
+      packageVersion: "0.0.9",
+      ...header,
+    },
+  });
+  if (snapshot !== undefined) {
+    const solver = createSolver(LOG_CONFIG);
+    writer.append({ kind: "snapshot", artifact: solver.toJSON(), ...snapshot });
+    solver.stop();
+  }
+  writer.append({ kind: "ask", max: 1, trials: [{ id: 1, params: { x: 2 } }] });
+  writer.close();
+  return dir;
+}
