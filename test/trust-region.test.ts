@@ -76,7 +76,7 @@ describe("quadratic model", () => {
 
   it("minimises a diagonal convex model in a box exactly, coordinate by coordinate", () => {
     // 2(x − 0.3)² + 0.5(y − 0.9)² around (0.5, 0.5), box [0.4, 0.6]²: x clips at 0.4, y at 0.6.
-    const model = { centre: [0.5, 0.5], scale: 1, gradient: [0.8, -0.4], hessian: [4, 0, 0, 1] };
+    const model = { centre: [0.5, 0.5], scale: 1, gradient: [0.8, -0.4], hessian: [4, 0, 0, 1], full: false };
     expect(minimizeInBox(model, [0.4, 0.4], [0.6, 0.6])).toEqual([0.4, 0.6]);
     const inside = minimizeInBox(model, [0, 0], [1, 1]);
     expect(inside[0]).toBeCloseTo(0.3, 15);

@@ -21,6 +21,8 @@ export interface QuadraticModel {
   readonly gradient: readonly number[];
   /** Symmetric Hessian, row-major d × d (off-diagonal zero for a diagonal model). */
   readonly hessian: readonly number[];
+  /** Whether the Hessian may have off-diagonal entries (the full quadratic), or is diagonal. */
+  readonly full: boolean;
 }
 
 /** Terms of the full and of the diagonal quadratic in d dimensions. */
@@ -169,21 +171,60 @@ function solveFit(
   }
   if (!(scale > 0) || !(hi > lo) || !Number.isFinite(hi - lo)) return null;
   const span = hi - lo;
-  const ata = new Float64Array(p * p);
-  const atb = new Float64Array(p);
+  // The design matrix by feature (column c at c·n), plain and weighted, so that each entry of the
+  // normal equations is a contiguous dot product over the points, four computed side by side: the
+  // same sums in the same order as adding each point's outer product, so the same bits, in half
+  // the time (d = 16, 66 points: 57 → 27 µs).
+  const { column, weighted } = designScratch(p * n);
+  const y = new Float64Array(n);
   const row = new Float64Array(p);
   const s = new Float64Array(d);
   for (let i = 0; i < n; i++) {
     const x = points[i]!;
     for (let j = 0; j < d; j++) s[j] = (x[j]! - centre[j]!) / scale;
     features(s, full, row);
-    const y = (values[i]! - lo) / span;
+    y[i] = (values[i]! - lo) / span;
     const w = weights === undefined ? 1 : weights[i]!;
     for (let a = 0; a < p; a++) {
-      const ra = w * row[a]!;
-      if (ra === 0) continue;
-      atb[a]! += ra * y;
-      for (let b = a; b < p; b++) ata[a * p + b]! += ra * row[b]!;
+      column[a * n + i] = row[a]!;
+      weighted[a * n + i] = w * row[a]!;
+    }
+  }
+  const ata = new Float64Array(p * p);
+  const atb = new Float64Array(p);
+  for (let a = 0; a < p; a++) {
+    const wa = a * n;
+    let sum = 0;
+    for (let i = 0; i < n; i++) sum += weighted[wa + i]! * y[i]!;
+    atb[a] = sum;
+    // Four entries at a time: four independent sums, each still added up point by point.
+    let b = a;
+    for (; b + 3 < p; b += 4) {
+      const c0 = b * n;
+      const c1 = c0 + n;
+      const c2 = c1 + n;
+      const c3 = c2 + n;
+      let s0 = 0;
+      let s1 = 0;
+      let s2 = 0;
+      let s3 = 0;
+      for (let i = 0; i < n; i++) {
+        const v = weighted[wa + i]!;
+        s0 += v * column[c0 + i]!;
+        s1 += v * column[c1 + i]!;
+        s2 += v * column[c2 + i]!;
+        s3 += v * column[c3 + i]!;
+      }
+      ata[a * p + b] = s0;
+      ata[a * p + b + 1] = s1;
+      ata[a * p + b + 2] = s2;
+      ata[a * p + b + 3] = s3;
+    }
+    for (; b < p; b++) {
+      const cb = b * n;
+      let dot = 0;
+      for (let i = 0; i < n; i++) dot += weighted[wa + i]! * column[cb + i]!;
+      ata[a * p + b] = dot;
     }
   }
   let biggest = 0;
@@ -212,11 +253,27 @@ function solveFit(
   } else {
     for (let j = 0; j < d; j++) hessian[j * d + j] = 2 * beta[1 + d + j]!;
   }
-  if (!positiveDefinite(hessian, d)) absoluteCurvature(hessian, d, full);
-  return { model: { centre, scale, gradient, hessian }, beta, factor: ata, p, full, lo, span };
+  if (!positiveDefinite(hessian, d, full)) absoluteCurvature(hessian, d, full);
+  return { model: { centre, scale, gradient, hessian, full }, beta, factor: ata, p, full, lo, span };
 }
 
-function positiveDefinite(hessian: readonly number[], d: number): boolean {
+/** The design matrix's two buffers, kept between fits (a fit reads them only while it runs). */
+let scratch = { column: new Float64Array(0), weighted: new Float64Array(0) };
+
+/** {@link scratch}, grown to hold `size` numbers each. */
+function designScratch(size: number): { column: Float64Array; weighted: Float64Array } {
+  if (scratch.column.length < size) {
+    scratch = { column: new Float64Array(2 * size), weighted: new Float64Array(2 * size) };
+  }
+  return scratch;
+}
+
+function positiveDefinite(hessian: readonly number[], d: number, full: boolean): boolean {
+  if (!full) {
+    // What the factorisation finds for a diagonal matrix: every entry above 0.
+    for (let j = 0; j < d; j++) if (!(hessian[j * d + j]! > 0)) return false;
+    return true;
+  }
   return solveSymmetric(Float64Array.from(hessian), new Float64Array(d), d) !== null;
 }
 
@@ -253,6 +310,11 @@ function absoluteCurvature(hessian: number[], d: number, full: boolean): void {
 export function modelValue(model: QuadraticModel, s: ArrayLike<number>): number {
   const d = model.gradient.length;
   let v = 0;
+  if (!model.full) {
+    // The off-diagonal zeros add nothing: O(d) instead of O(d²) (d = 16 ranks 32 neighbours per ask).
+    for (let j = 0; j < d; j++) v += s[j]! * (model.gradient[j]! + 0.5 * (model.hessian[j * d + j]! * s[j]!));
+    return v;
+  }
   for (let j = 0; j < d; j++) {
     let hs = 0;
     for (let l = 0; l < d; l++) hs += model.hessian[j * d + l]! * s[l]!;
@@ -364,9 +426,33 @@ function solveSymmetric(a: Float64Array, b: Float64Array, p: number, strict = fa
     if (!(diag > floor)) return null;
     const root = Math.sqrt(diag);
     a[j * p + j] = root;
-    for (let i = j + 1; i < p; i++) {
+    const rj = j * p;
+    // Four rows at a time, as in solveFit: independent sums, each in the same order.
+    let i = j + 1;
+    for (; i + 3 < p; i += 4) {
+      const r0 = i * p;
+      const r1 = r0 + p;
+      const r2 = r1 + p;
+      const r3 = r2 + p;
+      let x0 = a[r0 + j]!;
+      let x1 = a[r1 + j]!;
+      let x2 = a[r2 + j]!;
+      let x3 = a[r3 + j]!;
+      for (let k = 0; k < j; k++) {
+        const v = a[rj + k]!;
+        x0 -= a[r0 + k]! * v;
+        x1 -= a[r1 + k]! * v;
+        x2 -= a[r2 + k]! * v;
+        x3 -= a[r3 + k]! * v;
+      }
+      a[r0 + j] = x0 / root;
+      a[r1 + j] = x1 / root;
+      a[r2 + j] = x2 / root;
+      a[r3 + j] = x3 / root;
+    }
+    for (; i < p; i++) {
       let x = a[i * p + j]!;
-      for (let k = 0; k < j; k++) x -= a[i * p + k]! * a[j * p + k]!;
+      for (let k = 0; k < j; k++) x -= a[i * p + k]! * a[rj + k]!;
       a[i * p + j] = x / root;
     }
   }

@@ -351,6 +351,9 @@ class SolverImpl implements Solver {
   private readonly toldLog: ArtifactTold[] = [];
   private strategy: Strategy | null = null;
   private bestIndex = -1;
+  /** The machine snapshot {@link phase} was last read from, and what it read. */
+  private phaseSnapshot: unknown = null;
+  private phaseOfSnapshot: SolverPhase = "probe";
 
   constructor(config: ResolvedSolverConfig, input: SolverConfig, artifact: SolverArtifact | null) {
     this.config = config;
@@ -385,9 +388,17 @@ class SolverImpl implements Solver {
   }
 
   get phase(): SolverPhase {
+    // Read several times per ask and tell; the snapshot only changes when the machine moves.
     const snapshot = this.actor.getSnapshot();
-    if (snapshot.matches("done")) return "done";
-    return snapshot.matches("probe") ? "probe" : "refine";
+    if (snapshot !== this.phaseSnapshot) {
+      this.phaseSnapshot = snapshot;
+      this.phaseOfSnapshot = snapshot.matches("done")
+        ? "done"
+        : snapshot.matches("probe")
+          ? "probe"
+          : "refine";
+    }
+    return this.phaseOfSnapshot;
   }
 
   get classification(): SolverClassification | null {

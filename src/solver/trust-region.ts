@@ -354,8 +354,13 @@ function nearestPoints(history: readonly Evaluation[], centre: readonly number[]
   const want = Math.min(n, Math.round(1.5 * terms) + d);
   // The least fitQuadratic fits: the diagonal model's terms and one more.
   const fewest = diagonalTerms(d) + 1;
-  const order = Array.from({ length: n }, (_, i) => i);
-  const distance = history.map((e) => squared(e.u, centre));
+  // Plain loops: `Array.from` with a mapping and `map` cost more than the sort at d = 16.
+  const order = new Array<number>(n);
+  const distance = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    order[i] = i;
+    distance[i] = squared(history[i]!.u, centre);
+  }
   order.sort((a, b) => distance[a]! - distance[b]! || a - b);
   const points: (readonly number[])[] = [];
   const values: number[] = [];
@@ -522,10 +527,10 @@ function lowestPredicted(
   let best: number[] | null = null;
   let bestValue = Number.POSITIVE_INFINITY;
   for (const x of points) {
-    if (!fresh(x)) continue;
     for (let j = 0; j < x.length; j++) s[j] = (x[j]! - model.centre[j]!) / model.scale;
     const value = modelValue(model, s);
-    if (value < bestValue) {
+    // Freshness (a cell lookup) only for a point that would win: the same winner, fewer lookups.
+    if (value < bestValue && fresh(x)) {
       best = x;
       bestValue = value;
     }

@@ -51,6 +51,8 @@ export class Space {
   /** Whether some parameter is an int or a categorical (has cells to snap to). */
   readonly discrete: boolean;
   private readonly choiceKeys: readonly (ReadonlyMap<string, number> | null)[];
+  /** Each log-scale int's unit axis ({@link logAxis}), null for other parameters: snapped often. */
+  private readonly logAxes: readonly (LogAxis | null)[];
   private readonly active: Uint8Array;
 
   constructor(bounds: Readonly<Record<string, ParamInput>>) {
@@ -69,6 +71,9 @@ export class Space {
         return { parent: p, choices: values.map((v) => this.choiceKeys[p]!.get(jsonKey(v))!) };
       }),
     }));
+    this.logAxes = this.specs.map((spec) =>
+      spec.type === "int" && spec.scale === "log" ? logAxis(spec) : null,
+    );
     this.order = topologicalOrder(this.dimensions);
     this.mixed = this.dimensions.some((d) => d.kind === "categorical" || d.when.length > 0);
     this.discrete = this.dimensions.some((d) => d.levels > 0);
@@ -121,10 +126,10 @@ export class Space {
    * positions that decode to the same value (for a log-scale int, the same integer's), 0 for a float.
    */
   cellWidth(i: number, u: number): number {
-    const spec = this.specs[i]!;
-    if (spec.type === "int" && spec.scale === "log") {
+    const axis = this.logAxes[i] ?? null;
+    if (axis !== null) {
       const v = this.decode(i, u) as number;
-      return (Math.log(v + 0.5) - Math.log(v - 0.5)) / logSpan(spec).span;
+      return (Math.log(v + 0.5) - Math.log(v - 0.5)) / axis.span;
     }
     const levels = this.dimensions[i]!.levels;
     return levels === 0 ? 0 : 1 / levels;
@@ -234,7 +239,7 @@ export class Space {
     }
     if (spec.type === "int") {
       if (spec.scale === "log") {
-        const { lo, span } = logSpan(spec);
+        const { lo, span } = this.logAxes[i]!;
         const raw = Math.round(Math.exp(lo + clamp01(u) * span));
         return raw < spec.min ? spec.min : raw > spec.max ? spec.max : raw;
       }
@@ -251,7 +256,7 @@ export class Space {
     const v = value as number;
     if (spec.type === "int") {
       if (spec.scale === "log") {
-        const { lo, span } = logSpan(spec);
+        const { lo, span } = this.logAxes[i]!;
         return (Math.log(v) - lo) / span;
       }
       return (Math.round((v - spec.min) / (spec.step ?? 1)) + 0.5) / levels;
@@ -260,8 +265,14 @@ export class Space {
   }
 }
 
+/** Where a log-scale int's unit axis starts, and its length, in log units. */
+interface LogAxis {
+  readonly lo: number;
+  readonly span: number;
+}
+
 /** A log-scale int's unit axis: log(min − ½) at 0, log(max + ½) at 1, so every value gets a cell. */
-function logSpan(spec: { readonly min: number; readonly max: number }): { lo: number; span: number } {
+function logAxis(spec: { readonly min: number; readonly max: number }): LogAxis {
   const lo = Math.log(spec.min - 0.5);
   return { lo, span: Math.log(spec.max + 0.5) - lo };
 }
