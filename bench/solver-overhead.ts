@@ -1,6 +1,7 @@
 /**
  * B2, solver overhead (BENCHMARKS.md): time inside `ask()` + `tell()` per trial, objective
- * excluded, for d = 2, 6, 16 and each strategy (forced, and the default), 1000 trials on a sphere.
+ * excluded, for d = 2, 6, 16 and each strategy (forced, and the default), 1000 trials on a sphere;
+ * and the default on a mixed space and on an all-integer one, d = 16 each.
  *
  * @remarks
  * One trial per `ask({ max: 1 })`, timed with `process.hrtime.bigint()` around the two calls only,
@@ -15,10 +16,12 @@
 import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { createSolver } from "../src/index.js";
+import type { ParamValue } from "../src/space/params.js";
 import { sphere } from "../src/testing/functions.js";
 import { type Benchmark, parseOptions, wholeOption } from "./benchmark.js";
 import { openOptuna, optunaOverhead, optunaSkippedLine } from "./compare-optuna.js";
 import { describeEnvironment, environmentLine } from "./environment.js";
+import { INT_BOUNDS, intObjective } from "./int-space.js";
 import { MIXED_BOUNDS, mixedObjective } from "./mixed-space.js";
 import {
   type OverheadSummary,
@@ -35,14 +38,23 @@ import { formatMicros, formatRatio, markdownTable, verdict } from "./table.js";
 const DIMENSIONS = [2, 6, 16] as const;
 /**
  * The loops: each strategy on a sphere (the two forced ones and the default, `auto`), and the
- * mixed space (bench/mixed-space.ts). The ≤ 50 µs gate is the forced strategies' (issue 2); the
- * default's is issue 13's, read at d = 16 on the sphere and on the mixed space.
+ * default on the mixed space (bench/mixed-space.ts) and on the all-integer one
+ * (bench/int-space.ts). The ≤ 50 µs gate is the forced strategies' (issue 2); the default's is
+ * issue 13's, read at d = 16 on the sphere and on both spaces.
  */
 const STRATEGIES = ["nelder-mead", "tpe", "auto"] as const;
 const FORCED = ["nelder-mead", "tpe"] as const;
-type StrategyName = (typeof STRATEGIES)[number] | "mixed";
-/** d of the mixed space: its float, int, categorical and conditional parameters. */
-const MIXED_DIMENSION = Object.keys(MIXED_BOUNDS).length;
+/** The default strategy's loops on a declared space rather than a sphere. */
+const SPACES = {
+  mixed: { bounds: MIXED_BOUNDS, objective: mixedObjective, label: "mixed space (auto)" },
+  ints: { bounds: INT_BOUNDS, objective: intObjective, label: "16 ints (auto)" },
+} as const;
+type SpaceName = keyof typeof SPACES;
+type StrategyName = (typeof STRATEGIES)[number] | SpaceName;
+
+function isSpace(name: StrategyName): name is SpaceName {
+  return name in SPACES;
+}
 /** Gates of the default strategy at d = 16 (issue 13): p50 per trial at trial ~100 and 1000, ns. */
 const DEFAULT_GATE_100_NS = 100_000;
 const DEFAULT_GATE_1000_NS = 1_000_000;
@@ -69,11 +81,13 @@ interface TimedRun {
 
 function timeRun(strategy: StrategyName, d: number, seed: number, budget = TRIAL_BUDGET): TimedRun {
   const fn = sphere(d);
-  // The mixed space runs under the default strategy: global-local with the mixed TPE as its model.
-  const solver =
-    strategy === "mixed"
-      ? createSolver({ seed, budget, bounds: MIXED_BOUNDS })
-      : createSolver({ seed, budget, bounds: fn.bounds, strategy });
+  // A declared space runs under the default strategy (on the mixed one, with the mixed TPE as its model).
+  const solver = isSpace(strategy)
+    ? createSolver({ seed, budget, bounds: SPACES[strategy].bounds })
+    : createSolver({ seed, budget, bounds: fn.bounds, strategy });
+  const objective = isSpace(strategy)
+    ? SPACES[strategy].objective
+    : (params: Record<string, ParamValue>) => fn.evaluate(params as Record<string, number>);
   const times: number[] = [];
   let probeTrials = 0;
   try {
@@ -85,10 +99,7 @@ function timeRun(strategy: StrategyName, d: number, seed: number, budget = TRIAL
       if (batch === null) break;
       const trial = batch[0];
       if (trial === undefined) throw new Error("ask({ max: 1 }) returned [] with every trial told");
-      const value =
-        strategy === "mixed"
-          ? mixedObjective(trial.params)
-          : fn.evaluate(trial.params as Record<string, number>);
+      const value = objective(trial.params);
       const beforeTell = process.hrtime.bigint();
       solver.tell({ id: trial.id, value });
       const afterTell = process.hrtime.bigint();
@@ -149,7 +160,10 @@ function measureLoops(runs: number, log: (line: string) => void): RawLoop[] {
   const loops: RawLoop[] = STRATEGIES.flatMap((strategy): RawLoop[] =>
     DIMENSIONS.map((d) => ({ strategy, d, probeTrials: [], times: [], switches: [] })),
   );
-  loops.push({ strategy: "mixed", d: MIXED_DIMENSION, probeTrials: [], times: [], switches: [] });
+  for (const [name, space] of Object.entries(SPACES) as [SpaceName, (typeof SPACES)[SpaceName]][]) {
+    const d = Object.keys(space.bounds).length;
+    loops.push({ strategy: name, d, probeTrials: [], times: [], switches: [] });
+  }
   for (const { strategy, d } of loops) timeRun(strategy, d, 1000 + d); // warm-up, not recorded
   for (let r = 0; r < runs; r++) {
     for (const loop of loops) {
@@ -242,7 +256,7 @@ function summarizeLoop(loop: RawLoop): LoopResult {
 
 function label(result: LoopResult): string {
   const short = result.summary.shortestRun < TRIAL_BUDGET ? `, stopped at ${result.summary.shortestRun}` : "";
-  const name = result.strategy === "mixed" ? "mixed space (auto)" : result.strategy;
+  const name = isSpace(result.strategy) ? SPACES[result.strategy].label : result.strategy;
   return `${name}, d = ${result.d}${short}`;
 }
 
@@ -306,11 +320,13 @@ function gateSection(results: readonly LoopResult[], longGateNs: number): string
   }
   const tpe16 = results.find((r) => r.strategy === "tpe" && r.d === 16)!.summary.windows[TRIAL_1000]!;
   rows.push(["tpe, d = 16: p50 @991–1000 ≤ 500 µs", `${formatMicros(tpe16)} µs`, verdict(tpe16 <= 500_000)]);
-  // Issue 13's gate is for d = 16, mixed spaces included: the default strategy on both loops.
+  // Issue 13's gate is for d = 16, mixed spaces included: the default strategy on every such loop.
   const gated = [
-    ["mixed space (auto)", results.find((r) => r.strategy === "mixed")!],
-    ["auto (sphere)", results.find((r) => r.strategy === "auto" && r.d === 16)!],
-  ] as const;
+    ...(Object.keys(SPACES) as SpaceName[]).map(
+      (name) => [SPACES[name].label, results.find((r) => r.strategy === name)!] as const,
+    ),
+    ["auto (sphere)", results.find((r) => r.strategy === "auto" && r.d === 16)!] as const,
+  ];
   for (const [name, result] of gated) {
     const windows = result.summary.windows;
     rows.push([
