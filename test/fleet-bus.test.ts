@@ -238,6 +238,7 @@ describe("telemetry bus", () => {
     expect(stats.breaker).toBe("open");
     // Two failed flushes lost one digest each; the third waits in the buffer while the breaker is open.
     expect(stats).toMatchObject({ lostInFlight: 2, buffered: 1, shipped: 0 });
+    await server.stop(); // removes the killed server's data directory
     server = await startRedis(); // afterEach stops a live server
   });
 });

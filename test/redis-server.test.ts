@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import { Redis } from "ioredis";
 import { afterEach, describe, expect, it } from "vitest";
 import { type RedisServer, startRedis } from "./support/redis-server.js";
@@ -41,5 +42,30 @@ describe("test redis-server harness", () => {
     const again = connect(second);
     await again.connect();
     expect(await again.get("generation")).toBe("7");
+  });
+
+  it("removes the data directory it made, after a kill or a restart too, and never one it was given", async () => {
+    const plain = await startRedis();
+    await plain.stop();
+    expect(existsSync(plain.dir)).toBe(false);
+
+    const killed = await startRedis();
+    await killed.kill();
+    expect(existsSync(killed.dir)).toBe(true); // kept for a restart
+    await killed.stop();
+    expect(existsSync(killed.dir)).toBe(false);
+
+    const first = await startRedis({ appendOnly: true });
+    const restarted = await first.restart();
+    expect(restarted.dir).toBe(first.dir);
+    await restarted.stop();
+    expect(existsSync(first.dir)).toBe(false);
+
+    const owner = await startRedis();
+    const guest = await startRedis({ dir: owner.dir });
+    await guest.stop();
+    expect(existsSync(owner.dir)).toBe(true);
+    await owner.stop();
+    expect(existsSync(owner.dir)).toBe(false);
   });
 });

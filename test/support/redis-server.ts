@@ -30,7 +30,10 @@ export interface RedisServer {
   readonly port: number;
   /** `redis://127.0.0.1:<port>` */
   readonly url: string;
-  /** The server's data directory (removed by `stop({ keepData: false })`, the default). */
+  /**
+   * The server's data directory: one of its own (removed by `stop()` unless `keepData`, also after
+   * `kill()` or a `restart()`), or the one given as `options.dir` (never removed).
+   */
   readonly dir: string;
   stop(options?: { keepData?: boolean }): Promise<void>;
   /** SIGKILL: a crash, data kept for a restart. */
@@ -60,7 +63,15 @@ function exited(child: ChildProcess): Promise<void> {
 }
 
 /** Starts a server and resolves once it accepts connections (rejects with its log if it exits). */
-export async function startRedis(options: RedisServerOptions = {}): Promise<RedisServer> {
+export function startRedis(options: RedisServerOptions = {}): Promise<RedisServer> {
+  return start(options, options.dir === undefined);
+}
+
+/**
+ * {@link startRedis}; `ownsDir`: whether this server's `stop()` removes its data directory (one
+ * this helper created, handed on by `restart()`; never a directory the caller gave).
+ */
+async function start(options: RedisServerOptions, ownsDir: boolean): Promise<RedisServer> {
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), "arqon-redis-"));
   const port = options.port ?? (await freePort());
   const args = [
@@ -80,6 +91,9 @@ export async function startRedis(options: RedisServerOptions = {}): Promise<Redi
   ];
   const child = spawn(REDIS_SERVER_PATH, args, { stdio: ["ignore", "pipe", "pipe"] });
   let log = "";
+  const removeDir = () => {
+    if (ownsDir) rmSync(dir, { recursive: true, force: true });
+  };
   await new Promise<void>((resolve, reject) => {
     const onData = (chunk: Buffer) => {
       log += chunk.toString();
@@ -96,6 +110,9 @@ export async function startRedis(options: RedisServerOptions = {}): Promise<Redi
     child.once("exit", (code, signal) =>
       reject(new Error(`redis-server exited (${code ?? signal}) before it was ready:\n${log}`)),
     );
+  }).catch((error: unknown) => {
+    removeDir();
+    throw error;
   });
   // Keep draining its output so a chatty server never blocks on a full pipe.
   child.stdout?.resume();
@@ -111,7 +128,7 @@ export async function startRedis(options: RedisServerOptions = {}): Promise<Redi
         await exited(child);
         clearTimeout(timer);
       }
-      if (!keepData && options.dir === undefined) rmSync(dir, { recursive: true, force: true });
+      if (!keepData) removeDir();
     },
     async kill() {
       child.kill("SIGKILL");
@@ -119,7 +136,7 @@ export async function startRedis(options: RedisServerOptions = {}): Promise<Redi
     },
     async restart() {
       await server.stop({ keepData: true });
-      return startRedis({ ...options, dir, port });
+      return start({ ...options, dir, port }, ownsDir);
     },
   };
   return server;
