@@ -1,13 +1,16 @@
 import { createHash } from "node:crypto";
+import { rmSync } from "node:fs";
 import { afterAll, describe, expect, it } from "vitest";
 import { createSolver, SOLVER_RULES, type SolverConfig, UsageError } from "../src/index.js";
 import {
   appendSolverSnapshot,
   createSolverLog,
+  type LogHeader,
   openDecisionLog,
   openSolverLog,
   readDecisionLog,
 } from "../src/log/index.js";
+import { encodeNumbers } from "../src/log/json-numbers.js";
 import { SolverLogFollower } from "../src/log/solver-log.js";
 import { removeTempDirs } from "./support/cli-run.js";
 import { tempLogDirs } from "./support/log-dir.js";
@@ -34,10 +37,10 @@ function bowl(p: Params): number {
 
 /**
  * Runs `config` to its budget with `workers` trials outstanding (told first in, first out), the
- * odd trials reporting intermediate values and stopping when the pruner says so; returns every
- * trial handed out, in order.
+ * odd trials reporting intermediate values and stopping when the pruner says so, every
+ * `failEvery`-th trial failing; returns every trial handed out, in order.
  */
-function trialsOf(config: SolverConfig, workers: number): { id: number; params: Params }[] {
+function trialsOf(config: SolverConfig, workers: number, failEvery = 0): { id: number; params: Params }[] {
   const solver = createSolver(config);
   const handed: { id: number; params: Params }[] = [];
   const running: { id: number; params: Params }[] = [];
@@ -52,6 +55,10 @@ function trialsOf(config: SolverConfig, workers: number): { id: number; params: 
     }
     const next = running.shift();
     if (next === undefined) break;
+    if (failEvery > 0 && next.id % failEvery === 0) {
+      solver.fail(next.id, "crashed");
+      continue;
+    }
     const value = bowl(next.params);
     let pruned = false;
     if (config.pruner !== undefined && next.id % 2 === 1) {
@@ -87,8 +94,20 @@ const mixed = {
   lr: { min: 1e-4, max: 1, scale: "log" },
 } as const;
 
-/** Runs that reach each strategy and each kind of parameter, one at a time and in batches. */
-const RUNS: readonly { readonly name: string; readonly config: SolverConfig; readonly workers: number }[] = [
+const sixteenInts = Object.fromEntries(
+  Array.from({ length: 16 }, (_, i) => [`n${i}`, { type: "int" as const, min: 0, max: 40 }]),
+);
+
+/**
+ * Runs that reach each strategy and each kind of parameter, one at a time and in batches, at
+ * d = 16 (the region's diagonal model) and with failed trials (which the region steers around).
+ */
+const RUNS: readonly {
+  readonly name: string;
+  readonly config: SolverConfig;
+  readonly workers: number;
+  readonly failEvery?: number;
+}[] = [
   { name: "auto, continuous", config: { seed: 1, budget: 150, bounds: continuous }, workers: 1 },
   { name: "auto, continuous, 8 workers", config: { seed: 2, budget: 150, bounds: continuous }, workers: 8 },
   { name: "tpe", config: { seed: 3, budget: 80, bounds: continuous, strategy: "tpe" }, workers: 1 },
@@ -100,6 +119,18 @@ const RUNS: readonly { readonly name: string; readonly config: SolverConfig; rea
   { name: "auto, ints", config: { seed: 5, budget: 150, bounds: ints }, workers: 1 },
   { name: "auto, mixed", config: { seed: 6, budget: 150, bounds: mixed }, workers: 1 },
   { name: "auto, mixed, 4 workers", config: { seed: 7, budget: 150, bounds: mixed }, workers: 4 },
+  {
+    name: "auto, 16 ints, failures",
+    config: { seed: 9, budget: 140, bounds: sixteenInts },
+    workers: 1,
+    failEvery: 7,
+  },
+  {
+    name: "auto, 16 ints, failures, 3 workers",
+    config: { seed: 10, budget: 140, bounds: sixteenInts },
+    workers: 3,
+    failEvery: 7,
+  },
   {
     name: "tpe, mixed, median pruner",
     config: { seed: 8, budget: 60, bounds: mixed, strategy: "tpe", pruner: { kind: "median" } },
@@ -113,13 +144,17 @@ const RUNS: readonly { readonly name: string; readonly config: SolverConfig; rea
  * with a line of history) and add the new fingerprint under the new version.
  */
 const FINGERPRINTS: Readonly<Record<number, string>> = {
-  1: "b249f665bd9ca4fdd7ed3142394b4ceb0f09171603376249b38cff405d99f9b5",
+  1: "65168a98eea219cea6ac6869e3b846895409ec53b0569927c7abdf09d7c192dd",
 };
 
 describe("solver rules", () => {
   it("the trials the solver proposes are those its rules version was recorded with", () => {
     const hash = createHash("sha256");
-    for (const run of RUNS) hash.update(JSON.stringify([run.name, trialsOf(run.config, run.workers)]));
+    // Hashed as a solver log writes trials (−0 and NaN kept), which is what a replay compares.
+    for (const run of RUNS) {
+      const trials = trialsOf(run.config, run.workers, run.failEvery);
+      hash.update(JSON.stringify(encodeNumbers([run.name, trials])));
+    }
     expect(
       { rules: SOLVER_RULES, fingerprint: hash.digest("hex") },
       "the solver proposes other trials than its rules version recorded: raise SOLVER_RULES",
@@ -165,15 +200,57 @@ describe("solver rules", () => {
     // Begun under today's rules, a snapshot written under others.
     const older = divergingLog({ rules: SOLVER_RULES }, { rules: SOLVER_RULES + 2 });
     expect(() => openSolverLog(older)).toThrow(`it was written under solver rules ${SOLVER_RULES + 2}`);
-    // A snapshot that records none (written before the rules were versioned) leaves the header's.
-    const unrecorded = divergingLog({ rules: SOLVER_RULES + 1 }, {});
-    expect(() => openSolverLog(unrecorded)).toThrow(`it was written under solver rules ${SOLVER_RULES + 1}`);
+    // A snapshot that records none was written before the rules were versioned, whatever the header says.
+    const unrecorded = divergingLog({ rules: SOLVER_RULES }, {});
+    expect(() => openSolverLog(unrecorded)).toThrow("it was written before solver rules were versioned");
   });
 
-  it("a follower's replay says the same", async () => {
-    const follower = new SolverLogFollower(divergingLog({ rules: SOLVER_RULES + 1 }));
-    await expect(follower.read()).rejects.toThrow(`it was written under solver rules ${SOLVER_RULES + 1}`);
+  it("a follower's replay says the same, read whole or record by record", async () => {
+    const whole = new SolverLogFollower(divergingLog({ rules: SOLVER_RULES + 1 }));
+    await expect(whole.read()).rejects.toThrow(`it was written under solver rules ${SOLVER_RULES + 1}`);
+    whole.stop();
+
+    // Read once, then a snapshot recording no rules and a diverging ask are appended: the
+    // follower replays them one by one and names what openSolverLog names.
+    const dir = newDir();
+    const solver = createSolver(LOG_CONFIG);
+    createSolverLog(dir, solver).closeLog();
+    const follower = new SolverLogFollower(dir);
+    await follower.read();
+    const writer = openDecisionLog({ dir });
+    writer.append({ kind: "snapshot", artifact: solver.toJSON() });
+    writer.append({ kind: "ask", max: 1, trials: [{ id: 1, params: { x: 2 } }] });
+    writer.close();
+    const note = "it was written before solver rules were versioned";
+    expect(() => openSolverLog(dir)).toThrow(note);
+    await expect(follower.read()).rejects.toThrow(note);
+    expect(follower.fullReads).toBe(1); // the failing read was the record-by-record one
     follower.stop();
+    solver.stop();
+  });
+
+  it("a log written under other rules gets a snapshot under today's before this arqon's first record", () => {
+    const dir = newDir();
+    const solver = createSolver(LOG_CONFIG);
+    const logged = createSolverLog(dir, solver);
+    const [trial] = logged.ask({ max: 1 })!;
+    logged.tell({ id: trial!.id, value: 1 });
+    logged.closeLog();
+    rewriteHeaderRules(dir, SOLVER_RULES + 1);
+
+    const reopened = openSolverLog(dir);
+    expect(readDecisionLog(dir).records.map((e) => e.record.kind)).toEqual(["ask", "tell"]); // reading writes nothing
+    reopened.ask({ max: 1 });
+    reopened.closeLog();
+    const { records } = readDecisionLog(dir);
+    expect(records.map((e) => e.record.kind)).toEqual(["ask", "tell", "snapshot", "ask"]);
+    expect((records[2]!.record as Record<string, unknown>).rules).toBe(SOLVER_RULES);
+    expect(openSolverLog(dir).toJSON()).toEqual(reopened.toJSON());
+    // Under today's rules from there on: one more write adds no second snapshot.
+    const again = openSolverLog(dir);
+    again.ask({ max: 1 });
+    again.closeLog();
+    expect(readDecisionLog(dir).records.filter((e) => e.record.kind === "snapshot")).toHaveLength(1);
   });
 
   it("a recorded rules that is not a version is refused, naming where it was read", () => {
@@ -193,6 +270,19 @@ describe("solver rules", () => {
 });
 
 const LOG_CONFIG = { seed: 3, budget: 20, bounds: { x: { min: 0, max: 1 } } } satisfies SolverConfig;
+
+/** Rewrites the solver log in `dir` with its header's `rules` set to `rules`, its records as they were. */
+function rewriteHeaderRules(dir: string, rules: number): void {
+  const { header, records } = readDecisionLog(dir);
+  rmSync(dir, { recursive: true });
+  const { seq: _seq, ...fields } = header as LogHeader;
+  const writer = openDecisionLog({ dir, header: { ...fields, rules } as LogHeader });
+  for (const entry of records) {
+    const { seq: _seq, ...record } = entry.record as Record<string, unknown>;
+    writer.append(record as { kind: string });
+  }
+  writer.close();
+}
 
 /**
  * A solver log of LOG_CONFIG whose header holds `header`'s fields, then (given `snapshot`) a

@@ -41,6 +41,9 @@ describe("the solver rules of a shared study", () => {
     const b = await openSharedStudy(config, { redis: server.url, study: "today", worker: "B" });
     const [first] = (await admin.lrange(key("today"), 0, 0)).map((e) => JSON.parse(e));
     expect(first.rules).toBe(SOLVER_RULES);
+    // Version 2: an arqon from before the rules reads only version 1 and so refuses the study,
+    // where it would otherwise replay it under its own rules.
+    expect(first.v).toBe(2);
     const [trial] = (await a.ask())!;
     await a.tell({ id: trial!.id, value: 1 });
     await b.refresh();
@@ -75,5 +78,15 @@ describe("the solver rules of a shared study", () => {
         `shared study journal entry 0 has rules ${JSON.stringify(bad)}, not a solver-rules version (a whole number from 1)`,
       );
     }
+  });
+
+  it("refuses a create entry of a version it does not know, naming both it reads", async () => {
+    await admin.rpush(
+      key("v3"),
+      JSON.stringify({ op: "create", v: 3, nonce: "n", rules: SOLVER_RULES, config }),
+    );
+    await expect(openSharedStudy(config, { redis: server.url, study: "v3" })).rejects.toThrow(
+      new JournalError(0, "has version 3, expected 1 or 2"),
+    );
   });
 });

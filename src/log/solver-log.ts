@@ -122,7 +122,7 @@ export function createSolverLog(dir: string, solver: Solver, options: SolverLogO
   }
   if (solver.asked > 0 || solver.told > 0)
     writer.appendCommand(exact({ kind: "snapshot", artifact, rules: SOLVER_RULES }));
-  return new LoggedSolverImpl(solver, dir, writer, options.lock);
+  return new LoggedSolverImpl(solver, dir, writer, options.lock, false);
 }
 
 /**
@@ -156,7 +156,8 @@ export function appendSolverSnapshot(dir: string, solver: Solver, options: Solve
  * mid-log damage is a `LogCorruptionError`.
  */
 export function openSolverLog(dir: string, options: SolverLogOptions = {}): LoggedSolver {
-  return new LoggedSolverImpl(replayLog(dir), dir, null, options.lock);
+  const { solver, recordedBy } = runAtOnce(replaySteps(dir, readDecisionLog(dir, { strict: true })));
+  return new LoggedSolverImpl(solver, dir, null, options.lock, recordedBy.rules !== SOLVER_RULES);
 }
 
 /** The solver the log in `dir` holds: a fresh one (or the last snapshot) with every later call replayed. */
@@ -189,7 +190,7 @@ function* replaySteps(
   const first = solverRecord(log.records[start]);
   if (first?.kind === "snapshot") checkRules(first.rules, `${dir} record ${first.seq}`);
   const recordedBy: RecordedBy = {
-    rules: first?.kind === "snapshot" && first.rules !== undefined ? first.rules : header.rules,
+    rules: first?.kind === "snapshot" ? first.rules : header.rules,
     packageVersion: header.packageVersion,
   };
   const solver =
@@ -211,7 +212,9 @@ function* replaySteps(
 
 /**
  * What wrote a log's records: the solver rules of its last snapshot, else of its header (undefined
- * before the rules were versioned), and the package version its header names.
+ * before the rules were versioned), and the package version its header names. The records after
+ * a snapshot are written under its rules: a logged solver whose log was written under other rules
+ * appends a snapshot under its own before its first record.
  */
 interface RecordedBy {
   readonly rules: number | undefined;
@@ -307,7 +310,7 @@ export class SolverLogFollower {
       const restored = restoreSolver(record.artifact);
       this.solver!.stop();
       this.solver = restored;
-      this.recordedBy = { ...this.recordedBy!, rules: record.rules ?? this.recordedBy!.rules };
+      this.recordedBy = { ...this.recordedBy!, rules: record.rules };
     } else {
       replay(this.solver!, record, this.dir, this.recordedBy!);
     }
@@ -397,12 +400,25 @@ class LoggedSolverImpl implements LoggedSolver {
   private broken: string | null = null;
   /** Set by {@link stop}: calls that would change the solver are refused before the log opens. */
   private stopped = false;
+  /**
+   * Whether the log was written under other solver rules than this arqon's: its first write is
+   * then preceded by a snapshot under today's, so a replay reads what follows under the rules
+   * that wrote it (and names the right ones if it diverges).
+   */
+  private stampRules: boolean;
 
-  constructor(inner: Solver, dir: string, writer: DecisionLogWriter | null, lock: FileLock | undefined) {
+  constructor(
+    inner: Solver,
+    dir: string,
+    writer: DecisionLogWriter | null,
+    lock: FileLock | undefined,
+    stampRules: boolean,
+  ) {
     this.inner = inner;
     this.logDir = dir;
     this.writer = writer;
     this.lock = lock;
+    this.stampRules = stampRules;
   }
 
   get config(): ResolvedSolverConfig {
@@ -509,6 +525,16 @@ class LoggedSolverImpl implements LoggedSolver {
     const opened = this.writer === null;
     this.writer ??= openDecisionLog(withLock({ dir: this.logDir }, { lock: this.lock }));
     const writer = this.writer;
+    if (this.stampRules) {
+      try {
+        writer.appendCommand(exact({ kind: "snapshot", artifact: this.inner.toJSON(), rules: SOLVER_RULES }));
+      } catch (error) {
+        // Nothing changed; a snapshot that reached the file anyway holds the state as it is.
+        closeQuietly(this);
+        throw error;
+      }
+      this.stampRules = false;
+    }
     let change: { result: R; record: SolverLogRecord };
     try {
       change = apply();

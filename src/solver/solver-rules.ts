@@ -8,10 +8,10 @@
  * snapshots, a study's create entry as `rules`): a solver log that diverges under other rules says
  * so, and a worker whose rules differ from its study's is refused before it replays anything,
  * since the journal records trial ids, not points, and would pair results with other points.
- * Raise it by one with every change that makes an ask return other trials from the same calls
- * (`test/solver-rules.test.ts` pins the trials of a set of runs under the current version, and
- * fails when they change); a changed default does not count, since a log or a study rebuilds its
- * solver from its recorded configuration.
+ * Raise it by one with every change that makes an ask return other trials from the same calls,
+ * a changed default included: a log or a journal records the configuration as it was given, and
+ * its defaults are filled in again when it is read (`test/solver-rules.test.ts` pins the trials
+ * of a set of runs under the current version, and fails when they change).
  *
  * History (docs/guide/solver.md, "Which rules proposed a run", says the same):
  * - absent: logs and studies begun before the rules were versioned (up to commit 3ee1a03).

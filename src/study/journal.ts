@@ -8,8 +8,13 @@ import type { SolverConfig } from "../solver/config.js";
 import type { Told } from "../solver/solver.js";
 import { isSolverRules } from "../solver/solver-rules.js";
 
-/** Format version of journal entries. */
-export const JOURNAL_VERSION = 1;
+/**
+ * Format version of the create entry this arqon writes. 2 records the creator's solver rules:
+ * an arqon that predates them reads only version 1, so it refuses a study it would otherwise
+ * replay under other rules. Version 1 entries are read (as created before the rules were
+ * versioned, unless they hold rules).
+ */
+export const JOURNAL_VERSION = 2;
 
 /** One operation of a shared study, in the order every worker replays them. */
 export type JournalEntry =
@@ -22,7 +27,7 @@ export type JournalEntry =
    */
   | {
       readonly op: "create";
-      readonly v: typeof JOURNAL_VERSION;
+      readonly v: 1 | typeof JOURNAL_VERSION;
       readonly nonce?: string;
       readonly rules?: number;
       readonly config: SolverConfig;
@@ -200,8 +205,8 @@ function parseEntry(text: string, position: number): JournalEntry {
   const op = (entry as { op?: unknown } | null)?.op;
   if (op === "create") {
     const v = (entry as { v?: unknown }).v;
-    if (v !== JOURNAL_VERSION)
-      throw new JournalError(position, `has version ${String(v)}, expected ${JOURNAL_VERSION}`);
+    if (v !== 1 && v !== JOURNAL_VERSION)
+      throw new JournalError(position, `has version ${String(v)}, expected 1 or ${JOURNAL_VERSION}`);
     const rules = (entry as { rules?: unknown }).rules;
     if (rules !== undefined && !isSolverRules(rules))
       throw new JournalError(
