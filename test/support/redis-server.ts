@@ -72,6 +72,7 @@ export function startRedis(options: RedisServerOptions = {}): Promise<RedisServe
  * this helper created, handed on by `restart()`; never a directory the caller gave).
  */
 async function start(options: RedisServerOptions, ownsDir: boolean): Promise<RedisServer> {
+  const created = options.dir === undefined;
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), "arqon-redis-"));
   const port = options.port ?? (await freePort());
   const args = [
@@ -111,7 +112,8 @@ async function start(options: RedisServerOptions, ownsDir: boolean): Promise<Red
       reject(new Error(`redis-server exited (${code ?? signal}) before it was ready:\n${log}`)),
     );
   }).catch((error: unknown) => {
-    removeDir();
+    // Only a directory this call made: a failed restart keeps the data it was to start on.
+    if (created) rmSync(dir, { recursive: true, force: true });
     throw error;
   });
   // Keep draining its output so a chatty server never blocks on a full pipe.
