@@ -1,4 +1,5 @@
 import type { Space } from "../space/space.js";
+import type { ResolvedSolverConfig } from "./config.js";
 
 /** The parts of a solver artifact {@link artifactProblems} checks (see `SolverArtifact`). */
 interface ArtifactShape {
@@ -16,10 +17,17 @@ const isFiniteNumber = (n: unknown): n is number => typeof n === "number" && Num
 /**
  * Every inconsistency in a solver artifact that a hand-edited or truncated state file could have,
  * each naming the field: trial ids, unit-cube points, probe bookkeeping, results that refer to
- * trials in the wrong state, and a strategy state that does not match the phase. Empty when the
- * artifact is coherent. (The config itself is validated separately.)
+ * trials in the wrong state, and a strategy state that does not match the phase; and settings of
+ * its config edited after it was saved that the run cannot take (its budget and probe ratio, which
+ * sized the probe; a forced strategy other than the one refining). Empty when the artifact is coherent.
+ * (The config itself is validated separately, and its parameters by the artifact's boundsDigest.)
  */
-export function artifactProblems(artifact: unknown, space: Space, probeSize: number): string[] {
+export function artifactProblems(
+  artifact: unknown,
+  space: Space,
+  config: Pick<ResolvedSolverConfig, "probeSize" | "strategy">,
+): string[] {
+  const { probeSize } = config;
   const a = artifact as ArtifactShape;
   const problems: string[] = [];
   const nextId = a.nextId;
@@ -27,7 +35,8 @@ export function artifactProblems(artifact: unknown, space: Space, probeSize: num
     problems.push(`nextId: expected a whole number ≥ 1, got ${String(nextId)}`);
   if (a.probe?.count !== probeSize) {
     problems.push(
-      `probe.count: ${String(a.probe?.count)} does not match the config's probe size ${probeSize}`,
+      `probe.count: ${String(a.probe?.count)} does not match the probe of ${probeSize} that the config's ` +
+        "budget and probeRatio give (neither can change once a run has started)",
     );
   }
   const probeAsked = a.probe?.asked;
@@ -146,6 +155,14 @@ export function artifactProblems(artifact: unknown, space: Space, probeSize: num
     const expected = state === "nelderMead" ? "nelder-mead" : state === "tpe" ? "tpe" : "global-local";
     if (kind !== expected)
       problems.push(`strategy: the phase needs a "${expected}" state, got ${String(kind)}`);
+    // `auto` once classified the landscape and refined with one of the forced strategies: runs it
+    // saved then refine with either.
+    const forced = { "nelder-mead": "nelderMead", tpe: "tpe", auto: null }[config.strategy];
+    if (forced !== null && state !== forced)
+      problems.push(
+        `config.strategy: "${config.strategy}", but the run refines with ${JSON.stringify(state)} ` +
+          "(a run's strategy cannot change once its probe has ended)",
+      );
   } else if (value === "probe" && a.strategy !== null) {
     problems.push("strategy: expected null during the probe");
   } else if (value !== "probe" && value !== "done") {

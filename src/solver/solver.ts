@@ -9,6 +9,7 @@ import { shownValue } from "../shown-value.js";
 import type { BoundsInput, ParamShape, Params, ParamsOf, ParamValue } from "../space/params.js";
 import { Space } from "../space/space.js";
 import { artifactProblems } from "./artifact-check.js";
+import { boundsDigest } from "./bounds-digest.js";
 import { classify } from "./classify.js";
 import {
   type ResolvedSolverConfig,
@@ -100,6 +101,12 @@ export interface SolverArtifact {
   /** Results in the order they were told (order matters to the strategies). */
   readonly told: readonly ArtifactTold[];
   readonly strategy: StrategyState | null;
+  /**
+   * The digest of `config.bounds` the trials were measured in ({@link boundsDigest}): a restore
+   * refuses a config whose parameters were edited since. Absent from artifacts saved before it
+   * was added.
+   */
+  readonly boundsDigest?: string;
 }
 
 interface ArtifactTrial {
@@ -320,7 +327,16 @@ export function restoreSolver<P extends ParamShape = string>(
   } catch (error) {
     throw new UsageError(`corrupt solver artifact: ${errorMessage(error)}`);
   }
-  const problems = artifactProblems(own, new Space(config.bounds), config.probeSize);
+  if (own.boundsDigest !== undefined && own.boundsDigest !== boundsDigest(saved)) {
+    // The trials are positions within the parameters: under other ones they would read as
+    // values never measured, and best() would report one.
+    throw new UsageError(
+      "config.bounds: not the parameters this run's trials were measured in (the artifact was edited " +
+        "after it was saved, or its boundsDigest was): a run's parameters cannot change, so start a new run " +
+        "and tell it the old results as warm-start points (tell({ params, value }))",
+    );
+  }
+  const problems = artifactProblems(own, new Space(config.bounds), config);
   if (problems.length > 0) throw new UsageError(`corrupt solver artifact:\n  - ${problems.join("\n  - ")}`);
   return new SolverImpl(config, input, own) as unknown as Solver<P>;
 }
@@ -351,6 +367,8 @@ class SolverImpl implements Solver {
   private readonly toldLog: ArtifactTold[] = [];
   private strategy: Strategy | null = null;
   private bestIndex = -1;
+  /** {@link boundsDigest} of the config, for the artifact. */
+  private readonly boundsDigest: string;
   /** The machine snapshot {@link phase} was last read from, and what it read. */
   private phaseSnapshot: unknown = null;
   private phaseOfSnapshot: SolverPhase = "probe";
@@ -358,6 +376,7 @@ class SolverImpl implements Solver {
   constructor(config: ResolvedSolverConfig, input: SolverConfig, artifact: SolverArtifact | null) {
     this.config = config;
     this.input = input;
+    this.boundsDigest = boundsDigest(input);
     this.space = new Space(config.bounds);
     this.probe = probePoints(this.space.dimension, config.probeSize, config.seed);
     this.pruner = config.pruner === undefined ? null : createPruner(config.pruner);
@@ -595,6 +614,7 @@ class SolverImpl implements Solver {
       })),
       told: structuredClone(this.toldLog),
       strategy: this.strategy?.toJSON() ?? null,
+      boundsDigest: this.boundsDigest,
     };
   }
 

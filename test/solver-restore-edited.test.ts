@@ -1,0 +1,101 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import {
+  createSolver,
+  restoreSolver,
+  type SolverArtifact,
+  type SolverConfig,
+  UsageError,
+} from "../src/index.js";
+import { REPO_ROOT } from "./support/cli-run.js";
+
+// A saved run keeps its trials as positions within its parameters and reads them back through
+// the config saved beside them. A config edited by hand (the CLI's --state file is plain JSON)
+// must not make a restored run read its results at values that were never measured.
+
+const CONFIG = {
+  seed: 1,
+  budget: 40,
+  bounds: {
+    x: { min: 0, max: 1 },
+    n: { type: "int", min: 1, max: 8 },
+    c: { type: "categorical", choices: ["a", "b"] },
+  },
+} as const satisfies SolverConfig;
+
+type Editable = { config: { [key: string]: unknown; bounds: Record<string, Record<string, unknown>> } };
+
+/** An edit of a saved config's parameters. */
+type Edit = (bounds: Editable["config"]["bounds"]) => void;
+
+/** An artifact of CONFIG after 15 trials (into its refine phase), as plain JSON. */
+function saved(): Editable & Omit<SolverArtifact, "config"> {
+  const solver = createSolver(CONFIG);
+  for (let i = 0; i < 15; i++) {
+    const [t] = solver.ask({ max: 1 })!;
+    const p = t!.params;
+    solver.tell({ id: t!.id, value: (p.x - 0.3) ** 2 + p.n + (p.c === "b" ? 0 : 1) });
+  }
+  expect(solver.phase).toBe("refine");
+  return JSON.parse(JSON.stringify(solver.toJSON()));
+}
+
+const EDITED_PARAMETERS = new UsageError(
+  "config.bounds: not the parameters this run's trials were measured in (the artifact was edited after it " +
+    "was saved, or its boundsDigest was): a run's parameters cannot change, so start a new run and tell it " +
+    "the old results as warm-start points (tell({ params, value }))",
+);
+
+describe("restoring an artifact whose config was edited", () => {
+  it("records the digest of the parameters, and restores a config that only wrote defaults out", () => {
+    const artifact = saved();
+    expect(artifact.boundsDigest).toMatch(/^[0-9a-f]{8}$/);
+    // Defaults written out and keys reordered within a parameter: the same parameters.
+    artifact.config.bounds.x = { max: 1, min: 0, type: "float", scale: "linear" };
+    artifact.config.bounds.n = { type: "int", min: 1, max: 8, step: 1, scale: "linear" };
+    const restored = restoreSolver(artifact);
+    expect(restored.best()).toEqual(restoreSolver(saved()).best());
+  });
+
+  it.each<[string, Edit]>([
+    ["an int's range", (b) => Object.assign(b.n!, { max: 4 })],
+    ["a float's range", (b) => Object.assign(b.x!, { max: 10 })],
+    ["a float made an int", (b) => Object.assign(b.x!, { type: "int" })],
+    ["a choice removed", (b) => Object.assign(b.c!, { choices: ["a"] })],
+    ["choices reordered", (b) => Object.assign(b.c!, { choices: ["b", "a"] })],
+    ["a float on a log scale", (b) => Object.assign(b.x!, { min: 0.1, scale: "log" })],
+    [
+      "parameters reordered",
+      (b) => {
+        const { x, ...rest } = { ...b };
+        for (const name of Object.keys(b)) delete b[name];
+        Object.assign(b, rest, { x });
+      },
+    ],
+  ])("refuses %s, naming config.bounds", (_, edit) => {
+    const artifact = saved();
+    edit(artifact.config.bounds);
+    expect(() => restoreSolver(artifact)).toThrow(EDITED_PARAMETERS);
+  });
+
+  it("refuses a changed budget or probe ratio, and a forced strategy other than the one refining", () => {
+    const budget = saved();
+    budget.config.budget = 200;
+    expect(() => restoreSolver(budget)).toThrow(
+      "probe.count: 8 does not match the probe of 10 that the config's budget and probeRatio give (neither can change once a run has started)",
+    );
+    const strategy = saved();
+    strategy.config.strategy = "tpe";
+    expect(() => restoreSolver(strategy)).toThrow(
+      `config.strategy: "tpe", but the run refines with "globalLocal" (a run's strategy cannot change once its probe has ended)`,
+    );
+  });
+
+  it("restores an artifact saved before the digest was recorded, as before", () => {
+    const { artifact } = JSON.parse(readFileSync(join(REPO_ROOT, "test/fixtures/solver-v1.json"), "utf8"));
+    expect(artifact.boundsDigest).toBeUndefined();
+    const restored = restoreSolver(artifact);
+    expect(restored.toJSON().boundsDigest).toMatch(/^[0-9a-f]{8}$/);
+  });
+});
