@@ -260,6 +260,37 @@ describe("shared study (in one process, several handles)", () => {
       await fresh.close();
     });
 
+    it("closes within 5 s when the reply never comes (a client without commandTimeout), releasing nothing", async () => {
+      const { client, handle } = await lossy("lost-hang");
+      const evaluate = client.eval.bind(client) as (...args: unknown[]) => Promise<unknown>;
+      (client as { eval: unknown }).eval = async (...args: unknown[]) => {
+        (client as { eval: unknown }).eval = evaluate;
+        await evaluate(...args); // the entry lands, and no reply ever comes
+        return new Promise(() => {});
+      };
+      const hung = handle.ask().then(() => "settled");
+      // Until the append has landed: the only wait left is on its reply.
+      for (let i = 0; i < 100 && (await admin.llen("arqon:study:lost-hang:journal")) < 2; i++);
+      expect(await admin.llen("arqon:study:lost-hang:journal")).toBe(2);
+      vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
+      try {
+        const closed = handle.close().then(() => "closed");
+        await vi.advanceTimersByTimeAsync(4999);
+        expect(await Promise.race([closed, hung, Promise.resolve("waiting")])).toBe("waiting");
+        await vi.advanceTimersByTimeAsync(1);
+        expect(await closed).toBe("closed");
+      } finally {
+        vi.useRealTimers();
+      }
+      await expect(handle.ask()).rejects.toThrow(UsageError);
+      client.disconnect();
+      // The ask that may still write was not raced: its trial stays reserved in the study.
+      const fresh = await openSharedStudy(config(20), { redis: server.url, study: "lost-hang" });
+      expect(fresh.asked).toBe(1);
+      expect(fresh.pendingTrials().map((t) => t.id)).toEqual([1]);
+      await fresh.close();
+    });
+
     it("keeps holding them through a tell whose resent append was its own", async () => {
       const { client, handle, loseNextReply } = await lossy("lost-held");
       loseNextReply();

@@ -44,7 +44,10 @@ export interface SharedStudyOptions {
   readonly timeoutMs?: number;
 }
 
-/** How long close() tries to release reserved trials on a caller's client (its own has timeoutMs). */
+/**
+ * How long close() waits, on a caller's client, for operations under way, then for reserved
+ * trials to be released (its own client has timeoutMs).
+ */
 const RELEASE_DEADLINE_MS = 5000;
 
 /** Why a trial this worker reserved but never handed out is failed at close. */
@@ -101,10 +104,12 @@ export interface SharedStudy {
   refresh(): Promise<void>;
   /**
    * Releases this worker's solver and its Redis connection (when it opened it). The study stays.
-   * Operations already under way finish; later calls on this handle reject with a `UsageError`.
-   * Trials an ask of this handle reserved in the journal but never handed out (its reply was lost)
-   * are first marked failed and cancelled, best effort: only on a ready connection, and for at most
-   * `timeoutMs` (5 s on a client you passed). Never rejects.
+   * Operations already under way finish first; later calls on this handle reject with a
+   * `UsageError`. Trials an ask of this handle reserved in the journal but never handed out (its
+   * reply was lost) are then marked failed and cancelled, best effort: only on a ready connection.
+   * Each of the two waits lasts at most `timeoutMs` (5 s on a client you passed): an operation
+   * still unsettled then (a reply lost on a client without `commandTimeout`) is left to settle
+   * on its own, and no trial is released, since that operation may still write. Never rejects.
    */
   close(): Promise<void>;
 }
@@ -355,11 +360,18 @@ class SharedStudyImpl implements SharedStudy, SettledLate {
   private async closeOnce(): Promise<void> {
     // Operations already queued finish; later ones are refused (serialise).
     this.closed = true;
-    await this.queue.catch(() => undefined);
-    // Best effort, and bounded: Redis may be why the trials were never handed out.
-    const release = this.releaseReserved();
     const bound = this.own?.timeoutMs ?? RELEASE_DEADLINE_MS;
-    await (bound === Number.POSITIVE_INFINITY ? release.catch(() => undefined) : withinMs(release, bound));
+    const settled = this.queue.then(
+      () => true,
+      () => true,
+    );
+    const drained = bound === Number.POSITIVE_INFINITY ? await settled : await withinMs(settled, bound);
+    // Best effort, and bounded: Redis may be why the trials were never handed out. Not while an
+    // operation is still under way: its append may yet land, and releasing would race it.
+    if (drained === true) {
+      const release = this.releaseReserved();
+      await (bound === Number.POSITIVE_INFINITY ? release.catch(() => undefined) : withinMs(release, bound));
+    }
     this.solver?.stop();
     if (this.own !== undefined) await this.redis.quit().catch(() => this.redis.disconnect());
   }
