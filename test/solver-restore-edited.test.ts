@@ -8,6 +8,7 @@ import {
   type SolverConfig,
   UsageError,
 } from "../src/index.js";
+import { boundsDigest } from "../src/solver/bounds-digest.js";
 import { REPO_ROOT } from "./support/cli-run.js";
 
 // A saved run keeps its trials as positions within its parameters and reads them back through
@@ -90,6 +91,20 @@ describe("restoring an artifact whose config was edited", () => {
     expect(() => restoreSolver(strategy)).toThrow(
       `config.strategy: "tpe", but the run refines with "globalLocal" (a run's strategy cannot change once its probe has ended)`,
     );
+  });
+
+  it("digests a space as every earlier version did (a saved run must restore in later versions)", () => {
+    // Pinned: a change here refuses every artifact saved before it.
+    expect(boundsDigest(CONFIG)).toBe("1a938b65");
+    const mixed = {
+      opt: { type: "categorical", choices: ["adam", { name: "sgd", nesterov: true }] },
+      m: { min: 0, max: 1, scale: "linear", when: { opt: [{ name: "sgd", nesterov: true }] } },
+      n: { type: "int", min: 1, max: 1024, scale: "log" },
+    } as const;
+    expect(boundsDigest({ seed: 1, budget: 40, bounds: mixed })).toBe("f01d0cd5");
+    // The same choice object with its keys in another order is the same choice.
+    const reordered = { ...mixed, m: { ...mixed.m, when: { opt: [{ nesterov: true, name: "sgd" }] } } };
+    expect(boundsDigest({ seed: 1, budget: 40, bounds: reordered })).toBe("f01d0cd5");
   });
 
   it("restores an artifact saved before the digest was recorded, as before", () => {
