@@ -5,7 +5,13 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 import { createSolver, type SolverConfig, type Trial, UsageError } from "../src/index.js";
-import { createSolverLog, openDecisionLog, openSolverLog, readDecisionLog } from "../src/log/index.js";
+import {
+  appendSolverSnapshot,
+  createSolverLog,
+  openDecisionLog,
+  openSolverLog,
+  readDecisionLog,
+} from "../src/log/index.js";
 import { Prng } from "../src/random/prng.js";
 import { lines, REPO_ROOT, removeTempDirs, runArqon, tempDir, writeJson } from "./support/cli-run.js";
 import { tempLogDirs } from "./support/log-dir.js";
@@ -91,6 +97,34 @@ describe("solver decision log", () => {
     logged.closeLog();
     expect(readDecisionLog(dir).records.map((e) => e.record.kind)).toEqual(["snapshot", "ask"]);
     expect(openSolverLog(dir).toJSON()).toEqual(logged.toJSON());
+  });
+
+  it("a solver behind its log (another writer appended since it read it) refuses to write", () => {
+    const dir = newDir();
+    const first = createSolverLog(dir, createSolver(CONFIG));
+    first.ask({ max: 1 });
+    first.closeLog();
+    const a = openSolverLog(dir);
+    const b = openSolverLog(dir);
+    const [trial] = b.ask({ max: 1 })!;
+    b.closeLog();
+    const before = readDecisionLog(dir).records.length;
+    expect(() => a.ask({ max: 1 })).toThrow(
+      new UsageError(
+        `solver log ${dir}: written by another writer since this solver read it (records 2 to 2); reopen it with openSolverLog`,
+      ),
+    );
+    expect(readDecisionLog(dir).records.length).toBe(before);
+    // Reopened, it has B's trial and goes on after it.
+    const reopened = openSolverLog(dir);
+    expect(reopened.pendingTrials().map((t) => t.id)).toContain(trial!.id);
+    expect(reopened.ask({ max: 1 })![0]!.id).toBe(trial!.id + 1);
+    reopened.closeLog();
+    // Its own snapshot appended in between (appendSolverSnapshot of itself) is no other writer.
+    appendSolverSnapshot(dir, reopened);
+    reopened.ask({ max: 1 });
+    reopened.closeLog();
+    expect(openSolverLog(dir).toJSON()).toEqual(reopened.toJSON());
   });
 
   it("refuses a log whose replay diverges, naming the record", () => {

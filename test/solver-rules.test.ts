@@ -253,6 +253,20 @@ describe("solver rules", () => {
     expect(readDecisionLog(dir).records.filter((e) => e.record.kind === "snapshot")).toHaveLength(1);
   });
 
+  it("the snapshot under today's rules is never taken of a solver behind its log", () => {
+    const dir = newDir();
+    const logged = createSolverLog(dir, createSolver(LOG_CONFIG));
+    logged.ask({ max: 1 });
+    logged.closeLog();
+    rewriteHeaderRules(dir, SOLVER_RULES + 1);
+    const a = openSolverLog(dir);
+    const b = openSolverLog(dir);
+    b.ask({ max: 1 });
+    b.closeLog(); // B stamped the log and appended its ask: A is behind it
+    expect(() => a.ask({ max: 1 })).toThrow("written by another writer since this solver read it");
+    expect(readDecisionLog(dir).records.map((e) => e.record.kind)).toEqual(["ask", "snapshot", "ask"]);
+  });
+
   it("a recorded rules that is not a version is refused, naming where it was read", () => {
     for (const bad of [0, 1.5, "1", -1, null]) {
       const inHeader = divergingLog({ rules: bad });

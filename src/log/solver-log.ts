@@ -122,7 +122,10 @@ export function createSolverLog(dir: string, solver: Solver, options: SolverLogO
   }
   if (solver.asked > 0 || solver.told > 0)
     writer.appendCommand(exact({ kind: "snapshot", artifact, rules: SOLVER_RULES }));
-  return new LoggedSolverImpl(solver, dir, writer, options.lock, false);
+  return new LoggedSolverImpl(solver, dir, writer, options.lock, {
+    stampRules: false,
+    readThrough: writer.lastSeq,
+  });
 }
 
 /**
@@ -151,18 +154,28 @@ export function appendSolverSnapshot(dir: string, solver: Solver, options: Solve
  * @remarks
  * Read-only until the first new call: the log is opened for appending (and a torn tail truncated,
  * and the directory's lock taken unless `options.lock` holds it) only when something is written.
- * Reading needs no lock, so a solver read while another process writes may be behind it: hold the
- * lock (`options.lock`) from before this call to keep a read-modify-write consistent. Strict:
- * mid-log damage is a `LogCorruptionError`.
+ * Reading needs no lock, so a solver read while another process writes may be behind it: its
+ * first write then finds the log gone further (other than by snapshots of itself) and throws a
+ * `UsageError` before writing anything; reopen it. Hold the lock (`options.lock`) from before this
+ * call to keep a read-modify-write from being refused so. Strict: mid-log damage is a
+ * `LogCorruptionError`.
  */
 export function openSolverLog(dir: string, options: SolverLogOptions = {}): LoggedSolver {
-  const { solver, recordedBy } = runAtOnce(replaySteps(dir, readDecisionLog(dir, { strict: true })));
-  return new LoggedSolverImpl(solver, dir, null, options.lock, recordedBy.rules !== SOLVER_RULES);
+  const { solver, recordedBy, lastSeq } = replayLog(dir);
+  return new LoggedSolverImpl(solver, dir, null, options.lock, {
+    stampRules: recordedBy.rules !== SOLVER_RULES,
+    readThrough: lastSeq,
+  });
 }
 
-/** The solver the log in `dir` holds: a fresh one (or the last snapshot) with every later call replayed. */
-function replayLog(dir: string): Solver {
-  return runAtOnce(replaySteps(dir, readDecisionLog(dir, { strict: true }))).solver;
+/**
+ * The solver the log in `dir` holds (a fresh one, or the last snapshot, with every later call
+ * replayed), what recorded it, and the seq of the last record read.
+ */
+function replayLog(dir: string): { solver: Solver; recordedBy: RecordedBy; lastSeq: number } {
+  const log = readDecisionLog(dir, { strict: true });
+  const { solver, recordedBy } = runAtOnce(replaySteps(dir, log));
+  return { solver, recordedBy, lastSeq: log.lastDurable?.seq ?? 0 };
 }
 
 /**
@@ -406,19 +419,25 @@ class LoggedSolverImpl implements LoggedSolver {
    * that wrote it (and names the right ones if it diverges).
    */
   private stampRules: boolean;
+  /**
+   * The seq of the log's last record as this solver knows it (read, or written by it): a writer
+   * opened later on a log that has gone further was written by another, and this solver is behind.
+   */
+  private readThrough: number;
 
   constructor(
     inner: Solver,
     dir: string,
     writer: DecisionLogWriter | null,
     lock: FileLock | undefined,
-    stampRules: boolean,
+    log: { readonly stampRules: boolean; readonly readThrough: number },
   ) {
     this.inner = inner;
     this.logDir = dir;
     this.writer = writer;
     this.lock = lock;
-    this.stampRules = stampRules;
+    this.stampRules = log.stampRules;
+    this.readThrough = log.readThrough;
   }
 
   get config(): ResolvedSolverConfig {
@@ -525,7 +544,17 @@ class LoggedSolverImpl implements LoggedSolver {
     const opened = this.writer === null;
     this.writer ??= openDecisionLog(withLock({ dir: this.logDir }, { lock: this.lock }));
     const writer = this.writer;
+    if (opened && writer.lastSeq !== this.readThrough && !this.onlySnapshotsOfThisSince()) {
+      // Another writer appended since this solver read the log (it read without the lock):
+      // writing on would put this solver's calls after records it never replayed.
+      closeQuietly(this);
+      throw new UsageError(
+        `solver log ${this.logDir}: written by another writer since this solver read it (records ${this.readThrough + 1} to ${writer.lastSeq}); reopen it with openSolverLog`,
+      );
+    }
     if (this.stampRules) {
+      // Written under other rules: a snapshot under today's first (see stampRules), even before
+      // a call that is then refused, which leaves the state as the snapshot holds it.
       try {
         writer.appendCommand(exact({ kind: "snapshot", artifact: this.inner.toJSON(), rules: SOLVER_RULES }));
       } catch (error) {
@@ -534,6 +563,7 @@ class LoggedSolverImpl implements LoggedSolver {
         throw error;
       }
       this.stampRules = false;
+      this.readThrough = writer.lastSeq;
     }
     let change: { result: R; record: SolverLogRecord };
     try {
@@ -546,10 +576,28 @@ class LoggedSolverImpl implements LoggedSolver {
     const seq = writer.lastSeq + 1;
     try {
       writer.appendCommand(exact(change.record));
+      this.readThrough = seq;
     } catch (error) {
       if (!this.rollBack(writer, seq, error)) throw error;
     }
     return change.result;
+  }
+
+  /**
+   * Whether every record after {@link readThrough} is a snapshot of this solver as it is (what
+   * `appendSolverSnapshot(dir, thisSolver)` writes, which a compaction may keep alone): nothing
+   * this solver has not seen. Then it takes them as read.
+   */
+  private onlySnapshotsOfThisSince(): boolean {
+    const now = this.inner.toJSON();
+    const { records, lastDurable } = readDecisionLog(this.logDir, { strict: true });
+    const since = records.filter((entry) => entry.seq > this.readThrough);
+    const same = since.every((entry) => {
+      const record = solverRecord(entry);
+      return record?.kind === "snapshot" && isDeepStrictEqual(record.artifact, now);
+    });
+    if (same) this.readThrough = lastDurable?.seq ?? this.readThrough;
+    return same;
   }
 
   /**
@@ -563,13 +611,18 @@ class LoggedSolverImpl implements LoggedSolver {
     this.writer = null;
     try {
       writer.close();
-      if (writer.durableSeq >= seq) return true;
+      if (writer.durableSeq >= seq) {
+        this.readThrough = seq;
+        return true;
+      }
     } catch {
       // Still failing: the record is dropped with the writer; the log says below what it holds.
     }
     let rebuilt: Solver;
     try {
-      rebuilt = replayLog(this.logDir);
+      const read = replayLog(this.logDir);
+      rebuilt = read.solver;
+      this.readThrough = read.lastSeq;
     } catch (readError) {
       this.broken = `${errorMessage(error)}; reading the log back: ${errorMessage(readError)}`;
       return false;
