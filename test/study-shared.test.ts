@@ -291,6 +291,37 @@ describe("shared study (in one process, several handles)", () => {
       await fresh.close();
     });
 
+    it("an operation close() gave up on appends nothing when its reply comes at last", async () => {
+      const { client, handle } = await lossy("lost-late");
+      const evaluate = client.eval.bind(client) as (...args: unknown[]) => Promise<unknown>;
+      let answer: (reply: number) => void = () => {};
+      (client as { eval: unknown }).eval = (...args: unknown[]) => {
+        (client as { eval: unknown }).eval = evaluate;
+        void args;
+        // Not written; the reply, when it comes, says another worker appended first (-1), which
+        // would otherwise send the ask round again and append it at the next position.
+        return new Promise((resolve) => {
+          answer = resolve;
+        });
+      };
+      const late = handle.ask();
+      for (let i = 0; i < 100 && (await admin.llen("arqon:study:lost-late:journal")) < 1; i++);
+      vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
+      try {
+        const closed = handle.close();
+        await vi.advanceTimersByTimeAsync(5000);
+        await closed;
+      } finally {
+        vi.useRealTimers();
+      }
+      answer(-1);
+      await expect(late).rejects.toThrow(
+        "study lost-late: closed while this operation waited for Redis; what it had sent may be in the journal, and it appends nothing more",
+      );
+      expect(await admin.lrange("arqon:study:lost-late:journal", 0, -1)).toHaveLength(1); // the create entry
+      client.disconnect();
+    });
+
     it("keeps holding them through a tell whose resent append was its own", async () => {
       const { client, handle, loseNextReply } = await lossy("lost-held");
       loseNextReply();

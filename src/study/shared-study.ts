@@ -106,10 +106,12 @@ export interface SharedStudy {
    * Releases this worker's solver and its Redis connection (when it opened it). The study stays.
    * Operations already under way finish first; later calls on this handle reject with a
    * `UsageError`. Trials an ask of this handle reserved in the journal but never handed out (its
-   * reply was lost) are then marked failed and cancelled, best effort: only on a ready connection.
-   * Each of the two waits lasts at most `timeoutMs` (5 s on a client you passed): an operation
-   * still unsettled then (a reply lost on a client without `commandTimeout`) is left to settle
-   * on its own, and no trial is released, since that operation may still write. Never rejects.
+   * reply was lost) are then marked failed and cancelled, best effort: only on a ready connection,
+   * and for at most `timeoutMs` (5 s on a client you passed). On a client you passed, the wait for
+   * operations under way also lasts at most 5 s: one whose reply has not come by then (lost, on a
+   * client without `commandTimeout`) is abandoned, rejecting with a `UsageError` when Redis answers
+   * and appending nothing more, and no trial is released, since what it sent may still land.
+   * Never rejects.
    */
   close(): Promise<void>;
 }
@@ -212,6 +214,11 @@ class SharedStudyImpl implements SharedStudy, SettledLate {
   /** Set by {@link close}: later operations are refused. */
   private closed = false;
   private closing: Promise<void> | undefined;
+  /**
+   * Set when close() stopped waiting for an operation under way (a reply lost on a caller's
+   * client): once Redis answers it, it touches nothing and rejects ({@link abandonedError}).
+   */
+  private abandoned = false;
   /**
    * While an append is in flight: the solver's state before the operation (what the journal
    * holds), and a solver restored from it once a reader needed it.
@@ -358,17 +365,20 @@ class SharedStudyImpl implements SharedStudy, SettledLate {
   }
 
   private async closeOnce(): Promise<void> {
-    // Operations already queued finish; later ones are refused (serialise).
+    // Operations already queued finish; later ones are refused (serialise). On a connection of
+    // our own each command has a timeout, so they do; on a caller's, one whose reply is lost
+    // never would, and is abandoned after the bound.
     this.closed = true;
-    const bound = this.own?.timeoutMs ?? RELEASE_DEADLINE_MS;
     const settled = this.queue.then(
       () => true,
       () => true,
     );
-    const drained = bound === Number.POSITIVE_INFINITY ? await settled : await withinMs(settled, bound);
-    // Best effort, and bounded: Redis may be why the trials were never handed out. Not while an
-    // operation is still under way: its append may yet land, and releasing would race it.
-    if (drained === true) {
+    const drained = this.own === undefined ? await withinMs(settled, RELEASE_DEADLINE_MS) : await settled;
+    if (drained !== true) this.abandoned = true;
+    // Best effort, and bounded: Redis may be why the trials were never handed out. Not after an
+    // operation was abandoned: its append may yet land, and releasing would race it.
+    const bound = this.own?.timeoutMs ?? RELEASE_DEADLINE_MS;
+    if (!this.abandoned) {
       const release = this.releaseReserved();
       await (bound === Number.POSITIVE_INFINITY ? release.catch(() => undefined) : withinMs(release, bound));
     }
@@ -471,9 +481,12 @@ class SharedStudyImpl implements SharedStudy, SettledLate {
       try {
         appended = await this.journal.appendAt(at, entry.op === "create" ? entry : { ...entry, token });
       } catch (error) {
+        if (this.abandoned) throw this.abandonedError();
         this.settle(false);
         throw error;
       }
+      // Closed while the append waited: its solver is stopped, and nothing more may be appended.
+      if (this.abandoned) throw this.abandonedError();
       this.settle(appended);
       if (appended) {
         this.inFlight = undefined;
@@ -486,7 +499,9 @@ class SharedStudyImpl implements SharedStudy, SettledLate {
       // The replay cannot settle an older lost ask (catchUp read past it before this append), so
       // the trials still held stay held; an ask's own ids are its result, not held.
       const held = this.recovered;
-      if (this.replayAll(await this.journal.readFrom(at))) {
+      const entries = await this.journal.readFrom(at);
+      if (this.abandoned) throw this.abandonedError();
+      if (this.replayAll(entries)) {
         this.recovered = held;
         return result;
       }
@@ -512,7 +527,16 @@ class SharedStudyImpl implements SharedStudy, SettledLate {
 
   /** Replays the entries appended since the last read. */
   private async catchUp(): Promise<void> {
-    this.replayAll(await this.journal.readFrom(this.position));
+    const entries = await this.journal.readFrom(this.position);
+    if (this.abandoned) throw this.abandonedError();
+    this.replayAll(entries);
+  }
+
+  /** What an operation that close() gave up waiting for rejects with once Redis answers it. */
+  private abandonedError(): UsageError {
+    return new UsageError(
+      `study ${this.name}: closed while this operation waited for Redis; what it had sent may be in the journal, and it appends nothing more`,
+    );
   }
 
   /** Replays `entries`, the ones from the handle's position on. */
