@@ -8,8 +8,9 @@ import type { SolverConfig } from "./config.js";
  * an int's step and scale) and its keys sorted, so a default written out or left out gives the
  * same digest, and so does a later version whatever defaults it adds: the digest must read the
  * same in every version that restores the run. Any other change to a parameter gives another one
- * (but for a 1 in 2³² collision, no concern for telling an edited file from its original).
- * `config` must be valid.
+ * (but for a 1 in 2³² collision, no concern for telling an edited file from its original). A key
+ * a later version adds to a parameter kind is not in the digest until it is added to
+ * {@link frozenForm}, with the default it stands for left out. `config` must be valid.
  */
 export function boundsDigest(config: SolverConfig): string {
   const text = jsonKey(Object.entries(config.bounds).map(([name, spec]) => [name, frozenForm(spec)]));
