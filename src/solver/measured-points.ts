@@ -11,6 +11,21 @@ interface Entry {
 }
 
 /**
+ * A point as the sets look it up: its rounded coordinates and their hash. Made once by
+ * {@link pointKey}, it serves lookups in several sets ({@link MeasuredPoints.valueAtKey}).
+ */
+export interface PointKey {
+  readonly rounded: readonly number[];
+  readonly hash: number;
+}
+
+/** The lookup key of `u`. */
+export function pointKey(u: ArrayLike<number>): PointKey {
+  const rounded = roundedOf(u);
+  return { rounded, hash: hashOf(rounded) };
+}
+
+/**
  * The value first measured at each unit-cube point of an append-only history, for a strategy that
  * must not ask again for a point it already has a value for (clamping to the cube and
  * contractions land on measured points, and asking again learns nothing about a deterministic
@@ -57,9 +72,13 @@ export class MeasuredPoints {
 
   /** The value first measured at `u` (NaN for a failed evaluation), or undefined if none was. */
   valueAt(u: ArrayLike<number>): number | undefined {
-    const rounded = roundedOf(u);
-    const bucket = this.buckets.get(hashOf(rounded));
-    return bucket === undefined ? undefined : find(bucket, rounded)?.value;
+    return this.valueAtKey(pointKey(u));
+  }
+
+  /** {@link valueAt} for the point `key` was made from. */
+  valueAtKey(key: PointKey): number | undefined {
+    const bucket = this.buckets.get(key.hash);
+    return bucket === undefined ? undefined : find(bucket, key.rounded)?.value;
   }
 }
 

@@ -1,4 +1,4 @@
-import { MeasuredPoints } from "./measured-points.js";
+import { MeasuredPoints, pointKey } from "./measured-points.js";
 import type { StrategyContext } from "./strategy.js";
 
 /**
@@ -40,13 +40,13 @@ export class TakenCells {
     this.asked.add(this.cellOf(Array.from(point)), 0);
   }
 
-  /** Whether the cell of `point` is taken. */
+  /** Whether the cell of `point` is taken (one key for the three sets: TPE asks it per candidate). */
   has(point: ArrayLike<number>): boolean {
-    const cell = this.cellOf(Array.from(point));
+    const key = pointKey(this.cellOf(Array.from(point)));
     return (
-      this.measured.valueAt(cell) !== undefined ||
-      this.asked.valueAt(cell) !== undefined ||
-      this.ended.valueAt(cell) !== undefined
+      this.measured.valueAtKey(key) !== undefined ||
+      this.asked.valueAtKey(key) !== undefined ||
+      this.ended.valueAtKey(key) !== undefined
     );
   }
 }

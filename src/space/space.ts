@@ -105,8 +105,18 @@ export class Space {
   /** The same point with every int and categorical coordinate moved to the position of its value. */
   snap(u: readonly number[]): number[] {
     if (!this.discrete) return u as number[];
-    // Decoding then encoding: the cell's centre, or for a log-scale int its value's position.
-    return u.map((x, i) => (this.dimensions[i]!.levels === 0 ? x : this.encode(i, this.decode(i, x))));
+    // The cell's centre, (k + ½)/L, which decoding then encoding gives for an int on a linear
+    // scale (whole numbers, so exactly) and a categorical; for a log-scale int its value's
+    // position, through its value. TPE snaps every candidate it scores on such a space.
+    const snapped: number[] = [];
+    for (let i = 0; i < u.length; i++) {
+      const x = u[i]!;
+      const levels = this.dimensions[i]!.levels;
+      if (levels === 0) snapped.push(x);
+      else if (this.logAxes[i] !== null) snapped.push(this.encode(i, this.decode(i, x)));
+      else snapped.push((cell(x, levels) + 0.5) / levels);
+    }
+    return snapped;
   }
 
   /**
