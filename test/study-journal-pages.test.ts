@@ -5,23 +5,14 @@
  * replayed, so a journal replaced between two pages is still seen.
  */
 import { Redis } from "ioredis";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { createSolver } from "../src/solver/solver.js";
 import { SOLVER_RULES } from "../src/solver/solver-rules.js";
 import { openSharedStudy } from "../src/study/index.js";
 import { JOURNAL_PAGE_SIZE, JournalError, RedisJournal } from "../src/study/journal.js";
-import { type RedisServer, startRedis } from "./support/redis-server.js";
+import { redisForFile } from "./support/redis-server.js";
 
-let server: RedisServer;
-let admin: Redis;
-beforeAll(async () => {
-  server = await startRedis();
-  admin = new Redis(server.url, { maxRetriesPerRequest: 1 });
-});
-afterAll(async () => {
-  admin.disconnect();
-  await server.stop();
-});
+const redis = redisForFile();
 
 const key = (study: string) => `arqon:study:${study}:journal`;
 const create = (nonce: string, budget = 10) =>
@@ -73,9 +64,9 @@ describe("reading a shared study's journal", () => {
       entries.push(JSON.stringify({ op: "tell", worker: "w", results }));
     }
     expect(entries.length).toBeGreaterThan(JOURNAL_PAGE_SIZE);
-    await admin.rpush(key("big"), ...entries);
+    await redis.admin.rpush(key("big"), ...entries);
 
-    const client = new Redis(server.url, { maxRetriesPerRequest: 1 });
+    const client = new Redis(redis.server.url, { maxRetriesPerRequest: 1 });
     const replies: string[][] = [];
     watchReplies(client, (reply) => {
       replies.push(entriesIn(reply));
@@ -99,8 +90,8 @@ describe("reading a shared study's journal", () => {
       create("a"),
       ...Array.from({ length: 10 }, (_, i) => `{"op":"fail","worker":"w","id":${i},"reason":"r"}`),
     ];
-    await admin.rpush(key("paged"), ...texts);
-    const client = new Redis(server.url, { maxRetriesPerRequest: 1 });
+    await redis.admin.rpush(key("paged"), ...texts);
+    const client = new Redis(redis.server.url, { maxRetriesPerRequest: 1 });
     const replies: string[][] = [];
     watchReplies(client, (reply) => {
       replies.push(entriesIn(reply));
@@ -119,14 +110,14 @@ describe("reading a shared study's journal", () => {
       create("a"),
       ...Array.from({ length: 6 }, (_, i) => `{"op":"fail","worker":"w","id":${i},"reason":"r"}`),
     ];
-    await admin.rpush(key("swapped"), ...texts);
-    const client = new Redis(server.url, { maxRetriesPerRequest: 1 });
+    await redis.admin.rpush(key("swapped"), ...texts);
+    const client = new Redis(redis.server.url, { maxRetriesPerRequest: 1 });
     let pages = 0;
     watchReplies(client, async (reply) => {
       // After the first page: another study takes the name and writes as many entries.
       if (entriesIn(reply).length > 0 && ++pages === 1) {
-        await admin.del(key("swapped"));
-        await admin.rpush(key("swapped"), create("b"), ...texts.slice(1));
+        await redis.admin.del(key("swapped"));
+        await redis.admin.rpush(key("swapped"), create("b"), ...texts.slice(1));
       }
     });
     const journal = new RedisJournal(client, "swapped", 3);
@@ -140,17 +131,17 @@ describe("reading a shared study's journal", () => {
   });
 
   it("reads on after SCRIPT FLUSH by EVAL, which needs no SCRIPT permission", async () => {
-    const client = new Redis(server.url, { maxRetriesPerRequest: 1 });
+    const client = new Redis(redis.server.url, { maxRetriesPerRequest: 1 });
     const study = await openSharedStudy(
       { seed: 1, budget: 10, bounds: { x: { min: 0, max: 1 } } },
       { redis: client, study: "flushed" },
     );
     // As for a user (or a proxy) that may run EVAL and EVALSHA but not SCRIPT.
     (client as { script: unknown }).script = () => Promise.reject(new Error("NOPERM script"));
-    await admin.script("FLUSH");
+    await redis.admin.script("FLUSH");
     const [trial] = (await study.ask())!;
     await study.tell({ id: trial!.id, value: 1 });
-    await admin.script("FLUSH");
+    await redis.admin.script("FLUSH");
     await study.refresh();
     expect(study.told).toBe(1);
     await study.close();

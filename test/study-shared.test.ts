@@ -1,31 +1,22 @@
 import { Redis } from "ioredis";
 import { Registry } from "prom-client";
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { ConfigError, UsageError } from "../src/errors.js";
 import { registerSolverMetrics } from "../src/metrics/index.js";
 import { createSolver } from "../src/solver/solver.js";
 import { JournalError, openSharedStudy, runSharedStudy, type SharedStudy } from "../src/study/index.js";
 import { branin } from "../src/testing/functions.js";
-import { freePort, type RedisServer, startRedis } from "./support/redis-server.js";
+import { freePort, redisForFile } from "./support/redis-server.js";
 import { runSnippet } from "./support/run-snippet.js";
 
-let server: RedisServer;
-let admin: Redis;
-beforeAll(async () => {
-  server = await startRedis();
-  admin = new Redis(server.url, { maxRetriesPerRequest: 1 });
-});
-afterAll(async () => {
-  admin.disconnect();
-  await server.stop();
-});
+const redis = redisForFile();
 
 const BRANIN = branin();
 const config = (budget: number, seed = 3) => ({ seed, budget, bounds: BRANIN.bounds });
 
 describe("shared study (in one process, several handles)", () => {
   it("gives the same trials as a local solver when one worker runs it", async () => {
-    const study = await openSharedStudy(config(30), { redis: server.url, study: "same-as-local" });
+    const study = await openSharedStudy(config(30), { redis: redis.server.url, study: "same-as-local" });
     const local = createSolver(config(30));
     for (;;) {
       const shared = await study.ask();
@@ -55,7 +46,7 @@ describe("shared study (in one process, several handles)", () => {
     const handles: SharedStudy[] = [];
     for (let i = 0; i < 6; i++)
       handles.push(
-        await openSharedStudy(config(40), { redis: server.url, study: "concurrent", worker: `w${i}` }),
+        await openSharedStudy(config(40), { redis: redis.server.url, study: "concurrent", worker: `w${i}` }),
       );
     const runs = await Promise.all(
       handles.map((study) => runSharedStudy(study, (params) => BRANIN.evaluate(params), { pollMs: 1 })),
@@ -67,7 +58,9 @@ describe("shared study (in one process, several handles)", () => {
     // Every worker waited out the others' last trials, so each reports the study's final best.
     for (const run of runs) expect(run.pending).toBe(0);
     for (const run of runs) expect(run.best).toEqual(runs[0]!.best);
-    const journal = (await admin.lrange("arqon:study:concurrent:journal", 0, -1)).map((e) => JSON.parse(e));
+    const journal = (await redis.admin.lrange("arqon:study:concurrent:journal", 0, -1)).map((e) =>
+      JSON.parse(e),
+    );
     const asked = journal.filter((e) => e.op === "ask").flatMap((e) => e.ids as number[]);
     expect(asked.sort((a, b) => a - b)).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
     for (const study of handles) {
@@ -83,7 +76,7 @@ describe("shared study (in one process, several handles)", () => {
     const [x1, x2] = [BRANIN.bounds.x1!, BRANIN.bounds.x2!];
     const study = await openSharedStudy(
       { seed: 3, budget: 10, bounds: { x1, x2 } },
-      { redis: server.url, study: "written" },
+      { redis: redis.server.url, study: "written" },
     );
     // Keys in another order and defaults written out: the same study.
     const joined = await openSharedStudy(
@@ -94,14 +87,17 @@ describe("shared study (in one process, several handles)", () => {
         budget: 10,
         seed: 3,
       },
-      { redis: server.url, study: "written" },
+      { redis: redis.server.url, study: "written" },
     );
     const [trial] = (await study.ask())!;
     await joined.refresh();
     expect(joined.pendingTrials()).toEqual([trial]);
     // The parameters' order sets the coordinates: swapped, it is another study.
     await expect(
-      openSharedStudy({ seed: 3, budget: 10, bounds: { x2, x1 } }, { redis: server.url, study: "written" }),
+      openSharedStudy(
+        { seed: 3, budget: 10, bounds: { x2, x1 } },
+        { redis: redis.server.url, study: "written" },
+      ),
     ).rejects.toThrow(/study written: exists with another solver configuration/);
     await study.close();
     await joined.close();
@@ -109,23 +105,23 @@ describe("shared study (in one process, several handles)", () => {
 
   it("refuses calls on a closed handle, and journals nothing for them", async () => {
     // The caller's own client stays open after close(): the handle itself must refuse.
-    const client = new Redis(server.url, { maxRetriesPerRequest: 1 });
+    const client = new Redis(redis.server.url, { maxRetriesPerRequest: 1 });
     const study = await openSharedStudy(config(10), { redis: client, study: "closed-handle" });
     const [trial] = (await study.ask())!;
     await study.close();
-    const length = await admin.llen("arqon:study:closed-handle:journal");
+    const length = await redis.admin.llen("arqon:study:closed-handle:journal");
     await expect(study.ask()).rejects.toThrow(/^study closed-handle: closed/);
     await expect(study.tell({ id: trial!.id, value: 1 })).rejects.toThrow(/closed/);
     await expect(study.fail(trial!.id, "x")).rejects.toThrow(/closed/);
     await expect(study.refresh()).rejects.toThrow(/closed/);
-    expect(await admin.llen("arqon:study:closed-handle:journal")).toBe(length);
+    expect(await redis.admin.llen("arqon:study:closed-handle:journal")).toBe(length);
     await study.close(); // idempotent
     client.disconnect();
   });
 
   it("closes a connection it opened once, however often close() is called", async () => {
-    const study = await openSharedStudy(config(10), { redis: server.url, study: "closed-twice" });
-    const before = String(await admin.client("LIST"))
+    const study = await openSharedStudy(config(10), { redis: redis.server.url, study: "closed-twice" });
+    const before = String(await redis.admin.client("LIST"))
       .split("\n")
       .filter((l) => l.length > 0).length;
     const first = study.close();
@@ -133,37 +129,40 @@ describe("shared study (in one process, several handles)", () => {
     // timer held the process up for 2 s.
     expect(study.close()).toBe(first);
     await Promise.all([first, study.close()]);
-    const after = String(await admin.client("LIST"))
+    const after = String(await redis.admin.client("LIST"))
       .split("\n")
       .filter((l) => l.length > 0).length;
     expect(after).toBe(before - 1);
   });
 
   it("refuses a worker whose configuration differs, and bad input, changing nothing", async () => {
-    const study = await openSharedStudy(config(10), { redis: server.url, study: "strict" });
-    await expect(openSharedStudy(config(10, 4), { redis: server.url, study: "strict" })).rejects.toThrow(
-      /study strict: exists with another solver configuration/,
-    );
-    await expect(openSharedStudy(config(10), { redis: server.url, study: "bad name!" })).rejects.toThrow(
-      UsageError,
-    );
+    const study = await openSharedStudy(config(10), { redis: redis.server.url, study: "strict" });
     await expect(
-      openSharedStudy({ seed: 1, budget: -1, bounds: BRANIN.bounds }, { redis: server.url, study: "x" }),
+      openSharedStudy(config(10, 4), { redis: redis.server.url, study: "strict" }),
+    ).rejects.toThrow(/study strict: exists with another solver configuration/);
+    await expect(
+      openSharedStudy(config(10), { redis: redis.server.url, study: "bad name!" }),
+    ).rejects.toThrow(UsageError);
+    await expect(
+      openSharedStudy(
+        { seed: 1, budget: -1, bounds: BRANIN.bounds },
+        { redis: redis.server.url, study: "x" },
+      ),
     ).rejects.toThrow(/budget/);
     const pruned = { ...config(10), pruner: { kind: "median" as const } };
-    await expect(openSharedStudy(pruned, { redis: server.url, study: "pruned" })).rejects.toThrow(
+    await expect(openSharedStudy(pruned, { redis: redis.server.url, study: "pruned" })).rejects.toThrow(
       ConfigError,
     );
-    await expect(openSharedStudy(pruned, { redis: server.url, study: "pruned" })).rejects.toThrow(
+    await expect(openSharedStudy(pruned, { redis: redis.server.url, study: "pruned" })).rejects.toThrow(
       /pruner: pruning is not supported in a shared study yet/,
     );
-    expect(await admin.exists("arqon:study:pruned:journal")).toBe(0);
+    expect(await redis.admin.exists("arqon:study:pruned:journal")).toBe(0);
     const [trial] = (await study.ask())!;
-    const length = await admin.llen("arqon:study:strict:journal");
+    const length = await redis.admin.llen("arqon:study:strict:journal");
     await expect(study.tell({ id: 99, value: 1 })).rejects.toThrow(UsageError);
     await expect(study.tell({ id: trial!.id, value: Number.NaN })).rejects.toThrow(UsageError);
     await expect(study.ask({ max: 0 })).rejects.toThrow(/max must be a whole number/);
-    expect(await admin.llen("arqon:study:strict:journal")).toBe(length);
+    expect(await redis.admin.llen("arqon:study:strict:journal")).toBe(length);
     await study.tell({ id: trial!.id, value: 2 });
     await expect(study.tell({ id: trial!.id, value: 2 })).rejects.toThrow(UsageError);
     expect(study.told).toBe(1);
@@ -171,18 +170,18 @@ describe("shared study (in one process, several handles)", () => {
   });
 
   it("journals an Error's message as a failed trial's reason, so every worker can replay it", async () => {
-    const study = await openSharedStudy(config(10), { redis: server.url, study: "fail-reason" });
+    const study = await openSharedStudy(config(10), { redis: redis.server.url, study: "fail-reason" });
     const [a, b] = (await study.ask({ max: 2 }))!;
     await study.fail(a!.id, new Error("boom") as never);
     await expect(study.fail(b!.id, { status: 503 } as never)).rejects.toThrow(
       "fail: reason must be a string, got an object",
     );
     // A journal written before reasons were checked held {} for an Error: it still replays.
-    await admin.rpush(
+    await redis.admin.rpush(
       "arqon:study:fail-reason:journal",
       JSON.stringify({ op: "fail", worker: "old", id: b!.id, reason: {} }),
     );
-    const other = await openSharedStudy(config(10), { redis: server.url, study: "fail-reason" });
+    const other = await openSharedStudy(config(10), { redis: redis.server.url, study: "fail-reason" });
     expect(other.told).toBe(0);
     expect(other.pendingTrials()).toEqual([]); // both trials failed, the old entry's too
     await other.close();
@@ -190,7 +189,7 @@ describe("shared study (in one process, several handles)", () => {
   });
 
   it("stays in step with the journal when Redis fails an append, written or not", async () => {
-    const client = new Redis(server.url, { maxRetriesPerRequest: 1 });
+    const client = new Redis(redis.server.url, { maxRetriesPerRequest: 1 });
     const study = await openSharedStudy(config(20), { redis: client, study: "flaky" });
     const evaluate = client.eval.bind(client) as (...args: unknown[]) => Promise<unknown>;
     const failNext = (written: boolean) => {
@@ -213,7 +212,7 @@ describe("shared study (in one process, several handles)", () => {
     expect(study.pendingTrials().map((t) => t.id)).toEqual([lost!.id]);
     const [next] = (await study.ask())!;
     expect(next!.id).toBe(lost!.id + 1);
-    const fresh = await openSharedStudy(config(20), { redis: server.url, study: "flaky" });
+    const fresh = await openSharedStudy(config(20), { redis: redis.server.url, study: "flaky" });
     expect(fresh.pendingTrials()).toEqual(study.pendingTrials());
     expect(fresh.told).toBe(1);
     await fresh.close();
@@ -224,7 +223,7 @@ describe("shared study (in one process, several handles)", () => {
   describe("an ask Redis wrote although its reply was lost", () => {
     /** A handle on its own client whose next append is written, then fails ("connection lost"). */
     async function lossy(study: string, budget = 20) {
-      const client = new Redis(server.url, { maxRetriesPerRequest: 1 });
+      const client = new Redis(redis.server.url, { maxRetriesPerRequest: 1 });
       const handle = await openSharedStudy(config(budget), { redis: client, study });
       const evaluate = client.eval.bind(client) as (...args: unknown[]) => Promise<unknown>;
       const loseNextReply = () => {
@@ -254,7 +253,7 @@ describe("shared study (in one process, several handles)", () => {
       await expect(handle.ask()).rejects.toThrow(/connection lost/);
       await handle.close();
       client.disconnect();
-      const fresh = await openSharedStudy(config(20), { redis: server.url, study: "lost-close" });
+      const fresh = await openSharedStudy(config(20), { redis: redis.server.url, study: "lost-close" });
       expect(fresh.asked).toBe(1);
       expect(fresh.pendingTrials()).toEqual([]);
       await fresh.close();
@@ -270,8 +269,8 @@ describe("shared study (in one process, several handles)", () => {
       };
       const hung = handle.ask().then(() => "settled");
       // Until the append has landed: the only wait left is on its reply.
-      for (let i = 0; i < 100 && (await admin.llen("arqon:study:lost-hang:journal")) < 2; i++);
-      expect(await admin.llen("arqon:study:lost-hang:journal")).toBe(2);
+      for (let i = 0; i < 100 && (await redis.admin.llen("arqon:study:lost-hang:journal")) < 2; i++);
+      expect(await redis.admin.llen("arqon:study:lost-hang:journal")).toBe(2);
       vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
       try {
         const closed = handle.close().then(() => "closed");
@@ -285,7 +284,7 @@ describe("shared study (in one process, several handles)", () => {
       await expect(handle.ask()).rejects.toThrow(UsageError);
       client.disconnect();
       // The ask that may still write was not raced: its trial stays reserved in the study.
-      const fresh = await openSharedStudy(config(20), { redis: server.url, study: "lost-hang" });
+      const fresh = await openSharedStudy(config(20), { redis: redis.server.url, study: "lost-hang" });
       expect(fresh.asked).toBe(1);
       expect(fresh.pendingTrials().map((t) => t.id)).toEqual([1]);
       await fresh.close();
@@ -305,7 +304,7 @@ describe("shared study (in one process, several handles)", () => {
         });
       };
       const late = handle.ask();
-      for (let i = 0; i < 100 && (await admin.llen("arqon:study:lost-late:journal")) < 1; i++);
+      for (let i = 0; i < 100 && (await redis.admin.llen("arqon:study:lost-late:journal")) < 1; i++);
       vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
       try {
         const closed = handle.close();
@@ -318,7 +317,7 @@ describe("shared study (in one process, several handles)", () => {
       await expect(late).rejects.toThrow(
         "study lost-late: closed while this operation waited for Redis; what it had sent may be in the journal, and it appends nothing more",
       );
-      expect(await admin.lrange("arqon:study:lost-late:journal", 0, -1)).toHaveLength(1); // the create entry
+      expect(await redis.admin.lrange("arqon:study:lost-late:journal", 0, -1)).toHaveLength(1); // the create entry
       client.disconnect();
     });
 
@@ -345,7 +344,7 @@ describe("shared study (in one process, several handles)", () => {
       loseNextReply();
       await expect(handle.ask({ max: 3 })).rejects.toThrow(/connection lost/);
       await handle.refresh(); // finds the lost ask: trials 1-3 held
-      const other = await openSharedStudy(config(20), { redis: server.url, study: "lost-release" });
+      const other = await openSharedStudy(config(20), { redis: redis.server.url, study: "lost-release" });
       // Just before close's first release lands, another worker fails trial 2.
       const evaluate = client.eval.bind(client) as (...args: unknown[]) => Promise<unknown>;
       (client as { eval: unknown }).eval = async (...args: unknown[]) => {
@@ -356,7 +355,7 @@ describe("shared study (in one process, several handles)", () => {
       await handle.close();
       await other.close();
       client.disconnect();
-      const fresh = await openSharedStudy(config(20), { redis: server.url, study: "lost-release" });
+      const fresh = await openSharedStudy(config(20), { redis: redis.server.url, study: "lost-release" });
       expect(fresh.pendingTrials()).toEqual([]);
       await fresh.close();
     });
@@ -373,7 +372,7 @@ describe("shared study (in one process, several handles)", () => {
   });
 
   it("keeps track of its append when the read after a refused one fails", async () => {
-    const client = new Redis(server.url, { maxRetriesPerRequest: 1 });
+    const client = new Redis(redis.server.url, { maxRetriesPerRequest: 1 });
     const study = await openSharedStudy(config(20), { redis: client, study: "resent-read" });
     const evaluate = client.eval.bind(client) as (...args: unknown[]) => Promise<unknown>;
     const evaluateSha = client.evalsha.bind(client) as (...args: unknown[]) => Promise<unknown>;
@@ -395,7 +394,7 @@ describe("shared study (in one process, several handles)", () => {
   });
 
   it("knows its own append when the reply was lost and the resent script found it written", async () => {
-    const client = new Redis(server.url, { maxRetriesPerRequest: 1 });
+    const client = new Redis(redis.server.url, { maxRetriesPerRequest: 1 });
     const study = await openSharedStudy(config(20), { redis: client, study: "resent" });
     const evaluate = client.eval.bind(client) as (...args: unknown[]) => Promise<unknown>;
     // What ioredis does after a reconnect: the append ran, its reply was lost, the script is sent
@@ -420,8 +419,8 @@ describe("shared study (in one process, several handles)", () => {
   });
 
   it("names the entry of a corrupt journal", async () => {
-    const study = await openSharedStudy(config(10), { redis: server.url, study: "corrupt" });
-    await admin.rpush(
+    const study = await openSharedStudy(config(10), { redis: redis.server.url, study: "corrupt" });
+    await redis.admin.rpush(
       "arqon:study:corrupt:journal",
       '{"op":"tell","worker":"x","results":[{"id":7,"value":1}]}',
     );
@@ -435,7 +434,7 @@ describe("shared study (in one process, several handles)", () => {
 
   it("docs/snippets/shared-study.ts: two copies share one budget", async () => {
     const runs = await Promise.all(
-      [1, 2].map(() => runSnippet("shared-study.ts", { REDIS_URL: server.url })),
+      [1, 2].map(() => runSnippet("shared-study.ts", { REDIS_URL: redis.server.url })),
     );
     let evaluated = 0;
     for (const { stdout, stderr, status } of runs) {

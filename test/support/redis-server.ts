@@ -13,6 +13,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { Redis } from "ioredis";
+import { afterAll, beforeAll } from "vitest";
 import { REDIS_SERVER_PATH } from "./external-tools.js";
 
 /** Options of {@link startRedis}. */
@@ -142,4 +144,29 @@ async function start(options: RedisServerOptions, ownsDir: boolean): Promise<Red
     },
   };
   return server;
+}
+
+/**
+ * A server and an admin client for the tests of one file: started before them, stopped after.
+ * Call it at the file's top level; read `server` and `admin` inside the tests.
+ */
+export function redisForFile(): { readonly server: RedisServer; readonly admin: Redis } {
+  let server: RedisServer | undefined;
+  let admin: Redis | undefined;
+  beforeAll(async () => {
+    server = await startRedis();
+    admin = new Redis(server.url, { maxRetriesPerRequest: 1 });
+  });
+  afterAll(async () => {
+    admin?.disconnect();
+    await server?.stop();
+  });
+  return {
+    get server() {
+      return server!;
+    },
+    get admin() {
+      return admin!;
+    },
+  };
 }
