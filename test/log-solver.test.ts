@@ -1,11 +1,12 @@
 import { spawn } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 import { createSolver, type SolverConfig, type Trial, UsageError } from "../src/index.js";
 import {
+  acquireLogLock,
   appendSolverSnapshot,
   createSolverLog,
   openDecisionLog,
@@ -125,6 +126,70 @@ describe("solver decision log", () => {
     reopened.ask({ max: 1 });
     reopened.closeLog();
     expect(openSolverLog(dir).toJSON()).toEqual(reopened.toJSON());
+  });
+
+  it("a solver whose log was re-created or restored from an older copy since it read it refuses to write", () => {
+    const dir = newDir();
+    const logged = createSolverLog(dir, createSolver(CONFIG));
+    logged.ask({ max: 1 });
+    logged.closeLog();
+    const copy = `${dir}-copy`;
+    cpSync(dir, copy, { recursive: true });
+    const a = openSolverLog(dir);
+    a.ask({ max: 1 });
+    a.closeLog();
+
+    // Re-created in place, with the same config and seed and as many records: another log.
+    rmSync(dir, { recursive: true });
+    const other = createSolverLog(dir, createSolver(CONFIG));
+    other.ask({ max: 1 });
+    other.ask({ max: 1 });
+    other.closeLog();
+    expect(() => a.ask({ max: 1 })).toThrow(
+      new UsageError(
+        `solver log ${dir}: it is another log now (created or restored in its place since this solver read it); reopen it with openSolverLog`,
+      ),
+    );
+    expect(readDecisionLog(dir).records).toHaveLength(2);
+
+    // The same log put back from a copy taken before a's last ask: a record short.
+    rmSync(dir, { recursive: true });
+    cpSync(copy, dir, { recursive: true });
+    expect(() => a.ask({ max: 1 })).toThrow(
+      `solver log ${dir}: it holds fewer records than this solver read (1 of 2): restored from an older copy?`,
+    );
+    expect(readDecisionLog(dir).records).toHaveLength(1);
+    rmSync(copy, { recursive: true });
+  });
+
+  it("takes a snapshot of itself as its own, a config with undefined options included", () => {
+    const dir = newDir();
+    const solver = createSolverLog(dir, createSolver({ ...CONFIG, batch: undefined, strategy: undefined }));
+    solver.ask({ max: 1 });
+    solver.closeLog();
+    appendSolverSnapshot(dir, solver);
+    expect(solver.ask({ max: 1 })).not.toBeNull();
+    solver.closeLog();
+    expect(openSolverLog(dir).toJSON()).toEqual(JSON.parse(JSON.stringify(solver.toJSON())));
+  });
+
+  it("refuses a second writer under a lock whose first writer is open", () => {
+    const dir = newDir();
+    createSolverLog(dir, createSolver(CONFIG)).closeLog();
+    const lock = acquireLogLock(dir);
+    try {
+      const held = openSolverLog(dir, { lock });
+      held.ask({ max: 1 }); // its writer stays open
+      const other = createSolver(CONFIG);
+      expect(() => appendSolverSnapshot(dir, other, { lock })).toThrow(
+        /a writer opened under the lock given to open .* is still open: close it first/,
+      );
+      held.closeLog();
+      appendSolverSnapshot(dir, other, { lock }); // once it is closed, the next may open
+      other.stop();
+    } finally {
+      lock.release();
+    }
   });
 
   it("refuses a log whose replay diverges, naming the record", () => {

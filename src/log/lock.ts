@@ -142,6 +142,11 @@ export class FileLock {
   readonly tookOver: StaleLock | null;
   private readonly text: string;
   private released = false;
+  /**
+   * @internal Whether a writer opened under this lock is open: a second one would write the same
+   * seqs at the same offsets as the first and overwrite its records.
+   */
+  writerOpen = false;
 
   /** @internal Use {@link acquireLogLock}. */
   constructor(file: string, owner: LockOwner, text: string, tookOver: StaleLock | null) {

@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { isDeepStrictEqual } from "node:util";
 import type { SolverClassification } from "../../machines/solver.machine.js";
@@ -46,6 +47,11 @@ export interface SolverLogHeader extends LogHeader {
    * rules were versioned.
    */
   readonly rules?: number;
+  /**
+   * A random id telling this log from one created later in its place (absent from logs written
+   * before it was added): a solver that read one does not write onto the other.
+   */
+  readonly nonce?: string;
 }
 
 /**
@@ -114,6 +120,7 @@ export function createSolverLog(dir: string, solver: Solver, options: SolverLogO
     seed: solver.config.seed,
     packageVersion: packageVersion(),
     rules: SOLVER_RULES,
+    nonce: randomUUID(),
   };
   const writer = openDecisionLog(withLock({ dir, header: exact(header) }, options));
   if (!writer.created) {
@@ -125,6 +132,7 @@ export function createSolverLog(dir: string, solver: Solver, options: SolverLogO
   return new LoggedSolverImpl(solver, dir, writer, options.lock, {
     stampRules: false,
     readThrough: writer.lastSeq,
+    header: writer.header,
   });
 }
 
@@ -161,10 +169,11 @@ export function appendSolverSnapshot(dir: string, solver: Solver, options: Solve
  * `LogCorruptionError`.
  */
 export function openSolverLog(dir: string, options: SolverLogOptions = {}): LoggedSolver {
-  const { solver, recordedBy, lastSeq } = replayLog(dir);
+  const { solver, recordedBy, lastSeq, header } = replayLog(dir);
   return new LoggedSolverImpl(solver, dir, null, options.lock, {
     stampRules: recordedBy.rules !== SOLVER_RULES,
     readThrough: lastSeq,
+    header,
   });
 }
 
@@ -172,10 +181,15 @@ export function openSolverLog(dir: string, options: SolverLogOptions = {}): Logg
  * The solver the log in `dir` holds (a fresh one, or the last snapshot, with every later call
  * replayed), what recorded it, and the seq of the last record read.
  */
-function replayLog(dir: string): { solver: Solver; recordedBy: RecordedBy; lastSeq: number } {
+function replayLog(dir: string): {
+  solver: Solver;
+  recordedBy: RecordedBy;
+  lastSeq: number;
+  header: LogHeader | null;
+} {
   const log = readDecisionLog(dir, { strict: true });
   const { solver, recordedBy } = runAtOnce(replaySteps(dir, log));
-  return { solver, recordedBy, lastSeq: log.lastDurable?.seq ?? 0 };
+  return { solver, recordedBy, lastSeq: log.lastDurable?.seq ?? 0, header: log.header };
 }
 
 /**
@@ -424,13 +438,15 @@ class LoggedSolverImpl implements LoggedSolver {
    * opened later on a log that has gone further was written by another, and this solver is behind.
    */
   private readThrough: number;
+  /** The header of the log this solver read or created: a writer opened later must find it. */
+  private readonly header: LogHeader | null;
 
   constructor(
     inner: Solver,
     dir: string,
     writer: DecisionLogWriter | null,
     lock: FileLock | undefined,
-    log: { readonly stampRules: boolean; readonly readThrough: number },
+    log: { readonly stampRules: boolean; readonly readThrough: number; readonly header: LogHeader | null },
   ) {
     this.inner = inner;
     this.logDir = dir;
@@ -438,6 +454,7 @@ class LoggedSolverImpl implements LoggedSolver {
     this.lock = lock;
     this.stampRules = log.stampRules;
     this.readThrough = log.readThrough;
+    this.header = log.header;
   }
 
   get config(): ResolvedSolverConfig {
@@ -544,14 +561,7 @@ class LoggedSolverImpl implements LoggedSolver {
     const opened = this.writer === null;
     this.writer ??= openDecisionLog(withLock({ dir: this.logDir }, { lock: this.lock }));
     const writer = this.writer;
-    if (opened && writer.lastSeq !== this.readThrough && !this.onlySnapshotsOfThisSince()) {
-      // Another writer appended since this solver read the log (it read without the lock):
-      // writing on would put this solver's calls after records it never replayed.
-      closeQuietly(this);
-      throw new UsageError(
-        `solver log ${this.logDir}: written by another writer since this solver read it (records ${this.readThrough + 1} to ${writer.lastSeq}); reopen it with openSolverLog`,
-      );
-    }
+    if (opened) this.checkSameLog(writer);
     if (this.stampRules) {
       // Written under other rules: a snapshot under today's first (see stampRules), even before
       // a call that is then refused, which leaves the state as the snapshot holds it.
@@ -584,12 +594,32 @@ class LoggedSolverImpl implements LoggedSolver {
   }
 
   /**
+   * Refuses (closing the writer, nothing written) a log that is not the one this solver holds:
+   * another log in its place (re-created, or restored from a copy: another header, or fewer
+   * records than were read), or the same log gone further by another writer (this solver read it
+   * without the lock): writing on would put this solver's calls after records it never replayed.
+   */
+  private checkSameLog(writer: DecisionLogWriter): void {
+    const problem = !sameHeader(writer.header, this.header)
+      ? "it is another log now (created or restored in its place since this solver read it)"
+      : writer.lastSeq < this.readThrough
+        ? `it holds fewer records than this solver read (${writer.lastSeq} of ${this.readThrough}): restored from an older copy?`
+        : writer.lastSeq > this.readThrough && !this.onlySnapshotsOfThisSince()
+          ? `written by another writer since this solver read it (records ${this.readThrough + 1} to ${writer.lastSeq})`
+          : null;
+    if (problem === null) return;
+    closeQuietly(this);
+    throw new UsageError(`solver log ${this.logDir}: ${problem}; reopen it with openSolverLog`);
+  }
+
+  /**
    * Whether every record after {@link readThrough} is a snapshot of this solver as it is (what
    * `appendSolverSnapshot(dir, thisSolver)` writes, which a compaction may keep alone): nothing
    * this solver has not seen. Then it takes them as read.
    */
   private onlySnapshotsOfThisSince(): boolean {
-    const now = this.inner.toJSON();
+    // As a snapshot record reads back: through JSON, which drops keys whose value is undefined.
+    const now = decodeNumbers(JSON.parse(JSON.stringify(exact(this.inner.toJSON()))));
     const { records, lastDurable } = readDecisionLog(this.logDir, { strict: true });
     const since = records.filter((entry) => entry.seq > this.readThrough);
     const same = since.every((entry) => {
@@ -637,6 +667,16 @@ class LoggedSolverImpl implements LoggedSolver {
     }
     return false;
   }
+}
+
+/** Whether two log headers are the same record (a header read back carries its seq, 0; one given may not). */
+function sameHeader(a: LogHeader | undefined | null, b: LogHeader | undefined | null): boolean {
+  const fields = (h: LogHeader | undefined | null) => {
+    if (h == null) return null;
+    const { seq: _seq, ...rest } = h as LogHeader & { seq?: number };
+    return rest;
+  };
+  return isDeepStrictEqual(fields(a), fields(b));
 }
 
 /** Closes `solver`'s log, ignoring a failure: the caller has its own error to report. */

@@ -554,6 +554,7 @@ export class DecisionLogWriter {
         // A background commit still running closes the segment when it completes.
         if (!this.inFlight) this.io.closeSync(this.fd);
       } finally {
+        this.lock.writerOpen = false;
         if (this.ownsLock) this.lock.release();
       }
     }
@@ -862,8 +863,14 @@ export function openWriter(options: DecisionLogOptions, scheduler: FlushSchedule
       lock = acquireLogLock(options.dir);
     } else if (!lock.held || lock.file !== join(options.dir, LOCK_FILE_NAME)) {
       throw new LogError(`the lock given to open ${options.dir} is not a held lock of that directory`);
+    } else if (lock.writerOpen) {
+      throw new LogError(
+        `a writer opened under the lock given to open ${options.dir} is still open: close it first (two would overwrite each other's records)`,
+      );
     }
-    return new DecisionLogWriter(options, scheduler, lock, ownsLock);
+    const writer = new DecisionLogWriter(options, scheduler, lock, ownsLock);
+    lock.writerOpen = true;
+    return writer;
   } catch (error) {
     if (ownsLock) releaseQuietly(lock);
     throw asLogError(error, `cannot open decision log ${options.dir}`);
