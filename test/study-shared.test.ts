@@ -321,6 +321,48 @@ describe("shared study (in one process, several handles)", () => {
       client.disconnect();
     });
 
+    it("a release close() gave up on appends nothing when its reply comes at last", async () => {
+      const { client, handle, loseNextReply } = await lossy("release-late");
+      loseNextReply();
+      await expect(handle.ask()).rejects.toThrow(/connection lost/); // its trial is held
+      const evaluate = client.eval.bind(client) as (...args: unknown[]) => Promise<unknown>;
+      const read = client.evalsha.bind(client) as (...args: unknown[]) => Promise<unknown>;
+      let calls = 0;
+      let appending = false;
+      let answer: (reply: number) => void = () => {};
+      (client as { evalsha: unknown }).evalsha = (...args: unknown[]) => {
+        calls++;
+        return read(...args);
+      };
+      (client as { eval: unknown }).eval = (...args: unknown[]) => {
+        calls++;
+        (client as { eval: unknown }).eval = evaluate;
+        void args;
+        // The release's append of a fail entry: not written, and its reply held back.
+        appending = true;
+        return new Promise((resolve) => {
+          answer = resolve;
+        });
+      };
+      vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
+      try {
+        const closed = handle.close();
+        // Until the release has read the journal and sent its append (real round trips).
+        for (let i = 0; i < 100 && !appending; i++) await redis.admin.ping();
+        expect(appending).toBe(true);
+        await vi.advanceTimersByTimeAsync(5000);
+        await closed;
+      } finally {
+        vi.useRealTimers();
+      }
+      const before = calls;
+      answer(-1); // "another worker appended first": the release would read again and retry
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(calls).toBe(before);
+      expect(await redis.admin.llen("arqon:study:release-late:journal")).toBe(2); // create, ask
+      client.disconnect();
+    });
+
     it("keeps holding them through a tell whose resent append was its own", async () => {
       const { client, handle, loseNextReply } = await lossy("lost-held");
       loseNextReply();

@@ -216,7 +216,8 @@ class SharedStudyImpl implements SharedStudy, SettledLate {
   private closing: Promise<void> | undefined;
   /**
    * Set when close() stopped waiting for an operation under way (a reply lost on a caller's
-   * client): once Redis answers it, it touches nothing and rejects ({@link abandonedError}).
+   * client), and when it ends: an operation still waiting for Redis then touches nothing when its
+   * reply comes, and rejects ({@link abandonedError}).
    */
   private abandoned = false;
   /**
@@ -382,6 +383,10 @@ class SharedStudyImpl implements SharedStudy, SettledLate {
       const release = this.releaseReserved();
       await (bound === Number.POSITIVE_INFINITY ? release.catch(() => undefined) : withinMs(release, bound));
     }
+    // Whatever is still waiting for Redis now (an abandoned operation, or a release the bound cut
+    // off) touches nothing when its reply comes: the handle is closed.
+    this.abandoned = true;
+    this.unconfirmed?.view?.stop();
     this.solver?.stop();
     if (this.own !== undefined) await this.redis.quit().catch(() => this.redis.disconnect());
   }
