@@ -156,9 +156,23 @@ describe("solver decision log", () => {
     rmSync(dir, { recursive: true });
     cpSync(copy, dir, { recursive: true });
     expect(() => a.ask({ max: 1 })).toThrow(
-      `solver log ${dir}: it holds fewer records than this solver read (1 of 2): restored from an older copy?`,
+      `solver log ${dir}: it holds fewer records than this solver knows (1 of 2): restored from an older copy?`,
     );
     expect(readDecisionLog(dir).records).toHaveLength(1);
+
+    // Put back from that copy and written on by another solver up to as many records: its record
+    // 2 is not the one a wrote (nor would it be if it had gone further).
+    const b = openSolverLog(dir);
+    b.fail(b.pendingTrials()[0]!.id, "crashed");
+    b.closeLog();
+    expect(() => a.ask({ max: 1 })).toThrow(
+      `solver log ${dir}: its record 2 is not the one this solver knows: restored from a copy and written on since?`,
+    );
+    const c = openSolverLog(dir);
+    c.ask({ max: 1 });
+    c.closeLog();
+    expect(() => a.ask({ max: 1 })).toThrow(`solver log ${dir}: its record 2 is not the one this solver knows`);
+    expect(readDecisionLog(dir).records).toHaveLength(3);
     rmSync(copy, { recursive: true });
   });
 

@@ -127,11 +127,15 @@ export function createSolverLog(dir: string, solver: Solver, options: SolverLogO
     writer.close();
     throw new UsageError(`${dir} already holds a decision log`);
   }
-  if (solver.asked > 0 || solver.told > 0)
-    writer.appendCommand(exact({ kind: "snapshot", artifact, rules: SOLVER_RULES }));
+  let last: KnownRecord = { seq: writer.lastSeq, record: withoutSeq(exact(header)) };
+  if (solver.asked > 0 || solver.told > 0) {
+    const snapshot = exact({ kind: "snapshot", artifact, rules: SOLVER_RULES });
+    writer.appendCommand(snapshot);
+    last = { seq: writer.lastSeq, record: withoutSeq(snapshot) };
+  }
   return new LoggedSolverImpl(solver, dir, writer, options.lock, {
     stampRules: false,
-    readThrough: writer.lastSeq,
+    last,
     header: writer.header,
   });
 }
@@ -169,27 +173,47 @@ export function appendSolverSnapshot(dir: string, solver: Solver, options: Solve
  * `LogCorruptionError`.
  */
 export function openSolverLog(dir: string, options: SolverLogOptions = {}): LoggedSolver {
-  const { solver, recordedBy, lastSeq, header } = replayLog(dir);
+  const { solver, recordedBy, last, header } = replayLog(dir);
   return new LoggedSolverImpl(solver, dir, null, options.lock, {
     stampRules: recordedBy.rules !== SOLVER_RULES,
-    readThrough: lastSeq,
+    last,
     header,
   });
 }
 
 /**
  * The solver the log in `dir` holds (a fresh one, or the last snapshot, with every later call
- * replayed), what recorded it, and the seq of the last record read.
+ * replayed), what recorded it, its header and the last record read.
  */
 function replayLog(dir: string): {
   solver: Solver;
   recordedBy: RecordedBy;
-  lastSeq: number;
+  last: KnownRecord;
   header: LogHeader | null;
 } {
   const log = readDecisionLog(dir, { strict: true });
   const { solver, recordedBy } = runAtOnce(replaySteps(dir, log));
-  return { solver, recordedBy, lastSeq: log.lastDurable?.seq ?? 0, header: log.header };
+  return { solver, recordedBy, last: knownRecord(log.lastDurable), header: log.header };
+}
+
+/**
+ * The last record of a log a logged solver knows (read, or written by it): its seq, and its
+ * fields as they read back (seq aside). A writer opened later must find it there.
+ */
+interface KnownRecord {
+  readonly seq: number;
+  readonly record: unknown;
+}
+
+/** `entry` (the header when a log holds no other record) as a {@link KnownRecord}. */
+function knownRecord(entry: LogEntry | null): KnownRecord {
+  return entry === null ? { seq: 0, record: null } : { seq: entry.seq, record: withoutSeq(entry.record) };
+}
+
+/** A record's fields without its seq (which a record read back carries and one appended does not). */
+function withoutSeq(record: object): unknown {
+  const { seq: _seq, ...fields } = record as { seq?: number };
+  return fields;
 }
 
 /**
@@ -437,7 +461,7 @@ class LoggedSolverImpl implements LoggedSolver {
    * The seq of the log's last record as this solver knows it (read, or written by it): a writer
    * opened later on a log that has gone further was written by another, and this solver is behind.
    */
-  private readThrough: number;
+  private last: KnownRecord;
   /** The header of the log this solver read or created: a writer opened later must find it. */
   private readonly header: LogHeader | null;
 
@@ -446,14 +470,14 @@ class LoggedSolverImpl implements LoggedSolver {
     dir: string,
     writer: DecisionLogWriter | null,
     lock: FileLock | undefined,
-    log: { readonly stampRules: boolean; readonly readThrough: number; readonly header: LogHeader | null },
+    log: { readonly stampRules: boolean; readonly last: KnownRecord; readonly header: LogHeader | null },
   ) {
     this.inner = inner;
     this.logDir = dir;
     this.writer = writer;
     this.lock = lock;
     this.stampRules = log.stampRules;
-    this.readThrough = log.readThrough;
+    this.last = log.last;
     this.header = log.header;
   }
 
@@ -565,15 +589,16 @@ class LoggedSolverImpl implements LoggedSolver {
     if (this.stampRules) {
       // Written under other rules: a snapshot under today's first (see stampRules), even before
       // a call that is then refused, which leaves the state as the snapshot holds it.
+      const stamp = exact({ kind: "snapshot", artifact: this.inner.toJSON(), rules: SOLVER_RULES });
       try {
-        writer.appendCommand(exact({ kind: "snapshot", artifact: this.inner.toJSON(), rules: SOLVER_RULES }));
+        writer.appendCommand(stamp);
       } catch (error) {
         // Nothing changed; a snapshot that reached the file anyway holds the state as it is.
         closeQuietly(this);
         throw error;
       }
       this.stampRules = false;
-      this.readThrough = writer.lastSeq;
+      this.last = { seq: writer.lastSeq, record: withoutSeq(stamp) };
     }
     let change: { result: R; record: SolverLogRecord };
     try {
@@ -584,65 +609,85 @@ class LoggedSolverImpl implements LoggedSolver {
       throw error;
     }
     const seq = writer.lastSeq + 1;
+    const record = exact(change.record);
     try {
-      writer.appendCommand(exact(change.record));
-      this.readThrough = seq;
+      writer.appendCommand(record);
+      this.last = { seq, record: withoutSeq(record) };
     } catch (error) {
-      if (!this.rollBack(writer, seq, error)) throw error;
+      if (!this.rollBack(writer, { seq, record: withoutSeq(record) }, error)) throw error;
     }
     return change.result;
   }
 
   /**
    * Refuses (closing the writer, nothing written) a log that is not the one this solver holds:
-   * another log in its place (re-created, or restored from a copy: another header, or fewer
-   * records than were read), or the same log gone further by another writer (this solver read it
-   * without the lock): writing on would put this solver's calls after records it never replayed.
+   * another log in its place (re-created, or restored from a copy: another header, fewer records
+   * than this solver knows, or another record where its last known one was), or the same log gone
+   * further by another writer (this solver read it without the lock): writing on would put this
+   * solver's calls after records it never replayed.
    */
   private checkSameLog(writer: DecisionLogWriter): void {
-    const problem = !sameHeader(writer.header, this.header)
-      ? "it is another log now (created or restored in its place since this solver read it)"
-      : writer.lastSeq < this.readThrough
-        ? `it holds fewer records than this solver read (${writer.lastSeq} of ${this.readThrough}): restored from an older copy?`
-        : writer.lastSeq > this.readThrough && !this.onlySnapshotsOfThisSince()
-          ? `written by another writer since this solver read it (records ${this.readThrough + 1} to ${writer.lastSeq})`
-          : null;
+    const { seq } = this.last;
+    let problem: string | null = null;
+    if (!sameHeader(writer.header, this.header)) {
+      problem = "it is another log now (created or restored in its place since this solver read it)";
+    } else if (writer.lastSeq < seq) {
+      problem = `it holds fewer records than this solver knows (${writer.lastSeq} of ${seq}): restored from an older copy?`;
+    } else if (writer.lastSeq === seq) {
+      const found = writer.lastDurableOnOpen;
+      if (
+        found !== null &&
+        this.last.record !== null &&
+        !isDeepStrictEqual(withoutSeq(found.record), this.last.record)
+      )
+        problem = `its record ${seq} is not the one this solver knows: restored from a copy and written on since?`;
+    } else {
+      problem = this.gonePast(seq, writer.lastSeq);
+    }
     if (problem === null) return;
     closeQuietly(this);
     throw new UsageError(`solver log ${this.logDir}: ${problem}; reopen it with openSolverLog`);
   }
 
   /**
-   * Whether every record after {@link readThrough} is a snapshot of this solver as it is (what
-   * `appendSolverSnapshot(dir, thisSolver)` writes, which a compaction may keep alone): nothing
-   * this solver has not seen. Then it takes them as read.
+   * Why a log that holds records past the last one this solver knows (`seq`) is not its own, or
+   * null when it is: its record `seq` is the one this solver knows and every later one is a
+   * snapshot of this solver as it is (what `appendSolverSnapshot(dir, thisSolver)` writes, which
+   * a compaction may keep alone). Then the last of them becomes the last known.
    */
-  private onlySnapshotsOfThisSince(): boolean {
+  private gonePast(seq: number, lastSeq: number): string | null {
+    const { header, records } = readDecisionLog(this.logDir, { strict: true });
+    const known = seq === 0 ? header : records.find((entry) => entry.seq === seq)?.record;
+    // A compaction may have dropped the known record (only snapshots of this solver follow it then).
+    if (known != null && this.last.record !== null && !isDeepStrictEqual(withoutSeq(known), this.last.record))
+      return `its record ${seq} is not the one this solver knows: restored from a copy and written on since?`;
     // As a snapshot record reads back: through JSON, which drops keys whose value is undefined.
     const now = decodeNumbers(JSON.parse(JSON.stringify(exact(this.inner.toJSON()))));
-    const { records, lastDurable } = readDecisionLog(this.logDir, { strict: true });
-    const since = records.filter((entry) => entry.seq > this.readThrough);
+    const since = records.filter((entry) => entry.seq > seq);
     const same = since.every((entry) => {
       const record = solverRecord(entry);
       return record?.kind === "snapshot" && isDeepStrictEqual(record.artifact, now);
     });
-    if (same) this.readThrough = lastDurable?.seq ?? this.readThrough;
-    return same;
+    if (!same)
+      return `written by another writer since this solver read it (records ${seq + 1} to ${lastSeq})`;
+    const newest = since.at(-1);
+    if (newest !== undefined) this.last = knownRecord(newest);
+    return null;
   }
 
   /**
-   * After record `seq` failed to be written: drops the writer, which would otherwise write the
+   * After the record `written` failed to be written: drops the writer, which would otherwise write the
    * record later behind the solver's back. Its close retries the write once; when that succeeds
    * the call is done (true). Otherwise the solver is rebuilt from the log: the state before the
    * call, or after it when the record's bytes reached the file though its fsync failed, since the
    * log is what the next reader and writer go by.
    */
-  private rollBack(writer: DecisionLogWriter, seq: number, error: unknown): boolean {
+  private rollBack(writer: DecisionLogWriter, written: KnownRecord, error: unknown): boolean {
     this.writer = null;
     try {
       writer.close();
-      if (writer.durableSeq >= seq) {
-        this.readThrough = seq;
+      if (writer.durableSeq >= written.seq) {
+        this.last = written;
         return true;
       }
     } catch {
@@ -652,7 +697,7 @@ class LoggedSolverImpl implements LoggedSolver {
     try {
       const read = replayLog(this.logDir);
       rebuilt = read.solver;
-      this.readThrough = read.lastSeq;
+      this.last = read.last;
     } catch (readError) {
       this.broken = `${errorMessage(error)}; reading the log back: ${errorMessage(readError)}`;
       return false;
