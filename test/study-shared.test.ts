@@ -324,7 +324,7 @@ describe("shared study (in one process, several handles)", () => {
     it("a release close() gave up on appends nothing when its reply comes at last", async () => {
       const { client, handle, loseNextReply } = await lossy("release-late");
       loseNextReply();
-      await expect(handle.ask()).rejects.toThrow(/connection lost/); // its trial is held
+      await expect(handle.ask({ max: 3 })).rejects.toThrow(/connection lost/); // three trials held
       const evaluate = client.eval.bind(client) as (...args: unknown[]) => Promise<unknown>;
       const read = client.evalsha.bind(client) as (...args: unknown[]) => Promise<unknown>;
       let calls = 0;
@@ -356,7 +356,9 @@ describe("shared study (in one process, several handles)", () => {
         vi.useRealTimers();
       }
       const before = calls;
-      answer(-1); // "another worker appended first": the release would read again and retry
+      // "Another worker appended first": the release would read again and retry, then go on to
+      // the next held trial.
+      answer(-1);
       await new Promise((resolve) => setImmediate(resolve));
       expect(calls).toBe(before);
       expect(await redis.admin.llen("arqon:study:release-late:journal")).toBe(2); // create, ask

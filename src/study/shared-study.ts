@@ -386,7 +386,11 @@ class SharedStudyImpl implements SharedStudy, SettledLate {
     // Whatever is still waiting for Redis now (an abandoned operation, or a release the bound cut
     // off) touches nothing when its reply comes: the handle is closed.
     this.abandoned = true;
-    this.unconfirmed?.view?.stop();
+    if (this.unconfirmed !== undefined) {
+      // The view reads after close get (made now, so no read makes one that is never stopped).
+      this.unconfirmed.view ??= restoreSolver(this.unconfirmed.before);
+      this.unconfirmed.view.stop();
+    }
     this.solver?.stop();
     if (this.own !== undefined) await this.redis.quit().catch(() => this.redis.disconnect());
   }
@@ -404,6 +408,8 @@ class SharedStudyImpl implements SharedStudy, SettledLate {
     const held = [...this.recovered];
     this.recovered = [];
     for (const id of held) {
+      // Cut off by close()'s bound: nothing more goes to Redis.
+      if (this.abandoned) return;
       const entry = {
         op: "fail",
         worker: this.worker,
