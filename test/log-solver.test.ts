@@ -171,7 +171,34 @@ describe("solver decision log", () => {
     const c = openSolverLog(dir);
     c.ask({ max: 1 });
     c.closeLog();
-    expect(() => a.ask({ max: 1 })).toThrow(`solver log ${dir}: its record 2 is not the one this solver knows`);
+    expect(() => a.ask({ max: 1 })).toThrow(
+      `solver log ${dir}: its record 2 is not the one this solver knows`,
+    );
+    expect(readDecisionLog(dir).records).toHaveLength(3);
+    rmSync(copy, { recursive: true });
+  });
+
+  it("tells its own last record from an equal one another solver wrote on a restored copy", () => {
+    const dir = newDir();
+    const first = createSolverLog(dir, createSolver(CONFIG));
+    const [t1, t2] = first.ask({ max: 2 })!;
+    first.closeLog();
+    const copy = `${dir}-copy`;
+    cpSync(dir, copy, { recursive: true });
+    const a = openSolverLog(dir);
+    a.tell({ id: t1!.id, value: 1 });
+    a.tell({ id: t2!.id, value: 2 });
+    a.closeLog();
+    rmSync(dir, { recursive: true });
+    cpSync(copy, dir, { recursive: true });
+    // Another history on the copy, ending with the very tell a ended with.
+    const b = openSolverLog(dir);
+    b.fail(t1!.id, "crashed");
+    b.tell({ id: t2!.id, value: 2 });
+    b.closeLog();
+    expect(() => a.ask({ max: 1 })).toThrow(
+      `solver log ${dir}: its record 3 is not the one this solver knows`,
+    );
     expect(readDecisionLog(dir).records).toHaveLength(3);
     rmSync(copy, { recursive: true });
   });

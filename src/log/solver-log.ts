@@ -62,7 +62,7 @@ export interface SolverLogHeader extends LogHeader {
  * the arqon that wrote it (absent before the rules were versioned). NaN, ±Infinity and −0 are written
  * tagged as `encodeNumbers` does (the header too), so that they reopen exactly.
  */
-export type SolverLogRecord =
+export type SolverLogRecord = (
   | {
       readonly kind: "ask";
       readonly max: number | null;
@@ -71,7 +71,16 @@ export type SolverLogRecord =
   | { readonly kind: "tell"; readonly results: readonly Told[] }
   | { readonly kind: "fail"; readonly id: number; readonly reason: string; readonly cancelled?: true }
   | { readonly kind: "report"; readonly id: number; readonly step: number; readonly value: number }
-  | { readonly kind: "snapshot"; readonly artifact: SolverArtifact; readonly rules?: number };
+  | { readonly kind: "snapshot"; readonly artifact: SolverArtifact; readonly rules?: number }
+) & {
+  /**
+   * A random id of the logged solver that appended the record (absent from records written
+   * before it was added, and from `appendSolverSnapshot`'s): replay ignores it. A logged solver
+   * checks that the last record it knows is still where it left it, and this tells its own record
+   * from an equal one another solver wrote on a copy of the log.
+   */
+  readonly by?: string;
+};
 
 /**
  * A solver whose every state change is written ahead (write + fsync) to a decision log before the
@@ -464,6 +473,8 @@ class LoggedSolverImpl implements LoggedSolver {
   private last: KnownRecord;
   /** The header of the log this solver read or created: a writer opened later must find it. */
   private readonly header: LogHeader | null;
+  /** What this solver's records carry as `by`. */
+  private readonly id = randomUUID().slice(0, 8);
 
   constructor(
     inner: Solver,
@@ -589,7 +600,12 @@ class LoggedSolverImpl implements LoggedSolver {
     if (this.stampRules) {
       // Written under other rules: a snapshot under today's first (see stampRules), even before
       // a call that is then refused, which leaves the state as the snapshot holds it.
-      const stamp = exact({ kind: "snapshot", artifact: this.inner.toJSON(), rules: SOLVER_RULES });
+      const stamp = exact({
+        kind: "snapshot",
+        artifact: this.inner.toJSON(),
+        rules: SOLVER_RULES,
+        by: this.id,
+      });
       try {
         writer.appendCommand(stamp);
       } catch (error) {
@@ -609,7 +625,7 @@ class LoggedSolverImpl implements LoggedSolver {
       throw error;
     }
     const seq = writer.lastSeq + 1;
-    const record = exact(change.record);
+    const record = exact({ ...change.record, by: this.id });
     try {
       writer.appendCommand(record);
       this.last = { seq, record: withoutSeq(record) };
@@ -634,8 +650,11 @@ class LoggedSolverImpl implements LoggedSolver {
     } else if (writer.lastSeq < seq) {
       problem = `it holds fewer records than this solver knows (${writer.lastSeq} of ${seq}): restored from an older copy?`;
     } else if (writer.lastSeq === seq) {
+      // The last record itself at that seq (a compaction's seq mark can stand for a later one).
       const found = writer.lastDurableOnOpen;
-      if (
+      if (found !== null && found.seq !== seq)
+        problem = `its record ${seq} is gone (compacted away since this solver read it)`;
+      else if (
         found !== null &&
         this.last.record !== null &&
         !isDeepStrictEqual(withoutSeq(found.record), this.last.record)
