@@ -467,8 +467,8 @@ class LoggedSolverImpl implements LoggedSolver {
    */
   private stampRules: boolean;
   /**
-   * The seq of the log's last record as this solver knows it (read, or written by it): a writer
-   * opened later on a log that has gone further was written by another, and this solver is behind.
+   * The log's last record as this solver knows it (read, or written by it): a writer opened later
+   * must find it where it was ({@link checkSameLog}), or this solver is behind or on another log.
    */
   private last: KnownRecord;
   /** The header of the log this solver read or created: a writer opened later must find it. */
