@@ -8,6 +8,7 @@ import { createSolver, type SolverConfig, type Trial, UsageError } from "../src/
 import {
   acquireLogLock,
   appendSolverSnapshot,
+  compactDecisionLog,
   createSolverLog,
   openSolverLog,
   readDecisionLog,
@@ -200,6 +201,21 @@ describe("solver decision log", () => {
     );
     expect(readDecisionLog(dir).records).toHaveLength(3);
     rmSync(copy, { recursive: true });
+  });
+
+  it("refuses when a compaction dropped the last record it knows and nothing of its own stands for it", () => {
+    const dir = newDir();
+    const a = createSolverLog(dir, createSolver(CONFIG));
+    const [trial] = a.ask({ max: 1 })!;
+    a.tell({ id: trial!.id, value: 1 }); // record 2, the last a knows
+    a.closeLog();
+    const b = openSolverLog(dir);
+    b.ask({ max: 1 }); // record 3
+    b.closeLog();
+    compactDecisionLog(dir, (entry) => entry.seq <= 1);
+    expect(() => a.ask({ max: 1 })).toThrow(
+      `solver log ${dir}: its record 2 is gone (compacted away since this solver read it)`,
+    );
   });
 
   it("takes a snapshot of itself as its own, a config with undefined options included", () => {

@@ -683,6 +683,9 @@ class LoggedSolverImpl implements LoggedSolver {
     // As a snapshot record reads back: through JSON, which drops keys whose value is undefined.
     const now = decodeNumbers(JSON.parse(JSON.stringify(exact(this.inner.toJSON()))));
     const since = records.filter((entry) => entry.seq > seq);
+    // Dropped by a compaction, the known record must be stood for by a snapshot of this solver.
+    if (known == null && this.last.record !== null && since.length === 0)
+      return `its record ${seq} is gone (compacted away since this solver read it)`;
     const same = since.every((entry) => {
       const record = solverRecord(entry);
       return record?.kind === "snapshot" && isDeepStrictEqual(record.artifact, now);
