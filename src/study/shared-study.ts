@@ -387,7 +387,8 @@ class SharedStudyImpl implements SharedStudy, SettledLate {
     // off) touches nothing when its reply comes: the handle is closed.
     this.abandoned = true;
     if (this.unconfirmed !== undefined) {
-      // The view reads after close get (made now, so no read makes one that is never stopped).
+      // Reads after close use this view: made and stopped now, so no later read makes one that
+      // nothing stops.
       this.unconfirmed.view ??= restoreSolver(this.unconfirmed.before);
       this.unconfirmed.view.stop();
     }
