@@ -4,6 +4,7 @@
  */
 import { Redis } from "ioredis";
 import { afterEach, describe, expect, it } from "vitest";
+import { UsageError } from "../src/errors.js";
 import { JournalError, openSharedStudy, runSharedStudy, type SharedStudy } from "../src/study/index.js";
 import { type RedisServer, startRedis } from "./support/redis-server.js";
 
@@ -118,6 +119,30 @@ describe("runSharedStudy during a Redis outage", () => {
         "last attempt: tell it again once Redis is back",
     );
     await study.close();
+  });
+
+  it("rejects naming the trial and the value when the study was closed during its evaluation", async () => {
+    server = await startRedis();
+    const study = await openSharedStudy(CONFIG, { redis: client(server.url), study: "closed" });
+    let lost: number | undefined;
+    const error = await runSharedStudy(
+      study,
+      async (params, trial) => {
+        if (trial.id === 2) {
+          await study.close();
+          lost = params.x as number;
+        }
+        return params.x as number;
+      },
+      { settleMs: 0 },
+    ).then(
+      () => undefined,
+      (e: unknown) => e as Error,
+    );
+    expect(error).toBeInstanceOf(UsageError);
+    expect(error!.message).toBe(
+      `could not record trial 2 (value ${lost}): study closed: closed; open it again to go on`,
+    );
   });
 
   it("rejects naming the trial and the value when Redis came back without the study", async () => {

@@ -3,6 +3,7 @@
  */
 
 import { setTimeout as delay } from "node:timers/promises";
+import { UsageError } from "../errors.js";
 import type { BestPoint, Trial } from "../solver/solver.js";
 import type { ParamValue } from "../space/params.js";
 import { JournalError } from "./journal.js";
@@ -134,9 +135,12 @@ export async function runSharedStudy(
     try {
       await recordResult(study, result, { retryMs, ...(options.signal && { signal: options.signal }) });
     } catch (error) {
-      // The value would be lost with a bare JournalError: say it, as for a Redis failure.
-      if (error instanceof JournalError)
-        throw new Error(`could not record ${resultText(result)}: ${error.message}`, { cause: error });
+      // The value would be lost with a bare JournalError, or a UsageError (its trial told by
+      // another worker meanwhile, the study closed): say it, as for a Redis failure. A refusal
+      // stays a UsageError.
+      const lost = `could not record ${resultText(result)}`;
+      if (error instanceof UsageError) throw new UsageError(`${lost}: ${error.message}`, { cause: error });
+      if (error instanceof JournalError) throw new Error(`${lost}: ${error.message}`, { cause: error });
       if (!isRedisFailure(error)) throw error;
       // Aborted during the evaluation (one try, no wait) or during recordResult's wait.
       const aborted = isAborted(options.signal);
