@@ -64,6 +64,34 @@ async function journal(url: string, study: string): Promise<Record<string, unkno
   return entries.map((e) => JSON.parse(e));
 }
 
+/**
+ * Runs `study` with the loop, telling each trial its x, and calls `disrupt` while trial `id` is
+ * evaluated: the loop's rejection and the value that trial returned.
+ */
+async function loopFailure(
+  study: SharedStudy,
+  id: number,
+  disrupt: () => Promise<unknown>,
+  options: { settleMs: number; retryMs?: number },
+): Promise<{ error: Error | undefined; lost: number | undefined }> {
+  let lost: number | undefined;
+  const error = await runSharedStudy(
+    study,
+    async (params, trial) => {
+      if (trial.id === id) {
+        await disrupt();
+        lost = params.x as number;
+      }
+      return params.x as number;
+    },
+    options,
+  ).then(
+    () => undefined,
+    (e: unknown) => e as Error,
+  );
+  return { error, lost };
+}
+
 describe("runSharedStudy during a Redis outage", () => {
   it("tries a refused tell and fail again until Redis is back, and records every value", async () => {
     server = await startRedis({ appendOnly: true });
@@ -96,20 +124,13 @@ describe("runSharedStudy during a Redis outage", () => {
   it("rejects after retryMs naming Redis, the trial and the value it could not record", async () => {
     server = await startRedis();
     const study = await openSharedStudy(CONFIG, { redis: client(server.url), study: "down" });
-    let lost: number | undefined;
-    const error = await runSharedStudy(
+    const { error, lost } = await loopFailure(
       study,
-      async (params, trial) => {
-        if (trial.id === 3) {
-          await server!.kill();
-          lost = params.x as number;
-        }
-        return params.x as number;
+      3,
+      async () => {
+        await server!.kill();
       },
       { settleMs: 0, retryMs: 300 },
-    ).then(
-      () => undefined,
-      (e: unknown) => e as Error,
     );
     expect(error).toBeInstanceOf(Error);
     expect(error!.cause).toBeInstanceOf(Error);
@@ -124,20 +145,13 @@ describe("runSharedStudy during a Redis outage", () => {
   it("rejects naming the trial and the value when the study was closed during its evaluation", async () => {
     server = await startRedis();
     const study = await openSharedStudy(CONFIG, { redis: client(server.url), study: "closed" });
-    let lost: number | undefined;
-    const error = await runSharedStudy(
+    const { error, lost } = await loopFailure(
       study,
-      async (params, trial) => {
-        if (trial.id === 2) {
-          await study.close();
-          lost = params.x as number;
-        }
-        return params.x as number;
+      2,
+      async () => {
+        await study.close();
       },
       { settleMs: 0 },
-    ).then(
-      () => undefined,
-      (e: unknown) => e as Error,
     );
     expect(error).toBeInstanceOf(UsageError);
     expect(error!.message).toBe(
@@ -148,20 +162,13 @@ describe("runSharedStudy during a Redis outage", () => {
   it("rejects naming the trial and the value when Redis came back without the study", async () => {
     server = await startRedis(); // no persistence: a restart loses the journal
     const study = await openSharedStudy(CONFIG, { redis: client(server.url), study: "wiped" });
-    let lost: number | undefined;
-    const error = await runSharedStudy(
+    const { error, lost } = await loopFailure(
       study,
-      async (params, trial) => {
-        if (trial.id === 2) {
-          server = await server!.restart();
-          lost = params.x as number;
-        }
-        return params.x as number;
+      2,
+      async () => {
+        server = await server!.restart();
       },
       { settleMs: 0 },
-    ).then(
-      () => undefined,
-      (e: unknown) => e as Error,
     );
     expect(error).toBeInstanceOf(Error);
     expect(error!.cause).toBeInstanceOf(JournalError);
