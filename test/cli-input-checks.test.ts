@@ -171,6 +171,13 @@ describe("unknown keys of a parameter", () => {
     expect(await check({ min: 0, max: 1, choises: ["a"] })).toBe(
       'invalid config c.json: bounds.p.choises: unknown key (did you mean choices? it is only for type "categorical")',
     );
+    // Two swapped letters: "stpe" is as far from "type" as from "step" by Levenshtein's count.
+    expect(await check({ min: 0, max: 1, stpe: 1 })).toBe(
+      'invalid config c.json: bounds.p.stpe: unknown key (did you mean step? it is only for type "int")',
+    );
+    expect(await check({ type: "int", min: 0, max: 4, stpe: 2 })).toBe(
+      "invalid config c.json: bounds.p.stpe: unknown key (did you mean step?)",
+    );
   });
 });
 
