@@ -493,6 +493,107 @@ describe("validation", () => {
     ).toThrow(ConfigError);
   });
 
+  it("refuses int ranges whose values would not come back from the unit axis exactly", () => {
+    expect(issues({ n: { type: "int", min: 0, max: 2 ** 51 - 1 } })).toEqual([]);
+    expect(issues({ n: { type: "int", min: -(2 ** 50), max: 2 ** 50 } })).toEqual([
+      {
+        path: "bounds.n",
+        message: `(max − min) / step must be below 2^51 (each value needs a cell of its own on the unit axis), got ${2 ** 51}`,
+      },
+    ]);
+    expect(issues({ n: { type: "int", min: 0, max: 2 ** 52, step: 4 } })).toEqual([]);
+    expect(issues({ n: { type: "int", min: 1, max: 2 ** 44, scale: "log" } })).toEqual([]);
+    expect(issues({ n: { type: "int", min: 1, max: 2 ** 44 + 1, scale: "log" } })).toEqual([
+      {
+        path: "bounds.n",
+        message: `log scale needs max ≤ 2^44 (${2 ** 44}; each value must come back from its log exactly), got max = ${2 ** 44 + 1}`,
+      },
+    ]);
+    // At the limits every value comes back: the ends, and values spread over the range.
+    const space = new Space({
+      a: { type: "int", min: 3, max: 3 + 2 ** 51 - 1 },
+      b: { type: "int", min: 1, max: 2 ** 44, scale: "log" },
+    });
+    const prng = Prng.fromSeed(5, 0);
+    const values = (min: number, max: number) => [
+      min,
+      max,
+      max - 1,
+      ...Array.from({ length: 2000 }, () => min + Math.floor(prng.next() * (max - min + 1))),
+    ];
+    const as = values(3, 3 + 2 ** 51 - 1);
+    const bs = values(1, 2 ** 44);
+    for (let i = 0; i < as.length; i++) {
+      const params = { a: as[i]!, b: bs[i]! };
+      expect(space.toParams(space.toUnit(params))).toEqual(params);
+      expect(space.toParams(space.snap(space.toUnit(params)))).toEqual(params);
+    }
+  });
+
+  it("refuses conditions that can never all hold, naming where they first conflict", () => {
+    const opt = { type: "categorical", choices: ["adam", "sgd", "rmsprop"] };
+    // warmup needs sgd, but its parent schedule exists only with adam.
+    const deadThroughParent = {
+      opt,
+      schedule: { type: "categorical", choices: ["step", "cosine"], when: { opt: ["adam"] } },
+      warmup: { type: "categorical", choices: [true, false], when: { schedule: ["step"], opt: ["sgd"] } },
+      // Depends on the dead one: fixed with it, so not reported on its own.
+      warmupSteps: { type: "int", min: 1, max: 100, when: { warmup: [true] } },
+      nesterov: { type: "categorical", choices: [true, false], when: { opt: ["sgd"] } },
+      decay: { min: 0, max: 1, when: { nesterov: [true] } },
+    };
+    expect(issues(deadThroughParent)).toEqual([
+      {
+        path: "bounds.warmup.when",
+        message:
+          'never holds, so warmup would never be present: no value of opt meets all of schedule needs opt in ["adam"]; warmup needs opt in ["sgd"]',
+      },
+    ]);
+    // Two parents alive on their own whose conditions exclude each other; and below it, nothing.
+    expect(
+      issues({
+        opt,
+        beta: { min: 0, max: 1, when: { opt: ["adam", "rmsprop"] } },
+        mode: { type: "categorical", choices: ["a", "b"], when: { opt: ["sgd"] } },
+        kind: { type: "categorical", choices: ["x", "y"], when: { opt: ["adam"] } },
+        both: { type: "categorical", choices: [1, 2], when: { mode: ["a"], kind: ["x"] } },
+        below: { min: 0, max: 1, when: { both: [1] } },
+      }),
+    ).toEqual([
+      {
+        path: "bounds.both.when",
+        message:
+          'never holds, so both would never be present: no value of opt meets all of mode needs opt in ["sgd"]; kind needs opt in ["adam"]',
+      },
+    ]);
+    // Conditions that narrow a choice list step by step but leave one value are fine.
+    expect(
+      issues({
+        opt,
+        beta: { type: "categorical", choices: [1, 2], when: { opt: ["adam", "rmsprop"] } },
+        gamma: { min: 0, max: 1, when: { beta: [2], opt: ["rmsprop", "sgd"] } },
+      }),
+    ).toEqual([]);
+  });
+
+  it("reopens a saved run whose parameter's condition never holds, as it ran", () => {
+    const bounds = {
+      opt: { type: "categorical", choices: ["adam", "sgd"] },
+      schedule: { type: "categorical", choices: ["step", "cosine"], when: { opt: ["adam"] } },
+      momentum: { min: 0, max: 1, when: { schedule: ["step"] } },
+    } as const;
+    const solver = createSolver({ seed: 3, budget: 12, bounds });
+    for (const t of solver.ask({ max: 3 })!) solver.tell({ id: t.id, value: 1 });
+    // As an arqon before the check saved it: momentum needing sgd as well.
+    const artifact = JSON.parse(JSON.stringify(solver.toJSON()));
+    artifact.config.bounds.momentum.when = { schedule: ["step"], opt: ["sgd"] };
+    delete artifact.boundsDigest; // such artifacts predate the digest of their parameters
+
+    expect(() => createSolver(artifact.config)).toThrow(/bounds\.momentum\.when: never holds/);
+    const restored = restoreSolver(artifact);
+    for (const t of restored.ask({ max: 4 })!) expect(t.params).not.toHaveProperty("momentum");
+  });
+
   it("checks told values against each parameter's kind and condition, recording nothing on error", () => {
     const solver = createSolver(config());
     const tell = (params: Record<string, unknown>) => () =>

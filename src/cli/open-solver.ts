@@ -66,5 +66,5 @@ export function openSolver(command: string, cwd: string, source: SolverSource): 
  */
 function normalise(config: unknown): unknown {
   const plain = savedSolverConfig(JSON.parse(JSON.stringify(config))) as SolverConfig;
-  return JSON.parse(JSON.stringify(explicitSolverConfig(plain)));
+  return JSON.parse(JSON.stringify(explicitSolverConfig(plain, "saved")));
 }

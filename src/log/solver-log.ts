@@ -9,7 +9,7 @@ import { failureReason, recordedFailureReason } from "../solver/failure-reason.j
 import {
   type AskOptions,
   type BestPoint,
-  createSolver,
+  createSavedSolver,
   type FailOptions,
   type IntermediateValue,
   restoreSolver,
@@ -256,7 +256,7 @@ function* replaySteps(
   const solver =
     first?.kind === "snapshot"
       ? restoreSolver(first.artifact)
-      : createSolver(savedSolverConfig(header.config) as SolverConfig);
+      : createSavedSolver(savedSolverConfig(header.config) as SolverConfig);
   let replayed = first?.kind === "snapshot" ? 1 : 0;
   try {
     for (let i = replayed === 1 ? start + 1 : 0; i < log.records.length; i++, replayed++) {

@@ -60,6 +60,11 @@ const FloatSchema = Schema.Struct({
   }),
 );
 
+/** An int's (max − min) / step stays below this: at most 2^51 cells on its unit axis (see {@link IntSchema}). */
+const MAX_INT_CELLS = 2 ** 51;
+/** Largest max of a log-scale int (see {@link IntSchema}). */
+const MAX_LOG_INT = 2 ** 44;
+
 const WholeAtLeast = (minimum: number) =>
   Schema.Number.pipe(
     Schema.filter(
@@ -130,10 +135,16 @@ const IntSchema = Schema.Struct({
     if (!(b.min < b.max)) return `min (${b.min}) must be less than max (${b.max})`;
     if (b.scale === "log" && b.step !== undefined) return "step cannot be combined with log scale";
     if (b.scale === "log" && !(b.min >= 1)) return `log scale needs min ≥ 1, got min = ${b.min}`;
+    // On a log scale a value comes back from exp(log) within a few rounding errors of the log,
+    // times the value: below 2^44 that stays far under ½ (values came back 1 off from about 2^47).
+    if (b.scale === "log" && !(b.max <= MAX_LOG_INT))
+      return `log scale needs max ≤ 2^44 (${MAX_LOG_INT}; each value must come back from its log exactly), got max = ${b.max}`;
     const step = b.step ?? 1;
-    // Every value must be a cell of its own on the unit axis, counted exactly by a double.
-    if (!((b.max - b.min) / step < Number.MAX_SAFE_INTEGER)) {
-      return `(max − min) / step must be below 2^53 − 1 (the grid's values are counted exactly), got ${(b.max - b.min) / step}`;
+    // Every value must be a cell of its own on the unit axis and come back from it unchanged: the
+    // k-th of L cells is at (k + ½)/L, and floor(L · that) = k in doubles holds while k + ½ < 2^51
+    // (two roundings, each within 2^−53 of k + ½). From about 2^52 cells values come back 1 off.
+    if (!((b.max - b.min) / step < MAX_INT_CELLS)) {
+      return `(max − min) / step must be below 2^51 (each value needs a cell of its own on the unit axis), got ${(b.max - b.min) / step}`;
     }
     if ((b.max - b.min) % step !== 0) {
       return `max − min (${b.max - b.min}) must be a multiple of step (${step})`;
@@ -190,7 +201,7 @@ const ParamSchema = Schema.Unknown.pipe(
  * non-categorical or the same parameter, or a value that is not one of the parent's choices, and
  * conditions that form a cycle.
  */
-function conditionIssues(bounds: Readonly<Record<string, ParamInput>>): ConfigIssue[] {
+function conditionIssues(bounds: Readonly<Record<string, ParamInput>>, origin: ConfigOrigin): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
   const names = Object.keys(bounds);
   for (const name of names) {
@@ -244,7 +255,64 @@ function conditionIssues(bounds: Readonly<Record<string, ParamInput>>): ConfigIs
       return [{ path: `bounds.${cycle[0]}.when`, message: `conditions form a cycle: ${cycle.join(" → ")}` }];
     }
   }
-  return [];
+  // A saved run whose parameter never appears ran so: it reopens as it ran.
+  return origin === "new" ? conditionsThatNeverHold(bounds) : [];
+}
+
+/**
+ * Parameters that can never be present: their condition, with those of the parents it needs
+ * (and theirs), asks one categorical for choices no single value has. Conditions are conjunctions
+ * of "parent ∈ choices", so a parameter is present for some point exactly when, for each
+ * categorical its ancestors' conditions name, the lists they give it share a choice. Only where
+ * the conflict first arises is reported: a parameter that depends on one reported is fixed with it.
+ * Runs on acyclic conditions that name existing categoricals and their choices.
+ */
+function conditionsThatNeverHold(bounds: Readonly<Record<string, ParamInput>>): ConfigIssue[] {
+  /** Per categorical, what presence of a parameter requires of it: the choices left, and who asked. */
+  type Needs = Map<string, { readonly keys: Set<string>; readonly from: string[] }>;
+  const needs = new Map<string, Needs | null>();
+  const issues: ConfigIssue[] = [];
+  const needsOf = (name: string): Needs | null => {
+    const known = needs.get(name);
+    if (known !== undefined) return known;
+    const when = bounds[name]!.when ?? {};
+    const own: Needs = new Map();
+    let parentDead = false;
+    let conflict: string | undefined;
+    for (const parent of Object.keys(when)) {
+      const inherited = needsOf(parent);
+      if (inherited === null) parentDead = true;
+      else
+        for (const [categorical, need] of inherited)
+          if (!merge(own, categorical, need.keys, need.from)) conflict ??= categorical;
+    }
+    for (const [parent, values] of Object.entries(when)) {
+      const from = `${name} needs ${parent} in ${JSON.stringify(values)}`;
+      if (!merge(own, parent, new Set(values.map(jsonKey)), [from])) conflict ??= parent;
+    }
+    const dead = parentDead || conflict !== undefined;
+    needs.set(name, dead ? null : own);
+    if (!parentDead && conflict !== undefined) {
+      issues.push({
+        path: `bounds.${name}.when`,
+        message: `never holds, so ${name} would never be present: no value of ${conflict} meets all of ${own.get(conflict)!.from.join("; ")}`,
+      });
+    }
+    return dead ? null : own;
+  };
+  /** Narrows `categorical`'s choices in `into` to `keys`; false when none is left. */
+  const merge = (into: Needs, categorical: string, keys: ReadonlySet<string>, from: readonly string[]) => {
+    const had = into.get(categorical);
+    if (had === undefined) {
+      into.set(categorical, { keys: new Set(keys), from: [...from] });
+      return keys.size > 0;
+    }
+    for (const key of had.keys) if (!keys.has(key)) had.keys.delete(key);
+    for (const f of from) if (!had.from.includes(f)) had.from.push(f);
+    return had.keys.size > 0;
+  };
+  for (const name of Object.keys(bounds)) needsOf(name);
+  return issues;
 }
 
 /**
@@ -462,6 +530,18 @@ const SOLVER_SHAPE: ConfigShape = { records: ["bounds"], entries: { records: ["w
  * `undefined` count as absent (see {@link withoutUndefinedKeys}); `input` is never modified.
  */
 export function solverConfigIssues(raw: unknown): ConfigIssue[] {
+  return configIssues(raw, "new");
+}
+
+/**
+ * Where a config comes from: `"new"` (given to start a run) or `"saved"` (read back from a run's
+ * artifact or log, through {@link savedSolverConfig}). A saved one skips the checks of what a run
+ * can carry out as written, wasteful as it is (a parameter whose condition never holds), so a run
+ * saved before such a check reopens.
+ */
+export type ConfigOrigin = "new" | "saved";
+
+function configIssues(raw: unknown, origin: ConfigOrigin): ConfigIssue[] {
   const input = withoutUndefinedKeys(raw, SOLVER_SHAPE);
   if (typeof input !== "object" || input === null || Array.isArray(input)) {
     return [{ path: "", message: "expected a configuration object" }];
@@ -473,7 +553,7 @@ export function solverConfigIssues(raw: unknown): ConfigIssue[] {
   if (reserved !== undefined) return [{ path: "bounds", message: reserved }];
   const result = decode(input, { errors: "all", onExcessProperty: "error" });
   if (Either.isRight(result)) {
-    const issues = conditionIssues(result.right.bounds);
+    const issues = conditionIssues(result.right.bounds, origin);
     const numeric = Object.values(result.right.bounds).some((p) => p.type !== "categorical");
     if (result.right.strategy === "nelder-mead" && !numeric) {
       issues.push({ path: "strategy", message: "nelder-mead needs at least one float or int parameter" });
@@ -537,8 +617,8 @@ export function savedSolverConfig(config: unknown): unknown {
 }
 
 /** Validates and fills defaults, or throws a {@link ConfigError} listing every problem. */
-export function resolveSolverConfig(input: unknown): ResolvedSolverConfig {
-  const issues = solverConfigIssues(input);
+export function resolveSolverConfig(input: unknown, origin: ConfigOrigin = "new"): ResolvedSolverConfig {
+  const issues = configIssues(input, origin);
   if (issues.length > 0) throw new ConfigError(issues);
   const config = withoutUndefinedKeys(input, SOLVER_SHAPE) as SolverConfig;
   const probeRatio = config.probeRatio ?? DEFAULT_PROBE_RATIO;

@@ -1,5 +1,10 @@
 import type { ParamInput } from "../space/params.js";
-import { type ResolvedSolverConfig, resolveSolverConfig, type SolverConfig } from "./config.js";
+import {
+  type ConfigOrigin,
+  type ResolvedSolverConfig,
+  resolveSolverConfig,
+  type SolverConfig,
+} from "./config.js";
 import { GLOBAL_LOCAL_DEFAULTS, type ResolvedGlobalLocalOptions } from "./global-local.js";
 
 /** A solver config with every default written in (see {@link explicitSolverConfig}). */
@@ -12,12 +17,16 @@ export interface ExplicitSolverConfig extends Omit<ResolvedSolverConfig, "inspec
  * (`resolveSolverConfig`), each parameter's (a float's type and scale, an int's step and scale)
  * and every option of the default strategy. The inspection sink is left out: it is no part of the
  * run. Two configs that differ only in defaults written out or left out give equal results, which
- * is how a saved run or a shared study recognises the config it was started with.
+ * is how a saved run or a shared study recognises the config it was started with. `origin` says
+ * whether `config` is new or was read back from a run (`ConfigOrigin`).
  *
  * @throws ConfigError for an invalid config.
  */
-export function explicitSolverConfig(config: SolverConfig): ExplicitSolverConfig {
-  const { inspect: _inspect, bounds, autoOptions, ...rest } = resolveSolverConfig(config);
+export function explicitSolverConfig(
+  config: SolverConfig,
+  origin: ConfigOrigin = "new",
+): ExplicitSolverConfig {
+  const { inspect: _inspect, bounds, autoOptions, ...rest } = resolveSolverConfig(config, origin);
   const explicit: Record<string, ParamInput> = {};
   for (const [name, spec] of Object.entries(bounds)) explicit[name] = withDefaults(spec);
   return { ...rest, bounds: explicit, autoOptions: { ...GLOBAL_LOCAL_DEFAULTS, ...autoOptions } };

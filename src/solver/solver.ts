@@ -12,6 +12,7 @@ import { artifactProblems } from "./artifact-check.js";
 import { boundsDigest } from "./bounds-digest.js";
 import { classify } from "./classify.js";
 import {
+  type ConfigOrigin,
   type ResolvedSolverConfig,
   resolveSolverConfig,
   type SolverConfig,
@@ -270,15 +271,26 @@ export const Solver = {
  * {@link Solver.toJSON}'s artifact.
  */
 export function createSolver<const B extends BoundsInput>(config: SolverConfig<B>): Solver<ParamsOf<B>> {
+  // The solver checks every name and value it is told against the validated bounds, typed by `B`.
+  return solverOf(config, "new") as unknown as Solver<ParamsOf<B>>;
+}
+
+/**
+ * A new solver for the config a run was saved with (a solver log's header, read through
+ * `savedSolverConfig`): as {@link createSolver}, checked as a saved config (see `ConfigOrigin`).
+ */
+export function createSavedSolver(config: SolverConfig): Solver {
+  return solverOf(config, "saved");
+}
+
+function solverOf(config: SolverConfig, origin: ConfigOrigin): SolverImpl {
   // Validated first (a ConfigError names the field), then copied: the solver and its artifact
   // never share an object with the caller, whose later edits would change a running solver.
-  resolveSolverConfig(config);
+  resolveSolverConfig(config, origin);
   // The artifact keeps the JSON part of the config only.
   const { inspect, ...json } = config;
   const input = ownCopy(json);
-  const resolved = { ...resolveSolverConfig(input), inspect };
-  // The solver checks every name and value it is told against the validated bounds, typed by `B`.
-  return new SolverImpl(resolved, input, null) as unknown as Solver<ParamsOf<B>>;
+  return new SolverImpl({ ...resolveSolverConfig(input, origin), inspect }, input, null);
 }
 
 /** A deep copy of a validated (JSON) config, frozen: no caller holds a reference into it. */
@@ -317,9 +329,9 @@ export function restoreSolver<P extends ParamShape = string>(
   }
   if (a.version !== 1) throw new UsageError(`unsupported solver artifact version ${String(a.version)}`);
   const saved = savedSolverConfig(a.config) as SolverConfig;
-  resolveSolverConfig(saved);
+  resolveSolverConfig(saved, "saved");
   const input = ownCopy(saved);
-  const config = { ...resolveSolverConfig(input), inspect: options.inspect };
+  const config = { ...resolveSolverConfig(input, "saved"), inspect: options.inspect };
   // The solver keeps none of the caller's objects: editing the artifact later changes nothing.
   let own: SolverArtifact;
   try {
