@@ -587,7 +587,7 @@ export const benchmark: Benchmark = {
         "categorical choices: the incumbent's, then, once it is refined, the one of the best point in " +
         "a branch not yet refined; random search " +
         "samples each active parameter uniformly (int and float on their scale), and forced Nelder–Mead moves the float and int parameters with the categorical " +
-        "choices held at the best probe point's (the solver refuses it on a space with no float or int; " +
+        "choices held at those of the best probe point where a float or int is active (the solver refuses it on a space with no float or int; " +
         "the table would say so).",
     ];
     for (const half of HALVES) {

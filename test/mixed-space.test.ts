@@ -177,6 +177,53 @@ describe("parameter kinds", () => {
     }
   });
 
+  it("starts forced Nelder–Mead where a float or an int can move, never asking one point again", () => {
+    // The best probe point can sit in a branch with nothing to move (c = "b"), and no probe point
+    // may have x active at all (it needs c1 = "r", c2 ∈ {q, r} and c3 = "r").
+    const cases = [
+      {
+        bounds: {
+          c: { type: "categorical", choices: ["a", "b"] },
+          x: { min: 0, max: 1, when: { c: ["a"] } },
+        },
+        value: (p: Record<string, unknown>) => (p.c === "b" ? 0 : 1 + ((p.x as number) - 0.5) ** 2),
+      },
+      {
+        bounds: {
+          c1: { type: "categorical", choices: ["p", "q", "r"] },
+          c2: { type: "categorical", choices: ["p", "q", "r"], when: { c1: ["r"] } },
+          c3: { type: "categorical", choices: ["p", "q", "r"] },
+          x: { min: 0, max: 1, when: { c2: ["q", "r"], c3: ["r"] } },
+        },
+        value: (p: Record<string, unknown>) => ("x" in p ? ((p.x as number) - 0.3) ** 2 : 1),
+      },
+    ];
+    let probesWithoutX = 0;
+    for (const { bounds, value } of cases) {
+      for (let seed = 1; seed <= 6; seed++) {
+        const solver = createSolver({ seed, budget: 30, strategy: "nelder-mead", bounds } as SolverConfig);
+        const probe: string[] = [];
+        const refine: string[] = [];
+        for (;;) {
+          const phase = solver.phase;
+          const batch = solver.ask({ max: 1 });
+          if (batch === null) break;
+          for (const t of batch) {
+            const params = t.params as Record<string, unknown>;
+            (phase === "probe" ? probe : refine).push(JSON.stringify(params));
+            solver.tell({ id: t.id, value: value(params) });
+          }
+        }
+        if (!probe.some((p) => p.includes('"x"'))) probesWithoutX++;
+        expect(refine.length).toBeGreaterThan(10);
+        for (const p of refine) expect(p).toContain('"x"');
+        expect(new Set(refine).size).toBe(refine.length);
+        solver.stop();
+      }
+    }
+    expect(probesWithoutX).toBeGreaterThan(0);
+  });
+
   it("lets TPE learn an unordered categorical: the best choice dominates late proposals", () => {
     const choices = ["e", "b", "d", "a", "c", "f"];
     // Values are not monotone in the choices' positions, so an ordered model would not help.

@@ -18,8 +18,10 @@
  *   Proposals on int and categorical spaces changed shortly before, at 9223aca (TPE passes over
  *   taken cells) and at 4e275a3 (the trust region's neighbouring-cell step).
  * - 1: the rules when versioning began.
+ * - 2: forced Nelder–Mead on a mixed space starts where a float or an int is active (it asked one
+ *   point over and over when the best probe point's branch had nothing to move).
  */
-export const SOLVER_RULES = 1;
+export const SOLVER_RULES = 2;
 
 /** Whether `rules`, read from a log or a journal, names a solver-rules version. */
 export function isSolverRules(rules: unknown): rules is number {

@@ -747,6 +747,24 @@ class SolverImpl implements Solver {
     return { points, values };
   }
 
+  /**
+   * Where forced Nelder–Mead starts on a mixed space, its categorical choices then held: the best
+   * point so far if a float or an int is active there, else the best point where one is (a branch
+   * with nothing to move has one point, already measured), else the best point with its choices
+   * changed so that one is (see {@link withNumericActive}).
+   */
+  private nelderMeadBase(): readonly number[] {
+    const space = this.space;
+    if (this.bestIndex < 0) return space.snap(space.toUnit({}));
+    const best = this.history[this.bestIndex]!.u;
+    if (movable(space, best)) return best;
+    let found: Evaluation | undefined;
+    for (const entry of this.history) {
+      if ((found === undefined || entry.value < found.value) && movable(space, entry.u)) found = entry;
+    }
+    return found?.u ?? withNumericActive(space, best) ?? best;
+  }
+
   private probeResolved(): boolean {
     for (const trial of this.pending.values()) if (trial.phase === "probe") return false;
     return true;
@@ -758,8 +776,7 @@ class SolverImpl implements Solver {
     const snapshot = this.actor.getSnapshot();
     if (snapshot.matches({ refine: "nelderMead" })) {
       if (!space.mixed) return createNelderMead(space.dimension, seed, {}, { measuredAt: snapOf(space) });
-      const incumbent = this.bestIndex < 0 ? space.snap(space.toUnit({})) : this.history[this.bestIndex]!.u;
-      return createSubspaceNelderMead(space, incumbent, seed);
+      return createSubspaceNelderMead(space, this.nelderMeadBase(), seed);
     }
     if (snapshot.matches({ refine: "tpe" })) {
       return space.mixed
@@ -910,6 +927,39 @@ function clampUnit(x: number): number {
 function discreteCells(space: Space): DiscreteCells | undefined {
   const snap = snapOf(space);
   return snap === undefined ? undefined : { widths: numericCells(space), snap };
+}
+
+/** Whether a float or an int is active at `u`. */
+function movable(space: Space, u: readonly number[]): boolean {
+  const active = space.activity(u);
+  return space.dimensions.some((d, i) => d.kind !== "categorical" && active[i] === 1);
+}
+
+/**
+ * `u` with categorical choices changed so that a float or an int is active there (the first, in
+ * declaration order, whose conditions can all hold: for each categorical they name, the first choice
+ * every one of them allows), snapped; null when none can be.
+ */
+function withNumericActive(space: Space, u: readonly number[]): number[] | null {
+  const dims = space.dimensions;
+  for (let i = 0; i < dims.length; i++) {
+    if (dims[i]!.kind === "categorical") continue;
+    // The choices each categorical may take for i to be present: its conditions and its parents'.
+    const allowed = new Map<number, number[]>();
+    const pending = [i];
+    while (pending.length > 0) {
+      for (const c of dims[pending.pop()!]!.when) {
+        const had = allowed.get(c.parent);
+        if (had === undefined) pending.push(c.parent);
+        allowed.set(c.parent, had === undefined ? [...c.choices] : had.filter((k) => c.choices.includes(k)));
+      }
+    }
+    if ([...allowed.values()].some((choices) => choices.length === 0)) continue;
+    const v = [...u];
+    for (const [parent, choices] of allowed) v[parent] = (Math.min(...choices) + 0.5) / dims[parent]!.levels;
+    return space.snap(v);
+  }
+  return null;
 }
 
 /** The snap that tells a simplex which cell a vertex measures, when the space has ints. */
