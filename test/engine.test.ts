@@ -685,6 +685,7 @@ describe("audit events", () => {
       // 20 rejections, of which the 9 below the full mark (10) fit: the room from there is kept
       // for control records, the 2 mode changes they caused (every drop counted).
       dropped: 11,
+      sinkDropped: 0,
     });
     expect(engine.snapshot().digests.rejected).toBe(20);
     // A full ring is a SafeMode reason (nothing is dropped silently): frozen until it drains.
@@ -719,7 +720,7 @@ describe("snapshot", () => {
       digests: { accepted: 0, rejected: 0, unused: 0 },
       spsa: { a: Number.NaN, c: 0.02, clampedPerturbations: 0, clippedSteps: 0 }, // "auto" a: not calibrated yet
       applies: { applied: 0, refused: 0 },
-      audit: { pending: 1, capacity: 4096, highWaterMark: 3276, peak: 1, dropped: 0 }, // baseline.set, not yet delivered
+      audit: { pending: 1, capacity: 4096, highWaterMark: 3276, peak: 1, dropped: 0, sinkDropped: 0 }, // baseline.set, not yet delivered
       breakers: { actuator: "none", auditSink: "none" },
     };
     expect(rig.engine.snapshot()).toEqual(expected);

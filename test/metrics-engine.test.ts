@@ -295,6 +295,40 @@ describe("arqon/metrics: engine metrics scraped after a run in virtual time", ()
     expect(series.get('arqon_digests_rejected_total{reason="WrongGeneration"}')).toBe(delivered);
     for (const violation of ["OutOfBounds", "DeltaTooLarge", "RateLimited", "MinInterval", "NoBaseline"])
       expect(series.get(`arqon_refusals_total{violation="${violation}"}`)).toBe(0);
+    expect(series.get("arqon_audit_sink_dropped_total")).toBe(0);
+    await engine.close();
+  });
+
+  it("counts records given up on a refusing audit sink apart from ring drops", async () => {
+    const registry = new Registry();
+    const metrics = createEngineMetrics({ registry });
+    const engine = createEngine({
+      seed: 1,
+      params: { x: { min: 0, max: 10, init: 5 } },
+      scheduler: new ManualClock(),
+      auditCapacity: 64,
+      auditSink: () => {
+        throw new Error("sink down");
+      },
+    });
+    metrics.attach(engine);
+    const events: AuditEvent[] = [];
+    engine.events.subscribe((event) => events.push(event));
+    // One turn each, so the ring delivers every record to engine.events; the sink refuses them all.
+    for (let i = 0; i < 500; i++) {
+      engine.observe({ objective: Number.NaN, generation: engine.generation });
+      engine.flushEvents();
+    }
+    const snapshot = engine.snapshot();
+    expect(snapshot.audit.dropped).toBe(0);
+    expect(snapshot.audit.sinkDropped).toBeGreaterThan(300);
+    const series = await scrape(registry);
+    expect(series.get("arqon_audit_dropped_total")).toBe(0);
+    expect(series.get("arqon_audit_sink_dropped_total")).toBe(snapshot.audit.sinkDropped);
+    // Still in the breakdowns: every rejection reached engine.events and its counter.
+    const rejected = eventsOfType(events, "digest.rejected").length;
+    expect(rejected).toBe(500);
+    expect(series.get('arqon_digests_rejected_total{reason="NonFiniteObjective"}')).toBe(rejected);
     await engine.close();
   });
 

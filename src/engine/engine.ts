@@ -139,8 +139,9 @@ export interface EngineSnapshot<N extends string = string> {
   readonly applies: { readonly applied: number; readonly refused: number };
   /**
    * The audit ring: records waiting for delivery (in the ring, plus those an `auditSink` has not
-   * taken yet), its size, the high-water mark, the largest fill seen, and drops (by a full ring,
-   * or given up on because a refusing sink's backlog exceeded the ring's capacity).
+   * taken yet), its size, the high-water mark, the largest fill seen, records dropped by a full
+   * ring (missing from `engine.events` and from every count built on it), and records given up
+   * on the `auditSink` alone because a refusing sink's backlog exceeded the ring's capacity.
    */
   readonly audit: {
     readonly pending: number;
@@ -148,6 +149,7 @@ export interface EngineSnapshot<N extends string = string> {
     readonly highWaterMark: number;
     readonly peak: number;
     readonly dropped: number;
+    readonly sinkDropped: number;
   };
   /** The circuit breakers around `onApply` and `auditSink`: closed, open, halfOpen, or none. */
   readonly breakers: EngineBreakerStates;
@@ -662,7 +664,8 @@ class EngineImpl implements Engine {
         capacity: this.audit.capacity,
         highWaterMark: this.audit.highWaterMark,
         peak: this.audit.peak,
-        dropped: this.audit.dropped + this.safety.sinkDropped,
+        dropped: this.audit.dropped,
+        sinkDropped: this.safety.sinkDropped,
       },
       breakers: this.safety.breakerStates,
     };

@@ -44,7 +44,8 @@ export const BREAKER_STATE_VALUE = { closed: 0, halfOpen: 1, open: 2 } as const;
  * and each `rollback` record under `kind="rollback"` (so the kinds add up to the applies and
  * rollbacks whose actuator calls `arqon_t1_apply_seconds` times, and `kind="rollback"` is the sum
  * of `arqon_rollbacks_total` over its reasons). An audit record the ring dropped is missing from the breakdowns; the drops
- * themselves are `arqon_audit_dropped_total`.
+ * themselves are `arqon_audit_dropped_total`. Records given up on a refusing audit sink are still in
+ * the breakdowns: they count in `arqon_audit_sink_dropped_total`.
  *
  * Latency needs the host's help, because the engine does not time itself: call
  * {@link EngineMetrics.observe} instead of `engine.observe` (it records into
@@ -204,6 +205,11 @@ class EngineMetricsImpl implements EngineMetrics {
       "audit_dropped_total",
       "Audit records dropped because the ring was full.",
       () => snap()?.audit.dropped,
+    );
+    total(
+      "audit_sink_dropped_total",
+      "Audit records given up undelivered to the audit sink while it refused them.",
+      () => snap()?.audit.sinkDropped,
     );
     gauge("audit_pending", "Audit records waiting for delivery.", () => snap()?.audit.pending);
     gauge("generation", "Generation of the live configuration.", () => self.engine?.generation);
