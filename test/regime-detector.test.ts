@@ -1,6 +1,4 @@
 import { describe, expect, it } from "vitest";
-import { resolveEngineConfig } from "../src/engine/config.js";
-import { DEFAULT_HOMEOSTASIS_OPTIONS } from "../src/engine/safety/homeostasis-cache.js";
 import {
   DEFAULT_REGIME_OPTIONS,
   PointKind,
@@ -209,28 +207,5 @@ describe("RegimeDetector options", () => {
       { path: "regime.clip", message: "must be greater than slack" },
     ]);
     expect(() => new RegimeDetector({ levelRate: 2 })).toThrow(/levelRate: must be in \(0, 1\]/);
-  });
-});
-
-describe("RegimeDetector defaults under windows of several digests", () => {
-  const resolved = (config: object) =>
-    resolveEngineConfig({ seed: 1, params: { x: { min: 0, max: 1 } }, ...config }).safety;
-
-  it("count windows: W-digest windows get W times the warm-up, confirmation and dwell", () => {
-    expect(resolved({}).regime).toEqual(DEFAULT_REGIME_OPTIONS);
-    expect(resolved({}).homeostasis).toEqual(DEFAULT_HOMEOSTASIS_OPTIONS);
-    const five = resolved({ window: { digests: 5, ms: 500 } });
-    expect(five.regime).toEqual({
-      ...DEFAULT_REGIME_OPTIONS,
-      warmup: 5 * DEFAULT_REGIME_OPTIONS.warmup,
-      confirmLimit: 5 * DEFAULT_REGIME_OPTIONS.confirmLimit,
-      levelRate: DEFAULT_REGIME_OPTIONS.levelRate / 5,
-    });
-    expect(five.homeostasis!.minDwell).toBe(5 * DEFAULT_HOMEOSTASIS_OPTIONS.minDwell);
-    // The warm-up stays within what the option accepts; what the caller sets is used as given.
-    expect(resolved({ window: { digests: 1000 } }).regime!.warmup).toBe(4096);
-    const set = resolved({ window: { digests: 5 }, safety: { regime: { warmup: 24, levelRate: 0.5 } } });
-    expect(set.regime).toMatchObject({ warmup: 24, levelRate: 0.5, confirmLimit: 150 });
-    expect(() => new RegimeDetector(resolved({ window: { digests: 2_097_152 } }).regime)).not.toThrow();
   });
 });

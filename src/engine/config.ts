@@ -499,13 +499,12 @@ export function resolveEngineConfig(config: EngineConfig): ResolvedEngineConfig 
     };
   }
   const window = input.window ?? {};
-  const windowDigests = window.digests ?? DEFAULT_WINDOW_DIGESTS;
   return {
     seed: input.seed,
     params,
     spsa: resolveSpsaOptions(input.spsa),
     window: {
-      digests: windowDigests,
+      digests: window.digests ?? DEFAULT_WINDOW_DIGESTS,
       ms: input.window === undefined ? 500 : window.ms,
       aggregation: window.aggregation ?? "trimmed-mean",
       trim: window.trim ?? 0.1,
@@ -520,7 +519,7 @@ export function resolveEngineConfig(config: EngineConfig): ResolvedEngineConfig 
     runId: input.runId ?? `run-${input.seed}`,
     shared: input.shared ?? false,
     scheduler: input.scheduler ?? asyncScheduler,
-    safety: resolveSafetyOptions(input.safety, guardrails, windowDigests),
+    safety: resolveSafetyOptions(input.safety, guardrails),
     captureDigests: input.captureDigests ?? false,
     onApply: input.onApply,
     auditSink: input.auditSink,

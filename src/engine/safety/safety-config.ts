@@ -178,14 +178,10 @@ function issuesAt(path: string, problems: readonly OptionProblem[]): ConfigIssue
 /**
  * Fills the defaults of valid safety options (check them with {@link safetyOptionIssues} first). A
  * key set to `undefined` gets its default, exactly as an absent one; `input` is not modified.
- * `windowDigests` is the engine's `window.digests`: the regime detector's and the homeostasis
- * cache's defaults, counted in digests, are for one-digest windows, and are scaled to windows of
- * that many (see {@link windowScaledRegimeDefaults}).
  */
 export function resolveSafetyOptions(
   input: SafetyOptions | undefined,
   guardrails: Guardrails,
-  windowDigests = 1,
 ): ResolvedSafetyOptions {
   // Dropped first: spreading `{ flipLimit: undefined }` over the defaults would erase one.
   const o: SafetyOptions = withoutUndefinedKeys(input) ?? {};
@@ -222,36 +218,7 @@ export function resolveSafetyOptions(
     violationWindowMs: o.violationWindowMs ?? 60_000,
     rollbacksPerHour: o.rollbacksPerHour ?? 3,
     breaker: resolveCircuitBreakerOptions(o.breaker as CircuitBreakerOptions | undefined),
-    regime: regime === false ? undefined : { ...windowScaledRegimeDefaults(windowDigests), ...regime },
-    homeostasis:
-      homeostasis === false
-        ? undefined
-        : {
-            ...DEFAULT_HOMEOSTASIS_OPTIONS,
-            minDwell: DEFAULT_HOMEOSTASIS_OPTIONS.minDwell * windowDigests,
-            ...homeostasis,
-          },
-  };
-}
-
-/**
- * The regime detector's defaults for windows of `windowDigests` digests: its warm-up, confirmation
- * limit and level rate count digests, and were chosen where each window is one digest, so that a
- * warm-up sees the centre and both perturbation sides many times over and σ covers what the
- * perturbations do. With windows of many digests, 24 digests are a fraction of one window at one
- * point: σ was the noise at that point alone, the perturbation's own effect read as a rise of
- * many σ, and a rise judged after 30 digests had seen one point kind, which is trivially "alike",
- * so it was followed as a shift. A fleet's leader (windows of 100 digests, a low-noise objective)
- * re-opened its gain at every perturbation and never finished an SPSA iteration. Scaled, the same
- * numbers of windows are spent (the warm-up at most 4096 digests, what the option accepts).
- */
-export function windowScaledRegimeDefaults(windowDigests: number): ResolvedRegimeOptions {
-  const d = DEFAULT_REGIME_OPTIONS;
-  if (windowDigests === 1) return d;
-  return {
-    ...d,
-    warmup: Math.min(4096, d.warmup * windowDigests),
-    confirmLimit: Math.min(1_000_000, d.confirmLimit * windowDigests),
-    levelRate: d.levelRate / windowDigests,
+    regime: regime === false ? undefined : { ...DEFAULT_REGIME_OPTIONS, ...regime },
+    homeostasis: homeostasis === false ? undefined : { ...DEFAULT_HOMEOSTASIS_OPTIONS, ...homeostasis },
   };
 }
