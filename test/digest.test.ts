@@ -179,8 +179,12 @@ describe("checkDigest: the first failing check wins", () => {
     expect(check({ objective: Number.NaN, generation: -1 })).toBe(Malformed);
     expect(check({ objective: Number.NaN, generation: 1, timestamp: "x" })).toBe(Malformed);
   });
-  it("NonFiniteObjective before WrongGeneration", () => {
-    expect(check({ objective: Number.NaN, generation: 7, timestamp: 1000 })).toBe(NonFiniteObjective);
+  it("the generation and time checks before NonFiniteObjective: a NaN they refuse counts for nothing", () => {
+    expect(check({ objective: Number.NaN, generation: 7, timestamp: 1000 })).toBe(WrongGeneration);
+    expect(check({ ...good, objective: Number.NaN, timestamp: 550 })).toBe(Settling);
+    expect(check({ ...good, objective: Number.NaN }, { maxAgeMs: 100 })).toBe(TooOld);
+    expect(check({ ...good, objective: Number.NaN, timestamp: 1600 })).toBe(FromFuture);
+    expect(check({ objective: Number.POSITIVE_INFINITY, generation: 1 })).toBe(NonFiniteObjective);
   });
   it("WrongGeneration before Settling", () => {
     expect(check({ objective: 1, generation: 7, timestamp: 0 })).toBe(WrongGeneration);

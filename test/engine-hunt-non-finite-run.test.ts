@@ -68,3 +68,41 @@ describe("non-finite digests of an older generation do not count towards a burst
     ]);
   });
 });
+
+describe("non-finite digests that the time checks refuse count for nothing", () => {
+  it("three NaNs stamped inside the settle period or in the future neither trip nor roll back", () => {
+    const stamps: [string, (now: number) => number][] = [
+      ["settling", (now) => now - 1], // stamped after the apply, within settleMs of it
+      ["settling", (now) => now - 20_000], // before the apply: settling is checked before age
+      ["from-future", (now) => now + 5_000],
+    ];
+    for (const [verdict, stamp] of stamps) {
+      const rig = engineRig({ seed: 1, params: ONE, settleMs: 1000, safety: QUICK_EXIT });
+      const { engine } = rig;
+      const plant = bowl(1);
+      const start = engine.generation;
+      // Past the calibration's first applies, then right after an apply: its settle period.
+      for (let i = 0; i < 400 && engine.generation < start + 3; i++) feed(rig, 1, 250, plant);
+      const generation = engine.generation;
+      rig.clock.advanceBy(5);
+      engine.flushEvents();
+      const mark = rig.events.length;
+      for (let i = 0; i < 3; i++) {
+        rig.clock.advanceBy(1);
+        const digest = digestOf(engine, Number.NaN, { timestamp: stamp(engine.now()) });
+        expect(engine.observe(digest)).toBe(verdict);
+      }
+      engine.flushEvents();
+      expect(eventsOfType(eventsSince(rig, mark), "rollback")).toEqual([]);
+      expect(engine.generation).toBe(generation);
+      expect(engine.mode).toBe("normal");
+      // A burst the checks let through still trips: three NaNs measured after the settle period.
+      rig.clock.advanceBy(2000);
+      for (let i = 0; i < 3 && engine.generation === generation; i++) {
+        rig.clock.advanceBy(1);
+        expect(engine.observe(digestOf(engine, Number.NaN))).toBe("non-finite-objective");
+      }
+      expect(engine.snapshot().reasons).toContain("nonFiniteObjective");
+    }
+  });
+});

@@ -195,7 +195,7 @@ describe("observe", () => {
     },
     {
       name: "NaN objective",
-      at: 1520,
+      at: 3000,
       digest: (g) => ({ objective: Number.NaN, generation: g }),
       verdict: "non-finite-objective",
       reason: "NonFiniteObjective",
@@ -204,7 +204,7 @@ describe("observe", () => {
     },
     {
       name: "+Infinity objective",
-      at: 1520,
+      at: 3000,
       digest: (g) => ({ objective: Number.POSITIVE_INFINITY, generation: g }),
       verdict: "non-finite-objective",
       reason: "NonFiniteObjective",
@@ -213,7 +213,7 @@ describe("observe", () => {
     },
     {
       name: "-Infinity objective",
-      at: 1520,
+      at: 3000,
       digest: (g) => ({ objective: Number.NEGATIVE_INFINITY, generation: g }),
       verdict: "non-finite-objective",
       reason: "NonFiniteObjective",
@@ -236,6 +236,16 @@ describe("observe", () => {
       verdict: "settling",
       reason: "Settling",
       value: 4,
+      digestGeneration: 1,
+    },
+    {
+      // The time checks come first: a NaN measured while settling counts for nothing more.
+      name: "NaN objective while settling",
+      at: 1520,
+      digest: (g) => ({ objective: Number.NaN, generation: g }),
+      verdict: "settling",
+      reason: "Settling",
+      value: Number.NaN,
       digestGeneration: 1,
     },
     {

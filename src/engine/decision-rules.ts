@@ -46,5 +46,8 @@
  *   the one the trip found unless another reason was raised since (under 9 it stayed frozen for the
  *   dwell, then conservative for another), and a second trip during the probe keeps the first
  *   one's way back (under 9 the walk back went to the baseline).
+ * - 11: a digest's time checks (settling, too old, from the future) and its generation come before
+ *   its objective's: under 10 a NaN they would refuse was non-finite, and three for the live
+ *   generation rolled the last apply back (a restart while settling), halting the engine on repeat.
  */
-export const DECISION_RULES = 10;
+export const DECISION_RULES = 11;

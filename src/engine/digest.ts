@@ -17,8 +17,11 @@ const { DIGEST_ACCEPTED, DigestRejection } = rejection;
  * @remarks
  * `generation` is the live-config generation the measurement was taken under (read it from
  * `engine.generation` when the measurement starts). Times are milliseconds on the engine's clock.
- * Only `objective` (lower is better) drives the optimiser today; the optional health metrics are
- * validated now so that later control-safety rules can rely on them.
+ * Only `objective` (lower is better) drives the optimiser, and `constraintMargin` the
+ * constraint-first rules; the other health metrics are recorded in the audit trail and drive
+ * nothing. Each optional field, when present, must be a number other than NaN (else the digest is
+ * malformed); their ranges are the host's to keep and are not checked: nothing reads them, and a
+ * metric in another unit (an error rate in per cent) must not cost every digest.
  */
 export interface Digest {
   /** The value to minimise, measured under `generation`. Must be finite. */
@@ -186,11 +189,13 @@ export function checkDigestFields(
   maxSkewMs: number,
 ): number {
   const at = Number.isNaN(f.timestamp) ? now : f.timestamp;
-  if (!Number.isFinite(f.objective)) return DigestRejection.NonFiniteObjective;
   if (f.generation !== expectedGeneration) return DigestRejection.WrongGeneration;
   if (at < lastApplyAt + settleMs) return DigestRejection.Settling;
   if (now - at > maxAgeMs) return DigestRejection.TooOld;
   if (at > now + maxSkewMs) return DigestRejection.FromFuture;
+  // Last: a NaN the time checks would refuse measured no moment that counts, so it must not
+  // count towards a burst that rolls the last apply back (a restart while settling, say).
+  if (!Number.isFinite(f.objective)) return DigestRejection.NonFiniteObjective;
   return DIGEST_ACCEPTED;
 }
 
@@ -200,8 +205,8 @@ export function checkDigestFields(
  * clock needs reading. Allocation-free.
  */
 export function checkSettledUntimedDigest(f: DigestFields, expectedGeneration: number): number {
-  if (!Number.isFinite(f.objective)) return DigestRejection.NonFiniteObjective;
   if (f.generation !== expectedGeneration) return DigestRejection.WrongGeneration;
+  if (!Number.isFinite(f.objective)) return DigestRejection.NonFiniteObjective;
   return DIGEST_ACCEPTED;
 }
 
@@ -221,8 +226,8 @@ const scratch = new DigestFields();
  * @returns {@link DIGEST_ACCEPTED} (0) or a {@link DigestRejection} code.
  *
  * @remarks
- * Checks run in this order: Malformed, NonFiniteObjective, WrongGeneration, Settling, TooOld,
- * FromFuture. A digest without `timestamp` is taken at `now`. Boundaries are accepted
+ * Checks run in this order: Malformed, WrongGeneration, Settling, TooOld, FromFuture,
+ * NonFiniteObjective. A digest without `timestamp` is taken at `now`. Boundaries are accepted
  * (`timestamp = lastApplyAt + settleMs`, `now − timestamp = maxAgeMs`, `timestamp = now + maxSkewMs`).
  * An optional field set to `undefined` counts as absent; `null` counts as present and is Malformed.
  * Each field is read once ({@link readDigest}); the engine keeps those copies and uses nothing else.

@@ -12,7 +12,9 @@ const OPTIONAL_FIELDS = ["timestamp", "constraintMargin", "latencyP99", "through
  * @remarks
  * An accepted digest, and a rejected one whose fields were captured, come back exactly. A
  * rejected digest without its fields can still be rebuilt when its verdict depends only on the
- * objective and generation (Malformed, NonFiniteObjective, WrongGeneration). A malformed digest
+ * objective and generation (Malformed, WrongGeneration), or on the objective once the time checks
+ * passed (NonFiniteObjective: rebuilt without a timestamp, it is taken when it was, and passes
+ * them again). A malformed digest
  * is rebuilt with a non-number field, so that it is refused the same way and records the same
  * numbers (the audit writes NaN for a field that was not a number).
  */
