@@ -1,4 +1,6 @@
 import { describe, expect, it } from "vitest";
+import { resolveEngineConfig } from "../src/engine/config.js";
+import { DEFAULT_HOMEOSTASIS_OPTIONS } from "../src/engine/safety/homeostasis-cache.js";
 import {
   DEFAULT_REGIME_OPTIONS,
   PointKind,
@@ -207,5 +209,29 @@ describe("RegimeDetector options", () => {
       { path: "regime.clip", message: "must be greater than slack" },
     ]);
     expect(() => new RegimeDetector({ levelRate: 2 })).toThrow(/levelRate: must be in \(0, 1\]/);
+  });
+});
+
+describe("RegimeDetector defaults under windows of several digests", () => {
+  const resolved = (config: object) =>
+    resolveEngineConfig({ seed: 1, params: { x: { min: 0, max: 1 } }, ...config }).safety;
+
+  it("span one SPSA cycle: the warm-up and confirmation limit cover three windows at least", () => {
+    expect(resolved({}).regime).toEqual(DEFAULT_REGIME_OPTIONS);
+    expect(resolved({ window: { digests: 8, ms: 500 } }).regime).toEqual(DEFAULT_REGIME_OPTIONS);
+    expect(resolved({ window: { digests: 20, ms: 500 } }).regime).toEqual({
+      ...DEFAULT_REGIME_OPTIONS,
+      warmup: 60,
+      confirmLimit: 60,
+    });
+    expect(resolved({ window: { digests: 20 } }).homeostasis).toEqual(DEFAULT_HOMEOSTASIS_OPTIONS);
+    // The warm-up stays within what the option accepts; what the caller sets is used as given.
+    expect(resolved({ window: { digests: 2000 } }).regime).toMatchObject({
+      warmup: 4096,
+      confirmLimit: 6000,
+    });
+    const set = resolved({ window: { digests: 20 }, safety: { regime: { warmup: 24, levelRate: 0.5 } } });
+    expect(set.regime).toMatchObject({ warmup: 24, levelRate: 0.5, confirmLimit: 60 });
+    expect(() => new RegimeDetector(resolved({ window: { digests: 2_097_152 } }).regime)).not.toThrow();
   });
 });

@@ -1,6 +1,7 @@
 import { VirtualAction, VirtualTimeScheduler } from "rxjs";
 import { describe, expect, it } from "vitest";
-import type { AuditEvent } from "../src/audit/events.js";
+import type { ApplyEvent, AuditEvent } from "../src/audit/events.js";
+import type { EngineConfig } from "../src/engine/config.js";
 import { createEngine } from "../src/engine/engine.js";
 import { Prng } from "../src/random/prng.js";
 import type { ParamSpec } from "../src/space/param-registry.js";
@@ -26,10 +27,11 @@ async function drive(
   noise: number,
   seed = 7,
   regimeWarmup?: number,
+  config: Partial<EngineConfig> = {},
 ): Promise<{ events: AuditEvent[]; truth: number[] }> {
   const scheduler = new VirtualTimeScheduler(VirtualAction, 0);
   const safety = regimeWarmup === undefined ? {} : { safety: { regime: { warmup: regimeWarmup } } };
-  const engine = createEngine({ seed, params, scheduler, ...safety });
+  const engine = createEngine({ seed, params, scheduler, ...safety, ...config });
   const events: AuditEvent[] = [];
   const subscription = engine.events.subscribe((e) => events.push(e));
   const prng = Prng.fromSeed(seed, 99);
@@ -100,6 +102,27 @@ describe("regime detector in the engine", () => {
     expect(rollback).toBeGreaterThan(first);
     expect(events.slice(first, rollback).some((e) => e.type === "mode.changed")).toBe(true);
     expect(events.filter((e) => e.type === "regime.shift" && e.verdict === "exogenous")).toEqual([]);
+  });
+
+  it("spans an SPSA cycle of windows: a perturbation is no shift with windows of many digests", async () => {
+    // A batch size on a low-noise cost (optimum √(180 · 50) ≈ 95), measured in windows of 20
+    // digests. A warm-up of 24 digests saw one point, so every perturbation read as a shift of
+    // hundreds of σ, judged on one point kind ("alike") and followed: no iteration ever finished.
+    const params = { batch: { min: 1, max: 256, init: 16, maxDelta: 8 } };
+    const SHIFT = 5000;
+    const cost = (t: number, x: Float64Array) => 2 + 180 / x[0]! + x[0]! / 50 + (t < SHIFT ? 0 : 20);
+    const { events } = await drive(params, 7000, cost, 0.02, 5, undefined, { window: { digests: 20 } });
+    const shifts = events.filter((e) => e.type === "regime.shift");
+    expect(shifts.filter((e) => e.time < SHIFT * TICK_MS)).toEqual([]);
+    const steps = events.filter((e) => e.type === "decision.step" && e.time < SHIFT * TICK_MS);
+    expect(steps.length).toBeGreaterThan(50);
+    const centre = events
+      .filter((e): e is ApplyEvent => e.type === "apply" && e.kind === "centre" && e.time < SHIFT * TICK_MS)
+      .at(-1)!;
+    expect(Math.abs(centre.values!.batch! - 95)).toBeLessThan(15);
+    // A real shift, at every point alike, is still followed as one.
+    expect(shifts.filter((e) => e.verdict === "exogenous")).toHaveLength(1);
+    expect(events.filter((e) => e.type === "rollback")).toEqual([]);
   });
 
   it("with the default warm-up the governor alone rolls the same fall back, never as a shift", async () => {

@@ -499,12 +499,13 @@ export function resolveEngineConfig(config: EngineConfig): ResolvedEngineConfig 
     };
   }
   const window = input.window ?? {};
+  const windowDigests = window.digests ?? DEFAULT_WINDOW_DIGESTS;
   return {
     seed: input.seed,
     params,
     spsa: resolveSpsaOptions(input.spsa),
     window: {
-      digests: window.digests ?? DEFAULT_WINDOW_DIGESTS,
+      digests: windowDigests,
       ms: input.window === undefined ? 500 : window.ms,
       aggregation: window.aggregation ?? "trimmed-mean",
       trim: window.trim ?? 0.1,
@@ -519,7 +520,7 @@ export function resolveEngineConfig(config: EngineConfig): ResolvedEngineConfig 
     runId: input.runId ?? `run-${input.seed}`,
     shared: input.shared ?? false,
     scheduler: input.scheduler ?? asyncScheduler,
-    safety: resolveSafetyOptions(input.safety, guardrails),
+    safety: resolveSafetyOptions(input.safety, guardrails, windowDigests),
     captureDigests: input.captureDigests ?? false,
     onApply: input.onApply,
     auditSink: input.auditSink,

@@ -178,10 +178,13 @@ function issuesAt(path: string, problems: readonly OptionProblem[]): ConfigIssue
 /**
  * Fills the defaults of valid safety options (check them with {@link safetyOptionIssues} first). A
  * key set to `undefined` gets its default, exactly as an absent one; `input` is not modified.
+ * `windowDigests` is the engine's `window.digests`: the regime detector's warm-up and confirmation
+ * limit span at least three such windows (see {@link windowScaledRegimeDefaults}).
  */
 export function resolveSafetyOptions(
   input: SafetyOptions | undefined,
   guardrails: Guardrails,
+  windowDigests = 1,
 ): ResolvedSafetyOptions {
   // Dropped first: spreading `{ flipLimit: undefined }` over the defaults would erase one.
   const o: SafetyOptions = withoutUndefinedKeys(input) ?? {};
@@ -218,7 +221,35 @@ export function resolveSafetyOptions(
     violationWindowMs: o.violationWindowMs ?? 60_000,
     rollbacksPerHour: o.rollbacksPerHour ?? 3,
     breaker: resolveCircuitBreakerOptions(o.breaker as CircuitBreakerOptions | undefined),
-    regime: regime === false ? undefined : { ...DEFAULT_REGIME_OPTIONS, ...regime },
-    homeostasis: homeostasis === false ? undefined : { ...DEFAULT_HOMEOSTASIS_OPTIONS, ...homeostasis },
+    regime: regime === false ? undefined : { ...windowScaledRegimeDefaults(windowDigests), ...regime },
+    homeostasis:
+      homeostasis === false
+        ? undefined
+        : {
+            ...DEFAULT_HOMEOSTASIS_OPTIONS,
+            ...homeostasis,
+          },
+  };
+}
+
+/**
+ * The regime detector's defaults for windows of `windowDigests` digests: its warm-up (24 digests)
+ * and confirmation limit (30) were chosen where each window is one digest, so that a warm-up sees
+ * the centre and both perturbation sides many times and σ covers what the perturbations do, and a
+ * rise is judged once every point kind has shown. A window longer than a third of them holds one
+ * point for longer than that: σ was the noise at that point alone, the perturbation's own effect
+ * read as a rise of many σ, and a rise was judged on one point kind. A fleet's leader (windows of
+ * 100 digests, a low-noise cost) re-opened its gain at every perturbation and never finished an
+ * SPSA iteration. Both are raised to one SPSA cycle, three windows (the warm-up at most 4096
+ * digests, what the option accepts); windows of up to 8 digests keep them as they are.
+ */
+export function windowScaledRegimeDefaults(windowDigests: number): ResolvedRegimeOptions {
+  const d = DEFAULT_REGIME_OPTIONS;
+  const cycle = 3 * windowDigests;
+  if (cycle <= d.warmup) return d;
+  return {
+    ...d,
+    warmup: Math.min(4096, Math.max(d.warmup, cycle)),
+    confirmLimit: Math.min(1_000_000, Math.max(d.confirmLimit, cycle)),
   };
 }
