@@ -30,15 +30,15 @@ type Editable = { config: { [key: string]: unknown; bounds: Record<string, Recor
 /** An edit of a saved config's parameters. */
 type Edit = (bounds: Editable["config"]["bounds"]) => void;
 
-/** An artifact of CONFIG after 15 trials (into its refine phase), as plain JSON. */
-function saved(): Editable & Omit<SolverArtifact, "config"> {
+/** An artifact of CONFIG after 15 trials (into its refine phase), or its whole budget, as plain JSON. */
+function saved(ended = false): Editable & Omit<SolverArtifact, "config"> & { budget?: number } {
   const solver = createSolver(CONFIG);
-  for (let i = 0; i < 15; i++) {
+  for (let i = 0; i < (ended ? CONFIG.budget : 15); i++) {
     const [t] = solver.ask({ max: 1 })!;
     const p = t!.params;
     solver.tell({ id: t!.id, value: (p.x - 0.3) ** 2 + p.n + (p.c === "b" ? 0 : 1) });
   }
-  expect(solver.phase).toBe("refine");
+  expect(solver.phase).toBe(ended ? "done" : "refine");
   return JSON.parse(JSON.stringify(solver.toJSON()));
 }
 
@@ -84,8 +84,27 @@ describe("restoring an artifact whose config was edited", () => {
     const budget = saved();
     budget.config.budget = 200;
     expect(() => restoreSolver(budget)).toThrow(
+      "config.budget: 200 is not the budget this run was planned with (40): a run's budget cannot change",
+    );
+    // One whose probe would be as large was taken: it went on to the new end of a run planned for
+    // the old one, or stayed ended if it had.
+    for (const ended of [false, true]) {
+      const larger = saved(ended);
+      larger.config.budget = 41;
+      expect(() => restoreSolver(larger)).toThrow(
+        "config.budget: 41 is not the budget this run was planned with",
+      );
+    }
+    // Saved before the budget was recorded: the probe's size is what tells an edit.
+    const older = saved();
+    delete older.budget;
+    older.config.budget = 200;
+    expect(() => restoreSolver(older)).toThrow(
       "probe.count: 8 does not match the probe of 10 that the config's budget and probeRatio give (neither can change once a run has started)",
     );
+    const ratio = saved();
+    ratio.config.probeRatio = 0.5;
+    expect(() => restoreSolver(ratio)).toThrow("probe.count: 8 does not match the probe of 20");
     const strategy = saved();
     strategy.config.strategy = "tpe";
     expect(() => restoreSolver(strategy)).toThrow(

@@ -108,6 +108,12 @@ export interface SolverArtifact {
    * was added.
    */
   readonly boundsDigest?: string;
+  /**
+   * The budget the run was planned with (its probe, and the phases the default strategy sized
+   * from it): a restore refuses a config with another. Absent from artifacts saved before it was
+   * added.
+   */
+  readonly budget?: number;
 }
 
 interface ArtifactTrial {
@@ -346,6 +352,15 @@ export function restoreSolver<P extends ParamShape = string>(
       "config.bounds: not the parameters this run's trials were measured in (the artifact was edited " +
         "after it was saved, or its boundsDigest was): a run's parameters cannot change, so start a new run " +
         "and tell it the old results as warm-start points (tell({ params, value }))",
+    );
+  }
+  if (own.budget !== undefined && own.budget !== config.budget) {
+    // A run's plans were sized from its budget: under another, a run that went on would follow
+    // them to the new end, and one that had ended would stay ended.
+    throw new UsageError(
+      `config.budget: ${config.budget} is not the budget this run was planned with (${String(own.budget)}): ` +
+        "a run's budget cannot change, so start a new run with the budget you want and tell it the old " +
+        "results as warm-start points (tell({ params, value }))",
     );
   }
   const problems = artifactProblems(own, new Space(config.bounds), config);
@@ -627,6 +642,7 @@ class SolverImpl implements Solver {
       told: structuredClone(this.toldLog),
       strategy: this.strategy?.toJSON() ?? null,
       boundsDigest: this.boundsDigest,
+      budget: this.config.budget,
     };
   }
 
