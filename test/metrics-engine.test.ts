@@ -1,6 +1,7 @@
 import { Registry } from "prom-client";
 import { describe, expect, it } from "vitest";
 import type { AuditEvent } from "../src/audit/events.js";
+import type { EngineConfig } from "../src/engine/config.js";
 import { createEngine, type Engine } from "../src/engine/engine.js";
 import { createEngineMetrics, type EngineMetrics, MICROSECOND_BUCKETS } from "../src/metrics/index.js";
 import { Prng } from "../src/random/prng.js";
@@ -268,18 +269,24 @@ describe("arqon/metrics: engine metrics scraped after a run in virtual time", ()
     await engine.close();
   });
 
-  it("counts audit drops; breakdowns hold only the delivered records", async () => {
+  /** An engine on a manual clock with metrics attached, and the events it delivers. */
+  function watchedEngine(config: Partial<EngineConfig>) {
     const registry = new Registry();
     const metrics = createEngineMetrics({ registry });
     const engine = createEngine({
       seed: 1,
       params: { x: { min: 0, max: 10, init: 5 } },
       scheduler: new ManualClock(),
-      auditCapacity: 12,
+      ...config,
     });
     metrics.attach(engine);
     const events: AuditEvent[] = [];
     engine.events.subscribe((event) => events.push(event));
+    return { registry, engine, events };
+  }
+
+  it("counts audit drops; breakdowns hold only the delivered records", async () => {
+    const { registry, engine, events } = watchedEngine({ auditCapacity: 12 });
     // 30 refused digests in one turn overflow a ring of 12 records (the smallest allowed) before
     // anything is delivered. (Commands no longer do: each offers what is pending to the sink first.)
     for (let i = 0; i < 30; i++) engine.observe({ objective: 1, generation: 99 });
@@ -300,20 +307,12 @@ describe("arqon/metrics: engine metrics scraped after a run in virtual time", ()
   });
 
   it("counts records given up on a refusing audit sink apart from ring drops", async () => {
-    const registry = new Registry();
-    const metrics = createEngineMetrics({ registry });
-    const engine = createEngine({
-      seed: 1,
-      params: { x: { min: 0, max: 10, init: 5 } },
-      scheduler: new ManualClock(),
+    const { registry, engine, events } = watchedEngine({
       auditCapacity: 64,
       auditSink: () => {
         throw new Error("sink down");
       },
     });
-    metrics.attach(engine);
-    const events: AuditEvent[] = [];
-    engine.events.subscribe((event) => events.push(event));
     // One turn each, so the ring delivers every record to engine.events; the sink refuses them all.
     for (let i = 0; i < 500; i++) {
       engine.observe({ objective: Number.NaN, generation: engine.generation });
