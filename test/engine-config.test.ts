@@ -1,4 +1,4 @@
-import { VirtualTimeScheduler } from "rxjs";
+import { asyncScheduler, VirtualTimeScheduler } from "rxjs";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import {
   type EngineConfig,
@@ -8,7 +8,6 @@ import {
 } from "../src/engine/config.js";
 import { createEngine } from "../src/engine/engine.js";
 import { ConfigError, type ConfigIssue } from "../src/errors.js";
-import { wallClock } from "../src/runtime/wall-clock.js";
 
 const VALID = { seed: 1, params: { x: { min: 0, max: 10 } } } as const satisfies EngineConfig;
 
@@ -246,7 +245,7 @@ describe("engine config: defaults", () => {
       runId: "run-1",
       shared: false,
     });
-    expect(resolved.scheduler).toBe(wallClock);
+    expect(resolved.scheduler).toBe(asyncScheduler);
     expect(resolved.guardrails).toMatchObject({
       preset: "balanced",
       minIntervalMs: 100,

@@ -1,7 +1,7 @@
 import * as Either from "effect/Either";
 import * as ParseResult from "effect/ParseResult";
 import * as Schema from "effect/Schema";
-import type { SchedulerLike } from "rxjs";
+import { asyncScheduler, type SchedulerLike } from "rxjs";
 import type { InspectionEvent } from "xstate";
 import { isTimerMs, timerMsRange } from "../../machines/timer-limit.js";
 import { type AuditEvent, type ControlCommandName, VECTOR_LENGTH_UNIT } from "../audit/events.js";
@@ -14,7 +14,6 @@ import {
   guardrailIssues,
   resolveGuardrails,
 } from "../hotpath/guardrails.js";
-import { wallClock } from "../runtime/wall-clock.js";
 import { ParamRegistry, type ParamSpec } from "../space/param-registry.js";
 import type { Scale } from "../space/scale.js";
 import type { Aggregation } from "./aggregate.js";
@@ -124,10 +123,9 @@ export interface EngineConfig<N extends string = string> {
    */
   readonly shared?: boolean | undefined;
   /**
-   * The clock and timer source (default `wallClock`: RxJS `asyncScheduler`'s timers and
-   * `Date.now()`, made monotonic so that a system clock stepped back does not stall the engine).
-   * Pass a `TestScheduler` or `VirtualTimeScheduler` to run in virtual time. Digest timestamps are
-   * milliseconds on this clock: stamp them with `engine.now()`.
+   * The clock and timer source (default RxJS `asyncScheduler`, i.e. `Date.now()`). Pass a
+   * `TestScheduler` or `VirtualTimeScheduler` to run in virtual time. Digest timestamps are
+   * milliseconds on this clock.
    */
   readonly scheduler?: SchedulerLike | undefined;
   /**
@@ -521,7 +519,7 @@ export function resolveEngineConfig(config: EngineConfig): ResolvedEngineConfig 
     auditDrainMs: input.auditDrainMs ?? 0,
     runId: input.runId ?? `run-${input.seed}`,
     shared: input.shared ?? false,
-    scheduler: input.scheduler ?? wallClock,
+    scheduler: input.scheduler ?? asyncScheduler,
     safety: resolveSafetyOptions(input.safety, guardrails, windowDigests),
     captureDigests: input.captureDigests ?? false,
     onApply: input.onApply,

@@ -1,10 +1,10 @@
 import { Effect, type Scope } from "effect";
+import { asyncScheduler } from "rxjs";
 import { FIELD_SEQ } from "../audit/events.js";
 import type { AuditRing } from "../audit/ring.js";
 import type { EngineConfig } from "../engine/config.js";
 import { createEngine, Engine } from "../engine/engine.js";
 import { ConfigError, errorMessage } from "../errors.js";
-import { wallClock } from "../runtime/wall-clock.js";
 import { DecisionLog } from "./decision-log.js";
 import { asLogError, LogError } from "./errors.js";
 import { auditEventOf, ENGINE_LOG_FORMAT, engineHeaderOf, engineLogHeader } from "./log-records.js";
@@ -233,7 +233,7 @@ function planEngineLog(config: EngineConfig, options: EngineLogOptions): EngineL
     auditDrainMs: config.auditDrainMs ?? LOGGED_DRAIN_MS,
   };
   let target: DecisionLogWriter | undefined;
-  const clock = new AuditAwareClock(config.scheduler ?? wallClock, (timing) =>
+  const clock = new AuditAwareClock(config.scheduler ?? asyncScheduler, (timing) =>
     target?.appendBytes(TIMING_RECORD_BYTES, writeTimingRecord, timing),
   );
   // The engine's creation is one entry: its first records carry the header's start time exactly.

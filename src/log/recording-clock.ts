@@ -1,6 +1,5 @@
 import { asyncScheduler, type SchedulerAction, type SchedulerLike, type Subscription } from "rxjs";
 import type { EngineClock } from "../runtime/engine-clock.js";
-import { wallClock } from "../runtime/wall-clock.js";
 import { FLUSH_LOG_KIND, TIMER_LOG_KIND, type TimeRecord } from "./log-records.js";
 import { RearmableTimer } from "./rearmable-timer.js";
 
@@ -133,8 +132,7 @@ export class RecordingClock implements EngineClock {
    * its action.
    */
   private rearmableFor(work: (state?: unknown) => void, delay: number): RearmableTimer | undefined {
-    if ((this.base !== wallClock && this.base !== asyncScheduler) || work.prototype !== undefined)
-      return undefined;
+    if (this.base !== asyncScheduler || work.prototype !== undefined) return undefined;
     // Indexed: an iterator here would be an object per schedule call.
     for (let i = 0; i < this.rearmable.length; i++) {
       const timer = this.rearmable[i]!;
