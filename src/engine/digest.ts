@@ -19,9 +19,10 @@ const { DIGEST_ACCEPTED, DigestRejection } = rejection;
  * `engine.generation` when the measurement starts). Times are milliseconds on the engine's clock.
  * Only `objective` (lower is better) drives the optimiser, and `constraintMargin` the
  * constraint-first rules; the other health metrics are recorded in the audit trail and drive
- * nothing. Each optional field, when present, must be a number other than NaN (else the digest is
- * malformed); their ranges are the host's to keep and are not checked: nothing reads them, and a
- * metric in another unit (an error rate in per cent) must not cost every digest.
+ * nothing. Each optional metric, when present, must be a number other than NaN (a `timestamp`, a
+ * finite one), else the digest is malformed; the metrics' ranges are the host's to keep and are not
+ * checked: nothing reads them, and a metric in another unit (an error rate in per cent) must not
+ * cost every digest.
  */
 export interface Digest {
   /** The value to minimise, measured under `generation`. Must be finite. */

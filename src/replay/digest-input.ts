@@ -14,7 +14,9 @@ const OPTIONAL_FIELDS = ["timestamp", "constraintMargin", "latencyP99", "through
  * rejected digest without its fields can still be rebuilt when its verdict depends only on the
  * objective and generation (Malformed, WrongGeneration), or on the objective once the time checks
  * passed (NonFiniteObjective: rebuilt without a timestamp, it is taken when it was, and passes
- * them again). A malformed digest
+ * them again, except one stamped ahead of the engine's clock, within `maxSkewMs`, while the settle
+ * period had not ended: taken at the engine's time it is settling, and replay diverges there; a
+ * log written with digest capture, as engine logs are by default, holds its stamp). A malformed digest
  * is rebuilt with a non-number field, so that it is refused the same way and records the same
  * numbers (the audit writes NaN for a field that was not a number).
  */

@@ -537,7 +537,8 @@ export function solverConfigIssues(raw: unknown): ConfigIssue[] {
  * Where a config comes from: `"new"` (given to start a run) or `"saved"` (read back from a run's
  * artifact or log, through {@link savedSolverConfig}). A saved one skips the checks of what a run
  * can carry out as written, wasteful as it is (a parameter whose condition never holds), so a run
- * saved before such a check reopens.
+ * saved before such a check reopens. Checks of what a run cannot carry out right (an int range
+ * whose values do not come back from the unit axis) apply to both: such a run does not reopen.
  */
 export type ConfigOrigin = "new" | "saved";
 
