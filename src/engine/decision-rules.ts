@@ -49,8 +49,5 @@
  * - 11: a digest's time checks (settling, too old, from the future) and its generation come before
  *   its objective's: under 10 a NaN they would refuse was non-finite, and three for the live
  *   generation rolled the last apply back (a restart while settling), halting the engine on repeat.
- * - 12: a clock read earlier than the last apply (a clock stepped back) moves the times Tier 1
- *   compares with back by as much: under 11 every digest was settling and every apply held back
- *   until the clock passed the last apply again.
  */
-export const DECISION_RULES = 12;
+export const DECISION_RULES = 11;

@@ -552,18 +552,13 @@ class EngineImpl implements Engine {
     const fields = this.digestFields;
     let code = readDigest(digest, fields);
     if (code === DIGEST_ACCEPTED) {
-      let lastApplyAt = this.executor.lastApplyAt;
+      const lastApplyAt = this.executor.lastApplyAt;
       // Once a read of the clock has shown the settle period after this apply over, a digest taken
       // now (no timestamp) cannot fail a time check: no clock read, which allocates on a wall clock.
       if (Number.isNaN(fields.timestamp) && lastApplyAt === this.settledApplyAt)
         code = checkSettledUntimedDigest(fields, this.live.generation);
       else {
         const now = time.now();
-        if (now < lastApplyAt) {
-          // The clock went back: the apply is not still to come (see followClockBack).
-          this.executor.followClockBack(now);
-          lastApplyAt = now;
-        }
         code = checkDigestFields(
           fields,
           this.live.generation,
@@ -949,9 +944,7 @@ class EngineImpl implements Engine {
    * pushed to the actuator, a refusal counted toward repeated violations. Returns Tier 1's code.
    */
   private applyTarget(kind: ApplyKind): number {
-    const now = this.scheduler.now();
-    this.executor.followClockBack(now);
-    const code = this.executor.apply(this.target, ++this.proposalId, kind, now);
+    const code = this.executor.apply(this.target, ++this.proposalId, kind, this.scheduler.now());
     if (code === APPLIED) {
       this.audit.attachVector(this.live.values);
       this.safety.onApplied(kind);
@@ -1250,9 +1243,7 @@ class EngineImpl implements Engine {
    */
   private whenApplyAllowed(slot: PacedSlot, run: () => void): void {
     this.cancelPaced(slot);
-    const now = this.scheduler.now();
-    this.executor.followClockBack(now);
-    const wait = this.executor.applyAllowedAt() - now;
+    const wait = this.executor.applyAllowedAt() - this.scheduler.now();
     if (!(wait > 0)) {
       run();
       return;

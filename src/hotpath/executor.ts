@@ -229,23 +229,6 @@ export class Executor {
   }
 
   /**
-   * Follows a clock read at `now`, earlier than the last apply: the clock went back (a system
-   * clock stepped back by NTP, a virtual machine resumed). The times the rules compare with (the
-   * last apply, the cooldown's end, the rate window's applies) move back by as much, as if the last
-   * apply had just happened, so the rules hold as long as they would have, no longer. Without this
-   * every rule read the last apply as still to come and refused applies for the whole step. A no-op
-   * otherwise; allocation-free.
-   */
-  followClockBack(now: number): void {
-    const back = this.clock[LAST_APPLY]! - now;
-    if (!(back > 0 && Number.isFinite(back))) return;
-    this.clock[LAST_APPLY] = now;
-    this.clock[COOLDOWN_UNTIL] = this.clock[COOLDOWN_UNTIL]! - back;
-    const times = this.applyTimes;
-    for (let i = 0; i < times.length; i++) times[i] = times[i]! - back;
-  }
-
-  /**
    * The earliest engine-clock time at which an apply passes the time rules (rate limit, minimum
    * interval, cooldown), given the applies so far; −Infinity when nothing holds it back. The
    * block and the target checks are not included. An apply at exactly this time is not refused
