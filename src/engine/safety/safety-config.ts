@@ -222,13 +222,7 @@ export function resolveSafetyOptions(
     rollbacksPerHour: o.rollbacksPerHour ?? 3,
     breaker: resolveCircuitBreakerOptions(o.breaker as CircuitBreakerOptions | undefined),
     regime: regime === false ? undefined : { ...windowScaledRegimeDefaults(windowDigests), ...regime },
-    homeostasis:
-      homeostasis === false
-        ? undefined
-        : {
-            ...DEFAULT_HOMEOSTASIS_OPTIONS,
-            ...homeostasis,
-          },
+    homeostasis: homeostasis === false ? undefined : { ...DEFAULT_HOMEOSTASIS_OPTIONS, ...homeostasis },
   };
 }
 
@@ -240,8 +234,8 @@ export function resolveSafetyOptions(
  * point for longer than that: σ was the noise at that point alone, the perturbation's own effect
  * read as a rise of many σ, and a rise was judged on one point kind. A fleet's leader (windows of
  * 100 digests, a low-noise cost) re-opened its gain at every perturbation and never finished an
- * SPSA iteration. Both are raised to one SPSA cycle, three windows (the warm-up at most 4096
- * digests, what the option accepts); windows of up to 8 digests keep them as they are.
+ * SPSA iteration. Both are raised to at least one SPSA cycle, three windows (the warm-up at most
+ * 4096 digests, what the option accepts); windows of up to 8 digests keep them as they are.
  */
 export function windowScaledRegimeDefaults(windowDigests: number): ResolvedRegimeOptions {
   const d = DEFAULT_REGIME_OPTIONS;
