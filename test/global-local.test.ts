@@ -168,6 +168,10 @@ describe("global-local strategy (strategy: auto)", () => {
     expect(() => make({ gama: 0.1 })).toThrow(/autoOptions\.gama.*unknown key/);
     expect(() => make({ gamma: "0.1" })).toThrow(/autoOptions\.gamma/);
     expect(() => make({ gamma: 0.3, globalPhase: 2, bandwidthFloor: 0.2 })).not.toThrow();
+    // A count far past the cap used to fail inside ask, allocating its per-candidate arrays.
+    expect(() => make({ candidates: 1e10 })).toThrow(/autoOptions\.candidates.*\[1, 10000\]/);
+    expect(() => make({ candidates: 10_001 })).toThrow(ConfigError);
+    expect(() => make({ candidates: 10_000 })).not.toThrow();
     expect(() => make({ openingShare: 1 })).toThrow(/autoOptions\.openingShare.*\[0, 1\)/);
     expect(() => make({ openingShare: -0.1 })).toThrow(ConfigError);
     expect(() => make({ openingShare: 0 })).not.toThrow();

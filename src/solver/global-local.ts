@@ -15,7 +15,10 @@ import { type DiscreteCells, TrustRegionBatch } from "./trust-region.js";
 export interface GlobalLocalOptions {
   /** TPE's good share: the ⌈gamma · n⌉ best points form l(x). Default 0.15. In (0, 1]. */
   readonly gamma?: number;
-  /** Candidates TPE draws from l(x) per proposal. Default 24. A whole number ≥ 1. */
+  /**
+   * Candidates TPE draws from l(x) per proposal. Default 24. A whole number in [1, 10 000]
+   * ({@link MAX_TPE_CANDIDATES}).
+   */
   readonly candidates?: number;
   /**
    * Scale of TPE's bandwidth floor, `bandwidthFloor · n^(−1/d)` of the range. Default 0.15:
@@ -163,6 +166,13 @@ export const GLOBAL_LOCAL_DEFAULTS: ResolvedGlobalLocalOptions = Object.freeze({
   localBusyShare: 0.8,
 });
 
+/**
+ * Most candidates TPE may score per proposal. Each candidate is scored against every kernel of
+ * both models, so one ask costs in proportion: 10 000 already takes tens of milliseconds at d = 16,
+ * and far larger counts would not fit the per-candidate arrays in memory.
+ */
+export const MAX_TPE_CANDIDATES = 10_000;
+
 /** Problems with `options`, each as [field, reason]; empty when valid. */
 export function globalLocalOptionProblems(options: GlobalLocalOptions): [string, string][] {
   const o = { ...GLOBAL_LOCAL_DEFAULTS, ...options };
@@ -173,7 +183,11 @@ export function globalLocalOptionProblems(options: GlobalLocalOptions): [string,
       problems.push([name, `expected ${expected}, got ${String(value)}`]);
   };
   check(o.gamma > 0 && o.gamma <= 1, "gamma", "a number in (0, 1]");
-  check(Number.isSafeInteger(o.candidates) && o.candidates >= 1, "candidates", "a whole number ≥ 1");
+  check(
+    Number.isSafeInteger(o.candidates) && o.candidates >= 1 && o.candidates <= MAX_TPE_CANDIDATES,
+    "candidates",
+    `a whole number in [1, ${MAX_TPE_CANDIDATES}]`,
+  );
   check(o.bandwidthFloor > 0 && o.bandwidthFloor <= 1, "bandwidthFloor", "a number in (0, 1]");
   check(o.rankExponent >= 0 && o.rankExponent < Infinity, "rankExponent", "a finite number ≥ 0");
   check(o.localStep > 0 && o.localStep <= 0.5, "localStep", "a number in (0, 0.5]");
