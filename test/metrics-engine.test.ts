@@ -7,21 +7,7 @@ import { createEngineMetrics, type EngineMetrics, MICROSECOND_BUCKETS } from "..
 import { Prng } from "../src/random/prng.js";
 import { ManualClock } from "./support/engine-clock.js";
 import { eventsOfType } from "./support/engine-harness.js";
-
-/** Parsed exposition text: `name{labels}` → value. */
-function parseExposition(text: string): Map<string, number> {
-  const series = new Map<string, number>();
-  for (const line of text.split("\n")) {
-    if (line === "" || line.startsWith("#")) continue;
-    const at = line.lastIndexOf(" ");
-    series.set(line.slice(0, at), Number(line.slice(at + 1)));
-  }
-  return series;
-}
-
-async function scrape(registry: Registry): Promise<Map<string, number>> {
-  return parseExposition(await registry.metrics());
-}
+import { scrape } from "./support/exposition.js";
 
 /** A clock that moves `stepMs` each time it is read: every timed call lasts exactly `stepMs`. */
 function steppingClock(stepMs: number): () => number {
@@ -341,7 +327,9 @@ describe("arqon/metrics: engine metrics scraped after a run in virtual time", ()
     });
     metrics.attach(engine);
     expect(() => metrics.attach(engine)).toThrow(/already read an engine/);
-    expect(() => createEngineMetrics({ registry })).toThrow(/already been registered/);
+    expect(() => createEngineMetrics({ registry })).toThrow(
+      /already holds an engine's metrics under prefix "arqon_" without labels/,
+    );
     return engine.close();
   });
 });

@@ -2,16 +2,7 @@ import { Registry } from "prom-client";
 import { describe, expect, it } from "vitest";
 import { type BusStats, registerBusMetrics, registerSolverMetrics } from "../src/metrics/index.js";
 import { createSolver } from "../src/solver/solver.js";
-
-async function scrape(registry: Registry): Promise<Map<string, number>> {
-  const series = new Map<string, number>();
-  for (const line of (await registry.metrics()).split("\n")) {
-    if (line === "" || line.startsWith("#")) continue;
-    const at = line.lastIndexOf(" ");
-    series.set(line.slice(0, at), Number(line.slice(at + 1)));
-  }
-  return series;
-}
+import { scrape } from "./support/exposition.js";
 
 describe("arqon/metrics: solver metrics", () => {
   it("follows asks, tells and the best value", async () => {
@@ -83,5 +74,38 @@ describe("arqon/metrics: bus metrics", () => {
     series = await scrape(registry);
     expect(series.get("arqon_bus_up")).toBe(0);
     expect(series.get("arqon_bus_dead_letters_total")).toBe(2);
+  });
+
+  it("shows only arqon_bus_up 0 while busStats() has never succeeded, and reads it once per scrape", async () => {
+    const registry = new Registry();
+    let calls = 0;
+    let failing = true;
+    registerBusMetrics(
+      {
+        busStats: () => {
+          calls++;
+          if (failing) throw new Error("redis down");
+          return {
+            lag: 5,
+            pending: 0,
+            deadLetters: 0,
+            rejectedCommands: 0,
+            digestsProcessed: 7,
+            replicas: 2,
+            laggingReplicas: 0,
+          };
+        },
+      },
+      { registry },
+    );
+    let series = await scrape(registry);
+    expect([...series]).toEqual([["arqon_bus_up", 0]]);
+    expect(calls).toBe(1);
+    failing = false;
+    series = await scrape(registry);
+    expect(series.get("arqon_bus_up")).toBe(1);
+    expect(series.get("arqon_bus_lag")).toBe(5);
+    expect(series.get("arqon_bus_digests_processed_total")).toBe(7);
+    expect(calls).toBe(2);
   });
 });

@@ -5,6 +5,7 @@ import { createEngine } from "../src/engine/engine.js";
 import { createEngineMetrics } from "../src/metrics/index.js";
 import { ManualClock } from "./support/engine-clock.js";
 import { eventsOfType } from "./support/engine-harness.js";
+import { scrape } from "./support/exposition.js";
 
 /** A clock that moves 2 µs each time it is read: a timed call lasts 2 µs per pair of reads it spans. */
 function steppingClock(): () => number {
@@ -13,16 +14,6 @@ function steppingClock(): () => number {
     now += 0.002;
     return now;
   };
-}
-
-async function scrape(registry: Registry): Promise<Map<string, number>> {
-  const series = new Map<string, number>();
-  for (const line of (await registry.metrics()).split("\n")) {
-    if (line === "" || line.startsWith("#")) continue;
-    const at = line.lastIndexOf(" ");
-    series.set(line.slice(0, at), Number(line.slice(at + 1)));
-  }
-  return series;
 }
 
 /**

@@ -14,6 +14,7 @@ import { createEngine } from "../src/engine/engine.js";
 import { createEngineMetrics, registerBusMetrics, registerSolverMetrics } from "../src/metrics/index.js";
 import { createSolver } from "../src/solver/solver.js";
 import { ManualClock } from "./support/engine-clock.js";
+import { parseExposition } from "./support/exposition.js";
 import { PROMTOOL_PATH } from "./support/external-tools.js";
 
 const PROMTOOL = PROMTOOL_PATH;
@@ -26,17 +27,6 @@ function promtool(args: readonly string[], cwd: string): { status: number | null
   const result = spawnSync(PROMTOOL, [...args], { cwd, encoding: "utf8", timeout: 60_000 });
   if (result.error) throw result.error;
   return { status: result.status, output: `${result.stdout}${result.stderr}` };
-}
-
-/** Parsed exposition text: `name{labels}` → value. */
-function parseExposition(text: string): Map<string, number> {
-  const series = new Map<string, number>();
-  for (const line of text.split("\n")) {
-    if (line === "" || line.startsWith("#")) continue;
-    const at = line.lastIndexOf(" ");
-    series.set(line.slice(0, at), Number(line.slice(at + 1)));
-  }
-  return series;
 }
 
 describe("alert rules (promtool)", () => {

@@ -1,10 +1,10 @@
 /**
  * Prometheus metrics of the fleet's telemetry and command bus, read at scrape time.
  */
-import { Counter, Gauge, type Registry } from "prom-client";
 import type { BusStats } from "../fleet/fleet-report.js";
 import { shownValue } from "../shown-value.js";
-import { commonOptionIssues, throwOnIssues } from "./metric-options.js";
+import { type AnyRegistry, commonOptionIssues, throwOnIssues } from "./metric-options.js";
+import { ReadMetric } from "./read-metric.js";
 import { registerAll } from "./register-all.js";
 
 // The same shape the coordinator reports and the dashboard reads: one definition, re-exported here.
@@ -17,7 +17,7 @@ export interface BusStatsSource {
 
 /** Options of {@link registerBusMetrics}. */
 export interface BusMetricsOptions {
-  readonly registry: Registry;
+  readonly registry: AnyRegistry;
   /** Prefix of every metric name (default `"arqon_"`). */
   readonly prefix?: string;
 }
@@ -26,8 +26,9 @@ export interface BusMetricsOptions {
  * Registers the bus metrics (`arqon_bus_lag`, `arqon_bus_pending`, `arqon_bus_replicas`,
  * `arqon_bus_lagging_replicas` gauges; `arqon_bus_dead_letters_total`,
  * `arqon_bus_rejected_commands_total`, `arqon_bus_digests_processed_total` counters), each read from
- * `busStats()` at scrape time (keep it cheap and synchronous). When it throws, the scrape still
- * succeeds: the bus series keep their last values and `arqon_bus_up` is 0. It is 0 as well while
+ * `busStats()` once per scrape (keep it cheap and synchronous). When it throws, the scrape still
+ * succeeds: the bus series keep their last values (and are absent until a call has succeeded) and
+ * `arqon_bus_up` is 0. It is 0 as well while
  * the figures say they are `stale` (a coordinator whose latest read of Redis failed). The three
  * totals are exported as they are read, so the source must never let them go down (Prometheus
  * would take it for a reset and count the whole value again); the coordinator keeps them
@@ -42,12 +43,18 @@ export function registerBusMetrics(source: BusStatsSource, options: BusMetricsOp
     issues.unshift({ path: "source", message: `must have a busStats() method, got ${shownValue(source)}` });
   throwOnIssues("registerBusMetrics", issues);
   const p = options.prefix ?? "arqon_";
-  // Built unregistered (no registers), then registered all or none by registerAll.
-  const registers: Registry[] = [];
-  // The last figures read; a failing source keeps them and turns arqon_bus_up to 0.
+  // The last figures read; a failing source keeps them and turns arqon_bus_up to 0. Until a read
+  // succeeds there are none, and the bus series are absent rather than 0.
   let last: BusStats | undefined;
   let up = 0;
+  // One read per scrape: the registry reads every metric in one synchronous pass.
+  let readThisPass = false;
   const read = (): BusStats | undefined => {
+    if (readThisPass) return last;
+    readThisPass = true;
+    queueMicrotask(() => {
+      readThisPass = false;
+    });
     try {
       last = source.busStats();
       up = last.stale === true ? 0 : 1;
@@ -56,37 +63,24 @@ export function registerBusMetrics(source: BusStatsSource, options: BusMetricsOp
     }
     return last;
   };
+  const series = (name: string, help: string, type: "gauge" | "counter", pick: (s: BusStats) => number) =>
+    new ReadMetric(p + name, help, type, () => {
+      const stats = read();
+      return stats === undefined ? [] : [{ labels: {}, value: pick(stats) }];
+    });
   const gauge = (name: string, help: string, pick: (s: BusStats) => number) =>
-    new Gauge({
-      name: p + name,
-      help,
-      registers,
-      collect() {
-        const stats = read();
-        if (stats !== undefined) this.set(pick(stats));
-      },
-    });
+    series(name, help, "gauge", pick);
   const total = (name: string, help: string, pick: (s: BusStats) => number) =>
-    new Counter({
-      name: p + name,
-      help,
-      registers,
-      collect() {
-        const stats = read();
-        if (stats === undefined) return;
-        this.reset();
-        this.inc(pick(stats));
-      },
-    });
-  const upGauge = new Gauge({
-    name: `${p}bus_up`,
-    help: "1 when the last busStats() call returned fresh figures, else 0 (it failed, or the source could not read Redis: the bus series then keep their last values).",
-    registers,
-    collect() {
+    series(name, help, "counter", pick);
+  const upGauge = new ReadMetric(
+    `${p}bus_up`,
+    "1 when the last busStats() call returned fresh figures, else 0 (it failed, or the source could not read Redis: the bus series then keep their last values).",
+    "gauge",
+    () => {
       read();
-      this.set(up);
+      return [{ labels: {}, value: up }];
     },
-  });
+  );
   registerAll("registerBusMetrics", options.registry, [
     upGauge,
     gauge("bus_lag", "Telemetry entries not yet delivered to the coordinator.", (s) => s.lag),

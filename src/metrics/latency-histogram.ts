@@ -7,9 +7,12 @@ import type { ConfigIssue } from "../errors.js";
 import { shownValue } from "../shown-value.js";
 import { throwOnIssues } from "./metric-options.js";
 
-/** One exposition line as prom-client's registry formats it. */
+/**
+ * One exposition line as prom-client's registry formats it; without `metricName` it is the
+ * metric's own name (which a counter needs: OpenMetrics output appends `_total` to it).
+ */
 export interface ExpositionValue {
-  readonly metricName: string;
+  readonly metricName?: string;
   readonly labels: Readonly<Record<string, string | number>>;
   readonly value: number;
 }
@@ -24,13 +27,16 @@ export interface ExpositionMetric {
 }
 
 /**
- * Upper bounds (seconds) of the T1/T2 latency buckets: 1 µs to 10 ms. prom-client's defaults
+ * Upper bounds (seconds) of the T1/T2 latency buckets: 1 µs to 10 s. prom-client's defaults
  * start at 5 ms, where every engine call would land in the first bucket. 20 µs is a bound because
  * the decision-latency alert's threshold must be one: `histogram_quantile` interpolates inside a
- * bucket, and would read decisions of 11 µs in a 10–25 µs bucket as a p99 near 25 µs.
+ * bucket, and would read decisions of 11 µs in a 10–25 µs bucket as a p99 near 25 µs. The buckets
+ * go on to 10 s, the longest the engine waits for an async actuator hook, so a hook that writes
+ * over the network is measured rather than lumped into `+Inf`.
  */
 export const MICROSECOND_BUCKETS: readonly number[] = [
-  1e-6, 2.5e-6, 5e-6, 1e-5, 2e-5, 2.5e-5, 5e-5, 1e-4, 2.5e-4, 5e-4, 1e-3, 2.5e-3, 1e-2,
+  1e-6, 2.5e-6, 5e-6, 1e-5, 2e-5, 2.5e-5, 5e-5, 1e-4, 2.5e-4, 5e-4, 1e-3, 2.5e-3, 1e-2, 2.5e-2, 0.1, 0.25, 1,
+  2.5, 10,
 ];
 
 /**
@@ -114,15 +120,23 @@ export class LatencyHistogram {
   /** The exposition prom-client's registry asks every metric for. */
   async get(): Promise<ExpositionMetric> {
     const values: ExpositionValue[] = [];
+    this.samples(this.name, {}, values);
+    return { name: this.name, help: this.help, type: this.type, values, aggregator: "sum" };
+  }
+
+  /**
+   * Appends the histogram's samples under `name` to `into`, each with `labels` as well (the
+   * buckets, then `_sum` and `_count`, as a prom-client histogram lists them).
+   */
+  samples(name: string, labels: Readonly<Record<string, string>>, into: ExpositionValue[]): void {
     let cumulative = 0;
     for (let i = 0; i <= this.buckets.length; i++) {
       cumulative += this.counts[i]!;
       const le = i < this.buckets.length ? this.buckets[i]! : "+Inf";
-      values.push({ metricName: `${this.name}_bucket`, labels: { le }, value: cumulative });
+      into.push({ metricName: `${name}_bucket`, labels: { ...labels, le }, value: cumulative });
     }
-    values.push({ metricName: `${this.name}_sum`, labels: {}, value: this.sum });
-    values.push({ metricName: `${this.name}_count`, labels: {}, value: this.total });
-    return { name: this.name, help: this.help, type: this.type, values, aggregator: "sum" };
+    into.push({ metricName: `${name}_sum`, labels, value: this.sum });
+    into.push({ metricName: `${name}_count`, labels, value: this.total });
   }
 
   /** Adds this histogram to `registry` (prom-client accepts any object with `name` and `get()`). */

@@ -2,8 +2,12 @@
  * Checks of the options every metrics registration takes (`registry`, `prefix`), and the error
  * that names every problem before anything is registered.
  */
+import type { Registry, RegistryContentType } from "prom-client";
 import type { ConfigIssue } from "../errors.js";
 import { shownValue } from "../shown-value.js";
+
+/** A prom-client registry of either exposition format (Prometheus text or OpenMetrics). */
+export type AnyRegistry = Registry<RegistryContentType>;
 
 /** What prom-client accepts as a metric name, so a prefix that matches it keeps every name valid. */
 const METRIC_NAME_PREFIX = /^(?:[a-zA-Z_:][a-zA-Z0-9_:]*)?$/;

@@ -3,7 +3,7 @@
  */
 import { Counter, Gauge, type Registry } from "prom-client";
 import { shownValue } from "../shown-value.js";
-import { commonOptionIssues, throwOnIssues } from "./metric-options.js";
+import { type AnyRegistry, commonOptionIssues, throwOnIssues } from "./metric-options.js";
 import { registerAll } from "./register-all.js";
 
 /** What the solver metrics read: a `Solver` or a `SharedStudy` fits. */
@@ -19,7 +19,7 @@ export interface SolverStatsSource {
 
 /** Options of {@link registerSolverMetrics}. */
 export interface SolverMetricsOptions {
-  readonly registry: Registry;
+  readonly registry: AnyRegistry;
   /** Prefix of every metric name (default `"arqon_"`). */
   readonly prefix?: string;
 }
