@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
@@ -366,6 +366,12 @@ describe("dashboard in chromium", () => {
         `the ${atBaseline} window${atBaseline === 1 ? "" : "s"} measured at the baseline configuration`,
       );
       await page.screenshot({ path: screenshotPath("dashboard-recording"), fullPage: true });
+      // A malformed line appended ends the following: the page says so instead of looking followed.
+      appendFileSync(file, "{oops\n");
+      await page.waitForSelector("#source.error", WAIT);
+      expect(await page.textContent("#source")).toContain(
+        `recording, no longer followed: ${file}:${events.length + 1}: not JSON`,
+      );
       await page.close();
     } finally {
       await server.close();

@@ -158,11 +158,16 @@ describe("followRecording", () => {
     const failed = new Promise<RecordingError>((resolve) => {
       report = resolve;
     });
-    followed.push(await followRecording(file, { intervalMs: 20, onError: (error) => report(error) }));
+    const source = await followRecording(file, { intervalMs: 20, onError: (error) => report(error) });
+    followed.push(source);
+    expect(source.view().stopped).toBeUndefined();
     appendFileSync(file, "{oops\n");
     const error = await failed;
     expect(error).toBeInstanceOf(RecordingError);
     expect(error.message).toMatch(/run\.jsonl:2: not JSON/);
+    // The view says so, for the page: it must not look followed while it shows stale events.
+    expect(source.view().stopped).toBe(error.message);
+    expect(source.view().time).toBe(100);
     await expect(followRecording(join(tempDir(), "missing.jsonl"))).rejects.toThrow(/cannot read/);
     await expect(followRecording(file, { intervalMs: 5 })).rejects.toThrow(/intervalMs/);
   });

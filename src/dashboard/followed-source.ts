@@ -15,7 +15,10 @@ export interface FollowRecordingOptions {
   readonly units?: DashboardUnits;
   /** Title of the view (default: the path). */
   readonly title?: string;
-  /** Called when a later read fails (a malformed line appended); following stops. Default: ignore. */
+  /**
+   * Called when a later read fails (a malformed line appended); following stops, and the view says
+   * why in `stopped`. Default: nothing more.
+   */
   readonly onError?: (error: RecordingError) => void;
   /**
    * Aborting it stops the first read (of a long recording, done in steps) between two steps:
@@ -77,6 +80,8 @@ export async function followRecording(
   } while (tail.behind);
 
   let closed = false;
+  // Why following stopped, shown in the view: a page must not keep looking live on stale data.
+  let stopped: string | undefined;
   let timer: NodeJS.Timeout | undefined;
   let reading: Promise<void> = Promise.resolve();
   const check = () => {
@@ -92,6 +97,7 @@ export async function followRecording(
         if (closed) return;
         const failure =
           error instanceof RecordingError ? error : new RecordingError(`${path}: ${errorMessage(error)}`);
+        stopped = failure.message;
         options.onError?.(failure);
       },
     );
@@ -102,7 +108,7 @@ export async function followRecording(
     get count() {
       return count;
     },
-    view: () => fold.view(),
+    view: () => (stopped === undefined ? fold.view() : { ...fold.view(), stopped }),
     subscribe(listener) {
       for (const event of kept.slice(-keep)) listener(event);
       listeners.add(listener);

@@ -105,7 +105,10 @@ export const DASHBOARD_SCRIPT = String.raw`
     var v = st.view;
     if (!v) return;
     $("title").textContent = v.title;
-    $("source").textContent = v.source === "live" ? "live engine" : "recording (read-only)";
+    var source = $("source");
+    source.textContent = v.source === "live" ? "live engine"
+      : v.stopped ? "recording, no longer followed: " + v.stopped : "recording (read-only)";
+    source.className = v.stopped ? "badge error" : "badge";
     var mode = $("mode");
     mode.textContent = "mode " + v.mode;
     mode.className = "badge mode mode-" + v.mode;

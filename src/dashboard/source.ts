@@ -39,6 +39,11 @@ export interface DashboardView {
   readonly baselineGeneration?: number;
   /** Units of the objective and of the parameters, for axis labels (empty when not given). */
   readonly units: DashboardUnits;
+  /**
+   * Why a followed recording is no longer followed (a later read failed, such as a malformed line
+   * appended): the view then stays at the last events read. Absent while it is followed.
+   */
+  readonly stopped?: string;
 }
 
 /** Units shown on the charts' axes and beside values, e.g. `{ objective: "ms", params: { batchSize: "requests" } }`. */
