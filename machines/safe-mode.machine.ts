@@ -194,63 +194,6 @@ function isKnownReason(reason: unknown): reason is SafeModeReason {
   return typeof reason === "string" && Object.hasOwn(SAFE_MODE_REASONS, reason);
 }
 
-/** Modes above normal, most severe first: the order escalation guards are tried in. */
-const ESCALATION_ORDER = ["halted", "frozen", "conservative"] as const satisfies readonly SafeModeName[];
-
-/**
- * The `reason.raised` and `halt` transitions of a mode below halted: a raised reason goes straight
- * to the most severe mode it demands above `from` (else it only joins the set), and `halt` goes to
- * halted. Built once at definition time, so the chart's config stays static for visualisers.
- */
-function escalationsFrom(from: "normal" | "conservative" | "frozen") {
-  const higher = ESCALATION_ORDER.filter((to) => SAFE_MODE_LEVEL[to] > SAFE_MODE_LEVEL[from]);
-  return {
-    "reason.raised": [
-      ...higher.map((to) => ({
-        guard: { type: "raisesTo" as const, params: { level: SAFE_MODE_LEVEL[to] } },
-        target: to,
-        actions: [
-          "addReason" as const,
-          {
-            type: "recordEscalation" as const,
-            params: { from: SAFE_MODE_LEVEL[from], to: SAFE_MODE_LEVEL[to] },
-          },
-          { type: "announce" as const, params: { from, to } },
-        ],
-      })),
-      { guard: "knownReason" as const, actions: ["addReason" as const, "forgetEscalation" as const] },
-    ],
-    halt: {
-      target: "halted",
-      actions: [
-        "addManualHalt" as const,
-        "forgetEscalation" as const,
-        { type: "announce" as const, params: { from, to: "halted" as const } },
-      ],
-    },
-  };
-}
-
-/**
- * The `trip.retracted` transitions of conservative or frozen that return below `from`: to each
- * lower mode, guarded by the level the retraction leaves (see the `returnsTo` guard). Built once
- * at definition time, like {@link escalationsFrom}.
- */
-function retractionsFrom(from: "conservative" | "frozen") {
-  const lower = (["conservative", "normal"] as const).filter(
-    (to) => SAFE_MODE_LEVEL[to] < SAFE_MODE_LEVEL[from],
-  );
-  return lower.map((to) => ({
-    guard: { type: "returnsTo" as const, params: { level: SAFE_MODE_LEVEL[to] } },
-    target: `#safeMode.${to}` as const,
-    actions: [
-      "removeReason" as const,
-      "forgetEscalation" as const,
-      { type: "announce" as const, params: { from, to } },
-    ],
-  }));
-}
-
 /**
  * SafeMode as a statechart: `normal` → `conservative` → `frozen` → `halted`.
  *
@@ -296,14 +239,14 @@ export const safeModeMachine = setup({
     dwell: ({ context }) => context.dwellMs,
   },
   guards: {
-    /** The set after this raise holds a reason demanding `level` or more. */
-    raisesTo: ({ context, event }, params: { readonly level: SafeModeLevel }) =>
+    /** The set after this raise holds a reason demanding mode `to` or more. */
+    raisesTo: ({ context, event }, params: { readonly to: SafeModeName }) =>
       event.type === "reason.raised" &&
       isKnownReason(event.reason) &&
-      demandsAtLeast(context.reasons | reasonMask(event.reason), params.level),
-    /** Nothing demands `level` (or more) and enough healthy windows were seen. */
-    mayStepDown: ({ context }, params: { readonly level: SafeModeLevel }) =>
-      !demandsAtLeast(context.reasons, params.level) &&
+      demandsAtLeast(context.reasons | reasonMask(event.reason), SAFE_MODE_LEVEL[params.to]),
+    /** Nothing demands mode `from` (or more) and enough healthy windows were seen. */
+    mayStepDown: ({ context }, params: { readonly from: SafeModeName }) =>
+      !demandsAtLeast(context.reasons, SAFE_MODE_LEVEL[params.from]) &&
       context.healthyWindows >= context.healthyWindowsRequired,
     /** A `reason.raised` names a known reason (else the event is ignored). */
     knownReason: ({ event }) => event.type === "reason.raised" && isKnownReason(event.reason),
@@ -320,16 +263,16 @@ export const safeModeMachine = setup({
       (context.reasons & reasonMask(event.reason)) !== 0,
     /**
      * A `trip.retracted` for the raise that made the latest escalation, after which the mode to be
-     * in is `level`: the one that raise found, or what the other active reasons demand, if more
-     * (offered only for levels below the current mode).
+     * in is `to`: the one that raise found, or what the other active reasons demand, if more
+     * (offered only for modes below the current one).
      */
-    returnsTo: ({ context, event }, params: { readonly level: SafeModeLevel }) =>
+    returnsTo: ({ context, event }, params: { readonly to: SafeModeName }) =>
       event.type === "trip.retracted" &&
       isKnownReason(event.reason) &&
       !isLatchedReason(event.reason) &&
       context.escalatedBy === reasonMask(event.reason) &&
       Math.max(context.escalatedFrom, demandedLevel(context.reasons & ~reasonMask(event.reason))) ===
-        params.level,
+        SAFE_MODE_LEVEL[params.to],
     acknowledged: ({ event }) =>
       event.type === "reset" && typeof event.acknowledge === "string" && event.acknowledge.trim().length > 0,
   },
@@ -347,11 +290,10 @@ export const safeModeMachine = setup({
     })),
     /** Remembers which raise entered the new mode, from which level (see `escalatedBy`). */
     recordEscalation: assign(
-      ({ event }, params: { readonly from: SafeModeLevel; readonly to: SafeModeLevel }) => ({
+      ({ event }, params: { readonly from: SafeModeName; readonly to: SafeModeName }) => ({
         // A raise straight to halted cannot be taken back: halted ends only by a reset.
-        escalatedBy:
-          event.type === "reason.raised" && params.to < SAFE_MODE_LEVEL.halted ? reasonMask(event.reason) : 0,
-        escalatedFrom: params.from,
+        escalatedBy: event.type === "reason.raised" && params.to !== "halted" ? reasonMask(event.reason) : 0,
+        escalatedFrom: SAFE_MODE_LEVEL[params.from],
       }),
     ),
     forgetEscalation: assign({ escalatedBy: 0, escalatedFrom: SAFE_MODE_LEVEL.normal }),
@@ -403,16 +345,92 @@ export const safeModeMachine = setup({
   states: {
     normal: {
       on: {
-        ...escalationsFrom("normal"),
+        // Straight to the most severe mode the raised reason demands, else it only joins the set.
+        "reason.raised": [
+          {
+            guard: { type: "raisesTo", params: { to: "halted" } },
+            target: "halted",
+            actions: [
+              "addReason",
+              { type: "recordEscalation", params: { from: "normal", to: "halted" } },
+              { type: "announce", params: { from: "normal", to: "halted" } },
+            ],
+          },
+          {
+            guard: { type: "raisesTo", params: { to: "frozen" } },
+            target: "frozen",
+            actions: [
+              "addReason",
+              { type: "recordEscalation", params: { from: "normal", to: "frozen" } },
+              { type: "announce", params: { from: "normal", to: "frozen" } },
+            ],
+          },
+          {
+            guard: { type: "raisesTo", params: { to: "conservative" } },
+            target: "conservative",
+            actions: [
+              "addReason",
+              { type: "recordEscalation", params: { from: "normal", to: "conservative" } },
+              { type: "announce", params: { from: "normal", to: "conservative" } },
+            ],
+          },
+          { guard: "knownReason", actions: ["addReason", "forgetEscalation"] },
+        ],
+        halt: {
+          target: "halted",
+          actions: [
+            "addManualHalt",
+            "forgetEscalation",
+            { type: "announce", params: { from: "normal", to: "halted" } },
+          ],
+        },
       },
     },
     conservative: {
       initial: "dwelling",
       entry: "restartHealthyCount",
       on: {
-        ...escalationsFrom("conservative"),
+        // Straight to the most severe mode the raised reason demands, else it only joins the set.
+        "reason.raised": [
+          {
+            guard: { type: "raisesTo", params: { to: "halted" } },
+            target: "halted",
+            actions: [
+              "addReason",
+              { type: "recordEscalation", params: { from: "conservative", to: "halted" } },
+              { type: "announce", params: { from: "conservative", to: "halted" } },
+            ],
+          },
+          {
+            guard: { type: "raisesTo", params: { to: "frozen" } },
+            target: "frozen",
+            actions: [
+              "addReason",
+              { type: "recordEscalation", params: { from: "conservative", to: "frozen" } },
+              { type: "announce", params: { from: "conservative", to: "frozen" } },
+            ],
+          },
+          { guard: "knownReason", actions: ["addReason", "forgetEscalation"] },
+        ],
+        halt: {
+          target: "halted",
+          actions: [
+            "addManualHalt",
+            "forgetEscalation",
+            { type: "announce", params: { from: "conservative", to: "halted" } },
+          ],
+        },
+        // A retraction of the raise that made the latest escalation returns below at once.
         "trip.retracted": [
-          ...retractionsFrom("conservative"),
+          {
+            guard: { type: "returnsTo", params: { to: "normal" } },
+            target: "#safeMode.normal",
+            actions: [
+              "removeReason",
+              "forgetEscalation",
+              { type: "announce", params: { from: "conservative", to: "normal" } },
+            ],
+          },
           { guard: "retractable", actions: "removeReason" },
         ],
       },
@@ -420,7 +438,7 @@ export const safeModeMachine = setup({
         dwelling: { after: { dwell: "settled" } },
         settled: {
           always: {
-            guard: { type: "mayStepDown", params: { level: SAFE_MODE_LEVEL.conservative } },
+            guard: { type: "mayStepDown", params: { from: "conservative" } },
             target: "#safeMode.normal",
             actions: [
               "restartHealthyCount",
@@ -435,14 +453,55 @@ export const safeModeMachine = setup({
       initial: "dwelling",
       entry: "restartHealthyCount",
       on: {
-        ...escalationsFrom("frozen"),
-        "trip.retracted": [...retractionsFrom("frozen"), { guard: "retractable", actions: "removeReason" }],
+        // Straight to the most severe mode the raised reason demands, else it only joins the set.
+        "reason.raised": [
+          {
+            guard: { type: "raisesTo", params: { to: "halted" } },
+            target: "halted",
+            actions: [
+              "addReason",
+              { type: "recordEscalation", params: { from: "frozen", to: "halted" } },
+              { type: "announce", params: { from: "frozen", to: "halted" } },
+            ],
+          },
+          { guard: "knownReason", actions: ["addReason", "forgetEscalation"] },
+        ],
+        halt: {
+          target: "halted",
+          actions: [
+            "addManualHalt",
+            "forgetEscalation",
+            { type: "announce", params: { from: "frozen", to: "halted" } },
+          ],
+        },
+        // A retraction of the raise that made the latest escalation returns below at once.
+        "trip.retracted": [
+          {
+            guard: { type: "returnsTo", params: { to: "conservative" } },
+            target: "#safeMode.conservative",
+            actions: [
+              "removeReason",
+              "forgetEscalation",
+              { type: "announce", params: { from: "frozen", to: "conservative" } },
+            ],
+          },
+          {
+            guard: { type: "returnsTo", params: { to: "normal" } },
+            target: "#safeMode.normal",
+            actions: [
+              "removeReason",
+              "forgetEscalation",
+              { type: "announce", params: { from: "frozen", to: "normal" } },
+            ],
+          },
+          { guard: "retractable", actions: "removeReason" },
+        ],
       },
       states: {
         dwelling: { after: { dwell: "settled" } },
         settled: {
           always: {
-            guard: { type: "mayStepDown", params: { level: SAFE_MODE_LEVEL.frozen } },
+            guard: { type: "mayStepDown", params: { from: "frozen" } },
             target: "#safeMode.conservative",
             actions: [
               "restartHealthyCount",

@@ -378,6 +378,15 @@ export function renderIndexPage(pages: readonly MachinePage[]): string {
       "and `xstate/graph` can load them from `arqon/machines`. The diagrams on these pages are " +
       "generated from the definitions and checked against them by a test, so they cannot drift.",
     "",
+    "Each definition is one object literal, with no transition built by code, so tools that read " +
+      "the source without running it see every transition (a test reads them so). To walk them " +
+      "with `xstate/graph`, give the machine the `input` `createActor` would (the solver, SPSA and " +
+      "engine machines read theirs when they start), the events with their payloads, and an " +
+      "`xstate.after.<delay>.<state id>` event for each delayed transition, which the walker does " +
+      "not send by itself (SafeMode's `dwell`, the breaker's `backoff`); serialise the breaker's " +
+      "states without its `epoch`, a counter that never repeats. `test/machines-graph.test.ts` " +
+      "reaches every state of each machine this way.",
+    "",
     "| machine | export | states | what it does |",
     "|---|---|---|---|",
   ];
