@@ -20,6 +20,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { publint } from "publint";
 import { formatMessage } from "publint/utils";
+import ts from "typescript";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
@@ -137,6 +138,21 @@ describe("package.json", () => {
   });
 });
 
+describe("tsconfig.json", () => {
+  it("maps every public entry point to its source, so examples run on a fresh clone without a build", () => {
+    const { config } = ts.readConfigFile(join(ROOT, "tsconfig.json"), ts.sys.readFile);
+    const paths = (config as { compilerOptions: { paths: Record<string, string[]> } }).compilerOptions.paths;
+    const expected: Record<string, string[]> = {};
+    for (const key of EXPECTED_EXPORTS.filter((k) => k !== "./package.json")) {
+      const types = (pkg.exports[key] as Record<string, string>).types!;
+      expected[`${pkg.name}${key.slice(1)}`] = [
+        types.replace(/^\.\/dist\//, "./").replace(/\.d\.ts$/, ".ts"),
+      ];
+    }
+    expect(paths).toEqual(expected);
+  });
+});
+
 describe("dependencies", () => {
   it("takes effect, rxjs and xstate as peers: their values cross the API, so an app needs one copy of each", () => {
     const { dependencies = {}, peerDependencies = {}, devDependencies = {} } = pkg;
@@ -145,6 +161,14 @@ describe("dependencies", () => {
       // The range starts at the exact version the project builds and tests with.
       expect(devDependencies[name], name).toMatch(/^\d+\.\d+\.\d+$/);
       expect(peerDependencies[name], name).toBe(`^${devDependencies[name]}`);
+    }
+  });
+
+  it("the README states each peer range as package.json does", () => {
+    const readme = readFileSync(join(ROOT, "README.md"), "utf8").replace(/\s+/g, " ");
+    for (const name of ["effect", "rxjs", "xstate"]) {
+      const version = pkg.devDependencies?.[name] ?? "";
+      expect(readme, name).toContain(`\`${name}\` (${version.split(".")[0]}.x from ${version}`);
     }
   });
 });

@@ -87,10 +87,13 @@ describe("engineSnapshots", () => {
     });
   });
 
-  it("rejects a negative or non-finite everyMs", () => {
+  it("rejects a negative, non-finite or too long everyMs", () => {
     const engine = { events: new Subject<AuditEvent>(), snapshot: () => ({}) as EngineSnapshot };
     expect(() => engineSnapshots(engine, { everyMs: -1 })).toThrow(UsageError);
     expect(() => engineSnapshots(engine, { everyMs: Number.NaN })).toThrow(/everyMs/);
+    // Past Node's longest timer, the throttle would fire after 1 ms: refused, not silently off.
+    expect(() => engineSnapshots(engine, { everyMs: 3e9 })).toThrow(/everyMs .*at most 2147483647/);
+    expect(() => engineSnapshots(engine, { everyMs: 2_147_483_647 })).not.toThrow();
   });
 
   it("follows a real engine in virtual time: a snapshot after its applies, a last one at close", async () => {

@@ -2,12 +2,15 @@
 // literal config. The `expectTypeOf` and `@ts-expect-error` lines are checked by `tsc --noEmit`
 // (tsconfig includes test/): an unused `@ts-expect-error` is itself a compile error, so a misspelt
 // name that stopped being rejected fails the type check.
+import { createElement, type ReactElement } from "react";
+import { renderToString } from "react-dom/server";
 import { VirtualTimeScheduler } from "rxjs";
 import { afterEach, describe, expect, expectTypeOf, it } from "vitest";
 import type { EngineConfig } from "../src/engine/config.js";
 import { createEngine, type Engine, type EngineSnapshot } from "../src/engine/engine.js";
 import { UsageError } from "../src/errors.js";
 import type { BoundsInput, ParamsOf, ParamValue } from "../src/index.js";
+import { useEngine } from "../src/react/use-engine.js";
 import type { SolverConfig } from "../src/solver/config.js";
 import { minimize } from "../src/solver/minimize.js";
 import {
@@ -80,6 +83,21 @@ describe("createEngine with a literal config", () => {
     // A typed engine is still an Engine for code that takes any engine.
     const any: Engine = typedEngine();
     expect(any.value("batchSize")).toBe(64);
+  });
+});
+
+describe("useEngine with a literal config", () => {
+  it("types the engine by its parameter names, as createEngine does", () => {
+    function Tuned(): ReactElement {
+      const engine = useEngine({ seed: 7, params: { batchSize: { min: 1, max: 512, init: 64 } } });
+      expectTypeOf(engine).toEqualTypeOf<Engine<"batchSize"> | null>();
+      // @ts-expect-error: "batchsize" is not a parameter of this engine
+      const misspelt = () => engine?.value("batchsize");
+      void misspelt;
+      return createElement("span", null, engine === null ? "starting" : String(engine.value("batchSize")));
+    }
+    // Server rendering runs no effect: the engine is not started, only the types are at stake.
+    expect(renderToString(createElement(Tuned))).toBe("<span>starting</span>");
   });
 });
 

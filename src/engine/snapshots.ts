@@ -1,4 +1,5 @@
 import { asyncScheduler, auditTime, Observable, type SchedulerLike } from "rxjs";
+import { isTimerMs, timerMsRange } from "../../machines/timer-limit.js";
 import { UsageError } from "../errors.js";
 import type { Engine, EngineSnapshot } from "./engine.js";
 
@@ -31,7 +32,7 @@ export const SNAPSHOT_EVERY_MS = 100;
  * next event. When the engine closes, `events` completes: a snapshot still pending is delivered,
  * then the stream completes. Subscribing to a closed engine yields one snapshot and completes.
  * Snapshots allocate, so this is for UIs and reports, not the hot path. Throws a `UsageError` when
- * `everyMs` is not a finite number ≥ 0.
+ * `everyMs` is not a number ≥ 0 that a timer can wait (at most 2³¹ − 1 ms).
  *
  * @example
  * ```ts
@@ -45,8 +46,11 @@ export function engineSnapshots(
   options: EngineSnapshotsOptions = {},
 ): Observable<EngineSnapshot> {
   const everyMs = options.everyMs ?? SNAPSHOT_EVERY_MS;
-  if (!(Number.isFinite(everyMs) && everyMs >= 0))
-    throw new UsageError(`engineSnapshots: everyMs must be a finite number ≥ 0, got ${everyMs}`);
+  // A delay past Node's longest timer would fire at once: the throttle would silently be off.
+  if (!(typeof everyMs === "number" && isTimerMs(everyMs, false)))
+    throw new UsageError(
+      `engineSnapshots: everyMs must be a number of milliseconds ${timerMsRange(false)}, got ${everyMs}`,
+    );
   const scheduler = options.scheduler ?? asyncScheduler;
   return new Observable<EngineSnapshot>((subscriber) => {
     subscriber.next(engine.snapshot());

@@ -2,8 +2,11 @@ import { useEffect, useState } from "react";
 import type { EngineConfig } from "../engine/config.js";
 import { createEngine, type Engine } from "../engine/engine.js";
 
-/** What {@link useEngine} starts: a config for `createEngine`, or a function that creates the engine. */
-export type EngineSource = EngineConfig | (() => Engine);
+/**
+ * What {@link useEngine} starts: a config for `createEngine`, or a function that creates the
+ * engine. `N` is the parameter names, inferred from a literal config as `createEngine` does.
+ */
+export type EngineSource<N extends string = string> = EngineConfig<N> | (() => Engine<N>);
 
 /**
  * Runs an engine for as long as the component is mounted.
@@ -14,7 +17,9 @@ export type EngineSource = EngineConfig | (() => Engine);
  * mounts again in development, the first engine is closed before the second is created: there is
  * never more than one running engine per mounted component. `source` is read once, at mount;
  * to start over with another config, remount the component (change its `key`). An invalid config
- * throws its `ConfigError` from the effect, to the nearest error boundary.
+ * throws its `ConfigError` from the effect, to the nearest error boundary. With a literal config,
+ * the engine is typed by its parameter names, as `createEngine`'s is: `engine.value("batchSize")`
+ * compiles, a misspelt name does not.
  *
  * @example
  * ```tsx
@@ -22,8 +27,8 @@ export type EngineSource = EngineConfig | (() => Engine);
  * const generation = useEngineSnapshot(engine, (s) => s.generation);
  * ```
  */
-export function useEngine(source: EngineSource): Engine | null {
-  const [engine, setEngine] = useState<Engine | null>(null);
+export function useEngine<const N extends string>(source: EngineSource<N>): Engine<N> | null {
+  const [engine, setEngine] = useState<Engine<N> | null>(null);
   // biome-ignore lint/correctness/useExhaustiveDependencies: the source is read once, at mount (documented).
   useEffect(() => {
     const started = typeof source === "function" ? source() : createEngine(source);
