@@ -86,16 +86,18 @@ describe("createEngine with a literal config", () => {
   });
 });
 
+/** A component whose engine is typed by the literal config it starts. */
+function Tuned(): ReactElement {
+  const engine = useEngine({ seed: 7, params: { batchSize: { min: 1, max: 512, init: 64 } } });
+  expectTypeOf(engine).toEqualTypeOf<Engine<"batchSize"> | null>();
+  // @ts-expect-error: "batchsize" is not a parameter of this engine
+  const misspelt = () => engine?.value("batchsize");
+  void misspelt;
+  return createElement("span", null, engine === null ? "starting" : String(engine.value("batchSize")));
+}
+
 describe("useEngine with a literal config", () => {
   it("types the engine by its parameter names, as createEngine does", () => {
-    function Tuned(): ReactElement {
-      const engine = useEngine({ seed: 7, params: { batchSize: { min: 1, max: 512, init: 64 } } });
-      expectTypeOf(engine).toEqualTypeOf<Engine<"batchSize"> | null>();
-      // @ts-expect-error: "batchsize" is not a parameter of this engine
-      const misspelt = () => engine?.value("batchsize");
-      void misspelt;
-      return createElement("span", null, engine === null ? "starting" : String(engine.value("batchSize")));
-    }
     // Server rendering runs no effect: the engine is not started, only the types are at stake.
     expect(renderToString(createElement(Tuned))).toBe("<span>starting</span>");
   });
