@@ -167,6 +167,30 @@ describe("docs samples", () => {
     expect(lines).toHaveLength(3);
   });
 
+  it("metrics-supervisor.ts labels each engine, and a restarted one goes on counting", () => {
+    const { stdout, stderr, status } = runSample("metrics-supervisor.ts");
+    expect(status, stderr).toBe(0);
+    const lines = stdout.split("\n").filter((l) => l !== "");
+    const before = Number(/^search accepted (\d+) digests before its restart$/.exec(lines[0]!)?.[1]);
+    expect(before).toBeGreaterThan(0);
+    const series = new Map(
+      lines.slice(1).map((l) => [l.slice(0, l.lastIndexOf(" ")), Number(l.split(" ").pop())]),
+    );
+    // Both engines saw every digest of the run; search's total spans its two lives.
+    expect(series.get('arqon_digests_accepted_total{engine="search"}')).toBe(
+      series.get('arqon_digests_accepted_total{engine="checkout"}'),
+    );
+    expect(series.get('arqon_digests_accepted_total{engine="search"}')).toBeGreaterThan(before);
+    // The gauge is the live engine's: search's second life has had half the time.
+    expect(series.get('arqon_generation{engine="search"}')).toBeLessThan(
+      series.get('arqon_generation{engine="checkout"}')!,
+    );
+    // Seeded and on virtual time: the guide quotes what it prints.
+    expect(readFileSync(join(DOCS, "guide", "metrics.md"), "utf8")).toContain(
+      `\`\`\`text\n${stdout.trim()}\n\`\`\``,
+    );
+  });
+
   it("safe-mode.ts halts, refuses a blank acknowledgement and resets with one", () => {
     const { stdout, stderr, status } = runSample("safe-mode.ts");
     expect(status, stderr).toBe(0);

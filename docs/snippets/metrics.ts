@@ -3,8 +3,8 @@ import { createEngineMetrics } from "arqon/metrics";
 import { Registry } from "prom-client";
 import { type SchedulerAction, VirtualTimeScheduler } from "rxjs";
 
-// One registry per engine; serve `await registry.metrics()` at GET /metrics
-// (examples/metrics/metrics-server.ts does it with node:http).
+// Serve `await registry.metrics()` at GET /metrics (examples/metrics/metrics-server.ts does it
+// with node:http). Several engines on one registry: see metrics-supervisor.ts.
 const registry = new Registry();
 const metrics = createEngineMetrics({ registry });
 
