@@ -9,6 +9,7 @@ import {
 } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { MAX_PAYLOAD_BYTES } from "../src/log/frame.js";
 import {
   type CompactStep,
   compactDecisionLog,
@@ -106,6 +107,35 @@ describe("decision log writer and reader", () => {
     expect(writer.append({ kind: "r" })).toBe(1);
     writer.close();
     expect(readDecisionLog(dir).records.map((e) => [e.seq, e.record.kind])).toEqual([[1, "r"]]);
+  });
+
+  it("refuses the kind of an engine's audit records, which a reader would fail to decode", () => {
+    const dir = newDir();
+    const writer = openDecisionLog({ dir, header: HEADER, fsync: "always" });
+    expect(() => writer.append({ kind: "audit.ring", text: "mine" })).toThrow(
+      /kind "audit\.ring" is reserved/,
+    );
+    expect(writer.append({ kind: "r" })).toBe(1);
+    writer.close();
+    // The log stays readable, and opens again for writing.
+    expect(readDecisionLog(dir).records.map((e) => [e.seq, e.record.kind])).toEqual([[1, "r"]]);
+    const again = openDecisionLog({ dir });
+    expect(again.append({ kind: "r" })).toBe(2);
+    again.close();
+  });
+
+  it("refuses a record over the frame limit before growing any buffer for it", () => {
+    const dir = newDir();
+    const writer = openDecisionLog({ dir, header: HEADER });
+    const before = process.memoryUsage().arrayBuffers;
+    expect(() => writer.append({ kind: "r", text: "x".repeat(MAX_PAYLOAD_BYTES) })).toThrow(
+      /record 1 is too large/,
+    );
+    // Slabs keep the size they grow to: room for the refused record would have stayed held (≥ 192 MiB).
+    expect(process.memoryUsage().arrayBuffers - before).toBeLessThan(16 * 1024 * 1024);
+    expect(writer.append({ kind: "r" })).toBe(1);
+    writer.close();
+    expect(readDecisionLog(dir).records).toHaveLength(1);
   });
 
   it("buffers appends until a flush, and appendCommand makes everything before it durable", () => {

@@ -96,6 +96,25 @@ describe("decision rules in a decision log", () => {
     }
   });
 
+  it("a header whose resolved options are not an object is refused, naming the field", async () => {
+    const dir = logDir();
+    await loggedRun(dir);
+    const { header, records } = readDecisionLog(dir);
+    for (const bad of [null, 3, ["a"]]) {
+      const file = join(dir, "..", `resolved-${JSON.stringify(bad)}.jsonl`);
+      const lines = [
+        { ...(header as Record<string, unknown>), resolved: bad },
+        ...records.map((e) => e.record),
+      ];
+      writeFileSync(file, `${lines.map((line) => JSON.stringify(line)).join("\n")}\n`);
+      const message = `the log header gives resolved ${JSON.stringify(bad)}, not an object of the engine's resolved options`;
+      await expect(replay(file)).rejects.toThrow(message);
+      const cli = await runArqonInProcess(["replay", file], dir);
+      expect(cli.status).toBe(2);
+      expect(cli.stderr).toContain(message);
+    }
+  });
+
   it("the v1 golden log, recorded before the rules were versioned, diverges with the note", async () => {
     const dir = logDir();
     const copy = join(dir, "v1");

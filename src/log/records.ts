@@ -13,6 +13,12 @@
  */
 import { LogError } from "./errors.js";
 
+/**
+ * `kind` of an engine's audit record as the log holds it (a binary frame, never JSON; replaced by
+ * the decoded audit record on read).
+ */
+export const RING_RECORD_KIND = "audit.ring";
+
 /** Any JSON object a caller appends (it must not have its own `seq`: the log assigns it). */
 export type LogRecord = Readonly<Record<string, unknown>>;
 
@@ -61,13 +67,19 @@ export const PAYLOAD_PREFIX = '{"seq":';
  *
  * @throws LogError naming the field when `record` holds a value JSON would change (NaN, ±Infinity,
  * −0) or cannot write (a BigInt): a log must read back what was appended; and when its `kind` is
- * `"segment"`, which the log keeps for its own segment headers.
+ * one the log keeps for itself: `"segment"` (its segment headers) or `"audit.ring"` (an engine's
+ * audit records, which a reader decodes as such).
  */
 export function payloadText(seq: number, record: LogRecord): string {
   if (Object.hasOwn(record, "seq")) throw new TypeError("a decision-log record must not have its own seq");
   // A reader takes such a record for one of the log's own segment headers and skips it.
   if (record.kind === "segment")
     throw new LogError("a decision-log record's kind \"segment\" is reserved for the log's segment headers");
+  // A reader decodes such a record as an engine's audit record, and cannot: the log stops there.
+  if (record.kind === RING_RECORD_KIND)
+    throw new LogError(
+      `a decision-log record's kind "${RING_RECORD_KIND}" is reserved for an engine's audit records`,
+    );
   if (mayHoldNonJson(record, 0)) refuseNonJson(record, "", new Set());
   const json = JSON.stringify(record);
   if (json === undefined || json[0] !== "{")

@@ -26,7 +26,7 @@ import {
 import type { AuditRing } from "../audit/ring.js";
 import { encodeNumbers } from "./json-numbers.js";
 import { AUDIT_LOG_KIND } from "./log-records.js";
-import type { LogRecord } from "./records.js";
+import { type LogRecord, RING_RECORD_KIND } from "./records.js";
 
 /** The first two payload bytes of a ring record. */
 export const RING_RECORD_MAGIC = [0xb2, 0x01] as const;
@@ -186,8 +186,7 @@ export interface RawRingRecord {
   readonly note: string | undefined;
 }
 
-/** `kind` of a {@link RawRingRecord} (never written: replaced by the decoded audit record on read). */
-export const RING_RECORD_KIND = "audit.ring";
+export { RING_RECORD_KIND };
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 

@@ -383,6 +383,12 @@ export class DecisionLogWriter {
     this.checkWritable();
     const seq = this.seq + 1;
     const text = encode(seq, value);
+    // Refused before any buffer grows for it: slabs keep the size they grew to, so a record that
+    // is too large must not leave the writer holding room for it.
+    if (text.length * 3 > MAX_PAYLOAD_BYTES) {
+      const bytes = Buffer.byteLength(text, "utf8");
+      if (bytes > MAX_PAYLOAD_BYTES) throw new LogError(`record ${seq} is too large (${bytes} bytes)`);
+    }
     this.reserve(FRAME_HEADER_BYTES + text.length * 3);
     const start = this.bufferedBytes;
     const payloadStart = start + FRAME_HEADER_BYTES;

@@ -226,11 +226,20 @@ function newRun(
   header: EngineLogHeader,
   logSeqs: readonly (number | undefined)[],
 ): RunBuilder {
+  const where = start === 0 ? "the log header" : `the restart record at position ${start}`;
   const rules: unknown = header.rules;
   if (rules !== undefined && !(typeof rules === "number" && Number.isSafeInteger(rules) && rules >= 1)) {
-    const where = start === 0 ? "the log header" : `the restart record at position ${start}`;
     throw new ReplayInputError(
       `${where} gives rules ${JSON.stringify(rules) ?? String(rules)}, not a decision-rules version (a whole number from 1)`,
+    );
+  }
+  const resolved: unknown = header.resolved;
+  if (
+    resolved !== undefined &&
+    (typeof resolved !== "object" || resolved === null || Array.isArray(resolved))
+  ) {
+    throw new ReplayInputError(
+      `${where} gives resolved ${JSON.stringify(resolved) ?? String(resolved)}, not an object of the engine's resolved options`,
     );
   }
   return {
