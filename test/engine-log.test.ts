@@ -143,13 +143,27 @@ describe("createLoggedEngine", () => {
       },
       { dir },
     );
+    const seen: string[] = [];
+    logged.engine.events.subscribe((e) => seen.push(e.type));
     drive(logged, clock, 1, 100, Prng.fromSeed(5, 1));
     const generation = logged.engine.generation;
     expect(() => logged.engine.rollback("needs the log")).toThrow(/rollback not applied.*disk full/);
     expect(logged.engine.generation).toBe(generation);
+    drive(logged, clock, 101, 100, Prng.fromSeed(5, 2));
     logged.engine.halt("halting needs no log");
     expect(logged.engine.mode).toBe("halted");
     await logged.close();
+    // The refused command's record was already written: the one after it says it took no effect,
+    // so the log, the events and a replay all agree that no rollback happened.
+    const events = readDecisionLog(dir).records.flatMap((entry) => auditEventOf(entry.record) ?? []);
+    const at = events.findIndex((e) => e.type === "command" && e.command === "rollback");
+    expect(events[at + 1]).toMatchObject({ type: "command.refused", command: "rollback", note: "disk full" });
+    expect(events.filter((e) => e.type === "rollback")).toEqual([]);
+    // A halt goes ahead whatever the log says: it is never refused.
+    expect(events.filter((e) => e.type === "command.refused")).toHaveLength(1);
+    expect(seen).toContain("command.refused");
+    const replayed = await replay(dir);
+    expect(replayed.ok, JSON.stringify(replayed)).toBe(true);
   });
 
   it("continues an existing log after a restart and records the generation gap", async () => {

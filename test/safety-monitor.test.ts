@@ -175,6 +175,18 @@ describe("safety monitor: each property", () => {
       ),
     );
     expect(operator.violations).toEqual([]);
+    // A refused rollback command took no effect: it licenses no later rollback while halted.
+    const refused = trail(
+      baseline(0, 0),
+      mode(10, 0, "normal", "halted", ["manualHalt"]),
+      { type: "command", command: "rollback", time: 400, generation: 0 },
+      { type: "command.refused", command: "rollback", time: 400, generation: 0, note: "disk full" },
+      rollback(500, 1),
+    );
+    expect(verdicts(refused).violations.map((v) => v.message)).toEqual([
+      "an automatic rollback (safe-mode) happened while halted",
+    ]);
+    expect(checkTrailOffline(SPEC, refused)).toEqual({ S5: 5 });
   });
 
   it("S6: a gap in sequence numbers, a generation that skips, a mode change from the wrong mode", () => {

@@ -108,6 +108,12 @@ export const AuditRecordType = {
    * centre since the recall; b: the fall a return predicted there.
    */
   HomeostasisRefuted: 16,
+  /**
+   * A control-plane command refused after its `Command` record was written: it could not be made
+   * durable (the decision log's fsync or the host's `onCommand` failed), so it took no effect.
+   * code: {@link ControlCommand}; the note holds why. A halt is never refused (it goes ahead).
+   */
+  CommandRefused: 17,
 } as const;
 
 /** One of the {@link AuditRecordType} codes. */
@@ -483,6 +489,16 @@ export interface CommandEvent extends AuditEventBase {
   readonly command: ControlCommandName | "unknown";
 }
 
+/**
+ * A control-plane command that took no effect after all: written right after its `command` record
+ * when it could not be made durable. `note` says why.
+ */
+export interface CommandRefusedEvent extends AuditEventBase {
+  readonly type: "command.refused";
+  /** Which command. */
+  readonly command: ControlCommandName | "unknown";
+}
+
 /** Any audit event. */
 export type AuditEvent =
   | ApplyEvent
@@ -498,6 +514,7 @@ export type AuditEvent =
   | DecisionEvent
   | DecisionStepEvent
   | CommandEvent
+  | CommandRefusedEvent
   | RegimeShiftEvent
   | HomeostasisRecallEvent
   | HomeostasisRefutedEvent;
@@ -653,6 +670,10 @@ export function decodeAuditRecord(
       break;
     case AuditRecordType.Command:
       event.type = "command";
+      event.command = controlCommandName(code);
+      break;
+    case AuditRecordType.CommandRefused:
+      event.type = "command.refused";
       event.command = controlCommandName(code);
       break;
     case AuditRecordType.RegimeShift:

@@ -49,5 +49,8 @@
  * - 11: a digest's time checks (settling, too old, from the future) and its generation come before
  *   its objective's: under 10 a NaN they would refuse was non-finite, and three for the live
  *   generation rolled the last apply back (a restart while settling), halting the engine on repeat.
+ * - 12 (audit only, no decision changes): a command refused after its `command` record was written
+ *   (it could not be made durable) is followed by a `command.refused` record, and a replay refuses
+ *   it too; under 11 nothing said it took no effect, and a replay ran it.
  */
-export const DECISION_RULES = 11;
+export const DECISION_RULES = 12;

@@ -1114,6 +1114,22 @@ class EngineImpl implements Engine {
       if (!this.deliveredThrough(seq)) throw new Error("the audit sink has not taken the command's record");
       onCommand(controlCommandName(command) as ControlCommandName, note);
     } catch (error) {
+      // The command's record is already on its way to the sink (and may be on disk): say at once
+      // that it took no effect, so neither the log nor a replay of it shows a command that did.
+      // A halt goes ahead regardless (see haltNow), so it is never refused.
+      if (command !== ControlCommand.Halt) {
+        audit.write(
+          AuditRecordType.CommandRefused,
+          this.scheduler.now(),
+          this.live.generation,
+          -1,
+          command,
+          -1,
+          0,
+          0,
+        );
+        audit.annotateLast(errorMessage(error));
+      }
       throw new Error(
         `arqon: ${controlCommandName(command)} not applied: the command could not be made durable (${errorMessage(error)})`,
         { cause: error },

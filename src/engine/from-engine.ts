@@ -80,6 +80,7 @@ const AUDIT_EVENT_TYPES: Readonly<Record<AuditEventType, true>> = {
   "homeostasis.recall": true,
   "homeostasis.refuted": true,
   command: true,
+  "command.refused": true,
 };
 
 /** The {@link EngineCommand} types, as the errors of {@link engineCommandIssue} list them. */

@@ -131,11 +131,17 @@ function failsS5(trail: readonly AuditEvent[], k: number): boolean {
   const mode = modeBefore(trail, k);
   if (e.type === "apply") return mode === "frozen" || mode === "halted";
   if (e.type !== "rollback" || mode !== "halted") return false;
-  // Allowed only when an operator's rollback command came since the previous rollback.
+  // Allowed only when an operator's rollback command came since the previous rollback (one that
+  // was refused, and so took no effect, does not count).
+  let refused = false;
   for (let j = k - 1; j >= 0; j--) {
     const p = trail[j]!;
     if (p.type === "rollback") return true;
-    if (p.type === "command" && p.command === "rollback") return false;
+    if (p.type === "command.refused" && p.command === "rollback") refused = true;
+    else if (p.type === "command" && p.command === "rollback") {
+      if (!refused) return false;
+      refused = false;
+    }
   }
   return true;
 }

@@ -137,6 +137,10 @@ export class SafetyMonitor {
       case "command":
         if (event.command === "rollback") this.operatorRollbackSeq = event.seq;
         break;
+      case "command.refused":
+        // The rollback that command announced will not come: it cannot license a later one.
+        if (event.command === "rollback") this.operatorRollbackSeq = undefined;
+        break;
       case "mode.changed":
         this.checkModeChange(event);
         break;

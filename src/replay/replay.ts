@@ -422,13 +422,15 @@ async function replayRun(run: ReplayRun, options: ReplayOptions): Promise<Replay
   const clock = timings === undefined ? new ReplayClock(startTime) : new ScriptedClock(startTime);
   // An override key set to undefined leaves the logged value alone (it means "not given"), and an
   // override of a nested option changes that option only: the rest stays as logged.
+  const refusals = commandRefusals(events);
   const config: EngineConfig = {
     ...(mergeOverride(
       {
         ...(recorded === undefined ? withLegacyDefaults(header.config) : withRecordedDefaults(recorded)),
         // A logged engine had the log as audit sink and command hook: the stand-ins take the same
         // paths (a command delivers pending records first), so timers are scheduled alike.
-        ...(timings === undefined ? {} : { auditSink: () => {}, onCommand: () => {} }),
+        // Its hook refuses the commands the logged run refused, with the logged reason.
+        ...(timings === undefined ? {} : { auditSink: () => {}, onCommand: refusals.onCommand }),
       },
       withoutUndefinedKeys(options.override ?? {}),
     ) as unknown as EngineConfig),
@@ -447,16 +449,17 @@ async function replayRun(run: ReplayRun, options: ReplayOptions): Promise<Replay
     if (clock instanceof ScriptedClock)
       timingsPastEnd =
         failure === undefined
-          ? replayScripted(inputs, timings!, clock, engine, unreplayable)
+          ? replayScripted(inputs, timings!, clock, engine, unreplayable, refusals.seqs)
           : replayScripted(
               inputs,
               timings!.slice(0, failure.timingsBefore),
               clock,
               engine,
               unreplayable,
+              refusals.seqs,
               failure.after,
             );
-    else replayByDueTimes(inputs, startTime, clock, engine, unreplayable);
+    else replayByDueTimes(inputs, startTime, clock, engine, unreplayable, refusals.seqs);
     engine.flushEvents();
     finalGeneration = engine.generation;
   } finally {
@@ -608,11 +611,12 @@ function replayByDueTimes(
   clock: ReplayClock,
   engine: ReplayEngine,
   unreplayable: Map<number, string>,
+  refused: ReadonlySet<number>,
 ): void {
   let lastTime = startTime;
   for (const event of events) {
     if (event.time > lastTime) lastTime = event.time;
-    const input = inputOf(event, engine);
+    const input = inputOf(event, engine, refused);
     if (input === undefined) continue;
     clock.advanceTo(event.time);
     if (typeof input === "string") unreplayable.set(event.seq, input);
@@ -640,6 +644,7 @@ function replayScripted(
   clock: ScriptedClock,
   engine: ReplayEngine,
   unreplayable: Map<number, string>,
+  refused: ReadonlySet<number>,
   end?: number,
 ): number {
   let next = 0;
@@ -659,7 +664,7 @@ function replayScripted(
     }
   };
   for (const event of events) {
-    const input = inputOf(event, engine);
+    const input = inputOf(event, engine, refused);
     if (input === undefined) continue;
     runTimingsBefore(event.seq);
     clock.setTime(event.time);
@@ -685,18 +690,60 @@ function unfiredReason(timing: TimeRecord, unfired: Unfired): string {
  * What replaying `event` means: a call on the engine, a message when the input cannot be
  * rebuilt, or undefined when the event is an output to compare.
  */
-function inputOf(event: AuditEvent, engine: ReplayEngine): (() => void) | string | undefined {
+function inputOf(
+  event: AuditEvent,
+  engine: ReplayEngine,
+  refused: ReadonlySet<number>,
+): (() => void) | string | undefined {
   switch (event.type) {
     case "digest.accepted":
     case "digest.rejected": {
       const digest = digestToReplay(event);
       return typeof digest === "string" ? digest : () => void engine.observe(digest as Digest);
     }
-    case "command":
-      return commandCall(event, engine);
+    case "command": {
+      const call = commandCall(event, engine);
+      if (typeof call === "string" || !refused.has(event.seq)) return call;
+      // Refused in the logged run, so refused here too (by the command hook): it throws, as it did.
+      return () => {
+        try {
+          call();
+        } catch {}
+      };
+    }
     default:
       return undefined;
   }
+}
+
+/**
+ * The commands a logged run refused (each `command` record followed by its `command.refused`):
+ * their seqs, and a command hook for the replaying engine that refuses the same ones, in order,
+ * with the logged reason, so that it writes the same records and takes no more effect than they did.
+ */
+function commandRefusals(events: readonly AuditEvent[]): {
+  readonly seqs: ReadonlySet<number>;
+  readonly onCommand: () => void;
+} {
+  const seqs = new Set<number>();
+  const reasons = new Map<number, string>();
+  let commands = 0;
+  let lastCommandSeq = -1;
+  for (const event of events) {
+    if (event.type === "command") {
+      lastCommandSeq = event.seq;
+      commands++;
+    } else if (event.type === "command.refused" && lastCommandSeq >= 0) {
+      seqs.add(lastCommandSeq);
+      reasons.set(commands - 1, event.note ?? "");
+    }
+  }
+  let made = 0;
+  const onCommand = () => {
+    const reason = reasons.get(made++);
+    if (reason !== undefined) throw new Error(reason);
+  };
+  return { seqs, onCommand };
 }
 
 function commandCall(event: CommandEvent, engine: ReplayEngine): (() => void) | string {
