@@ -3,6 +3,7 @@ import { fromFormula, hartmann3In12, styblinskiTang } from "../bench/quality-sui
 import { ConfigError } from "../src/errors.js";
 import { createSolver, restoreSolver, type Solver } from "../src/index.js";
 import { createGlobalLocal, restoreGlobalLocal } from "../src/solver/global-local.js";
+import { createSavedSolver } from "../src/solver/solver.js";
 import type { Evaluation, Strategy, StrategyState } from "../src/solver/strategy.js";
 import type { CellWidths } from "../src/solver/trust-region.js";
 import { ackley, hartmann6, rastrigin, type TestFunction } from "../src/testing/functions.js";
@@ -172,6 +173,12 @@ describe("global-local strategy (strategy: auto)", () => {
     expect(() => make({ candidates: 1e10 })).toThrow(/autoOptions\.candidates.*\[1, 10000\]/);
     expect(() => make({ candidates: 10_001 })).toThrow(ConfigError);
     expect(() => make({ candidates: 10_000 })).not.toThrow();
+    // A run saved before the cap, with more, still reopens and goes on.
+    const saved = createSavedSolver({ seed: 1, budget: 20, bounds, autoOptions: { candidates: 20_000 } });
+    for (let batch = saved.ask(); batch !== null && batch.length > 0; batch = saved.ask())
+      saved.tell(batch.map((t) => ({ id: t.id, value: (t.params.x as number) ** 2 })));
+    expect(saved.told).toBe(20);
+    expect(restoreSolver(JSON.parse(JSON.stringify(saved))).told).toBe(20);
     expect(() => make({ openingShare: 1 })).toThrow(/autoOptions\.openingShare.*\[0, 1\)/);
     expect(() => make({ openingShare: -0.1 })).toThrow(ConfigError);
     expect(() => make({ openingShare: 0 })).not.toThrow();

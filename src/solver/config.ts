@@ -5,7 +5,7 @@ import { type ConfigShape, reservedNameIssue, withoutUndefinedKeys } from "../co
 import { ConfigError, type ConfigIssue } from "../errors.js";
 import type { InspectionSink } from "../inspect/inspection-record.js";
 import { type BoundsInput, isJsonValue, type JsonValue, jsonKey, type ParamInput } from "../space/params.js";
-import { type GlobalLocalOptions, globalLocalOptionProblems } from "./global-local.js";
+import { type GlobalLocalOptions, globalLocalOptionProblems, MAX_TPE_CANDIDATES } from "./global-local.js";
 
 /** A string that must be one of `values`; the error names every allowed value once. */
 function oneOf<const T extends readonly [string, ...string[]]>(...values: T) {
@@ -571,6 +571,12 @@ function configIssues(raw: unknown, origin: ConfigOrigin): ConfigIssue[] {
       for (const [key, message] of globalLocalOptionProblems(options)) {
         issues.push({ path: `autoOptions.${key}`, message });
       }
+      const { candidates } = options;
+      if (origin === "new" && candidates !== undefined && candidates > MAX_TPE_CANDIDATES)
+        issues.push({
+          path: "autoOptions.candidates",
+          message: `expected a whole number in [1, ${MAX_TPE_CANDIDATES}], got ${candidates}`,
+        });
     }
     return issues;
   }
