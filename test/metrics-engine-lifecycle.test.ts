@@ -4,6 +4,7 @@
  * engines on one registry told apart by labels.
  */
 import { type OpenMetricsContentType, Registry } from "prom-client";
+import type { SchedulerAction, SchedulerLike } from "rxjs";
 import { describe, expect, it } from "vitest";
 import { createEngine, type Engine } from "../src/engine/engine.js";
 import { createSupervisor } from "../src/engine/supervisor.js";
@@ -153,6 +154,78 @@ describe("engine metrics across engine lifecycles", () => {
     expect(text).toContain(`arqon_digests_accepted_total{engine="a"} ${engine.snapshot().digests.accepted}`);
     expect(text).not.toContain("_total_total");
     expect(text.endsWith("# EOF\n")).toBe(true);
+    await engine.close();
+  });
+
+  it("count a supervised engine's failure, which closes it before any scrape sees its gauge", async () => {
+    const registry = new Registry();
+    const clock = new ManualClock();
+    // A scheduler that fails once, inside the engine: an internal error, after which it stops.
+    let calls = 0;
+    let broken = false;
+    const scheduler: SchedulerLike = {
+      now: () => clock.now(),
+      schedule<T>(work: (this: SchedulerAction<T>, state?: T) => void, delay?: number, state?: T) {
+        calls++;
+        if (!broken && calls >= 4 && delay === 0) {
+          broken = true;
+          throw new Error("schedule failed");
+        }
+        return clock.schedule(work, delay, state);
+      },
+    };
+    const supervisor = createSupervisor();
+    const metrics = createEngineMetrics({ registry, labels: { engine: "a" } });
+    const engine = supervisor.spawn("a", { ...CONFIG, scheduler });
+    metrics.attach(engine);
+    for (let i = 1; i <= 100 && engine.failure === undefined; i++) {
+      clock.advanceTo(i * 150);
+      supervisor.send("a", { type: "observe", digest: { objective: 1, generation: engine.generation } });
+    }
+    expect(engine.failure).toBeDefined();
+    const failed = parseExposition(await registry.metrics());
+    expect(failed.has('arqon_engine_failed{engine="a"}')).toBe(false);
+    expect(failed.get('arqon_engine_failures_total{engine="a"}')).toBe(1);
+    // Spawned again under its name: the failure stays counted, the new engine has not failed.
+    metrics.attach(supervisor.spawn("a", { ...CONFIG, scheduler: clock }));
+    const again = parseExposition(await registry.metrics());
+    expect(again.get('arqon_engine_failures_total{engine="a"}')).toBe(1);
+    expect(again.get('arqon_engine_failed{engine="a"}')).toBe(0);
+    await supervisor.close();
+  });
+
+  it("count an engine detached and attached again once, with the events it still held", async () => {
+    const registry = new Registry();
+    const clock = new ManualClock();
+    const metrics = createEngineMetrics({ registry });
+    const engine = createEngine({ ...CONFIG, scheduler: clock });
+    metrics.attach(engine);
+    feed(metrics, engine, clock, 10); // its 4th digest is NaN: rejected, its record not yet delivered
+    metrics.detach();
+    const detached = parseExposition(await registry.metrics());
+    expect(detached.get('arqon_digests_rejected_total{reason="NonFiniteObjective"}')).toBe(1);
+    expect(detached.get("arqon_digests_accepted_total")).toBe(9);
+    metrics.attach(engine);
+    expect(parseExposition(await registry.metrics()).get("arqon_digests_accepted_total")).toBe(9);
+    feed(metrics, engine, clock, 10);
+    expect(parseExposition(await registry.metrics()).get("arqon_digests_accepted_total")).toBe(18);
+    await engine.close();
+    expect(parseExposition(await registry.metrics()).get("arqon_digests_accepted_total")).toBe(18);
+  });
+
+  it("read the engine afresh on every scrape, even two in one tick", async () => {
+    const registry = new Registry();
+    const clock = new ManualClock();
+    const metrics = createEngineMetrics({ registry });
+    const engine = createEngine({ ...CONFIG, scheduler: clock });
+    metrics.attach(engine);
+    const first = registry.metrics(); // started, not awaited: the next one runs in the same tick
+    feed(metrics, engine, clock, 12);
+    const second = registry.metrics();
+    expect(parseExposition(await first).get("arqon_digests_accepted_total")).toBe(0);
+    const fresh = parseExposition(await second);
+    expect(fresh.get("arqon_digests_accepted_total")).toBe(11);
+    expect(fresh.get("arqon_spsa_iteration")).toBe(engine.snapshot().iteration);
     await engine.close();
   });
 

@@ -107,5 +107,10 @@ describe("arqon/metrics: bus metrics", () => {
     expect(series.get("arqon_bus_lag")).toBe(5);
     expect(series.get("arqon_bus_digests_processed_total")).toBe(7);
     expect(calls).toBe(2);
+    // Two scrapes in one tick each read the source.
+    const first = registry.metrics();
+    const second = registry.metrics();
+    await Promise.all([first, second]);
+    expect(calls).toBe(4);
   });
 });

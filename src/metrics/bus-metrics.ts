@@ -47,7 +47,8 @@ export function registerBusMetrics(source: BusStatsSource, options: BusMetricsOp
   // succeeds there are none, and the bus series are absent rather than 0.
   let last: BusStats | undefined;
   let up = 0;
-  // One read per scrape: the registry reads every metric in one synchronous pass.
+  // One read per scrape: the registry reads every metric in one synchronous pass, the up gauge
+  // first; a microtask ends the pass for reads of single metrics.
   let readThisPass = false;
   const read = (): BusStats | undefined => {
     if (readThisPass) return last;
@@ -77,6 +78,8 @@ export function registerBusMetrics(source: BusStatsSource, options: BusMetricsOp
     "1 when the last busStats() call returned fresh figures, else 0 (it failed, or the source could not read Redis: the bus series then keep their last values).",
     "gauge",
     () => {
+      // Registered first, so read first by a scrape: each scrape calls busStats() afresh.
+      readThisPass = false;
       read();
       return [{ labels: {}, value: up }];
     },

@@ -292,9 +292,11 @@ function familyMetrics(family: Family): ReadMetric[] {
         samples(member, (value, labels) => values.push({ labels: { ...member.labels, ...labels }, value }));
       return values;
     });
-  /** A counter read from the snapshot: the member's folded totals plus the attached engine's. */
+  /** A counter read from the engine: the member's folded totals plus the attached engine's. */
   const total = (slot: number) =>
     metric(SNAPSHOT_TOTALS[slot]!.name, SNAPSHOT_TOTALS[slot]!.help, "counter", (m, push) => {
+      // The first metric registered is the first a scrape reads: each scrape takes a new snapshot.
+      if (slot === 0) m.freshScrape();
       if (m.everAttached) push(m.total(slot));
     });
   /** A counter by label, from the audit stream. */
@@ -353,6 +355,7 @@ function familyMetrics(family: Family): ReadMetric[] {
     ),
     total(1),
     total(2),
+    total(3),
     gauge("audit_pending", "Audit records waiting for delivery.", (m) => m.snapshot().audit.pending),
     gauge("generation", "Generation of the live configuration.", (m) => m.engine!.generation),
     gauge("spsa_iteration", "Completed SPSA gradient steps.", (m) => m.snapshot().iteration),
@@ -406,8 +409,12 @@ function familyMetrics(family: Family): ReadMetric[] {
   ];
 }
 
-/** The counters read from the snapshot, by slot. */
-const SNAPSHOT_TOTALS: readonly { name: string; help: string; read: (s: EngineSnapshot) => number }[] = [
+/** The counters read from the engine (its snapshot, its failure) at scrape time, by slot. */
+const SNAPSHOT_TOTALS: readonly {
+  name: string;
+  help: string;
+  read: (s: EngineSnapshot, e: Engine) => number;
+}[] = [
   {
     name: "digests_accepted_total",
     help: "Telemetry digests the engine accepted.",
@@ -423,7 +430,20 @@ const SNAPSHOT_TOTALS: readonly { name: string; help: string; read: (s: EngineSn
     help: "Audit records given up undelivered to the audit sink while it refused them.",
     read: (s) => s.audit.sinkDropped,
   },
+  {
+    // A counter, where arqon_engine_failed is a gauge of the live engine: a supervised engine that
+    // fails is closed (and its gauges gone) before any scrape, and this is what still shows it.
+    name: "engine_failures_total",
+    help: "Engines that stopped proposing after an internal error (a broken invariant).",
+    read: (_, e) => (e.failure === undefined ? 0 : 1),
+  },
 ];
+
+/**
+ * What each engine's totals were when metrics last stopped reading it: an engine attached again
+ * (to these metrics or others) is counted from there, not from the start once more.
+ */
+const countedTotals = new WeakMap<Engine, Float64Array>();
 
 class EngineMetricsImpl implements EngineMetrics {
   engine: Engine | undefined;
@@ -437,8 +457,10 @@ class EngineMetricsImpl implements EngineMetrics {
   readonly t1: LatencyHistogram;
   readonly t2: LatencyHistogram;
   readonly ingest: LatencyHistogram;
-  /** Snapshot totals of the engines detached before, by slot of {@link SNAPSHOT_TOTALS}. */
+  /** Totals of the engines detached before, by slot of {@link SNAPSHOT_TOTALS}. */
   private readonly folded = new Float64Array(SNAPSHOT_TOTALS.length);
+  /** The attached engine's totals already counted before it was attached (see countedTotals). */
+  private counted = new Float64Array(SNAPSHOT_TOTALS.length);
   /** The attached engine's snapshot, read once per scrape (see {@link snapshot}). */
   private scraped: EngineSnapshot | undefined;
   private subscription: { unsubscribe(): void } | undefined;
@@ -458,7 +480,8 @@ class EngineMetricsImpl implements EngineMetrics {
 
   /**
    * The attached engine's snapshot. A scrape reads every metric in one synchronous pass, so the
-   * snapshot is kept until the pass ends (a microtask) and taken once, not once per metric.
+   * snapshot is taken once per pass, not once per metric: the family's first metric starts each
+   * scrape with {@link freshScrape}, and a microtask ends the pass for reads of single metrics.
    */
   snapshot(): EngineSnapshot {
     if (this.scraped === undefined) {
@@ -470,10 +493,16 @@ class EngineMetricsImpl implements EngineMetrics {
     return this.scraped;
   }
 
-  /** Snapshot total `slot`: the detached engines' plus the attached one's. */
+  /** Forgets the snapshot of the pass before (a scrape begins). */
+  freshScrape(): void {
+    this.scraped = undefined;
+  }
+
+  /** Total `slot`: the detached engines' plus what the attached one added since it was attached. */
   total(slot: number): number {
-    const live = this.engine === undefined ? 0 : SNAPSHOT_TOTALS[slot]!.read(this.snapshot());
-    return this.folded[slot]! + live;
+    const engine = this.engine;
+    if (engine === undefined) return this.folded[slot]!;
+    return this.folded[slot]! + SNAPSHOT_TOTALS[slot]!.read(this.snapshot(), engine) - this.counted[slot]!;
   }
 
   attach(engine: Engine): void {
@@ -481,23 +510,36 @@ class EngineMetricsImpl implements EngineMetrics {
     if (this.engine !== undefined) throw new Error("attach: these metrics already read an engine");
     this.engine = engine;
     this.everAttached = true;
+    this.counted = countedTotals.get(engine)?.slice() ?? new Float64Array(SNAPSHOT_TOTALS.length);
+    this.scraped = undefined;
     this.subscription = engine.events.subscribe({
       next: (event) => this.count(event),
       // A closed engine keeps its last figures; the gauges must not go on showing them as live.
       complete: () => {
-        if (this.engine === engine) this.detach();
+        if (this.engine === engine) this.release(engine);
       },
     });
   }
 
   detach(): void {
     const engine = this.engine;
+    if (engine === undefined) return;
+    // Records the engine has not delivered yet belong to these counts: deliver them first.
+    engine.flushEvents();
+    if (this.engine === engine) this.release(engine);
+  }
+
+  /** Stops reading `engine`, folding what it added into the totals. */
+  private release(engine: Engine): void {
     this.subscription?.unsubscribe();
     this.subscription = undefined;
-    if (engine === undefined) return;
     const snapshot = engine.snapshot();
-    for (let slot = 0; slot < SNAPSHOT_TOTALS.length; slot++)
-      this.folded[slot]! += SNAPSHOT_TOTALS[slot]!.read(snapshot);
+    const totals = new Float64Array(SNAPSHOT_TOTALS.length);
+    for (let slot = 0; slot < SNAPSHOT_TOTALS.length; slot++) {
+      totals[slot] = SNAPSHOT_TOTALS[slot]!.read(snapshot, engine);
+      this.folded[slot]! += totals[slot]! - this.counted[slot]!;
+    }
+    countedTotals.set(engine, totals);
     this.engine = undefined;
     this.scraped = undefined;
   }
