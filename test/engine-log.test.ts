@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Cause, Effect, Exit, Option, TestClock, TestContext } from "effect";
@@ -212,6 +212,27 @@ describe("createLoggedEngine", () => {
     expect(ends[0]).toBeGreaterThan(ends[1]!);
     const restarts = readDecisionLog(dir).records.filter((entry) => entry.record.kind === "restart");
     expect(restarts.map((entry) => entry.record.lastDurableGeneration)).toEqual([ends[0], ends[1]]);
+  });
+
+  it("reads a restart's gap from the end of a log of many segments, whatever the last run wrote", async () => {
+    const dir = logDir();
+    // Runs of 600, 0 and 100 digests in segments of 1 KiB: the last run's records span segments,
+    // and a run that saw no digest leaves a segment with no generation above its baseline's.
+    const runs = [600, 0, 100, 50];
+    const ends: number[] = [];
+    for (const [k, ticks] of runs.entries()) {
+      const clock = new ReplayClock(START);
+      const logged = createLoggedEngine(config(clock), { dir, segmentBytes: 1024 });
+      if (k > 0) expect(logged.restart?.lastDurableGeneration).toBe(ends[k - 1]);
+      drive(logged, clock, 1, ticks, Prng.fromSeed(40 + k, 1));
+      ends.push(logged.engine.generation);
+      await logged.close();
+    }
+    expect(readdirSync(dir).filter((f) => f.endsWith(".alog")).length).toBeGreaterThan(8);
+    expect(ends[0]).toBeGreaterThan(ends[2]!);
+    const result = await replay(dir);
+    expect(result.ok).toBe(true);
+    expect(result.runs.length).toBe(4);
   });
 
   it("a log created over an empty first segment (a crash before its header) is a first run", async () => {

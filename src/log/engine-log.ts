@@ -1,6 +1,6 @@
 import { Effect, type Scope } from "effect";
 import { asyncScheduler } from "rxjs";
-import { FIELD_SEQ } from "../audit/events.js";
+import { FIELD_GENERATION, FIELD_SEQ } from "../audit/events.js";
 import type { AuditRing } from "../audit/ring.js";
 import type { EngineConfig } from "../engine/config.js";
 import { createEngine, Engine } from "../engine/engine.js";
@@ -8,10 +8,16 @@ import { ConfigError, errorMessage } from "../errors.js";
 import { DecisionLog } from "./decision-log.js";
 import { asLogError, LogError } from "./errors.js";
 import { auditEventOf, ENGINE_LOG_FORMAT, engineHeaderOf, engineLogHeader } from "./log-records.js";
-import { readDecisionLog } from "./reader.js";
 import { RecordingClock } from "./recording-clock.js";
-import { CLOSE_MARKER_KIND, ENGINE_FAILURE_KIND, type LogHeader } from "./records.js";
-import { auditContextRecord, type RingCursor, ringRecordBound, writeRingRecord } from "./ring-record.js";
+import { CLOSE_MARKER_KIND, ENGINE_FAILURE_KIND, type LogHeader, RING_RECORD_KIND } from "./records.js";
+import {
+  auditContextRecord,
+  type RawRingRecord,
+  type RingCursor,
+  ringRecordBound,
+  writeRingRecord,
+} from "./ring-record.js";
+import { logHeaderOf, segmentsFromEnd } from "./scan.js";
 import { hasDecisionLog } from "./segments.js";
 import { TIMING_RECORD_BYTES, writeTimingRecord } from "./timing-record.js";
 import {
@@ -340,18 +346,31 @@ function noteRestart(
  * Refuses a log that is not an engine's (see {@link refuseOtherLog}).
  */
 function lastDurableGeneration(dir: string): number {
-  let highest = -1;
-  const log = readDecisionLog(dir, { strict: false });
-  if (log.header !== null) refuseOtherLog(dir, { header: log.header, created: false });
-  for (const entry of log.records) {
-    if ((entry.record as { kind?: unknown }).kind === "restart") {
-      highest = -1;
-      continue;
+  // Read from the end, a segment at a time: generations only grow within a run, so the last
+  // segment holding an audit record or a restart answers, and a restart of a long log reads its
+  // tail rather than all of it (on the caller's thread: createLoggedEngine is synchronous).
+  const header = logHeaderOf(dir);
+  if (header !== null) refuseOtherLog(dir, { header, created: false });
+  for (const records of segmentsFromEnd(dir)) {
+    let highest = -1;
+    let found = false;
+    for (const record of records) {
+      if (record.kind === "restart") {
+        highest = -1;
+        found = true;
+        continue;
+      }
+      const generation =
+        record.kind === RING_RECORD_KIND
+          ? (record as unknown as RawRingRecord).slots[FIELD_GENERATION]
+          : auditEventOf(record)?.generation;
+      if (generation === undefined) continue;
+      found = true;
+      if (generation > highest) highest = generation;
     }
-    const event = auditEventOf(entry.record);
-    if (event !== undefined && event.generation > highest) highest = event.generation;
+    if (found) return highest;
   }
-  return highest;
+  return -1;
 }
 
 /**

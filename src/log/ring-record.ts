@@ -226,6 +226,17 @@ export function readRingRecord(bytes: Uint8Array, start: number, end: number): R
   return { seq, kind: RING_RECORD_KIND, slots, note };
 }
 
+/** Whether {@link decodeRingRecord} would decode `raw` against `context` (without building its JSON form). */
+export function ringRecordDecodes(raw: RawRingRecord, context: AuditDecodeContext | undefined): boolean {
+  if (context === undefined) return false;
+  try {
+    decodeAuditRecord(raw.slots, 0, context, raw.note);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /**
  * The audit record a ring record holds, decoded against `context`: the same record the JSON form
  * reads as (`{ seq, kind: "audit", event }`, non-JSON numbers tagged). Null when the record cannot

@@ -1,4 +1,4 @@
-import { readFileSync } from "node:fs";
+import { closeSync, openSync, readFileSync, readSync } from "node:fs";
 import { type FileHandle, open, readFile } from "node:fs/promises";
 import { basename } from "node:path";
 import type { AuditDecodeContext } from "../audit/events.js";
@@ -6,7 +6,7 @@ import { hasErrorCode } from "../errors.js";
 import { runAtOnce, runInSlices, type Steps } from "../runtime/event-loop-slices.js";
 import { BINARY_AUDIT_MAGIC, isBinaryAudit, readBinaryAudit } from "./binary-record.js";
 import { asLogError, LogCorruptionError } from "./errors.js";
-import { FRAME_HEADER_BYTES, readFrame } from "./frame.js";
+import { FRAME_HEADER_BYTES, MAX_PAYLOAD_BYTES, readFrame } from "./frame.js";
 import { isSeqMark, type LogEntry, type LogHeader, type LogRecord, PAYLOAD_PREFIX } from "./records.js";
 import {
   auditContextOf,
@@ -16,6 +16,7 @@ import {
   RING_RECORD_KIND,
   RING_RECORD_MAGIC,
   readRingRecord,
+  ringRecordDecodes,
 } from "./ring-record.js";
 import { listSegments, listSegmentsAsync, type SegmentFile, segmentName } from "./segments.js";
 import { isTimingRecord, readTimingRecord, TIMING_RECORD_MAGIC } from "./timing-record.js";
@@ -101,15 +102,52 @@ const PREFIX_BYTES = new TextEncoder().encode(PAYLOAD_PREFIX);
  * bad frame is corruption: with `strict` a {@link LogCorruptionError} naming the file and offset,
  * otherwise reading stops there and the damage is reported.
  */
-export function scanDecisionLog(dir: string, strict: boolean): LogScan {
+export function scanDecisionLog(dir: string, strict: boolean, keepRecords = true): LogScan {
   const all = listSegments(dir);
+  // Read one segment at a time: a long log is never held in memory whole (only its first frames
+  // are read up front, to find where it starts).
   return runAtOnce(
     scanWhole(
       all,
-      all.map((s) => readSegment(dir, s)),
+      (i) => readSegmentHead(dir, all[i]!),
+      (i) => readSegment(dir, all[i]!),
       strict,
+      keepRecords,
     ),
   );
+}
+
+/** The header of the log in `dir` (its first frames only are read), or null when it has none. */
+export function logHeaderOf(dir: string): LogScan["header"] {
+  const all = listSegments(dir);
+  for (let i = all.length - 1; i >= 0; i--) {
+    const head = readSegmentHead(dir, all[i]!);
+    if (startsLog(head)) return parseFrameAt(head, 0)!.record as LogScan["header"];
+  }
+  return null;
+}
+
+/**
+ * The records of the log in `dir`, one segment at a time from the last back to the one the log
+ * starts at (its header included there), each segment's records in order: for questions about the
+ * log's end without reading it whole. A segment is read up to its first bad frame (a torn tail);
+ * ring records come back raw (see {@link decodePayload}). Nothing else is verified: a scan of the
+ * whole log does that.
+ */
+export function* segmentsFromEnd(dir: string): Generator<readonly LogEntry["record"][]> {
+  const all = listSegments(dir);
+  for (let i = all.length - 1; i >= 0; i--) {
+    const bytes = readSegment(dir, all[i]!);
+    const records: LogEntry["record"][] = [];
+    for (let offset = 0; offset < bytes.length; ) {
+      const parsed = parseFrameAt(bytes, offset);
+      if (parsed === null) break;
+      records.push(parsed.record);
+      offset = parsed.end;
+    }
+    yield records;
+    if (startsLog(bytes)) return;
+  }
 }
 
 /**
@@ -120,7 +158,15 @@ export async function scanDecisionLogAsync(dir: string, strict: boolean): Promis
   const all = await listSegmentsAsync(dir);
   const files: Buffer[] = [];
   for (const segment of all) files.push(await readSegmentAsync(dir, segment));
-  return runInSlices(scanWhole(all, files, strict));
+  return runInSlices(
+    scanWhole(
+      all,
+      (i) => files[i]!,
+      (i) => files[i]!,
+      strict,
+      true,
+    ),
+  );
 }
 
 /**
@@ -147,7 +193,9 @@ export async function scanAppended(dir: string, strict: boolean, from: LogPositi
     if (bytes === null || startsLog(bytes)) return null;
     files.push({ bytes, base: 0 });
   }
-  return runInSlices(scanFrom([current, ...later], files, all.slice(0, all.indexOf(current)), from, strict));
+  return runInSlices(
+    scanFrom([current, ...later], (i) => files[i]!, all.slice(0, all.indexOf(current)), from, strict),
+  );
 }
 
 /** Bytes of a segment file from offset `base` to its end. */
@@ -159,11 +207,13 @@ interface SegmentBytes {
 /** A whole log: found from its root segment (see {@link scanDecisionLog}), then read in order. */
 function* scanWhole(
   all: readonly SegmentFile[],
-  files: readonly Uint8Array[],
+  headOf: (index: number) => Uint8Array,
+  fileOf: (index: number) => Uint8Array,
   strict: boolean,
+  keepRecords: boolean,
 ): Steps<LogScan> {
   let rootIndex = -1;
-  for (let i = all.length - 1; i >= 0 && rootIndex < 0; i--) if (startsLog(files[i]!)) rootIndex = i;
+  for (let i = all.length - 1; i >= 0 && rootIndex < 0; i--) if (startsLog(headOf(i))) rootIndex = i;
   if (rootIndex < 0) {
     // No header anywhere: an empty log, or the very first write was torn.
     const empty: LogScan = {
@@ -179,7 +229,7 @@ function* scanWhole(
       end: null,
     };
     if (all.length === 0) return empty;
-    const lastFile = files[all.length - 1]!;
+    const lastFile = fileOf(all.length - 1);
     if (all.length === 1 && !hasValidFrameFrom(lastFile, 0)) {
       const tail =
         lastFile.length === 0
@@ -191,10 +241,11 @@ function* scanWhole(
   }
   return yield* scanFrom(
     all.slice(rootIndex),
-    files.slice(rootIndex).map((bytes) => ({ bytes, base: 0 })),
+    (s) => ({ bytes: fileOf(rootIndex + s), base: 0 }),
     all.slice(0, rootIndex),
     null,
     strict,
+    keepRecords,
   );
 }
 
@@ -205,10 +256,11 @@ function* scanWhole(
  */
 function* scanFrom(
   segments: readonly SegmentFile[],
-  files: readonly SegmentBytes[],
+  fileAt: (index: number) => SegmentBytes,
   superseded: readonly SegmentFile[],
   from: LogPosition | null,
   strict: boolean,
+  keepRecords = true,
 ): Steps<LogScan> {
   const records: LogEntry[] = [];
   let header: LogScan["header"] = from?.header ?? null;
@@ -218,23 +270,33 @@ function* scanFrom(
   // What the ring records that follow are decoded against (the run's latest `audit.context`).
   let context: AuditDecodeContext | undefined = from?.context;
   let end: LogPosition | null = from;
+  // The context the last raw ring record decodes against (when no records are kept).
+  let lastRingContext: AuditDecodeContext | undefined;
+  const finalLast = (): LogEntry | null => {
+    if (last === null || last.record.kind !== RING_RECORD_KIND) return last;
+    const record = decodeRingRecord(last.record as unknown as RawRingRecord, lastRingContext);
+    return record === null ? last : { ...last, record };
+  };
   // What the scan has found so far, as a result (the fields are read when it is called).
-  const scanned = (lastSegmentValidBytes: number): LogScan => ({
-    header,
-    records,
-    last,
-    lastSeq,
-    tornTail: null,
-    corruption: null,
-    segments,
-    superseded,
-    lastSegmentValidBytes,
-    end,
-  });
+  const scanned = (lastSegmentValidBytes: number): LogScan => {
+    const decodedLast = finalLast();
+    return {
+      header,
+      records,
+      last: decodedLast,
+      lastSeq,
+      tornTail: null,
+      corruption: null,
+      segments,
+      superseded,
+      lastSegmentValidBytes,
+      end: end === null || decodedLast === null ? end : { ...end, last: decodedLast },
+    };
+  };
   let lastSegmentValidBytes = 0;
   for (let s = 0; s < segments.length; s++) {
     const segment = segments[s]!;
-    const { bytes, base } = files[s]!;
+    const { bytes, base } = fileAt(s);
     const size = base + bytes.length;
     const isLastSegment = s === segments.length - 1;
     const gap = s === 0 ? null : numberingGap(segments[s - 1]!, segment);
@@ -244,7 +306,15 @@ function* scanFrom(
     while (offset < size) {
       let parsed = parseFrameAt(bytes, offset - base);
       if (parsed !== null && parsed.record.kind === RING_RECORD_KIND) {
-        const record = decodeRingRecord(parsed.record as unknown as RawRingRecord, context);
+        const raw = parsed.record as unknown as RawRingRecord;
+        // Kept raw when no records are kept: only checked to decode (building its JSON form is most
+        // of a scan's cost); the last one is decoded when the scan ends (see finalLast).
+        const record = keepRecords
+          ? decodeRingRecord(raw, context)
+          : ringRecordDecodes(raw, context)
+            ? (parsed.record as LogRecord & { readonly seq: number })
+            : null;
+        if (!keepRecords) lastRingContext = context;
         if (record === null) {
           return fail(strict, scanned(offset), {
             segment: segment.path,
@@ -277,7 +347,7 @@ function* scanFrom(
       // A segment header (first frame of a later segment) or a seq mark holds a seq, not a record.
       const link = offset === 0 ? s > 0 : isSeqMark(entry.record, segment.number);
       if (offset === 0 && s === 0) header = entry.record as LogScan["header"];
-      else if (!link) records.push(entry);
+      else if (!link && keepRecords) records.push(entry);
       if (!link) last = entry;
       lastSeq = entry.seq;
       const frameEnd = base + parsed!.end;
@@ -354,6 +424,35 @@ async function readSegmentFrom(dir: string, segment: SegmentFile, from: number):
     throw asLogError(error, `cannot read decision log ${dir}: ${basename(segment.path)}`);
   } finally {
     await handle.close();
+  }
+}
+
+/**
+ * The first frame of `segment` (or what there is of it, up to the frame's length): enough to tell
+ * whether the log starts there, without reading the segment.
+ */
+function readSegmentHead(dir: string, segment: SegmentFile): Uint8Array {
+  let fd: number;
+  try {
+    fd = openSync(segment.path, "r");
+  } catch (error) {
+    throw asLogError(error, `cannot read decision log ${dir}: ${basename(segment.path)}`);
+  }
+  try {
+    const header = Buffer.alloc(FRAME_HEADER_BYTES);
+    const got = readSync(fd, header, 0, FRAME_HEADER_BYTES, 0);
+    if (got < FRAME_HEADER_BYTES) return header.subarray(0, got);
+    const length = header.readUInt32LE(0);
+    // A length past the frame limit is a bad frame anyway: read no more than the header then.
+    if (length > MAX_PAYLOAD_BYTES) return header;
+    const frame = Buffer.alloc(FRAME_HEADER_BYTES + length);
+    header.copy(frame);
+    const body = readSync(fd, frame, FRAME_HEADER_BYTES, length, FRAME_HEADER_BYTES);
+    return frame.subarray(0, FRAME_HEADER_BYTES + body);
+  } catch (error) {
+    throw asLogError(error, `cannot read decision log ${dir}: ${basename(segment.path)}`);
+  } finally {
+    closeSync(fd);
   }
 }
 

@@ -255,7 +255,8 @@ export class DecisionLogWriter {
     } catch (error) {
       throw asLogError(error, `cannot create log directory ${this.dir}`);
     }
-    const scan = scanDecisionLog(this.dir, options.strict ?? true);
+    // Verified whole, one segment at a time, keeping no records: the writer needs the tail only.
+    const scan = scanDecisionLog(this.dir, options.strict ?? true, false);
     let recovery: LogRecovery | null = null;
     if (scan.corruption !== null) recovery = setAside(scan.corruption, scan.segments);
     else if (scan.tornTail !== null) recovery = truncateTail(scan.tornTail);
