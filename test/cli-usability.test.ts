@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { oneLine } from "../src/cli/cli-error.js";
@@ -231,6 +231,12 @@ describe("messages", () => {
     );
     expect(errorLine(await runArqonInProcess(["replay", "nope.jsonl"], dir), 2)).toBe(
       `arqon replay: log not found: ${join(dir, "nope.jsonl")}`,
+    );
+    // A directory holding no segment (a LOCK left alone) is no log, not a log without a header.
+    mkdirSync(join(dir, "empty-log"));
+    writeFileSync(join(dir, "empty-log", "LOCK"), "{}");
+    expect(errorLine(await runArqonInProcess(["replay", "empty-log"], dir), 2)).toBe(
+      `arqon replay: no decision log in ${join(dir, "empty-log")}: it holds no segment file`,
     );
   });
 

@@ -14,6 +14,7 @@ import {
 import { type DecisionLogContents, readDecisionLog } from "../log/reader.js";
 import { ENGINE_FAILURE_KIND, isCloseMarker } from "../log/records.js";
 import type { TornTail } from "../log/scan.js";
+import { hasDecisionLog } from "../log/segments.js";
 
 /**
  * A decision log as {@link replay} and {@link explain} accept it: a path (a log directory, or a
@@ -346,6 +347,9 @@ function readPath(path: string): { records: unknown[]; tornTail: TornTail | null
     throw asLogError(error, `cannot read decision log ${path}`);
   }
   if (isDirectory) {
+    // A directory with no segment (empty, or a LOCK left alone) holds no log, not a log without a header.
+    if (!hasDecisionLog(path))
+      throw new ReplayInputError(`no decision log in ${path}: it holds no segment file`);
     const contents = readDecisionLog(path);
     return { records: [contents.header, ...contents.records], tornTail: contents.tornTail };
   }
