@@ -1,4 +1,12 @@
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Cause, Effect, Exit, Option, TestClock, TestContext } from "effect";
@@ -52,6 +60,11 @@ function drive(logged: LoggedEngine, clock: ReplayClock, from: number, ticks: nu
       timestamp: time,
     });
   }
+}
+
+/** The seq of the log's (first) restart record. */
+function restartSeq(dir: string): number {
+  return readDecisionLog(dir).records.find((e) => e.record.kind === "restart")!.seq;
 }
 
 function kinds(dir: string): string[] {
@@ -233,6 +246,40 @@ describe("createLoggedEngine", () => {
     const result = await replay(dir);
     expect(result.ok).toBe(true);
     expect(result.runs.length).toBe(4);
+  });
+
+  it("after damage a lenient reopen sets aside, takes the gap from what the log still holds", async () => {
+    const dir = logDir();
+    for (const [k, ticks] of [200, 400].entries()) {
+      const clock = new ReplayClock(START);
+      const logged = createLoggedEngine(config(clock), { dir, segmentBytes: 1024 });
+      const noise = Prng.fromSeed(50 + k, 1);
+      // A group commit every 40 digests, in segments of 1 KiB: each run spans many segments.
+      for (let from = 1; from <= ticks; from += 40) {
+        drive(logged, clock, from, 40, noise);
+        logged.log.flush();
+      }
+      await logged.close();
+    }
+    // Flip a byte a third of the way into the second run: everything from there on is set aside.
+    const runTwo = readDecisionLog(dir).records.filter((e) => e.seq > restartSeq(dir));
+    const target = runTwo[Math.floor(runTwo.length / 3)]!;
+    expect(runTwo.length).toBeGreaterThan(30);
+    const bytes = readFileSync(target.segment);
+    bytes[target.offset + 12]! ^= 0xff;
+    writeFileSync(target.segment, bytes);
+    // What the log holds before the damage: the second run's highest generation up to there.
+    let expected = -1;
+    for (const entry of readDecisionLog(dir, { strict: false }).records) {
+      if (entry.record.kind === "restart") expected = -1;
+      const generation = auditEventOf(entry.record)?.generation;
+      if (generation !== undefined) expected = Math.max(expected, generation);
+    }
+    const clock = new ReplayClock(START);
+    const third = createLoggedEngine(config(clock), { dir, strict: false });
+    expect(third.recovery?.kind).toBe("corruption");
+    expect(third.restart?.lastDurableGeneration).toBe(expected);
+    await third.close();
   });
 
   it("a log created over an empty first segment (a crash before its header) is a first run", async () => {

@@ -189,7 +189,10 @@ function loggedEngine(
   plan: EngineLogPlan,
   close: () => Promise<void>,
 ): LoggedEngine {
-  const restart = noteRestart(engine, log, plan.previousGeneration, plan.header);
+  // Read once the writer has opened: what its recovery set aside (a damaged part) is no longer the
+  // log's, so the previous run's last generation is what the kept log holds.
+  const previous = log.created ? undefined : lastDurableGeneration(plan.dir);
+  const restart = noteRestart(engine, log, previous, plan.header);
   // After the restart record: a failure belongs to the run that record starts.
   noteFailure(engine, log, plan.clock);
   return { engine, log, recovery: log.recovery ?? undefined, restart, close };
@@ -222,7 +225,8 @@ function noteFailure(engine: Engine, log: DecisionLogWriter, clock: AuditAwareCl
 interface EngineLogPlan {
   readonly config: EngineConfig;
   readonly header: LogHeader;
-  readonly previousGeneration: number | undefined;
+  /** The log's directory. */
+  readonly dir: string;
   /** The engine's clock, entered (pinned at the header's start time) until the engine exists. */
   readonly clock: AuditAwareClock;
   /** Points the clock's timing records at the opened log. */
@@ -231,7 +235,9 @@ interface EngineLogPlan {
 
 /** The engine's config with capture and burst drains, the log header, and what an existing log holds. */
 function planEngineLog(config: EngineConfig, options: EngineLogOptions): EngineLogPlan {
-  const previousGeneration = hasDecisionLog(options.dir) ? lastDurableGeneration(options.dir) : undefined;
+  // Before the writer opens: its recovery would change a log that is not an engine's.
+  const header = hasDecisionLog(options.dir) ? logHeaderOf(options.dir) : null;
+  if (header !== null) refuseOtherLog(options.dir, { header, created: false });
   const captured: EngineConfig = {
     ...config,
     captureDigests: config.captureDigests ?? true,
@@ -248,7 +254,7 @@ function planEngineLog(config: EngineConfig, options: EngineLogOptions): EngineL
   return {
     config: { ...captured, scheduler: clock },
     header: engineLogHeader(captured, { startTime, recordsTimings: true }),
-    previousGeneration,
+    dir: options.dir,
     clock,
     bind: (log) => {
       target = log;
@@ -342,15 +348,13 @@ function noteRestart(
 
 /**
  * The highest generation an audit event of the log's last run carries (−1 when none): the
- * records after its last `restart` record, since each run numbers its generations from 0.
- * Refuses a log that is not an engine's (see {@link refuseOtherLog}).
+ * records after its last `restart` record, since each run numbers its generations from 0. Read
+ * once the writer has opened the log, so that a part its recovery set aside is left out.
  */
 function lastDurableGeneration(dir: string): number {
   // Read from the end, a segment at a time: generations only grow within a run, so the last
   // segment holding an audit record or a restart answers, and a restart of a long log reads its
   // tail rather than all of it (on the caller's thread: createLoggedEngine is synchronous).
-  const header = logHeaderOf(dir);
-  if (header !== null) refuseOtherLog(dir, { header, created: false });
   for (const records of segmentsFromEnd(dir)) {
     let highest = -1;
     let found = false;
