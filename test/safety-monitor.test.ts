@@ -187,6 +187,17 @@ describe("safety monitor: each property", () => {
       "an automatic rollback (safe-mode) happened while halted",
     ]);
     expect(checkTrailOffline(SPEC, refused)).toEqual({ S5: 5 });
+    // An accepted command before a refused one still licenses its rollback, online and offline.
+    const acceptedFirst = trail(
+      baseline(0, 0),
+      mode(10, 0, "normal", "halted", ["manualHalt"]),
+      { type: "command", command: "rollback", time: 300, generation: 0 },
+      { type: "command", command: "rollback", time: 400, generation: 0 },
+      { type: "command.refused", command: "rollback", time: 400, generation: 0, note: "disk full" },
+      { ...rollback(500, 1), reason: "manual" },
+    );
+    expect(verdicts(acceptedFirst).violations).toEqual([]);
+    expect(checkTrailOffline(SPEC, acceptedFirst)).toEqual({});
   });
 
   it("S6: a gap in sequence numbers, a generation that skips, a mode change from the wrong mode", () => {

@@ -21,9 +21,10 @@ import { violationName } from "./violation.js";
  * `decision.step` and `command` types; captured digests add their fields to `digest.rejected`.
  * Version 3 added the `regime.shift` and `homeostasis.recall` types (issue 11); a version-2 log
  * holds neither and reads as before. Version 4 added `homeostasis.refuted`. Version 5 added
- * `remeasure` to `window.closed`, version 6 its `negatedMargin`.
+ * `remeasure` to `window.closed`, version 6 its `negatedMargin`. Version 7 added
+ * `command.refused`; a reader of version 6 cannot decode that record.
  */
-export const AUDIT_SCHEMA_VERSION = 6;
+export const AUDIT_SCHEMA_VERSION = 7;
 
 /**
  * Numeric type of an audit record, with how the generic record fields (`code`, `param`, `a`, `b`)

@@ -67,8 +67,11 @@ export class SafetyMonitor {
   private lastRollbackSeq = 0;
   /** Times and sequence numbers of the applies of the last second (rate limit). */
   private readonly recentApplies: { time: number; seq: number }[] = [];
-  /** An operator's rollback command was recorded and its rollback has not come yet. */
-  private operatorRollbackSeq: number | undefined;
+  /**
+   * Operators' rollback commands recorded since the last rollback, latest last: a refused one
+   * (`command.refused`) is taken off again, since its rollback will not come.
+   */
+  private readonly operatorRollbacks: number[] = [];
   /**
    * Counted events since the latest rollback or halt that can still answer a trip (Infinity when
    * none can: before the first, and once an apply or leaving halted made it stale).
@@ -135,11 +138,11 @@ export class SafetyMonitor {
         this.baselineSeq = event.seq;
         break;
       case "command":
-        if (event.command === "rollback") this.operatorRollbackSeq = event.seq;
+        if (event.command === "rollback") this.operatorRollbacks.push(event.seq);
         break;
       case "command.refused":
         // The rollback that command announced will not come: it cannot license a later one.
-        if (event.command === "rollback") this.operatorRollbackSeq = undefined;
+        if (event.command === "rollback") this.operatorRollbacks.pop();
         break;
       case "mode.changed":
         this.checkModeChange(event);
@@ -285,8 +288,8 @@ export class SafetyMonitor {
 
   private checkRollback(event: RollbackEvent): void {
     const next = this.valuesOf(event);
-    const operator = this.operatorRollbackSeq;
-    this.operatorRollbackSeq = undefined;
+    const operator = this.operatorRollbacks.at(-1);
+    this.operatorRollbacks.length = 0;
     if (this.mode === "halted" && operator === undefined) {
       this.violate(
         "S5",

@@ -2,6 +2,7 @@ import type {
   ApplyEvent,
   AuditEvent,
   CommandEvent,
+  CommandRefusedEvent,
   DecisionEvent,
   DecisionStepEvent,
   DigestAcceptedEvent,
@@ -92,6 +93,8 @@ export interface Explanation {
   readonly violations: readonly ViolationEvent[];
   /** Control commands between the previous change and this one. */
   readonly commands: readonly CommandEvent[];
+  /** Commands refused after their record was written (each right after its command): no effect. */
+  readonly refusedCommands: readonly CommandRefusedEvent[];
   /** SafeMode transitions between the previous change and this one. */
   readonly modeChanges: readonly ModeChangedEvent[];
   /** The regime detector's verdicts between the previous change and this one (a caused one precedes its rollback). */
@@ -237,6 +240,7 @@ export function explain(
     windows,
     violations: span.filter((e): e is ViolationEvent => e.type === "violation"),
     commands: span.filter((e): e is CommandEvent => e.type === "command"),
+    refusedCommands: span.filter((e): e is CommandRefusedEvent => e.type === "command.refused"),
     modeChanges: span.filter((e): e is ModeChangedEvent => e.type === "mode.changed"),
     regimeShifts: span.filter((e): e is RegimeShiftEvent => e.type === "regime.shift"),
     recalls: span.filter((e): e is HomeostasisRecallEvent => e.type === "homeostasis.recall"),
@@ -294,10 +298,19 @@ export function renderExplanation(x: Explanation): string {
         .join(", ")}`,
     );
   } else lines.push("  values: not in the log (written without values)");
-  for (const command of x.commands)
+  // A refusal follows its command's record (the latest command before it): that command took no effect.
+  const refusals = new Map<number, CommandRefusedEvent>();
+  for (const r of x.refusedCommands) {
+    const command = x.commands.findLast((c) => c.seq < r.seq);
+    if (command !== undefined) refusals.set(command.seq, r);
+  }
+  for (const command of x.commands) {
+    const refusal = refusals.get(command.seq);
     lines.push(
-      `  command: ${command.command}${command.note === undefined ? "" : ` "${command.note}"`} at t=${num(command.time)} ms`,
+      `  command: ${command.command}${command.note === undefined ? "" : ` "${command.note}"`} at t=${num(command.time)} ms` +
+        (refusal === undefined ? "" : ` (refused, took no effect: ${refusal.note ?? "no reason given"})`),
     );
+  }
   for (const r of x.regimeShifts) lines.push(`  ${regimeLine(r)}`);
   for (const h of x.recalls)
     lines.push(

@@ -429,8 +429,13 @@ async function replayRun(run: ReplayRun, options: ReplayOptions): Promise<Replay
         ...(recorded === undefined ? withLegacyDefaults(header.config) : withRecordedDefaults(recorded)),
         // A logged engine had the log as audit sink and command hook: the stand-ins take the same
         // paths (a command delivers pending records first), so timers are scheduled alike.
-        // Its hook refuses the commands the logged run refused, with the logged reason.
-        ...(timings === undefined ? {} : { auditSink: () => {}, onCommand: refusals.onCommand }),
+        // Its hook refuses the commands the logged run refused, with the logged reason (a log
+        // without timings had a hook too when it refused any).
+        ...(timings !== undefined
+          ? { auditSink: () => {}, onCommand: refusals.onCommand }
+          : refusals.seqs.size > 0
+            ? { onCommand: refusals.onCommand }
+            : {}),
       },
       withoutUndefinedKeys(options.override ?? {}),
     ) as unknown as EngineConfig),
