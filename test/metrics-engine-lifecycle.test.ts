@@ -209,6 +209,12 @@ describe("engine metrics across engine lifecycles", () => {
     expect(parseExposition(await registry.metrics()).get("arqon_digests_accepted_total")).toBe(9);
     feed(metrics, engine, clock, 10);
     expect(parseExposition(await registry.metrics()).get("arqon_digests_accepted_total")).toBe(18);
+    // Metrics of their own, on another registry, count the engine whole.
+    const other = new Registry();
+    const fresh = createEngineMetrics({ registry: other });
+    fresh.attach(engine);
+    expect(parseExposition(await other.metrics()).get("arqon_digests_accepted_total")).toBe(18);
+    fresh.detach();
     await engine.close();
     expect(parseExposition(await registry.metrics()).get("arqon_digests_accepted_total")).toBe(18);
   });

@@ -439,12 +439,6 @@ const SNAPSHOT_TOTALS: readonly {
   },
 ];
 
-/**
- * What each engine's totals were when metrics last stopped reading it: an engine attached again
- * (to these metrics or others) is counted from there, not from the start once more.
- */
-const countedTotals = new WeakMap<Engine, Float64Array>();
-
 class EngineMetricsImpl implements EngineMetrics {
   engine: Engine | undefined;
   /** True from the first attach on: counters and histograms are exported from then. */
@@ -459,8 +453,13 @@ class EngineMetricsImpl implements EngineMetrics {
   readonly ingest: LatencyHistogram;
   /** Totals of the engines detached before, by slot of {@link SNAPSHOT_TOTALS}. */
   private readonly folded = new Float64Array(SNAPSHOT_TOTALS.length);
-  /** The attached engine's totals already counted before it was attached (see countedTotals). */
+  /** The attached engine's totals these metrics counted before it was attached again. */
   private counted = new Float64Array(SNAPSHOT_TOTALS.length);
+  /**
+   * What each engine's totals were when these metrics last stopped reading it: an engine attached
+   * again is counted from there, not from its start once more. Other metrics count it whole.
+   */
+  private readonly countedTotals = new WeakMap<Engine, Float64Array>();
   /** The attached engine's snapshot, read once per scrape (see {@link snapshot}). */
   private scraped: EngineSnapshot | undefined;
   private subscription: { unsubscribe(): void } | undefined;
@@ -510,7 +509,7 @@ class EngineMetricsImpl implements EngineMetrics {
     if (this.engine !== undefined) throw new Error("attach: these metrics already read an engine");
     this.engine = engine;
     this.everAttached = true;
-    this.counted = countedTotals.get(engine)?.slice() ?? new Float64Array(SNAPSHOT_TOTALS.length);
+    this.counted = this.countedTotals.get(engine)?.slice() ?? new Float64Array(SNAPSHOT_TOTALS.length);
     this.scraped = undefined;
     this.subscription = engine.events.subscribe({
       next: (event) => this.count(event),
@@ -539,7 +538,7 @@ class EngineMetricsImpl implements EngineMetrics {
       totals[slot] = SNAPSHOT_TOTALS[slot]!.read(snapshot, engine);
       this.folded[slot]! += totals[slot]! - this.counted[slot]!;
     }
-    countedTotals.set(engine, totals);
+    this.countedTotals.set(engine, totals);
     this.engine = undefined;
     this.scraped = undefined;
   }
