@@ -1,31 +1,12 @@
-import type { SchedulerAction, SchedulerLike } from "rxjs";
 import { describe, expect, it } from "vitest";
 import { createActor } from "xstate";
 import { EngineFailedError, engineOf, fromEngine } from "../src/engine/from-engine.js";
 import { createSupervisor } from "../src/engine/supervisor.js";
 import { createEngine } from "../src/index.js";
-import { ManualClock } from "./support/engine-clock.js";
+import { brokenOnce, ManualClock } from "./support/engine-clock.js";
 
 // An internal error (here a scheduler that fails once, as a broken runtime would) is kept in
 // `engine.failure`, never thrown into the host's loop, and the engine stops proposing changes.
-
-/** `clock`, except that the schedule call `breaks` picks throws, once. */
-function brokenOnce(clock: ManualClock, breaks: (call: number, delay: number | undefined) => boolean) {
-  let calls = 0;
-  let broken = false;
-  const scheduler: SchedulerLike = {
-    now: () => clock.now(),
-    schedule<T>(work: (this: SchedulerAction<T>, state?: T) => void, delay?: number, state?: T) {
-      calls++;
-      if (!broken && breaks(calls, delay)) {
-        broken = true;
-        throw new Error(`schedule #${calls} failed`);
-      }
-      return clock.schedule(work, delay, state);
-    },
-  };
-  return scheduler;
-}
 
 /** 100 digests 150 ms apart on an engine whose scheduler fails once as `breaks` says. */
 function run(breaks: (call: number, delay: number | undefined) => boolean) {

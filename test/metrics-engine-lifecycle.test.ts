@@ -4,12 +4,11 @@
  * engines on one registry told apart by labels.
  */
 import { type OpenMetricsContentType, Registry } from "prom-client";
-import type { SchedulerAction, SchedulerLike } from "rxjs";
 import { describe, expect, it } from "vitest";
 import { createEngine, type Engine } from "../src/engine/engine.js";
 import { createSupervisor } from "../src/engine/supervisor.js";
 import { createEngineMetrics, type EngineMetrics } from "../src/metrics/index.js";
-import { ManualClock } from "./support/engine-clock.js";
+import { brokenOnce, ManualClock } from "./support/engine-clock.js";
 import { parseExposition } from "./support/exposition.js";
 
 const CONFIG = {
@@ -161,19 +160,7 @@ describe("engine metrics across engine lifecycles", () => {
     const registry = new Registry();
     const clock = new ManualClock();
     // A scheduler that fails once, inside the engine: an internal error, after which it stops.
-    let calls = 0;
-    let broken = false;
-    const scheduler: SchedulerLike = {
-      now: () => clock.now(),
-      schedule<T>(work: (this: SchedulerAction<T>, state?: T) => void, delay?: number, state?: T) {
-        calls++;
-        if (!broken && calls >= 4 && delay === 0) {
-          broken = true;
-          throw new Error("schedule failed");
-        }
-        return clock.schedule(work, delay, state);
-      },
-    };
+    const scheduler = brokenOnce(clock, (call, delay) => call >= 4 && delay === 0);
     const supervisor = createSupervisor();
     const metrics = createEngineMetrics({ registry, labels: { engine: "a" } });
     const engine = supervisor.spawn("a", { ...CONFIG, scheduler });

@@ -1,3 +1,4 @@
+import type { SchedulerAction, SchedulerLike } from "rxjs";
 import { VirtualTimeScheduler } from "rxjs";
 
 /**
@@ -33,4 +34,22 @@ export class ManualClock extends VirtualTimeScheduler {
   get pendingActions(): number {
     return this.actions.length;
   }
+}
+
+/** `clock`, except that the schedule call `breaks` picks throws, once. */
+export function brokenOnce(clock: ManualClock, breaks: (call: number, delay: number | undefined) => boolean) {
+  let calls = 0;
+  let broken = false;
+  const scheduler: SchedulerLike = {
+    now: () => clock.now(),
+    schedule<T>(work: (this: SchedulerAction<T>, state?: T) => void, delay?: number, state?: T) {
+      calls++;
+      if (!broken && breaks(calls, delay)) {
+        broken = true;
+        throw new Error(`schedule #${calls} failed`);
+      }
+      return clock.schedule(work, delay, state);
+    },
+  };
+  return scheduler;
 }
