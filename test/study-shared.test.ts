@@ -476,6 +476,36 @@ describe("shared study (in one process, several handles)", () => {
     await study.close();
   });
 
+  it("names the key when the study's name holds another kind of Redis value", async () => {
+    await redis.admin.set("arqon:study:taken:journal", "hello");
+    const error = await openSharedStudy(config(10), { redis: redis.server.url, study: "taken" }).catch(
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(UsageError);
+    expect((error as Error).message).toMatch(
+      /^study taken: the key arqon:study:taken:journal in Redis at redis:\/\/127\.0\.0\.1:\d+ holds another kind of value, not a study journal/,
+    );
+  });
+
+  it("stops a handle at an entry it could not replay, even once the entry is gone", async () => {
+    const study = await openSharedStudy(config(10), { redis: redis.server.url, study: "half-replayed" });
+    const key = "arqon:study:half-replayed:journal";
+    // An ask entry whose trials the replay cannot check: the solver has already asked when it fails.
+    await redis.admin.rpush(key, '{"op":"ask","worker":"x","max":2}');
+    expect(await study.refresh().catch((e: unknown) => e)).toBeInstanceOf(JournalError);
+    await redis.admin.rpop(key);
+    // Its solver may hold part of that ask: it refuses to go on rather than drift from the journal.
+    const later = await study.ask().catch((e: unknown) => e);
+    expect(later).toBeInstanceOf(JournalError);
+    expect((later as Error).message).toMatch(/entry 1 could not be replayed, so this handle stopped there/);
+    // A handle opened afresh reads the mended journal and goes on.
+    const fresh = await openSharedStudy(config(10), { redis: redis.server.url, study: "half-replayed" });
+    const asked = await fresh.ask();
+    expect(asked?.map((t) => t.id)).toEqual([1]);
+    await fresh.close();
+    await study.close();
+  });
+
   it("docs/snippets/shared-study.ts: two copies share one budget", async () => {
     const runs = await Promise.all(
       [1, 2].map(() => runSnippet("shared-study.ts", { REDIS_URL: redis.server.url })),

@@ -96,6 +96,11 @@ const READ_PAGE_SHA = sha1(READ_PAGE);
  */
 export const JOURNAL_PAGE_SIZE = 2000;
 
+/** The Redis key of study `study`'s journal (a list). */
+export function journalKey(study: string): string {
+  return `arqon:study:${study}:journal`;
+}
+
 /**
  * A study's journal in Redis (the list `arqon:study:<name>:journal`), as one handle reads it: once
  * it has read the create entry, every read and append checks that the list is still that journal.
@@ -114,7 +119,7 @@ export class RedisJournal {
   ) {
     this.redis = redis;
     this.study = study;
-    this.key = `arqon:study:${study}:journal`;
+    this.key = journalKey(study);
   }
 
   /**

@@ -22,7 +22,7 @@ import {
 } from "../solver/solver.js";
 import { otherSolverRules, SOLVER_RULES } from "../solver/solver-rules.js";
 import { studyConfigDifferences, studyConfigKey } from "./config-key.js";
-import { JOURNAL_VERSION, type JournalEntry, JournalError, RedisJournal } from "./journal.js";
+import { JOURNAL_VERSION, type JournalEntry, JournalError, journalKey, RedisJournal } from "./journal.js";
 import { SETTLED_LATE, type SettledLate } from "./lost-appends.js";
 import { withoutPassword } from "./without-password.js";
 
@@ -188,6 +188,12 @@ export async function openSharedStudy(
     if (url === undefined) throw error;
     redis.disconnect();
     if (error instanceof UsageError || error instanceof JournalError) throw error;
+    // Another program's key under the study's name: say which key, not only Redis's reply.
+    if (error instanceof Error && error.message.startsWith("WRONGTYPE"))
+      throw new UsageError(
+        `study ${options.study}: the key ${journalKey(options.study)} in Redis at ${withoutPassword(url)} holds another kind of value, not a study journal (a list); choose another study name or remove the key`,
+        { cause: error },
+      );
     const cause =
       connectionError?.message ?? (isTimeout(error) ? `no reply within ${timeoutMs} ms` : undefined);
     if (cause === undefined) throw error;
@@ -220,6 +226,11 @@ class SharedStudyImpl implements SharedStudy, SettledLate {
    * reply comes, and rejects ({@link abandonedError}).
    */
   private abandoned = false;
+  /**
+   * Set when an entry could not be replayed: the live solver may hold part of it, so this handle
+   * is out of step with the journal and every later operation rejects with this error.
+   */
+  private outOfStep: JournalError | undefined;
   /**
    * While an append is in flight: the solver's state before the operation (what the journal
    * holds), and a solver restored from it once a reader needed it.
@@ -539,6 +550,7 @@ class SharedStudyImpl implements SharedStudy, SettledLate {
 
   /** Replays the entries appended since the last read. */
   private async catchUp(): Promise<void> {
+    if (this.outOfStep !== undefined) throw this.outOfStep;
     const entries = await this.journal.readFrom(this.position);
     if (this.abandoned) throw this.abandonedError();
     this.replayAll(entries);
@@ -557,10 +569,21 @@ class SharedStudyImpl implements SharedStudy, SettledLate {
    * in-flight append of this handle (whose trials, for an ask, are then kept in `recovered`).
    */
   private replayAll(entries: readonly JournalEntry[]): boolean {
+    if (this.outOfStep !== undefined) throw this.outOfStep;
     let mine = false;
     for (const entry of entries) {
       const at = this.position;
-      replay(this.live, entry, at);
+      try {
+        replay(this.live, entry, at);
+      } catch (error) {
+        // An ask may have moved the solver before its trials were found to differ: nothing later
+        // can be trusted to match the journal, so this handle stops here (a new one reads it afresh).
+        this.outOfStep = new JournalError(
+          at,
+          "could not be replayed, so this handle stopped there: open the study again once the journal is mended",
+        );
+        throw error;
+      }
       this.position++;
       const pending = this.inFlight;
       if (pending === undefined || pending.at !== at) continue;
