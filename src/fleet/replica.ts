@@ -19,6 +19,7 @@ import { shownValue } from "../shown-value.js";
 import { ParamRegistry } from "../space/param-registry.js";
 import type { FleetCommand } from "./command.js";
 import { type CommandRejection, CommandVerifier, type Keyring, type RejectionReason } from "./signing.js";
+import { streamIdBelow } from "./stream-id.js";
 import { type FleetKeys, fieldsOf, fleetKeys } from "./streams.js";
 import {
   type PublisherStats,
@@ -137,7 +138,8 @@ export class Replica {
   /**
    * The id of the latest command read. Starts at "0-0" (the stream was empty at start): never "$",
    * which would skip what is added before the first read (the blocking connection may still be
-   * connecting then) or between two reads.
+   * connecting then) or between two reads. Back to "0-0" when the stream was written anew below
+   * it (see {@link Replica.rewindIfReset}).
    */
   private lastId = "0-0";
   private running = false;
@@ -194,17 +196,21 @@ export class Replica {
   }
 
   /**
-   * Catches up with the latest command, then follows the command stream (on a connection of its
-   * own, made only now). When it fails (Redis unreachable, a command refused by an ACL), it stops
-   * what the replica started (the telemetry timer and breaker) before rejecting, and opens no
-   * connection: the replica is then closed.
+   * Catches up with the latest command and numbers its telemetry above the seqs the coordinator
+   * processed for this replica, then follows the command stream (on a connection of its own, made
+   * only now). When it fails (Redis unreachable, a command refused by an ACL), it stops what the
+   * replica started (the telemetry timer and breaker) before rejecting, and opens no connection:
+   * the replica is then closed.
    */
   async start(): Promise<void> {
     try {
-      const latest = (await this.options.redis.xrevrange(this.keys.commands, "+", "-", "COUNT", 1)) as [
-        string,
-        string[],
-      ][];
+      const { redis, replica } = this.options;
+      const [latest, watermark] = await Promise.all([
+        redis.xrevrange(this.keys.commands, "+", "-", "COUNT", 1) as Promise<[string, string[]][]>,
+        redis.hget(this.keys.seqs, replica),
+      ]);
+      // The seqs of an earlier run of this replica may be above what its clock gives now.
+      if (watermark !== null) this.publisher.continueAbove(Number(watermark));
       if (latest.length > 0) {
         const [id, flat] = latest[0]!;
         this.lastId = id;
@@ -326,7 +332,10 @@ export class Replica {
         const reply = (await blocking.xread("BLOCK", 500, "STREAMS", this.keys.commands, this.lastId)) as
           | [string, [string, string[]][]][]
           | null;
-        if (reply === null) continue;
+        if (reply === null) {
+          await this.rewindIfReset();
+          continue;
+        }
         let changed = false;
         for (const [id, flat] of reply[0]![1]) {
           this.lastId = id;
@@ -339,6 +348,21 @@ export class Replica {
         await new Promise((resolve) => setTimeout(resolve, 200));
       }
     }
+  }
+
+  /**
+   * Reads the command stream again from its start when its last entry is below the latest id
+   * read: Redis lost the stream (a restart without persistence, a failover) and wrote it anew with
+   * ids from a clock behind the old one, which reading on from that id would never return. Every
+   * entry of it is new here (one above that id would have been read); a command applied before
+   * and written to it again is refused, as a replay (the nonce ledger) or as stale.
+   */
+  private async rewindIfReset(): Promise<void> {
+    const latest = (await this.options.redis.xrevrange(this.keys.commands, "+", "-", "COUNT", 1)) as [
+      string,
+      string[],
+    ][];
+    if (latest.length > 0 && streamIdBelow(latest[0]![0], this.lastId)) this.lastId = "0-0";
   }
 
   /** Takes the next Tier-1 step toward the target (and schedules the one after, if any). */

@@ -33,10 +33,11 @@ export interface TelemetryPublisherOptions {
   /** Approximate stream length kept (`XADD MAXLEN ~`; a whole number ≥ 1, default 100 000). */
   readonly maxLen?: number;
   /**
-   * Seq of the first digest minus one (a whole number ≥ 0; default: the start time in ms × 1000).
-   * The default keeps a restarted replica's seqs above those of its earlier run, so the
-   * coordinator's (replica, seq) idempotency never mistakes them for duplicates (it would take over
-   * 1000 digests per ms).
+   * Seq of the first digest minus one (a whole number ≥ 0; default: the start time in ms × 1000,
+   * raised by {@link TelemetryPublisher.continueAbove}). The default keeps a restarted replica's
+   * seqs above those of its earlier run, so the coordinator's (replica, seq) idempotency never
+   * mistakes them for duplicates (it would take over 1000 digests per ms), unless the wall clock
+   * stepped back: a replica raises it then to the watermark the coordinator stored for it.
    */
   readonly firstSeq?: number;
   /** The bus breaker (default: opens after 3 failed flushes, 1 s backoff doubling to 60 s). */
@@ -178,6 +179,18 @@ export class TelemetryPublisher {
       timestamp: measured(timestamp),
     });
     return true;
+  }
+
+  /**
+   * Numbers the digests published from now on above `watermark` (the highest seq the coordinator
+   * processed for this replica), unless `firstSeq` was given or they already are. A restart after
+   * the wall clock stepped back would otherwise number them below it, and the coordinator would
+   * drop them all as duplicates until the clock caught up. A `watermark` that is not a whole
+   * number ≥ 0 (an unreadable stored value) is ignored. Digests published before keep their seqs.
+   */
+  continueAbove(watermark: number): void {
+    if (this.options.firstSeq !== undefined || !isWhole(watermark, 0)) return;
+    this.seq = Math.max(this.seq, watermark);
   }
 
   /** Counters (cheap). */
