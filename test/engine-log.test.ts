@@ -13,7 +13,12 @@ import { Cause, Effect, Exit, Option, TestClock, TestContext } from "effect";
 import { afterAll, describe, expect, it } from "vitest";
 import type { EngineConfig } from "../src/engine/config.js";
 import { ConfigError } from "../src/errors.js";
-import { createLoggedEngine, LoggedEngine } from "../src/log/engine-log.js";
+import {
+  createLoggedEngine,
+  createLoggedEngineAsync,
+  type EngineLogOptions,
+  LoggedEngine,
+} from "../src/log/engine-log.js";
 import { auditEventOf } from "../src/log/log-records.js";
 import { readDecisionLog } from "../src/log/reader.js";
 import { Prng } from "../src/random/prng.js";
@@ -178,18 +183,24 @@ describe("createLoggedEngine", () => {
     const replayed = await replay(dir);
     expect(replayed.ok, JSON.stringify(replayed)).toBe(true);
   });
+});
 
+// The synchronous and the asynchronous opening must continue a log alike.
+describe.each([
+  ["createLoggedEngine", async (c: EngineConfig, o: EngineLogOptions) => createLoggedEngine(c, o)],
+  ["createLoggedEngineAsync", createLoggedEngineAsync],
+] as const)("%s on an existing log", (_name, open) => {
   it("continues an existing log after a restart and records the generation gap", async () => {
     const dir = logDir();
     const clock = new ReplayClock(START);
-    const first = createLoggedEngine(config(clock), { dir });
+    const first = await open(config(clock), { dir });
     drive(first, clock, 1, 600, Prng.fromSeed(6, 1));
     const lastGeneration = first.engine.generation;
     await first.close();
     expect(lastGeneration).toBeGreaterThan(10);
 
     const clock2 = new ReplayClock(START);
-    const second = createLoggedEngine(config(clock2), { dir });
+    const second = await open(config(clock2), { dir });
     expect(second.restart).toEqual({
       lastDurableGeneration: lastGeneration,
       liveGeneration: 0,
@@ -216,7 +227,7 @@ describe("createLoggedEngine", () => {
     const ends: number[] = [];
     for (const [k, ticks] of runs.entries()) {
       const clock = new ReplayClock(START);
-      const logged = createLoggedEngine(config(clock), { dir });
+      const logged = await open(config(clock), { dir });
       if (k > 0) expect(logged.restart?.lastDurableGeneration).toBe(ends[k - 1]);
       drive(logged, clock, 1, ticks, Prng.fromSeed(20 + k, 1));
       ends.push(logged.engine.generation);
@@ -235,7 +246,7 @@ describe("createLoggedEngine", () => {
     const ends: number[] = [];
     for (const [k, ticks] of runs.entries()) {
       const clock = new ReplayClock(START);
-      const logged = createLoggedEngine(config(clock), { dir, segmentBytes: 1024 });
+      const logged = await open(config(clock), { dir, segmentBytes: 1024 });
       if (k > 0) expect(logged.restart?.lastDurableGeneration).toBe(ends[k - 1]);
       drive(logged, clock, 1, ticks, Prng.fromSeed(40 + k, 1));
       ends.push(logged.engine.generation);
@@ -252,7 +263,7 @@ describe("createLoggedEngine", () => {
     const dir = logDir();
     for (const [k, ticks] of [200, 400].entries()) {
       const clock = new ReplayClock(START);
-      const logged = createLoggedEngine(config(clock), { dir, segmentBytes: 1024 });
+      const logged = await open(config(clock), { dir, segmentBytes: 1024 });
       const noise = Prng.fromSeed(50 + k, 1);
       // A group commit every 40 digests, in segments of 1 KiB: each run spans many segments.
       for (let from = 1; from <= ticks; from += 40) {
@@ -276,7 +287,7 @@ describe("createLoggedEngine", () => {
       if (generation !== undefined) expected = Math.max(expected, generation);
     }
     const clock = new ReplayClock(START);
-    const third = createLoggedEngine(config(clock), { dir, strict: false });
+    const third = await open(config(clock), { dir, strict: false });
     expect(third.recovery?.kind).toBe("corruption");
     expect(third.restart?.lastDurableGeneration).toBe(expected);
     await third.close();
@@ -287,7 +298,7 @@ describe("createLoggedEngine", () => {
     mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, "00000001.alog"), "");
     const clock = new ReplayClock(START);
-    const logged = createLoggedEngine(config(clock), { dir });
+    const logged = await open(config(clock), { dir });
     expect(logged.log.created).toBe(true);
     expect(logged.restart).toBeUndefined();
     drive(logged, clock, 1, 100, Prng.fromSeed(9, 1));
@@ -297,7 +308,9 @@ describe("createLoggedEngine", () => {
     expect(result.ok).toBe(true);
     expect(result.runs.length).toBe(1);
   });
+});
 
+describe("createLoggedEngine (scoped, closing)", () => {
   it("LoggedEngine.make: the log's group commits run in a fiber of the scope, and closing the scope closes both", async () => {
     const dir = logDir();
     const clock = new ReplayClock(START);

@@ -5,40 +5,19 @@ import { RecordingTail } from "../src/dashboard/recording-tail.js";
 import { readDecisionLog, readDecisionLogAppended, readDecisionLogAsync } from "../src/log/reader.js";
 import { openDecisionLog } from "../src/log/writer.js";
 import { runAtOnce, runInSlices, type Steps } from "../src/runtime/event-loop-slices.js";
+import { fastClock, turnsDuring } from "./support/event-loop-turns.js";
 import { auditEvent, tempDirs } from "./support/recording-tail.js";
 
 // Reading a long log is verifying and decoding every frame on the calling thread: hundreds of
 // milliseconds for tens of MB. The asynchronous readers do it in slices, the event loop turning
-// between them. The slices are timed on performance.now, which here is 5 ms later at every call,
-// so a slice ends after two calls whatever the machine's speed.
+// between them. The slices are timed on performance.now, which here is 5 ms later at every call
+// (fastClock), so a slice ends after two calls whatever the machine's speed.
 
 const tempDir = tempDirs("arqon-slices-");
 
 afterEach(() => {
   vi.restoreAllMocks();
 });
-
-/** Makes every call to performance.now 5 ms later than the one before. */
-function fastClock(): void {
-  let now = 0;
-  vi.spyOn(performance, "now").mockImplementation(() => (now += 5));
-}
-
-/** How many turns of the event loop (setImmediate callbacks) `work` lasted. */
-async function turnsDuring<T>(work: () => Promise<T>): Promise<{ result: T; turns: number }> {
-  let turns = 0;
-  let working = true;
-  const spin = (async () => {
-    while (working) {
-      await new Promise((resolve) => setImmediate(resolve));
-      turns++;
-    }
-  })();
-  const result = await work();
-  working = false;
-  await spin;
-  return { result, turns };
-}
 
 const event = (seq: number) => auditEvent("slices", seq);
 

@@ -1,10 +1,11 @@
 import { Duration, Effect, Queue, type Scope } from "effect";
 import { asLogError, type LogError } from "./errors.js";
+import type { LogHeader } from "./records.js";
 import {
   type DecisionLogOptions,
   type DecisionLogWriter,
   type FlushScheduler,
-  openWriter,
+  openWriterAsync,
 } from "./writer.js";
 
 /** A decision log opened under an Effect `Scope`; its group commit runs in a fiber of that scope. */
@@ -13,7 +14,8 @@ export type DecisionLog = DecisionLogWriter;
 /** Effect constructors of the decision log. */
 export const DecisionLog = {
   /**
-   * Opens (or creates) the log in `options.dir`, recovering it first, and forks the fiber that
+   * Opens (or creates) the log in `options.dir`, recovering it first (verifying an existing log
+   * one segment at a time, in slices between which the event loop turns), and forks the fiber that
    * performs the group commits: every `flushMs`, or at once when `flushRecords` records wait.
    * Closing the scope stops the fiber, then flushes, fsyncs and closes the files.
    *
@@ -24,35 +26,47 @@ export const DecisionLog = {
    * `append` stays a synchronous in-memory call; only the fiber and `appendCommand` touch the disk.
    */
   make: (options: DecisionLogOptions): Effect.Effect<DecisionLog, LogError, Scope.Scope> =>
-    Effect.gen(function* () {
-      const wake = yield* Queue.sliding<void>(1);
-      const scheduler: FlushScheduler = {
-        armDeadline: () => {},
-        flushSoon: () => {
-          Queue.unsafeOffer(wake, undefined);
-        },
-        cancel: () => {},
-      };
-      const log = yield* Effect.acquireRelease(
-        Effect.try({
-          try: () => openWriter(options, scheduler),
-          catch: (error) => asLogError(error, `cannot open decision log ${options.dir}`),
-        }),
-        // A release cannot fail: a final flush the disk refuses is reported, not turned into a defect
-        // (the log then reads as not closed, which is what it is).
-        (writer) =>
-          Effect.try({
-            try: () => writer.close(),
-            catch: (error) => asLogError(error, `cannot close decision log ${options.dir}`),
-          }).pipe(Effect.catchAll((error) => Effect.logError(`arqon: ${error.message}`))),
-      );
-      const interval = Duration.millis(log.flushInterval);
-      const drain = Effect.race(Effect.sleep(interval), Queue.take(wake)).pipe(
-        Effect.zipRight(Effect.sync(() => log.flushInBackground())),
-        Effect.forever,
-      );
-      // Forked after acquireRelease, so the scope interrupts it before the writer is closed.
-      yield* Effect.forkScoped(drain);
-      return log;
-    }),
+    makeDecisionLog(options),
 };
+
+/**
+ * @internal `DecisionLog.make`, with `headerNow` giving the header of a log the opening creates
+ * (see `openWriterAsync`).
+ */
+export function makeDecisionLog(
+  options: DecisionLogOptions,
+  headerNow?: () => LogHeader,
+): Effect.Effect<DecisionLog, LogError, Scope.Scope> {
+  return Effect.gen(function* () {
+    const wake = yield* Queue.sliding<void>(1);
+    const scheduler: FlushScheduler = {
+      armDeadline: () => {},
+      flushSoon: () => {
+        Queue.unsafeOffer(wake, undefined);
+      },
+      cancel: () => {},
+    };
+    const log = yield* Effect.acquireRelease(
+      // The log is verified in slices: the event loop turns while a long one is read.
+      Effect.tryPromise({
+        try: () => openWriterAsync(options, scheduler, headerNow),
+        catch: (error) => asLogError(error, `cannot open decision log ${options.dir}`),
+      }),
+      // A release cannot fail: a final flush the disk refuses is reported, not turned into a defect
+      // (the log then reads as not closed, which is what it is).
+      (writer) =>
+        Effect.try({
+          try: () => writer.close(),
+          catch: (error) => asLogError(error, `cannot close decision log ${options.dir}`),
+        }).pipe(Effect.catchAll((error) => Effect.logError(`arqon: ${error.message}`))),
+    );
+    const interval = Duration.millis(log.flushInterval);
+    const drain = Effect.race(Effect.sleep(interval), Queue.take(wake)).pipe(
+      Effect.zipRight(Effect.sync(() => log.flushInBackground())),
+      Effect.forever,
+    );
+    // Forked after acquireRelease, so the scope interrupts it before the writer is closed.
+    yield* Effect.forkScoped(drain);
+    return log;
+  });
+}

@@ -2,14 +2,20 @@ import { Effect, type Scope } from "effect";
 import { asyncScheduler } from "rxjs";
 import { FIELD_GENERATION, FIELD_SEQ } from "../audit/events.js";
 import type { AuditRing } from "../audit/ring.js";
-import type { EngineConfig } from "../engine/config.js";
+import { type EngineConfig, resolveEngineConfig } from "../engine/config.js";
 import { createEngine, Engine } from "../engine/engine.js";
 import { ConfigError, errorMessage } from "../errors.js";
-import { DecisionLog } from "./decision-log.js";
+import { makeDecisionLog } from "./decision-log.js";
 import { asLogError, LogError } from "./errors.js";
 import { auditEventOf, ENGINE_LOG_FORMAT, engineHeaderOf, engineLogHeader } from "./log-records.js";
 import { RecordingClock } from "./recording-clock.js";
-import { CLOSE_MARKER_KIND, ENGINE_FAILURE_KIND, type LogHeader, RING_RECORD_KIND } from "./records.js";
+import {
+  CLOSE_MARKER_KIND,
+  ENGINE_FAILURE_KIND,
+  type LogEntry,
+  type LogHeader,
+  RING_RECORD_KIND,
+} from "./records.js";
 import {
   auditContextRecord,
   type RawRingRecord,
@@ -17,7 +23,7 @@ import {
   ringRecordBound,
   writeRingRecord,
 } from "./ring-record.js";
-import { logHeaderOf, segmentsFromEnd } from "./scan.js";
+import { answerFromLogEnd, answerFromLogEndAsync, logHeaderOf, type SegmentQuestion } from "./scan.js";
 import { hasDecisionLog } from "./segments.js";
 import { TIMING_RECORD_BYTES, writeTimingRecord } from "./timing-record.js";
 import {
@@ -25,6 +31,7 @@ import {
   type DecisionLogWriter,
   type LogRecovery,
   openDecisionLog,
+  openLogAsync,
 } from "./writer.js";
 
 /** Default audit drain period of a logged engine (ms): half the log's default group-commit interval. */
@@ -76,47 +83,65 @@ export interface LoggedEngine {
  * A config's own `auditSink` and `onCommand` still run, after the log's.
  */
 export function createLoggedEngine(config: EngineConfig, options: EngineLogOptions): LoggedEngine {
-  const plan = planEngineLog(config, options);
-  let log: DecisionLogWriter;
+  refuseForeignLog(options.dir);
+  const plan = startEngineLog(config);
+  let log: DecisionLogWriter | undefined;
   let engine: Engine;
+  let previous: number | undefined;
   try {
     log = openDecisionLog({ ...options, header: plan.header });
-    try {
-      refuseOtherLog(options.dir, log);
-    } catch (error) {
-      log.close();
-      throw error;
-    }
+    refuseOtherLog(options.dir, log);
+    if (!log.created) previous = lastDurableGeneration(options.dir);
     plan.bind(log);
-    try {
-      engine = createEngine(wireToLog(plan.config, log));
-    } catch (error) {
-      log.close();
-      throw error;
-    }
+    engine = createEngine(wireToLog(plan.config, log));
+  } catch (error) {
+    log?.close();
+    throw error;
   } finally {
     plan.clock.leave();
   }
-  // Idempotent, like every other close: a second or concurrent call waits for the first.
-  let closing: Promise<void> | undefined;
-  const close = () =>
-    (closing ??= (async () => {
-      try {
-        await engine.close();
-        writeCloseMarker(engine, log);
-      } finally {
-        log.close();
-      }
-    })());
+  return startedLoggedEngine(engine, log, plan, previous);
+}
+
+/**
+ * {@link createLoggedEngine}, opening an existing log without blocking the event loop: the log is
+ * verified one segment at a time, in slices between which the event loop turns, and the previous
+ * run's last generation is read from the log's end the same way. The directory's lock is taken
+ * first and held throughout, so the log cannot change in between; the engine is created once the
+ * log is open, with nothing awaited after that before the restart record is written.
+ *
+ * @remarks
+ * For a host that starts or restarts engines while it serves (a supervisor): opening a long log
+ * with {@link createLoggedEngine} holds the caller's thread for a time that grows with the log.
+ */
+export async function createLoggedEngineAsync(
+  config: EngineConfig,
+  options: EngineLogOptions,
+): Promise<LoggedEngine> {
+  // A config error is the config's, found before the log is touched (as createLoggedEngine finds it).
+  resolveEngineConfig(loggedConfig(config));
+  refuseForeignLog(options.dir);
+  let plan: EngineLogPlan | undefined;
+  // A log this opening creates gets its header, and the engine's clock its start, at once.
+  const log = await openLogAsync(options, () => {
+    plan = startEngineLog(config);
+    return plan.header;
+  });
+  let engine: Engine;
+  let previous: number | undefined;
   try {
-    return loggedEngine(engine, log, plan, close);
+    refuseOtherLog(options.dir, log);
+    if (!log.created) previous = await lastDurableGenerationAsync(options.dir);
+    plan ??= startEngineLog(config);
+    plan.bind(log);
+    engine = createEngine(wireToLog(plan.config, log));
   } catch (error) {
-    // The restart record could not be written: nothing of this run may outlive the throw. The
-    // engine stops its timers; the log closes now, so its LOCK is gone before a retry.
-    void engine.close().catch(() => undefined);
     log.close();
     throw error;
+  } finally {
+    plan?.clock.leave();
   }
+  return startedLoggedEngine(engine, log, plan, previous);
 }
 
 /** Effect constructors of a logged engine. */
@@ -131,67 +156,108 @@ export const LoggedEngine = {
     options: EngineLogOptions,
   ): Effect.Effect<LoggedEngine, LogError | ConfigError, Scope.Scope> =>
     Effect.gen(function* () {
-      const plan = yield* Effect.try({
-        try: () => planEngineLog(config, options),
+      yield* Effect.try({
+        try: () => {
+          resolveEngineConfig(loggedConfig(config));
+          refuseForeignLog(options.dir);
+        },
         // An invalid engine config is the config's fault, not the log's.
         catch: (error) =>
           error instanceof ConfigError ? error : asLogError(error, `cannot read decision log ${options.dir}`),
       });
-      const log = yield* DecisionLog.make({ ...options, header: plan.header }).pipe(
-        // Closing the scope closes the log when it is not an engine's.
-        Effect.tap((opened) =>
-          Effect.try({
-            try: () => refuseOtherLog(options.dir, opened),
-            catch: (error) => asLogError(error, `cannot open decision log ${options.dir}`),
-          }),
-        ),
-        Effect.tapErrorCause(() => Effect.sync(() => plan.clock.leave())),
-      );
-      plan.bind(log);
-      let started: Engine | undefined;
+      let plan: EngineLogPlan | undefined;
+      const leave = Effect.sync(() => plan?.clock.leave());
+      // A log this opening creates gets its header, and the engine's clock its start, at once.
+      const log = yield* makeDecisionLog(options, () => {
+        plan = startEngineLog(config);
+        return plan.header;
+      }).pipe(Effect.tapErrorCause(() => leave));
+      const previous = yield* Effect.tryPromise({
+        try: async () => {
+          // Closing the scope closes the log when it is not an engine's.
+          refuseOtherLog(options.dir, log);
+          return log.created ? undefined : await lastDurableGenerationAsync(options.dir);
+        },
+        catch: (error) => asLogError(error, `cannot open decision log ${options.dir}`),
+      }).pipe(Effect.tapErrorCause(() => leave));
+      const started = yield* Effect.try({
+        try: () => (plan ??= startEngineLog(config)),
+        catch: (error) => asLogError(error, `cannot start an engine on decision log ${options.dir}`),
+      });
+      started.bind(log);
+      let engine: Engine | undefined;
       let marked = false;
       const markClosed = () => {
-        if (started === undefined || marked) return;
+        if (engine === undefined || marked) return;
         marked = true;
-        writeCloseMarker(started, log);
+        writeCloseMarker(engine, log);
       };
       // Runs after the engine's finalizer and before the log's: the marker is the log's last record.
       yield* Effect.addFinalizer(() =>
         // A log that cannot take the marker reads as "not closed", which is what it is.
         Effect.try(markClosed).pipe(Effect.ignore),
       );
-      const engine = yield* Engine.make(wireToLog(plan.config, log)).pipe(
-        Effect.ensuring(Effect.sync(() => plan.clock.leave())),
-      );
-      started = engine;
+      engine = yield* Engine.make(wireToLog(started.config, log)).pipe(Effect.ensuring(leave));
+      const running = engine;
       // close() does what closing the scope does (the scope's finalizers then find nothing left).
       let closing: Promise<void> | undefined;
       const close = () =>
         (closing ??= (async () => {
           try {
-            await engine.close();
+            await running.close();
             markClosed();
           } finally {
             log.close();
           }
         })());
       return yield* Effect.try({
-        try: () => loggedEngine(engine, log, plan, close),
+        try: () => loggedEngine(running, log, started, previous, close),
         catch: (error) => asLogError(error, `cannot write the restart record to decision log ${options.dir}`),
       });
     }),
 };
+
+/**
+ * The {@link LoggedEngine} of a started engine and its log, noting a restart in the log first.
+ * `previous` is the previous run's last generation, read once the writer had opened the log: what
+ * its recovery set aside (a damaged part) is no longer the log's.
+ */
+function startedLoggedEngine(
+  engine: Engine,
+  log: DecisionLogWriter,
+  plan: EngineLogPlan,
+  previous: number | undefined,
+): LoggedEngine {
+  // Idempotent, like every other close: a second or concurrent call waits for the first.
+  let closing: Promise<void> | undefined;
+  const close = () =>
+    (closing ??= (async () => {
+      try {
+        await engine.close();
+        writeCloseMarker(engine, log);
+      } finally {
+        log.close();
+      }
+    })());
+  try {
+    return loggedEngine(engine, log, plan, previous, close);
+  } catch (error) {
+    // The restart record could not be written: nothing of this run may outlive the throw. The
+    // engine stops its timers; the log closes now, so its LOCK is gone before a retry.
+    void engine.close().catch(() => undefined);
+    log.close();
+    throw error;
+  }
+}
 
 /** The {@link LoggedEngine} of a started engine and its log, noting a restart in the log first. */
 function loggedEngine(
   engine: Engine,
   log: DecisionLogWriter,
   plan: EngineLogPlan,
+  previous: number | undefined,
   close: () => Promise<void>,
 ): LoggedEngine {
-  // Read once the writer has opened: what its recovery set aside (a damaged part) is no longer the
-  // log's, so the previous run's last generation is what the kept log holds.
-  const previous = log.created ? undefined : lastDurableGeneration(plan.dir);
   const restart = noteRestart(engine, log, previous, plan.header);
   // After the restart record: a failure belongs to the run that record starts.
   noteFailure(engine, log, plan.clock);
@@ -225,25 +291,27 @@ function noteFailure(engine: Engine, log: DecisionLogWriter, clock: AuditAwareCl
 interface EngineLogPlan {
   readonly config: EngineConfig;
   readonly header: LogHeader;
-  /** The log's directory. */
-  readonly dir: string;
   /** The engine's clock, entered (pinned at the header's start time) until the engine exists. */
   readonly clock: AuditAwareClock;
   /** Points the clock's timing records at the opened log. */
   bind(log: DecisionLogWriter): void;
 }
 
-/** The engine's config with capture and burst drains, the log header, and what an existing log holds. */
-function planEngineLog(config: EngineConfig, options: EngineLogOptions): EngineLogPlan {
-  // Before the writer opens: its recovery would change a log that is not an engine's.
-  const header = hasDecisionLog(options.dir) ? logHeaderOf(options.dir) : null;
-  if (header !== null) refuseOtherLog(options.dir, { header, created: false });
-  const captured: EngineConfig = {
-    ...config,
-    captureDigests: config.captureDigests ?? true,
-    // Every digest writes a record: drain in bursts rather than once per digest.
-    auditDrainMs: config.auditDrainMs ?? LOGGED_DRAIN_MS,
-  };
+/**
+ * Refuses, before any writer opens it, a log in `dir` that is not an engine's: the writer's
+ * recovery would change it. Reads only the first frames of its segments.
+ */
+function refuseForeignLog(dir: string): void {
+  const header = hasDecisionLog(dir) ? logHeaderOf(dir) : null;
+  if (header !== null) refuseOtherLog(dir, { header, created: false });
+}
+
+/**
+ * The engine's config with capture and burst drains, and the log header: the engine's clock is
+ * entered (its time pinned at the header's start time) until the engine exists.
+ */
+function startEngineLog(config: EngineConfig): EngineLogPlan {
+  const captured = loggedConfig(config);
   let target: DecisionLogWriter | undefined;
   const clock = new AuditAwareClock(config.scheduler ?? asyncScheduler, (timing) =>
     target?.appendBytes(TIMING_RECORD_BYTES, writeTimingRecord, timing),
@@ -254,11 +322,20 @@ function planEngineLog(config: EngineConfig, options: EngineLogOptions): EngineL
   return {
     config: { ...captured, scheduler: clock },
     header: engineLogHeader(captured, { startTime, recordsTimings: true }),
-    dir: options.dir,
     clock,
     bind: (log) => {
       target = log;
     },
+  };
+}
+
+/** The engine's config as a logged engine runs it: digests captured, audit drained in bursts. */
+function loggedConfig(config: EngineConfig): EngineConfig {
+  return {
+    ...config,
+    captureDigests: config.captureDigests ?? true,
+    // Every digest writes a record: drain in bursts rather than once per digest.
+    auditDrainMs: config.auditDrainMs ?? LOGGED_DRAIN_MS,
   };
 }
 
@@ -349,32 +426,42 @@ function noteRestart(
 /**
  * The highest generation an audit event of the log's last run carries (−1 when none): the
  * records after its last `restart` record, since each run numbers its generations from 0. Read
- * once the writer has opened the log, so that a part its recovery set aside is left out.
+ * once the writer has opened the log, so that a part its recovery set aside is left out. Read from
+ * the end, a segment at a time: generations only grow within a run, so the last segment holding an
+ * audit record or a restart answers, and a restart of a long log reads its tail only.
  */
 function lastDurableGeneration(dir: string): number {
-  // Read from the end, a segment at a time: generations only grow within a run, so the last
-  // segment holding an audit record or a restart answers, and a restart of a long log reads its
-  // tail rather than all of it (on the caller's thread: createLoggedEngine is synchronous).
-  for (const records of segmentsFromEnd(dir)) {
-    let highest = -1;
-    let found = false;
-    for (const record of records) {
-      if (record.kind === "restart") {
-        highest = -1;
-        found = true;
-        continue;
-      }
-      const generation =
-        record.kind === RING_RECORD_KIND
-          ? (record as unknown as RawRingRecord).slots[FIELD_GENERATION]
-          : auditEventOf(record)?.generation;
-      if (generation === undefined) continue;
-      found = true;
-      if (generation > highest) highest = generation;
+  return answerFromLogEnd(dir, () => new LastGeneration()) ?? -1;
+}
+
+/** {@link lastDurableGeneration}, read asynchronously and in slices. */
+async function lastDurableGenerationAsync(dir: string): Promise<number> {
+  return (await answerFromLogEndAsync(dir, () => new LastGeneration())) ?? -1;
+}
+
+/** The highest generation of the last run that one segment's records show, if they show one. */
+class LastGeneration implements SegmentQuestion<number> {
+  private highest = -1;
+  private found = false;
+
+  take(record: LogEntry["record"]): void {
+    if (record.kind === "restart") {
+      this.highest = -1;
+      this.found = true;
+      return;
     }
-    if (found) return highest;
+    const generation =
+      record.kind === RING_RECORD_KIND
+        ? (record as unknown as RawRingRecord).slots[FIELD_GENERATION]
+        : auditEventOf(record)?.generation;
+    if (generation === undefined) return;
+    this.found = true;
+    if (generation > this.highest) this.highest = generation;
   }
-  return -1;
+
+  answer(): number | undefined {
+    return this.found ? this.highest : undefined;
+  }
 }
 
 /**

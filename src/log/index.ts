@@ -8,6 +8,7 @@ export { crc32c } from "./crc32c.js";
 export { DecisionLog } from "./decision-log.js";
 export {
   createLoggedEngine,
+  createLoggedEngineAsync,
   type EngineLogOptions,
   type EngineLogRestart,
   type LoggedEngine,
@@ -44,4 +45,5 @@ export {
   LogBackpressureError,
   type LogRecovery,
   openDecisionLog,
+  openDecisionLogAsync,
 } from "./writer.js";

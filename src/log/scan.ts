@@ -3,7 +3,7 @@ import { type FileHandle, open, readFile } from "node:fs/promises";
 import { basename } from "node:path";
 import type { AuditDecodeContext } from "../audit/events.js";
 import { hasErrorCode } from "../errors.js";
-import { runAtOnce, runInSlices, type Steps } from "../runtime/event-loop-slices.js";
+import { awaited, runAtOnce, runInSlices, type Steps } from "../runtime/event-loop-slices.js";
 import { BINARY_AUDIT_MAGIC, isBinaryAudit, readBinaryAudit } from "./binary-record.js";
 import { asLogError, LogCorruptionError } from "./errors.js";
 import { FRAME_HEADER_BYTES, MAX_PAYLOAD_BYTES, readFrame } from "./frame.js";
@@ -127,32 +127,63 @@ export function logHeaderOf(dir: string): LogScan["header"] {
   return null;
 }
 
+/** Reads one segment's records for {@link answerFromLogEnd}, giving its answer once they are read. */
+export interface SegmentQuestion<T> {
+  /** Takes the segment's next record. */
+  take(record: LogEntry["record"]): void;
+  /** The answer the segment's records give, or undefined to read the segment before it. */
+  answer(): T | undefined;
+}
+
 /**
- * The records of the log in `dir`, one segment at a time from the last back to the one the log
- * starts at (its header included there), each segment's records in order: for questions about the
- * log's end without reading it whole. A segment is read up to its first bad frame (a torn tail);
- * ring records come back raw (see {@link decodePayload}). Nothing else is verified: a scan of the
- * whole log does that.
+ * The answer to a question about the log's end, without reading it whole: the segments of the log
+ * in `dir` are read one at a time, from the last back to the one the log starts at (its header
+ * included there), each by a new `ask()` taking the segment's records in order, until one answers.
+ * A segment is read up to its first bad frame (a torn tail); ring records come back raw (see
+ * {@link decodePayload}). Nothing else is verified: a scan of the whole log does that. Undefined
+ * when no segment answers.
  */
-export function* segmentsFromEnd(dir: string): Generator<readonly LogEntry["record"][]> {
+export function answerFromLogEnd<T>(dir: string, ask: () => SegmentQuestion<T>): T | undefined {
   const all = listSegments(dir);
+  return runAtOnce(fromLogEnd(all, (i) => readSegment(dir, all[i]!), ask));
+}
+
+/** {@link answerFromLogEnd}, reading asynchronously and in slices, the event loop turning between them. */
+export async function answerFromLogEndAsync<T>(
+  dir: string,
+  ask: () => SegmentQuestion<T>,
+): Promise<T | undefined> {
+  const all = await listSegmentsAsync(dir);
+  return runInSlices(fromLogEnd(all, (i) => readSegmentAsync(dir, all[i]!), ask));
+}
+
+function* fromLogEnd<T>(
+  all: readonly SegmentFile[],
+  fileOf: (index: number) => Uint8Array | Promise<Uint8Array>,
+  ask: () => SegmentQuestion<T>,
+): Steps<T | undefined> {
   for (let i = all.length - 1; i >= 0; i--) {
-    const bytes = readSegment(dir, all[i]!);
-    const records: LogEntry["record"][] = [];
+    const bytes = yield* awaited(fileOf(i));
+    const question = ask();
     for (let offset = 0; offset < bytes.length; ) {
       const parsed = parseFrameAt(bytes, offset);
       if (parsed === null) break;
-      records.push(parsed.record);
+      question.take(parsed.record);
       offset = parsed.end;
+      yield;
     }
-    yield records;
-    if (startsLog(bytes)) return;
+    const answer = question.answer();
+    if (answer !== undefined) return answer;
+    if (startsLog(bytes)) return undefined;
   }
+  return undefined;
 }
 
 /**
  * {@link scanDecisionLog}, reading the directory and its segments asynchronously and verifying the
- * frames in slices, the event loop turning between them (a long log takes hundreds of ms).
+ * frames in slices, the event loop turning between them (a long log takes hundreds of ms). Every
+ * segment is read before any is verified: a reader holds no lock, and a compaction may remove the
+ * segments it found while it verifies them.
  */
 export async function scanDecisionLogAsync(dir: string, strict: boolean): Promise<LogScan> {
   const all = await listSegmentsAsync(dir);
@@ -165,6 +196,24 @@ export async function scanDecisionLogAsync(dir: string, strict: boolean): Promis
       (i) => files[i]!,
       strict,
       true,
+    ),
+  );
+}
+
+/**
+ * {@link scanDecisionLog} for a writer holding the directory's lock, which keeps the segments in
+ * place: read asynchronously one segment at a time and verified in slices, keeping no records, so
+ * that memory stays about one segment and the event loop turns while a long log is verified.
+ */
+export async function scanLockedLogAsync(dir: string, strict: boolean): Promise<LogScan> {
+  const all = await listSegmentsAsync(dir);
+  return runInSlices(
+    scanWhole(
+      all,
+      (i) => readSegmentHeadAsync(dir, all[i]!),
+      (i) => readSegmentAsync(dir, all[i]!),
+      strict,
+      false,
     ),
   );
 }
@@ -204,16 +253,22 @@ interface SegmentBytes {
   readonly base: number;
 }
 
+/** A whole segment file's bytes (read now, or being read) as {@link SegmentBytes}. */
+function fromStart(file: Uint8Array | Promise<Uint8Array>): SegmentBytes | Promise<SegmentBytes> {
+  return file instanceof Promise ? file.then((bytes) => ({ bytes, base: 0 })) : { bytes: file, base: 0 };
+}
+
 /** A whole log: found from its root segment (see {@link scanDecisionLog}), then read in order. */
 function* scanWhole(
   all: readonly SegmentFile[],
-  headOf: (index: number) => Uint8Array,
-  fileOf: (index: number) => Uint8Array,
+  headOf: (index: number) => Uint8Array | Promise<Uint8Array>,
+  fileOf: (index: number) => Uint8Array | Promise<Uint8Array>,
   strict: boolean,
   keepRecords: boolean,
 ): Steps<LogScan> {
   let rootIndex = -1;
-  for (let i = all.length - 1; i >= 0 && rootIndex < 0; i--) if (startsLog(headOf(i))) rootIndex = i;
+  for (let i = all.length - 1; i >= 0 && rootIndex < 0; i--)
+    if (startsLog(yield* awaited(headOf(i)))) rootIndex = i;
   if (rootIndex < 0) {
     // No header anywhere: an empty log, or the very first write was torn.
     const empty: LogScan = {
@@ -229,7 +284,7 @@ function* scanWhole(
       end: null,
     };
     if (all.length === 0) return empty;
-    const lastFile = fileOf(all.length - 1);
+    const lastFile = yield* awaited(fileOf(all.length - 1));
     if (all.length === 1 && !hasValidFrameFrom(lastFile, 0)) {
       const tail =
         lastFile.length === 0
@@ -241,7 +296,7 @@ function* scanWhole(
   }
   return yield* scanFrom(
     all.slice(rootIndex),
-    (s) => ({ bytes: fileOf(rootIndex + s), base: 0 }),
+    (s) => fromStart(fileOf(rootIndex + s)),
     all.slice(0, rootIndex),
     null,
     strict,
@@ -256,7 +311,7 @@ function* scanWhole(
  */
 function* scanFrom(
   segments: readonly SegmentFile[],
-  fileAt: (index: number) => SegmentBytes,
+  fileAt: (index: number) => SegmentBytes | Promise<SegmentBytes>,
   superseded: readonly SegmentFile[],
   from: LogPosition | null,
   strict: boolean,
@@ -296,7 +351,7 @@ function* scanFrom(
   let lastSegmentValidBytes = 0;
   for (let s = 0; s < segments.length; s++) {
     const segment = segments[s]!;
-    const { bytes, base } = fileAt(s);
+    const { bytes, base } = yield* awaited(fileAt(s));
     const size = base + bytes.length;
     const isLastSegment = s === segments.length - 1;
     const gap = s === 0 ? null : numberingGap(segments[s - 1]!, segment);
@@ -453,6 +508,31 @@ function readSegmentHead(dir: string, segment: SegmentFile): Uint8Array {
     throw asLogError(error, `cannot read decision log ${dir}: ${basename(segment.path)}`);
   } finally {
     closeSync(fd);
+  }
+}
+
+/** {@link readSegmentHead}, asynchronously. */
+async function readSegmentHeadAsync(dir: string, segment: SegmentFile): Promise<Uint8Array> {
+  let handle: FileHandle;
+  try {
+    handle = await open(segment.path, "r");
+  } catch (error) {
+    throw asLogError(error, `cannot read decision log ${dir}: ${basename(segment.path)}`);
+  }
+  try {
+    const header = Buffer.alloc(FRAME_HEADER_BYTES);
+    const got = (await handle.read(header, 0, FRAME_HEADER_BYTES, 0)).bytesRead;
+    if (got < FRAME_HEADER_BYTES) return header.subarray(0, got);
+    const length = header.readUInt32LE(0);
+    if (length > MAX_PAYLOAD_BYTES) return header;
+    const frame = Buffer.alloc(FRAME_HEADER_BYTES + length);
+    header.copy(frame);
+    const body = (await handle.read(frame, FRAME_HEADER_BYTES, length, FRAME_HEADER_BYTES)).bytesRead;
+    return frame.subarray(0, FRAME_HEADER_BYTES + body);
+  } catch (error) {
+    throw asLogError(error, `cannot read decision log ${dir}: ${basename(segment.path)}`);
+  } finally {
+    await handle.close();
   }
 }
 

@@ -13,12 +13,13 @@ import {
   statSync,
 } from "node:fs";
 import { join } from "node:path";
+import { awaited, runAtOnce, runInSlices, type Steps } from "../runtime/event-loop-slices.js";
 import { crc32cBitsOfView } from "./crc32c.js";
 import { asLogError, LogError } from "./errors.js";
 import { encodeFrame, FRAME_HEADER_BYTES, MAX_PAYLOAD_BYTES } from "./frame.js";
 import { acquireLogLock, type FileLock, LOCK_FILE_NAME, type StaleLock } from "./lock.js";
 import { type LogEntry, type LogHeader, type LogRecord, payloadText, segmentHeaderText } from "./records.js";
-import { type Corruption, scanDecisionLog, type TornTail } from "./scan.js";
+import { type Corruption, type LogScan, scanDecisionLog, scanLockedLogAsync, type TornTail } from "./scan.js";
 import {
   closeQuietly,
   datasyncAsync,
@@ -237,6 +238,7 @@ export class DecisionLogWriter {
     scheduler: FlushScheduler | null,
     lock: FileLock,
     ownsLock: boolean,
+    scan: LogScan,
   ) {
     this.dir = options.dir;
     this.lock = lock;
@@ -250,13 +252,6 @@ export class DecisionLogWriter {
     this.onDurable = options.onDurable;
     this.onError = options.onError;
     this.scheduler = scheduler;
-    try {
-      mkdirSync(this.dir, { recursive: true });
-    } catch (error) {
-      throw asLogError(error, `cannot create log directory ${this.dir}`);
-    }
-    // Verified whole, one segment at a time, keeping no records: the writer needs the tail only.
-    const scan = scanDecisionLog(this.dir, options.strict ?? true, false);
     let recovery: LogRecovery | null = null;
     if (scan.corruption !== null) recovery = setAside(scan.corruption, scan.segments);
     else if (scan.tornTail !== null) recovery = truncateTail(scan.tornTail);
@@ -828,20 +823,50 @@ export class LogBackpressureError extends LogError {
  * group commits' writes and fdatasyncs run on libuv's thread pool, off the event loop.
  */
 export function openDecisionLog(options: DecisionLogOptions): DecisionLogWriter {
+  const writer = openWriter(options, null);
+  writer.setScheduler(timerScheduler(writer));
+  return writer;
+}
+
+/**
+ * {@link openDecisionLog}, reading and verifying the existing log asynchronously, one segment at a
+ * time and in slices, so that the event loop keeps turning while a long log is verified
+ * ({@link openDecisionLog} blocks the caller for that time, which grows with the log). The
+ * directory's lock is taken first, synchronously, and held throughout; the rest of the opening
+ * (a recovery's repairs, a new log's header) runs as {@link openDecisionLog} runs it.
+ */
+export function openDecisionLogAsync(options: DecisionLogOptions): Promise<DecisionLogWriter> {
+  return openLogAsync(options);
+}
+
+/**
+ * @internal {@link openDecisionLogAsync}, with `headerNow` giving the header of a log the opening
+ * creates (see `openWriterAsync`).
+ */
+export async function openLogAsync(
+  options: DecisionLogOptions,
+  headerNow?: () => LogHeader,
+): Promise<DecisionLogWriter> {
+  const writer = await openWriterAsync(options, null, headerNow);
+  writer.setScheduler(timerScheduler(writer));
+  return writer;
+}
+
+/** Node timers driving `writer`'s group commit. */
+function timerScheduler(writer: DecisionLogWriter): FlushScheduler {
   let timer: ReturnType<typeof setTimeout> | undefined;
   let immediate: ReturnType<typeof setImmediate> | undefined;
-  let writer: DecisionLogWriter | undefined;
   const run = (): void => {
     if (timer !== undefined) clearTimeout(timer);
     if (immediate !== undefined) clearImmediate(immediate);
     timer = undefined;
     immediate = undefined;
     // Starts the commit on the thread pool; its completion schedules the next one or a retry.
-    writer?.flushInBackground();
+    writer.flushInBackground();
   };
-  const scheduler: FlushScheduler = {
+  return {
     armDeadline: () => {
-      timer ??= setTimeout(run, writer?.flushInterval ?? DEFAULTS.flushMs);
+      timer ??= setTimeout(run, writer.flushInterval);
     },
     flushSoon: () => {
       immediate ??= setImmediate(run);
@@ -851,9 +876,6 @@ export function openDecisionLog(options: DecisionLogOptions): DecisionLogWriter 
       if (immediate !== undefined) clearImmediate(immediate);
     },
   };
-  writer = openWriter(options, null);
-  writer.setScheduler(scheduler);
-  return writer;
 }
 
 /**
@@ -862,8 +884,38 @@ export function openDecisionLog(options: DecisionLogOptions): DecisionLogWriter 
  * took when opening fails.
  */
 export function openWriter(options: DecisionLogOptions, scheduler: FlushScheduler | null): DecisionLogWriter {
+  return runAtOnce(openingSteps(options, scheduler, (dir, strict) => scanDecisionLog(dir, strict, false)));
+}
+
+/**
+ * @internal {@link openWriter}, reading and verifying the log asynchronously (see
+ * `scanLockedLogAsync`): the event loop turns while a long log is verified. The lock is held
+ * from the start, so the log cannot change in between.
+ */
+export function openWriterAsync(
+  options: DecisionLogOptions,
+  scheduler: FlushScheduler | null,
+  headerNow?: () => LogHeader,
+): Promise<DecisionLogWriter> {
+  return runInSlices(
+    openingSteps(options, scheduler, (dir, strict) => scanLockedLogAsync(dir, strict), headerNow),
+  );
+}
+
+/**
+ * The opening of a writer, with the log's scan (verified whole, keeping no records) read by `scan`.
+ * `headerNow`, when given, is called for the header of a log this opening creates, once the scan
+ * has found none (instead of `options.header`): an engine's header holds its start time.
+ */
+function* openingSteps(
+  options: DecisionLogOptions,
+  scheduler: FlushScheduler | null,
+  scan: (dir: string, strict: boolean) => LogScan | Promise<LogScan>,
+  headerNow?: () => LogHeader,
+): Steps<DecisionLogWriter> {
   let lock: FileLock | undefined = options.lock;
   const ownsLock = lock === undefined;
+  let claimed = false;
   try {
     if (lock === undefined) {
       mkdirSync(options.dir, { recursive: true });
@@ -875,10 +927,15 @@ export function openWriter(options: DecisionLogOptions, scheduler: FlushSchedule
         `a writer opened under the lock given to open ${options.dir} is still open: close it first (two would overwrite each other's records)`,
       );
     }
-    const writer = new DecisionLogWriter(options, scheduler, lock, ownsLock);
+    // Claimed before the log is read: a second writer under the same lock is refused meanwhile.
     lock.writerOpen = true;
-    return writer;
+    claimed = true;
+    const found = yield* awaited(scan(options.dir, options.strict ?? true));
+    const opening =
+      headerNow === undefined || found.header !== null ? options : { ...options, header: headerNow() };
+    return new DecisionLogWriter(opening, scheduler, lock, ownsLock, found);
   } catch (error) {
+    if (claimed) lock!.writerOpen = false;
     if (ownsLock) releaseQuietly(lock);
     throw asLogError(error, `cannot open decision log ${options.dir}`);
   }

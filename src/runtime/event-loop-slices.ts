@@ -19,21 +19,57 @@ export class EventLoopSlices {
     await new Promise<void>((resolve) => setImmediate(resolve));
     this.since = performance.now();
   }
+
+  /** Starts a new slice: after an await that let the event loop turn anyway. */
+  restart(): void {
+    this.since = performance.now();
+  }
 }
 
-/** A computation written as steps (each `yield` ends one), giving its result. */
-export type Steps<T> = Generator<void, T, void>;
+/**
+ * A computation written as steps: each `yield` ends one. A step may also yield a promise (through
+ * {@link awaited}), which a run in slices waits for, resuming the computation with its value.
+ */
+export type Steps<T> = Generator<void | Promise<unknown>, T, unknown>;
+
+/**
+ * `value` within {@link Steps} (`yield* awaited(value)`): a plain value at once, a promise's value
+ * once it settles. The same steps then run at once when given plain values (a synchronous reader)
+ * and in slices when given promises (an asynchronous one).
+ */
+export function* awaited<T>(value: T | Promise<T>): Generator<Promise<unknown>, T, unknown> {
+  if (!(value instanceof Promise)) return value;
+  return (yield value) as T;
+}
 
 /** Runs `steps` to the end at once, on the calling thread (for a synchronous API). */
 export function runAtOnce<T>(steps: Steps<T>): T {
-  for (let step = steps.next(); ; step = steps.next()) if (step.done === true) return step.value;
+  for (let step = steps.next(); ; step = steps.next()) {
+    if (step.done === true) return step.value;
+    // A programming error: synchronous steps were given an asynchronous source.
+    if (step.value instanceof Promise) throw new Error("runAtOnce: the steps waited for a promise");
+  }
 }
 
 /** Runs `steps` to the end in slices, the event loop turning between them (see {@link EventLoopSlices}). */
 export async function runInSlices<T>(steps: Steps<T>): Promise<T> {
   const slices = new EventLoopSlices();
-  for (let step = steps.next(); ; step = steps.next()) {
+  for (let step = steps.next(); ; ) {
     if (step.done === true) return step.value;
+    if (step.value instanceof Promise) {
+      let value: unknown;
+      try {
+        value = await step.value;
+      } catch (error) {
+        step = steps.throw(error);
+        slices.restart();
+        continue;
+      }
+      slices.restart();
+      step = steps.next(value);
+      continue;
+    }
     await slices.pause();
+    step = steps.next();
   }
 }
