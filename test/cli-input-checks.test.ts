@@ -1,8 +1,8 @@
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { objectiveEnvironment } from "../src/cli/env-names.js";
-import { readObjective } from "../src/cli/objective-output.js";
+import { readObjective, readReport } from "../src/cli/objective-output.js";
 import { runCli } from "../src/cli/run-cli.js";
 import { solverConfigIssues } from "../src/index.js";
 import {
@@ -200,6 +200,46 @@ describe("the sign of the objective's value", () => {
     expect(readObjective("RESULT=0.99")).toEqual({ ok: true, value: 0.99 });
     expect(readObjective("nan")).toMatchObject({ ok: false });
     expect(readObjective("-inf")).toMatchObject({ ok: false });
+  });
+});
+
+describe("a path flag given empty (an unset variable)", () => {
+  it("is refused naming the flag, and nothing is written where the command runs", async () => {
+    const dir = tempDir();
+    const config = writeJson(dir, "c.json", { bounds: { x: { min: 0, max: 1 } }, budget: 3, seed: 1 });
+    const runs: [readonly string[], string][] = [
+      [
+        ["solve", "--config", config, "--state", "", "--", "node", "-e", "console.log(1)"],
+        "arqon solve: --state",
+      ],
+      [["solve", "--config", "", "--", "node", "-e", "console.log(1)"], "arqon solve: --config"],
+      [
+        ["solve", "--storage", "", "--study", "s", "--", "node", "-e", "console.log(1)"],
+        "arqon solve: --storage",
+      ],
+      [["ask", "--state", join(dir, "s.json"), "--config", ""], "arqon ask: --config"],
+      [["tell", "--state", join(dir, "s.json"), "--results", ""], "arqon tell: --results"],
+      [["dashboard", "--log", ""], "arqon dashboard: --log"],
+    ];
+    for (const [args, flag] of runs) {
+      const line = errorLine(await runArqonInProcess(args, dir, "[]"), 2);
+      expect(line).toBe(`${flag} is empty (an unset variable?)`);
+    }
+    expect(readdirSync(dir)).toEqual(["c.json"]);
+  });
+});
+
+describe("terminal colour codes in the objective's output", () => {
+  it("are not read as numbers: the value is the printed one, a coloured NaN still fails", () => {
+    // What a logger prints under FORCE_COLOR: the "39" of the reset code is no value.
+    expect(readObjective("loss: \x1b[33m0.25\x1b[39m\n")).toEqual({ ok: true, value: 0.25 });
+    expect(readObjective("\x1b[1m\x1b[32mRESULT=\x1b[0m-1.5")).toEqual({ ok: true, value: -1.5 });
+    expect(readObjective("epoch 3 loss \x1b[31mNaN\x1b[39m")).toMatchObject({ ok: false });
+    expect(readObjective("\x1b[2K\x1b[1G")).toMatchObject({
+      ok: false,
+      reason: expect.stringContaining("no output"),
+    });
+    expect(readReport('\x1b[36m{"step": 2, "value": 0.5}\x1b[39m')).toEqual({ step: 2, value: 0.5 });
   });
 });
 

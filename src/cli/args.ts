@@ -106,6 +106,17 @@ export function optionalString(values: FlagValues, name: string): string | undef
   return typeof value === "string" ? value : undefined;
 }
 
+/**
+ * The value of flag `name` (a path, a URL, a name), `undefined` when it was not given, or a usage
+ * error when it was given empty: `--state "$STATE"` with the variable unset must not become the
+ * current directory.
+ */
+export function optionalNonEmpty(command: string, values: FlagValues, name: string): string | undefined {
+  const value = optionalString(values, name);
+  if (value === "") throw usageError(`arqon ${command}: --${name} is empty (an unset variable?)`);
+  return value;
+}
+
 /** The value of flag `name` as a whole number ≥ 1, `undefined` when not given, else a usage error. */
 export function optionalPositiveInt(command: string, values: FlagValues, name: string): number | undefined {
   const text = optionalString(values, name);

@@ -1,7 +1,7 @@
 import type { Trial } from "../index.js";
 import { isLoggedSolver } from "../log/solver-log.js";
 import type { ParamValue } from "../space/params.js";
-import { optionalPositiveInt, optionalString, parseFlags, requiredString } from "./args.js";
+import { optionalNonEmpty, optionalPositiveInt, parseFlags, requiredString } from "./args.js";
 import type { CliIo } from "./io.js";
 import { openSolver } from "./open-solver.js";
 import { describeProgress, describeRefineStart } from "./progress.js";
@@ -36,7 +36,7 @@ export async function askCommand(argv: readonly string[], io: CliIo): Promise<0>
   }
   const statePath = requiredString("ask", flags, "state");
   const batch = optionalPositiveInt("ask", flags, "batch");
-  const configPath = optionalString(flags, "config");
+  const configPath = optionalNonEmpty("ask", flags, "config");
   const { solver, trials } = await withLockedState("ask", io, statePath, (held) => {
     const { solver, created } = openSolver("ask", io.cwd, { statePath, configPath, logLock: held?.logLock });
     try {

@@ -2,7 +2,7 @@ import { resolve } from "node:path";
 import type { DashboardServer } from "../dashboard/server.js";
 import type { DashboardSource } from "../dashboard/source.js";
 import { errorMessage } from "../errors.js";
-import { optionalString, parseFlags, wholeNumberOf } from "./args.js";
+import { optionalNonEmpty, optionalString, parseFlags, wholeNumberOf } from "./args.js";
 import { runtimeError, usageError } from "./cli-error.js";
 import type { CliIo } from "./io.js";
 
@@ -35,8 +35,8 @@ export async function runDashboard(argv: readonly string[], io: CliIo, stop: Abo
     io.stdout(`${DASHBOARD_USAGE}\n`);
     return 0;
   }
-  const log = optionalString(flags, "log");
-  const study = optionalString(flags, "study");
+  const log = optionalNonEmpty("dashboard", flags, "log");
+  const study = optionalNonEmpty("dashboard", flags, "study");
   if ([log !== undefined, study !== undefined, flags.demo === true].filter(Boolean).length > 1)
     throw usageError("arqon dashboard: --log, --study and --demo exclude each other");
   const port = wholeNumber(optionalString(flags, "port"), "port", 0, 65535) ?? 0;

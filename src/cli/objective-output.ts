@@ -1,3 +1,5 @@
+import { stripVTControlCharacters } from "node:util";
+
 /** The objective value read from a command's output, or why none could be read. */
 export type ObjectiveReading =
   | { readonly ok: true; readonly value: number }
@@ -28,7 +30,7 @@ export interface ReportLine {
  * the previous one, a finite value) is for the solver to say.
  */
 export function readReport(line: string): ReportLine | undefined {
-  const trimmed = line.trim();
+  const trimmed = stripVTControlCharacters(line).trim();
   if (!trimmed.startsWith("{") || !trimmed.endsWith("}")) return undefined;
   const parsed = parseObject(trimmed) ?? parseObject(markBareNonFinite(trimmed), numberOfMarked);
   if (parsed === undefined) return undefined;
@@ -84,10 +86,12 @@ const NUMBER = /(?:(?<![\w.])[-+])?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?/g;
  * after a letter, digit, `_` or `.` is read as a hyphen. Empty output, a last line without a
  * number, a number that is not finite once parsed (e.g. `1e999`), a last line holding `NaN`, `inf`
  * or `Infinity` as a word (a diverged value, whatever number comes before it), or a last line that
- * is an intermediate value ({@link readReport}) is a failure with a short reason.
+ * is an intermediate value ({@link readReport}) is a failure with a short reason. Terminal control
+ * sequences (colours, cursor moves) are left out first, in reports too.
  */
 export function readObjective(stdout: string): ObjectiveReading {
-  const lines = stdout.split(/\r?\n/);
+  // Colour codes are not printed text: the "39" of "\x1b[39m" is no value (FORCE_COLOR in CI).
+  const lines = stripVTControlCharacters(stdout).split(/\r?\n/);
   let last: string | undefined;
   for (let i = lines.length - 1; i >= 0; i--) {
     const trimmed = lines[i]!.trim();

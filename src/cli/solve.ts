@@ -7,6 +7,7 @@ import type { ParamValue } from "../space/params.js";
 import {
   type FlagValues,
   optionalChoice,
+  optionalNonEmpty,
   optionalPositiveInt,
   optionalString,
   parseFlags,
@@ -117,9 +118,9 @@ export async function solveCommand(argv: readonly string[], io: CliIo): Promise<
   }
   const concurrency = optionalPositiveInt("solve", flags, "concurrency") ?? 1;
   const onError = optionalChoice("solve", flags, "on-error", ["stop", "skip"], "stop");
-  const statePath = optionalString(flags, "state");
-  const configPath = optionalString(flags, "config");
-  const storage = optionalString(flags, "storage");
+  const statePath = optionalNonEmpty("solve", flags, "state");
+  const configPath = optionalNonEmpty("solve", flags, "config");
+  const storage = optionalNonEmpty("solve", flags, "storage");
   const stallMs = optionalPositiveInt("solve", flags, "stall-ms");
   const timeoutMs = optionalTimeoutMs(flags);
   // Checked before any state is touched: a misspelt command changes nothing.
@@ -130,7 +131,7 @@ export async function solveCommand(argv: readonly string[], io: CliIo): Promise<
   const quiet = flags.quiet === true;
   if (storage !== undefined) {
     if (statePath !== undefined) throw usageError("arqon solve: give --state or --storage, not both");
-    const study = optionalString(flags, "study");
+    const study = optionalNonEmpty("solve", flags, "study");
     const shared = { storage, study, configPath, concurrency, onError, quiet, stallMs, timeoutMs };
     return await solveShared(command, shared, io);
   }

@@ -1,6 +1,6 @@
 import { UsageError } from "../index.js";
 import { isLoggedSolver } from "../log/solver-log.js";
-import { optionalString, parseFlags, requiredString } from "./args.js";
+import { optionalNonEmpty, parseFlags, requiredString } from "./args.js";
 import { oneLine, usageError } from "./cli-error.js";
 import type { CliIo } from "./io.js";
 import { parseJsonText, readJsonFile } from "./json-input.js";
@@ -35,7 +35,7 @@ export async function tellCommand(argv: readonly string[], io: CliIo): Promise<0
     return 0;
   }
   const statePath = requiredString("tell", flags, "state");
-  const resultsPath = optionalString(flags, "results");
+  const resultsPath = optionalNonEmpty("tell", flags, "results");
   // A missing state is reported before any input is read (openSolver throws the usage error).
   if (!hasSavedState(io.cwd, statePath)) openSolver("tell", io.cwd, { statePath });
 
