@@ -3,13 +3,36 @@
  * keys, and keys set to `undefined` (which mean "not given").
  */
 
+import type { ConfigIssue } from "./errors.js";
+
 /** Names that would not survive as keys of a plain object (`{ __proto__: 1 }` sets the prototype). */
 const RESERVED_NAMES = ["__proto__", "constructor", "prototype"];
 
-/** A message naming the first reserved parameter name, or undefined when there is none. */
-export function reservedNameIssue(names: readonly string[]): string | undefined {
-  const reserved = names.find((name) => RESERVED_NAMES.includes(name));
-  return reserved === undefined ? undefined : `"${reserved}" is reserved and cannot name a parameter`;
+/**
+ * The issues `check` finds in `input`, after an issue (path `key`) for each entry of its record
+ * `key` (the engine's `params`, the solver's `bounds`) that a reserved name holds. Those entries are
+ * left out of what `check` reads, so that every other problem is reported too; a record left empty
+ * by that is not reported as empty. Read from the raw input: decoding into a plain object would
+ * already have lost such a key.
+ */
+export function withReservedNameIssues(
+  input: object,
+  key: string,
+  check: (input: object) => ConfigIssue[],
+): ConfigIssue[] {
+  const record = (input as Record<string, unknown>)[key];
+  if (typeof record !== "object" || record === null || Array.isArray(record)) return check(input);
+  const names = Object.keys(record);
+  const reserved = names.filter((name) => RESERVED_NAMES.includes(name));
+  if (reserved.length === 0) return check(input);
+  const kept: Record<string, unknown> = {};
+  for (const name of names)
+    if (!reserved.includes(name)) kept[name] = (record as Record<string, unknown>)[name];
+  const rest = check({ ...input, [key]: kept });
+  return [
+    ...reserved.map((name) => ({ path: key, message: `"${name}" is reserved and cannot name a parameter` })),
+    ...(Object.keys(kept).length === 0 ? rest.filter((issue) => issue.path !== key) : rest),
+  ];
 }
 
 /** Whether `value` is an object literal (prototype `Object.prototype` or `null`), not an array or class instance. */

@@ -337,6 +337,18 @@ describe("engine config: reserved names", () => {
   });
 });
 
+describe("engine config: reserved names among other problems", () => {
+  it("names each reserved name and still reports the rest", () => {
+    const params = JSON.parse('{"constructor": {"min": 0, "max": 1}, "x": {"min": 5, "max": 1}}');
+    const issues = engineConfigIssues({ seed: -1, params, stallAfter: -1 });
+    expect(issues[0]).toEqual({
+      path: "params",
+      message: '"constructor" is reserved and cannot name a parameter',
+    });
+    expect(issues.map((issue) => issue.path)).toEqual(expect.arrayContaining(["params.x.max", "stallAfter"]));
+  });
+});
+
 describe("engine config: parameter count", () => {
   const paramsOf = (count: number) =>
     Object.fromEntries(Array.from({ length: count }, (_, i) => [`p${i}`, { min: 0, max: 1 }]));

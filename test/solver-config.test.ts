@@ -91,6 +91,20 @@ describe("solver config", () => {
     }
   });
 
+  it("names every reserved parameter name and still reports every other problem", () => {
+    const raw = JSON.parse(
+      '{"bounds": {"constructor": {"min": 0, "max": 1}, "__proto__": {"min": 0, "max": 1}, "x": {"min": 2, "max": 1}}, "budget": 0, "seed": "x", "bugdet": 3}',
+    );
+    const issues = solverConfigIssues(raw);
+    expect(issues.slice(0, 2)).toEqual([
+      { path: "bounds", message: '"constructor" is reserved and cannot name a parameter' },
+      { path: "bounds", message: '"__proto__" is reserved and cannot name a parameter' },
+    ]);
+    expect(issues.map((issue) => issue.path)).toEqual(
+      expect.arrayContaining(["bounds", "bounds.x", "budget", "seed", "bugdet"]),
+    );
+  });
+
   it("rejects missing fields and non-objects", () => {
     expect(solverConfigIssues({ bounds: valid.bounds }).map((i) => i.path)).toEqual(["seed", "budget"]);
     expect(solverConfigIssues(null)).toEqual([{ path: "", message: "expected a configuration object" }]);

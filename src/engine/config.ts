@@ -6,7 +6,7 @@ import type { InspectionEvent } from "xstate";
 import { isTimerMs, timerMsRange } from "../../machines/timer-limit.js";
 import { type AuditEvent, type ControlCommandName, VECTOR_LENGTH_UNIT } from "../audit/events.js";
 import type { AuditRecordSink } from "../audit/ring.js";
-import { type ConfigShape, reservedNameIssue, withoutUndefinedKeys } from "../config-input.js";
+import { type ConfigShape, withoutUndefinedKeys, withReservedNameIssues } from "../config-input.js";
 import { ConfigError, type ConfigIssue } from "../errors.js";
 import {
   type Guardrails,
@@ -420,17 +420,15 @@ const CONFIG_SHAPE: ConfigShape = { opaque: ["scheduler"], records: ["params"] }
  * `undefined`, at any level of the JSON-shaped parts, counts as absent; `input` is never modified.
  */
 export function engineConfigIssues(raw: unknown): ConfigIssue[] {
-  const input = withoutUndefinedKeys(raw, CONFIG_SHAPE);
-  if (typeof input !== "object" || input === null || Array.isArray(input)) {
+  const given = withoutUndefinedKeys(raw, CONFIG_SHAPE);
+  if (typeof given !== "object" || given === null || Array.isArray(given)) {
     return [{ path: "", message: "expected a configuration object" }];
   }
-  // Checked on the raw input: decoding into a plain object would already have lost such a key.
-  const rawParams = (input as { params?: unknown }).params;
-  const reserved =
-    typeof rawParams === "object" && rawParams !== null
-      ? reservedNameIssue(Object.keys(rawParams))
-      : undefined;
-  if (reserved !== undefined) return [{ path: "params", message: reserved }];
+  return withReservedNameIssues(given, "params", checkedIssues);
+}
+
+/** The issues of a config object whose parameter names are none of the reserved ones. */
+function checkedIssues(input: object): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
   const result = decode(input, { errors: "all", onExcessProperty: "error" });
   if (Either.isLeft(result)) {

@@ -1,7 +1,7 @@
 import * as Either from "effect/Either";
 import * as ParseResult from "effect/ParseResult";
 import * as Schema from "effect/Schema";
-import { type ConfigShape, reservedNameIssue, withoutUndefinedKeys } from "../config-input.js";
+import { type ConfigShape, withoutUndefinedKeys, withReservedNameIssues } from "../config-input.js";
 import { ConfigError, type ConfigIssue } from "../errors.js";
 import type { InspectionSink } from "../inspect/inspection-record.js";
 import { type BoundsInput, isJsonValue, type JsonValue, jsonKey, type ParamInput } from "../space/params.js";
@@ -543,15 +543,15 @@ export function solverConfigIssues(raw: unknown): ConfigIssue[] {
 export type ConfigOrigin = "new" | "saved";
 
 function configIssues(raw: unknown, origin: ConfigOrigin): ConfigIssue[] {
-  const input = withoutUndefinedKeys(raw, SOLVER_SHAPE);
-  if (typeof input !== "object" || input === null || Array.isArray(input)) {
+  const given = withoutUndefinedKeys(raw, SOLVER_SHAPE);
+  if (typeof given !== "object" || given === null || Array.isArray(given)) {
     return [{ path: "", message: "expected a configuration object" }];
   }
-  // Checked on the raw input: decoding into a plain object would already have lost such a key.
-  const bounds = (input as { bounds?: unknown }).bounds;
-  const reserved =
-    typeof bounds === "object" && bounds !== null ? reservedNameIssue(Object.keys(bounds)) : undefined;
-  if (reserved !== undefined) return [{ path: "bounds", message: reserved }];
+  return withReservedNameIssues(given, "bounds", (input) => checkedIssues(input, origin));
+}
+
+/** The issues of a config object whose parameter names are none of the reserved ones. */
+function checkedIssues(input: object, origin: ConfigOrigin): ConfigIssue[] {
   const result = decode(input, { errors: "all", onExcessProperty: "error" });
   if (Either.isRight(result)) {
     const issues = conditionIssues(result.right.bounds, origin);
