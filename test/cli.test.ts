@@ -307,7 +307,9 @@ describe("arqon ask / tell across invocations", () => {
     );
     expect(
       oneLineError(await runArqonInProcess(["ask", "--state", "s.json", "--config", "other.json"], dir), 2),
-    ).toMatch(/other\.json differs from the config stored in s\.json/);
+    ).toBe(
+      `arqon ask: other.json differs from the config stored in s.json (seed: the state has ${ROUND_TRIP_CONFIG.seed}, --config 12); drop --config to continue the saved run, or use a new --state file`,
+    );
 
     writeJson(dir, "junk.json", { hello: 1 });
     expect(oneLineError(await runArqonInProcess(["ask", "--state", "junk.json"], dir), 2)).toMatch(

@@ -68,6 +68,17 @@ describe("arqon solve --storage redis://", () => {
     for (const run of runs) {
       expect(run.status, run.stderr).toBe(0);
       const out = JSON.parse(run.stdout.trim());
+      // The shape of a local run's JSON, and "pending".
+      expect(Object.keys(out)).toEqual([
+        "best",
+        "evaluations",
+        "pruned",
+        "failures",
+        "stopped",
+        "interrupted",
+        "pending",
+      ]);
+      expect(out.pruned).toBe(0);
       evaluations += out.evaluations;
       expect(out.failures).toEqual([]);
       // Each worker waited for the others' last results: every one reports the same, final best.

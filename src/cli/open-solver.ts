@@ -2,6 +2,7 @@ import { isDeepStrictEqual } from "node:util";
 import { createSolver, type Solver } from "../index.js";
 import type { FileLock } from "../log/lock.js";
 import { type SolverConfig, savedSolverConfig } from "../solver/config.js";
+import { configDifferences } from "../solver/config-differences.js";
 import { explicitSolverConfig } from "../solver/explicit-config.js";
 import { usageError } from "./cli-error.js";
 import { loadSolverState } from "./state-file.js";
@@ -36,11 +37,21 @@ export function openSolver(command: string, cwd: string, source: SolverSource): 
     source.statePath === undefined ? undefined : loadSolverState(cwd, source.statePath, source.logLock);
   if (restored !== undefined) {
     if (source.configPath !== undefined) {
-      const config = loadValidConfig(cwd, source.configPath);
-      if (!isDeepStrictEqual(normalise(config), normalise(restored.toJSON().config))) {
+      const given = normalise(loadValidConfig(cwd, source.configPath));
+      const kept = normalise(restored.toJSON().config);
+      if (!isDeepStrictEqual(given, kept)) {
+        const { bounds: keptBounds, ...keptRest } = kept;
+        const { bounds: givenBounds, ...givenRest } = given;
+        const where = configDifferences(
+          [
+            [keptRest, givenRest, ""],
+            [keptBounds, givenBounds, "bounds"],
+          ],
+          { kept: "the state", given: "--config" },
+        );
         throw usageError(
-          `arqon ${command}: ${source.configPath} differs from the config stored in ${source.statePath}; ` +
-            "drop --config to continue the saved run, or use a new --state file",
+          `arqon ${command}: ${source.configPath} differs from the config stored in ${source.statePath} ` +
+            `(${where.join("; ")}); drop --config to continue the saved run, or use a new --state file`,
         );
       }
     }
@@ -64,7 +75,7 @@ export function openSolver(command: string, cwd: string, source: SolverSource): 
  * holding what a config can no longer say (`when: {}`) is read as it ran. The parameters' order is
  * not compared: the saved run keeps its own.
  */
-function normalise(config: unknown): unknown {
+function normalise(config: unknown): Record<string, unknown> {
   const plain = savedSolverConfig(JSON.parse(JSON.stringify(config))) as SolverConfig;
   return JSON.parse(JSON.stringify(explicitSolverConfig(plain, "saved")));
 }

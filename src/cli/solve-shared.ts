@@ -373,9 +373,17 @@ async function runWorker(
       lost() ||
       (readError !== undefined && !finished) ||
       stuck.length > 0;
-    io.stdout(
-      `${JSON.stringify({ best, evaluations, failures, stopped, interrupted: interrupts.stopAsking, pending })}\n`,
-    );
+    // No pruner runs in a shared study (refused above); "pruned" keeps one shape for scripts.
+    const summary = {
+      best,
+      evaluations,
+      pruned: 0,
+      failures,
+      stopped,
+      interrupted: interrupts.stopAsking,
+      pending,
+    };
+    io.stdout(`${JSON.stringify(summary)}\n`);
     for (const line of notRecorded()) io.stderr(line);
     // Given up on by an interrupt, the worker exits as an interrupted one does (130, 143, 129).
     if (lost()) return redisError !== undefined && redisGivenUp ? interrupts.exitCode : 1;

@@ -1,4 +1,5 @@
 import type { SolverConfig } from "../solver/config.js";
+import { configDifferences } from "../solver/config-differences.js";
 import { explicitSolverConfig } from "../solver/explicit-config.js";
 import { jsonKey } from "../space/params.js";
 
@@ -24,39 +25,22 @@ export function studyConfigKey(config: SolverConfig): string {
 export function studyConfigDifferences(study: SolverConfig, worker: SolverConfig, limit = 3): string[] {
   const { bounds: studyBounds, ...studyRest } = explicitSolverConfig(study);
   const { bounds: workerBounds, ...workerRest } = explicitSolverConfig(worker);
-  const found: string[] = [];
-  differences(studyRest, workerRest, "", found);
-  differences(studyBounds, workerBounds, "bounds", found);
   // The parameters both sides declare, in each side's order: the coordinates they set.
   const studyOrder = Object.keys(studyBounds).filter((name) => name in workerBounds);
   const workerOrder = Object.keys(workerBounds).filter((name) => name in studyBounds);
-  if (studyOrder.join("\0") !== workerOrder.join("\0"))
-    found.push(
-      `parameter order: the study has [${studyOrder.join(", ")}], this worker [${workerOrder.join(", ")}]`,
-    );
-  // Not expected (the keys differ, so something does), but a refusal must never read as empty.
-  if (found.length === 0) found.push("a setting this check cannot name");
-  return found.length > limit ? [...found.slice(0, limit), `and ${found.length - limit} more`] : found;
-}
-
-/** Appends to `found` each leaf (or array) where `a` and `b` differ, by path, keys sorted. */
-function differences(a: unknown, b: unknown, path: string, found: string[]): void {
-  if (jsonKey(a) === jsonKey(b)) return;
-  if (isRecord(a) && isRecord(b)) {
-    for (const key of [...new Set([...Object.keys(a), ...Object.keys(b)])].sort())
-      differences(a[key], b[key], path === "" ? key : `${path}.${key}`, found);
-    return;
-  }
-  found.push(`${path}: the study has ${shown(a)}, this worker ${shown(b)}`);
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
-/** A value as JSON, cut short when long (the message names a setting, it does not dump it). */
-function shown(value: unknown): string {
-  if (value === undefined) return "none";
-  const text = JSON.stringify(value);
-  return text.length > 80 ? `${text.slice(0, 79)}…` : text;
+  const order =
+    studyOrder.join("\0") === workerOrder.join("\0")
+      ? []
+      : [
+          `parameter order: the study has [${studyOrder.join(", ")}], this worker [${workerOrder.join(", ")}]`,
+        ];
+  return configDifferences(
+    [
+      [studyRest, workerRest, ""],
+      [studyBounds, workerBounds, "bounds"],
+    ],
+    { kept: "the study", given: "this worker" },
+    limit,
+    order,
+  );
 }
