@@ -138,6 +138,13 @@ describe("createLoggedEngineAsync", () => {
     expect(error).toBeInstanceOf(LogError);
     expect(error.message).toContain(`it is not an engine log (its header's format is "someone.else"`);
     expect(filesOf(dir)).toEqual(before);
+    // A bad config too: the config's error comes first, from every opening alike.
+    const bad = { ...config(new ReplayClock(START)), window: { digests: 0, ms: 500 } };
+    expect(() => createLoggedEngine(bad, { dir })).toThrow(ConfigError);
+    await expect(createLoggedEngineAsync(bad, { dir })).rejects.toBeInstanceOf(ConfigError);
+    const exit = await Effect.runPromiseExit(Effect.scoped(LoggedEngine.make(bad, { dir })));
+    expect(Exit.isFailure(exit) && String(exit.cause)).toContain("ConfigError");
+    expect(filesOf(dir)).toEqual(before);
   });
 
   it("rejects a bad config with a ConfigError naming the field, before the directory is touched", async () => {
@@ -214,11 +221,17 @@ describe("openDecisionLogAsync", () => {
 });
 
 describe("steps that wait for a promise", () => {
-  it("cannot run at once: a synchronous run refuses them", () => {
+  it("cannot run at once: a synchronous run refuses them, running their cleanup", () => {
+    let cleaned = false;
     function* waits(): Steps<number> {
-      const value = (yield Promise.resolve(2)) as number;
-      return value;
+      try {
+        // Rejected: the refusal must not leave it unhandled (vitest fails on an unhandled rejection).
+        return (yield Promise.reject(new Error("never read"))) as number;
+      } finally {
+        cleaned = true;
+      }
     }
     expect(() => runAtOnce(waits())).toThrow("runAtOnce: the steps waited for a promise");
+    expect(cleaned).toBe(true);
   });
 });

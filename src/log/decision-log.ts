@@ -24,6 +24,8 @@ export const DecisionLog = {
    * `LogLockedError` while another writer holds the directory's lock, which the log holds until
    * the scope closes).
    * `append` stays a synchronous in-memory call; only the fiber and `appendCommand` touch the disk.
+   * The opening is asynchronous (the log is read and verified while the event loop turns), even for
+   * a new log: `Effect.runSync` cannot run it.
    */
   make: (options: DecisionLogOptions): Effect.Effect<DecisionLog, LogError, Scope.Scope> =>
     makeDecisionLog(options),

@@ -83,6 +83,8 @@ export interface LoggedEngine {
  * A config's own `auditSink` and `onCommand` still run, after the log's.
  */
 export function createLoggedEngine(config: EngineConfig, options: EngineLogOptions): LoggedEngine {
+  // A config error is the config's, found before the log is read or touched.
+  resolveEngineConfig(loggedConfig(config));
   refuseForeignLog(options.dir);
   const plan = startEngineLog(config);
   let log: DecisionLogWriter | undefined;
@@ -106,9 +108,10 @@ export function createLoggedEngine(config: EngineConfig, options: EngineLogOptio
 /**
  * {@link createLoggedEngine}, opening an existing log without blocking the event loop: the log is
  * verified one segment at a time, in slices between which the event loop turns, and the previous
- * run's last generation is read from the log's end the same way. The directory's lock is taken
- * first and held throughout, so the log cannot change in between; the engine is created once the
- * log is open, with nothing awaited after that before the restart record is written.
+ * run's last generation is read from the log's end the same way. The config and the log's header
+ * are checked first (as {@link createLoggedEngine} checks them); then the directory's lock is
+ * taken and held throughout, so the log cannot change while it is read; the engine is created once
+ * the log is open, with nothing awaited after that before the restart record is written.
  *
  * @remarks
  * For a host that starts or restarts engines while it serves (a supervisor): opening a long log
@@ -118,7 +121,7 @@ export async function createLoggedEngineAsync(
   config: EngineConfig,
   options: EngineLogOptions,
 ): Promise<LoggedEngine> {
-  // A config error is the config's, found before the log is touched (as createLoggedEngine finds it).
+  // A config error is the config's, found before the log is read or touched.
   resolveEngineConfig(loggedConfig(config));
   refuseForeignLog(options.dir);
   let plan: EngineLogPlan | undefined;
@@ -149,7 +152,8 @@ export const LoggedEngine = {
   /**
    * {@link createLoggedEngine} under an Effect `Scope`: the log's group commits run in a fiber of
    * the scope (`DecisionLog.make`), and closing the scope closes the engine, then flushes, fsyncs
-   * and closes the log. Fails with a `LogError` or a `ConfigError`.
+   * and closes the log. Fails with a `LogError` or a `ConfigError`. Opens the log as
+   * {@link createLoggedEngineAsync} does, so it is asynchronous: `Effect.runSync` cannot run it.
    */
   make: (
     config: EngineConfig,

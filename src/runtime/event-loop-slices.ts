@@ -30,7 +30,7 @@ export class EventLoopSlices {
  * A computation written as steps: each `yield` ends one. A step may also yield a promise (through
  * {@link awaited}), which a run in slices waits for, resuming the computation with its value.
  */
-export type Steps<T> = Generator<void | Promise<unknown>, T, unknown>;
+export type Steps<T> = Generator<undefined | Promise<unknown>, T, unknown>;
 
 /**
  * `value` within {@link Steps} (`yield* awaited(value)`): a plain value at once, a promise's value
@@ -46,8 +46,13 @@ export function* awaited<T>(value: T | Promise<T>): Generator<Promise<unknown>, 
 export function runAtOnce<T>(steps: Steps<T>): T {
   for (let step = steps.next(); ; step = steps.next()) {
     if (step.done === true) return step.value;
-    // A programming error: synchronous steps were given an asynchronous source.
-    if (step.value instanceof Promise) throw new Error("runAtOnce: the steps waited for a promise");
+    // A programming error: synchronous steps were given an asynchronous source. The steps' own
+    // cleanup runs (their finally blocks), and the promise's failure is not left unhandled.
+    if (step.value instanceof Promise) {
+      step.value.catch(() => undefined);
+      steps.return(undefined as T);
+      throw new Error("runAtOnce: the steps waited for a promise");
+    }
   }
 }
 
