@@ -7,8 +7,10 @@
  * - `130`: `arqon solve` interrupted by Ctrl-C (SIGINT) after saving its state; `143` and `129`
  *   when SIGTERM or SIGHUP ended it (128 + the signal's number, as a shell reports a process the
  *   signal killed), its running commands stopped and its state saved too.
+ * - `141`: its standard output or error went to a closed pipe (128 + SIGPIPE's number); what would
+ *   have gone there was dropped, and `arqon solve` stopped as for SIGTERM.
  */
-export type ExitCode = 0 | 1 | 2 | 129 | 130 | 143;
+export type ExitCode = 0 | 1 | 2 | 129 | 130 | 141 | 143;
 
 /**
  * A failure the CLI reports as a single line on stderr before exiting with {@link CliError.exitCode}.

@@ -8,4 +8,5 @@
 import { processIo } from "./io.js";
 import { runCli } from "./run-cli.js";
 
-process.exitCode = await runCli(process.argv.slice(2), processIo());
+const io = processIo();
+process.exitCode = await io.exitCode(await runCli(process.argv.slice(2), io));

@@ -17,7 +17,7 @@ Usage: arqon <command> [flags]
 
 JSON goes to stdout, progress and errors to stderr. Exit codes: 0 success, 1 the run failed,
 2 bad input (flags, JSON, config, results), 130 interrupted by Ctrl-C, 143 and 129 ended by
-SIGTERM and SIGHUP (arqon solve saves first).
+SIGTERM and SIGHUP (arqon solve saves first), 141 output went to a closed pipe.
 
 Commands:
 ${COMMAND_NAMES.map((name) => `  arqon ${name.padEnd(10)} ${COMMANDS[name]!.summary}`).join("\n")}

@@ -1,5 +1,6 @@
 import type { CliIo, InterruptSignal } from "./io.js";
 import type { ObjectiveReading } from "./objective-output.js";
+import { STOP_GRACE_MS } from "./run-command.js";
 import type { SolveProgress } from "./solve-progress.js";
 
 /**
@@ -9,7 +10,7 @@ import type { SolveProgress } from "./solve-progress.js";
 const GROUP_SIGNAL_GRACE_MS = 250;
 
 /** What `arqon solve` exits with: done, failed, or interrupted (see {@link SolveInterrupts.exitCode}). */
-export type SolveExit = 0 | 1 | 129 | 130 | 143;
+export type SolveExit = 0 | 1 | 129 | 130 | 141 | 143;
 
 /**
  * Ctrl-C during `arqon solve`, local or a worker of a shared study: the first stops asking and lets
@@ -64,9 +65,14 @@ export class SolveInterrupts {
     return this.ending ?? "Ctrl-C";
   }
 
-  /** The exit code of an interrupted run: 130 after Ctrl-C, 128 + the signal's number otherwise. */
-  get exitCode(): 130 | 129 | 143 {
-    return this.ending === "SIGTERM" ? 143 : this.ending === "SIGHUP" ? 129 : 130;
+  /**
+   * The exit code of an interrupted run: 130 after Ctrl-C, 128 + the signal's number otherwise (141
+   * for an output that closed, reported as SIGPIPE).
+   */
+  get exitCode(): 130 | 129 | 141 | 143 {
+    if (this.ending === "SIGTERM") return 143;
+    if (this.ending === "SIGHUP") return 129;
+    return this.ending === "SIGPIPE" ? 141 : 130;
   }
 
   interrupt(signal: InterruptSignal = "SIGINT"): void {
@@ -88,11 +94,18 @@ export class SolveInterrupts {
       this.progress.note(
         signal === "SIGINT"
           ? `interrupted again: aborting ${running} running trial(s); ${this.fate} (Ctrl-C again kills them)`
-          : `terminated (${signal}): aborting ${running} running trial(s); ${this.fate} (${signal} again kills them)`,
+          : signal === "SIGPIPE"
+            ? `output closed: aborting ${running} running trial(s); ${this.fate} (killed if still running after ${STOP_GRACE_MS / 1000} s)`
+            : `terminated (${signal}): aborting ${running} running trial(s); ${this.fate} (${signal} again kills them)`,
       );
       this.aborting.abort();
     } else if (!this.killing.signal.aborted) {
-      const again = signal === "SIGINT" ? "interrupted a third time" : `${signal} again`;
+      const again =
+        signal === "SIGINT"
+          ? "interrupted a third time"
+          : signal === "SIGPIPE"
+            ? "output still closed"
+            : `${signal} again`;
       this.progress.note(`${again}: killing ${running} running trial(s)`);
       this.killing.abort();
     }

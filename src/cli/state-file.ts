@@ -1,5 +1,14 @@
-import { closeSync, existsSync, fsyncSync, openSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
-import { resolve } from "node:path";
+import {
+  closeSync,
+  existsSync,
+  fsyncSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeSync,
+} from "node:fs";
 import { errorMessage } from "../errors.js";
 import { restoreSolver, type Solver, UsageError } from "../index.js";
 import { LogError } from "../log/errors.js";
@@ -8,22 +17,27 @@ import { readDecisionLog } from "../log/reader.js";
 import { hasDecisionLog } from "../log/segments.js";
 import { appendSolverSnapshot, createSolverLog, isLoggedSolver, openSolverLog } from "../log/solver-log.js";
 import { runtimeError, usageError } from "./cli-error.js";
-import { readJsonFile } from "./json-input.js";
+import { parseJsonText } from "./json-input.js";
+import { realStatePath } from "./state-path.js";
 
 /**
  * Whether the state at `path` (relative to `cwd`) is a decision-log directory rather than a JSON
  * snapshot file: an existing directory is a log, an existing file a snapshot; a path that does not
  * exist yet becomes a snapshot file when it ends in `.json`, a log directory otherwise.
+ *
+ * @remarks
+ * Here and in the functions below, the state is where `path` really is (see `realStatePath`): a
+ * symbolic link is followed, so the state it points to is read and written and the link stays.
  */
 export function isLogState(cwd: string, path: string): boolean {
-  const target = resolve(cwd, path);
+  const target = realStatePath(cwd, path);
   if (existsSync(target)) return statSync(target).isDirectory();
   return !path.endsWith(".json");
 }
 
 /** Whether a solver is saved at `path` (relative to `cwd`): a snapshot file, or a directory holding a log. */
 export function hasSavedState(cwd: string, path: string): boolean {
-  const target = resolve(cwd, path);
+  const target = realStatePath(cwd, path);
   if (!existsSync(target)) return false;
   return !statSync(target).isDirectory() || hasSavedLog(target);
 }
@@ -41,7 +55,7 @@ export function hasSavedState(cwd: string, path: string): boolean {
  * command's lock on the directory, see `lockState`).
  */
 export function loadSolverState(cwd: string, path: string, logLock?: FileLock): Solver | undefined {
-  const target = resolve(cwd, path);
+  const target = realStatePath(cwd, path);
   if (!existsSync(target)) return undefined;
   if (statSync(target).isDirectory()) {
     if (!hasSavedLog(target)) return undefined;
@@ -53,7 +67,13 @@ export function loadSolverState(cwd: string, path: string, logLock?: FileLock): 
       throw error;
     }
   }
-  const artifact = readJsonFile(cwd, path, "state");
+  let text: string;
+  try {
+    text = readFileSync(target, "utf8");
+  } catch (error) {
+    throw usageError(`cannot read state file ${path}: ${errorMessage(error)}`);
+  }
+  const artifact = parseJsonText(text, `state file ${path}`);
   try {
     return restoreSolver(artifact);
   } catch (error) {
@@ -69,7 +89,7 @@ export function loadSolverState(cwd: string, path: string, logLock?: FileLock): 
  */
 export function attachStateLog(cwd: string, path: string, solver: Solver, logLock?: FileLock): Solver {
   if (isLoggedSolver(solver) || !isLogState(cwd, path)) return solver;
-  const target = resolve(cwd, path);
+  const target = realStatePath(cwd, path);
   const options = { lock: logLock };
   try {
     if (!hasSavedLog(target)) return createSolverLog(target, solver, options);
@@ -87,8 +107,9 @@ let tmpCounter = 0;
  *
  * @remarks
  * A JSON snapshot state is written atomically: the JSON goes to a temporary file in the same
- * directory, is flushed to disk, then renamed over `path`, so a crash or kill at any moment leaves
- * either the old complete file or the new complete one. Synchronous on purpose: saves issued one
+ * directory, is flushed to disk, then renamed over the file, so a crash or kill at any moment leaves
+ * either the old complete file or the new complete one. When `path` is a symbolic link, that is the
+ * file it points to, in that file's directory: the link stays a link. Synchronous on purpose: saves issued one
  * after another land in that order even when trials finish concurrently.
  *
  * A decision-log state needs no save for a solver from {@link loadSolverState} or
@@ -102,7 +123,7 @@ export function saveSolverState(cwd: string, path: string, solver: Solver, logLo
     if (isLoggedSolver(logged)) logged.closeLog();
     return;
   }
-  const target = resolve(cwd, path);
+  const target = realStatePath(cwd, path);
   const text = `${JSON.stringify(solver.toJSON())}\n`;
   const tmp = `${target}.${process.pid}.${tmpCounter++}.tmp`;
   try {

@@ -1,6 +1,6 @@
-import { existsSync, mkdirSync, readdirSync, rmdirSync } from "node:fs";
-import { resolve } from "node:path";
-import { hasErrorCode } from "../errors.js";
+import { mkdirSync, rmdirSync } from "node:fs";
+import { dirname, isAbsolute, relative, sep } from "node:path";
+import { errorMessage, hasErrorCode } from "../errors.js";
 import { LogError } from "../log/errors.js";
 import {
   acquireFileLock,
@@ -12,6 +12,7 @@ import {
 import { runtimeError } from "./cli-error.js";
 import type { CliIo } from "./io.js";
 import { isLogState } from "./state-file.js";
+import { pinStatePath, realStatePath } from "./state-path.js";
 
 /** How long a `--state` command waits for another command to release the state, and how often it looks. */
 export interface StateLockWait {
@@ -42,6 +43,12 @@ export interface HeldState {
  * Held from before the state is read until after the last write, so two commands on one state run
  * one after the other and neither loses the other's results. A stale lock (its process is gone) is
  * taken over at once. Read-only commands (`status`) need no lock.
+ *
+ * The lock is taken where the state really is (see `realStatePath`): a symbolic link and the state
+ * it points to are one state with one lock, and until the release every read and write of this
+ * command goes to the state it locked, even if the link is changed meanwhile. Missing directories
+ * are created (a log directory with its parents, the directory of a JSON snapshot likewise); the
+ * release removes those this command created if it left them empty (it saved nothing).
  */
 export async function lockState(
   command: string,
@@ -50,28 +57,39 @@ export async function lockState(
   wait: StateLockWait = STATE_LOCK_WAIT,
   notify: (line: string) => void = () => {},
 ): Promise<HeldState> {
-  const target = resolve(cwd, path);
+  const target = realStatePath(cwd, path);
   const log = isLogState(cwd, path);
-  let createdDir = false;
+  /** The directory the lock file goes in. */
+  const dir = log ? target : dirname(target);
+  /** The outermost directory this command created, if it created any. */
+  let createdFrom: string | undefined;
   const purpose = `use state ${path}`;
   const take = (): FileLock => {
-    if (!log) return acquireFileLock(`${target}.lock`, { purpose });
     // Before every attempt: a holder that created the directory and then failed removed it again.
-    if (!existsSync(target)) {
-      mkdirSync(target, { recursive: true });
-      createdDir = true;
-    }
-    return acquireLogLock(target, purpose);
-  };
-  /** Removes the log directory this command created if nothing was written into it. */
-  const removeEmptyDir = (): void => {
-    if (!createdDir) return;
-    createdDir = false;
     try {
-      if (readdirSync(target).length === 0) rmdirSync(target);
+      createdFrom = mkdirSync(dir, { recursive: true }) ?? createdFrom;
     } catch (error) {
-      // Another command may have just created its lock in it (ENOTEMPTY), or removed it (ENOENT).
-      if (!hasErrorCode(error, "ENOTEMPTY") && !hasErrorCode(error, "ENOENT")) throw error;
+      throw runtimeError(
+        `arqon ${command}: cannot create the directory of state ${path}: ${errorMessage(error)}`,
+      );
+    }
+    return log ? acquireLogLock(target, purpose) : acquireFileLock(`${target}.lock`, { purpose });
+  };
+  /** Removes the directories this command created, deepest first, as long as they are empty. */
+  const removeCreatedDirs = (): void => {
+    const outermost = createdFrom;
+    createdFrom = undefined;
+    if (outermost === undefined || !isWithin(dir, outermost)) return;
+    for (let created = dir; ; created = dirname(created)) {
+      try {
+        rmdirSync(created);
+      } catch (error) {
+        // Not empty: the state was saved, or another command just created its lock in it
+        // (ENOTEMPTY, EEXIST on some systems); or another command removed it (ENOENT).
+        if (["ENOTEMPTY", "EEXIST", "ENOENT"].some((code) => hasErrorCode(error, code))) return;
+        throw error;
+      }
+      if (created === outermost) return;
     }
   };
   const deadline = Date.now() + wait.waitMs;
@@ -84,21 +102,23 @@ export async function lockState(
           notify(`arqon ${command}: ${describeTakeover(path, lock.tookOver)}`);
         } catch (error) {
           lock.release();
-          removeEmptyDir();
+          removeCreatedDirs();
           throw error;
         }
       }
+      const unpin = pinStatePath(cwd, path, target);
       return {
         logLock: log ? lock : undefined,
         release: () => {
           lock.release();
-          // A command that failed before creating the log leaves no empty directory behind.
-          removeEmptyDir();
+          unpin();
+          // A command that failed before saving leaves no empty directory behind.
+          removeCreatedDirs();
         },
       };
     } catch (error) {
-      // The directory vanished between our check and our create (its creator failed and removed it).
-      if (log && error instanceof LogError && hasErrorCode(error.cause, "ENOENT") && Date.now() < deadline) {
+      // The directory vanished between our create and our lock (its creator failed and removed it).
+      if (error instanceof LogError && hasErrorCode(error.cause, "ENOENT") && Date.now() < deadline) {
         await new Promise((done) => setTimeout(done, wait.pollMs));
         continue;
       }
@@ -108,7 +128,7 @@ export async function lockState(
         await new Promise((done) => setTimeout(done, wait.pollMs));
         continue;
       }
-      removeEmptyDir();
+      removeCreatedDirs();
       if (error instanceof LogLockedError)
         throw runtimeError(`arqon ${command}: gave up after waiting ${wait.waitMs} ms: ${error.message}`);
       if (error instanceof LogError)
@@ -116,6 +136,12 @@ export async function lockState(
       throw error;
     }
   }
+}
+
+/** Whether `path` is `dir` or inside it. */
+function isWithin(path: string, dir: string): boolean {
+  const rel = relative(dir, path);
+  return rel === "" || (rel !== ".." && !rel.startsWith(`..${sep}`) && !isAbsolute(rel));
 }
 
 /** One line about a stale lock taken over, for stderr. */
