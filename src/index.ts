@@ -80,6 +80,7 @@ export {
   type AskOptions,
   type BestPoint,
   createSolver,
+  type FailedResult,
   type FailOptions,
   type IntermediateValue,
   type PrunedResult,

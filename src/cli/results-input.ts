@@ -4,15 +4,16 @@ import { usageError } from "./cli-error.js";
 import { didYouMean } from "./suggest.js";
 
 /** The keys one result may have. */
-const RESULT_KEYS = ["id", "params", "value", "cost", "pruned"];
+const RESULT_KEYS = ["id", "params", "value", "cost", "pruned", "failed"];
 
 /**
  * Checks the shape of results JSON for `arqon tell` and returns them as solver results.
  *
  * Accepted: an array (or a single object) of `{ "id": <trial id>, "value": <number>, "cost"?: <number> }`
  * for asked trials, or `{ "params": { name: number, … }, "value": <number>, "cost"?: <number> }` for
- * outside points (warm start), or `{ "id": <trial id>, "pruned": true, "value"?: <number> }` for a trial
- * stopped early. Every problem is reported at once, each with its path
+ * outside points (warm start), `{ "id": <trial id>, "pruned": true, "value"?: <number> }` for a trial
+ * stopped early, or `{ "id": <trial id>, "failed": <reason> | true }` for a trial whose evaluation
+ * failed. Every problem is reported at once, each with its path
  * (`results[2].value: expected a finite number`), as one usage error.
  *
  * @remarks
@@ -36,6 +37,17 @@ export function parseResults(input: unknown): Told[] {
         const hint = didYouMean(key, RESULT_KEYS);
         problems.push(`${path}.${key}: unknown key${hint === undefined ? "" : ` (${hint})`}`);
       }
+    }
+    if (record.failed !== undefined) {
+      if (typeof record.failed !== "string" && record.failed !== true)
+        problems.push(`${path}.failed: expected a reason (a string) or true`);
+      for (const key of ["value", "cost", "pruned", "params"])
+        if (record[key] !== undefined) problems.push(`${path}.${key}: a failed trial has no ${key}`);
+      if (!(typeof record.id === "number" && Number.isSafeInteger(record.id)))
+        problems.push(`${path}.id: expected the id of the trial that failed`);
+      if (problems.length === before)
+        results.push({ id: record.id as number, failed: record.failed as string | true });
+      return;
     }
     const pruned = record.pruned !== undefined;
     if (pruned && record.pruned !== true) problems.push(`${path}.pruned: expected true`);

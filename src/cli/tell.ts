@@ -15,7 +15,8 @@ export const TELL_USAGE = `arqon tell --state <dir>|<state.json> [--results <res
   Tells results to the solver saved in --state, all or nothing (a decision-log directory gets one
   fsynced tell record; a .json snapshot is rewritten). Results (from --results or stdin) are
   an array of {"id":N,"value":X,"cost"?:C} for asked trials, {"params":{...},"value":X} for outside
-  points, or {"id":N,"pruned":true,"value"?:X} for a trial stopped early. Prints {"told":N,"best":{"params":{...},"value":X}}.`;
+  points, {"id":N,"pruned":true,"value"?:X} for a trial stopped early, or {"id":N,"failed":"reason"}
+  for one whose evaluation failed. Prints {"told":N,"best":{"params":{...},"value":X}}.`;
 
 /**
  * `arqon tell`: applies results to the saved solver and saves it again.
