@@ -26,7 +26,15 @@ export interface CommonOptions {
   readonly values: ReadonlyMap<string, string>;
 }
 
-/** Parses `--no-optuna`, `--no-write` and `--key=value` arguments; rejects anything else. */
+/** Options that change how a benchmark measures, never what: a run given only these still writes. */
+const FULL_RUN_OPTIONS: ReadonlySet<string> = new Set(["fresh-optuna"]);
+
+/**
+ * Parses `--no-optuna`, `--no-write` and `--key=value` arguments; rejects anything else. A run
+ * given any other `--key=value` (fewer seeds, one problem, shorter runs) is a reduced run: it prints
+ * its figures but never writes docs/benchmarks.md (`write` is false), whose sections state the
+ * full protocol.
+ */
 export function parseOptions(args: readonly string[], known: readonly string[] = []): CommonOptions {
   const values = new Map<string, string>();
   let optuna = true;
@@ -41,6 +49,7 @@ export function parseOptions(args: readonly string[], known: readonly string[] =
         throw new Error(`unknown argument ${JSON.stringify(arg)} (accepted: ${accepted})`);
       }
       values.set(match[1]!, match[2]!);
+      if (!FULL_RUN_OPTIONS.has(match[1]!)) write = false;
     }
   }
   return { optuna, write, values };

@@ -576,7 +576,10 @@ export function developmentProblems(): SuiteProblem[] {
   ];
 }
 
-/** The validation half: never tuned on. Decided before any tuning. */
+/**
+ * The validation half, decided before any tuning: no default is chosen on its results (what its
+ * earlier runs did lead to is listed on the benchmarks page).
+ */
 export function validationProblems(): SuiteProblem[] {
   const v = "validation";
   return [

@@ -3,7 +3,8 @@
  * functions and six mixed-space problems (integer, categorical, conditional parameters) at
  * budgets 100 and 300 over seeds 1..20, for `strategy: "auto"` (the product), each strategy
  * forced, random search and Optuna TPE. The suite is split into a development half (the defaults
- * were tuned on it) and a validation half (never tuned on); the gates are judged on each half
+ * were tuned on it) and a held-out validation half (no default chosen on its results); the gates are
+ * judged on each half
  * separately (bench/quality-suite.ts and bench/mixed-suite.ts have the split), over all its cells,
  * and again over its mixed-space cells alone.
  *
@@ -345,7 +346,8 @@ function gates(cells: readonly Cell[]): Gate[] {
     const worst = ratios.reduce((w, r, i) => (r > ratios[w]! ? i : w), 0);
     list.push({
       name: "auto never worse than 1.5 × Optuna",
-      measured: `worst ${formatRatio(ratios[worst]!)} (${cellName(withOptuna[worst]!)})`,
+      // Two decimals: one would round a 1.52 onto the 1.5 line it fails.
+      measured: `worst ${formatRatio(ratios[worst]!, 2)} (${cellName(withOptuna[worst]!)})`,
       pass: ratios[worst]! <= 1.5,
     });
   }
@@ -392,7 +394,11 @@ const HALVES: readonly { half: SuiteHalf; title: string; note: string }[] = [
   {
     half: "validation",
     title: "Validation half",
-    note: "Never used to choose a default (out-of-sample).",
+    note:
+      "Held out: no default was chosen on its results. It is not untouched: its earlier runs led to " +
+      "problems being added to the development half (Pintér-6D after `auto` lost on Levy-6D here; see " +
+      "the method above), and both halves use the same seeds, so the same opening design on problems " +
+      "of the same dimension.",
   },
 ];
 

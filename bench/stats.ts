@@ -14,6 +14,9 @@ export function quantileSorted(sorted: ArrayLike<number>, q: number): number {
   const lower = Math.floor(position);
   const upper = Math.min(n - 1, lower + 1);
   const weight = position - lower;
+  // Equal neighbours (Infinity among them: a recovery never reached) need no interpolation, which
+  // would read Infinity − Infinity as NaN.
+  if (weight === 0 || sorted[upper] === sorted[lower]) return sorted[lower]!;
   return sorted[lower]! + (sorted[upper]! - sorted[lower]!) * weight;
 }
 

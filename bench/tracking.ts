@@ -1,6 +1,6 @@
 /**
  * B5, the tracking suite (issue 11): does the engine track well out of the box, on plants its
- * defaults were never tuned on?
+ * defaults were not tuned on (a held-out validation half)?
  *
  * Run with `npm run bench -- tracking` (add `--quick` for a short development iteration, which
  * never writes the results page; `--plants=a,b` for some plants).
@@ -527,7 +527,7 @@ export async function runTrackingSuite(options: {
     const title =
       half === "development"
         ? `Development half (tuned on; seeds ${seedsOf.development.join(", ")})`
-        : `Validation half (never tuned on; seeds ${seedsOf.validation[0]}–${seedsOf.validation.at(-1)})`;
+        : `Validation half (held out, seeds ${seedsOf.validation[0]}–${seedsOf.validation.at(-1)}; its earlier runs informed some choices, see Commentary)`;
     sections.push(
       `**${title}**\n\n${markdownTable(HEADER, rows.map(row))}\n\n` +
         `Median ratio ${medianRatio.toFixed(2)} (gate ≤ ${TRACKING_GATES.medianRatio}): ${medianPass ? "PASS" : "FAIL"}; ` +

@@ -1,7 +1,18 @@
 import { describe, expect, it } from "vitest";
+import { parseOptions } from "../bench/benchmark.js";
 import { regretsAt } from "../bench/quality.js";
 import { replaceSection, sectionMarkers } from "../bench/report.js";
 import { quantile, spread } from "../bench/stats.js";
+
+describe("benchmark options", () => {
+  it("a reduced run (any option but --fresh-optuna) never writes docs/benchmarks.md", () => {
+    expect(parseOptions([], ["seeds"]).write).toBe(true);
+    expect(parseOptions(["--seeds=5"], ["seeds"]).write).toBe(false);
+    expect(parseOptions(["--only=levy"], ["only"]).write).toBe(false);
+    expect(parseOptions(["--fresh-optuna=yes"], ["fresh-optuna"]).write).toBe(true);
+    expect(parseOptions(["--no-write"]).write).toBe(false);
+  });
+});
 
 describe("replaceSection (docs/benchmarks.md writer)", () => {
   const page =
@@ -26,6 +37,16 @@ describe("replaceSection (docs/benchmarks.md writer)", () => {
 });
 
 describe("benchmark statistics", () => {
+  it("reads a quantile between equal neighbours as them, Infinity included (never NaN)", () => {
+    expect(quantile([1, Number.POSITIVE_INFINITY, Number.POSITIVE_INFINITY], 0.5)).toBe(
+      Number.POSITIVE_INFINITY,
+    );
+    expect(quantile([1, 2, Number.POSITIVE_INFINITY, Number.POSITIVE_INFINITY], 0.99)).toBe(
+      Number.POSITIVE_INFINITY,
+    );
+    expect(quantile([1, 3, Number.POSITIVE_INFINITY], 0.25)).toBe(2);
+  });
+
   it("interpolates quantiles linearly between order statistics (type 7)", () => {
     expect(quantile([4, 1, 3, 2], 0.5)).toBe(2.5);
     expect(spread([1, 2, 3, 4, 5])).toEqual({ median: 3, q1: 2, q3: 4 });
