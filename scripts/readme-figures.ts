@@ -142,10 +142,11 @@ export function renderReadmeFigures(page: string): string {
     `${drift("0.5", column, 1)} at σ = 0.5, ${drift("2", column, 1)} at σ = 2`;
 
   return `
-Every figure here is read from [docs/benchmarks.md](docs/benchmarks.md), where \`npm run bench\`
-wrote it with its method, machine, load and commit; \`scripts/readme-figures.ts\` copies it here
-and a test fails when the two differ; each section there names the machine and commit it was
-measured on. Solver quality as median regret over seeds ${b1Seeds} (B1, measured on ${b1Machine};
+Every figure here is read from [docs/benchmarks.md](docs/benchmarks.md), where a benchmark run
+wrote it with its method, machine, load and commit (\`npm run bench\` runs most of them;
+\`npm run bench -- <name>\` the others, such as the decision-log ones); \`scripts/readme-figures.ts\`
+copies it here and a test fails when the two differ. The sections were measured at different
+commits, some on another machine: each names its own. Solver quality as median regret over seeds ${b1Seeds} (B1, measured on ${b1Machine};
 ${b1Node}, production build):
 
 | | arqon | Optuna 5.0.0 TPE | random search |
