@@ -80,7 +80,6 @@ export {
   type AskOptions,
   type BestPoint,
   createSolver,
-  type FailedResult,
   type FailOptions,
   type IntermediateValue,
   type PrunedResult,

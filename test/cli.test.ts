@@ -196,7 +196,7 @@ describe("arqon ask / tell across invocations", () => {
       const run = child ? runArqon(args, dir, stdin) : await runArqonInProcess(args, dir, stdin);
       expect(run.status).toBe(0);
       twin.tell(results);
-      expect(json(run.stdout)).toEqual({ told: results.length, best: twin.best() });
+      expect(json(run.stdout)).toEqual({ told: results.length, failed: 0, best: twin.best() });
     };
     const evaluate = (trials: readonly Trial[]) => trials.map((t) => ({ id: t.id, value: bowl(t.params) }));
 
@@ -499,7 +499,7 @@ describe("arqon ask / tell / status with a decision-log --state directory", () =
       const told = await runArqonInProcess(["tell", "--state", "runlog"], dir, JSON.stringify(results));
       expect(told.status).toBe(0);
       twin.tell(results);
-      expect(json(told.stdout)).toEqual({ told: results.length, best: twin.best() });
+      expect(json(told.stdout)).toEqual({ told: results.length, failed: 0, best: twin.best() });
     }
     const status = json((await runArqonInProcess(["status", "--state", "runlog"], dir)).stdout);
     expect(status).toMatchObject({ phase: "done", told: ROUND_TRIP_CONFIG.budget, best: twin.best() });

@@ -3,11 +3,27 @@ import type { ParamValue } from "../space/params.js";
 import { usageError } from "./cli-error.js";
 import { didYouMean } from "./suggest.js";
 
+/** A trial the results say failed: `solver.fail(id, reason)`. */
+export interface FailedEntry {
+  /** Where it is in the input, for messages: `results[3]`. */
+  readonly path: string;
+  readonly id: number;
+  /** The reason given, or undefined for the default one (`"failed": true`). */
+  readonly reason: string | undefined;
+}
+
+/** Results read for `arqon tell`: those the solver's `tell` takes, and the failed trials. */
+export interface ParsedResults {
+  readonly told: Told[];
+  readonly failed: FailedEntry[];
+}
+
 /** The keys one result may have. */
 const RESULT_KEYS = ["id", "params", "value", "cost", "pruned", "failed"];
 
 /**
- * Checks the shape of results JSON for `arqon tell` and returns them as solver results.
+ * Checks the shape of results JSON for `arqon tell` and returns them as solver results, with the
+ * failed trials apart (the solver's `tell` takes no failure: `fail` records each).
  *
  * Accepted: an array (or a single object) of `{ "id": <trial id>, "value": <number>, "cost"?: <number> }`
  * for asked trials, or `{ "params": { name: number, … }, "value": <number>, "cost"?: <number> }` for
@@ -20,10 +36,11 @@ const RESULT_KEYS = ["id", "params", "value", "cost", "pruned", "failed"];
  * Only the shape is checked here; whether ids are pending and params lie inside the bounds is the
  * solver's call, which refuses the whole batch with a UsageError when any item is wrong.
  */
-export function parseResults(input: unknown): Told[] {
+export function parseResults(input: unknown): ParsedResults {
   const items = Array.isArray(input) ? input : [input];
   const problems: string[] = [];
   const results: Told[] = [];
+  const failed: FailedEntry[] = [];
   items.forEach((item, index) => {
     const path = `results[${index}]`;
     if (typeof item !== "object" || item === null || Array.isArray(item)) {
@@ -45,8 +62,10 @@ export function parseResults(input: unknown): Told[] {
         if (record[key] !== undefined) problems.push(`${path}.${key}: a failed trial has no ${key}`);
       if (!(typeof record.id === "number" && Number.isSafeInteger(record.id)))
         problems.push(`${path}.id: expected the id of the trial that failed`);
-      if (problems.length === before)
-        results.push({ id: record.id as number, failed: record.failed as string | true });
+      if (problems.length === before) {
+        const reason = record.failed === true ? undefined : (record.failed as string);
+        failed.push({ path, id: record.id as number, reason });
+      }
       return;
     }
     const pruned = record.pruned !== undefined;
@@ -87,7 +106,7 @@ export function parseResults(input: unknown): Told[] {
   });
   if (items.length === 0) problems.push("results: expected at least one result");
   if (problems.length > 0) throw usageError(`invalid results: ${problems.join("; ")}`);
-  return results;
+  return { told: results, failed };
 }
 
 function isFiniteNumber(value: unknown): value is number {

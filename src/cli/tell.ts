@@ -1,4 +1,4 @@
-import { UsageError } from "../index.js";
+import { type Solver, type Told, type TrialStatus, UsageError } from "../index.js";
 import { isLoggedSolver } from "../log/solver-log.js";
 import { optionalNonEmpty, parseFlags, requiredString } from "./args.js";
 import { oneLine, usageError } from "./cli-error.js";
@@ -6,17 +6,17 @@ import type { CliIo } from "./io.js";
 import { parseJsonText, readJsonFile } from "./json-input.js";
 import { openSolver } from "./open-solver.js";
 import { describeProgress, describeRefineStart } from "./progress.js";
-import { parseResults } from "./results-input.js";
+import { type FailedEntry, parseResults } from "./results-input.js";
 import { hasSavedState, saveSolverState } from "./state-file.js";
 import { withLockedState } from "./state-lock.js";
 
 /** Help text of `arqon tell`. */
 export const TELL_USAGE = `arqon tell --state <dir>|<state.json> [--results <results.json>]
   Tells results to the solver saved in --state, all or nothing (a decision-log directory gets one
-  fsynced tell record; a .json snapshot is rewritten). Results (from --results or stdin) are
+  fsynced tell record, and a fail record per failed trial; a .json snapshot is rewritten). Results (from --results or stdin) are
   an array of {"id":N,"value":X,"cost"?:C} for asked trials, {"params":{...},"value":X} for outside
   points, {"id":N,"pruned":true,"value"?:X} for a trial stopped early, or {"id":N,"failed":"reason"}
-  for one whose evaluation failed. Prints {"told":N,"best":{"params":{...},"value":X}}.`;
+  for one whose evaluation failed. Prints {"told":N,"failed":M,"best":{"params":{...},"value":X}}.`;
 
 /**
  * `arqon tell`: applies results to the saved solver and saves it again.
@@ -48,19 +48,24 @@ export async function tellCommand(argv: readonly string[], io: CliIo): Promise<0
       throw usageError("arqon tell: pass --results <file> or pipe the results JSON on stdin");
     input = parseJsonText(await io.readStdin(), "results on stdin");
   }
-  const results = parseResults(input);
+  const { told: results, failed } = parseResults(input);
 
   const { solver, wasClassified } = await withLockedState("tell", io, statePath, (held) => {
     const { solver } = openSolver("tell", io.cwd, { statePath, logLock: held?.logLock });
     try {
       const wasClassified = solver.classification !== null;
+      // Every failure is checked before anything is recorded: all or nothing, failures included.
+      const refused = failureProblems(solver, results, failed);
+      if (refused.length > 0)
+        throw usageError(`arqon tell: results refused, nothing was told: ${refused.join("; ")}`);
       try {
-        solver.tell(results);
+        if (results.length > 0) solver.tell(results);
       } catch (error) {
         if (error instanceof UsageError)
           throw usageError(`arqon tell: results refused, nothing was told: ${withoutLead(error.message)}`);
         throw error;
       }
+      for (const { id, reason } of failed) solver.fail(id, reason);
       saveSolverState(io.cwd, statePath, solver, held?.logLock);
       return { solver, wasClassified };
     } finally {
@@ -71,9 +76,43 @@ export async function tellCommand(argv: readonly string[], io: CliIo): Promise<0
     const refine = describeRefineStart(solver);
     if (refine !== undefined) io.stderr(`${refine}\n`);
   }
-  io.stderr(`told ${results.length} result(s): ${describeProgress(solver)}\n`);
-  io.stdout(`${JSON.stringify({ told: results.length, best: solver.best() })}\n`);
+  const marked = failed.length === 0 ? "" : `, marked ${failed.length} failed`;
+  io.stderr(`told ${results.length} result(s)${marked}: ${describeProgress(solver)}\n`);
+  io.stdout(`${JSON.stringify({ told: results.length, failed: failed.length, best: solver.best() })}\n`);
   return 0;
+}
+
+/**
+ * Why the failed trials of a batch cannot all be marked failed (each must be pending, once, and
+ * not also told in the batch), one problem per entry; empty when they can.
+ */
+function failureProblems(solver: Solver, told: readonly Told[], failed: readonly FailedEntry[]): string[] {
+  const pending = new Set(solver.pendingTrials().map((trial) => trial.id));
+  const toldIds = new Set(told.flatMap((result) => ("id" in result ? [result.id] : [])));
+  const seen = new Set<number>();
+  const problems: string[] = [];
+  for (const { path, id } of failed) {
+    if (!pending.has(id)) problems.push(`${path}.id: trial ${id} ${notPending(solver, id)}`);
+    else if (toldIds.has(id) || seen.has(id))
+      problems.push(`${path}.id: trial ${id} appears twice in these results`);
+    seen.add(id);
+  }
+  return problems;
+}
+
+/** Why trial `id`, which is not pending, cannot fail. */
+function notPending(solver: Solver, id: number): string {
+  let status: TrialStatus;
+  try {
+    status = solver.trialStatus(id);
+  } catch {
+    return "was never asked";
+  }
+  return status === "failed"
+    ? "was already marked failed"
+    : status === "pruned"
+      ? "was already told pruned"
+      : "was already told";
 }
 
 /** The solver's refusal without its own lead-in, which would repeat "nothing was told". */

@@ -64,15 +64,6 @@ export interface PrunedResult {
   readonly cost?: number;
 }
 
-/**
- * An asked trial whose evaluation could not produce a value, told with the others (see
- * {@link Solver.fail}): `failed` is the reason saved with the run, or `true` for the default one.
- */
-export interface FailedResult {
-  readonly id: number;
-  readonly failed: string | true;
-}
-
 /** One intermediate value of a trial (see {@link Solver.report}). */
 export interface IntermediateValue {
   readonly step: number;
@@ -87,11 +78,7 @@ export interface WarmStartPoint<P extends ParamShape = string> {
 }
 
 /** Anything {@link Solver.tell} accepts. */
-export type Told<P extends ParamShape = string> =
-  | TrialResult
-  | PrunedResult
-  | FailedResult
-  | WarmStartPoint<P>;
+export type Told<P extends ParamShape = string> = TrialResult | PrunedResult | WarmStartPoint<P>;
 
 /** The best point found so far. */
 export interface BestPoint<P extends ParamShape = string> {
@@ -204,8 +191,7 @@ export interface Solver<P extends ParamShape = string> {
   ask(options?: AskOptions): Trial<P>[] | null;
   /**
    * Records results: `{ id, value }` for asked trials, `{ params, value }` for warm-start points,
-   * `{ id, pruned: true }` for a trial stopped early (see {@link PrunedResult}), `{ id, failed }`
-   * for one whose evaluation failed (see {@link FailedResult}; as {@link Solver.fail}, in the batch).
+   * `{ id, pruned: true }` for a trial stopped early (see {@link PrunedResult}).
    * All-or-nothing: if any entry is invalid, a {@link UsageError} names it and nothing is recorded.
    */
   tell(results: Told<P> | readonly Told<P>[]): void;
@@ -385,7 +371,7 @@ export function restoreSolver<P extends ParamShape = string>(
 const STRATEGY_SEED_STREAM = 0x5eed;
 
 /** The keys a told result may have. */
-const RESULT_KEYS: ReadonlySet<string> = new Set(["id", "params", "value", "cost", "pruned", "failed"]);
+const RESULT_KEYS: ReadonlySet<string> = new Set(["id", "params", "value", "cost", "pruned"]);
 
 class SolverImpl implements Solver {
   readonly config: ResolvedSolverConfig;
@@ -545,14 +531,6 @@ class SolverImpl implements Solver {
     const list: readonly Told[] = Array.isArray(results) ? results : [results as Told];
     this.validate(list);
     for (const result of list) {
-      if ("failed" in result) {
-        this.recordFailed(
-          result.id,
-          failureReason(result.failed === true ? undefined : result.failed),
-          false,
-        );
-        continue;
-      }
       const cost = result.cost;
       if ("pruned" in result) {
         this.recordPruned(result);
@@ -578,14 +556,10 @@ class SolverImpl implements Solver {
 
   fail(id: number, given?: string, options?: FailOptions): void {
     this.assertRunning("fail");
-    if (!this.pending.has(id)) throw new UsageError(`fail: ${this.describeId(id)}`);
-    this.recordFailed(id, failureReason(given), options?.cancelled === true);
-    this.advance();
-  }
-
-  /** Marks pending trial `id` failed (see {@link Solver.fail}). */
-  private recordFailed(id: number, reason: string, cancelled: boolean): void {
-    const trial = this.pending.get(id)!;
+    const trial = this.pending.get(id);
+    if (trial === undefined) throw new UsageError(`fail: ${this.describeId(id)}`);
+    const reason = failureReason(given);
+    const cancelled = options?.cancelled === true;
     trial.status = "failed";
     this.pending.delete(id);
     this.toldLog.push(cancelled ? { id, failed: reason, cancelled } : { id, failed: reason });
@@ -597,6 +571,7 @@ class SolverImpl implements Solver {
       if (cancelled) this.strategy?.cancel(id);
       else this.strategy?.tell(id, Number.NaN);
     }
+    this.advance();
   }
 
   report(id: number, step: number, value: number): void {
@@ -871,22 +846,11 @@ class SolverImpl implements Solver {
       for (const key of Object.keys(r)) {
         if (!RESULT_KEYS.has(key)) problems.push(`${at}.${key}: unknown key`);
       }
-      if ("failed" in r) {
-        if (typeof r.failed !== "string" && r.failed !== true)
-          problems.push(`${at}.failed: expected a reason (a string) or true, got ${shownValue(r.failed)}`);
-        for (const key of ["value", "cost", "pruned", "params"])
-          if (key in r) problems.push(`${at}.${key}: a failed trial has no ${key}`);
-      }
-      const failed = "failed" in r;
       const pruned = "pruned" in r;
       if (pruned && r.pruned !== true)
         problems.push(`${at}.pruned: expected true, got ${shownValue(r.pruned)}`);
       if (pruned && "params" in r) problems.push(`${at}.pruned: only an asked trial (an id) can be pruned`);
-      if (
-        !failed &&
-        (!pruned || r.value !== undefined) &&
-        (typeof r.value !== "number" || !Number.isFinite(r.value))
-      ) {
+      if ((!pruned || r.value !== undefined) && (typeof r.value !== "number" || !Number.isFinite(r.value))) {
         problems.push(`${at}.value: expected a finite number, got ${shownValue(r.value)}`);
       }
       if (r.cost !== undefined && (typeof r.cost !== "number" || !Number.isFinite(r.cost) || r.cost < 0)) {
@@ -900,7 +864,7 @@ class SolverImpl implements Solver {
         else if (seen.has(id)) problems.push(`${at}.id: trial ${id} appears twice in this call`);
         seen.add(id);
       } else if ("params" in r) {
-        if (!failed) problems.push(...this.space.problems(r.params, `${at}.params`));
+        problems.push(...this.space.problems(r.params, `${at}.params`));
       } else {
         problems.push(`${at}: expected an id (an asked trial) or params (a warm-start point)`);
       }

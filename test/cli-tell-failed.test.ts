@@ -1,0 +1,104 @@
+// `arqon tell` with { "id", "failed" }: an ask/tell loop's way to say a job crashed. Each is
+// solver.fail(id, reason) (recorded as the solver's own fail records, which every arqon reads),
+// checked with the rest of the batch before anything is recorded.
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { openSolverLog } from "../src/log/solver-log.js";
+import { createSolver } from "../src/solver/solver.js";
+import { lines, removeTempDirs, runArqonInProcess, tempDir, writeJson } from "./support/cli-run.js";
+
+afterAll(removeTempDirs);
+
+const CONFIG = {
+  seed: 4,
+  budget: 12,
+  bounds: { x: { min: -2, max: 2 }, depth: { type: "int", min: 1, max: 8 } },
+};
+
+/** Asks 3 trials on a new state at `state` in `dir`; their ids. */
+async function askThree(dir: string, state: string): Promise<number[]> {
+  writeJson(dir, "c.json", CONFIG);
+  const asked = await runArqonInProcess(["ask", "--state", state, "--config", "c.json", "--batch", "3"], dir);
+  expect(asked.status, asked.stderr).toBe(0);
+  return (JSON.parse(asked.stdout).trials as { id: number }[]).map((trial) => trial.id);
+}
+
+const tell = (dir: string, state: string, results: unknown) =>
+  runArqonInProcess(["tell", "--state", state], dir, JSON.stringify(results));
+
+describe("arqon tell with failed trials", () => {
+  it("marks them failed as fail() does, and says how many it told and marked", async () => {
+    const dir = tempDir();
+    const [a, b, c] = await askThree(dir, "s.json");
+    const run = await tell(dir, "s.json", [
+      { id: a, value: 0.5 },
+      { id: b, failed: "CUDA out of memory" },
+      { id: c, failed: true },
+    ]);
+    expect(run.status, run.stderr).toBe(0);
+    expect(JSON.parse(run.stdout)).toMatchObject({ told: 1, failed: 2 });
+    expect(lines(run.stderr).at(-1)).toMatch(/^told 1 result\(s\), marked 2 failed: /);
+    // The same state by the library's own calls.
+    const expected = createSolver(CONFIG as never);
+    expected.ask({ max: 3 });
+    expected.tell({ id: a!, value: 0.5 });
+    expected.fail(b!, "CUDA out of memory");
+    expected.fail(c!);
+    expect(JSON.parse(readFileSync(join(dir, "s.json"), "utf8"))).toEqual(
+      JSON.parse(JSON.stringify(expected.toJSON())),
+    );
+    const status = JSON.parse((await runArqonInProcess(["status", "--state", "s.json"], dir)).stdout);
+    expect(status).toMatchObject({ asked: 3, told: 1, failed: 2 });
+  });
+
+  it("refuses the whole batch when a failure cannot be recorded, naming each, and records nothing", async () => {
+    const dir = tempDir();
+    const [a, b, c] = await askThree(dir, "s.json");
+    expect((await tell(dir, "s.json", [{ id: c, value: 1 }])).status).toBe(0);
+    const refused = await tell(dir, "s.json", [
+      { id: a, value: 0.5 },
+      { id: b, failed: "oom" },
+      { id: b, failed: true },
+      { id: c, failed: "late" },
+      { id: 99, failed: "?" },
+      { id: a, failed: "both" },
+    ]);
+    expect(refused.status).toBe(2);
+    const message = lines(refused.stderr).at(-1)!;
+    expect(message).toContain("results refused, nothing was told");
+    expect(message).toContain(`results[2].id: trial ${b} appears twice in these results`);
+    expect(message).toContain(`results[3].id: trial ${c} was already told`);
+    expect(message).toContain("results[4].id: trial 99 was never asked");
+    expect(message).toContain(`results[5].id: trial ${a} appears twice in these results`);
+    const status = JSON.parse((await runArqonInProcess(["status", "--state", "s.json"], dir)).stdout);
+    expect(status).toMatchObject({ asked: 3, told: 1, failed: 0 });
+    // A failure the solver's own check refuses (with a told value) refuses the rest too.
+    const bad = await tell(dir, "s.json", [
+      { id: a, failed: "oom" },
+      { id: b, value: Number.MAX_VALUE, params: { x: 0 } },
+    ]);
+    expect(bad.status).toBe(2);
+    expect(JSON.parse((await runArqonInProcess(["status", "--state", "s.json"], dir)).stdout)).toMatchObject({
+      failed: 0,
+    });
+  });
+
+  it("in a decision-log state, writes fail records that reopen as they ran", async () => {
+    const dir = tempDir();
+    const [a, b] = await askThree(dir, "log");
+    const run = await tell(dir, "log", [
+      { id: a, value: 0.25 },
+      { id: b, failed: "segfault" },
+    ]);
+    expect(run.status, run.stderr).toBe(0);
+    const reopened = openSolverLog(join(dir, "log"));
+    try {
+      expect(reopened.trialStatus(a!)).toBe("told");
+      expect(reopened.trialStatus(b!)).toBe("failed");
+      expect(reopened.toJSON().told).toContainEqual({ id: b, failed: "segfault" });
+    } finally {
+      reopened.closeLog();
+    }
+  });
+});
