@@ -220,10 +220,17 @@ describe("a path flag given empty (an unset variable)", () => {
       [["ask", "--state", join(dir, "s.json"), "--config", ""], "arqon ask: --config"],
       [["tell", "--state", join(dir, "s.json"), "--results", ""], "arqon tell: --results"],
       [["dashboard", "--log", ""], "arqon dashboard: --log"],
+      [["ask", "--state", ""], "arqon ask: --state"],
+      [["status", "--state", ""], "arqon status: --state"],
+      [["validate", "--config", ""], "arqon validate: --config"],
     ];
     for (const [args, flag] of runs) {
       const line = errorLine(await runArqonInProcess(args, dir, "[]"), 2);
       expect(line).toBe(`${flag} is empty (an unset variable?)`);
+    }
+    for (const command of ["replay", "explain"]) {
+      const line = errorLine(await runArqonInProcess([command, ""], dir), 2);
+      expect(line).toBe(`arqon ${command}: the log path is empty (an unset variable?)`);
     }
     expect(readdirSync(dir)).toEqual(["c.json"]);
   });

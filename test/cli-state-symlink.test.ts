@@ -195,6 +195,32 @@ describe("a --state that is a symbolic link", () => {
     expect(readdirSync(dir)).toEqual(["current.json"]);
   });
 
+  it("a link whose target does not exist takes its kind from the target's name, not the link's", async () => {
+    const dir = tempDir();
+    writeJson(dir, "c.json", CONFIG);
+    mkdirSync(join(dir, "runs"));
+    symlinkSync("runs/real.json", join(dir, "cur")); // a snapshot file, though "cur" has no .json
+    symlinkSync("runs/logdir", join(dir, "cur.json")); // a log directory, though named .json
+    for (const state of ["cur", "cur.json"]) {
+      const asked = await runArqonInProcess(
+        ["ask", "--state", state, "--config", "c.json", "--batch", "1"],
+        dir,
+      );
+      expect(asked.status, asked.stderr).toBe(0);
+    }
+    expect(lstatSync(join(dir, "runs/real.json")).isFile()).toBe(true);
+    expect(lstatSync(join(dir, "runs/logdir")).isDirectory()).toBe(true);
+  });
+
+  it("a .. after a linked directory leads to that directory's parent, as the kernel reads it", async () => {
+    const dir = await runWithOnePendingTrial();
+    mkdirSync(join(dir, "runs/sub"));
+    symlinkSync("runs/sub", join(dir, "linkdir")); // linkdir/.. is runs/, not dir
+    const status = await runArqonInProcess(["status", "--state", "linkdir/../real.json"], dir);
+    expect(status.status, status.stderr).toBe(0);
+    expect(JSON.parse(status.stdout)).toMatchObject({ asked: 1, told: 0 });
+  });
+
   it("a loop of links is refused with one line naming --state", async () => {
     const dir = tempDir();
     writeJson(dir, "c.json", CONFIG);

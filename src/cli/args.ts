@@ -96,7 +96,8 @@ export function splitAtDoubleDash(argv: readonly string[]): { flags: string[]; r
 /** The string value of flag `name`, or a usage error saying it is required. */
 export function requiredString(command: string, values: FlagValues, name: string): string {
   const value = values[name];
-  if (typeof value !== "string" || value === "") throw usageError(`arqon ${command}: --${name} is required`);
+  if (value === "") throw usageError(`arqon ${command}: --${name} is empty (an unset variable?)`);
+  if (typeof value !== "string") throw usageError(`arqon ${command}: --${name} is required`);
   return value;
 }
 

@@ -16,6 +16,8 @@ export function parseLogCommand(
   const { values, positionals } = parseCommandLine(command, argv, flags, true);
   if (positionals.length > 1)
     throw usageError(`arqon ${command}: expected one log, got ${positionals.length}`);
+  // `arqon replay "$LOG"` with the variable unset must not read the current directory.
+  if (positionals[0] === "") throw usageError(`arqon ${command}: the log path is empty (an unset variable?)`);
   return { log: positionals[0], values };
 }
 

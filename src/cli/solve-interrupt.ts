@@ -60,8 +60,12 @@ export class SolveInterrupts {
     return io.onInterrupt?.((signal) => this.interrupt(signal)) ?? (() => {});
   }
 
-  /** What the interrupt was, for messages and failure reasons: "Ctrl-C", or the signal's name. */
+  /**
+   * What the interrupt was, for messages and failure reasons: "Ctrl-C", the signal's name, or "a
+   * closed output" (no SIGPIPE is received: Node reports the failed write).
+   */
   get cause(): string {
+    if (this.ending === "SIGPIPE") return "a closed output";
     return this.ending ?? "Ctrl-C";
   }
 

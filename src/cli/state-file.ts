@@ -32,7 +32,8 @@ import { realStatePath } from "./state-path.js";
 export function isLogState(cwd: string, path: string): boolean {
   const target = realStatePath(cwd, path);
   if (existsSync(target)) return statSync(target).isDirectory();
-  return !path.endsWith(".json");
+  // The name the state will have: a dangling link's target's, not the link's.
+  return !target.endsWith(".json");
 }
 
 /** Whether a solver is saved at `path` (relative to `cwd`): a snapshot file, or a directory holding a log. */

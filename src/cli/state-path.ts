@@ -25,8 +25,16 @@ const pinned = new Map<string, { readonly real: string }>();
  * is a usage error naming `--state`.
  */
 export function realStatePath(cwd: string, path: string): string {
-  const named = resolve(cwd, path);
+  const named = namedPath(cwd, path);
   return pinned.get(named)?.real ?? followLinks(cwd, path, named);
+}
+
+/**
+ * `path` made absolute against `cwd` without normalising it: a `..` after a symbolic link to a
+ * directory leads to that directory's parent, as the kernel reads it, not back past the link.
+ */
+function namedPath(cwd: string, path: string): string {
+  return isAbsolute(path) ? path : `${resolve(cwd)}${sep}${path}`;
 }
 
 /**
@@ -34,7 +42,7 @@ export function realStatePath(cwd: string, path: string): string {
  * function is called: for a command holding the lock at `real`.
  */
 export function pinStatePath(cwd: string, path: string, real: string): () => void {
-  const named = resolve(cwd, path);
+  const named = namedPath(cwd, path);
   const pin = { real };
   pinned.set(named, pin);
   return () => {
