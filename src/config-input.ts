@@ -28,10 +28,18 @@ export function withReservedNameIssues(
   const kept: Record<string, unknown> = {};
   for (const name of names)
     if (!reserved.includes(name)) kept[name] = (record as Record<string, unknown>)[name];
-  const rest = check({ ...input, [key]: kept });
+  // What follows from leaving them out is not a problem of its own: an empty record, a condition
+  // on a reserved name reading as a condition on an unknown parameter.
+  const rest = check({ ...input, [key]: kept }).filter(
+    (issue) =>
+      !(issue.path === key && Object.keys(kept).length === 0) &&
+      !reserved.some(
+        (name) => issue.path.split(".").at(-1) === name && issue.message.includes("unknown parameter"),
+      ),
+  );
   return [
     ...reserved.map((name) => ({ path: key, message: `"${name}" is reserved and cannot name a parameter` })),
-    ...(Object.keys(kept).length === 0 ? rest.filter((issue) => issue.path !== key) : rest),
+    ...rest,
   ];
 }
 

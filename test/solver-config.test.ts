@@ -105,6 +105,15 @@ describe("solver config", () => {
     );
   });
 
+  it("does not call a condition on a reserved name a condition on an unknown parameter", () => {
+    const raw = JSON.parse(
+      '{"bounds": {"constructor": {"type": "categorical", "choices": ["a", "b"]}, "y": {"min": 0, "max": 1, "when": {"constructor": ["a"]}}}, "budget": 10, "seed": 1}',
+    );
+    expect(solverConfigIssues(raw)).toEqual([
+      { path: "bounds", message: '"constructor" is reserved and cannot name a parameter' },
+    ]);
+  });
+
   it("rejects missing fields and non-objects", () => {
     expect(solverConfigIssues({ bounds: valid.bounds }).map((i) => i.path)).toEqual(["seed", "budget"]);
     expect(solverConfigIssues(null)).toEqual([{ path: "", message: "expected a configuration object" }]);
