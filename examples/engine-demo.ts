@@ -272,10 +272,20 @@ if (invokedDirectly) {
     if (done !== undefined) process.exit(done);
     if (!stop.signal.aborted) stop.abort();
   });
+  // A reader that went away (`… | head -1`) ends the run as a Ctrl-C does (the audit file is still
+  // completed and closed), with nothing more written to stdout and no error thrown; the exit code
+  // is then 141 (128 + SIGPIPE, as the CLI's in src/cli/io.ts), or 1 for another write failure.
+  let stdoutError: NodeJS.ErrnoException | undefined;
+  process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+    stdoutError ??= error;
+    if (!stop.signal.aborted) stop.abort();
+  });
   const code = await runDemo(
     process.argv.slice(2),
     {
-      write: (text) => process.stdout.write(text),
+      write: (text) => {
+        if (stdoutError === undefined) process.stdout.write(text);
+      },
       isTTY: process.stdout.isTTY === true,
       get columns() {
         return process.stdout.columns;
@@ -284,6 +294,6 @@ if (invokedDirectly) {
     process.env,
     stop.signal,
   );
-  done = code;
-  process.exitCode = code;
+  done = stdoutError === undefined || code !== 0 ? code : stdoutError.code === "EPIPE" ? 141 : 1;
+  process.exitCode = done;
 }

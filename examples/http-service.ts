@@ -373,6 +373,14 @@ export async function runHttpService(
     window: { digests: 2, ms: 1000 },
     guardrails: "balanced",
   });
+  // Rollbacks and SafeMode trips, so that the output never hides one.
+  let rollbacks = 0;
+  const trips: string[] = [];
+  const audit = engine.events.subscribe((event) => {
+    if (event.type === "rollback") rollbacks++;
+    else if (event.type === "mode.changed" && event.to !== "normal" && event.from === "normal")
+      trips.push(`${event.to}${event.reasons.length > 0 ? ` (${event.reasons.join(", ")})` : ""}`);
+  });
   let knob = () => engine.value("batchSize");
   const service = new BatchingService(() => knob());
   await new Promise<void>((ready) => service.server.listen(0, "127.0.0.1", ready));
@@ -416,7 +424,8 @@ export async function runHttpService(
       const s = engine.snapshot();
       write(
         `  tuning: batchSize ${s.values.batchSize!.toFixed(1)} (centre ${s.centre.batchSize!.toFixed(1)}), ` +
-          `gen ${s.generation}, ${s.phase}, digests ${s.digests.accepted} ok / ${s.digests.rejected} rejected, ` +
+          `gen ${s.generation}, ${s.phase}, mode ${s.mode}, ${rollbacks} rollbacks, ` +
+          `digests ${s.digests.accepted} ok / ${s.digests.rejected} rejected, ` +
           `${periods.mixed} periods spanned a change\n`,
       );
     }, 2000);
@@ -430,13 +439,25 @@ export async function runHttpService(
     service.onAnswered = (latencyMs) => latencies.push(latencyMs);
     const after = await measure("after", 2);
 
+    engine.flushEvents();
     const s = engine.snapshot();
+    // The knob back where it started (a rollback, or moves that cancelled out): any latency
+    // difference between the phases is then not the tuner's doing.
+    const moved = tuned.toFixed(1) !== initialBatch.toFixed(1);
+    const safety =
+      trips.length === 0
+        ? `mode ${s.mode}, no SafeMode trip`
+        : `SafeMode tripped ${trips.length}× (first to ${trips[0]}), mode ${s.mode} at the end`;
+    const change =
+      `mean latency ${before.mean.toFixed(1)} → ${after.mean.toFixed(1)} ms ` +
+      `(${Math.abs(100 * (1 - after.mean / before.mean)).toFixed(0)} % ${after.mean <= before.mean ? "lower" : "higher"}` +
+      `${moved ? "" : "; not from tuning: the knob ended where it started"}), ` +
+      `p99 ${before.p99.toFixed(1)} → ${after.p99.toFixed(1)} ms.\n`;
     write(
-      `Tuning moved batchSize ${initialBatch} → ${tuned.toFixed(1)} in ${seconds} s ` +
-        `(${s.applies.applied} applies, ${s.applies.refused} refusals, ${s.iteration} SPSA iterations); ` +
-        `mean latency ${before.mean.toFixed(1)} → ${after.mean.toFixed(1)} ms ` +
-        `(${Math.abs(100 * (1 - after.mean / before.mean)).toFixed(0)} % ${after.mean <= before.mean ? "lower" : "higher"}), ` +
-        `p99 ${before.p99.toFixed(1)} → ${after.p99.toFixed(1)} ms.\n`,
+      `${moved ? "Tuning moved batchSize" : "Tuning left batchSize where it started,"} ` +
+        `${initialBatch} → ${tuned.toFixed(1)} in ${seconds} s ` +
+        `(${s.applies.applied} applies incl. ${rollbacks} rollbacks, ${s.applies.refused} refusals, ` +
+        `${s.iteration} SPSA iterations; ${safety}); ${change}`,
     );
     return 0;
   };
@@ -444,6 +465,7 @@ export async function runHttpService(
   try {
     return await tune();
   } finally {
+    audit.unsubscribe();
     await engine.close();
     await service.close();
     agent.destroy();

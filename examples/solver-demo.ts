@@ -4,7 +4,7 @@
  *
  * Run: `npm run demo:solver` (or `npx tsx examples/solver-demo.ts --budget 80 --seed 3`).
  */
-import { parseArgs } from "node:util";
+import { inspect, parseArgs } from "node:util";
 import { minimize, type TrialOutcome } from "arqon";
 
 const USAGE = `usage: tsx examples/solver-demo.ts [--budget N] [--seed N] [--concurrency N]
@@ -68,13 +68,19 @@ async function loadTest(params: Record<Knob, number>, signal: AbortSignal): Prom
 const BOUNDS = {
   batchSize: { min: 1, max: 512, scale: "log" as const },
   flushTimeoutMs: { min: 1, max: 200, scale: "log" as const },
-  workers: { min: 1, max: 32 },
+  workers: { type: "int" as const, min: 1, max: 32 },
 };
 
 /** The knobs: `minimize` infers them from the config's bounds, so `params.workers` is typed. */
 type Knob = keyof typeof BOUNDS;
 
-/** Runs the demo and returns the process exit code (0 done, 2 bad arguments). */
+/** Exit code when stdout closed early (`… | head -1`): 128 + SIGPIPE, as the CLI's (src/cli/io.ts). */
+const CLOSED_PIPE_EXIT_CODE = 141;
+
+/**
+ * Runs the demo and returns the process exit code (0 done, 2 bad arguments, 141 stdout closed:
+ * the run then stops, quietly).
+ */
 async function runSolverDemo(argv: readonly string[]): Promise<number> {
   let settings: SolverDemoSettings | "help";
   try {
@@ -89,6 +95,17 @@ async function runSolverDemo(argv: readonly string[]): Promise<number> {
   }
   const config = { seed: settings.seed, budget: settings.budget, bounds: BOUNDS };
 
+  // A reader that went away (`| head -1`) ends the run: nothing more is written, nothing thrown.
+  const stop = new AbortController();
+  let stdoutError: NodeJS.ErrnoException | undefined;
+  process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+    stdoutError ??= error;
+    stop.abort();
+  });
+  const write = (text: string) => {
+    if (stdoutError === undefined) process.stdout.write(text);
+  };
+
   const started = performance.now();
   const isTty = process.stdout.isTTY === true;
   let lastPrint = 0;
@@ -102,25 +119,33 @@ async function runSolverDemo(argv: readonly string[]): Promise<number> {
       best === null
         ? ""
         : Object.entries(best.params)
-            .map(([k, v]) => `${k}=${v.toFixed(k === "workers" ? 1 : 2)}`)
+            .map(([k, v]) => `${k}=${k === "workers" ? String(v) : v.toFixed(2)}`)
             .join(" ");
     const line = `trial ${String(o.evaluations).padStart(3)}/${o.budget}  best p99 ${best?.value.toFixed(2) ?? "-"} ms  ${knobs}`;
-    process.stdout.write(isTty ? `\r${line.padEnd(100)}` : `${line}\n`);
+    // A rewritten line is cut to the terminal's width, since a wrapped one cannot be rewritten.
+    const width = process.stdout.columns ?? 0;
+    write(isTty ? `\r${width > 1 ? line.slice(0, width - 1) : line}\x1b[K` : `${line}\n`);
   }
 
   const result = await minimize((params, { signal }) => loadTest(params, signal), config, {
     concurrency: settings.concurrency,
     onTrial: progress,
+    signal: stop.signal,
+  }).catch((error: unknown) => {
+    if (stdoutError === undefined) throw error;
+    return undefined;
   });
-  if (isTty) process.stdout.write("\n");
+  if (result === undefined || stdoutError !== undefined)
+    return stdoutError?.code === "EPIPE" ? CLOSED_PIPE_EXIT_CODE : 1;
+  if (isTty) write("\n");
 
   const solver = result.solver;
   const seconds = ((performance.now() - started) / 1000).toFixed(1);
-  console.log(`\n${result.evaluations} evaluations in ${seconds} s (concurrency ${settings.concurrency})`);
-  console.log(
-    `landscape: ${solver.classification?.label} (score ${solver.classification?.score.toFixed(2)}), refined with ${solver.strategyName}`,
+  write(`\n${result.evaluations} evaluations in ${seconds} s (concurrency ${settings.concurrency})\n`);
+  write(
+    `landscape: ${solver.classification?.label} (score ${solver.classification?.score.toFixed(2)}), refined with ${solver.strategyName}\n`,
   );
-  console.log(`best p99 latency: ${result.best?.value.toFixed(3)} ms at`, result.best?.params);
+  write(`best p99 latency: ${result.best?.value.toFixed(3)} ms at ${inspect(result.best?.params)}\n`);
   return 0;
 }
 

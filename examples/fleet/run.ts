@@ -62,6 +62,10 @@ function parseFleetArgs(argv: readonly string[]): FleetSettings | "help" {
 const TSX = pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href;
 const here = (file: string) => fileURLToPath(new URL(file, import.meta.url));
 const children: ChildProcess[] = [];
+/** The redis-server and its data directory, once started (for {@link cleanup}). */
+const owned: { redis?: ChildProcess; dir?: string } = {};
+/** The exit code of the signal that stopped the run (130 SIGINT, 143 SIGTERM), if one did. */
+let signalled: number | undefined;
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -76,6 +80,7 @@ function freePort(): Promise<number> {
 
 async function startRedis(): Promise<{ url: string; dir: string; process: ChildProcess }> {
   const dir = mkdtempSync(join(tmpdir(), "arqon-fleet-example-"));
+  owned.dir = dir;
   const port = await freePort();
   const args = [
     "--bind",
@@ -92,6 +97,7 @@ async function startRedis(): Promise<{ url: string; dir: string; process: ChildP
   const redis = spawn(process.env.ARQON_REDIS_SERVER ?? "/usr/bin/redis-server", args, {
     stdio: ["ignore", "pipe", "inherit"],
   });
+  owned.redis = redis;
   await new Promise<void>((resolve, reject) => {
     let log = "";
     redis.stdout!.on("data", (chunk: Buffer) => {
@@ -115,6 +121,41 @@ const exited = (child: ChildProcess) =>
   child.exitCode !== null || child.signalCode !== null
     ? Promise.resolve()
     : new Promise((r) => child.once("exit", r));
+
+let cleaning: Promise<void> | undefined;
+
+/**
+ * Stops what the example started (the replicas and coordinators, then redis-server) and removes
+ * redis-server's temporary directory. Idempotent: every call returns the first call's promise.
+ */
+function cleanup(): Promise<void> {
+  cleaning ??= (async () => {
+    for (const child of children) child.kill("SIGKILL");
+    const redis = owned.redis;
+    if (redis?.pid !== undefined && redis.exitCode === null && redis.signalCode === null) {
+      redis.kill("SIGTERM");
+      // Bounded: a redis-server that does not shut down in 5 s is killed.
+      const stuck = setTimeout(() => redis.kill("SIGKILL"), 5000);
+      await exited(redis);
+      clearTimeout(stuck);
+    }
+    if (owned.dir !== undefined) rmSync(owned.dir, { recursive: true, force: true });
+  })();
+  return cleaning;
+}
+
+// Ctrl-C or a SIGTERM stops the fleet, redis-server and all, and exits 128 + the signal's number.
+// A repeated signal while cleaning up waits for the same cleanup.
+for (const [signal, code] of [
+  ["SIGINT", 130],
+  ["SIGTERM", 143],
+] as const) {
+  process.on(signal, () => {
+    signalled ??= code;
+    process.exitCode = signalled;
+    void cleanup().finally(() => process.exit(signalled));
+  });
+}
 
 /** Runs the fleet for `seconds` with `replicas` replicas, then stops everything. */
 async function runFleet({ replicas, seconds }: FleetSettings): Promise<void> {
@@ -164,10 +205,7 @@ async function runFleet({ replicas, seconds }: FleetSettings): Promise<void> {
     clearTimeout(pause);
     clearTimeout(resume);
   } finally {
-    for (const child of children) child.kill("SIGKILL");
-    redis.process.kill("SIGTERM");
-    await exited(redis.process);
-    rmSync(redis.dir, { recursive: true, force: true });
+    await cleanup();
   }
 }
 
@@ -184,8 +222,13 @@ async function main(argv: readonly string[]): Promise<number> {
     process.stdout.write(USAGE);
     return 0;
   }
-  await runFleet(settings);
+  try {
+    await runFleet(settings);
+  } finally {
+    await cleanup();
+  }
   return 0;
 }
 
-process.exitCode = await main(process.argv.slice(2));
+const code = await main(process.argv.slice(2));
+process.exitCode = signalled ?? code;
