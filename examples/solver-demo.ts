@@ -105,6 +105,9 @@ async function runSolverDemo(argv: readonly string[]): Promise<number> {
   const write = (text: string) => {
     if (stdoutError === undefined) process.stdout.write(text);
   };
+  /** 0, or how a failed stdout ends the run: 141 for a closed pipe (as the CLI's), else 1. */
+  const exitCode = (): number =>
+    stdoutError === undefined ? 0 : stdoutError.code === "EPIPE" ? CLOSED_PIPE_EXIT_CODE : 1;
 
   const started = performance.now();
   const isTty = process.stdout.isTTY === true;
@@ -135,8 +138,7 @@ async function runSolverDemo(argv: readonly string[]): Promise<number> {
     if (stdoutError === undefined) throw error;
     return undefined;
   });
-  if (result === undefined || stdoutError !== undefined)
-    return stdoutError?.code === "EPIPE" ? CLOSED_PIPE_EXIT_CODE : 1;
+  if (result === undefined || stdoutError !== undefined) return exitCode();
   if (isTty) write("\n");
 
   const solver = result.solver;
@@ -146,7 +148,10 @@ async function runSolverDemo(argv: readonly string[]): Promise<number> {
     `landscape: ${solver.classification?.label} (score ${solver.classification?.score.toFixed(2)}), refined with ${solver.strategyName}\n`,
   );
   write(`best p99 latency: ${result.best?.value.toFixed(3)} ms at ${inspect(result.best?.params)}\n`);
-  return 0;
+  // A write into a closed pipe fails after it returned: wait until what was written is handed over
+  // or has failed (and its 'error' has been emitted) before saying how the run ended.
+  await new Promise<void>((done) => process.stdout.write("", () => setImmediate(done)));
+  return exitCode();
 }
 
 process.exitCode = await runSolverDemo(process.argv.slice(2));
