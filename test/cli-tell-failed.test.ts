@@ -73,12 +73,15 @@ describe("arqon tell with failed trials", () => {
     expect(message).toContain(`results[5].id: trial ${a} appears twice in these results`);
     const status = JSON.parse((await runArqonInProcess(["status", "--state", "s.json"], dir)).stdout);
     expect(status).toMatchObject({ asked: 3, told: 1, failed: 0 });
-    // A failure the solver's own check refuses (with a told value) refuses the rest too.
+    // A result the solver itself refuses (a warm start out of bounds) refuses the failures too, and
+    // the refusal names the entry as the input numbers it, failures counted.
     const bad = await tell(dir, "s.json", [
       { id: a, failed: "oom" },
-      { id: b, value: Number.MAX_VALUE, params: { x: 0 } },
+      { id: b, value: 1 },
+      { params: { x: 9, depth: 1 }, value: 1 },
     ]);
     expect(bad.status).toBe(2);
+    expect(lines(bad.stderr).at(-1)).toMatch(/nothing was told: results\[2\]\.params\.x: /);
     expect(JSON.parse((await runArqonInProcess(["status", "--state", "s.json"], dir)).stdout)).toMatchObject({
       failed: 0,
     });

@@ -220,7 +220,7 @@ describe("messages", () => {
         ),
         2,
       ),
-    ).toBe("arqon tell: results refused, nothing was told: result[1].id: trial 7 was never asked");
+    ).toBe("arqon tell: results refused, nothing was told: results[1].id: trial 7 was never asked");
 
     const state = JSON.parse(readFileSync(join(dir, "s.json"), "utf8"));
     state.told = [{ id: "z" }];

@@ -239,7 +239,7 @@ describe("arqon ask / tell across invocations", () => {
       JSON.stringify([good, { id: 999, value: 2 }]),
     );
     expect(oneLineError(refused, 2)).toBe(
-      "arqon tell: results refused, nothing was told: result[1].id: trial 999 was never asked",
+      "arqon tell: results refused, nothing was told: results[1].id: trial 999 was never asked",
     );
     expect(readFileSync(join(dir, "s.json")).equals(before)).toBe(true);
 

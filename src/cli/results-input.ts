@@ -15,6 +15,8 @@ export interface FailedEntry {
 /** Results read for `arqon tell`: those the solver's `tell` takes, and the failed trials. */
 export interface ParsedResults {
   readonly told: Told[];
+  /** Where each of `told` is in the input: `told[k]` is `results[toldAt[k]]`. */
+  readonly toldAt: number[];
   readonly failed: FailedEntry[];
 }
 
@@ -41,6 +43,7 @@ export function parseResults(input: unknown): ParsedResults {
   const problems: string[] = [];
   const results: Told[] = [];
   const failed: FailedEntry[] = [];
+  const toldAt: number[] = [];
   items.forEach((item, index) => {
     const path = `results[${index}]`;
     if (typeof item !== "object" || item === null || Array.isArray(item)) {
@@ -91,6 +94,7 @@ export function parseResults(input: unknown): ParsedResults {
       problems.push(`${path}.params: expected an object of parameter values`);
     }
     if (problems.length > before) return;
+    toldAt.push(index);
     const value = record.value as number;
     const cost = record.cost === undefined ? {} : { cost: record.cost as number };
     if (pruned) {
@@ -106,7 +110,7 @@ export function parseResults(input: unknown): ParsedResults {
   });
   if (items.length === 0) problems.push("results: expected at least one result");
   if (problems.length > 0) throw usageError(`invalid results: ${problems.join("; ")}`);
-  return { told: results, failed };
+  return { told: results, toldAt, failed };
 }
 
 function isFiniteNumber(value: unknown): value is number {

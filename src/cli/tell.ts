@@ -48,7 +48,7 @@ export async function tellCommand(argv: readonly string[], io: CliIo): Promise<0
       throw usageError("arqon tell: pass --results <file> or pipe the results JSON on stdin");
     input = parseJsonText(await io.readStdin(), "results on stdin");
   }
-  const { told: results, failed } = parseResults(input);
+  const { told: results, toldAt, failed } = parseResults(input);
 
   const { solver, wasClassified } = await withLockedState("tell", io, statePath, (held) => {
     const { solver } = openSolver("tell", io.cwd, { statePath, logLock: held?.logLock });
@@ -61,8 +61,10 @@ export async function tellCommand(argv: readonly string[], io: CliIo): Promise<0
       try {
         if (results.length > 0) solver.tell(results);
       } catch (error) {
-        if (error instanceof UsageError)
-          throw usageError(`arqon tell: results refused, nothing was told: ${withoutLead(error.message)}`);
+        if (error instanceof UsageError) {
+          const reason = inputPaths(withoutLead(error.message), toldAt);
+          throw usageError(`arqon tell: results refused, nothing was told: ${reason}`);
+        }
         throw error;
       }
       for (const { id, reason } of failed) solver.fail(id, reason);
@@ -113,6 +115,17 @@ function notPending(solver: Solver, id: number): string {
     : status === "pruned"
       ? "was already told pruned"
       : "was already told";
+}
+
+/**
+ * The solver's refusal with its paths (`result[k]`, or `result` for a single one) named as the input
+ * names them (`results[i]`): the failed trials were taken out before the solver saw the rest.
+ */
+function inputPaths(message: string, toldAt: readonly number[]): string {
+  return message.replace(/\bresult(?:\[(\d+)\])?(?=[.:])/g, (_, k: string | undefined) => {
+    const at = toldAt[k === undefined ? 0 : Number(k)];
+    return `results[${at}]`;
+  });
 }
 
 /** The solver's refusal without its own lead-in, which would repeat "nothing was told". */
