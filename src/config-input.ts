@@ -28,19 +28,19 @@ export function withReservedNameIssues(
   const kept: Record<string, unknown> = {};
   for (const name of names)
     if (!reserved.includes(name)) kept[name] = (record as Record<string, unknown>)[name];
-  // What follows from leaving them out is not a problem of its own: an empty record, a condition
-  // on a reserved name reading as a condition on an unknown parameter.
+  // A record left empty by leaving them out is not a problem of its own.
   const rest = check({ ...input, [key]: kept }).filter(
-    (issue) =>
-      !(issue.path === key && Object.keys(kept).length === 0) &&
-      !reserved.some(
-        (name) => issue.path.split(".").at(-1) === name && issue.message.includes("unknown parameter"),
-      ),
+    (issue) => !(issue.path === key && Object.keys(kept).length === 0),
   );
   return [
     ...reserved.map((name) => ({ path: key, message: `"${name}" is reserved and cannot name a parameter` })),
     ...rest,
   ];
+}
+
+/** Whether `name` cannot name a parameter (see {@link withReservedNameIssues}). */
+export function isReservedName(name: string): boolean {
+  return RESERVED_NAMES.includes(name);
 }
 
 /** Whether `value` is an object literal (prototype `Object.prototype` or `null`), not an array or class instance. */

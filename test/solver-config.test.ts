@@ -105,6 +105,19 @@ describe("solver config", () => {
     );
   });
 
+  it("still finds a cycle of conditions beside a condition on a reserved name", () => {
+    const raw = JSON.parse(
+      '{"bounds": {"constructor": {"type": "categorical", "choices": ["a", "b"]}, "y": {"min": 0, "max": 1, "when": {"constructor": ["a"]}}, "p": {"type": "categorical", "choices": ["u", "v"], "when": {"q": ["u"]}}, "q": {"type": "categorical", "choices": ["u", "v"], "when": {"p": ["u"]}}}, "budget": 10, "seed": 1}',
+    );
+    const issues = solverConfigIssues(raw);
+    expect(issues[0]).toEqual({
+      path: "bounds",
+      message: '"constructor" is reserved and cannot name a parameter',
+    });
+    expect(issues.some((issue) => issue.message.includes("cycle"))).toBe(true);
+    expect(issues.some((issue) => issue.message.includes("unknown parameter"))).toBe(false);
+  });
+
   it("does not call a condition on a reserved name a condition on an unknown parameter", () => {
     const raw = JSON.parse(
       '{"bounds": {"constructor": {"type": "categorical", "choices": ["a", "b"]}, "y": {"min": 0, "max": 1, "when": {"constructor": ["a"]}}}, "budget": 10, "seed": 1}',

@@ -1,7 +1,12 @@
 import * as Either from "effect/Either";
 import * as ParseResult from "effect/ParseResult";
 import * as Schema from "effect/Schema";
-import { type ConfigShape, withoutUndefinedKeys, withReservedNameIssues } from "../config-input.js";
+import {
+  type ConfigShape,
+  isReservedName,
+  withoutUndefinedKeys,
+  withReservedNameIssues,
+} from "../config-input.js";
 import { ConfigError, type ConfigIssue } from "../errors.js";
 import type { InspectionSink } from "../inspect/inspection-record.js";
 import { type BoundsInput, isJsonValue, type JsonValue, jsonKey, type ParamInput } from "../space/params.js";
@@ -547,7 +552,41 @@ function configIssues(raw: unknown, origin: ConfigOrigin): ConfigIssue[] {
   if (typeof given !== "object" || given === null || Array.isArray(given)) {
     return [{ path: "", message: "expected a configuration object" }];
   }
-  return withReservedNameIssues(given, "bounds", (input) => checkedIssues(input, origin));
+  // Only a reserved name declared as a parameter: a condition on an undeclared one is an unknown parameter.
+  const bounds = (given as { bounds?: unknown }).bounds;
+  const declared =
+    typeof bounds === "object" && bounds !== null ? Object.keys(bounds).filter(isReservedName) : [];
+  return withReservedNameIssues(given, "bounds", (input) =>
+    checkedIssues(withoutConditionsOn(input, declared), origin),
+  );
+}
+
+/**
+ * `input` with each condition on one of `names` (reserved names declared as parameters, which are
+ * left out of the checks) left out of its parameter's `when`, and a `when` left empty by that
+ * dropped: the reserved name is reported already, and read as an unknown parameter it would stop
+ * the condition checks before a cycle or an impossible branch is found.
+ */
+function withoutConditionsOn(input: object, names: readonly string[]): object {
+  const bounds = (input as { bounds?: unknown }).bounds;
+  if (typeof bounds !== "object" || bounds === null || Array.isArray(bounds)) return input;
+  const cleaned: Record<string, unknown> = {};
+  for (const [name, spec] of Object.entries(bounds)) {
+    const when = (spec as { when?: unknown } | null)?.when;
+    if (
+      typeof when !== "object" ||
+      when === null ||
+      Array.isArray(when) ||
+      !Object.keys(when).some((parent) => names.includes(parent))
+    ) {
+      cleaned[name] = spec;
+      continue;
+    }
+    const kept = Object.fromEntries(Object.entries(when).filter(([parent]) => !names.includes(parent)));
+    const { when: _dropped, ...rest } = spec as Record<string, unknown>;
+    cleaned[name] = Object.keys(kept).length === 0 ? rest : { ...rest, when: kept };
+  }
+  return { ...input, bounds: cleaned };
 }
 
 /** The issues of a config object whose parameter names are none of the reserved ones. */
