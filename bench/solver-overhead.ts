@@ -31,6 +31,7 @@ import {
   TRIAL_BUDGET,
   WINDOWS,
 } from "./overhead.js";
+import { seedList } from "./quality.js";
 import { writeSection } from "./report.js";
 import { median } from "./stats.js";
 import { formatMicros, formatRatio, markdownTable, verdict } from "./table.js";
@@ -261,7 +262,11 @@ function label(result: LoopResult): string {
 }
 
 /** Optuna's rows and the ratio table, or the reason they are missing. */
-async function optunaSection(results: readonly LoopResult[], enabled: boolean): Promise<string> {
+async function optunaSection(
+  results: readonly LoopResult[],
+  enabled: boolean,
+  runs: number,
+): Promise<string> {
   if (!enabled) return "Optuna not run (--no-optuna).";
   const optuna = await openOptuna();
   if (!optuna.available) return optunaSkippedLine(optuna.reason);
@@ -270,7 +275,8 @@ async function optunaSection(results: readonly LoopResult[], enabled: boolean): 
   const ratioRows: string[][] = [];
   try {
     for (const d of DIMENSIONS) {
-      const summary = await optunaOverhead(peer, d, 1);
+      // As arqon's loops are timed: a warm-up run, then seeds 1..runs, medians over the runs.
+      const summary = await optunaOverhead(peer, d, seedList(runs));
       rows.push(overheadRow(`Optuna TPE, d = ${d}`, summary));
       const arqon = results.find((r) => r.strategy === "tpe" && r.d === d)!;
       ratioRows.push([
@@ -289,8 +295,9 @@ async function optunaSection(results: readonly LoopResult[], enabled: boolean): 
   return [
     `### Optuna ${v.optuna} TPE (Python ${v.python}, numpy ${v.numpy}), same loop`,
     "",
-    "ask + suggest_float × d + tell, timed inside Python with perf_counter_ns (pipe excluded), one run " +
-      `(seed 1) per d, µs per trial. ${v.sampler}.`,
+    "ask + suggest_float × d + tell, timed inside Python with perf_counter_ns (pipe excluded), µs per " +
+      `trial: per d one warm-up run, then seeds 1..${runs} in one Python process, each figure the median ` +
+      `over those runs (arqon's are over the same seeds in each of its processes). ${v.sampler}.`,
     "",
     markdownTable(overheadHeader(), rows),
     "",
@@ -391,7 +398,7 @@ export const benchmark: Benchmark = {
     parts.push(long.text);
     console.log(`\n${long.text}`);
 
-    const optunaText = await optunaSection(results, options.optuna);
+    const optunaText = await optunaSection(results, options.optuna, runs);
     console.log(`\n${optunaText}`);
     parts.push(optunaText);
 
