@@ -1,9 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { FleetCommand } from "../src/fleet/command.js";
 import { type CommandRejection, CommandSigner } from "../src/fleet/signing.js";
 import { streamIdBelow } from "../src/fleet/stream-id.js";
 import { fleetKeys } from "../src/fleet/streams.js";
-import { FLEET_RING, until } from "./support/fleet.js";
+import { applyCommand, FLEET_RING, until } from "./support/fleet.js";
 import { FleetRig } from "./support/fleet-rig.js";
 
 // The command stream lost and written anew with ids below the id a replica last read (Redis
@@ -18,19 +17,6 @@ beforeEach(async () => {
 });
 
 afterEach(() => rig.close(), 30_000);
-
-function command(overrides: Partial<FleetCommand>): FleetCommand {
-  return {
-    kind: "apply",
-    commandId: "x",
-    runId: "run",
-    issuedAt: Date.now(),
-    epoch: 1,
-    generation: 1,
-    values: { batch: 64 },
-    ...overrides,
-  };
-}
 
 /** The id of the command stream's last entry. */
 async function lastCommandId(): Promise<string> {
@@ -81,14 +67,14 @@ describe("a command stream reset below the replicas' cursor", () => {
       onApply: (_, generation) => void applied.push(generation),
       onRejected: (rejection) => rejections.push(rejection),
     });
-    const first = JSON.stringify(signer.sign(command({ commandId: "g1", values: { batch: 70 } })));
+    const first = JSON.stringify(signer.sign(applyCommand({ commandId: "g1", values: { batch: 70 } })));
     await admin.xadd(keys.commands, "*", "c", first);
     await until(() => replica.generation === 1, 5_000, "generation 1");
 
     // The stream is lost; the new one gets ids from a clock far behind (explicit ids: 1-0, 2-0).
     await admin.del(keys.commands);
     await admin.xadd(keys.commands, "1-0", "c", first);
-    const second = signer.sign(command({ commandId: "g2", generation: 2, values: { batch: 75 } }));
+    const second = signer.sign(applyCommand({ commandId: "g2", generation: 2, values: { batch: 75 } }));
     await admin.xadd(keys.commands, "2-0", "c", JSON.stringify(second));
     await until(() => replica.generation === 2, 10_000, "generation 2 from the new stream");
 

@@ -1,26 +1,12 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { FleetCommand } from "../src/fleet/command.js";
 import { type CommandRejection, CommandSigner } from "../src/fleet/signing.js";
 import { fleetKeys } from "../src/fleet/streams.js";
-import { FLEET_RING, objectiveOf, until } from "./support/fleet.js";
+import { applyCommand, FLEET_RING, objectiveOf, until } from "./support/fleet.js";
 import { FleetRig } from "./support/fleet-rig.js";
 
 // Coordinator → replicas over a real redis-server: signed commands, local Tier 1, fleet view.
 const keys = fleetKeys("arqon");
 let rig: FleetRig;
-
-function command(overrides: Partial<FleetCommand>): FleetCommand {
-  return {
-    kind: "apply",
-    commandId: "x",
-    runId: "run",
-    issuedAt: Date.now(),
-    epoch: 1,
-    generation: 1,
-    values: { batch: 64 },
-    ...overrides,
-  };
-}
 
 beforeEach(async () => {
   rig = await FleetRig.start();
@@ -70,7 +56,7 @@ describe("fleet commands", () => {
   it("a late joiner catches up to the latest generation in steps no larger than maxDelta", async () => {
     const admin = rig.connect();
     const signer = new CommandSigner(FLEET_RING);
-    const envelope = signer.sign(command({ commandId: "far", generation: 5, values: { batch: 114 } }));
+    const envelope = signer.sign(applyCommand({ commandId: "far", generation: 5, values: { batch: 114 } }));
     await admin.xadd(keys.commands, "*", "c", JSON.stringify(envelope));
     const seen: [number, number][] = [];
     const r = await rig.replica("late", {
@@ -98,7 +84,9 @@ describe("fleet commands", () => {
     const signer = new CommandSigner(FLEET_RING);
     const send = (value: unknown) =>
       admin.xadd(keys.commands, "*", "c", typeof value === "string" ? value : JSON.stringify(value));
-    const good = signer.sign(command({ commandId: "g2", epoch: 2, generation: 2, values: { batch: 70 } }));
+    const good = signer.sign(
+      applyCommand({ commandId: "g2", epoch: 2, generation: 2, values: { batch: 70 } }),
+    );
     await send(good);
     await until(() => r.generation === 2, 5_000, "apply");
     await send(good); // replay
@@ -107,15 +95,17 @@ describe("fleet commands", () => {
       command: { ...good.command, commandId: "g3", generation: 3, values: { batch: 10 } },
     }); // forged
     await send(
-      signer.sign(command({ commandId: "s", epoch: 2, generation: 3, issuedAt: Date.now() - 60_000 })),
+      signer.sign(applyCommand({ commandId: "s", epoch: 2, generation: 3, issuedAt: Date.now() - 60_000 })),
     ); // stale
     await send(
-      signer.sign(command({ commandId: "f", epoch: 2, generation: 3, issuedAt: Date.now() + 60_000 })),
+      signer.sign(applyCommand({ commandId: "f", epoch: 2, generation: 3, issuedAt: Date.now() + 60_000 })),
     ); // future
     await send(
-      signer.sign(command({ commandId: "deposed", epoch: 1, generation: 9, values: { batch: 72 } })),
+      signer.sign(applyCommand({ commandId: "deposed", epoch: 1, generation: 9, values: { batch: 72 } })),
     ); // old leader
-    await send(signer.sign(command({ commandId: "older", epoch: 2, generation: 1, values: { batch: 72 } }))); // older generation
+    await send(
+      signer.sign(applyCommand({ commandId: "older", epoch: 2, generation: 1, values: { batch: 72 } })),
+    ); // older generation
     await send("not json");
     await until(() => rejections.length === 7, 5_000, "seven refusals");
     expect(rejections.map((x) => x.reason)).toEqual([

@@ -3,6 +3,7 @@
  * I/O (never a fixed sleep standing in for time passing).
  */
 import type { EngineConfig } from "../../src/engine/config.js";
+import type { FleetCommand } from "../../src/fleet/command.js";
 import type { Keyring } from "../../src/fleet/signing.js";
 
 export const FLEET_RING: Keyring = { active: "k1", keys: [{ id: "k1", secret: new Uint8Array(32).fill(7) }] };
@@ -20,6 +21,20 @@ export const FLEET_ENGINE: EngineConfig = {
 
 /** The objective the test replicas report: minimum at batch = 200. */
 export const objectiveOf = (batch: number) => ((batch - 200) / 100) ** 2;
+
+/** An apply command of epoch 1, generation 1 (batch 64), issued now, with `overrides`. */
+export function applyCommand(overrides: Partial<FleetCommand>): FleetCommand {
+  return {
+    kind: "apply",
+    commandId: "x",
+    runId: "run",
+    issuedAt: Date.now(),
+    epoch: 1,
+    generation: 1,
+    values: { batch: 64 },
+    ...overrides,
+  };
+}
 
 /** Resolves once `condition` holds; polls after each turn of the event loop (plus a short timer). */
 export async function until(
