@@ -29,6 +29,32 @@ export class UsageError extends Error {
   readonly _tag = "UsageError";
 }
 
+/** One problem with one entry of a batch given to `Solver.tell`. */
+export interface ResultIssue {
+  /** The entry's position in the batch as given (0 for a single result). */
+  readonly index: number;
+  /** Where in that entry, e.g. `.id` or `.params.lr`; empty for the entry as a whole. */
+  readonly path: string;
+  readonly message: string;
+}
+
+/**
+ * A `tell` the solver refused; nothing was recorded. Its message names each entry as `result[i]`
+ * (`result` for a single one); `issues` carries the same problems as data, for a caller that
+ * numbers the entries its own way.
+ */
+export class ResultsRejectedError extends UsageError {
+  readonly issues: readonly ResultIssue[];
+
+  constructor(issues: readonly ResultIssue[], count: number) {
+    const at = (issue: ResultIssue) => `${count === 1 ? "result" : `result[${issue.index}]`}${issue.path}`;
+    super(
+      `tell rejected; nothing was recorded:\n  - ${issues.map((i) => `${at(i)}: ${i.message}`).join("\n  - ")}`,
+    );
+    this.issues = issues;
+  }
+}
+
 /** What {@link errorMessage} says of a thrown value that cannot be turned into text. */
 const UNPRINTABLE_ERROR = "a thrown value that cannot be turned into text";
 

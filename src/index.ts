@@ -32,7 +32,13 @@ export { type EngineSnapshotsOptions, engineSnapshots, SNAPSHOT_EVERY_MS } from 
 export type { SpsaOptions } from "./engine/spsa/options.js";
 export { createSupervisor, Supervisor, type SupervisorOptions } from "./engine/supervisor.js";
 /* Errors */
-export { ConfigError, type ConfigIssue, UsageError } from "./errors.js";
+export {
+  ConfigError,
+  type ConfigIssue,
+  type ResultIssue,
+  ResultsRejectedError,
+  UsageError,
+} from "./errors.js";
 export type { GuardrailPreset, Guardrails, GuardrailsInput } from "./hotpath/guardrails.js";
 export { readShared, type SharedLiveConfigHandle } from "./hotpath/shared-live-config.js";
 /* Decision-log records (replay and explain, which read logs from disk, are in `arqon/node`) */

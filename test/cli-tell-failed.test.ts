@@ -87,6 +87,29 @@ describe("arqon tell with failed trials", () => {
     });
   });
 
+  it("names a refused entry by its input position from the solver's structured issues", async () => {
+    // A parameter named "result" once had its own name renumbered with the entry's.
+    const dir = tempDir();
+    writeJson(dir, "c.json", { seed: 4, budget: 12, bounds: { result: { min: 0, max: 1 } } });
+    const asked = await runArqonInProcess(
+      ["ask", "--state", "s.json", "--config", "c.json", "--batch", "2"],
+      dir,
+    );
+    expect(asked.status, asked.stderr).toBe(0);
+    const [a, b] = (JSON.parse(asked.stdout).trials as { id: number }[]).map((trial) => trial.id);
+    const bad = await tell(dir, "s.json", [
+      { id: a, failed: "oom" },
+      { params: { result: 9 }, value: 1 },
+      { id: b, value: 2 },
+      { id: 99, value: 3 },
+    ]);
+    expect(bad.status).toBe(2);
+    expect(lines(bad.stderr).at(-1)).toBe(
+      "arqon tell: results refused, nothing was told: results[1].params.result: 9 is outside [0, 1]; " +
+        "results[3].id: trial 99 was never asked",
+    );
+  });
+
   it("in a decision-log state, writes fail records that reopen as they ran", async () => {
     const dir = tempDir();
     const [a, b] = await askThree(dir, "log");

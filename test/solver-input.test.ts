@@ -1,7 +1,7 @@
 // What the solver does with the caller's input: it copies what it keeps, reads only a config's own
 // keys, and refuses what it cannot keep faithfully, naming the field.
 import { describe, expect, it } from "vitest";
-import { ConfigError, UsageError } from "../src/errors.js";
+import { ConfigError, ResultsRejectedError, UsageError } from "../src/errors.js";
 import { resolveSolverConfig, type SolverConfig, solverConfigIssues } from "../src/solver/config.js";
 import { minimize } from "../src/solver/minimize.js";
 import { createSolver, restoreSolver, type Solver } from "../src/solver/solver.js";
@@ -161,6 +161,40 @@ describe("parameter names and values", () => {
     );
     expect(() => solver.tell({ params: { x: 0.5, c: Number.NaN as never }, value: 1 })).toThrow(/params\.c/);
     expect(solver.told).toBe(0);
+  });
+
+  it("refuses a batch with every problem as data: the entry's position, where in it, and why", () => {
+    const solver = createSolver({ seed: 1, budget: 10, bounds: { x: { min: 0, max: 1 } } });
+    const [trial] = solver.ask({ max: 1 })!;
+    let refusal: unknown;
+    try {
+      solver.tell([
+        { id: trial!.id, value: 1 },
+        { params: { x: 2, y: 0 } as never, value: 1 },
+        { id: 99, value: Number.NaN },
+      ]);
+    } catch (error) {
+      refusal = error;
+    }
+    expect(refusal).toBeInstanceOf(ResultsRejectedError);
+    expect(refusal).toBeInstanceOf(UsageError);
+    const { issues, message } = refusal as ResultsRejectedError;
+    expect(issues).toEqual([
+      { index: 1, path: ".params.y", message: "unknown parameter" },
+      { index: 1, path: ".params.x", message: "2 is outside [0, 1]" },
+      { index: 2, path: ".value", message: "expected a finite number, got NaN" },
+      { index: 2, path: ".id", message: "trial 99 was never asked" },
+    ]);
+    expect(message).toBe(
+      "tell rejected; nothing was recorded:\n  - result[1].params.y: unknown parameter\n" +
+        "  - result[1].params.x: 2 is outside [0, 1]\n  - result[2].value: expected a finite number, got NaN\n" +
+        "  - result[2].id: trial 99 was never asked",
+    );
+    expect(solver.told).toBe(0);
+    // A single result is named "result", and its issue's index is 0.
+    expect(() => solver.tell({ id: 99, value: 1 })).toThrow(
+      "tell rejected; nothing was recorded:\n  - result.id: trial 99 was never asked",
+    );
   });
 
   it("hands back a warm-start point's params exactly as told, before and after a restore", () => {

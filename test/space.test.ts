@@ -48,12 +48,14 @@ describe("Space", () => {
 
   it("names every problem of a point", () => {
     expect(space.problems({ x: 11, lr: "a", y: 1 }, "p")).toEqual([
-      "p.y: unknown parameter",
-      "p.x: 11 is outside [-5, 10]",
-      'p.lr: expected a finite number, got "a"',
+      { path: "p.y", message: "unknown parameter" },
+      { path: "p.x", message: "11 is outside [-5, 10]" },
+      { path: "p.lr", message: 'expected a finite number, got "a"' },
     ]);
-    expect(space.problems({ x: 0 }, "p")).toEqual(["p.lr: missing"]);
-    expect(space.problems(null, "p")).toEqual(["p: expected an object of parameter values"]);
+    expect(space.problems({ x: 0 }, "p")).toEqual([{ path: "p.lr", message: "missing" }]);
+    expect(space.problems(null, "p")).toEqual([
+      { path: "p", message: "expected an object of parameter values" },
+    ]);
     expect(space.problems({ x: 0, lr: 0.01 }, "p")).toEqual([]);
   });
 });

@@ -1,5 +1,5 @@
 import { setTimeout as delay } from "node:timers/promises";
-import { ConfigError, UsageError } from "../errors.js";
+import { ConfigError, ResultsRejectedError, UsageError } from "../errors.js";
 import type { Trial } from "../index.js";
 import { importOptionalPeer, MissingPeerError } from "../inspect/optional-peer.js";
 import type { ParamValue } from "../space/params.js";
@@ -473,9 +473,9 @@ function refusedMessage(
   // The solver's refusal ("trial 3 was already marked failed") without its lead-in and field name.
   const why = refused
     .map(({ error }) =>
-      oneLine(error.message)
-        .replace(/^tell rejected; nothing was recorded: /, "")
-        .replace(/^(result(\[\d+\])?\.id|fail): /, ""),
+      error instanceof ResultsRejectedError
+        ? error.issues.map((issue) => issue.message).join("; ")
+        : oneLine(error.message).replace(/^fail: /, ""),
     )
     .join("; ");
   const one = refused.length === 1;

@@ -1,7 +1,13 @@
-import { type Solver, type Told, type TrialStatus, UsageError } from "../index.js";
+import {
+  type ResultIssue,
+  ResultsRejectedError,
+  type Solver,
+  type Told,
+  type TrialStatus,
+} from "../index.js";
 import { isLoggedSolver } from "../log/solver-log.js";
 import { optionalNonEmpty, parseFlags, requiredString } from "./args.js";
-import { oneLine, usageError } from "./cli-error.js";
+import { usageError } from "./cli-error.js";
 import type { CliIo } from "./io.js";
 import { parseJsonText, readJsonFile } from "./json-input.js";
 import { openSolver } from "./open-solver.js";
@@ -61,8 +67,8 @@ export async function tellCommand(argv: readonly string[], io: CliIo): Promise<0
       try {
         if (results.length > 0) solver.tell(results);
       } catch (error) {
-        if (error instanceof UsageError) {
-          const reason = inputPaths(withoutLead(error.message), toldAt);
+        if (error instanceof ResultsRejectedError) {
+          const reason = inputNamed(error.issues, toldAt);
           throw usageError(`arqon tell: results refused, nothing was told: ${reason}`);
         }
         throw error;
@@ -118,17 +124,9 @@ function notPending(solver: Solver, id: number): string {
 }
 
 /**
- * The solver's refusal with its paths (`result[k]`, or `result` for a single one) named as the input
- * names them (`results[i]`): the failed trials were taken out before the solver saw the rest.
+ * The solver's refusal with each entry named as the input names it (`results[i]`): the failed
+ * trials were taken out before the solver saw the rest, so its positions are not the input's.
  */
-function inputPaths(message: string, toldAt: readonly number[]): string {
-  return message.replace(/\bresult(?:\[(\d+)\])?(?=[.:])/g, (_, k: string | undefined) => {
-    const at = toldAt[k === undefined ? 0 : Number(k)];
-    return `results[${at}]`;
-  });
-}
-
-/** The solver's refusal without its own lead-in, which would repeat "nothing was told". */
-function withoutLead(message: string): string {
-  return oneLine(message).replace(/^tell rejected; nothing was recorded: /, "");
+function inputNamed(issues: readonly ResultIssue[], toldAt: readonly number[]): string {
+  return issues.map(({ index, path, message }) => `results[${toldAt[index]}]${path}: ${message}`).join("; ");
 }

@@ -121,7 +121,8 @@ export function artifactProblems(
         return;
       }
       if ("params" in entry) {
-        problems.push(...space.problems(entry.params, `${at}.params`));
+        for (const issue of space.problems(entry.params, `${at}.params`))
+          problems.push(`${issue.path}: ${issue.message}`);
       } else {
         const id = entry.id;
         const expected = "failed" in entry ? "failed" : "pruned" in entry ? "pruned" : "told";

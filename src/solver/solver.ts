@@ -2,7 +2,13 @@ import * as Effect from "effect/Effect";
 import type * as Scope from "effect/Scope";
 import { type Actor, createActor, type SnapshotFrom } from "xstate";
 import { type SolverClassification, solverMachine } from "../../machines/solver.machine.js";
-import { type ConfigError, errorMessage, UsageError } from "../errors.js";
+import {
+  type ConfigError,
+  errorMessage,
+  type ResultIssue,
+  ResultsRejectedError,
+  UsageError,
+} from "../errors.js";
 import { type InspectionSink, quietSink } from "../inspect/inspection-record.js";
 import { scopedResource } from "../runtime/scoped-resource.js";
 import { shownValue } from "../shown-value.js";
@@ -192,7 +198,8 @@ export interface Solver<P extends ParamShape = string> {
   /**
    * Records results: `{ id, value }` for asked trials, `{ params, value }` for warm-start points,
    * `{ id, pruned: true }` for a trial stopped early (see {@link PrunedResult}).
-   * All-or-nothing: if any entry is invalid, a {@link UsageError} names it and nothing is recorded.
+   * All-or-nothing: if any entry is invalid, a {@link ResultsRejectedError} (a `UsageError`) names
+   * every problem, with the entry's position in its `issues`, and nothing is recorded.
    */
   tell(results: Told<P> | readonly Told<P>[]): void;
   /**
@@ -834,44 +841,41 @@ class SolverImpl implements Solver {
 
   /** Checks a batch of results completely before any is recorded. */
   private validate(list: readonly Told[]): void {
-    const problems: string[] = [];
+    const issues: ResultIssue[] = [];
     const seen = new Set<number>();
-    list.forEach((result, i) => {
-      const at = list.length === 1 ? "result" : `result[${i}]`;
+    list.forEach((result, index) => {
+      const problem = (path: string, message: string) => issues.push({ index, path, message });
       if (typeof result !== "object" || result === null) {
-        problems.push(`${at}: expected an object`);
+        problem("", "expected an object");
         return;
       }
       const r = result as unknown as Record<string, unknown>;
       for (const key of Object.keys(r)) {
-        if (!RESULT_KEYS.has(key)) problems.push(`${at}.${key}: unknown key`);
+        if (!RESULT_KEYS.has(key)) problem(`.${key}`, "unknown key");
       }
       const pruned = "pruned" in r;
-      if (pruned && r.pruned !== true)
-        problems.push(`${at}.pruned: expected true, got ${shownValue(r.pruned)}`);
-      if (pruned && "params" in r) problems.push(`${at}.pruned: only an asked trial (an id) can be pruned`);
+      if (pruned && r.pruned !== true) problem(".pruned", `expected true, got ${shownValue(r.pruned)}`);
+      if (pruned && "params" in r) problem(".pruned", "only an asked trial (an id) can be pruned");
       if ((!pruned || r.value !== undefined) && (typeof r.value !== "number" || !Number.isFinite(r.value))) {
-        problems.push(`${at}.value: expected a finite number, got ${shownValue(r.value)}`);
+        problem(".value", `expected a finite number, got ${shownValue(r.value)}`);
       }
       if (r.cost !== undefined && (typeof r.cost !== "number" || !Number.isFinite(r.cost) || r.cost < 0)) {
-        problems.push(`${at}.cost: expected a finite number ≥ 0, got ${shownValue(r.cost)}`);
+        problem(".cost", `expected a finite number ≥ 0, got ${shownValue(r.cost)}`);
       }
       if ("id" in r && "params" in r) {
-        problems.push(`${at}: give either id (an asked trial) or params (a warm-start point), not both`);
+        problem("", "give either id (an asked trial) or params (a warm-start point), not both");
       } else if ("id" in r) {
         const id = r.id as number;
-        if (!this.pending.has(id)) problems.push(`${at}.id: ${this.describeId(id)}`);
-        else if (seen.has(id)) problems.push(`${at}.id: trial ${id} appears twice in this call`);
+        if (!this.pending.has(id)) problem(".id", this.describeId(id));
+        else if (seen.has(id)) problem(".id", `trial ${id} appears twice in this call`);
         seen.add(id);
       } else if ("params" in r) {
-        problems.push(...this.space.problems(r.params, `${at}.params`));
+        for (const issue of this.space.problems(r.params, ".params")) problem(issue.path, issue.message);
       } else {
-        problems.push(`${at}: expected an id (an asked trial) or params (a warm-start point)`);
+        problem("", "expected an id (an asked trial) or params (a warm-start point)");
       }
     });
-    if (problems.length > 0) {
-      throw new UsageError(`tell rejected; nothing was recorded:\n  - ${problems.join("\n  - ")}`);
-    }
+    if (issues.length > 0) throw new ResultsRejectedError(issues, list.length);
   }
 
   private describeId(id: unknown): string {

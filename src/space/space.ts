@@ -1,3 +1,4 @@
+import type { ConfigIssue } from "../errors.js";
 import { shownValue } from "../shown-value.js";
 import { isJsonValue, jsonKey, type ParamInput, type ParamValue } from "./params.js";
 import { type Bound, fromUnit, toUnit } from "./scale.js";
@@ -173,16 +174,17 @@ export class Space {
 
   /**
    * Problems with a set of named values: unknown names, missing active parameters, values of the
-   * wrong kind or outside the bounds, inactive parameters given a value. Empty when valid.
+   * wrong kind or outside the bounds, inactive parameters given a value, each under `path`. Empty
+   * when valid.
    */
-  problems(params: unknown, path: string): string[] {
+  problems(params: unknown, path: string): ConfigIssue[] {
     if (typeof params !== "object" || params === null || Array.isArray(params)) {
-      return [`${path}: expected an object of parameter values`];
+      return [{ path, message: "expected an object of parameter values" }];
     }
-    const out: string[] = [];
+    const out: ConfigIssue[] = [];
     const record = params as Record<string, unknown>;
     for (const key of Object.keys(record)) {
-      if (!this.names.includes(key)) out.push(`${path}.${key}: unknown parameter`);
+      if (!this.names.includes(key)) out.push({ path: `${path}.${key}`, message: "unknown parameter" });
     }
     // Activity from the given values; a parent with a bad value leaves its dependants unchecked.
     const state = new Int8Array(this.names.length); // 1 active, 0 inactive, -1 unknown
@@ -200,15 +202,16 @@ export class Space {
       }
       const value = own(record, name);
       if (status === 0) {
-        if (value !== undefined) out.push(`${path}.${name}: given, but its condition (when) does not hold`);
+        if (value !== undefined)
+          out.push({ path: `${path}.${name}`, message: "given, but its condition (when) does not hold" });
       } else if (status === 1) {
         if (value === undefined) {
-          out.push(`${path}.${name}: missing`);
+          out.push({ path: `${path}.${name}`, message: "missing" });
           status = -1;
         } else {
           const problem = this.valueProblem(i, value);
           if (problem !== null) {
-            out.push(`${path}.${name}: ${problem}`);
+            out.push({ path: `${path}.${name}`, message: problem });
             status = -1;
           }
         }
