@@ -163,6 +163,15 @@ describe("output to a closed pipe", () => {
   );
 
   it(
+    "dashboard 2>&1 | head -1: closes its server and exits 141 instead of serving on unseen",
+    async () => {
+      const run = await runIntoClosedPipe(["dashboard", "--demo", "--port", "0"], tempDir(), true);
+      expect(run.status).toBe(141);
+    },
+    CHILD_TIMEOUT_MS,
+  );
+
+  it(
     "solve 2>&1 | head -1: stops its objectives, releases the lock, saves a state that resumes",
     async () => {
       const dir = tempDir();

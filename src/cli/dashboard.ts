@@ -10,7 +10,7 @@ import type { CliIo } from "./io.js";
 export const DASHBOARD_USAGE = `arqon dashboard [--log <file.jsonl|dir> | --study <state> | --demo] [--port N] [--seed N]
   Serves a local dashboard on 127.0.0.1 (objective vs a measured baseline, parameters, SafeMode
   timeline, statecharts with their active states, audit table; live over server-sent events)
-  until Ctrl-C. Works offline.
+  until Ctrl-C, SIGTERM or SIGHUP, or until its output closes (exit 141). Works offline.
   --log    show a recording and follow it as it grows: a JSON-lines audit file (e.g. from
            \`npm start -- --out F\`), a directory of them, or a decision-log directory; read-only
   --study  show a solver study instead: history, best so far and parameter slices of a state file
@@ -127,18 +127,34 @@ async function runStudy(path: string, port: number, io: CliIo, stop: AbortSignal
   return 0;
 }
 
-/** `arqon dashboard` as a process command: runs until SIGINT or SIGTERM. */
+/**
+ * `arqon dashboard` as a process command: runs until it is interrupted (Ctrl-C, SIGTERM, SIGHUP)
+ * or its output closes (`… 2>&1 | head -3`: no one would see it stop or fail, and nothing would
+ * stop it), then closes its server.
+ */
 export async function dashboardCommand(argv: readonly string[], io: CliIo): Promise<0> {
   const stop = new AbortController();
-  const onSignal = () => stop.abort();
-  process.once("SIGINT", onSignal);
-  process.once("SIGTERM", onSignal);
+  // Heard once: a second Ctrl-C while it closes ends the process as Ctrl-C ends any program.
+  const onInterrupt = () => {
+    unsubscribe();
+    stop.abort();
+  };
+  const unsubscribe = io.onInterrupt?.(onInterrupt) ?? onProcessSignals(onInterrupt);
   try {
     return await runDashboard(argv, io, stop.signal);
   } finally {
-    process.off("SIGINT", onSignal);
-    process.off("SIGTERM", onSignal);
+    unsubscribe();
   }
+}
+
+/** Calls `handler` once on SIGINT or SIGTERM until the returned function is called. */
+function onProcessSignals(handler: () => void): () => void {
+  process.once("SIGINT", handler);
+  process.once("SIGTERM", handler);
+  return () => {
+    process.off("SIGINT", handler);
+    process.off("SIGTERM", handler);
+  };
 }
 
 function wholeNumber(text: string | undefined, name: string, min: number, max: number): number | undefined {
