@@ -389,8 +389,8 @@ function seedCheckText(
       }),
     (r) => r <= QUALITY_GATE,
     formatRatio,
-    seeds,
-    count,
+    `1..${seeds}`,
+    `1..${count}`,
   );
   return [
     `**${title} seed check** (reported, not judged: the gate above is read on seeds 1..${seeds}). ` +

@@ -32,7 +32,17 @@ export function qualityProblems(): QualityProblem[] {
 
 /** Seeds 1..count (B1 uses 20). */
 export function seedList(count: number): number[] {
-  return Array.from({ length: count }, (_, i) => i + 1);
+  return seedRange(1, count);
+}
+
+/** `count` consecutive seeds from `first`. */
+export function seedRange(first: number, count: number): number[] {
+  return Array.from({ length: count }, (_, i) => first + i);
+}
+
+/** A list of consecutive seeds as text: "1..20". */
+export function seedsText(seeds: readonly number[]): string {
+  return `${seeds[0]}..${seeds[seeds.length - 1]}`;
 }
 
 /**
@@ -95,20 +105,22 @@ export function solvedShare(samples: RegretSamples, target: number): string {
 }
 
 /**
- * The seed check's list of cells whose verdict differs between seeds 1..`seeds` and 1..`count`:
- * each as "name (ratio on 1..seeds, ratio on 1..count)", or "none". `pairs` holds each cell's
- * name and its ratio on either range; `holds` is the verdict of one ratio.
+ * The seed check's list of cells whose verdict differs between two ranges of seeds (`hereSeeds`
+ * and `thereSeeds`, as text: "1..20"): each as "name (ratio on here, ratio on there)", or "none".
+ * `pairs` holds each cell's name and its ratio on either range; `holds` is the verdict of one ratio.
  */
 export function verdictFlips(
   pairs: readonly (readonly [name: string, here: number, there: number])[],
   holds: (ratio: number) => boolean,
   format: (ratio: number) => string,
-  seeds: number,
-  count: number,
+  hereSeeds: string,
+  thereSeeds: string,
 ): string {
   const flipped = pairs.filter(([, here, there]) => holds(here) !== holds(there));
   if (flipped.length === 0) return "none";
   return flipped
-    .map(([name, here, there]) => `${name} (${format(here)} on 1..${seeds}, ${format(there)} on 1..${count})`)
+    .map(
+      ([name, here, there]) => `${name} (${format(here)} on ${hereSeeds}, ${format(there)} on ${thereSeeds})`,
+    )
     .join(", ");
 }
