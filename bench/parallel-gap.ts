@@ -84,7 +84,7 @@ const LARGEST = 8;
 const OTHER_WAY = 3;
 
 /** The paired reading as a paragraph and a table of the cells that hold most of the gap. */
-export function pairedGapText(title: string, gap: PairedGap): string {
+export function pairedGapText(title: string, gap: PairedGap, seeds: string): string {
   const signed = (x: number) => `${x >= 0 ? "+" : "−"}${Math.abs(x).toFixed(3)}`;
   const sum = gap.cells.reduce((s, c) => s + c.gap, 0);
   const worse = gap.cells.filter((c) => c.gap > 0).slice(0, LARGEST);
@@ -99,7 +99,7 @@ export function pairedGapText(title: string, gap: PairedGap): string {
   return [
     `**${title}, where the gap sits** (reported, not judged; the seed check's runs, paired by seed). ` +
       `Per seed, the change in log₁₀ regret (both floored at ${floor}) from 1 ` +
-      `worker to 8, averaged over the ${gap.cells.length} cells; its mean over seeds 1..${gap.seeds}: ` +
+      `worker to 8, averaged over the ${gap.cells.length} cells; its mean over seeds ${seeds}: ` +
       `${signed(gap.mean)} ± ${gap.standardError.toFixed(3)} (standard error over seeds; positive: 8 workers ` +
       `worse). Summed over the cells, ${signed(sum)} decades; the ${worse.length} cells that lose most and ` +
       `the ${better.length} that gain most are below, and the other ${gap.cells.length - shown.length} sum to ` +

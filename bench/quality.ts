@@ -7,6 +7,7 @@ import {
   rosenbrock,
   type TestFunction,
 } from "../src/testing/functions.js";
+import type { SuiteHalf } from "./quality-suite.js";
 import { type Spread, spread } from "./stats.js";
 import { formatValue } from "./table.js";
 
@@ -38,6 +39,18 @@ export function seedList(count: number): number[] {
 /** `count` consecutive seeds from `first`. */
 export function seedRange(first: number, count: number): number[] {
   return Array.from({ length: count }, (_, i) => first + i);
+}
+
+/**
+ * First seed of the validation half's seed checks (B1, PARALLEL): far above any seed a development
+ * run or tuning pass in this project's history used (the highest were 101..200), so the held-out
+ * half is read on seeds held out as well as on problems held out.
+ */
+export const HELD_OUT_FIRST_SEED = 1001;
+
+/** The seeds of a half's seed check: 1..`count` on the development half, held-out ones on the other. */
+export function checkSeedsOf(half: SuiteHalf, count: number): number[] {
+  return half === "validation" ? seedRange(HELD_OUT_FIRST_SEED, count) : seedList(count);
 }
 
 /** A list of consecutive seeds as text: "1..20". */

@@ -41,7 +41,7 @@ import {
   staleProblems,
   truthRegrets,
 } from "./optuna-record.js";
-import { formatSpread, seedList, seedRange, seedsText, verdictFlips } from "./quality.js";
+import { checkSeedsOf, formatSpread, seedList, seedsText, verdictFlips } from "./quality.js";
 import { SUITE_BUDGETS, type SuiteHalf, suiteProblems } from "./quality-suite.js";
 import { writeSection } from "./report.js";
 import { type Spread, spread } from "./stats.js";
@@ -203,18 +203,6 @@ const NEAR_FORCED = 1.1;
 /** auto's median regret over the better forced strategy's, at {@link REGRET_RESOLUTION}. */
 function autoOverForced(cell: Cell): number {
   return ratio(medianOf(cell.arqon.auto), bestForced(cell));
-}
-
-/**
- * First seed of the validation half's seed check: far above any seed a development run or tuning
- * pass in this project's history used (the highest were 101..200), so the held-out half is read on
- * seeds held out as well as on problems held out.
- */
-const HELD_OUT_FIRST_SEED = 1001;
-
-/** The seeds of a half's seed check: 1..`count` on the development half, fresh ones on the other. */
-function checkSeedsOf(half: SuiteHalf, count: number): number[] {
-  return half === "validation" ? seedRange(HELD_OUT_FIRST_SEED, count) : seedList(count);
 }
 
 /**

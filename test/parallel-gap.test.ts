@@ -46,8 +46,8 @@ describe("the PARALLEL bench's paired reading of the gap", () => {
   });
 
   it("writes the mean, the sum and a row per cell, largest loss first", () => {
-    const text = pairedGapText("Development half", pairedGap(cells));
-    expect(text).toContain("seeds 1..3: +0.833 ± 0.333");
+    const text = pairedGapText("Development half", pairedGap(cells), "1001..1003");
+    expect(text).toContain("its mean over seeds 1001..1003: +0.833 ± 0.333");
     expect(text).toContain("Summed over the cells, +1.667 decades");
     const rows = text.split("\n").filter((line) => line.startsWith("| ") && !line.startsWith("| cell"));
     expect(
@@ -70,7 +70,7 @@ describe("the PARALLEL bench's paired reading of the gap", () => {
       cell(hartmann6, 1, [1, 1]),
       cell(hartmann6, 8, [1, 1]),
     ];
-    const text = pairedGapText("Validation half", pairedGap(more));
+    const text = pairedGapText("Validation half", pairedGap(more), "1..2");
     expect(text).toContain("the 0 cells that lose most and the 1 that gain most are below");
     expect(text).toContain("the other 1 sum to +0.000");
     expect(text).toContain("| Branin @100");
