@@ -163,6 +163,20 @@ describe("parameter names and values", () => {
     expect(solver.told).toBe(0);
   });
 
+  it("refuses ask options that are not an object holding a whole max, and asks nothing", () => {
+    const solver = createSolver({ seed: 1, budget: 10, bounds: { x: { min: 0, max: 1 } } });
+    const ask = (options: unknown) => () => solver.ask(options as never);
+    expect(ask(3)).toThrow(new UsageError("ask: options must be an object such as { max: 4 }, got 3"));
+    expect(ask(null)).toThrow("ask: options must be an object such as { max: 4 }, got null");
+    expect(ask([2])).toThrow(/ask: options must be an object/);
+    expect(ask({ maxx: 2 })).toThrow('ask: unknown option "maxx" (the only one is max)');
+    expect(ask({ max: 0 })).toThrow("ask: max must be a whole number greater than 0, got 0");
+    expect(ask({ max: "2" })).toThrow('ask: max must be a whole number greater than 0, got "2"');
+    expect(solver.asked).toBe(0);
+    expect(solver.ask({ max: 2 })).toHaveLength(2);
+    expect(solver.ask({})).not.toBeNull();
+  });
+
   it("refuses a batch with every problem as data: the entry's position, where in it, and why", () => {
     const solver = createSolver({ seed: 1, budget: 10, bounds: { x: { min: 0, max: 1 } } });
     const [trial] = solver.ask({ max: 1 })!;

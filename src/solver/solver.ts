@@ -15,6 +15,7 @@ import { shownValue } from "../shown-value.js";
 import type { BoundsInput, ParamShape, Params, ParamsOf, ParamValue } from "../space/params.js";
 import { Space } from "../space/space.js";
 import { artifactProblems } from "./artifact-check.js";
+import { askMax } from "./ask-max.js";
 import { boundsDigest } from "./bounds-digest.js";
 import { classify } from "./classify.js";
 import {
@@ -472,10 +473,7 @@ class SolverImpl implements Solver {
 
   ask(options?: AskOptions): Trial[] | null {
     this.assertRunning("ask");
-    const requested = options?.max ?? this.config.batch;
-    if (requested !== undefined && !(Number.isSafeInteger(requested) && requested > 0)) {
-      throw new UsageError(`ask: max must be a whole number greater than 0, got ${shownValue(requested)}`);
-    }
+    const requested = askMax(options) ?? this.config.batch;
     const remaining = this.config.budget - this.asked;
     if (remaining <= 0 || this.phase === "done") return null;
 

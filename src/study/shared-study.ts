@@ -7,6 +7,7 @@ import { Redis } from "ioredis";
 import { MAX_TIMER_MS } from "../../machines/timer-limit.js";
 import { ConfigError, UsageError } from "../errors.js";
 import { withinMs } from "../runtime/within-ms.js";
+import { askMax } from "../solver/ask-max.js";
 import type { ResolvedSolverConfig, SolverConfig } from "../solver/config.js";
 import { failureReason, recordedFailureReason } from "../solver/failure-reason.js";
 import {
@@ -314,11 +315,12 @@ class SharedStudyImpl implements SharedStudy, SettledLate {
   }
 
   ask(options?: { readonly max?: number }): Promise<Trial[] | null> {
-    const max = options?.max ?? 1;
-    if (!(Number.isSafeInteger(max) && max > 0))
-      return Promise.reject(
-        new UsageError(`ask: max must be a whole number greater than 0, got ${String(max)}`),
-      );
+    let max: number;
+    try {
+      max = askMax(options) ?? 1;
+    } catch (error) {
+      return Promise.reject(error);
+    }
     return this.serialise(() =>
       this.commit((solver) => {
         // An ask of ours that Redis wrote although its reply was lost reserved trials for this
