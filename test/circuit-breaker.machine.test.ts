@@ -372,11 +372,11 @@ describe("circuit-breaker options: one set of rules for the chart and the engine
       safety: { breaker: { failureThreshold: 0, baseBackoffMs: 0 } },
     });
     expect(issues).toEqual([
-      { path: "safety.breaker.failureThreshold", message: "must be a whole number ≥ 1" },
+      { path: "safety.breaker.failureThreshold", message: "must be a whole number ≥ 1, got 0" },
       {
         path: "safety.breaker.baseBackoffMs",
         message:
-          "must be a number of milliseconds > 0 and at most 2147483647 (about 24.8 days, the longest timer Node keeps)",
+          "must be a number of milliseconds > 0 and at most 2147483647 (about 24.8 days, the longest timer Node keeps), got 0",
       },
     ]);
   });

@@ -353,19 +353,19 @@ describe("engine config: null, NaN, wrong types and unknown keys are still refus
     expect(() => resolveEngineConfig(config as unknown as EngineConfig)).toThrow(path);
   });
 
-  it("keeps the same messages as before", () => {
+  it("names the value each check refused", () => {
     expect(engineConfigIssues({ ...VALID, window: { ms: null } })).toEqual([
-      { path: "window.ms", message: "Expected number, actual null" },
+      { path: "window.ms", message: "expected a number, got null" },
     ]);
     expect(engineConfigIssues({ ...VALID, guardrails: { minIntervalMs: null } })).toEqual([
       {
         path: "guardrails.minIntervalMs",
         message:
-          "must be a number of milliseconds ≥ 0 and at most 2147483647 (about 24.8 days, the longest timer Node keeps)",
+          "must be a number of milliseconds ≥ 0 and at most 2147483647 (about 24.8 days, the longest timer Node keeps), got null",
       },
     ]);
     expect(engineConfigIssues({ ...VALID, spsa: { c: null } })).toEqual([
-      { path: "spsa.c", message: "must be in (0, 0.5]" },
+      { path: "spsa.c", message: "must be in (0, 0.5], got null" },
     ]);
     expect(engineConfigIssues({ ...VALID, colour: "red" })).toEqual([
       { path: "colour", message: "unknown key" },

@@ -133,14 +133,14 @@ describe("engine config: every problem at once, each with its path", () => {
     });
     expect(issues).toEqual(
       expect.arrayContaining([
-        "window.digests: expected a whole number from 1 to 2097152",
-        expect.stringMatching(/^window\.ms: expected a number of milliseconds > 0 and at most 2147483647 /),
-        expect.stringMatching(/^auditDrainMs: .*at most 2147483647/),
-        expect.stringMatching(/^guardrails\.cooldownMs: .*at most 2147483647/),
-        expect.stringMatching(/^guardrails\.minIntervalMs: .*at most 2147483647/),
-        expect.stringMatching(/^safety\.thrashingCooldownMs: .*at most 2147483647/),
-        expect.stringMatching(/^safety\.safeMode\.dwellMs: .*at most 2147483647/),
-        expect.stringMatching(/^safety\.breaker\.maxBackoffMs: .*≤ 2147483647/),
+        "window.digests: expected a whole number from 1 to 2097152, got 1099511627776",
+        expect.stringMatching(/^window\.ms: expected a number of milliseconds > 0 and at most 2147483647 .*, got 3000000000$/),
+        expect.stringMatching(/^auditDrainMs: .*at most 2147483647.*, got 3000000000$/),
+        expect.stringMatching(/^guardrails\.cooldownMs: .*at most 2147483647.*, got 3000000000$/),
+        expect.stringMatching(/^guardrails\.minIntervalMs: .*at most 2147483647.*, got 3000000000$/),
+        expect.stringMatching(/^safety\.thrashingCooldownMs: .*at most 2147483647.*, got 3000000000$/),
+        expect.stringMatching(/^safety\.safeMode\.dwellMs: .*at most 2147483647.*, got 3000000000$/),
+        expect.stringMatching(/^safety\.breaker\.maxBackoffMs: .*≤ 2147483647.*, got 3000000000$/),
       ]),
     );
     expect(issues).toHaveLength(8);
@@ -154,7 +154,7 @@ describe("engine config: every problem at once, each with its path", () => {
     // typed array, and 2e7 quietly reserved gigabytes.
     for (const calibrationIterations of [1e300, 2e7, 10_001]) {
       expect(problems({ ...VALID, spsa: { calibrationIterations } })).toEqual([
-        "spsa.calibrationIterations: must be an integer from 1 to 10000",
+        `spsa.calibrationIterations: must be an integer from 1 to 10000, got ${calibrationIterations}`,
       ]);
       expect(() => createEngine({ ...VALID, spsa: { calibrationIterations } })).toThrow(ConfigError);
     }
@@ -184,7 +184,7 @@ describe("engine config: every problem at once, each with its path", () => {
   });
 
   it("names each callback that is not a function, the audit record sink among them", () => {
-    expect(problems({ ...VALID, auditRecordSink: 5 })).toEqual(["auditRecordSink: expected a function"]);
+    expect(problems({ ...VALID, auditRecordSink: 5 })).toEqual(["auditRecordSink: expected a function, got 5"]);
     expect(configError({ ...VALID, auditRecordSink: "log", onApply: {} }).message).toMatch(
       /auditRecordSink: expected a function/,
     );
@@ -292,7 +292,7 @@ describe("engine config: defaults", () => {
       trim: 0.1,
     });
     expect(problems({ ...VALID, window: { digests: 3, ms: null } })).toEqual([
-      "window.ms: Expected number, actual null",
+      "window.ms: expected a number, got null",
     ]);
   });
 

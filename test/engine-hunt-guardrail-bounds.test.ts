@@ -17,10 +17,10 @@ const config = (guardrails: Record<string, number>) => ({
 
 describe("guardrail limits that size the safety detectors are bounded", () => {
   it.each([
-    ["flipLimit", 1001, "must be a whole number from 1 to 1000"],
-    ["flipLimit", 1e9, "must be a whole number from 1 to 1000"],
-    ["regressionLimit", 2_000_000, "must be a whole number from 1 to 1000000"],
-    ["regressionLimit", 1e300, "must be a whole number from 1 to 1000000"],
+    ["flipLimit", 1001, "must be a whole number from 1 to 1000, got 1001"],
+    ["flipLimit", 1e9, "must be a whole number from 1 to 1000, got 1000000000"],
+    ["regressionLimit", 2_000_000, "must be a whole number from 1 to 1000000, got 2000000"],
+    ["regressionLimit", 1e300, "must be a whole number from 1 to 1000000, got 1e+300"],
   ])(
     "guardrails.%s = %d is a config issue, and createEngine throws a ConfigError naming it",
     (field, value, message) => {

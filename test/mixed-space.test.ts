@@ -414,7 +414,7 @@ describe("validation", () => {
     ).toEqual([
       { path: "bounds.a.choices", message: "expected at least one choice" },
       { path: "bounds.b.choices", message: 'choices 0 and 2 are equal ("x")' },
-      { path: "bounds.c.min", message: "expected a whole number" },
+      { path: "bounds.c.min", message: "expected a whole number, got 0.5" },
       { path: "bounds.d.step", message: "expected a whole number greater than 0, got 0" },
       { path: "bounds.e", message: "max − min (10) must be a multiple of step (3)" },
       { path: "bounds.f", message: "step cannot be combined with log scale" },

@@ -8,6 +8,7 @@ import {
 import { engineConfigIssues } from "../src/engine/config.js";
 import { resolveSafetyOptions, safetyOptionIssues } from "../src/engine/safety/safety-config.js";
 import { GUARDRAIL_PRESETS } from "../src/hotpath/guardrails.js";
+import { shownValue } from "../src/shown-value.js";
 
 /** Inputs the chart and the engine config must judge alike: valid ones, then one per rule. */
 const CASES: readonly (readonly [input: unknown, problems: readonly string[]])[] = [
@@ -73,9 +74,13 @@ describe("SafeMode options: one rule set, in the chart", () => {
     const expected = fields.map((f) => (f === "" ? "safety.safeMode" : `safety.safeMode.${f}`));
     const config = { seed: 1, params: { x: { min: 0, max: 1 } }, safety: { safeMode: input } };
     expect(engineConfigIssues(config).map((i) => i.path)).toEqual(expected);
-    // Same reasons as the chart's, word for word.
+    // Same reasons as the chart's, word for word, each with the value it refused.
     expect(safetyOptionIssues({ safeMode: input }).map((i) => i.message)).toEqual(
-      safeModeOptionProblems(input).map((p) => p.reason),
+      safeModeOptionProblems(input).map((p) =>
+        p.field === "" || p.reason.startsWith("unknown option")
+          ? p.reason
+          : `${p.reason}, got ${shownValue((input as Record<string, unknown>)[p.field])}`,
+      ),
     );
   });
 

@@ -30,7 +30,7 @@ describe("solver config", () => {
     expect(solverConfigIssues(loose)).toEqual([]);
     expect(resolveSolverConfig(loose)).toEqual(resolveSolverConfig(valid));
     expect(solverConfigIssues({ ...valid, batch: null })).toEqual([
-      { path: "batch", message: "Expected number, actual null" },
+      { path: "batch", message: "expected a number, got null" },
     ]);
   });
 
@@ -47,14 +47,14 @@ describe("solver config", () => {
     const byPath = Object.fromEntries(issues.map((i) => [i.path, i.message]));
     expect(byPath).toEqual({
       colour: "unknown key",
-      seed: "expected a safe integer",
-      budget: "expected a whole number greater than 0",
+      seed: "expected a safe integer, got 1.5",
+      budget: "expected a whole number greater than 0, got 0",
       "bounds.a": "min (3) must be less than max (1)",
       "bounds.lr": "log scale needs min > 0, got min = 0",
-      "bounds.c.min": "expected a finite number",
-      probeRatio: "expected a number in (0, 1]",
+      "bounds.c.min": "expected a finite number, got NaN",
+      probeRatio: "expected a number in (0, 1], got 0",
       strategy: 'expected one of "auto", "nelder-mead", "tpe", got "cma"',
-      batch: "expected a whole number greater than 0",
+      batch: "expected a whole number greater than 0, got -1",
     });
     expect(issues).toHaveLength(9);
   });
@@ -177,7 +177,7 @@ describe("a config field of the wrong shape", () => {
 
   it("keeps the message of a field inside it", () => {
     expect(solverConfigIssues({ ...base, bounds: { x }, autoOptions: { gamma: "a" } })).toEqual([
-      { path: "autoOptions.gamma", message: 'Expected number, actual "a"' },
+      { path: "autoOptions.gamma", message: 'expected a number, got "a"' },
     ]);
     expect(solverConfigIssues({ ...base, bounds: { o: { type: "categorical", choices: [] } } })).toEqual([
       { path: "bounds.o.choices", message: "expected at least one choice" },

@@ -14,6 +14,7 @@ import {
   guardrailIssues,
   resolveGuardrails,
 } from "../hotpath/guardrails.js";
+import { schemaIssueMessage } from "../schema-issue.js";
 import { ParamRegistry, type ParamSpec } from "../space/param-registry.js";
 import type { Scale } from "../space/scale.js";
 import type { Aggregation } from "./aggregate.js";
@@ -435,7 +436,7 @@ function checkedIssues(input: object): ConfigIssue[] {
     for (const issue of ParseResult.ArrayFormatter.formatErrorSync(result.left)) {
       issues.push({
         path: issue.path.map(String).join("."),
-        message: issue._tag === "Unexpected" ? "unknown key" : issue.message,
+        message: schemaIssueMessage(issue, input),
       });
     }
   }

@@ -87,7 +87,9 @@ export function publisherTuningIssues(tuning: PublisherTuning, path = ""): strin
   // The breaker chart would refuse them too, but only once started, from a timer: uncaught.
   for (const { field, reason } of circuitBreakerOptionProblems(tuning.breaker)) {
     const at = field === "" ? "breaker" : `breaker.${field}`;
-    issues.push(`${path}${at}: ${reason}`);
+    const value = field === "" ? undefined : (tuning.breaker as Readonly<Record<string, unknown>>)[field];
+    const refused = field === "" || reason.startsWith("unknown option") ? "" : ` (got ${shownValue(value)})`;
+    issues.push(`${path}${at}: ${reason}${refused}`);
   }
   return issues;
 }

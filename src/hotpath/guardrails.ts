@@ -1,5 +1,6 @@
 import { timerMsRule } from "../../machines/timer-limit.js";
 import { ConfigError, type ConfigIssue } from "../errors.js";
+import { shownValue } from "../shown-value.js";
 
 /** Named guardrail sets, from most to least cautious. */
 export type GuardrailPreset = "conservative" | "balanced" | "aggressive";
@@ -158,13 +159,14 @@ export function guardrailIssues(input: unknown, path = "guardrails"): ConfigIssu
     const at = `${path}.${key}`;
     if (value === undefined) continue;
     if (key === "preset") {
-      if (!isPreset(value)) issues.push({ path: at, message: `must be ${presets}` });
+      if (!isPreset(value))
+        issues.push({ path: at, message: `must be ${presets}, got ${shownValue(value)}` });
     } else if (!Object.hasOwn(FIELD_RULES, key)) {
       issues.push({ path: at, message: `unknown guardrail; known: preset, ${FIELDS.join(", ")}` });
     } else {
       const [accepts, message] = FIELD_RULES[key as NumericField];
       if (typeof value !== "number" || Number.isNaN(value) || !accepts(value))
-        issues.push({ path: at, message });
+        issues.push({ path: at, message: `${message}, got ${shownValue(value)}` });
     }
   }
   return issues;

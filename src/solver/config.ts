@@ -9,6 +9,7 @@ import {
 } from "../config-input.js";
 import { ConfigError, type ConfigIssue } from "../errors.js";
 import type { InspectionSink } from "../inspect/inspection-record.js";
+import { schemaIssueMessage } from "../schema-issue.js";
 import { type BoundsInput, isJsonValue, type JsonValue, jsonKey, type ParamInput } from "../space/params.js";
 import { type GlobalLocalOptions, globalLocalOptionProblems, MAX_TPE_CANDIDATES } from "./global-local.js";
 
@@ -121,7 +122,8 @@ function prunerIssue(u: unknown): string | undefined {
   if (Either.isRight(result)) return undefined;
   const error = result.left;
   const first = ParseResult.ArrayFormatter.formatErrorSync(error)[0]!;
-  const message = first._tag === "Unexpected" ? `unknown key for kind "${kind}"` : first.message;
+  const message =
+    first._tag === "Unexpected" ? `unknown key for kind "${kind}"` : schemaIssueMessage(first, u);
   return `${first.path.map(String).join(".")}: ${message}`;
 }
 
@@ -196,7 +198,7 @@ const ParamSchema = Schema.Unknown.pipe(
     if (Either.isRight(result)) return true;
     return ParseResult.ArrayFormatter.formatErrorSync(result.left).map((issue) => ({
       path: issue.path,
-      message: issue._tag === "Unexpected" ? "unknown key" : issue.message,
+      message: schemaIssueMessage(issue, raw),
     }));
   }),
 ) as unknown as Schema.Schema<ParamInput, unknown>;
@@ -621,7 +623,7 @@ function checkedIssues(input: object, origin: ConfigOrigin): ConfigIssue[] {
   }
   return ParseResult.ArrayFormatter.formatErrorSync(result.left).map((issue) => {
     const path = issue.path.map(String).join(".");
-    const message = issue._tag === "Unexpected" ? "unknown key" : issue.message;
+    const message = schemaIssueMessage(issue, input);
     // A pruner problem reads "field: reason" (see prunerIssue): the field belongs in the path.
     const field = path === "pruner" ? /^(\w+): (.*)$/s.exec(message) : null;
     return field === null ? { path, message } : { path: `pruner.${field[1]}`, message: field[2]! };

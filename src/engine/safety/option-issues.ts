@@ -1,4 +1,5 @@
 import type { ConfigIssue } from "../../errors.js";
+import { shownValue } from "../../shown-value.js";
 
 /** How one numeric option is checked: the rule, and the message when it fails. */
 export type NumericRule = readonly [accepts: (x: number) => boolean, message: string];
@@ -30,7 +31,7 @@ export function numericOptionIssues(
         message: `unknown option; known: ${Object.keys(rules).join(", ")}`,
       });
     } else if (typeof value !== "number" || Number.isNaN(value) || !rule[0](value)) {
-      issues.push({ path: `${path}.${key}`, message: rule[1] });
+      issues.push({ path: `${path}.${key}`, message: `${rule[1]}, got ${shownValue(value)}` });
     }
   }
   return issues;

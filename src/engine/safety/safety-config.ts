@@ -15,6 +15,7 @@ import { timerMsRule } from "../../../machines/timer-limit.js";
 import { type OptionalInput, withoutUndefinedKeys } from "../../config-input.js";
 import type { ConfigIssue } from "../../errors.js";
 import { type Guardrails, MAX_REGRESSION_LIMIT } from "../../hotpath/guardrails.js";
+import { shownValue } from "../../shown-value.js";
 import {
   type ChangeBudgetOptions,
   changeBudgetOptionIssues,
@@ -156,14 +157,14 @@ export function safetyOptionIssues(raw: unknown, path = "safety"): ConfigIssue[]
     } else if (Object.hasOwn(SCALAR_RULES, key)) scalars[key] = options[key];
   }
   issues.push(...numericOptionIssues(scalars, SCALAR_RULES, path, "safety options"));
-  issues.push(...issuesAt(`${path}.safeMode`, safeModeOptionProblems(options.safeMode)));
+  issues.push(...issuesAt(`${path}.safeMode`, safeModeOptionProblems(options.safeMode), options.safeMode));
   if (options.governor !== false)
     issues.push(...instabilityGovernorOptionIssues(options.governor, `${path}.governor`));
   if (options.thrashing !== false)
     issues.push(...thrashingDetectorOptionIssues(options.thrashing, `${path}.thrashing`));
   if (options.changeBudget !== false)
     issues.push(...changeBudgetOptionIssues(options.changeBudget, `${path}.changeBudget`));
-  issues.push(...issuesAt(`${path}.breaker`, circuitBreakerOptionProblems(options.breaker)));
+  issues.push(...issuesAt(`${path}.breaker`, circuitBreakerOptionProblems(options.breaker), options.breaker));
   if (options.regime !== false) issues.push(...regimeDetectorOptionIssues(options.regime, `${path}.regime`));
   if (options.homeostasis !== false)
     issues.push(...homeostasisOptionIssues(options.homeostasis, `${path}.homeostasis`));
@@ -171,8 +172,14 @@ export function safetyOptionIssues(raw: unknown, path = "safety"): ConfigIssue[]
 }
 
 /** A chart's option problems (its own rules, kept in one place) as config issues under `path`. */
-function issuesAt(path: string, problems: readonly OptionProblem[]): ConfigIssue[] {
-  return problems.map((p) => ({ path: p.field === "" ? path : `${path}.${p.field}`, message: p.reason }));
+function issuesAt(path: string, problems: readonly OptionProblem[], given: unknown): ConfigIssue[] {
+  return problems.map((p) => {
+    if (p.field === "") return { path, message: p.reason };
+    // A chart's rule does not repeat the value it refused; the config's messages all name it.
+    const value = (given as Readonly<Record<string, unknown>>)[p.field];
+    const refused = p.reason.startsWith("unknown option") ? "" : `, got ${shownValue(value)}`;
+    return { path: `${path}.${p.field}`, message: `${p.reason}${refused}` };
+  });
 }
 
 /**

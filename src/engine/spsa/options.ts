@@ -1,3 +1,4 @@
+import { shownValue } from "../../shown-value.js";
 import { CONSTANT_EXPONENTS, DECAYING_EXPONENTS } from "./gains.js";
 
 /** How the SPSA gains evolve over iterations. */
@@ -144,13 +145,16 @@ export const MAX_CALIBRATION_ITERATIONS = 10_000;
 /** Every problem with a resolved option set, as "field: reason" strings (empty when valid). */
 export function spsaOptionProblems(o: ResolvedSpsaOptions): string[] {
   const problems: string[] = [];
+  // Each problem names the value it refused, as the config's other checks do.
+  const refuse = (field: keyof ResolvedSpsaOptions, rule: string) =>
+    problems.push(`${field}: ${rule}, got ${shownValue(o[field])}`);
   if (o.a !== "auto" && !(typeof o.a === "number" && Number.isFinite(o.a) && o.a > 0)) {
-    problems.push('a: must be "auto" or a finite number > 0');
+    refuse("a", 'must be "auto" or a finite number > 0');
   }
-  if (!(Number.isFinite(o.c) && o.c > 0 && o.c <= 0.5)) problems.push("c: must be in (0, 0.5]");
-  if (!(Number.isFinite(o.A) && o.A >= 0)) problems.push("A: must be a finite number ≥ 0");
-  if (!(Number.isFinite(o.alpha) && o.alpha >= 0)) problems.push("alpha: must be a finite number ≥ 0");
-  if (!(Number.isFinite(o.gamma) && o.gamma >= 0)) problems.push("gamma: must be a finite number ≥ 0");
+  if (!(Number.isFinite(o.c) && o.c > 0 && o.c <= 0.5)) refuse("c", "must be in (0, 0.5]");
+  if (!(Number.isFinite(o.A) && o.A >= 0)) refuse("A", "must be a finite number ≥ 0");
+  if (!(Number.isFinite(o.alpha) && o.alpha >= 0)) refuse("alpha", "must be a finite number ≥ 0");
+  if (!(Number.isFinite(o.gamma) && o.gamma >= 0)) refuse("gamma", "must be a finite number ≥ 0");
   if (
     !(
       Number.isInteger(o.calibrationIterations) &&
@@ -158,26 +162,26 @@ export function spsaOptionProblems(o: ResolvedSpsaOptions): string[] {
       o.calibrationIterations <= MAX_CALIBRATION_ITERATIONS
     )
   ) {
-    problems.push(`calibrationIterations: must be an integer from 1 to ${MAX_CALIBRATION_ITERATIONS}`);
+    refuse("calibrationIterations", `must be an integer from 1 to ${MAX_CALIBRATION_ITERATIONS}`);
   }
   if (!(Number.isFinite(o.autoStepFraction) && o.autoStepFraction > 0 && o.autoStepFraction <= 1)) {
-    problems.push("autoStepFraction: must be in (0, 1]");
+    refuse("autoStepFraction", "must be in (0, 1]");
   }
   if (!(Number.isFinite(o.autoJitter) && o.autoJitter > 0 && o.autoJitter <= 1)) {
-    problems.push("autoJitter: must be in (0, 1]");
+    refuse("autoJitter", "must be in (0, 1]");
   }
   if (!(Number.isFinite(o.autoContraction) && o.autoContraction >= 0 && o.autoContraction <= 2)) {
-    problems.push("autoContraction: must be in [0, 2] (0 turns the curvature rule off)");
+    refuse("autoContraction", "must be in [0, 2] (0 turns the curvature rule off)");
   }
   if (!(Number.isFinite(o.autoDrift) && o.autoDrift >= 0)) {
-    problems.push("autoDrift: must be a finite number ≥ 0 (0 turns the drift rule off)");
+    refuse("autoDrift", "must be a finite number ≥ 0 (0 turns the drift rule off)");
   }
   if (!(Number.isInteger(o.autoStartupKnobs) && o.autoStartupKnobs >= 1 && o.autoStartupKnobs <= 1_000_000)) {
-    problems.push("autoStartupKnobs: must be a whole number from 1 to 1000000");
+    refuse("autoStartupKnobs", "must be a whole number from 1 to 1000000");
   }
   if (!(Number.isFinite(o.smoothing) && o.smoothing >= 0 && o.smoothing < 1)) {
-    problems.push("smoothing: must be in [0, 1)");
+    refuse("smoothing", "must be in [0, 1)");
   }
-  if (typeof o.adaptC !== "boolean") problems.push("adaptC: must be a boolean");
+  if (typeof o.adaptC !== "boolean") refuse("adaptC", "must be a boolean");
   return problems;
 }
