@@ -9,7 +9,10 @@ import {
   LogLockedError,
   type StaleLock,
 } from "../log/lock.js";
-import { runtimeError } from "./cli-error.js";
+import { logHeaderOf } from "../log/scan.js";
+import { hasDecisionLog } from "../log/segments.js";
+import { notSolverLogReason } from "../log/solver-log.js";
+import { runtimeError, usageError } from "./cli-error.js";
 import type { CliIo } from "./io.js";
 import { isLogState } from "./state-file.js";
 import { pinStatePath, realStatePath } from "./state-path.js";
@@ -29,6 +32,22 @@ export interface HeldState {
   readonly logLock: FileLock | undefined;
   /** Releases the lock (and removes a log directory this command created but left empty). Idempotent. */
   release(): void;
+}
+
+/**
+ * Refuses, before its lock is touched, a directory holding another program's decision log (an
+ * engine's, say): taking over that log's stale lock would change a directory the command then
+ * refuses. A log whose header cannot be read is left to the command, which reports it.
+ */
+function refuseOtherLog(command: string, path: string, dir: string): void {
+  let reason: string | undefined;
+  try {
+    reason = hasDecisionLog(dir) ? notSolverLogReason(logHeaderOf(dir)) : undefined;
+  } catch {
+    return;
+  }
+  if (reason !== undefined)
+    throw usageError(`arqon ${command}: state ${path} is not a solver state: ${reason}`);
 }
 
 /**
@@ -59,6 +78,7 @@ export async function lockState(
 ): Promise<HeldState> {
   const target = realStatePath(cwd, path);
   const log = isLogState(cwd, path);
+  if (log) refuseOtherLog(command, path, target);
   /** The directory the lock file goes in. */
   const dir = log ? target : dirname(target);
   /** The outermost directory this command created, if it created any. */

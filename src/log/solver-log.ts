@@ -4,6 +4,7 @@ import { isDeepStrictEqual } from "node:util";
 import type { SolverClassification } from "../../machines/solver.machine.js";
 import { errorMessage, UsageError } from "../errors.js";
 import { EventLoopSlices, runAtOnce, runInSlices, type Steps } from "../runtime/event-loop-slices.js";
+import { shownValue } from "../shown-value.js";
 import { type ResolvedSolverConfig, type SolverConfig, savedSolverConfig } from "../solver/config.js";
 import { failureReason, recordedFailureReason } from "../solver/failure-reason.js";
 import {
@@ -226,6 +227,25 @@ function withoutSeq(record: object): unknown {
 }
 
 /**
+ * Why a decision log's header is not a solver log's this arqon reads ("its header's format is
+ * "arqon.engine" (an engine's decision log), not "arqon.solver-log""), or undefined when it is.
+ */
+export function notSolverLogReason(header: unknown): string | undefined {
+  if (typeof header !== "object" || header === null) return "it has no header";
+  const { format, version } = header as { format?: unknown; version?: unknown };
+  const expected = JSON.stringify("arqon.solver-log");
+  if (format === undefined) return `its header has no format, not ${expected}`;
+  if (format !== "arqon.solver-log") {
+    // The engine's format, written out: importing it would load the engine with every solver log.
+    const engine = format === "arqon.engine" ? " (an engine's decision log)" : "";
+    return `its header's format is ${shownValue(format)}${engine}, not ${expected}`;
+  }
+  return version === 1
+    ? undefined
+    : `its header's version is ${shownValue(version)}; this arqon reads version 1`;
+}
+
+/**
  * The replay of a log's contents, one record per step (the solver is stopped if one fails): run
  * at once by openSolverLog, in slices by a follower (a long log replays for seconds). Gives the
  * solver, how many records were replayed to rebuild it (the snapshot it starts from counting as
@@ -236,9 +256,9 @@ function* replaySteps(
   log: DecisionLogContents,
 ): Steps<{ solver: Solver; replayed: number; recordedBy: RecordedBy }> {
   const header = decodeNumbers(log.header) as SolverLogHeader | null;
-  if (header === null || header.format !== "arqon.solver-log" || header.version !== 1) {
-    throw new UsageError(`${dir} is not an arqon solver log (header ${JSON.stringify(header)})`);
-  }
+  const notSolverLog = notSolverLogReason(header);
+  if (notSolverLog !== undefined || header === null)
+    throw new UsageError(`${dir} is not an arqon solver log: ${notSolverLog}`);
   checkRules(header.rules, `${dir} header`);
   let start = 0;
   for (let i = log.records.length - 1; i >= 0; i--) {
