@@ -542,6 +542,9 @@ export const benchmark: Benchmark = {
     const cells: Cell[] = [];
     const checkCells: Cell[] = [];
     let recorded = 0;
+    /** Optuna's runs of the seed checks, and how many of them were read from its record. */
+    let checkRuns = 0;
+    let checkRecorded = 0;
     try {
       for (const problem of problems) {
         const started = performance.now();
@@ -562,7 +565,10 @@ export const benchmark: Benchmark = {
         const started = performance.now();
         for (const problem of problems) {
           const checkSeedList = checkSeedsOf(problem.half, checkSeeds);
-          checkCells.push(...(await measureProblem(problem, checkSeedList, budgets, side, record)).cells);
+          const result = await measureProblem(problem, checkSeedList, budgets, side, record);
+          checkCells.push(...result.cells);
+          checkRecorded += result.recorded;
+          checkRuns += checkSeedList.length;
         }
         console.log(`seed check: ${((performance.now() - started) / 1000).toFixed(1)} s`);
       }
@@ -574,10 +580,14 @@ export const benchmark: Benchmark = {
     const provenance =
       side === null
         ? ""
-        : ` Optuna runs: ${optunaRuns - recorded} measured in this run, ${recorded} read from ` +
+        : ` Optuna's runs for the gates: ${optunaRuns - recorded} measured in this run, ${recorded} read from ` +
           "bench/results/optuna-b1.jsonl and optuna-b1-mixed.jsonl (recorded earlier by the same driver, " +
           "Optuna version and seeds, each read only while its problem's fingerprint matches the problem " +
-          "as defined now; `--fresh-optuna=yes` measures them all again).";
+          "as defined now; `--fresh-optuna=yes` measures them all again)." +
+          (checkRuns === 0
+            ? ""
+            : ` Of the seed checks' ${checkRuns} Optuna runs, ${checkRuns - checkRecorded} were measured in ` +
+              `this run and ${checkRecorded} read from the same record.`);
     const parts: string[] = [
       `Measured on ${environmentLine(env)}. Command: \`npm run bench -- solver-quality\`. ` +
         `Seeds 1..${seeds.length}, budgets ${budgets.join(" and ")}. ${optunaNote}${provenance}`,
