@@ -4,13 +4,17 @@
 // name that stopped being rejected fails the type check.
 import { createElement, type ReactElement } from "react";
 import { renderToString } from "react-dom/server";
-import { VirtualTimeScheduler } from "rxjs";
+import { type Observable, VirtualTimeScheduler } from "rxjs";
 import { afterEach, describe, expect, expectTypeOf, it } from "vitest";
 import type { EngineConfig } from "../src/engine/config.js";
 import { createEngine, type Engine, type EngineSnapshot } from "../src/engine/engine.js";
+import { engineSnapshots } from "../src/engine/snapshots.js";
+import { createSupervisor } from "../src/engine/supervisor.js";
 import { UsageError } from "../src/errors.js";
 import type { BoundsInput, ParamsOf, ParamValue } from "../src/index.js";
+import { createSnapshotStore } from "../src/react/snapshot-store.js";
 import { useEngine } from "../src/react/use-engine.js";
+import { useEngineSnapshot } from "../src/react/use-engine-snapshot.js";
 import type { SolverConfig } from "../src/solver/config.js";
 import { minimize } from "../src/solver/minimize.js";
 import {
@@ -93,8 +97,44 @@ function Tuned(): ReactElement {
   // @ts-expect-error: "batchsize" is not a parameter of this engine
   const misspelt = () => engine?.value("batchsize");
   void misspelt;
+  // The snapshot hook keeps the names: with a selector and without.
+  const batchSize = useEngineSnapshot(engine, (snapshot) => snapshot.values.batchSize);
+  expectTypeOf(batchSize).toEqualTypeOf<number | undefined>();
+  expectTypeOf(useEngineSnapshot(engine)).toEqualTypeOf<EngineSnapshot<"batchSize"> | undefined>();
+  // @ts-expect-error: "batchsize" is not a parameter of this engine
+  const misspeltSelector = () => useEngineSnapshot(engine, (snapshot) => snapshot.values.batchsize);
+  void misspeltSelector;
   return createElement("span", null, engine === null ? "starting" : String(engine.value("batchSize")));
 }
+
+describe("snapshot streams and spawned engines keep the names", () => {
+  it("types engineSnapshots, the snapshot store and Supervisor.spawn by the config's names", async () => {
+    const engine = typedEngine();
+    const snapshots = engineSnapshots(engine);
+    expectTypeOf(snapshots).toEqualTypeOf<Observable<EngineSnapshot<"batchSize" | "timeoutMs">>>();
+    // @ts-expect-error: "batchsize" is not a parameter of this engine
+    const misspelt = snapshots.subscribe((snapshot) => snapshot.values.batchsize);
+    misspelt.unsubscribe();
+    const store = createSnapshotStore(engine);
+    expectTypeOf(store.getSnapshot()).toEqualTypeOf<EngineSnapshot<"batchSize" | "timeoutMs">>();
+    expect(store.getSnapshot().values.batchSize).toBe(64);
+
+    const supervisor = createSupervisor();
+    try {
+      const spawned = supervisor.spawn("a", {
+        seed: 1,
+        scheduler: new VirtualTimeScheduler(),
+        params: { batchSize: { min: 1, max: 512, init: 64 } },
+      });
+      expectTypeOf(spawned).toEqualTypeOf<Engine<"batchSize">>();
+      // @ts-expect-error: "batchsize" is not a parameter of this engine
+      expect(() => spawned.value("batchsize")).toThrow(UsageError);
+      expect(spawned.value("batchSize")).toBe(64);
+    } finally {
+      await supervisor.close();
+    }
+  });
+});
 
 describe("useEngine with a literal config", () => {
   it("types the engine by its parameter names, as createEngine does", () => {

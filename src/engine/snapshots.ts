@@ -41,10 +41,10 @@ export const SNAPSHOT_EVERY_MS = 100;
  * );
  * ```
  */
-export function engineSnapshots(
-  engine: Pick<Engine, "events" | "snapshot">,
+export function engineSnapshots<N extends string = string>(
+  engine: Pick<Engine<N>, "events" | "snapshot">,
   options: EngineSnapshotsOptions = {},
-): Observable<EngineSnapshot> {
+): Observable<EngineSnapshot<N>> {
   const everyMs = options.everyMs ?? SNAPSHOT_EVERY_MS;
   // A delay past Node's longest timer would fire at once: the throttle would silently be off.
   if (!(typeof everyMs === "number" && isTimerMs(everyMs, false)))
@@ -52,7 +52,7 @@ export function engineSnapshots(
       `engineSnapshots: everyMs must be a number of milliseconds ${timerMsRange(false)}, got ${everyMs}`,
     );
   const scheduler = options.scheduler ?? asyncScheduler;
-  return new Observable<EngineSnapshot>((subscriber) => {
+  return new Observable<EngineSnapshot<N>>((subscriber) => {
     subscriber.next(engine.snapshot());
     return engine.events.pipe(auditTime(everyMs, scheduler)).subscribe({
       next: () => subscriber.next(engine.snapshot()),

@@ -92,7 +92,7 @@ export interface Supervisor {
    * `ConfigError` of an invalid config (nothing is kept; {@link Supervisor.failure} has it too),
    * or a `UsageError` if the name is running or the supervisor is closed.
    */
-  spawn(name: string, config: EngineConfig): Engine;
+  spawn<const N extends string>(name: string, config: EngineConfig<N>): Engine<N>;
   /** Stops and closes the engine `name`; resolves to false when no such engine runs. */
   stop(name: string): Promise<boolean>;
   /** The running engine `name`, or undefined. */
@@ -191,7 +191,7 @@ class SupervisorImpl implements Supervisor {
     this.actor.start();
   }
 
-  spawn(name: string, config: EngineConfig): Engine {
+  spawn<const N extends string>(name: string, config: EngineConfig<N>): Engine<N> {
     if (this.closed) throw new UsageError(`spawn("${name}"): the supervisor is closed`);
     if (this.rootError !== undefined) {
       throw new UsageError(`spawn("${name}"): the supervisor's root actor failed`, { cause: this.rootError });
@@ -230,7 +230,8 @@ class SupervisorImpl implements Supervisor {
     this.engines.set(name, engine);
     // An observer with an error callback also keeps XState from reporting the failure as unhandled.
     actor.subscribe({ error: (error) => this.fail(running, error) });
-    return engine;
+    // Created from `config`, whose keys are exactly `N` (as createEngine's engine is).
+    return engine as unknown as Engine<N>;
   }
 
   async stop(name: string): Promise<boolean> {

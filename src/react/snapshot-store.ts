@@ -11,12 +11,12 @@ import { type ExternalStore, sharedListeners } from "./external-store.js";
  * `getSnapshot` returns the latest snapshot received, or takes one if there is none yet, so that
  * it never returns undefined and returns the same object between changes.
  */
-export function createSnapshotStore(
-  engine: Pick<Engine, "events" | "snapshot">,
+export function createSnapshotStore<N extends string = string>(
+  engine: Pick<Engine<N>, "events" | "snapshot">,
   options: EngineSnapshotsOptions = {},
-): ExternalStore<EngineSnapshot> {
+): ExternalStore<EngineSnapshot<N>> {
   const snapshots = engineSnapshots(engine, options);
-  let latest: EngineSnapshot | undefined;
+  let latest: EngineSnapshot<N> | undefined;
   const subscribe = sharedListeners((notify) => {
     const subscription = snapshots.subscribe((snapshot) => {
       latest = snapshot;

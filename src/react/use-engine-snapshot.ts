@@ -25,14 +25,14 @@ export interface UseEngineSnapshotOptions<T> extends EngineSnapshotsOptions {
  * should follow only real changes: an equal selection is the one rendered before, also across
  * renders with a new selector, so effects that depend on it do not run again.
  */
-export function useEngineSnapshot(
-  engine: Engine | null | undefined,
+export function useEngineSnapshot<N extends string = string>(
+  engine: Engine<N> | null | undefined,
   selector?: undefined,
-  options?: UseEngineSnapshotOptions<EngineSnapshot>,
-): EngineSnapshot | undefined;
-export function useEngineSnapshot<T>(
-  engine: Engine | null | undefined,
-  selector: (snapshot: EngineSnapshot) => T,
+  options?: UseEngineSnapshotOptions<EngineSnapshot<N>>,
+): EngineSnapshot<N> | undefined;
+export function useEngineSnapshot<T, N extends string = string>(
+  engine: Engine<N> | null | undefined,
+  selector: (snapshot: EngineSnapshot<N>) => T,
   options?: UseEngineSnapshotOptions<T>,
 ): T | undefined;
 export function useEngineSnapshot<T>(
