@@ -42,7 +42,9 @@ export interface HeldState {
 function refuseOtherLog(command: string, path: string, dir: string): void {
   let reason: string | undefined;
   try {
-    reason = hasDecisionLog(dir) ? notSolverLogReason(logHeaderOf(dir)) : undefined;
+    // A log with no header yet (a crash while it was created) is the command's to start afresh.
+    const header = hasDecisionLog(dir) ? logHeaderOf(dir) : null;
+    reason = header === null ? undefined : notSolverLogReason(header);
   } catch {
     return;
   }
