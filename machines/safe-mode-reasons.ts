@@ -154,7 +154,7 @@ export function reasonsInSet(reasons: number): SafeModeReason[] {
  * Audit decoder: a mode's name from its code (`mode-<code>` for an unknown code), in the shape
  * of `AuditDecoders.mode`.
  */
-export function decodeSafeMode(code: number): string {
+export function decodeSafeMode(code: number): SafeModeName | `mode-${number}` {
   return SAFE_MODES[code] ?? `mode-${code}`;
 }
 
@@ -162,8 +162,8 @@ export function decodeSafeMode(code: number): string {
  * Audit decoder: the reason names in a bit set, bit 0 first (`reason-<bit>` for an unknown bit),
  * in the shape of `AuditDecoders.modeReasons`.
  */
-export function decodeSafeModeReasons(bits: number): readonly string[] {
-  const names: string[] = [];
+export function decodeSafeModeReasons(bits: number): readonly (SafeModeReason | `reason-${number}`)[] {
+  const names: (SafeModeReason | `reason-${number}`)[] = [];
   for (let bit = 0; bit < 31; bit++) {
     if (((bits >>> bit) & 1) === 0) continue;
     names.push(SAFE_MODE_REASON_NAMES.find((r) => SAFE_MODE_REASONS[r].bit === bit) ?? `reason-${bit}`);

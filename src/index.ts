@@ -11,7 +11,10 @@
 export type { SafeModeName, SafeModeReason } from "../machines/safe-mode-reasons.js";
 export type { SolverClassification } from "../machines/solver.machine.js";
 /* Engine */
-export type { AuditEvent, AuditEventType } from "./audit/events.js";
+export type { ApplyKindName } from "./audit/apply-kind.js";
+export type { DigestCheckName } from "./audit/digest-rejection.js";
+export type { AuditEvent, AuditEventType, AuditModeName, AuditModeReasonName } from "./audit/events.js";
+export type { RollbackReasonName } from "./audit/rollback-reason.js";
 export type { EngineConfig, ParamSpecInput, ResolvedEngineConfig, WindowConfig } from "./engine/config.js";
 export { engineConfigIssues, MAX_PARAMS } from "./engine/config.js";
 export type { Digest } from "./engine/digest.js";

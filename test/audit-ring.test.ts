@@ -159,7 +159,7 @@ describe("AuditRing decoding (schema v2)", () => {
       capacity: 16,
       paramNames: ["alpha", "beta"],
       decoders: {
-        mode: (code) => ["normal", "safe"][code] ?? "?",
+        mode: (code) => (["normal", "frozen"] as const)[code] ?? `mode-${code}`,
         modeReasons: (bits) => (bits & 1 ? ["thrashing"] : []),
       },
     });
@@ -203,7 +203,7 @@ describe("AuditRing decoding (schema v2)", () => {
       { ...base(6, 15, 2, -1), type: "rollback", reason: "regression", restoredGeneration: 0 },
       { ...base(7, 16, 2, -1), type: "baseline.set" },
       { ...base(8, 17, 2, -1), type: "spsa.stalled", iteration: 40, stalledFor: 12 },
-      { ...base(9, 18, 2, -1), type: "mode.changed", from: "normal", to: "safe", reasons: ["thrashing"] },
+      { ...base(9, 18, 2, -1), type: "mode.changed", from: "normal", to: "frozen", reasons: ["thrashing"] },
     ]);
   });
 

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { Script } from "node:vm";
 import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
-import { AUDIT_SCHEMA_VERSION, type AuditEvent } from "../src/audit/events.js";
+import { type ApplyEvent, AUDIT_SCHEMA_VERSION, type AuditEvent } from "../src/audit/events.js";
 import { isBodyProblem, parseControlBody } from "../src/dashboard/control-request.js";
 import { DashboardModel } from "../src/dashboard/dashboard-model.js";
 import { stateValueName } from "../src/dashboard/engine-source.js";
@@ -28,7 +28,7 @@ const windowAt = (time: number, value: number): AuditEvent => ({
   timedOut: false,
   openedAt: time - 100,
 });
-const applyAt = (time: number, kind: string): AuditEvent => ({
+const applyAt = (time: number, kind: ApplyEvent["kind"]): AuditEvent => ({
   ...base,
   seq: ++seq,
   time,
@@ -52,7 +52,7 @@ const view = (generation: number, values: Record<string, number> | null): Dashbo
 
 describe("DashboardModel measured baseline", () => {
   const at = (generation: number, event: AuditEvent): AuditEvent => ({ ...event, generation }) as AuditEvent;
-  const applyValues = (time: number, generation: number, kind: string, x: number): AuditEvent =>
+  const applyValues = (time: number, generation: number, kind: ApplyEvent["kind"], x: number): AuditEvent =>
     ({ ...applyAt(time, kind), generation, values: { x } }) as AuditEvent;
 
   it("is the mean of the windows measured at the baseline configuration, never another window", () => {

@@ -114,7 +114,7 @@ describe("firstDifference", () => {
 
 describe("rebuilding logged digests", () => {
   const rejected = (
-    reason: string,
+    reason: DigestRejectedEvent["reason"],
     value: number,
     digestGeneration: number,
     extra = {},

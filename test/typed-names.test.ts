@@ -6,6 +6,9 @@ import { createElement, type ReactElement } from "react";
 import { renderToString } from "react-dom/server";
 import { type Observable, VirtualTimeScheduler } from "rxjs";
 import { afterEach, describe, expect, expectTypeOf, it } from "vitest";
+import type { SafeModeName, SafeModeReason } from "../machines/safe-mode-reasons.js";
+import type { DigestCheckName } from "../src/audit/digest-rejection.js";
+import { AUDIT_SCHEMA_VERSION, type AuditEvent } from "../src/audit/events.js";
 import type { EngineConfig } from "../src/engine/config.js";
 import { createEngine, type Engine, type EngineSnapshot } from "../src/engine/engine.js";
 import { engineSnapshots } from "../src/engine/snapshots.js";
@@ -133,6 +136,47 @@ describe("snapshot streams and spawned engines keep the names", () => {
     } finally {
       await supervisor.close();
     }
+  });
+});
+
+describe("audit events name their modes, kinds and reasons by type", () => {
+  it("rejects a misspelt mode, apply kind or rollback reason at compile time", () => {
+    const react = (event: AuditEvent): string | undefined => {
+      if (event.type === "mode.changed") {
+        expectTypeOf(event.to).toEqualTypeOf<SafeModeName | `mode-${number}`>();
+        expectTypeOf(event.reasons).toEqualTypeOf<readonly (SafeModeReason | `reason-${number}`)[]>();
+        // @ts-expect-error: "frozn" is not a SafeMode mode
+        if (event.to === "frozn") return "never";
+        return event.to === "frozen" ? "frozen" : undefined;
+      }
+      if (event.type === "apply") {
+        // @ts-expect-error: the kind is spelt "centre"
+        if (event.kind === "center") return "never";
+        return event.kind;
+      }
+      if (event.type === "rollback") {
+        // @ts-expect-error: the reason is spelt "safe-mode"
+        if (event.reason === "safemode") return "never";
+        return event.reason;
+      }
+      if (event.type === "digest.rejected") {
+        expectTypeOf(event.reason).toEqualTypeOf<DigestCheckName>();
+        return event.reason;
+      }
+      return undefined;
+    };
+    const base = {
+      v: AUDIT_SCHEMA_VERSION,
+      runId: "r",
+      seq: 1,
+      time: 0,
+      generation: 1,
+      proposalId: -1,
+    } as const;
+    expect(
+      react({ ...base, type: "mode.changed", from: "normal", to: "frozen", reasons: ["thrashing"] }),
+    ).toBe("frozen");
+    expect(react({ ...base, type: "apply", kind: "centre" })).toBe("centre");
   });
 });
 

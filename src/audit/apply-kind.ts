@@ -18,9 +18,12 @@ export const ApplyKind = {
 /** One of the {@link ApplyKind} codes. */
 export type ApplyKind = (typeof ApplyKind)[keyof typeof ApplyKind];
 
-const KIND_NAMES: readonly string[] = ["plus", "minus", "centre", "rollback", "manual"];
+/** An apply's kind as audit events name it; "unknown" only for a code this version does not know. */
+export type ApplyKindName = "plus" | "minus" | "centre" | "rollback" | "manual" | "unknown";
+
+const KIND_NAMES: readonly ApplyKindName[] = ["plus", "minus", "centre", "rollback", "manual"];
 
 /** Audit name of an {@link ApplyKind} code ("plus", "minus", …), or "unknown". Allocation-free. */
-export function applyKindName(code: number): string {
+export function applyKindName(code: number): ApplyKindName {
   return Number.isInteger(code) && code >= 0 && code < KIND_NAMES.length ? KIND_NAMES[code]! : "unknown";
 }

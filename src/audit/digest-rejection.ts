@@ -38,7 +38,14 @@ export const DigestRejection = {
 /** One of the {@link DigestRejection} codes. */
 export type DigestRejection = (typeof DigestRejection)[keyof typeof DigestRejection];
 
-const REJECTION_NAMES: readonly string[] = [
+/**
+ * A digest check's result as audit events name it: "Accepted", a {@link DigestRejection} key, or
+ * "Unknown" for a code this version does not know.
+ */
+export type DigestCheckName = "Accepted" | keyof typeof DigestRejection | "Unknown";
+
+/** The {@link DigestCheckName} of each code, by code ("Unknown" has none). */
+export const DIGEST_CHECK_NAMES: readonly DigestCheckName[] = [
   "Accepted",
   "Malformed",
   "NonFiniteObjective",
@@ -55,8 +62,8 @@ const REJECTION_NAMES: readonly string[] = [
  * @remarks
  * Cold path (audit decoding); returns interned string constants, so it does not allocate.
  */
-export function rejectionName(code: number): string {
-  return Number.isInteger(code) && code >= 0 && code < REJECTION_NAMES.length
-    ? REJECTION_NAMES[code]!
+export function rejectionName(code: number): DigestCheckName {
+  return Number.isInteger(code) && code >= 0 && code < DIGEST_CHECK_NAMES.length
+    ? DIGEST_CHECK_NAMES[code]!
     : "Unknown";
 }

@@ -8,9 +8,10 @@
  * names. Every field is documented per type; a new field or type is a new schema version.
  */
 
-import { applyKindName } from "./apply-kind.js";
-import { rejectionName } from "./digest-rejection.js";
-import { rollbackReasonName } from "./rollback-reason.js";
+import type { SafeModeName, SafeModeReason } from "../../machines/safe-mode-reasons.js";
+import { type ApplyKindName, applyKindName } from "./apply-kind.js";
+import { type DigestCheckName, rejectionName } from "./digest-rejection.js";
+import { type RollbackReasonName, rollbackReasonName } from "./rollback-reason.js";
 import { violationName } from "./violation.js";
 
 /**
@@ -264,8 +265,7 @@ export interface AuditEventBase {
 /** A proposal was applied. */
 export interface ApplyEvent extends AuditEventBase {
   readonly type: "apply";
-  /** "plus" | "minus" | "centre" | "rollback" | "manual". */
-  readonly kind: string;
+  readonly kind: ApplyKindName;
   /** The raw values written, by parameter name (present when the writer recorded them). */
   readonly values?: Readonly<Record<string, number>>;
 }
@@ -314,7 +314,7 @@ export interface DigestAcceptedEvent extends AuditEventBase, CapturedDigestField
 export interface DigestRejectedEvent extends AuditEventBase, CapturedDigestFields {
   readonly type: "digest.rejected";
   /** Rejection name, e.g. "WrongGeneration". */
-  readonly reason: string;
+  readonly reason: DigestCheckName;
   /** The digest's objective, or NaN when it had none usable. */
   readonly value: number;
   /** The generation the digest claimed, or NaN when unusable. */
@@ -373,8 +373,7 @@ export interface EvalTimeoutEvent extends AuditEventBase {
 /** The baseline was written back as a new generation. */
 export interface RollbackEvent extends AuditEventBase {
   readonly type: "rollback";
-  /** "manual" | "regression" | "constraint-breach" | "safe-mode". */
-  readonly reason: string;
+  readonly reason: RollbackReasonName;
   /** Generation at which the restored baseline had been taken. */
   readonly restoredGeneration: number;
   /** The raw values restored, by parameter name (present when the writer recorded them). */
@@ -395,15 +394,24 @@ export interface SpsaStalledEvent extends AuditEventBase {
   readonly stalledFor: number;
 }
 
+/**
+ * A SafeMode mode as a `mode.changed` event names it: `mode-<code>` only for a code this version
+ * does not know (a log written by a later one).
+ */
+export type AuditModeName = SafeModeName | `mode-${number}`;
+
+/** A SafeMode reason as a `mode.changed` event names it: `reason-<bit>` only for an unknown bit. */
+export type AuditModeReasonName = SafeModeReason | `reason-${number}`;
+
 /** The safety mode changed. */
 export interface ModeChangedEvent extends AuditEventBase {
   readonly type: "mode.changed";
   /** Previous mode, e.g. "normal". */
-  readonly from: string;
+  readonly from: AuditModeName;
   /** New mode, e.g. "frozen". */
-  readonly to: string;
+  readonly to: AuditModeName;
   /** Why, one name per reason bit set. */
-  readonly reasons: readonly string[];
+  readonly reasons: readonly AuditModeReasonName[];
 }
 
 /** SPSA completed a gradient estimate from the two perturbed windows. */
@@ -529,10 +537,10 @@ export type AuditEventType = AuditEvent["type"];
  * layer supplies modes and reasons.
  */
 export interface AuditDecoders {
-  readonly digestRejection: (code: number) => string;
-  readonly mode: (code: number) => string;
+  readonly digestRejection: (code: number) => DigestCheckName;
+  readonly mode: (code: number) => AuditModeName;
   /** Names of the reasons set in a bit set (bit 0 first). */
-  readonly modeReasons: (bits: number) => readonly string[];
+  readonly modeReasons: (bits: number) => readonly AuditModeReasonName[];
 }
 
 /** Decoders used when none are given: digest rejection names, and generic mode names. */
@@ -540,7 +548,7 @@ export const DEFAULT_AUDIT_DECODERS: AuditDecoders = {
   digestRejection: rejectionName,
   mode: (code) => `mode-${code}`,
   modeReasons: (bits) => {
-    const names: string[] = [];
+    const names: AuditModeReasonName[] = [];
     for (let bit = 0; bit < 31; bit++) if ((bits >>> bit) & 1) names.push(`reason-${bit}`);
     return names;
   },

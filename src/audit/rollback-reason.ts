@@ -13,9 +13,18 @@ export const RollbackReason = {
 /** One of the {@link RollbackReason} codes. */
 export type RollbackReason = (typeof RollbackReason)[keyof typeof RollbackReason];
 
-const REASON_NAMES: readonly string[] = ["unknown", "manual", "regression", "constraint-breach", "safe-mode"];
+/** A rollback's reason as audit events name it; "unknown" only for a code this version does not know. */
+export type RollbackReasonName = "manual" | "regression" | "constraint-breach" | "safe-mode" | "unknown";
+
+const REASON_NAMES: readonly RollbackReasonName[] = [
+  "unknown",
+  "manual",
+  "regression",
+  "constraint-breach",
+  "safe-mode",
+];
 
 /** Audit name of a {@link RollbackReason} code, or "unknown". Allocation-free. */
-export function rollbackReasonName(code: number): string {
+export function rollbackReasonName(code: number): RollbackReasonName {
   return Number.isInteger(code) && code >= 1 && code < REASON_NAMES.length ? REASON_NAMES[code]! : "unknown";
 }

@@ -15,9 +15,12 @@
  * record. Read back, a ring record is the same `{ seq, kind: "audit", event }` record as the JSON
  * and `0xB1` binary forms, so readers, replay, explain and compaction see no difference.
  */
+import { SAFE_MODE_REASON_NAMES, SAFE_MODES } from "../../machines/safe-mode-reasons.js";
+import { DIGEST_CHECK_NAMES } from "../audit/digest-rejection.js";
 import {
   AUDIT_HEADER_FIELDS,
   type AuditDecodeContext,
+  type AuditModeReasonName,
   DEFAULT_AUDIT_DECODERS,
   decodeAuditRecord,
   FIELD_TYPE,
@@ -74,16 +77,18 @@ export function auditContextRecord(ring: AuditRing): AuditContextRecord {
 export function auditContextOf(record: LogRecord): AuditDecodeContext | undefined {
   if (record.kind !== AUDIT_CONTEXT_KIND || typeof record.runId !== "string") return undefined;
   const names = strings(record.names);
-  const modes = strings(record.modes) ?? [];
-  const reasons = strings(record.reasons) ?? [];
-  const rejections = strings(record.rejections) ?? [];
+  // Only the names this version knows are read as such: a log's own vocabulary could hold names
+  // of a later version, which the event types do not list (they read as `mode-<code>` and so on).
+  const modes = known(strings(record.modes), SAFE_MODES);
+  const reasons = known(strings(record.reasons), SAFE_MODE_REASON_NAMES);
+  const rejections = known(strings(record.rejections), DIGEST_CHECK_NAMES);
   return {
     runId: record.runId,
     paramNames: names,
     decoders: {
       mode: (code) => modes[code] ?? DEFAULT_AUDIT_DECODERS.mode(code),
       modeReasons: (bits) => {
-        const out: string[] = [];
+        const out: AuditModeReasonName[] = [];
         for (let bit = 0; bit < REASON_BITS; bit++)
           if ((bits >>> bit) & 1) out.push(reasons[bit] ?? `reason-${bit}`);
         return out;
@@ -91,6 +96,14 @@ export function auditContextOf(record: LogRecord): AuditDecodeContext | undefine
       digestRejection: (code) => rejections[code] ?? DEFAULT_AUDIT_DECODERS.digestRejection(code),
     },
   };
+}
+
+/** `names` with each name this version does not know in `vocabulary` as undefined (by position). */
+function known<T extends string>(
+  names: readonly string[] | undefined,
+  vocabulary: readonly T[],
+): (T | undefined)[] {
+  return (names ?? []).map((name) => (vocabulary.includes(name as T) ? (name as T) : undefined));
 }
 
 function strings(value: unknown): string[] | undefined {
