@@ -10,7 +10,7 @@ import { tempLogDirs } from "./support/log-dir.js";
 
 const logDir = tempLogDirs();
 
-type Reaction = "halt" | "rollback" | "observe";
+type Reaction = "halt" | "halt without a reason" | "rollback" | "observe";
 
 /** A logged engine whose subscriber reacts to the first apply it is handed, then a command. */
 async function runReacting(reaction: Reaction) {
@@ -32,6 +32,7 @@ async function runReacting(reaction: Reaction) {
     if (!armed || event.type !== "apply") return;
     armed = false;
     if (reaction === "halt") engine.halt("alert on apply");
+    else if (reaction === "halt without a reason") engine.halt();
     else if (reaction === "rollback") engine.rollback("alert on apply");
     else engine.observe({ objective: 12, generation: engine.generation });
   });
@@ -47,15 +48,17 @@ async function runReacting(reaction: Reaction) {
     error = caught;
   }
   const generation = engine.generation;
+  const mode = engine.mode;
   await close();
-  return { dir, error, seen, generation };
+  return { dir, error, seen, generation, mode };
 }
 
 describe("a command whose delivery makes a subscriber call the engine", () => {
-  for (const reaction of ["halt", "rollback", "observe"] as const) {
+  for (const reaction of ["halt", "halt without a reason", "rollback", "observe"] as const) {
     it(`takes effect, and its log replays, when the subscriber reacts with ${reaction}`, async () => {
-      const { dir, error, seen } = await runReacting(reaction);
+      const { dir, error, seen, mode } = await runReacting(reaction);
       expect(error).toBeUndefined();
+      if (reaction.startsWith("halt")) expect(mode).toBe("halted");
       const command = seen.find((e) => e.type === "command" && e.command === "setBaseline");
       expect(command).toBeDefined();
       // The command took effect: its baseline record follows it.
@@ -78,13 +81,13 @@ describe("a command whose delivery makes a subscriber call the engine", () => {
 });
 
 /** The same, with the reaction in the logged engine's own audit sink, called while the command is made durable. */
-async function runReactingInSink(reaction: "halt" | "rollback") {
+async function runReactingInSink(reaction: "halt" | "halt without a reason" | "rollback") {
   const dir = logDir();
   const clock = new ReplayClock(0);
   let armed = false;
   const sinkSeqs: number[] = [];
   const sinkErrors: unknown[] = [];
-  let engineOf: { halt(reason: string): void; rollback(reason: string): boolean } | undefined;
+  let engineOf: { halt(reason?: string): void; rollback(reason: string): boolean } | undefined;
   const { engine, close } = createLoggedEngine(
     {
       seed: 1,
@@ -98,6 +101,7 @@ async function runReactingInSink(reaction: "halt" | "rollback") {
           armed = false;
           try {
             if (reaction === "halt") engineOf!.halt("sink saw an apply");
+            else if (reaction === "halt without a reason") engineOf!.halt();
             else engineOf!.rollback("sink saw an apply");
           } catch (error) {
             sinkErrors.push(error);
@@ -139,6 +143,15 @@ describe("a command whose durability makes the audit sink call the engine", () =
       "command halt",
       "mode.changed",
     ]);
+    const result = await replay(dir);
+    expect(result.ok ? "" : JSON.stringify(result.divergence)).toBe("");
+  });
+
+  it("runs the sink's halt that gives no reason too, as halted by the host", async () => {
+    const { dir, seen, mode } = await runReactingInSink("halt without a reason");
+    expect(mode).toBe("halted");
+    const halt = seen.find((e) => e.type === "command" && e.command === "halt");
+    expect(halt?.note).toBe("halted by the host");
     const result = await replay(dir);
     expect(result.ok ? "" : JSON.stringify(result.divergence)).toBe("");
   });

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { UsageError } from "../src/errors.js";
 import { Prng } from "../src/random/prng.js";
 import { digestOf, engineRig, eventsOfType } from "./support/engine-harness.js";
 import {
@@ -441,6 +442,17 @@ describe("SafeMode fault drills", () => {
     feed(rig, 100, 100, bowl(3));
     expect(engine.values[0]).toBe(held);
     expect(engine.resetSafeMode({ acknowledge: "  " })).toBe(false);
+    expect(engine.mode).toBe("halted");
+    // A call of the wrong shape is refused naming the field, not read as a blank acknowledgement.
+    expect(() => engine.resetSafeMode("maintenance done" as never)).toThrow(
+      new UsageError('resetSafeMode: expected { acknowledge: "<who and why>" }, got "maintenance done"'),
+    );
+    expect(() => engine.resetSafeMode({} as never)).toThrow(
+      new UsageError("resetSafeMode: acknowledge must be a string, got undefined"),
+    );
+    expect(() => engine.rollback(42 as never)).toThrow(
+      new UsageError("rollback: reason must be a string when given, got 42"),
+    );
     expect(engine.mode).toBe("halted");
     expect(engine.resetSafeMode({ acknowledge: "maintenance done (jd)" })).toBe(true);
     expect(engine.mode).toBe("normal");

@@ -39,6 +39,7 @@ import { Prng } from "../random/prng.js";
 import { type EngineClock, isEngineClock } from "../runtime/engine-clock.js";
 import { clockFromScheduler } from "../runtime/scheduler-clock.js";
 import { scopedResource } from "../runtime/scoped-resource.js";
+import { shownValue } from "../shown-value.js";
 import { ParamRegistry } from "../space/param-registry.js";
 import { type EngineConfig, type ResolvedEngineConfig, resolveEngineConfig } from "./config.js";
 import {
@@ -235,18 +236,21 @@ export interface Engine<N extends string = string> {
   setBaseline(): void;
   /**
    * Restores the baseline as a new generation and restarts the SPSA cycle from it. Audited with
-   * `reason`. Returns false (and audits a NoBaseline violation) when there is no baseline.
+   * `reason`. Returns false (and audits a NoBaseline violation) when there is no baseline. A
+   * `reason` that is not a string is refused with a `UsageError`, changing nothing.
    */
   rollback(reason?: string): boolean;
   /**
    * Halts adaptation at once: no apply from this call on, until an acknowledged
-   * {@link Engine.resetSafeMode}. Audited with `reason`.
+   * {@link Engine.resetSafeMode}. Audited with `reason` ("halted by the host" when it is missing
+   * or blank). Never refused: halting is the safe direction.
    */
-  halt(reason: string): void;
+  halt(reason?: string): void;
   /**
    * Leaves `halted` for `normal` (clearing every reason) when `acknowledge` — who acknowledges and
    * why — is not blank. Audited with the acknowledgement. Returns false, changing nothing, when the
-   * engine is not halted or the acknowledgement is blank.
+   * engine is not halted or the acknowledgement is blank. Anything but an object whose
+   * `acknowledge` is a string is refused with a `UsageError`, changing nothing.
    */
   resetSafeMode(options: { readonly acknowledge: string }): boolean;
   /** Delivers every pending audit event to {@link Engine.events} now. Returns how many. */
@@ -685,6 +689,8 @@ class EngineImpl implements Engine {
   }
 
   rollback(reason = "manual rollback"): boolean {
+    if (typeof reason !== "string")
+      throw new UsageError(`rollback: reason must be a string when given, got ${shownValue(reason)}`);
     this.refuseInDurablePhase("rollback");
     return this.runCommand(() => this.rollbackNow(reason));
   }
@@ -695,17 +701,18 @@ class EngineImpl implements Engine {
     return this.restoreBaseline(RollbackReason.Manual, reason);
   }
 
-  halt(reason: string): void {
+  halt(reason?: string): void {
+    // Resolved first: a halt deferred with no reason must still be remembered as one.
+    const text = typeof reason === "string" && reason.trim() !== "" ? reason : "halted by the host";
     if (this.durablePhase) {
-      this.deferredHalt ??= reason;
+      this.deferredHalt ??= text;
       return;
     }
-    this.runCommand(() => this.haltNow(reason));
+    this.runCommand(() => this.haltNow(text));
   }
 
-  private haltNow(reason: string): void {
+  private haltNow(text: string): void {
     if (this.closed) return;
-    const text = typeof reason === "string" && reason.trim() !== "" ? reason : "halted by the host";
     try {
       // A halt of a halted engine changes no mode: its command is all it records.
       const modeChange = this.safety.modeLevel === SAFE_MODE_LEVEL.halted ? 0 : 1;
@@ -718,6 +725,14 @@ class EngineImpl implements Engine {
   }
 
   resetSafeMode(options: { readonly acknowledge: string }): boolean {
+    if (typeof options !== "object" || options === null)
+      throw new UsageError(
+        `resetSafeMode: expected { acknowledge: "<who and why>" }, got ${shownValue(options)}`,
+      );
+    if (typeof options.acknowledge !== "string")
+      throw new UsageError(
+        `resetSafeMode: acknowledge must be a string, got ${shownValue(options.acknowledge)}`,
+      );
     this.refuseInDurablePhase("resetSafeMode");
     return this.runCommand(() => this.resetSafeModeNow(options));
   }

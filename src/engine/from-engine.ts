@@ -11,8 +11,8 @@ import { createEngine, type Engine, type EngineSnapshot } from "./engine.js";
 export type EngineCommand =
   /** `engine.observe(digest)`: one telemetry digest. */
   | { readonly type: "observe"; readonly digest: Digest }
-  /** `engine.halt(reason)`: stop adapting (latched). */
-  | { readonly type: "halt"; readonly reason: string }
+  /** `engine.halt(reason)`: stop adapting (latched); the reason defaults to "halted by the host". */
+  | { readonly type: "halt"; readonly reason?: string }
   /** `engine.resetSafeMode({ acknowledge })`: leave `halted`. */
   | { readonly type: "resetSafeMode"; readonly acknowledge: string }
   /** `engine.rollback(reason)`: restore the baseline. */
@@ -237,9 +237,10 @@ export function engineCommandIssue(command: unknown): string | undefined {
     case "setBaseline":
       return undefined;
     case "halt":
-      return typeof reason === "string"
+      // A halt without a reason still halts, as engine.halt() does: halting is the safe direction.
+      return reason === undefined || typeof reason === "string"
         ? undefined
-        : `command.reason of halt must be a string, got ${shownValue(reason)}`;
+        : `command.reason of halt must be a string when given, got ${shownValue(reason)}`;
     case "resetSafeMode":
       return typeof acknowledge === "string"
         ? undefined
