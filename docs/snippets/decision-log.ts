@@ -13,6 +13,7 @@ const { engine, close } = createLoggedEngine(
   {
     seed: 5,
     params: { batchSize: { min: 1, max: 256, init: 16, maxDelta: 8 } },
+    // Count-only windows: with a time limit a timer is always pending, and flush() would not end.
     window: { digests: 5 },
     scheduler,
   },
