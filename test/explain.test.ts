@@ -143,6 +143,13 @@ describe("explain", () => {
     expect(() => explain(records, 99)).toThrow(ReplayInputError);
   });
 
+  it("gives the run's first change the values the run started from, as the header records them", () => {
+    const { records } = iterationLog();
+    const plus = explain(records, 1);
+    expect(plus.previousValues).toEqual({ x: 5, y: 20 });
+    expect(renderExplanation(plus)).toContain("x 5 → 5.5");
+  });
+
   it("renders the chain as text, one fact per line", () => {
     const text = renderExplanation(explain(iterationLog().records, 3));
     expect(text.split("\n")).toEqual([

@@ -74,7 +74,11 @@ export interface Explanation {
   readonly runCount: number;
   /** The record that created it: an apply (plus, minus, centre, manual…) or a rollback. */
   readonly change: ApplyEvent | RollbackEvent;
-  /** Values before the change (from the previous apply or rollback, when the log has them). */
+  /**
+   * Values before the change: those the previous apply or rollback wrote, or, for the run's first
+   * change, the values it started from (its header's resolved config); undefined when the log does
+   * not hold them.
+   */
   readonly previousValues: Readonly<Record<string, number>> | undefined;
   /** Values the change wrote (when the log has them). */
   readonly values: Readonly<Record<string, number>> | undefined;
@@ -113,6 +117,22 @@ const isChange = (e: AuditEvent): e is Change => e.type === "apply" || e.type ==
  * The generations each run's applies and rollbacks created, the ones {@link explain} takes:
  * `run 1: generations 1–57; run 2: no generation`.
  */
+/**
+ * The values a run started from (its generation 0): each parameter's `init` in the header's
+ * resolved config. Undefined for a header written before the resolved config was recorded.
+ */
+function initialValues(header: ReplayRun["header"]): Record<string, number> | undefined {
+  const params = header.resolved?.params as Readonly<Record<string, { readonly init?: unknown }>> | undefined;
+  if (params === undefined) return undefined;
+  const values: Record<string, number> = {};
+  for (const name of header.names) {
+    const init = params[name]?.init;
+    if (typeof init !== "number") return undefined;
+    values[name] = init;
+  }
+  return values;
+}
+
 function describeCreated(runs: readonly ReplayRun[]): string {
   return runs
     .map(({ run, events }) => {
@@ -230,7 +250,7 @@ export function explain(
     run: run.run,
     runCount: runs.length,
     change,
-    previousValues: previous?.values,
+    previousValues: previous === undefined ? initialValues(run.header) : previous.values,
     values: change.values,
     decision,
     // y± are the values of the last plus and minus windows, measured alike (a switch of measure
