@@ -114,10 +114,6 @@ type Change = ApplyEvent | RollbackEvent;
 const isChange = (e: AuditEvent): e is Change => e.type === "apply" || e.type === "rollback";
 
 /**
- * The generations each run's applies and rollbacks created, the ones {@link explain} takes:
- * `run 1: generations 1–57; run 2: no generation`.
- */
-/**
  * The values a run started from (its generation 0): each parameter's `init` in the header's
  * resolved config. Undefined for a header written before the resolved config was recorded.
  */
@@ -133,6 +129,20 @@ function initialValues(header: ReplayRun["header"]): Record<string, number> | un
   return values;
 }
 
+/**
+ * Whether the run's audit events up to position `at` are all in the log: their seqs run 1, 2, 3…
+ * A compacted log (which keeps only its last records), a record removed or one the full ring
+ * dropped leaves a gap, and then no earlier change is known not to lie in it.
+ */
+function wholeUpTo(events: readonly AuditEvent[], at: number): boolean {
+  for (let k = 0; k <= at; k++) if (events[k]!.seq !== k + 1) return false;
+  return true;
+}
+
+/**
+ * The generations each run's applies and rollbacks created, the ones {@link explain} takes:
+ * `run 1: generations 1–57; run 2: no generation`.
+ */
 function describeCreated(runs: readonly ReplayRun[]): string {
   return runs
     .map(({ run, events }) => {
@@ -250,7 +260,12 @@ export function explain(
     run: run.run,
     runCount: runs.length,
     change,
-    previousValues: previous === undefined ? initialValues(run.header) : previous.values,
+    previousValues:
+      previous !== undefined
+        ? previous.values
+        : wholeUpTo(events, at)
+          ? initialValues(run.header)
+          : undefined,
     values: change.values,
     decision,
     // y± are the values of the last plus and minus windows, measured alike (a switch of measure
