@@ -237,10 +237,9 @@ export function engineCommandIssue(command: unknown): string | undefined {
     case "setBaseline":
       return undefined;
     case "halt":
-      // A halt without a reason still halts, as engine.halt() does: halting is the safe direction.
-      return reason === undefined || typeof reason === "string"
-        ? undefined
-        : `command.reason of halt must be a string when given, got ${shownValue(reason)}`;
+      // Never refused, as engine.halt() is not: halting is the safe direction. A reason that is
+      // not a string is audited as "halted by the host".
+      return undefined;
     case "resetSafeMode":
       return typeof acknowledge === "string"
         ? undefined
