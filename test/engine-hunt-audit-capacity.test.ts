@@ -25,7 +25,9 @@ describe("auditCapacity has a minimum that holds a window's own records", () => 
     "auditCapacity %d is a ConfigError naming auditCapacity",
     (capacity) => {
       const config = { seed: 7, params: ONE, auditCapacity: capacity };
-      expect(engineConfigIssues(config)).toEqual([{ path: "auditCapacity", message: MESSAGE }]);
+      expect(engineConfigIssues(config)).toEqual([
+        { path: "auditCapacity", message: `${MESSAGE}, got ${String(capacity)}` },
+      ]);
       expect(() => createEngine({ ...config, scheduler: new ManualClock() })).toThrow(ConfigError);
     },
   );

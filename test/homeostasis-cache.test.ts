@@ -76,10 +76,10 @@ describe("HomeostasisCache", () => {
         "safety.homeostasis",
       ),
     ).toEqual([
-      { path: "safety.homeostasis.capacity", message: "must be a whole number from 1 to 64" },
-      { path: "safety.homeostasis.minCosine", message: "must be in [−1, 1]" },
-      { path: "safety.homeostasis.minRiseSigmas", message: "must be a finite number ≥ 0 (σ)" },
-      { path: "safety.homeostasis.probeShare", message: "must be in [0, 1] (0: no probe)" },
+      { path: "safety.homeostasis.capacity", message: "must be a whole number from 1 to 64, got 0" },
+      { path: "safety.homeostasis.minCosine", message: "must be in [−1, 1], got 2" },
+      { path: "safety.homeostasis.minRiseSigmas", message: "must be a finite number ≥ 0 (σ), got -1" },
+      { path: "safety.homeostasis.probeShare", message: "must be in [0, 1] (0: no probe), got 1.5" },
     ]);
     expect(() => new HomeostasisCache(0)).toThrow(/dimension/);
   });

@@ -201,8 +201,8 @@ describe("RegimeDetector options", () => {
   it("names every bad field and why", () => {
     expect(regimeDetectorOptionIssues(undefined)).toEqual([]);
     expect(regimeDetectorOptionIssues({ warmup: 2, threshold: 0, typo: 1 }, "safety.regime")).toEqual([
-      { path: "safety.regime.warmup", message: "must be a whole number from 4 to 4096" },
-      { path: "safety.regime.threshold", message: "must be a finite number > 0 (σ)" },
+      { path: "safety.regime.warmup", message: "must be a whole number from 4 to 4096, got 2" },
+      { path: "safety.regime.threshold", message: "must be a finite number > 0 (σ), got 0" },
       expect.objectContaining({ path: "safety.regime.typo" }),
     ]);
     expect(regimeDetectorOptionIssues({ slack: 5, clip: 4 })).toEqual([

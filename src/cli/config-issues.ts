@@ -77,9 +77,7 @@ export function describeConfigIssues(
       const where = issue.path === "" ? "(root)" : issue.path;
       const segments = issue.path.split(".");
       const hint = issue.message.startsWith("unknown key") ? unknownKeyHint(segments) : undefined;
-      // Effect's "is missing" reads as a sentence only with the key's path before it and a verb.
-      const message = issue.message === "is missing" ? "required but missing" : issue.message;
-      return `${where}: ${message}${hint === undefined ? "" : ` (${hint})`}`;
+      return `${where}: ${issue.message}${hint === undefined ? "" : ` (${hint})`}`;
     })
     .join("; ");
 }

@@ -15,6 +15,7 @@ import {
   resolveGuardrails,
 } from "../hotpath/guardrails.js";
 import { schemaIssueMessage } from "../schema-issue.js";
+import { shownValue } from "../shown-value.js";
 import { ParamRegistry, type ParamSpec } from "../space/param-registry.js";
 import type { Scale } from "../space/scale.js";
 import type { Aggregation } from "./aggregate.js";
@@ -470,7 +471,10 @@ function spsaIssues(spsa: unknown): ConfigIssue[] {
   }
   const options = spsa as SpsaOptions;
   if (options.schedule !== undefined && options.schedule !== "constant" && options.schedule !== "decaying") {
-    issues.push({ path: "spsa.schedule", message: 'expected one of "constant", "decaying"' });
+    issues.push({
+      path: "spsa.schedule",
+      message: `expected one of "constant", "decaying", got ${shownValue(options.schedule)}`,
+    });
   }
   const filled = { ...SPSA_DEFAULTS, alpha: 0, gamma: 0, ...options } as unknown as ResolvedSpsaOptions;
   for (const problem of spsaOptionProblems(filled)) {

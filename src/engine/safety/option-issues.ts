@@ -19,7 +19,7 @@ export function numericOptionIssues(
 ): ConfigIssue[] {
   if (input === undefined) return [];
   if (typeof input !== "object" || input === null || Array.isArray(input)) {
-    return [{ path, message: `must be an object of ${what}` }];
+    return [{ path, message: `must be an object of ${what}, got ${shownValue(input)}` }];
   }
   const issues: ConfigIssue[] = [];
   for (const [key, value] of Object.entries(input)) {

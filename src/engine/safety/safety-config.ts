@@ -146,7 +146,7 @@ export function safetyOptionIssues(raw: unknown, path = "safety"): ConfigIssue[]
   const input = withoutUndefinedKeys(raw);
   if (input === undefined) return [];
   if (typeof input !== "object" || input === null || Array.isArray(input)) {
-    return [{ path, message: "must be an object of safety options" }];
+    return [{ path, message: `must be an object of safety options, got ${shownValue(input)}` }];
   }
   const options = input as Record<string, unknown>;
   const issues: ConfigIssue[] = [];
@@ -174,7 +174,7 @@ export function safetyOptionIssues(raw: unknown, path = "safety"): ConfigIssue[]
 /** A chart's option problems (its own rules, kept in one place) as config issues under `path`. */
 function issuesAt(path: string, problems: readonly OptionProblem[], given: unknown): ConfigIssue[] {
   return problems.map((p) => {
-    if (p.field === "") return { path, message: p.reason };
+    if (p.field === "") return { path, message: `${p.reason}, got ${shownValue(given)}` };
     // A chart's rule does not repeat the value it refused; the config's messages all name it.
     const value = (given as Readonly<Record<string, unknown>>)[p.field];
     const refused = p.reason.startsWith("unknown option") ? "" : `, got ${shownValue(value)}`;
