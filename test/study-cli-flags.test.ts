@@ -5,10 +5,10 @@
 import { writeFileSync } from "node:fs";
 import { createServer, type Server, type Socket } from "node:net";
 import { join } from "node:path";
-import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openSharedStudy } from "../src/study/index.js";
 import { lines, removeTempDirs, runArqonInProcess, tempDir, writeJson } from "./support/cli-run.js";
+import { watchRedisCommands } from "./support/redis-monitor.js";
 import { type RedisServer, startRedis } from "./support/redis-server.js";
 
 let server: RedisServer;
@@ -121,24 +121,15 @@ describe("arqon solve --stall-ms and --timeout-ms", () => {
       else await slow.tell({ id: trial!.id, value: f(trial!.params) });
     }
     // Every command the worker sends to Redis from now on (the slow worker waits): its asks.
-    const watcher = new Redis(server.url, { maxRetriesPerRequest: 1 });
-    const monitor = await watcher.monitor();
-    let commands = 0;
-    let polled!: () => void;
-    const longWait = new Promise<void>((resolve) => {
-      polled = resolve;
-    });
-    monitor.on("monitor", () => {
-      if (++commands === 20) polled();
-    });
+    const watch = await watchRedisCommands(server.url);
+    const longWait = watch.seen(20);
     // The worker's clock: an hour passes every time it looks.
     let looks = 0;
     const now = () => ++looks * 3_600_000;
     const run = runArqonInProcess(solve("slow", []), workDir(), undefined, { now });
     // The worker asked again and again while the study did not move: the slow worker tells now.
     await Promise.race([longWait, run]);
-    monitor.disconnect();
-    watcher.disconnect();
+    watch.close();
     await slow.tell({ id: held.id, value: f(held.params) });
     await slow.close();
     const { status, stdout, stderr } = await run;

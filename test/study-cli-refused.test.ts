@@ -6,11 +6,11 @@
  */
 import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { Redis } from "ioredis";
 import { afterEach, describe, expect, it } from "vitest";
 import type { SharedSolveOptions } from "../src/cli/solve-shared.js";
 import { openSharedStudy } from "../src/study/index.js";
 import { lines, removeTempDirs } from "./support/cli-run.js";
+import { watchRedisCommands } from "./support/redis-monitor.js";
 import { type RedisServer, startRedis } from "./support/redis-server.js";
 import { heldTrialsDir, WatchedSolve } from "./support/watched-solve.js";
 
@@ -91,18 +91,14 @@ describe("arqon solve --storage: a result the study refuses", () => {
     const dir = workDir([3]);
     // Trials 3 and 4 are asked together; 4 deletes the script: 5, asked next, cannot be started.
     writeFileSync(join(dir, "last"), "4");
-    const watcher = new Redis(server.url, { maxRetriesPerRequest: 1 });
-    const monitor = await watcher.monitor();
-    const fifthAsked = new Promise<void>((asked) => {
-      monitor.on("monitor", (_time: string, args: string[]) => {
-        if (args.some((arg) => arg.includes('"op":"ask"') && arg.includes('"ids":[5]'))) asked();
-      });
-    });
+    const watch = await watchRedisCommands(server.url);
+    const fifthAsked = watch.seen(1, (args) =>
+      args.some((arg) => arg.includes('"op":"ask"') && arg.includes('"ids":[5]')),
+    );
     const run = watched(dir, { study: "unrecorded-fatal", concurrency: 2, retryMs: 300 });
     await run.stderrContains("holding trial 3\n");
     await fifthAsked;
-    monitor.disconnect();
-    watcher.disconnect();
+    watch.close();
     await server.kill();
     rmSync(join(dir, "hold"));
     await expect(run.status).rejects.toThrow('arqon solve: cannot run "./objective"');

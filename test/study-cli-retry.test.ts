@@ -10,6 +10,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import type { SharedSolveOptions } from "../src/cli/solve-shared.js";
 import { openSharedStudy } from "../src/study/index.js";
 import { lines, removeTempDirs } from "./support/cli-run.js";
+import { watchRedisCommands } from "./support/redis-monitor.js";
 import { type RedisServer, startRedis } from "./support/redis-server.js";
 import { heldTrialsDir, WatchedSolve } from "./support/watched-solve.js";
 
@@ -185,16 +186,9 @@ describe("arqon solve --storage during a Redis outage", () => {
     const run = watched(dir, { study: "settle" });
     expect(await run.stderrContains("trial 6: "), run.stderr).toBe(true);
     // Six more commands to Redis: the ask that found the budget spent, then the wait's reads.
-    const watcher = new Redis(server.url, { maxRetriesPerRequest: 1 });
-    const monitor = await watcher.monitor();
-    await new Promise<void>((waiting) => {
-      let commands = 0;
-      monitor.on("monitor", () => {
-        if (++commands === 6) waiting();
-      });
-    });
-    monitor.disconnect();
-    watcher.disconnect();
+    const watch = await watchRedisCommands(server.url);
+    await watch.seen(6);
+    watch.close();
     await server.kill();
     expect(await run.status, run.stderr).toBe(1);
     expect(JSON.parse(run.stdout)).toMatchObject({
