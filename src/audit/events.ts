@@ -397,6 +397,12 @@ export interface SpsaStalledEvent extends AuditEventBase {
 /**
  * A SafeMode mode as a `mode.changed` event names it: `mode-<code>` only for a code this version
  * does not know (a log written by a later one).
+ *
+ * @remarks
+ * The name unions of audit events (this one, {@link AuditModeReasonName}, `ApplyKindName`,
+ * `RollbackReasonName`, `DigestCheckName`) hold what this version writes and decodes from binary
+ * log records. An event read from JSON (a JSON-lines audit file, an older log's JSON records) is
+ * taken as written: one written by a later version may carry a name outside them.
  */
 export type AuditModeName = SafeModeName | `mode-${number}`;
 
