@@ -134,7 +134,9 @@ describe("engine config: every problem at once, each with its path", () => {
     expect(issues).toEqual(
       expect.arrayContaining([
         "window.digests: expected a whole number from 1 to 2097152, got 1099511627776",
-        expect.stringMatching(/^window\.ms: expected a number of milliseconds > 0 and at most 2147483647 .*, got 3000000000$/),
+        expect.stringMatching(
+          /^window\.ms: expected a number of milliseconds > 0 and at most 2147483647 .*, got 3000000000$/,
+        ),
         expect.stringMatching(/^auditDrainMs: .*at most 2147483647.*, got 3000000000$/),
         expect.stringMatching(/^guardrails\.cooldownMs: .*at most 2147483647.*, got 3000000000$/),
         expect.stringMatching(/^guardrails\.minIntervalMs: .*at most 2147483647.*, got 3000000000$/),
@@ -184,7 +186,9 @@ describe("engine config: every problem at once, each with its path", () => {
   });
 
   it("names each callback that is not a function, the audit record sink among them", () => {
-    expect(problems({ ...VALID, auditRecordSink: 5 })).toEqual(["auditRecordSink: expected a function, got 5"]);
+    expect(problems({ ...VALID, auditRecordSink: 5 })).toEqual([
+      "auditRecordSink: expected a function, got 5",
+    ]);
     expect(configError({ ...VALID, auditRecordSink: "log", onApply: {} }).message).toMatch(
       /auditRecordSink: expected a function/,
     );

@@ -105,8 +105,8 @@ function Tuned(): ReactElement {
   expectTypeOf(batchSize).toEqualTypeOf<number | undefined>();
   expectTypeOf(useEngineSnapshot(engine)).toEqualTypeOf<EngineSnapshot<"batchSize"> | undefined>();
   // @ts-expect-error: "batchsize" is not a parameter of this engine
-  const misspeltSelector = () => useEngineSnapshot(engine, (snapshot) => snapshot.values.batchsize);
-  void misspeltSelector;
+  const misspeltSelection = useEngineSnapshot(engine, (s) => s.values.batchsize);
+  void misspeltSelection;
   return createElement("span", null, engine === null ? "starting" : String(engine.value("batchSize")));
 }
 
