@@ -101,6 +101,15 @@ describe("replica close", () => {
     await until(() => replica.status().telemetry.inFlight === 10, 5_000, "a write in flight");
     expect(await closesWithin(replica, 5_000)).toBe(true);
   });
+
+  it("refuses and counts a digest published after close, which nothing would ship", async () => {
+    const replica = await rig.replica("r1");
+    expect(replica.publish(1)).toBe(true);
+    await replica.close();
+    expect(replica.publish(2)).toBe(false);
+    const { telemetry } = replica.status();
+    expect(telemetry).toMatchObject({ published: 2, shipped: 1, refused: 1, buffered: 0, inFlight: 0 });
+  });
 });
 
 describe("coordinator promotion", () => {

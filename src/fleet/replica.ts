@@ -189,7 +189,8 @@ export class Replica {
   /**
    * Queues one measurement of the live values for the coordinator (O(1), never throws). An
    * objective or timestamp that is not a number (a missing measurement) travels as NaN, and the
-   * coordinator's engine rejects that digest alone. Returns false when the local buffer was full.
+   * coordinator's engine rejects that digest alone. Returns false, counting it, when the local
+   * buffer was full or the replica was closed (nothing would ship it).
    */
   publish(objective: number, timestamp = Date.now()): boolean {
     return this.publisher.publish(objective, this.liveGeneration, timestamp);

@@ -102,7 +102,10 @@ export interface PublisherStats {
   readonly shipped: number;
   /** Digests dropped because the local buffer was full. */
   readonly droppedFull: number;
-  /** Digests refused by `publish` for a generation that is not a whole number ≥ 0. */
+  /**
+   * Digests refused by `publish`: for a generation that is not a whole number ≥ 0, or published
+   * once `close` was called (nothing would ship them).
+   */
   readonly refused: number;
   /** Digests lost with a failed write (telemetry is at most once). */
   readonly lostInFlight: number;
@@ -136,6 +139,8 @@ export class TelemetryPublisher {
   private inFlight = 0;
   private current: Promise<void> = Promise.resolve();
   private counts = { published: 0, shipped: 0, droppedFull: 0, refused: 0, lostInFlight: 0 };
+  /** Set by {@link close}: its timer is stopped, so a digest queued later would never ship. */
+  private closed = false;
 
   /** @throws RangeError naming every bad option (the keyring's problems first). */
   constructor(private readonly options: TelemetryPublisherOptions) {
@@ -161,12 +166,12 @@ export class TelemetryPublisher {
   /**
    * Queues one digest measured under `generation`. An objective or timestamp that is not a number
    * is queued as NaN (the coordinator's engine rejects that digest alone). Returns false, counting
-   * it, when the buffer was full or `generation` is not a whole number ≥ 0 (the coordinator would
-   * dead-letter the whole batch for it).
+   * it, when the buffer was full, `generation` is not a whole number ≥ 0 (the coordinator would
+   * dead-letter the whole batch for it), or the publisher was closed.
    */
   publish(objective: number, generation: number, timestamp = Date.now()): boolean {
     this.counts.published++;
-    if (!isWhole(generation, 0)) {
+    if (this.closed || !isWhole(generation, 0)) {
       this.counts.refused++;
       return false;
     }
@@ -250,6 +255,7 @@ export class TelemetryPublisher {
    * completes or fails later and is counted).
    */
   async close(graceMs = Number.POSITIVE_INFINITY): Promise<void> {
+    this.closed = true;
     clearInterval(this.timer);
     let graceOver = false;
     const grace = Number.isFinite(graceMs) ? setTimeout(() => (graceOver = true), graceMs) : undefined;
