@@ -34,12 +34,13 @@ export type { MeasuredBaseline } from "./dashboard/measured-baseline.js";
 export { RecordingError, recordedSource } from "./dashboard/recorded-source.js";
 export type { DashboardErrorSite, DashboardOptions, DashboardServer } from "./dashboard/server.js";
 export { serveDashboard } from "./dashboard/server.js";
-export type {
-  DashboardControl,
-  DashboardSource,
-  DashboardUnits,
-  DashboardView,
-  TwinPoint,
+export {
+  ControlRefusedError,
+  type DashboardControl,
+  type DashboardSource,
+  type DashboardUnits,
+  type DashboardView,
+  type TwinPoint,
 } from "./dashboard/source.js";
 export { readStudy, type Study, StudyError, type StudyTrial, studyOf } from "./dashboard/study.js";
 export { type StudyServer, type StudyServerOptions, serveStudy } from "./dashboard/study-server.js";

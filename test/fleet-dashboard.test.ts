@@ -3,6 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { FleetView } from "../src/dashboard/fleet-view.js";
 import { type DashboardServer, serveDashboard } from "../src/dashboard/server.js";
 import { parseSseChunk } from "../src/dashboard/sse.js";
+import { fleetKeys } from "../src/fleet/streams.js";
 import { objectiveOf, until } from "./support/fleet.js";
 import { FleetRig } from "./support/fleet-rig.js";
 
@@ -143,7 +144,8 @@ describe("fleet dashboard", () => {
       "standby sees the fleet generation",
     );
     const seen = await fleetOf(standbyBoard);
-    expect(seen).toMatchObject({ coordinator: "c2", leader: false, leaderId: "c1", epoch: 0 });
+    // The leader's epoch too, as the replicas report it (the standby holds no tenure of its own).
+    expect(seen).toMatchObject({ coordinator: "c2", leader: false, leaderId: "c1", epoch: fleet.epoch });
     await until(
       async () =>
         (await fleetOf(standbyBoard)).replicas.find((r) => r.replica === "r-gone")?.state === "lagging",
@@ -156,14 +158,16 @@ describe("fleet dashboard", () => {
     const refused = await post(new URL("control/halt", standbyBoard.url).href, standbyBoard.token, {
       reason: "test",
     });
-    expect(refused.status).toBe(500);
-    expect(JSON.parse(refused.body).error).toContain("the leader is c1");
+    // Refused, not failed: 409 Conflict, as for any control the source cannot take now.
+    expect(refused.status).toBe(409);
+    expect(JSON.parse(refused.body).error).toBe("coordinator c2 stands by; the leader is c1");
   });
 
   it("follows the standby into leadership: its dashboard starts showing the new engine", async () => {
     const lead = await rig.coordinator("c1", { lagAfterMs: 100 });
     const standby = await rig.coordinator("c2", { lagAfterMs: 100 });
     const board = await dashboard({ fleet: standby });
+    const leaderBoard = await dashboard({ fleet: lead });
     expect(JSON.parse((await get(new URL("state", board.url).href)).body).view.values).toBeNull();
     await lead.close(); // hands the lease back
     await until(() => standby.leader, 5_000, "takeover");
@@ -171,5 +175,42 @@ describe("fleet dashboard", () => {
     expect(state.view.values).toEqual({ batch: 64 });
     expect(state.fleet).toMatchObject({ coordinator: "c2", leader: true });
     await until(async () => (await fleetOf(board)).leaderId === "c2", 5_000, "leader id read from the lease");
+    // The closed coordinator's page offers no control and no longer names a leader as current.
+    const closed = JSON.parse((await get(new URL("state", leaderBoard.url).href)).body);
+    expect(closed.controls).toBe(false);
+    expect(closed.fleet).toMatchObject({ leader: false, leaderId: null });
+    expect(closed.fleet.bus.stale).toBe(true);
+    const refused = await post(new URL("control/halt", leaderBoard.url).href, leaderBoard.token, {
+      reason: "x",
+    });
+    expect(refused.status).toBe(409);
+  });
+
+  it("keeps the fleet halted across a takeover, until a reset is acknowledged on a leader", async () => {
+    const lead = await rig.coordinator("c1", { lagAfterMs: 100 });
+    const standby = await rig.coordinator("c2", { lagAfterMs: 100 });
+    await until(() => lead.leader, 5_000, "c1 leads");
+    const leaderBoard = await dashboard({ fleet: lead });
+    const halted = await post(new URL("control/halt", leaderBoard.url).href, leaderBoard.token, {
+      reason: "maintenance window",
+    });
+    expect(halted.status).toBe(200);
+    await until(
+      () => standby.snapshot().halted === "maintenance window",
+      5_000,
+      "the standby reads the halt",
+    );
+    await lead.close();
+    await until(() => standby.leader, 5_000, "takeover");
+    // The new leader starts halted, with the reason: it proposes nothing until an acknowledged reset.
+    expect(standby.tuningEngine?.mode).toBe("halted");
+    expect(standby.snapshot()).toMatchObject({ halted: "maintenance window" });
+    expect(standby.tuningEngine?.resetSafeMode({ acknowledge: "done (ops)" })).toBe(true);
+    await until(
+      async () => (await rig.connect().hget(fleetKeys().state, "halted")) === null,
+      5_000,
+      "reset stored",
+    );
+    expect(standby.snapshot().halted).toBeUndefined();
   });
 });

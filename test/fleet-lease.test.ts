@@ -44,6 +44,35 @@ describe("leader lease", () => {
   });
 });
 
+describe("epochs after Redis lost its data", () => {
+  it("a tenure takes an epoch above the highest its contender has seen, not one already used", async () => {
+    const redis = rig.connect();
+    const a = new LeaderLease(redis, keys, "a", 10_000);
+    expect(await a.tryAcquire(0)).toBe(1);
+    await a.release();
+    await redis.del(keys.epoch); // a restart without persistence: the counter starts again
+    const b = new LeaderLease(redis, keys, "b", 10_000);
+    expect(await b.tryAcquire(0, 1)).toBe(2);
+    expect(await redis.get(keys.epoch)).toBe("2");
+    await b.release();
+    // A floor below the counter changes nothing: the counter goes on.
+    expect(await a.tryAcquire(0, 1)).toBe(3);
+  });
+
+  it("a standby that saw the replicas at epoch 1 leads at epoch 2 after a FLUSHALL", async () => {
+    const first = await rig.coordinator("c1");
+    const standby = await rig.coordinator("c2");
+    const replica = await rig.replica("r1");
+    await until(() => first.leader && replica.status().epoch === 1, 5_000, "the replica follows c1");
+    await until(() => standby.snapshot().leaderEpoch === 1, 5_000, "the standby reads the replica's epoch");
+    await rig.connect().flushall();
+    await first.close();
+    await until(() => standby.leader, 5_000, "c2 takes over");
+    expect(standby.snapshot().epoch).toBe(2);
+    await until(() => replica.status().epoch === 2, 5_000, "the replica follows c2's epoch");
+  });
+});
+
 describe("coordinator generation gate", () => {
   it("feeds its engine only digests of the live generation, whichever replica sent them", async () => {
     const lead = await rig.coordinator("c1", { engine: { ...FLEET_ENGINE, window: { digests: 1000 } } });

@@ -2,7 +2,12 @@ import type { Subscribable } from "rxjs";
 import type { AuditEvent } from "../audit/events.js";
 import { type DashboardEngine, type EngineSourceOptions, engineSource } from "./engine-source.js";
 import { DEFAULT_STALE_AFTER_MS, type FleetObserved, fleetView } from "./fleet-view.js";
-import type { DashboardControl, DashboardSource, DashboardView } from "./source.js";
+import {
+  ControlRefusedError,
+  type DashboardControl,
+  type DashboardSource,
+  type DashboardView,
+} from "./source.js";
 
 /** What the dashboard reads and controls of a fleet coordinator (a `Coordinator` of `arqon/redis` fits). */
 export interface DashboardCoordinator extends FleetObserved {
@@ -11,6 +16,8 @@ export interface DashboardCoordinator extends FleetObserved {
   readonly events: Subscribable<AuditEvent>;
   /** The engine it tunes with while it leads; undefined while it stands by. */
   readonly tuningEngine: DashboardEngine | undefined;
+  /** Whether it was closed: it neither leads nor follows the fleet any more. Absent: never. */
+  readonly isClosed?: boolean;
 }
 
 /** Options of {@link fleetSource}. */
@@ -52,8 +59,10 @@ export function fleetSource(
   const control = (): DashboardControl => {
     const live = leading()?.control;
     if (live !== undefined) return live;
+    if (coordinator.isClosed === true)
+      throw new ControlRefusedError(`coordinator ${coordinator.id} is closed`);
     const leader = coordinator.snapshot().leaderId;
-    throw new Error(
+    throw new ControlRefusedError(
       `coordinator ${coordinator.id} stands by; ${leader === undefined ? "no coordinator leads now" : `the leader is ${leader}`}`,
     );
   };
@@ -84,7 +93,7 @@ export function fleetSource(
       halt: (reason) => control().halt(reason),
       resetSafeMode: (acknowledge) => control().resetSafeMode(acknowledge),
       rollback: (reason) => control().rollback(reason),
-      isClosed: () => leading()?.control?.isClosed?.() === true,
+      isClosed: () => coordinator.isClosed === true || leading()?.control?.isClosed?.() === true,
     },
     fleetView: () => fleetView(coordinator, now(), staleAfterMs),
   };

@@ -11,6 +11,8 @@ export interface ObservedFleet {
   readonly leader: boolean;
   readonly leaderId: string | undefined;
   readonly epoch: number;
+  /** The leader's epoch as this coordinator knows it (its own while it leads); absent: `epoch`. */
+  readonly leaderEpoch?: number;
   readonly generation: number;
   readonly fleet: Readonly<Record<string, ReplicaView>>;
   readonly lagging: readonly string[];
@@ -57,7 +59,10 @@ export interface FleetView {
   readonly leader: boolean;
   /** Holder of the leader lease as last read (null when nobody leads). */
   readonly leaderId: string | null;
-  /** Lease epoch of the attached coordinator's tenure (0 while it stands by). */
+  /**
+   * The leader's epoch: the attached coordinator's tenure while it leads, else the highest epoch
+   * the replicas report (0 before any report).
+   */
   readonly epoch: number;
   /** Fleet generation of the latest command. */
   readonly generation: number;
@@ -106,7 +111,7 @@ export function fleetView(
     coordinator: snapshot.id,
     leader: snapshot.leader,
     leaderId: snapshot.leaderId ?? null,
-    epoch: snapshot.epoch,
+    epoch: snapshot.leaderEpoch ?? snapshot.epoch,
     generation: snapshot.generation,
     staleAfterMs,
     replicas,

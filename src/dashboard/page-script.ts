@@ -395,7 +395,7 @@ export const DASHBOARD_SCRIPT = String.raw`
     $("fleet-coordinator").textContent = "(seen by coordinator " + f.coordinator + (f.leader ? ", the leader" : ", standby") + ")";
     $("fleet-generation").textContent = String(f.generation);
     $("fleet-leader").textContent = f.leaderId === null ? "none (no coordinator holds the lease)" :
-      f.leaderId + (f.leader ? " (epoch " + f.epoch + ")" : "");
+      f.leaderId + (f.epoch > 0 ? " (epoch " + f.epoch + ")" : "");
     var counts = { current: 0, lagging: 0, stale: 0 };
     for (var i = 0; i < f.replicas.length; i++) counts[f.replicas[i].state]++;
     $("fleet-summary").textContent = f.replicas.length + " reporting: " + counts.current + " current, " +

@@ -23,7 +23,7 @@ import { DASHBOARD_CSS, DASHBOARD_HTML } from "./page.js";
 import { COMMON_SCRIPT } from "./page-common.js";
 import { DASHBOARD_SCRIPT } from "./page-script.js";
 import { allowedHost, allowedOrigin, checkBearer } from "./request-guard.js";
-import type { DashboardSource } from "./source.js";
+import { ControlRefusedError, type DashboardSource } from "./source.js";
 import { formatSseMessage, SSE_HEADERS, SSE_HEARTBEAT } from "./sse.js";
 import { dashboardStatecharts } from "./statechart-model.js";
 import { vendorAssets } from "./vendor-assets.js";
@@ -283,6 +283,7 @@ export async function serveDashboard(
     try {
       result = perform(control, parsed);
     } catch (error) {
+      if (error instanceof ControlRefusedError) return sendJson(res, 409, { error: error.message });
       return sendJson(res, 500, { error: `control action failed: ${errorMessage(error)}` });
     }
     const state = currentState();

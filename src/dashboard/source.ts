@@ -66,6 +66,15 @@ export interface TwinPoint {
 }
 
 /** The control actions of a live source: the engine's own audited control path. */
+/**
+ * Thrown by a {@link DashboardControl} action that the source refuses for now, not for a fault (a
+ * coordinator that stands by: the leader's dashboard can act). The server answers 409 Conflict
+ * with its message.
+ */
+export class ControlRefusedError extends Error {
+  override readonly name = "ControlRefusedError";
+}
+
 export interface DashboardControl {
   /** Latches the engine into `halted` (audited with `reason`). */
   halt(reason: string): void;

@@ -8,7 +8,7 @@ import { randomUUID } from "node:crypto";
 import type { Redis } from "ioredis";
 import { type Observable, type SchedulerLike, Subject, type Subscription } from "rxjs";
 import { MAX_TIMER_MS } from "../../machines/timer-limit.js";
-import type { AuditEvent } from "../audit/events.js";
+import type { AuditEvent, ModeChangedEvent } from "../audit/events.js";
 import { type EngineConfig, resolveEngineConfig } from "../engine/config.js";
 import { createEngine, type Engine, type EngineSnapshot } from "../engine/engine.js";
 import {
@@ -85,6 +85,16 @@ export interface CoordinatorSnapshot {
   readonly leaderId: string | undefined;
   /** Lease epoch of its tenure (0 when standby). */
   readonly epoch: number;
+  /**
+   * The highest epoch this coordinator has seen: its own tenure's while it leads, else the latest
+   * leader's as the replicas report it (0 before any report).
+   */
+  readonly leaderEpoch: number;
+  /**
+   * Why the fleet is halted, when it is: a leader whose engine is `halted` stores its reason in
+   * Redis, and the next leader starts halted with it, until an acknowledged reset on a leader.
+   */
+  readonly halted: string | undefined;
   /**
    * The fleet generation of the latest command; a standby reads it from the stored state (about
    * every 500 ms), so its fleet view is as meaningful as the leader's.
@@ -197,6 +207,10 @@ export class Coordinator {
   /** Failed promotions since the latest one that succeeded (sets the back-off). */
   private failedInARow = 0;
   private lastPromotionError: string | undefined;
+  /** The highest epoch seen: this coordinator's tenures and the replicas' reports (see {@link LeaderLease.tryAcquire}). */
+  private highestEpoch = 0;
+  /** Why the fleet is halted, as last stored in Redis or set by this leader's engine. */
+  private haltedReason: string | undefined;
   /** No contending for the lease before this time (ms), after a failed promotion. */
   private contendAfter = 0;
   private commandCount = 0;
@@ -240,6 +254,11 @@ export class Coordinator {
   /** The engine tuning the fleet while this coordinator leads; undefined while it stands by. */
   get tuningEngine(): Engine | undefined {
     return this.engine;
+  }
+
+  /** Whether {@link Coordinator.close} was called: it neither leads nor follows the fleet any more. */
+  get isClosed(): boolean {
+    return this.closed;
   }
 
   /** Starts contending for the lease and watching the fleet. */
@@ -289,7 +308,7 @@ export class Coordinator {
             if (now - this.lastRefreshAt >= this.refreshMs)
               this.publish(this.latestValues, this.fleetGeneration);
           }
-        } else if (now >= this.contendAfter && (await this.lease.tryAcquire(now)) > 0) {
+        } else if (now >= this.contendAfter && (await this.lease.tryAcquire(now, this.highestEpoch)) > 0) {
           if (this.closed) await this.lease.release();
           else {
             this.watchLease();
@@ -394,7 +413,13 @@ export class Coordinator {
       },
     });
     this.engine = engine;
-    this.tenureEvents = engine.events.subscribe((event) => this.eventSubject.next(event));
+    this.highestEpoch = Math.max(this.highestEpoch, this.lease.epoch);
+    this.tenureEvents = engine.events.subscribe((event) => {
+      if (event.type === "mode.changed") this.storeHalt(engine, event);
+      this.eventSubject.next(event);
+    });
+    // A halt outlives its leader: until an acknowledged reset, every tenure starts halted.
+    if (state.halted !== undefined) engine.halt(state.halted);
     const blocking = redis.duplicate();
     this.blocking = blocking;
     // Failures of the blocking reads are handled by the consumer loop; keep ioredis from logging them.
@@ -428,6 +453,25 @@ export class Coordinator {
     // Re-sign the current generation under the new epoch: replicas learn the new leader, and the
     // fleet's configuration stays where it was.
     this.publish(this.latestValues, this.base);
+  }
+
+  /**
+   * Keeps the fleet's halt in the state hash, where the next leader reads it: set when this
+   * tenure's engine enters `halted`, removed when an acknowledged reset takes it out. Written while
+   * this engine leads only; a write Redis refuses is left to the next mode change (the engine
+   * itself stays halted, and the lease upkeep demotes a leader that lost Redis).
+   */
+  private storeHalt(engine: Engine, event: ModeChangedEvent): void {
+    if (this.engine !== engine || event.from === event.to) return;
+    const { redis } = this.options;
+    if (event.to === "halted") {
+      const reason = event.note ?? `halted (${event.reasons.join(", ")})`;
+      this.haltedReason = reason;
+      redis.hset(this.keys.state, "halted", reason).catch(() => undefined);
+    } else if (event.from === "halted") {
+      this.haltedReason = undefined;
+      redis.hdel(this.keys.state, "halted").catch(() => undefined);
+    }
   }
 
   /**
@@ -477,6 +521,9 @@ export class Coordinator {
    * ended (which waits on Redis) and the engine closed.
    */
   private retire(): Promise<void> {
+    // Events still in the engine's ring are delivered first: a halt among them is stored for the
+    // next leader before this tenure lets go (the write goes ahead of the lease release).
+    this.engine?.flushEvents();
     const engine = this.engine;
     const consumer = this.consumer;
     const events = this.tenureEvents;
@@ -618,12 +665,16 @@ export class Coordinator {
   private async readView(): Promise<void> {
     try {
       const { redis } = this.options;
-      const [acks, leaderId, stored] = await Promise.all([
+      const [acks, leaderId, stored, halted] = await Promise.all([
         redis.hgetall(this.keys.acks),
         redis.get(this.keys.lease),
         redis.hget(this.keys.state, "generation"),
+        redis.hget(this.keys.state, "halted"),
       ]);
+      if (this.closed) return;
       this.leaderId = leaderId ?? undefined;
+      // The leader knows its own halt; a standby learns the fleet's from the stored state.
+      if (this.engine === undefined) this.haltedReason = halted ?? undefined;
       // A standby learns the fleet generation from the stored state, and dates it by when it
       // first saw it, so its lagging test works as the leader's does.
       const generation = stored === null ? Number.NaN : Number(stored);
@@ -642,6 +693,7 @@ export class Coordinator {
         if (view !== undefined) fleet[replica] = view;
       }
       this.fleet = fleet;
+      this.highestEpoch = Math.max(this.highestEpoch, ...Object.values(fleet).map((view) => view.epoch));
       this.lagging = this.laggingReplicas();
       this.countRejected(fleet);
       this.checkFleetAhead();
@@ -751,6 +803,8 @@ export class Coordinator {
       leader: this.leader,
       leaderId: this.leaderId,
       epoch: this.lease.epoch,
+      leaderEpoch: this.engine === undefined ? this.highestEpoch : this.lease.epoch,
+      halted: this.haltedReason,
       generation: this.fleetGeneration,
       fleet: { ...this.fleet },
       lagging: [...this.lagging],
@@ -779,6 +833,9 @@ export class Coordinator {
 
   private async shutDown(): Promise<void> {
     this.closed = true;
+    // What it last read of the fleet is no longer followed: the view says so, and names no leader.
+    this.viewStale = true;
+    this.leaderId = undefined;
     clearInterval(this.leaseTimer);
     clearInterval(this.viewTimer);
     // A lease taken for a promotion still under way is held too (its epoch is set).

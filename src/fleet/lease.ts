@@ -18,6 +18,15 @@ const RAISE_FLOOR = `local current = tonumber(redis.call('GET', KEYS[1]) or '0')
 if current < tonumber(ARGV[1]) then redis.call('SET', KEYS[1], ARGV[1]) end
 return 1`;
 
+// Bumps the epoch counter, to above ARGV[1] at least: a tenure's epoch is never one already seen.
+const NEXT_EPOCH = `local epoch = redis.call('INCR', KEYS[1])
+local floor = tonumber(ARGV[1])
+if epoch <= floor then
+  epoch = floor + 1
+  redis.call('SET', KEYS[1], epoch)
+end
+return epoch`;
+
 // Releases only the caller's own lease.
 const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then
   return redis.call('DEL', KEYS[1])
@@ -54,11 +63,16 @@ export class LeaderLease {
       throw new RangeError(`lease owner: must be a non-empty string (got ${JSON.stringify(owner)})`);
   }
 
-  /** Takes the lease if nobody holds it. Returns the new epoch, or 0 when someone else leads. */
-  async tryAcquire(now: number): Promise<number> {
+  /**
+   * Takes the lease if nobody holds it. Returns the new epoch, or 0 when someone else leads. The
+   * epoch is above `seen`, the highest this contender knows of: when Redis lost its data the
+   * counter starts again from 0, and a tenure that took an epoch already used could not be told
+   * from the one that used it.
+   */
+  async tryAcquire(now: number, seen = 0): Promise<number> {
     const set = await this.redis.set(this.keys.lease, this.owner, "PX", this.ttlMs, "NX");
     if (set !== "OK") return 0;
-    this.epoch = await this.redis.incr(this.keys.epoch);
+    this.epoch = Number(await this.redis.eval(NEXT_EPOCH, 1, this.keys.epoch, String(seen)));
     this.renewedAt = now;
     return this.epoch;
   }
