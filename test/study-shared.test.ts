@@ -542,4 +542,15 @@ describe("shared study when Redis cannot be reached", () => {
       printed.mockRestore();
     }
   });
+
+  it("keeps a password out of the cause too when the text is no URL and is hidden whole", async () => {
+    // ioredis reads "user@host:hunter2" as a socket path ending in the password, and names it.
+    const failure = await openSharedStudy(config(10), { redis: "user@host:hunter2", study: "hidden" }).then(
+      () => undefined,
+      (error: unknown) => error as Error,
+    );
+    expect(failure?.message).toBe(
+      "cannot reach Redis at the given URL: it is not a redis:// or rediss:// URL, and no server answered where ioredis read one",
+    );
+  });
 });

@@ -25,7 +25,7 @@ import { otherSolverRules, SOLVER_RULES } from "../solver/solver-rules.js";
 import { studyConfigDifferences, studyConfigKey } from "./config-key.js";
 import { JOURNAL_VERSION, type JournalEntry, JournalError, journalKey, RedisJournal } from "./journal.js";
 import { SETTLED_LATE, type SettledLate } from "./lost-appends.js";
-import { withoutPassword } from "./without-password.js";
+import { HIDDEN_URL, withoutPassword } from "./without-password.js";
 
 /** Where a shared study lives. */
 export interface SharedStudyOptions {
@@ -195,10 +195,15 @@ export async function openSharedStudy(
         `study ${options.study}: the key ${journalKey(options.study)} in Redis at ${withoutPassword(url)} holds another kind of value, not a study journal (a list); choose another study name or remove the key`,
         { cause: error },
       );
-    const cause =
+    let cause =
       connectionError?.message ?? (isTimeout(error) ? `no reply within ${timeoutMs} ms` : undefined);
     if (cause === undefined) throw error;
-    throw new Error(`cannot reach Redis at ${withoutPassword(url)}: ${cause}`, { cause: error });
+    const shown = withoutPassword(url);
+    // A text hidden whole (it may hold a password where no URL parser sees one) must not show up
+    // in ioredis's message either, which names the host or socket path it read from it.
+    if (shown === HIDDEN_URL)
+      cause = "it is not a redis:// or rediss:// URL, and no server answered where ioredis read one";
+    throw new Error(`cannot reach Redis at ${shown}: ${cause}`, { cause: error });
   }
 }
 

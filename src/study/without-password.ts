@@ -1,3 +1,6 @@
+/** What {@link withoutPassword} shows instead of a text it hides whole. */
+export const HIDDEN_URL = "the given URL";
+
 /**
  * `url` with any password replaced by `***` (error messages end up in logs): in the userinfo of a
  * `redis://` or `rediss://` URL, and in every query parameter whose name holds "password"
@@ -16,7 +19,7 @@ export function withoutPassword(url: string): string {
       // Not a URL: as below.
     }
   }
-  return url.includes("@") ? "the given URL" : withoutQueryPasswords(url);
+  return url.includes("@") ? HIDDEN_URL : withoutQueryPasswords(url);
 }
 
 /** `text` with the value of every query parameter whose name (decoded) holds "password" as `***`. */
