@@ -213,4 +213,36 @@ describe("fleet dashboard", () => {
     );
     expect(standby.snapshot().halted).toBeUndefined();
   });
+
+  it("fences the stored halt: a coordinator that no longer holds the lease cannot clear it", async () => {
+    const redis = rig.connect();
+    const lead = await rig.coordinator("c1", { redis });
+    await until(() => lead.leader, 5_000, "c1 leads");
+    lead.tuningEngine?.halt("incident 42");
+    lead.tuningEngine?.flushEvents();
+    await until(
+      async () => (await redis.hget(fleetKeys().state, "halted")) === "incident 42",
+      5_000,
+      "stored",
+    );
+    // The lease passed to another coordinator while c1 was cut off: c1's reset must not reach Redis.
+    await redis.set(fleetKeys().lease, "c2", "PX", 60_000);
+    expect(lead.tuningEngine?.resetSafeMode({ acknowledge: "ok (ops)" })).toBe(true);
+    lead.tuningEngine?.flushEvents();
+    // Commands on one connection run in order: this read comes after c1's refused write.
+    expect(await redis.hget(fleetKeys().state, "halted")).toBe("incident 42");
+  });
+
+  it("a new leader reads the halt as it is now, not as it last saw it as a standby", async () => {
+    const lead = await rig.coordinator("c1");
+    const standby = await rig.coordinator("c2");
+    await until(() => lead.leader, 5_000, "c1 leads");
+    lead.tuningEngine?.halt("short pause");
+    await until(() => standby.snapshot().halted === "short pause", 5_000, "the standby reads the halt");
+    expect(lead.tuningEngine?.resetSafeMode({ acknowledge: "over (ops)" })).toBe(true);
+    await lead.close();
+    await until(() => standby.leader, 5_000, "takeover");
+    expect(standby.tuningEngine?.mode).toBe("normal");
+    expect(standby.snapshot().halted).toBeUndefined();
+  });
 });

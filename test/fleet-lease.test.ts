@@ -73,6 +73,23 @@ describe("epochs after Redis lost its data", () => {
   });
 });
 
+describe("epochs from replica reports", () => {
+  it("does not follow a report whose epoch no fleet could reach (a forged or corrupt acks entry)", async () => {
+    const admin = rig.connect();
+    await admin.hset(keys.acks, {
+      forged: JSON.stringify({ generation: 0, target: 0, epoch: 2 ** 45, rejected: 0, at: Date.now() }),
+    });
+    const lead = await rig.coordinator("c1");
+    await until(() => lead.snapshot().fleet.forged !== undefined, 5_000, "the report in the view");
+    const standby = await rig.coordinator("c2");
+    await until(() => standby.snapshot().fleet.forged !== undefined, 5_000, "the standby reads it too");
+    await lead.close();
+    await until(() => standby.leader, 5_000, "takeover");
+    expect(standby.snapshot().epoch).toBe(2);
+    expect(await admin.get(keys.epoch)).toBe("2");
+  });
+});
+
 describe("coordinator generation gate", () => {
   it("feeds its engine only digests of the live generation, whichever replica sent them", async () => {
     const lead = await rig.coordinator("c1", { engine: { ...FLEET_ENGINE, window: { digests: 1000 } } });

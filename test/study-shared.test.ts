@@ -550,7 +550,7 @@ describe("shared study when Redis cannot be reached", () => {
       (error: unknown) => error as Error,
     );
     expect(failure?.message).toBe(
-      "cannot reach Redis at the given URL: it is not a redis:// or rediss:// URL, and no server answered where ioredis read one",
+      "cannot reach Redis at the given URL: it is not a redis:// or rediss:// URL, and ioredis could not connect where it read one",
     );
   });
 });

@@ -61,7 +61,8 @@ export interface FleetView {
   readonly leaderId: string | null;
   /**
    * The leader's epoch: the attached coordinator's tenure while it leads, else the highest epoch
-   * the replicas report (0 before any report).
+   * it has seen (its past tenures, the replicas' reports; 0 before any): the current leader's once
+   * the replicas report it.
    */
   readonly epoch: number;
   /** Fleet generation of the latest command. */

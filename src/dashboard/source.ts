@@ -65,7 +65,6 @@ export interface TwinPoint {
   readonly value: number;
 }
 
-/** The control actions of a live source: the engine's own audited control path. */
 /**
  * Thrown by a {@link DashboardControl} action that the source refuses for now, not for a fault (a
  * coordinator that stands by: the leader's dashboard can act). The server answers 409 Conflict
@@ -75,6 +74,7 @@ export class ControlRefusedError extends Error {
   override readonly name = "ControlRefusedError";
 }
 
+/** The control actions of a live source: the engine's own audited control path. */
 export interface DashboardControl {
   /** Latches the engine into `halted` (audited with `reason`). */
   halt(reason: string): void;

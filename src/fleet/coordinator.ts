@@ -86,8 +86,8 @@ export interface CoordinatorSnapshot {
   /** Lease epoch of its tenure (0 when standby). */
   readonly epoch: number;
   /**
-   * The highest epoch this coordinator has seen: its own tenure's while it leads, else the latest
-   * leader's as the replicas report it (0 before any report).
+   * Its own tenure's epoch while it leads; else the highest epoch it has seen, its past tenures'
+   * and the replicas' reports (0 before any): the current leader's once the replicas report it.
    */
   readonly leaderEpoch: number;
   /**
@@ -118,11 +118,31 @@ export interface CoordinatorSnapshot {
   readonly lastPromotionError: string | undefined;
 }
 
+/**
+ * The highest epoch a replica's report is believed for: 2^40 tenures is more than any fleet will
+ * see. A report above it (a forged or corrupted acks entry) is not followed: raising the counter
+ * to it would soon run epochs past 2^53, where a double no longer tells two of them apart.
+ */
+const MAX_REPORTED_EPOCH = 2 ** 40;
+
+/** The highest believable epoch among the replicas' reports (see {@link MAX_REPORTED_EPOCH}). */
+function reportedEpoch(views: readonly ReplicaView[]): number {
+  return Math.max(0, ...views.map((view) => (view.epoch <= MAX_REPORTED_EPOCH ? view.epoch : 0)));
+}
+
 /** How often the coordinator reads its view of the fleet and the bus from Redis, ms. */
 const VIEW_PERIOD_MS = 500;
 
 /** Thrown inside a promotion that {@link Coordinator.close} ended while it awaited Redis. */
 const CLOSED = Symbol("closed");
+
+// Sets (ARGV[3] = 'set', reason ARGV[4]) or clears the fleet's stored halt, only while the caller
+// still holds the lease and no later tenure wrote the state: a deposed leader's write that Redis
+// runs late (ioredis queues commands while it reconnects) must not undo the next leader's halt.
+const STORE_HALT = `if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+if tonumber(redis.call('HGET', KEYS[2], 'epoch') or '0') > tonumber(ARGV[2]) then return 0 end
+if ARGV[3] == 'set' then redis.call('HSET', KEYS[2], 'halted', ARGV[4]) else redis.call('HDEL', KEYS[2], 'halted') end
+return 1`;
 
 // Publishes a command and records the state a standby resumes from, only while the caller still
 // owns the lease (so a deposed leader cannot write either, whatever it believes). Idempotent: the
@@ -414,6 +434,7 @@ export class Coordinator {
     });
     this.engine = engine;
     this.highestEpoch = Math.max(this.highestEpoch, this.lease.epoch);
+    this.haltedReason = state.halted;
     this.tenureEvents = engine.events.subscribe((event) => {
       if (event.type === "mode.changed") this.storeHalt(engine, event);
       this.eventSubject.next(event);
@@ -457,21 +478,22 @@ export class Coordinator {
 
   /**
    * Keeps the fleet's halt in the state hash, where the next leader reads it: set when this
-   * tenure's engine enters `halted`, removed when an acknowledged reset takes it out. Written while
-   * this engine leads only; a write Redis refuses is left to the next mode change (the engine
-   * itself stays halted, and the lease upkeep demotes a leader that lost Redis).
+   * tenure's engine enters `halted`, removed when an acknowledged reset takes it out. Fenced as
+   * commands are (see {@link STORE_HALT}): only while this coordinator holds the lease and no
+   * later tenure wrote the state. A write refused or lost is not retried; the engine itself stays
+   * halted, and a halt this leader could not store ends with its tenure.
    */
   private storeHalt(engine: Engine, event: ModeChangedEvent): void {
     if (this.engine !== engine || event.from === event.to) return;
-    const { redis } = this.options;
-    if (event.to === "halted") {
-      const reason = event.note ?? `halted (${event.reasons.join(", ")})`;
-      this.haltedReason = reason;
-      redis.hset(this.keys.state, "halted", reason).catch(() => undefined);
-    } else if (event.from === "halted") {
-      this.haltedReason = undefined;
-      redis.hdel(this.keys.state, "halted").catch(() => undefined);
-    }
+    const halted = event.to === "halted";
+    if (!halted && event.from !== "halted") return;
+    const reason = event.note ?? `halted (${event.reasons.join(", ")})`;
+    this.haltedReason = halted ? reason : undefined;
+    const { lease, state } = this.keys;
+    const epoch = String(this.lease.epoch);
+    this.options.redis
+      .eval(STORE_HALT, 2, lease, state, this.id, epoch, halted ? "set" : "clear", halted ? reason : "")
+      .catch(() => undefined);
   }
 
   /**
@@ -486,7 +508,7 @@ export class Coordinator {
   private checkFleetAhead(): void {
     if (this.engine === undefined) return;
     const views = Object.values(this.fleet);
-    const epoch = Math.max(0, ...views.map((view) => view.epoch));
+    const epoch = reportedEpoch(views);
     const generation = Math.max(0, ...views.map(heldGeneration));
     const ahead = () => epoch > this.lease.epoch || generation > this.fleetGeneration;
     if (!ahead()) return;
@@ -693,11 +715,13 @@ export class Coordinator {
         if (view !== undefined) fleet[replica] = view;
       }
       this.fleet = fleet;
-      this.highestEpoch = Math.max(this.highestEpoch, ...Object.values(fleet).map((view) => view.epoch));
+      this.highestEpoch = Math.max(this.highestEpoch, reportedEpoch(Object.values(fleet)));
       this.lagging = this.laggingReplicas();
       this.countRejected(fleet);
       this.checkFleetAhead();
       const groups = (await redis.xinfo("GROUPS", this.keys.digests).catch(() => [])) as unknown[][];
+      // Closed meanwhile: its view stays marked stale (see shutDown).
+      if (this.closed) return;
       let group: Map<string, unknown> | undefined;
       for (const entry of groups) {
         const fields = new Map<string, unknown>();
@@ -708,7 +732,9 @@ export class Coordinator {
         // No group (no coordinator could lead, e.g. NOPERM on XGROUP): nothing was delivered, and
         // every entry of the stream waits unread.
         this.groupPending = 0;
-        this.groupLag = await redis.xlen(this.keys.digests);
+        const length = await redis.xlen(this.keys.digests);
+        if (this.closed) return;
+        this.groupLag = length;
       } else {
         this.groupPending = Number(group.get("pending") ?? 0);
         const lag = group.get("lag");

@@ -200,11 +200,17 @@ export async function openSharedStudy(
     if (cause === undefined) throw error;
     const shown = withoutPassword(url);
     // A text hidden whole (it may hold a password where no URL parser sees one) must not show up
-    // in ioredis's message either, which names the host or socket path it read from it.
-    if (shown === HIDDEN_URL)
-      cause = "it is not a redis:// or rediss:// URL, and no server answered where ioredis read one";
+    // in ioredis's message either, which can name the host or socket path it read from it; a
+    // server's own answer (WRONGPASS) names none of it and is kept.
+    if (shown === HIDDEN_URL && showsPartOf(cause, url))
+      cause = "it is not a redis:// or rediss:// URL, and ioredis could not connect where it read one";
     throw new Error(`cannot reach Redis at ${shown}: ${cause}`, { cause: error });
   }
+}
+
+/** Whether `text` holds any part of `url` between its separators (three characters or more). */
+function showsPartOf(text: string, url: string): boolean {
+  return url.split(/[@:/?#&=]+/).some((part) => part.length >= 3 && text.includes(part));
 }
 
 function isTimeout(error: unknown): boolean {
