@@ -4,7 +4,7 @@ import type { FleetView } from "../src/dashboard/fleet-view.js";
 import { type DashboardServer, serveDashboard } from "../src/dashboard/server.js";
 import { parseSseChunk } from "../src/dashboard/sse.js";
 import { fleetKeys } from "../src/fleet/streams.js";
-import { objectiveOf, until } from "./support/fleet.js";
+import { FLEET_ENGINE, objectiveOf, until } from "./support/fleet.js";
 import { FleetRig } from "./support/fleet-rig.js";
 
 // The dashboard attached to real coordinators and replicas over a real redis-server: the Fleet
@@ -231,6 +231,26 @@ describe("fleet dashboard", () => {
     lead.tuningEngine?.flushEvents();
     // Commands on one connection run in order: this read comes after c1's refused write.
     expect(await redis.hget(fleetKeys().state, "halted")).toBe("incident 42");
+  });
+
+  it("stores a halt whose event never arrived, at the next lease renewal", async () => {
+    // An audit record sink that refuses records keeps them, and their events, in the engine's ring.
+    const redis = rig.connect();
+    const refusing = {
+      ...FLEET_ENGINE,
+      auditRecordSink: () => {
+        throw new Error("record sink down");
+      },
+    };
+    const lead = await rig.coordinator("c1", { redis, engine: refusing });
+    await until(() => lead.leader, 5_000, "c1 leads");
+    lead.tuningEngine?.halt("operator");
+    await until(
+      async () => (await redis.hget(fleetKeys().state, "halted")) === "halted (manualHalt)",
+      5_000,
+      "stored by the renewal",
+    );
+    expect(lead.snapshot().halted).toBe("halted (manualHalt)");
   });
 
   it("a new leader reads the halt as it is now, not as it last saw it as a standby", async () => {

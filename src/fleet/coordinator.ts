@@ -325,6 +325,7 @@ export class Coordinator {
           if (renewed === false || !this.lease.heldAt(Date.now())) await this.demote();
           else if (renewed === true) {
             this.watchLease();
+            this.syncStoredHalt();
             if (now - this.lastRefreshAt >= this.refreshMs)
               this.publish(this.latestValues, this.fleetGeneration);
           }
@@ -487,13 +488,30 @@ export class Coordinator {
     if (this.engine !== engine || event.from === event.to) return;
     const halted = event.to === "halted";
     if (!halted && event.from !== "halted") return;
-    const reason = event.note ?? `halted (${event.reasons.join(", ")})`;
-    this.haltedReason = halted ? reason : undefined;
+    this.writeHalt(halted ? (event.note ?? `halted (${event.reasons.join(", ")})`) : undefined);
+  }
+
+  /**
+   * The backstop of {@link storeHalt}, at each lease renewal: an engine whose mode changed without
+   * its event reaching this coordinator (an `auditRecordSink` that refuses records keeps them, and
+   * their events, in the ring) has its halt stored, or cleared, all the same (named by its reasons:
+   * the operator's text travels with the event).
+   */
+  private syncStoredHalt(): void {
+    const engine = this.engine;
+    if (engine === undefined) return;
+    const halted = engine.mode === "halted";
+    if (halted === (this.haltedReason !== undefined)) return;
+    this.writeHalt(halted ? `halted (${engine.snapshot().reasons.join(", ")})` : undefined);
+  }
+
+  /** Stores `reason` as the fleet's halt, or clears it when undefined (fenced: {@link STORE_HALT}). */
+  private writeHalt(reason: string | undefined): void {
+    this.haltedReason = reason;
     const { lease, state } = this.keys;
     const epoch = String(this.lease.epoch);
-    this.options.redis
-      .eval(STORE_HALT, 2, lease, state, this.id, epoch, halted ? "set" : "clear", halted ? reason : "")
-      .catch(() => undefined);
+    const [action, text] = reason === undefined ? ["clear", ""] : ["set", reason];
+    this.options.redis.eval(STORE_HALT, 2, lease, state, this.id, epoch, action, text).catch(() => undefined);
   }
 
   /**
