@@ -40,6 +40,10 @@ describe.each([
       onFailure: (name) => failures.push(name),
     });
     const engine = supervisor.spawn("a", config(clock));
+    const notes: (string | undefined)[] = [];
+    engine.events.subscribe((event) => {
+      if (event.type === "command") notes.push(event.note);
+    });
     for (const [command, message] of BAD_COMMANDS) {
       expect(() => supervisor.send("a", command as EngineCommand)).toThrow(UsageError);
       expect(() => supervisor.send("a", command as EngineCommand)).toThrow(message);
@@ -50,10 +54,14 @@ describe.each([
     expect(supervisor.get("a")).toBe(engine);
     expect(engine.mode).toBe("normal");
     // The engine still takes well-formed commands. A halt is never refused, as engine.halt() is
-    // not: one without a reason, or with one of the wrong type, halts all the same.
+    // not: one with a reason of the wrong type halts all the same, and its reason is kept as
+    // shown rather than dropped.
     expect(supervisor.send("a", { type: "halt", reason: 5 } as unknown as EngineCommand)).toBe(true);
     expect(engine.mode).toBe("halted");
     expect(engine.snapshot().reasons).toEqual(["manualHalt"]);
+    expect(supervisor.send("a", { type: "halt", reason: null } as unknown as EngineCommand)).toBe(true);
+    engine.flushEvents();
+    expect(notes).toEqual(["halted by the host; reason given: 5", "halted by the host"]);
     await supervisor.close();
   });
 });

@@ -243,7 +243,8 @@ export interface Engine<N extends string = string> {
   /**
    * Halts adaptation at once: no apply from this call on, until an acknowledged
    * {@link Engine.resetSafeMode}. Audited with `reason` ("halted by the host" when it is missing
-   * or blank). Never refused: halting is the safe direction.
+   * or blank). Never refused: halting is the safe direction, so a `reason` that is not a string is
+   * not refused either but kept as shown ("halted by the host; reason given: 5").
    */
   halt(reason?: string): void;
   /**
@@ -703,7 +704,7 @@ class EngineImpl implements Engine {
 
   halt(reason?: string): void {
     // Resolved first: a halt deferred with no reason must still be remembered as one.
-    const text = typeof reason === "string" && reason.trim() !== "" ? reason : "halted by the host";
+    const text = haltNote(reason);
     if (this.durablePhase) {
       this.deferredHalt ??= text;
       return;
@@ -1391,3 +1392,16 @@ function stateName(value: unknown): string {
   const [key, inner] = Object.entries(value as Record<string, unknown>)[0]!;
   return `${key}.${stateName(inner)}`;
 }
+
+/**
+ * The note a halt is audited with. A reason that is not a string is kept as shown rather than
+ * refused or dropped: the halt goes ahead either way, and the operator's words should survive.
+ */
+function haltNote(reason: unknown): string {
+  if (typeof reason === "string") return reason.trim() === "" ? HALT_NOTE : reason;
+  return reason === undefined || reason === null
+    ? HALT_NOTE
+    : `${HALT_NOTE}; reason given: ${shownValue(reason)}`;
+}
+
+const HALT_NOTE = "halted by the host";

@@ -238,7 +238,7 @@ export function engineCommandIssue(command: unknown): string | undefined {
       return undefined;
     case "halt":
       // Never refused, as engine.halt() is not: halting is the safe direction. A reason that is
-      // not a string is audited as "halted by the host".
+      // not a string is audited as shown ("halted by the host; reason given: 5").
       return undefined;
     case "resetSafeMode":
       return typeof acknowledge === "string"

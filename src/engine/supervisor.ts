@@ -48,7 +48,11 @@ const supervisorRootMachine = setup({
 export interface SupervisorOptions {
   /**
    * Inspection sink of the supervisor's actor system (the root and every engine actor); engines
-   * whose config has no `inspect` of their own send their internal actors' events to it too.
+   * whose config has no `inspect` of their own send their internal actors' events to it too. Each
+   * engine's internal actors (`spsa`, `safeMode`, `hotPath`…) form an actor system of their own,
+   * whose root is that engine's `actor`: an event's `rootId` is that root's `sessionId`, which is
+   * how one engine's events are told from another's (`supervisor.get(name).actor.sessionId`; the
+   * memory inspector's `snapshots(actorId, rootId)` filters by it).
    */
   readonly inspect?: InspectionSink;
   /**
@@ -101,8 +105,10 @@ export interface Supervisor {
   actorOf(name: string): AnyActorRef | undefined;
   /**
    * Sends a command to the engine actor `name`; false when no such engine runs. A command of the
-   * wrong shape (no object, an unknown `type`, a `reason` or `acknowledge` that is not a string)
-   * throws a `UsageError` naming the field, and reaches no engine. Without an
+   * wrong shape (no object, an unknown `type`, a rollback's `reason` or a reset's `acknowledge`
+   * that is not a string) throws a `UsageError` naming the field, and reaches no engine. A `halt`
+   * is never refused (halting is the safe direction): a `reason` that is not a string is audited
+   * as shown, "halted by the host; reason given: 5". Without an
    * `inspect` sink, an `observe` command skips the actor's mailbox and runs on the engine at once
    * (as the actor would run it, failure handling included: a throw stops and closes that engine,
    * as an actor failure does), since digests arrive far more often than anything else; with
