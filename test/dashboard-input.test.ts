@@ -71,6 +71,47 @@ describe("serveDashboard inputs", () => {
     );
   });
 
+  it("follows { supervisor, name } across a stop and a spawn under the same name", async () => {
+    const supervisor = createSupervisor();
+    closers.push(() => supervisor.close());
+    const clock = new ManualClock();
+    const config = { seed: 2, params: KNOBS, scheduler: clock };
+    supervisor.spawn("b", config);
+    const server = await serve({ supervisor, name: "b" });
+    const halt = (reason: string) =>
+      fetch(new URL("control/halt", server.url), {
+        method: "POST",
+        headers: { authorization: `Bearer ${server.token}`, "content-type": "application/json" },
+        body: JSON.stringify({ reason }),
+      });
+    await supervisor.stop("b");
+    // Nothing runs under the name: no controls, and a control request is refused.
+    const gone = (await (await fetch(new URL("state", server.url))).json()) as {
+      controls: boolean;
+      view: { mode: string; values: unknown };
+    };
+    expect(gone).toMatchObject({ controls: false, view: { mode: "unknown", values: null } });
+    const refused = await halt("while stopped");
+    expect(refused.status).toBe(409);
+    expect(((await refused.json()) as { error: string }).error).toMatch(/the engine is closed/);
+
+    const respawned = supervisor.spawn("b", config);
+    const back = (await (await fetch(new URL("state", server.url))).json()) as {
+      controls: boolean;
+      view: { mode: string; values: unknown };
+    };
+    expect(back).toMatchObject({ controls: true, view: { mode: "normal", values: { x: 5 } } });
+    expect((await halt("from the page")).status).toBe(200);
+    expect(respawned.mode).toBe("halted");
+    // The new engine's audit events reach the page, its own calls' as well as the page's.
+    respawned.rollback("by the host");
+    respawned.flushEvents();
+    const notes = (await state(server)).events
+      .filter((e) => e.type === "command")
+      .map((e) => (e as { note?: string }).note);
+    expect(notes).toEqual(["from the page", "by the host"]);
+  });
+
   it("shows { log } as a followed recording and stops following on close", async () => {
     const dir = mkdtempSync(join(tmpdir(), "arqon-input-"));
     closers.push(async () => rmSync(dir, { recursive: true, force: true }));

@@ -3,16 +3,17 @@ import { type DashboardEngine, type EngineSourceOptions, engineSource } from "./
 import { type DashboardCoordinator, type FleetSourceOptions, fleetSource } from "./fleet-source.js";
 import { type FollowRecordingOptions, followRecording } from "./followed-source.js";
 import type { DashboardSource } from "./source.js";
+import { supervisorSource } from "./supervisor-source.js";
 
 /** Show a live engine. */
 export interface EngineInput extends EngineSourceOptions {
   readonly engine: DashboardEngine;
 }
 
-/** Show one engine of a supervisor. */
+/** Show the engine a supervisor runs under a name, following it across a stop and respawn. */
 export interface SupervisorInput extends EngineSourceOptions {
   readonly supervisor: Pick<Supervisor, "get" | "names">;
-  /** Which engine (default: the first one spawned). */
+  /** Which engine (default: the first one running when the dashboard starts). */
   readonly name?: string;
 }
 
@@ -77,14 +78,14 @@ export async function resolveDashboardInput(input: DashboardInput): Promise<Reso
   }
   if ("supervisor" in input) {
     const name = input.name ?? input.supervisor.names()[0];
-    const engine = name === undefined ? undefined : input.supervisor.get(name);
-    if (engine === undefined)
+    if (name === undefined || input.supervisor.get(name) === undefined)
       throw new RangeError(
         name === undefined
           ? "serveDashboard: supervisor runs no engine yet (spawn one first, or pass name)"
           : `serveDashboard: name ${JSON.stringify(name)} is not a running engine of the supervisor (running: ${input.supervisor.names().join(", ") || "none"})`,
       );
-    return { source: engineSource(engine, { title: name, ...input }), release: none };
+    const followed = supervisorSource(input.supervisor, name, input);
+    return { source: followed, release: async () => followed.close() };
   }
   if ("log" in input) {
     if (typeof input.log !== "string" || input.log === "")
