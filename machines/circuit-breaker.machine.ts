@@ -56,11 +56,16 @@ export function circuitBreakerOptionProblems(input: unknown): OptionProblem[] {
   if (base !== undefined && !isTimerMs(base, true))
     problems.push({ field: "baseBackoffMs", reason: timerMsRule(true)[1] });
   const cap = options.maxBackoffMs;
-  const baseForCap = base ?? CIRCUIT_BREAKER_DEFAULTS.baseBackoffMs;
-  if (cap !== undefined && !(cap >= baseForCap && cap <= MAX_TIMER_MS))
+  // A base refused above is no floor to quote: the cap is then held to the timer's limits only.
+  const baseForCap =
+    base === undefined ? CIRCUIT_BREAKER_DEFAULTS.baseBackoffMs : isTimerMs(base, true) ? base : undefined;
+  if (cap !== undefined && !(cap >= (baseForCap ?? Number.MIN_VALUE) && cap <= MAX_TIMER_MS))
     problems.push({
       field: "maxBackoffMs",
-      reason: `must be ≥ baseBackoffMs (${baseForCap}) and ≤ ${MAX_TIMER_MS} (about 24.8 days, the longest timer Node keeps)`,
+      reason:
+        baseForCap === undefined
+          ? timerMsRule(true)[1]
+          : `must be ≥ baseBackoffMs (${baseForCap}) and ≤ ${MAX_TIMER_MS} (about 24.8 days, the longest timer Node keeps)`,
     });
   return problems;
 }

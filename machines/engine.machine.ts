@@ -2,7 +2,7 @@ import { setup } from "xstate";
 import { hotPathPlaceholder } from "./hot-path.logic.js";
 import type { SafeModeOptions } from "./safe-mode.machine.js";
 import { safeModeMachine } from "./safe-mode.machine.js";
-import { spsaMachine } from "./spsa.machine.js";
+import { resolveSpsaMachineInput, spsaMachine } from "./spsa.machine.js";
 
 /**
  * The root of an engine's actor system: it owns the SPSA cycle (`systemId: "spsa"`), the
@@ -26,7 +26,7 @@ export const engineMachine = setup({
 }).createMachine({
   id: "engine",
   context: ({ input }) => ({
-    stallAfter: input.stallAfter,
+    stallAfter: resolveSpsaMachineInput(input, "engine chart").stallAfter,
     ...(input.safeMode === undefined ? {} : { safeMode: input.safeMode }),
   }),
   invoke: [

@@ -43,4 +43,9 @@ export {
   type StrategySetting,
   solverMachine,
 } from "./solver.machine.js";
-export { type SpsaMachineContext, type SpsaMachineEvent, spsaMachine } from "./spsa.machine.js";
+export {
+  type SpsaMachineContext,
+  type SpsaMachineEvent,
+  type SpsaMachineInput,
+  spsaMachine,
+} from "./spsa.machine.js";

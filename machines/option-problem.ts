@@ -5,3 +5,10 @@ export interface OptionProblem {
   /** What is wrong, without the value (e.g. "must be a whole number ≥ 1"). */
   readonly reason: string;
 }
+
+/** A bad option value as an error message shows it (strings quoted, objects by their kind). */
+export function describeOptionValue(value: unknown): string {
+  if (typeof value === "string") return JSON.stringify(value);
+  if (Array.isArray(value)) return "an array";
+  return value === null || typeof value !== "object" ? String(value) : "an object";
+}

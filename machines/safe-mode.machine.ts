@@ -1,5 +1,5 @@
 import { assign, emit, setup } from "xstate";
-import type { OptionProblem } from "./option-problem.js";
+import { describeOptionValue, type OptionProblem } from "./option-problem.js";
 import {
   demandedLevel,
   demandsAtLeast,
@@ -135,8 +135,8 @@ export function resolveSafeModeOptions(input: SafeModeOptions | undefined): Reso
     const given = (input ?? {}) as Readonly<Record<string, unknown>>;
     const lines = problems.map((p) =>
       p.field === ""
-        ? `${p.reason}, got ${describeValue(input)}`
-        : `${p.field} ${p.reason}, got ${describeValue(given[p.field])}`,
+        ? `${p.reason}, got ${describeOptionValue(input)}`
+        : `${p.field} ${p.reason}, got ${describeOptionValue(given[p.field])}`,
     );
     throw new RangeError(`invalid SafeMode options: ${lines.join("; ")}`);
   }
@@ -144,13 +144,6 @@ export function resolveSafeModeOptions(input: SafeModeOptions | undefined): Reso
     dwellMs: input?.dwellMs ?? SAFE_MODE_DEFAULTS.dwellMs,
     healthyWindows: input?.healthyWindows ?? SAFE_MODE_DEFAULTS.healthyWindows,
   };
-}
-
-/** A short, readable rendering of a bad value for an error message. */
-function describeValue(value: unknown): string {
-  if (typeof value === "string") return JSON.stringify(value);
-  if (Array.isArray(value)) return "an array";
-  return value === null || typeof value !== "object" ? String(value) : "an object";
 }
 
 /** What the chart remembers; small and JSON-safe. */

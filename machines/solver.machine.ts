@@ -1,4 +1,5 @@
 import { assign, not, setup } from "xstate";
+import { describeOptionValue } from "./option-problem.js";
 
 /** How the probe's landscape was classified (recorded in the run). */
 export interface SolverClassification {
@@ -29,6 +30,28 @@ export type SolverMachineEvent =
   | { readonly type: "budget.spent" }
   /** The refine strategy has nothing left to try. */
   | { readonly type: "strategy.exhausted" };
+
+/** The strategy settings the chart selects among. */
+const STRATEGY_SETTINGS: readonly StrategySetting[] = ["auto", "nelder-mead", "tpe"];
+
+/**
+ * `input` checked as the chart's input (a visual tool or a direct user may give anything).
+ *
+ * @throws RangeError naming the field and the value refused: an unknown strategy would otherwise
+ * select `auto`'s branch without a word.
+ */
+export function resolveSolverMachineInput(input: unknown): { readonly strategy: StrategySetting } {
+  if (typeof input !== "object" || input === null || Array.isArray(input))
+    throw new RangeError(
+      `invalid solver chart input: expected an object { strategy }, got ${describeOptionValue(input)}`,
+    );
+  const { strategy } = input as { strategy?: unknown };
+  if (!STRATEGY_SETTINGS.includes(strategy as StrategySetting))
+    throw new RangeError(
+      `invalid solver chart input: strategy must be one of ${STRATEGY_SETTINGS.join(", ")}, got ${describeOptionValue(strategy)}`,
+    );
+  return { strategy: strategy as StrategySetting };
+}
 
 /**
  * Lifecycle of an ask/tell solver: probe → classify → select → refine (Nelder–Mead | TPE |
@@ -69,7 +92,7 @@ export const solverMachine = setup({
 }).createMachine({
   id: "solver",
   initial: "probe",
-  context: ({ input }) => ({ strategy: input.strategy, classification: null }),
+  context: ({ input }) => ({ strategy: resolveSolverMachineInput(input).strategy, classification: null }),
   states: {
     probe: {
       on: {

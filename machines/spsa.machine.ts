@@ -1,4 +1,5 @@
 import { setup } from "xstate";
+import { describeOptionValue } from "./option-problem.js";
 
 /** Control events the SPSA cycle reacts to (window cadence, never per digest). */
 export type SpsaMachineEvent =
@@ -20,6 +21,30 @@ export type SpsaMachineEvent =
 export interface SpsaMachineContext {
   /** After this many consecutive empty windows the cycle stalls (stops proposing). */
   readonly stallAfter: number;
+}
+
+/** The chart's input: after how many empty windows in a row the cycle stalls. */
+export interface SpsaMachineInput {
+  readonly stallAfter: number;
+}
+
+/**
+ * `input` checked as the chart's input (a visual tool or a direct user may give anything).
+ *
+ * @throws RangeError naming the field and the value refused: a chart that silently stalls at once
+ * (`stallAfter` 0 or −1) or never (NaN) is worse than one that does not start.
+ */
+export function resolveSpsaMachineInput(input: unknown, chart = "SPSA chart"): SpsaMachineInput {
+  if (typeof input !== "object" || input === null || Array.isArray(input))
+    throw new RangeError(
+      `invalid ${chart} input: expected an object { stallAfter }, got ${describeOptionValue(input)}`,
+    );
+  const { stallAfter } = input as { stallAfter?: unknown };
+  if (typeof stallAfter !== "number" || !Number.isSafeInteger(stallAfter) || stallAfter < 1)
+    throw new RangeError(
+      `invalid ${chart} input: stallAfter must be a whole number ≥ 1, got ${describeOptionValue(stallAfter)}`,
+    );
+  return { stallAfter };
 }
 
 /**
@@ -52,7 +77,7 @@ export const spsaMachine = setup({
   types: {
     context: {} as SpsaMachineContext,
     events: {} as SpsaMachineEvent,
-    input: {} as { readonly stallAfter: number },
+    input: {} as SpsaMachineInput,
   },
   actions: {
     /** Draw Δ and the gains for a new iteration. */
@@ -86,7 +111,7 @@ export const spsaMachine = setup({
 }).createMachine({
   id: "spsa",
   initial: "idle",
-  context: ({ input }) => ({ stallAfter: input.stallAfter }),
+  context: ({ input }) => ({ stallAfter: resolveSpsaMachineInput(input).stallAfter }),
   on: {
     pause: { target: ".paused", actions: ["abandonIteration", "discardWindow"] },
     reset: { target: ".cycle.holding", actions: ["abandonIteration"] },

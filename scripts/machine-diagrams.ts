@@ -381,7 +381,10 @@ export function renderIndexPage(pages: readonly MachinePage[]): string {
     "Each definition is one object literal, with no transition built by code, so tools that read " +
       "the source without running it see every transition (a test reads them so). To walk them " +
       "with `xstate/graph`, give the machine the `input` `createActor` would (the solver, SPSA and " +
-      "engine machines read theirs when they start), the events with their payloads, and an " +
+      'engine machines read theirs when they start: `{ strategy: "auto" | "nelder-mead" | "tpe" }`, ' +
+      "`{ stallAfter }` with a whole number ≥ 1, and `{ stallAfter, safeMode? }`; SafeMode and the " +
+      "breaker take their options, all optional; a bad or missing input fails the actor's start " +
+      "with a `RangeError` naming the field), the events with their payloads, and an " +
       "`xstate.after.<delay>.<state id>` event for each delayed transition, which the walker does " +
       "not send by itself (SafeMode's `dwell`, the breaker's `backoff`); serialise the breaker's " +
       "states without its `epoch`, a counter that never repeats. `test/machines-graph.test.ts` " +

@@ -333,10 +333,11 @@ describe("circuit-breaker options: one set of rules for the chart and the engine
         reason:
           "must be a number of milliseconds > 0 and at most 2147483647 (about 24.8 days, the longest timer Node keeps)",
       },
+      // The base was refused, so the cap's rule does not quote it as a floor.
       {
         field: "maxBackoffMs",
         reason:
-          "must be ≥ baseBackoffMs (-1) and ≤ 2147483647 (about 24.8 days, the longest timer Node keeps)",
+          "must be a number of milliseconds > 0 and at most 2147483647 (about 24.8 days, the longest timer Node keeps)",
       },
     ]);
   });

@@ -1,0 +1,55 @@
+import { describe, expect, it } from "vitest";
+import { createActor, initialTransition } from "xstate";
+import { engineMachine } from "../machines/engine.machine.js";
+import { solverMachine } from "../machines/solver.machine.js";
+import { spsaMachine } from "../machines/spsa.machine.js";
+
+/** The error a chart's start fails with when given `input`, as a visual tool or a JS caller would. */
+function startError(machine: Parameters<typeof createActor>[0], input: unknown): unknown {
+  const actor = createActor(machine, { input } as never);
+  let failure: unknown;
+  actor.subscribe({ error: (error) => (failure = error) });
+  actor.start();
+  actor.stop();
+  return failure;
+}
+
+describe("chart inputs", () => {
+  it.each([
+    [undefined, "invalid SPSA chart input: expected an object { stallAfter }, got undefined"],
+    [{}, "invalid SPSA chart input: stallAfter must be a whole number ≥ 1, got undefined"],
+    [{ stallAfter: 0 }, "stallAfter must be a whole number ≥ 1, got 0"],
+    [{ stallAfter: -1 }, "stallAfter must be a whole number ≥ 1, got -1"],
+    [{ stallAfter: Number.NaN }, "stallAfter must be a whole number ≥ 1, got NaN"],
+    [{ stallAfter: 2.5 }, "stallAfter must be a whole number ≥ 1, got 2.5"],
+    [{ stallAfter: "3" }, 'stallAfter must be a whole number ≥ 1, got "3"'],
+  ])("the SPSA chart refuses %j, naming the field and the value", (input, message) => {
+    const error = startError(spsaMachine, input);
+    expect(error).toBeInstanceOf(RangeError);
+    expect((error as Error).message).toContain(message);
+  });
+
+  it.each([
+    [undefined, "invalid solver chart input: expected an object { strategy }, got undefined"],
+    [{ strategy: "bogus" }, 'strategy must be one of auto, nelder-mead, tpe, got "bogus"'],
+    [{}, "strategy must be one of auto, nelder-mead, tpe, got undefined"],
+  ])("the solver chart refuses %j, naming the field and the value", (input, message) => {
+    const error = startError(solverMachine, input);
+    expect(error).toBeInstanceOf(RangeError);
+    expect((error as Error).message).toContain(message);
+  });
+
+  it("the engine chart refuses a missing stallAfter before its children start", () => {
+    const error = startError(engineMachine, {});
+    expect((error as Error).message).toBe(
+      "invalid engine chart input: stallAfter must be a whole number ≥ 1, got undefined",
+    );
+  });
+
+  it("takes good inputs as before", () => {
+    expect(initialTransition(spsaMachine, { stallAfter: 1 })[0].context).toEqual({ stallAfter: 1 });
+    for (const strategy of ["auto", "nelder-mead", "tpe"] as const) {
+      expect(initialTransition(solverMachine, { strategy })[0].context.strategy).toBe(strategy);
+    }
+  });
+});
