@@ -2,8 +2,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import fc from "fast-check";
-import { describe, expect, it } from "vitest";
-import { assign, createActor, setup } from "xstate";
+import { describe, expect, expectTypeOf, it } from "vitest";
+import { assign, createActor, type StateValue, setup } from "xstate";
 import { createEngine } from "../src/engine/engine.js";
 import { createSupervisor } from "../src/engine/supervisor.js";
 import {
@@ -170,7 +170,9 @@ describe("createMemoryInspector", () => {
       "@xstate.microstep",
       "@xstate.snapshot",
     ]);
-    const states = memory.snapshots("awkward").map((s) => (s as unknown as { value: string }).value);
+    // A machine's snapshot reads by its state value without a cast (type-checked by tsc).
+    const states = memory.snapshots("awkward").map((s) => s.value);
+    expectTypeOf(states).toEqualTypeOf<(StateValue | undefined)[]>();
     expect(states).toEqual(["idle", "busy", "idle"]);
     expect(memory.snapshots("nobody")).toEqual([]);
     memory.clear();
@@ -225,6 +227,22 @@ describe("createJsonlInspector", () => {
       expect(records.map((r) => r.type)).toEqual(["@xstate.snapshot", "@xstate.snapshot"]);
       expect(records.map((r) => (r.snapshot as { value: string }).value)).toEqual(["idle", "busy"]);
       expect(jsonl.error).toBeUndefined();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("refuses an include that names no inspection event type, before opening anything", () => {
+    const dir = mkdtempSync(join(tmpdir(), "arqon-inspect-"));
+    try {
+      const path = join(dir, "inspect.jsonl");
+      expect(() => createJsonlInspector(path, { include: ["@xstate.bogus" as never] })).toThrow(
+        /include holds "@xstate.bogus", not an inspection event type \(@xstate.actor, @xstate.event, /,
+      );
+      expect(() => createJsonlInspector(path, { include: "@xstate.event" as never })).toThrow(
+        'createJsonlInspector: include must be an array of inspection event types, got "@xstate.event"',
+      );
+      expect(existsSync(path)).toBe(false);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -187,6 +187,26 @@ describe("createSupervisor", () => {
     expect(memory.snapshots("spsa").length).toBeGreaterThan(1);
     await supervisor.close();
   });
+
+  it("tells one engine's internal actors from another's by their root's session id", async () => {
+    const clock = new ManualClock();
+    const memory = createMemoryInspector();
+    const supervisor = createSupervisor({ inspect: memory.inspect });
+    const checkout = supervisor.spawn("checkout", config(clock, 1));
+    const search = supervisor.spawn("search", config(clock, 2));
+    supervisor.send("search", { type: "halt", reason: "x" });
+    const modes = (engine: Engine) =>
+      memory.snapshots("safeMode", engine.actor.sessionId).map((snapshot) => snapshot.value);
+    expect(modes(checkout)).toEqual(["normal"]);
+    expect(modes(search)).toEqual(["normal", "halted"]);
+    // Unfiltered, the two engines' charts are mixed, as the sink received them.
+    expect(memory.snapshots("safeMode").map((snapshot) => snapshot.value)).toEqual([
+      "normal",
+      "normal",
+      "halted",
+    ]);
+    await supervisor.close();
+  });
 });
 
 describe("createSupervisor: many engines", () => {

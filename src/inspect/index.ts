@@ -24,6 +24,6 @@ export {
   type JsonlInspectorOptions,
   type LineWritable,
 } from "./jsonl-inspector.js";
-export { createMemoryInspector, type MemoryInspector } from "./memory-inspector.js";
+export { createMemoryInspector, type InspectedSnapshot, type MemoryInspector } from "./memory-inspector.js";
 export { MissingPeerError } from "./optional-peer.js";
 export { type JsonValue, type SafeJsonOptions, stringifySafe, toJsonSafe } from "./safe-json.js";

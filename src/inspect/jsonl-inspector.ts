@@ -1,4 +1,5 @@
 import type { InspectionEvent } from "xstate";
+import { shownValue } from "../shown-value.js";
 import { type InspectionEventType, type InspectionSink, toInspectionRecord } from "./inspection-record.js";
 import { checkSafeJsonOptions, type SafeJsonOptions } from "./safe-json.js";
 
@@ -83,6 +84,7 @@ export function createJsonlInspector(
 ): JsonlInspector {
   // Checked now, before the file is opened: inside the sink a throw would only be kept in `error`.
   checkSafeJsonOptions("createJsonlInspector", options);
+  checkIncludeOption(options.include);
   const owned = typeof target === "string" ? openAppendStream(target) : undefined;
   const writable = typeof target === "string" ? undefined : target;
   const include = options.include === undefined ? undefined : new Set(options.include);
@@ -144,4 +146,28 @@ export function createJsonlInspector(
       return fileClosed;
     },
   };
+}
+
+/** The inspection event types XState v5 reports (a record, so that the compiler asks for every one). */
+const INSPECTION_EVENT_TYPES = Object.keys({
+  "@xstate.actor": true,
+  "@xstate.event": true,
+  "@xstate.snapshot": true,
+  "@xstate.transition": true,
+  "@xstate.microstep": true,
+  "@xstate.action": true,
+} satisfies Record<InspectionEventType, true>) as InspectionEventType[];
+
+/** Refuses an `include` that is not a list of inspection event types: a misspelt type would record nothing. */
+function checkIncludeOption(include: unknown): void {
+  if (include === undefined) return;
+  if (!Array.isArray(include))
+    throw new RangeError(
+      `createJsonlInspector: include must be an array of inspection event types, got ${shownValue(include)}`,
+    );
+  for (const type of include)
+    if (!INSPECTION_EVENT_TYPES.includes(type as InspectionEventType))
+      throw new RangeError(
+        `createJsonlInspector: include holds ${shownValue(type)}, not an inspection event type (${INSPECTION_EVENT_TYPES.join(", ")})`,
+      );
 }

@@ -1,5 +1,14 @@
-import type { InspectionEvent, Snapshot } from "xstate";
+import type { InspectionEvent, Snapshot, StateValue } from "xstate";
 import type { InspectionEventType, InspectionSink } from "./inspection-record.js";
+
+/**
+ * A snapshot as inspection reports it: a state machine's carries its state `value` and `context`;
+ * other actors' (callbacks, promises, the hot path) have neither.
+ */
+export type InspectedSnapshot = Snapshot<unknown> & {
+  readonly value?: StateValue;
+  readonly context?: unknown;
+};
 
 /** An inspection sink that keeps every event in memory, for tests and debugging. */
 export interface MemoryInspector {
@@ -9,9 +18,13 @@ export interface MemoryInspector {
   readonly events: readonly InspectionEvent[];
   /**
    * Snapshots reported by `@xstate.snapshot` events, in order; with `actorId`, only those of the
-   * actor whose session id, id or system id equals it.
+   * actor whose session id, id or system id equals it; with `rootId`, only those of actors in the
+   * system whose root actor has that session id. An engine's internal actors (`spsa`, `safeMode`…)
+   * form a system of their own whose root is `engine.actor`, so
+   * `snapshots("safeMode", engine.actor.sessionId)` tells one engine's apart from another's when
+   * several share a sink (a supervisor's).
    */
-  snapshots(actorId?: string): Snapshot<unknown>[];
+  snapshots(actorId?: string, rootId?: string): InspectedSnapshot[];
   /** The types of the events received, in order (handy for assertions). */
   types(): InspectionEventType[];
   /** Forgets every event received so far. */
@@ -35,7 +48,7 @@ function answersTo(ref: unknown, name: string): boolean {
  * ```ts
  * const inspector = createMemoryInspector();
  * const engine = createEngine({ ...config, inspect: inspector.inspect });
- * inspector.snapshots("spsa").at(-1); // the SPSA cycle's latest snapshot
+ * inspector.snapshots("spsa").at(-1)?.value; // the SPSA cycle's latest state, e.g. { cycle: "plus" }
  * ```
  */
 export function createMemoryInspector(): MemoryInspector {
@@ -45,10 +58,11 @@ export function createMemoryInspector(): MemoryInspector {
       events.push(event);
     },
     events,
-    snapshots(actorId) {
-      const out: Snapshot<unknown>[] = [];
+    snapshots(actorId, rootId) {
+      const out: InspectedSnapshot[] = [];
       for (const event of events) {
         if (event.type !== "@xstate.snapshot") continue;
+        if (rootId !== undefined && event.rootId !== rootId) continue;
         if (actorId === undefined || answersTo(event.actorRef, actorId)) out.push(event.snapshot);
       }
       return out;
