@@ -5,8 +5,11 @@
 
 import type { ConfigIssue } from "./errors.js";
 
-/** Names that would not survive as keys of a plain object (`{ __proto__: 1 }` sets the prototype). */
-const RESERVED_NAMES = ["__proto__", "constructor", "prototype"];
+/**
+ * Names that would not survive as keys of a plain object (`{ __proto__: 1 }` sets the prototype),
+ * and the empty name, which no flag, environment variable or metric label could show.
+ */
+const RESERVED_NAMES = ["__proto__", "constructor", "prototype", ""];
 
 /**
  * The issues `check` finds in `input`, after an issue (path `key`) for each entry of its record
@@ -33,7 +36,13 @@ export function withReservedNameIssues(
     (issue) => !(issue.path === key && Object.keys(kept).length === 0),
   );
   return [
-    ...reserved.map((name) => ({ path: key, message: `"${name}" is reserved and cannot name a parameter` })),
+    ...reserved.map((name) => ({
+      path: key,
+      message:
+        name === ""
+          ? "a parameter name must not be empty"
+          : `"${name}" is reserved and cannot name a parameter`,
+    })),
     ...rest,
   ];
 }

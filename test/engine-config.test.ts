@@ -341,6 +341,14 @@ describe("engine config: reserved names", () => {
   });
 });
 
+describe("engine config: the empty name", () => {
+  it("rejects an empty parameter name, as a supervisor refuses an empty engine name", () => {
+    expect(
+      engineConfigIssues({ seed: 1, params: { "": { min: 0, max: 1 }, x: { min: 0, max: 1 } } }),
+    ).toEqual([{ path: "params", message: "a parameter name must not be empty" }]);
+  });
+});
+
 describe("engine config: reserved names among other problems", () => {
   it("names each reserved name and still reports the rest", () => {
     const params = JSON.parse('{"constructor": {"min": 0, "max": 1}, "x": {"min": 5, "max": 1}}');

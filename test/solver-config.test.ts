@@ -91,6 +91,12 @@ describe("solver config", () => {
     }
   });
 
+  it("rejects an empty parameter name", () => {
+    expect(solverConfigIssues({ ...valid, bounds: { "": { min: 0, max: 1 } } })).toEqual([
+      { path: "bounds", message: "a parameter name must not be empty" },
+    ]);
+  });
+
   it("names every reserved parameter name and still reports every other problem", () => {
     const raw = JSON.parse(
       '{"bounds": {"constructor": {"min": 0, "max": 1}, "__proto__": {"min": 0, "max": 1}, "x": {"min": 2, "max": 1}}, "budget": 0, "seed": "x", "bugdet": 3}',
