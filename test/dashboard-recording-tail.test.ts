@@ -3,7 +3,9 @@ import {
   closeSync,
   openSync,
   readdirSync,
+  readSync,
   renameSync,
+  rmSync,
   statSync,
   truncateSync,
   writeFileSync,
@@ -199,6 +201,105 @@ describe("following a decision log", () => {
     expect(seqs(first)).toEqual([1, 2]);
     const rest = await drainTail(tail);
     expect(seqs([...first, ...rest])).toEqual(range(1, 7));
+  });
+});
+
+describe("a damaged decision log", () => {
+  /** A log of `count` records over segments of about 2 KiB, closed; returns its directory and segment paths. */
+  const writtenLog = (count: number) => {
+    const dir = join(tempDir(), "log");
+    const log = openDecisionLog({ dir, header: { kind: "header", engine: "test" }, segmentBytes: 2048 });
+    for (let i = 1; i <= count; i++) {
+      log.append(record(i, { note: "n".repeat(40) }));
+      // A segment rolls over between commits: commit every ten records.
+      if (i % 10 === 0) log.flush();
+    }
+    log.close();
+    const segments = readdirSync(dir)
+      .filter((n) => n.endsWith(".alog"))
+      .sort()
+      .map((n) => join(dir, n));
+    return { dir, segments };
+  };
+  /** Inverts the byte at `at` of the file at `path`. */
+  const flip = (path: string, at: number) => {
+    const fd = openSync(path, "r+");
+    const byte = Buffer.alloc(1);
+    readSync(fd, byte, 0, 1, at);
+    byte[0] = byte[0]! ^ 0xff;
+    writeSync(fd, byte, 0, 1, at);
+    closeSync(fd);
+  };
+
+  it("reports a bad frame with valid ones after it, naming the segment and offset, as replay does", async () => {
+    const { dir, segments } = writtenLog(60);
+    const last = segments.at(-1)!;
+    flip(last, 300);
+    const tail = await RecordingTail.open(dir);
+    await expect(drainTail(tail)).rejects.toThrow(
+      new RegExp(
+        `decision log corrupt: ${last.replaceAll("/", "\\/")} at byte \\d+: bad frame \\(length or CRC\\)`,
+      ),
+    );
+    await expect(followRecording(dir, { intervalMs: 20 })).rejects.toThrow(RecordingError);
+    expect(() => readDecisionLog(dir)).toThrow(/decision log corrupt: .* bad frame \(length or CRC\)/);
+  });
+
+  it("reports a bad frame in a segment that a later one follows, even with nothing valid after it", async () => {
+    const { dir, segments } = writtenLog(60);
+    expect(segments.length).toBeGreaterThan(2);
+    const middle = segments[1]!;
+    truncateSync(middle, statSync(middle).size - 3);
+    appendFileSync(middle, Buffer.from([1, 2, 3]));
+    await expect(drainTail(await RecordingTail.open(dir))).rejects.toThrow(/bad frame \(length or CRC\)/);
+  });
+
+  it("reports a missing segment and a damaged header", async () => {
+    const gap = writtenLog(60);
+    rmSync(gap.segments[1]!);
+    await expect(drainTail(await RecordingTail.open(gap.dir))).rejects.toThrow(
+      /segment numbering gap: 00000002\.alog is missing between 00000001\.alog and 00000003\.alog/,
+    );
+    const header = writtenLog(10);
+    flip(header.segments[0]!, 12);
+    await expect(followRecording(header.dir, { intervalMs: 20 })).rejects.toThrow(
+      /decision log corrupt: .*00000001\.alog at byte 0: bad frame/,
+    );
+  });
+
+  it("waits at a torn tail at the end of the log, and reads on once it is written whole", async () => {
+    const dir = tempDir();
+    const frame = (value: object) => Buffer.from(encodeFrame(Buffer.from(JSON.stringify(value))));
+    const entry = (seq: number) => frame({ seq, kind: "audit", event: event(seq) });
+    const segment = join(dir, "00000001.alog");
+    const second = entry(2);
+    writeFileSync(
+      segment,
+      Buffer.concat([frame({ seq: 0, kind: "header" }), entry(1), second.subarray(0, 10)]),
+    );
+    const tail = await RecordingTail.open(dir);
+    expect(seqs(await drainTail(tail))).toEqual([1]);
+    for (let i = 0; i < 30; i++) expect(await tail.poll()).toEqual([]);
+    appendFileSync(segment, second.subarray(10));
+    expect(seqs(await drainTail(tail))).toEqual([2]);
+  });
+
+  it("reports a segment cut short before its successor once reads stay held there", async () => {
+    const dir = tempDir();
+    const frame = (value: object) => Buffer.from(encodeFrame(Buffer.from(JSON.stringify(value))));
+    const entry = (seq: number) => frame({ seq, kind: "audit", event: event(seq) });
+    writeFileSync(join(dir, "00000001.alog"), Buffer.concat([frame({ seq: 0, kind: "header" }), entry(1)]));
+    writeFileSync(
+      join(dir, "00000002.alog"),
+      Buffer.concat([frame({ seq: 3, kind: "segment", segment: 2 }), entry(4)]),
+    );
+    const tail = await RecordingTail.open(dir);
+    expect(seqs(await tail.poll())).toEqual([1]);
+    // A commit to the first segment could still be landing: held, not yet damage.
+    for (let i = 0; i < 18; i++) expect(await tail.poll()).toEqual([]);
+    await expect(tail.poll()).rejects.toThrow(
+      /00000001\.alog at byte \d+: segment ends at seq 1, but the next one's header follows seq 3, unchanged over 20 reads/,
+    );
   });
 });
 

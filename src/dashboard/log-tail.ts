@@ -1,5 +1,6 @@
 import { open } from "node:fs/promises";
 import type { AuditDecodeContext, AuditEvent } from "../audit/events.js";
+import { LogCorruptionError } from "../log/errors.js";
 import { FRAME_HEADER_BYTES, type FrameSlice, MAX_PAYLOAD_BYTES, readFrame } from "../log/frame.js";
 import { auditEventOf } from "../log/log-records.js";
 import type { LogRecord } from "../log/records.js";
@@ -9,7 +10,7 @@ import {
   type RawRingRecord,
   RING_RECORD_KIND,
 } from "../log/ring-record.js";
-import { decodePayload } from "../log/scan.js";
+import { decodePayload, hasValidFrameFrom, numberingGap } from "../log/scan.js";
 import { listSegments, type SegmentFile } from "../log/segments.js";
 import { EventLoopSlices } from "../runtime/event-loop-slices.js";
 
@@ -53,8 +54,14 @@ type SegmentStep =
  * @remarks
  * The log is found as its reader finds it: it starts at the highest-numbered segment whose first
  * record is the header (seq 0), and continues through the following segments. Reading stops at
- * the first frame that is incomplete (still being written) or bad (a torn tail, damage), and
- * goes on from there once it is valid. When a segment read from has vanished, was replaced or
+ * the first frame that is incomplete or bad at the end of the last segment (still being written,
+ * or a torn tail), and goes on from there once it is valid. Damage anywhere else (a bad frame with
+ * a valid one after it or in a segment that is not the last, a missing segment, a segment that
+ * does not continue the one before, a bad header) throws a {@link LogCorruptionError} naming the
+ * segment file and byte offset, as the log's reader does: a damaged log must not read as a
+ * shorter, healthy one. A segment that ends short of where its successor's header says it does is
+ * reported once reads have stayed held there for a while (a writer's commit can still be landing
+ * in one segment while the next has begun). When a segment read from has vanished, was replaced or
  * shrank (a compaction), the log is found again and read from its start; records whose seq is not
  * above the last one seen are skipped, so each arrives once, in order. A different log written
  * anew in the directory is not told apart: its records show only past the last seq seen.
@@ -66,6 +73,15 @@ export class DecisionLogTail {
   private lastSeq = 0;
   /** Bytes read from segment files so far. */
   bytesRead = 0;
+  /**
+   * Where the last read stopped short of a later segment it could not yet move to (an incomplete
+   * frame, or a next segment whose header says records are still to come): a commit of the writer
+   * still under way, or a segment cut short. The latter never changes, so after
+   * {@link HELD_READS} reads held at the same place with nothing new it is reported as damage.
+   */
+  private held: Held | undefined;
+  private lastHeld: Held | undefined;
+  private heldReads = 0;
 
   constructor(readonly dir: string) {}
 
@@ -74,6 +90,26 @@ export class DecisionLogTail {
    * (more when a single frame is larger); `behind` is true when more is waiting.
    */
   async read(limit: number): Promise<{ events: AuditEvent[]; behind: boolean }> {
+    this.held = undefined;
+    const read = await this.readSteps(limit);
+    const held = this.held as Held | undefined;
+    if (held === undefined) this.heldReads = 0;
+    else {
+      const same = this.lastHeld?.path === held.path && this.lastHeld.offset === held.offset;
+      this.heldReads = same ? this.heldReads + 1 : 1;
+      if (this.heldReads >= HELD_READS)
+        throw new LogCorruptionError(
+          held.path,
+          held.offset,
+          `${held.reason}, unchanged over ${HELD_READS} reads while a later segment exists`,
+        );
+    }
+    this.lastHeld = held;
+    return read;
+  }
+
+  /** {@link read}'s work: what it returns, and where it was held (see {@link held}). */
+  private async readSteps(limit: number): Promise<{ events: AuditEvent[]; behind: boolean }> {
     const events: AuditEvent[] = [];
     let budget = limit;
     // At most one rescan per call: a log rewritten while it is read is found again next time.
@@ -89,7 +125,8 @@ export class DecisionLogTail {
       for (;;) {
         const file = segments.find((s) => s.number === cursor.segment);
         if (file === undefined) break;
-        const step = await this.readSegment(file.path, cursor, budget, events);
+        const last = !segments.some((s) => s.number > cursor.segment);
+        const step = await this.readSegment(file.path, cursor, budget, events, last);
         if (step === "rescan") break;
         budget -= step.bytes;
         if (step.more) return { events, behind: true };
@@ -100,12 +137,33 @@ export class DecisionLogTail {
         // The next segment continues this one when its header repeats the seq of this one's last
         // record (else a write to this one is still under way, or a segment is missing), or starts
         // a log of its own (a compaction's): then it is read as the new start.
+        // A segment listed after this one was created once this one was complete, so anything
+        // but a continuation or a new start is damage; a first frame not yet complete is a
+        // segment still being created.
         const first = await this.firstRecord(next.path);
-        const continues =
-          first !== null &&
-          (isLogHeader(first) ||
-            (next.number === cursor.segment + 1 && first.kind === "segment" && first.seq === cursor.last));
-        if (!continues) return { events, behind: false };
+        if (first === null) return { events, behind: false };
+        if (first === "bad") throw new LogCorruptionError(next.path, 0, "bad frame (length or CRC)");
+        if (!isLogHeader(first)) {
+          const gap = numberingGap(file, next);
+          if (gap !== null) throw new LogCorruptionError(next.path, 0, gap);
+          if (first.kind !== "segment")
+            throw new LogCorruptionError(next.path, 0, "segment does not start with a segment header");
+          if (first.seq < cursor.last)
+            throw new LogCorruptionError(
+              next.path,
+              0,
+              `segment header seq ${first.seq} does not follow seq ${cursor.last}`,
+            );
+          // Records up to its seq are still to come in this segment (a commit under way).
+          if (first.seq > cursor.last) {
+            this.held = {
+              path: file.path,
+              offset: cursor.offset,
+              reason: `segment ends at seq ${cursor.last}, but the next one's header follows seq ${first.seq}`,
+            };
+            return { events, behind: false };
+          }
+        }
         cursor.segment = next.number;
         cursor.offset = 0;
         cursor.last = 0;
@@ -128,15 +186,23 @@ export class DecisionLogTail {
   private async findRoot(
     segments: readonly SegmentFile[],
   ): Promise<{ number: number; header: Entry } | undefined> {
+    let damaged: string | undefined;
     for (let i = segments.length - 1; i >= 0; i--) {
       const first = await this.firstRecord(segments[i]!.path);
-      if (first !== null && isLogHeader(first)) return { number: segments[i]!.number, header: first };
+      if (first === "bad") damaged = segments[i]!.path;
+      else if (first !== null && isLogHeader(first)) return { number: segments[i]!.number, header: first };
     }
+    // No segment starts the log, and one starts with a bad frame: its header was damaged.
+    if (damaged !== undefined) throw new LogCorruptionError(damaged, 0, "bad frame (length or CRC)");
     return undefined;
   }
 
-  /** The first record of the segment at `path`, or null when there is no valid one (yet). */
-  private async firstRecord(path: string): Promise<Entry | null> {
+  /**
+   * The first record of the segment at `path`; null when there is none yet (an empty or
+   * incomplete first frame, or the file vanished), `"bad"` when the first frame is complete but
+   * fails its checks or does not decode.
+   */
+  private async firstRecord(path: string): Promise<Entry | null | "bad"> {
     let handle: Awaited<ReturnType<typeof open>>;
     try {
       handle = await open(path, "r");
@@ -148,12 +214,15 @@ export class DecisionLogTail {
       const { bytesRead } = await handle.read(head, 0, head.length, 0);
       this.bytesRead += bytesRead;
       const length = head.readUInt32LE(0);
-      if (bytesRead < head.length || length === 0 || length > MAX_PAYLOAD_BYTES) return null;
+      if (bytesRead < head.length) return null;
+      if (length === 0 || length > MAX_PAYLOAD_BYTES) return "bad";
       const frame = Buffer.alloc(FRAME_HEADER_BYTES + length);
       const read = await handle.read(frame, 0, frame.length, 0);
       this.bytesRead += read.bytesRead;
       const slice = readFrame(frame, 0, read.bytesRead);
-      return typeof slice === "string" ? null : decodeFrame(frame, slice, undefined);
+      if (slice === "truncated payload" || slice === "truncated header") return null;
+      if (typeof slice === "string") return "bad";
+      return decodeFrame(frame, slice, undefined) ?? "bad";
     } finally {
       await handle.close();
     }
@@ -162,13 +231,16 @@ export class DecisionLogTail {
   /**
    * Reads the segment at `path` from the cursor, at most `limit` bytes (or the one frame there when
    * it is larger), decodes each valid frame and adds the audit events past {@link lastSeq} to
-   * `events`; advances the cursor past the frames read.
+   * `events`; advances the cursor past the frames read. `last`: no later segment was listed.
+   *
+   * @throws LogCorruptionError at the first frame that cannot be a write still under way.
    */
   private async readSegment(
     path: string,
     cursor: LogCursor,
     limit: number,
     events: AuditEvent[],
+    last: boolean,
   ): Promise<SegmentStep> {
     let handle: Awaited<ReturnType<typeof open>>;
     try {
@@ -209,17 +281,34 @@ export class DecisionLogTail {
     while (at < chunk.length) {
       await slices.pause();
       const frame = readFrame(chunk, at);
-      // Incomplete (being written, or cut by the limit) or bad (a torn tail, damage): stop here.
-      if (typeof frame === "string") break;
-      const record = decodeFrame(chunk, frame, cursor.context);
-      if (record === null) break;
       const offset = cursor.offset + at;
+      if (typeof frame === "string") {
+        // Incomplete: cut by the read's limit, or still being written (a commit to a segment can
+        // still be under way when the next segment has been started).
+        if (frame === "truncated header" || frame === "truncated payload") {
+          if (!limited && !last)
+            this.held = { path, offset, reason: `segment ends inside a frame (${frame})` };
+          break;
+        }
+        // Bad: a torn tail only at the very end of the log, with no valid frame after it.
+        if (last && !(await validFrameAfter(path, chunk, at, limited, offset))) break;
+        throw new LogCorruptionError(path, offset, "bad frame (length or CRC)");
+      }
+      // A frame whose checks pass was written whole: one that does not decode is damage.
+      const record = decodeFrame(chunk, frame, cursor.context);
+      if (record === null)
+        throw new LogCorruptionError(
+          path,
+          offset,
+          "record that cannot be decoded (an audit ring record with no audit.context before it?)",
+        );
       if (offset === 0) {
         // A segment's first record: the log header (a new start) or a segment header (a link).
         if (isLogHeader(record)) {
           cursor.root = cursor.segment;
           cursor.context = undefined;
-        } else if (record.kind !== "segment") break;
+        } else if (record.kind !== "segment")
+          throw new LogCorruptionError(path, 0, "segment does not start with a segment header");
       } else {
         cursor.context = auditContextOf(record) ?? cursor.context;
         if (record.seq > this.lastSeq) {
@@ -236,6 +325,45 @@ export class DecisionLogTail {
     return { bytes: chunk.length, atEnd: cursor.offset === size, more: limited && at > 0 };
   }
 }
+
+/**
+ * Whether a valid frame starts after the bad one at `at` of `chunk` (at `fileOffset` of the file at
+ * `path`); when the read was limited, the rest of the file is read to tell (a rare path: damage, or
+ * a torn tail in a log that grew past one read).
+ */
+async function validFrameAfter(
+  path: string,
+  chunk: Buffer,
+  at: number,
+  limited: boolean,
+  fileOffset: number,
+): Promise<boolean> {
+  if (hasValidFrameFrom(chunk, at + 1)) return true;
+  if (!limited) return false;
+  const handle = await open(path, "r");
+  try {
+    const rest = Buffer.alloc(Math.max(0, (await handle.stat()).size - fileOffset));
+    const { bytesRead } = await handle.read(rest, 0, rest.length, fileOffset);
+    return hasValidFrameFrom(rest.subarray(0, bytesRead), 1);
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Where and why a read was held before a later segment (see `DecisionLogTail.held`). */
+interface Held {
+  readonly path: string;
+  readonly offset: number;
+  readonly reason: string;
+}
+
+/**
+ * Reads held at the same place, with a later segment listed and nothing new, after which the log
+ * is reported damaged. A writer's write lands in milliseconds (its fsync may take longer, but the
+ * bytes are readable before it); a dashboard polls every 20 ms at the fastest, so this is at least
+ * 0.4 s, 10 s at the default interval.
+ */
+const HELD_READS = 20;
 
 /** Whether every segment from the cursor's root to the one it reads is still there. */
 function covers(cursor: LogCursor, segments: readonly SegmentFile[]): boolean {

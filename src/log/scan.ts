@@ -549,7 +549,8 @@ function readSegment(dir: string, segment: SegmentFile): Buffer {
  * Why `segment` cannot follow `previous` (a segment file missing between them), or null. Writers
  * number segments without gaps, so a gap is a deleted file whose records are lost.
  */
-function numberingGap(previous: SegmentFile, segment: SegmentFile): string | null {
+/** Why `segment` does not follow `previous` in numbering (segments missing), or null when it does. */
+export function numberingGap(previous: SegmentFile, segment: SegmentFile): string | null {
   if (segment.number === previous.number + 1) return null;
   const first = segmentName(previous.number + 1);
   const missing =
@@ -630,7 +631,7 @@ export function decodePayload(bytes: Uint8Array, start: number, end: number): Lo
  * Whether any valid frame starts at or after `from`. Only offsets whose payload would begin with
  * the `{"seq":` prefix are checked in full, which keeps the search linear in practice.
  */
-function hasValidFrameFrom(bytes: Uint8Array, from: number): boolean {
+export function hasValidFrameFrom(bytes: Uint8Array, from: number): boolean {
   const first = PREFIX_BYTES[0]!;
   for (let p = bytes.indexOf(first, from + FRAME_HEADER_BYTES); p !== -1; p = bytes.indexOf(first, p + 1)) {
     if (!startsWithPrefix(bytes, p)) continue;
