@@ -8,7 +8,7 @@ import {
   writeFileSync,
 } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { Cause, Effect, Exit, Option, TestClock, TestContext } from "effect";
 import { afterAll, describe, expect, it } from "vitest";
 import type { EngineConfig } from "../src/engine/config.js";
@@ -290,7 +290,21 @@ describe.each([
     const third = await open(config(clock), { dir, strict: false });
     expect(third.recovery?.kind).toBe("corruption");
     expect(third.restart?.lastDurableGeneration).toBe(expected);
+    // The repair is written into the log with the restart, so its readers learn of it too.
+    const repair = {
+      kind: "corruption",
+      segment: basename(third.recovery!.segment),
+      truncatedAt: third.recovery!.truncatedAt,
+      bytesDropped: third.recovery!.bytesDropped,
+      reason: third.recovery!.reason,
+      setAside: third.recovery!.setAside!.map((path) => basename(path)),
+    };
+    expect(repair.bytesDropped).toBeGreaterThan(0);
+    expect(repair.setAside.length).toBeGreaterThan(0);
+    expect(third.restart?.repair).toEqual(repair);
     await third.close();
+    const result = await replay(dir);
+    expect(result.runs.map((r) => r.repair)).toEqual([undefined, undefined, repair]);
   });
 
   it("a log created over an empty first segment (a crash before its header) is a first run", async () => {

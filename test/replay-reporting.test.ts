@@ -1,5 +1,5 @@
 import { appendFileSync, readdirSync } from "node:fs";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { VirtualTimeScheduler } from "rxjs";
 import { describe, expect, it } from "vitest";
 import { createLoggedEngine, replay } from "../src/node.js";
@@ -70,6 +70,25 @@ describe("replay of a log with a torn tail", () => {
     const accepted = await runArqonInProcess(["replay", dir, "--accept-torn-tail"], dir);
     expect(accepted.stderr).toContain("(accepted: --accept-torn-tail)");
     expect(accepted.status).toBe(0);
+  });
+
+  it("says when a later run's open cut the torn tail off, so the repair is not silent", async () => {
+    const dir = logDir();
+    await loggedRun(dir, 200);
+    const segment = lastSegment(dir);
+    appendFileSync(segment, Buffer.alloc(37, 0xab));
+    await loggedRun(dir, 20);
+    const result = await replay(dir);
+    expect(result.ok).toBe(true);
+    expect(result.tornTail).toBeNull();
+    expect(result.runs[1]!.repair).toMatchObject({ kind: "torn-tail", bytesDropped: 37 });
+    const cli = await runArqonInProcess(["replay", dir], dir);
+    expect(cli.stderr).toMatch(
+      new RegExp(
+        `^arqon replay: before run 2 began, the log was repaired: a torn last write was cut off \\(${basename(segment).replace(".", "\\.")} was cut at byte \\d+, 37 bytes taken out\\); the runs before it may have lost their last records\n$`,
+      ),
+    );
+    expect(cli.status).toBe(0);
   });
 
   it("a clean log has no torn tail and exits 0", async () => {

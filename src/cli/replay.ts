@@ -2,6 +2,7 @@ import { resolve } from "node:path";
 import type { AuditEvent } from "../audit/events.js";
 import { DECISION_RULES } from "../engine/decision-rules.js";
 import { encodeNumbers } from "../log/json-numbers.js";
+import type { LoggedRepair } from "../log/log-records.js";
 import type { TornTail } from "../log/scan.js";
 import { describeGenerations } from "../replay/read-log.js";
 import {
@@ -80,6 +81,7 @@ export async function replayCommand(argv: readonly string[], io: CliIo): Promise
     return result.ok && !refused ? 0 : 1;
   }
   if (result.runs.some((r) => r.options === "pinned")) io.stderr(PINNED_OPTIONS_LINE);
+  for (const r of result.runs) if (r.repair !== undefined) io.stderr(repairLine(r.run, r.repair));
   if (result.tornTail !== null) io.stderr(tornTailLine(result.tornTail, !tornTailRefused));
   if (result.unclosed !== null) io.stderr(unclosedLine(result.unclosed, openAccepted, tornTailAccepted));
   // A log never continued keeps its one-line report; runs are listed when there are several or one was chosen.
@@ -128,6 +130,20 @@ function tornTailLine(tail: TornTail, accepted: boolean): string {
   return accepted
     ? `arqon replay: ${what} (accepted: --accept-torn-tail)\n`
     : `arqon replay: ${what}; exit 1 (--accept-torn-tail accepts it)\n`;
+}
+
+/** What a repair on opening the log took out of it before run `run` began. */
+function repairLine(run: number, repair: LoggedRepair): string {
+  const cut = `${repair.segment} was cut at byte ${repair.truncatedAt}, ${repair.bytesDropped} bytes taken out`;
+  const what =
+    repair.kind === "torn-tail"
+      ? `a torn last write was cut off (${cut})`
+      : `damage was set aside (${repair.reason ?? "reason not recorded"}; ${cut}${
+          repair.setAside === undefined || repair.setAside.length === 0
+            ? ""
+            : `, now in ${repair.setAside.length === 1 ? repair.setAside[0] : `${repair.setAside.length} files: ${repair.setAside[0]} … ${repair.setAside.at(-1)}`}`
+        })`;
+  return `arqon replay: before run ${run} began, the log was repaired: ${what}; the runs before it may have lost their last records\n`;
 }
 
 /** What a log ending without its close marker means, and what it means for the exit code. */

@@ -1,3 +1,4 @@
+import { basename } from "node:path";
 import { Effect, type Scope } from "effect";
 import { asyncScheduler } from "rxjs";
 import { FIELD_GENERATION, FIELD_SEQ } from "../audit/events.js";
@@ -7,7 +8,13 @@ import { createEngine, Engine } from "../engine/engine.js";
 import { ConfigError, errorMessage } from "../errors.js";
 import { makeDecisionLog } from "./decision-log.js";
 import { asLogError, LogError } from "./errors.js";
-import { auditEventOf, ENGINE_LOG_FORMAT, engineHeaderOf, engineLogHeader } from "./log-records.js";
+import {
+  auditEventOf,
+  ENGINE_LOG_FORMAT,
+  engineHeaderOf,
+  engineLogHeader,
+  type LoggedRepair,
+} from "./log-records.js";
 import { RecordingClock } from "./recording-clock.js";
 import {
   CLOSE_MARKER_KIND,
@@ -46,8 +53,18 @@ export interface EngineLogRestart {
   readonly lastDurableGeneration: number;
   /** The new engine's live generation when it started (0: a new engine starts at its init values). */
   readonly liveGeneration: number;
-  /** Generations between the two that the log cannot account for (0 when none). */
+  /**
+   * How many generations the new engine starts behind the previous run's last durable one
+   * (`lastDurableGeneration − liveGeneration`, at least 0): a new engine starts again from its
+   * init values at generation 0, so this is the previous run's progress it does not carry on from.
+   */
   readonly gap: number;
+  /**
+   * What opening the log had to repair before this run began (a torn tail cut off, damage set
+   * aside), also written to the log so that a reader of it learns of the repair; absent when
+   * nothing was repaired (a stale lock taken over is not a repair of the data).
+   */
+  readonly repair?: LoggedRepair;
 }
 
 /** An engine that writes its decision log, and the log (see {@link createLoggedEngine}). */
@@ -405,6 +422,19 @@ function wireToLog(config: EngineConfig, log: DecisionLogWriter): EngineConfig {
   };
 }
 
+/** `recovery` as a restart record carries it, or undefined when it repaired nothing. */
+function loggedRepair(recovery: LogRecovery | null): LoggedRepair | undefined {
+  if (recovery === null || recovery.kind === "stale-lock") return undefined;
+  return {
+    kind: recovery.kind,
+    segment: basename(recovery.segment),
+    truncatedAt: recovery.truncatedAt,
+    bytesDropped: recovery.bytesDropped,
+    ...(recovery.reason === undefined ? {} : { reason: recovery.reason }),
+    ...(recovery.setAside === undefined ? {} : { setAside: recovery.setAside.map((path) => basename(path)) }),
+  };
+}
+
 /** On a continued log, writes (durably) the gap between the previous run and this engine. */
 function noteRestart(
   engine: Engine,
@@ -416,10 +446,12 @@ function noteRestart(
   // first segment left by a crash before its header reached the disk).
   if (previous === undefined || log.created) return undefined;
   const liveGeneration = engine.generation;
-  const restart = {
+  const repair = loggedRepair(log.recovery);
+  const restart: EngineLogRestart = {
     lastDurableGeneration: previous,
     liveGeneration,
     gap: Math.max(0, previous - liveGeneration),
+    ...(repair === undefined ? {} : { repair }),
   };
   // The new run's own header (config, seed, start time) goes with it: the log's first header
   // describes the first run only, and replay and explain rebuild this run's engine from this one.

@@ -46,6 +46,19 @@ export type TimeRecord = {
 /** Config keys that cannot be written to a log (live objects and callbacks); replay supplies its own. */
 const UNLOGGED_KEYS: ReadonlySet<string> = new Set(["scheduler", "onApply", "inspect"]);
 
+/** A log repair as a restart record carries it (file names relative to the log's directory). */
+export interface LoggedRepair {
+  readonly kind: "torn-tail" | "corruption";
+  /** The segment where the valid data now ends, and the offset it was cut at. */
+  readonly segment: string;
+  readonly truncatedAt: number;
+  /** Bytes taken out of the log (moved aside for `"corruption"`). */
+  readonly bytesDropped: number;
+  /** For `"corruption"`: what was wrong, and the files now holding what was taken out. */
+  readonly reason?: string;
+  readonly setAside?: readonly string[];
+}
+
 /**
  * The first record of an engine's decision log: everything {@link replay} needs to rebuild the
  * engine. Numbers are encoded as {@link encodeNumbers} does.

@@ -8,6 +8,7 @@ import {
   ENGINE_LOG_VERSION,
   type EngineLogHeader,
   engineHeaderOf,
+  type LoggedRepair,
   type TimeRecord,
   timeRecordOf,
 } from "../log/log-records.js";
@@ -89,6 +90,11 @@ export interface ReplayRun {
   /** The internal failure the run's engine recorded (the first, if several), or undefined. */
   readonly failure: LoggedFailure | undefined;
   /**
+   * What opening the log repaired before the run began (a torn tail cut off, damage set aside),
+   * as its restart record tells; undefined when nothing was (and for the first run).
+   */
+  readonly repair: LoggedRepair | undefined;
+  /**
    * The log's own sequence number of the record at each position of the whole log (not only
    * this run's), or undefined where the record does not carry one (records given bare). The
    * writer numbers records without gaps, so a jump means records were removed from the log (a
@@ -159,7 +165,7 @@ export function readReplayLog(log: DecisionLogInput): ReplayLog {
         throw new ReplayInputError(
           `the restart record at position ${index} of the log carries no engine header`,
         );
-      runs.push(newRun(runs.length + 1, index, header, logSeqs));
+      runs.push({ ...newRun(runs.length + 1, index, header, logSeqs), repair: repairOf(restartOf(record)) });
     } else if (isCloseMarker(record)) {
       const run = runs.at(-1)!;
       run.closed = true;
@@ -254,7 +260,28 @@ function newRun(
     closed: false,
     close: undefined,
     failure: undefined,
+    repair: undefined,
     logSeqs,
+  };
+}
+
+/**
+ * The repair a restart record tells of, or undefined when it tells of none. Read leniently: a
+ * malformed one reads as a repair of unknown kind rather than none (it is only reported).
+ */
+function repairOf(restart: { readonly repair?: unknown }): LoggedRepair | undefined {
+  const r = restart.repair;
+  if (typeof r !== "object" || r === null) return undefined;
+  const f = r as Readonly<Record<string, unknown>>;
+  const text = (value: unknown) => (typeof value === "string" ? value : undefined);
+  const setAside = Array.isArray(f.setAside) ? f.setAside.filter((x) => typeof x === "string") : undefined;
+  return {
+    kind: f.kind === "torn-tail" ? "torn-tail" : "corruption",
+    segment: text(f.segment) ?? "?",
+    truncatedAt: typeof f.truncatedAt === "number" ? f.truncatedAt : Number.NaN,
+    bytesDropped: typeof f.bytesDropped === "number" ? f.bytesDropped : Number.NaN,
+    ...(text(f.reason) === undefined ? {} : { reason: text(f.reason)! }),
+    ...(setAside === undefined ? {} : { setAside }),
   };
 }
 
@@ -311,9 +338,10 @@ function failureOf(record: unknown, index: number, timingsBefore: number): Logge
 }
 
 /** The restart record itself, whether given bare or as a log entry wrapping it. */
-function restartOf(record: unknown): { readonly header?: unknown } {
-  const r = record as { readonly kind?: unknown; readonly record?: { readonly header?: unknown } };
-  return r.kind === "restart" ? (r as { readonly header?: unknown }) : (r.record ?? {});
+function restartOf(record: unknown): { readonly header?: unknown; readonly repair?: unknown } {
+  type Restart = { readonly header?: unknown; readonly repair?: unknown };
+  const r = record as { readonly kind?: unknown; readonly record?: Restart };
+  return r.kind === "restart" ? (r as Restart) : (r.record ?? {});
 }
 
 /** Whether a record (or a log entry wrapping one) marks an engine restarted on this log. */

@@ -4,7 +4,7 @@ import { withoutUndefinedKeys } from "../config-input.js";
 import type { EngineConfig } from "../engine/config.js";
 import type { Digest } from "../engine/digest.js";
 import { createEngine } from "../engine/engine.js";
-import { FLUSH_LOG_KIND, type TimeRecord } from "../log/log-records.js";
+import { FLUSH_LOG_KIND, type LoggedRepair, type TimeRecord } from "../log/log-records.js";
 import type { TornTail } from "../log/scan.js";
 import { firstDifference } from "./compare.js";
 import { digestToReplay } from "./digest-input.js";
@@ -142,6 +142,12 @@ export type ReplayRunResult = {
    * the two differ, a correction made between them can explain a divergence.
    */
   readonly rules: number | null;
+  /**
+   * What opening the log repaired before the run began (a torn tail cut off, damage set aside), as
+   * its restart record tells; absent when nothing was. What was taken out is not in the log, so
+   * the runs before it may have lost their last records.
+   */
+  readonly repair?: LoggedRepair;
   /**
    * Why the run could not be replayed at all, or null. A run logged with `captureDigests: false`
    * holds none of its accepted digests, the inputs replay feeds the engine: when its windows show
@@ -393,6 +399,7 @@ async function replayRun(run: ReplayRun, options: ReplayOptions): Promise<Replay
     dropped,
     options: recorded === undefined ? ("pinned" as const) : ("recorded" as const),
     rules: header.rules ?? null,
+    ...(run.repair === undefined ? {} : { repair: run.repair }),
   };
   // A run whose windows counted digests the log does not hold cannot be replayed: say so plainly
   // rather than diverge at some record. (One that observed no digest replays all the same.)
