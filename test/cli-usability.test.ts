@@ -104,6 +104,13 @@ describe("suggestions", () => {
     );
   });
 
+  it("refuses a flag that takes a value given twice, naming both values", async () => {
+    const dir = tempDir();
+    expect(
+      errorLine(await runArqonInProcess(["explain", "log", "--generation", "5", "--generation=6"], dir), 2),
+    ).toBe('arqon explain: --generation given twice ("5", then "6"); give it once (see arqon help explain)');
+  });
+
   it("words other flag mistakes as sentences", async () => {
     const dir = tempDir();
     expect(errorLine(await runArqonInProcess(["validate", "--config"], dir), 2)).toBe(

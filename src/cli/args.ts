@@ -28,16 +28,44 @@ export function parseCommandLine(
   flags: FlagSpec,
   allowPositionals: boolean,
 ): { readonly values: FlagValues; readonly positionals: readonly string[] } {
+  let parsed: {
+    readonly values: unknown;
+    readonly positionals: readonly string[];
+    readonly tokens: readonly { kind: string; name?: string; value?: string | undefined }[];
+  };
   try {
-    const { values, positionals } = parseArgs({
+    parsed = parseArgs({
       args: [...argv],
       options: { ...flags, help: { type: "boolean", short: "h" } },
       strict: true,
       allowPositionals,
+      tokens: true,
     });
-    return { values: values as FlagValues, positionals };
   } catch (error) {
     throw flagError(command, argv, flags, error);
+  }
+  refuseRepeatedValues(command, parsed.tokens);
+  return { values: parsed.values as FlagValues, positionals: parsed.positionals };
+}
+
+/**
+ * A flag that takes a value, given twice, is a usage error: `--generation 5 --generation 6`
+ * would otherwise take the last one without a word. (A repeated boolean flag says the same thing
+ * twice, and is taken.)
+ */
+function refuseRepeatedValues(
+  command: string,
+  tokens: readonly { kind: string; name?: string; value?: string | undefined }[],
+): void {
+  const seen = new Map<string, string>();
+  for (const token of tokens) {
+    if (token.kind !== "option" || token.name === undefined || token.value === undefined) continue;
+    const earlier = seen.get(token.name);
+    if (earlier !== undefined)
+      throw usageError(
+        `arqon ${command}: --${token.name} given twice (${JSON.stringify(earlier)}, then ${JSON.stringify(token.value)}); give it once (see arqon help ${command})`,
+      );
+    seen.set(token.name, token.value);
   }
 }
 
