@@ -170,6 +170,29 @@ describe("explain", () => {
   });
 });
 
+describe("explain: notes as text", () => {
+  it("quotes a note as JSON, so quotes and line breaks inside it cannot be misread", () => {
+    const x = explain(iterationLog().records, 3);
+    const note = 'incident 42 "quoted"\nsecond line';
+    const command = {
+      v: x.change.v,
+      runId: x.change.runId,
+      seq: x.change.seq - 1,
+      time: 1190,
+      generation: 2,
+      proposalId: -1,
+      type: "command",
+      command: "halt",
+      note,
+    } as const;
+    const text = renderExplanation({ ...x, commands: [command], change: { ...x.change, note } });
+    expect(text).toContain('  command: halt "incident 42 \\"quoted\\"\\nsecond line" at t=1190 ms\n');
+    expect(text.split("\n")[0]).toBe(
+      'generation 3: apply "centre", proposal 3, at t=1200 ms — "incident 42 \\"quoted\\"\\nsecond line"',
+    );
+  });
+});
+
 describe("explain: regime verdicts and warm starts", () => {
   it("shows a caused regression before its rollback, and a shift and a warm start before an apply", () => {
     const bodies: Body[] = [

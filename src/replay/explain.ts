@@ -321,7 +321,7 @@ export function renderExplanation(x: Explanation): string {
   const what = c.type === "apply" ? `apply "${c.kind}"` : `rollback (${c.reason})`;
   const inRun = x.runCount > 1 ? ` (run ${x.run} of ${x.runCount})` : "";
   const lines = [
-    `generation ${x.generation}${inRun}: ${what}, proposal ${c.proposalId}, at t=${num(c.time)} ms${c.note === undefined ? "" : ` — "${c.note}"`}`,
+    `generation ${x.generation}${inRun}: ${what}, proposal ${c.proposalId}, at t=${num(c.time)} ms${c.note === undefined ? "" : ` — ${JSON.stringify(c.note)}`}`,
   ];
   if (x.values !== undefined) {
     const before = x.previousValues;
@@ -342,7 +342,7 @@ export function renderExplanation(x: Explanation): string {
   for (const command of x.commands) {
     const refusal = refusals.get(command.seq);
     lines.push(
-      `  command: ${command.command}${command.note === undefined ? "" : ` "${command.note}"`} at t=${num(command.time)} ms` +
+      `  command: ${command.command}${command.note === undefined ? "" : ` ${JSON.stringify(command.note)}`} at t=${num(command.time)} ms` +
         (refusal === undefined ? "" : ` (refused, took no effect: ${refusal.note ?? "no reason given"})`),
     );
   }
