@@ -57,6 +57,21 @@ describe("arqon/metrics: bad options are refused before anything is registered",
     expect(names(registry)).toContain("arqon_digests_accepted_total");
   });
 
+  it("a misspelt option is named with the known ones, for each registration", () => {
+    const registry = new Registry();
+    const engine = thrown(() => createEngineMetrics({ registry, lables: { app: "x" } } as never));
+    expect(engine.message).toBe(
+      "createEngineMetrics: lables: unknown option (known: registry, prefix, clock, latencyBuckets, labels)",
+    );
+    expect(thrown(() => registerBusMetrics(busSource, { registry, prefx: "a_" } as never)).message).toBe(
+      "registerBusMetrics: prefx: unknown option (known: registry, prefix)",
+    );
+    expect(thrown(() => registerSolverMetrics(solverSource, { registry, labels: {} } as never)).message).toBe(
+      "registerSolverMetrics: labels: unknown option (known: registry, prefix)",
+    );
+    expect(names(registry)).toEqual([]);
+  });
+
   it("createEngineMetrics: every bad bucket bound, a non-array, a bad clock and a bad registry are named", () => {
     const registry = new Registry();
     for (const [latencyBuckets, shown] of [

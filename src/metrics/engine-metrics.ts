@@ -126,7 +126,7 @@ export interface EngineMetrics {
  * ```
  */
 export function createEngineMetrics(options: EngineMetricsOptions): EngineMetrics {
-  const issues = commonOptionIssues(options);
+  const issues = commonOptionIssues(options, ["clock", "latencyBuckets", "labels"]);
   if (typeof options === "object" && options !== null) {
     const { clock, latencyBuckets, labels } = options;
     if (clock !== undefined && typeof clock !== "function")

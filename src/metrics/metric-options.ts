@@ -14,14 +14,19 @@ const METRIC_NAME_PREFIX = /^(?:[a-zA-Z_:][a-zA-Z0-9_:]*)?$/;
 
 /**
  * Problems with `options` itself, its `registry` (anything with prom-client's `registerMetric`,
- * `getSingleMetric` and `removeSingleMetric`, so a second copy of prom-client works too) and its
- * `prefix` (absent or `undefined` for the default). Empty when valid.
+ * `getSingleMetric` and `removeSingleMetric`, so a second copy of prom-client works too), its
+ * `prefix` (absent or `undefined` for the default), and any key that is neither of those nor one
+ * of `otherKeys` (a misspelt option would otherwise be dropped without a word). Empty when valid.
  */
-export function commonOptionIssues(options: unknown): ConfigIssue[] {
+export function commonOptionIssues(options: unknown, otherKeys: readonly string[] = []): ConfigIssue[] {
   if (typeof options !== "object" || options === null)
     return [{ path: "options", message: `must be an object with a registry, got ${shownValue(options)}` }];
   const { registry, prefix } = options as { registry?: unknown; prefix?: unknown };
   const issues: ConfigIssue[] = [];
+  const known = ["registry", "prefix", ...otherKeys];
+  for (const key of Object.keys(options))
+    if (!known.includes(key))
+      issues.push({ path: key, message: `unknown option (known: ${known.join(", ")})` });
   const r = registry as Record<string, unknown> | null | undefined;
   if (
     typeof r !== "object" ||
