@@ -1,4 +1,5 @@
 import { readFileSync, statSync } from "node:fs";
+import { readFile, stat } from "node:fs/promises";
 import type { AuditEvent } from "../audit/events.js";
 import { hasErrorCode } from "../errors.js";
 import { asLogError } from "../log/errors.js";
@@ -12,10 +13,11 @@ import {
   type TimeRecord,
   timeRecordOf,
 } from "../log/log-records.js";
-import { type DecisionLogContents, readDecisionLog } from "../log/reader.js";
+import { type DecisionLogContents, readDecisionLog, readDecisionLogAsync } from "../log/reader.js";
 import { ENGINE_FAILURE_KIND, isCloseMarker } from "../log/records.js";
 import type { TornTail } from "../log/scan.js";
 import { hasDecisionLog } from "../log/segments.js";
+import { runAtOnce, runInSlices, type Steps } from "../runtime/event-loop-slices.js";
 
 /**
  * A decision log as {@link replay} and {@link explain} accept it: a path (a log directory, or a
@@ -148,12 +150,28 @@ export const UNCLOSED_MESSAGE = "log ends without close marker: last segment mis
  * (`cannot read decision log …: …`, with the reason).
  */
 export function readReplayLog(log: DecisionLogInput): ReplayLog {
+  const { records, tornTail } = recordsOf(log);
+  return runAtOnce(runsOf(records, tornTail));
+}
+
+/**
+ * {@link readReplayLog} with the file reading off the event loop's thread and the log's frames
+ * checked in slices between which the event loop turns: for a host that replays a log in the
+ * process it serves from.
+ */
+export async function readReplayLogAsync(log: DecisionLogInput): Promise<ReplayLog> {
+  const { records, tornTail } = await recordsOfAsync(log);
+  return runInSlices(runsOf(records, tornTail));
+}
+
+/** The log's records split into runs (see {@link readReplayLog}), a record per step. */
+function* runsOf(records: Iterable<unknown>, tornTail: TornTail | null): Steps<ReplayLog> {
   const runs: RunBuilder[] = [];
   const logSeqs: (number | undefined)[] = [];
   let index = 0;
   let lastWasClose = false;
-  const { records, tornTail } = recordsOf(log);
   for (const record of records) {
+    yield;
     logSeqs.push(logSeqOf(record));
     if (index === 0) {
       const header = engineHeaderOf(record);
@@ -360,6 +378,12 @@ function recordsOf(log: DecisionLogInput): { records: Iterable<unknown>; tornTai
   return { records: log, tornTail: null };
 }
 
+async function recordsOfAsync(
+  log: DecisionLogInput,
+): Promise<{ records: Iterable<unknown>; tornTail: TornTail | null }> {
+  return typeof log === "string" ? readPathAsync(log) : recordsOf(log);
+}
+
 function isContents(log: object): log is { readonly header: unknown; readonly records: Iterable<unknown> } {
   return "header" in log && "records" in log && !(Symbol.iterator in log);
 }
@@ -369,15 +393,10 @@ function readPath(path: string): { records: unknown[]; tornTail: TornTail | null
   try {
     isDirectory = statSync(path).isDirectory();
   } catch (error) {
-    // A path through a regular file (ENOTDIR) does not exist either.
-    if (hasErrorCode(error, "ENOENT") || hasErrorCode(error, "ENOTDIR"))
-      throw new ReplayInputError(`log not found: ${path}`, { cause: error });
-    throw asLogError(error, `cannot read decision log ${path}`);
+    throw notReadable(path, error);
   }
   if (isDirectory) {
-    // A directory with no segment (empty, or a LOCK left alone) holds no log, not a log without a header.
-    if (!hasDecisionLog(path))
-      throw new ReplayInputError(`no decision log in ${path}: it holds no segment file`);
+    checkHoldsLog(path);
     const contents = readDecisionLog(path);
     return { records: [contents.header, ...contents.records], tornTail: contents.tornTail };
   }
@@ -387,6 +406,44 @@ function readPath(path: string): { records: unknown[]; tornTail: TornTail | null
   } catch (error) {
     throw asLogError(error, `cannot read decision log ${path}`);
   }
-  const records = parseJsonLines(text, path, (message) => new ReplayInputError(message)).map((l) => l.value);
-  return { records, tornTail: null };
+  return { records: jsonLinesOf(text, path), tornTail: null };
+}
+
+/** {@link readPath} with its reads on libuv's thread pool and the frames checked in slices. */
+async function readPathAsync(path: string): Promise<{ records: unknown[]; tornTail: TornTail | null }> {
+  let isDirectory: boolean;
+  try {
+    isDirectory = (await stat(path)).isDirectory();
+  } catch (error) {
+    throw notReadable(path, error);
+  }
+  if (isDirectory) {
+    checkHoldsLog(path);
+    const contents = await readDecisionLogAsync(path);
+    return { records: [contents.header, ...contents.records], tornTail: contents.tornTail };
+  }
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (error) {
+    throw asLogError(error, `cannot read decision log ${path}`);
+  }
+  return { records: jsonLinesOf(text, path), tornTail: null };
+}
+
+/** The error for a path that cannot be looked at: a `log not found` when there is nothing there. */
+function notReadable(path: string, error: unknown): Error {
+  // A path through a regular file (ENOTDIR) does not exist either.
+  if (hasErrorCode(error, "ENOENT") || hasErrorCode(error, "ENOTDIR"))
+    return new ReplayInputError(`log not found: ${path}`, { cause: error });
+  return asLogError(error, `cannot read decision log ${path}`);
+}
+
+/** A directory with no segment (empty, or a LOCK left alone) holds no log, not a log without a header. */
+function checkHoldsLog(dir: string): void {
+  if (!hasDecisionLog(dir)) throw new ReplayInputError(`no decision log in ${dir}: it holds no segment file`);
+}
+
+function jsonLinesOf(text: string, path: string): unknown[] {
+  return parseJsonLines(text, path, (message) => new ReplayInputError(message)).map((l) => l.value);
 }

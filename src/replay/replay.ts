@@ -6,6 +6,7 @@ import type { Digest } from "../engine/digest.js";
 import { createEngine } from "../engine/engine.js";
 import { FLUSH_LOG_KIND, type LoggedRepair, type TimeRecord } from "../log/log-records.js";
 import type { TornTail } from "../log/scan.js";
+import { EventLoopSlices } from "../runtime/event-loop-slices.js";
 import { firstDifference } from "./compare.js";
 import { digestToReplay } from "./digest-input.js";
 import { withLegacyDefaults, withRecordedDefaults } from "./legacy-defaults.js";
@@ -15,6 +16,7 @@ import {
   type LoggedFailure,
   type ReplayRun,
   readReplayLog,
+  readReplayLogAsync,
 } from "./read-log.js";
 import { chooseRun } from "./run-choice.js";
 import { ScriptedClock, type Unfired } from "./scripted-clock.js";
@@ -245,7 +247,7 @@ export type ReplayResult = (
  * ReplayInputError) when `options.run` names no run of the log.
  */
 export async function replay(log: DecisionLogInput, options: ReplayOptions = {}): Promise<ReplayResult> {
-  const { runs, tornTail, unclosed } = readReplayLog(log);
+  const { runs, tornTail, unclosed } = await readReplayLogAsync(log);
   const chosen = options.run === undefined ? runs : [chooseRun(runs, options.run)];
   const results: ReplayRunResult[] = [];
   for (const run of chosen) results.push(await replayRun(run, options));
@@ -461,8 +463,8 @@ async function replayRun(run: ReplayRun, options: ReplayOptions): Promise<Replay
     if (clock instanceof ScriptedClock)
       timingsPastEnd =
         failure === undefined
-          ? replayScripted(inputs, timings!, clock, engine, unreplayable, refusals.seqs)
-          : replayScripted(
+          ? await replayScripted(inputs, timings!, clock, engine, unreplayable, refusals.seqs)
+          : await replayScripted(
               inputs,
               timings!.slice(0, failure.timingsBefore),
               clock,
@@ -471,7 +473,7 @@ async function replayRun(run: ReplayRun, options: ReplayOptions): Promise<Replay
               refusals.seqs,
               failure.after,
             );
-    else replayByDueTimes(inputs, startTime, clock, engine, unreplayable, refusals.seqs);
+    else await replayByDueTimes(inputs, startTime, clock, engine, unreplayable, refusals.seqs);
     engine.flushEvents();
     finalGeneration = engine.generation;
   } finally {
@@ -480,7 +482,7 @@ async function replayRun(run: ReplayRun, options: ReplayOptions): Promise<Replay
   }
   const result = { ...about, timingsPastEnd, unreplayable: null };
   const replayed = { produced, unreplayable, finalGeneration, timingsPastEnd };
-  const divergence = findDivergence(run, replayed, dropped, contextSize);
+  const divergence = await findDivergence(run, replayed, dropped, contextSize);
   if (divergence !== undefined) return { ...result, ok: false, divergence };
   if (failure === undefined) return { ...result, ok: true };
   return { ...result, failure, ok: false, divergence: failedAt(run, failure, dropped, contextSize) };
@@ -517,12 +519,12 @@ function failedAt(
  * The first place where the replay did not write what the run's log holds (see {@link replay}),
  * then what shows records missing from the end of a closed run; undefined when there is none.
  */
-function findDivergence(
+async function findDivergence(
   run: ReplayRun,
   replayed: Replayed,
   dropped: readonly MissingRecords[],
   contextSize: number,
-): ReplayDivergence | undefined {
+): Promise<ReplayDivergence | undefined> {
   const { header, events, indices } = run;
   const { produced, unreplayable } = replayed;
   // An event logged under an older audit schema carries that schema's `v`; the replay writes
@@ -531,7 +533,9 @@ function findDivergence(
   const olderSchema = header.schema < AUDIT_SCHEMA_VERSION;
   // The replay stopped at a logged failure: what followed it was not replayed.
   const last = run.failure?.after ?? Number.POSITIVE_INFINITY;
+  const slices = new EventLoopSlices();
   for (let k = 0; k < events.length; k++) {
+    await slices.pause();
     const expected = events[k]!;
     if (expected.seq > last) continue;
     const written = produced.get(expected.seq) ?? null;
@@ -617,16 +621,18 @@ function lastProduced(produced: ReadonlyMap<number, AuditEvent>): AuditEvent | u
  * Delivery is left to the engine's own scheduled drains, as in the logged run: draining earlier
  * would change how full the audit ring gets, which the safety layer watches.
  */
-function replayByDueTimes(
+async function replayByDueTimes(
   events: readonly AuditEvent[],
   startTime: number,
   clock: ReplayClock,
   engine: ReplayEngine,
   unreplayable: Map<number, string>,
   refused: ReadonlySet<number>,
-): void {
+): Promise<void> {
   let lastTime = startTime;
+  const slices = new EventLoopSlices();
   for (const event of events) {
+    await slices.pause();
     if (event.time > lastTime) lastTime = event.time;
     const input = inputOf(event, engine, refused);
     if (input === undefined) continue;
@@ -650,7 +656,7 @@ function replayByDueTimes(
  * out, and their number returned. `end`, when given, is the last audit seq to replay timings up to
  * (a logged failure's), instead of the last logged record's.
  */
-function replayScripted(
+async function replayScripted(
   events: readonly AuditEvent[],
   timings: readonly TimeRecord[],
   clock: ScriptedClock,
@@ -658,7 +664,7 @@ function replayScripted(
   unreplayable: Map<number, string>,
   refused: ReadonlySet<number>,
   end?: number,
-): number {
+): Promise<number> {
   let next = 0;
   const runTimingsBefore = (seq: number) => {
     for (; next < timings.length && timings[next]!.after < seq; next++) {
@@ -675,7 +681,9 @@ function replayScripted(
       }
     }
   };
+  const slices = new EventLoopSlices();
   for (const event of events) {
+    await slices.pause();
     const input = inputOf(event, engine, refused);
     if (input === undefined) continue;
     runTimingsBefore(event.seq);
