@@ -138,8 +138,8 @@ describe("following a decision log", () => {
   });
 
   it("moves to the next segment only once the one before it holds every record its header follows", async () => {
-    // A writer's commit to a new segment can land while an earlier commit to the segment before
-    // it is still being written: the new segment's header says which seq that one ends with.
+    // A log arriving file by file (a copy) can show a new segment before the one before it is
+    // complete: the new segment's header says which seq that one ends with.
     const dir = tempDir();
     const frame = (value: object) => Buffer.from(encodeFrame(Buffer.from(JSON.stringify(value))));
     const entry = (seq: number) => frame({ seq, kind: "audit", event: event(seq) });
@@ -267,6 +267,53 @@ describe("a damaged decision log", () => {
     );
   });
 
+  it("reports seqs that go back inside a segment", async () => {
+    const dir = tempDir();
+    const frame = (value: object) => Buffer.from(encodeFrame(Buffer.from(JSON.stringify(value))));
+    const entry = (seq: number) => frame({ seq, kind: "audit", event: event(seq) });
+    writeFileSync(
+      join(dir, "00000001.alog"),
+      Buffer.concat([frame({ seq: 0, kind: "header" }), entry(1), entry(2), entry(5), entry(3), entry(6)]),
+    );
+    await expect(drainTail(await RecordingTail.open(dir))).rejects.toThrow(/seq 3 does not follow seq 5/);
+  });
+
+  it("holds, then reports, an emptied middle segment and a log whose first segment is gone", async () => {
+    const emptied = writtenLog(60);
+    truncateSync(emptied.segments[1]!, 0);
+    const held = await RecordingTail.open(emptied.dir);
+    for (let i = 0; i < 19; i++) await drainTail(held);
+    await expect(held.poll()).rejects.toThrow(
+      /00000002\.alog at byte 0: segment is empty or its first frame is incomplete, and a later segment exists, unchanged over 20 reads$/,
+    );
+    const headless = writtenLog(60);
+    rmSync(headless.segments[0]!);
+    const tail = await RecordingTail.open(headless.dir);
+    for (let i = 0; i < 19; i++) expect(await tail.poll()).toEqual([]);
+    await expect(tail.poll()).rejects.toThrow(
+      /no segment starts with the log header, unchanged over 20 reads$/,
+    );
+  });
+
+  it("reads a compaction's new log when the old one, awaiting removal, ends in a torn write", async () => {
+    const { dir, segments } = writtenLog(40);
+    const torn = Buffer.from(encodeFrame(Buffer.from(JSON.stringify({ seq: 41, ...record(41) }))));
+    appendFileSync(segments.at(-1)!, torn.subarray(0, torn.length - 5));
+    const tail = await RecordingTail.open(dir);
+    expect(seqs(await drainTail(tail))).toEqual(range(1, 40));
+    // The compaction stops after its new log is in place, before the old segments are removed:
+    // the old log's torn end is no longer the end of the last segment.
+    expect(() =>
+      compactDecisionLog(dir, 10, {
+        afterStep: (step) => {
+          if (step === "dir-synced") throw new Error("stopped");
+        },
+      }),
+    ).toThrow(/stopped/);
+    for (let i = 0; i < 25; i++) expect(await drainTail(tail)).toEqual([]);
+    expect(readDecisionLog(dir).records.length).toBe(10);
+  });
+
   it("waits at a torn tail at the end of the log, and reads on once it is written whole", async () => {
     const dir = tempDir();
     const frame = (value: object) => Buffer.from(encodeFrame(Buffer.from(JSON.stringify(value))));
@@ -295,10 +342,10 @@ describe("a damaged decision log", () => {
     );
     const tail = await RecordingTail.open(dir);
     expect(seqs(await tail.poll())).toEqual([1]);
-    // A commit to the first segment could still be landing: held, not yet damage.
+    // The first segment could still be arriving: held, not yet damage.
     for (let i = 0; i < 18; i++) expect(await tail.poll()).toEqual([]);
     await expect(tail.poll()).rejects.toThrow(
-      /00000001\.alog at byte \d+: segment ends at seq 1, but the next one's header follows seq 3, unchanged over 20 reads/,
+      /00000001\.alog at byte \d+: segment ends at seq 1, but the next one's header follows seq 3, unchanged over 20 reads$/,
     );
   });
 });

@@ -57,11 +57,13 @@ type SegmentStep =
  * the first frame that is incomplete or bad at the end of the last segment (still being written,
  * or a torn tail), and goes on from there once it is valid. Damage anywhere else (a bad frame with
  * a valid one after it or in a segment that is not the last, a missing segment, a segment that
- * does not continue the one before, a bad header) throws a {@link LogCorruptionError} naming the
- * segment file and byte offset, as the log's reader does: a damaged log must not read as a
- * shorter, healthy one. A segment that ends short of where its successor's header says it does is
- * reported once reads have stayed held there for a while (a writer's commit can still be landing
- * in one segment while the next has begun). When a segment read from has vanished, was replaced or
+ * does not continue the one before, a bad header, seqs that do not rise) throws a
+ * {@link LogCorruptionError} naming the segment file and byte offset, as the log's reader does: a
+ * damaged log must not read as a shorter, healthy one. What a log still arriving can show for a
+ * moment (a later segment before an earlier one is complete, as a copy made file by file shows;
+ * segments without their log's first one) is held, and reported once reads have stayed held
+ * there for a while. Damage in a log that a compaction has replaced (a later segment starts a new
+ * log) is that old log's end: the new one is read. When a segment read from has vanished, was replaced or
  * shrank (a compaction), the log is found again and read from its start; records whose seq is not
  * above the last one seen are skipped, so each arrives once, in order. A different log written
  * anew in the directory is not told apart: its records show only past the last seq seen.
@@ -75,9 +77,9 @@ export class DecisionLogTail {
   bytesRead = 0;
   /**
    * Where the last read stopped short of a later segment it could not yet move to (an incomplete
-   * frame, or a next segment whose header says records are still to come): a commit of the writer
-   * still under way, or a segment cut short. The latter never changes, so after
-   * {@link HELD_READS} reads held at the same place with nothing new it is reported as damage.
+   * frame, a next segment not yet begun or whose header says records are still to come, no log
+   * header yet): a log still arriving, or damage. Damage never changes, so after
+   * {@link HELD_READS} reads held at the same place it is reported.
    */
   private held: Held | undefined;
   private lastHeld: Held | undefined;
@@ -101,7 +103,7 @@ export class DecisionLogTail {
         throw new LogCorruptionError(
           held.path,
           held.offset,
-          `${held.reason}, unchanged over ${HELD_READS} reads while a later segment exists`,
+          `${held.reason}, unchanged over ${HELD_READS} reads`,
         );
     }
     this.lastHeld = held;
@@ -111,7 +113,7 @@ export class DecisionLogTail {
   /** {@link read}'s work: what it returns, and where it was held (see {@link held}). */
   private async readSteps(limit: number): Promise<{ events: AuditEvent[]; behind: boolean }> {
     const events: AuditEvent[] = [];
-    let budget = limit;
+    const budget = { left: limit };
     // At most one rescan per call: a log rewritten while it is read is found again next time.
     for (let rescans = 0; rescans < 2; rescans++) {
       const segments = listSegments(this.dir);
@@ -121,57 +123,99 @@ export class DecisionLogTail {
         if (root === undefined) return { events, behind: false };
         this.cursor = { root, segment: root, offset: 0, last: 0, identity: undefined, context: undefined };
       }
-      const cursor = this.cursor;
-      for (;;) {
-        const file = segments.find((s) => s.number === cursor.segment);
-        if (file === undefined) break;
-        const last = !segments.some((s) => s.number > cursor.segment);
-        const step = await this.readSegment(file.path, cursor, budget, events, last);
-        if (step === "rescan") break;
-        budget -= step.bytes;
-        if (step.more) return { events, behind: true };
-        if (!step.atEnd) return { events, behind: false };
-        const next = segments.find((s) => s.number > cursor.segment);
-        if (next === undefined) return { events, behind: false };
-        if (budget <= 0) return { events, behind: true };
-        // The next segment continues this one when its header repeats the seq of this one's last
-        // record (else a write to this one is still under way, or a segment is missing), or starts
-        // a log of its own (a compaction's): then it is read as the new start.
-        // A segment listed after this one was created once this one was complete, so anything
-        // but a continuation or a new start is damage; a first frame not yet complete is a
-        // segment still being created.
-        const first = await this.firstRecord(next.path);
-        if (first === null) return { events, behind: false };
-        if (first === "bad") throw new LogCorruptionError(next.path, 0, "bad frame (length or CRC)");
-        if (!isLogHeader(first)) {
-          const gap = numberingGap(file, next);
-          if (gap !== null) throw new LogCorruptionError(next.path, 0, gap);
-          if (first.kind !== "segment")
-            throw new LogCorruptionError(next.path, 0, "segment does not start with a segment header");
-          if (first.seq < cursor.last)
-            throw new LogCorruptionError(
-              next.path,
-              0,
-              `segment header seq ${first.seq} does not follow seq ${cursor.last}`,
-            );
-          // Records up to its seq are still to come in this segment (a commit under way).
-          if (first.seq > cursor.last) {
-            this.held = {
-              path: file.path,
-              offset: cursor.offset,
-              reason: `segment ends at seq ${cursor.last}, but the next one's header follows seq ${first.seq}`,
-            };
-            return { events, behind: false };
-          }
-        }
-        cursor.segment = next.number;
-        cursor.offset = 0;
-        cursor.last = 0;
-        cursor.identity = undefined;
+      let outcome: { events: AuditEvent[]; behind: boolean } | "rescan";
+      try {
+        outcome = await this.readOn(this.cursor, segments, budget, events);
+      } catch (error) {
+        // What looks like damage in a log that a compaction has replaced (a new log starts in a
+        // later segment; the old segments await removal) is that old log's end: read the new one.
+        if (!(error instanceof LogCorruptionError && (await this.replacedAfter(segments)))) throw error;
+        outcome = "rescan";
+      }
+      if (outcome !== "rescan") {
+        if (this.held === undefined || !(await this.replacedAfter(segments))) return outcome;
+        this.held = undefined;
       }
       this.cursor = undefined;
     }
     return { events, behind: true };
+  }
+
+  /**
+   * Reads on from `cursor` through the listed `segments`, into `events`; "rescan" when a segment
+   * read from vanished or was replaced.
+   *
+   * @throws LogCorruptionError at damage (see the class remarks).
+   */
+  private async readOn(
+    cursor: LogCursor,
+    segments: readonly SegmentFile[],
+    budget: { left: number },
+    events: AuditEvent[],
+  ): Promise<{ events: AuditEvent[]; behind: boolean } | "rescan"> {
+    for (;;) {
+      const file = segments.find((s) => s.number === cursor.segment);
+      if (file === undefined) return "rescan";
+      const last = !segments.some((s) => s.number > cursor.segment);
+      const step = await this.readSegment(file.path, cursor, budget.left, events, last);
+      if (step === "rescan") return "rescan";
+      budget.left -= step.bytes;
+      if (step.more) return { events, behind: true };
+      if (!step.atEnd) return { events, behind: false };
+      const next = segments.find((s) => s.number > cursor.segment);
+      if (next === undefined) return { events, behind: false };
+      if (budget.left <= 0) return { events, behind: true };
+      // The next segment continues this one (its header repeats the seq of this one's last
+      // record) or starts a log of its own (a compaction's), read as the new start. Anything else
+      // is damage, except a next segment still being created (its first frame incomplete) and a
+      // header that says records are still to come here: those are held (see `held`).
+      const first = await this.firstRecord(next.path);
+      if (first === null) {
+        if (segments.some((s) => s.number > next.number))
+          this.held = {
+            path: next.path,
+            offset: 0,
+            reason: "segment is empty or its first frame is incomplete, and a later segment exists",
+          };
+        return { events, behind: false };
+      }
+      if (first === "bad") throw new LogCorruptionError(next.path, 0, "bad frame (length or CRC)");
+      if (!isLogHeader(first)) {
+        const gap = numberingGap(file, next);
+        if (gap !== null) throw new LogCorruptionError(next.path, 0, gap);
+        if (first.kind !== "segment")
+          throw new LogCorruptionError(next.path, 0, "segment does not start with a segment header");
+        if (first.seq < cursor.last)
+          throw new LogCorruptionError(
+            next.path,
+            0,
+            `segment header seq ${first.seq} does not follow seq ${cursor.last}`,
+          );
+        if (first.seq > cursor.last) {
+          this.held = {
+            path: file.path,
+            offset: cursor.offset,
+            reason: `segment ends at seq ${cursor.last}, but the next one's header follows seq ${first.seq}`,
+          };
+          return { events, behind: false };
+        }
+      }
+      cursor.segment = next.number;
+      cursor.offset = 0;
+      cursor.last = 0;
+      cursor.identity = undefined;
+    }
+  }
+
+  /** Whether a segment after the cursor's starts a log of its own (a compaction's new log). */
+  private async replacedAfter(segments: readonly SegmentFile[]): Promise<boolean> {
+    const from = this.cursor?.segment ?? Number.POSITIVE_INFINITY;
+    for (const segment of segments) {
+      if (segment.number <= from) continue;
+      const first = await this.firstRecord(segment.path);
+      if (first !== null && first !== "bad" && isLogHeader(first)) return true;
+    }
+    return false;
   }
 
   /**
@@ -187,13 +231,19 @@ export class DecisionLogTail {
     segments: readonly SegmentFile[],
   ): Promise<{ number: number; header: Entry } | undefined> {
     let damaged: string | undefined;
+    let linked = false;
     for (let i = segments.length - 1; i >= 0; i--) {
       const first = await this.firstRecord(segments[i]!.path);
       if (first === "bad") damaged = segments[i]!.path;
       else if (first !== null && isLogHeader(first)) return { number: segments[i]!.number, header: first };
+      else if (first !== null) linked = true;
     }
     // No segment starts the log, and one starts with a bad frame: its header was damaged.
     if (damaged !== undefined) throw new LogCorruptionError(damaged, 0, "bad frame (length or CRC)");
+    // Segments that continue a log whose start is gone (or not there yet, in a moment of a
+    // compaction): held, then reported.
+    if (linked)
+      this.held = { path: segments[0]!.path, offset: 0, reason: "no segment starts with the log header" };
     return undefined;
   }
 
@@ -283,11 +333,15 @@ export class DecisionLogTail {
       const frame = readFrame(chunk, at);
       const offset = cursor.offset + at;
       if (typeof frame === "string") {
-        // Incomplete: cut by the read's limit, or still being written (a commit to a segment can
-        // still be under way when the next segment has been started).
+        // Incomplete: cut by the read's limit, still being written, or (with a later segment) a
+        // log still arriving file by file, or damage: held.
         if (frame === "truncated header" || frame === "truncated payload") {
           if (!limited && !last)
-            this.held = { path, offset, reason: `segment ends inside a frame (${frame})` };
+            this.held = {
+              path,
+              offset,
+              reason: `segment ends inside a frame (${frame}), and a later segment exists`,
+            };
           break;
         }
         // Bad: a torn tail only at the very end of the log, with no valid frame after it.
@@ -310,6 +364,8 @@ export class DecisionLogTail {
         } else if (record.kind !== "segment")
           throw new LogCorruptionError(path, 0, "segment does not start with a segment header");
       } else {
+        if (record.seq <= cursor.last)
+          throw new LogCorruptionError(path, offset, `seq ${record.seq} does not follow seq ${cursor.last}`);
         cursor.context = auditContextOf(record) ?? cursor.context;
         if (record.seq > this.lastSeq) {
           this.lastSeq = record.seq;
@@ -358,9 +414,9 @@ interface Held {
 }
 
 /**
- * Reads held at the same place, with a later segment listed and nothing new, after which the log
- * is reported damaged. A writer's write lands in milliseconds (its fsync may take longer, but the
- * bytes are readable before it); a dashboard polls every 20 ms at the fastest, so this is at least
+ * Reads held at the same place after which the log is reported damaged. The writer finishes a
+ * segment before it starts the next, so only a log arriving by other means (a copy) holds a read
+ * for longer than a moment; a dashboard polls every 20 ms at the fastest, so this is at least
  * 0.4 s, 10 s at the default interval.
  */
 const HELD_READS = 20;
