@@ -96,6 +96,16 @@ describe("serveDashboard inputs", () => {
     expect(((await refused.json()) as { error: string }).error).toMatch(/the engine is closed/);
 
     const respawned = supervisor.spawn("b", config);
+    // Its first events (its baseline, a halt at once) are delivered by its first drain, before
+    // anything reads the page: the source attached inside the spawn, so none is lost.
+    respawned.halt("at once");
+    clock.advanceBy(1000);
+    expect(
+      (await state(server)).events
+        .filter((e) => e.type === "command")
+        .map((e) => (e as { note?: string }).note),
+    ).toEqual(["at once"]);
+    expect(respawned.resetSafeMode({ acknowledge: "test" })).toBe(true);
     const back = (await (await fetch(new URL("state", server.url))).json()) as {
       controls: boolean;
       view: { mode: string; values: unknown };
@@ -109,7 +119,7 @@ describe("serveDashboard inputs", () => {
     const notes = (await state(server)).events
       .filter((e) => e.type === "command")
       .map((e) => (e as { note?: string }).note);
-    expect(notes).toEqual(["from the page", "by the host"]);
+    expect(notes).toEqual(["at once", "test", "from the page", "by the host"]);
   });
 
   it("shows { log } as a followed recording and stops following on close", async () => {

@@ -1,5 +1,5 @@
 import { Effect } from "effect";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import type { AnyActorRef } from "xstate";
 import type { EngineConfig } from "../src/engine/config.js";
 import type { Engine } from "../src/engine/engine.js";
@@ -185,6 +185,34 @@ describe("createSupervisor", () => {
     expect(init?.type === "@xstate.event" ? init.sourceRef : undefined).toBe(supervisor.actor);
     feedAll(supervisor, clock, 4);
     expect(memory.snapshots("spsa").length).toBeGreaterThan(1);
+    await supervisor.close();
+  });
+
+  it("onSpawn: hands each new engine over inside its spawn, so a subscriber misses none of its events", async () => {
+    const clock = new ManualClock();
+    const supervisor = createSupervisor();
+    const seen: string[] = [];
+    const firstTypes: string[] = [];
+    const remove = supervisor.onSpawn((name, engine) => {
+      seen.push(name);
+      engine.events.subscribe((event) => firstTypes.push(`${name}:${event.type}`));
+    });
+    const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
+    const removeThrowing = supervisor.onSpawn(() => {
+      throw new Error("listener bug");
+    });
+    supervisor.spawn("a", config(clock, 1));
+    expect(warn).toHaveBeenCalledWith(
+      expect.stringContaining('an onSpawn listener threw for "a" (listener bug)'),
+    );
+    removeThrowing();
+    warn.mockRestore();
+    clock.advanceBy(1000);
+    expect(firstTypes).toEqual(["a:baseline.set"]);
+    remove();
+    supervisor.spawn("b", config(clock, 2));
+    expect(seen).toEqual(["a"]);
+    expect(() => supervisor.onSpawn(5 as never)).toThrow("onSpawn: expected a function, got 5");
     await supervisor.close();
   });
 

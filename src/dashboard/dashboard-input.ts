@@ -3,7 +3,7 @@ import { type DashboardEngine, type EngineSourceOptions, engineSource } from "./
 import { type DashboardCoordinator, type FleetSourceOptions, fleetSource } from "./fleet-source.js";
 import { type FollowRecordingOptions, followRecording } from "./followed-source.js";
 import type { DashboardSource } from "./source.js";
-import { supervisorSource } from "./supervisor-source.js";
+import { type FollowedSupervisor, supervisorSource } from "./supervisor-source.js";
 
 /** Show a live engine. */
 export interface EngineInput extends EngineSourceOptions {
@@ -12,7 +12,7 @@ export interface EngineInput extends EngineSourceOptions {
 
 /** Show the engine a supervisor runs under a name, following it across a stop and respawn. */
 export interface SupervisorInput extends EngineSourceOptions {
-  readonly supervisor: Pick<Supervisor, "get" | "names">;
+  readonly supervisor: FollowedSupervisor & Pick<Supervisor, "names">;
   /** Which engine (default: the first one running when the dashboard starts). */
   readonly name?: string;
 }

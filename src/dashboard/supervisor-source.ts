@@ -9,8 +9,11 @@ import {
   type TwinPoint,
 } from "./source.js";
 
-/** How often the source looks for an engine spawned again under its name, ms. */
+/** How often a source without `onSpawn` looks for an engine spawned again under its name, ms. */
 const FOLLOW_EVERY_MS = 100;
+
+/** What the source reads of a supervisor: a `Supervisor` fits; `onSpawn` may be left out. */
+export type FollowedSupervisor = Pick<Supervisor, "get"> & Partial<Pick<Supervisor, "onSpawn">>;
 
 /**
  * A {@link DashboardSource} attached to the engine a supervisor runs under `name`, whichever
@@ -18,13 +21,15 @@ const FOLLOW_EVERY_MS = 100;
  * `onFailure`), the view, the audit stream and the controls move to the new engine.
  *
  * @remarks
- * The source looks the name up on every view and control action, and every 100 ms while it is
- * open (a `Map` lookup; the timer does not keep the process alive), so a respawned engine's events
- * reach the page from its first drain on. While no engine runs under the name, the view has no
- * values and mode `"unknown"`, controls are off, and a control request is refused naming why.
+ * The source attaches to an engine spawned under the name inside the spawn (`onSpawn`), so none
+ * of its events is missed, and looks the name up on every view and control action. Given an
+ * object without `onSpawn`, it looks every 100 ms instead (a `Map` lookup; the timer does not keep
+ * the process alive), and a respawned engine's events before that look are not shown. While no
+ * engine runs under the name, the view has no values and mode `"unknown"`, controls are off, and a
+ * control request is refused naming why.
  */
 export function supervisorSource(
-  supervisor: Pick<Supervisor, "get">,
+  supervisor: FollowedSupervisor,
   name: string,
   options: EngineSourceOptions = {},
 ): DashboardSource & { close(): void } {
@@ -46,8 +51,12 @@ export function supervisorSource(
   };
   // Engine-clock time of the last view of an engine: the clock a view without one keeps to.
   let lastTime: number | undefined;
-  const timer = setInterval(follow, FOLLOW_EVERY_MS);
-  timer.unref();
+  const stopFollowing =
+    supervisor.onSpawn === undefined
+      ? pollEvery(follow, FOLLOW_EVERY_MS)
+      : supervisor.onSpawn((spawned) => {
+          if (spawned === name) follow();
+        });
   follow();
   const control = (): DashboardControl => {
     const live = follow()?.control;
@@ -98,10 +107,17 @@ export function supervisorSource(
           },
         }),
     close() {
-      clearInterval(timer);
+      stopFollowing();
       attached?.detach();
       attached = undefined;
       listeners.clear();
     },
   };
+}
+
+/** Calls `check` every `ms` until the returned function is called; keeps no process alive. */
+function pollEvery(check: () => void, ms: number): () => void {
+  const timer = setInterval(check, ms);
+  timer.unref();
+  return () => clearInterval(timer);
 }

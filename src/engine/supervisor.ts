@@ -6,6 +6,7 @@ import { type Actor, type AnyActorRef, type CallbackActorLogic, createActor, set
 import { ConfigError, errorMessage, UsageError } from "../errors.js";
 import type { InspectionSink } from "../inspect/inspection-record.js";
 import { quietSink } from "../inspect/inspection-record.js";
+import { shownValue } from "../shown-value.js";
 import type { EngineConfig } from "./config.js";
 import type { Engine } from "./engine.js";
 import {
@@ -117,6 +118,14 @@ export interface Supervisor {
   send(name: string, command: EngineCommand): boolean;
   /** Names of the running engines, in spawn order. */
   names(): string[];
+  /**
+   * Calls `listener` with each engine spawned from now on (by `spawn`, an `onFailure` restart
+   * included), inside `spawn` before it returns: a subscription made there to `engine.events`
+   * misses none of the new engine's events, which its first drain would otherwise deliver to no
+   * one. Returns a function that removes the listener. A throw from it is caught and reported with
+   * `console.warn`: the spawn stands.
+   */
+  onSpawn(listener: (name: string, engine: Engine) => void): () => void;
   /** Why the engine last spawned as `name` failed, or undefined if it did not. */
   failure(name: string): unknown;
   /** Stops every engine (all scopes closed, all actors stopped, all engines closed). */
@@ -173,6 +182,7 @@ class SupervisorImpl implements Supervisor {
   private readonly flushAfterCommand: boolean;
   private closed = false;
   private rootError: unknown;
+  private readonly spawnListeners = new Set<(name: string, engine: Engine) => void>();
 
   constructor(options: SupervisorOptions) {
     this.options = options;
@@ -236,6 +246,15 @@ class SupervisorImpl implements Supervisor {
     this.engines.set(name, engine);
     // An observer with an error callback also keeps XState from reporting the failure as unhandled.
     actor.subscribe({ error: (error) => this.fail(running, error) });
+    for (const listener of [...this.spawnListeners]) {
+      try {
+        listener(name, engine);
+      } catch (error) {
+        console.warn(
+          `arqon: an onSpawn listener threw for "${name}" (${errorMessage(error)}); the engine runs`,
+        );
+      }
+    }
     // Created from `config`, whose keys are exactly `N` (as createEngine's engine is).
     return engine as unknown as Engine<N>;
   }
@@ -249,6 +268,15 @@ class SupervisorImpl implements Supervisor {
 
   get(name: string): Engine | undefined {
     return this.engines.get(name);
+  }
+
+  onSpawn(listener: (name: string, engine: Engine) => void): () => void {
+    if (typeof listener !== "function")
+      throw new UsageError(`onSpawn: expected a function, got ${shownValue(listener)}`);
+    // Wrapped: the same function added twice is two listeners, each removed by its own handle.
+    const entry = (name: string, engine: Engine) => listener(name, engine);
+    this.spawnListeners.add(entry);
+    return () => void this.spawnListeners.delete(entry);
   }
 
   actorOf(name: string): AnyActorRef | undefined {
