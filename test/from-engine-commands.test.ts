@@ -60,8 +60,21 @@ describe.each([
     expect(engine.mode).toBe("halted");
     expect(engine.snapshot().reasons).toEqual(["manualHalt"]);
     expect(supervisor.send("a", { type: "halt", reason: null } as unknown as EngineCommand)).toBe(true);
+    const halt = (reason: unknown) =>
+      supervisor.send("a", { type: "halt", reason } as unknown as EngineCommand);
+    halt(new RangeError("disk full"));
+    halt({ ticket: "INC-42" });
+    const cyclic: { self?: unknown } = {};
+    cyclic.self = cyclic;
+    halt(cyclic);
     engine.flushEvents();
-    expect(notes).toEqual(["halted by the host; reason given: 5", "halted by the host"]);
+    expect(notes).toEqual([
+      "halted by the host; reason given: 5",
+      "halted by the host",
+      "halted by the host; reason given: RangeError: disk full",
+      'halted by the host; reason given: {"ticket":"INC-42"}',
+      "halted by the host; reason given: an object",
+    ]);
     await supervisor.close();
   });
 });

@@ -244,7 +244,8 @@ export interface Engine<N extends string = string> {
    * Halts adaptation at once: no apply from this call on, until an acknowledged
    * {@link Engine.resetSafeMode}. Audited with `reason` ("halted by the host" when it is missing
    * or blank). Never refused: halting is the safe direction, so a `reason` that is not a string is
-   * not refused either but kept as shown ("halted by the host; reason given: 5").
+   * not refused either but kept in words ("halted by the host; reason given: 5", an error's
+   * message, an object's JSON).
    */
   halt(reason?: string): void;
   /**
@@ -1399,9 +1400,21 @@ function stateName(value: unknown): string {
  */
 function haltNote(reason: unknown): string {
   if (typeof reason === "string") return reason.trim() === "" ? HALT_NOTE : reason;
-  return reason === undefined || reason === null
-    ? HALT_NOTE
-    : `${HALT_NOTE}; reason given: ${shownValue(reason)}`;
+  if (reason === undefined || reason === null) return HALT_NOTE;
+  return `${HALT_NOTE}; reason given: ${typeof reason === "object" ? objectText(reason) : shownValue(reason)}`;
+}
+
+/** An object given as a reason, in words: an error's message, else its JSON (cut at 200 characters). */
+function objectText(reason: object): string {
+  if (reason instanceof Error)
+    return reason.message === "" ? reason.name : `${reason.name}: ${reason.message}`;
+  try {
+    const json = JSON.stringify(reason);
+    if (typeof json === "string") return json.length > 200 ? `${json.slice(0, 199)}…` : json;
+  } catch {
+    // A cycle, a bigint, a throwing getter: say what it is instead.
+  }
+  return shownValue(reason);
 }
 
 const HALT_NOTE = "halted by the host";
