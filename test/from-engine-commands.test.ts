@@ -107,6 +107,41 @@ describe("fromEngine commands", () => {
   });
 });
 
+describe("fromEngine: a known command of the wrong shape", () => {
+  it("is refused and reported to the parent, reaching no engine; the actor and engine run on", () => {
+    const clock = new ManualClock();
+    const refused: Extract<EngineNotification, { type: "engine.commandRefused" }>[] = [];
+    const machine = setup({
+      types: { events: {} as EngineNotification },
+      actors: { tuner: fromEngine(config(clock), { started: false, events: false, snapshots: false }) },
+    }).createMachine({
+      invoke: { id: "tuner", src: "tuner" },
+      on: { "engine.commandRefused": { actions: ({ event }) => refused.push(event) } },
+    });
+    const actor = createActor(machine).start();
+    const child = actor.getSnapshot().children.tuner as AnyActorRef;
+    const engine = engineOf(child)!;
+    child.send({ type: "halt", reason: "maintenance" });
+    // An empty form field, and a reason of the wrong type.
+    child.send({ type: "resetSafeMode", acknowledge: undefined } as unknown as EngineCommand);
+    child.send({ type: "rollback", reason: 5 } as unknown as EngineCommand);
+    expect(refused.map(({ engineId, reason }) => ({ engineId, reason }))).toEqual([
+      {
+        engineId: "tuner",
+        reason: "command.acknowledge of resetSafeMode must be a string, got undefined",
+      },
+      { engineId: "tuner", reason: "command.reason of rollback must be a string when given, got 5" },
+    ]);
+    expect(refused[1]!.command).toEqual({ type: "rollback", reason: 5 });
+    expect(actor.getSnapshot().status).toBe("active");
+    expect((child.getSnapshot() as { status: string }).status).toBe("active");
+    expect(engine.mode).toBe("halted");
+    child.send({ type: "resetSafeMode", acknowledge: "ops on call" });
+    expect(engine.mode).toBe("normal");
+    actor.stop();
+  });
+});
+
 describe("fromEngine engine.snapshot after commands", () => {
   /** The modes of the snapshots sent for halt, resetSafeMode, halt sent in one macrotask. */
   function modes(flush: boolean): string[] {

@@ -32,7 +32,18 @@ export type EngineNotification =
    * happened: the events of one delivery all carry the state after the last of them. What one
    * event changed is in the event itself (`engine.event`).
    */
-  | { readonly type: "engine.snapshot"; readonly engineId: string; readonly snapshot: EngineSnapshot };
+  | { readonly type: "engine.snapshot"; readonly engineId: string; readonly snapshot: EngineSnapshot }
+  /**
+   * A command of a known type but the wrong shape (a reset whose `acknowledge` is not a string, a
+   * rollback whose `reason` is not one), refused: it reached no engine, and the engine runs on.
+   * `reason` names the field, as `Supervisor.send`'s `UsageError` does. Always sent.
+   */
+  | {
+      readonly type: "engine.commandRefused";
+      readonly engineId: string;
+      readonly command: unknown;
+      readonly reason: string;
+    };
 
 /** What {@link fromEngine} tells the parent. */
 export interface FromEngineOptions {
@@ -85,6 +96,7 @@ const AUDIT_EVENT_TYPES: Readonly<Record<AuditEventType, true>> = {
 
 /** The {@link EngineCommand} types, as the errors of {@link engineCommandIssue} list them. */
 const COMMAND_TYPES = "observe, halt, resetSafeMode, rollback, setBaseline";
+const COMMAND_TYPE_SET: ReadonlySet<string> = new Set(COMMAND_TYPES.split(", "));
 
 /** The event an engine actor sends itself when its engine fails outside a command. */
 const ENGINE_FAILED = "arqon.engine.failed";
@@ -111,7 +123,9 @@ export function engineOf(actor: AnyActorRef): Engine | undefined {
  * too). Stopping the actor (or its parent, or leaving the invoking
  * state) closes the engine: its timers, subscriptions and actors are released. The actor accepts
  * the {@link EngineCommand}s (`observe`, `halt`, `resetSafeMode`, `rollback`, `setBaseline`) and
- * ignores events of any other type, as XState actors ignore events they do not handle. It sends
+ * ignores events of any other type, as XState actors ignore events they do not handle; one of
+ * those types with the wrong shape (a reset without a string `acknowledge`) is refused, reaching
+ * no engine, and reported to the parent as `engine.commandRefused` naming the field. It sends
  * its parent the {@link EngineNotification}s chosen by `options`, which `fromEngine` checks (a
  * `ConfigError` names a bad one, e.g. an `events` entry that is not an audit event type). If the
  * engine reports an internal failure (`engine.failure`), the actor closes it and fails with an
@@ -182,12 +196,23 @@ export function fromEngine<TInput = NonReducibleUnknown>(
         release();
         throw engineFailedError(engine, engineId);
       }
+      // A known command of the wrong shape (an empty form field, say) is refused and reported,
+      // not run: the engine method would throw a UsageError, which would fail the actor and
+      // close the engine over one bad message. Unknown types are ignored, as XState actors do.
+      const type = (command as { type?: unknown }).type;
+      if (typeof type === "string" && COMMAND_TYPE_SET.has(type)) {
+        const reason = engineCommandIssue(command);
+        if (reason !== undefined) {
+          sendBack({ type: "engine.commandRefused", engineId, command, reason } satisfies EngineNotification);
+          return;
+        }
+      }
       try {
         runEngineCommand(engine, command, engineId, flush);
       } catch (error) {
-        // Engine methods do not throw on bad input; anything thrown here is a broken dependency
-        // (e.g. a scheduler or a hook) or an internal failure, so the engine is closed before the
-        // actor fails with it.
+        // A well-formed command does not throw on its input; anything thrown here is a broken
+        // dependency (e.g. a scheduler or a hook) or an internal failure, so the engine is closed
+        // before the actor fails with it.
         release();
         throw error;
       }
