@@ -107,6 +107,19 @@ describe("fromEngine commands", () => {
   });
 });
 
+describe("fromEngine and createSupervisor options", () => {
+  it("name a misspelt option instead of dropping it", () => {
+    const clock = new ManualClock();
+    expect(() => fromEngine(config(clock), { snapshot: false } as never)).toThrow(
+      'snapshot: unknown option "snapshot" (known: started, events, snapshots, flush)',
+    );
+    expect(() => createSupervisor({ onFailur: () => {} } as never)).toThrow(ConfigError);
+    expect(() => createSupervisor({ onFailur: () => {} } as never)).toThrow(
+      'onFailur: unknown option "onFailur" (known: inspect, onFailure, notifications)',
+    );
+  });
+});
+
 describe("fromEngine: a known command of the wrong shape", () => {
   it("is refused and reported to the parent, reaching no engine; the actor and engine run on", () => {
     const clock = new ManualClock();

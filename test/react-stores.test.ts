@@ -155,6 +155,12 @@ describe("createEventStore", () => {
     const engine = fakeEngine();
     expect(() => createEventStore(engine, { limit: 0 })).toThrow(UsageError);
     expect(() => createEventStore(engine, { limit: 2.5 })).toThrow(/limit/);
+    expect(() => createEventStore(engine, { limits: 5 } as never)).toThrow(
+      'recent events: unknown option "limits" (known: limit, filter)',
+    );
+    expect(() => createEventStore(engine, { filter: "apply" } as never)).toThrow(
+      'recent events: filter must be a function, got "apply"',
+    );
   });
 });
 

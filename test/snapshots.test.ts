@@ -94,6 +94,11 @@ describe("engineSnapshots", () => {
     // Past Node's longest timer, the throttle would fire after 1 ms: refused, not silently off.
     expect(() => engineSnapshots(engine, { everyMs: 3e9 })).toThrow(/everyMs .*at most 2147483647/);
     expect(() => engineSnapshots(engine, { everyMs: 2_147_483_647 })).not.toThrow();
+    // A string shows as one, and a misspelt option is named rather than dropped.
+    expect(() => engineSnapshots(engine, { everyMs: "5" } as never)).toThrow(/, got "5"$/);
+    expect(() => engineSnapshots(engine, { everyMS: 5 } as never)).toThrow(
+      'engineSnapshots: unknown option "everyMS" (known: everyMs, scheduler)',
+    );
   });
 
   it("follows a real engine in virtual time: a snapshot after its applies, a last one at close", async () => {

@@ -3,6 +3,7 @@ import { type AnyActorRef, type CallbackActorLogic, fromCallback, type NonReduci
 import type { AuditEvent, AuditEventType } from "../audit/events.js";
 import { ConfigError, type ConfigIssue, errorMessage } from "../errors.js";
 import { shownValue } from "../shown-value.js";
+import { unknownOptionKeys, unknownOptionsText } from "../unknown-options.js";
 import type { EngineConfig } from "./config.js";
 import type { Digest } from "./digest.js";
 import { createEngine, type Engine, type EngineSnapshot } from "./engine.js";
@@ -66,6 +67,8 @@ export interface FromEngineOptions {
    */
   readonly flush?: boolean;
 }
+
+const FROM_ENGINE_OPTIONS = ["started", "events", "snapshots", "flush"];
 
 /** Raised as the engine actor's error when the engine hit an unexpected internal failure. */
 export class EngineFailedError extends Error {
@@ -226,6 +229,8 @@ export function fromEngine<TInput = NonReducibleUnknown>(
 /** What is wrong with {@link FromEngineOptions} (empty when nothing is). */
 function fromEngineOptionsIssues(options: FromEngineOptions): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
+  for (const key of unknownOptionKeys(options, FROM_ENGINE_OPTIONS))
+    issues.push({ path: key, message: unknownOptionsText([key], FROM_ENGINE_OPTIONS) });
   for (const key of ["started", "snapshots", "flush"] as const) {
     const value = options[key];
     if (value !== undefined && typeof value !== "boolean") {

@@ -1,6 +1,8 @@
 import { asyncScheduler, auditTime, Observable, type SchedulerLike } from "rxjs";
 import { isTimerMs, timerMsRange } from "../../machines/timer-limit.js";
 import { UsageError } from "../errors.js";
+import { shownValue } from "../shown-value.js";
+import { unknownOptionKeys, unknownOptionsText } from "../unknown-options.js";
 import type { Engine, EngineSnapshot } from "./engine.js";
 
 /** Options of {@link engineSnapshots}. */
@@ -17,6 +19,8 @@ export interface EngineSnapshotsOptions {
   readonly scheduler?: SchedulerLike;
 }
 
+const SNAPSHOTS_OPTIONS = ["everyMs", "scheduler"];
+
 /** The default of {@link EngineSnapshotsOptions.everyMs}. */
 export const SNAPSHOT_EVERY_MS = 100;
 
@@ -32,7 +36,7 @@ export const SNAPSHOT_EVERY_MS = 100;
  * next event. When the engine closes, `events` completes: a snapshot still pending is delivered,
  * then the stream completes. Subscribing to a closed engine yields one snapshot and completes.
  * Snapshots allocate, so this is for UIs and reports, not the hot path. Throws a `UsageError` when
- * `everyMs` is not a number ≥ 0 that a timer can wait (at most 2³¹ − 1 ms).
+ * `everyMs` is not a number ≥ 0 that a timer can wait (at most 2³¹ − 1 ms), or an option is unknown.
  *
  * @example
  * ```ts
@@ -45,11 +49,14 @@ export function engineSnapshots<N extends string = string>(
   engine: Pick<Engine<N>, "events" | "snapshot">,
   options: EngineSnapshotsOptions = {},
 ): Observable<EngineSnapshot<N>> {
+  const unknown = unknownOptionKeys(options, SNAPSHOTS_OPTIONS);
+  if (unknown.length > 0)
+    throw new UsageError(`engineSnapshots: ${unknownOptionsText(unknown, SNAPSHOTS_OPTIONS)}`);
   const everyMs = options.everyMs ?? SNAPSHOT_EVERY_MS;
   // A delay past Node's longest timer would fire at once: the throttle would silently be off.
   if (!(typeof everyMs === "number" && isTimerMs(everyMs, false)))
     throw new UsageError(
-      `engineSnapshots: everyMs must be a number of milliseconds ${timerMsRange(false)}, got ${everyMs}`,
+      `engineSnapshots: everyMs must be a number of milliseconds ${timerMsRange(false)}, got ${shownValue(everyMs)}`,
     );
   const scheduler = options.scheduler ?? asyncScheduler;
   return new Observable<EngineSnapshot<N>>((subscriber) => {

@@ -7,6 +7,7 @@ import { ConfigError, errorMessage, UsageError } from "../errors.js";
 import type { InspectionSink } from "../inspect/inspection-record.js";
 import { quietSink } from "../inspect/inspection-record.js";
 import { shownValue } from "../shown-value.js";
+import { unknownOptionKeys, unknownOptionsText } from "../unknown-options.js";
 import type { EngineConfig } from "./config.js";
 import type { Engine } from "./engine.js";
 import {
@@ -44,6 +45,8 @@ const supervisorRootMachine = setup({
     "xstate.error.actor.*": {},
   },
 });
+
+const SUPERVISOR_OPTIONS = ["inspect", "onFailure", "notifications"];
 
 /** Options of {@link createSupervisor}. */
 export interface SupervisorOptions {
@@ -151,7 +154,10 @@ export const Supervisor = {
     ),
 };
 
-/** Creates a supervisor; see {@link Supervisor}. */
+/**
+ * Creates a supervisor; see {@link Supervisor}. Throws a `ConfigError` naming an unknown option or
+ * bad `notifications`.
+ */
 export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
   return new SupervisorImpl(options);
 }
@@ -185,6 +191,11 @@ class SupervisorImpl implements Supervisor {
   private readonly spawnListeners = new Set<(name: string, engine: Engine) => void>();
 
   constructor(options: SupervisorOptions) {
+    const unknown = unknownOptionKeys(options, SUPERVISOR_OPTIONS);
+    if (unknown.length > 0)
+      throw new ConfigError(
+        unknown.map((key) => ({ path: key, message: unknownOptionsText([key], SUPERVISOR_OPTIONS) })),
+      );
     this.options = options;
     this.directObserve = options.inspect === undefined;
     this.flushAfterCommand = options.notifications?.flush ?? false;

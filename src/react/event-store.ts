@@ -1,6 +1,8 @@
 import type { AuditEvent } from "../audit/events.js";
 import type { Engine } from "../engine/engine.js";
 import { UsageError } from "../errors.js";
+import { shownValue } from "../shown-value.js";
+import { unknownOptionKeys, unknownOptionsText } from "../unknown-options.js";
 import { type ExternalStore, sharedListeners } from "./external-store.js";
 
 /** Options of {@link createEventStore}. */
@@ -14,6 +16,8 @@ export interface EventStoreOptions {
   readonly filter?: (event: AuditEvent) => boolean;
 }
 
+const EVENT_STORE_OPTIONS = ["limit", "filter"];
+
 /** The default of {@link EventStoreOptions.limit}. */
 export const RECENT_EVENTS_LIMIT = 50;
 
@@ -26,16 +30,22 @@ export const RECENT_EVENTS_LIMIT = 50;
  * subscribed; what it holds survives an unsubscribe and resubscribe (React's StrictMode does that).
  * The array returned by `getSnapshot` is frozen and replaced only when events arrived since the
  * last call, so a burst of events costs one copy of at most `limit` entries per read.
- * Throws a `UsageError` when `limit` is not a whole number > 0.
+ * Throws a `UsageError` when `limit` is not a whole number > 0, `filter` not a function, or an
+ * option is unknown.
  */
 export function createEventStore(
   engine: Pick<Engine, "events">,
   options: EventStoreOptions = {},
 ): ExternalStore<readonly AuditEvent[]> {
+  const unknown = unknownOptionKeys(options, EVENT_STORE_OPTIONS);
+  if (unknown.length > 0)
+    throw new UsageError(`recent events: ${unknownOptionsText(unknown, EVENT_STORE_OPTIONS)}`);
   const limit = options.limit ?? RECENT_EVENTS_LIMIT;
   const filter = options.filter;
   if (!(Number.isSafeInteger(limit) && limit > 0))
-    throw new UsageError(`recent events: limit must be a whole number > 0, got ${limit}`);
+    throw new UsageError(`recent events: limit must be a whole number > 0, got ${shownValue(limit)}`);
+  if (filter !== undefined && typeof filter !== "function")
+    throw new UsageError(`recent events: filter must be a function, got ${shownValue(filter)}`);
   const buffer: AuditEvent[] = [];
   let view: readonly AuditEvent[] = Object.freeze([]);
   let stale = false;

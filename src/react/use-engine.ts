@@ -1,6 +1,7 @@
 import { useEffect, useState } from "react";
 import type { EngineConfig } from "../engine/config.js";
 import { createEngine, type Engine } from "../engine/engine.js";
+import { UsageError } from "../errors.js";
 
 /**
  * What {@link useEngine} starts: a config for `createEngine`, or a function that creates the
@@ -17,7 +18,8 @@ export type EngineSource<N extends string = string> = EngineConfig<N> | (() => E
  * mounts again in development, the first engine is closed before the second is created: there is
  * never more than one running engine per mounted component. `source` is read once, at mount;
  * to start over with another config, remount the component (change its `key`). An invalid config
- * throws its `ConfigError` from the effect, to the nearest error boundary. With a literal config,
+ * throws its `ConfigError` from the effect, to the nearest error boundary (an engine passed
+ * instead of a config, a `UsageError` that says so). With a literal config,
  * the engine is typed by its parameter names, as `createEngine`'s is: `engine.value("batchSize")`
  * compiles, a misspelt name does not.
  *
@@ -31,6 +33,11 @@ export function useEngine<const N extends string>(source: EngineSource<N>): Engi
   const [engine, setEngine] = useState<Engine<N> | null>(null);
   // biome-ignore lint/correctness/useExhaustiveDependencies: the source is read once, at mount (documented).
   useEffect(() => {
+    if (isRunningEngine(source))
+      throw new UsageError(
+        "useEngine: expected an engine config or a function that creates an engine, got an engine; " +
+          "to show an engine you already run, use useEngineSnapshot(engine)",
+      );
     const started = typeof source === "function" ? source() : createEngine(source);
     setEngine(started);
     return () => {
@@ -39,4 +46,12 @@ export function useEngine<const N extends string>(source: EngineSource<N>): Engi
     };
   }, []);
   return engine;
+}
+
+/** Whether `source` is an engine itself (an easy slip in untyped code), not a config. */
+function isRunningEngine(source: unknown): boolean {
+  const s = source as { observe?: unknown; snapshot?: unknown } | null;
+  return (
+    typeof s === "object" && s !== null && typeof s.observe === "function" && typeof s.snapshot === "function"
+  );
 }

@@ -1,0 +1,58 @@
+import { act, createElement, type ReactElement } from "react";
+import { createRoot } from "react-dom/client";
+import { describe, expect, it } from "vitest";
+import { createEngine, type Engine } from "../src/engine/engine.js";
+import { UsageError } from "../src/errors.js";
+import { useEngine } from "../src/react/use-engine.js";
+import { ManualClock } from "./support/engine-clock.js";
+import { bareContainer, useActEnvironment } from "./support/react-dom-act.js";
+
+// useEngine mounted with react-dom's client renderer (see react-engine-state.test.ts): its effect
+// runs, so what it does with its source can be seen.
+
+const config = { seed: 3, params: { x: { min: 0, max: 10, init: 5 } } };
+
+function Probe({ source, seen }: { source: unknown; seen: (Engine | null)[] }): ReactElement | null {
+  seen.push(useEngine(source as typeof config));
+  return null;
+}
+
+async function mount(source: unknown) {
+  const seen: (Engine | null)[] = [];
+  const errors: unknown[] = [];
+  const root = createRoot(bareContainer(), { onUncaughtError: (error) => errors.push(error) });
+  // An error thrown from an effect reaches `act`'s caller (no error boundary here).
+  try {
+    await act(async () => root.render(createElement(Probe, { source, seen })));
+  } catch (error) {
+    errors.push(error);
+  }
+  return { seen, errors, unmount: () => act(async () => root.unmount()) };
+}
+
+describe("useEngine, mounted (react-dom client)", () => {
+  useActEnvironment();
+
+  it("runs an engine from a config, and closes it on unmount", async () => {
+    const { seen, errors, unmount } = await mount({ ...config, scheduler: new ManualClock() });
+    expect(errors).toEqual([]);
+    const engine = seen.at(-1)!;
+    expect(engine.values[0]).toBe(5);
+    await unmount();
+    expect(engine.observe({ objective: 1, generation: 0 })).toBe("closed");
+  });
+
+  it("refuses an engine passed for a config, saying what to use instead, and leaves it running", async () => {
+    const running = createEngine({ ...config, scheduler: new ManualClock() });
+    const { errors, unmount } = await mount(running);
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toBeInstanceOf(UsageError);
+    expect((errors[0] as Error).message).toBe(
+      "useEngine: expected an engine config or a function that creates an engine, got an engine; " +
+        "to show an engine you already run, use useEngineSnapshot(engine)",
+    );
+    expect(running.observe({ objective: 1, generation: 0 })).toBe("accepted");
+    await unmount();
+    await running.close();
+  });
+});
