@@ -1,4 +1,4 @@
-import { asyncScheduler, auditTime, Observable, type SchedulerLike } from "rxjs";
+import { asyncScheduler, Observable, type SchedulerLike, type Subscription } from "rxjs";
 import { isTimerMs, timerMsRange } from "../../machines/timer-limit.js";
 import { UsageError } from "../errors.js";
 import { shownValue } from "../shown-value.js";
@@ -30,11 +30,11 @@ export const SNAPSHOT_EVERY_MS = 100;
  *
  * @remarks
  * Each subscription takes a snapshot at once, then listens to `engine.events`; the first event of
- * a burst starts a timer of `everyMs` and, when it fires, one snapshot is taken (RxJS `auditTime`),
+ * a burst starts a timer of `everyMs` and, when it fires, one snapshot is taken (as RxJS `auditTime`),
  * so the cost is at most one snapshot per `everyMs` however busy the engine is, and nothing at all
  * while it is idle. A change that writes no audit event (an accepted digest, say) shows up with the
- * next event. When the engine closes, `events` completes: a snapshot still pending is delivered,
- * then the stream completes. Subscribing to a closed engine yields one snapshot and completes.
+ * next event. When the engine closes, `events` completes: a snapshot still pending is taken and
+ * delivered at once (no timer outlives the engine), then the stream completes. Subscribing to a closed engine yields one snapshot and completes.
  * Snapshots allocate, so this is for UIs and reports, not the hot path. Throws a `UsageError` when
  * `everyMs` is not a number ≥ 0 that a timer can wait (at most 2³¹ − 1 ms), or an option is unknown.
  *
@@ -61,10 +61,33 @@ export function engineSnapshots<N extends string = string>(
   const scheduler = options.scheduler ?? asyncScheduler;
   return new Observable<EngineSnapshot<N>>((subscriber) => {
     subscriber.next(engine.snapshot());
-    return engine.events.pipe(auditTime(everyMs, scheduler)).subscribe({
-      next: () => subscriber.next(engine.snapshot()),
-      error: (error: unknown) => subscriber.error(error),
-      complete: () => subscriber.complete(),
+    // RxJS's auditTime, except at the end: when the engine closes, a snapshot still waiting is
+    // taken at once and the stream completes, rather than holding a timer (and the host's process)
+    // for up to `everyMs` after the close.
+    let waiting: Subscription | undefined;
+    const take = () => {
+      waiting = undefined;
+      subscriber.next(engine.snapshot());
+    };
+    const events = engine.events.subscribe({
+      next: () => {
+        waiting ??= scheduler.schedule(take, everyMs);
+      },
+      error: (error: unknown) => {
+        waiting?.unsubscribe();
+        subscriber.error(error);
+      },
+      complete: () => {
+        if (waiting !== undefined) {
+          waiting.unsubscribe();
+          take();
+        }
+        subscriber.complete();
+      },
     });
+    return () => {
+      waiting?.unsubscribe();
+      events.unsubscribe();
+    };
   });
 }
