@@ -99,6 +99,9 @@ function Status({
   improvement: number;
   serviceTime: number;
 }) {
+  // On the default (real-time) scheduler on purpose, though the engine runs in virtual time: the
+  // simulation runs 20× faster than the screen, and this renders at most every 100 ms of real
+  // time. The panel may trail the audit table (which shows each event) by up to that long.
   const snapshot = useEngineSnapshot(engine);
   const charts = useEngineState(engine);
   if (snapshot === undefined) return null;

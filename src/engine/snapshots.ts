@@ -14,7 +14,10 @@ export interface EngineSnapshotsOptions {
   readonly everyMs?: number;
   /**
    * The scheduler that times the wait (default RxJS `asyncScheduler`). Pass the engine's own
-   * scheduler when the engine runs in virtual time, so that the snapshots follow its clock.
+   * scheduler when the engine runs in virtual time, so that the snapshots follow its clock (a test,
+   * a replay). A screen over a simulation that runs faster than real time may keep the default on
+   * purpose: it then renders at most once per `everyMs` of real time, however fast the simulation
+   * runs, at the price of a view that trails the engine by up to that long.
    */
   readonly scheduler?: SchedulerLike;
 }
