@@ -22,11 +22,12 @@ export function withReservedNameIssues(
   input: object,
   key: string,
   check: (input: object) => ConfigIssue[],
+  allowEmpty = false,
 ): ConfigIssue[] {
   const record = (input as Record<string, unknown>)[key];
   if (typeof record !== "object" || record === null || Array.isArray(record)) return check(input);
   const names = Object.keys(record);
-  const reserved = names.filter((name) => RESERVED_NAMES.includes(name));
+  const reserved = names.filter((name) => isReservedName(name, allowEmpty));
   if (reserved.length === 0) return check(input);
   const kept: Record<string, unknown> = {};
   for (const name of names)
@@ -47,9 +48,12 @@ export function withReservedNameIssues(
   ];
 }
 
-/** Whether `name` cannot name a parameter (see {@link withReservedNameIssues}). */
-export function isReservedName(name: string): boolean {
-  return RESERVED_NAMES.includes(name);
+/**
+ * Whether `name` cannot name a parameter (see {@link withReservedNameIssues}). `allowEmpty`: the
+ * empty name, refused only since a later version, is taken (a saved run that has one reopens).
+ */
+export function isReservedName(name: string, allowEmpty = false): boolean {
+  return RESERVED_NAMES.includes(name) && !(allowEmpty && name === "");
 }
 
 /** Whether `value` is an object literal (prototype `Object.prototype` or `null`), not an array or class instance. */

@@ -91,10 +91,13 @@ describe("solver config", () => {
     }
   });
 
-  it("rejects an empty parameter name", () => {
+  it("rejects an empty parameter name in a new config, and reopens a saved run that has one", () => {
     expect(solverConfigIssues({ ...valid, bounds: { "": { min: 0, max: 1 } } })).toEqual([
       { path: "bounds", message: "a parameter name must not be empty" },
     ]);
+    // Saved before the name was refused: such a run still reopens.
+    const saved = resolveSolverConfig({ ...valid, bounds: { "": { min: 0, max: 1 } } }, "saved");
+    expect(Object.keys(saved.bounds)).toEqual([""]);
   });
 
   it("names every reserved parameter name and still reports every other problem", () => {

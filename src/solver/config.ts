@@ -556,10 +556,17 @@ function configIssues(raw: unknown, origin: ConfigOrigin): ConfigIssue[] {
   }
   // Only a reserved name declared as a parameter: a condition on an undeclared one is an unknown parameter.
   const bounds = (given as { bounds?: unknown }).bounds;
+  // A run saved before the empty name was refused reopens with it.
+  const allowEmpty = origin === "saved";
   const declared =
-    typeof bounds === "object" && bounds !== null ? Object.keys(bounds).filter(isReservedName) : [];
-  return withReservedNameIssues(given, "bounds", (input) =>
-    checkedIssues(withoutConditionsOn(input, declared), origin),
+    typeof bounds === "object" && bounds !== null
+      ? Object.keys(bounds).filter((name) => isReservedName(name, allowEmpty))
+      : [];
+  return withReservedNameIssues(
+    given,
+    "bounds",
+    (input) => checkedIssues(withoutConditionsOn(input, declared), origin),
+    allowEmpty,
   );
 }
 
