@@ -85,7 +85,7 @@ describe("replay of a log with a torn tail", () => {
     const cli = await runArqonInProcess(["replay", dir], dir);
     expect(cli.stderr).toMatch(
       new RegExp(
-        `^arqon replay: before run 2 began, the log was repaired: a torn last write was cut off \\(${basename(segment).replace(".", "\\.")} was cut at byte \\d+, 37 bytes taken out\\); the runs before it may have lost their last records\n$`,
+        `^arqon replay: before run 2 began, the log was repaired: a torn last write was cut off \\(the log now ends at byte \\d+ of ${basename(segment).replace(".", "\\.")}, 37 bytes taken out\\); the runs before it may have lost their last records\n$`,
       ),
     );
     expect(cli.status).toBe(0);

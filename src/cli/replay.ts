@@ -134,7 +134,7 @@ function tornTailLine(tail: TornTail, accepted: boolean): string {
 
 /** What a repair on opening the log took out of it before run `run` began. */
 function repairLine(run: number, repair: LoggedRepair): string {
-  const cut = `${repair.segment} was cut at byte ${repair.truncatedAt}, ${repair.bytesDropped} bytes taken out`;
+  const cut = `the log now ends at byte ${repair.truncatedAt} of ${repair.segment}, ${repair.bytesDropped} bytes taken out`;
   const what =
     repair.kind === "torn-tail"
       ? `a torn last write was cut off (${cut})`

@@ -24,6 +24,7 @@ export {
   type StaleLock,
   UNREADABLE_LOCK_STALE_MS,
 } from "./lock.js";
+export type { LoggedRepair } from "./log-records.js";
 export { type DecisionLogContents, decisionLogRecords, type ReadOptions, readDecisionLog } from "./reader.js";
 export type { LogEntry, LogHeader, LogRecord } from "./records.js";
 export { CLOSE_MARKER_KIND, isCloseMarker } from "./records.js";

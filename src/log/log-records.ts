@@ -49,7 +49,10 @@ const UNLOGGED_KEYS: ReadonlySet<string> = new Set(["scheduler", "onApply", "ins
 /** A log repair as a restart record carries it (file names relative to the log's directory). */
 export interface LoggedRepair {
   readonly kind: "torn-tail" | "corruption";
-  /** The segment where the valid data now ends, and the offset it was cut at. */
+  /**
+   * The segment where the valid data now ends, and the offset it ends at (what followed was taken
+   * out: the rest of that segment and any later segments).
+   */
   readonly segment: string;
   readonly truncatedAt: number;
   /** Bytes taken out of the log (moved aside for `"corruption"`). */
