@@ -342,4 +342,47 @@ describe("parallel workers (several trials outstanding)", () => {
     expect(peak).toBe(8);
     expect(started.length).toBe(120);
   });
+
+  it("never runs two trials on one int cell at once, even when the region runs out of free cells", () => {
+    // A 10 × 10 grid of ints, half the running trials told after each ask: the region around the
+    // incumbent soon holds no cell that is neither measured nor running.
+    const bounds = {
+      a: { type: "int", min: 0, max: 9 },
+      b: { type: "int", min: 0, max: 90, step: 10 },
+    } as const;
+    const cost = (p: { a: number; b: number }) => Math.abs(p.a - 6) + Math.abs(p.b - 30) / 10;
+    for (const seed of [1, 2, 3]) {
+      const solver = createSolver({ seed, budget: 60, bounds });
+      for (
+        let batch = solver.ask({ max: 8 });
+        batch !== null && batch.length > 0;
+        batch = solver.ask({ max: 8 })
+      ) {
+        const running = solver.pendingTrials().map((t) => JSON.stringify(t.params));
+        expect(new Set(running).size, `seed ${seed}, after ${solver.asked} asked`).toBe(running.length);
+        const pending = solver.pendingTrials();
+        for (const t of pending.slice(0, Math.ceil(pending.length / 2)))
+          solver.tell({ id: t.id, value: cost(t.params) });
+      }
+      for (const t of solver.pendingTrials()) solver.tell({ id: t.id, value: cost(t.params) });
+      expect(solver.best()?.value).toBe(0);
+    }
+  });
+
+  it("keeps every worker busy while one probe trial runs long", () => {
+    const fn = sphere(2);
+    for (const slow of [1, 7, 10]) {
+      const solver = createSolver({ seed: 1, budget: 100, bounds: fn.bounds });
+      const sizes: number[] = [];
+      for (let k = 0; k < 6; k++) {
+        // Every free worker of 8 asks; all but the slow probe trial then finish.
+        sizes.push(solver.ask({ max: 8 - solver.pendingTrials().length })?.length ?? 0);
+        for (const t of solver.pendingTrials())
+          if (t.id !== slow) solver.tell({ id: t.id, value: fn.evaluate(t.params) });
+      }
+      expect(solver.pendingTrials().map((t) => t.id)).toEqual([slow]);
+      // Once the slow trial is out (the first ask, or the second for trial 10), 7 workers are free.
+      expect(sizes, `probe trial ${slow} held`).toEqual([8, slow <= 8 ? 7 : 8, 7, 7, 7, 7]);
+    }
+  });
 });

@@ -207,15 +207,32 @@ export class TrustRegionBatch {
     measured.update(history.filter((h) => h.u.every((v, j) => v >= low[j]! - SAME && v <= high[j]! + SAME)));
     const unmeasured = (x: readonly number[]) =>
       measured.valueAt(snap === undefined ? x : snap(x)) === undefined;
-    // A uniform point in the region, of a few draws the first that `safe` accepts and that is not
-    // measured (else the last).
-    const uniform = () => {
+    // A uniform point in the region, of a few draws the first that `safe` accepts, that is not
+    // measured and, on ints, not in a running trial's cell (else the last).
+    const idle = (x: readonly number[]) =>
+      snap === undefined ||
+      pending.length === 0 ||
+      pending.every((p) => cellKey(snap(p)) !== cellKey(snap(x)));
+    const drawIn = (lo: readonly number[], hi: readonly number[]) => {
       let x: number[] = [];
       for (let k = 0; k < UNIFORM_DRAWS; k++) {
-        x = lower.map((l, j) => l + (upper[j]! - l) * this.prng.next());
-        if (safe(x) && unmeasured(x)) break;
+        x = lo.map((l, j) => l + (hi[j]! - l) * this.prng.next());
+        if (safe(x) && unmeasured(x) && idle(x)) return { x, found: true };
       }
-      return x;
+      return { x, found: false };
+    };
+    const uniform = () => {
+      let draw = drawIn(lower, upper);
+      // With trials running, a small region on ints can hold no cell that is neither measured nor
+      // running: the box doubles around the centre until one is found (one trial at a time, the
+      // region's last draw is taken, as before).
+      const half = centre.map((_, j) => Math.max(r, floors?.[j] ?? 0));
+      for (let grow = 2; !draw.found && pending.length > 0 && grow <= MAX_GROWTH; grow *= 2) {
+        const lo = centre.map((x, j) => Math.max(0, x - grow * half[j]!));
+        const hi = centre.map((x, j) => Math.min(1, x + grow * half[j]!));
+        draw = drawIn(lo, hi);
+      }
+      return draw.x;
     };
     if (model === null) return uniform();
     const minimiser = minimizeInBox(model, lower, upper);
@@ -223,8 +240,13 @@ export class TrustRegionBatch {
     // and on an int at least the incumbent's cell (a step inside it lands on a value tried).
     const base = Math.min(r, Math.max(MIN_SPREAD * r, STEP_SPREAD * chebyshev(minimiser, centre)));
     const spread = centre.map((_, j) => Math.max(base, floors?.[j] ?? 0));
+    // On ints, also by cell: two points apart in the unit box can snap to the cell a running
+    // trial measures (with 8 workers, auto ran the same int point up to four times at once).
+    const running =
+      snap === undefined || pending.length === 0 ? undefined : new Set(pending.map((p) => cellKey(snap(p))));
     const clear = (x: readonly number[]) =>
-      pending.every((p) => x.some((v, j) => Math.abs(v - p[j]!) >= GAP * spread[j]!));
+      pending.every((p) => x.some((v, j) => Math.abs(v - p[j]!) >= GAP * spread[j]!)) &&
+      (running === undefined || !running.has(cellKey(snap!(x))));
     const fresh = (x: readonly number[]) => clear(x) && unmeasured(x) && safe(x);
     if (fresh(minimiser)) return minimiser;
     if (floors !== undefined && pending.length === 0) {
@@ -475,6 +497,14 @@ export function valueWeights(values: readonly number[], incumbentValue: number):
 
 function rank(value: number): number {
   return Number.isNaN(value) ? Number.POSITIVE_INFINITY : value;
+}
+
+/** How many times wider than the region a uniform draw may reach for a free cell (the whole box from a radius of 1/64). */
+const MAX_GROWTH = 64;
+
+/** A snapped point as a key, so that two points in one cell compare equal. */
+function cellKey(snapped: readonly number[]): string {
+  return snapped.join(",");
 }
 
 function chebyshev(a: readonly number[], b: readonly number[]): number {
