@@ -161,10 +161,14 @@ describe("createSolver", () => {
     const solver = createSolver(config({ budget: 100, autoOptions: { globalPhase: 0.4 } }));
     const probe = solver.ask({ max: 8 })!;
     solver.tell({ id: probe[0]!.id, value: sphere(probe[0]!.params) });
+    // The probe's last two points, then the opening, which goes on past its one trial while the
+    // probe's results are out rather than leave workers idle.
     const straddling = solver.ask({ max: 8 })!;
-    expect(straddling.map((t) => t.id)).toEqual([9, 10, 11]);
-    expect(solver.ask({ max: 8 })).toEqual([]);
-    const told = [...probe.slice(1), ...straddling];
+    expect(straddling.map((t) => t.id)).toEqual([9, 10, 11, 12, 13, 14, 15, 16]);
+    const more = solver.ask({ max: 8 })!;
+    expect(more).toHaveLength(8);
+    expect((solver.toJSON().strategy as unknown as { generation: number }).generation).toBe(0);
+    const told = [...probe.slice(1), ...straddling, ...more];
     solver.tell(told.map((t) => ({ id: t.id, value: sphere(t.params) })));
     expect(solver.ask({ max: 8 })!.length).toBe(8);
     const state = solver.toJSON().strategy as unknown as { generation: number; center: number };

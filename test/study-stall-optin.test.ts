@@ -39,9 +39,10 @@ function countingEmptyAsks(study: SharedStudy, onEmpty: (n: number) => void): Sh
 }
 
 describe("runSharedStudy waiting for a live worker's slow trial", () => {
+  // Forced Nelder–Mead waits for its probe's last result, so the slow worker's first trial holds
+  // the study (the default strategy does not wait: see the test after these).
   const cases = [
     { strategy: "nelder-mead" as const, stallMs: undefined },
-    { strategy: "auto" as const, stallMs: undefined },
     { strategy: "nelder-mead" as const, stallMs: Number.POSITIVE_INFINITY },
   ];
   it.each(cases)(
@@ -75,6 +76,25 @@ describe("runSharedStudy waiting for a live worker's slow trial", () => {
     },
     15_000,
   );
+
+  it("under the default strategy, goes on with the rest of the budget while a probe trial is held", async () => {
+    const config = { seed: 3, budget: 30, bounds };
+    const slow = await openSharedStudy(config, { redis: server.url, study: "slow-auto", worker: "slow" });
+    const fast = await openSharedStudy(config, { redis: server.url, study: "slow-auto", worker: "fast" });
+    const [held] = (await slow.ask())!;
+    let emptyAsks = 0;
+    const watched = countingEmptyAsks(fast, (n) => {
+      emptyAsks = n;
+    });
+    // The rest of the budget is handed out, without one empty ask, while the held trial runs.
+    const result = await runSharedStudy(watched, f, { pollMs: 1, settleMs: 0 });
+    expect(emptyAsks).toBe(0);
+    expect(result.evaluated).toHaveLength(config.budget - 1);
+    expect(result.pending).toBe(1);
+    await slow.tell({ id: held!.id, value: f(held!.params) });
+    await slow.close();
+    await fast.close();
+  });
 
   it("stops at the first ask the study cannot answer with stallMs 0", async () => {
     const config = { seed: 3, budget: 30, strategy: "nelder-mead" as const, bounds };

@@ -510,16 +510,16 @@ class GlobalLocal implements Strategy {
       }
     }
     // Likewise when a wide batch has handed out a short opening before the probe's results are in:
-    // the first local phase would choose its centre from part of the probe.
-    if (
+    // the first local phase would choose its centre from part of the probe. The opening goes on
+    // meanwhile rather than leave workers idle (one slow probe trial held seven of eight idle for
+    // as long as it ran): more of the global model, which the local phase then starts from.
+    const awaitingProbe =
       context.probeOutstanding === true &&
       this.generation === 0 &&
       this.phase === "global" &&
       !this.held &&
-      this.globalAsked >= this.globalLength
-    ) {
-      return [];
-    }
+      this.globalAsked + max > this.globalLength;
+    if (awaitingProbe) return this.askGlobal(context, max, firstId, max);
     if (this.generation === 0 && this.phase === "local") {
       // The first local phase measures its progress from the best probe point.
       if (this.focus === null && this.branchOf !== null && this.incumbent >= 0) {
@@ -535,17 +535,7 @@ class GlobalLocal implements Strategy {
     if (this.phase === "global") {
       // One point at a time by default: each result sharpens the model for the next.
       const room = this.held ? max : Math.max(1, this.globalLength - this.globalAsked);
-      let model = this.tpe;
-      let owner = GLOBAL;
-      if (this.held || this.stepped) {
-        this.focused ??= this.sharp.create(this.seed ^ FOCUSED_SEED);
-        model = this.focused;
-        owner = FOCUSED;
-      }
-      const points = model.ask(context, Math.min(max, room), firstId) ?? [];
-      for (let k = 0; k < points.length; k++) this.owners.set(firstId + k, owner);
-      this.globalAsked += points.length;
-      return points;
+      return this.askGlobal(context, max, firstId, room);
     }
     if (this.local === null || (this.restartDue && !this.localBusy())) {
       this.startLocal(context.history);
@@ -569,6 +559,21 @@ class GlobalLocal implements Strategy {
     const points = this.local!.ask(context, max, firstId) ?? [];
     for (let k = 0; k < points.length; k++) this.owners.set(firstId + k, this.generation - 1);
     if (points.length < max) this.fill(context, max, firstId, points);
+    return points;
+  }
+
+  /** Up to `min(max, room)` points of the global phase's model (TPE, or its focused form). */
+  private askGlobal(context: StrategyContext, max: number, firstId: number, room: number): number[][] {
+    let model = this.tpe;
+    let owner = GLOBAL;
+    if (this.held || this.stepped) {
+      this.focused ??= this.sharp.create(this.seed ^ FOCUSED_SEED);
+      model = this.focused;
+      owner = FOCUSED;
+    }
+    const points = model.ask(context, Math.min(max, room), firstId) ?? [];
+    for (let k = 0; k < points.length; k++) this.owners.set(firstId + k, owner);
+    this.globalAsked += points.length;
     return points;
   }
 
