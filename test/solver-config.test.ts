@@ -91,6 +91,12 @@ describe("solver config", () => {
     }
   });
 
+  it("says an int bound past 2^53 is out of range, not that it is not whole", () => {
+    expect(solverConfigIssues({ ...valid, bounds: { a: { type: "int", min: 0, max: 2 ** 53 } } })).toEqual([
+      { path: "bounds.a.max", message: "expected a whole number within ±(2^53 − 1), got 9007199254740992" },
+    ]);
+  });
+
   it("rejects an empty parameter name in a new config, and reopens a saved run that has one", () => {
     expect(solverConfigIssues({ ...valid, bounds: { "": { min: 0, max: 1 } } })).toEqual([
       { path: "bounds", message: "a parameter name must not be empty" },

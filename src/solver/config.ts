@@ -26,7 +26,12 @@ function oneOf<const T extends readonly [string, ...string[]]>(...values: T) {
 const Finite = Schema.Number.pipe(Schema.filter((n) => Number.isFinite(n) || "expected a finite number"));
 
 const WholeNumber = Schema.Number.pipe(
-  Schema.filter((n) => Number.isSafeInteger(n) || "expected a whole number"),
+  Schema.filter(
+    (n) =>
+      Number.isSafeInteger(n) ||
+      // 2^53 is whole, but past it a double cannot hold every int: say which rule it broke.
+      (Number.isInteger(n) ? "expected a whole number within ±(2^53 − 1)" : "expected a whole number"),
+  ),
 );
 
 /** A JSON value: what `choices` and conditions hold (no `undefined`, functions or non-finite numbers). */
