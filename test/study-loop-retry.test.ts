@@ -187,7 +187,7 @@ describe("runSharedStudy during a Redis outage", () => {
     const study = new Proxy(opened, {
       get(target, key) {
         if (key === "tell")
-          return (...args: Parameters<SharedStudy["tell"]>) =>
+          return (...args: Parameters<typeof target.tell>) =>
             target.tell(...args).catch((error: unknown) => {
               setImmediate(() => controller.abort());
               throw error;

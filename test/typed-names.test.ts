@@ -27,6 +27,7 @@ import {
   type Solver,
   type Trial,
 } from "../src/solver/solver.js";
+import { openSharedStudy, runSharedStudy } from "../src/study/index.js";
 
 const open: Engine[] = [];
 afterEach(async () => {
@@ -297,5 +298,22 @@ describe("createSolver with a literal mixed config", () => {
     }, mixed);
     expect(result.evaluations).toBe(6);
     expectTypeOf(result.best!.params.optimizer).toEqualTypeOf<"adam" | "sgd">();
+  });
+
+  it("types a shared study's trials, results and objective by the config's names, as createSolver does", async () => {
+    // Type-checked by tsc; at run time the study cannot open (nothing listens on port 1).
+    const opening = openSharedStudy(mixed, { redis: "redis://127.0.0.1:1", study: "typed", timeoutMs: 200 });
+    await expect(opening).rejects.toThrow(/cannot reach Redis at redis:\/\/127\.0\.0\.1:1/);
+    const use = async (study: Awaited<typeof opening>) => {
+      const [trial] = (await study.ask()) ?? [];
+      expectTypeOf(trial!.params.optimizer).toEqualTypeOf<"adam" | "sgd">();
+      expectTypeOf(study.best()).toEqualTypeOf<BestPoint<ParamsOf<typeof mixed.bounds>> | null>();
+      await runSharedStudy(study, (params) => {
+        expectTypeOf(params.momentum).toEqualTypeOf<number | undefined>();
+        // @ts-expect-error: "momentun" is not a parameter of this study
+        return params.momentun;
+      });
+    };
+    expectTypeOf(use).parameter(0).toHaveProperty("ask");
   });
 });

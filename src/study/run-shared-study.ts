@@ -5,7 +5,7 @@
 import { setTimeout as delay } from "node:timers/promises";
 import { UsageError } from "../errors.js";
 import type { BestPoint, Trial } from "../solver/solver.js";
-import type { ParamValue } from "../space/params.js";
+import type { ParamShape, Params } from "../space/params.js";
 import { JournalError } from "./journal.js";
 import {
   askRecovering,
@@ -85,11 +85,17 @@ export interface RunSharedStudyResult {
  * Redis, the trial and the value (its `cause` is Redis's); so does a result that finds the study's
  * journal gone (its `cause` the `JournalError`), as after a Redis restart that lost its data.
  */
-export async function runSharedStudy(
-  study: SharedStudy,
-  objective: (params: Record<string, ParamValue>, trial: Trial) => number | PromiseLike<number>,
+export async function runSharedStudy<P extends ParamShape = string>(
+  typedStudy: SharedStudy<P>,
+  typedObjective: (params: Params<P>, trial: Trial<P>) => number | PromiseLike<number>,
   options: RunSharedStudyOptions = {},
 ): Promise<RunSharedStudyResult> {
+  // `P` types what the objective is handed; the loop itself reads no parameter by name.
+  const study = typedStudy as unknown as SharedStudy;
+  const objective = typedObjective as unknown as (
+    params: Trial["params"],
+    trial: Trial,
+  ) => number | PromiseLike<number>;
   const pollMs = nonNegative("pollMs", options.pollMs, 20);
   const settleMs = nonNegative("settleMs", options.settleMs, 60_000);
   const stallMs = options.stallMs ?? Number.POSITIVE_INFINITY;

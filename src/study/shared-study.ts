@@ -22,6 +22,7 @@ import {
   type TrialResult,
 } from "../solver/solver.js";
 import { otherSolverRules, SOLVER_RULES } from "../solver/solver-rules.js";
+import type { BoundsInput, ParamShape, ParamsOf } from "../space/params.js";
 import { studyConfigDifferences, studyConfigKey } from "./config-key.js";
 import { JOURNAL_VERSION, type JournalEntry, JournalError, journalKey, RedisJournal } from "./journal.js";
 import { SETTLED_LATE, type SettledLate } from "./lost-appends.js";
@@ -79,7 +80,7 @@ const COMMAND_TIMED_OUT = "Command timed out";
  * A journal deleted or re-created under the same name since the handle read it is not this
  * handle's study any more: every later operation rejects with a `JournalError` naming the study.
  */
-export interface SharedStudy {
+export interface SharedStudy<P extends ParamShape = string> {
   /** The study's name. */
   readonly name: string;
   /** The study's solver configuration (the one its first worker created it with). */
@@ -92,15 +93,15 @@ export interface SharedStudy {
    * Up to `max` (default 1) new trials, reserved for this worker; `[]` when none can be proposed
    * until other workers tell pending results (ask again later); `null` when the budget is spent.
    */
-  ask(options?: { readonly max?: number }): Promise<Trial[] | null>;
+  ask(options?: { readonly max?: number }): Promise<Trial<P>[] | null>;
   /** Records results; refused with a `UsageError` (nothing recorded) as `Solver.tell` refuses them. */
-  tell(results: TrialResult | Told | readonly Told[]): Promise<void>;
+  tell(results: TrialResult | Told<P> | readonly Told<P>[]): Promise<void>;
   /** Marks a trial as failed (it stays counted against the budget). */
   fail(id: number, reason?: string, options?: FailOptions): Promise<void>;
   /** The best point of the study so far. */
-  best(): BestPoint | null;
+  best(): BestPoint<P> | null;
   /** Asked trials of every worker still waiting for a result. */
-  pendingTrials(): Trial[];
+  pendingTrials(): Trial<P>[];
   /** Reads what other workers appended. */
   refresh(): Promise<void>;
   /**
@@ -134,10 +135,10 @@ export interface SharedStudy {
  * await study.close();
  * ```
  */
-export async function openSharedStudy(
-  config: SolverConfig,
+export async function openSharedStudy<const B extends BoundsInput>(
+  config: SolverConfig<B>,
   options: SharedStudyOptions,
-): Promise<SharedStudy> {
+): Promise<SharedStudy<ParamsOf<B>>> {
   if (typeof options?.study !== "string" || !/^[A-Za-z0-9_.:-]{1,200}$/.test(options.study))
     throw new UsageError("study: must be 1 to 200 characters among letters, digits and _ . : -");
   const { inspect: _inspect, ...stored } = config;
@@ -184,7 +185,9 @@ export async function openSharedStudy(
     await study.open(JSON.parse(JSON.stringify(stored)) as SolverConfig);
     // Open: a later connection failure rejects the operation it hits; ioredis reports it as before.
     redis.off("error", keepError);
-    return study;
+    // Typed by the config's parameters, as createSolver's solver is: the study checks every name
+    // and value it is told against the validated bounds.
+    return study as unknown as SharedStudy<ParamsOf<B>>;
   } catch (error) {
     if (url === undefined) throw error;
     redis.disconnect();
