@@ -20,8 +20,12 @@
  * - 1: the rules when versioning began.
  * - 2: forced Nelder–Mead on a mixed space starts where a float or an int is active (it asked one
  *   point over and over when the best probe point's branch had nothing to move).
+ * - 3: with trials running, the default strategy's trust region keeps its proposals off the int
+ *   cells of running trials (its uniform fallback widening beyond the region to find a free one),
+ *   and its opening global phase goes on while a probe result is out instead of handing out
+ *   nothing. One trial at a time, every proposal is as under 2.
  */
-export const SOLVER_RULES = 2;
+export const SOLVER_RULES = 3;
 
 /** Whether `rules`, read from a log or a journal, names a solver-rules version. */
 export function isSolverRules(rules: unknown): rules is number {

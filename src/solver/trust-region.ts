@@ -213,24 +213,33 @@ export class TrustRegionBatch {
       snap === undefined ||
       pending.length === 0 ||
       pending.every((p) => cellKey(snap(p)) !== cellKey(snap(x)));
-    const drawIn = (lo: readonly number[], hi: readonly number[]) => {
+    const drawIn = (
+      lo: readonly number[],
+      hi: readonly number[],
+      fresh: (x: readonly number[]) => boolean,
+    ) => {
       let x: number[] = [];
       for (let k = 0; k < UNIFORM_DRAWS; k++) {
         x = lo.map((l, j) => l + (hi[j]! - l) * this.prng.next());
-        if (safe(x) && unmeasured(x) && idle(x)) return { x, found: true };
+        if (safe(x) && fresh(x) && idle(x)) return { x, found: true };
       }
       return { x, found: false };
     };
     const uniform = () => {
-      let draw = drawIn(lower, upper);
+      let draw = drawIn(lower, upper, unmeasured);
+      if (draw.found || pending.length === 0) return draw.x;
       // With trials running, a small region on ints can hold no cell that is neither measured nor
-      // running: the box doubles around the centre until one is found (one trial at a time, the
-      // region's last draw is taken, as before).
+      // running: the box doubles around the centre until one is found, measured points judged
+      // over the whole history there (one trial at a time, the region's last draw is taken).
+      const everywhere = new MeasuredPoints();
+      everywhere.update(history);
+      const unmeasuredAnywhere = (x: readonly number[]) =>
+        everywhere.valueAt(snap === undefined ? x : snap(x)) === undefined;
       const half = centre.map((_, j) => Math.max(r, floors?.[j] ?? 0));
-      for (let grow = 2; !draw.found && pending.length > 0 && grow <= MAX_GROWTH; grow *= 2) {
+      for (let grow = 2; !draw.found && grow <= MAX_GROWTH; grow *= 2) {
         const lo = centre.map((x, j) => Math.max(0, x - grow * half[j]!));
         const hi = centre.map((x, j) => Math.min(1, x + grow * half[j]!));
-        draw = drawIn(lo, hi);
+        draw = drawIn(lo, hi, unmeasuredAnywhere);
       }
       return draw.x;
     };
