@@ -1,4 +1,4 @@
-import { map, NEVER, type Observable, Subject } from "rxjs";
+import { map, NEVER, type Observable, queueScheduler, Subject } from "rxjs";
 import { TestScheduler } from "rxjs/testing";
 import { describe, expect, it } from "vitest";
 import type { AuditEvent } from "../src/audit/events.js";
@@ -88,6 +88,18 @@ describe("engineSnapshots", () => {
         new Error("boom"),
       );
     });
+  });
+
+  it("keeps taking snapshots on a scheduler that runs due work at once", () => {
+    const events = new Subject<AuditEvent>();
+    let taken = 0;
+    const engine = { events, snapshot: () => ({ generation: taken++ }) as EngineSnapshot };
+    const seen: number[] = [];
+    engineSnapshots(engine, { everyMs: 0, scheduler: queueScheduler }).subscribe((s) =>
+      seen.push(s.generation),
+    );
+    for (let k = 0; k < 4; k++) events.next({} as AuditEvent);
+    expect(seen).toEqual([0, 1, 2, 3, 4]);
   });
 
   it("rejects a negative, non-finite or too long everyMs", () => {

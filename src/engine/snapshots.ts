@@ -74,7 +74,14 @@ export function engineSnapshots<N extends string = string>(
     };
     const events = engine.events.subscribe({
       next: () => {
-        waiting ??= scheduler.schedule(take, everyMs);
+        if (waiting !== undefined) return;
+        let ran = false;
+        const scheduled = scheduler.schedule(() => {
+          ran = true;
+          take();
+        }, everyMs);
+        // A scheduler that runs due work at once (queueScheduler, everyMs 0) has taken it already.
+        if (!ran) waiting = scheduled;
       },
       error: (error: unknown) => {
         waiting?.unsubscribe();
