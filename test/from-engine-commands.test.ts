@@ -197,7 +197,10 @@ describe("fromEngine options", () => {
     const make = () => fromEngine(config(clock), { events: events as never });
     expect(make).toThrow(ConfigError);
     expect(make).toThrow(message);
-    expect(() => createSupervisor({ notifications: { events: events as never } })).toThrow(message);
+    // The supervisor names the entry by its own option: notifications.events.
+    expect(() => createSupervisor({ notifications: { events: events as never } })).toThrow(
+      new RegExp(`notifications\\.${message.source}`),
+    );
   });
 
   it("refuses a non-boolean started, snapshots or flush", () => {

@@ -4,6 +4,8 @@ import { describe, expect, it } from "vitest";
 import { createEngine, type Engine } from "../src/engine/engine.js";
 import { UsageError } from "../src/errors.js";
 import { useEngine } from "../src/react/use-engine.js";
+import { useEngineEvents } from "../src/react/use-engine-events.js";
+import { useEngineSnapshot } from "../src/react/use-engine-snapshot.js";
 import { ManualClock } from "./support/engine-clock.js";
 import { bareContainer, useActEnvironment } from "./support/react-dom-act.js";
 
@@ -54,5 +56,31 @@ describe("useEngine, mounted (react-dom client)", () => {
     expect(running.observe({ objective: 1, generation: 0 })).toBe("accepted");
     await unmount();
     await running.close();
+  });
+
+  it("names a misspelt option of useEngineSnapshot and useEngineEvents instead of dropping it", async () => {
+    const engine = createEngine({ ...config, scheduler: new ManualClock() });
+    const errors: unknown[] = [];
+    for (const Hook of [
+      () => useEngineSnapshot(engine, undefined, { everyMS: 5 } as never),
+      () => useEngineEvents(engine, { limits: 5 } as never),
+    ]) {
+      const root = createRoot(bareContainer(), { onUncaughtError: (error) => errors.push(error) });
+      function Probe(): ReactElement | null {
+        Hook();
+        return null;
+      }
+      try {
+        await act(async () => root.render(createElement(Probe)));
+      } catch (error) {
+        errors.push(error);
+      }
+      await act(async () => root.unmount());
+    }
+    expect(errors.map((e) => (e as Error).message)).toEqual([
+      'useEngineSnapshot: unknown option "everyMS" (known: everyMs, scheduler, isEqual)',
+      'useEngineEvents: unknown option "limits" (known: limit, filter)',
+    ]);
+    await engine.close();
   });
 });

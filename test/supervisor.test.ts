@@ -402,6 +402,6 @@ describe("Supervisor.make", () => {
         Effect.catchTag("ConfigError", (error) => Effect.succeed(error.message)),
       ),
     );
-    expect(caught).toMatch(/events: "aply" is not an audit event type/);
+    expect(caught).toMatch(/notifications\.events: "aply" is not an audit event type/);
   });
 });

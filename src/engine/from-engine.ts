@@ -213,9 +213,10 @@ export function fromEngine<TInput = NonReducibleUnknown>(
       try {
         runEngineCommand(engine, command, engineId, flush);
       } catch (error) {
-        // A well-formed command does not throw on its input; anything thrown here is a broken
-        // dependency (e.g. a scheduler or a hook) or an internal failure, so the engine is closed
-        // before the actor fails with it.
+        // A well-formed command does not throw on its input. What is thrown here is a refusal the
+        // engine cannot recover from in place (a command it could not make durable, a full audit
+        // ring whose sink does not drain), a broken dependency (a scheduler, a hook) or an
+        // internal failure: the engine is closed before the actor fails with it.
         release();
         throw error;
       }

@@ -202,10 +202,16 @@ class SupervisorImpl implements Supervisor {
     // One sink that cannot throw into the actors it watches (see quietSink), shared with the
     // engines whose config has no inspection sink of their own.
     const inspect = options.inspect === undefined ? undefined : quietSink(options.inspect);
-    this.logic = fromEngine<EngineConfig>(
-      (config) => (config.inspect === undefined && inspect !== undefined ? { ...config, inspect } : config),
-      { started: false, events: false, snapshots: false, ...options.notifications },
-    );
+    try {
+      this.logic = fromEngine<EngineConfig>(
+        (config) => (config.inspect === undefined && inspect !== undefined ? { ...config, inspect } : config),
+        { started: false, events: false, snapshots: false, ...options.notifications },
+      );
+    } catch (error) {
+      // Named as the supervisor's option it came from: `notifications.flush`, not `flush`.
+      if (!(error instanceof ConfigError)) throw error;
+      throw new ConfigError(error.issues.map((issue) => ({ ...issue, path: `notifications.${issue.path}` })));
+    }
     this.scope = Effect.runSync(Scope.make());
     this.actor = createActor(supervisorRootMachine, inspect === undefined ? {} : { inspect });
     // Children's errors are events the root handles, not errors of its own; an error of the root

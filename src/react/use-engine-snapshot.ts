@@ -1,6 +1,8 @@
 import { useEffect, useMemo, useRef, useSyncExternalStore } from "react";
 import type { Engine, EngineSnapshot } from "../engine/engine.js";
 import type { EngineSnapshotsOptions } from "../engine/snapshots.js";
+import { UsageError } from "../errors.js";
+import { unknownOptionKeys, unknownOptionsText } from "../unknown-options.js";
 import { type ExternalStore, selectFrom } from "./external-store.js";
 import { createSnapshotStore } from "./snapshot-store.js";
 
@@ -12,6 +14,8 @@ export interface UseEngineSnapshotOptions<T> extends EngineSnapshotsOptions {
    */
   readonly isEqual?: (a: T, b: T) => boolean;
 }
+
+const SNAPSHOT_HOOK_OPTIONS = ["everyMs", "scheduler", "isEqual"];
 
 /**
  * The engine's latest snapshot, or the part of it that `selector` picks; re-renders after each
@@ -40,6 +44,9 @@ export function useEngineSnapshot<T>(
   selector?: (snapshot: EngineSnapshot) => T,
   options: UseEngineSnapshotOptions<T> = {},
 ): T | EngineSnapshot | undefined {
+  const unknown = unknownOptionKeys(options, SNAPSHOT_HOOK_OPTIONS);
+  if (unknown.length > 0)
+    throw new UsageError(`useEngineSnapshot: ${unknownOptionsText(unknown, SNAPSHOT_HOOK_OPTIONS)}`);
   const { everyMs, scheduler } = options;
   // The overloads pair `isEqual` with what is selected: the snapshot itself without a selector.
   const isEqual = options.isEqual as ((a: T | EngineSnapshot, b: T | EngineSnapshot) => boolean) | undefined;
