@@ -343,7 +343,8 @@ describe("parallel workers (several trials outstanding)", () => {
     expect(started.length).toBe(120);
   });
 
-  it("never runs two trials on one int cell at once, even when the region runs out of free cells", () => {
+  it("keeps the trust region off running trials' int cells, even when its region runs out of free ones", () => {
+    // (The probe's own points can share a cell on some seeds: only the refine phase is held to it.)
     // A 10 × 10 grid of ints, half the running trials told after each ask: the region around the
     // incumbent soon holds no cell that is neither measured nor running.
     const bounds = {
