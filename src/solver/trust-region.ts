@@ -144,10 +144,11 @@ export interface DiscreteCells {
  * (`cells`) it is at least the incumbent's cell, so a batch is not drawn inside one value, and
  * the region itself reaches at least one cell each way. No proposal is a point measured before
  * (on ints: a cell), unless none of the draws finds another (a region whose cells are all
- * measured). Every point also lies nearer a
+ * measured), nor, on ints, in a running trial's cell. Every point also lies nearer a
  * fitted point than any failed or pruned trial within the reach ({@link crashFree}). Only when no
  * point is clear of the running ones and the incumbent (or there is no model yet) does a uniform
- * point in the region come instead. A result below the incumbent value at its ask widens the region; failures
+ * point in the region come instead; with trials running, when the region holds no free cell, from
+ * a box around the centre doubled until one holds one. A result below the incumbent value at its ask widens the region; failures
  * narrow it, by half per `width` failures (`width`: the running trials the caller passes, plus
  * one, at least {@link MIN_WIDTH}; the mixed region passes its branch's), so a full batch of
  * misses halves it whatever the number of workers.
