@@ -19,6 +19,12 @@ function Probe({ source, seen }: { source: unknown; seen: (Engine | null)[] }): 
   return null;
 }
 
+/** Renders nothing; calls one hook. */
+function HookProbe({ use }: { use: () => unknown }): ReactElement | null {
+  use();
+  return null;
+}
+
 async function mount(source: unknown) {
   const seen: (Engine | null)[] = [];
   const errors: unknown[] = [];
@@ -61,17 +67,13 @@ describe("useEngine, mounted (react-dom client)", () => {
   it("names a misspelt option of useEngineSnapshot and useEngineEvents instead of dropping it", async () => {
     const engine = createEngine({ ...config, scheduler: new ManualClock() });
     const errors: unknown[] = [];
-    for (const Hook of [
+    for (const use of [
       () => useEngineSnapshot(engine, undefined, { everyMS: 5 } as never),
       () => useEngineEvents(engine, { limits: 5 } as never),
     ]) {
       const root = createRoot(bareContainer(), { onUncaughtError: (error) => errors.push(error) });
-      function Probe(): ReactElement | null {
-        Hook();
-        return null;
-      }
       try {
-        await act(async () => root.render(createElement(Probe)));
+        await act(async () => root.render(createElement(HookProbe, { use })));
       } catch (error) {
         errors.push(error);
       }
