@@ -7,6 +7,7 @@ import {
   type DashboardControl,
   type DashboardSource,
   type DashboardView,
+  engineAbsentView,
 } from "./source.js";
 
 /** What the dashboard reads and controls of a fleet coordinator (a `Coordinator` of `arqon/redis` fits). */
@@ -70,20 +71,7 @@ export function fleetSource(
     view(): DashboardView {
       const live = leading();
       if (live !== undefined) return live.view();
-      return {
-        source: "live",
-        title,
-        names: [],
-        time: now(),
-        generation: coordinator.snapshot().generation,
-        values: null,
-        mode: "unknown",
-        reasons: [],
-        phase: null,
-        statechart: {},
-        iteration: null,
-        units,
-      };
+      return engineAbsentView(title, now(), coordinator.snapshot().generation, units);
     },
     subscribe(listener) {
       const subscription = coordinator.events.subscribe({ next: listener });

@@ -46,6 +46,32 @@ export interface DashboardView {
   readonly stopped?: string;
 }
 
+/**
+ * The view of a live source with no engine to show now (a fleet coordinator standing by, a
+ * supervisor name nothing runs under): no values, mode `"unknown"`.
+ */
+export function engineAbsentView(
+  title: string,
+  time: number,
+  generation: number,
+  units: DashboardUnits,
+): DashboardView {
+  return {
+    source: "live",
+    title,
+    names: [],
+    time,
+    generation,
+    values: null,
+    mode: "unknown",
+    reasons: [],
+    phase: null,
+    statechart: {},
+    iteration: null,
+    units,
+  };
+}
+
 /** Units shown on the charts' axes and beside values, e.g. `{ objective: "ms", params: { batchSize: "requests" } }`. */
 export interface DashboardUnits {
   /** Unit of the objective (e.g. `"ms"`). */

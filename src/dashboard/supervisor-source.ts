@@ -6,6 +6,7 @@ import {
   type DashboardControl,
   type DashboardSource,
   type DashboardView,
+  engineAbsentView,
   type TwinPoint,
 } from "./source.js";
 
@@ -72,20 +73,7 @@ export function supervisorSource(
         lastTime = view.time;
         return view;
       }
-      return {
-        source: "live",
-        title,
-        names: [],
-        time: lastTime ?? Date.now(),
-        generation: -1,
-        values: null,
-        mode: "unknown",
-        reasons: [],
-        phase: null,
-        statechart: {},
-        iteration: null,
-        units,
-      };
+      return engineAbsentView(title, lastTime ?? Date.now(), -1, units);
     },
     subscribe(listener) {
       listeners.add(listener);
