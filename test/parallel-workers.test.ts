@@ -370,6 +370,66 @@ describe("parallel workers (several trials outstanding)", () => {
     }
   });
 
+  it("ends an int branch's local phase once its region holds no free cell, as one worker does", () => {
+    // An int branch (20 × 7 cells) beside a float one that inflates the space to d = 7, where a
+    // local phase that never stalls on repeats runs to the stagnation limit, d + 8 (d + 1) = 71
+    // trials. One trial at a time, a region whose cells are all measured repeats one, which
+    // ends the phase; with 8 workers it draws free cells from a wider box instead, and before
+    // those draws counted as repeats the grid's phase ran 63 to 74 trials (seeds 1..8).
+    const bounds = {
+      kind: { type: "categorical", choices: ["grid", "line"] },
+      a: { type: "int", min: 1, max: 20, when: { kind: ["grid"] } },
+      b: { type: "int", min: 1, max: 64, scale: "log", when: { kind: ["grid"] } },
+      x: { min: 0, max: 1, when: { kind: ["line"] } },
+      y: { min: 0, max: 1, when: { kind: ["line"] } },
+      z: { min: 0, max: 1, when: { kind: ["line"] } },
+      w: { min: 0, max: 1, when: { kind: ["line"] } },
+    } as const;
+    const cost = (p: Readonly<Record<string, unknown>>) => {
+      const at = (name: string) => p[name] as number;
+      return p.kind === "grid"
+        ? 0.003 * (at("a") - 7) ** 2 + 0.02 * (Math.log2(at("b")) - 4) ** 2
+        : 0.5 + (at("x") - 0.7) ** 2 + (at("y") - 0.2) ** 2 + (at("z") - 0.5) ** 2 + (at("w") - 0.1) ** 2;
+    };
+    const run = (seed: number, cut = Infinity, from?: Solver) => {
+      const solver = from ?? createSolver({ seed, budget: 200, bounds });
+      const asked: string[] = [];
+      let stretch = 0;
+      let longest = 0;
+      const outstanding = solver.pendingTrials().map((t) => ({ id: t.id, value: cost(t.params) }));
+      for (;;) {
+        while (outstanding.length < 8 && asked.length < cut) {
+          const phase = phaseOf(solver);
+          const batch = solver.ask({ max: 8 - outstanding.length });
+          if (batch === null || batch.length === 0) break;
+          for (const t of batch) {
+            asked.push(JSON.stringify(t.params));
+            outstanding.push({ id: t.id, value: cost(t.params) });
+            stretch = phase === "local" && t.params.kind === "grid" ? stretch + 1 : 0;
+            longest = Math.max(longest, stretch);
+          }
+        }
+        if (outstanding.length === 0 || asked.length >= cut) break;
+        const done = outstanding.shift()!;
+        solver.tell(done);
+      }
+      return { solver, asked, longest };
+    };
+    for (const seed of [1, 2, 3, 4]) {
+      const { solver, longest } = run(seed);
+      expect(solver.best()?.value, `seed ${seed}`).toBe(0);
+      expect(longest, `seed ${seed}: the grid's longest local stretch`).toBeLessThan(50);
+    }
+    // Which running trials were drawn outside their region is part of the saved state (seed 5
+    // has such trials running after 70 and 76 asks).
+    const reference = run(5).asked;
+    for (const cut of [70, 76]) {
+      const head = run(5, cut);
+      const restored = restoreSolver(JSON.parse(JSON.stringify(head.solver.toJSON())));
+      expect([...head.asked, ...run(5, Infinity, restored).asked], `cut at ${cut}`).toEqual(reference);
+    }
+  });
+
   it("keeps every worker busy while one probe trial runs long", () => {
     const fn = sphere(2);
     for (const slow of [1, 7, 10]) {

@@ -260,7 +260,11 @@ export interface LocalRegion {
     id: number,
     unfinished: readonly (readonly number[])[],
   ): number[];
-  tell(id: number, value: number): void;
+  /**
+   * Takes a result. Returns whether, on ints, the region held no cell neither measured nor running
+   * when it proposed the point (drawn from a wider box instead): the phase counts it as a repeat.
+   */
+  tell(id: number, value: number): boolean;
   /** Forgets a pending point given up before it was evaluated: no success, no failure. */
   cancel(id: number): void;
   /** Widens the region to at least `radius`, for a local phase around a moved centre. */
@@ -618,8 +622,9 @@ class GlobalLocal implements Strategy {
       if (this.phase === "local" && rank(value) < this.incumbentValue) this.jumped = true;
       return;
     }
+    let crowded = false;
     if (owner === REGION) {
-      this.region.tell(id, value);
+      crowded = this.region.tell(id, value);
     } else {
       if (owner !== this.generation - 1) return; // a simplex since replaced
       this.local!.tell(id, value);
@@ -630,7 +635,11 @@ class GlobalLocal implements Strategy {
     const countsForTies = owner === REGION || this.simplexTold > this.d;
     const v = rank(value);
     if (Number.isFinite(v)) {
-      if (countsForTies && this.phaseValues.has(v)) this.ties++;
+      // A trial drawn beyond a region with no free int cell counts as a repeat: one trial at a
+      // time, such a region's draw repeats a measured cell. (Under rules 3 it did not, and with
+      // 8 workers the phases of a branch of ints ran to the stagnation limit, which follows the
+      // whole space's dimension.)
+      if (countsForTies && (crowded || this.phaseValues.has(v))) this.ties++;
       this.phaseValues.add(v);
     }
     const better = v < this.phaseBest;

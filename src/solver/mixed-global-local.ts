@@ -128,8 +128,8 @@ class NumericRegion implements LocalRegion {
     return u;
   }
 
-  tell(id: number, value: number): void {
-    this.inner.tell(id, value);
+  tell(id: number, value: number): boolean {
+    return this.inner.tell(id, value);
   }
 
   cancel(id: number): void {

@@ -24,8 +24,11 @@
  *   cells of running trials (its uniform fallback widening beyond the region to find a free one),
  *   and its opening global phase goes on while a probe result is out instead of handing out
  *   nothing. One trial at a time, every proposal is as under 2.
+ * - 4: with trials running, a region trial drawn from beyond the region (no free int cell left in
+ *   it) counts towards the local phase's end as a repeated value does, so an int branch's phase
+ *   ends as it does one trial at a time. One trial at a time, every proposal is as under 3.
  */
-export const SOLVER_RULES = 3;
+export const SOLVER_RULES = 4;
 
 /** Whether `rules`, read from a log or a journal, names a solver-rules version. */
 export function isSolverRules(rules: unknown): rules is number {

@@ -148,7 +148,9 @@ export interface DiscreteCells {
  * fitted point than any failed or pruned trial within the reach ({@link crashFree}). Only when no
  * point is clear of the running ones and the incumbent (or there is no model yet) does a uniform
  * point in the region come instead; with trials running, when the region holds no free cell, from
- * a box around the centre doubled until one holds one. A result below the incumbent value at its ask widens the region; failures
+ * a box around the centre doubled until one holds one (`tell` says so of such a trial, which the
+ * local phase counts as a repeated value). A result below the incumbent value at its ask widens
+ * the region; failures
  * narrow it, by half per `width` failures (`width`: the running trials the caller passes, plus
  * one, at least {@link MIN_WIDTH}; the mixed region passes its branch's), so a full batch of
  * misses halves it whatever the number of workers.
@@ -160,8 +162,11 @@ export class TrustRegionBatch {
   private readonly cells: DiscreteCells | undefined;
   /** Half-edge of the region (∞-norm, unit cube). */
   private radius: number;
-  /** Pending trial id → [incumbent value at its ask, trials running at its ask]. */
-  private readonly asked = new Map<number, [number, number]>();
+  /**
+   * Pending trial id → [incumbent value at its ask, trials running at its ask, whether the region
+   * held no free cell then (the point was drawn from a wider box)].
+   */
+  private readonly asked = new Map<number, [number, number, boolean]>();
 
   /** `cells`, when some coordinate is an int: the batch's spread is at least a cell there. */
   constructor(prng: Prng, radius: number, cells?: DiscreteCells) {
@@ -187,7 +192,8 @@ export class TrustRegionBatch {
   ): number[] {
     const centre = history[incumbent]!.u;
     const centreValue = rank(history[incumbent]!.value);
-    this.asked.set(id, [centreValue, Math.max(MIN_WIDTH, pending.length + 1)]);
+    const width = Math.max(MIN_WIDTH, pending.length + 1);
+    this.asked.set(id, [centreValue, width, false]);
     const r = this.radius;
     // On an int the region reaches at least the centre's cell width each way, so it always holds a
     // cell other than the centre's (a smaller one held only values already tried).
@@ -229,6 +235,9 @@ export class TrustRegionBatch {
     const uniform = () => {
       let draw = drawIn(lower, upper, unmeasured);
       if (draw.found || pending.length === 0) return draw.x;
+      // Recorded for the caller: on ints, every cell of the region is measured or running. One
+      // trial at a time that shows as a draw repeating a measured value, which ends the phase.
+      if (snap !== undefined) this.asked.set(id, [centreValue, width, true]);
       // With trials running, a small region on ints can hold no cell that is neither measured nor
       // running: the box doubles around the centre until one is found, measured points judged
       // over the whole history there (one trial at a time, the region's last draw is taken).
@@ -281,14 +290,18 @@ export class TrustRegionBatch {
     return best ?? uniform();
   }
 
-  /** Takes the result of a trial this proposed; other ids are ignored. */
-  tell(id: number, value: number): void {
+  /**
+   * Takes the result of a trial this proposed; other ids are ignored. Returns whether the region
+   * held no free cell when the trial was proposed, so that it was drawn from a wider box.
+   */
+  tell(id: number, value: number): boolean {
     const entry = this.asked.get(id);
-    if (entry === undefined) return;
+    if (entry === undefined) return false;
     this.asked.delete(id);
-    const [base, width] = entry;
+    const [base, width, outside] = entry;
     if (rank(value) < base) this.radius = Math.min(MAX_RADIUS, this.radius * GROW);
     else this.radius = Math.max(MIN_RADIUS, this.radius * SHRINK ** (1 / width));
+    return outside;
   }
 
   /** Forgets a pending trial given up before it was evaluated: the radius stays as it is. */
@@ -302,9 +315,10 @@ export class TrustRegionBatch {
   }
 
   toJSON(): Record<string, unknown> {
-    const asked = [...this.asked.entries()].map(([id, [base, width]]) => [
+    // A third entry only for a trial drawn outside the region: states from before it stay as they were.
+    const asked = [...this.asked.entries()].map(([id, [base, width, outside]]) => [
       id,
-      [base === Number.POSITIVE_INFINITY ? "Infinity" : base, width],
+      [base === Number.POSITIVE_INFINITY ? "Infinity" : base, width, ...(outside ? [true] : [])],
     ]);
     return { prng: this.prng.state(), radius: this.radius, asked };
   }
@@ -323,11 +337,11 @@ export class TrustRegionBatch {
     for (const entry of s.asked as unknown[]) {
       if (!Array.isArray(entry) || entry.length !== 2 || !Number.isSafeInteger(entry[0])) bad();
       const [id, pair] = entry as [number, unknown];
-      if (!Array.isArray(pair) || pair.length !== 2) bad();
-      const [base, width] = pair as unknown[];
+      if (!Array.isArray(pair) || (pair.length !== 2 && !(pair.length === 3 && pair[2] === true))) bad();
+      const [base, width, outside] = pair as unknown[];
       const value = base === "Infinity" ? Number.POSITIVE_INFINITY : base;
       if (typeof value !== "number" || Number.isNaN(value) || !Number.isSafeInteger(width)) bad();
-      region.asked.set(id, [value as number, width as number]);
+      region.asked.set(id, [value as number, width as number, outside === true]);
     }
     return region;
   }
