@@ -115,9 +115,12 @@ describe("the end of a decision log", () => {
     const dir = logDir();
     await loggedRun(dir, 60, false);
     const refused = await runArqonInProcess(["replay", dir], dir);
-    expect(refused.stdout).toMatch(/^replay OK: \d+ records identical\n$/);
+    expect(refused.stdout).toMatch(/^replay INCOMPLETE: \d+ records identical\n$/);
     expect(refused.stderr).toContain("log ends without close marker");
     expect(refused.status).toBe(1);
+    const accepted = await runArqonInProcess(["replay", dir, "--accept-open"], dir);
+    expect(accepted.stdout).toMatch(/^replay OK: \d+ records identical\n$/);
+    expect(accepted.status).toBe(0);
   });
 
   it("a segment missing in the middle is named as a numbering gap, exit 1", async () => {

@@ -28,7 +28,8 @@ export const REPLAY_USAGE = `arqon replay <log> [--run K] [--context N] [--json]
   it says so and exits 1, unless --accept-torn-tail (the tail is what recovery would drop). A
   cleanly closed log ends with a close marker: a log without it lost its last segment, or its run
   never closed (a crash, or a writer still running); replay says so and exits 1, unless
-  --accept-open (a torn tail accepted with --accept-torn-tail already explains a crash). A segment
+  --accept-open (a torn tail accepted with --accept-torn-tail already explains a crash); either
+  refusal prints "replay INCOMPLETE: N records identical" instead of "replay OK". A segment
   missing in the middle is an error. Audit records missing from a run (dropped by a full ring, or
   removed from the log by a compaction or an edit) are listed: they were not compared. Timings a
   cut log holds after audit records it lost (a timer record reaches the disk before the drain
@@ -90,7 +91,10 @@ export async function replayCommand(argv: readonly string[], io: CliIo): Promise
   if (result.ok) {
     const total = runs === undefined ? "" : `${runs.length} run${runs.length === 1 ? "" : "s"}, `;
     const notes = droppedNote(result.runs) + pastEndNote(result.runs);
-    io.stdout(`replay OK: ${total}${result.records} records identical${notes}\n`);
+    // Not "OK" when the exit says otherwise: every record the log holds matched, but its end is
+    // missing or torn (said above, on stderr), and a reader of stdout alone would miss that.
+    const verdict = refused ? "INCOMPLETE" : "OK";
+    io.stdout(`replay ${verdict}: ${total}${result.records} records identical${notes}\n`);
     return refused ? 1 : 0;
   }
   const d = result.divergence;
