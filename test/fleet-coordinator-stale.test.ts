@@ -3,7 +3,7 @@ import { Redis, type RedisOptions } from "ioredis";
 import { Registry } from "prom-client";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { Coordinator } from "../src/fleet/coordinator.js";
-import { fleetKeys } from "../src/fleet/streams.js";
+import { fleetKeys, fleetPrefix } from "../src/fleet/streams.js";
 import { registerBusMetrics } from "../src/metrics/index.js";
 import { until } from "./support/fleet.js";
 import { FleetRig } from "./support/fleet-rig.js";
@@ -11,7 +11,7 @@ import { FleetRig } from "./support/fleet-rig.js";
 // What Prometheus is told of the bus when the coordinator cannot read it: a read Redis does not
 // answer turns `arqon_bus_up` to 0 (and the coordinator sends no second one meanwhile), and
 // telemetry nobody can read (no consumer group) is lag, not an idle bus.
-const keys = fleetKeys("arqon");
+const keys = fleetKeys(fleetPrefix("run"));
 let rig: FleetRig;
 /** Clients and proxies the rig does not make; closed after the rig. */
 const own: { close(): void }[] = [];
@@ -190,6 +190,9 @@ describe("the lagging replicas of a coordinator that cannot read Redis", () => {
     const metric = metricsOf(standby);
     // Generation 3 is new to this read: r1, one behind, is not lagging yet.
     expect(standby.snapshot()).toMatchObject({ leader: false, generation: 3, lagging: [] });
+    // A scrape of fresh figures: stale ones are not taken, so later scrapes keep these.
+    expect(await metric("arqon_bus_up")).toBe(1);
+    expect(await metric("arqon_bus_lagging_replicas")).toBe(0);
     link.hold();
     vi.advanceTimersByTime(500);
     // Generation 3 is now older than lagAfterMs, but nothing was read since: r1 may well have

@@ -69,11 +69,38 @@ describe("arqon/metrics: bus metrics", () => {
     series = await scrape(registry);
     expect(series.get("arqon_bus_up")).toBe(1);
     expect(series.get("arqon_bus_dead_letters_total")).toBe(2);
-    // A coordinator that cannot read Redis does not throw: it says its figures are stale.
-    stats = { ...stats, stale: true };
+    // A coordinator that cannot read Redis does not throw: it says its figures are stale, and
+    // they are not taken (the last fresh ones stay).
+    stats = { ...stats, stale: true, replicas: 0, deadLetters: 5 };
     series = await scrape(registry);
     expect(series.get("arqon_bus_up")).toBe(0);
     expect(series.get("arqon_bus_dead_letters_total")).toBe(2);
+    expect(series.get("arqon_bus_replicas")).toBe(16);
+  });
+
+  it("exports no bus series while busStats() has only returned stale figures", async () => {
+    const registry = new Registry();
+    let stale = true;
+    registerBusMetrics(
+      {
+        busStats: () => ({
+          lag: 1,
+          pending: 2,
+          deadLetters: 0,
+          rejectedCommands: 0,
+          digestsProcessed: 0,
+          replicas: stale ? 0 : 3,
+          laggingReplicas: 0,
+          stale,
+        }),
+      },
+      { registry },
+    );
+    expect([...(await scrape(registry))]).toEqual([["arqon_bus_up", 0]]);
+    stale = false;
+    const series = await scrape(registry);
+    expect(series.get("arqon_bus_up")).toBe(1);
+    expect(series.get("arqon_bus_replicas")).toBe(3);
   });
 
   it("shows only arqon_bus_up 0 while busStats() has never succeeded, and reads it once per scrape", async () => {

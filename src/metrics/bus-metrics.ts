@@ -28,8 +28,8 @@ export interface BusMetricsOptions {
  * `arqon_bus_rejected_commands_total`, `arqon_bus_digests_processed_total` counters), each read from
  * `busStats()` once per scrape (keep it cheap and synchronous). When it throws, the scrape still
  * succeeds: the bus series keep their last values (and are absent until a call has succeeded) and
- * `arqon_bus_up` is 0. It is 0 as well while
- * the figures say they are `stale` (a coordinator whose latest read of Redis failed). The three
+ * `arqon_bus_up` is 0. So while the figures say they are `stale` (a coordinator whose latest read
+ * of Redis failed): they are not taken, and the last fresh ones stay. The three
  * totals are exported as they are read, so the source must never let them go down (Prometheus
  * would take it for a reset and count the whole value again); the coordinator keeps them
  * monotonic, across replica restarts included. Throws, registering nothing, when an option or
@@ -57,8 +57,11 @@ export function registerBusMetrics(source: BusStatsSource, options: BusMetricsOp
       readThisPass = false;
     });
     try {
-      last = source.busStats();
-      up = last.stale === true ? 0 : 1;
+      // Stale figures were not read from Redis this time: the last fresh ones stay (none before
+      // the first fresh read, so a coordinator that never reached Redis exports no replica count).
+      const stats = source.busStats();
+      up = stats.stale === true ? 0 : 1;
+      if (up === 1) last = stats;
     } catch {
       up = 0; // a failing source must not fail the whole scrape
     }
