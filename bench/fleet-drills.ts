@@ -16,7 +16,7 @@ import { Redis } from "ioredis";
 import { type Coordinator, createCoordinator } from "../src/fleet/coordinator.js";
 import { createReplica, type Replica } from "../src/fleet/replica.js";
 import { type CommandRejection, CommandSigner } from "../src/fleet/signing.js";
-import { fleetKeys } from "../src/fleet/streams.js";
+import { fleetKeys, fleetPrefix } from "../src/fleet/streams.js";
 import { FLEET_ENGINE, FLEET_PARAMS, FLEET_RING, objectiveOf, until } from "../test/support/fleet.js";
 import { type RedisServer, startRedis } from "../test/support/redis-server.js";
 import { type Benchmark, parseOptions, wholeOption } from "./benchmark.js";
@@ -29,7 +29,7 @@ const TSX = pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href;
 const LEASE_MS = 600;
 const REPLICAS = 4;
 const MAX_DELTA = 16;
-const keys = fleetKeys();
+const keys = fleetKeys(fleetPrefix("run"));
 
 /** What every replica of a drill saw. */
 interface Watch {

@@ -13,7 +13,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Redis } from "ioredis";
 import { createCoordinator } from "../src/fleet/coordinator.js";
-import { fleetKeys } from "../src/fleet/streams.js";
+import { fleetKeys, fleetPrefix } from "../src/fleet/streams.js";
 import { startRedis } from "../test/support/redis-server.js";
 import { type Benchmark, parseOptions, wholeOption } from "./benchmark.js";
 import { describeEnvironment, environmentLine } from "./environment.js";
@@ -101,7 +101,7 @@ async function run(args: readonly string[]): Promise<void> {
       runReplica(script, [server.url, `r${i}`, String(rate), String(seconds * 1000)]),
     );
     // Measure the steady state: from the moment every replica has reported to the acks hash.
-    const keys = fleetKeys();
+    const keys = fleetKeys(fleetPrefix("bench"));
     while ((await redis.hlen(keys.acks)) < replicas) await new Promise((resolve) => setTimeout(resolve, 50));
     const cpu0 = process.cpuUsage();
     const t0 = performance.now();

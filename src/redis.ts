@@ -37,7 +37,7 @@ export {
   type Verdict,
   type VerifierOptions,
 } from "./fleet/signing.js";
-export { COORDINATOR_GROUP, type FleetKeys, fleetKeys } from "./fleet/streams.js";
+export { COORDINATOR_GROUP, type FleetKeys, fleetKeys, fleetPrefix } from "./fleet/streams.js";
 export type { ConsumerStats, TelemetryConsumerOptions } from "./fleet/telemetry-consumer.js";
 export { TelemetryConsumer } from "./fleet/telemetry-consumer.js";
 export type { PublisherStats, TelemetryPublisherOptions } from "./fleet/telemetry-publisher.js";

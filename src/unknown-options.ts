@@ -14,3 +14,13 @@ export function unknownOptionsText(unknown: readonly string[], known: readonly s
   const keys = unknown.map((key) => JSON.stringify(key)).join(", ");
   return `unknown option${unknown.length === 1 ? "" : "s"} ${keys} (known: ${known.join(", ")})`;
 }
+
+/**
+ * `<path><key>: unknown option (known: …)` for each key of `options` not in `known`: the form of
+ * the issue lists that fleet options are refused with.
+ */
+export function unknownKeyIssues(options: unknown, known: readonly string[], path: string): string[] {
+  return unknownOptionKeys(options, known).map(
+    (key) => `${path}${key}: unknown option (known: ${known.join(", ")})`,
+  );
+}

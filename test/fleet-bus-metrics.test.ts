@@ -1,7 +1,7 @@
 import { Registry } from "prom-client";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Coordinator } from "../src/fleet/coordinator.js";
-import { fleetKeys } from "../src/fleet/streams.js";
+import { fleetKeys, fleetPrefix } from "../src/fleet/streams.js";
 import { TelemetryPublisher } from "../src/fleet/telemetry-publisher.js";
 import { registerBusMetrics } from "../src/metrics/index.js";
 import { FLEET_RING, until } from "./support/fleet.js";
@@ -9,7 +9,7 @@ import { FleetRig } from "./support/fleet-rig.js";
 
 // The bus counters a coordinator reports, against a real redis-server: Prometheus reads any
 // decrease of a counter as a reset and over-counts, so none of them may ever go down.
-const keys = fleetKeys("arqon");
+const keys = fleetKeys(fleetPrefix("run"));
 let rig: FleetRig;
 
 beforeEach(async () => {

@@ -1,14 +1,14 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { type CommandRejection, CommandSigner } from "../src/fleet/signing.js";
 import { streamIdBelow } from "../src/fleet/stream-id.js";
-import { fleetKeys } from "../src/fleet/streams.js";
+import { fleetKeys, fleetPrefix } from "../src/fleet/streams.js";
 import { applyCommand, FLEET_RING, until } from "./support/fleet.js";
 import { FleetRig } from "./support/fleet-rig.js";
 
 // The command stream lost and written anew with ids below the id a replica last read (Redis
 // restarted without persistence, or failed over, on a host whose clock is behind the old one's),
 // against a real redis-server: reading on from that id would never return the new commands.
-const keys = fleetKeys("arqon");
+const keys = fleetKeys(fleetPrefix("run"));
 const TEN_MINUTES_MS = 600_000;
 let rig: FleetRig;
 

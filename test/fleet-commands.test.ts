@@ -1,11 +1,11 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { type CommandRejection, CommandSigner } from "../src/fleet/signing.js";
-import { fleetKeys } from "../src/fleet/streams.js";
+import { fleetKeys, fleetPrefix } from "../src/fleet/streams.js";
 import { applyCommand, FLEET_RING, objectiveOf, until } from "./support/fleet.js";
 import { FleetRig } from "./support/fleet-rig.js";
 
 // Coordinator → replicas over a real redis-server: signed commands, local Tier 1, fleet view.
-const keys = fleetKeys("arqon");
+const keys = fleetKeys(fleetPrefix("run"));
 let rig: FleetRig;
 
 beforeEach(async () => {

@@ -4,7 +4,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { Coordinator, type CoordinatorOptions, createCoordinator } from "../src/fleet/coordinator.js";
 import { encodeBatch } from "../src/fleet/digest-batch.js";
 import { LeaderLease } from "../src/fleet/lease.js";
-import { COORDINATOR_GROUP, fleetKeys } from "../src/fleet/streams.js";
+import { COORDINATOR_GROUP, fleetKeys, fleetPrefix } from "../src/fleet/streams.js";
 import { TelemetryConsumer, type TelemetryConsumerOptions } from "../src/fleet/telemetry-consumer.js";
 import { FLEET_ENGINE, FLEET_RING, until } from "./support/fleet.js";
 import { FleetRig } from "./support/fleet-rig.js";
@@ -13,7 +13,7 @@ import { FleetRig } from "./support/fleet-rig.js";
 // whatever Redis does, a command resent after a reconnect is written once, a new leader processes
 // what the dead one left before anything newer, options are refused up front, and the publish
 // history stays bounded.
-const keys = fleetKeys("arqon");
+const keys = fleetKeys(fleetPrefix("run"));
 let rig: FleetRig;
 /** Clients and proxies the rig does not make; closed after the rig. */
 const own: { close(): void }[] = [];
@@ -184,6 +184,23 @@ describe("coordinator options", () => {
     ["commandMaxLen -1", { commandMaxLen: -1 }, /commandMaxLen: must be a whole number ≥ 1/],
     ["an empty run id", { runId: "" }, /runId: must be a non-empty string/],
     ["an empty id", { id: "" }, /id: must be a non-empty string/],
+    ["an empty prefix", { prefix: "" }, /prefix: must be a non-empty string \(got ""\)/],
+    [
+      "a URL for redis",
+      { redis: "redis://127.0.0.1:6379" as never },
+      /redis: must be an ioredis client \(got "redis:\/\/127\.0\.0\.1:6379"\)/,
+    ],
+    ["an onError that is not a function", { onError: 1 as never }, /onError: must be a function \(got 1\)/],
+    [
+      "a misspelt option",
+      { leaseMS: 1000 } as never,
+      /leaseMS: unknown option \(known: redis, id, runId, keyring, engine, prefix, leaseMs,/,
+    ],
+    [
+      "a misspelt telemetry option",
+      { telemetry: { blockMS: 50 } } as never,
+      /telemetry\.blockMS: unknown option \(known: count, blockMs, claimIdleMs, maxDeliveries\)/,
+    ],
     ["blockMs 50.5", { telemetry: { blockMs: 50.5 } }, /telemetry\.blockMs: must be a whole number ≥ 1/],
     ["blockMs 0", { telemetry: { blockMs: 0 } }, /telemetry\.blockMs: must be a whole number ≥ 1/],
     ["count 0", { telemetry: { count: 0 } }, /telemetry\.count: must be a whole number ≥ 1/],

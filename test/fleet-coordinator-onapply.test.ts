@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { AuditEvent } from "../src/audit/events.js";
 import type { EngineConfig } from "../src/engine/config.js";
 import type { Coordinator } from "../src/fleet/coordinator.js";
-import { fleetKeys } from "../src/fleet/streams.js";
+import { fleetKeys, fleetPrefix } from "../src/fleet/streams.js";
 import { ManualClock } from "./support/engine-clock.js";
 import { digestOf, eventsOfType } from "./support/engine-harness.js";
 import { FLEET_ENGINE, until } from "./support/fleet.js";
@@ -12,7 +12,7 @@ import { FleetRig } from "./support/fleet-rig.js";
 // The host's `onApply` on a coordinator's engine: the engine must see what it returns (a throw, a
 // rejection, a promise that never settles) as it would for an engine of its own, and a command
 // reaches the replicas only once the host's apply succeeded.
-const keys = fleetKeys("arqon");
+const keys = fleetKeys(fleetPrefix("run"));
 let rig: FleetRig;
 let admin: Redis;
 

@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { FleetView } from "../src/dashboard/fleet-view.js";
 import { type DashboardServer, serveDashboard } from "../src/dashboard/server.js";
 import { parseSseChunk } from "../src/dashboard/sse.js";
-import { fleetKeys } from "../src/fleet/streams.js";
+import { fleetKeys, fleetPrefix } from "../src/fleet/streams.js";
 import { FLEET_ENGINE, objectiveOf, until } from "./support/fleet.js";
 import { FleetRig } from "./support/fleet-rig.js";
 
@@ -207,7 +207,7 @@ describe("fleet dashboard", () => {
     expect(standby.snapshot()).toMatchObject({ halted: "maintenance window" });
     expect(standby.tuningEngine?.resetSafeMode({ acknowledge: "done (ops)" })).toBe(true);
     await until(
-      async () => (await rig.connect().hget(fleetKeys().state, "halted")) === null,
+      async () => (await rig.connect().hget(fleetKeys(fleetPrefix("run")).state, "halted")) === null,
       5_000,
       "reset stored",
     );
@@ -221,16 +221,16 @@ describe("fleet dashboard", () => {
     lead.tuningEngine?.halt("incident 42");
     lead.tuningEngine?.flushEvents();
     await until(
-      async () => (await redis.hget(fleetKeys().state, "halted")) === "incident 42",
+      async () => (await redis.hget(fleetKeys(fleetPrefix("run")).state, "halted")) === "incident 42",
       5_000,
       "stored",
     );
     // The lease passed to another coordinator while c1 was cut off: c1's reset must not reach Redis.
-    await redis.set(fleetKeys().lease, "c2", "PX", 60_000);
+    await redis.set(fleetKeys(fleetPrefix("run")).lease, "c2", "PX", 60_000);
     expect(lead.tuningEngine?.resetSafeMode({ acknowledge: "ok (ops)" })).toBe(true);
     lead.tuningEngine?.flushEvents();
     // Commands on one connection run in order: this read comes after c1's refused write.
-    expect(await redis.hget(fleetKeys().state, "halted")).toBe("incident 42");
+    expect(await redis.hget(fleetKeys(fleetPrefix("run")).state, "halted")).toBe("incident 42");
   });
 
   it("stores a halt whose event never arrived, at the next lease renewal", async () => {
@@ -246,7 +246,7 @@ describe("fleet dashboard", () => {
     await until(() => lead.leader, 5_000, "c1 leads");
     lead.tuningEngine?.halt("operator");
     await until(
-      async () => (await redis.hget(fleetKeys().state, "halted")) === "halted (manualHalt)",
+      async () => (await redis.hget(fleetKeys(fleetPrefix("run")).state, "halted")) === "halted (manualHalt)",
       5_000,
       "stored by the renewal",
     );

@@ -4,7 +4,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
 import type { Replica } from "../src/fleet/replica.js";
 import { type CommandRejection, CommandSigner } from "../src/fleet/signing.js";
-import { fleetKeys } from "../src/fleet/streams.js";
+import { fleetKeys, fleetPrefix } from "../src/fleet/streams.js";
 import { FLEET_RING, objectiveOf, until } from "./support/fleet.js";
 import { FleetRig } from "./support/fleet-rig.js";
 import type { RedisServer } from "./support/redis-server.js";
@@ -13,7 +13,7 @@ import type { RedisServer } from "./support/redis-server.js";
 const CHILD = fileURLToPath(new URL("./support/fleet-coordinator-child.ts", import.meta.url));
 const TSX = pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href;
 const LEASE_MS = 600;
-const keys = fleetKeys("arqon");
+const keys = fleetKeys(fleetPrefix("run"));
 let rig: FleetRig | undefined;
 let children: ChildProcess[] = [];
 

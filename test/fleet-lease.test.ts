@@ -1,12 +1,12 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { LeaderLease } from "../src/fleet/lease.js";
-import { fleetKeys } from "../src/fleet/streams.js";
+import { fleetKeys, fleetPrefix } from "../src/fleet/streams.js";
 import { TelemetryPublisher } from "../src/fleet/telemetry-publisher.js";
 import { FLEET_ENGINE, FLEET_RING, until } from "./support/fleet.js";
 import { FleetRig } from "./support/fleet-rig.js";
 
 // The leader lease and the coordinator's generation gate, against a real redis-server.
-const keys = fleetKeys("arqon");
+const keys = fleetKeys(fleetPrefix("run"));
 let rig: FleetRig;
 
 beforeEach(async () => {

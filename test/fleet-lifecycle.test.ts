@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { ConfigError } from "../src/errors.js";
 import type { Coordinator } from "../src/fleet/coordinator.js";
 import { createReplica } from "../src/fleet/replica.js";
-import { fleetKeys } from "../src/fleet/streams.js";
+import { fleetKeys, fleetPrefix } from "../src/fleet/streams.js";
 import { TelemetryPublisher } from "../src/fleet/telemetry-publisher.js";
 import { FLEET_ENGINE, FLEET_PARAMS, FLEET_RING, until } from "./support/fleet.js";
 import { FleetRig } from "./support/fleet-rig.js";
@@ -11,7 +11,7 @@ import { freePort } from "./support/redis-server.js";
 
 // How coordinators and replicas start, fail and stop, against a real redis-server: a failure
 // half-way leaves nothing running and nothing held, and close() returns while Redis is gone.
-const keys = fleetKeys("arqon");
+const keys = fleetKeys(fleetPrefix("run"));
 let rig: FleetRig;
 /** Clients the rig does not make (other options, other users); disconnected after the rig closed. */
 let own: Redis[] = [];

@@ -5,7 +5,7 @@ import { decodeBatch, encodeBatch, type FleetDigest } from "../src/fleet/digest-
 import { NonceLedger } from "../src/fleet/nonce-ledger.js";
 import { Replica, type ReplicaOptions } from "../src/fleet/replica.js";
 import { CommandSigner, CommandVerifier, type VerifierOptions } from "../src/fleet/signing.js";
-import { fieldsOf, fleetKeys } from "../src/fleet/streams.js";
+import { fieldsOf, fleetKeys, fleetPrefix } from "../src/fleet/streams.js";
 import { TelemetryPublisher, type TelemetryPublisherOptions } from "../src/fleet/telemetry-publisher.js";
 import { FLEET_PARAMS, FLEET_RING, until } from "./support/fleet.js";
 import { FleetRig } from "./support/fleet-rig.js";
@@ -103,6 +103,17 @@ describe("replica and publisher options", () => {
   it.each<[string, Partial<ReplicaOptions>, RegExp]>([
     ["an empty replica id", { replica: "" }, /replica: must be a non-empty string/],
     ["an empty run id", { runId: "" }, /runId: must be a non-empty string/],
+    ["an empty prefix", { prefix: "" }, /prefix: must be a non-empty string \(got ""\)/],
+    [
+      "a misspelt option",
+      { maxCommandAge: 5 } as never,
+      /maxCommandAge: unknown option \(known: redis, replica, runId, keyring, params, guardrails, prefix,/,
+    ],
+    [
+      "a misspelt telemetry option",
+      { telemetry: { bogus: 1 } } as never,
+      /telemetry\.bogus: unknown option \(known: bufferSize, flushMs, batchSize, maxLen, firstSeq, breaker\)/,
+    ],
     [
       "a NaN maxCommandAgeMs",
       { maxCommandAgeMs: Number.NaN },
@@ -269,7 +280,7 @@ describe("replica close with Redis up", () => {
     for (let i = 0; i < count; i++) expect(replica.publish(1)).toBe(true);
     await replica.close();
     expect(replica.status().telemetry).toMatchObject({ shipped: count, buffered: 0, lostInFlight: 0 });
-    const entries = await admin.xrange(fleetKeys("arqon").digests, "-", "+");
+    const entries = await admin.xrange(fleetKeys(fleetPrefix("run")).digests, "-", "+");
     const shipped = entries.reduce(
       (n, [, flat]) => n + (JSON.parse(fieldsOf(flat).get("d")!) as unknown[]).length,
       0,

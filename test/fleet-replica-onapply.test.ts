@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { FleetCommand } from "../src/fleet/command.js";
 import { Replica, type ReplicaOptions } from "../src/fleet/replica.js";
 import { CommandSigner } from "../src/fleet/signing.js";
-import { fleetKeys } from "../src/fleet/streams.js";
+import { fleetKeys, fleetPrefix } from "../src/fleet/streams.js";
 import { FLEET_PARAMS, FLEET_RING, until } from "./support/fleet.js";
 import { FleetRig } from "./support/fleet-rig.js";
 
@@ -11,7 +11,7 @@ import { FleetRig } from "./support/fleet-rig.js";
 // inside the replica (counted, passed to onError), and a generation whose values it refused is
 // neither live nor acknowledged until a retry succeeds.
 
-const keys = fleetKeys("arqon");
+const keys = fleetKeys(fleetPrefix("run"));
 const signer = new CommandSigner(FLEET_RING);
 /** No pacing between Tier-1 steps: a walk's next step is due at once, so only the hook holds it. */
 const UNPACED = {

@@ -1,14 +1,14 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { FleetDigest } from "../src/fleet/digest-batch.js";
 import type { Replica, ReplicaOptions } from "../src/fleet/replica.js";
-import { fleetKeys } from "../src/fleet/streams.js";
+import { fleetKeys, fleetPrefix } from "../src/fleet/streams.js";
 import { TelemetryConsumer } from "../src/fleet/telemetry-consumer.js";
 import { FLEET_RING, until } from "./support/fleet.js";
 import { FleetRig } from "./support/fleet-rig.js";
 
 // A replica restarted after its host's wall clock stepped back, against a real redis-server: its
 // clock-based first seq is below the watermark the coordinator stored for its earlier run.
-const keys = fleetKeys("arqon");
+const keys = fleetKeys(fleetPrefix("run"));
 const TEN_MINUTES_MS = 600_000;
 let rig: FleetRig;
 

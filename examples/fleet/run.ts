@@ -17,8 +17,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
-import { fleetKeys } from "arqon/redis";
+import { fleetKeys, fleetPrefix } from "arqon/redis";
 import { Redis } from "ioredis";
+import { RUN_ID } from "./settings.js";
 
 const MAX_REPLICAS = 64;
 const MAX_SECONDS = 3600;
@@ -176,7 +177,7 @@ async function runFleet({ replicas, seconds }: FleetSettings): Promise<void> {
     // a third of the run, then kill whoever holds the lease then. Meanwhile replica-1 is paused from
     // a sixth to a half of the run: a replica cut off for a while, as the Fleet panel shows it.
     const client = new Redis(redis.url);
-    while ((await client.get(fleetKeys().lease)) === null)
+    while ((await client.get(fleetKeys(fleetPrefix(RUN_ID)).lease)) === null)
       await new Promise((resolve) => setTimeout(resolve, 100));
     const paused = replicaProcesses[0]!;
     const pause = setTimeout(
@@ -194,7 +195,7 @@ async function runFleet({ replicas, seconds }: FleetSettings): Promise<void> {
       (seconds * 1000) / 2,
     );
     await new Promise((resolve) => setTimeout(resolve, (seconds * 1000) / 3));
-    const leader = await client.get(fleetKeys().lease);
+    const leader = await client.get(fleetKeys(fleetPrefix(RUN_ID)).lease);
     client.disconnect();
     const victim = leader === null ? undefined : coordinators.get(leader);
     if (victim !== undefined) {

@@ -19,12 +19,14 @@ import {
 import { errorMessage } from "../errors.js";
 import { clockFromScheduler } from "../runtime/scheduler-clock.js";
 import { withinMs } from "../runtime/within-ms.js";
+import { shownValue } from "../shown-value.js";
+import { unknownKeyIssues } from "../unknown-options.js";
 import type { FleetCommand } from "./command.js";
 import type { FleetDigest } from "./digest-batch.js";
 import type { BusStats, ReplicaView } from "./fleet-report.js";
 import { LeaderLease } from "./lease.js";
 import { CommandSigner, type Keyring } from "./signing.js";
-import { COORDINATOR_GROUP, type FleetKeys, fleetKeys } from "./streams.js";
+import { COORDINATOR_GROUP, type FleetKeys, fleetKeys, fleetPrefix } from "./streams.js";
 import {
   type ConsumerStats,
   consumerOptionIssues,
@@ -45,7 +47,10 @@ export interface CoordinatorOptions {
   readonly keyring: Keyring;
   /** The engine that tunes the fleet (its `onApply` is wrapped; `params.init` is replaced on resume). */
   readonly engine: EngineConfig;
-  /** Key prefix (default "arqon"). */
+  /**
+   * Key prefix: the replicas'. Default `arqon:fleet:<runId>` (`fleetPrefix`), so that runs sharing
+   * a Redis keep apart; two runs given one prefix share a lease and a telemetry stream.
+   */
   readonly prefix?: string;
   /**
    * Leader lease time to live, ms: a whole number from 1 to 2 147 483 647 (default 3 000). A
@@ -253,7 +258,7 @@ export class Coordinator {
     // Refused here rather than at every promotion, where it would only burn epochs.
     this.engineScheduler = resolveEngineConfig(options.engine).scheduler;
     this.id = options.id ?? randomUUID();
-    this.keys = fleetKeys(options.prefix);
+    this.keys = fleetKeys(options.prefix ?? fleetPrefix(options.runId));
     this.leaseMs = options.leaseMs ?? 3_000;
     this.refreshMs = options.refreshMs ?? 5_000;
     this.lease = new LeaderLease(options.redis, this.keys, this.id, this.leaseMs);
@@ -940,14 +945,48 @@ function recordOf(names: readonly string[], values: ArrayLike<number>): Record<s
   return out;
 }
 
+/** The options {@link createCoordinator} takes: any other key is a misspelling, refused by name. */
+const COORDINATOR_OPTION_KEYS = [
+  "redis",
+  "id",
+  "runId",
+  "keyring",
+  "engine",
+  "prefix",
+  "leaseMs",
+  "refreshMs",
+  "lagAfterMs",
+  "commandMaxLen",
+  "telemetry",
+  "onError",
+] as const satisfies readonly (keyof CoordinatorOptions)[];
+
+/** The keys of {@link CoordinatorOptions.telemetry}. */
+const COORDINATOR_TELEMETRY_KEYS = [
+  "count",
+  "blockMs",
+  "claimIdleMs",
+  "maxDeliveries",
+] as const satisfies readonly (keyof NonNullable<CoordinatorOptions["telemetry"]>)[];
+
 /** What is wrong with the options of a coordinator (besides its engine), each as `<field>: <reason>`. */
 function coordinatorOptionIssues(options: CoordinatorOptions): string[] {
   const issues: string[] = [];
-  const text = (field: "id" | "runId", optional: boolean) => {
+  const text = (field: "id" | "runId" | "prefix", optional: boolean) => {
     const value: unknown = options[field];
     if ((value !== undefined || !optional) && (typeof value !== "string" || value === ""))
-      issues.push(`${field}: must be a non-empty string (got ${JSON.stringify(value)})`);
+      issues.push(`${field}: must be a non-empty string (got ${shownValue(value)})`);
   };
+  // As createReplica checks it: anything else resolved, then stood by for good, reporting nothing.
+  const redis: unknown = options.redis;
+  if (!(typeof redis === "object" && redis !== null && typeof (redis as Redis).duplicate === "function"))
+    issues.push(`redis: must be an ioredis client (got ${shownValue(redis)})`);
+  const onError: unknown = options.onError;
+  if (onError !== undefined && typeof onError !== "function")
+    issues.push(`onError: must be a function (got ${shownValue(onError)})`);
+  issues.push(...unknownKeyIssues(options, COORDINATOR_OPTION_KEYS, ""));
+  if (typeof options.telemetry === "object" && options.telemetry !== null)
+    issues.push(...unknownKeyIssues(options.telemetry, COORDINATOR_TELEMETRY_KEYS, "telemetry."));
   const whole = (
     field: "leaseMs" | "refreshMs" | "lagAfterMs" | "commandMaxLen",
     min: number,
@@ -961,6 +1000,7 @@ function coordinatorOptionIssues(options: CoordinatorOptions): string[] {
   };
   text("id", true);
   text("runId", false);
+  text("prefix", true);
   // PX takes whole milliseconds, and the lease's timers cannot wait longer than a Node timer.
   whole("leaseMs", 1, MAX_TIMER_MS);
   whole("refreshMs", 1);

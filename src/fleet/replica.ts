@@ -17,10 +17,11 @@ import { LiveConfig } from "../hotpath/live-config.js";
 import { withinMs } from "../runtime/within-ms.js";
 import { shownValue } from "../shown-value.js";
 import { ParamRegistry } from "../space/param-registry.js";
+import { unknownKeyIssues } from "../unknown-options.js";
 import type { FleetCommand } from "./command.js";
 import { type CommandRejection, CommandVerifier, type Keyring, type RejectionReason } from "./signing.js";
 import { streamIdBelow } from "./stream-id.js";
-import { type FleetKeys, fieldsOf, fleetKeys } from "./streams.js";
+import { type FleetKeys, fieldsOf, fleetKeys, fleetPrefix } from "./streams.js";
 import {
   type PublisherStats,
   publisherTuningIssues,
@@ -40,7 +41,10 @@ export interface ReplicaOptions {
   /** The parameters and guardrails, as the coordinator's engine config has them (bounds, maxDelta). */
   readonly params: EngineConfig["params"];
   readonly guardrails?: EngineConfig["guardrails"];
-  /** Key prefix (default "arqon"). */
+  /**
+   * Key prefix: the coordinator's. Default `arqon:fleet:<runId>` (`fleetPrefix`), so that runs
+   * sharing a Redis keep apart; two runs given one prefix share a lease and a telemetry stream.
+   */
   readonly prefix?: string;
   /** Oldest command accepted, ms (default 30 000; a finite number ≥ 0). */
   readonly maxCommandAgeMs?: number;
@@ -156,7 +160,7 @@ export class Replica {
       params: options.params,
       ...(options.guardrails === undefined ? {} : { guardrails: options.guardrails }),
     });
-    this.keys = fleetKeys(options.prefix);
+    this.keys = fleetKeys(options.prefix ?? fleetPrefix(options.runId));
     this.registry = new ParamRegistry(resolved.params);
     this.names = this.registry.names;
     const live = new LiveConfig(this.registry.init);
@@ -514,11 +518,14 @@ function replicaOptionIssues(options: ReplicaOptions): string[] {
     if (hook !== undefined && typeof hook !== "function")
       issues.push(`${field}: must be a function (got ${shownValue(hook)})`);
   }
-  for (const field of ["replica", "runId"] as const) {
+  for (const field of ["replica", "runId", "prefix"] as const) {
     const value: unknown = options[field];
-    if (typeof value !== "string" || value === "")
-      issues.push(`${field}: must be a non-empty string (got ${JSON.stringify(value)})`);
+    if ((value !== undefined || field !== "prefix") && (typeof value !== "string" || value === ""))
+      issues.push(`${field}: must be a non-empty string (got ${shownValue(value)})`);
   }
+  issues.push(...unknownKeyIssues(options, REPLICA_OPTION_KEYS, ""));
+  if (typeof options.telemetry === "object" && options.telemetry !== null)
+    issues.push(...unknownKeyIssues(options.telemetry, REPLICA_TELEMETRY_KEYS, "telemetry."));
   const age = options.maxCommandAgeMs;
   if (age !== undefined && !(typeof age === "number" && Number.isFinite(age) && age >= 0)) {
     issues.push(`maxCommandAgeMs: must be a finite number ≥ 0 (got ${String(age)})`);
@@ -526,6 +533,32 @@ function replicaOptionIssues(options: ReplicaOptions): string[] {
   issues.push(...publisherTuningIssues(options.telemetry ?? {}, "telemetry."));
   return issues;
 }
+
+/** The options {@link createReplica} takes: any other key is a misspelling, refused by name. */
+const REPLICA_OPTION_KEYS = [
+  "redis",
+  "replica",
+  "runId",
+  "keyring",
+  "params",
+  "guardrails",
+  "prefix",
+  "maxCommandAgeMs",
+  "onApply",
+  "onRejected",
+  "onError",
+  "telemetry",
+] as const satisfies readonly (keyof ReplicaOptions)[];
+
+/** The keys of {@link ReplicaOptions.telemetry}. */
+const REPLICA_TELEMETRY_KEYS = [
+  "bufferSize",
+  "flushMs",
+  "batchSize",
+  "maxLen",
+  "firstSeq",
+  "breaker",
+] as const satisfies readonly (keyof NonNullable<ReplicaOptions["telemetry"]>)[];
 
 /** How long {@link Replica.close} waits for the read in progress and the last telemetry flush, ms. */
 const CLOSE_GRACE_MS = 2_000;

@@ -4,7 +4,7 @@
  * @packageDocumentation
  */
 
-/** The keys of a fleet named `prefix` (default `"arqon"`). */
+/** The keys of a fleet, all under one prefix. */
 export interface FleetKeys {
   /** Stream of telemetry digest batches (replicas → coordinator). */
   readonly digests: string;
@@ -24,8 +24,17 @@ export interface FleetKeys {
   readonly seqs: string;
 }
 
-/** The keys under `prefix`. */
-export function fleetKeys(prefix = "arqon"): FleetKeys {
+/**
+ * The prefix a fleet's keys take by default: its run's own, `arqon:fleet:<runId>`, so that two runs
+ * sharing one Redis share no lease, stream or state (under one prefix, a coordinator of one run
+ * stood by behind another run's leader, and took in its replicas' telemetry).
+ */
+export function fleetPrefix(runId: string): string {
+  return `arqon:fleet:${runId}`;
+}
+
+/** The keys under `prefix` ({@link fleetPrefix} gives a run's default one). */
+export function fleetKeys(prefix: string): FleetKeys {
   return {
     digests: `${prefix}:digests`,
     commands: `${prefix}:commands`,
