@@ -47,6 +47,29 @@ describe("serveDashboard's timing options", () => {
   });
 });
 
+describe("misspelt keys", () => {
+  it("are refused in the options and in each form of input, naming the known keys", async () => {
+    await expect(serveDashboard(recordedSource([], "r"), { heartbeatMs: 10 } as never)).rejects.toThrow(
+      new RangeError(
+        'serveDashboard: unknown option "heartbeatMs" (known: port, host, token, historyLimit, snapshotEveryMs, heartbeatEveryMs, onError)',
+      ),
+    );
+    const coordinator = { snapshot: () => ({}), busStats: () => ({}) };
+    await expect(serveDashboard({ fleet: coordinator, stalAfterMs: 5 } as never)).rejects.toThrow(
+      new RangeError(
+        'serveDashboard: { fleet } input: unknown option "stalAfterMs" (known: fleet, title, units, staleAfterMs, now)',
+      ),
+    );
+    await expect(serveDashboard({ log: file, intervalMS: 50 } as never)).rejects.toThrow(
+      /^serveDashboard: \{ log \} input: unknown option "intervalMS" \(known: log, intervalMs, keep,/,
+    );
+    const engine = { snapshot: () => ({}) };
+    await expect(serveDashboard({ engine, unit: {} } as never)).rejects.toThrow(
+      /\{ engine \} input: unknown option "unit" \(known: engine, title, units, twin\)/,
+    );
+  });
+});
+
 describe("keep", () => {
   it("must be a whole number ≥ 1 when following a recording", async () => {
     for (const keep of [Number.NaN, 0, -10, 2.5, Number.POSITIVE_INFINITY]) {

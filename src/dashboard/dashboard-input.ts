@@ -1,4 +1,5 @@
 import type { Supervisor } from "../engine/supervisor.js";
+import { unknownOptionKeys, unknownOptionsText } from "../unknown-options.js";
 import { type DashboardEngine, type EngineSourceOptions, engineSource } from "./engine-source.js";
 import { type DashboardCoordinator, type FleetSourceOptions, fleetSource } from "./fleet-source.js";
 import { type FollowRecordingOptions, followRecording } from "./followed-source.js";
@@ -54,6 +55,7 @@ export async function resolveDashboardInput(input: DashboardInput): Promise<Reso
       "serveDashboard: expected { engine }, { supervisor }, { log }, { fleet } or a DashboardSource",
     );
   if ("view" in input && typeof input.view === "function") return { source: input, release: none };
+  refuseUnknownKeys(input);
   if ("fleet" in input) {
     const fleet = input.fleet as Partial<DashboardCoordinator> | null;
     if (
@@ -96,4 +98,24 @@ export async function resolveDashboardInput(input: DashboardInput): Promise<Reso
   throw new RangeError(
     "serveDashboard: expected { engine }, { supervisor }, { log }, { fleet } or a DashboardSource",
   );
+}
+
+/** The keys each form of input takes, besides a DashboardSource (which is the caller's object). */
+const INPUT_KEYS: readonly (readonly [form: string, keys: readonly string[]])[] = [
+  ["fleet", ["fleet", "title", "units", "staleAfterMs", "now"] satisfies (keyof FleetInput)[]],
+  ["engine", ["engine", "title", "units", "twin"] satisfies (keyof EngineInput)[]],
+  ["supervisor", ["supervisor", "name", "title", "units", "twin"] satisfies (keyof SupervisorInput)[]],
+  ["log", ["log", "intervalMs", "keep", "units", "title", "onError", "signal"] satisfies (keyof LogInput)[]],
+];
+
+/**
+ * Refuses a key the input's form does not take (`{ fleet, stalAfterMs: 5 }` would otherwise show
+ * the fleet with the default staleness and say nothing), naming the known ones.
+ */
+function refuseUnknownKeys(input: object): void {
+  const form = INPUT_KEYS.find(([name]) => name in input);
+  if (form === undefined) return;
+  const unknown = unknownOptionKeys(input, form[1]);
+  if (unknown.length > 0)
+    throw new RangeError(`serveDashboard: { ${form[0]} } input: ${unknownOptionsText(unknown, form[1])}`);
 }

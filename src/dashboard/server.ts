@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { errorMessage } from "../errors.js";
+import { unknownOptionKeys, unknownOptionsText } from "../unknown-options.js";
 import {
   type ControlAction,
   type ControlRequest,
@@ -53,6 +54,17 @@ export interface DashboardOptions {
    */
   readonly onError?: (error: unknown, where: DashboardErrorSite) => void;
 }
+
+/** The keys of {@link DashboardOptions}: any other is a misspelling, refused by name. */
+const DASHBOARD_OPTION_KEYS = [
+  "port",
+  "host",
+  "token",
+  "historyLimit",
+  "snapshotEveryMs",
+  "heartbeatEveryMs",
+  "onError",
+] as const satisfies readonly (keyof DashboardOptions)[];
 
 /** Where a failure {@link DashboardOptions.onError} hears of happened. */
 export type DashboardErrorSite = "view" | "snapshot" | "event" | "twin";
@@ -130,12 +142,16 @@ const PAGE_ASSETS: Readonly<Record<string, Asset>> = {
  *
  * @throws RangeError for a host other than 127.0.0.1, a bad port, a malformed token, a
  * `historyLimit`, `snapshotEveryMs` or `heartbeatEveryMs` out of range, an `onError` that is
- * not a function or an input of no known form; a `RecordingError` when a log cannot be read.
+ * not a function, an input of no known form, or a key that the options or the input's form do not
+ * take; a `RecordingError` when a log cannot be read.
  */
 export async function serveDashboard(
   input: DashboardInput,
   options: DashboardOptions = {},
 ): Promise<DashboardServer> {
+  const unknown = unknownOptionKeys(options, DASHBOARD_OPTION_KEYS);
+  if (unknown.length > 0)
+    throw new RangeError(`serveDashboard: ${unknownOptionsText(unknown, DASHBOARD_OPTION_KEYS)}`);
   const requestedPort = options.port ?? 0;
   checkLocalOptions(options.host ?? "127.0.0.1", requestedPort);
   const token = options.token ?? randomBytes(16).toString("hex");
