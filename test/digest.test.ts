@@ -55,7 +55,13 @@ describe("checkDigest: boundaries are accepted, one step past them is not", () =
     const zero = { lastApplyAt: 1000, now: 1000, settleMs: 0, maxAgeMs: 0, maxSkewMs: 0 };
     expect(check(good, zero)).toBe(DIGEST_ACCEPTED);
     expect(check({ ...good, timestamp: 1001 }, zero)).toBe(FromFuture);
-    expect(check({ ...good, timestamp: 999 }, zero)).toBe(Settling);
+    expect(check({ ...good, timestamp: 999 }, zero)).toBe(TooOld);
+  });
+  it("a digest both too old and stamped before the apply is too-old, not settling", () => {
+    // settleMs 0: "settling" would send an operator to a setting that is not in play.
+    const stale = { ...good, timestamp: 1000 };
+    expect(check(stale, { lastApplyAt: 30_000, now: 29_000 + 1000, settleMs: 0 })).toBe(TooOld);
+    expect(check(stale, { lastApplyAt: 5_000, now: 6_000, settleMs: 0 })).toBe(Settling);
   });
   it("with no apply yet (lastApplyAt = −Infinity) nothing is settling", () => {
     expect(
@@ -189,8 +195,8 @@ describe("checkDigest: the first failing check wins", () => {
   it("WrongGeneration before Settling", () => {
     expect(check({ objective: 1, generation: 7, timestamp: 0 })).toBe(WrongGeneration);
   });
-  it("Settling before TooOld", () => {
-    expect(check({ ...good, timestamp: 100 }, { maxAgeMs: 10 })).toBe(Settling);
+  it("TooOld before Settling", () => {
+    expect(check({ ...good, timestamp: 100 }, { maxAgeMs: 10 })).toBe(TooOld);
   });
   it("TooOld before FromFuture (only reachable with a negative skew)", () => {
     expect(check({ ...good, timestamp: 1000 }, { maxAgeMs: 10, maxSkewMs: -1000 })).toBe(TooOld);

@@ -70,10 +70,10 @@ describe("non-finite digests of an older generation do not count towards a burst
 });
 
 describe("non-finite digests that the time checks refuse count for nothing", () => {
-  it("three NaNs stamped inside the settle period or in the future neither trip nor roll back", () => {
+  it("three NaNs stamped inside the settle period, too long ago or in the future neither trip nor roll back", () => {
     const stamps: [string, (now: number) => number][] = [
       ["settling", (now) => now - 1], // stamped after the apply, within settleMs of it
-      ["settling", (now) => now - 20_000], // before the apply: settling is checked before age
+      ["too-old", (now) => now - 20_000], // before the apply too: age is checked before settling
       ["from-future", (now) => now + 5_000],
     ];
     for (const [verdict, stamp] of stamps) {

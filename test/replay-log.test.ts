@@ -130,7 +130,7 @@ describe("rebuilding logged digests", () => {
   });
   // The same check the engine runs: generation 1, last apply at 90, now 2000, settle 5 ms,
   // max age 1000 ms, max skew 10 ms.
-  const verdict = (digest: object) => rejectionName(checkDigest(digest, 1, 90, 2000, 5, 1000, 10));
+  const verdict = (digest: object) => rejectionName(checkDigest(digest, 1, 1500, 2000, 5, 1000, 10));
 
   it("gives back an accepted digest with exactly its fields", () => {
     const digest = digestToReplay({
@@ -154,7 +154,7 @@ describe("rebuilding logged digests", () => {
       [rejected("Malformed", 2, 1), "Malformed"],
       [rejected("NonFiniteObjective", Number.POSITIVE_INFINITY, 1), "NonFiniteObjective"],
       [rejected("WrongGeneration", 2, 0), "WrongGeneration"],
-      [rejected("Settling", 2, 1, { captured: true, timestamp: 92 }), "Settling"],
+      [rejected("Settling", 2, 1, { captured: true, timestamp: 1502 }), "Settling"],
       [rejected("TooOld", 2, 1, { captured: true, timestamp: 500 }), "TooOld"],
       [rejected("FromFuture", 2, 1, { captured: true, timestamp: 2500 }), "FromFuture"],
     ];

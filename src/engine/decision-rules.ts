@@ -52,5 +52,7 @@
  * - 12 (audit only, no decision changes): a command refused after its `command` record was written
  *   (it could not be made durable) is followed by a `command.refused` record, and a replay refuses
  *   it too; under 11 nothing said it took no effect, and a replay ran it.
+ * - 13 (audit only, no decision changes): a digest both older than `maxAgeMs` and stamped before
+ *   the last apply settled is rejected as too-old; under 12 it was settling.
  */
-export const DECISION_RULES = 12;
+export const DECISION_RULES = 13;

@@ -191,8 +191,10 @@ export function checkDigestFields(
 ): number {
   const at = Number.isNaN(f.timestamp) ? now : f.timestamp;
   if (f.generation !== expectedGeneration) return DigestRejection.WrongGeneration;
-  if (at < lastApplyAt + settleMs) return DigestRejection.Settling;
+  // Too old before settling: a digest stamped long before the apply is stale whatever settleMs
+  // says, and "settling" sent an operator with settleMs 0 looking at the wrong setting.
   if (now - at > maxAgeMs) return DigestRejection.TooOld;
+  if (at < lastApplyAt + settleMs) return DigestRejection.Settling;
   if (at > now + maxSkewMs) return DigestRejection.FromFuture;
   // Last: a NaN the time checks would refuse measured no moment that counts, so it must not
   // count towards a burst that rolls the last apply back (a restart while settling, say).
