@@ -15,6 +15,7 @@ import { engineSnapshots } from "../src/engine/snapshots.js";
 import { createSupervisor } from "../src/engine/supervisor.js";
 import { UsageError } from "../src/errors.js";
 import type { BoundsInput, ParamsOf, ParamValue } from "../src/index.js";
+import { createLoggedEngine, createLoggedEngineAsync } from "../src/log/engine-log.js";
 import { createSnapshotStore } from "../src/react/snapshot-store.js";
 import { useEngine } from "../src/react/use-engine.js";
 import { useEngineSnapshot } from "../src/react/use-engine-snapshot.js";
@@ -28,6 +29,9 @@ import {
   type Trial,
 } from "../src/solver/solver.js";
 import { openSharedStudy, runSharedStudy } from "../src/study/index.js";
+import { tempLogDirs } from "./support/log-dir.js";
+
+const newLogDir = tempLogDirs();
 
 const open: Engine[] = [];
 afterEach(async () => {
@@ -136,6 +140,31 @@ describe("snapshot streams and spawned engines keep the names", () => {
       expect(spawned.value("batchSize")).toBe(64);
     } finally {
       await supervisor.close();
+    }
+  });
+});
+
+describe("a logged engine keeps the names", () => {
+  it("types createLoggedEngine's and createLoggedEngineAsync's engine by the config's names", async () => {
+    const config = {
+      seed: 1,
+      scheduler: new VirtualTimeScheduler(),
+      params: { batchSize: { min: 1, max: 512, init: 64 } },
+    } as const;
+    const logged = createLoggedEngine(config, { dir: newLogDir() });
+    try {
+      expectTypeOf(logged.engine).toEqualTypeOf<Engine<"batchSize">>();
+      // @ts-expect-error: "batchsize" is not a parameter of this engine
+      expect(() => logged.engine.value("batchsize")).toThrow(UsageError);
+      expect(logged.engine.value("batchSize")).toBe(64);
+    } finally {
+      await logged.close();
+    }
+    const opened = await createLoggedEngineAsync(config, { dir: newLogDir() });
+    try {
+      expectTypeOf(opened.engine).toEqualTypeOf<Engine<"batchSize">>();
+    } finally {
+      await opened.close();
     }
   });
 });

@@ -68,8 +68,9 @@ export interface EngineLogRestart {
 }
 
 /** An engine that writes its decision log, and the log (see {@link createLoggedEngine}). */
-export interface LoggedEngine {
-  readonly engine: Engine;
+export interface LoggedEngine<N extends string = string> {
+  /** The engine, typed by the config's parameter names as `createEngine`'s is. */
+  readonly engine: Engine<N>;
   readonly log: DecisionLogWriter;
   /** What recovery did on open (torn tail truncated, damage set aside, a stale lock taken over), if anything. */
   readonly recovery: LogRecovery | undefined;
@@ -99,7 +100,10 @@ export interface LoggedEngine {
  * durably as a `failure` record (see `ENGINE_FAILURE_KIND`), where replay stops.
  * A config's own `auditSink` and `onCommand` still run, after the log's.
  */
-export function createLoggedEngine(config: EngineConfig, options: EngineLogOptions): LoggedEngine {
+export function createLoggedEngine<const N extends string>(
+  config: EngineConfig<N>,
+  options: EngineLogOptions,
+): LoggedEngine<N> {
   // A config error is the config's, found before the log is read or touched.
   resolveEngineConfig(loggedConfig(config));
   refuseForeignLog(options.dir);
@@ -119,7 +123,8 @@ export function createLoggedEngine(config: EngineConfig, options: EngineLogOptio
   } finally {
     plan.clock.leave();
   }
-  return startedLoggedEngine(engine, log, plan, previous);
+  // The engine was built from `config`, whose parameter names are exactly `N`.
+  return startedLoggedEngine(engine, log, plan, previous) as LoggedEngine<N>;
 }
 
 /**
@@ -134,10 +139,10 @@ export function createLoggedEngine(config: EngineConfig, options: EngineLogOptio
  * For a host that starts or restarts engines while it serves (a supervisor): opening a long log
  * with {@link createLoggedEngine} holds the caller's thread for a time that grows with the log.
  */
-export async function createLoggedEngineAsync(
-  config: EngineConfig,
+export async function createLoggedEngineAsync<const N extends string>(
+  config: EngineConfig<N>,
   options: EngineLogOptions,
-): Promise<LoggedEngine> {
+): Promise<LoggedEngine<N>> {
   // A config error is the config's, found before the log is read or touched.
   resolveEngineConfig(loggedConfig(config));
   refuseForeignLog(options.dir);
@@ -161,7 +166,8 @@ export async function createLoggedEngineAsync(
   } finally {
     plan?.clock.leave();
   }
-  return startedLoggedEngine(engine, log, plan, previous);
+  // The engine was built from `config`, whose parameter names are exactly `N`.
+  return startedLoggedEngine(engine, log, plan, previous) as LoggedEngine<N>;
 }
 
 /** Effect constructors of a logged engine. */
