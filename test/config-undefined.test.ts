@@ -368,7 +368,23 @@ describe("engine config: null, NaN, wrong types and unknown keys are still refus
       { path: "spsa.c", message: "must be in (0, 0.5], got null" },
     ]);
     expect(engineConfigIssues({ ...VALID, colour: "red" })).toEqual([
-      { path: "colour", message: "unknown key" },
+      { path: "colour", message: expect.stringMatching(/^unknown key; known: seed, params, spsa, window, /) },
+    ]);
+    // Misspellings at each level are named with the keys of that level.
+    expect(
+      engineConfigIssues({
+        ...VALID,
+        params: { x: { min: 0, max: 1, init: 0.5, maxdelta: 1 } },
+        spsa: { alpah: 1 },
+        window: { digest: 2 },
+      }),
+    ).toEqual([
+      { path: "params.x.maxdelta", message: "unknown key; known: min, max, init, maxDelta, scale" },
+      { path: "window.digest", message: "unknown key; known: digests, ms, aggregation, trim" },
+      {
+        path: "spsa.alpah",
+        message: expect.stringMatching(/^unknown key; known: a, c, A, schedule, alpha, gamma, /),
+      },
     ]);
   });
 

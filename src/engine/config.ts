@@ -435,9 +435,11 @@ function checkedIssues(input: object): ConfigIssue[] {
   const result = decode(input, { errors: "all", onExcessProperty: "error" });
   if (Either.isLeft(result)) {
     for (const issue of ParseResult.ArrayFormatter.formatErrorSync(result.left)) {
+      const path = issue.path.map(String);
+      const known = issue._tag === "Unexpected" ? keysBeside(path) : undefined;
       issues.push({
-        path: issue.path.map(String).join("."),
-        message: schemaIssueMessage(issue, input),
+        path: path.join("."),
+        message: `${schemaIssueMessage(issue, input)}${known === undefined ? "" : `; known: ${known.join(", ")}`}`,
       });
     }
   }
@@ -459,6 +461,17 @@ function checkedIssues(input: object): ConfigIssue[] {
   return issues;
 }
 
+/**
+ * The keys an engine config takes beside the unknown one at `path`, so that a misspelling
+ * (`spsa.alpah`, `params.b.maxdelta`) is named with what was meant. Undefined where no list helps.
+ */
+function keysBeside(path: readonly string[]): readonly string[] | undefined {
+  if (path.length === 1) return Object.keys(EngineConfigSchema.fields);
+  if (path.length === 3 && path[0] === "params") return Object.keys(ParamSchema.fields);
+  if (path.length === 2 && path[0] === "window") return Object.keys(WindowSchema.fields);
+  return undefined;
+}
+
 function spsaIssues(spsa: unknown): ConfigIssue[] {
   if (spsa === undefined) return [];
   if (typeof spsa !== "object" || spsa === null || Array.isArray(spsa)) {
@@ -467,7 +480,7 @@ function spsaIssues(spsa: unknown): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
   for (const key of Object.keys(spsa)) {
     if (!(SPSA_KEYS as readonly string[]).includes(key))
-      issues.push({ path: `spsa.${key}`, message: "unknown key" });
+      issues.push({ path: `spsa.${key}`, message: `unknown key; known: ${SPSA_KEYS.join(", ")}` });
   }
   const options = spsa as SpsaOptions;
   if (options.schedule !== undefined && options.schedule !== "constant" && options.schedule !== "decaying") {
