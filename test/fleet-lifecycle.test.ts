@@ -67,12 +67,13 @@ function coordinatorOn(redis: Redis, errors: unknown[]) {
 }
 
 describe("replica start", () => {
-  it("leaves no connection open when it cannot start (Redis unreachable)", async () => {
-    const redis = client(`redis://127.0.0.1:${await freePort()}`);
+  it("leaves no connection open when it cannot start (Redis unreachable), and says where", async () => {
+    const port = await freePort();
+    const redis = client(`redis://127.0.0.1:${port}`);
     const duplicates = recordDuplicates(redis);
     await expect(
       createReplica({ redis, replica: "r1", runId: "run", keyring: FLEET_RING, params: FLEET_PARAMS }),
-    ).rejects.toThrow();
+    ).rejects.toThrow(new RegExp(`^replica "r1" could not start on Redis at 127\\.0\\.0\\.1:${port}: `));
     // Left open, a connection would reconnect forever (and keep the process alive): the caller
     // has no handle to close it with.
     await until(() => duplicates.every((d) => d.status === "end"), 5_000, "no connection left open");

@@ -230,7 +230,12 @@ export class Replica {
       this.loop = this.follow(blocking);
     } catch (error) {
       this.abandon();
-      throw error;
+      // ioredis's own message names neither the server nor the replica (after its retries:
+      // "Reached the max retries per request limit").
+      throw new Error(
+        `replica ${JSON.stringify(this.options.replica)} could not start on Redis at ${redisAddress(this.options.redis)}: ${errorMessage(error)}`,
+        { cause: error },
+      );
     }
   }
 
@@ -559,6 +564,12 @@ const REPLICA_TELEMETRY_KEYS = [
   "firstSeq",
   "breaker",
 ] as const satisfies readonly (keyof NonNullable<ReplicaOptions["telemetry"]>)[];
+
+/** Where `redis` connects, as host:port or a socket path (never its password). */
+function redisAddress(redis: Redis): string {
+  const { host, port, path } = redis.options;
+  return path !== undefined && path !== null && path !== "" ? path : `${host ?? "localhost"}:${port ?? 6379}`;
+}
 
 /** How long {@link Replica.close} waits for the read in progress and the last telemetry flush, ms. */
 const CLOSE_GRACE_MS = 2_000;
