@@ -174,10 +174,11 @@ describe("coordinator options", () => {
   });
 
   it.each<[string, Partial<CoordinatorOptions>, RegExp]>([
-    ["leaseMs 0", { leaseMs: 0 }, /leaseMs: must be a whole number from 1 to 2147483647 \(got 0\)/],
-    ["leaseMs 1000.5", { leaseMs: 1000.5 }, /leaseMs: must be a whole number from 1 to 2147483647/],
-    ["leaseMs -5", { leaseMs: -5 }, /leaseMs: must be a whole number from 1 to 2147483647/],
-    ["leaseMs NaN", { leaseMs: Number.NaN }, /leaseMs: must be a whole number from 1 to 2147483647/],
+    ["leaseMs 0", { leaseMs: 0 }, /leaseMs: must be a whole number from 50 to 2147483647 \(got 0\)/],
+    ["leaseMs 1", { leaseMs: 1 }, /leaseMs: must be a whole number from 50 to 2147483647 \(got 1\)/],
+    ["leaseMs 1000.5", { leaseMs: 1000.5 }, /leaseMs: must be a whole number from 50 to 2147483647/],
+    ["leaseMs -5", { leaseMs: -5 }, /leaseMs: must be a whole number from 50 to 2147483647/],
+    ["leaseMs NaN", { leaseMs: Number.NaN }, /leaseMs: must be a whole number from 50 to 2147483647/],
     ["refreshMs 0", { refreshMs: 0 }, /refreshMs: must be a whole number ≥ 1/],
     ["lagAfterMs -1", { lagAfterMs: -1 }, /lagAfterMs: must be a whole number ≥ 0/],
     ["commandMaxLen 1.5", { commandMaxLen: 1.5 }, /commandMaxLen: must be a whole number ≥ 1/],

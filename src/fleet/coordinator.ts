@@ -53,7 +53,7 @@ export interface CoordinatorOptions {
    */
   readonly prefix?: string;
   /**
-   * Leader lease time to live, ms: a whole number from 1 to 2 147 483 647 (default 3 000). A
+   * Leader lease time to live, ms: a whole number from 50 to 2 147 483 647 (default 3 000). A
    * standby takes over within 2× this.
    */
   readonly leaseMs?: number;
@@ -945,6 +945,9 @@ function recordOf(names: readonly string[], values: ArrayLike<number>): Record<s
   return out;
 }
 
+/** The shortest lease a coordinator takes, ms. */
+const MIN_LEASE_MS = 50;
+
 /** The options {@link createCoordinator} takes: any other key is a misspelling, refused by name. */
 const COORDINATOR_OPTION_KEYS = [
   "redis",
@@ -1001,8 +1004,10 @@ function coordinatorOptionIssues(options: CoordinatorOptions): string[] {
   text("id", true);
   text("runId", false);
   text("prefix", true);
-  // PX takes whole milliseconds, and the lease's timers cannot wait longer than a Node timer.
-  whole("leaseMs", 1, MAX_TIMER_MS);
+  // PX takes whole milliseconds, and the lease's timers cannot wait longer than a Node timer. A
+  // lease shorter than a promotion's round trips to Redis runs out before it can lead: 1 ms
+  // failed some 50 promotions a second and never led.
+  whole("leaseMs", MIN_LEASE_MS, MAX_TIMER_MS);
   whole("refreshMs", 1);
   whole("lagAfterMs", 0);
   // XADD refuses a MAXLEN below 0 or not whole, and 0 would trim the commands a replica must read.
