@@ -100,7 +100,15 @@ describe("replica close", () => {
     for (let i = 0; i < 10; i++) replica.publish(1);
     // The flush timer hands them to a write that nothing will answer.
     await until(() => replica.status().telemetry.inFlight === 10, 5_000, "a write in flight");
+    for (let i = 0; i < 5; i++) replica.publish(2);
+    expect(replica.status().telemetry).toMatchObject({ buffered: 5, unshipped: 0 });
     expect(await closesWithin(replica, 5_000)).toBe(true);
+    // Nothing will ship the five left in the buffer: they are counted as such, not as waiting.
+    const t = replica.status().telemetry;
+    expect(t).toMatchObject({ published: 15, buffered: 0, unshipped: 5, inFlight: 10 });
+    expect(
+      t.shipped + t.lostInFlight + t.droppedFull + t.refused + t.buffered + t.unshipped + t.inFlight,
+    ).toBe(t.published);
   });
 
   it("refuses and counts a digest published after close, which nothing would ship", async () => {

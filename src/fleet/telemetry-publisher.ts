@@ -111,7 +111,15 @@ export interface PublisherStats {
   readonly lostInFlight: number;
   /** Digests waiting in the local buffer. */
   readonly buffered: number;
-  /** Digests in a write not answered yet (published = shipped + lost + dropped + refused + buffered + inFlight). */
+  /**
+   * Digests left in the buffer when `close` gave up (its grace ran out, or the breaker was open):
+   * nothing will ship them, so they are no longer counted as buffered.
+   */
+  readonly unshipped: number;
+  /**
+   * Digests in a write not answered yet (published = shipped + lost + dropped + refused + buffered
+   * + unshipped + inFlight).
+   */
   readonly inFlight: number;
   /** The bus breaker's state. */
   readonly breaker: "closed" | "open" | "halfOpen";
@@ -141,6 +149,8 @@ export class TelemetryPublisher {
   private counts = { published: 0, shipped: 0, droppedFull: 0, refused: 0, lostInFlight: 0 };
   /** Set by {@link close}: its timer is stopped, so a digest queued later would never ship. */
   private closed = false;
+  /** Set once {@link close} stops flushing: what the buffer holds then will never ship. */
+  private gaveUp = false;
 
   /** @throws RangeError naming every bad option (the keyring's problems first). */
   constructor(private readonly options: TelemetryPublisherOptions) {
@@ -205,7 +215,8 @@ export class TelemetryPublisher {
     const state = this.breaker.getSnapshot().value;
     return {
       ...this.counts,
-      buffered: this.buffer.length,
+      buffered: this.gaveUp ? 0 : this.buffer.length,
+      unshipped: this.gaveUp ? this.buffer.length : 0,
       inFlight: this.inFlight,
       breaker: typeof state === "string" ? (state as "closed" | "open") : "halfOpen",
     };
@@ -258,7 +269,12 @@ export class TelemetryPublisher {
     this.closed = true;
     clearInterval(this.timer);
     let graceOver = false;
-    const grace = Number.isFinite(graceMs) ? setTimeout(() => (graceOver = true), graceMs) : undefined;
+    const grace = Number.isFinite(graceMs)
+      ? setTimeout(() => {
+          graceOver = true;
+          this.gaveUp = true;
+        }, graceMs)
+      : undefined;
     grace?.unref();
     try {
       await this.current;
@@ -272,6 +288,7 @@ export class TelemetryPublisher {
         left -= sent;
       }
     } finally {
+      this.gaveUp = true;
       clearTimeout(grace);
       this.breaker.stop();
     }
