@@ -162,8 +162,8 @@ describe("explain", () => {
       "  window (plus, generation 1): 5 values, digests [10, 11, 12, 11, 10] → 10.8, t=1000–1050 ms",
       "  window (minus, generation 2): 5 values, digests [9, 9.5, 9, 9.5, 9] → 9.2, t=1100–1150 ms",
       "  decision: iteration 0 (stepped), y+ 10.8, y− 9.2",
-      "  gradient estimate (unit cube): x 16, y 8",
-      "  step: a_k 0.01, c_k 0.05, 1 clipped: x -0.05, y -0.08",
+      "  gradient estimate ĝ (unit cube; each perturbation c_k, at most half its move budget): x 16, y 8",
+      "  step: a_k 0.01, c_k 0.05, 1 clipped: x -0.05, y -0.08 (−a_k × ĝ smoothed by spsa.smoothing, each within its move budget less its perturbation)",
       "  Tier 1 accepted it: generation 2 → 3",
       "",
     ]);

@@ -384,7 +384,11 @@ export function renderExplanation(x: Explanation): string {
     lines.push(
       `  decision: iteration ${d.iteration} (${d.outcome}), y+ ${num(d.yPlus)}, y− ${num(d.yMinus)}${margins}`,
     );
-    lines.push(`  gradient estimate (unit cube): ${vector(d.gradient)}`);
+    // Read with the step line below: a perturbation is c_k capped at half the parameter's move
+    // budget, and the step follows the smoothed estimate, so neither is a_k·ĝ with c_k.
+    lines.push(
+      `  gradient estimate ĝ (unit cube; each perturbation c_k, at most half its move budget): ${vector(d.gradient)}`,
+    );
   }
   if (x.step !== undefined) {
     const s = x.step;
@@ -394,7 +398,11 @@ export function renderExplanation(x: Explanation): string {
       x.decisionMeasure === "negatedMargin"
         ? `feasibility step, ${num(s.a)} of each parameter's room`
         : `a_k ${num(s.a)}`;
-    lines.push(`  step: ${gain}, c_k ${num(s.c)}, ${s.clipped} clipped: ${vector(s.step)}`);
+    const rule =
+      x.decisionMeasure === "negatedMargin"
+        ? ""
+        : " (−a_k × ĝ smoothed by spsa.smoothing, each within its move budget less its perturbation)";
+    lines.push(`  step: ${gain}, c_k ${num(s.c)}, ${s.clipped} clipped: ${vector(s.step)}${rule}`);
   }
   for (const v of x.violations)
     lines.push(
