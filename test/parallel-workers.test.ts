@@ -78,6 +78,9 @@ function phaseBusy(trace: PoolTrace, phase: string) {
   return { busy: busy / capacity, most, usual, refills };
 }
 
+/** A region's pending trial saved as drawn beyond a region with no free int cell: `[id, [value, width, true]]`. */
+const CROWDED = /\[-?\d+,\[("Infinity"|-?[\d.e+-]+),\d+,true\]\]/;
+
 describe("parallel workers (several trials outstanding)", () => {
   it("keeps at least 80 % of 8 workers busy in every phase, with no repeated point and the exact budget", () => {
     const fn = rastrigin(4);
@@ -425,8 +428,38 @@ describe("parallel workers (several trials outstanding)", () => {
     const reference = run(5).asked;
     for (const cut of [70, 76]) {
       const head = run(5, cut);
-      const restored = restoreSolver(JSON.parse(JSON.stringify(head.solver.toJSON())));
+      const state = JSON.stringify(head.solver.toJSON());
+      expect(state, `cut at ${cut}: a trial drawn beyond its region runs`).toMatch(CROWDED);
+      const restored = restoreSolver(JSON.parse(state));
       expect([...head.asked, ...run(5, Infinity, restored).asked], `cut at ${cut}`).toEqual(reference);
+    }
+  });
+
+  it("never takes a region of floats, or one walled off by failed trials, for a crowded one", () => {
+    // A branch of floats beside a categorical, a third of the trials failing: the failed trials
+    // can refuse every draw of a small region, which still holds free points. One trial at a
+    // time that never repeats a value, so with 8 workers it must not count as a repeat either.
+    const bounds = {
+      kind: { type: "categorical", choices: ["a", "b"] },
+      x: { min: 0, max: 1, when: { kind: ["a"] } },
+      y: { min: 0, max: 1, when: { kind: ["a"] } },
+      z: { min: 0, max: 1, when: { kind: ["b"] } },
+    } as const;
+    const cost = (p: Readonly<Record<string, unknown>>) =>
+      p.kind === "a" ? ((p.x as number) - 0.3) ** 2 + ((p.y as number) - 0.6) ** 2 : 1 + (p.z as number);
+    for (const seed of [1, 2, 3]) {
+      const solver = createSolver({ seed, budget: 200, bounds });
+      const running: { id: number; params: Readonly<Record<string, unknown>> }[] = [];
+      for (;;) {
+        const batch = solver.ask({ max: 8 - running.length });
+        if (batch === null) break;
+        running.push(...batch);
+        expect(JSON.stringify(solver.toJSON()), `seed ${seed}, ${solver.asked} asked`).not.toMatch(CROWDED);
+        const done = running.shift();
+        if (done === undefined) break;
+        if (done.id % 3 === 0) solver.fail(done.id, "crashed");
+        else solver.tell({ id: done.id, value: cost(done.params) });
+      }
     }
   });
 

@@ -226,18 +226,24 @@ export class TrustRegionBatch {
       fresh: (x: readonly number[]) => boolean,
     ) => {
       let x: number[] = [];
+      // Whether some draw was a free cell, `safe` aside: failed trials nearby refuse points, but
+      // they do not make the region's cells measured.
+      let free = false;
       for (let k = 0; k < UNIFORM_DRAWS; k++) {
         x = lo.map((l, j) => l + (hi[j]! - l) * this.prng.next());
-        if (safe(x) && fresh(x) && idle(x)) return { x, found: true };
+        if (!fresh(x) || !idle(x)) continue;
+        if (safe(x)) return { x, found: true, free: true };
+        free = true;
       }
-      return { x, found: false };
+      return { x, found: false, free };
     };
     const uniform = () => {
       let draw = drawIn(lower, upper, unmeasured);
       if (draw.found || pending.length === 0) return draw.x;
-      // Recorded for the caller: on ints, every cell of the region is measured or running. One
-      // trial at a time that shows as a draw repeating a measured value, which ends the phase.
-      if (snap !== undefined) this.asked.set(id, [centreValue, width, true]);
+      // Recorded for the caller: the region has an int and every draw in it met a measured or a
+      // running cell. One trial at a time that shows as a draw repeating a measured value, which
+      // ends the phase; a region of floats, or one whose free points failed trials wall off, is not.
+      if (!draw.free && floors?.some((w) => w > 0) === true) this.asked.set(id, [centreValue, width, true]);
       // With trials running, a small region on ints can hold no cell that is neither measured nor
       // running: the box doubles around the centre until one is found, measured points judged
       // over the whole history there (one trial at a time, the region's last draw is taken).
