@@ -111,6 +111,17 @@ describe("the end of a decision log", () => {
     expect(accepted.status).toBe(0);
   });
 
+  it("on a log of several runs, marks the last run's line INCOMPLETE too", async () => {
+    const dir = logDir();
+    await loggedRun(dir, 60);
+    await loggedRun(dir, 60, false);
+    const refused = await runArqonInProcess(["replay", dir], dir);
+    expect(refused.stdout).toMatch(
+      /^run 1 \(generations [^)]*\): OK, \d+ records identical\nrun 2 \(generations [^)]*\): INCOMPLETE, \d+ records identical\nreplay INCOMPLETE: 2 runs, \d+ records identical\n$/,
+    );
+    expect(refused.status).toBe(1);
+  });
+
   it("a run that never closed (a crash) is reported the same way, as open", async () => {
     const dir = logDir();
     await loggedRun(dir, 60, false);
@@ -121,6 +132,12 @@ describe("the end of a decision log", () => {
     const accepted = await runArqonInProcess(["replay", dir, "--accept-open"], dir);
     expect(accepted.stdout).toMatch(/^replay OK: \d+ records identical\n$/);
     expect(accepted.status).toBe(0);
+    // --json says it too: "ok" covers the records, "verdict" the whole report.
+    const json = await runArqonInProcess(["replay", dir, "--json"], dir);
+    expect(JSON.parse(json.stdout)).toMatchObject({ verdict: "INCOMPLETE", ok: true });
+    expect(json.status).toBe(1);
+    const jsonAccepted = await runArqonInProcess(["replay", dir, "--json", "--accept-open"], dir);
+    expect(JSON.parse(jsonAccepted.stdout)).toMatchObject({ verdict: "OK", ok: true });
   });
 
   it("a segment missing in the middle is named as a numbering gap, exit 1", async () => {

@@ -29,7 +29,8 @@ export const REPLAY_USAGE = `arqon replay <log> [--run K] [--context N] [--json]
   cleanly closed log ends with a close marker: a log without it lost its last segment, or its run
   never closed (a crash, or a writer still running); replay says so and exits 1, unless
   --accept-open (a torn tail accepted with --accept-torn-tail already explains a crash); either
-  refusal prints "replay INCOMPLETE: N records identical" instead of "replay OK". A segment
+  refusal prints "replay INCOMPLETE: N records identical" instead of "replay OK" (with --json, a
+  "verdict" of "OK", "INCOMPLETE" or "DIVERGED" beside "ok", which covers the records only). A segment
   missing in the middle is an error. Audit records missing from a run (dropped by a full ring, or
   removed from the log by a compaction or an edit) are listed: they were not compared. Timings a
   cut log holds after audit records it lost (a timer record reaches the disk before the drain
@@ -76,7 +77,10 @@ export async function replayCommand(argv: readonly string[], io: CliIo): Promise
   const openRefused = result.unclosed !== null && !openAccepted;
   const refused = tornTailRefused || openRefused;
   if (values.json === true) {
-    io.stdout(`${JSON.stringify(encodeNumbers(result))}\n`);
+    // The verdict the text report gives, so that a reader of `ok` alone is not misled: `ok` says
+    // the records matched, not that the log was whole.
+    const verdict = !result.ok ? "DIVERGED" : refused ? "INCOMPLETE" : "OK";
+    io.stdout(`${JSON.stringify(encodeNumbers({ verdict, ...result }))}\n`);
     if (tornTailRefused) io.stderr(tornTailLine(result.tornTail!, false));
     if (openRefused) io.stderr(unclosedLine(result.unclosed!, false));
     return result.ok && !refused ? 0 : 1;
@@ -87,7 +91,9 @@ export async function replayCommand(argv: readonly string[], io: CliIo): Promise
   if (result.unclosed !== null) io.stderr(unclosedLine(result.unclosed, openAccepted, tornTailAccepted));
   // A log never continued keeps its one-line report; runs are listed when there are several or one was chosen.
   const runs = result.runs.length > 1 || run !== undefined ? result.runs : undefined;
-  if (runs !== undefined) io.stdout(runs.map(runLine).join(""));
+  // The log's end belongs to its last run: that run's line says so too.
+  if (runs !== undefined)
+    io.stdout(runs.map((r, i) => runLine(r, refused && i === runs.length - 1)).join(""));
   if (result.ok) {
     const total = runs === undefined ? "" : `${runs.length} run${runs.length === 1 ? "" : "s"}, `;
     const notes = droppedNote(result.runs) + pastEndNote(result.runs);
@@ -192,9 +198,9 @@ function note(parts: readonly string[], what: string): string {
 }
 
 /** One line of a multi-run replay: the run, its generations, and its outcome. */
-function runLine(r: ReplayRunResult): string {
+function runLine(r: ReplayRunResult, incomplete = false): string {
   const outcome = r.ok
-    ? `OK, ${r.records} records identical`
+    ? `${incomplete ? "INCOMPLETE" : "OK"}, ${r.records} records identical`
     : r.unreplayable !== null
       ? `NOT CHECKED: ${r.unreplayable}`
       : r.failure !== undefined
