@@ -35,6 +35,16 @@ describe("two runs on one Redis", () => {
     expect(await admin.exists("arqon:lease", "arqon:digests")).toBe(0);
   });
 
+  it("fleetKeys names no keys without a prefix", () => {
+    expect(() => fleetKeys(undefined as never)).toThrow(
+      new RangeError(
+        "fleetKeys: prefix must be a non-empty string (a run's default is fleetPrefix(runId)), got undefined",
+      ),
+    );
+    expect(() => fleetKeys("")).toThrow(RangeError);
+    expect(fleetKeys(fleetPrefix("checkout")).lease).toBe("arqon:fleet:checkout:lease");
+  });
+
   it("an explicit prefix is used as given, by replicas and coordinators alike", async () => {
     const coordinator = await rig.coordinator("c1", { prefix: "tenant-7" });
     await until(() => coordinator.leader, 5_000, "the coordinator leads");

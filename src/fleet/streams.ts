@@ -3,6 +3,7 @@
  *
  * @packageDocumentation
  */
+import { shownValue } from "../shown-value.js";
 
 /** The keys of a fleet, all under one prefix. */
 export interface FleetKeys {
@@ -33,8 +34,17 @@ export function fleetPrefix(runId: string): string {
   return `arqon:fleet:${runId}`;
 }
 
-/** The keys under `prefix` ({@link fleetPrefix} gives a run's default one). */
+/**
+ * The keys under `prefix` ({@link fleetPrefix} gives a run's default one).
+ *
+ * @throws RangeError when `prefix` is not a non-empty string (called with none, as before runs had
+ * their own keys, it would name keys such as `undefined:lease`).
+ */
 export function fleetKeys(prefix: string): FleetKeys {
+  if (typeof prefix !== "string" || prefix === "")
+    throw new RangeError(
+      `fleetKeys: prefix must be a non-empty string (a run's default is fleetPrefix(runId)), got ${shownValue(prefix)}`,
+    );
   return {
     digests: `${prefix}:digests`,
     commands: `${prefix}:commands`,
