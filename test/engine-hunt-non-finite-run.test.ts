@@ -73,6 +73,7 @@ describe("non-finite digests that the time checks refuse count for nothing", () 
   it("three NaNs stamped inside the settle period, too long ago or in the future neither trip nor roll back", () => {
     const stamps: [string, (now: number) => number][] = [
       ["settling", (now) => now - 1], // stamped after the apply, within settleMs of it
+      ["settling", (now) => now - 2_000], // before the apply, within maxAgeMs: the old configuration
       ["too-old", (now) => now - 20_000], // before the apply too: age is checked before settling
       ["from-future", (now) => now + 5_000],
     ];

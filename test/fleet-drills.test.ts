@@ -196,9 +196,9 @@ describe("fleet drills", () => {
     // Telemetry is at most once: what did not reach Redis is counted, never retried twice.
     for (const r of replicas) {
       const t = r.status().telemetry;
-      expect(t.shipped + t.lostInFlight + t.droppedFull + t.buffered + t.unshipped + t.inFlight).toBe(
-        t.published,
-      );
+      expect(
+        t.shipped + t.lostInFlight + t.droppedFull + t.refused + t.buffered + t.unshipped + t.inFlight,
+      ).toBe(t.published);
     }
     expect(envelope.outside).toBe(0);
     expect(rejections).toEqual([]);

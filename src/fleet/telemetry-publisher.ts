@@ -230,7 +230,8 @@ export class TelemetryPublisher {
   }
 
   private async ship(): Promise<void> {
-    if (this.buffer.length === 0) return;
+    // Once close gave up, what is left is counted unshipped: a later flush must not ship it.
+    if (this.buffer.length === 0 || this.gaveUp) return;
     const state = this.breaker.getSnapshot();
     if (state.matches("open")) return;
     if (state.matches({ halfOpen: "ready" })) this.breaker.send({ type: "probe.started" });
