@@ -42,6 +42,35 @@ describe("shared study (in one process, several handles)", () => {
     await study.close();
   });
 
+  it("runSharedStudy records why the objective failed, and refuses what it cannot run", async () => {
+    const study = await openSharedStudy(config(3), { redis: redis.server.url, study: "failure-reasons" });
+    await expect(runSharedStudy(study, 5 as never)).rejects.toThrow(
+      new UsageError("runSharedStudy: the objective must be a function, got 5"),
+    );
+    await expect(runSharedStudy(study, () => 1, { settleMS: 0 } as never)).rejects.toThrow(
+      'runSharedStudy: unknown option "settleMS" (known: signal, pollMs, onTrial, settleMs, stallMs, retryMs)',
+    );
+    const outcomes = [
+      () => {
+        throw new Error("CUDA out of memory");
+      },
+      () => Number.NaN,
+      () => 1,
+    ];
+    const run = await runSharedStudy(study, (_params, trial) => outcomes[trial.id - 1]!(), { settleMs: 0 });
+    expect(run).toMatchObject({ evaluated: [1, 2, 3], failed: [1, 2] });
+    const client = new Redis(redis.server.url);
+    const entries = (await client.lrange("arqon:study:failure-reasons:journal", 0, -1)).map((e) =>
+      JSON.parse(e),
+    );
+    client.disconnect();
+    expect(entries.filter((e) => e.op === "fail").map((e) => e.reason)).toEqual([
+      "objective threw: CUDA out of memory",
+      "objective returned NaN, not a finite number",
+    ]);
+    await study.close();
+  });
+
   it("never hands a trial out twice and never exceeds the budget with concurrent handles", async () => {
     const handles: SharedStudy[] = [];
     for (let i = 0; i < 6; i++)
@@ -543,14 +572,34 @@ describe("shared study when Redis cannot be reached", () => {
     }
   });
 
-  it("keeps a password out of the cause too when the text is no URL and is hidden whole", async () => {
-    // ioredis reads "user@host:hunter2" as a socket path ending in the password, and names it.
+  it("refuses text that is no Redis URL before connecting, keeping a password out of the message", async () => {
+    // ioredis would read "user@host:hunter2" as a socket path ending in the password, and name it.
     const failure = await openSharedStudy(config(10), { redis: "user@host:hunter2", study: "hidden" }).then(
       () => undefined,
       (error: unknown) => error as Error,
     );
+    expect(failure).toBeInstanceOf(UsageError);
     expect(failure?.message).toBe(
-      "cannot reach Redis at the given URL: it is not a redis:// or rediss:// URL, and ioredis could not connect where it read one",
+      'redis: must be a redis:// or rediss:// URL or an ioredis client, got "the given URL"',
     );
+    // An http:// URL was read as the socket path "//127.0.0.1:6381" ("connect ENOENT").
+    await expect(openSharedStudy(config(10), { redis: "http://127.0.0.1:6381", study: "s" })).rejects.toThrow(
+      'redis: must be a redis:// or rediss:// URL or an ioredis client, got "http://127.0.0.1:6381"',
+    );
+  });
+
+  it("refuses a missing redis or study, a misspelt option and a bad name, naming each", async () => {
+    await expect(openSharedStudy(config(10), { study: "s1" } as never)).rejects.toThrow(
+      "redis: must be a redis:// or rediss:// URL or an ioredis client, got undefined",
+    );
+    await expect(
+      openSharedStudy(config(10), { redis: "redis://127.0.0.1:1", studdy: "s1" } as never),
+    ).rejects.toThrow('openSharedStudy: unknown option "studdy" (known: redis, study, worker, timeoutMs)');
+    await expect(openSharedStudy(config(10), { redis: "redis://127.0.0.1:1" } as never)).rejects.toThrow(
+      "study: required (the study's name)",
+    );
+    await expect(
+      openSharedStudy(config(10), { redis: "redis://127.0.0.1:1", study: "my study" }),
+    ).rejects.toThrow('study: must be 1 to 200 characters among letters, digits and _ . : -, got "my study"');
   });
 });

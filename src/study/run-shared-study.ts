@@ -3,9 +3,11 @@
  */
 
 import { setTimeout as delay } from "node:timers/promises";
-import { UsageError } from "../errors.js";
+import { errorMessage, UsageError } from "../errors.js";
+import { shownValue } from "../shown-value.js";
 import type { BestPoint, Trial } from "../solver/solver.js";
 import type { ParamShape, Params } from "../space/params.js";
+import { unknownOptionKeys, unknownOptionsText } from "../unknown-options.js";
 import { JournalError } from "./journal.js";
 import {
   askRecovering,
@@ -96,6 +98,11 @@ export async function runSharedStudy<P extends ParamShape = string>(
     params: Trial["params"],
     trial: Trial,
   ) => number | PromiseLike<number>;
+  if (typeof objective !== "function")
+    throw new UsageError(`runSharedStudy: the objective must be a function, got ${shownValue(objective)}`);
+  const unknown = unknownOptionKeys(options, RUN_OPTION_KEYS);
+  if (unknown.length > 0)
+    throw new UsageError(`runSharedStudy: ${unknownOptionsText(unknown, RUN_OPTION_KEYS)}`);
   const pollMs = nonNegative("pollMs", options.pollMs, 20);
   const settleMs = nonNegative("settleMs", options.settleMs, 60_000);
   const stallMs = options.stallMs ?? Number.POSITIVE_INFINITY;
@@ -124,20 +131,19 @@ export async function runSharedStudy<P extends ParamShape = string>(
     stall.reset();
     waits = 0;
     let value: number | undefined;
+    // Why the trial failed, in the journal: "CUDA out of memory" is what its owner needs to read.
+    let reason: string | undefined;
     try {
-      value = await objective(trial.params, trial);
-    } catch {
-      value = undefined;
+      const returned: unknown = await objective(trial.params, trial);
+      if (typeof returned === "number" && Number.isFinite(returned)) value = returned;
+      else reason = `objective returned ${shownValue(returned)}, not a finite number`;
+    } catch (error) {
+      reason = `objective threw: ${errorMessage(error)}`;
     }
     evaluated.push(trial.id);
-    if (value === undefined || !Number.isFinite(value)) {
-      failed.push(trial.id);
-      value = undefined;
-    }
+    if (value === undefined) failed.push(trial.id);
     const result: StudyResult =
-      value === undefined
-        ? { id: trial.id, reason: "objective threw or returned a non-finite value" }
-        : { id: trial.id, value };
+      value === undefined ? { id: trial.id, reason: reason ?? "objective failed" } : { id: trial.id, value };
     try {
       await recordResult(study, result, { retryMs, ...(options.signal && { signal: options.signal }) });
     } catch (error) {
@@ -167,6 +173,16 @@ export async function runSharedStudy<P extends ParamShape = string>(
   }
   return { evaluated, failed, best: study.best(), pending: study.pendingTrials().length, stuck };
 }
+
+/** The keys of {@link RunSharedStudyOptions}: any other is a misspelling, refused by name. */
+const RUN_OPTION_KEYS = [
+  "signal",
+  "pollMs",
+  "onTrial",
+  "settleMs",
+  "stallMs",
+  "retryMs",
+] as const satisfies readonly (keyof RunSharedStudyOptions)[];
 
 function nonNegative(name: string, given: number | undefined, fallback: number): number {
   const value = given ?? fallback;

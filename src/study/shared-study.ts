@@ -7,6 +7,7 @@ import { Redis } from "ioredis";
 import { MAX_TIMER_MS } from "../../machines/timer-limit.js";
 import { ConfigError, UsageError } from "../errors.js";
 import { withinMs } from "../runtime/within-ms.js";
+import { shownValue } from "../shown-value.js";
 import { askMax } from "../solver/ask-max.js";
 import type { ResolvedSolverConfig, SolverConfig } from "../solver/config.js";
 import { failureReason, recordedFailureReason } from "../solver/failure-reason.js";
@@ -23,10 +24,24 @@ import {
 } from "../solver/solver.js";
 import { otherSolverRules, SOLVER_RULES } from "../solver/solver-rules.js";
 import type { BoundsInput, ParamShape, ParamsOf } from "../space/params.js";
+import { unknownOptionKeys, unknownOptionsText } from "../unknown-options.js";
 import { studyConfigDifferences, studyConfigKey } from "./config-key.js";
 import { JOURNAL_VERSION, type JournalEntry, JournalError, journalKey, RedisJournal } from "./journal.js";
 import { SETTLED_LATE, type SettledLate } from "./lost-appends.js";
 import { HIDDEN_URL, withoutPassword } from "./without-password.js";
+
+/** The keys of {@link SharedStudyOptions}: any other is a misspelling, refused by name. */
+const SHARED_STUDY_OPTION_KEYS = ["redis", "study", "worker", "timeoutMs"] as const;
+
+/** Whether `value` looks like an ioredis client (what a study's journal calls on it). */
+function isRedisClient(value: unknown): boolean {
+  return (
+    typeof value === "object" &&
+    value !== null &&
+    typeof (value as { eval?: unknown }).eval === "function" &&
+    typeof (value as { lrange?: unknown }).lrange === "function"
+  );
+}
 
 /** Where a shared study lives. */
 export interface SharedStudyOptions {
@@ -139,8 +154,26 @@ export async function openSharedStudy<const B extends BoundsInput>(
   config: SolverConfig<B>,
   options: SharedStudyOptions,
 ): Promise<SharedStudy<ParamsOf<B>>> {
-  if (typeof options?.study !== "string" || !/^[A-Za-z0-9_.:-]{1,200}$/.test(options.study))
-    throw new UsageError("study: must be 1 to 200 characters among letters, digits and _ . : -");
+  if (typeof options !== "object" || options === null)
+    throw new UsageError(`openSharedStudy: expected { redis, study }, got ${shownValue(options)}`);
+  const unknown = unknownOptionKeys(options, SHARED_STUDY_OPTION_KEYS);
+  if (unknown.length > 0)
+    throw new UsageError(`openSharedStudy: ${unknownOptionsText(unknown, SHARED_STUDY_OPTION_KEYS)}`);
+  if (options.study === undefined) throw new UsageError("study: required (the study's name)");
+  if (typeof options.study !== "string" || !/^[A-Za-z0-9_.:-]{1,200}$/.test(options.study))
+    throw new UsageError(
+      `study: must be 1 to 200 characters among letters, digits and _ . : -, got ${shownValue(options.study)}`,
+    );
+  const given: unknown = options.redis;
+  // A URL that is not Redis's (http://…) was read by ioredis as a socket path ("ENOENT //host").
+  if (typeof given === "string" ? !/^rediss?:\/\//i.test(given) : !isRedisClient(given))
+    throw new UsageError(
+      `redis: must be a redis:// or rediss:// URL or an ioredis client, got ${
+        typeof given === "string" ? JSON.stringify(withoutPassword(given)) : shownValue(given)
+      }`,
+    );
+  if (options.worker !== undefined && (typeof options.worker !== "string" || options.worker === ""))
+    throw new UsageError(`worker: must be a non-empty string, got ${shownValue(options.worker)}`);
   const { inspect: _inspect, ...stored } = config;
   // Validate the configuration before touching Redis (throws a ConfigError naming each problem).
   createSolver(config).stop();
