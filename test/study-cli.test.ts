@@ -49,6 +49,33 @@ const objective = [
 ];
 
 describe("arqon solve --storage redis://", () => {
+  it("--on-error stop marks the failed trial failed, so that running again goes on", async () => {
+    const dir = tempDir();
+    writeJson(dir, "c.json", { seed: 5, budget: 6, bounds: { x: { min: -5, max: 5 } } });
+    const args = (command: readonly string[]) => [
+      "solve",
+      "--config",
+      "c.json",
+      "--storage",
+      server.url,
+      "--study",
+      "stop-then-again",
+      "--quiet",
+      "--",
+      ...command,
+    ];
+    const failing = await arqon(args([process.execPath, "-e", "process.exit(3)"]), dir);
+    expect(failing.status).toBe(1);
+    expect(failing.stderr).toContain(
+      "arqon solve: trial 1 failed (exit code 3); stopped; it is marked failed in study stop-then-again, which the same command run again joins and goes on with",
+    );
+    // Left pending, trial 1 made this run wait for it for good.
+    const again = await arqon(args(objective), dir);
+    expect(again.status).toBe(0);
+    // The first worker's one failed trial and this worker's five share the budget of 6.
+    expect(JSON.parse(again.stdout.trim())).toMatchObject({ evaluations: 5, pending: 0, failures: [] });
+  });
+
   it("three CLI workers share one budget; each prints the study's best", async () => {
     const dir = tempDir();
     writeJson(dir, "c.json", { seed: 5, budget: 12, bounds: { x: { min: -5, max: 5 } } });

@@ -65,8 +65,8 @@ const RETRY_MS = 60_000;
  *
  * @remarks
  * Trials are reserved in the Redis journal, so no trial is run by two workers; the study, not a
- * state file, is what survives a kill (`--state` is refused). Under `--on-error stop` a failed trial
- * is left pending in the study and this worker stops; under `skip` it is marked failed.
+ * state file, is what survives a kill (`--state` is refused). A failed trial is marked failed in
+ * the study; under `--on-error stop` this worker then stops, under `skip` it goes on.
  *
  * Progress and Ctrl-C work as for a local `arqon solve`, except that a trial the interrupt stopped
  * is marked failed in the study rather than left pending: nobody would resume it, and the other
@@ -337,9 +337,11 @@ async function runWorker(
         const reason = outcome.reading.reason;
         failures.push({ id: trial.id, params: { ...trial.params }, error: reason });
         progress.finished(trial.id, { failure: reason });
-        // After Ctrl-C no run of this worker resumes it: failed, so that no other worker waits.
-        if (options.onError === "skip" || interrupts.stopAsking) await record({ id: trial.id, reason });
-        else stopReason ??= `trial ${trial.id} failed (${reason}); stopped`;
+        // Failed in the study, whatever --on-error says: no run of any worker resumes a trial of
+        // another, and left pending it held every worker (this command run again too) for good.
+        await record({ id: trial.id, reason });
+        if (options.onError === "stop" && !interrupts.stopAsking)
+          stopReason ??= `trial ${trial.id} failed (${reason}); stopped`;
       }
     }
     if (fatal !== undefined) {
@@ -399,7 +401,7 @@ async function runWorker(
     }
     if (stopReason !== undefined) {
       io.stderr(
-        `arqon solve: ${stopReason}; trial ${failures.at(-1)?.id} stays pending in study ${study.name}\n`,
+        `arqon solve: ${stopReason}; it is marked failed in study ${study.name}, which the same command run again joins and goes on with\n`,
       );
       return 1;
     }
