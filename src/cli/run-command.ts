@@ -100,28 +100,14 @@ export function runObjectiveCommand(run: CommandRun): Promise<ObjectiveReading> 
       graceTimer = setTimeout(forceKill, run.stopGraceMs ?? STOP_GRACE_MS);
       graceTimer.unref();
     };
-    /** Set while a stopped command whose output ends in a value is given time to exit. */
-    let awaitingExit = false;
     const stop = () => {
       // Output already ending in its final line is a command that has finished and may be exiting
       // (block-buffered output arrives then): SIGTERM would kill it in its exit and lose its value.
       if (!endsWithValue(stdout)) terminate();
       else {
-        awaitingExit = true;
-        exitTimer = setTimeout(() => {
-          awaitingExit = false;
-          terminate();
-        }, run.exitWindowMs ?? EXIT_WINDOW_MS);
+        exitTimer = setTimeout(terminate, run.exitWindowMs ?? EXIT_WINDOW_MS);
         exitTimer.unref();
       }
-    };
-    // A line after that one says the command had not finished: what ended in a number was a log
-    // line ("epoch 3 loss 0.52"), and waiting out the window let a pruned trial run a second more.
-    const moreOutput = () => {
-      if (!awaitingExit) return;
-      awaitingExit = false;
-      clearTimeout(exitTimer);
-      terminate();
     };
     if (run.stopSignal?.aborted === true) stop();
     else run.stopSignal?.addEventListener("abort", stop, { once: true });
@@ -136,8 +122,6 @@ export function runObjectiveCommand(run: CommandRun): Promise<ObjectiveReading> 
     let heldChars = 0;
     child.stdout.setEncoding("utf8");
     child.stdout.on("data", (chunk: string) => {
-      // Output that arrives once the window is open (not the chunk whose report stopped the trial).
-      const afterStop = awaitingExit;
       stdout += chunk;
       if (run.onLine !== undefined) {
         for (let end = stdout.indexOf("\n", lineStart); end >= 0; end = stdout.indexOf("\n", lineStart)) {
@@ -151,7 +135,6 @@ export function runObjectiveCommand(run: CommandRun): Promise<ObjectiveReading> 
           }
         }
       }
-      if (afterStop && chunk.includes("\n")) moreOutput();
       if (stdout.length > 2 * STDOUT_TAIL_CHARS) {
         const dropped = stdout.length - STDOUT_TAIL_CHARS;
         stdout = stdout.slice(dropped);
