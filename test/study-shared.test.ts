@@ -52,7 +52,8 @@ describe("shared study (in one process, several handles)", () => {
     );
     const outcomes = [
       () => {
-        throw new Error("CUDA out of memory");
+        // Only its first line is kept: every worker reads every journal entry.
+        throw new Error(`CUDA out of memory\n${"stderr of the job\n".repeat(10_000)}`);
       },
       () => Number.NaN,
       () => 1,
@@ -572,25 +573,32 @@ describe("shared study when Redis cannot be reached", () => {
     }
   });
 
-  it("refuses text that is no Redis URL before connecting, keeping a password out of the message", async () => {
-    // ioredis would read "user@host:hunter2" as a socket path ending in the password, and name it.
+  it("keeps a password out of the cause too when the text is no URL and is hidden whole", async () => {
+    // ioredis reads "user@host:hunter2" as a socket path ending in the password, and names it.
     const failure = await openSharedStudy(config(10), { redis: "user@host:hunter2", study: "hidden" }).then(
       () => undefined,
       (error: unknown) => error as Error,
     );
-    expect(failure).toBeInstanceOf(UsageError);
     expect(failure?.message).toBe(
-      'redis: must be a redis:// or rediss:// URL or an ioredis client, got "the given URL"',
+      "cannot reach Redis at the given URL: it is not a redis:// or rediss:// URL, and ioredis could not connect where it read one",
     );
-    // An http:// URL was read as the socket path "//127.0.0.1:6381" ("connect ENOENT").
+  });
+
+  it("refuses a URL of another scheme before connecting, a password kept out of the message", async () => {
+    // An http:// URL was read by ioredis as the socket path "//127.0.0.1:6381" ("connect ENOENT").
     await expect(openSharedStudy(config(10), { redis: "http://127.0.0.1:6381", study: "s" })).rejects.toThrow(
-      'redis: must be a redis:// or rediss:// URL or an ioredis client, got "http://127.0.0.1:6381"',
+      new UsageError(
+        'redis: must be a Redis URL (redis://, rediss://, a socket path) or an ioredis client, got "http://127.0.0.1:6381"',
+      ),
+    );
+    await expect(openSharedStudy(config(10), { redis: "https://u:pw@h/x", study: "s" })).rejects.toThrow(
+      /got "the given URL"$/,
     );
   });
 
   it("refuses a missing redis or study, a misspelt option and a bad name, naming each", async () => {
     await expect(openSharedStudy(config(10), { study: "s1" } as never)).rejects.toThrow(
-      "redis: must be a redis:// or rediss:// URL or an ioredis client, got undefined",
+      "redis: must be a Redis URL (redis://, rediss://, a socket path) or an ioredis client, got undefined",
     );
     await expect(
       openSharedStudy(config(10), { redis: "redis://127.0.0.1:1", studdy: "s1" } as never),

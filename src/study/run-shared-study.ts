@@ -138,7 +138,7 @@ export async function runSharedStudy<P extends ParamShape = string>(
       if (typeof returned === "number" && Number.isFinite(returned)) value = returned;
       else reason = `objective returned ${shownValue(returned)}, not a finite number`;
     } catch (error) {
-      reason = `objective threw: ${errorMessage(error)}`;
+      reason = `objective threw: ${firstLine(errorMessage(error))}`;
     }
     evaluated.push(trial.id);
     if (value === undefined) failed.push(trial.id);
@@ -172,6 +172,15 @@ export async function runSharedStudy<P extends ParamShape = string>(
     await study.refresh();
   }
   return { evaluated, failed, best: study.best(), pending: study.pendingTrials().length, stuck };
+}
+
+/** Longest failure reason a trial's journal entry keeps: every worker reads every entry. */
+const MAX_REASON_CHARS = 500;
+
+/** The first line of `text`, at most {@link MAX_REASON_CHARS} long (an error may carry a whole stderr). */
+function firstLine(text: string): string {
+  const line = text.split(/\r?\n/, 1)[0] ?? "";
+  return line.length > MAX_REASON_CHARS ? `${line.slice(0, MAX_REASON_CHARS - 1)}…` : line;
 }
 
 /** The keys of {@link RunSharedStudyOptions}: any other is a misspelling, refused by name. */

@@ -31,7 +31,12 @@ import { SETTLED_LATE, type SettledLate } from "./lost-appends.js";
 import { HIDDEN_URL, withoutPassword } from "./without-password.js";
 
 /** The keys of {@link SharedStudyOptions}: any other is a misspelling, refused by name. */
-const SHARED_STUDY_OPTION_KEYS = ["redis", "study", "worker", "timeoutMs"] as const;
+const SHARED_STUDY_OPTION_KEYS = [
+  "redis",
+  "study",
+  "worker",
+  "timeoutMs",
+] as const satisfies readonly (keyof SharedStudyOptions)[];
 
 /** Whether `value` looks like an ioredis client (what a study's journal calls on it). */
 function isRedisClient(value: unknown): boolean {
@@ -165,10 +170,16 @@ export async function openSharedStudy<const B extends BoundsInput>(
       `study: must be 1 to 200 characters among letters, digits and _ . : -, got ${shownValue(options.study)}`,
     );
   const given: unknown = options.redis;
-  // A URL that is not Redis's (http://…) was read by ioredis as a socket path ("ENOENT //host").
-  if (typeof given === "string" ? !/^rediss?:\/\//i.test(given) : !isRedisClient(given))
+  // A URL of another scheme (http://…) was read by ioredis as a socket path ("ENOENT //host").
+  // The forms ioredis reads besides redis:// and rediss:// (a socket path, unix://, host:port)
+  // are passed on as before.
+  const otherScheme =
+    typeof given === "string" &&
+    /^[a-z][a-z0-9+.-]*:\/\//i.test(given) &&
+    !/^(rediss?|unix):\/\//i.test(given);
+  if (typeof given === "string" ? given === "" || otherScheme : !isRedisClient(given))
     throw new UsageError(
-      `redis: must be a redis:// or rediss:// URL or an ioredis client, got ${
+      `redis: must be a Redis URL (redis://, rediss://, a socket path) or an ioredis client, got ${
         typeof given === "string" ? JSON.stringify(withoutPassword(given)) : shownValue(given)
       }`,
     );
