@@ -120,6 +120,11 @@ describe("the end of a decision log", () => {
       /^run 1 \(generations [^)]*\): OK, \d+ records identical\nrun 2 \(generations [^)]*\): INCOMPLETE, \d+ records identical\nreplay INCOMPLETE: 2 runs, \d+ records identical\n$/,
     );
     expect(refused.status).toBe(1);
+    // Run 1 chosen alone: its own line is OK; the log's end is still refused.
+    const first = await runArqonInProcess(["replay", dir, "--run", "1"], dir);
+    expect(first.stdout).toMatch(
+      /^run 1 \(generations [^)]*\): OK, \d+ records identical\nreplay INCOMPLETE: 1 run, /,
+    );
   });
 
   it("a run that never closed (a crash) is reported the same way, as open", async () => {

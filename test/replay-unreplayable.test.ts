@@ -54,6 +54,8 @@ describe("replay of a log written with captureDigests: false", () => {
     expect(cli.stdout).not.toContain("DIVERGED");
     expect(cli.stdout).toBe(`replay NOT CHECKED: ${NO_DIGESTS}\n`);
     expect(cli.stderr).toBe(`arqon replay: run 1 cannot be replayed (captureDigests: false); exit 1\n`);
+    const json = await runArqonInProcess(["replay", dir, "--json"], dir);
+    expect(JSON.parse(json.stdout)).toMatchObject({ verdict: "NOT CHECKED", ok: false });
   });
 
   it("a run that observed no digest replays all the same", async () => {

@@ -30,7 +30,8 @@ export const REPLAY_USAGE = `arqon replay <log> [--run K] [--context N] [--json]
   never closed (a crash, or a writer still running); replay says so and exits 1, unless
   --accept-open (a torn tail accepted with --accept-torn-tail already explains a crash); either
   refusal prints "replay INCOMPLETE: N records identical" instead of "replay OK" (with --json, a
-  "verdict" of "OK", "INCOMPLETE" or "DIVERGED" beside "ok", which covers the records only). A segment
+  "verdict" of "OK", "INCOMPLETE", "DIVERGED", "FAILED" or "NOT CHECKED" beside "ok", which covers
+  the records only). A segment
   missing in the middle is an error. Audit records missing from a run (dropped by a full ring, or
   removed from the log by a compaction or an edit) are listed: they were not compared. Timings a
   cut log holds after audit records it lost (a timer record reaches the disk before the drain
@@ -79,7 +80,16 @@ export async function replayCommand(argv: readonly string[], io: CliIo): Promise
   if (values.json === true) {
     // The verdict the text report gives, so that a reader of `ok` alone is not misled: `ok` says
     // the records matched, not that the log was whole.
-    const verdict = !result.ok ? "DIVERGED" : refused ? "INCOMPLETE" : "OK";
+    const diverged = result.ok ? undefined : result.runs.find((r) => r.run === result.divergence.run);
+    const verdict = result.ok
+      ? refused
+        ? "INCOMPLETE"
+        : "OK"
+      : (diverged?.unreplayable ?? null) !== null
+        ? "NOT CHECKED"
+        : diverged?.failure !== undefined
+          ? "FAILED"
+          : "DIVERGED";
     io.stdout(`${JSON.stringify(encodeNumbers({ verdict, ...result }))}\n`);
     if (tornTailRefused) io.stderr(tornTailLine(result.tornTail!, false));
     if (openRefused) io.stderr(unclosedLine(result.unclosed!, false));
@@ -91,9 +101,10 @@ export async function replayCommand(argv: readonly string[], io: CliIo): Promise
   if (result.unclosed !== null) io.stderr(unclosedLine(result.unclosed, openAccepted, tornTailAccepted));
   // A log never continued keeps its one-line report; runs are listed when there are several or one was chosen.
   const runs = result.runs.length > 1 || run !== undefined ? result.runs : undefined;
-  // The log's end belongs to its last run: that run's line says so too.
+  // The log's end belongs to its last run: that run's line says so too (not another run chosen with --run).
+  const lastRun = Math.max(...result.runs.map((r) => r.run));
   if (runs !== undefined)
-    io.stdout(runs.map((r, i) => runLine(r, refused && i === runs.length - 1)).join(""));
+    io.stdout(runs.map((r) => runLine(r, refused && r.run === lastRun && run === undefined)).join(""));
   if (result.ok) {
     const total = runs === undefined ? "" : `${runs.length} run${runs.length === 1 ? "" : "s"}, `;
     const notes = droppedNote(result.runs) + pastEndNote(result.runs);
