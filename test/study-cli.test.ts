@@ -76,6 +76,22 @@ describe("arqon solve --storage redis://", () => {
     expect(JSON.parse(again.stdout.trim())).toMatchObject({ evaluations: 5, pending: 0, failures: [] });
   });
 
+  it("a command that cannot start leaves no trial pending either", async () => {
+    const dir = tempDir();
+    writeJson(dir, "c.json", { seed: 5, budget: 4, bounds: { x: { min: -5, max: 5 } } });
+    const args = (command: readonly string[]) => [
+      ...["solve", "--config", "c.json", "--storage", server.url, "--study", "not-run", "--quiet", "--"],
+      ...command,
+    ];
+    const typo = await arqon(args(["./no-such-objective"]), dir);
+    expect(typo.status).toBe(2);
+    // Cancelled, the trial that never ran went back to the budget: all 4 are evaluated now. Left
+    // pending, it held this run for good.
+    const again = await arqon(args(objective), dir);
+    expect(again.status, again.stderr).toBe(0);
+    expect(JSON.parse(again.stdout.trim())).toMatchObject({ evaluations: 4, pending: 0 });
+  });
+
   it("three CLI workers share one budget; each prints the study's best", async () => {
     const dir = tempDir();
     writeJson(dir, "c.json", { seed: 5, budget: 12, bounds: { x: { min: -5, max: 5 } } });

@@ -192,6 +192,8 @@ async function runWorker(
     /** Trials the interrupt stopped, marked failed in the study. */
     let interrupted = 0;
     let stopReason: string | undefined;
+    /** Whether the trial that stopped the worker was marked failed in the study. */
+    let stopRecorded = false;
     let fatal: unknown;
     let finished = false;
     let waits = 0;
@@ -317,6 +319,13 @@ async function runWorker(
       const { trial } = outcome;
       if ("fatal" in outcome) {
         fatal ??= outcome.fatal;
+        // The command could not run (a typo in its name, say): failed and cancelled, since left
+        // pending it would hold every worker, this command run again too, for good.
+        await record({
+          id: trial.id,
+          reason: `not run: ${messageOf(outcome.fatal).replace(/^arqon solve: /, "")}`,
+          cancelled: true,
+        });
         continue;
       }
       if (outcome.reading.ok) {
@@ -339,9 +348,11 @@ async function runWorker(
         progress.finished(trial.id, { failure: reason });
         // Failed in the study, whatever --on-error says: no run of any worker resumes a trial of
         // another, and left pending it held every worker (this command run again too) for good.
-        await record({ id: trial.id, reason });
-        if (options.onError === "stop" && !interrupts.stopAsking)
-          stopReason ??= `trial ${trial.id} failed (${reason}); stopped`;
+        const recorded = await record({ id: trial.id, reason });
+        if (options.onError === "stop" && !interrupts.stopAsking && stopReason === undefined) {
+          stopReason = `trial ${trial.id} failed (${reason}); stopped`;
+          stopRecorded = recorded;
+        }
       }
     }
     if (fatal !== undefined) {
@@ -401,7 +412,7 @@ async function runWorker(
     }
     if (stopReason !== undefined) {
       io.stderr(
-        `arqon solve: ${stopReason}; it is marked failed in study ${study.name}, which the same command run again joins and goes on with\n`,
+        `arqon solve: ${stopReason}${stopRecorded ? `; it is marked failed in study ${study.name}, which the same command run again joins and goes on with` : ""}\n`,
       );
       return 1;
     }
