@@ -42,6 +42,9 @@ describe("two runs on one Redis", () => {
       ),
     );
     expect(() => fleetKeys("")).toThrow(RangeError);
+    expect(() => fleetPrefix(undefined as never)).toThrow(
+      new RangeError("fleetPrefix: runId must be a non-empty string, got undefined"),
+    );
     expect(fleetKeys(fleetPrefix("checkout")).lease).toBe("arqon:fleet:checkout:lease");
   });
 

@@ -31,6 +31,8 @@ export interface FleetKeys {
  * stood by behind another run's leader, and took in its replicas' telemetry).
  */
 export function fleetPrefix(runId: string): string {
+  if (typeof runId !== "string" || runId === "")
+    throw new RangeError(`fleetPrefix: runId must be a non-empty string, got ${shownValue(runId)}`);
   return `arqon:fleet:${runId}`;
 }
 
