@@ -25,6 +25,7 @@ import type { FleetCommand } from "./command.js";
 import type { FleetDigest } from "./digest-batch.js";
 import type { BusStats, ReplicaView } from "./fleet-report.js";
 import { LeaderLease } from "./lease.js";
+import { redisClientIssue } from "./redis-client-issue.js";
 import { CommandSigner, type Keyring } from "./signing.js";
 import { COORDINATOR_GROUP, type FleetKeys, fleetKeys, fleetPrefix } from "./streams.js";
 import {
@@ -981,9 +982,8 @@ function coordinatorOptionIssues(options: CoordinatorOptions): string[] {
       issues.push(`${field}: must be a non-empty string (got ${shownValue(value)})`);
   };
   // As createReplica checks it: anything else resolved, then stood by for good, reporting nothing.
-  const redis: unknown = options.redis;
-  if (!(typeof redis === "object" && redis !== null && typeof (redis as Redis).duplicate === "function"))
-    issues.push(`redis: must be an ioredis client (got ${shownValue(redis)})`);
+  const redisIssue = redisClientIssue(options.redis);
+  if (redisIssue !== undefined) issues.push(redisIssue);
   const onError: unknown = options.onError;
   if (onError !== undefined && typeof onError !== "function")
     issues.push(`onError: must be a function (got ${shownValue(onError)})`);

@@ -19,6 +19,7 @@ import { shownValue } from "../shown-value.js";
 import { ParamRegistry } from "../space/param-registry.js";
 import { unknownKeyIssues } from "../unknown-options.js";
 import type { FleetCommand } from "./command.js";
+import { redisClientIssue } from "./redis-client-issue.js";
 import { type CommandRejection, CommandVerifier, type Keyring, type RejectionReason } from "./signing.js";
 import { streamIdBelow } from "./stream-id.js";
 import { type FleetKeys, fieldsOf, fleetKeys, fleetPrefix } from "./streams.js";
@@ -515,9 +516,8 @@ function replicaOptionIssues(options: ReplicaOptions): string[] {
   const issues: string[] = [];
   // Without these checks a missing connection fails in start() with a TypeError naming no option,
   // and a hook that is not a function throws from a timer, into the host.
-  const redis: unknown = options.redis;
-  if (!(typeof redis === "object" && redis !== null && typeof (redis as Redis).duplicate === "function"))
-    issues.push(`redis: must be an ioredis client (got ${shownValue(redis)})`);
+  const redisIssue = redisClientIssue(options.redis);
+  if (redisIssue !== undefined) issues.push(redisIssue);
   for (const field of ["onApply", "onRejected", "onError"] as const) {
     const hook: unknown = options[field];
     if (hook !== undefined && typeof hook !== "function")
