@@ -106,6 +106,61 @@ describe("a command whose output arrives only at its exit", () => {
     expect(seen).toHaveLength(6);
   });
 
+  it.each([59, 30])(
+    "is a completed reading when its final output is read in several pieces (%i-byte lines)",
+    async (lineBytes) => {
+      // Five reports, then 4200 log lines ending in a number, then the value, all in one write as
+      // it exits: several pipe reads. With 64 KiB reads, lines of 59 bytes end the first read on a
+      // line that looks final, and lines of 30 bytes end it mid-line.
+      const logs = `Array.from({ length: 4200 }, (_, i) => ('log ' + i + ' loss ').padEnd(${lineBytes - 4}, '.') + '0.5\\n').join('')`;
+      const stop = new AbortController();
+      const seen: string[] = [];
+      const reading = await runObjectiveCommand({
+        command: [
+          process.execPath,
+          "-e",
+          `process.stdout.write(${reportLines(5, "1")} + ${logs} + 'RESULT=0.25\\n')`,
+        ],
+        cwd: process.cwd(),
+        env: process.env,
+        onStderr: () => {},
+        onLine: (line) => {
+          seen.push(line);
+          if (seen.length === 2) stop.abort();
+        },
+        stopSignal: stop.signal,
+        exitWindowMs: 60_000,
+        // Long, so that a loaded machine's pause between two reads of one write cannot outlast it.
+        quietMs: 5_000,
+      });
+      expect(reading).toEqual({ ok: true, value: 0.25 });
+      expect(seen).toHaveLength(5 + 4200 + 1);
+      expect(seen[5]?.length).toBe(lineBytes - 1);
+    },
+  );
+
+  it("is stopped once it prints again after a pause: what ended in a number was a log line", async () => {
+    // Each step prints its report and a log line ending in a number in one write, then works
+    // 300 ms; it would finish on its own with a value after 20 steps, well inside the exit window.
+    const steps = `let s = 0; const tick = () => { s++; process.stdout.write(JSON.stringify({ step: s, value: 1 }) + '\\nepoch ' + s + ' loss 0.5\\n'); if (s < 20) setTimeout(tick, 300); else console.log('0.25'); }; tick();`;
+    const stop = new AbortController();
+    const seen: string[] = [];
+    const reading = await runObjectiveCommand({
+      command: [process.execPath, "-e", steps],
+      cwd: process.cwd(),
+      env: process.env,
+      onStderr: () => {},
+      onLine: (line) => {
+        seen.push(line);
+        if (line === '{"step":2,"value":1}') stop.abort();
+      },
+      stopSignal: stop.signal,
+      exitWindowMs: 60_000,
+    });
+    expect(reading).toEqual({ ok: false, reason: "stopped early", stopped: true });
+    expect(seen).toEqual(['{"step":1,"value":1}', "epoch 1 loss 0.5", '{"step":2,"value":1}']);
+  });
+
   it("is stopped after that time when it does not exit", async () => {
     const stop = new AbortController();
     const seen: string[] = [];

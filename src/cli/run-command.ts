@@ -1,4 +1,5 @@
 import { spawn } from "node:child_process";
+import { StringDecoder } from "node:string_decoder";
 import { usageError } from "./cli-error.js";
 import { NO_SUCH_PROGRAM, NOT_EXECUTABLE } from "./find-program.js";
 import { type ObjectiveReading, readObjective } from "./objective-output.js";
@@ -23,20 +24,28 @@ export interface CommandRun {
   readonly onLine?: ((line: string) => void) | undefined;
   /**
    * Aborting it stops the command early (a pruned trial): SIGTERM, then SIGKILL once
-   * `stopGraceMs` have passed; a command whose output already ends in its value first gets
-   * `exitWindowMs` to exit on its own. The reading is then a failure marked `stopped`, unless the
-   * command exits on its own before the SIGTERM, with 0 and a value (not a report): it had finished
-   * (its output was only read late), so the reading is that value and the lines held back since
-   * the stop go to `onLine` first. Once the SIGTERM is sent, the trial is stopped whatever the exit.
+   * `stopGraceMs` have passed. A stop that lands in a piece of a longer output (a full read, or
+   * one ending mid-line) first waits for it to pause for `quietMs`. A command whose output then
+   * ends in a value (not a report) gets the rest of `exitWindowMs`, counted from the stop, to
+   * exit on its own, unless it prints again (what ended in a number was a log line). The reading is
+   * then a failure marked `stopped`, unless the command exits on its own before the SIGTERM, with
+   * 0 and a value: it had finished (its output was only read late), so the reading is that value
+   * and the lines held back since the stop go to `onLine` first. Once the SIGTERM is sent, the
+   * trial is stopped whatever the exit.
    */
   readonly stopSignal?: AbortSignal | undefined;
   /** How long a stopped command has to exit after SIGTERM before SIGKILL (default 5000 ms). */
   readonly stopGraceMs?: number | undefined;
   /**
-   * How long a stopped command whose output already ends in a value (not a report) may take to
-   * exit on its own before SIGTERM (default 1000 ms).
+   * How long, from the stop, a stopped command whose output ends in a value (not a report) may
+   * take to exit on its own before SIGTERM (default 1000 ms).
    */
   readonly exitWindowMs?: number | undefined;
+  /**
+   * How long the output must pause to end a final output read in several pieces (default 50 ms):
+   * a stop that lands in one waits for that pause before deciding.
+   */
+  readonly quietMs?: number | undefined;
 }
 
 /** Default time a stopped command gets to exit after SIGTERM. */
@@ -44,6 +53,14 @@ export const STOP_GRACE_MS = 5000;
 
 /** Default time a stopped command whose output already ends in a value gets to exit on its own. */
 export const EXIT_WINDOW_MS = 1000;
+
+/**
+ * Default pause that ends a final output read in several pieces: they reach arqon back to back.
+ */
+export const QUIET_MS = 50;
+
+/** The most a read of a pipe takes at once (libuv's read buffer): a read this long left more. */
+const FULL_READ_BYTES = 64 * 1024;
 
 /**
  * How much output a stopped command's held-back lines may take: a command that keeps printing
@@ -100,14 +117,48 @@ export function runObjectiveCommand(run: CommandRun): Promise<ObjectiveReading> 
       graceTimer = setTimeout(forceKill, run.stopGraceMs ?? STOP_GRACE_MS);
       graceTimer.unref();
     };
-    const stop = () => {
-      // Output already ending in its final line is a command that has finished and may be exiting
-      // (block-buffered output arrives then): SIGTERM would kill it in its exit and lose its value.
-      if (!endsWithValue(stdout)) terminate();
+    // Whether the last read filled the read buffer: then more of one write is waiting in the pipe.
+    let lastReadFull = false;
+    const quietMs = run.quietMs ?? QUIET_MS;
+    const exitWindowMs = run.exitWindowMs ?? EXIT_WINDOW_MS;
+    let stoppedAt = 0;
+    let quietTimer: NodeJS.Timeout | undefined;
+    /** Set once the output, read to its end, ends in a value: the command is given time to exit. */
+    let awaitingExit = false;
+    const waitForQuiet = () => {
+      clearTimeout(quietTimer);
+      quietTimer = setTimeout(decide, quietMs);
+      quietTimer.unref();
+    };
+    const decide = () => {
+      // Output ending in its final line is a command that has finished and may be exiting:
+      // SIGTERM would kill it in its exit and lose its value.
+      const left = stoppedAt + exitWindowMs - performance.now();
+      if (!endsWithValue(stdout) || left <= 0) terminate();
       else {
-        exitTimer = setTimeout(terminate, run.exitWindowMs ?? EXIT_WINDOW_MS);
+        awaitingExit = true;
+        exitTimer = setTimeout(terminate, left);
         exitTimer.unref();
       }
+    };
+    const stop = () => {
+      stoppedAt = performance.now();
+      // A full read, or one ending mid-line, may be one piece of a final output written at exit
+      // (read in several pieces): the decision waits for the output to pause. Whole lines that
+      // emptied the pipe are what the command has printed so far.
+      if (lastReadFull || !stdout.endsWith("\n")) waitForQuiet();
+      else decide();
+    };
+    /** Output after a stop: more of one write, or, once read to its end, a command still at work. */
+    const outputAfterStop = () => {
+      if (killSent) return;
+      // Printing again once what ended in a number was read to its end (it was a log line, "epoch
+      // 3 loss 0.52"), or printing without a pause for the whole window: not a final output.
+      if (awaitingExit || performance.now() - stoppedAt >= exitWindowMs) {
+        clearTimeout(quietTimer);
+        clearTimeout(exitTimer);
+        terminate();
+      } else waitForQuiet();
     };
     if (run.stopSignal?.aborted === true) stop();
     else run.stopSignal?.addEventListener("abort", stop, { once: true });
@@ -120,9 +171,12 @@ export function runObjectiveCommand(run: CommandRun): Promise<ObjectiveReading> 
      */
     const held: string[] = [];
     let heldChars = 0;
-    child.stdout.setEncoding("utf8");
-    child.stdout.on("data", (chunk: string) => {
-      stdout += chunk;
+    const decoder = new StringDecoder("utf8");
+    child.stdout.on("data", (bytes: Buffer) => {
+      // Output that arrives after the stop (not the chunk whose report brought the stop about).
+      const afterStop = stopped();
+      lastReadFull = bytes.length >= FULL_READ_BYTES;
+      stdout += decoder.write(bytes);
       if (run.onLine !== undefined) {
         for (let end = stdout.indexOf("\n", lineStart); end >= 0; end = stdout.indexOf("\n", lineStart)) {
           const raw = stdout.slice(lineStart, end);
@@ -135,6 +189,7 @@ export function runObjectiveCommand(run: CommandRun): Promise<ObjectiveReading> 
           }
         }
       }
+      if (afterStop) outputAfterStop();
       if (stdout.length > 2 * STDOUT_TAIL_CHARS) {
         const dropped = stdout.length - STDOUT_TAIL_CHARS;
         stdout = stdout.slice(dropped);
@@ -149,10 +204,12 @@ export function runObjectiveCommand(run: CommandRun): Promise<ObjectiveReading> 
         reject(usageError(`arqon solve: cannot run ${JSON.stringify(program)}: ${whyNotStarted(error)}`));
     });
     child.on("close", (code, signal) => {
+      stdout += decoder.end();
       run.forceSignal?.removeEventListener("abort", forceKill);
       run.stopSignal?.removeEventListener("abort", stop);
       if (graceTimer !== undefined) clearTimeout(graceTimer);
-      if (exitTimer !== undefined) clearTimeout(exitTimer);
+      clearTimeout(exitTimer);
+      clearTimeout(quietTimer);
       if (stopped()) {
         // Exited 0 before any SIGTERM: it had finished, whenever its output was read. After the
         // SIGTERM, a graceful exit 0 is the command obeying it: its last value is a partial one.
