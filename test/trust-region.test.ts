@@ -467,6 +467,35 @@ describe("trust-region batch", () => {
     expect(around.has(2) || around.has(4)).toBe(false);
   });
 
+  it("with trials running, counts a region of ints as crowded when its cells are measured, not when failures wall them off", () => {
+    // Two ints of 21 cells each, the incumbent in cell (10, 10) and a trial running far off in
+    // (0, 0). The region reaches about a cell each way: cells 9..11 on both ints. Either its other
+    // cells are measured (nothing free: a draw from beyond it stands for a repeat, which ends a
+    // local phase), or failed trials sit in them (free cells that no draw may take: the trial
+    // drawn beyond stands for nothing repeated).
+    const cell = 1 / 21;
+    const at = (c: number) => (c + 0.5) * cell;
+    const snap = (x: number) => at(Math.min(20, Math.floor(x / cell)));
+    const cells = { widths: () => [cell, cell], snap: (u: readonly number[]) => u.map(snap) };
+    const around: number[][] = [];
+    for (let a = 8; a <= 12; a++)
+      for (let b = 8; b <= 12; b++) if (a !== 10 || b !== 10) around.push([at(a), at(b)]);
+    const centre = { u: [at(10), at(10)], value: 0 };
+    const running = [[at(0), at(0)]];
+    for (let seed = 1; seed <= 20; seed++) {
+      const measured = new TrustRegionBatch(Prng.fromSeed(seed, 2), 0.05, cells);
+      const history = [
+        centre,
+        ...around.map((u) => ({ u, value: 1 + (u[0]! - at(10)) ** 2 + (u[1]! - at(10)) ** 2 })),
+      ];
+      measured.propose(history, 0, running, 1);
+      expect(measured.tell(1, 2), `seed ${seed}: every cell measured`).toBe(true);
+      const walled = new TrustRegionBatch(Prng.fromSeed(seed, 2), 0.05, cells);
+      walled.propose([centre], 0, running, 1, around);
+      expect(walled.tell(1, 2), `seed ${seed}: cells walled off by failed trials`).toBe(false);
+    }
+  });
+
   it("never proposes the incumbent itself, even when the model's minimiser is the incumbent", () => {
     // A bowl whose minimum lies beyond the corner (0, 0), with the incumbent on that corner: the
     // minimiser in the region is the corner, so every proposal comes from the fallbacks, whose
