@@ -29,6 +29,17 @@ export class UsageError extends Error {
   readonly _tag = "UsageError";
 }
 
+/**
+ * A well-formed control command (rollback, resetSafeMode, setBaseline) that the engine did not
+ * apply because it could not record it first: its decision log's `onCommand` failed, or its audit
+ * ring is full and its sink is not draining it. Nothing was changed, and the engine runs on; the
+ * command may be sent again once the log or sink recovers.
+ */
+export class CommandRefusedError extends Error {
+  override readonly name = "CommandRefusedError";
+  readonly _tag = "CommandRefusedError";
+}
+
 /** One problem with one entry of a batch given to `Solver.tell`. */
 export interface ResultIssue {
   /** The entry's position in the batch as given (0 for a single result). */

@@ -36,6 +36,7 @@ export type { SpsaOptions } from "./engine/spsa/options.js";
 export { createSupervisor, Supervisor, type SupervisorOptions } from "./engine/supervisor.js";
 /* Errors */
 export {
+  CommandRefusedError,
   ConfigError,
   type ConfigIssue,
   type ResultIssue,

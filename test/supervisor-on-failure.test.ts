@@ -4,7 +4,7 @@ import type { Engine } from "../src/engine/engine.js";
 import { createSupervisor, type Supervisor } from "../src/engine/supervisor.js";
 import { ConfigError } from "../src/errors.js";
 import { createMemoryInspector } from "../src/inspect/memory-inspector.js";
-import { ManualClock } from "./support/engine-clock.js";
+import { brokenOnce, ManualClock } from "./support/engine-clock.js";
 
 function config(clock: ManualClock, seed: number, extra: Partial<EngineConfig> = {}): EngineConfig {
   return {
@@ -77,19 +77,17 @@ describe.each([
     const supervisor = make((name) => {
       throw new Error(`pager for ${name} unreachable`);
     });
-    const web = supervisor.spawn(
-      "web",
-      config(clock, 1, {
-        onCommand: () => {
-          throw new Error("ENOSPC");
-        },
-      }),
-    );
+    // Armed, the engine's next schedule call throws: the command hits an internal failure. (A
+    // command the engine refuses is not a failure: test/supervisor-refusals.test.ts.)
+    let armed = false;
+    const web = supervisor.spawn("web", config(clock, 1, { scheduler: brokenOnce(clock, () => armed) }));
     supervisor.spawn("db", config(clock, 2));
+    clock.advanceBy(100); // what the spawn scheduled has run
+    armed = true;
     expect(supervisor.send("web", { type: "setBaseline" })).toBe(true);
     expect(() => vi.runAllTimers()).not.toThrow();
     expect(supervisor.names()).toEqual(["db"]);
-    expect(String(supervisor.failure("web"))).toMatch(/ENOSPC/);
+    expect(String(supervisor.failure("web"))).toMatch(/schedule #\d+ failed/);
     expect(closedOf(web, clock)).toBe(true);
     expect(supervisor.get("db")!.mode).toBe("normal");
     await supervisor.close();

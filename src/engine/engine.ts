@@ -30,7 +30,7 @@ import {
 import { AuditRing } from "../audit/ring.js";
 import { RollbackReason } from "../audit/rollback-reason.js";
 import { APPLIED } from "../audit/violation.js";
-import { type ConfigError, errorMessage, UsageError } from "../errors.js";
+import { CommandRefusedError, type ConfigError, errorMessage, UsageError } from "../errors.js";
 import { Executor } from "../hotpath/executor.js";
 import { LiveConfig } from "../hotpath/live-config.js";
 import type { SharedLiveConfigHandle } from "../hotpath/shared-live-config.js";
@@ -228,10 +228,11 @@ export interface Engine<N extends string = string> {
   snapshot(): EngineSnapshot<N>;
   /**
    * Makes the live values the baseline that {@link Engine.rollback} restores. Audited.
-   * With `onCommand` (a decision log), throws when the command cannot be made durable first, and
-   * then changes nothing; so do {@link Engine.rollback} and {@link Engine.resetSafeMode}. All three
-   * also throw, changing nothing, when the audit ring is full and its sink not draining it: the
-   * ring keeps room for a {@link Engine.halt}'s records, and no live value changes unrecorded.
+   * With `onCommand` (a decision log), throws a `CommandRefusedError` when the command cannot be
+   * made durable first, and then changes nothing; so do {@link Engine.rollback} and
+   * {@link Engine.resetSafeMode}. All three also throw it, changing nothing, when the audit ring is
+   * full and its sink not draining it: the ring keeps room for a {@link Engine.halt}'s records, and
+   * no live value changes unrecorded. The engine runs on either way.
    */
   setBaseline(): void;
   /**
@@ -328,6 +329,8 @@ class EngineImpl implements Engine {
   private windowFed = 0;
   /** Emits the first internal failure (see {@link fail}). */
   private readonly failedSubject = new Subject<unknown>();
+  /** While `failed` subscribers are told of the failure (see {@link fail}). */
+  private announcingFailure = false;
   /**
    * Batches drained while `events` subscribers were still being handed an earlier one: a
    * subscriber that calls the engine (a monitor's halt) drains again, and its events must wait
@@ -902,13 +905,21 @@ class EngineImpl implements Engine {
     } catch {
       // The cycle itself may be what failed; the paced slots are cancelled either way.
     }
-    this.failedSubject.next(error);
+    // A subscriber may close the engine on hearing it (an engine actor does): the others must
+    // still hear it, so the completion waits until every subscriber has.
+    this.announcingFailure = true;
+    try {
+      this.failedSubject.next(error);
+    } finally {
+      this.announcingFailure = false;
+    }
+    if (this.closed) this.failedSubject.complete();
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    this.failedSubject.complete();
+    if (!this.announcingFailure) this.failedSubject.complete();
     // Deliver what is pending while the audit sink is still open: a finalizer stops it.
     this.entered(() => this.deliverPending());
     this.release();
@@ -1107,7 +1118,7 @@ class EngineImpl implements Engine {
     if (this.safety.auditRoom < needed) this.deliverPending();
     const room = this.safety.auditRoom;
     if (room < needed && command !== ControlCommand.Halt)
-      throw new Error(
+      throw new CommandRefusedError(
         `arqon: ${controlCommandName(command)} not applied: the audit ring is full (${audit.size} of ` +
           `${audit.capacity} records held, its sink not draining them): the command writes ${1 + follow} ` +
           `and ${HALT_RECORDS} stay free for a halt`,
@@ -1147,7 +1158,7 @@ class EngineImpl implements Engine {
         );
         audit.annotateLast(errorMessage(error));
       }
-      throw new Error(
+      throw new CommandRefusedError(
         `arqon: ${controlCommandName(command)} not applied: the command could not be made durable (${errorMessage(error)})`,
         { cause: error },
       );

@@ -1,7 +1,7 @@
 import type { Subscription } from "rxjs";
 import { type AnyActorRef, type CallbackActorLogic, fromCallback, type NonReducibleUnknown } from "xstate";
 import type { AuditEvent, AuditEventType } from "../audit/events.js";
-import { ConfigError, type ConfigIssue, errorMessage } from "../errors.js";
+import { CommandRefusedError, ConfigError, type ConfigIssue, errorMessage, UsageError } from "../errors.js";
 import { shownValue } from "../shown-value.js";
 import { unknownOptionKeys, unknownOptionsText } from "../unknown-options.js";
 import type { EngineConfig } from "./config.js";
@@ -35,9 +35,11 @@ export type EngineNotification =
    */
   | { readonly type: "engine.snapshot"; readonly engineId: string; readonly snapshot: EngineSnapshot }
   /**
-   * A command of a known type but the wrong shape (a reset whose `acknowledge` is not a string, a
-   * rollback whose `reason` is not one), refused: it reached no engine, and the engine runs on.
-   * `reason` names the field, as `Supervisor.send`'s `UsageError` does. Always sent.
+   * A command refused, changing nothing, and the engine runs on. Either it had a known type but
+   * the wrong shape (a reset whose `acknowledge` is not a string, a rollback whose `reason` is not
+   * one): it reached no engine, and `reason` names the field, as `Supervisor.send`'s `UsageError`
+   * does. Or the engine refused it with a `CommandRefusedError` (it could not record it first: a
+   * decision log that failed, a full audit ring), whose message is the `reason`. Always sent.
    */
   | {
       readonly type: "engine.commandRefused";
@@ -128,7 +130,8 @@ export function engineOf(actor: AnyActorRef): Engine | undefined {
  * the {@link EngineCommand}s (`observe`, `halt`, `resetSafeMode`, `rollback`, `setBaseline`) and
  * ignores events of any other type, as XState actors ignore events they do not handle; one of
  * those types with the wrong shape (a reset without a string `acknowledge`) is refused, reaching
- * no engine, and reported to the parent as `engine.commandRefused` naming the field. It sends
+ * no engine, and reported to the parent as `engine.commandRefused` naming the field; so is a
+ * command the engine refuses (`CommandRefusedError`), which leaves it running. It sends
  * its parent the {@link EngineNotification}s chosen by `options`, which `fromEngine` checks (a
  * `ConfigError` names a bad one, e.g. an `events` entry that is not an audit event type). If the
  * engine reports an internal failure (`engine.failure`), the actor closes it and fails with an
@@ -213,10 +216,20 @@ export function fromEngine<TInput = NonReducibleUnknown>(
       try {
         runEngineCommand(engine, command, engineId, flush);
       } catch (error) {
-        // A well-formed command does not throw on its input. What is thrown here is a refusal the
-        // engine cannot recover from in place (a command it could not make durable, a full audit
-        // ring whose sink does not drain), a broken dependency (a scheduler, a hook) or an
-        // internal failure: the engine is closed before the actor fails with it.
+        // A command the engine could not record first (its log failed, its audit ring is full)
+        // changed nothing: reported, and the engine runs on. Closing it would end a halt that
+        // only an acknowledged reset may end, and a restart would come up unhalted.
+        if (isRefusal(error) && engine.failure === undefined) {
+          sendBack({
+            type: "engine.commandRefused",
+            engineId,
+            command,
+            reason: errorMessage(error),
+          } satisfies EngineNotification);
+          return;
+        }
+        // Anything else is a broken dependency (a scheduler, a hook) or an internal failure: the
+        // engine is closed before the actor fails with it.
         release();
         throw error;
       }
@@ -225,6 +238,14 @@ export function fromEngine<TInput = NonReducibleUnknown>(
     if (sendStarted) sendBack({ type: "engine.started", engineId, engine } satisfies EngineNotification);
     return release;
   });
+}
+
+/**
+ * Whether a command's throw left the engine as it was: a `CommandRefusedError`, or the
+ * `UsageError` of a command its audit sink sent while another was made durable.
+ */
+function isRefusal(error: unknown): boolean {
+  return error instanceof CommandRefusedError || error instanceof UsageError;
 }
 
 /** What is wrong with {@link FromEngineOptions} (empty when nothing is). */

@@ -3,7 +3,7 @@ import * as ExecutionStrategy from "effect/ExecutionStrategy";
 import * as Exit from "effect/Exit";
 import * as Scope from "effect/Scope";
 import { type Actor, type AnyActorRef, type CallbackActorLogic, createActor, setup, stopChild } from "xstate";
-import { ConfigError, errorMessage, UsageError } from "../errors.js";
+import { CommandRefusedError, ConfigError, errorMessage, UsageError } from "../errors.js";
 import type { InspectionSink } from "../inspect/inspection-record.js";
 import { quietSink } from "../inspect/inspection-record.js";
 import { shownValue } from "../shown-value.js";
@@ -12,6 +12,7 @@ import type { EngineConfig } from "./config.js";
 import type { Engine } from "./engine.js";
 import {
   type EngineCommand,
+  type EngineNotification,
   engineCommandIssue,
   engineOf,
   type FromEngineOptions,
@@ -24,7 +25,9 @@ type SupervisorRootEvent =
   /** Stops one engine actor (the root is its parent). */
   | { readonly type: "supervisor.stop"; readonly actor: AnyActorRef }
   /** Sent by XState when an engine actor fails; the supervisor's observer of that actor handles it. */
-  | { readonly type: `xstate.error.actor.${string}`; readonly error: unknown };
+  | { readonly type: `xstate.error.actor.${string}`; readonly error: unknown }
+  /** Sent by an engine actor that refused a command, changing nothing: `send` throws it. */
+  | Extract<EngineNotification, { readonly type: "engine.commandRefused" }>;
 
 /**
  * The root of a supervisor's actor system: the parent of every engine actor, and the one that
@@ -36,6 +39,10 @@ type SupervisorRootEvent =
  */
 const supervisorRootMachine = setup({
   types: { events: {} as SupervisorRootEvent },
+  actions: {
+    /** Given by the supervisor: keeps the refusal for the `send` that caused it. */
+    refused: (_, _refusal: Extract<SupervisorRootEvent, { type: "engine.commandRefused" }>) => {},
+  },
 }).createMachine({
   id: "supervisor",
   on: {
@@ -43,6 +50,7 @@ const supervisorRootMachine = setup({
     "supervisor.stop": { actions: stopChild(({ event }) => event.actor) },
     // Handled (and ignored) here, a child's error does not become the root's own error.
     "xstate.error.actor.*": {},
+    "engine.commandRefused": { actions: { type: "refused", params: ({ event }) => event } },
   },
 });
 
@@ -61,11 +69,13 @@ export interface SupervisorOptions {
   readonly inspect?: InspectionSink;
   /**
    * Called once when an engine fails after it started (its actor errored), once that engine is
-   * stopped, closed and out of {@link Supervisor.names}: it may spawn the name again. The others
-   * keep running. A throw from it is caught and reported with `console.warn`: it reaches neither
-   * the caller of `send`, nor XState's timers, nor the other engines.
+   * stopped, closed and out of {@link Supervisor.names}: it may spawn the name again. `engine` is
+   * the failed one, closed, its `mode` and `snapshot()` as they were: a new engine starts in
+   * `normal`, so a restart that must keep a halt halts it again. The others keep running. A throw
+   * from it is caught and reported with `console.warn`: it reaches neither the caller of `send`,
+   * nor XState's timers, nor the other engines.
    */
-  readonly onFailure?: (name: string, error: unknown) => void;
+  readonly onFailure?: (name: string, error: unknown, engine: Engine) => void;
   /**
    * What each engine actor reports to the root (see {@link FromEngineOptions}); default: nothing,
    * since the supervisor's users read engines through {@link Supervisor.get}. Checked as
@@ -81,8 +91,8 @@ export interface SupervisorOptions {
  * name, and no per-spawn or per-stop work grows with their number.
  *
  * @remarks
- * Isolation: a bad config fails that `spawn` only; an engine whose actor fails (an exception out of
- * a command, an internal failure) is stopped, closed, removed from {@link Supervisor.names} and
+ * Isolation: a bad config fails that `spawn` only; an engine whose actor fails (an internal
+ * failure, a broken hook or scheduler; not a command it refused) is stopped, closed, removed from {@link Supervisor.names} and
  * its error kept in {@link Supervisor.failure}; an engine whose `onApply` hook keeps throwing
  * is contained by its own circuit breaker and SafeMode. In every case the other engines keep
  * tuning. Each engine keeps its own internal actor system (SPSA cycle, hot path); the supervisor's
@@ -110,7 +120,11 @@ export interface Supervisor {
   /**
    * Sends a command to the engine actor `name`; false when no such engine runs. A command of the
    * wrong shape (no object, an unknown `type`, a rollback's `reason` or a reset's `acknowledge`
-   * that is not a string) throws a `UsageError` naming the field, and reaches no engine. A `halt`
+   * that is not a string) throws a `UsageError` naming the field, and reaches no engine. One the
+   * engine refuses, changing nothing (it could not record it first: `onCommand` failed, or the
+   * audit ring is full), throws its `CommandRefusedError`, and the engine runs on. True says the
+   * engine took the command, not what it did with it: a reset with a blank acknowledgement, or of
+   * an engine that is not halted, changes nothing (read `get(name).mode`). A `halt`
    * is never refused (halting is the safe direction): a `reason` that is not a string is audited
    * as shown, "halted by the host; reason given: 5". Without an
    * `inspect` sink, an `observe` command skips the actor's mailbox and runs on the engine at once
@@ -189,13 +203,20 @@ class SupervisorImpl implements Supervisor {
   private closed = false;
   private rootError: unknown;
   private readonly spawnListeners = new Set<(name: string, engine: Engine) => void>();
+  /** The refusal an engine actor reported last, read by the `send` that caused it. */
+  private refusal: Extract<EngineNotification, { type: "engine.commandRefused" }> | undefined;
 
   constructor(options: SupervisorOptions) {
-    const unknown = unknownOptionKeys(options, SUPERVISOR_OPTIONS);
-    if (unknown.length > 0)
-      throw new ConfigError(
-        unknown.map((key) => ({ path: key, message: unknownOptionsText([key], SUPERVISOR_OPTIONS) })),
-      );
+    const issues = unknownOptionKeys(options, SUPERVISOR_OPTIONS).map((key) => ({
+      path: key,
+      message: unknownOptionsText([key], SUPERVISOR_OPTIONS),
+    }));
+    for (const key of ["inspect", "onFailure"] as const) {
+      const value: unknown = options[key];
+      if (value !== undefined && typeof value !== "function")
+        issues.push({ path: key, message: `expected a function, got ${shownValue(value)}` });
+    }
+    if (issues.length > 0) throw new ConfigError(issues);
     this.options = options;
     this.directObserve = options.inspect === undefined;
     this.flushAfterCommand = options.notifications?.flush ?? false;
@@ -204,7 +225,14 @@ class SupervisorImpl implements Supervisor {
     const inspect = options.inspect === undefined ? undefined : quietSink(options.inspect);
     try {
       this.logic = fromEngine<EngineConfig>(
-        (config) => (config.inspect === undefined && inspect !== undefined ? { ...config, inspect } : config),
+        // Anything but an object goes as it is, for createEngine to refuse with a ConfigError.
+        (config) =>
+          typeof config === "object" &&
+          config !== null &&
+          config.inspect === undefined &&
+          inspect !== undefined
+            ? { ...config, inspect }
+            : config,
         { started: false, events: false, snapshots: false, ...options.notifications },
       );
     } catch (error) {
@@ -213,7 +241,14 @@ class SupervisorImpl implements Supervisor {
       throw new ConfigError(error.issues.map((issue) => ({ ...issue, path: `notifications.${issue.path}` })));
     }
     this.scope = Effect.runSync(Scope.make());
-    this.actor = createActor(supervisorRootMachine, inspect === undefined ? {} : { inspect });
+    const root = supervisorRootMachine.provide({
+      actions: {
+        refused: (_, refusal) => {
+          this.refusal = refusal;
+        },
+      },
+    });
+    this.actor = createActor(root, inspect === undefined ? {} : { inspect });
     // Children's errors are events the root handles, not errors of its own; an error of the root
     // would be a defect, kept here rather than thrown from a timer into the host process.
     this.actor.subscribe({
@@ -307,7 +342,12 @@ class SupervisorImpl implements Supervisor {
       if (issue !== undefined) throw new UsageError(`send("${name}"): ${issue}`);
       const running = this.running.get(name);
       if (running === undefined) return false;
+      // The actor runs the command within this call, and reports a refusal to the root at once.
+      this.refusal = undefined;
       running.actor.send(command);
+      const refusal = this.takeRefusal();
+      if (refusal !== undefined && refusal.command === command)
+        throw new CommandRefusedError(`send("${name}"): ${refusal.reason}`);
       return true;
     }
     // The digest path: one look-up, the engine's own observe (which validates the digest and
@@ -357,13 +397,20 @@ class SupervisorImpl implements Supervisor {
     const onFailure = this.options.onFailure;
     if (onFailure === undefined) return;
     try {
-      onFailure(running.name, error);
+      onFailure(running.name, error, running.engine);
     } catch (hookError) {
       console.warn(
         `arqon: onFailure("${running.name}") threw (${errorMessage(hookError)}); ` +
           "the supervisor and its other engines keep running",
       );
     }
+  }
+
+  /** The refusal reported since `send` cleared it, cleared again. */
+  private takeRefusal(): Extract<EngineNotification, { type: "engine.commandRefused" }> | undefined {
+    const refusal = this.refusal;
+    this.refusal = undefined;
+    return refusal;
   }
 
   private forget(running: Running): void {
