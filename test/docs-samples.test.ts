@@ -191,6 +191,23 @@ describe("docs samples", () => {
     );
   });
 
+  it("supervisor.ts tunes three engines, one halted half-way, and the guide shows its output", () => {
+    const { stdout, stderr, status } = runSample("supervisor.ts");
+    expect(status, stderr).toBe(0);
+    const lines = stdout.trim().split("\n");
+    expect(lines).toHaveLength(3);
+    for (const [i, name] of ["checkout", "search", "images"].entries()) {
+      const match = /^(\w+): poolSize ([\d.]+) \(best (\d+)\), (\d+) applies, mode (\w+)$/.exec(lines[i]!);
+      expect(match?.[1], lines[i]).toBe(name);
+      // Within a step (maxDelta 4) of each service's best pool size.
+      expect(Math.abs(Number(match![2]) - Number(match![3]))).toBeLessThanOrEqual(4);
+      expect(match![5]).toBe(name === "images" ? "halted" : "normal");
+    }
+    expect(readFileSync(join(DOCS, "guide", "engine.md"), "utf8")).toContain(
+      `\`\`\`text\n${stdout.trim()}\n\`\`\``,
+    );
+  });
+
   it("safe-mode.ts halts, refuses a blank acknowledgement and resets with one", () => {
     const { stdout, stderr, status } = runSample("safe-mode.ts");
     expect(status, stderr).toBe(0);

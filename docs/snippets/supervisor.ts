@@ -1,0 +1,57 @@
+import { createSupervisor, type EngineConfig } from "arqon";
+import { type SchedulerAction, VirtualTimeScheduler } from "rxjs";
+
+// One supervisor, one engine per service, all on one virtual clock: a minute runs in a blink.
+const scheduler = new VirtualTimeScheduler();
+const configOf = (seed: number): EngineConfig => ({
+  seed,
+  params: { poolSize: { min: 2, max: 64, init: 16, maxDelta: 4 } },
+  window: { digests: 5, ms: 500 },
+  scheduler,
+});
+
+const supervisor = createSupervisor({
+  // A failed engine is closed and gone; a new one starts in `normal`, so carry a halt over.
+  onFailure: (name, error, failed) => {
+    const engine = supervisor.spawn(name, configOf(1));
+    if (failed.mode === "halted") engine.halt(`restarted after a failure: ${String(error)}`);
+  },
+});
+
+// Called inside each spawn, before the engine's first event: a subscriber here misses nothing.
+const applies = new Map<string, number>();
+supervisor.onSpawn((name, engine) => {
+  engine.events.subscribe((event) => {
+    if (event.type === "apply") applies.set(name, (applies.get(name) ?? 0) + 1);
+  });
+});
+
+// Three services whose best pool size differs.
+const best: Record<string, number> = { checkout: 24, search: 40, images: 12 };
+for (const [i, name] of Object.keys(best).entries()) supervisor.spawn(name, configOf(i + 1));
+
+// Each service sends a digest every 20 ms for a minute; "images" is halted half-way.
+scheduler.schedule(function tick(this: SchedulerAction<undefined>) {
+  if (scheduler.now() === 30_000) supervisor.send("images", { type: "halt", reason: "CDN migration" });
+  for (const name of supervisor.names()) {
+    const engine = supervisor.get(name)!;
+    const poolSize = engine.values[0]!;
+    const objective = 1 + ((poolSize - best[name]!) / 8) ** 2;
+    supervisor.send(name, {
+      type: "observe",
+      digest: { objective, generation: engine.generation, timestamp: engine.now() },
+    });
+  }
+  this.schedule(undefined, 20);
+}, 20);
+scheduler.maxFrames = 60_000; // a minute of virtual time
+scheduler.flush();
+
+for (const name of supervisor.names()) {
+  const engine = supervisor.get(name)!;
+  const poolSize = engine.values[0]!.toFixed(1);
+  console.log(
+    `${name}: poolSize ${poolSize} (best ${best[name]}), ${applies.get(name)} applies, mode ${engine.mode}`,
+  );
+}
+await supervisor.close();
