@@ -1,6 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
+import { errorMessage } from "../errors.js";
 import type { Asset } from "./http-basics.js";
 
 /** The uPlot files the page loads, by route, and where they live inside the `uplot` package. */
@@ -15,9 +16,22 @@ let loaded: Promise<Record<string, Asset>> | undefined;
  * The charting library's files, read once from the installed `uplot` package (a dependency), so
  * the page never loads anything from the internet.
  */
-export function vendorAssets(): Promise<Record<string, Asset>> {
+export function vendorAssets(
+  resolve: (specifier: string) => string = createRequire(import.meta.url).resolve,
+): Promise<Record<string, Asset>> {
   loaded ??= (async () => {
-    const root = dirname(createRequire(import.meta.url).resolve("uplot/package.json"));
+    let root: string;
+    try {
+      root = dirname(resolve("uplot/package.json"));
+    } catch (error) {
+      // Found when an app bundled into one file runs without its node_modules.
+      throw new Error(
+        "the dashboard cannot find the `uplot` package, whose chart files its page loads " +
+          `(${errorMessage(error)}): an app bundled into one file must leave arqon out of the ` +
+          "bundle (mark it external) or ship node_modules/uplot beside it",
+        { cause: error },
+      );
+    }
     const assets: Record<string, Asset> = {};
     for (const [route, { file, type }] of Object.entries(UPLOT_FILES))
       assets[route] = { type, body: await readFile(join(root, file), "utf8") };
