@@ -29,6 +29,7 @@ import {
   type Trial,
 } from "../src/solver/solver.js";
 import { openSharedStudy, runSharedStudy } from "../src/study/index.js";
+import { branin, type Interval, sphere } from "../src/testing/functions.js";
 import { tempLogDirs } from "./support/log-dir.js";
 
 const newLogDir = tempLogDirs();
@@ -251,6 +252,27 @@ describe("createSolver with a literal config", () => {
     expect(restored.pendingTrials()[0]?.params.a).toBe(trial?.params.a);
     solver.stop();
     restored.stop();
+  });
+});
+
+describe("the test functions of arqon/testing name their parameters by type", () => {
+  it("types a solver's trials by a test function's bounds", () => {
+    const fn = branin();
+    expectTypeOf(fn.names).toEqualTypeOf<readonly ("x1" | "x2")[]>();
+    const solver = createSolver({ seed: 1, budget: 4, bounds: fn.bounds });
+    const [trial] = solver.ask()!;
+    expectTypeOf(trial!.params.x1).toEqualTypeOf<number>();
+    expectTypeOf(trial!.params.x2).toEqualTypeOf<number>();
+    // @ts-expect-error Branin has no x3
+    void trial!.params.x3;
+    solver.tell({ id: trial!.id, value: fn.evaluate(trial!.params) });
+    expect(solver.best()?.value).toBe(fn.evaluate(trial!.params));
+    // A dimension chosen at run time: names x1, x2, …, and nothing else.
+    const ball = sphere(3);
+    expectTypeOf(ball.bounds).toEqualTypeOf<Readonly<Record<`x${number}`, Interval>>>();
+    expect(Object.keys(ball.bounds)).toEqual(["x1", "x2", "x3"]);
+    // @ts-expect-error not a name of the form x<number>
+    void ball.bounds.y1;
   });
 });
 

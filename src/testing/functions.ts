@@ -18,16 +18,20 @@ export interface Interval {
   readonly max: number;
 }
 
-/** A test function with its domain and known global minimum. */
-export interface TestFunction {
+/**
+ * A test function with its domain and known global minimum. `N` is the union of its parameter
+ * names: `"x1" | "x2"` for a function of fixed dimension, `` `x${number}` `` for one whose
+ * dimension is chosen at run time, so a solver given its `bounds` types `trial.params` by them.
+ */
+export interface TestFunction<N extends string = string> {
   /** Short display name, e.g. `"Rastrigin-5D"`. */
   readonly name: string;
   /** Number of parameters. */
   readonly dimension: number;
   /** Parameter names in order: `x1 … xd`. */
-  readonly names: readonly string[];
+  readonly names: readonly N[];
   /** The search box, keyed by parameter name in order; usable as a solver's `bounds`. */
-  readonly bounds: Readonly<Record<string, Interval>>;
+  readonly bounds: Readonly<Record<N, Interval>>;
   /** The global minimum value over the box. */
   readonly minimum: number;
   /** Points (vectors, in `names` order) where the minimum is attained, as published. */
@@ -42,13 +46,13 @@ function parameterNames(dimension: number): string[] {
   return Array.from({ length: dimension }, (_, i) => `x${i + 1}`);
 }
 
-function makeTestFunction(spec: {
+function makeTestFunction<N extends string>(spec: {
   name: string;
   domain: readonly Interval[];
   minimum: number;
   minimizers: readonly (readonly number[])[];
   at: (x: ArrayLike<number>) => number;
-}): TestFunction {
+}): TestFunction<N> {
   const dimension = spec.domain.length;
   const names = parameterNames(dimension);
   const bounds: Record<string, Interval> = {};
@@ -57,11 +61,12 @@ function makeTestFunction(spec: {
   });
   // One scratch vector per function: `evaluate` reuses it instead of allocating per call.
   const scratch = new Float64Array(dimension);
+  // Named x1 … xd, which is what N stands for.
   return Object.freeze({
     name: spec.name,
     dimension,
-    names: Object.freeze(names),
-    bounds: Object.freeze(bounds),
+    names: Object.freeze(names) as readonly N[],
+    bounds: Object.freeze(bounds) as Readonly<Record<N, Interval>>,
     minimum: spec.minimum,
     minimizers: spec.minimizers,
     at: spec.at,
@@ -99,7 +104,7 @@ function box(dimension: number, min: number, max: number): Interval[] {
  * Three global minimisers, (−π, 12.275), (π, 2.275) and (3π, 2.475), all with value
  * 5 / (4π) ≈ 0.397887. Smooth and low-dimensional: local refinement should reach it quickly.
  */
-export function branin(): TestFunction {
+export function branin(): TestFunction<"x1" | "x2"> {
   const b = 5.1 / (4 * Math.PI * Math.PI);
   const c = 5 / Math.PI;
   const t = 1 / (8 * Math.PI);
@@ -147,7 +152,7 @@ const HARTMANN6_P = [
  * `minimum` is the value found by polishing the published minimiser (−3.322368011…), so regrets
  * near zero are not distorted by rounding of the published −3.32237.
  */
-export function hartmann6(): TestFunction {
+export function hartmann6(): TestFunction<"x1" | "x2" | "x3" | "x4" | "x5" | "x6"> {
   return makeTestFunction({
     name: "Hartmann-6",
     domain: box(6, 0, 1),
@@ -177,7 +182,7 @@ export function hartmann6(): TestFunction {
  * Σ 100·(x_{i+1} − x_i²)² + (1 − x_i)²; minimum 0 at (1, …, 1), at the end of a long curved
  * valley that stresses simplex methods.
  */
-export function rosenbrock(dimension: number): TestFunction {
+export function rosenbrock(dimension: number): TestFunction<`x${number}`> {
   requireDimension("Rosenbrock", dimension, 2);
   return makeTestFunction({
     name: `Rosenbrock-${dimension}D`,
@@ -204,7 +209,7 @@ export function rosenbrock(dimension: number): TestFunction {
  * 10·d + Σ (x_i² − 10·cos 2πx_i); minimum 0 at the origin, surrounded by a regular lattice of
  * local minima (highly multimodal).
  */
-export function rastrigin(dimension: number): TestFunction {
+export function rastrigin(dimension: number): TestFunction<`x${number}`> {
   requireDimension("Rastrigin", dimension, 1);
   return makeTestFunction({
     name: `Rastrigin-${dimension}D`,
@@ -229,7 +234,7 @@ export function rastrigin(dimension: number): TestFunction {
  * −a·exp(−b·√(mean x²)) − exp(mean cos(c·x)) + a + e; minimum 0 at the origin, nearly flat far
  * from it with many shallow local minima.
  */
-export function ackley(dimension: number): TestFunction {
+export function ackley(dimension: number): TestFunction<`x${number}`> {
   requireDimension("Ackley", dimension, 1);
   return makeTestFunction({
     name: `Ackley-${dimension}D`,
@@ -258,7 +263,7 @@ export function ackley(dimension: number): TestFunction {
  * @remarks
  * The convex control case, and the cheap objective used to measure a solver's own overhead.
  */
-export function sphere(dimension: number): TestFunction {
+export function sphere(dimension: number): TestFunction<`x${number}`> {
   requireDimension("Sphere", dimension, 1);
   return makeTestFunction({
     name: `Sphere-${dimension}D`,
