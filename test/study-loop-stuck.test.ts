@@ -70,12 +70,25 @@ describe("a worker died holding the trial a Nelder–Mead study waits for", () =
     );
     expect(status).toBe(1);
     expect(JSON.parse(stdout)).toMatchObject({ stopped: true, interrupted: false, pending: 1 });
+    const results = `[{"id":${held},"failed":"worker died"}]`;
+    const tell = `arqon tell --storage ${server.url} --study nm-cli --config c.json`;
     expect(lines(stderr).at(-1)).toBe(
       `arqon solve: study nm-cli can propose no trial until trial ${held} is told, and nothing ` +
-        "moved for 0.3 s (did the worker holding it die?); tell or fail it from another worker " +
-        "(study.tell or study.fail of arqon/study), or run the same command again to wait longer",
+        "moved for 0.3 s (did the worker holding it die?); mark it failed with " +
+        `echo '${results}' | ${tell} (or study.fail of arqon/study), or run the same command again ` +
+        "to wait longer",
     );
-  }, 15_000);
+    // Doing as it says: the trial is failed, and the same command runs the study to its end.
+    const told = await runArqonInProcess(tell.split(" ").slice(1), dir, results);
+    expect(told.status, told.stderr).toBe(0);
+    expect(JSON.parse(told.stdout)).toMatchObject({ told: 0, failed: 1 });
+    expect(lines(told.stderr).at(-1)).toMatch(
+      /^told 0 result\(s\), marked 1 failed in study nm-cli: \d+ told of \d+ asked, 0 pending$/,
+    );
+    const again = await runArqonInProcess([...args, "--stall-ms", "300", ...command], dir);
+    expect(again.status, again.stderr).toBe(0);
+    expect(JSON.parse(again.stdout)).toMatchObject({ stopped: false, pending: 0 });
+  }, 30_000);
 
   it("refuses a stallMs that is not a number ≥ 0 (Infinity, the default, never stops)", async () => {
     const study = {} as SharedStudy;

@@ -1,7 +1,6 @@
 import { setTimeout as delay } from "node:timers/promises";
-import { ConfigError, ResultsRejectedError, UsageError } from "../errors.js";
+import { ResultsRejectedError, UsageError } from "../errors.js";
 import type { Trial } from "../index.js";
-import { importOptionalPeer, MissingPeerError } from "../inspect/optional-peer.js";
 import type { ParamValue } from "../space/params.js";
 import { JournalError } from "../study/journal.js";
 import {
@@ -20,6 +19,7 @@ import type { CliIo } from "./io.js";
 import type { ObjectiveReading } from "./objective-output.js";
 import { describeInterrupt } from "./progress.js";
 import { runObjectiveCommand } from "./run-command.js";
+import { checkSharedStudyFlags, openStudyForCli } from "./shared-study-open.js";
 import { type SolveExit, SolveInterrupts } from "./solve-interrupt.js";
 import { everySecond, SolveProgress } from "./solve-progress.js";
 import { loadValidConfig } from "./validate.js";
@@ -89,11 +89,7 @@ export async function solveShared(
   options: SharedSolveOptions,
   io: CliIo,
 ): Promise<SolveExit> {
-  if (!/^rediss?:\/\//.test(options.storage))
-    throw usageError(
-      `arqon solve: --storage must be a redis:// or rediss:// URL, got ${withoutPassword(options.storage)}`,
-    );
-  if (options.study === undefined) throw usageError("arqon solve: --storage needs --study <name>");
+  checkSharedStudyFlags("solve", options);
   if (options.configPath === undefined) throw usageError("arqon solve: --config is required");
   const config = loadValidConfig(io.cwd, options.configPath);
   if (config.pruner !== undefined) {
@@ -103,28 +99,7 @@ export async function solveShared(
   }
   const problem = variableProblems(config.bounds);
   if (problem !== undefined) throw usageError(`arqon solve: ${problem}`);
-  let study: SharedStudy;
-  try {
-    // Loaded here, not at the top: ioredis is an optional peer, and every other command must run
-    // without it.
-    const { openSharedStudy } = await importOptionalPeer(
-      "ioredis",
-      "--storage",
-      () => import("../study/shared-study.js"),
-    );
-    const { storage: redis, study: name, timeoutMs } = options;
-    study = await openSharedStudy(
-      config,
-      timeoutMs === undefined ? { redis, study: name } : { redis, study: name, timeoutMs },
-    );
-  } catch (error) {
-    const message = `arqon solve: ${error instanceof Error ? error.message : String(error)}`;
-    // A refused study (other config, bad name) or a missing package is the caller's to fix; a
-    // Redis failure is not.
-    throw error instanceof UsageError || error instanceof ConfigError || error instanceof MissingPeerError
-      ? usageError(message)
-      : runtimeError(message);
-  }
+  const study = await openStudyForCli("solve", config, options);
   try {
     return await runWorker(study, command, options, io);
   } finally {
@@ -417,14 +392,15 @@ async function runWorker(
       return 1;
     }
     if (stuck.length > 0) {
-      io.stderr(`arqon solve: ${stuckMessage(study.name, stuck, options.stallMs!)}\n`);
+      io.stderr(`arqon solve: ${stuckMessage(study.name, stuck, options)}\n`);
       return 1;
     }
     if (best === null) {
       io.stderr("arqon solve: no trial produced a value\n");
       return 1;
     }
-    progress.note(`done: study ${study.name}, ${study.asked} trials asked, ${study.told} told`);
+    const held = pending === 0 ? "" : `, ${pending} still pending (held by other workers)`;
+    progress.note(`done: study ${study.name}, ${study.asked} trials asked, ${study.told} told${held}`);
     return 0;
   }
 }
@@ -434,14 +410,29 @@ function messageOf(error: unknown): string {
 }
 
 /** Why a worker stopped asking while the study waits for `stuck`, and how to go on. */
-function stuckMessage(study: string, stuck: readonly number[], stallMs: number): string {
+function stuckMessage(study: string, stuck: readonly number[], options: SharedSolveOptions): string {
   const one = stuck.length === 1;
+  const results = JSON.stringify(stuck.map((id) => ({ id, failed: "worker died" })));
+  const tell = [
+    "arqon tell --storage",
+    shellWord(withoutPassword(options.storage)),
+    "--study",
+    shellWord(study),
+    "--config",
+    shellWord(options.configPath ?? "<config.json>"),
+  ].join(" ");
   return (
     `study ${study} can propose no trial until ${one ? "trial" : "trials"} ${stuck.join(", ")} ` +
-    `${one ? "is" : "are"} told, and nothing moved for ${stallMs / 1000} s (did the worker holding ` +
-    `${one ? "it" : "them"} die?); tell or fail ${one ? "it" : "them"} from another worker ` +
-    "(study.tell or study.fail of arqon/study), or run the same command again to wait longer"
+    `${one ? "is" : "are"} told, and nothing moved for ${options.stallMs! / 1000} s (did the worker ` +
+    `holding ${one ? "it" : "them"} die?); mark ${one ? "it" : "them"} failed with ` +
+    `echo ${shellWord(results)} | ${tell} (or study.fail of arqon/study), or run the same command ` +
+    "again to wait longer"
   );
+}
+
+/** `text` as one shell word: as it is when that is safe, else in single quotes. */
+function shellWord(text: string): string {
+  return /^[\w@%+=:,./-]+$/.test(text) ? text : `'${text.replaceAll("'", `'\\''`)}'`;
 }
 
 /**

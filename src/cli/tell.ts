@@ -13,16 +13,21 @@ import { parseJsonText, readJsonFile } from "./json-input.js";
 import { openSolver } from "./open-solver.js";
 import { describeProgress, describeRefineStart } from "./progress.js";
 import { type FailedEntry, parseResults } from "./results-input.js";
+import { checkSharedStudyFlags } from "./shared-study-open.js";
 import { hasSavedState, saveSolverState } from "./state-file.js";
 import { withLockedState } from "./state-lock.js";
+import { tellShared } from "./tell-shared.js";
 
 /** Help text of `arqon tell`. */
 export const TELL_USAGE = `arqon tell --state <dir>|<state.json> [--results <results.json>]
+arqon tell --storage redis://… --study <name> --config <config.json> [--results <results.json>]
   Tells results to the solver saved in --state, all or nothing (a decision-log directory gets one
   fsynced tell record, and a fail record per failed trial; a .json snapshot is rewritten). Results (from --results or stdin) are
   an array of {"id":N,"value":X,"cost"?:C} for asked trials, {"params":{...},"value":X} for outside
   points, {"id":N,"pruned":true,"value"?:X} for a trial stopped early, or {"id":N,"failed":"reason"}
-  for one whose evaluation failed. Prints {"told":N,"failed":M,"best":{"params":{...},"value":X}}.`;
+  for one whose evaluation failed. Prints {"told":N,"failed":M,"best":{"params":{...},"value":X}}.
+  With --storage, tells them to the shared study --study (opened with the same --config as its
+  workers): e.g. to fail the trials a worker that died left pending.`;
 
 /**
  * `arqon tell`: applies results to the saved solver and saves it again.
@@ -36,25 +41,34 @@ export const TELL_USAGE = `arqon tell --state <dir>|<state.json> [--results <res
  * one state run one after the other (a second waits up to 2 s) and each sees the other's results.
  */
 export async function tellCommand(argv: readonly string[], io: CliIo): Promise<0> {
-  const flags = parseFlags("tell", argv, { state: { type: "string" }, results: { type: "string" } });
+  const flags = parseFlags("tell", argv, {
+    state: { type: "string" },
+    results: { type: "string" },
+    storage: { type: "string" },
+    study: { type: "string" },
+    config: { type: "string" },
+  });
   if (flags.help === true) {
     io.stdout(`${TELL_USAGE}\n`);
     return 0;
   }
-  const statePath = requiredString("tell", flags, "state");
+  const storage = optionalNonEmpty("tell", flags, "storage");
   const resultsPath = optionalNonEmpty("tell", flags, "results");
+  if (storage !== undefined) {
+    if (flags.state !== undefined) throw usageError("arqon tell: give --state or --storage, not both");
+    const shared = { storage, study: optionalNonEmpty("tell", flags, "study") };
+    checkSharedStudyFlags("tell", shared);
+    const configPath = requiredString("tell", flags, "config");
+    return tellShared(parseResults(await readResults(io, resultsPath)), shared, configPath, io);
+  }
+  for (const flag of ["study", "config"])
+    if (flags[flag] !== undefined)
+      throw usageError(`arqon tell: --${flag} needs --storage (it names a shared study)`);
+  const statePath = requiredString("tell", flags, "state");
   // A missing state is reported before any input is read (openSolver throws the usage error).
   if (!hasSavedState(io.cwd, statePath)) openSolver("tell", io.cwd, { statePath });
 
-  let input: unknown;
-  if (resultsPath !== undefined) {
-    input = readJsonFile(io.cwd, resultsPath, "results");
-  } else {
-    if (io.stdinIsTerminal)
-      throw usageError("arqon tell: pass --results <file> or pipe the results JSON on stdin");
-    input = parseJsonText(await io.readStdin(), "results on stdin");
-  }
-  const { told: results, toldAt, failed } = parseResults(input);
+  const { told: results, toldAt, failed } = parseResults(await readResults(io, resultsPath));
 
   const { solver, wasClassified } = await withLockedState("tell", io, statePath, (held) => {
     const { solver } = openSolver("tell", io.cwd, { statePath, logLock: held?.logLock });
@@ -88,6 +102,14 @@ export async function tellCommand(argv: readonly string[], io: CliIo): Promise<0
   io.stderr(`told ${results.length} result(s)${marked}: ${describeProgress(solver)}\n`);
   io.stdout(`${JSON.stringify({ told: results.length, failed: failed.length, best: solver.best() })}\n`);
   return 0;
+}
+
+/** The results JSON, from `--results` or stdin. */
+async function readResults(io: CliIo, resultsPath: string | undefined): Promise<unknown> {
+  if (resultsPath !== undefined) return readJsonFile(io.cwd, resultsPath, "results");
+  if (io.stdinIsTerminal)
+    throw usageError("arqon tell: pass --results <file> or pipe the results JSON on stdin");
+  return parseJsonText(await io.readStdin(), "results on stdin");
 }
 
 /**
@@ -127,6 +149,6 @@ function notPending(solver: Solver, id: number): string {
  * The solver's refusal with each entry named as the input names it (`results[i]`): the failed
  * trials were taken out before the solver saw the rest, so its positions are not the input's.
  */
-function inputNamed(issues: readonly ResultIssue[], toldAt: readonly number[]): string {
+export function inputNamed(issues: readonly ResultIssue[], toldAt: readonly number[]): string {
   return issues.map(({ index, path, message }) => `results[${toldAt[index]}]${path}: ${message}`).join("; ");
 }

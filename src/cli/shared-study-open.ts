@@ -1,0 +1,55 @@
+import { ConfigError, UsageError } from "../errors.js";
+import { importOptionalPeer, MissingPeerError } from "../inspect/optional-peer.js";
+import type { SolverConfig } from "../solver/config.js";
+import type { SharedStudy } from "../study/shared-study.js";
+import { withoutPassword } from "../study/without-password.js";
+import { runtimeError, usageError } from "./cli-error.js";
+
+/** Where a CLI command finds a shared study: `--storage`, `--study` and `--timeout-ms`. */
+export interface SharedStudyFlags {
+  readonly storage: string;
+  readonly study: string | undefined;
+  readonly timeoutMs?: number | undefined;
+}
+
+/** Refuses a `--storage` that is not a Redis URL, or a missing `--study`, naming `command`. */
+export function checkSharedStudyFlags(
+  command: string,
+  flags: SharedStudyFlags,
+): asserts flags is SharedStudyFlags & { readonly study: string } {
+  if (!/^rediss?:\/\//.test(flags.storage))
+    throw usageError(
+      `arqon ${command}: --storage must be a redis:// or rediss:// URL, got ${withoutPassword(flags.storage)}`,
+    );
+  if (flags.study === undefined) throw usageError(`arqon ${command}: --storage needs --study <name>`);
+}
+
+/**
+ * Opens the shared study for `arqon <command>`. A refused study (another config, a bad name) or
+ * the missing optional package is the caller's to fix (a usage error); a Redis failure is not.
+ */
+export async function openStudyForCli(
+  command: string,
+  config: SolverConfig,
+  flags: SharedStudyFlags & { readonly study: string },
+): Promise<SharedStudy> {
+  try {
+    // Loaded here, not at the top: ioredis is an optional peer, and every other command must run
+    // without it.
+    const { openSharedStudy } = await importOptionalPeer(
+      "ioredis",
+      "--storage",
+      () => import("../study/shared-study.js"),
+    );
+    const { storage: redis, study, timeoutMs } = flags;
+    return await openSharedStudy(
+      config,
+      timeoutMs === undefined ? { redis, study } : { redis, study, timeoutMs },
+    );
+  } catch (error) {
+    const message = `arqon ${command}: ${error instanceof Error ? error.message : String(error)}`;
+    throw error instanceof UsageError || error instanceof ConfigError || error instanceof MissingPeerError
+      ? usageError(message)
+      : runtimeError(message);
+  }
+}

@@ -1,0 +1,91 @@
+import { ResultsRejectedError, UsageError } from "../errors.js";
+import type { Told } from "../solver/solver.js";
+import { runtimeError, usageError } from "./cli-error.js";
+import type { CliIo } from "./io.js";
+import type { FailedEntry } from "./results-input.js";
+import { openStudyForCli, type SharedStudyFlags } from "./shared-study-open.js";
+import { inputNamed } from "./tell.js";
+import { loadValidConfig } from "./validate.js";
+
+/**
+ * `arqon tell --storage redis://… --study NAME --config c.json`: tells results to a shared study
+ * and marks failed trials failed, such as the trials a worker that died left pending (which hold
+ * every other worker once the study can propose nothing else).
+ *
+ * @remarks
+ * Checked before anything is recorded: every failed trial must be pending in the study, once, and
+ * not also told in the batch, and the study refuses a batch of results with any problem. The
+ * results are one journal entry; each failure is one more, appended after them.
+ */
+export async function tellShared(
+  parsed: {
+    readonly told: readonly Told[];
+    readonly toldAt: readonly number[];
+    readonly failed: readonly FailedEntry[];
+  },
+  flags: SharedStudyFlags & { readonly study: string },
+  configPath: string,
+  io: CliIo,
+): Promise<0> {
+  const { told, toldAt, failed } = parsed;
+  const config = loadValidConfig(io.cwd, configPath);
+  const study = await openStudyForCli("tell", config, flags);
+  try {
+    const pending = new Set(study.pendingTrials().map((trial) => trial.id));
+    const toldIds = new Set(told.flatMap((result) => ("id" in result ? [result.id] : [])));
+    const seen = new Set<number>();
+    const problems: string[] = [];
+    for (const { path, id } of failed) {
+      if (!pending.has(id))
+        problems.push(
+          `${path}.id: trial ${id} is not pending in study ${study.name} (never asked, told or failed)`,
+        );
+      else if (toldIds.has(id) || seen.has(id))
+        problems.push(`${path}.id: trial ${id} appears twice in these results`);
+      seen.add(id);
+    }
+    if (problems.length > 0)
+      throw usageError(`arqon tell: results refused, nothing was told: ${problems.join("; ")}`);
+    if (told.length > 0) {
+      try {
+        await study.tell(told);
+      } catch (error) {
+        if (error instanceof ResultsRejectedError)
+          throw usageError(
+            `arqon tell: results refused, nothing was told: ${inputNamed(error.issues, toldAt)}`,
+          );
+        throw error instanceof UsageError
+          ? usageError(`arqon tell: ${error.message}`)
+          : runtimeErrorOf(error);
+      }
+    }
+    for (const [n, { id, reason }] of failed.entries()) {
+      try {
+        await study.fail(id, reason);
+      } catch (error) {
+        // Another worker told or failed it since the check: what came before stays recorded.
+        const done = `told ${told.length} result(s) and marked ${n} failed`;
+        throw (error instanceof UsageError ? usageError : runtimeError)(
+          `arqon tell: ${done}, then trial ${id} could not be marked failed: ${messageOf(error)}`,
+        );
+      }
+    }
+    const marked = failed.length === 0 ? "" : `, marked ${failed.length} failed`;
+    io.stderr(
+      `told ${told.length} result(s)${marked} in study ${study.name}: ${study.told} told of ${study.asked} asked, ` +
+        `${study.pendingTrials().length} pending\n`,
+    );
+    io.stdout(`${JSON.stringify({ told: told.length, failed: failed.length, best: study.best() })}\n`);
+    return 0;
+  } finally {
+    await study.close();
+  }
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+function runtimeErrorOf(error: unknown) {
+  return runtimeError(`arqon tell: ${messageOf(error)}`);
+}
