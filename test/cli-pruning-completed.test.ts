@@ -139,6 +139,79 @@ describe("a command whose output arrives only at its exit", () => {
     },
   );
 
+  it("is a completed reading when its final output comes in many buffered writes of whole lines", async () => {
+    // As Python without -u writes into a pipe at exit: one write per ~8 KiB of whole lines, back
+    // to back. Here the first piece is read on its own (the rest follows 10 ms later, far inside
+    // the pause that tells work apart): it ends on a log line that looks final, and the pieces
+    // that follow must not end the exit window.
+    const script = [
+      "const fs = require('fs');",
+      `let out = ${reportLines(5, "1")};`,
+      "for (let i = 0; i < 20000; i++) out += 'log ' + i + ' loss 0.5\\n';",
+      "out += 'RESULT=0.25\\n';",
+      "const pieces = []; for (let at = 0; at < out.length; ) { const end = out.lastIndexOf('\\n', at + 8192); pieces.push(out.slice(at, end + 1)); at = end + 1; }",
+      "fs.writeSync(1, pieces[0]); setTimeout(() => { for (const piece of pieces.slice(1)) fs.writeSync(1, piece); }, 10);",
+    ].join(" ");
+    const stop = new AbortController();
+    const seen: string[] = [];
+    const reading = await runObjectiveCommand({
+      command: [process.execPath, "-e", script],
+      cwd: process.cwd(),
+      env: process.env,
+      onStderr: () => {},
+      onLine: (line) => {
+        seen.push(line);
+        if (seen.length === 2) stop.abort();
+      },
+      stopSignal: stop.signal,
+      exitWindowMs: 60_000,
+      quietMs: 5_000,
+    });
+    expect(reading).toEqual({ ok: true, value: 0.25 });
+    expect(seen).toHaveLength(5 + 20000 + 1);
+  });
+
+  it("waits for the rest of a line that a read cut in two, and completes", async () => {
+    // The stop lands on a read that ends mid-line; the line's end and the exit follow.
+    const script =
+      `process.stdout.write(${reportLines(2, "1")} + 'RESULT=0.'); ` +
+      "setTimeout(() => process.stdout.write('25\\n'), 30);";
+    const stop = new AbortController();
+    const reading = await runObjectiveCommand({
+      command: [process.execPath, "-e", script],
+      cwd: process.cwd(),
+      env: process.env,
+      onStderr: () => {},
+      onLine: (line) => {
+        if (line === '{"step":2,"value":1}') stop.abort();
+      },
+      stopSignal: stop.signal,
+      exitWindowMs: 60_000,
+      quietMs: 5_000,
+    });
+    expect(reading).toEqual({ ok: true, value: 0.25 });
+  });
+
+  it("is stopped at once when the stop came before any output", async () => {
+    // A line every 20 ms and a value after 2 s: stopped before it printed anything.
+    const script =
+      "let s = 0; const t = setInterval(() => { s++; console.log('tick ' + s); " +
+      "if (s === 100) { clearInterval(t); console.log('0.25'); } }, 20);";
+    const stop = new AbortController();
+    stop.abort();
+    const reading = await runObjectiveCommand({
+      command: [process.execPath, "-e", script],
+      cwd: process.cwd(),
+      env: process.env,
+      onStderr: () => {},
+      stopSignal: stop.signal,
+      exitWindowMs: 60_000,
+      quietMs: 60_000,
+    });
+    // Waiting for a pause, it would have seen the command finish with its value.
+    expect(reading).toEqual({ ok: false, reason: "stopped early", stopped: true });
+  });
+
   it("is stopped once it prints again after a pause: what ended in a number was a log line", async () => {
     // Each step prints its report and a log line ending in a number in one write, then works
     // 300 ms; it would finish on its own with a value after 20 steps, well inside the exit window.

@@ -27,7 +27,8 @@ export interface CommandRun {
    * `stopGraceMs` have passed. A stop that lands in a piece of a longer output (a full read, or
    * one ending mid-line) first waits for it to pause for `quietMs`. A command whose output then
    * ends in a value (not a report) gets the rest of `exitWindowMs`, counted from the stop, to
-   * exit on its own, unless it prints again (what ended in a number was a log line). The reading is
+   * exit on its own, unless it prints again after a pause of `quietMs` (what ended in a number was
+   * a log line; more output at once is more of the same write). The reading is
    * then a failure marked `stopped`, unless the command exits on its own before the SIGTERM, with
    * 0 and a value: it had finished (its output was only read late), so the reading is that value
    * and the lines held back since the stop go to `onLine` first. Once the SIGTERM is sent, the
@@ -42,8 +43,9 @@ export interface CommandRun {
    */
   readonly exitWindowMs?: number | undefined;
   /**
-   * How long the output must pause to end a final output read in several pieces (default 50 ms):
-   * a stop that lands in one waits for that pause before deciding.
+   * The pause that tells a command at work from a final output read in several pieces, whose
+   * pieces come at once (default 100 ms): a stop that lands in one waits for it before deciding,
+   * and output after it ends the exit window.
    */
   readonly quietMs?: number | undefined;
 }
@@ -55,9 +57,10 @@ export const STOP_GRACE_MS = 5000;
 export const EXIT_WINDOW_MS = 1000;
 
 /**
- * Default pause that ends a final output read in several pieces: they reach arqon back to back.
+ * Default pause that tells a command at work (it pauses for its steps) from a final output read
+ * in several pieces, which reach arqon back to back.
  */
-export const QUIET_MS = 50;
+export const QUIET_MS = 100;
 
 /** The most a read of a pipe takes at once (libuv's read buffer): a read this long left more. */
 const FULL_READ_BYTES = 64 * 1024;
@@ -119,11 +122,13 @@ export function runObjectiveCommand(run: CommandRun): Promise<ObjectiveReading> 
     };
     // Whether the last read filled the read buffer: then more of one write is waiting in the pipe.
     let lastReadFull = false;
+    /** When the output before the one being read arrived: a piece of the same write comes at once. */
+    let previousOutputAt = Number.NEGATIVE_INFINITY;
     const quietMs = run.quietMs ?? QUIET_MS;
     const exitWindowMs = run.exitWindowMs ?? EXIT_WINDOW_MS;
     let stoppedAt = 0;
     let quietTimer: NodeJS.Timeout | undefined;
-    /** Set once the output, read to its end, ends in a value: the command is given time to exit. */
+    /** Set once the output read so far ends in a value: the command is given time to exit. */
     let awaitingExit = false;
     const waitForQuiet = () => {
       clearTimeout(quietTimer);
@@ -143,20 +148,25 @@ export function runObjectiveCommand(run: CommandRun): Promise<ObjectiveReading> 
     };
     const stop = () => {
       stoppedAt = performance.now();
-      // A full read, or one ending mid-line, may be one piece of a final output written at exit
-      // (read in several pieces): the decision waits for the output to pause. Whole lines that
-      // emptied the pipe are what the command has printed so far.
-      if (lastReadFull || !stdout.endsWith("\n")) waitForQuiet();
+      // A full read, or one ending mid-line, is a piece of a longer write (a final output read in
+      // several pieces): the decision waits for the output to pause. Whole lines that emptied the
+      // pipe, or nothing yet, are what the command has printed so far.
+      if (lastReadFull || (stdout !== "" && !stdout.endsWith("\n"))) waitForQuiet();
       else decide();
     };
-    /** Output after a stop: more of one write, or, once read to its end, a command still at work. */
-    const outputAfterStop = () => {
+    /** Output after a stop: more of one write, or, after a pause, a command still at work. */
+    const outputAfterStop = (at: number) => {
       if (killSent) return;
-      // Printing again once what ended in a number was read to its end (it was a log line, "epoch
-      // 3 loss 0.52"), or printing without a pause for the whole window: not a final output.
-      if (awaitingExit || performance.now() - stoppedAt >= exitWindowMs) {
-        clearTimeout(quietTimer);
+      if (awaitingExit) {
+        // Printing again after a pause: what ended in a number was a log line ("epoch 3 loss
+        // 0.52"), and the command is at work. Output that follows at once is more of the same
+        // write (a buffered final output comes in pieces: Python's of 8 KiB, each whole lines).
+        if (at - previousOutputAt < quietMs) return;
         clearTimeout(exitTimer);
+        terminate();
+      } else if (at - stoppedAt >= exitWindowMs) {
+        // Printing without a pause for the whole window: not a final output being read.
+        clearTimeout(quietTimer);
         terminate();
       } else waitForQuiet();
     };
@@ -175,6 +185,7 @@ export function runObjectiveCommand(run: CommandRun): Promise<ObjectiveReading> 
     child.stdout.on("data", (bytes: Buffer) => {
       // Output that arrives after the stop (not the chunk whose report brought the stop about).
       const afterStop = stopped();
+      const at = performance.now();
       lastReadFull = bytes.length >= FULL_READ_BYTES;
       stdout += decoder.write(bytes);
       if (run.onLine !== undefined) {
@@ -189,7 +200,8 @@ export function runObjectiveCommand(run: CommandRun): Promise<ObjectiveReading> 
           }
         }
       }
-      if (afterStop) outputAfterStop();
+      if (afterStop) outputAfterStop(at);
+      previousOutputAt = at;
       if (stdout.length > 2 * STDOUT_TAIL_CHARS) {
         const dropped = stdout.length - STDOUT_TAIL_CHARS;
         stdout = stdout.slice(dropped);
