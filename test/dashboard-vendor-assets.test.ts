@@ -1,3 +1,10 @@
+import { spawnSync } from "node:child_process";
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { build } from "esbuild";
 import { describe, expect, it, vi } from "vitest";
 import { vendorAssets } from "../src/dashboard/vendor-assets.js";
 
@@ -18,5 +25,41 @@ describe("the dashboard's chart files", () => {
     await expect(fresh(missing)).rejects.toThrow(
       /cannot find the `uplot` package.*Cannot find module 'uplot\/package\.json'.*mark it external/,
     );
+  });
+});
+
+describe("the chart files in an app bundled into one CommonJS file", () => {
+  it("are found in node_modules/uplot of the directory it runs from, and named when missing", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "arqon-bundle-"));
+    try {
+      const entry = join(dir, "app.ts");
+      const source = fileURLToPath(new URL("../src/dashboard/vendor-assets.ts", import.meta.url));
+      writeFileSync(
+        entry,
+        `import { vendorAssets } from ${JSON.stringify(source)};\n` +
+          "vendorAssets().then((a) => console.log('served', Object.keys(a).length), (e) => console.log(e.message));\n",
+      );
+      await build({
+        entryPoints: [entry],
+        bundle: true,
+        platform: "node",
+        format: "cjs",
+        outfile: join(dir, "app.cjs"),
+        logLevel: "silent",
+      });
+      const run = () =>
+        spawnSync(process.execPath, ["app.cjs"], { cwd: dir, encoding: "utf8" }).stdout.trim();
+      expect(run()).toMatch(/^the dashboard cannot find the `uplot` package.*mark it external/);
+      cpSync(
+        dirname(createRequire(import.meta.url).resolve("uplot/package.json")),
+        join(dir, "node_modules", "uplot"),
+        {
+          recursive: true,
+        },
+      );
+      expect(run()).toBe("served 2");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -1,6 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { errorMessage } from "../errors.js";
 import type { Asset } from "./http-basics.js";
 
@@ -13,11 +14,20 @@ const UPLOT_FILES = {
 let loaded: Promise<Record<string, Asset>> | undefined;
 
 /**
+ * Resolves from this module, or, in an app bundled into CommonJS (where `import.meta.url` is
+ * undefined), from the working directory, so that a `node_modules/uplot` there is found.
+ */
+function resolveHere(specifier: string): string {
+  const from = (import.meta as { url?: string }).url ?? pathToFileURL(join(process.cwd(), "index.js")).href;
+  return createRequire(from).resolve(specifier);
+}
+
+/**
  * The charting library's files, read once from the installed `uplot` package (a dependency), so
  * the page never loads anything from the internet.
  */
 export function vendorAssets(
-  resolve: (specifier: string) => string = createRequire(import.meta.url).resolve,
+  resolve: (specifier: string) => string = resolveHere,
 ): Promise<Record<string, Asset>> {
   loaded ??= (async () => {
     let root: string;
@@ -27,7 +37,7 @@ export function vendorAssets(
       // Found when an app bundled into one file runs without its node_modules.
       throw new Error(
         "the dashboard cannot find the `uplot` package, whose chart files its page loads " +
-          `(${errorMessage(error)}): an app bundled into one file must leave arqon out of the ` +
+          `(${errorMessage(error).split("\n")[0]}): an app bundled into one file must leave arqon out of the ` +
           "bundle (mark it external) or ship node_modules/uplot beside it",
         { cause: error },
       );
