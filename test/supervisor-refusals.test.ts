@@ -57,6 +57,32 @@ describe.each([
   });
 });
 
+describe("a refused command sent from inside another command", () => {
+  it("throws the outer command's own refusal; the inner one, queued, is not thrown", async () => {
+    const clock = new ManualClock();
+    const supervisor = createSupervisor();
+    const nested: boolean[] = [];
+    let down = true;
+    supervisor.spawn("svc", {
+      ...loggedConfig(clock, { now: false }),
+      onCommand: (command) => {
+        // The decision log's hook sends a command of its own, then fails: both are refused.
+        if (command === "rollback") nested.push(supervisor.send("svc", { type: "setBaseline" }));
+        if (down) throw new Error("durable store down");
+      },
+    });
+    expect(() => supervisor.send("svc", { type: "rollback", reason: "outer" })).toThrow(
+      /^send\("svc"\): arqon: rollback not applied: /,
+    );
+    // Queued behind the rollback: it ran, and was refused, after that send had returned.
+    expect(nested).toEqual([true]);
+    expect(supervisor.names()).toEqual(["svc"]);
+    down = false;
+    expect(supervisor.send("svc", { type: "setBaseline" })).toBe(true);
+    await supervisor.close();
+  });
+});
+
 describe("an engine actor of the host's own machine", () => {
   it("reports a refused command to its parent as engine.commandRefused, and keeps running", () => {
     const clock = new ManualClock();

@@ -3,8 +3,9 @@ import { type SchedulerAction, VirtualTimeScheduler } from "rxjs";
 
 // One supervisor, one engine per service, all on one virtual clock: a minute runs in a blink.
 const scheduler = new VirtualTimeScheduler();
-const configOf = (seed: number): EngineConfig => ({
-  seed,
+const seeds: Record<string, number> = { checkout: 1, search: 2, images: 3 };
+const configOf = (name: string): EngineConfig => ({
+  seed: seeds[name]!,
   params: { poolSize: { min: 2, max: 64, init: 16, maxDelta: 4 } },
   window: { digests: 5, ms: 500 },
   scheduler,
@@ -13,7 +14,7 @@ const configOf = (seed: number): EngineConfig => ({
 const supervisor = createSupervisor({
   // A failed engine is closed and gone; a new one starts in `normal`, so carry a halt over.
   onFailure: (name, error, failed) => {
-    const engine = supervisor.spawn(name, configOf(1));
+    const engine = supervisor.spawn(name, configOf(name));
     if (failed.mode === "halted") engine.halt(`restarted after a failure: ${String(error)}`);
   },
 });
@@ -28,7 +29,7 @@ supervisor.onSpawn((name, engine) => {
 
 // Three services whose best pool size differs.
 const best: Record<string, number> = { checkout: 24, search: 40, images: 12 };
-for (const [i, name] of Object.keys(best).entries()) supervisor.spawn(name, configOf(i + 1));
+for (const name of Object.keys(best)) supervisor.spawn(name, configOf(name));
 
 // Each service sends a digest every 20 ms for a minute; "images" is halted half-way.
 scheduler.schedule(function tick(this: SchedulerAction<undefined>) {

@@ -1,7 +1,7 @@
 import type { Subscription } from "rxjs";
 import { type AnyActorRef, type CallbackActorLogic, fromCallback, type NonReducibleUnknown } from "xstate";
 import type { AuditEvent, AuditEventType } from "../audit/events.js";
-import { CommandRefusedError, ConfigError, type ConfigIssue, errorMessage, UsageError } from "../errors.js";
+import { CommandRefusedError, ConfigError, type ConfigIssue, errorMessage } from "../errors.js";
 import { shownValue } from "../shown-value.js";
 import { unknownOptionKeys, unknownOptionsText } from "../unknown-options.js";
 import type { EngineConfig } from "./config.js";
@@ -219,7 +219,7 @@ export function fromEngine<TInput = NonReducibleUnknown>(
         // A command the engine could not record first (its log failed, its audit ring is full)
         // changed nothing: reported, and the engine runs on. Closing it would end a halt that
         // only an acknowledged reset may end, and a restart would come up unhalted.
-        if (isRefusal(error) && engine.failure === undefined) {
+        if (error instanceof CommandRefusedError && engine.failure === undefined) {
           sendBack({
             type: "engine.commandRefused",
             engineId,
@@ -238,14 +238,6 @@ export function fromEngine<TInput = NonReducibleUnknown>(
     if (sendStarted) sendBack({ type: "engine.started", engineId, engine } satisfies EngineNotification);
     return release;
   });
-}
-
-/**
- * Whether a command's throw left the engine as it was: a `CommandRefusedError`, or the
- * `UsageError` of a command its audit sink sent while another was made durable.
- */
-function isRefusal(error: unknown): boolean {
-  return error instanceof CommandRefusedError || error instanceof UsageError;
 }
 
 /** What is wrong with {@link FromEngineOptions} (empty when nothing is). */

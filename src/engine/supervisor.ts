@@ -203,8 +203,11 @@ class SupervisorImpl implements Supervisor {
   private closed = false;
   private rootError: unknown;
   private readonly spawnListeners = new Set<(name: string, engine: Engine) => void>();
-  /** The refusal an engine actor reported last, read by the `send` that caused it. */
-  private refusal: Extract<EngineNotification, { type: "engine.commandRefused" }> | undefined;
+  /**
+   * Refusals engine actors reported, by the command refused, for the `send` that sent it to read
+   * (by command: a send from inside another command is queued, and its refusal comes later).
+   */
+  private readonly refusals = new WeakMap<object, string>();
 
   constructor(options: SupervisorOptions) {
     const issues = unknownOptionKeys(options, SUPERVISOR_OPTIONS).map((key) => ({
@@ -244,7 +247,8 @@ class SupervisorImpl implements Supervisor {
     const root = supervisorRootMachine.provide({
       actions: {
         refused: (_, refusal) => {
-          this.refusal = refusal;
+          const { command } = refusal;
+          if (typeof command === "object" && command !== null) this.refusals.set(command, refusal.reason);
         },
       },
     });
@@ -342,13 +346,15 @@ class SupervisorImpl implements Supervisor {
       if (issue !== undefined) throw new UsageError(`send("${name}"): ${issue}`);
       const running = this.running.get(name);
       if (running === undefined) return false;
-      // The actor runs the command within this call, and reports a refusal to the root at once.
-      this.refusal = undefined;
+      // An idle actor runs the command within this call and reports a refusal to the root at once.
+      // A busy one (a send from inside another of its commands) queues it: its refusal comes
+      // later, and is in the audit log (command.refused), not thrown here.
+      this.refusals.delete(command);
       running.actor.send(command);
-      const refusal = this.takeRefusal();
-      if (refusal !== undefined && refusal.command === command)
-        throw new CommandRefusedError(`send("${name}"): ${refusal.reason}`);
-      return true;
+      const reason = this.refusals.get(command);
+      if (reason === undefined) return true;
+      this.refusals.delete(command);
+      throw new CommandRefusedError(`send("${name}"): ${reason}`);
     }
     // The digest path: one look-up, the engine's own observe (which validates the digest and
     // counts a bad one as rejected), and the failure check the actor would make after it.
@@ -404,13 +410,6 @@ class SupervisorImpl implements Supervisor {
           "the supervisor and its other engines keep running",
       );
     }
-  }
-
-  /** The refusal reported since `send` cleared it, cleared again. */
-  private takeRefusal(): Extract<EngineNotification, { type: "engine.commandRefused" }> | undefined {
-    const refusal = this.refusal;
-    this.refusal = undefined;
-    return refusal;
   }
 
   private forget(running: Running): void {
