@@ -541,15 +541,21 @@ describe("shared study (in one process, several handles)", () => {
       [1, 2].map(() => runSnippet("shared-study.ts", { REDIS_URL: redis.server.url })),
     );
     let evaluated = 0;
+    const bests: string[] = [];
     for (const { stdout, stderr, status } of runs) {
       expect(status, stderr).toBe(0);
       const match = /^this worker evaluated (\d+) trials; study 60\/60$/m.exec(stdout);
       expect(match, stdout).not.toBeNull();
       evaluated += Number(match![1]);
       const best = /^best value ([\d.]+) \(known minimum ([\d.]+)\)$/m.exec(stdout);
-      expect(Math.abs(Number(best![1]) - Number(best![2]))).toBeLessThan(0.01);
+      // Which trials each copy asks, and so the best after 60, depends on how the two processes
+      // interleave (0.037 above the minimum once, on a loaded machine); Branin spans 0.4 to 308.
+      expect(Math.abs(Number(best![1]) - Number(best![2]))).toBeLessThan(0.1);
+      bests.push(best![1]!);
     }
     expect(evaluated).toBe(60);
+    // Every copy reports the study's best, whoever measured it.
+    expect(bests[0]).toBe(bests[1]);
   }, 60_000);
 });
 

@@ -228,16 +228,19 @@ export class TelemetryConsumer {
     const { redis, keys, keyring } = this.options;
     const pipeline = redis.pipeline();
     const touched = new Set<string>();
+    let deadLettered = 0;
     for (const [id, flat] of entries) {
       if (flat === null) continue;
       const fields = fieldsOf(flat);
       if ((deliveries.get(id) ?? 1) > this.maxDeliveries) {
         this.deadLetter(pipeline, id, flat, "too-many-deliveries");
+        deadLettered++;
         continue;
       }
       const batch = decodeBatch(keyring, fields);
       if (!batch.ok) {
         this.deadLetter(pipeline, id, flat, `${batch.reason}: ${batch.detail}`);
+        deadLettered++;
         continue;
       }
       let last = this.watermark.get(batch.replica) ?? 0;
@@ -256,6 +259,8 @@ export class TelemetryConsumer {
     for (const replica of touched) pipeline.hset(keys.seqs, replica, this.watermark.get(replica)!);
     pipeline.xack(keys.digests, COORDINATOR_GROUP, ...entries.map(([id]) => id));
     await pipeline.exec();
+    // Counted once written: a reader of the count finds them in the dead-letter stream.
+    this.counts.deadLetters += deadLettered;
   }
 
   private deadLetter(
@@ -264,7 +269,6 @@ export class TelemetryConsumer {
     flat: string[],
     reason: string,
   ): void {
-    this.counts.deadLetters++;
     pipeline.xadd(
       this.options.keys.deadLetters,
       "MAXLEN",
