@@ -539,6 +539,16 @@ export class ControlSafety {
   }
 
   /**
+   * Whether the digest being observed goes into an evaluation window (set by the engine before
+   * {@link observeInput}). Only those reach the regime detector, whose warm-up and confirmation
+   * count digests: with telemetry far faster than the applies (a digest every 2 ms, an apply at
+   * most every 100 ms), the digests between a window's close and the next apply all measured one
+   * point, so the detector learnt its level at one side of the perturbation and took the next
+   * side for a shift of the environment, hundreds of times a minute, and SPSA never stepped.
+   */
+  measuring = true;
+
+  /**
    * An accepted digest's objective, written to `input[0]` by the caller: the regime detector and
    * the governor's spike check. The time is read from `clock` only if a rule needs it: on a wall
    * clock, every read allocates.
@@ -549,7 +559,7 @@ export class ControlSafety {
     this.nonFiniteRun = 0;
     const generation = live.generation;
     this.finiteGeneration = generation;
-    if (this.regime !== undefined) this.watchRegime(this.regime);
+    if (this.regime !== undefined && this.measuring) this.watchRegime(this.regime);
     // A caused regression was just rolled back: this digest measured the abandoned point.
     if (live.generation !== generation) return;
     const governor = this.governor;

@@ -614,6 +614,7 @@ class EngineImpl implements Engine {
     const live = this.live;
     const generation = live.generation;
     safety.input[0] = objective;
+    safety.measuring = this.windows.collecting;
     safety.observeInput(time);
     // An absent margin is NaN (a present one never is).
     const hasMargin = !Number.isNaN(margin);

@@ -248,6 +248,11 @@ export class WindowCollector {
     this.cancelTimer();
   }
 
+  /** Whether a window is open: a value pushed now is aggregated, not dropped. */
+  get collecting(): boolean {
+    return this.isOpen;
+  }
+
   /** Adds `input[0]` to the open window (counted as dropped when none is open). */
   pushInput(): void {
     if (!this.isOpen) {

@@ -135,7 +135,8 @@ const MEAN_ABS_TO_SIGMA = 1.2533;
  * objective), and a shift of the environment from a regression the tuner caused.
  *
  * @remarks
- * Level μ and scale σ are learnt robustly (median, MAD) over `warmup` digests, then follow the
+ * Level μ and scale σ are learnt robustly (median, MAD) over the last `warmup` digests once they
+ * hold every point kind (centre, plus and minus: the cycle's own spread), then follow the
  * objective slowly (`levelRate`) while it is in control, so slow drift and convergence are not
  * shifts. Each digest adds z = clamp((y − μ)/σ, ±clip) to the two sums S⁺ = max(0, S⁺ + z − k)
  * and S⁻ = max(0, S⁻ − z − k); a sum above the threshold h signals a rise or a fall. The rise's
@@ -157,9 +158,17 @@ export class RegimeDetector {
   /** The options in force, defaults filled in. */
   readonly options: ResolvedRegimeOptions;
 
+  /** The last warm-up values, a ring of `warmup` slots, and the point kind of each. */
   private readonly warm: Float64Array;
+  private readonly warmKinds: Uint8Array;
+  /** How many of the ring's values were measured at each point kind. */
+  private readonly warmKindCounts = new Int32Array(3);
   private readonly scratch: Float64Array;
+  /** Values in the ring (at most `warmSize`), and the slot the next one goes to. */
   private warmCount = 0;
+  private warmNext = 0;
+  /** Whether the level and scale are learnt. */
+  private learnt = false;
   /** `warm.length`, read by every digest: here it costs no visit to the array's own object. */
   private readonly warmSize: number;
   /**
@@ -193,6 +202,7 @@ export class RegimeDetector {
     throwOnIssues("regime detector", regimeDetectorOptionIssues(options));
     this.options = Object.freeze(withDefaults(DEFAULT_REGIME_OPTIONS, options));
     this.warm = new Float64Array(this.options.warmup);
+    this.warmKinds = new Uint8Array(this.options.warmup);
     this.warmSize = this.options.warmup;
     this.scratch = new Float64Array(this.options.warmup);
     this.num[SLACK_SLOT] = this.options.slack;
@@ -203,7 +213,7 @@ export class RegimeDetector {
 
   /** Whether the level is known (warm-up complete). */
   get ready(): boolean {
-    return this.warmCount >= this.warmSize;
+    return this.learnt;
   }
 
   /** The level the objective is compared with (NaN while warming up). */
@@ -262,9 +272,8 @@ export class RegimeDetector {
     // and every later z would be NaN: the detector would never see a shift again. The governor
     // judges such a value; the detector leaves it out.
     if (!withinStatisticRange(y)) return RegimeSignal.Quiet;
-    if (!this.ready) {
-      this.warm[this.warmCount++] = y;
-      if (this.ready) this.learn();
+    if (!this.learnt) {
+      this.warmUp(kind);
       return RegimeSignal.Quiet;
     }
     const clip = n[CLIP_SLOT]!;
@@ -359,9 +368,34 @@ export class RegimeDetector {
     );
   }
 
-  /** Forgets the level and any rise: the next `warmup` digests re-learn it. */
+  /**
+   * Keeps the input in the warm-up ring, and learns once the ring is full and holds every point
+   * kind: a level learnt at one point (a paused cycle, or telemetry so fast that many digests
+   * measure each point) took the other points' own cost for a shift, every time the cycle moved.
+   * The value is read from its slot, not passed: as an argument it could be boxed.
+   */
+  private warmUp(kind: PointKind): void {
+    const y = this.num[INPUT_SLOT]!;
+    const i = this.warmNext;
+    const counts = this.warmKindCounts;
+    if (this.warmCount === this.warmSize) counts[this.warmKinds[i]!]! -= 1;
+    else this.warmCount++;
+    this.warm[i] = y;
+    this.warmKinds[i] = kind;
+    counts[kind]! += 1;
+    this.warmNext = i + 1 === this.warmSize ? 0 : i + 1;
+    if (this.warmCount === this.warmSize && counts[0]! > 0 && counts[1]! > 0 && counts[2]! > 0) {
+      this.learnt = true;
+      this.learn();
+    }
+  }
+
+  /** Forgets the level and any rise: the next `warmup` digests (of every point kind) re-learn it. */
   relearn(): void {
+    this.learnt = false;
     this.warmCount = 0;
+    this.warmNext = 0;
+    this.warmKindCounts.fill(0);
     this.num[UP_SLOT] = 0;
     this.num[DOWN_SLOT] = 0;
     this.riseAge = 0;
