@@ -1,8 +1,9 @@
-import { Effect, Exit, Fiber } from "effect";
+import { Data, Effect, Exit, Fiber, Runtime } from "effect";
 import { describe, expect, it } from "vitest";
 import { ConfigError, UsageError } from "../src/errors.js";
 import { minimize, minimizeEffect } from "../src/solver/minimize.js";
 import { createSolver } from "../src/solver/solver.js";
+import { TrialPruned } from "../src/solver/trial-pruned.js";
 import { branin } from "../src/testing/functions.js";
 
 const bowl = { seed: 3, budget: 30, bounds: { x: { min: -4, max: 4 }, y: { min: -4, max: 4 } } };
@@ -219,5 +220,62 @@ describe("minimize", () => {
     );
     expect(Exit.isInterrupted(exit)).toBe(true);
     expect(solver.pendingTrials().map((t) => t.id)).toEqual([1, 2]);
+  });
+});
+
+describe("minimize with an objective built with Effect", () => {
+  /** Runs an Effect as an objective does when it builds its work with Effect (Runtime.runPromise). */
+  const run = <A, E>(effect: Effect.Effect<A, E>) => Runtime.runPromise(Runtime.defaultRuntime)(effect);
+  class LoadTestError extends Data.TaggedError("LoadTestError")<{ readonly code: number }> {}
+
+  it("takes a TrialPruned failed inside the Effect for a pruned trial", async () => {
+    const result = await minimize(
+      (params, trial) =>
+        run(
+          Effect.gen(function* () {
+            for (let step = 1; step <= 5; step++) {
+              trial.report(step, params.x + 10 / step);
+              if (trial.shouldPrune()) return yield* Effect.fail(new TrialPruned());
+            }
+            return params.x;
+          }),
+        ),
+      {
+        seed: 1,
+        budget: 12,
+        bounds: { x: { min: 0, max: 10 } },
+        pruner: { kind: "median", startupTrials: 2 },
+      },
+    );
+    expect(result.failures).toEqual([]);
+    expect(result.pruned).toBeGreaterThan(0);
+    expect(result.evaluations + result.pruned).toBe(12);
+  });
+
+  it("keeps the objective's own typed error as the failure, not Effect's wrapper", async () => {
+    const result = await minimize(
+      () => run(Effect.fail(new LoadTestError({ code: 503 }))),
+      { seed: 1, budget: 3, bounds: { x: { min: 0, max: 1 } } },
+      { onError: "skip" },
+    );
+    expect(result.failures).toHaveLength(3);
+    expect(result.failures[0]!.error).toBeInstanceOf(LoadTestError);
+    expect((result.failures[0]!.error as LoadTestError).code).toBe(503);
+  });
+});
+
+describe("minimize's options", () => {
+  it("refuses a misspelt option, naming the ones it takes", async () => {
+    const f = ({ x }: { readonly x: number }) => x;
+    const problem = { seed: 1, budget: 2, bounds: { x: { min: 0, max: 1 } } };
+    await expect(minimize(f, problem, { concurency: 4 } as never)).rejects.toThrow(
+      new UsageError('minimize: unknown option "concurency" (known: concurrency, onError, onTrial, signal)'),
+    );
+    const exit = await Effect.runPromiseExit(minimizeEffect(f, problem, { concurency: 4 } as never));
+    expect(exit).toEqual(
+      Exit.fail(
+        new UsageError('minimize: unknown option "concurency" (known: concurrency, onError, onTrial)'),
+      ),
+    );
   });
 });

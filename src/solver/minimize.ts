@@ -3,9 +3,11 @@ import * as Effect from "effect/Effect";
 import * as Exit from "effect/Exit";
 import * as FiberSet from "effect/FiberSet";
 import * as Queue from "effect/Queue";
+import * as Runtime from "effect/Runtime";
 import { ConfigError, errorMessage, UsageError } from "../errors.js";
 import { shownValue } from "../shown-value.js";
 import type { BoundsInput, ParamShape, Params, ParamsOf } from "../space/params.js";
+import { unknownOptionKeys, unknownOptionsText } from "../unknown-options.js";
 import type { SolverConfig } from "./config.js";
 import { type BestPoint, createSolver, type Solver, type Trial } from "./solver.js";
 import { TrialPruned } from "./trial-pruned.js";
@@ -83,6 +85,18 @@ export interface MinimizeResult<N extends ParamShape = string> {
   readonly solver: Solver<N>;
 }
 
+/** The options {@link minimizeEffect} takes (`minimize` takes `signal` too). */
+const MINIMIZE_EFFECT_OPTIONS = ["concurrency", "onError", "onTrial"];
+
+/**
+ * What an objective threw, unwrapped from the `FiberFailure` that Effect's `runPromise` wraps it in:
+ * an Effect-built objective's `TrialPruned` is then a pruned trial, and its typed error is the
+ * failure's `error`, not the wrapper.
+ */
+function ownError(error: unknown): unknown {
+  return Runtime.isFiberFailure(error) ? Cause.squash(error[Runtime.FiberFailureCauseId]) : error;
+}
+
 interface Finished<N extends ParamShape> {
   readonly trial: Trial<N>;
   readonly exit: Exit.Exit<number, unknown>;
@@ -111,6 +125,11 @@ export function minimizeEffect<N extends ParamShape>(
 ): Effect.Effect<MinimizeResult<N>, ConfigError | UsageError> {
   return Effect.scoped(
     Effect.gen(function* () {
+      const unknown = unknownOptionKeys(options, MINIMIZE_EFFECT_OPTIONS);
+      if (unknown.length > 0)
+        return yield* Effect.fail(
+          new UsageError(`minimize: ${unknownOptionsText(unknown, MINIMIZE_EFFECT_OPTIONS)}`),
+        );
       const concurrency = options.concurrency ?? 1;
       if (!(Number.isSafeInteger(concurrency) && concurrency > 0)) {
         return yield* Effect.fail(
@@ -176,7 +195,7 @@ export function minimizeEffect<N extends ParamShape>(
       const record = (done: Finished<N>): void => {
         const { trial, exit } = done;
         let value: number | undefined;
-        const error = Exit.isFailure(exit) ? Cause.squash(exit.cause) : undefined;
+        const error = Exit.isFailure(exit) ? ownError(Cause.squash(exit.cause)) : undefined;
         const wasPruned = error instanceof TrialPruned;
         if (Exit.isSuccess(exit)) {
           value = exit.value;
@@ -254,6 +273,9 @@ export async function minimize<N extends ParamShape>(
   problem: SolverConfig | Solver<N>,
   options: MinimizeOptions<N> = {},
 ): Promise<MinimizeResult<N>> {
+  const known = [...MINIMIZE_EFFECT_OPTIONS, "signal"];
+  const unknown = unknownOptionKeys(options, known);
+  if (unknown.length > 0) throw new UsageError(`minimize: ${unknownOptionsText(unknown, known)}`);
   const { signal, ...rest } = options;
   signal?.throwIfAborted();
   const exit = await Effect.runPromiseExit(
