@@ -1,4 +1,4 @@
-import { asyncScheduler, VirtualTimeScheduler } from "rxjs";
+import { asapScheduler, asyncScheduler, queueScheduler, VirtualTimeScheduler } from "rxjs";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import {
   type EngineConfig,
@@ -200,6 +200,22 @@ describe("engine config: every problem at once, each with its path", () => {
       expect(engineConfigIssues(config)).toEqual([{ path: "", message: "expected a configuration object" }]);
     }
     expect(configError(null).issues).toHaveLength(1);
+  });
+});
+
+describe("engine config: the scheduler", () => {
+  it("refuses queueScheduler, which runs actions inside schedule(): the engine froze in silence", () => {
+    const error = configError({ seed: 1, params: { x: { min: 0, max: 1 } }, scheduler: queueScheduler });
+    expect(error.issues).toEqual([
+      {
+        path: "scheduler",
+        message:
+          "queueScheduler runs each action inside schedule(), and the engine must defer work: use asyncScheduler (the default), asapScheduler or a VirtualTimeScheduler",
+      },
+    ]);
+    // The schedulers that defer are taken.
+    for (const scheduler of [asyncScheduler, asapScheduler, new VirtualTimeScheduler()])
+      void createEngine({ seed: 1, params: { x: { min: 0, max: 1 } }, scheduler }).close();
   });
 });
 

@@ -1,7 +1,7 @@
 import * as Either from "effect/Either";
 import * as ParseResult from "effect/ParseResult";
 import * as Schema from "effect/Schema";
-import { asyncScheduler, type SchedulerLike } from "rxjs";
+import { asyncScheduler, queueScheduler, type SchedulerLike } from "rxjs";
 import type { InspectionEvent } from "xstate";
 import { isTimerMs, timerMsRange } from "../../machines/timer-limit.js";
 import { type AuditEvent, type ControlCommandName, VECTOR_LENGTH_UNIT } from "../audit/events.js";
@@ -371,6 +371,14 @@ export const EngineConfigSchema = Schema.Struct({
           typeof (s as SchedulerLike).now === "function" &&
           typeof (s as SchedulerLike).schedule === "function",
         message("expected an RxJS SchedulerLike (with now() and schedule())"),
+      ),
+      // It runs an action inside schedule(), so the engine's deferred delivery of audit events
+      // never ran: nothing was delivered, the audit ring filled, and the engine froze in silence.
+      Schema.filter(
+        (s) => s !== queueScheduler,
+        message(
+          "queueScheduler runs each action inside schedule(), and the engine must defer work: use asyncScheduler (the default), asapScheduler or a VirtualTimeScheduler",
+        ),
       ),
     ),
     { exact: true },
