@@ -63,21 +63,38 @@ function stateWithOnePending(dir: string): number {
   return pending!.id;
 }
 
+/**
+ * Runs `command` (see {@link runObjectiveCommand}) with a stop that `stopAt` pulls on a line (and
+ * the number of lines so far); returns the reading and the lines handed on.
+ */
+async function runStoppedAt(
+  command: string[],
+  stopAt: (line: string, count: number) => boolean,
+  options: { readonly exitWindowMs?: number; readonly quietMs?: number } = {},
+) {
+  const stop = new AbortController();
+  const seen: string[] = [];
+  const reading = await runObjectiveCommand({
+    command,
+    cwd: process.cwd(),
+    env: process.env,
+    onStderr: () => {},
+    onLine: (line) => {
+      seen.push(line);
+      if (stopAt(line, seen.length)) stop.abort();
+    },
+    stopSignal: stop.signal,
+    ...options,
+  });
+  return { reading, seen };
+}
+
 describe("a command whose output arrives only at its exit", () => {
   it("is a completed reading with every line handed on in order, even after a stop", async () => {
-    const stop = new AbortController();
-    const seen: string[] = [];
-    const reading = await runObjectiveCommand({
-      command: writesAllThenExits(reportLines(5, "1"), `"RESULT=0.25"`),
-      cwd: process.cwd(),
-      env: process.env,
-      onStderr: () => {},
-      onLine: (line) => {
-        seen.push(line);
-        if (seen.length === 2) stop.abort();
-      },
-      stopSignal: stop.signal,
-    });
+    const { reading, seen } = await runStoppedAt(
+      writesAllThenExits(reportLines(5, "1"), `"RESULT=0.25"`),
+      (_line, count) => count === 2,
+    );
     expect(reading).toEqual({ ok: true, value: 0.25 });
     expect(seen).toEqual([
       ...Array.from({ length: 5 }, (_, i) => JSON.stringify({ step: i + 1, value: 1 })),
@@ -113,26 +130,12 @@ describe("a command whose output arrives only at its exit", () => {
       // it exits: several pipe reads. With 64 KiB reads, lines of 59 bytes end the first read on a
       // line that looks final, and lines of 30 bytes end it mid-line.
       const logs = `Array.from({ length: 4200 }, (_, i) => ('log ' + i + ' loss ').padEnd(${lineBytes - 4}, '.') + '0.5\\n').join('')`;
-      const stop = new AbortController();
-      const seen: string[] = [];
-      const reading = await runObjectiveCommand({
-        command: [
-          process.execPath,
-          "-e",
-          `process.stdout.write(${reportLines(5, "1")} + ${logs} + 'RESULT=0.25\\n')`,
-        ],
-        cwd: process.cwd(),
-        env: process.env,
-        onStderr: () => {},
-        onLine: (line) => {
-          seen.push(line);
-          if (seen.length === 2) stop.abort();
-        },
-        stopSignal: stop.signal,
-        exitWindowMs: 60_000,
-        // Long, so that a loaded machine's pause between two reads of one write cannot outlast it.
-        quietMs: 5_000,
-      });
+      // Long, so that a loaded machine's pause between two reads of one write cannot outlast it.
+      const { reading, seen } = await runStoppedAt(
+        [process.execPath, "-e", `process.stdout.write(${reportLines(5, "1")} + ${logs} + 'RESULT=0.25\\n')`],
+        (_line, count) => count === 2,
+        { exitWindowMs: 60_000, quietMs: 5_000 },
+      );
       expect(reading).toEqual({ ok: true, value: 0.25 });
       expect(seen).toHaveLength(5 + 4200 + 1);
       expect(seen[5]?.length).toBe(lineBytes - 1);
@@ -152,21 +155,11 @@ describe("a command whose output arrives only at its exit", () => {
       "const pieces = []; for (let at = 0; at < out.length; ) { const end = out.lastIndexOf('\\n', at + 8192); pieces.push(out.slice(at, end + 1)); at = end + 1; }",
       "fs.writeSync(1, pieces[0]); setTimeout(() => { for (const piece of pieces.slice(1)) fs.writeSync(1, piece); }, 10);",
     ].join(" ");
-    const stop = new AbortController();
-    const seen: string[] = [];
-    const reading = await runObjectiveCommand({
-      command: [process.execPath, "-e", script],
-      cwd: process.cwd(),
-      env: process.env,
-      onStderr: () => {},
-      onLine: (line) => {
-        seen.push(line);
-        if (seen.length === 2) stop.abort();
-      },
-      stopSignal: stop.signal,
-      exitWindowMs: 60_000,
-      quietMs: 5_000,
-    });
+    const { reading, seen } = await runStoppedAt(
+      [process.execPath, "-e", script],
+      (_line, count) => count === 2,
+      { exitWindowMs: 60_000, quietMs: 5_000 },
+    );
     expect(reading).toEqual({ ok: true, value: 0.25 });
     expect(seen).toHaveLength(5 + 20000 + 1);
   });
@@ -216,43 +209,25 @@ describe("a command whose output arrives only at its exit", () => {
     // Each step prints its report and a log line ending in a number in one write, then works
     // 300 ms; it would finish on its own with a value after 20 steps, well inside the exit window.
     const steps = `let s = 0; const tick = () => { s++; process.stdout.write(JSON.stringify({ step: s, value: 1 }) + '\\nepoch ' + s + ' loss 0.5\\n'); if (s < 20) setTimeout(tick, 300); else console.log('0.25'); }; tick();`;
-    const stop = new AbortController();
-    const seen: string[] = [];
-    const reading = await runObjectiveCommand({
-      command: [process.execPath, "-e", steps],
-      cwd: process.cwd(),
-      env: process.env,
-      onStderr: () => {},
-      onLine: (line) => {
-        seen.push(line);
-        if (line === '{"step":2,"value":1}') stop.abort();
-      },
-      stopSignal: stop.signal,
-      exitWindowMs: 60_000,
-    });
+    const { reading, seen } = await runStoppedAt(
+      [process.execPath, "-e", steps],
+      (line) => line === '{"step":2,"value":1}',
+      { exitWindowMs: 60_000 },
+    );
     expect(reading).toEqual({ ok: false, reason: "stopped early", stopped: true });
     expect(seen).toEqual(['{"step":1,"value":1}', "epoch 1 loss 0.5", '{"step":2,"value":1}']);
   });
 
   it("is stopped after that time when it does not exit", async () => {
-    const stop = new AbortController();
-    const seen: string[] = [];
-    const reading = await runObjectiveCommand({
-      command: [
+    const { reading, seen } = await runStoppedAt(
+      [
         process.execPath,
         "-e",
         `process.stdout.write(${reportLines(5, "1")} + 'epoch 5 loss 0.25\\n'); setInterval(() => {}, 1000);`,
       ],
-      cwd: process.cwd(),
-      env: process.env,
-      onStderr: () => {},
-      onLine: (line) => {
-        seen.push(line);
-        if (seen.length === 2) stop.abort();
-      },
-      stopSignal: stop.signal,
-      exitWindowMs: 20,
-    });
+      (_line, count) => count === 2,
+      { exitWindowMs: 20 },
+    );
     expect(reading).toEqual({ ok: false, reason: "stopped early", stopped: true });
     expect(seen).toHaveLength(2);
   });
@@ -352,19 +327,10 @@ function exitsZeroOnSigterm(reports: string, onTerm = ""): string[] {
 
 describe("a command that exits 0 on the stop's SIGTERM", () => {
   it("is a stopped reading, not its last report's partial value", async () => {
-    const stop = new AbortController();
-    const seen: string[] = [];
-    const reading = await runObjectiveCommand({
-      command: exitsZeroOnSigterm(reportLines(5, "0.1 * (i + 1)")),
-      cwd: process.cwd(),
-      env: process.env,
-      onStderr: () => {},
-      onLine: (line) => {
-        seen.push(line);
-        if (seen.length === 2) stop.abort();
-      },
-      stopSignal: stop.signal,
-    });
+    const { reading, seen } = await runStoppedAt(
+      exitsZeroOnSigterm(reportLines(5, "0.1 * (i + 1)")),
+      (_line, count) => count === 2,
+    );
     expect(reading).toEqual({ ok: false, reason: "stopped early", stopped: true });
     expect(seen).toHaveLength(2);
   });
