@@ -5,6 +5,7 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { stuckMessage } from "../src/cli/solve-shared.js";
 import { openSharedStudy, runSharedStudy, type SharedStudy } from "../src/study/index.js";
 import { lines, removeTempDirs, runArqonInProcess, tempDir, writeJson } from "./support/cli-run.js";
 import { type RedisServer, startRedis } from "./support/redis-server.js";
@@ -71,7 +72,7 @@ describe("a worker died holding the trial a Nelder–Mead study waits for", () =
     expect(status).toBe(1);
     expect(JSON.parse(stdout)).toMatchObject({ stopped: true, interrupted: false, pending: 1 });
     const results = `[{"id":${held},"failed":"worker died"}]`;
-    const tell = `arqon tell --storage ${server.url} --study nm-cli --config c.json`;
+    const tell = `arqon tell --storage=${server.url} --study=nm-cli --config=c.json`;
     expect(lines(stderr).at(-1)).toBe(
       `arqon solve: study nm-cli can propose no trial until trial ${held} is told, and nothing ` +
         "moved for 0.3 s (did the worker holding it die?); mark it failed with " +
@@ -96,5 +97,25 @@ describe("a worker died holding the trial a Nelder–Mead study waits for", () =
       await expect(runSharedStudy(study, () => 0, { stallMs })).rejects.toThrow(
         `stallMs: must be a number ≥ 0, or Infinity never to stop (the default), got ${stallMs}`,
       );
+  });
+});
+
+describe("the command the stall message gives", () => {
+  const options = {
+    study: "-cache",
+    configPath: "my config.json",
+    concurrency: 1,
+    onError: "stop",
+    quiet: false,
+    stallMs: 300,
+  } as const;
+
+  it("keeps the password out and says where it goes, and quotes what the shell would split", () => {
+    const message = stuckMessage("-cache", [3, 4], { ...options, storage: "redis://ops:s3cret@db:6379" });
+    expect(message).not.toContain("s3cret");
+    expect(message).toContain(
+      `echo '[{"id":3,"failed":"worker died"},{"id":4,"failed":"worker died"}]' | arqon tell ` +
+        "'--storage=redis://ops:<password>@db:6379' --study=-cache '--config=my config.json'",
+    );
   });
 });

@@ -410,16 +410,17 @@ function messageOf(error: unknown): string {
 }
 
 /** Why a worker stopped asking while the study waits for `stuck`, and how to go on. */
-function stuckMessage(study: string, stuck: readonly number[], options: SharedSolveOptions): string {
+export function stuckMessage(study: string, stuck: readonly number[], options: SharedSolveOptions): string {
   const one = stuck.length === 1;
   const results = JSON.stringify(stuck.map((id) => ({ id, failed: "worker died" })));
+  // `--flag=value`: a value that starts with a dash is refused as a separate word. The password is
+  // not printed: where it was, the command says where to put it.
+  const storage = withoutPassword(options.storage).replaceAll("***", "<password>");
   const tell = [
-    "arqon tell --storage",
-    shellWord(withoutPassword(options.storage)),
-    "--study",
-    shellWord(study),
-    "--config",
-    shellWord(options.configPath ?? "<config.json>"),
+    "arqon tell",
+    shellWord(`--storage=${storage}`),
+    shellWord(`--study=${study}`),
+    shellWord(`--config=${options.configPath ?? "<config.json>"}`),
   ].join(" ");
   return (
     `study ${study} can propose no trial until ${one ? "trial" : "trials"} ${stuck.join(", ")} ` +

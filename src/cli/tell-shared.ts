@@ -66,7 +66,8 @@ export async function tellShared(
         // Another worker told or failed it since the check: what came before stays recorded.
         const done = `told ${told.length} result(s) and marked ${n} failed`;
         throw (error instanceof UsageError ? usageError : runtimeError)(
-          `arqon tell: ${done}, then trial ${id} could not be marked failed: ${messageOf(error)}`,
+          `arqon tell: ${done}, then trial ${id} could not be marked failed: ${messageOf(error)}; ` +
+            "those are recorded: take them out of the results before running this again",
         );
       }
     }
