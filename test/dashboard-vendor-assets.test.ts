@@ -29,7 +29,7 @@ describe("the dashboard's chart files", () => {
 });
 
 describe("the chart files in an app bundled into one CommonJS file", () => {
-  it("are found in node_modules/uplot of the directory it runs from, and named when missing", async () => {
+  it("are found in node_modules/uplot beside the bundle, run from elsewhere, and named when missing", async () => {
     const dir = mkdtempSync(join(tmpdir(), "arqon-bundle-"));
     try {
       const entry = join(dir, "app.ts");
@@ -48,7 +48,10 @@ describe("the chart files in an app bundled into one CommonJS file", () => {
         logLevel: "silent",
       });
       const run = () =>
-        spawnSync(process.execPath, ["app.cjs"], { cwd: dir, encoding: "utf8" }).stdout.trim();
+        spawnSync(process.execPath, [join(dir, "app.cjs")], {
+          cwd: tmpdir(),
+          encoding: "utf8",
+        }).stdout.trim();
       expect(run()).toMatch(/^the dashboard cannot find the `uplot` package.*mark it external/);
       cpSync(
         dirname(createRequire(import.meta.url).resolve("uplot/package.json")),

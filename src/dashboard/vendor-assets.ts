@@ -15,11 +15,21 @@ let loaded: Promise<Record<string, Asset>> | undefined;
 
 /**
  * Resolves from this module, or, in an app bundled into CommonJS (where `import.meta.url` is
- * undefined), from the working directory, so that a `node_modules/uplot` there is found.
+ * undefined), from the script node ran and then the working directory, so that a
+ * `node_modules/uplot` beside the bundle, or where it runs, is found.
  */
 function resolveHere(specifier: string): string {
-  const from = (import.meta as { url?: string }).url ?? pathToFileURL(join(process.cwd(), "index.js")).href;
-  return createRequire(from).resolve(specifier);
+  const here = (import.meta as { url?: string }).url;
+  if (here !== undefined) return createRequire(here).resolve(specifier);
+  const script = process.argv[1];
+  if (script !== undefined) {
+    try {
+      return createRequire(pathToFileURL(script).href).resolve(specifier);
+    } catch {
+      // Not beside the script: the working directory.
+    }
+  }
+  return createRequire(pathToFileURL(join(process.cwd(), "index.js")).href).resolve(specifier);
 }
 
 /**
