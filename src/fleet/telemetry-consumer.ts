@@ -228,19 +228,20 @@ export class TelemetryConsumer {
     const { redis, keys, keyring } = this.options;
     const pipeline = redis.pipeline();
     const touched = new Set<string>();
-    let deadLettered = 0;
+    /** The dead letters' places in the pipeline: each is counted once Redis has taken it. */
+    const deadLetters: number[] = [];
     for (const [id, flat] of entries) {
       if (flat === null) continue;
       const fields = fieldsOf(flat);
       if ((deliveries.get(id) ?? 1) > this.maxDeliveries) {
+        deadLetters.push(pipeline.length);
         this.deadLetter(pipeline, id, flat, "too-many-deliveries");
-        deadLettered++;
         continue;
       }
       const batch = decodeBatch(keyring, fields);
       if (!batch.ok) {
+        deadLetters.push(pipeline.length);
         this.deadLetter(pipeline, id, flat, `${batch.reason}: ${batch.detail}`);
-        deadLettered++;
         continue;
       }
       let last = this.watermark.get(batch.replica) ?? 0;
@@ -258,9 +259,10 @@ export class TelemetryConsumer {
     }
     for (const replica of touched) pipeline.hset(keys.seqs, replica, this.watermark.get(replica)!);
     pipeline.xack(keys.digests, COORDINATOR_GROUP, ...entries.map(([id]) => id));
-    await pipeline.exec();
-    // Counted once written: a reader of the count finds them in the dead-letter stream.
-    this.counts.deadLetters += deadLettered;
+    const results = await pipeline.exec();
+    // Counted once Redis took them (it answers each command of a pipeline on its own), so the
+    // count never runs ahead of the dead-letter stream.
+    for (const at of deadLetters) if (results?.[at]?.[0] === null) this.counts.deadLetters++;
   }
 
   private deadLetter(
