@@ -252,6 +252,22 @@ describe("minimize with an objective built with Effect", () => {
     expect(result.evaluations + result.pruned).toBe(12);
   });
 
+  it("unwraps a TrialPruned from runs nested in runs", async () => {
+    const result = await minimize(
+      () =>
+        run(
+          Effect.tryPromise({
+            try: () => run(Effect.fail(new TrialPruned())),
+            catch: (error) => error,
+          }),
+        ).then(() => 1),
+      { seed: 1, budget: 4, bounds: { x: { min: 0, max: 1 } } },
+      { onError: "skip" },
+    );
+    expect(result.failures).toEqual([]);
+    expect(result.pruned).toBe(4);
+  });
+
   it("keeps the objective's own typed error as the failure, not Effect's wrapper", async () => {
     const result = await minimize(
       () => run(Effect.fail(new LoadTestError({ code: 503 }))),
@@ -270,6 +286,13 @@ describe("minimize's options", () => {
     const problem = { seed: 1, budget: 2, bounds: { x: { min: 0, max: 1 } } };
     await expect(minimize(f, problem, { concurency: 4 } as never)).rejects.toThrow(
       new UsageError('minimize: unknown option "concurency" (known: concurrency, onError, onTrial, signal)'),
+    );
+    // A key set to undefined is absent, as in a config; options that are no object are refused.
+    await expect(minimize(f, problem, { concurency: undefined } as never)).resolves.toMatchObject({
+      evaluations: 2,
+    });
+    await expect(minimize(f, problem, null as never)).rejects.toThrow(
+      new UsageError("minimize: options must be an object, got null"),
     );
     const exit = await Effect.runPromiseExit(minimizeEffect(f, problem, { concurency: 4 } as never));
     expect(exit).toEqual(

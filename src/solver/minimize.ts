@@ -88,13 +88,23 @@ export interface MinimizeResult<N extends ParamShape = string> {
 /** The options {@link minimizeEffect} takes (`minimize` takes `signal` too). */
 const MINIMIZE_EFFECT_OPTIONS = ["concurrency", "onError", "onTrial"];
 
+/** Keys of `options` not in `known`; one set to `undefined` counts as absent, as in a config. */
+function misspelt(options: object, known: readonly string[]): string[] {
+  return unknownOptionKeys(options, known).filter(
+    (key) => (options as Record<string, unknown>)[key] !== undefined,
+  );
+}
+
 /**
  * What an objective threw, unwrapped from the `FiberFailure` that Effect's `runPromise` wraps it in:
  * an Effect-built objective's `TrialPruned` is then a pruned trial, and its typed error is the
  * failure's `error`, not the wrapper.
  */
 function ownError(error: unknown): unknown {
-  return Runtime.isFiberFailure(error) ? Cause.squash(error[Runtime.FiberFailureCauseId]) : error;
+  // Nested runs wrap again: unwrap them all.
+  let own = error;
+  while (Runtime.isFiberFailure(own)) own = Cause.squash(own[Runtime.FiberFailureCauseId]);
+  return own;
 }
 
 interface Finished<N extends ParamShape> {
@@ -125,7 +135,11 @@ export function minimizeEffect<N extends ParamShape>(
 ): Effect.Effect<MinimizeResult<N>, ConfigError | UsageError> {
   return Effect.scoped(
     Effect.gen(function* () {
-      const unknown = unknownOptionKeys(options, MINIMIZE_EFFECT_OPTIONS);
+      if (typeof options !== "object" || options === null)
+        return yield* Effect.fail(
+          new UsageError(`minimize: options must be an object, got ${shownValue(options)}`),
+        );
+      const unknown = misspelt(options, MINIMIZE_EFFECT_OPTIONS);
       if (unknown.length > 0)
         return yield* Effect.fail(
           new UsageError(`minimize: ${unknownOptionsText(unknown, MINIMIZE_EFFECT_OPTIONS)}`),
@@ -273,8 +287,10 @@ export async function minimize<N extends ParamShape>(
   problem: SolverConfig | Solver<N>,
   options: MinimizeOptions<N> = {},
 ): Promise<MinimizeResult<N>> {
+  if (typeof options !== "object" || options === null)
+    throw new UsageError(`minimize: options must be an object, got ${shownValue(options)}`);
   const known = [...MINIMIZE_EFFECT_OPTIONS, "signal"];
-  const unknown = unknownOptionKeys(options, known);
+  const unknown = misspelt(options, known);
   if (unknown.length > 0) throw new UsageError(`minimize: ${unknownOptionsText(unknown, known)}`);
   const { signal, ...rest } = options;
   signal?.throwIfAborted();
