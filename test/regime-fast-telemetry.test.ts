@@ -9,34 +9,25 @@ import { PointKind, RegimeDetector } from "../src/engine/safety/regime-detector.
 import { Prng } from "../src/random/prng.js";
 
 describe("the regime detector's warm-up", () => {
-  it("learns with the point kinds it saw, and again when another kind comes", () => {
+  it("learns only once its last digests hold the centre and both perturbed points", () => {
     const detector = new RegimeDetector({ warmup: 8 });
-    // A paused cycle: the centre only. Its level is learnt, and a shift there is still seen.
-    for (let i = 0; i < 8; i++) detector.observe(1 + 0.001 * (i % 3), PointKind.Centre);
-    expect(detector.ready).toBe(true);
-    expect(detector.referenceLevel).toBeCloseTo(1.001, 3);
-    // The cycle resumes: a perturbed point's own cost is no shift. The level is learnt again,
-    // from the next 8 digests, with every kind.
+    // A paused cycle: the centre only, however long.
+    for (let i = 0; i < 100; i++) detector.observe(1 + 0.001 * (i % 3), PointKind.Centre);
+    expect(detector.ready).toBe(false);
     detector.observe(2, PointKind.Plus);
     expect(detector.ready).toBe(false);
-    expect(detector.riseSum).toBe(0);
-    for (const [y, kind] of [
-      [0.5, PointKind.Minus],
-      [1, PointKind.Centre],
-      [2, PointKind.Plus],
-      [0.5, PointKind.Minus],
-      [1, PointKind.Centre],
-      [2, PointKind.Plus],
-      [0.5, PointKind.Minus],
-    ] as const)
-      detector.observe(y, kind);
+    detector.observe(0.5, PointKind.Minus);
+    // The ring's last 8: six centres, a plus and a minus. Its level is their median.
     expect(detector.ready).toBe(true);
-    expect(detector.referenceLevel).toBe(1);
-    // Every kind is known now: the cycle goes on without learning again.
-    for (let i = 0; i < 30; i++)
-      detector.observe([1, 2, 0.5][i % 3]!, [PointKind.Centre, PointKind.Plus, PointKind.Minus][i % 3]!);
+    expect(detector.referenceLevel).toBeCloseTo(1.001, 3);
+    // A kind that has left the ring no longer counts: the plus side is 8 digests back.
+    detector.relearn();
+    detector.observe(2, PointKind.Plus);
+    for (let i = 0; i < 8; i++) detector.observe(1, PointKind.Centre);
+    detector.observe(0.5, PointKind.Minus);
+    expect(detector.ready).toBe(false);
+    detector.observe(2, PointKind.Plus);
     expect(detector.ready).toBe(true);
-    expect(detector.inControl).toBe(true);
   });
 });
 
@@ -121,49 +112,6 @@ describe("after a pause of the cycle", () => {
     const after = engine.snapshot();
     expect(after.iteration - before.iteration).toBeGreaterThan(100);
     expect(Math.abs(after.values.x - 7)).toBeLessThan(0.2);
-    void engine.close();
-  });
-});
-
-describe("while the cycle is paused", () => {
-  it("still sees a shift of the environment, measured at the centre alone", () => {
-    // An actuator outage from 1 s to 40 s freezes the engine (the centre only); the plant's cost
-    // rises by 5 at 15 s. The detector learnt its level at the centre while frozen.
-    const scheduler = new VirtualTimeScheduler();
-    let failing = false;
-    const engine = createEngine({
-      seed: 1,
-      params: { x: { min: 0, max: 10, init: 5, maxDelta: 2 } },
-      scheduler,
-      onApply: () => {
-        if (failing) throw new Error("actuator down");
-      },
-    });
-    const shifts: [number, string][] = [];
-    engine.events.subscribe((event) => {
-      if (event.type === "regime.shift") shifts.push([event.time, event.verdict]);
-    });
-    scheduler.schedule(() => {
-      failing = true;
-    }, 1000);
-    scheduler.schedule(() => {
-      failing = false;
-    }, 40_000);
-    let k = 0;
-    scheduler.schedule(function tick(this: SchedulerAction<undefined>) {
-      k++;
-      const shift = engine.now() >= 15_000 ? 5 : 0;
-      const objective = (engine.values[0]! - 7) ** 2 + shift + 0.01 * Math.sin(k * 1.7);
-      engine.observe({ objective, generation: engine.generation });
-      this.schedule(undefined, 20);
-    }, 20);
-    scheduler.maxFrames = 30_000;
-    scheduler.flush();
-    engine.flushEvents();
-    expect(engine.mode).toBe("frozen");
-    expect(shifts).toHaveLength(1);
-    expect(shifts[0]![1]).toBe("exogenous");
-    expect(shifts[0]![0]).toBeGreaterThanOrEqual(15_000);
     void engine.close();
   });
 });

@@ -55,9 +55,9 @@
  * - 13 (audit only, no decision changes): a digest both older than `maxAgeMs` and stamped before
  *   the last apply settled is rejected as too-old; under 12 it was settling.
  * - 14: the regime detector sees only digests that go into an evaluation window, and learns its
- *   level again when a digest of a point kind the level was not learnt with comes (the cycle
- *   resumed after a centre-only pause). Under 13 it saw every accepted digest, and with telemetry
- *   far faster than the applies it learnt its level at one point and took the next point's cost
- *   for a shift of the environment, hundreds of times a minute (SPSA never stepped).
+ *   level once its warm-up holds digests of every point kind (centre, plus, minus). Under 13 it saw
+ *   every accepted digest, and with telemetry far faster than the applies it learnt its level at
+ *   one point and took the next point's cost for a shift of the environment, hundreds of times a
+ *   minute (SPSA never stepped). A shift while the cycle is paused is no longer judged.
  */
 export const DECISION_RULES = 14;

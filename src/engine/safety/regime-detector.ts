@@ -135,9 +135,8 @@ const MEAN_ABS_TO_SIGMA = 1.2533;
  * objective), and a shift of the environment from a regression the tuner caused.
  *
  * @remarks
- * Level μ and scale σ are learnt robustly (median, MAD) over `warmup` digests, with the point
- * kinds they held: a digest of another kind learns them again (a level learnt at the centre alone,
- * while the cycle was paused, took the perturbed points' own cost for a shift), then follow the
+ * Level μ and scale σ are learnt robustly (median, MAD) over the last `warmup` digests once they
+ * hold every point kind (centre, plus and minus: the cycle's own spread), then follow the
  * objective slowly (`levelRate`) while it is in control, so slow drift and convergence are not
  * shifts. Each digest adds z = clamp((y − μ)/σ, ±clip) to the two sums S⁺ = max(0, S⁺ + z − k)
  * and S⁻ = max(0, S⁻ − z − k); a sum above the threshold h signals a rise or a fall. The rise's
@@ -168,9 +167,8 @@ export class RegimeDetector {
   /** Values in the ring (at most `warmSize`), and the slot the next one goes to. */
   private warmCount = 0;
   private warmNext = 0;
-  /** Whether the level and scale are learnt, and from which point kinds (bit k: kind k). */
+  /** Whether the level and scale are learnt. */
   private learnt = false;
-  private learntKinds = 0;
   /** `warm.length`, read by every digest: here it costs no visit to the array's own object. */
   private readonly warmSize: number;
   /**
@@ -274,10 +272,7 @@ export class RegimeDetector {
     // and every later z would be NaN: the detector would never see a shift again. The governor
     // judges such a value; the detector leaves it out.
     if (!withinStatisticRange(y)) return RegimeSignal.Quiet;
-    if (!this.learnt || (this.learntKinds & (1 << kind)) === 0) {
-      // A point kind the level was not learnt with (the cycle resumed after a centre-only pause):
-      // its own cost is no shift, so the level is learnt again with it.
-      if (this.learnt) this.relearn();
+    if (!this.learnt) {
       this.warmUp(kind);
       return RegimeSignal.Quiet;
     }
@@ -374,8 +369,9 @@ export class RegimeDetector {
   }
 
   /**
-   * Keeps the input in the warm-up ring, and learns once the ring is full, with the point kinds
-   * the ring holds: a digest of another kind (see {@link observeInput}) starts the warm-up again.
+   * Keeps the input in the warm-up ring, and learns once the ring is full and holds every point
+   * kind: a level learnt at one point (a paused cycle, or telemetry so fast that many digests
+   * measure each point) took the other points' own cost for a shift, every time the cycle moved.
    * The value is read from its slot, not passed: as an argument it could be boxed.
    */
   private warmUp(kind: PointKind): void {
@@ -388,14 +384,13 @@ export class RegimeDetector {
     this.warmKinds[i] = kind;
     counts[kind]! += 1;
     this.warmNext = i + 1 === this.warmSize ? 0 : i + 1;
-    if (this.warmCount === this.warmSize) {
-      this.learntKinds = (counts[0]! > 0 ? 1 : 0) | (counts[1]! > 0 ? 2 : 0) | (counts[2]! > 0 ? 4 : 0);
+    if (this.warmCount === this.warmSize && counts[0]! > 0 && counts[1]! > 0 && counts[2]! > 0) {
       this.learnt = true;
       this.learn();
     }
   }
 
-  /** Forgets the level and any rise: the next `warmup` digests re-learn it. */
+  /** Forgets the level and any rise: the next `warmup` digests (of every point kind) re-learn it. */
   relearn(): void {
     this.learnt = false;
     this.warmCount = 0;
