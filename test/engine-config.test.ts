@@ -203,6 +203,30 @@ describe("engine config: every problem at once, each with its path", () => {
   });
 });
 
+describe("engine config: the regime detector's warm-up", () => {
+  it("must span the centre and both perturbed points of its windows, or it would never learn", () => {
+    const error = configError({
+      seed: 1,
+      params: { x: { min: 0, max: 1 } },
+      window: { digests: 30 },
+      safety: { regime: { warmup: 24 } },
+    });
+    expect(error.issues).toEqual([
+      {
+        path: "safety.regime.warmup",
+        message:
+          "must be at least window.digests + 2 (32) to hold the centre and both perturbed points, or left out (the default spans three windows), got 24",
+      },
+    ]);
+    void createEngine({
+      seed: 1,
+      params: { x: { min: 0, max: 1 } },
+      window: { digests: 30 },
+      safety: { regime: { warmup: 32 } },
+    }).close();
+  });
+});
+
 describe("engine config: the scheduler", () => {
   it("refuses queueScheduler, which runs actions inside schedule(): the engine froze in silence", () => {
     const error = configError({ seed: 1, params: { x: { min: 0, max: 1 } }, scheduler: queueScheduler });

@@ -459,6 +459,7 @@ function checkedIssues(input: object): ConfigIssue[] {
   issues.push(...guardrailIssues(config.guardrails));
   issues.push(...spsaIssues(config.spsa));
   issues.push(...safetyOptionIssues(config.safety));
+  issues.push(...regimeWarmupIssues(config));
   if (config.shared === true && typeof SharedArrayBuffer === "undefined") {
     issues.push({
       path: "shared",
@@ -607,4 +608,25 @@ export function explicitEngineConfig(resolved: ResolvedEngineConfig): EngineConf
       homeostasis: safety.homeostasis === undefined ? false : { ...safety.homeostasis },
     },
   };
+}
+
+/**
+ * A regime detector's warm-up too short to span three windows' points: it learns only once it
+ * holds the centre and both perturbed points, and windows of `window.digests` digests measure one
+ * point each, so a shorter one never learns (and detection is silently off).
+ */
+function regimeWarmupIssues(config: Record<string, unknown>): ConfigIssue[] {
+  const safety = config.safety as { regime?: unknown } | undefined;
+  const regime = safety?.regime as { warmup?: unknown } | undefined;
+  const window = config.window as { digests?: unknown } | undefined;
+  const warmup = regime?.warmup;
+  const digests = window?.digests;
+  if (typeof warmup !== "number" || typeof digests !== "number" || !Number.isFinite(digests)) return [];
+  if (warmup >= digests + 2) return [];
+  return [
+    {
+      path: "safety.regime.warmup",
+      message: `must be at least window.digests + 2 (${digests + 2}) to hold the centre and both perturbed points, or left out (the default spans three windows), got ${warmup}`,
+    },
+  ];
 }
