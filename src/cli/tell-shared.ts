@@ -1,10 +1,10 @@
-import { ResultsRejectedError, UsageError } from "../errors.js";
+import { errorMessage, ResultsRejectedError, UsageError } from "../errors.js";
 import type { Told } from "../solver/solver.js";
 import { runtimeError, usageError } from "./cli-error.js";
 import type { CliIo } from "./io.js";
 import type { FailedEntry } from "./results-input.js";
 import { openStudyForCli, type SharedStudyFlags } from "./shared-study-open.js";
-import { inputNamed } from "./tell.js";
+import { failureProblems, inputNamed } from "./tell.js";
 import { loadValidConfig } from "./validate.js";
 
 /**
@@ -32,18 +32,12 @@ export async function tellShared(
   const study = await openStudyForCli("tell", config, flags);
   try {
     const pending = new Set(study.pendingTrials().map((trial) => trial.id));
-    const toldIds = new Set(told.flatMap((result) => ("id" in result ? [result.id] : [])));
-    const seen = new Set<number>();
-    const problems: string[] = [];
-    for (const { path, id } of failed) {
-      if (!pending.has(id))
-        problems.push(
-          `${path}.id: trial ${id} is not pending in study ${study.name} (never asked, told or failed)`,
-        );
-      else if (toldIds.has(id) || seen.has(id))
-        problems.push(`${path}.id: trial ${id} appears twice in these results`);
-      seen.add(id);
-    }
+    const problems = failureProblems(
+      pending,
+      told,
+      failed,
+      () => `is not pending in study ${study.name} (never asked, told or failed)`,
+    );
     if (problems.length > 0)
       throw usageError(`arqon tell: results refused, nothing was told: ${problems.join("; ")}`);
     if (told.length > 0) {
@@ -54,9 +48,7 @@ export async function tellShared(
           throw usageError(
             `arqon tell: results refused, nothing was told: ${inputNamed(error.issues, toldAt)}`,
           );
-        throw error instanceof UsageError
-          ? usageError(`arqon tell: ${error.message}`)
-          : runtimeErrorOf(error);
+        throw (error instanceof UsageError ? usageError : runtimeError)(`arqon tell: ${errorMessage(error)}`);
       }
     }
     for (const [n, { id, reason }] of failed.entries()) {
@@ -66,7 +58,7 @@ export async function tellShared(
         // Another worker told or failed it since the check: what came before stays recorded.
         const done = `told ${told.length} result(s) and marked ${n} failed`;
         throw (error instanceof UsageError ? usageError : runtimeError)(
-          `arqon tell: ${done}, then trial ${id} could not be marked failed: ${messageOf(error)}; ` +
+          `arqon tell: ${done}, then trial ${id} could not be marked failed: ${errorMessage(error)}; ` +
             "those are recorded: take them out of the results before running this again",
         );
       }
@@ -81,12 +73,4 @@ export async function tellShared(
   } finally {
     await study.close();
   }
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
-function runtimeErrorOf(error: unknown) {
-  return runtimeError(`arqon tell: ${messageOf(error)}`);
 }

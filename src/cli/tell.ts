@@ -75,7 +75,8 @@ export async function tellCommand(argv: readonly string[], io: CliIo): Promise<0
     try {
       const wasClassified = solver.classification !== null;
       // Every failure is checked before anything is recorded: all or nothing, failures included.
-      const refused = failureProblems(solver, results, failed);
+      const pending = new Set(solver.pendingTrials().map((trial) => trial.id));
+      const refused = failureProblems(pending, results, failed, (id) => notPending(solver, id));
       if (refused.length > 0)
         throw usageError(`arqon tell: results refused, nothing was told: ${refused.join("; ")}`);
       try {
@@ -114,15 +115,20 @@ async function readResults(io: CliIo, resultsPath: string | undefined): Promise<
 
 /**
  * Why the failed trials of a batch cannot all be marked failed (each must be pending, once, and
- * not also told in the batch), one problem per entry; empty when they can.
+ * not also told in the batch), one problem per entry; empty when they can. `notPending` says why
+ * a trial that is not pending cannot fail.
  */
-function failureProblems(solver: Solver, told: readonly Told[], failed: readonly FailedEntry[]): string[] {
-  const pending = new Set(solver.pendingTrials().map((trial) => trial.id));
+export function failureProblems(
+  pending: ReadonlySet<number>,
+  told: readonly Told[],
+  failed: readonly FailedEntry[],
+  notPending: (id: number) => string,
+): string[] {
   const toldIds = new Set(told.flatMap((result) => ("id" in result ? [result.id] : [])));
   const seen = new Set<number>();
   const problems: string[] = [];
   for (const { path, id } of failed) {
-    if (!pending.has(id)) problems.push(`${path}.id: trial ${id} ${notPending(solver, id)}`);
+    if (!pending.has(id)) problems.push(`${path}.id: trial ${id} ${notPending(id)}`);
     else if (toldIds.has(id) || seen.has(id))
       problems.push(`${path}.id: trial ${id} appears twice in these results`);
     seen.add(id);
