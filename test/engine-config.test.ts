@@ -1,4 +1,11 @@
-import { asapScheduler, asyncScheduler, queueScheduler, VirtualTimeScheduler } from "rxjs";
+import {
+  asapScheduler,
+  asyncScheduler,
+  queueScheduler,
+  type SchedulerLike,
+  Subscription,
+  VirtualTimeScheduler,
+} from "rxjs";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import {
   type EngineConfig,
@@ -229,14 +236,25 @@ describe("engine config: the regime detector's warm-up", () => {
 
 describe("engine config: the scheduler", () => {
   it("refuses queueScheduler, which runs actions inside schedule(): the engine froze in silence", () => {
-    const error = configError({ seed: 1, params: { x: { min: 0, max: 1 } }, scheduler: queueScheduler });
-    expect(error.issues).toEqual([
-      {
-        path: "scheduler",
-        message:
-          "queueScheduler runs each action inside schedule(), and the engine must defer work: use asyncScheduler (the default), asapScheduler or a VirtualTimeScheduler",
+    // Any scheduler that runs a due action at once, not only rxjs's own instance: a copy of it
+    // (as a second copy of rxjs would give) and a hand-written one.
+    const handWritten: SchedulerLike = {
+      now: () => 0,
+      schedule(work, _delay, state) {
+        work.call(new Subscription() as never, state);
+        return new Subscription();
       },
-    ]);
+    };
+    for (const scheduler of [queueScheduler, Object.create(queueScheduler), handWritten]) {
+      const error = configError({ seed: 1, params: { x: { min: 0, max: 1 } }, scheduler });
+      expect(error.issues).toEqual([
+        {
+          path: "scheduler",
+          message:
+            "runs each action inside schedule(), as queueScheduler does, and the engine must defer work: use asyncScheduler (the default), asapScheduler or a VirtualTimeScheduler",
+        },
+      ]);
+    }
     // The schedulers that defer are taken.
     for (const scheduler of [asyncScheduler, asapScheduler, new VirtualTimeScheduler()])
       void createEngine({ seed: 1, params: { x: { min: 0, max: 1 } }, scheduler }).close();

@@ -375,9 +375,9 @@ export const EngineConfigSchema = Schema.Struct({
       // It runs an action inside schedule(), so the engine's deferred delivery of audit events
       // never ran: nothing was delivered, the audit ring filled, and the engine froze in silence.
       Schema.filter(
-        (s) => s !== queueScheduler,
+        (s) => s !== queueScheduler && !runsActionsAtOnce(s as SchedulerLike),
         message(
-          "queueScheduler runs each action inside schedule(), and the engine must defer work: use asyncScheduler (the default), asapScheduler or a VirtualTimeScheduler",
+          "runs each action inside schedule(), as queueScheduler does, and the engine must defer work: use asyncScheduler (the default), asapScheduler or a VirtualTimeScheduler",
         ),
       ),
     ),
@@ -386,6 +386,25 @@ export const EngineConfigSchema = Schema.Struct({
 });
 
 const decode = Schema.decodeUnknownEither(EngineConfigSchema);
+
+/**
+ * Whether a scheduler runs an action due now inside `schedule()`, as queueScheduler does: the
+ * identity check alone misses another instance of its class, or one from a second copy of rxjs.
+ * The probe is a no-op, cancelled at once if the scheduler deferred it.
+ */
+function runsActionsAtOnce(scheduler: SchedulerLike): boolean {
+  let ran = false;
+  try {
+    scheduler
+      .schedule(() => {
+        ran = true;
+      })
+      .unsubscribe();
+  } catch {
+    // A scheduler that cannot schedule is refused at its first use, with its own error.
+  }
+  return ran;
+}
 
 /**
  * Most parameters one engine tunes: an audit record stores its vector's length beside the record
