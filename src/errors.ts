@@ -14,9 +14,11 @@ export class ConfigError extends Error {
   readonly _tag = "ConfigError";
   readonly issues: readonly ConfigIssue[];
 
-  constructor(issues: readonly ConfigIssue[]) {
+  /** `subject` names what was configured when the caller handles several (`engine "web"`). */
+  constructor(issues: readonly ConfigIssue[], subject?: string) {
     super(
-      `Invalid configuration (${issues.length} problem${issues.length === 1 ? "" : "s"}):\n` +
+      `Invalid configuration${subject === undefined ? "" : ` of ${subject}`} ` +
+        `(${issues.length} problem${issues.length === 1 ? "" : "s"}):\n` +
         issues.map((i) => `  - ${i.path === "" ? "(root)" : i.path}: ${i.message}`).join("\n"),
     );
     this.issues = issues;

@@ -84,12 +84,21 @@ describe("createSupervisor", () => {
     const clock = new ManualClock();
     const supervisor = createSupervisor();
     supervisor.spawn("a", config(clock, 1));
-    expect(() => supervisor.spawn("bad", { ...config(clock, 2), params: { x: { min: 1, max: 0 } } })).toThrow(
-      ConfigError,
+    let thrown: unknown;
+    try {
+      supervisor.spawn("bad", { ...config(clock, 2), params: { x: { min: 1, max: 0 } } });
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toBeInstanceOf(ConfigError);
+    // Named: one program spawns many engines, and the message must say whose config it was.
+    expect((thrown as ConfigError).message).toMatch(
+      /^Invalid configuration of engine "bad" \(1 problem\):\n {2}- params\.x/,
     );
+    expect((thrown as ConfigError).issues).toEqual([{ path: "params.x.max", message: expect.any(String) }]);
     supervisor.spawn("c", config(clock, 3));
     expect(supervisor.names()).toEqual(["a", "c"]);
-    expect(supervisor.failure("bad")).toBeInstanceOf(ConfigError);
+    expect(supervisor.failure("bad")).toBe(thrown);
     feedAll(supervisor, clock, 12);
     expect(supervisor.get("a")!.generation).toBeGreaterThan(0);
     expect(supervisor.get("c")!.generation).toBeGreaterThan(0);

@@ -278,7 +278,10 @@ class SupervisorImpl implements Supervisor {
     const engine = engineOf(actor);
     if (engine === undefined || snapshot.status !== "active") {
       // The actor failed while starting (a bad config) and stopped itself: keep nothing.
-      const error = snapshot.error ?? new Error(`spawn("${name}"): the engine actor did not start`);
+      const failure = snapshot.error ?? new Error(`spawn("${name}"): the engine actor did not start`);
+      // Named, since one supervisor spawns many: "Invalid configuration of engine "web" …".
+      const error =
+        failure instanceof ConfigError ? new ConfigError(failure.issues, `engine "${name}"`) : failure;
       this.failures.set(name, error);
       throw error instanceof Error ? error : new Error(String(error));
     }
