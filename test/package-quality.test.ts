@@ -273,6 +273,26 @@ describe("imports through the package name (unpacked tarball)", () => {
     ).toBe(0);
   }, 60_000);
 
+  it("CommonJS code can require() every entry point (Node ≥ 20.19 loads ES modules so), as the README says", () => {
+    const entries = EXPECTED_EXPORTS.filter((k) => k !== "./package.json" && k !== "./react").map((k) =>
+      k === "." ? pkg.name : `${pkg.name}/${k.slice(2)}`,
+    );
+    const result = runInConsumer(
+      [
+        "import { createRequire } from 'node:module';",
+        "const require = createRequire(import.meta.url);",
+        "const loaded = {};",
+        ...entries.map(
+          (e) => `loaded[${JSON.stringify(e)}] = Object.keys(require(${JSON.stringify(e)})).length;`,
+        ),
+        "process.stdout.write(JSON.stringify(loaded));",
+      ].join("\n"),
+    );
+    expect(result.status, result.stderr).toBe(0);
+    const loaded = JSON.parse(result.stdout) as Record<string, number>;
+    for (const entry of entries) expect(loaded[entry], entry).toBeGreaterThan(0);
+  }, 60_000);
+
   it("the React entry resolves to a file in the package", () => {
     // Resolved, not imported: the hooks need React at run time, which is an optional peer.
     const result = runInConsumer("process.stdout.write(import.meta.resolve('arqon/react'));");
