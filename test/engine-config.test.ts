@@ -241,7 +241,7 @@ describe("engine config: the scheduler", () => {
     const handWritten: SchedulerLike = {
       now: () => 0,
       schedule(work, _delay, state) {
-        work.call(new Subscription() as never, state);
+        (work as (this: unknown, state: unknown) => void).call(new Subscription(), state);
         return new Subscription();
       },
     };
