@@ -77,6 +77,8 @@ export {
   solverConfigIssues,
 } from "./solver/config.js";
 export {
+  type EffectFailure,
+  type EffectObjective,
   type MinimizeOptions,
   type MinimizeResult,
   minimize,

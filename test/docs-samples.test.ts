@@ -119,6 +119,15 @@ describe("docs samples", () => {
     expect(p99).toBeLessThan(41);
   });
 
+  it("minimize-effect.ts runs an Effect objective with its service, records its typed failures, and the page shows its output", () => {
+    const { stdout, stderr, status } = runSample("minimize-effect.ts");
+    expect(status, stderr).toBe(0);
+    const [counts, best] = stdout.trim().split("\n");
+    expect(counts).toMatch(/^(\d+) evaluations, (\d+) failed \(\2 overloaded\)$/);
+    expect(best).toBe("best p99 40.00 ms with { poolSize: 24 }");
+    expect(pageText).toContain(`It prints \`${counts}\` and \`${best}\``);
+  });
+
   it("pruning.ts stops trials early and still finds the loss's floor", () => {
     const { stdout, stderr, status } = runSample("pruning.ts");
     expect(status, stderr).toBe(0);

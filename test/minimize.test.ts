@@ -1,5 +1,5 @@
-import { Data, Effect, Exit, Fiber, Runtime } from "effect";
-import { describe, expect, it } from "vitest";
+import { Context, Data, Effect, Exit, Fiber, Runtime } from "effect";
+import { describe, expect, expectTypeOf, it } from "vitest";
 import { ConfigError, UsageError } from "../src/errors.js";
 import { minimize, minimizeEffect } from "../src/solver/minimize.js";
 import { createSolver } from "../src/solver/solver.js";
@@ -277,6 +277,95 @@ describe("minimize with an objective built with Effect", () => {
     expect(result.failures).toHaveLength(3);
     expect(result.failures[0]!.error).toBeInstanceOf(LoadTestError);
     expect((result.failures[0]!.error as LoadTestError).code).toBe(503);
+  });
+});
+
+describe("minimizeEffect with an objective that returns an Effect", () => {
+  class Scale extends Context.Tag("Scale")<Scale, number>() {}
+  class LoadTestError extends Data.TaggedError("LoadTestError")<{ readonly code: number }> {}
+  const problem = { seed: 4, budget: 20, bounds: { x: { min: -3, max: 3 } } };
+
+  it("runs it in the evaluation's fiber, with the caller's services, to the plain objective's run", async () => {
+    const withService = await Effect.runPromise(
+      minimizeEffect(({ x }) => Effect.map(Scale, (scale) => scale * (x - 1) ** 2), problem).pipe(
+        Effect.provideService(Scale, 2),
+      ),
+    );
+    const plain = await minimize(({ x }) => 2 * (x - 1) ** 2, problem);
+    expect(withService.evaluations).toBe(20);
+    expect(withService.best).toEqual(plain.best);
+    expect(withService.solver.toJSON().told).toEqual(plain.solver.toJSON().told);
+  });
+
+  it("records its typed errors as they are, types them, and wraps a defect in an Error", async () => {
+    const result = await Effect.runPromise(
+      minimizeEffect(
+        ({ x }, { trial }) =>
+          trial.id === 2
+            ? Effect.die("unplugged")
+            : x > 0
+              ? Effect.fail(new LoadTestError({ code: 503 }))
+              : Effect.succeed(-x),
+        problem,
+        { onError: "skip" },
+      ),
+    );
+    expectTypeOf<(typeof result.failures)[number]["error"]>().toEqualTypeOf<LoadTestError | Error>();
+    const typed = result.failures.filter((f) => f.error instanceof LoadTestError);
+    expect(typed.length).toBeGreaterThan(0);
+    expect(typed.every((f) => (f.error as LoadTestError).code === 503 && f.trial.params.x > 0)).toBe(true);
+    const died = result.failures.find((f) => f.trial.id === 2)!;
+    expect(died.error).toEqual(new Error('objective died with "unplugged"'));
+    expect((died.error as Error).cause).toBe("unplugged");
+    expect(result.evaluations + result.failures.length).toBe(20);
+  });
+
+  it("prunes a trial whose Effect fails with TrialPruned, and leaves it out of the failures' type", async () => {
+    const result = await Effect.runPromise(
+      minimizeEffect(
+        ({ x }, context) =>
+          Effect.gen(function* () {
+            for (let step = 1; step <= 5; step++) {
+              context.report(step, x + 10 / step);
+              if (context.shouldPrune()) return yield* Effect.fail(new TrialPruned());
+            }
+            return x;
+          }),
+        { ...problem, pruner: { kind: "median", startupTrials: 2 } },
+      ),
+    );
+    expectTypeOf<(typeof result.failures)[number]["error"]>().toEqualTypeOf<Error>();
+    expect(result.failures).toEqual([]);
+    expect(result.pruned).toBeGreaterThan(0);
+    expect(result.evaluations + result.pruned).toBe(20);
+  });
+
+  it("interrupts the Effects in flight when the run is interrupted, aborts their signal, and keeps the trials pending", async () => {
+    const solver = createSolver(problem);
+    const interrupted: number[] = [];
+    const signals: AbortSignal[] = [];
+    const exit = await Effect.runPromise(
+      Effect.gen(function* () {
+        const fiber = yield* Effect.fork(
+          minimizeEffect(
+            (_, { trial, signal }) => {
+              signals.push(signal);
+              return Effect.never.pipe(
+                Effect.onInterrupt(() => Effect.sync(() => interrupted.push(trial.id))),
+              );
+            },
+            solver,
+            { concurrency: 2 },
+          ),
+        );
+        yield* Effect.sleep(1);
+        return yield* Fiber.interrupt(fiber);
+      }),
+    );
+    expect(Exit.isInterrupted(exit)).toBe(true);
+    expect(interrupted.sort()).toEqual([1, 2]);
+    expect(signals.map((signal) => signal.aborted)).toEqual([true, true]);
+    expect(solver.pendingTrials().map((t) => t.id)).toEqual([1, 2]);
   });
 });
 

@@ -38,10 +38,21 @@ export type Objective<N extends ParamShape = string> = (
   context: ObjectiveContext<N>,
 ) => number | PromiseLike<number>;
 
-/** A trial whose evaluation failed, and why. */
-export interface TrialFailure<N extends ParamShape = string> {
+/**
+ * A function to minimise written with Effect: it returns an Effect of the value, which
+ * {@link minimizeEffect} runs in the evaluation's own fiber, so it may use the caller's services
+ * (`R`), is interrupted as a fiber when the run stops, and fails the trial with a typed error
+ * (`E`) or prunes it with `Effect.fail(new TrialPruned())`.
+ */
+export type EffectObjective<N extends ParamShape = string, E = never, R = never> = (
+  params: Params<N>,
+  context: ObjectiveContext<N>,
+) => Effect.Effect<number, E, R>;
+
+/** A trial whose evaluation failed, and why (`E`: what an {@link EffectObjective} fails with). */
+export interface TrialFailure<N extends ParamShape = string, E = unknown> {
   readonly trial: Trial<N>;
-  readonly error: unknown;
+  readonly error: E;
 }
 
 /** Progress reported after every finished trial. */
@@ -71,14 +82,18 @@ export interface MinimizeOptions<N extends ParamShape = string> {
   readonly onTrial?: (outcome: TrialOutcome<N>) => void;
 }
 
-/** What a run of {@link minimize} found. */
-export interface MinimizeResult<N extends ParamShape = string> {
+/**
+ * What a run of {@link minimize} found. `E` types the failures' errors: `unknown` for a plain
+ * objective (it may throw anything); for an {@link EffectObjective}, its typed errors or an `Error`
+ * (a non-finite value, or a defect, wrapped when it was not an `Error`).
+ */
+export interface MinimizeResult<N extends ParamShape = string, E = unknown> {
   readonly best: BestPoint<N> | null;
   /** Trials evaluated to a value in this run. */
   readonly evaluations: number;
   /** Trials stopped early in this run (they count against the budget too). */
   readonly pruned: number;
-  readonly failures: readonly TrialFailure<N>[];
+  readonly failures: readonly TrialFailure<N, E>[];
   /** True when a failure stopped the run early (`onError: "stop"`). */
   readonly stopped: boolean;
   /** The solver, resumable: pass it to `minimize` again or persist it with `toJSON()`. */
@@ -107,6 +122,21 @@ function ownError(error: unknown): unknown {
   return own;
 }
 
+/** What the failures of a run of an {@link EffectObjective} failing with `E` hold. */
+export type EffectFailure<E> = Exclude<E, TrialPruned> | Error;
+
+/** An Effect objective's Effect, carried out of the promise that called the objective. */
+class ReturnedEffect {
+  constructor(readonly effect: Effect.Effect<unknown, unknown, unknown>) {}
+}
+
+/** A defect of an Effect objective, as an `Error` (its failures' type promises one). */
+function asError(defect: unknown): Error {
+  return defect instanceof Error
+    ? defect
+    : new Error(`objective died with ${shownValue(defect)}`, { cause: defect });
+}
+
 interface Finished<N extends ParamShape> {
   readonly trial: Trial<N>;
   readonly exit: Exit.Exit<number, unknown>;
@@ -116,8 +146,19 @@ interface Finished<N extends ParamShape> {
  * The Effect behind {@link minimize}: evaluates trials with bounded concurrency until the budget is
  * spent. Every evaluation runs in a fiber owned by the run's scope, so interrupting the Effect
  * cancels the evaluations in flight (their `signal` aborts) and leaves their trials pending in
- * the solver, ready to be evaluated again by a later run.
+ * the solver, ready to be evaluated again by a later run. The objective may return an Effect
+ * ({@link EffectObjective}): it then runs in that fiber, with the services the run is given.
  */
+export function minimizeEffect<const B extends BoundsInput, E = never, R = never>(
+  objective: EffectObjective<ParamsOf<B>, E, R>,
+  problem: SolverConfig<B>,
+  options?: Omit<MinimizeOptions<ParamsOf<B>>, "signal">,
+): Effect.Effect<MinimizeResult<ParamsOf<B>, EffectFailure<E>>, ConfigError | UsageError, R>;
+export function minimizeEffect<N extends ParamShape, E = never, R = never>(
+  objective: EffectObjective<N, E, R>,
+  problem: Solver<N>,
+  options?: Omit<MinimizeOptions<N>, "signal">,
+): Effect.Effect<MinimizeResult<N, EffectFailure<E>>, ConfigError | UsageError, R>;
 export function minimizeEffect<const B extends BoundsInput>(
   objective: Objective<ParamsOf<B>>,
   problem: SolverConfig<B>,
@@ -129,10 +170,10 @@ export function minimizeEffect<N extends ParamShape>(
   options?: Omit<MinimizeOptions<N>, "signal">,
 ): Effect.Effect<MinimizeResult<N>, ConfigError | UsageError>;
 export function minimizeEffect<N extends ParamShape>(
-  objective: Objective<N>,
+  objective: Objective<N> | EffectObjective<N, unknown, unknown>,
   problem: SolverConfig | Solver<N>,
   options: Omit<MinimizeOptions<N>, "signal"> = {},
-): Effect.Effect<MinimizeResult<N>, ConfigError | UsageError> {
+): Effect.Effect<MinimizeResult<N>, ConfigError | UsageError, unknown> {
   return Effect.scoped(
     Effect.gen(function* () {
       if (typeof options !== "object" || options === null)
@@ -192,9 +233,26 @@ export function minimizeEffect<N extends ParamShape>(
       };
 
       const evaluate = (trial: Trial<N>) =>
-        Effect.tryPromise({
-          try: async (signal) => objective(trial.params, contextOf(trial, signal)),
-          catch: (error) => error,
+        Effect.suspend(() => {
+          // The objective's signal aborts however the evaluation is interrupted: while its
+          // promise runs (tryPromise aborts its own) or while its Effect runs (onInterrupt).
+          const controller = new AbortController();
+          return Effect.tryPromise({
+            try: async (signal) => {
+              signal.addEventListener("abort", () => controller.abort(signal.reason), { once: true });
+              const out = objective(trial.params, contextOf(trial, controller.signal));
+              return Effect.isEffect(out) ? new ReturnedEffect(out) : out;
+            },
+            catch: (error) => error,
+          }).pipe(
+            Effect.flatMap((out) =>
+              out instanceof ReturnedEffect
+                ? Effect.catchAllDefect(out.effect, (defect) => Effect.fail(asError(defect))).pipe(
+                    Effect.onInterrupt(() => Effect.sync(() => controller.abort())),
+                  )
+                : Effect.succeed(out),
+            ),
+          );
         }).pipe(
           Effect.flatMap((value) =>
             typeof value === "number" && Number.isFinite(value)
