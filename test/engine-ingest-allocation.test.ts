@@ -15,7 +15,11 @@ const TSX = pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href;
  * logged engine re-arms one drain timer, so a chunk grows the heap by no more than a heap reading
  * costs (checked, not timed).
  */
-function chunkGrowth(mode: "plain" | "logged"): { reading: number; chunk: number; chunks: number } {
+function chunkGrowth(mode: "plain" | "logged" | "learnt"): {
+  reading: number;
+  chunk: number;
+  chunks: number;
+} {
   const result = spawnSync(
     process.execPath,
     ["--max-inlined-bytecode-size-cumulative=50", "--import", TSX, CHILD, mode],
@@ -32,7 +36,8 @@ function chunkGrowth(mode: "plain" | "logged"): { reading: number; chunk: number
 describe("digest ingest allocates nothing, whatever V8 inlines", () => {
   // Not covered: an unlogged engine with `captureDigests` on, whose capture reads the wall clock for
   // every digest (Node boxes the time it returns); a logged engine's clock hands out its last reading.
-  for (const mode of ["plain", "logged"] as const) {
+  // "learnt": an engine whose regime detector has learnt its level judges each digest against it.
+  for (const mode of ["plain", "logged", "learnt"] as const) {
     it(`${mode}: a chunk of 1,000 accepted digests grows the heap by what a reading costs, at most`, () => {
       const { reading, chunk, chunks } = chunkGrowth(mode);
       expect(chunks).toBeGreaterThan(30);
