@@ -16,7 +16,7 @@ import {
   symlinkSync,
 } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, posix } from "node:path";
 import { fileURLToPath } from "node:url";
 import { publint } from "publint";
 import { formatMessage } from "publint/utils";
@@ -193,12 +193,34 @@ describe("npm pack contents", () => {
     expect(packedFiles.some((f) => f.startsWith("dist/src/") && f.endsWith(".d.ts"))).toBe(true);
   });
 
-  it("leave out tests, benchmarks, examples, docs, scratch files and build debris", () => {
+  it("include the documentation's pages and samples, so the README's links resolve in the package", () => {
+    // Relative links of the README, and of every page to another page (the site's links drop
+    // `.md`; a folder's page is its index.md).
+    const packed = new Set(packedFiles);
+    const targetsOf = (file: string): string[] =>
+      [...readFileSync(join(ROOT, file), "utf8").matchAll(/\]\(([^)#\s]+)(#[^)\s]*)?\)/g)]
+        .map((m) => m[1]!)
+        .filter((href) => !/^[a-z]+:/.test(href) && !href.startsWith("/"))
+        .map((href) => posix.normalize(posix.join(posix.dirname(file), href)));
+    const resolves = (target: string): boolean =>
+      [target, `${target}.md`, posix.join(target, "index.md")].some((candidate) => packed.has(candidate));
+    const readmeTargets = targetsOf("README.md");
+    expect(readmeTargets.length).toBeGreaterThan(5);
+    const pages = packedFiles.filter((f) => f.startsWith("docs/") && f.endsWith(".md"));
+    expect(pages).toContain("docs/guide/solver.md");
+    const dead = [...readmeTargets, ...pages.flatMap(targetsOf)].filter((target) => !resolves(target));
+    expect(dead).toEqual([]);
+    // The pages include their code from docs/snippets.
+    expect(packedFiles).toContain("docs/snippets/minimize.ts");
+  });
+
+  it("leave out tests, benchmarks, examples, the docs site's build, scratch files and build debris", () => {
     const forbidden = [
       /^test\//,
       /^bench\//,
       /^examples\//,
-      /^docs\//,
+      /^docs\/(?!snippets\/)(?!.*\.md$)/,
+      /^docs\/\.vitepress\//,
       /^scripts\//,
       /^\.scratch\//,
       /^test-artifacts\//,
