@@ -236,22 +236,23 @@ describe("engine config: the regime detector's warm-up", () => {
 
 describe("engine config: the scheduler", () => {
   it("refuses queueScheduler, which runs actions inside schedule(): the engine froze in silence", () => {
-    // Any scheduler that runs a due action at once, not only rxjs's own instance: a copy of it
-    // (as a second copy of rxjs would give) and a hand-written one.
-    const handWritten: SchedulerLike = {
-      now: () => 0,
-      schedule(work, _delay, state) {
-        (work as (this: unknown, state: unknown) => void).call(new Subscription(), state);
-        return new Subscription();
-      },
-    };
-    for (const scheduler of [queueScheduler, Object.create(queueScheduler), handWritten]) {
+    // Not only rxjs's own instance: another of its class, and one of a second copy of rxjs (a class
+    // of the same name).
+    const QueueSchedulerClass = queueScheduler.constructor as new (action: unknown) => SchedulerLike;
+    const another = new QueueSchedulerClass(
+      (queueScheduler as unknown as { schedulerActionCtor: unknown }).schedulerActionCtor,
+    );
+    const secondCopy = new (class QueueScheduler {
+      now = () => 0;
+      schedule = () => new Subscription();
+    })();
+    for (const scheduler of [queueScheduler, another, secondCopy]) {
       const error = configError({ seed: 1, params: { x: { min: 0, max: 1 } }, scheduler });
       expect(error.issues).toEqual([
         {
           path: "scheduler",
           message:
-            "runs each action inside schedule(), as queueScheduler does, and the engine must defer work: use asyncScheduler (the default), asapScheduler or a VirtualTimeScheduler",
+            "queueScheduler runs each action inside schedule(), and the engine must defer work: use asyncScheduler (the default), asapScheduler or a VirtualTimeScheduler",
         },
       ]);
     }

@@ -375,9 +375,9 @@ export const EngineConfigSchema = Schema.Struct({
       // It runs an action inside schedule(), so the engine's deferred delivery of audit events
       // never ran: nothing was delivered, the audit ring filled, and the engine froze in silence.
       Schema.filter(
-        (s) => s !== queueScheduler && !runsActionsAtOnce(s as SchedulerLike),
+        (s) => !isQueueScheduler(s as SchedulerLike),
         message(
-          "runs each action inside schedule(), as queueScheduler does, and the engine must defer work: use asyncScheduler (the default), asapScheduler or a VirtualTimeScheduler",
+          "queueScheduler runs each action inside schedule(), and the engine must defer work: use asyncScheduler (the default), asapScheduler or a VirtualTimeScheduler",
         ),
       ),
     ),
@@ -388,22 +388,17 @@ export const EngineConfigSchema = Schema.Struct({
 const decode = Schema.decodeUnknownEither(EngineConfigSchema);
 
 /**
- * Whether a scheduler runs an action due now inside `schedule()`, as queueScheduler does: the
- * identity check alone misses another instance of its class, or one from a second copy of rxjs.
- * The probe is a no-op, cancelled at once if the scheduler deferred it.
+ * Whether a scheduler is a QueueScheduler, which runs an action due now inside `schedule()`: rxjs's
+ * own instance, another of its class, or one of a second copy of rxjs (by its class's name). A
+ * trial run of `schedule()` would tell any synchronous scheduler, but it would also take a turn
+ * of the caller's scheduler (a replay's clock, a test's), so the config does not run one.
  */
-function runsActionsAtOnce(scheduler: SchedulerLike): boolean {
-  let ran = false;
-  try {
-    scheduler
-      .schedule(() => {
-        ran = true;
-      })
-      .unsubscribe();
-  } catch {
-    // A scheduler that cannot schedule is refused at its first use, with its own error.
-  }
-  return ran;
+function isQueueScheduler(scheduler: SchedulerLike): boolean {
+  return (
+    scheduler === queueScheduler ||
+    scheduler instanceof (queueScheduler.constructor as abstract new (...args: never[]) => unknown) ||
+    scheduler.constructor?.name === "QueueScheduler"
+  );
 }
 
 /**
