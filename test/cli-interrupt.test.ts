@@ -45,8 +45,13 @@ class ArqonChild {
   private readonly exited: Promise<number | null>;
   private readonly waiters: Array<() => void> = [];
 
-  constructor(args: readonly string[], cwd: string) {
-    this.child = spawn(process.execPath, arqonNodeArgs(args), { cwd, stdio: ["ignore", "pipe", "pipe"] });
+  /** `ownGroup`: arqon leads a new process group, as a shell's foreground job does in a terminal. */
+  constructor(args: readonly string[], cwd: string, ownGroup = false) {
+    this.child = spawn(process.execPath, arqonNodeArgs(args), {
+      cwd,
+      stdio: ["ignore", "pipe", "pipe"],
+      detached: ownGroup,
+    });
     this.child.stdout!.setEncoding("utf8").on("data", (text: string) => {
       this.stdout += text;
     });
@@ -66,8 +71,22 @@ class ArqonChild {
     this.child.kill(signal);
   }
 
+  /** Signals arqon's whole process group, as a terminal's Ctrl-C does (needs `ownGroup`). */
+  interruptGroup(signal: NodeJS.Signals = "SIGINT"): void {
+    process.kill(-this.child.pid!, signal);
+  }
+
   exitCode(): Promise<number | null> {
     return this.exited;
+  }
+}
+
+/** A process's state letter from /proc (`Z`: a zombie), or "gone". */
+function processState(pid: number): string {
+  try {
+    return /^\d+ \(.*\) (\S)/.exec(readFileSync(`/proc/${pid}/stat`, "utf8"))![1]!;
+  } catch {
+    return "gone";
   }
 }
 
@@ -118,6 +137,64 @@ describe("Ctrl-C during arqon solve", () => {
       expect(resumed.status).toBe(0);
       expect(JSON.parse(resumed.stdout)).toMatchObject({ evaluations: 3, interrupted: false });
       expect(restoreSolver(JSON.parse(readFileSync(join(dir, "s.json"), "utf8"))).told).toBe(6);
+    },
+    CHILD_TIMEOUT_MS,
+  );
+
+  it(
+    "a terminal's Ctrl-C reaches arqon alone: a trial that would catch it and print a partial value finishes",
+    async () => {
+      const dir = tempDir();
+      writeJson(dir, "c.json", CONFIG);
+      // A training script's KeyboardInterrupt handler: it prints the loss so far (999) and exits 0,
+      // which would be taken for the trial's result.
+      writeFileSync(
+        join(dir, "objective.js"),
+        `process.on("SIGINT", () => { console.log(999); process.exit(0); });\n${OBJECTIVE}`,
+      );
+      writeFileSync(join(dir, "hold"), "");
+      const child = new ArqonChild(
+        ["solve", "--config", "c.json", "--state", "s.json", "--", process.execPath, "objective.js"],
+        dir,
+        true,
+      );
+      await child.stderrContains("holding trial 3\n");
+      child.interruptGroup();
+      await child.stderrContains("interrupted: no new trials; waiting for 1 running trial(s)");
+      rmSync(join(dir, "hold"));
+      expect(await child.exitCode()).toBe(130);
+      const state = JSON.parse(readFileSync(join(dir, "s.json"), "utf8"));
+      const saved = restoreSolver(state);
+      expect(saved.pendingTrials()).toEqual([]);
+      const told = state.told as { id: number; value: number }[];
+      expect(told.map((t) => t.id)).toEqual([1, 2, 3]);
+      expect(told.every((t) => t.value < 1)).toBe(true);
+    },
+    CHILD_TIMEOUT_MS,
+  );
+
+  it(
+    "stopping a trial stops what its command started (a shell's child)",
+    async () => {
+      const dir = tempDir();
+      writeJson(dir, "c.json", CONFIG);
+      // Trial 3's shell runs node as its child (not exec'd: a command follows), which writes its
+      // pid and holds; SIGTERM to the shell alone would leave it running and holding the output.
+      writeFileSync(
+        join(dir, "trial.js"),
+        "if (process.env.ARQON_TRIAL_ID === '3') { require('node:fs').writeFileSync('pid', String(process.pid));" +
+          " process.stderr.write('holding trial 3\\n'); setInterval(() => {}, 1000); } else console.log(Number(process.env.ARQON_X));",
+      );
+      const shell = ["sh", "-c", `${shellWord(process.execPath)} trial.js; status=$?; exit $status`];
+      const child = new ArqonChild(["solve", "--config", "c.json", "--state", "s.json", "--", ...shell], dir);
+      await child.stderrContains("holding trial 3\n");
+      child.interrupt("SIGTERM");
+      expect(await child.exitCode()).toBe(143);
+      // Gone, or dead and not yet reaped by its new parent (it lost the shell): not running.
+      const pid = Number(readFileSync(join(dir, "pid"), "utf8"));
+      expect(processState(pid)).toMatch(/^(gone|Z)$/);
+      const saved = restoreSolver(JSON.parse(readFileSync(join(dir, "s.json"), "utf8")));
+      expect(saved.pendingTrials().map((t) => t.id)).toEqual([3]);
     },
     CHILD_TIMEOUT_MS,
   );
@@ -227,7 +304,7 @@ describe("Ctrl-C during arqon solve", () => {
     CHILD_TIMEOUT_MS,
   );
 
-  it("treats an objective killed by SIGINT (Ctrl-C reaches the whole process group) as an interrupt, not a failure", async () => {
+  it("treats an objective killed by SIGINT (sent to it by name) as an interrupt, not a failure", async () => {
     const dir = tempDir();
     writeJson(dir, "c.json", CONFIG);
     const objective = [

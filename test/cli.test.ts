@@ -342,6 +342,22 @@ function nodeObjective(body: string): string[] {
 }
 
 describe("arqon solve", () => {
+  it("runs more than ten trials at once without Node's listener-leak warning", () => {
+    const dir = tempDir();
+    // The probe (a quarter of the budget, as set) asks its fifteen points at once.
+    writeJson(dir, "c.json", { seed: 2, budget: 60, probeRatio: 0.25, bounds: { x1: { min: -5, max: 5 } } });
+    // Each trial holds until twelve have started, so twelve run at once.
+    const objective = nodeObjective(
+      "const fs = require('node:fs'); fs.writeFileSync('started-' + process.env.ARQON_TRIAL_ID, '');" +
+        " const wait = () => fs.readdirSync('.').filter((f) => f.startsWith('started-')).length >= 12" +
+        " ? console.log(Number(process.env.ARQON_X1) ** 2) : setTimeout(wait, 10); wait();",
+    );
+    const run = runArqon(["solve", "--config", "c.json", "--concurrency", "12", "--", ...objective], dir);
+    expect(run.status, run.stderr).toBe(0);
+    expect(json(run.stdout).evaluations).toBe(60);
+    expect(run.stderr).not.toContain("MaxListenersExceededWarning");
+  });
+
   it("minimises a command's printed RESULT= value and saves a resumable state", () => {
     const dir = tempDir();
     writeJson(dir, "c.json", { seed: 5, budget: 24, bounds: { x: { min: -5, max: 5 } } });

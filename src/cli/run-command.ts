@@ -65,6 +65,9 @@ export const QUIET_MS = 100;
 /** The most a read of a pipe takes at once (libuv's read buffer): a read this long left more. */
 const FULL_READ_BYTES = 64 * 1024;
 
+/** Whether each command runs in a process group of its own (POSIX; Windows has no such groups). */
+const OWN_GROUP = process.platform !== "win32";
+
 /**
  * How much output a stopped command's held-back lines may take: a command that keeps printing
  * until SIGKILL must not exhaust memory. Past it, a command that still completes keeps its value
@@ -79,8 +82,9 @@ const HELD_CHARS = 16 * 1024 * 1024;
  * A non-zero exit, a kill by signal, or output without a final number resolves to a failed reading.
  * A command that cannot be started at all (not found, not executable) rejects with a usage error:
  * every other trial would fail the same way, so it is not a trial failure. Only the last 64 KiB of
- * standard output are kept, so a chatty command cannot exhaust memory. A command killed by SIGINT
- * (Ctrl-C reaches the whole foreground process group) or through `signal` is a failed reading marked
+ * standard output are kept, so a chatty command cannot exhaust memory. The command leads a process
+ * group of its own (a terminal's Ctrl-C does not reach it; a stop reaches what it started). A
+ * command killed by SIGINT (sent to it by name) or through `signal` is a failed reading marked
  * `interrupted`, so the caller can leave the trial pending instead of counting it as failed; one
  * killed by SIGTERM or SIGHUP says so in `killedBy` (see `SolveInterrupts.classify`). A
  * command stopped through `stopSignal` that exits on its own before the SIGTERM, with 0 and a value,
@@ -98,10 +102,30 @@ export function runObjectiveCommand(run: CommandRun): Promise<ObjectiveReading> 
       cwd: run.cwd,
       env: run.env,
       stdio: ["ignore", "pipe", "pipe"],
-      ...(run.signal === undefined ? {} : { signal: run.signal }),
+      // A process group of its own: a terminal's Ctrl-C reaches arqon alone, which lets the
+      // trial finish (a command that caught it would print a partial value, taken for its
+      // result); and a stop reaches what the command started (`sh -c`, a launcher's workers).
+      detached: OWN_GROUP,
     });
-    const forceKill = () => child.kill("SIGKILL");
+    /** Signals the command's process group (the command alone where there are no groups). */
+    const signalCommand = (signal: NodeJS.Signals) => {
+      if (OWN_GROUP && child.pid !== undefined) {
+        try {
+          process.kill(-child.pid, signal);
+          return;
+        } catch {
+          // The group is gone (every member exited); the command itself is told below, harmlessly.
+        }
+      }
+      child.kill(signal);
+    };
+    const forceKill = () => signalCommand("SIGKILL");
     run.forceSignal?.addEventListener("abort", forceKill, { once: true });
+    const abort = () => {
+      killSent = true;
+      signalCommand("SIGTERM");
+    };
+    run.signal?.addEventListener("abort", abort, { once: true });
     let stdout = "";
     let graceTimer: NodeJS.Timeout | undefined;
     let exitTimer: NodeJS.Timeout | undefined;
@@ -116,7 +140,7 @@ export function runObjectiveCommand(run: CommandRun): Promise<ObjectiveReading> 
       // Already exited, its output still being read: nothing to stop, and it finished on its own.
       if (child.exitCode !== null || child.signalCode !== null) return;
       killSent = true;
-      child.kill("SIGTERM");
+      signalCommand("SIGTERM");
       graceTimer = setTimeout(forceKill, run.stopGraceMs ?? STOP_GRACE_MS);
       graceTimer.unref();
     };
@@ -211,13 +235,15 @@ export function runObjectiveCommand(run: CommandRun): Promise<ObjectiveReading> 
     child.stderr.setEncoding("utf8");
     child.stderr.on("data", (chunk: string) => run.onStderr(chunk));
     child.on("error", (error) => {
-      // Aborted: the kill is sent; the trial is over only when the command has exited ("close").
-      if (error.name !== "AbortError")
-        reject(usageError(`arqon solve: cannot run ${JSON.stringify(program)}: ${whyNotStarted(error)}`));
+      run.forceSignal?.removeEventListener("abort", forceKill);
+      run.signal?.removeEventListener("abort", abort);
+      run.stopSignal?.removeEventListener("abort", stop);
+      reject(usageError(`arqon solve: cannot run ${JSON.stringify(program)}: ${whyNotStarted(error)}`));
     });
     child.on("close", (code, signal) => {
       stdout += decoder.end();
       run.forceSignal?.removeEventListener("abort", forceKill);
+      run.signal?.removeEventListener("abort", abort);
       run.stopSignal?.removeEventListener("abort", stop);
       if (graceTimer !== undefined) clearTimeout(graceTimer);
       clearTimeout(exitTimer);
@@ -238,9 +264,10 @@ export function runObjectiveCommand(run: CommandRun): Promise<ObjectiveReading> 
         resolve({ ok: false, reason: "aborted", interrupted: true });
         return;
       }
-      // Ctrl-C reaches the whole foreground group: an interrupt, not a verdict. SIGTERM and
-      // SIGHUP may too (a supervisor's stop, a closed terminal), or come from the command's own
-      // doing: the caller decides by whether this process got one as well (`killedBy`).
+      // SIGINT is someone's interrupt (a terminal's no longer reaches the command's own group):
+      // not a verdict. SIGTERM and SIGHUP may come from a stop of the whole service (systemd
+      // signals every process), or from the command's own doing: the caller decides by whether
+      // this process got one as well (`killedBy`).
       if (signal === "SIGINT") resolve({ ok: false, reason: "interrupted (SIGINT)", interrupted: true });
       else if (signal === "SIGTERM" || signal === "SIGHUP")
         resolve({ ok: false, reason: `killed by ${signal}`, killedBy: signal });

@@ -1,3 +1,4 @@
+import { setMaxListeners } from "node:events";
 import type { CliIo, InterruptSignal } from "./io.js";
 import type { ObjectiveReading } from "./objective-output.js";
 import { STOP_GRACE_MS } from "./run-command.js";
@@ -43,7 +44,10 @@ export class SolveInterrupts {
     private readonly progress: SolveProgress,
     private readonly running: () => number,
     private readonly fate: string,
-  ) {}
+  ) {
+    // Every running trial listens to both, so more than ten at once is no leak.
+    setMaxListeners(0, this.aborting.signal, this.killing.signal);
+  }
 
   /** Aborted by the second Ctrl-C: the running commands get SIGTERM. */
   get abortSignal(): AbortSignal {

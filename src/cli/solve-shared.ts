@@ -1,3 +1,4 @@
+import { setMaxListeners } from "node:events";
 import { setTimeout as delay } from "node:timers/promises";
 import { ResultsRejectedError, UsageError } from "../errors.js";
 import type { Trial } from "../index.js";
@@ -146,6 +147,8 @@ async function runWorker(
    * as the running trials are, but also when none runs (the trial being recorded no longer does).
    */
   const giveUp = new AbortController();
+  // Every result being recorded listens to it, so more than ten at once is no leak.
+  setMaxListeners(0, giveUp.signal);
   let interruptCount = 0;
   const unsubscribe =
     io.onInterrupt?.((signal) => {
