@@ -128,6 +128,19 @@ describe("docs samples", () => {
     expect(pageText).toContain(`It prints \`${counts}\` and \`${best}\``);
   });
 
+  it("effect.ts counts every apply through a Stream run after the loop, and the Effect page shows its output", () => {
+    const { stdout, stderr, status } = runSample("effect.ts");
+    expect(status, stderr).toBe(0);
+    const match = /^batchSize ([\d.]+) after (\d+) SPSA steps, (\d+) applies, mode (\w+)$/.exec(
+      stdout.trim(),
+    );
+    expect(match, stdout).not.toBeNull();
+    // Three applies per SPSA step (centre, plus, minus): the stream lost none.
+    expect(Number(match![3])).toBe(3 * Number(match![2]));
+    expect(match![4]).toBe("normal");
+    expect(pageText).toContain(`It prints \`${stdout.trim()}\``);
+  });
+
   it("pruning.ts stops trials early and still finds the loss's floor", () => {
     const { stdout, stderr, status } = runSample("pruning.ts");
     expect(status, stderr).toBe(0);

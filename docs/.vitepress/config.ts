@@ -21,6 +21,7 @@ const guide: DefaultTheme.SidebarItem[] = [
       { text: "Fleet over Redis Streams", link: "/guide/fleet" },
       { text: "Prometheus metrics", link: "/guide/metrics" },
       { text: "Shared studies over Redis", link: "/guide/shared-studies" },
+      { text: "Effect", link: "/guide/effect" },
     ],
   },
   {

@@ -53,6 +53,7 @@ import * as digestChecks from "./digest.js";
 import { type Digest, DigestFields, DigestRejection } from "./digest.js";
 import { createEngineRoot } from "./engine-actors.js";
 import { EntryTime } from "./entry-time.js";
+import { auditEventStream } from "./event-stream.js";
 import {
   createWindowStats,
   WindowCollector,
@@ -275,6 +276,12 @@ export const Engine = {
       () => createEngine(config),
       (engine) => Effect.promise(() => engine.close()),
     ),
+  /**
+   * Subscribes to the engine's audit events ({@link Engine.events}) for the enclosing `Scope` and
+   * gives them as an Effect `Stream`, which ends when the engine closes. The subscription starts
+   * when this Effect runs: make it right after the engine to see everything.
+   */
+  eventStream: auditEventStream,
 };
 
 /**

@@ -11,7 +11,7 @@ export {
   createLoggedEngineAsync,
   type EngineLogOptions,
   type EngineLogRestart,
-  type LoggedEngine,
+  LoggedEngine,
 } from "./engine-log.js";
 export { LogCorruptionError, LogError } from "./errors.js";
 export {
