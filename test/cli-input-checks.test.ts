@@ -178,15 +178,40 @@ describe("unknown keys of a parameter", () => {
     expect(await check({ type: "int", min: 0, max: 4, stpe: 2 })).toBe(
       "invalid config c.json: bounds.p.stpe: unknown key (did you mean step?)",
     );
+    // Near nothing: the keys the parameter's kind takes.
+    expect(await check({ type: "int", min: 0, max: 4, granularity: 2 })).toBe(
+      "invalid config c.json: bounds.p.granularity: unknown key (known: type, min, max, step, scale, when)",
+    );
+  });
+});
+
+describe("unknown top-level keys", () => {
+  it("list the known keys when none is near, and answer an Optuna user's direction", async () => {
+    const dir = tempDir();
+    const check = async (extra: object) => {
+      writeJson(dir, "c.json", { seed: 1, budget: 5, bounds: { p: { min: 0, max: 1 } }, ...extra });
+      return errorLine(await runArqonInProcess(["validate", "--config", "c.json"], dir), 2);
+    };
+    expect(await check({ direction: "maximize" })).toBe(
+      "invalid config c.json: direction: unknown key (arqon minimises: to maximise a value, have the objective return it negated)",
+    );
+    expect(await check({ n_trials: 40 })).toMatch(
+      /^invalid config c\.json: n_trials: unknown key \(known: seed, budget, bounds, [\w, ]+\)$/,
+    );
   });
 });
 
 describe("the sign of the objective's value", () => {
   it("is a hyphen, not a minus, when it follows a letter, digit, _ or .", () => {
-    expect(readObjective("val_loss=0.31 (run-7)\n")).toEqual({ ok: true, value: 7 });
-    expect(readObjective("accuracy 0.9 model resnet-50")).toEqual({ ok: true, value: 50 });
-    expect(readObjective("loss 0.42 on gpu-0")).toEqual({ ok: true, value: 0 });
-    expect(readObjective("range 3-5")).toEqual({ ok: true, value: 5 });
+    // The last number is taken, and the line marked for the warning that it held several.
+    expect(readObjective("val_loss=0.31 (run-7)\n")).toEqual({
+      ok: true,
+      value: 7,
+      ambiguousLine: "val_loss=0.31 (run-7)",
+    });
+    expect(readObjective("accuracy 0.9 model resnet-50")).toMatchObject({ ok: true, value: 50 });
+    expect(readObjective("loss 0.42 on gpu-0")).toMatchObject({ ok: true, value: 0 });
+    expect(readObjective("range 3-5")).toMatchObject({ ok: true, value: 5 });
   });
 
   it("keeps every documented form", () => {
@@ -200,6 +225,23 @@ describe("the sign of the objective's value", () => {
     expect(readObjective("RESULT=0.99")).toEqual({ ok: true, value: 0.99 });
     expect(readObjective("nan")).toMatchObject({ ok: false });
     expect(readObjective("-inf")).toMatchObject({ ok: false });
+  });
+
+  it("warns once per run when a value was the last of several numbers on its line", async () => {
+    const dir = tempDir();
+    writeJson(dir, "c.json", { seed: 1, budget: 3, bounds: { x: { min: 0, max: 1 } } });
+    const objective = [process.execPath, "-e", "console.log('loss ' + process.env.ARQON_X + ' on gpu-0')"];
+    const run = await runArqonInProcess(["solve", "--config", "c.json", "--quiet", "--", ...objective], dir);
+    expect(run.status, run.stderr).toBe(0);
+    const warnings = run.stderr.split("\n").filter((line) => line.includes("holds several numbers"));
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(
+      /^arqon solve: trial 1's last output line "loss [\d.e-]+ on gpu-0" holds several numbers; its value is taken to be the last, 0\. If it is not, print the value alone on the last line \(a label is fine: "loss=0\.42"\) or as JSON \{"value": 0\.42\}\. \(Said once per run\.\)$/,
+    );
+    // A value alone on its line says nothing.
+    const alone = [process.execPath, "-e", "console.log('loss=' + process.env.ARQON_X)"];
+    const quiet = await runArqonInProcess(["solve", "--config", "c.json", "--quiet", "--", ...alone], dir);
+    expect(quiet.stderr).not.toContain("holds several numbers");
   });
 });
 

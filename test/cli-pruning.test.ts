@@ -29,11 +29,14 @@ const training = nodeObjective(
 );
 
 describe("reading intermediate values", () => {
-  it("takes only JSON lines with exactly a numeric step and value", () => {
+  it("takes JSON lines with a numeric step and value, other keys left aside", () => {
     expect(readReport('{"step": 3, "value": 0.5}')).toEqual({ step: 3, value: 0.5 });
     expect(readReport('  {"value":-1e-3,"step":0}\r')).toEqual({ step: 0, value: -0.001 });
+    // A training script logs more than the loss: the line still counts (it was ignored, and
+    // pruning stopped without a word).
+    expect(readReport('{"step": 3, "value": 0.5, "lr": 0.01, "acc": 0.9}')).toEqual({ step: 3, value: 0.5 });
     expect(readReport("3 0.5")).toBeUndefined();
-    expect(readReport('{"step": 3, "value": 0.5, "epoch": 1}')).toBeUndefined();
+    expect(readReport('{"epoch": 3, "value": 0.5}')).toBeUndefined();
     expect(readReport('{"step": "3", "value": 0.5}')).toBeUndefined();
     expect(readReport("{not json}")).toBeUndefined();
     expect(readReport("RESULT=0.5")).toBeUndefined();
@@ -80,6 +83,25 @@ describe("arqon solve with a pruner", () => {
         expect(steps).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
       }
     }
+  });
+
+  it("records a report line that carries other keys too", async () => {
+    const dir = tempDir();
+    writeJson(dir, "c.json", { seed: 1, budget: 1, bounds: { x: { min: 0, max: 1 } } });
+    const objective = nodeObjective(
+      "console.log(JSON.stringify({ step: 1, value: 0.8, lr: 0.01 })); console.log(JSON.stringify({ epoch: 2, step: 2, value: 0.6 })); console.log(0.5);",
+    );
+    const run = await runArqonInProcess(
+      ["solve", "--config", "c.json", "--state", "s.json", "--", ...objective],
+      dir,
+    );
+    expect(run.status, run.stderr).toBe(0);
+    const solver = restoreSolver(JSON.parse(readFileSync(join(dir, "s.json"), "utf8")));
+    expect(solver.intermediateValues(1)).toEqual([
+      { step: 1, value: 0.8 },
+      { step: 2, value: 0.6 },
+    ]);
+    expect(solver.best()?.value).toBe(0.5);
   });
 
   it("fails a trial whose command reports a step out of order, naming the line", async () => {
@@ -172,6 +194,9 @@ describe("arqon tell with a pruned result", () => {
       JSON.stringify({ id, pruned: true, value: 0.7 }),
     );
     expect(ok.status, ok.stderr).toBe(0);
+    // Counted as `arqon status` counts: a pruned trial is no told value.
+    expect(JSON.parse(ok.stdout)).toMatchObject({ told: 0, pruned: 1, failed: 0 });
+    expect(lines(ok.stderr).at(-1)).toMatch(/^told 0 result\(s\), 1 pruned: /);
     const state = restoreSolver(JSON.parse(readFileSync(join(dir, "s.json"), "utf8")));
     expect(state.trialStatus(id)).toBe("pruned");
     expect(state.toJSON().told).toEqual([{ id, pruned: true, value: 0.7 }]);

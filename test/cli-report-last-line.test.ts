@@ -19,6 +19,7 @@ describe("a report as the last line", () => {
       '{"step": 2, "value": 0.4}',
       '{"value": 0.4, "step": 2}',
       '{"step": 3, "value": NaN}',
+      '{"step": 3, "value": NaN, "epoch": 1}',
     ]) {
       const reading = readObjective(`{"step": 1, "value": 0.5}\n${last}\n`);
       expect(reading).toEqual({
@@ -26,8 +27,14 @@ describe("a report as the last line", () => {
         reason: `the last output line is an intermediate value, not a final one: ${JSON.stringify(last)}`,
       });
     }
-    // Other JSON on the last line is read as before: its last number.
+    // Other JSON on the last line: its "value" when it has one, else its last number.
     expect(readObjective('{"step": 1, "value": 0.5}\n{"loss": 0.25}\n')).toEqual({ ok: true, value: 0.25 });
+    expect(readObjective('{"value": 0.24, "acc": 0.9}\n')).toEqual({ ok: true, value: 0.24 });
+    expect(readObjective('{"acc": 0.9, "value": -2}\n')).toEqual({ ok: true, value: -2 });
+    expect(readObjective('{"value": "0.24"}\n')).toEqual({
+      ok: false,
+      reason: '"value" on the last output line is not a finite number: "{\\"value\\": \\"0.24\\"}"',
+    });
   });
 
   it("fails the trial in arqon solve, where its last number was told as the value", async () => {
@@ -52,7 +59,6 @@ describe("a report as the last line", () => {
 describe("a last line with a non-finite value among other numbers", () => {
   it("fails the trial, where the number before the NaN was taken as the value", () => {
     for (const last of [
-      '{"step": 3, "value": NaN, "epoch": 1}',
       '{"epoch": 3, "loss": NaN}',
       "epoch 3 loss nan",
       "epoch 3 loss=-inf",
@@ -83,8 +89,9 @@ describe("a report with a non-finite value, as Python prints it", () => {
     });
     // A string the line held that looks like the marker is no number.
     expect(readReport('{"step": "\\u00003", "value": NaN}')).toBeUndefined();
-    // Only a bare value of one of the two keys: anything else stays no report.
-    expect(readReport('{"step": 3, "value": NaN, "lr": 0.1}')).toBeUndefined();
+    // Other keys are left aside, non-finite ones too.
+    expect(readReport('{"step": 3, "value": NaN, "lr": 0.1}')).toEqual({ step: 3, value: Number.NaN });
+    expect(readReport('{"step": 3, "value": 1, "lr": NaN}')).toEqual({ step: 3, value: 1 });
     expect(readReport('{"step": 3, "value": nan}')).toBeUndefined();
     expect(readReport('{"step": 3, "value": "NaN"}')).toBeUndefined();
   });

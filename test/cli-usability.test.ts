@@ -140,7 +140,7 @@ describe("suggestions", () => {
     );
     writeJson(dir, "far.json", { seed: 1, budget: 5, bounds: { x: { min: 0, max: 1 } }, colour: "red" });
     expect(errorLine(await runArqonInProcess(["validate", "--config", "far.json"], dir), 2)).toBe(
-      "invalid config far.json: colour: unknown key",
+      "invalid config far.json: colour: unknown key (known: seed, budget, bounds, probeRatio, strategy, autoOptions, batch, pruner)",
     );
   });
 
@@ -151,10 +151,10 @@ describe("suggestions", () => {
     expect(errorLine(await runArqonInProcess(["validate", "--config", "median.json"], dir), 2)).toBe(
       'invalid config median.json: pruner.startupTrails: unknown key for kind "median" (did you mean startupTrials?)',
     );
-    // An ASHA key misspelt under a median pruner is no key of its kind: no suggestion.
+    // An ASHA key misspelt under a median pruner is no key of its kind: the kind's keys instead.
     writeJson(dir, "mixed.json", config({ pruner: { kind: "median", reductionFactr: 3 } }));
     expect(errorLine(await runArqonInProcess(["validate", "--config", "mixed.json"], dir), 2)).toBe(
-      'invalid config mixed.json: pruner.reductionFactr: unknown key for kind "median"',
+      'invalid config mixed.json: pruner.reductionFactr: unknown key for kind "median" (known: kind, startupTrials, warmupSteps)',
     );
     writeJson(dir, "auto.json", config({ autoOptions: { globalPhse: 0.3 } }));
     expect(errorLine(await runArqonInProcess(["validate", "--config", "auto.json"], dir), 2)).toBe(

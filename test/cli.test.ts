@@ -55,8 +55,13 @@ describe("objective output", () => {
     expect(readObjective("noise\nRESULT=0.99\n")).toEqual({ ok: true, value: 0.99 });
     expect(readObjective("0.1\n0.2\n0.3")).toEqual({ ok: true, value: 0.3 });
     expect(readObjective("  0.75 \n\n  \n")).toEqual({ ok: true, value: 0.75 });
-    expect(readObjective("epoch 3/3 loss: 1.5e-2\r\n")).toEqual({ ok: true, value: 0.015 });
-    expect(readObjective("step 7 value -2.5")).toEqual({ ok: true, value: -2.5 });
+    // Several numbers: the last, and the line marked for a warning.
+    expect(readObjective("epoch 3/3 loss: 1.5e-2\r\n")).toEqual({
+      ok: true,
+      value: 0.015,
+      ambiguousLine: "epoch 3/3 loss: 1.5e-2",
+    });
+    expect(readObjective("step 7 value -2.5")).toMatchObject({ ok: true, value: -2.5 });
     expect(readObjective("0.123")).toEqual({ ok: true, value: 0.123 });
   });
 
@@ -196,7 +201,7 @@ describe("arqon ask / tell across invocations", () => {
       const run = child ? runArqon(args, dir, stdin) : await runArqonInProcess(args, dir, stdin);
       expect(run.status).toBe(0);
       twin.tell(results);
-      expect(json(run.stdout)).toEqual({ told: results.length, failed: 0, best: twin.best() });
+      expect(json(run.stdout)).toEqual({ told: results.length, pruned: 0, failed: 0, best: twin.best() });
     };
     const evaluate = (trials: readonly Trial[]) => trials.map((t) => ({ id: t.id, value: bowl(t.params) }));
 
@@ -515,7 +520,7 @@ describe("arqon ask / tell / status with a decision-log --state directory", () =
       const told = await runArqonInProcess(["tell", "--state", "runlog"], dir, JSON.stringify(results));
       expect(told.status).toBe(0);
       twin.tell(results);
-      expect(json(told.stdout)).toEqual({ told: results.length, failed: 0, best: twin.best() });
+      expect(json(told.stdout)).toEqual({ told: results.length, pruned: 0, failed: 0, best: twin.best() });
     }
     const status = json((await runArqonInProcess(["status", "--state", "runlog"], dir)).stdout);
     expect(status).toMatchObject({ phase: "done", told: ROUND_TRIP_CONFIG.budget, best: twin.best() });

@@ -91,6 +91,44 @@ describe("a worker died holding the trial a Nelder–Mead study waits for", () =
     expect(JSON.parse(again.stdout)).toMatchObject({ stopped: false, pending: 0 });
   }, 30_000);
 
+  it("arqon solve --stall-ms also stops the wait once the budget is spent, naming the trial", async () => {
+    // The dead worker asked the study's last trial and died holding it.
+    const config = { ...CONFIG, strategy: "tpe" as const, budget: 8 };
+    const dead = await openSharedStudy(config, { redis: server.url, study: "spent", worker: "dead" });
+    let held = 0;
+    for (let trials = await dead.ask(); trials !== null; trials = await dead.ask()) {
+      const [trial] = trials;
+      if (dead.asked === config.budget) held = trial!.id;
+      else await dead.tell({ id: trial!.id, value: f(trial!.params) });
+    }
+    await dead.close();
+    const dir = tempDir();
+    writeJson(dir, "c.json", config);
+    const { status, stdout, stderr } = await runArqonInProcess(
+      [
+        "solve",
+        "--config",
+        "c.json",
+        "--storage",
+        server.url,
+        "--study",
+        "spent",
+        "--stall-ms",
+        "300",
+      ].concat(["--", process.execPath, "-e", "console.log(1)"]),
+      dir,
+    );
+    expect(status).toBe(1);
+    expect(JSON.parse(stdout)).toMatchObject({ stopped: true, pending: 1 });
+    expect(lines(stderr).at(-1)).toBe(
+      `arqon solve: study spent has spent its budget and waits for trial ${held}, and nothing moved ` +
+        "for 0.3 s (did the worker holding it die?); mark it failed with " +
+        `echo '[{"id":${held},"failed":"worker died"}]' | arqon tell --storage=${server.url} ` +
+        "--study=spent --config=c.json (or study.fail of arqon/study), or run the same command again " +
+        "to wait longer",
+    );
+  }, 30_000);
+
   it("refuses a stallMs that is not a number ≥ 0 (Infinity, the default, never stops)", async () => {
     const study = {} as SharedStudy;
     for (const stallMs of [-1, Number.NaN, Number.NEGATIVE_INFINITY, "60000" as never])

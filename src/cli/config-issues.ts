@@ -30,10 +30,14 @@ export function unknownSolverKeyHint(config: unknown, path: readonly string[]): 
     if (kindsWith(key).length > 0) return `${key} is ${onlyFor(key)}`;
     // A misspelt key of another kind ("stpe" on a float) is named with the type it needs.
     const near = closestName(key, [...new Set(Object.values(BOUND_KEYS).flat())]);
-    if (near === undefined) return undefined;
+    if (near === undefined) return own.length === 0 ? undefined : `known: ${own.join(", ")}`;
     return own.includes(near) ? `did you mean ${near}?` : `did you mean ${near}? it is ${onlyFor(near)}`;
   }
-  return didYouMean(key, solverKeysBeside(config, path));
+  // An Optuna user's `direction`: there is no such switch to find among the known keys.
+  if (path.length === 1 && /^(direction|maximi[sz]e|minimi[sz]e)$/i.test(key))
+    return "arqon minimises: to maximise a value, have the objective return it negated";
+  const keys = solverKeysBeside(config, path);
+  return didYouMean(key, keys) ?? (keys.length === 0 ? undefined : `known: ${keys.join(", ")}`);
 }
 
 /** The parameter kinds that take `key`. */

@@ -2,7 +2,15 @@ import { stripVTControlCharacters } from "node:util";
 
 /** The objective value read from a command's output, or why none could be read. */
 export type ObjectiveReading =
-  | { readonly ok: true; readonly value: number }
+  | {
+      readonly ok: true;
+      readonly value: number;
+      /**
+       * The last line, when it held several numbers and the value was taken to be the last of
+       * them ("loss 0.42 on gpu-0" gives 0): the caller says so, since it may be the wrong one.
+       */
+      readonly ambiguousLine?: string;
+    }
   | {
       readonly ok: false;
       readonly reason: string;
@@ -22,9 +30,10 @@ export interface ReportLine {
 }
 
 /**
- * Reads an intermediate-value line: a JSON object with exactly the keys `step` and `value`, both
- * numbers, e.g. `{"step": 10, "value": 0.42}`. Anything else (log text, other JSON) is not a
- * report and gives undefined, so a command's ordinary output never turns into one by accident.
+ * Reads an intermediate-value line: a JSON object with the keys `step` and `value`, both numbers,
+ * e.g. `{"step": 10, "value": 0.42}`; other keys beside them (`"lr"`, `"acc"`) are left aside.
+ * Anything else (log text, other JSON) is not a report and gives undefined, so a command's
+ * ordinary output never turns into one by accident.
  * A bare `NaN`, `Infinity` or `-Infinity` as either number (how Python's `json.dumps` writes a
  * diverged loss) reads as that number. Whether the numbers are acceptable (a whole step after
  * the previous one, a finite value) is for the solver to say.
@@ -35,8 +44,7 @@ export function readReport(line: string): ReportLine | undefined {
   const parsed = parseObject(trimmed) ?? parseObject(markBareNonFinite(trimmed), numberOfMarked);
   if (parsed === undefined) return undefined;
   const { step, value } = parsed as { step?: unknown; value?: unknown };
-  if (Object.keys(parsed).length !== 2 || typeof step !== "number" || typeof value !== "number")
-    return undefined;
+  if (typeof step !== "number" || typeof value !== "number") return undefined;
   return { step, value };
 }
 
@@ -78,12 +86,14 @@ const NUMBER = /(?:(?<![\w.])[-+])?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?/g;
 
 /**
  * Reads the objective value from the standard output of an objective command: the last number on
- * the last non-empty line.
+ * the last non-empty line, or its `value` when that line is a JSON object with one.
  *
  * @remarks
  * So `"RESULT=0.99"` gives 0.99, `"  0.75 "` gives 0.75, `"epoch 3\nloss: 1.5e-2"` gives 0.015,
- * `"0.1\n0.2\n0.3"` gives 0.3, and `"loss=-0.5"` gives -0.5 but `"run-7"` gives 7: a sign right
- * after a letter, digit, `_` or `.` is read as a hyphen. Empty output, a last line without a
+ * `"0.1\n0.2\n0.3"` gives 0.3, `{"value": 0.24, "acc": 0.9}` gives 0.24, and `"loss=-0.5"` gives
+ * -0.5 but `"run-7"` gives 7: a sign right after a letter, digit, `_` or `.` is read as a hyphen.
+ * A last line with several numbers gives its last one, marked `ambiguousLine`. Empty output, a
+ * last line without a
  * number, a number that is not finite once parsed (e.g. `1e999`), a last line holding `NaN`, `inf`
  * or `Infinity` as a word (a diverged value, whatever number comes before it), or a last line that
  * is an intermediate value ({@link readReport}) is a failure with a short reason. Terminal control
@@ -111,12 +121,31 @@ export function readObjective(stdout: string): ObjectiveReading {
   // "loss: nan" after "epoch 3": the last number would be the epoch. A diverged value is no value.
   if (NON_FINITE_WORD.test(last))
     return { ok: false, reason: `value on the last output line is not finite: ${quote(last)}` };
+  // {"value": 0.24, "acc": 0.9}: the value is named, whatever follows it.
+  const object = last.startsWith("{") && last.endsWith("}") ? parseObject(last) : undefined;
+  if (object !== undefined && "value" in object) {
+    const { value } = object as { value: unknown };
+    if (typeof value === "number" && Number.isFinite(value)) return { ok: true, value };
+    return { ok: false, reason: `"value" on the last output line is not a finite number: ${quote(last)}` };
+  }
   const numbers = last.match(NUMBER);
   if (numbers === null) return { ok: false, reason: `no number on the last output line ${quote(last)}` };
   const value = Number(numbers[numbers.length - 1]);
   if (!Number.isFinite(value))
     return { ok: false, reason: `value on the last output line is not finite: ${quote(last)}` };
-  return { ok: true, value };
+  return numbers.length === 1 ? { ok: true, value } : { ok: true, value, ambiguousLine: last };
+}
+
+/**
+ * The warning for a value read from a line of several numbers (see `ambiguousLine`), given once per
+ * run: the last number of "loss 0.42 on gpu-0" is the GPU's, and a run tuned on it is wasted.
+ */
+export function ambiguousValueWarning(trialId: number, line: string, value: number): string {
+  return (
+    `arqon solve: trial ${trialId}'s last output line ${quote(line)} holds several numbers; its value ` +
+    `is taken to be the last, ${value}. If it is not, print the value alone on the last line (a label ` +
+    `is fine: "loss=0.42") or as JSON {"value": 0.42}. (Said once per run.)\n`
+  );
 }
 
 /** Quotes a line for an error message, shortened so the message stays one readable line. */

@@ -1,3 +1,4 @@
+import { ambiguousValueWarning } from "./objective-output.js";
 import { describeProgress, formatValue, type RunView } from "./progress.js";
 
 /** Where and how `arqon solve` reports its progress. */
@@ -56,6 +57,19 @@ export class SolveProgress {
   note(line: string): void {
     if (this.options.quiet) return;
     this.around(() => this.options.write(`${line}\n`));
+  }
+
+  /** Whether a value read from a line of several numbers was reported (once per run). */
+  private warnedAmbiguous = false;
+
+  /** Reports, once per run, a value read as the last of several numbers on its line. */
+  ambiguousValue(
+    trialId: number,
+    reading: { readonly value: number; readonly ambiguousLine?: string },
+  ): void {
+    if (reading.ambiguousLine === undefined || this.warnedAmbiguous) return;
+    this.warnedAmbiguous = true;
+    this.passthrough(ambiguousValueWarning(trialId, reading.ambiguousLine, reading.value));
   }
 
   /** Text the objective command wrote on its stderr: always shown, never overwritten. */

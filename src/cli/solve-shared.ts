@@ -36,7 +36,8 @@ export interface SharedSolveOptions {
   readonly quiet: boolean;
   /**
    * `--stall-ms`: how long to keep asking a study that can propose nothing and does not move, in
-   * ms. Absent, the worker waits as long as it takes: a slow study is not a stuck one.
+   * ms, and, once the budget is spent, to wait for the others' last results. Absent, the worker
+   * waits as long as it takes (a slow study is not a stuck one), and at the end {@link SETTLE_MS}.
    */
   readonly stallMs?: number | undefined;
   /** How long to keep trying a result Redis refuses, in ms (default {@link RETRY_MS}). */
@@ -307,6 +308,7 @@ async function runWorker(
         continue;
       }
       if (outcome.reading.ok) {
+        progress.ambiguousValue(trial.id, outcome.reading);
         const { value } = outcome.reading;
         if (await record({ id: trial.id, value })) {
           evaluations++;
@@ -342,8 +344,10 @@ async function runWorker(
     // Redis failing or the journal gone, the study is reported as this worker last read it.
     if (!failed()) await read(() => study.refresh());
     // Other workers may still be evaluating the study's last trials: their results can beat ours.
-    const settleBy = Date.now() + SETTLE_MS;
+    // With --stall-ms, the wait ends as the ask loop's does: once nothing moved for that long.
+    const settleBy = stall === undefined ? Date.now() + SETTLE_MS : Number.POSITIVE_INFINITY;
     waits = 0;
+    stall?.reset();
     while (
       finished &&
       !failed() &&
@@ -351,6 +355,10 @@ async function runWorker(
       study.pendingTrials().length > 0 &&
       Date.now() < settleBy
     ) {
+      if (stall?.stalled(study) === true) {
+        stuck = study.pendingTrials().map((t) => t.id);
+        break;
+      }
       await delay(POLL_MS * 2 ** Math.min(waits++, 4));
       await read(() => study.refresh());
     }
@@ -395,14 +403,19 @@ async function runWorker(
       return 1;
     }
     if (stuck.length > 0) {
-      io.stderr(`arqon solve: ${stuckMessage(study.name, stuck, options)}\n`);
+      io.stderr(`arqon solve: ${stuckMessage(study.name, stuck, options, finished)}\n`);
       return 1;
     }
     if (best === null) {
       io.stderr("arqon solve: no trial produced a value\n");
       return 1;
     }
-    const held = pending === 0 ? "" : `, ${pending} still pending (held by other workers)`;
+    const pendingIds = study.pendingTrials().map((t) => t.id);
+    const held =
+      pending === 0
+        ? ""
+        : `, ${pending === 1 ? "trial" : "trials"} ${pendingIds.join(", ")} still pending (held by other ` +
+          `workers; if one died, mark them failed with ${failCommand(study.name, pendingIds, options)})`;
     progress.note(`done: study ${study.name}, ${study.asked} trials asked, ${study.told} told${held}`);
     return 0;
   }
@@ -412,10 +425,32 @@ function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-/** Why a worker stopped asking while the study waits for `stuck`, and how to go on. */
-export function stuckMessage(study: string, stuck: readonly number[], options: SharedSolveOptions): string {
+/**
+ * Why a worker stopped waiting for `stuck` (while the study could propose nothing, or once its
+ * budget was spent), and how to go on.
+ */
+export function stuckMessage(
+  study: string,
+  stuck: readonly number[],
+  options: SharedSolveOptions,
+  budgetSpent = false,
+): string {
   const one = stuck.length === 1;
-  const results = JSON.stringify(stuck.map((id) => ({ id, failed: "worker died" })));
+  const trials = `${one ? "trial" : "trials"} ${stuck.join(", ")}`;
+  const waits = budgetSpent
+    ? `study ${study} has spent its budget and waits for ${trials}`
+    : `study ${study} can propose no trial until ${trials} ${one ? "is" : "are"} told`;
+  return (
+    `${waits}, and nothing moved for ${options.stallMs! / 1000} s (did the worker ` +
+    `holding ${one ? "it" : "them"} die?); mark ${one ? "it" : "them"} failed with ` +
+    `${failCommand(study, stuck, options)} (or study.fail of arqon/study), or run the same command ` +
+    "again to wait longer"
+  );
+}
+
+/** The shell command that marks `ids` failed in the study, as a worker that died leaves them. */
+function failCommand(study: string, ids: readonly number[], options: SharedSolveOptions): string {
+  const results = JSON.stringify(ids.map((id) => ({ id, failed: "worker died" })));
   // `--flag=value`: a value that starts with a dash is refused as a separate word. The password is
   // not printed: where it was, the command says where to put it.
   const storage = withoutPassword(options.storage).replaceAll("***", "<password>");
@@ -425,13 +460,7 @@ export function stuckMessage(study: string, stuck: readonly number[], options: S
     shellWord(`--study=${study}`),
     shellWord(`--config=${options.configPath ?? "<config.json>"}`),
   ].join(" ");
-  return (
-    `study ${study} can propose no trial until ${one ? "trial" : "trials"} ${stuck.join(", ")} ` +
-    `${one ? "is" : "are"} told, and nothing moved for ${options.stallMs! / 1000} s (did the worker ` +
-    `holding ${one ? "it" : "them"} die?); mark ${one ? "it" : "them"} failed with ` +
-    `echo ${shellWord(results)} | ${tell} (or study.fail of arqon/study), or run the same command ` +
-    "again to wait longer"
-  );
+  return `echo ${shellWord(results)} | ${tell}`;
 }
 
 /** `text` as one shell word: as it is when that is safe, else in single quotes. */

@@ -32,8 +32,10 @@ import { withLockedState } from "./state-lock.js";
 export const SOLVE_USAGE = `arqon solve --config <config.json> [--state <dir>|<state.json> | --storage redis://… --study <name> [--stall-ms N] [--timeout-ms N]] [--concurrency N] [--on-error stop|skip] [--quiet] -- <command> [args...]
   Minimises the value printed by <command>, run once per trial (directly, no shell) with ARQON_<NAME>
   set for each parameter (name upper-cased, other characters -> _) and ARQON_TRIAL_ID. The value is
-  the last number on the last non-empty stdout line ("RESULT=0.99" -> 0.99). A non-zero exit or no
-  number fails the trial: --on-error stop (default) ends the run with exit 1, skip goes on.
+  the last number on the last non-empty stdout line ("RESULT=0.99" -> 0.99), or its "value" if
+  that line is JSON ({"value": 0.99, "acc": 0.8} -> 0.99); a line of several numbers gives its
+  last, with a warning. A non-zero exit or no number fails the trial: --on-error stop (default)
+  ends the run with exit 1, skip goes on.
   With --state the run survives a kill; rerunning with the same --state resumes, pending trials first.
   A directory (any path not ending in .json) is a decision log: every ask and told result is written
   and fsynced before it takes effect. A .json path is a snapshot rewritten after every ask and tell.
@@ -45,20 +47,21 @@ export const SOLVE_USAGE = `arqon solve --config <config.json> [--state <dir>|<s
   resumes, and exits 130. Each command runs in a process group of its own: a terminal's Ctrl-C
   reaches arqon alone, and a stop reaches what the command started.
   Prints {"best":{...},"evaluations":N,"pruned":N,"failures":[...],"stopped":B,"interrupted":B} when done.
-  --storage redis://host:port --study <name> (instead of --state): this process is one worker of a
+  --storage redis://host:port --study <name> (instead of --state; no pruner yet): one worker of a
   study shared through Redis; run the same command on other machines to share the budget. Once the
   budget is spent, a worker waits up to 60 s for the others' last results, then prints the study's
   best with "pending": how many trials were still without a result. Progress, --quiet and Ctrl-C
   work as above, except that a trial Ctrl-C stops is marked failed in the study (no worker waits
   for it); running the same command again joins the study. --stall-ms N: when the study can
   propose nothing until other workers' pending trials are told and it has not moved for N ms (did
-  the worker holding them die?), stop, name them and exit 1; off by default, so a worker waits for
-  a slow study. --timeout-ms N: how long Redis may take to connect and to answer each command
-  (default 5000); a result Redis does not record is tried again for up to 60 s.
-  Intermediate values: each stdout line {"step":<whole number>,"value":<number>} before the last
-  line is recorded for the trial (steps increasing). With a "pruner" in the config, a trial the
-  pruner advises stopping gets SIGTERM (SIGKILL 5 s later) and is recorded as pruned, whatever
-  its exit code; a command that exits on its own before the SIGTERM, with 0 and a value (not a
+  the worker holding them die?), stop, name them and exit 1; the same once the budget is spent, in
+  place of the 60 s wait; off by default, so a worker waits for a slow study. --timeout-ms N: how
+  long Redis may take to connect and to answer each command (default 5000); a result Redis does
+  not record is tried again for up to 60 s.
+  Intermediate values: each stdout line {"step":<whole number>,"value":<number>} (other keys
+  beside them are left aside) before the last line is recorded for the trial (steps increasing).
+  With a "pruner" in the config, a trial the pruner advises stopping gets SIGTERM (SIGKILL 5 s
+  later) and is recorded as pruned, whatever its exit code; a command that exits on its own before the SIGTERM, with 0 and a value (not a
   report), completed (e.g. its output was block-buffered until its exit: flush each report line,
   python -u, for pruning to stop it early), and one whose output already ends in its value gets
   1 s to exit before the SIGTERM.`;
@@ -324,6 +327,7 @@ async function runSolve(
         continue;
       }
       if (outcome.reading.ok) {
+        progress.ambiguousValue(trial.id, outcome.reading);
         solver.tell({ id: trial.id, value: outcome.reading.value });
         evaluations++;
         save();

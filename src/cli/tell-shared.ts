@@ -4,7 +4,7 @@ import { runtimeError, usageError } from "./cli-error.js";
 import type { CliIo } from "./io.js";
 import type { FailedEntry } from "./results-input.js";
 import { openStudyForCli, type SharedStudyFlags } from "./shared-study-open.js";
-import { failureProblems, inputNamed } from "./tell.js";
+import { failureProblems, inputNamed, toldCounts } from "./tell.js";
 import { loadValidConfig } from "./validate.js";
 
 /**
@@ -63,12 +63,12 @@ export async function tellShared(
         );
       }
     }
-    const marked = failed.length === 0 ? "" : `, marked ${failed.length} failed`;
+    const counts = toldCounts(told, failed.length);
     io.stderr(
-      `told ${told.length} result(s)${marked} in study ${study.name}: ${study.told} told of ${study.asked} asked, ` +
+      `${counts.line} in study ${study.name}: ${study.told} told of ${study.asked} asked, ` +
         `${study.pendingTrials().length} pending\n`,
     );
-    io.stdout(`${JSON.stringify({ told: told.length, failed: failed.length, best: study.best() })}\n`);
+    io.stdout(`${JSON.stringify({ ...counts.json, best: study.best() })}\n`);
     return 0;
   } finally {
     await study.close();

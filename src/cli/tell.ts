@@ -25,7 +25,7 @@ arqon tell --storage redis://… --study <name> --config <config.json> [--result
   fsynced tell record, and a fail record per failed trial; a .json snapshot is rewritten). Results (from --results or stdin) are
   an array of {"id":N,"value":X,"cost"?:C} for asked trials, {"params":{...},"value":X} for outside
   points, {"id":N,"pruned":true,"value"?:X} for a trial stopped early, or {"id":N,"failed":"reason"}
-  for one whose evaluation failed. Prints {"told":N,"failed":M,"best":{"params":{...},"value":X}}.
+  for one whose evaluation failed. Prints {"told":N,"pruned":P,"failed":M,"best":{...}} (N values).
   With --storage, tells them to the shared study --study (opened with the same --config as its
   workers): e.g. to fail the trials a worker that died left pending.`;
 
@@ -99,9 +99,9 @@ export async function tellCommand(argv: readonly string[], io: CliIo): Promise<0
     const refine = describeRefineStart(solver);
     if (refine !== undefined) io.stderr(`${refine}\n`);
   }
-  const marked = failed.length === 0 ? "" : `, marked ${failed.length} failed`;
-  io.stderr(`told ${results.length} result(s)${marked}: ${describeProgress(solver)}\n`);
-  io.stdout(`${JSON.stringify({ told: results.length, failed: failed.length, best: solver.best() })}\n`);
+  const counts = toldCounts(results, failed.length);
+  io.stderr(`${counts.line}: ${describeProgress(solver)}\n`);
+  io.stdout(`${JSON.stringify({ ...counts.json, best: solver.best() })}\n`);
   return 0;
 }
 
@@ -155,6 +155,22 @@ function notPending(solver: Solver, id: number): string {
  * The solver's refusal with each entry named as the input names it (`results[i]`): the failed
  * trials were taken out before the solver saw the rest, so its positions are not the input's.
  */
+/**
+ * What a tell did, counted as `arqon status` counts trials: values told, trials told pruned, and
+ * trials marked failed (a pruned entry is not a told value).
+ */
+export function toldCounts(
+  results: readonly Told[],
+  failed: number,
+): { readonly json: { told: number; pruned: number; failed: number }; readonly line: string } {
+  const pruned = results.filter((result) => "pruned" in result && result.pruned === true).length;
+  const told = results.length - pruned;
+  const parts = [`told ${told} result(s)`];
+  if (pruned > 0) parts.push(`${pruned} pruned`);
+  if (failed > 0) parts.push(`marked ${failed} failed`);
+  return { json: { told, pruned, failed }, line: parts.join(", ") };
+}
+
 export function inputNamed(issues: readonly ResultIssue[], toldAt: readonly number[]): string {
   return issues.map(({ index, path, message }) => `results[${toldAt[index]}]${path}: ${message}`).join("; ");
 }
