@@ -179,7 +179,7 @@ describe("JSON errors", () => {
       `\uFEFF${JSON.stringify({ seed: 1, budget: 3, bounds: { x: { min: 0, max: 1 } } })}`,
     );
     expect((await runArqonInProcess(["validate", "--config", "bom.json"], dir)).stdout).toBe(
-      '{"ok":true,"parameters":["x"],"budget":3}\n',
+      '{"ok":true,"parameters":["x"],"variables":{"x":"ARQON_X"},"budget":3}\n',
     );
     writeFileSync(join(dir, "empty.json"), "  \n");
     expect(errorLine(await runArqonInProcess(["validate", "--config", "empty.json"], dir), 2)).toBe(

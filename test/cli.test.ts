@@ -114,7 +114,12 @@ describe("arqon validate", () => {
     });
     const run = runArqon(["validate", "--config", "c.json"], dir);
     expect(run.status).toBe(0);
-    expect(json(run.stdout)).toEqual({ ok: true, parameters: ["x", "lr"], budget: 20 });
+    expect(json(run.stdout)).toEqual({
+      ok: true,
+      parameters: ["x", "lr"],
+      variables: { x: "ARQON_X", lr: "ARQON_LR" },
+      budget: 20,
+    });
   });
 
   it("exits 2 with one stderr line naming every problem's path", () => {
@@ -399,6 +404,20 @@ describe("arqon solve", () => {
     "const e = process.env; if (e.ARQON_TRIAL_ID === '3' && !e.FIXED) process.exit(1);" +
       "console.log(Number(e.ARQON_X) + Math.log10(Number(e.ARQON_LEARNING_RATE)));",
   );
+
+  it("names a failed command's last stderr line in its failure (a traceback's exception)", () => {
+    const dir = tempDir();
+    writeJson(dir, "c.json", { seed: 1, budget: 2, bounds: { x: { min: 0, max: 1 } } });
+    const crashing = nodeObjective(
+      "process.stderr.write('Traceback (most recent call last):\\n  File \"train.py\", line 9\\nValueError: lr must be positive\\n\\n'); process.exit(1);",
+    );
+    const run = runArqon(["solve", "--config", "c.json", "--on-error", "skip", "--", ...crashing], dir);
+    const failures = json(run.stdout).failures as { error: string }[];
+    expect(failures.map((f) => f.error)).toEqual([
+      'exit code 1: "ValueError: lr must be positive"',
+      'exit code 1: "ValueError: lr must be positive"',
+    ]);
+  });
 
   it("with --on-error skip reports the failed trial and spends the rest of the budget", () => {
     const dir = tempDir();

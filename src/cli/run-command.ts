@@ -1,5 +1,6 @@
 import { spawn } from "node:child_process";
 import { StringDecoder } from "node:string_decoder";
+import { stripVTControlCharacters } from "node:util";
 import { usageError } from "./cli-error.js";
 import { NO_SUCH_PROGRAM, NOT_EXECUTABLE } from "./find-program.js";
 import { type ObjectiveReading, readObjective } from "./objective-output.js";
@@ -64,6 +65,23 @@ export const QUIET_MS = 100;
 
 /** The most a read of a pipe takes at once (libuv's read buffer): a read this long left more. */
 const FULL_READ_BYTES = 64 * 1024;
+
+/** How much of a command's stderr is kept to name why it failed (its last line). */
+const STDERR_TAIL_CHARS = 4096;
+
+/**
+ * `: "<last non-empty line>"` of a failed command's stderr (a Python traceback ends with the
+ * exception), or nothing when it wrote none.
+ */
+function lastLineOf(stderr: string): string {
+  const line = stripVTControlCharacters(stderr)
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter((l) => l !== "")
+    .at(-1);
+  if (line === undefined) return "";
+  return `: ${JSON.stringify(line.length > 160 ? `${line.slice(0, 157)}...` : line)}`;
+}
 
 /** Whether each command runs in a process group of its own (POSIX; Windows has no such groups). */
 const OWN_GROUP = process.platform !== "win32";
@@ -233,7 +251,12 @@ export function runObjectiveCommand(run: CommandRun): Promise<ObjectiveReading> 
       }
     });
     child.stderr.setEncoding("utf8");
-    child.stderr.on("data", (chunk: string) => run.onStderr(chunk));
+    /** The end of what the command wrote on stderr: its last line says why it failed. */
+    let stderrTail = "";
+    child.stderr.on("data", (chunk: string) => {
+      stderrTail = (stderrTail + chunk).slice(-STDERR_TAIL_CHARS);
+      run.onStderr(chunk);
+    });
     child.on("error", (error) => {
       run.forceSignal?.removeEventListener("abort", forceKill);
       run.signal?.removeEventListener("abort", abort);
@@ -272,7 +295,7 @@ export function runObjectiveCommand(run: CommandRun): Promise<ObjectiveReading> 
       else if (signal === "SIGTERM" || signal === "SIGHUP")
         resolve({ ok: false, reason: `killed by ${signal}`, killedBy: signal });
       else if (signal !== null) resolve({ ok: false, reason: `killed by ${signal}` });
-      else if (code !== 0) resolve({ ok: false, reason: `exit code ${code}` });
+      else if (code !== 0) resolve({ ok: false, reason: `exit code ${code}${lastLineOf(stderrTail)}` });
       else resolve(readObjective(stdout));
     });
   });

@@ -2,14 +2,15 @@ import { type SolverConfig, solverConfigIssues } from "../index.js";
 import { parseFlags, requiredString } from "./args.js";
 import { usageError } from "./cli-error.js";
 import { describeConfigIssues, unknownSolverKeyHint } from "./config-issues.js";
-import { variableProblems } from "./env-names.js";
+import { parameterVariable, variableProblems } from "./env-names.js";
 import type { CliIo } from "./io.js";
 import { readJsonFile } from "./json-input.js";
 
 /** Help text of `arqon validate`. */
 export const VALIDATE_USAGE = `arqon validate --config <config.json>
   Checks a solver config, and that arqon solve can pass its parameters as ARQON_ variables.
-  Prints {"ok":true,"parameters":[...],"budget":N} or exits 2 listing every problem.`;
+  Prints {"ok":true,"parameters":[...],"variables":{"<name>":"ARQON_<NAME>",...},"budget":N}
+  (variables: what arqon solve sets for each parameter) or exits 2 listing every problem.`;
 
 /**
  * Reads the config file at `path` and returns it when valid; otherwise throws one usage error that
@@ -47,8 +48,8 @@ export function validateCommand(argv: readonly string[], io: CliIo): 0 {
   // variables): listed with the config's own problems, so one run names them all.
   const bounds = (read as { bounds?: unknown } | null)?.bounds;
   const config = checkedConfig(read, path, variableProblems(bounds));
-  io.stdout(
-    `${JSON.stringify({ ok: true, parameters: Object.keys(config.bounds), budget: config.budget })}\n`,
-  );
+  const parameters = Object.keys(config.bounds);
+  const variables = Object.fromEntries(parameters.map((name) => [name, parameterVariable(name)]));
+  io.stdout(`${JSON.stringify({ ok: true, parameters, variables, budget: config.budget })}\n`);
   return 0;
 }
