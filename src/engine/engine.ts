@@ -53,13 +53,13 @@ import * as digestChecks from "./digest.js";
 import { type Digest, DigestFields, DigestRejection } from "./digest.js";
 import { createEngineRoot } from "./engine-actors.js";
 import { EntryTime } from "./entry-time.js";
-import { auditEventStream } from "./event-stream.js";
 import {
   createWindowStats,
   WindowCollector,
   type WindowControl,
   type WindowResult,
 } from "./evaluation-windows.js";
+import { auditEventStream } from "./event-stream.js";
 import type { EngineBreakerStates } from "./safety/guarded-callback.js";
 import { CommitResult, FEASIBILITY_STEP_FRACTION, SpsaCore } from "./spsa/spsa-core.js";
 
