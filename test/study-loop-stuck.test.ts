@@ -104,18 +104,9 @@ describe("a worker died holding the trial a Nelder–Mead study waits for", () =
     await dead.close();
     const dir = tempDir();
     writeJson(dir, "c.json", config);
+    const stalled = ["--storage", server.url, "--study", "spent", "--stall-ms", "300"];
     const { status, stdout, stderr } = await runArqonInProcess(
-      [
-        "solve",
-        "--config",
-        "c.json",
-        "--storage",
-        server.url,
-        "--study",
-        "spent",
-        "--stall-ms",
-        "300",
-      ].concat(["--", process.execPath, "-e", "console.log(1)"]),
+      ["solve", "--config", "c.json", ...stalled, "--", process.execPath, "-e", "console.log(1)"],
       dir,
     );
     expect(status).toBe(1);
