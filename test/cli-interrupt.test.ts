@@ -8,6 +8,7 @@ import { restoreSolver } from "../src/index.js";
 import {
   arqonNodeArgs,
   lines,
+  processState,
   removeTempDirs,
   runArqon,
   runArqonInProcess,
@@ -78,15 +79,6 @@ class ArqonChild {
 
   exitCode(): Promise<number | null> {
     return this.exited;
-  }
-}
-
-/** A process's state letter from /proc (`Z`: a zombie), or "gone". */
-function processState(pid: number): string {
-  try {
-    return /^\d+ \(.*\) (\S)/.exec(readFileSync(`/proc/${pid}/stat`, "utf8"))![1]!;
-  } catch {
-    return "gone";
   }
 }
 

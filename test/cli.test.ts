@@ -7,6 +7,7 @@ import { shellWord } from "../src/cli/solve.js";
 import { createSolver, restoreSolver, type SolverConfig, type Told, type Trial } from "../src/index.js";
 import {
   lines,
+  processState,
   REPO_ROOT,
   removeTempDirs,
   runArqon,
@@ -404,6 +405,33 @@ describe("arqon solve", () => {
     "const e = process.env; if (e.ARQON_TRIAL_ID === '3' && !e.FIXED) process.exit(1);" +
       "console.log(Number(e.ARQON_X) + Math.log10(Number(e.ARQON_LEARNING_RATE)));",
   );
+
+  it("--trial-timeout-ms stops a command that runs too long, with what it started, and fails its trial", () => {
+    const dir = tempDir();
+    writeJson(dir, "c.json", { seed: 1, budget: 3, bounds: { x: { min: 0, max: 1 } } });
+    // Trial 2 hangs in a child of its shell, writing its pid first; the others answer at once.
+    writeFileSync(
+      join(dir, "trial.js"),
+      "if (process.env.ARQON_TRIAL_ID === '2') { require('node:fs').writeFileSync('pid', String(process.pid));" +
+        " setInterval(() => {}, 1000); } else console.log(Number(process.env.ARQON_X));",
+    );
+    const shell = ["sh", "-c", `${shellWord(process.execPath)} trial.js; exit $?`];
+    const args = ["solve", "--config", "c.json", "--state", "s.json", "--on-error", "stop"];
+    const run = runArqon([...args, "--trial-timeout-ms", "1500", "--", ...shell], dir);
+    expect(run.status).toBe(1);
+    const out = json(run.stdout);
+    expect(out.failures).toMatchObject([{ id: 2, error: "timed out after 1.5 s" }]);
+    // The resume command keeps the timeout.
+    expect(lines(run.stderr).at(-1)).toContain(
+      "resume with: arqon solve --state s.json --trial-timeout-ms 1500 -- sh -c",
+    );
+    // Not running: gone, or dead and not yet reaped (it lost its shell).
+    const pid = Number(readFileSync(join(dir, "pid"), "utf8"));
+    expect(processState(pid)).toMatch(/^(gone|Z)$/);
+    expect(
+      runArqon(["solve", "--config", "c.json", "--trial-timeout-ms", "0", "--", ...shell], dir).stderr,
+    ).toContain("arqon solve: --trial-timeout-ms must be a whole number in [1, ");
+  });
 
   it("names a failed command's last stderr line in its failure (a traceback's exception)", () => {
     const dir = tempDir();

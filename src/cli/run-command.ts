@@ -49,6 +49,11 @@ export interface CommandRun {
    * and output after it ends the exit window.
    */
   readonly quietMs?: number | undefined;
+  /**
+   * How long the command may run, in ms: then it is stopped (SIGTERM, SIGKILL `stopGraceMs`
+   * later) and the reading is a failure, `timed out after … s`, unless it had exited on its own.
+   */
+  readonly timeoutMs?: number | undefined;
 }
 
 /** Default time a stopped command gets to exit after SIGTERM. */
@@ -214,6 +219,14 @@ export function runObjectiveCommand(run: CommandRun): Promise<ObjectiveReading> 
     };
     if (run.stopSignal?.aborted === true) stop();
     else run.stopSignal?.addEventListener("abort", stop, { once: true });
+    let timedOut = false;
+    const timeoutTimer =
+      run.timeoutMs === undefined
+        ? undefined
+        : setTimeout(() => {
+            timedOut = true;
+            terminate();
+          }, run.timeoutMs);
     const stopped = (): boolean => run.stopSignal?.aborted === true;
     /** Start of the line not yet handed to `onLine`. */
     let lineStart = 0;
@@ -258,6 +271,7 @@ export function runObjectiveCommand(run: CommandRun): Promise<ObjectiveReading> 
       run.onStderr(chunk);
     });
     child.on("error", (error) => {
+      clearTimeout(timeoutTimer);
       run.forceSignal?.removeEventListener("abort", forceKill);
       run.signal?.removeEventListener("abort", abort);
       run.stopSignal?.removeEventListener("abort", stop);
@@ -271,6 +285,7 @@ export function runObjectiveCommand(run: CommandRun): Promise<ObjectiveReading> 
       if (graceTimer !== undefined) clearTimeout(graceTimer);
       clearTimeout(exitTimer);
       clearTimeout(quietTimer);
+      clearTimeout(timeoutTimer);
       if (stopped()) {
         // Exited 0 before any SIGTERM: it had finished, whenever its output was read. After the
         // SIGTERM, a graceful exit 0 is the command obeying it: its last value is a partial one.
@@ -285,6 +300,11 @@ export function runObjectiveCommand(run: CommandRun): Promise<ObjectiveReading> 
       }
       if (run.signal?.aborted === true || run.forceSignal?.aborted === true) {
         resolve({ ok: false, reason: "aborted", interrupted: true });
+        return;
+      }
+      // Stopped by its own timeout, whatever it exited with: what it printed is a partial result.
+      if (timedOut && !exitedOnItsOwn) {
+        resolve({ ok: false, reason: `timed out after ${run.timeoutMs! / 1000} s` });
         return;
       }
       // SIGINT is someone's interrupt (a terminal's no longer reaches the command's own group):

@@ -40,6 +40,8 @@ export interface SharedSolveOptions {
    * waits as long as it takes (a slow study is not a stuck one), and at the end {@link SETTLE_MS}.
    */
   readonly stallMs?: number | undefined;
+  /** `--trial-timeout-ms`: a command running longer is stopped and its trial failed. */
+  readonly trialTimeoutMs?: number | undefined;
   /** How long to keep trying a result Redis refuses, in ms (default {@link RETRY_MS}). */
   readonly retryMs?: number;
   /** `--timeout-ms`: how long Redis may take to connect and to answer a command (default 5000). */
@@ -137,6 +139,7 @@ async function runWorker(
         onStderr: (text) => progress.passthrough(text),
         signal: interrupts.abortSignal,
         forceSignal: interrupts.killSignal,
+        timeoutMs: options.trialTimeoutMs,
       });
       return { trial, reading: await interrupts.classify(reading) };
     } catch (error) {

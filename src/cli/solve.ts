@@ -29,13 +29,14 @@ import { attachStateLog, saveSolverState } from "./state-file.js";
 import { withLockedState } from "./state-lock.js";
 
 /** Help text of `arqon solve`. */
-export const SOLVE_USAGE = `arqon solve --config <config.json> [--state <dir>|<state.json> | --storage redis://… --study <name> [--stall-ms N] [--timeout-ms N]] [--concurrency N] [--on-error stop|skip] [--quiet] -- <command> [args...]
+export const SOLVE_USAGE = `arqon solve --config <config.json> [--state <dir>|<state.json> | --storage redis://… --study <name> [--stall-ms N] [--timeout-ms N]] [--concurrency N] [--on-error stop|skip] [--trial-timeout-ms N] [--quiet] -- <command> [args...]
   Minimises the value printed by <command>, run once per trial (directly, no shell) with ARQON_<NAME>
   set for each parameter (name upper-cased, other characters -> _) and ARQON_TRIAL_ID. The value is
   the last number on the last non-empty stdout line ("RESULT=0.99" -> 0.99), or its "value" if
   that line is JSON ({"value": 0.99, "acc": 0.8} -> 0.99); a line of several numbers gives its
   last, with a warning. A non-zero exit or no number fails the trial: --on-error stop (default)
-  ends the run with exit 1, skip goes on.
+  ends the run with exit 1, skip goes on. --trial-timeout-ms N: a command still running after N ms
+  is stopped (SIGTERM, SIGKILL 5 s later) and its trial fails ("timed out after N s").
   With --state the run survives a kill; rerunning with the same --state resumes, pending trials first.
   A directory (any path not ending in .json) is a decision log: every ask and told result is written
   and fsynced before it takes effect. A .json path is a snapshot rewritten after every ask and tell.
@@ -109,6 +110,7 @@ export async function solveCommand(argv: readonly string[], io: CliIo): Promise<
     study: { type: "string" },
     "stall-ms": { type: "string" },
     "timeout-ms": { type: "string" },
+    "trial-timeout-ms": { type: "string" },
   });
   if (flags.help === true) {
     io.stdout(`${SOLVE_USAGE}\n`);
@@ -126,7 +128,8 @@ export async function solveCommand(argv: readonly string[], io: CliIo): Promise<
   const configPath = optionalNonEmpty("solve", flags, "config");
   const storage = optionalNonEmpty("solve", flags, "storage");
   const stallMs = optionalPositiveInt("solve", flags, "stall-ms");
-  const timeoutMs = optionalTimeoutMs(flags);
+  const timeoutMs = optionalTimerMs(flags, "timeout-ms");
+  const trialTimeoutMs = optionalTimerMs(flags, "trial-timeout-ms");
   // Checked before any state is touched: a misspelt command changes nothing.
   const notStarted = programProblem(command[0]!, io.cwd, io.env);
   if (notStarted !== undefined) {
@@ -136,13 +139,23 @@ export async function solveCommand(argv: readonly string[], io: CliIo): Promise<
   if (storage !== undefined) {
     if (statePath !== undefined) throw usageError("arqon solve: give --state or --storage, not both");
     const study = optionalNonEmpty("solve", flags, "study");
-    const shared = { storage, study, configPath, concurrency, onError, quiet, stallMs, timeoutMs };
+    const shared = {
+      storage,
+      study,
+      configPath,
+      concurrency,
+      onError,
+      quiet,
+      stallMs,
+      timeoutMs,
+      trialTimeoutMs,
+    };
     return await solveShared(command, shared, io);
   }
   for (const flag of ["stall-ms", "timeout-ms"])
     if (flags[flag] !== undefined)
       throw usageError(`arqon solve: --${flag} needs --storage (it applies to a shared study)`);
-  const options: SolveOptions = { command, concurrency, onError, statePath, quiet };
+  const options: SolveOptions = { command, concurrency, onError, statePath, quiet, trialTimeoutMs };
   return await withLockedState("solve", io, statePath, async (held) => {
     const logLock = held?.logLock;
     const opened = openSolver("solve", io.cwd, { statePath, configPath, logLock });
@@ -159,14 +172,17 @@ export async function solveCommand(argv: readonly string[], io: CliIo): Promise<
   });
 }
 
-/** `--timeout-ms`, a whole number of ms a Node timer can wait (ioredis's timeouts are timers), or `undefined` when not given. */
-function optionalTimeoutMs(flags: FlagValues): number | undefined {
-  const text = optionalString(flags, "timeout-ms");
+/**
+ * `--<flag>`, a whole number of ms a Node timer can wait (ioredis's timeouts and the trial timeout
+ * are timers), or `undefined` when not given.
+ */
+function optionalTimerMs(flags: FlagValues, flag: "timeout-ms" | "trial-timeout-ms"): number | undefined {
+  const text = optionalString(flags, flag);
   if (text === undefined) return undefined;
   const value = wholeNumberOf(text);
   if (!(value >= 1 && value <= MAX_TIMER_MS))
     throw usageError(
-      `arqon solve: --timeout-ms must be a whole number in [1, ${MAX_TIMER_MS}], got ${JSON.stringify(text)}`,
+      `arqon solve: --${flag} must be a whole number in [1, ${MAX_TIMER_MS}], got ${JSON.stringify(text)}`,
     );
   return value;
 }
@@ -178,6 +194,8 @@ interface SolveOptions {
   readonly onError: "stop" | "skip";
   readonly statePath: string | undefined;
   readonly quiet: boolean;
+  /** `--trial-timeout-ms`: a command running longer is stopped and its trial failed. */
+  readonly trialTimeoutMs: number | undefined;
 }
 
 async function runSolve(
@@ -257,6 +275,7 @@ async function runSolve(
         forceSignal: interrupts.killSignal,
         onLine,
         stopSignal: stop.signal,
+        timeoutMs: options.trialTimeoutMs,
       });
       const reading = await interrupts.classify(read);
       // A refused report fails the trial even if the command went on to print a value.
@@ -398,6 +417,7 @@ function howToResume(options: SolveOptions): string {
   if (options.concurrency !== 1) flags.push("--concurrency", String(options.concurrency));
   if (options.onError !== "stop") flags.push("--on-error", options.onError);
   if (options.quiet) flags.push("--quiet");
+  if (options.trialTimeoutMs !== undefined) flags.push("--trial-timeout-ms", String(options.trialTimeoutMs));
   return `resume with: ${["arqon", "solve", ...flags, "--", ...options.command].map(shellWord).join(" ")}`;
 }
 

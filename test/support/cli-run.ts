@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -105,4 +105,16 @@ export function writeJson(dir: string, name: string, value: unknown): string {
 /** The non-empty lines of `text`. */
 export function lines(text: string): string[] {
   return text.split("\n").filter((line) => line.trim() !== "");
+}
+
+/**
+ * A process's state letter from /proc (`Z`: a zombie, dead and not yet reaped by its parent), or
+ * "gone". A process that lost its parent is reaped by PID 1, which may take a moment.
+ */
+export function processState(pid: number): string {
+  try {
+    return /^\d+ \(.*\) (\S)/.exec(readFileSync(`/proc/${pid}/stat`, "utf8"))![1]!;
+  } catch {
+    return "gone";
+  }
 }
