@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { readReport } from "../src/cli/objective-output.js";
+import { looksLikeReport, readReport } from "../src/cli/objective-output.js";
 import { runObjectiveCommand } from "../src/cli/run-command.js";
 import { createSolver, restoreSolver } from "../src/solver/solver.js";
 import { lines, removeTempDirs, runArqonInProcess, tempDir, writeJson } from "./support/cli-run.js";
@@ -29,14 +29,16 @@ const training = nodeObjective(
 );
 
 describe("reading intermediate values", () => {
-  it("takes JSON lines with a numeric step and value, other keys left aside", () => {
+  it("takes only JSON lines with exactly a numeric step and value", () => {
     expect(readReport('{"step": 3, "value": 0.5}')).toEqual({ step: 3, value: 0.5 });
     expect(readReport('  {"value":-1e-3,"step":0}\r')).toEqual({ step: 0, value: -0.001 });
-    // A training script logs more than the loss: the line still counts (it was ignored, and
-    // pruning stopped without a word).
-    expect(readReport('{"step": 3, "value": 0.5, "lr": 0.01, "acc": 0.9}')).toEqual({ step: 3, value: 0.5 });
     expect(readReport("3 0.5")).toBeUndefined();
-    expect(readReport('{"epoch": 3, "value": 0.5}')).toBeUndefined();
+    // Other keys: a metrics log ({"key": "acc", "step": 1, "value": 0.9}) holds other values than
+    // the one minimised. Such a line is no report, and the run says so (below).
+    expect(readReport('{"step": 3, "value": 0.5, "epoch": 1}')).toBeUndefined();
+    expect(looksLikeReport('{"step": 3, "value": 0.5, "epoch": 1}')).toBe(true);
+    expect(looksLikeReport('{"step": 3, "value": 0.5}')).toBe(false);
+    expect(looksLikeReport('{"epoch": 3, "value": 0.5, "lr": 1}')).toBe(false);
     expect(readReport('{"step": "3", "value": 0.5}')).toBeUndefined();
     expect(readReport("{not json}")).toBeUndefined();
     expect(readReport("RESULT=0.5")).toBeUndefined();
@@ -85,22 +87,23 @@ describe("arqon solve with a pruner", () => {
     }
   });
 
-  it("records a report line that carries other keys too", async () => {
+  it("warns once per run of a line with step and value among other keys, which it does not record", async () => {
     const dir = tempDir();
-    writeJson(dir, "c.json", { seed: 1, budget: 1, bounds: { x: { min: 0, max: 1 } } });
+    writeJson(dir, "c.json", { seed: 1, budget: 2, bounds: { x: { min: 0, max: 1 } } });
     const objective = nodeObjective(
-      "console.log(JSON.stringify({ step: 1, value: 0.8, lr: 0.01 })); console.log(JSON.stringify({ epoch: 2, step: 2, value: 0.6 })); console.log(0.5);",
+      "console.log(JSON.stringify({ step: 1, value: 0.8, lr: 0.01 })); console.log(JSON.stringify({ key: 'acc', step: 1, value: 0.6 })); console.log(0.5);",
     );
     const run = await runArqonInProcess(
       ["solve", "--config", "c.json", "--state", "s.json", "--", ...objective],
       dir,
     );
     expect(run.status, run.stderr).toBe(0);
-    const solver = restoreSolver(JSON.parse(readFileSync(join(dir, "s.json"), "utf8")));
-    expect(solver.intermediateValues(1)).toEqual([
-      { step: 1, value: 0.8 },
-      { step: 2, value: 0.6 },
+    const warnings = lines(run.stderr).filter((line) => line.includes("among other keys"));
+    expect(warnings).toEqual([
+      'arqon solve: trial 1 printed "{\\"step\\":1,\\"value\\":0.8,\\"lr\\":0.01}", which has "step" and "value" among other keys: it is not read as an intermediate value. For pruning, print {"step": N, "value": X} alone on its line. (Said once per run.)',
     ]);
+    const solver = restoreSolver(JSON.parse(readFileSync(join(dir, "s.json"), "utf8")));
+    expect(solver.intermediateValues(1)).toEqual([]);
     expect(solver.best()?.value).toBe(0.5);
   });
 

@@ -19,7 +19,6 @@ describe("a report as the last line", () => {
       '{"step": 2, "value": 0.4}',
       '{"value": 0.4, "step": 2}',
       '{"step": 3, "value": NaN}',
-      '{"step": 3, "value": NaN, "epoch": 1}',
     ]) {
       const reading = readObjective(`{"step": 1, "value": 0.5}\n${last}\n`);
       expect(reading).toEqual({
@@ -31,6 +30,15 @@ describe("a report as the last line", () => {
     expect(readObjective('{"step": 1, "value": 0.5}\n{"loss": 0.25}\n')).toEqual({ ok: true, value: 0.25 });
     expect(readObjective('{"value": 0.24, "acc": 0.9}\n')).toEqual({ ok: true, value: 0.24 });
     expect(readObjective('{"acc": 0.9, "value": -2}\n')).toEqual({ ok: true, value: -2 });
+    // Whatever the other keys hold: a NaN metric as Python writes it, a step (a final summary).
+    expect(readObjective('{"value": 0.24, "auc": NaN}\n')).toEqual({ ok: true, value: 0.24 });
+    expect(readObjective('{"value": 0.54, "step": 1000, "acc": 0.9}\n')).toEqual({ ok: true, value: 0.54 });
+    expect(readObjective('{"value": 0.24, "note": "nan-free"}\n')).toEqual({ ok: true, value: 0.24 });
+    expect(readObjective('{"step": 3, "value": NaN, "epoch": 1}\n')).toEqual({
+      ok: false,
+      reason:
+        '"value" on the last output line is not a finite number: "{\\"step\\": 3, \\"value\\": NaN, \\"epoch\\": 1}"',
+    });
     expect(readObjective('{"value": "0.24"}\n')).toEqual({
       ok: false,
       reason: '"value" on the last output line is not a finite number: "{\\"value\\": \\"0.24\\"}"',
@@ -89,9 +97,8 @@ describe("a report with a non-finite value, as Python prints it", () => {
     });
     // A string the line held that looks like the marker is no number.
     expect(readReport('{"step": "\\u00003", "value": NaN}')).toBeUndefined();
-    // Other keys are left aside, non-finite ones too.
-    expect(readReport('{"step": 3, "value": NaN, "lr": 0.1}')).toEqual({ step: 3, value: Number.NaN });
-    expect(readReport('{"step": 3, "value": 1, "lr": NaN}')).toEqual({ step: 3, value: 1 });
+    // Only a bare value of one of the two keys: anything else stays no report.
+    expect(readReport('{"step": 3, "value": NaN, "lr": 0.1}')).toBeUndefined();
     expect(readReport('{"step": 3, "value": nan}')).toBeUndefined();
     expect(readReport('{"step": 3, "value": "NaN"}')).toBeUndefined();
   });

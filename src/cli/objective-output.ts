@@ -30,22 +30,40 @@ export interface ReportLine {
 }
 
 /**
- * Reads an intermediate-value line: a JSON object with the keys `step` and `value`, both numbers,
- * e.g. `{"step": 10, "value": 0.42}`; other keys beside them (`"lr"`, `"acc"`) are left aside.
- * Anything else (log text, other JSON) is not a report and gives undefined, so a command's
- * ordinary output never turns into one by accident.
+ * Reads an intermediate-value line: a JSON object with exactly the keys `step` and `value`, both
+ * numbers, e.g. `{"step": 10, "value": 0.42}`. Anything else (log text, other JSON) is not a
+ * report and gives undefined, so a command's ordinary output never turns into one by accident:
+ * a metrics log (`{"key": "acc", "step": 3, "value": 0.9}`) holds other values than the one
+ * minimised (see {@link looksLikeReport}).
  * A bare `NaN`, `Infinity` or `-Infinity` as either number (how Python's `json.dumps` writes a
  * diverged loss) reads as that number. Whether the numbers are acceptable (a whole step after
  * the previous one, a finite value) is for the solver to say.
  */
 export function readReport(line: string): ReportLine | undefined {
+  const parsed = jsonLine(line);
+  if (parsed === undefined || Object.keys(parsed).length !== 2) return undefined;
+  return numericStepAndValue(parsed);
+}
+
+/**
+ * Whether a line is JSON with a numeric `step` and `value` and other keys beside them: no report
+ * (see {@link readReport}), though its writer may have meant one, so the caller says so.
+ */
+export function looksLikeReport(line: string): boolean {
+  const parsed = jsonLine(line);
+  return parsed !== undefined && Object.keys(parsed).length > 2 && numericStepAndValue(parsed) !== undefined;
+}
+
+function numericStepAndValue(parsed: object): ReportLine | undefined {
+  const { step, value } = parsed as { step?: unknown; value?: unknown };
+  return typeof step === "number" && typeof value === "number" ? { step, value } : undefined;
+}
+
+/** A line that is a JSON object (bare `NaN` and `Infinity` values read as numbers), else undefined. */
+function jsonLine(line: string): object | undefined {
   const trimmed = stripVTControlCharacters(line).trim();
   if (!trimmed.startsWith("{") || !trimmed.endsWith("}")) return undefined;
-  const parsed = parseObject(trimmed) ?? parseObject(markBareNonFinite(trimmed), numberOfMarked);
-  if (parsed === undefined) return undefined;
-  const { step, value } = parsed as { step?: unknown; value?: unknown };
-  if (typeof step !== "number" || typeof value !== "number") return undefined;
-  return { step, value };
+  return parseObject(trimmed) ?? parseObject(markBareNonFinite(trimmed), numberOfMarked);
 }
 
 /** A bare non-finite number as a JSON value (`: NaN,`), which JSON.parse refuses. */
@@ -118,16 +136,16 @@ export function readObjective(stdout: string): ObjectiveReading {
       ok: false,
       reason: `the last output line is an intermediate value, not a final one: ${quote(last)}`,
     };
-  // "loss: nan" after "epoch 3": the last number would be the epoch. A diverged value is no value.
-  if (NON_FINITE_WORD.test(last))
-    return { ok: false, reason: `value on the last output line is not finite: ${quote(last)}` };
-  // {"value": 0.24, "acc": 0.9}: the value is named, whatever follows it.
-  const object = last.startsWith("{") && last.endsWith("}") ? parseObject(last) : undefined;
+  // {"value": 0.24, "acc": 0.9, "auc": NaN}: the value is named, whatever the other keys hold.
+  const object = jsonLine(last);
   if (object !== undefined && "value" in object) {
     const { value } = object as { value: unknown };
     if (typeof value === "number" && Number.isFinite(value)) return { ok: true, value };
     return { ok: false, reason: `"value" on the last output line is not a finite number: ${quote(last)}` };
   }
+  // "loss: nan" after "epoch 3": the last number would be the epoch. A diverged value is no value.
+  if (NON_FINITE_WORD.test(last))
+    return { ok: false, reason: `value on the last output line is not finite: ${quote(last)}` };
   const numbers = last.match(NUMBER);
   if (numbers === null) return { ok: false, reason: `no number on the last output line ${quote(last)}` };
   const value = Number(numbers[numbers.length - 1]);
@@ -145,6 +163,18 @@ export function ambiguousValueWarning(trialId: number, line: string, value: numb
     `arqon solve: trial ${trialId}'s last output line ${quote(line)} holds several numbers; its value ` +
     `is taken to be the last, ${value}. If it is not, print the value alone on the last line (a label ` +
     `is fine: "loss=0.42") or as JSON {"value": 0.42}. (Said once per run.)\n`
+  );
+}
+
+/**
+ * The warning for a JSON line with a step and a value among other keys (see {@link looksLikeReport}),
+ * given once per run: it is not read as an intermediate value, so a pruner never sees the trial.
+ */
+export function otherKeysReportWarning(trialId: number, line: string): string {
+  return (
+    `arqon solve: trial ${trialId} printed ${quote(line)}, which has "step" and "value" among other ` +
+    `keys: it is not read as an intermediate value. For pruning, print {"step": N, "value": X} ` +
+    `alone on its line. (Said once per run.)\n`
   );
 }
 

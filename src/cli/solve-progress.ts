@@ -1,4 +1,4 @@
-import { ambiguousValueWarning } from "./objective-output.js";
+import { ambiguousValueWarning, otherKeysReportWarning } from "./objective-output.js";
 import { describeProgress, formatValue, type RunView } from "./progress.js";
 
 /** Where and how `arqon solve` reports its progress. */
@@ -59,17 +59,24 @@ export class SolveProgress {
     this.around(() => this.options.write(`${line}\n`));
   }
 
-  /** Whether a value read from a line of several numbers was reported (once per run). */
-  private warnedAmbiguous = false;
+  /** The warnings given once per run that were given. */
+  private readonly warned = new Set<"ambiguous value" | "other keys">();
 
   /** Reports, once per run, a value read as the last of several numbers on its line. */
   ambiguousValue(
     trialId: number,
     reading: { readonly value: number; readonly ambiguousLine?: string },
   ): void {
-    if (reading.ambiguousLine === undefined || this.warnedAmbiguous) return;
-    this.warnedAmbiguous = true;
+    if (reading.ambiguousLine === undefined || this.warned.has("ambiguous value")) return;
+    this.warned.add("ambiguous value");
     this.passthrough(ambiguousValueWarning(trialId, reading.ambiguousLine, reading.value));
+  }
+
+  /** Reports, once per run, a line that looks like a report but has other keys too. */
+  otherKeysReport(trialId: number, line: string): void {
+    if (this.warned.has("other keys")) return;
+    this.warned.add("other keys");
+    this.passthrough(otherKeysReportWarning(trialId, line));
   }
 
   /** Text the objective command wrote on its stderr: always shown, never overwritten. */

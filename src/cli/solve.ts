@@ -18,7 +18,7 @@ import { CliError, runtimeError, usageError } from "./cli-error.js";
 import { objectiveEnvironment, variableProblems } from "./env-names.js";
 import { programProblem } from "./find-program.js";
 import type { CliIo } from "./io.js";
-import { type ObjectiveReading, readReport } from "./objective-output.js";
+import { looksLikeReport, type ObjectiveReading, readReport } from "./objective-output.js";
 import { openSolver } from "./open-solver.js";
 import { describeInterrupt, describeProgress, describeRefineStart } from "./progress.js";
 import { runObjectiveCommand } from "./run-command.js";
@@ -59,8 +59,8 @@ export const SOLVE_USAGE = `arqon solve --config <config.json> [--state <dir>|<s
   place of the 60 s wait; off by default, so a worker waits for a slow study. --timeout-ms N: how
   long Redis may take to connect and to answer each command (default 5000); a result Redis does
   not record is tried again for up to 60 s.
-  Intermediate values: each stdout line {"step":<whole number>,"value":<number>} (other keys
-  beside them are left aside) before the last line is recorded for the trial (steps increasing).
+  Intermediate values: each stdout line {"step":<whole number>,"value":<number>} (those two keys
+  alone) before the last line is recorded for the trial (steps increasing).
   With a "pruner" in the config, a trial the pruner advises stopping gets SIGTERM (SIGKILL 5 s
   later) and is recorded as pruned, whatever its exit code; a command that exits on its own before the SIGTERM, with 0 and a value (not a
   report), completed (e.g. its output was block-buffered until its exit: flush each report line,
@@ -252,7 +252,10 @@ async function runSolve(
     const onLine = (line: string) => {
       if (refused !== undefined) return; // the trial has failed: the rest is not its record
       const report = readReport(line);
-      if (report === undefined) return;
+      if (report === undefined) {
+        if (looksLikeReport(line)) progress.otherKeysReport(trial.id, line);
+        return;
+      }
       const seen = earlier.findIndex((r, i) => i >= next && r.step === report.step);
       next = seen < 0 ? earlier.length : seen + 1;
       if (seen >= 0) return;
