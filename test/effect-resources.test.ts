@@ -65,6 +65,28 @@ describe("Engine.eventStream", () => {
     expect(streamed).toEqual(direct);
   });
 
+  it("ends at its scope's end after every event it received, for a reader still running", async () => {
+    const scheduler = new VirtualTimeScheduler();
+    const direct: AuditEvent[] = [];
+    const read: AuditEvent[] = [];
+    const reader = await Effect.runPromise(
+      Effect.scoped(
+        Effect.gen(function* () {
+          // No explicit close: the scope closes the engine after the stream (reverse order).
+          const engine = yield* arqon.Engine.make(config(scheduler));
+          engine.events.subscribe((event) => direct.push(event));
+          const events = yield* arqon.Engine.eventStream(engine);
+          feed(engine, scheduler, 40);
+          return yield* Effect.forkDaemon(Stream.runForEach(events, (e) => Effect.sync(() => read.push(e))));
+        }),
+      ),
+    );
+    await Effect.runPromise(Fiber.join(reader));
+    expect(read.filter((e) => e.type === "apply").length).toBeGreaterThan(5);
+    // All it received, in order; the engine's own close came after the stream's end.
+    expect(read).toEqual(direct.slice(0, read.length));
+  });
+
   it("unsubscribes when its scope closes, and not before", async () => {
     const events = new Subject<AuditEvent>();
     await Effect.runPromise(
