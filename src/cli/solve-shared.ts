@@ -36,8 +36,9 @@ export interface SharedSolveOptions {
   readonly quiet: boolean;
   /**
    * `--stall-ms`: how long to keep asking a study that can propose nothing and does not move, in
-   * ms, and, once the budget is spent, to wait for the others' last results. Absent, the worker
-   * waits as long as it takes (a slow study is not a stuck one), and at the end {@link SETTLE_MS}.
+   * ms, and, once the budget is spent, to wait for the others' last results unmoved (that wait
+   * then ends without failing). Absent, the worker waits as long as it takes (a slow study is not
+   * a stuck one), and at the end {@link SETTLE_MS}.
    */
   readonly stallMs?: number | undefined;
   /** `--trial-timeout-ms`: a command running longer is stopped and its trial failed. */
@@ -358,10 +359,9 @@ async function runWorker(
       study.pendingTrials().length > 0 &&
       Date.now() < settleBy
     ) {
-      if (stall?.stalled(study) === true) {
-        stuck = study.pendingTrials().map((t) => t.id);
-        break;
-      }
+      // A trial that runs longer than the bound is no failure of this worker: it ends its wait,
+      // and its done line names the trials still pending.
+      if (stall?.stalled(study) === true) break;
       await delay(POLL_MS * 2 ** Math.min(waits++, 4));
       await read(() => study.refresh());
     }
@@ -406,7 +406,7 @@ async function runWorker(
       return 1;
     }
     if (stuck.length > 0) {
-      io.stderr(`arqon solve: ${stuckMessage(study.name, stuck, options, finished)}\n`);
+      io.stderr(`arqon solve: ${stuckMessage(study.name, stuck, options)}\n`);
       return 1;
     }
     if (best === null) {
@@ -428,23 +428,12 @@ function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-/**
- * Why a worker stopped waiting for `stuck` (while the study could propose nothing, or once its
- * budget was spent), and how to go on.
- */
-export function stuckMessage(
-  study: string,
-  stuck: readonly number[],
-  options: SharedSolveOptions,
-  budgetSpent = false,
-): string {
+/** Why a worker stopped asking while the study waits for `stuck`, and how to go on. */
+export function stuckMessage(study: string, stuck: readonly number[], options: SharedSolveOptions): string {
   const one = stuck.length === 1;
   const trials = `${one ? "trial" : "trials"} ${stuck.join(", ")}`;
-  const waits = budgetSpent
-    ? `study ${study} has spent its budget and waits for ${trials}`
-    : `study ${study} can propose no trial until ${trials} ${one ? "is" : "are"} told`;
   return (
-    `${waits}, and nothing moved for ${options.stallMs! / 1000} s (did the worker ` +
+    `study ${study} can propose no trial until ${trials} ${one ? "is" : "are"} told, and nothing moved for ${options.stallMs! / 1000} s (did the worker ` +
     `holding ${one ? "it" : "them"} die?); mark ${one ? "it" : "them"} failed with ` +
     `${failCommand(study, stuck, options)} (or study.fail of arqon/study), or run the same command ` +
     "again to wait longer"
