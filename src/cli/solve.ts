@@ -57,9 +57,8 @@ export const SOLVE_USAGE = `arqon solve --config <config.json> [--state <dir>|<s
   propose nothing until other workers' pending trials are told and it has not moved for N ms (did
   the worker holding them die?), stop, name them and exit 1; once the budget is spent, it also
   bounds the 60 s wait for the others' last results; off by default, so a worker waits for a slow
-  study. --timeout-ms N: how
-  long Redis may take to connect and to answer each command (default 5000); a result Redis does
-  not record is tried again for up to 60 s.
+  study. --timeout-ms N: how long Redis may take to connect and to answer each command (default
+  5000); a result Redis does not record is tried again for up to 60 s.
   Intermediate values: each stdout line {"step":<whole number>,"value":<number>} (those two keys
   alone) before the last line is recorded for the trial (steps increasing).
   With a "pruner" in the config, a trial the pruner advises stopping gets SIGTERM (SIGKILL 5 s
