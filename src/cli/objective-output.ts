@@ -17,8 +17,8 @@ export type ObjectiveReading =
       readonly interrupted?: true;
       readonly stopped?: true;
       /**
-       * The command died of a signal that may have been sent to the whole process group (a
-       * supervisor's stop, a closed terminal): an interrupt if this process got it too.
+       * The command died of a signal that may have been sent to every process of the service
+       * (systemd's stop): an interrupt if this process got it too.
        */
       readonly killedBy?: "SIGTERM" | "SIGHUP";
     };

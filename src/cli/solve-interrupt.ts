@@ -23,9 +23,9 @@ export type SolveExit = 0 | 1 | 129 | 130 | 141 | 143;
  */
 export class SolveInterrupts {
   /**
-   * Set by Ctrl-C, or by a trial whose command died of SIGINT (a terminal's Ctrl-C reaches it too,
-   * possibly before this process's handler runs), or of a SIGTERM or SIGHUP this process got as
-   * well ({@link classify}): no new trial starts.
+   * Set by Ctrl-C, or by a trial whose command died of SIGINT (sent to it by name: a terminal's
+   * Ctrl-C does not reach a command's own process group), or of a SIGTERM or SIGHUP this process
+   * got as well ({@link classify}): no new trial starts.
    */
   stopAsking = false;
   private readonly aborting = new AbortController();
