@@ -315,9 +315,38 @@ describe("minimizeEffect with an objective that returns an Effect", () => {
     expect(typed.length).toBeGreaterThan(0);
     expect(typed.every((f) => (f.error as LoadTestError).code === 503 && f.trial.params.x > 0)).toBe(true);
     const died = result.failures.find((f) => f.trial.id === 2)!;
-    expect(died.error).toEqual(new Error('objective died with "unplugged"'));
+    expect(died.error).toEqual(new Error('objective failed with "unplugged"'));
     expect((died.error as Error).cause).toBe("unplugged");
     expect(result.evaluations + result.failures.length).toBe(20);
+  });
+
+  it("types a synchronous throw of the objective as it records it, an Error", async () => {
+    const result = await Effect.runPromise(
+      minimizeEffect(
+        ({ x }): Effect.Effect<number, LoadTestError> => {
+          if (x > 0) throw "plain string";
+          return Effect.succeed(-x);
+        },
+        problem,
+        { onError: "skip" },
+      ),
+    );
+    expectTypeOf<(typeof result.failures)[number]["error"]>().toEqualTypeOf<LoadTestError | Error>();
+    expect(result.failures.length).toBeGreaterThan(0);
+    for (const { error } of result.failures) {
+      expect(error).toEqual(new Error('objective failed with "plain string"'));
+      expect((error as Error).cause).toBe("plain string");
+    }
+    // A plain objective's failures are Errors too, typed so.
+    const plain = await minimize(
+      () => {
+        throw 42;
+      },
+      problem,
+      { onError: "skip" },
+    );
+    expectTypeOf<(typeof plain.failures)[number]["error"]>().toEqualTypeOf<Error>();
+    expect(plain.failures[0]!.error).toEqual(new Error("objective failed with 42"));
   });
 
   it("prunes a trial whose Effect fails with TrialPruned, and leaves it out of the failures' type", async () => {

@@ -49,8 +49,11 @@ export type EffectObjective<N extends ParamShape = string, E = never, R = never>
   context: ObjectiveContext<N>,
 ) => Effect.Effect<number, E, R>;
 
-/** A trial whose evaluation failed, and why (`E`: what an {@link EffectObjective} fails with). */
-export interface TrialFailure<N extends ParamShape = string, E = unknown> {
+/**
+ * A trial whose evaluation failed, and why: an `Error` (a thrown value that is none is wrapped in
+ * one, as its `cause`); `E` adds what an {@link EffectObjective} fails with.
+ */
+export interface TrialFailure<N extends ParamShape = string, E = Error> {
   readonly trial: Trial<N>;
   readonly error: E;
 }
@@ -83,11 +86,11 @@ export interface MinimizeOptions<N extends ParamShape = string> {
 }
 
 /**
- * What a run of {@link minimize} found. `E` types the failures' errors: `unknown` for a plain
- * objective (it may throw anything); for an {@link EffectObjective}, its typed errors or an `Error`
- * (a non-finite value, or a defect, wrapped when it was not an `Error`).
+ * What a run of {@link minimize} found. `E` types the failures' errors: an `Error` (what a plain
+ * objective throws or rejects with, wrapped when it is none; a non-finite value), and for an
+ * {@link EffectObjective} its typed errors too.
  */
-export interface MinimizeResult<N extends ParamShape = string, E = unknown> {
+export interface MinimizeResult<N extends ParamShape = string, E = Error> {
   readonly best: BestPoint<N> | null;
   /** Trials evaluated to a value in this run. */
   readonly evaluations: number;
@@ -130,11 +133,14 @@ class ReturnedEffect {
   constructor(readonly effect: Effect.Effect<unknown, unknown, unknown>) {}
 }
 
-/** A defect of an Effect objective, as an `Error` (its failures' type promises one). */
-function asError(defect: unknown): Error {
-  return defect instanceof Error
-    ? defect
-    : new Error(`objective died with ${shownValue(defect)}`, { cause: defect });
+/**
+ * What an objective failed with, as an `Error`: a thrown value that is none (a string, a defect's
+ * value) is wrapped, and kept as the `cause`. An Effect objective's failures are typed by it.
+ */
+function asError(failure: unknown): Error {
+  return failure instanceof Error
+    ? failure
+    : new Error(`objective failed with ${shownValue(failure)}`, { cause: failure });
 }
 
 interface Finished<N extends ParamShape> {
@@ -149,16 +155,6 @@ interface Finished<N extends ParamShape> {
  * the solver, ready to be evaluated again by a later run. The objective may return an Effect
  * ({@link EffectObjective}): it then runs in that fiber, with the services the run is given.
  */
-export function minimizeEffect<const B extends BoundsInput, E = never, R = never>(
-  objective: EffectObjective<ParamsOf<B>, E, R>,
-  problem: SolverConfig<B>,
-  options?: Omit<MinimizeOptions<ParamsOf<B>>, "signal">,
-): Effect.Effect<MinimizeResult<ParamsOf<B>, EffectFailure<E>>, ConfigError | UsageError, R>;
-export function minimizeEffect<N extends ParamShape, E = never, R = never>(
-  objective: EffectObjective<N, E, R>,
-  problem: Solver<N>,
-  options?: Omit<MinimizeOptions<N>, "signal">,
-): Effect.Effect<MinimizeResult<N, EffectFailure<E>>, ConfigError | UsageError, R>;
 export function minimizeEffect<const B extends BoundsInput>(
   objective: Objective<ParamsOf<B>>,
   problem: SolverConfig<B>,
@@ -169,6 +165,16 @@ export function minimizeEffect<N extends ParamShape>(
   problem: Solver<N>,
   options?: Omit<MinimizeOptions<N>, "signal">,
 ): Effect.Effect<MinimizeResult<N>, ConfigError | UsageError>;
+export function minimizeEffect<const B extends BoundsInput, E = never, R = never>(
+  objective: EffectObjective<ParamsOf<B>, E, R>,
+  problem: SolverConfig<B>,
+  options?: Omit<MinimizeOptions<ParamsOf<B>>, "signal">,
+): Effect.Effect<MinimizeResult<ParamsOf<B>, EffectFailure<E>>, ConfigError | UsageError, R>;
+export function minimizeEffect<N extends ParamShape, E = never, R = never>(
+  objective: EffectObjective<N, E, R>,
+  problem: Solver<N>,
+  options?: Omit<MinimizeOptions<N>, "signal">,
+): Effect.Effect<MinimizeResult<N, EffectFailure<E>>, ConfigError | UsageError, R>;
 export function minimizeEffect<N extends ParamShape>(
   objective: Objective<N> | EffectObjective<N, unknown, unknown>,
   problem: SolverConfig | Solver<N>,
@@ -247,9 +253,7 @@ export function minimizeEffect<N extends ParamShape>(
           }).pipe(
             Effect.flatMap((out) =>
               out instanceof ReturnedEffect
-                ? Effect.catchAllDefect(out.effect, (defect) => Effect.fail(asError(defect))).pipe(
-                    Effect.onInterrupt(() => Effect.sync(() => controller.abort())),
-                  )
+                ? out.effect.pipe(Effect.onInterrupt(() => Effect.sync(() => controller.abort())))
                 : Effect.succeed(out),
             ),
           );
@@ -277,7 +281,8 @@ export function minimizeEffect<N extends ParamShape>(
           solver.tell({ id: trial.id, pruned: true });
           pruned++;
         } else {
-          failures.push({ trial, error });
+          // Typed as promised: an Error (a thrown string, a defect's value, wrapped in one).
+          failures.push({ trial, error: asError(error) });
           solver.fail(trial.id, errorMessage(error));
           if (stopOnError) stopped = true;
         }
