@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 import { formatValue } from "../src/cli/progress.js";
 import { shellWord } from "../src/cli/solve.js";
@@ -9,9 +10,12 @@ import {
   arqonNodeArgs,
   lines,
   processState,
+  REPO_ROOT,
   removeTempDirs,
   runArqon,
   runArqonInProcess,
+  runNode,
+  TSX_LOADER,
   tempDir,
   writeJson,
 } from "./support/cli-run.js";
@@ -376,6 +380,23 @@ describe("Ctrl-C during arqon solve", () => {
     },
     CHILD_TIMEOUT_MS,
   );
+
+  it("kills the running commands' groups if arqon exits before them (an uncaught error, process.exit)", () => {
+    const dir = tempDir();
+    // A program that starts a holding command through runObjectiveCommand, then exits at once.
+    const runCommand = pathToFileURL(join(REPO_ROOT, "src/cli/run-command.ts")).href;
+    writeFileSync(
+      join(dir, "exits.mts"),
+      `import { readFileSync } from "node:fs";\nimport { runObjectiveCommand } from ${JSON.stringify(runCommand)};\n` +
+        "void runObjectiveCommand({ command: ['sh', '-c', 'echo $$ > pid; exec sleep 30'], cwd: process.cwd(), env: process.env, onStderr: () => {} });\n" +
+        "const started = () => { try { return readFileSync('pid', 'utf8').trim() !== ''; } catch { return false; } };\n" +
+        "const wait = () => (started() ? process.exit(3) : setTimeout(wait, 10)); wait();\n",
+    );
+    const run = runNode(["--import", TSX_LOADER, "exits.mts"], dir);
+    expect(run.status, run.stderr).toBe(3);
+    const pid = Number(readFileSync(join(dir, "pid"), "utf8"));
+    expect(processState(pid)).toMatch(/^(gone|Z)$/);
+  });
 
   it("says the run cannot be resumed without --state", async () => {
     const dir = tempDir();

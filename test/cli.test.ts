@@ -433,6 +433,20 @@ describe("arqon solve", () => {
     ).toContain("arqon solve: --trial-timeout-ms must be a whole number in [1, ");
   });
 
+  it("does not wait for what a command left running that holds its output (sleep 30 &)", () => {
+    const dir = tempDir();
+    writeJson(dir, "c.json", { seed: 1, budget: 2, bounds: { x: { min: 0, max: 1 } } });
+    const leaving = ["sh", "-c", 'sleep 30 & echo $! > "left-$ARQON_TRIAL_ID"; echo 0.5'];
+    const run = runArqon(["solve", "--config", "c.json", "--", ...leaving], dir);
+    expect(run.status, run.stderr).toBe(0);
+    expect(json(run.stdout)).toMatchObject({ evaluations: 2, failures: [], best: { value: 0.5 } });
+    // Stopped with the trial (it shared the command's process group), not left to run.
+    for (const id of [1, 2]) {
+      const pid = Number(readFileSync(join(dir, `left-${id}`), "utf8"));
+      expect(processState(pid)).toMatch(/^(gone|Z)$/);
+    }
+  });
+
   it("names a failed command's last stderr line in its failure (a traceback's exception)", () => {
     const dir = tempDir();
     writeJson(dir, "c.json", { seed: 1, budget: 2, bounds: { x: { min: 0, max: 1 } } });

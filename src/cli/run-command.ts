@@ -71,6 +71,12 @@ export const QUIET_MS = 100;
 /** The most a read of a pipe takes at once (libuv's read buffer): a read this long left more. */
 const FULL_READ_BYTES = 64 * 1024;
 
+/**
+ * How long after a command exits its output may still arrive from what it started, before that is
+ * stopped (its process group): a second for a pipe's last reads.
+ */
+const LEFTOVER_MS = 1000;
+
 /** How much of a command's stderr is kept to name why it failed (its last line). */
 const STDERR_TAIL_CHARS = 4096;
 
@@ -79,8 +85,9 @@ const STDERR_TAIL_CHARS = 4096;
  * exception), or nothing when it wrote none.
  */
 function lastLineOf(stderr: string): string {
+  // A progress bar redraws its line after a \r: the last piece is what it showed last.
   const line = stripVTControlCharacters(stderr)
-    .split(/\r?\n/)
+    .split(/[\r\n]+/)
     .map((l) => l.trim())
     .filter((l) => l !== "")
     .at(-1);
@@ -90,6 +97,30 @@ function lastLineOf(stderr: string): string {
 
 /** Whether each command runs in a process group of its own (POSIX; Windows has no such groups). */
 const OWN_GROUP = process.platform !== "win32";
+
+/** The process groups of the commands running now, killed if this process exits before them. */
+const runningGroups = new Set<number>();
+
+/**
+ * Tracks a command's group until it closes. A group of its own is out of reach of a signal to
+ * arqon's group, so an arqon that exits while commands run (an uncaught error, `process.exit`)
+ * kills them on its way out rather than leave them running unseen.
+ */
+function trackGroup(pid: number): () => void {
+  if (!process.listeners("exit").includes(killRunningGroups)) process.on("exit", killRunningGroups);
+  runningGroups.add(pid);
+  return () => runningGroups.delete(pid);
+}
+
+function killRunningGroups(): void {
+  for (const pid of runningGroups) {
+    try {
+      process.kill(-pid, "SIGKILL");
+    } catch {
+      // Already gone.
+    }
+  }
+}
 
 /**
  * How much output a stopped command's held-back lines may take: a command that keeps printing
@@ -130,6 +161,7 @@ export function runObjectiveCommand(run: CommandRun): Promise<ObjectiveReading> 
       // result); and a stop reaches what the command started (`sh -c`, a launcher's workers).
       detached: OWN_GROUP,
     });
+    const untrack = OWN_GROUP && child.pid !== undefined ? trackGroup(child.pid) : () => {};
     /** Signals the command's process group (the command alone where there are no groups). */
     const signalCommand = (signal: NodeJS.Signals) => {
       if (OWN_GROUP && child.pid !== undefined) {
@@ -156,8 +188,21 @@ export function runObjectiveCommand(run: CommandRun): Promise<ObjectiveReading> 
     let killSent = false;
     /** Whether the command exited before any kill: only then can a stopped command have finished. */
     let exitedOnItsOwn = false;
+    let leftoverTimer: NodeJS.Timeout | undefined;
     child.on("exit", () => {
       exitedOnItsOwn = !killSent && run.signal?.aborted !== true && run.forceSignal?.aborted !== true;
+      // What the command started may outlive it and hold its output open (`sleep 60 &`): the
+      // trial would wait for it. Once the command's own output has had time to be read, its
+      // group is stopped, then killed, and a pipe still held (a process that left the group) is
+      // let go.
+      leftoverTimer = setTimeout(() => {
+        signalCommand("SIGTERM");
+        leftoverTimer = setTimeout(() => {
+          signalCommand("SIGKILL");
+          child.stdout.destroy();
+          child.stderr.destroy();
+        }, run.stopGraceMs ?? STOP_GRACE_MS);
+      }, LEFTOVER_MS);
     });
     const terminate = () => {
       // Already exited, its output still being read: nothing to stop, and it finished on its own.
@@ -272,6 +317,7 @@ export function runObjectiveCommand(run: CommandRun): Promise<ObjectiveReading> 
     });
     child.on("error", (error) => {
       clearTimeout(timeoutTimer);
+      untrack();
       run.forceSignal?.removeEventListener("abort", forceKill);
       run.signal?.removeEventListener("abort", abort);
       run.stopSignal?.removeEventListener("abort", stop);
@@ -286,6 +332,8 @@ export function runObjectiveCommand(run: CommandRun): Promise<ObjectiveReading> 
       clearTimeout(exitTimer);
       clearTimeout(quietTimer);
       clearTimeout(timeoutTimer);
+      clearTimeout(leftoverTimer);
+      untrack();
       if (stopped()) {
         // Exited 0 before any SIGTERM: it had finished, whenever its output was read. After the
         // SIGTERM, a graceful exit 0 is the command obeying it: its last value is a partial one.

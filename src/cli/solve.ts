@@ -45,8 +45,8 @@ export const SOLVE_USAGE = `arqon solve --config <config.json> [--state <dir>|<s
   time, ETA), otherwise one line per trial; --quiet prints only failures and errors.
   Ctrl-C stops asking and waits for the running trials (Ctrl-C again aborts them, a third time
   kills them; they stay pending), saves the state, prints the best so far and the command that
-  resumes, and exits 130. Each command runs in a process group of its own: a terminal's Ctrl-C
-  reaches arqon alone, and a stop reaches what the command started.
+  resumes, and exits 130. Each command runs in a process group of its own (not on Windows): a
+  terminal's Ctrl-C reaches arqon alone, and a stop reaches what the command started.
   Prints {"best":{...},"evaluations":N,"pruned":N,"failures":[...],"stopped":B,"interrupted":B} when done.
   --storage redis://host:port --study <name> (instead of --state; no pruner yet): one worker of a
   study shared through Redis; run the same command on other machines to share the budget. Once the

@@ -152,10 +152,6 @@ function notPending(solver: Solver, id: number): string {
 }
 
 /**
- * The solver's refusal with each entry named as the input names it (`results[i]`): the failed
- * trials were taken out before the solver saw the rest, so its positions are not the input's.
- */
-/**
  * What a tell did, counted as `arqon status` counts trials: values told, trials told pruned, and
  * trials marked failed (a pruned entry is not a told value).
  */
@@ -171,6 +167,10 @@ export function toldCounts(
   return { json: { told, pruned, failed }, line: parts.join(", ") };
 }
 
+/**
+ * The solver's refusal with each entry named as the input names it (`results[i]`): the failed
+ * trials were taken out before the solver saw the rest, so its positions are not the input's.
+ */
 export function inputNamed(issues: readonly ResultIssue[], toldAt: readonly number[]): string {
   return issues.map(({ index, path, message }) => `results[${toldAt[index]}]${path}: ${message}`).join("; ");
 }

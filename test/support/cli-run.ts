@@ -22,6 +22,9 @@ const tsxLoader = pathToFileURL(createRequire(import.meta.url).resolve("tsx")).h
 /** The repository root (where `bin/arqon.js` lives). */
 export const REPO_ROOT = repoRoot;
 
+/** tsx's loader, for `node --import` in a child process that runs TypeScript. */
+export const TSX_LOADER = tsxLoader;
+
 /** The arguments of `node` that run the CLI from its TypeScript sources. */
 export function arqonNodeArgs(args: readonly string[]): string[] {
   return ["--import", tsxLoader, mainTs, ...args];
