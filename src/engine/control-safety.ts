@@ -121,6 +121,7 @@ const HOUR_MS = 3_600_000;
 // cell, checking that it is initialised, at every use, but folds a local const into the code.
 const GOVERNOR_HEALTHY = GovernorCode.Healthy;
 const REGIME_RISE = RegimeSignal.Rise;
+const REGIME_FALL = RegimeSignal.Fall;
 /**
  * Default thrashing dead-band, in maxDeltas: one noisy step and its correction can each move the
  * centre by up to a maxDelta, so a reversal counts only after a swing that needed at least two
@@ -291,6 +292,11 @@ export class ControlSafety {
   // ---- Regime detection and homeostasis (issue 11, items 4 and 5): see the section below ----
   /** Environment shifts followed (regime detector's "exogenous" verdicts). */
   shiftsFollowed = 0;
+  /**
+   * Whether the governor's reference was adopted in a shift the engine followed, and the objective
+   * has not fallen since: a fall then means the environment came back, and so does the reference.
+   */
+  private levelFromShift = false;
   /** Regressions the regime detector blamed on the tuner (each rolled back). */
   regressionsBlamed = 0;
   /** Warm starts towards a remembered regime. */
@@ -1151,6 +1157,7 @@ export class ControlSafety {
    */
   private absorbShift(): void {
     this.governor?.retractLastTrip();
+    this.levelFromShift = true;
     this.followNewLevel();
     this.absorbedShifts++;
     this.windowsSinceAbsorb = 0;
@@ -1192,8 +1199,10 @@ export class ControlSafety {
     this.liveKind = kind === 0 ? PointKind.Plus : kind === 1 ? PointKind.Minus : PointKind.Centre;
   }
 
-  /** Feeds the regime detector one objective; a confirmed rise is judged and acted on at once. */
-  /** Feeds the objective being observed (`input[0]`) to the regime detector. */
+  /**
+   * Feeds the objective being observed (`input[0]`) to the regime detector; a confirmed rise is
+   * judged and acted on at once, and a fall after a followed shift moves the governor's reference.
+   */
   private watchRegime(regime: RegimeDetector): void {
     this.verdictAge++;
     regime.input[0] = this.input[0]!;
@@ -1212,6 +1221,13 @@ export class ControlSafety {
       }
     }
     if (signal === REGIME_RISE && regime.confirmable) this.judgeRise(regime);
+    else if (signal === REGIME_FALL && this.levelFromShift) {
+      // The environment came back from the shift the governor followed (an outage ended): its
+      // reference was measured in the shift, and a regression the tuner causes now would stay
+      // under it for good. The level the objective fell to is the reference from here.
+      this.levelFromShift = false;
+      this.governor?.reset();
+    }
   }
 
   /**
@@ -1266,6 +1282,7 @@ export class ControlSafety {
       cache.remember(this.controlCentre, levelBefore);
     this.dwell = 0;
     this.governor?.reset();
+    this.levelFromShift = true;
     this.followNewLevel();
     this.execute(REOPEN_GAIN);
     this.execute(CANCEL_WARM_START);

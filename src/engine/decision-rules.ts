@@ -59,5 +59,9 @@
  *   every accepted digest, and with telemetry far faster than the applies it learnt its level at
  *   one point and took the next point's cost for a shift of the environment, hundreds of times a
  *   minute (SPSA never stepped). A shift while the cycle is paused is no longer judged.
+ * - 15: after a rise the engine followed as the environment's (a trip taken back, or a shift judged
+ *   exogenous), a significant fall of the objective moves the governor's reference to the level it
+ *   fell to. Under 14 the reference stayed at the followed level: after an outage it was the
+ *   outage's, and regressions the tuner caused afterwards stayed under it and never tripped.
  */
-export const DECISION_RULES = 14;
+export const DECISION_RULES = 15;
