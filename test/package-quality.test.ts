@@ -210,15 +210,17 @@ describe("npm pack contents", () => {
     expect(pages).toContain("docs/guide/solver.md");
     const dead = [...readmeTargets, ...pages.flatMap(targetsOf)].filter((target) => !resolves(target));
     expect(dead).toEqual([]);
-    // The pages include their code from docs/snippets.
+    // The pages include their code from docs/snippets, and the metrics page's alert rules ship.
     expect(packedFiles).toContain("docs/snippets/minimize.ts");
+    expect(packedFiles).toContain("examples/prometheus/arqon-alerts.yml");
+    expect(packedFiles).toContain("examples/prometheus/arqon-alerts.test.yml");
   });
 
-  it("leave out tests, benchmarks, examples, the docs site's build, scratch files and build debris", () => {
+  it("leave out tests, benchmarks, examples but the alert rules, the docs site's build, scratch files and build debris", () => {
     const forbidden = [
       /^test\//,
       /^bench\//,
-      /^examples\//,
+      /^examples\/(?!prometheus\/)/,
       /^docs\/(?!snippets\/)(?!.*\.md$)/,
       /^docs\/\.vitepress\//,
       /^scripts\//,
