@@ -9,7 +9,7 @@ import { createEngine } from "../src/engine/engine.js";
 import { createLoggedEngine } from "../src/log/engine-log.js";
 import { auditEventOf, auditLogRecord, engineLogHeader } from "../src/log/log-records.js";
 import { readDecisionLog } from "../src/log/reader.js";
-import type { LogHeader, LogRecord } from "../src/log/records.js";
+import { isCloseMarker, type LogHeader, type LogRecord } from "../src/log/records.js";
 import { openDecisionLog } from "../src/log/writer.js";
 import { Prng } from "../src/random/prng.js";
 import { explain, renderExplanation } from "../src/replay/explain.js";
@@ -186,6 +186,33 @@ describe("a decision log continued by three engines", () => {
     expect(cli.stderr).toContain("in run 2");
   }, 60_000);
 
+  it("says which earlier run did not close (a crash before the next run continued the log)", async () => {
+    // The log as a kill -9 of run 1 would leave it: no close marker before run 2's restart.
+    const crashed = join(scratch, "run-1-killed");
+    const source = readDecisionLog(dir);
+    const { seq: _headerSeq, ...header } = source.header as LogHeader & { seq: number };
+    const writer = openDecisionLog({ dir: crashed, header: header as LogHeader, fsync: "group" });
+    let dropped = 0;
+    for (const entry of source.records) {
+      const { seq: _seq, ...record } = entry.record;
+      if (isCloseMarker(record) && dropped++ === 0) continue;
+      writer.append(record);
+    }
+    writer.close();
+    const result = await replay(crashed);
+    expect(result.ok).toBe(true);
+    expect(result.runs.map((r) => r.closed)).toEqual([false, true, true]);
+    const cli = await runArqonInProcess(["replay", crashed], scratch);
+    expect(cli.status, cli.stderr).toBe(0);
+    const lines = cli.stdout.split("\n");
+    expect(lines[0]).toMatch(
+      /^run 1 \(generations .*\): OK, \d+ records identical \(did not close: it crashed or was killed, and its last records may be missing\)$/,
+    );
+    expect(lines[1]).not.toContain("did not close");
+    // The whole log, closed run by run, says nothing of it.
+    expect((await runArqonInProcess(["replay", dir], scratch)).stdout).not.toContain("did not close");
+  });
+
   it("replays only the run `{ run: k }` names, and refuses a run the log does not have", async () => {
     const configs: EngineConfig[] = [];
     const result = await replay(dir, {
@@ -344,6 +371,8 @@ describe("runs in a log given as records", () => {
           run: 1,
           start: 0,
           generations: log.runs[0]!.generations,
+          // Written before close markers (its header has no logVersion 3): unknown.
+          closed: null,
           records: first.length,
           dropped: [],
           timingsPastEnd: 0,
@@ -356,6 +385,8 @@ describe("runs in a log given as records", () => {
           run: 2,
           start: first.length + 1,
           generations: log.runs[1]!.generations,
+          // Written before close markers (its header has no logVersion 3): unknown.
+          closed: null,
           records: second.length,
           dropped: [],
           timingsPastEnd: 0,

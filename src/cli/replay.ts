@@ -104,7 +104,11 @@ export async function replayCommand(argv: readonly string[], io: CliIo): Promise
   // The log's end belongs to its last run: that run's line says so too (not another run chosen with --run).
   const lastRun = Math.max(...result.runs.map((r) => r.run));
   if (runs !== undefined)
-    io.stdout(runs.map((r) => runLine(r, refused && r.run === lastRun && run === undefined)).join(""));
+    io.stdout(
+      runs
+        .map((r) => runLine(r, refused && r.run === lastRun && run === undefined, r.run === lastRun))
+        .join(""),
+    );
   if (result.ok) {
     const total = runs === undefined ? "" : `${runs.length} run${runs.length === 1 ? "" : "s"}, `;
     const notes = droppedNote(result.runs) + pastEndNote(result.runs);
@@ -209,7 +213,7 @@ function note(parts: readonly string[], what: string): string {
 }
 
 /** One line of a multi-run replay: the run, its generations, and its outcome. */
-function runLine(r: ReplayRunResult, incomplete = false): string {
+function runLine(r: ReplayRunResult, incomplete = false, last = false): string {
   const outcome = r.ok
     ? `${incomplete ? "INCOMPLETE" : "OK"}, ${r.records} records identical`
     : r.unreplayable !== null
@@ -217,7 +221,13 @@ function runLine(r: ReplayRunResult, incomplete = false): string {
       : r.failure !== undefined
         ? `FAILED: ${r.divergence.reason}`
         : `DIVERGED at record ${r.divergence.index} (seq ${r.divergence.seq}${typeOf(r.divergence)}): ${r.divergence.reason}`;
-  return `run ${r.run} (${describeGenerations(r.generations)}): ${outcome}\n`;
+  // The last run's end is the log's, which the unclosed line speaks of; an earlier one that did
+  // not close was cut short (a crash, a kill) before the next run continued the log.
+  const cut =
+    r.closed === false && !last
+      ? " (did not close: it crashed or was killed, and its last records may be missing)"
+      : "";
+  return `run ${r.run} (${describeGenerations(r.generations)}): ${outcome}${cut}\n`;
 }
 
 /**

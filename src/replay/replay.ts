@@ -4,7 +4,12 @@ import { withoutUndefinedKeys } from "../config-input.js";
 import type { EngineConfig } from "../engine/config.js";
 import type { Digest } from "../engine/digest.js";
 import { createEngine } from "../engine/engine.js";
-import { FLUSH_LOG_KIND, type LoggedRepair, type TimeRecord } from "../log/log-records.js";
+import {
+  ENGINE_LOG_VERSION,
+  FLUSH_LOG_KIND,
+  type LoggedRepair,
+  type TimeRecord,
+} from "../log/log-records.js";
 import type { TornTail } from "../log/scan.js";
 import { EventLoopSlices } from "../runtime/event-loop-slices.js";
 import { firstDifference } from "./compare.js";
@@ -114,6 +119,11 @@ export type ReplayRunResult = {
   readonly start: number;
   /** Generations its logged events carry (undefined when it has none). */
   readonly generations: GenerationRange | undefined;
+  /**
+   * Whether the run ends with its close marker; false for one that did not close (a crash, a
+   * kill: the records it wrote last may be missing), null for a log written before close markers.
+   */
+  readonly closed: boolean | null;
   /** The run's logged audit events (all compared and identical when `ok`). */
   readonly records: number;
   /**
@@ -397,6 +407,7 @@ async function replayRun(run: ReplayRun, options: ReplayOptions): Promise<Replay
     run: run.run,
     start: run.start,
     generations: run.generations,
+    closed: (header.logVersion ?? 0) >= ENGINE_LOG_VERSION ? run.closed : null,
     records: events.length,
     dropped,
     options: recorded === undefined ? ("pinned" as const) : ("recorded" as const),
