@@ -33,11 +33,14 @@ export interface Digest {
   timestamp?: number;
   /** Distance to the nearest constraint: ≥ 0 satisfied, < 0 violated. */
   constraintMargin?: number;
-  /** 99th-percentile latency of the measured period, in the host's unit. */
+  /** 99th-percentile latency of the measured period, in the host's unit (recorded, not acted on). */
   latencyP99?: number;
-  /** Work done per unit time in the measured period, in the host's unit. */
+  /** Work done per unit time in the measured period, in the host's unit (recorded, not acted on). */
   throughput?: number;
-  /** Fraction of failed operations in the measured period, 0–1. */
+  /**
+   * Fraction of failed operations in the measured period, 0–1 (recorded, not acted on: fold
+   * failures into `objective`, or a limit on them into `constraintMargin`).
+   */
   errorRate?: number;
 }
 
