@@ -14,12 +14,16 @@ export class ConfigError extends Error {
   readonly _tag = "ConfigError";
   readonly issues: readonly ConfigIssue[];
 
-  /** `subject` names what was configured when the caller handles several (`engine "web"`). */
-  constructor(issues: readonly ConfigIssue[], subject?: string) {
+  /**
+   * `subject` names what was configured when the caller handles several (`engine "web"`);
+   * `options.cause`, the error this one restates (its stack shows where the config was refused).
+   */
+  constructor(issues: readonly ConfigIssue[], subject?: string, options?: ErrorOptions) {
     super(
       `Invalid configuration${subject === undefined ? "" : ` of ${subject}`} ` +
         `(${issues.length} problem${issues.length === 1 ? "" : "s"}):\n` +
         issues.map((i) => `  - ${i.path === "" ? "(root)" : i.path}: ${i.message}`).join("\n"),
+      options,
     );
     this.issues = issues;
   }

@@ -96,6 +96,11 @@ describe("createSupervisor", () => {
       /^Invalid configuration of engine "bad" \(1 problem\):\n {2}- params\.x/,
     );
     expect((thrown as ConfigError).issues).toEqual([{ path: "params.x.max", message: expect.any(String) }]);
+    // The engine's own refusal is its cause, with the stack of where the config was checked.
+    expect((thrown as ConfigError).cause).toBeInstanceOf(ConfigError);
+    expect(((thrown as ConfigError).cause as ConfigError).message).toMatch(
+      /^Invalid configuration \(1 problem\)/,
+    );
     supervisor.spawn("c", config(clock, 3));
     expect(supervisor.names()).toEqual(["a", "c"]);
     expect(supervisor.failure("bad")).toBe(thrown);

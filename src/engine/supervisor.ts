@@ -281,7 +281,9 @@ class SupervisorImpl implements Supervisor {
       const failure = snapshot.error ?? new Error(`spawn("${name}"): the engine actor did not start`);
       // Named, since one supervisor spawns many: "Invalid configuration of engine "web" …".
       const error =
-        failure instanceof ConfigError ? new ConfigError(failure.issues, `engine "${name}"`) : failure;
+        failure instanceof ConfigError
+          ? new ConfigError(failure.issues, `engine "${name}"`, { cause: failure })
+          : failure;
       this.failures.set(name, error);
       throw error instanceof Error ? error : new Error(String(error));
     }
