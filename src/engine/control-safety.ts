@@ -295,6 +295,9 @@ export class ControlSafety {
   /**
    * Whether the governor's reference was adopted in a shift the engine followed, and the objective
    * has not fallen since: a fall then means the environment came back, and so does the reference.
+   * Cleared by a rollback (the kept known-good level is the reference) and an operator's baseline.
+   * The reset is taken once, at the fall's start: a recovery that drains over many windows leaves
+   * the reference where it was one window into it (left open, see the SafeMode page).
    */
   private levelFromShift = false;
   /** Regressions the regime detector blamed on the tuner (each rolled back). */
@@ -790,6 +793,8 @@ export class ControlSafety {
   /** The baseline was set: the governor measures divergence from the new one, and it is known-good. */
   onBaselineSet(): void {
     this.baselineInfeasible = false;
+    // The operator's baseline is the reference now, not a followed shift's level.
+    this.levelFromShift = false;
     this.governor?.resetBaseline();
     this.blame?.reset(this.host.core.centre);
   }
@@ -802,6 +807,9 @@ export class ControlSafety {
    */
   onRolledBack(): void {
     const { core, live } = this.host;
+    // The known-good level the governor keeps is the reference now: a fall while a debt drains
+    // must not replace it with a level measured on the way down.
+    this.levelFromShift = false;
     this.governor?.restart();
     this.blame?.reset(core.centre);
     this.regime?.relearn();

@@ -23,6 +23,13 @@ export const ENGINE_LOG_FORMAT = "arqon.engine";
  */
 export const ENGINE_LOG_VERSION = 3;
 
+/**
+ * The first `logVersion` whose runs end with a close marker when their engine closed cleanly: a
+ * log of this version or later without one lost its end or did not close (not `ENGINE_LOG_VERSION`,
+ * which will grow past it).
+ */
+export const CLOSE_MARKER_LOG_VERSION = 3;
+
 /** `kind` of the record of a timer callback that ran (see {@link TimeRecord}). */
 export const TIMER_LOG_KIND = "timer";
 

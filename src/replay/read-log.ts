@@ -6,6 +6,7 @@ import { asLogError } from "../log/errors.js";
 import { parseJsonLines } from "../log/json-lines.js";
 import {
   auditEventOf,
+  CLOSE_MARKER_LOG_VERSION,
   ENGINE_LOG_VERSION,
   type EngineLogHeader,
   engineHeaderOf,
@@ -214,7 +215,7 @@ function* runsOf(records: Iterable<unknown>, tornTail: TornTail | null): Steps<R
   if (first === undefined) throw new ReplayInputError("the log is empty");
   const last = runs.at(-1)!;
   const unclosed =
-    (last.header.logVersion ?? 0) >= ENGINE_LOG_VERSION && !lastWasClose ? UNCLOSED_MESSAGE : null;
+    (last.header.logVersion ?? 0) >= CLOSE_MARKER_LOG_VERSION && !lastWasClose ? UNCLOSED_MESSAGE : null;
   return { header: first.header, events: first.events, indices: first.indices, runs, tornTail, unclosed };
 }
 

@@ -5,7 +5,7 @@ import type { EngineConfig } from "../engine/config.js";
 import type { Digest } from "../engine/digest.js";
 import { createEngine } from "../engine/engine.js";
 import {
-  ENGINE_LOG_VERSION,
+  CLOSE_MARKER_LOG_VERSION,
   FLUSH_LOG_KIND,
   type LoggedRepair,
   type TimeRecord,
@@ -407,7 +407,7 @@ async function replayRun(run: ReplayRun, options: ReplayOptions): Promise<Replay
     run: run.run,
     start: run.start,
     generations: run.generations,
-    closed: (header.logVersion ?? 0) >= ENGINE_LOG_VERSION ? run.closed : null,
+    closed: (header.logVersion ?? 0) >= CLOSE_MARKER_LOG_VERSION ? run.closed : null,
     records: events.length,
     dropped,
     options: recorded === undefined ? ("pinned" as const) : ("recorded" as const),
