@@ -121,7 +121,7 @@ const HOUR_MS = 3_600_000;
 // cell, checking that it is initialised, at every use, but folds a local const into the code.
 const GOVERNOR_HEALTHY = GovernorCode.Healthy;
 const REGIME_RISE = RegimeSignal.Rise;
-
+const REGIME_FALL = RegimeSignal.Fall;
 /**
  * Default thrashing dead-band, in maxDeltas: one noisy step and its correction can each move the
  * centre by up to a maxDelta, so a reversal counts only after a swing that needed at least two
@@ -293,9 +293,11 @@ export class ControlSafety {
   /** Environment shifts followed (regime detector's "exogenous" verdicts). */
   shiftsFollowed = 0;
   /**
-   * Whether the governor's reference was adopted in a shift the engine followed: a window well
-   * below it then means the environment is coming back, and the reference is measured again.
+   * Whether the governor's reference was adopted in a shift the engine followed, and the objective
+   * has not fallen since: a fall then means the environment came back, and so does the reference.
    * Cleared by a rollback (the kept known-good level is the reference) and an operator's baseline.
+   * The reset is taken once, at the fall's start: a recovery that drains over many windows leaves
+   * the reference where it was one window into it (left open, see the SafeMode page).
    */
   private levelFromShift = false;
   /** Regressions the regime detector blamed on the tuner (each rolled back). */
@@ -671,10 +673,6 @@ export class ControlSafety {
     if (this.baselineInfeasible && (this.reasonBits & CONSTRAINT_VIOLATION) !== 0 && governor !== undefined)
       governor.resetBaseline();
     const verdict = governor === undefined ? GovernorCode.Healthy : governor.closeWindow(now);
-    // After a followed shift, a window well below the reference is the environment recovering
-    // (an outage over, a backlog draining): the reference is measured again, window by window,
-    // so that a regression the tuner causes later is judged against the recovered level.
-    if (this.levelFromShift && governor?.lastWindowWellBelowBaseline === true) governor.reset();
     // Divergence is attributed like a spike, and also to the tuner whenever it stands away from
     // the baseline: a slow rise is how a debt the tuner runs up shows (see blameTuner).
     if (verdict !== GovernorCode.Healthy) {
@@ -1211,7 +1209,7 @@ export class ControlSafety {
 
   /**
    * Feeds the objective being observed (`input[0]`) to the regime detector; a confirmed rise is
-   * judged and acted on at once.
+   * judged and acted on at once, and a fall after a followed shift moves the governor's reference.
    */
   private watchRegime(regime: RegimeDetector): void {
     this.verdictAge++;
@@ -1231,6 +1229,13 @@ export class ControlSafety {
       }
     }
     if (signal === REGIME_RISE && regime.confirmable) this.judgeRise(regime);
+    else if (signal === REGIME_FALL && this.levelFromShift) {
+      // The environment came back from the shift the governor followed (an outage ended): its
+      // reference was measured in the shift, and a regression the tuner causes now would stay
+      // under it for good. The level the objective fell to is the reference from here.
+      this.levelFromShift = false;
+      this.governor?.reset();
+    }
   }
 
   /**

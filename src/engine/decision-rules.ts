@@ -60,8 +60,8 @@
  *   one point and took the next point's cost for a shift of the environment, hundreds of times a
  *   minute (SPSA never stepped). A shift while the cycle is paused is no longer judged.
  * - 15: after a rise the engine followed as the environment's (a trip taken back, or a shift judged
- *   exogenous), every window that closes well below the governor's reference makes it measure the
- *   reference again, so it follows a recovery down. Under 14 the reference stayed at the followed level: after an outage it was the
+ *   exogenous), a significant fall of the objective makes the governor measure its reference again
+ *   from there (once, at the fall's start). Under 14 the reference stayed at the followed level: after an outage it was the
  *   outage's, and regressions the tuner caused afterwards stayed under it and never tripped.
  */
 export const DECISION_RULES = 15;

@@ -484,14 +484,6 @@ export class InstabilityGovernor {
     this.lastRule = GovernorCode.Healthy;
   }
 
-  /**
-   * Whether the window closed last was better than the baseline window by more than the margin a
-   * worse one must exceed: the level the baseline measured is gone (an environment recovering).
-   */
-  get lastWindowWellBelowBaseline(): boolean {
-    return this.hasBaseline && this.num[LAST_EXCESS_SLOT]! < -this.baselineMargin();
-  }
-
   /** How much worse than the baseline window's mean a value must be to count as worse. */
   private baselineMargin(): number {
     const o = this.options;
