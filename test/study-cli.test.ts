@@ -92,6 +92,28 @@ describe("arqon solve --storage redis://", () => {
     expect(JSON.parse(again.stdout.trim())).toMatchObject({ evaluations: 4, pending: 0 });
   });
 
+  it("a worker running trials at once names the trial on each line of their stderr", async () => {
+    const dir = tempDir();
+    writeJson(dir, "c.json", { seed: 5, budget: 4, bounds: { x: { min: -5, max: 5 } } });
+    // A line written in two pieces, and a last line without a line break.
+    const chatty = [
+      process.execPath,
+      "-e",
+      "process.stderr.write('x is '); setTimeout(() => { process.stderr.write(process.env.ARQON_X + '\\ndone'); console.log(1) }, 20)",
+    ];
+    const run = await arqon(
+      [
+        ...["solve", "--config", "c.json", "--storage", server.url, "--study", "chatty"],
+        ...["--concurrency", "2", "--quiet", "--", ...chatty],
+      ],
+      dir,
+    );
+    expect(run.status, run.stderr).toBe(0);
+    const written = run.stderr.split("\n").filter((line) => line !== "");
+    expect(written).toHaveLength(8);
+    for (const line of written) expect(line).toMatch(/^\[trial \d+\] (x is \S+|done)$/);
+  });
+
   it("three CLI workers share one budget; each prints the study's best", async () => {
     const dir = tempDir();
     writeJson(dir, "c.json", { seed: 5, budget: 12, bounds: { x: { min: -5, max: 5 } } });

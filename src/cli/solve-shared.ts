@@ -23,6 +23,7 @@ import { runObjectiveCommand } from "./run-command.js";
 import { checkSharedStudyFlags, openStudyForCli } from "./shared-study-open.js";
 import { type SolveExit, SolveInterrupts } from "./solve-interrupt.js";
 import { everySecond, SolveProgress } from "./solve-progress.js";
+import { TrialStderr } from "./trial-stderr.js";
 import { loadValidConfig } from "./validate.js";
 
 /** What `arqon solve --storage redis://…` needs besides the objective command. */
@@ -132,12 +133,13 @@ async function runWorker(
   const running = new Map<number, Promise<Outcome>>();
   const interrupts = new SolveInterrupts(progress, () => running.size, "the study marks them failed");
   const runTrial = async (trial: Trial): Promise<Outcome> => {
+    const stderr = new TrialStderr(trial.id, options.concurrency > 1, (text) => progress.passthrough(text));
     try {
       const reading = await runObjectiveCommand({
         command,
         cwd: io.cwd,
         env: objectiveEnvironment(io.env, names, trial),
-        onStderr: (text) => progress.passthrough(text),
+        onStderr: stderr.take,
         signal: interrupts.abortSignal,
         forceSignal: interrupts.killSignal,
         timeoutMs: options.trialTimeoutMs,
@@ -145,6 +147,8 @@ async function runWorker(
       return { trial, reading: await interrupts.classify(reading) };
     } catch (error) {
       return { trial, fatal: error };
+    } finally {
+      stderr.end();
     }
   };
   /**

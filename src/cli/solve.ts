@@ -27,6 +27,7 @@ import { everySecond, SolveProgress } from "./solve-progress.js";
 import { solveShared } from "./solve-shared.js";
 import { attachStateLog, saveSolverState } from "./state-file.js";
 import { withLockedState } from "./state-lock.js";
+import { TrialStderr } from "./trial-stderr.js";
 
 /** Help text of `arqon solve`. */
 export const SOLVE_USAGE = `arqon solve --config <config.json> [--state <dir>|<state.json> | --storage redis://… --study <name> [--stall-ms N] [--timeout-ms N]] [--concurrency N] [--on-error stop|skip] [--trial-timeout-ms N] [--quiet] -- <command> [args...]
@@ -268,12 +269,13 @@ async function runSolve(
       }
       if (solver.shouldPrune(trial.id)) stop.abort();
     };
+    const stderr = new TrialStderr(trial.id, concurrency > 1, (text) => progress.passthrough(text));
     try {
       const read = await runObjectiveCommand({
         command,
         cwd: io.cwd,
         env: objectiveEnvironment(io.env, names, trial),
-        onStderr: (text) => progress.passthrough(text),
+        onStderr: stderr.take,
         signal: interrupts.abortSignal,
         forceSignal: interrupts.killSignal,
         onLine,
@@ -287,6 +289,8 @@ async function runSolve(
       return { trial, pruned: true };
     } catch (error) {
       return { trial, fatal: error };
+    } finally {
+      stderr.end();
     }
   };
 
