@@ -11,7 +11,7 @@ import {
 } from "node:fs";
 import { join } from "node:path";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
-import { restoreSolver } from "../src/index.js";
+import { createSolver, restoreSolver } from "../src/index.js";
 import {
   arqonNodeArgs,
   lines,
@@ -176,6 +176,9 @@ describe("output to a closed pipe", () => {
     async () => {
       const dir = tempDir();
       writeJson(dir, "c.json", CONFIG);
+      // A saved run, so that the first line to the closed pipe is a trial's, with objectives running
+      // (a new run's first is its "new run" note).
+      writeJson(dir, "s.json", createSolver(CONFIG).toJSON());
       writeFileSync(join(dir, "objective.js"), objective(false));
       const command = ["--state", "s.json", "--concurrency", "2", "--", process.execPath, "objective.js"];
 
@@ -205,6 +208,7 @@ describe("output to a closed pipe", () => {
     async () => {
       const dir = tempDir();
       writeJson(dir, "c.json", CONFIG);
+      writeJson(dir, "s.json", createSolver(CONFIG).toJSON());
       writeFileSync(join(dir, "objective.js"), objective(true));
       const run = await runIntoClosedPipe(
         [

@@ -254,3 +254,31 @@ describe("messages", () => {
     expect(oneLine("first line\nsecond line\n\n")).toBe("first line; second line");
   });
 });
+
+describe("a state file that is not there yet", () => {
+  it("is said first, so that a mistyped --state is seen before any trial runs", async () => {
+    const dir = tempDir();
+    writeJson(dir, "c.json", { seed: 4, budget: 2, bounds: { x: { min: 0, max: 1 } } });
+    const objective = [process.execPath, "-e", "console.log(Number(process.env.ARQON_X))"];
+    const first = await runArqonInProcess(
+      ["solve", "--config", "c.json", "--state", "study.json", "--", ...objective],
+      dir,
+    );
+    expect(first.status).toBe(0);
+    expect(lines(first.stderr)[0]).toBe("new run: no state at study.json yet; it is saved there");
+    // The same command again finds the finished run: nothing new is said.
+    const again = await runArqonInProcess(
+      ["solve", "--config", "c.json", "--state", "study.json", "--", ...objective],
+      dir,
+    );
+    expect(again.status).toBe(0);
+    expect(again.stderr).not.toContain("new run");
+    // --quiet leaves it out, as it does every note.
+    const quiet = await runArqonInProcess(
+      ["solve", "--config", "c.json", "--state", "other.json", "--quiet", "--", ...objective],
+      dir,
+    );
+    expect(quiet.status).toBe(0);
+    expect(quiet.stderr).toBe("");
+  });
+});

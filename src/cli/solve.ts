@@ -166,7 +166,7 @@ export async function solveCommand(argv: readonly string[], io: CliIo): Promise<
     const solver =
       statePath === undefined ? opened.solver : attachStateLog(io.cwd, statePath, opened.solver, logLock);
     try {
-      return await runSolve(solver, options, logLock, io);
+      return await runSolve(solver, options, logLock, io, opened.created);
     } finally {
       if (isLoggedSolver(solver)) solver.closeLog();
     }
@@ -204,6 +204,7 @@ async function runSolve(
   options: SolveOptions,
   logLock: FileLock | undefined,
   io: CliIo,
+  created: boolean,
 ): Promise<SolveExit> {
   const { command, concurrency, onError, statePath } = options;
   const names = Object.keys(solver.config.bounds);
@@ -223,6 +224,9 @@ async function runSolve(
     },
     solver,
   );
+  // Said first, so that a mistyped --state (a run meant to resume) is seen before any trial runs.
+  if (created && statePath !== undefined)
+    progress.note(`new run: no state at ${statePath} yet; it is saved there`);
   const queue: Trial[] = solver.pendingTrials();
   if (queue.length > 0) progress.note(`resuming: re-running ${queue.length} pending trial(s) first`);
 
