@@ -475,6 +475,79 @@ describe("noise model", () => {
     expect(flatFirst.meanSecondDifference).toBeCloseTo(fresh.meanSecondDifference, 2);
     expect(flatFirst.meanCurvature / fresh.meanCurvature).toBeCloseTo(1, 2);
   });
+
+  /** Second differences of a bowl of curvature 30 at Σh² = w, with noise of 10 %. */
+  const bowl = (rng: Prng, w: number) => 30 * w * (1 + 0.1 * rng.normal());
+
+  it("judges the first samples by their median: one probe past a cliff does not set the statistics", () => {
+    const w = 4e-4;
+    const rng = Prng.fromSeed(12, 1);
+    const model = new NoiseModel();
+    const clean = new NoiseModel();
+    // The first minus point lands where the service times out: D is a thousand times the bowl's.
+    model.add(30_000 * w, w);
+    clean.add(bowl(Prng.fromSeed(13, 1), w), w);
+    for (let i = 0; i < 7; i++) {
+      const d = bowl(rng, w);
+      model.add(d, w);
+      clean.add(d, w);
+    }
+    expect(model.meanCurvature).toBeGreaterThan(25);
+    expect(model.meanCurvature).toBeLessThan(60);
+    // Clipped, not dropped: it still counts, at eight deviations out.
+    expect(model.noiseSd).toBeLessThan(6 * clean.noiseSd);
+    expect(model.toJSON().first).toBeUndefined(); // past the first samples: nothing left to judge
+    // Before the fourth sample a median cannot tell the outlier: the statistics are the running ones.
+    const early = new NoiseModel();
+    early.add(30_000 * w, w);
+    early.add(bowl(rng, w), w);
+    early.add(bowl(rng, w), w);
+    expect(early.meanCurvature).toBeGreaterThan(5000);
+    early.add(bowl(rng, w), w);
+    expect(early.meanCurvature).toBeLessThan(60);
+    expect(early.toJSON().first?.reestimated).toEqual([true, true]);
+  });
+
+  it("changes nothing while no first sample lies out, and a save among them resumes alike", () => {
+    const w = 4e-4;
+    const rng = Prng.fromSeed(14, 1);
+    const model = new NoiseModel();
+    const samples = Array.from({ length: 5 }, () => bowl(rng, w));
+    for (const d of samples) model.add(d, w);
+    expect(model.toJSON().first?.reestimated).toEqual([false, false]);
+    // The running mean of the samples, as it was before the first samples were judged.
+    let mean = 0;
+    samples.forEach((d, i) => {
+      mean += (d / w - mean) / (i + 1);
+    });
+    expect(model.meanCurvature).toBe(mean);
+
+    // A save after a cliff's sample, restored, goes on as the model that was not saved.
+    const going = new NoiseModel();
+    going.add(30_000 * w, w);
+    for (let i = 0; i < 4; i++) going.add(bowl(rng, w), w);
+    const back = new NoiseModel();
+    back.restore(JSON.parse(JSON.stringify(going.toJSON())));
+    for (let i = 0; i < 6; i++) {
+      const d = bowl(rng, w);
+      going.add(d, w);
+      back.add(d, w);
+    }
+    expect(back.toJSON()).toEqual(going.toJSON());
+    expect(going.meanCurvature).toBeLessThan(60);
+  });
+
+  it('"auto" leaves a cliff behind at the gain of the bowl beyond it', () => {
+    // A pool too small to keep up: below u = 0.45 every request times out (1000 × the bowl's
+    // scale); above it a bowl with its minimum at 0.6. The start, 0.47, puts the first minus
+    // points over the edge.
+    const f = (u: Float64Array): number => (u[0]! < 0.45 ? 1000 : 10 * (u[0]! - 0.6) ** 2);
+    const registry = unitRegistry(1, 0.05, 0.47);
+    const core = makeCore(registry, { a: "auto", c: 0.03 }, 5);
+    const out = new Float64Array(1);
+    for (let k = 0; k < 120; k++) iterate(core, f, out);
+    expect(Math.abs(core.centre[0]! - 0.6)).toBeLessThan(0.03);
+  });
 });
 
 describe("persistence", () => {

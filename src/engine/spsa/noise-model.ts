@@ -35,6 +35,19 @@ export class NoiseModel {
   private meanE = 0;
   private varE = 0;
   private e = 0;
+  /**
+   * The first {@link ROBUST_AFTER} second differences and their Σh² (0: none), kept until the Huber
+   * clip can take over (see {@link reestimateFirst}); `kept` of them are held.
+   */
+  private readonly firstD = new Float64Array(ROBUST_AFTER);
+  private readonly firstW = new Float64Array(ROBUST_AFTER);
+  private kept = 0;
+  /** Whether the D or the curvature statistics were re-estimated from the first samples. */
+  private reestimatedD = false;
+  private reestimatedQ = false;
+  private readonly curvatureSamples = new Float64Array(ROBUST_AFTER);
+  private readonly scratch = new Float64Array(ROBUST_AFTER);
+  private readonly moments = new Float64Array(2);
 
   /** Second differences seen. */
   get samples(): number {
@@ -124,6 +137,46 @@ export class NoiseModel {
     this.meanD += w * e;
     this.varD = (1 - w) * (this.varD + w * e * e);
     this.n++;
+    if (this.kept === this.n - 1 && this.kept < ROBUST_AFTER) {
+      this.firstD[this.kept] = d;
+      this.firstW[this.kept] = widthSquares > 0 ? widthSquares : 0;
+      this.kept++;
+      this.reestimateFirst();
+    }
+  }
+
+  /**
+   * Until the Huber clip starts ({@link ROBUST_AFTER} samples), its spread is not known, and one
+   * early outlier would set the statistics for hundreds of iterations: a probe that lands past a
+   * cliff (a pool too small to keep up times out, thousands of times the bowl's curvature) reads
+   * as a huge curvature and a huge noise, and both gain rules then cut `a` by orders of magnitude
+   * while every later estimate points the same way. So the first samples are judged by their
+   * median and MAD instead, which one outlier in four cannot move: from
+   * {@link EARLY_ROBUST_FROM} samples, a sample more than {@link EARLY_CLIP_K} MAD-scaled
+   * deviations from their median is clipped there, and the statistics are those of the clipped
+   * samples. Nothing changes while nothing is clipped (the statistics stay the running ones).
+   */
+  private reestimateFirst(): void {
+    const n = this.kept;
+    if (n < EARLY_ROBUST_FROM) return;
+    const moments = this.moments;
+    if (clippedMoments(this.firstD, n, this.scratch, moments) || this.reestimatedD) {
+      this.reestimatedD = true;
+      this.meanD = moments[0]!;
+      this.varD = moments[1]!;
+    }
+    // The curvature samples D / Σh², over the samples that had their widths.
+    let m = 0;
+    for (let i = 0; i < n; i++) if (this.firstW[i]! > 0) m++;
+    if (m < EARLY_ROBUST_FROM || m !== this.q) return;
+    const values = this.curvatureSamples;
+    m = 0;
+    for (let i = 0; i < n; i++) if (this.firstW[i]! > 0) values[m++] = this.firstD[i]! / this.firstW[i]!;
+    if (clippedMoments(values, m, this.scratch, moments) || this.reestimatedQ) {
+      this.reestimatedQ = true;
+      this.meanQ = moments[0]!;
+      this.varQ = moments[1]!;
+    }
   }
 
   /** Forgets everything. */
@@ -138,6 +191,9 @@ export class NoiseModel {
     this.meanE = 0;
     this.varE = 0;
     this.e = 0;
+    this.kept = 0;
+    this.reestimatedD = false;
+    this.reestimatedQ = false;
   }
 
   /** The statistics, for persistence. */
@@ -153,6 +209,16 @@ export class NoiseModel {
       differenceMean: this.meanE,
       differenceVariance: this.varE,
       differenceSamples: this.e,
+      // Only while the first samples may still be re-estimated (see reestimateFirst).
+      ...(this.n < ROBUST_AFTER && this.kept === this.n
+        ? {
+            first: {
+              differences: Array.from(this.firstD.subarray(0, this.kept)),
+              widthSquares: Array.from(this.firstW.subarray(0, this.kept)),
+              reestimated: [this.reestimatedD, this.reestimatedQ] as const,
+            },
+          }
+        : {}),
     };
   }
 
@@ -168,8 +234,74 @@ export class NoiseModel {
     this.meanE = state.differenceMean ?? 0;
     this.varE = state.differenceVariance ?? 0;
     this.e = state.differenceSamples ?? 0;
+    // A state saved without its first samples (before they were kept, or past them) re-estimates
+    // nothing: the samples that would be judged are not there.
+    const first = state.first;
+    const whole =
+      first !== undefined &&
+      first.differences.length === this.n &&
+      first.widthSquares.length === this.n &&
+      this.n < ROBUST_AFTER;
+    this.kept = whole ? this.n : this.n === 0 ? 0 : ROBUST_AFTER;
+    this.reestimatedD = whole && first.reestimated[0];
+    this.reestimatedQ = whole && first.reestimated[1];
+    if (whole) {
+      this.firstD.set(first.differences);
+      this.firstW.set(first.widthSquares);
+    }
   }
 }
+
+/**
+ * Mean and variance (weights 1/n, as the running statistics give them) of `values[0..n)` with each
+ * clipped to median ± {@link EARLY_CLIP_K} · 1.4826 · MAD (a normal spread's standard deviation),
+ * into `out` as [mean, variance]; whether any value was clipped. No clip when the MAD is 0 (more
+ * than half the values equal: a flat objective repeats one D exactly).
+ */
+function clippedMoments(values: Float64Array, n: number, scratch: Float64Array, out: Float64Array): boolean {
+  for (let i = 0; i < n; i++) scratch[i] = values[i]!;
+  const median = medianOfFirst(scratch, n);
+  for (let i = 0; i < n; i++) scratch[i] = Math.abs(values[i]! - median);
+  const limit = EARLY_CLIP_K * MAD_TO_SD * medianOfFirst(scratch, n);
+  let clipped = false;
+  let sum = 0;
+  for (let i = 0; i < n; i++) {
+    let v = values[i]!;
+    if (limit > 0 && v > median + limit) {
+      v = median + limit;
+      clipped = true;
+    } else if (limit > 0 && v < median - limit) {
+      v = median - limit;
+      clipped = true;
+    }
+    scratch[i] = v;
+    sum += v;
+  }
+  const mean = sum / n;
+  let squares = 0;
+  for (let i = 0; i < n; i++) squares += (scratch[i]! - mean) ** 2;
+  out[0] = mean;
+  out[1] = squares / n;
+  return clipped;
+}
+
+/** The median of `a[0..n)`, which it sorts (insertion sort: n is a handful). */
+function medianOfFirst(a: Float64Array, n: number): number {
+  for (let i = 1; i < n; i++) {
+    const v = a[i]!;
+    let j = i - 1;
+    while (j >= 0 && a[j]! > v) {
+      a[j + 1] = a[j]!;
+      j--;
+    }
+    a[j + 1] = v;
+  }
+  const mid = n >> 1;
+  return n % 2 === 1 ? a[mid]! : (a[mid - 1]! + a[mid]!) / 2;
+}
+
+/** A normal distribution's standard deviation over its median absolute deviation. */
+const MAD_TO_SD = 1.4826;
 
 /**
  * Windows of drift in a second difference: y⁰, y⁺ and y⁻ come one window apart in that order, so a
@@ -196,6 +328,20 @@ export const ROBUST_AFTER = 8;
 
 /** Huber clipping threshold, in standard deviations of D. */
 export const HUBER_K = 3;
+
+/**
+ * Samples from which the first ones are judged by their median and MAD (see
+ * `NoiseModel.reestimateFirst`): of three, one outlier can still hold the MAD up.
+ */
+export const EARLY_ROBUST_FROM = 4;
+
+/**
+ * How far from the first samples' median, in MAD-scaled standard deviations, a sample is clipped.
+ * Wide, as a MAD of four to eight samples is itself uncertain: for normal noise a clip this far
+ * happens in about 4 % of runs at four samples and 1 % at eight, and then moves the mean little;
+ * a probe past a cliff lies hundreds of deviations out.
+ */
+export const EARLY_CLIP_K = 8;
 
 /** Fewest second differences from which the calibration uses the noise rule. */
 export const MIN_NOISE_SAMPLES = 4;
@@ -230,6 +376,13 @@ export interface NoiseModelState {
   readonly differenceMean?: number;
   readonly differenceVariance?: number;
   readonly differenceSamples?: number;
+  /** The first samples, while they may still be re-estimated (absent once past them, and before). */
+  readonly first?: {
+    readonly differences: readonly number[];
+    readonly widthSquares: readonly number[];
+    /** Whether the D and the curvature statistics were re-estimated from them. */
+    readonly reestimated: readonly [boolean, boolean];
+  };
 }
 
 /**
