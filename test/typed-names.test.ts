@@ -6,6 +6,7 @@ import { createElement, type ReactElement } from "react";
 import { renderToString } from "react-dom/server";
 import { type Observable, VirtualTimeScheduler } from "rxjs";
 import { afterEach, describe, expect, expectTypeOf, it } from "vitest";
+import { timeoutsConfig } from "../docs/snippets/recipes/timeouts.js";
 import type { SafeModeName, SafeModeReason } from "../machines/safe-mode-reasons.js";
 import type { DigestCheckName } from "../src/audit/digest-rejection.js";
 import { AUDIT_SCHEMA_VERSION, type AuditEvent } from "../src/audit/events.js";
@@ -366,5 +367,15 @@ describe("createSolver with a literal mixed config", () => {
       });
     };
     expectTypeOf(use).parameter(0).toHaveProperty("ask");
+  });
+});
+
+describe("a recipe's config (docs/snippets/recipes)", () => {
+  it("keeps its parameter names for createEngine: it is checked with satisfies, not annotated", () => {
+    const engine = createEngine({ ...timeoutsConfig, scheduler: new VirtualTimeScheduler() });
+    open.push(engine);
+    expectTypeOf(engine.value).parameter(0).toEqualTypeOf<"upstreamTimeoutMs">();
+    // @ts-expect-error a misspelt name does not compile
+    expect(() => engine.value("upstreamTimeoutMS")).toThrow(UsageError);
   });
 });

@@ -3,7 +3,7 @@ import type { EngineConfig } from "arqon";
 /** One digest every 100 ms: the cost per item in ms. */
 export const digestEveryMs = 100;
 
-export const batchSizesConfig: EngineConfig = {
+export const batchSizesConfig = {
   seed: 5,
   params: {
     // Items per batch; at most 16 more or fewer per apply (3 % of the range).
@@ -18,4 +18,4 @@ export const batchSizesConfig: EngineConfig = {
   // The step gain comes from measured gradients; 8 calibration iterations
   // (24 windows, ~12 s) suffice for a low-noise objective.
   spsa: { a: "auto", calibrationIterations: 8 },
-};
+} satisfies EngineConfig;

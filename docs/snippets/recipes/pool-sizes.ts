@@ -6,7 +6,7 @@ import type { EngineConfig } from "arqon";
  */
 export const digestEveryMs = 500;
 
-export const poolSizesConfig: EngineConfig = {
+export const poolSizesConfig = {
   seed: 21,
   params: {
     // Connections (round the live value when resizing). Opening or closing
@@ -27,4 +27,4 @@ export const poolSizesConfig: EngineConfig = {
     // Over the limit by half of it: roll back to the baseline and freeze.
     emergencyMargin: -0.5,
   },
-};
+} satisfies EngineConfig;

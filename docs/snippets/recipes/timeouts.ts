@@ -3,7 +3,7 @@ import type { EngineConfig } from "arqon";
 /** One digest per second: p99 latency plus a penalty per timed-out request. */
 export const digestEveryMs = 1000;
 
-export const timeoutsConfig: EngineConfig = {
+export const timeoutsConfig = {
   seed: 11,
   params: {
     // A downstream call's timeout. Log scale: 80 → 120 ms matters as much
@@ -21,4 +21,4 @@ export const timeoutsConfig: EngineConfig = {
     minIntervalMs: 5000,
     maxUpdatesPerSecond: 1,
   },
-};
+} satisfies EngineConfig;
