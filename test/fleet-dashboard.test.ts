@@ -200,8 +200,12 @@ describe("fleet dashboard", () => {
       5_000,
       "the standby reads the halt",
     );
+    // What arqon_bus_leader and arqon_bus_halted export: both coordinators say the fleet is halted.
+    expect(lead.busStats()).toMatchObject({ leader: true, halted: true });
+    expect(standby.busStats()).toMatchObject({ leader: false, halted: true });
     await lead.close();
     await until(() => standby.leader, 5_000, "takeover");
+    expect(standby.busStats()).toMatchObject({ leader: true, halted: true });
     // The new leader starts halted, with the reason: it proposes nothing until an acknowledged reset.
     expect(standby.tuningEngine?.mode).toBe("halted");
     expect(standby.snapshot()).toMatchObject({ halted: "maintenance window" });
@@ -212,6 +216,7 @@ describe("fleet dashboard", () => {
       "reset stored",
     );
     expect(standby.snapshot().halted).toBeUndefined();
+    expect(standby.busStats()).toMatchObject({ leader: true, halted: false });
   });
 
   it("fences the stored halt: a coordinator that no longer holds the lease cannot clear it", async () => {

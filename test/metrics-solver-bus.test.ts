@@ -55,6 +55,17 @@ describe("arqon/metrics: bus metrics", () => {
     expect(series.get("arqon_bus_digests_processed_total")).toBe(900);
     expect(series.get("arqon_bus_replicas")).toBe(16);
     expect(series.get("arqon_bus_lagging_replicas")).toBe(1);
+    // A source that does not say whether it leads, or whether the fleet is halted, exports neither.
+    expect(series.has("arqon_bus_leader")).toBe(false);
+    expect(series.has("arqon_bus_halted")).toBe(false);
+    stats = { ...stats, leader: true, halted: false };
+    series = await scrape(registry);
+    expect(series.get("arqon_bus_leader")).toBe(1);
+    expect(series.get("arqon_bus_halted")).toBe(0);
+    stats = { ...stats, leader: false, halted: true };
+    series = await scrape(registry);
+    expect(series.get("arqon_bus_leader")).toBe(0);
+    expect(series.get("arqon_bus_halted")).toBe(1);
     stats = { ...stats, lag: 0, digestsProcessed: 1200 };
     series = await scrape(registry);
     expect(series.get("arqon_bus_lag")).toBe(0);

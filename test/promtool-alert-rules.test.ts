@@ -32,7 +32,7 @@ function promtool(args: readonly string[], cwd: string): { status: number | null
 describe("alert rules (promtool)", () => {
   it("pass promtool check rules", () => {
     const { status, output } = promtool(["check", "rules", "arqon-alerts.yml"], RULES_DIR);
-    expect(output).toContain("SUCCESS: 10 rules found");
+    expect(output).toContain("SUCCESS: 12 rules found");
     expect(status).toBe(0);
   });
 
@@ -79,6 +79,8 @@ describe("alert rules (promtool)", () => {
           digestsProcessed: 0,
           replicas: 1,
           laggingReplicas: 0,
+          leader: true,
+          halted: false,
         }),
       },
       { registry },

@@ -139,6 +139,12 @@ function reportedEpoch(views: readonly ReplicaView[]): number {
 /** How often the coordinator reads its view of the fleet and the bus from Redis, ms. */
 const VIEW_PERIOD_MS = 500;
 
+/**
+ * Undelivered digest entries counted one by one before the count stops (see `undelivered`): one
+ * past the shipped alert's threshold of 1000, so that the alert is judged on an exact count.
+ */
+const LAG_COUNT_LIMIT = 1001;
+
 /** Thrown inside a promotion that {@link Coordinator.close} ended while it awaited Redis. */
 const CLOSED = Symbol("closed");
 
@@ -761,14 +767,40 @@ export class Coordinator {
         this.groupLag = length;
       } else {
         this.groupPending = Number(group.get("pending") ?? 0);
-        const lag = group.get("lag");
-        this.groupLag = lag === null || lag === undefined ? 0 : Number(lag);
+        this.groupLag = await this.undelivered(group);
+        if (this.closed) return;
       }
       this.viewStale = false;
     } catch {
       // The view keeps its last value while Redis is unreachable, and says it is stale.
       this.viewStale = true;
     }
+  }
+
+  /**
+   * The digest entries the group has not delivered yet: counted past its last-delivered-id, up to
+   * {@link LAG_COUNT_LIMIT}, and beyond that taken from XINFO's `lag`.
+   *
+   * @remarks
+   * XINFO's `lag` is entries added minus entries read, two counters Redis keeps beside the
+   * stream, and they can disagree with it: after an AOF rewrite and a restart a user's fleet read
+   * a lag of thousands for good while its leader was caught up, and the lag alert fired. Counting
+   * the entries themselves is exact, and cheap while the group keeps up (there are few); past the
+   * limit a backlog is plain either way, and the count stops there.
+   */
+  private async undelivered(group: Map<string, unknown>): Promise<number> {
+    const last = group.get("last-delivered-id");
+    const lag = group.get("lag");
+    const counted = typeof lag === "number" || typeof lag === "string" ? Number(lag) : 0;
+    if (typeof last !== "string") return counted;
+    const after = await this.options.redis.xrange(
+      this.keys.digests,
+      `(${last}`,
+      "+",
+      "COUNT",
+      LAG_COUNT_LIMIT,
+    );
+    return after.length < LAG_COUNT_LIMIT ? after.length : Math.max(after.length, counted);
   }
 
   /** Records a generation published at `at`; drops what the lagging test no longer needs. */
@@ -842,6 +874,8 @@ export class Coordinator {
       digestsProcessed: processed,
       replicas: replicas.length,
       laggingReplicas: this.lagging.length,
+      leader: this.leader,
+      halted: this.haltedReason !== undefined,
       stale: this.viewStale,
     };
   }

@@ -8,8 +8,10 @@
 /** The bus counters that `arqon/metrics` exports (cheap to read; refreshed about once a second). */
 export interface BusStats {
   /**
-   * Digest stream entries not yet delivered to the group (XINFO GROUPS lag); the stream's length
-   * while there is no group (no coordinator could lead: every entry waits unread).
+   * Digest stream entries not yet delivered to the group, counted past its last-delivered-id up
+   * to 1001 and beyond that read from XINFO GROUPS' lag (whose counters can be off after an AOF
+   * rewrite and a restart); the stream's length while there is no group (no coordinator could
+   * lead: every entry waits unread).
    */
   readonly lag: number;
   /** Entries delivered but not acknowledged. */
@@ -24,6 +26,13 @@ export interface BusStats {
   readonly replicas: number;
   /** Replicas whose acknowledged generation is below one published `lagAfterMs` ago or earlier. */
   readonly laggingReplicas: number;
+  /** Whether this coordinator leads the fleet (`arqon_bus_leader`). Left out by a source that cannot tell. */
+  readonly leader?: boolean;
+  /**
+   * Whether the fleet is halted (`arqon_bus_halted`): the leader's engine latched `halted`, as the
+   * leader stored it (a standby reads it from Redis). Left out by a source that cannot tell.
+   */
+  readonly halted?: boolean;
   /**
    * True when the latest read of Redis failed or went unanswered for a lease (at least 500 ms),
    * so the figures above are the last ones read

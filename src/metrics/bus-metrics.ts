@@ -24,7 +24,8 @@ export interface BusMetricsOptions {
 
 /**
  * Registers the bus metrics (`arqon_bus_lag`, `arqon_bus_pending`, `arqon_bus_replicas`,
- * `arqon_bus_lagging_replicas` gauges; `arqon_bus_dead_letters_total`,
+ * `arqon_bus_lagging_replicas` gauges, and `arqon_bus_leader` and `arqon_bus_halted`, 0 or 1, when
+ * the source says; `arqon_bus_dead_letters_total`,
  * `arqon_bus_rejected_commands_total`, `arqon_bus_digests_processed_total` counters), each read from
  * `busStats()` once per scrape (keep it cheap and synchronous). When it throws, the scrape still
  * succeeds: the bus series keep their last values (and are absent until a call has succeeded) and
@@ -67,12 +68,19 @@ export function registerBusMetrics(source: BusStatsSource, options: BusMetricsOp
     }
     return last;
   };
-  const series = (name: string, help: string, type: "gauge" | "counter", pick: (s: BusStats) => number) =>
+  const series = (
+    name: string,
+    help: string,
+    type: "gauge" | "counter",
+    pick: (s: BusStats) => number | undefined,
+  ) =>
     new ReadMetric(p + name, help, type, () => {
       const stats = read();
-      return stats === undefined ? [] : [{ labels: {}, value: pick(stats) }];
+      const value = stats === undefined ? undefined : pick(stats);
+      return value === undefined ? [] : [{ labels: {}, value }];
     });
-  const gauge = (name: string, help: string, pick: (s: BusStats) => number) =>
+  const flag = (value: boolean | undefined) => (value === undefined ? undefined : value ? 1 : 0);
+  const gauge = (name: string, help: string, pick: (s: BusStats) => number | undefined) =>
     series(name, help, "gauge", pick);
   const total = (name: string, help: string, pick: (s: BusStats) => number) =>
     series(name, help, "counter", pick);
@@ -93,6 +101,10 @@ export function registerBusMetrics(source: BusStatsSource, options: BusMetricsOp
     gauge("bus_pending", "Telemetry entries delivered but not acknowledged.", (s) => s.pending),
     gauge("bus_replicas", "Replicas known to the coordinator.", (s) => s.replicas),
     gauge("bus_lagging_replicas", "Replicas behind the latest generation.", (s) => s.laggingReplicas),
+    gauge("bus_leader", "1 when this coordinator leads the fleet, else 0.", (s) => flag(s.leader)),
+    gauge("bus_halted", "1 when the fleet is halted (its engine latched SafeMode halted), else 0.", (s) =>
+      flag(s.halted),
+    ),
     total("bus_dead_letters_total", "Telemetry entries dead-lettered.", (s) => s.deadLetters),
     total(
       "bus_rejected_commands_total",
