@@ -4,7 +4,7 @@
  * waiting forever. The test freezes a redis-server it started with SIGSTOP.
  */
 import { Redis } from "ioredis";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { UsageError } from "../src/errors.js";
 import { openSharedStudy } from "../src/study/index.js";
 import { type RedisServer, startRedis } from "./support/redis-server.js";
@@ -32,6 +32,29 @@ async function whileFrozen<T>(body: () => Promise<T>): Promise<T> {
     process.kill(pid, "SIGCONT");
   }
 }
+
+describe("a shared study whose Redis goes away", () => {
+  it("names the study, the URL and the connection's error, and prints nothing of ioredis's", async () => {
+    const gone = await startRedis();
+    const printed = vi.spyOn(console, "error");
+    try {
+      const study = await openSharedStudy(config, { redis: gone.url, study: "gone", timeoutMs: 2000 });
+      await study.ask();
+      await gone.stop();
+      const url = gone.url.replace(/[.]/g, "\\.");
+      // Before: "Reached the max retries per request limit (which is 3)", and a dozen
+      // "[ioredis] Unhandled error event" traces on stderr.
+      await expect(study.ask()).rejects.toThrow(
+        new RegExp(`^study gone: cannot reach Redis at ${url}: connect ECONNREFUSED`),
+      );
+      await study.close();
+      expect(printed.mock.calls.filter((call) => String(call[0]).includes("[ioredis]"))).toEqual([]);
+    } finally {
+      printed.mockRestore();
+      await gone.stop();
+    }
+  }, 20_000);
+});
 
 describe("a shared study when Redis stops answering", () => {
   it("rejects ask and tell after timeoutMs, naming the study and the URL, and closes", async () => {

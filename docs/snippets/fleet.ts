@@ -9,10 +9,13 @@ const keyring: Keyring = {
   keys: [{ id: "k1", secret: Buffer.from(process.env.ARQON_FLEET_KEY ?? "", "base64") }],
 };
 const params = { batchSize: { min: 1, max: 256, init: 16, maxDelta: 8 } };
+// Without an error listener ioredis prints every failed reconnection (a dozen per Redis restart);
+// the replica and the coordinator count and report Redis's failures themselves.
+const connect = () => new Redis(url).on("error", () => {});
 
 // In each replica (any number, any host):
 const replica = await createReplica({
-  redis: new Redis(url),
+  redis: connect(),
   replica: "web-3",
   runId: "checkout",
   keyring,
@@ -24,7 +27,7 @@ console.log(replica.values[0], replica.generation); // live values (registry ord
 
 // In two or more coordinator processes (one leads, the others stand by):
 const coordinator = await createCoordinator({
-  redis: new Redis(url),
+  redis: connect(),
   runId: "checkout",
   keyring,
   engine: { seed: 1, params, window: { digests: 100, ms: 2000 } },
@@ -32,7 +35,7 @@ const coordinator = await createCoordinator({
 });
 const { leader, epoch, generation, fleet, lagging } = coordinator.snapshot();
 console.log(leader, epoch, generation, fleet, lagging);
-console.log(coordinator.busStats()); // lag, pending, deadLetters, rejectedCommands, digestsProcessed, replicas, laggingReplicas
+console.log(coordinator.busStats()); // lag, pending, dead letters, refused commands, replicas, leader, halted…
 
 // Watch it: the coordinator's dashboard, with the Fleet panel (which generation each replica runs,
 // lagging and stale replicas, bus counters); /state carries the panel as `fleet`.

@@ -214,8 +214,8 @@ export async function openSharedStudy<const B extends BoundsInput>(
           ...(timeoutMs !== Infinity && { commandTimeout: timeoutMs, connectTimeout: timeoutMs }),
         });
   // A client of our own reports connection failures as events; without a listener ioredis prints
-  // each with a stack trace. The calls that fail reject on their own; the last cause is kept to
-  // say why the study could not open.
+  // each with a stack trace, a dozen per Redis restart. The calls that fail reject on their own;
+  // the last cause is kept to say why the study could not open, and later why a call failed.
   let connectionError: Error | undefined;
   const keepError = (error: Error) => {
     connectionError = error;
@@ -224,11 +224,12 @@ export async function openSharedStudy<const B extends BoundsInput>(
   try {
     const journal = new RedisJournal(redis, options.study);
     const worker = options.worker ?? `${hostname()}:${process.pid}`;
-    const own = url === undefined ? undefined : { url: withoutPassword(url), timeoutMs };
+    const own =
+      url === undefined
+        ? undefined
+        : { url: withoutPassword(url), timeoutMs, lastConnectionError: () => connectionError };
     const study = new SharedStudyImpl(options.study, journal, worker, redis, own);
     await study.open(JSON.parse(JSON.stringify(stored)) as SolverConfig);
-    // Open: a later connection failure rejects the operation it hits; ioredis reports it as before.
-    redis.off("error", keepError);
     // Typed by the config's parameters, as createSolver's solver is: the study checks every name
     // and value it is told against the validated bounds.
     return study as unknown as SharedStudy<ParamsOf<B>>;
@@ -260,6 +261,16 @@ function showsPartOf(text: string, url: string): boolean {
   return url.split(/[@:/?#&=]+/).some((part) => part.length >= 3 && text.includes(part));
 }
 
+/** A connection this handle opened: where to, its command timeout, and its last error event. */
+interface OwnConnection {
+  readonly url: string;
+  readonly timeoutMs: number;
+  readonly lastConnectionError: () => Error | undefined;
+}
+
+/** ioredis's message for a command sent on a connection that was closed for good. */
+const CONNECTION_CLOSED = "Connection is closed.";
+
 function isTimeout(error: unknown): boolean {
   return error instanceof Error && error.message === COMMAND_TIMED_OUT;
 }
@@ -270,7 +281,7 @@ class SharedStudyImpl implements SharedStudy, SettledLate {
   private readonly worker: string;
   private readonly redis: Redis;
   /** The connection this handle opened (closed by `close`), or undefined for a caller's client. */
-  private readonly own: { readonly url: string; readonly timeoutMs: number } | undefined;
+  private readonly own: OwnConnection | undefined;
   private solver: Solver | undefined;
   /** Journal entries replayed on {@link solver}. */
   private position = 0;
@@ -310,7 +321,7 @@ class SharedStudyImpl implements SharedStudy, SettledLate {
     journal: RedisJournal,
     worker: string,
     redis: Redis,
-    own: { readonly url: string; readonly timeoutMs: number } | undefined,
+    own: OwnConnection | undefined,
   ) {
     this.name = name;
     this.journal = journal;
@@ -528,13 +539,24 @@ class SharedStudyImpl implements SharedStudy, SettledLate {
     return run;
   }
 
-  /** ioredis's bare "Command timed out" said as what timed out, on a connection this handle opened. */
+  /**
+   * ioredis's bare errors on a connection this handle opened, said as what failed: "Command timed
+   * out" as the reply that did not come, and a command given up after its retries ("Reached the
+   * max retries per request limit") or on a closed connection as Redis that cannot be reached, with
+   * the connection's last error (ECONNREFUSED, …).
+   */
   private named(error: unknown): unknown {
-    if (this.own === undefined || !isTimeout(error)) return error;
+    if (this.own === undefined || !(error instanceof Error)) return error;
     const { url, timeoutMs } = this.own;
-    return new Error(`study ${this.name}: no reply from Redis at ${url} within ${timeoutMs} ms`, {
-      cause: error,
-    });
+    if (isTimeout(error))
+      return new Error(`study ${this.name}: no reply from Redis at ${url} within ${timeoutMs} ms`, {
+        cause: error,
+      });
+    if (error.name === "MaxRetriesPerRequestError" || error.message === CONNECTION_CLOSED) {
+      const why = this.own.lastConnectionError()?.message ?? error.message;
+      return new Error(`study ${this.name}: cannot reach Redis at ${url}: ${why}`, { cause: error });
+    }
+    return error;
   }
 
   /**
