@@ -186,14 +186,20 @@ describe("unknown keys of a parameter", () => {
 });
 
 describe("unknown top-level keys", () => {
-  it("list the known keys when none is near, and answer an Optuna user's direction", async () => {
+  it("list the known keys when none is near, and point a maximize switch at direction", async () => {
     const dir = tempDir();
     const check = async (extra: object) => {
       writeJson(dir, "c.json", { seed: 1, budget: 5, bounds: { p: { min: 0, max: 1 } }, ...extra });
       return errorLine(await runArqonInProcess(["validate", "--config", "c.json"], dir), 2);
     };
-    expect(await check({ direction: "maximize" })).toBe(
-      "invalid config c.json: direction: unknown key (arqon minimises: to maximise a value, have the objective return it negated)",
+    expect(await check({ maximize: true })).toBe(
+      'invalid config c.json: maximize: unknown key (use "direction": "maximize")',
+    );
+    expect(await check({ minimise: true })).toBe(
+      'invalid config c.json: minimise: unknown key (use "direction": "minimize")',
+    );
+    expect(await check({ direction: "max" })).toBe(
+      'invalid config c.json: direction: expected one of "minimize", "maximize", got "max"',
     );
     expect(await check({ n_trials: 40 })).toMatch(
       /^invalid config c\.json: n_trials: unknown key \(known: seed, budget, bounds, [\w, ]+\)$/,

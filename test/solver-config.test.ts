@@ -14,6 +14,7 @@ describe("solver config", () => {
       probeRatio: 0.2,
       probeSize: 10,
       strategy: "auto",
+      direction: "minimize",
       autoOptions: {},
       batch: undefined,
     });
@@ -24,6 +25,7 @@ describe("solver config", () => {
       ...valid,
       probeRatio: undefined,
       strategy: undefined,
+      direction: undefined,
       batch: undefined,
       inspect: undefined,
     };

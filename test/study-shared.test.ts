@@ -42,6 +42,27 @@ describe("shared study (in one process, several handles)", () => {
     await study.close();
   });
 
+  it("maximises with the config's direction: two handles agree on the highest value", async () => {
+    const up = { ...config(24), direction: "maximize" as const };
+    const [a, b] = await Promise.all(
+      ["w1", "w2"].map((worker) => openSharedStudy(up, { redis: redis.server.url, study: "up", worker })),
+    );
+    await Promise.all([a!, b!].map((s) => runSharedStudy(s, (p) => -BRANIN.evaluate(p), { settleMs: 0 })));
+    // An ask reads the journal to its end: both handles then see every result.
+    for (const handle of [a!, b!]) expect(await handle.ask()).toBeNull();
+    const best = a!.best()!;
+    expect(best).toEqual(b!.best());
+    expect(best.value).toBe(-BRANIN.evaluate(best.params));
+    // The journal keeps the values as told: the best is the highest of them.
+    const client = new Redis(redis.server.url);
+    const entries = (await client.lrange("arqon:study:up:journal", 0, -1)).map((e) => JSON.parse(e));
+    client.disconnect();
+    const told = entries.filter((e) => e.op === "tell").flatMap((e) => e.results as { value: number }[]);
+    expect(told).toHaveLength(24);
+    expect(best.value).toBe(Math.max(...told.map((r) => r.value)));
+    await Promise.all([a!.close(), b!.close()]);
+  });
+
   it("runSharedStudy records why the objective failed, and refuses what it cannot run", async () => {
     const study = await openSharedStudy(config(3), { redis: redis.server.url, study: "failure-reasons" });
     await expect(runSharedStudy(study, 5 as never)).rejects.toThrow(

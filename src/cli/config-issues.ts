@@ -33,9 +33,9 @@ export function unknownSolverKeyHint(config: unknown, path: readonly string[]): 
     if (near === undefined) return own.length === 0 ? undefined : `known: ${own.join(", ")}`;
     return own.includes(near) ? `did you mean ${near}?` : `did you mean ${near}? it is ${onlyFor(near)}`;
   }
-  // An Optuna user's `direction`: there is no such switch to find among the known keys.
-  if (path.length === 1 && /^(direction|maximi[sz]e|minimi[sz]e)$/i.test(key))
-    return "arqon minimises: to maximise a value, have the objective return it negated";
+  // A switch written as its own key: the known keys hold no near name to suggest.
+  if (path.length === 1 && /^(maximi[sz]e|minimi[sz]e)$/i.test(key))
+    return `use "direction": "${key.toLowerCase().startsWith("max") ? "maximize" : "minimize"}"`;
   const keys = solverKeysBeside(config, path);
   return didYouMean(key, keys) ?? (keys.length === 0 ? undefined : `known: ${keys.join(", ")}`);
 }

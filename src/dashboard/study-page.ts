@@ -41,7 +41,7 @@ export const STUDY_HTML = `<!doctype html>
     <p id="study-error" class="error" role="status"></p>
   </section>
   <section class="panel wide">
-    <h2>History <small>(lower is better)</small></h2>
+    <h2>History <small id="better">(lower is better)</small></h2>
     <p class="hint">Dots: each told result, in the order it was told. Line: the best so far. Drag to zoom,
     double-click to reset, hover for values.</p>
     <div id="history-chart" class="chart" role="img" aria-label="objective by trial"></div>
@@ -101,6 +101,7 @@ export const STUDY_SCRIPT = String.raw`
     for (var i = 0; i < s.trials.length; i++) if (s.trials[i].failed !== null) failed++;
     $("failed").textContent = String(failed);
     $("pending").textContent = String(s.pending);
+    $("better").textContent = s.direction === "maximize" ? "(higher is better)" : "(lower is better)";
     $("best-value").textContent = s.best ? C.precise(s.best.value) : "no result yet";
     $("best-at").textContent = s.best ? "result " + s.best.n + " of " + s.trials.length : "\u2013";
     var body = $("best-table").tBodies[0];
@@ -129,7 +130,7 @@ export const STUDY_SCRIPT = String.raw`
       var t = s.trials[i];
       x.push(t.n);
       y.push(t.value);
-      if (t.value !== null && (b === null || t.value < b)) b = t.value;
+      if (t.value !== null && (b === null || (s.direction === "maximize" ? t.value > b : t.value < b))) b = t.value;
       best.push(b);
     }
     history.setData([x, y, best]);

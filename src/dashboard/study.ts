@@ -21,7 +21,7 @@ export interface StudyTrial {
   readonly phase: string;
   /** Parameter values, by name (a conditional parameter is absent when inactive). */
   readonly params: Readonly<Record<string, ParamValue>>;
-  /** The objective (lower is better), or null when the trial failed. */
+  /** The objective (better as the study's `direction` says), or null when the trial failed. */
   readonly value: number | null;
   /** Why it failed (or that it was pruned, and where), or null. */
   readonly failed: string | null;
@@ -37,6 +37,8 @@ export interface Study {
     Record<string, { readonly min: number; readonly max: number; readonly scale: string }>
   >;
   readonly budget: number;
+  /** `"minimize"` (lower values are better) or `"maximize"`. */
+  readonly direction: "minimize" | "maximize";
   readonly asked: number;
   /** `probe`, `refine` or `done`. */
   readonly phase: string;
@@ -63,6 +65,7 @@ export function studyOf(solver: Solver, title: string): Study {
   const byId = new Map(artifact.trials.map((t) => [t.id, t]));
   const trials: StudyTrial[] = [];
   let best: Study["best"] = null;
+  const sign = solver.config.direction === "maximize" ? -1 : 1;
   for (const entry of artifact.told) {
     const n = trials.length + 1;
     if ("failed" in entry) {
@@ -102,7 +105,7 @@ export function studyOf(solver: Solver, title: string): Study {
       value: entry.value,
       failed: null,
     });
-    if (Number.isFinite(entry.value) && (best === null || entry.value < best.value))
+    if (Number.isFinite(entry.value) && (best === null || sign * entry.value < sign * best.value))
       best = { n, value: entry.value, params };
   }
   const bounds: Record<string, { min: number; max: number; scale: string }> = {};
@@ -119,6 +122,7 @@ export function studyOf(solver: Solver, title: string): Study {
     names: space.names,
     bounds,
     budget: solver.config.budget,
+    direction: solver.config.direction,
     asked: solver.asked,
     phase: solver.phase,
     strategy: solver.strategyName,

@@ -347,6 +347,7 @@ export const SolverConfigSchema = Schema.Struct({
     { exact: true },
   ),
   strategy: Schema.optionalWith(oneOf("auto", "nelder-mead", "tpe"), { exact: true }),
+  direction: Schema.optionalWith(oneOf("minimize", "maximize"), { exact: true }),
   autoOptions: Schema.optionalWith(
     Schema.Struct({
       gamma: Schema.optionalWith(Schema.Number, { exact: true }),
@@ -472,6 +473,13 @@ export interface SolverConfig<B extends BoundsInput = BoundsInput> {
    * adapting to progress (see {@link GlobalLocalOptions}); `"nelder-mead"` or `"tpe"` force one.
    */
   readonly strategy?: "auto" | "nelder-mead" | "tpe" | undefined;
+  /**
+   * `"minimize"` (default): lower values are better. `"maximize"`: higher ones are (an accuracy,
+   * a throughput). Every value the solver takes or gives back (`tell`, `report`, `best()`,
+   * `intermediateValues`, the saved state) is in the objective's own sense; inside, the solver
+   * minimises its negation, so a maximised run asks exactly what a minimised one asks of `-f`.
+   */
+  readonly direction?: "minimize" | "maximize" | undefined;
   /** Options of the `"auto"` strategy (ignored by a forced one); every field optional. */
   readonly autoOptions?: GlobalLocalOptions | undefined;
   /** The most trials one `ask()` returns (default: the phase's natural batch). */
@@ -522,6 +530,8 @@ export interface ResolvedSolverConfig {
   readonly probeSize: number;
   /** `"auto"` becomes `"tpe"` when no parameter is a float or an int (Nelder–Mead would have none to move). */
   readonly strategy: "auto" | "nelder-mead" | "tpe";
+  /** Whether lower (`"minimize"`) or higher (`"maximize"`) values are better. */
+  readonly direction: "minimize" | "maximize";
   readonly autoOptions: GlobalLocalOptions;
   readonly batch: number | undefined;
   /** The pruner with its defaults, or undefined when pruning is off. */
@@ -694,6 +704,7 @@ export function resolveSolverConfig(input: unknown, origin: ConfigOrigin = "new"
       Object.values(config.bounds).every((p) => p.type === "categorical")
         ? "tpe"
         : (config.strategy ?? "auto"),
+    direction: config.direction ?? "minimize",
     autoOptions: config.autoOptions ?? {},
     batch: config.batch,
     pruner: config.pruner === undefined ? undefined : resolvePruner(config.pruner),

@@ -19,10 +19,11 @@ export interface ObjectiveContext<N extends ParamShape = string> {
   /** Aborted when the run is interrupted or stopped: long evaluations should give up then. */
   readonly signal: AbortSignal;
   /**
-   * Records an intermediate value (lower is better) at `step`, a whole number greater than the
-   * previous one (see `Solver.report`). A trial re-run after an interrupted run skips the steps
-   * the earlier run already recorded. Once `signal` has aborted, it records nothing: the trial is
-   * left pending for a later run, which would otherwise find steps it never saw.
+   * Records an intermediate value (lower is better, or higher under `direction: "maximize"`) at
+   * `step`, a whole number greater than the previous one (see `Solver.report`). A trial re-run
+   * after an interrupted run skips the steps the earlier run already recorded. Once `signal` has
+   * aborted, it records nothing: the trial is left pending for a later run, which would
+   * otherwise find steps it never saw.
    */
   report(step: number, value: number): void;
   /** Whether the configured pruner advises stopping; then `throw new TrialPruned()`. */
@@ -30,8 +31,9 @@ export interface ObjectiveContext<N extends ParamShape = string> {
 }
 
 /**
- * A function to minimise; it may be async. A throw or a non-finite value fails the trial, except a
- * thrown {@link TrialPruned}, which records it as pruned.
+ * A function to minimise (or maximise, under the config's `direction`); it may be async. A throw
+ * or a non-finite value fails the trial, except a thrown {@link TrialPruned}, which records it as
+ * pruned.
  */
 export type Objective<N extends ParamShape = string> = (
   params: Params<N>,

@@ -213,8 +213,9 @@ export interface Solver<P extends ParamShape = string> {
    */
   fail(id: number, reason?: string, options?: FailOptions): void;
   /**
-   * Records an intermediate value of a pending trial: `value` (finite, lower is better) at `step`
-   * (a whole number ≥ 0, greater than the trial's previous step). With a pruner configured, this is
+   * Records an intermediate value of a pending trial: `value` (finite; lower is better, or higher
+   * under `direction: "maximize"`) at `step` (a whole number ≥ 0, greater than the trial's
+   * previous step). With a pruner configured, this is
    * when it judges the trial; ask {@link Solver.shouldPrune} for its verdict.
    */
   report(id: number, step: number, value: number): void;
@@ -399,7 +400,17 @@ class SolverImpl implements Solver {
   /** Set by {@link stop}: nothing changes the solver afterwards. */
   private stopped = false;
   private readonly pruner: Pruner | null;
+  /**
+   * Told entries as told: values in the objective's own sense (see `sign`), as the artifact keeps
+   * them.
+   */
   private readonly toldLog: ArtifactTold[] = [];
+  /**
+   * 1 when minimising, −1 when maximising: what a value in the objective's own sense is multiplied
+   * by to be minimised. History, strategies, pruners and reports work on minimised values; a value
+   * crosses to the objective's sense where it comes in or goes out.
+   */
+  private readonly sign: 1 | -1;
   private strategy: Strategy | null = null;
   private bestIndex = -1;
   /** {@link boundsDigest} of the config, for the artifact. */
@@ -411,6 +422,7 @@ class SolverImpl implements Solver {
   constructor(config: ResolvedSolverConfig, input: SolverConfig, artifact: SolverArtifact | null) {
     this.config = config;
     this.input = input;
+    this.sign = config.direction === "maximize" ? -1 : 1;
     this.boundsDigest = boundsDigest(input);
     this.space = new Space(config.bounds);
     this.probe = probePoints(this.space.dimension, config.probeSize, config.seed);
@@ -542,17 +554,18 @@ class SolverImpl implements Solver {
         continue;
       }
       const value = result.value;
+      const minimised = this.sign * value;
       if ("id" in result) {
         const trial = this.pending.get(result.id)!;
         trial.status = "told";
         this.pending.delete(trial.id);
-        this.pushHistory(trial.u, value);
+        this.pushHistory(trial.u, minimised);
         this.toldLog.push(cost === undefined ? { id: trial.id, value } : { id: trial.id, value, cost });
         this.pruner?.completed(trial);
-        if (trial.phase === "refine") this.strategy?.tell(trial.id, value);
+        if (trial.phase === "refine") this.strategy?.tell(trial.id, minimised);
       } else {
         const params = toldParams(result.params);
-        this.pushWarmStart(params, value);
+        this.pushWarmStart(params, minimised);
         this.toldLog.push(cost === undefined ? { params, value } : { params, value, cost });
       }
     }
@@ -593,7 +606,7 @@ class SolverImpl implements Solver {
       throw new UsageError(`report: value must be a finite number, got ${shownValue(value)}`);
     }
     trial.steps.push(step);
-    trial.values.push(value);
+    trial.values.push(this.sign * value);
     if (this.pruner?.report(trial) === true) trial.prune = true;
   }
 
@@ -603,7 +616,7 @@ class SolverImpl implements Solver {
 
   intermediateValues(id: number): IntermediateValue[] {
     const trial = this.askedTrial(id, "intermediateValues");
-    return trial.steps.map((step, i) => ({ step, value: trial.values[i]! }));
+    return trial.steps.map((step, i) => ({ step, value: this.sign * trial.values[i]! }));
   }
 
   trialStatus(id: number): TrialStatus {
@@ -616,7 +629,7 @@ class SolverImpl implements Solver {
     const told = this.warmParams.get(this.bestIndex);
     return {
       params: told === undefined ? this.space.toParams(best.u) : structuredClone(told),
-      value: best.value,
+      value: this.sign * best.value,
     };
   }
 
@@ -641,7 +654,7 @@ class SolverImpl implements Solver {
         status: t.status,
         ...(t.steps.length === 0
           ? {}
-          : { reports: t.steps.map((step, i) => [step, t.values[i]!] as [number, number]) }),
+          : { reports: t.steps.map((step, i) => [step, this.sign * t.values[i]!] as [number, number]) }),
         ...(t.prune ? { prune: true as const } : {}),
       })),
       told: structuredClone(this.toldLog),
@@ -687,7 +700,8 @@ class SolverImpl implements Solver {
     trial.status = "pruned";
     this.pending.delete(trial.id);
     this.unfinishedPoints.push(trial.u);
-    const value = result.value ?? trial.values[trial.values.length - 1];
+    const last = trial.values[trial.values.length - 1];
+    const value = result.value ?? (last === undefined ? undefined : this.sign * last);
     this.toldLog.push({
       id: trial.id,
       pruned: true,
@@ -763,7 +777,7 @@ class SolverImpl implements Solver {
       } else {
         points.push(this.space.toUnit(entry.params));
       }
-      values.push(entry.value);
+      values.push(this.sign * entry.value);
     }
     return { points, values };
   }
@@ -897,7 +911,7 @@ class SolverImpl implements Solver {
         phase: t.phase,
         status: t.status,
         steps: reports.map((r) => r[0]),
-        values: reports.map((r) => r[1]),
+        values: reports.map((r) => this.sign * r[1]),
         prune: t.prune === true,
       };
       this.trials.set(t.id, record);
@@ -910,12 +924,12 @@ class SolverImpl implements Solver {
         this.toldLog.push(entry);
       } else if ("id" in entry) {
         const trial = this.trials.get(entry.id)!;
-        this.pushHistory(trial.u, entry.value);
+        this.pushHistory(trial.u, this.sign * entry.value);
         this.pruner?.completed(trial);
         this.toldLog.push(entry);
       } else {
         const params = toldParams(entry.params);
-        this.pushWarmStart(params, entry.value);
+        this.pushWarmStart(params, this.sign * entry.value);
         this.toldLog.push({ ...entry, params });
       }
     }
