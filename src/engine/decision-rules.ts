@@ -63,5 +63,10 @@
  *   exogenous), a significant fall of the objective makes the governor measure its reference again
  *   from there (once, at the fall's start). Under 14 the reference stayed at the followed level: after an outage it was the
  *   outage's, and regressions the tuner caused afterwards stayed under it and never tripped.
+ * - 16: from the 4th to the 8th second difference, the SPSA noise model judges the first ones by
+ *   their median and MAD: one more than 8 MAD-scaled deviations out is clipped there, and the
+ *   noise and curvature statistics are those of the clipped samples. Under 15 they were the
+ *   running ones, and a first probe past a cliff (a pool one size above saturation) set both for
+ *   hundreds of iterations, cutting `a` by orders of magnitude.
  */
-export const DECISION_RULES = 15;
+export const DECISION_RULES = 16;
