@@ -82,11 +82,15 @@ describe("arqon/metrics: bus metrics", () => {
     expect(series.get("arqon_bus_dead_letters_total")).toBe(2);
     // A coordinator that cannot read Redis does not throw: it says its figures are stale, and
     // they are not taken (the last fresh ones stay).
-    stats = { ...stats, stale: true, replicas: 0, deadLetters: 5 };
+    stats = { ...stats, stale: true, replicas: 0, deadLetters: 5, leader: true, halted: false };
     series = await scrape(registry);
     expect(series.get("arqon_bus_up")).toBe(0);
     expect(series.get("arqon_bus_dead_letters_total")).toBe(2);
     expect(series.get("arqon_bus_replicas")).toBe(16);
+    // Leading and halted are the coordinator's own state: a stale view does not hold them back
+    // (a leader cut off from Redis loses its lease and must stop saying it leads).
+    expect(series.get("arqon_bus_leader")).toBe(1);
+    expect(series.get("arqon_bus_halted")).toBe(0);
   });
 
   it("exports no bus series while busStats() has only returned stale figures", async () => {

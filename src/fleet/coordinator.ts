@@ -139,11 +139,6 @@ function reportedEpoch(views: readonly ReplicaView[]): number {
 /** How often the coordinator reads its view of the fleet and the bus from Redis, ms. */
 const VIEW_PERIOD_MS = 500;
 
-/**
- * Undelivered digest entries counted one by one before the count stops (see `undelivered`): one
- * past the shipped alert's threshold of 1000, so that the alert is judged on an exact count.
- */
-const LAG_COUNT_LIMIT = 1001;
 
 /** Thrown inside a promotion that {@link Coordinator.close} ended while it awaited Redis. */
 const CLOSED = Symbol("closed");
@@ -229,6 +224,8 @@ export class Coordinator {
   /** Tenures' consumers while they stop: their counts join the totals once they have stopped. */
   private readonly retiring = new Set<TelemetryConsumer>();
   private groupLag = 0;
+  /** What XINFO's lag read the last time the group was caught up: its counters' skew (see `undelivered`). */
+  private lagSkew = 0;
   /** Whether the latest {@link refreshView} failed: the view then holds its last figures. */
   private viewStale = false;
   private groupPending = 0;
@@ -778,29 +775,35 @@ export class Coordinator {
   }
 
   /**
-   * The digest entries the group has not delivered yet: counted past its last-delivered-id, up to
-   * {@link LAG_COUNT_LIMIT}, and beyond that taken from XINFO's `lag`.
+   * The digest entries the group has not delivered yet: 0 when its last-delivered-id is the
+   * stream's last entry, else XINFO's `lag` less the skew of Redis's counters learnt the last time
+   * the group was caught up (and at least 1); the stream's length when Redis gives no lag.
    *
    * @remarks
    * XINFO's `lag` is entries added minus entries read, two counters Redis keeps beside the
    * stream, and they can disagree with it: after an AOF rewrite and a restart a user's fleet read
-   * a lag of thousands for good while its leader was caught up, and the lag alert fired. Counting
-   * the entries themselves is exact, and cheap while the group keeps up (there are few); past the
-   * limit a backlog is plain either way, and the count stops there.
+   * a lag of thousands for good while its leader was caught up, and the lag alert fired. Whether
+   * the group is caught up is plain from the entry ids, and what `lag` reads then is the skew,
+   * which stays the same until the counters are rebuilt again. Counting the entries instead would
+   * fetch them, whole batches of digests, twice a second while the bus is behind.
    */
   private async undelivered(group: Map<string, unknown>): Promise<number> {
     const last = group.get("last-delivered-id");
     const lag = group.get("lag");
-    const counted = typeof lag === "number" || typeof lag === "string" ? Number(lag) : 0;
-    if (typeof last !== "string") return counted;
-    const after = await this.options.redis.xrange(
-      this.keys.digests,
-      `(${last}`,
-      "+",
-      "COUNT",
-      LAG_COUNT_LIMIT,
-    );
-    return after.length < LAG_COUNT_LIMIT ? after.length : Math.max(after.length, counted);
+    const counted = typeof lag === "number" || typeof lag === "string" ? Number(lag) : Number.NaN;
+    const stream = (await this.options.redis.xinfo("STREAM", this.keys.digests)) as unknown[];
+    const at = stream.indexOf("last-generated-id");
+    const newest = at < 0 ? undefined : stream[at + 1];
+    if (typeof last === "string" && last === newest) {
+      this.lagSkew = Number.isFinite(counted) ? counted : 0;
+      return 0;
+    }
+    // Behind. Redis gives no lag once entries past the last delivered one were trimmed (a group
+    // left behind by MAXLEN): every entry left is then undelivered. A skew larger than the lag
+    // read now means the counters were rebuilt since it was learnt: it no longer applies.
+    if (!Number.isFinite(counted)) return Math.max(1, await this.options.redis.xlen(this.keys.digests));
+    if (counted < this.lagSkew) this.lagSkew = 0;
+    return Math.max(1, counted - this.lagSkew);
   }
 
   /** Records a generation published at `at`; drops what the lagging test no longer needs. */

@@ -8,10 +8,10 @@
 /** The bus counters that `arqon/metrics` exports (cheap to read; refreshed about once a second). */
 export interface BusStats {
   /**
-   * Digest stream entries not yet delivered to the group, counted past its last-delivered-id up
-   * to 1001 and beyond that read from XINFO GROUPS' lag (whose counters can be off after an AOF
-   * rewrite and a restart); the stream's length while there is no group (no coordinator could
-   * lead: every entry waits unread).
+   * Digest stream entries not yet delivered to the group: 0 when it has delivered the stream's
+   * last entry, else XINFO GROUPS' lag less the skew its counters showed when the group was last
+   * caught up (they can be off by thousands after an AOF rewrite and a restart); the stream's
+   * length while there is no group (no coordinator could lead: every entry waits unread).
    */
   readonly lag: number;
   /** Entries delivered but not acknowledged. */

@@ -25,7 +25,8 @@ export interface BusMetricsOptions {
 /**
  * Registers the bus metrics (`arqon_bus_lag`, `arqon_bus_pending`, `arqon_bus_replicas`,
  * `arqon_bus_lagging_replicas` gauges, and `arqon_bus_leader` and `arqon_bus_halted`, 0 or 1, when
- * the source says; `arqon_bus_dead_letters_total`,
+ * the source says them, from its latest figures even stale ones, as they are its own state;
+ * `arqon_bus_dead_letters_total`,
  * `arqon_bus_rejected_commands_total`, `arqon_bus_digests_processed_total` counters), each read from
  * `busStats()` once per scrape (keep it cheap and synchronous). When it throws, the scrape still
  * succeeds: the bus series keep their last values (and are absent until a call has succeeded) and
@@ -47,6 +48,10 @@ export function registerBusMetrics(source: BusStatsSource, options: BusMetricsOp
   // The last figures read; a failing source keeps them and turns arqon_bus_up to 0. Until a read
   // succeeds there are none, and the bus series are absent rather than 0.
   let last: BusStats | undefined;
+  // The latest figures, stale or not: whether the coordinator leads and whether the fleet is
+  // halted are its own state, not read from Redis, so a stale view does not hold them back (a
+  // leader cut off from Redis loses its lease, and must stop saying it leads).
+  let latest: BusStats | undefined;
   let up = 0;
   // One read per scrape: the registry reads every metric in one synchronous pass, the up gauge
   // first; a microtask ends the pass for reads of single metrics.
@@ -62,6 +67,7 @@ export function registerBusMetrics(source: BusStatsSource, options: BusMetricsOp
       // the first fresh read, so a coordinator that never reached Redis exports no replica count).
       const stats = source.busStats();
       up = stats.stale === true ? 0 : 1;
+      latest = stats;
       if (up === 1) last = stats;
     } catch {
       up = 0; // a failing source must not fail the whole scrape
@@ -73,13 +79,26 @@ export function registerBusMetrics(source: BusStatsSource, options: BusMetricsOp
     help: string,
     type: "gauge" | "counter",
     pick: (s: BusStats) => number | undefined,
+    current = false,
   ) =>
     new ReadMetric(p + name, help, type, () => {
-      const stats = read();
+      const fresh = read();
+      const stats = current ? latest : fresh;
       const value = stats === undefined ? undefined : pick(stats);
       return value === undefined ? [] : [{ labels: {}, value }];
     });
-  const flag = (value: boolean | undefined) => (value === undefined ? undefined : value ? 1 : 0);
+  /** A 0/1 gauge of the coordinator's own state, from its latest figures, stale or not. */
+  const flag = (name: string, help: string, pick: (s: BusStats) => boolean | undefined) =>
+    series(
+      name,
+      help,
+      "gauge",
+      (s) => {
+        const value = pick(s);
+        return value === undefined ? undefined : value ? 1 : 0;
+      },
+      true,
+    );
   const gauge = (name: string, help: string, pick: (s: BusStats) => number | undefined) =>
     series(name, help, "gauge", pick);
   const total = (name: string, help: string, pick: (s: BusStats) => number) =>
@@ -101,9 +120,11 @@ export function registerBusMetrics(source: BusStatsSource, options: BusMetricsOp
     gauge("bus_pending", "Telemetry entries delivered but not acknowledged.", (s) => s.pending),
     gauge("bus_replicas", "Replicas known to the coordinator.", (s) => s.replicas),
     gauge("bus_lagging_replicas", "Replicas behind the latest generation.", (s) => s.laggingReplicas),
-    gauge("bus_leader", "1 when this coordinator leads the fleet, else 0.", (s) => flag(s.leader)),
-    gauge("bus_halted", "1 when the fleet is halted (its engine latched SafeMode halted), else 0.", (s) =>
-      flag(s.halted),
+    flag("bus_leader", "1 when this coordinator leads the fleet, else 0.", (s) => s.leader),
+    flag(
+      "bus_halted",
+      "1 when the fleet is halted (its engine latched SafeMode halted), else 0.",
+      (s) => s.halted,
     ),
     total("bus_dead_letters_total", "Telemetry entries dead-lettered.", (s) => s.deadLetters),
     total(
