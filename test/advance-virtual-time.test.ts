@@ -54,6 +54,19 @@ describe("advanceVirtualTime", () => {
     expect(sliced.scheduler.maxFrames).toBe(Number.POSITIVE_INFINITY);
   });
 
+  it("moves the clock by the whole duration, so that short steps reach an action far apart", async () => {
+    const scheduler = new VirtualTimeScheduler();
+    const runs: number[] = [];
+    scheduler.schedule(function tick(this: SchedulerAction<undefined>) {
+      runs.push(scheduler.now());
+      this.schedule(undefined, 1500);
+    }, 1500);
+    // Before, each call counted from the last action run, 0 here: ten calls never reached 1500.
+    for (let i = 0; i < 10; i++) await advanceVirtualTime(scheduler, 1000);
+    expect(scheduler.now()).toBe(10_000);
+    expect(runs).toEqual([1500, 3000, 4500, 6000, 7500, 9000]);
+  });
+
   it("goes on from where the clock is, and refuses a duration or slice that is not a number of ms", async () => {
     const { scheduler } = simulation();
     await advanceVirtualTime(scheduler, 1000, 250);

@@ -4,13 +4,15 @@
  */
 export interface VirtualClock {
   now(): number;
+  /** The scheduler's clock: it moves to each action it runs, and this moves it on between them. */
+  frame: number;
   maxFrames: number;
   flush(): void;
 }
 
 /**
  * Runs a virtual-time simulation for `durationMs` (from the scheduler's `now()`), in slices of
- * `sliceMs`, letting promises settle between the slices. The scheduler's `maxFrames` is left as
+ * `sliceMs`, letting promises settle between the slices; the clock then reads `durationMs` later. The scheduler's `maxFrames` is left as
  * it was.
  *
  * @remarks
@@ -43,11 +45,13 @@ export async function advanceVirtualTime(
   const end = scheduler.now() + durationMs;
   const maxFrames = scheduler.maxFrames;
   try {
-    // The scheduler's clock only moves to the actions it runs: the slices count from here.
     for (let until = scheduler.now(); until < end; ) {
       until = Math.min(end, until + sliceMs);
       scheduler.maxFrames = until;
       scheduler.flush();
+      // flush() leaves the clock at the last action it ran: time went on to the slice's end, as a
+      // wall clock's would (else a call shorter than the gap to the next action never reaches it).
+      if (scheduler.frame < until) scheduler.frame = until;
       await new Promise<void>((resolve) => setImmediate(resolve));
     }
   } finally {
