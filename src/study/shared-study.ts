@@ -227,7 +227,12 @@ export async function openSharedStudy<const B extends BoundsInput>(
     const own =
       url === undefined
         ? undefined
-        : { url: withoutPassword(url), timeoutMs, lastConnectionError: () => connectionError };
+        : {
+            url: withoutPassword(url),
+            timeoutMs,
+            lastConnectionError: () =>
+              connectionError === undefined ? undefined : shownCause(connectionError.message, url),
+          };
     const study = new SharedStudyImpl(options.study, journal, worker, redis, own);
     await study.open(JSON.parse(JSON.stringify(stored)) as SolverConfig);
     // Typed by the config's parameters, as createSolver's solver is: the study checks every name
@@ -243,17 +248,27 @@ export async function openSharedStudy<const B extends BoundsInput>(
         `study ${options.study}: the key ${journalKey(options.study)} in Redis at ${withoutPassword(url)} holds another kind of value, not a study journal (a list); choose another study name or remove the key`,
         { cause: error },
       );
-    let cause =
-      connectionError?.message ?? (isTimeout(error) ? `no reply within ${timeoutMs} ms` : undefined);
+    const cause =
+      connectionError === undefined
+        ? isTimeout(error)
+          ? `no reply within ${timeoutMs} ms`
+          : undefined
+        : shownCause(connectionError.message, url);
     if (cause === undefined) throw error;
-    const shown = withoutPassword(url);
-    // A text hidden whole (it may hold a password where no URL parser sees one) must not show up
-    // in ioredis's message either, which can name the host or socket path it read from it; a
-    // server's own answer (WRONGPASS) names none of it and is kept.
-    if (shown === HIDDEN_URL && showsPartOf(cause, url))
-      cause = "it is not a redis:// or rediss:// URL, and ioredis could not connect where it read one";
-    throw new Error(`cannot reach Redis at ${shown}: ${cause}`, { cause: error });
+    throw new Error(`cannot reach Redis at ${withoutPassword(url)}: ${cause}`, { cause: error });
   }
+}
+
+/**
+ * A connection error's message as it may be shown for `url`. A URL hidden whole (it may hold a
+ * password where no URL parser sees one) must not show up in ioredis's message either, which can
+ * name the host or socket path it read from it; a server's own answer (WRONGPASS) names none of
+ * it and is kept.
+ */
+function shownCause(message: string, url: string): string {
+  return withoutPassword(url) === HIDDEN_URL && showsPartOf(message, url)
+    ? "it is not a redis:// or rediss:// URL, and ioredis could not connect where it read one"
+    : message;
 }
 
 /** Whether `text` holds any part of `url` between its separators (three characters or more). */
@@ -261,15 +276,15 @@ function showsPartOf(text: string, url: string): boolean {
   return url.split(/[@:/?#&=]+/).some((part) => part.length >= 3 && text.includes(part));
 }
 
-/** A connection this handle opened: where to, its command timeout, and its last error event. */
+/**
+ * A connection this handle opened: where to (its password hidden), its command timeout, and the
+ * message of its last error event as it may be shown.
+ */
 interface OwnConnection {
   readonly url: string;
   readonly timeoutMs: number;
-  readonly lastConnectionError: () => Error | undefined;
+  readonly lastConnectionError: () => string | undefined;
 }
-
-/** ioredis's message for a command sent on a connection that was closed for good. */
-const CONNECTION_CLOSED = "Connection is closed.";
 
 function isTimeout(error: unknown): boolean {
   return error instanceof Error && error.message === COMMAND_TIMED_OUT;
@@ -542,8 +557,8 @@ class SharedStudyImpl implements SharedStudy, SettledLate {
   /**
    * ioredis's bare errors on a connection this handle opened, said as what failed: "Command timed
    * out" as the reply that did not come, and a command given up after its retries ("Reached the
-   * max retries per request limit") or on a closed connection as Redis that cannot be reached, with
-   * the connection's last error (ECONNREFUSED, …).
+   * max retries per request limit") as Redis that cannot be reached, with the connection's last
+   * error (ECONNREFUSED, …).
    */
   private named(error: unknown): unknown {
     if (this.own === undefined || !(error instanceof Error)) return error;
@@ -552,8 +567,8 @@ class SharedStudyImpl implements SharedStudy, SettledLate {
       return new Error(`study ${this.name}: no reply from Redis at ${url} within ${timeoutMs} ms`, {
         cause: error,
       });
-    if (error.name === "MaxRetriesPerRequestError" || error.message === CONNECTION_CLOSED) {
-      const why = this.own.lastConnectionError()?.message ?? error.message;
+    if (error.name === "MaxRetriesPerRequestError") {
+      const why = this.own.lastConnectionError() ?? error.message;
       return new Error(`study ${this.name}: cannot reach Redis at ${url}: ${why}`, { cause: error });
     }
     return error;
