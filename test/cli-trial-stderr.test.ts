@@ -29,6 +29,26 @@ describe("TrialStderr", () => {
     expect(out.join("")).toBe("[trial 2] a\n[trial 2] \n[trial 2] b\n");
   });
 
+  it("ends lines at \\n whatever came before it, and passes a redrawn line on as last drawn", () => {
+    const out: string[] = [];
+    const stderr = new TrialStderr(3, true, (text) => out.push(text));
+    stderr.take("foo\r\nbar\r");
+    stderr.take("\n");
+    stderr.take("10%\r20%\r");
+    stderr.take("30%");
+    stderr.take("\r");
+    stderr.take("40%\r");
+    stderr.end();
+    expect(out.join("")).toBe("[trial 3] foo\n[trial 3] bar\n[trial 3] 40%\n");
+    out.length = 0;
+    // A line that never ends (a bar redrawn for hours without \r) still shows, in bounded pieces.
+    stderr.take("x".repeat(20_000));
+    expect(out).toEqual([`[trial 3] ${"x".repeat(20_000)}\n`]);
+    stderr.take("\r");
+    stderr.end();
+    expect(out).toHaveLength(1);
+  });
+
   it("with one trial at a time, passes the text through as written", () => {
     const out: string[] = [];
     const stderr = new TrialStderr(1, false, (text) => out.push(text));
