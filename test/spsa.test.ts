@@ -535,6 +535,18 @@ describe("noise model", () => {
     }
     expect(back.toJSON()).toEqual(going.toJSON());
     expect(going.meanCurvature).toBeLessThan(60);
+
+    // A state saved before the first samples were kept (or without them) judges nothing: the
+    // samples that would be judged are not there, and the running statistics go on as before.
+    const old = new NoiseModel();
+    old.add(30_000 * w, w);
+    for (let i = 0; i < 2; i++) old.add(bowl(rng, w), w);
+    const { first: _first, ...withoutFirst } = old.toJSON();
+    const resumed = new NoiseModel();
+    resumed.restore(withoutFirst);
+    for (let i = 0; i < 5; i++) resumed.add(bowl(rng, w), w);
+    expect(resumed.meanCurvature).toBeGreaterThan(1000);
+    expect(resumed.toJSON().first).toBeUndefined();
   });
 
   it('"auto" leaves a cliff behind at the gain of the bowl beyond it', () => {

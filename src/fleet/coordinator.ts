@@ -139,7 +139,6 @@ function reportedEpoch(views: readonly ReplicaView[]): number {
 /** How often the coordinator reads its view of the fleet and the bus from Redis, ms. */
 const VIEW_PERIOD_MS = 500;
 
-
 /** Thrown inside a promotion that {@link Coordinator.close} ended while it awaited Redis. */
 const CLOSED = Symbol("closed");
 

@@ -41,7 +41,7 @@ export type Objective<N extends ParamShape = string> = (
 ) => number | PromiseLike<number>;
 
 /**
- * A function to minimise written with Effect: it returns an Effect of the value, which
+ * A function to minimise (or maximise) written with Effect: it returns an Effect of the value, which
  * {@link minimizeEffect} runs in the evaluation's own fiber, so it may use the caller's services
  * (`R`), is interrupted as a fiber when the run stops, and fails the trial with a typed error
  * (`E`) or prunes it with `Effect.fail(new TrialPruned())`.

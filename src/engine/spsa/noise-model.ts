@@ -210,7 +210,7 @@ export class NoiseModel {
       differenceVariance: this.varE,
       differenceSamples: this.e,
       // Only while the first samples may still be re-estimated (see reestimateFirst).
-      ...(this.n < ROBUST_AFTER && this.kept === this.n
+      ...(this.kept > 0 && this.n < ROBUST_AFTER && this.kept === this.n
         ? {
             first: {
               differences: Array.from(this.firstD.subarray(0, this.kept)),
@@ -338,8 +338,9 @@ export const EARLY_ROBUST_FROM = 4;
 /**
  * How far from the first samples' median, in MAD-scaled standard deviations, a sample is clipped.
  * Wide, as a MAD of four to eight samples is itself uncertain: for normal noise a clip this far
- * happens in about 4 % of runs at four samples and 1 % at eight, and then moves the mean little;
- * a probe past a cliff lies hundreds of deviations out.
+ * happens at a given count in about 4 % of runs at four samples and 1 % at eight (at one count or
+ * another in about 8 % of runs), and then moves the mean little; a probe past a cliff lies hundreds
+ * of deviations out.
  */
 export const EARLY_CLIP_K = 8;
 
@@ -376,7 +377,7 @@ export interface NoiseModelState {
   readonly differenceMean?: number;
   readonly differenceVariance?: number;
   readonly differenceSamples?: number;
-  /** The first samples, while they may still be re-estimated (absent once past them, and before). */
+  /** The first samples, while they may still be re-estimated (absent before any, and past them). */
   readonly first?: {
     readonly differences: readonly number[];
     readonly widthSquares: readonly number[];
