@@ -1,4 +1,5 @@
 import { withinStatisticRange } from "../statistic-range.js";
+import { clippedMoments } from "./robust-moments.js";
 
 /**
  * What the centre measurement tells SPSA: the measurement noise and the price of perturbing.
@@ -160,7 +161,7 @@ export class NoiseModel {
     const n = this.kept;
     if (n < EARLY_ROBUST_FROM) return;
     const moments = this.moments;
-    if (clippedMoments(this.firstD, n, this.scratch, moments) || this.reestimatedD) {
+    if (clippedMoments(this.firstD, n, EARLY_CLIP_K, this.scratch, moments) || this.reestimatedD) {
       this.reestimatedD = true;
       this.meanD = moments[0]!;
       this.varD = moments[1]!;
@@ -172,7 +173,7 @@ export class NoiseModel {
     const values = this.curvatureSamples;
     m = 0;
     for (let i = 0; i < n; i++) if (this.firstW[i]! > 0) values[m++] = this.firstD[i]! / this.firstW[i]!;
-    if (clippedMoments(values, m, this.scratch, moments) || this.reestimatedQ) {
+    if (clippedMoments(values, m, EARLY_CLIP_K, this.scratch, moments) || this.reestimatedQ) {
       this.reestimatedQ = true;
       this.meanQ = moments[0]!;
       this.varQ = moments[1]!;
@@ -251,57 +252,6 @@ export class NoiseModel {
     }
   }
 }
-
-/**
- * Mean and variance (weights 1/n, as the running statistics give them) of `values[0..n)` with each
- * clipped to median ± {@link EARLY_CLIP_K} · 1.4826 · MAD (a normal spread's standard deviation),
- * into `out` as [mean, variance]; whether any value was clipped. No clip when the MAD is 0 (more
- * than half the values equal: a flat objective repeats one D exactly).
- */
-function clippedMoments(values: Float64Array, n: number, scratch: Float64Array, out: Float64Array): boolean {
-  for (let i = 0; i < n; i++) scratch[i] = values[i]!;
-  const median = medianOfFirst(scratch, n);
-  for (let i = 0; i < n; i++) scratch[i] = Math.abs(values[i]! - median);
-  const limit = EARLY_CLIP_K * MAD_TO_SD * medianOfFirst(scratch, n);
-  let clipped = false;
-  let sum = 0;
-  for (let i = 0; i < n; i++) {
-    let v = values[i]!;
-    if (limit > 0 && v > median + limit) {
-      v = median + limit;
-      clipped = true;
-    } else if (limit > 0 && v < median - limit) {
-      v = median - limit;
-      clipped = true;
-    }
-    scratch[i] = v;
-    sum += v;
-  }
-  const mean = sum / n;
-  let squares = 0;
-  for (let i = 0; i < n; i++) squares += (scratch[i]! - mean) ** 2;
-  out[0] = mean;
-  out[1] = squares / n;
-  return clipped;
-}
-
-/** The median of `a[0..n)`, which it sorts (insertion sort: n is a handful). */
-function medianOfFirst(a: Float64Array, n: number): number {
-  for (let i = 1; i < n; i++) {
-    const v = a[i]!;
-    let j = i - 1;
-    while (j >= 0 && a[j]! > v) {
-      a[j + 1] = a[j]!;
-      j--;
-    }
-    a[j + 1] = v;
-  }
-  const mid = n >> 1;
-  return n % 2 === 1 ? a[mid]! : (a[mid - 1]! + a[mid]!) / 2;
-}
-
-/** A normal distribution's standard deviation over its median absolute deviation. */
-const MAD_TO_SD = 1.4826;
 
 /**
  * Windows of drift in a second difference: y⁰, y⁺ and y⁻ come one window apart in that order, so a
