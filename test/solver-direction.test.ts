@@ -167,4 +167,33 @@ describe('direction: "maximize"', () => {
     expect(best.value).toBeGreaterThan(0.899);
     expect(best.value).toBeCloseTo(0.9 - (best.params.x - 0.3) ** 2, 12);
   });
+
+  it("arqon ask, tell and status keep the objective's sense in a state file", async () => {
+    const dir = tempDir();
+    writeJson(dir, "c.json", {
+      seed: 6,
+      budget: 4,
+      bounds: { x: { min: 0, max: 1 } },
+      direction: "maximize",
+    });
+    const ask = async () => {
+      const asked = await runArqonInProcess(["ask", "--state", "s.json", "--config", "c.json"], dir);
+      expect(asked.status, asked.stderr).toBe(0);
+      return (JSON.parse(asked.stdout).trials as { id: number }[])[0];
+    };
+    const tell = async (id: number, value: number) => {
+      const told = await runArqonInProcess(
+        ["tell", "--state", "s.json"],
+        dir,
+        JSON.stringify([{ id, value }]),
+      );
+      expect(told.status, told.stderr).toBe(0);
+    };
+    // The probe of a budget of 4 is one point: the second trial comes once the first is told.
+    await tell((await ask())!.id, 0.7);
+    await tell((await ask())!.id, 0.4);
+    const status = await runArqonInProcess(["status", "--state", "s.json"], dir);
+    expect(status.status, status.stderr).toBe(0);
+    expect(JSON.parse(status.stdout).best.value).toBe(0.7);
+  });
 });
