@@ -1,3 +1,5 @@
+import { medianInPlace } from "./robust-moments.js";
+
 /**
  * Automatic choice of the SPSA step gain `a` ("auto").
  *
@@ -268,20 +270,4 @@ export function driftRuleGain(
   if (!(noise > 0)) return Number.NaN;
   const kappa = Math.min(contraction, 2);
   return multiple * Math.cbrt((2 * (2 - kappa) * drift) / (noise * curvature));
-}
-
-/** Median of the first `n` values of `values`, sorting them in place (insertion sort). */
-function medianInPlace(values: Float64Array, n: number): number {
-  if (n === 0) return Number.NaN;
-  for (let i = 1; i < n; i++) {
-    const v = values[i]!;
-    let j = i - 1;
-    while (j >= 0 && values[j]! > v) {
-      values[j + 1] = values[j]!;
-      j--;
-    }
-    values[j + 1] = v;
-  }
-  const mid = n >> 1;
-  return n % 2 === 1 ? values[mid]! : 0.5 * (values[mid - 1]! + values[mid]!);
 }

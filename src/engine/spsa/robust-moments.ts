@@ -17,9 +17,9 @@ export function clippedMoments(
   out: Float64Array,
 ): boolean {
   for (let i = 0; i < n; i++) scratch[i] = values[i]!;
-  const median = medianOfFirst(scratch, n);
+  const median = medianInPlace(scratch, n);
   for (let i = 0; i < n; i++) scratch[i] = Math.abs(values[i]! - median);
-  const limit = k * MAD_TO_SD * medianOfFirst(scratch, n);
+  const limit = k * MAD_TO_SD * medianInPlace(scratch, n);
   let clipped = false;
   let sum = 0;
   for (let i = 0; i < n; i++) {
@@ -42,19 +42,23 @@ export function clippedMoments(
   return clipped;
 }
 
-/** The median of `a[0..n)`, which it sorts (insertion sort: n is a handful). */
-function medianOfFirst(a: Float64Array, n: number): number {
+/**
+ * Median of the first `n` values of `values`, sorting them in place (insertion sort: n is a
+ * handful); NaN for none.
+ */
+export function medianInPlace(values: Float64Array, n: number): number {
+  if (n === 0) return Number.NaN;
   for (let i = 1; i < n; i++) {
-    const v = a[i]!;
+    const v = values[i]!;
     let j = i - 1;
-    while (j >= 0 && a[j]! > v) {
-      a[j + 1] = a[j]!;
+    while (j >= 0 && values[j]! > v) {
+      values[j + 1] = values[j]!;
       j--;
     }
-    a[j + 1] = v;
+    values[j + 1] = v;
   }
   const mid = n >> 1;
-  return n % 2 === 1 ? a[mid]! : (a[mid - 1]! + a[mid]!) / 2;
+  return n % 2 === 1 ? values[mid]! : 0.5 * (values[mid - 1]! + values[mid]!);
 }
 
 /** A normal distribution's standard deviation over its median absolute deviation. */
