@@ -23,9 +23,10 @@ import { violationName } from "./violation.js";
  * Version 3 added the `regime.shift` and `homeostasis.recall` types (issue 11); a version-2 log
  * holds neither and reads as before. Version 4 added `homeostasis.refuted`. Version 5 added
  * `remeasure` to `window.closed`, version 6 its `negatedMargin`. Version 7 added
- * `command.refused`; a reader of version 6 cannot decode that record.
+ * `command.refused`; a reader of version 6 cannot decode that record. Version 8 added
+ * `shortWindows` and `digestSpacingMs` to `spsa.stalled`.
  */
-export const AUDIT_SCHEMA_VERSION = 7;
+export const AUDIT_SCHEMA_VERSION = 8;
 
 /**
  * Numeric type of an audit record, with how the generic record fields (`code`, `param`, `a`, `b`)
@@ -120,6 +121,13 @@ export const AuditRecordType = {
 
 /** One of the {@link AuditRecordType} codes. */
 export type AuditRecordType = (typeof AuditRecordType)[keyof typeof AuditRecordType];
+
+/**
+ * Bit of a `SpsaStalled` record's code: the second stall in a row (or a later one) that the
+ * digest ending the previous one was followed by, with no window filled in between: windows shorter
+ * than the digests' spacing. Its `param` holds the time between the last two resumes (ms).
+ */
+export const STALL_SHORT_WINDOWS = 1;
 
 /** Bit of a `WindowClosed` record's code: the window closed by timeout. */
 export const WINDOW_TIMED_OUT = 1;
@@ -243,8 +251,8 @@ export const DIGEST_SLOTS = 5;
 
 /** Fields every event has. */
 export interface AuditEventBase {
-  /** Schema version it was written with: {@link AUDIT_SCHEMA_VERSION} for new events, 2 to 5 in older logs. */
-  readonly v: 2 | 3 | 4 | 5 | typeof AUDIT_SCHEMA_VERSION;
+  /** Schema version it was written with: {@link AUDIT_SCHEMA_VERSION} for new events, 2 to 7 in older logs. */
+  readonly v: 2 | 3 | 4 | 5 | 6 | 7 | typeof AUDIT_SCHEMA_VERSION;
   /** The run that wrote it (given to the ring). */
   readonly runId: string;
   /**
@@ -385,13 +393,25 @@ export interface BaselineSetEvent extends AuditEventBase {
   readonly type: "baseline.set";
 }
 
-/** SPSA stopped making progress. */
+/**
+ * The SPSA cycle stalled: `stalledFor` evaluation windows in a row timed out empty, so it waits
+ * at its centre for telemetry (docs/concepts/evaluation-windows.md).
+ */
 export interface SpsaStalledEvent extends AuditEventBase {
   readonly type: "spsa.stalled";
-  /** Iteration number when it was noticed. */
+  /** Completed iterations when it stalled. */
   readonly iteration: number;
-  /** Iterations without progress. */
+  /** Empty windows in a row that stalled it (the engine's `stallAfter`). */
   readonly stalledFor: number;
+  /**
+   * Present (true) when this stall is the second in a row, or a later one, to follow the digest
+   * that ended the stall before with no window filled in between: digests keep arriving, but
+   * each window times out before the next one does. `window.ms` is shorter than the time between
+   * digests (seconds written as milliseconds, say), and the cycle will stall at every digest.
+   */
+  readonly shortWindows?: true;
+  /** With `shortWindows`: how far apart (ms) the digests that ended the last two stalls came. */
+  readonly digestSpacingMs?: number;
 }
 
 /**
@@ -660,6 +680,10 @@ export function decodeAuditRecord(
       event.type = "spsa.stalled";
       event.iteration = a;
       event.stalledFor = b;
+      if ((code & STALL_SHORT_WINDOWS) !== 0) {
+        event.shortWindows = true;
+        event.digestSpacingMs = param;
+      }
       break;
     case AuditRecordType.ModeChanged:
       event.type = "mode.changed";

@@ -22,6 +22,7 @@ import {
   controlCommandName,
   DecisionOutcome,
   FIELD_SEQ,
+  STALL_SHORT_WINDOWS,
   WINDOW_MIXED_MEASURE,
   WINDOW_NEGATED_MARGIN,
   WINDOW_REMEASURE,
@@ -62,6 +63,7 @@ import {
 import { auditEventStream } from "./event-stream.js";
 import type { EngineBreakerStates } from "./safety/guarded-callback.js";
 import { CommitResult, FEASIBILITY_STEP_FRACTION, SpsaCore } from "./spsa/spsa-core.js";
+import { StallWatch } from "./stall-watch.js";
 
 // Module-local copies of what every digest uses: V8 (Node 20) reads an imported binding through a
 // cell, checking that it is initialised, at every use, but folds a local const into the code.
@@ -375,6 +377,8 @@ class EngineImpl implements Engine {
   private observeDepth = 0;
   /** Windows in a row that closed empty. */
   private emptyWindows = 0;
+  /** Tells a telemetry gap from windows too short for the digests' spacing. */
+  private readonly stallWatch = new StallWatch();
   private accepted = 0;
   private rejected = 0;
   /** Accepted digests without a margin while seeking feasibility: they fed no window. */
@@ -1057,13 +1061,15 @@ class EngineImpl implements Engine {
       // A stall is a telemetry gap, not instability: the cycle waits at its centre and resumes
       // with the first window that holds digests; SafeMode is not involved (issue 11).
       noteStalled: () => {
+        const spacing = this.stallWatch.onStall();
+        const short = !Number.isNaN(spacing);
         this.audit.write(
           AuditRecordType.SpsaStalled,
           this.scheduler.now(),
           this.live.generation,
           this.proposalId,
-          0,
-          -1,
+          short ? STALL_SHORT_WINDOWS : 0,
+          short ? spacing : -1,
           core.iteration,
           this.config.stallAfter,
         );
@@ -1249,6 +1255,7 @@ class EngineImpl implements Engine {
       // The cycle's top-level state: "stalled" and "paused" are plain strings, `cycle` an object
       // (read directly: `snapshot.matches` allocates on this per-window path).
       const state: unknown = this.spsa.getSnapshot().value;
+      this.stallWatch.onWindowWithDigests(w.closedAt, state === "stalled");
       // A trip just rolled back and restarted (or paused) the cycle: this window measured the old point.
       const rolledBack = this.live.generation !== generation;
       // The window ended a constraint violation: the cycle starts over on the objective, which its

@@ -177,6 +177,8 @@ function labelIssues(labels: unknown): ConfigIssue[] {
 const ROLLBACK_REASONS = vocabulary(rollbackReasonName, 1, 4);
 const APPLY_KINDS = vocabulary(applyKindName, 0, 4);
 const DIGEST_REJECTIONS = vocabulary(rejectionName, 1, 6);
+/** Why the SPSA cycle stalled, as `spsa.stalled` events tell (their `shortWindows`). */
+const STALL_CAUSES = ["no-telemetry", "short-windows"];
 const VIOLATIONS = vocabulary(violationName, 1, RESULT_CODE_COUNT - 1);
 
 /**
@@ -348,6 +350,12 @@ function familyMetrics(family: Family): ReadMetric[] {
     ),
     labelled("rollbacks_total", "Rollbacks to the baseline, by reason.", "reason", (m) => m.rollbacks),
     labelled(
+      "spsa_stalls_total",
+      "SPSA cycle stalls (stallAfter evaluation windows in a row timed out empty), by cause: short-windows when digests keep coming but further apart than a window waits, no-telemetry otherwise.",
+      "cause",
+      (m) => m.stalls,
+    ),
+    labelled(
       "safe_mode_transitions_total",
       "SafeMode mode changes, by the mode entered.",
       "to",
@@ -448,6 +456,7 @@ class EngineMetricsImpl implements EngineMetrics {
   readonly rollbacks = new LabelledCounts(ROLLBACK_REASONS);
   readonly applies = new LabelledCounts(APPLY_KINDS);
   readonly transitions = new LabelledCounts(SAFE_MODES);
+  readonly stalls = new LabelledCounts(STALL_CAUSES);
   readonly t1: LatencyHistogram;
   readonly t2: LatencyHistogram;
   readonly ingest: LatencyHistogram;
@@ -604,6 +613,9 @@ class EngineMetricsImpl implements EngineMetrics {
         break;
       case "mode.changed":
         this.transitions.add(event.to);
+        break;
+      case "spsa.stalled":
+        this.stalls.add(event.shortWindows === true ? "short-windows" : "no-telemetry");
         break;
       default:
         break;

@@ -539,7 +539,7 @@ async function findDivergence(
   const { header, events, indices } = run;
   const { produced, unreplayable } = replayed;
   // An event logged under an older audit schema carries that schema's `v`; the replay writes
-  // today's. Later schemas only added event types and one field (see asOlderSchema), so the same
+  // today's. Later schemas only added event types and fields (see asOlderSchema), so the same
   // event compares as the same.
   const olderSchema = header.schema < AUDIT_SCHEMA_VERSION;
   // The replay stopped at a logged failure: what followed it was not replayed.
@@ -802,7 +802,8 @@ function commandCall(event: CommandEvent, engine: ReplayEngine): (() => void) | 
 /**
  * `event` as a log of audit schema `v` holds it: that schema's `v`, without `window.closed`'s
  * `remeasure` below schema 5 and its `negatedMargin` and `mixedMeasure` below schema 6, which
- * added them (the window was re-measured, or measured the margin, all the same).
+ * added them (the window was re-measured, or measured the margin, all the same), nor
+ * `spsa.stalled`'s `shortWindows` and `digestSpacingMs` below schema 8.
  */
 function asOlderSchema(event: AuditEvent, v: AuditEvent["v"]): AuditEvent {
   if (event.type === "window.closed") {
@@ -814,6 +815,10 @@ function asOlderSchema(event: AuditEvent, v: AuditEvent["v"]): AuditEvent {
       ...(mixedMeasure === undefined || v < 6 ? {} : { mixedMeasure }),
       v,
     };
+  }
+  if (event.type === "spsa.stalled" && v < 8) {
+    const { shortWindows: _, digestSpacingMs: __, ...rest } = event;
+    return { ...rest, v };
   }
   return { ...event, v };
 }

@@ -1,0 +1,77 @@
+import { Registry } from "prom-client";
+import { describe, expect, it } from "vitest";
+import { createEngineMetrics } from "../src/metrics/index.js";
+import { engineRig, eventsOfType } from "./support/engine-harness.js";
+import { scrape } from "./support/exposition.js";
+import { bowl, eventsSince, feed, ONE } from "./support/safety-drill.js";
+
+// Windows shorter than the time between digests (`ms: 15` meant as seconds) stall the cycle at
+// every digest, and a stall alone looks like a telemetry gap. The stall after a resume tells them
+// apart: `spsa.stalled` says `shortWindows` from the second bounce in a row on
+// (docs/concepts/evaluation-windows.md).
+
+describe("spsa.stalled tells windows shorter than the digests' spacing from a telemetry gap", () => {
+  it("15 ms windows against a digest a second: the third stall on says shortWindows, with the spacing", () => {
+    const plant = bowl(3);
+    const rig = engineRig({ seed: 3, params: ONE, window: { digests: 5, ms: 15 } });
+    feed(rig, 30, 1000, plant);
+    const stalls = eventsOfType(eventsSince(rig, 0), "spsa.stalled");
+    expect(rig.engine.snapshot().iteration).toBe(0);
+    expect(stalls).toHaveLength(30);
+    // The first stall came before any digest, the second after one resume: either could be a gap.
+    expect(stalls.slice(0, 2).map((s) => s.shortWindows)).toEqual([undefined, undefined]);
+    for (const stall of stalls.slice(2)) {
+      expect(stall.shortWindows).toBe(true);
+      // Each digest resumes the cycle when the window it fell in times out: within 15 ms of it.
+      expect(stall.digestSpacingMs).toBeGreaterThanOrEqual(1000 - 15);
+      expect(stall.digestSpacingMs).toBeLessThanOrEqual(1000 + 15);
+    }
+  });
+
+  it("telemetry that stops and comes back, even with one stray digest in the gap, is never called short windows", () => {
+    const plant = bowl(3);
+    const rig = engineRig({ seed: 3, params: ONE, window: { digests: 5, ms: 500 } });
+    feed(rig, 200, 50, plant);
+    rig.clock.advanceBy(10_000);
+    feed(rig, 1, 50, plant); // a stray digest: it resumes the cycle, which stalls again (one bounce)
+    rig.clock.advanceBy(10_000);
+    feed(rig, 200, 50, plant);
+    rig.clock.advanceBy(30_000);
+    feed(rig, 200, 50, plant);
+    const stalls = eventsOfType(eventsSince(rig, 0), "spsa.stalled");
+    expect(stalls).toHaveLength(3);
+    for (const stall of stalls) {
+      expect(stall.shortWindows).toBeUndefined();
+      expect(stall.digestSpacingMs).toBeUndefined();
+    }
+    expect(rig.engine.snapshot().iteration).toBeGreaterThan(10);
+  });
+
+  it("once the digests come closer than a window lasts, the stalls stop", () => {
+    const plant = bowl(3);
+    const rig = engineRig({ seed: 3, params: ONE, window: { digests: 2, ms: 400 } });
+    // Three 400 ms windows time out empty between two digests 2 s apart.
+    feed(rig, 10, 2000, plant);
+    const before = eventsOfType(eventsSince(rig, 0), "spsa.stalled");
+    expect(before.at(-1)?.shortWindows).toBe(true);
+    const mark = rig.events.length;
+    const iteration = rig.engine.snapshot().iteration;
+    feed(rig, 200, 100, plant);
+    expect(eventsOfType(eventsSince(rig, mark), "spsa.stalled")).toEqual([]);
+    expect(rig.engine.snapshot().iteration).toBeGreaterThan(iteration + 5);
+  });
+
+  it("arqon_spsa_stalls_total counts the stalls by cause", async () => {
+    const registry = new Registry();
+    const metrics = createEngineMetrics({ registry });
+    const plant = bowl(3);
+    const rig = engineRig({ seed: 3, params: ONE, window: { digests: 5, ms: 15 } });
+    metrics.attach(rig.engine);
+    feed(rig, 12, 1000, plant);
+    rig.engine.flushEvents();
+    const series = await scrape(registry);
+    expect(series.get('arqon_spsa_stalls_total{cause="no-telemetry"}')).toBe(2);
+    expect(series.get('arqon_spsa_stalls_total{cause="short-windows"}')).toBe(10);
+    metrics.detach();
+  });
+});
