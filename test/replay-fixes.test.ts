@@ -69,10 +69,10 @@ describe("explain lists exactly the digests a window aggregated", () => {
 
 describe("a malformed digest with every metric and a timestamp that is not a number", () => {
   it.each([
-    ["a Date", (t: number) => new Date(t)],
-    ["a string", (t: number) => String(t)],
-    ["NaN", () => Number.NaN],
-  ])("replays bit for bit (timestamp: %s)", async (_name, badTimestamp) => {
+    ["a Date", (t: number) => new Date(t), "an object", {}],
+    ["a string", (t: number) => String(t), "a string", "not a number"],
+    ["NaN", () => Number.NaN, "NaN", Number.NaN],
+  ])("replays bit for bit (timestamp: %s)", async (_name, badTimestamp, got, rebuilt) => {
     const dir = logDir();
     const clock = new ReplayClock(1000);
     const logged = createLoggedEngine(
@@ -99,9 +99,10 @@ describe("a malformed digest with every metric and a timestamp that is not a num
     const rejected = readReplayLog(dir).events.find((e) => e.type === "digest.rejected");
     expect(rejected).toMatchObject({ reason: "Malformed", ...METRICS });
     expect(rejected).not.toHaveProperty("timestamp");
-    // Rebuilt with the timestamp spoiled, the only field the log shows absent.
+    expect(rejected).toMatchObject({ field: "timestamp", problem: `must be a finite number when given, got ${got}` });
+    // Rebuilt with the timestamp spoiled as the record says it was.
     expect(digestToReplay(rejected as Extract<AuditEvent, { type: "digest.rejected" }>)).toMatchObject({
-      timestamp: "not a number",
+      digest: { timestamp: rebuilt },
     });
     const result = await replay(dir);
     expect(result.ok).toBe(true);

@@ -14,7 +14,7 @@ import { decodeNumbers, encodeNumbers } from "../src/log/json-numbers.js";
 import { auditEventOf, auditLogRecord, engineHeaderOf, engineLogHeader } from "../src/log/log-records.js";
 import { openDecisionLog } from "../src/log/writer.js";
 import { firstDifference } from "../src/replay/compare.js";
-import { digestToReplay } from "../src/replay/digest-input.js";
+import { digestToReplay, type ReplayDigest } from "../src/replay/digest-input.js";
 import { ReplayInputError, readReplayLog } from "../src/replay/read-log.js";
 import { replay } from "../src/replay/replay.js";
 import { ReplayClock } from "../src/replay/virtual-clock.js";
@@ -143,8 +143,8 @@ describe("rebuilding logged digests", () => {
       timestamp: 1999,
       errorRate: 0.5,
     });
-    expect(digest).toEqual({ objective: 3, generation: 1, timestamp: 1999, errorRate: 0.5 });
-    expect(verdict(digest as object)).toBe("Accepted");
+    expect(digest).toEqual({ digest: { objective: 3, generation: 1, timestamp: 1999, errorRate: 0.5 } });
+    expect(verdict((digest as ReplayDigest).digest as object)).toBe("Accepted");
   });
 
   it("rebuilds rejections so that the engine refuses them for the same reason and records the same numbers", () => {
@@ -159,7 +159,7 @@ describe("rebuilding logged digests", () => {
       [rejected("FromFuture", 2, 1, { captured: true, timestamp: 2500 }), "FromFuture"],
     ];
     for (const [event, reason] of cases) {
-      const digest = digestToReplay(event) as Record<string, unknown>;
+      const digest = (digestToReplay(event) as ReplayDigest).digest as Record<string, unknown>;
       expect(verdict(digest)).toBe(reason);
       // The numbers the engine would record (a non-number objective is recorded as NaN).
       const recorded = typeof digest.objective === "number" ? digest.objective : Number.NaN;

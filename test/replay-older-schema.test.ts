@@ -53,8 +53,9 @@ describe("replay of a log written before window.closed had remeasure", () => {
   });
 });
 
-// Schema 8 added `shortWindows` and `digestSpacingMs` to `spsa.stalled`: a schema-7 log of the
-// same run has neither, and still replays as the same events.
+// Schema 8 added `shortWindows` and `digestSpacingMs` to `spsa.stalled`, and `field` and `problem`
+// to a malformed digest's rejection: a schema-7 log of the same run has none of them, and still
+// replays as the same events.
 describe("replay of a log written before spsa.stalled had shortWindows", () => {
   it("replays bit for bit once its events are those schema 7 wrote", async () => {
     const dir = logDir();
@@ -74,10 +75,16 @@ describe("replay of a log written before spsa.stalled had shortWindows", () => {
       scheduler.flush();
       const batch = engine.values[0]!;
       engine.observe({ objective: 400 / batch + batch / 24, generation: engine.generation });
+      if (t % 5000 === 0)
+        engine.observe({ objective: String(batch) as never, generation: engine.generation });
     }
     await close();
 
     const { header, records } = readDecisionLog(dir);
+    const named = records.filter(
+      (entry) => (entry.record as { event?: { field?: unknown } }).event?.field === "objective",
+    ).length;
+    expect(named).toBe(4);
     const short = records.filter(
       (entry) => (entry.record as { event?: { shortWindows?: unknown } }).event?.shortWindows === true,
     ).length;
@@ -85,7 +92,13 @@ describe("replay of a log written before spsa.stalled had shortWindows", () => {
     const asSchema7 = records.map((entry) => {
       const r = entry.record as { kind?: string; event?: Record<string, unknown> };
       if (r.kind !== "audit" || r.event === undefined) return entry.record;
-      const { shortWindows: _short, digestSpacingMs: _spacing, ...event } = r.event;
+      const {
+        shortWindows: _short,
+        digestSpacingMs: _spacing,
+        field: _field,
+        problem: _problem,
+        ...event
+      } = r.event;
       return { ...r, event: { ...event, v: 7 } };
     });
     expect((await replay({ header, records })).ok).toBe(true);

@@ -10,7 +10,8 @@
 
 import type { SafeModeName, SafeModeReason } from "../../machines/safe-mode-reasons.js";
 import { type ApplyKindName, applyKindName } from "./apply-kind.js";
-import { type DigestCheckName, rejectionName } from "./digest-rejection.js";
+import { type DigestCheckName, DigestRejection, rejectionName } from "./digest-rejection.js";
+import { type MalformedDigestField, malformedDetail } from "./malformed-digest.js";
 import { type RollbackReasonName, rollbackReasonName } from "./rollback-reason.js";
 import { violationName } from "./violation.js";
 
@@ -24,7 +25,8 @@ import { violationName } from "./violation.js";
  * holds neither and reads as before. Version 4 added `homeostasis.refuted`. Version 5 added
  * `remeasure` to `window.closed`, version 6 its `negatedMargin`. Version 7 added
  * `command.refused`; a reader of version 6 cannot decode that record. Version 8 added
- * `shortWindows` and `digestSpacingMs` to `spsa.stalled`.
+ * `shortWindows` and `digestSpacingMs` to `spsa.stalled`, and `field` and `problem` to a
+ * malformed digest's `digest.rejected`.
  */
 export const AUDIT_SCHEMA_VERSION = 8;
 
@@ -329,6 +331,13 @@ export interface DigestRejectedEvent extends AuditEventBase, CapturedDigestField
   readonly digestGeneration: number;
   /** Present when the digest's fields were captured. */
   readonly captured?: true;
+  /**
+   * With reason `Malformed`: the field at fault, the first in the order of {@link Digest}'s fields
+   * (`"digest"` when it is not an object, or reading it threw).
+   */
+  readonly field?: MalformedDigestField;
+  /** With `field`: what is wrong with it, e.g. "must be a number, got a string". */
+  readonly problem?: string;
 }
 
 /** An evaluation window closed and produced a value. */
@@ -637,16 +646,22 @@ export function decodeAuditRecord(
       event.limit = b;
       break;
     }
-    case AuditRecordType.DigestRejected:
+    case AuditRecordType.DigestRejected: {
       event.type = "digest.rejected";
       event.reason = context.decoders.digestRejection(code);
       event.value = a;
       event.digestGeneration = b;
+      const detail = code === DigestRejection.Malformed ? malformedDetail(param, b) : undefined;
+      if (detail !== undefined) {
+        event.field = detail.field;
+        event.problem = detail.problem;
+      }
       if (vectorLength >= DIGEST_SLOTS) {
         event.captured = true;
         putDigestFields(event, records, vectorAt);
       }
       break;
+    }
     case AuditRecordType.DigestAccepted:
       event.type = "digest.accepted";
       event.objective = a;

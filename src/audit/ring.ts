@@ -488,6 +488,17 @@ export class AuditRing {
   }
 
   /**
+   * Sets the `param` field of the record just written (cold path: e.g. what made a captured digest
+   * malformed). Returns false, setting nothing, when the last write was dropped or the record has
+   * already been drained.
+   */
+  setLastParam(param: number): boolean {
+    if (this.lastStoredSlot < 0) return false;
+    this.records[this.lastStoredSlot * this.recordWidth + FIELD_PARAM] = param;
+    return true;
+  }
+
+  /**
    * The storage the pending records lie in, for consumers that copy them without decoding (a
    * decision log): record k (0 = oldest pending, k < {@link AuditRing.size}) starts at
    * {@link AuditRing.offsetOf}(k) and spans {@link AuditRing.recordWidth} numbers. Valid until the

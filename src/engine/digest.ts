@@ -6,6 +6,7 @@
  */
 
 import * as rejection from "../audit/digest-rejection.js";
+import { malformedCode, notAnObjectCode, THREW_CODE } from "../audit/malformed-digest.js";
 
 // Module-local copies for the per-digest checks: V8 (Node 20) reads an imported binding through a
 // cell, checking that it is initialised, at every use, but folds a local const into the code.
@@ -57,6 +58,11 @@ export class DigestFields {
   // with thousands of engines per process). The array's 56 bytes sit beside its header, and a
   // store into it never allocates. Accessors this small are inlined, so nothing is boxed either.
   private readonly v = new Float64Array(7).fill(Number.NaN);
+  /**
+   * What made the digest malformed (see src/audit/malformed-digest.ts): its field and problem in
+   * one small integer, −1 when it is not malformed.
+   */
+  malformed = -1;
 
   get objective(): number {
     return this.v[0]!;
@@ -137,6 +143,8 @@ export function readDigest(d: unknown, out: DigestFields): number {
   let numbers = false; // objective and generation are numbers
   let optionalOk = true; // timestamp absent or finite, other metrics absent or numbers (not NaN)
   let readable = typeof d === "object" && d !== null;
+  let wellFormed = false;
+  let malformed = readable ? -1 : notAnObjectCode(d);
   if (readable) {
     try {
       const fields = d as Record<string, unknown>;
@@ -161,8 +169,12 @@ export function readDigest(d: unknown, out: DigestFields): number {
       const e = fields.errorRate;
       errorRate = numberOrNaN(e);
       optionalOk = isOptionalMetric(e) && optionalOk;
+      wellFormed = numbers && optionalOk && Number.isSafeInteger(generation) && generation >= 0;
+      // Which field, and why: worked out from the values read, only for a digest found malformed.
+      if (!wellFormed) malformed = malformedCode(o, g, [t, m, l, p, e]);
     } catch {
       readable = false;
+      malformed = THREW_CODE;
     }
   }
   out.objective = objective;
@@ -172,10 +184,8 @@ export function readDigest(d: unknown, out: DigestFields): number {
   out.latencyP99 = latencyP99;
   out.throughput = throughput;
   out.errorRate = errorRate;
-  if (!readable || !numbers) return DigestRejection.Malformed;
-  if (!Number.isSafeInteger(generation) || generation < 0) return DigestRejection.Malformed;
-  if (!optionalOk) return DigestRejection.Malformed;
-  return DIGEST_ACCEPTED;
+  out.malformed = malformed;
+  return readable && wellFormed ? DIGEST_ACCEPTED : DigestRejection.Malformed;
 }
 
 /**

@@ -1361,15 +1361,19 @@ class EngineImpl implements Engine {
   /** Counts and audits a rejected digest, from the fields read once (NaN where unusable). */
   private reject(code: number, f: DigestFields, now: number): void {
     this.rejected++;
-    if (this.config.captureDigests) this.captureDigest(AuditRecordType.DigestRejected, -1, code, f, now);
-    else
+    // A malformed digest's record says which field, and why, in its param.
+    const detail = code === DigestRejection.Malformed ? f.malformed : -1;
+    if (this.config.captureDigests) {
+      this.captureDigest(AuditRecordType.DigestRejected, -1, code, f, now);
+      if (detail >= 0) this.audit.setLastParam(detail);
+    } else
       this.audit.write(
         AuditRecordType.DigestRejected,
         now,
         this.live.generation,
         -1,
         code,
-        -1,
+        detail,
         f.objective,
         f.generation,
       );

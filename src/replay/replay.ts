@@ -730,7 +730,7 @@ function inputOf(
     case "digest.accepted":
     case "digest.rejected": {
       const digest = digestToReplay(event);
-      return typeof digest === "string" ? digest : () => void engine.observe(digest as Digest);
+      return typeof digest === "string" ? digest : () => void engine.observe(digest.digest as Digest);
     }
     case "command": {
       const call = commandCall(event, engine);
@@ -803,7 +803,8 @@ function commandCall(event: CommandEvent, engine: ReplayEngine): (() => void) | 
  * `event` as a log of audit schema `v` holds it: that schema's `v`, without `window.closed`'s
  * `remeasure` below schema 5 and its `negatedMargin` and `mixedMeasure` below schema 6, which
  * added them (the window was re-measured, or measured the margin, all the same), nor
- * `spsa.stalled`'s `shortWindows` and `digestSpacingMs` below schema 8.
+ * `spsa.stalled`'s `shortWindows` and `digestSpacingMs` nor `digest.rejected`'s `field` and
+ * `problem` below schema 8.
  */
 function asOlderSchema(event: AuditEvent, v: AuditEvent["v"]): AuditEvent {
   if (event.type === "window.closed") {
@@ -818,6 +819,10 @@ function asOlderSchema(event: AuditEvent, v: AuditEvent["v"]): AuditEvent {
   }
   if (event.type === "spsa.stalled" && v < 8) {
     const { shortWindows: _, digestSpacingMs: __, ...rest } = event;
+    return { ...rest, v };
+  }
+  if (event.type === "digest.rejected" && v < 8) {
+    const { field: _, problem: __, ...rest } = event;
     return { ...rest, v };
   }
   return { ...event, v };
