@@ -102,6 +102,9 @@ const NON_FINITE_WORD = /(?<![\w.])[-+]?(?:nan|inf|infinity)(?![\w.])/i;
 // A sign right after a letter, digit, "_" or "." is a hyphen ("run-7", "2024-06"), not a minus.
 const NUMBER = /(?:(?<![\w.])[-+])?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?/g;
 
+/** U+2212 MINUS SIGN. */
+const MINUS_SIGN = "\u2212";
+
 /**
  * Reads the objective value from the standard output of an objective command: the last number on
  * the last non-empty line, or its `value` when that line is a JSON object with one.
@@ -110,6 +113,7 @@ const NUMBER = /(?:(?<![\w.])[-+])?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?/g;
  * So `"RESULT=0.99"` gives 0.99, `"  0.75 "` gives 0.75, `"epoch 3\nloss: 1.5e-2"` gives 0.015,
  * `"0.1\n0.2\n0.3"` gives 0.3, `{"value": 0.24, "acc": 0.9}` gives 0.24, and `"loss=-0.5"` gives
  * -0.5 but `"run-7"` gives 7: a sign right after a letter, digit, `_` or `.` is read as a hyphen.
+ * The minus sign U+2212 reads as `-` (`"score −0.2"` gives -0.2).
  * A last line with several numbers gives its last one, marked `ambiguousLine`. Empty output, a
  * last line without a
  * number, a number that is not finite once parsed (e.g. `1e999`), a last line holding `NaN`, `inf`
@@ -143,10 +147,13 @@ export function readObjective(stdout: string): ObjectiveReading {
     if (typeof value === "number" && Number.isFinite(value)) return { ok: true, value };
     return { ok: false, reason: `"value" on the last output line is not a finite number: ${quote(last)}` };
   }
+  // The minus sign U+2212 (what Intl.NumberFormat writes in some locales, and typeset text) is a
+  // minus: skipped, it would turn a negative value positive.
+  const text = last.replaceAll(MINUS_SIGN, "-");
   // "loss: nan" after "epoch 3": the last number would be the epoch. A diverged value is no value.
-  if (NON_FINITE_WORD.test(last))
+  if (NON_FINITE_WORD.test(text))
     return { ok: false, reason: `value on the last output line is not finite: ${quote(last)}` };
-  const numbers = last.match(NUMBER);
+  const numbers = text.match(NUMBER);
   if (numbers === null) return { ok: false, reason: `no number on the last output line ${quote(last)}` };
   const value = Number(numbers[numbers.length - 1]);
   if (!Number.isFinite(value))

@@ -3,10 +3,8 @@ import { StringDecoder } from "node:string_decoder";
 import { stripVTControlCharacters } from "node:util";
 import { usageError } from "./cli-error.js";
 import { NO_SUCH_PROGRAM, NOT_EXECUTABLE } from "./find-program.js";
-import { type ObjectiveReading, readObjective } from "./objective-output.js";
-
-/** How much of a command's standard output is kept: only the tail matters (the last line). */
-const STDOUT_TAIL_CHARS = 64 * 1024;
+import type { ObjectiveReading } from "./objective-output.js";
+import { OutputTail } from "./output-tail.js";
 
 /** Where and how to run an objective command. */
 export interface CommandRun {
@@ -130,7 +128,7 @@ function killRunningGroups(): void {
 const HELD_CHARS = 16 * 1024 * 1024;
 
 /**
- * Runs one objective command to completion and reads its value (see {@link readObjective}).
+ * Runs one objective command to completion and reads its value (see `readObjective`, through {@link OutputTail}).
  *
  * @remarks
  * A non-zero exit, a kill by signal, or output without a final number resolves to a failed reading.
@@ -181,7 +179,7 @@ export function runObjectiveCommand(run: CommandRun): Promise<ObjectiveReading> 
       signalCommand("SIGTERM");
     };
     run.signal?.addEventListener("abort", abort, { once: true });
-    let stdout = "";
+    const stdout = new OutputTail();
     let graceTimer: NodeJS.Timeout | undefined;
     let exitTimer: NodeJS.Timeout | undefined;
     /** Set once a kill was sent: a command that exits after it may only be obeying it. */
@@ -243,7 +241,7 @@ export function runObjectiveCommand(run: CommandRun): Promise<ObjectiveReading> 
       // A full read, or one ending mid-line, is a piece of a longer write (a final output read in
       // several pieces): the decision waits for the output to pause. Whole lines that emptied the
       // pipe, or nothing yet, are what the command has printed so far.
-      if (lastReadFull || (stdout !== "" && !stdout.endsWith("\n"))) waitForQuiet();
+      if (lastReadFull || (stdout.text !== "" && !stdout.text.endsWith("\n"))) waitForQuiet();
       else decide();
     };
     /** Output after a stop: more of one write, or, after a pause, a command still at work. */
@@ -287,10 +285,15 @@ export function runObjectiveCommand(run: CommandRun): Promise<ObjectiveReading> 
       const afterStop = stopped();
       const at = performance.now();
       lastReadFull = bytes.length >= FULL_READ_BYTES;
-      stdout += decoder.write(bytes);
+      const chunk = decoder.write(bytes);
+      const dropped = stdout.append(chunk);
+      lineStart = Math.max(0, lineStart - dropped);
       if (run.onLine !== undefined) {
-        for (let end = stdout.indexOf("\n", lineStart); end >= 0; end = stdout.indexOf("\n", lineStart)) {
-          const raw = stdout.slice(lineStart, end);
+        const text = stdout.text;
+        // Line breaks before this chunk were all seen: a long line is not scanned again per chunk.
+        const newFrom = Math.max(lineStart, text.length - chunk.length);
+        for (let end = text.indexOf("\n", newFrom); end >= 0; end = text.indexOf("\n", lineStart)) {
+          const raw = text.slice(lineStart, end);
           const line = raw.endsWith("\r") ? raw.slice(0, -1) : raw;
           lineStart = end + 1;
           if (!stopped()) run.onLine(line);
@@ -302,11 +305,6 @@ export function runObjectiveCommand(run: CommandRun): Promise<ObjectiveReading> 
       }
       if (afterStop) outputAfterStop(at);
       previousOutputAt = at;
-      if (stdout.length > 2 * STDOUT_TAIL_CHARS) {
-        const dropped = stdout.length - STDOUT_TAIL_CHARS;
-        stdout = stdout.slice(dropped);
-        lineStart = Math.max(0, lineStart - dropped);
-      }
     });
     child.stderr.setEncoding("utf8");
     /** The end of what the command wrote on stderr: its last line says why it failed. */
@@ -324,7 +322,7 @@ export function runObjectiveCommand(run: CommandRun): Promise<ObjectiveReading> 
       reject(usageError(`arqon solve: cannot run ${JSON.stringify(program)}: ${whyNotStarted(error)}`));
     });
     child.on("close", (code, signal) => {
-      stdout += decoder.end();
+      lineStart = Math.max(0, lineStart - stdout.append(decoder.end()));
       run.forceSignal?.removeEventListener("abort", forceKill);
       run.signal?.removeEventListener("abort", abort);
       run.stopSignal?.removeEventListener("abort", stop);
@@ -339,7 +337,7 @@ export function runObjectiveCommand(run: CommandRun): Promise<ObjectiveReading> 
         // SIGTERM, a graceful exit 0 is the command obeying it: its last value is a partial one.
         // A report is never a final value: readObjective refuses one as the last line.
         const finished = exitedOnItsOwn && code === 0 && signal === null;
-        const reading = finished ? readObjective(stdout) : undefined;
+        const reading = finished ? stdout.read() : undefined;
         if (reading?.ok === true) {
           for (const line of held) run.onLine?.(line);
           resolve(reading);
@@ -364,7 +362,7 @@ export function runObjectiveCommand(run: CommandRun): Promise<ObjectiveReading> 
         resolve({ ok: false, reason: `killed by ${signal}`, killedBy: signal });
       else if (signal !== null) resolve({ ok: false, reason: `killed by ${signal}` });
       else if (code !== 0) resolve({ ok: false, reason: `exit code ${code}${lastLineOf(stderrTail)}` });
-      else resolve(readObjective(stdout));
+      else resolve(stdout.read());
     });
   });
 }
@@ -373,11 +371,8 @@ export function runObjectiveCommand(run: CommandRun): Promise<ObjectiveReading> 
  * Whether `stdout` ends with a complete line that reads as the final value: not a report, which a
  * running command prints, and followed by nothing yet.
  */
-function endsWithValue(stdout: string): boolean {
-  if (!stdout.endsWith("\n")) return false;
-  const text = stdout.trimEnd();
-  const last = text.slice(text.lastIndexOf("\n") + 1);
-  return readObjective(last).ok;
+function endsWithValue(stdout: OutputTail): boolean {
+  return stdout.text.endsWith("\n") && stdout.read().ok;
 }
 
 /** Why a program could not be started, in words rather than an errno name. */
