@@ -121,9 +121,21 @@ describe("minimize", () => {
     expect(result.failures).toHaveLength(1);
     expect(result.failures[0]!.trial.id).toBe(2);
     expect(aborted.sort()).toEqual([1, 3, 4]);
-    expect(result.solver.pendingTrials().map((t) => t.id)).toEqual([1, 3, 4]);
+    // The failed trial stays pending with the cancelled ones: a resumed run evaluates it again.
+    expect(result.solver.pendingTrials().map((t) => t.id)).toEqual([1, 2, 3, 4]);
+    expect(result.solver.trialStatus(2)).toBe("pending");
 
-    const resumed = await minimize(quadratic, result.solver, { concurrency: 4 });
+    const first: number[] = [];
+    const resumed = await minimize(
+      (p, { trial }) => {
+        first.push(trial.id);
+        return quadratic(p);
+      },
+      result.solver,
+      { concurrency: 4 },
+    );
+    expect(first.slice(0, 4).sort()).toEqual([1, 2, 3, 4]);
+    expect(resumed.solver.trialStatus(2)).toBe("told");
     expect(resumed.stopped).toBe(false);
     expect(resumed.solver.asked).toBe(30);
     expect(resumed.solver.phase).toBe("done");

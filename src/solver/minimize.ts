@@ -78,7 +78,9 @@ export interface MinimizeOptions<N extends ParamShape = string> {
   readonly concurrency?: number;
   /**
    * What a failing evaluation does: `"stop"` (default) ends the run, cancelling evaluations in
-   * flight; `"skip"` records the failure and carries on.
+   * flight, and leaves the failed trial pending, so that passing the solver to `minimize` again
+   * evaluates it first; `"skip"` records the trial as failed (it counts against the budget) and
+   * carries on.
    */
   readonly onError?: "skip" | "stop";
   /** Aborting cancels pending evaluations; `minimize` then rejects with the signal's reason. */
@@ -98,6 +100,7 @@ export interface MinimizeResult<N extends ParamShape = string, E = Error> {
   readonly evaluations: number;
   /** Trials stopped early in this run (they count against the budget too). */
   readonly pruned: number;
+  /** The evaluations that failed in this run (under `"stop"`, the one that stopped it, left pending). */
   readonly failures: readonly TrialFailure<N, E>[];
   /** True when a failure stopped the run early (`onError: "stop"`). */
   readonly stopped: boolean;
@@ -285,8 +288,10 @@ export function minimizeEffect<N extends ParamShape>(
         } else {
           // Typed as promised: an Error (a thrown string, a defect's value, wrapped in one).
           failures.push({ trial, error: asError(error) });
-          solver.fail(trial.id, errorMessage(error));
+          // Under "stop" the trial stays pending, as `arqon solve --on-error stop` leaves it:
+          // passing the solver to minimize again evaluates it first (once the cause is fixed).
           if (stopOnError) stopped = true;
+          else solver.fail(trial.id, errorMessage(error));
         }
         options.onTrial?.({
           trial,
