@@ -142,7 +142,7 @@ describe("parameter kinds", () => {
     }
   });
 
-  it("gives an object choice back equal whatever its key order when told", () => {
+  it("gives a told object choice back as declared, whatever its key order when told", () => {
     const solver = createSolver({
       seed: 1,
       budget: 5,
@@ -150,7 +150,14 @@ describe("parameter kinds", () => {
     });
     solver.tell({ params: { c: { b: 2, a: 1 } }, value: 1 });
     expect(solver.best()).toEqual({ params: { c: { a: 1, b: 2 } }, value: 1 });
+    // As declared, key order included (toEqual ignores it): the declared choice, not the caller's.
+    expect(JSON.stringify(solver.best()!.params.c)).toBe('{"a":1,"b":2}');
+    const artifact = JSON.parse(JSON.stringify(solver.toJSON()));
+    expect(JSON.stringify(artifact.told[0].params.c)).toBe('{"a":1,"b":2}');
+    const restored = restoreSolver(artifact);
+    expect(JSON.stringify(restored.best()!.params.c)).toBe('{"a":1,"b":2}');
     solver.stop();
+    restored.stop();
   });
 
   it("asks only valid mixed points in every phase and strategy, batches included", () => {

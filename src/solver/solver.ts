@@ -564,7 +564,7 @@ class SolverImpl implements Solver {
         this.pruner?.completed(trial);
         if (trial.phase === "refine") this.strategy?.tell(trial.id, minimised);
       } else {
-        const params = toldParams(result.params);
+        const params = this.space.asDeclaredChoices(toldParams(result.params));
         this.pushWarmStart(params, minimised);
         this.toldLog.push(cost === undefined ? { params, value } : { params, value, cost });
       }
@@ -928,7 +928,7 @@ class SolverImpl implements Solver {
         this.pruner?.completed(trial);
         this.toldLog.push(entry);
       } else {
-        const params = toldParams(entry.params);
+        const params = this.space.asDeclaredChoices(toldParams(entry.params));
         this.pushWarmStart(params, this.sign * entry.value);
         this.toldLog.push({ ...entry, params });
       }

@@ -103,6 +103,22 @@ export class Space {
     });
   }
 
+  /**
+   * `params` with each categorical value replaced by a copy of the declared choice it equals (the
+   * same JSON, whatever its keys' order), so that a told `{slope: 0, name: "relu"}` reads back as
+   * the choice declared as `{name: "relu", slope: 0}`. Changes `params` in place and returns it.
+   */
+  asDeclaredChoices<T extends Record<string, unknown>>(params: T): T {
+    for (let i = 0; i < this.names.length; i++) {
+      const spec = this.specs[i]!;
+      const name = this.names[i]!;
+      if (spec.type !== "categorical" || !Object.hasOwn(params, name)) continue;
+      const k = this.choiceKeys[i]!.get(jsonKey(params[name]));
+      if (k !== undefined) (params as Record<string, unknown>)[name] = structuredClone(spec.choices[k]);
+    }
+    return params;
+  }
+
   /** The same point with every int and categorical coordinate moved to the position of its value. */
   snap(u: readonly number[]): number[] {
     if (!this.discrete) return u as number[];
