@@ -327,6 +327,49 @@ describe("createSolver with a literal mixed config", () => {
     solver.stop();
   });
 
+  it("checks the names and choices in a condition at compile time, as at run time", async () => {
+    const misspeltParent = {
+      seed: 1,
+      budget: 4,
+      bounds: {
+        optimizer: { type: "categorical", choices: ["adam", "sgd"] },
+        momentum: { min: 0, max: 0.99, when: { optimiser: ["sgd"] } },
+      },
+    } as const;
+    // @ts-expect-error: "optimiser" is not a categorical parameter of this config
+    expect(() => createSolver(misspeltParent)).toThrow(
+      /bounds\.momentum\.when\.optimiser: unknown parameter/,
+    );
+    const notAChoice = {
+      seed: 1,
+      budget: 4,
+      bounds: {
+        optimizer: { type: "categorical", choices: ["adam", "sgd"] },
+        momentum: { min: 0, max: 0.99, when: { optimizer: ["adamw"] } },
+      },
+    } as const;
+    // @ts-expect-error: "adamw" is not one of optimizer's choices
+    expect(() => createSolver(notAChoice)).toThrow(/bounds\.momentum\.when\.optimizer/);
+    const onAFloat = {
+      seed: 1,
+      budget: 4,
+      bounds: { lr: { min: 0, max: 1 }, momentum: { min: 0, max: 0.99, when: { lr: [0.5] } } },
+    } as const;
+    // @ts-expect-error: a condition names categorical parameters only
+    await expect(minimize(() => 0, onAFloat)).rejects.toThrow(/bounds\.momentum\.when\.lr/);
+    // A valid condition compiles, written inline or through a variable, and so does `when: undefined`.
+    createSolver({
+      seed: 1,
+      budget: 4,
+      bounds: {
+        optimizer: { type: "categorical", choices: ["adam", "sgd"] },
+        momentum: { min: 0, max: 0.99, when: { optimizer: ["sgd"] } },
+        beta: { min: 0, max: 1, when: undefined },
+      },
+    }).stop();
+    createSolver(mixed).stop();
+  });
+
   it("names a mixed space's types from the package entry, to keep or restore a solver", () => {
     const keep = (bounds: BoundsInput): number => Object.keys(bounds).length;
     expect(keep(mixed.bounds)).toBe(4);

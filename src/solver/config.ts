@@ -10,7 +10,14 @@ import {
 import { ConfigError, type ConfigIssue } from "../errors.js";
 import type { InspectionSink } from "../inspect/inspection-record.js";
 import { schemaIssueMessage } from "../schema-issue.js";
-import { type BoundsInput, isJsonValue, type JsonValue, jsonKey, type ParamInput } from "../space/params.js";
+import {
+  type BoundsInput,
+  type CheckedConditions,
+  isJsonValue,
+  type JsonValue,
+  jsonKey,
+  type ParamInput,
+} from "../space/params.js";
 import { type GlobalLocalOptions, globalLocalOptionProblems, MAX_TPE_CANDIDATES } from "./global-local.js";
 
 /** A string that must be one of `values`; the error names every allowed value once. */
@@ -459,9 +466,11 @@ export interface SolverConfig<B extends BoundsInput = BoundsInput> {
   /**
    * The parameters, in declaration order: floats `{ min, max, scale? }` (`type: "float"` may be
    * left out), `{ type: "int", min, max, step?, scale? }`, `{ type: "categorical", choices }`;
-   * any of them may be conditional with `when: { parent: [choices…] }`.
+   * any of them may be conditional with `when: { parent: [choices…] }` (in a literal config, a
+   * parent that is no categorical parameter, or a value that is none of its choices, does not
+   * compile).
    */
-  readonly bounds: B;
+  readonly bounds: B & CheckedConditions<B>;
   /**
    * Share of the budget spent on the initial space-filling probe. When omitted, the probe is 20 % of
    * the budget but at most {@link defaultProbeCap} points, so refinement starts early even with

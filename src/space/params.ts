@@ -62,6 +62,37 @@ export type ParamInput = FloatParamInput | IntParamInput | CategoricalParamInput
 /** A solver config's `bounds`: the parameters by name, in declaration order. */
 export type BoundsInput = { readonly [name: string]: ParamInput };
 
+/** Names of the categorical parameters of `B`. */
+type CategoricalName<B extends BoundsInput> = {
+  [K in keyof B]: B[K] extends { readonly type: "categorical" } ? K : never;
+}[keyof B];
+
+/** The choices of a categorical parameter `P` (never for any other kind). */
+type ChoiceOf<P> = P extends { readonly type: "categorical"; readonly choices: readonly (infer C)[] }
+  ? C
+  : never;
+
+/**
+ * What the conditions of bounds `B` may say, so that a literal config's `when` is type-checked as
+ * its `trial.params` are: each names a categorical parameter of `B` and lists some of its
+ * choices. A misspelt name's list must be a string saying so (the compiler shows it), a value that
+ * is no choice is not one of the union.
+ * Runtime validation checks the same for configs built at run time.
+ */
+export type CheckedConditions<B extends BoundsInput> = {
+  readonly [K in keyof B]: B[K] extends { readonly when: infer W }
+    ? W extends undefined
+      ? unknown
+      : {
+          readonly when: {
+            readonly [P in keyof W]: P extends CategoricalName<B>
+              ? readonly ChoiceOf<B[P]>[]
+              : "error: a condition names a categorical parameter of these bounds";
+          };
+        }
+    : unknown;
+};
+
 /**
  * What the generic parameter of `Solver`, `Trial`… may be: a union of names (every parameter a
  * number, as in a float-only config) or the object type of a trial's params.
