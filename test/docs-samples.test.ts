@@ -40,7 +40,8 @@ function filesUnder(dir: string, suffix: string): string[] {
     .map((f) => join(dir, f));
 }
 
-const snippetFiles = filesUnder(SNIPPETS, ".ts");
+// React samples (.tsx) are type-checked and included like the others.
+const snippetFiles = [...filesUnder(SNIPPETS, ".ts"), ...filesUnder(SNIPPETS, ".tsx")];
 const pages = filesUnder(DOCS, ".md").filter((p) => !p.startsWith(SNIPPETS));
 const pageText = pages.map((p) => readFileSync(p, "utf8")).join("\n");
 

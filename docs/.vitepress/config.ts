@@ -15,6 +15,7 @@ const guide: DefaultTheme.SidebarItem[] = [
     items: [
       { text: "Solver: minimise a function", link: "/guide/solver" },
       { text: "Engine: tune a live system", link: "/guide/engine" },
+      { text: "React", link: "/guide/react" },
       { text: "Decision log and replay", link: "/guide/decision-log" },
       { text: "Dashboard", link: "/guide/dashboard" },
       { text: "Command line", link: "/guide/cli" },
