@@ -1,5 +1,5 @@
 import { and, assign, emit, setup } from "xstate";
-import type { OptionProblem } from "./option-problem.js";
+import { gotText, type OptionProblem } from "./option-problem.js";
 import { isTimerMs, MAX_TIMER_MS, timerMsRule } from "./timer-limit.js";
 
 /** Settings of a circuit breaker; every field has a documented default. */
@@ -84,7 +84,7 @@ export function resolveCircuitBreakerOptions(
   if (problems.length > 0) {
     const given = options as Readonly<Record<string, unknown>>;
     const lines = problems.map((p) =>
-      p.field === "" ? p.reason : `${p.field} ${p.reason}, got ${String(given[p.field])}`,
+      p.field === "" ? p.reason : `${p.field}: ${p.reason}${gotText(p, given[p.field])}`,
     );
     throw new RangeError(`invalid circuit-breaker options: ${lines.join("; ")}`);
   }

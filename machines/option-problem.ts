@@ -12,3 +12,11 @@ export function describeOptionValue(value: unknown): string {
   if (Array.isArray(value)) return "an array";
   return value === null || typeof value !== "object" ? String(value) : "an object";
 }
+
+/**
+ * `, got <value>` after a problem's reason, shown as {@link describeOptionValue} does; nothing for
+ * an unknown option, whose value is beside the point.
+ */
+export function gotText(problem: OptionProblem, value: unknown): string {
+  return problem.reason.startsWith("unknown option") ? "" : `, got ${describeOptionValue(value)}`;
+}

@@ -1,5 +1,5 @@
 import { assign, emit, setup } from "xstate";
-import { describeOptionValue, type OptionProblem } from "./option-problem.js";
+import { describeOptionValue, gotText, type OptionProblem } from "./option-problem.js";
 import {
   demandedLevel,
   demandsAtLeast,
@@ -136,7 +136,7 @@ export function resolveSafeModeOptions(input: SafeModeOptions | undefined): Reso
     const lines = problems.map((p) =>
       p.field === ""
         ? `${p.reason}, got ${describeOptionValue(input)}`
-        : `${p.field} ${p.reason}, got ${describeOptionValue(given[p.field])}`,
+        : `${p.field}: ${p.reason}${gotText(p, given[p.field])}`,
     );
     throw new RangeError(`invalid SafeMode options: ${lines.join("; ")}`);
   }

@@ -357,7 +357,16 @@ describe("circuit-breaker options: one set of rules for the chart and the engine
   it("an unset cap is checked against the default base, and the resolver throws naming the fields", () => {
     expect(circuitBreakerOptionProblems({ maxBackoffMs: 500 }).map((p) => p.field)).toEqual(["maxBackoffMs"]);
     expect(() => resolveCircuitBreakerOptions({ failureThreshold: 1.5, maxBackoffMs: 10 })).toThrow(
-      /failureThreshold must be a whole number ≥ 1, got 1\.5; maxBackoffMs must be ≥ baseBackoffMs \(1000\) and ≤ 2147483647 .*, got 10/,
+      /failureThreshold: must be a whole number ≥ 1, got 1\.5; maxBackoffMs: must be ≥ baseBackoffMs \(1000\) and ≤ 2147483647 .*, got 10/,
+    );
+    // A string shown quoted; an unknown option with the known ones, and no value after them.
+    expect(() => resolveCircuitBreakerOptions({ failureThreshold: "x" } as never)).toThrow(
+      new RangeError('invalid circuit-breaker options: failureThreshold: must be a number, got "x"'),
+    );
+    expect(() => resolveCircuitBreakerOptions({ failureTreshold: 5 } as never)).toThrow(
+      new RangeError(
+        "invalid circuit-breaker options: failureTreshold: unknown option; known: failureThreshold, baseBackoffMs, maxBackoffMs",
+      ),
     );
     expect(resolveCircuitBreakerOptions({ baseBackoffMs: 120_000 })).toEqual({
       failureThreshold: 3,

@@ -64,6 +64,16 @@ describe("sharedListeners", () => {
 });
 
 describe("createSnapshotStore", () => {
+  it("names itself when it refuses an option (it used to name engineSnapshots, which it calls)", () => {
+    const engine = fakeEngine();
+    expect(() => createSnapshotStore(engine, { evryMs: 5 } as never)).toThrow(
+      new UsageError('createSnapshotStore: unknown option "evryMs" (known: everyMs, scheduler)'),
+    );
+    expect(() => createSnapshotStore(engine, { everyMs: Number.NaN })).toThrow(
+      /^createSnapshotStore: everyMs must be a number of milliseconds .*, got NaN$/,
+    );
+  });
+
   it("takes one snapshot on the first read when nobody listens, and returns it until something changes", () => {
     const engine = fakeEngine();
     const store = createSnapshotStore(engine);
@@ -156,10 +166,10 @@ describe("createEventStore", () => {
     expect(() => createEventStore(engine, { limit: 0 })).toThrow(UsageError);
     expect(() => createEventStore(engine, { limit: 2.5 })).toThrow(/limit/);
     expect(() => createEventStore(engine, { limits: 5 } as never)).toThrow(
-      'recent events: unknown option "limits" (known: limit, filter)',
+      'createEventStore: unknown option "limits" (known: limit, filter)',
     );
     expect(() => createEventStore(engine, { filter: "apply" } as never)).toThrow(
-      'recent events: filter must be a function, got "apply"',
+      'createEventStore: filter must be a function, got "apply"',
     );
   });
 });

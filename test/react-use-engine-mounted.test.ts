@@ -70,6 +70,9 @@ describe("useEngine, mounted (react-dom client)", () => {
     for (const use of [
       () => useEngineSnapshot(engine, undefined, { everyMS: 5 } as never),
       () => useEngineEvents(engine, { limits: 5 } as never),
+      // A bad value is named by the hook too, not by the store it builds.
+      () => useEngineSnapshot(engine, undefined, { everyMs: -1 }),
+      () => useEngineEvents(engine, { limit: 0 }),
     ]) {
       const root = createRoot(bareContainer(), { onUncaughtError: (error) => errors.push(error) });
       try {
@@ -82,6 +85,8 @@ describe("useEngine, mounted (react-dom client)", () => {
     expect(errors.map((e) => (e as Error).message)).toEqual([
       'useEngineSnapshot: unknown option "everyMS" (known: everyMs, scheduler, isEqual)',
       'useEngineEvents: unknown option "limits" (known: limit, filter)',
+      expect.stringMatching(/^useEngineSnapshot: everyMs must be a number of milliseconds .*, got -1$/),
+      "useEngineEvents: limit must be a whole number > 0, got 0",
     ]);
     await engine.close();
   });

@@ -61,9 +61,12 @@ describe("SafeMode options: one rule set, in the chart", () => {
     });
     expect(() => resolveSafeModeOptions({ dwellMs: -5, healthyWindows: 0 })).toThrow(
       new RangeError(
-        "invalid SafeMode options: dwellMs must be a number of milliseconds ≥ 0 and at most 2147483647 (about 24.8 days, the longest timer Node keeps), got -5; " +
-          "healthyWindows must be a whole number from 1 to 1000000, got 0",
+        "invalid SafeMode options: dwellMs: must be a number of milliseconds ≥ 0 and at most 2147483647 (about 24.8 days, the longest timer Node keeps), got -5; " +
+          "healthyWindows: must be a whole number from 1 to 1000000, got 0",
       ),
+    );
+    expect(() => resolveSafeModeOptions({ dwelMs: 5 } as never)).toThrow(
+      new RangeError("invalid SafeMode options: dwelMs: unknown option; known: dwellMs, healthyWindows"),
     );
     expect(() => resolveSafeModeOptions(null as never)).toThrow(
       /must be an object of SafeMode options, got null/,

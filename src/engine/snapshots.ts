@@ -24,6 +24,28 @@ export interface EngineSnapshotsOptions {
 
 const SNAPSHOTS_OPTIONS = ["everyMs", "scheduler"];
 
+/**
+ * `options` with their defaults, checked; a `UsageError` names `caller` (the function the host
+ * called, which may pass them on) when `everyMs` is not a number ≥ 0 a timer can wait or an option
+ * is unknown (`also`: further keys the caller takes itself).
+ */
+export function checkedSnapshotsOptions(
+  options: EngineSnapshotsOptions,
+  caller: string,
+  also: readonly string[] = [],
+): { readonly everyMs: number; readonly scheduler: SchedulerLike } {
+  const known = [...SNAPSHOTS_OPTIONS, ...also];
+  const unknown = unknownOptionKeys(options, known);
+  if (unknown.length > 0) throw new UsageError(`${caller}: ${unknownOptionsText(unknown, known)}`);
+  const everyMs = options.everyMs ?? SNAPSHOT_EVERY_MS;
+  // A delay past Node's longest timer would fire at once: the throttle would silently be off.
+  if (!(typeof everyMs === "number" && isTimerMs(everyMs, false)))
+    throw new UsageError(
+      `${caller}: everyMs must be a number of milliseconds ${timerMsRange(false)}, got ${shownValue(everyMs)}`,
+    );
+  return { everyMs, scheduler: options.scheduler ?? asyncScheduler };
+}
+
 /** The default of {@link EngineSnapshotsOptions.everyMs}. */
 export const SNAPSHOT_EVERY_MS = 100;
 
@@ -52,16 +74,7 @@ export function engineSnapshots<N extends string = string>(
   engine: Pick<Engine<N>, "events" | "snapshot">,
   options: EngineSnapshotsOptions = {},
 ): Observable<EngineSnapshot<N>> {
-  const unknown = unknownOptionKeys(options, SNAPSHOTS_OPTIONS);
-  if (unknown.length > 0)
-    throw new UsageError(`engineSnapshots: ${unknownOptionsText(unknown, SNAPSHOTS_OPTIONS)}`);
-  const everyMs = options.everyMs ?? SNAPSHOT_EVERY_MS;
-  // A delay past Node's longest timer would fire at once: the throttle would silently be off.
-  if (!(typeof everyMs === "number" && isTimerMs(everyMs, false)))
-    throw new UsageError(
-      `engineSnapshots: everyMs must be a number of milliseconds ${timerMsRange(false)}, got ${shownValue(everyMs)}`,
-    );
-  const scheduler = options.scheduler ?? asyncScheduler;
+  const { everyMs, scheduler } = checkedSnapshotsOptions(options, "engineSnapshots");
   return new Observable<EngineSnapshot<N>>((subscriber) => {
     subscriber.next(engine.snapshot());
     // RxJS's auditTime, except at the end: when the engine closes, a snapshot still waiting is

@@ -37,15 +37,7 @@ export function createEventStore(
   engine: Pick<Engine, "events">,
   options: EventStoreOptions = {},
 ): ExternalStore<readonly AuditEvent[]> {
-  const unknown = unknownOptionKeys(options, EVENT_STORE_OPTIONS);
-  if (unknown.length > 0)
-    throw new UsageError(`recent events: ${unknownOptionsText(unknown, EVENT_STORE_OPTIONS)}`);
-  const limit = options.limit ?? RECENT_EVENTS_LIMIT;
-  const filter = options.filter;
-  if (!(Number.isSafeInteger(limit) && limit > 0))
-    throw new UsageError(`recent events: limit must be a whole number > 0, got ${shownValue(limit)}`);
-  if (filter !== undefined && typeof filter !== "function")
-    throw new UsageError(`recent events: filter must be a function, got ${shownValue(filter)}`);
+  const { limit, filter } = checkedEventStoreOptions(options, "createEventStore");
   const buffer: AuditEvent[] = [];
   let view: readonly AuditEvent[] = Object.freeze([]);
   let stale = false;
@@ -69,4 +61,24 @@ export function createEventStore(
       return view;
     },
   };
+}
+
+/**
+ * `options` with the default limit, checked; a `UsageError` names `caller` (the function the host
+ * called) when `limit` is not a whole number > 0, `filter` not a function, or an option is unknown.
+ */
+export function checkedEventStoreOptions(
+  options: EventStoreOptions,
+  caller: string,
+): { readonly limit: number; readonly filter: ((event: AuditEvent) => boolean) | undefined } {
+  const unknown = unknownOptionKeys(options, EVENT_STORE_OPTIONS);
+  if (unknown.length > 0)
+    throw new UsageError(`${caller}: ${unknownOptionsText(unknown, EVENT_STORE_OPTIONS)}`);
+  const limit = options.limit ?? RECENT_EVENTS_LIMIT;
+  const filter = options.filter;
+  if (!(Number.isSafeInteger(limit) && limit > 0))
+    throw new UsageError(`${caller}: limit must be a whole number > 0, got ${shownValue(limit)}`);
+  if (filter !== undefined && typeof filter !== "function")
+    throw new UsageError(`${caller}: filter must be a function, got ${shownValue(filter)}`);
+  return { limit, filter };
 }

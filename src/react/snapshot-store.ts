@@ -1,5 +1,9 @@
 import type { Engine, EngineSnapshot } from "../engine/engine.js";
-import { type EngineSnapshotsOptions, engineSnapshots } from "../engine/snapshots.js";
+import {
+  checkedSnapshotsOptions,
+  type EngineSnapshotsOptions,
+  engineSnapshots,
+} from "../engine/snapshots.js";
 import { type ExternalStore, sharedListeners } from "./external-store.js";
 
 /**
@@ -15,6 +19,7 @@ export function createSnapshotStore<N extends string = string>(
   engine: Pick<Engine<N>, "events" | "snapshot">,
   options: EngineSnapshotsOptions = {},
 ): ExternalStore<EngineSnapshot<N>> {
+  checkedSnapshotsOptions(options, "createSnapshotStore");
   const snapshots = engineSnapshots(engine, options);
   let latest: EngineSnapshot<N> | undefined;
   const subscribe = sharedListeners((notify) => {

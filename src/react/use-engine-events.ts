@@ -1,9 +1,7 @@
 import { useMemo, useSyncExternalStore } from "react";
 import type { AuditEvent } from "../audit/events.js";
 import type { Engine } from "../engine/engine.js";
-import { UsageError } from "../errors.js";
-import { unknownOptionKeys, unknownOptionsText } from "../unknown-options.js";
-import { createEventStore, type EventStoreOptions } from "./event-store.js";
+import { checkedEventStoreOptions, createEventStore, type EventStoreOptions } from "./event-store.js";
 import type { ExternalStore } from "./external-store.js";
 
 const NO_EVENTS: readonly AuditEvent[] = Object.freeze([]);
@@ -11,8 +9,6 @@ const EMPTY_STORE: ExternalStore<readonly AuditEvent[]> = {
   subscribe: () => () => {},
   getSnapshot: () => NO_EVENTS,
 };
-
-const EVENTS_HOOK_OPTIONS = ["limit", "filter"];
 
 /**
  * The engine's most recent audit events, oldest first (at most `limit`, default 50), re-rendering
@@ -29,9 +25,8 @@ export function useEngineEvents(
   engine: Engine | null | undefined,
   options: EventStoreOptions = {},
 ): readonly AuditEvent[] {
-  const unknown = unknownOptionKeys(options, EVENTS_HOOK_OPTIONS);
-  if (unknown.length > 0)
-    throw new UsageError(`useEngineEvents: ${unknownOptionsText(unknown, EVENTS_HOOK_OPTIONS)}`);
+  // Checked here, so that an error names the hook called rather than the store under it.
+  checkedEventStoreOptions(options, "useEngineEvents");
   const { limit, filter } = options;
   const store = useMemo(
     () =>

@@ -1,8 +1,6 @@
 import { useEffect, useMemo, useRef, useSyncExternalStore } from "react";
 import type { Engine, EngineSnapshot } from "../engine/engine.js";
-import type { EngineSnapshotsOptions } from "../engine/snapshots.js";
-import { UsageError } from "../errors.js";
-import { unknownOptionKeys, unknownOptionsText } from "../unknown-options.js";
+import { checkedSnapshotsOptions, type EngineSnapshotsOptions } from "../engine/snapshots.js";
 import { type ExternalStore, selectFrom } from "./external-store.js";
 import { createSnapshotStore } from "./snapshot-store.js";
 
@@ -14,8 +12,6 @@ export interface UseEngineSnapshotOptions<T> extends EngineSnapshotsOptions {
    */
   readonly isEqual?: (a: T, b: T) => boolean;
 }
-
-const SNAPSHOT_HOOK_OPTIONS = ["everyMs", "scheduler", "isEqual"];
 
 /**
  * The engine's latest snapshot, or the part of it that `selector` picks; re-renders after each
@@ -44,9 +40,8 @@ export function useEngineSnapshot<T>(
   selector?: (snapshot: EngineSnapshot) => T,
   options: UseEngineSnapshotOptions<T> = {},
 ): T | EngineSnapshot | undefined {
-  const unknown = unknownOptionKeys(options, SNAPSHOT_HOOK_OPTIONS);
-  if (unknown.length > 0)
-    throw new UsageError(`useEngineSnapshot: ${unknownOptionsText(unknown, SNAPSHOT_HOOK_OPTIONS)}`);
+  // Checked here, so that an error names the hook called rather than the store under it.
+  checkedSnapshotsOptions(options, "useEngineSnapshot", ["isEqual"]);
   const { everyMs, scheduler } = options;
   // The overloads pair `isEqual` with what is selected: the snapshot itself without a selector.
   const isEqual = options.isEqual as ((a: T | EngineSnapshot, b: T | EngineSnapshot) => boolean) | undefined;
