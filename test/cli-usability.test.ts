@@ -87,7 +87,7 @@ describe("suggestions", () => {
       'arqon: unknown command "valdate"; did you mean validate? (see arqon --help)',
     );
     expect(errorLine(await runArqonInProcess(["frobnicate"], dir), 2)).toBe(
-      'arqon: unknown command "frobnicate"; expected one of validate, ask, tell, solve, status, dashboard, replay, explain (see arqon --help)',
+      'arqon: unknown command "frobnicate"; expected one of validate, ask, tell, report, solve, status, dashboard, replay, explain (see arqon --help)',
     );
   });
 

@@ -4,6 +4,7 @@ import { DASHBOARD_USAGE, dashboardCommand } from "./dashboard.js";
 import { EXPLAIN_USAGE, explainCommand } from "./explain.js";
 import type { CliIo } from "./io.js";
 import { REPLAY_USAGE, replayCommand } from "./replay.js";
+import { REPORT_USAGE, reportCommand } from "./report.js";
 import { SOLVE_USAGE, solveCommand } from "./solve.js";
 import { STATUS_USAGE, statusCommand } from "./status.js";
 import { TELL_USAGE, tellCommand } from "./tell.js";
@@ -37,6 +38,12 @@ export const COMMANDS: Readonly<Record<string, CliCommand>> = {
     run: tellCommand,
     usage: TELL_USAGE,
     example: `echo '[{"id":1,"value":0.42}]' | arqon tell --state run.json`,
+  },
+  report: {
+    summary: "record a trial's intermediate value and ask whether to prune it",
+    run: reportCommand,
+    usage: REPORT_USAGE,
+    example: "arqon report --state run.json --id 3 --step 10 --value 0.42",
   },
   solve: {
     summary: "minimise the number a command prints, trial by trial",

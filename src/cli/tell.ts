@@ -137,7 +137,7 @@ export function failureProblems(
 }
 
 /** Why trial `id`, which is not pending, cannot fail. */
-function notPending(solver: Solver, id: number): string {
+export function notPending(solver: Solver, id: number): string {
   let status: TrialStatus;
   try {
     status = solver.trialStatus(id);

@@ -1,0 +1,84 @@
+import { UsageError } from "../errors.js";
+import { isLoggedSolver } from "../log/solver-log.js";
+import { parseFlags, requiredString, wholeNumberOf } from "./args.js";
+import { usageError } from "./cli-error.js";
+import type { CliIo } from "./io.js";
+import { openSolver } from "./open-solver.js";
+import { hasSavedState, saveSolverState } from "./state-file.js";
+import { withLockedState } from "./state-lock.js";
+import { notPending } from "./tell.js";
+
+/** Help text of `arqon report`. */
+export const REPORT_USAGE = `arqon report --state <dir>|<state.json> --id <trial> --step <n> --value <x>
+  Records an intermediate value of a pending trial, for pruning in a loop driven by arqon ask and
+  arqon tell: --step is a whole number after the trial's previous one, --value lower is better (or
+  higher under "direction": "maximize"). Prints {"prune":true|false}, whether the config's pruner
+  advises stopping the trial (always false without one). On true, stop it and tell
+  {"id":N,"pruned":true}; otherwise go on, report again, and tell its final value. A decision-log
+  state gets one fsynced report record; a .json snapshot is rewritten. A value that starts with a
+  dash is written --value=-0.5.`;
+
+/** A decimal number as the value of a flag: sign, fraction and exponent allowed, nothing else. */
+const DECIMAL = /^[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?$/;
+
+/**
+ * `arqon report`: records one intermediate value of a pending trial in the saved solver, and says
+ * whether its pruner advises stopping the trial.
+ *
+ * @remarks
+ * The state is locked from before it is read until it is saved, as for `arqon tell`. A refused
+ * report (a trial that is not pending, a step not after the previous one) exits 2 and records
+ * nothing.
+ */
+export async function reportCommand(argv: readonly string[], io: CliIo): Promise<0> {
+  const flags = parseFlags("report", argv, {
+    state: { type: "string" },
+    id: { type: "string" },
+    step: { type: "string" },
+    value: { type: "string" },
+  });
+  if (flags.help === true) {
+    io.stdout(`${REPORT_USAGE}\n`);
+    return 0;
+  }
+  const statePath = requiredString("report", flags, "state");
+  const id = wholeNumberFlag(flags, "id");
+  const step = wholeNumberFlag(flags, "step");
+  const valueText = requiredString("report", flags, "value");
+  const value = DECIMAL.test(valueText.trim()) ? Number(valueText) : Number.NaN;
+  if (!Number.isFinite(value))
+    throw usageError(
+      `arqon report: --value must be a finite decimal number, got ${JSON.stringify(valueText)}`,
+    );
+  // A missing state is reported before anything else (openSolver throws the usage error).
+  if (!hasSavedState(io.cwd, statePath)) openSolver("report", io.cwd, { statePath });
+
+  const prune = await withLockedState("report", io, statePath, (held) => {
+    const { solver } = openSolver("report", io.cwd, { statePath, logLock: held?.logLock });
+    try {
+      if (!solver.pendingTrials().some((trial) => trial.id === id))
+        throw usageError(`arqon report: trial ${id} ${notPending(solver, id)}: nothing was recorded`);
+      try {
+        solver.report(id, step, value);
+      } catch (error) {
+        if (error instanceof UsageError) throw usageError(`arqon ${error.message}: nothing was recorded`);
+        throw error;
+      }
+      saveSolverState(io.cwd, statePath, solver, held?.logLock);
+      return solver.shouldPrune(id);
+    } finally {
+      if (isLoggedSolver(solver)) solver.closeLog();
+    }
+  });
+  io.stdout(`${JSON.stringify({ prune })}\n`);
+  return 0;
+}
+
+/** Flag `name` as a whole number ≥ 0, or a usage error naming it. */
+function wholeNumberFlag(flags: Parameters<typeof requiredString>[1], name: string): number {
+  const text = requiredString("report", flags, name);
+  const value = wholeNumberOf(text);
+  if (Number.isNaN(value))
+    throw usageError(`arqon report: --${name} must be a whole number >= 0, got ${JSON.stringify(text)}`);
+  return value;
+}

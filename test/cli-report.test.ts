@@ -1,0 +1,182 @@
+/**
+ * `arqon report`: pruning in a loop driven by `arqon ask` and `arqon tell`, which had no way to
+ * record an intermediate value or ask the pruner for its verdict (only `arqon solve` could prune).
+ */
+import { afterAll, describe, expect, it } from "vitest";
+import { removeTempDirs, runArqonInProcess, tempDir, writeJson } from "./support/cli-run.js";
+
+afterAll(removeTempDirs);
+
+const CONFIG = {
+  seed: 4,
+  budget: 8,
+  probeRatio: 0.5,
+  bounds: { x: { min: 0, max: 1 } },
+  pruner: { kind: "median", startupTrials: 2, warmupSteps: 0 },
+};
+
+async function arqon(dir: string, ...args: string[]) {
+  return runArqonInProcess(args, dir);
+}
+
+describe("arqon report", () => {
+  for (const state of ["run.json", "run-log"]) {
+    it(`records steps, prunes a trial worse than the median of completed ones, and keeps it all in the state (${state})`, async () => {
+      const dir = tempDir();
+      writeJson(dir, "c.json", CONFIG);
+      const asked = await arqon(dir, "ask", "--state", state, "--config", "c.json", "--batch", "4");
+      expect(asked.status, asked.stderr).toBe(0);
+      const ids = (JSON.parse(asked.stdout) as { trials: { id: number }[] }).trials.map((t) => t.id);
+      expect(ids).toHaveLength(4);
+      const [a, b, c, d] = ids as [number, number, number, number];
+      // Two trials report three steps each and complete.
+      for (const [id, level] of [
+        [a, 1],
+        [b, 2],
+      ] as const) {
+        for (let step = 1; step <= 3; step++) {
+          const r = await arqon(
+            dir,
+            "report",
+            "--state",
+            state,
+            "--id",
+            `${id}`,
+            "--step",
+            `${step}`,
+            "--value",
+            `${level / step}`,
+          );
+          expect(r.status, r.stderr).toBe(0);
+          // Fewer than startupTrials completed: never pruned yet.
+          expect(JSON.parse(r.stdout)).toEqual({ prune: false });
+        }
+      }
+      const told = await runArqonInProcess(
+        ["tell", "--state", state],
+        dir,
+        JSON.stringify([
+          { id: a, value: 1 / 3 },
+          { id: b, value: 2 / 3 },
+        ]),
+      );
+      expect(told.status, told.stderr).toBe(0);
+      // Above the median of the completed trials at step 1 (1.5): prune. At or below it: go on.
+      const worse = await arqon(
+        dir,
+        "report",
+        "--state",
+        state,
+        "--id",
+        `${c}`,
+        "--step",
+        "1",
+        "--value",
+        "5",
+      );
+      expect(JSON.parse(worse.stdout)).toEqual({ prune: true });
+      const better = await arqon(
+        dir,
+        "report",
+        "--state",
+        state,
+        "--id",
+        `${d}`,
+        "--step",
+        "1",
+        "--value",
+        "0.5",
+      );
+      expect(JSON.parse(better.stdout)).toEqual({ prune: false });
+      // Once pruned, it stays pruned, whatever it reports next.
+      const again = await arqon(
+        dir,
+        "report",
+        "--state",
+        state,
+        "--id",
+        `${c}`,
+        "--step",
+        "2",
+        "--value",
+        "0.01",
+      );
+      expect(JSON.parse(again.stdout)).toEqual({ prune: true });
+      const pruned = await runArqonInProcess(
+        ["tell", "--state", state],
+        dir,
+        JSON.stringify([{ id: c, pruned: true }]),
+      );
+      expect(JSON.parse(pruned.stdout)).toMatchObject({ told: 0, pruned: 1 });
+      const status = JSON.parse((await arqon(dir, "status", "--state", state)).stdout) as Record<
+        string,
+        unknown
+      >;
+      expect(status).toMatchObject({ told: 2, pruned: 1 });
+      expect((status.pending as { id: number }[]).map((t) => t.id)).toEqual([d]);
+    });
+  }
+
+  it("refuses what the solver refuses, naming why, and records nothing", async () => {
+    const dir = tempDir();
+    writeJson(dir, "c.json", CONFIG);
+    const asked = await arqon(dir, "ask", "--state", "run.json", "--config", "c.json", "--batch", "2");
+    const [a, b] = (JSON.parse(asked.stdout) as { trials: { id: number }[] }).trials.map((t) => t.id) as [
+      number,
+      number,
+    ];
+    expect(
+      (await arqon(dir, "report", "--state", "run.json", "--id", `${a}`, "--step", "2", "--value", "1"))
+        .status,
+    ).toBe(0);
+    const cases: [string[], RegExp][] = [
+      [
+        ["--id", `${a}`, "--step", "2", "--value", "1"],
+        /step must be a whole number greater than trial \d+'s previous step 2, got 2: nothing was recorded/,
+      ],
+      [["--id", "99", "--step", "1", "--value", "1"], /trial 99 was never asked: nothing was recorded/],
+      [
+        ["--id", `${b}`, "--step", "1", "--value", "NaN"],
+        /--value must be a finite decimal number, got "NaN"/,
+      ],
+      [
+        ["--id", `${b}`, "--step", "1", "--value", "0x10"],
+        /--value must be a finite decimal number, got "0x10"/,
+      ],
+      [["--id", `${b}`, "--step", "1.5", "--value", "1"], /--step must be a whole number >= 0, got "1.5"/],
+      [["--id", `${b}`, "--step", "1"], /--value is required/],
+    ];
+    for (const [args, message] of cases) {
+      const run = await arqon(dir, "report", "--state", "run.json", ...args);
+      expect(run.status, args.join(" ")).toBe(2);
+      expect(run.stderr).toMatch(message);
+    }
+    await runArqonInProcess(["tell", "--state", "run.json"], dir, JSON.stringify([{ id: b, value: 1 }]));
+    const told = await arqon(
+      dir,
+      "report",
+      "--state",
+      "run.json",
+      "--id",
+      `${b}`,
+      "--step",
+      "1",
+      "--value",
+      "1",
+    );
+    expect(told.stderr).toMatch(new RegExp(`trial ${b} was already told: nothing was recorded`));
+    // A negative value, written as the help says.
+    const negative = await arqon(
+      dir,
+      "report",
+      "--state",
+      "run.json",
+      "--id",
+      `${a}`,
+      "--step",
+      "3",
+      "--value=-0.5",
+    );
+    expect(negative.status, negative.stderr).toBe(0);
+  });
+});
