@@ -45,6 +45,24 @@ describe("OutputTail", () => {
     expect(tailOf(`${line}\nloss 0.5\n`, 8).read()).toEqual({ ok: true, value: 0.5 });
   });
 
+  it("takes a line of terminal control sequences only for a blank one, as the value's reader does", () => {
+    const line = `{"value": 0.75, "rest": [${"1,".repeat(15)}1]}`;
+    // In pieces of every size: a control sequence split between two pieces is still none.
+    for (let size = 1; size <= 8; size++)
+      expect(tailOf(`${"log\n".repeat(40)}${line}\n\x1b[0m\n`, size).read(), `pieces of ${size}`).toEqual({
+        ok: true,
+        value: 0.75,
+      });
+  });
+
+  it("reads a line redrawn with carriage returns as a terminal shows it, however long it grew", () => {
+    expect(readObjective("epoch 1\repoch 2\rloss 0.5\n")).toEqual({ ok: true, value: 0.5 });
+    expect(readObjective("loss 0.5\r\n")).toEqual({ ok: true, value: 0.5 });
+    // A progress bar redrawn past the limit: only its last state is needed, and kept.
+    const bar = Array.from({ length: 200 }, (_, i) => `\r[${"#".repeat(i % 20)}] step ${i}`).join("");
+    expect(tailOf(`${bar}\rloss 0.125\n`, 9).read()).toEqual({ ok: true, value: 0.125 });
+  });
+
   it("keeps at most the limit, however long the line grows", () => {
     const tail = new OutputTail(16, 64);
     for (let i = 0; i < 10_000; i++) tail.append("0.9,");
@@ -67,6 +85,23 @@ describe("arqon solve with a long JSON last line", () => {
     const out = JSON.parse(run.stdout) as { best: { params: { x: number }; value: number } };
     expect(out.best.value).toBeCloseTo((out.best.params.x - 0.3) ** 2, 12);
     expect(out.best.value).toBeLessThan(0.5);
+  });
+});
+
+describe("arqon solve with a long line before its value", () => {
+  it("hands the whole line on to its reader: a step and value among other keys is warned about", async () => {
+    const dir = tempDir();
+    writeJson(dir, "c.json", { seed: 1, budget: 1, bounds: { x: { min: 0, max: 1 } } });
+    // A 200 KB line that looks like a report but has another key, then the value in the same write.
+    const objective = [
+      process.execPath,
+      "-e",
+      'process.stdout.write(JSON.stringify({ step: 1, value: 0.5, pad: "x".repeat(200000) }) + "\\n0.25\\n");',
+    ];
+    const run = await runArqonInProcess(["solve", "--config", "c.json", "--", ...objective], dir);
+    expect(run.status, run.stderr).toBe(0);
+    expect(run.stderr).toMatch(/has "step" and "value" among other keys/);
+    expect(JSON.parse(run.stdout)).toMatchObject({ best: { value: 0.25 } });
   });
 });
 

@@ -178,5 +178,22 @@ describe("arqon report", () => {
       "--value=-0.5",
     );
     expect(negative.status, negative.stderr).toBe(0);
+    const minusSign = await arqon(
+      dir,
+      "report",
+      "--state",
+      "run.json",
+      "--id",
+      `${a}`,
+      "--step",
+      "4",
+      "--value",
+      "\u22120.25",
+    );
+    expect(minusSign.status, minusSign.stderr).toBe(0);
+    const status = JSON.parse((await arqon(dir, "status", "--state", "run.json")).stdout) as {
+      pending: unknown;
+    };
+    expect(status.pending).toBeDefined();
   });
 });

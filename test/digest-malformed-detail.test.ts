@@ -91,6 +91,31 @@ const cases: readonly { digest: unknown; field: string; problem: string }[] = [
     field: "digest",
     problem: "reading a property of it threw",
   },
+  // A throw after fields that were absent or no number: the record holds their NaN, and the
+  // numbers read before the throw (latencyP99), which a replay must give back.
+  {
+    digest: {
+      objective: 1,
+      generation: g,
+      latencyP99: 5,
+      get throughput(): number {
+        throw new Error("host bug");
+      },
+    },
+    field: "digest",
+    problem: "reading a property of it threw",
+  },
+  {
+    digest: {
+      objective: "3",
+      generation: g,
+      get timestamp(): number {
+        throw new Error("host bug");
+      },
+    },
+    field: "digest",
+    problem: "reading a property of it threw",
+  },
 ];
 
 describe("digest.rejected names the malformed field and the problem", () => {

@@ -99,7 +99,10 @@ describe("a malformed digest with every metric and a timestamp that is not a num
     const rejected = readReplayLog(dir).events.find((e) => e.type === "digest.rejected");
     expect(rejected).toMatchObject({ reason: "Malformed", ...METRICS });
     expect(rejected).not.toHaveProperty("timestamp");
-    expect(rejected).toMatchObject({ field: "timestamp", problem: `must be a finite number when given, got ${got}` });
+    expect(rejected).toMatchObject({
+      field: "timestamp",
+      problem: `must be a finite number when given, got ${got}`,
+    });
     // Rebuilt with the timestamp spoiled as the record says it was.
     expect(digestToReplay(rejected as Extract<AuditEvent, { type: "digest.rejected" }>)).toMatchObject({
       digest: { timestamp: rebuilt },

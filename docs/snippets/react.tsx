@@ -14,8 +14,10 @@ export function SearchBox({ search }: { search: (query: string) => Promise<strin
     params: { debounceMs: { min: 0, max: 800, init: 300, maxDelta: 40 } },
     window: { digests: 5, ms: 60_000 },
   });
-  // Re-renders after each burst of audit events: enough for a status line, not for the hot path.
+  // Re-render after each burst of audit events (an apply is one): enough for a status line. The
+  // handler below reads the live value instead, which a snapshot may trail.
   const mode = useEngineSnapshot(engine, (s) => s.mode);
+  const shownMs = useEngineSnapshot(engine, (s) => Math.round(s.values.debounceMs));
   const [results, setResults] = useState<string[]>([]);
   const typing = useRef({
     timer: undefined as ReturnType<typeof setTimeout> | undefined,
@@ -33,9 +35,9 @@ export function SearchBox({ search }: { search: (query: string) => Promise<strin
     const generation = engine.generation;
     state.timer = setTimeout(async () => {
       state.requests++;
-      const found = await search(query);
+      const found = await search(query).catch(() => null); // a failed search measures nothing
       // Typed on since: this request was wasted, and counts in the cost of the search that follows.
-      if (key !== state.keys) return;
+      if (key !== state.keys || found === null) return;
       setResults(found);
       engine.observe({ objective: performance.now() - lastKeyAt + 50 * state.requests, generation });
       state.requests = 0;
@@ -46,7 +48,7 @@ export function SearchBox({ search }: { search: (query: string) => Promise<strin
     <div>
       <input onChange={(e) => onChange(e.target.value)} placeholder="Search" />
       <small>
-        debounce {engine === null ? "…" : Math.round(engine.value("debounceMs"))} ms, tuning {mode ?? "…"}
+        debounce {shownMs ?? "…"} ms, tuning {mode ?? "…"}
       </small>
       <ul>
         {results.map((r) => (

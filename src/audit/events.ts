@@ -41,9 +41,10 @@ export const AuditRecordType = {
   /** Tier 1 refused an apply or rollback. code: Violation; param: parameter index or −1; a: offending value; b: limit. */
   Violation: 2,
   /**
-   * A digest was rejected. code: DigestRejection; a: its objective (NaN if unusable); b: its
-   * generation (NaN if unusable); digest slots (optional, when digests are captured): see
-   * {@link DIGEST_SLOT_TIMESTAMP} and the following offsets.
+   * A digest was rejected. code: DigestRejection; param: for Malformed, the field at fault and the
+   * problem (src/audit/malformed-digest.ts; −1 before schema 8); a: its objective (NaN if
+   * unusable); b: its generation (NaN if unusable); digest slots (optional, when digests are
+   * captured): see {@link DIGEST_SLOT_TIMESTAMP} and the following offsets.
    */
   DigestRejected: 3,
   /**
@@ -59,7 +60,11 @@ export const AuditRecordType = {
   Rollback: 6,
   /** The current values became the baseline (the record's generation is the baseline's). */
   BaselineSet: 7,
-  /** SPSA stopped making progress. a: iteration; b: how many iterations without progress. */
+  /**
+   * The SPSA cycle stalled. code: {@link STALL_SHORT_WINDOWS} when windows are shorter than the
+   * digests' spacing; param: with that bit, the time between the last two resumes (ms), else −1;
+   * a: iteration; b: empty windows in a row that stalled it (`stallAfter`).
+   */
   SpsaStalled: 8,
   /** The safety mode changed. code: previous mode; param: new mode; a: bit set of reasons. */
   ModeChanged: 9,

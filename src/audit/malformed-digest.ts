@@ -159,17 +159,23 @@ const SAMPLES: readonly unknown[] = [
 ];
 
 /**
- * A value that a field holding what `problem` (as {@link malformedDetail} words it) says it held
- * is given again, so that a rebuilt digest is refused with the same words; `undefined` for a
- * problem this version does not word, or one the record's numbers already reproduce ("got 1.5").
- * `missing: true` when the field was absent.
+ * A value of the kind that `field` held when the record words it `problem` (exactly as
+ * {@link malformedDetail} does), so that a rebuilt digest is refused in the same words;
+ * `undefined` for words this version does not write, or a fault the record's numbers already
+ * reproduce ("got 1.5"). `missing: true` when the field was absent.
  */
 export function malformedSample(
+  field: string,
   problem: string,
 ): { readonly value: unknown; readonly missing: boolean } | undefined {
-  const code = GOT.findIndex((got, i) => i !== NOT_GENERATION && i !== THREW && problem.endsWith(`, ${got}`));
-  if (code < 0) return undefined;
-  return { value: SAMPLES[code], missing: code === MISSING };
+  const fieldIndex = FIELDS.indexOf(field as MalformedDigestField);
+  if (fieldIndex < 0) return undefined;
+  for (let got = 0; got < GOT.length; got++) {
+    if (got === NOT_GENERATION || got === THREW) continue;
+    if (malformedDetail(fieldIndex * CODES_PER_FIELD + got, Number.NaN)?.problem === problem)
+      return { value: SAMPLES[got], missing: got === MISSING };
+  }
+  return undefined;
 }
 
 /** Whether `problem` says that reading the digest threw. */

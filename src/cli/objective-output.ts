@@ -113,7 +113,8 @@ const MINUS_SIGN = "\u2212";
  * So `"RESULT=0.99"` gives 0.99, `"  0.75 "` gives 0.75, `"epoch 3\nloss: 1.5e-2"` gives 0.015,
  * `"0.1\n0.2\n0.3"` gives 0.3, `{"value": 0.24, "acc": 0.9}` gives 0.24, and `"loss=-0.5"` gives
  * -0.5 but `"run-7"` gives 7: a sign right after a letter, digit, `_` or `.` is read as a hyphen.
- * The minus sign U+2212 reads as `-` (`"score −0.2"` gives -0.2).
+ * The minus sign U+2212 reads as `-` (`"score −0.2"` gives -0.2). A line redrawn with carriage
+ * returns reads as a terminal shows it (`"epoch 1\repoch 2\rloss 0.5"` gives 0.5).
  * A last line with several numbers gives its last one, marked `ambiguousLine`. Empty output, a
  * last line without a
  * number, a number that is not finite once parsed (e.g. `1e999`), a last line holding `NaN`, `inf`
@@ -133,6 +134,9 @@ export function readObjective(stdout: string): ObjectiveReading {
     }
   }
   if (last === undefined) return { ok: false, reason: "no output (expected a number on the last line)" };
+  // A line redrawn with carriage returns (a progress bar) reads as a terminal shows it: from its
+  // last one on. `last` is trimmed, so something follows that carriage return.
+  last = last.slice(last.lastIndexOf("\r") + 1).trim();
   // A command that stopped after a report (its own early stop, a crash handled as exit 0) never
   // printed its value: the report's last number would be its step, or a partial value.
   if (readReport(last) !== undefined)

@@ -34,13 +34,23 @@ export class OutputTail {
   append(chunk: string): number {
     const before = this.text.length;
     this.text += chunk;
-    let last = chunk.length - 1;
-    while (last >= 0 && WHITE_SPACE.has(chunk.charCodeAt(last))) last--;
-    if (last >= 0) {
-      const lineBreak = chunk.lastIndexOf("\n", last);
-      this.lastLineStart = lineBreak >= 0 ? before + lineBreak + 1 : this.lineStart;
+    // The last piece of the chunk with content, by readObjective's rule (white space and terminal
+    // control sequences are none): where the line read from the output begins.
+    for (let end = chunk.length; end > 0; ) {
+      const lineBreak = lastBreakBefore(chunk, end);
+      // The piece that continues the line in progress is judged with a few characters before it:
+      // a control sequence the chunk boundary split is judged whole.
+      const piece =
+        lineBreak >= 0
+          ? chunk.slice(lineBreak + 1, end)
+          : this.text.slice(Math.max(this.lineStart, before - SPLIT_SEQUENCE_CHARS), before + end);
+      if (hasContent(piece)) {
+        this.lastLineStart = lineBreak >= 0 ? before + lineBreak + 1 : this.lineStart;
+        break;
+      }
+      end = lineBreak;
     }
-    const lastBreak = chunk.lastIndexOf("\n");
+    const lastBreak = lastBreakBefore(chunk, chunk.length);
     if (lastBreak >= 0) this.lineStart = before + lastBreak + 1;
     if (this.text.length <= 2 * this.keep) return 0;
     const tailFrom = this.text.length - this.keep;
@@ -51,7 +61,7 @@ export class OutputTail {
         ? this.lastLineStart
         : tailFrom;
     if (cut === 0) return 0;
-    this.headCut = this.text[cut - 1] !== "\n";
+    this.headCut = !isBreak(this.text.charCodeAt(cut - 1));
     this.text = this.text.slice(cut);
     this.lineStart = Math.max(0, this.lineStart - cut);
     this.lastLineStart = Math.max(0, this.lastLineStart - cut);
@@ -61,9 +71,8 @@ export class OutputTail {
   /** The value the output ends with (see {@link readObjective}), or why there is none. */
   read(): ObjectiveReading {
     if (this.headCut) {
-      const firstBreak = this.text.indexOf("\n");
-      const after = firstBreak < 0 ? "" : this.text.slice(firstBreak + 1);
-      if (stripVTControlCharacters(after).trim() === "")
+      const firstBreak = this.text.search(/[\r\n]/);
+      if (firstBreak < 0 || !hasContent(this.text.slice(firstBreak + 1)))
         return {
           ok: false,
           reason: `the last output line is longer than ${this.lineMax} characters, more than is kept of it: print the value on a line of its own`,
@@ -73,5 +82,26 @@ export class OutputTail {
   }
 }
 
-/** Character codes of white space around lines: space, tab, line feed, carriage return. */
-const WHITE_SPACE: ReadonlySet<number> = new Set([0x20, 0x09, 0x0a, 0x0d]);
+/**
+ * Where the last line break (a line feed, or a carriage return: a redrawn line starts again) in
+ * `text` before `end` is, −1 when there is none.
+ */
+function lastBreakBefore(text: string, end: number): number {
+  for (let i = end - 1; i >= 0; i--) if (isBreak(text.charCodeAt(i))) return i;
+  return -1;
+}
+
+function isBreak(code: number): boolean {
+  return code === 0x0a || code === 0x0d;
+}
+
+/** Characters before a chunk that a control sequence cut by its start may have begun in. */
+const SPLIT_SEQUENCE_CHARS = 16;
+
+/** The start of a control sequence that the end of a chunk cut off: the next chunk completes it. */
+const UNFINISHED_SEQUENCE = /\x1b(?:\[[\d;?]*)?$/;
+
+/** Whether `text` holds anything but white space and terminal control sequences. */
+function hasContent(text: string): boolean {
+  return stripVTControlCharacters(text.replace(UNFINISHED_SEQUENCE, "")).trim() !== "";
+}

@@ -45,7 +45,9 @@ export async function reportCommand(argv: readonly string[], io: CliIo): Promise
   const id = wholeNumberFlag(flags, "id");
   const step = wholeNumberFlag(flags, "step");
   const valueText = requiredString("report", flags, "value");
-  const value = DECIMAL.test(valueText.trim()) ? Number(valueText) : Number.NaN;
+  // The minus sign U+2212 is a minus, as in the values arqon solve reads.
+  const decimal = valueText.trim().replaceAll("\u2212", "-");
+  const value = DECIMAL.test(decimal) ? Number(decimal) : Number.NaN;
   if (!Number.isFinite(value))
     throw usageError(
       `arqon report: --value must be a finite decimal number, got ${JSON.stringify(valueText)}`,

@@ -4,7 +4,7 @@ import { stripVTControlCharacters } from "node:util";
 import { usageError } from "./cli-error.js";
 import { NO_SUCH_PROGRAM, NOT_EXECUTABLE } from "./find-program.js";
 import type { ObjectiveReading } from "./objective-output.js";
-import { OutputTail } from "./output-tail.js";
+import { LAST_LINE_MAX_CHARS, OutputTail } from "./output-tail.js";
 
 /** Where and how to run an objective command. */
 export interface CommandRun {
@@ -271,8 +271,11 @@ export function runObjectiveCommand(run: CommandRun): Promise<ObjectiveReading> 
             terminate();
           }, run.timeoutMs);
     const stopped = (): boolean => run.stopSignal?.aborted === true;
-    /** Start of the line not yet handed to `onLine`. */
-    let lineStart = 0;
+    /**
+     * The line being received, for `onLine` (kept apart from the output's tail, which may cut
+     * lines it does not need); `undefined` once it grew past the longest line kept, and is skipped.
+     */
+    let partial: string | undefined = "";
     /**
      * Lines that arrived after the stop: they matter only if the command turns out to have
      * finished anyway (e.g. block-buffered output all read at its exit).
@@ -286,22 +289,24 @@ export function runObjectiveCommand(run: CommandRun): Promise<ObjectiveReading> 
       const at = performance.now();
       lastReadFull = bytes.length >= FULL_READ_BYTES;
       const chunk = decoder.write(bytes);
-      const dropped = stdout.append(chunk);
-      lineStart = Math.max(0, lineStart - dropped);
+      stdout.append(chunk);
       if (run.onLine !== undefined) {
-        const text = stdout.text;
-        // Line breaks before this chunk were all seen: a long line is not scanned again per chunk.
-        const newFrom = Math.max(lineStart, text.length - chunk.length);
-        for (let end = text.indexOf("\n", newFrom); end >= 0; end = text.indexOf("\n", lineStart)) {
-          const raw = text.slice(lineStart, end);
-          const line = raw.endsWith("\r") ? raw.slice(0, -1) : raw;
-          lineStart = end + 1;
+        // Only the chunk is searched: a long line is not scanned again with each piece of it.
+        let from = 0;
+        for (let end = chunk.indexOf("\n"); end >= 0; end = chunk.indexOf("\n", from)) {
+          const whole = partial === undefined ? undefined : partial + chunk.slice(from, end);
+          partial = "";
+          from = end + 1;
+          if (whole === undefined) continue; // longer than any line read: no report
+          const line = whole.endsWith("\r") ? whole.slice(0, -1) : whole;
           if (!stopped()) run.onLine(line);
           else if (heldChars + line.length <= HELD_CHARS) {
             held.push(line);
             heldChars += line.length;
           }
         }
+        if (partial !== undefined) partial += chunk.slice(from);
+        if (partial !== undefined && partial.length > LAST_LINE_MAX_CHARS) partial = undefined;
       }
       if (afterStop) outputAfterStop(at);
       previousOutputAt = at;
@@ -322,7 +327,7 @@ export function runObjectiveCommand(run: CommandRun): Promise<ObjectiveReading> 
       reject(usageError(`arqon solve: cannot run ${JSON.stringify(program)}: ${whyNotStarted(error)}`));
     });
     child.on("close", (code, signal) => {
-      lineStart = Math.max(0, lineStart - stdout.append(decoder.end()));
+      stdout.append(decoder.end());
       run.forceSignal?.removeEventListener("abort", forceKill);
       run.signal?.removeEventListener("abort", abort);
       run.stopSignal?.removeEventListener("abort", stop);

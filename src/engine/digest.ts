@@ -131,8 +131,10 @@ function numberOrNaN(value: unknown): number {
  */
 export function readDigest(d: unknown, out: DigestFields): number {
   // Each field is converted to a number (NaN when it is not one) right after its read, so that only
-  // numbers and booleans live across the try: a variable of unknown type there would be boxed,
-  // and a host's objective read out of a double field would allocate a heap number per digest.
+  // numbers and booleans live past the try: a variable of unknown type declared outside it would be
+  // boxed, and a host's objective read out of a double field would allocate a heap number per
+  // digest. The raw values stay inside the try, where only a malformed digest passes them on (to
+  // malformedCode); B3's ingest figures and the allocation test hold with them there.
   let objective = Number.NaN;
   let generation = Number.NaN;
   let timestamp = Number.NaN;

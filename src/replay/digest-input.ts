@@ -75,8 +75,8 @@ function spoiled(
   field: string,
   problem: string,
 ): { value: unknown } | undefined {
-  if (threwWhileRead(problem)) return { value: throwingAtFirstGap(digest) };
-  const sample = malformedSample(problem);
+  if (threwWhileRead(problem)) return { value: throwingAfterLastNumber(digest) };
+  const sample = malformedSample(field, problem);
   // "got 1.5": the recorded generation is itself the fault.
   if (sample === undefined) return field === "generation" ? { value: digest } : undefined;
   if (field === "digest") return { value: sample.value };
@@ -89,24 +89,34 @@ function spoiled(
 }
 
 /**
- * A digest whose read throws where the logged one's did: at the first field the record holds no
- * number for (fields read after a throwing one are recorded as NaN, those before it as they were).
+ * A digest whose read throws after the last field the record holds a number for: the fields read
+ * before a throw keep what they were (an absent one, or one that was no number, is NaN in the
+ * record, as here), and every field from the throwing one on is NaN. Which field threw is not
+ * recorded; any after the last number gives the same record.
  */
-function throwingAtFirstGap(digest: Record<string, unknown>): object {
-  const out = {};
-  for (const key of READ_ORDER) {
+function throwingAfterLastNumber(digest: Record<string, unknown>): object {
+  let last = -1;
+  READ_ORDER.forEach((key, i) => {
     const value = digest[key];
-    if (typeof value === "number" && !Number.isNaN(value)) {
-      Object.defineProperty(out, key, { value, enumerable: true });
-      continue;
-    }
-    Object.defineProperty(out, key, {
-      enumerable: true,
-      get() {
-        throw new Error("replayed: this digest's read threw here");
-      },
-    });
-    break;
+    if (typeof value === "number" && !Number.isNaN(value)) last = i;
+  });
+  const out = {};
+  for (let i = 0; i <= last + 1 && i < READ_ORDER.length; i++) {
+    const key = READ_ORDER[i]!;
+    const value = digest[key];
+    if (i <= last)
+      Object.defineProperty(out, key, {
+        // A NaN before the last number: no number (the record cannot tell NaN from "3").
+        value: typeof value === "number" ? value : undefined,
+        enumerable: true,
+      });
+    else
+      Object.defineProperty(out, key, {
+        enumerable: true,
+        get() {
+          throw new Error("replayed: this digest's read threw here");
+        },
+      });
   }
   return out;
 }
