@@ -19,6 +19,23 @@ async function arqon(dir: string, ...args: string[]) {
   return runArqonInProcess(args, dir);
 }
 
+/** `arqon report` of one value; its parsed output. */
+async function report(dir: string, state: string, id: number, step: number, value: number) {
+  const run = await arqon(
+    dir,
+    "report",
+    "--state",
+    state,
+    "--id",
+    `${id}`,
+    "--step",
+    `${step}`,
+    `--value=${value}`,
+  );
+  expect(run.status, run.stderr).toBe(0);
+  return JSON.parse(run.stdout) as { prune: boolean };
+}
+
 describe("arqon report", () => {
   for (const state of ["run.json", "run-log"]) {
     it(`records steps, prunes a trial worse than the median of completed ones, and keeps it all in the state (${state})`, async () => {
@@ -35,21 +52,8 @@ describe("arqon report", () => {
         [b, 2],
       ] as const) {
         for (let step = 1; step <= 3; step++) {
-          const r = await arqon(
-            dir,
-            "report",
-            "--state",
-            state,
-            "--id",
-            `${id}`,
-            "--step",
-            `${step}`,
-            "--value",
-            `${level / step}`,
-          );
-          expect(r.status, r.stderr).toBe(0);
           // Fewer than startupTrials completed: never pruned yet.
-          expect(JSON.parse(r.stdout)).toEqual({ prune: false });
+          expect(await report(dir, state, id, step, level / step)).toEqual({ prune: false });
         }
       }
       const told = await runArqonInProcess(
@@ -62,46 +66,10 @@ describe("arqon report", () => {
       );
       expect(told.status, told.stderr).toBe(0);
       // Above the median of the completed trials at step 1 (1.5): prune. At or below it: go on.
-      const worse = await arqon(
-        dir,
-        "report",
-        "--state",
-        state,
-        "--id",
-        `${c}`,
-        "--step",
-        "1",
-        "--value",
-        "5",
-      );
-      expect(JSON.parse(worse.stdout)).toEqual({ prune: true });
-      const better = await arqon(
-        dir,
-        "report",
-        "--state",
-        state,
-        "--id",
-        `${d}`,
-        "--step",
-        "1",
-        "--value",
-        "0.5",
-      );
-      expect(JSON.parse(better.stdout)).toEqual({ prune: false });
+      expect(await report(dir, state, c, 1, 5)).toEqual({ prune: true });
+      expect(await report(dir, state, d, 1, 0.5)).toEqual({ prune: false });
       // Once pruned, it stays pruned, whatever it reports next.
-      const again = await arqon(
-        dir,
-        "report",
-        "--state",
-        state,
-        "--id",
-        `${c}`,
-        "--step",
-        "2",
-        "--value",
-        "0.01",
-      );
-      expect(JSON.parse(again.stdout)).toEqual({ prune: true });
+      expect(await report(dir, state, c, 2, 0.01)).toEqual({ prune: true });
       const pruned = await runArqonInProcess(
         ["tell", "--state", state],
         dir,

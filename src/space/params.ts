@@ -87,7 +87,7 @@ export type CheckedConditions<B extends BoundsInput> = {
           readonly when: {
             readonly [P in keyof W]: P extends CategoricalName<B>
               ? readonly ChoiceOf<B[P]>[]
-              : "error: a condition names a categorical parameter of these bounds";
+              : "error: not a categorical parameter of these bounds";
           };
         }
     : unknown;
