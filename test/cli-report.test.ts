@@ -2,6 +2,8 @@
  * `arqon report`: pruning in a loop driven by `arqon ask` and `arqon tell`, which had no way to
  * record an intermediate value or ask the pruner for its verdict (only `arqon solve` could prune).
  */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { removeTempDirs, runArqonInProcess, tempDir, writeJson } from "./support/cli-run.js";
 
@@ -98,8 +100,9 @@ describe("arqon report", () => {
         .status,
     ).toBe(0);
     const cases: [string[], RegExp][] = [
+      // Another value at the step last recorded (the same one again is a retry: see below).
       [
-        ["--id", `${a}`, "--step", "2", "--value", "1"],
+        ["--id", `${a}`, "--step", "2", "--value", "3"],
         /step must be a whole number greater than trial \d+'s previous step 2, got 2: nothing was recorded/,
       ],
       [["--id", "99", "--step", "1", "--value", "1"], /trial 99 was never asked: nothing was recorded/],
@@ -119,6 +122,12 @@ describe("arqon report", () => {
       expect(run.status, args.join(" ")).toBe(2);
       expect(run.stderr).toMatch(message);
     }
+    // A retry of the last report is answered again, and recorded once.
+    expect(await report(dir, "run.json", a, 2, 1)).toEqual({ prune: false });
+    const state = JSON.parse(readFileSync(join(dir, "run.json"), "utf8")) as {
+      trials: { id: number; reports?: number[][] }[];
+    };
+    expect(state.trials.find((t) => t.id === a)?.reports).toEqual([[2, 1]]);
     await runArqonInProcess(["tell", "--state", "run.json"], dir, JSON.stringify([{ id: b, value: 1 }]));
     const told = await arqon(
       dir,

@@ -15,8 +15,9 @@ export const REPORT_USAGE = `arqon report --state <dir>|<state.json> --id <trial
   higher under "direction": "maximize"). Prints {"prune":true|false}, whether the config's pruner
   advises stopping the trial (always false without one). On true, stop it and tell
   {"id":N,"pruned":true}; otherwise go on, report again, and tell its final value. A decision-log
-  state gets one fsynced report record; a .json snapshot is rewritten. A value that starts with a
-  dash is written --value=-0.5.`;
+  state gets one fsynced report record; a .json snapshot is rewritten. The same step and value
+  again (a retry) is answered without being recorded twice. A value that starts with a dash is
+  written --value=-0.5.`;
 
 /** A decimal number as the value of a flag: sign, fraction and exponent allowed, nothing else. */
 const DECIMAL = /^[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?$/;
@@ -60,6 +61,11 @@ export async function reportCommand(argv: readonly string[], io: CliIo): Promise
     try {
       if (!solver.pendingTrials().some((trial) => trial.id === id))
         throw usageError(`arqon report: trial ${id} ${notPending(solver, id)}: nothing was recorded`);
+      // The same report again (a retry after a failure to save, or to read the answer once more):
+      // answered again, recorded once.
+      const last = solver.intermediateValues(id).at(-1);
+      if (last !== undefined && last.step === step && Object.is(last.value, value))
+        return solver.shouldPrune(id);
       try {
         solver.report(id, step, value);
       } catch (error) {

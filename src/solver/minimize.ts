@@ -85,7 +85,11 @@ export interface MinimizeOptions<N extends ParamShape = string> {
   readonly onError?: "skip" | "stop";
   /** Aborting cancels pending evaluations; `minimize` then rejects with the signal's reason. */
   readonly signal?: AbortSignal;
-  /** Called after each finished trial (on the caller's event loop; must not throw). */
+  /**
+   * Called after each finished evaluation (on the caller's event loop; must not throw). The one
+   * that failed under `"stop"` stays pending, and a resumed run that evaluates it calls this again
+   * for the same trial id.
+   */
   readonly onTrial?: (outcome: TrialOutcome<N>) => void;
 }
 
