@@ -98,10 +98,18 @@ function isBreak(code: number): boolean {
 /** Characters before a chunk that a control sequence cut by its start may have begun in. */
 const SPLIT_SEQUENCE_CHARS = 16;
 
-/** The start of a control sequence that the end of a chunk cut off: the next chunk completes it. */
-const UNFINISHED_SEQUENCE = /\x1b(?:\[[\d;?]*)?$/;
+/**
+ * `text` without the start of a control sequence that its end cut off (an ESC, or ESC `[` and
+ * parameters): the next chunk completes it.
+ */
+function withoutUnfinishedSequence(text: string): string {
+  const at = text.lastIndexOf("\u001b");
+  if (at < 0) return text;
+  const rest = text.slice(at + 1);
+  return rest === "" || /^\[[\d;?]*$/.test(rest) ? text.slice(0, at) : text;
+}
 
 /** Whether `text` holds anything but white space and terminal control sequences. */
 function hasContent(text: string): boolean {
-  return stripVTControlCharacters(text.replace(UNFINISHED_SEQUENCE, "")).trim() !== "";
+  return stripVTControlCharacters(withoutUnfinishedSequence(text)).trim() !== "";
 }
