@@ -162,7 +162,7 @@ describe("safe-mode machine: start and escalation", () => {
       const [snapshot] = initialTransition(safeModeMachine, bad);
       expect(snapshot.status).toBe("error");
       expect(snapshot.error).toBeInstanceOf(RangeError);
-      expect((snapshot.error as RangeError).message).toContain(`${field} must be`);
+      expect((snapshot.error as RangeError).message).toContain(`${field}: must be`);
     }
     expect(start({ dwellMs: 0, healthyWindows: 1 }).snapshot.status).toBe("active");
   });

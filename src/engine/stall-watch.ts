@@ -2,10 +2,11 @@
  * Tells a telemetry gap from evaluation windows too short for the telemetry's cadence.
  *
  * Both stall the SPSA cycle, and nothing in one stall tells them apart. What does is the stall
- * after it: a gap ends with digests flowing again, so windows fill after the resume; windows
- * shorter than the digests' spacing see one digest resume the cycle and then time out empty
- * until it stalls again ("bounces"), at every digest. Two bounces in a row are taken as the
- * second case (one could be a stray digest in a gap). No clock reads: the times are the windows'.
+ * after it: a gap ends with digests flowing again, so windows fill after the resume; windows so
+ * short that `stallAfter` of them fit between two digests see one digest resume the cycle and then
+ * time out empty until it stalls again ("bounces"), at every digest. Two bounces in a row are taken
+ * as the second case (one could be a stray digest in a gap). No clock reads: the times are the
+ * windows'.
  */
 export class StallWatch {
   /** When the last resume happened (the resuming window's close), NaN before any. */
