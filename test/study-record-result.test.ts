@@ -7,7 +7,7 @@ import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { UsageError } from "../src/errors.js";
 import { openSharedStudy, type SharedStudy } from "../src/study/index.js";
-import { recordResult } from "../src/study/record-result.js";
+import { recordResult, reportRecovering } from "../src/study/record-result.js";
 import { type RedisServer, startRedis } from "./support/redis-server.js";
 
 const CONFIG = { seed: 1, budget: 10, bounds: { x: { min: 0, max: 1 } } };
@@ -95,6 +95,35 @@ describe("recordResult after a failed try", () => {
     await other.refresh();
     expect(other.best()?.value).toBe(0.75);
     await other.close();
+    await study.close();
+  });
+
+  it("takes a pruned result Redis wrote although its reply was lost as recorded", async () => {
+    const { study, failNextAppend } = await handle("lost-pruned");
+    const [trial] = (await study.ask())!;
+    failNextAppend({ written: true });
+    await recordResult(study, { id: trial!.id, pruned: true }, { retryMs: 10_000 });
+    expect(study.pendingTrials()).toEqual([]);
+    const fresh = await journalOf("lost-pruned");
+    expect(fresh.pendingTrials()).toEqual([]);
+    expect(fresh.best()).toBeNull();
+    await fresh.close();
+    await study.close();
+  });
+
+  it("answers a report Redis wrote although its reply was lost, recording it once", async () => {
+    const { study, failNextAppend } = await handle("lost-report");
+    const [trial] = (await study.ask())!;
+    failNextAppend({ written: true });
+    const report = { id: trial!.id, step: 1, value: 0.5 };
+    expect(await reportRecovering(study, report, { retryMs: 10_000 })).toBe(false);
+    const fresh = await journalOf("lost-report");
+    expect(fresh.intermediateValues(trial!.id)).toEqual([{ step: 1, value: 0.5 }]);
+    // Written once: the next step is still taken (a second copy would not replay).
+    await study.report(trial!.id, 2, 0.4);
+    await fresh.refresh();
+    expect(fresh.intermediateValues(trial!.id)).toHaveLength(2);
+    await fresh.close();
     await study.close();
   });
 

@@ -200,12 +200,13 @@ describe("shared study (in one process, several handles)", () => {
         { redis: redis.server.url, study: "x" },
       ),
     ).rejects.toThrow(/budget/);
-    const pruned = { ...config(10), pruner: { kind: "median" as const } };
+    // A bad pruner is refused by name before Redis is touched.
+    const pruned = { ...config(10), pruner: { kind: "median" as const, startupTrials: -1 } };
     await expect(openSharedStudy(pruned, { redis: redis.server.url, study: "pruned" })).rejects.toThrow(
       ConfigError,
     );
     await expect(openSharedStudy(pruned, { redis: redis.server.url, study: "pruned" })).rejects.toThrow(
-      /pruner: pruning is not supported in a shared study yet/,
+      /pruner\.startupTrials: expected a whole number ≥ 0, got -1/,
     );
     expect(await redis.admin.exists("arqon:study:pruned:journal")).toBe(0);
     const [trial] = (await study.ask())!;

@@ -7,5 +7,10 @@
  */
 
 export { type JournalEntry, JournalError } from "./journal.js";
-export { type RunSharedStudyOptions, type RunSharedStudyResult, runSharedStudy } from "./run-shared-study.js";
+export {
+  type RunSharedStudyOptions,
+  type RunSharedStudyResult,
+  runSharedStudy,
+  type SharedObjectiveContext,
+} from "./run-shared-study.js";
 export { openSharedStudy, type SharedStudy, type SharedStudyOptions } from "./shared-study.js";

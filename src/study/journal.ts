@@ -41,6 +41,17 @@ export type JournalEntry =
     } & Stamped)
   /** A worker told results (asked trials by id, or warm-start points). */
   | ({ readonly op: "tell"; readonly worker: string; readonly results: readonly Told[] } & Stamped)
+  /**
+   * A worker recorded an intermediate value of a pending trial (for the study's pruner, which
+   * every worker runs on the reports in journal order, so all reach the same verdicts).
+   */
+  | ({
+      readonly op: "report";
+      readonly worker: string;
+      readonly id: number;
+      readonly step: number;
+      readonly value: number;
+    } & Stamped)
   /** A worker reported that a trial's evaluation failed. */
   | ({
       readonly op: "fail";
@@ -220,7 +231,7 @@ function parseEntry(text: string, position: number): JournalEntry {
       );
     return entry as JournalEntry;
   }
-  if (op === "ask" || op === "tell" || op === "fail") return entry as JournalEntry;
+  if (op === "ask" || op === "tell" || op === "fail" || op === "report") return entry as JournalEntry;
   throw new JournalError(position, `has an unknown op ${JSON.stringify(op)}`);
 }
 

@@ -9,9 +9,10 @@ import { JournalError } from "./journal.js";
 import { settledByLostAppend } from "./lost-appends.js";
 import type { SharedStudy } from "./shared-study.js";
 
-/** A result to record: a value told, or a failure (`reason`). */
+/** A result to record: a value told, a trial stopped on the pruner's advice, or a failure (`reason`). */
 export type StudyResult =
   | { readonly id: number; readonly value: number }
+  | { readonly id: number; readonly pruned: true }
   | { readonly id: number; readonly reason: string; readonly cancelled?: boolean };
 
 /** Options of {@link recordResult}. */
@@ -47,6 +48,7 @@ export async function recordResult(
       if (!pending && settledByLostAppend(study, result.id)) return;
     }
     if ("value" in result) await study.tell({ id: result.id, value: result.value });
+    else if ("pruned" in result) await study.tell({ id: result.id, pruned: true });
     else await study.fail(result.id, result.reason, { cancelled: result.cancelled === true });
   });
 }
@@ -58,6 +60,18 @@ export async function recordResult(
  */
 export function askRecovering(study: SharedStudy, options: RecordOptions): Promise<Trial[] | null> {
   return whileRedisFails(options, () => study.ask());
+}
+
+/**
+ * `study.report(...)`, tried again as {@link recordResult} tries a result. A report whose reply was
+ * lost but which Redis wrote is answered by the next try without being recorded twice.
+ */
+export function reportRecovering(
+  study: SharedStudy,
+  report: { readonly id: number; readonly step: number; readonly value: number },
+  options: RecordOptions,
+): Promise<boolean> {
+  return whileRedisFails(options, () => study.report(report.id, report.step, report.value));
 }
 
 /** Runs `operation` (given the attempt number), again after a growing delay while Redis fails. */
@@ -118,6 +132,9 @@ export function unrecordedMessage(
 /** "trial 3 (value 0.25), trial 4 (failed: reason)": the results, as a message names them. */
 export function resultText(...results: readonly StudyResult[]): string {
   return results
-    .map((r) => `trial ${r.id} (${"value" in r ? `value ${r.value}` : `failed: ${r.reason}`})`)
+    .map(
+      (r) =>
+        `trial ${r.id} (${"value" in r ? `value ${r.value}` : "pruned" in r ? "pruned" : `failed: ${r.reason}`})`,
+    )
     .join(", ");
 }

@@ -6,6 +6,7 @@ import { setTimeout as delay } from "node:timers/promises";
 import { errorMessage, UsageError } from "../errors.js";
 import { shownValue } from "../shown-value.js";
 import type { BestPoint, Trial } from "../solver/solver.js";
+import { TrialPruned } from "../solver/trial-pruned.js";
 import type { ParamShape, Params } from "../space/params.js";
 import { unknownOptionKeys, unknownOptionsText } from "../unknown-options.js";
 import { JournalError } from "./journal.js";
@@ -13,6 +14,7 @@ import {
   askRecovering,
   isRedisFailure,
   recordResult,
+  reportRecovering,
   resultText,
   type StudyResult,
   unrecordedMessage,
@@ -32,7 +34,10 @@ export interface RunSharedStudyOptions {
    * workers tell their results, in ms (default 20; doubled while it keeps waiting, up to 16×).
    */
   readonly pollMs?: number;
-  /** Called after each trial this worker finished (must not throw). */
+  /**
+   * Called after each trial this worker finished, with `value` undefined when it failed or was
+   * pruned (must not throw).
+   */
   readonly onTrial?: (trial: Trial, value: number | undefined) => void;
   /**
    * Once the budget is spent, how long to wait for other workers' pending trials before reporting
@@ -60,12 +65,28 @@ export interface RunSharedStudyOptions {
   readonly retryMs?: number;
 }
 
+/** What a {@link runSharedStudy} objective receives besides the parameters and the trial. */
+export interface SharedObjectiveContext {
+  /**
+   * Records an intermediate value of the trial (see `SharedStudy.report`; lower is better, or
+   * higher under `direction: "maximize"`) at `step`, a whole number after the previous one, and
+   * resolves to whether the study's pruner advises stopping: then `throw new TrialPruned()`. Tried
+   * again while Redis fails, as a result is (`retryMs`); a refused report rejects with a
+   * `UsageError`.
+   */
+  report(step: number, value: number): Promise<boolean>;
+  /** Whether the pruner has advised stopping the trial (as of its last report). */
+  shouldPrune(): boolean;
+}
+
 /** What one worker did. */
 export interface RunSharedStudyResult {
-  /** Ids of the trials this worker evaluated, in order. */
+  /** Ids of the trials this worker evaluated, in order (pruned and failed ones included). */
   readonly evaluated: readonly number[];
   /** Trials whose evaluation threw or returned a non-finite value (told as failed). */
   readonly failed: readonly number[];
+  /** Trials the objective stopped by throwing a `TrialPruned` (told as pruned). */
+  readonly pruned: readonly number[];
   /** The study's best point when this worker stopped. */
   readonly best: BestPoint | null;
   /** Other workers' trials still without a result when this worker stopped (0: `best` is final). */
@@ -82,14 +103,19 @@ export interface RunSharedStudyResult {
  * Evaluates trials of `study` one at a time until its budget is spent (or `signal` aborts, or the
  * study waits for other workers' trials for longer than a `stallMs` you gave: see `stuck`). Run it
  * in as many processes as you like: they share the budget. A throw or a non-finite value from
- * `objective` marks the trial failed and the loop goes on. A result Redis still refuses after
+ * `objective` marks the trial failed and the loop goes on; a thrown `TrialPruned` (after
+ * `context.report` resolved to true, with a pruner in the config) tells it pruned. A result Redis still refuses after
  * `retryMs` (or when `signal` aborts the wait to try again) rejects the loop with an error naming
  * Redis, the trial and the value (its `cause` is Redis's); so does a result that finds the study's
  * journal gone (its `cause` the `JournalError`), as after a Redis restart that lost its data.
  */
 export async function runSharedStudy<P extends ParamShape = string>(
   typedStudy: SharedStudy<P>,
-  typedObjective: (params: Params<P>, trial: Trial<P>) => number | PromiseLike<number>,
+  typedObjective: (
+    params: Params<P>,
+    trial: Trial<P>,
+    context: SharedObjectiveContext,
+  ) => number | PromiseLike<number>,
   options: RunSharedStudyOptions = {},
 ): Promise<RunSharedStudyResult> {
   // `P` types what the objective is handed; the loop itself reads no parameter by name.
@@ -97,6 +123,7 @@ export async function runSharedStudy<P extends ParamShape = string>(
   const objective = typedObjective as unknown as (
     params: Trial["params"],
     trial: Trial,
+    context: SharedObjectiveContext,
   ) => number | PromiseLike<number>;
   if (typeof objective !== "function")
     throw new UsageError(`runSharedStudy: the objective must be a function, got ${shownValue(objective)}`);
@@ -113,11 +140,13 @@ export async function runSharedStudy<P extends ParamShape = string>(
   const retryMs = nonNegative("retryMs", options.retryMs, 60_000);
   const evaluated: number[] = [];
   const failed: number[] = [];
+  const pruned: number[] = [];
+  const retrying = { retryMs, ...(options.signal && { signal: options.signal }) };
   const stall = new StallWatch(stallMs);
   let stuck: number[] = [];
   let waits = 0;
   while (options.signal?.aborted !== true) {
-    const trials = await askRecovering(study, { retryMs, ...(options.signal && { signal: options.signal }) });
+    const trials = await askRecovering(study, retrying);
     if (trials === null) break;
     const trial = trials[0];
     if (trial === undefined) {
@@ -133,19 +162,29 @@ export async function runSharedStudy<P extends ParamShape = string>(
     let value: number | undefined;
     // Why the trial failed, in the journal: "CUDA out of memory" is what its owner needs to read.
     let reason: string | undefined;
+    let stopped = false;
+    const context: SharedObjectiveContext = {
+      report: (step, reported) => reportRecovering(study, { id: trial.id, step, value: reported }, retrying),
+      shouldPrune: () => study.shouldPrune(trial.id),
+    };
     try {
-      const returned: unknown = await objective(trial.params, trial);
+      const returned: unknown = await objective(trial.params, trial, context);
       if (typeof returned === "number" && Number.isFinite(returned)) value = returned;
       else reason = `objective returned ${shownValue(returned)}, not a finite number`;
     } catch (error) {
-      reason = `objective threw: ${firstLine(errorMessage(error))}`;
+      if (error instanceof TrialPruned) stopped = true;
+      else reason = `objective threw: ${firstLine(errorMessage(error))}`;
     }
     evaluated.push(trial.id);
-    if (value === undefined) failed.push(trial.id);
-    const result: StudyResult =
-      value === undefined ? { id: trial.id, reason: reason ?? "objective failed" } : { id: trial.id, value };
+    if (stopped) pruned.push(trial.id);
+    else if (value === undefined) failed.push(trial.id);
+    const result: StudyResult = stopped
+      ? { id: trial.id, pruned: true }
+      : value === undefined
+        ? { id: trial.id, reason: reason ?? "objective failed" }
+        : { id: trial.id, value };
     try {
-      await recordResult(study, result, { retryMs, ...(options.signal && { signal: options.signal }) });
+      await recordResult(study, result, retrying);
     } catch (error) {
       // The value would be lost with a bare JournalError, or a UsageError (its trial told by
       // another worker meanwhile, the study closed): say it, as for a Redis failure. A refusal
@@ -171,7 +210,7 @@ export async function runSharedStudy<P extends ParamShape = string>(
     await delay(Math.min(pollMs * 2 ** Math.min(waits++, 4), Math.max(0, settleBy - Date.now())));
     await study.refresh();
   }
-  return { evaluated, failed, best: study.best(), pending: study.pendingTrials().length, stuck };
+  return { evaluated, failed, pruned, best: study.best(), pending: study.pendingTrials().length, stuck };
 }
 
 /** Longest failure reason a trial's journal entry keeps: every worker reads every entry. */

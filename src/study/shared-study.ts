@@ -5,7 +5,7 @@ import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
 import { Redis } from "ioredis";
 import { MAX_TIMER_MS } from "../../machines/timer-limit.js";
-import { ConfigError, UsageError } from "../errors.js";
+import { UsageError } from "../errors.js";
 import { withinMs } from "../runtime/within-ms.js";
 import { shownValue } from "../shown-value.js";
 import { askMax } from "../solver/ask-max.js";
@@ -15,6 +15,7 @@ import {
   type BestPoint,
   createSolver,
   type FailOptions,
+  type IntermediateValue,
   restoreSolver,
   type Solver,
   type SolverArtifact,
@@ -118,6 +119,26 @@ export interface SharedStudy<P extends ParamShape = string> {
   tell(results: TrialResult | Told<P> | readonly Told<P>[]): Promise<void>;
   /** Marks a trial as failed (it stays counted against the budget). */
   fail(id: number, reason?: string, options?: FailOptions): Promise<void>;
+  /**
+   * Records an intermediate value of a pending trial, as `Solver.report` does (`step` a whole
+   * number after the trial's previous one; refused with a `UsageError`, nothing recorded,
+   * otherwise), and resolves to whether the study's pruner advises stopping the trial: then stop
+   * its evaluation and `tell({ id, pruned: true })`. Always false without a pruner.
+   *
+   * @remarks
+   * Every worker's pruner judges the reports in journal order, against the trials completed before
+   * each one, so all workers reach the same verdict on every trial. The same step and value as
+   * the trial's last report (a retry after a failure whose append Redis wrote all the same) is
+   * answered again without being recorded twice.
+   */
+  report(id: number, step: number, value: number): Promise<boolean>;
+  /**
+   * Whether the pruner has advised stopping trial `id` (asked by any worker), as of this worker's
+   * latest operation or {@link SharedStudy.refresh}; once true, it stays true.
+   */
+  shouldPrune(id: number): boolean;
+  /** The intermediate values trial `id` reported (by any worker), in step order, as of the same read. */
+  intermediateValues(id: number): IntermediateValue[];
   /** The best point of the study so far. */
   best(): BestPoint<P> | null;
   /** Asked trials of every worker still waiting for a result. */
@@ -188,11 +209,6 @@ export async function openSharedStudy<const B extends BoundsInput>(
   const { inspect: _inspect, ...stored } = config;
   // Validate the configuration before touching Redis (throws a ConfigError naming each problem).
   createSolver(config).stop();
-  if (config.pruner !== undefined) {
-    // A pruner judges each report against the others' as they arrive; the journal carries no
-    // reports, so each worker would judge against its own, and the study has no report() to take them.
-    throw new ConfigError([{ path: "pruner", message: "pruning is not supported in a shared study yet" }]);
-  }
   const url = typeof options.redis === "string" ? options.redis : undefined;
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   if (
@@ -366,6 +382,14 @@ class SharedStudyImpl implements SharedStudy, SettledLate {
     return this.committed.pendingTrials();
   }
 
+  shouldPrune(id: number): boolean {
+    return this.committed.shouldPrune(id);
+  }
+
+  intermediateValues(id: number): IntermediateValue[] {
+    return this.committed.intermediateValues(id);
+  }
+
   /** Creates the study, or joins it after checking that the configurations agree. */
   async open(config: SolverConfig): Promise<void> {
     // The nonce tells this study from one re-created later under the same name and config.
@@ -447,6 +471,24 @@ class SharedStudyImpl implements SharedStudy, SettledLate {
         solver.fail(id, reason, { cancelled });
         const entry = { op: "fail", worker: this.worker, id, reason } as const;
         return { result: undefined, entry: cancelled ? { ...entry, cancelled } : entry };
+      }),
+    );
+  }
+
+  report(id: number, step: number, given: number): Promise<boolean> {
+    // The journal's JSON has no -0: the value every worker replays is the one this worker keeps.
+    const value = given === 0 ? 0 : given;
+    return this.serialise(() =>
+      this.commit((solver) => {
+        const pending = solver.pendingTrials().some((t) => t.id === id);
+        const last = pending ? solver.intermediateValues(id).at(-1) : undefined;
+        if (last !== undefined && last.step === step && last.value === value)
+          return { result: solver.shouldPrune(id) };
+        solver.report(id, step, value); // throws (nothing changed) on a refused report
+        return {
+          result: solver.shouldPrune(id),
+          entry: { op: "report", worker: this.worker, id, step, value },
+        };
       }),
     );
   }
@@ -691,7 +733,7 @@ class SharedStudyImpl implements SharedStudy, SettledLate {
       if (entry.op === "ask") this.recovered = entry.ids;
       else if (entry.op === "tell") {
         for (const told of entry.results) if ("id" in told) this.settledLate.add(told.id);
-      } else this.settledLate.add(entry.id);
+      } else if (entry.op === "fail") this.settledLate.add(entry.id);
     }
     return mine;
   }
@@ -716,6 +758,9 @@ function replay(solver: Solver, entry: JournalEntry, position: number): void {
         return;
       case "fail":
         solver.fail(entry.id, recordedFailureReason(entry.reason), { cancelled: entry.cancelled === true });
+        return;
+      case "report":
+        solver.report(entry.id, entry.step, entry.value);
         return;
       case "create":
         throw new Error("a second create entry");
