@@ -158,22 +158,6 @@ describe("arqon solve with a pruner", () => {
     const state = restoreSolver(JSON.parse(readFileSync(join(dir, "s.json"), "utf8")));
     expect(state.trialStatus(stopped!.id)).toBe("pruned");
   });
-
-  it("refuses a pruner with --storage, before connecting", async () => {
-    const dir = tempDir();
-    writeJson(dir, "c.json", {
-      seed: 1,
-      budget: 2,
-      bounds: { x: { min: 0, max: 1 } },
-      pruner: { kind: "asha" },
-    });
-    const run = await runArqonInProcess(
-      ["solve", "--config", "c.json", "--storage", "redis://127.0.0.1:1", "--study", "s", "--", "true"],
-      dir,
-    );
-    expect(run.status).toBe(2);
-    expect(run.stderr).toMatch(/pruning \(the config's pruner\) is not supported with --storage/);
-  });
 });
 
 describe("arqon tell with a pruned result", () => {

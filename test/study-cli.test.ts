@@ -1,14 +1,8 @@
-import { spawn } from "node:child_process";
-import { createRequire } from "node:module";
 import { join } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { removeTempDirs, runArqonInProcess, tempDir, writeJson } from "./support/cli-run.js";
+import { removeTempDirs, runArqonAsync, runArqonInProcess, tempDir, writeJson } from "./support/cli-run.js";
 import { type RedisServer, startRedis } from "./support/redis-server.js";
-
-const MAIN = fileURLToPath(new URL("../src/cli/main.ts", import.meta.url));
-const TSX = pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href;
 
 let server: RedisServer;
 beforeAll(async () => {
@@ -18,29 +12,6 @@ afterAll(async () => {
   removeTempDirs();
   await server.stop();
 });
-
-/** Runs the CLI as a child process (asynchronously, so that several run at once). */
-function arqon(
-  args: readonly string[],
-  cwd: string,
-): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", TSX, MAIN, ...args], {
-      cwd,
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (c: string) => {
-      stdout += c;
-    });
-    child.stderr.setEncoding("utf8").on("data", (c: string) => {
-      stderr += c;
-    });
-    child.once("error", reject);
-    child.once("exit", (status) => resolve({ status, stdout, stderr }));
-  });
-}
 
 const objective = [
   process.execPath,
@@ -64,13 +35,13 @@ describe("arqon solve --storage redis://", () => {
       "--",
       ...command,
     ];
-    const failing = await arqon(args([process.execPath, "-e", "process.exit(3)"]), dir);
+    const failing = await runArqonAsync(args([process.execPath, "-e", "process.exit(3)"]), dir);
     expect(failing.status).toBe(1);
     expect(failing.stderr).toContain(
       "arqon solve: trial 1 failed (exit code 3); stopped; it is marked failed in study stop-then-again, which the same command run again joins and goes on with",
     );
     // Left pending, trial 1 made this run wait for it for good.
-    const again = await arqon(args(objective), dir);
+    const again = await runArqonAsync(args(objective), dir);
     expect(again.status).toBe(0);
     // The first worker's one failed trial and this worker's five share the budget of 6.
     expect(JSON.parse(again.stdout.trim())).toMatchObject({ evaluations: 5, pending: 0, failures: [] });
@@ -83,11 +54,11 @@ describe("arqon solve --storage redis://", () => {
       ...["solve", "--config", "c.json", "--storage", server.url, "--study", "not-run", "--quiet", "--"],
       ...command,
     ];
-    const typo = await arqon(args(["./no-such-objective"]), dir);
+    const typo = await runArqonAsync(args(["./no-such-objective"]), dir);
     expect(typo.status).toBe(2);
     // Cancelled, the trial that never ran went back to the budget: all 4 are evaluated now. Left
     // pending, it held this run for good.
-    const again = await arqon(args(objective), dir);
+    const again = await runArqonAsync(args(objective), dir);
     expect(again.status, again.stderr).toBe(0);
     expect(JSON.parse(again.stdout.trim())).toMatchObject({ evaluations: 4, pending: 0 });
   });
@@ -101,7 +72,7 @@ describe("arqon solve --storage redis://", () => {
       "-e",
       "process.stderr.write('x is '); setTimeout(() => { process.stderr.write(process.env.ARQON_X + '\\ndone'); console.log(1) }, 20)",
     ];
-    const run = await arqon(
+    const run = await runArqonAsync(
       [
         ...["solve", "--config", "c.json", "--storage", server.url, "--study", "chatty"],
         ...["--concurrency", "2", "--quiet", "--", ...chatty],
@@ -128,7 +99,7 @@ describe("arqon solve --storage redis://", () => {
       "--",
       ...objective,
     ];
-    const runs = await Promise.all([0, 1, 2].map(() => arqon(args, dir)));
+    const runs = await Promise.all([0, 1, 2].map(() => runArqonAsync(args, dir)));
     let evaluations = 0;
     for (const run of runs) {
       expect(run.status, run.stderr).toBe(0);

@@ -7,6 +7,7 @@ import { JournalError } from "../study/journal.js";
 import {
   isRedisFailure,
   recordResult,
+  reportRecovering,
   resultText,
   type StudyResult,
   unrecordedMessage,
@@ -17,7 +18,7 @@ import { withoutPassword } from "../study/without-password.js";
 import { CliError, oneLine, runtimeError, usageError } from "./cli-error.js";
 import { objectiveEnvironment, variableProblems } from "./env-names.js";
 import type { CliIo } from "./io.js";
-import type { ObjectiveReading } from "./objective-output.js";
+import { looksLikeReport, type ObjectiveReading, readReport } from "./objective-output.js";
 import { describeInterrupt } from "./progress.js";
 import { runObjectiveCommand } from "./run-command.js";
 import { checkSharedStudyFlags, openStudyForCli } from "./shared-study-open.js";
@@ -52,6 +53,7 @@ export interface SharedSolveOptions {
 
 type Outcome =
   | { readonly trial: Trial; readonly reading: ObjectiveReading }
+  | { readonly trial: Trial; readonly pruned: true }
   | { readonly trial: Trial; readonly fatal: unknown };
 
 /** How long to wait before asking again when the study waits for other workers' results (ms). */
@@ -98,11 +100,6 @@ export async function solveShared(
   checkSharedStudyFlags("solve", options);
   if (options.configPath === undefined) throw usageError("arqon solve: --config is required");
   const config = loadValidConfig(io.cwd, options.configPath);
-  if (config.pruner !== undefined) {
-    // A pruner judges each report against the others' as they arrive; the shared journal does
-    // not carry reports yet, so every worker would judge against a different history.
-    throw usageError("arqon solve: pruning (the config's pruner) is not supported with --storage yet");
-  }
   const problem = variableProblems(config.bounds);
   if (problem !== undefined) throw usageError(`arqon solve: ${problem}`);
   const study = await openStudyForCli("solve", config, options);
@@ -132,19 +129,73 @@ async function runWorker(
   );
   const running = new Map<number, Promise<Outcome>>();
   const interrupts = new SolveInterrupts(progress, () => running.size, "the study marks them failed");
+  const retryMs = options.retryMs ?? RETRY_MS;
+  /** Set once Redis failed a report for `retryMs`: later reports get one try each. */
+  let reportsFailing = false;
   const runTrial = async (trial: Trial): Promise<Outcome> => {
     const stderr = new TrialStderr(trial.id, options.concurrency > 1, (text) => progress.passthrough(text));
+    // Set when the command must stop early: pruned, or a report line the study refused.
+    const stop = new AbortController();
+    let refused: string | undefined;
+    /** Set when Redis failed one of this trial's reports: it runs to its end, unjudged. */
+    let unjudged = false;
+    // Reports reach the study one after another, in the order the command printed them.
+    let reporting = Promise.resolve();
+    const report = async (line: string, step: number, value: number): Promise<void> => {
+      if (refused !== undefined || unjudged || stop.signal.aborted) return;
+      try {
+        const prune = await reportRecovering(
+          study,
+          { id: trial.id, step, value },
+          { retryMs: reportsFailing ? 0 : retryMs, signal: giveUp.signal },
+        );
+        if (prune) stop.abort();
+      } catch (error) {
+        if (error instanceof UsageError) {
+          refused = `refused intermediate value ${line.trim()}: ${messageOf(error).replace(/^report: /, "")}`;
+          stop.abort();
+          return;
+        }
+        if (!(error instanceof JournalError)) reportsFailing = true;
+        unjudged = true;
+        progress.passthrough(
+          `arqon solve: could not record an intermediate value of trial ${trial.id} in study ${study.name} ` +
+            `(${messageOf(error)}); the trial runs to its end without the pruner's verdict\n`,
+        );
+      }
+    };
+    // Intermediate values are journaled for the pruner only: without one, every worker would read
+    // them for nothing.
+    const onLine =
+      study.config.pruner === undefined
+        ? undefined
+        : (line: string) => {
+            const read = readReport(line);
+            if (read === undefined) {
+              if (looksLikeReport(line)) progress.otherKeysReport(trial.id, line);
+              return;
+            }
+            reporting = reporting.then(() => report(line, read.step, read.value));
+          };
     try {
-      const reading = await runObjectiveCommand({
+      const read = await runObjectiveCommand({
         command,
         cwd: io.cwd,
         env: objectiveEnvironment(io.env, names, trial),
         onStderr: stderr.take,
         signal: interrupts.abortSignal,
         forceSignal: interrupts.killSignal,
+        onLine,
+        stopSignal: stop.signal,
         timeoutMs: options.trialTimeoutMs,
       });
-      return { trial, reading: await interrupts.classify(reading) };
+      // Its reports are in the journal before its result.
+      await reporting;
+      const reading = await interrupts.classify(read);
+      // A refused report fails the trial even if the command went on to print a value.
+      if (refused !== undefined) return { trial, reading: { ok: false, reason: refused } };
+      if (reading.ok || reading.stopped !== true) return { trial, reading };
+      return { trial, pruned: true };
     } catch (error) {
       return { trial, fatal: error };
     } finally {
@@ -176,6 +227,7 @@ async function runWorker(
   async function loop(): Promise<SolveExit> {
     const failures: { id: number; params: Record<string, ParamValue>; error: string }[] = [];
     let evaluations = 0;
+    let pruned = 0;
     /** Trials the interrupt stopped, marked failed in the study. */
     let interrupted = 0;
     let stopReason: string | undefined;
@@ -184,7 +236,6 @@ async function runWorker(
     let fatal: unknown;
     let finished = false;
     let waits = 0;
-    const retryMs = options.retryMs ?? RETRY_MS;
     // The worker's own clock: the study not moving is measured in its time, not the wall's.
     const stall =
       options.stallMs === undefined
@@ -315,6 +366,13 @@ async function runWorker(
         });
         continue;
       }
+      if ("pruned" in outcome) {
+        if (await record({ id: trial.id, pruned: true })) {
+          pruned++;
+          progress.finished(trial.id, { pruned: true });
+        }
+        continue;
+      }
       if (outcome.reading.ok) {
         progress.ambiguousValue(trial.id, outcome.reading);
         const { value } = outcome.reading;
@@ -379,11 +437,10 @@ async function runWorker(
       lost() ||
       (readError !== undefined && !finished) ||
       stuck.length > 0;
-    // No pruner runs in a shared study (refused above); "pruned" keeps one shape for scripts.
     const summary = {
       best,
       evaluations,
-      pruned: 0,
+      pruned,
       failures,
       stopped,
       interrupted: interrupts.stopAsking,

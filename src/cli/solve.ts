@@ -49,7 +49,7 @@ export const SOLVE_USAGE = `arqon solve --config <config.json> [--state <dir>|<s
   resumes, and exits 130. Each command runs in a process group of its own (not on Windows): a
   terminal's Ctrl-C reaches arqon alone, and a stop reaches what the command started.
   Prints {"best":{...},"evaluations":N,"pruned":N,"failures":[...],"stopped":B,"interrupted":B} when done.
-  --storage redis://host:port --study <name> (instead of --state; no pruner yet): one worker of a
+  --storage redis://host:port --study <name> (instead of --state): one worker of a
   study shared through Redis; run the same command on other machines to share the budget. Once the
   budget is spent, a worker waits up to 60 s for the others' last results, then prints the study's
   best with "pending": how many trials were still without a result. Progress, --quiet and Ctrl-C
@@ -59,7 +59,8 @@ export const SOLVE_USAGE = `arqon solve --config <config.json> [--state <dir>|<s
   the worker holding them die?), stop, name them and exit 1; once the budget is spent, it also
   bounds the 60 s wait for the others' last results; off by default, so a worker waits for a slow
   study. --timeout-ms N: how long Redis may take to connect and to answer each command (default
-  5000); a result Redis does not record is tried again for up to 60 s.
+  5000); a result Redis does not record is tried again for up to 60 s. With a pruner, report lines
+  go to the study's journal and every worker's pruner judges them alike (none without one).
   Intermediate values: each stdout line {"step":<whole number>,"value":<number>} (those two keys
   alone) before the last line is recorded for the trial (steps increasing).
   With a "pruner" in the config, a trial the pruner advises stopping gets SIGTERM (SIGKILL 5 s

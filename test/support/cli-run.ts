@@ -1,4 +1,4 @@
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
@@ -33,6 +33,23 @@ export function arqonNodeArgs(args: readonly string[]): string[] {
 /** Runs `node --import tsx src/cli/main.ts …args` as a child process in `cwd`. */
 export function runArqon(args: readonly string[], cwd: string, stdin?: string): CliRun {
   return runNode(["--import", tsxLoader, mainTs, ...args], cwd, stdin);
+}
+
+/** Runs the CLI as a child process without blocking, so that several run at once (workers of a study). */
+export function runArqonAsync(args: readonly string[], cwd: string): Promise<CliRun> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, arqonNodeArgs(args), { cwd, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.setEncoding("utf8").on("data", (c: string) => {
+      stdout += c;
+    });
+    child.stderr.setEncoding("utf8").on("data", (c: string) => {
+      stderr += c;
+    });
+    child.once("error", reject);
+    child.once("exit", (status) => resolve({ status, stdout, stderr }));
+  });
 }
 
 /**
