@@ -1,19 +1,25 @@
-import type { Trial } from "../index.js";
 import { isLoggedSolver } from "../log/solver-log.js";
-import type { ParamValue } from "../space/params.js";
 import { optionalNonEmpty, optionalPositiveInt, parseFlags, requiredString } from "./args.js";
+import { askShared } from "./ask-shared.js";
+import { usageError } from "./cli-error.js";
 import type { CliIo } from "./io.js";
 import { openSolver } from "./open-solver.js";
+import { plainTrial } from "./plain-trial.js";
 import { describeProgress, describeRefineStart } from "./progress.js";
+import { checkSharedStudyFlags } from "./shared-study-open.js";
 import { saveSolverState } from "./state-file.js";
 import { withLockedState } from "./state-lock.js";
 
 /** Help text of `arqon ask`. */
 export const ASK_USAGE = `arqon ask --state <dir>|<state.json> [--config <config.json>] [--batch N]
+arqon ask --storage redis://… --study <name> --config <config.json> [--batch N]
   Asks the solver for trials and records them as pending in the state (created from --config when
   missing; a directory is a decision log, a .json path a snapshot). Prints
   {"trials":[{"id":1,"params":{...}},...]}, {"trials":[]} when it must wait for pending results,
-  or {"trials":null,"done":true} when the budget is spent.`;
+  or {"trials":null,"done":true} when the budget is spent.
+  With --storage, reserves them in the shared study --study (created, or joined with the same
+  --config as its other workers): one trial unless --batch says more. Tell them with
+  arqon tell --storage; report intermediate values with arqon report --storage.`;
 
 /**
  * `arqon ask`: one `ask()` on the solver saved in `--state`, persisted again before printing, so the
@@ -29,14 +35,25 @@ export async function askCommand(argv: readonly string[], io: CliIo): Promise<0>
     state: { type: "string" },
     config: { type: "string" },
     batch: { type: "string" },
+    storage: { type: "string" },
+    study: { type: "string" },
   });
   if (flags.help === true) {
     io.stdout(`${ASK_USAGE}\n`);
     return 0;
   }
-  const statePath = requiredString("ask", flags, "state");
   const batch = optionalPositiveInt("ask", flags, "batch");
   const configPath = optionalNonEmpty("ask", flags, "config");
+  const storage = optionalNonEmpty("ask", flags, "storage");
+  if (storage !== undefined) {
+    if (flags.state !== undefined) throw usageError("arqon ask: give --state or --storage, not both");
+    const shared = { storage, study: optionalNonEmpty("ask", flags, "study") };
+    checkSharedStudyFlags("ask", shared);
+    return askShared(shared, requiredString("ask", flags, "config"), batch, io);
+  }
+  if (flags.study !== undefined)
+    throw usageError("arqon ask: --study needs --storage (it names a shared study)");
+  const statePath = requiredString("ask", flags, "state");
   const { solver, trials } = await withLockedState("ask", io, statePath, (held) => {
     const { solver, created } = openSolver("ask", io.cwd, { statePath, configPath, logLock: held?.logLock });
     try {
@@ -68,9 +85,4 @@ export async function askCommand(argv: readonly string[], io: CliIo): Promise<0>
   }
   io.stdout(`${JSON.stringify({ trials: trials.map(plainTrial) })}\n`);
   return 0;
-}
-
-/** A trial as printed: exactly `id` and `params`. */
-export function plainTrial(trial: Trial): { id: number; params: Record<string, ParamValue> } {
-  return { id: trial.id, params: { ...trial.params } };
 }

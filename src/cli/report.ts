@@ -1,15 +1,18 @@
 import { UsageError } from "../errors.js";
 import { isLoggedSolver } from "../log/solver-log.js";
-import { parseFlags, requiredString, wholeNumberOf } from "./args.js";
+import { optionalNonEmpty, parseFlags, requiredString, wholeNumberOf } from "./args.js";
 import { usageError } from "./cli-error.js";
 import type { CliIo } from "./io.js";
 import { openSolver } from "./open-solver.js";
+import { reportShared } from "./report-shared.js";
+import { checkSharedStudyFlags } from "./shared-study-open.js";
 import { hasSavedState, saveSolverState } from "./state-file.js";
 import { withLockedState } from "./state-lock.js";
 import { notPending } from "./tell.js";
 
 /** Help text of `arqon report`. */
 export const REPORT_USAGE = `arqon report --state <dir>|<state.json> --id <trial> --step <n> --value <x>
+arqon report --storage redis://… --study <name> --config <config.json> --id <trial> --step <n> --value <x>
   Records an intermediate value of a pending trial, for pruning in a loop driven by arqon ask and
   arqon tell: --step is a whole number after the trial's previous one, --value lower is better (or
   higher under "direction": "maximize"). Prints {"prune":true|false}, whether the config's pruner
@@ -17,7 +20,8 @@ export const REPORT_USAGE = `arqon report --state <dir>|<state.json> --id <trial
   {"id":N,"pruned":true}; otherwise go on, report again, and tell its final value. A decision-log
   state gets one fsynced report record; a .json snapshot is rewritten. The same step and value
   again (a retry) is answered without being recorded twice. A value that starts with a dash is
-  written --value=-0.5.`;
+  written --value=-0.5. With --storage, the value goes to the shared study --study (a trial asked
+  with arqon ask --storage), whose pruner every worker runs alike.`;
 
 /** A decimal number as the value of a flag: sign, fraction and exponent allowed, nothing else. */
 const DECIMAL = /^[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?$/;
@@ -37,22 +41,26 @@ export async function reportCommand(argv: readonly string[], io: CliIo): Promise
     id: { type: "string" },
     step: { type: "string" },
     value: { type: "string" },
+    storage: { type: "string" },
+    study: { type: "string" },
+    config: { type: "string" },
   });
   if (flags.help === true) {
     io.stdout(`${REPORT_USAGE}\n`);
     return 0;
   }
+  const storage = optionalNonEmpty("report", flags, "storage");
+  if (storage !== undefined) {
+    if (flags.state !== undefined) throw usageError("arqon report: give --state or --storage, not both");
+    const shared = { storage, study: optionalNonEmpty("report", flags, "study") };
+    checkSharedStudyFlags("report", shared);
+    return reportShared(shared, requiredString("report", flags, "config"), reportFlags(flags), io);
+  }
+  for (const flag of ["study", "config"])
+    if (flags[flag] !== undefined)
+      throw usageError(`arqon report: --${flag} needs --storage (it names a shared study)`);
   const statePath = requiredString("report", flags, "state");
-  const id = wholeNumberFlag(flags, "id");
-  const step = wholeNumberFlag(flags, "step");
-  const valueText = requiredString("report", flags, "value");
-  // The minus sign U+2212 is a minus, as in the values arqon solve reads.
-  const decimal = valueText.trim().replaceAll("\u2212", "-");
-  const value = DECIMAL.test(decimal) ? Number(decimal) : Number.NaN;
-  if (!Number.isFinite(value))
-    throw usageError(
-      `arqon report: --value must be a finite decimal number, got ${JSON.stringify(valueText)}`,
-    );
+  const { id, step, value } = reportFlags(flags);
   // A missing state is reported before anything else (openSolver throws the usage error).
   if (!hasSavedState(io.cwd, statePath)) openSolver("report", io.cwd, { statePath });
 
@@ -80,6 +88,25 @@ export async function reportCommand(argv: readonly string[], io: CliIo): Promise
   });
   io.stdout(`${JSON.stringify({ prune })}\n`);
   return 0;
+}
+
+/** The trial, step and value of the report, or a usage error naming the flag at fault. */
+function reportFlags(flags: Parameters<typeof requiredString>[1]): {
+  id: number;
+  step: number;
+  value: number;
+} {
+  const id = wholeNumberFlag(flags, "id");
+  const step = wholeNumberFlag(flags, "step");
+  const valueText = requiredString("report", flags, "value");
+  // The minus sign U+2212 is a minus, as in the values arqon solve reads.
+  const decimal = valueText.trim().replaceAll("\u2212", "-");
+  const value = DECIMAL.test(decimal) ? Number(decimal) : Number.NaN;
+  if (!Number.isFinite(value))
+    throw usageError(
+      `arqon report: --value must be a finite decimal number, got ${JSON.stringify(valueText)}`,
+    );
+  return { id, step, value };
 }
 
 /** Flag `name` as a whole number ≥ 0, or a usage error naming it. */

@@ -1,7 +1,7 @@
 import { parseFlags, requiredString } from "./args.js";
-import { plainTrial } from "./ask.js";
 import type { CliIo } from "./io.js";
 import { openSolver } from "./open-solver.js";
+import { plainTrial } from "./plain-trial.js";
 import { countUntold } from "./progress.js";
 
 /** Help text of `arqon status`. */

@@ -1,0 +1,7 @@
+import type { Trial } from "../index.js";
+import type { ParamValue } from "../space/params.js";
+
+/** A trial as the CLI prints it: exactly `id` and `params`. */
+export function plainTrial(trial: Trial): { id: number; params: Record<string, ParamValue> } {
+  return { id: trial.id, params: { ...trial.params } };
+}

@@ -1,0 +1,44 @@
+import { errorMessage, UsageError } from "../errors.js";
+import { runtimeError, usageError } from "./cli-error.js";
+import type { CliIo } from "./io.js";
+import { openStudyForCli, type SharedStudyFlags } from "./shared-study-open.js";
+import { loadValidConfig } from "./validate.js";
+
+/**
+ * `arqon report --storage redis://… --study NAME --config c.json --id N --step K --value X`:
+ * records an intermediate value of a pending trial of a shared study and prints whether the
+ * study's pruner advises stopping it, for loops driven by `arqon ask --storage`.
+ *
+ * @remarks
+ * The report is one journal entry, judged by every worker's pruner alike. The same step and value
+ * as the trial's last report (a retry) is answered again without a second entry. A refused
+ * report (a trial not pending in the study, a step not after the previous one) exits 2 and
+ * records nothing.
+ */
+export async function reportShared(
+  flags: SharedStudyFlags & { readonly study: string },
+  configPath: string,
+  report: { readonly id: number; readonly step: number; readonly value: number },
+  io: CliIo,
+): Promise<0> {
+  const config = loadValidConfig(io.cwd, configPath);
+  const study = await openStudyForCli("report", config, flags);
+  try {
+    const { id, step, value } = report;
+    if (!study.pendingTrials().some((trial) => trial.id === id))
+      throw usageError(
+        `arqon report: trial ${id} is not pending in study ${study.name} (never asked, or already told or failed): nothing was recorded`,
+      );
+    let prune: boolean;
+    try {
+      prune = await study.report(id, step, value);
+    } catch (error) {
+      if (error instanceof UsageError) throw usageError(`arqon ${error.message}: nothing was recorded`);
+      throw runtimeError(`arqon report: ${errorMessage(error)}`);
+    }
+    io.stdout(`${JSON.stringify({ prune })}\n`);
+    return 0;
+  } finally {
+    await study.close();
+  }
+}

@@ -1,0 +1,180 @@
+/**
+ * `arqon ask --storage` and `arqon report --storage`: a shared study driven from the shell, as
+ * `optuna ask` and `optuna tell` drive one with `--storage`, pruning included.
+ */
+import { Redis } from "ioredis";
+import { afterAll, describe, expect, it } from "vitest";
+import type { JournalEntry } from "../src/study/index.js";
+import { removeTempDirs, runArqonAsync, runArqonInProcess, tempDir, writeJson } from "./support/cli-run.js";
+import { redisForFile } from "./support/redis-server.js";
+
+const redis = redisForFile();
+afterAll(removeTempDirs);
+
+const CONFIG = {
+  seed: 2,
+  budget: 8,
+  probeRatio: 0.5,
+  bounds: { x: { min: -5, max: 5 } },
+  pruner: { kind: "median", startupTrials: 1, warmupSteps: 0 },
+};
+
+interface Asked {
+  readonly trials: { id: number; params: { x: number } }[] | null;
+  readonly done?: true;
+}
+
+/** The CLI in `dir` (holding c.json) on study `study`: each command's flags, then its own. */
+function shell(study: string) {
+  const dir = tempDir();
+  writeJson(dir, "c.json", CONFIG);
+  const shared = ["--storage", redis.server.url, "--study", study, "--config", "c.json"];
+  const run = (command: string, extra: readonly string[], stdin?: string) =>
+    runArqonInProcess([command, ...shared, ...extra], dir, stdin);
+  return {
+    dir,
+    shared,
+    ask: async (...extra: string[]) => {
+      const asked = await run("ask", extra);
+      expect(asked.status, asked.stderr).toBe(0);
+      return { ...(JSON.parse(asked.stdout) as Asked), stderr: asked.stderr };
+    },
+    report: (id: number, step: number, value: number) =>
+      run("report", ["--id", `${id}`, "--step", `${step}`, `--value=${value}`]),
+    tell: (results: unknown) => run("tell", [], JSON.stringify(results)),
+  };
+}
+
+async function journal(study: string): Promise<JournalEntry[]> {
+  const client = new Redis(redis.server.url);
+  try {
+    return (await client.lrange(`arqon:study:${study}:journal`, 0, -1)).map((e) => JSON.parse(e));
+  } finally {
+    client.disconnect();
+  }
+}
+
+describe("arqon ask --storage", () => {
+  it("drives a shared study from the shell to its budget, pruning on the study's verdicts", async () => {
+    const cli = shell("shell-loop");
+    const values = new Map<number, number>();
+    let pruned = 0;
+    let best = Number.NaN;
+    for (let round = 0; ; round++) {
+      expect(round).toBeLessThan(20);
+      const asked = await cli.ask("--batch", "4");
+      if (asked.trials === null) {
+        expect(asked.done).toBe(true);
+        // Pruned trials are not counted as told (they have no value), nor as pending.
+        expect(asked.stderr).toBe(`done: study shell-loop: ${8 - pruned} told of 8 asked, 0 pending\n`);
+        break;
+      }
+      expect(asked.trials.length).toBeGreaterThan(0);
+      expect(asked.stderr).toMatch(
+        /^asked [1-4] trial\(s\): study shell-loop: \d+ told of \d+ asked, \d+ pending\n$/,
+      );
+      for (const { id, params } of asked.trials) {
+        // Three steps of a curve whose level is the loss (x − 1)²; stop when told to.
+        const loss = (params.x - 1) ** 2;
+        let stopped = false;
+        for (let step = 1; step <= 3 && !stopped; step++) {
+          const reported = await cli.report(id, step, loss + 1 / step);
+          expect(reported.status, reported.stderr).toBe(0);
+          stopped = (JSON.parse(reported.stdout) as { prune: boolean }).prune;
+        }
+        if (stopped) pruned++;
+        else values.set(id, loss);
+        // Told one by one: each later trial is judged against the ones completed before it.
+        const told = await cli.tell([stopped ? { id, pruned: true } : { id, value: loss }]);
+        expect(told.status, told.stderr).toBe(0);
+        best = (JSON.parse(told.stdout) as { best: { value: number } }).best.value;
+      }
+    }
+    expect(pruned).toBeGreaterThan(0);
+    const entries = await journal("shell-loop");
+    const asks = entries.flatMap((e) => (e.op === "ask" ? e.ids : []));
+    expect(asks).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    // The last tell's best is the lowest value told; pruned trials never are.
+    expect(best).toBe(Math.min(...values.values()));
+  });
+
+  it("never hands one trial to two processes that ask at once", async () => {
+    const cli = shell("four-at-once");
+    const args = ["ask", ...cli.shared];
+    const runs = await Promise.all([0, 1, 2].map(() => runArqonAsync(args, cli.dir)));
+    const ids = runs.flatMap((run) => {
+      expect(run.status, run.stderr).toBe(0);
+      return (JSON.parse(run.stdout) as Asked).trials!.map((t) => t.id);
+    });
+    expect(ids.sort()).toEqual([1, 2, 3]);
+  });
+
+  it("says what the study waits for when it can propose nothing", async () => {
+    const cli = shell("waiting");
+    // The probe's four points, then nothing until their values come.
+    expect((await cli.ask("--batch", "8")).trials).toHaveLength(4);
+    const waiting = await cli.ask();
+    expect(waiting.trials).toEqual([]);
+    expect(waiting.stderr).toBe(
+      "waiting: study waiting: 0 told of 4 asked, 4 pending; the study can propose nothing until trial(s) 1, 2, 3, 4 are told (by any worker)\n",
+    );
+  });
+});
+
+describe("arqon report --storage", () => {
+  it("records one entry per report, answers a retry again, and refuses what the study refuses", async () => {
+    const cli = shell("reports");
+    const [first, second] = (await cli.ask("--batch", "2")).trials!;
+    const ok = await cli.report(first!.id, 1, 0.5);
+    expect(ok.stdout).toBe('{"prune":false}\n');
+    // A retry of the same report: the same answer, no second entry.
+    const again = await cli.report(first!.id, 1, 0.5);
+    expect(again.status, again.stderr).toBe(0);
+    expect(again.stdout).toBe('{"prune":false}\n');
+    const reports = () => journal("reports").then((all) => all.filter((e) => e.op === "report"));
+    expect(await reports()).toHaveLength(1);
+    const outOfOrder = await cli.report(first!.id, 0, 0.4);
+    expect(outOfOrder.status).toBe(2);
+    expect(outOfOrder.stderr).toBe(
+      `arqon report: step must be a whole number greater than trial ${first!.id}'s previous step 1, got 0: nothing was recorded\n`,
+    );
+    await cli.tell([{ id: second!.id, value: 1 }]);
+    const told = await cli.report(second!.id, 1, 0.5);
+    expect(told.status).toBe(2);
+    expect(told.stderr).toBe(
+      `arqon report: trial ${second!.id} is not pending in study reports (never asked, or already told or failed): nothing was recorded\n`,
+    );
+    expect(await reports()).toHaveLength(1);
+  });
+
+  it("refuses --study or --config without --storage, and --storage with --state", async () => {
+    const dir = tempDir();
+    const report = ["report", "--id", "1", "--step", "1", "--value", "1"];
+    const cases: [string[], string][] = [
+      [
+        ["--state", "s.json", "--study", "s"],
+        "arqon report: --study needs --storage (it names a shared study)",
+      ],
+      [
+        ["--state", "s.json", "--config", "c.json"],
+        "arqon report: --config needs --storage (it names a shared study)",
+      ],
+      [
+        ["--state", "s.json", "--storage", redis.server.url],
+        "arqon report: give --state or --storage, not both",
+      ],
+      [["--storage", redis.server.url, "--config", "c.json"], "arqon report: --storage needs --study <name>"],
+      [["--storage", redis.server.url, "--study", "s"], "arqon report: --config is required"],
+    ];
+    for (const [flags, message] of cases) {
+      const run = await runArqonInProcess([...report, ...flags], dir);
+      expect(run.status).toBe(2);
+      expect(run.stderr).toContain(message);
+    }
+    const ask = await runArqonInProcess(["ask", "--state", "s.json", "--study", "s"], dir);
+    expect(ask.status).toBe(2);
+    expect(ask.stderr).toContain("arqon ask: --study needs --storage (it names a shared study)");
+    const both = await runArqonInProcess(["ask", "--state", "s.json", "--storage", redis.server.url], dir);
+    expect(both.stderr).toContain("arqon ask: give --state or --storage, not both");
+  });
+});
