@@ -66,12 +66,16 @@ describe("arqon ask --storage", () => {
       if (asked.trials === null) {
         expect(asked.done).toBe(true);
         // Pruned trials are not counted as told (they have no value), nor as pending.
-        expect(asked.stderr).toBe(`done: study shell-loop: ${8 - pruned} told of 8 asked, 0 pending\n`);
+        expect(asked.stderr).toMatch(
+          new RegExp(
+            `^done: study shell-loop: 8/8 asked, ${8 - pruned} told, ${pruned} pruned, best \\S+, 0 pending\n$`,
+          ),
+        );
         break;
       }
       expect(asked.trials.length).toBeGreaterThan(0);
       expect(asked.stderr).toMatch(
-        /^asked [1-4] trial\(s\): study shell-loop: \d+ told of \d+ asked, \d+ pending\n$/,
+        /^asked [1-4] trial\(s\): study shell-loop: \d\/8 asked, \d+ told(, \d pruned)?, (best \S+|no result yet), \d pending\n$/,
       );
       for (const { id, params } of asked.trials) {
         // Three steps of a curve whose level is the loss (x − 1)²; stop when told to.
@@ -116,7 +120,7 @@ describe("arqon ask --storage", () => {
     const waiting = await cli.ask();
     expect(waiting.trials).toEqual([]);
     expect(waiting.stderr).toBe(
-      "waiting: study waiting: 0 told of 4 asked, 4 pending; the study can propose nothing until trial(s) 1, 2, 3, 4 are told (by any worker)\n",
+      "waiting: study waiting: 4/8 asked, 0 told, no result yet, 4 pending; the study can propose nothing until trial(s) 1, 2, 3, 4 are told (by any worker)\n",
     );
   });
 });

@@ -8,7 +8,7 @@ import { UsageError } from "../src/errors.js";
 import type { SolverConfig } from "../src/solver/config.js";
 import { createSolver } from "../src/solver/solver.js";
 import { TrialPruned } from "../src/solver/trial-pruned.js";
-import { type JournalEntry, openSharedStudy, runSharedStudy } from "../src/study/index.js";
+import { type JournalEntry, JournalError, openSharedStudy, runSharedStudy } from "../src/study/index.js";
 import { redisForFile } from "./support/redis-server.js";
 import { runSnippet } from "./support/run-snippet.js";
 
@@ -72,14 +72,15 @@ describe("shared study: report and shouldPrune", () => {
     await b!.tell({ id: t3!.id, pruned: true });
     await a!.refresh();
     expect(a!.pendingTrials().map((t) => t.id)).not.toContain(t3!.id);
+    // Each report is an entry with the verdict it reached.
     const reports = (await journal("verdicts")).filter((e) => e.op === "report");
-    expect(reports.map((e) => [e.worker, e.id, e.step, e.value])).toEqual([
-      ["w1", t1!.id, 1, 5],
-      ["w1", t1!.id, 2, 4],
-      ["w1", t2!.id, 1, 7],
-      ["w1", t2!.id, 2, 6],
-      ["w2", t3!.id, 1, 5.5],
-      ["w2", t3!.id, 2, 5.2],
+    expect(reports.map((e) => [e.worker, e.id, e.reports, e.prune])).toEqual([
+      ["w1", t1!.id, [[1, 5]], undefined],
+      ["w1", t1!.id, [[2, 4]], undefined],
+      ["w1", t2!.id, [[1, 7]], undefined],
+      ["w1", t2!.id, [[2, 6]], undefined],
+      ["w2", t3!.id, [[1, 5.5]], undefined],
+      ["w2", t3!.id, [[2, 5.2]], true],
     ]);
     // A worker that joins later replays the same verdicts.
     const late = await openSharedStudy(manual(4), {
@@ -92,7 +93,7 @@ describe("shared study: report and shouldPrune", () => {
     await Promise.all([a!.close(), b!.close(), late.close()]);
   });
 
-  it("refuses a report the solver would refuse, appending nothing, and answers a retry once", async () => {
+  it("refuses a report the solver would refuse, a repeated step included, appending nothing", async () => {
     const study = await openSharedStudy(manual(3), { redis: redis.server.url, study: "refusals" });
     const [t1, t2] = (await study.ask({ max: 2 }))!;
     await study.report(t1!.id, 3, 1.5);
@@ -108,23 +109,44 @@ describe("shared study: report and shouldPrune", () => {
     await expect(study.report(99, 1, 1)).rejects.toThrow(UsageError);
     await study.tell({ id: t2!.id, value: 1 });
     await expect(study.report(t2!.id, 1, 1)).rejects.toThrow(UsageError);
-    // The same step and value again is a retry: answered, not journaled twice.
-    expect(await study.report(t1!.id, 3, 1.5)).toBe(false);
-    expect(await journal("refusals")).toHaveLength(length + 1); // the tell only
-    // Another value at that step is a new report, refused as out of order.
+    // The same step again, even with the same value, is refused as Solver.report refuses it (a
+    // retry of a report whose reply was lost is told apart: test/study-record-result.test.ts).
+    await expect(study.report(t1!.id, 3, 1.5)).rejects.toThrow(UsageError);
     await expect(study.report(t1!.id, 3, 1.6)).rejects.toThrow(UsageError);
+    expect(await journal("refusals")).toHaveLength(length + 1); // the tell only
     expect(study.intermediateValues(t1!.id)).toEqual([{ step: 3, value: 1.5 }]);
     await study.close();
   });
 
-  it("records a -0 as 0, so a retry of it is still the same report", async () => {
-    const study = await openSharedStudy(manual(2), { redis: redis.server.url, study: "minus-zero" });
+  it("stops at a report whose recorded verdict this worker's pruner does not reach", async () => {
+    const study = await openSharedStudy(manual(2), { redis: redis.server.url, study: "verdict-check" });
     const [trial] = (await study.ask())!;
-    await study.report(trial!.id, 1, -0);
-    expect(await study.report(trial!.id, 1, -0)).toBe(false);
-    expect((await journal("minus-zero")).filter((e) => e.op === "report")).toHaveLength(1);
-    expect(Object.is(study.intermediateValues(trial!.id)[0]!.value, 0)).toBe(true);
+    expect(await study.report(trial!.id, 1, 3)).toBe(false);
     await study.close();
+    // As a worker whose pruner judged otherwise (another arqon version) would have written it.
+    const key = "arqon:study:verdict-check:journal";
+    const at = (await redis.admin.llen(key)) - 1;
+    const entry = JSON.parse((await redis.admin.lindex(key, at))!);
+    await redis.admin.lset(key, at, JSON.stringify({ ...entry, prune: true }));
+    const opening = openSharedStudy(manual(2), { redis: redis.server.url, study: "verdict-check" });
+    await expect(opening).rejects.toThrow(JournalError);
+    await expect(opening).rejects.toThrow(
+      `shared study journal entry ${at} cannot be replayed: the pruner's verdict on trial ${trial!.id} is "go on" here and "prune" in the journal: the workers judge by different pruners (another arqon version?)`,
+    );
+  });
+
+  it("journals a -0 as 0, and every handle holds the same 0", async () => {
+    const [a, b] = await Promise.all(
+      ["w1", "w2"].map((worker) =>
+        openSharedStudy(manual(2), { redis: redis.server.url, study: "minus-zero", worker }),
+      ),
+    );
+    const [trial] = (await a!.ask())!;
+    await a!.report(trial!.id, 1, -0);
+    await b!.refresh();
+    for (const handle of [a!, b!])
+      expect(Object.is(handle.intermediateValues(trial!.id)[0]!.value, 0)).toBe(true);
+    await Promise.all([a!.close(), b!.close()]);
   });
 });
 
@@ -180,7 +202,7 @@ describe("runSharedStudy with a pruner", () => {
     for (const entry of (await journal("loop")).slice(1)) {
       if (entry.op === "ask") local.ask({ max: entry.max });
       else if (entry.op === "report") {
-        local.report(entry.id, entry.step, entry.value);
+        for (const [step, value] of entry.reports) local.report(entry.id, step, value);
         if (local.shouldPrune(entry.id) && !pruneSeen.includes(entry.id)) pruneSeen.push(entry.id);
       } else if (entry.op === "tell") local.tell(entry.results);
     }

@@ -6,8 +6,9 @@
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { UsageError } from "../src/errors.js";
-import { openSharedStudy, type SharedStudy } from "../src/study/index.js";
-import { recordResult, reportRecovering } from "../src/study/record-result.js";
+import { openSharedStudy, runSharedStudy, type SharedStudy } from "../src/study/index.js";
+import { recordResult, reportRecovering, reportStepsRecovering } from "../src/study/record-result.js";
+import { reportSteps } from "../src/study/report-steps.js";
 import { type RedisServer, startRedis } from "./support/redis-server.js";
 
 const CONFIG = { seed: 1, budget: 10, bounds: { x: { min: 0, max: 1 } } };
@@ -115,14 +116,74 @@ describe("recordResult after a failed try", () => {
     const { study, failNextAppend } = await handle("lost-report");
     const [trial] = (await study.ask())!;
     failNextAppend({ written: true });
-    const report = { id: trial!.id, step: 1, value: 0.5 };
+    // A -0 is journaled as 0: the retry still finds its own report.
+    const report = { id: trial!.id, step: 1, value: -0 };
     expect(await reportRecovering(study, report, { retryMs: 10_000 })).toBe(false);
     const fresh = await journalOf("lost-report");
-    expect(fresh.intermediateValues(trial!.id)).toEqual([{ step: 1, value: 0.5 }]);
+    expect(fresh.intermediateValues(trial!.id)).toEqual([{ step: 1, value: 0 }]);
     // Written once: the next step is still taken (a second copy would not replay).
     await study.report(trial!.id, 2, 0.4);
     await fresh.refresh();
     expect(fresh.intermediateValues(trial!.id)).toHaveLength(2);
+    await fresh.close();
+    await study.close();
+  });
+
+  it("appends only the rest of several reports after a lost reply, and refuses a real repeat", async () => {
+    const { study, failNextAppend } = await handle("lost-reports");
+    const [trial] = (await study.ask())!;
+    const id = trial!.id;
+    failNextAppend({ written: true });
+    await expect(
+      reportSteps(study, id, [
+        [1, 3],
+        [2, 2],
+      ]),
+    ).rejects.toThrow("connection lost");
+    // Tried again with a line that came meanwhile: the first two are in the journal already.
+    const outcome = await reportStepsRecovering(
+      study,
+      id,
+      [
+        [1, 3],
+        [2, 2],
+        [3, 1],
+      ],
+      { retryMs: 10_000 },
+    );
+    expect(outcome).toEqual({ prune: false });
+    const fresh = await journalOf("lost-reports");
+    expect(fresh.intermediateValues(id).map((r) => r.step)).toEqual([1, 2, 3]);
+    // Found once: the same steps given again are a repeat, refused from the first one.
+    const again = await reportSteps(study, id, [[3, 1]]);
+    expect(again.refused?.index).toBe(0);
+    expect(again.refused?.error.message).toBe(
+      `report: step must be a whole number greater than trial ${id}'s previous step 3, got 3`,
+    );
+    await fresh.close();
+    await study.close();
+  });
+
+  it("runSharedStudy tells a trial only once the reports its objective did not await are in", async () => {
+    const { study, failNextAppend } = await handle("unawaited");
+    let first = true;
+    const { evaluated } = await runSharedStudy(
+      study,
+      (_params, _trial, context) => {
+        if (first) {
+          first = false;
+          // The report's first append fails unwritten: it is tried again after the objective returned.
+          failNextAppend({ written: false });
+          void context.report(1, 0.5);
+        }
+        return 1;
+      },
+      { settleMs: 0, retryMs: 10_000 },
+    );
+    expect(evaluated).toHaveLength(10);
+    const fresh = await journalOf("unawaited");
+    expect(fresh.intermediateValues(evaluated[0]!)).toEqual([{ step: 1, value: 0.5 }]);
+    expect(fresh.told).toBe(10);
     await fresh.close();
     await study.close();
   });

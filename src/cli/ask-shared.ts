@@ -2,6 +2,7 @@ import { errorMessage, UsageError } from "../errors.js";
 import { runtimeError, usageError } from "./cli-error.js";
 import type { CliIo } from "./io.js";
 import { plainTrial } from "./plain-trial.js";
+import { describeProgress } from "./progress.js";
 import { openStudyForCli, type SharedStudyFlags } from "./shared-study-open.js";
 import { loadValidConfig } from "./validate.js";
 
@@ -31,7 +32,7 @@ export async function askShared(
     } catch (error) {
       throw (error instanceof UsageError ? usageError : runtimeError)(`arqon ask: ${errorMessage(error)}`);
     }
-    const counts = `study ${study.name}: ${study.told} told of ${study.asked} asked, ${study.pendingTrials().length} pending`;
+    const counts = `study ${study.name}: ${describeProgress(study)}, ${study.pendingTrials().length} pending`;
     if (trials === null) {
       io.stderr(`done: ${counts}\n`);
       io.stdout(`${JSON.stringify({ trials: null, done: true })}\n`);

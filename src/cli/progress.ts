@@ -2,7 +2,7 @@ import type { BestPoint, Solver } from "../index.js";
 
 /**
  * What the progress lines read: a local solver, or the shared study a worker belongs to (which
- * has no phase of its own to show, nor the status of each trial).
+ * has no phase of its own to show).
  */
 export type RunView = Pick<Solver, "asked" | "told" | "config" | "best" | "pendingTrials"> &
   Partial<Pick<Solver, "phase" | "trialStatus">>;
@@ -31,7 +31,7 @@ export interface UntoldCounts {
 
 /**
  * How many asked trials ended pruned and how many failed: neither is counted as told. Undefined
- * for a run that does not give each trial's status (a shared study).
+ * for a run that does not give each trial's status.
  */
 export function countUntold(run: Pick<Solver, "asked" | "trialStatus">): UntoldCounts;
 export function countUntold(run: PartialRun): UntoldCounts | undefined;

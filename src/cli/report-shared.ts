@@ -11,7 +11,8 @@ import { loadValidConfig } from "./validate.js";
  *
  * @remarks
  * The report is one journal entry, judged by every worker's pruner alike. The same step and value
- * as the trial's last report (a retry) is answered again without a second entry. A refused
+ * as the trial's last report (a retry: each call is a process of its own, which cannot know
+ * whether an earlier one's append landed) is answered again without a second entry. A refused
  * report (a trial not pending in the study, a step not after the previous one) exits 2 and
  * records nothing.
  */
@@ -29,6 +30,13 @@ export async function reportShared(
       throw usageError(
         `arqon report: trial ${id} is not pending in study ${study.name} (never asked, or already told or failed): nothing was recorded`,
       );
+    // The same report again (a retry after an error, or to read the answer once more): answered
+    // again, recorded once, as arqon report answers it on a saved state.
+    const last = study.intermediateValues(id).at(-1);
+    if (last !== undefined && last.step === step && last.value === value) {
+      io.stdout(`${JSON.stringify({ prune: study.shouldPrune(id) })}\n`);
+      return 0;
+    }
     let prune: boolean;
     try {
       prune = await study.report(id, step, value);

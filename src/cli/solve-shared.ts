@@ -7,7 +7,6 @@ import { JournalError } from "../study/journal.js";
 import {
   isRedisFailure,
   recordResult,
-  reportRecovering,
   resultText,
   type StudyResult,
   unrecordedMessage,
@@ -19,7 +18,8 @@ import { CliError, oneLine, runtimeError, usageError } from "./cli-error.js";
 import { objectiveEnvironment, variableProblems } from "./env-names.js";
 import type { CliIo } from "./io.js";
 import { looksLikeReport, type ObjectiveReading, readReport } from "./objective-output.js";
-import { describeInterrupt } from "./progress.js";
+import { countUntold, describeInterrupt } from "./progress.js";
+import { ReportForwarder } from "./report-forwarder.js";
 import { runObjectiveCommand } from "./run-command.js";
 import { checkSharedStudyFlags, openStudyForCli } from "./shared-study-open.js";
 import { type SolveExit, SolveInterrupts } from "./solve-interrupt.js";
@@ -130,40 +130,28 @@ async function runWorker(
   const running = new Map<number, Promise<Outcome>>();
   const interrupts = new SolveInterrupts(progress, () => running.size, "the study marks them failed");
   const retryMs = options.retryMs ?? RETRY_MS;
-  /** Set once Redis failed a report for `retryMs`: later reports get one try each. */
+  /** Set while Redis fails reports: later ones get one try each until one is recorded. */
   let reportsFailing = false;
   const runTrial = async (trial: Trial): Promise<Outcome> => {
     const stderr = new TrialStderr(trial.id, options.concurrency > 1, (text) => progress.passthrough(text));
-    // Set when the command must stop early: pruned, or a report line the study refused.
-    const stop = new AbortController();
-    let refused: string | undefined;
-    /** Set when Redis failed one of this trial's reports: it runs to its end, unjudged. */
-    let unjudged = false;
-    // Reports reach the study one after another, in the order the command printed them.
-    let reporting = Promise.resolve();
-    const report = async (line: string, step: number, value: number): Promise<void> => {
-      if (refused !== undefined || unjudged || stop.signal.aborted) return;
-      try {
-        const prune = await reportRecovering(
-          study,
-          { id: trial.id, step, value },
-          { retryMs: reportsFailing ? 0 : retryMs, signal: giveUp.signal },
-        );
-        if (prune) stop.abort();
-      } catch (error) {
-        if (error instanceof UsageError) {
-          refused = `refused intermediate value ${line.trim()}: ${messageOf(error).replace(/^report: /, "")}`;
-          stop.abort();
-          return;
-        }
-        if (!(error instanceof JournalError)) reportsFailing = true;
-        unjudged = true;
+    const reports = new ReportForwarder(study, trial.id, {
+      retryMs: () => (reportsFailing ? 0 : retryMs),
+      giveUp: giveUp.signal,
+      aborted: interrupts.abortSignal,
+      onRetry: (error) =>
+        progress.passthrough(
+          `arqon solve: Redis failed to record an intermediate value of trial ${trial.id} (${messageOf(error)}); ` +
+            `trying again for up to ${retryMs / 1000} s\n`,
+        ),
+      onLost: (error) =>
         progress.passthrough(
           `arqon solve: could not record an intermediate value of trial ${trial.id} in study ${study.name} ` +
             `(${messageOf(error)}); the trial runs to its end without the pruner's verdict\n`,
-        );
-      }
-    };
+        ),
+      onRecorded: (recorded) => {
+        reportsFailing = !recorded;
+      },
+    });
     // Intermediate values are journaled for the pruner only: without one, every worker would read
     // them for nothing.
     const onLine =
@@ -175,7 +163,7 @@ async function runWorker(
               if (looksLikeReport(line)) progress.otherKeysReport(trial.id, line);
               return;
             }
-            reporting = reporting.then(() => report(line, read.step, read.value));
+            reports.line(line, read.step, read.value);
           };
     try {
       const read = await runObjectiveCommand({
@@ -186,14 +174,14 @@ async function runWorker(
         signal: interrupts.abortSignal,
         forceSignal: interrupts.killSignal,
         onLine,
-        stopSignal: stop.signal,
+        stopSignal: reports.stop.signal,
         timeoutMs: options.trialTimeoutMs,
       });
       // Its reports are in the journal before its result.
-      await reporting;
+      await reports.settled();
       const reading = await interrupts.classify(read);
       // A refused report fails the trial even if the command went on to print a value.
-      if (refused !== undefined) return { trial, reading: { ok: false, reason: refused } };
+      if (reports.refused !== undefined) return { trial, reading: { ok: false, reason: reports.refused } };
       if (reading.ok || reading.stopped !== true) return { trial, reading };
       return { trial, pruned: true };
     } catch (error) {
@@ -480,7 +468,13 @@ async function runWorker(
         ? ""
         : `, ${pending === 1 ? "trial" : "trials"} ${pendingIds.join(", ")} still pending (held by other ` +
           `workers; if one died, mark them failed with ${failCommand(study.name, pendingIds, options)})`;
-    progress.note(`done: study ${study.name}, ${study.asked} trials asked, ${study.told} told${held}`);
+    const counts = countUntold(study);
+    const untold =
+      (counts.pruned > 0 ? `, ${counts.pruned} pruned` : "") +
+      (counts.failed > 0 ? `, ${counts.failed} failed` : "");
+    progress.note(
+      `done: study ${study.name}, ${study.asked} trials asked, ${study.told} told${untold}${held}`,
+    );
     return 0;
   }
 }

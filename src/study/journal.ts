@@ -42,15 +42,17 @@ export type JournalEntry =
   /** A worker told results (asked trials by id, or warm-start points). */
   | ({ readonly op: "tell"; readonly worker: string; readonly results: readonly Told[] } & Stamped)
   /**
-   * A worker recorded an intermediate value of a pending trial (for the study's pruner, which
-   * every worker runs on the reports in journal order, so all reach the same verdicts).
+   * A worker recorded intermediate values of a pending trial, `[step, value]` in order (for the
+   * study's pruner, which every worker runs on the reports in journal order). `prune` is the
+   * verdict once they are recorded, as the worker that appended it reached it: a replay that
+   * reaches another one (a pruner of another arqon) stops there.
    */
   | ({
       readonly op: "report";
       readonly worker: string;
       readonly id: number;
-      readonly step: number;
-      readonly value: number;
+      readonly reports: readonly (readonly [number, number])[];
+      readonly prune?: true;
     } & Stamped)
   /** A worker reported that a trial's evaluation failed. */
   | ({

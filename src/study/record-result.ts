@@ -7,6 +7,7 @@ import { UsageError } from "../errors.js";
 import type { Trial } from "../solver/solver.js";
 import { JournalError } from "./journal.js";
 import { settledByLostAppend } from "./lost-appends.js";
+import { reportSteps, type StepReports, type StepsOutcome } from "./report-steps.js";
 import type { SharedStudy } from "./shared-study.js";
 
 /** A result to record: a value told, a trial stopped on the pruner's advice, or a failure (`reason`). */
@@ -72,6 +73,19 @@ export function reportRecovering(
   options: RecordOptions,
 ): Promise<boolean> {
   return whileRedisFails(options, () => study.report(report.id, report.step, report.value));
+}
+
+/**
+ * {@link reportSteps}, tried again as {@link recordResult} tries a result: a try whose reply was
+ * lost but which Redis wrote is taken as recorded by the next one, which appends only the rest.
+ */
+export function reportStepsRecovering(
+  study: SharedStudy,
+  id: number,
+  reports: StepReports,
+  options: RecordOptions,
+): Promise<StepsOutcome> {
+  return whileRedisFails(options, () => reportSteps(study, id, reports));
 }
 
 /** Runs `operation` (given the attempt number), again after a growing delay while Redis fails. */

@@ -163,8 +163,16 @@ export async function runSharedStudy<P extends ParamShape = string>(
     // Why the trial failed, in the journal: "CUDA out of memory" is what its owner needs to read.
     let reason: string | undefined;
     let stopped = false;
+    /** Reports the objective made: the trial's result waits for them, awaited or not. */
+    const reporting: Promise<boolean>[] = [];
     const context: SharedObjectiveContext = {
-      report: (step, reported) => reportRecovering(study, { id: trial.id, step, value: reported }, retrying),
+      report: (step, reported) => {
+        const done = reportRecovering(study, { id: trial.id, step, value: reported }, retrying);
+        // Its rejection is the objective's to see; unawaited, it must not go unhandled.
+        done.catch(() => undefined);
+        reporting.push(done);
+        return done;
+      },
       shouldPrune: () => study.shouldPrune(trial.id),
     };
     try {
@@ -175,6 +183,8 @@ export async function runSharedStudy<P extends ParamShape = string>(
       if (error instanceof TrialPruned) stopped = true;
       else reason = `objective threw: ${firstLine(errorMessage(error))}`;
     }
+    // A report still on its way would otherwise reach the journal after the result, and be refused.
+    await Promise.allSettled(reporting);
     evaluated.push(trial.id);
     if (stopped) pruned.push(trial.id);
     else if (value === undefined) failed.push(trial.id);

@@ -22,6 +22,7 @@ import {
   type Told,
   type Trial,
   type TrialResult,
+  type TrialStatus,
 } from "../solver/solver.js";
 import { otherSolverRules, SOLVER_RULES } from "../solver/solver-rules.js";
 import type { BoundsInput, ParamShape, ParamsOf } from "../space/params.js";
@@ -29,6 +30,7 @@ import { unknownOptionKeys, unknownOptionsText } from "../unknown-options.js";
 import { studyConfigDifferences, studyConfigKey } from "./config-key.js";
 import { JOURNAL_VERSION, type JournalEntry, JournalError, journalKey, RedisJournal } from "./journal.js";
 import { SETTLED_LATE, type SettledLate } from "./lost-appends.js";
+import { REPORT_STEPS, type ReportsSteps, type StepReports, type StepsOutcome } from "./report-steps.js";
 import { HIDDEN_URL, withoutPassword } from "./without-password.js";
 
 /** The keys of {@link SharedStudyOptions}: any other is a misspelling, refused by name. */
@@ -127,9 +129,10 @@ export interface SharedStudy<P extends ParamShape = string> {
    *
    * @remarks
    * Every worker's pruner judges the reports in journal order, against the trials completed before
-   * each one, so all workers reach the same verdict on every trial. The same step and value as
-   * the trial's last report (a retry after a failure whose append Redis wrote all the same) is
-   * answered again without being recorded twice.
+   * each one, so all workers reach the same verdict on every trial. A report whose append failed
+   * (a lost reply) although Redis wrote it is answered when this handle tries it again, without a
+   * second entry. An arqon from before shared-study reports stops at a report entry with a
+   * `JournalError`: every worker of a study that reports must know them.
    */
   report(id: number, step: number, value: number): Promise<boolean>;
   /**
@@ -139,6 +142,8 @@ export interface SharedStudy<P extends ParamShape = string> {
   shouldPrune(id: number): boolean;
   /** The intermediate values trial `id` reported (by any worker), in step order, as of the same read. */
   intermediateValues(id: number): IntermediateValue[];
+  /** Where trial `id` (asked by any worker) stands, as of the same read. */
+  trialStatus(id: number): TrialStatus;
   /** The best point of the study so far. */
   best(): BestPoint<P> | null;
   /** Asked trials of every worker still waiting for a result. */
@@ -306,7 +311,7 @@ function isTimeout(error: unknown): boolean {
   return error instanceof Error && error.message === COMMAND_TIMED_OUT;
 }
 
-class SharedStudyImpl implements SharedStudy, SettledLate {
+class SharedStudyImpl implements SharedStudy, SettledLate, ReportsSteps {
   readonly name: string;
   private readonly journal: RedisJournal;
   private readonly worker: string;
@@ -346,6 +351,11 @@ class SharedStudyImpl implements SharedStudy, SettledLate {
   private recovered: readonly number[] = [];
   /** Trials a tell or fail of ours settled, found in the journal late (its reply was lost). */
   private readonly settledLate = new Set<number>();
+  /**
+   * Reports of ours found in the journal late (their reply was lost), by trial: the pairs they
+   * recorded, in order, until this handle reports that trial again.
+   */
+  private readonly lostReports = new Map<number, StepReports>();
 
   constructor(
     name: string,
@@ -388,6 +398,10 @@ class SharedStudyImpl implements SharedStudy, SettledLate {
 
   intermediateValues(id: number): IntermediateValue[] {
     return this.committed.intermediateValues(id);
+  }
+
+  trialStatus(id: number): TrialStatus {
+    return this.committed.trialStatus(id);
   }
 
   /** Creates the study, or joins it after checking that the configurations agree. */
@@ -475,22 +489,49 @@ class SharedStudyImpl implements SharedStudy, SettledLate {
     );
   }
 
-  report(id: number, step: number, given: number): Promise<boolean> {
+  async report(id: number, step: number, value: number): Promise<boolean> {
+    const { prune, refused } = await this[REPORT_STEPS](id, [[step, value]]);
+    if (refused !== undefined) throw refused.error;
+    return prune;
+  }
+
+  [REPORT_STEPS](id: number, given: StepReports): Promise<StepsOutcome> {
     // The journal's JSON has no -0: the value every worker replays is the one this worker keeps.
-    const value = given === 0 ? 0 : given;
-    return this.serialise(() =>
-      this.commit((solver) => {
-        const pending = solver.pendingTrials().some((t) => t.id === id);
-        const last = pending ? solver.intermediateValues(id).at(-1) : undefined;
-        if (last !== undefined && last.step === step && last.value === value)
-          return { result: solver.shouldPrune(id) };
-        solver.report(id, step, value); // throws (nothing changed) on a refused report
-        return {
-          result: solver.shouldPrune(id),
-          entry: { op: "report", worker: this.worker, id, step, value },
+    const reports = given.map(([step, value]) => [step, value === 0 ? 0 : value] as const);
+    return this.serialise(async () => {
+      const outcome = await this.commit((solver): { result: StepsOutcome; entry?: JournalEntry } => {
+        // Tried again after a lost reply that Redis wrote all the same: what it holds of these
+        // reports is recorded already, and only the rest is appended.
+        const lost = this.lostReports.get(id);
+        const from = lost !== undefined && startsWith(reports, lost) ? lost.length : 0;
+        let refused: StepsOutcome["refused"];
+        for (let index = from; index < reports.length; index++) {
+          const [step, value] = reports[index]!;
+          try {
+            solver.report(id, step, value);
+          } catch (error) {
+            if (!(error instanceof UsageError)) throw error;
+            refused = { index, error };
+            break;
+          }
+        }
+        const accepted = refused?.index ?? reports.length;
+        // Nothing new, or nothing accepted (the trial may be unknown): no entry.
+        if (accepted === 0) return { result: { prune: false, ...(refused && { refused }) } };
+        const prune = solver.shouldPrune(id);
+        if (accepted === from) return { result: { prune, ...(refused && { refused }) } };
+        const entry: JournalEntry = {
+          op: "report",
+          worker: this.worker,
+          id,
+          reports: reports.slice(from, accepted),
+          ...(prune && { prune }),
         };
-      }),
-    );
+        return { result: { prune, ...(refused && { refused }) }, entry };
+      });
+      this.lostReports.delete(id);
+      return outcome;
+    });
   }
 
   refresh(): Promise<void> {
@@ -734,6 +775,8 @@ class SharedStudyImpl implements SharedStudy, SettledLate {
       else if (entry.op === "tell") {
         for (const told of entry.results) if ("id" in told) this.settledLate.add(told.id);
       } else if (entry.op === "fail") this.settledLate.add(entry.id);
+      else if (entry.op === "report")
+        this.lostReports.set(entry.id, [...(this.lostReports.get(entry.id) ?? []), ...entry.reports]);
     }
     return mine;
   }
@@ -759,9 +802,18 @@ function replay(solver: Solver, entry: JournalEntry, position: number): void {
       case "fail":
         solver.fail(entry.id, recordedFailureReason(entry.reason), { cancelled: entry.cancelled === true });
         return;
-      case "report":
-        solver.report(entry.id, entry.step, entry.value);
+      case "report": {
+        for (const [step, value] of entry.reports) solver.report(entry.id, step, value);
+        const prune = solver.shouldPrune(entry.id);
+        if (prune !== (entry.prune === true)) {
+          const verdict = (stop: boolean) => (stop ? "prune" : "go on");
+          throw new Error(
+            `the pruner's verdict on trial ${entry.id} is "${verdict(prune)}" here and "${verdict(!prune)}" in the journal: ` +
+              "the workers judge by different pruners (another arqon version?)",
+          );
+        }
         return;
+      }
       case "create":
         throw new Error("a second create entry");
     }
@@ -772,4 +824,12 @@ function replay(solver: Solver, entry: JournalEntry, position: number): void {
       `cannot be replayed: ${error instanceof Error ? error.message : String(error)}`,
     );
   }
+}
+
+/** Whether `reports` begins with the pairs of `prefix`. */
+function startsWith(reports: StepReports, prefix: StepReports): boolean {
+  return (
+    prefix.length <= reports.length &&
+    prefix.every(([step, value], i) => reports[i]![0] === step && reports[i]![1] === value)
+  );
 }

@@ -1,0 +1,98 @@
+/**
+ * `arqon solve --storage` with a pruner, when reports come faster than Redis answers and when the
+ * study cannot record them.
+ */
+import { chmodSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import type { JournalEntry } from "../src/study/index.js";
+import { removeTempDirs, tempDir, writeJson } from "./support/cli-run.js";
+import { redisForFile } from "./support/redis-server.js";
+import { WatchedSolve } from "./support/watched-solve.js";
+
+const redis = redisForFile();
+afterAll(removeTempDirs);
+
+const CONFIG = { seed: 1, budget: 2, bounds: { x: { min: 0, max: 1 } }, pruner: { kind: "median" } };
+
+/** A directory with the config and `script` as the executable objective. */
+function withObjective(script: string): string {
+  const dir = tempDir();
+  writeJson(dir, "c.json", CONFIG);
+  writeFileSync(join(dir, "objective"), `#!${process.execPath}\n${script}`);
+  chmodSync(join(dir, "objective"), 0o755);
+  return dir;
+}
+
+async function journal(study: string): Promise<JournalEntry[]> {
+  return (await redis.admin.lrange(`arqon:study:${study}:journal`, 0, -1)).map((e) => JSON.parse(e));
+}
+
+describe("report lines of arqon solve --storage", () => {
+  it("sends lines that come while a report is on its way together, in order, before the result", async () => {
+    const dir = withObjective(`
+const lines = [];
+for (let s = 1; s <= 5000; s++) lines.push(JSON.stringify({ step: s, value: 1 / s }));
+lines.push("0.5");
+process.stdout.write(lines.join("\\n") + "\\n");
+`);
+    const worker = new WatchedSolve(dir, redis.server.url, { study: "burst" });
+    expect(await worker.status, worker.stderr).toBe(0);
+    const entries = await journal("burst");
+    for (const id of [1, 2]) {
+      const reports = entries.filter((e) => e.op === "report" && e.id === id);
+      const steps = reports.flatMap((e) => (e.op === "report" ? e.reports.map(([step]) => step) : []));
+      expect(steps).toEqual(Array.from({ length: 5000 }, (_, i) => i + 1));
+      // One entry per round trip to Redis, not one per line.
+      expect(reports.length).toBeLessThan(500);
+      const toldAt = entries.findIndex(
+        (e) => e.op === "tell" && e.results.some((r) => "id" in r && r.id === id),
+      );
+      expect(entries.lastIndexOf(reports.at(-1)!)).toBeLessThan(toldAt);
+    }
+  });
+
+  it("records nothing of a trial after Ctrl-C aborted it while it reported", async () => {
+    // A report line every millisecond until the trial is aborted.
+    const dir = withObjective(`
+let s = 0;
+process.stderr.write("reporting\\n");
+setInterval(() => console.log(JSON.stringify({ step: ++s, value: 1 / s })), 1);
+`);
+    const worker = new WatchedSolve(dir, redis.server.url, { study: "aborted" });
+    expect(await worker.stderrContains("reporting\n")).toBe(true);
+    worker.interrupt("SIGINT");
+    worker.interrupt("SIGINT");
+    expect(await worker.status).toBe(130);
+    const entries = await journal("aborted");
+    const failedAt = entries.findIndex((e) => e.op === "fail");
+    expect(entries[failedAt]).toMatchObject({ op: "fail", id: 1, cancelled: true });
+    expect(entries.slice(failedAt + 1)).toEqual([]);
+  });
+
+  it("lets a trial whose report the study could not record run to its end, and says so", async () => {
+    // Holds until the file `go` exists, then reports and prints its value.
+    const dir = withObjective(`
+const fs = require("node:fs");
+process.stderr.write("holding\\n");
+const timer = setInterval(() => {
+  if (!fs.existsSync("go")) return;
+  clearInterval(timer);
+  console.log(JSON.stringify({ step: 1, value: 2 }));
+  setTimeout(() => console.log(0.5), 300);
+}, 20);
+`);
+    const worker = new WatchedSolve(dir, redis.server.url, { study: "gone" });
+    expect(await worker.stderrContains("holding\n")).toBe(true);
+    // The study's journal goes away under the running trial.
+    await redis.admin.del("arqon:study:gone:journal");
+    writeFileSync(join(dir, "go"), "");
+    expect(await worker.status).toBe(1);
+    expect(worker.stderr).toContain(
+      "arqon solve: could not record an intermediate value of trial 1 in study gone (study gone: its journal was deleted or replaced",
+    );
+    expect(worker.stderr).toContain("the trial runs to its end without the pruner's verdict\n");
+    // It did run to its end: its value is the one the worker could not record.
+    expect(worker.stderr).toMatch(/could not record trial 1 \(value 0\.5\) in study gone/);
+  });
+});
