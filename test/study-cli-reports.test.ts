@@ -2,12 +2,12 @@
  * `arqon solve --storage` with a pruner, when reports come faster than Redis answers and when the
  * study cannot record them.
  */
-import { chmodSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import type { JournalEntry } from "../src/study/index.js";
 import { removeTempDirs, tempDir, writeJson } from "./support/cli-run.js";
-import { redisForFile } from "./support/redis-server.js";
+import { redisForFile, startRedis } from "./support/redis-server.js";
 import { WatchedSolve } from "./support/watched-solve.js";
 
 const redis = redisForFile();
@@ -23,6 +23,21 @@ function withObjective(script: string): string {
   chmodSync(join(dir, "objective"), 0o755);
   return dir;
 }
+
+/**
+ * Holds (saying so on stderr) until the file `go` exists, then reports a step and, 300 ms later,
+ * prints its value, writing the file `value` first.
+ */
+const HOLD_THEN_REPORT = `
+const fs = require("node:fs");
+process.stderr.write("holding\\n");
+const timer = setInterval(() => {
+  if (!fs.existsSync("go")) return;
+  clearInterval(timer);
+  console.log(JSON.stringify({ step: 1, value: 2 }));
+  setTimeout(() => { fs.writeFileSync("value", "0.5"); console.log(0.5); }, 300);
+}, 20);
+`;
 
 async function journal(study: string): Promise<JournalEntry[]> {
   return (await redis.admin.lrange(`arqon:study:${study}:journal`, 0, -1)).map((e) => JSON.parse(e));
@@ -70,18 +85,8 @@ setInterval(() => console.log(JSON.stringify({ step: ++s, value: 1 / s })), 1);
     expect(entries.slice(failedAt + 1)).toEqual([]);
   });
 
-  it("lets a trial whose report the study could not record run to its end, and says so", async () => {
-    // Holds until the file `go` exists, then reports and prints its value.
-    const dir = withObjective(`
-const fs = require("node:fs");
-process.stderr.write("holding\\n");
-const timer = setInterval(() => {
-  if (!fs.existsSync("go")) return;
-  clearInterval(timer);
-  console.log(JSON.stringify({ step: 1, value: 2 }));
-  setTimeout(() => console.log(0.5), 300);
-}, 20);
-`);
+  it("stops a trial whose study's journal went away, since nothing of it can be recorded", async () => {
+    const dir = withObjective(HOLD_THEN_REPORT);
     const worker = new WatchedSolve(dir, redis.server.url, { study: "gone" });
     expect(await worker.stderrContains("holding\n")).toBe(true);
     // The study's journal goes away under the running trial.
@@ -91,8 +96,32 @@ const timer = setInterval(() => {
     expect(worker.stderr).toContain(
       "arqon solve: could not record an intermediate value of trial 1 in study gone (study gone: its journal was deleted or replaced",
     );
-    expect(worker.stderr).toContain("the trial runs to its end without the pruner's verdict\n");
-    // It did run to its end: its value is the one the worker could not record.
-    expect(worker.stderr).toMatch(/could not record trial 1 \(value 0\.5\) in study gone/);
+    expect(worker.stderr).toContain("the trial is stopped: nothing of it can be recorded\n");
+    expect(worker.stderr).toContain(
+      "arqon solve: could not record trial 1 (failed: stopped: the study's journal went away) in study gone",
+    );
+    // Stopped before its value: it never wrote it.
+    expect(existsSync(join(dir, "value"))).toBe(false);
+  });
+
+  it("lets a trial whose report Redis failed run to its end without a verdict, and says so", async () => {
+    const own = await startRedis();
+    try {
+      const dir = withObjective(HOLD_THEN_REPORT);
+      const worker = new WatchedSolve(dir, own.url, { study: "down", retryMs: 200 });
+      expect(await worker.stderrContains("holding\n")).toBe(true);
+      await own.stop();
+      writeFileSync(join(dir, "go"), "");
+      expect(await worker.status).toBe(1);
+      expect(worker.stderr).toContain(
+        "arqon solve: could not record an intermediate value of trial 1 in study down (study down: cannot reach Redis at",
+      );
+      expect(worker.stderr).toContain("the trial runs to its end without the pruner's verdict\n");
+      // It ran to its end: its value is the one the worker could not record.
+      expect(existsSync(join(dir, "value"))).toBe(true);
+      expect(worker.stderr).toMatch(/could not record trial 1 \(value 0\.5\) in study down: Redis failed/);
+    } finally {
+      await own.stop();
+    }
   });
 });

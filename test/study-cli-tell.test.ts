@@ -103,8 +103,11 @@ describe("arqon tell --storage", () => {
       "[]",
     );
     expect(noStudy.stderr).toContain("arqon tell: --storage needs --study <name>");
+    // Without --config, the study's own configuration: the results are checked against it.
     const noConfig = await runArqonInProcess(base, dir, one);
-    expect(noConfig.stderr).toContain("arqon tell: --config is required");
+    expect(noConfig.stderr).toContain(
+      "arqon tell: results refused, nothing was told: results[0].id: trial 0 is not pending in study t-flags",
+    );
     const noStorage = await runArqonInProcess(["tell", "--state", "s.json", "--study", "t-flags"], dir, one);
     expect(noStorage.stderr).toContain("arqon tell: --study needs --storage (it names a shared study)");
     for (const run of [both, noStudy, noConfig, noStorage]) expect(run.status).toBe(2);

@@ -48,6 +48,12 @@ describe("shared study: report and shouldPrune", () => {
       ),
     );
     const [t1, t2, t3] = (await a!.ask({ max: 3 }))!;
+    // Worker b has not read the journal since: the trial is not "never asked", only not read yet.
+    expect(() => b!.intermediateValues(t3!.id)).toThrow(
+      new UsageError(
+        `intermediateValues: trial ${t3!.id} was not asked as of this worker's last read of study verdicts (0 asked); refresh() reads what the other workers did since`,
+      ),
+    );
     // Worker a finishes two trials; worker b, which never saw them told, judges the third.
     for (const [trial, values] of [
       [t1!, [5, 4]],
@@ -135,6 +141,23 @@ describe("shared study: report and shouldPrune", () => {
     );
   });
 
+  it("sends nothing to Redis without a pruner: the verdict is false, bad values still refused", async () => {
+    const { pruner: _none, ...unpruned } = manual(2);
+    const study = await openSharedStudy(unpruned, { redis: redis.server.url, study: "no-pruner" });
+    const [trial] = (await study.ask())!;
+    const length = (await journal("no-pruner")).length;
+    expect(await study.report(trial!.id, 1, 0.5)).toBe(false);
+    await expect(study.report(trial!.id, 2, Number.NaN)).rejects.toThrow(
+      "report: value must be a finite number, got NaN",
+    );
+    await expect(study.report(trial!.id, 1.5, 1)).rejects.toThrow(
+      "report: step must be a whole number ≥ 0, got 1.5",
+    );
+    expect(await journal("no-pruner")).toHaveLength(length);
+    expect(study.intermediateValues(trial!.id)).toEqual([]);
+    await study.close();
+  });
+
   it("journals a -0 as 0, and every handle holds the same 0", async () => {
     const [a, b] = await Promise.all(
       ["w1", "w2"].map((worker) =>
@@ -210,6 +233,26 @@ describe("runSharedStudy with a pruner", () => {
     expect(local.best()).toEqual(first!.best());
     local.stop();
     await Promise.all(handles.map((h) => h.close()));
+  });
+});
+
+describe("runSharedStudy when a report cannot be recorded", () => {
+  it("rejects naming the trial's report and the study's journal, not as an objective that threw", async () => {
+    const study = await openSharedStudy(manual(2), { redis: redis.server.url, study: "report-lost" });
+    const run = runSharedStudy(
+      study,
+      async (_params, _trial, context) => {
+        await redis.admin.del("arqon:study:report-lost:journal");
+        await context.report(1, 1);
+        return 1;
+      },
+      { settleMs: 0 },
+    );
+    await expect(run).rejects.toThrow(
+      /^could not record an intermediate value of trial 1 in study report-lost: study report-lost: its journal was deleted or replaced since this worker read it/,
+    );
+    await expect(run).rejects.not.toThrow(/objective threw/);
+    await study.close();
   });
 });
 

@@ -6,12 +6,14 @@
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { UsageError } from "../src/errors.js";
-import { openSharedStudy, runSharedStudy, type SharedStudy } from "../src/study/index.js";
+import { loadSharedStudy, openSharedStudy, runSharedStudy, type SharedStudy } from "../src/study/index.js";
 import { recordResult, reportRecovering, reportStepsRecovering } from "../src/study/record-result.js";
 import { reportSteps } from "../src/study/report-steps.js";
 import { type RedisServer, startRedis } from "./support/redis-server.js";
 
 const CONFIG = { seed: 1, budget: 10, bounds: { x: { min: 0, max: 1 } } };
+/** Reports reach Redis only in a study with a pruner. */
+const PRUNED = { ...CONFIG, pruner: { kind: "median" as const } };
 
 let server: RedisServer;
 const clients: Redis[] = [];
@@ -24,10 +26,10 @@ afterAll(async () => {
 });
 
 /** A handle on its own client, and a way to make its next append fail ("connection lost"). */
-async function handle(study: string) {
+async function handle(study: string, config: object = CONFIG) {
   const client = new Redis(server.url, { maxRetriesPerRequest: 1 });
   clients.push(client);
-  const opened = await openSharedStudy(CONFIG, { redis: client, study });
+  const opened = await openSharedStudy(config as typeof CONFIG, { redis: client, study });
   const evaluate = client.eval.bind(client) as (...args: unknown[]) => Promise<unknown>;
   /** The next append fails; `before` runs first, and with `written` the entry lands all the same. */
   const failNextAppend = (options: { written: boolean; before?: () => Promise<void> }) => {
@@ -42,7 +44,7 @@ async function handle(study: string) {
 }
 
 async function journalOf(study: string): Promise<SharedStudy> {
-  return openSharedStudy(CONFIG, { redis: server.url, study });
+  return loadSharedStudy({ redis: server.url, study });
 }
 
 describe("recordResult after a failed try", () => {
@@ -113,7 +115,7 @@ describe("recordResult after a failed try", () => {
   });
 
   it("answers a report Redis wrote although its reply was lost, recording it once", async () => {
-    const { study, failNextAppend } = await handle("lost-report");
+    const { study, failNextAppend } = await handle("lost-report", PRUNED);
     const [trial] = (await study.ask())!;
     failNextAppend({ written: true });
     // A -0 is journaled as 0: the retry still finds its own report.
@@ -130,7 +132,7 @@ describe("recordResult after a failed try", () => {
   });
 
   it("appends only the rest of several reports after a lost reply, and refuses a real repeat", async () => {
-    const { study, failNextAppend } = await handle("lost-reports");
+    const { study, failNextAppend } = await handle("lost-reports", PRUNED);
     const [trial] = (await study.ask())!;
     const id = trial!.id;
     failNextAppend({ written: true });
@@ -165,7 +167,7 @@ describe("recordResult after a failed try", () => {
   });
 
   it("runSharedStudy tells a trial only once the reports its objective did not await are in", async () => {
-    const { study, failNextAppend } = await handle("unawaited");
+    const { study, failNextAppend } = await handle("unawaited", PRUNED);
     let first = true;
     const { evaluated } = await runSharedStudy(
       study,

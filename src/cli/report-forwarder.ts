@@ -14,8 +14,11 @@ export interface ForwarderOptions {
   readonly aborted: AbortSignal;
   /** Told once per failure that will be tried again. */
   readonly onRetry: (error: unknown) => void;
-  /** Told when Redis (or the journal) failed a report for good: the trial goes on unjudged. */
-  readonly onLost: (error: unknown) => void;
+  /**
+   * Told when a report could not be recorded: after Redis failed it for good the trial goes on
+   * unjudged; when the study's journal went away (`stopped`), the command is stopped.
+   */
+  readonly onLost: (error: unknown, stopped: boolean) => void;
   /** Told whether Redis recorded the last report it was given (to shorten later tries or not). */
   readonly onRecorded: (recorded: boolean) => void;
 }
@@ -36,6 +39,8 @@ export class ReportForwarder {
   readonly stop = new AbortController();
   /** Why the trial fails: the line the study refused, and its reason. */
   refused: string | undefined;
+  /** Set when the study's journal went away: nothing of the trial can be recorded any more. */
+  journalGone: JournalError | undefined;
   private lost = false;
   private readonly waiting: { readonly line: string; readonly report: readonly [number, number] }[] = [];
   private sending: Promise<void> | undefined;
@@ -82,8 +87,13 @@ export class ReportForwarder {
         // A refusal comes back as `refused`; a UsageError here is the handle's (closed meanwhile).
         if (!(error instanceof JournalError || error instanceof UsageError)) this.options.onRecorded(false);
         this.lost = true;
+        // The study is gone: running the command on would give a value no study can take.
+        if (error instanceof JournalError) {
+          this.journalGone = error;
+          this.stop.abort();
+        }
         // Given up because the trials are being aborted: nothing runs on to be judged.
-        if (!this.options.aborted.aborted) this.options.onLost(error);
+        if (!this.options.aborted.aborted) this.options.onLost(error, this.journalGone !== undefined);
       }
     }
     this.waiting.length = 0;

@@ -2,10 +2,11 @@ import { errorMessage, UsageError } from "../errors.js";
 import { runtimeError, usageError } from "./cli-error.js";
 import type { CliIo } from "./io.js";
 import { openStudyForCli, type SharedStudyFlags } from "./shared-study-open.js";
+import { notPending } from "./tell.js";
 import { loadValidConfig } from "./validate.js";
 
 /**
- * `arqon report --storage redis://… --study NAME --config c.json --id N --step K --value X`:
+ * `arqon report --storage redis://… --study NAME [--config c.json] --id N --step K --value X`:
  * records an intermediate value of a pending trial of a shared study and prints whether the
  * study's pruner advises stopping it, for loops driven by `arqon ask --storage`.
  *
@@ -18,17 +19,18 @@ import { loadValidConfig } from "./validate.js";
  */
 export async function reportShared(
   flags: SharedStudyFlags & { readonly study: string },
-  configPath: string,
+  configPath: string | undefined,
   report: { readonly id: number; readonly step: number; readonly value: number },
   io: CliIo,
 ): Promise<0> {
-  const config = loadValidConfig(io.cwd, configPath);
-  const study = await openStudyForCli("report", config, flags);
+  // Reported to a study some worker began: a misspelt name must not begin another.
+  const config = configPath === undefined ? undefined : loadValidConfig(io.cwd, configPath);
+  const study = await openStudyForCli("report", config, flags, true);
   try {
     const { id, step, value } = report;
     if (!study.pendingTrials().some((trial) => trial.id === id))
       throw usageError(
-        `arqon report: trial ${id} is not pending in study ${study.name} (never asked, or already told or failed): nothing was recorded`,
+        `arqon report: trial ${id} ${notPending(study, id)} in study ${study.name}: nothing was recorded`,
       );
     // The same report again (a retry after an error, or to read the answer once more): answered
     // again, recorded once, as arqon report answers it on a saved state.

@@ -12,7 +12,7 @@ import { notPending } from "./tell.js";
 
 /** Help text of `arqon report`. */
 export const REPORT_USAGE = `arqon report --state <dir>|<state.json> --id <trial> --step <n> --value <x>
-arqon report --storage redis://… --study <name> --config <config.json> --id <trial> --step <n> --value <x>
+arqon report --storage redis://… --study <name> [--config <config.json>] --id <trial> --step <n> --value <x>
   Records an intermediate value of a pending trial, for pruning in a loop driven by arqon ask and
   arqon tell: --step is a whole number after the trial's previous one, --value lower is better (or
   higher under "direction": "maximize"). Prints {"prune":true|false}, whether the config's pruner
@@ -20,8 +20,9 @@ arqon report --storage redis://… --study <name> --config <config.json> --id <t
   {"id":N,"pruned":true}; otherwise go on, report again, and tell its final value. A decision-log
   state gets one fsynced report record; a .json snapshot is rewritten. The same step and value
   again (a retry) is answered without being recorded twice. A value that starts with a dash is
-  written --value=-0.5. With --storage, the value goes to the shared study --study (a trial asked
-  with arqon ask --storage), whose pruner every worker runs alike.`;
+  written --value=-0.5. With --storage, the value goes to the existing shared study --study (a
+  trial asked with arqon ask --storage), whose pruner every worker runs alike; --config, when
+  given, is checked against the study's.`;
 
 /** A decimal number as the value of a flag: sign, fraction and exponent allowed, nothing else. */
 const DECIMAL = /^[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?$/;
@@ -54,7 +55,7 @@ export async function reportCommand(argv: readonly string[], io: CliIo): Promise
     if (flags.state !== undefined) throw usageError("arqon report: give --state or --storage, not both");
     const shared = { storage, study: optionalNonEmpty("report", flags, "study") };
     checkSharedStudyFlags("report", shared);
-    return reportShared(shared, requiredString("report", flags, "config"), reportFlags(flags), io);
+    return reportShared(shared, optionalNonEmpty("report", flags, "config"), reportFlags(flags), io);
   }
   for (const flag of ["study", "config"])
     if (flags[flag] !== undefined)

@@ -25,27 +25,30 @@ export function checkSharedStudyFlags(
 }
 
 /**
- * Opens the shared study for `arqon <command>`. A refused study (another config, a bad name) or
- * the missing optional package is the caller's to fix (a usage error); a Redis failure is not.
+ * Opens the shared study for `arqon <command>`: with `config`, creating it unless `join` (then it
+ * must exist, and match); without, joining the existing one under its own configuration. A
+ * refused study (missing, another config, a bad name) or the missing optional package is the
+ * caller's to fix (a usage error); a Redis failure is not.
  */
 export async function openStudyForCli(
   command: string,
-  config: SolverConfig,
+  config: SolverConfig | undefined,
   flags: SharedStudyFlags & { readonly study: string },
+  join = false,
 ): Promise<SharedStudy> {
   try {
     // Loaded here, not at the top: ioredis is an optional peer, and every other command must run
     // without it.
-    const { openSharedStudy } = await importOptionalPeer(
+    const { loadSharedStudy, openSharedStudy } = await importOptionalPeer(
       "ioredis",
       "--storage",
       () => import("../study/shared-study.js"),
     );
     const { storage: redis, study, timeoutMs } = flags;
-    return await openSharedStudy(
-      config,
-      timeoutMs === undefined ? { redis, study } : { redis, study, timeoutMs },
-    );
+    const where = timeoutMs === undefined ? { redis, study } : { redis, study, timeoutMs };
+    return await (config === undefined
+      ? loadSharedStudy(where)
+      : openSharedStudy(config, join ? { ...where, create: false } : where));
   } catch (error) {
     const message = `arqon ${command}: ${error instanceof Error ? error.message : String(error)}`;
     throw error instanceof UsageError || error instanceof ConfigError || error instanceof MissingPeerError

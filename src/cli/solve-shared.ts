@@ -143,10 +143,10 @@ async function runWorker(
           `arqon solve: Redis failed to record an intermediate value of trial ${trial.id} (${messageOf(error)}); ` +
             `trying again for up to ${retryMs / 1000} s\n`,
         ),
-      onLost: (error) =>
+      onLost: (error, stopped) =>
         progress.passthrough(
           `arqon solve: could not record an intermediate value of trial ${trial.id} in study ${study.name} ` +
-            `(${messageOf(error)}); the trial runs to its end without the pruner's verdict\n`,
+            `(${messageOf(error)}); ${stopped ? "the trial is stopped: nothing of it can be recorded" : "the trial runs to its end without the pruner's verdict"}\n`,
         ),
       onRecorded: (recorded) => {
         reportsFailing = !recorded;
@@ -182,6 +182,9 @@ async function runWorker(
       const reading = await interrupts.classify(read);
       // A refused report fails the trial even if the command went on to print a value.
       if (reports.refused !== undefined) return { trial, reading: { ok: false, reason: reports.refused } };
+      // Its study went away: its result is told (and refused) as the journal error says.
+      if (reports.journalGone !== undefined && !reading.ok)
+        return { trial, reading: { ok: false, reason: "stopped: the study's journal went away" } };
       if (reading.ok || reading.stopped !== true) return { trial, reading };
       return { trial, pruned: true };
     } catch (error) {

@@ -1,21 +1,41 @@
-import { parseFlags, requiredString } from "./args.js";
+import { optionalNonEmpty, parseFlags, requiredString } from "./args.js";
+import { usageError } from "./cli-error.js";
 import type { CliIo } from "./io.js";
 import { openSolver } from "./open-solver.js";
 import { plainTrial } from "./plain-trial.js";
 import { countUntold } from "./progress.js";
+import { checkSharedStudyFlags } from "./shared-study-open.js";
+import { statusShared } from "./status-shared.js";
 
 /** Help text of `arqon status`. */
 export const STATUS_USAGE = `arqon status --state <dir>|<state.json>
+arqon status --storage redis://… --study <name>
   Prints where a saved run stands: {"phase","asked","told","pruned","failed","budget","best","pending",
-  "classification","strategy"}. A pruned or failed trial is not told. Does not change the state.`;
+  "classification","strategy"}. A pruned or failed trial is not told. Does not change the state.
+  With --storage, where the shared study --study stands, under its own configuration:
+  {"study","asked","told","pruned","failed","budget","best","pending"}; writes nothing, and a
+  study that does not exist is refused.`;
 
 /** `arqon status`: a read-only JSON summary of a saved solver, including its pending trials. */
-export function statusCommand(argv: readonly string[], io: CliIo): 0 {
-  const flags = parseFlags("status", argv, { state: { type: "string" } });
+export function statusCommand(argv: readonly string[], io: CliIo): 0 | Promise<0> {
+  const flags = parseFlags("status", argv, {
+    state: { type: "string" },
+    storage: { type: "string" },
+    study: { type: "string" },
+  });
   if (flags.help === true) {
     io.stdout(`${STATUS_USAGE}\n`);
     return 0;
   }
+  const storage = optionalNonEmpty("status", flags, "storage");
+  if (storage !== undefined) {
+    if (flags.state !== undefined) throw usageError("arqon status: give --state or --storage, not both");
+    const shared = { storage, study: optionalNonEmpty("status", flags, "study") };
+    checkSharedStudyFlags("status", shared);
+    return statusShared(shared, io);
+  }
+  if (flags.study !== undefined)
+    throw usageError("arqon status: --study needs --storage (it names a shared study)");
   const { solver } = openSolver("status", io.cwd, { statePath: requiredString("status", flags, "state") });
   io.stdout(
     `${JSON.stringify({

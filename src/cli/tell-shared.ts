@@ -8,7 +8,7 @@ import { failureProblems, inputNamed, toldCounts } from "./tell.js";
 import { loadValidConfig } from "./validate.js";
 
 /**
- * `arqon tell --storage redis://… --study NAME --config c.json`: tells results to a shared study
+ * `arqon tell --storage redis://… --study NAME [--config c.json]`: tells results to a shared study
  * and marks failed trials failed, such as the trials a worker that died left pending (which hold
  * every other worker once the study can propose nothing else).
  *
@@ -24,12 +24,13 @@ export async function tellShared(
     readonly failed: readonly FailedEntry[];
   },
   flags: SharedStudyFlags & { readonly study: string },
-  configPath: string,
+  configPath: string | undefined,
   io: CliIo,
 ): Promise<0> {
   const { told, toldAt, failed } = parsed;
-  const config = loadValidConfig(io.cwd, configPath);
-  const study = await openStudyForCli("tell", config, flags);
+  // Told to a study some worker began: a misspelt name must not begin another.
+  const config = configPath === undefined ? undefined : loadValidConfig(io.cwd, configPath);
+  const study = await openStudyForCli("tell", config, flags, true);
   try {
     const pending = new Set(study.pendingTrials().map((trial) => trial.id));
     const problems = failureProblems(

@@ -20,14 +20,15 @@ import { tellShared } from "./tell-shared.js";
 
 /** Help text of `arqon tell`. */
 export const TELL_USAGE = `arqon tell --state <dir>|<state.json> [--results <results.json>]
-arqon tell --storage redis://… --study <name> --config <config.json> [--results <results.json>]
+arqon tell --storage redis://… --study <name> [--config <config.json>] [--results <results.json>]
   Tells results to the solver saved in --state, all or nothing (a decision-log directory gets one
   fsynced tell record, and a fail record per failed trial; a .json snapshot is rewritten). Results (from --results or stdin) are
   an array of {"id":N,"value":X,"cost"?:C} for asked trials, {"params":{...},"value":X} for outside
   points, {"id":N,"pruned":true,"value"?:X} for a trial stopped early, or {"id":N,"failed":"reason"}
   for one whose evaluation failed. Prints {"told":N,"pruned":P,"failed":M,"best":{...}} (N values).
-  With --storage, tells them to the shared study --study (opened with the same --config as its
-  workers): e.g. to fail the trials a worker that died left pending.`;
+  With --storage, tells them to the existing shared study --study (checked against --config when
+  given; a study that does not exist is refused, not created): e.g. to fail the trials a worker
+  that died left pending.`;
 
 /**
  * `arqon tell`: applies results to the saved solver and saves it again.
@@ -58,7 +59,7 @@ export async function tellCommand(argv: readonly string[], io: CliIo): Promise<0
     if (flags.state !== undefined) throw usageError("arqon tell: give --state or --storage, not both");
     const shared = { storage, study: optionalNonEmpty("tell", flags, "study") };
     checkSharedStudyFlags("tell", shared);
-    const configPath = requiredString("tell", flags, "config");
+    const configPath = optionalNonEmpty("tell", flags, "config");
     return tellShared(parseResults(await readResults(io, resultsPath)), shared, configPath, io);
   }
   for (const flag of ["study", "config"])
@@ -137,7 +138,7 @@ export function failureProblems(
 }
 
 /** Why trial `id`, which is not pending, cannot fail. */
-export function notPending(solver: Solver, id: number): string {
+export function notPending(solver: Pick<Solver, "trialStatus">, id: number): string {
   let status: TrialStatus;
   try {
     status = solver.trialStatus(id);

@@ -13,4 +13,9 @@ export {
   runSharedStudy,
   type SharedObjectiveContext,
 } from "./run-shared-study.js";
-export { openSharedStudy, type SharedStudy, type SharedStudyOptions } from "./shared-study.js";
+export {
+  loadSharedStudy,
+  openSharedStudy,
+  type SharedStudy,
+  type SharedStudyOptions,
+} from "./shared-study.js";

@@ -165,11 +165,15 @@ export async function runSharedStudy<P extends ParamShape = string>(
     let stopped = false;
     /** Reports the objective made: the trial's result waits for them, awaited or not. */
     const reporting: Promise<boolean>[] = [];
+    /** Why a report could not be recorded (Redis, the journal gone), not a refusal of it. */
+    let reportFailure: unknown;
     const context: SharedObjectiveContext = {
       report: (step, reported) => {
         const done = reportRecovering(study, { id: trial.id, step, value: reported }, retrying);
         // Its rejection is the objective's to see; unawaited, it must not go unhandled.
-        done.catch(() => undefined);
+        done.catch((error: unknown) => {
+          if (!(error instanceof UsageError)) reportFailure ??= error;
+        });
         reporting.push(done);
         return done;
       },
@@ -185,6 +189,16 @@ export async function runSharedStudy<P extends ParamShape = string>(
     }
     // A report still on its way would otherwise reach the journal after the result, and be refused.
     await Promise.allSettled(reporting);
+    if (reportFailure !== undefined) {
+      // The study could not take the trial's report, and would not take its result either: the
+      // loop stops naming the report's cause, not as an objective that failed.
+      const why = errorMessage(reportFailure);
+      const message = `could not record an intermediate value of trial ${trial.id} in study ${study.name}: ${why}`;
+      throw new Error(
+        reportFailure instanceof JournalError ? message : `${message}; the trial stays pending`,
+        { cause: reportFailure },
+      );
+    }
     evaluated.push(trial.id);
     if (stopped) pruned.push(trial.id);
     else if (value === undefined) failed.push(trial.id);

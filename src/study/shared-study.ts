@@ -39,6 +39,15 @@ const SHARED_STUDY_OPTION_KEYS = [
   "study",
   "worker",
   "timeoutMs",
+  "create",
+] as const satisfies readonly (keyof SharedStudyOptions)[];
+
+/** The keys of {@link loadSharedStudy}'s options (`create` is implied: false). */
+const LOAD_OPTION_KEYS = [
+  "redis",
+  "study",
+  "worker",
+  "timeoutMs",
 ] as const satisfies readonly (keyof SharedStudyOptions)[];
 
 /** Whether `value` looks like an ioredis client (what a study's journal calls on it). */
@@ -67,6 +76,12 @@ export interface SharedStudyOptions {
    * (ioredis `commandTimeout`).
    */
   readonly timeoutMs?: number;
+  /**
+   * Whether to create the study when Redis holds no journal under its name (default true). With
+   * false, a missing study is refused with a `UsageError` and nothing is written: for tools that
+   * must only join a study some worker began (a misspelt name would otherwise begin a new one).
+   */
+  readonly create?: boolean;
 }
 
 /**
@@ -125,7 +140,8 @@ export interface SharedStudy<P extends ParamShape = string> {
    * Records an intermediate value of a pending trial, as `Solver.report` does (`step` a whole
    * number after the trial's previous one; refused with a `UsageError`, nothing recorded,
    * otherwise), and resolves to whether the study's pruner advises stopping the trial: then stop
-   * its evaluation and `tell({ id, pruned: true })`. Always false without a pruner.
+   * its evaluation and `tell({ id, pruned: true })`. Without a pruner it is always false, and
+   * nothing is sent to Redis (nothing would read the values; `intermediateValues` stays empty).
    *
    * @remarks
    * Every worker's pruner judges the reports in journal order, against the trials completed before
@@ -185,16 +201,53 @@ export async function openSharedStudy<const B extends BoundsInput>(
   config: SolverConfig<B>,
   options: SharedStudyOptions,
 ): Promise<SharedStudy<ParamsOf<B>>> {
+  checkStudyOptions("openSharedStudy", options, SHARED_STUDY_OPTION_KEYS);
+  if (options.create !== undefined && typeof options.create !== "boolean")
+    throw new UsageError(`create: must be true or false, got ${shownValue(options.create)}`);
+  const { inspect: _inspect, ...stored } = config;
+  // Validate the configuration before touching Redis (throws a ConfigError naming each problem).
+  createSolver(config).stop();
+  // Typed by the config's parameters, as createSolver's solver is: the study checks every name
+  // and value it is told against the validated bounds.
+  const study = await connectStudy(JSON.parse(JSON.stringify(stored)) as SolverConfig, options);
+  return study as unknown as SharedStudy<ParamsOf<B>>;
+}
+
+/**
+ * Joins the existing study `options.study` with the configuration it was created with, as
+ * Optuna's `load_study` does: for tools that inspect or feed a study without its config file.
+ * A missing study is refused with a `UsageError`, and nothing is written.
+ */
+export async function loadSharedStudy(options: Omit<SharedStudyOptions, "create">): Promise<SharedStudy> {
+  checkStudyOptions("loadSharedStudy", options, LOAD_OPTION_KEYS);
+  return connectStudy(undefined, { ...options, create: false });
+}
+
+/** Refuses options that are not an object, hold a key `function` does not take, or name no valid study. */
+function checkStudyOptions(
+  caller: string,
+  options: SharedStudyOptions,
+  keys: readonly (keyof SharedStudyOptions)[],
+): void {
   if (typeof options !== "object" || options === null)
-    throw new UsageError(`openSharedStudy: expected { redis, study }, got ${shownValue(options)}`);
-  const unknown = unknownOptionKeys(options, SHARED_STUDY_OPTION_KEYS);
-  if (unknown.length > 0)
-    throw new UsageError(`openSharedStudy: ${unknownOptionsText(unknown, SHARED_STUDY_OPTION_KEYS)}`);
+    throw new UsageError(`${caller}: expected { redis, study }, got ${shownValue(options)}`);
+  const unknown = unknownOptionKeys(options, keys);
+  if (unknown.length > 0) throw new UsageError(`${caller}: ${unknownOptionsText(unknown, keys)}`);
   if (options.study === undefined) throw new UsageError("study: required (the study's name)");
   if (typeof options.study !== "string" || !/^[A-Za-z0-9_.:-]{1,200}$/.test(options.study))
     throw new UsageError(
       `study: must be 1 to 200 characters among letters, digits and _ . : -, got ${shownValue(options.study)}`,
     );
+}
+
+/**
+ * Connects to Redis and opens the study: with `config`, creating it unless `options.create` is
+ * false, and checking an existing one against it; without, joining the existing one under its own.
+ */
+async function connectStudy(
+  config: SolverConfig | undefined,
+  options: SharedStudyOptions,
+): Promise<SharedStudy> {
   const given: unknown = options.redis;
   // A URL of another scheme (http://…) was read by ioredis as a socket path ("ENOENT //host").
   // The forms ioredis reads besides redis:// and rediss:// (a socket path, unix://, host:port)
@@ -211,9 +264,6 @@ export async function openSharedStudy<const B extends BoundsInput>(
     );
   if (options.worker !== undefined && (typeof options.worker !== "string" || options.worker === ""))
     throw new UsageError(`worker: must be a non-empty string, got ${shownValue(options.worker)}`);
-  const { inspect: _inspect, ...stored } = config;
-  // Validate the configuration before touching Redis (throws a ConfigError naming each problem).
-  createSolver(config).stop();
   const url = typeof options.redis === "string" ? options.redis : undefined;
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   if (
@@ -255,10 +305,8 @@ export async function openSharedStudy<const B extends BoundsInput>(
               connectionError === undefined ? undefined : shownCause(connectionError.message, url),
           };
     const study = new SharedStudyImpl(options.study, journal, worker, redis, own);
-    await study.open(JSON.parse(JSON.stringify(stored)) as SolverConfig);
-    // Typed by the config's parameters, as createSolver's solver is: the study checks every name
-    // and value it is told against the validated bounds.
-    return study as unknown as SharedStudy<ParamsOf<B>>;
+    await study.open(config, options.create ?? true);
+    return study;
   } catch (error) {
     if (url === undefined) throw error;
     redis.disconnect();
@@ -393,29 +441,50 @@ class SharedStudyImpl implements SharedStudy, SettledLate, ReportsSteps {
   }
 
   shouldPrune(id: number): boolean {
-    return this.committed.shouldPrune(id);
+    return this.readable(id, "shouldPrune").shouldPrune(id);
   }
 
   intermediateValues(id: number): IntermediateValue[] {
-    return this.committed.intermediateValues(id);
+    return this.readable(id, "intermediateValues").intermediateValues(id);
   }
 
   trialStatus(id: number): TrialStatus {
-    return this.committed.trialStatus(id);
+    return this.readable(id, "trialStatus").trialStatus(id);
+  }
+
+  /**
+   * The committed solver, once `id` is among the trials it knows of: a trial another worker asked
+   * since this one last read the journal is not "never asked", it is not read yet.
+   */
+  private readable(id: number, method: string): Solver {
+    const solver = this.committed;
+    if (Number.isSafeInteger(id) && id > solver.asked)
+      throw new UsageError(
+        `${method}: trial ${id} was not asked as of this worker's last read of study ${this.name} ` +
+          `(${solver.asked} asked); refresh() reads what the other workers did since`,
+      );
+    return solver;
   }
 
   /** Creates the study, or joins it after checking that the configurations agree. */
-  async open(config: SolverConfig): Promise<void> {
+  async open(config: SolverConfig | undefined, create: boolean): Promise<void> {
     // The nonce tells this study from one re-created later under the same name and config.
-    const create = {
-      op: "create",
-      v: JOURNAL_VERSION,
-      nonce: randomUUID(),
-      rules: SOLVER_RULES,
-      config,
-    } as const;
-    const created = await this.journal.appendAt(0, create);
+    const created =
+      create &&
+      config !== undefined &&
+      (await this.journal.appendAt(0, {
+        op: "create",
+        v: JOURNAL_VERSION,
+        nonce: randomUUID(),
+        rules: SOLVER_RULES,
+        config,
+      }));
     const [first, ...rest] = await this.journal.readFrom(0);
+    if (first === undefined && !create)
+      throw new UsageError(
+        `study ${this.name}: does not exist (Redis holds no ${this.journal.key}): check its name, or begin it ` +
+          "with its config (openSharedStudy, arqon solve --storage or arqon ask --storage)",
+      );
     if (first?.op !== "create") throw new JournalError(0, "is not the study's create entry");
     // The journal holds trial ids, not points: under other rules this worker would pair the
     // others' results with points they never evaluated, so it is refused before it replays.
@@ -426,7 +495,7 @@ class SharedStudyImpl implements SharedStudy, SettledLate, ReportsSteps {
           "every worker of a study must propose alike, so finish it with the arqon that began it, or start a new study",
       );
     const stored = first.config;
-    if (!created && studyConfigKey(stored) !== studyConfigKey(config))
+    if (config !== undefined && !created && studyConfigKey(stored) !== studyConfigKey(config))
       throw new UsageError(
         `study ${this.name}: exists with another solver configuration: ${studyConfigDifferences(stored, config).join("; ")}`,
       );
@@ -496,6 +565,8 @@ class SharedStudyImpl implements SharedStudy, SettledLate, ReportsSteps {
   }
 
   [REPORT_STEPS](id: number, given: StepReports): Promise<StepsOutcome> {
+    // Without a pruner nothing would read the values: checked, and not sent to Redis.
+    if (this.live.config.pruner === undefined) return Promise.resolve(unjudged(given));
     // The journal's JSON has no -0: the value every worker replays is the one this worker keeps.
     const reports = given.map(([step, value]) => [step, value === 0 ? 0 : value] as const);
     return this.serialise(async () => {
@@ -832,4 +903,21 @@ function startsWith(reports: StepReports, prefix: StepReports): boolean {
     prefix.length <= reports.length &&
     prefix.every(([step, value], i) => reports[i]![0] === step && reports[i]![1] === value)
   );
+}
+
+/**
+ * What reports to a study without a pruner give: the verdict false, after the checks that need
+ * no record (a step that is no whole number ≥ 0, a value that is no finite number is refused).
+ */
+function unjudged(reports: StepReports): StepsOutcome {
+  for (const [index, [step, value]] of reports.entries()) {
+    const problem = !(Number.isSafeInteger(step) && step >= 0)
+      ? `step must be a whole number ≥ 0, got ${shownValue(step)}`
+      : typeof value !== "number" || !Number.isFinite(value)
+        ? `value must be a finite number, got ${shownValue(value)}`
+        : undefined;
+    if (problem !== undefined)
+      return { prune: false, refused: { index, error: new UsageError(`report: ${problem}`) } };
+  }
+  return { prune: false };
 }

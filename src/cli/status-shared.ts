@@ -1,0 +1,32 @@
+import type { CliIo } from "./io.js";
+import { plainTrial } from "./plain-trial.js";
+import { countUntold } from "./progress.js";
+import { openStudyForCli, type SharedStudyFlags } from "./shared-study-open.js";
+
+/**
+ * `arqon status --storage redis://… --study NAME`: where a shared study stands, read from its
+ * journal under its own configuration; writes nothing (a study that does not exist is refused,
+ * not created).
+ */
+export async function statusShared(
+  flags: SharedStudyFlags & { readonly study: string },
+  io: CliIo,
+): Promise<0> {
+  const study = await openStudyForCli("status", undefined, flags, true);
+  try {
+    io.stdout(
+      `${JSON.stringify({
+        study: study.name,
+        asked: study.asked,
+        told: study.told,
+        ...countUntold(study),
+        budget: study.config.budget,
+        best: study.best(),
+        pending: study.pendingTrials().map(plainTrial),
+      })}\n`,
+    );
+    return 0;
+  } finally {
+    await study.close();
+  }
+}
