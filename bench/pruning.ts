@@ -16,35 +16,36 @@
  */
 import { minimize, TrialPruned } from "../src/index.js";
 import type { PrunerConfig } from "../src/solver/config.js";
-import { hartmann6, Prng } from "../src/testing/index.js";
+import { hartmann6 } from "../src/testing/index.js";
 import { type Benchmark, parseOptions, wholeOption } from "./benchmark.js";
 import { describeEnvironment, environmentLine } from "./environment.js";
 import { writeSection } from "./report.js";
 import { median, quantile } from "./stats.js";
 import { formatValue, markdownTable } from "./table.js";
+import { TRAINING_STEPS, trainingLoss } from "./training-curve.js";
 
-const STEPS = 100;
 const BUDGET = 100;
-const NOISE = 0.01;
 
-interface RunResult {
+export interface RunResult {
   readonly steps: number;
   readonly regret: number;
   readonly pruned: number;
 }
 
-async function run(pruner: PrunerConfig | undefined, budget: number, seed: number): Promise<RunResult> {
+export async function run(
+  pruner: PrunerConfig | undefined,
+  budget: number,
+  seed: number,
+): Promise<RunResult> {
   const fn = hartmann6();
   let steps = 0;
   const result = await minimize(
     (params, context) => {
-      const asymptote = fn.evaluate(params);
-      const tau = 5 + 25 * params.x1!;
-      const noise = Prng.fromSeed(seed, context.trial.id);
+      const trainedLoss = trainingLoss(params, seed, context.trial.id);
       let loss = Number.NaN;
-      for (let step = 1; step <= STEPS; step++) {
+      for (let step = 1; step <= TRAINING_STEPS; step++) {
         steps++;
-        loss = asymptote + (1 - asymptote) * Math.exp(-step / tau) + NOISE * noise.normal();
+        loss = trainedLoss(step);
         context.report(step, loss);
         if (context.shouldPrune()) throw new TrialPruned();
       }
