@@ -2,11 +2,10 @@
  * `arqon ask --storage` and `arqon report --storage`: a shared study driven from the shell, as
  * `optuna ask` and `optuna tell` drive one with `--storage`, pruning included.
  */
-import { Redis } from "ioredis";
 import { afterAll, describe, expect, it } from "vitest";
-import type { JournalEntry } from "../src/study/index.js";
 import { removeTempDirs, runArqonAsync, runArqonInProcess, tempDir, writeJson } from "./support/cli-run.js";
 import { redisForFile } from "./support/redis-server.js";
+import { studyJournal } from "./support/study-journal.js";
 
 const redis = redisForFile();
 afterAll(removeTempDirs);
@@ -45,14 +44,7 @@ function shell(study: string) {
   };
 }
 
-async function journal(study: string): Promise<JournalEntry[]> {
-  const client = new Redis(redis.server.url);
-  try {
-    return (await client.lrange(`arqon:study:${study}:journal`, 0, -1)).map((e) => JSON.parse(e));
-  } finally {
-    client.disconnect();
-  }
-}
+const journal = (study: string) => studyJournal(redis.admin, study);
 
 describe("arqon ask --storage", () => {
   it("drives a shared study from the shell to its budget, pruning on the study's verdicts", async () => {
@@ -161,7 +153,7 @@ describe("arqon report --storage", () => {
       ],
       [
         ["--state", "s.json", "--config", "c.json"],
-        "arqon report: --config needs --storage (it names a shared study)",
+        "arqon report: --config needs --storage (a --state holds its own configuration)",
       ],
       [
         ["--state", "s.json", "--storage", redis.server.url],

@@ -4,11 +4,11 @@
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { Redis } from "ioredis";
 import { afterAll, describe, expect, it } from "vitest";
-import { type JournalEntry, openSharedStudy } from "../src/study/index.js";
+import { openSharedStudy } from "../src/study/index.js";
 import { lines, removeTempDirs, runArqonAsync, tempDir, writeJson } from "./support/cli-run.js";
 import { redisForFile } from "./support/redis-server.js";
+import { studyJournal } from "./support/study-journal.js";
 
 const redis = redisForFile();
 afterAll(removeTempDirs);
@@ -27,14 +27,7 @@ const training = [
     "console.log('loss ' + loss(40)); } }, 10);",
 ];
 
-async function journal(study: string): Promise<JournalEntry[]> {
-  const client = new Redis(redis.server.url);
-  try {
-    return (await client.lrange(`arqon:study:${study}:journal`, 0, -1)).map((e) => JSON.parse(e));
-  } finally {
-    client.disconnect();
-  }
-}
+const journal = (study: string) => studyJournal(redis.admin, study);
 
 const CONFIG = {
   seed: 3,

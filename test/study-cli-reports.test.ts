@@ -5,9 +5,9 @@
 import { chmodSync, existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import type { JournalEntry } from "../src/study/index.js";
 import { removeTempDirs, tempDir, writeJson } from "./support/cli-run.js";
 import { redisForFile, startRedis } from "./support/redis-server.js";
+import { studyJournal } from "./support/study-journal.js";
 import { WatchedSolve } from "./support/watched-solve.js";
 
 const redis = redisForFile();
@@ -39,9 +39,7 @@ const timer = setInterval(() => {
 }, 20);
 `;
 
-async function journal(study: string): Promise<JournalEntry[]> {
-  return (await redis.admin.lrange(`arqon:study:${study}:journal`, 0, -1)).map((e) => JSON.parse(e));
-}
+const journal = (study: string) => studyJournal(redis.admin, study);
 
 describe("report lines of arqon solve --storage", () => {
   it("sends lines that come while a report is on its way together, in order, before the result", async () => {
@@ -65,24 +63,6 @@ process.stdout.write(lines.join("\\n") + "\\n");
       );
       expect(entries.lastIndexOf(reports.at(-1)!)).toBeLessThan(toldAt);
     }
-  });
-
-  it("records nothing of a trial after Ctrl-C aborted it while it reported", async () => {
-    // A report line every millisecond until the trial is aborted.
-    const dir = withObjective(`
-let s = 0;
-process.stderr.write("reporting\\n");
-setInterval(() => console.log(JSON.stringify({ step: ++s, value: 1 / s })), 1);
-`);
-    const worker = new WatchedSolve(dir, redis.server.url, { study: "aborted" });
-    expect(await worker.stderrContains("reporting\n")).toBe(true);
-    worker.interrupt("SIGINT");
-    worker.interrupt("SIGINT");
-    expect(await worker.status).toBe(130);
-    const entries = await journal("aborted");
-    const failedAt = entries.findIndex((e) => e.op === "fail");
-    expect(entries[failedAt]).toMatchObject({ op: "fail", id: 1, cancelled: true });
-    expect(entries.slice(failedAt + 1)).toEqual([]);
   });
 
   it("stops a trial whose study's journal went away, since nothing of it can be recorded", async () => {

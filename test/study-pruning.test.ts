@@ -2,15 +2,15 @@
  * Pruning in a shared study: reports go through the journal, so every worker's pruner judges the
  * same reports in the same order and reaches the same verdicts.
  */
-import { Redis } from "ioredis";
 import { describe, expect, it } from "vitest";
 import { UsageError } from "../src/errors.js";
 import type { SolverConfig } from "../src/solver/config.js";
 import { createSolver } from "../src/solver/solver.js";
 import { TrialPruned } from "../src/solver/trial-pruned.js";
-import { type JournalEntry, JournalError, openSharedStudy, runSharedStudy } from "../src/study/index.js";
+import { JournalError, openSharedStudy, runSharedStudy } from "../src/study/index.js";
 import { redisForFile } from "./support/redis-server.js";
 import { runSnippet } from "./support/run-snippet.js";
+import { studyJournal } from "./support/study-journal.js";
 
 const redis = redisForFile();
 
@@ -31,14 +31,7 @@ function curve(params: Record<string, number>, step: number): number {
   return floor + (10 - floor) * Math.exp(-step / (5 + 20 * params.y!));
 }
 
-async function journal(study: string): Promise<JournalEntry[]> {
-  const client = new Redis(redis.server.url);
-  try {
-    return (await client.lrange(`arqon:study:${study}:journal`, 0, -1)).map((e) => JSON.parse(e));
-  } finally {
-    client.disconnect();
-  }
-}
+const journal = (study: string) => studyJournal(redis.admin, study);
 
 describe("shared study: report and shouldPrune", () => {
   it("judges a report against the trials other workers completed, and every worker agrees", async () => {
@@ -155,7 +148,15 @@ describe("shared study: report and shouldPrune", () => {
     );
     expect(await journal("no-pruner")).toHaveLength(length);
     expect(study.intermediateValues(trial!.id)).toEqual([]);
+    // What the handle knows is still checked: a trial that is not pending, a closed handle.
+    await study.tell({ id: trial!.id, value: 1 });
+    await expect(study.report(trial!.id, 3, 1)).rejects.toThrow(
+      `report: trial ${trial!.id} was already told`,
+    );
     await study.close();
+    await expect(study.report(trial!.id, 3, 1)).rejects.toThrow(
+      "study no-pruner: closed; open it again to go on",
+    );
   });
 
   it("journals a -0 as 0, and every handle holds the same 0", async () => {

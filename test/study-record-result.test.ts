@@ -174,9 +174,11 @@ describe("recordResult after a failed try", () => {
       (_params, _trial, context) => {
         if (first) {
           first = false;
-          // The report's first append fails unwritten: it is tried again after the objective returned.
+          // The report's first append fails unwritten: it is tried again after the objective
+          // returned, and the next report waits for it.
           failNextAppend({ written: false });
           void context.report(1, 0.5);
+          void context.report(2, 0.4);
         }
         return 1;
       },
@@ -184,8 +186,53 @@ describe("recordResult after a failed try", () => {
     );
     expect(evaluated).toHaveLength(10);
     const fresh = await journalOf("unawaited");
-    expect(fresh.intermediateValues(evaluated[0]!)).toEqual([{ step: 1, value: 0.5 }]);
+    expect(fresh.intermediateValues(evaluated[0]!)).toEqual([
+      { step: 1, value: 0.5 },
+      { step: 2, value: 0.4 },
+    ]);
     expect(fresh.told).toBe(10);
+    await fresh.close();
+    await study.close();
+  });
+
+  it("answers each of two reports whose replies were lost, tried again one after the other", async () => {
+    const { study, failNextAppend } = await handle("two-lost", PRUNED);
+    const [trial] = (await study.ask())!;
+    const id = trial!.id;
+    failNextAppend({ written: true });
+    await expect(study.report(id, 1, 3)).rejects.toThrow("connection lost");
+    failNextAppend({ written: true });
+    await expect(study.report(id, 2, 2)).rejects.toThrow("connection lost");
+    // Both were written: each retry is answered, in any order, without a second entry.
+    expect(await study.report(id, 2, 2)).toBe(false);
+    expect(await study.report(id, 1, 3)).toBe(false);
+    const fresh = await journalOf("two-lost");
+    expect(fresh.intermediateValues(id).map((r) => r.step)).toEqual([1, 2]);
+    await fresh.close();
+    await study.close();
+  });
+
+  it("runSharedStudy goes on without a verdict when Redis fails a report, and records the result", async () => {
+    const { study, failNextAppend } = await handle("report-failed", PRUNED);
+    let first = true;
+    const verdicts: boolean[] = [];
+    await runSharedStudy(
+      study,
+      async (_params, _trial, context) => {
+        if (first) {
+          first = false;
+          failNextAppend({ written: false });
+          verdicts.push(await context.report(1, 0.5));
+          return 0.25;
+        }
+        return 1;
+      },
+      { settleMs: 0, retryMs: 0 },
+    );
+    expect(verdicts).toEqual([false]);
+    const fresh = await journalOf("report-failed");
+    expect(fresh.best()?.value).toBe(0.25);
+    expect(fresh.pendingTrials()).toEqual([]);
     await fresh.close();
     await study.close();
   });

@@ -49,7 +49,11 @@ export async function askCommand(argv: readonly string[], io: CliIo): Promise<0>
     if (flags.state !== undefined) throw usageError("arqon ask: give --state or --storage, not both");
     const shared = { storage, study: optionalNonEmpty("ask", flags, "study") };
     checkSharedStudyFlags("ask", shared);
-    return askShared(shared, requiredString("ask", flags, "config"), batch, io);
+    if (configPath === undefined)
+      throw usageError(
+        "arqon ask: --storage needs --config (the study's configuration, to begin it or to check it)",
+      );
+    return askShared(shared, configPath, batch, io);
   }
   if (flags.study !== undefined)
     throw usageError("arqon ask: --study needs --storage (it names a shared study)");

@@ -39,7 +39,10 @@ export class ReportForwarder {
   readonly stop = new AbortController();
   /** Why the trial fails: the line the study refused, and its reason. */
   refused: string | undefined;
-  /** Set when the study's journal went away: nothing of the trial can be recorded any more. */
+  /**
+   * Set when the study's journal went away, or holds an entry this arqon cannot replay: nothing of
+   * the trial can be recorded any more.
+   */
   journalGone: JournalError | undefined;
   private lost = false;
   private readonly waiting: { readonly line: string; readonly report: readonly [number, number] }[] = [];

@@ -46,6 +46,10 @@ export async function reportShared(
       if (error instanceof UsageError) throw usageError(`arqon ${error.message}: nothing was recorded`);
       throw runtimeError(`arqon report: ${errorMessage(error)}`);
     }
+    if (study.config.pruner === undefined)
+      io.stderr(
+        `arqon report: study ${study.name} has no pruner: nothing was recorded (nothing would read it)\n`,
+      );
     io.stdout(`${JSON.stringify({ prune })}\n`);
     return 0;
   } finally {

@@ -22,7 +22,7 @@ arqon report --storage redis://… --study <name> [--config <config.json>] --id 
   again (a retry) is answered without being recorded twice. A value that starts with a dash is
   written --value=-0.5. With --storage, the value goes to the existing shared study --study (a
   trial asked with arqon ask --storage), whose pruner every worker runs alike; --config, when
-  given, is checked against the study's.`;
+  given, is checked against the study's. A study without a pruner records nothing (it says so).`;
 
 /** A decimal number as the value of a flag: sign, fraction and exponent allowed, nothing else. */
 const DECIMAL = /^[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?$/;
@@ -57,9 +57,10 @@ export async function reportCommand(argv: readonly string[], io: CliIo): Promise
     checkSharedStudyFlags("report", shared);
     return reportShared(shared, optionalNonEmpty("report", flags, "config"), reportFlags(flags), io);
   }
-  for (const flag of ["study", "config"])
-    if (flags[flag] !== undefined)
-      throw usageError(`arqon report: --${flag} needs --storage (it names a shared study)`);
+  if (flags.study !== undefined)
+    throw usageError("arqon report: --study needs --storage (it names a shared study)");
+  if (flags.config !== undefined)
+    throw usageError("arqon report: --config needs --storage (a --state holds its own configuration)");
   const statePath = requiredString("report", flags, "state");
   const { id, step, value } = reportFlags(flags);
   // A missing state is reported before anything else (openSolver throws the usage error).

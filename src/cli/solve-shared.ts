@@ -182,9 +182,13 @@ async function runWorker(
       const reading = await interrupts.classify(read);
       // A refused report fails the trial even if the command went on to print a value.
       if (reports.refused !== undefined) return { trial, reading: { ok: false, reason: reports.refused } };
-      // Its study went away: its result is told (and refused) as the journal error says.
-      if (reports.journalGone !== undefined && !reading.ok)
-        return { trial, reading: { ok: false, reason: "stopped: the study's journal went away" } };
+      // Its study's journal went away, or cannot be replayed: its result is refused as the error says.
+      if (reports.journalGone !== undefined && !reading.ok) {
+        const why = reports.journalGone.replaced
+          ? "the study's journal went away"
+          : "the study's journal holds an entry this arqon cannot replay";
+        return { trial, reading: { ok: false, reason: `stopped: ${why}` } };
+      }
       if (reading.ok || reading.stopped !== true) return { trial, reading };
       return { trial, pruned: true };
     } catch (error) {

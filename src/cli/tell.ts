@@ -62,9 +62,10 @@ export async function tellCommand(argv: readonly string[], io: CliIo): Promise<0
     const configPath = optionalNonEmpty("tell", flags, "config");
     return tellShared(parseResults(await readResults(io, resultsPath)), shared, configPath, io);
   }
-  for (const flag of ["study", "config"])
-    if (flags[flag] !== undefined)
-      throw usageError(`arqon tell: --${flag} needs --storage (it names a shared study)`);
+  if (flags.study !== undefined)
+    throw usageError("arqon tell: --study needs --storage (it names a shared study)");
+  if (flags.config !== undefined)
+    throw usageError("arqon tell: --config needs --storage (a --state holds its own configuration)");
   const statePath = requiredString("tell", flags, "state");
   // A missing state is reported before any input is read (openSolver throws the usage error).
   if (!hasSavedState(io.cwd, statePath)) openSolver("tell", io.cwd, { statePath });

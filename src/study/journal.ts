@@ -233,8 +233,29 @@ function parseEntry(text: string, position: number): JournalEntry {
       );
     return entry as JournalEntry;
   }
+  if (op === "report" && !isReportEntry(entry))
+    throw new JournalError(
+      position,
+      "is not a report entry this arqon reads (a trial id and [step, value] pairs)",
+    );
   if (op === "ask" || op === "tell" || op === "fail" || op === "report") return entry as JournalEntry;
   throw new JournalError(position, `has an unknown op ${JSON.stringify(op)}`);
+}
+
+/** Whether a parsed `report` entry has the shape replay reads: an id and `[step, value]` pairs. */
+function isReportEntry(entry: unknown): boolean {
+  const { id, reports } = entry as { id?: unknown; reports?: unknown };
+  return (
+    typeof id === "number" &&
+    Array.isArray(reports) &&
+    reports.every(
+      (pair) =>
+        Array.isArray(pair) &&
+        pair.length === 2 &&
+        typeof pair[0] === "number" &&
+        typeof pair[1] === "number",
+    )
+  );
 }
 
 /**

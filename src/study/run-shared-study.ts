@@ -71,8 +71,10 @@ export interface SharedObjectiveContext {
    * Records an intermediate value of the trial (see `SharedStudy.report`; lower is better, or
    * higher under `direction: "maximize"`) at `step`, a whole number after the previous one, and
    * resolves to whether the study's pruner advises stopping: then `throw new TrialPruned()`. Tried
-   * again while Redis fails, as a result is (`retryMs`); a refused report rejects with a
-   * `UsageError`.
+   * again while Redis fails, as a result is (`retryMs`); one Redis still fails resolves to false
+   * (the trial goes on without a verdict, and its result is recorded as usual). A refused report
+   * rejects with a `UsageError`; the study's journal gone, with its `JournalError` (the loop then
+   * rejects naming the report). Reports are sent one after another, awaited or not.
    */
   report(step: number, value: number): Promise<boolean>;
   /** Whether the pruner has advised stopping the trial (as of its last report). */
@@ -163,18 +165,28 @@ export async function runSharedStudy<P extends ParamShape = string>(
     // Why the trial failed, in the journal: "CUDA out of memory" is what its owner needs to read.
     let reason: string | undefined;
     let stopped = false;
-    /** Reports the objective made: the trial's result waits for them, awaited or not. */
-    const reporting: Promise<boolean>[] = [];
-    /** Why a report could not be recorded (Redis, the journal gone), not a refusal of it. */
-    let reportFailure: unknown;
+    /** The trial's last report: the next one, and the trial's result, wait for it, awaited or not. */
+    let reporting: Promise<unknown> = Promise.resolve();
+    /** The study's journal went away (or cannot be replayed) under a report. */
+    let reportFailure: JournalError | undefined;
     const context: SharedObjectiveContext = {
       report: (step, reported) => {
-        const done = reportRecovering(study, { id: trial.id, step, value: reported }, retrying);
+        const report = { id: trial.id, step, value: reported };
+        // One after another, in the order made, even when a retry waits.
+        const done = reporting.then(() =>
+          reportRecovering(study, report, retrying).catch((error: unknown) => {
+            if (error instanceof UsageError) throw error;
+            if (error instanceof JournalError) {
+              reportFailure ??= error;
+              throw error;
+            }
+            // Redis failed it for retryMs: the trial goes on without a verdict, and its result is
+            // recorded as any other (tried again, as every result is).
+            return false;
+          }),
+        );
         // Its rejection is the objective's to see; unawaited, it must not go unhandled.
-        done.catch((error: unknown) => {
-          if (!(error instanceof UsageError)) reportFailure ??= error;
-        });
-        reporting.push(done);
+        reporting = done.catch(() => undefined);
         return done;
       },
       shouldPrune: () => study.shouldPrune(trial.id),
@@ -188,14 +200,12 @@ export async function runSharedStudy<P extends ParamShape = string>(
       else reason = `objective threw: ${firstLine(errorMessage(error))}`;
     }
     // A report still on its way would otherwise reach the journal after the result, and be refused.
-    await Promise.allSettled(reporting);
+    await reporting;
     if (reportFailure !== undefined) {
-      // The study could not take the trial's report, and would not take its result either: the
+      // The study's journal could not take the trial's report, nor would it take its result: the
       // loop stops naming the report's cause, not as an objective that failed.
-      const why = errorMessage(reportFailure);
-      const message = `could not record an intermediate value of trial ${trial.id} in study ${study.name}: ${why}`;
       throw new Error(
-        reportFailure instanceof JournalError ? message : `${message}; the trial stays pending`,
+        `could not record an intermediate value of trial ${trial.id} in study ${study.name}: ${errorMessage(reportFailure)}`,
         { cause: reportFailure },
       );
     }

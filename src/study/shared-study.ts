@@ -483,7 +483,7 @@ class SharedStudyImpl implements SharedStudy, SettledLate, ReportsSteps {
     if (first === undefined && !create)
       throw new UsageError(
         `study ${this.name}: does not exist (Redis holds no ${this.journal.key}): check its name, or begin it ` +
-          "with its config (openSharedStudy, arqon solve --storage or arqon ask --storage)",
+          "with its configuration first",
       );
     if (first?.op !== "create") throw new JournalError(0, "is not the study's create entry");
     // The journal holds trial ids, not points: under other rules this worker would pair the
@@ -565,16 +565,27 @@ class SharedStudyImpl implements SharedStudy, SettledLate, ReportsSteps {
   }
 
   [REPORT_STEPS](id: number, given: StepReports): Promise<StepsOutcome> {
-    // Without a pruner nothing would read the values: checked, and not sent to Redis.
-    if (this.live.config.pruner === undefined) return Promise.resolve(unjudged(given));
+    if (given.length === 0) return Promise.reject(new UsageError("report: no report given"));
+    // Without a pruner nothing would read the values: checked here, and not sent to Redis.
+    if (this.live.config.pruner === undefined) {
+      try {
+        return Promise.resolve(this.unjudged(id, given));
+      } catch (error) {
+        return Promise.reject(error);
+      }
+    }
     // The journal's JSON has no -0: the value every worker replays is the one this worker keeps.
     const reports = given.map(([step, value]) => [step, value === 0 ? 0 : value] as const);
     return this.serialise(async () => {
+      /** Of this trial's reports found written after a lost reply, where these ones begin. */
+      let overlap = -1;
       const outcome = await this.commit((solver): { result: StepsOutcome; entry?: JournalEntry } => {
         // Tried again after a lost reply that Redis wrote all the same: what it holds of these
         // reports is recorded already, and only the rest is appended.
-        const lost = this.lostReports.get(id);
-        const from = lost !== undefined && startsWith(reports, lost) ? lost.length : 0;
+        const lost = this.lostReports.get(id) ?? [];
+        overlap = lost.findIndex(([step, value]) => step === reports[0]![0] && value === reports[0]![1]);
+        const from = overlap >= 0 && startsWith(reports, lost.slice(overlap)) ? lost.length - overlap : 0;
+        if (from === 0) overlap = -1;
         let refused: StepsOutcome["refused"];
         for (let index = from; index < reports.length; index++) {
           const [step, value] = reports[index]!;
@@ -600,9 +611,35 @@ class SharedStudyImpl implements SharedStudy, SettledLate, ReportsSteps {
         };
         return { result: { prune, ...(refused && { refused }) }, entry };
       });
-      this.lostReports.delete(id);
+      // The lost reports this call found are settled; earlier ones may still be tried again.
+      if (overlap >= 0) {
+        const rest = this.lostReports.get(id)!.slice(0, overlap);
+        if (rest.length === 0) this.lostReports.delete(id);
+        else this.lostReports.set(id, rest);
+      }
       return outcome;
     });
+  }
+
+  /**
+   * What reports to a study without a pruner give: the verdict false, after the checks that need
+   * no journal (an open handle, a trial it knows to be pending, a whole step ≥ 0, a finite value).
+   * The steps' order is not checked: nothing is recorded to check it against.
+   */
+  private unjudged(id: number, reports: StepReports): StepsOutcome {
+    if (this.closed) throw new UsageError(`study ${this.name}: closed; open it again to go on`);
+    const status = this.readable(id, "report").trialStatus(id);
+    if (status !== "pending") throw new UsageError(`report: trial ${id} ${statusText(status)}`);
+    for (const [index, [step, value]] of reports.entries()) {
+      const problem = !(Number.isSafeInteger(step) && step >= 0)
+        ? `step must be a whole number ≥ 0, got ${shownValue(step)}`
+        : typeof value !== "number" || !Number.isFinite(value)
+          ? `value must be a finite number, got ${shownValue(value)}`
+          : undefined;
+      if (problem !== undefined)
+        return { prune: false, refused: { index, error: new UsageError(`report: ${problem}`) } };
+    }
+    return { prune: false };
   }
 
   refresh(): Promise<void> {
@@ -905,19 +942,11 @@ function startsWith(reports: StepReports, prefix: StepReports): boolean {
   );
 }
 
-/**
- * What reports to a study without a pruner give: the verdict false, after the checks that need
- * no record (a step that is no whole number ≥ 0, a value that is no finite number is refused).
- */
-function unjudged(reports: StepReports): StepsOutcome {
-  for (const [index, [step, value]] of reports.entries()) {
-    const problem = !(Number.isSafeInteger(step) && step >= 0)
-      ? `step must be a whole number ≥ 0, got ${shownValue(step)}`
-      : typeof value !== "number" || !Number.isFinite(value)
-        ? `value must be a finite number, got ${shownValue(value)}`
-        : undefined;
-    if (problem !== undefined)
-      return { prune: false, refused: { index, error: new UsageError(`report: ${problem}`) } };
-  }
-  return { prune: false };
+/** How a trial that is not pending stands, as a refusal says it. */
+function statusText(status: TrialStatus): string {
+  return status === "failed"
+    ? "was already marked failed"
+    : status === "pruned"
+      ? "was already told pruned"
+      : "was already told";
 }
