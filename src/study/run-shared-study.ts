@@ -175,11 +175,8 @@ export async function runSharedStudy<P extends ParamShape = string>(
         // One after another, in the order made, even when a retry waits.
         const done = reporting.then(() =>
           reportRecovering(study, report, retrying).catch((error: unknown) => {
-            if (error instanceof UsageError) throw error;
-            if (error instanceof JournalError) {
-              reportFailure ??= error;
-              throw error;
-            }
+            if (error instanceof JournalError) reportFailure ??= error;
+            if (!isRedisFailure(error)) throw error;
             // Redis failed it for retryMs: the trial goes on without a verdict, and its result is
             // recorded as any other (tried again, as every result is).
             return false;

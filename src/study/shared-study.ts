@@ -223,7 +223,7 @@ export async function loadSharedStudy(options: Omit<SharedStudyOptions, "create"
   return connectStudy(undefined, { ...options, create: false });
 }
 
-/** Refuses options that are not an object, hold a key `function` does not take, or name no valid study. */
+/** Refuses options that are not an object, hold a key `caller` does not take, or name no valid study. */
 function checkStudyOptions(
   caller: string,
   options: SharedStudyOptions,
@@ -401,7 +401,7 @@ class SharedStudyImpl implements SharedStudy, SettledLate, ReportsSteps {
   private readonly settledLate = new Set<number>();
   /**
    * Reports of ours found in the journal late (their reply was lost), by trial: the pairs they
-   * recorded, in order, until this handle reports that trial again.
+   * recorded, in order, until the retry of the call that sent them finds them.
    */
   private readonly lostReports = new Map<number, StepReports>();
 
@@ -814,6 +814,13 @@ class SharedStudyImpl implements SharedStudy, SettledLate, ReportsSteps {
       if (this.abandoned) throw this.abandonedError();
       if (this.replayAll(entries)) {
         this.recovered = held;
+        // This very report, found written: not one for a later retry to find.
+        if (entry.op === "report") {
+          const lost = this.lostReports.get(entry.id) ?? [];
+          const rest = lost.slice(0, lost.length - entry.reports.length);
+          if (rest.length === 0) this.lostReports.delete(entry.id);
+          else this.lostReports.set(entry.id, rest);
+        }
         return result;
       }
     }
