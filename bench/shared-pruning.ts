@@ -12,9 +12,7 @@
  * with one process's; the report latency over every report of every study; the journal's entries.
  * Not in `npm run bench` (needs redis-server).
  */
-import { spawn } from "node:child_process";
-import { createRequire } from "node:module";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { fileURLToPath } from "node:url";
 import { Redis } from "ioredis";
 import type { RunSharedStudyResult } from "../src/study/index.js";
 import { loadSharedStudy } from "../src/study/index.js";
@@ -25,44 +23,13 @@ import { describeEnvironment, environmentLine } from "./environment.js";
 import { run as oneProcess } from "./pruning.js";
 import { writeSection } from "./report.js";
 import { median, quantileSorted } from "./stats.js";
+import { startWorker } from "./study-worker-process.js";
 import { formatValue, markdownTable, verdict } from "./table.js";
 
-const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const WORKER = fileURLToPath(new URL("./shared-pruning-worker.ts", import.meta.url));
-const TSX = pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href;
 const BUDGET = 100;
 
 type WorkerResult = RunSharedStudyResult & { worker: string; steps: number; reportMs: number[] };
-
-/** Starts a worker; `ready` resolves once it opened the study, `done` with its JSON line. */
-function startWorker(args: readonly string[]): { ready: Promise<void>; done: Promise<WorkerResult> } {
-  let onReady: () => void = () => {};
-  const ready = new Promise<void>((resolve) => {
-    onReady = resolve;
-  });
-  const done = new Promise<WorkerResult>((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", TSX, WORKER, ...args], {
-      cwd: ROOT,
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let out = "";
-    let err = "";
-    child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
-      out += chunk;
-      if (out.startsWith("ready\n")) onReady();
-    });
-    child.stderr.setEncoding("utf8").on("data", (chunk: string) => {
-      err += chunk;
-    });
-    child.once("error", reject);
-    child.once("exit", (code) => {
-      if (code === 0) resolve(JSON.parse(out.slice("ready\n".length).trim()) as WorkerResult);
-      else reject(new Error(`worker ${args.at(-1)} exited with ${code}:\n${err}`));
-    });
-  });
-  done.catch(() => onReady());
-  return { ready, done };
-}
 
 interface SharedRun {
   readonly steps: number;
@@ -77,7 +44,7 @@ interface SharedRun {
 async function sharedRun(url: string, pruner: string, seed: number, workers: number): Promise<SharedRun> {
   const study = `bench-pruning-${pruner}-${seed}`;
   const started = Array.from({ length: workers }, (_, i) =>
-    startWorker([url, study, pruner, String(BUDGET), String(seed), `w${i}`]),
+    startWorker<WorkerResult>(WORKER, [url, study, pruner, String(BUDGET), String(seed), `w${i}`]),
   );
   await Promise.all(started.map((w) => w.ready));
   const redis = new Redis(url, { maxRetriesPerRequest: 1 });

@@ -14,9 +14,7 @@
  * seeds the Hartmann-6 median moved from 1.00× to 5.2× between two runs of the same code. Not in
  * `npm run bench` (needs redis-server).
  */
-import { spawn } from "node:child_process";
-import { createRequire } from "node:module";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { fileURLToPath } from "node:url";
 import { Redis } from "ioredis";
 import { createSolver } from "../src/solver/solver.js";
 import type { RunSharedStudyResult } from "../src/study/index.js";
@@ -27,46 +25,15 @@ import { describeEnvironment, environmentLine } from "./environment.js";
 import { writeSection } from "./report.js";
 import { REGRET_RESOLUTION } from "./solver-quality.js";
 import { median } from "./stats.js";
+import { startWorker } from "./study-worker-process.js";
 import { formatValue, markdownTable, verdict } from "./table.js";
 
-const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const WORKER = fileURLToPath(new URL("./shared-study-worker.ts", import.meta.url));
-const TSX = pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href;
 const GATE = 1.5;
 /** B1's regret resolution as the docs write it ("1e-6"). */
 const RESOLUTION_TEXT = REGRET_RESOLUTION.toExponential();
 
 type WorkerResult = RunSharedStudyResult & { worker: string };
-
-/** Starts a worker; `ready` resolves once it opened the study, `done` with its JSON line. */
-function startWorker(args: readonly string[]): { ready: Promise<void>; done: Promise<WorkerResult> } {
-  let onReady: () => void = () => {};
-  const ready = new Promise<void>((resolve) => {
-    onReady = resolve;
-  });
-  const done = new Promise<WorkerResult>((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", TSX, WORKER, ...args], {
-      cwd: ROOT,
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let out = "";
-    let err = "";
-    child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
-      out += chunk;
-      if (out.startsWith("ready\n")) onReady();
-    });
-    child.stderr.setEncoding("utf8").on("data", (chunk: string) => {
-      err += chunk;
-    });
-    child.once("error", reject);
-    child.once("exit", (code) => {
-      if (code === 0) resolve(JSON.parse(out.slice("ready\n".length).trim()) as WorkerResult);
-      else reject(new Error(`worker ${args.at(-1)} exited with ${code}:\n${err}`));
-    });
-  });
-  done.catch(() => onReady());
-  return { ready, done };
-}
 
 interface SharedRun {
   readonly best: number;
@@ -86,7 +53,7 @@ async function sharedRun(
 ): Promise<SharedRun> {
   const study = `bench-${fnName}-${seed}`;
   const started = Array.from({ length: workers }, (_, i) =>
-    startWorker([url, study, fnName, String(budget), String(seed), `w${i}`]),
+    startWorker<WorkerResult>(WORKER, [url, study, fnName, String(budget), String(seed), `w${i}`]),
   );
   await Promise.all(started.map((w) => w.ready));
   const redis = new Redis(url, { maxRetriesPerRequest: 1 });
