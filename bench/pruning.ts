@@ -10,9 +10,15 @@
  * Each step is reported; a trial the pruner advises stopping throws `TrialPruned`. Seeds 1–20,
  * TPE forced (Hartmann-6's default choice) so rows differ only by the pruner and the budget,
  * pruner defaults throughout: three rows at 100 trials, then median and ASHA with larger trial
- * budgets that spend about as many steps as the unpruned run, or fewer. "Steps" is the total number of training steps run, the
+ * budgets that spend about as many steps as the unpruned run, or fewer, then the first three again
+ * with 4 and 8 trials at once, and ASHA with 8 workers and 400 trials. "Steps" is the total number of training steps run, the
  * resource pruning saves; "regret" is the best completed trial's final loss minus Hartmann-6's
  * minimum, median over seeds.
+ *
+ * With several workers, every running trial takes one step per turn of the event loop, so all
+ * steps take the same time and trials interleave step by step, as equal machines would: a trial
+ * pruned at its first rung frees its worker after one step, while a trial that completes holds
+ * one for a hundred.
  */
 import { minimize, TrialPruned } from "../src/index.js";
 import type { PrunerConfig } from "../src/solver/config.js";
@@ -32,15 +38,19 @@ export interface RunResult {
   readonly pruned: number;
 }
 
+/** One turn of the event loop: the other running trials take their step meanwhile. */
+const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
 export async function run(
   pruner: PrunerConfig | undefined,
   budget: number,
   seed: number,
+  workers = 1,
 ): Promise<RunResult> {
   const fn = hartmann6();
   let steps = 0;
   const result = await minimize(
-    (params, context) => {
+    async (params, context) => {
       const trainedLoss = trainingLoss(params, seed, context.trial.id);
       let loss = Number.NaN;
       for (let step = 1; step <= TRAINING_STEPS; step++) {
@@ -48,10 +58,12 @@ export async function run(
         loss = trainedLoss(step);
         context.report(step, loss);
         if (context.shouldPrune()) throw new TrialPruned();
+        if (workers > 1) await nextTurn();
       }
       return loss;
     },
     { seed, budget, bounds: fn.bounds, strategy: "tpe", pruner },
+    { concurrency: workers },
   );
   return { steps, regret: result.best!.value - fn.minimum, pruned: result.pruned };
 }
@@ -63,24 +75,34 @@ export const benchmark: Benchmark = {
   async run(args) {
     const options = parseOptions(args, ["seeds"]);
     const seeds = wholeOption(options, "seeds", 20);
-    const variants: { label: string; pruner: PrunerConfig | undefined; budget: number }[] = [
-      { label: "none", pruner: undefined, budget: BUDGET },
-      { label: "median (defaults)", pruner: { kind: "median" }, budget: BUDGET },
-      { label: "ASHA (defaults)", pruner: { kind: "asha" }, budget: BUDGET },
+    const variants: { label: string; pruner: PrunerConfig | undefined; budget: number; workers: number }[] = [
+      { label: "none", pruner: undefined, budget: BUDGET, workers: 1 },
+      { label: "median (defaults)", pruner: { kind: "median" }, budget: BUDGET, workers: 1 },
+      { label: "ASHA (defaults)", pruner: { kind: "asha" }, budget: BUDGET, workers: 1 },
       // About the steps of the unpruned run, spent on more trials instead.
-      { label: "median, 125 trials", pruner: { kind: "median" }, budget: 125 },
-      { label: "ASHA, 400 trials", pruner: { kind: "asha" }, budget: 400 },
+      { label: "median, 125 trials", pruner: { kind: "median" }, budget: 125, workers: 1 },
+      { label: "ASHA, 400 trials", pruner: { kind: "asha" }, budget: 400, workers: 1 },
     ];
+    for (const workers of [4, 8]) {
+      variants.push(
+        { label: "none", pruner: undefined, budget: BUDGET, workers },
+        { label: "median (defaults)", pruner: { kind: "median" }, budget: BUDGET, workers },
+        { label: "ASHA (defaults)", pruner: { kind: "asha" }, budget: BUDGET, workers },
+      );
+    }
+    // With 8 workers, ASHA's trials are mostly pruned before any completes: a larger trial budget.
+    variants.push({ label: "ASHA, 400 trials", pruner: { kind: "asha" }, budget: 400, workers: 8 });
     const rows: string[][] = [];
     let baseline = Number.NaN;
-    for (const { label, pruner, budget } of variants) {
+    for (const { label, pruner, budget, workers } of variants) {
       const results: RunResult[] = [];
-      for (let seed = 1; seed <= seeds; seed++) results.push(await run(pruner, budget, seed));
+      for (let seed = 1; seed <= seeds; seed++) results.push(await run(pruner, budget, seed, workers));
       const steps = median(results.map((r) => r.steps));
-      if (pruner === undefined) baseline = steps;
+      if (pruner === undefined && workers === 1) baseline = steps;
       const regrets = results.map((r) => r.regret);
       rows.push([
         label,
+        String(workers),
         String(budget),
         String(Math.round(steps)),
         `${Math.round((100 * steps) / baseline)} %`,
@@ -98,13 +120,18 @@ export const benchmark: Benchmark = {
       "(τ = 5 + 25·x1, so curves cross), with seeded noise (σ = 0.01). Every step is reported and a",
       "trial stops when the pruner says so. TPE, seeds 1–" +
         `${seeds}, pruner defaults (median: 5 startup trials, no warm-up; ASHA: rungs at 1, 3, 9, 27,`,
-      "81 steps, η = 3). The first three rows share a budget of 100 trials; the last two spend about",
-      "the unpruned run's steps on more trials. Steps are the training steps run (median over seeds);",
-      "regret is the best completed trial's final loss minus Hartmann-6's minimum.",
+      "81 steps, η = 3). The first three rows share a budget of 100 trials; the next two spend about",
+      "the unpruned run's steps on more trials; the next six run the first three with 4 and 8 trials",
+      "at once (`minimize`'s `concurrency`), every running trial taking one step per turn of the event",
+      "loop, so that all steps take the same time, and the last gives ASHA with 8 workers 400 trials.",
+      "Steps are the training steps run (median over",
+      "seeds); regret is the best completed trial's final loss minus Hartmann-6's minimum. The share",
+      "of no pruning is against the one-worker run without a pruner.",
       "",
       markdownTable(
         [
           "Pruner",
+          "Workers",
           "Trials",
           "Steps run (median)",
           "Share of no pruning",
