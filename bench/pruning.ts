@@ -124,9 +124,9 @@ export const benchmark: Benchmark = {
       "the unpruned run's steps on more trials; the next six run the first three with 4 and 8 trials",
       "at once (`minimize`'s `concurrency`), every running trial taking one step per turn of the event",
       "loop, so that all steps take the same time, and the last gives ASHA with 8 workers 400 trials.",
-      "Steps are the training steps run (median over",
-      "seeds); regret is the best completed trial's final loss minus Hartmann-6's minimum. The share",
-      "of no pruning is against the one-worker run without a pruner.",
+      "Steps are the training steps run (median over seeds); regret is the best completed trial's",
+      "final loss minus Hartmann-6's minimum. The share of no pruning is against the one-worker run",
+      "without a pruner.",
       "",
       markdownTable(
         [
