@@ -13,7 +13,7 @@
  * cannot hold tagged as `{ "$num": … }`), so readers, replay, explain and compaction see no
  * difference; logs holding JSON audit records read as before.
  */
-import { AUDIT_LOG_KIND } from "./log-records.js";
+import { AUDIT_LOG_KIND } from "./records.js";
 
 /** The first two payload bytes of a binary audit record (a JSON payload starts with `{`). */
 export const BINARY_AUDIT_MAGIC = [0xb1, 0x01] as const;

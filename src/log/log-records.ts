@@ -8,9 +8,11 @@ import { AUDIT_SCHEMA_VERSION, type AuditEvent } from "../audit/events.js";
 import { type EngineConfig, explicitEngineConfig, resolveEngineConfig } from "../engine/config.js";
 import { DECISION_RULES } from "../engine/decision-rules.js";
 import { decodeNumbers, encodeNumbers } from "./json-numbers.js";
+import { AUDIT_LOG_KIND, FLUSH_LOG_KIND, TIMER_LOG_KIND } from "./records.js";
 
-/** `kind` of a decision-log record that holds one audit event. */
-export const AUDIT_LOG_KIND = "audit";
+// The record kinds live with the other record shapes (records.ts), so that reading a log does not
+// load the engine; they are re-exported here, where the records they name are built.
+export { AUDIT_LOG_KIND, FLUSH_LOG_KIND, TIMER_LOG_KIND };
 
 /** `format` of the header of an engine's decision log. */
 export const ENGINE_LOG_FORMAT = "arqon.engine";
@@ -29,12 +31,6 @@ export const ENGINE_LOG_VERSION = 3;
  * which will grow past it).
  */
 export const CLOSE_MARKER_LOG_VERSION = 3;
-
-/** `kind` of the record of a timer callback that ran (see {@link TimeRecord}). */
-export const TIMER_LOG_KIND = "timer";
-
-/** `kind` of the record of a host's `flushEvents()` call (see {@link TimeRecord}). */
-export const FLUSH_LOG_KIND = "flush";
 
 /**
  * A timing the engine saw, recorded so that replay can repeat it: timer `id` (the engine's

@@ -19,6 +19,15 @@ import { LogError } from "./errors.js";
  */
 export const RING_RECORD_KIND = "audit.ring";
 
+/** `kind` of a decision-log record that holds one audit event (log-records.ts builds it). */
+export const AUDIT_LOG_KIND = "audit";
+
+/** `kind` of the record of a timer callback that ran (`TimeRecord` in log-records.ts). */
+export const TIMER_LOG_KIND = "timer";
+
+/** `kind` of the record of a host's `flushEvents()` call (`TimeRecord` in log-records.ts). */
+export const FLUSH_LOG_KIND = "flush";
+
 /** Any JSON object a caller appends (it must not have its own `seq`: the log assigns it). */
 export type LogRecord = Readonly<Record<string, unknown>>;
 

@@ -28,8 +28,7 @@ import {
 } from "../audit/events.js";
 import type { AuditRing } from "../audit/ring.js";
 import { encodeNumbers } from "./json-numbers.js";
-import { AUDIT_LOG_KIND } from "./log-records.js";
-import { type LogRecord, RING_RECORD_KIND } from "./records.js";
+import { AUDIT_LOG_KIND, type LogRecord, RING_RECORD_KIND } from "./records.js";
 
 /** The first two payload bytes of a ring record. */
 export const RING_RECORD_MAGIC = [0xb2, 0x01] as const;

@@ -9,7 +9,8 @@
  * that is not finite (a broken scheduler) reads back as `null`, as the JSON form wrote it, which
  * readers do not take for a timing, so replay stops there instead of guessing.
  */
-import { FLUSH_LOG_KIND, TIMER_LOG_KIND, type TimeRecord } from "./log-records.js";
+import type { TimeRecord } from "./log-records.js";
+import { FLUSH_LOG_KIND, TIMER_LOG_KIND } from "./records.js";
 
 /** The first two payload bytes of a binary timing record (a JSON payload starts with `{`). */
 export const TIMING_RECORD_MAGIC = [0xb3, 0x01] as const;
