@@ -1,4 +1,4 @@
-import type { ConfigIssue } from "../index.js";
+import type { ConfigIssue } from "../errors.js";
 import { PRUNER_KEYS, SolverConfigSchema } from "../solver/config.js";
 import { GLOBAL_LOCAL_DEFAULTS } from "../solver/global-local.js";
 import { closestName, didYouMean } from "./suggest.js";

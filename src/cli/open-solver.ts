@@ -1,9 +1,9 @@
 import { isDeepStrictEqual } from "node:util";
-import { createSolver, type Solver } from "../index.js";
 import type { FileLock } from "../log/lock.js";
 import { type SolverConfig, savedSolverConfig } from "../solver/config.js";
 import { configDifferences } from "../solver/config-differences.js";
 import { explicitSolverConfig } from "../solver/explicit-config.js";
+import { createSolver, type Solver } from "../solver/solver.js";
 import { usageError } from "./cli-error.js";
 import { loadSolverState } from "./state-file.js";
 import { loadValidConfig } from "./validate.js";

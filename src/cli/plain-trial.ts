@@ -1,4 +1,4 @@
-import type { Trial } from "../index.js";
+import type { Trial } from "../solver/solver.js";
 import type { ParamValue } from "../space/params.js";
 
 /** A trial as the CLI prints it: exactly `id` and `params`. */

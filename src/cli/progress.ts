@@ -1,4 +1,4 @@
-import type { BestPoint, Solver } from "../index.js";
+import type { BestPoint, Solver } from "../solver/solver.js";
 
 /**
  * What the progress lines read: a local solver, or the shared study a worker belongs to (which

@@ -1,4 +1,4 @@
-import type { Told } from "../index.js";
+import type { Told } from "../solver/solver.js";
 import type { ParamValue } from "../space/params.js";
 import { usageError } from "./cli-error.js";
 import { didYouMean } from "./suggest.js";

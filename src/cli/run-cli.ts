@@ -1,9 +1,7 @@
-import { errorMessage } from "../errors.js";
-import { ConfigError } from "../index.js";
+import { ConfigError, errorMessage } from "../errors.js";
 import { splitAtDoubleDash } from "./args.js";
 import { CliError, type ExitCode, oneLine } from "./cli-error.js";
 import { COMMAND_NAMES, COMMANDS, commandHelp, commandNamed } from "./commands.js";
-import { describeConfigIssues } from "./config-issues.js";
 import type { CliIo } from "./io.js";
 import { didYouMean } from "./suggest.js";
 import { packageVersion } from "./version.js";
@@ -35,25 +33,29 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCo
     io.stdout(`${packageVersion()}\n`);
     return 0;
   }
-  if (name === "help" || name === "--help" || name === "-h") return help(name === "help" ? rest : [], io);
+  if (name === "help" || name === "--help" || name === "-h")
+    return await help(name === "help" ? rest : [], io);
   const command = name === undefined ? undefined : commandNamed(name);
   if (command === undefined || name === undefined) {
     io.stderr(`${unknownCommand(name)}\n`);
     return 2;
   }
   const { flags } = splitAtDoubleDash(rest);
-  if (flags.includes("--help") || flags.includes("-h")) {
-    io.stdout(commandHelp(command));
-    return 0;
-  }
   try {
-    return await command.run(rest, io);
+    const loaded = await command.load();
+    if (flags.includes("--help") || flags.includes("-h")) {
+      io.stdout(commandHelp(command, loaded));
+      return 0;
+    }
+    return await loaded.run(rest, io);
   } catch (error) {
     if (error instanceof CliError) {
       io.stderr(`${error.message}\n`);
       return error.exitCode;
     }
     if (error instanceof ConfigError) {
+      // Loaded here: it reads the config schema, which `arqon --help` has no need of.
+      const { describeConfigIssues } = await import("./config-issues.js");
       io.stderr(`arqon ${name}: invalid config: ${describeConfigIssues(error.issues)}\n`);
       return 2;
     }
@@ -63,7 +65,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCo
 }
 
 /** `arqon help [command]`: the general help, or one command's help. */
-function help(topics: readonly string[], io: CliIo): ExitCode {
+async function help(topics: readonly string[], io: CliIo): Promise<ExitCode> {
   const [topic, ...extra] = topics;
   if (topic === undefined || topic === "help") {
     io.stdout(`${USAGE}\n`);
@@ -78,7 +80,7 @@ function help(topics: readonly string[], io: CliIo): ExitCode {
     );
     return 2;
   }
-  io.stdout(commandHelp(command));
+  io.stdout(commandHelp(command, await command.load()));
   return 0;
 }
 

@@ -1,7 +1,7 @@
 import { setMaxListeners } from "node:events";
 import { setTimeout as delay } from "node:timers/promises";
 import { ResultsRejectedError, UsageError } from "../errors.js";
-import type { Trial } from "../index.js";
+import type { Trial } from "../solver/solver.js";
 import type { ParamValue } from "../space/params.js";
 import { JournalError } from "../study/journal.js";
 import {

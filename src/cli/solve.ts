@@ -1,8 +1,8 @@
 import { MAX_TIMER_MS } from "../../machines/timer-limit.js";
 import { errorMessage } from "../errors.js";
-import type { Solver, Trial } from "../index.js";
 import type { FileLock } from "../log/lock.js";
 import { isLoggedSolver } from "../log/solver-log.js";
+import type { Solver, Trial } from "../solver/solver.js";
 import type { ParamValue } from "../space/params.js";
 import {
   type FlagValues,

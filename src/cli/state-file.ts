@@ -9,13 +9,13 @@ import {
   statSync,
   writeSync,
 } from "node:fs";
-import { errorMessage } from "../errors.js";
-import { restoreSolver, type Solver, UsageError } from "../index.js";
+import { errorMessage, UsageError } from "../errors.js";
 import { LogError } from "../log/errors.js";
 import type { FileLock } from "../log/lock.js";
 import { readDecisionLog } from "../log/reader.js";
 import { hasDecisionLog } from "../log/segments.js";
 import { appendSolverSnapshot, createSolverLog, isLoggedSolver, openSolverLog } from "../log/solver-log.js";
+import { restoreSolver, type Solver } from "../solver/solver.js";
 import { runtimeError, usageError } from "./cli-error.js";
 import { parseJsonText } from "./json-input.js";
 import { realStatePath } from "./state-path.js";

@@ -1,11 +1,6 @@
-import {
-  type ResultIssue,
-  ResultsRejectedError,
-  type Solver,
-  type Told,
-  type TrialStatus,
-} from "../index.js";
+import { type ResultIssue, ResultsRejectedError } from "../errors.js";
 import { isLoggedSolver } from "../log/solver-log.js";
+import type { Solver, Told, TrialStatus } from "../solver/solver.js";
 import { optionalNonEmpty, parseFlags, requiredString } from "./args.js";
 import { usageError } from "./cli-error.js";
 import type { CliIo } from "./io.js";

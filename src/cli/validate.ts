@@ -1,4 +1,4 @@
-import { type SolverConfig, solverConfigIssues } from "../index.js";
+import { type SolverConfig, solverConfigIssues } from "../solver/config.js";
 import { parseFlags, requiredString } from "./args.js";
 import { usageError } from "./cli-error.js";
 import { describeConfigIssues, unknownSolverKeyHint } from "./config-issues.js";
