@@ -14,6 +14,7 @@ import {
   renameSync,
   rmSync,
   symlinkSync,
+  writeFileSync,
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, posix } from "node:path";
@@ -271,6 +272,61 @@ describe("linters", () => {
     expect(result.status).toBe(0);
     expect(Object.keys(report.analysis.entrypoints).sort()).toEqual([...EXPECTED_EXPORTS].sort());
   }, 120_000);
+});
+
+describe("the installed `arqon` command (unpacked tarball, no other package beside it)", () => {
+  // The launcher runs the bundle in dist/cli/, which carries every dependency it needs: with none
+  // of them installed, the compiled modules it falls back to could not even load.
+  let aloneDir: string;
+  beforeAll(() => {
+    aloneDir = join(workDir, "alone");
+    mkdirSync(join(aloneDir, "node_modules"), { recursive: true });
+    const untar = spawnSync("tar", ["-xzf", tarball, "-C", aloneDir], { encoding: "utf8" });
+    if (untar.status !== 0) throw new Error(`tar failed: ${untar.stderr}`);
+    renameSync(join(aloneDir, "package"), join(aloneDir, "node_modules", pkg.name));
+    writeFileSync(
+      join(aloneDir, "study.json"),
+      JSON.stringify({
+        seed: 1,
+        budget: 10,
+        bounds: {
+          lr: { min: 1e-4, max: 1, scale: "log" },
+          optimizer: { type: "categorical", choices: ["adam", "sgd"] },
+        },
+      }),
+    );
+  });
+
+  function arqon(...args: string[]): { stdout: string; stderr: string; status: number | null } {
+    const bin = join(aloneDir, "node_modules", pkg.name, pkg.bin.arqon!);
+    return spawnSync(process.execPath, [bin, ...args], { cwd: aloneDir, encoding: "utf8", timeout: 60_000 });
+  }
+
+  it("ships the bundle its launcher runs", () => {
+    expect(packedFiles).toContain("dist/cli/arqon.js");
+  });
+
+  it("runs --version, validate, ask, tell and status with no dependency installed", () => {
+    const version = arqon("--version");
+    expect(version.status, version.stderr).toBe(0);
+    expect(version.stdout).toBe(`${JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")).version}\n`);
+    const validate = arqon("validate", "--config", "study.json");
+    expect(validate.status, validate.stderr).toBe(0);
+    const ask = arqon("ask", "--config", "study.json", "--state", "run.json", "--batch", "2");
+    expect(ask.status, ask.stderr).toBe(0);
+    const ids = (JSON.parse(ask.stdout) as { trials: Array<{ id: number }> }).trials.map((t) => t.id);
+    expect(ids).toHaveLength(2);
+    const results = JSON.stringify(ids.map((id, i) => ({ id, value: i + 0.5 })));
+    const tell = spawnSync(
+      process.execPath,
+      [join(aloneDir, "node_modules", pkg.name, pkg.bin.arqon!), "tell", "--state", "run.json"],
+      { cwd: aloneDir, encoding: "utf8", input: results, timeout: 60_000 },
+    );
+    expect(tell.status, tell.stderr).toBe(0);
+    const status = arqon("status", "--state", "run.json");
+    expect(status.status, status.stderr).toBe(0);
+    expect(JSON.parse(status.stdout)).toMatchObject({ asked: 2, told: 2, best: { value: 0.5 } });
+  }, 60_000);
 });
 
 describe("imports through the package name (unpacked tarball)", () => {

@@ -1,4 +1,5 @@
 import { resolve } from "node:path";
+import { asyncScheduler } from "rxjs";
 import type { DashboardServer } from "../dashboard/server.js";
 import type { DashboardSource } from "../dashboard/source.js";
 import { errorMessage } from "../errors.js";
@@ -70,8 +71,7 @@ export async function runDashboard(argv: readonly string[], io: CliIo, stop: Abo
       throw error;
     }
   } else {
-    const [{ asyncScheduler }, { DEMO_UNITS, startDemoService }, { engineSource }] = await Promise.all([
-      import("rxjs"),
+    const [{ DEMO_UNITS, startDemoService }, { engineSource }] = await Promise.all([
       import("../dashboard/demo-service.js"),
       import("../dashboard/engine-source.js"),
     ]);

@@ -4,6 +4,7 @@ import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { inject } from "vitest";
 import type { CliIo } from "../../src/cli/io.js";
 import { runCli } from "../../src/cli/run-cli.js";
 
@@ -25,14 +26,19 @@ export const REPO_ROOT = repoRoot;
 /** tsx's loader, for `node --import` in a child process that runs TypeScript. */
 export const TSX_LOADER = tsxLoader;
 
-/** The arguments of `node` that run the CLI from its TypeScript sources. */
+/**
+ * The arguments of `node` that run the CLI: the bundle an installed package runs, which
+ * test/global-setup.ts builds and provides; without it (a config with no global setup), the
+ * TypeScript sources through tsx.
+ */
 export function arqonNodeArgs(args: readonly string[]): string[] {
-  return ["--import", tsxLoader, mainTs, ...args];
+  const bundle = inject("cliBundle");
+  return bundle === undefined ? ["--import", tsxLoader, mainTs, ...args] : [bundle, ...args];
 }
 
-/** Runs `node --import tsx src/cli/main.ts …args` as a child process in `cwd`. */
+/** Runs the CLI (see {@link arqonNodeArgs}) as a child process in `cwd`. */
 export function runArqon(args: readonly string[], cwd: string, stdin?: string): CliRun {
-  return runNode(["--import", tsxLoader, mainTs, ...args], cwd, stdin);
+  return runNode(arqonNodeArgs(args), cwd, stdin);
 }
 
 /** Runs the CLI as a child process without blocking, so that several run at once (workers of a study). */
