@@ -46,6 +46,16 @@ export function createAshaPruner(settings: AshaPrunerSettings): Pruner {
     values[p] = value;
   };
 
+  /** Removes one of the values equal to `value` from rung k (the one `enter` put there). */
+  const leave = (k: number, value: number): void => {
+    const values = rungs[k]!;
+    values.splice(values.lastIndexOf(value), 1);
+  };
+
+  /** Rungs the report at `index` entered: those after the trial's previous step, up to its own. */
+  const rungsOf = (trial: TrialReports, index: number): number[] =>
+    rungsBetween(index > 0 ? trial.steps[index - 1]! : Number.NEGATIVE_INFINITY, trial.steps[index]!);
+
   const promotable = (k: number, value: number): boolean => {
     const values = rungs[k]!;
     const promoted = Math.max(1, Math.floor(values.length / eta));
@@ -55,10 +65,9 @@ export function createAshaPruner(settings: AshaPrunerSettings): Pruner {
   return {
     report(trial: TrialReports): boolean {
       const last = trial.steps.length - 1;
-      const previous = last > 0 ? trial.steps[last - 1]! : Number.NEGATIVE_INFINITY;
       const value = trial.values[last]!;
       let prune = false;
-      for (const k of rungsBetween(previous, trial.steps[last]!)) {
+      for (const k of rungsOf(trial, last)) {
         enter(k, value);
         if (!prune && !promotable(k, value)) prune = true;
       }
@@ -68,11 +77,12 @@ export function createAshaPruner(settings: AshaPrunerSettings): Pruner {
       // A completed trial already sits in every rung it reached.
     },
     observe(trial: TrialReports): void {
-      let previous = Number.NEGATIVE_INFINITY;
-      trial.steps.forEach((step, i) => {
-        for (const k of rungsBetween(previous, step)) enter(k, trial.values[i]!);
-        previous = step;
-      });
+      for (let i = 0; i < trial.steps.length; i++)
+        for (const k of rungsOf(trial, i)) enter(k, trial.values[i]!);
+    },
+    retract(trial: TrialReports, from: number): void {
+      for (let i = trial.steps.length - 1; i >= from; i--)
+        for (const k of rungsOf(trial, i)) leave(k, trial.values[i]!);
     },
   };
 }

@@ -42,6 +42,9 @@ export function createMedianPruner(settings: MedianPrunerSettings): Pruner {
     observe(): void {
       // Only completed curves matter, and `completed` brings those.
     },
+    retract(): void {
+      // A report records nothing here: only completed curves do.
+    },
   };
 }
 

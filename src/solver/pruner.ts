@@ -24,6 +24,12 @@ export interface Pruner {
   completed(trial: TrialReports): void;
   /** Restore: `trial`'s reports (any status) as if they had just been made, without a decision. */
   observe(trial: TrialReports): void;
+  /**
+   * Takes back what {@link Pruner.report} recorded for `trial`'s reports from index `from` on, as
+   * if they had never been made (a shared study's append of them did not land). Called before the
+   * solver drops them, with `trial` still holding them.
+   */
+  retract(trial: TrialReports, from: number): void;
 }
 
 /** The pruner a resolved config asks for. */

@@ -377,6 +377,22 @@ export function restoreSolver<P extends ParamShape = string>(
   return new SolverImpl(config, input, own) as unknown as Solver<P>;
 }
 
+/**
+ * For a shared study's report: a function that takes back, on this solver or on a copy restored
+ * from it, whatever reports trial `id` gets after now, its verdict included (an append of them
+ * that did not land). The study saves that instead of the whole solver, whose snapshot grows with
+ * every report. Undefined when `id` is not a pending trial (a report to it is refused).
+ */
+export function reportsUndo(solver: Solver, id: number): ((solver: Solver) => void) | undefined {
+  return implementationOf(solver, "reportsUndo").reportsUndo(id);
+}
+
+function implementationOf(solver: Solver, caller: string): SolverImpl {
+  if (!(solver instanceof SolverImpl))
+    throw new TypeError(`${caller}: not a solver made by createSolver or restoreSolver`);
+  return solver;
+}
+
 const STRATEGY_SEED_STREAM = 0x5eed;
 
 /** The keys a told result may have. */
@@ -612,6 +628,26 @@ class SolverImpl implements Solver {
 
   shouldPrune(id: number): boolean {
     return this.askedTrial(id, "shouldPrune").prune;
+  }
+
+  /** See {@link reportsUndo}. */
+  reportsUndo(id: number): ((solver: Solver) => void) | undefined {
+    const trial = this.pending.get(id);
+    if (trial === undefined) return undefined;
+    const keep = trial.steps.length;
+    const prune = trial.prune;
+    return (solver) => implementationOf(solver, "reportsUndo").retractReports(id, keep, prune);
+  }
+
+  /** Drops trial `id`'s reports after its first `keep`, and what the pruner made of them. */
+  private retractReports(id: number, keep: number, prune: boolean): void {
+    const trial = this.pending.get(id);
+    if (trial === undefined || trial.steps.length < keep)
+      throw new Error(`retractReports: trial ${id} is not pending with ${keep} reports or more`);
+    this.pruner?.retract(trial, keep);
+    trial.steps.length = keep;
+    trial.values.length = keep;
+    trial.prune = prune;
   }
 
   intermediateValues(id: number): IntermediateValue[] {
