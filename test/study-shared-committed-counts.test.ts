@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { registerSolverMetrics } from "../src/metrics/index.js";
 import { openSharedStudy, type SharedStudy } from "../src/study/index.js";
 import { branin } from "../src/testing/functions.js";
+import { holdNextAppend } from "./support/hold-append.js";
 import { type RedisServer, startRedis } from "./support/redis-server.js";
 
 let server: RedisServer;
@@ -21,32 +22,6 @@ afterAll(async () => {
 
 const BRANIN = branin();
 const config = { seed: 3, budget: 20, bounds: BRANIN.bounds };
-
-/**
- * Holds the next journal append of `client` (the study's only `eval`) until `release`: `reached`
- * resolves once the study is waiting on it; `"fail"` rejects it unwritten, `"send"` sends it.
- */
-function holdNextAppend(client: Redis) {
-  const evaluate = client.eval.bind(client) as (...args: unknown[]) => Promise<unknown>;
-  let reached!: () => void;
-  let release!: (outcome: "fail" | "send") => void;
-  const held = {
-    reached: new Promise<void>((resolve) => {
-      reached = resolve;
-    }),
-    release: (outcome: "fail" | "send") => release(outcome),
-  };
-  const outcome = new Promise<"fail" | "send">((resolve) => {
-    release = resolve;
-  });
-  (client as { eval: unknown }).eval = async (...args: unknown[]) => {
-    (client as { eval: unknown }).eval = evaluate;
-    reached();
-    if ((await outcome) === "fail") throw new Error("connection lost");
-    return evaluate(...args);
-  };
-  return held;
-}
 
 /** What a reader of `study` sees, metrics scrape included. */
 async function seen(study: SharedStudy, registry: Registry) {

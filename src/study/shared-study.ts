@@ -16,6 +16,7 @@ import {
   createSolver,
   type FailOptions,
   type IntermediateValue,
+  reportsUndo,
   restoreSolver,
   type Solver,
   type SolverArtifact,
@@ -386,10 +387,10 @@ class SharedStudyImpl implements SharedStudy, SettledLate, ReportsSteps {
    */
   private outOfStep: JournalError | undefined;
   /**
-   * While an append is in flight: the solver's state before the operation (what the journal
-   * holds), and a solver restored from it once a reader needed it.
+   * While an append is in flight: how to go back to the solver's state before the operation (what
+   * the journal holds), and a solver in that state once a reader needed it.
    */
-  private unconfirmed: { readonly before: SolverArtifact; view?: Solver } | undefined;
+  private unconfirmed: { readonly before: Checkpoint; view?: Solver } | undefined;
   /**
    * This handle's append whose outcome it has not seen yet (the append threw, or the read after a
    * refused one failed): Redis may have written it all the same, at position `at` and nowhere else.
@@ -610,7 +611,7 @@ class SharedStudyImpl implements SharedStudy, SettledLate, ReportsSteps {
           ...(prune && { prune }),
         };
         return { result: { prune, ...(refused && { refused }) }, entry };
-      });
+      }, reportCheckpoint(id));
       // The lost reports this call found are settled; earlier ones may still be tried again.
       if (overlap >= 0) {
         const rest = this.lostReports.get(id)!.slice(0, overlap);
@@ -677,8 +678,7 @@ class SharedStudyImpl implements SharedStudy, SettledLate, ReportsSteps {
     if (this.unconfirmed !== undefined) {
       // Reads after close use this view: made and stopped now, so no later read makes one that
       // nothing stops.
-      this.unconfirmed.view ??= restoreSolver(this.unconfirmed.before);
-      this.unconfirmed.view.stop();
+      this.committed.stop();
     }
     this.solver?.stop();
     if (this.own !== undefined) await this.redis.quit().catch(() => this.redis.disconnect());
@@ -729,7 +729,7 @@ class SharedStudyImpl implements SharedStudy, SettledLate, ReportsSteps {
     const unconfirmed = this.unconfirmed;
     if (unconfirmed === undefined) return this.live;
     // Restored only when read: most appends finish before anyone looks.
-    unconfirmed.view ??= restoreSolver(unconfirmed.before);
+    unconfirmed.view ??= solverBefore(unconfirmed.before, this.live);
     return unconfirmed.view;
   }
 
@@ -774,10 +774,13 @@ class SharedStudyImpl implements SharedStudy, SettledLate, ReportsSteps {
    * whether Redis wrote the entry is unknown, and the journal, read again by the next operation,
    * says which. Until the append succeeds, readers see the state before `apply` ({@link committed}).
    */
-  private async commit<R>(apply: (solver: Solver) => { result: R; entry?: JournalEntry }): Promise<R> {
+  private async commit<R>(
+    apply: (solver: Solver) => { result: R; entry?: JournalEntry },
+    checkpoint: (solver: Solver) => Checkpoint = (solver) => solver.toJSON(),
+  ): Promise<R> {
     for (;;) {
       await this.catchUp();
-      const before: SolverArtifact = this.live.toJSON();
+      const before = checkpoint(this.live);
       const { result, entry } = apply(this.live); // throws (nothing changed) on a refused tell or fail
       if (entry === undefined) {
         this.restore(before);
@@ -831,11 +834,14 @@ class SharedStudyImpl implements SharedStudy, SettledLate, ReportsSteps {
     const { before, view } = this.unconfirmed!;
     this.unconfirmed = undefined;
     if (appended) view?.stop();
-    else this.replaceSolver(view ?? restoreSolver(before));
+    else if (view !== undefined) this.replaceSolver(view);
+    else this.restore(before);
   }
 
-  private restore(artifact: SolverArtifact): void {
-    this.replaceSolver(restoreSolver(artifact));
+  /** Takes the live solver back to `before`: in place for an undo, else as a solver restored. */
+  private restore(before: Checkpoint): void {
+    if (typeof before === "function") before(this.live);
+    else this.replaceSolver(restoreSolver(before));
   }
 
   private replaceSolver(solver: Solver): void {
@@ -899,6 +905,26 @@ class SharedStudyImpl implements SharedStudy, SettledLate, ReportsSteps {
   [SETTLED_LATE](id: number): boolean {
     return this.settledLate.has(id);
   }
+}
+
+/**
+ * What an operation goes back to when its entry is not appended: the solver's artifact, or an
+ * undo that takes the operation back in place (a report's: saving the whole solver for each report
+ * cost more the longer the study ran).
+ */
+type Checkpoint = SolverArtifact | ((solver: Solver) => void);
+
+/** A report's checkpoint: its undo, or the artifact when the trial is not pending (it is refused). */
+function reportCheckpoint(id: number): (solver: Solver) => Checkpoint {
+  return (solver) => reportsUndo(solver, id) ?? solver.toJSON();
+}
+
+/** A solver in the state `before` describes, `live` being the state after the operation. */
+function solverBefore(before: Checkpoint, live: Solver): Solver {
+  if (typeof before !== "function") return restoreSolver(before);
+  const copy = restoreSolver(live.toJSON());
+  before(copy);
+  return copy;
 }
 
 /** Applies one journal entry to `solver`; an ask must hand out the ids the journal recorded. */
