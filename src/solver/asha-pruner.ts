@@ -48,8 +48,11 @@ export function createAshaPruner(settings: AshaPrunerSettings): Pruner {
 
   /** Removes one of the values equal to `value` from rung k (the one `enter` put there). */
   const leave = (k: number, value: number): void => {
-    const values = rungs[k]!;
-    values.splice(values.lastIndexOf(value), 1);
+    const values = rungs[k];
+    const at = values?.lastIndexOf(value) ?? -1;
+    // A value never entered: removing another would change every later verdict at this rung.
+    if (at < 0) throw new Error(`ASHA retract: rung ${k} holds no ${value}`);
+    values!.splice(at, 1);
   };
 
   /** Rungs the report at `index` entered: those after the trial's previous step, up to its own. */

@@ -914,9 +914,12 @@ class SharedStudyImpl implements SharedStudy, SettledLate, ReportsSteps {
  */
 type Checkpoint = SolverArtifact | ((solver: Solver) => void);
 
-/** A report's checkpoint: its undo, or the artifact when the trial is not pending (it is refused). */
+/**
+ * A report's checkpoint: its undo; nothing to undo when the trial is not pending, since the
+ * solver refuses the report before changing anything.
+ */
 function reportCheckpoint(id: number): (solver: Solver) => Checkpoint {
-  return (solver) => reportsUndo(solver, id) ?? solver.toJSON();
+  return (solver) => reportsUndo(solver, id) ?? (() => undefined);
 }
 
 /** A solver in the state `before` describes, `live` being the state after the operation. */
