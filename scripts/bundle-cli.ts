@@ -12,12 +12,14 @@
  *
  * The optional peers stay outside the bundle and load from the user's `node_modules` when a
  * command needs them (`ioredis` for `--storage`), so the other commands run without them; every
- * other package is bundled in, so the CLI does not depend on which versions the project around it
- * has installed. `module` entry points come first: a package's UMD build (jsonc-parser's) requires
- * files by computed paths that a bundler cannot follow. Identifiers are kept, so stack traces name
- * arqon's functions.
+ * other package's code is bundled in, so the CLI's code does not depend on which versions the
+ * project around it has installed (the dashboard still serves uPlot's files from `node_modules`,
+ * where arqon's dependencies put them). `module` entry points come first: a package's UMD build
+ * (jsonc-parser's) requires files by computed paths that a bundler cannot follow. Lines and names
+ * are kept (no whitespace minifying, `keepNames`), so a stack trace names arqon's functions at
+ * readable lines. The licences of the bundled packages go beside it, in THIRD-PARTY-LICENSES.txt.
  */
-import { readFileSync, rmSync } from "node:fs";
+import { readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { build } from "esbuild";
@@ -42,7 +44,7 @@ export function optionalPeers(root = REPO_ROOT): string[] {
 export async function bundleCli(root = REPO_ROOT): Promise<void> {
   const outdir = join(root, CLI_BUNDLE_DIR);
   rmSync(outdir, { recursive: true, force: true });
-  await build({
+  const { metafile } = await build({
     absWorkingDir: root,
     entryPoints: { arqon: join(root, "dist/src/cli/main.js") },
     bundle: true,
@@ -54,13 +56,52 @@ export async function bundleCli(root = REPO_ROOT): Promise<void> {
     mainFields: ["module", "main"],
     external: optionalPeers(root),
     minifySyntax: true,
-    minifyWhitespace: true,
+    keepNames: true,
+    metafile: true,
     // Bundled CommonJS packages call require(); an ES module has none of its own.
     banner: {
       js: 'import { createRequire as arqonCreateRequire } from "node:module"; const require = arqonCreateRequire(import.meta.url);',
     },
     logLevel: "warning",
   });
+  writeFileSync(join(outdir, LICENSES_FILE), thirdPartyLicenses(root, Object.keys(metafile.inputs)));
+}
+
+/** The file, beside the bundle, that holds the licences of the packages bundled in. */
+export const LICENSES_FILE = "THIRD-PARTY-LICENSES.txt";
+
+/**
+ * The licence texts of the packages whose files are in the bundle (`inputs`, paths relative to
+ * `root`), each under its name and version; a package that ships no licence file is named with
+ * its package.json's `license`.
+ */
+function thirdPartyLicenses(root: string, inputs: readonly string[]): string {
+  const packages = new Set<string>();
+  for (const input of inputs) {
+    // The innermost node_modules: a package nested in another's is a package of its own.
+    const at = input.lastIndexOf("node_modules/");
+    if (at < 0) continue;
+    const name = /^(?:@[^/]+\/)?[^/]+/.exec(input.slice(at + "node_modules/".length));
+    if (name !== null) packages.add(`${input.slice(0, at)}node_modules/${name[0]}`);
+  }
+  const sections = [...packages].sort().map((dir) => {
+    const pkg = JSON.parse(readFileSync(join(root, dir, "package.json"), "utf8")) as {
+      name: string;
+      version: string;
+      license?: string;
+    };
+    const file = readdirSync(join(root, dir)).find((name) => /^(licen[cs]e|copying)(\.|$)/i.test(name));
+    const text =
+      file === undefined
+        ? `License: ${pkg.license ?? "not stated"}`
+        : readFileSync(join(root, dir, file), "utf8");
+    return `${pkg.name}@${pkg.version}\n\n${text.trim()}\n`;
+  });
+  return [
+    "The arqon command line (dist/cli/) bundles the following packages. Their licences follow.",
+    "",
+    sections.join(`\n${"-".repeat(72)}\n\n`),
+  ].join("\n");
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) await bundleCli();

@@ -275,8 +275,8 @@ describe("linters", () => {
 });
 
 describe("the installed `arqon` command (unpacked tarball, no other package beside it)", () => {
-  // The launcher runs the bundle in dist/cli/, which carries every dependency it needs: with none
-  // of them installed, the compiled modules it falls back to could not even load.
+  // The launcher runs the bundle in dist/cli/, which carries the code of every dependency these
+  // commands use: with none of them installed, the compiled modules could not even load.
   let aloneDir: string;
   beforeAll(() => {
     aloneDir = join(workDir, "alone");
@@ -302,11 +302,21 @@ describe("the installed `arqon` command (unpacked tarball, no other package besi
     return spawnSync(process.execPath, [bin, ...args], { cwd: aloneDir, encoding: "utf8", timeout: 60_000 });
   }
 
-  it("ships the bundle its launcher runs", () => {
+  it("ships the bundle its launcher runs, with the licences of the packages bundled in", () => {
     expect(packedFiles).toContain("dist/cli/arqon.js");
+    expect(packedFiles).toContain("dist/cli/THIRD-PARTY-LICENSES.txt");
+    const licences = readFileSync(
+      join(aloneDir, "node_modules", pkg.name, "dist/cli/THIRD-PARTY-LICENSES.txt"),
+      "utf8",
+    );
+    for (const name of ["effect", "rxjs", "xstate"])
+      expect(licences).toMatch(new RegExp(`^${name}@\\d`, "m"));
   });
 
-  it("runs --version, validate, ask, tell and status with no dependency installed", () => {
+  it("runs --version, --help, validate, ask, tell and status with no dependency installed", () => {
+    const help = arqon("help", "ask");
+    expect(help.status, help.stderr).toBe(0);
+    expect(help.stdout).toMatch(/^arqon ask --state /);
     const version = arqon("--version");
     expect(version.status, version.stderr).toBe(0);
     expect(version.stdout).toBe(`${JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")).version}\n`);
