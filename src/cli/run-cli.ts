@@ -1,10 +1,10 @@
 import { ConfigError, errorMessage } from "../errors.js";
+import { packageVersion } from "../package-version.js";
 import { splitAtDoubleDash } from "./args.js";
 import { CliError, type ExitCode, oneLine } from "./cli-error.js";
-import { COMMAND_NAMES, COMMANDS, commandHelp, commandNamed } from "./commands.js";
+import { COMMAND_NAMES, COMMANDS, commandHelp, commandNamed, type LoadedCommand } from "./commands.js";
 import type { CliIo } from "./io.js";
 import { didYouMean } from "./suggest.js";
-import { packageVersion } from "./version.js";
 
 /** Help text of `arqon` as a whole: one line per command; `arqon help <command>` has the details. */
 export const USAGE = `arqon — deterministic ask/tell black-box minimisation
@@ -80,7 +80,14 @@ async function help(topics: readonly string[], io: CliIo): Promise<ExitCode> {
     );
     return 2;
   }
-  io.stdout(commandHelp(command, await command.load()));
+  let loaded: LoadedCommand;
+  try {
+    loaded = await command.load();
+  } catch (error) {
+    io.stderr(`arqon help: cannot load the ${topic} command: ${oneLine(errorMessage(error))}\n`);
+    return 1;
+  }
+  io.stdout(commandHelp(command, loaded));
   return 0;
 }
 

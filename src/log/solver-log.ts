@@ -1,8 +1,8 @@
 import { randomUUID } from "node:crypto";
-import { readFileSync } from "node:fs";
 import { isDeepStrictEqual } from "node:util";
 import type { SolverClassification } from "../../machines/solver.machine.js";
 import { errorMessage, UsageError } from "../errors.js";
+import { packageVersion } from "../package-version.js";
 import { EventLoopSlices, runAtOnce, runInSlices, type Steps } from "../runtime/event-loop-slices.js";
 import { shownValue } from "../shown-value.js";
 import { type ResolvedSolverConfig, type SolverConfig, savedSolverConfig } from "../solver/config.js";
@@ -773,27 +773,4 @@ function closeQuietly(solver: LoggedSolver): void {
   } catch {
     // Nothing was pending; the caller's error is the one that matters.
   }
-}
-
-let cachedVersion: string | undefined;
-
-/** This package's version, read from its package.json (from `src/` or `dist/src/`), else "unknown". */
-function packageVersion(): string {
-  if (cachedVersion !== undefined) return cachedVersion;
-  cachedVersion = "unknown";
-  for (const relative of ["../../package.json", "../../../package.json"]) {
-    try {
-      const json = JSON.parse(readFileSync(new URL(relative, import.meta.url), "utf8")) as {
-        name?: string;
-        version?: string;
-      };
-      if (json.name === "arqon" && typeof json.version === "string") {
-        cachedVersion = json.version;
-        break;
-      }
-    } catch {
-      // Not there in this layout; try the next one.
-    }
-  }
-  return cachedVersion;
 }
