@@ -61,7 +61,9 @@ describe("loadSharedStudy and create: false", () => {
     ).rejects.toThrow('create: must be true or false, got "no"');
     await expect(
       loadSharedStudy({ redis: redis.server.url, study: "x", create: true } as never),
-    ).rejects.toThrow('loadSharedStudy: unknown option "create" (known: redis, study, worker, timeoutMs)');
+    ).rejects.toThrow(
+      'loadSharedStudy: unknown option "create" (known: redis, study, worker, timeoutMs, heartbeatMs)',
+    );
   });
 });
 

@@ -631,7 +631,7 @@ describe("shared study when Redis cannot be reached", () => {
     await expect(
       openSharedStudy(config(10), { redis: "redis://127.0.0.1:1", studdy: "s1" } as never),
     ).rejects.toThrow(
-      'openSharedStudy: unknown option "studdy" (known: redis, study, worker, timeoutMs, create)',
+      'openSharedStudy: unknown option "studdy" (known: redis, study, worker, timeoutMs, create, heartbeatMs)',
     );
     await expect(openSharedStudy(config(10), { redis: "redis://127.0.0.1:1" } as never)).rejects.toThrow(
       "study: required (the study's name)",

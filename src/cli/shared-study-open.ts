@@ -10,6 +10,8 @@ export interface SharedStudyFlags {
   readonly storage: string;
   readonly study: string | undefined;
   readonly timeoutMs?: number | undefined;
+  /** `--heartbeat-ms` of `arqon solve` (see `SharedStudyOptions.heartbeatMs`); other commands do not beat. */
+  readonly heartbeatMs?: number | undefined;
 }
 
 /** Refuses a `--storage` that is not a Redis URL, or a missing `--study`, naming `command`. */
@@ -44,8 +46,13 @@ export async function openStudyForCli(
       "--storage",
       () => import("../study/shared-study.js"),
     );
-    const { storage: redis, study, timeoutMs } = flags;
-    const where = timeoutMs === undefined ? { redis, study } : { redis, study, timeoutMs };
+    const { storage: redis, study, timeoutMs, heartbeatMs } = flags;
+    const where = {
+      redis,
+      study,
+      ...(timeoutMs !== undefined && { timeoutMs }),
+      ...(heartbeatMs !== undefined && { heartbeatMs }),
+    };
     return await (config === undefined
       ? loadSharedStudy(where)
       : openSharedStudy(config, join ? { ...where, create: false } : where));

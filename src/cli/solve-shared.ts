@@ -3,6 +3,7 @@ import { setTimeout as delay } from "node:timers/promises";
 import { ResultsRejectedError, UsageError } from "../errors.js";
 import type { Trial } from "../solver/solver.js";
 import type { ParamValue } from "../space/params.js";
+import { failStale } from "../study/fail-stale.js";
 import { JournalError } from "../study/journal.js";
 import {
   isRedisFailure,
@@ -43,6 +44,8 @@ export interface SharedSolveOptions {
    * a stuck one), and at the end {@link SETTLE_MS}.
    */
   readonly stallMs?: number | undefined;
+  /** `--heartbeat-ms`: how often this worker beats (default {@link HEARTBEAT_MS}; 0 for none). */
+  readonly heartbeatMs?: number | undefined;
   /** `--trial-timeout-ms`: a command running longer is stopped and its trial failed. */
   readonly trialTimeoutMs?: number | undefined;
   /** How long to keep trying a result Redis refuses, in ms (default {@link RETRY_MS}). */
@@ -65,6 +68,11 @@ const POLL_MS = 25;
 const SETTLE_MS = 60_000;
 /** How long a result Redis refuses is tried again (a Redis restart must not lose a value). */
 const RETRY_MS = 60_000;
+/**
+ * How often a worker beats by default (ms): a worker killed holding a trial is judged dead about
+ * a minute later (six intervals), and a beat every 10 s costs Redis nothing.
+ */
+const HEARTBEAT_MS = 10_000;
 
 /**
  * `arqon solve --storage redis://host:port --study NAME`: this process becomes one worker of a shared
@@ -102,7 +110,10 @@ export async function solveShared(
   const config = loadValidConfig(io.cwd, options.configPath);
   const problem = variableProblems(config.bounds);
   if (problem !== undefined) throw usageError(`arqon solve: ${problem}`);
-  const study = await openStudyForCli("solve", config, options);
+  const study = await openStudyForCli("solve", config, {
+    ...options,
+    heartbeatMs: options.heartbeatMs ?? HEARTBEAT_MS,
+  });
   try {
     return await runWorker(study, command, options, io);
   } finally {
@@ -338,7 +349,9 @@ async function runWorker(
       if (running.size === 0) {
         if (finished || interrupts.stopAsking || stopReason !== undefined || fatal !== undefined || failed())
           break;
-        // A worker that died holding the trials the study waits for would hold this one for ever.
+        // A worker that died holding the trials the study waits for would hold this one for ever:
+        // its trials are failed once its heartbeat stopped (a Redis failure here is the next ask's).
+        await failStale(study);
         if (stall?.stalled(study) === true) {
           stuck = study.pendingTrials().map((t) => t.id);
           break;
@@ -421,6 +434,7 @@ async function runWorker(
       if (stall?.stalled(study) === true) break;
       await delay(POLL_MS * 2 ** Math.min(waits++, 4));
       await read(() => study.refresh());
+      await failStale(study);
     }
     progress.finish();
     const best = study.best();

@@ -4,6 +4,7 @@ import type { FileLock } from "../log/lock.js";
 import { isLoggedSolver } from "../log/solver-log.js";
 import type { Solver, Trial } from "../solver/solver.js";
 import type { ParamValue } from "../space/params.js";
+import { MAX_HEARTBEAT_MS, MIN_HEARTBEAT_MS } from "../study/heartbeat.js";
 import {
   type FlagValues,
   optionalChoice,
@@ -30,7 +31,7 @@ import { withLockedState } from "./state-lock.js";
 import { TrialStderr } from "./trial-stderr.js";
 
 /** Help text of `arqon solve`. */
-export const SOLVE_USAGE = `arqon solve --config <config.json> [--state <dir>|<state.json> | --storage redis://… --study <name> [--stall-ms N] [--timeout-ms N]] [--concurrency N] [--on-error stop|skip] [--trial-timeout-ms N] [--quiet] -- <command> [args...]
+export const SOLVE_USAGE = `arqon solve --config <config.json> [--state <dir>|<state.json> | --storage redis://… --study <name> [--stall-ms N] [--heartbeat-ms N] [--timeout-ms N]] [--concurrency N] [--on-error stop|skip] [--trial-timeout-ms N] [--quiet] -- <command> [args...]
   Minimises the value printed by <command>, run once per trial (directly, no shell) with ARQON_<NAME>
   set for each parameter (name upper-cased, other characters -> _) and ARQON_TRIAL_ID. The value is
   the last number on the last non-empty stdout line ("RESULT=0.99" -> 0.99), or its "value" if
@@ -58,7 +59,9 @@ export const SOLVE_USAGE = `arqon solve --config <config.json> [--state <dir>|<s
   propose nothing until other workers' pending trials are told and it has not moved for N ms (did
   the worker holding them die?), stop, name them and exit 1; once the budget is spent, it also
   bounds the 60 s wait for the others' last results; off by default, so a worker waits for a slow
-  study. --timeout-ms N: how long Redis may take to connect and to answer each command (default
+  study. --heartbeat-ms N (default 10000; 0 for none): the worker beats every N ms from a thread of
+  its own, and its trials still pending once it has not beaten for 6 N ms (killed, out of memory, a
+  lost machine) are marked failed by the workers that wait for them. --timeout-ms N: how long Redis may take to connect and to answer each command (default
   5000); a result Redis does not record is tried again for up to 60 s. With a pruner, report lines
   go to the study's journal and every worker's pruner judges them alike (none without one).
   Intermediate values: each stdout line {"step":<whole number>,"value":<number>} (those two keys
@@ -111,6 +114,7 @@ export async function solveCommand(argv: readonly string[], io: CliIo): Promise<
     storage: { type: "string" },
     study: { type: "string" },
     "stall-ms": { type: "string" },
+    "heartbeat-ms": { type: "string" },
     "timeout-ms": { type: "string" },
     "trial-timeout-ms": { type: "string" },
   });
@@ -131,6 +135,7 @@ export async function solveCommand(argv: readonly string[], io: CliIo): Promise<
   const storage = optionalNonEmpty("solve", flags, "storage");
   const stallMs = optionalPositiveInt("solve", flags, "stall-ms");
   const timeoutMs = optionalTimerMs(flags, "timeout-ms");
+  const heartbeatMs = optionalHeartbeatMs(flags);
   const trialTimeoutMs = optionalTimerMs(flags, "trial-timeout-ms");
   // Checked before any state is touched: a misspelt command changes nothing.
   const notStarted = programProblem(command[0]!, io.cwd, io.env);
@@ -149,12 +154,13 @@ export async function solveCommand(argv: readonly string[], io: CliIo): Promise<
       onError,
       quiet,
       stallMs,
+      heartbeatMs,
       timeoutMs,
       trialTimeoutMs,
     };
     return await solveShared(command, shared, io);
   }
-  for (const flag of ["stall-ms", "timeout-ms"])
+  for (const flag of ["stall-ms", "heartbeat-ms", "timeout-ms"])
     if (flags[flag] !== undefined)
       throw usageError(`arqon solve: --${flag} needs --storage (it applies to a shared study)`);
   const options: SolveOptions = { command, concurrency, onError, statePath, quiet, trialTimeoutMs };
@@ -185,6 +191,18 @@ function optionalTimerMs(flags: FlagValues, flag: "timeout-ms" | "trial-timeout-
   if (!(value >= 1 && value <= MAX_TIMER_MS))
     throw usageError(
       `arqon solve: --${flag} must be a whole number in [1, ${MAX_TIMER_MS}], got ${JSON.stringify(text)}`,
+    );
+  return value;
+}
+
+/** `--heartbeat-ms`: 0 (no heartbeat) or a whole number of ms a study beats at, `undefined` when not given. */
+function optionalHeartbeatMs(flags: FlagValues): number | undefined {
+  const text = optionalString(flags, "heartbeat-ms");
+  if (text === undefined) return undefined;
+  const value = wholeNumberOf(text);
+  if (!(value === 0 || (value >= MIN_HEARTBEAT_MS && value <= MAX_HEARTBEAT_MS)))
+    throw usageError(
+      `arqon solve: --heartbeat-ms must be 0 (no heartbeat) or a whole number in [${MIN_HEARTBEAT_MS}, ${MAX_HEARTBEAT_MS}], got ${JSON.stringify(text)}`,
     );
   return value;
 }

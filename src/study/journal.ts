@@ -32,12 +32,18 @@ export type JournalEntry =
       readonly rules?: number;
       readonly config: SolverConfig;
     }
-  /** A worker asked for trials and received these ids. */
+  /**
+   * A worker asked for trials and received these ids. `beat` (with `beatMs`) names the heartbeat
+   * key the worker refreshes every `beatMs` while it holds them (absent: a worker without a
+   * heartbeat, whose trials are never judged stale).
+   */
   | ({
       readonly op: "ask";
       readonly worker: string;
       readonly max: number;
       readonly ids: readonly number[];
+      readonly beat?: string;
+      readonly beatMs?: number;
     } & Stamped)
   /** A worker told results (asked trials by id, or warm-start points). */
   | ({ readonly op: "tell"; readonly worker: string; readonly results: readonly Told[] } & Stamped)
@@ -112,6 +118,11 @@ export const JOURNAL_PAGE_SIZE = 2000;
 /** The Redis key of study `study`'s journal (a list). */
 export function journalKey(study: string): string {
   return `arqon:study:${study}:journal`;
+}
+
+/** The Redis key of heartbeat `beat` of study `study` (a string that expires when beats stop). */
+export function beatKey(study: string, beat: string): string {
+  return `arqon:study:${study}:beat:${beat}`;
 }
 
 /**

@@ -9,6 +9,7 @@ import type { BestPoint, Trial } from "../solver/solver.js";
 import { TrialPruned } from "../solver/trial-pruned.js";
 import type { ParamShape, Params } from "../space/params.js";
 import { unknownOptionKeys, unknownOptionsText } from "../unknown-options.js";
+import { failStale } from "./fail-stale.js";
 import { JournalError } from "./journal.js";
 import {
   askRecovering,
@@ -43,7 +44,9 @@ export interface RunSharedStudyOptions {
    * Once the budget is spent, how long to wait for other workers' pending trials before reporting
    * the best, in ms (default 60 000; 0 reports at once). Without it, the first worker to finish
    * reports a best that a slower worker's last result may still beat. A worker that died leaves
-   * its trial pending: the wait ends after `settleMs` and `pending` says how many were left.
+   * its trial pending: the wait ends after `settleMs` and `pending` says how many were left,
+   * unless the worker had a heartbeat (`SharedStudyOptions.heartbeatMs`): its trials are then
+   * marked failed during the wait, which ends once none is pending.
    */
   readonly settleMs?: number;
   /**
@@ -53,7 +56,9 @@ export interface RunSharedStudyOptions {
    * loop stops and `stuck` names the trials. A worker that died holding such a trial would
    * otherwise stall every other worker for ever. It cannot tell a dead worker from one still
    * evaluating, so set it well above your longest evaluation. Default `Infinity`: wait as long as
-   * it takes; 0 stops at the first ask the study cannot answer.
+   * it takes; 0 stops at the first ask the study cannot answer. Workers with a heartbeat
+   * (`SharedStudyOptions.heartbeatMs`) can tell: the loop marks a dead one's trials failed while it
+   * waits, and the study moves on.
    */
   readonly stallMs?: number;
   /**
@@ -152,6 +157,8 @@ export async function runSharedStudy<P extends ParamShape = string>(
     if (trials === null) break;
     const trial = trials[0];
     if (trial === undefined) {
+      // A worker that died holding what the study waits for: its trials are failed, and it moves.
+      await failStale(study);
       if (stall.stalled(study)) {
         stuck = study.pendingTrials().map((t) => t.id);
         break;
@@ -240,6 +247,7 @@ export async function runSharedStudy<P extends ParamShape = string>(
   while (study.pendingTrials().length > 0 && Date.now() < settleBy && options.signal?.aborted !== true) {
     await delay(Math.min(pollMs * 2 ** Math.min(waits++, 4), Math.max(0, settleBy - Date.now())));
     await study.refresh();
+    await failStale(study);
   }
   return { evaluated, failed, pruned, best: study.best(), pending: study.pendingTrials().length, stuck };
 }

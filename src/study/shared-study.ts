@@ -29,7 +29,22 @@ import { otherSolverRules, SOLVER_RULES } from "../solver/solver-rules.js";
 import type { BoundsInput, ParamShape, ParamsOf } from "../space/params.js";
 import { unknownOptionKeys, unknownOptionsText } from "../unknown-options.js";
 import { studyConfigDifferences, studyConfigKey } from "./config-key.js";
-import { JOURNAL_VERSION, type JournalEntry, JournalError, journalKey, RedisJournal } from "./journal.js";
+import {
+  type BeatConnection,
+  connectionOf,
+  GRACE_BEATS,
+  Heartbeat,
+  MAX_HEARTBEAT_MS,
+  MIN_HEARTBEAT_MS,
+} from "./heartbeat.js";
+import {
+  beatKey,
+  JOURNAL_VERSION,
+  type JournalEntry,
+  JournalError,
+  journalKey,
+  RedisJournal,
+} from "./journal.js";
 import { SETTLED_LATE, type SettledLate } from "./lost-appends.js";
 import { REPORT_STEPS, type ReportsSteps, type StepReports, type StepsOutcome } from "./report-steps.js";
 import { HIDDEN_URL, withoutPassword } from "./without-password.js";
@@ -41,6 +56,7 @@ const SHARED_STUDY_OPTION_KEYS = [
   "worker",
   "timeoutMs",
   "create",
+  "heartbeatMs",
 ] as const satisfies readonly (keyof SharedStudyOptions)[];
 
 /** The keys of {@link loadSharedStudy}'s options (`create` is implied: false). */
@@ -49,6 +65,7 @@ const LOAD_OPTION_KEYS = [
   "study",
   "worker",
   "timeoutMs",
+  "heartbeatMs",
 ] as const satisfies readonly (keyof SharedStudyOptions)[];
 
 /** Whether `value` looks like an ioredis client (what a study's journal calls on it). */
@@ -83,7 +100,30 @@ export interface SharedStudyOptions {
    * must only join a study some worker began (a misspelt name would otherwise begin a new one).
    */
   readonly create?: boolean;
+  /**
+   * For when a worker may die holding trials: beat every `heartbeatMs` ms from a thread of this
+   * handle's own, from its first ask until `close` (default 0: no heartbeat). Each ask of this
+   * handle records the beat in the journal; once beats stop for six intervals or more (the
+   * process died, or lost Redis for that long), any
+   * worker's {@link SharedStudy.failStaleTrials} marks the trials still pending failed, and
+   * `runSharedStudy` calls it while it waits. A whole number from 10 to 715827882.
+   *
+   * @remarks
+   * The thread beats while the process lives, so a synchronous objective that holds the event
+   * loop for an hour is not judged dead. It opens a second connection: from the URL, or from the
+   * options of the client you passed (its functions, such as `retryStrategy`, left out). The first
+   * ask waits for the first beat, and rejects if none reached Redis within `timeoutMs` (5 s on a
+   * client you passed).
+   */
+  readonly heartbeatMs?: number;
 }
+
+/**
+ * A worker's trials are judged stale once its beat has been missing for this many beat intervals:
+ * its key expires {@link GRACE_BEATS} intervals after the last beat, and the judge then waits as
+ * long again (a Redis restart may have dropped the key of a worker that beats again at once).
+ */
+const STALE_AFTER_BEATS = 2 * GRACE_BEATS;
 
 /**
  * How long close() waits, on a caller's client, for operations under way, then for reserved
@@ -167,6 +207,16 @@ export interface SharedStudy<P extends ParamShape = string> {
   pendingTrials(): Trial<P>[];
   /** Reads what other workers appended. */
   refresh(): Promise<void>;
+  /**
+   * Marks failed (counted against the budget, as Optuna's heartbeat does) the pending trials of
+   * workers whose heartbeat stopped (see {@link SharedStudyOptions.heartbeatMs}), and resolves to
+   * their ids. A worker's beat must be seen missing twice, a grace period apart (three beat
+   * intervals), so a worker is judged only by a handle that calls this now and again: it is dead
+   * for at least six intervals by then. Trials of workers without a heartbeat are never judged,
+   * nor this handle's own. Each failure is a journal entry, so a trial told meanwhile is left as
+   * told; a result its worker tells afterwards is refused.
+   */
+  failStaleTrials(): Promise<number[]>;
   /**
    * Releases this worker's solver and its Redis connection (when it opened it). The study stays.
    * Operations already under way finish first; later calls on this handle reject with a
@@ -274,6 +324,18 @@ async function connectStudy(
       `timeoutMs: must be a number > 0 and at most ${MAX_TIMER_MS} (the longest timer Node keeps), ` +
         `or Infinity for no timeout, got ${String(timeoutMs)}`,
     );
+  const heartbeatMs = options.heartbeatMs ?? 0;
+  if (
+    !(
+      heartbeatMs === 0 ||
+      (Number.isSafeInteger(heartbeatMs) &&
+        heartbeatMs >= MIN_HEARTBEAT_MS &&
+        heartbeatMs <= MAX_HEARTBEAT_MS)
+    )
+  )
+    throw new UsageError(
+      `heartbeatMs: must be a whole number of ms from ${MIN_HEARTBEAT_MS} to ${MAX_HEARTBEAT_MS}, or 0 for no heartbeat, got ${shownValue(options.heartbeatMs)}`,
+    );
   if (url === undefined && options.timeoutMs !== undefined)
     throw new UsageError(
       "timeoutMs: applies to a connection opened from a URL; set commandTimeout on the ioredis client you pass",
@@ -305,7 +367,15 @@ async function connectStudy(
             lastConnectionError: () =>
               connectionError === undefined ? undefined : shownCause(connectionError.message, url),
           };
-    const study = new SharedStudyImpl(options.study, journal, worker, redis, own);
+    const beating =
+      heartbeatMs === 0
+        ? undefined
+        : {
+            connection: url ?? connectionOf(redis),
+            beatMs: heartbeatMs,
+            timeoutMs: url === undefined ? RELEASE_DEADLINE_MS : timeoutMs,
+          };
+    const study = new SharedStudyImpl(options.study, journal, worker, redis, own, beating);
     await study.open(config, options.create ?? true);
     return study;
   } catch (error) {
@@ -354,6 +424,20 @@ interface OwnConnection {
   readonly url: string;
   readonly timeoutMs: number;
   readonly lastConnectionError: () => string | undefined;
+}
+
+/** How a handle with a heartbeat beats: where its thread connects, how often, how long to start. */
+interface Beating {
+  readonly connection: BeatConnection;
+  readonly beatMs: number;
+  readonly timeoutMs: number;
+}
+
+/** The heartbeat an ask entry recorded for its trials, and who asked them. */
+interface TrialBeat {
+  readonly beat: string;
+  readonly beatMs: number;
+  readonly worker: string;
 }
 
 function isTimeout(error: unknown): boolean {
@@ -405,6 +489,15 @@ class SharedStudyImpl implements SharedStudy, SettledLate, ReportsSteps {
    * recorded, in order, until the retry of the call that sent them finds them.
    */
   private readonly lostReports = new Map<number, StepReports>();
+  /** This handle's heartbeat settings (undefined: it does not beat), and its beat's name. */
+  private readonly beating: Beating | undefined;
+  private readonly beatId = randomUUID();
+  /** The heartbeat, once the first ask started it. */
+  private heartbeat: Promise<Heartbeat> | undefined;
+  /** Pending trials whose ask recorded a heartbeat, by id (told and failed ones are dropped). */
+  private readonly trialBeats = new Map<number, TrialBeat>();
+  /** When {@link failStaleTrials} first found each beat missing (performance.now), until seen again. */
+  private readonly missingSince = new Map<string, number>();
 
   constructor(
     name: string,
@@ -412,12 +505,14 @@ class SharedStudyImpl implements SharedStudy, SettledLate, ReportsSteps {
     worker: string,
     redis: Redis,
     own: OwnConnection | undefined,
+    beating: Beating | undefined,
   ) {
     this.name = name;
     this.journal = journal;
     this.worker = worker;
     this.redis = redis;
     this.own = own;
+    this.beating = beating;
   }
 
   get config(): ResolvedSolverConfig {
@@ -513,8 +608,10 @@ class SharedStudyImpl implements SharedStudy, SettledLate, ReportsSteps {
     } catch (error) {
       return Promise.reject(error);
     }
-    return this.serialise(() =>
-      this.commit((solver) => {
+    return this.serialise(async () => {
+      // Beating before the journal says so: a judge must never find the key of an ask missing.
+      const beat = await this.beat();
+      return this.commit((solver) => {
         // An ask of ours that Redis wrote although its reply was lost reserved trials for this
         // worker: they are handed out now, or no worker would ever evaluate them.
         const held = new Set(this.recovered);
@@ -525,10 +622,75 @@ class SharedStudyImpl implements SharedStudy, SettledLate, ReportsSteps {
         if (trials === null || trials.length === 0) return { result: trials };
         return {
           result: trials,
-          entry: { op: "ask", worker: this.worker, max, ids: trials.map((t) => t.id) },
+          entry: { op: "ask", worker: this.worker, max, ids: trials.map((t) => t.id), ...beat },
         };
-      }),
+      });
+    });
+  }
+
+  /**
+   * Starts this handle's heartbeat if it has one and it is not beating yet; resolves to what its
+   * ask entries record (nothing without a heartbeat). A start that failed is tried again by the
+   * next ask.
+   */
+  private async beat(): Promise<{ beat: string; beatMs: number } | Record<string, never>> {
+    const beating = this.beating;
+    if (beating === undefined) return {};
+    const key = beatKey(this.name, this.beatId);
+    this.heartbeat ??= Heartbeat.start(
+      beating.connection,
+      key,
+      this.worker,
+      beating.beatMs,
+      beating.timeoutMs,
     );
+    try {
+      await this.heartbeat;
+    } catch (error) {
+      this.heartbeat = undefined;
+      throw new Error(`study ${this.name}: ${(error as Error).message}`, { cause: error });
+    }
+    return { beat: this.beatId, beatMs: beating.beatMs };
+  }
+
+  failStaleTrials(): Promise<number[]> {
+    return this.serialise(async () => {
+      await this.catchUp();
+      const pending = new Set(this.live.pendingTrials().map((t) => t.id));
+      const held = [...this.trialBeats].filter(([id, { beat }]) => pending.has(id) && beat !== this.beatId);
+      if (held.length === 0) return [];
+      const beats = [...new Set(held.map(([, { beat }]) => beat))];
+      const alive = await this.redis.mget(beats.map((beat) => beatKey(this.name, beat)));
+      if (this.abandoned) throw this.abandonedError();
+      const now = performance.now();
+      const graceOf = (beatMs: number) => GRACE_BEATS * beatMs;
+      const dead = new Set<string>();
+      for (const [index, beat] of beats.entries()) {
+        if (alive[index] !== null) {
+          this.missingSince.delete(beat);
+          continue;
+        }
+        const since = this.missingSince.get(beat) ?? now;
+        this.missingSince.set(beat, since);
+        const { beatMs } = held.find(([, b]) => b.beat === beat)![1];
+        if (now - since >= graceOf(beatMs)) dead.add(beat);
+      }
+      const failed: number[] = [];
+      for (const [id, { beat, beatMs, worker }] of held) {
+        if (!dead.has(beat)) continue;
+        const reason = `no heartbeat from worker ${worker} for more than ${(STALE_AFTER_BEATS * beatMs) / 1000} s`;
+        const entry = { op: "fail", worker: this.worker, id, reason } as const;
+        const done = await this.commit((solver) => {
+          // Told or failed since the read above: nothing to judge.
+          if (solver.trialStatus(id) !== "pending") return { result: false };
+          solver.fail(id, reason);
+          return { result: true, entry };
+        });
+        if (done) failed.push(id);
+      }
+      for (const beat of dead) this.missingSince.delete(beat);
+      return failed;
+    });
   }
 
   tell(results: TrialResult | Told | readonly Told[]): Promise<void> {
@@ -675,6 +837,8 @@ class SharedStudyImpl implements SharedStudy, SettledLate, ReportsSteps {
     // Whatever is still waiting for Redis now (an abandoned operation, or a release the bound cut
     // off) touches nothing when its reply comes: the handle is closed.
     this.abandoned = true;
+    // Its trials told or released, this worker holds none; one it still holds is judged stale.
+    await this.heartbeat?.then((heartbeat) => heartbeat.stop()).catch(() => undefined);
     if (this.unconfirmed !== undefined) {
       // Reads after close use this view: made and stopped now, so no later read makes one that
       // nothing stops.
@@ -805,6 +969,7 @@ class SharedStudyImpl implements SharedStudy, SettledLate, ReportsSteps {
       if (appended) {
         this.inFlight = undefined;
         this.position++;
+        this.noteBeats(entry);
         return result;
       }
       // Someone appended at `at` first; it may have been this very entry, written before a reply
@@ -886,6 +1051,7 @@ class SharedStudyImpl implements SharedStudy, SettledLate, ReportsSteps {
         throw error;
       }
       this.position++;
+      this.noteBeats(entry);
       const pending = this.inFlight;
       if (pending === undefined || pending.at !== at) continue;
       // The entry at its position settles it: written if it is this one, never if it is another.
@@ -900,6 +1066,18 @@ class SharedStudyImpl implements SharedStudy, SettledLate, ReportsSteps {
         this.lostReports.set(entry.id, [...(this.lostReports.get(entry.id) ?? []), ...entry.reports]);
     }
     return mine;
+  }
+
+  /** Keeps the heartbeat an ask entry recorded for its trials, and drops the ones a result settles. */
+  private noteBeats(entry: JournalEntry): void {
+    if (entry.op === "ask") {
+      const { beat, beatMs, worker } = entry;
+      // A malformed beat (another arqon's) is not judged: a wrong verdict would lose a result.
+      if (typeof beat !== "string" || !(typeof beatMs === "number" && beatMs > 0)) return;
+      for (const id of entry.ids) this.trialBeats.set(id, { beat, beatMs, worker });
+    } else if (entry.op === "tell") {
+      for (const told of entry.results) if ("id" in told) this.trialBeats.delete(told.id);
+    } else if (entry.op === "fail") this.trialBeats.delete(entry.id);
   }
 
   [SETTLED_LATE](id: number): boolean {

@@ -1,0 +1,143 @@
+/**
+ * `arqon solve --storage` beats by default: its asks record a heartbeat of 10 s (none with
+ * `--heartbeat-ms 0`), and a worker that waits for the trial of one killed with it fails that
+ * trial and finishes the study.
+ */
+import { spawn } from "node:child_process";
+import { writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { Redis } from "ioredis";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { openSharedStudy } from "../src/study/index.js";
+import { journalKey } from "../src/study/journal.js";
+import { lines, removeTempDirs, runArqonInProcess, tempDir, writeJson } from "./support/cli-run.js";
+import { type RedisServer, startRedis } from "./support/redis-server.js";
+
+const ROOT = fileURLToPath(new URL("..", import.meta.url));
+const CHILD = fileURLToPath(new URL("./support/heartbeat-child.ts", import.meta.url));
+const TSX = pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href;
+
+let server: RedisServer;
+let redis: Redis;
+beforeAll(async () => {
+  server = await startRedis();
+  redis = new Redis(server.url);
+});
+afterAll(async () => {
+  removeTempDirs();
+  redis.disconnect();
+  await server.stop();
+});
+
+const CONFIG = {
+  seed: 3,
+  budget: 30,
+  strategy: "nelder-mead" as const,
+  bounds: { x: { min: -5, max: 5 }, y: { min: -5, max: 5 } },
+};
+const OBJECTIVE =
+  "console.log((Number(process.env.ARQON_X) - 1) ** 2 + (Number(process.env.ARQON_Y) + 2) ** 2)";
+
+/** A directory holding the config and the objective. */
+function workDir(): string {
+  const dir = tempDir();
+  writeJson(dir, "c.json", CONFIG);
+  writeFileSync(join(dir, "objective.js"), OBJECTIVE);
+  return dir;
+}
+
+async function askEntries(study: string): Promise<Record<string, unknown>[]> {
+  return (await redis.lrange(journalKey(study), 0, -1))
+    .map((text) => JSON.parse(text))
+    .filter((e) => e.op === "ask");
+}
+
+const solve = (study: string, ...flags: string[]) => [
+  "solve",
+  "--config",
+  "c.json",
+  "--storage",
+  server.url,
+  "--study",
+  study,
+  ...flags,
+  "--",
+  process.execPath,
+  "objective.js",
+];
+
+describe("arqon solve --storage heartbeats", () => {
+  it("beats every 10 s by default, and not at all with --heartbeat-ms 0", async () => {
+    const dir = workDir();
+    expect((await runArqonInProcess(solve("cli-hb-default"), dir)).status).toBe(0);
+    const beating = await askEntries("cli-hb-default");
+    expect(beating).toHaveLength(CONFIG.budget);
+    expect(new Set(beating.map((e) => e.beatMs))).toEqual(new Set([10_000]));
+    // One heartbeat for the whole run, deleted at the end.
+    expect(new Set(beating.map((e) => e.beat)).size).toBe(1);
+    expect(await redis.keys("arqon:study:cli-hb-default:beat:*")).toEqual([]);
+
+    expect((await runArqonInProcess(solve("cli-hb-off", "--heartbeat-ms", "0"), dir)).status).toBe(0);
+    const silent = await askEntries("cli-hb-off");
+    expect(silent).toHaveLength(CONFIG.budget);
+    for (const entry of silent) expect(entry).not.toHaveProperty("beat");
+  }, 60_000);
+
+  it("refuses a --heartbeat-ms it cannot beat at, and one without --storage", async () => {
+    const dir = workDir();
+    for (const given of ["5", "1.5", "x", "715827883"]) {
+      const { status, stderr } = await runArqonInProcess(solve("cli-hb-bad", "--heartbeat-ms", given), dir);
+      expect(status).toBe(2);
+      expect(lines(stderr).at(-1)).toBe(
+        `arqon solve: --heartbeat-ms must be 0 (no heartbeat) or a whole number in [10, 715827882], got ${JSON.stringify(given)}`,
+      );
+    }
+    expect(await redis.exists(journalKey("cli-hb-bad"))).toBe(0);
+    const local = [
+      "solve",
+      "--config",
+      "c.json",
+      "--heartbeat-ms",
+      "50",
+      "--",
+      process.execPath,
+      "objective.js",
+    ];
+    const { status, stderr } = await runArqonInProcess(local, dir);
+    expect(status).toBe(2);
+    expect(lines(stderr).at(-1)).toBe(
+      "arqon solve: --heartbeat-ms needs --storage (it applies to a shared study)",
+    );
+  }, 60_000);
+
+  it("fails the trial of a worker killed holding it, and finishes the study", async () => {
+    const name = "cli-hb-dead";
+    const study = await openSharedStudy(CONFIG, { redis: server.url, study: name, worker: "main" });
+    while (study.asked < 12) {
+      const [trial] = (await study.ask())!;
+      const { x, y } = trial!.params as { x: number; y: number };
+      await study.tell({ id: trial!.id, value: (x - 1) ** 2 + (y + 2) ** 2 });
+    }
+    // A worker with a heartbeat takes the simplex's 13th point and is killed.
+    const dying = spawn(
+      process.execPath,
+      ["--import", TSX, CHILD, server.url, name, JSON.stringify(CONFIG), "die", "50"],
+      { cwd: ROOT, stdio: ["ignore", "pipe", "inherit"] },
+    );
+    let out = "";
+    dying.stdout.setEncoding("utf8").on("data", (chunk: string) => {
+      out += chunk;
+    });
+    await new Promise((resolve) => dying.once("exit", resolve));
+    const held = JSON.parse(out).id as number;
+    const { status, stdout } = await runArqonInProcess(solve(name), workDir());
+    expect(status).toBe(0);
+    expect(JSON.parse(stdout)).toMatchObject({ stopped: false, pending: 0, evaluations: CONFIG.budget - 13 });
+    await study.refresh();
+    expect(study.trialStatus(held)).toBe("failed");
+    expect(study.asked).toBe(CONFIG.budget);
+    await study.close();
+  }, 60_000);
+});
