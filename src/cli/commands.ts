@@ -23,74 +23,47 @@ export interface CliCommand {
 export const COMMANDS: Readonly<Record<string, CliCommand>> = {
   validate: {
     summary: "check a solver config file",
-    load: async () => {
-      const m = await import("./validate.js");
-      return { run: m.validateCommand, usage: m.VALIDATE_USAGE };
-    },
+    load: () => import("./validate.js").then((m) => ({ run: m.validateCommand, usage: m.VALIDATE_USAGE })),
     example: "arqon validate --config study.json",
   },
   ask: {
     summary: "ask a saved solver for trials (state kept between calls)",
-    load: async () => {
-      const m = await import("./ask.js");
-      return { run: m.askCommand, usage: m.ASK_USAGE };
-    },
+    load: () => import("./ask.js").then((m) => ({ run: m.askCommand, usage: m.ASK_USAGE })),
     example: "arqon ask --state run.json --config study.json --batch 4",
   },
   tell: {
     summary: "tell a saved solver the results of its trials",
-    load: async () => {
-      const m = await import("./tell.js");
-      return { run: m.tellCommand, usage: m.TELL_USAGE };
-    },
+    load: () => import("./tell.js").then((m) => ({ run: m.tellCommand, usage: m.TELL_USAGE })),
     example: `echo '[{"id":1,"value":0.42}]' | arqon tell --state run.json`,
   },
   report: {
     summary: "record a trial's intermediate value and ask whether to prune it",
-    load: async () => {
-      const m = await import("./report.js");
-      return { run: m.reportCommand, usage: m.REPORT_USAGE };
-    },
+    load: () => import("./report.js").then((m) => ({ run: m.reportCommand, usage: m.REPORT_USAGE })),
     example: "arqon report --state run.json --id 3 --step 10 --value 0.42",
   },
   solve: {
     summary: "minimise the number a command prints, trial by trial",
-    load: async () => {
-      const m = await import("./solve.js");
-      return { run: m.solveCommand, usage: m.SOLVE_USAGE };
-    },
+    load: () => import("./solve.js").then((m) => ({ run: m.solveCommand, usage: m.SOLVE_USAGE })),
     example: "arqon solve --config study.json --state run/ --concurrency 2 -- node train.js",
   },
   status: {
     summary: "show where a saved run stands",
-    load: async () => {
-      const m = await import("./status.js");
-      return { run: m.statusCommand, usage: m.STATUS_USAGE };
-    },
+    load: () => import("./status.js").then((m) => ({ run: m.statusCommand, usage: m.STATUS_USAGE })),
     example: "arqon status --state run.json",
   },
   dashboard: {
     summary: "serve the local dashboard (live demo or a recording)",
-    load: async () => {
-      const m = await import("./dashboard.js");
-      return { run: m.dashboardCommand, usage: m.DASHBOARD_USAGE };
-    },
+    load: () => import("./dashboard.js").then((m) => ({ run: m.dashboardCommand, usage: m.DASHBOARD_USAGE })),
     example: "arqon dashboard --log audit.jsonl --port 8080",
   },
   replay: {
     summary: "check that a decision log replays bit for bit",
-    load: async () => {
-      const m = await import("./replay.js");
-      return { run: m.replayCommand, usage: m.REPLAY_USAGE };
-    },
+    load: () => import("./replay.js").then((m) => ({ run: m.replayCommand, usage: m.REPLAY_USAGE })),
     example: "arqon replay logs/run-1 --context 10",
   },
   explain: {
     summary: "show what produced one generation of a decision log",
-    load: async () => {
-      const m = await import("./explain.js");
-      return { run: m.explainCommand, usage: m.EXPLAIN_USAGE };
-    },
+    load: () => import("./explain.js").then((m) => ({ run: m.explainCommand, usage: m.EXPLAIN_USAGE })),
     example: "arqon explain logs/run-1 --generation 12",
   },
 };
