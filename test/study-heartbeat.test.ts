@@ -38,8 +38,14 @@ const CONFIG = {
 };
 const f = (p: Record<string, unknown>) => ((p.x as number) - 1) ** 2 + ((p.y as number) + 2) ** 2;
 
-/** Runs the child worker; resolves to the trial id it printed, and to its exit and stdout. */
-function child(study: string, mode: "die" | "block", heartbeatMs: number, holdMs = 0) {
+/** Runs the child worker; resolves to the first trial id it printed, and to its exit and stdout. */
+function child(
+  study: string,
+  mode: "die" | "block" | "loop",
+  heartbeatMs: number,
+  holdMs = 0,
+  config: object = CONFIG,
+) {
   const process_ = spawn(
     process.execPath,
     [
@@ -48,7 +54,7 @@ function child(study: string, mode: "die" | "block", heartbeatMs: number, holdMs
       CHILD,
       server.url,
       study,
-      JSON.stringify(CONFIG),
+      JSON.stringify(config),
       mode,
       String(heartbeatMs),
       String(holdMs),
@@ -72,7 +78,7 @@ function child(study: string, mode: "die" | "block", heartbeatMs: number, holdMs
   const exit = new Promise<{ signal: NodeJS.Signals | null; code: number | null; out: string; err: string }>(
     (resolve) => process_.once("exit", (code, signal) => resolve({ code, signal, out, err })),
   );
-  return { id, exit };
+  return { id, exit, process: process_ };
 }
 
 /** Tells the study's first 12 trials from this process: the 13th is a point of the simplex. */
@@ -180,6 +186,32 @@ describe("a worker whose objective holds its event loop", () => {
     await study.refresh();
     expect(study.trialStatus(held)).toBe("told");
     await study.close();
+  }, 30_000);
+});
+
+describe("a worker judged dead that was only paused", () => {
+  it("finds its result refused, and its loop goes on with the next trials", async () => {
+    const name = "hb-paused";
+    const config = { ...CONFIG, strategy: "tpe" as const, budget: 12 };
+    const judge = await openSharedStudy(config, { redis: server.url, study: name, worker: "judge" });
+    const paused = child(name, "loop", 20, 200, config);
+    const held = await paused.id;
+    // Stopped mid-evaluation, heartbeat thread and all, as a frozen VM or a SIGSTOP would be.
+    paused.process.kill("SIGSTOP");
+    const { failed } = await judgeUntilFailed(judge, 10_000);
+    expect(failed).toEqual([held]);
+    paused.process.kill("SIGCONT");
+    const { code, out, err } = await paused.exit;
+    expect({ code, err }).toEqual({ code: 0, err: "" });
+    const result = JSON.parse(out.trim().split("\n").at(-1)!);
+    expect(result.refused).toEqual([held]);
+    expect(result.evaluated).toHaveLength(config.budget);
+    expect(result.evaluated[0]).toBe(held);
+    await judge.refresh();
+    expect(judge.asked).toBe(config.budget);
+    expect(judge.trialStatus(held)).toBe("failed");
+    expect(judge.pendingTrials()).toEqual([]);
+    await judge.close();
   }, 30_000);
 });
 

@@ -94,6 +94,12 @@ export interface RunSharedStudyResult {
   readonly failed: readonly number[];
   /** Trials the objective stopped by throwing a `TrialPruned` (told as pruned). */
   readonly pruned: readonly number[];
+  /**
+   * Trials whose result the study refused, another worker having told or failed them first (one
+   * that judged this worker dead when its heartbeat stopped for a while, or an operator): the
+   * loop went on, and their results are lost. Each is in `evaluated`; `onTrial` was not called.
+   */
+  readonly refused: readonly number[];
   /** The study's best point when this worker stopped. */
   readonly best: BestPoint | null;
   /** Other workers' trials still without a result when this worker stopped (0: `best` is final). */
@@ -148,6 +154,7 @@ export async function runSharedStudy<P extends ParamShape = string>(
   const evaluated: number[] = [];
   const failed: number[] = [];
   const pruned: number[] = [];
+  const refused: number[] = [];
   const retrying = { retryMs, ...(options.signal && { signal: options.signal }) };
   const stall = new StallWatch(stallMs);
   let stuck: number[] = [];
@@ -224,9 +231,14 @@ export async function runSharedStudy<P extends ParamShape = string>(
     try {
       await recordResult(study, result, retrying);
     } catch (error) {
-      // The value would be lost with a bare JournalError, or a UsageError (its trial told by
-      // another worker meanwhile, the study closed): say it, as for a Redis failure. A refusal
-      // stays a UsageError.
+      // Settled by another worker meanwhile: the study has its verdict on the trial, and this
+      // worker is fine, so it goes on (as `arqon solve` does).
+      if (error instanceof UsageError && settledElsewhere(study, trial.id)) {
+        refused.push(trial.id);
+        continue;
+      }
+      // The value would be lost with a bare JournalError, or a UsageError (the study closed): say
+      // it, as for a Redis failure. A refusal stays a UsageError.
       const lost = `could not record ${resultText(result)}`;
       if (error instanceof UsageError) throw new UsageError(`${lost}: ${error.message}`, { cause: error });
       if (error instanceof JournalError) throw new Error(`${lost}: ${error.message}`, { cause: error });
@@ -249,7 +261,24 @@ export async function runSharedStudy<P extends ParamShape = string>(
     await study.refresh();
     await failStale(study);
   }
-  return { evaluated, failed, pruned, best: study.best(), pending: study.pendingTrials().length, stuck };
+  return {
+    evaluated,
+    failed,
+    pruned,
+    refused,
+    best: study.best(),
+    pending: study.pendingTrials().length,
+    stuck,
+  };
+}
+
+/** Whether trial `id` is no longer pending in `study` as last read (a closed handle's never is). */
+function settledElsewhere(study: SharedStudy, id: number): boolean {
+  try {
+    return study.trialStatus(id) !== "pending";
+  } catch {
+    return false;
+  }
 }
 
 /** Longest failure reason a trial's journal entry keeps: every worker reads every entry. */

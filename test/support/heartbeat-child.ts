@@ -1,12 +1,16 @@
 /**
- * A worker process with a heartbeat (test/study-heartbeat.test.ts): opens the study, asks one
- * trial and prints its id as a JSON line, then either dies at once without a word to Redis
- * ("die": SIGKILL, as an out-of-memory kill would), or holds its event loop for `holdMs`
- * ("block": a synchronous objective), tells the trial's value and prints "told".
+ * A worker process with a heartbeat (test/study-heartbeat.test.ts). Modes:
+ * - "die": asks one trial, prints its id as a JSON line, and dies at once without a word to Redis
+ *   (SIGKILL, as an out-of-memory kill would);
+ * - "block": asks one trial, prints its id, holds its event loop for `holdMs` (a synchronous
+ *   objective), tells the trial's value and prints "told";
+ * - "loop": runs `runSharedStudy`, printing each trial's id as its evaluation starts (each takes
+ *   `holdMs`), then its result as the last JSON line.
  *
- * Usage: heartbeat-child.ts <redis-url> <study> <config-json> <die|block> <heartbeat-ms> [hold-ms]
+ * Usage: heartbeat-child.ts <redis-url> <study> <config-json> <die|block|loop> <heartbeat-ms> [hold-ms]
  */
-import { openSharedStudy } from "../../src/study/index.js";
+import { setTimeout as delay } from "node:timers/promises";
+import { openSharedStudy, runSharedStudy } from "../../src/study/index.js";
 
 const [url, name, configJson, mode, heartbeatMs, holdMs] = process.argv.slice(2);
 const study = await openSharedStudy(JSON.parse(configJson!), {
@@ -15,11 +19,25 @@ const study = await openSharedStudy(JSON.parse(configJson!), {
   worker: `child-${mode}`,
   heartbeatMs: Number(heartbeatMs),
 });
-const [trial] = (await study.ask())!;
-process.stdout.write(`${JSON.stringify({ id: trial!.id })}\n`);
-if (mode === "die") process.kill(process.pid, "SIGKILL");
-// Blocks this thread as a long synchronous evaluation would, without spinning a core.
-Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, Number(holdMs));
-await study.tell({ id: trial!.id, value: 1 });
-await study.close();
-process.stdout.write("told\n");
+if (mode === "loop") {
+  const result = await runSharedStudy(
+    study,
+    async (params, trial) => {
+      process.stdout.write(`${JSON.stringify({ id: trial.id })}\n`);
+      await delay(Number(holdMs));
+      return Object.values(params).reduce((sum: number, x) => sum + (x as number) ** 2, 0);
+    },
+    { pollMs: 2, settleMs: 0 },
+  );
+  await study.close();
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+} else {
+  const [trial] = (await study.ask())!;
+  process.stdout.write(`${JSON.stringify({ id: trial!.id })}\n`);
+  if (mode === "die") process.kill(process.pid, "SIGKILL");
+  // Blocks this thread as a long synchronous evaluation would, without spinning a core.
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, Number(holdMs));
+  await study.tell({ id: trial!.id, value: 1 });
+  await study.close();
+  process.stdout.write("told\n");
+}
