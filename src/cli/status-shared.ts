@@ -5,8 +5,8 @@ import { openStudyForCli, type SharedStudyFlags } from "./shared-study-open.js";
 
 /**
  * `arqon status --storage redis://… --study NAME`: where a shared study stands, read from its
- * journal under its own configuration; writes nothing (a study that does not exist is refused,
- * not created).
+ * journal under its own configuration, its pending trials with the worker holding each; writes
+ * nothing (a study that does not exist is refused, not created).
  */
 export async function statusShared(
   flags: SharedStudyFlags & { readonly study: string },
@@ -22,7 +22,10 @@ export async function statusShared(
         ...countUntold(study),
         budget: study.config.budget,
         best: study.best(),
-        pending: study.pendingTrials().map(plainTrial),
+        // Which worker holds each: the machine and process to look at when one seems stuck.
+        pending: study
+          .pendingTrials()
+          .map((trial) => ({ ...plainTrial(trial), worker: study.heldBy(trial.id) })),
       })}\n`,
     );
     return 0;

@@ -201,6 +201,11 @@ export interface SharedStudy<P extends ParamShape = string> {
   intermediateValues(id: number): IntermediateValue[];
   /** Where trial `id` (asked by any worker) stands, as of the same read. */
   trialStatus(id: number): TrialStatus;
+  /**
+   * The worker holding pending trial `id` (the name its ask gave, `<hostname>:<pid>` by default),
+   * as of the same read; `undefined` when the trial is not pending.
+   */
+  heldBy(id: number): string | undefined;
   /** The best point of the study so far. */
   best(): BestPoint<P> | null;
   /** Asked trials of every worker still waiting for a result. */
@@ -433,11 +438,10 @@ interface Beating {
   readonly timeoutMs: number;
 }
 
-/** The heartbeat an ask entry recorded for its trials, and who asked them. */
-interface TrialBeat {
-  readonly beat: string;
-  readonly beatMs: number;
+/** Who asked a pending trial, and the heartbeat its ask entry recorded (if any). */
+interface TrialHolder {
   readonly worker: string;
+  readonly beat?: { readonly id: string; readonly ms: number };
 }
 
 function isTimeout(error: unknown): boolean {
@@ -494,8 +498,8 @@ class SharedStudyImpl implements SharedStudy, SettledLate, ReportsSteps {
   private readonly beatId = randomUUID();
   /** The heartbeat, once the first ask started it. */
   private heartbeat: Promise<Heartbeat> | undefined;
-  /** Pending trials whose ask recorded a heartbeat, by id (told and failed ones are dropped). */
-  private readonly trialBeats = new Map<number, TrialBeat>();
+  /** Who holds each pending trial, by id (told and failed ones are dropped). */
+  private readonly holders = new Map<number, TrialHolder>();
   /** When {@link failStaleTrials} first found each beat missing (performance.now), until seen again. */
   private readonly missingSince = new Map<string, number>();
 
@@ -546,6 +550,13 @@ class SharedStudyImpl implements SharedStudy, SettledLate, ReportsSteps {
 
   trialStatus(id: number): TrialStatus {
     return this.readable(id, "trialStatus").trialStatus(id);
+  }
+
+  heldBy(id: number): string | undefined {
+    // Read from the committed view, as the other readers are: an ask in flight holds nothing yet.
+    return this.readable(id, "heldBy").trialStatus(id) === "pending"
+      ? this.holders.get(id)?.worker
+      : undefined;
   }
 
   /**
@@ -657,9 +668,13 @@ class SharedStudyImpl implements SharedStudy, SettledLate, ReportsSteps {
     return this.serialise(async () => {
       await this.catchUp();
       const pending = new Set(this.live.pendingTrials().map((t) => t.id));
-      const held = [...this.trialBeats].filter(([id, { beat }]) => pending.has(id) && beat !== this.beatId);
+      const held = [...this.holders].flatMap(([id, { worker, beat }]) =>
+        pending.has(id) && beat !== undefined && beat.id !== this.beatId
+          ? [{ id, worker, beat: beat.id, beatMs: beat.ms }]
+          : [],
+      );
       if (held.length === 0) return [];
-      const beats = [...new Set(held.map(([, { beat }]) => beat))];
+      const beats = [...new Set(held.map(({ beat }) => beat))];
       const alive = await this.redis.mget(beats.map((beat) => beatKey(this.name, beat)));
       if (this.abandoned) throw this.abandonedError();
       const now = performance.now();
@@ -672,11 +687,11 @@ class SharedStudyImpl implements SharedStudy, SettledLate, ReportsSteps {
         }
         const since = this.missingSince.get(beat) ?? now;
         this.missingSince.set(beat, since);
-        const { beatMs } = held.find(([, b]) => b.beat === beat)![1];
+        const { beatMs } = held.find((h) => h.beat === beat)!;
         if (now - since >= graceOf(beatMs)) dead.add(beat);
       }
       const failed: number[] = [];
-      for (const [id, { beat, beatMs, worker }] of held) {
+      for (const { id, beat, beatMs, worker } of held) {
         if (!dead.has(beat)) continue;
         const reason = `no heartbeat from worker ${worker} for more than ${(STALE_AFTER_BEATS * beatMs) / 1000} s`;
         const entry = { op: "fail", worker: this.worker, id, reason } as const;
@@ -969,7 +984,7 @@ class SharedStudyImpl implements SharedStudy, SettledLate, ReportsSteps {
       if (appended) {
         this.inFlight = undefined;
         this.position++;
-        this.noteBeats(entry);
+        this.noteHolders(entry);
         return result;
       }
       // Someone appended at `at` first; it may have been this very entry, written before a reply
@@ -1051,7 +1066,7 @@ class SharedStudyImpl implements SharedStudy, SettledLate, ReportsSteps {
         throw error;
       }
       this.position++;
-      this.noteBeats(entry);
+      this.noteHolders(entry);
       const pending = this.inFlight;
       if (pending === undefined || pending.at !== at) continue;
       // The entry at its position settles it: written if it is this one, never if it is another.
@@ -1068,16 +1083,17 @@ class SharedStudyImpl implements SharedStudy, SettledLate, ReportsSteps {
     return mine;
   }
 
-  /** Keeps the heartbeat an ask entry recorded for its trials, and drops the ones a result settles. */
-  private noteBeats(entry: JournalEntry): void {
+  /** Keeps who asked each trial (and its heartbeat), and drops the trials a result settles. */
+  private noteHolders(entry: JournalEntry): void {
     if (entry.op === "ask") {
       const { beat, beatMs, worker } = entry;
       // A malformed beat (another arqon's) is not judged: a wrong verdict would lose a result.
-      if (typeof beat !== "string" || !(typeof beatMs === "number" && beatMs > 0)) return;
-      for (const id of entry.ids) this.trialBeats.set(id, { beat, beatMs, worker });
+      const beating = typeof beat === "string" && typeof beatMs === "number" && beatMs > 0;
+      const holder = beating ? { worker, beat: { id: beat, ms: beatMs } } : { worker };
+      for (const id of entry.ids) this.holders.set(id, holder);
     } else if (entry.op === "tell") {
-      for (const told of entry.results) if ("id" in told) this.trialBeats.delete(told.id);
-    } else if (entry.op === "fail") this.trialBeats.delete(entry.id);
+      for (const told of entry.results) if ("id" in told) this.holders.delete(told.id);
+    } else if (entry.op === "fail") this.holders.delete(entry.id);
   }
 
   [SETTLED_LATE](id: number): boolean {
