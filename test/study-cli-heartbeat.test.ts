@@ -3,33 +3,17 @@
  * `--heartbeat-ms 0`), and a worker that waits for the trial of one killed with it fails that
  * trial and finishes the study.
  */
-import { spawn } from "node:child_process";
 import { writeFileSync } from "node:fs";
-import { createRequire } from "node:module";
 import { join } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
-import { Redis } from "ioredis";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { openSharedStudy } from "../src/study/index.js";
 import { journalKey } from "../src/study/journal.js";
 import { lines, removeTempDirs, runArqonInProcess, tempDir, writeJson } from "./support/cli-run.js";
-import { type RedisServer, startRedis } from "./support/redis-server.js";
+import { heartbeatChild } from "./support/heartbeat-child-run.js";
+import { redisForFile } from "./support/redis-server.js";
 
-const ROOT = fileURLToPath(new URL("..", import.meta.url));
-const CHILD = fileURLToPath(new URL("./support/heartbeat-child.ts", import.meta.url));
-const TSX = pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href;
-
-let server: RedisServer;
-let redis: Redis;
-beforeAll(async () => {
-  server = await startRedis();
-  redis = new Redis(server.url);
-});
-afterAll(async () => {
-  removeTempDirs();
-  redis.disconnect();
-  await server.stop();
-});
+const redis = redisForFile();
+afterAll(removeTempDirs);
 
 const CONFIG = {
   seed: 3,
@@ -49,7 +33,7 @@ function workDir(): string {
 }
 
 async function askEntries(study: string): Promise<Record<string, unknown>[]> {
-  return (await redis.lrange(journalKey(study), 0, -1))
+  return (await redis.admin.lrange(journalKey(study), 0, -1))
     .map((text) => JSON.parse(text))
     .filter((e) => e.op === "ask");
 }
@@ -59,7 +43,7 @@ const solve = (study: string, ...flags: string[]) => [
   "--config",
   "c.json",
   "--storage",
-  server.url,
+  redis.server.url,
   "--study",
   study,
   ...flags,
@@ -77,7 +61,7 @@ describe("arqon solve --storage heartbeats", () => {
     expect(new Set(beating.map((e) => e.beatMs))).toEqual(new Set([10_000]));
     // One heartbeat for the whole run, deleted at the end.
     expect(new Set(beating.map((e) => e.beat)).size).toBe(1);
-    expect(await redis.keys("arqon:study:cli-hb-default:beat:*")).toEqual([]);
+    expect(await redis.admin.keys("arqon:study:cli-hb-default:beat:*")).toEqual([]);
 
     expect((await runArqonInProcess(solve("cli-hb-off", "--heartbeat-ms", "0"), dir)).status).toBe(0);
     const silent = await askEntries("cli-hb-off");
@@ -94,7 +78,7 @@ describe("arqon solve --storage heartbeats", () => {
         `arqon solve: --heartbeat-ms must be 0 (no heartbeat) or a whole number in [10, 715827882], got ${JSON.stringify(given)}`,
       );
     }
-    expect(await redis.exists(journalKey("cli-hb-bad"))).toBe(0);
+    expect(await redis.admin.exists(journalKey("cli-hb-bad"))).toBe(0);
     const local = [
       "solve",
       "--config",
@@ -114,24 +98,16 @@ describe("arqon solve --storage heartbeats", () => {
 
   it("fails the trial of a worker killed holding it, and finishes the study", async () => {
     const name = "cli-hb-dead";
-    const study = await openSharedStudy(CONFIG, { redis: server.url, study: name, worker: "main" });
+    const study = await openSharedStudy(CONFIG, { redis: redis.server.url, study: name, worker: "main" });
     while (study.asked < 12) {
       const [trial] = (await study.ask())!;
       const { x, y } = trial!.params as { x: number; y: number };
       await study.tell({ id: trial!.id, value: (x - 1) ** 2 + (y + 2) ** 2 });
     }
     // A worker with a heartbeat takes the simplex's 13th point and is killed.
-    const dying = spawn(
-      process.execPath,
-      ["--import", TSX, CHILD, server.url, name, JSON.stringify(CONFIG), "die", "50"],
-      { cwd: ROOT, stdio: ["ignore", "pipe", "inherit"] },
-    );
-    let out = "";
-    dying.stdout.setEncoding("utf8").on("data", (chunk: string) => {
-      out += chunk;
-    });
-    await new Promise((resolve) => dying.once("exit", resolve));
-    const held = JSON.parse(out).id as number;
+    const dying = heartbeatChild(redis.server.url, name, CONFIG, "die", 50);
+    const held = await dying.id;
+    expect((await dying.exit).signal).toBe("SIGKILL");
     const { status, stdout } = await runArqonInProcess(solve(name), workDir());
     expect(status).toBe(0);
     expect(JSON.parse(stdout)).toMatchObject({ stopped: false, pending: 0, evaluations: CONFIG.budget - 13 });

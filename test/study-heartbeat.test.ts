@@ -4,31 +4,16 @@
  * holds its event loop keeps beating from its thread and is never judged; a closed handle's trials
  * are judged after the grace period; workers without a heartbeat are never judged.
  */
-import { spawn } from "node:child_process";
-import { createRequire } from "node:module";
-import { fileURLToPath, pathToFileURL } from "node:url";
 import { Redis } from "ioredis";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { UsageError } from "../src/errors.js";
 import { GRACE_BEATS } from "../src/study/heartbeat.js";
 import { openSharedStudy, runSharedStudy, type SharedStudy } from "../src/study/index.js";
 import { beatKey, journalKey } from "../src/study/journal.js";
-import { type RedisServer, startRedis } from "./support/redis-server.js";
+import { heartbeatChild } from "./support/heartbeat-child-run.js";
+import { redisForFile } from "./support/redis-server.js";
 
-const ROOT = fileURLToPath(new URL("..", import.meta.url));
-const CHILD = fileURLToPath(new URL("./support/heartbeat-child.ts", import.meta.url));
-const TSX = pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href;
-
-let server: RedisServer;
-let redis: Redis;
-beforeAll(async () => {
-  server = await startRedis();
-  redis = new Redis(server.url);
-});
-afterAll(async () => {
-  redis.disconnect();
-  await server.stop();
-});
+const redis = redisForFile();
 
 const CONFIG = {
   seed: 3,
@@ -38,48 +23,14 @@ const CONFIG = {
 };
 const f = (p: Record<string, unknown>) => ((p.x as number) - 1) ** 2 + ((p.y as number) + 2) ** 2;
 
-/** Runs the child worker; resolves to the first trial id it printed, and to its exit and stdout. */
-function child(
+/** The child worker (see test/support/heartbeat-child.ts) on study `study`. */
+const child = (
   study: string,
   mode: "die" | "block" | "loop",
   heartbeatMs: number,
   holdMs = 0,
   config: object = CONFIG,
-) {
-  const process_ = spawn(
-    process.execPath,
-    [
-      "--import",
-      TSX,
-      CHILD,
-      server.url,
-      study,
-      JSON.stringify(config),
-      mode,
-      String(heartbeatMs),
-      String(holdMs),
-    ],
-    { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] },
-  );
-  let out = "";
-  let err = "";
-  let onId: (id: number) => void = () => {};
-  const id = new Promise<number>((resolve) => {
-    onId = resolve;
-  });
-  process_.stdout.setEncoding("utf8").on("data", (chunk: string) => {
-    out += chunk;
-    const first = out.split("\n")[0];
-    if (out.includes("\n")) onId(JSON.parse(first!).id);
-  });
-  process_.stderr.setEncoding("utf8").on("data", (chunk: string) => {
-    err += chunk;
-  });
-  const exit = new Promise<{ signal: NodeJS.Signals | null; code: number | null; out: string; err: string }>(
-    (resolve) => process_.once("exit", (code, signal) => resolve({ code, signal, out, err })),
-  );
-  return { id, exit, process: process_ };
-}
+) => heartbeatChild(redis.server.url, study, config, mode, heartbeatMs, holdMs);
 
 /** Tells the study's first 12 trials from this process: the 13th is a point of the simplex. */
 async function evaluateTwelve(study: SharedStudy): Promise<void> {
@@ -106,7 +57,7 @@ async function judgeUntilFailed(
 describe("a worker that dies holding a trial", () => {
   it("is judged dead: runSharedStudy fails its trial and spends the whole budget", async () => {
     const name = "hb-dead";
-    const study = await openSharedStudy(CONFIG, { redis: server.url, study: name, worker: "main" });
+    const study = await openSharedStudy(CONFIG, { redis: redis.server.url, study: name, worker: "main" });
     await evaluateTwelve(study);
     const dying = child(name, "die", 50);
     const held = await dying.id;
@@ -117,7 +68,7 @@ describe("a worker that dies holding a trial", () => {
     expect(result.pending).toBe(0);
     expect(study.asked).toBe(CONFIG.budget);
     expect(study.trialStatus(held)).toBe("failed");
-    const entries = (await redis.lrange(journalKey(name), 0, -1)).map((text) => JSON.parse(text));
+    const entries = (await redis.admin.lrange(journalKey(name), 0, -1)).map((text) => JSON.parse(text));
     const ask = entries.find((e) => e.op === "ask" && e.ids.includes(held));
     expect(ask).toMatchObject({ worker: "child-die", beatMs: 50 });
     expect(entries.filter((e) => e.op === "fail")).toEqual([
@@ -130,7 +81,7 @@ describe("a worker that dies holding a trial", () => {
       },
     ]);
     // The dead worker's key expired by itself.
-    expect(await redis.exists(beatKey(name, ask.beat))).toBe(0);
+    expect(await redis.admin.exists(beatKey(name, ask.beat))).toBe(0);
     await study.close();
   }, 30_000);
 });
@@ -138,7 +89,7 @@ describe("a worker that dies holding a trial", () => {
 describe("a worker that dies holding the study's last trial", () => {
   it("is judged while runSharedStudy waits for the last results: it reports at once, nothing pending", async () => {
     const name = "hb-settle";
-    const study = await openSharedStudy(CONFIG, { redis: server.url, study: name, worker: "main" });
+    const study = await openSharedStudy(CONFIG, { redis: redis.server.url, study: name, worker: "main" });
     // Every trial but the last is told here; the child takes the last and dies.
     const stop = new AbortController();
     const onTrial = () => {
@@ -160,7 +111,7 @@ describe("a worker that dies holding the study's last trial", () => {
 describe("a worker whose objective holds its event loop", () => {
   it("keeps beating from its thread: never judged, and its result is recorded", async () => {
     const name = "hb-block";
-    const study = await openSharedStudy(CONFIG, { redis: server.url, study: name, worker: "main" });
+    const study = await openSharedStudy(CONFIG, { redis: redis.server.url, study: name, worker: "main" });
     await evaluateTwelve(study);
     // Holds its loop for 30 beat intervals, five times what a judge needs to call it dead.
     const blocking = child(name, "block", 50, 1500);
@@ -193,7 +144,7 @@ describe("a worker judged dead that was only paused", () => {
   it("finds its result refused, and its loop goes on with the next trials", async () => {
     const name = "hb-paused";
     const config = { ...CONFIG, strategy: "tpe" as const, budget: 12 };
-    const judge = await openSharedStudy(config, { redis: server.url, study: name, worker: "judge" });
+    const judge = await openSharedStudy(config, { redis: redis.server.url, study: name, worker: "judge" });
     const paused = child(name, "loop", 20, 200, config);
     const held = await paused.id;
     // Stopped mid-evaluation, heartbeat thread and all, as a frozen VM or a SIGSTOP would be.
@@ -220,19 +171,19 @@ describe("a handle that closes holding a trial", () => {
     const name = "hb-closed";
     const heartbeatMs = 20;
     const holder = await openSharedStudy(CONFIG, {
-      redis: server.url,
+      redis: redis.server.url,
       study: name,
       worker: "holder",
       heartbeatMs,
     });
-    const judge = await openSharedStudy(CONFIG, { redis: server.url, study: name, worker: "judge" });
+    const judge = await openSharedStudy(CONFIG, { redis: redis.server.url, study: name, worker: "judge" });
     const [trial] = (await holder.ask())!;
-    const ask = JSON.parse((await redis.lindex(journalKey(name), 1))!);
-    expect(await redis.get(beatKey(name, ask.beat))).toBe("holder");
+    const ask = JSON.parse((await redis.admin.lindex(journalKey(name), 1))!);
+    expect(await redis.admin.get(beatKey(name, ask.beat))).toBe("holder");
     // Alive: judged again and again, never failed.
     for (let i = 0; i < 5; i++) expect(await judge.failStaleTrials()).toEqual([]);
     await holder.close();
-    expect(await redis.exists(beatKey(name, ask.beat))).toBe(0);
+    expect(await redis.admin.exists(beatKey(name, ask.beat))).toBe(0);
     const started = performance.now();
     const { failed, calls } = await judgeUntilFailed(judge, 10_000);
     expect(failed).toEqual([trial!.id]);
@@ -247,14 +198,14 @@ describe("a handle that closes holding a trial", () => {
   it("a trial told while the judge waited stays told", async () => {
     const name = "hb-told";
     const holder = await openSharedStudy(CONFIG, {
-      redis: server.url,
+      redis: redis.server.url,
       study: name,
       worker: "holder",
       heartbeatMs: 20,
     });
-    const judge = await openSharedStudy(CONFIG, { redis: server.url, study: name, worker: "judge" });
+    const judge = await openSharedStudy(CONFIG, { redis: redis.server.url, study: name, worker: "judge" });
     const [trial] = (await holder.ask())!;
-    const teller = await openSharedStudy(CONFIG, { redis: server.url, study: name, worker: "teller" });
+    const teller = await openSharedStudy(CONFIG, { redis: redis.server.url, study: name, worker: "teller" });
     await holder.close();
     // The judge has seen the beat missing once; the trial is told before it judges again.
     expect(await judge.failStaleTrials()).toEqual([]);
@@ -269,11 +220,11 @@ describe("a handle that closes holding a trial", () => {
 describe("workers without a heartbeat", () => {
   it("are never judged, and record no beat", async () => {
     const name = "hb-none";
-    const holder = await openSharedStudy(CONFIG, { redis: server.url, study: name, worker: "holder" });
-    const judge = await openSharedStudy(CONFIG, { redis: server.url, study: name, worker: "judge" });
+    const holder = await openSharedStudy(CONFIG, { redis: redis.server.url, study: name, worker: "holder" });
+    const judge = await openSharedStudy(CONFIG, { redis: redis.server.url, study: name, worker: "judge" });
     const [trial] = (await holder.ask())!;
     await holder.close();
-    const ask = JSON.parse((await redis.lindex(journalKey(name), 1))!);
+    const ask = JSON.parse((await redis.admin.lindex(journalKey(name), 1))!);
     expect(ask).not.toHaveProperty("beat");
     expect(ask).not.toHaveProperty("beatMs");
     expect(await judge.failStaleTrials()).toEqual([]);
@@ -285,7 +236,7 @@ describe("workers without a heartbeat", () => {
 
   it("nor is a handle's own trial judged by itself", async () => {
     const name = "hb-own";
-    const study = await openSharedStudy(CONFIG, { redis: server.url, study: name, heartbeatMs: 10 });
+    const study = await openSharedStudy(CONFIG, { redis: redis.server.url, study: name, heartbeatMs: 10 });
     const [trial] = (await study.ask())!;
     expect(await study.failStaleTrials()).toEqual([]);
     await new Promise((resolve) => setTimeout(resolve, 100));
@@ -297,13 +248,13 @@ describe("workers without a heartbeat", () => {
 
 describe("the heartbeat's connection", () => {
   it("on a client you pass, beats with its options (its key prefix included)", async () => {
-    const client = new Redis(server.url, { keyPrefix: "tenant:" });
+    const client = new Redis(redis.server.url, { keyPrefix: "tenant:" });
     const study = await openSharedStudy(CONFIG, { redis: client, study: "hb-client", heartbeatMs: 20 });
     await study.ask();
-    const ask = JSON.parse((await redis.lindex(`tenant:${journalKey("hb-client")}`, 1))!);
-    expect(await redis.exists(`tenant:${beatKey("hb-client", ask.beat)}`)).toBe(1);
+    const ask = JSON.parse((await redis.admin.lindex(`tenant:${journalKey("hb-client")}`, 1))!);
+    expect(await redis.admin.exists(`tenant:${beatKey("hb-client", ask.beat)}`)).toBe(1);
     await study.close();
-    expect(await redis.exists(`tenant:${beatKey("hb-client", ask.beat)}`)).toBe(0);
+    expect(await redis.admin.exists(`tenant:${beatKey("hb-client", ask.beat)}`)).toBe(0);
     expect(client.status).toBe("ready");
     client.disconnect();
   });
@@ -311,7 +262,11 @@ describe("the heartbeat's connection", () => {
   it("refuses a heartbeatMs that is not a whole number from 10, naming it and the value", async () => {
     for (const heartbeatMs of [5, 12.5, -10, Number.NaN, "50", 1e9])
       await expect(
-        openSharedStudy(CONFIG, { redis: server.url, study: "hb-bad", heartbeatMs: heartbeatMs as number }),
+        openSharedStudy(CONFIG, {
+          redis: redis.server.url,
+          study: "hb-bad",
+          heartbeatMs: heartbeatMs as number,
+        }),
       ).rejects.toThrow(
         new UsageError(
           `heartbeatMs: must be a whole number of ms from 10 to 715827882, or 0 for no heartbeat, got ${
@@ -320,6 +275,6 @@ describe("the heartbeat's connection", () => {
         ),
       );
     // Nothing was written.
-    expect(await redis.exists(journalKey("hb-bad"))).toBe(0);
+    expect(await redis.admin.exists(journalKey("hb-bad"))).toBe(0);
   });
 });
