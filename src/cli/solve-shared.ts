@@ -69,8 +69,8 @@ const SETTLE_MS = 60_000;
 /** How long a result Redis refuses is tried again (a Redis restart must not lose a value). */
 const RETRY_MS = 60_000;
 /**
- * How often a worker beats by default (ms): a worker killed holding a trial is judged dead about
- * a minute later (six intervals), and a beat every 10 s costs Redis nothing.
+ * How often a worker beats by default (ms): a worker killed holding a trial is judged dead some
+ * 30 to 40 s later by a worker that waits for it, and a beat every 10 s costs Redis nothing.
  */
 const HEARTBEAT_MS = 10_000;
 
@@ -433,8 +433,8 @@ async function runWorker(
       // and its done line names the trials still pending.
       if (stall?.stalled(study) === true) break;
       await delay(POLL_MS * 2 ** Math.min(waits++, 4));
-      await read(() => study.refresh());
-      await failStale(study);
+      // Reads the journal, as refresh() would, and fails the trials of workers that stopped beating.
+      await read(() => study.failStaleTrials());
     }
     progress.finish();
     const best = study.best();

@@ -60,9 +60,10 @@ export const SOLVE_USAGE = `arqon solve --config <config.json> [--state <dir>|<s
   the worker holding them die?), stop, name them and exit 1; once the budget is spent, it also
   bounds the 60 s wait for the others' last results; off by default, so a worker waits for a slow
   study. --heartbeat-ms N (default 10000; 0 for none): the worker beats every N ms from a thread of
-  its own, and its trials still pending once it has not beaten for 6 N ms (killed, out of memory, a
-  lost machine) are marked failed by the workers that wait for them. --timeout-ms N: how long Redis may take to connect and to answer each command (default
-  5000); a result Redis does not record is tried again for up to 60 s. With a pruner, report lines
+  its own; once it stops (killed, out of memory, a lost machine), the workers that wait for its
+  trials mark them failed after 3 N ms. --timeout-ms N: how long Redis may take to connect and to
+  answer each command (default 5000); a result Redis does not record is tried again for up to
+  60 s. With a pruner, report lines
   go to the study's journal and every worker's pruner judges them alike (none without one).
   Intermediate values: each stdout line {"step":<whole number>,"value":<number>} (those two keys
   alone) before the last line is recorded for the trial (steps increasing).
@@ -202,7 +203,7 @@ function optionalHeartbeatMs(flags: FlagValues): number | undefined {
   const value = wholeNumberOf(text);
   if (!(value === 0 || (value >= MIN_HEARTBEAT_MS && value <= MAX_HEARTBEAT_MS)))
     throw usageError(
-      `arqon solve: --heartbeat-ms must be 0 (no heartbeat) or a whole number in [${MIN_HEARTBEAT_MS}, ${MAX_HEARTBEAT_MS}], got ${JSON.stringify(text)}`,
+      `arqon solve: --heartbeat-ms must be 0 (no heartbeat) or a whole number of ms in [${MIN_HEARTBEAT_MS}, ${MAX_HEARTBEAT_MS}], got ${JSON.stringify(text)}`,
     );
   return value;
 }

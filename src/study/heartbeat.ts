@@ -1,20 +1,32 @@
 /**
- * A shared-study worker's heartbeat: a key in Redis that stays alive while the worker's process
- * does, refreshed from a thread of its own.
+ * A shared-study worker's heartbeat: a key in Redis whose value changes at every beat while the
+ * worker's process lives, written from a thread of its own.
  */
 import { createRequire } from "node:module";
 import { Worker } from "node:worker_threads";
 import type { Redis } from "ioredis";
 import { MAX_TIMER_MS } from "../../machines/timer-limit.js";
 
-/** A beat key lives this many beat intervals: two beats may be lost before the worker looks dead. */
+/**
+ * A worker is judged dead once its beat has not changed for this many beat intervals: two beats
+ * may be lost (a slow Redis, a busy host) before a live worker is mistaken for a dead one.
+ */
 export const GRACE_BEATS = 3;
 
-/** Shortest beat interval a study takes (ms). */
-export const MIN_HEARTBEAT_MS = 10;
+/**
+ * A beat key outlives its last beat by this many grace periods, then Redis drops it: long enough
+ * that a judge sees a dead worker's last value stay, short enough to leave nothing behind.
+ */
+const KEY_LIFE_GRACES = 10;
 
-/** Longest beat interval (ms): its grace must be a timer Node keeps. */
-export const MAX_HEARTBEAT_MS = Math.floor(MAX_TIMER_MS / GRACE_BEATS);
+/**
+ * Shortest beat interval a study takes (ms): below it, a live thread held up for three intervals
+ * by a busy host would be judged dead.
+ */
+export const MIN_HEARTBEAT_MS = 100;
+
+/** Longest beat interval (ms): the key's life must be a timer Node keeps. */
+export const MAX_HEARTBEAT_MS = Math.floor(MAX_TIMER_MS / (GRACE_BEATS * KEY_LIFE_GRACES));
 
 /**
  * The thread's code, run as a CommonJS script (`eval`): a file of its own would have to be found
@@ -22,25 +34,29 @@ export const MAX_HEARTBEAT_MS = Math.floor(MAX_TIMER_MS / GRACE_BEATS);
  *
  * Why a thread: beats sent from the host's event loop would stop during a synchronous objective
  * (a simulation, a model fit), and the worker would be judged dead while it evaluates. The thread
- * stops only with the process. It beats on its own connection, `SET key worker PX grace`, so the key
- * expires by Redis's clock `grace` ms after the last beat; a beat waits for the one before it.
+ * stops only with the process. It writes, on its own connection, a value no earlier beat wrote
+ * (its clock and a count), so a judge that reads the same value twice a grace period apart knows
+ * that no beat came in between; a beat waits for the one before it.
  */
 const BEAT_THREAD = `
 const { parentPort, workerData } = require("node:worker_threads");
 const { Redis } = require(workerData.ioredis);
-const { connection, key, worker, beatMs, graceMs } = workerData;
-const settings = { lazyConnect: false, enableOfflineQueue: true, maxRetriesPerRequest: 1, commandTimeout: graceMs };
+const { connection, key, beatMs, lifeMs } = workerData;
+const settings = { lazyConnect: false, enableOfflineQueue: true, maxRetriesPerRequest: 1, commandTimeout: beatMs * 3 };
 const redis = typeof connection === "string" ? new Redis(connection, settings) : new Redis({ ...connection, ...settings });
-redis.on("error", () => {});
+let lastError;
+redis.on("error", (error) => { lastError = error.message; });
 let timer;
 let stopped = false;
+let count = 0;
 async function beat() {
   const started = Date.now();
   try {
-    await redis.set(key, worker, "PX", graceMs);
+    await redis.set(key, started + ":" + count++, "PX", lifeMs);
     parentPort.postMessage({ beat: true });
   } catch (error) {
-    parentPort.postMessage({ error: String(error && error.message || error) });
+    const said = String((error && error.message) || error);
+    parentPort.postMessage({ error: lastError === undefined || lastError === said ? said : said + " (" + lastError + ")" });
   }
   if (!stopped) timer = setTimeout(beat, Math.max(0, beatMs - (Date.now() - started)));
 }
@@ -54,19 +70,33 @@ parentPort.on("message", async () => {
 beat();
 `;
 
-/** Where the thread connects: a Redis URL, or the structured-clonable options of a client. */
+/** Where the thread connects: a Redis URL, or the options of a client, as a thread receives them. */
 export type BeatConnection = string | Record<string, unknown>;
 
-/** The connection of a caller's client, as a thread can receive it (functions cannot cross). */
+/**
+ * The options of a caller's client, as a thread can receive them: functions (`retryStrategy`,
+ * TLS's `checkServerIdentity`) cannot cross, so they are left out wherever they sit, and the
+ * thread's connection keeps ioredis's defaults for them.
+ */
 export function connectionOf(client: Redis): BeatConnection {
-  const kept: Record<string, unknown> = {};
-  for (const [name, value] of Object.entries(client.options)) {
+  return withoutFunctions(client.options) as Record<string, unknown>;
+}
+
+function withoutFunctions(value: unknown): unknown {
+  if (typeof value === "function") return undefined;
+  if (Array.isArray(value)) return value.map(withoutFunctions);
+  if (value === null || typeof value !== "object" || Object.getPrototypeOf(value) !== Object.prototype) {
+    // Buffers (a TLS certificate), dates and the like cross as they are; other objects not at all.
     try {
-      structuredClone(value);
-      kept[name] = value;
+      return structuredClone(value);
     } catch {
-      // retryStrategy and the like: the thread's connection keeps ioredis's defaults for them.
+      return undefined;
     }
+  }
+  const kept: Record<string, unknown> = {};
+  for (const [name, field] of Object.entries(value)) {
+    const copy = withoutFunctions(field);
+    if (copy !== undefined) kept[name] = copy;
   }
   return kept;
 }
@@ -75,17 +105,36 @@ export function connectionOf(client: Redis): BeatConnection {
 export class Heartbeat {
   private lastError: string | undefined;
   private stopping: Promise<void> | undefined;
+  private ended = false;
   private readonly exited: Promise<void>;
+  private readonly firstBeat: Promise<void>;
 
   private constructor(private readonly thread: Worker) {
+    let beat: () => void = () => {};
+    let failed: (error: Error) => void = () => {};
+    this.firstBeat = new Promise((resolve, reject) => {
+      beat = resolve;
+      failed = reject;
+    });
+    // Every listener is added before unref(): adding one after would make the thread keep the
+    // process alive again.
     thread.on("message", (message: { beat?: true; error?: string }) => {
       if (message.error !== undefined) this.lastError = message.error;
+      else beat();
     });
     // Without a listener, an error in the thread would be thrown in the host's loop.
     thread.on("error", (error) => {
       this.lastError = error.message;
+      failed(error);
     });
-    this.exited = new Promise((resolve) => thread.once("exit", () => resolve()));
+    this.exited = new Promise((resolve) =>
+      thread.once("exit", () => {
+        this.ended = true;
+        failed(new Error(`the heartbeat thread ended (${this.lastError ?? "no error"})`));
+        resolve();
+      }),
+    );
+    thread.unref();
   }
 
   /**
@@ -93,50 +142,51 @@ export class Heartbeat {
    * when none has within `timeoutMs`, naming Redis's last error, and stops the thread. The thread
    * does not keep the process alive: a host that ends stops its beats, as a crash does.
    */
-  static start(
+  static async start(
     connection: BeatConnection,
     key: string,
-    worker: string,
     beatMs: number,
     timeoutMs: number,
   ): Promise<Heartbeat> {
-    const thread = new Worker(BEAT_THREAD, {
-      eval: true,
-      workerData: {
-        ioredis: createRequire(import.meta.url).resolve("ioredis"),
-        connection,
-        key,
-        worker,
-        beatMs,
-        graceMs: GRACE_BEATS * beatMs,
-      },
+    const heartbeat = new Heartbeat(
+      new Worker(BEAT_THREAD, {
+        eval: true,
+        workerData: {
+          ioredis: createRequire(import.meta.url).resolve("ioredis"),
+          connection,
+          key,
+          beatMs,
+          lifeMs: KEY_LIFE_GRACES * GRACE_BEATS * beatMs,
+        },
+      }),
+    );
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timedOut = new Promise<never>((_, reject) => {
+      if (timeoutMs !== Number.POSITIVE_INFINITY)
+        timer = setTimeout(
+          () =>
+            reject(
+              new Error(
+                `no beat reached Redis within ${timeoutMs} ms (${heartbeat.lastError ?? "no reply"})`,
+              ),
+            ),
+          timeoutMs,
+        );
     });
-    thread.unref();
-    const heartbeat = new Heartbeat(thread);
-    return new Promise((resolve, reject) => {
-      const fail = (why: string) => {
-        clearTimeout(timer);
-        thread.off("message", first);
-        void heartbeat.stop();
-        reject(new Error(`could not start the heartbeat: ${why}`));
-      };
-      const timer =
-        timeoutMs === Number.POSITIVE_INFINITY
-          ? undefined
-          : setTimeout(
-              () =>
-                fail(`no beat reached Redis within ${timeoutMs} ms (${heartbeat.lastError ?? "no reply"})`),
-              timeoutMs,
-            );
-      const first = (message: { beat?: true }) => {
-        if (message.beat !== true) return;
-        clearTimeout(timer);
-        thread.off("message", first);
-        resolve(heartbeat);
-      };
-      thread.on("message", first);
-      thread.once("error", (error) => fail(error.message));
-    });
+    try {
+      await Promise.race([heartbeat.firstBeat, timedOut]);
+      return heartbeat;
+    } catch (error) {
+      await heartbeat.stop();
+      throw new Error(`could not start the heartbeat: ${(error as Error).message}`, { cause: error });
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Whether the thread still runs (it may have died of an error: the next ask starts another). */
+  get running(): boolean {
+    return !this.ended && this.stopping === undefined;
   }
 
   /**

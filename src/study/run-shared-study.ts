@@ -97,7 +97,8 @@ export interface RunSharedStudyResult {
   /**
    * Trials whose result the study refused, another worker having told or failed them first (one
    * that judged this worker dead when its heartbeat stopped for a while, or an operator): the
-   * loop went on, and their results are lost. Each is in `evaluated`; `onTrial` was not called.
+   * loop went on, and their results are lost. Each is in `evaluated` (and in `failed` or `pruned`
+   * when that was the result refused); `onTrial` was not called.
    */
   readonly refused: readonly number[];
   /** The study's best point when this worker stopped. */
@@ -258,8 +259,8 @@ export async function runSharedStudy<P extends ParamShape = string>(
   waits = 0;
   while (study.pendingTrials().length > 0 && Date.now() < settleBy && options.signal?.aborted !== true) {
     await delay(Math.min(pollMs * 2 ** Math.min(waits++, 4), Math.max(0, settleBy - Date.now())));
-    await study.refresh();
-    await failStale(study);
+    // Reads the journal, as refresh() would, and fails the trials of workers that stopped beating.
+    await study.failStaleTrials();
   }
   return {
     evaluated,

@@ -102,28 +102,22 @@ export interface SharedStudyOptions {
   readonly create?: boolean;
   /**
    * For when a worker may die holding trials: beat every `heartbeatMs` ms from a thread of this
-   * handle's own, from its first ask until `close` (default 0: no heartbeat). Each ask of this
-   * handle records the beat in the journal; once beats stop for six intervals or more (the
-   * process died, or lost Redis for that long), any
-   * worker's {@link SharedStudy.failStaleTrials} marks the trials still pending failed, and
-   * `runSharedStudy` calls it while it waits. A whole number from 10 to 715827882.
+   * handle's own, from its first ask until `close` (default 0: no heartbeat; else a whole number
+   * from 100 to 71582788; seconds suit most fleets). Each ask of this handle records the beat in
+   * the journal. Once the process is gone (killed, out of memory, its machine lost) or cut off
+   * from Redis, any worker's {@link SharedStudy.failStaleTrials} marks the trials it still holds
+   * failed, three intervals after it first found the beat stopped; `runSharedStudy` calls it while
+   * it waits.
    *
    * @remarks
    * The thread beats while the process lives, so a synchronous objective that holds the event
    * loop for an hour is not judged dead. It opens a second connection: from the URL, or from the
-   * options of the client you passed (its functions, such as `retryStrategy`, left out). The first
-   * ask waits for the first beat, and rejects if none reached Redis within `timeoutMs` (5 s on a
-   * client you passed).
+   * options of the client you passed (its functions, such as `retryStrategy`, left out); the first
+   * ask checks that both reach the same database. It waits for the first beat, and rejects if none
+   * reached Redis within `timeoutMs` (5 s on a client you passed).
    */
   readonly heartbeatMs?: number;
 }
-
-/**
- * A worker's trials are judged stale once its beat has been missing for this many beat intervals:
- * its key expires {@link GRACE_BEATS} intervals after the last beat, and the judge then waits as
- * long again (a Redis restart may have dropped the key of a worker that beats again at once).
- */
-const STALE_AFTER_BEATS = 2 * GRACE_BEATS;
 
 /**
  * How long close() waits, on a caller's client, for operations under way, then for reserved
@@ -215,11 +209,12 @@ export interface SharedStudy<P extends ParamShape = string> {
   /**
    * Marks failed (counted against the budget, as Optuna's heartbeat does) the pending trials of
    * workers whose heartbeat stopped (see {@link SharedStudyOptions.heartbeatMs}), and resolves to
-   * their ids. A worker's beat must be seen missing twice, a grace period apart (three beat
-   * intervals), so a worker is judged only by a handle that calls this now and again: it is dead
-   * for at least six intervals by then. Trials of workers without a heartbeat are never judged,
-   * nor this handle's own. Each failure is a journal entry, so a trial told meanwhile is left as
-   * told; a result its worker tells afterwards is refused.
+   * their ids. Each beat writes a new value, so a worker is judged once two calls, three beat
+   * intervals or more apart, read the same value of its beat (or none), on one connection (a
+   * handle that lost Redis in between, as in a Redis restart, starts over): a handle judges only
+   * when it calls this now and again. Trials of workers without a heartbeat are never judged, nor
+   * this handle's own. Each failure is a journal entry, so a trial told meanwhile stays told; a
+   * result its worker tells afterwards is refused.
    */
   failStaleTrials(): Promise<number[]>;
   /**
@@ -339,7 +334,7 @@ async function connectStudy(
     )
   )
     throw new UsageError(
-      `heartbeatMs: must be a whole number of ms from ${MIN_HEARTBEAT_MS} to ${MAX_HEARTBEAT_MS}, or 0 for no heartbeat, got ${shownValue(options.heartbeatMs)}`,
+      `heartbeatMs: must be 0 (no heartbeat) or a whole number of ms in [${MIN_HEARTBEAT_MS}, ${MAX_HEARTBEAT_MS}], got ${shownValue(options.heartbeatMs)}`,
     );
   if (url === undefined && options.timeoutMs !== undefined)
     throw new UsageError(
@@ -500,8 +495,14 @@ class SharedStudyImpl implements SharedStudy, SettledLate, ReportsSteps {
   private heartbeat: Promise<Heartbeat> | undefined;
   /** Who holds each pending trial, by id (told and failed ones are dropped). */
   private readonly holders = new Map<number, TrialHolder>();
-  /** When {@link failStaleTrials} first found each beat missing (performance.now), until seen again. */
-  private readonly missingSince = new Map<string, number>();
+  /**
+   * What {@link failStaleTrials} last read of each beat it looks at (the key's value, null when
+   * missing), when it first read that (performance.now, after the read), and on which connection.
+   */
+  private readonly lastSeen = new Map<
+    string,
+    { readonly value: string | null; readonly at: number; readonly connection: number }
+  >();
 
   constructor(
     name: string,
@@ -647,21 +648,42 @@ class SharedStudyImpl implements SharedStudy, SettledLate, ReportsSteps {
   private async beat(): Promise<{ beat: string; beatMs: number } | Record<string, never>> {
     const beating = this.beating;
     if (beating === undefined) return {};
-    const key = beatKey(this.name, this.beatId);
-    this.heartbeat ??= Heartbeat.start(
-      beating.connection,
-      key,
-      this.worker,
-      beating.beatMs,
-      beating.timeoutMs,
-    );
+    // An ask that close() stopped waiting for: a thread started now would never be stopped.
+    if (this.abandoned) throw this.abandonedError();
+    // A thread that died of an error would leave this worker's trials to be judged: another one.
+    if (this.heartbeat !== undefined && !(await this.heartbeat.catch(() => undefined))?.running)
+      this.heartbeat = undefined;
+    this.heartbeat ??= this.startHeartbeat(beating);
     try {
       await this.heartbeat;
     } catch (error) {
       this.heartbeat = undefined;
+      throw error;
+    }
+    if (this.abandoned) throw this.abandonedError();
+    return { beat: this.beatId, beatMs: beating.beatMs };
+  }
+
+  /**
+   * Starts the thread, then checks on this handle's own connection that its first beat is where
+   * the judges will look: a client moved to another database (SELECT) since it was passed, or
+   * options the thread could not copy, would beat somewhere else, and every judge would find this
+   * live worker dead.
+   */
+  private async startHeartbeat(beating: Beating): Promise<Heartbeat> {
+    const key = beatKey(this.name, this.beatId);
+    let heartbeat: Heartbeat;
+    try {
+      heartbeat = await Heartbeat.start(beating.connection, key, beating.beatMs, beating.timeoutMs);
+    } catch (error) {
       throw new Error(`study ${this.name}: ${(error as Error).message}`, { cause: error });
     }
-    return { beat: this.beatId, beatMs: beating.beatMs };
+    if ((await this.redis.exists(key)) === 1) return heartbeat;
+    await heartbeat.stop();
+    throw new UsageError(
+      `study ${this.name}: the heartbeat's own connection does not reach the Redis database this handle uses ` +
+        "(a client that ran SELECT after it was passed, or options a thread cannot copy): pass a URL, or a client on its first database",
+    );
   }
 
   failStaleTrials(): Promise<number[]> {
@@ -673,27 +695,44 @@ class SharedStudyImpl implements SharedStudy, SettledLate, ReportsSteps {
           ? [{ id, worker, beat: beat.id, beatMs: beat.ms }]
           : [],
       );
-      if (held.length === 0) return [];
       const beats = [...new Set(held.map(({ beat }) => beat))];
-      const alive = await this.redis.mget(beats.map((beat) => beatKey(this.name, beat)));
+      // Only the beats looked at now are remembered: one not looked at may change unseen.
+      for (const beat of this.lastSeen.keys()) if (!beats.includes(beat)) this.lastSeen.delete(beat);
+      if (held.length === 0) return [];
+      const before = performance.now();
+      // The connection's id with the values: a new one means this handle lost Redis in between (a
+      // restart, say), when no worker could beat, so nothing read before counts.
+      const replies = await this.redis
+        .pipeline()
+        .client("ID")
+        .mget(beats.map((beat) => beatKey(this.name, beat)))
+        .exec();
       if (this.abandoned) throw this.abandonedError();
-      const now = performance.now();
-      const graceOf = (beatMs: number) => GRACE_BEATS * beatMs;
+      const after = performance.now();
+      const [[idError, connection], [valuesError, read]] = replies as [
+        [Error | null, number],
+        [Error | null, unknown],
+      ];
+      if (idError !== null || valuesError !== null) throw idError ?? valuesError;
+      const values = read as (string | null)[];
       const dead = new Set<string>();
       for (const [index, beat] of beats.entries()) {
-        if (alive[index] !== null) {
-          this.missingSince.delete(beat);
+        // Each beat writes a value no earlier one wrote, and a live worker beats at least once a
+        // grace period: the same value (or none) read twice a grace period apart, the reads
+        // bounded from inside, means no beat came in between, however long ago the first read was.
+        const value = values[index] ?? null;
+        const seen = this.lastSeen.get(beat);
+        if (seen === undefined || seen.value !== value || seen.connection !== connection) {
+          this.lastSeen.set(beat, { value, at: after, connection });
           continue;
         }
-        const since = this.missingSince.get(beat) ?? now;
-        this.missingSince.set(beat, since);
         const { beatMs } = held.find((h) => h.beat === beat)!;
-        if (now - since >= graceOf(beatMs)) dead.add(beat);
+        if (before - seen.at >= GRACE_BEATS * beatMs) dead.add(beat);
       }
       const failed: number[] = [];
       for (const { id, beat, beatMs, worker } of held) {
         if (!dead.has(beat)) continue;
-        const reason = `no heartbeat from worker ${worker} for more than ${(STALE_AFTER_BEATS * beatMs) / 1000} s`;
+        const reason = `no heartbeat from worker ${worker} for more than ${(GRACE_BEATS * beatMs) / 1000} s`;
         const entry = { op: "fail", worker: this.worker, id, reason } as const;
         const done = await this.commit((solver) => {
           // Told or failed since the read above: nothing to judge.
@@ -703,7 +742,7 @@ class SharedStudyImpl implements SharedStudy, SettledLate, ReportsSteps {
         });
         if (done) failed.push(id);
       }
-      for (const beat of dead) this.missingSince.delete(beat);
+      for (const beat of dead) this.lastSeen.delete(beat);
       return failed;
     });
   }

@@ -5,21 +5,29 @@
  * - "block": asks one trial, prints its id, holds its event loop for `holdMs` (a synchronous
  *   objective), tells the trial's value and prints "told";
  * - "loop": runs `runSharedStudy`, printing each trial's id as its evaluation starts (each takes
- *   `holdMs`), then its result as the last JSON line.
+ *   `holdMs`), then its result as the last JSON line;
+ * - "leave": on a client of its own, asks one trial, prints its id, disconnects the client and
+ *   ends its script without closing the study: the process must then exit by itself.
  *
- * Usage: heartbeat-child.ts <redis-url> <study> <config-json> <die|block|loop> <heartbeat-ms> [hold-ms]
+ * Usage: heartbeat-child.ts <redis-url> <study> <config-json> <die|block|loop|leave> <heartbeat-ms> [hold-ms]
  */
 import { setTimeout as delay } from "node:timers/promises";
+import { Redis } from "ioredis";
 import { openSharedStudy, runSharedStudy } from "../../src/study/index.js";
 
 const [url, name, configJson, mode, heartbeatMs, holdMs] = process.argv.slice(2);
+const client = mode === "leave" ? new Redis(url!) : undefined;
 const study = await openSharedStudy(JSON.parse(configJson!), {
-  redis: url!,
+  redis: client ?? url!,
   study: name!,
   worker: `child-${mode}`,
   heartbeatMs: Number(heartbeatMs),
 });
-if (mode === "loop") {
+if (client !== undefined) {
+  const [trial] = (await study.ask())!;
+  process.stdout.write(`${JSON.stringify({ id: trial!.id })}\n`);
+  client.disconnect();
+} else if (mode === "loop") {
   const result = await runSharedStudy(
     study,
     async (params, trial) => {
