@@ -217,17 +217,12 @@ describe("a handle that closes holding a trial", () => {
     const teller = await openSharedStudy(CONFIG, { redis: redis.server.url, study: name, worker: "teller" });
     await holder.close();
     let reads = 0;
-    const pipeline = client.pipeline.bind(client);
-    client.pipeline = ((...args: Parameters<typeof pipeline>) => {
-      const batch = pipeline(...args);
-      const exec = batch.exec.bind(batch);
-      batch.exec = (async () => {
-        const replies = await exec();
-        if (++reads === 2) await teller.tell({ id: trial!.id, value: 2 });
-        return replies;
-      }) as typeof batch.exec;
-      return batch;
-    }) as typeof client.pipeline;
+    const mget = client.mget.bind(client);
+    client.mget = (async (...args: Parameters<typeof mget>) => {
+      const values = await mget(...args);
+      if (++reads === 2) await teller.tell({ id: trial!.id, value: 2 });
+      return values;
+    }) as typeof client.mget;
     expect(await judge.failStaleTrials()).toEqual([]);
     await new Promise((resolve) => setTimeout(resolve, 400));
     // More than three intervals after its first read, the same (no) value: a verdict, made on a

@@ -70,7 +70,7 @@ const SETTLE_MS = 60_000;
 const RETRY_MS = 60_000;
 /**
  * How often a worker beats by default (ms): a worker killed holding a trial is judged dead some
- * 30 to 40 s later by a worker that waits for it, and a beat every 10 s costs Redis nothing.
+ * 30 s after its last beat by a worker that waits for it, and a beat every 10 s costs Redis nothing.
  */
 const HEARTBEAT_MS = 10_000;
 

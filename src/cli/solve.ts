@@ -61,7 +61,7 @@ export const SOLVE_USAGE = `arqon solve --config <config.json> [--state <dir>|<s
   bounds the 60 s wait for the others' last results; off by default, so a worker waits for a slow
   study. --heartbeat-ms N (default 10000; 0 for none): the worker beats every N ms from a thread of
   its own; once it stops (killed, out of memory, a lost machine), the workers that wait for its
-  trials mark them failed after 3 N ms. --timeout-ms N: how long Redis may take to connect and to
+  trials mark them failed 3 N ms or more after its last beat. --timeout-ms N: how long Redis may take to connect and to
   answer each command (default 5000); a result Redis does not record is tried again for up to
   60 s. With a pruner, report lines
   go to the study's journal and every worker's pruner judges them alike (none without one).

@@ -25,7 +25,10 @@ const KEY_LIFE_GRACES = 10;
  */
 export const MIN_HEARTBEAT_MS = 100;
 
-/** Longest beat interval (ms): the key's life must be a timer Node keeps. */
+/**
+ * Longest beat interval (ms): the thread's command timeout (three intervals) is a Node timer, and
+ * the key's life (thirty) is kept under the same bound.
+ */
 export const MAX_HEARTBEAT_MS = Math.floor(MAX_TIMER_MS / (GRACE_BEATS * KEY_LIFE_GRACES));
 
 /**
@@ -42,7 +45,15 @@ const BEAT_THREAD = `
 const { parentPort, workerData } = require("node:worker_threads");
 const { Redis } = require(workerData.ioredis);
 const { connection, key, beatMs, lifeMs } = workerData;
-const settings = { lazyConnect: false, enableOfflineQueue: true, maxRetriesPerRequest: 1, commandTimeout: beatMs * 3 };
+// Back within half an interval of Redis's return: a judge that reconnected first must not read
+// the last value twice before this thread writes a new one.
+const settings = {
+  lazyConnect: false,
+  enableOfflineQueue: true,
+  maxRetriesPerRequest: 1,
+  commandTimeout: beatMs * 3,
+  retryStrategy: (times) => Math.min(times * 50, beatMs / 2),
+};
 const redis = typeof connection === "string" ? new Redis(connection, settings) : new Redis({ ...connection, ...settings });
 let lastError;
 redis.on("error", (error) => { lastError = error.message; });

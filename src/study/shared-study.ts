@@ -106,8 +106,8 @@ export interface SharedStudyOptions {
    * from 100 to 71582788; seconds suit most fleets). Each ask of this handle records the beat in
    * the journal. Once the process is gone (killed, out of memory, its machine lost) or cut off
    * from Redis, any worker's {@link SharedStudy.failStaleTrials} marks the trials it still holds
-   * failed, three intervals after it first found the beat stopped; `runSharedStudy` calls it while
-   * it waits.
+   * failed, three intervals or more after the last beat it saw; `runSharedStudy` calls it while it
+   * waits.
    *
    * @remarks
    * The thread beats while the process lives, so a synchronous objective that holds the event
@@ -211,8 +211,8 @@ export interface SharedStudy<P extends ParamShape = string> {
    * workers whose heartbeat stopped (see {@link SharedStudyOptions.heartbeatMs}), and resolves to
    * their ids. Each beat writes a new value, so a worker is judged once two calls, three beat
    * intervals or more apart, read the same value of its beat (or none), on one connection (a
-   * handle that lost Redis in between, as in a Redis restart, starts over): a handle judges only
-   * when it calls this now and again. Trials of workers without a heartbeat are never judged, nor
+   * handle that lost Redis in between, as in a Redis restart, starts over; a read that took an
+   * interval or more judges nothing): a handle judges only when it calls this now and again. Trials of workers without a heartbeat are never judged, nor
    * this handle's own. Each failure is a journal entry, so a trial told meanwhile stays told; a
    * result its worker tells afterwards is refused.
    */
@@ -501,7 +501,7 @@ class SharedStudyImpl implements SharedStudy, SettledLate, ReportsSteps {
    */
   private readonly lastSeen = new Map<
     string,
-    { readonly value: string | null; readonly at: number; readonly connection: number }
+    { readonly value: string | null; readonly at: number; readonly connection: object }
   >();
 
   constructor(
@@ -678,8 +678,14 @@ class SharedStudyImpl implements SharedStudy, SettledLate, ReportsSteps {
     } catch (error) {
       throw new Error(`study ${this.name}: ${(error as Error).message}`, { cause: error });
     }
-    if ((await this.redis.exists(key)) === 1) return heartbeat;
+    // Bounded: a caller's client may have no command timeout, and nothing else would stop this
+    // thread if the check never came back.
+    const found = this.abandoned ? undefined : await withinMs(this.redis.exists(key), beating.timeoutMs);
+    if (found === 1 && !this.abandoned) return heartbeat;
     await heartbeat.stop();
+    if (this.abandoned) throw this.abandonedError();
+    if (found === undefined)
+      throw new Error(`study ${this.name}: no reply from Redis to the check of the heartbeat's first beat`);
     throw new UsageError(
       `study ${this.name}: the heartbeat's own connection does not reach the Redis database this handle uses ` +
         "(a client that ran SELECT after it was passed, or options a thread cannot copy): pass a URL, or a client on its first database",
@@ -699,22 +705,18 @@ class SharedStudyImpl implements SharedStudy, SettledLate, ReportsSteps {
       // Only the beats looked at now are remembered: one not looked at may change unseen.
       for (const beat of this.lastSeen.keys()) if (!beats.includes(beat)) this.lastSeen.delete(beat);
       if (held.length === 0) return [];
+      // The socket the read went over: ioredis makes a new one at each reconnect, so another one
+      // means this handle lost Redis in between (a restart, say), when no worker could beat, and
+      // nothing read before counts.
+      const connection: object = this.redis.stream;
       const before = performance.now();
-      // The connection's id with the values: a new one means this handle lost Redis in between (a
-      // restart, say), when no worker could beat, so nothing read before counts.
-      const replies = await this.redis
-        .pipeline()
-        .client("ID")
-        .mget(beats.map((beat) => beatKey(this.name, beat)))
-        .exec();
+      const values = await this.redis.mget(beats.map((beat) => beatKey(this.name, beat)));
       if (this.abandoned) throw this.abandonedError();
       const after = performance.now();
-      const [[idError, connection], [valuesError, read]] = replies as [
-        [Error | null, number],
-        [Error | null, unknown],
-      ];
-      if (idError !== null || valuesError !== null) throw idError ?? valuesError;
-      const values = read as (string | null)[];
+      const shortest = Math.min(...held.map(({ beatMs }) => beatMs));
+      // A read that took a beat interval or more may have been served before a beat waiting in
+      // Redis (a stall): it says nothing either way.
+      if (this.redis.stream !== connection || after - before >= shortest) return [];
       const dead = new Set<string>();
       for (const [index, beat] of beats.entries()) {
         // Each beat writes a value no earlier one wrote, and a live worker beats at least once a
@@ -892,7 +894,13 @@ class SharedStudyImpl implements SharedStudy, SettledLate, ReportsSteps {
     // off) touches nothing when its reply comes: the handle is closed.
     this.abandoned = true;
     // Its trials told or released, this worker holds none; one it still holds is judged stale.
-    await this.heartbeat?.then((heartbeat) => heartbeat.stop()).catch(() => undefined);
+    // Bounded too: a start still waiting for Redis stops its own thread once it sees the handle
+    // closed (startHeartbeat).
+    if (this.heartbeat !== undefined)
+      await withinMs(
+        this.heartbeat.then((heartbeat) => heartbeat.stop()),
+        RELEASE_DEADLINE_MS,
+      );
     if (this.unconfirmed !== undefined) {
       // Reads after close use this view: made and stopped now, so no later read makes one that
       // nothing stops.
