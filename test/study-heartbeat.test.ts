@@ -281,6 +281,20 @@ describe("the heartbeat's connection", () => {
     client.disconnect();
   });
 
+  it("starts on a connection without timeouts (timeoutMs: Infinity)", async () => {
+    const study = await openSharedStudy(CONFIG, {
+      redis: redis.server.url,
+      study: "hb-no-timeout",
+      heartbeatMs: 100,
+      timeoutMs: Number.POSITIVE_INFINITY,
+    });
+    const [trial] = (await study.ask())!;
+    const ask = JSON.parse((await redis.admin.lindex(journalKey("hb-no-timeout"), 1))!);
+    expect(ask).toMatchObject({ ids: [trial!.id], beatMs: 100 });
+    expect(await redis.admin.exists(beatKey("hb-no-timeout", ask.beat))).toBe(1);
+    await study.close();
+  });
+
   it("refuses a client whose connection the thread cannot follow (SELECT after it was made)", async () => {
     const client = new Redis(redis.server.url);
     await client.select(2);

@@ -680,7 +680,15 @@ class SharedStudyImpl implements SharedStudy, SettledLate, ReportsSteps {
     }
     // Bounded: a caller's client may have no command timeout, and nothing else would stop this
     // thread if the check never came back.
-    const found = this.abandoned ? undefined : await withinMs(this.redis.exists(key), beating.timeoutMs);
+    let found: number | undefined;
+    if (!this.abandoned) {
+      const check = this.redis.exists(key);
+      // withinMs(Infinity) would not wait at all: Node fires a timer that long at once.
+      found =
+        beating.timeoutMs === Number.POSITIVE_INFINITY
+          ? await check.catch(() => undefined)
+          : await withinMs(check, beating.timeoutMs);
+    }
     if (found === 1 && !this.abandoned) return heartbeat;
     await heartbeat.stop();
     if (this.abandoned) throw this.abandonedError();
