@@ -237,6 +237,57 @@ describe("a handle that closes holding a trial", () => {
   }, 30_000);
 });
 
+describe("what a judge does not count", () => {
+  /** A study whose trial is held by a closed handle (its beat gone), and a judge on `client`. */
+  async function heldByClosed(name: string, client: Redis) {
+    const holder = await openSharedStudy(CONFIG, {
+      redis: redis.server.url,
+      study: name,
+      worker: "holder",
+      heartbeatMs: 100,
+    });
+    const judge = await openSharedStudy(CONFIG, { redis: client, study: name, worker: "judge" });
+    const [trial] = (await holder.ask())!;
+    await holder.close();
+    return { judge, id: trial!.id };
+  }
+  const afterGrace = () => new Promise((resolve) => setTimeout(resolve, 4 * 100));
+
+  it("reads from before its connection was lost (a Redis restart, when nobody could beat)", async () => {
+    const client = new Redis(redis.server.url);
+    const { judge, id } = await heldByClosed("hb-reconnect", client);
+    expect(await judge.failStaleTrials()).toEqual([]);
+    // A new socket, as after a restart; the missing beat reads the same.
+    client.disconnect(true);
+    await new Promise((resolve) => client.once("ready", resolve));
+    await afterGrace();
+    expect(await judge.failStaleTrials()).toEqual([]);
+    // Counted from the first read on the new socket.
+    await afterGrace();
+    expect(await judge.failStaleTrials()).toEqual([id]);
+    await judge.close();
+    client.disconnect();
+  }, 30_000);
+
+  it("a read that took a beat interval or more (a stalled Redis may serve it before a beat)", async () => {
+    const client = new Redis(redis.server.url);
+    const { judge, id } = await heldByClosed("hb-slow-read", client);
+    expect(await judge.failStaleTrials()).toEqual([]);
+    await afterGrace();
+    const mget = client.mget.bind(client);
+    client.mget = (async (...args: Parameters<typeof mget>) => {
+      const values = await mget(...args);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      return values;
+    }) as typeof client.mget;
+    expect(await judge.failStaleTrials()).toEqual([]);
+    client.mget = mget as typeof client.mget;
+    expect(await judge.failStaleTrials()).toEqual([id]);
+    await judge.close();
+    client.disconnect();
+  }, 30_000);
+});
+
 describe("workers without a heartbeat", () => {
   it("are never judged, and record no beat", async () => {
     const name = "hb-none";
