@@ -75,7 +75,7 @@ describe("a worker died holding the trial a Nelder–Mead study waits for", () =
     const tell = `arqon tell --storage=${server.url} --study=nm-cli --config=c.json`;
     expect(lines(stderr).at(-1)).toBe(
       `arqon solve: study nm-cli can propose no trial until trial ${held} is told, and nothing ` +
-        "moved for 0.3 s (did the worker holding it die?); mark it failed with " +
+        "moved for 0.3 s (held by worker dead: did it die?); mark it failed with " +
         `echo '${results}' | ${tell} (or study.fail of arqon/study), or run the same command again ` +
         "to wait longer",
     );
@@ -114,7 +114,7 @@ describe("a worker died holding the trial a Nelder–Mead study waits for", () =
     expect(status).toBe(0);
     expect(JSON.parse(stdout)).toMatchObject({ stopped: false, pending: 1 });
     expect(lines(stderr).at(-1)).toBe(
-      `done: study spent, 8 trials asked, 7 told, trial ${held} still pending (held by other workers; ` +
+      `done: study spent, 8 trials asked, 7 told, trial ${held} still pending (held by worker dead; ` +
         `if one died, mark them failed with echo '[{"id":${held},"failed":"worker died"}]' | arqon tell ` +
         `--storage=${server.url} --study=spent --config=c.json)`,
     );
@@ -140,11 +140,25 @@ describe("the command the stall message gives", () => {
   } as const;
 
   it("keeps the password out and says where it goes, and quotes what the shell would split", () => {
-    const message = stuckMessage("-cache", [3, 4], { ...options, storage: "redis://ops:s3cret@db:6379" });
+    const message = stuckMessage("-cache", [3, 4], ["gpu-1:40", "gpu-2:41"], {
+      ...options,
+      storage: "redis://ops:s3cret@db:6379",
+    });
     expect(message).not.toContain("s3cret");
     expect(message).toContain(
       `echo '[{"id":3,"failed":"worker died"},{"id":4,"failed":"worker died"}]' | arqon tell ` +
         "'--storage=redis://ops:<password>@db:6379' --study=-cache '--config=my config.json'",
     );
+  });
+
+  it("names the workers holding the trials, each once, and falls back when none is known", () => {
+    const stall = { ...options, storage: "redis://db:6379" };
+    expect(stuckMessage("c", [3, 4, 5], ["gpu-1:40", "gpu-2:41", "gpu-1:40"], stall)).toContain(
+      "(held by workers gpu-1:40, gpu-2:41: did one die?)",
+    );
+    expect(stuckMessage("c", [3, 4], ["gpu-1:40", "gpu-1:40"], stall)).toContain(
+      "(held by worker gpu-1:40: did it die?); mark them failed",
+    );
+    expect(stuckMessage("c", [3], [undefined], stall)).toContain("(did the worker holding it die?)");
   });
 });

@@ -476,7 +476,8 @@ async function runWorker(
       return 1;
     }
     if (stuck.length > 0) {
-      io.stderr(`arqon solve: ${stuckMessage(study.name, stuck, options)}\n`);
+      const holders = stuck.map((id) => study.heldBy(id));
+      io.stderr(`arqon solve: ${stuckMessage(study.name, stuck, holders, options)}\n`);
       return 1;
     }
     if (best === null) {
@@ -487,8 +488,9 @@ async function runWorker(
     const held =
       pending === 0
         ? ""
-        : `, ${pending === 1 ? "trial" : "trials"} ${pendingIds.join(", ")} still pending (held by other ` +
-          `workers; if one died, mark them failed with ${failCommand(study.name, pendingIds, options)})`;
+        : `, ${pending === 1 ? "trial" : "trials"} ${pendingIds.join(", ")} still pending (held by ` +
+          `${workersText(pendingIds.map((id) => study.heldBy(id))) ?? "other workers"}; if one died, ` +
+          `mark them failed with ${failCommand(study.name, pendingIds, options)})`;
     const counts = countUntold(study);
     const untold =
       (counts.pruned > 0 ? `, ${counts.pruned} pruned` : "") +
@@ -504,16 +506,38 @@ function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-/** Why a worker stopped asking while the study waits for `stuck`, and how to go on. */
-export function stuckMessage(study: string, stuck: readonly number[], options: SharedSolveOptions): string {
+/**
+ * Why a worker stopped asking while the study waits for `stuck` (held by `holders`, in the same
+ * order, as `heldBy` names them), and how to go on.
+ */
+export function stuckMessage(
+  study: string,
+  stuck: readonly number[],
+  holders: readonly (string | undefined)[],
+  options: SharedSolveOptions,
+): string {
   const one = stuck.length === 1;
   const trials = `${one ? "trial" : "trials"} ${stuck.join(", ")}`;
+  const named = workersText(holders);
+  const died =
+    named === undefined
+      ? `did the worker holding ${one ? "it" : "them"} die?`
+      : `held by ${named}: did ${named.startsWith("workers ") ? "one" : "it"} die?`;
   return (
-    `study ${study} can propose no trial until ${trials} ${one ? "is" : "are"} told, and nothing moved for ${options.stallMs! / 1000} s (did the worker ` +
-    `holding ${one ? "it" : "them"} die?); mark ${one ? "it" : "them"} failed with ` +
+    `study ${study} can propose no trial until ${trials} ${one ? "is" : "are"} told, and nothing moved for ${options.stallMs! / 1000} s (${died}); mark ${one ? "it" : "them"} failed with ` +
     `${failCommand(study, stuck, options)} (or study.fail of arqon/study), or run the same command ` +
     "again to wait longer"
   );
+}
+
+/**
+ * "worker a" or "workers a, b": the distinct workers of `holders`, the machine and process to look
+ * at; undefined when none is known.
+ */
+function workersText(holders: readonly (string | undefined)[]): string | undefined {
+  const names = [...new Set(holders.filter((name) => name !== undefined))];
+  if (names.length === 0) return undefined;
+  return `${names.length === 1 ? "worker" : "workers"} ${names.join(", ")}`;
 }
 
 /** The shell command that marks `ids` failed in the study, as a worker that died leaves them. */

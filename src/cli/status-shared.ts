@@ -5,8 +5,9 @@ import { openStudyForCli, type SharedStudyFlags } from "./shared-study-open.js";
 
 /**
  * `arqon status --storage redis://… --study NAME`: where a shared study stands, read from its
- * journal under its own configuration, its pending trials with the worker holding each; writes
- * nothing (a study that does not exist is refused, not created).
+ * journal under its own configuration, its pending trials with the worker holding each, and those
+ * workers with their heartbeats; writes nothing (a study that does not exist is refused, not
+ * created).
  */
 export async function statusShared(
   flags: SharedStudyFlags & { readonly study: string },
@@ -14,6 +15,7 @@ export async function statusShared(
 ): Promise<0> {
   const study = await openStudyForCli("status", undefined, flags, true);
   try {
+    const workers = await study.holders();
     io.stdout(
       `${JSON.stringify({
         study: study.name,
@@ -26,6 +28,8 @@ export async function statusShared(
         pending: study
           .pendingTrials()
           .map((trial) => ({ ...plainTrial(trial), worker: study.heldBy(trial.id) })),
+        // And whether each still beats: a silent one has likely died with its trials.
+        workers,
       })}\n`,
     );
     return 0;

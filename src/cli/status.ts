@@ -13,9 +13,11 @@ arqon status --storage redis://… --study <name>
   Prints where a saved run stands: {"phase","asked","told","pruned","failed","budget","best","pending",
   "classification","strategy"}. A pruned or failed trial is not told. Does not change the state.
   With --storage, where the shared study --study stands, under its own configuration:
-  {"study","asked","told","pruned","failed","budget","best","pending"}, each pending trial with the
-  worker holding it ({"id","params","worker"}); writes nothing, and a study that does not exist is
-  refused.`;
+  {"study","asked","told","pruned","failed","budget","best","pending","workers"}, each pending trial
+  with the worker holding it ({"id","params","worker"}), and each such worker with its trials and
+  heartbeat ({"worker","trials","heartbeat":{"everyMs","lastBeatMsAgo"}}, heartbeat null without
+  one, lastBeatMsAgo null when Redis holds no beat of it); writes nothing, and a study that does
+  not exist is refused.`;
 
 /** `arqon status`: a read-only JSON summary of a saved solver, including its pending trials. */
 export function statusCommand(argv: readonly string[], io: CliIo): 0 | Promise<0> {

@@ -19,6 +19,11 @@ export const GRACE_BEATS = 3;
  */
 const KEY_LIFE_GRACES = 10;
 
+/** How long (ms) a beat key of a worker beating every `beatMs` lives after its last beat. */
+export function beatKeyLifeMs(beatMs: number): number {
+  return KEY_LIFE_GRACES * GRACE_BEATS * beatMs;
+}
+
 /**
  * Shortest beat interval a study takes (ms): below it, a live thread held up for three intervals
  * by a busy host would be judged dead.
@@ -167,7 +172,7 @@ export class Heartbeat {
           connection,
           key,
           beatMs,
-          lifeMs: KEY_LIFE_GRACES * GRACE_BEATS * beatMs,
+          lifeMs: beatKeyLifeMs(beatMs),
         },
       }),
     );

@@ -16,6 +16,7 @@ export {
 export {
   loadSharedStudy,
   openSharedStudy,
+  type PendingHolder,
   type SharedStudy,
   type SharedStudyOptions,
 } from "./shared-study.js";

@@ -31,6 +31,7 @@ import { unknownOptionKeys, unknownOptionsText } from "../unknown-options.js";
 import { studyConfigDifferences, studyConfigKey } from "./config-key.js";
 import {
   type BeatConnection,
+  beatKeyLifeMs,
   connectionOf,
   GRACE_BEATS,
   Heartbeat,
@@ -134,6 +135,21 @@ const DEFAULT_TIMEOUT_MS = 5000;
 /** The message of the error ioredis rejects a command with after `commandTimeout`. */
 const COMMAND_TIMED_OUT = "Command timed out";
 
+/** A worker holding pending trials of a shared study (see {@link SharedStudy.holders}). */
+export interface PendingHolder {
+  /** Its name, as {@link SharedStudy.heldBy} gives it. */
+  readonly worker: string;
+  /** The pending trials it holds, in id order. */
+  readonly trials: readonly number[];
+  /**
+   * Its handle's heartbeat, or `null` when its asks recorded none (`heartbeatMs` 0, `arqon ask`).
+   * `lastBeatMsAgo` is how long ago its last beat landed, by Redis's clock (so the clocks of the
+   * machines do not matter); `null` when Redis holds no beat of it: its handle closed, or it has
+   * not beaten for thirty intervals.
+   */
+  readonly heartbeat: { readonly everyMs: number; readonly lastBeatMsAgo: number | null } | null;
+}
+
 /**
  * One worker's handle on a shared study: ask, evaluate, tell, as with a `Solver`, while other
  * workers do the same.
@@ -200,6 +216,12 @@ export interface SharedStudy<P extends ParamShape = string> {
    * as of the same read; `undefined` when the trial is not pending.
    */
   heldBy(id: number): string | undefined;
+  /**
+   * The workers holding pending trials, as of the same read, each with its heartbeat as Redis sees
+   * it now (one round trip): who to look at when trials stay pending, and whether its process still
+   * beats. Workers are listed in the order of the first trial each holds.
+   */
+  holders(): Promise<PendingHolder[]>;
   /** The best point of the study so far. */
   best(): BestPoint<P> | null;
   /** Asked trials of every worker still waiting for a result. */
@@ -494,7 +516,7 @@ class SharedStudyImpl implements SharedStudy, SettledLate, ReportsSteps {
   /** The heartbeat, once the first ask started it. */
   private heartbeat: Promise<Heartbeat> | undefined;
   /** Who holds each pending trial, by id (told and failed ones are dropped). */
-  private readonly holders = new Map<number, TrialHolder>();
+  private readonly holderOf = new Map<number, TrialHolder>();
   /**
    * What {@link failStaleTrials} last read of each beat it looks at (the key's value, null when
    * missing), when it first read that (performance.now, after the read), and on which connection.
@@ -556,8 +578,43 @@ class SharedStudyImpl implements SharedStudy, SettledLate, ReportsSteps {
   heldBy(id: number): string | undefined {
     // Read from the committed view, as the other readers are: an ask in flight holds nothing yet.
     return this.readable(id, "heldBy").trialStatus(id) === "pending"
-      ? this.holders.get(id)?.worker
+      ? this.holderOf.get(id)?.worker
       : undefined;
+  }
+
+  holders(): Promise<PendingHolder[]> {
+    return this.serialise(async () => {
+      // Grouped by handle (its beat), not by name: two handles of one process share a name.
+      const groups = new Map<string, { worker: string; trials: number[]; beat?: TrialHolder["beat"] }>();
+      for (const { id } of this.committed.pendingTrials()) {
+        const holder = this.holderOf.get(id);
+        if (holder === undefined) continue;
+        const group = holder.beat?.id ?? `worker:${holder.worker}`;
+        const held = groups.get(group) ?? { worker: holder.worker, trials: [], beat: holder.beat };
+        held.trials.push(id);
+        groups.set(group, held);
+      }
+      const listed = [...groups.values()];
+      const beating = listed.flatMap(({ beat }) => (beat === undefined ? [] : [beat]));
+      const left = new Map<string, number>();
+      if (beating.length > 0) {
+        const pipeline = this.redis.pipeline();
+        for (const { id } of beating) pipeline.pttl(beatKey(this.name, id));
+        const replies = (await pipeline.exec()) ?? [];
+        if (this.abandoned) throw this.abandonedError();
+        replies.forEach(([error, ms], index) => {
+          if (error !== null) throw error;
+          left.set(beating[index]!.id, ms as number);
+        });
+      }
+      return listed.map(({ worker, trials, beat }) => {
+        if (beat === undefined) return { worker, trials, heartbeat: null };
+        // PTTL is -2 once the key is gone; each beat sets its life afresh.
+        const ms = left.get(beat.id) ?? -2;
+        const lastBeatMsAgo = ms < 0 ? null : Math.max(0, beatKeyLifeMs(beat.ms) - ms);
+        return { worker, trials, heartbeat: { everyMs: beat.ms, lastBeatMsAgo } };
+      });
+    });
   }
 
   /**
@@ -704,7 +761,7 @@ class SharedStudyImpl implements SharedStudy, SettledLate, ReportsSteps {
     return this.serialise(async () => {
       await this.catchUp();
       const pending = new Set(this.live.pendingTrials().map((t) => t.id));
-      const held = [...this.holders].flatMap(([id, { worker, beat }]) =>
+      const held = [...this.holderOf].flatMap(([id, { worker, beat }]) =>
         pending.has(id) && beat !== undefined && beat.id !== this.beatId
           ? [{ id, worker, beat: beat.id, beatMs: beat.ms }]
           : [],
@@ -1145,10 +1202,10 @@ class SharedStudyImpl implements SharedStudy, SettledLate, ReportsSteps {
       // A malformed beat (another arqon's) is not judged: a wrong verdict would lose a result.
       const beating = typeof beat === "string" && typeof beatMs === "number" && beatMs > 0;
       const holder = beating ? { worker, beat: { id: beat, ms: beatMs } } : { worker };
-      for (const id of entry.ids) this.holders.set(id, holder);
+      for (const id of entry.ids) this.holderOf.set(id, holder);
     } else if (entry.op === "tell") {
-      for (const told of entry.results) if ("id" in told) this.holders.delete(told.id);
-    } else if (entry.op === "fail") this.holders.delete(entry.id);
+      for (const told of entry.results) if ("id" in told) this.holderOf.delete(told.id);
+    } else if (entry.op === "fail") this.holderOf.delete(entry.id);
   }
 
   [SETTLED_LATE](id: number): boolean {
