@@ -2,14 +2,18 @@
  * `arqon solve --storage` flags for a shared study's waits: `--stall-ms` (off by default: a slow
  * study is not a stuck one) and `--timeout-ms` (how long Redis may take to answer).
  */
-import { writeFileSync } from "node:fs";
 import { createServer, type Server, type Socket } from "node:net";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openSharedStudy } from "../src/study/index.js";
-import { lines, removeTempDirs, runArqonInProcess, tempDir, writeJson } from "./support/cli-run.js";
+import { lines, removeTempDirs, runArqonInProcess, tempDir } from "./support/cli-run.js";
 import { watchRedisCommands } from "./support/redis-monitor.js";
 import { type RedisServer, startRedis } from "./support/redis-server.js";
+import {
+  simplexObjective as f,
+  sharedSolveArgs,
+  simplexConfig,
+  simplexWorkDir,
+} from "./support/simplex-study.js";
 
 let server: RedisServer;
 beforeAll(async () => {
@@ -20,38 +24,12 @@ afterAll(async () => {
   await server.stop();
 });
 
-const CONFIG = {
-  seed: 3,
-  budget: 20,
-  strategy: "nelder-mead" as const,
-  bounds: { x: { min: -5, max: 5 }, y: { min: -5, max: 5 } },
-};
-const f = (p: Record<string, unknown>) => ((p.x as number) - 1) ** 2 + ((p.y as number) + 2) ** 2;
-
-function workDir(): string {
-  const dir = tempDir();
-  writeJson(dir, "c.json", CONFIG);
-  writeFileSync(
-    join(dir, "objective.js"),
-    "console.log((Number(process.env.ARQON_X) - 1) ** 2 + (Number(process.env.ARQON_Y) + 2) ** 2)",
-  );
-  return dir;
-}
+const CONFIG = simplexConfig(20);
+const workDir = () => simplexWorkDir(CONFIG);
 
 /** `arqon solve` of study `study` with `flags` before the `--`. */
-const solve = (study: string, flags: readonly string[], storage = server.url) => [
-  "solve",
-  "--config",
-  "c.json",
-  "--storage",
-  storage,
-  "--study",
-  study,
-  ...flags,
-  "--",
-  process.execPath,
-  "objective.js",
-];
+const solve = (study: string, flags: readonly string[], storage = server.url) =>
+  sharedSolveArgs(storage, study, flags);
 
 describe("arqon solve --stall-ms and --timeout-ms", () => {
   it("refuses a value that is not a whole number >= 1, naming the flag (exit 2)", async () => {

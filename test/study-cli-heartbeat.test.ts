@@ -3,34 +3,19 @@
  * `--heartbeat-ms 0`), and a worker that waits for the trial of one killed with it fails that
  * trial and finishes the study.
  */
-import { writeFileSync } from "node:fs";
-import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { openSharedStudy } from "../src/study/index.js";
 import { journalKey } from "../src/study/journal.js";
-import { lines, removeTempDirs, runArqonInProcess, tempDir, writeJson } from "./support/cli-run.js";
+import { lines, removeTempDirs, runArqonInProcess } from "./support/cli-run.js";
 import { heartbeatChild } from "./support/heartbeat-child-run.js";
 import { redisForFile } from "./support/redis-server.js";
+import { sharedSolveArgs, simplexConfig, simplexWorkDir } from "./support/simplex-study.js";
 
 const redis = redisForFile();
 afterAll(removeTempDirs);
 
-const CONFIG = {
-  seed: 3,
-  budget: 30,
-  strategy: "nelder-mead" as const,
-  bounds: { x: { min: -5, max: 5 }, y: { min: -5, max: 5 } },
-};
-const OBJECTIVE =
-  "console.log((Number(process.env.ARQON_X) - 1) ** 2 + (Number(process.env.ARQON_Y) + 2) ** 2)";
-
-/** A directory holding the config and the objective. */
-function workDir(): string {
-  const dir = tempDir();
-  writeJson(dir, "c.json", CONFIG);
-  writeFileSync(join(dir, "objective.js"), OBJECTIVE);
-  return dir;
-}
+const CONFIG = simplexConfig(30);
+const workDir = () => simplexWorkDir(CONFIG);
 
 async function askEntries(study: string): Promise<Record<string, unknown>[]> {
   return (await redis.admin.lrange(journalKey(study), 0, -1))
@@ -38,19 +23,7 @@ async function askEntries(study: string): Promise<Record<string, unknown>[]> {
     .filter((e) => e.op === "ask");
 }
 
-const solve = (study: string, ...flags: string[]) => [
-  "solve",
-  "--config",
-  "c.json",
-  "--storage",
-  redis.server.url,
-  "--study",
-  study,
-  ...flags,
-  "--",
-  process.execPath,
-  "objective.js",
-];
+const solve = (study: string, ...flags: string[]) => sharedSolveArgs(redis.server.url, study, flags);
 
 describe("arqon solve --storage heartbeats", () => {
   it("beats every 10 s by default, and not at all with --heartbeat-ms 0", async () => {

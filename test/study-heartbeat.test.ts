@@ -12,16 +12,11 @@ import { openSharedStudy, runSharedStudy, type SharedStudy } from "../src/study/
 import { beatKey, journalKey } from "../src/study/journal.js";
 import { heartbeatChild } from "./support/heartbeat-child-run.js";
 import { redisForFile } from "./support/redis-server.js";
+import { simplexObjective as f, simplexConfig } from "./support/simplex-study.js";
 
 const redis = redisForFile();
 
-const CONFIG = {
-  seed: 3,
-  budget: 30,
-  strategy: "nelder-mead" as const,
-  bounds: { x: { min: -5, max: 5 }, y: { min: -5, max: 5 } },
-};
-const f = (p: Record<string, unknown>) => ((p.x as number) - 1) ** 2 + ((p.y as number) + 2) ** 2;
+const CONFIG = simplexConfig(30);
 
 /** The child worker (see test/support/heartbeat-child.ts) on study `study`. */
 const child = (

@@ -2,13 +2,17 @@
  * A Nelder–Mead study waits for its simplex's last point: when the worker holding it died, the
  * other workers stop waiting once the study has not moved for `stallMs`, and name the trial.
  */
-import { writeFileSync } from "node:fs";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { stuckMessage } from "../src/cli/solve-shared.js";
 import { openSharedStudy, runSharedStudy, type SharedStudy } from "../src/study/index.js";
 import { lines, removeTempDirs, runArqonInProcess, tempDir, writeJson } from "./support/cli-run.js";
 import { type RedisServer, startRedis } from "./support/redis-server.js";
+import {
+  simplexObjective as f,
+  sharedSolveArgs,
+  simplexConfig,
+  simplexWorkDir,
+} from "./support/simplex-study.js";
 
 let server: RedisServer;
 beforeAll(async () => {
@@ -19,13 +23,7 @@ afterAll(async () => {
   await server.stop();
 });
 
-const CONFIG = {
-  seed: 3,
-  budget: 30,
-  strategy: "nelder-mead" as const,
-  bounds: { x: { min: -5, max: 5 }, y: { min: -5, max: 5 } },
-};
-const f = (p: Record<string, unknown>) => ((p.x as number) - 1) ** 2 + ((p.y as number) + 2) ** 2;
+const CONFIG = simplexConfig(30);
 
 /**
  * A worker that evaluates the study's first 12 trials, then takes the 13th (a point of the simplex)
@@ -57,18 +55,9 @@ describe("a worker died holding the trial a Nelder–Mead study waits for", () =
 
   it("arqon solve --storage --stall-ms prints its JSON with the pending trial, names it, and exits 1", async () => {
     const held = await dieHoldingATrial("nm-cli");
-    const dir = tempDir();
-    writeJson(dir, "c.json", CONFIG);
-    writeFileSync(
-      join(dir, "objective.js"),
-      "console.log((Number(process.env.ARQON_X) - 1) ** 2 + (Number(process.env.ARQON_Y) + 2) ** 2)",
-    );
-    const args = ["solve", "--config", "c.json", "--storage", server.url, "--study", "nm-cli"];
-    const command = ["--", process.execPath, "objective.js"];
-    const { status, stdout, stderr } = await runArqonInProcess(
-      [...args, "--stall-ms", "300", ...command],
-      dir,
-    );
+    const dir = simplexWorkDir(CONFIG);
+    const args = sharedSolveArgs(server.url, "nm-cli", ["--stall-ms", "300"]);
+    const { status, stdout, stderr } = await runArqonInProcess(args, dir);
     expect(status).toBe(1);
     expect(JSON.parse(stdout)).toMatchObject({ stopped: true, interrupted: false, pending: 1 });
     const results = `[{"id":${held},"failed":"worker died"}]`;
@@ -86,7 +75,7 @@ describe("a worker died holding the trial a Nelder–Mead study waits for", () =
     expect(lines(told.stderr).at(-1)).toMatch(
       /^told 0 result\(s\), marked 1 failed in study nm-cli: \d+ told of \d+ asked, 0 pending$/,
     );
-    const again = await runArqonInProcess([...args, "--stall-ms", "300", ...command], dir);
+    const again = await runArqonInProcess(args, dir);
     expect(again.status, again.stderr).toBe(0);
     expect(JSON.parse(again.stdout)).toMatchObject({ stopped: false, pending: 0 });
   }, 30_000);

@@ -6,6 +6,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { openSharedStudy, runSharedStudy, type SharedStudy } from "../src/study/index.js";
 import { type RedisServer, startRedis } from "./support/redis-server.js";
+import { simplexObjective as f, simplexConfig } from "./support/simplex-study.js";
 
 let server: RedisServer;
 beforeAll(async () => {
@@ -18,8 +19,7 @@ afterEach(() => {
   vi.useRealTimers();
 });
 
-const f = (p: Record<string, unknown>) => ((p.x as number) - 1) ** 2 + ((p.y as number) + 2) ** 2;
-const bounds = { x: { min: -5, max: 5 }, y: { min: -5, max: 5 } };
+const { bounds } = simplexConfig(0);
 
 /** `study`, calling `onEmpty(n)` after its n-th ask that handed out nothing. */
 function countingEmptyAsks(study: SharedStudy, onEmpty: (n: number) => void): SharedStudy {
