@@ -69,12 +69,14 @@ export {
 export {
   type AshaPrunerConfig,
   type MedianPrunerConfig,
+  type PercentilePrunerConfig,
   type PrunerConfig,
   type ResolvedPrunerConfig,
   type ResolvedSolverConfig,
   type SolverBoundInput,
   type SolverConfig,
   solverConfigIssues,
+  type ThresholdPrunerConfig,
 } from "./solver/config.js";
 export {
   type EffectFailure,

@@ -154,7 +154,7 @@ describe("suggestions", () => {
     // An ASHA key misspelt under a median pruner is no key of its kind: the kind's keys instead.
     writeJson(dir, "mixed.json", config({ pruner: { kind: "median", reductionFactr: 3 } }));
     expect(errorLine(await runArqonInProcess(["validate", "--config", "mixed.json"], dir), 2)).toBe(
-      'invalid config mixed.json: pruner.reductionFactr: unknown key for kind "median" (known: kind, startupTrials, warmupSteps)',
+      'invalid config mixed.json: pruner.reductionFactr: unknown key for kind "median" (known: kind, startupTrials, warmupSteps, intervalSteps, minTrials)',
     );
     writeJson(dir, "auto.json", config({ autoOptions: { globalPhse: 0.3 } }));
     expect(errorLine(await runArqonInProcess(["validate", "--config", "auto.json"], dir), 2)).toBe(

@@ -209,7 +209,10 @@ describe("pruned trials in the solver", () => {
       }
     };
     expect(issues({ kind: "hyperband" })).toEqual([
-      { path: "pruner.kind", message: 'expected "median" or "asha", got "hyperband"' },
+      {
+        path: "pruner.kind",
+        message: 'expected "median", "percentile", "asha" or "threshold", got "hyperband"',
+      },
     ]);
     expect(issues({ kind: "asha", reductionFactor: 1 })).toEqual([
       { path: "pruner.reductionFactor", message: "expected a whole number ≥ 2, got 1" },

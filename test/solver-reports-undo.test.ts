@@ -11,6 +11,8 @@ import { createSolver, reportsUndo, restoreSolver, type Solver } from "../src/so
 const PRUNERS = {
   asha: { kind: "asha", minResource: 1, reductionFactor: 2 },
   median: { kind: "median", startupTrials: 1, warmupSteps: 0 },
+  percentile: { kind: "percentile", percentile: 30, startupTrials: 1, intervalSteps: 2, minTrials: 2 },
+  threshold: { kind: "threshold", lower: -8, upper: 5, intervalSteps: 2 },
 } as const;
 
 /** Eight trials asked at once (all in the probe). */
@@ -49,7 +51,7 @@ function play(solver: Solver, ids: readonly number[], operations: readonly Opera
 }
 
 describe("reportsUndo", () => {
-  for (const pruner of ["asha", "median"] as const) {
+  for (const pruner of ["asha", "median", "percentile", "threshold"] as const) {
     it(`takes reports back as if never made, verdicts of the ${pruner} pruner included`, () => {
       fc.assert(
         fc.property(

@@ -62,7 +62,9 @@ function solverKeysBeside(config: unknown, path: readonly string[]): readonly st
   if (path.length === 2 && path[0] === "autoOptions") return AUTO_OPTION_KEYS;
   if (path.length === 2 && path[0] === "pruner") {
     const kind = (config as { pruner?: { kind?: unknown } } | null)?.pruner?.kind;
-    return kind === "median" || kind === "asha" ? PRUNER_KEYS[kind] : [];
+    return typeof kind === "string" && Object.hasOwn(PRUNER_KEYS, kind)
+      ? PRUNER_KEYS[kind as keyof typeof PRUNER_KEYS]
+      : [];
   }
   return [];
 }

@@ -1,6 +1,7 @@
 import * as Either from "effect/Either";
 import * as ParseResult from "effect/ParseResult";
 import * as Schema from "effect/Schema";
+import type { ParseOptions } from "effect/SchemaAST";
 import {
   type ConfigShape,
   isReservedName,
@@ -90,10 +91,30 @@ const WholeAtLeast = (minimum: number) =>
     ),
   );
 
-const MedianPrunerSchema = Schema.Struct({
-  kind: Schema.Literal("median"),
+/** Options the median and percentile pruners share. */
+const RankPrunerFields = {
   startupTrials: Schema.optionalWith(WholeAtLeast(0), { exact: true }),
   warmupSteps: Schema.optionalWith(WholeAtLeast(0), { exact: true }),
+  intervalSteps: Schema.optionalWith(WholeAtLeast(1), { exact: true }),
+  minTrials: Schema.optionalWith(WholeAtLeast(1), { exact: true }),
+};
+
+const MedianPrunerSchema = Schema.Struct({ kind: Schema.Literal("median"), ...RankPrunerFields });
+
+const PercentilePrunerSchema = Schema.Struct({
+  kind: Schema.Literal("percentile"),
+  percentile: Schema.Number.pipe(
+    Schema.filter((n) => (n >= 0 && n <= 100) || `expected a number from 0 to 100, got ${n}`),
+  ),
+  ...RankPrunerFields,
+});
+
+const ThresholdPrunerSchema = Schema.Struct({
+  kind: Schema.Literal("threshold"),
+  lower: Schema.optionalWith(Finite, { exact: true }),
+  upper: Schema.optionalWith(Finite, { exact: true }),
+  warmupSteps: Schema.optionalWith(WholeAtLeast(0), { exact: true }),
+  intervalSteps: Schema.optionalWith(WholeAtLeast(1), { exact: true }),
 });
 
 const AshaPrunerSchema = Schema.Struct({
@@ -111,11 +132,25 @@ const PrunerSchema = Schema.declare((u): u is PrunerConfig => prunerIssue(u) ===
 /** The keys each kind of pruner takes (`kind` included). */
 export const PRUNER_KEYS: Readonly<Record<PrunerConfig["kind"], readonly string[]>> = {
   median: Object.keys(MedianPrunerSchema.fields),
+  percentile: Object.keys(PercentilePrunerSchema.fields),
   asha: Object.keys(AshaPrunerSchema.fields),
+  threshold: Object.keys(ThresholdPrunerSchema.fields),
 };
 
-const decodeMedian = Schema.decodeUnknownEither(MedianPrunerSchema);
-const decodeAsha = Schema.decodeUnknownEither(AshaPrunerSchema);
+/** Each kind's decoder, to the first problem it finds (the value itself is not needed). */
+const PRUNER_DECODERS: Readonly<
+  Record<
+    PrunerConfig["kind"],
+    (u: unknown, options: ParseOptions) => Either.Either<unknown, ParseResult.ParseError>
+  >
+> = {
+  median: Schema.decodeUnknownEither(MedianPrunerSchema),
+  percentile: Schema.decodeUnknownEither(PercentilePrunerSchema),
+  asha: Schema.decodeUnknownEither(AshaPrunerSchema),
+  threshold: Schema.decodeUnknownEither(ThresholdPrunerSchema),
+};
+
+const PRUNER_KINDS = Object.keys(PRUNER_DECODERS) as readonly PrunerConfig["kind"][];
 
 /** The first problem of a `pruner` value, as "field: reason", or undefined when it is valid. */
 function prunerIssue(u: unknown): string | undefined {
@@ -123,20 +158,26 @@ function prunerIssue(u: unknown): string | undefined {
     return 'expected an object such as { "kind": "median" } or { "kind": "asha" }';
   }
   const kind = (u as { kind?: unknown }).kind;
-  if (kind !== "median" && kind !== "asha") {
-    return `kind: expected "median" or "asha", got ${JSON.stringify(kind) ?? "nothing"}`;
+  if (!PRUNER_KINDS.includes(kind as PrunerConfig["kind"])) {
+    const kinds = PRUNER_KINDS.map((k) => `"${k}"`);
+    return `kind: expected ${kinds.slice(0, -1).join(", ")} or ${kinds.at(-1)}, got ${JSON.stringify(kind) ?? "nothing"}`;
   }
-  const options = { onExcessProperty: "error" } as const;
-  const result =
-    kind === "median"
-      ? Either.map(decodeMedian(u, options), () => true)
-      : Either.map(decodeAsha(u, options), () => true);
-  if (Either.isRight(result)) return undefined;
-  const error = result.left;
-  const first = ParseResult.ArrayFormatter.formatErrorSync(error)[0]!;
-  const message =
-    first._tag === "Unexpected" ? `unknown key for kind "${kind}"` : schemaIssueMessage(first, u);
-  return `${first.path.map(String).join(".")}: ${message}`;
+  const known = kind as PrunerConfig["kind"];
+  const result = PRUNER_DECODERS[known](u, { onExcessProperty: "error" });
+  if (Either.isLeft(result)) {
+    const first = ParseResult.ArrayFormatter.formatErrorSync(result.left)[0]!;
+    const message =
+      first._tag === "Unexpected" ? `unknown key for kind "${known}"` : schemaIssueMessage(first, u);
+    return `${first.path.map(String).join(".")}: ${message}`;
+  }
+  if (known === "threshold") {
+    const { lower, upper } = u as ThresholdPrunerConfig;
+    if (lower === undefined && upper === undefined)
+      return "lower: a threshold pruner needs lower, upper or both";
+    if (lower !== undefined && upper !== undefined && !(lower < upper))
+      return `upper: must be greater than lower (${lower}), got ${upper}`;
+  }
+  return undefined;
 }
 
 const IntSchema = Schema.Struct({
@@ -394,16 +435,56 @@ export const SolverConfigSchema = Schema.Struct({
  */
 export type SolverBoundInput = ParamInput;
 
-/**
- * The median pruner (see `createMedianPruner`): stop a trial whose best intermediate value so far
- * is worse than the median of the completed trials' values at the same step.
- */
-export interface MedianPrunerConfig {
-  readonly kind: "median";
+/** Options of the median and percentile pruners. */
+interface RankPrunerOptions {
   /** No trial is pruned until this many trials have completed. Default 5. */
   readonly startupTrials?: number | undefined;
   /** Reports at steps below this never prune. Default 0. */
   readonly warmupSteps?: number | undefined;
+  /**
+   * Only the first report in each run of this many steps from `warmupSteps` on is judged (steps
+   * `warmupSteps + k · intervalSteps` or the first after one). Default 1: every report.
+   */
+  readonly intervalSteps?: number | undefined;
+  /** A step is judged only once at least this many completed trials reported it. Default 1. */
+  readonly minTrials?: number | undefined;
+}
+
+/**
+ * The median pruner (see `createPercentilePruner`): stop a trial whose best intermediate value so
+ * far is worse than the median of the completed trials' values at the same step.
+ */
+export interface MedianPrunerConfig extends RankPrunerOptions {
+  readonly kind: "median";
+}
+
+/**
+ * The percentile pruner (see `createPercentilePruner`): stop a trial whose best intermediate value
+ * so far is not within the best `percentile` % of the completed trials' values at the same step.
+ */
+export interface PercentilePrunerConfig extends RankPrunerOptions {
+  readonly kind: "percentile";
+  /**
+   * From 0 to 100: the share of completed trials a trial must stay among the best of (25 prunes
+   * harder than the median's 50, 75 more gently; 100 prunes only a trial worse than all of them).
+   */
+  readonly percentile: number;
+}
+
+/**
+ * The threshold pruner (see `createThresholdPruner`): stop a trial whose latest intermediate value
+ * is below `lower` or above `upper`, in the objective's own units whatever the direction.
+ */
+export interface ThresholdPrunerConfig {
+  readonly kind: "threshold";
+  /** Values below this prune (at least one of `lower`, `upper`). */
+  readonly lower?: number | undefined;
+  /** Values above this prune. */
+  readonly upper?: number | undefined;
+  /** Reports at steps below this never prune. Default 0. */
+  readonly warmupSteps?: number | undefined;
+  /** As for the median pruner: only the first report in each run of this many steps. Default 1. */
+  readonly intervalSteps?: number | undefined;
 }
 
 /**
@@ -422,28 +503,70 @@ export interface AshaPrunerConfig {
 }
 
 /** Which pruner stops unpromising trials early (none when omitted). */
-export type PrunerConfig = MedianPrunerConfig | AshaPrunerConfig;
+export type PrunerConfig =
+  | MedianPrunerConfig
+  | PercentilePrunerConfig
+  | AshaPrunerConfig
+  | ThresholdPrunerConfig;
+
+/** The median and percentile pruners' options with their defaults filled in. */
+interface ResolvedRankPrunerOptions {
+  readonly startupTrials: number;
+  readonly warmupSteps: number;
+  readonly intervalSteps: number;
+  readonly minTrials: number;
+}
 
 /** {@link PrunerConfig} with every default filled in. */
 export type ResolvedPrunerConfig =
-  | { readonly kind: "median"; readonly startupTrials: number; readonly warmupSteps: number }
+  | ({ readonly kind: "median" } & ResolvedRankPrunerOptions)
+  | ({ readonly kind: "percentile"; readonly percentile: number } & ResolvedRankPrunerOptions)
   | {
       readonly kind: "asha";
       readonly minResource: number;
       readonly reductionFactor: number;
       readonly minEarlyStoppingRate: number;
+    }
+  | {
+      readonly kind: "threshold";
+      // Absent rather than infinite: a resolved config is written as JSON (logs, journals).
+      readonly lower?: number;
+      readonly upper?: number;
+      readonly warmupSteps: number;
+      readonly intervalSteps: number;
     };
 
 /** Fills a valid pruner config's defaults. */
 function resolvePruner(p: PrunerConfig): ResolvedPrunerConfig {
-  return p.kind === "median"
-    ? { kind: "median", startupTrials: p.startupTrials ?? 5, warmupSteps: p.warmupSteps ?? 0 }
-    : {
+  switch (p.kind) {
+    case "median":
+    case "percentile": {
+      const options = {
+        startupTrials: p.startupTrials ?? 5,
+        warmupSteps: p.warmupSteps ?? 0,
+        intervalSteps: p.intervalSteps ?? 1,
+        minTrials: p.minTrials ?? 1,
+      };
+      return p.kind === "median"
+        ? { kind: "median", ...options }
+        : { kind: "percentile", percentile: p.percentile, ...options };
+    }
+    case "asha":
+      return {
         kind: "asha",
         minResource: p.minResource ?? 1,
         reductionFactor: p.reductionFactor ?? 3,
         minEarlyStoppingRate: p.minEarlyStoppingRate ?? 0,
       };
+    case "threshold":
+      return {
+        kind: "threshold",
+        ...(p.lower === undefined ? {} : { lower: p.lower }),
+        ...(p.upper === undefined ? {} : { upper: p.upper }),
+        warmupSteps: p.warmupSteps ?? 0,
+        intervalSteps: p.intervalSteps ?? 1,
+      };
+  }
 }
 
 /**

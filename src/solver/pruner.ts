@@ -1,6 +1,7 @@
 import { createAshaPruner } from "./asha-pruner.js";
 import type { ResolvedPrunerConfig } from "./config.js";
-import { createMedianPruner } from "./median-pruner.js";
+import { createPercentilePruner } from "./percentile-pruner.js";
+import { createThresholdPruner } from "./threshold-pruner.js";
 
 /** The intermediate values one trial reported, in step order (steps strictly increasing). */
 export interface TrialReports {
@@ -32,7 +33,19 @@ export interface Pruner {
   retract(trial: TrialReports, from: number): void;
 }
 
-/** The pruner a resolved config asks for. */
-export function createPruner(config: ResolvedPrunerConfig): Pruner {
-  return config.kind === "median" ? createMedianPruner(config) : createAshaPruner(config);
+/**
+ * The pruner a resolved config asks for; `sign` is −1 when the objective is maximised (pruners
+ * see minimised values, and a threshold is in the objective's own units).
+ */
+export function createPruner(config: ResolvedPrunerConfig, sign: 1 | -1): Pruner {
+  switch (config.kind) {
+    case "median":
+      return createPercentilePruner({ ...config, percentile: 50 });
+    case "percentile":
+      return createPercentilePruner(config);
+    case "asha":
+      return createAshaPruner(config);
+    case "threshold":
+      return createThresholdPruner(config, sign);
+  }
 }

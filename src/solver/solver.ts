@@ -442,7 +442,7 @@ class SolverImpl implements Solver {
     this.boundsDigest = boundsDigest(input);
     this.space = new Space(config.bounds);
     this.probe = probePoints(this.space.dimension, config.probeSize, config.seed);
-    this.pruner = config.pruner === undefined ? null : createPruner(config.pruner);
+    this.pruner = config.pruner === undefined ? null : createPruner(config.pruner, this.sign);
     if (artifact === null) {
       this.actor = createActor(solverMachine, {
         input: { strategy: config.strategy },
