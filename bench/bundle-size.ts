@@ -27,7 +27,7 @@ export type BundleApp = keyof typeof BUNDLE_APPS;
 
 /**
  * Most gzipped bytes each app may weigh: a measurement plus about 5 %, so that growth is a
- * decision rather than an accident. All three were last decided on 2026-11-27 (the end of
+ * decision rather than an accident. All three were last decided on 2026-11-29 (the end of
  * this comment); before that, the solver and both apps were decided when the trust region gained its leave-one-out choice of fit and saddle-free curvature with its own
  * eigen-decomposition (issue 13; arqon's own code grew 3.5 kB minified since the last
  * measurement, f389461, with this issue's solver work): solver 102.8 kB, both 143.9 kB gzipped
@@ -39,12 +39,15 @@ export type BundleApp = keyof typeof BUNDLE_APPS;
  * measure flags (2026-11-26). All three raised on 2026-11-27, when the both app exceeded its
  * budget (152.0 kB) with decision rules 9 and 10 (the SafeMode chart's retraction of a trip) and the
  * solver's lookup of measured points and int cells: engine 115.4, solver 107.1, both 152.0 kB
- * gzipped then (d95f971 measured 114.2 / 105.9 / 149.5 kB).
+ * gzipped then (d95f971 measured 114.2 / 105.9 / 149.5 kB). All three raised again on 2026-11-29,
+ * when the both app exceeded its budget (159.4 kB) with the percentile and threshold pruners
+ * (0.6 kB of it; the other 6.8 kB since the last decision came with the engine's and the
+ * solver's changes of the two days between): engine 118.8, solver 111.5, both 159.4 kB gzipped then.
  */
 export const BUNDLE_BUDGETS: Readonly<Record<BundleApp, number>> = {
-  engine: 121_000,
-  solver: 112_000,
-  both: 159_000,
+  engine: 125_000,
+  solver: 117_000,
+  both: 167_000,
 };
 
 /** Packages that only tests and benchmarks may use; arqon's own modules must never import them. */
