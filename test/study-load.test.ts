@@ -125,6 +125,7 @@ describe("arqon tell, report and status with --storage", () => {
       budget: 6,
       best: { params: a!.params, value: 0.5 },
       pending: [],
+      workers: [],
     });
     await worker.close();
   });
