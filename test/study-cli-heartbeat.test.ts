@@ -81,9 +81,13 @@ describe("arqon solve --storage heartbeats", () => {
     const dying = heartbeatChild(redis.server.url, name, CONFIG, "die", 100);
     const held = await dying.id;
     expect((await dying.exit).signal).toBe("SIGKILL");
-    const { status, stdout } = await runArqonInProcess(solve(name), workDir());
+    const { status, stdout, stderr } = await runArqonInProcess(solve(name), workDir());
     expect(status).toBe(0);
     expect(JSON.parse(stdout)).toMatchObject({ stopped: false, pending: 0, evaluations: CONFIG.budget - 13 });
+    // It says which trial it failed, and why.
+    expect(lines(stderr)).toContain(
+      `trial ${held} marked failed in study ${name}: the worker holding it stopped beating`,
+    );
     await study.refresh();
     expect(study.trialStatus(held)).toBe("failed");
     expect(study.asked).toBe(CONFIG.budget);

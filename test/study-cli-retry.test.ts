@@ -171,6 +171,44 @@ describe("arqon solve --storage during a Redis outage", () => {
     expect(JSON.parse(run.stdout)).toMatchObject({ evaluations: 3, interrupted: true, pending: 0 });
   }, 30_000);
 
+  it("an ask Redis fails is tried again: a worker waiting on another's trial survives a restart", async () => {
+    server = await startRedis({ appendOnly: true });
+    const config = { seed: 4, budget: 8, strategy: "nelder-mead", bounds: { x: { min: 0, max: 1 } } };
+    const dir = heldTrialsDir(config, []);
+    // Another worker holds trial 1: the simplex cannot be built without it, so this one waits.
+    const other = await openSharedStudy(config as never, {
+      redis: server.url,
+      study: "idle",
+      worker: "other",
+    });
+    const [held] = (await other.ask())!;
+    await other.close();
+    const run = watched(dir, { study: "idle" });
+    expect(await run.stderrContains("trial 2: "), run.stderr).toBe(true);
+    // Its empty asks go on while it waits.
+    const watch = await watchRedisCommands(server.url);
+    await watch.seen(4);
+    watch.close();
+    await server.kill();
+    const notice = "arqon solve: Redis failed an ask of study idle (";
+    expect(await run.stderrContains(notice), run.stderr).toBe(true);
+    expect(lines(run.stderr).find((line) => line.startsWith(notice))).toMatch(
+      /\); trying again for up to 60 s$/,
+    );
+    server = await server.restart();
+    const teller = await openSharedStudy(config as never, {
+      redis: server.url,
+      study: "idle",
+      worker: "teller",
+    });
+    await teller.tell({ id: held!.id, value: 0.5 });
+    await teller.close();
+    expect(await run.status, run.stderr).toBe(0);
+    expect(JSON.parse(run.stdout)).toMatchObject({ evaluations: 7, stopped: false, pending: 0 });
+    // Said once for the outage, however many tries it took.
+    expect(lines(run.stderr).filter((line) => line.startsWith(notice))).toHaveLength(1);
+  }, 30_000);
+
   it("a Redis failure while it waits for the other workers' last results: its JSON as last read, exit 1", async () => {
     server = await startRedis();
     const dir = workDir(6, []);
@@ -183,7 +221,8 @@ describe("arqon solve --storage during a Redis outage", () => {
     expect(second?.id).toBe(2);
     await other.tell({ id: first!.id, value: 1 });
     await other.close();
-    const run = watched(dir, { study: "settle" });
+    // Tried again for half a second: then it gives up on the read.
+    const run = watched(dir, { study: "settle", retryMs: 500 });
     expect(await run.stderrContains("trial 6: "), run.stderr).toBe(true);
     // Six more commands to Redis: the ask that found the budget spent, then the wait's reads.
     const watch = await watchRedisCommands(server.url);
@@ -198,7 +237,7 @@ describe("arqon solve --storage during a Redis outage", () => {
       pending: 1,
     });
     expect(lines(run.stderr).at(-1)).toMatch(
-      /^arqon solve: could not read the other workers' last results in study settle: Redis failed \(.+\); the JSON is the study as this worker last read it$/,
+      /^arqon solve: could not read the other workers' last results in study settle: Redis failed for 0\.5 s \(.+\); the JSON is the study as this worker last read it$/,
     );
   }, 30_000);
 });

@@ -6,11 +6,13 @@ import type { ParamValue } from "../space/params.js";
 import { failStale } from "../study/fail-stale.js";
 import { JournalError } from "../study/journal.js";
 import {
+  askRecovering,
   isRedisFailure,
   recordResult,
   resultText,
   type StudyResult,
   unrecordedMessage,
+  whileRedisFails,
 } from "../study/record-result.js";
 import type { SharedStudy } from "../study/shared-study.js";
 import { StallWatch } from "../study/stall-watch.js";
@@ -215,10 +217,13 @@ async function runWorker(
   const giveUp = new AbortController();
   // Every result being recorded listens to it, so more than ten at once is no leak.
   setMaxListeners(0, giveUp.signal);
+  /** Ends the tries of a read (an ask, the final wait's) at the first interrupt: no trial is asked. */
+  const stopReading = new AbortController();
   let interruptCount = 0;
   const unsubscribe =
     io.onInterrupt?.((signal) => {
       interrupts.interrupt(signal);
+      stopReading.abort();
       // Counted as SolveInterrupts counts them: a request to end is at least a second Ctrl-C.
       interruptCount = signal === "SIGINT" ? interruptCount + 1 : Math.max(interruptCount, 1) + 1;
       if (interruptCount >= 2) giveUp.abort();
@@ -308,14 +313,45 @@ async function runWorker(
         said.push(unrecordedMessage(study.name, unrecorded, retryMs, redisError, { aborted: redisGivenUp }));
       return said.map((line) => `arqon solve: ${line}\n`);
     };
-    /** `operation` (an ask, a refresh); `undefined` when Redis failed it or the journal went away. */
-    const read = async <T>(operation: () => Promise<T>): Promise<T | undefined> => {
+    /** Says which trials this worker marked failed because their worker stopped beating. */
+    const noteStale = (ids: readonly number[] | undefined): void => {
+      if (ids === undefined || ids.length === 0) return;
+      const one = ids.length === 1;
+      progress.note(
+        `${one ? "trial" : "trials"} ${ids.join(", ")} marked failed in study ${study.name}: ` +
+          `the worker holding ${one ? "it" : "them"} stopped beating`,
+      );
+    };
+    /** Whether a read failing now has said it is trying again (once per outage). */
+    let readRetrying = false;
+    /**
+     * `operation` (an ask, a refresh), tried again while Redis fails for up to `retryMs` (a Redis
+     * restart or failover is no reason to stop a worker), as results are; `undefined` when Redis
+     * failed it that long, an interrupt ended the tries, or the journal went away.
+     */
+    const read = async <T>(what: string, operation: () => Promise<T>): Promise<T | undefined> => {
       try {
-        return await operation();
+        const result = await whileRedisFails(
+          {
+            retryMs,
+            signal: stopReading.signal,
+            onRetry: (error) => {
+              if (readRetrying) return;
+              readRetrying = true;
+              progress.passthrough(
+                `arqon solve: Redis failed ${what} (${messageOf(error)}); trying again for up to ${retryMs / 1000} s\n`,
+              );
+            },
+          },
+          operation,
+        );
+        readRetrying = false;
+        return result;
       } catch (error) {
         // Escaping, it would lose the running trials' values and the JSON: the worker stops instead.
         if (error instanceof JournalError) journalError ??= error;
-        else if (isRedisFailure(error)) readError ??= error;
+        // Given up on by an interrupt: the interrupt, not Redis, ends the run.
+        else if (isRedisFailure(error)) readError ??= stopReading.signal.aborted ? undefined : error;
         else throw error;
         return undefined;
       }
@@ -329,7 +365,9 @@ async function runWorker(
         !finished &&
         running.size < options.concurrency
       ) {
-        const batch = await read(() => study.ask({ max: options.concurrency - running.size }));
+        const batch = await read(`an ask of study ${study.name}`, () =>
+          askRecovering(study, { retryMs: 0 }, options.concurrency - running.size),
+        );
         if (batch === undefined) break;
         if (batch === null) finished = true;
         if (batch === null || batch.length === 0) break;
@@ -351,7 +389,7 @@ async function runWorker(
           break;
         // A worker that died holding the trials the study waits for would hold this one for ever:
         // its trials are failed once its heartbeat stopped (a Redis failure here is the next ask's).
-        await failStale(study);
+        noteStale(await failStale(study));
         if (stall?.stalled(study) === true) {
           stuck = study.pendingTrials().map((t) => t.id);
           break;
@@ -416,7 +454,7 @@ async function runWorker(
       throw fatal instanceof CliError ? fatal : runtimeError(String(fatal));
     }
     // Redis failing or the journal gone, the study is reported as this worker last read it.
-    if (!failed()) await read(() => study.refresh());
+    if (!failed()) await read(`a read of study ${study.name}`, () => study.refresh());
     // Other workers may still be evaluating the study's last trials: their results can beat ours.
     // With --stall-ms, the wait ends as the ask loop's does: once nothing moved for that long.
     const settleBy = stall === undefined ? Date.now() + SETTLE_MS : Number.POSITIVE_INFINITY;
@@ -434,7 +472,7 @@ async function runWorker(
       if (stall?.stalled(study) === true) break;
       await delay(POLL_MS * 2 ** Math.min(waits++, 4));
       // Reads the journal, as refresh() would, and fails the trials of workers that stopped beating.
-      await read(() => study.failStaleTrials());
+      noteStale(await read(`a read of study ${study.name}`, () => study.failStaleTrials()));
     }
     progress.finish();
     const best = study.best();
@@ -460,7 +498,7 @@ async function runWorker(
     // Given up on by an interrupt, the worker exits as an interrupted one does (130, 143, 129).
     if (lost()) return redisError !== undefined && redisGivenUp ? interrupts.exitCode : 1;
     if (readError !== undefined) {
-      io.stderr(`arqon solve: ${readFailedMessage(study.name, finished, readError)}\n`);
+      io.stderr(`arqon solve: ${readFailedMessage(study.name, finished, readError, retryMs)}\n`);
       return 1;
     }
     if (interrupts.stopAsking) {
@@ -586,11 +624,11 @@ function journalMessage(study: string, results: readonly StudyResult[], error: J
 }
 
 /** Why a worker stopped after Redis failed an ask or a refresh, every result it had being recorded. */
-function readFailedMessage(study: string, finished: boolean, error: unknown): string {
+function readFailedMessage(study: string, finished: boolean, error: unknown, retryMs: number): string {
   return finished
-    ? `could not read the other workers' last results in study ${study}: Redis failed (${messageOf(error)}); ` +
+    ? `could not read the other workers' last results in study ${study}: Redis failed for ${retryMs / 1000} s (${messageOf(error)}); ` +
         "the JSON is the study as this worker last read it"
-    : `could not ask study ${study} for a trial: Redis failed (${messageOf(error)}); this worker stopped, ` +
+    : `could not ask study ${study} for a trial: Redis failed for ${retryMs / 1000} s (${messageOf(error)}); this worker stopped, ` +
         "its results are recorded: run the same command again to go on";
 }
 

@@ -55,12 +55,16 @@ export async function recordResult(
 }
 
 /**
- * `study.ask()`, tried again as {@link recordResult} tries a result: an ask whose reply was lost
- * but which Redis wrote is handed out by the next one, so giving up would leave its trials
+ * `study.ask({ max })`, tried again as {@link recordResult} tries a result: an ask whose reply was
+ * lost but which Redis wrote is handed out by the next one, so giving up would leave its trials
  * reserved to a worker that never evaluates them.
  */
-export function askRecovering(study: SharedStudy, options: RecordOptions): Promise<Trial[] | null> {
-  return whileRedisFails(options, () => study.ask());
+export function askRecovering(
+  study: SharedStudy,
+  options: RecordOptions,
+  max?: number,
+): Promise<Trial[] | null> {
+  return whileRedisFails(options, () => study.ask(max === undefined ? {} : { max }));
 }
 
 /**
@@ -88,8 +92,11 @@ export function reportStepsRecovering(
   return whileRedisFails(options, () => reportSteps(study, id, reports));
 }
 
-/** Runs `operation` (given the attempt number), again after a growing delay while Redis fails. */
-async function whileRedisFails<T>(
+/**
+ * Runs `operation` (given the attempt number), again after a growing delay while Redis fails, as
+ * {@link recordResult} does: for reads that only look (a refresh, judging stale trials).
+ */
+export async function whileRedisFails<T>(
   options: RecordOptions,
   operation: (attempt: number) => Promise<T>,
 ): Promise<T> {
