@@ -21,7 +21,7 @@ const CONFIG = simplexConfig(30);
 /** The child worker (see test/support/heartbeat-child.ts) on study `study`. */
 const child = (
   study: string,
-  mode: "die" | "block" | "loop" | "leave",
+  mode: "die" | "block" | "loop" | "leave" | "slow-start",
   heartbeatMs: number,
   holdMs = 0,
   config: object = CONFIG,
@@ -325,6 +325,15 @@ describe("the heartbeat's connection", () => {
     expect(await redis.admin.exists(`tenant:${beatKey("hb-client", ask.beat)}`)).toBe(0);
     expect(client.status).toBe("ready");
     client.disconnect();
+  });
+
+  it("does not count the thread's own start against timeoutMs (a busy host, not a slow Redis)", async () => {
+    // The child's event loop is held for a second while its thread starts, beats and reports: its
+    // 300 ms to hear of the first beat count from the thread's start, not from the ask.
+    const slow = child("hb-slow-start", "slow-start", 100, 1000);
+    const outcome = await slow.exit;
+    expect(outcome.code, outcome.err).toBe(0);
+    expect(outcome.out.trim().split("\n").at(-1)).toBe("told");
   });
 
   it("starts on a connection without timeouts (timeoutMs: Infinity)", async () => {

@@ -83,6 +83,9 @@ parentPort.on("message", async () => {
   redis.disconnect();
   parentPort.close();
 });
+// The thread is up and its connection under way: the host's wait for a beat, bounded as a Redis reply
+// is, starts now (loading ioredis on a busy host is no reply of Redis's).
+parentPort.postMessage({ ready: true });
 beat();
 `;
 
@@ -123,19 +126,34 @@ export class Heartbeat {
   private stopping: Promise<void> | undefined;
   private ended = false;
   private readonly exited: Promise<void>;
+  private readonly ready: Promise<void>;
   private readonly firstBeat: Promise<void>;
 
   private constructor(private readonly thread: Worker) {
+    let started: () => void = () => {};
     let beat: () => void = () => {};
-    let failed: (error: Error) => void = () => {};
+    let failStart: (error: Error) => void = () => {};
+    let failBeat: (error: Error) => void = () => {};
+    this.ready = new Promise((resolve, reject) => {
+      started = resolve;
+      failStart = reject;
+    });
     this.firstBeat = new Promise((resolve, reject) => {
       beat = resolve;
-      failed = reject;
+      failBeat = reject;
     });
+    // Awaited by start(), which may give up before the second: neither may go unhandled.
+    this.ready.catch(() => {});
+    this.firstBeat.catch(() => {});
+    const failed = (error: Error) => {
+      failStart(error);
+      failBeat(error);
+    };
     // Every listener is added before unref(): adding one after would make the thread keep the
     // process alive again.
-    thread.on("message", (message: { beat?: true; error?: string }) => {
-      if (message.error !== undefined) this.lastError = message.error;
+    thread.on("message", (message: { ready?: true; beat?: true; error?: string }) => {
+      if (message.ready === true) started();
+      else if (message.error !== undefined) this.lastError = message.error;
       else beat();
     });
     // Without a listener, an error in the thread would be thrown in the host's loop.
@@ -155,8 +173,10 @@ export class Heartbeat {
 
   /**
    * Starts beating `key` every `beatMs`, and resolves once the first beat reached Redis; rejects
-   * when none has within `timeoutMs`, naming Redis's last error, and stops the thread. The thread
-   * does not keep the process alive: a host that ends stops its beats, as a crash does.
+   * when none has within `timeoutMs` of the thread's start (which may take up to
+   * {@link THREAD_START_MS} on a busy host, and is no wait for Redis), naming Redis's last error,
+   * and stops the thread. The thread does not keep the process alive: a host that ends stops its
+   * beats, as a crash does.
    */
   static async start(
     connection: BeatConnection,
@@ -176,27 +196,21 @@ export class Heartbeat {
         },
       }),
     );
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const timedOut = new Promise<never>((_, reject) => {
-      if (timeoutMs !== Number.POSITIVE_INFINITY)
-        timer = setTimeout(
-          () =>
-            reject(
-              new Error(
-                `no beat reached Redis within ${timeoutMs} ms (${heartbeat.lastError ?? "no reply"})`,
-              ),
-            ),
-          timeoutMs,
-        );
-    });
     try {
-      await Promise.race([heartbeat.firstBeat, timedOut]);
+      await bounded(
+        heartbeat.ready,
+        THREAD_START_MS,
+        () => `the thread did not start within ${THREAD_START_MS} ms`,
+      );
+      await bounded(
+        heartbeat.firstBeat,
+        timeoutMs,
+        () => `no beat reached Redis within ${timeoutMs} ms (${heartbeat.lastError ?? "no reply"})`,
+      );
       return heartbeat;
     } catch (error) {
       await heartbeat.stop();
       throw new Error(`could not start the heartbeat: ${(error as Error).message}`, { cause: error });
-    } finally {
-      clearTimeout(timer);
     }
   }
 
@@ -217,6 +231,24 @@ export class Heartbeat {
       clearTimeout(bound);
     })();
     return this.stopping;
+  }
+}
+
+/** How long a heartbeat thread may take to start (load ioredis, open its connection). */
+const THREAD_START_MS = 30_000;
+
+/** `promise`, or a rejection saying `why()` once `ms` have passed (never with `Infinity`). */
+async function bounded<T>(promise: Promise<T>, ms: number, why: () => string): Promise<T> {
+  // A Node timer of Infinity ms fires at once.
+  if (ms === Number.POSITIVE_INFINITY) return promise;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timedOut = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(why())), ms);
+  });
+  try {
+    return await Promise.race([promise, timedOut]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 

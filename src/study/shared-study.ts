@@ -115,7 +115,8 @@ export interface SharedStudyOptions {
    * loop for an hour is not judged dead. It opens a second connection: from the URL, or from the
    * options of the client you passed (its functions, such as `retryStrategy`, left out); the first
    * ask checks that both reach the same database. It waits for the first beat, and rejects if none
-   * reached Redis within `timeoutMs` (5 s on a client you passed).
+   * reached Redis within `timeoutMs` (5 s on a client you passed) of the thread's start, which on
+   * a busy host may itself take a while and is not counted.
    */
   readonly heartbeatMs?: number;
 }

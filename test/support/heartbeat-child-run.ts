@@ -23,7 +23,7 @@ export function heartbeatChild(
   url: string,
   study: string,
   config: object,
-  mode: "die" | "block" | "loop" | "leave",
+  mode: "die" | "block" | "loop" | "leave" | "slow-start",
   heartbeatMs: number,
   holdMs = 0,
 ) {
