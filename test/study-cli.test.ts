@@ -47,6 +47,26 @@ describe("arqon solve --storage redis://", () => {
     expect(JSON.parse(again.stdout.trim())).toMatchObject({ evaluations: 5, pending: 0, failures: [] });
   });
 
+  it("says whether it began the study or joined one, and how far that one is", async () => {
+    const dir = tempDir();
+    writeJson(dir, "c.json", { seed: 5, budget: 3, bounds: { x: { min: -5, max: 5 } } });
+    const solve = () =>
+      runArqonInProcess(
+        ["solve", "--config", "c.json", "--storage", server.url, "--study", "begun", "--", ...objective],
+        dir,
+      );
+    const first = await solve();
+    expect(first.status, first.stderr).toBe(0);
+    expect(first.stderr.split("\n")[0]).toBe("new study begun: begun by this worker (budget 3)");
+    // The same name again (a nightly job, say) joins the finished study: it says so.
+    const again = await solve();
+    expect(again.status, again.stderr).toBe(0);
+    expect(again.stderr.split("\n")[0]).toBe(
+      "joined study begun: 3 of 3 trials asked, 3 told (its budget is spent)",
+    );
+    expect(JSON.parse(again.stdout)).toMatchObject({ evaluations: 0 });
+  });
+
   it("a command that cannot start leaves no trial pending either", async () => {
     const dir = tempDir();
     writeJson(dir, "c.json", { seed: 5, budget: 4, bounds: { x: { min: -5, max: 5 } } });

@@ -173,6 +173,11 @@ export interface PendingHolder {
 export interface SharedStudy<P extends ParamShape = string> {
   /** The study's name. */
   readonly name: string;
+  /**
+   * Whether this handle began the study (it wrote the journal's first entry) rather than joined
+   * one that existed: a worker that meant to join sees a misspelt name here.
+   */
+  readonly created: boolean;
   /** The study's solver configuration (the one its first worker created it with). */
   readonly config: ResolvedSolverConfig;
   /** Trials handed out to all workers so far. */
@@ -468,6 +473,7 @@ function isTimeout(error: unknown): boolean {
 
 class SharedStudyImpl implements SharedStudy, SettledLate, ReportsSteps {
   readonly name: string;
+  created = false;
   private readonly journal: RedisJournal;
   private readonly worker: string;
   private readonly redis: Redis;
@@ -665,6 +671,7 @@ class SharedStudyImpl implements SharedStudy, SettledLate, ReportsSteps {
       throw new UsageError(
         `study ${this.name}: exists with another solver configuration: ${studyConfigDifferences(stored, config).join("; ")}`,
       );
+    this.created = created;
     this.solver = createSolver(stored);
     this.position = 1;
     // Replayed from this read: a long journal is not read twice.
