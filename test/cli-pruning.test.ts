@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { looksLikeReport, readReport } from "../src/cli/objective-output.js";
+import { readReport, unreadReport } from "../src/cli/objective-output.js";
 import { runObjectiveCommand } from "../src/cli/run-command.js";
 import { createSolver, restoreSolver } from "../src/solver/solver.js";
 import { lines, removeTempDirs, runArqonInProcess, tempDir, writeJson } from "./support/cli-run.js";
@@ -36,9 +36,21 @@ describe("reading intermediate values", () => {
     // Other keys: a metrics log ({"key": "acc", "step": 1, "value": 0.9}) holds other values than
     // the one minimised. Such a line is no report, and the run says so (below).
     expect(readReport('{"step": 3, "value": 0.5, "epoch": 1}')).toBeUndefined();
-    expect(looksLikeReport('{"step": 3, "value": 0.5, "epoch": 1}')).toBe(true);
-    expect(looksLikeReport('{"step": 3, "value": 0.5}')).toBe(false);
-    expect(looksLikeReport('{"epoch": 3, "value": 0.5, "lr": 1}')).toBe(false);
+    expect(unreadReport('{"step": 3, "value": 0.5, "epoch": 1}')).toBe(
+      'it has "step" and "value" among other keys',
+    );
+    expect(unreadReport('{"step": 3, "value": 0.5}')).toBeUndefined();
+    expect(unreadReport('{"epoch": 3, "value": 0.5, "lr": 1}')).toBeUndefined();
+    // Meant as reports: a quoted number, and Python's print of a dict.
+    expect(unreadReport('{"step": 3, "value": "0.5"}')).toBe(
+      'its "step" and "value" must both be numbers, unquoted',
+    );
+    expect(unreadReport("{'step': 1, 'value': 1.6}")).toMatch(/^it is no JSON \(single quotes/);
+    expect(unreadReport("{'value': 1.6, 'step': 1}")).toMatch(/^it is no JSON/);
+    // Ordinary output is not.
+    expect(unreadReport("{'epoch': 1, 'loss': 1.6}")).toBeUndefined();
+    expect(unreadReport("step 1 value 0.5")).toBeUndefined();
+    expect(unreadReport('{"step": "a", "value": 1, "x": 2}')).toBeUndefined();
     expect(readReport('{"step": "3", "value": 0.5}')).toBeUndefined();
     expect(readReport("{not json}")).toBeUndefined();
     expect(readReport("RESULT=0.5")).toBeUndefined();
@@ -87,6 +99,27 @@ describe("arqon solve with a pruner", () => {
     }
   });
 
+  it("warns of Python's print of a dict, the report a Python user writes first", async () => {
+    const dir = tempDir();
+    writeJson(dir, "c.json", {
+      seed: 1,
+      budget: 2,
+      bounds: { x: { min: 0, max: 1 } },
+      pruner: { kind: "median" },
+    });
+    const objective = nodeObjective("console.log(\"{'step': 1, 'value': 0.8}\"); console.log(0.5);");
+    const run = await runArqonInProcess(
+      ["solve", "--config", "c.json", "--state", "s.json", "--", ...objective],
+      dir,
+    );
+    expect(run.status, run.stderr).toBe(0);
+    expect(lines(run.stderr).filter((line) => line.includes("not read as an intermediate value"))).toEqual([
+      `arqon solve: trial 1 printed "{'step': 1, 'value': 0.8}", which is not read as an intermediate value: ` +
+        "it is no JSON (single quotes: a Python dict printed as it is; print json.dumps(...) instead). " +
+        'For pruning, print {"step": N, "value": X} alone on its line. (Said once per run.)',
+    ]);
+  });
+
   it("warns once per run of a line with step and value among other keys, which it does not record", async () => {
     const dir = tempDir();
     writeJson(dir, "c.json", { seed: 1, budget: 2, bounds: { x: { min: 0, max: 1 } } });
@@ -100,7 +133,7 @@ describe("arqon solve with a pruner", () => {
     expect(run.status, run.stderr).toBe(0);
     const warnings = lines(run.stderr).filter((line) => line.includes("among other keys"));
     expect(warnings).toEqual([
-      'arqon solve: trial 1 printed "{\\"step\\":1,\\"value\\":0.8,\\"lr\\":0.01}", which has "step" and "value" among other keys: it is not read as an intermediate value. For pruning, print {"step": N, "value": X} alone on its line. (Said once per run.)',
+      'arqon solve: trial 1 printed "{\\"step\\":1,\\"value\\":0.8,\\"lr\\":0.01}", which is not read as an intermediate value: it has "step" and "value" among other keys. For pruning, print {"step": N, "value": X} alone on its line. (Said once per run.)',
     ]);
     const solver = restoreSolver(JSON.parse(readFileSync(join(dir, "s.json"), "utf8")));
     expect(solver.intermediateValues(1)).toEqual([]);

@@ -34,7 +34,7 @@ export interface ReportLine {
  * numbers, e.g. `{"step": 10, "value": 0.42}`. Anything else (log text, other JSON) is not a
  * report and gives undefined, so a command's ordinary output never turns into one by accident:
  * a metrics log (`{"key": "acc", "step": 3, "value": 0.9}`) holds other values than the one
- * minimised (see {@link looksLikeReport}).
+ * minimised (see {@link unreadReport}).
  * A bare `NaN`, `Infinity` or `-Infinity` as either number (how Python's `json.dumps` writes a
  * diverged loss) reads as that number. Whether the numbers are acceptable (a whole step after
  * the previous one, a finite value) is for the solver to say.
@@ -46,13 +46,29 @@ export function readReport(line: string): ReportLine | undefined {
 }
 
 /**
- * Whether a line is JSON with a numeric `step` and `value` and other keys beside them: no report
- * (see {@link readReport}), though its writer may have meant one, so the caller says so.
+ * Why a line that is no report (see {@link readReport}) looks meant as one, so that the caller can
+ * say so rather than prune nothing without a word; undefined for ordinary output. It looks meant
+ * when it is a JSON object with a numeric `step` and `value` and other keys beside them, a JSON
+ * object of just `step` and `value` with a value that is not a number (a quoted one), or Python's
+ * own print of such a dict (single quotes, which JSON does not take).
  */
-export function looksLikeReport(line: string): boolean {
+export function unreadReport(line: string): string | undefined {
   const parsed = jsonLine(line);
-  return parsed !== undefined && Object.keys(parsed).length > 2 && numericStepAndValue(parsed) !== undefined;
+  if (parsed !== undefined) {
+    const keys = Object.keys(parsed);
+    if (numericStepAndValue(parsed) !== undefined)
+      return keys.length > 2 ? 'it has "step" and "value" among other keys' : undefined;
+    if (keys.length === 2 && keys.includes("step") && keys.includes("value"))
+      return 'its "step" and "value" must both be numbers, unquoted';
+    return undefined;
+  }
+  return PYTHON_DICT_REPORT.test(stripVTControlCharacters(line).trim())
+    ? "it is no JSON (single quotes: a Python dict printed as it is; print json.dumps(...) instead)"
+    : undefined;
 }
+
+/** A Python dict of a step and a value, as `print({"step": 1, "value": 0.5})` writes it. */
+const PYTHON_DICT_REPORT = /^\{\s*'(step|value)'\s*:.*'(step|value)'\s*:.*\}$/;
 
 function numericStepAndValue(parsed: object): ReportLine | undefined {
   const { step, value } = parsed as { step?: unknown; value?: unknown };
@@ -178,14 +194,14 @@ export function ambiguousValueWarning(trialId: number, line: string, value: numb
 }
 
 /**
- * The warning for a JSON line with a step and a value among other keys (see {@link looksLikeReport}),
- * given once per run: it is not read as an intermediate value, so a pruner never sees the trial.
+ * The warning for a line that looks meant as a report but is none, and `why` (see
+ * {@link unreadReport}), given once per run: it is not read as an intermediate value, so a pruner
+ * never sees the trial.
  */
-export function otherKeysReportWarning(trialId: number, line: string): string {
+export function unreadReportWarning(trialId: number, line: string, why: string): string {
   return (
-    `arqon solve: trial ${trialId} printed ${quote(line)}, which has "step" and "value" among other ` +
-    `keys: it is not read as an intermediate value. For pruning, print {"step": N, "value": X} ` +
-    `alone on its line. (Said once per run.)\n`
+    `arqon solve: trial ${trialId} printed ${quote(line)}, which is not read as an intermediate ` +
+    `value: ${why}. For pruning, print {"step": N, "value": X} alone on its line. (Said once per run.)\n`
   );
 }
 

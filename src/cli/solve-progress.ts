@@ -1,4 +1,4 @@
-import { ambiguousValueWarning, otherKeysReportWarning } from "./objective-output.js";
+import { ambiguousValueWarning, unreadReportWarning } from "./objective-output.js";
 import { describeProgress, formatValue, type RunView } from "./progress.js";
 
 /** Where and how `arqon solve` reports its progress. */
@@ -60,7 +60,7 @@ export class SolveProgress {
   }
 
   /** The warnings given once per run that were given. */
-  private readonly warned = new Set<"ambiguous value" | "other keys">();
+  private readonly warned = new Set<"ambiguous value" | "unread report">();
 
   /** Reports, once per run, a value read as the last of several numbers on its line. */
   ambiguousValue(
@@ -72,11 +72,11 @@ export class SolveProgress {
     this.passthrough(ambiguousValueWarning(trialId, reading.ambiguousLine, reading.value));
   }
 
-  /** Reports, once per run, a line that looks like a report but has other keys too. */
-  otherKeysReport(trialId: number, line: string): void {
-    if (this.warned.has("other keys")) return;
-    this.warned.add("other keys");
-    this.passthrough(otherKeysReportWarning(trialId, line));
+  /** Reports, once per run, a line that looks meant as a report but is none (`why`). */
+  unreadReport(trialId: number, line: string, why: string): void {
+    if (this.warned.has("unread report")) return;
+    this.warned.add("unread report");
+    this.passthrough(unreadReportWarning(trialId, line, why));
   }
 
   /** Text the objective command wrote on its stderr: always shown, never overwritten. */

@@ -20,7 +20,7 @@ import { withoutPassword } from "../study/without-password.js";
 import { CliError, oneLine, runtimeError, usageError } from "./cli-error.js";
 import { objectiveEnvironment, variableProblems } from "./env-names.js";
 import type { CliIo } from "./io.js";
-import { looksLikeReport, type ObjectiveReading, readReport } from "./objective-output.js";
+import { type ObjectiveReading, readReport, unreadReport } from "./objective-output.js";
 import { countUntold, describeInterrupt } from "./progress.js";
 import { ReportForwarder } from "./report-forwarder.js";
 import { runObjectiveCommand } from "./run-command.js";
@@ -181,7 +181,8 @@ async function runWorker(
         : (line: string) => {
             const read = readReport(line);
             if (read === undefined) {
-              if (looksLikeReport(line)) progress.otherKeysReport(trial.id, line);
+              const why = unreadReport(line);
+              if (why !== undefined) progress.unreadReport(trial.id, line, why);
               return;
             }
             reports.line(line, read.step, read.value);

@@ -19,7 +19,7 @@ import { CliError, runtimeError, usageError } from "./cli-error.js";
 import { objectiveEnvironment, variableProblems } from "./env-names.js";
 import { programProblem } from "./find-program.js";
 import type { CliIo } from "./io.js";
-import { looksLikeReport, type ObjectiveReading, readReport } from "./objective-output.js";
+import { type ObjectiveReading, readReport, unreadReport } from "./objective-output.js";
 import { openSolver } from "./open-solver.js";
 import { describeInterrupt, describeProgress, describeRefineStart } from "./progress.js";
 import { runObjectiveCommand } from "./run-command.js";
@@ -278,7 +278,8 @@ async function runSolve(
       if (refused !== undefined) return; // the trial has failed: the rest is not its record
       const report = readReport(line);
       if (report === undefined) {
-        if (looksLikeReport(line)) progress.otherKeysReport(trial.id, line);
+        const why = unreadReport(line);
+        if (why !== undefined) progress.unreadReport(trial.id, line, why);
         return;
       }
       const seen = earlier.findIndex((r, i) => i >= next && r.step === report.step);
