@@ -325,6 +325,35 @@ function exitsZeroOnSigterm(reports: string, onTerm = ""): string[] {
   return [process.execPath, "-e", script];
 }
 
+describe("a command that prints its value just after the report it is stopped at", () => {
+  /** A report, then after `gapMs` its value, in two writes, as a training script's last step. */
+  const reportThenValue = (gapMs: number) => [
+    process.execPath,
+    "-e",
+    `console.log('{"step":1,"value":2}'); setTimeout(() => console.log('acc=0.25'), ${gapMs});`,
+  ];
+
+  it("is a completed reading when the value comes within quietMs: no race between the writes", async () => {
+    // Read one at a time, the stop comes between the two writes: deciding at once sent the
+    // SIGTERM before the value, and the trial's fate turned on which came first.
+    const { reading, seen } = await runStoppedAt(reportThenValue(30), (_line, count) => count === 1, {
+      quietMs: 1000,
+      exitWindowMs: 60_000,
+    });
+    expect(reading).toEqual({ ok: true, value: 0.25 });
+    expect(seen).toEqual(['{"step":1,"value":2}', "acc=0.25"]);
+  });
+
+  it("is stopped when the value would come later: the command was still at work", async () => {
+    const { reading, seen } = await runStoppedAt(reportThenValue(5000), (_line, count) => count === 1, {
+      quietMs: 50,
+      exitWindowMs: 60_000,
+    });
+    expect(reading).toEqual({ ok: false, reason: "stopped early", stopped: true });
+    expect(seen).toEqual(['{"step":1,"value":2}']);
+  });
+});
+
 describe("a command that exits 0 on the stop's SIGTERM", () => {
   it("is a stopped reading, not its last report's partial value", async () => {
     const { reading, seen } = await runStoppedAt(

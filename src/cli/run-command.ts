@@ -24,7 +24,10 @@ export interface CommandRun {
   /**
    * Aborting it stops the command early (a pruned trial): SIGTERM, then SIGKILL once
    * `stopGraceMs` have passed. A stop that lands in a piece of a longer output (a full read, or
-   * one ending mid-line) first waits for it to pause for `quietMs`. A command whose output then
+   * one ending mid-line) first waits for it to pause for `quietMs`; one on whole lines waits
+   * `quietMs` once (a final value printed just after the report stopped at is read with it, so the
+   * trial's fate does not turn on which came first), and one before any output decides at once.
+   * A command whose output then
    * ends in a value (not a report) gets the rest of `exitWindowMs`, counted from the stop, to
    * exit on its own, unless it prints again after a pause of `quietMs` (what ended in a number was
    * a log line; more output at once is more of the same write). The reading is
@@ -220,6 +223,8 @@ export function runObjectiveCommand(run: CommandRun): Promise<ObjectiveReading> 
     let quietTimer: NodeJS.Timeout | undefined;
     /** Set once the output read so far ends in a value: the command is given time to exit. */
     let awaitingExit = false;
+    /** Set while a stop on whole lines waits `quietMs` before deciding: output meanwhile only accumulates. */
+    let settling = false;
     const waitForQuiet = () => {
       clearTimeout(quietTimer);
       quietTimer = setTimeout(decide, quietMs);
@@ -239,14 +244,25 @@ export function runObjectiveCommand(run: CommandRun): Promise<ObjectiveReading> 
     const stop = () => {
       stoppedAt = performance.now();
       // A full read, or one ending mid-line, is a piece of a longer write (a final output read in
-      // several pieces): the decision waits for the output to pause. Whole lines that emptied the
-      // pipe, or nothing yet, are what the command has printed so far.
+      // several pieces): the decision waits for the output to pause. Nothing yet: stopped at once.
       if (lastReadFull || (stdout.text !== "" && !stdout.text.endsWith("\n"))) waitForQuiet();
-      else decide();
+      else if (stdout.text === "") decide();
+      else {
+        // Whole lines that emptied the pipe, but the final value may be one write away (a last
+        // report, then the value, printed one after the other): deciding now would make the
+        // trial's fate a race between this read and that write. A fixed wait, not one for a
+        // pause, so that a command printing every few ms is still stopped within it.
+        settling = true;
+        quietTimer = setTimeout(() => {
+          settling = false;
+          decide();
+        }, quietMs);
+        quietTimer.unref();
+      }
     };
     /** Output after a stop: more of one write, or, after a pause, a command still at work. */
     const outputAfterStop = (at: number) => {
-      if (killSent) return;
+      if (killSent || settling) return;
       if (awaitingExit) {
         // Printing again after a pause: what ended in a number was a log line ("epoch 3 loss
         // 0.52"), and the command is at work. Output that follows at once is more of the same
