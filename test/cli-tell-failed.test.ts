@@ -128,3 +128,21 @@ describe("arqon tell with failed trials", () => {
     }
   });
 });
+
+describe("arqon tell with pruned: false", () => {
+  it('tells a completed result, as a loop writing "pruned": was_pruned means it', async () => {
+    const dir = tempDir();
+    const [a, b] = await askThree(dir, "s.json");
+    const run = await tell(dir, "s.json", [
+      { id: a, pruned: false, value: 0.5 },
+      { id: b, pruned: true },
+    ]);
+    expect(run.status, run.stderr).toBe(0);
+    expect(JSON.parse(run.stdout)).toMatchObject({ told: 1, pruned: 1 });
+    const refused = await tell(dir, "s.json", [{ id: a, pruned: "no", value: 1 }]);
+    expect(refused.status).toBe(2);
+    expect(lines(refused.stderr).at(-1)).toBe(
+      "arqon tell: invalid results: results[0].pruned: expected true or false",
+    );
+  });
+});

@@ -216,7 +216,7 @@ describe("messages", () => {
     expect(
       errorLine(await runArqonInProcess(["tell", "--state", "s.json"], dir, '[{"id":1,"vaule":0.5}]'), 2),
     ).toBe(
-      "invalid results: results[0].vaule: unknown key (did you mean value?); results[0].value: expected a finite number",
+      "arqon tell: invalid results: results[0].vaule: unknown key (did you mean value?); results[0].value: expected a finite number",
     );
     expect(
       errorLine(

@@ -175,6 +175,20 @@ describe("pruned trials in the solver", () => {
     });
   });
 
+  it("takes pruned: false as a completed result, as code that writes pruned: wasPruned does", () => {
+    const solver = createSolver(manual({ kind: "median" }, 4));
+    const [a, b] = solver.ask()!.map((t) => t.id);
+    const results = [
+      { id: a!, wasPruned: false, value: 0.5 },
+      { id: b!, wasPruned: true, value: 2 },
+    ];
+    solver.tell(results.map(({ id, wasPruned, value }) => ({ id, pruned: wasPruned, value })));
+    expect([a!, b!].map((id) => solver.trialStatus(id))).toEqual(["told", "pruned"]);
+    expect(solver.best()?.value).toBe(0.5);
+    // Recorded as if it had been left out.
+    expect(JSON.stringify(solver.toJSON())).not.toContain('"pruned":false');
+  });
+
   it("refuses bad reports and bad pruned results by name, recording nothing", () => {
     const solver = createSolver(manual({ kind: "asha" }, 4));
     const [a, b] = solver.ask()!.map((t) => t.id);
@@ -185,7 +199,11 @@ describe("pruned trials in the solver", () => {
     expect(() => solver.report(a!, 4.5, 1)).toThrow(UsageError);
     expect(() => solver.report(a!, 5, Number.NaN)).toThrow(/value must be a finite number/);
     expect(() => solver.report(99, 1, 1)).toThrow(/trial 99 was never asked/);
-    expect(() => solver.tell({ id: b!, pruned: false as true })).toThrow(/pruned: expected true/);
+    expect(() => solver.tell({ id: b!, pruned: "yes" as unknown as true })).toThrow(
+      /pruned: expected true or false, got "yes"/,
+    );
+    // false is a completed result, which needs its value.
+    expect(() => solver.tell({ id: b!, pruned: false } as never)).toThrow(/value: expected a finite number/);
     expect(() => solver.tell({ params: { x: 0.5, y: 0.5 }, pruned: true, value: 1 } as never)).toThrow(
       /only an asked trial/,
     );

@@ -71,8 +71,9 @@ export function parseResults(input: unknown): ParsedResults {
       }
       return;
     }
-    const pruned = record.pruned !== undefined;
-    if (pruned && record.pruned !== true) problems.push(`${path}.pruned: expected true`);
+    // false means what leaving it out means, for code that writes "pruned": was_pruned.
+    const pruned = record.pruned !== undefined && record.pruned !== false;
+    if (pruned && record.pruned !== true) problems.push(`${path}.pruned: expected true or false`);
     if (pruned && record.params !== undefined) {
       problems.push(`${path}.pruned: only an asked trial (an id) can be pruned`);
     }
@@ -109,7 +110,7 @@ export function parseResults(input: unknown): ParsedResults {
     );
   });
   if (items.length === 0) problems.push("results: expected at least one result");
-  if (problems.length > 0) throw usageError(`invalid results: ${problems.join("; ")}`);
+  if (problems.length > 0) throw usageError(`arqon tell: invalid results: ${problems.join("; ")}`);
   return { told: results, toldAt, failed };
 }
 

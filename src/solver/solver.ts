@@ -57,6 +57,8 @@ export interface TrialResult {
   readonly id: number;
   readonly value: number;
   readonly cost?: number;
+  /** `false` is the same as leaving it out, for code that writes `pruned: wasPruned`. */
+  readonly pruned?: false;
 }
 
 /**
@@ -561,11 +563,14 @@ class SolverImpl implements Solver {
 
   tell(results: Told | readonly Told[]): void {
     this.assertRunning("tell");
-    const list: readonly Told[] = Array.isArray(results) ? results : [results as Told];
+    const list = (Array.isArray(results) ? (results as readonly Told[]) : [results as Told]).map(
+      withoutPrunedFalse,
+    );
     this.validate(list);
     for (const result of list) {
       const cost = result.cost;
-      if ("pruned" in result) {
+      // A `pruned: false` was dropped above: "pruned" is there only when it is true.
+      if ("pruned" in result && result.pruned === true) {
         this.recordPruned(result);
         continue;
       }
@@ -902,7 +907,8 @@ class SolverImpl implements Solver {
         if (!RESULT_KEYS.has(key)) problem(`.${key}`, "unknown key");
       }
       const pruned = "pruned" in r;
-      if (pruned && r.pruned !== true) problem(".pruned", `expected true, got ${shownValue(r.pruned)}`);
+      if (pruned && r.pruned !== true)
+        problem(".pruned", `expected true or false, got ${shownValue(r.pruned)}`);
       if (pruned && "params" in r) problem(".pruned", "only an asked trial (an id) can be pruned");
       if ((!pruned || r.value !== undefined) && (typeof r.value !== "number" || !Number.isFinite(r.value))) {
         problem(".value", `expected a finite number, got ${shownValue(r.value)}`);
@@ -1033,4 +1039,15 @@ function withNumericActive(space: Space, u: readonly number[]): number[] | null 
 /** The snap that tells a simplex which cell a vertex measures, when the space has ints. */
 function snapOf(space: Space): ((u: readonly number[]) => readonly number[]) | undefined {
   return space.discrete ? (u) => space.snap(u) : undefined;
+}
+
+/**
+ * `result` without a `pruned: false`, which means what leaving it out means: what is recorded, and
+ * what a shared study's journal holds, is then the same whichever way it was written.
+ */
+export function withoutPrunedFalse<T>(result: T): T {
+  if (typeof result !== "object" || result === null || (result as { pruned?: unknown }).pruned !== false)
+    return result;
+  const { pruned: _pruned, ...rest } = result as T & { pruned: false };
+  return rest as T;
 }

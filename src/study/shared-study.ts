@@ -24,6 +24,7 @@ import {
   type Trial,
   type TrialResult,
   type TrialStatus,
+  withoutPrunedFalse,
 } from "../solver/solver.js";
 import { otherSolverRules, SOLVER_RULES } from "../solver/solver-rules.js";
 import type { BoundsInput, ParamShape, ParamsOf } from "../space/params.js";
@@ -823,7 +824,9 @@ class SharedStudyImpl implements SharedStudy, SettledLate, ReportsSteps {
   }
 
   tell(results: TrialResult | Told | readonly Told[]): Promise<void> {
-    const list: Told[] = Array.isArray(results) ? [...(results as readonly Told[])] : [results as Told];
+    const list: Told[] = (Array.isArray(results) ? (results as readonly Told[]) : [results as Told]).map(
+      withoutPrunedFalse,
+    );
     return this.serialise(() =>
       this.commit((solver) => {
         solver.tell(list);
