@@ -55,9 +55,10 @@ describe("arqon solve --storage: a result the study refuses", () => {
     await failElsewhere("failed-elsewhere", 1);
     rmSync(join(dir, "hold"));
     expect(await run.status, run.stderr).toBe(0);
-    // Trial 1 counts against the budget (failed); the worker ran the other five.
+    // Trial 1 counts against the budget (failed); the worker evaluated all six, as
+    // runSharedStudy's `evaluated` counts them, trial 1's value refused.
     expect(JSON.parse(run.stdout)).toMatchObject({
-      evaluations: 5,
+      evaluations: 6,
       failures: [],
       stopped: false,
       pending: 0,

@@ -4,6 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { stuckMessage } from "../src/cli/solve-shared.js";
+import { UsageError } from "../src/errors.js";
 import { openSharedStudy, runSharedStudy, type SharedStudy } from "../src/study/index.js";
 import { lines, removeTempDirs, runArqonInProcess, tempDir, writeJson } from "./support/cli-run.js";
 import { type RedisServer, startRedis } from "./support/redis-server.js";
@@ -104,17 +105,22 @@ describe("a worker died holding the trial a Nelder–Mead study waits for", () =
     expect(JSON.parse(stdout)).toMatchObject({ stopped: false, pending: 1 });
     expect(lines(stderr).at(-1)).toBe(
       `done: study spent, 8 trials asked, 7 told, trial ${held} still pending (held by worker dead; ` +
-        `if one died, mark them failed with echo '[{"id":${held},"failed":"worker died"}]' | arqon tell ` +
+        `if it died, mark it failed with echo '[{"id":${held},"failed":"worker died"}]' | arqon tell ` +
         `--storage=${server.url} --study=spent --config=c.json)`,
     );
   }, 30_000);
 
   it("refuses a stallMs that is not a number ≥ 0 (Infinity, the default, never stops)", async () => {
     const study = {} as SharedStudy;
-    for (const stallMs of [-1, Number.NaN, Number.NEGATIVE_INFINITY, "60000" as never])
-      await expect(runSharedStudy(study, () => 0, { stallMs })).rejects.toThrow(
+    for (const stallMs of [-1, Number.NaN, Number.NEGATIVE_INFINITY, "60000" as never]) {
+      const refused = runSharedStudy(study, () => 0, { stallMs });
+      // A UsageError, as every other bad option of the loop is.
+      await expect(refused).rejects.toThrow(UsageError);
+      await expect(refused).rejects.toThrow(
         `stallMs: must be a number ≥ 0, or Infinity never to stop (the default), got ${stallMs}`,
       );
+    }
+    await expect(runSharedStudy(study, () => 0, { pollMs: -1 })).rejects.toThrow(UsageError);
   });
 });
 

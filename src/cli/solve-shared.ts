@@ -431,10 +431,14 @@ async function runWorker(
       if (outcome.reading.ok) {
         progress.ambiguousValue(trial.id, outcome.reading);
         const { value } = outcome.reading;
+        const refusedBefore = refused.length;
         if (await record({ id: trial.id, value })) {
           evaluations++;
           progress.finished(trial.id, { value });
         }
+        // Evaluated all the same, as runSharedStudy's `evaluated` counts it: the study kept what
+        // it recorded first, and the value is named after the JSON.
+        else if (refused.length > refusedBefore) evaluations++;
       } else if (
         interrupts.caused(outcome.reading) &&
         (outcome.reading.interrupted === true || interrupts.abortSignal.aborted)
@@ -532,12 +536,14 @@ async function runWorker(
       return 1;
     }
     const pendingIds = study.pendingTrials().map((t) => t.id);
+    const holders = workersText(pendingIds.map((id) => study.heldBy(id)));
+    const oneWorker = holders?.startsWith("worker ") === true;
     const held =
       pending === 0
         ? ""
         : `, ${pending === 1 ? "trial" : "trials"} ${pendingIds.join(", ")} still pending (held by ` +
-          `${workersText(pendingIds.map((id) => study.heldBy(id))) ?? "other workers"}; if one died, ` +
-          `mark them failed with ${failCommand(study.name, pendingIds, options)})`;
+          `${holders ?? "other workers"}; if ${oneWorker ? "it" : "one"} died, ` +
+          `mark ${pending === 1 ? "it" : "them"} failed with ${failCommand(study.name, pendingIds, options)})`;
     const counts = countUntold(study);
     const untold =
       (counts.pruned > 0 ? `, ${counts.pruned} pruned` : "") +

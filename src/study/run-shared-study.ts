@@ -148,7 +148,7 @@ export async function runSharedStudy<P extends ParamShape = string>(
   const settleMs = nonNegative("settleMs", options.settleMs, 60_000);
   const stallMs = options.stallMs ?? Number.POSITIVE_INFINITY;
   if (!(typeof stallMs === "number" && stallMs >= 0))
-    throw new RangeError(
+    throw new UsageError(
       `stallMs: must be a number ≥ 0, or Infinity never to stop (the default), got ${String(stallMs)}`,
     );
   const retryMs = nonNegative("retryMs", options.retryMs, 60_000);
@@ -304,7 +304,7 @@ const RUN_OPTION_KEYS = [
 function nonNegative(name: string, given: number | undefined, fallback: number): number {
   const value = given ?? fallback;
   if (!(Number.isFinite(value) && value >= 0))
-    throw new RangeError(`${name}: must be a finite number ≥ 0, got ${value}`);
+    throw new UsageError(`${name}: must be a finite number ≥ 0, got ${value}`);
   return value;
 }
 
