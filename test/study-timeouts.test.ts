@@ -3,6 +3,9 @@
  * host, a partition) after `timeoutMs`: opening, ask, tell and close reject or end instead of
  * waiting forever. The test freezes a redis-server it started with SIGSTOP.
  */
+import { spawn } from "node:child_process";
+import { createRequire } from "node:module";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { UsageError } from "../src/errors.js";
@@ -22,6 +25,8 @@ afterAll(async () => {
 });
 
 const config = { seed: 1, budget: 20, bounds: { x: { min: 0, max: 1 } } };
+const TSX = pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href;
+const STUDY_MODULE = pathToFileURL(fileURLToPath(new URL("../src/study/index.ts", import.meta.url))).href;
 
 /** Runs `body` while the server is stopped (SIGSTOP), resuming it afterwards whatever happens. */
 async function whileFrozen<T>(body: () => Promise<T>): Promise<T> {
@@ -78,6 +83,33 @@ describe("a shared study when Redis stops answering", () => {
     );
     expect(failure?.message).toBe(`cannot reach Redis at ${server.url}: no reply within 200 ms`);
   }, 10_000);
+
+  it("lets the process end soon after it gave up: no ioredis timer of seconds holds it", async () => {
+    // A child that opens a study on the frozen Redis, says when it was refused, and ends its script.
+    const script =
+      `import { openSharedStudy } from ${JSON.stringify(STUDY_MODULE)};` +
+      `await openSharedStudy(${JSON.stringify(config)}, { redis: ${JSON.stringify(server.url)}, study: "linger", timeoutMs: 300 })` +
+      `.catch((error) => console.log("refused: " + error.message));`;
+    const { refusedAt, exitedAt, out } = await whileFrozen(
+      () =>
+        new Promise<{ refusedAt: number; exitedAt: number; out: string }>((resolve) => {
+          const child = spawn(process.execPath, ["--import", TSX, "--input-type=module", "-e", script], {
+            stdio: ["ignore", "pipe", "inherit"],
+          });
+          let out = "";
+          let refusedAt = Number.NaN;
+          child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
+            out += chunk;
+            if (out.includes("refused: ") && Number.isNaN(refusedAt)) refusedAt = performance.now();
+          });
+          child.once("exit", () => resolve({ refusedAt, exitedAt: performance.now(), out }));
+        }),
+    );
+    expect(out).toContain(`refused: cannot reach Redis at ${server.url}: no reply within 300 ms`);
+    // ioredis waits 2 s by default for a closed connection's peer to close its side, which a frozen
+    // Redis never does: the process lingered that long (the connection now waits 0.2 s).
+    expect(exitedAt - refusedAt).toBeLessThan(1500);
+  }, 20_000);
 
   it("refuses a timeoutMs that is not a positive number, or one given with a client", async () => {
     // Node runs a longer timer at once: every command would time out.

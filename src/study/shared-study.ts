@@ -134,6 +134,9 @@ const RESERVED_AT_CLOSE = "reserved by a worker whose ask reply was lost; releas
 /** Default of {@link SharedStudyOptions.timeoutMs}. */
 const DEFAULT_TIMEOUT_MS = 5000;
 
+/** How long a connection this handle opened waits, once closed, for Redis to close its side. */
+const DISCONNECT_MS = 200;
+
 /** The message of the error ioredis rejects a command with after `commandTimeout`. */
 const COMMAND_TIMED_OUT = "Command timed out";
 
@@ -374,6 +377,9 @@ async function connectStudy(
       ? (options.redis as Redis)
       : new Redis(url, {
           maxRetriesPerRequest: 3,
+          // How long a closed connection waits for Redis to close its side before it is cut: a
+          // frozen Redis never does, and ioredis's 2 s kept a process that gave up on it alive.
+          disconnectTimeout: DISCONNECT_MS,
           ...(timeoutMs !== Infinity && { commandTimeout: timeoutMs, connectTimeout: timeoutMs }),
         });
   // A client of our own reports connection failures as events; without a listener ioredis prints
