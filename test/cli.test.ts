@@ -322,6 +322,14 @@ describe("arqon ask / tell across invocations", () => {
       `arqon ask: other.json differs from the config stored in s.json (seed: the state has ${ROUND_TRIP_CONFIG.seed}, --config 12); drop --config to continue the saved run, or use a new --state file`,
     );
 
+    // A larger budget: named with the reason it cannot be, and not the probe size it implies.
+    writeJson(dir, "more.json", { ...ROUND_TRIP_CONFIG, budget: ROUND_TRIP_CONFIG.budget * 4 });
+    expect(
+      oneLineError(await runArqonInProcess(["ask", "--state", "s.json", "--config", "more.json"], dir), 2),
+    ).toBe(
+      `arqon ask: more.json differs from the config stored in s.json (budget: the state has ${ROUND_TRIP_CONFIG.budget}, --config ${ROUND_TRIP_CONFIG.budget * 4}); drop --config to continue the saved run (a saved run's budget cannot change), or use a new --state file`,
+    );
+
     writeJson(dir, "junk.json", { hello: 1 });
     expect(oneLineError(await runArqonInProcess(["ask", "--state", "junk.json"], dir), 2)).toMatch(
       /^state file junk\.json is not a valid arqon solver state: /,

@@ -42,16 +42,23 @@ export function openSolver(command: string, cwd: string, source: SolverSource): 
       if (!isDeepStrictEqual(given, kept)) {
         const { bounds: keptBounds, ...keptRest } = kept;
         const { bounds: givenBounds, ...givenRest } = given;
+        // probeSize is no key anyone writes: it follows from budget, probeRatio and the bounds,
+        // so it is named only when nothing else differs.
+        const { probeSize: _kept, ...keptWritten } = keptRest;
+        const { probeSize: _given, ...givenWritten } = givenRest;
+        const onlyProbeSize =
+          isDeepStrictEqual(keptWritten, givenWritten) && isDeepStrictEqual(keptBounds, givenBounds);
         const where = configDifferences(
           [
-            [keptRest, givenRest, ""],
+            onlyProbeSize ? [keptRest, givenRest, ""] : [keptWritten, givenWritten, ""],
             [keptBounds, givenBounds, "bounds"],
           ],
           { kept: "the state", given: "--config" },
         );
+        const budget = keptRest.budget !== givenRest.budget ? " (a saved run's budget cannot change)" : "";
         throw usageError(
           `arqon ${command}: ${source.configPath} differs from the config stored in ${source.statePath} ` +
-            `(${where.join("; ")}); drop --config to continue the saved run, or use a new --state file`,
+            `(${where.join("; ")}); drop --config to continue the saved run${budget}, or use a new --state file`,
         );
       }
     }
