@@ -161,6 +161,23 @@ describe("suggestions", () => {
       "invalid config auto.json: autoOptions.globalPhse: unknown key (did you mean globalPhase?)",
     );
   });
+
+  it("says what arqon calls a setting written with Optuna's name", async () => {
+    const dir = tempDir();
+    writeJson(dir, "optuna.json", {
+      seed: 1,
+      n_trials: 5,
+      bounds: { lr: { low: 1e-5, high: 0.1, log: true } },
+    });
+    const error = errorLine(await runArqonInProcess(["validate", "--config", "optuna.json"], dir), 2);
+    for (const hint of [
+      'n_trials: unknown key (use "budget")',
+      'bounds.lr.low: unknown key (use "min")',
+      'bounds.lr.high: unknown key (use "max")',
+      'bounds.lr.log: unknown key (use "scale": "log")',
+    ])
+      expect(error).toContain(hint);
+  });
 });
 
 describe("JSON errors", () => {
@@ -217,6 +234,12 @@ describe("messages", () => {
       errorLine(await runArqonInProcess(["tell", "--state", "s.json"], dir, '[{"id":1,"vaule":0.5}]'), 2),
     ).toBe(
       "arqon tell: invalid results: results[0].vaule: unknown key (did you mean value?); results[0].value: expected a finite number",
+    );
+    // Python's json.dumps of a diverged value: said what it is, and what to tell instead.
+    expect(
+      errorLine(await runArqonInProcess(["tell", "--state", "s.json"], dir, '[{"id": 1, "value": NaN}]'), 2),
+    ).toMatch(
+      /: line 1, column 21: NaN is no JSON number \(Python's json\.dumps writes it; a value is finite, and a trial that produced none is \{"id": N, "failed": "why"\} for arqon tell\); the line reads: /,
     );
     expect(
       errorLine(

@@ -11,6 +11,11 @@ const BOUND_KEYS: Readonly<Record<string, readonly string[]>> = {
   int: ["type", "min", "max", "step", "scale", "when"],
   categorical: ["type", "choices", "when"],
 };
+/** Optuna's names for settings arqon names otherwise, by level: what to write instead. */
+const OPTUNA_NAMES = {
+  bound: { low: 'use "min"', high: 'use "max"', log: 'use "scale": "log"', q: 'use "step" (on an int)' },
+  top: { n_trials: 'use "budget"', sampler: 'use "strategy"' },
+} as const;
 /** Keys of `autoOptions`, the default strategy's options. */
 const AUTO_OPTION_KEYS = Object.keys(GLOBAL_LOCAL_DEFAULTS);
 
@@ -28,6 +33,8 @@ export function unknownSolverKeyHint(config: unknown, path: readonly string[]): 
         .map((k) => JSON.stringify(k))
         .join(" or ")}`;
     if (kindsWith(key).length > 0) return `${key} is ${onlyFor(key)}`;
+    if (Object.hasOwn(OPTUNA_NAMES.bound, key))
+      return OPTUNA_NAMES.bound[key as keyof typeof OPTUNA_NAMES.bound];
     // A misspelt key of another kind ("stpe" on a float) is named with the type it needs.
     const near = closestName(key, [...new Set(Object.values(BOUND_KEYS).flat())]);
     if (near === undefined) return own.length === 0 ? undefined : `known: ${own.join(", ")}`;
@@ -36,6 +43,7 @@ export function unknownSolverKeyHint(config: unknown, path: readonly string[]): 
   // A switch written as its own key: the known keys hold no near name to suggest.
   if (path.length === 1 && /^(maximi[sz]e|minimi[sz]e)$/i.test(key))
     return `use "direction": "${key.toLowerCase().startsWith("max") ? "maximize" : "minimize"}"`;
+  if (path.length === 1 && (key === "n_trials" || key === "sampler")) return OPTUNA_NAMES.top[key];
   const keys = solverKeysBeside(config, path);
   return didYouMean(key, keys) ?? (keys.length === 0 ? undefined : `known: ${keys.join(", ")}`);
 }

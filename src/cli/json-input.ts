@@ -39,8 +39,15 @@ export function parseJsonText(raw: string, source: string): unknown {
     if (text.trim() === "") throw usageError(`${source} is empty; expected JSON`);
     const problem = locateJsonSyntaxError(text);
     if (problem === undefined) throw usageError(`${source} is not valid JSON: ${errorMessage(error)}`);
+    // Python's json.dumps writes a diverged value as a bare NaN or Infinity, which JSON has not.
+    const nonFinite = /^-?(NaN|Infinity)\b/.exec(problem.lineText.slice(problem.column - 1))?.[0];
+    const why =
+      nonFinite === undefined
+        ? problem.reason
+        : `${nonFinite} is no JSON number (Python's json.dumps writes it; a value is finite, and a trial ` +
+          'that produced none is {"id": N, "failed": "why"} for arqon tell)';
     throw usageError(
-      `${source} is not valid JSON: line ${problem.line}, column ${problem.column}: ${problem.reason}; ` +
+      `${source} is not valid JSON: line ${problem.line}, column ${problem.column}: ${why}; ` +
         `the line reads: ${excerptOfLine(problem)}`,
     );
   }
