@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { oneLine } from "../src/cli/cli-error.js";
@@ -288,7 +288,21 @@ describe("a state file that is not there yet", () => {
       dir,
     );
     expect(first.status).toBe(0);
-    expect(lines(first.stderr)[0]).toBe("new run: no state at study.json yet; it is saved there");
+    expect(lines(first.stderr)[0]).toBe(
+      "new run: no state at study.json yet; it is saved there, as a snapshot file",
+    );
+    // Another ending is a decision log; ".JSON" is a snapshot as ".json" is.
+    for (const [state, kind] of [
+      ["study.db", "a decision-log directory"],
+      ["run.JSON", "a snapshot file"],
+    ] as const) {
+      const run = await runArqonInProcess(
+        ["solve", "--config", "c.json", "--state", state, "--", ...objective],
+        dir,
+      );
+      expect(lines(run.stderr)[0]).toBe(`new run: no state at ${state} yet; it is saved there, as ${kind}`);
+      expect(statSync(join(dir, state)).isDirectory()).toBe(kind === "a decision-log directory");
+    }
     // The same command again finds the finished run: nothing new is said.
     const again = await runArqonInProcess(
       ["solve", "--config", "c.json", "--state", "study.json", "--", ...objective],

@@ -26,7 +26,7 @@ import { runObjectiveCommand } from "./run-command.js";
 import { type SolveExit, SolveInterrupts } from "./solve-interrupt.js";
 import { everySecond, SolveProgress } from "./solve-progress.js";
 import { solveShared } from "./solve-shared.js";
-import { attachStateLog, saveSolverState } from "./state-file.js";
+import { attachStateLog, isLogState, saveSolverState } from "./state-file.js";
 import { withLockedState } from "./state-lock.js";
 import { TrialStderr } from "./trial-stderr.js";
 
@@ -246,7 +246,9 @@ async function runSolve(
   );
   // Said first, so that a mistyped --state (a run meant to resume) is seen before any trial runs.
   if (created && statePath !== undefined)
-    progress.note(`new run: no state at ${statePath} yet; it is saved there`);
+    progress.note(
+      `new run: no state at ${statePath} yet; it is saved there, as ${isLogState(io.cwd, statePath) ? "a decision-log directory" : "a snapshot file"}`,
+    );
   const queue: Trial[] = solver.pendingTrials();
   if (queue.length > 0) progress.note(`resuming: re-running ${queue.length} pending trial(s) first`);
 

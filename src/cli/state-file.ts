@@ -23,7 +23,7 @@ import { realStatePath } from "./state-path.js";
 /**
  * Whether the state at `path` (relative to `cwd`) is a decision-log directory rather than a JSON
  * snapshot file: an existing directory is a log, an existing file a snapshot; a path that does not
- * exist yet becomes a snapshot file when it ends in `.json`, a log directory otherwise.
+ * exist yet becomes a snapshot file when it ends in `.json` (in any case), a log directory otherwise.
  *
  * @remarks
  * Here and in the functions below, the state is where `path` really is (see `realStatePath`): a
@@ -32,8 +32,9 @@ import { realStatePath } from "./state-path.js";
 export function isLogState(cwd: string, path: string): boolean {
   const target = realStatePath(cwd, path);
   if (existsSync(target)) return statSync(target).isDirectory();
-  // The name the state will have: a dangling link's target's, not the link's.
-  return !target.endsWith(".json");
+  // The name the state will have: a dangling link's target's, not the link's. Any case: a
+  // "run.JSON" meant as a file must not become a directory.
+  return !/\.json$/i.test(target);
 }
 
 /** Whether a solver is saved at `path` (relative to `cwd`): a snapshot file, or a directory holding a log. */
