@@ -61,6 +61,10 @@ describe("a worker died holding the trial a Nelder–Mead study waits for", () =
     const { status, stdout, stderr } = await runArqonInProcess(args, dir);
     expect(status).toBe(1);
     expect(JSON.parse(stdout)).toMatchObject({ stopped: true, interrupted: false, pending: 1 });
+    // A long wait is no silent one: it says what it waits for, once.
+    expect(lines(stderr).filter((line) => line.startsWith("waiting: "))).toEqual([
+      `waiting: the study can propose no trial until trial ${held} is told (held by worker dead)`,
+    ]);
     const results = `[{"id":${held},"failed":"worker died"}]`;
     const tell = `arqon tell --storage=${server.url} --study=nm-cli --config=c.json`;
     expect(lines(stderr).at(-1)).toBe(
@@ -103,6 +107,9 @@ describe("a worker died holding the trial a Nelder–Mead study waits for", () =
     // failure of this worker, which ends its wait after 0.3 s unmoved, not 60 s.
     expect(status).toBe(0);
     expect(JSON.parse(stdout)).toMatchObject({ stopped: false, pending: 1 });
+    expect(lines(stderr)).toContain(
+      `budget spent: waiting while the study moves, as the study is over once trial ${held} is told (held by worker dead)`,
+    );
     expect(lines(stderr).at(-1)).toBe(
       `done: study spent, 8 trials asked, 7 told, trial ${held} still pending (held by worker dead; ` +
         `if it died, mark it failed with echo '[{"id":${held},"failed":"worker died"}]' | arqon tell ` +

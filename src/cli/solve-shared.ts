@@ -322,6 +322,13 @@ async function runWorker(
         said.push(unrecordedMessage(study.name, unrecorded, retryMs, redisError, { aborted: redisGivenUp }));
       return said.map((line) => `arqon solve: ${line}\n`);
     };
+    /** "<lead> trials 3, 4 are told (held by worker W)": what a wait waits for. */
+    const waitingFor = (lead: string): string => {
+      const ids = study.pendingTrials().map((t) => t.id);
+      const one = ids.length === 1;
+      const holders = workersText(ids.map((id) => study.heldBy(id)));
+      return `${lead} ${one ? "trial" : "trials"} ${ids.join(", ")} ${one ? "is" : "are"} told${holders === undefined ? "" : ` (held by ${holders})`}`;
+    };
     /** Says which trials this worker marked failed because their worker stopped beating. */
     const noteStale = (ids: readonly number[] | undefined): void => {
       if (ids === undefined || ids.length === 0) return;
@@ -403,7 +410,9 @@ async function runWorker(
           stuck = study.pendingTrials().map((t) => t.id);
           break;
         }
-        // Other workers hold the trials the study waits for: ask again shortly.
+        // Other workers hold the trials the study waits for: ask again shortly. Said once per
+        // wait, so that a long one is not a silent one.
+        if (waits === 0) progress.note(`waiting: ${waitingFor("the study can propose no trial until")}`);
         await delay(POLL_MS * 2 ** Math.min(waits++, 4));
         continue;
       }
@@ -473,6 +482,10 @@ async function runWorker(
     const settleBy = stall === undefined ? Date.now() + SETTLE_MS : Number.POSITIVE_INFINITY;
     waits = 0;
     stall?.reset();
+    if (finished && !failed() && !interrupts.stopAsking && study.pendingTrials().length > 0) {
+      const bound = stall === undefined ? `up to ${SETTLE_MS / 1000} s` : "while the study moves";
+      progress.note(`budget spent: waiting ${bound}, as ${waitingFor("the study is over once")}`);
+    }
     while (
       finished &&
       !failed() &&
