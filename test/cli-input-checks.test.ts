@@ -201,9 +201,11 @@ describe("unknown top-level keys", () => {
     expect(await check({ direction: "max" })).toBe(
       'invalid config c.json: direction: expected one of "minimize", "maximize", got "max"',
     );
-    expect(await check({ n_trials: 40 })).toMatch(
-      /^invalid config c\.json: n_trials: unknown key \(known: seed, budget, bounds, [\w, ]+\)$/,
+    expect(await check({ colour: "red" })).toMatch(
+      /^invalid config c\.json: colour: unknown key \(known: seed, budget, bounds, [\w, ]+\)$/,
     );
+    // Optuna's name for the budget is pointed at it.
+    expect(await check({ n_trials: 40 })).toBe('invalid config c.json: n_trials: unknown key (use "budget")');
   });
 });
 

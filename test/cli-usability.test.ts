@@ -239,7 +239,15 @@ describe("messages", () => {
     expect(
       errorLine(await runArqonInProcess(["tell", "--state", "s.json"], dir, '[{"id": 1, "value": NaN}]'), 2),
     ).toMatch(
-      /: line 1, column 21: NaN is no JSON number \(Python's json\.dumps writes it; a value is finite, and a trial that produced none is \{"id": N, "failed": "why"\} for arqon tell\); the line reads: /,
+      /: line 1, column 21: NaN is no JSON number \(Python's json\.dumps writes it; a value is finite, and a trial that produced none is \{"id": N, "failed": "why"\}\); the line reads: /,
+    );
+    // In a config, only what it is: a failed trial is no config's business.
+    writeFileSync(
+      join(dir, "inf.json"),
+      '{"seed": 1, "budget": 5, "bounds": {"x": {"min": 0, "max": Infinity}}}',
+    );
+    expect(errorLine(await runArqonInProcess(["validate", "--config", "inf.json"], dir), 2)).toMatch(
+      /: Infinity is no JSON number \(Python's json\.dumps writes it; JSON numbers are finite\); the line reads: /,
     );
     expect(
       errorLine(

@@ -9,6 +9,7 @@ import type { PrunerConfig, SolverConfig } from "../src/solver/config.js";
 import { isJudged } from "../src/solver/judged-steps.js";
 import { minimize } from "../src/solver/minimize.js";
 import { percentileOf } from "../src/solver/percentile-pruner.js";
+import { createPruner } from "../src/solver/pruner.js";
 import { createSolver, restoreSolver, type Solver } from "../src/solver/solver.js";
 import { TrialPruned } from "../src/solver/trial-pruned.js";
 
@@ -112,6 +113,75 @@ describe("percentile pruner", () => {
         expect(runs[1]).toEqual(runs[0]);
       }),
       { seed: 7, numRuns: 300 },
+    );
+  });
+
+  it("as the median pruner, reaches every verdict the median pruner before it reached", () => {
+    // The median pruner as it was before it became the 50th percentile (6b528f9), kept here as
+    // the reference: saved runs and shared-study journals it judged must replay alike.
+    const referenceMedian = (startupTrials: number, warmupSteps: number) => {
+      const byStep = new Map<number, number[]>();
+      let completedTrials = 0;
+      return {
+        report(steps: number[], values: number[]): boolean {
+          const step = steps.at(-1)!;
+          if (completedTrials < startupTrials || step < warmupSteps) return false;
+          const done = byStep.get(step);
+          if (done === undefined) return false;
+          const best = Math.min(...values);
+          const sorted = [...done].sort((a, b) => a - b);
+          const mid = sorted.length >> 1;
+          return best > (sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2);
+        },
+        completed(steps: number[], values: number[]): void {
+          completedTrials++;
+          for (const [i, step] of steps.entries())
+            byStep.set(step, [...(byStep.get(step) ?? []), values[i]!]);
+        },
+      };
+    };
+    const value = fc.oneof(
+      fc.double({ min: -10, max: 10, noNaN: true }),
+      fc.constantFrom(0, -0, 5e-324, -5e-324, 1e308, -1e308),
+    );
+    const operation = fc.record({
+      trial: fc.integer({ min: 0, max: 5 }),
+      stepIncrement: fc.integer({ min: 1, max: 2 }),
+      value,
+      complete: fc.boolean(),
+    });
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 3 }),
+        fc.integer({ min: 0, max: 3 }),
+        fc.array(operation, { maxLength: 80 }),
+        (startupTrials, warmupSteps, operations) => {
+          const pruner = createPruner(
+            { kind: "median", startupTrials, warmupSteps, intervalSteps: 1, minTrials: 1 },
+            1,
+          );
+          const reference = referenceMedian(startupTrials, warmupSteps);
+          const trials = Array.from({ length: 6 }, () => ({
+            steps: [] as number[],
+            values: [] as number[],
+            done: false,
+          }));
+          for (const op of operations) {
+            const trial = trials[op.trial]!;
+            if (trial.done) continue;
+            if (op.complete && trial.steps.length > 0) {
+              trial.done = true;
+              pruner.completed(trial);
+              reference.completed(trial.steps, trial.values);
+              continue;
+            }
+            trial.steps.push((trial.steps.at(-1) ?? 0) + op.stepIncrement);
+            trial.values.push(op.value);
+            expect(pruner.report(trial)).toBe(reference.report(trial.steps, trial.values));
+          }
+        },
+      ),
+      { seed: 11, numRuns: 400 },
     );
   });
 

@@ -9,7 +9,7 @@ import { excerptOfLine, locateJsonSyntaxError } from "./json-location.js";
  * Reads and parses the JSON file at `path` (relative to `cwd`). A missing, unreadable or malformed
  * file is a usage error whose one-line message says which file (`what` names its role, e.g. "config").
  */
-export function readJsonFile(cwd: string, path: string, what: string): unknown {
+export function readJsonFile(cwd: string, path: string, what: string, nonFiniteHint?: string): unknown {
   let text: string;
   try {
     text = readFileSync(resolve(cwd, path), "utf8");
@@ -20,7 +20,7 @@ export function readJsonFile(cwd: string, path: string, what: string): unknown {
         : `cannot read ${what} file ${path}: ${errorMessage(error)}`,
     );
   }
-  return parseJsonText(text, `${what} file ${path}`);
+  return parseJsonText(text, `${what} file ${path}`, nonFiniteHint);
 }
 
 /**
@@ -28,8 +28,14 @@ export function readJsonFile(cwd: string, path: string, what: string): unknown {
  * (line and column) and why, with the offending line:
  * `config file c.json is not valid JSON: line 3, column 13: expected ','; the line reads: "budget": 10 "seed": 1`.
  * A key given twice in one object is refused the same way, rather than letting the last one win.
+ * A bare `NaN` or `Infinity` (Python's `json.dumps` writes them) is named as such, followed by
+ * `nonFiniteHint`: what to write instead where `text` comes from.
  */
-export function parseJsonText(raw: string, source: string): unknown {
+export function parseJsonText(
+  raw: string,
+  source: string,
+  nonFiniteHint = "JSON numbers are finite",
+): unknown {
   // A byte-order mark (some Windows editors write one) is not JSON, but nor is it the user's mistake.
   const text = raw.startsWith("\uFEFF") ? raw.slice(1) : raw;
   let parsed: unknown;
@@ -44,8 +50,7 @@ export function parseJsonText(raw: string, source: string): unknown {
     const why =
       nonFinite === undefined
         ? problem.reason
-        : `${nonFinite} is no JSON number (Python's json.dumps writes it; a value is finite, and a trial ` +
-          'that produced none is {"id": N, "failed": "why"} for arqon tell)';
+        : `${nonFinite} is no JSON number (Python's json.dumps writes it; ${nonFiniteHint})`;
     throw usageError(
       `${source} is not valid JSON: line ${problem.line}, column ${problem.column}: ${why}; ` +
         `the line reads: ${excerptOfLine(problem)}`,

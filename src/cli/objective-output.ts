@@ -62,13 +62,25 @@ export function unreadReport(line: string): string | undefined {
       return 'its "step" and "value" must both be numbers, unquoted';
     return undefined;
   }
-  return PYTHON_DICT_REPORT.test(stripVTControlCharacters(line).trim())
+  return isPythonDictReport(stripVTControlCharacters(line).trim())
     ? "it is no JSON (single quotes: a Python dict printed as it is; print json.dumps(...) instead)"
     : undefined;
 }
 
-/** A Python dict of a step and a value, as `print({"step": 1, "value": 0.5})` writes it. */
-const PYTHON_DICT_REPORT = /^\{\s*'(step|value)'\s*:.*'(step|value)'\s*:.*\}$/;
+/**
+ * Whether a (trimmed) line is a Python dict holding a step and a value, as
+ * `print({"step": 1, "value": 0.5})` writes it. A report is short: a long line is never taken
+ * for one, and nothing here backtracks, so a long line of log costs one pass at most.
+ */
+function isPythonDictReport(line: string): boolean {
+  return (
+    line.length <= 200 &&
+    line.startsWith("{'") &&
+    line.endsWith("}") &&
+    /'step'\s*:/.test(line) &&
+    /'value'\s*:/.test(line)
+  );
+}
 
 function numericStepAndValue(parsed: object): ReportLine | undefined {
   const { step, value } = parsed as { step?: unknown; value?: unknown };

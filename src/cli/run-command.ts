@@ -207,7 +207,8 @@ export function runObjectiveCommand(run: CommandRun): Promise<ObjectiveReading> 
     });
     const terminate = () => {
       // Already exited, its output still being read: nothing to stop, and it finished on its own.
-      if (child.exitCode !== null || child.signalCode !== null) return;
+      // Sent already (a timeout during a stop's wait): its grace timer runs.
+      if (killSent || child.exitCode !== null || child.signalCode !== null) return;
       killSent = true;
       signalCommand("SIGTERM");
       graceTimer = setTimeout(forceKill, run.stopGraceMs ?? STOP_GRACE_MS);
@@ -255,7 +256,11 @@ export function runObjectiveCommand(run: CommandRun): Promise<ObjectiveReading> 
         settling = true;
         quietTimer = setTimeout(() => {
           settling = false;
-          decide();
+          if (killSent) return;
+          // Output that came meanwhile may have ended mid-line, or filled a read: wait for it to
+          // pause, as a stop that lands in it does.
+          if (lastReadFull || !stdout.text.endsWith("\n")) waitForQuiet();
+          else decide();
         }, quietMs);
         quietTimer.unref();
       }

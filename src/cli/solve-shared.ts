@@ -335,7 +335,7 @@ async function runWorker(
       const one = ids.length === 1;
       progress.note(
         `${one ? "trial" : "trials"} ${ids.join(", ")} marked failed in study ${study.name}: ` +
-          `the worker holding ${one ? "it" : "them"} stopped beating`,
+          `${one ? "the worker holding it" : "the workers holding them"} stopped beating`,
       );
     };
     /** Whether a read failing now has said it is trying again (once per outage). */
@@ -345,11 +345,15 @@ async function runWorker(
      * restart or failover is no reason to stop a worker), as results are; `undefined` when Redis
      * failed it that long, an interrupt ended the tries, or the journal went away.
      */
-    const read = async <T>(what: string, operation: () => Promise<T>): Promise<T | undefined> => {
+    const read = async <T>(
+      what: string,
+      operation: () => Promise<T>,
+      retryFor = retryMs,
+    ): Promise<T | undefined> => {
       try {
         const result = await whileRedisFails(
           {
-            retryMs,
+            retryMs: retryFor,
             signal: stopReading.signal,
             onRetry: (error) => {
               if (readRetrying) return;
@@ -405,14 +409,18 @@ async function runWorker(
           break;
         // A worker that died holding the trials the study waits for would hold this one for ever:
         // its trials are failed once its heartbeat stopped (a Redis failure here is the next ask's).
-        noteStale(await failStale(study));
+        const freed = await failStale(study);
+        noteStale(freed);
+        // Trials freed: the study may propose at once.
+        if (freed.length > 0) continue;
         if (stall?.stalled(study) === true) {
           stuck = study.pendingTrials().map((t) => t.id);
           break;
         }
         // Other workers hold the trials the study waits for: ask again shortly. Said once per
-        // wait, so that a long one is not a silent one.
-        if (waits === 0) progress.note(`waiting: ${waitingFor("the study can propose no trial until")}`);
+        // wait, so that a long one is not a silent one (nothing is said of a wait already over).
+        if (waits === 0 && study.pendingTrials().length > 0)
+          progress.note(`waiting: ${waitingFor("the study can propose no trial until")}`);
         await delay(POLL_MS * 2 ** Math.min(waits++, 4));
         continue;
       }
@@ -498,7 +506,11 @@ async function runWorker(
       if (stall?.stalled(study) === true) break;
       await delay(POLL_MS * 2 ** Math.min(waits++, 4));
       // Reads the journal, as refresh() would, and fails the trials of workers that stopped beating.
-      noteStale(await read(`a read of study ${study.name}`, () => study.failStaleTrials()));
+      // Tried again no longer than the wait lasts: the note said how long that is.
+      const left = Math.max(0, settleBy - Date.now());
+      noteStale(
+        await read(`a read of study ${study.name}`, () => study.failStaleTrials(), Math.min(retryMs, left)),
+      );
     }
     progress.finish();
     const best = study.best();

@@ -40,8 +40,9 @@ export const SOLVE_USAGE = `arqon solve --config <config.json> [--state <dir>|<s
   ends the run with exit 1, skip goes on. --trial-timeout-ms N: a command still running after N ms
   is stopped (SIGTERM, SIGKILL 5 s later) and its trial fails ("timed out after N s").
   With --state the run survives a kill; rerunning with the same --state resumes, pending trials first.
-  A directory (any path not ending in .json) is a decision log: every ask and told result is written
-  and fsynced before it takes effect. A .json path is a snapshot rewritten after every ask and tell.
+  A directory (any path not ending in .json, in any case) is a decision log: every ask and told
+  result is written and fsynced before it takes effect. A .json path is a snapshot rewritten after
+  every ask and tell.
   The --state stays locked for the whole run: an ask, tell or solve on it waits up to 2 s, then exits 1.
   Progress goes to stderr: on a terminal one updating line (trials done/budget, best so far, elapsed
   time, ETA), otherwise one line per trial; --quiet prints only failures and errors.

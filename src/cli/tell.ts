@@ -104,11 +104,14 @@ export async function tellCommand(argv: readonly string[], io: CliIo): Promise<0
 
 /** The results JSON, from `--results` or stdin. */
 async function readResults(io: CliIo, resultsPath: string | undefined): Promise<unknown> {
-  if (resultsPath !== undefined) return readJsonFile(io.cwd, resultsPath, "results");
+  if (resultsPath !== undefined) return readJsonFile(io.cwd, resultsPath, "results", NON_FINITE_RESULT);
   if (io.stdinIsTerminal)
     throw usageError("arqon tell: pass --results <file> or pipe the results JSON on stdin");
-  return parseJsonText(await io.readStdin(), "results on stdin");
+  return parseJsonText(await io.readStdin(), "results on stdin", NON_FINITE_RESULT);
 }
+
+/** What to tell instead of a NaN or an infinite value. */
+const NON_FINITE_RESULT = 'a value is finite, and a trial that produced none is {"id": N, "failed": "why"}';
 
 /**
  * Why the failed trials of a batch cannot all be marked failed (each must be pending, once, and
