@@ -10,6 +10,7 @@ import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { UsageError } from "../src/errors.js";
 import { openSharedStudy } from "../src/study/index.js";
+import { lines, removeTempDirs, runArqonInProcess, tempDir } from "./support/cli-run.js";
 import { type RedisServer, startRedis } from "./support/redis-server.js";
 
 let server: RedisServer;
@@ -21,6 +22,7 @@ beforeAll(async () => {
   admin.disconnect();
 });
 afterAll(async () => {
+  removeTempDirs();
   await server.stop();
 });
 
@@ -109,6 +111,30 @@ describe("a shared study when Redis stops answering", () => {
     // ioredis waits 2 s by default for a closed connection's peer to close its side, which a frozen
     // Redis never does: the process lingered that long (the connection now waits 0.2 s).
     expect(exitedAt - refusedAt).toBeLessThan(1500);
+  }, 20_000);
+
+  it("arqon status, ask, tell and report --storage take --timeout-ms too", async () => {
+    const existing = await openSharedStudy(config, { redis: server.url, study: "cli-frozen" });
+    await existing.close();
+    const dir = tempDir();
+    const at = ["--storage", server.url, "--study", "cli-frozen"];
+    const status = await whileFrozen(() => runArqonInProcess(["status", ...at, "--timeout-ms", "300"], dir));
+    expect(status.status).toBe(1);
+    expect(lines(status.stderr).at(-1)).toBe(
+      `arqon status: cannot reach Redis at ${server.url}: no reply within 300 ms`,
+    );
+    for (const command of ["status", "ask", "tell", "report"]) {
+      const bad = await runArqonInProcess([command, ...at, "--timeout-ms", "0"], dir);
+      expect(bad.status).toBe(2);
+      expect(lines(bad.stderr).at(-1)).toBe(
+        `arqon ${command}: --timeout-ms must be a whole number in [1, 2147483647], got "0"`,
+      );
+      const alone = await runArqonInProcess([command, "--state", "s.json", "--timeout-ms", "100"], dir);
+      expect(alone.status).toBe(2);
+      expect(lines(alone.stderr).at(-1)).toBe(
+        `arqon ${command}: --timeout-ms needs --storage (it applies to a shared study)`,
+      );
+    }
   }, 20_000);
 
   it("refuses a timeoutMs that is not a positive number, or one given with a client", async () => {

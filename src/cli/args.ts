@@ -1,4 +1,5 @@
 import { parseArgs } from "node:util";
+import { MAX_TIMER_MS } from "../../machines/timer-limit.js";
 import { errorMessage } from "../errors.js";
 import { type CliError, usageError } from "./cli-error.js";
 import { didYouMean } from "./suggest.js";
@@ -171,4 +172,19 @@ export function optionalChoice<const T extends string>(
   throw usageError(
     `arqon ${command}: --${name} must be one of ${choices.join(", ")}, got ${JSON.stringify(text)}`,
   );
+}
+
+/**
+ * `--<flag>` of `arqon <command>`, a whole number of ms a Node timer can wait (ioredis's timeouts
+ * and the trial timeout are timers), or `undefined` when not given.
+ */
+export function optionalTimerMs(command: string, values: FlagValues, flag: string): number | undefined {
+  const text = optionalString(values, flag);
+  if (text === undefined) return undefined;
+  const value = wholeNumberOf(text);
+  if (!(value >= 1 && value <= MAX_TIMER_MS))
+    throw usageError(
+      `arqon ${command}: --${flag} must be a whole number in [1, ${MAX_TIMER_MS}], got ${JSON.stringify(text)}`,
+    );
+  return value;
 }

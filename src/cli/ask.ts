@@ -6,20 +6,21 @@ import type { CliIo } from "./io.js";
 import { openSolver } from "./open-solver.js";
 import { plainTrial } from "./plain-trial.js";
 import { describeProgress, describeRefineStart } from "./progress.js";
-import { checkSharedStudyFlags } from "./shared-study-open.js";
+import { refuseSharedStudyFlags, sharedStudyFlags } from "./shared-study-open.js";
 import { saveSolverState } from "./state-file.js";
 import { withLockedState } from "./state-lock.js";
 
 /** Help text of `arqon ask`. */
 export const ASK_USAGE = `arqon ask --state <dir>|<state.json> [--config <config.json>] [--batch N]
-arqon ask --storage redis://… --study <name> --config <config.json> [--batch N]
+arqon ask --storage redis://… --study <name> [--timeout-ms N] --config <config.json> [--batch N]
   Asks the solver for trials and records them as pending in the state (created from --config when
   missing; a directory is a decision log, a .json path a snapshot). Prints
   {"trials":[{"id":1,"params":{...}},...]}, {"trials":[]} when it must wait for pending results,
   or {"trials":null,"done":true} when the budget is spent.
   With --storage, reserves them in the shared study --study (created, or joined with the same
   --config as its other workers): one trial unless --batch says more. Tell them with
-  arqon tell --storage; report intermediate values with arqon report --storage.`;
+  arqon tell --storage; report intermediate values with arqon report --storage.
+  --timeout-ms N: how long Redis may take to connect and to answer each command (default 5000).`;
 
 /**
  * `arqon ask`: one `ask()` on the solver saved in `--state`, persisted again before printing, so the
@@ -37,6 +38,7 @@ export async function askCommand(argv: readonly string[], io: CliIo): Promise<0>
     batch: { type: "string" },
     storage: { type: "string" },
     study: { type: "string" },
+    "timeout-ms": { type: "string" },
   });
   if (flags.help === true) {
     io.stdout(`${ASK_USAGE}\n`);
@@ -47,16 +49,14 @@ export async function askCommand(argv: readonly string[], io: CliIo): Promise<0>
   const storage = optionalNonEmpty("ask", flags, "storage");
   if (storage !== undefined) {
     if (flags.state !== undefined) throw usageError("arqon ask: give --state or --storage, not both");
-    const shared = { storage, study: optionalNonEmpty("ask", flags, "study") };
-    checkSharedStudyFlags("ask", shared);
+    const shared = sharedStudyFlags("ask", flags, storage);
     if (configPath === undefined)
       throw usageError(
         "arqon ask: --storage needs --config (the study's configuration, to begin it or to check it)",
       );
     return askShared(shared, configPath, batch, io);
   }
-  if (flags.study !== undefined)
-    throw usageError("arqon ask: --study needs --storage (it names a shared study)");
+  refuseSharedStudyFlags("ask", flags);
   const statePath = requiredString("ask", flags, "state");
   const { solver, trials } = await withLockedState("ask", io, statePath, (held) => {
     const { solver, created } = openSolver("ask", io.cwd, { statePath, configPath, logLock: held?.logLock });

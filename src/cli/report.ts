@@ -5,14 +5,14 @@ import { usageError } from "./cli-error.js";
 import type { CliIo } from "./io.js";
 import { openSolver } from "./open-solver.js";
 import { reportShared } from "./report-shared.js";
-import { checkSharedStudyFlags } from "./shared-study-open.js";
+import { refuseSharedStudyFlags, sharedStudyFlags } from "./shared-study-open.js";
 import { hasSavedState, saveSolverState } from "./state-file.js";
 import { withLockedState } from "./state-lock.js";
 import { notPending } from "./tell.js";
 
 /** Help text of `arqon report`. */
 export const REPORT_USAGE = `arqon report --state <dir>|<state.json> --id <trial> --step <n> --value <x>
-arqon report --storage redis://… --study <name> [--config <config.json>] --id <trial> --step <n> --value <x>
+arqon report --storage redis://… --study <name> [--timeout-ms N] [--config <config.json>] --id <trial> --step <n> --value <x>
   Records an intermediate value of a pending trial, for pruning in a loop driven by arqon ask and
   arqon tell: --step is a whole number after the trial's previous one, --value lower is better (or
   higher under "direction": "maximize"). Prints {"prune":true|false}, whether the config's pruner
@@ -22,7 +22,8 @@ arqon report --storage redis://… --study <name> [--config <config.json>] --id 
   again (a retry) is answered without being recorded twice. A value that starts with a dash is
   written --value=-0.5. With --storage, the value goes to the existing shared study --study (a
   trial asked with arqon ask --storage), whose pruner every worker runs alike; --config, when
-  given, is checked against the study's. A study without a pruner records nothing (it says so).`;
+  given, is checked against the study's. A study without a pruner records nothing (it says so).
+  --timeout-ms N: how long Redis may take to connect and to answer each command (default 5000).`;
 
 /** A decimal number as the value of a flag: sign, fraction and exponent allowed, nothing else. */
 const DECIMAL = /^[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?$/;
@@ -44,6 +45,7 @@ export async function reportCommand(argv: readonly string[], io: CliIo): Promise
     value: { type: "string" },
     storage: { type: "string" },
     study: { type: "string" },
+    "timeout-ms": { type: "string" },
     config: { type: "string" },
   });
   if (flags.help === true) {
@@ -53,12 +55,10 @@ export async function reportCommand(argv: readonly string[], io: CliIo): Promise
   const storage = optionalNonEmpty("report", flags, "storage");
   if (storage !== undefined) {
     if (flags.state !== undefined) throw usageError("arqon report: give --state or --storage, not both");
-    const shared = { storage, study: optionalNonEmpty("report", flags, "study") };
-    checkSharedStudyFlags("report", shared);
+    const shared = sharedStudyFlags("report", flags, storage);
     return reportShared(shared, optionalNonEmpty("report", flags, "config"), reportFlags(flags), io);
   }
-  if (flags.study !== undefined)
-    throw usageError("arqon report: --study needs --storage (it names a shared study)");
+  refuseSharedStudyFlags("report", flags);
   if (flags.config !== undefined)
     throw usageError("arqon report: --config needs --storage (a --state holds its own configuration)");
   const statePath = requiredString("report", flags, "state");

@@ -3,6 +3,7 @@ import { importOptionalPeer, MissingPeerError } from "../inspect/optional-peer.j
 import type { SolverConfig } from "../solver/config.js";
 import type { SharedStudy } from "../study/shared-study.js";
 import { withoutPassword } from "../study/without-password.js";
+import { type FlagValues, optionalNonEmpty, optionalTimerMs } from "./args.js";
 import { runtimeError, usageError } from "./cli-error.js";
 
 /** Where a CLI command finds a shared study: `--storage`, `--study` and `--timeout-ms`. */
@@ -12,6 +13,29 @@ export interface SharedStudyFlags {
   readonly timeoutMs?: number | undefined;
   /** `--heartbeat-ms` of `arqon solve` (see `SharedStudyOptions.heartbeatMs`); other commands do not beat. */
   readonly heartbeatMs?: number | undefined;
+}
+
+/** The flags `arqon <command>` holds for a shared study, `--storage` being `storage`: checked. */
+export function sharedStudyFlags(
+  command: string,
+  flags: FlagValues,
+  storage: string,
+): SharedStudyFlags & { readonly study: string } {
+  const shared = {
+    storage,
+    study: optionalNonEmpty(command, flags, "study"),
+    timeoutMs: optionalTimerMs(command, flags, "timeout-ms"),
+  };
+  checkSharedStudyFlags(command, shared);
+  return shared;
+}
+
+/** Refuses the flags that name or reach a shared study when `arqon <command>` has no `--storage`. */
+export function refuseSharedStudyFlags(command: string, flags: FlagValues): void {
+  if (flags.study !== undefined)
+    throw usageError(`arqon ${command}: --study needs --storage (it names a shared study)`);
+  if (flags["timeout-ms"] !== undefined)
+    throw usageError(`arqon ${command}: --timeout-ms needs --storage (it applies to a shared study)`);
 }
 
 /** Refuses a `--storage` that is not a Redis URL, or a missing `--study`, naming `command`. */

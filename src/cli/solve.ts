@@ -1,4 +1,3 @@
-import { MAX_TIMER_MS } from "../../machines/timer-limit.js";
 import { errorMessage } from "../errors.js";
 import type { FileLock } from "../log/lock.js";
 import { isLoggedSolver } from "../log/solver-log.js";
@@ -11,6 +10,7 @@ import {
   optionalNonEmpty,
   optionalPositiveInt,
   optionalString,
+  optionalTimerMs,
   parseFlags,
   splitAtDoubleDash,
   wholeNumberOf,
@@ -136,9 +136,9 @@ export async function solveCommand(argv: readonly string[], io: CliIo): Promise<
   const configPath = optionalNonEmpty("solve", flags, "config");
   const storage = optionalNonEmpty("solve", flags, "storage");
   const stallMs = optionalPositiveInt("solve", flags, "stall-ms");
-  const timeoutMs = optionalTimerMs(flags, "timeout-ms");
+  const timeoutMs = optionalTimerMs("solve", flags, "timeout-ms");
   const heartbeatMs = optionalHeartbeatMs(flags);
-  const trialTimeoutMs = optionalTimerMs(flags, "trial-timeout-ms");
+  const trialTimeoutMs = optionalTimerMs("solve", flags, "trial-timeout-ms");
   // Checked before any state is touched: a misspelt command changes nothing.
   const notStarted = programProblem(command[0]!, io.cwd, io.env);
   if (notStarted !== undefined) {
@@ -180,21 +180,6 @@ export async function solveCommand(argv: readonly string[], io: CliIo): Promise<
       if (isLoggedSolver(solver)) solver.closeLog();
     }
   });
-}
-
-/**
- * `--<flag>`, a whole number of ms a Node timer can wait (ioredis's timeouts and the trial timeout
- * are timers), or `undefined` when not given.
- */
-function optionalTimerMs(flags: FlagValues, flag: "timeout-ms" | "trial-timeout-ms"): number | undefined {
-  const text = optionalString(flags, flag);
-  if (text === undefined) return undefined;
-  const value = wholeNumberOf(text);
-  if (!(value >= 1 && value <= MAX_TIMER_MS))
-    throw usageError(
-      `arqon solve: --${flag} must be a whole number in [1, ${MAX_TIMER_MS}], got ${JSON.stringify(text)}`,
-    );
-  return value;
 }
 
 /** `--heartbeat-ms`: 0 (no heartbeat) or a whole number of ms a study beats at, `undefined` when not given. */

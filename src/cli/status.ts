@@ -4,12 +4,12 @@ import type { CliIo } from "./io.js";
 import { openSolver } from "./open-solver.js";
 import { plainTrial } from "./plain-trial.js";
 import { countUntold } from "./progress.js";
-import { checkSharedStudyFlags } from "./shared-study-open.js";
+import { refuseSharedStudyFlags, sharedStudyFlags } from "./shared-study-open.js";
 import { statusShared } from "./status-shared.js";
 
 /** Help text of `arqon status`. */
 export const STATUS_USAGE = `arqon status --state <dir>|<state.json>
-arqon status --storage redis://… --study <name>
+arqon status --storage redis://… --study <name> [--timeout-ms N]
   Prints where a saved run stands: {"phase","asked","told","pruned","failed","budget","best","pending",
   "classification","strategy"}. A pruned or failed trial is not told. Does not change the state.
   With --storage, where the shared study --study stands, under its own configuration:
@@ -17,7 +17,8 @@ arqon status --storage redis://… --study <name>
   with the worker holding it ({"id","params","worker"}), and each such worker with its trials and
   heartbeat ({"worker","trials","heartbeat":{"everyMs","lastBeatMsAgo"}}, heartbeat null without
   one, lastBeatMsAgo null when Redis holds no beat of it); writes nothing, and a study that does
-  not exist is refused.`;
+  not exist is refused.
+  --timeout-ms N: how long Redis may take to connect and to answer each command (default 5000).`;
 
 /** `arqon status`: a read-only JSON summary of a saved solver, including its pending trials. */
 export function statusCommand(argv: readonly string[], io: CliIo): 0 | Promise<0> {
@@ -25,6 +26,7 @@ export function statusCommand(argv: readonly string[], io: CliIo): 0 | Promise<0
     state: { type: "string" },
     storage: { type: "string" },
     study: { type: "string" },
+    "timeout-ms": { type: "string" },
   });
   if (flags.help === true) {
     io.stdout(`${STATUS_USAGE}\n`);
@@ -33,12 +35,10 @@ export function statusCommand(argv: readonly string[], io: CliIo): 0 | Promise<0
   const storage = optionalNonEmpty("status", flags, "storage");
   if (storage !== undefined) {
     if (flags.state !== undefined) throw usageError("arqon status: give --state or --storage, not both");
-    const shared = { storage, study: optionalNonEmpty("status", flags, "study") };
-    checkSharedStudyFlags("status", shared);
+    const shared = sharedStudyFlags("status", flags, storage);
     return statusShared(shared, io);
   }
-  if (flags.study !== undefined)
-    throw usageError("arqon status: --study needs --storage (it names a shared study)");
+  refuseSharedStudyFlags("status", flags);
   const { solver } = openSolver("status", io.cwd, { statePath: requiredString("status", flags, "state") });
   io.stdout(
     `${JSON.stringify({

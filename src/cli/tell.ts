@@ -8,14 +8,14 @@ import { parseJsonText, readJsonFile } from "./json-input.js";
 import { openSolver } from "./open-solver.js";
 import { describeProgress, describeRefineStart } from "./progress.js";
 import { type FailedEntry, parseResults } from "./results-input.js";
-import { checkSharedStudyFlags } from "./shared-study-open.js";
+import { refuseSharedStudyFlags, sharedStudyFlags } from "./shared-study-open.js";
 import { hasSavedState, saveSolverState } from "./state-file.js";
 import { withLockedState } from "./state-lock.js";
 import { tellShared } from "./tell-shared.js";
 
 /** Help text of `arqon tell`. */
 export const TELL_USAGE = `arqon tell --state <dir>|<state.json> [--results <results.json>]
-arqon tell --storage redis://… --study <name> [--config <config.json>] [--results <results.json>]
+arqon tell --storage redis://… --study <name> [--timeout-ms N] [--config <config.json>] [--results <results.json>]
   Tells results to the solver saved in --state, all or nothing (a decision-log directory gets one
   fsynced tell record, and a fail record per failed trial; a .json snapshot is rewritten). Results (from --results or stdin) are
   an array of {"id":N,"value":X,"cost"?:C} for asked trials, {"params":{...},"value":X} for outside
@@ -23,7 +23,8 @@ arqon tell --storage redis://… --study <name> [--config <config.json>] [--resu
   for one whose evaluation failed. Prints {"told":N,"pruned":P,"failed":M,"best":{...}} (N values).
   With --storage, tells them to the existing shared study --study (checked against --config when
   given; a study that does not exist is refused, not created): e.g. to fail the trials a worker
-  that died left pending.`;
+  that died left pending.
+  --timeout-ms N: how long Redis may take to connect and to answer each command (default 5000).`;
 
 /**
  * `arqon tell`: applies results to the saved solver and saves it again.
@@ -42,6 +43,7 @@ export async function tellCommand(argv: readonly string[], io: CliIo): Promise<0
     results: { type: "string" },
     storage: { type: "string" },
     study: { type: "string" },
+    "timeout-ms": { type: "string" },
     config: { type: "string" },
   });
   if (flags.help === true) {
@@ -52,13 +54,11 @@ export async function tellCommand(argv: readonly string[], io: CliIo): Promise<0
   const resultsPath = optionalNonEmpty("tell", flags, "results");
   if (storage !== undefined) {
     if (flags.state !== undefined) throw usageError("arqon tell: give --state or --storage, not both");
-    const shared = { storage, study: optionalNonEmpty("tell", flags, "study") };
-    checkSharedStudyFlags("tell", shared);
+    const shared = sharedStudyFlags("tell", flags, storage);
     const configPath = optionalNonEmpty("tell", flags, "config");
     return tellShared(parseResults(await readResults(io, resultsPath)), shared, configPath, io);
   }
-  if (flags.study !== undefined)
-    throw usageError("arqon tell: --study needs --storage (it names a shared study)");
+  refuseSharedStudyFlags("tell", flags);
   if (flags.config !== undefined)
     throw usageError("arqon tell: --config needs --storage (a --state holds its own configuration)");
   const statePath = requiredString("tell", flags, "state");
