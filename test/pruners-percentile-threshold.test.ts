@@ -4,14 +4,14 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { ConfigError } from "../src/errors.js";
-import type { PrunerConfig, SolverConfig } from "../src/solver/config.js";
+import type { PrunerConfig } from "../src/solver/config.js";
 import { isJudged } from "../src/solver/judged-steps.js";
 import { minimize } from "../src/solver/minimize.js";
 import { percentileOf } from "../src/solver/percentile-pruner.js";
 import { createPruner } from "../src/solver/pruner.js";
 import { createSolver, restoreSolver, type Solver } from "../src/solver/solver.js";
 import { TrialPruned } from "../src/solver/trial-pruned.js";
+import { solverConfigIssues } from "./support/solver-config-issues.js";
 
 const bounds = { x: { min: 0, max: 1 } };
 
@@ -42,15 +42,7 @@ function complete(solver: Solver, id: number, pairs: readonly (readonly [number,
   solver.tell({ id, value: pairs.at(-1)![1] });
 }
 
-function issues(pruner: unknown): readonly { path: string; message: string }[] {
-  try {
-    createSolver({ seed: 1, budget: 5, bounds, pruner } as SolverConfig);
-    return [];
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return (error as ConfigError).issues;
-  }
-}
+const issues = (pruner: unknown) => solverConfigIssues({ seed: 1, budget: 5, bounds, pruner });
 
 describe("percentileOf", () => {
   it("interpolates linearly between ranks, and is the median at 50", () => {

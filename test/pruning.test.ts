@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ConfigError, UsageError } from "../src/errors.js";
+import { UsageError } from "../src/errors.js";
 import { createSolverLog, openSolverLog } from "../src/log/index.js";
 import type { SolverConfig } from "../src/solver/config.js";
 import { minimize } from "../src/solver/minimize.js";
@@ -9,6 +9,7 @@ import { createTpe } from "../src/solver/tpe.js";
 import { TrialPruned } from "../src/solver/trial-pruned.js";
 import type { Dimension } from "../src/space/space.js";
 import { tempLogDirs } from "./support/log-dir.js";
+import { solverConfigIssues } from "./support/solver-config-issues.js";
 
 const newLogDir = tempLogDirs();
 
@@ -217,15 +218,7 @@ describe("pruned trials in the solver", () => {
   });
 
   it("names the pruner field at fault in a ConfigError", () => {
-    const issues = (pruner: unknown) => {
-      try {
-        createSolver({ seed: 1, budget: 5, bounds, pruner } as SolverConfig);
-        return [];
-      } catch (error) {
-        expect(error).toBeInstanceOf(ConfigError);
-        return (error as ConfigError).issues;
-      }
-    };
+    const issues = (pruner: unknown) => solverConfigIssues({ seed: 1, budget: 5, bounds, pruner });
     expect(issues({ kind: "hyperband" })).toEqual([
       {
         path: "pruner.kind",
