@@ -217,8 +217,9 @@ describe("runSharedStudy with a pruner", () => {
     await first!.refresh();
     for (const id of pruned) {
       const reported = first!.intermediateValues(id);
+      // (It may be its last step, 30: three workers finish in any order, and the trials completed
+      // by the time of a report decide its verdict.)
       expect(stepsRun.get(id)).toBe(reported.at(-1)!.step);
-      expect(stepsRun.get(id)).toBeLessThan(30);
     }
     // The journal, replayed on a local solver, gives the same verdicts and the same best.
     const local = createSolver(config);
