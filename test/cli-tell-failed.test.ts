@@ -145,4 +145,28 @@ describe("arqon tell with pruned: false", () => {
       "arqon tell: invalid results: results[0].pruned: expected true or false",
     );
   });
+
+  it("takes both flags on every entry, false meaning absent, as a loop that always writes them", async () => {
+    const dir = tempDir();
+    const [a, b, c] = await askThree(dir, "s.json");
+    const run = await tell(dir, "s.json", [
+      { id: a, value: 0.5, pruned: false, failed: false },
+      { id: b, failed: "CUDA out of memory", pruned: false },
+      { id: c, pruned: true, failed: false },
+    ]);
+    expect(run.status, run.stderr).toBe(0);
+    expect(JSON.parse(run.stdout)).toMatchObject({ told: 1, pruned: 1, failed: 1 });
+    const status = JSON.parse((await runArqonInProcess(["status", "--state", "s.json"], dir)).stdout);
+    expect(status).toMatchObject({ asked: 3, told: 1, pruned: 1, failed: 1 });
+  });
+
+  it("refuses a trial said to have both failed and been pruned, naming the entry", async () => {
+    const dir = tempDir();
+    const [a] = await askThree(dir, "s.json");
+    const refused = await tell(dir, "s.json", [{ id: a, failed: "oom", pruned: true }]);
+    expect(refused.status).toBe(2);
+    expect(lines(refused.stderr).at(-1)).toBe(
+      "arqon tell: invalid results: results[0].pruned: a failed trial was not pruned",
+    );
+  });
 });

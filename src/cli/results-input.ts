@@ -31,7 +31,7 @@ const RESULT_KEYS = ["id", "params", "value", "cost", "pruned", "failed"];
  * for asked trials, or `{ "params": { name: number, … }, "value": <number>, "cost"?: <number> }` for
  * outside points (warm start), `{ "id": <trial id>, "pruned": true, "value"?: <number> }` for a trial
  * stopped early, or `{ "id": <trial id>, "failed": <reason> | true }` for a trial whose evaluation
- * failed. Every problem is reported at once, each with its path
+ * failed. `"pruned": false` and `"failed": false` mean what leaving them out means. Every problem is reported at once, each with its path
  * (`results[2].value: expected a finite number`), as one usage error.
  *
  * @remarks
@@ -58,10 +58,13 @@ export function parseResults(input: unknown): ParsedResults {
         problems.push(`${path}.${key}: unknown key${hint === undefined ? "" : ` (${hint})`}`);
       }
     }
-    if (record.failed !== undefined) {
+    // false means what leaving it out means, as for "pruned": a loop may write both flags always.
+    if (record.failed !== undefined && record.failed !== false) {
       if (typeof record.failed !== "string" && record.failed !== true)
-        problems.push(`${path}.failed: expected a reason (a string) or true`);
-      for (const key of ["value", "cost", "pruned", "params"])
+        problems.push(`${path}.failed: expected a reason (a string), true or false`);
+      if (record.pruned !== undefined && record.pruned !== false)
+        problems.push(`${path}.pruned: a failed trial was not pruned`);
+      for (const key of ["value", "cost", "params"])
         if (record[key] !== undefined) problems.push(`${path}.${key}: a failed trial has no ${key}`);
       if (!(typeof record.id === "number" && Number.isSafeInteger(record.id)))
         problems.push(`${path}.id: expected the id of the trial that failed`);
