@@ -1,3 +1,4 @@
+import { hasEvidence } from "../solver/classify.js";
 import type { BestPoint, Solver } from "../solver/solver.js";
 
 /**
@@ -87,6 +88,9 @@ export function describeRefineStart(solver: Solver): string | undefined {
   const c = solver.classification;
   if (c === null) return undefined;
   const strategy = solver.strategyName === null ? "" : `; refining with ${solver.strategyName}`;
+  // A probe that could not be judged (too few values, or all equal) is labelled chaotic by
+  // convention; saying "classified" would claim a finding the probe did not make.
+  if (!hasEvidence(c)) return `landscape not classified (${c.statistic})${strategy}`;
   return `landscape classified as ${c.label} (score ${formatValue(c.score)}; ${c.statistic})${strategy}`;
 }
 

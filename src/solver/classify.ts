@@ -49,6 +49,14 @@ export const MIN_CLASSIFY_POINTS = 4;
 /** Share of the points that form the elite (rounded, at least one point). */
 export const ELITE_FRACTION = 0.2;
 
+/** How {@link Classification.statistic} ends when the probe could not be judged (score 0, "chaotic"). */
+export const NO_EVIDENCE = "no evidence of structure";
+
+/** Whether the probe behind `classification` could be judged at all (see the module remarks). */
+export function hasEvidence(classification: Pick<Classification, "statistic">): boolean {
+  return !classification.statistic.endsWith(NO_EVIDENCE);
+}
+
 /** Name of the statistic, the stable first word of {@link Classification.statistic}. */
 export const STATISTIC_NAME = "elite-distance-spearman";
 
@@ -99,7 +107,7 @@ function score(points: readonly (readonly number[])[], values: readonly number[]
     if (!p.every(Number.isFinite)) throw new RangeError("classify needs finite point coordinates");
   }
   if (n < MIN_CLASSIFY_POINTS) {
-    return { score: 0, detail: `too few points (${n} < ${MIN_CLASSIFY_POINTS}), no evidence of structure` };
+    return { score: 0, detail: `too few points (${n} < ${MIN_CLASSIFY_POINTS}), ${NO_EVIDENCE}` };
   }
   // NaN sorts after +Infinity so that failed evaluations are the worst, never elite by accident.
   const clean = values.map((v) => (Number.isNaN(v) ? Number.POSITIVE_INFINITY : v));
@@ -115,7 +123,7 @@ function score(points: readonly (readonly number[])[], values: readonly number[]
   const othersValues = others.map((i) => clean[i]!);
   const where = `${n} points, ${eliteCount} elite`;
   const rho = spearman(distances, othersValues);
-  if (rho === undefined) return { score: 0, detail: `${where}; no variation, no evidence of structure` };
+  if (rho === undefined) return { score: 0, detail: `${where}; no variation, ${NO_EVIDENCE}` };
   return { score: rho, detail: `${where}; Spearman ρ of value against distance to nearest elite` };
 }
 
