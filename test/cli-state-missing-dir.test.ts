@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { restoreSolver } from "../src/index.js";
@@ -61,6 +61,24 @@ describe("a --state in a directory that does not exist", () => {
       ]);
     }
     expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it("a directory that exists but holds no run is named as such, and is left as it was", async () => {
+    const dir = tempDir();
+    mkdirSync(join(dir, "runs"));
+    const expected = {
+      ask: "arqon ask: state directory runs holds no saved run; pass --config to create it",
+      solve: "arqon solve: state directory runs holds no saved run; pass --config to create it",
+      tell: "arqon tell: state directory runs holds no saved run; create it with arqon ask --config",
+      status: "arqon status: state directory runs holds no saved run; create it with arqon ask --config",
+    };
+    for (const [command, line] of Object.entries(expected)) {
+      const extra = command === "solve" ? ["--", process.execPath, "-e", "console.log(1)"] : [];
+      const run = await runArqonInProcess([command, "--state", "runs", ...extra], dir, "[]");
+      expect(run.status).toBe(2);
+      expect(lines(run.stderr)).toEqual([line]);
+    }
+    expect(readdirSync(join(dir, "runs"))).toEqual([]);
   });
 
   it("a path through a regular file is refused with one line naming --state", async () => {

@@ -7,7 +7,7 @@ import { openSolver } from "./open-solver.js";
 import { plainTrial } from "./plain-trial.js";
 import { describeProgress, describeRefineStart } from "./progress.js";
 import { refuseSharedStudyFlags, sharedStudyFlags } from "./shared-study-open.js";
-import { saveSolverState } from "./state-file.js";
+import { hasSavedState, saveSolverState } from "./state-file.js";
 import { withLockedState } from "./state-lock.js";
 
 /** Help text of `arqon ask`. */
@@ -58,6 +58,8 @@ export async function askCommand(argv: readonly string[], io: CliIo): Promise<0>
   }
   refuseSharedStudyFlags("ask", flags);
   const statePath = requiredString("ask", flags, "state");
+  // Before the lock, which creates a missing directory: the message says what the user has.
+  if (configPath === undefined && !hasSavedState(io.cwd, statePath)) openSolver("ask", io.cwd, { statePath });
   const { solver, trials } = await withLockedState("ask", io, statePath, (held) => {
     const { solver, created } = openSolver("ask", io.cwd, { statePath, configPath, logLock: held?.logLock });
     try {

@@ -1,3 +1,4 @@
+import { existsSync, statSync } from "node:fs";
 import { isDeepStrictEqual } from "node:util";
 import type { FileLock } from "../log/lock.js";
 import { type SolverConfig, savedSolverConfig } from "../solver/config.js";
@@ -6,6 +7,7 @@ import { explicitSolverConfig } from "../solver/explicit-config.js";
 import { createSolver, type Solver } from "../solver/solver.js";
 import { usageError } from "./cli-error.js";
 import { loadSolverState } from "./state-file.js";
+import { realStatePath } from "./state-path.js";
 import { loadValidConfig } from "./validate.js";
 
 /** Where a command's solver comes from. */
@@ -65,15 +67,25 @@ export function openSolver(command: string, cwd: string, source: SolverSource): 
     return { solver: restored, created: false };
   }
   if (source.configPath === undefined) {
-    throw usageError(
-      source.statePath === undefined
-        ? `arqon ${command}: --config is required`
-        : command === "tell" || command === "status"
-          ? `arqon ${command}: state file ${source.statePath} does not exist; create it with arqon ask --config`
-          : `arqon ${command}: state file ${source.statePath} does not exist; pass --config to create it`,
-    );
+    if (source.statePath === undefined) throw usageError(`arqon ${command}: --config is required`);
+    const how =
+      command === "tell" || command === "status"
+        ? "create it with arqon ask --config"
+        : "pass --config to create it";
+    throw usageError(`arqon ${command}: ${missingState(cwd, source.statePath)}; ${how}`);
   }
   return { solver: createSolver(loadValidConfig(cwd, source.configPath)), created: true };
+}
+
+/**
+ * What is missing at a `--state` that holds no saved run: a file, or the run in a directory that
+ * exists (made by the user, or by this command's lock, which removes it again if left empty).
+ */
+function missingState(cwd: string, path: string): string {
+  const target = realStatePath(cwd, path);
+  return existsSync(target) && statSync(target).isDirectory()
+    ? `state directory ${path} holds no saved run`
+    : `state file ${path} does not exist`;
 }
 
 /**

@@ -26,7 +26,7 @@ import { runObjectiveCommand } from "./run-command.js";
 import { type SolveExit, SolveInterrupts } from "./solve-interrupt.js";
 import { everySecond, SolveProgress } from "./solve-progress.js";
 import { solveShared } from "./solve-shared.js";
-import { attachStateLog, isLogState, saveSolverState } from "./state-file.js";
+import { attachStateLog, hasSavedState, isLogState, saveSolverState } from "./state-file.js";
 import { withLockedState } from "./state-lock.js";
 import { TrialStderr } from "./trial-stderr.js";
 
@@ -166,6 +166,9 @@ export async function solveCommand(argv: readonly string[], io: CliIo): Promise<
     if (flags[flag] !== undefined)
       throw usageError(`arqon solve: --${flag} needs --storage (it applies to a shared study)`);
   const options: SolveOptions = { command, concurrency, onError, statePath, quiet, trialTimeoutMs };
+  // Before the lock, which creates a missing directory: the message says what the user has.
+  if (statePath !== undefined && configPath === undefined && !hasSavedState(io.cwd, statePath))
+    openSolver("solve", io.cwd, { statePath });
   return await withLockedState("solve", io, statePath, async (held) => {
     const logLock = held?.logLock;
     const opened = openSolver("solve", io.cwd, { statePath, configPath, logLock });
