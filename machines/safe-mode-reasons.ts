@@ -72,7 +72,7 @@ export interface SafeModeReasonSpec {
 export const SAFE_MODE_REASONS = {
   /** Three objectives in a row for the live generation were NaN or ±∞ (a burst, not one glitch). */
   nonFiniteObjective: { bit: 0, mode: "frozen", exit: "recovered" },
-  /** The spike rule held for M consecutive digests (rollback + frozen). */
+  /** The spike rule held for M consecutive digests, or at the perturbed points for 2M tries (rollback + frozen). */
   spike: { bit: 1, mode: "frozen", exit: "recovered" },
   /** N consecutive windows worse than the baseline window (rollback + frozen). */
   divergence: { bit: 2, mode: "frozen", exit: "recovered" },

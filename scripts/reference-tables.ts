@@ -24,7 +24,8 @@ import { syncGeneratedFiles } from "./generated-files.js";
 export const REASON_TRIGGERS: Readonly<Record<SafeModeReason, string>> = {
   nonFiniteObjective:
     "3 digests in a row for the live generation had a NaN or infinite objective (with a rollback when that generation has had no finite one yet)",
-  spike: "the objective jumped far above its recent clean history for several digests in a row",
+  spike:
+    "the objective jumped far above its recent clean history for several digests in a row, or at the tuner's perturbed points on several tries in a row (the centre clean between them)",
   divergence: "several windows in a row were clearly worse than the baseline window",
   repeatedTrips: "too many governor trips, or automatic rollbacks, within their period",
   thrashing: "the applied centre reversed direction too often within the flip window",

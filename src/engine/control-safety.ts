@@ -100,6 +100,16 @@ const CANCEL_DECISION: SafetyCommand = Object.freeze({ kind: "cancelPaced", slot
 const CANCEL_RETURN: SafetyCommand = Object.freeze({ kind: "cancelPaced", slot: "return" });
 const SPSA_PAUSE: SafetyCommand = Object.freeze({ kind: "spsa", event: Object.freeze({ type: "pause" }) });
 const SPSA_RESUME: SafetyCommand = Object.freeze({ kind: "spsa", event: Object.freeze({ type: "resume" }) });
+/**
+ * How many times `spikeHold` tries in a row must end on a spike at a perturbed point, on one side
+ * of the centre, for the spike to be held there (see `ControlSafety.onRemeasure`): twice, so that
+ * spikes that come at random, which the cycle's measuring again is for, almost never do.
+ */
+const PERTURBATION_SPIKE_TRIES = 2;
+
+/** What a spike held at the perturbed points adds to its trip's note. */
+const AT_PERTURBATIONS = " held at the perturbed points (the centre clean between them)";
+
 const SPSA_RESET: SafetyCommand = Object.freeze({ kind: "spsa", event: Object.freeze({ type: "reset" }) });
 const REOPEN_GAIN: SafetyCommand = Object.freeze({ kind: "reopenGain" });
 const CANCEL_WARM_START: SafetyCommand = Object.freeze({ kind: "cancelWarmStart" });
@@ -251,6 +261,20 @@ export class ControlSafety {
   private windowTroubled = false;
   /** Whether the governor found anomalous digests in the window being measured (its value is not the point's). */
   private windowAnomalous = false;
+  /** Whether some of those were anomalously high (a cost spike, not a huge negative outlier). */
+  private windowSpiked = false;
+  /** Whether the window {@link takeWindowAnomalous} last handed over held a cost spike. */
+  private lastWindowSpiked = false;
+  /**
+   * Tries in a row whose perturbed point the cycle measured again for a cost spike, the centre
+   * clean between them (see {@link onRemeasure}).
+   */
+  private spikedPerturbations = 0;
+  /**
+   * Per parameter, the side of the centre all those spiked points lay on: +1 or −1, 0 once they
+   * disagreed (or the parameter was not perturbed).
+   */
+  private readonly spikedSide: Int8Array;
   private rollingBackForActuator = false;
   /**
    * Reasons waiting for the live point to be back at the SPSA centre before they freeze (an open
@@ -366,6 +390,7 @@ export class ControlSafety {
     this.budgetReference = Float64Array.from(live.values);
     this.pushed = new Float64Array(n);
     this.probeFrom = new Float64Array(n);
+    this.spikedSide = new Int8Array(n);
     this.controlCentre = Float64Array.from(core.centre);
     this.recallTarget = new Float64Array(n);
     this.recallGradient = new Float64Array(n);
@@ -580,7 +605,12 @@ export class ControlSafety {
     // A huge negative outlier is no spike, but no measurement of the point either.
     else if (governor.anomalousRun > 0 || governor.outlier) {
       this.windowTroubled = true;
-      this.windowAnomalous = true;
+      // Only a digest a window takes makes that window's value no measure of its point: one
+      // measured while the cycle waits to apply (at the point before) belongs to no window.
+      if (this.measuring) {
+        this.windowAnomalous = true;
+        if (governor.anomalousRun > 0) this.windowSpiked = true;
+      }
     }
   }
 
@@ -641,7 +671,70 @@ export class ControlSafety {
   takeWindowAnomalous(): boolean {
     const anomalous = this.windowAnomalous;
     this.windowAnomalous = false;
+    this.lastWindowSpiked = this.windowSpiked;
+    this.windowSpiked = false;
     return anomalous;
+  }
+
+  /**
+   * The cycle measures again the window just closed (see {@link takeWindowAnomalous}) instead of
+   * stepping on it. Returns whether that tripped the governor (and rolled back).
+   *
+   * @remarks
+   * Measuring again is right for a spike that comes and goes. It is not for one the tuner's own
+   * perturbations cause: a centre next to a cliff sends one of its perturbed points over it on
+   * every try, each try is abandoned, the centre never moves, and the clean centre windows between
+   * the tries keep the governor's run of anomalous digests from ever reaching `spikeHold`. So a
+   * spike is held where the tuner probes when {@link PERTURBATION_SPIKE_TRIES} × `spikeHold` tries
+   * in a row ended on a cost spike at a perturbed point, all on one side of the centre in some
+   * parameter, with no iteration completed and no spike at the centre between them: the tuner's,
+   * and a trip. Spikes that come at random hit a perturbed point on that many tries in a row, each
+   * on the same side, too rarely to matter (a digest in twenty spiking: about once in a thousand
+   * hours of 100 ms windows).
+   */
+  onRemeasure(): boolean {
+    const governor = this.governor;
+    if (governor === undefined) return false;
+    if (this.liveKind === PointKind.Centre) {
+      // The centre itself: the governor's own run of digests judges it.
+      if (this.lastWindowSpiked) this.spikedPerturbations = 0;
+      return false;
+    }
+    if (!this.lastWindowSpiked) return false;
+    const { registry, core, live } = this.host;
+    const side = this.spikedSide;
+    const first = this.spikedPerturbations === 0;
+    let oneSide = false;
+    for (let i = 0; i < side.length; i++) {
+      const offset = live.values[i]! - registry.toRaw(i, core.centre[i]!);
+      const sign = offset > 0 ? 1 : offset < 0 ? -1 : 0;
+      if (first) side[i] = sign;
+      else if (side[i] !== sign) side[i] = 0;
+      if (side[i] !== 0) oneSide = true;
+    }
+    if (!oneSide) {
+      // A spike on the other side of the centre in every parameter: this try starts a new run.
+      for (let i = 0; i < side.length; i++) {
+        const offset = live.values[i]! - registry.toRaw(i, core.centre[i]!);
+        side[i] = offset > 0 ? 1 : offset < 0 ? -1 : 0;
+      }
+      this.spikedPerturbations = 1;
+      return false;
+    }
+    if (++this.spikedPerturbations < PERTURBATION_SPIKE_TRIES * governor.options.spikeHold) return false;
+    this.spikedPerturbations = 0;
+    const generation = live.generation;
+    this.onGovernorTrip(
+      "spike",
+      governor.tripHeldAtPerturbations(this.host.scheduler.now()),
+      AT_PERTURBATIONS,
+    );
+    return live.generation !== generation;
+  }
+
+  /** The cycle completed an iteration: its perturbed points were measured without a spike. */
+  onIterationCompleted(): void {
+    this.spikedPerturbations = 0;
   }
 
   /** A window closed empty: outside normal, it counts as unhealthy for the chart's exits. */
@@ -824,6 +917,7 @@ export class ControlSafety {
     this.recallIn = 0;
     this.recallTest = 0;
     this.liveKind = PointKind.Centre;
+    this.spikedPerturbations = 0;
     this.thrashing?.reset(live.values);
     this.budgetReference.set(live.values);
     this.changeBudget?.reset(live.values);
@@ -1110,7 +1204,11 @@ export class ControlSafety {
    * A governor trip: freeze, roll back to the baseline, then halt if trips keep repeating. The
    * rollback comes before the halt because a halted engine applies nothing, rollbacks included.
    */
-  private onGovernorTrip(reason: "nonFiniteObjective" | "spike" | "divergence", verdict: GovernorCode): void {
+  private onGovernorTrip(
+    reason: "nonFiniteObjective" | "spike" | "divergence",
+    verdict: GovernorCode,
+    detail = "",
+  ): void {
     this.windowTroubled = true;
     this.raise(reason);
     // A trip during a probe (a NaN burst at the baseline, say) leaves the probe's question and
@@ -1122,7 +1220,7 @@ export class ControlSafety {
       this.probeReason = reason === "nonFiniteObjective" ? undefined : reason;
     }
     this.tripRollback = true;
-    this.autoRollback(RollbackReason.SafeMode, `instability governor: ${reason}`);
+    this.autoRollback(RollbackReason.SafeMode, `instability governor: ${reason}${detail}`);
     this.tripRollback = false;
     if (verdict === GovernorCode.RepeatedTrips) this.raise("repeatedTrips");
   }

@@ -1280,11 +1280,17 @@ class EngineImpl implements Engine {
         return;
       }
       if (remeasure) {
-        this.cancelPaced("decision");
-        this.spsa.send({ type: "reset" });
+        // A spike the perturbations keep causing trips instead (and the rollback resets the cycle).
+        if (!this.safety.onRemeasure()) {
+          this.cancelPaced("decision");
+          this.spsa.send({ type: "reset" });
+        }
         this.afterWork();
         return;
       }
+      // The window measured the centre after a gradient step: an iteration was completed.
+      if (typeof state === "object" && (state as { cycle?: unknown }).cycle === "centre")
+        this.safety.onIterationCompleted();
       const event = { type: "window.closed" as const, value: w.value };
       // Leaving a stall applies nothing (the centre is already live), and a paused cycle applies
       // nothing at all, so neither needs to wait.

@@ -504,6 +504,16 @@ export class InstabilityGovernor {
     this.reset();
   }
 
+  /**
+   * A spike its caller found held at the tuner's perturbed points rather than in consecutive
+   * digests (`spikeHold` tries in a row anomalous there, the centre clean between them): counted
+   * as a spike trip, toward `repeatLimit` like any other.
+   */
+  tripHeldAtPerturbations(now: number): GovernorCode {
+    this.spikeRun = 0;
+    return this.trip(GovernorCode.Spike, now);
+  }
+
   /** One more anomalous digest in a row: a spike once `spikeHold` of them are held. */
   private anomalous(now: number): GovernorCode {
     this.spikeRun += 1;
