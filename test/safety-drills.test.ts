@@ -100,7 +100,7 @@ describe("SafeMode fault drills", () => {
     expect(engine.snapshot().spikesAbsorbed).toBe(0);
     expect(transitions(events)).toEqual(["normal→frozen [spike]"]);
     const rollbacks = eventsOfType(events, "rollback");
-    expect(rollbacks.map((e) => [e.reason, e.note])).toEqual([["safe-mode", "instability governor: spike"]]);
+    expect(rollbacks.map((e) => [e.reason, e.note])).toEqual([["regression", "instability governor: spike"]]);
     expect(rollbacks[0]!.values).toEqual({ x: 5 });
     expect(engine.values[0]).toBe(5);
     // The centre was past the cliff when it tripped: the tuner walked into it.

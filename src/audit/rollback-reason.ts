@@ -2,11 +2,11 @@
 export const RollbackReason = {
   /** Asked for by the host or an operator (`engine.rollback(reason)`; the text is kept as the event's note). */
   Manual: 1,
-  /** The objective kept getting worse. */
+  /** The objective got worse by the tuner's doing: the instability governor's spike or divergence trip. */
   Regression: 2,
   /** A constraint margin went far negative. */
   ConstraintBreach: 3,
-  /** The safety layer restored the baseline while entering SafeMode. */
+  /** The safety layer restored the baseline for another reason: a non-finite objective, a failed actuator. */
   SafeMode: 4,
 } as const;
 

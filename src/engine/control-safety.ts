@@ -1220,7 +1220,10 @@ export class ControlSafety {
       this.probeReason = reason === "nonFiniteObjective" ? undefined : reason;
     }
     this.tripRollback = true;
-    this.autoRollback(RollbackReason.SafeMode, `instability governor: ${reason}${detail}`);
+    // A spike or divergence is the objective getting worse (`regression` in the audit and the
+    // metrics); a non-finite objective is telemetry that failed, left to SafeMode's name.
+    const code = reason === "nonFiniteObjective" ? RollbackReason.SafeMode : RollbackReason.Regression;
+    this.autoRollback(code, `instability governor: ${reason}${detail}`);
     this.tripRollback = false;
     if (verdict === GovernorCode.RepeatedTrips) this.raise("repeatedTrips");
   }
