@@ -1,3 +1,5 @@
+import { closestName } from "./suggest.js";
+
 /**
  * Misspelt option keys: an options object's keys that the function does not take. Reported rather
  * than dropped, since `{ everyMS: 5 }` would otherwise run with the default and say nothing.
@@ -9,18 +11,31 @@ export function unknownOptionKeys(options: unknown, known: readonly string[]): s
   return Object.keys(options).filter((key) => !known.includes(key));
 }
 
-/** `unknown option "everyMS" (known: everyMs, scheduler)`, for each key in `unknown`. */
+/** ` (did you mean maxDelta?)` for the key of `known` nearest the unknown `key`, or "" when none is near. */
+export function nearestKeyHint(key: string, known: readonly string[]): string {
+  const near = closestName(key, known);
+  return near === undefined ? "" : ` (did you mean ${near}?)`;
+}
+
+/** `(known: a, b)`, led by `did you mean b?` when one of them is near `key`. */
+export function knownKeysText(key: string, known: readonly string[]): string {
+  const near = closestName(key, known);
+  return `(${near === undefined ? "" : `did you mean ${near}? `}known: ${known.join(", ")})`;
+}
+
+/** `unknown option "everyMS" (did you mean everyMs? known: everyMs, scheduler)`, for each key in `unknown`. */
 export function unknownOptionsText(unknown: readonly string[], known: readonly string[]): string {
   const keys = unknown.map((key) => JSON.stringify(key)).join(", ");
-  return `unknown option${unknown.length === 1 ? "" : "s"} ${keys} (known: ${known.join(", ")})`;
+  const listed = unknown.length === 1 ? knownKeysText(unknown[0]!, known) : `(known: ${known.join(", ")})`;
+  return `unknown option${unknown.length === 1 ? "" : "s"} ${keys} ${listed}`;
 }
 
 /**
- * `<path><key>: unknown option (known: …)` for each key of `options` not in `known`: the form of
+ * `<path><key>: unknown option (known: …)` (led by the nearest key, if one is near) for each key of `options` not in `known`: the form of
  * the issue lists that fleet options are refused with.
  */
 export function unknownKeyIssues(options: unknown, known: readonly string[], path: string): string[] {
   return unknownOptionKeys(options, known).map(
-    (key) => `${path}${key}: unknown option (known: ${known.join(", ")})`,
+    (key) => `${path}${key}: unknown option ${knownKeysText(key, known)}`,
   );
 }

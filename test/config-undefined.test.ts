@@ -379,11 +379,19 @@ describe("engine config: null, NaN, wrong types and unknown keys are still refus
         window: { digest: 2 },
       }),
     ).toEqual([
-      { path: "params.x.maxdelta", message: "unknown key; known: min, max, init, maxDelta, scale" },
-      { path: "window.digest", message: "unknown key; known: digests, ms, aggregation, trim" },
+      {
+        path: "params.x.maxdelta",
+        message: "unknown key (did you mean maxDelta?); known: min, max, init, maxDelta, scale",
+      },
+      {
+        path: "window.digest",
+        message: "unknown key (did you mean digests?); known: digests, ms, aggregation, trim",
+      },
       {
         path: "spsa.alpah",
-        message: expect.stringMatching(/^unknown key; known: a, c, A, schedule, alpha, gamma, /),
+        message: expect.stringMatching(
+          /^unknown key \(did you mean alpha\?\); known: a, c, A, schedule, alpha, gamma, /,
+        ),
       },
     ]);
   });

@@ -57,15 +57,15 @@ describe("misspelt keys", () => {
     const coordinator = { snapshot: () => ({}), busStats: () => ({}) };
     await expect(serveDashboard({ fleet: coordinator, stalAfterMs: 5 } as never)).rejects.toThrow(
       new RangeError(
-        'serveDashboard: { fleet } input: unknown option "stalAfterMs" (known: fleet, title, units, staleAfterMs, now)',
+        'serveDashboard: { fleet } input: unknown option "stalAfterMs" (did you mean staleAfterMs? known: fleet, title, units, staleAfterMs, now)',
       ),
     );
     await expect(serveDashboard({ log: file, intervalMS: 50 } as never)).rejects.toThrow(
-      /^serveDashboard: \{ log \} input: unknown option "intervalMS" \(known: log, intervalMs, keep,/,
+      /^serveDashboard: \{ log \} input: unknown option "intervalMS" \(did you mean intervalMs\? known: log, intervalMs, keep,/,
     );
     const engine = { snapshot: () => ({}) };
     await expect(serveDashboard({ engine, unit: {} } as never)).rejects.toThrow(
-      /\{ engine \} input: unknown option "unit" \(known: engine, title, units, twin\)/,
+      /\{ engine \} input: unknown option "unit" \(did you mean units\? known: engine, title, units, twin\)/,
     );
   });
 });

@@ -195,12 +195,12 @@ describe("coordinator options", () => {
     [
       "a misspelt option",
       { leaseMS: 1000 } as never,
-      /leaseMS: unknown option \(known: redis, id, runId, keyring, engine, prefix, leaseMs,/,
+      /leaseMS: unknown option \(did you mean leaseMs\? known: redis, id, runId, keyring, engine, prefix, leaseMs,/,
     ],
     [
       "a misspelt telemetry option",
       { telemetry: { blockMS: 50 } } as never,
-      /telemetry\.blockMS: unknown option \(known: count, blockMs, claimIdleMs, maxDeliveries\)/,
+      /telemetry\.blockMS: unknown option \(did you mean blockMs\? known: count, blockMs, claimIdleMs, maxDeliveries\)/,
     ],
     ["blockMs 50.5", { telemetry: { blockMs: 50.5 } }, /telemetry\.blockMs: must be a whole number ≥ 1/],
     ["blockMs 0", { telemetry: { blockMs: 0 } }, /telemetry\.blockMs: must be a whole number ≥ 1/],

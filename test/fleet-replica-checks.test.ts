@@ -107,7 +107,7 @@ describe("replica and publisher options", () => {
     [
       "a misspelt option",
       { maxCommandAge: 5 } as never,
-      /maxCommandAge: unknown option \(known: redis, replica, runId, keyring, params, guardrails, prefix,/,
+      /maxCommandAge: unknown option \(did you mean maxCommandAgeMs\? known: redis, replica, runId, keyring, params, guardrails, prefix,/,
     ],
     [
       "a misspelt telemetry option",

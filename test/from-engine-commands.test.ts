@@ -111,11 +111,11 @@ describe("fromEngine and createSupervisor options", () => {
   it("name a misspelt option instead of dropping it", () => {
     const clock = new ManualClock();
     expect(() => fromEngine(config(clock), { snapshot: false } as never)).toThrow(
-      'snapshot: unknown option "snapshot" (known: started, events, snapshots, flush)',
+      'snapshot: unknown option "snapshot" (did you mean snapshots? known: started, events, snapshots, flush)',
     );
     expect(() => createSupervisor({ onFailur: () => {} } as never)).toThrow(ConfigError);
     expect(() => createSupervisor({ onFailur: () => {} } as never)).toThrow(
-      'onFailur: unknown option "onFailur" (known: inspect, onFailure, notifications)',
+      'onFailur: unknown option "onFailur" (did you mean onFailure? known: inspect, onFailure, notifications)',
     );
   });
 });

@@ -61,10 +61,10 @@ describe("arqon/metrics: bad options are refused before anything is registered",
     const registry = new Registry();
     const engine = thrown(() => createEngineMetrics({ registry, lables: { app: "x" } } as never));
     expect(engine.message).toBe(
-      "createEngineMetrics: lables: unknown option (known: registry, prefix, clock, latencyBuckets, labels)",
+      "createEngineMetrics: lables: unknown option (did you mean labels? known: registry, prefix, clock, latencyBuckets, labels)",
     );
     expect(thrown(() => registerBusMetrics(busSource, { registry, prefx: "a_" } as never)).message).toBe(
-      "registerBusMetrics: prefx: unknown option (known: registry, prefix)",
+      "registerBusMetrics: prefx: unknown option (did you mean prefix? known: registry, prefix)",
     );
     expect(thrown(() => registerSolverMetrics(solverSource, { registry, labels: {} } as never)).message).toBe(
       "registerSolverMetrics: labels: unknown option (known: registry, prefix)",

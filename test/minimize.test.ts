@@ -415,7 +415,9 @@ describe("minimize's options", () => {
     const f = ({ x }: { readonly x: number }) => x;
     const problem = { seed: 1, budget: 2, bounds: { x: { min: 0, max: 1 } } };
     await expect(minimize(f, problem, { concurency: 4 } as never)).rejects.toThrow(
-      new UsageError('minimize: unknown option "concurency" (known: concurrency, onError, onTrial, signal)'),
+      new UsageError(
+        'minimize: unknown option "concurency" (did you mean concurrency? known: concurrency, onError, onTrial, signal)',
+      ),
     );
     // A key set to undefined is absent, as in a config; options that are no object are refused.
     await expect(minimize(f, problem, { concurency: undefined } as never)).resolves.toMatchObject({
@@ -427,7 +429,9 @@ describe("minimize's options", () => {
     const exit = await Effect.runPromiseExit(minimizeEffect(f, problem, { concurency: 4 } as never));
     expect(exit).toEqual(
       Exit.fail(
-        new UsageError('minimize: unknown option "concurency" (known: concurrency, onError, onTrial)'),
+        new UsageError(
+          'minimize: unknown option "concurency" (did you mean concurrency? known: concurrency, onError, onTrial)',
+        ),
       ),
     );
   });

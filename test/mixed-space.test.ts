@@ -428,8 +428,8 @@ describe("validation", () => {
       { path: "bounds.g", message: "log scale needs min ≥ 1, got min = 0" },
       { path: "bounds.h.type", message: 'expected one of "float", "int", "categorical", got "bool"' },
       { path: "bounds.i.choices.1", message: "expected a JSON value (finite numbers only)" },
-      { path: "bounds.j.min", message: "unknown key" },
-      { path: "bounds.k.choices", message: "unknown key" },
+      { path: "bounds.j.min", message: 'unknown key (min is only for type "float" or "int")' },
+      { path: "bounds.k.choices", message: 'unknown key (choices is only for type "categorical")' },
     ]);
   });
 

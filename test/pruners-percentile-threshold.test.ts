@@ -313,7 +313,10 @@ describe("configuration", () => {
     ]);
     expect(issues({ kind: "threshold", upper: Number.POSITIVE_INFINITY })[0]!.path).toBe("pruner.upper");
     expect(issues({ kind: "threshold", upper: 1, startupTrials: 2 })).toEqual([
-      { path: "pruner.startupTrials", message: 'unknown key for kind "threshold"' },
+      {
+        path: "pruner.startupTrials",
+        message: 'unknown key for kind "threshold" (known: kind, lower, upper, warmupSteps, intervalSteps)',
+      },
     ]);
   });
 

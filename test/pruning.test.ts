@@ -238,7 +238,11 @@ describe("pruned trials in the solver", () => {
       { path: "pruner.startupTrials", message: "expected a whole number ≥ 0, got 2.5" },
     ]);
     expect(issues({ kind: "median", minResource: 1 })).toEqual([
-      { path: "pruner.minResource", message: 'unknown key for kind "median"' },
+      {
+        path: "pruner.minResource",
+        message:
+          'unknown key for kind "median" (known: kind, startupTrials, warmupSteps, intervalSteps, minTrials)',
+      },
     ]);
     expect(issues("median")[0]!.path).toBe("pruner");
     expect(issues({ kind: "median", warmupSteps: undefined })).toEqual([]);

@@ -67,7 +67,9 @@ describe("createSnapshotStore", () => {
   it("names itself when it refuses an option (it used to name engineSnapshots, which it calls)", () => {
     const engine = fakeEngine();
     expect(() => createSnapshotStore(engine, { evryMs: 5 } as never)).toThrow(
-      new UsageError('createSnapshotStore: unknown option "evryMs" (known: everyMs, scheduler)'),
+      new UsageError(
+        'createSnapshotStore: unknown option "evryMs" (did you mean everyMs? known: everyMs, scheduler)',
+      ),
     );
     expect(() => createSnapshotStore(engine, { everyMs: Number.NaN })).toThrow(
       /^createSnapshotStore: everyMs must be a number of milliseconds .*, got NaN$/,
@@ -166,7 +168,7 @@ describe("createEventStore", () => {
     expect(() => createEventStore(engine, { limit: 0 })).toThrow(UsageError);
     expect(() => createEventStore(engine, { limit: 2.5 })).toThrow(/limit/);
     expect(() => createEventStore(engine, { limits: 5 } as never)).toThrow(
-      'createEventStore: unknown option "limits" (known: limit, filter)',
+      'createEventStore: unknown option "limits" (did you mean limit? known: limit, filter)',
     );
     expect(() => createEventStore(engine, { filter: "apply" } as never)).toThrow(
       'createEventStore: filter must be a function, got "apply"',

@@ -83,8 +83,8 @@ describe("useEngine, mounted (react-dom client)", () => {
       await act(async () => root.unmount());
     }
     expect(errors.map((e) => (e as Error).message)).toEqual([
-      'useEngineSnapshot: unknown option "everyMS" (known: everyMs, scheduler, isEqual)',
-      'useEngineEvents: unknown option "limits" (known: limit, filter)',
+      'useEngineSnapshot: unknown option "everyMS" (did you mean everyMs? known: everyMs, scheduler, isEqual)',
+      'useEngineEvents: unknown option "limits" (did you mean limit? known: limit, filter)',
       expect.stringMatching(/^useEngineSnapshot: everyMs must be a number of milliseconds .*, got -1$/),
       "useEngineEvents: limit must be a whole number > 0, got 0",
     ]);

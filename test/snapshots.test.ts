@@ -112,7 +112,7 @@ describe("engineSnapshots", () => {
     // A string shows as one, and a misspelt option is named rather than dropped.
     expect(() => engineSnapshots(engine, { everyMs: "5" } as never)).toThrow(/, got "5"$/);
     expect(() => engineSnapshots(engine, { everyMS: 5 } as never)).toThrow(
-      'engineSnapshots: unknown option "everyMS" (known: everyMs, scheduler)',
+      'engineSnapshots: unknown option "everyMS" (did you mean everyMs? known: everyMs, scheduler)',
     );
   });
 

@@ -48,7 +48,8 @@ describe("solver config", () => {
     });
     const byPath = Object.fromEntries(issues.map((i) => [i.path, i.message]));
     expect(byPath).toEqual({
-      colour: "unknown key",
+      colour:
+        "unknown key (known: seed, budget, bounds, probeRatio, strategy, direction, autoOptions, batch, pruner)",
       seed: "expected a safe integer, got 1.5",
       budget: "expected a whole number greater than 0, got 0",
       "bounds.a": "min (3) must be less than max (1)",
@@ -74,7 +75,7 @@ describe("solver config", () => {
 
   it("rejects unknown keys inside a bound and an empty bounds object", () => {
     expect(solverConfigIssues({ ...valid, bounds: { x: { min: 0, max: 1, step: 1 } } })).toEqual([
-      { path: "bounds.x.step", message: "unknown key" },
+      { path: "bounds.x.step", message: 'unknown key (step is only for type "int")' },
     ]);
     expect(solverConfigIssues({ ...valid, bounds: {} })).toEqual([
       { path: "bounds", message: "expected at least one parameter" },

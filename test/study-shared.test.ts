@@ -69,7 +69,7 @@ describe("shared study (in one process, several handles)", () => {
       new UsageError("runSharedStudy: the objective must be a function, got 5"),
     );
     await expect(runSharedStudy(study, () => 1, { settleMS: 0 } as never)).rejects.toThrow(
-      'runSharedStudy: unknown option "settleMS" (known: signal, pollMs, onTrial, settleMs, stallMs, retryMs)',
+      'runSharedStudy: unknown option "settleMS" (did you mean settleMs? known: signal, pollMs, onTrial, settleMs, stallMs, retryMs)',
     );
     const outcomes = [
       () => {
@@ -631,7 +631,7 @@ describe("shared study when Redis cannot be reached", () => {
     await expect(
       openSharedStudy(config(10), { redis: "redis://127.0.0.1:1", studdy: "s1" } as never),
     ).rejects.toThrow(
-      'openSharedStudy: unknown option "studdy" (known: redis, study, worker, timeoutMs, create, heartbeatMs)',
+      'openSharedStudy: unknown option "studdy" (did you mean study? known: redis, study, worker, timeoutMs, create, heartbeatMs)',
     );
     await expect(openSharedStudy(config(10), { redis: "redis://127.0.0.1:1" } as never)).rejects.toThrow(
       "study: required (the study's name)",

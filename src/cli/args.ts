@@ -1,8 +1,8 @@
 import { parseArgs } from "node:util";
 import { MAX_TIMER_MS } from "../../machines/timer-limit.js";
 import { errorMessage } from "../errors.js";
+import { didYouMean } from "../suggest.js";
 import { type CliError, usageError } from "./cli-error.js";
-import { didYouMean } from "./suggest.js";
 
 /** The flags of one command, in the shape `node:util` `parseArgs` expects. */
 export type FlagSpec = Record<string, { readonly type: "string" | "boolean" }>;

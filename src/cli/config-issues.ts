@@ -1,97 +1,10 @@
 import type { ConfigIssue } from "../errors.js";
-import { PRUNER_KEYS, SolverConfigSchema } from "../solver/config.js";
-import { GLOBAL_LOCAL_DEFAULTS } from "../solver/global-local.js";
-import { closestName, didYouMean } from "./suggest.js";
-
-/** Keys a JSON solver config may hold at its top level (`inspect` is a function, never JSON). */
-const TOP_LEVEL_KEYS = Object.keys(SolverConfigSchema.fields).filter((key) => key !== "inspect");
-/** Keys of one parameter under `bounds.<name>`, by its `type` (float when omitted). */
-const BOUND_KEYS: Readonly<Record<string, readonly string[]>> = {
-  float: ["type", "min", "max", "scale", "when"],
-  int: ["type", "min", "max", "step", "scale", "when"],
-  categorical: ["type", "choices", "when"],
-};
-/** Optuna's names for settings arqon names otherwise, by level: what to write instead. */
-const OPTUNA_NAMES = {
-  bound: { low: 'use "min"', high: 'use "max"', log: 'use "scale": "log"', q: 'use "step" (on an int)' },
-  top: { n_trials: 'use "budget"', sampler: 'use "strategy"' },
-} as const;
-/** Keys of `autoOptions`, the default strategy's options. */
-const AUTO_OPTION_KEYS = Object.keys(GLOBAL_LOCAL_DEFAULTS);
 
 /**
- * The hint for the unknown key at `path` in the solver config `config`: the nearest allowed key at
- * that level (`did you mean budget?`), or for a parameter's key of another kind, the type it needs
- * (`step is only for type "int"`). `undefined` when there is none.
+ * Config issues as one line, `path: message` joined by `"; "`. The paths are the library's,
+ * unchanged, and so are the messages: an unknown key's carries its hint already
+ * (`bugdet: unknown key (did you mean budget?)`).
  */
-export function unknownSolverKeyHint(config: unknown, path: readonly string[]): string | undefined {
-  const key = path.at(-1) ?? "";
-  if (path.length === 3 && path[0] === "bounds") {
-    const own = BOUND_KEYS[parameterKind(config, path[1]!)] ?? [];
-    const onlyFor = (name: string) =>
-      `only for type ${kindsWith(name)
-        .map((k) => JSON.stringify(k))
-        .join(" or ")}`;
-    if (kindsWith(key).length > 0) return `${key} is ${onlyFor(key)}`;
-    if (Object.hasOwn(OPTUNA_NAMES.bound, key))
-      return OPTUNA_NAMES.bound[key as keyof typeof OPTUNA_NAMES.bound];
-    // A misspelt key of another kind ("stpe" on a float) is named with the type it needs.
-    const near = closestName(key, [...new Set(Object.values(BOUND_KEYS).flat())]);
-    if (near === undefined) return own.length === 0 ? undefined : `known: ${own.join(", ")}`;
-    return own.includes(near) ? `did you mean ${near}?` : `did you mean ${near}? it is ${onlyFor(near)}`;
-  }
-  // A switch written as its own key: the known keys hold no near name to suggest.
-  if (path.length === 1 && /^(maximi[sz]e|minimi[sz]e)$/i.test(key))
-    return `use "direction": "${key.toLowerCase().startsWith("max") ? "maximize" : "minimize"}"`;
-  if (path.length === 1 && (key === "n_trials" || key === "sampler")) return OPTUNA_NAMES.top[key];
-  const keys = solverKeysBeside(config, path);
-  return didYouMean(key, keys) ?? (keys.length === 0 ? undefined : `known: ${keys.join(", ")}`);
-}
-
-/** The parameter kinds that take `key`. */
-function kindsWith(key: string): string[] {
-  return Object.keys(BOUND_KEYS).filter((kind) => BOUND_KEYS[kind]!.includes(key));
-}
-
-/** The `type` of parameter `name` in `config` ("float" when omitted), as written. */
-function parameterKind(config: unknown, name: string): string {
-  const bounds = (config as { bounds?: unknown } | null)?.bounds;
-  if (typeof bounds !== "object" || bounds === null || !Object.hasOwn(bounds, name)) return "";
-  const type = (bounds as Record<string, { type?: unknown } | null>)[name]?.type ?? "float";
-  return typeof type === "string" && Object.hasOwn(BOUND_KEYS, type) ? type : "";
-}
-
-/**
- * The keys allowed beside an unknown key at `path` in the solver config `config`, outside `bounds`,
- * if that level is known (a pruner's keys are those of its own `kind`).
- */
-function solverKeysBeside(config: unknown, path: readonly string[]): readonly string[] {
-  if (path.length === 1) return TOP_LEVEL_KEYS;
-  if (path.length === 2 && path[0] === "autoOptions") return AUTO_OPTION_KEYS;
-  if (path.length === 2 && path[0] === "pruner") {
-    const kind = (config as { pruner?: { kind?: unknown } } | null)?.pruner?.kind;
-    return typeof kind === "string" && Object.hasOwn(PRUNER_KEYS, kind)
-      ? PRUNER_KEYS[kind as keyof typeof PRUNER_KEYS]
-      : [];
-  }
-  return [];
-}
-
-/**
- * Config issues as one line, `path: message` joined by `"; "`. With `unknownKeyHint` (see
- * {@link unknownSolverKeyHint}), an unknown key gets its hint in parentheses
- * (`bugdet: unknown key (did you mean budget?)`). The paths are the library's, unchanged.
- */
-export function describeConfigIssues(
-  issues: readonly ConfigIssue[],
-  unknownKeyHint: (path: readonly string[]) => string | undefined = () => undefined,
-): string {
-  return issues
-    .map((issue) => {
-      const where = issue.path === "" ? "(root)" : issue.path;
-      const segments = issue.path.split(".");
-      const hint = issue.message.startsWith("unknown key") ? unknownKeyHint(segments) : undefined;
-      return `${where}: ${issue.message}${hint === undefined ? "" : ` (${hint})`}`;
-    })
-    .join("; ");
+export function describeConfigIssues(issues: readonly ConfigIssue[]): string {
+  return issues.map((issue) => `${issue.path === "" ? "(root)" : issue.path}: ${issue.message}`).join("; ");
 }

@@ -1,7 +1,7 @@
 import type { Told } from "../solver/solver.js";
 import type { ParamValue } from "../space/params.js";
+import { didYouMean } from "../suggest.js";
 import { usageError } from "./cli-error.js";
-import { didYouMean } from "./suggest.js";
 
 /** A trial the results say failed: `solver.fail(id, reason)`. */
 export interface FailedEntry {

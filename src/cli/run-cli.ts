@@ -1,10 +1,10 @@
 import { ConfigError, errorMessage } from "../errors.js";
 import { packageVersion } from "../package-version.js";
+import { didYouMean } from "../suggest.js";
 import { splitAtDoubleDash } from "./args.js";
 import { CliError, type ExitCode, oneLine } from "./cli-error.js";
 import { COMMAND_NAMES, COMMANDS, commandHelp, commandNamed, type LoadedCommand } from "./commands.js";
 import type { CliIo } from "./io.js";
-import { didYouMean } from "./suggest.js";
 
 /** Help text of `arqon` as a whole: one line per command; `arqon help <command>` has the details. */
 export const USAGE = `arqon — deterministic ask/tell black-box minimisation

@@ -1,7 +1,7 @@
 import { type SolverConfig, solverConfigIssues } from "../solver/config.js";
 import { parseFlags, requiredString } from "./args.js";
 import { usageError } from "./cli-error.js";
-import { describeConfigIssues, unknownSolverKeyHint } from "./config-issues.js";
+import { describeConfigIssues } from "./config-issues.js";
 import { parameterVariable, variableProblems } from "./env-names.js";
 import type { CliIo } from "./io.js";
 import { readJsonFile } from "./json-input.js";
@@ -27,8 +27,7 @@ export function loadValidConfig(cwd: string, path: string): SolverConfig {
 function checkedConfig(config: unknown, path: string, extra: string | undefined): SolverConfig {
   const issues = solverConfigIssues(config);
   if (issues.length > 0) {
-    const hint = (at: readonly string[]) => unknownSolverKeyHint(config, at);
-    const listed = describeConfigIssues(issues, hint);
+    const listed = describeConfigIssues(issues);
     throw usageError(`invalid config ${path}: ${extra === undefined ? listed : `${listed}; ${extra}`}`);
   }
   if (extra !== undefined) throw usageError(`invalid config ${path}: ${extra}`);

@@ -18,6 +18,7 @@ import { schemaIssueMessage } from "../schema-issue.js";
 import { shownValue } from "../shown-value.js";
 import { ParamRegistry, type ParamSpec } from "../space/param-registry.js";
 import type { Scale } from "../space/scale.js";
+import { nearestKeyHint } from "../unknown-options.js";
 import type { Aggregation } from "./aggregate.js";
 import {
   type ResolvedSafetyOptions,
@@ -461,7 +462,10 @@ function checkedIssues(input: object): ConfigIssue[] {
       const known = issue._tag === "Unexpected" ? keysBeside(path) : undefined;
       issues.push({
         path: path.join("."),
-        message: `${schemaIssueMessage(issue, input)}${known === undefined ? "" : `; known: ${known.join(", ")}`}`,
+        message:
+          known === undefined
+            ? schemaIssueMessage(issue, input)
+            : `${schemaIssueMessage(issue, input)}${nearestKeyHint(path.at(-1) ?? "", known)}; known: ${known.join(", ")}`,
       });
     }
   }
@@ -503,7 +507,10 @@ function spsaIssues(spsa: unknown): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
   for (const key of Object.keys(spsa)) {
     if (!(SPSA_KEYS as readonly string[]).includes(key))
-      issues.push({ path: `spsa.${key}`, message: `unknown key; known: ${SPSA_KEYS.join(", ")}` });
+      issues.push({
+        path: `spsa.${key}`,
+        message: `unknown key${nearestKeyHint(key, SPSA_KEYS)}; known: ${SPSA_KEYS.join(", ")}`,
+      });
   }
   const options = spsa as SpsaOptions;
   if (options.schedule !== undefined && options.schedule !== "constant" && options.schedule !== "decaying") {

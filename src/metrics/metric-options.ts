@@ -5,6 +5,7 @@
 import type { Registry, RegistryContentType } from "prom-client";
 import type { ConfigIssue } from "../errors.js";
 import { shownValue } from "../shown-value.js";
+import { knownKeysText } from "../unknown-options.js";
 
 /** A prom-client registry of either exposition format (Prometheus text or OpenMetrics). */
 export type AnyRegistry = Registry<RegistryContentType>;
@@ -26,7 +27,7 @@ export function commonOptionIssues(options: unknown, otherKeys: readonly string[
   const known = ["registry", "prefix", ...otherKeys];
   for (const key of Object.keys(options))
     if (!known.includes(key))
-      issues.push({ path: key, message: `unknown option (known: ${known.join(", ")})` });
+      issues.push({ path: key, message: `unknown option ${knownKeysText(key, known)}` });
   const r = registry as Record<string, unknown> | null | undefined;
   if (
     typeof r !== "object" ||

@@ -19,7 +19,13 @@ import {
   jsonKey,
   type ParamInput,
 } from "../space/params.js";
-import { type GlobalLocalOptions, globalLocalOptionProblems, MAX_TPE_CANDIDATES } from "./global-local.js";
+import {
+  GLOBAL_LOCAL_DEFAULTS,
+  type GlobalLocalOptions,
+  globalLocalOptionProblems,
+  MAX_TPE_CANDIDATES,
+} from "./global-local.js";
+import { type SolverKeys, unknownSolverKeyHint } from "./unknown-key-hint.js";
 
 /** A string that must be one of `values`; the error names every allowed value once. */
 function oneOf<const T extends readonly [string, ...string[]]>(...values: T) {
@@ -776,12 +782,29 @@ function checkedIssues(input: object, origin: ConfigOrigin): ConfigIssue[] {
     return issues;
   }
   return ParseResult.ArrayFormatter.formatErrorSync(result.left).map((issue) => {
-    const path = issue.path.map(String).join(".");
-    const message = schemaIssueMessage(issue, input);
+    const at = issue.path.map(String).join(".");
+    const said = schemaIssueMessage(issue, input);
     // A pruner problem reads "field: reason" (see prunerIssue): the field belongs in the path.
-    const field = path === "pruner" ? /^(\w+): (.*)$/s.exec(message) : null;
-    return field === null ? { path, message } : { path: `pruner.${field[1]}`, message: field[2]! };
+    const field = at === "pruner" ? /^(\w+): (.*)$/s.exec(said) : null;
+    const path = field === null ? at : `pruner.${field[1]}`;
+    const message = field === null ? said : field[2]!;
+    const hint = message.startsWith("unknown key")
+      ? unknownSolverKeyHint(input, path.split("."), solverKeys())
+      : undefined;
+    return { path, message: hint === undefined ? message : `${message} (${hint})` };
   });
+}
+
+let keys: SolverKeys | undefined;
+
+/** The keys the unknown-key hints suggest from, read off the schema once. */
+function solverKeys(): SolverKeys {
+  keys ??= {
+    top: Object.keys(SolverConfigSchema.fields).filter((key) => key !== "inspect"),
+    pruner: PRUNER_KEYS,
+    auto: Object.keys(GLOBAL_LOCAL_DEFAULTS),
+  };
+  return keys;
 }
 
 /** The most probe points a solver builds (it builds them all up front, and again on restore). */

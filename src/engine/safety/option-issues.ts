@@ -1,5 +1,6 @@
 import type { ConfigIssue } from "../../errors.js";
 import { shownValue } from "../../shown-value.js";
+import { nearestKeyHint } from "../../unknown-options.js";
 
 /** How one numeric option is checked: the rule, and the message when it fails. */
 export type NumericRule = readonly [accepts: (x: number) => boolean, message: string];
@@ -28,7 +29,7 @@ export function numericOptionIssues(
     if (rule === undefined) {
       issues.push({
         path: `${path}.${key}`,
-        message: `unknown option; known: ${Object.keys(rules).join(", ")}`,
+        message: `unknown option${nearestKeyHint(key, Object.keys(rules))}; known: ${Object.keys(rules).join(", ")}`,
       });
     } else if (typeof value !== "number" || Number.isNaN(value) || !rule[0](value)) {
       issues.push({ path: `${path}.${key}`, message: `${rule[1]}, got ${shownValue(value)}` });

@@ -16,6 +16,7 @@ import { type OptionalInput, withoutUndefinedKeys } from "../../config-input.js"
 import type { ConfigIssue } from "../../errors.js";
 import { type Guardrails, MAX_REGRESSION_LIMIT } from "../../hotpath/guardrails.js";
 import { shownValue } from "../../shown-value.js";
+import { nearestKeyHint } from "../../unknown-options.js";
 import {
   type ChangeBudgetOptions,
   changeBudgetOptionIssues,
@@ -153,7 +154,10 @@ export function safetyOptionIssues(raw: unknown, path = "safety"): ConfigIssue[]
   const scalars: Record<string, unknown> = {};
   for (const key of Object.keys(options)) {
     if (!(SAFETY_KEYS as readonly string[]).includes(key)) {
-      issues.push({ path: `${path}.${key}`, message: `unknown option; known: ${SAFETY_KEYS.join(", ")}` });
+      issues.push({
+        path: `${path}.${key}`,
+        message: `unknown option${nearestKeyHint(key, SAFETY_KEYS)}; known: ${SAFETY_KEYS.join(", ")}`,
+      });
     } else if (Object.hasOwn(SCALAR_RULES, key)) scalars[key] = options[key];
   }
   issues.push(...numericOptionIssues(scalars, SCALAR_RULES, path, "safety options"));
