@@ -191,7 +191,10 @@ export interface Solver<P extends ParamShape = string> {
   readonly strategyName: StrategyName | null;
   /** Trials asked so far (the budget caps this). */
   readonly asked: number;
-  /** Results told so far, warm-start points included. */
+  /**
+   * Values told so far: completed trials and warm-start points. Pruned and failed trials are not
+   * counted (they gave no final value); `trialStatus(id)` says what became of each asked trial.
+   */
   readonly told: number;
   /**
    * Up to a batch of new trials; `[]` when nothing can be proposed until pending trials are told;
