@@ -17,6 +17,7 @@ import { createSupervisor } from "../src/engine/supervisor.js";
 import { UsageError } from "../src/errors.js";
 import type { BoundsInput, ParamsOf, ParamValue } from "../src/index.js";
 import { createLoggedEngine, createLoggedEngineAsync } from "../src/log/engine-log.js";
+import { createSolverLog, openSolverLog } from "../src/log/solver-log.js";
 import { createSnapshotStore } from "../src/react/snapshot-store.js";
 import { useEngine } from "../src/react/use-engine.js";
 import { useEngineSnapshot } from "../src/react/use-engine-snapshot.js";
@@ -383,6 +384,29 @@ describe("createSolver with a literal mixed config", () => {
     expect(["adam", "sgd"]).toContain(value);
     solver.stop();
     restored.stop();
+  });
+
+  it("keeps a solver's types when it is logged, and takes them when a log is opened", async () => {
+    const dir = newLogDir();
+    const logged = createSolverLog(dir, createSolver(mixed));
+    const [trial] = logged.ask() ?? [];
+    if (trial === undefined) throw new Error("no trial");
+    expectTypeOf(trial.params.optimizer).toEqualTypeOf<"adam" | "sgd">();
+    expectTypeOf(trial.params.lr).toEqualTypeOf<number>();
+    // @ts-expect-error: "lrr" is not a parameter of this solver
+    expect(trial.params.lrr).toBeUndefined();
+    logged.tell({ id: trial.id, value: 1 });
+    logged.closeLog();
+    const opened = openSolverLog<ParamsOf<typeof mixed.bounds>>(dir);
+    expectTypeOf(opened.best()!.params.optimizer).toEqualTypeOf<"adam" | "sgd">();
+    expect(opened.best()!.params).toEqual(trial.params);
+    // minimize takes a logged solver as it takes the solver, and types its objective the same way.
+    const result = await minimize((params) => {
+      expectTypeOf(params.momentum).toEqualTypeOf<number | undefined>();
+      return params.lr;
+    }, opened);
+    expect(result.evaluations).toBe(5);
+    opened.closeLog();
   });
 
   it("types the objective of minimize from a mixed config", async () => {

@@ -23,7 +23,7 @@ import {
 } from "../solver/solver.js";
 import { isSolverRules, otherSolverRules, SOLVER_RULES } from "../solver/solver-rules.js";
 import type { StrategyName } from "../solver/strategy.js";
-import type { ParamValue } from "../space/params.js";
+import type { ParamShape, ParamValue } from "../space/params.js";
 import { decodeNumbers, encodeNumbers } from "./json-numbers.js";
 import type { FileLock } from "./lock.js";
 import {
@@ -93,7 +93,7 @@ export type SolverLogRecord = (
  * disk) throws the write's error and leaves the solver as its log holds it, so the call can be
  * retried. Putting it back rebuilds the wrapped solver from the log: its `actor` is then a new one.
  */
-export interface LoggedSolver extends Solver {
+export interface LoggedSolver<P extends ParamShape = string> extends Solver<P> {
   /** The log directory. */
   readonly logDir: string;
   /** Flushes and closes the log (the solver stays usable for reading). Idempotent. */
@@ -120,7 +120,11 @@ export function isLoggedSolver(solver: Solver): solver is LoggedSolver {
  * logging wrapper. The header holds the solver's config and seed; a solver that already asked or was
  * told something gets a snapshot record after it, so the log starts from its current state.
  */
-export function createSolverLog(dir: string, solver: Solver, options: SolverLogOptions = {}): LoggedSolver {
+export function createSolverLog<P extends ParamShape = string>(
+  dir: string,
+  solver: Solver<P>,
+  options: SolverLogOptions = {},
+): LoggedSolver<P> {
   const artifact = solver.toJSON();
   const header: SolverLogHeader = {
     kind: "header",
@@ -143,11 +147,12 @@ export function createSolverLog(dir: string, solver: Solver, options: SolverLogO
     writer.appendCommand(snapshot);
     last = { seq: writer.lastSeq, record: withoutSeq(snapshot) };
   }
-  return new LoggedSolverImpl(solver, dir, writer, options.lock, {
+  // The parameter shape is the caller's solver's: the log changes what is recorded, not the types.
+  return new LoggedSolverImpl(solver as Solver, dir, writer, options.lock, {
     stampRules: false,
     last,
     header: writer.header,
-  });
+  }) as unknown as LoggedSolver<P>;
 }
 
 /**
@@ -181,14 +186,21 @@ export function appendSolverSnapshot(dir: string, solver: Solver, options: Solve
  * `UsageError` before writing anything; reopen it. Hold the lock (`options.lock`) from before this
  * call to keep a read-modify-write from being refused so. Strict: mid-log damage is a
  * `LogCorruptionError`.
+ *
+ * The log is read at run time, so its parameters are not known to the compiler: name them as
+ * `restoreSolver` takes them, `openSolverLog<ParamsOf<typeof bounds>>(dir)`, to get a typed solver.
  */
-export function openSolverLog(dir: string, options: SolverLogOptions = {}): LoggedSolver {
+export function openSolverLog<P extends ParamShape = string>(
+  dir: string,
+  options: SolverLogOptions = {},
+): LoggedSolver<P> {
   const { solver, recordedBy, last, header } = replayLog(dir);
+  // `P` is the caller's word for the logged config's shape, as for `restoreSolver<P>`.
   return new LoggedSolverImpl(solver, dir, null, options.lock, {
     stampRules: recordedBy.rules !== SOLVER_RULES,
     last,
     header,
-  });
+  }) as unknown as LoggedSolver<P>;
 }
 
 /**
