@@ -123,6 +123,11 @@ describe("arqon/metrics: engine metrics scraped after a run in virtual time", ()
     expect(series.get("arqon_audit_dropped_total")).toBe(0);
     expect(series.get("arqon_engine_failed")).toBe(0);
     expect(series.get("arqon_spsa_iteration")).toBe(snapshot.iteration);
+    // The objective as the latest window aggregated it: what a dashboard plots of the cost.
+    const lastWindow = eventsOfType(r.events, "window.closed")
+      .filter((e) => e.count > 0)
+      .at(-1)!;
+    expect(series.get("arqon_window_objective")).toBe(lastWindow.value);
 
     // The stepping clock moves 2 µs per read: an observe() that applied nothing lasts 2 µs; one
     // that applied lasts 6 µs, since the actuator call inside it read the clock twice.

@@ -3,7 +3,7 @@
  */
 import { SAFE_MODE_LEVEL, SAFE_MODE_REASON_NAMES, SAFE_MODES } from "../../machines/safe-mode-reasons.js";
 import { applyKindName } from "../audit/apply-kind.js";
-import type { AuditEvent } from "../audit/events.js";
+import { type AuditEvent, measuredObjective } from "../audit/events.js";
 import { rollbackReasonName } from "../audit/rollback-reason.js";
 import { RESULT_CODE_COUNT, violationName } from "../audit/violation.js";
 import type { Digest } from "../engine/digest.js";
@@ -367,6 +367,14 @@ function familyMetrics(family: Family): ReadMetric[] {
     gauge("audit_pending", "Audit records waiting for delivery.", (m) => m.snapshot().audit.pending),
     gauge("generation", "Generation of the live configuration.", (m) => m.engine!.generation),
     gauge("spsa_iteration", "Completed SPSA gradient steps.", (m) => m.snapshot().iteration),
+    metric(
+      "window_objective",
+      "The objective as the latest evaluation window that measured it aggregated it (absent before one has), windows measured again for anomalous digests included.",
+      "gauge",
+      (m, push) => {
+        if (m.engine !== undefined && !Number.isNaN(m.windowObjective)) push(m.windowObjective);
+      },
+    ),
     gauge(
       "safe_mode_level",
       "SafeMode mode: 0 normal, 1 conservative, 2 frozen, 3 halted.",
@@ -457,6 +465,8 @@ class EngineMetricsImpl implements EngineMetrics {
   readonly applies = new LabelledCounts(APPLY_KINDS);
   readonly transitions = new LabelledCounts(SAFE_MODES);
   readonly stalls = new LabelledCounts(STALL_CAUSES);
+  /** The latest closed window's aggregated objective (NaN before one that measured it). */
+  windowObjective = Number.NaN;
   readonly t1: LatencyHistogram;
   readonly t2: LatencyHistogram;
   readonly ingest: LatencyHistogram;
@@ -518,6 +528,7 @@ class EngineMetricsImpl implements EngineMetrics {
     if (this.engine !== undefined) throw new Error("attach: these metrics already read an engine");
     this.engine = engine;
     this.everAttached = true;
+    this.windowObjective = Number.NaN;
     this.counted = this.countedTotals.get(engine)?.slice() ?? new Float64Array(SNAPSHOT_TOTALS.length);
     this.scraped = undefined;
     this.subscription = engine.events.subscribe({
@@ -616,6 +627,10 @@ class EngineMetricsImpl implements EngineMetrics {
         break;
       case "spsa.stalled":
         this.stalls.add(event.shortWindows === true ? "short-windows" : "no-telemetry");
+        break;
+      case "window.closed":
+        // A window of −constraintMargin, or a mix, measured no objective.
+        if (event.count > 0 && measuredObjective(event)) this.windowObjective = event.value;
         break;
       default:
         break;
