@@ -111,6 +111,21 @@ describe("coordinator generation gate", () => {
     const digests = lead.snapshot().engine!.digests;
     expect(digests).toMatchObject({ accepted: 2, rejected: 1 });
   });
+
+  it("takes a replica's measurement under the generation it was taken in, when the replica says it", async () => {
+    const lead = await rig.coordinator("c1", { engine: { ...FLEET_ENGINE, window: { digests: 1000 } } });
+    const replica = await rig.replica("r1");
+    const live = replica.generation;
+    expect(replica.publish(1.0)).toBe(true); // the generation live at the call
+    expect(replica.publish(1.1, Date.now(), live)).toBe(true);
+    // Taken before a command the replica has applied since: the engine rejects it, as its own.
+    expect(replica.publish(1.2, Date.now(), live + 3)).toBe(true);
+    // Not a generation at all: refused at once, counted, never shipped.
+    expect(replica.publish(1.3, Date.now(), -1)).toBe(false);
+    expect(replica.status().telemetry.refused).toBe(1);
+    await until(() => lead.busStats().digestsProcessed === 3, 5_000, "three digests");
+    expect(lead.snapshot().engine!.digests).toMatchObject({ accepted: 2, rejected: 1 });
+  });
 });
 
 describe("coordinator fleet view", () => {

@@ -192,13 +192,17 @@ export class Replica {
   }
 
   /**
-   * Queues one measurement of the live values for the coordinator (O(1), never throws). An
-   * objective or timestamp that is not a number (a missing measurement) travels as NaN, and the
-   * coordinator's engine rejects that digest alone. Returns false, counting it, when the local
-   * buffer was full or the replica was closed (nothing would ship it).
+   * Queues one measurement for the coordinator (O(1), never throws). `generation` is the fleet
+   * generation the measurement was taken under: read {@link Replica.generation} when it starts, as
+   * a single engine's digest is stamped, so that a measurement that straddled a command is
+   * rejected by the coordinator's engine (wrong generation) instead of counted for the new values.
+   * Left out, it is the generation live at the call. An objective or timestamp that is not a number
+   * (a missing measurement) travels as NaN, and the coordinator's engine rejects that digest alone.
+   * Returns false, counting it, when the local buffer was full, the replica was closed (nothing
+   * would ship it), or `generation` is not a whole number ≥ 0 (counted in `refused`).
    */
-  publish(objective: number, timestamp = Date.now()): boolean {
-    return this.publisher.publish(objective, this.liveGeneration, timestamp);
+  publish(objective: number, timestamp = Date.now(), generation = this.liveGeneration): boolean {
+    return this.publisher.publish(objective, generation, timestamp);
   }
 
   /**
