@@ -88,6 +88,23 @@ describe("createEngine with a literal config", () => {
     void engine.snapshot().values.batch;
   });
 
+  it("keys the values of its audit events by the parameter names", () => {
+    const engine = typedEngine();
+    const written: number[] = [];
+    engine.events.subscribe((event) => {
+      if (event.type !== "rollback") return;
+      expectTypeOf(event.values).toEqualTypeOf<
+        Readonly<Record<"batchSize" | "timeoutMs", number>> | undefined
+      >();
+      // @ts-expect-error: "batchsize" is not a parameter of this engine
+      void event.values?.batchsize;
+      written.push(event.values?.batchSize ?? Number.NaN);
+    });
+    expect(engine.rollback("type test")).toBe(true);
+    engine.flushEvents();
+    expect(written).toEqual([64]);
+  });
+
   it("keeps the wide `string` path for configs built at run time", () => {
     const params: EngineConfig["params"] = Object.fromEntries([["rate", { min: 0, max: 1, init: 0.5 }]]);
     const engine = createEngine({ seed: 2, scheduler: new VirtualTimeScheduler(), params });

@@ -278,11 +278,11 @@ export interface AuditEventBase {
 }
 
 /** A proposal was applied. */
-export interface ApplyEvent extends AuditEventBase {
+export interface ApplyEvent<N extends string = string> extends AuditEventBase {
   readonly type: "apply";
   readonly kind: ApplyKindName;
   /** The raw values written, by parameter name (present when the writer recorded them). */
-  readonly values?: Readonly<Record<string, number>>;
+  readonly values?: Readonly<Record<N, number>>;
 }
 
 /** Tier 1 refused an apply or a rollback; nothing changed. */
@@ -393,13 +393,13 @@ export interface EvalTimeoutEvent extends AuditEventBase {
 }
 
 /** The baseline was written back as a new generation. */
-export interface RollbackEvent extends AuditEventBase {
+export interface RollbackEvent<N extends string = string> extends AuditEventBase {
   readonly type: "rollback";
   readonly reason: RollbackReasonName;
   /** Generation at which the restored baseline had been taken. */
   readonly restoredGeneration: number;
   /** The raw values restored, by parameter name (present when the writer recorded them). */
-  readonly values?: Readonly<Record<string, number>>;
+  readonly values?: Readonly<Record<N, number>>;
 }
 
 /** The live values at `generation` became the baseline. */
@@ -455,7 +455,7 @@ export interface ModeChangedEvent extends AuditEventBase {
 }
 
 /** SPSA completed a gradient estimate from the two perturbed windows. */
-export interface DecisionEvent extends AuditEventBase {
+export interface DecisionEvent<N extends string = string> extends AuditEventBase {
   readonly type: "decision";
   /** Iteration k the estimate belongs to (k advances with each gradient step, not a feasibility step). */
   readonly iteration: number;
@@ -466,11 +466,11 @@ export interface DecisionEvent extends AuditEventBase {
   /** Window value at the minus point. */
   readonly yMinus: number;
   /** Gradient estimate ĝ, unit-cube units, by parameter name. */
-  readonly gradient: Readonly<Record<string, number>>;
+  readonly gradient: Readonly<Record<N, number>>;
 }
 
 /** SPSA moved its centre. */
-export interface DecisionStepEvent extends AuditEventBase {
+export interface DecisionStepEvent<N extends string = string> extends AuditEventBase {
   readonly type: "decision.step";
   /**
    * Iteration k whose gains were used (k advances after a gradient step; a feasibility step leaves
@@ -487,7 +487,7 @@ export interface DecisionStepEvent extends AuditEventBase {
   /** Parameters whose step was clipped to their move budget. */
   readonly clipped: number;
   /** The step taken, new centre − old centre, unit-cube units, by parameter name. */
-  readonly step: Readonly<Record<string, number>>;
+  readonly step: Readonly<Record<N, number>>;
 }
 
 /** The regime detector's verdict on a significant rise of the objective. */
@@ -504,7 +504,7 @@ export interface RegimeShiftEvent extends AuditEventBase {
 }
 
 /** A warm start towards a remembered regime's known-good centre. */
-export interface HomeostasisRecallEvent extends AuditEventBase {
+export interface HomeostasisRecallEvent<N extends string = string> extends AuditEventBase {
   readonly type: "homeostasis.recall";
   /** Cache entry of the regime. */
   readonly entry: number;
@@ -515,7 +515,7 @@ export interface HomeostasisRecallEvent extends AuditEventBase {
   /** Distance to its centre, in maxDeltas (largest per parameter). */
   readonly distance: number;
   /** The remembered centre, raw values by parameter name. */
-  readonly target: Readonly<Record<string, number>>;
+  readonly target: Readonly<Record<N, number>>;
 }
 
 /** A warm start towards a remembered regime, stopped because the objective refuted it. */
@@ -549,23 +549,23 @@ export interface CommandRefusedEvent extends AuditEventBase {
 }
 
 /** Any audit event. */
-export type AuditEvent =
-  | ApplyEvent
+export type AuditEvent<N extends string = string> =
+  | ApplyEvent<N>
   | ViolationEvent
   | DigestRejectedEvent
   | WindowClosedEvent
   | EvalTimeoutEvent
-  | RollbackEvent
+  | RollbackEvent<N>
   | BaselineSetEvent
   | SpsaStalledEvent
   | ModeChangedEvent
   | DigestAcceptedEvent
-  | DecisionEvent
-  | DecisionStepEvent
+  | DecisionEvent<N>
+  | DecisionStepEvent<N>
   | CommandEvent
   | CommandRefusedEvent
   | RegimeShiftEvent
-  | HomeostasisRecallEvent
+  | HomeostasisRecallEvent<N>
   | HomeostasisRefutedEvent;
 
 /** The `type` names of {@link AuditEvent}. */

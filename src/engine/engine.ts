@@ -206,9 +206,10 @@ export interface Engine<N extends string = string> {
    * Audit events (apply, violation, digest.rejected, window.closed, eval.timeout, rollback, …),
    * delivered on the engine's scheduler, off the hot path. A hot stream: records written while
    * nobody is subscribed are discarded when their delivery runs, so subscribe right after
-   * creating the engine to see everything from its `baseline.set` on.
+   * creating the engine to see everything from its `baseline.set` on. Values on `apply`,
+   * `rollback` and the decision records are keyed by this engine's parameter names.
    */
-  readonly events: Observable<AuditEvent>;
+  readonly events: Observable<AuditEvent<N>>;
   /** The root actor of the engine's actor system (SPSA cycle and hot-path actor), for inspection. */
   readonly actor: Actor<typeof engineMachine>;
   /** With `shared: true`, what a worker needs to read the live values (see `readShared`). */
