@@ -261,9 +261,10 @@ export class ControlSafety {
   private windowTroubled = false;
   /** Whether the governor found anomalous digests in the window being measured (its value is not the point's). */
   private windowAnomalous = false;
-  /** Whether some of those were anomalously high (a cost spike, not a huge negative outlier). */
-  private windowSpiked = false;
-  /** Whether the window {@link takeWindowAnomalous} last handed over held a cost spike. */
+  /** Digests the window being measured took, and how many of them were cost spikes (anomalously high). */
+  private windowDigests = 0;
+  private windowSpikes = 0;
+  /** Whether most of the digests of the window {@link takeWindowAnomalous} last handed over were cost spikes. */
   private lastWindowSpiked = false;
   /**
    * Tries in a row whose perturbed point the cycle measured again for a cost spike, the centre
@@ -275,6 +276,8 @@ export class ControlSafety {
    * disagreed (or the parameter was not perturbed).
    */
   private readonly spikedSide: Int8Array;
+  /** The SPSA centre those tries were around: a try around another centre starts a new run. */
+  private readonly spikedCentre: Float64Array;
   private rollingBackForActuator = false;
   /**
    * Reasons waiting for the live point to be back at the SPSA centre before they freeze (an open
@@ -391,6 +394,7 @@ export class ControlSafety {
     this.pushed = new Float64Array(n);
     this.probeFrom = new Float64Array(n);
     this.spikedSide = new Int8Array(n);
+    this.spikedCentre = new Float64Array(n);
     this.controlCentre = Float64Array.from(core.centre);
     this.recallTarget = new Float64Array(n);
     this.recallGradient = new Float64Array(n);
@@ -609,9 +613,10 @@ export class ControlSafety {
       // measured while the cycle waits to apply (at the point before) belongs to no window.
       if (this.measuring) {
         this.windowAnomalous = true;
-        if (governor.anomalousRun > 0) this.windowSpiked = true;
+        if (governor.anomalousRun > 0) this.windowSpikes++;
       }
     }
+    if (this.measuring) this.windowDigests++;
   }
 
   /**
@@ -670,10 +675,16 @@ export class ControlSafety {
   /** Whether the window just closed held anomalous digests (and forgets it for the next window). */
   takeWindowAnomalous(): boolean {
     const anomalous = this.windowAnomalous;
-    this.windowAnomalous = false;
-    this.lastWindowSpiked = this.windowSpiked;
-    this.windowSpiked = false;
+    // Most of its digests, not one: a window of several digests catches a random spike often.
+    this.lastWindowSpiked = this.windowSpikes > 0 && 2 * this.windowSpikes > this.windowDigests;
+    this.forgetWindowAnomalies();
     return anomalous;
+  }
+
+  private forgetWindowAnomalies(): void {
+    this.windowAnomalous = false;
+    this.windowDigests = 0;
+    this.windowSpikes = 0;
   }
 
   /**
@@ -688,9 +699,10 @@ export class ControlSafety {
    * spike is held where the tuner probes when {@link PERTURBATION_SPIKE_TRIES} × `spikeHold` tries
    * in a row ended on a cost spike at a perturbed point, all on one side of the centre in some
    * parameter, with no iteration completed and no spike at the centre between them: the tuner's,
-   * and a trip. Spikes that come at random hit a perturbed point on that many tries in a row, each
-   * on the same side, too rarely to matter (a digest in twenty spiking: about once in a thousand
-   * hours of 100 ms windows).
+   * and a trip. A window counts as spiked when most of its digests were: a random spike in one of
+   * many digests says nothing of the point. Spikes that come at random line up that way too rarely
+   * to matter (`test/safety-spike-at-perturbations.test.ts`: none with one digest in twenty
+   * spiking, in windows of one digest and of ten, with up to 16 parameters).
    */
   onRemeasure(): boolean {
     const governor = this.governor;
@@ -703,7 +715,15 @@ export class ControlSafety {
     if (!this.lastWindowSpiked) return false;
     const { registry, core, live } = this.host;
     const side = this.spikedSide;
-    const first = this.spikedPerturbations === 0;
+    const centre = this.spikedCentre;
+    let first = this.spikedPerturbations === 0;
+    if (!first) {
+      for (let i = 0; i < centre.length; i++) if (centre[i] !== core.centre[i]) first = true;
+    }
+    if (first) {
+      centre.set(core.centre);
+      this.spikedPerturbations = 0;
+    }
     let oneSide = false;
     for (let i = 0; i < side.length; i++) {
       const offset = live.values[i]! - registry.toRaw(i, core.centre[i]!);
@@ -732,7 +752,7 @@ export class ControlSafety {
     return live.generation !== generation;
   }
 
-  /** The cycle completed an iteration: its perturbed points were measured without a spike. */
+  /** The cycle completed an iteration: both its perturbed points were measured and used. */
   onIterationCompleted(): void {
     this.spikedPerturbations = 0;
   }
@@ -746,6 +766,8 @@ export class ControlSafety {
   onWindowOpened(): void {
     this.windowFeasible = false;
     this.windowInfeasible = false;
+    // Anomalies of digests no window took (an empty window's, say) are not this one's.
+    this.forgetWindowAnomalies();
   }
 
   /**

@@ -68,5 +68,12 @@
  *   noise and curvature statistics are those of the clipped samples. Under 15 they were the
  *   running ones, and a first probe past a cliff (a pool one size above saturation) set both for
  *   hundreds of iterations, cutting `a` by orders of magnitude.
+ * - 17: a spike held at the perturbed points trips the governor: 2 × `spikeHold` tries in a row
+ *   whose perturbed window was mostly cost spikes, on one side of an unmoved centre, the centre
+ *   clean between them (under 16 each such window was measured again, for ever, next to a cliff).
+ *   A window is marked anomalous only by digests it takes (under 16, also by those measured while
+ *   the cycle waited to apply its next point). A governor spike or divergence rolls back with
+ *   reason `regression` (under 16, `safe-mode`, which now names a non-finite objective's or a failed
+ *   actuator's rollback only).
  */
-export const DECISION_RULES = 16;
+export const DECISION_RULES = 17;

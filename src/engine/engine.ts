@@ -1017,6 +1017,8 @@ class EngineImpl implements Engine {
       applyCentre: ({ self }: { self: AnyActorRef }) => {
         const result = core.commit(target);
         if (result === CommitResult.Stepped) this.safety.onCentreStepped();
+        // Both perturbed points were measured and used: the tries the spikes abandoned are over.
+        if (result !== CommitResult.NotReady) this.safety.onIterationCompleted();
         if (result === CommitResult.NotReady) target.set(core.centre);
         else this.auditDecision(result === CommitResult.Stepped);
         if (propose(ApplyKind.Centre, self) && result === CommitResult.Stepped) this.safety.onCentreMoved();
@@ -1289,9 +1291,6 @@ class EngineImpl implements Engine {
         this.afterWork();
         return;
       }
-      // The window measured the centre after a gradient step: an iteration was completed.
-      if (typeof state === "object" && (state as { cycle?: unknown }).cycle === "centre")
-        this.safety.onIterationCompleted();
       const event = { type: "window.closed" as const, value: w.value };
       // Leaving a stall applies nothing (the centre is already live), and a paused cycle applies
       // nothing at all, so neither needs to wait.

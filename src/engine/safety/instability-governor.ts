@@ -48,7 +48,10 @@ export interface InstabilityGovernorOptions {
    * below 0 (a negated throughput), above mean / m.
    */
   readonly spikeRatio?: number;
-  /** M: consecutive anomalous digests that trip "spike". */
+  /**
+   * M: consecutive anomalous digests that trip "spike"; also, doubled, the tries in a row a spike
+   * must end at the tuner's perturbed points to trip it there (see `ControlSafety.onRemeasure`).
+   */
   readonly spikeHold?: number;
   /** Size of the ring of recent clean digests the spike statistics come from. */
   readonly historySize?: number;
