@@ -22,7 +22,13 @@ export {
 export type { FleetDigest } from "./fleet/digest-batch.js";
 export { LeaderLease } from "./fleet/lease.js";
 export { NonceLedger } from "./fleet/nonce-ledger.js";
-export { createReplica, Replica, type ReplicaOptions, type ReplicaStatus } from "./fleet/replica.js";
+export {
+  createReplica,
+  type PublishOptions,
+  Replica,
+  type ReplicaOptions,
+  type ReplicaStatus,
+} from "./fleet/replica.js";
 export {
   type CommandRejection,
   CommandSigner,

@@ -117,11 +117,12 @@ describe("coordinator generation gate", () => {
     const replica = await rig.replica("r1");
     const live = replica.generation;
     expect(replica.publish(1.0)).toBe(true); // the generation live at the call
-    expect(replica.publish(1.1, Date.now(), live)).toBe(true);
-    // Taken before a command the replica has applied since: the engine rejects it, as its own.
-    expect(replica.publish(1.2, Date.now(), live + 3)).toBe(true);
+    expect(replica.publish(1.1, { generation: live, timestamp: Date.now() })).toBe(true);
+    // A generation that is not live (one the replica left, or not reached): the engine rejects
+    // the digest, as it would its own.
+    expect(replica.publish(1.2, { generation: live + 3 })).toBe(true);
     // Not a generation at all: refused at once, counted, never shipped.
-    expect(replica.publish(1.3, Date.now(), -1)).toBe(false);
+    expect(replica.publish(1.3, { generation: -1 })).toBe(false);
     expect(replica.status().telemetry.refused).toBe(1);
     await until(() => lead.busStats().digestsProcessed === 3, 5_000, "three digests");
     expect(lead.snapshot().engine!.digests).toMatchObject({ accepted: 2, rejected: 1 });

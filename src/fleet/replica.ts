@@ -107,6 +107,14 @@ export interface ReplicaStatus {
  * rethrown). Outside an `onApply` call in progress, the live values are those the service holds,
  * so every call asks it to move at most maxDelta.
  */
+/** When and under which generation a measurement published by {@link Replica.publish} was taken. */
+export interface PublishOptions {
+  /** When it was taken (ms since the epoch; default: now). */
+  readonly timestamp?: number;
+  /** The fleet generation live when it started (default: the one live at the call). */
+  readonly generation?: number;
+}
+
 export class Replica {
   readonly names: readonly string[];
   /**
@@ -192,17 +200,26 @@ export class Replica {
   }
 
   /**
-   * Queues one measurement for the coordinator (O(1), never throws). `generation` is the fleet
-   * generation the measurement was taken under: read {@link Replica.generation} when it starts, as
-   * a single engine's digest is stamped, so that a measurement that straddled a command is
-   * rejected by the coordinator's engine (wrong generation) instead of counted for the new values.
-   * Left out, it is the generation live at the call. An objective or timestamp that is not a number
-   * (a missing measurement) travels as NaN, and the coordinator's engine rejects that digest alone.
-   * Returns false, counting it, when the local buffer was full, the replica was closed (nothing
-   * would ship it), or `generation` is not a whole number ≥ 0 (counted in `refused`).
+   * Queues one measurement for the coordinator (O(1), never throws). `at` is its timestamp (ms,
+   * default now), or `{ timestamp?, generation? }`: `generation` is the fleet generation the
+   * measurement was taken under. Read {@link Replica.generation} when a measurement that spans some
+   * time starts and pass it here, as a single engine's digest is stamped, so that one that
+   * straddled a command is rejected by the coordinator's engine (wrong generation) instead of
+   * counted for the new values; left out, it is the generation live at the call. An objective or
+   * timestamp that is not a number (a missing measurement) travels as NaN, and the coordinator's
+   * engine rejects that digest alone. Returns false, counting it, when the local buffer was full,
+   * the replica was closed (nothing would ship it), or `generation` is not a whole number ≥ 0
+   * (counted in `refused`).
    */
-  publish(objective: number, timestamp = Date.now(), generation = this.liveGeneration): boolean {
-    return this.publisher.publish(objective, generation, timestamp);
+  publish(objective: number, at?: number | PublishOptions): boolean {
+    // Read field by field: an options object built here would allocate on every call.
+    if (typeof at === "object" && at !== null)
+      return this.publisher.publish(
+        objective,
+        at.generation ?? this.liveGeneration,
+        at.timestamp ?? Date.now(),
+      );
+    return this.publisher.publish(objective, this.liveGeneration, at ?? Date.now());
   }
 
   /**
