@@ -2,7 +2,10 @@
 export const RollbackReason = {
   /** Asked for by the host or an operator (`engine.rollback(reason)`; the text is kept as the event's note). */
   Manual: 1,
-  /** The objective got worse by the tuner's doing: the instability governor's spike or divergence trip. */
+  /**
+   * The objective got worse, blamed on the tuner: the instability governor's spike or divergence
+   * trip (kept so when the rollback probe later finds the regression was the plant's).
+   */
   Regression: 2,
   /** A constraint margin went far negative. */
   ConstraintBreach: 3,
