@@ -71,9 +71,16 @@ describe("a --state in a directory that does not exist", () => {
       solve: "arqon solve: state directory runs holds no saved run; pass --config to create it",
       tell: "arqon tell: state directory runs holds no saved run; create it with arqon ask --config",
       status: "arqon status: state directory runs holds no saved run; create it with arqon ask --config",
+      // report takes no --config with --state: the way to a run is ask's.
+      report: "arqon report: state directory runs holds no saved run; create it with arqon ask --config",
     };
     for (const [command, line] of Object.entries(expected)) {
-      const extra = command === "solve" ? ["--", process.execPath, "-e", "console.log(1)"] : [];
+      const extra =
+        command === "solve"
+          ? ["--", process.execPath, "-e", "console.log(1)"]
+          : command === "report"
+            ? ["--id", "1", "--step", "1", "--value", "0.5"]
+            : [];
       const run = await runArqonInProcess([command, "--state", "runs", ...extra], dir, "[]");
       expect(run.status).toBe(2);
       expect(lines(run.stderr)).toEqual([line]);

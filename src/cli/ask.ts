@@ -3,7 +3,7 @@ import { optionalNonEmpty, optionalPositiveInt, parseFlags, requiredString } fro
 import { askShared } from "./ask-shared.js";
 import { usageError } from "./cli-error.js";
 import type { CliIo } from "./io.js";
-import { openSolver } from "./open-solver.js";
+import { missingStateError, openSolver } from "./open-solver.js";
 import { plainTrial } from "./plain-trial.js";
 import { describeProgress, describeRefineStart } from "./progress.js";
 import { refuseSharedStudyFlags, sharedStudyFlags } from "./shared-study-open.js";
@@ -59,7 +59,8 @@ export async function askCommand(argv: readonly string[], io: CliIo): Promise<0>
   refuseSharedStudyFlags("ask", flags);
   const statePath = requiredString("ask", flags, "state");
   // Before the lock, which creates a missing directory: the message says what the user has.
-  if (configPath === undefined && !hasSavedState(io.cwd, statePath)) openSolver("ask", io.cwd, { statePath });
+  if (configPath === undefined && !hasSavedState(io.cwd, statePath))
+    throw missingStateError("ask", io.cwd, statePath);
   const { solver, trials } = await withLockedState("ask", io, statePath, (held) => {
     const { solver, created } = openSolver("ask", io.cwd, { statePath, configPath, logLock: held?.logLock });
     try {

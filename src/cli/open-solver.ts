@@ -68,13 +68,23 @@ export function openSolver(command: string, cwd: string, source: SolverSource): 
   }
   if (source.configPath === undefined) {
     if (source.statePath === undefined) throw usageError(`arqon ${command}: --config is required`);
-    const how =
-      command === "tell" || command === "status"
-        ? "create it with arqon ask --config"
-        : "pass --config to create it";
-    throw usageError(`arqon ${command}: ${missingState(cwd, source.statePath)}; ${how}`);
+    throw missingStateError(command, cwd, source.statePath);
   }
   return { solver: createSolver(loadValidConfig(cwd, source.configPath)), created: true };
+}
+
+/**
+ * The usage error of `command` for a `--state` that holds no saved run, saying how to start one:
+ * with `--config` for the commands that take it to create a run (`ask`, `solve`), else with
+ * `arqon ask --config`. Commands check for it before taking the state's lock, which creates a
+ * missing directory.
+ */
+export function missingStateError(command: string, cwd: string, statePath: string): Error {
+  const how =
+    command === "ask" || command === "solve"
+      ? "pass --config to create it"
+      : "create it with arqon ask --config";
+  return usageError(`arqon ${command}: ${missingState(cwd, statePath)}; ${how}`);
 }
 
 /**

@@ -3,7 +3,7 @@ import { isLoggedSolver } from "../log/solver-log.js";
 import { optionalNonEmpty, parseFlags, requiredString, wholeNumberOf } from "./args.js";
 import { usageError } from "./cli-error.js";
 import type { CliIo } from "./io.js";
-import { openSolver } from "./open-solver.js";
+import { missingStateError, openSolver } from "./open-solver.js";
 import { reportShared } from "./report-shared.js";
 import { refuseSharedStudyFlags, sharedStudyFlags } from "./shared-study-open.js";
 import { hasSavedState, saveSolverState } from "./state-file.js";
@@ -63,8 +63,8 @@ export async function reportCommand(argv: readonly string[], io: CliIo): Promise
     throw usageError("arqon report: --config needs --storage (a --state holds its own configuration)");
   const statePath = requiredString("report", flags, "state");
   const { id, step, value } = reportFlags(flags);
-  // A missing state is reported before anything else (openSolver throws the usage error).
-  if (!hasSavedState(io.cwd, statePath)) openSolver("report", io.cwd, { statePath });
+  // A missing state is reported before anything else.
+  if (!hasSavedState(io.cwd, statePath)) throw missingStateError("report", io.cwd, statePath);
 
   const prune = await withLockedState("report", io, statePath, (held) => {
     const { solver } = openSolver("report", io.cwd, { statePath, logLock: held?.logLock });

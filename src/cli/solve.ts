@@ -20,7 +20,7 @@ import { objectiveEnvironment, variableProblems } from "./env-names.js";
 import { programProblem } from "./find-program.js";
 import type { CliIo } from "./io.js";
 import { type ObjectiveReading, readReport, unreadReport } from "./objective-output.js";
-import { openSolver } from "./open-solver.js";
+import { missingStateError, openSolver } from "./open-solver.js";
 import { describeInterrupt, describeProgress, describeRefineStart } from "./progress.js";
 import { runObjectiveCommand } from "./run-command.js";
 import { type SolveExit, SolveInterrupts } from "./solve-interrupt.js";
@@ -168,7 +168,7 @@ export async function solveCommand(argv: readonly string[], io: CliIo): Promise<
   const options: SolveOptions = { command, concurrency, onError, statePath, quiet, trialTimeoutMs };
   // Before the lock, which creates a missing directory: the message says what the user has.
   if (statePath !== undefined && configPath === undefined && !hasSavedState(io.cwd, statePath))
-    openSolver("solve", io.cwd, { statePath });
+    throw missingStateError("solve", io.cwd, statePath);
   return await withLockedState("solve", io, statePath, async (held) => {
     const logLock = held?.logLock;
     const opened = openSolver("solve", io.cwd, { statePath, configPath, logLock });

@@ -5,7 +5,7 @@ import { optionalNonEmpty, parseFlags, requiredString } from "./args.js";
 import { usageError } from "./cli-error.js";
 import type { CliIo } from "./io.js";
 import { parseJsonText, readJsonFile } from "./json-input.js";
-import { openSolver } from "./open-solver.js";
+import { missingStateError, openSolver } from "./open-solver.js";
 import { describeProgress, describeRefineStart } from "./progress.js";
 import { type FailedEntry, parseResults } from "./results-input.js";
 import { refuseSharedStudyFlags, sharedStudyFlags } from "./shared-study-open.js";
@@ -62,8 +62,8 @@ export async function tellCommand(argv: readonly string[], io: CliIo): Promise<0
   if (flags.config !== undefined)
     throw usageError("arqon tell: --config needs --storage (a --state holds its own configuration)");
   const statePath = requiredString("tell", flags, "state");
-  // A missing state is reported before any input is read (openSolver throws the usage error).
-  if (!hasSavedState(io.cwd, statePath)) openSolver("tell", io.cwd, { statePath });
+  // A missing state is reported before any input is read.
+  if (!hasSavedState(io.cwd, statePath)) throw missingStateError("tell", io.cwd, statePath);
 
   const { told: results, toldAt, failed } = parseResults(await readResults(io, resultsPath));
 
