@@ -160,6 +160,25 @@ describe("arqon tell with pruned: false", () => {
     expect(status).toMatchObject({ asked: 3, told: 1, pruned: 1, failed: 1 });
   });
 
+  it("reads null as absent on the flags and on a failed or pruned trial's value, as Python's None writes it", async () => {
+    const dir = tempDir();
+    const [a, b, c] = await askThree(dir, "s.json");
+    const run = await tell(dir, "s.json", [
+      { id: a, value: 0.5, pruned: null, failed: null },
+      { id: b, failed: "CUDA out of memory", pruned: null, value: null, cost: null },
+      { id: c, pruned: true, failed: null, value: null },
+    ]);
+    expect(run.status, run.stderr).toBe(0);
+    expect(JSON.parse(run.stdout)).toMatchObject({ told: 1, pruned: 1, failed: 1 });
+    // A completed result still needs its value.
+    const [d] = await askThree(dir, "t.json");
+    const refused = await tell(dir, "t.json", [{ id: d, value: null, failed: null }]);
+    expect(refused.status).toBe(2);
+    expect(lines(refused.stderr).at(-1)).toBe(
+      "arqon tell: invalid results: results[0].value: expected a finite number",
+    );
+  });
+
   it("refuses a trial said to have both failed and been pruned, naming the entry", async () => {
     const dir = tempDir();
     const [a] = await askThree(dir, "s.json");

@@ -31,7 +31,8 @@ const RESULT_KEYS = ["id", "params", "value", "cost", "pruned", "failed"];
  * for asked trials, or `{ "params": { name: number, … }, "value": <number>, "cost"?: <number> }` for
  * outside points (warm start), `{ "id": <trial id>, "pruned": true, "value"?: <number> }` for a trial
  * stopped early, or `{ "id": <trial id>, "failed": <reason> | true }` for a trial whose evaluation
- * failed. `"pruned": false` and `"failed": false` mean what leaving them out means. Every problem is reported at once, each with its path
+ * failed. `"pruned"` and `"failed"` given as false or null mean what leaving them out means, and so
+ * does null for the value, cost or params of a failed or pruned trial. Every problem is reported at once, each with its path
  * (`results[2].value: expected a finite number`), as one usage error.
  *
  * @remarks
@@ -50,7 +51,16 @@ export function parseResults(input: unknown): ParsedResults {
       problems.push(`${path}: expected an object with "value" and "id" or "params"`);
       return;
     }
-    const record = item as Record<string, unknown>;
+    // null means absent on the flags, as false does (Python's None, from a loop that writes every
+    // key), and on every key of a failed or pruned trial, whose value and cost may be left out.
+    const given = item as Record<string, unknown>;
+    const failing = given.failed !== undefined && given.failed !== null && given.failed !== false;
+    const stopped = failing || given.pruned === true;
+    const record = Object.fromEntries(
+      Object.entries(given).filter(
+        ([key, value]) => value !== null || !(stopped || key === "failed" || key === "pruned"),
+      ),
+    );
     const before = problems.length;
     for (const key of Object.keys(record)) {
       if (!RESULT_KEYS.includes(key)) {
