@@ -726,18 +726,15 @@ export class ControlSafety {
     }
     let oneSide = false;
     for (let i = 0; i < side.length; i++) {
-      const offset = live.values[i]! - registry.toRaw(i, core.centre[i]!);
-      const sign = offset > 0 ? 1 : offset < 0 ? -1 : 0;
+      const sign = Math.sign(live.values[i]! - registry.toRaw(i, core.centre[i]!));
       if (first) side[i] = sign;
       else if (side[i] !== sign) side[i] = 0;
       if (side[i] !== 0) oneSide = true;
     }
     if (!oneSide) {
       // A spike on the other side of the centre in every parameter: this try starts a new run.
-      for (let i = 0; i < side.length; i++) {
-        const offset = live.values[i]! - registry.toRaw(i, core.centre[i]!);
-        side[i] = offset > 0 ? 1 : offset < 0 ? -1 : 0;
-      }
+      for (let i = 0; i < side.length; i++)
+        side[i] = Math.sign(live.values[i]! - registry.toRaw(i, core.centre[i]!));
       this.spikedPerturbations = 1;
       return false;
     }
