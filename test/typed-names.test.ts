@@ -12,14 +12,17 @@ import type { DigestCheckName } from "../src/audit/digest-rejection.js";
 import { AUDIT_SCHEMA_VERSION, type AuditEvent } from "../src/audit/events.js";
 import type { EngineConfig } from "../src/engine/config.js";
 import { createEngine, type Engine, type EngineSnapshot } from "../src/engine/engine.js";
+import type { EngineNotification } from "../src/engine/from-engine.js";
 import { engineSnapshots } from "../src/engine/snapshots.js";
 import { createSupervisor } from "../src/engine/supervisor.js";
 import { UsageError } from "../src/errors.js";
 import type { BoundsInput, ParamsOf, ParamValue } from "../src/index.js";
 import { createLoggedEngine, createLoggedEngineAsync } from "../src/log/engine-log.js";
 import { createSolverLog, openSolverLog } from "../src/log/solver-log.js";
+import { createEventStore } from "../src/react/event-store.js";
 import { createSnapshotStore } from "../src/react/snapshot-store.js";
 import { useEngine } from "../src/react/use-engine.js";
+import { useEngineEvents } from "../src/react/use-engine-events.js";
 import { useEngineSnapshot } from "../src/react/use-engine-snapshot.js";
 import type { SolverConfig } from "../src/solver/config.js";
 import { minimize } from "../src/solver/minimize.js";
@@ -132,6 +135,15 @@ function Tuned(): ReactElement {
   // @ts-expect-error: "batchsize" is not a parameter of this engine
   const misspeltSelection = useEngineSnapshot(engine, (s) => s.values.batchsize);
   void misspeltSelection;
+  // The events hook keys applied values by the names, in its filter too.
+  const applies = useEngineEvents(engine, { filter: (event) => event.type === "apply" });
+  expectTypeOf(applies).toEqualTypeOf<readonly AuditEvent<"batchSize">[]>();
+  for (const event of applies) {
+    if (event.type !== "apply") continue;
+    expectTypeOf(event.values?.batchSize).toEqualTypeOf<number | undefined>();
+    // @ts-expect-error: "batchsize" is not a parameter of this engine
+    void event.values?.batchsize;
+  }
   return createElement("span", null, engine === null ? "starting" : String(engine.value("batchSize")));
 }
 
@@ -146,6 +158,29 @@ describe("snapshot streams and spawned engines keep the names", () => {
     const store = createSnapshotStore(engine);
     expectTypeOf(store.getSnapshot()).toEqualTypeOf<EngineSnapshot<"batchSize" | "timeoutMs">>();
     expect(store.getSnapshot().values.batchSize).toBe(64);
+    const events = createEventStore(engine);
+    const unsubscribe = events.subscribe(() => {});
+    expect(engine.rollback("type test")).toBe(true);
+    engine.flushEvents();
+    unsubscribe();
+    expectTypeOf(events.getSnapshot()).toEqualTypeOf<readonly AuditEvent<"batchSize" | "timeoutMs">[]>();
+    const rolledBack = events.getSnapshot().find((event) => event.type === "rollback");
+    // @ts-expect-error: "batchsize" is not a parameter of this engine
+    void (rolledBack?.type === "rollback" && rolledBack.values?.batchsize);
+    expect(rolledBack?.type === "rollback" ? rolledBack.values?.batchSize : undefined).toBe(64);
+
+    // A parent machine declares the notifications of its engine child by the child's names.
+    const onNotification = (note: EngineNotification<"batchSize">): number | undefined => {
+      if (note.type === "engine.started") expectTypeOf(note.engine).toEqualTypeOf<Engine<"batchSize">>();
+      if (note.type === "engine.snapshot") return note.snapshot.values.batchSize;
+      if (note.type !== "engine.event" || note.event.type !== "apply") return undefined;
+      // @ts-expect-error: "batchsize" is not a parameter of this engine
+      void note.event.values?.batchsize;
+      return note.event.values?.batchSize;
+    };
+    expect(onNotification({ type: "engine.snapshot", engineId: "a", snapshot: store.getSnapshot() })).toBe(
+      64,
+    );
 
     const supervisor = createSupervisor();
     try {

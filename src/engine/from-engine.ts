@@ -21,19 +21,23 @@ export type EngineCommand =
   /** `engine.setBaseline()`: make the live values the baseline. */
   | { readonly type: "setBaseline" };
 
-/** Notifications an engine actor sends its parent. `engineId` is the child actor's id. */
-export type EngineNotification =
+/**
+ * Notifications an engine actor sends its parent. `engineId` is the child actor's id. `N` is the
+ * engine's parameter names: a parent that declares `EngineNotification<"batchSize">` among its
+ * events reads `event.event.values.batchSize` on an apply, and a misspelt name does not compile.
+ */
+export type EngineNotification<N extends string = string> =
   /** The engine was created and started; `engine` is the running instance (read `values` from it freely). */
-  | { readonly type: "engine.started"; readonly engineId: string; readonly engine: Engine }
+  | { readonly type: "engine.started"; readonly engineId: string; readonly engine: Engine<N> }
   /** One audit event of the engine (an apply, a violation, a mode change, …). */
-  | { readonly type: "engine.event"; readonly engineId: string; readonly event: AuditEvent }
+  | { readonly type: "engine.event"; readonly engineId: string; readonly event: AuditEvent<N> }
   /**
    * The engine's snapshot, sent after each audit event that changed its values, baseline or mode
    * and taken when that event is delivered (see {@link FromEngineOptions.snapshots}), not when it
    * happened: the events of one delivery all carry the state after the last of them. What one
    * event changed is in the event itself (`engine.event`).
    */
-  | { readonly type: "engine.snapshot"; readonly engineId: string; readonly snapshot: EngineSnapshot }
+  | { readonly type: "engine.snapshot"; readonly engineId: string; readonly snapshot: EngineSnapshot<N> }
   /**
    * A command refused, changing nothing, and the engine runs on. Either it had a known type but
    * the wrong shape (a reset whose `acknowledge` is not a string, a rollback whose `reason` is not

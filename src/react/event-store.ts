@@ -5,15 +5,15 @@ import { shownValue } from "../shown-value.js";
 import { unknownOptionKeys, unknownOptionsText } from "../unknown-options.js";
 import { type ExternalStore, sharedListeners } from "./external-store.js";
 
-/** Options of {@link createEventStore}. */
-export interface EventStoreOptions {
+/** Options of {@link createEventStore}; `N` is the engine's parameter names. */
+export interface EventStoreOptions<N extends string = string> {
   /** How many of the most recent events to keep (default 50). */
   readonly limit?: number;
   /**
    * Keeps only the events it accepts (default: all), e.g. to leave out the per-digest
    * `digest.accepted` events so that `limit` covers a longer stretch of time.
    */
-  readonly filter?: (event: AuditEvent) => boolean;
+  readonly filter?: (event: AuditEvent<N>) => boolean;
 }
 
 const EVENT_STORE_OPTIONS = ["limit", "filter"];
@@ -33,13 +33,13 @@ export const RECENT_EVENTS_LIMIT = 50;
  * Throws a `UsageError` when `limit` is not a whole number > 0, `filter` not a function, or an
  * option is unknown.
  */
-export function createEventStore(
-  engine: Pick<Engine, "events">,
-  options: EventStoreOptions = {},
-): ExternalStore<readonly AuditEvent[]> {
+export function createEventStore<N extends string = string>(
+  engine: Pick<Engine<N>, "events">,
+  options: EventStoreOptions<N> = {},
+): ExternalStore<readonly AuditEvent<N>[]> {
   const { limit, filter } = checkedEventStoreOptions(options, "createEventStore");
-  const buffer: AuditEvent[] = [];
-  let view: readonly AuditEvent[] = Object.freeze([]);
+  const buffer: AuditEvent<N>[] = [];
+  let view: readonly AuditEvent<N>[] = Object.freeze([]);
   let stale = false;
   const subscribe = sharedListeners((notify) => {
     const subscription = engine.events.subscribe((event) => {
@@ -67,10 +67,10 @@ export function createEventStore(
  * `options` with the default limit, checked; a `UsageError` names `caller` (the function the host
  * called) when `limit` is not a whole number > 0, `filter` not a function, or an option is unknown.
  */
-export function checkedEventStoreOptions(
-  options: EventStoreOptions,
+export function checkedEventStoreOptions<N extends string>(
+  options: EventStoreOptions<N>,
   caller: string,
-): { readonly limit: number; readonly filter: ((event: AuditEvent) => boolean) | undefined } {
+): { readonly limit: number; readonly filter: ((event: AuditEvent<N>) => boolean) | undefined } {
   const unknown = unknownOptionKeys(options, EVENT_STORE_OPTIONS);
   if (unknown.length > 0)
     throw new UsageError(`${caller}: ${unknownOptionsText(unknown, EVENT_STORE_OPTIONS)}`);

@@ -19,12 +19,13 @@ const EMPTY_STORE: ExternalStore<readonly AuditEvent[]> = {
  * so the list starts with what arrives after the component subscribed. Empty while `engine` is
  * null. React batches a burst of events into one render. The store is rebuilt (and its list
  * emptied) when `engine`, `limit` or `filter` changes, so pass a stable `filter` (defined outside
- * the component, or memoised).
+ * the component, or memoised). A typed engine's events (from a literal config) key their values
+ * by its parameter names, as `engine.events` does.
  */
-export function useEngineEvents(
-  engine: Engine | null | undefined,
-  options: EventStoreOptions = {},
-): readonly AuditEvent[] {
+export function useEngineEvents<N extends string = string>(
+  engine: Engine<N> | null | undefined,
+  options: EventStoreOptions<N> = {},
+): readonly AuditEvent<N>[] {
   // Checked here, so that an error names the hook called rather than the store under it.
   checkedEventStoreOptions(options, "useEngineEvents");
   const { limit, filter } = options;
