@@ -72,6 +72,20 @@ export function aggregate(
   return Number.isFinite(sum) ? sum / 2 : low / 2 + high / 2;
 }
 
+/**
+ * How many of a window's most extreme values at either end its aggregate never reads: what
+ * `"trimmed-mean"` drops from each end (none when it falls back to the mean), all but the middle
+ * for `"median"`, none for `"mean"`. That many anomalous digests leave the window's value a
+ * measure of its point.
+ */
+export function extremesIgnored(count: number, method: Aggregation, trim: number): number {
+  if (!(count > 0)) return 0;
+  if (method === "median") return (count - 1) >> 1;
+  if (method === "mean") return 0;
+  const drop = Math.ceil(count * trim - TRIM_ROUNDING_SLACK);
+  return drop > 0 && count - 2 * drop > 0 ? drop : 0;
+}
+
 /** Mean of `a[from .. to)`, clamped into the range of those values. */
 function meanOf(a: Float64Array, from: number, to: number): number {
   let sum = 0;

@@ -1244,7 +1244,7 @@ class EngineImpl implements Engine {
     } else {
       this.emptyWindows = 0;
       const generation = this.live.generation;
-      const anomalous = this.safety.takeWindowAnomalous();
+      const anomalous = this.safety.takeWindowAnomalous(w.count);
       // What it was fed (judgeWindow may end the violation now: the window had −margins all the
       // same). A turn to feasibility restarts the cycle's window, but not a paused cycle's.
       const fed = this.windowFed;

@@ -189,6 +189,7 @@ export class RegimeDetector {
   private riseAge = 0;
   private alarmed = false;
   private extreme = false;
+  private beyondSide = 0;
 
   /** Rises judged exogenous so far. */
   shifts = 0;
@@ -245,6 +246,16 @@ export class RegimeDetector {
     return this.extreme;
   }
 
+  /**
+   * 1 when the last digest was at least `clip` σ above the level, −1 when as far below, else 0,
+   * whether or not it started an excursion: in a window of many digests, how many were after an
+   * excursion started tells a lone outlier (which a trimmed mean drops) from a shift that moved
+   * most of the window.
+   */
+  get lastBeyondSide(): number {
+    return this.beyondSide;
+  }
+
   /** The rise's CUSUM sum S⁺, in σ. */
   get riseSum(): number {
     return this.num[UP_SLOT]!;
@@ -268,6 +279,7 @@ export class RegimeDetector {
     const n = this.num;
     const y = n[INPUT_SLOT]!;
     this.extreme = false;
+    this.beyondSide = 0;
     // Beyond ±1e150 (or not finite) a value would overflow the level and the scale to ±Infinity,
     // and every later z would be NaN: the detector would never see a shift again. The governor
     // judges such a value; the detector leaves it out.
@@ -289,7 +301,8 @@ export class RegimeDetector {
     // and the perturbation's own cost keep the sums above zero much of the time, and a shift that
     // lands then, between the two sides of an estimate, must not become a full-budget step.
     const lately = clip - slack;
-    this.extreme = (z >= clip && upBefore < lately) || (z <= -clip && downBefore < lately);
+    this.beyondSide = z >= clip ? 1 : z <= -clip ? -1 : 0;
+    this.extreme = this.beyondSide > 0 ? upBefore < lately : this.beyondSide < 0 && downBefore < lately;
     if (z > clip) z = clip;
     else if (z < -clip) z = -clip;
     const up = Math.max(0, upBefore + z - slack);
