@@ -23,6 +23,12 @@ import { shownValue } from "../shown-value.js";
 import { unknownKeyIssues } from "../unknown-options.js";
 import type { FleetCommand } from "./command.js";
 import type { FleetDigest } from "./digest-batch.js";
+import {
+  paramsDescription,
+  paramsDifferences,
+  paramsFingerprint,
+  storedDescription,
+} from "./fleet-params.js";
 import type { BusStats, ReplicaView } from "./fleet-report.js";
 import { LeaderLease } from "./lease.js";
 import { redisClientIssue } from "./redis-client-issue.js";
@@ -80,6 +86,12 @@ export interface CoordinatorOptions {
    * not throw (what it throws is ignored).
    */
   readonly onError?: (error: unknown) => void;
+  /**
+   * The fingerprint of the fleet's stored params that this coordinator's params may replace: a
+   * deliberate change of the params (a rename, new bounds). Without it, a coordinator whose params
+   * differ from the fleet's stored ones never leads; its refusal names the fingerprint to give here.
+   */
+  readonly replaceParams?: string;
 }
 
 /** A point-in-time view of a coordinator. */
@@ -122,6 +134,13 @@ export interface CoordinatorSnapshot {
   readonly promotionFailures: number;
   /** The message of the latest failed promotion; undefined when none failed. */
   readonly lastPromotionError: string | undefined;
+  /** The fingerprint of this coordinator's params (names, min, max, maxDelta, scale). */
+  readonly paramsFingerprint: string;
+  /**
+   * Why this coordinator will not lead: its params differ from the fleet's stored ones (what
+   * differs, and how to change them on purpose); undefined when they agree.
+   */
+  readonly paramsMismatch: string | undefined;
 }
 
 /**
@@ -142,6 +161,9 @@ const VIEW_PERIOD_MS = 500;
 /** Thrown inside a promotion that {@link Coordinator.close} ended while it awaited Redis. */
 const CLOSED = Symbol("closed");
 
+/** Thrown inside a promotion whose params differ from the fleet's (see {@link Coordinator.paramsRefusal}). */
+const PARAMS_REFUSED = Symbol("params refused");
+
 // Sets (ARGV[3] = 'set', reason ARGV[4]) or clears the fleet's stored halt, only while the caller
 // still holds the lease and no later tenure wrote the state: a deposed leader's write that Redis
 // runs late (ioredis queues commands while it reconnects) must not undo the next leader's halt.
@@ -158,7 +180,7 @@ const PUBLISH = `if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 if tonumber(redis.call('HGET', KEYS[3], 'epoch') or '0') > tonumber(ARGV[6]) then return 0 end
 if redis.call('HGET', KEYS[3], 'command') == ARGV[7] then return 1 end
 redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', 'c', ARGV[3])
-redis.call('HSET', KEYS[3], 'generation', ARGV[4], 'values', ARGV[5], 'epoch', ARGV[6], 'command', ARGV[7])
+redis.call('HSET', KEYS[3], 'generation', ARGV[4], 'values', ARGV[5], 'epoch', ARGV[6], 'command', ARGV[7], 'params', ARGV[8])
 return 1`;
 
 /**
@@ -242,6 +264,13 @@ export class Coordinator {
   /** No contending for the lease before this time (ms), after a failed promotion. */
   private contendAfter = 0;
   private commandCount = 0;
+  /** This coordinator's params as the state hash records them (see fleet-params.ts). */
+  private readonly paramsText: string;
+  private readonly paramsPrint: string;
+  /** Why it will not lead (params differ from the fleet's), as last found; undefined when they agree. */
+  private paramsMismatch: string | undefined;
+  /** The mismatch last passed to `onError`: each is reported once, not at every read. */
+  private reportedMismatch: string | undefined;
   /** (generation, published at) of recent commands, oldest first, for the lagging test. */
   private published: [number, number][] = [];
   /**
@@ -259,7 +288,10 @@ export class Coordinator {
     const issues = coordinatorOptionIssues(options);
     if (issues.length > 0) throw new RangeError(`invalid coordinator options: ${issues.join("; ")}`);
     // Refused here rather than at every promotion, where it would only burn epochs.
-    this.engineScheduler = resolveEngineConfig(options.engine).scheduler;
+    const resolved = resolveEngineConfig(options.engine);
+    this.engineScheduler = resolved.scheduler;
+    this.paramsText = paramsDescription(resolved.params);
+    this.paramsPrint = paramsFingerprint(this.paramsText);
     this.id = options.id ?? randomUUID();
     this.keys = fleetKeys(options.prefix ?? fleetPrefix(options.runId));
     this.leaseMs = options.leaseMs ?? 3_000;
@@ -337,7 +369,11 @@ export class Coordinator {
             if (now - this.lastRefreshAt >= this.refreshMs)
               this.publish(this.latestValues, this.fleetGeneration);
           }
-        } else if (now >= this.contendAfter && (await this.lease.tryAcquire(now, this.highestEpoch)) > 0) {
+        } else if (
+          now >= this.contendAfter &&
+          this.paramsMismatch === undefined &&
+          (await this.lease.tryAcquire(now, this.highestEpoch)) > 0
+        ) {
           if (this.closed) await this.lease.release();
           else {
             this.watchLease();
@@ -397,16 +433,13 @@ export class Coordinator {
       // Best effort: a lease that cannot be released expires by itself.
       await withinMs(this.lease.release(), this.leaseMs);
       await withinMs(stopped, this.leaseMs);
-      if (error === CLOSED || this.closed) return;
+      // A params refusal was reported already; the coordinator stands by until the params agree.
+      if (error === CLOSED || error === PARAMS_REFUSED || this.closed) return;
       this.promotionFailures++;
       this.failedInARow++;
       this.lastPromotionError = errorMessage(error);
       this.contendAfter = Date.now() + this.leaseMs * 2 ** Math.min(this.failedInARow - 1, 4);
-      try {
-        this.options.onError?.(error);
-      } catch {
-        // The host's callback must not stop the lease upkeep.
-      }
+      this.reportError(error);
     }
   }
 
@@ -415,6 +448,10 @@ export class Coordinator {
     const { redis } = this.options;
     const state = await redis.hgetall(this.keys.state);
     if (this.closed) throw CLOSED;
+    // Checked before anything is written: a coordinator of other params would sign commands the
+    // replicas refuse, and its state would overwrite the tuned values.
+    this.noteParamsMismatch(this.paramsRefusal(state));
+    if (this.paramsMismatch !== undefined) throw PARAMS_REFUSED;
     const config = this.options.engine;
     const { params, adjusted } = resumedParams(config.params, state.values);
     // Replicas refuse a generation below the one they reached. Normally the stored generation is
@@ -520,6 +557,44 @@ export class Coordinator {
     const epoch = String(this.lease.epoch);
     const [action, text] = reason === undefined ? ["clear", ""] : ["set", reason];
     this.options.redis.eval(STORE_HALT, 2, lease, state, this.id, epoch, action, text).catch(() => undefined);
+  }
+
+  /**
+   * Why this coordinator must not lead a fleet whose state is `state`: its params differ from the
+   * fleet's stored ones (names, min, max, maxDelta, scale), and `replaceParams` does not name the
+   * stored ones. Undefined when they agree, when the fleet has no state yet (the first leader
+   * defines it), or when the change is deliberate.
+   */
+  private paramsRefusal(state: Readonly<Record<string, string>>): string | undefined {
+    const stored = storedDescription(state);
+    if (stored === undefined || stored === this.paramsText) return undefined;
+    const differences = paramsDifferences(stored, this.paramsText);
+    if (differences.length === 0) return undefined;
+    const fingerprint = paramsFingerprint(stored);
+    if (this.options.replaceParams === fingerprint) return undefined;
+    return (
+      `coordinator ${JSON.stringify(this.id)} will not lead: its params differ from the fleet's ` +
+      `(stored params ${fingerprint}): ${differences.join("; ")}. To change the fleet's params on ` +
+      `purpose, give the coordinators replaceParams: ${JSON.stringify(fingerprint)} and the ` +
+      `replicas the new params, or start a new fleet under another prefix`
+    );
+  }
+
+  /** Records why this coordinator will not lead (or that it may); passes each new reason to `onError` once. */
+  private noteParamsMismatch(mismatch: string | undefined): void {
+    this.paramsMismatch = mismatch;
+    if (mismatch === undefined || mismatch === this.reportedMismatch) return;
+    this.reportedMismatch = mismatch;
+    this.reportError(new RangeError(mismatch));
+  }
+
+  /** Passes `error` to the host's `onError`, whose own throw must not stop the coordinator. */
+  private reportError(error: unknown): void {
+    try {
+      this.options.onError?.(error);
+    } catch {
+      // Ignored, as documented.
+    }
   }
 
   /**
@@ -683,6 +758,7 @@ export class Coordinator {
           JSON.stringify(values),
           String(epoch),
           command.commandId,
+          this.paramsText,
         );
         if (written !== 1) void this.tick();
       } catch {
@@ -713,13 +789,19 @@ export class Coordinator {
   private async readView(): Promise<void> {
     try {
       const { redis } = this.options;
-      const [acks, leaderId, stored, halted] = await Promise.all([
+      const [acks, leaderId, [stored, halted, params, values]] = await Promise.all([
         redis.hgetall(this.keys.acks),
         redis.get(this.keys.lease),
-        redis.hget(this.keys.state, "generation"),
-        redis.hget(this.keys.state, "halted"),
+        redis.hmget(this.keys.state, "generation", "halted", "params", "values"),
       ]);
       if (this.closed) return;
+      // A standby whose params differ from the fleet's says so, and does not contend.
+      if (this.engine === undefined) {
+        const state: Record<string, string> = {};
+        if (params !== null) state.params = params;
+        if (values !== null) state.values = values;
+        this.noteParamsMismatch(this.paramsRefusal(state));
+      }
       this.leaderId = leaderId ?? undefined;
       // The leader knows its own halt; a standby learns the fleet's from the stored state.
       if (this.engine === undefined) this.haltedReason = halted ?? undefined;
@@ -899,6 +981,8 @@ export class Coordinator {
       consumer: this.consumer?.stats(),
       promotionFailures: this.promotionFailures,
       lastPromotionError: this.lastPromotionError,
+      paramsFingerprint: this.paramsPrint,
+      paramsMismatch: this.paramsMismatch,
     };
   }
 
@@ -999,6 +1083,7 @@ const COORDINATOR_OPTION_KEYS = [
   "commandMaxLen",
   "telemetry",
   "onError",
+  "replaceParams",
 ] as const satisfies readonly (keyof CoordinatorOptions)[];
 
 /** The keys of {@link CoordinatorOptions.telemetry}. */
@@ -1040,6 +1125,11 @@ function coordinatorOptionIssues(options: CoordinatorOptions): string[] {
   text("id", true);
   text("runId", false);
   text("prefix", true);
+  const replace: unknown = options.replaceParams;
+  if (replace !== undefined && (typeof replace !== "string" || replace === ""))
+    issues.push(
+      `replaceParams: must be a non-empty string, a fingerprint of stored params (got ${shownValue(replace)})`,
+    );
   // PX takes whole milliseconds, and the lease's timers cannot wait longer than a Node timer. A
   // lease shorter than a promotion's round trips to Redis runs out before it can lead: 1 ms
   // failed some 50 promotions a second and never led.
