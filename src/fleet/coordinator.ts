@@ -141,6 +141,15 @@ export interface CoordinatorSnapshot {
    * differs, and how to change them on purpose); undefined when they agree.
    */
   readonly paramsMismatch: string | undefined;
+  /**
+   * Commands that did not reach the fleet (each passed to `onError`). One Redis refused (an error
+   * reply) ended the tenure it belonged to; one lost with the connection is re-signed.
+   */
+  readonly publishFailures: number;
+  /** The message of the latest failed publish; undefined when none failed. */
+  readonly lastPublishError: string | undefined;
+  /** Times the command stream had used up its ids and was written anew (each passed to `onError`). */
+  readonly commandStreamResets: number;
 }
 
 /**
@@ -172,16 +181,36 @@ if tonumber(redis.call('HGET', KEYS[2], 'epoch') or '0') > tonumber(ARGV[2]) the
 if ARGV[3] == 'set' then redis.call('HSET', KEYS[2], 'halted', ARGV[4]) else redis.call('HDEL', KEYS[2], 'halted') end
 return 1`;
 
+/** The highest stream id: a stream whose last id it is takes no entry with an id Redis picks. */
+const LAST_STREAM_ID = "18446744073709551615-18446744073709551615";
+
 // Publishes a command and records the state a standby resumes from, only while the caller still
 // owns the lease (so a deposed leader cannot write either, whatever it believes). Idempotent: the
 // state records the latest command's id, and ioredis resends a script left unanswered when the
 // connection dropped, which Redis may have run already (a second copy would be a replay).
+// A stream whose last id is the highest one (an entry added with that id by hand) can never take
+// another: it is deleted and written anew (returns 2), and the replicas read the new one from its
+// start, as after a Redis restart. Any other XADD error is returned, with nothing written.
 const PUBLISH = `if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 if tonumber(redis.call('HGET', KEYS[3], 'epoch') or '0') > tonumber(ARGV[6]) then return 0 end
 if redis.call('HGET', KEYS[3], 'command') == ARGV[7] then return 1 end
-redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', 'c', ARGV[3])
+local written = 1
+local added = redis.pcall('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', 'c', ARGV[3])
+if type(added) == 'table' and added.err then
+  local info = redis.pcall('XINFO', 'STREAM', KEYS[2])
+  local exhausted = false
+  if type(info) == 'table' and not info.err then
+    for i = 1, #info - 1, 2 do
+      if info[i] == 'last-generated-id' and info[i + 1] == '${LAST_STREAM_ID}' then exhausted = true end
+    end
+  end
+  if not exhausted then return added end
+  redis.call('DEL', KEYS[2])
+  redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', 'c', ARGV[3])
+  written = 2
+end
 redis.call('HSET', KEYS[3], 'generation', ARGV[4], 'values', ARGV[5], 'epoch', ARGV[6], 'command', ARGV[7], 'params', ARGV[8])
-return 1`;
+return written`;
 
 /**
  * One coordinator of a fleet; run two or more, one leads.
@@ -264,6 +293,13 @@ export class Coordinator {
   /** No contending for the lease before this time (ms), after a failed promotion. */
   private contendAfter = 0;
   private commandCount = 0;
+  /** Commands Redis did not take (see {@link publish}). */
+  private publishFailures = 0;
+  private lastPublishError: string | undefined;
+  /** Command streams written anew because their ids were used up (see {@link PUBLISH}). */
+  private commandStreamResets = 0;
+  /** The epoch of a tenure ended by a refused command: its queued commands are dropped. */
+  private abandonedEpoch = 0;
   /** This coordinator's params as the state hash records them (see fleet-params.ts). */
   private readonly paramsText: string;
   private readonly paramsPrint: string;
@@ -426,8 +462,9 @@ export class Coordinator {
    */
   private async promote(): Promise<void> {
     try {
+      // The back-off is reset by the tenure's first command Redis takes (see publish), not here:
+      // a tenure whose every command is refused would otherwise retry at once, over and over.
       await this.lead();
-      this.failedInARow = 0;
     } catch (error) {
       const stopped = this.retire();
       // Best effort: a lease that cannot be released expires by itself.
@@ -725,10 +762,21 @@ export class Coordinator {
     });
   }
 
-  /** Signs and publishes an apply (serialised; never throws into the engine). */
+  /**
+   * Signs and publishes an apply (serialised; never throws into the engine).
+   *
+   * @remarks
+   * A command Redis refuses (an error reply: the key is not a stream, out of memory, an ACL) is
+   * one the fleet never gets while the engine has applied it: the engine would run ahead of the
+   * fleet, and reject the replicas' digests as another generation's. So the tenure ends there
+   * (see {@link abandonTenure}), and the next one resumes from the stored state. A command that
+   * did not reach Redis (connection lost) is left to the lease upkeep, and the next re-sign
+   * carries the latest values. Both are counted and passed to `onError`.
+   */
   private publish(values: Record<string, number>, generation: number): void {
     const epoch = this.lease.epoch;
     if (epoch === 0) return;
+    const engine = this.engine;
     this.fleetGeneration = generation;
     this.latestValues = values;
     this.lastRefreshAt = Date.now();
@@ -744,6 +792,8 @@ export class Coordinator {
     };
     const envelope = JSON.stringify(this.signer.sign(command));
     this.publishing = this.publishing.then(async () => {
+      // The tenure ended on a refused command: its later ones must not reach the fleet either.
+      if (epoch === this.abandonedEpoch) return;
       try {
         const written = await this.options.redis.eval(
           PUBLISH,
@@ -760,10 +810,47 @@ export class Coordinator {
           command.commandId,
           this.paramsText,
         );
-        if (written !== 1) void this.tick();
-      } catch {
-        // Not written: the lease upkeep decides whether this coordinator still leads.
+        if (written === 2) {
+          this.commandStreamResets++;
+          this.reportError(
+            new Error(
+              `the command stream ${this.keys.commands} had used up its ids (an entry of id ${LAST_STREAM_ID} was added to it): the leader deleted it and wrote generation ${generation} to it anew; the replicas read it again from its start`,
+            ),
+          );
+        }
+        if (written === 1 || written === 2) this.failedInARow = 0;
+        else void this.tick();
+      } catch (error) {
+        this.publishFailures++;
+        this.lastPublishError = errorMessage(error);
+        this.reportError(
+          new Error(
+            `coordinator ${JSON.stringify(this.id)} could not publish generation ${generation} to ${this.keys.commands}: ${errorMessage(error)}`,
+            { cause: error },
+          ),
+        );
+        // Redis answered with an error: the command is not written, and will not be next time.
+        if (error instanceof Error && error.name === "ReplyError" && engine !== undefined)
+          this.abandonTenure(engine, epoch);
       }
+    });
+  }
+
+  /**
+   * Ends the tenure of `engine` after a command Redis refused: the engine applied values the fleet
+   * never got, and cannot be wound back one apply. The lease is let go after a back-off set as
+   * for a failed promotion, so a standby (or this coordinator, later) resumes from the stored
+   * state, which holds what the fleet last received.
+   */
+  private abandonTenure(engine: Engine, epoch: number): void {
+    if (this.engine !== engine) return;
+    this.abandonedEpoch = epoch;
+    this.failedInARow++;
+    this.contendAfter = Date.now() + this.leaseMs * 2 ** Math.min(this.failedInARow - 1, 4);
+    const stopped = this.retire();
+    void this.serially(async () => {
+      await this.settle(stopped);
+      await withinMs(this.lease.release(), this.leaseMs).catch(() => undefined);
     });
   }
 
@@ -983,6 +1070,9 @@ export class Coordinator {
       lastPromotionError: this.lastPromotionError,
       paramsFingerprint: this.paramsPrint,
       paramsMismatch: this.paramsMismatch,
+      publishFailures: this.publishFailures,
+      lastPublishError: this.lastPublishError,
+      commandStreamResets: this.commandStreamResets,
     };
   }
 

@@ -1,0 +1,84 @@
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import type { CommandRejection } from "../src/fleet/signing.js";
+import { fleetKeys, fleetPrefix } from "../src/fleet/streams.js";
+import { objectiveOf, until } from "./support/fleet.js";
+import { FleetRig } from "./support/fleet-rig.js";
+
+// A command the leader's engine applied but Redis did not take must not leave the engine running
+// ahead of the fleet (the replicas' digests would all be another generation's), and must not go
+// unreported. Against a real redis-server.
+const keys = fleetKeys(fleetPrefix("run"));
+const LAST_ID = "18446744073709551615-18446744073709551615";
+let rig: FleetRig;
+
+beforeEach(async () => {
+  rig = await FleetRig.start();
+});
+
+afterEach(() => rig.close(), 30_000);
+
+describe("a command Redis does not take", () => {
+  it("a command stream whose ids are used up is written anew, reported, and the fleet tunes on", async () => {
+    const errors: unknown[] = [];
+    const lead = await rig.coordinator("c1", { onError: (error) => errors.push(error) });
+    const rejections: CommandRejection[] = [];
+    const replica = await rig.replica("r1", { onRejected: (x) => rejections.push(x) });
+    const feed = () => replica.publish(objectiveOf(replica.values[0]!));
+    await until(
+      () => {
+        feed();
+        return lead.snapshot().generation >= 2 && replica.generation === lead.snapshot().generation;
+      },
+      20_000,
+      "generation 2",
+    );
+    // By hand, as in the trial: no XADD with an id Redis picks can follow this entry.
+    const admin = rig.connect();
+    await admin.xadd(keys.commands, LAST_ID, "c", "junk");
+    const reached = lead.snapshot().generation;
+    await until(
+      () => {
+        feed();
+        return lead.snapshot().generation >= reached + 2 && replica.generation === lead.snapshot().generation;
+      },
+      20_000,
+      "tuning goes on past the exhausted stream",
+    );
+    expect(lead.leader).toBe(true);
+    expect(lead.snapshot()).toMatchObject({ commandStreamResets: 1, publishFailures: 0 });
+    expect(String((errors[0] as Error).message)).toMatch(/used up its ids.*deleted it and wrote generation/);
+    expect(errors).toHaveLength(1);
+    expect(Number(await admin.hget(keys.state, "generation"))).toBe(lead.snapshot().generation);
+    // The replica refused the junk entry, named; nothing else.
+    expect(rejections.map((x) => x.reason)).toEqual(["malformed"]);
+  });
+
+  it("a command Redis refuses ends the tenure, reported and counted; the next resumes from the stored state", async () => {
+    const errors: unknown[] = [];
+    // Re-signs every 50 ms, so a command goes out without waiting for telemetry.
+    const lead = await rig.coordinator("c1", { refreshMs: 50, onError: (error) => errors.push(error) });
+    expect(lead.leader).toBe(true);
+    const admin = rig.connect();
+    await until(async () => (await admin.xlen(keys.commands)) > 0, 5_000, "the first command");
+    const stored = await admin.hgetall(keys.state);
+    // The command key holds a string now: XADD answers WRONGTYPE.
+    await admin.del(keys.commands);
+    await admin.set(keys.commands, "not a stream");
+    await until(() => !lead.leader, 5_000, "the leader steps down");
+    expect(lead.tuningEngine).toBeUndefined();
+    const snapshot = lead.snapshot();
+    expect(snapshot.publishFailures).toBe(1);
+    expect(snapshot.lastPublishError).toMatch(/WRONGTYPE/);
+    expect(String((errors[0] as Error).message)).toMatch(
+      new RegExp(`could not publish generation ${stored.generation} to ${keys.commands}: WRONGTYPE`),
+    );
+    expect(await admin.hgetall(keys.state)).toEqual(stored);
+    await until(async () => (await admin.get(keys.lease)) === null, 5_000, "the lease let go");
+    // Fixed by the operator: a coordinator leads again, from the stored generation and values.
+    await admin.del(keys.commands);
+    await until(() => lead.leader, 10_000, "it leads again after its back-off");
+    expect(lead.snapshot().generation).toBe(Number(stored.generation));
+    expect(lead.tuningEngine!.values[0]).toBe(JSON.parse(stored.values!).batch);
+    expect(lead.snapshot().epoch).toBeGreaterThan(Number(stored.epoch));
+  });
+});
