@@ -23,6 +23,7 @@ import { shownValue } from "../shown-value.js";
 import { unknownKeyIssues } from "../unknown-options.js";
 import type { FleetCommand } from "./command.js";
 import type { FleetDigest } from "./digest-batch.js";
+import { type FleetBaseline, parseFleetBaseline, sameValues, TenureBaseline } from "./fleet-baseline.js";
 import {
   paramsDescription,
   paramsDifferences,
@@ -41,6 +42,7 @@ import {
   type TelemetryConsumerOptions,
 } from "./telemetry-consumer.js";
 
+export type { FleetBaseline } from "./fleet-baseline.js";
 export type { BusStats, ReplicaView } from "./fleet-report.js";
 
 /** Options of {@link createCoordinator}. */
@@ -150,6 +152,18 @@ export interface CoordinatorSnapshot {
   readonly lastPublishError: string | undefined;
   /** Times the command stream had used up its ids and was written anew (each passed to `onError`). */
   readonly commandStreamResets: number;
+  /**
+   * The fleet's baseline as stored (a standby reads it about every 500 ms): the values a rollback
+   * of the fleet should return to, set by the first leader at `init` and by every
+   * `tuningEngine.setBaseline()` since. Undefined when none is stored (a state of an older version).
+   */
+  readonly baseline: FleetBaseline | undefined;
+  /**
+   * Whether this leader's engine holds the fleet's baseline, so that its rollbacks (the
+   * operator's, SafeMode's) return there. False after a failover from other values: the engine
+   * then takes the values it resumed from as its baseline, until `tuningEngine.setBaseline()`.
+   */
+  readonly engineHasFleetBaseline: boolean;
 }
 
 /**
@@ -176,6 +190,12 @@ const PARAMS_REFUSED = Symbol("params refused");
 // Sets (ARGV[3] = 'set', reason ARGV[4]) or clears the fleet's stored halt, only while the caller
 // still holds the lease and no later tenure wrote the state: a deposed leader's write that Redis
 // runs late (ioredis queues commands while it reconnects) must not undo the next leader's halt.
+// Stores the fleet's baseline (ARGV[3], JSON), fenced as STORE_HALT is.
+const STORE_BASELINE = `if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+if tonumber(redis.call('HGET', KEYS[2], 'epoch') or '0') > tonumber(ARGV[2]) then return 0 end
+redis.call('HSET', KEYS[2], 'baseline', ARGV[3])
+return 1`;
+
 const STORE_HALT = `if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 if tonumber(redis.call('HGET', KEYS[2], 'epoch') or '0') > tonumber(ARGV[2]) then return 0 end
 if ARGV[3] == 'set' then redis.call('HSET', KEYS[2], 'halted', ARGV[4]) else redis.call('HDEL', KEYS[2], 'halted') end
@@ -300,6 +320,10 @@ export class Coordinator {
   private commandStreamResets = 0;
   /** The epoch of a tenure ended by a refused command: its queued commands are dropped. */
   private abandonedEpoch = 0;
+  /** The fleet's baseline, as stored or set by this leader's engine. */
+  private fleetBaseline: FleetBaseline | undefined;
+  /** Whether this tenure's engine holds {@link fleetBaseline} (see the snapshot). */
+  private engineHasFleetBaseline = false;
   /** This coordinator's params as the state hash records them (see fleet-params.ts). */
   private readonly paramsText: string;
   private readonly paramsPrint: string;
@@ -518,8 +542,16 @@ export class Coordinator {
     this.engine = engine;
     this.highestEpoch = Math.max(this.highestEpoch, this.lease.epoch);
     this.haltedReason = state.halted;
+    const resumed = recordOf(engine.names, engine.values);
+    this.fleetBaseline = parseFleetBaseline(state.baseline);
+    // The engine's baseline is where it starts: the fleet's only when they are the same values.
+    this.engineHasFleetBaseline =
+      this.fleetBaseline !== undefined && sameValues(this.fleetBaseline.values, resumed);
+    const baselines = new TenureBaseline(this.base, resumed, state.values === undefined);
     this.tenureEvents = engine.events.subscribe((event) => {
       if (event.type === "mode.changed") this.storeHalt(engine, event);
+      const baseline = baselines.onEvent(event);
+      if (baseline !== undefined) this.storeBaseline(engine, baseline);
       this.eventSubject.next(event);
     });
     // A halt outlives its leader: until an acknowledged reset, every tenure starts halted.
@@ -585,6 +617,21 @@ export class Coordinator {
     const halted = engine.mode === "halted";
     if (halted === (this.haltedReason !== undefined)) return;
     this.writeHalt(halted ? `halted (${engine.snapshot().reasons.join(", ")})` : undefined);
+  }
+
+  /**
+   * Keeps the fleet's baseline in the state hash (fenced as the halt is): the first tenure's, at
+   * `init`, and each one the operator sets since. A write refused or lost is not retried.
+   */
+  private storeBaseline(engine: Engine, baseline: FleetBaseline): void {
+    if (this.engine !== engine) return;
+    this.fleetBaseline = baseline;
+    this.engineHasFleetBaseline = true;
+    const { lease, state } = this.keys;
+    const text = JSON.stringify(baseline);
+    this.options.redis
+      .eval(STORE_BASELINE, 2, lease, state, this.id, String(this.lease.epoch), text)
+      .catch(() => undefined);
   }
 
   /** Stores `reason` as the fleet's halt, or clears it when undefined (fenced: {@link STORE_HALT}). */
@@ -876,14 +923,15 @@ export class Coordinator {
   private async readView(): Promise<void> {
     try {
       const { redis } = this.options;
-      const [acks, leaderId, [stored, halted, params, values]] = await Promise.all([
+      const [acks, leaderId, [stored, halted, params, values, baseline]] = await Promise.all([
         redis.hgetall(this.keys.acks),
         redis.get(this.keys.lease),
-        redis.hmget(this.keys.state, "generation", "halted", "params", "values"),
+        redis.hmget(this.keys.state, "generation", "halted", "params", "values", "baseline"),
       ]);
       if (this.closed) return;
       // A standby whose params differ from the fleet's says so, and does not contend.
       if (this.engine === undefined) {
+        this.fleetBaseline = parseFleetBaseline(baseline);
         const state: Record<string, string> = {};
         if (params !== null) state.params = params;
         if (values !== null) state.values = values;
@@ -1073,6 +1121,8 @@ export class Coordinator {
       publishFailures: this.publishFailures,
       lastPublishError: this.lastPublishError,
       commandStreamResets: this.commandStreamResets,
+      baseline: this.fleetBaseline,
+      engineHasFleetBaseline: this.engine !== undefined && this.engineHasFleetBaseline,
     };
   }
 

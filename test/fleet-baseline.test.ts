@@ -1,0 +1,79 @@
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import type { Coordinator } from "../src/fleet/coordinator.js";
+import type { Replica } from "../src/fleet/replica.js";
+import { fleetKeys, fleetPrefix } from "../src/fleet/streams.js";
+import { objectiveOf, until } from "./support/fleet.js";
+import { FleetRig } from "./support/fleet-rig.js";
+
+// The fleet's baseline (what a rollback returns to) outlives the leader that set it: it is kept
+// in the state hash, and a new leader says whether its engine holds it. Against a real redis-server.
+const keys = fleetKeys(fleetPrefix("run"));
+let rig: FleetRig;
+
+beforeEach(async () => {
+  rig = await FleetRig.start();
+});
+
+afterEach(() => rig.close(), 30_000);
+
+/** The stored baseline, parsed (undefined when none). */
+async function storedBaseline(): Promise<unknown> {
+  const text = await rig.connect().hget(keys.state, "baseline");
+  return text === null ? undefined : JSON.parse(text);
+}
+
+/** Feeds `replica` until `lead` published generation `generation` and the replica runs it. */
+function tunedTo(lead: Coordinator, replica: Replica, generation: number): Promise<void> {
+  return until(
+    () => {
+      replica.publish(objectiveOf(replica.values[0]!));
+      const g = lead.snapshot().generation;
+      return g >= generation && replica.generation === g;
+    },
+    20_000,
+    `generation ${generation}`,
+  );
+}
+
+describe("the fleet's baseline", () => {
+  it("the first leader stores init as the baseline; a new leader resumed elsewhere keeps it and says its engine does not hold it", async () => {
+    const first = await rig.coordinator("c1");
+    const replica = await rig.replica("r1");
+    await until(async () => (await storedBaseline()) !== undefined, 5_000, "the first baseline");
+    expect(await storedBaseline()).toEqual({ generation: 0, values: { batch: 64 } });
+    expect(first.snapshot()).toMatchObject({ engineHasFleetBaseline: true });
+    await tunedTo(first, replica, 2);
+    await first.close();
+    const next = await rig.coordinator("c2");
+    expect(next.leader).toBe(true);
+    const resumed = next.tuningEngine!.values[0]!;
+    expect(resumed).not.toBe(64);
+    // Its engine's own baseline (taken at creation, at the resume point) does not replace the fleet's.
+    await tunedTo(next, replica, next.snapshot().generation + 1);
+    expect(await storedBaseline()).toEqual({ generation: 0, values: { batch: 64 } });
+    expect(next.snapshot()).toMatchObject({
+      baseline: { generation: 0, values: { batch: 64 } },
+      engineHasFleetBaseline: false,
+    });
+  });
+
+  it("a baseline the operator sets is stored with its fleet generation, and a standby reads it", async () => {
+    const lead = await rig.coordinator("c1");
+    const standby = await rig.coordinator("c2");
+    const replica = await rig.replica("r1");
+    await tunedTo(lead, replica, 2);
+    const engine = lead.tuningEngine!;
+    // Synchronous: no apply comes between the read and setBaseline.
+    const values = { batch: engine.values[0]! };
+    const generation = lead.snapshot().generation;
+    engine.setBaseline();
+    await until(
+      async () => JSON.stringify(await storedBaseline()) === JSON.stringify({ generation, values }),
+      5_000,
+      "the operator's baseline stored",
+    );
+    await until(() => standby.snapshot().baseline?.generation === generation, 5_000, "the standby reads it");
+    expect(standby.snapshot().baseline).toEqual({ generation, values });
+    expect(lead.snapshot().engineHasFleetBaseline).toBe(true);
+  });
+});
