@@ -1,6 +1,12 @@
 import { Registry } from "prom-client";
 import { describe, expect, it } from "vitest";
-import { type BusStats, registerBusMetrics, registerSolverMetrics } from "../src/metrics/index.js";
+import { SAFE_MODE_REASON_NAMES } from "../machines/safe-mode-reasons.js";
+import {
+  type BusMetricsStats,
+  type BusStats,
+  registerBusMetrics,
+  registerSolverMetrics,
+} from "../src/metrics/index.js";
 import { createSolver } from "../src/solver/solver.js";
 import { scrape } from "./support/exposition.js";
 
@@ -91,6 +97,45 @@ describe("arqon/metrics: bus metrics", () => {
     // (a leader cut off from Redis loses its lease and must stop saying it leads).
     expect(series.get("arqon_bus_leader")).toBe(1);
     expect(series.get("arqon_bus_halted")).toBe(0);
+  });
+
+  it("exports the reasons of the fleet's halt, every SafeMode reason at 0 or 1, when the source says them", async () => {
+    const registry = new Registry();
+    const base = {
+      lag: 0,
+      pending: 0,
+      deadLetters: 0,
+      rejectedCommands: 0,
+      digestsProcessed: 0,
+      replicas: 1,
+      laggingReplicas: 0,
+      leader: true,
+    };
+    let stats: BusMetricsStats = { ...base, halted: false };
+    registerBusMetrics({ busStats: () => stats }, { registry });
+    const reasons = async () =>
+      [...(await scrape(registry))].filter(([name]) => name.startsWith("arqon_bus_halt_reason"));
+    // A source that cannot tell why exports no reason: the rules then page for every halt.
+    expect(await reasons()).toEqual([]);
+    stats = { ...base, halted: false, haltReasons: [] };
+    let series = new Map(await reasons());
+    expect(series.size).toBe(SAFE_MODE_REASON_NAMES.length);
+    expect([...series.values()].every((v) => v === 0)).toBe(true);
+    // An operator's engine.halt on the leader.
+    stats = { ...base, halted: true, haltReasons: ["manualHalt"] };
+    series = new Map(await reasons());
+    expect(series.get('arqon_bus_halt_reason{reason="manualHalt"}')).toBe(1);
+    expect(series.get('arqon_bus_halt_reason{reason="repeatedTrips"}')).toBe(0);
+    // SafeMode's own halt, seen by a standby whose view of Redis went stale: still reported.
+    stats = { ...base, leader: false, halted: true, haltReasons: ["repeatedTrips"], stale: true };
+    series = new Map(await reasons());
+    expect(series.get('arqon_bus_halt_reason{reason="manualHalt"}')).toBe(0);
+    expect(series.get('arqon_bus_halt_reason{reason="repeatedTrips"}')).toBe(1);
+    // Reasons of a fleet that is not halted (any more) are not in force; unknown names are ignored.
+    stats = { ...base, halted: false, haltReasons: ["repeatedTrips", "noSuchReason"] };
+    series = new Map(await reasons());
+    expect(series.size).toBe(SAFE_MODE_REASON_NAMES.length);
+    expect([...series.values()].every((v) => v === 0)).toBe(true);
   });
 
   it("exports no bus series while busStats() has only returned stale figures", async () => {

@@ -1,6 +1,7 @@
 /**
  * Prometheus metrics of the fleet's telemetry and command bus, read at scrape time.
  */
+import { SAFE_MODE_REASON_NAMES } from "../../machines/safe-mode-reasons.js";
 import type { BusStats } from "../fleet/fleet-report.js";
 import { shownValue } from "../shown-value.js";
 import { type AnyRegistry, commonOptionIssues, throwOnIssues } from "./metric-options.js";
@@ -10,9 +11,24 @@ import { registerAll } from "./register-all.js";
 // The same shape the coordinator reports and the dashboard reads: one definition, re-exported here.
 export type { BusStats } from "../fleet/fleet-report.js";
 
-/** Anything that reports {@link BusStats}. */
+/**
+ * What {@link registerBusMetrics} reads: {@link BusStats}, and why the fleet is halted when the
+ * source can tell.
+ */
+export interface BusMetricsStats extends BusStats {
+  /**
+   * The SafeMode reasons of the fleet's halt (empty when it is not halted), as the leader stored
+   * them with the halt, so that a standby and the next leader report the same ones
+   * (`arqon_bus_halt_reason`). `manualHalt` alone is an operator's `engine.halt`, which the alert
+   * rules do not page for. Left out by a source that cannot tell: then no reason is exported and
+   * every halt pages.
+   */
+  readonly haltReasons?: readonly string[];
+}
+
+/** Anything that reports {@link BusStats} (and, optionally, the reasons of a halt). */
 export interface BusStatsSource {
-  busStats(): BusStats;
+  busStats(): BusMetricsStats;
 }
 
 /** Options of {@link registerBusMetrics}. */
@@ -24,8 +40,9 @@ export interface BusMetricsOptions {
 
 /**
  * Registers the bus metrics (`arqon_bus_lag`, `arqon_bus_pending`, `arqon_bus_replicas`,
- * `arqon_bus_lagging_replicas` gauges, and `arqon_bus_leader` and `arqon_bus_halted`, 0 or 1, when
- * the source says them, from its latest figures even stale ones, as they are its own state;
+ * `arqon_bus_lagging_replicas` gauges, and `arqon_bus_leader`, `arqon_bus_halted` and
+ * `arqon_bus_halt_reason{reason}`, 0 or 1, when the source says them, from its latest figures even
+ * stale ones, as they are its own state;
  * `arqon_bus_dead_letters_total`,
  * `arqon_bus_rejected_commands_total`, `arqon_bus_digests_processed_total` counters), each read from
  * `busStats()` once per scrape (keep it cheap and synchronous). When it throws, the scrape still
@@ -47,16 +64,16 @@ export function registerBusMetrics(source: BusStatsSource, options: BusMetricsOp
   const p = options.prefix ?? "arqon_";
   // The last figures read; a failing source keeps them and turns arqon_bus_up to 0. Until a read
   // succeeds there are none, and the bus series are absent rather than 0.
-  let last: BusStats | undefined;
+  let last: BusMetricsStats | undefined;
   // The latest figures, stale or not: whether the coordinator leads and whether the fleet is
   // halted are its own state, not read from Redis, so a stale view does not hold them back (a
   // leader cut off from Redis loses its lease, and must stop saying it leads).
-  let latest: BusStats | undefined;
+  let latest: BusMetricsStats | undefined;
   let up = 0;
   // One read per scrape: the registry reads every metric in one synchronous pass, the up gauge
   // first; a microtask ends the pass for reads of single metrics.
   let readThisPass = false;
-  const read = (): BusStats | undefined => {
+  const read = (): BusMetricsStats | undefined => {
     if (readThisPass) return last;
     readThisPass = true;
     queueMicrotask(() => {
@@ -103,6 +120,23 @@ export function registerBusMetrics(source: BusStatsSource, options: BusMetricsOp
     series(name, help, "gauge", pick);
   const total = (name: string, help: string, pick: (s: BusStats) => number) =>
     series(name, help, "counter", pick);
+  // Every reason at 0 or 1, as arqon_safe_mode_reason: a rule can tell an operator's halt
+  // (manualHalt alone) from SafeMode's, and a reason's series exists before it is first 1.
+  const haltReason = new ReadMetric(
+    `${p}bus_halt_reason`,
+    "1 for each SafeMode reason of the fleet's halt (manualHalt: an operator's engine.halt), else 0.",
+    "gauge",
+    () => {
+      read();
+      const reasons = latest?.haltReasons;
+      if (reasons === undefined) return [];
+      const halted = latest?.halted !== false;
+      return SAFE_MODE_REASON_NAMES.map((reason) => ({
+        labels: { reason },
+        value: halted && reasons.includes(reason) ? 1 : 0,
+      }));
+    },
+  );
   const upGauge = new ReadMetric(
     `${p}bus_up`,
     "1 when the last busStats() call returned fresh figures, else 0 (it failed, or the source could not read Redis: the bus series then keep their last values).",
@@ -123,9 +157,10 @@ export function registerBusMetrics(source: BusStatsSource, options: BusMetricsOp
     flag("bus_leader", "1 when this coordinator leads the fleet, else 0.", (s) => s.leader),
     flag(
       "bus_halted",
-      "1 when the fleet is halted (its engine latched SafeMode halted), else 0.",
+      "1 when the fleet is halted (its engine is in SafeMode halted: an operator's halt or SafeMode's), else 0.",
       (s) => s.halted,
     ),
+    haltReason,
     total("bus_dead_letters_total", "Telemetry entries dead-lettered.", (s) => s.deadLetters),
     total(
       "bus_rejected_commands_total",

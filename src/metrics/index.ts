@@ -8,6 +8,7 @@
 
 export {
   type BusMetricsOptions,
+  type BusMetricsStats,
   type BusStats,
   type BusStatsSource,
   registerBusMetrics,
