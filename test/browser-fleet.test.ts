@@ -3,6 +3,7 @@ import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createCoordinator } from "../src/fleet/coordinator.js";
 import { createReplica } from "../src/fleet/replica.js";
+import { fleetKeys, fleetPrefix } from "../src/fleet/streams.js";
 import { serveDashboard } from "../src/node.js";
 import { launchBrowser, screenshotPath } from "./support/browser.js";
 import { FLEET_ENGINE, FLEET_PARAMS, FLEET_RING, objectiveOf, until } from "./support/fleet.js";
@@ -59,7 +60,12 @@ describe("fleet dashboard in chromium", () => {
     const server = await serveDashboard({ fleet: lead, staleAfterMs: 60_000 }, { snapshotEveryMs: 100 });
     try {
       await until(() => Object.keys(lead.snapshot().fleet).length === 2, 5_000, "both replicas reported");
+      // As a replica that died: close() removes its report, a dead replica's stays, as here.
+      const admin = connect();
+      const acks = fleetKeys(fleetPrefix("run")).acks;
+      const report = await admin.hget(acks, "r-gone");
       await gone.close();
+      await admin.hset(acks, "r-gone", report!);
       const page = await browser.newPage({ viewport: { width: 1280, height: 1200 } });
       await page.goto(`${server.url}#token=${server.token}`);
       await page.waitForSelector("#fleet-panel:not([hidden])", WAIT);

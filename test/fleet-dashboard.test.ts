@@ -89,9 +89,12 @@ describe("fleet dashboard", () => {
     const live = await rig.replica("r-live");
     const gone = await rig.replica("r-gone");
     await until(() => Object.keys(lead.snapshot().fleet).length === 2, 5_000, "both replicas reported");
-    // r-gone stops following the command stream, as a replica cut off from the bus would; it
-    // keeps its last acknowledged generation (0).
+    // r-gone stops following the command stream, as a replica that died would; it keeps its last
+    // acknowledged generation (0). (close() removes its report: a dead replica's stays, as here.)
+    const admin = rig.connect();
+    const report = await admin.hget(fleetKeys(fleetPrefix("run")).acks, "r-gone");
     await gone.close();
+    await admin.hset(fleetKeys(fleetPrefix("run")).acks, "r-gone", report!);
     const leaderBoard = await dashboard({ fleet: lead, staleAfterMs: 60_000 });
     const standbyBoard = await dashboard({ fleet: standby, staleAfterMs: 60_000 });
 

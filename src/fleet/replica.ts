@@ -159,6 +159,8 @@ export class Replica {
   private loop: Promise<void> | undefined;
   private driveTimer: NodeJS.Timeout | undefined;
   private closing: Promise<void> | undefined;
+  /** The report this replica last wrote to the acks hash: the one {@link close} removes. */
+  private lastReport: string | undefined;
 
   /** @throws RangeError naming every bad option, before anything is started. */
   constructor(private readonly options: ReplicaOptions) {
@@ -315,10 +317,12 @@ export class Replica {
   }
 
   /**
-   * Stops following commands and ships the telemetry left, waiting at most 2 s for that: while
-   * Redis is unreachable it returns then (the last write, still queued in the client, completes
-   * or fails later and is counted as shipped or lost; telemetry is at most once). Calling it again
-   * returns the same promise.
+   * Stops following commands, ships the telemetry left and removes this replica's report from the
+   * acks hash (a replica gone for good would otherwise count as lagging once the fleet moves on;
+   * only the report it wrote itself, not a later one of another process under its id), waiting
+   * at most 2 s for that: while Redis is unreachable it returns then (the last write, still queued
+   * in the client, completes or fails later and is counted as shipped or lost; telemetry is at
+   * most once; the report may stay). Calling it again returns the same promise.
    */
   close(): Promise<void> {
     this.closing ??= this.shutDown();
@@ -331,7 +335,22 @@ export class Replica {
     // Ends the read in progress, except one queued while the client waits to reconnect: ioredis
     // leaves that one unanswered, so the loop is not waited for beyond the grace period.
     this.blocking?.disconnect();
-    await withinMs(Promise.all([this.loop, this.publisher.close(CLOSE_GRACE_MS)]), CLOSE_GRACE_MS);
+    await withinMs(
+      Promise.all([this.loop, this.publisher.close(CLOSE_GRACE_MS), this.removeReport()]),
+      CLOSE_GRACE_MS,
+    );
+  }
+
+  /**
+   * Deletes this replica's entry of the acks hash if it still holds the report written last (see
+   * {@link REMOVE_OWN_REPORT}). Sent on the connection of the reports, after the last of them (no
+   * report is written once closing), so Redis runs it after them. Never rejects.
+   */
+  private async removeReport(): Promise<void> {
+    const report = this.lastReport;
+    if (report === undefined) return;
+    const { redis, replica } = this.options;
+    await redis.eval(REMOVE_OWN_REPORT, 1, this.keys.acks, replica, report).catch(() => undefined);
   }
 
   /**
@@ -517,6 +536,8 @@ export class Replica {
   }
 
   private async acknowledge(): Promise<void> {
+    // A closing replica's report is being removed: one written now would outlive it.
+    if (this.closing !== undefined) return;
     const report = JSON.stringify({
       generation: this.liveGeneration,
       target: this.targetGeneration,
@@ -524,6 +545,7 @@ export class Replica {
       rejected: this.verifier.rejectedTotal,
       at: Date.now(),
     });
+    this.lastReport = report;
     await this.options.redis.hset(this.keys.acks, this.options.replica, report).catch(() => undefined);
   }
 }
@@ -592,8 +614,19 @@ function redisAddress(redis: Redis): string {
   return path !== undefined && path !== null && path !== "" ? path : `${host ?? "localhost"}:${port ?? 6379}`;
 }
 
-/** How long {@link Replica.close} waits for the read in progress and the last telemetry flush, ms. */
+/**
+ * How long {@link Replica.close} waits for the read in progress, the last telemetry flush and the
+ * removal of its report, ms.
+ */
 const CLOSE_GRACE_MS = 2_000;
+
+/**
+ * Deletes the acks hash's field ARGV[1] only while it holds ARGV[2], the report the closing replica
+ * wrote: a removal that Redis runs late (queued while the client reconnects) must not delete the
+ * report of a process started since under the same replica id.
+ */
+const REMOVE_OWN_REPORT = `if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then return redis.call('HDEL', KEYS[1], ARGV[1]) end
+return 0`;
 
 /** First back-off after an onApply failure, ms; it doubles with each failure in a row, up to 32×. */
 const APPLY_RETRY_MS = 1_000;
