@@ -32,7 +32,7 @@ function promtool(args: readonly string[], cwd: string): { status: number | null
 describe("alert rules (promtool)", () => {
   it("pass promtool check rules", () => {
     const { status, output } = promtool(["check", "rules", "arqon-alerts.yml"], RULES_DIR);
-    expect(output).toContain("SUCCESS: 14 rules found");
+    expect(output).toContain("SUCCESS: 16 rules found");
     expect(status).toBe(0);
   });
 
@@ -81,6 +81,7 @@ describe("alert rules (promtool)", () => {
           laggingReplicas: 0,
           leader: true,
           halted: false,
+          haltReasons: [],
         }),
       },
       { registry },
