@@ -198,7 +198,9 @@ return 1`;
 
 const STORE_HALT = `if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 if tonumber(redis.call('HGET', KEYS[2], 'epoch') or '0') > tonumber(ARGV[2]) then return 0 end
-if ARGV[3] == 'set' then redis.call('HSET', KEYS[2], 'halted', ARGV[4]) else redis.call('HDEL', KEYS[2], 'halted') end
+if ARGV[3] == 'set' then redis.call('HSET', KEYS[2], 'halted', ARGV[4])
+  if ARGV[5] == '' then redis.call('HDEL', KEYS[2], 'haltReasons') else redis.call('HSET', KEYS[2], 'haltReasons', ARGV[5]) end
+else redis.call('HDEL', KEYS[2], 'halted', 'haltReasons') end
 return 1`;
 
 /** The highest stream id: a stream whose last id it is takes no entry with an id Redis picks. */
@@ -310,6 +312,15 @@ export class Coordinator {
   private highestEpoch = 0;
   /** Why the fleet is halted, as last stored in Redis or set by this leader's engine. */
   private haltedReason: string | undefined;
+  /**
+   * The SafeMode reasons of the fleet's halt, as the leader that halted stored them (undefined
+   * when unknown: a halt stored before fleets kept them). An operator's halt is `manualHalt` alone,
+   * which the alert rules do not page for; a halt SafeMode latched keeps its own reasons on every
+   * later leader, although each restores it with a halt of its own.
+   */
+  private haltedReasons: readonly string[] | undefined;
+  /** The stored halt this tenure restores, until its engine reports the halt (see {@link storeHalt}). */
+  private restoringHalt: { readonly reasons: readonly string[] | undefined } | undefined;
   /** No contending for the lease before this time (ms), after a failed promotion. */
   private contendAfter = 0;
   private commandCount = 0;
@@ -542,6 +553,8 @@ export class Coordinator {
     this.engine = engine;
     this.highestEpoch = Math.max(this.highestEpoch, this.lease.epoch);
     this.haltedReason = state.halted;
+    this.haltedReasons = state.halted === undefined ? undefined : reasonList(state.haltReasons);
+    this.restoringHalt = state.halted === undefined ? undefined : { reasons: this.haltedReasons };
     const resumed = recordOf(engine.names, engine.values);
     this.fleetBaseline = parseFleetBaseline(state.baseline);
     // The engine's baseline is where it starts: the fleet's only when they are the same values.
@@ -602,7 +615,16 @@ export class Coordinator {
     if (this.engine !== engine || event.from === event.to) return;
     const halted = event.to === "halted";
     if (!halted && event.from !== "halted") return;
-    this.writeHalt(halted ? (event.note ?? `halted (${event.reasons.join(", ")})`) : undefined);
+    // The tenure's own halt that restores the stored one keeps the stored reasons: read from the
+    // event, an operator's halt (manualHalt) would stand for SafeMode's on every later leader.
+    const restoring = halted ? this.restoringHalt : undefined;
+    this.restoringHalt = undefined;
+    if (restoring !== undefined) {
+      this.writeHalt(this.haltedReason ?? event.note ?? "halted", restoring.reasons);
+      return;
+    }
+    if (halted) this.writeHalt(event.note ?? `halted (${event.reasons.join(", ")})`, event.reasons);
+    else this.writeHalt(undefined, undefined);
   }
 
   /**
@@ -616,7 +638,12 @@ export class Coordinator {
     if (engine === undefined) return;
     const halted = engine.mode === "halted";
     if (halted === (this.haltedReason !== undefined)) return;
-    this.writeHalt(halted ? `halted (${engine.snapshot().reasons.join(", ")})` : undefined);
+    if (!halted) {
+      this.writeHalt(undefined, undefined);
+      return;
+    }
+    const reasons = engine.snapshot().reasons;
+    this.writeHalt(`halted (${reasons.join(", ")})`, this.restoringHalt?.reasons ?? reasons);
   }
 
   /**
@@ -634,13 +661,20 @@ export class Coordinator {
       .catch(() => undefined);
   }
 
-  /** Stores `reason` as the fleet's halt, or clears it when undefined (fenced: {@link STORE_HALT}). */
-  private writeHalt(reason: string | undefined): void {
+  /**
+   * Stores `reason` as the fleet's halt, with its SafeMode `reasons` when known, or clears both when
+   * `reason` is undefined (fenced: {@link STORE_HALT}).
+   */
+  private writeHalt(reason: string | undefined, reasons: readonly string[] | undefined): void {
     this.haltedReason = reason;
+    this.haltedReasons = reason === undefined ? undefined : reasons;
     const { lease, state } = this.keys;
     const epoch = String(this.lease.epoch);
     const [action, text] = reason === undefined ? ["clear", ""] : ["set", reason];
-    this.options.redis.eval(STORE_HALT, 2, lease, state, this.id, epoch, action, text).catch(() => undefined);
+    const list = reason === undefined ? "" : (reasons ?? []).join(",");
+    this.options.redis
+      .eval(STORE_HALT, 2, lease, state, this.id, epoch, action, text, list)
+      .catch(() => undefined);
   }
 
   /**
@@ -923,10 +957,10 @@ export class Coordinator {
   private async readView(): Promise<void> {
     try {
       const { redis } = this.options;
-      const [acks, leaderId, [stored, halted, params, values, baseline]] = await Promise.all([
+      const [acks, leaderId, [stored, halted, params, values, baseline, haltReasons]] = await Promise.all([
         redis.hgetall(this.keys.acks),
         redis.get(this.keys.lease),
-        redis.hmget(this.keys.state, "generation", "halted", "params", "values", "baseline"),
+        redis.hmget(this.keys.state, "generation", "halted", "params", "values", "baseline", "haltReasons"),
       ]);
       if (this.closed) return;
       // A standby whose params differ from the fleet's says so, and does not contend.
@@ -939,7 +973,10 @@ export class Coordinator {
       }
       this.leaderId = leaderId ?? undefined;
       // The leader knows its own halt; a standby learns the fleet's from the stored state.
-      if (this.engine === undefined) this.haltedReason = halted ?? undefined;
+      if (this.engine === undefined) {
+        this.haltedReason = halted ?? undefined;
+        this.haltedReasons = halted === null ? undefined : reasonList(haltReasons ?? undefined);
+      }
       // A standby learns the fleet generation from the stored state, and dates it by when it
       // first saw it, so its lagging test works as the leader's does.
       const generation = stored === null ? Number.NaN : Number(stored);
@@ -1095,6 +1132,12 @@ export class Coordinator {
       laggingReplicas: this.lagging.length,
       leader: this.leader,
       halted: this.haltedReason !== undefined,
+      // Unknown reasons are left out: every halt then pages, which is the safe side.
+      ...(this.haltedReason === undefined
+        ? { haltReasons: [] }
+        : this.haltedReasons === undefined
+          ? {}
+          : { haltReasons: this.haltedReasons }),
       stale: this.viewStale,
     };
   }
@@ -1309,4 +1352,10 @@ function replicaViewOf(text: string): ReplicaView | undefined {
 /** The highest generation a replica refuses to go below: its target (older reports: its live one). */
 function heldGeneration(view: ReplicaView): number {
   return Math.max(view.generation, view.target ?? 0);
+}
+
+/** The SafeMode reasons a state hash's `haltReasons` field lists (comma-separated), if it has one. */
+function reasonList(field: string | undefined): readonly string[] | undefined {
+  if (field === undefined || field === "") return undefined;
+  return field.split(",");
 }

@@ -34,6 +34,14 @@ export interface BusStats {
    */
   readonly halted?: boolean;
   /**
+   * The SafeMode reasons of the fleet's halt (empty when it is not halted), as the leader that
+   * halted stored them, so that a standby and every later leader report the same ones
+   * (`arqon_bus_halt_reason`). `manualHalt` alone is an operator's `engine.halt`, which the alert
+   * rules do not page for. Left out by a source that cannot tell (a halt stored before fleets kept
+   * its reasons): then every halt pages.
+   */
+  readonly haltReasons?: readonly string[];
+  /**
    * True when the latest read of Redis failed or went unanswered for a lease (at least 500 ms),
    * so the figures above are the last ones read
    * (`arqon_bus_up` is then 0). Left out by a source that cannot go stale.

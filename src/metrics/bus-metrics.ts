@@ -11,20 +11,8 @@ import { registerAll } from "./register-all.js";
 // The same shape the coordinator reports and the dashboard reads: one definition, re-exported here.
 export type { BusStats } from "../fleet/fleet-report.js";
 
-/**
- * What {@link registerBusMetrics} reads: {@link BusStats}, and why the fleet is halted when the
- * source can tell.
- */
-export interface BusMetricsStats extends BusStats {
-  /**
-   * The SafeMode reasons of the fleet's halt (empty when it is not halted), as the leader stored
-   * them with the halt, so that a standby and the next leader report the same ones
-   * (`arqon_bus_halt_reason`). `manualHalt` alone is an operator's `engine.halt`, which the alert
-   * rules do not page for. Left out by a source that cannot tell: then no reason is exported and
-   * every halt pages.
-   */
-  readonly haltReasons?: readonly string[];
-}
+/** What {@link registerBusMetrics} reads: {@link BusStats} (the reasons of a halt included). */
+export type BusMetricsStats = BusStats;
 
 /** Anything that reports {@link BusStats} (and, optionally, the reasons of a halt). */
 export interface BusStatsSource {
