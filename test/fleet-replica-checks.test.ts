@@ -260,6 +260,26 @@ describe("non-finite measurements on the bus", () => {
   });
 });
 
+describe("a command entry without its envelope", () => {
+  let rig: FleetRig;
+  beforeEach(async () => {
+    rig = await FleetRig.start();
+  });
+  afterEach(async () => {
+    await rig.close();
+  }, 30_000);
+
+  it("is refused naming the missing field, not as JSON that does not parse", async () => {
+    const refused: string[] = [];
+    const replica = await rig.replica("r1", { onRejected: (r) => refused.push(`${r.reason}: ${r.detail}`) });
+    // What `XADD <prefix>:commands * junkfield 1` writes: an entry with no `c` field.
+    await rig.connect().xadd(fleetKeys(fleetPrefix("run")).commands, "*", "junkfield", "1");
+    await until(() => refused.length > 0, 10_000, "the entry is read");
+    expect(refused).toEqual(["malformed: c: missing (the stream entry has no command field)"]);
+    expect(replica.status().generation).toBe(0);
+  });
+});
+
 describe("replica close with Redis up", () => {
   let rig: FleetRig;
   beforeEach(async () => {

@@ -265,7 +265,12 @@ export class Replica {
 
   /** Handles one command envelope (JSON text) as if it came from the stream. Returns whether it was accepted. */
   receive(envelope: string | undefined): boolean {
-    const verdict = this.verifier.verify(envelope ?? "");
+    // An entry without the field is no envelope at all: say so, rather than "not valid JSON".
+    if (envelope === undefined) {
+      this.verifier.refuse("malformed", "c: missing (the stream entry has no command field)", undefined);
+      return false;
+    }
+    const verdict = this.verifier.verify(envelope);
     if (!verdict.ok) return false;
     const command = verdict.command;
     if (command.epoch < this.epoch) {
