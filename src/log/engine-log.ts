@@ -1,7 +1,16 @@
 import { basename } from "node:path";
 import { Effect, type Scope } from "effect";
 import { asyncScheduler } from "rxjs";
-import { FIELD_GENERATION, FIELD_SEQ } from "../audit/events.js";
+import { decodeSafeMode, decodeSafeModeReasons } from "../../machines/safe-mode-reasons.js";
+import {
+  AuditRecordType,
+  FIELD_A,
+  FIELD_GENERATION,
+  FIELD_PARAM,
+  FIELD_SEQ,
+  FIELD_TYPE,
+  VECTOR_LENGTH_UNIT,
+} from "../audit/events.js";
 import type { AuditRing } from "../audit/ring.js";
 import { type EngineConfig, resolveEngineConfig } from "../engine/config.js";
 import { createEngine, Engine } from "../engine/engine.js";
@@ -60,6 +69,12 @@ export interface EngineLogRestart {
    */
   readonly gap: number;
   /**
+   * Set when the previous run ended halted (no acknowledged reset after its halt): the note this
+   * engine was halted with at once, naming the previous run's reasons. `halted` is latched: a
+   * restart does not end it, only `engine.resetSafeMode({ acknowledge })` does.
+   */
+  readonly halted?: string;
+  /**
    * What opening the log had to repair before this run began (a torn tail cut off, damage set
    * aside), also written to the log so that a reader of it learns of the repair; absent when
    * nothing was repaired (a stale lock taken over is not a repair of the data).
@@ -110,11 +125,11 @@ export function createLoggedEngine<const N extends string>(
   const plan = startEngineLog(config);
   let log: DecisionLogWriter | undefined;
   let engine: Engine;
-  let previous: number | undefined;
+  let previous: PreviousRun | undefined;
   try {
     log = openDecisionLog({ ...options, header: plan.header });
     refuseOtherLog(options.dir, log);
-    if (!log.created) previous = lastDurableGeneration(options.dir);
+    if (!log.created) previous = previousRun(options.dir);
     plan.bind(log);
     engine = createEngine(wireToLog(plan.config, log));
   } catch (error) {
@@ -153,10 +168,10 @@ export async function createLoggedEngineAsync<const N extends string>(
     return plan.header;
   });
   let engine: Engine;
-  let previous: number | undefined;
+  let previous: PreviousRun | undefined;
   try {
     refuseOtherLog(options.dir, log);
-    if (!log.created) previous = await lastDurableGenerationAsync(options.dir);
+    if (!log.created) previous = await previousRunAsync(options.dir);
     plan ??= startEngineLog(config);
     plan.bind(log);
     engine = createEngine(wireToLog(plan.config, log));
@@ -203,7 +218,7 @@ export const LoggedEngine = {
         try: async () => {
           // Closing the scope closes the log when it is not an engine's.
           refuseOtherLog(options.dir, log);
-          return log.created ? undefined : await lastDurableGenerationAsync(options.dir);
+          return log.created ? undefined : await previousRunAsync(options.dir);
         },
         catch: (error) => asLogError(error, `cannot open decision log ${options.dir}`),
       }).pipe(Effect.tapErrorCause(() => leave));
@@ -246,14 +261,14 @@ export const LoggedEngine = {
 
 /**
  * The {@link LoggedEngine} of a started engine and its log, noting a restart in the log first.
- * `previous` is the previous run's last generation, read once the writer had opened the log: what
- * its recovery set aside (a damaged part) is no longer the log's.
+ * `previous` is how the previous run ended, read once the writer had opened the log: what its
+ * recovery set aside (a damaged part) is no longer the log's.
  */
 function startedLoggedEngine(
   engine: Engine,
   log: DecisionLogWriter,
   plan: EngineLogPlan,
-  previous: number | undefined,
+  previous: PreviousRun | undefined,
 ): LoggedEngine {
   // Idempotent, like every other close: a second or concurrent call waits for the first.
   let closing: Promise<void> | undefined;
@@ -277,17 +292,23 @@ function startedLoggedEngine(
   }
 }
 
-/** The {@link LoggedEngine} of a started engine and its log, noting a restart in the log first. */
+/**
+ * The {@link LoggedEngine} of a started engine and its log, noting a restart in the log first, and
+ * halting the engine at once when the previous run ended halted.
+ */
 function loggedEngine(
   engine: Engine,
   log: DecisionLogWriter,
   plan: EngineLogPlan,
-  previous: number | undefined,
+  previous: PreviousRun | undefined,
   close: () => Promise<void>,
 ): LoggedEngine {
   const restart = noteRestart(engine, log, previous, plan.header);
   // After the restart record: a failure belongs to the run that record starts.
   noteFailure(engine, log, plan.clock);
+  // A halt is latched until an acknowledged reset: a restart (a deploy, a crash loop) must not end
+  // it. Recorded in this run, as a command, so that its replay halts where this engine did.
+  if (restart?.halted !== undefined) engine.halt(restart.halted);
   return { engine, log, recovery: log.recovery ?? undefined, restart, close };
 }
 
@@ -445,7 +466,7 @@ function loggedRepair(recovery: LogRecovery | null): LoggedRepair | undefined {
 function noteRestart(
   engine: Engine,
   log: DecisionLogWriter,
-  previous: number | undefined,
+  previous: PreviousRun | undefined,
   header: LogHeader,
 ): EngineLogRestart | undefined {
   // A log this open created has no earlier run, whatever files the directory held (an empty
@@ -453,10 +474,12 @@ function noteRestart(
   if (previous === undefined || log.created) return undefined;
   const liveGeneration = engine.generation;
   const repair = loggedRepair(log.recovery);
+  const { lastGeneration, halt } = previous;
   const restart: EngineLogRestart = {
-    lastDurableGeneration: previous,
+    lastDurableGeneration: lastGeneration,
     liveGeneration,
-    gap: Math.max(0, previous - liveGeneration),
+    gap: Math.max(0, lastGeneration - liveGeneration),
+    ...(halt === undefined ? {} : { halted: restoredHaltNote(halt) }),
     ...(repair === undefined ? {} : { repair }),
   };
   // The new run's own header (config, seed, start time) goes with it: the log's first header
@@ -465,44 +488,107 @@ function noteRestart(
   return restart;
 }
 
+/** How the log's last run ended, as a restart reads it. */
+interface PreviousRun {
+  /** The highest generation an audit event of the run carries (−1 when none). */
+  readonly lastGeneration: number;
+  /** Its last mode change, when that was into `halted`: the run ended halted. */
+  readonly halt: RunHalt | undefined;
+}
+
+/** A mode change into `halted`: its SafeMode reasons, and its note (the operator's reason). */
+interface RunHalt {
+  readonly reasons: readonly string[];
+  readonly note: string | undefined;
+}
+
+/** The note a restarted engine is halted with, naming why the previous run was. */
+function restoredHaltNote(halt: RunHalt): string {
+  const why = halt.note === undefined || halt.note.trim() === "" ? "" : `: ${halt.note}`;
+  return `still halted after a restart (the previous run ended halted, reasons ${halt.reasons.join(", ")}${why})`;
+}
+
 /**
- * The highest generation an audit event of the log's last run carries (−1 when none): the
- * records after its last `restart` record, since each run numbers its generations from 0. Read
- * once the writer has opened the log, so that a part its recovery set aside is left out. Read from
- * the end, a segment at a time: generations only grow within a run, so the last segment holding an
- * audit record or a restart answers, and a restart of a long log reads its tail only.
+ * How the log's last run ended: the records after its last `restart` record, since each run
+ * numbers its generations from 0 and starts in mode normal. Read once the writer has opened the
+ * log, so that a part its recovery set aside is left out. Read from the end, a segment at a time,
+ * until the run's highest generation and its last mode change are known (generations only grow
+ * within a run; a run without a mode change ended as it started): back to the run's last mode
+ * change or its start, at most the whole log for a first run that never changed mode (opening the
+ * log has verified it whole already).
  */
-function lastDurableGeneration(dir: string): number {
-  return answerFromLogEnd(dir, () => new LastGeneration()) ?? -1;
+function previousRun(dir: string): PreviousRun {
+  const found: Partial<Mutable<PreviousRun>> = {};
+  return answerFromLogEnd(dir, () => new PreviousRunQuestion(found)) ?? runFrom(found);
 }
 
-/** {@link lastDurableGeneration}, read asynchronously and in slices. */
-async function lastDurableGenerationAsync(dir: string): Promise<number> {
-  return (await answerFromLogEndAsync(dir, () => new LastGeneration())) ?? -1;
+/** {@link previousRun}, read asynchronously and in slices. */
+async function previousRunAsync(dir: string): Promise<PreviousRun> {
+  const found: Partial<Mutable<PreviousRun>> = {};
+  return (await answerFromLogEndAsync(dir, () => new PreviousRunQuestion(found))) ?? runFrom(found);
 }
 
-/** The highest generation of the last run that one segment's records show, if they show one. */
-class LastGeneration implements SegmentQuestion<number> {
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+/** What the segments read so far told (a log whose first run never changed mode: normal). */
+function runFrom(found: Partial<Mutable<PreviousRun>>): PreviousRun {
+  return { lastGeneration: found.lastGeneration ?? -1, halt: found.halt };
+}
+
+/**
+ * One segment's part of {@link previousRun}: `found` holds what later segments told already, and
+ * what this one tells is added to it for the segments before.
+ */
+class PreviousRunQuestion implements SegmentQuestion<PreviousRun> {
   private highest = -1;
-  private found = false;
+  private generationSeen = false;
+  private halt: RunHalt | undefined;
+  private modeSeen = false;
+
+  constructor(private readonly found: Partial<Mutable<PreviousRun>>) {}
 
   take(record: LogEntry["record"]): void {
     if (record.kind === "restart") {
       this.highest = -1;
-      this.found = true;
+      this.generationSeen = true;
+      this.halt = undefined;
+      this.modeSeen = true;
       return;
     }
-    const generation =
-      record.kind === RING_RECORD_KIND
-        ? (record as unknown as RawRingRecord).slots[FIELD_GENERATION]
-        : auditEventOf(record)?.generation;
+    if (record.kind === RING_RECORD_KIND) {
+      const raw = record as unknown as RawRingRecord;
+      this.sawGeneration(raw.slots[FIELD_GENERATION]);
+      if (raw.slots[FIELD_TYPE]! % VECTOR_LENGTH_UNIT === AuditRecordType.ModeChanged) {
+        this.sawMode(
+          decodeSafeMode(raw.slots[FIELD_PARAM]!),
+          decodeSafeModeReasons(raw.slots[FIELD_A]!),
+          raw.note,
+        );
+      }
+      return;
+    }
+    const event = auditEventOf(record);
+    if (event === undefined) return;
+    this.sawGeneration(event.generation);
+    if (event.type === "mode.changed") this.sawMode(event.to, event.reasons, event.note);
+  }
+
+  answer(): PreviousRun | undefined {
+    const found = this.found;
+    if (found.lastGeneration === undefined && this.generationSeen) found.lastGeneration = this.highest;
+    if (!("halt" in found) && this.modeSeen) found.halt = this.halt;
+    return found.lastGeneration !== undefined && "halt" in found ? runFrom(found) : undefined;
+  }
+
+  private sawGeneration(generation: number | undefined): void {
     if (generation === undefined) return;
-    this.found = true;
+    this.generationSeen = true;
     if (generation > this.highest) this.highest = generation;
   }
 
-  answer(): number | undefined {
-    return this.found ? this.highest : undefined;
+  private sawMode(to: string, reasons: readonly string[], note: string | undefined): void {
+    this.modeSeen = true;
+    this.halt = to === "halted" ? { reasons, note } : undefined;
   }
 }
 

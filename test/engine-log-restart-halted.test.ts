@@ -1,0 +1,96 @@
+import { describe, expect, it } from "vitest";
+import type { EngineConfig } from "../src/engine/config.js";
+import { createLoggedEngine, createLoggedEngineAsync, type EngineLogOptions } from "../src/log/engine-log.js";
+import { Prng } from "../src/random/prng.js";
+import { replay } from "../src/replay/replay.js";
+import { ReplayClock } from "../src/replay/virtual-clock.js";
+import { tempLogDirs } from "./support/log-dir.js";
+
+// `halted` is latched until an acknowledged reset, and a restart is no acknowledgement: a logged
+// engine that was halted when its process stopped (a deploy, a crash loop) starts halted again
+// from its log. Before, it came back in mode normal and tuned, its halt's page resolved by itself.
+
+const newLogDir = tempLogDirs();
+
+/** batchSize on [1, 128] from 30, at most 8 per apply; one digest per window. */
+function config(clock: ReplayClock): EngineConfig {
+  return { seed: 3, params: { batchSize: { min: 1, max: 128, init: 30, maxDelta: 8 } }, scheduler: clock };
+}
+
+/** Below b = 20 the service breaks: the perturbations that cross it trip the governor, three times. */
+const cliff = (b: number): number => {
+  const cost = 5 + (b - 10) ** 2 / 50;
+  return b < 20 ? 20 * cost : cost;
+};
+
+describe.each([
+  ["createLoggedEngine", async (c: EngineConfig, o: EngineLogOptions) => createLoggedEngine(c, o)],
+  ["createLoggedEngineAsync", createLoggedEngineAsync],
+] as const)("%s on the log of a halted engine", (_name, open) => {
+  it("starts halted after an operator's halt, until an acknowledged reset, which a restart keeps", async () => {
+    const dir = newLogDir();
+    const first = await open(config(new ReplayClock(1_000)), { dir });
+    first.engine.halt("deploy in progress");
+    await first.close();
+
+    const second = await open(config(new ReplayClock(1_000)), { dir });
+    expect(second.restart?.halted).toBe(
+      "still halted after a restart (the previous run ended halted, reasons manualHalt: deploy in progress)",
+    );
+    expect(second.engine.mode).toBe("halted");
+    // Nothing tunes: a digest is taken, nothing is applied.
+    second.engine.observe({ objective: 1, generation: second.engine.generation });
+    second.engine.flushEvents();
+    expect(second.engine.generation).toBe(0);
+    expect(second.engine.resetSafeMode({ acknowledge: "deploy done (ops)" })).toBe(true);
+    await second.close();
+
+    const third = await open(config(new ReplayClock(1_000)), { dir });
+    expect(third.restart?.halted).toBeUndefined();
+    expect(third.engine.mode).toBe("normal");
+    await third.close();
+    // The restored halt is a command of the run it halted: each run replays as it ran.
+    const replayed = await replay(dir);
+    expect(replayed.ok).toBe(true);
+    expect(replayed.runs).toHaveLength(3);
+  });
+
+  it("starts halted after SafeMode's halt, naming its reasons", async () => {
+    const dir = newLogDir();
+    const clock = new ReplayClock(1_000);
+    const first = await open(config(clock), { dir });
+    const noise = Prng.fromSeed(1, 1);
+    for (let i = 0; i < 3_000 && first.engine.mode !== "halted"; i++) {
+      clock.advanceTo(1_000 + (i + 1) * 100);
+      const b = first.engine.values[0]!;
+      first.engine.observe({
+        objective: cliff(b) * (1 + 0.05 * (2 * noise.next() - 1)),
+        generation: first.engine.generation,
+      });
+    }
+    expect(first.engine.snapshot().reasons).toContain("repeatedTrips");
+    await first.close();
+
+    const second = await open(config(new ReplayClock(1_000)), { dir });
+    expect(second.engine.mode).toBe("halted");
+    expect(second.restart?.halted).toMatch(
+      /^still halted after a restart \(the previous run ended halted, reasons .*repeatedTrips/,
+    );
+    await second.close();
+  });
+
+  it("starts normal when the previous run was reset, or never halted", async () => {
+    const dir = newLogDir();
+    const first = await open(config(new ReplayClock(1_000)), { dir });
+    first.engine.halt("short pause");
+    expect(first.engine.resetSafeMode({ acknowledge: "over (ops)" })).toBe(true);
+    await first.close();
+    const second = await open(config(new ReplayClock(1_000)), { dir });
+    expect(second.engine.mode).toBe("normal");
+    expect(second.restart).toEqual({ lastDurableGeneration: 0, liveGeneration: 0, gap: 0 });
+    await second.close();
+    const third = await open(config(new ReplayClock(1_000)), { dir });
+    expect(third.engine.mode).toBe("normal");
+    await third.close();
+  });
+});
