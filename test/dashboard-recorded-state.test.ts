@@ -96,8 +96,9 @@ describe("a recording's SPSA state follows the live chart", () => {
 
   it("through windows measured again because they held an outlier", async () => {
     // In `cycle.plus` the live point goes back to the centre, in `cycle.centre` nothing is applied:
-    // only the window's `remeasure` tells that the cycle starts over in `cycle.holding`.
-    const outlier = (t: number) => t >= 2000 && t % 470 === 0;
+    // only the window's `remeasure` tells that the cycle starts over in `cycle.holding`. Two
+    // outliers in a row: one is among what a window of 5's trimmed mean drops.
+    const outlier = (t: number) => t >= 2000 && t % 940 < 40;
     const run = await follow(6000, feed(undefined, outlier));
     expect(run.mismatches).toEqual([]);
     const remeasured = run.events.filter((e) => e.type === "window.closed" && e.remeasure === true);
@@ -113,13 +114,14 @@ describe("a recording's SPSA state follows the live chart", () => {
   it("through a SafeMode pause and resume, a rollback while paused and re-measured windows", async () => {
     // The actuator fails for two seconds: rolled back and frozen (the cycle pauses); an operator's
     // rollback while frozen keeps it paused; the recovery to `conservative` resumes it in
-    // `cycle.holding`, bringing the centre back. Two huge negative outliers make their windows no
-    // measure of their points: the cycle measures its centre again.
+    // `cycle.holding`, bringing the centre back. Two pairs of huge negative outliers make their
+    // windows no measure of their points (one alone a window of 5's trimmed mean drops): the cycle
+    // measures its centre again.
     let engine: Engine | undefined;
     let rolledBack = false;
     const fed = feed(
       (t) => t > 40_000 && t < 43_000,
-      (t) => t === 20_000 || t === 50_020,
+      (t) => t === 20_000 || t === 20_020 || t === 50_020 || t === 50_040,
     );
     const run = await follow(
       60_000,
