@@ -1,4 +1,4 @@
-import { act, createElement, type ReactElement } from "react";
+import { act, createElement, type ReactElement, StrictMode } from "react";
 import { createRoot } from "react-dom/client";
 import { describe, expect, it } from "vitest";
 import { createEngine, type Engine } from "../src/engine/engine.js";
@@ -16,6 +16,18 @@ const config = { seed: 3, params: { x: { min: 0, max: 10, init: 5 } } };
 
 function Probe({ source, seen }: { source: unknown; seen: (Engine | null)[] }): ReactElement | null {
   seen.push(useEngine(source as typeof config));
+  return null;
+}
+
+/** Renders nothing; lists the engine's events through an inline filter, new on every render. */
+function InlineFilterEvents({
+  engine,
+  seen,
+}: {
+  engine: Engine;
+  seen: (events: readonly { type: string }[]) => void;
+}): ReactElement | null {
+  seen(useEngineEvents(engine, { filter: (event) => event.type !== "digest.accepted" }));
   return null;
 }
 
@@ -62,6 +74,75 @@ describe("useEngine, mounted (react-dom client)", () => {
     expect(running.observe({ objective: 1, generation: 0 })).toBe("accepted");
     await unmount();
     await running.close();
+  });
+
+  it("refuses a function that hands back an engine it closed, under StrictMode's second mount", async () => {
+    const shared = createEngine({ ...config, scheduler: new ManualClock() });
+    const errors: unknown[] = [];
+    const seen: (Engine | null)[] = [];
+    const root = createRoot(bareContainer(), { onUncaughtError: (error) => errors.push(error) });
+    try {
+      await act(async () =>
+        root.render(createElement(StrictMode, null, createElement(Probe, { source: () => shared, seen }))),
+      );
+    } catch (error) {
+      errors.push(error);
+    }
+    // The first mount's cleanup closed it; the second mount is told, not handed a dead engine.
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toBeInstanceOf(UsageError);
+    expect((errors[0] as Error).message).toMatch(
+      /^useEngine: the function returned an engine that is closed/,
+    );
+    expect(seen.filter((e) => e !== null && e.observe({ objective: 1, generation: 0 }) === "closed")).toEqual(
+      [],
+    );
+    await act(async () => root.unmount());
+  });
+
+  it("keeps a new engine per mount from a function that creates one, under StrictMode", async () => {
+    const seen: (Engine | null)[] = [];
+    const root = createRoot(bareContainer());
+    const source = () => createEngine({ ...config, scheduler: new ManualClock() });
+    await act(async () =>
+      root.render(createElement(StrictMode, null, createElement(Probe, { source, seen }))),
+    );
+    const engine = seen.at(-1)!;
+    expect(engine.observe({ objective: 1, generation: 0 })).toBe("accepted");
+    await act(async () => root.unmount());
+    expect(engine.observe({ objective: 1, generation: 0 })).toBe("closed");
+  });
+
+  it("lists events through an inline filter, new on every render", async () => {
+    const engine = createEngine({
+      ...config,
+      window: { digests: 1 },
+      guardrails: { minIntervalMs: 0 },
+      scheduler: new ManualClock(),
+    });
+    let listed: readonly { type: string }[] = [];
+    let renders = 0;
+    const seen = (events: readonly { type: string }[]) => {
+      renders++;
+      listed = events;
+    };
+    const all: string[] = [];
+    engine.events.subscribe((event) => all.push(event.type));
+    const root = createRoot(bareContainer());
+    await act(async () => root.render(createElement(InlineFilterEvents, { engine, seen })));
+    for (let i = 0; i < 5; i++) {
+      await act(async () => {
+        engine.observe({ objective: 1 + i, generation: engine.generation });
+        engine.flushEvents();
+      });
+    }
+    // Each delivery re-rendered with a new filter, and the list kept what came before.
+    expect(renders).toBeGreaterThan(5);
+    const expected = all.filter((type) => type !== "digest.accepted");
+    expect(expected.length).toBeGreaterThan(5);
+    expect(listed.map((e) => e.type)).toEqual(expected);
+    await act(async () => root.unmount());
+    await engine.close();
   });
 
   it("names a misspelt option of useEngineSnapshot and useEngineEvents instead of dropping it", async () => {

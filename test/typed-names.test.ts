@@ -24,6 +24,7 @@ import { createSnapshotStore } from "../src/react/snapshot-store.js";
 import { useEngine } from "../src/react/use-engine.js";
 import { useEngineEvents } from "../src/react/use-engine-events.js";
 import { useEngineSnapshot } from "../src/react/use-engine-snapshot.js";
+import { useEngineState } from "../src/react/use-engine-state.js";
 import type { SolverConfig } from "../src/solver/config.js";
 import { minimize } from "../src/solver/minimize.js";
 import {
@@ -135,6 +136,11 @@ function Tuned(): ReactElement {
   // @ts-expect-error: "batchsize" is not a parameter of this engine
   const misspeltSelection = useEngineSnapshot(engine, (s) => s.values.batchsize);
   void misspeltSelection;
+  // The statecharts' hook names SafeMode's modes by type.
+  const state = useEngineState(engine);
+  expectTypeOf(state.safeMode).toEqualTypeOf<SafeModeName | undefined>();
+  // @ts-expect-error: "haltd" is not a SafeMode mode
+  void (state.safeMode === "haltd");
   // The events hook keys applied values by the names, in its filter too.
   const applies = useEngineEvents(engine, { filter: (event) => event.type === "apply" });
   expectTypeOf(applies).toEqualTypeOf<readonly AuditEvent<"batchSize">[]>();

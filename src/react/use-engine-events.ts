@@ -1,4 +1,4 @@
-import { useMemo, useSyncExternalStore } from "react";
+import { useMemo, useRef, useSyncExternalStore } from "react";
 import type { AuditEvent } from "../audit/events.js";
 import type { Engine } from "../engine/engine.js";
 import { checkedEventStoreOptions, createEventStore, type EventStoreOptions } from "./event-store.js";
@@ -18,9 +18,10 @@ const EMPTY_STORE: ExternalStore<readonly AuditEvent[]> = {
  * Built on `useSyncExternalStore` over {@link createEventStore}: `engine.events` is a hot stream,
  * so the list starts with what arrives after the component subscribed. Empty while `engine` is
  * null. React batches a burst of events into one render. The store is rebuilt (and its list
- * emptied) when `engine`, `limit` or `filter` changes, so pass a stable `filter` (defined outside
- * the component, or memoised). A typed engine's events (from a literal config) key their values
- * by its parameter names, as `engine.events` does.
+ * emptied) when `engine` or `limit` changes, or a `filter` is given or taken away; a new `filter`
+ * function (an inline one is new on every render) only judges the events that arrive from then
+ * on, and the list is kept. A typed engine's events (from a literal config) key their values by
+ * its parameter names, as `engine.events` does.
  */
 export function useEngineEvents<N extends string = string>(
   engine: Engine<N> | null | undefined,
@@ -29,15 +30,21 @@ export function useEngineEvents<N extends string = string>(
   // Checked here, so that an error names the hook called rather than the store under it.
   checkedEventStoreOptions(options, "useEngineEvents");
   const { limit, filter } = options;
+  // The latest filter, read when an event arrives: a store rebuilt for each new function emptied
+  // the list at every render, and an inline filter, new on each render an event caused, kept it
+  // empty for good. A render React discards may leave its filter here; the next one replaces it.
+  const latestFilter = useRef(filter);
+  latestFilter.current = filter;
+  const filtered = filter !== undefined;
   const store = useMemo(
     () =>
       engine
         ? createEventStore(engine, {
             ...(limit === undefined ? {} : { limit }),
-            ...(filter === undefined ? {} : { filter }),
+            ...(filtered ? { filter: (event: AuditEvent<N>) => latestFilter.current?.(event) ?? true } : {}),
           })
         : EMPTY_STORE,
-    [engine, limit, filter],
+    [engine, limit, filtered],
   );
   return useSyncExternalStore(store.subscribe, store.getSnapshot, store.getSnapshot);
 }

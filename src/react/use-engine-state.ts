@@ -1,5 +1,6 @@
 import { useMemo, useSyncExternalStore } from "react";
 import type { AnyActorRef, Snapshot, SnapshotFrom } from "xstate";
+import type { SafeModeName } from "../../machines/safe-mode-reasons.js";
 import type { Engine } from "../engine/engine.js";
 import { createActorStore } from "./actor-store.js";
 import { type ExternalStore, selectFrom } from "./external-store.js";
@@ -16,7 +17,7 @@ export interface EngineStatechartState {
    * The SafeMode chart's mode (`systemId: "safeMode"`): `"normal"`, `"conservative"`, `"frozen"` or
    * `"halted"`, without the chart's substates (e.g. `"frozen"` for `frozen.dwelling`).
    */
-  readonly safeMode: string | undefined;
+  readonly safeMode: SafeModeName | undefined;
 }
 
 /**
@@ -78,10 +79,13 @@ function stateOf(snapshot: SnapshotFrom<AnyActorRef> | undefined): string | unde
  * The top-level state only: SafeMode's substates (`dwelling`, `settled`) time its step-down and
  * are not modes; reading them would also re-render on every substate change.
  */
-function topStateOf(snapshot: SnapshotFrom<AnyActorRef> | undefined): string | undefined {
+function topStateOf(snapshot: SnapshotFrom<AnyActorRef> | undefined): SafeModeName | undefined {
   const value = (snapshot as { value?: unknown } | undefined)?.value;
   if (value === undefined) return undefined;
-  return typeof value === "object" && value !== null ? Object.keys(value).join(", ") : String(value);
+  // The chart's top-level states are exactly the modes (machines/safe-mode.machine.ts).
+  return (
+    typeof value === "object" && value !== null ? Object.keys(value).join(", ") : String(value)
+  ) as SafeModeName;
 }
 
 /**

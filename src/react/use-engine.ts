@@ -21,7 +21,9 @@ export type EngineSource<N extends string = string> = EngineConfig<N> | (() => E
  * throws its `ConfigError` from the effect, to the nearest error boundary (an engine passed
  * instead of a config, a `UsageError` that says so). With a literal config,
  * the engine is typed by its parameter names, as `createEngine`'s is: `engine.value("batchSize")`
- * compiles, a misspelt name does not.
+ * compiles, a misspelt name does not. A function must create a new engine in each call
+ * (`() => createEngine(config)`): the hook closes the one it started at unmount, and one that
+ * returns a closed engine (StrictMode's second mount of `() => engine`) is a `UsageError`.
  *
  * @example
  * ```tsx
@@ -39,14 +41,28 @@ export function useEngine<const N extends string>(source: EngineSource<N>): Engi
           "to show an engine you already run, use useEngineSnapshot(engine)",
       );
     const started = typeof source === "function" ? source() : createEngine(source);
+    // The hook owns what it started and closes it at unmount: a function that hands back an engine
+    // made once (`() => engine`) gave StrictMode's second mount the engine its first one closed,
+    // and the page ran a dead engine without a word.
+    if (closedByUseEngine.has(started) || started.actor.getSnapshot().status === "stopped")
+      throw new UsageError(
+        "useEngine: the function returned an engine that is closed (the hook closes the engine it " +
+          "started when the component unmounts, and StrictMode mounts twice): create a new engine " +
+          "in each call, e.g. useEngine(() => createEngine(config)); to show an engine you run " +
+          "yourself, use useEngineSnapshot(engine)",
+      );
     setEngine(started);
     return () => {
       setEngine(null);
+      closedByUseEngine.add(started);
       void started.close();
     };
   }, []);
   return engine;
 }
+
+/** Engines a {@link useEngine} closed at unmount (weak: they go with the engines). */
+const closedByUseEngine = new WeakSet<object>();
 
 /** Whether `source` is an engine itself (an easy slip in untyped code), not a config. */
 function isRunningEngine(source: unknown): boolean {
