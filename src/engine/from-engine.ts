@@ -145,7 +145,11 @@ export function engineOf(actor: AnyActorRef): Engine | undefined {
  *
  * @example
  * ```ts
- * const host = setup({ actors: { tuner: fromEngine(config) } }).createMachine({
+ * const host = setup({
+ *   // Typed notifications: `event.event` is an AuditEvent keyed by the engine's names.
+ *   types: { events: {} as EngineNotification<"batchSize"> | { type: "digest"; digest: Digest } },
+ *   actors: { tuner: fromEngine(config) },
+ * }).createMachine({
  *   invoke: { id: "tuner", src: "tuner" },
  *   on: {
  *     digest: { actions: sendTo("tuner", ({ event }) => ({ type: "observe", digest: event.digest })) },
