@@ -67,6 +67,13 @@ describe("misspelt keys", () => {
     await expect(serveDashboard({ engine, unit: {} } as never)).rejects.toThrow(
       /\{ engine \} input: unknown option "unit" \(did you mean units\? known: engine, title, units, twin\)/,
     );
+    // A server option put in the input (the first argument) says where it belongs.
+    await expect(serveDashboard({ engine, port: 0 } as never)).rejects.toThrow(
+      new RangeError(
+        'serveDashboard: { engine } input: unknown option "port" (known: engine, title, units, twin); ' +
+          "port is an option of the server: serveDashboard(input, { port })",
+      ),
+    );
   });
 });
 

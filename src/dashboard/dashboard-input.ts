@@ -3,6 +3,7 @@ import { unknownOptionKeys, unknownOptionsText } from "../unknown-options.js";
 import { type DashboardEngine, type EngineSourceOptions, engineSource } from "./engine-source.js";
 import { type DashboardCoordinator, type FleetSourceOptions, fleetSource } from "./fleet-source.js";
 import { type FollowRecordingOptions, followRecording } from "./followed-source.js";
+import type { DashboardOptions } from "./server.js";
 import type { DashboardSource } from "./source.js";
 import { type FollowedSupervisor, supervisorSource } from "./supervisor-source.js";
 
@@ -108,6 +109,17 @@ const INPUT_KEYS: readonly (readonly [form: string, keys: readonly string[]])[] 
   ["log", ["log", "intervalMs", "keep", "units", "title", "onError", "signal"] satisfies (keyof LogInput)[]],
 ];
 
+/** The keys of {@link DashboardOptions}: any other is a misspelling, refused by name. */
+export const DASHBOARD_OPTION_KEYS = [
+  "port",
+  "host",
+  "token",
+  "historyLimit",
+  "snapshotEveryMs",
+  "heartbeatEveryMs",
+  "onError",
+] as const satisfies readonly (keyof DashboardOptions)[];
+
 /**
  * Refuses a key the input's form does not take (`{ fleet, stalAfterMs: 5 }` would otherwise show
  * the fleet with the default staleness and say nothing), naming the known ones.
@@ -116,6 +128,14 @@ function refuseUnknownKeys(input: object): void {
   const form = INPUT_KEYS.find(([name]) => name in input);
   if (form === undefined) return;
   const unknown = unknownOptionKeys(input, form[1]);
-  if (unknown.length > 0)
-    throw new RangeError(`serveDashboard: { ${form[0]} } input: ${unknownOptionsText(unknown, form[1])}`);
+  if (unknown.length === 0) return;
+  // `serveDashboard({ engine, port })`: a server option put in the input, the first argument.
+  const misplaced = unknown.filter((key) => (DASHBOARD_OPTION_KEYS as readonly string[]).includes(key));
+  const hint =
+    misplaced.length === 0
+      ? ""
+      : `; ${misplaced.join(", ")} ${misplaced.length === 1 ? "is an option" : "are options"} of the server: serveDashboard(input, { ${misplaced.join(", ")} })`;
+  throw new RangeError(
+    `serveDashboard: { ${form[0]} } input: ${unknownOptionsText(unknown, form[1])}${hint}`,
+  );
 }

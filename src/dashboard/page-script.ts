@@ -460,7 +460,7 @@ export const DASHBOARD_SCRIPT = String.raw`
   function control(action, field, inputId) {
     var status = $("control-status");
     var text = $(inputId).value.trim();
-    if (!token) token = window.prompt("Control token (printed by arqon dashboard):");
+    if (!token) token = window.prompt("Control token (printed by arqon dashboard, or serveDashboard's token):");
     if (!token) { status.textContent = "No token: nothing sent."; status.className = "error"; return; }
     var body = {};
     body[field] = text;

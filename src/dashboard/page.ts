@@ -42,8 +42,9 @@ export const DASHBOARD_HTML = `<!doctype html>
   </section>
   <section id="control-panel" class="panel" hidden>
     <h2>Control</h2>
-    <p class="hint">Actions go through the engine's audited control path and need the token that
-    <code>arqon dashboard</code> printed (open the printed URL, or paste it when asked).</p>
+    <p class="hint">Actions go through the engine's audited control path and need the dashboard's
+    control token (<code>arqon dashboard</code> prints it; with <code>serveDashboard</code>, it is
+    the returned <code>token</code>): open the URL that carries it, or paste it when asked.</p>
     <div class="control-row">
       <input id="halt-reason" placeholder="reason" value="halted from the dashboard">
       <button id="halt-button" class="danger">Halt</button>

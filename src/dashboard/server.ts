@@ -9,7 +9,7 @@ import {
   isControlAction,
   parseControlBody,
 } from "./control-request.js";
-import { type DashboardInput, resolveDashboardInput } from "./dashboard-input.js";
+import { DASHBOARD_OPTION_KEYS, type DashboardInput, resolveDashboardInput } from "./dashboard-input.js";
 import { DashboardModel, DEFAULT_HISTORY_LIMIT } from "./dashboard-model.js";
 import type { FleetView } from "./fleet-view.js";
 import {
@@ -54,17 +54,6 @@ export interface DashboardOptions {
    */
   readonly onError?: (error: unknown, where: DashboardErrorSite) => void;
 }
-
-/** The keys of {@link DashboardOptions}: any other is a misspelling, refused by name. */
-const DASHBOARD_OPTION_KEYS = [
-  "port",
-  "host",
-  "token",
-  "historyLimit",
-  "snapshotEveryMs",
-  "heartbeatEveryMs",
-  "onError",
-] as const satisfies readonly (keyof DashboardOptions)[];
 
 /** Where a failure {@link DashboardOptions.onError} hears of happened. */
 export type DashboardErrorSite = "view" | "snapshot" | "event" | "twin";
