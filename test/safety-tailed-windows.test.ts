@@ -86,6 +86,26 @@ describe("windows of tailed telemetry", () => {
     expect(straddling?.remeasure).toBe(true);
   });
 
+  it("measure the window after a shift in a window's last digests again, which pairs with it", () => {
+    const r = rig(1);
+    // From 30.285 s everything costs 3 more (no cost spike: under 3× the level): the window that
+    // closes at 30.3 s holds 4 such digests, which its trimmed mean drops, and the next window
+    // measures the new level, so an estimate pairing the two would straddle the shift.
+    run(r, 40, 0, 1, (i) => ((i + 1) * 5 >= 30_285 ? 3 : 0));
+    const closed = eventsOfType(r.events, "window.closed");
+    expect(closed.find((e) => e.time === 30_300)?.remeasure).toBeUndefined();
+    expect(closed.find((e) => e.time === 30_600)?.remeasure).toBe(true);
+  });
+
+  it("are measured again when the cost falls in the middle of one", () => {
+    const r = rig(1);
+    // From 30.15 s everything costs 2 less: the detector, once it signals the fall, learns its
+    // level again, and no digest is far from it for a while; the window still straddles the fall.
+    run(r, 40, 0, 1, (i) => ((i + 1) * 5 >= 30_150 ? -2 : 0));
+    const straddling = eventsOfType(r.events, "window.closed").find((e) => e.time === 30_300);
+    expect(straddling?.remeasure).toBe(true);
+  });
+
   it("are measured again for a single spike under a plain mean, which it moves", () => {
     const r = rig(1, "mean");
     run(r, 60, 0.02, 1);

@@ -130,6 +130,11 @@ const BLOCK_HALTED: SafetyCommand = Object.freeze({ kind: "block", level: SAFE_M
 const HOUR_MS = 3_600_000;
 // Codes read on every digest, as local consts: V8 (Node 20) reads an imported binding through a
 // cell, checking that it is initialised, at every use, but folds a local const into the code.
+/** Bits of `ControlSafety.carry`: an excursion a window carries into the next. */
+const Carry = { Rise: 1, RiseJudged: 2, Fall: 4, FallJudged: 8 } as const;
+/** Where the excursion a window counts started: nowhere, in the window before it, or in it. */
+const Started = { No: 0, Before: 1, Here: 2 } as const;
+type Started = (typeof Started)[keyof typeof Started];
 const GOVERNOR_HEALTHY = GovernorCode.Healthy;
 const REGIME_RISE = RegimeSignal.Rise;
 const REGIME_FALL = RegimeSignal.Fall;
@@ -261,18 +266,23 @@ export class ControlSafety {
   /** Whether any digest of the window being measured was anomalous or tripped the governor. */
   private windowTroubled = false;
   /**
-   * What makes the window being measured no measure of its point (see {@link takeWindowAnomalous}):
-   * whether an excursion of the regime detector started in it upwards, and downwards; its digests
-   * `clip` σ or more from the detector's level on that side from then on (all of them, upwards,
-   * once the rise was judged a shift: the level then moves to it); and whether one was an outlier
-   * (beyond any statistic).
+   * What makes the window being measured no measure of its point (see {@link takeWindowAnomalous}).
+   * An excursion of the regime detector that started in it, upwards or downwards (or in the window
+   * before, still under way when that one closed: see `carry`), and whether it has been judged
+   * since (a rise a shift, a fall the detector's cue to learn its level again), from which point
+   * every digest counts: before, only those `clip` σ or more from the level on its side. The
+   * window's high anomalous digests (cost spikes and a counted rise's) and low ones (a counted
+   * fall's), and whether one was an outlier (beyond any statistic).
    */
-  private windowRiseStarted = false;
-  private windowRiseJudged = false;
-  private windowFallStarted = false;
-  private windowRiseDigests = 0;
-  private windowFallDigests = 0;
+  private riseStarted: Started = Started.No;
+  private riseJudged = false;
+  private fallStarted: Started = Started.No;
+  private fallJudged = false;
+  private windowHigh = 0;
+  private windowLow = 0;
   private windowOutlier = false;
+  /** The excursion flags the next window starts with (bits of {@link Carry}), set when one closes. */
+  private carry = 0;
   /** Digests the window being measured took, and how many of them were cost spikes (anomalously high). */
   private windowDigests = 0;
   private windowSpikes = 0;
@@ -609,16 +619,18 @@ export class ControlSafety {
     this.nonFiniteRun = 0;
     const generation = live.generation;
     this.finiteGeneration = generation;
+    let high = false;
+    let low = false;
     const regime = this.regime;
     if (regime !== undefined && this.measuring) {
       this.watchRegime(regime);
       const side = regime.lastBeyondSide;
-      if (side > 0 && regime.lastExtreme) this.windowRiseStarted = true;
-      if (this.windowRiseStarted && (side > 0 || this.windowRiseJudged)) this.windowRiseDigests++;
-      else if (side < 0) {
-        if (regime.lastExtreme) this.windowFallStarted = true;
-        if (this.windowFallStarted) this.windowFallDigests++;
+      if (regime.lastExtreme) {
+        if (side > 0) this.riseStarted = Started.Here;
+        else this.fallStarted = Started.Here;
       }
+      high = this.riseStarted !== Started.No && (side > 0 || this.riseJudged);
+      low = this.fallStarted !== Started.No && (side < 0 || this.fallJudged);
     }
     // A caused regression was just rolled back: this digest measured the abandoned point.
     if (live.generation !== generation) return;
@@ -635,11 +647,18 @@ export class ControlSafety {
         // measured while the cycle waits to apply (at the point before) belongs to no window.
         if (this.measuring) {
           if (governor.outlier) this.windowOutlier = true;
-          if (governor.anomalousRun > 0) this.windowSpikes++;
+          if (governor.anomalousRun > 0) {
+            this.windowSpikes++;
+            high = true;
+          }
         }
       }
     }
-    if (this.measuring) this.windowDigests++;
+    if (this.measuring) {
+      this.windowDigests++;
+      if (high) this.windowHigh++;
+      if (low) this.windowLow++;
+    }
   }
 
   /**
@@ -697,38 +716,48 @@ export class ControlSafety {
 
   /**
    * Whether the window just closed, of `count` digests, is no measure of its point (and forgets
-   * what made it so for the next window): it held an outlier, more cost spikes than its aggregate
-   * ignores, or an excursion that started in it with more digests than that.
+   * what made it so for the next window): it held an outlier, or more high or more low anomalous
+   * digests than its aggregate ignores at each end.
    *
    * @remarks
    * A spike moves a mean, and the window where an excursion starts may straddle a shift (one side
    * of the estimate measured before it, the other after). But a trimmed mean of 60 digests drops
    * the 6 highest: a slow request or two, which tailed telemetry has in most windows, never
-   * reaches the value, nor does a shift in its last 6 digests. Measuring such windows again
-   * measured them again and again: with 2 % of digests spiking, 7 windows in 300 fed the gradient.
-   * An excursion that started before the window (the tuner probing past a cliff) is measured as
-   * it is, or the cycle would never complete there.
+   * reaches the value. Measuring such windows again measured them again and again: with 2 % of
+   * digests spiking, 7 windows in 300 fed the gradient. A shift in a window's last digests does
+   * not reach its value either, but the next window measures the new level: an excursion still
+   * under way when its window closes is carried into the next one, where its digests count. One
+   * that started before that (the tuner probing past a cliff) is measured as it is, or the cycle
+   * would never complete there.
    */
   takeWindowAnomalous(count: number): boolean {
     const window = this.host.config.window;
     const ignored = extremesIgnored(count, window.aggregation, window.trim);
-    const anomalous =
-      this.windowOutlier ||
-      this.windowSpikes > ignored ||
-      this.windowRiseDigests > ignored ||
-      this.windowFallDigests > ignored;
+    const anomalous = this.windowOutlier || this.windowHigh > ignored || this.windowLow > ignored;
+    const regime = this.regime;
+    this.carry = 0;
+    // Carried once: from the window where the excursion started, not on from the next.
+    if (!anomalous && regime !== undefined) {
+      if (this.riseStarted === Started.Here && (this.riseJudged || regime.rising))
+        this.carry |= Carry.Rise | (this.riseJudged ? Carry.RiseJudged : 0);
+      if (this.fallStarted === Started.Here && (this.fallJudged || regime.falling))
+        this.carry |= Carry.Fall | (this.fallJudged ? Carry.FallJudged : 0);
+    }
     // Most of its digests, not one: a window of several digests catches a random spike often.
     this.lastWindowSpiked = this.windowSpikes > 0 && 2 * this.windowSpikes > this.windowDigests;
     this.forgetWindowAnomalies();
     return anomalous;
   }
 
+  /** Forgets the window's anomalies, but for an excursion it carries into the next (see `carry`). */
   private forgetWindowAnomalies(): void {
-    this.windowRiseStarted = false;
-    this.windowRiseJudged = false;
-    this.windowFallStarted = false;
-    this.windowRiseDigests = 0;
-    this.windowFallDigests = 0;
+    const carry = this.carry;
+    this.riseStarted = (carry & Carry.Rise) !== 0 ? Started.Before : Started.No;
+    this.riseJudged = (carry & Carry.RiseJudged) !== 0;
+    this.fallStarted = (carry & Carry.Fall) !== 0 ? Started.Before : Started.No;
+    this.fallJudged = (carry & Carry.FallJudged) !== 0;
+    this.windowHigh = 0;
+    this.windowLow = 0;
     this.windowOutlier = false;
     this.windowDigests = 0;
     this.windowSpikes = 0;
@@ -810,8 +839,10 @@ export class ControlSafety {
   onWindowOpened(): void {
     this.windowFeasible = false;
     this.windowInfeasible = false;
-    // Anomalies of digests no window took (an empty window's, say) are not this one's.
+    // Anomalies of digests no window took (an empty window's, say) are not this one's; an
+    // excursion the window before carried over is, once.
     this.forgetWindowAnomalies();
+    this.carry = 0;
   }
 
   /**
@@ -966,6 +997,8 @@ export class ControlSafety {
    */
   onRolledBack(): void {
     const { core, live } = this.host;
+    // The restored point's windows measure it, not an excursion of the point abandoned.
+    this.carry = 0;
     // The known-good level the governor keeps is the reference now: a fall while a debt drains
     // must not replace it with a level measured on the way down.
     this.levelFromShift = false;
@@ -1390,6 +1423,9 @@ export class ControlSafety {
         this.centreMovedSinceControl = false;
       }
     }
+    // A fall the detector signals makes it learn its level again: no digest is `clip` σ from it
+    // for a while, and every one from then on counts for the window where the fall started.
+    if (signal === REGIME_FALL && this.fallStarted !== Started.No) this.fallJudged = true;
     if (signal === REGIME_RISE && regime.confirmable) this.judgeRise(regime);
     else if (signal === REGIME_FALL && this.levelFromShift) {
       // The environment came back from the shift the governor followed (an outage ended): its
@@ -1436,7 +1472,7 @@ export class ControlSafety {
     );
     this.lastVerdict = verdict;
     this.verdictAge = 0;
-    if (this.windowRiseStarted) this.windowRiseJudged = true;
+    if (this.riseStarted !== Started.No) this.riseJudged = true;
     if (verdict === RegimeVerdict.Exogenous) this.followShift(level, sigma, sigmas);
     return verdict;
   }

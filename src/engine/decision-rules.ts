@@ -75,9 +75,10 @@
  *   the cycle waited to apply its next point). A governor spike or divergence rolls back with
  *   reason `regression` (under 16, `safe-mode`, which now names a non-finite objective's or a failed
  *   actuator's rollback only).
- * - 18: a window is measured again only when more of its digests were anomalous than its
- *   aggregate ignores (a trimmed mean's dropped values at each end, all but the middle for a
- *   median, none for a mean), or one was an outlier. Under 17 one anomalous digest did it, and
+ * - 18: a window is measured again only when more of its digests were anomalous at one end than
+ *   its aggregate ignores there (a trimmed mean's dropped values at each end, all but the middle
+ *   for a median, none for a mean), or one was an outlier; an excursion still under way when its
+ *   window closes counts in the next window too. Under 17 one anomalous digest did it, and
  *   tailed telemetry in windows of 60 (a spike in 2 % of requests) was measured again in most
  *   windows: 7 decisions in two minutes where clean telemetry made 133.
  */

@@ -232,6 +232,11 @@ export class RegimeDetector {
     return this.ready && this.num[UP_SLOT]! === 0 && this.num[DOWN_SLOT]! === 0;
   }
 
+  /** Whether a fall is under way: the fall's CUSUM sum S⁻ is above zero (the level known). */
+  get falling(): boolean {
+    return this.ready && this.num[DOWN_SLOT]! > 0;
+  }
+
   /** Whether a rise is under way (its onset passed; it may not have signalled yet). */
   get rising(): boolean {
     return this.riseAge > 0;
