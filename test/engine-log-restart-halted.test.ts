@@ -55,6 +55,27 @@ describe.each([
     expect(replayed.runs).toHaveLength(3);
   });
 
+  it("keeps a restored halt through a crash before its mode change was logged, its note unnested", async () => {
+    const dir = newLogDir();
+    const first = await open(config(new ReplayClock(1_000)), { dir });
+    first.engine.halt("deploy in progress");
+    await first.close();
+    const second = await open(config(new ReplayClock(1_000)), { dir });
+    const note = second.restart?.halted;
+    expect(note).toMatch(/^still halted after a restart .*deploy in progress\)$/);
+    // A crash right after the restart: the log closes with what is durable (the restart record,
+    // the halt command), not the mode change the engine's next drain would have written.
+    second.log.close();
+    await second.engine.close();
+    for (let restart = 0; restart < 2; restart++) {
+      const next = await open(config(new ReplayClock(1_000)), { dir });
+      expect(next.engine.mode).toBe("halted");
+      // The first run's reasons and note, not one note nested in another at each restart.
+      expect(next.restart?.halted).toBe(note);
+      await next.close();
+    }
+  });
+
   it("starts halted after SafeMode's halt, naming its reasons", async () => {
     const dir = newLogDir();
     const clock = new ReplayClock(1_000);

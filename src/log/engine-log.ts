@@ -4,7 +4,10 @@ import { asyncScheduler } from "rxjs";
 import { decodeSafeMode, decodeSafeModeReasons } from "../../machines/safe-mode-reasons.js";
 import {
   AuditRecordType,
+  ControlCommand,
+  controlCommandName,
   FIELD_A,
+  FIELD_CODE,
   FIELD_GENERATION,
   FIELD_PARAM,
   FIELD_SEQ,
@@ -502,10 +505,18 @@ interface RunHalt {
   readonly note: string | undefined;
 }
 
-/** The note a restarted engine is halted with, naming why the previous run was. */
+/** How the note of a halt restored at a restart begins. */
+const RESTORED_HALT = "still halted after a restart";
+
+/**
+ * The note a restarted engine is halted with, naming why the previous run was: a halt that was
+ * itself restored keeps its note, which names the first run's reasons (a crash loop must not nest
+ * one note in another at each restart).
+ */
 function restoredHaltNote(halt: RunHalt): string {
+  if (halt.note?.startsWith(RESTORED_HALT) === true) return halt.note;
   const why = halt.note === undefined || halt.note.trim() === "" ? "" : `: ${halt.note}`;
-  return `still halted after a restart (the previous run ended halted, reasons ${halt.reasons.join(", ")}${why})`;
+  return `${RESTORED_HALT} (the previous run ended halted, reasons ${halt.reasons.join(", ")}${why})`;
 }
 
 /**
@@ -538,11 +549,19 @@ function runFrom(found: Partial<Mutable<PreviousRun>>): PreviousRun {
 /**
  * One segment's part of {@link previousRun}: `found` holds what later segments told already, and
  * what this one tells is added to it for the segments before.
+ *
+ * @remarks
+ * A halt is read from what is durable first: a `halt` command is written and made durable before
+ * it takes effect, and a restart's record says when it restored one, while the mode change that
+ * follows reaches the log only at the next drain, which a crash may not let happen. A reset
+ * command ends the halt, unless the command was refused.
  */
 class PreviousRunQuestion implements SegmentQuestion<PreviousRun> {
   private highest = -1;
   private generationSeen = false;
   private halt: RunHalt | undefined;
+  /** The halt a reset command ended, restored if the command turns out refused. */
+  private haltBeforeReset: RunHalt | undefined;
   private modeSeen = false;
 
   constructor(private readonly found: Partial<Mutable<PreviousRun>>) {}
@@ -551,26 +570,29 @@ class PreviousRunQuestion implements SegmentQuestion<PreviousRun> {
     if (record.kind === "restart") {
       this.highest = -1;
       this.generationSeen = true;
-      this.halt = undefined;
-      this.modeSeen = true;
+      const restored = (record as { halted?: unknown }).halted;
+      this.sawHalt(typeof restored === "string" ? { reasons: ["manualHalt"], note: restored } : undefined);
       return;
     }
     if (record.kind === RING_RECORD_KIND) {
       const raw = record as unknown as RawRingRecord;
-      this.sawGeneration(raw.slots[FIELD_GENERATION]);
-      if (raw.slots[FIELD_TYPE]! % VECTOR_LENGTH_UNIT === AuditRecordType.ModeChanged) {
-        this.sawMode(
-          decodeSafeMode(raw.slots[FIELD_PARAM]!),
-          decodeSafeModeReasons(raw.slots[FIELD_A]!),
-          raw.note,
-        );
-      }
+      const slots = raw.slots;
+      this.sawGeneration(slots[FIELD_GENERATION]);
+      const type = slots[FIELD_TYPE]! % VECTOR_LENGTH_UNIT;
+      if (type === AuditRecordType.ModeChanged)
+        this.sawMode(decodeSafeMode(slots[FIELD_PARAM]!), decodeSafeModeReasons(slots[FIELD_A]!), raw.note);
+      else if (type === AuditRecordType.Command)
+        this.sawCommand(controlCommandName(slots[FIELD_CODE]!), raw.note);
+      else if (type === AuditRecordType.CommandRefused)
+        this.sawRefused(controlCommandName(slots[FIELD_CODE]!));
       return;
     }
     const event = auditEventOf(record);
     if (event === undefined) return;
     this.sawGeneration(event.generation);
     if (event.type === "mode.changed") this.sawMode(event.to, event.reasons, event.note);
+    else if (event.type === "command") this.sawCommand(event.command, event.note);
+    else if (event.type === "command.refused") this.sawRefused(event.command);
   }
 
   answer(): PreviousRun | undefined {
@@ -587,8 +609,27 @@ class PreviousRunQuestion implements SegmentQuestion<PreviousRun> {
   }
 
   private sawMode(to: string, reasons: readonly string[], note: string | undefined): void {
+    this.sawHalt(to === "halted" ? { reasons, note } : undefined);
+  }
+
+  private sawCommand(command: string, note: string | undefined): void {
+    // A halt of a halted engine changes nothing: the halt in force keeps its reasons.
+    if (command === controlCommandName(ControlCommand.Halt))
+      this.sawHalt(this.halt ?? { reasons: ["manualHalt"], note });
+    else if (command === controlCommandName(ControlCommand.ResetSafeMode)) {
+      this.haltBeforeReset = this.halt;
+      this.sawHalt(undefined);
+    }
+  }
+
+  private sawRefused(command: string): void {
+    if (command === controlCommandName(ControlCommand.ResetSafeMode) && this.haltBeforeReset !== undefined)
+      this.sawHalt(this.haltBeforeReset);
+  }
+
+  private sawHalt(halt: RunHalt | undefined): void {
     this.modeSeen = true;
-    this.halt = to === "halted" ? { reasons, note } : undefined;
+    this.halt = halt;
   }
 }
 
