@@ -701,6 +701,8 @@ export class Coordinator {
   /** Records why this coordinator will not lead (or that it may); passes each new reason to `onError` once. */
   private noteParamsMismatch(mismatch: string | undefined): void {
     this.paramsMismatch = mismatch;
+    // Reported once while it lasts; one that ends and comes back is reported again.
+    if (mismatch === undefined) this.reportedMismatch = undefined;
     if (mismatch === undefined || mismatch === this.reportedMismatch) return;
     this.reportedMismatch = mismatch;
     this.reportError(new RangeError(mismatch));
@@ -910,7 +912,9 @@ export class Coordinator {
             { cause: error },
           ),
         );
-        // Redis answered with an error: the command is not written, and will not be next time.
+        // Redis answered with an error: the command is not written, and the engine has moved past
+        // what the fleet got. Even a passing refusal (LOADING, READONLY in a failover) ends the
+        // tenure: the next one resumes from the stored state, which the fleet did get.
         if (error instanceof Error && error.name === "ReplyError" && engine !== undefined)
           this.abandonTenure(engine, epoch);
       }

@@ -1,4 +1,4 @@
-import { useMemo, useRef, useSyncExternalStore } from "react";
+import { useInsertionEffect, useMemo, useRef, useSyncExternalStore } from "react";
 import type { AuditEvent } from "../audit/events.js";
 import type { Engine } from "../engine/engine.js";
 import { checkedEventStoreOptions, createEventStore, type EventStoreOptions } from "./event-store.js";
@@ -30,18 +30,27 @@ export function useEngineEvents<N extends string = string>(
   // Checked here, so that an error names the hook called rather than the store under it.
   checkedEventStoreOptions(options, "useEngineEvents");
   const { limit, filter } = options;
-  // The latest filter, read when an event arrives: a store rebuilt for each new function emptied
-  // the list at every render, and an inline filter, new on each render an event caused, kept it
-  // empty for good. A render React discards may leave its filter here; the next one replaces it.
+  // The latest committed filter, read when an event arrives: a store rebuilt for each new function
+  // emptied the list at every render, and an inline filter, new on each render an event caused,
+  // kept it empty for good. Set once the render commits (a render React discards leaves it alone).
   const latestFilter = useRef(filter);
-  latestFilter.current = filter;
+  useInsertionEffect(() => {
+    latestFilter.current = filter;
+  });
   const filtered = filter !== undefined;
   const store = useMemo(
     () =>
       engine
         ? createEventStore(engine, {
             ...(limit === undefined ? {} : { limit }),
-            ...(filtered ? { filter: (event: AuditEvent<N>) => latestFilter.current?.(event) ?? true } : {}),
+            ...(filtered
+              ? {
+                  filter: (event: AuditEvent<N>) => {
+                    const latest = latestFilter.current;
+                    return latest === undefined || latest(event);
+                  },
+                }
+              : {}),
           })
         : EMPTY_STORE,
     [engine, limit, filtered],
