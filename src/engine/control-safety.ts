@@ -128,13 +128,13 @@ const CONSERVATIVE = SAFE_MODE_LEVEL.conservative;
 const BLOCK_FROZEN: SafetyCommand = Object.freeze({ kind: "block", level: FROZEN });
 const BLOCK_HALTED: SafetyCommand = Object.freeze({ kind: "block", level: SAFE_MODE_LEVEL.halted });
 const HOUR_MS = 3_600_000;
-// Codes read on every digest, as local consts: V8 (Node 20) reads an imported binding through a
-// cell, checking that it is initialised, at every use, but folds a local const into the code.
 /** Bits of `ControlSafety.carry`: an excursion a window carries into the next. */
 const Carry = { Rise: 1, RiseJudged: 2, Fall: 4, FallJudged: 8 } as const;
 /** Where the excursion a window counts started: nowhere, in the window before it, or in it. */
 const Started = { No: 0, Before: 1, Here: 2 } as const;
 type Started = (typeof Started)[keyof typeof Started];
+// Codes read on every digest, as local consts: V8 (Node 20) reads an imported binding through a
+// cell, checking that it is initialised, at every use, but folds a local const into the code.
 const GOVERNOR_HEALTHY = GovernorCode.Healthy;
 const REGIME_RISE = RegimeSignal.Rise;
 const REGIME_FALL = RegimeSignal.Fall;
