@@ -222,7 +222,8 @@ describe("non-finite measurements", () => {
   }
 });
 
-describe("non-finite measurements on the bus", () => {
+// Each test on a redis-server of its own.
+describe("on a real redis-server", () => {
   let rig: FleetRig;
   beforeEach(async () => {
     rig = await FleetRig.start();
@@ -231,80 +232,68 @@ describe("non-finite measurements on the bus", () => {
     await rig.close();
   }, 30_000);
 
-  it("a NaN among 500 digests reaches the consumer as NaN; nothing is dead-lettered", async () => {
-    const { publisher, consumer, seen } = await rig.bus(fleetKeys("t"));
-    for (let i = 0; i < 499; i++) publisher.publish(1 + i / 1000, 0, 1000);
-    publisher.publish(Number.NaN, 0, 1000);
-    await publisher.flush();
-    await until(() => seen.length === 500 || consumer.stats().deadLetters > 0);
-    expect(consumer.stats().deadLetters).toBe(0);
-    expect(seen).toHaveLength(500);
-    expect(seen[499]!.objective).toBeNaN();
-  });
-
-  it("a replica's NaN objective reaches the coordinator's engine as a rejected digest", async () => {
-    const coordinator = await rig.coordinator("c1");
-    await until(() => coordinator.snapshot().leader, 10_000, "c1 leads");
-    const replica = await rig.replica("r1", { telemetry: { flushMs: 60_000 } });
-    const before = coordinator.snapshot().engine!.digests;
-    for (let i = 0; i < 5; i++) replica.publish(1);
-    replica.publish(Number.NaN);
-    await replica.flushTelemetry();
-    await until(
-      () => coordinator.busStats().digestsProcessed === 6 || coordinator.busStats().deadLetters > 0,
-    );
-    expect(coordinator.busStats().deadLetters).toBe(0);
-    const after = coordinator.snapshot().engine!.digests;
-    expect(after.accepted + after.rejected - before.accepted - before.rejected).toBe(6);
-    expect(after.rejected).toBeGreaterThan(before.rejected);
-  });
-});
-
-describe("a command entry without its envelope", () => {
-  let rig: FleetRig;
-  beforeEach(async () => {
-    rig = await FleetRig.start();
-  });
-  afterEach(async () => {
-    await rig.close();
-  }, 30_000);
-
-  it("is refused naming the missing field, not as JSON that does not parse", async () => {
-    const refused: string[] = [];
-    const replica = await rig.replica("r1", { onRejected: (r) => refused.push(`${r.reason}: ${r.detail}`) });
-    // What `XADD <prefix>:commands * junkfield 1` writes: an entry with no `c` field.
-    await rig.connect().xadd(fleetKeys(fleetPrefix("run")).commands, "*", "junkfield", "1");
-    await until(() => refused.length > 0, 10_000, "the entry is read");
-    expect(refused).toEqual(["malformed: c: missing (the stream entry has no command field)"]);
-    expect(replica.status().generation).toBe(0);
-  });
-});
-
-describe("replica close with Redis up", () => {
-  let rig: FleetRig;
-  beforeEach(async () => {
-    rig = await FleetRig.start();
-  });
-  afterEach(async () => {
-    await rig.close();
-  }, 30_000);
-
-  it.each([
-    ["the default buffer", 4096, undefined],
-    ["a buffer of 10 000", 10_000, 10_000],
-  ])("ships all of %s", async (_, count, bufferSize) => {
-    const admin = rig.connect();
-    const replica = await rig.replica("r1", {
-      telemetry: { flushMs: 60_000, ...(bufferSize === undefined ? {} : { bufferSize }) },
+  describe("non-finite measurements on the bus", () => {
+    it("a NaN among 500 digests reaches the consumer as NaN; nothing is dead-lettered", async () => {
+      const { publisher, consumer, seen } = await rig.bus(fleetKeys("t"));
+      for (let i = 0; i < 499; i++) publisher.publish(1 + i / 1000, 0, 1000);
+      publisher.publish(Number.NaN, 0, 1000);
+      await publisher.flush();
+      await until(() => seen.length === 500 || consumer.stats().deadLetters > 0);
+      expect(consumer.stats().deadLetters).toBe(0);
+      expect(seen).toHaveLength(500);
+      expect(seen[499]!.objective).toBeNaN();
     });
-    for (let i = 0; i < count; i++) expect(replica.publish(1)).toBe(true);
-    await replica.close();
-    expect(replica.status().telemetry).toMatchObject({ shipped: count, buffered: 0, lostInFlight: 0 });
-    const entries = await admin.xrange(fleetKeys(fleetPrefix("run")).digests, "-", "+");
-    const shipped = entries.reduce(
-      (n, [, flat]) => n + (JSON.parse(fieldsOf(flat).get("d")!) as unknown[]).length,
-      0,
-    );
-    expect(shipped).toBe(count);
+
+    it("a replica's NaN objective reaches the coordinator's engine as a rejected digest", async () => {
+      const coordinator = await rig.coordinator("c1");
+      await until(() => coordinator.snapshot().leader, 10_000, "c1 leads");
+      const replica = await rig.replica("r1", { telemetry: { flushMs: 60_000 } });
+      const before = coordinator.snapshot().engine!.digests;
+      for (let i = 0; i < 5; i++) replica.publish(1);
+      replica.publish(Number.NaN);
+      await replica.flushTelemetry();
+      await until(
+        () => coordinator.busStats().digestsProcessed === 6 || coordinator.busStats().deadLetters > 0,
+      );
+      expect(coordinator.busStats().deadLetters).toBe(0);
+      const after = coordinator.snapshot().engine!.digests;
+      expect(after.accepted + after.rejected - before.accepted - before.rejected).toBe(6);
+      expect(after.rejected).toBeGreaterThan(before.rejected);
+    });
+  });
+
+  describe("a command entry without its envelope", () => {
+    it("is refused naming the missing field, not as JSON that does not parse", async () => {
+      const refused: string[] = [];
+      const replica = await rig.replica("r1", {
+        onRejected: (r) => refused.push(`${r.reason}: ${r.detail}`),
+      });
+      // What `XADD <prefix>:commands * junkfield 1` writes: an entry with no `c` field.
+      await rig.connect().xadd(fleetKeys(fleetPrefix("run")).commands, "*", "junkfield", "1");
+      await until(() => refused.length > 0, 10_000, "the entry is read");
+      expect(refused).toEqual(["malformed: c: missing (the stream entry has no command field)"]);
+      expect(replica.status().generation).toBe(0);
+    });
+  });
+
+  describe("replica close with Redis up", () => {
+    it.each([
+      ["the default buffer", 4096, undefined],
+      ["a buffer of 10 000", 10_000, 10_000],
+    ])("ships all of %s", async (_, count, bufferSize) => {
+      const admin = rig.connect();
+      const replica = await rig.replica("r1", {
+        telemetry: { flushMs: 60_000, ...(bufferSize === undefined ? {} : { bufferSize }) },
+      });
+      for (let i = 0; i < count; i++) expect(replica.publish(1)).toBe(true);
+      await replica.close();
+      expect(replica.status().telemetry).toMatchObject({ shipped: count, buffered: 0, lostInFlight: 0 });
+      const entries = await admin.xrange(fleetKeys(fleetPrefix("run")).digests, "-", "+");
+      const shipped = entries.reduce(
+        (n, [, flat]) => n + (JSON.parse(fieldsOf(flat).get("d")!) as unknown[]).length,
+        0,
+      );
+      expect(shipped).toBe(count);
+    });
   });
 });
