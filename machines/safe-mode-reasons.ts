@@ -127,6 +127,22 @@ export function isLatchedReason(reason: SafeModeReason): boolean {
   return SAFE_MODE_REASONS[reason].exit === "acknowledgedReset";
 }
 
+/** The bits of every reason only an acknowledged reset removes (`repeatedTrips`, `manualHalt`). */
+export const LATCHED_REASONS: number = SAFE_MODE_REASON_NAMES.reduce(
+  (mask, r) => (isLatchedReason(r) ? mask | reasonMask(r) : mask),
+  0,
+);
+
+/**
+ * The reasons a halt adds: `manualHalt`, or, for a halt restored from an earlier run, the latched
+ * reasons of `restores` (a bit set). Other bits are dropped: a condition such as a spike is the
+ * new run's to see again. A restored set with no latched reason in it adds `manualHalt`.
+ */
+export function haltReasonBits(restores: number | undefined): number {
+  const latched = (restores ?? 0) & LATCHED_REASONS;
+  return latched === 0 ? reasonMask("manualHalt") : latched;
+}
+
 /** `MASK_AT_LEAST[level]`: the bits of every reason demanding `level` or more. */
 const MASK_AT_LEAST: readonly number[] = [0, 1, 2, 3].map((level) =>
   SAFE_MODE_REASON_NAMES.reduce((mask, r) => (reasonLevel(r) >= level ? mask | reasonMask(r) : mask), 0),

@@ -3,6 +3,7 @@ import { describeOptionValue, gotText, type OptionProblem } from "./option-probl
 import {
   demandedLevel,
   demandsAtLeast,
+  haltReasonBits,
   isLatchedReason,
   reasonMask,
   reasonsInSet,
@@ -32,8 +33,12 @@ export type SafeModeEvent =
   /** An evaluation window closed healthy / unhealthy (counts toward stepping down / restarts the count). */
   | { readonly type: "window.healthy" }
   | { readonly type: "window.unhealthy" }
-  /** `engine.halt(reason)`: adds `manualHalt` and goes to `halted`; `reason` is free text for the audit. */
-  | { readonly type: "halt"; readonly reason: string }
+  /**
+   * `engine.halt(reason)`: adds `manualHalt` and goes to `halted`; `reason` is free text for the
+   * audit. `restores`, for a halt an earlier run ended in and a restart carries over: the bits of
+   * the latched reasons that halt held, added instead of `manualHalt` (see {@link haltReasonBits}).
+   */
+  | { readonly type: "halt"; readonly reason: string; readonly restores?: number }
   /** `engine.resetSafeMode({ acknowledge })`: leaves `halted` for `normal` if `acknowledge` is not blank. */
   | { readonly type: "reset"; readonly acknowledge: string };
 
@@ -290,8 +295,8 @@ export const safeModeMachine = setup({
       }),
     ),
     forgetEscalation: assign({ escalatedBy: 0, escalatedFrom: SAFE_MODE_LEVEL.normal }),
-    addManualHalt: assign(({ context }) => ({
-      reasons: context.reasons | reasonMask("manualHalt"),
+    addHaltReasons: assign(({ context, event }) => ({
+      reasons: context.reasons | (event.type === "halt" ? haltReasonBits(event.restores) : 0),
       healthyWindows: 0,
     })),
     clearReasons: assign({
@@ -372,7 +377,7 @@ export const safeModeMachine = setup({
         halt: {
           target: "halted",
           actions: [
-            "addManualHalt",
+            "addHaltReasons",
             "forgetEscalation",
             { type: "announce", params: { from: "normal", to: "halted" } },
           ],
@@ -408,7 +413,7 @@ export const safeModeMachine = setup({
         halt: {
           target: "halted",
           actions: [
-            "addManualHalt",
+            "addHaltReasons",
             "forgetEscalation",
             { type: "announce", params: { from: "conservative", to: "halted" } },
           ],
@@ -462,7 +467,7 @@ export const safeModeMachine = setup({
         halt: {
           target: "halted",
           actions: [
-            "addManualHalt",
+            "addHaltReasons",
             "forgetEscalation",
             { type: "announce", params: { from: "frozen", to: "halted" } },
           ],
@@ -508,7 +513,7 @@ export const safeModeMachine = setup({
       entry: "restartHealthyCount",
       on: {
         "reason.raised": { guard: "knownReason", actions: "addReason" },
-        halt: { actions: "addManualHalt" },
+        halt: { actions: "addHaltReasons" },
         reset: {
           guard: "acknowledged",
           target: "normal",

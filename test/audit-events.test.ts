@@ -36,8 +36,8 @@ const base = (seq: number, time: number, generation: number, proposalId: number)
 });
 
 describe("audit schema v2 layout", () => {
-  it("is version 8 (v2 layout, later versions add types and fields) with 9 fixed fields and max(d, 5) vector slots per record", () => {
-    expect(AUDIT_SCHEMA_VERSION).toBe(8);
+  it("is version 9 (v2 layout, later versions add types and fields) with 9 fixed fields and max(d, 5) vector slots per record", () => {
+    expect(AUDIT_SCHEMA_VERSION).toBe(9);
     expect(AUDIT_HEADER_FIELDS).toBe(9);
     expect(ring().vectorSlots).toBe(DIGEST_SLOTS);
     expect(ring().recordWidth).toBe(9 + 5);

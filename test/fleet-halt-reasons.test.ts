@@ -4,8 +4,8 @@ import { until } from "./support/fleet.js";
 import { FleetRig } from "./support/fleet-rig.js";
 
 // Why a fleet is halted outlives its leader, as the halt does: an operator's halt (manualHalt
-// alone) must not page after a failover, and SafeMode's must go on paging, although every new
-// leader restores the halt with a halt of its own, which its engine reads as an operator's.
+// alone) must not page after a failover, and SafeMode's must go on paging: every new leader
+// restores the halt with a halt of its own, which keeps the halt's latched reasons.
 let rig: FleetRig;
 const STATE = fleetKeys(fleetPrefix("run")).state;
 
@@ -31,7 +31,7 @@ describe("the reasons of a fleet's halt", () => {
     expect(standby.busStats()).toMatchObject({ leader: true, halted: true, haltReasons: ["manualHalt"] });
   });
 
-  it("keep SafeMode's reasons on a new leader, whose own restoring halt is an operator's", async () => {
+  it("keep SafeMode's reasons on a new leader, whose engine keeps the latched one", async () => {
     const redis = rig.connect();
     await redis.hset(STATE, {
       halted: "halted (nonFiniteObjective, repeatedTrips)",
@@ -41,8 +41,9 @@ describe("the reasons of a fleet's halt", () => {
     await until(() => lead.leader, 5_000, "c1 leads");
     const engine = lead.tuningEngine!;
     expect(engine.mode).toBe("halted");
-    // Its engine halted as an operator would; the fleet's reasons are still SafeMode's.
-    expect(engine.snapshot().reasons).toEqual(["manualHalt"]);
+    // Its engine's halt is SafeMode's too (its own metrics page), with the latched reason alone:
+    // the sensor's NaNs are the new engine's to see again. The fleet keeps both reasons.
+    expect(engine.snapshot().reasons).toEqual(["repeatedTrips"]);
     engine.flushEvents();
     expect(lead.busStats().haltReasons).toEqual(["nonFiniteObjective", "repeatedTrips"]);
     expect(lead.snapshot().halted).toBe("halted (nonFiniteObjective, repeatedTrips)");

@@ -436,6 +436,29 @@ describe("safe-mode machine: halted latch and acknowledged reset", () => {
     expect(fromFrozen.reasons).toEqual(["auditFull", "manualHalt"]);
   });
 
+  it("a restored halt adds the latched reasons it restores instead of manualHalt, and only those", () => {
+    const restores = reasonMask("repeatedTrips") | reasonMask("spike");
+    const restored = send(start(OPTIONS), { type: "halt", reason: "still halted", restores });
+    expect(restored.mode).toBe("halted");
+    // A spike is the new run's to see again; the latch is what carries over.
+    expect(restored.reasons).toEqual(["repeatedTrips"]);
+    expect(restored.emitted).toMatchObject([
+      { to: "halted", reasons: ["repeatedTrips"], note: "still halted" },
+    ]);
+    // With no latched reason in it, it is a halt like any other.
+    const nothingLatched = send(start(OPTIONS), { type: "halt", reason: "x", restores: reasonMask("spike") });
+    expect(nothingLatched.reasons).toEqual(["manualHalt"]);
+    // Only a reset ends it, as any halt.
+    const cleared = run(
+      start(OPTIONS),
+      { type: "halt", reason: "x", restores },
+      clear("repeatedTrips"),
+      healthy,
+    );
+    expect(cleared.mode).toBe("halted");
+    expect(send(cleared, { type: "reset", acknowledge: "ack" }).mode).toBe("normal");
+  });
+
   it("stays halted through clears, healthy windows and blank acknowledgements", () => {
     const halted = run(start(OPTIONS), raise("thrashing"), raise("repeatedTrips"));
     const after = run(
@@ -503,6 +526,7 @@ describe("safe-mode machine: model-based (xstate/graph)", () => {
       healthy,
       unhealthy,
       { type: "halt", reason: "drill" },
+      { type: "halt", reason: "restored", restores: reasonMask("repeatedTrips") },
       { type: "reset", acknowledge: "" },
       { type: "reset", acknowledge: "ack" },
     ];

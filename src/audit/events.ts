@@ -26,9 +26,11 @@ import { violationName } from "./violation.js";
  * `remeasure` to `window.closed`, version 6 its `negatedMargin`. Version 7 added
  * `command.refused`; a reader of version 6 cannot decode that record. Version 8 added
  * `shortWindows` and `digestSpacingMs` to `spsa.stalled`, and `field` and `problem` to a
- * malformed digest's `digest.rejected`.
+ * malformed digest's `digest.rejected`. Version 9 added `restores` to a `halt` command carried
+ * over from an earlier run (a restart, a fleet's new leader); a reader of version 8 reads that
+ * halt as an operator's.
  */
-export const AUDIT_SCHEMA_VERSION = 8;
+export const AUDIT_SCHEMA_VERSION = 9;
 
 /**
  * Numeric type of an audit record, with how the generic record fields (`code`, `param`, `a`, `b`)
@@ -94,7 +96,9 @@ export const AuditRecordType = {
   DecisionStep: 12,
   /**
    * A control-plane command, written before it takes effect. code: {@link ControlCommand};
-   * the note holds its text (rollback reason, acknowledgement, halt reason, reload summary).
+   * the note holds its text (rollback reason, acknowledgement, halt reason, reload summary);
+   * a: for a halt carried over from an earlier run, the bit set of the SafeMode reasons it
+   * restores (0 otherwise: the halt adds `manualHalt`).
    */
   Command: 13,
   /**
@@ -189,7 +193,7 @@ export const ControlCommand = {
   Rollback: 2,
   /** `engine.resetSafeMode({ acknowledge })`; note: the acknowledgement. */
   ResetSafeMode: 3,
-  /** `engine.halt(reason)`; note: the reason. */
+  /** `engine.halt(reason)`, or a halt carried over from an earlier run; note: the reason. */
   Halt: 4,
   /** A configuration reload; note: what was reloaded. */
   Reload: 5,
@@ -258,8 +262,8 @@ export const DIGEST_SLOTS = 5;
 
 /** Fields every event has. */
 export interface AuditEventBase {
-  /** Schema version it was written with: {@link AUDIT_SCHEMA_VERSION} for new events, 2 to 7 in older logs. */
-  readonly v: 2 | 3 | 4 | 5 | 6 | 7 | typeof AUDIT_SCHEMA_VERSION;
+  /** Schema version it was written with: {@link AUDIT_SCHEMA_VERSION} for new events, 2 to 8 in older logs. */
+  readonly v: 2 | 3 | 4 | 5 | 6 | 7 | 8 | typeof AUDIT_SCHEMA_VERSION;
   /** The run that wrote it (given to the ring). */
   readonly runId: string;
   /**
@@ -536,6 +540,13 @@ export interface CommandEvent extends AuditEventBase {
   readonly type: "command";
   /** Which command. */
   readonly command: ControlCommandName | "unknown";
+  /**
+   * A `halt` carried over from an earlier run (a restarted logged engine, a fleet's new leader):
+   * the latched SafeMode reasons that run's halt held, which this one adds (`repeatedTrips` for
+   * SafeMode's, `manualHalt` for an operator's). Absent for every other command, and for a halt
+   * the host asked for (it adds `manualHalt`).
+   */
+  readonly restores?: readonly AuditModeReasonName[];
 }
 
 /**
@@ -730,6 +741,7 @@ export function decodeAuditRecord(
     case AuditRecordType.Command:
       event.type = "command";
       event.command = controlCommandName(code);
+      if (a !== 0) event.restores = context.decoders.modeReasons(a);
       break;
     case AuditRecordType.CommandRefused:
       event.type = "command.refused";

@@ -3,6 +3,7 @@ import type { Subscription as ActorSubscription, AnyActorRef } from "xstate";
 import type { SafeModeChanged, SafeModeEvent } from "../../machines/safe-mode.machine.js";
 import {
   demandedLevel,
+  haltReasonBits,
   reasonLevel,
   reasonMask,
   SAFE_MODE_LEVEL,
@@ -1081,13 +1082,19 @@ export class ControlSafety {
 
   // ---- Commands ----
 
-  /** Halts at once: the mode word first, so no apply passes from this line on, then the chart. */
-  halt(note: string): void {
+  /**
+   * Halts at once: the mode word first, so no apply passes from this line on, then the chart.
+   * `restores`: the reason bits of an earlier run's halt that this one carries over (see
+   * `haltReasonBits`); without it the halt is the host's (`manualHalt`).
+   */
+  halt(note: string, restores?: number): void {
     this.execute(BLOCK_HALTED);
     this.execute(CANCEL_DECISION);
     this.execute(CANCEL_RETURN);
-    this.reasonBits |= reasonMask("manualHalt");
-    this.sendSafeMode({ type: "halt", reason: note });
+    this.reasonBits |= haltReasonBits(restores);
+    this.sendSafeMode(
+      restores === undefined ? { type: "halt", reason: note } : { type: "halt", reason: note, restores },
+    );
     this.onLiveAtCentre();
   }
 

@@ -61,6 +61,7 @@ import {
   type WindowResult,
 } from "./evaluation-windows.js";
 import { auditEventStream } from "./event-stream.js";
+import { type HaltRestoring, RESTORE_HALT, restoredReasonBits } from "./restored-halt.js";
 import type { EngineBreakerStates } from "./safety/guarded-callback.js";
 import { CommitResult, FEASIBILITY_STEP_FRACTION, SpsaCore } from "./spsa/spsa-core.js";
 import { StallWatch } from "./stall-watch.js";
@@ -306,7 +307,7 @@ const RESET_RECORDS = 2;
 /** Bits of {@link EngineImpl.windowFed}: what the open window has been fed. */
 const FED_OBJECTIVE = 1;
 const FED_MARGIN = 2;
-class EngineImpl implements Engine {
+class EngineImpl implements Engine, HaltRestoring {
   readonly names: readonly string[];
   readonly values: Float64Array;
   readonly events: Observable<AuditEvent>;
@@ -355,8 +356,8 @@ class EngineImpl implements Engine {
   private holdingEvents = false;
   /** While a logged engine's command is made durable (its audit sink may call the engine). */
   private durablePhase = false;
-  /** The reason of a halt asked for during {@link durablePhase}, run once the command acted. */
-  private deferredHalt: string | undefined;
+  /** A halt asked for during {@link durablePhase} (its note, and what it restores), run once the command acted. */
+  private deferredHalt: { readonly note: string; readonly restores: number | undefined } | undefined;
   /** close() ran from inside a subscriber: `events` completes once the queued batches are out. */
   private completeAfterEmit = false;
   private readonly control = new Subject<WindowControl>();
@@ -721,24 +722,32 @@ class EngineImpl implements Engine {
 
   halt(reason?: string): void {
     // Resolved first: a halt deferred with no reason must still be remembered as one.
-    const text = haltNote(reason);
-    if (this.durablePhase) {
-      this.deferredHalt ??= text;
-      return;
-    }
-    this.runCommand(() => this.haltNow(text));
+    this.haltOrDefer(haltNote(reason), undefined);
   }
 
-  private haltNow(text: string): void {
+  [RESTORE_HALT](note: string, reasons: readonly string[]): void {
+    const restores = restoredReasonBits(reasons);
+    this.haltOrDefer(haltNote(note), restores === 0 ? undefined : restores);
+  }
+
+  private haltOrDefer(note: string, restores: number | undefined): void {
+    if (this.durablePhase) {
+      this.deferredHalt ??= { note, restores };
+      return;
+    }
+    this.runCommand(() => this.haltNow(note, restores));
+  }
+
+  private haltNow(text: string, restores: number | undefined): void {
     if (this.closed) return;
     try {
       // A halt of a halted engine changes no mode: its command is all it records.
       const modeChange = this.safety.modeLevel === SAFE_MODE_LEVEL.halted ? 0 : 1;
-      this.auditCommand(ControlCommand.Halt, text, modeChange);
+      this.auditCommand(ControlCommand.Halt, text, modeChange, restores ?? 0);
     } catch {
       // Halting is the safe direction: it goes ahead even when the log cannot record it durably.
     }
-    this.safety.halt(text);
+    this.safety.halt(text, restores);
     this.afterWork();
   }
 
@@ -1119,9 +1128,10 @@ class EngineImpl implements Engine {
 
   /**
    * Audits a control-plane command before it takes effect; `follow` is how many records its
-   * effect writes. Refused (it throws, having changed nothing) when the audit ring cannot store
-   * them and still keep {@link HALT_RECORDS} free, once what is pending has been offered to its
-   * sink; a halt needs no room kept after it, and goes ahead regardless (see `haltNow`).
+   * effect writes; `a` is the record's `a` field (a restored halt's reason bits). Refused (it
+   * throws, having changed nothing) when the audit ring cannot store them and still keep
+   * {@link HALT_RECORDS} free, once what is pending has been offered to its sink; a halt needs no
+   * room kept after it, and goes ahead regardless (see `haltNow`).
    *
    * With `onCommand` (a decision log), the pending audit records, this command's included, are
    * delivered to the sink first and the hook makes them durable; if it throws, the command must
@@ -1129,7 +1139,7 @@ class EngineImpl implements Engine {
    * once the command has taken effect ({@link runCommand}): one that calls the engine (a monitor's
    * halt) then acts after it, as a replay of the log, which runs each command whole, does.
    */
-  private auditCommand(command: ControlCommand, note: string | undefined, follow: number): void {
+  private auditCommand(command: ControlCommand, note: string | undefined, follow: number, a = 0): void {
     const audit = this.audit;
     const needed = 1 + follow + (command === ControlCommand.Halt ? 0 : HALT_RECORDS);
     if (this.safety.auditRoom < needed) this.deliverPending();
@@ -1140,7 +1150,7 @@ class EngineImpl implements Engine {
           `${audit.capacity} records held, its sink not draining them): the command writes ${1 + follow} ` +
           `and ${HALT_RECORDS} stay free for a halt`,
       );
-    audit.write(AuditRecordType.Command, this.scheduler.now(), this.live.generation, -1, command, -1, 0, 0);
+    audit.write(AuditRecordType.Command, this.scheduler.now(), this.live.generation, -1, command, -1, a, 0);
     const seq = audit.lastSeq;
     if (note !== undefined) audit.annotateLast(note);
     const onCommand = this.config.onCommand;
@@ -1204,7 +1214,7 @@ class EngineImpl implements Engine {
           // A halt the audit sink asked for while this command was made durable, now that it acted
           // (a halt asked for during that halt's own durability adds nothing).
           const halt = this.deferredHalt;
-          if (halt !== undefined) this.haltNow(halt);
+          if (halt !== undefined) this.haltNow(halt.note, halt.restores);
           this.deferredHalt = undefined;
           this.releaseEvents();
         }

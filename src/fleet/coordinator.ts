@@ -11,6 +11,7 @@ import { MAX_TIMER_MS } from "../../machines/timer-limit.js";
 import type { AuditEvent, ModeChangedEvent } from "../audit/events.js";
 import { type EngineConfig, resolveEngineConfig } from "../engine/config.js";
 import { createEngine, type Engine, type EngineSnapshot } from "../engine/engine.js";
+import { restoreHalt } from "../engine/restored-halt.js";
 import {
   DEFAULT_SETTLE_TIMEOUT_MS,
   isThenable,
@@ -567,8 +568,9 @@ export class Coordinator {
       if (baseline !== undefined) this.storeBaseline(engine, baseline);
       this.eventSubject.next(event);
     });
-    // A halt outlives its leader: until an acknowledged reset, every tenure starts halted.
-    if (state.halted !== undefined) engine.halt(state.halted);
+    // A halt outlives its leader: until an acknowledged reset, every tenure starts halted, with
+    // the halt's latched reasons (SafeMode's repeatedTrips stays SafeMode's on this engine too).
+    if (state.halted !== undefined) restoreHalt(engine, state.halted, this.haltedReasons ?? []);
     const blocking = redis.duplicate();
     this.blocking = blocking;
     // Failures of the blocking reads are handled by the consumer loop; keep ioredis from logging them.
@@ -615,8 +617,9 @@ export class Coordinator {
     if (this.engine !== engine || event.from === event.to) return;
     const halted = event.to === "halted";
     if (!halted && event.from !== "halted") return;
-    // The tenure's own halt that restores the stored one keeps the stored reasons: read from the
-    // event, an operator's halt (manualHalt) would stand for SafeMode's on every later leader.
+    // The tenure's own halt that restores the stored one keeps the stored reasons: its event holds
+    // only their latched ones, and `manualHalt` for a halt stored without reasons, which would
+    // then stand for SafeMode's on every later leader.
     const restoring = halted ? this.restoringHalt : undefined;
     this.restoringHalt = undefined;
     if (restoring !== undefined) {

@@ -1,7 +1,13 @@
 import { basename } from "node:path";
 import { Effect, type Scope } from "effect";
 import { asyncScheduler } from "rxjs";
-import { decodeSafeMode, decodeSafeModeReasons } from "../../machines/safe-mode-reasons.js";
+import {
+  decodeSafeMode,
+  decodeSafeModeReasons,
+  haltReasonBits,
+  reasonsInSet,
+  type SafeModeReason,
+} from "../../machines/safe-mode-reasons.js";
 import {
   AuditRecordType,
   ControlCommand,
@@ -17,6 +23,7 @@ import {
 import type { AuditRing } from "../audit/ring.js";
 import { type EngineConfig, resolveEngineConfig } from "../engine/config.js";
 import { createEngine, Engine } from "../engine/engine.js";
+import { restoredReasonBits, restoreHalt } from "../engine/restored-halt.js";
 import { ConfigError, errorMessage } from "../errors.js";
 import { makeDecisionLog } from "./decision-log.js";
 import { asLogError, LogError } from "./errors.js";
@@ -77,6 +84,12 @@ export interface EngineLogRestart {
    * restart does not end it, only `engine.resetSafeMode({ acknowledge })` does.
    */
   readonly halted?: string;
+  /**
+   * With `halted`: the SafeMode reasons this engine was halted with, the latched ones of the
+   * previous run's halt. A halt SafeMode latched stays `repeatedTrips` across the restart, which
+   * the alert rules page for; an operator's stays `manualHalt`.
+   */
+  readonly haltedReasons?: readonly SafeModeReason[];
   /**
    * What opening the log had to repair before this run began (a torn tail cut off, damage set
    * aside), also written to the log so that a reader of it learns of the repair; absent when
@@ -311,7 +324,7 @@ function loggedEngine(
   noteFailure(engine, log, plan.clock);
   // A halt is latched until an acknowledged reset: a restart (a deploy, a crash loop) must not end
   // it. Recorded in this run, as a command, so that its replay halts where this engine did.
-  if (restart?.halted !== undefined) engine.halt(restart.halted);
+  if (restart?.halted !== undefined) restoreHalt(engine, restart.halted, restart.haltedReasons ?? []);
   return { engine, log, recovery: log.recovery ?? undefined, restart, close };
 }
 
@@ -482,7 +495,12 @@ function noteRestart(
     lastDurableGeneration: lastGeneration,
     liveGeneration,
     gap: Math.max(0, lastGeneration - liveGeneration),
-    ...(halt === undefined ? {} : { halted: restoredHaltNote(halt) }),
+    ...(halt === undefined
+      ? {}
+      : {
+          halted: restoredHaltNote(halt),
+          haltedReasons: reasonsInSet(haltReasonBits(restoredReasonBits(halt.reasons))),
+        }),
     ...(repair === undefined ? {} : { repair }),
   };
   // The new run's own header (config, seed, start time) goes with it: the log's first header
@@ -503,6 +521,14 @@ interface PreviousRun {
 interface RunHalt {
   readonly reasons: readonly string[];
   readonly note: string | undefined;
+}
+
+/** The reason of an operator's halt, and of a restored halt whose reasons were not recorded. */
+const MANUAL_HALT: SafeModeReason = "manualHalt";
+
+/** Whether `value` is an array of strings (a restart record's `haltedReasons`). */
+function isStringArray(value: unknown): value is readonly string[] {
+  return Array.isArray(value) && value.every((item) => typeof item === "string");
 }
 
 /** How the note of a halt restored at a restart begins. */
@@ -570,8 +596,10 @@ class PreviousRunQuestion implements SegmentQuestion<PreviousRun> {
     if (record.kind === "restart") {
       this.highest = -1;
       this.generationSeen = true;
-      const restored = (record as { halted?: unknown }).halted;
-      this.sawHalt(typeof restored === "string" ? { reasons: ["manualHalt"], note: restored } : undefined);
+      const { halted, haltedReasons } = record as { halted?: unknown; haltedReasons?: unknown };
+      // A restart record before restored halts kept their reasons restored an operator's halt.
+      const reasons = isStringArray(haltedReasons) ? haltedReasons : [MANUAL_HALT];
+      this.sawHalt(typeof halted === "string" ? { reasons, note: halted } : undefined);
       return;
     }
     if (record.kind === RING_RECORD_KIND) {
@@ -581,9 +609,14 @@ class PreviousRunQuestion implements SegmentQuestion<PreviousRun> {
       const type = slots[FIELD_TYPE]! % VECTOR_LENGTH_UNIT;
       if (type === AuditRecordType.ModeChanged)
         this.sawMode(decodeSafeMode(slots[FIELD_PARAM]!), decodeSafeModeReasons(slots[FIELD_A]!), raw.note);
-      else if (type === AuditRecordType.Command)
-        this.sawCommand(controlCommandName(slots[FIELD_CODE]!), raw.note);
-      else if (type === AuditRecordType.CommandRefused)
+      else if (type === AuditRecordType.Command) {
+        const restores = slots[FIELD_A]!;
+        this.sawCommand(
+          controlCommandName(slots[FIELD_CODE]!),
+          raw.note,
+          restores === 0 ? undefined : decodeSafeModeReasons(restores),
+        );
+      } else if (type === AuditRecordType.CommandRefused)
         this.sawRefused(controlCommandName(slots[FIELD_CODE]!));
       return;
     }
@@ -591,7 +624,7 @@ class PreviousRunQuestion implements SegmentQuestion<PreviousRun> {
     if (event === undefined) return;
     this.sawGeneration(event.generation);
     if (event.type === "mode.changed") this.sawMode(event.to, event.reasons, event.note);
-    else if (event.type === "command") this.sawCommand(event.command, event.note);
+    else if (event.type === "command") this.sawCommand(event.command, event.note, event.restores);
     else if (event.type === "command.refused") this.sawRefused(event.command);
   }
 
@@ -612,10 +645,14 @@ class PreviousRunQuestion implements SegmentQuestion<PreviousRun> {
     this.sawHalt(to === "halted" ? { reasons, note } : undefined);
   }
 
-  private sawCommand(command: string, note: string | undefined): void {
+  private sawCommand(
+    command: string,
+    note: string | undefined,
+    restores: readonly string[] | undefined,
+  ): void {
     // A halt of a halted engine changes nothing: the halt in force keeps its reasons.
     if (command === controlCommandName(ControlCommand.Halt))
-      this.sawHalt(this.halt ?? { reasons: ["manualHalt"], note });
+      this.sawHalt(this.halt ?? { reasons: restores ?? [MANUAL_HALT], note });
     else if (command === controlCommandName(ControlCommand.ResetSafeMode)) {
       this.haltBeforeReset = this.halt;
       this.sawHalt(undefined);

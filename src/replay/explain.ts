@@ -343,6 +343,7 @@ export function renderExplanation(x: Explanation): string {
     const refusal = refusals.get(command.seq);
     lines.push(
       `  command: ${command.command}${command.note === undefined ? "" : ` ${JSON.stringify(command.note)}`} at t=${num(command.time)} ms` +
+        (command.restores === undefined ? "" : ` (restores ${command.restores.join(", ")})`) +
         (refusal === undefined ? "" : ` (refused, took no effect: ${refusal.note ?? "no reason given"})`),
     );
   }

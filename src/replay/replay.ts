@@ -4,6 +4,7 @@ import { withoutUndefinedKeys } from "../config-input.js";
 import type { EngineConfig } from "../engine/config.js";
 import type { Digest } from "../engine/digest.js";
 import { createEngine } from "../engine/engine.js";
+import { type HaltRestoring, RESTORE_HALT } from "../engine/restored-halt.js";
 import {
   CLOSE_MARKER_LOG_VERSION,
   FLUSH_LOG_KIND,
@@ -786,7 +787,13 @@ function commandCall(event: CommandEvent, engine: ReplayEngine): (() => void) | 
       return () => void (event.note === undefined ? engine.rollback() : engine.rollback(event.note));
     case "halt": {
       const halt = engine.halt?.bind(engine);
-      return halt === undefined ? "this engine has no halt()" : () => halt(note);
+      if (halt === undefined) return "this engine has no halt()";
+      const restores = event.restores;
+      if (restores === undefined) return () => halt(note);
+      const restoring = (engine as Partial<HaltRestoring>)[RESTORE_HALT];
+      return typeof restoring === "function"
+        ? () => restoring.call(engine, note, restores)
+        : "this engine cannot restore a halt's reasons";
     }
     case "resetSafeMode": {
       const reset = engine.resetSafeMode?.bind(engine);
@@ -804,7 +811,8 @@ function commandCall(event: CommandEvent, engine: ReplayEngine): (() => void) | 
  * `remeasure` below schema 5 and its `negatedMargin` and `mixedMeasure` below schema 6, which
  * added them (the window was re-measured, or measured the margin, all the same), nor
  * `spsa.stalled`'s `shortWindows` and `digestSpacingMs` nor `digest.rejected`'s `field` and
- * `problem` below schema 8.
+ * `problem` below schema 8, nor a restored halt's `restores` below schema 9 (an older engine
+ * restored no halt's reasons).
  */
 function asOlderSchema(event: AuditEvent, v: AuditEvent["v"]): AuditEvent {
   if (event.type === "window.closed") {
@@ -823,6 +831,10 @@ function asOlderSchema(event: AuditEvent, v: AuditEvent["v"]): AuditEvent {
   }
   if (event.type === "digest.rejected" && v < 8) {
     const { field: _, problem: __, ...rest } = event;
+    return { ...rest, v };
+  }
+  if (event.type === "command" && v < 9) {
+    const { restores: _, ...rest } = event;
     return { ...rest, v };
   }
   return { ...event, v };
