@@ -1,6 +1,9 @@
+import { Registry } from "prom-client";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Coordinator } from "../src/fleet/coordinator.js";
 import { fleetKeys, fleetPrefix } from "../src/fleet/streams.js";
+import { registerBusMetrics } from "../src/metrics/index.js";
+import { scrape } from "./support/exposition.js";
 import { FLEET_ENGINE, until } from "./support/fleet.js";
 import { FleetRig } from "./support/fleet-rig.js";
 
@@ -124,6 +127,32 @@ describe("a coordinator whose params differ from the fleet's", () => {
     expect(lead.leader).toBe(false);
     expect(String((errors[0] as Error).message)).toMatch(/poolSize: missing here.*batch: not in the fleet/);
     expect(await admin.hget(keys.state, "values")).toBe(JSON.stringify({ poolSize: 16 }));
+  });
+
+  it("exports arqon_bus_params_mismatch 1 while it refuses, and 0 once the fleet's params are its own", async () => {
+    const { fingerprint } = await definedFleet();
+    const mismatchOf = async (coordinator: Coordinator) => {
+      const registry = new Registry();
+      registerBusMetrics(coordinator, { registry });
+      return async () => (await scrape(registry)).get("arqon_bus_params_mismatch");
+    };
+    const renamed = await coordinatorOf("bad", RENAMED, []);
+    const renamedMismatch = await mismatchOf(renamed);
+    expect(renamed.leader).toBe(false);
+    expect(await renamedMismatch()).toBe(1);
+    // A coordinator of the fleet's params leads, and says it agrees; the refused one stands by.
+    const good = await rig.coordinator("c2");
+    expect(good.leader).toBe(true);
+    expect(await (await mismatchOf(good))()).toBe(0);
+    await until(() => renamed.snapshot().leaderId === "c2", 5_000, "the standby sees the leader");
+    expect(await renamedMismatch()).toBe(1);
+    // The change made on purpose: a coordinator given replaceParams leads and stores the renamed
+    // params. The standby of those params now agrees with the fleet: it no longer refuses.
+    await good.close();
+    const replacing = await coordinatorOf("new", RENAMED, [], fingerprint);
+    await until(() => replacing.leader, 5_000, "the replacing coordinator leads");
+    await until(async () => (await renamedMismatch()) === 0, 5_000, "the standby's mismatch to clear");
+    expect(renamed.snapshot().paramsMismatch).toBeUndefined();
   });
 
   it("createCoordinator refuses a replaceParams that is not a non-empty string, by name", async () => {

@@ -1,6 +1,9 @@
+import { Registry } from "prom-client";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { CommandRejection } from "../src/fleet/signing.js";
 import { fleetKeys, fleetPrefix } from "../src/fleet/streams.js";
+import { registerBusMetrics } from "../src/metrics/index.js";
+import { scrape } from "./support/exposition.js";
 import { objectiveOf, until } from "./support/fleet.js";
 import { FleetRig } from "./support/fleet-rig.js";
 
@@ -21,6 +24,8 @@ describe("a command Redis does not take", () => {
   it("a command stream whose ids are used up is written anew, reported, and the fleet tunes on", async () => {
     const errors: unknown[] = [];
     const lead = await rig.coordinator("c1", { onError: (error) => errors.push(error) });
+    const registry = new Registry();
+    registerBusMetrics(lead, { registry });
     const rejections: CommandRejection[] = [];
     const replica = await rig.replica("r1", { onRejected: (x) => rejections.push(x) });
     const feed = () => replica.publish(objectiveOf(replica.values[0]!));
@@ -46,6 +51,10 @@ describe("a command Redis does not take", () => {
     );
     expect(lead.leader).toBe(true);
     expect(lead.snapshot()).toMatchObject({ commandStreamResets: 1, publishFailures: 0 });
+    // Prometheus sees it too: a repair, not a failure.
+    const series = await scrape(registry);
+    expect(series.get("arqon_bus_command_stream_resets_total")).toBe(1);
+    expect(series.get("arqon_bus_publish_failures_total")).toBe(0);
     expect(String((errors[0] as Error).message)).toMatch(/used up its ids.*deleted it and wrote generation/);
     expect(errors).toHaveLength(1);
     expect(Number(await admin.hget(keys.state, "generation"))).toBe(lead.snapshot().generation);
@@ -80,5 +89,33 @@ describe("a command Redis does not take", () => {
     expect(lead.snapshot().generation).toBe(Number(stored.generation));
     expect(lead.tuningEngine!.values[0]).toBe(JSON.parse(stored.values!).batch);
     expect(lead.snapshot().epoch).toBeGreaterThan(Number(stored.epoch));
+  });
+
+  it("counts each refused command in arqon_bus_publish_failures_total, which no later tenure lowers", async () => {
+    const lead = await rig.coordinator("c1", { refreshMs: 50, onError: () => undefined });
+    const registry = new Registry();
+    registerBusMetrics(lead, { registry });
+    const admin = rig.connect();
+    const scraped: number[] = [];
+    const failuresScraped = async () => {
+      const value = (await scrape(registry)).get("arqon_bus_publish_failures_total");
+      scraped.push(value!);
+      return value;
+    };
+    expect(await failuresScraped()).toBe(0);
+    // Two tenures, each ended by a command Redis refuses (the key holds a string: WRONGTYPE),
+    // each followed by the operator's fix and a tenure that publishes again.
+    for (const refusal of [1, 2]) {
+      await until(async () => (await admin.xlen(keys.commands)) > 0, 10_000, "a command");
+      await admin.del(keys.commands);
+      await admin.set(keys.commands, "not a stream");
+      await until(() => !lead.leader, 5_000, `the leader steps down (refusal ${refusal})`);
+      expect(lead.snapshot().publishFailures).toBe(refusal);
+      expect(await failuresScraped()).toBe(refusal);
+      await admin.del(keys.commands);
+      await until(() => lead.leader, 10_000, `it leads again after refusal ${refusal}`);
+      expect(await failuresScraped()).toBe(refusal);
+    }
+    expect(scraped).toEqual([0, 1, 1, 2, 2]);
   });
 });

@@ -138,6 +138,49 @@ describe("arqon/metrics: bus metrics", () => {
     expect([...series.values()].every((v) => v === 0)).toBe(true);
   });
 
+  it("exports publish failures, command stream resets and a params mismatch when the source says them", async () => {
+    const registry = new Registry();
+    const base: BusStats = {
+      lag: 0,
+      pending: 0,
+      deadLetters: 0,
+      rejectedCommands: 0,
+      digestsProcessed: 0,
+      replicas: 1,
+      laggingReplicas: 0,
+    };
+    let stats: BusStats = base;
+    registerBusMetrics({ busStats: () => stats }, { registry });
+    // A source that cannot tell exports none of them (not a 0 it does not know).
+    let series = await scrape(registry);
+    expect(series.get("arqon_bus_up")).toBe(1);
+    expect(series.has("arqon_bus_publish_failures_total")).toBe(false);
+    expect(series.has("arqon_bus_command_stream_resets_total")).toBe(false);
+    expect(series.has("arqon_bus_params_mismatch")).toBe(false);
+    stats = { ...base, publishFailures: 0, commandStreamResets: 0, paramsMismatch: false };
+    series = await scrape(registry);
+    expect(series.get("arqon_bus_publish_failures_total")).toBe(0);
+    expect(series.get("arqon_bus_command_stream_resets_total")).toBe(0);
+    expect(series.get("arqon_bus_params_mismatch")).toBe(0);
+    stats = { ...base, publishFailures: 2, commandStreamResets: 1, paramsMismatch: true };
+    series = await scrape(registry);
+    expect(series.get("arqon_bus_publish_failures_total")).toBe(2);
+    expect(series.get("arqon_bus_command_stream_resets_total")).toBe(1);
+    expect(series.get("arqon_bus_params_mismatch")).toBe(1);
+    const text = await registry.metrics();
+    expect(text).toContain("# TYPE arqon_bus_publish_failures_total counter");
+    expect(text).toContain("# TYPE arqon_bus_command_stream_resets_total counter");
+    expect(text).toContain("# TYPE arqon_bus_params_mismatch gauge");
+    // Stale figures: the totals keep their last fresh values, as the other totals do; the refusal
+    // to lead is the coordinator's own state, and follows its latest figures, as leading does.
+    stats = { ...base, publishFailures: 5, commandStreamResets: 3, paramsMismatch: false, stale: true };
+    series = await scrape(registry);
+    expect(series.get("arqon_bus_up")).toBe(0);
+    expect(series.get("arqon_bus_publish_failures_total")).toBe(2);
+    expect(series.get("arqon_bus_command_stream_resets_total")).toBe(1);
+    expect(series.get("arqon_bus_params_mismatch")).toBe(0);
+  });
+
   it("exports no bus series while busStats() has only returned stale figures", async () => {
     const registry = new Registry();
     let stale = true;

@@ -1116,8 +1116,9 @@ export class Coordinator {
   }
 
   /**
-   * Bus counters for metrics (no I/O). `deadLetters`, `rejectedCommands` and `digestsProcessed`
-   * are counters of this coordinator's process: they never go down while it runs.
+   * Bus counters for metrics (no I/O). `deadLetters`, `rejectedCommands`, `digestsProcessed`,
+   * `publishFailures` and `commandStreamResets` are counters of this coordinator's process: they
+   * never go down while it runs.
    */
   busStats(): BusStats {
     let deadLetters = this.deadLettersBefore;
@@ -1135,6 +1136,9 @@ export class Coordinator {
       deadLetters,
       rejectedCommands: this.rejectedTotal,
       digestsProcessed: processed,
+      publishFailures: this.publishFailures,
+      commandStreamResets: this.commandStreamResets,
+      paramsMismatch: this.paramsMismatch !== undefined,
       replicas: replicas.length,
       laggingReplicas: this.lagging.length,
       leader: this.leader,

@@ -22,12 +22,29 @@ export interface BusStats {
   readonly rejectedCommands: number;
   /** Digests this coordinator handed to its engine. */
   readonly digestsProcessed: number;
+  /**
+   * Commands this coordinator's tenures could not publish (`arqon_bus_publish_failures_total`):
+   * Redis refused them, which ended the tenure, or they were lost with the connection. Never goes
+   * down while the coordinator runs, across its tenures. Left out by a source that cannot tell.
+   */
+  readonly publishFailures?: number;
+  /**
+   * Command streams this coordinator found with their ids used up, and wrote anew
+   * (`arqon_bus_command_stream_resets_total`); never goes down. Left out by a source that cannot tell.
+   */
+  readonly commandStreamResets?: number;
   /** Replicas that reported to the acks hash. */
   readonly replicas: number;
   /** Replicas whose acknowledged generation is below one published `lagAfterMs` ago or earlier. */
   readonly laggingReplicas: number;
   /** Whether this coordinator leads the fleet (`arqon_bus_leader`). Left out by a source that cannot tell. */
   readonly leader?: boolean;
+  /**
+   * Whether this coordinator will not lead because its params differ from the fleet's stored ones
+   * (`arqon_bus_params_mismatch`; the coordinator's `snapshot().paramsMismatch` says what differs).
+   * Left out by a source that cannot tell.
+   */
+  readonly paramsMismatch?: boolean;
   /**
    * Whether the fleet is halted (`arqon_bus_halted`): the leader's engine latched `halted`, as the
    * leader stored it (a standby reads it from Redis). Left out by a source that cannot tell.

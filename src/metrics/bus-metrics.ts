@@ -28,18 +28,20 @@ export interface BusMetricsOptions {
 
 /**
  * Registers the bus metrics (`arqon_bus_lag`, `arqon_bus_pending`, `arqon_bus_replicas`,
- * `arqon_bus_lagging_replicas` gauges, and `arqon_bus_leader`, `arqon_bus_halted` and
- * `arqon_bus_halt_reason{reason}`, 0 or 1, when the source says them, from its latest figures even
- * stale ones, as they are its own state;
+ * `arqon_bus_lagging_replicas` gauges, and `arqon_bus_leader`, `arqon_bus_params_mismatch`,
+ * `arqon_bus_halted` and `arqon_bus_halt_reason{reason}`, 0 or 1, when the source says them, from
+ * its latest figures even stale ones, as they are its own state;
  * `arqon_bus_dead_letters_total`,
- * `arqon_bus_rejected_commands_total`, `arqon_bus_digests_processed_total` counters), each read from
+ * `arqon_bus_rejected_commands_total`, `arqon_bus_digests_processed_total` counters, and
+ * `arqon_bus_publish_failures_total`, `arqon_bus_command_stream_resets_total` when the source says
+ * them), each read from
  * `busStats()` once per scrape (keep it cheap and synchronous). When it throws, the scrape still
  * succeeds: the bus series keep their last values (and are absent until a call has succeeded) and
  * `arqon_bus_up` is 0. So while the figures say they are `stale` (a coordinator whose latest read
- * of Redis failed): they are not taken, and the last fresh ones stay. The three
+ * of Redis failed): they are not taken, and the last fresh ones stay. The
  * totals are exported as they are read, so the source must never let them go down (Prometheus
  * would take it for a reset and count the whole value again); the coordinator keeps them
- * monotonic, across replica restarts included. Throws, registering nothing, when an option or
+ * monotonic, across replica restarts and its own tenures included. Throws, registering nothing, when an option or
  * `source` is invalid (a RangeError naming each one) or when a metric of the same name is already
  * registered.
  */
@@ -106,7 +108,7 @@ export function registerBusMetrics(source: BusStatsSource, options: BusMetricsOp
     );
   const gauge = (name: string, help: string, pick: (s: BusStats) => number | undefined) =>
     series(name, help, "gauge", pick);
-  const total = (name: string, help: string, pick: (s: BusStats) => number) =>
+  const total = (name: string, help: string, pick: (s: BusStats) => number | undefined) =>
     series(name, help, "counter", pick);
   // Every reason at 0 or 1, as arqon_safe_mode_reason: a rule can tell an operator's halt
   // (manualHalt alone) from SafeMode's, and a reason's series exists before it is first 1.
@@ -144,6 +146,11 @@ export function registerBusMetrics(source: BusStatsSource, options: BusMetricsOp
     gauge("bus_lagging_replicas", "Replicas behind the latest generation.", (s) => s.laggingReplicas),
     flag("bus_leader", "1 when this coordinator leads the fleet, else 0.", (s) => s.leader),
     flag(
+      "bus_params_mismatch",
+      "1 while this coordinator will not lead because its params differ from the fleet's stored ones, else 0.",
+      (s) => s.paramsMismatch,
+    ),
+    flag(
       "bus_halted",
       "1 when the fleet is halted (its engine is in SafeMode halted: an operator's halt or SafeMode's), else 0.",
       (s) => s.halted,
@@ -156,5 +163,15 @@ export function registerBusMetrics(source: BusStatsSource, options: BusMetricsOp
       (s) => s.rejectedCommands,
     ),
     total("bus_digests_processed_total", "Digests the coordinator processed.", (s) => s.digestsProcessed),
+    total(
+      "bus_publish_failures_total",
+      "Commands Redis did not take from the coordinator: refused (which ends its tenure) or lost with the connection.",
+      (s) => s.publishFailures,
+    ),
+    total(
+      "bus_command_stream_resets_total",
+      "Command streams the coordinator wrote anew because their ids were used up.",
+      (s) => s.commandStreamResets,
+    ),
   ]);
 }
