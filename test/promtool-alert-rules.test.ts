@@ -32,7 +32,7 @@ function promtool(args: readonly string[], cwd: string): { status: number | null
 describe("alert rules (promtool)", () => {
   it("pass promtool check rules", () => {
     const { status, output } = promtool(["check", "rules", "arqon-alerts.yml"], RULES_DIR);
-    expect(output).toContain("SUCCESS: 16 rules found");
+    expect(output).toContain("SUCCESS: 18 rules found");
     expect(status).toBe(0);
   });
 
@@ -82,6 +82,9 @@ describe("alert rules (promtool)", () => {
           leader: true,
           halted: false,
           haltReasons: [],
+          publishFailures: 0,
+          commandStreamResets: 0,
+          paramsMismatch: false,
         }),
       },
       { registry },
