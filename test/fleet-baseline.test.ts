@@ -6,7 +6,8 @@ import { objectiveOf, until } from "./support/fleet.js";
 import { FleetRig } from "./support/fleet-rig.js";
 
 // The fleet's baseline (what a rollback returns to) outlives the leader that set it: it is kept
-// in the state hash, and a new leader says whether its engine holds it. Against a real redis-server.
+// in the state hash, and a new leader's engine rolls back to it, not to where it resumed. Against a
+// real redis-server.
 const keys = fleetKeys(fleetPrefix("run"));
 let rig: FleetRig;
 
@@ -36,7 +37,7 @@ function tunedTo(lead: Coordinator, replica: Replica, generation: number): Promi
 }
 
 describe("the fleet's baseline", () => {
-  it("the first leader stores init as the baseline; a new leader resumed elsewhere keeps it and says its engine does not hold it", async () => {
+  it("the first leader stores init as the baseline; a new leader resumed elsewhere keeps it and rolls back to it", async () => {
     const first = await rig.coordinator("c1");
     const replica = await rig.replica("r1");
     await until(async () => (await storedBaseline()) !== undefined, 5_000, "the first baseline");
@@ -48,13 +49,37 @@ describe("the fleet's baseline", () => {
     expect(next.leader).toBe(true);
     const resumed = next.tuningEngine!.values[0]!;
     expect(resumed).not.toBe(64);
-    // Its engine's own baseline (taken at creation, at the resume point) does not replace the fleet's.
+    // Its engine's baseline is the fleet's, which its creation does not replace.
     await tunedTo(next, replica, next.snapshot().generation + 1);
     expect(await storedBaseline()).toEqual({ generation: 0, values: { batch: 64 } });
     expect(next.snapshot()).toMatchObject({
       baseline: { generation: 0, values: { batch: 64 } },
-      engineHasFleetBaseline: false,
+      engineHasFleetBaseline: true,
     });
+    expect(next.tuningEngine!.rollback("check the known-good batch")).toBe(true);
+    await until(() => replica.values[0] === 64, 5_000, "the replica runs the fleet's baseline");
+  });
+
+  it("an operator's baseline outlives its leader: the next leader's rollback returns there", async () => {
+    const first = await rig.coordinator("c1");
+    const replica = await rig.replica("r1");
+    await tunedTo(first, replica, 2);
+    const known = first.tuningEngine!.values[0]!;
+    first.tuningEngine!.setBaseline();
+    await until(
+      async () => JSON.stringify(await storedBaseline()).includes(`"batch":${known}`),
+      5_000,
+      "stored",
+    );
+    await tunedTo(first, replica, first.snapshot().generation + 2);
+    await first.close();
+    const next = await rig.coordinator("c2");
+    expect(next.leader).toBe(true);
+    expect(next.tuningEngine!.values[0]).not.toBe(known);
+    expect(next.snapshot().engineHasFleetBaseline).toBe(true);
+    expect(next.tuningEngine!.rollback("back to the operator's baseline")).toBe(true);
+    expect(next.tuningEngine!.values[0]).toBe(known);
+    await until(() => replica.values[0] === known, 5_000, "the replica runs it");
   });
 
   it("a baseline the operator sets is stored with its fleet generation, and a standby reads it", async () => {

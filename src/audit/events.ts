@@ -27,8 +27,9 @@ import { violationName } from "./violation.js";
  * `command.refused`; a reader of version 6 cannot decode that record. Version 8 added
  * `shortWindows` and `digestSpacingMs` to `spsa.stalled`, and `field` and `problem` to a
  * malformed digest's `digest.rejected`. Version 9 added `restores` to a `halt` command carried
- * over from an earlier run (a restart, a fleet's new leader); a reader of version 8 reads that
- * halt as an operator's.
+ * over from an earlier run (a restart, a fleet's new leader), and `values` to a `baseline.set` whose
+ * values are not the live ones; a reader of version 8 reads that halt as an operator's, and that
+ * baseline as the live values.
  */
 export const AUDIT_SCHEMA_VERSION = 9;
 
@@ -60,7 +61,11 @@ export const AuditRecordType = {
   EvalTimeout: 5,
   /** The baseline was restored as a new generation. code: RollbackReason; a: generation the baseline was taken at; vector (optional): the raw values restored. */
   Rollback: 6,
-  /** The current values became the baseline (the record's generation is the baseline's). */
+  /**
+   * The current values became the baseline (the record's generation is the baseline's); vector
+   * (present only then): the baseline's raw values when they are not the live ones (a config's
+   * `baseline`).
+   */
   BaselineSet: 7,
   /**
    * The SPSA cycle stalled. code: {@link STALL_SHORT_WINDOWS} when windows are shorter than the
@@ -406,9 +411,14 @@ export interface RollbackEvent<N extends string = string> extends AuditEventBase
   readonly values?: Readonly<Record<N, number>>;
 }
 
-/** The live values at `generation` became the baseline. */
-export interface BaselineSetEvent extends AuditEventBase {
+/** The live values at `generation` became the baseline, or `values` did. */
+export interface BaselineSetEvent<N extends string = string> extends AuditEventBase {
   readonly type: "baseline.set";
+  /**
+   * The baseline's raw values by parameter name, present only when they are not the live values
+   * (an engine whose config gives a `baseline` other than `init`, such as a fleet's new leader).
+   */
+  readonly values?: Readonly<Record<N, number>>;
 }
 
 /**
@@ -567,7 +577,7 @@ export type AuditEvent<N extends string = string> =
   | WindowClosedEvent
   | EvalTimeoutEvent
   | RollbackEvent<N>
-  | BaselineSetEvent
+  | BaselineSetEvent<N>
   | SpsaStalledEvent
   | ModeChangedEvent
   | DigestAcceptedEvent
@@ -706,6 +716,7 @@ export function decodeAuditRecord(
       break;
     case AuditRecordType.BaselineSet:
       event.type = "baseline.set";
+      if (vectorLength > 0) event.values = namedVector(records, vectorAt, vectorLength, names);
       break;
     case AuditRecordType.SpsaStalled:
       event.type = "spsa.stalled";

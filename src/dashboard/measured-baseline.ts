@@ -33,6 +33,8 @@ const GENERATIONS_KEPT = 64;
 export class MeasuredBaselineTracker {
   private baselineGeneration = -1;
   private baselineValues: Readonly<Record<string, number>> | null = null;
+  /** The baseline's values came with its `baseline.set`: its generation ran other values. */
+  private baselineElsewhere = false;
   private readonly generationValues = new Map<number, Readonly<Record<string, number>>>();
   private sum = 0;
   private count = 0;
@@ -73,8 +75,11 @@ export class MeasuredBaselineTracker {
     switch (event.type) {
       case "baseline.set":
         this.baselineGeneration = event.generation;
-        this.baselineValues = this.generationValues.get(event.generation) ?? null;
-        this.centreIsBaseline = event.seq === 1;
+        // A config's baseline other than `init` is given with its values: windows count once a
+        // rollback runs them, not at the generation, whose values are the start's.
+        this.baselineElsewhere = event.values !== undefined;
+        this.baselineValues = event.values ?? this.generationValues.get(event.generation) ?? null;
+        this.centreIsBaseline = event.seq === 1 && !this.baselineElsewhere;
         this.sum = 0;
         this.count = 0;
         return;
@@ -108,6 +113,7 @@ export class MeasuredBaselineTracker {
   private startRun(): void {
     this.baselineGeneration = -1;
     this.baselineValues = null;
+    this.baselineElsewhere = false;
     this.generationValues.clear();
     this.sum = 0;
     this.count = 0;
@@ -117,7 +123,7 @@ export class MeasuredBaselineTracker {
   /** Whether the configuration live at `generation` is the baseline one. */
   private atBaseline(generation: number): boolean {
     if (this.baselineGeneration < 0) return false;
-    if (generation === this.baselineGeneration) return true;
+    if (generation === this.baselineGeneration && !this.baselineElsewhere) return true;
     const values = this.generationValues.get(generation);
     return values !== undefined && this.baselineValues !== null && sameValues(values, this.baselineValues);
   }

@@ -45,6 +45,13 @@ export interface ParamSpecInput {
   readonly max: number;
   /** Starting value (default: the middle of the range, geometric for log scale). */
   readonly init?: number | undefined;
+  /**
+   * The known-good value a rollback returns to, when it is not `init` (default: `init`): an
+   * engine that resumes from tuned values (a fleet's new leader, a restart from stored values)
+   * keeps the baseline an operator set before. Until a rollback measures it, the engine judges
+   * divergence from the level it measures at `init`.
+   */
+  readonly baseline?: number | undefined;
   /** Largest move of the live value per apply, raw units (default: the guardrail preset's share of the range). */
   readonly maxDelta?: number | undefined;
   /** "linear" (default) or "log" (needs min > 0). */
@@ -257,6 +264,7 @@ const ParamSchema = Schema.Struct({
   min: Finite,
   max: Finite,
   init: Schema.optionalWith(Finite, { exact: true }),
+  baseline: Schema.optionalWith(Finite, { exact: true }),
   maxDelta: Schema.optionalWith(Finite, { exact: true }),
   scale: Schema.optionalWith(
     Schema.String.pipe(
@@ -275,7 +283,7 @@ function paramIssues(name: string, spec: unknown): ConfigIssue[] {
   const num = (v: unknown): v is number => typeof v === "number" && Number.isFinite(v);
   const at = (field: string) => `params.${name}.${field}`;
   const issues: ConfigIssue[] = [];
-  const { min, max, init, maxDelta, scale } = p;
+  const { min, max, init, baseline, maxDelta, scale } = p;
   if (num(min) && num(max) && !(min < max)) {
     issues.push({ path: at("max"), message: `must be greater than min (${min}), got ${max}` });
   } else if (num(min) && num(max) && !Number.isFinite(max - min)) {
@@ -288,8 +296,12 @@ function paramIssues(name: string, spec: unknown): ConfigIssue[] {
   if (scale === "log" && num(min) && !(min > 0)) {
     issues.push({ path: at("min"), message: `log scale needs min > 0, got ${min}` });
   }
-  if (num(init) && num(min) && num(max) && min < max && (init < min || init > max)) {
-    issues.push({ path: at("init"), message: `must lie within [${min}, ${max}], got ${init}` });
+  for (const [field, value] of [
+    ["init", init],
+    ["baseline", baseline],
+  ] as const) {
+    if (num(value) && num(min) && num(max) && min < max && (value < min || value > max))
+      issues.push({ path: at(field), message: `must lie within [${min}, ${max}], got ${value}` });
   }
   if (num(maxDelta) && !(maxDelta > 0)) {
     issues.push({ path: at("maxDelta"), message: `must be > 0, got ${maxDelta}` });

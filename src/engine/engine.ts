@@ -424,7 +424,9 @@ class EngineImpl implements Engine, HaltRestoring {
     this.liveUnitBuffer = new Float64Array(registry.size);
     this.events = this.eventSubject.asObservable();
     this.failed = this.failedSubject.asObservable();
-    this.executor.setBaseline(this.scheduler.now());
+    // A config's `baseline` other than `init` is a known-good point the engine does not start at.
+    const elsewhere = registry.baseline.some((value, i) => value !== registry.init[i]);
+    this.executor.setBaseline(this.scheduler.now(), elsewhere ? registry.baseline : undefined);
 
     // Control-safety reads these parts and asks for every change as a command (see SafetyView).
     this.safety = new ControlSafety(

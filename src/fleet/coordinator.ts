@@ -161,8 +161,10 @@ export interface CoordinatorSnapshot {
   readonly baseline: FleetBaseline | undefined;
   /**
    * Whether this leader's engine holds the fleet's baseline, so that its rollbacks (the
-   * operator's, SafeMode's) return there. False after a failover from other values: the engine
-   * then takes the values it resumed from as its baseline, until `tuningEngine.setBaseline()`.
+   * operator's, SafeMode's) return there: a new leader's engine is created with it. False when
+   * none is stored, or the stored one does not fit the params (other names, a value outside
+   * narrowed bounds): the engine's baseline is then where it resumed, until
+   * `tuningEngine.setBaseline()`.
    */
   readonly engineHasFleetBaseline: boolean;
 }
@@ -526,7 +528,12 @@ export class Coordinator {
     this.noteParamsMismatch(this.paramsRefusal(state));
     if (this.paramsMismatch !== undefined) throw PARAMS_REFUSED;
     const config = this.options.engine;
-    const { params, adjusted } = resumedParams(config.params, state.values);
+    const resumed = resumedParams(config.params, state.values);
+    const { adjusted } = resumed;
+    const fleetBaseline = parseFleetBaseline(state.baseline);
+    // The fleet's baseline (an operator's setBaseline on an earlier leader, or the first tenure's
+    // start) is where this tenure's rollbacks return, not the values it resumes from.
+    const params = withBaseline(resumed.params, fleetBaseline);
     // Replicas refuse a generation below the one they reached. Normally the stored generation is
     // at least what any replica acknowledged; above it, Redis lost the state hash, and the tenure
     // starts one above the replicas' (a generation they hold stands for values no longer known).
@@ -556,12 +563,13 @@ export class Coordinator {
     this.haltedReason = state.halted;
     this.haltedReasons = state.halted === undefined ? undefined : reasonList(state.haltReasons);
     this.restoringHalt = state.halted === undefined ? undefined : { reasons: this.haltedReasons };
-    const resumed = recordOf(engine.names, engine.values);
-    this.fleetBaseline = parseFleetBaseline(state.baseline);
-    // The engine's baseline is where it starts: the fleet's only when they are the same values.
+    const resumedValues = recordOf(engine.names, engine.values);
+    this.fleetBaseline = fleetBaseline;
+    // Adopted, the engine's baseline is the fleet's; else it is where the engine starts.
     this.engineHasFleetBaseline =
-      this.fleetBaseline !== undefined && sameValues(this.fleetBaseline.values, resumed);
-    const baselines = new TenureBaseline(this.base, resumed, state.values === undefined);
+      fleetBaseline !== undefined &&
+      (params !== resumed.params || sameValues(fleetBaseline.values, resumedValues));
+    const baselines = new TenureBaseline(this.base, resumedValues, state.values === undefined);
     this.tenureEvents = engine.events.subscribe((event) => {
       if (event.type === "mode.changed") this.storeHalt(engine, event);
       const baseline = baselines.onEvent(event);
@@ -1250,6 +1258,28 @@ function resumedParams(
     }
   }
   return { params, adjusted };
+}
+
+/**
+ * `params` with the fleet's baseline as each one's `baseline`, when it names exactly these
+ * parameters with values within their bounds (else unchanged: the engine's baseline is then where
+ * it starts, and `engineHasFleetBaseline` says so).
+ */
+function withBaseline(
+  params: Record<string, EngineConfig["params"][string]>,
+  baseline: FleetBaseline | undefined,
+): Record<string, EngineConfig["params"][string]> {
+  if (baseline === undefined) return params;
+  const names = Object.keys(params);
+  if (names.length !== Object.keys(baseline.values).length) return params;
+  const out: Record<string, EngineConfig["params"][string]> = {};
+  for (const name of names) {
+    const spec = params[name]!;
+    const value = Object.hasOwn(baseline.values, name) ? baseline.values[name] : undefined;
+    if (value === undefined || !Number.isFinite(value) || value < spec.min || value > spec.max) return params;
+    out[name] = { ...spec, baseline: value };
+  }
+  return out;
 }
 
 function recordOf(names: readonly string[], values: ArrayLike<number>): Record<string, number> {

@@ -415,10 +415,14 @@ export class Executor {
     return APPLIED;
   }
 
-  /** Makes the current live values the baseline, and audits it. */
-  setBaseline(now: number): void {
-    this.live.setBaseline();
-    this.audit.write(AuditRecordType.BaselineSet, now, this.live.generation, -1, 0, -1, 0, 0);
+  /** Makes the current live values (or `values`, a known-good point elsewhere) the baseline, and audits it. */
+  setBaseline(now: number, values?: Float64Array): void {
+    this.live.setBaseline(values);
+    // Values elsewhere than the live point go with the record: no reader could tell them otherwise.
+    if (values === undefined)
+      this.audit.write(AuditRecordType.BaselineSet, now, this.live.generation, -1, 0, -1, 0, 0);
+    else
+      this.audit.writeVector(AuditRecordType.BaselineSet, now, this.live.generation, -1, 0, -1, 0, 0, values);
   }
 
   /** The time-based checks (5–9 of {@link Executor.apply}); 0 when all pass. */

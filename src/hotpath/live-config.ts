@@ -124,9 +124,12 @@ export class LiveConfig {
     return this.baselineValues;
   }
 
-  /** Remembers the current values and generation as the baseline (replacing any earlier one). */
-  setBaseline(): void {
-    this.baselineValues.set(this.values);
+  /**
+   * Remembers the current values and generation as the baseline (replacing any earlier one), or
+   * `values` instead of the current ones: a known-good point the engine does not stand at.
+   */
+  setBaseline(values: ArrayLike<number> = this.values): void {
+    for (let i = 0; i < this.size; i++) this.baselineValues[i] = values[i]!;
     this.baselineAt = this.currentGeneration;
   }
 

@@ -46,9 +46,18 @@ function liveBefore(spec: SafetySpec, trail: readonly AuditEvent[], k: number): 
   return [...spec.init];
 }
 
-/** The baseline just before event `k` (live values at the last `baseline.set`), if any. */
+/**
+ * The baseline just before event `k`: the last `baseline.set`'s values when it gives them, else
+ * the live values then; undefined when none.
+ */
 function baselineBefore(spec: SafetySpec, trail: readonly AuditEvent[], k: number): number[] | undefined {
-  for (let j = k - 1; j >= 0; j--) if (trail[j]!.type === "baseline.set") return liveBefore(spec, trail, j);
+  for (let j = k - 1; j >= 0; j--) {
+    const e = trail[j]!;
+    if (e.type !== "baseline.set") continue;
+    return e.values === undefined
+      ? liveBefore(spec, trail, j)
+      : spec.names.map((name) => e.values?.[name] ?? Number.NaN);
+  }
   return undefined;
 }
 

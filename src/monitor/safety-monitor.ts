@@ -134,7 +134,11 @@ export class SafetyMonitor {
         this.checkRollback(event);
         break;
       case "baseline.set":
-        this.baseline = Float64Array.from(this.live);
+        // Values given with the event are a known-good point the engine does not stand at.
+        this.baseline =
+          event.values === undefined
+            ? Float64Array.from(this.live)
+            : Float64Array.from(this.spec.names, (name) => event.values?.[name] ?? Number.NaN);
         this.baselineSeq = event.seq;
         break;
       case "command":

@@ -811,8 +811,8 @@ function commandCall(event: CommandEvent, engine: ReplayEngine): (() => void) | 
  * `remeasure` below schema 5 and its `negatedMargin` and `mixedMeasure` below schema 6, which
  * added them (the window was re-measured, or measured the margin, all the same), nor
  * `spsa.stalled`'s `shortWindows` and `digestSpacingMs` nor `digest.rejected`'s `field` and
- * `problem` below schema 8, nor a restored halt's `restores` below schema 9 (an older engine
- * restored no halt's reasons).
+ * `problem` below schema 8, nor a restored halt's `restores` and a `baseline.set`'s `values` below
+ * schema 9 (an older engine restored no halt's reasons and took no baseline from its config).
  */
 function asOlderSchema(event: AuditEvent, v: AuditEvent["v"]): AuditEvent {
   if (event.type === "window.closed") {
@@ -835,6 +835,10 @@ function asOlderSchema(event: AuditEvent, v: AuditEvent["v"]): AuditEvent {
   }
   if (event.type === "command" && v < 9) {
     const { restores: _, ...rest } = event;
+    return { ...rest, v };
+  }
+  if (event.type === "baseline.set" && v < 9) {
+    const { values: _, ...rest } = event;
     return { ...rest, v };
   }
   return { ...event, v };

@@ -8,6 +8,8 @@ export interface ParamSpec {
   readonly max: number;
   /** Starting value (default: the middle of the range, geometric for log scale). */
   readonly init?: number;
+  /** The value a rollback returns to (default: `init`). */
+  readonly baseline?: number;
   /**
    * Largest move of the live value per apply, raw units. An engine config fills it in from its
    * guardrail preset's share of the range (10 % balanced, 5 % conservative, 20 % aggressive);
@@ -37,6 +39,8 @@ export class ParamRegistry {
   declare readonly min: Float64Array;
   declare readonly max: Float64Array;
   declare readonly init: Float64Array;
+  /** The values a rollback returns to until the first `setBaseline` (`init` where not given). */
+  declare readonly baseline: Float64Array;
   declare readonly maxDelta: Float64Array;
   /** 1 where the parameter is searched in log space. */
   declare readonly log: Uint8Array;
@@ -52,6 +56,7 @@ export class ParamRegistry {
     this.min = new Float64Array(n);
     this.max = new Float64Array(n);
     this.init = new Float64Array(n);
+    this.baseline = new Float64Array(n);
     this.maxDelta = new Float64Array(n);
     this.log = new Uint8Array(n);
     this.lo = new Float64Array(n);
@@ -65,6 +70,7 @@ export class ParamRegistry {
       this.lo[i] = log ? Math.log(p.min) : p.min;
       this.span[i] = log ? Math.log(p.max) - Math.log(p.min) : p.max - p.min;
       this.init[i] = p.init ?? this.toRaw(i, 0.5);
+      this.baseline[i] = p.baseline ?? this.init[i]!;
       this.maxDelta[i] = p.maxDelta ?? DEFAULT_MAX_DELTA_FRACTION * (p.max - p.min);
     });
     this.indexByName = new Map(this.names.map((name, i) => [name, i]));
