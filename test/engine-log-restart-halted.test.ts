@@ -164,6 +164,23 @@ describe.each([
     await third.close();
   });
 
+  it("reads SafeMode's reasons from the restored halt's command when its restart record lies in an earlier segment", async () => {
+    const dir = newLogDir();
+    const clock = new ReplayClock(1_000);
+    const first = await open(config(clock), { dir });
+    haltByRepeatedTrips(first.engine, clock);
+    await first.close();
+    // Tiny segments: the restart record and the halt command land in different files, and the
+    // next restart, reading from the log's end, stops at the command.
+    const second = await open(config(new ReplayClock(1_000)), { dir, segmentBytes: 64 });
+    second.log.close();
+    await second.engine.close();
+    const third = await open(config(new ReplayClock(1_000)), { dir });
+    expect(third.restart?.haltedReasons).toEqual(["repeatedTrips"]);
+    expect(third.engine.snapshot().reasons).toEqual(["repeatedTrips"]);
+    await third.close();
+  });
+
   it("keeps an operator's halt an operator's (manualHalt)", async () => {
     const dir = newLogDir();
     const first = await open(config(new ReplayClock(1_000)), { dir });

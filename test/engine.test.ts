@@ -727,6 +727,7 @@ describe("snapshot", () => {
       iteration: 0,
       phase: "cycle.holding",
       baselineGeneration: 0,
+      baseline: { x: 5, y: 10 },
       digests: { accepted: 0, rejected: 0, unused: 0 },
       spsa: { a: Number.NaN, c: 0.02, clampedPerturbations: 0, clippedSteps: 0 }, // "auto" a: not calibrated yet
       applies: { applied: 0, refused: 0 },

@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Coordinator } from "../src/fleet/coordinator.js";
 import type { Replica } from "../src/fleet/replica.js";
 import { fleetKeys, fleetPrefix } from "../src/fleet/streams.js";
-import { objectiveOf, until } from "./support/fleet.js";
+import { FLEET_ENGINE, FLEET_PARAMS, objectiveOf, until } from "./support/fleet.js";
 import { FleetRig } from "./support/fleet-rig.js";
 
 // The fleet's baseline (what a rollback returns to) outlives the leader that set it: it is kept
@@ -80,6 +80,36 @@ describe("the fleet's baseline", () => {
     expect(next.tuningEngine!.rollback("back to the operator's baseline")).toBe(true);
     expect(next.tuningEngine!.values[0]).toBe(known);
     await until(() => replica.values[0] === known, 5_000, "the replica runs it");
+  });
+
+  it("a coordinator config's own baseline is the first one stored", async () => {
+    const batch = { ...FLEET_PARAMS.batch!, baseline: 32 };
+    const first = await rig.coordinator("c1", { engine: { ...FLEET_ENGINE, params: { batch } } });
+    await until(async () => (await storedBaseline()) !== undefined, 5_000, "the first baseline");
+    expect(await storedBaseline()).toEqual({ generation: 0, values: { batch: 32 } });
+    expect(first.snapshot()).toMatchObject({ engineHasFleetBaseline: true });
+    expect(first.tuningEngine!.values[0]).toBe(64);
+  });
+
+  it("is moved into bounds narrowed since, and the new leader says its engine does not hold it", async () => {
+    const first = await rig.coordinator("c1");
+    await until(async () => (await storedBaseline()) !== undefined, 5_000, "the first baseline");
+    const fingerprint = first.snapshot().paramsFingerprint;
+    await first.close();
+    // The fleet had been tuned to 40 when the deploy narrowed batch to [1, 48].
+    await rig.connect().hset(keys.state, "values", JSON.stringify({ batch: 40 }));
+    const batch = { ...FLEET_PARAMS.batch!, max: 48, init: 24 };
+    const next = await rig.coordinator("c2", {
+      engine: { ...FLEET_ENGINE, params: { batch } },
+      replaceParams: fingerprint,
+    });
+    await until(() => next.leader, 5_000, "c2 leads");
+    expect(next.tuningEngine!.values[0]).toBe(40);
+    expect(next.tuningEngine!.snapshot().baseline).toEqual({ batch: 48 });
+    expect(next.snapshot()).toMatchObject({
+      baseline: { generation: 0, values: { batch: 64 } },
+      engineHasFleetBaseline: false,
+    });
   });
 
   it("a baseline the operator sets is stored with its fleet generation, and a standby reads it", async () => {

@@ -80,10 +80,11 @@ export class DashboardModel {
    * or there are no values.
    */
   addSample(
-    at: Pick<DashboardView, "time" | "generation" | "baselineGeneration">,
+    at: Pick<DashboardView, "time" | "generation" | "baselineGeneration" | "baseline">,
     values: Readonly<Record<string, number>> | null = (at as Partial<DashboardView>).values ?? null,
   ): ParamSample | undefined {
-    if (at.baselineGeneration !== undefined) this.tracker.noteBaselineGeneration(at.baselineGeneration);
+    if (at.baselineGeneration !== undefined)
+      this.tracker.noteBaselineGeneration(at.baselineGeneration, at.baseline);
     if (values === null) return undefined;
     this.tracker.noteValues(at.generation, values);
     const last = this.sampleLog.last();

@@ -80,6 +80,7 @@ export function engineSource(
         statechart: statechartStates(engine),
         iteration: snapshot.iteration,
         baselineGeneration: snapshot.baselineGeneration,
+        baseline: snapshot.baseline,
         units,
       };
     },

@@ -58,11 +58,14 @@ export class MeasuredBaselineTracker {
   /**
    * Adopts `generation` as the baseline generation when no `baseline.set` was seen (a dashboard
    * attached after the engine started): later windows at the baseline configuration then count.
+   * With the baseline's `values` (an engine's snapshot gives them), windows count by their
+   * values only: the baseline may be a point the engine has not stood at.
    */
-  noteBaselineGeneration(generation: number): void {
+  noteBaselineGeneration(generation: number, values?: Readonly<Record<string, number>>): void {
     if (this.baselineGeneration >= 0 || generation < 0) return;
     this.baselineGeneration = generation;
-    this.baselineValues = this.generationValues.get(generation) ?? null;
+    this.baselineElsewhere = values !== undefined;
+    this.baselineValues = values ?? this.generationValues.get(generation) ?? null;
   }
 
   /** Folds one audit event in. */

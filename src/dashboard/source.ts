@@ -37,6 +37,11 @@ export interface DashboardView {
    * dashboard attached after the engine started still recognise the baseline configuration.
    */
   readonly baselineGeneration?: number;
+  /**
+   * The baseline's values, when the source knows them: a baseline the engine has not stood at
+   * (a config's `baseline`) is recognised by them, not by its generation.
+   */
+  readonly baseline?: Readonly<Record<string, number>>;
   /** Units of the objective and of the parameters, for axis labels (empty when not given). */
   readonly units: DashboardUnits;
   /**

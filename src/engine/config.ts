@@ -48,8 +48,8 @@ export interface ParamSpecInput {
   /**
    * The known-good value a rollback returns to, when it is not `init` (default: `init`): an
    * engine that resumes from tuned values (a fleet's new leader, a restart from stored values)
-   * keeps the baseline an operator set before. Until a rollback measures it, the engine judges
-   * divergence from the level it measures at `init`.
+   * keeps the baseline an operator set before. SafeMode judges divergence by the level it
+   * measures at `init`, also after a rollback to the baseline (docs/guide/engine.md says why).
    */
   readonly baseline?: number | undefined;
   /** Largest move of the live value per apply, raw units (default: the guardrail preset's share of the range). */

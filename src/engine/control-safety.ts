@@ -320,12 +320,6 @@ export class ControlSafety {
    * the governor compares no window with a level measured there (see {@link judgeWindow}).
    */
   private baselineInfeasible = false;
-  /**
-   * The baseline is a point the engine has not stood at (a config's `baseline` other than
-   * `init`): the governor's level was measured elsewhere, so the first rollback there measures it
-   * afresh instead of keeping it (see {@link onRolledBack}).
-   */
-  private baselineUnmeasured: boolean;
   /** Whether a spike or divergence is the tuner's doing (with the governor only). */
   private readonly blame: RegressionBlame | undefined;
   /**
@@ -406,8 +400,6 @@ export class ControlSafety {
     const { config, registry, live, audit, core } = host;
     const safety = config.safety;
     const n = registry.size;
-    this.baselineUnmeasured = false;
-    for (let i = 0; i < n; i++) if (live.values[i] !== live.baseline[i]) this.baselineUnmeasured = true;
     const ranges = new Float64Array(n);
     this.deadBands = new Float64Array(n);
     for (let i = 0; i < n; i++) {
@@ -992,7 +984,6 @@ export class ControlSafety {
   /** The baseline was set: the governor measures divergence from the new one, and it is known-good. */
   onBaselineSet(): void {
     this.baselineInfeasible = false;
-    this.baselineUnmeasured = false;
     // The operator's baseline is the reference now, not a followed shift's level.
     this.levelFromShift = false;
     this.governor?.resetBaseline();
@@ -1013,12 +1004,6 @@ export class ControlSafety {
     // must not replace it with a level measured on the way down.
     this.levelFromShift = false;
     this.governor?.restart();
-    // A baseline never stood at has no level of its own yet: its windows measure one. Judged
-    // against the level of the point the engine started at, a known-good point that runs worse
-    // would trip at once, and again after each rollback, until repeated trips halted the engine.
-    const unmeasured = this.baselineUnmeasured;
-    if (unmeasured) this.governor?.resetBaseline();
-    this.baselineUnmeasured = false;
     this.blame?.reset(core.centre);
     this.regime?.relearn();
     // The verdict was about the abandoned point. Back at the known-good one, a rise that persists
@@ -1026,8 +1011,7 @@ export class ControlSafety {
     // known-good), which is the probe that tells a delayed regression from a shift.
     this.lastVerdict = RegimeVerdict.None;
     this.verdictAge = Number.POSITIVE_INFINITY;
-    // Without a level measured there, no window can show the regression persisting at it.
-    this.probing = this.tripRollback && !unmeasured;
+    this.probing = this.tripRollback;
     if (!this.probing) this.probeReason = undefined;
     this.controlCentre.set(core.centre);
     this.recallIn = 0;

@@ -121,6 +121,11 @@ export interface EngineSnapshot<N extends string = string> {
   /** Generation the baseline was taken at (−1 when none). */
   readonly baselineGeneration: number;
   /**
+   * The baseline's raw values by name, what a rollback restores: the live values at
+   * {@link baselineGeneration}, or a config's `baseline` the engine has not stood at.
+   */
+  readonly baseline: Record<N, number>;
+  /**
    * Digests accepted and rejected so far; `unused` counts accepted digests that fed no evaluation
    * window: they arrived while none was open (while a decision waited for the guardrails, or a
    * return to the centre was pending), carried no `constraintMargin` while the engine sought
@@ -672,6 +677,7 @@ class EngineImpl implements Engine, HaltRestoring {
       iteration: this.core.iteration,
       phase: stateName(this.spsa.getSnapshot().value),
       baselineGeneration: this.live.hasBaseline ? this.live.baselineGeneration : -1,
+      baseline: registry.toRecord(this.live.baseline),
       digests: {
         accepted: this.accepted,
         rejected: this.rejected,

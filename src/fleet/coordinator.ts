@@ -565,10 +565,8 @@ export class Coordinator {
     this.restoringHalt = state.halted === undefined ? undefined : { reasons: this.haltedReasons };
     const resumedValues = recordOf(engine.names, engine.values);
     this.fleetBaseline = fleetBaseline;
-    // Adopted, the engine's baseline is the fleet's; else it is where the engine starts.
     this.engineHasFleetBaseline =
-      fleetBaseline !== undefined &&
-      (params !== resumed.params || sameValues(fleetBaseline.values, resumedValues));
+      fleetBaseline !== undefined && sameValues(fleetBaseline.values, engine.snapshot().baseline);
     const baselines = new TenureBaseline(this.base, resumedValues, state.values === undefined);
     this.tenureEvents = engine.events.subscribe((event) => {
       if (event.type === "mode.changed") this.storeHalt(engine, event);
@@ -1261,23 +1259,22 @@ function resumedParams(
 }
 
 /**
- * `params` with the fleet's baseline as each one's `baseline`, when it names exactly these
- * parameters with values within their bounds (else unchanged: the engine's baseline is then where
- * it starts, and `engineHasFleetBaseline` says so).
+ * `params` with the fleet's baseline as each one's `baseline`, moved into bounds that were
+ * narrowed since (as resumed values are). A parameter the stored baseline does not name keeps the
+ * config's own `baseline` (or its `init`): `engineHasFleetBaseline` is then false.
  */
 function withBaseline(
   params: Record<string, EngineConfig["params"][string]>,
   baseline: FleetBaseline | undefined,
 ): Record<string, EngineConfig["params"][string]> {
   if (baseline === undefined) return params;
-  const names = Object.keys(params);
-  if (names.length !== Object.keys(baseline.values).length) return params;
   const out: Record<string, EngineConfig["params"][string]> = {};
-  for (const name of names) {
-    const spec = params[name]!;
+  for (const [name, spec] of Object.entries(params)) {
     const value = Object.hasOwn(baseline.values, name) ? baseline.values[name] : undefined;
-    if (value === undefined || !Number.isFinite(value) || value < spec.min || value > spec.max) return params;
-    out[name] = { ...spec, baseline: value };
+    out[name] =
+      value === undefined || !Number.isFinite(value)
+        ? spec
+        : { ...spec, baseline: Math.min(spec.max, Math.max(spec.min, value)) };
   }
   return out;
 }

@@ -41,10 +41,11 @@ export function sameValues(
  * Follows one tenure's engine events and says when the engine's baseline becomes the fleet's.
  *
  * @remarks
- * A `baseline.set` event carries no values: they are those of the latest apply or rollback
- * before it (events come in order), or the tenure's resume values before any. The engine's first
- * `baseline.set` is the one it takes at creation, at the values the tenure resumed from: the
- * fleet's baseline only when the fleet had no state (its first tenure, starting at `init`).
+ * A `baseline.set` event carries no values unless the baseline is a config's `baseline` the
+ * engine does not stand at: otherwise they are those of the latest apply or rollback before it
+ * (events come in order), or the tenure's resume values before any. The engine's first
+ * `baseline.set` is the one it takes at creation: the fleet's baseline only when the fleet had no
+ * state (its first tenure, starting at `init`, or at the config's `baseline`).
  */
 export class TenureBaseline {
   private generation = 0;
@@ -71,8 +72,11 @@ export class TenureBaseline {
     if (event.type !== "baseline.set") return undefined;
     const creation = !this.creationSeen;
     this.creationSeen = true;
-    if ((creation && !this.fresh) || this.values === undefined || event.generation !== this.generation)
-      return undefined;
+    if (creation && !this.fresh) return undefined;
+    // A config's `baseline` comes with its values: the engine does not stand there.
+    if (event.values !== undefined)
+      return { generation: this.base + event.generation, values: { ...event.values } };
+    if (this.values === undefined || event.generation !== this.generation) return undefined;
     return { generation: this.base + event.generation, values: this.values };
   }
 }
