@@ -381,7 +381,7 @@ describe("engine config: null, NaN, wrong types and unknown keys are still refus
     ).toEqual([
       {
         path: "params.x.maxdelta",
-        message: "unknown key (did you mean maxDelta?); known: min, max, init, maxDelta, scale",
+        message: "unknown key (did you mean maxDelta?); known: min, max, init, baseline, maxDelta, scale",
       },
       {
         path: "window.digest",
