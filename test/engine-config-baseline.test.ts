@@ -133,47 +133,48 @@ describe("a parameter's baseline", () => {
     }
   });
 
-  it("is in the snapshot, and a dashboard attached later recognises it by its values", () => {
-    const clock = new ReplayClock(1_000);
-    const engine = createEngine(config(clock));
-    engine.flushEvents();
-    // Attached after the creation's baseline.set was delivered, as a dashboard of a fleet's new
-    // leader is: what it knows is the snapshot. Generation 0 runs 60, not the baseline.
-    const snapshot = engine.snapshot();
-    expect(snapshot).toMatchObject({ generation: 0, baselineGeneration: 0, baseline: { batchSize: 32 } });
-    const tracker = new MeasuredBaselineTracker();
-    tracker.noteBaselineGeneration(snapshot.baselineGeneration, snapshot.baseline);
-    tracker.noteValues(snapshot.generation, snapshot.values);
-    engine.events.subscribe((event) => tracker.addEvent(event));
-    const noise = Prng.fromSeed(1, 2);
-    drive(engine, clock, 20, noise);
-    engine.flushEvents();
-    expect(tracker.current()).toBeNull();
-    engine.rollback("to the baseline");
-    drive(engine, clock, 1, noise);
-    engine.flushEvents();
-    expect(tracker.current()).toMatchObject({ windows: 1 });
-    expect(tracker.current()!.value).toBeGreaterThan(15);
+  it("is in the snapshot", () => {
+    const engine = createEngine(config(new ReplayClock(1_000)));
+    expect(engine.snapshot()).toMatchObject({
+      generation: 0,
+      values: { batchSize: 60 },
+      baselineGeneration: 0,
+      baseline: { batchSize: 32 },
+    });
     void engine.close();
   });
 
-  it("on the dashboard, is measured by the windows at the baseline's values, not at the start's", () => {
-    const clock = new ReplayClock(1_000);
-    const engine = createEngine(config(clock));
-    const tracker = new MeasuredBaselineTracker();
-    engine.events.subscribe((event) => tracker.addEvent(event));
-    const noise = Prng.fromSeed(1, 1);
-    drive(engine, clock, 30, noise);
-    engine.flushEvents();
-    // Windows at 60 (cost about 5) are not the baseline's.
-    expect(tracker.current()).toBeNull();
-    engine.rollback("to the baseline");
-    drive(engine, clock, 1, noise);
-    engine.flushEvents();
-    expect(tracker.current()).toMatchObject({ windows: 1 });
-    expect(tracker.current()!.value).toBeGreaterThan(15);
-    void engine.close();
-  });
+  it.each([
+    ["from the engine's start", false],
+    // After the creation's baseline.set was delivered, as a dashboard of a fleet's new leader is:
+    // what it knows is the snapshot, whose generation 0 runs 60, not the baseline.
+    ["later, from its snapshot", true],
+  ] as const)(
+    "is measured on a dashboard attached %s by the windows at its values, not the start's",
+    (_case, late) => {
+      const clock = new ReplayClock(1_000);
+      const engine = createEngine(config(clock));
+      const tracker = new MeasuredBaselineTracker();
+      if (late) {
+        engine.flushEvents();
+        const snapshot = engine.snapshot();
+        tracker.noteBaselineGeneration(snapshot.baselineGeneration, snapshot.baseline);
+        tracker.noteValues(snapshot.generation, snapshot.values);
+      }
+      engine.events.subscribe((event) => tracker.addEvent(event));
+      const noise = Prng.fromSeed(1, 2);
+      drive(engine, clock, 20, noise);
+      engine.flushEvents();
+      // Windows at 60 (cost about 5) are not the baseline's.
+      expect(tracker.current()).toBeNull();
+      engine.rollback("to the baseline");
+      drive(engine, clock, 1, noise);
+      engine.flushEvents();
+      expect(tracker.current()).toMatchObject({ windows: 1 });
+      expect(tracker.current()!.value).toBeGreaterThan(15);
+      void engine.close();
+    },
+  );
 
   it("is logged with the engine's config: a logged run with it replays bit for bit", async () => {
     const dir = newLogDir();

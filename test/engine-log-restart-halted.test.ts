@@ -147,32 +147,20 @@ describe.each([
     expect(replayed.runs).toHaveLength(3);
   });
 
-  it("keeps SafeMode's reasons through a crash before the restored halt's mode change was logged", async () => {
-    const dir = newLogDir();
-    const clock = new ReplayClock(1_000);
-    const first = await open(config(clock), { dir });
-    haltByRepeatedTrips(first.engine, clock);
-    await first.close();
-    const second = await open(config(new ReplayClock(1_000)), { dir });
+  it.each([
     // Only the restart record and the halt command are durable; the next run reads the reasons
-    // from them.
-    second.log.close();
-    await second.engine.close();
-    const third = await open(config(new ReplayClock(1_000)), { dir });
-    expect(third.restart?.haltedReasons).toEqual(["repeatedTrips"]);
-    expect(third.engine.snapshot().reasons).toEqual(["repeatedTrips"]);
-    await third.close();
-  });
-
-  it("reads SafeMode's reasons from the restored halt's command when its restart record lies in an earlier segment", async () => {
+    // from the restart record.
+    ["through a crash before the restored halt's mode change was logged", {}],
+    // Tiny segments: the restart record and the halt command land in different files, and the
+    // next restart, reading from the log's end, stops at the command, which names them too.
+    ["when the restart record lies in an earlier segment than the restored halt", { segmentBytes: 64 }],
+  ] as const)("keeps SafeMode's reasons %s", async (_case, options) => {
     const dir = newLogDir();
     const clock = new ReplayClock(1_000);
     const first = await open(config(clock), { dir });
     haltByRepeatedTrips(first.engine, clock);
     await first.close();
-    // Tiny segments: the restart record and the halt command land in different files, and the
-    // next restart, reading from the log's end, stops at the command.
-    const second = await open(config(new ReplayClock(1_000)), { dir, segmentBytes: 64 });
+    const second = await open(config(new ReplayClock(1_000)), { dir, ...options });
     second.log.close();
     await second.engine.close();
     const third = await open(config(new ReplayClock(1_000)), { dir });
