@@ -150,7 +150,7 @@ describe("a parameter's baseline", () => {
     // what it knows is the snapshot, whose generation 0 runs 60, not the baseline.
     ["later, from its snapshot", true],
   ] as const)(
-    "is measured on a dashboard attached %s by the windows at its values, not the start's",
+    "on a dashboard attached %s, is measured by the windows at its values, not the start's",
     (_case, late) => {
       const clock = new ReplayClock(1_000);
       const engine = createEngine(config(clock));
