@@ -47,5 +47,6 @@ export {
   type SpsaMachineContext,
   type SpsaMachineEvent,
   type SpsaMachineInput,
+  type SpsaStateName,
   spsaMachine,
 } from "./spsa.machine.js";

@@ -1,4 +1,4 @@
-import { setup } from "xstate";
+import { type StateValueFrom, setup } from "xstate";
 import { describeOptionValue } from "./option-problem.js";
 
 /** Control events the SPSA cycle reacts to (window cadence, never per digest). */
@@ -196,3 +196,21 @@ export const spsaMachine = setup({
     },
   },
 });
+
+/**
+ * A state value as its dotted names, leaves only: `{ cycle: "plus" }` is `"cycle.plus"`. A compound
+ * state is always reported with the child it is in, so its own name is left out.
+ */
+type LeafStateName<V> = V extends string
+  ? V
+  : { [K in keyof V & string]: `${K}.${LeafStateName<NonNullable<V[K]>>}` }[keyof V & string];
+
+/** The SPSA chart's compound states (their names alone are never a state the chart reports). */
+type SpsaCompoundState = "cycle";
+
+/**
+ * The SPSA chart's state as a dotted name (`"cycle.plus"`, `"stalled"`, …): what
+ * `EngineSnapshot.phase` and the React hook `useEngineState().spsa` report. Derived from the
+ * chart, so a state added to it is a new member here.
+ */
+export type SpsaStateName = Exclude<LeafStateName<StateValueFrom<typeof spsaMachine>>, SpsaCompoundState>;

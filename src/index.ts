@@ -10,6 +10,7 @@
 
 export type { SafeModeName, SafeModeReason } from "../machines/safe-mode-reasons.js";
 export type { SolverClassification } from "../machines/solver.machine.js";
+export type { SpsaStateName } from "../machines/spsa.machine.js";
 /* Engine */
 export type { ApplyKindName } from "./audit/apply-kind.js";
 export type { DigestCheckName } from "./audit/digest-rejection.js";

@@ -1,7 +1,8 @@
 import { act, createElement, type ReactElement } from "react";
 import { createRoot, type Root } from "react-dom/client";
 import { describe, expect, expectTypeOf, it } from "vitest";
-import { createActor, createMachine } from "xstate";
+import { type AnyStateNode, createActor, createMachine } from "xstate";
+import { type SpsaStateName, spsaMachine } from "../machines/spsa.machine.js";
 import type { Engine } from "../src/engine/engine.js";
 import { createActorStore } from "../src/react/actor-store.js";
 import { type EngineStatechartState, useEngineState } from "../src/react/use-engine-state.js";
@@ -142,4 +143,30 @@ describe("EngineStatechartState's types", () => {
     // @ts-expect-error: "actve" is no status (tsc --noEmit checks this line)
     expect(status === "actve").toBe(false);
   });
+
+  it("types spsa as the SPSA chart's leaf states, read from the chart itself", () => {
+    expectTypeOf<EngineStatechartState["spsa"]>().toEqualTypeOf<SpsaStateName | undefined>();
+    expectTypeOf<SpsaStateName>().toEqualTypeOf<
+      "idle" | "cycle.plus" | "cycle.minus" | "cycle.centre" | "cycle.holding" | "stalled" | "paused"
+    >();
+    // Every leaf of the chart at run time is one of the type's names, and no other name is.
+    const leaves = leafNames(spsaMachine.root).sort();
+    const typed: Record<SpsaStateName, true> = {
+      idle: true,
+      "cycle.plus": true,
+      "cycle.minus": true,
+      "cycle.centre": true,
+      "cycle.holding": true,
+      stalled: true,
+      paused: true,
+    };
+    expect(leaves).toEqual(Object.keys(typed).sort());
+  });
 });
+
+/** The dotted names of a state node's leaf states (`cycle.plus`), as the chart's snapshots report them. */
+function leafNames(node: AnyStateNode, prefix = ""): string[] {
+  const children = Object.values(node.states);
+  if (children.length === 0) return [prefix];
+  return children.flatMap((child) => leafNames(child, prefix === "" ? child.key : `${prefix}.${child.key}`));
+}

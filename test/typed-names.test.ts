@@ -8,11 +8,12 @@ import { type Observable, VirtualTimeScheduler } from "rxjs";
 import { afterEach, describe, expect, expectTypeOf, it } from "vitest";
 import { timeoutsConfig } from "../docs/snippets/recipes/timeouts.js";
 import type { SafeModeName, SafeModeReason } from "../machines/safe-mode-reasons.js";
+import type { SpsaStateName } from "../machines/spsa.machine.js";
 import type { DigestCheckName } from "../src/audit/digest-rejection.js";
 import { AUDIT_SCHEMA_VERSION, type AuditEvent } from "../src/audit/events.js";
 import type { EngineConfig } from "../src/engine/config.js";
 import { createEngine, type Engine, type EngineSnapshot } from "../src/engine/engine.js";
-import type { EngineNotification } from "../src/engine/from-engine.js";
+import { type EngineNotification, engineOf } from "../src/engine/from-engine.js";
 import { engineSnapshots } from "../src/engine/snapshots.js";
 import { createSupervisor } from "../src/engine/supervisor.js";
 import { UsageError } from "../src/errors.js";
@@ -141,6 +142,10 @@ function Tuned(): ReactElement {
   expectTypeOf(state.safeMode).toEqualTypeOf<SafeModeName | undefined>();
   // @ts-expect-error: "haltd" is not a SafeMode mode
   void (state.safeMode === "haltd");
+  // ...and the SPSA chart's states, as the snapshot's phase does.
+  expectTypeOf(state.spsa).toEqualTypeOf<SpsaStateName | undefined>();
+  // @ts-expect-error: the chart has no state "cycle.plsu"
+  void (state.spsa === "cycle.plsu");
   // The events hook keys applied values by the names, in its filter too.
   const applies = useEngineEvents(engine, { filter: (event) => event.type === "apply" });
   expectTypeOf(applies).toEqualTypeOf<readonly AuditEvent<"batchSize">[]>();
@@ -196,6 +201,9 @@ describe("snapshot streams and spawned engines keep the names", () => {
         params: { batchSize: { min: 1, max: 512, init: 64 } },
       });
       expectTypeOf(spawned).toEqualTypeOf<Engine<"batchSize">>();
+      // An actor reference does not carry the names: engineOf takes them as its type argument.
+      expectTypeOf(engineOf<"batchSize">(supervisor.actor)).toEqualTypeOf<Engine<"batchSize"> | undefined>();
+      expectTypeOf(engineOf(supervisor.actor)).toEqualTypeOf<Engine | undefined>();
       // @ts-expect-error: "batchsize" is not a parameter of this engine
       expect(() => spawned.value("batchsize")).toThrow(UsageError);
       expect(spawned.value("batchSize")).toBe(64);

@@ -12,7 +12,7 @@ import {
   type SafeModeName,
   type SafeModeReason,
 } from "../../machines/safe-mode-reasons.js";
-import type { SpsaMachineEvent } from "../../machines/spsa.machine.js";
+import type { SpsaMachineEvent, SpsaStateName } from "../../machines/spsa.machine.js";
 import { ApplyKind } from "../audit/apply-kind.js";
 import {
   type AuditEvent,
@@ -117,7 +117,7 @@ export interface EngineSnapshot<N extends string = string> {
   /** Completed SPSA gradient steps. */
   readonly iteration: number;
   /** State of the SPSA cycle, e.g. `"cycle.plus"`, `"stalled"`. */
-  readonly phase: string;
+  readonly phase: SpsaStateName;
   /** Generation the baseline was taken at (−1 when none). */
   readonly baselineGeneration: number;
   /**
@@ -1442,10 +1442,11 @@ function windowValue(event: SpsaMachineEvent): number {
   return event.type === "window.closed" ? event.value : Number.NaN;
 }
 
-function stateName(value: unknown): string {
-  if (typeof value === "string") return value;
+/** The SPSA chart's state value as its dotted name (the chart has no parallel regions). */
+function stateName(value: unknown): SpsaStateName {
+  if (typeof value === "string") return value as SpsaStateName;
   const [key, inner] = Object.entries(value as Record<string, unknown>)[0]!;
-  return `${key}.${stateName(inner)}`;
+  return `${key}.${stateName(inner)}` as SpsaStateName;
 }
 
 /**

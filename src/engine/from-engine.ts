@@ -116,9 +116,16 @@ const STATE_CHANGING: ReadonlySet<string> = new Set(["apply", "rollback", "basel
 /** The engine behind each running engine actor (weak: it goes with the actor). */
 const engines = new WeakMap<object, Engine>();
 
-/** The engine run by an actor made from {@link fromEngine}, while it runs (else undefined). */
-export function engineOf(actor: AnyActorRef): Engine | undefined {
-  return engines.get(actor);
+/**
+ * The engine run by an actor made from {@link fromEngine}, while it runs (else undefined).
+ *
+ * @remarks
+ * `N` is the parameter names of the config the actor was made with
+ * (`engineOf<"batchSize">(child)?.value("batchSize")`). An actor reference does not carry them,
+ * so they cannot be checked here: name them as in the config, or leave `N` out for `string`.
+ */
+export function engineOf<N extends string = string>(actor: AnyActorRef): Engine<N> | undefined {
+  return engines.get(actor) as Engine<N> | undefined;
 }
 
 /**

@@ -1,6 +1,7 @@
 import { useMemo, useSyncExternalStore } from "react";
 import type { AnyActorRef, Snapshot, SnapshotFrom } from "xstate";
 import type { SafeModeName } from "../../machines/safe-mode-reasons.js";
+import type { SpsaStateName } from "../../machines/spsa.machine.js";
 import type { Engine } from "../engine/engine.js";
 import { createActorStore } from "./actor-store.js";
 import { type ExternalStore, selectFrom } from "./external-store.js";
@@ -12,7 +13,7 @@ export interface EngineStatechartState {
   // status would compile.
   readonly status: Snapshot<unknown>["status"] | undefined;
   /** The SPSA cycle's state (`systemId: "spsa"`) as a dotted name, e.g. `"cycle.plus"` or `"stalled"`. */
-  readonly spsa: string | undefined;
+  readonly spsa: SpsaStateName | undefined;
   /**
    * The SafeMode chart's mode (`systemId: "safeMode"`): `"normal"`, `"conservative"`, `"frozen"` or
    * `"halted"`, without the chart's substates (e.g. `"frozen"` for `frozen.dwelling`).
@@ -35,7 +36,9 @@ export interface EngineStatechartState {
 export function useEngineState(engine: Engine | null | undefined): EngineStatechartState {
   const actor = engine?.actor;
   const status = useActorSelection(actor, statusOf);
-  const spsa = useActorSelection(childOf(actor, "spsa"), stateOf);
+  // The chart with system id "spsa" is the SPSA chart (machines/spsa.machine.ts), which has no
+  // parallel regions: its dotted name is one of its states.
+  const spsa = useActorSelection(childOf(actor, "spsa"), stateOf) as SpsaStateName | undefined;
   const safeMode = useActorSelection(childOf(actor, "safeMode"), topStateOf);
   return { status, spsa, safeMode };
 }
