@@ -102,7 +102,7 @@ describe("minimize", () => {
     expect(result.evaluations).toBe(26);
   });
 
-  it("stops at the first failure by default, cancelling evaluations in flight, and can resume", async () => {
+  it("stops at the first failure by default, finishing evaluations in flight, and can resume", async () => {
     const aborted: number[] = [];
     const result = await minimize(
       (p, { trial, signal }) =>
@@ -120,9 +120,13 @@ describe("minimize", () => {
     expect(result.stopped).toBe(true);
     expect(result.failures).toHaveLength(1);
     expect(result.failures[0]!.trial.id).toBe(2);
-    expect(aborted.sort()).toEqual([1, 3, 4]);
-    // The failed trial stays pending with the cancelled ones: a resumed run evaluates it again.
-    expect(result.solver.pendingTrials().map((t) => t.id)).toEqual([1, 2, 3, 4]);
+    // Nothing started after the failure; what was running finished, was recorded, and no signal aborted.
+    expect(aborted).toEqual([]);
+    expect(result.solver.asked).toBe(4);
+    expect(result.evaluations).toBe(3);
+    expect([1, 3, 4].map((id) => result.solver.trialStatus(id))).toEqual(["told", "told", "told"]);
+    // The failed trial stays pending: a resumed run evaluates it again, first.
+    expect(result.solver.pendingTrials().map((t) => t.id)).toEqual([2]);
     expect(result.solver.trialStatus(2)).toBe("pending");
 
     const first: number[] = [];
@@ -134,7 +138,7 @@ describe("minimize", () => {
       result.solver,
       { concurrency: 4 },
     );
-    expect(first.slice(0, 4).sort()).toEqual([1, 2, 3, 4]);
+    expect(first[0]).toBe(2);
     expect(resumed.solver.trialStatus(2)).toBe("told");
     expect(resumed.stopped).toBe(false);
     expect(resumed.solver.asked).toBe(30);
@@ -166,20 +170,83 @@ describe("minimize", () => {
     expect(result.best).toBeNull();
   });
 
-  it("rejects with the abort reason and cancels pending evaluations when the signal aborts", async () => {
+  it("rejects with the abort reason once the evaluations it aborted have settled", async () => {
     const controller = new AbortController();
     const cancelled: number[] = [];
+    let running = 0;
+    const solver = createSolver(bowl);
     const promise = minimize(
       (_p, { trial, signal }) =>
-        new Promise<number>(() => {
-          signal.addEventListener("abort", () => cancelled.push(trial.id));
+        new Promise<number>((_resolve, reject) => {
+          running++;
+          signal.addEventListener("abort", () => {
+            cancelled.push(trial.id);
+            // The objective gives up a little later, as one that cleans up first would.
+            setImmediate(() => {
+              running--;
+              reject(signal.reason);
+            });
+          });
           if (trial.id === 2) controller.abort(new Error("user abort"));
         }),
-      bowl,
+      solver,
       { concurrency: 2, signal: controller.signal },
     );
     await expect(promise).rejects.toThrow("user abort");
     expect(cancelled.sort()).toEqual([1, 2]);
+    expect(running).toBe(0);
+    expect(solver.pendingTrials().map((t) => t.id)).toEqual([1, 2]);
+  });
+
+  it("waits for an evaluation that ignores the abort, and leaves its trial pending", async () => {
+    const controller = new AbortController();
+    const solver = createSolver(bowl);
+    let settled = false;
+    const promise = minimize(
+      (p) =>
+        new Promise<number>((resolve) => {
+          controller.abort(new Error("user abort"));
+          setTimeout(() => {
+            settled = true;
+            resolve(quadratic(p));
+          }, 5);
+        }),
+      solver,
+      { signal: controller.signal },
+    );
+    await expect(promise).rejects.toThrow("user abort");
+    expect(settled).toBe(true);
+    // A value that came after the abort is not recorded: the trial is evaluated again on resume.
+    expect(solver.pendingTrials().map((t) => t.id)).toEqual([1]);
+  });
+
+  it("refuses a second run on a solver another run is driving, changing nothing", async () => {
+    const solver = createSolver(bowl);
+    let release = () => {};
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const calls: number[] = [];
+    const first = minimize(
+      async (p, { trial }) => {
+        calls.push(trial.id);
+        await gate;
+        return quadratic(p);
+      },
+      solver,
+      { concurrency: 2 },
+    );
+    await expect(minimize(quadratic, solver)).rejects.toThrow(
+      /minimize: this solver is already being run by another minimize call/,
+    );
+    await expect(minimize(quadratic, solver)).rejects.toBeInstanceOf(UsageError);
+    expect(calls).toEqual([1, 2]);
+    release();
+    const result = await first;
+    expect(result.solver.phase).toBe("done");
+    expect(calls).toHaveLength(30);
+    // Once it has settled, the solver may be run again (it is done: nothing left to evaluate).
+    expect((await minimize(quadratic, solver)).evaluations).toBe(0);
   });
 
   it("fails with the config error or a usage error before evaluating anything", async () => {
@@ -223,7 +290,12 @@ describe("minimize", () => {
     const exit = await Effect.runPromise(
       Effect.gen(function* () {
         const fiber = yield* Effect.fork(
-          minimizeEffect(() => new Promise<number>(() => {}), solver, { concurrency: 2 }),
+          minimizeEffect(
+            (_p, { signal }) =>
+              new Promise<number>((_resolve, reject) => signal.addEventListener("abort", reject)),
+            solver,
+            { concurrency: 2 },
+          ),
         );
         yield* Effect.yieldNow();
         yield* Effect.sleep(1);

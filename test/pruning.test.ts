@@ -194,8 +194,11 @@ describe("pruned trials in the solver", () => {
     const solver = createSolver(manual({ kind: "asha" }, 4));
     const [a, b] = solver.ask()!.map((t) => t.id);
     solver.report(a!, 3, 1);
-    expect(() => solver.report(a!, 3, 1)).toThrow(
-      /step must be a whole number greater than trial 1's previous step 3/,
+    // The same report again is a retry and changes nothing; another value at that step is refused.
+    solver.report(a!, 3, 1);
+    expect(solver.intermediateValues(a!)).toEqual([{ step: 3, value: 1 }]);
+    expect(() => solver.report(a!, 3, 2)).toThrow(
+      /step must be a whole number greater than trial 1's previous step 3, got 3/,
     );
     expect(() => solver.report(a!, 4.5, 1)).toThrow(UsageError);
     expect(() => solver.report(a!, 5, Number.NaN)).toThrow(/value must be a finite number/);
@@ -456,31 +459,33 @@ describe("pruning in minimize", () => {
     expect(second).toEqual(first);
   });
 
-  it("records nothing an evaluation reports after the run stopped it", async () => {
+  it("records nothing an evaluation reports after the run was aborted", async () => {
     let secondStarted!: () => void;
     const started = new Promise<void>((resolve) => {
       secondStarted = resolve;
     });
-    let reportLate: (() => void) | undefined;
-    const result = await minimize(
+    const controller = new AbortController();
+    const solver = createSolver(manual({ kind: "asha" }, 4));
+    const run = minimize(
       async (_params, context) => {
         if (context.trial.id === 1) {
           await started;
-          throw new Error("boom"); // onError "stop": trial 2 is cancelled and left pending
+          controller.abort(new Error("user abort")); // trial 2 is cancelled and left pending
+          return 1;
         }
         context.report(1, 5);
-        reportLate = () => context.report(2, 4);
         secondStarted();
-        await new Promise(() => {}); // ignores its signal and never settles
-        return 0;
+        // Reports once more after the abort, then gives up.
+        await new Promise((resolve) => context.signal.addEventListener("abort", resolve));
+        context.report(2, 4);
+        throw context.signal.reason;
       },
-      manual({ kind: "asha" }, 4),
-      { concurrency: 2 },
+      solver,
+      { concurrency: 2, signal: controller.signal },
     );
-    expect(result.stopped).toBe(true);
-    expect(result.solver.trialStatus(2)).toBe("pending");
-    reportLate!();
-    expect(result.solver.intermediateValues(2)).toEqual([{ step: 1, value: 5 }]);
+    await expect(run).rejects.toThrow("user abort");
+    expect(solver.trialStatus(2)).toBe("pending");
+    expect(solver.intermediateValues(2)).toEqual([{ step: 1, value: 5 }]);
   });
 
   it("a resumed trial skips the steps its earlier run recorded", async () => {

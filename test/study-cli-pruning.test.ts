@@ -158,7 +158,7 @@ describe("arqon solve --storage with a pruner", () => {
     }
   });
 
-  it("fails a trial whose command reports the same step twice, as a local run does", async () => {
+  it("takes a report printed twice as one, and fails a trial whose step repeats with another value", async () => {
     const dir = tempDir();
     writeJson(dir, "c.json", {
       seed: 1,
@@ -166,15 +166,21 @@ describe("arqon solve --storage with a pruner", () => {
       bounds: { x: { min: 0, max: 1 } },
       pruner: { kind: "median" },
     });
-    const twice = [
+    const printing = (second: number) => [
       process.execPath,
       "-e",
-      "console.log(JSON.stringify({ step: 1, value: 1 })); console.log(JSON.stringify({ step: 1, value: 1 })); console.log(1);",
+      `console.log(JSON.stringify({ step: 1, value: 1 })); console.log(JSON.stringify({ step: 1, value: ${second} })); console.log(1);`,
     ];
-    const run = await runArqonAsync(solve("same-step", twice, "--on-error", "skip"), dir);
-    const out = JSON.parse(run.stdout) as { failures: { error: string }[] };
+    // The same line again is a retry, as Solver.report and `arqon report` take it.
+    const same = await runArqonAsync(solve("same-report", printing(1), "--on-error", "skip"), dir);
+    expect((JSON.parse(same.stdout) as { failures: unknown[] }).failures).toEqual([]);
+    const reported = (await journal("same-report")).flatMap((e) => (e.op === "report" ? e.reports : []));
+    expect(reported).toEqual([[1, 1]]);
+    // Another value at the same step is refused, as a local run refuses it.
+    const other = await runArqonAsync(solve("same-step", printing(2), "--on-error", "skip"), dir);
+    const out = JSON.parse(other.stdout) as { failures: { error: string }[] };
     expect(out.failures.map((f) => f.error)).toEqual([
-      'refused intermediate value {"step":1,"value":1}: step must be a whole number greater than trial 1\'s previous step 1, got 1',
+      'refused intermediate value {"step":1,"value":2}: step must be a whole number greater than trial 1\'s previous step 1, got 1',
     ]);
   });
 

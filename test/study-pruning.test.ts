@@ -92,7 +92,7 @@ describe("shared study: report and shouldPrune", () => {
     await Promise.all([a!.close(), b!.close(), late.close()]);
   });
 
-  it("refuses a report the solver would refuse, a repeated step included, appending nothing", async () => {
+  it("refuses a report the solver would refuse, a step repeated with another value included, appending nothing", async () => {
     const study = await openSharedStudy(manual(3), { redis: redis.server.url, study: "refusals" });
     const [t1, t2] = (await study.ask({ max: 2 }))!;
     await study.report(t1!.id, 3, 1.5);
@@ -108,9 +108,9 @@ describe("shared study: report and shouldPrune", () => {
     await expect(study.report(99, 1, 1)).rejects.toThrow(UsageError);
     await study.tell({ id: t2!.id, value: 1 });
     await expect(study.report(t2!.id, 1, 1)).rejects.toThrow(UsageError);
-    // The same step again, even with the same value, is refused as Solver.report refuses it (a
-    // retry of a report whose reply was lost is told apart: test/study-record-result.test.ts).
-    await expect(study.report(t1!.id, 3, 1.5)).rejects.toThrow(UsageError);
+    // The same step and value again is a retry, answered and appending nothing, as Solver.report
+    // takes it; the same step with another value is refused.
+    await expect(study.report(t1!.id, 3, 1.5)).resolves.toBe(false);
     await expect(study.report(t1!.id, 3, 1.6)).rejects.toThrow(UsageError);
     expect(await journal("refusals")).toHaveLength(length + 1); // the tell only
     expect(study.intermediateValues(t1!.id)).toEqual([{ step: 3, value: 1.5 }]);

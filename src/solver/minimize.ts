@@ -16,7 +16,11 @@ import { TrialPruned } from "./trial-pruned.js";
 export interface ObjectiveContext<N extends ParamShape = string> {
   /** The trial being evaluated. */
   readonly trial: Trial<N>;
-  /** Aborted when the run is interrupted or stopped: long evaluations should give up then. */
+  /**
+   * Aborted when the run is interrupted (its `signal` aborts, or its Effect is interrupted): long
+   * evaluations should give up then, as the run waits for each one it started to settle. A
+   * failure under `onError: "stop"` does not abort it: the trials running finish and are recorded.
+   */
   readonly signal: AbortSignal;
   /**
    * Records an intermediate value (lower is better, or higher under `direction: "maximize"`) at
@@ -77,13 +81,16 @@ export interface MinimizeOptions<N extends ParamShape = string> {
   /** How many evaluations may run at once (default 1). */
   readonly concurrency?: number;
   /**
-   * What a failing evaluation does: `"stop"` (default) ends the run, cancelling evaluations in
-   * flight, and leaves the failed trial pending, so that passing the solver to `minimize` again
-   * evaluates it first; `"skip"` records the trial as failed (it counts against the budget) and
-   * carries on.
+   * What a failing evaluation does: `"stop"` (default) ends the run: no trial starts after it, the
+   * evaluations in flight finish and are recorded, and the failed trial is left pending, so that
+   * passing the solver to `minimize` again evaluates it first; `"skip"` records the trial as
+   * failed (it counts against the budget) and carries on.
    */
   readonly onError?: "skip" | "stop";
-  /** Aborting cancels pending evaluations; `minimize` then rejects with the signal's reason. */
+  /**
+   * Aborting it aborts the evaluations in flight (their context's `signal`), waits for each to
+   * settle, leaves their trials pending and rejects with the signal's reason.
+   */
   readonly signal?: AbortSignal;
   /**
    * Called after each finished evaluation (on the caller's event loop; must not throw). The one
@@ -111,6 +118,9 @@ export interface MinimizeResult<N extends ParamShape = string, E = Error> {
   /** The solver, resumable: pass it to `minimize` again or persist it with `toJSON()`. */
   readonly solver: Solver<N>;
 }
+
+/** Solvers a run of {@link minimizeEffect} is asking and telling right now. */
+const driven = new WeakSet<object>();
 
 /** The options {@link minimizeEffect} takes (`minimize` takes `signal` too). */
 const MINIMIZE_EFFECT_OPTIONS = ["concurrency", "onError", "onTrial"];
@@ -160,8 +170,8 @@ interface Finished<N extends ParamShape> {
 /**
  * The Effect behind {@link minimize}: evaluates trials with bounded concurrency until the budget is
  * spent. Every evaluation runs in a fiber owned by the run's scope, so interrupting the Effect
- * cancels the evaluations in flight (their `signal` aborts) and leaves their trials pending in
- * the solver, ready to be evaluated again by a later run. The objective may return an Effect
+ * cancels the evaluations in flight (their `signal` aborts), waits for each to settle, and leaves
+ * their trials pending in the solver, ready to be evaluated again by a later run. The objective may return an Effect
  * ({@link EffectObjective}): it then runs in that fiber, with the services the run is given.
  */
 export function minimizeEffect<const B extends BoundsInput>(
@@ -220,6 +230,17 @@ export function minimizeEffect<N extends ParamShape>(
             try: () => createSolver(problem) as unknown as Solver<N>,
             catch: (error) => (error instanceof ConfigError ? error : new UsageError(String(error))),
           });
+      // Two runs asking and telling one solver would each evaluate the other's pending trials.
+      if (driven.has(solver))
+        return yield* Effect.fail(
+          new UsageError(
+            "minimize: this solver is already being run by another minimize call; wait for that call to settle (or abort it) before passing the solver again",
+          ),
+        );
+      yield* Effect.acquireRelease(
+        Effect.sync(() => driven.add(solver)),
+        () => Effect.sync(() => driven.delete(solver)),
+      );
       const stopOnError = onError === "stop";
       const finished = yield* Queue.unbounded<Finished<N>>();
       const running = yield* FiberSet.make<void>();
@@ -250,15 +271,30 @@ export function minimizeEffect<N extends ParamShape>(
       const evaluate = (trial: Trial<N>) =>
         Effect.suspend(() => {
           // The objective's signal aborts however the evaluation is interrupted: while its
-          // promise runs (tryPromise aborts its own) or while its Effect runs (onInterrupt).
+          // promise runs (the canceler below) or while its Effect runs (onInterrupt).
           const controller = new AbortController();
-          return Effect.tryPromise({
-            try: async (signal) => {
-              signal.addEventListener("abort", () => controller.abort(signal.reason), { once: true });
-              const out = objective(trial.params, contextOf(trial, controller.signal));
-              return Effect.isEffect(out) ? new ReturnedEffect(out) : out;
-            },
-            catch: (error) => error,
+          return Effect.async<unknown, unknown>((resume) => {
+            let out: unknown;
+            try {
+              out = objective(trial.params, contextOf(trial, controller.signal));
+            } catch (error) {
+              resume(Effect.fail(error));
+              return;
+            }
+            if (Effect.isEffect(out)) {
+              resume(Effect.succeed(new ReturnedEffect(out)));
+              return;
+            }
+            const settled = Promise.resolve(out).then(
+              (value) => resume(Effect.succeed(value)),
+              (error) => resume(Effect.fail(error)),
+            );
+            // Interrupted (an abort, an interrupted run): the objective is told, and the run waits
+            // for it to settle, so that none of its evaluations outlives it.
+            return Effect.promise(() => {
+              controller.abort();
+              return settled;
+            });
           }).pipe(
             Effect.flatMap((out) =>
               out instanceof ReturnedEffect
@@ -320,15 +356,11 @@ export function minimizeEffect<N extends ParamShape>(
         }
         if (inFlight === 0) break;
 
+        // Once stopped, no trial starts, and those running finish and are recorded (a value is a
+        // value, whatever failed beside it), as `arqon solve --on-error stop` does.
         const done = yield* Queue.take(finished);
         yield* refusable(() => record(done));
         inFlight--;
-        if (stopped) {
-          yield* FiberSet.clear(running);
-          // Evaluations that finished while the first failure was being handled are kept, not redone.
-          for (const done of yield* Queue.takeAll(finished)) yield* refusable(() => record(done));
-          inFlight = 0;
-        }
       }
       return { best: solver.best(), evaluations, pruned, failures, stopped, solver };
     }),

@@ -220,8 +220,9 @@ export interface Solver<P extends ParamShape = string> {
   /**
    * Records an intermediate value of a pending trial: `value` (finite; lower is better, or higher
    * under `direction: "maximize"`) at `step` (a whole number ≥ 0, greater than the trial's
-   * previous step). With a pruner configured, this is
-   * when it judges the trial; ask {@link Solver.shouldPrune} for its verdict.
+   * previous step; the previous step again with the same value is a retry, and changes nothing).
+   * With a pruner configured, this is when it judges the trial; ask {@link Solver.shouldPrune}
+   * for its verdict.
    */
   report(id: number, step: number, value: number): void;
   /**
@@ -380,6 +381,14 @@ export function restoreSolver<P extends ParamShape = string>(
   const problems = artifactProblems(own, new Space(config.bounds), config);
   if (problems.length > 0) throw new UsageError(`corrupt solver artifact:\n  - ${problems.join("\n  - ")}`);
   return new SolverImpl(config, input, own) as unknown as Solver<P>;
+}
+
+/**
+ * For a shared study's journal: `solver.report(id, step, value)`, saying whether it recorded
+ * anything (false for the trial's last report given again, a retry). Throws as `report` does.
+ */
+export function reportIfNew(solver: Solver, id: number, step: number, value: number): boolean {
+  return implementationOf(solver, "reportIfNew").recordReport(id, step, value);
 }
 
 /**
@@ -617,10 +626,18 @@ class SolverImpl implements Solver {
   }
 
   report(id: number, step: number, value: number): void {
+    this.recordReport(id, step, value);
+  }
+
+  /** See {@link reportIfNew}. */
+  recordReport(id: number, step: number, value: number): boolean {
     this.assertRunning("report");
     const trial = this.pending.get(id);
     if (trial === undefined) throw new UsageError(`report: ${this.describeId(id)}`);
     const last = trial.steps.length === 0 ? -1 : trial.steps[trial.steps.length - 1]!;
+    // The same step and value again is a retry (of a call whose outcome the caller did not see):
+    // it changes nothing, as `arqon report` answers it.
+    if (step === last && this.sign * value === trial.values[trial.values.length - 1]) return false;
     if (!(Number.isSafeInteger(step) && step > last)) {
       throw new UsageError(
         `report: step must be a whole number ${last < 0 ? "≥ 0" : `greater than trial ${id}'s previous step ${last}`}, got ${shownValue(step)}`,
@@ -632,6 +649,7 @@ class SolverImpl implements Solver {
     trial.steps.push(step);
     trial.values.push(this.sign * value);
     if (this.pruner?.report(trial) === true) trial.prune = true;
+    return true;
   }
 
   shouldPrune(id: number): boolean {

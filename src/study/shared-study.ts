@@ -16,6 +16,7 @@ import {
   createSolver,
   type FailOptions,
   type IntermediateValue,
+  reportIfNew,
   reportsUndo,
   restoreSolver,
   type Solver,
@@ -888,10 +889,12 @@ class SharedStudyImpl implements SharedStudy, SettledLate, ReportsSteps {
         const from = overlap >= 0 && startsWith(reports, lost.slice(overlap)) ? lost.length - overlap : 0;
         if (from === 0) overlap = -1;
         let refused: StepsOutcome["refused"];
+        // The trial's last report given again (a retry, a line printed twice) records nothing.
+        const recorded: (readonly [number, number])[] = [];
         for (let index = from; index < reports.length; index++) {
-          const [step, value] = reports[index]!;
+          const report = reports[index]!;
           try {
-            solver.report(id, step, value);
+            if (reportIfNew(solver, id, report[0], report[1])) recorded.push(report);
           } catch (error) {
             if (!(error instanceof UsageError)) throw error;
             refused = { index, error };
@@ -899,15 +902,16 @@ class SharedStudyImpl implements SharedStudy, SettledLate, ReportsSteps {
           }
         }
         const accepted = refused?.index ?? reports.length;
-        // Nothing new, or nothing accepted (the trial may be unknown): no entry.
+        // Nothing accepted (the trial may be unknown): no entry.
         if (accepted === 0) return { result: { prune: false, ...(refused && { refused }) } };
         const prune = solver.shouldPrune(id);
-        if (accepted === from) return { result: { prune, ...(refused && { refused }) } };
+        // Nothing new: no entry either.
+        if (recorded.length === 0) return { result: { prune, ...(refused && { refused }) } };
         const entry: JournalEntry = {
           op: "report",
           worker: this.worker,
           id,
-          reports: reports.slice(from, accepted),
+          reports: recorded,
           ...(prune && { prune }),
         };
         return { result: { prune, ...(refused && { refused }) }, entry };
