@@ -204,6 +204,11 @@ describe("snapshot streams and spawned engines keep the names", () => {
       // An actor reference does not carry the names: engineOf takes them as its type argument.
       expectTypeOf(engineOf<"batchSize">(supervisor.actor)).toEqualTypeOf<Engine<"batchSize"> | undefined>();
       expectTypeOf(engineOf(supervisor.actor)).toEqualTypeOf<Engine | undefined>();
+      // So does a name: get takes them as its type argument too.
+      expectTypeOf(supervisor.get<"batchSize">("a")).toEqualTypeOf<Engine<"batchSize"> | undefined>();
+      expect(supervisor.get<"batchSize">("a")?.value("batchSize")).toBe(64);
+      // @ts-expect-error: "batchsize" is not among the names given
+      expect(() => supervisor.get<"batchSize">("a")?.value("batchsize")).toThrow(UsageError);
       // @ts-expect-error: "batchsize" is not a parameter of this engine
       expect(() => spawned.value("batchsize")).toThrow(UsageError);
       expect(spawned.value("batchSize")).toBe(64);

@@ -113,8 +113,11 @@ export interface Supervisor {
   spawn<const N extends string>(name: string, config: EngineConfig<N>): Engine<N>;
   /** Stops and closes the engine `name`; resolves to false when no such engine runs. */
   stop(name: string): Promise<boolean>;
-  /** The running engine `name`, or undefined. */
-  get(name: string): Engine | undefined;
+  /**
+   * The running engine `name`, or undefined. `N` is the parameter names it was spawned with
+   * (`get<"poolSize">("checkout")`): a name does not carry them, so they are not checked here.
+   */
+  get<N extends string = string>(name: string): Engine<N> | undefined;
   /** The engine actor `name` (in {@link Supervisor.actor}'s system), or undefined. */
   actorOf(name: string): AnyActorRef | undefined;
   /**
@@ -327,8 +330,8 @@ class SupervisorImpl implements Supervisor {
     return true;
   }
 
-  get(name: string): Engine | undefined {
-    return this.engines.get(name);
+  get<N extends string = string>(name: string): Engine<N> | undefined {
+    return this.engines.get(name) as Engine<N> | undefined;
   }
 
   onSpawn(listener: (name: string, engine: Engine) => void): () => void {
