@@ -156,12 +156,16 @@ describe("recordResult after a failed try", () => {
     expect(outcome).toEqual({ prune: false });
     const fresh = await journalOf("lost-reports");
     expect(fresh.intermediateValues(id).map((r) => r.step)).toEqual([1, 2, 3]);
-    // Found once: the same steps given again are a repeat, refused from the first one.
-    const again = await reportSteps(study, id, [[3, 1]]);
+    // Found once: the last step and value given again are a retry, answered with no entry; the
+    // last step with another value is a real repeat, refused.
+    const entries = (await journalOf("lost-reports")).intermediateValues(id);
+    expect(await reportSteps(study, id, [[3, 1]])).toEqual({ prune: false });
+    const again = await reportSteps(study, id, [[3, 0.5]]);
     expect(again.refused?.index).toBe(0);
     expect(again.refused?.error.message).toBe(
       `report: step must be a whole number greater than trial ${id}'s previous step 3, got 3`,
     );
+    expect((await journalOf("lost-reports")).intermediateValues(id)).toEqual(entries);
     await fresh.close();
     await study.close();
   });

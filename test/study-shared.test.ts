@@ -69,7 +69,10 @@ describe("shared study (in one process, several handles)", () => {
       new UsageError("runSharedStudy: the objective must be a function, got 5"),
     );
     await expect(runSharedStudy(study, () => 1, { settleMS: 0 } as never)).rejects.toThrow(
-      'runSharedStudy: unknown option "settleMS" (did you mean settleMs? known: signal, pollMs, onTrial, settleMs, stallMs, retryMs)',
+      'runSharedStudy: unknown option "settleMS" (did you mean settleMs? known: onError, signal, pollMs, onTrial, settleMs, stallMs, retryMs)',
+    );
+    await expect(runSharedStudy(study, () => 1, { onError: "ignore" } as never)).rejects.toThrow(
+      new UsageError('runSharedStudy: onError must be "stop" or "skip", got "ignore"'),
     );
     const outcomes = [
       () => {
@@ -79,8 +82,15 @@ describe("shared study (in one process, several handles)", () => {
       () => Number.NaN,
       () => 1,
     ];
-    const run = await runSharedStudy(study, (_params, trial) => outcomes[trial.id - 1]!(), { settleMs: 0 });
-    expect(run).toMatchObject({ evaluated: [1, 2, 3], failed: [1, 2] });
+    const run = await runSharedStudy(study, (_params, trial) => outcomes[trial.id - 1]!(), {
+      settleMs: 0,
+      onError: "skip",
+    });
+    expect(run).toMatchObject({ evaluated: [1, 2, 3], failed: [1, 2], stopped: false });
+    expect(run.failures.map(({ trial, error }) => [trial.id, error.message.split("\n")[0]])).toEqual([
+      [1, "CUDA out of memory"],
+      [2, "objective returned NaN, not a finite number"],
+    ]);
     const client = new Redis(redis.server.url);
     const entries = (await client.lrange("arqon:study:failure-reasons:journal", 0, -1)).map((e) =>
       JSON.parse(e),
@@ -90,6 +100,30 @@ describe("shared study (in one process, several handles)", () => {
       "objective threw: CUDA out of memory",
       "objective returned NaN, not a finite number",
     ]);
+    await study.close();
+  });
+
+  it("runSharedStudy stops at a failure by default, recording it, and a worker run again goes on", async () => {
+    const study = await openSharedStudy(config(4), { redis: redis.server.url, study: "stop-on-error" });
+    const bug = new TypeError("ctx.report is not a function");
+    let calls = 0;
+    const run = await runSharedStudy(
+      study,
+      (params, trial) => {
+        calls++;
+        if (trial.id === 2) throw bug;
+        return BRANIN.evaluate(params);
+      },
+      { settleMs: 60_000 },
+    );
+    // The second trial's throw ended the loop at once: no third trial, no wait for the others.
+    expect(calls).toBe(2);
+    expect(run).toMatchObject({ evaluated: [1, 2], failed: [2], stopped: true, pending: 0 });
+    expect(run.failures).toEqual([{ trial: expect.objectContaining({ id: 2 }), error: bug }]);
+    // Marked failed in the study, so no other worker waits for it.
+    expect(study.trialStatus(2)).toBe("failed");
+    const rest = await runSharedStudy(study, (params) => BRANIN.evaluate(params), { settleMs: 0 });
+    expect(rest).toMatchObject({ evaluated: [3, 4], stopped: false, failures: [] });
     await study.close();
   });
 

@@ -26,6 +26,14 @@ import { StallWatch } from "./stall-watch.js";
 /** Options of {@link runSharedStudy}. */
 export interface RunSharedStudyOptions {
   /**
+   * What a failing evaluation (a throw other than `TrialPruned`, a non-finite value) does: the
+   * trial is marked failed in the study either way (no other worker could run it again, and left
+   * pending it would hold them all); then `"stop"` (default, as in `minimize` and `arqon solve`)
+   * ends this worker's loop at once, with `stopped` true and the error in `failures`, and
+   * `"skip"` goes on to the next trial.
+   */
+  readonly onError?: "stop" | "skip";
+  /**
    * Aborting stops the loop after the evaluation in progress (which is told or failed first: tried
    * once, not again after a Redis failure).
    */
@@ -92,6 +100,13 @@ export interface RunSharedStudyResult {
   readonly evaluated: readonly number[];
   /** Trials whose evaluation threw or returned a non-finite value (told as failed). */
   readonly failed: readonly number[];
+  /**
+   * Each failed evaluation's trial and error: what the objective threw (wrapped in an `Error`
+   * when it was none), or an `Error` saying which non-finite value it returned.
+   */
+  readonly failures: readonly { readonly trial: Trial; readonly error: Error }[];
+  /** True when a failure ended the loop (`onError: "stop"`). */
+  readonly stopped: boolean;
   /** Trials the objective stopped by throwing a `TrialPruned` (told as pruned). */
   readonly pruned: readonly number[];
   /**
@@ -117,7 +132,8 @@ export interface RunSharedStudyResult {
  * Evaluates trials of `study` one at a time until its budget is spent (or `signal` aborts, or the
  * study waits for other workers' trials for longer than a `stallMs` you gave: see `stuck`). Run it
  * in as many processes as you like: they share the budget. A throw or a non-finite value from
- * `objective` marks the trial failed and the loop goes on; a thrown `TrialPruned` (after
+ * `objective` marks the trial failed, and ends the loop (`onError: "stop"`, the default) or goes on
+ * (`"skip"`); a thrown `TrialPruned` (after
  * `context.report` resolved to true, with a pruner in the config) tells it pruned. A result Redis still refuses after
  * `retryMs` (or when `signal` aborts the wait to try again) rejects the loop with an error naming
  * Redis, the trial and the value (its `cause` is Redis's); so does a result that finds the study's
@@ -152,8 +168,13 @@ export async function runSharedStudy<P extends ParamShape = string>(
       `stallMs: must be a number ≥ 0, or Infinity never to stop (the default), got ${String(stallMs)}`,
     );
   const retryMs = nonNegative("retryMs", options.retryMs, 60_000);
+  const onError = options.onError ?? "stop";
+  if (onError !== "stop" && onError !== "skip")
+    throw new UsageError(`runSharedStudy: onError must be "stop" or "skip", got ${shownValue(onError)}`);
   const evaluated: number[] = [];
   const failed: number[] = [];
+  const failures: { trial: Trial; error: Error }[] = [];
+  let stoppedByError = false;
   const pruned: number[] = [];
   const refused: number[] = [];
   const retrying = { retryMs, ...(options.signal && { signal: options.signal }) };
@@ -203,13 +224,23 @@ export async function runSharedStudy<P extends ParamShape = string>(
       },
       shouldPrune: () => study.shouldPrune(trial.id),
     };
+    let failure: Error | undefined;
     try {
       const returned: unknown = await objective(trial.params, trial, context);
       if (typeof returned === "number" && Number.isFinite(returned)) value = returned;
-      else reason = `objective returned ${shownValue(returned)}, not a finite number`;
+      else {
+        reason = `objective returned ${shownValue(returned)}, not a finite number`;
+        failure = new Error(reason);
+      }
     } catch (error) {
       if (error instanceof TrialPruned) stopped = true;
-      else reason = `objective threw: ${firstLine(errorMessage(error))}`;
+      else {
+        reason = `objective threw: ${firstLine(errorMessage(error))}`;
+        failure =
+          error instanceof Error
+            ? error
+            : new Error(`objective threw ${shownValue(error)}`, { cause: error });
+      }
     }
     // A report still on its way would otherwise reach the journal after the result, and be refused.
     await reporting;
@@ -223,7 +254,10 @@ export async function runSharedStudy<P extends ParamShape = string>(
     }
     evaluated.push(trial.id);
     if (stopped) pruned.push(trial.id);
-    else if (value === undefined) failed.push(trial.id);
+    else if (failure !== undefined) {
+      failed.push(trial.id);
+      failures.push({ trial, error: failure });
+    }
     const result: StudyResult = stopped
       ? { id: trial.id, pruned: true }
       : value === undefined
@@ -251,11 +285,15 @@ export async function runSharedStudy<P extends ParamShape = string>(
       });
     }
     options.onTrial?.(trial, value);
+    if (failure !== undefined && onError === "stop") {
+      stoppedByError = true;
+      break;
+    }
   }
   await study.refresh();
   // The budget is spent, but others may still be evaluating: their results can beat our best.
-  // (A stuck study has been waited for already.)
-  const settleBy = Date.now() + (stuck.length > 0 ? 0 : settleMs);
+  // (A stuck study has been waited for already; a worker a failure stopped reports at once.)
+  const settleBy = Date.now() + (stuck.length > 0 || stoppedByError ? 0 : settleMs);
   waits = 0;
   while (study.pendingTrials().length > 0 && Date.now() < settleBy && options.signal?.aborted !== true) {
     await delay(Math.min(pollMs * 2 ** Math.min(waits++, 4), Math.max(0, settleBy - Date.now())));
@@ -265,6 +303,8 @@ export async function runSharedStudy<P extends ParamShape = string>(
   return {
     evaluated,
     failed,
+    failures,
+    stopped: stoppedByError,
     pruned,
     refused,
     best: study.best(),
@@ -293,6 +333,7 @@ function firstLine(text: string): string {
 
 /** The keys of {@link RunSharedStudyOptions}: any other is a misspelling, refused by name. */
 const RUN_OPTION_KEYS = [
+  "onError",
   "signal",
   "pollMs",
   "onTrial",
