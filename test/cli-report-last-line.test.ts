@@ -26,8 +26,13 @@ describe("a report as the last line", () => {
         reason: `the last output line is an intermediate value, not a final one: ${JSON.stringify(last)}`,
       });
     }
-    // Other JSON on the last line: its "value" when it has one, else its last number.
-    expect(readObjective('{"step": 1, "value": 0.5}\n{"loss": 0.25}\n')).toEqual({ ok: true, value: 0.25 });
+    // Other JSON on the last line: its "value" when it has one; without, none of its numbers is
+    // named as the value, and the trial fails.
+    expect(readObjective('{"step": 1, "value": 0.5}\n{"loss": 0.25}\n')).toEqual({
+      ok: false,
+      reason:
+        'the last output line is a JSON object without "value": "{\\"loss\\": 0.25}"; print the value alone on the last line (0.42, loss=0.42 or {"value": 0.42})',
+    });
     expect(readObjective('{"value": 0.24, "acc": 0.9}\n')).toEqual({ ok: true, value: 0.24 });
     expect(readObjective('{"acc": 0.9, "value": -2}\n')).toEqual({ ok: true, value: -2 });
     // Whatever the other keys hold: a NaN metric as Python writes it, a step (a final summary).

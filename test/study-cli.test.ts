@@ -47,6 +47,31 @@ describe("arqon solve --storage redis://", () => {
     expect(JSON.parse(again.stdout.trim())).toMatchObject({ evaluations: 5, pending: 0, failures: [] });
   });
 
+  it("reads a worker command's value as arqon solve --state does: a number glued to text is none", async () => {
+    const dir = tempDir();
+    writeJson(dir, "c.json", { seed: 5, budget: 2, bounds: { x: { min: -5, max: 5 } } });
+    const args = (study: string, body: string) => [
+      ...["solve", "--config", "c.json", "--storage", server.url, "--study", study, "--quiet", "--"],
+      ...[process.execPath, "-e", body],
+    ];
+    const glued = await runArqonAsync(
+      args("glued-value", "console.log(process.env.ARQON_X); console.log('Done in 3.2s')"),
+      dir,
+    );
+    expect(glued.status).toBe(1);
+    expect(glued.stderr).toContain(
+      'arqon solve: trial 1 failed (no number stands alone on the last output line "Done in 3.2s"; print the value alone on the last line (0.42, loss=0.42 or {"value": 0.42})); stopped;',
+    );
+    const alone = await runArqonAsync(
+      args("standalone-value", "console.log('loss ' + process.env.ARQON_X + ' on gpu-0')"),
+      dir,
+    );
+    expect(alone.status, alone.stderr).toBe(0);
+    const out = JSON.parse(alone.stdout.trim()) as { best: { params: { x: number }; value: number } };
+    expect(out.best.value).toBe(out.best.params.x);
+    expect(alone.stderr).not.toContain("holds several numbers");
+  });
+
   it("says whether it began the study or joined one, and how far that one is", async () => {
     const dir = tempDir();
     writeJson(dir, "c.json", { seed: 5, budget: 3, bounds: { x: { min: -5, max: 5 } } });

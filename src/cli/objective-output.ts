@@ -6,8 +6,9 @@ export type ObjectiveReading =
       readonly ok: true;
       readonly value: number;
       /**
-       * The last line, when it held several numbers and the value was taken to be the last of
-       * them ("loss 0.42 on gpu-0" gives 0): the caller says so, since it may be the wrong one.
+       * The last line, when it held several standalone numbers and the value was taken to be the
+       * last of them ("epoch 3 loss 0.42" gives 0.42): the caller says so, since it may be the
+       * wrong one.
        */
       readonly ambiguousLine?: string;
     }
@@ -126,29 +127,53 @@ function parseObject(text: string, reviver?: (key: string, value: unknown) => un
 // JavaScript print for a value that is not finite ("Infinity" or "nan" inside a word is not one).
 const NON_FINITE_WORD = /(?<![\w.])[-+]?(?:nan|inf|infinity)(?![\w.])/i;
 
-// A decimal number with optional sign, fraction and exponent: "3", "-0.5", ".25", "1e-3", "+2.5E+4".
-// A sign right after a letter, digit, "_" or "." is a hyphen ("run-7", "2024-06"), not a minus.
-const NUMBER = /(?:(?<![\w.])[-+])?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?/g;
+// A number alone, with optional sign, fraction and exponent, and nothing glued to it: "3", "-0.5",
+// ".25", "1e-3", "+2.5E+4". Not "3.2s", "ckpt-12.pt", "12:00:01", "v2.1.0", "1_000" or "run-7".
+const NUMBER_TOKEN = /^[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?$/;
 
 /** U+2212 MINUS SIGN. */
 const MINUS_SIGN = "\u2212";
 
+/** How to print a value that is read: said when none was. */
+const PRINT_VALUE_ALONE = 'print the value alone on the last line (0.42, loss=0.42 or {"value": 0.42})';
+
 /**
- * Reads the objective value from the standard output of an objective command: the last number on
- * the last non-empty line, or its `value` when that line is a JSON object with one.
+ * The number a whitespace-separated token of the last line holds alone, or undefined: the token is
+ * a number (`0.42`), or a label, one `=` or `:` and a number (`loss=0.42`, `loss:-1e-3`), the label
+ * not itself a number (`12:00` is a time). A `,` or `;` ending the token is a separator, not part of
+ * it (`loss=0.42,`). A number glued to anything else (`3.2s`, `ckpt-12.pt`, `gpu-0`) is none: log
+ * text holds such numbers, and one of them read as the value would be told without a word.
+ */
+function standaloneNumber(token: string): string | undefined {
+  const word = token.endsWith(",") || token.endsWith(";") ? token.slice(0, -1) : token;
+  if (NUMBER_TOKEN.test(word)) return word;
+  const separator = word.search(/[=:]/);
+  if (separator <= 0) return undefined;
+  const label = word.slice(0, separator);
+  const number = word.slice(separator + 1);
+  return NUMBER_TOKEN.test(number) && !NUMBER_TOKEN.test(label) ? number : undefined;
+}
+
+/**
+ * Reads the objective value from the standard output of an objective command: the number that
+ * stands alone on the last non-empty line, or its `value` when that line is a JSON object with one.
  *
  * @remarks
- * So `"RESULT=0.99"` gives 0.99, `"  0.75 "` gives 0.75, `"epoch 3\nloss: 1.5e-2"` gives 0.015,
- * `"0.1\n0.2\n0.3"` gives 0.3, `{"value": 0.24, "acc": 0.9}` gives 0.24, and `"loss=-0.5"` gives
- * -0.5 but `"run-7"` gives 7: a sign right after a letter, digit, `_` or `.` is read as a hyphen.
- * The minus sign U+2212 reads as `-` (`"score −0.2"` gives -0.2). A line redrawn with carriage
- * returns reads as a terminal shows it (`"epoch 1\repoch 2\rloss 0.5"` gives 0.5).
- * A last line with several numbers gives its last one, marked `ambiguousLine`. Empty output, a
- * last line without a
- * number, a number that is not finite once parsed (e.g. `1e999`), a last line holding `NaN`, `inf`
- * or `Infinity` as a word (a diverged value, whatever number comes before it), or a last line that
- * is an intermediate value ({@link readReport}) is a failure with a short reason. Terminal control
- * sequences (colours, cursor moves) are left out first, in reports too.
+ * A number stands alone when a whitespace-separated token of the line is that number, or a label
+ * and `=` or `:` and that number (see {@link standaloneNumber}); so `"RESULT=0.99"` gives 0.99,
+ * `"loss: 1.5e-2"` and `"loss:1.5e-2"` give 0.015, `"  0.75 "` gives 0.75, `"0.1\n0.2\n0.3"` gives
+ * 0.3, `{"value": 0.24, "acc": 0.9}` gives 0.24, `"loss=-0.5"` gives -0.5 and `"loss 0.42 on gpu-0"`
+ * gives 0.42: `gpu-0`, `run-7`, `3.2s`, `ckpt-12.pt` or `12:00:01` hold no number that stands alone
+ * (a `-` after a letter, digit, `_` or `.` is a hyphen, not a minus), and a last line with no other
+ * number fails rather than give a log line's number as the value. The minus sign U+2212 reads as
+ * `-` (`"score −0.2"` gives -0.2). A line redrawn with carriage returns reads as a terminal shows it
+ * (`"epoch 1\repoch 2\rloss 0.5"` gives 0.5).
+ * A last line with several standalone numbers gives its last one, marked `ambiguousLine`. Empty
+ * output, a last line without a standalone number, a JSON object without `value`, a number that is
+ * not finite once parsed (e.g. `1e999`), a last line holding `NaN`, `inf` or `Infinity` as a word (a
+ * diverged value, whatever number comes before it), or a last line that is an intermediate value
+ * ({@link readReport}) is a failure with a short reason. Terminal control sequences (colours,
+ * cursor moves) are left out first, in reports too.
  */
 export function readObjective(stdout: string): ObjectiveReading {
   // Colour codes are not printed text: the "39" of "\x1b[39m" is no value (FORCE_COLOR in CI).
@@ -185,17 +210,36 @@ export function readObjective(stdout: string): ObjectiveReading {
   // "loss: nan" after "epoch 3": the last number would be the epoch. A diverged value is no value.
   if (NON_FINITE_WORD.test(text))
     return { ok: false, reason: `value on the last output line is not finite: ${quote(last)}` };
-  const numbers = text.match(NUMBER);
-  if (numbers === null) return { ok: false, reason: `no number on the last output line ${quote(last)}` };
-  const value = Number(numbers[numbers.length - 1]);
+  // Without "value" a JSON object's numbers are other metrics ({"epoch": 3, "loss": 0.5}), none
+  // named as the one to minimise ("3," would stand alone).
+  if (object !== undefined)
+    return {
+      ok: false,
+      reason: `the last output line is a JSON object without "value": ${quote(last)}; ${PRINT_VALUE_ALONE}`,
+    };
+  let found: string | undefined;
+  let count = 0;
+  for (const [token] of text.matchAll(/\S+/g)) {
+    const number = standaloneNumber(token);
+    if (number === undefined) continue;
+    found = number;
+    count++;
+  }
+  if (found === undefined)
+    return {
+      ok: false,
+      reason: `no number stands alone on the last output line ${quote(last)}; ${PRINT_VALUE_ALONE}`,
+    };
+  const value = Number(found);
   if (!Number.isFinite(value))
     return { ok: false, reason: `value on the last output line is not finite: ${quote(last)}` };
-  return numbers.length === 1 ? { ok: true, value } : { ok: true, value, ambiguousLine: last };
+  return count === 1 ? { ok: true, value } : { ok: true, value, ambiguousLine: last };
 }
 
 /**
- * The warning for a value read from a line of several numbers (see `ambiguousLine`), given once per
- * run: the last number of "loss 0.42 on gpu-0" is the GPU's, and a run tuned on it is wasted.
+ * The warning for a value read from a line of several standalone numbers (see `ambiguousLine`),
+ * given once per run: the last number of "loss 0.42 lr 0.001" is the learning rate's, and a run
+ * tuned on it is wasted.
  */
 export function ambiguousValueWarning(trialId: number, line: string, value: number): string {
   return (
