@@ -175,7 +175,7 @@ describe("arqon tell with pruned: false", () => {
     const refused = await tell(dir, "t.json", [{ id: d, value: null, failed: null }]);
     expect(refused.status).toBe(2);
     expect(lines(refused.stderr).at(-1)).toBe(
-      "arqon tell: invalid results: results[0].value: expected a finite number",
+      "arqon tell: invalid results: results[0].value: expected a finite number, got null",
     );
   });
 
@@ -186,6 +186,25 @@ describe("arqon tell with pruned: false", () => {
     expect(refused.status).toBe(2);
     expect(lines(refused.stderr).at(-1)).toBe(
       "arqon tell: invalid results: results[0].pruned: a failed trial was not pruned",
+    );
+  });
+
+  it("says which value it got that is no finite number, as the solver's tell does", async () => {
+    const dir = tempDir();
+    const [a, b] = await askThree(dir, "s.json");
+    const refused = await tell(dir, "s.json", [
+      { id: a, value: "nan" },
+      { id: b, value: 0.5, cost: "1.5" },
+    ]);
+    expect(refused.status).toBe(2);
+    expect(lines(refused.stderr).at(-1)).toBe(
+      'arqon tell: invalid results: results[0].value: expected a finite number, got "nan"; results[1].cost: expected a finite number, got "1.5"',
+    );
+    // The library's message for the same result, which the CLI's follows.
+    const solver = createSolver({ seed: 4, budget: 3, bounds: { x: { min: -2, max: 2 } } });
+    const [trial] = solver.ask({ max: 1 })!;
+    expect(() => solver.tell({ id: trial!.id, value: "nan" } as never)).toThrow(
+      /value: expected a finite number, got "nan"/,
     );
   });
 });

@@ -260,7 +260,7 @@ describe("arqon ask / tell across invocations", () => {
       JSON.stringify([good, { id: 2, value: "0.5" }, { value: 1 }]),
     );
     const line = oneLineError(malformed, 2);
-    expect(line).toContain("results[1].value: expected a finite number");
+    expect(line).toContain('results[1].value: expected a finite number, got "0.5"');
     expect(line).toContain('results[2]: expected exactly one of "id"');
     expect(oneLineError(await runArqonInProcess(["tell", "--state", "s.json"], dir, "[{"), 2)).toMatch(
       /^results on stdin is not valid JSON/,

@@ -1,3 +1,4 @@
+import { shownValue } from "../shown-value.js";
 import type { Told } from "../solver/solver.js";
 import type { ParamValue } from "../space/params.js";
 import { didYouMean } from "../suggest.js";
@@ -33,7 +34,7 @@ const RESULT_KEYS = ["id", "params", "value", "cost", "pruned", "failed"];
  * stopped early, or `{ "id": <trial id>, "failed": <reason> | true }` for a trial whose evaluation
  * failed. `"pruned"` and `"failed"` given as false or null mean what leaving them out means, and so
  * does null for the value, cost or params of a failed or pruned trial. Every problem is reported at once, each with its path
- * (`results[2].value: expected a finite number`), as one usage error.
+ * (`results[2].value: expected a finite number, got "nan"`), as one usage error.
  *
  * @remarks
  * Only the shape is checked here; whether ids are pending and params lie inside the bounds is the
@@ -91,10 +92,10 @@ export function parseResults(input: unknown): ParsedResults {
       problems.push(`${path}.pruned: only an asked trial (an id) can be pruned`);
     }
     if (!(pruned && record.value === undefined) && !isFiniteNumber(record.value)) {
-      problems.push(`${path}.value: expected a finite number`);
+      problems.push(`${path}.value: expected a finite number${got(record.value)}`);
     }
     if (record.cost !== undefined && !isFiniteNumber(record.cost)) {
-      problems.push(`${path}.cost: expected a finite number`);
+      problems.push(`${path}.cost: expected a finite number${got(record.cost)}`);
     }
     const hasId = record.id !== undefined;
     const hasParams = record.params !== undefined;
@@ -125,6 +126,14 @@ export function parseResults(input: unknown): ParsedResults {
   if (items.length === 0) problems.push("results: expected at least one result");
   if (problems.length > 0) throw usageError(`arqon tell: invalid results: ${problems.join("; ")}`);
   return { told: results, toldAt, failed };
+}
+
+/**
+ * `, got <what>` for a value given that is not the one expected (`got "nan"`, `got null`), as the
+ * solver's own messages say; nothing for a key left out, which has no value to show.
+ */
+function got(value: unknown): string {
+  return value === undefined ? "" : `, got ${shownValue(value)}`;
 }
 
 function isFiniteNumber(value: unknown): value is number {
