@@ -1,8 +1,12 @@
 // The line `arqon solve`, `ask` and `tell` print when the probe is complete: it names what the
 // probe found, and says so when the probe could not be judged rather than claim a label.
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { describeRefineStart } from "../src/cli/progress.js";
+import { studyOf } from "../src/dashboard/study.js";
 import { createSolver, type Solver } from "../src/solver/solver.js";
+import { removeTempDirs, runArqonInProcess, tempDir, writeJson } from "./support/cli-run.js";
+
+afterAll(removeTempDirs);
 
 const CONFIG = {
   seed: 3,
@@ -44,5 +48,33 @@ describe("the line printed when the probe is complete", () => {
 
   it("prints nothing before the probe is complete", () => {
     expect(describeRefineStart(createSolver(CONFIG))).toBeUndefined();
+  });
+});
+
+describe("the classification arqon status prints", () => {
+  async function status(solver: Solver): Promise<{ classification: unknown }> {
+    const dir = tempDir();
+    writeJson(dir, "s.json", solver.toJSON());
+    const run = await runArqonInProcess(["status", "--state", "s.json"], dir);
+    expect(run.status, run.stderr).toBe(0);
+    return JSON.parse(run.stdout) as { classification: unknown };
+  }
+
+  it("says not classified when the probe could not be judged, not a label and score it did not find", async () => {
+    const solver = probed((s, id, x, y) => (id <= 3 ? s.tell({ id, value: x + y }) : s.fail(id, "crashed")));
+    expect((await status(solver)).classification).toEqual({
+      label: "not classified",
+      statistic: "elite-distance-spearman: too few points (3 < 4), no evidence of structure",
+    });
+    // The dashboard's study view says the same.
+    expect(studyOf(solver, "t").classification).toBe("not classified");
+    // A probe that could be judged: its label and score.
+    const judged = probed((s, id, x, y) => s.tell({ id, value: x * x + y * y }));
+    expect((await status(judged)).classification).toMatchObject({
+      label: "structured",
+      score: expect.any(Number),
+      statistic: expect.stringMatching(/^elite-distance-spearman: 10 points/),
+    });
+    expect(studyOf(judged, "t").classification).toBe("structured");
   });
 });

@@ -1,3 +1,4 @@
+import { type Classification, hasEvidence } from "../solver/classify.js";
 import { optionalNonEmpty, parseFlags, requiredString } from "./args.js";
 import { usageError } from "./cli-error.js";
 import type { CliIo } from "./io.js";
@@ -11,7 +12,9 @@ import { statusShared } from "./status-shared.js";
 export const STATUS_USAGE = `arqon status --state <dir>|<state.json>
 arqon status --storage redis://… --study <name> [--timeout-ms N]
   Prints where a saved run stands: {"phase","asked","told","pruned","failed","budget","best","pending",
-  "classification","strategy"}. A pruned or failed trial is not told. Does not change the state.
+  "classification","strategy"}. A pruned or failed trial is not told. The classification is null
+  until the probe is complete, {"label","score","statistic"} once classified, and {"label":"not
+  classified","statistic"} when the probe could not be judged. Does not change the state.
   With --storage, where the shared study --study stands, under its own configuration:
   {"study","asked","told","pruned","failed","budget","best","pending","workers"}, each pending trial
   with the worker holding it ({"id","params","worker"}), and each such worker with its trials and
@@ -49,9 +52,21 @@ export function statusCommand(argv: readonly string[], io: CliIo): 0 | Promise<0
       budget: solver.config.budget,
       best: solver.best(),
       pending: solver.pendingTrials().map(plainTrial),
-      classification: solver.classification,
+      classification: shownClassification(solver.classification),
       strategy: solver.strategyName,
     })}\n`,
   );
   return 0;
+}
+
+/**
+ * The classification as status prints it: a probe that could not be judged (too few values, or all
+ * equal) carries the label "chaotic" and score 0 by convention, which would claim a finding the
+ * probe did not make; it reads "not classified", with the reason, as the line solve prints says.
+ */
+function shownClassification(
+  classification: Classification | null,
+): Classification | { readonly label: "not classified"; readonly statistic: string } | null {
+  if (classification === null || hasEvidence(classification)) return classification;
+  return { label: "not classified", statistic: classification.statistic };
 }

@@ -2,6 +2,7 @@ import { readFile, stat } from "node:fs/promises";
 import { errorMessage } from "../errors.js";
 import { listSegmentsAsync } from "../log/segments.js";
 import { SolverLogFollower } from "../log/solver-log.js";
+import { hasEvidence } from "../solver/classify.js";
 import { restoreSolver, type Solver } from "../solver/solver.js";
 import type { ParamValue } from "../space/params.js";
 import { Space } from "../space/space.js";
@@ -44,7 +45,7 @@ export interface Study {
   readonly phase: string;
   /** The refine strategy, once chosen. */
   readonly strategy: string | null;
-  /** The probe's classification of the function, once known. */
+  /** The probe's classification of the function, once known ("not classified" when it could not be judged). */
   readonly classification: string | null;
   /** Every told result and failure, in told order. */
   readonly trials: readonly StudyTrial[];
@@ -126,7 +127,13 @@ export function studyOf(solver: Solver, title: string): Study {
     asked: solver.asked,
     phase: solver.phase,
     strategy: solver.strategyName,
-    classification: solver.classification === null ? null : solver.classification.label,
+    // A probe that could not be judged is labelled chaotic by convention only.
+    classification:
+      solver.classification === null
+        ? null
+        : hasEvidence(solver.classification)
+          ? solver.classification.label
+          : "not classified",
     trials,
     pending: artifact.trials.filter((t) => t.status === "pending").length,
     best,
