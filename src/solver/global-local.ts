@@ -51,7 +51,8 @@ export interface GlobalLocalOptions {
   readonly openingShare?: number;
   /**
    * Trials a local phase needs to pay for a new simplex, as a multiple of (d + 1): d of them only
-   * build it. When a global phase ends with fewer trials left than this and the local phase would
+   * build it. On a mixed space d here is the number of float and int parameters, the coordinates
+   * the simplex moves (it holds the categorical ones, which cost it nothing to build). When a global phase ends with fewer trials left than this and the local phase would
    * need a new simplex (none yet, the last one converged, or the incumbent moved), no local phase
    * starts: the global phase carries on to the end of the budget with forced TPE's sharper
    * settings (γ 0.07, cubic rank weights, bandwidth floor 0.045), which exploit the best region
@@ -346,6 +347,12 @@ class GlobalLocal implements Strategy {
   readonly name = "global-local" as const;
 
   private readonly d: number;
+  /**
+   * Coordinates a local simplex moves (`d`, or fewer on a mixed space, whose categorical
+   * coordinates it holds): the trials a new simplex spends before its first step, which
+   * `localRoom` makes room for.
+   */
+  private readonly simplexD: number;
   private readonly seed: number;
   private readonly options: ResolvedGlobalLocalOptions;
   private readonly tpe: Strategy;
@@ -467,8 +474,10 @@ class GlobalLocal implements Strategy {
     method: LocalMethod = everyCoordinate(dimension),
     sharp: FocusedModel = forcedTpe(dimension),
     branchOf: ((u: readonly number[]) => string) | null = null,
+    simplexDimension: number = dimension,
   ) {
     this.d = dimension;
+    this.simplexD = simplexDimension;
     this.seed = seed;
     this.options = options;
     this.tpe = tpe;
@@ -482,6 +491,11 @@ class GlobalLocal implements Strategy {
   private get globalLength(): number {
     if (this.generation === 0 && this.opening > 0) return this.opening;
     return Math.max(1, Math.round(this.options.globalPhase * this.factor * (this.d + 1)));
+  }
+
+  /** Fewest trials left in which a new simplex may start (`localRoom`, in its own dimension). */
+  private get localRoomTrials(): number {
+    return this.options.localRoom * (this.simplexD + 1);
   }
 
   private get stagnationLimit(): number {
@@ -506,10 +520,7 @@ class GlobalLocal implements Strategy {
       // No room for a local phase after the opening one (high dimension, small budget): the wide
       // floor is there to keep exploring while a simplex refines, and none will. The run is one
       // global phase held to the end, with the focused model from its first trial.
-      if (
-        this.opening > 0 &&
-        context.remaining + max - this.opening < this.options.localRoom * (this.d + 1)
-      ) {
+      if (this.opening > 0 && context.remaining + max - this.opening < this.localRoomTrials) {
         this.held = true;
       }
     }
@@ -882,7 +893,7 @@ class GlobalLocal implements Strategy {
           this.branchOf(history[target]!.u) !== this.focus);
       const moved = target !== this.localAnchor;
       const fresh = this.local === null || this.local.converged || moved;
-      if (fresh && left < this.options.localRoom * (this.d + 1)) {
+      if (fresh && left < this.localRoomTrials) {
         this.held = true;
         return;
       }
@@ -1185,8 +1196,18 @@ export function createGlobalLocal(
   }
   const resolved = resolve(options);
   if (parts !== undefined) {
-    const { global, region, local, focused, branchOf } = parts(resolved);
-    return new GlobalLocal(dimension, seed, resolved, global, region, local, focused, branchOf);
+    const { global, region, local, focused, branchOf, localDimension } = parts(resolved);
+    return new GlobalLocal(
+      dimension,
+      seed,
+      resolved,
+      global,
+      region,
+      local,
+      focused,
+      branchOf,
+      localDimension,
+    );
   }
   return new GlobalLocal(
     dimension,
@@ -1215,6 +1236,12 @@ export interface GlobalLocalParts {
    * Local phases refine one branch at a time; without it, the whole space is one branch.
    */
   readonly branchOf?: (u: readonly number[]) => string;
+  /**
+   * The most coordinates a local simplex moves (default: every one): a new simplex spends that
+   * many trials before its first step, and `localRoom` is counted in multiples of it plus one. A
+   * mixed space's simplex holds its categorical coordinates, so they cost it no trials.
+   */
+  readonly localDimension?: number;
 }
 
 /** Rebuilds {@link GlobalLocalParts} from a state's `tpe` and `region` entries. */
@@ -1259,7 +1286,7 @@ export function restoreGlobalLocal(
   if (typeof state.tpe !== "object" || state.tpe === null)
     throw new RangeError("invalid global-local state: tpe");
   if (parts !== undefined) {
-    const { global, region, local, focused, branchOf } = parts(
+    const { global, region, local, focused, branchOf, localDimension } = parts(
       options,
       state.tpe as StrategyState,
       state.region,
@@ -1273,6 +1300,7 @@ export function restoreGlobalLocal(
       local,
       focused,
       branchOf,
+      localDimension,
     );
     strategy.load(state);
     return strategy;

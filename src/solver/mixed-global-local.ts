@@ -221,6 +221,11 @@ export function usesMixedGlobalLocal(space: Space): boolean {
  *   Once the incumbent's branch is refined as far as a local phase can take it, local phases
  *   turn to the best point of the best other branch not yet refined: SGD's narrow ridge between
  *   learning rate and momentum scores worse than Adam's wide basin until it is refined itself.
+ * - Room for a new simplex (`localRoom`) is counted in the simplex's own dimension, the number of
+ *   float and int parameters: a categorical it holds costs it no trial to build. Counted in the
+ *   space's dimension, a run with one float and one categorical at budget 20 had no room for any
+ *   local phase and was held from its first refine trial, so a warm start whose best point lay
+ *   off the minimum was refined by the sharp TPE's floor-sized steps alone.
  * - Phase switching, budget split, persistence and parallel batches are global-local's own.
  */
 export function createMixedGlobalLocal(
@@ -239,6 +244,7 @@ export function createMixedGlobalLocal(
     local: numericLocal(space, o.localStep),
     focused: forcedMixedTpe(space),
     branchOf,
+    localDimension: numericCount(space),
   }));
 }
 
@@ -259,6 +265,7 @@ export function restoreMixedGlobalLocal(space: Space, state: StrategyState): Str
       local: numericLocal(space, o.localStep),
       focused: forcedMixedTpe(space),
       branchOf,
+      localDimension: numericCount(space),
     }),
   );
 }
