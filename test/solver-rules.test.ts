@@ -190,6 +190,18 @@ const RUNS: readonly {
     },
     workers: 8,
   },
+  // Version 5: on a mixed space, the room a new simplex needs counts only the float and int
+  // parameters it moves. With one float and one categorical at budget 20 the run was held in its
+  // global phase from the first refine trial; now a local phase starts.
+  {
+    name: "auto, one float and a categorical, budget 20",
+    config: {
+      seed: 15,
+      budget: 20,
+      bounds: { x: { min: -5, max: 5 }, optimizer: mixed.optimizer },
+    },
+    workers: 1,
+  },
 ];
 
 /**
@@ -204,7 +216,9 @@ const FINGERPRINTS: Readonly<Record<number, string>> = {
   2: "695373385fbf6d210ee6abad51d2ae55b7d4cf28931f497f984afd178e097e3e",
   // Of RUNS up to the one that came with version 4.
   3: "6f8ab13fc087e72324feef70cf7d7a2682e47e5d4249b3dc3ddbbb4d6f282508",
+  // Of RUNS up to the one that came with version 5.
   4: "562faa744ac68b61dae62f247890c91e652a1858ffd4605a35b736ebb3ef6802",
+  5: "2c9a289527f680934c01d1a062f53c129ed9367401cf57dafa10a34256687e28",
 };
 
 describe("solver rules", () => {

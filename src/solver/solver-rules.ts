@@ -27,8 +27,11 @@
  * - 4: with trials running, a region trial drawn from beyond the region (no free int cell left in
  *   it) counts towards the local phase's end as a repeated value does, so an int branch's phase
  *   ends as it does one trial at a time. One trial at a time, every proposal is as under 3.
+ * - 5: on a mixed space, the room the default strategy keeps for a new simplex (`localRoom`) is
+ *   counted in the float and int parameters the simplex moves, not in every parameter: a small
+ *   budget on a space with categorical parameters was held in its global phase to the end.
  */
-export const SOLVER_RULES = 4;
+export const SOLVER_RULES = 5;
 
 /** Whether `rules`, read from a log or a journal, names a solver-rules version. */
 export function isSolverRules(rules: unknown): rules is number {
