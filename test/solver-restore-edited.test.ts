@@ -84,7 +84,13 @@ describe("restoring an artifact whose config was edited", () => {
     const budget = saved();
     budget.config.budget = 200;
     expect(() => restoreSolver(budget)).toThrow(
-      "config.budget: 200 is not the budget this run was planned with (40): a run's budget cannot change",
+      `config.budget: 200 is not the budget this run was planned with (40, the artifact's "budget"; one of the two was edited): a run's budget cannot change`,
+    );
+    // The other way round: the recorded budget edited, the config's left alone.
+    const recorded = saved();
+    recorded.budget = 100;
+    expect(() => restoreSolver(recorded)).toThrow(
+      `config.budget: 40 is not the budget this run was planned with (100, the artifact's "budget"; one of the two was edited)`,
     );
     // One whose probe would be as large was taken: it went on to the new end of a run planned for
     // the old one, or stayed ended if it had.

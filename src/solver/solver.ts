@@ -373,7 +373,7 @@ export function restoreSolver<P extends ParamShape = string>(
     // A run's plans were sized from its budget: under another, a run that went on would follow
     // them to the new end, and one that had ended would stay ended.
     throw new UsageError(
-      `config.budget: ${config.budget} is not the budget this run was planned with (${String(own.budget)}): ` +
+      `config.budget: ${config.budget} is not the budget this run was planned with (${String(own.budget)}, the artifact's "budget"; one of the two was edited): ` +
         "a run's budget cannot change, so start a new run with the budget you want and tell it the old " +
         "results as warm-start points (tell({ params, value }))",
     );
