@@ -796,8 +796,11 @@ describe("close", () => {
     expect(events.at(-1)).toMatchObject({ type: "digest.rejected" }); // flushed before completing
     expect(engine.observe(digestOf(engine, 1))).toBe("closed");
     expect(engine.rollback()).toBe(false);
+    expect(engine.resetSafeMode({ acknowledge: "after close" })).toBe(false);
     engine.setBaseline();
+    engine.halt("after close");
     clock.advanceBy(10_000);
+    expect(engine.mode).toBe("normal");
     expect(engine.generation).toBe(generation);
     expect(engine.snapshot().digests.accepted).toBe(12);
     await expect(engine.close()).resolves.toBeUndefined();

@@ -268,7 +268,11 @@ export interface Engine<N extends string = string> {
   resetSafeMode(options: { readonly acknowledge: string }): boolean;
   /** Delivers every pending audit event to {@link Engine.events} now. Returns how many. */
   flushEvents(): number;
-  /** Stops everything the engine started (actors, timers, subscriptions) and completes `events`. */
+  /**
+   * Stops everything the engine started (actors, timers, subscriptions) and completes `events`.
+   * Afterwards every call changes nothing and throws nothing (a digest or command racing a
+   * shutdown): `observe` returns `"closed"`, `rollback` and `resetSafeMode` false.
+   */
   close(): Promise<void>;
 }
 
