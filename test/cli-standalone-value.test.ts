@@ -47,6 +47,32 @@ describe("a number glued to other characters on the last line", () => {
   });
 });
 
+describe("lines people print", () => {
+  it("reads a Python dict's 'value', a clause's full stop, comma-separated pairs and logging prefixes", () => {
+    expect(readObjective("{'value': 0.42, 'acc': 0.9}")).toEqual({ ok: true, value: 0.42 });
+    expect(readObjective("{'acc': 0.9, 'value': -1e-3}")).toEqual({ ok: true, value: -0.001 });
+    expect(readObjective("{'value': nan}")).toEqual({
+      ok: false,
+      reason: `'value' on the last output line is not a finite number: "{'value': nan}"`,
+    });
+    expect(readObjective("{'loss': 0.5}")).toEqual({
+      ok: false,
+      reason: `the last output line is a JSON object without "value": "{'loss': 0.5}"; ${ADVICE}`,
+    });
+    expect(readObjective("Final loss: 0.42.")).toEqual({ ok: true, value: 0.42 });
+    expect(readObjective("INFO:root:loss=0.42")).toEqual({ ok: true, value: 0.42 });
+    expect(readObjective("val:loss=0.5")).toEqual({ ok: true, value: 0.5 });
+    // Two numbers: the last, and the line is marked for the once-per-run warning.
+    expect(readObjective("loss=0.42,acc=0.9")).toEqual({
+      ok: true,
+      value: 0.9,
+      ambiguousLine: "loss=0.42,acc=0.9",
+    });
+    // A time is no label, whatever separates it.
+    expect(readObjective("at 12:00:01")).toEqual(noValue("at 12:00:01"));
+  });
+});
+
 describe("a number standing alone on the last line", () => {
   it("is read alone, after a label with = or :, or after a label token, ending with , or ;", () => {
     expect(readObjective("RESULT=0.02")).toEqual({ ok: true, value: 0.02 });

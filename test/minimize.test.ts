@@ -145,6 +145,42 @@ describe("minimize", () => {
     expect(resumed.solver.phase).toBe("done");
   });
 
+  it("starts no trial once an objective has thrown, and lists each failure among those running", async () => {
+    const started: number[] = [];
+    const result = await minimize(
+      (p, { trial }) => {
+        started.push(trial.id);
+        if (trial.id === 3) throw new Error("thrown at once");
+        return new Promise<number>((resolve, reject) =>
+          setImmediate(() => (trial.id === 1 ? reject(new Error("failed later")) : resolve(quadratic(p)))),
+        );
+      },
+      bowl,
+      { concurrency: 4 },
+    );
+    expect(started).toEqual([1, 2, 3]);
+    expect(result.stopped).toBe(true);
+    // Trial 1, running when trial 3 failed, failed too: both are listed and left pending.
+    expect(result.failures.map((f) => [f.trial.id, f.error.message])).toEqual([
+      [3, "thrown at once"],
+      [1, "failed later"],
+    ]);
+    expect(result.solver.pendingTrials().map((t) => t.id)).toEqual([1, 3, 4]);
+    expect(result.solver.trialStatus(2)).toBe("told");
+  });
+
+  it("lets the solver be run again after a run that ended in a defect", async () => {
+    const solver = createSolver(bowl);
+    await expect(
+      minimize(quadratic, solver, {
+        onTrial: () => {
+          throw new Error("a bug in onTrial");
+        },
+      }),
+    ).rejects.toThrow("a bug in onTrial");
+    expect((await minimize(quadratic, solver)).solver.phase).toBe("done");
+  });
+
   it("keeps evaluations that finished before a stop took effect", async () => {
     const finished = new Set<number>();
     const result = await minimize(

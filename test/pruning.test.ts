@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { UsageError } from "../src/errors.js";
-import { createSolverLog, openSolverLog } from "../src/log/index.js";
+import { createSolverLog, openSolverLog, readDecisionLog } from "../src/log/index.js";
 import type { SolverConfig } from "../src/solver/config.js";
 import { minimize } from "../src/solver/minimize.js";
 import { createMixedTpe } from "../src/solver/mixed-tpe.js";
@@ -305,6 +305,10 @@ describe("pruned trials in the solver", () => {
     expect(reportAll(logged, b!, [[1, 2]])).toEqual([true]);
     logged.tell({ id: b!, pruned: true });
     reportAll(logged, c!, [[1, 0.5]]);
+    // A retry of the last report changes nothing and writes nothing.
+    const records = readDecisionLog(dir).records.length;
+    logged.report(c!, 1, 0.5);
+    expect(readDecisionLog(dir).records.length).toBe(records);
     logged.closeLog();
     const reopened = openSolverLog(dir);
     expect(reopened.toJSON()).toEqual(logged.toJSON());

@@ -104,27 +104,49 @@ describe("shared study (in one process, several handles)", () => {
   });
 
   it("runSharedStudy stops at a failure by default, recording it, and a worker run again goes on", async () => {
-    const study = await openSharedStudy(config(4), { redis: redis.server.url, study: "stop-on-error" });
+    // Every trial a probe trial, so none waits for another's result.
+    const probing = { ...config(5), probeRatio: 1 };
+    const study = await openSharedStudy(probing, { redis: redis.server.url, study: "stop-on-error" });
+    // Another worker holds a trial: a loop that waited for it would wait settleMs (a minute).
+    const other = await openSharedStudy(probing, { redis: redis.server.url, study: "stop-on-error" });
+    const [held] = (await other.ask({ max: 1 }))!;
     const bug = new TypeError("ctx.report is not a function");
     let calls = 0;
     const run = await runSharedStudy(
       study,
-      (params, trial) => {
+      (params) => {
         calls++;
-        if (trial.id === 2) throw bug;
+        if (calls === 2) throw bug;
         return BRANIN.evaluate(params);
       },
       { settleMs: 60_000 },
     );
     // The second trial's throw ended the loop at once: no third trial, no wait for the others.
     expect(calls).toBe(2);
-    expect(run).toMatchObject({ evaluated: [1, 2], failed: [2], stopped: true, pending: 0 });
-    expect(run.failures).toEqual([{ trial: expect.objectContaining({ id: 2 }), error: bug }]);
+    expect(run).toMatchObject({ evaluated: [2, 3], failed: [3], stopped: true, pending: 1 });
+    expect(run.failures).toEqual([{ trial: expect.objectContaining({ id: 3 }), error: bug }]);
     // Marked failed in the study, so no other worker waits for it.
-    expect(study.trialStatus(2)).toBe("failed");
+    expect(study.trialStatus(3)).toBe("failed");
+    await other.tell({ id: held!.id, value: 1 });
     const rest = await runSharedStudy(study, (params) => BRANIN.evaluate(params), { settleMs: 0 });
-    expect(rest).toMatchObject({ evaluated: [3, 4], stopped: false, failures: [] });
-    await study.close();
+    expect(rest).toMatchObject({ evaluated: [4, 5], stopped: false, failures: [] });
+    await Promise.all([study.close(), other.close()]);
+  });
+
+  it("runSharedStudy stops at a failure whose trial another handle settled meanwhile", async () => {
+    const study = await openSharedStudy(config(4), { redis: redis.server.url, study: "stop-settled" });
+    const operator = await openSharedStudy(config(4), { redis: redis.server.url, study: "stop-settled" });
+    const run = await runSharedStudy(
+      study,
+      async (_params, trial) => {
+        await operator.refresh();
+        await operator.fail(trial.id, "failed by an operator");
+        throw new Error("crashed as well");
+      },
+      { settleMs: 0 },
+    );
+    expect(run).toMatchObject({ evaluated: [1], failed: [1], refused: [1], stopped: true });
+    await Promise.all([study.close(), operator.close()]);
   });
 
   it("never hands a trial out twice and never exceeds the budget with concurrent handles", async () => {

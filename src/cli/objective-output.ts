@@ -138,20 +138,31 @@ const MINUS_SIGN = "\u2212";
 const PRINT_VALUE_ALONE = 'print the value alone on the last line (0.42, loss=0.42 or {"value": 0.42})';
 
 /**
- * The number a whitespace-separated token of the last line holds alone, or undefined: the token is
- * a number (`0.42`), or a label, one `=` or `:` and a number (`loss=0.42`, `loss:-1e-3`), the label
- * not itself a number (`12:00` is a time). A `,` or `;` ending the token is a separator, not part of
- * it (`loss=0.42,`). A number glued to anything else (`3.2s`, `ckpt-12.pt`, `gpu-0`) is none: log
- * text holds such numbers, and one of them read as the value would be told without a word.
+ * The number a token of the last line (split at white space and commas) holds alone, or undefined:
+ * the token is a number (`0.42`), or a label, `=` or `:` and a number (`loss=0.42`, `loss:-1e-3`,
+ * `INFO:root:loss=0.42`: the number after the last separator), the label holding a letter (`12:00`
+ * is a time). A `;` or `.` ending the token ends a clause, not the number (`loss: 0.42.`). A number
+ * glued to anything else (`3.2s`, `ckpt-12.pt`, `gpu-0`) is none: log text holds such numbers,
+ * and one of them read as the value would be told without a word.
  */
 function standaloneNumber(token: string): string | undefined {
-  const word = token.endsWith(",") || token.endsWith(";") ? token.slice(0, -1) : token;
+  const word = /[;.]$/.test(token) && token.length > 1 ? token.slice(0, -1) : token;
   if (NUMBER_TOKEN.test(word)) return word;
-  const separator = word.search(/[=:]/);
+  const separator = Math.max(word.lastIndexOf("="), word.lastIndexOf(":"));
   if (separator <= 0) return undefined;
   const label = word.slice(0, separator);
   const number = word.slice(separator + 1);
-  return NUMBER_TOKEN.test(number) && !NUMBER_TOKEN.test(label) ? number : undefined;
+  return NUMBER_TOKEN.test(number) && /\p{L}/u.test(label) ? number : undefined;
+}
+
+/**
+ * A Python dict's `'value'` as printed by `print({"value": 0.42})` (single quotes, `nan`, `inf`):
+ * the number's text, or "" when the line is such a dict without one, or undefined when it is none.
+ */
+function pythonDictValue(line: string): string | undefined {
+  if (!line.startsWith("{") || !line.endsWith("}") || !line.includes("'")) return undefined;
+  const match = /[{,]\s*'value'\s*:\s*([^,}\s]+)\s*[,}]/.exec(line);
+  return match?.[1] ?? "";
 }
 
 /**
@@ -204,6 +215,13 @@ export function readObjective(stdout: string): ObjectiveReading {
     if (typeof value === "number" && Number.isFinite(value)) return { ok: true, value };
     return { ok: false, reason: `"value" on the last output line is not a finite number: ${quote(last)}` };
   }
+  // {'value': 0.42}: what Python's print writes for a dict.
+  const fromDict = object === undefined ? pythonDictValue(last) : undefined;
+  if (fromDict !== undefined && fromDict !== "") {
+    const value = NUMBER_TOKEN.test(fromDict) ? Number(fromDict) : Number.NaN;
+    if (Number.isFinite(value)) return { ok: true, value };
+    return { ok: false, reason: `'value' on the last output line is not a finite number: ${quote(last)}` };
+  }
   // The minus sign U+2212 (what Intl.NumberFormat writes in some locales, and typeset text) is a
   // minus: skipped, it would turn a negative value positive.
   const text = last.replaceAll(MINUS_SIGN, "-");
@@ -212,14 +230,14 @@ export function readObjective(stdout: string): ObjectiveReading {
     return { ok: false, reason: `value on the last output line is not finite: ${quote(last)}` };
   // Without "value" a JSON object's numbers are other metrics ({"epoch": 3, "loss": 0.5}), none
   // named as the one to minimise ("3," would stand alone).
-  if (object !== undefined)
+  if (object !== undefined || fromDict === "")
     return {
       ok: false,
       reason: `the last output line is a JSON object without "value": ${quote(last)}; ${PRINT_VALUE_ALONE}`,
     };
   let found: string | undefined;
   let count = 0;
-  for (const [token] of text.matchAll(/\S+/g)) {
+  for (const [token] of text.matchAll(/[^\s,]+/g)) {
     const number = standaloneNumber(token);
     if (number === undefined) continue;
     found = number;

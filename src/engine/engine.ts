@@ -270,8 +270,8 @@ export interface Engine<N extends string = string> {
   flushEvents(): number;
   /**
    * Stops everything the engine started (actors, timers, subscriptions) and completes `events`.
-   * Afterwards every call changes nothing and throws nothing (a digest or command racing a
-   * shutdown): `observe` returns `"closed"`, `rollback` and `resetSafeMode` false.
+   * Afterwards a call changes nothing, and one with valid arguments throws nothing (a digest or
+   * command racing a shutdown): `observe` returns `"closed"`, `rollback` and `resetSafeMode` false.
    */
   close(): Promise<void>;
 }

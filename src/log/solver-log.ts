@@ -13,6 +13,7 @@ import {
   createSavedSolver,
   type FailOptions,
   type IntermediateValue,
+  reportIfNew,
   restoreSolver,
   type Solver,
   type SolverArtifact,
@@ -578,8 +579,9 @@ class LoggedSolverImpl implements LoggedSolver {
 
   report(id: number, step: number, value: number): void {
     this.change("report", () => {
-      this.inner.report(id, step, value);
-      return { result: undefined, record: { kind: "report", id, step, value } };
+      // A retry of the last report changes nothing, and writes nothing.
+      const recorded = reportIfNew(this.inner, id, step, value);
+      return { result: undefined, record: recorded ? { kind: "report", id, step, value } : undefined };
     });
   }
 
@@ -617,7 +619,7 @@ class LoggedSolverImpl implements LoggedSolver {
    * record that cannot be written is rolled back ({@link rollBack}) and the write's error thrown.
    * Nothing is copied beforehand: a call that succeeds costs the write alone.
    */
-  private change<R>(call: string, apply: () => { result: R; record: SolverLogRecord }): R {
+  private change<R>(call: string, apply: () => { result: R; record: SolverLogRecord | undefined }): R {
     // Before the log is opened: a stopped solver takes no lock and touches no file.
     if (this.stopped) throw new UsageError(`${call}: the solver was stopped`);
     if (this.broken !== null) {
@@ -648,7 +650,7 @@ class LoggedSolverImpl implements LoggedSolver {
       this.stampRules = false;
       this.last = { seq: writer.lastSeq, record: withoutSeq(stamp) };
     }
-    let change: { result: R; record: SolverLogRecord };
+    let change: { result: R; record: SolverLogRecord | undefined };
     try {
       change = apply();
     } catch (error) {
@@ -656,6 +658,8 @@ class LoggedSolverImpl implements LoggedSolver {
       if (opened) closeQuietly(this);
       throw error;
     }
+    // Taken, changing nothing (a retry): nothing to write.
+    if (change.record === undefined) return change.result;
     const seq = writer.lastSeq + 1;
     const record = exact({ ...change.record, by: this.id });
     try {

@@ -47,7 +47,7 @@ export type Objective<N extends ParamShape = string> = (
 /**
  * A function to minimise (or maximise) written with Effect: it returns an Effect of the value, which
  * {@link minimizeEffect} runs in the evaluation's own fiber, so it may use the caller's services
- * (`R`), is interrupted as a fiber when the run stops, and fails the trial with a typed error
+ * (`R`), is interrupted as a fiber when the run is interrupted, and fails the trial with a typed error
  * (`E`) or prunes it with `Effect.fail(new TrialPruned())`.
  */
 export type EffectObjective<N extends ParamShape = string, E = never, R = never> = (
@@ -111,7 +111,10 @@ export interface MinimizeResult<N extends ParamShape = string, E = Error> {
   readonly evaluations: number;
   /** Trials stopped early in this run (they count against the budget too). */
   readonly pruned: number;
-  /** The evaluations that failed in this run (under `"stop"`, the one that stopped it, left pending). */
+  /**
+   * The evaluations that failed in this run. Under `"stop"`: the one that stopped it, and any of the
+   * trials still running then that failed too, all left pending.
+   */
   readonly failures: readonly TrialFailure<N, E>[];
   /** True when a failure stopped the run early (`onError: "stop"`). */
   readonly stopped: boolean;
@@ -147,11 +150,6 @@ function ownError(error: unknown): unknown {
 /** What the failures of a run of an {@link EffectObjective} failing with `E` hold. */
 export type EffectFailure<E> = Exclude<E, TrialPruned> | Error;
 
-/** An Effect objective's Effect, carried out of the promise that called the objective. */
-class ReturnedEffect {
-  constructor(readonly effect: Effect.Effect<unknown, unknown, unknown>) {}
-}
-
 /**
  * What an objective failed with, as an `Error`: a thrown value that is none (a string, a defect's
  * value) is wrapped, and kept as the `cause`. An Effect objective's failures are typed by it.
@@ -170,8 +168,10 @@ interface Finished<N extends ParamShape> {
 /**
  * The Effect behind {@link minimize}: evaluates trials with bounded concurrency until the budget is
  * spent. Every evaluation runs in a fiber owned by the run's scope, so interrupting the Effect
- * cancels the evaluations in flight (their `signal` aborts), waits for each to settle, and leaves
- * their trials pending in the solver, ready to be evaluated again by a later run. The objective may return an Effect
+ * cancels the evaluations in flight (their `signal` aborts) and leaves their trials pending in the
+ * solver, ready to be evaluated again by a later run. It waits for a plain objective's promise to
+ * settle, and for an Effect objective's fiber to end its interruption (an `Effect.promise` inside
+ * it is not waited for: Effect lets such a promise run on). The objective may return an Effect
  * ({@link EffectObjective}): it then runs in that fiber, with the services the run is given.
  */
 export function minimizeEffect<const B extends BoundsInput>(
@@ -268,49 +268,49 @@ export function minimizeEffect<N extends ParamShape>(
         };
       };
 
+      /**
+       * Starts the evaluation of `trial`: calls the objective now, in the run's own fiber, so that
+       * a throw at once is in `finished` before the next trial starts; what it returns is awaited
+       * in a fiber of `running`.
+       */
       const evaluate = (trial: Trial<N>) =>
         Effect.suspend(() => {
           // The objective's signal aborts however the evaluation is interrupted: while its
           // promise runs (the canceler below) or while its Effect runs (onInterrupt).
           const controller = new AbortController();
-          return Effect.async<unknown, unknown>((resume) => {
-            let out: unknown;
-            try {
-              out = objective(trial.params, contextOf(trial, controller.signal));
-            } catch (error) {
-              resume(Effect.fail(error));
-              return;
-            }
-            if (Effect.isEffect(out)) {
-              resume(Effect.succeed(new ReturnedEffect(out)));
-              return;
-            }
-            const settled = Promise.resolve(out).then(
-              (value) => resume(Effect.succeed(value)),
-              (error) => resume(Effect.fail(error)),
-            );
-            // Interrupted (an abort, an interrupted run): the objective is told, and the run waits
-            // for it to settle, so that none of its evaluations outlives it.
-            return Effect.promise(() => {
-              controller.abort();
-              return settled;
-            });
-          }).pipe(
-            Effect.flatMap((out) =>
-              out instanceof ReturnedEffect
-                ? out.effect.pipe(Effect.onInterrupt(() => Effect.sync(() => controller.abort())))
-                : Effect.succeed(out),
+          let out: unknown;
+          try {
+            out = objective(trial.params, contextOf(trial, controller.signal));
+          } catch (error) {
+            return Queue.offer(finished, { trial, exit: Exit.fail(error) }).pipe(Effect.asVoid);
+          }
+          const awaited: Effect.Effect<unknown, unknown, unknown> = Effect.isEffect(out)
+            ? out.pipe(Effect.onInterrupt(() => Effect.sync(() => controller.abort())))
+            : Effect.async<unknown, unknown>((resume) => {
+                const settled = Promise.resolve(out).then(
+                  (value) => resume(Effect.succeed(value)),
+                  (error) => resume(Effect.fail(error)),
+                );
+                // Interrupted (an abort, an interrupted run): the objective is told, and the run
+                // waits for it to settle, so that none of its evaluations outlives it.
+                return Effect.promise(() => {
+                  controller.abort();
+                  return settled;
+                });
+              });
+          return FiberSet.run(
+            running,
+            awaited.pipe(
+              Effect.flatMap((value) =>
+                typeof value === "number" && Number.isFinite(value)
+                  ? Effect.succeed(value)
+                  : Effect.fail(new Error(`objective returned ${shownValue(value)} (expected a finite number)`)),
+              ),
+              Effect.exit,
+              Effect.flatMap((exit) => Queue.offer(finished, { trial, exit })),
             ),
-          );
-        }).pipe(
-          Effect.flatMap((value) =>
-            typeof value === "number" && Number.isFinite(value)
-              ? Effect.succeed(value)
-              : Effect.fail(new Error(`objective returned ${shownValue(value)} (expected a finite number)`)),
-          ),
-          Effect.exit,
-          Effect.flatMap((exit) => Queue.offer(finished, { trial, exit })),
-        );
+          ).pipe(Effect.asVoid);
+        });
 
       /** Tells the solver what an evaluation gave (a value, or a failure that may stop the run). */
       const record = (done: Finished<N>): void => {
@@ -345,6 +345,13 @@ export function minimizeEffect<N extends ParamShape>(
 
       while (true) {
         while (!stopped && inFlight < concurrency) {
+          // Results already in are recorded first: a failure among them (an objective that threw
+          // at once) stops the run before another trial starts.
+          for (const done of yield* Queue.takeAll(finished)) {
+            yield* refusable(() => record(done));
+            inFlight--;
+          }
+          if (stopped) break;
           if (queued.length === 0) {
             const batch = yield* refusable(() => solver.ask({ max: concurrency - inFlight }));
             if (batch === null || batch.length === 0) break;
@@ -352,7 +359,7 @@ export function minimizeEffect<N extends ParamShape>(
           }
           const trial = queued.shift()!;
           inFlight++;
-          yield* FiberSet.run(running, evaluate(trial));
+          yield* evaluate(trial);
         }
         if (inFlight === 0) break;
 

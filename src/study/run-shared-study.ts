@@ -175,6 +175,9 @@ export async function runSharedStudy<P extends ParamShape = string>(
   const failed: number[] = [];
   const failures: { trial: Trial; error: Error }[] = [];
   let stoppedByError = false;
+  // A failure ends the loop under "stop", unless the caller's own abort made the objective give up.
+  const stopsHere = (failure: Error | undefined) =>
+    failure !== undefined && onError === "stop" && options.signal?.aborted !== true;
   const pruned: number[] = [];
   const refused: number[] = [];
   const retrying = { retryMs, ...(options.signal && { signal: options.signal }) };
@@ -270,6 +273,10 @@ export async function runSharedStudy<P extends ParamShape = string>(
       // worker is fine, so it goes on (as `arqon solve` does).
       if (error instanceof UsageError && settledElsewhere(study, trial.id)) {
         refused.push(trial.id);
+        if (stopsHere(failure)) {
+          stoppedByError = true;
+          break;
+        }
         continue;
       }
       // The value would be lost with a bare JournalError, or a UsageError (the study closed): say
@@ -285,7 +292,7 @@ export async function runSharedStudy<P extends ParamShape = string>(
       });
     }
     options.onTrial?.(trial, value);
-    if (failure !== undefined && onError === "stop") {
+    if (stopsHere(failure)) {
       stoppedByError = true;
       break;
     }

@@ -515,7 +515,15 @@ class SharedStudyImpl implements SharedStudy, SettledLate, ReportsSteps {
    * This handle's append whose outcome it has not seen yet (the append threw, or the read after a
    * refused one failed): Redis may have written it all the same, at position `at` and nowhere else.
    */
-  private inFlight: { readonly at: number; readonly token: string; readonly op: string } | undefined;
+  private inFlight:
+    | {
+        readonly at: number;
+        readonly token: string;
+        readonly op: string;
+        /** A report entry's pairs as its caller gave them (retries of its last report included). */
+        readonly sent?: StepReports;
+      }
+    | undefined;
   /** Trials of an ask of ours found in the journal late: reserved for this worker, not yet handed out. */
   private recovered: readonly number[] = [];
   /** Trials a tell or fail of ours settled, found in the journal late (its reply was lost). */
@@ -881,7 +889,7 @@ class SharedStudyImpl implements SharedStudy, SettledLate, ReportsSteps {
     return this.serialise(async () => {
       /** Of this trial's reports found written after a lost reply, where these ones begin. */
       let overlap = -1;
-      const outcome = await this.commit((solver): { result: StepsOutcome; entry?: JournalEntry } => {
+      const outcome = await this.commit((solver): { result: StepsOutcome; entry?: JournalEntry; sent?: StepReports } => {
         // Tried again after a lost reply that Redis wrote all the same: what it holds of these
         // reports is recorded already, and only the rest is appended.
         const lost = this.lostReports.get(id) ?? [];
@@ -914,7 +922,7 @@ class SharedStudyImpl implements SharedStudy, SettledLate, ReportsSteps {
           reports: recorded,
           ...(prune && { prune }),
         };
-        return { result: { prune, ...(refused && { refused }) }, entry };
+        return { result: { prune, ...(refused && { refused }) }, entry, sent: reports.slice(from, accepted) };
       }, reportCheckpoint(id));
       // The lost reports this call found are settled; earlier ones may still be tried again.
       if (overlap >= 0) {
@@ -1087,13 +1095,13 @@ class SharedStudyImpl implements SharedStudy, SettledLate, ReportsSteps {
    * says which. Until the append succeeds, readers see the state before `apply` ({@link committed}).
    */
   private async commit<R>(
-    apply: (solver: Solver) => { result: R; entry?: JournalEntry },
+    apply: (solver: Solver) => { result: R; entry?: JournalEntry; sent?: StepReports },
     checkpoint: (solver: Solver) => Checkpoint = (solver) => solver.toJSON(),
   ): Promise<R> {
     for (;;) {
       await this.catchUp();
       const before = checkpoint(this.live);
-      const { result, entry } = apply(this.live); // throws (nothing changed) on a refused tell or fail
+      const { result, entry, sent } = apply(this.live); // throws (nothing changed) on a refused tell or fail
       if (entry === undefined) {
         this.restore(before);
         return result;
@@ -1102,7 +1110,7 @@ class SharedStudyImpl implements SharedStudy, SettledLate, ReportsSteps {
       const at = this.position;
       const token = randomUUID();
       // Until its outcome is seen, the entry may be written (see inFlight and replayAll).
-      this.inFlight = { at, token, op: entry.op };
+      this.inFlight = { at, token, op: entry.op, ...(sent && { sent }) };
       let appended: boolean;
       try {
         appended = await this.journal.appendAt(at, entry.op === "create" ? entry : { ...entry, token });
@@ -1133,7 +1141,7 @@ class SharedStudyImpl implements SharedStudy, SettledLate, ReportsSteps {
         // This very report, found written: not one for a later retry to find.
         if (entry.op === "report") {
           const lost = this.lostReports.get(entry.id) ?? [];
-          const rest = lost.slice(0, lost.length - entry.reports.length);
+          const rest = lost.slice(0, lost.length - (sent ?? entry.reports).length);
           if (rest.length === 0) this.lostReports.delete(entry.id);
           else this.lostReports.set(entry.id, rest);
         }
@@ -1211,7 +1219,11 @@ class SharedStudyImpl implements SharedStudy, SettledLate, ReportsSteps {
         for (const told of entry.results) if ("id" in told) this.settledLate.add(told.id);
       } else if (entry.op === "fail") this.settledLate.add(entry.id);
       else if (entry.op === "report")
-        this.lostReports.set(entry.id, [...(this.lostReports.get(entry.id) ?? []), ...entry.reports]);
+        // As the call gave them: its retry gives them so again, retries of the last report included.
+        this.lostReports.set(entry.id, [
+          ...(this.lostReports.get(entry.id) ?? []),
+          ...(pending.sent ?? entry.reports),
+        ]);
     }
     return mine;
   }
