@@ -211,10 +211,9 @@ describe("unknown top-level keys", () => {
 
 describe("the sign of the objective's value", () => {
   it("is a hyphen, not a minus, when it follows a letter, digit, _ or .", () => {
-    // The number after a hyphen is glued to a word: no value, and no second number to warn about.
+    // The number after a hyphen is glued to a word: no value, and no second number.
     expect(readObjective("val_loss=0.31 (run-7)\n")).toEqual({ ok: true, value: 0.31 });
-    expect(readObjective("accuracy 0.9 model resnet-50")).toEqual({ ok: true, value: 0.9 });
-    expect(readObjective("loss 0.42 on gpu-0")).toEqual({ ok: true, value: 0.42 });
+    expect(readObjective("model resnet-50 accuracy 0.9")).toEqual({ ok: true, value: 0.9 });
     expect(readObjective("range 3-5")).toMatchObject({
       ok: false,
       reason: expect.stringContaining('no number stands alone on the last output line "range 3-5"'),
@@ -235,21 +234,25 @@ describe("the sign of the objective's value", () => {
     expect(readObjective("-inf")).toMatchObject({ ok: false });
   });
 
-  it("warns once per run when a value was the last of several numbers on its line", async () => {
+  it("fails a trial whose last line holds several numbers, naming the line", async () => {
     const dir = tempDir();
     writeJson(dir, "c.json", { seed: 1, budget: 3, bounds: { x: { min: 0, max: 1 } } });
-    const objective = [process.execPath, "-e", "console.log('lr ' + process.env.ARQON_X + ' loss 0.5')"];
-    const run = await runArqonInProcess(["solve", "--config", "c.json", "--quiet", "--", ...objective], dir);
-    expect(run.status, run.stderr).toBe(0);
-    const warnings = run.stderr.split("\n").filter((line) => line.includes("holds several numbers"));
-    expect(warnings).toHaveLength(1);
-    expect(warnings[0]).toMatch(
-      /^arqon solve: trial 1's last output line "lr [\d.e-]+ loss 0\.5" holds several numbers; its value is taken to be the last, 0\.5\. If it is not, print the value alone on the last line \(a label is fine: "loss=0\.42"\) or as JSON \{"value": 0\.42\}\. \(Said once per run\.\)$/,
+    // Which is the value cannot be told: the learning rate, last, would have been taken before.
+    const objective = [process.execPath, "-e", "console.log('loss 0.5 lr ' + process.env.ARQON_X)"];
+    const run = await runArqonInProcess(
+      ["solve", "--config", "c.json", "--quiet", "--on-error", "skip", "--", ...objective],
+      dir,
     );
-    // A value alone on its line says nothing.
+    const out = JSON.parse(run.stdout) as { failures: { error: string }[]; best: unknown };
+    expect(out.failures).toHaveLength(3);
+    expect(out.failures[0]!.error).toMatch(
+      /^the last output line holds several numbers, and which is the value cannot be told: "loss 0\.5 lr [\d.e-]+"; print the value alone on the last line/,
+    );
+    expect(out.best).toBeNull();
+    // The value alone on its line is read.
     const alone = [process.execPath, "-e", "console.log('loss=' + process.env.ARQON_X)"];
-    const quiet = await runArqonInProcess(["solve", "--config", "c.json", "--quiet", "--", ...alone], dir);
-    expect(quiet.stderr).not.toContain("holds several numbers");
+    const read = await runArqonInProcess(["solve", "--config", "c.json", "--quiet", "--", ...alone], dir);
+    expect(read.status, read.stderr).toBe(0);
   });
 });
 

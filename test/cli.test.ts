@@ -56,13 +56,12 @@ describe("objective output", () => {
     expect(readObjective("noise\nRESULT=0.99\n")).toEqual({ ok: true, value: 0.99 });
     expect(readObjective("0.1\n0.2\n0.3")).toEqual({ ok: true, value: 0.3 });
     expect(readObjective("  0.75 \n\n  \n")).toEqual({ ok: true, value: 0.75 });
-    // Several numbers: the last, and the line marked for a warning.
-    expect(readObjective("epoch 3 loss: 1.5e-2\r\n")).toEqual({
-      ok: true,
-      value: 0.015,
-      ambiguousLine: "epoch 3 loss: 1.5e-2",
+    expect(readObjective("epoch 3/3 loss: 1.5e-2\r\n")).toEqual({ ok: true, value: 0.015 });
+    // Several numbers: which is the value cannot be told, so none is.
+    expect(readObjective("step 7 value -2.5")).toMatchObject({
+      ok: false,
+      reason: expect.stringContaining("holds several numbers"),
     });
-    expect(readObjective("step 7 value -2.5")).toMatchObject({ ok: true, value: -2.5 });
     expect(readObjective("0.123")).toEqual({ ok: true, value: 0.123 });
   });
 

@@ -5,12 +5,6 @@ export type ObjectiveReading =
   | {
       readonly ok: true;
       readonly value: number;
-      /**
-       * The last line, when it held several standalone numbers and the value was taken to be the
-       * last of them ("epoch 3 loss 0.42" gives 0.42): the caller says so, since it may be the
-       * wrong one.
-       */
-      readonly ambiguousLine?: string;
     }
   | {
       readonly ok: false;
@@ -137,53 +131,61 @@ const MINUS_SIGN = "\u2212";
 /** How to print a value that is read: said when none was. */
 const PRINT_VALUE_ALONE = 'print the value alone on the last line (0.42, loss=0.42 or {"value": 0.42})';
 
+/** A number a token of the last line holds: bare (`0.42`) or after a label (`loss=0.42`). */
+interface LineNumber {
+  readonly text: string;
+  readonly labelled: boolean;
+}
+
 /**
- * The number a token of the last line (split at white space and commas) holds alone, or undefined:
- * the token is a number (`0.42`), or a label, `=` or `:` and a number (`loss=0.42`, `loss:-1e-3`,
- * `INFO:root:loss=0.42`: the number after the last separator), the label holding a letter (`12:00`
- * is a time). A `;` or `.` ending the token ends a clause, not the number (`loss: 0.42.`). A number
- * glued to anything else (`3.2s`, `ckpt-12.pt`, `gpu-0`) is none: log text holds such numbers,
- * and one of them read as the value would be told without a word.
+ * The number a whitespace-separated token of the last line holds alone, or undefined: the token
+ * is a number (`0.42`), or a label, `=` or `:` and a number (`loss=0.42`, `loss:-1e-3`,
+ * `INFO:root:loss=0.42`: the number after the last separator), the label one name holding a
+ * letter (`12:00` is a time, `loss=0.42,acc` two pairs). One `,`, `;` or `.` ending the token ends a clause, not the number
+ * (`loss: 0.42.`). A number glued to anything else (`3.2s`, `ckpt-12.pt`, `gpu-0`,
+ * `12:00:01,123`) is none: log text holds such numbers.
  */
-function standaloneNumber(token: string): string | undefined {
-  const word = /[;.]$/.test(token) && token.length > 1 ? token.slice(0, -1) : token;
-  if (NUMBER_TOKEN.test(word)) return word;
+function standaloneNumber(token: string): LineNumber | undefined {
+  const word = /[,;.]$/.test(token) && token.length > 1 ? token.slice(0, -1) : token;
+  if (NUMBER_TOKEN.test(word)) return { text: word, labelled: false };
   const separator = Math.max(word.lastIndexOf("="), word.lastIndexOf(":"));
   if (separator <= 0) return undefined;
   const label = word.slice(0, separator);
   const number = word.slice(separator + 1);
-  return NUMBER_TOKEN.test(number) && /\p{L}/u.test(label) ? number : undefined;
+  // One name (`INFO:root:loss` counts as one), not several pairs run together (`loss=0.42,acc`).
+  const name = /\p{L}/u.test(label) && !/[=,;]/.test(label);
+  return NUMBER_TOKEN.test(number) && name ? { text: number, labelled: true } : undefined;
 }
 
 /**
- * A Python dict's `'value'` as printed by `print({"value": 0.42})` (single quotes, `nan`, `inf`):
- * the number's text, or "" when the line is such a dict without one, or undefined when it is none.
+ * The `value` of an object printed as Python or Node print one, which is no JSON
+ * (`{'value': 0.42}` from Python's `print`, `{ value: 0.42, acc: 0.9 }` from `console.log`): its
+ * text, or "" when the line is such an object without one, or undefined when it is none.
  */
-function pythonDictValue(line: string): string | undefined {
-  if (!line.startsWith("{") || !line.endsWith("}") || !line.includes("'")) return undefined;
-  const match = /[{,]\s*'value'\s*:\s*([^,}\s]+)\s*[,}]/.exec(line);
-  return match?.[1] ?? "";
+function printedObjectValue(line: string): string | undefined {
+  if (!line.startsWith("{") || !line.endsWith("}")) return undefined;
+  const match = /[{,]\s*(['"]?)value\1\s*:\s*([^,}\s][^,}]*?)\s*[,}]/.exec(line);
+  return match?.[2] ?? "";
 }
 
 /**
- * Reads the objective value from the standard output of an objective command: the number that
- * stands alone on the last non-empty line, or its `value` when that line is a JSON object with one.
+ * Reads the objective value from the standard output of an objective command: the one number on
+ * the last non-empty line, or its `value` when that line is an object with one.
  *
  * @remarks
- * A number stands alone when a whitespace-separated token of the line is that number, or a label
- * and `=` or `:` and that number (see {@link standaloneNumber}); so `"RESULT=0.99"` gives 0.99,
- * `"loss: 1.5e-2"` and `"loss:1.5e-2"` give 0.015, `"  0.75 "` gives 0.75, `"0.1\n0.2\n0.3"` gives
- * 0.3, `{"value": 0.24, "acc": 0.9}` gives 0.24, `"loss=-0.5"` gives -0.5 and `"loss 0.42 on gpu-0"`
- * gives 0.42: `gpu-0`, `run-7`, `3.2s`, `ckpt-12.pt` or `12:00:01` hold no number that stands alone
- * (a `-` after a letter, digit, `_` or `.` is a hyphen, not a minus), and a last line with no other
- * number fails rather than give a log line's number as the value. The minus sign U+2212 reads as
- * `-` (`"score −0.2"` gives -0.2). A line redrawn with carriage returns reads as a terminal shows it
- * (`"epoch 1\repoch 2\rloss 0.5"` gives 0.5).
- * A last line with several standalone numbers gives its last one, marked `ambiguousLine`. Empty
- * output, a last line without a standalone number, a JSON object without `value`, a number that is
- * not finite once parsed (e.g. `1e999`), a last line holding `NaN`, `inf` or `Infinity` as a word (a
- * diverged value, whatever number comes before it), or a last line that is an intermediate value
- * ({@link readReport}) is a failure with a short reason. Terminal control sequences (colours,
+ * The line must hold exactly one number standing alone (see {@link standaloneNumber}), and a bare
+ * one must end it: `"RESULT=0.99"` gives 0.99, `"loss: 1.5e-2"` and `"loss:1.5e-2"` 0.015,
+ * `"  0.75 "` 0.75, `"0.1\n0.2\n0.3"` 0.3, `"epoch 3/3 loss 0.42"` 0.42 (`3/3` is no number alone),
+ * `"val_loss=0.31 saved to ckpt-12.pt"` 0.31. `{"value": 0.24, "acc": 0.9}` gives 0.24, and so do
+ * `{'value': 0.24}` (Python's print) and `{ value: 0.24 }` (Node's console.log). Refused, so that no
+ * log line's number is told as the value: several numbers (`"loss 0.42 lr 0.001"`, which is the
+ * value cannot be told), a bare number with words after it (`"took 12 ms"`), none alone
+ * (`"Done in 3.2s"`, `"run-7"`: a `-` after a letter, digit, `_` or `.` is a hyphen). The minus
+ * sign U+2212 reads as `-`. A line redrawn with carriage returns reads as a terminal shows it
+ * (`"epoch 1\repoch 2\rloss 0.5"` gives 0.5). Empty output, an object without `value`, a number
+ * that is not finite once parsed (`1e999`), a `NaN`, `inf` or `Infinity` word (a diverged value,
+ * whatever number comes before it), or a last line that is an intermediate value
+ * ({@link readReport}) is a failure with a short reason too. Terminal control sequences (colours,
  * cursor moves) are left out first, in reports too.
  */
 export function readObjective(stdout: string): ObjectiveReading {
@@ -215,12 +217,17 @@ export function readObjective(stdout: string): ObjectiveReading {
     if (typeof value === "number" && Number.isFinite(value)) return { ok: true, value };
     return { ok: false, reason: `"value" on the last output line is not a finite number: ${quote(last)}` };
   }
-  // {'value': 0.42}: what Python's print writes for a dict.
-  const fromDict = object === undefined ? pythonDictValue(last) : undefined;
-  if (fromDict !== undefined && fromDict !== "") {
-    const value = NUMBER_TOKEN.test(fromDict) ? Number(fromDict) : Number.NaN;
+  // {'value': 0.42} (Python's print of a dict), { value: 0.42 } (Node's console.log).
+  const printed = object === undefined ? printedObjectValue(last) : undefined;
+  if (printed !== undefined && printed !== "") {
+    const value = NUMBER_TOKEN.test(printed) ? Number(printed) : Number.NaN;
     if (Number.isFinite(value)) return { ok: true, value };
-    return { ok: false, reason: `'value' on the last output line is not a finite number: ${quote(last)}` };
+    // np.float64(0.38), tensor(0.38): a scalar's repr, not its number.
+    const scalar = /^[\w.]+\(/.test(printed) ? " (a numpy or torch scalar: print float(x) or x.item())" : "";
+    return {
+      ok: false,
+      reason: `'value' on the last output line is not a finite number${scalar}: ${quote(last)}`,
+    };
   }
   // The minus sign U+2212 (what Intl.NumberFormat writes in some locales, and typeset text) is a
   // minus: skipped, it would turn a negative value positive.
@@ -228,43 +235,39 @@ export function readObjective(stdout: string): ObjectiveReading {
   // "loss: nan" after "epoch 3": the last number would be the epoch. A diverged value is no value.
   if (NON_FINITE_WORD.test(text))
     return { ok: false, reason: `value on the last output line is not finite: ${quote(last)}` };
-  // Without "value" a JSON object's numbers are other metrics ({"epoch": 3, "loss": 0.5}), none
-  // named as the one to minimise ("3," would stand alone).
-  if (object !== undefined || fromDict === "")
+  // Without "value" an object's numbers are other metrics ({"epoch": 3, "loss": 0.5}), none
+  // named as the one to minimise.
+  if (object !== undefined || printed === "")
     return {
       ok: false,
       reason: `the last output line is a JSON object without "value": ${quote(last)}; ${PRINT_VALUE_ALONE}`,
     };
-  let found: string | undefined;
-  let count = 0;
-  for (const [token] of text.matchAll(/[^\s,]+/g)) {
-    const number = standaloneNumber(token);
-    if (number === undefined) continue;
-    found = number;
-    count++;
-  }
-  if (found === undefined)
+  const tokens = text.match(/\S+/g) ?? [];
+  const numbers = tokens.map(standaloneNumber);
+  const found = numbers.filter((n) => n !== undefined);
+  // Which of several numbers is the value cannot be told ("loss 0.42 lr 0.001", "val_loss 0.38
+  // step 3"), and a guess would be told for every trial: the line is refused.
+  if (found.length > 1)
+    return {
+      ok: false,
+      reason: `the last output line holds several numbers, and which is the value cannot be told: ${quote(last)}; ${PRINT_VALUE_ALONE}`,
+    };
+  const only = found[0];
+  if (only === undefined)
     return {
       ok: false,
       reason: `no number stands alone on the last output line ${quote(last)}; ${PRINT_VALUE_ALONE}`,
     };
-  const value = Number(found);
+  // A bare number with words after it is a count or a measure ("took 12 ms", "Synced 5 files").
+  if (!only.labelled && numbers[numbers.length - 1] !== only)
+    return {
+      ok: false,
+      reason: `the number on the last output line is followed by words (a count or a measure?): ${quote(last)}; ${PRINT_VALUE_ALONE}`,
+    };
+  const value = Number(only.text);
   if (!Number.isFinite(value))
     return { ok: false, reason: `value on the last output line is not finite: ${quote(last)}` };
-  return count === 1 ? { ok: true, value } : { ok: true, value, ambiguousLine: last };
-}
-
-/**
- * The warning for a value read from a line of several standalone numbers (see `ambiguousLine`),
- * given once per run: the last number of "loss 0.42 lr 0.001" is the learning rate's, and a run
- * tuned on it is wasted.
- */
-export function ambiguousValueWarning(trialId: number, line: string, value: number): string {
-  return (
-    `arqon solve: trial ${trialId}'s last output line ${quote(line)} holds several numbers; its value ` +
-    `is taken to be the last, ${value}. If it is not, print the value alone on the last line (a label ` +
-    `is fine: "loss=0.42") or as JSON {"value": 0.42}. (Said once per run.)\n`
-  );
+  return { ok: true, value };
 }
 
 /**

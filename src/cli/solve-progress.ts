@@ -1,4 +1,4 @@
-import { ambiguousValueWarning, unreadReportWarning } from "./objective-output.js";
+import { unreadReportWarning } from "./objective-output.js";
 import { describeProgress, formatValue, type RunView } from "./progress.js";
 
 /** Where and how `arqon solve` reports its progress. */
@@ -60,17 +60,7 @@ export class SolveProgress {
   }
 
   /** The warnings given once per run that were given. */
-  private readonly warned = new Set<"ambiguous value" | "unread report">();
-
-  /** Reports, once per run, a value read as the last of several numbers on its line. */
-  ambiguousValue(
-    trialId: number,
-    reading: { readonly value: number; readonly ambiguousLine?: string },
-  ): void {
-    if (reading.ambiguousLine === undefined || this.warned.has("ambiguous value")) return;
-    this.warned.add("ambiguous value");
-    this.passthrough(ambiguousValueWarning(trialId, reading.ambiguousLine, reading.value));
-  }
+  private readonly warned = new Set<"unread report">();
 
   /** Reports, once per run, a line that looks meant as a report but is none (`why`). */
   unreadReport(trialId: number, line: string, why: string): void {

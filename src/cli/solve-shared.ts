@@ -446,7 +446,6 @@ async function runWorker(
         continue;
       }
       if (outcome.reading.ok) {
-        progress.ambiguousValue(trial.id, outcome.reading);
         const { value } = outcome.reading;
         const refusedBefore = refused.length;
         if (await record({ id: trial.id, value })) {

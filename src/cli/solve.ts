@@ -34,11 +34,12 @@ import { TrialStderr } from "./trial-stderr.js";
 export const SOLVE_USAGE = `arqon solve --config <config.json> [--state <dir>|<state.json> | --storage redis://… --study <name> [--stall-ms N] [--heartbeat-ms N] [--timeout-ms N]] [--concurrency N] [--on-error stop|skip] [--trial-timeout-ms N] [--quiet] -- <command> [args...]
   Minimises the value printed by <command>, run once per trial (directly, no shell) with ARQON_<NAME>
   set for each parameter (name upper-cased, other characters -> _) and ARQON_TRIAL_ID. The value is
-  the number standing alone on the last non-empty stdout line ("0.99", "RESULT=0.99", "loss: 0.99"
-  -> 0.99), or its "value" if that line is JSON ({"value": 0.99, "acc": 0.8} -> 0.99); a number
-  glued to other text ("ckpt-12.pt", "3.2s", "gpu-0") is none, and a line of several standalone
-  numbers gives its last, with a warning. A non-zero exit or no standalone number fails the
-  trial: --on-error stop (default) ends the run with exit 1, skip goes on. --trial-timeout-ms N: a
+  the one number standing alone on the last non-empty stdout line ("0.99", "RESULT=0.99",
+  "loss: 0.99" -> 0.99), or its "value" if that line is an object ({"value": 0.99, "acc": 0.8} ->
+  0.99). A number glued to other text ("ckpt-12.pt", "3.2s", "gpu-0") is none; several numbers,
+  or a bare one with words after it ("took 12 ms"), are refused: print the value alone, last. A
+  non-zero exit or no value fails the trial: --on-error stop (default) ends the run with exit 1,
+  skip goes on. --trial-timeout-ms N: a
   command still running after N ms is stopped (SIGTERM, SIGKILL 5 s later) and its trial fails
   ("timed out after N s").
   With --state the run survives a kill; rerunning with the same --state resumes, pending trials first.
@@ -371,7 +372,6 @@ async function runSolve(
         continue;
       }
       if (outcome.reading.ok) {
-        progress.ambiguousValue(trial.id, outcome.reading);
         solver.tell({ id: trial.id, value: outcome.reading.value });
         evaluations++;
         save();
