@@ -190,29 +190,39 @@ describe("recordResult after a failed try", () => {
         [2, 0.4],
       ] as [number, number][],
     },
-    { name: "a call led by the trial's last report again", before: [[1, 0.5]], sent: [[1, 0.5], [2, 0.4]] },
-  ] as const)("takes the retry of $name whose reply was lost as recorded, once", async ({ name, before, sent }) => {
-    const study_ = `lost-repeat-${before.length}`;
-    const { study, failNextAppend } = await handle(study_, PRUNED);
-    const [trial] = (await study.ask())!;
-    const id = trial!.id;
-    if (before.length > 0) await reportSteps(study, id, before);
-    failNextAppend({ written: true });
-    await expect(reportSteps(study, id, sent), name).rejects.toThrow("connection lost");
-    const length = await journalLength(study_);
-    // The retry gives the same pairs again: found written, nothing refused, nothing appended.
-    expect(await reportStepsRecovering(study, id, sent, { retryMs: 10_000 })).toEqual({ prune: false });
-    expect(await journalLength(study_)).toBe(length);
-    const fresh = await journalOf(study_);
-    expect(fresh.intermediateValues(id)).toEqual([
-      { step: 1, value: 0.5 },
-      { step: 2, value: 0.4 },
-    ]);
-    await fresh.close();
-    // Settled: a later report goes on from there.
-    expect(await reportSteps(study, id, [[3, 0.3]])).toEqual({ prune: false });
-    await study.close();
-  });
+    {
+      name: "a call led by the trial's last report again",
+      before: [[1, 0.5]],
+      sent: [
+        [1, 0.5],
+        [2, 0.4],
+      ],
+    },
+  ] as const)(
+    "takes the retry of $name whose reply was lost as recorded, once",
+    async ({ name, before, sent }) => {
+      const study_ = `lost-repeat-${before.length}`;
+      const { study, failNextAppend } = await handle(study_, PRUNED);
+      const [trial] = (await study.ask())!;
+      const id = trial!.id;
+      if (before.length > 0) await reportSteps(study, id, before);
+      failNextAppend({ written: true });
+      await expect(reportSteps(study, id, sent), name).rejects.toThrow("connection lost");
+      const length = await journalLength(study_);
+      // The retry gives the same pairs again: found written, nothing refused, nothing appended.
+      expect(await reportStepsRecovering(study, id, sent, { retryMs: 10_000 })).toEqual({ prune: false });
+      expect(await journalLength(study_)).toBe(length);
+      const fresh = await journalOf(study_);
+      expect(fresh.intermediateValues(id)).toEqual([
+        { step: 1, value: 0.5 },
+        { step: 2, value: 0.4 },
+      ]);
+      await fresh.close();
+      // Settled: a later report goes on from there.
+      expect(await reportSteps(study, id, [[3, 0.3]])).toEqual({ prune: false });
+      await study.close();
+    },
+  );
 
   it("runSharedStudy tells a trial only once the reports its objective did not await are in", async () => {
     const { study, failNextAppend } = await handle("unawaited", PRUNED);

@@ -304,7 +304,9 @@ export function minimizeEffect<N extends ParamShape>(
               Effect.flatMap((value) =>
                 typeof value === "number" && Number.isFinite(value)
                   ? Effect.succeed(value)
-                  : Effect.fail(new Error(`objective returned ${shownValue(value)} (expected a finite number)`)),
+                  : Effect.fail(
+                      new Error(`objective returned ${shownValue(value)} (expected a finite number)`),
+                    ),
               ),
               Effect.exit,
               Effect.flatMap((exit) => Queue.offer(finished, { trial, exit })),

@@ -637,7 +637,11 @@ class SolverImpl implements Solver {
     const last = trial.steps.length === 0 ? -1 : trial.steps[trial.steps.length - 1]!;
     // The same step and value again is a retry (of a call whose outcome the caller did not see):
     // it changes nothing, as `arqon report` answers it.
-    if (step === last && typeof value === "number" && this.sign * value === trial.values[trial.values.length - 1])
+    if (
+      step === last &&
+      typeof value === "number" &&
+      this.sign * value === trial.values[trial.values.length - 1]
+    )
       return false;
     if (!(Number.isSafeInteger(step) && step > last)) {
       throw new UsageError(

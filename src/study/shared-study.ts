@@ -889,41 +889,48 @@ class SharedStudyImpl implements SharedStudy, SettledLate, ReportsSteps {
     return this.serialise(async () => {
       /** Of this trial's reports found written after a lost reply, where these ones begin. */
       let overlap = -1;
-      const outcome = await this.commit((solver): { result: StepsOutcome; entry?: JournalEntry; sent?: StepReports } => {
-        // Tried again after a lost reply that Redis wrote all the same: what it holds of these
-        // reports is recorded already, and only the rest is appended.
-        const lost = this.lostReports.get(id) ?? [];
-        overlap = lost.findIndex(([step, value]) => step === reports[0]![0] && value === reports[0]![1]);
-        const from = overlap >= 0 && startsWith(reports, lost.slice(overlap)) ? lost.length - overlap : 0;
-        if (from === 0) overlap = -1;
-        let refused: StepsOutcome["refused"];
-        // The trial's last report given again (a retry, a line printed twice) records nothing.
-        const recorded: (readonly [number, number])[] = [];
-        for (let index = from; index < reports.length; index++) {
-          const report = reports[index]!;
-          try {
-            if (reportIfNew(solver, id, report[0], report[1])) recorded.push(report);
-          } catch (error) {
-            if (!(error instanceof UsageError)) throw error;
-            refused = { index, error };
-            break;
+      const outcome = await this.commit(
+        (solver): { result: StepsOutcome; entry?: JournalEntry; sent?: StepReports } => {
+          // Tried again after a lost reply that Redis wrote all the same: what it holds of these
+          // reports is recorded already, and only the rest is appended.
+          const lost = this.lostReports.get(id) ?? [];
+          overlap = lost.findIndex(([step, value]) => step === reports[0]![0] && value === reports[0]![1]);
+          const from = overlap >= 0 && startsWith(reports, lost.slice(overlap)) ? lost.length - overlap : 0;
+          if (from === 0) overlap = -1;
+          let refused: StepsOutcome["refused"];
+          // The trial's last report given again (a retry, a line printed twice) records nothing.
+          const recorded: (readonly [number, number])[] = [];
+          for (let index = from; index < reports.length; index++) {
+            const report = reports[index]!;
+            try {
+              if (reportIfNew(solver, id, report[0], report[1])) recorded.push(report);
+            } catch (error) {
+              if (!(error instanceof UsageError)) throw error;
+              refused = { index, error };
+              break;
+            }
           }
-        }
-        const accepted = refused?.index ?? reports.length;
-        // Nothing accepted (the trial may be unknown): no entry.
-        if (accepted === 0) return { result: { prune: false, ...(refused && { refused }) } };
-        const prune = solver.shouldPrune(id);
-        // Nothing new: no entry either.
-        if (recorded.length === 0) return { result: { prune, ...(refused && { refused }) } };
-        const entry: JournalEntry = {
-          op: "report",
-          worker: this.worker,
-          id,
-          reports: recorded,
-          ...(prune && { prune }),
-        };
-        return { result: { prune, ...(refused && { refused }) }, entry, sent: reports.slice(from, accepted) };
-      }, reportCheckpoint(id));
+          const accepted = refused?.index ?? reports.length;
+          // Nothing accepted (the trial may be unknown): no entry.
+          if (accepted === 0) return { result: { prune: false, ...(refused && { refused }) } };
+          const prune = solver.shouldPrune(id);
+          // Nothing new: no entry either.
+          if (recorded.length === 0) return { result: { prune, ...(refused && { refused }) } };
+          const entry: JournalEntry = {
+            op: "report",
+            worker: this.worker,
+            id,
+            reports: recorded,
+            ...(prune && { prune }),
+          };
+          return {
+            result: { prune, ...(refused && { refused }) },
+            entry,
+            sent: reports.slice(from, accepted),
+          };
+        },
+        reportCheckpoint(id),
+      );
       // The lost reports this call found are settled; earlier ones may still be tried again.
       if (overlap >= 0) {
         const rest = this.lostReports.get(id)!.slice(0, overlap);
