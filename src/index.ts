@@ -34,7 +34,12 @@ export type { RegimeDetectorOptions } from "./engine/safety/regime-detector.js";
 export type { SafetyOptions } from "./engine/safety/safety-config.js";
 export { type EngineSnapshotsOptions, engineSnapshots, SNAPSHOT_EVERY_MS } from "./engine/snapshots.js";
 export type { SpsaOptions } from "./engine/spsa/options.js";
-export { createSupervisor, Supervisor, type SupervisorOptions } from "./engine/supervisor.js";
+export {
+  createSupervisor,
+  type SpawnListener,
+  Supervisor,
+  type SupervisorOptions,
+} from "./engine/supervisor.js";
 /* Errors */
 export {
   CommandRefusedError,

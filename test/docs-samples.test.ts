@@ -220,11 +220,17 @@ describe("docs samples", () => {
     const lines = stdout.trim().split("\n");
     expect(lines).toHaveLength(3);
     for (const [i, name] of ["checkout", "search", "images"].entries()) {
-      const match = /^(\w+): poolSize ([\d.]+) \(best (\d+)\), (\d+) applies, mode (\w+)$/.exec(lines[i]!);
+      const match =
+        /^(\w+): poolSize ([\d.]+) \(best (\d+)\), (\d+) applies, mode (\w+); monitor: (\d+) violations in (\d+) events$/.exec(
+          lines[i]!,
+        );
       expect(match?.[1], lines[i]).toBe(name);
       // Within a step (maxDelta 4) of each service's best pool size.
       expect(Math.abs(Number(match![2]) - Number(match![3]))).toBeLessThanOrEqual(4);
       expect(match![5]).toBe(name === "images" ? "halted" : "normal");
+      // Each engine was watched through onSpawn's config, and none broke an invariant.
+      expect(match![6]).toBe("0");
+      expect(Number(match![7])).toBeGreaterThan(Number(match![4]));
     }
     expect(readFileSync(join(DOCS, "guide", "engine.md"), "utf8")).toContain(
       `\`\`\`text\n${stdout.trim()}\n\`\`\``,

@@ -207,15 +207,21 @@ describe("createSupervisor", () => {
     const supervisor = createSupervisor();
     const seen: string[] = [];
     const firstTypes: string[] = [];
-    const remove = supervisor.onSpawn((name, engine) => {
+    const configs: EngineConfig[] = [];
+    const remove = supervisor.onSpawn((name, engine, spawnedWith) => {
       seen.push(name);
+      configs.push(spawnedWith);
       engine.events.subscribe((event) => firstTypes.push(`${name}:${event.type}`));
     });
     const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
     const removeThrowing = supervisor.onSpawn(() => {
       throw new Error("listener bug");
     });
-    supervisor.spawn("a", config(clock, 1));
+    const configA = config(clock, 1);
+    supervisor.spawn("a", configA);
+    // The config spawn got, as it got it: what monitorEngine needs.
+    expect(configs).toEqual([configA]);
+    expect(configs[0]).toBe(configA);
     expect(warn).toHaveBeenCalledWith(
       expect.stringContaining('an onSpawn listener threw for "a" (listener bug)'),
     );

@@ -1,4 +1,4 @@
-import { createSupervisor, type EngineConfig } from "arqon";
+import { createSupervisor, type EngineConfig, type EngineMonitor, monitorEngine } from "arqon";
 import { type SchedulerAction, VirtualTimeScheduler } from "rxjs";
 
 // One supervisor, one engine per service, all on one virtual clock: a minute runs in a blink.
@@ -20,8 +20,11 @@ const supervisor = createSupervisor({
 });
 
 // Called inside each spawn, before the engine's first event: a subscriber here misses nothing.
+// `config` is the one `spawn` got, which the independent safety monitor checks the engine against.
 const applies = new Map<string, number>();
-supervisor.onSpawn((name, engine) => {
+const monitors = new Map<string, EngineMonitor>();
+supervisor.onSpawn((name, engine, config) => {
+  monitors.set(name, monitorEngine(engine, config));
   engine.events.subscribe((event) => {
     if (event.type === "apply") applies.set(name, (applies.get(name) ?? 0) + 1);
   });
@@ -51,8 +54,10 @@ scheduler.flush();
 for (const name of supervisor.names()) {
   const engine = supervisor.get(name)!;
   const poolSize = engine.values[0]!.toFixed(1);
+  const { events, violations } = monitors.get(name)!.report();
   console.log(
-    `${name}: poolSize ${poolSize} (best ${best[name]}), ${applies.get(name)} applies, mode ${engine.mode}`,
+    `${name}: poolSize ${poolSize} (best ${best[name]}), ${applies.get(name)} applies, mode ${engine.mode}; ` +
+      `monitor: ${violations.length} violations in ${events} events`,
   );
 }
 await supervisor.close();

@@ -85,6 +85,12 @@ export interface SupervisorOptions {
 }
 
 /**
+ * Called by {@link Supervisor.onSpawn} with each engine spawned: its name, the engine, and the
+ * config `spawn` was given (the one to hand to `monitorEngine`).
+ */
+export type SpawnListener = (name: string, engine: Engine, config: EngineConfig) => void;
+
+/**
  * Many named engines in one process, each an actor of one XState system whose lifetime an Effect
  * `Scope` owns (one per engine, forked from the supervisor's own). Spawn, stop and a digest through
  * {@link Supervisor.send} cost the same however many engines run: engines are kept in a `Map` by
@@ -142,10 +148,11 @@ export interface Supervisor {
    * Calls `listener` with each engine spawned from now on (by `spawn`, an `onFailure` restart
    * included), inside `spawn` before it returns: a subscription made there to `engine.events`
    * misses none of the new engine's events, which its first drain would otherwise deliver to no
-   * one. Returns a function that removes the listener. A throw from it is caught and reported with
-   * `console.warn`: the spawn stands.
+   * one. The third argument is the config the engine was spawned with, as `spawn` got it: what
+   * `monitorEngine(engine, config)` needs to watch it. Returns a function that removes the
+   * listener. A throw from it is caught and reported with `console.warn`: the spawn stands.
    */
-  onSpawn(listener: (name: string, engine: Engine) => void): () => void;
+  onSpawn(listener: SpawnListener): () => void;
   /** Why the engine last spawned as `name` failed, or undefined if it did not. */
   failure(name: string): unknown;
   /** Stops every engine (all scopes closed, all actors stopped, all engines closed). */
@@ -205,7 +212,7 @@ class SupervisorImpl implements Supervisor {
   private readonly flushAfterCommand: boolean;
   private closed = false;
   private rootError: unknown;
-  private readonly spawnListeners = new Set<(name: string, engine: Engine) => void>();
+  private readonly spawnListeners = new Set<SpawnListener>();
   /**
    * Refusals engine actors reported, by the command refused, for the `send` that sent it to read
    * (by command: a send from inside another command is queued, and its refusal comes later).
@@ -312,7 +319,7 @@ class SupervisorImpl implements Supervisor {
     actor.subscribe({ error: (error) => this.fail(running, error) });
     for (const listener of [...this.spawnListeners]) {
       try {
-        listener(name, engine);
+        listener(name, engine, config as EngineConfig);
       } catch (error) {
         console.warn(
           `arqon: an onSpawn listener threw for "${name}" (${errorMessage(error)}); the engine runs`,
@@ -334,11 +341,11 @@ class SupervisorImpl implements Supervisor {
     return this.engines.get(name) as Engine<N> | undefined;
   }
 
-  onSpawn(listener: (name: string, engine: Engine) => void): () => void {
+  onSpawn(listener: SpawnListener): () => void {
     if (typeof listener !== "function")
       throw new UsageError(`onSpawn: expected a function, got ${shownValue(listener)}`);
     // Wrapped: the same function added twice is two listeners, each removed by its own handle.
-    const entry = (name: string, engine: Engine) => listener(name, engine);
+    const entry: SpawnListener = (name, engine, config) => listener(name, engine, config);
     this.spawnListeners.add(entry);
     return () => void this.spawnListeners.delete(entry);
   }
