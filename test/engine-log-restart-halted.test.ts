@@ -140,7 +140,7 @@ describe.each([
     }
     await third.close();
     expect(renderExplanation(explain(dir, 1, { run: 3 }))).toMatch(
-      /command: halt "still halted after a restart [^\n]*" at t=1000 ms \(restores repeatedTrips\)/,
+      /command: halt "still halted after a restart [^\n]*" at \+0\.000 s \(restores repeatedTrips\)/,
     );
     const replayed = await replay(dir);
     expect(replayed.ok).toBe(true);

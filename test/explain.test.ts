@@ -154,13 +154,40 @@ describe("explain", () => {
     expect(explain([header, ...rest], 1).previousValues).toBeUndefined();
   });
 
+  it("gives times as seconds since the run started, and the start as a date on a wall clock", () => {
+    const { events } = iterationLog();
+    const params = { x: { min: 0, max: 10, init: 5 }, y: { min: 1, max: 100, init: 20 } };
+    const start = Date.UTC(2026, 10, 29, 18, 47, 30, 123);
+    const header = engineLogHeader({ seed: 1, params }, { startTime: start });
+    // The same run on a wall clock: every time moved by the start.
+    const shifted = events.map((e) => {
+      const moved = { ...e, time: e.time - 1000 + start } as AuditEvent;
+      return e.type === "window.closed"
+        ? ({ ...moved, openedAt: e.openedAt - 1000 + start } as AuditEvent)
+        : moved;
+    });
+    const x = explain([header, ...shifted.map(auditLogRecord)], 3);
+    // The structured explanation keeps engine-clock ms.
+    expect(x.startTime).toBe(start);
+    expect(x.change.time).toBe(start + 200);
+    const lines = renderExplanation(x).split("\n");
+    expect(lines.slice(0, 2)).toEqual([
+      'generation 3: apply "centre", proposal 3, at +0.200 s',
+      "  times: seconds since the run started, at 2026-11-29T18:47:30.123Z",
+    ]);
+    expect(lines[3]).toBe(
+      "  window (plus, generation 1): 5 values, digests [10, 11, 12, 11, 10] → 10.8, from +0.000 s to +0.050 s",
+    );
+  });
+
   it("renders the chain as text, one fact per line", () => {
     const text = renderExplanation(explain(iterationLog().records, 3));
     expect(text.split("\n")).toEqual([
-      'generation 3: apply "centre", proposal 3, at t=1200 ms',
+      'generation 3: apply "centre", proposal 3, at +0.200 s',
+      "  times: seconds since the run started, at engine time 1000 ms (a virtual clock, not a date)",
       "  values: x 4.5 → 4.5, y 18 → 18.5",
-      "  window (plus, generation 1): 5 values, digests [10, 11, 12, 11, 10] → 10.8, t=1000–1050 ms",
-      "  window (minus, generation 2): 5 values, digests [9, 9.5, 9, 9.5, 9] → 9.2, t=1100–1150 ms",
+      "  window (plus, generation 1): 5 values, digests [10, 11, 12, 11, 10] → 10.8, from +0.000 s to +0.050 s",
+      "  window (minus, generation 2): 5 values, digests [9, 9.5, 9, 9.5, 9] → 9.2, from +0.100 s to +0.150 s",
       "  decision: iteration 0 (stepped), y+ 10.8, y− 9.2",
       "  gradient estimate ĝ (unit cube; each perturbation c_k, at most half its move budget): x 16, y 8",
       "  step: a_k 0.01, c_k 0.05, 1 clipped: x -0.05, y -0.08 (−a_k × ĝ smoothed by spsa.smoothing, each within its move budget less its perturbation)",
@@ -186,9 +213,9 @@ describe("explain: notes as text", () => {
       note,
     } as const;
     const text = renderExplanation({ ...x, commands: [command], change: { ...x.change, note } });
-    expect(text).toContain('  command: halt "incident 42 \\"quoted\\"\\nsecond line" at t=1190 ms\n');
+    expect(text).toContain('  command: halt "incident 42 \\"quoted\\"\\nsecond line" at +0.190 s\n');
     expect(text.split("\n")[0]).toBe(
-      'generation 3: apply "centre", proposal 3, at t=1200 ms — "incident 42 \\"quoted\\"\\nsecond line"',
+      'generation 3: apply "centre", proposal 3, at +0.200 s — "incident 42 \\"quoted\\"\\nsecond line"',
     );
   });
 });
@@ -269,17 +296,17 @@ describe("explain: regime verdicts and warm starts", () => {
     expect(rolledBack.regimeShifts.map((r) => r.verdict)).toEqual(["caused"]);
     const text = renderExplanation(rolledBack);
     expect(text).toContain(
-      "  regime: regression caused by the tuner (rise of 18σ seen at centre, plus, centre moved 0.75 maxDeltas since its onset) at t=400 ms: the governor's trip rolls it back",
+      "  regime: regression caused by the tuner (rise of 18σ seen at centre, plus, centre moved 0.75 maxDeltas since its onset) at +0.400 s: the governor's trip rolls it back",
     );
     const applied = renderExplanation(explain(records, 3));
     expect(applied).toContain(
-      "  regime: environment shift (rise of 600σ seen at centre, plus, minus, centre moved 0 maxDeltas since its onset) at t=900 ms: followed, gain re-opened, not rolled back",
+      "  regime: environment shift (rise of 600σ seen at centre, plus, minus, centre moved 0 maxDeltas since its onset) at +0.900 s: followed, gain re-opened, not rolled back",
     );
     expect(applied).toContain(
-      "  homeostasis: warm start towards remembered regime 1 (level 0.125, recalled 2 times), 3.5 maxDeltas away, at t=1500 ms: x 8.5",
+      "  homeostasis: warm start towards remembered regime 1 (level 0.125, recalled 2 times), 3.5 maxDeltas away, at +1.500 s: x 8.5",
     );
     expect(applied).toContain(
-      "  homeostasis: warm start towards remembered regime 1 stopped (probe): the objective fell 0.5 where a return predicted 4, at t=1550 ms",
+      "  homeostasis: warm start towards remembered regime 1 stopped (probe): the objective fell 0.5 where a return predicted 4, at +1.550 s",
     );
   });
 });

@@ -10,8 +10,10 @@ export const EXPLAIN_USAGE = `arqon explain <log> --generation N [--run K] [--js
   Prints the chain that produced generation N of a decision log: the windows and their digests,
   the gradient estimate and step, the Tier-1 outcome and the values written. A log continued
   after a restart holds several runs, each numbering its generations from its own start: the
-  last run that created generation N is explained (and named), or run K with --run K. --json
-  prints the structured explanation (NaN, ±Infinity and -0 as {"$num": "..."}).`;
+  last run that created generation N is explained (and named), or run K with --run K. Times are
+  seconds since the run started, whose date (or virtual engine time) the second line gives. --json
+  prints the structured explanation, times in engine-clock ms (NaN, ±Infinity and -0 as
+  {"$num": "..."}).`;
 
 /** `arqon explain <log> --generation N [--run K]`: why the live values became generation N. */
 export function explainCommand(argv: readonly string[], io: CliIo): ExitCode {

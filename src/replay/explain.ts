@@ -72,6 +72,11 @@ export interface Explanation {
   readonly run: number;
   /** How many runs the log holds. */
   readonly runCount: number;
+  /**
+   * Engine-clock ms when the run's engine was created (its header's `startTime`): epoch ms on a
+   * wall clock, whatever the scheduler counted from on a virtual one.
+   */
+  readonly startTime: number;
   /** The record that created it: an apply (plus, minus, centre, manual…) or a rollback. */
   readonly change: ApplyEvent | RollbackEvent;
   /**
@@ -259,6 +264,7 @@ export function explain(
     generation,
     run: run.run,
     runCount: runs.length,
+    startTime: run.header.startTime,
     change,
     previousValues:
       previous !== undefined
@@ -303,25 +309,49 @@ function vector(values: Readonly<Record<string, number>>): string {
 }
 
 /** One line saying what the regime detector concluded and what the engine did about it. */
-function regimeLine(r: RegimeShiftEvent): string {
+function regimeLine(r: RegimeShiftEvent, at: (time: number) => string): string {
   const seen = `rise of ${num(r.sigmas)}σ seen at ${r.kinds.join(", ") || "no point"}, centre moved ${num(r.displacement)} maxDeltas since its onset`;
   if (r.verdict === "exogenous")
-    return `regime: environment shift (${seen}) at t=${num(r.time)} ms: followed, gain re-opened, not rolled back`;
+    return `regime: environment shift (${seen}) at ${at(r.time)}: followed, gain re-opened, not rolled back`;
   if (r.verdict === "caused")
-    return `regime: regression caused by the tuner (${seen}) at t=${num(r.time)} ms: the governor's trip rolls it back`;
-  return `regime: ${r.verdict} (${seen}) at t=${num(r.time)} ms`;
+    return `regime: regression caused by the tuner (${seen}) at ${at(r.time)}: the governor's trip rolls it back`;
+  return `regime: ${r.verdict} (${seen}) at ${at(r.time)}`;
+}
+
+/** Engine times at or after 2000-01-01 are taken as wall-clock epoch ms; earlier ones as a virtual clock's. */
+const WALL_CLOCK_FROM = Date.UTC(2000, 0, 1);
+
+/** Seconds since the run started, to the millisecond: `+12.345 s`. */
+function sinceStart(start: number): (time: number) => string {
+  return (time) => {
+    const seconds = (time - start) / 1000;
+    return `${seconds < 0 ? "−" : "+"}${Math.abs(seconds).toFixed(3)} s`;
+  };
+}
+
+/** When the run started: its date on a wall clock, its engine time on a virtual one. */
+function startLine(start: number): string {
+  const when =
+    Number.isFinite(start) && start >= WALL_CLOCK_FROM && start <= 8.64e15
+      ? new Date(start).toISOString()
+      : `engine time ${num(start)} ms (a virtual clock, not a date)`;
+  return `  times: seconds since the run started, at ${when}`;
 }
 
 /**
  * A plain-text rendering of an {@link Explanation}, one fact per line; the first line names the
- * run when the log holds more than one.
+ * run when the log holds more than one. Times are seconds since the run started (`+1.250 s`); the
+ * second line says when that was (a date on a wall clock). The structured explanation keeps the
+ * engine-clock ms.
  */
 export function renderExplanation(x: Explanation): string {
   const c = x.change;
+  const at = sinceStart(x.startTime);
   const what = c.type === "apply" ? `apply "${c.kind}"` : `rollback (${c.reason})`;
   const inRun = x.runCount > 1 ? ` (run ${x.run} of ${x.runCount})` : "";
   const lines = [
-    `generation ${x.generation}${inRun}: ${what}, proposal ${c.proposalId}, at t=${num(c.time)} ms${c.note === undefined ? "" : ` — ${JSON.stringify(c.note)}`}`,
+    `generation ${x.generation}${inRun}: ${what}, proposal ${c.proposalId}, at ${at(c.time)}${c.note === undefined ? "" : ` — ${JSON.stringify(c.note)}`}`,
+    startLine(x.startTime),
   ];
   if (x.values !== undefined) {
     const before = x.previousValues;
@@ -342,24 +372,24 @@ export function renderExplanation(x: Explanation): string {
   for (const command of x.commands) {
     const refusal = refusals.get(command.seq);
     lines.push(
-      `  command: ${command.command}${command.note === undefined ? "" : ` ${JSON.stringify(command.note)}`} at t=${num(command.time)} ms` +
+      `  command: ${command.command}${command.note === undefined ? "" : ` ${JSON.stringify(command.note)}`} at ${at(command.time)}` +
         (command.restores === undefined ? "" : ` (restores ${command.restores.join(", ")})`) +
         (refusal === undefined ? "" : ` (refused, took no effect: ${refusal.note ?? "no reason given"})`),
     );
   }
-  for (const r of x.regimeShifts) lines.push(`  ${regimeLine(r)}`);
+  for (const r of x.regimeShifts) lines.push(`  ${regimeLine(r, at)}`);
   for (const h of x.recalls)
     lines.push(
       `  homeostasis: warm start towards remembered regime ${h.entry} (level ${num(h.level)}, recalled ${h.hits} time${h.hits === 1 ? "" : "s"}), ` +
-        `${num(h.distance)} maxDeltas away, at t=${num(h.time)} ms: ${vector(h.target)}`,
+        `${num(h.distance)} maxDeltas away, at ${at(h.time)}: ${vector(h.target)}`,
     );
   for (const r of x.refutedRecalls)
     lines.push(
       `  homeostasis: warm start towards remembered regime ${r.entry} stopped (${r.recall}): the objective fell ` +
-        `${num(r.fall)} where a return predicted ${num(r.predictedFall)}, at t=${num(r.time)} ms`,
+        `${num(r.fall)} where a return predicted ${num(r.predictedFall)}, at ${at(r.time)}`,
     );
   for (const m of x.modeChanges)
-    lines.push(`  mode: ${m.from} → ${m.to} (${m.reasons.join(", ") || "no reason"}) at t=${num(m.time)} ms`);
+    lines.push(`  mode: ${m.from} → ${m.to} (${m.reasons.join(", ") || "no reason"}) at ${at(m.time)}`);
   if (x.windows.length === 0) lines.push("  windows: none closed");
   for (const w of x.windows) {
     const margin = w.measure === "negatedMargin";
@@ -375,7 +405,7 @@ export function renderExplanation(x: Explanation): string {
     lines.push(
       `  window (${w.role}, generation ${w.generation}${label}): ` +
         `${w.window.count} values, ${digests} → ${num(w.window.value)}, ` +
-        `t=${num(w.window.openedAt)}–${num(w.window.time)} ms${w.window.timedOut ? " (timed out)" : ""}`,
+        `from ${at(w.window.openedAt)} to ${at(w.window.time)}${w.window.timedOut ? " (timed out)" : ""}`,
     );
   }
   if (x.decision !== undefined) {
