@@ -63,4 +63,10 @@ export {
   type ReplayRunResult,
   replay,
 } from "./replay/replay.js";
+export {
+  type ResumePoint,
+  resumedConfig,
+  resumePoint,
+  resumePointAsync,
+} from "./replay/resume-point.js";
 export { ReplayRunError } from "./replay/run-choice.js";

@@ -177,6 +177,27 @@ describe("docs samples", () => {
     expect(lines[1]).toMatch(/^generation \d+: apply "(plus|minus|centre)"/);
   });
 
+  it("resume.ts carries the tuning across a restart, keeps the baseline, and the guide shows its output", () => {
+    const { stdout, stderr, status } = runSample("resume.ts");
+    expect(status, stderr).toBe(0);
+    const lines = stdout.trim().split("\n");
+    expect(lines).toHaveLength(2);
+    const runs = lines.map((line) => {
+      const match = /^started at ([\d.]+), tuned to ([\d.]+), baseline (\d+)$/.exec(line);
+      expect(match, line).not.toBeNull();
+      return { from: Number(match![1]), to: Number(match![2]), baseline: Number(match![3]) };
+    });
+    // The second process starts where the first stopped, not at init, and the baseline stays init.
+    expect(runs[0]!.from).toBe(16);
+    expect(runs[1]!.from).toBe(runs[0]!.to);
+    expect(runs[0]!.to).toBeGreaterThan(40);
+    expect(Math.abs(runs[1]!.to - 96)).toBeLessThan(Math.abs(runs[0]!.to - 96));
+    expect(runs.map((r) => r.baseline)).toEqual([16, 16]);
+    expect(readFileSync(join(DOCS, "guide", "decision-log.md"), "utf8")).toContain(
+      `\`\`\`text\n${stdout.trim()}\n\`\`\``,
+    );
+  });
+
   it("safety-monitor.ts watches a run, finds no violation, and the offline check agrees", () => {
     const { stdout, stderr, status } = runSample("safety-monitor.ts");
     expect(stderr).toBe("");

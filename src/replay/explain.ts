@@ -21,6 +21,7 @@ import {
   type ReplayRun,
   readReplayLog,
 } from "./read-log.js";
+import { startingPoint } from "./resume-point.js";
 import { chooseRun } from "./run-choice.js";
 
 /** Options of {@link explain}. */
@@ -117,22 +118,6 @@ export interface Explanation {
 type Change = ApplyEvent | RollbackEvent;
 
 const isChange = (e: AuditEvent): e is Change => e.type === "apply" || e.type === "rollback";
-
-/**
- * The values a run started from (its generation 0): each parameter's `init` in the header's
- * resolved config. Undefined for a header written before the resolved config was recorded.
- */
-function initialValues(header: ReplayRun["header"]): Record<string, number> | undefined {
-  const params = header.resolved?.params as Readonly<Record<string, { readonly init?: unknown }>> | undefined;
-  if (params === undefined) return undefined;
-  const values: Record<string, number> = {};
-  for (const name of header.names) {
-    const init = params[name]?.init;
-    if (typeof init !== "number") return undefined;
-    values[name] = init;
-  }
-  return values;
-}
 
 /**
  * Whether the run's audit events up to position `at` are all in the log: their seqs run 1, 2, 3…
@@ -270,7 +255,7 @@ export function explain(
       previous !== undefined
         ? previous.values
         : wholeUpTo(events, at)
-          ? initialValues(run.header)
+          ? startingPoint(run.header)?.values
           : undefined,
     values: change.values,
     decision,

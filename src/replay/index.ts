@@ -47,5 +47,12 @@ export {
   type ReplayRunResult,
   replay,
 } from "./replay.js";
+export {
+  type ResumePoint,
+  resumedConfig,
+  resumePoint,
+  resumePointAsync,
+  startingPoint,
+} from "./resume-point.js";
 export { chooseRun, ReplayRunError } from "./run-choice.js";
 export { ReplayClock } from "./virtual-clock.js";

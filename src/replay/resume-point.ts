@@ -1,0 +1,151 @@
+/**
+ * Where an engine restarted on a decision log can pick up: the values its last run had tuned to,
+ * and the baseline in force, so that a deploy does not send every knob back to its `init`.
+ */
+import type { AuditEvent } from "../audit/events.js";
+import { type EngineConfig, type ParamSpecInput, resolveEngineConfig } from "../engine/config.js";
+import { hasDecisionLog } from "../log/segments.js";
+import { ParamRegistry } from "../space/param-registry.js";
+import {
+  type DecisionLogInput,
+  type ReplayLog,
+  type ReplayRun,
+  readReplayLog,
+  readReplayLogAsync,
+} from "./read-log.js";
+
+/** What a decision log's last run ended on: see {@link resumePoint}. */
+export interface ResumePoint {
+  /** The run it was read from (the log's last, 1-based). */
+  readonly run: number;
+  /**
+   * The values to start from: those the run's last centre, rollback or manual apply wrote (a
+   * perturbation is a probe around the centre, not a tuned point), else the values the run
+   * started from (its header's `init`s: a run that changed nothing resumes where it began).
+   */
+  readonly values: Readonly<Record<string, number>>;
+  /** The generation of that run that made `values` live (0: the values it started from). */
+  readonly generation: number;
+  /**
+   * The baseline in force when the run ended: its last `setBaseline`'s values, else the one it
+   * started with (each parameter's `baseline`, or its `init`).
+   */
+  readonly baseline: Readonly<Record<string, number>>;
+}
+
+/**
+ * Reads where the last run of the decision log in `log` ended: the values it had tuned to and the
+ * baseline in force (see {@link ResumePoint}). Undefined when `log` is a directory that holds no
+ * log yet (a first start), or when the log's last run records neither its values nor its start
+ * (a log written before applies carried their values).
+ *
+ * @remarks
+ * Cold path, for a restart: it reads the whole log and holds the caller's thread while it does
+ * ({@link resumePointAsync} does not). Give the result to {@link resumedConfig} and the config it
+ * returns to `createLoggedEngine` on the same directory: the new run's header records the values it
+ * starts from, so replay rebuilds it as it ran.
+ *
+ * @throws LogError when the log directory is damaged or cannot be read; ReplayInputError when it is
+ * not an engine's decision log.
+ */
+export function resumePoint(log: DecisionLogInput): ResumePoint | undefined {
+  if (typeof log === "string" && !hasDecisionLog(log)) return undefined;
+  return resumePointOf(readReplayLog(log));
+}
+
+/** {@link resumePoint}, reading off the event loop's thread and in slices between which it turns. */
+export async function resumePointAsync(log: DecisionLogInput): Promise<ResumePoint | undefined> {
+  if (typeof log === "string" && !hasDecisionLog(log)) return undefined;
+  return resumePointOf(await readReplayLogAsync(log));
+}
+
+/**
+ * `config` starting from `point`: each parameter the point holds starts at its value (`init`)
+ * with the point's baseline (`baseline`), both clamped into the parameter's current range, since
+ * the bounds may have been narrowed since that run. A parameter the point does not hold (added
+ * since) keeps its own `init` and `baseline`; the point's values for parameters the config no
+ * longer has are left out. Without a point (a first start), `config` is returned as it is.
+ *
+ * @throws ConfigError when `config` is invalid, before anything is read from the point.
+ */
+export function resumedConfig<const N extends string>(
+  config: EngineConfig<N>,
+  point: ResumePoint | undefined,
+): EngineConfig<N> {
+  const registry = new ParamRegistry(resolveEngineConfig(config).params);
+  if (point === undefined) return config;
+  const params: Record<string, ParamSpecInput> = {};
+  for (const [name, spec] of Object.entries<ParamSpecInput>(config.params)) {
+    const value = point.values[name];
+    if (value === undefined || !Number.isFinite(value)) {
+      params[name] = spec;
+      continue;
+    }
+    const i = registry.indexOf(name);
+    const clamp = (x: number) => Math.min(registry.max[i]!, Math.max(registry.min[i]!, x));
+    const baseline = point.baseline[name];
+    params[name] = {
+      ...spec,
+      init: clamp(value),
+      // The known-good point stays the operator's (the config's own, when the point has none),
+      // never the tuned value resumed.
+      baseline: clamp(baseline !== undefined && Number.isFinite(baseline) ? baseline : registry.baseline[i]!),
+    };
+  }
+  return { ...config, params: params as EngineConfig<N>["params"] };
+}
+
+/** The resume point of a log already read. */
+function resumePointOf(log: ReplayLog): ResumePoint | undefined {
+  const run = log.runs.at(-1);
+  if (run === undefined) return undefined;
+  const start = startingPoint(run.header);
+  let tuned: { values: Readonly<Record<string, number>>; generation: number } | undefined;
+  let baseline: Readonly<Record<string, number>> | undefined;
+  for (let k = run.events.length - 1; k >= 0 && (tuned === undefined || baseline === undefined); k--) {
+    const event = run.events[k]!;
+    if (tuned === undefined && isTunedPoint(event) && event.values !== undefined)
+      tuned = { values: event.values, generation: event.generation };
+    if (baseline === undefined && event.type === "baseline.set" && event.values !== undefined)
+      baseline = event.values;
+  }
+  const values = tuned?.values ?? start?.values;
+  if (values === undefined) return undefined;
+  return {
+    run: run.run,
+    values: { ...values },
+    generation: tuned?.generation ?? 0,
+    baseline: { ...(baseline ?? start?.baseline ?? values) },
+  };
+}
+
+/** A change that leaves the engine on a tuned point: not a perturbation around one. */
+function isTunedPoint(event: AuditEvent): event is Extract<AuditEvent, { type: "apply" | "rollback" }> {
+  if (event.type === "rollback") return true;
+  return (
+    event.type === "apply" &&
+    (event.kind === "centre" || event.kind === "rollback" || event.kind === "manual")
+  );
+}
+
+/**
+ * The values and baseline a run started from (its generation 0), as its header's resolved config
+ * records them; undefined for a header written before the resolved config was recorded.
+ */
+export function startingPoint(
+  header: ReplayRun["header"],
+): { values: Record<string, number>; baseline: Record<string, number> } | undefined {
+  const params = header.resolved?.params as
+    | Readonly<Record<string, { readonly init?: unknown; readonly baseline?: unknown }>>
+    | undefined;
+  if (params === undefined) return undefined;
+  const values: Record<string, number> = {};
+  const baseline: Record<string, number> = {};
+  for (const name of header.names) {
+    const { init, baseline: given } = params[name] ?? {};
+    if (typeof init !== "number") return undefined;
+    values[name] = init;
+    baseline[name] = typeof given === "number" ? given : init;
+  }
+  return { values, baseline };
+}

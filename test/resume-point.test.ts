@@ -1,0 +1,174 @@
+import { describe, expect, it } from "vitest";
+import type { AuditEvent } from "../src/audit/events.js";
+import type { EngineConfig } from "../src/engine/config.js";
+import type { Engine } from "../src/engine/engine.js";
+import { ConfigError } from "../src/errors.js";
+import { createLoggedEngine } from "../src/log/engine-log.js";
+import { auditLogRecord, engineLogHeader } from "../src/log/log-records.js";
+import { Prng } from "../src/random/prng.js";
+import { replay } from "../src/replay/replay.js";
+import { resumedConfig, resumePoint, resumePointAsync } from "../src/replay/resume-point.js";
+import { ReplayClock } from "../src/replay/virtual-clock.js";
+import { tempLogDirs } from "./support/log-dir.js";
+
+// A restart (a deploy, a crash) used to send every knob back to its init: the tuning of the run
+// before was lost. resumePoint reads where the log's last run ended; resumedConfig starts there.
+
+const newLogDir = tempLogDirs();
+
+/** batchSize on [1, 128] from 30, best at 80, at most 8 per apply; one digest per window. */
+function config(clock: ReplayClock): EngineConfig<"batchSize"> {
+  return { seed: 4, params: { batchSize: { min: 1, max: 128, init: 30, maxDelta: 8 } }, scheduler: clock };
+}
+
+/** Feeds `engine` `steps` digests 100 ms apart from `from`, the cost lowest at a batch size of 80. */
+function tune(engine: Engine, clock: ReplayClock, from: number, steps: number): void {
+  const noise = Prng.fromSeed(2, 1);
+  for (let i = 0; i < steps; i++) {
+    clock.advanceTo(from + (i + 1) * 100);
+    const b = engine.values[0]!;
+    engine.observe({
+      objective: (5 + (b - 80) ** 2 / 200) * (1 + 0.01 * (noise.next() - 0.5)),
+      generation: engine.generation,
+    });
+  }
+}
+
+type Body = Omit<AuditEvent, "v" | "runId" | "seq">;
+
+/** A one-run log of `bodies` on x ∈ [0, 10] from 5 (and y ∈ [0, 100] from 20, baseline 25). */
+function logOf(bodies: readonly Body[]): unknown[] {
+  const header = engineLogHeader(
+    { seed: 1, params: { x: { min: 0, max: 10, init: 5 }, y: { min: 0, max: 100, init: 20, baseline: 25 } } },
+    { startTime: 0 },
+  );
+  const events = bodies.map((b, k) => ({ ...b, v: 2, runId: "resume", seq: k + 1 }) as AuditEvent);
+  return [header, ...events.map(auditLogRecord)];
+}
+
+describe("resumePoint", () => {
+  it("picks a restart up where the last run's tuning ended, and keeps the operator's baseline", async () => {
+    const dir = newLogDir();
+    expect(resumePoint(dir)).toBeUndefined();
+    const clock = new ReplayClock(1_000);
+    const fresh = resumedConfig(config(clock), resumePoint(dir));
+    expect(fresh).toEqual(config(clock));
+
+    const first = createLoggedEngine(fresh, { dir });
+    tune(first.engine, clock, 1_000, 1_500);
+    const tunedCentre = first.engine.snapshot().centre.batchSize;
+    await first.close();
+    expect(Math.abs(tunedCentre - 80)).toBeLessThan(Math.abs(30 - 80) / 2);
+
+    const point = resumePoint(dir)!;
+    expect(point.run).toBe(1);
+    expect(point.generation).toBeGreaterThan(0);
+    expect(point.values.batchSize).toBeCloseTo(tunedCentre, 9);
+    expect(point.baseline).toEqual({ batchSize: 30 });
+    expect(await resumePointAsync(dir)).toEqual(point);
+
+    const later = new ReplayClock(500_000);
+    const second = createLoggedEngine(resumedConfig(config(later), point), { dir });
+    expect(second.engine.values[0]).toBeCloseTo(tunedCentre, 9);
+    // The known-good point a rollback returns to is still the operator's, not the tuned value.
+    expect(second.engine.snapshot().baseline).toEqual({ batchSize: 30 });
+    tune(second.engine, later, 500_000, 200);
+    await second.close();
+
+    // The second run's header records where it started, so the log replays run by run.
+    const replayed = await replay(dir);
+    expect(replayed.ok).toBe(true);
+    expect(replayed.runs).toHaveLength(2);
+    expect(resumePoint(dir)!.run).toBe(2);
+  });
+
+  it("takes the last centre, rollback or manual apply, never a perturbation around it", () => {
+    const apply = (kind: string, generation: number, x: number): Body =>
+      ({
+        type: "apply",
+        kind,
+        time: generation * 100,
+        generation,
+        proposalId: generation,
+        values: { x, y: 20 },
+      }) as Body;
+    const bodies = [
+      apply("plus", 1, 5.5),
+      apply("minus", 2, 4.5),
+      apply("centre", 3, 5.2),
+      apply("plus", 4, 5.7),
+    ];
+    expect(resumePoint(logOf(bodies))).toEqual({
+      run: 1,
+      values: { x: 5.2, y: 20 },
+      generation: 3,
+      baseline: { x: 5, y: 25 },
+    });
+    const rolledBack = [
+      ...bodies,
+      {
+        type: "rollback",
+        reason: "manual",
+        time: 500,
+        generation: 5,
+        proposalId: -1,
+        restoredGeneration: 0,
+        values: { x: 5, y: 25 },
+      } as Body,
+    ];
+    expect(resumePoint(logOf(rolledBack))).toMatchObject({ values: { x: 5, y: 25 }, generation: 5 });
+  });
+
+  it("carries the last setBaseline, and a run that changed nothing resumes where it started", () => {
+    const baselineSet = {
+      type: "baseline.set",
+      time: 100,
+      generation: 0,
+      proposalId: -1,
+      values: { x: 7, y: 40 },
+    } as Body;
+    expect(resumePoint(logOf([baselineSet]))).toEqual({
+      run: 1,
+      values: { x: 5, y: 20 },
+      generation: 0,
+      baseline: { x: 7, y: 40 },
+    });
+  });
+});
+
+describe("resumedConfig", () => {
+  const point = {
+    run: 2,
+    generation: 9,
+    values: { x: 12, y: 3, gone: 1 },
+    baseline: { x: 4, y: -5, gone: 1 },
+  };
+
+  it("clamps into today's bounds, leaves a new parameter as given, and drops one no longer there", () => {
+    const today: EngineConfig<"x" | "y" | "added"> = {
+      seed: 1,
+      params: {
+        x: { min: 0, max: 10, init: 5 },
+        y: { min: 0, max: 100, maxDelta: 4 },
+        added: { min: 1, max: 2, init: 1.5 },
+      },
+    };
+    expect(resumedConfig(today, point).params).toEqual({
+      x: { min: 0, max: 10, init: 10, baseline: 4 },
+      y: { min: 0, max: 100, maxDelta: 4, init: 3, baseline: 0 },
+      added: { min: 1, max: 2, init: 1.5 },
+    });
+  });
+
+  it("keeps the config's own baseline where the point holds none (its default init, the middle)", () => {
+    const partial = { run: 1, generation: 3, values: { x: 2 }, baseline: {} };
+    const config: EngineConfig<"x"> = { seed: 1, params: { x: { min: 0, max: 10 } } };
+    expect(resumedConfig(config, partial).params.x).toEqual({ min: 0, max: 10, init: 2, baseline: 5 });
+  });
+
+  it("refuses a bad config with its ConfigError, whatever the point", () => {
+    const bad = { seed: 1, params: { x: { min: 3, max: 1 } } } as EngineConfig;
+    expect(() => resumedConfig(bad, point)).toThrow(ConfigError);
+    expect(() => resumedConfig(bad, undefined)).toThrow("params.x.max");
+  });
+});
