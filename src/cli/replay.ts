@@ -115,7 +115,7 @@ export async function replayCommand(argv: readonly string[], io: CliIo): Promise
     // Not "OK" when the exit says otherwise: every record the log holds matched, but its end is
     // missing or torn (said above, on stderr), and a reader of stdout alone would miss that.
     const verdict = refused ? "INCOMPLETE" : "OK";
-    io.stdout(`replay ${verdict}: ${total}${result.records} records identical${notes}\n`);
+    io.stdout(`replay ${verdict}: ${total}${recordsIdentical(result.records)}${notes}\n`);
     return refused ? 1 : 0;
   }
   const d = result.divergence;
@@ -207,6 +207,11 @@ function pastEndNote(runs: readonly ReplayRunResult[]): string {
   return note(parts, "not replayed: logged after audit records the log lost");
 }
 
+/** "1 record identical", "12 records identical". */
+function recordsIdentical(count: number): string {
+  return `${count} record${count === 1 ? "" : "s"} identical`;
+}
+
 /** " (a, b what)" for the OK line, or "" when there are no parts. */
 function note(parts: readonly string[], what: string): string {
   return parts.length === 0 ? "" : ` (${parts.join(", ")} ${what})`;
@@ -215,7 +220,7 @@ function note(parts: readonly string[], what: string): string {
 /** One line of a multi-run replay: the run, its generations, and its outcome. */
 function runLine(r: ReplayRunResult, incomplete = false, last = false): string {
   const outcome = r.ok
-    ? `${incomplete ? "INCOMPLETE" : "OK"}, ${r.records} records identical`
+    ? `${incomplete ? "INCOMPLETE" : "OK"}, ${recordsIdentical(r.records)}`
     : r.unreplayable !== null
       ? `NOT CHECKED: ${r.unreplayable}`
       : r.failure !== undefined
