@@ -73,10 +73,33 @@ describe("replica start", () => {
     const duplicates = recordDuplicates(redis);
     await expect(
       createReplica({ redis, replica: "r1", runId: "run", keyring: FLEET_RING, params: FLEET_PARAMS }),
-    ).rejects.toThrow(new RegExp(`^replica "r1" could not start on Redis at 127\\.0\\.0\\.1:${port}: `));
+    ).rejects.toThrow(
+      // ioredis's give-up names no cause; the last connection error it emitted does.
+      new RegExp(
+        `^replica "r1" could not start on Redis at 127\\.0\\.0\\.1:${port}: .*\\(last connection error: connect ECONNREFUSED 127\\.0\\.0\\.1:${port}\\)$`,
+      ),
+    );
     // Left open, a connection would reconnect forever (and keep the process alive): the caller
     // has no handle to close it with.
     await until(() => duplicates.every((d) => d.status === "end"), 5_000, "no connection left open");
+  });
+
+  it("rejects after startTimeoutMs when the client retries without end, and says why", async () => {
+    const port = await freePort();
+    // As queue libraries set it: ioredis then never gives up on a command.
+    const redis = client(`redis://127.0.0.1:${port}`, { maxRetriesPerRequest: null });
+    const duplicates = recordDuplicates(redis);
+    const options = { redis, replica: "r1", runId: "run", keyring: FLEET_RING, params: FLEET_PARAMS };
+    await expect(createReplica({ ...options, startTimeoutMs: 300 })).rejects.toThrow(
+      new RegExp(
+        `^replica "r1" could not start on Redis at 127\\.0\\.0\\.1:${port}: the first reads unanswered after 300 ms \\(last connection error: connect ECONNREFUSED`,
+      ),
+    );
+    await until(() => duplicates.every((d) => d.status === "end"), 5_000, "no connection left open");
+    for (const bad of [0, 1.5, Number.NaN])
+      await expect(createReplica({ ...options, startTimeoutMs: bad })).rejects.toThrow(
+        "startTimeoutMs: must be a whole number from 1 to 2147483647",
+      );
   });
 
   it("leaves no connection open when Redis refuses its first command (NOPERM)", async () => {
@@ -94,7 +117,8 @@ describe("replica start", () => {
 describe("replica close", () => {
   it("returns within its grace period while Redis is unreachable, telemetry queued", async () => {
     const redis = client(rig.server.url, { maxRetriesPerRequest: null });
-    const replica = await rig.replica("r1", { redis });
+    // A write timeout past the close's grace: the write stays in flight (the timeout has its own test).
+    const replica = await rig.replica("r1", { redis, telemetry: { writeTimeoutMs: 60_000 } });
     await rig.server.kill();
     await until(() => redis.status !== "ready", 5_000, "the client noticed");
     for (let i = 0; i < 10; i++) replica.publish(1);

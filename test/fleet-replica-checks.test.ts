@@ -112,7 +112,7 @@ describe("replica and publisher options", () => {
     [
       "a misspelt telemetry option",
       { telemetry: { bogus: 1 } } as never,
-      /telemetry\.bogus: unknown option \(known: bufferSize, flushMs, batchSize, maxLen, firstSeq, breaker\)/,
+      /telemetry\.bogus: unknown option \(known: bufferSize, flushMs, batchSize, maxLen, firstSeq, writeTimeoutMs, breaker\)/,
     ],
     [
       "a NaN maxCommandAgeMs",

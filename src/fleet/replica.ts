@@ -5,6 +5,7 @@
  * @packageDocumentation
  */
 import type { Redis } from "ioredis";
+import { MAX_TIMER_MS } from "../../machines/timer-limit.js";
 import { ApplyKind } from "../audit/apply-kind.js";
 import { AuditRing } from "../audit/ring.js";
 import { RollbackReason } from "../audit/rollback-reason.js";
@@ -14,6 +15,7 @@ import { isThenable } from "../engine/safety/guarded-callback.js";
 import { errorMessage } from "../errors.js";
 import { Executor } from "../hotpath/executor.js";
 import { LiveConfig } from "../hotpath/live-config.js";
+import { beforeDeadline } from "../runtime/deadline.js";
 import { withinMs } from "../runtime/within-ms.js";
 import { shownValue } from "../shown-value.js";
 import { ParamRegistry } from "../space/param-registry.js";
@@ -49,6 +51,13 @@ export interface ReplicaOptions {
   readonly prefix?: string;
   /** Oldest command accepted, ms (default 30 000; a finite number ≥ 0). */
   readonly maxCommandAgeMs?: number;
+  /**
+   * How long `createReplica` waits for Redis to answer its first reads before it rejects, ms (a
+   * whole number from 1 to 2 147 483 647, default {@link DEFAULT_START_TIMEOUT_MS}). A client that
+   * retries without end (`maxRetriesPerRequest: null`, as queue libraries set it) would otherwise
+   * leave the start pending for as long as Redis is unreachable.
+   */
+  readonly startTimeoutMs?: number;
   /**
    * The actuator: called after each Tier-1 step with the live values (registry order) and the
    * fleet generation live once the step is taken (the target's when the step reaches it). A throw,
@@ -232,12 +241,25 @@ export class Replica {
    * the replica is then closed.
    */
   async start(): Promise<void> {
+    const { redis, replica } = this.options;
+    // ioredis rejects the reads with "Reached the max retries per request limit", which hides why
+    // it could not connect (refused, unknown host, not a Redis): its last error event says.
+    let connectionError: unknown;
+    const noteConnectionError = (error: unknown) => {
+      connectionError = error;
+    };
+    // A client is an EventEmitter; a stand-in without one is read as it is.
+    const listens = typeof redis.on === "function" && typeof redis.off === "function";
+    if (listens) redis.on("error", noteConnectionError);
     try {
-      const { redis, replica } = this.options;
-      const [latest, watermark] = await Promise.all([
-        redis.xrevrange(this.keys.commands, "+", "-", "COUNT", 1) as Promise<[string, string[]][]>,
-        redis.hget(this.keys.seqs, replica),
-      ]);
+      const [latest, watermark] = await beforeDeadline(
+        Promise.all([
+          redis.xrevrange(this.keys.commands, "+", "-", "COUNT", 1) as Promise<[string, string[]][]>,
+          redis.hget(this.keys.seqs, replica),
+        ]),
+        this.options.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS,
+        "the first reads",
+      );
       // The seqs of an earlier run of this replica may be above what its clock gives now.
       if (watermark !== null) this.publisher.continueAbove(Number(watermark));
       if (latest.length > 0) {
@@ -256,10 +278,16 @@ export class Replica {
       this.abandon();
       // ioredis's own message names neither the server nor the replica (after its retries:
       // "Reached the max retries per request limit").
+      const cause =
+        connectionError === undefined || errorMessage(connectionError) === errorMessage(error)
+          ? ""
+          : ` (last connection error: ${errorMessage(connectionError)})`;
       throw new Error(
-        `replica ${JSON.stringify(this.options.replica)} could not start on Redis at ${redisAddress(this.options.redis)}: ${errorMessage(error)}`,
+        `replica ${JSON.stringify(replica)} could not start on Redis at ${redisAddress(redis)}: ${errorMessage(error)}${cause}`,
         { cause: error },
       );
+    } finally {
+      if (listens) redis.off("error", noteConnectionError);
     }
   }
 
@@ -583,6 +611,15 @@ function replicaOptionIssues(options: ReplicaOptions): string[] {
   if (age !== undefined && !(typeof age === "number" && Number.isFinite(age) && age >= 0)) {
     issues.push(`maxCommandAgeMs: must be a finite number ≥ 0 (got ${String(age)})`);
   }
+  const startTimeout = options.startTimeoutMs;
+  if (
+    startTimeout !== undefined &&
+    !(Number.isSafeInteger(startTimeout) && startTimeout >= 1 && startTimeout <= MAX_TIMER_MS)
+  ) {
+    issues.push(
+      `startTimeoutMs: must be a whole number from 1 to ${MAX_TIMER_MS} (got ${shownValue(startTimeout)})`,
+    );
+  }
   issues.push(...publisherTuningIssues(options.telemetry ?? {}, "telemetry."));
   return issues;
 }
@@ -597,6 +634,7 @@ const REPLICA_OPTION_KEYS = [
   "guardrails",
   "prefix",
   "maxCommandAgeMs",
+  "startTimeoutMs",
   "onApply",
   "onRejected",
   "onError",
@@ -610,6 +648,7 @@ const REPLICA_TELEMETRY_KEYS = [
   "batchSize",
   "maxLen",
   "firstSeq",
+  "writeTimeoutMs",
   "breaker",
 ] as const satisfies readonly (keyof NonNullable<ReplicaOptions["telemetry"]>)[];
 
@@ -632,6 +671,12 @@ const CLOSE_GRACE_MS = 2_000;
  */
 const REMOVE_OWN_REPORT = `if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then return redis.call('HDEL', KEYS[1], ARGV[1]) end
 return 0`;
+
+/**
+ * Default {@link ReplicaOptions.startTimeoutMs}: past ioredis's own give-up with its defaults
+ * (20 retries, about 10 s), so that its error, which names the failure, comes first.
+ */
+export const DEFAULT_START_TIMEOUT_MS = 15_000;
 
 /** First back-off after an onApply failure, ms; it doubles with each failure in a row, up to 32×. */
 const APPLY_RETRY_MS = 1_000;

@@ -12,6 +12,7 @@ import {
   circuitBreakerOptionProblems,
 } from "../../machines/circuit-breaker.machine.js";
 import { MAX_TIMER_MS } from "../../machines/timer-limit.js";
+import { beforeDeadline } from "../runtime/deadline.js";
 import { shownValue } from "../shown-value.js";
 import { encodeBatch, type FleetDigest } from "./digest-batch.js";
 import { checkedKeyring, type Keyring } from "./signing.js";
@@ -40,9 +41,23 @@ export interface TelemetryPublisherOptions {
    * stepped back: a replica raises it then to the watermark the coordinator stored for it.
    */
   readonly firstSeq?: number;
+  /**
+   * How long a flush's write may go unanswered before it counts as failed, ms (a whole number from
+   * 1 to 2 147 483 647, default {@link DEFAULT_WRITE_TIMEOUT_MS}). A client that queues commands
+   * while disconnected (ioredis's default offline queue) or a connection that hangs would
+   * otherwise keep one write pending for as long as the client retries: the breaker would not
+   * open, and the digests would wait in the client's queue instead of being counted lost.
+   */
+  readonly writeTimeoutMs?: number;
   /** The bus breaker (default: opens after 3 failed flushes, 1 s backoff doubling to 60 s). */
   readonly breaker?: CircuitBreakerOptions;
 }
+
+/**
+ * Default {@link TelemetryPublisherOptions.writeTimeoutMs}: far above a healthy write's round trip
+ * (well under a millisecond on a LAN), so that only an outage or a hung connection reaches it.
+ */
+export const DEFAULT_WRITE_TIMEOUT_MS = 2_000;
 
 const isWhole = (value: unknown, min: number): boolean =>
   typeof value === "number" && Number.isSafeInteger(value) && value >= min;
@@ -59,7 +74,7 @@ const measured = (value: unknown): number => (typeof value === "number" ? value 
 /** The publisher's tuning options, which the replica passes through as its `telemetry` option. */
 export type PublisherTuning = Pick<
   TelemetryPublisherOptions,
-  "bufferSize" | "flushMs" | "batchSize" | "maxLen" | "firstSeq" | "breaker"
+  "bufferSize" | "flushMs" | "batchSize" | "maxLen" | "firstSeq" | "writeTimeoutMs" | "breaker"
 >;
 
 /**
@@ -74,11 +89,13 @@ export function publisherTuningIssues(tuning: PublisherTuning, path = ""): strin
     if (value !== undefined && !isWhole(value, 1))
       issues.push(`${path}${field}: must be a whole number ≥ 1 (got ${shownValue(value)})`);
   }
-  const flushMs = tuning.flushMs;
-  if (flushMs !== undefined && !(isWhole(flushMs, 1) && flushMs <= MAX_TIMER_MS)) {
-    issues.push(
-      `${path}flushMs: must be a whole number from 1 to ${MAX_TIMER_MS} (got ${shownValue(flushMs)})`,
-    );
+  for (const field of ["flushMs", "writeTimeoutMs"] as const) {
+    const value = tuning[field];
+    if (value !== undefined && !(isWhole(value, 1) && value <= MAX_TIMER_MS)) {
+      issues.push(
+        `${path}${field}: must be a whole number from 1 to ${MAX_TIMER_MS} (got ${shownValue(value)})`,
+      );
+    }
   }
   const firstSeq = tuning.firstSeq;
   if (firstSeq !== undefined && !isWhole(firstSeq, 0)) {
@@ -107,7 +124,11 @@ export interface PublisherStats {
    * once `close` was called (nothing would ship them).
    */
   readonly refused: number;
-  /** Digests lost with a failed write (telemetry is at most once). */
+  /**
+   * Digests lost with a failed write (telemetry is at most once), or with one left unanswered for
+   * `writeTimeoutMs`: never resent, though Redis may still take that one late (see
+   * {@link TelemetryPublisherOptions.writeTimeoutMs}).
+   */
   readonly lostInFlight: number;
   /** Digests waiting in the local buffer. */
   readonly buffered: number;
@@ -131,15 +152,16 @@ export interface PublisherStats {
  * @remarks
  * `publish` is synchronous and O(1): it stamps the next seq and pushes onto a bounded buffer (a
  * full buffer drops the digest and counts it). A timer ships up to `batchSize` digests per entry
- * in one pipeline. A failed write loses that batch (telemetry is at most once; counted) and is
- * reported to the breaker; while the breaker is open, nothing is sent and the buffer fills, then
- * drops. Nothing here throws into the caller.
+ * in one pipeline. A failed write, or one unanswered for `writeTimeoutMs`, loses that batch
+ * (telemetry is at most once; counted) and is reported to the breaker; while the breaker is open,
+ * nothing is sent and the buffer fills, then drops. Nothing here throws into the caller.
  */
 export class TelemetryPublisher {
   private readonly buffer: FleetDigest[] = [];
   private readonly bufferSize: number;
   private readonly batchSize: number;
   private readonly maxLen: number;
+  private readonly writeTimeoutMs: number;
   private readonly breaker: Actor<typeof circuitBreakerMachine>;
   private readonly timer: NodeJS.Timeout;
   private seq: number;
@@ -167,6 +189,7 @@ export class TelemetryPublisher {
     this.bufferSize = options.bufferSize ?? 4096;
     this.batchSize = options.batchSize ?? 500;
     this.maxLen = options.maxLen ?? 100_000;
+    this.writeTimeoutMs = options.writeTimeoutMs ?? DEFAULT_WRITE_TIMEOUT_MS;
     this.seq = options.firstSeq ?? Date.now() * 1000;
     this.breaker = createActor(circuitBreakerMachine, { input: options.breaker }).start();
     this.timer = setInterval(() => void this.flush(), options.flushMs ?? 50);
@@ -246,7 +269,7 @@ export class TelemetryPublisher {
         const fields = encodeBatch(this.options.keyring, this.options.replica, batch);
         pipeline.xadd(this.options.stream, "MAXLEN", "~", this.maxLen, "*", ...fields);
       }
-      const results = await pipeline.exec();
+      const results = await beforeDeadline(pipeline.exec(), this.writeTimeoutMs, "telemetry write");
       const failed = results === null || results.some(([error]) => error !== null);
       if (failed) throw new Error("XADD failed");
       this.counts.shipped += taken.length;
