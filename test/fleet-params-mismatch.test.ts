@@ -161,3 +161,67 @@ describe("a coordinator whose params differ from the fleet's", () => {
     );
   });
 });
+
+describe("a replica whose params differ from the fleet's", () => {
+  it("holds its values and refuses the commands, naming what differs; one of the fleet's params follows", async () => {
+    const lead = await rig.coordinator("c1");
+    expect(lead.leader).toBe(true);
+    const admin = rig.connect();
+    await until(async () => (await admin.hexists(keys.state, "params")) === 1, 5_000, "the fleet's params");
+    // As in the trial: a late joiner with a larger maxDelta would jump to the fleet's values.
+    const errors: unknown[] = [];
+    const rejections: string[] = [];
+    const loose = await rig.replica("loose", {
+      params: { batch: { min: 1, max: 512, init: 64, maxDelta: 64 } },
+      onError: (error) => errors.push(error),
+      onRejected: (rejection) => rejections.push(rejection.reason),
+    });
+    const good = await rig.replica("good");
+    expect(errors).toHaveLength(1);
+    const message = String((errors[0] as Error).message);
+    expect(message).toContain('replica "loose" refuses the fleet\'s commands');
+    expect(message).toContain("batch.maxDelta: 64 here, 16 in the fleet");
+    expect(message).toContain(`stored params ${lead.snapshot().paramsFingerprint}`);
+    expect(loose.status().paramsMismatch).toBe(message);
+    expect(good.status().paramsMismatch).toBeUndefined();
+    // The fleet moves on; the good replica follows, the loose one stays where it started.
+    await until(
+      () => {
+        good.publish((good.values[0]! - 200) ** 2);
+        return lead.snapshot().generation >= 3 && good.generation === lead.snapshot().generation;
+      },
+      20_000,
+      "generation 3 on the good replica",
+    );
+    expect(loose.values[0]).toBe(64);
+    expect(loose.generation).toBe(0);
+    expect(rejections.length).toBeGreaterThan(0);
+    expect(new Set(rejections)).toEqual(new Set(["params"]));
+    expect(loose.status().rejected.params).toBe(rejections.length);
+    // Reported once while it lasts, not at every command.
+    expect(errors).toHaveLength(1);
+  });
+
+  it("reads the fleet's params again with each command: a deliberate change lets the new replicas follow", async () => {
+    const { fingerprint } = await definedFleet();
+    const errors: unknown[] = [];
+    const renamedReplica = await rig.replica("new", {
+      params: RENAMED,
+      onError: (error) => errors.push(error),
+    });
+    expect(String((errors[0] as Error).message)).toContain("pool: not in the fleet");
+    // The coordinators are given the new params on purpose: the replica's now agree.
+    const lead = await coordinatorOf("new", RENAMED, [], fingerprint);
+    expect(lead.leader).toBe(true);
+    await until(
+      () => {
+        renamedReplica.publish((renamedReplica.values[0]! - 100) ** 2);
+        return renamedReplica.generation >= 1;
+      },
+      10_000,
+      "the renamed replica follows",
+    );
+    expect(renamedReplica.status().paramsMismatch).toBeUndefined();
+    expect(errors).toHaveLength(1);
+  });
+});

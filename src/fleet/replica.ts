@@ -21,6 +21,12 @@ import { shownValue } from "../shown-value.js";
 import { ParamRegistry } from "../space/param-registry.js";
 import { unknownKeyIssues } from "../unknown-options.js";
 import type { FleetCommand } from "./command.js";
+import {
+  paramsDescription,
+  paramsDifferences,
+  paramsFingerprint,
+  storedDescription,
+} from "./fleet-params.js";
 import { redisClientIssue } from "./redis-client-issue.js";
 import { type CommandRejection, CommandVerifier, type Keyring, type RejectionReason } from "./signing.js";
 import { streamIdBelow } from "./stream-id.js";
@@ -70,7 +76,11 @@ export interface ReplicaOptions {
   readonly onApply?: (values: Float64Array, generation: number) => void;
   /** Called with every refused command (the audit trail); must not throw. */
   readonly onRejected?: (rejection: CommandRejection) => void;
-  /** Called with each failure of `onApply` (what it threw or rejected with). Must not throw (what it throws is ignored). */
+  /**
+   * Called with each failure of `onApply` (what it threw or rejected with), and with a `RangeError`
+   * when this replica finds its params differ from the fleet's (once per new difference; see
+   * {@link ReplicaStatus.paramsMismatch}). Must not throw (what it throws is ignored).
+   */
   readonly onError?: (error: unknown) => void;
   /** Telemetry batching (buffer, flush period, breaker). */
   readonly telemetry?: Omit<TelemetryPublisherOptions, "redis" | "stream" | "replica" | "keyring">;
@@ -98,6 +108,12 @@ export interface ReplicaStatus {
   readonly applyFailures: number;
   /** The message of the latest `onApply` failure (undefined when none). */
   readonly lastApplyError: string | undefined;
+  /**
+   * Why this replica refuses the fleet's commands: its params differ from those the fleet's state
+   * records (names, min, max, maxDelta, scale); undefined when they agree, or before the fleet has
+   * a state. It holds its values meanwhile.
+   */
+  readonly paramsMismatch: string | undefined;
   readonly telemetry: PublisherStats;
 }
 
@@ -170,6 +186,10 @@ export class Replica {
   private closing: Promise<void> | undefined;
   /** The report this replica last wrote to the acks hash: the one {@link close} removes. */
   private lastReport: string | undefined;
+  /** This replica's params as the fleet's state hash records them (see fleet-params.ts). */
+  private readonly paramsText: string;
+  /** Why it refuses the fleet's commands (its params differ from the stored ones), as last read. */
+  private paramsMismatch: string | undefined;
 
   /** @throws RangeError naming every bad option, before anything is started. */
   constructor(private readonly options: ReplicaOptions) {
@@ -182,6 +202,7 @@ export class Replica {
     });
     this.keys = fleetKeys(options.prefix ?? fleetPrefix(options.runId));
     this.registry = new ParamRegistry(resolved.params);
+    this.paramsText = paramsDescription(resolved.params);
     this.names = this.registry.names;
     const live = new LiveConfig(this.registry.init);
     this.live = live;
@@ -252,14 +273,16 @@ export class Replica {
     const listens = typeof redis.on === "function" && typeof redis.off === "function";
     if (listens) redis.on("error", noteConnectionError);
     try {
-      const [latest, watermark] = await beforeDeadline(
+      const [latest, watermark, state] = await beforeDeadline(
         Promise.all([
           redis.xrevrange(this.keys.commands, "+", "-", "COUNT", 1) as Promise<[string, string[]][]>,
           redis.hget(this.keys.seqs, replica),
+          redis.hmget(this.keys.state, "params", "values"),
         ]),
         this.options.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS,
         "the first reads",
       );
+      this.noteFleetParams(state);
       // The seqs of an earlier run of this replica may be above what its clock gives now.
       if (watermark !== null) this.publisher.continueAbove(Number(watermark));
       if (latest.length > 0) {
@@ -313,6 +336,12 @@ export class Replica {
       );
       return false;
     }
+    // A replica of other bounds or another maxDelta would move the service outside the fleet's
+    // envelope (or not reach its values): it holds still, and says why.
+    if (this.paramsMismatch !== undefined) {
+      this.verifier.refuse("params", this.paramsMismatch, command.commandId);
+      return false;
+    }
     const problem = this.targetProblem(command);
     if (problem !== undefined) {
       this.verifier.refuse("malformed", problem, command.commandId);
@@ -340,6 +369,7 @@ export class Replica {
       lastTier1Refusal: this.lastRefusal,
       applyFailures: this.applyFailures,
       lastApplyError: this.lastApplyError,
+      paramsMismatch: this.paramsMismatch,
       telemetry: this.publisher.stats(),
     };
   }
@@ -400,6 +430,34 @@ export class Replica {
     void this.publisher.close(CLOSE_GRACE_MS);
   }
 
+  /**
+   * Compares this replica's params with those the fleet's state records (`[params, values]` as read
+   * from it), and reports a new difference to `onError` once. No state yet: the first leader's
+   * params will be the fleet's, read with its first command.
+   */
+  private noteFleetParams([params, values]: readonly (string | null)[]): void {
+    const state: Record<string, string> = {};
+    if (params !== null && params !== undefined) state.params = params;
+    if (values !== null && values !== undefined) state.values = values;
+    const stored = storedDescription(state);
+    const differences =
+      stored === undefined || stored === this.paramsText ? [] : paramsDifferences(stored, this.paramsText);
+    const before = this.paramsMismatch;
+    this.paramsMismatch =
+      differences.length === 0
+        ? undefined
+        : `replica ${JSON.stringify(this.options.replica)} refuses the fleet's commands: its params differ ` +
+          `from the fleet's (stored params ${paramsFingerprint(stored!)}): ${differences.join("; ")}. ` +
+          "Give it the params the fleet's coordinators have";
+    if (this.paramsMismatch !== undefined && this.paramsMismatch !== before) {
+      try {
+        this.options.onError?.(new RangeError(this.paramsMismatch));
+      } catch {
+        // onError must not throw; what it throws is ignored, as for apply failures.
+      }
+    }
+  }
+
   private targetProblem(command: FleetCommand): string | undefined {
     for (const name of this.names) {
       if (!(name in command.values)) return `command.values.${name}: missing`;
@@ -420,6 +478,8 @@ export class Replica {
           await this.rewindIfReset();
           continue;
         }
+        // A command may come from a leader that changed the fleet's params (replaceParams).
+        this.noteFleetParams(await this.options.redis.hmget(this.keys.state, "params", "values"));
         let changed = false;
         for (const [id, flat] of reply[0]![1]) {
           this.lastId = id;

@@ -108,7 +108,8 @@ export type RejectionReason =
   | "replay"
   | "ledger-full"
   | "fenced"
-  | "old-generation";
+  | "old-generation"
+  | "params";
 
 /** Every {@link RejectionReason}, in check order. */
 export const REJECTION_REASONS: readonly RejectionReason[] = [
@@ -123,6 +124,7 @@ export const REJECTION_REASONS: readonly RejectionReason[] = [
   "ledger-full",
   "fenced",
   "old-generation",
+  "params",
 ];
 
 /** One audited refusal. */
