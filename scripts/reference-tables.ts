@@ -1,5 +1,6 @@
 /**
- * Generates the reference tables that concept pages include (`<!--@include: …-->`) from the data
+ * Generates the reference tables that concept pages show (a copy between `<!-- include: … -->` and
+ * `<!-- /include -->`, which scripts/docs-snippets.ts writes: run it after this one) from the data
  * the engine runs on, so the documentation cannot drift from the code:
  * - docs/concepts/_guardrail-presets.md from `GUARDRAIL_PRESETS`;
  * - docs/concepts/_safe-mode-reasons.md from `SAFE_MODE_REASONS`.

@@ -24,6 +24,7 @@ export { LeaderLease } from "./fleet/lease.js";
 export { NonceLedger } from "./fleet/nonce-ledger.js";
 export {
   createReplica,
+  DEFAULT_START_TIMEOUT_MS,
   type PublishOptions,
   Replica,
   type ReplicaOptions,
@@ -47,4 +48,4 @@ export { COORDINATOR_GROUP, type FleetKeys, fleetKeys, fleetPrefix } from "./fle
 export type { ConsumerStats, TelemetryConsumerOptions } from "./fleet/telemetry-consumer.js";
 export { TelemetryConsumer } from "./fleet/telemetry-consumer.js";
 export type { PublisherStats, TelemetryPublisherOptions } from "./fleet/telemetry-publisher.js";
-export { TelemetryPublisher } from "./fleet/telemetry-publisher.js";
+export { DEFAULT_WRITE_TIMEOUT_MS, TelemetryPublisher } from "./fleet/telemetry-publisher.js";

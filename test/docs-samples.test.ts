@@ -1,8 +1,9 @@
 /**
- * The code on the documentation site is real: every sample lives in docs/snippets/ (pages include
- * it with `<<< @/snippets/…`), type-checks against the sources, and runs. Getting-started samples
- * run as their own process and their output is checked; recipe configs drive a simulated service
- * in virtual time and must tune it without tripping SafeMode or a guardrail.
+ * The code on the documentation site is real: every sample lives in docs/snippets/ (pages show a
+ * copy of it that scripts/docs-snippets.ts writes), type-checks against the sources, and runs.
+ * Getting-started samples run as their own process and their output is checked; recipe configs
+ * drive a simulated service in virtual time and must tune it without tripping SafeMode or a
+ * guardrail.
  */
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -13,6 +14,7 @@ import { type SchedulerAction, VirtualTimeScheduler } from "rxjs";
 import ts from "typescript";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SAFE_MODE_REASON_NAMES } from "../machines/safe-mode-reasons.js";
+import { renderDocsPages } from "../scripts/docs-snippets.js";
 import { REASON_TRIGGERS, renderTables } from "../scripts/reference-tables.js";
 import { createEngine, type EngineConfig } from "../src/index.js";
 
@@ -70,23 +72,35 @@ function runSample(name: string): { stdout: string; stderr: string; status: numb
 }
 
 describe("docs samples", () => {
-  it("there are samples, and every one is included by a page", () => {
+  it("there are samples, and every one is shown by a page", () => {
     expect(snippetFiles.length).toBeGreaterThanOrEqual(8);
     for (const file of snippetFiles) {
-      const included = `<<< @/${relative(DOCS, file)}`;
-      expect(pageText, `no page includes ${included}`).toContain(included);
+      const shown = `<!-- snippet: ${relative(DOCS, file)} -->`;
+      expect(pageText, `no page shows ${shown}`).toContain(shown);
     }
   });
 
-  it("every file a page includes exists", () => {
-    const includes = [...pageText.matchAll(/^<<< @\/(\S+?)(?:[{#[].*)?$/gm)].map((m) => m[1]!);
-    expect(includes.length).toBeGreaterThan(0);
-    for (const include of includes) expect(snippetFiles, include).toContain(join(DOCS, include));
+  it("every sample a page shows exists, and the page's copy is the file (scripts/docs-snippets.ts)", () => {
+    const shown = [...pageText.matchAll(/^<!-- snippet: (\S+) -->$/gm)].map((m) => m[1]!);
+    expect(shown.length).toBeGreaterThan(0);
+    for (const path of shown) expect(snippetFiles, path).toContain(join(DOCS, path));
+    // VitePress's own include renders on the site only: a page must read whole anywhere.
+    expect(pageText).not.toMatch(/^<<< @\//m);
+    expect(pageText).not.toMatch(/<!--@include:/);
+    for (const [path, expected] of renderDocsPages())
+      expect(
+        readFileSync(join(ROOT, path), "utf8"),
+        `${path} is stale: run npx tsx scripts/docs-snippets.ts`,
+      ).toBe(expected);
   });
 
-  it("getting-started and recipe pages show only included samples (no hand-written TypeScript blocks)", () => {
+  it("getting-started and recipe pages show only copied samples (no hand-written TypeScript blocks)", () => {
     for (const page of pages.filter((p) => /\/(guide|recipes)\//.test(p))) {
-      expect(readFileSync(page, "utf8"), relative(ROOT, page)).not.toMatch(/^```(ts|js|typescript)\b/m);
+      const text = readFileSync(page, "utf8").replace(
+        /^<!-- snippet: \S+ -->\n[\s\S]*?^<!-- \/snippet -->$/gm,
+        "",
+      );
+      expect(text, relative(ROOT, page)).not.toMatch(/^```(ts|js|typescript)\b/m);
     }
   });
 
@@ -288,7 +302,7 @@ describe("generated reference tables", () => {
       expect(renderTables().get("docs/concepts/_safe-mode-reasons.md")).toContain(`| \`${reason}\` |`);
     }
     for (const path of renderTables().keys()) {
-      expect(pageText).toContain(`<!--@include: ./${path.split("/").pop()}-->`);
+      expect(pageText).toContain(`<!-- include: ./${path.split("/").pop()} -->`);
     }
   });
 });
