@@ -32,6 +32,7 @@ import {
   storedDescription,
 } from "./fleet-params.js";
 import type { BusStats, ReplicaView } from "./fleet-report.js";
+import { isReplyError, keyedError } from "./keyed-error.js";
 import { LeaderLease } from "./lease.js";
 import { redisClientIssue } from "./redis-client-issue.js";
 import { CommandSigner, type Keyring } from "./signing.js";
@@ -308,6 +309,8 @@ export class Coordinator {
   private closed = false;
   private closing: Promise<void> | undefined;
   private promotionFailures = 0;
+  /** The error Redis last answered a view read with (reported once while it repeats). */
+  private lastViewError: string | undefined;
   /** Failed promotions since the latest one that succeeded (sets the back-off). */
   private failedInARow = 0;
   private lastPromotionError: string | undefined;
@@ -924,8 +927,7 @@ export class Coordinator {
         // Redis answered with an error: the command is not written, and the engine has moved past
         // what the fleet got. Even a passing refusal (LOADING, READONLY in a failover) ends the
         // tenure: the next one resumes from the stored state, which the fleet did get.
-        if (error instanceof Error && error.name === "ReplyError" && engine !== undefined)
-          this.abandonTenure(engine, epoch);
+        if (isReplyError(error) && engine !== undefined) this.abandonTenure(engine, epoch);
       }
     });
   }
@@ -1025,7 +1027,9 @@ export class Coordinator {
         // No group (no coordinator could lead, e.g. NOPERM on XGROUP): nothing was delivered, and
         // every entry of the stream waits unread.
         this.groupPending = 0;
-        const length = await redis.xlen(this.keys.digests);
+        const length = await redis.xlen(this.keys.digests).catch((error: unknown) => {
+          throw keyedError(error, "XLEN", this.keys.digests);
+        });
         if (this.closed) return;
         this.groupLag = length;
       } else {
@@ -1034,9 +1038,24 @@ export class Coordinator {
         if (this.closed) return;
       }
       this.viewStale = false;
-    } catch {
-      // The view keeps its last value while Redis is unreachable, and says it is stale.
-      this.viewStale = true;
+      this.lastViewError = undefined;
+    } catch (error) {
+      // The view keeps its last value while Redis is unreachable, and says it is stale. Redis
+      // answering with an error (a key of another type, an ACL) is no outage: the view is not
+      // stale, and the error, naming its key, goes to onError once.
+      if (!isReplyError(error)) {
+        this.viewStale = true;
+        return;
+      }
+      this.viewStale = false;
+      const message = errorMessage(error);
+      if (message === this.lastViewError) return;
+      this.lastViewError = message;
+      this.reportError(
+        new Error(`coordinator ${JSON.stringify(this.id)} could not read the fleet's view: ${message}`, {
+          cause: error,
+        }),
+      );
     }
   }
 

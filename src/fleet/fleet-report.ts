@@ -59,9 +59,9 @@ export interface BusStats {
    */
   readonly haltReasons?: readonly string[];
   /**
-   * True when the latest read of Redis failed or went unanswered for a lease (at least 500 ms),
-   * so the figures above are the last ones read
-   * (`arqon_bus_up` is then 0). Left out by a source that cannot go stale.
+   * True when the latest read of Redis failed to reach it or went unanswered for a lease (at least
+   * 500 ms), so the figures above are the last ones read (`arqon_bus_up` is then 0); an error Redis
+   * answered with (a key of another type) is not one. Left out by a source that cannot go stale.
    */
   readonly stale?: boolean;
 }

@@ -27,6 +27,7 @@ import {
   paramsFingerprint,
   storedDescription,
 } from "./fleet-params.js";
+import { keyedError } from "./keyed-error.js";
 import { redisClientIssue } from "./redis-client-issue.js";
 import { type CommandRejection, CommandVerifier, type Keyring, type RejectionReason } from "./signing.js";
 import { streamIdBelow } from "./stream-id.js";
@@ -275,9 +276,17 @@ export class Replica {
     try {
       const [latest, watermark, state] = await beforeDeadline(
         Promise.all([
-          redis.xrevrange(this.keys.commands, "+", "-", "COUNT", 1) as Promise<[string, string[]][]>,
-          redis.hget(this.keys.seqs, replica),
-          redis.hmget(this.keys.state, "params", "values"),
+          (redis.xrevrange(this.keys.commands, "+", "-", "COUNT", 1) as Promise<[string, string[]][]>).catch(
+            (error: unknown) => {
+              throw keyedError(error, "XREVRANGE", this.keys.commands);
+            },
+          ),
+          redis.hget(this.keys.seqs, replica).catch((error: unknown) => {
+            throw keyedError(error, "HGET", this.keys.seqs);
+          }),
+          redis.hmget(this.keys.state, "params", "values").catch((error: unknown) => {
+            throw keyedError(error, "HMGET", this.keys.state);
+          }),
         ]),
         this.options.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS,
         "the first reads",

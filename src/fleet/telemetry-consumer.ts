@@ -7,6 +7,7 @@
  */
 import type { Redis } from "ioredis";
 import { decodeBatch, type FleetDigest } from "./digest-batch.js";
+import { keyedError } from "./keyed-error.js";
 import type { Keyring } from "./signing.js";
 import { COORDINATOR_GROUP, type FleetKeys, fieldsOf } from "./streams.js";
 
@@ -143,7 +144,8 @@ export class TelemetryConsumer {
         "MKSTREAM",
       );
     } catch (error) {
-      if (!String(error).includes("BUSYGROUP")) throw error;
+      if (!String(error).includes("BUSYGROUP"))
+        throw keyedError(error, "XGROUP CREATE", this.options.keys.digests);
     }
   }
 
