@@ -17,6 +17,7 @@ export {
   type CoordinatorOptions,
   type CoordinatorSnapshot,
   createCoordinator,
+  DEFAULT_REPLICA_EXPIRY_MS,
   type ReplicaView,
 } from "./fleet/coordinator.js";
 export type { FleetDigest } from "./fleet/digest-batch.js";

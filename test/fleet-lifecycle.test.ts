@@ -1,10 +1,13 @@
 import { Redis, type RedisOptions } from "ioredis";
+import { Registry } from "prom-client";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { ConfigError } from "../src/errors.js";
 import type { Coordinator } from "../src/fleet/coordinator.js";
 import { createReplica } from "../src/fleet/replica.js";
 import { fleetKeys, fleetPrefix } from "../src/fleet/streams.js";
 import { TelemetryPublisher } from "../src/fleet/telemetry-publisher.js";
+import { registerBusMetrics } from "../src/metrics/index.js";
+import { scrape } from "./support/exposition.js";
 import { FLEET_ENGINE, FLEET_PARAMS, FLEET_RING, until } from "./support/fleet.js";
 import { FleetRig } from "./support/fleet-rig.js";
 import { freePort } from "./support/redis-server.js";
@@ -272,5 +275,40 @@ describe("coordinator close", () => {
     expect(await closesWithin(lead, 5_000)).toBe(true);
     expect(lead.leader).toBe(false);
     expect(lead.tuningEngine).toBeUndefined();
+  });
+});
+
+describe("a replica gone without closing", () => {
+  it("has its report removed by the leader once unchanged for replicaExpiryMs, counted, and not lagging", async () => {
+    // Re-signs every 200 ms: a live replica's report changes at least that often.
+    const lead = await rig.coordinator("c1", { refreshMs: 200, replicaExpiryMs: 1_500 });
+    const registry = new Registry();
+    registerBusMetrics(lead, { registry });
+    const live = await rig.replica("live");
+    const admin = rig.connect();
+    // A replica killed at generation 0: its last report stays as it wrote it.
+    const dead = JSON.stringify({ generation: 0, target: 0, epoch: 1, rejected: 0, at: Date.now() });
+    await admin.hset(keys.acks, "dead", dead);
+    await until(() => lead.busStats().replicas === 2, 5_000, "both reports read");
+    await until(
+      async () => (await admin.hexists(keys.acks, "dead")) === 0,
+      10_000,
+      "the dead replica's report removed",
+    );
+    // The live one, whose report the re-signed commands keep rewriting, stays.
+    expect(await admin.hexists(keys.acks, "live")).toBe(1);
+    await until(() => lead.busStats().replicas === 1, 5_000, "one replica counted");
+    expect(lead.busStats()).toMatchObject({ expiredReplicas: 1, laggingReplicas: 0 });
+    expect((await scrape(registry)).get("arqon_bus_expired_replicas_total")).toBe(1);
+    expect(live.status().paramsMismatch).toBeUndefined();
+    await expect(rig.coordinator("c2", { replicaExpiryMs: 0 })).rejects.toThrow(
+      "replicaExpiryMs: must be a whole number ≥ 1 (got 0)",
+    );
+    await expect(rig.coordinator("c3", { refreshMs: 1_000, replicaExpiryMs: 1_500 })).rejects.toThrow(
+      "replicaExpiryMs: must be at least twice refreshMs (1000 ms)",
+    );
+    await expect(rig.coordinator("c4", { refreshMs: 600_000 })).rejects.toThrow(
+      "refreshMs: at most half the default replicaExpiryMs (300000 ms)",
+    );
   });
 });

@@ -79,6 +79,15 @@ export interface CoordinatorOptions {
   /** Approximate command stream length kept: whole, ≥ 1 (default 10 000). */
   readonly commandMaxLen?: number;
   /**
+   * A replica's report that has not changed for this long, ms, is removed from the acks hash by
+   * the leader: its replica is taken as gone (killed, its pod replaced under a new name), and no
+   * longer counts as a replica nor as lagging (`busStats().expiredReplicas` counts the removals).
+   * A live replica rewrites its report with every command it reads, at least every `refreshMs`;
+   * one that comes back writes it again. Whole, at least twice `refreshMs` (default
+   * {@link DEFAULT_REPLICA_EXPIRY_MS}).
+   */
+  readonly replicaExpiryMs?: number;
+  /**
    * Telemetry consumer tuning (batch size, block time, claim idle time, max deliveries), each a
    * whole number ≥ 1.
    */
@@ -188,6 +197,20 @@ const VIEW_PERIOD_MS = 500;
 /** Thrown inside a promotion that {@link Coordinator.close} ended while it awaited Redis. */
 const CLOSED = Symbol("closed");
 
+/** Default {@link CoordinatorOptions.refreshMs}. */
+const DEFAULT_REFRESH_MS = 5_000;
+
+/**
+ * Default {@link CoordinatorOptions.replicaExpiryMs}: five minutes, far above the 5 s a live
+ * replica's report goes unchanged at most with the default `refreshMs`, so that only a replica
+ * gone (or cut off for minutes) is removed.
+ */
+export const DEFAULT_REPLICA_EXPIRY_MS = 300_000;
+
+/** Deletes the acks hash's field ARGV[1] only while it holds ARGV[2]: the report found unchanged. */
+const REMOVE_UNCHANGED_REPORT = `if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then return redis.call('HDEL', KEYS[1], ARGV[1]) end
+return 0`;
+
 /** Thrown inside a promotion whose params differ from the fleet's (see {@link Coordinator.paramsRefusal}). */
 const PARAMS_REFUSED = Symbol("params refused");
 
@@ -266,6 +289,10 @@ export class Coordinator {
   private readonly signer: CommandSigner;
   private readonly leaseMs: number;
   private readonly refreshMs: number;
+  private readonly replicaExpiryMs: number;
+  /** Each report in the acks hash as this coordinator last read it, and since when it read it so. */
+  private readonly reportsSeen = new Map<string, { readonly text: string; readonly since: number }>();
+  private expiredReplicas = 0;
   /** The engine's scheduler: the host's async applies are timed on it, as the engine times them. */
   private readonly engineScheduler: SchedulerLike;
   /** Stop the timers of the host's applies still pending (see {@link publishOnceApplied}). */
@@ -372,7 +399,8 @@ export class Coordinator {
     this.id = options.id ?? randomUUID();
     this.keys = fleetKeys(options.prefix ?? fleetPrefix(options.runId));
     this.leaseMs = options.leaseMs ?? 3_000;
-    this.refreshMs = options.refreshMs ?? 5_000;
+    this.refreshMs = options.refreshMs ?? DEFAULT_REFRESH_MS;
+    this.replicaExpiryMs = options.replicaExpiryMs ?? DEFAULT_REPLICA_EXPIRY_MS;
     this.lease = new LeaderLease(options.redis, this.keys, this.id, this.leaseMs);
     this.signer = new CommandSigner(options.keyring);
   }
@@ -1003,6 +1031,8 @@ export class Coordinator {
         this.fleetGeneration = generation;
         this.remember(generation, Date.now());
       }
+      await this.expireReports(acks);
+      if (this.closed) return;
       const fleet: Record<string, ReplicaView> = {};
       for (const [replica, text] of Object.entries(acks)) {
         const view = replicaViewOf(text);
@@ -1114,6 +1144,37 @@ export class Coordinator {
   }
 
   /** The replicas of the view below the settled generation now. */
+  /**
+   * Notes when each report in `acks` last changed, and, when leading, removes those unchanged for
+   * `replicaExpiryMs` (from `acks` too). Ages are counted on this coordinator's clock from when it
+   * first read a report's text, so the replicas' clocks do not matter; a report is removed only
+   * while it still holds that text, so one written meanwhile (the replica came back) stays.
+   */
+  private async expireReports(acks: Record<string, string>): Promise<void> {
+    const now = Date.now();
+    for (const replica of this.reportsSeen.keys()) if (!(replica in acks)) this.reportsSeen.delete(replica);
+    const expired: [string, string][] = [];
+    for (const [replica, text] of Object.entries(acks)) {
+      const seen = this.reportsSeen.get(replica);
+      if (seen?.text !== text) this.reportsSeen.set(replica, { text, since: now });
+      else if (now - seen.since >= this.replicaExpiryMs) expired.push([replica, text]);
+    }
+    if (!this.leader) return;
+    for (const [replica, text] of expired) {
+      const removed = await this.options.redis.eval(
+        REMOVE_UNCHANGED_REPORT,
+        1,
+        this.keys.acks,
+        replica,
+        text,
+      );
+      if (removed !== 1) continue;
+      this.expiredReplicas++;
+      this.reportsSeen.delete(replica);
+      delete acks[replica];
+    }
+  }
+
   private laggingReplicas(): string[] {
     const settled = this.settledGeneration();
     return Object.entries(this.fleet)
@@ -1163,6 +1224,7 @@ export class Coordinator {
       digestsProcessed: processed,
       publishFailures: this.publishFailures,
       commandStreamResets: this.commandStreamResets,
+      expiredReplicas: this.expiredReplicas,
       paramsMismatch: this.paramsMismatch !== undefined,
       replicas: replicas.length,
       laggingReplicas: this.lagging.length,
@@ -1319,6 +1381,7 @@ const COORDINATOR_OPTION_KEYS = [
   "prefix",
   "leaseMs",
   "refreshMs",
+  "replicaExpiryMs",
   "lagAfterMs",
   "commandMaxLen",
   "telemetry",
@@ -1352,7 +1415,7 @@ function coordinatorOptionIssues(options: CoordinatorOptions): string[] {
   if (typeof options.telemetry === "object" && options.telemetry !== null)
     issues.push(...unknownKeyIssues(options.telemetry, COORDINATOR_TELEMETRY_KEYS, "telemetry."));
   const whole = (
-    field: "leaseMs" | "refreshMs" | "lagAfterMs" | "commandMaxLen",
+    field: "leaseMs" | "refreshMs" | "lagAfterMs" | "commandMaxLen" | "replicaExpiryMs",
     min: number,
     max?: number,
   ) => {
@@ -1378,6 +1441,17 @@ function coordinatorOptionIssues(options: CoordinatorOptions): string[] {
   whole("lagAfterMs", 0);
   // XADD refuses a MAXLEN below 0 or not whole, and 0 would trim the commands a replica must read.
   whole("commandMaxLen", 1);
+  whole("replicaExpiryMs", 1);
+  // A live replica's report goes unchanged for up to refreshMs (it is rewritten with each command):
+  // a shorter expiry would remove live replicas, again and again.
+  const expiry = options.replicaExpiryMs ?? DEFAULT_REPLICA_EXPIRY_MS;
+  const refresh = options.refreshMs ?? DEFAULT_REFRESH_MS;
+  if (Number.isSafeInteger(expiry) && Number.isSafeInteger(refresh) && expiry < 2 * refresh)
+    issues.push(
+      options.replicaExpiryMs === undefined
+        ? `refreshMs: at most half the default replicaExpiryMs (${expiry} ms), since a live replica's report goes unchanged for up to refreshMs; give replicaExpiryMs too (got ${refresh})`
+        : `replicaExpiryMs: must be at least twice refreshMs (${refresh} ms), since a live replica's report goes unchanged for up to refreshMs (got ${expiry})`,
+    );
   issues.push(...consumerOptionIssues(options.telemetry ?? {}, "telemetry."));
   return issues;
 }

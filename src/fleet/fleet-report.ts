@@ -33,6 +33,12 @@ export interface BusStats {
    * (`arqon_bus_command_stream_resets_total`); never goes down. Left out by a source that cannot tell.
    */
   readonly commandStreamResets?: number;
+  /**
+   * Reports the leader removed from the acks hash because they went unchanged for
+   * `replicaExpiryMs` (their replicas taken as gone; `arqon_bus_expired_replicas_total`); never goes
+   * down. Left out by a source that cannot tell.
+   */
+  readonly expiredReplicas?: number;
   /** Replicas that reported to the acks hash. */
   readonly replicas: number;
   /** Replicas whose acknowledged generation is below one published `lagAfterMs` ago or earlier. */

@@ -169,6 +169,11 @@ export function registerBusMetrics(source: BusStatsSource, options: BusMetricsOp
       (s) => s.publishFailures,
     ),
     total(
+      "bus_expired_replicas_total",
+      "Replica reports the leader removed because they went unchanged for replicaExpiryMs (the replica taken as gone).",
+      (s) => s.expiredReplicas,
+    ),
+    total(
       "bus_command_stream_resets_total",
       "Command streams the coordinator wrote anew because their ids were used up.",
       (s) => s.commandStreamResets,
