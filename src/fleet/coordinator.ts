@@ -68,7 +68,11 @@ export interface CoordinatorOptions {
    * standby takes over within 2× this.
    */
   readonly leaseMs?: number;
-  /** How often the leader re-signs the current generation for late joiners, ms: whole, ≥ 1 (default 5 000). */
+  /**
+   * How often the leader re-signs the current generation for late joiners, ms: whole, ≥ 1 (default
+   * 5 000). Keep it below the replicas' `maxCommandAgeMs` (default 30 000): a replica refuses a
+   * command older than that as stale, and waits for the next re-sign.
+   */
   readonly refreshMs?: number;
   /**
    * A replica counts as lagging when its acknowledged generation is below one the leader published
