@@ -118,7 +118,11 @@ export interface EngineSnapshot<N extends string = string> {
   readonly iteration: number;
   /** State of the SPSA cycle, e.g. `"cycle.plus"`, `"stalled"`. */
   readonly phase: SpsaStateName;
-  /** Generation the baseline was taken at (−1 when none). */
+  /**
+   * Generation the baseline was taken at (−1 when none). With a config's `baseline` the engine has
+   * not stood at, it is the generation the engine started with (0), whose values were `init`: the
+   * values a rollback restores are then {@link baseline}'s, not that generation's.
+   */
   readonly baselineGeneration: number;
   /**
    * The baseline's raw values by name, what a rollback restores: the live values at
