@@ -36,13 +36,16 @@ function tune(engine: Engine, clock: ReplayClock, from: number, steps: number): 
 
 type Body = Omit<AuditEvent, "v" | "runId" | "seq">;
 
-/** A one-run log of `bodies` on x ∈ [0, 10] from 5 (and y ∈ [0, 100] from 20, baseline 25). */
-function logOf(bodies: readonly Body[]): unknown[] {
+/**
+ * A one-run log of `bodies` on x ∈ [0, 10] from 5 (and y ∈ [0, 100] from 20, baseline 25); with
+ * `firstSeq` above 1, the run's first records are gone, as compaction leaves it.
+ */
+function logOf(bodies: readonly Body[], firstSeq = 1): unknown[] {
   const header = engineLogHeader(
     { seed: 1, params: { x: { min: 0, max: 10, init: 5 }, y: { min: 0, max: 100, init: 20, baseline: 25 } } },
     { startTime: 0 },
   );
-  const events = bodies.map((b, k) => ({ ...b, v: 2, runId: "resume", seq: k + 1 }) as AuditEvent);
+  const events = bodies.map((b, k) => ({ ...b, v: 2, runId: "resume", seq: firstSeq + k }) as AuditEvent);
   return [header, ...events.map(auditLogRecord)];
 }
 
@@ -117,6 +120,71 @@ describe("resumePoint", () => {
       } as Body,
     ];
     expect(resumePoint(logOf(rolledBack))).toMatchObject({ values: { x: 5, y: 25 }, generation: 5 });
+  });
+
+  it("carries an operator's setBaseline, whose record leaves out the live values it took", async () => {
+    const dir = newLogDir();
+    const clock = new ReplayClock(1_000);
+    const first = createLoggedEngine(config(clock), { dir });
+    tune(first.engine, clock, 1_000, 1_500);
+    first.engine.setBaseline();
+    const operators = first.engine.snapshot().baseline;
+    expect(operators.batchSize).not.toBe(30);
+    tune(first.engine, clock, 151_000, 300);
+    await first.close();
+    const point = resumePoint(dir)!;
+    expect(point.baseline).toEqual(operators);
+    const second = createLoggedEngine(resumedConfig(config(new ReplayClock(900_000)), point), { dir });
+    expect(second.engine.snapshot().baseline).toEqual(operators);
+    await second.close();
+  });
+
+  it("takes, for a setBaseline taken at a perturbation, the values live then", () => {
+    const apply = (kind: string, generation: number, x: number): Body =>
+      ({
+        type: "apply",
+        kind,
+        time: generation * 100,
+        generation,
+        proposalId: generation,
+        values: { x, y: 20 },
+      }) as Body;
+    const setBaseline = { type: "baseline.set", time: 250, generation: 2, proposalId: -1 } as Body;
+    expect(resumePoint(logOf([apply("centre", 1, 6), apply("plus", 2, 6.5), setBaseline]))).toMatchObject({
+      values: { x: 6, y: 20 },
+      baseline: { x: 6.5, y: 20 },
+    });
+  });
+
+  it("on a compacted log, resumes from what is left, and refuses when nothing left says where it ended", () => {
+    const centre = {
+      type: "apply",
+      kind: "centre",
+      time: 900,
+      generation: 9,
+      proposalId: 9,
+      values: { x: 7, y: 30 },
+    } as Body;
+    // The records before seq 40 are gone: the start and any setBaseline with them.
+    expect(resumePoint(logOf([centre], 40))).toEqual({
+      run: 1,
+      values: { x: 7, y: 30 },
+      generation: 9,
+      baseline: undefined,
+    });
+    const plus = { ...centre, kind: "plus", generation: 10, proposalId: 10 } as Body;
+    expect(() => resumePoint(logOf([plus], 40))).toThrow(
+      /cannot tell where run 1 of the log ended: its first records are gone \(a compacted log\)/,
+    );
+    // Without the point's baseline the config's own is kept.
+    const today: EngineConfig<"x" | "y"> = {
+      seed: 1,
+      params: { x: { min: 0, max: 10, init: 5 }, y: { min: 0, max: 100, init: 20, baseline: 25 } },
+    };
+    expect(resumedConfig(today, resumePoint(logOf([centre], 40))).params).toMatchObject({
+      x: { init: 7, baseline: 5 },
+      y: { init: 30, baseline: 25 },
+    });
   });
 
   it("carries the last setBaseline, and a run that changed nothing resumes where it started", () => {

@@ -8,6 +8,7 @@ import { hasDecisionLog } from "../log/segments.js";
 import { ParamRegistry } from "../space/param-registry.js";
 import {
   type DecisionLogInput,
+  ReplayInputError,
   type ReplayLog,
   type ReplayRun,
   readReplayLog,
@@ -27,10 +28,12 @@ export interface ResumePoint {
   /** The generation of that run that made `values` live (0: the values it started from). */
   readonly generation: number;
   /**
-   * The baseline in force when the run ended: its last `setBaseline`'s values, else the one it
-   * started with (each parameter's `baseline`, or its `init`).
+   * The baseline in force when the run ended: the live values at its last `setBaseline`, else the
+   * one it started with (each parameter's `baseline`, or its `init`). Undefined when the log no
+   * longer tells (a compacted log whose records before the last `setBaseline`, or before the run's
+   * first change, are gone): {@link resumedConfig} then keeps the config's own.
    */
-  readonly baseline: Readonly<Record<string, number>>;
+  readonly baseline: Readonly<Record<string, number>> | undefined;
 }
 
 /**
@@ -46,7 +49,8 @@ export interface ResumePoint {
  * starts from, so replay rebuilds it as it ran.
  *
  * @throws LogError when the log directory is damaged or cannot be read; ReplayInputError when it is
- * not an engine's decision log.
+ * not an engine's decision log, or when its last run's first records are gone (a compacted log) and
+ * none of those left says where it ended.
  */
 export function resumePoint(log: DecisionLogInput): ResumePoint | undefined {
   if (typeof log === "string" && !hasDecisionLog(log)) return undefined;
@@ -83,7 +87,7 @@ export function resumedConfig<const N extends string>(
     }
     const i = registry.indexOf(name);
     const clamp = (x: number) => Math.min(registry.max[i]!, Math.max(registry.min[i]!, x));
-    const baseline = point.baseline[name];
+    const baseline = point.baseline?.[name];
     params[name] = {
       ...spec,
       init: clamp(value),
@@ -99,23 +103,37 @@ export function resumedConfig<const N extends string>(
 function resumePointOf(log: ReplayLog): ResumePoint | undefined {
   const run = log.runs.at(-1);
   if (run === undefined) return undefined;
-  const start = startingPoint(run.header);
-  let tuned: { values: Readonly<Record<string, number>>; generation: number } | undefined;
-  let baseline: Readonly<Record<string, number>> | undefined;
-  for (let k = run.events.length - 1; k >= 0 && (tuned === undefined || baseline === undefined); k--) {
-    const event = run.events[k]!;
-    if (tuned === undefined && isTunedPoint(event) && event.values !== undefined)
-      tuned = { values: event.values, generation: event.generation };
-    if (baseline === undefined && event.type === "baseline.set" && event.values !== undefined)
-      baseline = event.values;
+  // A run whose first records are gone (a compacted log) does not tell where it started, nor what
+  // happened before its first record left: only what those records say is known.
+  const whole = run.events.every((event, k) => event.seq === k + 1);
+  const start = whole ? startingPoint(run.header) : undefined;
+  let live: Readonly<Record<string, number>> | undefined = start?.values;
+  let baseline: Readonly<Record<string, number>> | undefined = start?.baseline;
+  let tuned = start === undefined ? undefined : { values: start.values, generation: 0 };
+  for (const event of run.events) {
+    if (event.type === "apply" || event.type === "rollback") {
+      // An apply written without its values (an old log) leaves the live values unknown.
+      live = event.values;
+      if (isTunedPoint(event))
+        tuned =
+          event.values === undefined ? undefined : { values: event.values, generation: event.generation };
+    } else if (event.type === "baseline.set") {
+      // An operator's setBaseline takes the live values, and its record leaves them out.
+      baseline = event.values ?? live;
+    }
   }
-  const values = tuned?.values ?? start?.values;
-  if (values === undefined) return undefined;
+  if (tuned === undefined && !whole)
+    throw new ReplayInputError(
+      `cannot tell where run ${run.run} of the log ended: its first records are gone (a compacted log) and ` +
+        "none of those left records a tuned point (a centre, rollback or manual apply with its values); " +
+        "start from the config (resumedConfig(config, undefined))",
+    );
+  if (tuned === undefined) return undefined;
   return {
     run: run.run,
-    values: { ...values },
-    generation: tuned?.generation ?? 0,
-    baseline: { ...(baseline ?? start?.baseline ?? values) },
+    values: { ...tuned.values },
+    generation: tuned.generation,
+    baseline: baseline === undefined ? undefined : { ...baseline },
   };
 }
 
