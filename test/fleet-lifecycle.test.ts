@@ -117,6 +117,46 @@ describe("replica start", () => {
   });
 });
 
+describe("a replica that may not read the fleet's state", () => {
+  it("starts and follows the fleet, and says once that it cannot check its params", async () => {
+    const lead = await rig.coordinator("c1");
+    const admin = rig.connect();
+    await admin.call("ACL", "SETUSER", "replica", "on", ">pw", "~*", "&*", "+@all", "-hmget");
+    const errors: unknown[] = [];
+    const replica = await rig.replica("r1", {
+      redis: client(rig.server.url.replace("redis://", "redis://replica:pw@")),
+      onError: (error) => errors.push(error),
+    });
+    await until(
+      () => {
+        replica.publish((replica.values[0]! - 200) ** 2);
+        return lead.snapshot().generation >= 2 && replica.generation === lead.snapshot().generation;
+      },
+      20_000,
+      "the replica follows generation 2",
+    );
+    expect(errors).toHaveLength(1);
+    expect(String((errors[0] as Error).message)).toMatch(
+      new RegExp(`^replica "r1" could not read the fleet's params \\(HMGET ${keys.state}: NOPERM`),
+    );
+    expect(replica.status().paramsMismatch).toBeUndefined();
+  });
+});
+
+describe("a coordinator whose first reads Redis refuses", () => {
+  it("marks its view stale (arqon_bus_up 0): nothing of it was read", async () => {
+    const admin = rig.connect();
+    await admin.call("ACL", "SETUSER", "coord", "on", ">pw", "~*", "&*", "+@all", "-hgetall");
+    const errors: unknown[] = [];
+    const refused = await rig.coordinator(
+      "c1",
+      coordinatorOn(client(rig.server.url.replace("redis://", "redis://coord:pw@")), errors),
+    );
+    await until(() => refused.busStats().stale === true, 5_000, "a stale view");
+    expect(refused.leader).toBe(false);
+  });
+});
+
 describe("replica close", () => {
   it("returns within its grace period while Redis is unreachable, telemetry queued", async () => {
     const redis = client(rig.server.url, { maxRetriesPerRequest: null });

@@ -81,4 +81,31 @@ describe("telemetry write timeout", () => {
         `writeTimeoutMs: must be a whole number from 1 to 2147483647 (got ${bad})`,
       );
   });
+
+  it("close(grace) does not wait for a write in flight past its grace", async () => {
+    const { redis } = hangingRedis();
+    const publisher = new TelemetryPublisher({
+      redis,
+      stream: "s",
+      replica: "r1",
+      keyring: FLEET_RING,
+      flushMs: 50,
+    });
+    for (let i = 0; i < 4; i++) publisher.publish(1, 0);
+    await vi.advanceTimersByTimeAsync(50);
+    publisher.publish(2, 0);
+    let closed = false;
+    const closing = publisher.close(100).then(() => {
+      closed = true;
+    });
+    await vi.advanceTimersByTimeAsync(100);
+    await closing;
+    expect(closed).toBe(true);
+    // The write is still out, the digest behind it will never ship: both counted, none lost from view.
+    const t = publisher.stats();
+    expect(t).toMatchObject({ published: 5, inFlight: 4, unshipped: 1, lostInFlight: 0 });
+    // Its timeout comes later and counts it lost; the stopped breaker is left alone.
+    await vi.advanceTimersByTimeAsync(DEFAULT_WRITE_TIMEOUT_MS);
+    expect(publisher.stats()).toMatchObject({ inFlight: 0, lostInFlight: 4, unshipped: 1 });
+  });
 });

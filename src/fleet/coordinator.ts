@@ -86,8 +86,9 @@ export interface CoordinatorOptions {
    * A replica's report that has not changed for this long, ms, is removed from the acks hash by
    * the leader: its replica is taken as gone (killed, its pod replaced under a new name), and no
    * longer counts as a replica nor as lagging (`busStats().expiredReplicas` counts the removals).
-   * A live replica rewrites its report with every command it reads, at least every `refreshMs`;
-   * one that comes back writes it again. Whole, at least twice `refreshMs` (default
+   * A live replica rewrites its report with every batch of commands it reads (refused ones
+   * included), at least every `refreshMs`; one that comes back writes it again. Ages count from
+   * the leader's first command at the earliest, so a time without a leader ages no report. Whole, at least twice `refreshMs` (default
    * {@link DEFAULT_REPLICA_EXPIRY_MS}).
    */
   readonly replicaExpiryMs?: number;
@@ -297,6 +298,11 @@ export class Coordinator {
   /** Each report in the acks hash as this coordinator last read it, and since when it read it so. */
   private readonly reportsSeen = new Map<string, { readonly text: string; readonly since: number }>();
   private expiredReplicas = 0;
+  /**
+   * When this tenure's first command reached Redis (undefined while none has): before, no replica
+   * had a command to rewrite its report with, so no report is old for want of one.
+   */
+  private commandsFlowingSince: number | undefined;
   /** The engine's scheduler: the host's async applies are timed on it, as the engine times them. */
   private readonly engineScheduler: SchedulerLike;
   /** Stop the timers of the host's applies still pending (see {@link publishOnceApplied}). */
@@ -817,6 +823,7 @@ export class Coordinator {
     this.engine = undefined;
     this.consumer = undefined;
     this.tenureEvents = undefined;
+    this.commandsFlowingSince = undefined;
     clearTimeout(this.lapseTimer);
     // Their timers would outlive the engine (and keep the process up); what the host's promises
     // do later still reaches the closed engine, and publishes nothing (another tenure, or none).
@@ -945,8 +952,12 @@ export class Coordinator {
             ),
           );
         }
-        if (written === 1 || written === 2) this.failedInARow = 0;
-        else void this.tick();
+        if (written === 1 || written === 2) {
+          this.failedInARow = 0;
+          // Replicas rewrite their reports on reading a command: their ages count from here (in
+          // this tenure: one that ended while the write was out gets nothing).
+          if (engine !== undefined && this.engine === engine) this.commandsFlowingSince ??= Date.now();
+        } else void this.tick();
       } catch (error) {
         this.publishFailures++;
         this.lastPublishError = errorMessage(error);
@@ -1002,6 +1013,9 @@ export class Coordinator {
 
   /** Reads the acks hash, the lease holder, and the group's lag and pending counts; never rejects. */
   private async readView(): Promise<void> {
+    // Whether the acks, the lease and the state were read: an error Redis answers after that (the
+    // digest stream's key of another type) leaves those figures fresh.
+    let viewRead = false;
     try {
       const { redis } = this.options;
       const [acks, leaderId, [stored, halted, params, values, baseline, haltReasons]] = await Promise.all([
@@ -1010,6 +1024,7 @@ export class Coordinator {
         redis.hmget(this.keys.state, "generation", "halted", "params", "values", "baseline", "haltReasons"),
       ]);
       if (this.closed) return;
+      viewRead = true;
       // A standby whose params differ from the fleet's says so, and does not contend.
       if (this.engine === undefined) {
         this.fleetBaseline = parseFleetBaseline(baseline);
@@ -1074,14 +1089,12 @@ export class Coordinator {
       this.viewStale = false;
       this.lastViewError = undefined;
     } catch (error) {
-      // The view keeps its last value while Redis is unreachable, and says it is stale. Redis
-      // answering with an error (a key of another type, an ACL) is no outage: the view is not
-      // stale, and the error, naming its key, goes to onError once.
-      if (!isReplyError(error)) {
-        this.viewStale = true;
-        return;
-      }
-      this.viewStale = false;
+      // The view keeps its last value while Redis is unreachable, and says it is stale; so it does
+      // when Redis answers its first reads with an error (NOPERM, LOADING): nothing was read. An
+      // error on the digest stream after them (a key of another type) is no outage: the replicas'
+      // figures are fresh, and the error, naming its key, goes to onError once.
+      this.viewStale = !(viewRead && isReplyError(error));
+      if (this.viewStale) return;
       const message = errorMessage(error);
       if (message === this.lastViewError) return;
       this.lastViewError = message;
@@ -1151,17 +1164,20 @@ export class Coordinator {
   /**
    * Notes when each report in `acks` last changed, and, when leading, removes those unchanged for
    * `replicaExpiryMs` (from `acks` too). Ages are counted on this coordinator's clock from when it
-   * first read a report's text, so the replicas' clocks do not matter; a report is removed only
+   * first read a report's text, and no earlier than its tenure's first command (a leaderless gap
+   * leaves every report unchanged), so the replicas' clocks do not matter; a report is removed only
    * while it still holds that text, so one written meanwhile (the replica came back) stays.
    */
   private async expireReports(acks: Record<string, string>): Promise<void> {
     const now = Date.now();
     for (const replica of this.reportsSeen.keys()) if (!(replica in acks)) this.reportsSeen.delete(replica);
     const expired: [string, string][] = [];
+    const flowing = this.commandsFlowingSince;
     for (const [replica, text] of Object.entries(acks)) {
       const seen = this.reportsSeen.get(replica);
       if (seen?.text !== text) this.reportsSeen.set(replica, { text, since: now });
-      else if (now - seen.since >= this.replicaExpiryMs) expired.push([replica, text]);
+      else if (flowing !== undefined && now - Math.max(seen.since, flowing) >= this.replicaExpiryMs)
+        expired.push([replica, text]);
     }
     if (!this.leader) return;
     for (const [replica, text] of expired) {

@@ -27,7 +27,7 @@ import {
   paramsFingerprint,
   storedDescription,
 } from "./fleet-params.js";
-import { keyedError } from "./keyed-error.js";
+import { isReplyError, keyedError } from "./keyed-error.js";
 import { redisClientIssue } from "./redis-client-issue.js";
 import { type CommandRejection, CommandVerifier, type Keyring, type RejectionReason } from "./signing.js";
 import { streamIdBelow } from "./stream-id.js";
@@ -191,6 +191,8 @@ export class Replica {
   private readonly paramsText: string;
   /** Why it refuses the fleet's commands (its params differ from the stored ones), as last read. */
   private paramsMismatch: string | undefined;
+  /** Why the fleet's params could not be read, as last reported to `onError`. */
+  private paramsReadError: string | undefined;
 
   /** @throws RangeError naming every bad option, before anything is started. */
   constructor(private readonly options: ReplicaOptions) {
@@ -284,14 +286,12 @@ export class Replica {
           redis.hget(this.keys.seqs, replica).catch((error: unknown) => {
             throw keyedError(error, "HGET", this.keys.seqs);
           }),
-          redis.hmget(this.keys.state, "params", "values").catch((error: unknown) => {
-            throw keyedError(error, "HMGET", this.keys.state);
-          }),
+          this.readFleetParams(),
         ]),
         this.options.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS,
         "the first reads",
       );
-      this.noteFleetParams(state);
+      if (state !== undefined) this.noteFleetParams(state);
       // The seqs of an earlier run of this replica may be above what its clock gives now.
       if (watermark !== null) this.publisher.continueAbove(Number(watermark));
       if (latest.length > 0) {
@@ -440,6 +440,36 @@ export class Replica {
   }
 
   /**
+   * The fleet's stored params (`[params, values]` of its state hash), or undefined when Redis
+   * refuses the read (an ACL without the state key): the replica then goes on as it was, and says
+   * so to `onError` once. Not reaching Redis rejects, as any other read of the follow loop.
+   */
+  private async readFleetParams(): Promise<readonly (string | null)[] | undefined> {
+    try {
+      const state = await this.options.redis.hmget(this.keys.state, "params", "values");
+      this.paramsReadError = undefined;
+      return state;
+    } catch (error) {
+      if (!isReplyError(error)) throw error;
+      const message = errorMessage(keyedError(error, "HMGET", this.keys.state));
+      if (message !== this.paramsReadError) {
+        this.paramsReadError = message;
+        try {
+          this.options.onError?.(
+            new Error(
+              `replica ${JSON.stringify(this.options.replica)} could not read the fleet's params (${message}): ` +
+                "it cannot tell whether its own differ; grant it read access to the state key",
+            ),
+          );
+        } catch {
+          // onError must not throw; what it throws is ignored.
+        }
+      }
+      return undefined;
+    }
+  }
+
+  /**
    * Compares this replica's params with those the fleet's state records (`[params, values]` as read
    * from it), and reports a new difference to `onError` once. No state yet: the first leader's
    * params will be the fleet's, read with its first command.
@@ -488,13 +518,15 @@ export class Replica {
           continue;
         }
         // A command may come from a leader that changed the fleet's params (replaceParams).
-        this.noteFleetParams(await this.options.redis.hmget(this.keys.state, "params", "values"));
-        let changed = false;
+        const state = await this.readFleetParams();
+        if (state !== undefined) this.noteFleetParams(state);
         for (const [id, flat] of reply[0]![1]) {
           this.lastId = id;
-          changed = this.receive(fieldsOf(flat).get("c")) || changed;
+          this.receive(fieldsOf(flat).get("c"));
         }
-        if (changed || this.liveGeneration === this.targetGeneration) await this.acknowledge();
+        // Written with every batch, refused ones included: a replica that refuses every command
+        // (mid-walk, its params differing) still shows it is alive, and its refusals.
+        await this.acknowledge();
       } catch {
         if (!this.running) return;
         // Redis unreachable: ioredis reconnects; wait a little before reading again.
@@ -524,8 +556,10 @@ export class Replica {
       clearTimeout(this.driveTimer);
       this.driveTimer = undefined;
     }
-    // The settlement of the apply in progress drives again.
-    if (this.applying || this.closing !== undefined) return;
+    // The settlement of the apply in progress drives again. While its params differ from the
+    // fleet's the replica holds still, a walk under way included: the next command it takes
+    // drives again.
+    if (this.applying || this.closing !== undefined || this.paramsMismatch !== undefined) return;
     if (Date.now() < this.retryAt) {
       this.schedule(this.retryAt);
       return;

@@ -273,10 +273,11 @@ export class TelemetryPublisher {
       const failed = results === null || results.some(([error]) => error !== null);
       if (failed) throw new Error("XADD failed");
       this.counts.shipped += taken.length;
-      this.breaker.send({ type: "call.succeeded" });
+      // A write that outlived close()'s grace is counted, but the breaker is stopped by then.
+      if (!this.gaveUp) this.breaker.send({ type: "call.succeeded" });
     } catch {
       this.counts.lostInFlight += taken.length;
-      this.breaker.send({ type: "call.failed" });
+      if (!this.gaveUp) this.breaker.send({ type: "call.failed" });
     } finally {
       this.inFlight = 0;
       this.flushing = false;
@@ -293,20 +294,26 @@ export class TelemetryPublisher {
     this.closed = true;
     clearInterval(this.timer);
     let graceOver = false;
+    let endGrace = () => {};
+    // A write in flight is not waited for past the grace (it may take up to writeTimeoutMs).
+    const graceEnded = new Promise<void>((resolve) => {
+      endGrace = resolve;
+    });
     const grace = Number.isFinite(graceMs)
       ? setTimeout(() => {
           graceOver = true;
           this.gaveUp = true;
+          endGrace();
         }, graceMs)
       : undefined;
     grace?.unref();
     try {
-      await this.current;
+      await Promise.race([this.current, graceEnded]);
       // Bounded by what is buffered now, so digests published meanwhile cannot keep it going.
       let left = this.buffer.length;
       while (left > 0 && this.buffer.length > 0 && !graceOver) {
         const before = this.counts.shipped + this.counts.lostInFlight;
-        await this.flush();
+        await Promise.race([this.flush(), graceEnded]);
         const sent = this.counts.shipped + this.counts.lostInFlight - before;
         if (sent === 0) break;
         left -= sent;
