@@ -26,6 +26,9 @@ function hangingRedis(): { redis: Redis; writes: () => number } {
   return { redis, writes: () => writes };
 }
 
+/** The publisher's options but its client: flushes every 50 ms. */
+const OPTIONS = { stream: "s", replica: "r1", keyring: FLEET_RING, flushMs: 50 };
+
 beforeEach(() => {
   vi.useFakeTimers();
 });
@@ -36,13 +39,7 @@ afterEach(() => {
 describe("telemetry write timeout", () => {
   it("counts an unanswered write lost at writeTimeoutMs, and opens the breaker after three", async () => {
     const { redis, writes } = hangingRedis();
-    const publisher = new TelemetryPublisher({
-      redis,
-      stream: "s",
-      replica: "r1",
-      keyring: FLEET_RING,
-      flushMs: 50,
-    });
+    const publisher = new TelemetryPublisher({ ...OPTIONS, redis });
     for (let i = 0; i < 10; i++) publisher.publish(1, 0);
     await vi.advanceTimersByTimeAsync(50);
     expect(publisher.stats()).toMatchObject({ inFlight: 10, lostInFlight: 0, breaker: "closed" });
@@ -68,7 +65,7 @@ describe("telemetry write timeout", () => {
 
   it("takes writeTimeoutMs from the options, and refuses one that is not a whole number of ms", async () => {
     const { redis } = hangingRedis();
-    const options = { redis, stream: "s", replica: "r1", keyring: FLEET_RING, flushMs: 50 };
+    const options = { ...OPTIONS, redis };
     const publisher = new TelemetryPublisher({ ...options, writeTimeoutMs: 200 });
     publisher.publish(1, 0);
     await vi.advanceTimersByTimeAsync(50 + 199);
@@ -84,13 +81,7 @@ describe("telemetry write timeout", () => {
 
   it("close(grace) does not wait for a write in flight past its grace", async () => {
     const { redis } = hangingRedis();
-    const publisher = new TelemetryPublisher({
-      redis,
-      stream: "s",
-      replica: "r1",
-      keyring: FLEET_RING,
-      flushMs: 50,
-    });
+    const publisher = new TelemetryPublisher({ ...OPTIONS, redis });
     for (let i = 0; i < 4; i++) publisher.publish(1, 0);
     await vi.advanceTimersByTimeAsync(50);
     publisher.publish(2, 0);

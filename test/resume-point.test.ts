@@ -36,6 +36,17 @@ function tune(engine: Engine, clock: ReplayClock, from: number, steps: number): 
 
 type Body = Omit<AuditEvent, "v" | "runId" | "seq">;
 
+/** An apply of `kind` making generation `generation` live, with x at `x` (and y at 20). */
+const apply = (kind: string, generation: number, x: number): Body =>
+  ({
+    type: "apply",
+    kind,
+    time: generation * 100,
+    generation,
+    proposalId: generation,
+    values: { x, y: 20 },
+  }) as Body;
+
 /**
  * A one-run log of `bodies` on x ∈ [0, 10] from 5 (and y ∈ [0, 100] from 20, baseline 25); with
  * `firstSeq` above 1, the run's first records are gone, as compaction leaves it.
@@ -86,15 +97,6 @@ describe("resumePoint", () => {
   });
 
   it("takes the last centre, rollback or manual apply, never a perturbation around it", () => {
-    const apply = (kind: string, generation: number, x: number): Body =>
-      ({
-        type: "apply",
-        kind,
-        time: generation * 100,
-        generation,
-        proposalId: generation,
-        values: { x, y: 20 },
-      }) as Body;
     const bodies = [
       apply("plus", 1, 5.5),
       apply("minus", 2, 4.5),
@@ -140,15 +142,6 @@ describe("resumePoint", () => {
   });
 
   it("takes, for a setBaseline taken at a perturbation, the values live then", () => {
-    const apply = (kind: string, generation: number, x: number): Body =>
-      ({
-        type: "apply",
-        kind,
-        time: generation * 100,
-        generation,
-        proposalId: generation,
-        values: { x, y: 20 },
-      }) as Body;
     const setBaseline = { type: "baseline.set", time: 250, generation: 2, proposalId: -1 } as Body;
     expect(resumePoint(logOf([apply("centre", 1, 6), apply("plus", 2, 6.5), setBaseline]))).toMatchObject({
       values: { x: 6, y: 20 },
