@@ -396,7 +396,9 @@ export function renderIndexPage(pages: readonly MachinePage[]): string {
   for (const page of pages) {
     const states = descendants(page.machine.root).length;
     const firstSentence = page.summary.split(". ")[0]!.replace(/\.$/, "");
-    out.push(`| [${page.title}](./${page.slug}) | \`${page.exportName}\` | ${states} | ${firstSentence}. |`);
+    out.push(
+      `| [${page.title}](./${page.slug}.md) | \`${page.exportName}\` | ${states} | ${firstSentence}. |`,
+    );
   }
   out.push("");
   return out.join("\n");
