@@ -104,9 +104,10 @@ function resumePointOf(log: ReplayLog): ResumePoint | undefined {
   const run = log.runs.at(-1);
   if (run === undefined) return undefined;
   // A run whose first records are gone (a compacted log) does not tell where it started, nor what
-  // happened before its first record left: only what those records say is known.
-  const whole = run.events.every((event, k) => event.seq === k + 1);
-  const start = whole ? startingPoint(run.header) : undefined;
+  // happened before its first record left: only what those records say is known. (Records a full
+  // audit ring dropped leave gaps further on, where the last of what is left still stands.)
+  const startKept = (run.events[0]?.seq ?? 1) === 1;
+  const start = startKept ? startingPoint(run.header) : undefined;
   let live: Readonly<Record<string, number>> | undefined = start?.values;
   let baseline: Readonly<Record<string, number>> | undefined = start?.baseline;
   let tuned = start === undefined ? undefined : { values: start.values, generation: 0 };
@@ -122,7 +123,7 @@ function resumePointOf(log: ReplayLog): ResumePoint | undefined {
       baseline = event.values ?? live;
     }
   }
-  if (tuned === undefined && !whole)
+  if (tuned === undefined && !startKept)
     throw new ReplayInputError(
       `cannot tell where run ${run.run} of the log ended: its first records are gone (a compacted log) and ` +
         "none of those left records a tuned point (a centre, rollback or manual apply with its values); " +
