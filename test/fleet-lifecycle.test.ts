@@ -329,12 +329,15 @@ describe("a replica gone without closing", () => {
     // A replica killed at generation 0: its last report stays as it wrote it.
     const dead = JSON.stringify({ generation: 0, target: 0, epoch: 1, rejected: 0, at: Date.now() });
     await admin.hset(keys.acks, "dead", dead);
+    await admin.hset(keys.seqs, "dead", "1764441650123000");
     await until(() => lead.busStats().replicas === 2, 5_000, "both reports read");
     await until(
       async () => (await admin.hexists(keys.acks, "dead")) === 0,
       10_000,
       "the dead replica's report removed",
     );
+    // Its seq watermark goes with it: kept, one field per replica id ever seen would pile up.
+    expect(await admin.hexists(keys.seqs, "dead")).toBe(0);
     // The live one, whose report the re-signed commands keep rewriting, stays.
     expect(await admin.hexists(keys.acks, "live")).toBe(1);
     await until(() => lead.busStats().replicas === 1, 5_000, "one replica counted");

@@ -212,8 +212,15 @@ const DEFAULT_REFRESH_MS = 5_000;
  */
 export const DEFAULT_REPLICA_EXPIRY_MS = 300_000;
 
-/** Deletes the acks hash's field ARGV[1] only while it holds ARGV[2]: the report found unchanged. */
-const REMOVE_UNCHANGED_REPORT = `if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then return redis.call('HDEL', KEYS[1], ARGV[1]) end
+/**
+ * Deletes the acks hash's field ARGV[1] only while it holds ARGV[2] (the report found unchanged),
+ * and then that replica's seq watermark in the seqs hash (KEYS[2]) too: kept for a replica gone
+ * for good, it would stay for ever, one field per replica id a fleet ever had.
+ */
+const REMOVE_UNCHANGED_REPORT = `if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then
+  redis.call('HDEL', KEYS[2], ARGV[1])
+  return redis.call('HDEL', KEYS[1], ARGV[1])
+end
 return 0`;
 
 /** Thrown inside a promotion whose params differ from the fleet's (see {@link Coordinator.paramsRefusal}). */
@@ -1183,8 +1190,9 @@ export class Coordinator {
     for (const [replica, text] of expired) {
       const removed = await this.options.redis.eval(
         REMOVE_UNCHANGED_REPORT,
-        1,
+        2,
         this.keys.acks,
+        this.keys.seqs,
         replica,
         text,
       );
