@@ -213,12 +213,13 @@ describe("arqon ask / tell across invocations", () => {
     // The first ask creates the state from --config; the second continues the ids without it.
     const first = (await ask(["--config", "c.json"], true))!;
     expect(first.map((t) => t.id)).toEqual([1, 2, 3]);
+    // The probe's last two points, and one it grows by: no result has come back yet.
     const second = (await ask([], true))!;
-    expect(second.map((t) => t.id)).toEqual([4, 5]);
+    expect(second.map((t) => t.id)).toEqual([4, 5, 6]);
     // Told in part and out of order; the rest stays pending in the file.
     await tell(evaluate([second[0]!, first[1]!]), "file", true);
     const pending = restoreSolver(JSON.parse(readFileSync(join(dir, "s.json"), "utf8"))).pendingTrials();
-    expect(pending.map((t) => t.id)).toEqual([1, 3, 5]);
+    expect(pending.map((t) => t.id)).toEqual([1, 3, 5, 6]);
     await tell(evaluate(pending), "stdin", true);
 
     // Refine until the budget is spent.

@@ -202,6 +202,13 @@ const RUNS: readonly {
     },
     workers: 1,
   },
+  // Version 6: asked for more than the probe has left before any result, the solver grows the
+  // probe instead of handing out nothing.
+  {
+    name: "auto, continuous, 16 workers",
+    config: { seed: 16, budget: 60, bounds: continuous },
+    workers: 16,
+  },
 ];
 
 /**
@@ -218,7 +225,9 @@ const FINGERPRINTS: Readonly<Record<number, string>> = {
   3: "6f8ab13fc087e72324feef70cf7d7a2682e47e5d4249b3dc3ddbbb4d6f282508",
   // Of RUNS up to the one that came with version 5.
   4: "562faa744ac68b61dae62f247890c91e652a1858ffd4605a35b736ebb3ef6802",
+  // Of RUNS up to the one that came with version 6.
   5: "2c9a289527f680934c01d1a062f53c129ed9367401cf57dafa10a34256687e28",
+  6: "f654bf9f2ab4387e48d1d91fb16ce62818368fe79959d41872c93af995921012",
 };
 
 describe("solver rules", () => {

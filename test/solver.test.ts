@@ -86,8 +86,6 @@ describe("createSolver", () => {
       const solver = createSolver(config({ strategy }));
       const probe = solver.ask()!;
       const size = probe.length;
-      // Nothing told yet: the strategy has nothing to start from.
-      expect(solver.ask({ max: 2 })).toEqual([]);
       solver.tell({ id: probe[2]!.id, value: sphere(probe[2]!.params) });
       const early = solver.ask({ max: 2 })!;
       expect(early.map((t) => t.id)).toEqual([size + 1, size + 2]);
@@ -111,6 +109,52 @@ describe("createSolver", () => {
       expect(solver.classification).not.toBeNull();
       expect(solver.strategyName).toBe(strategy === "auto" ? "global-local" : "tpe");
     }
+  });
+
+  it("grows the probe rather than idle workers asking before its first result", () => {
+    const tellAll = (solver: Solver, trials: readonly Trial[]) =>
+      solver.tell(trials.map((t) => ({ id: t.id, value: sphere(t.params) })));
+    const size = createSolver(config()).ask()!.length;
+    for (const strategy of ["auto", "tpe", "nelder-mead"] as const) {
+      const solver = createSolver(config({ strategy }));
+      const wave = solver.ask({ max: size + 6 })!;
+      expect(wave.map((t) => t.id)).toEqual(Array.from({ length: size + 6 }, (_, i) => i + 1));
+      // The same design, longer: the probe's own points come first, as without growth.
+      expect(wave.slice(0, size)).toEqual(createSolver(config({ strategy })).ask());
+      expect(new Set(wave.map((t) => JSON.stringify(t.params))).size).toBe(size + 6);
+      // A worker freed by an interrupt, still before any result: one more point.
+      expect(solver.ask({ max: 1 })!.map((t) => t.id)).toEqual([size + 7]);
+      expect(solver.phase).toBe("probe");
+      expect(solver.toJSON().probe).toEqual({ count: size, asked: size + 7, added: 7 });
+      // A saved run resumes with the grown probe, and both classify once all of it is in.
+      const copy = restoreSolver(JSON.parse(JSON.stringify(solver.toJSON())));
+      const all = solver.pendingTrials();
+      tellAll(solver, all.slice(0, -1));
+      tellAll(copy, all.slice(0, -1));
+      expect(solver.classification).toBeNull();
+      tellAll(solver, all.slice(-1));
+      tellAll(copy, all.slice(-1));
+      expect(solver.classification).not.toBeNull();
+      expect(copy.classification).toEqual(solver.classification);
+      expect(copy.ask({ max: 3 })).toEqual(solver.ask({ max: 3 }));
+    }
+  });
+
+  it("grows the probe only within the budget, on an explicit batch, and before any result", () => {
+    const small = createSolver(config({ budget: 12 }));
+    expect(small.ask({ max: 50 })).toHaveLength(12);
+    expect(small.ask({ max: 1 })).toBeNull();
+    // The natural batch is the probe itself: asked again, it waits.
+    const natural = createSolver(config());
+    const probe = natural.ask()!;
+    expect(natural.ask()).toEqual([]);
+    expect(natural.toJSON().probe).toEqual({ count: probe.length, asked: probe.length });
+    // A warm-start point is a result: the strategy takes what the probe cannot give.
+    const warm = createSolver(config());
+    warm.tell({ params: { x: 1, y: 1 }, value: 0 });
+    expect(warm.ask({ max: probe.length + 4 })).toHaveLength(probe.length + 4);
+    expect(warm.phase).toBe("refine");
+    expect(warm.toJSON().probe).toEqual({ count: probe.length, asked: probe.length });
   });
 
   it("waits for the probe when auto opens with its local phase, then asks as if it had waited all along", () => {
@@ -388,7 +432,7 @@ describe("corrupt artifacts", () => {
     trials: { id: number; u: number[] }[];
     told: { id?: number; value: unknown }[];
     nextId: number;
-    probe: { asked: number };
+    probe: { count: number; asked: number; added?: number };
     strategy: { kind: string };
     machine: { value: unknown };
   }
@@ -423,6 +467,20 @@ describe("corrupt artifacts", () => {
     ["nextId set back", (a: Editable) => (a.nextId = 2), /nextId/],
     ["a duplicated trial id", (a: Editable) => (a.trials[1].id = a.trials[0].id), /appears twice/],
     ["probe.asked beyond the probe", (a: Editable) => (a.probe.asked = 99), /probe\.asked/],
+    [
+      "probe.added not a count",
+      (a: Editable) => (a.probe.added = 0.5),
+      /probe\.added: expected a whole number ≥ 1 \(or no field\), got 0\.5/,
+    ],
+    [
+      "probe.asked beyond the grown probe",
+      (a: Editable) => {
+        a.probe.added = 2;
+        a.probe.asked = a.probe.count + 3;
+      },
+      // The config's probe is 8 points: 10 once grown by 2.
+      /probe\.asked: expected a whole number from 0 to 10, got 11/,
+    ],
     [
       "a result for a pending trial",
       (a: Editable) => a.told.push({ id: a.nextId - 1, value: 1 }),

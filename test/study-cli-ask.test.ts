@@ -24,9 +24,9 @@ interface Asked {
 }
 
 /** The CLI in `dir` (holding c.json) on study `study`: each command's flags, then its own. */
-function shell(study: string) {
+function shell(study: string, config: object = CONFIG) {
   const dir = tempDir();
-  writeJson(dir, "c.json", CONFIG);
+  writeJson(dir, "c.json", config);
   const shared = ["--storage", redis.server.url, "--study", study, "--config", "c.json"];
   const run = (command: string, extra: readonly string[], stdin?: string) =>
     runArqonInProcess([command, ...shared, ...extra], dir, stdin);
@@ -106,13 +106,16 @@ describe("arqon ask --storage", () => {
   });
 
   it("says what the study waits for when it can propose nothing", async () => {
-    const cli = shell("waiting");
-    // The probe's four points, then nothing until their values come.
-    expect((await cli.ask("--batch", "8")).trials).toHaveLength(4);
+    // Forced Nelder–Mead builds its first simplex around the probe's best point: once a result is
+    // in (before it, a worker would get a further probe point), it waits for the whole probe.
+    const cli = shell("waiting", { ...CONFIG, strategy: "nelder-mead" });
+    const probe = (await cli.ask("--batch", "4")).trials!;
+    expect(probe).toHaveLength(4);
+    expect((await cli.tell([{ id: probe[0]!.id, value: 1 }])).status).toBe(0);
     const waiting = await cli.ask();
     expect(waiting.trials).toEqual([]);
     expect(waiting.stderr).toBe(
-      "waiting: study waiting: 4/8 asked, 0 told, no result yet, 4 pending; the study can propose nothing until trial(s) 1, 2, 3, 4 are told (by any worker)\n",
+      "waiting: study waiting: 4/8 asked, 1 told, best 1, 3 pending; the study can propose nothing until trial(s) 2, 3, 4 are told (by any worker)\n",
     );
   });
 });

@@ -12,6 +12,7 @@ import { openSharedStudy } from "../src/study/index.js";
 import { lines, removeTempDirs } from "./support/cli-run.js";
 import { watchRedisCommands } from "./support/redis-monitor.js";
 import { type RedisServer, startRedis } from "./support/redis-server.js";
+import { until } from "./support/until.js";
 import { heldTrialsDir, WatchedSolve } from "./support/watched-solve.js";
 
 let server: RedisServer | undefined;
@@ -94,6 +95,10 @@ describe("arqon solve --storage during a Redis outage", () => {
     const dir = workDir(2, [2]);
     const run = watched(dir, { study: "last", concurrency: 2, retryMs: 300 });
     expect(await run.stderrContains("holding trial 2\n"), run.stderr).toBe(true);
+    // Both trials were asked at once (the probe grew to the second worker), so trial 2 holds while
+    // trial 1's result is recorded: Redis goes once it is.
+    const told = async () => (await journal("last")).some((e) => e.op === "tell");
+    await until(told, 10_000, "trial 1's result in the journal");
     await server.kill();
     rmSync(join(dir, "hold"));
     expect(await run.status, run.stderr).toBe(1);

@@ -5,7 +5,7 @@ import type { ResolvedSolverConfig } from "./config.js";
 interface ArtifactShape {
   readonly machine?: { readonly value?: unknown };
   readonly nextId?: unknown;
-  readonly probe?: { readonly count?: unknown; readonly asked?: unknown };
+  readonly probe?: { readonly count?: unknown; readonly asked?: unknown; readonly added?: unknown };
   readonly trials?: unknown;
   readonly told?: unknown;
   readonly strategy?: unknown;
@@ -39,9 +39,14 @@ export function artifactProblems(
         "budget and probeRatio give (neither can change once a run has started)",
     );
   }
+  const added = a.probe?.added;
+  if (added !== undefined && (!isCount(added) || added < 1)) {
+    problems.push(`probe.added: expected a whole number ≥ 1 (or no field), got ${String(added)}`);
+  }
+  const probeLength = probeSize + (isCount(added) ? added : 0);
   const probeAsked = a.probe?.asked;
-  if (!isCount(probeAsked) || probeAsked > probeSize) {
-    problems.push(`probe.asked: expected a whole number from 0 to ${probeSize}, got ${String(probeAsked)}`);
+  if (!isCount(probeAsked) || probeAsked > probeLength) {
+    problems.push(`probe.asked: expected a whole number from 0 to ${probeLength}, got ${String(probeAsked)}`);
   }
 
   const status = new Map<number, string>();

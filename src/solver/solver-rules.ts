@@ -30,8 +30,12 @@
  * - 5: on a mixed space, the room the default strategy keeps for a new simplex (`localRoom`) is
  *   counted in the float and int parameters the simplex moves, not in every parameter: a small
  *   budget on a space with categorical parameters was held in its global phase to the end.
+ * - 6: asked for more trials than the probe has left before any result came back, the solver grows
+ *   the probe by the difference instead of handing out nothing (more workers than probe points
+ *   idled until the first result). With fewer workers than probe points, every proposal is as
+ *   under 5.
  */
-export const SOLVER_RULES = 5;
+export const SOLVER_RULES = 6;
 
 /** Whether `rules`, read from a log or a journal, names a solver-rules version. */
 export function isSolverRules(rules: unknown): rules is number {

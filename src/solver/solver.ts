@@ -105,7 +105,11 @@ export interface SolverArtifact {
   readonly config: SolverConfig;
   readonly machine: { readonly value: unknown; readonly classification: SolverClassification | null };
   readonly nextId: number;
-  readonly probe: { readonly count: number; readonly asked: number };
+  /**
+   * The probe: `count` points as the config sizes it, `added` more when it grew (absent when it
+   * did not; see {@link Solver.ask}), `asked` of them handed out.
+   */
+  readonly probe: { readonly count: number; readonly asked: number; readonly added?: number };
   /** Every asked trial in id order; `status` says whether it was told, failed, pruned or is pending. */
   readonly trials: readonly ArtifactTrial[];
   /** Results in the order they were told (order matters to the strategies). */
@@ -199,6 +203,11 @@ export interface Solver<P extends ParamShape = string> {
   /**
    * Up to a batch of new trials; `[]` when nothing can be proposed until pending trials are told;
    * `null` when the budget is spent or nothing is left to try.
+   *
+   * Asked for more (`max` or the config's `batch`) than the probe has left before any result came
+   * back, it grows the probe by the difference (more points of the same design, within the
+   * budget), since no strategy can start without a result: more workers than probe points are all
+   * busy from the first ask. A warm-start point told before is a result.
    */
   ask(options?: AskOptions): Trial<P>[] | null;
   /**
@@ -417,8 +426,10 @@ class SolverImpl implements Solver {
   readonly actor: Actor<typeof solverMachine>;
   private readonly input: SolverConfig;
   private readonly space: Space;
-  private readonly probe: number[][];
+  private probe: number[][];
   private probeAsked = 0;
+  /** Points the probe grew by beyond `config.probeSize` (see {@link Solver.ask}). */
+  private probeAdded = 0;
   private nextId = 1;
   private readonly trials = new Map<number, TrialRecord>();
   private readonly pending = new Map<number, TrialRecord>();
@@ -520,6 +531,7 @@ class SolverImpl implements Solver {
     if (remaining <= 0 || this.phase === "done") return null;
 
     if (this.phase !== "probe") return this.askStrategy(remaining, requested);
+    if (requested !== undefined && this.history.length === 0) this.growProbe(Math.min(requested, remaining));
     const available = this.probe.length - this.probeAsked;
     const count = Math.min(available, remaining, requested ?? available);
     const trials: Trial[] = [];
@@ -547,6 +559,19 @@ class SolverImpl implements Solver {
     // trials out and the classification unrecorded.
     const refined = this.askStrategy(remaining - count, rest);
     return refined === null && count === 0 ? null : [...trials, ...(refined ?? [])];
+  }
+
+  /**
+   * Makes room for `wanted` unasked probe points. No strategy starts without a result, so until
+   * one comes the probe is all there is to hand out. A Sobol' design's first points do not depend
+   * on its length, so a grown one keeps every point already asked; a Latin hypercube (d > 256)
+   * does not, and its added points come from the longer design.
+   */
+  private growProbe(wanted: number): void {
+    const missing = wanted - (this.probe.length - this.probeAsked);
+    if (missing <= 0) return;
+    this.probeAdded += missing;
+    this.probe = probePoints(this.space.dimension, this.config.probeSize + this.probeAdded, this.config.seed);
   }
 
   /** Up to `requested` (else the strategy's natural batch) trials from the refine strategy. */
@@ -713,7 +738,11 @@ class SolverImpl implements Solver {
       config: structuredClone(this.input),
       machine: structuredClone({ value: snapshot.value, classification: snapshot.context.classification }),
       nextId: this.nextId,
-      probe: { count: this.probe.length, asked: this.probeAsked },
+      probe: {
+        count: this.config.probeSize,
+        asked: this.probeAsked,
+        ...(this.probeAdded === 0 ? {} : { added: this.probeAdded }),
+      },
       trials: [...this.trials.values()].map((t) => ({
         id: t.id,
         u: [...t.u],
@@ -971,6 +1000,14 @@ class SolverImpl implements Solver {
   private restoreFrom(a: SolverArtifact): void {
     this.nextId = a.nextId;
     this.probeAsked = a.probe.asked;
+    this.probeAdded = a.probe.added ?? 0;
+    if (this.probeAdded > 0) {
+      this.probe = probePoints(
+        this.space.dimension,
+        this.config.probeSize + this.probeAdded,
+        this.config.seed,
+      );
+    }
     for (const t of a.trials) {
       const reports = t.reports ?? [];
       const record: TrialRecord = {

@@ -1,10 +1,12 @@
 /**
  * Shared pieces of the fleet tests: one keyring, one parameter space, and a wait that polls real
- * I/O (never a fixed sleep standing in for time passing).
+ * I/O (never a fixed sleep standing in for time passing; it lives in ./until.ts).
  */
 import type { EngineConfig } from "../../src/engine/config.js";
 import type { FleetCommand } from "../../src/fleet/command.js";
 import type { Keyring } from "../../src/fleet/signing.js";
+
+export { until } from "./until.js";
 
 export const FLEET_RING: Keyring = { active: "k1", keys: [{ id: "k1", secret: new Uint8Array(32).fill(7) }] };
 
@@ -34,17 +36,4 @@ export function applyCommand(overrides: Partial<FleetCommand>): FleetCommand {
     values: { batch: 64 },
     ...overrides,
   };
-}
-
-/** Resolves once `condition` holds; polls after each turn of the event loop (plus a short timer). */
-export async function until(
-  condition: () => boolean | Promise<boolean>,
-  timeoutMs = 10_000,
-  what = "condition",
-): Promise<void> {
-  const start = Date.now();
-  while (!(await condition())) {
-    if (Date.now() - start > timeoutMs) throw new Error(`${what} not met within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
 }
