@@ -140,7 +140,7 @@ describe("suggestions", () => {
     );
     writeJson(dir, "far.json", { seed: 1, budget: 5, bounds: { x: { min: 0, max: 1 } }, colour: "red" });
     expect(errorLine(await runArqonInProcess(["validate", "--config", "far.json"], dir), 2)).toBe(
-      "invalid config far.json: colour: unknown key (known: seed, budget, bounds, probeRatio, strategy, direction, autoOptions, batch, pruner)",
+      "invalid config far.json: colour: unknown key (known: seed, budget, bounds, probeRatio, strategy, direction, autoOptions, batch, pruner, startPoints)",
     );
   });
 

@@ -17,6 +17,9 @@ describe("solver config", () => {
       direction: "minimize",
       autoOptions: {},
       batch: undefined,
+      pruner: undefined,
+      startPoints: [],
+      inspect: undefined,
     });
   });
 
@@ -49,7 +52,7 @@ describe("solver config", () => {
     const byPath = Object.fromEntries(issues.map((i) => [i.path, i.message]));
     expect(byPath).toEqual({
       colour:
-        "unknown key (known: seed, budget, bounds, probeRatio, strategy, direction, autoOptions, batch, pruner)",
+        "unknown key (known: seed, budget, bounds, probeRatio, strategy, direction, autoOptions, batch, pruner, startPoints)",
       seed: "expected a safe integer, got 1.5",
       budget: "expected a whole number greater than 0, got 0",
       "bounds.a": "min (3) must be less than max (1)",

@@ -25,7 +25,7 @@ const isFiniteNumber = (n: unknown): n is number => typeof n === "number" && Num
 export function artifactProblems(
   artifact: unknown,
   space: Space,
-  config: Pick<ResolvedSolverConfig, "probeSize" | "strategy">,
+  config: Pick<ResolvedSolverConfig, "probeSize" | "strategy" | "startPoints">,
 ): string[] {
   const { probeSize } = config;
   const a = artifact as ArtifactShape;
@@ -43,7 +43,8 @@ export function artifactProblems(
   if (added !== undefined && (!isCount(added) || added < 1)) {
     problems.push(`probe.added: expected a whole number ≥ 1 (or no field), got ${String(added)}`);
   }
-  const probeLength = probeSize + (isCount(added) ? added : 0);
+  // The start points come first, then the design, grown by `added`.
+  const probeLength = config.startPoints.length + probeSize + (isCount(added) ? added : 0);
   const probeAsked = a.probe?.asked;
   if (!isCount(probeAsked) || probeAsked > probeLength) {
     problems.push(`probe.asked: expected a whole number from 0 to ${probeLength}, got ${String(probeAsked)}`);

@@ -18,7 +18,10 @@ import {
   type JsonValue,
   jsonKey,
   type ParamInput,
+  type Params,
+  type ParamsOf,
 } from "../space/params.js";
+import { Space } from "../space/space.js";
 import {
   GLOBAL_LOCAL_DEFAULTS,
   type GlobalLocalOptions,
@@ -51,6 +54,13 @@ const WholeNumber = Schema.Number.pipe(
 /** A JSON value: what `choices` and conditions hold (no `undefined`, functions or non-finite numbers). */
 const JsonValueSchema = Schema.Unknown.pipe(
   Schema.filter((v) => isJsonValue(v) || "expected a JSON value (finite numbers only)"),
+);
+
+/** A parameter's value in a point: a JSON value, as {@link JsonValueSchema}, typed as one. */
+const ParamValueSchema = Schema.Unknown.pipe(
+  Schema.filter((v): v is JsonValue => isJsonValue(v), {
+    message: () => "expected a JSON value (finite numbers only)",
+  }),
 );
 
 /** The problem of one parent's values in a condition, or undefined when they are a valid list. */
@@ -427,6 +437,14 @@ export const SolverConfigSchema = Schema.Struct({
     { exact: true },
   ),
   pruner: Schema.optionalWith(PrunerSchema, { exact: true }),
+  startPoints: Schema.optionalWith(
+    Schema.Array(
+      Schema.Record({ key: Schema.String, value: ParamValueSchema }).annotations({
+        message: () => 'expected an object of parameter values by name, such as { "x": 0.5 }',
+      }),
+    ).annotations({ message: () => "expected a list of points (objects of parameter values by name)" }),
+    { exact: true },
+  ),
   inspect: Schema.optionalWith(
     Schema.declare((u): u is InspectionSink => typeof u === "function", {
       message: () => "expected a function (an XState inspection sink)",
@@ -628,6 +646,13 @@ export interface SolverConfig<B extends BoundsInput = BoundsInput> {
    */
   readonly pruner?: PrunerConfig | undefined;
   /**
+   * Points to evaluate first, before the probe's own: the settings in use today, a configuration
+   * known to be good (Optuna's `enqueue_trial`). Each is a whole point, as a warm-start point's
+   * params are (every active parameter, no inactive one), and is handed out with exactly these
+   * values; they count against the budget and join the probe (the classification reads them).
+   */
+  readonly startPoints?: readonly Readonly<NoInfer<Params<ParamsOf<B>>>>[] | undefined;
+  /**
    * Receives the XState inspection events of the solver's lifecycle actor (see `createSolver`); not
    * part of the solver's saved state.
    */
@@ -674,6 +699,8 @@ export interface ResolvedSolverConfig {
   readonly batch: number | undefined;
   /** The pruner with its defaults, or undefined when pruning is off. */
   readonly pruner: ResolvedPrunerConfig | undefined;
+  /** The points to evaluate first, as given (empty when none). */
+  readonly startPoints: readonly Readonly<Record<string, JsonValue>>[];
   /** The inspection sink, if any. */
   readonly inspect: InspectionSink | undefined;
 }
@@ -760,6 +787,7 @@ function checkedIssues(input: object, origin: ConfigOrigin): ConfigIssue[] {
     if (result.right.strategy === "nelder-mead" && !numeric) {
       issues.push({ path: "strategy", message: "nelder-mead needs at least one float or int parameter" });
     }
+    issues.push(...startPointIssues(result.right, issues.length === 0));
     const probe = probeSizeOf(result.right);
     if (probe > MAX_PROBE_POINTS) {
       issues.push({
@@ -793,6 +821,31 @@ function checkedIssues(input: object, origin: ConfigOrigin): ConfigIssue[] {
       : undefined;
     return { path, message: hint === undefined ? message : `${message} (${hint})` };
   });
+}
+
+/**
+ * The problems of `startPoints`: more of them than the budget, and (when the parameters are valid,
+ * `spaceValid`) each point's problems as a warm-start point's params would have them.
+ */
+function startPointIssues(
+  config: Pick<SolverConfig, "budget" | "bounds" | "startPoints">,
+  spaceValid: boolean,
+): ConfigIssue[] {
+  const points = config.startPoints;
+  if (points === undefined) return [];
+  const issues: ConfigIssue[] = [];
+  if (points.length > config.budget) {
+    issues.push({
+      path: "startPoints",
+      message: `${points.length} points, but the budget runs ${config.budget} trials (each start point is one)`,
+    });
+  }
+  if (!spaceValid) return issues;
+  const space = new Space(config.bounds);
+  points.forEach((point, i) => {
+    issues.push(...space.problems(point, `startPoints.${i}`));
+  });
+  return issues;
 }
 
 let keys: SolverKeys | undefined;
@@ -863,6 +916,7 @@ export function resolveSolverConfig(input: unknown, origin: ConfigOrigin = "new"
     autoOptions: config.autoOptions ?? {},
     batch: config.batch,
     pruner: config.pruner === undefined ? undefined : resolvePruner(config.pruner),
+    startPoints: config.startPoints ?? [],
     inspect: config.inspect,
   };
 }

@@ -106,8 +106,9 @@ export interface SolverArtifact {
   readonly machine: { readonly value: unknown; readonly classification: SolverClassification | null };
   readonly nextId: number;
   /**
-   * The probe: `count` points as the config sizes it, `added` more when it grew (absent when it
-   * did not; see {@link Solver.ask}), `asked` of them handed out.
+   * The probe: the config's start points, then `count` points of the design as the config sizes
+   * it, `added` more when it grew (absent when it did not; see {@link Solver.ask}); `asked` of all
+   * of them handed out.
    */
   readonly probe: { readonly count: number; readonly asked: number; readonly added?: number };
   /** Every asked trial in id order; `status` says whether it was told, failed, pruned or is pending. */
@@ -266,6 +267,8 @@ interface TrialRecord {
   readonly values: number[];
   /** The pruner advised stopping it. */
   prune: boolean;
+  /** A start point's params as given (its unit position may not map back to them exactly). */
+  readonly given?: Record<string, ParamValue>;
 }
 
 /** Effect constructors of {@link Solver}. */
@@ -302,7 +305,7 @@ export const Solver = {
  */
 export function createSolver<const B extends BoundsInput>(config: SolverConfig<B>): Solver<ParamsOf<B>> {
   // The solver checks every name and value it is told against the validated bounds, typed by `B`.
-  return solverOf(config, "new") as unknown as Solver<ParamsOf<B>>;
+  return solverOf(config as SolverConfig, "new") as unknown as Solver<ParamsOf<B>>;
 }
 
 /**
@@ -434,8 +437,13 @@ class SolverImpl implements Solver {
   private readonly trials = new Map<number, TrialRecord>();
   private readonly pending = new Map<number, TrialRecord>();
   private readonly history: Evaluation[] = [];
-  /** Warm-start points' params as told, by history index: a float's unit position may not map back exactly. */
-  private readonly warmParams = new Map<number, Record<string, ParamValue>>();
+  /**
+   * Params as given, by history index, of warm-start points and start points: a float's unit
+   * position may not map back to them exactly.
+   */
+  private readonly givenParams = new Map<number, Record<string, ParamValue>>();
+  /** `config.startPoints` in declaration order with the declared choices, and their unit points. */
+  private readonly starts: readonly { readonly u: number[]; readonly params: Record<string, ParamValue> }[];
   /** Unit-cube points of pruned and failed trials, in the order they ended (`context.unfinished`). */
   private readonly unfinishedPoints: number[][] = [];
   /** Set by {@link stop}: nothing changes the solver afterwards. */
@@ -466,7 +474,14 @@ class SolverImpl implements Solver {
     this.sign = config.direction === "maximize" ? -1 : 1;
     this.boundsDigest = boundsDigest(input);
     this.space = new Space(config.bounds);
-    this.probe = probePoints(this.space.dimension, config.probeSize, config.seed);
+    this.starts = config.startPoints.map((point) => {
+      const declared = this.space.asDeclaredChoices(toldParams(point));
+      const u = this.space.snap(this.space.toUnit(declared));
+      const params: Record<string, ParamValue> = {};
+      for (const name of Object.keys(this.space.toParams(u))) params[name] = declared[name]!;
+      return { u, params };
+    });
+    this.probe = this.probeDesign(config.probeSize);
     this.pruner = config.pruner === undefined ? null : createPruner(config.pruner, this.sign);
     if (artifact === null) {
       this.actor = createActor(solverMachine, {
@@ -536,7 +551,8 @@ class SolverImpl implements Solver {
     const count = Math.min(available, remaining, requested ?? available);
     const trials: Trial[] = [];
     for (let i = 0; i < count; i++) {
-      trials.push(this.record(this.space.snap(this.probe[this.probeAsked++]!), "probe"));
+      const given = this.starts[this.probeAsked]?.params;
+      trials.push(this.record(this.space.snap(this.probe[this.probeAsked++]!), "probe", given));
     }
     // Every probe point is out but some results are not: rather than idle the workers asking
     // until the last one arrives, a strategy that can start now takes the rest of the batch (see
@@ -571,7 +587,13 @@ class SolverImpl implements Solver {
     const missing = wanted - (this.probe.length - this.probeAsked);
     if (missing <= 0) return;
     this.probeAdded += missing;
-    this.probe = probePoints(this.space.dimension, this.config.probeSize + this.probeAdded, this.config.seed);
+    this.probe = this.probeDesign(this.config.probeSize + this.probeAdded);
+  }
+
+  /** The start points, then `count` points of the seeded design. */
+  private probeDesign(count: number): number[][] {
+    const design = probePoints(this.space.dimension, count, this.config.seed);
+    return this.starts.length === 0 ? design : [...this.starts.map((start) => [...start.u]), ...design];
   }
 
   /** Up to `requested` (else the strategy's natural batch) trials from the refine strategy. */
@@ -617,7 +639,7 @@ class SolverImpl implements Solver {
         const trial = this.pending.get(result.id)!;
         trial.status = "told";
         this.pending.delete(trial.id);
-        this.pushHistory(trial.u, minimised);
+        this.pushTrial(trial, minimised);
         this.toldLog.push(cost === undefined ? { id: trial.id, value } : { id: trial.id, value, cost });
         this.pruner?.completed(trial);
         if (trial.phase === "refine") this.strategy?.tell(trial.id, minimised);
@@ -718,7 +740,7 @@ class SolverImpl implements Solver {
   best(): BestPoint | null {
     if (this.bestIndex < 0) return null;
     const best = this.history[this.bestIndex]!;
-    const told = this.warmParams.get(this.bestIndex);
+    const told = this.givenParams.get(this.bestIndex);
     return {
       params: told === undefined ? this.space.toParams(best.u) : structuredClone(told),
       value: this.sign * best.value,
@@ -726,7 +748,7 @@ class SolverImpl implements Solver {
   }
 
   pendingTrials(): Trial[] {
-    return [...this.pending.values()].map((t) => ({ id: t.id, params: this.space.toParams(t.u) }));
+    return [...this.pending.values()].map((t) => ({ id: t.id, params: this.paramsOf(t) }));
   }
 
   toJSON(): SolverArtifact {
@@ -771,7 +793,7 @@ class SolverImpl implements Solver {
   }
 
   /** Registers an asked point as a pending trial. */
-  private record(u: number[], phase: "probe" | "refine"): Trial {
+  private record(u: number[], phase: "probe" | "refine", given?: Record<string, ParamValue>): Trial {
     const trial: TrialRecord = {
       id: this.nextId++,
       u,
@@ -780,10 +802,16 @@ class SolverImpl implements Solver {
       steps: [],
       values: [],
       prune: false,
+      ...(given === undefined ? {} : { given }),
     };
     this.trials.set(trial.id, trial);
     this.pending.set(trial.id, trial);
-    return { id: trial.id, params: this.space.toParams(u) };
+    return { id: trial.id, params: this.paramsOf(trial) };
+  }
+
+  /** A trial's params: a start point's as given, any other's from its unit point. */
+  private paramsOf(trial: TrialRecord): Record<string, ParamValue> {
+    return trial.given === undefined ? this.space.toParams(trial.u) : structuredClone(trial.given);
   }
 
   /**
@@ -826,7 +854,13 @@ class SolverImpl implements Solver {
 
   private pushWarmStart(params: Record<string, ParamValue>, value: number): void {
     this.pushHistory(this.space.toUnit(params), value);
-    this.warmParams.set(this.history.length - 1, params);
+    this.givenParams.set(this.history.length - 1, params);
+  }
+
+  /** An asked trial's result into the history (a start point's params as given). */
+  private pushTrial(trial: TrialRecord, value: number): void {
+    this.pushHistory(trial.u, value);
+    if (trial.given !== undefined) this.givenParams.set(this.history.length - 1, trial.given);
   }
 
   private pushHistory(u: number[], value: number): void {
@@ -1001,15 +1035,12 @@ class SolverImpl implements Solver {
     this.nextId = a.nextId;
     this.probeAsked = a.probe.asked;
     this.probeAdded = a.probe.added ?? 0;
-    if (this.probeAdded > 0) {
-      this.probe = probePoints(
-        this.space.dimension,
-        this.config.probeSize + this.probeAdded,
-        this.config.seed,
-      );
-    }
-    for (const t of a.trials) {
+    if (this.probeAdded > 0) this.probe = this.probeDesign(this.config.probeSize + this.probeAdded);
+    // Probe trials were asked in the probe's order, which starts with the start points.
+    let probeIndex = 0;
+    for (const t of [...a.trials].sort((x, y) => x.id - y.id)) {
       const reports = t.reports ?? [];
+      const given = t.phase === "probe" ? this.starts[probeIndex++]?.params : undefined;
       const record: TrialRecord = {
         id: t.id,
         u: [...t.u],
@@ -1018,6 +1049,7 @@ class SolverImpl implements Solver {
         steps: reports.map((r) => r[0]),
         values: reports.map((r) => this.sign * r[1]),
         prune: t.prune === true,
+        ...(given === undefined ? {} : { given }),
       };
       this.trials.set(t.id, record);
       if (t.status === "pending") this.pending.set(t.id, record);
@@ -1029,7 +1061,7 @@ class SolverImpl implements Solver {
         this.toldLog.push(entry);
       } else if ("id" in entry) {
         const trial = this.trials.get(entry.id)!;
-        this.pushHistory(trial.u, this.sign * entry.value);
+        this.pushTrial(trial, this.sign * entry.value);
         this.pruner?.completed(trial);
         this.toldLog.push(entry);
       } else {

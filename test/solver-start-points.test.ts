@@ -1,0 +1,197 @@
+// `startPoints`: points the solver hands out first, exactly as given (Optuna's enqueue_trial).
+import { afterAll, describe, expect, expectTypeOf, it } from "vitest";
+import { ConfigError } from "../src/errors.js";
+import { solverConfigIssues } from "../src/solver/config.js";
+import { minimize } from "../src/solver/minimize.js";
+import { createSolver, restoreSolver, type Solver, type Trial } from "../src/solver/solver.js";
+import { removeTempDirs, runArqonInProcess, tempDir, writeJson } from "./support/cli-run.js";
+
+afterAll(removeTempDirs);
+
+const BOUNDS = {
+  lr: { min: 1e-4, max: 1, scale: "log" },
+  optimizer: { type: "categorical", choices: ["adam", "sgd", { name: "lion", beta: 0.9 }] },
+  momentum: { min: 0, max: 1, when: { optimizer: ["sgd"] } },
+  depth: { type: "int", min: 1, max: 12 },
+} as const;
+
+// Given in another key order than declared, with a choice that is an equal copy of the declared one.
+const TODAY = { depth: 3, lr: 0.003, optimizer: "adam" } as const;
+const SGD = { optimizer: "sgd", momentum: 0.9, lr: 0.0123456789, depth: 12 } as const;
+const LION = { lr: 0.1, depth: 1, optimizer: { beta: 0.9, name: "lion" } } as const;
+
+const config = (startPoints?: readonly object[]) => ({
+  seed: 3,
+  budget: 40,
+  bounds: BOUNDS,
+  ...(startPoints === undefined ? {} : { startPoints: startPoints as never }),
+});
+
+/** A made-up objective over the mixed space: every point has a finite value. */
+function loss(p: Readonly<Record<string, unknown>>): number {
+  const momentum = typeof p.momentum === "number" ? p.momentum : 0.5;
+  return (Math.log10(Number(p.lr)) + 2) ** 2 + (Number(p.depth) - 6) ** 2 / 10 + (momentum - 0.8) ** 2;
+}
+
+const tellAll = (solver: Solver, trials: readonly Trial[]) =>
+  solver.tell(trials.map((t) => ({ id: t.id, value: loss(t.params) })));
+
+describe("startPoints", () => {
+  it("hands the start points out first, with exactly their values, in declaration order, then the probe", () => {
+    const solver = createSolver(config([TODAY, SGD, LION]));
+    const plain = createSolver(config());
+    const first = solver.ask()!;
+    const design = plain.ask()!;
+    expect(first.map((t) => t.id)).toEqual(Array.from({ length: design.length + 3 }, (_, i) => i + 1));
+    expect(first.slice(0, 3).map((t) => JSON.stringify(t.params))).toEqual([
+      '{"lr":0.003,"optimizer":"adam","depth":3}',
+      '{"lr":0.0123456789,"optimizer":"sgd","momentum":0.9,"depth":12}',
+      // The declared choice's key order, not the caller's copy's.
+      '{"lr":0.1,"optimizer":{"name":"lion","beta":0.9},"depth":1}',
+    ]);
+    // The probe's own design follows, as it is without start points.
+    expect(first.slice(3).map((t) => t.params)).toEqual(design.map((t) => t.params));
+  });
+
+  it("counts them against the budget and reads them in the classification, once the whole probe is in", () => {
+    const solver = createSolver(config([TODAY, SGD]));
+    const probe = solver.ask()!;
+    expect(solver.asked).toBe(probe.length);
+    tellAll(solver, probe.slice(0, -1));
+    expect(solver.classification).toBeNull();
+    tellAll(solver, probe.slice(-1));
+    expect(solver.classification).not.toBeNull();
+    let asked = probe.length;
+    for (let batch = solver.ask(); batch !== null; batch = solver.ask()) {
+      asked += batch.length;
+      tellAll(solver, batch);
+    }
+    expect(asked).toBe(40);
+    expect(solver.asked).toBe(40);
+  });
+
+  it("reports a start point as the best with its values as given, and a saved run keeps them", () => {
+    const solver = createSolver(config([SGD, TODAY]));
+    const [sgd, today] = solver.ask({ max: 2 })!;
+    solver.tell({ id: sgd!.id, value: -1 });
+    expect(JSON.stringify(solver.best())).toBe(
+      '{"params":{"lr":0.0123456789,"optimizer":"sgd","momentum":0.9,"depth":12},"value":-1}',
+    );
+    const copy = restoreSolver(JSON.parse(JSON.stringify(solver.toJSON())));
+    expect(copy.best()).toEqual(solver.best());
+    expect(copy.pendingTrials()).toEqual([today]);
+    expect(JSON.stringify(copy.pendingTrials()[0]!.params)).toBe('{"lr":0.003,"optimizer":"adam","depth":3}');
+    // The restored run goes on as the original does.
+    tellAll(solver, [today!]);
+    tellAll(copy, [today!]);
+    expect(copy.ask({ max: 5 })).toEqual(solver.ask({ max: 5 }));
+  });
+
+  it("gives minimize's objective the start points first", async () => {
+    const seen: unknown[] = [];
+    const result = await minimize(
+      (params) => {
+        seen.push(params);
+        return loss(params);
+      },
+      { ...config([TODAY]), budget: 12 },
+    );
+    expect(seen[0]).toEqual({ lr: 0.003, optimizer: "adam", depth: 3 });
+    expect(seen).toHaveLength(12);
+    expect(result.best!.value).toBeLessThanOrEqual(loss(TODAY));
+  });
+
+  it("reads them from the CLI's JSON config, and names a bad one there", async () => {
+    const dir = tempDir();
+    writeJson(dir, "c.json", { ...config([LION, TODAY]), budget: 12 });
+    const asked = await runArqonInProcess(
+      ["ask", "--state", "s.json", "--config", "c.json", "--batch", "2"],
+      dir,
+    );
+    expect(asked.status, asked.stderr).toBe(0);
+    expect(JSON.parse(asked.stdout).trials).toEqual([
+      { id: 1, params: { lr: 0.1, optimizer: { name: "lion", beta: 0.9 }, depth: 1 } },
+      { id: 2, params: { lr: 0.003, optimizer: "adam", depth: 3 } },
+    ]);
+    writeJson(dir, "bad.json", { ...config([{ ...TODAY, lr: 0 }]), budget: 12 });
+    const refused = await runArqonInProcess(["ask", "--state", "t.json", "--config", "bad.json"], dir);
+    expect(refused.status).toBe(2);
+    expect(refused.stderr).toContain("invalid config bad.json: startPoints.0.lr: 0 is outside [0.0001, 1]");
+  });
+
+  it("refuses a bad point with a ConfigError naming the point, the parameter and the reason", () => {
+    const issues = solverConfigIssues({
+      ...config(),
+      budget: 3,
+      startPoints: [
+        { lr: 2, optimizer: "adamw", depth: 3 },
+        { lr: 0.1, optimizer: "adam", depth: 1.5, momentum: 0.5 },
+        { lr: 0.1, optimizer: "sgd", depth: 2, batch: 64 },
+        { lr: Number.NaN, optimizer: "adam", depth: 2 },
+      ],
+    });
+    expect(issues).toEqual([
+      { path: "startPoints.3.lr", message: "expected a JSON value (finite numbers only), got NaN" },
+    ]);
+    const rest = solverConfigIssues({
+      ...config(),
+      budget: 3,
+      startPoints: [
+        { lr: 2, optimizer: "adamw", depth: 3 },
+        { lr: 0.1, optimizer: "adam", depth: 1.5, momentum: 0.5 },
+        { lr: 0.1, optimizer: "sgd", depth: 2, batch: 64 },
+        { optimizer: "adam" },
+      ],
+    });
+    expect(rest).toEqual([
+      { path: "startPoints", message: "4 points, but the budget runs 3 trials (each start point is one)" },
+      { path: "startPoints.0.lr", message: "2 is outside [0.0001, 1]" },
+      {
+        path: "startPoints.0.optimizer",
+        message: expect.stringContaining('"adamw" is not one of the choices'),
+      },
+      { path: "startPoints.1.momentum", message: "given, but its condition (when) does not hold" },
+      { path: "startPoints.1.depth", message: "expected a whole number, got 1.5" },
+      { path: "startPoints.2.batch", message: "unknown parameter" },
+      { path: "startPoints.2.momentum", message: "missing" },
+      { path: "startPoints.3.lr", message: "missing" },
+      { path: "startPoints.3.depth", message: "missing" },
+    ]);
+    expect(() => createSolver({ ...config(), startPoints: {} as never })).toThrow(ConfigError);
+    expect(solverConfigIssues({ ...config(), startPoints: [1] })).toEqual([
+      {
+        path: "startPoints.0",
+        message: 'expected an object of parameter values by name, such as { "x": 0.5 }',
+      },
+    ]);
+  });
+
+  it("types each point by the parameters of a literal config", () => {
+    const solver = createSolver({ seed: 1, budget: 10, bounds: BOUNDS, startPoints: [TODAY] });
+    expectTypeOf(solver.ask()).toEqualTypeOf<
+      | Trial<{
+          lr: number;
+          optimizer: "adam" | "sgd" | { readonly name: "lion"; readonly beta: 0.9 };
+          depth: number;
+          momentum?: number;
+        }>[]
+      | null
+    >();
+    // Not called: each would throw the ConfigError its point earns at run time.
+    const misspelt = () =>
+      // @ts-expect-error: "optimiser" is not a parameter
+      createSolver({ seed: 1, budget: 10, bounds: BOUNDS, startPoints: [{ ...TODAY, optimiser: "adam" }] });
+    const unknownChoice = () =>
+      // @ts-expect-error: "adamw" is not one of the choices
+      createSolver({ seed: 1, budget: 10, bounds: BOUNDS, startPoints: [{ ...TODAY, optimizer: "adamw" }] });
+    expect(misspelt).toThrow("startPoints.0.optimiser: unknown parameter");
+    expect(unknownChoice).toThrow('startPoints.0.optimizer: "adamw" is not one of the choices');
+    const names = createSolver({
+      seed: 1,
+      budget: 10,
+      bounds: { x: { min: 0, max: 1 } },
+      startPoints: [{ x: 0.5 }],
+    });
+    expectTypeOf<NonNullable<ReturnType<typeof names.best>>["params"]>().toEqualTypeOf<Record<"x", number>>();
+  });
+});
