@@ -162,6 +162,25 @@ describe("takeover of a dead leader's digests", () => {
     expect(b.snapshot().consumer).toMatchObject({ processed: 20, duplicates: 0, claimed: 1 });
     await until(async () => Number((await admin.xpending(keys.digests, COORDINATOR_GROUP))[0]) === 0);
   });
+
+  it("trims the dead-letter stream to about telemetry.deadLetterMaxLen entries", async () => {
+    const admin = client(rig.server.url);
+    // Redis trims a stream by whole nodes: small nodes make "about" close to the cap.
+    await admin.config("SET", "stream-node-max-entries", "4");
+    const foreign = { active: "k1", keys: [{ id: "k1", secret: new Uint8Array(32).fill(9) }] };
+    for (let seq = 1; seq <= 40; seq++) {
+      await admin.xadd(
+        keys.digests,
+        "*",
+        ...encodeBatch(foreign, "r1", [{ seq, generation: 0, objective: 1, timestamp: 1 }]),
+      );
+    }
+    const c = await rig.coordinator("c", { telemetry: { blockMs: 50, deadLetterMaxLen: 10 } });
+    await until(() => c.busStats().deadLetters === 40);
+    const kept = await admin.xlen(keys.deadLetters);
+    expect(kept).toBeGreaterThanOrEqual(10);
+    expect(kept).toBeLessThan(10 + 4);
+  });
 });
 
 describe("coordinator options", () => {
@@ -200,7 +219,7 @@ describe("coordinator options", () => {
     [
       "a misspelt telemetry option",
       { telemetry: { blockMS: 50 } } as never,
-      /telemetry\.blockMS: unknown option \(did you mean blockMs\? known: count, blockMs, claimIdleMs, maxDeliveries\)/,
+      /telemetry\.blockMS: unknown option \(did you mean blockMs\? known: count, blockMs, claimIdleMs, maxDeliveries, deadLetterMaxLen\)/,
     ],
     ["blockMs 50.5", { telemetry: { blockMs: 50.5 } }, /telemetry\.blockMs: must be a whole number ≥ 1/],
     ["blockMs 0", { telemetry: { blockMs: 0 } }, /telemetry\.blockMs: must be a whole number ≥ 1/],
@@ -214,6 +233,11 @@ describe("coordinator options", () => {
       "maxDeliveries 0",
       { telemetry: { maxDeliveries: 0 } },
       /telemetry\.maxDeliveries: must be a whole number ≥ 1/,
+    ],
+    [
+      "deadLetterMaxLen 0.5",
+      { telemetry: { deadLetterMaxLen: 0.5 } },
+      /telemetry\.deadLetterMaxLen: must be a whole number ≥ 1/,
     ],
   ])("createCoordinator refuses %s and takes no lease", async (_, extra, message) => {
     const options = { ...base(), ...extra };

@@ -93,10 +93,14 @@ export interface CoordinatorOptions {
    */
   readonly replicaExpiryMs?: number;
   /**
-   * Telemetry consumer tuning (batch size, block time, claim idle time, max deliveries), each a
-   * whole number ≥ 1.
+   * Telemetry consumer tuning (batch size, block time, claim idle time, max deliveries, and the
+   * approximate length the dead-letter stream is trimmed to, default 10 000), each a whole number
+   * ≥ 1.
    */
-  readonly telemetry?: Pick<TelemetryConsumerOptions, "count" | "blockMs" | "claimIdleMs" | "maxDeliveries">;
+  readonly telemetry?: Pick<
+    TelemetryConsumerOptions,
+    "count" | "blockMs" | "claimIdleMs" | "maxDeliveries" | "deadLetterMaxLen"
+  >;
   /**
    * Called with each failure of a promotion (e.g. the consumer group cannot be created: `NOPERM`,
    * `WRONGTYPE`; Redis unreachable half-way). The coordinator has then let the lease go and
@@ -1423,6 +1427,7 @@ const COORDINATOR_TELEMETRY_KEYS = [
   "blockMs",
   "claimIdleMs",
   "maxDeliveries",
+  "deadLetterMaxLen",
 ] as const satisfies readonly (keyof NonNullable<CoordinatorOptions["telemetry"]>)[];
 
 /** What is wrong with the options of a coordinator (besides its engine), each as `<field>: <reason>`. */
