@@ -558,6 +558,16 @@ describe("rollback", () => {
     await engine.close();
   });
 
+  it("records a blank rollback reason as the default one, in the command and the rollback", async () => {
+    const rig = engineRig({ seed: 4, params: PARAMS });
+    const { engine, events } = rig;
+    expect(engine.rollback(" ")).toBe(true);
+    engine.flushEvents();
+    const notes = events.filter((e) => e.type === "command" || e.type === "rollback").map((e) => e.note);
+    expect(notes).toEqual(["manual rollback", "manual rollback"]);
+    await engine.close();
+  });
+
   it("cancels a window decision that was waiting for the guardrails", async () => {
     // Digests every 10 ms: the plus window (opened at 50) fills at 100 but may only be acted on
     // at 150. A rollback at 120 must drop that decision; the cycle measures the baseline first.

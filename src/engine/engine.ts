@@ -251,7 +251,7 @@ export interface Engine<N extends string = string> {
   setBaseline(): void;
   /**
    * Restores the baseline as a new generation and restarts the SPSA cycle from it. Audited with
-   * `reason`. Returns false (and audits a NoBaseline violation) when there is no baseline. A
+   * `reason` ("manual rollback" when it is missing or blank). Returns false (and audits a NoBaseline violation) when there is no baseline. A
    * `reason` that is not a string is refused with a `UsageError`, changing nothing.
    */
   rollback(reason?: string): boolean;
@@ -723,11 +723,13 @@ class EngineImpl implements Engine, HaltRestoring {
     this.afterWork();
   }
 
-  rollback(reason = "manual rollback"): boolean {
-    if (typeof reason !== "string")
+  rollback(reason?: string): boolean {
+    if (reason !== undefined && typeof reason !== "string")
       throw new UsageError(`rollback: reason must be a string when given, got ${shownValue(reason)}`);
     this.refuseInDurablePhase("rollback");
-    return this.runCommand(() => this.rollbackNow(reason));
+    // A blank reason says nothing: recorded as the default, as halt's is.
+    const note = reason === undefined || reason.trim() === "" ? "manual rollback" : reason;
+    return this.runCommand(() => this.rollbackNow(note));
   }
 
   private rollbackNow(reason: string): boolean {
