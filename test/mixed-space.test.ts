@@ -18,7 +18,7 @@ const MODEL = {
   dampening: { min: 0, max: 0.5, when: { nesterov: [false] } },
 } as const;
 
-const config = (over: Omit<Partial<SolverConfig>, "bounds" | "startPoints"> = {}) => ({
+const config = (over: Omit<Partial<SolverConfig>, "bounds"> = {}) => ({
   seed: 3,
   budget: 60,
   bounds: MODEL,

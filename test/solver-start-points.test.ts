@@ -1,9 +1,11 @@
 // `startPoints`: points the solver hands out first, exactly as given (Optuna's enqueue_trial).
 import { afterAll, describe, expect, expectTypeOf, it } from "vitest";
+import { studyOf } from "../src/dashboard/study.js";
 import { ConfigError } from "../src/errors.js";
-import { solverConfigIssues } from "../src/solver/config.js";
+import { type SolverConfig, solverConfigIssues } from "../src/solver/config.js";
 import { minimize } from "../src/solver/minimize.js";
 import { createSolver, restoreSolver, type Solver, type Trial } from "../src/solver/solver.js";
+import type { BoundsInput } from "../src/space/params.js";
 import { removeTempDirs, runArqonInProcess, tempDir, writeJson } from "./support/cli-run.js";
 
 afterAll(removeTempDirs);
@@ -61,6 +63,10 @@ describe("startPoints", () => {
     expect(solver.classification).toBeNull();
     tellAll(solver, probe.slice(-1));
     expect(solver.classification).not.toBeNull();
+    // The same run with another value for a start point classifies otherwise: it is read.
+    const other = createSolver(config([TODAY, SGD]));
+    other.tell(other.ask()!.map((t) => ({ id: t.id, value: t.id === 1 ? 1e6 : loss(t.params) })));
+    expect(other.classification!.score).not.toBe(solver.classification!.score);
     let asked = probe.length;
     for (let batch = solver.ask(); batch !== null; batch = solver.ask()) {
       asked += batch.length;
@@ -68,6 +74,49 @@ describe("startPoints", () => {
     }
     expect(asked).toBe(40);
     expect(solver.asked).toBe(40);
+  });
+
+  it("gives the design up to the start points when the budget is short, so the run still ends", () => {
+    for (const over of [{ budget: 20, probeRatio: 1 }, { budget: 6 }]) {
+      const solver = createSolver({ ...config([TODAY, SGD, LION]), ...over });
+      let asked = 0;
+      for (let batch = solver.ask(); batch !== null; batch = solver.ask()) {
+        asked += batch.length;
+        tellAll(solver, batch);
+      }
+      expect(asked).toBe(over.budget);
+      expect(solver.phase).toBe("done");
+      expect(solver.classification).not.toBeNull();
+    }
+    // Every trial a start point: no design at all.
+    const all = createSolver({ ...config([TODAY, SGD]), budget: 2 });
+    expect(all.config.probeSize).toBe(0);
+    tellAll(all, all.ask()!);
+    expect(all.phase).toBe("done");
+  });
+
+  it("shows start trials with their values as given in a study view", () => {
+    const solver = createSolver(config([SGD]));
+    const [sgd] = solver.ask({ max: 1 })!;
+    solver.tell({ id: sgd!.id, value: -1 });
+    const study = studyOf(solver, "start");
+    expect(study.trials[0]!.params).toEqual(SGD);
+    expect(study.best!.params.lr).toBe(0.0123456789);
+  });
+
+  it("refuses a saved run whose start points were edited", () => {
+    const solver = createSolver(config([TODAY, SGD]));
+    tellAll(solver, solver.ask({ max: 3 })!);
+    const edited = JSON.parse(JSON.stringify(solver.toJSON()));
+    edited.config.startPoints = [SGD, TODAY];
+    expect(() => restoreSolver(edited)).toThrow(
+      "trials: trial 1 did not run startPoints.0 (a run's startPoints cannot change once it has started)",
+    );
+    const dropped = JSON.parse(JSON.stringify(solver.toJSON()));
+    delete dropped.config.startPoints;
+    expect(() => restoreSolver(dropped)).toThrow(
+      "probe.starts: the run began with 2 start points, the config has 0",
+    );
   });
 
   it("reports a start point as the best with its values as given, and a saved run keeps them", () => {
@@ -120,29 +169,18 @@ describe("startPoints", () => {
   });
 
   it("refuses a bad point with a ConfigError naming the point, the parameter and the reason", () => {
-    const issues = solverConfigIssues({
-      ...config(),
-      budget: 3,
-      startPoints: [
-        { lr: 2, optimizer: "adamw", depth: 3 },
-        { lr: 0.1, optimizer: "adam", depth: 1.5, momentum: 0.5 },
-        { lr: 0.1, optimizer: "sgd", depth: 2, batch: 64 },
-        { lr: Number.NaN, optimizer: "adam", depth: 2 },
-      ],
-    });
-    expect(issues).toEqual([
+    const bad = [
+      { lr: 2, optimizer: "adamw", depth: 3 },
+      { lr: 0.1, optimizer: "adam", depth: 1.5, momentum: 0.5 },
+      { lr: 0.1, optimizer: "sgd", depth: 2, batch: 64 },
+    ];
+    const issuesWith = (last: object) =>
+      solverConfigIssues({ ...config(), budget: 3, startPoints: [...bad, last] });
+    // A value that is no JSON value is refused before the points are read against the bounds.
+    expect(issuesWith({ lr: Number.NaN, optimizer: "adam", depth: 2 })).toEqual([
       { path: "startPoints.3.lr", message: "expected a JSON value (finite numbers only), got NaN" },
     ]);
-    const rest = solverConfigIssues({
-      ...config(),
-      budget: 3,
-      startPoints: [
-        { lr: 2, optimizer: "adamw", depth: 3 },
-        { lr: 0.1, optimizer: "adam", depth: 1.5, momentum: 0.5 },
-        { lr: 0.1, optimizer: "sgd", depth: 2, batch: 64 },
-        { optimizer: "adam" },
-      ],
-    });
+    const rest = issuesWith({ optimizer: "adam" });
     expect(rest).toEqual([
       { path: "startPoints", message: "4 points, but the budget runs 3 trials (each start point is one)" },
       { path: "startPoints.0.lr", message: "2 is outside [0.0001, 1]" },
@@ -166,7 +204,7 @@ describe("startPoints", () => {
     ]);
   });
 
-  it("types each point by the parameters of a literal config", () => {
+  it("keeps the solver typed by its bounds, and a typed config assignable to SolverConfig", () => {
     const solver = createSolver({ seed: 1, budget: 10, bounds: BOUNDS, startPoints: [TODAY] });
     expectTypeOf(solver.ask()).toEqualTypeOf<
       | Trial<{
@@ -177,21 +215,22 @@ describe("startPoints", () => {
         }>[]
       | null
     >();
-    // Not called: each would throw the ConfigError its point earns at run time.
-    const misspelt = () =>
-      // @ts-expect-error: "optimiser" is not a parameter
-      createSolver({ seed: 1, budget: 10, bounds: BOUNDS, startPoints: [{ ...TODAY, optimiser: "adam" }] });
-    const unknownChoice = () =>
-      // @ts-expect-error: "adamw" is not one of the choices
-      createSolver({ seed: 1, budget: 10, bounds: BOUNDS, startPoints: [{ ...TODAY, optimizer: "adamw" }] });
-    expect(misspelt).toThrow("startPoints.0.optimiser: unknown parameter");
-    expect(unknownChoice).toThrow('startPoints.0.optimizer: "adamw" is not one of the choices');
-    const names = createSolver({
-      seed: 1,
-      budget: 10,
-      bounds: { x: { min: 0, max: 1 } },
-      startPoints: [{ x: 0.5 }],
-    });
-    expectTypeOf<NonNullable<ReturnType<typeof names.best>>["params"]>().toEqualTypeOf<Record<"x", number>>();
+    // Start points are typed loosely, so code generic over the bounds compiles as it did before
+    // they existed; a misspelt name or an unknown choice is caught when the solver is created.
+    const widened = <const B extends BoundsInput>(typed: SolverConfig<B>): SolverConfig => typed;
+    const loose: SolverConfig = widened({ seed: 1, budget: 10, bounds: BOUNDS });
+    expect(() => createSolver({ ...loose, startPoints: [{ ...TODAY, optimiser: "adam" }] })).toThrow(
+      "startPoints.0.optimiser: unknown parameter",
+    );
+    expect(() => createSolver({ ...loose, startPoints: [{ ...TODAY, optimizer: "adamw" }] })).toThrow(
+      'startPoints.0.optimizer: "adamw" is not one of the choices',
+    );
+  });
+
+  it("reads a parameter written out as undefined as left out, as a warm-start point's", () => {
+    const solver = createSolver(config([{ ...TODAY, momentum: undefined }]));
+    expect(JSON.stringify(solver.ask({ max: 1 })![0]!.params)).toBe(
+      '{"lr":0.003,"optimizer":"adam","depth":3}',
+    );
   });
 });

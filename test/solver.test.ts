@@ -141,6 +141,10 @@ describe("createSolver", () => {
   });
 
   it("grows the probe only within the budget, on an explicit batch, and before any result", () => {
+    // The config's batch asks as explicitly as `max` does.
+    const batched = createSolver(config({ batch: 16 }));
+    expect(batched.ask()).toHaveLength(16);
+    expect(batched.toJSON().probe).toMatchObject({ added: 16 - batched.toJSON().probe.count });
     const small = createSolver(config({ budget: 12 }));
     expect(small.ask({ max: 50 })).toHaveLength(12);
     expect(small.ask({ max: 1 })).toBeNull();
@@ -471,6 +475,21 @@ describe("corrupt artifacts", () => {
       "probe.added not a count",
       (a: Editable) => (a.probe.added = 0.5),
       /probe\.added: expected a whole number ≥ 1 \(or no field\), got 0\.5/,
+    ],
+    [
+      "probe.added beyond the budget",
+      (a: Editable) => {
+        a.probe.added = 3_000_000;
+        a.probe.asked = a.probe.count + 3_000_000;
+      },
+      /probe\.added: 3000000 is more than the 32 trials the budget leaves past the probe/,
+    ],
+    [
+      "a grown probe not all asked",
+      (a: Editable) => {
+        a.probe.added = 2;
+      },
+      /probe\.asked: a grown probe is all asked \(10 points\), got 8/,
     ],
     [
       "probe.asked beyond the grown probe",

@@ -4,6 +4,7 @@ import { listSegmentsAsync } from "../log/segments.js";
 import { SolverLogFollower } from "../log/solver-log.js";
 import { hasEvidence } from "../solver/classify.js";
 import { restoreSolver, type Solver } from "../solver/solver.js";
+import { startPointsOf, startTrialsOf } from "../solver/start-points.js";
 import type { ParamValue } from "../space/params.js";
 import { Space } from "../space/space.js";
 
@@ -64,6 +65,10 @@ export function studyOf(solver: Solver, title: string): Study {
   const artifact = solver.toJSON();
   const space = new Space(solver.config.bounds);
   const byId = new Map(artifact.trials.map((t) => [t.id, t]));
+  // A start trial shows its values as given, as the solver handed them out.
+  const starts = startTrialsOf(artifact.trials, startPointsOf(space, solver.config.startPoints));
+  const paramsOf = (trial: { readonly id: number; readonly u: readonly number[] }) =>
+    starts.get(trial.id)?.params ?? space.toParams(trial.u);
   const trials: StudyTrial[] = [];
   let best: Study["best"] = null;
   const sign = solver.config.direction === "maximize" ? -1 : 1;
@@ -75,7 +80,7 @@ export function studyOf(solver: Solver, title: string): Study {
         n,
         id: entry.id,
         phase: trial?.phase ?? "refine",
-        params: trial === undefined ? {} : space.toParams(trial.u),
+        params: trial === undefined ? {} : paramsOf(trial),
         value: null,
         failed: entry.failed,
       });
@@ -89,7 +94,7 @@ export function studyOf(solver: Solver, title: string): Study {
         n,
         id: entry.id,
         phase: trial?.phase ?? "refine",
-        params: trial === undefined ? {} : space.toParams(trial.u),
+        params: trial === undefined ? {} : paramsOf(trial),
         value: null,
         failed: last === undefined ? "pruned" : `pruned at step ${last[0]} (value ${last[1]})`,
       });
@@ -97,7 +102,7 @@ export function studyOf(solver: Solver, title: string): Study {
     }
     const isWarm = "params" in entry;
     const trial = isWarm ? undefined : byId.get(entry.id);
-    const params = isWarm ? { ...entry.params } : trial === undefined ? {} : space.toParams(trial.u);
+    const params = isWarm ? { ...entry.params } : trial === undefined ? {} : paramsOf(trial);
     trials.push({
       n,
       id: isWarm ? null : entry.id,

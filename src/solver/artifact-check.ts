@@ -1,11 +1,17 @@
 import type { Space } from "../space/space.js";
 import type { ResolvedSolverConfig } from "./config.js";
+import { startPointsOf } from "./start-points.js";
 
 /** The parts of a solver artifact {@link artifactProblems} checks (see `SolverArtifact`). */
 interface ArtifactShape {
   readonly machine?: { readonly value?: unknown };
   readonly nextId?: unknown;
-  readonly probe?: { readonly count?: unknown; readonly asked?: unknown; readonly added?: unknown };
+  readonly probe?: {
+    readonly count?: unknown;
+    readonly asked?: unknown;
+    readonly added?: unknown;
+    readonly starts?: unknown;
+  };
   readonly trials?: unknown;
   readonly told?: unknown;
   readonly strategy?: unknown;
@@ -25,7 +31,7 @@ const isFiniteNumber = (n: unknown): n is number => typeof n === "number" && Num
 export function artifactProblems(
   artifact: unknown,
   space: Space,
-  config: Pick<ResolvedSolverConfig, "probeSize" | "strategy" | "startPoints">,
+  config: Pick<ResolvedSolverConfig, "budget" | "probeSize" | "strategy" | "startPoints">,
 ): string[] {
   const { probeSize } = config;
   const a = artifact as ArtifactShape;
@@ -36,7 +42,14 @@ export function artifactProblems(
   if (a.probe?.count !== probeSize) {
     problems.push(
       `probe.count: ${String(a.probe?.count)} does not match the probe of ${probeSize} that the config's ` +
-        "budget and probeRatio give (neither can change once a run has started)",
+        "budget, probeRatio and startPoints give (none can change once a run has started)",
+    );
+  }
+  const starts = a.probe?.starts ?? 0;
+  if (starts !== config.startPoints.length) {
+    problems.push(
+      `probe.starts: the run began with ${String(starts)} start points, the config has ` +
+        `${config.startPoints.length} (its startPoints cannot change once a run has started)`,
     );
   }
   const added = a.probe?.added;
@@ -48,6 +61,15 @@ export function artifactProblems(
   const probeAsked = a.probe?.asked;
   if (!isCount(probeAsked) || probeAsked > probeLength) {
     problems.push(`probe.asked: expected a whole number from 0 to ${probeLength}, got ${String(probeAsked)}`);
+  }
+  // The probe grows only within the budget, and the ask that grows it hands all of it out.
+  if (isCount(added) && added >= 1) {
+    const room = config.budget - config.startPoints.length - probeSize;
+    if (added > room) {
+      problems.push(`probe.added: ${added} is more than the ${room} trials the budget leaves past the probe`);
+    } else if (isCount(probeAsked) && probeAsked !== probeLength) {
+      problems.push(`probe.asked: a grown probe is all asked (${probeLength} points), got ${probeAsked}`);
+    }
   }
 
   const status = new Map<number, string>();
@@ -106,6 +128,7 @@ export function artifactProblems(
     if (isCount(probeAsked) && probeTrials !== probeAsked) {
       problems.push(`trials: ${probeTrials} probe trials but probe.asked is ${probeAsked}`);
     }
+    problems.push(...startTrialProblems(a.trials, space, config.startPoints));
   }
 
   if (!Array.isArray(a.told)) {
@@ -189,4 +212,38 @@ function validReports(reports: unknown): boolean {
     last = step;
   }
   return true;
+}
+
+/**
+ * Each start trial (the first probe trials by id) whose point is not its start point's: the
+ * config's startPoints were edited after the run was saved, and the trial would be reported with
+ * values it did not run.
+ */
+function startTrialProblems(
+  trials: readonly unknown[],
+  space: Space,
+  points: ResolvedSolverConfig["startPoints"],
+): string[] {
+  if (points.length === 0) return [];
+  const starts = startPointsOf(space, points);
+  const probe = trials
+    .filter(
+      (t): t is { id: number; phase: "probe"; u: unknown } =>
+        typeof t === "object" &&
+        t !== null &&
+        isCount((t as { id?: unknown }).id) &&
+        (t as { phase?: unknown }).phase === "probe",
+    )
+    .sort((a, b) => a.id - b.id);
+  const problems: string[] = [];
+  for (let k = 0; k < Math.min(probe.length, starts.length); k++) {
+    const { id, u } = probe[k]!;
+    const expected = starts[k]!.u;
+    if (!Array.isArray(u) || u.length !== expected.length || u.some((x, i) => x !== expected[i])) {
+      problems.push(
+        `trials: trial ${id} did not run startPoints.${k} (a run's startPoints cannot change once it has started)`,
+      );
+    }
+  }
+  return problems;
 }

@@ -18,8 +18,7 @@ import {
   type JsonValue,
   jsonKey,
   type ParamInput,
-  type Params,
-  type ParamsOf,
+  type ParamValue,
 } from "../space/params.js";
 import { Space } from "../space/space.js";
 import {
@@ -648,10 +647,14 @@ export interface SolverConfig<B extends BoundsInput = BoundsInput> {
   /**
    * Points to evaluate first, before the probe's own: the settings in use today, a configuration
    * known to be good (Optuna's `enqueue_trial`). Each is a whole point, as a warm-start point's
-   * params are (every active parameter, no inactive one), and is handed out with exactly these
-   * values; they count against the budget and join the probe (the classification reads them).
+   * params are (every active parameter, no inactive one; one set to `undefined` counts as left
+   * out), and is handed out with exactly these values; they count against the budget, come before
+   * the probe's design (which gives up points to them when the budget is short) and are read with
+   * it by the classification. Checked when the solver is created, each problem a `ConfigError`
+   * naming the point and the parameter. (Typed loosely, so that a `SolverConfig<B>` stays a
+   * `SolverConfig`.)
    */
-  readonly startPoints?: readonly Readonly<NoInfer<Params<ParamsOf<B>>>>[] | undefined;
+  readonly startPoints?: readonly Readonly<Record<string, ParamValue | undefined>>[] | undefined;
   /**
    * Receives the XState inspection events of the solver's lifecycle actor (see `createSolver`); not
    * part of the solver's saved state.
@@ -689,7 +692,11 @@ export interface ResolvedSolverConfig {
   /** The parameters in declaration order, with no `undefined` fields left. */
   readonly bounds: Readonly<Record<string, ParamInput>>;
   readonly probeRatio: number;
-  /** Number of probe points: `ceil(budget × probeRatio)`, capped when `probeRatio` was omitted. */
+  /**
+   * Points of the probe's design: `ceil(budget × probeRatio)`, capped when `probeRatio` was
+   * omitted, and cut to the budget the start points leave. The probe is the start points, then
+   * these.
+   */
   readonly probeSize: number;
   /** `"auto"` becomes `"tpe"` when no parameter is a float or an int (Nelder–Mead would have none to move). */
   readonly strategy: "auto" | "nelder-mead" | "tpe";
@@ -713,6 +720,18 @@ const decode = Schema.decodeUnknownEither(SolverConfigSchema);
 const SOLVER_SHAPE: ConfigShape = { records: ["bounds"], entries: { records: ["when"] } };
 
 /**
+ * `raw` with its options set to `undefined` left out ({@link withoutUndefinedKeys}), and each start
+ * point's parameters set to `undefined` too: a point is read as a warm-start point's params are,
+ * where an inactive parameter may be written out as `undefined`.
+ */
+function withoutUndefinedOptions(raw: unknown): unknown {
+  const given = withoutUndefinedKeys(raw, SOLVER_SHAPE);
+  const points = (given as { startPoints?: unknown } | null)?.startPoints;
+  if (!Array.isArray(points)) return given;
+  return { ...(given as object), startPoints: points.map((point) => withoutUndefinedKeys(point)) };
+}
+
+/**
  * Validates `input`, returning every problem found (an empty list means valid). Keys set to
  * `undefined` count as absent (see {@link withoutUndefinedKeys}); `input` is never modified.
  */
@@ -730,7 +749,7 @@ export function solverConfigIssues(raw: unknown): ConfigIssue[] {
 export type ConfigOrigin = "new" | "saved";
 
 function configIssues(raw: unknown, origin: ConfigOrigin): ConfigIssue[] {
-  const given = withoutUndefinedKeys(raw, SOLVER_SHAPE);
+  const given = withoutUndefinedOptions(raw);
   if (typeof given !== "object" || given === null || Array.isArray(given)) {
     return [{ path: "", message: "expected a configuration object" }];
   }
@@ -863,13 +882,19 @@ function solverKeys(): SolverKeys {
 /** The most probe points a solver builds (it builds them all up front, and again on restore). */
 export const MAX_PROBE_POINTS = 1_000_000;
 
-/** Probe points: `ceil(budget × probeRatio)`, capped by {@link defaultProbeCap} when `probeRatio` is omitted. */
-function probeSizeOf(config: Pick<SolverConfig, "budget" | "bounds" | "probeRatio">): number {
+/**
+ * Points of the probe's design: `ceil(budget × probeRatio)`, capped by {@link defaultProbeCap} when
+ * `probeRatio` is omitted, and cut to the trials the start points leave of the budget (they come
+ * first, and the probe must end within the budget for the run to classify and refine).
+ */
+function probeSizeOf(config: Pick<SolverConfig, "budget" | "bounds" | "probeRatio" | "startPoints">): number {
   const probeRatio = config.probeRatio ?? DEFAULT_PROBE_RATIO;
   // The product's rounding error must not add a point: 100 · 0.07 is 7.000000000000001.
   const uncapped = Math.min(config.budget, Math.max(1, Math.ceil(config.budget * probeRatio - 1e-9)));
   const dimension = Object.keys(config.bounds).length;
-  return config.probeRatio === undefined ? Math.min(uncapped, defaultProbeCap(dimension)) : uncapped;
+  const sized = config.probeRatio === undefined ? Math.min(uncapped, defaultProbeCap(dimension)) : uncapped;
+  const starts = config.startPoints?.length ?? 0;
+  return Math.max(0, Math.min(sized, config.budget - starts));
 }
 
 /**
@@ -898,7 +923,7 @@ export function savedSolverConfig(config: unknown): unknown {
 export function resolveSolverConfig(input: unknown, origin: ConfigOrigin = "new"): ResolvedSolverConfig {
   const issues = configIssues(input, origin);
   if (issues.length > 0) throw new ConfigError(issues);
-  const config = withoutUndefinedKeys(input, SOLVER_SHAPE) as SolverConfig;
+  const config = withoutUndefinedOptions(input) as SolverConfig;
   const probeRatio = config.probeRatio ?? DEFAULT_PROBE_RATIO;
   return {
     seed: config.seed,
@@ -916,7 +941,8 @@ export function resolveSolverConfig(input: unknown, origin: ConfigOrigin = "new"
     autoOptions: config.autoOptions ?? {},
     batch: config.batch,
     pruner: config.pruner === undefined ? undefined : resolvePruner(config.pruner),
-    startPoints: config.startPoints ?? [],
+    // Each point's undefined-valued parameters were left out above.
+    startPoints: (config.startPoints ?? []) as ResolvedSolverConfig["startPoints"],
     inspect: config.inspect,
   };
 }

@@ -30,10 +30,11 @@
  * - 5: on a mixed space, the room the default strategy keeps for a new simplex (`localRoom`) is
  *   counted in the float and int parameters the simplex moves, not in every parameter: a small
  *   budget on a space with categorical parameters was held in its global phase to the end.
- * - 6: asked for more trials than the probe has left before any result came back, the solver grows
+ * - 6: asked for more trials than the probe has left before any value came back, the solver grows
  *   the probe by the difference instead of handing out nothing (more workers than probe points
- *   idled until the first result). With fewer workers than probe points, every proposal is as
- *   under 5.
+ *   idled until the first value). A run that never asks past the probe before its first value
+ *   (one trial at a time; fewer workers than probe points, unless the probe's first trials all
+ *   fail or are pruned) proposes as under 5.
  */
 export const SOLVER_RULES = 6;
 

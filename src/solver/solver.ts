@@ -37,6 +37,7 @@ import { createMixedTpe, restoreMixedTpe } from "./mixed-tpe.js";
 import { createNelderMead, restoreNelderMead } from "./nelder-mead.js";
 import { probePoints } from "./probe.js";
 import { createPruner, type Pruner } from "./pruner.js";
+import { type StartPoint, startPointsOf, startTrialsOf } from "./start-points.js";
 import type { Evaluation, Strategy, StrategyName, StrategyState } from "./strategy.js";
 import { createSubspaceNelderMead, restoreSubspaceNelderMead } from "./subspace.js";
 import { cellHooks, createTpe, restoreTpe } from "./tpe.js";
@@ -106,11 +107,16 @@ export interface SolverArtifact {
   readonly machine: { readonly value: unknown; readonly classification: SolverClassification | null };
   readonly nextId: number;
   /**
-   * The probe: the config's start points, then `count` points of the design as the config sizes
-   * it, `added` more when it grew (absent when it did not; see {@link Solver.ask}); `asked` of all
-   * of them handed out.
+   * The probe: the config's `starts` start points (absent when none), then `count` points of the
+   * design as the config sizes it, `added` more when it grew (absent when it did not; see
+   * {@link Solver.ask}); `asked` of all of them handed out.
    */
-  readonly probe: { readonly count: number; readonly asked: number; readonly added?: number };
+  readonly probe: {
+    readonly count: number;
+    readonly asked: number;
+    readonly added?: number;
+    readonly starts?: number;
+  };
   /** Every asked trial in id order; `status` says whether it was told, failed, pruned or is pending. */
   readonly trials: readonly ArtifactTrial[];
   /** Results in the order they were told (order matters to the strategies). */
@@ -268,7 +274,7 @@ interface TrialRecord {
   /** The pruner advised stopping it. */
   prune: boolean;
   /** A start point's params as given (its unit position may not map back to them exactly). */
-  readonly given?: Record<string, ParamValue>;
+  readonly given?: Readonly<Record<string, ParamValue>>;
 }
 
 /** Effect constructors of {@link Solver}. */
@@ -305,7 +311,7 @@ export const Solver = {
  */
 export function createSolver<const B extends BoundsInput>(config: SolverConfig<B>): Solver<ParamsOf<B>> {
   // The solver checks every name and value it is told against the validated bounds, typed by `B`.
-  return solverOf(config as SolverConfig, "new") as unknown as Solver<ParamsOf<B>>;
+  return solverOf(config, "new") as unknown as Solver<ParamsOf<B>>;
 }
 
 /**
@@ -441,9 +447,9 @@ class SolverImpl implements Solver {
    * Params as given, by history index, of warm-start points and start points: a float's unit
    * position may not map back to them exactly.
    */
-  private readonly givenParams = new Map<number, Record<string, ParamValue>>();
-  /** `config.startPoints` in declaration order with the declared choices, and their unit points. */
-  private readonly starts: readonly { readonly u: number[]; readonly params: Record<string, ParamValue> }[];
+  private readonly givenParams = new Map<number, Readonly<Record<string, ParamValue>>>();
+  /** `config.startPoints` as handed out: the first probe points. */
+  private readonly starts: readonly StartPoint[];
   /** Unit-cube points of pruned and failed trials, in the order they ended (`context.unfinished`). */
   private readonly unfinishedPoints: number[][] = [];
   /** Set by {@link stop}: nothing changes the solver afterwards. */
@@ -474,13 +480,7 @@ class SolverImpl implements Solver {
     this.sign = config.direction === "maximize" ? -1 : 1;
     this.boundsDigest = boundsDigest(input);
     this.space = new Space(config.bounds);
-    this.starts = config.startPoints.map((point) => {
-      const declared = this.space.asDeclaredChoices(toldParams(point));
-      const u = this.space.snap(this.space.toUnit(declared));
-      const params: Record<string, ParamValue> = {};
-      for (const name of Object.keys(this.space.toParams(u))) params[name] = declared[name]!;
-      return { u, params };
-    });
+    this.starts = startPointsOf(this.space, config.startPoints);
     this.probe = this.probeDesign(config.probeSize);
     this.pruner = config.pruner === undefined ? null : createPruner(config.pruner, this.sign);
     if (artifact === null) {
@@ -764,6 +764,7 @@ class SolverImpl implements Solver {
         count: this.config.probeSize,
         asked: this.probeAsked,
         ...(this.probeAdded === 0 ? {} : { added: this.probeAdded }),
+        ...(this.starts.length === 0 ? {} : { starts: this.starts.length }),
       },
       trials: [...this.trials.values()].map((t) => ({
         id: t.id,
@@ -793,7 +794,11 @@ class SolverImpl implements Solver {
   }
 
   /** Registers an asked point as a pending trial. */
-  private record(u: number[], phase: "probe" | "refine", given?: Record<string, ParamValue>): Trial {
+  private record(
+    u: number[],
+    phase: "probe" | "refine",
+    given?: Readonly<Record<string, ParamValue>>,
+  ): Trial {
     const trial: TrialRecord = {
       id: this.nextId++,
       u,
@@ -1036,11 +1041,10 @@ class SolverImpl implements Solver {
     this.probeAsked = a.probe.asked;
     this.probeAdded = a.probe.added ?? 0;
     if (this.probeAdded > 0) this.probe = this.probeDesign(this.config.probeSize + this.probeAdded);
-    // Probe trials were asked in the probe's order, which starts with the start points.
-    let probeIndex = 0;
-    for (const t of [...a.trials].sort((x, y) => x.id - y.id)) {
+    const startTrials = startTrialsOf(a.trials, this.starts);
+    for (const t of a.trials) {
       const reports = t.reports ?? [];
-      const given = t.phase === "probe" ? this.starts[probeIndex++]?.params : undefined;
+      const given = startTrials.get(t.id)?.params;
       const record: TrialRecord = {
         id: t.id,
         u: [...t.u],
