@@ -273,8 +273,11 @@ interface TrialRecord {
   readonly values: number[];
   /** The pruner advised stopping it. */
   prune: boolean;
-  /** A start point's params as given (its unit position may not map back to them exactly). */
-  readonly given?: Readonly<Record<string, ParamValue>>;
+  /**
+   * A start point's params as given (its unit position may not map back to them exactly); always
+   * set, undefined for other trials, so that every record has one shape.
+   */
+  readonly given: Readonly<Record<string, ParamValue>> | undefined;
 }
 
 /** Effect constructors of {@link Solver}. */
@@ -807,7 +810,7 @@ class SolverImpl implements Solver {
       steps: [],
       values: [],
       prune: false,
-      ...(given === undefined ? {} : { given }),
+      given,
     };
     this.trials.set(trial.id, trial);
     this.pending.set(trial.id, trial);
@@ -1053,7 +1056,7 @@ class SolverImpl implements Solver {
         steps: reports.map((r) => r[0]),
         values: reports.map((r) => this.sign * r[1]),
         prune: t.prune === true,
-        ...(given === undefined ? {} : { given }),
+        given,
       };
       this.trials.set(t.id, record);
       if (t.status === "pending") this.pending.set(t.id, record);
