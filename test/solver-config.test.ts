@@ -151,6 +151,9 @@ describe("solver config", () => {
   it("rejects missing fields and non-objects", () => {
     expect(solverConfigIssues({ bounds: valid.bounds }).map((i) => i.path)).toEqual(["seed", "budget"]);
     expect(solverConfigIssues(null)).toEqual([{ path: "", message: "expected a configuration object" }]);
+    // An array with a config's keys (start points included) is no config object either.
+    const array = Object.assign([], { ...valid, startPoints: [{ x: 0.5 }] });
+    expect(solverConfigIssues(array)).toEqual([{ path: "", message: "expected a configuration object" }]);
   });
 
   it("throws a ConfigError that lists the problems", () => {

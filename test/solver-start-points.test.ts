@@ -196,6 +196,11 @@ describe("startPoints", () => {
       { path: "startPoints.3.depth", message: "missing" },
     ]);
     expect(() => createSolver({ ...config(), startPoints: {} as never })).toThrow(ConfigError);
+    // An own "__proto__" key (JSON can make one) is refused, as in a warm-start point.
+    const proto = JSON.parse('{"lr":0.1,"optimizer":"adam","depth":2,"__proto__":1}');
+    expect(solverConfigIssues({ ...config(), startPoints: [proto] })).toEqual([
+      { path: "startPoints.0.__proto__", message: "unknown parameter" },
+    ]);
     expect(solverConfigIssues({ ...config(), startPoints: [1] })).toEqual([
       {
         path: "startPoints.0",

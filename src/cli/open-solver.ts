@@ -44,7 +44,7 @@ export function openSolver(command: string, cwd: string, source: SolverSource): 
       if (!isDeepStrictEqual(given, kept)) {
         const { bounds: keptBounds, ...keptRest } = kept;
         const { bounds: givenBounds, ...givenRest } = given;
-        // probeSize is no key anyone writes: it follows from budget, probeRatio and the bounds,
+        // probeSize is no key anyone writes: it follows from budget, probeRatio, the bounds and the start points,
         // so it is named only when nothing else differs.
         const { probeSize: _kept, ...keptWritten } = keptRest;
         const { probeSize: _given, ...givenWritten } = givenRest;

@@ -726,7 +726,8 @@ const SOLVER_SHAPE: ConfigShape = { records: ["bounds"], entries: { records: ["w
  */
 function withoutUndefinedOptions(raw: unknown): unknown {
   const given = withoutUndefinedKeys(raw, SOLVER_SHAPE);
-  const points = (given as { startPoints?: unknown } | null)?.startPoints;
+  if (typeof given !== "object" || given === null || Array.isArray(given)) return given;
+  const points = (given as { startPoints?: unknown }).startPoints;
   if (!Array.isArray(points)) return given;
   return { ...(given as object), startPoints: points.map((point) => withoutUndefinedKeys(point)) };
 }
@@ -806,7 +807,10 @@ function checkedIssues(input: object, origin: ConfigOrigin): ConfigIssue[] {
     if (result.right.strategy === "nelder-mead" && !numeric) {
       issues.push({ path: "strategy", message: "nelder-mead needs at least one float or int parameter" });
     }
-    issues.push(...startPointIssues(result.right, issues.length === 0));
+    // The points as given, not as decoded: decoding drops an own "__proto__" key, which a point
+    // must not hold any more than a warm-start point may.
+    const given = (input as { startPoints?: SolverConfig["startPoints"] }).startPoints;
+    issues.push(...startPointIssues({ ...result.right, startPoints: given }, issues.length === 0));
     const probe = probeSizeOf(result.right);
     if (probe > MAX_PROBE_POINTS) {
       issues.push({

@@ -211,10 +211,11 @@ export interface Solver<P extends ParamShape = string> {
    * Up to a batch of new trials; `[]` when nothing can be proposed until pending trials are told;
    * `null` when the budget is spent or nothing is left to try.
    *
-   * Asked for more (`max` or the config's `batch`) than the probe has left before any result came
+   * Asked for more (`max` or the config's `batch`) than the probe has left before any value came
    * back, it grows the probe by the difference (more points of the same design, within the
-   * budget), since no strategy can start without a result: more workers than probe points are all
-   * busy from the first ask. A warm-start point told before is a result.
+   * budget), since no strategy can start without a value: more workers than probe points are all
+   * busy from the first ask. Failed and pruned trials give no value; a warm-start point told
+   * before is one.
    */
   ask(options?: AskOptions): Trial<P>[] | null;
   /**
