@@ -1,6 +1,6 @@
 import type { Space } from "../space/space.js";
 import type { ResolvedSolverConfig } from "./config.js";
-import { startPointsOf } from "./start-points.js";
+import { startPointsOf, startTrialsOf } from "./start-points.js";
 
 /** The parts of a solver artifact {@link artifactProblems} checks (see `SolverArtifact`). */
 interface ArtifactShape {
@@ -226,22 +226,20 @@ function startTrialProblems(
 ): string[] {
   if (points.length === 0) return [];
   const starts = startPointsOf(space, points);
-  const probe = trials
-    .filter(
-      (t): t is { id: number; phase: "probe"; u: unknown } =>
-        typeof t === "object" &&
-        t !== null &&
-        isCount((t as { id?: unknown }).id) &&
-        (t as { phase?: unknown }).phase === "probe",
-    )
-    .sort((a, b) => a.id - b.id);
+  const recorded = trials.filter(
+    (t): t is { id: number; phase: string; u: unknown } =>
+      typeof t === "object" &&
+      t !== null &&
+      isCount((t as { id?: unknown }).id) &&
+      typeof (t as { phase?: unknown }).phase === "string",
+  );
+  const byId = new Map(recorded.map((t) => [t.id, t.u]));
   const problems: string[] = [];
-  for (let k = 0; k < Math.min(probe.length, starts.length); k++) {
-    const { id, u } = probe[k]!;
-    const expected = starts[k]!.u;
-    if (!Array.isArray(u) || u.length !== expected.length || u.some((x, i) => x !== expected[i])) {
+  for (const [id, start] of startTrialsOf(recorded, starts)) {
+    const u = byId.get(id);
+    if (!Array.isArray(u) || u.length !== start.u.length || u.some((x, i) => x !== start.u[i])) {
       problems.push(
-        `trials: trial ${id} did not run startPoints.${k} (a run's startPoints cannot change once it has started)`,
+        `trials: trial ${id} did not run startPoints.${starts.indexOf(start)} (a run's startPoints cannot change once it has started)`,
       );
     }
   }

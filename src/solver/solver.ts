@@ -582,7 +582,7 @@ class SolverImpl implements Solver {
   }
 
   /**
-   * Makes room for `wanted` unasked probe points. No strategy starts without a result, so until
+   * Makes room for `wanted` unasked probe points. No strategy starts without a value, so until
    * one comes the probe is all there is to hand out. A Sobol' design's first points do not depend
    * on its length, so a grown one keeps every point already asked; a Latin hypercube (d > 256)
    * does not, and its added points come from the longer design.
