@@ -37,7 +37,7 @@ import { createMixedTpe, restoreMixedTpe } from "./mixed-tpe.js";
 import { createNelderMead, restoreNelderMead } from "./nelder-mead.js";
 import { probePoints } from "./probe.js";
 import { createPruner, type Pruner } from "./pruner.js";
-import { type StartPoint, startPointsOf, startTrialsOf } from "./start-points.js";
+import { type StartPoint, startPointsOf, startTrialsOf, toldParams } from "./start-points.js";
 import type { Evaluation, Strategy, StrategyName, StrategyState } from "./strategy.js";
 import { createSubspaceNelderMead, restoreSubspaceNelderMead } from "./subspace.js";
 import { cellHooks, createTpe, restoreTpe } from "./tpe.js";
@@ -1082,15 +1082,6 @@ class SolverImpl implements Solver {
       this.strategy = this.restoreStrategy(a.strategy);
     }
   }
-}
-
-/** A copy of a warm start's params, without keys set to undefined (an inactive parameter's). */
-function toldParams(params: Readonly<Record<string, unknown>>): Record<string, ParamValue> {
-  const copy: Record<string, ParamValue> = {};
-  for (const [name, value] of Object.entries(params)) {
-    if (value !== undefined) copy[name] = structuredClone(value) as ParamValue;
-  }
-  return copy;
 }
 
 function clampUnit(x: number): number {

@@ -18,11 +18,7 @@ export function startPointsOf(
   points: readonly Readonly<Record<string, unknown>>[],
 ): StartPoint[] {
   return points.map((point) => {
-    const given: Record<string, ParamValue> = {};
-    for (const [name, value] of Object.entries(point)) {
-      if (value !== undefined) given[name] = structuredClone(value) as ParamValue;
-    }
-    const declared = space.asDeclaredChoices(given);
+    const declared = space.asDeclaredChoices(toldParams(point));
     const u = space.snap(space.toUnit(declared));
     const params: Record<string, ParamValue> = {};
     for (const name of Object.keys(space.toParams(u))) params[name] = declared[name]!;
@@ -43,4 +39,16 @@ export function startTrialsOf(
   const probe = trials.filter((t) => t.phase === "probe").sort((a, b) => a.id - b.id);
   for (let k = 0; k < Math.min(probe.length, starts.length); k++) byId.set(probe[k]!.id, starts[k]!);
   return byId;
+}
+
+/**
+ * A point's params as the caller gave them (a start point, a warm-start point): an own copy, with
+ * parameters set to `undefined` left out.
+ */
+export function toldParams(params: Readonly<Record<string, unknown>>): Record<string, ParamValue> {
+  const copy: Record<string, ParamValue> = {};
+  for (const [name, value] of Object.entries(params)) {
+    if (value !== undefined) copy[name] = structuredClone(value) as ParamValue;
+  }
+  return copy;
 }
