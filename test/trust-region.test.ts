@@ -6,6 +6,7 @@ import {
   fitWithLeaveOneOut,
   fullTerms,
   minimizeInBox,
+  weightedFits,
 } from "../src/solver/quadratic-model.js";
 import { createSolver } from "../src/solver/solver.js";
 import type { Evaluation } from "../src/solver/strategy.js";
@@ -176,6 +177,41 @@ function predictLeftOut(points: number[][], values: number[], weights: number[],
   }
   return row(points[out]!).reduce((sum, x, j) => sum + x * beta[j]!, 0);
 }
+
+describe("one design solved under many weights", () => {
+  it("gives each weighting the model a fresh fit gives it, with other fits run in between", () => {
+    for (const [d, n] of [
+      [2, 14],
+      [16, 66],
+    ] as const) {
+      const points = samples(n, 21 + d, d);
+      const centre = points[0]!;
+      const values = points.map((x) =>
+        x.reduce((sum, v, j) => sum + (j + 1) * (v - 0.3) ** 2 + Math.sin(9 * v), 0),
+      );
+      const prng = Prng.fromSeed(d, 1);
+      const fits = weightedFits(centre, points, values)!;
+      for (let draw = 0; draw < 4; draw++) {
+        const weights = Float64Array.from(points, () => -Math.log(1 - prng.next()));
+        // A fit of other points between draws: the design must not share its buffer.
+        fitQuadratic(points[1]!, samples(n, 99, d), values);
+        expect(fits(weights)).toStrictEqual(fitQuadratic(centre, points, values, weights));
+      }
+    }
+  });
+
+  it("is null where every fit of those points is: too few of them, or one value", () => {
+    const points = samples(10, 3, 2);
+    expect(weightedFits([0.5, 0.5], points.slice(0, diagonalTerms(2)), [1, 2, 3, 4, 5])).toBeNull();
+    expect(
+      weightedFits(
+        [0.5, 0.5],
+        points,
+        points.map(() => 2),
+      ),
+    ).toBeNull();
+  });
+});
 
 describe("leave-one-out error of a quadratic fit", () => {
   it("equals the mean weighted squared error of refits that each leave one judged point out", () => {
@@ -581,6 +617,50 @@ describe("the points a trust-region fit uses", () => {
     const failed = [...near.map((u) => at(u)), at([0.61, 0.5], Number.NaN), at([0.59, 0.59])];
     expect(fitPoints(failed, centre, 0.1).points).toEqual(near);
     expect(fitPoints(failed, centre, 0.2).points).toEqual([...near, [0.59, 0.59]]);
+  });
+});
+
+describe("the points a trust-region fit uses, from a long history", () => {
+  /** The rule as documented: every index sorted nearest first (ties by index), then the walk. */
+  function reference(history: readonly Evaluation[], centre: readonly number[], reach: number) {
+    const d = centre.length;
+    const full = 1 + d + (d * (d + 1)) / 2;
+    const terms = full <= 45 && history.length >= full + d ? full : diagonalTerms(d);
+    const want = Math.min(history.length, Math.round(1.5 * terms) + d);
+    const distance = history.map((h) => h.u.reduce((sum, v, j) => sum + (v - centre[j]!) ** 2, 0));
+    const order = history.map((_, i) => i).sort((a, b) => distance[a]! - distance[b]! || a - b);
+    const points: (readonly number[])[] = [];
+    let reached = -1;
+    for (const i of order) {
+      if (points.length >= want) break;
+      if (reached < 0 && points.length >= diagonalTerms(d) + 1 && chebyshev(history[i]!.u, centre) > reach) {
+        reached = points.length;
+      }
+      if (Number.isFinite(history[i]!.value)) points.push(history[i]!.u);
+    }
+    return points.slice(0, reached < 0 ? points.length : reached);
+  }
+
+  it("takes the same points as sorting the whole history, with ties, repeats and failed points", () => {
+    const prng = Prng.fromSeed(8, 1);
+    for (const [d, n] of [
+      [2, 200],
+      [3, 40],
+      [16, 400],
+    ] as const) {
+      for (let round = 0; round < 20; round++) {
+        // Points on a coarse grid (many equal distances), some repeated, a share failed.
+        const history: Evaluation[] = Array.from({ length: n }, () => ({
+          u: Array.from({ length: d }, () => Math.round(prng.next() * 8) / 8),
+          value: prng.next() < 0.2 ? Number.NaN : prng.next(),
+        }));
+        for (let k = 0; k < 10; k++) history.push(history[Math.floor(prng.next() * n)]!);
+        const centre = history[Math.floor(prng.next() * n)]!.u;
+        for (const reach of [0.1, 0.3, Number.POSITIVE_INFINITY]) {
+          expect(fitPoints(history, centre, reach).points).toEqual(reference(history, centre, reach));
+        }
+      }
+    }
   });
 });
 

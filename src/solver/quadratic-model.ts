@@ -156,6 +156,46 @@ function solveFit(
   values: readonly number[],
   weights?: ArrayLike<number>,
 ): Fit | null {
+  const design = designOf(centre, points, values, false);
+  return design === null ? null : solveDesign(design, weights);
+}
+
+/**
+ * A fit of `points` that can be solved again under other weights: the bootstrap's draws
+ * ({@link fitQuadratic} for each) share their design matrix, built once here. `null` when
+ * {@link fitQuadratic} would give `null` whatever the weights.
+ */
+export function weightedFits(
+  centre: readonly number[],
+  points: readonly (readonly number[])[],
+  values: readonly number[],
+): ((weights: ArrayLike<number>) => QuadraticModel | null) | null {
+  const design = designOf(centre, points, values, true);
+  return design === null ? null : (weights) => solveDesign(design, weights)?.model ?? null;
+}
+
+/** What a fit needs of its points before any weight: scaled features and values. */
+interface Design {
+  readonly centre: readonly number[];
+  readonly n: number;
+  readonly p: number;
+  readonly full: boolean;
+  readonly scale: number;
+  readonly lo: number;
+  readonly span: number;
+  /** The design matrix by feature (column c at c·n). */
+  readonly column: Float64Array;
+  /** Values shifted and scaled to [0, 1]. */
+  readonly y: Float64Array;
+}
+
+/** The design of a fit of `points`; in a buffer of its own when `owned`, else in the shared one. */
+function designOf(
+  centre: readonly number[],
+  points: readonly (readonly number[])[],
+  values: readonly number[],
+  owned: boolean,
+): Design | null {
   const d = centre.length;
   const n = points.length;
   const full = usesFullQuadratic(d, n);
@@ -171,11 +211,7 @@ function solveFit(
   }
   if (!(scale > 0) || !(hi > lo) || !Number.isFinite(hi - lo)) return null;
   const span = hi - lo;
-  // The design matrix by feature (column c at c·n), plain and weighted, so that each entry of the
-  // normal equations is a contiguous dot product over the points, four computed side by side: the
-  // same sums in the same order as adding each point's outer product, so the same bits, in half
-  // the time (d = 16, 66 points: 57 → 27 µs).
-  const { column, weighted } = designScratch(p * n);
+  const column = owned ? new Float64Array(p * n) : designScratch(p * n).column;
   const y = new Float64Array(n);
   const row = new Float64Array(p);
   const s = new Float64Array(d);
@@ -184,11 +220,24 @@ function solveFit(
     for (let j = 0; j < d; j++) s[j] = (x[j]! - centre[j]!) / scale;
     features(s, full, row);
     y[i] = (values[i]! - lo) / span;
-    const w = weights === undefined ? 1 : weights[i]!;
-    for (let a = 0; a < p; a++) {
-      column[a * n + i] = row[a]!;
-      weighted[a * n + i] = w * row[a]!;
-    }
+    for (let a = 0; a < p; a++) column[a * n + i] = row[a]!;
+  }
+  return { centre, n, p, full, scale, lo, span, column, y };
+}
+
+/**
+ * Least squares on a design under `weights` (all 1 when omitted). The design matrix is kept by
+ * feature, plain and weighted, so that each entry of the normal equations is a contiguous dot
+ * product over the points, several computed side by side: the same sums in the same order as
+ * adding each point's outer product, so the same bits in a fraction of the time.
+ */
+function solveDesign(design: Design, weights: ArrayLike<number> | undefined): Fit | null {
+  const { centre, n, p, full, scale, lo, span, column, y } = design;
+  const d = centre.length;
+  const weighted = designScratch(p * n).weighted;
+  for (let a = 0; a < p; a++) {
+    const c = a * n;
+    for (let i = 0; i < n; i++) weighted[c + i] = (weights === undefined ? 1 : weights[i]!) * column[c + i]!;
   }
   const ata = new Float64Array(p * p);
   const atb = new Float64Array(p);
@@ -197,8 +246,18 @@ function solveFit(
     let sum = 0;
     for (let i = 0; i < n; i++) sum += weighted[wa + i]! * y[i]!;
     atb[a] = sum;
-    // Four entries at a time: four independent sums, each still added up point by point.
-    let b = a;
+  }
+  // The upper triangle, two rows by four columns at a time: eight independent sums, each still
+  // added up point by point, from six loads per point (four columns of one row took five for four).
+  let a = 0;
+  for (; a + 1 < p; a += 2) {
+    const wa = a * n;
+    const wb = wa + n;
+    // Row a's diagonal entry, then both rows from column a + 1 on.
+    let diagonal = 0;
+    for (let i = 0; i < n; i++) diagonal += weighted[wa + i]! * column[wa + i]!;
+    ata[a * p + a] = diagonal;
+    let b = a + 1;
     for (; b + 3 < p; b += 4) {
       const c0 = b * n;
       const c1 = c0 + n;
@@ -208,19 +267,52 @@ function solveFit(
       let s1 = 0;
       let s2 = 0;
       let s3 = 0;
+      let t0 = 0;
+      let t1 = 0;
+      let t2 = 0;
+      let t3 = 0;
       for (let i = 0; i < n; i++) {
-        const v = weighted[wa + i]!;
-        s0 += v * column[c0 + i]!;
-        s1 += v * column[c1 + i]!;
-        s2 += v * column[c2 + i]!;
-        s3 += v * column[c3 + i]!;
+        const u = weighted[wa + i]!;
+        const v = weighted[wb + i]!;
+        const x0 = column[c0 + i]!;
+        const x1 = column[c1 + i]!;
+        const x2 = column[c2 + i]!;
+        const x3 = column[c3 + i]!;
+        s0 += u * x0;
+        s1 += u * x1;
+        s2 += u * x2;
+        s3 += u * x3;
+        t0 += v * x0;
+        t1 += v * x1;
+        t2 += v * x2;
+        t3 += v * x3;
       }
       ata[a * p + b] = s0;
       ata[a * p + b + 1] = s1;
       ata[a * p + b + 2] = s2;
       ata[a * p + b + 3] = s3;
+      // On the first pass, t0 is row a + 1's diagonal entry (column a + 1).
+      ata[(a + 1) * p + b] = t0;
+      ata[(a + 1) * p + b + 1] = t1;
+      ata[(a + 1) * p + b + 2] = t2;
+      ata[(a + 1) * p + b + 3] = t3;
     }
     for (; b < p; b++) {
+      const cb = b * n;
+      let s0 = 0;
+      let t0 = 0;
+      for (let i = 0; i < n; i++) {
+        const x = column[cb + i]!;
+        s0 += weighted[wa + i]! * x;
+        t0 += weighted[wb + i]! * x;
+      }
+      ata[a * p + b] = s0;
+      ata[(a + 1) * p + b] = t0;
+    }
+  }
+  for (; a < p; a++) {
+    const wa = a * n;
+    for (let b = a; b < p; b++) {
       const cb = b * n;
       let dot = 0;
       for (let i = 0; i < n; i++) dot += weighted[wa + i]! * column[cb + i]!;

@@ -9,6 +9,7 @@ import {
   modelValue,
   type QuadraticModel,
   usesFullQuadratic,
+  weightedFits,
 } from "./quadratic-model.js";
 import type { Evaluation } from "./strategy.js";
 
@@ -368,11 +369,13 @@ export class TrustRegionBatch {
     fresh: (x: readonly number[]) => boolean,
   ): number[] | null {
     const weights = new Float64Array(points.length);
+    const solveUnder = weightedFits(centre, points, values);
     for (let draw = 0; draw < WEIGHT_DRAWS; draw++) {
+      // Drawn even when nothing can be fitted: the stream moves on as it always has.
       for (let i = 0; i < weights.length; i++) {
         weights[i] = -Math.log(1 - this.prng.next()) * (valueWeight?.[i] ?? 1);
       }
-      const model = fitQuadratic(centre, points, values, weights);
+      const model = solveUnder?.(weights) ?? null;
       if (model === null) continue;
       const x = minimizeInBox(model, lower, upper);
       if (fresh(x)) return x;
@@ -406,14 +409,13 @@ function nearestPoints(history: readonly Evaluation[], centre: readonly number[]
   const want = Math.min(n, Math.round(1.5 * terms) + d);
   // The least fitQuadratic fits: the diagonal model's terms and one more.
   const fewest = diagonalTerms(d) + 1;
-  // Plain loops: `Array.from` with a mapping and `map` cost more than the sort at d = 16.
-  const order = new Array<number>(n);
   const distance = new Float64Array(n);
+  let unvalued = 0;
   for (let i = 0; i < n; i++) {
-    order[i] = i;
     distance[i] = squared(history[i]!.u, centre);
+    if (!Number.isFinite(history[i]!.value)) unvalued++;
   }
-  order.sort((a, b) => distance[a]! - distance[b]! || a - b);
+  const order = nearestFirst(distance, want + unvalued);
   const points: (readonly number[])[] = [];
   const values: number[] = [];
   let reached = -1;
@@ -428,6 +430,28 @@ function nearestPoints(history: readonly Evaluation[], centre: readonly number[]
     values.push(v);
   }
   return { points, values, reached: reached < 0 ? points.length : reached };
+}
+
+/**
+ * Indices of the `count` smallest `distance`s (more when some tie the last), nearest first, ties
+ * by index: the first entries of every index sorted that way. The loop above reads no further
+ * (it wants so many points with a value, and the others are counted in), and sorting only these
+ * spares a comparison sort of the whole history on every proposal.
+ */
+function nearestFirst(distance: Float64Array, count: number): number[] {
+  const n = distance.length;
+  let order: number[];
+  if (count >= n) {
+    order = new Array<number>(n);
+    for (let i = 0; i < n; i++) order[i] = i;
+  } else {
+    // The count-th smallest distance (a typed array sorts by number, natively), then every index
+    // within it.
+    const cut = distance.slice().sort()[count - 1]!;
+    order = [];
+    for (let i = 0; i < n; i++) if (distance[i]! <= cut) order.push(i);
+  }
+  return order.sort((a, b) => distance[a]! - distance[b]! || a - b);
 }
 
 /**
