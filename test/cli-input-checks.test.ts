@@ -150,8 +150,8 @@ describe("unknown keys of a parameter", () => {
       writeJson(dir, "c.json", { seed: 1, budget: 5, bounds: { p: bound } });
       return errorLine(await runArqonInProcess(["validate", "--config", "c.json"], dir), 2);
     };
-    expect(await check({ min: 0, max: 1, step: 0.1 })).toBe(
-      'invalid config c.json: bounds.p.step: unknown key (step is only for type "int")',
+    expect(await check({ type: "categorical", choices: [1, 10], step: 1 })).toBe(
+      'invalid config c.json: bounds.p.step: unknown key (step is only for type "float" or "int")',
     );
     expect(await check({ type: "categorical", choices: [1, 10], scale: "log" })).toBe(
       'invalid config c.json: bounds.p.scale: unknown key (scale is only for type "float" or "int")',
@@ -172,8 +172,8 @@ describe("unknown keys of a parameter", () => {
       'invalid config c.json: bounds.p.choises: unknown key (did you mean choices? it is only for type "categorical")',
     );
     // Two swapped letters: "stpe" is as far from "type" as from "step" by Levenshtein's count.
-    expect(await check({ min: 0, max: 1, stpe: 1 })).toBe(
-      'invalid config c.json: bounds.p.stpe: unknown key (did you mean step? it is only for type "int")',
+    expect(await check({ type: "categorical", choices: [1, 2], stpe: 1 })).toBe(
+      'invalid config c.json: bounds.p.stpe: unknown key (did you mean step? it is only for type "float" or "int")',
     );
     expect(await check({ type: "int", min: 0, max: 4, stpe: 2 })).toBe(
       "invalid config c.json: bounds.p.stpe: unknown key (did you mean step?)",

@@ -28,5 +28,7 @@ function frozenForm(spec: ParamInput): Record<string, unknown> {
     const { min, max } = spec;
     return { type: "int", min, max, step: spec.step ?? 1, scale: spec.scale ?? "linear", ...when };
   }
-  return { type: "float", min: spec.min, max: spec.max, scale: spec.scale ?? "linear", ...when };
+  // `step` came later: a float without one digests as before.
+  const step = spec.step === undefined ? {} : { step: spec.step };
+  return { type: "float", min: spec.min, max: spec.max, scale: spec.scale ?? "linear", ...step, ...when };
 }

@@ -20,7 +20,7 @@ import {
   type ParamInput,
   type ParamValue,
 } from "../space/params.js";
-import { Space } from "../space/space.js";
+import { gridIndex, Space } from "../space/space.js";
 import {
   GLOBAL_LOCAL_DEFAULTS,
   type GlobalLocalOptions,
@@ -82,14 +82,27 @@ const FloatSchema = Schema.Struct({
   type: Schema.optionalWith(oneOf("float"), { exact: true }),
   min: Finite,
   max: Finite,
+  step: Schema.optionalWith(
+    Finite.pipe(Schema.filter((n) => n > 0 || `expected a number greater than 0, got ${n}`)),
+    { exact: true },
+  ),
   scale: Schema.optionalWith(oneOf("linear", "log"), { exact: true }),
   when: Schema.optionalWith(ConditionSchema, { exact: true }),
 }).pipe(
   Schema.filter((b) => {
-    if (!(b.min < b.max)) return `min (${b.min}) must be less than max (${b.max})`;
+    if (!(b.min <= b.max)) return `min (${b.min}) must not be greater than max (${b.max})`;
     if (!Number.isFinite(b.max - b.min))
       return `the range max − min must be a finite number, got ${b.max - b.min}`;
     if (b.scale === "log" && !(b.min > 0)) return `log scale needs min > 0, got min = ${b.min}`;
+    if (b.step === undefined) return true;
+    if (b.scale === "log") return "step cannot be combined with log scale";
+    // As for an int: every grid value needs a cell of its own on the unit axis.
+    if (!((b.max - b.min) / b.step < MAX_INT_CELLS)) {
+      return `(max − min) / step must be below 2^51 (each value needs a cell of its own on the unit axis), got ${(b.max - b.min) / b.step}`;
+    }
+    if (gridIndex(b.min, b.step, b.max) === null) {
+      return `max − min (${b.max - b.min}) must be a multiple of step (${b.step})`;
+    }
     return true;
   }),
 );
@@ -207,7 +220,7 @@ const IntSchema = Schema.Struct({
   when: Schema.optionalWith(ConditionSchema, { exact: true }),
 }).pipe(
   Schema.filter((b) => {
-    if (!(b.min < b.max)) return `min (${b.min}) must be less than max (${b.max})`;
+    if (!(b.min <= b.max)) return `min (${b.min}) must not be greater than max (${b.max})`;
     if (b.scale === "log" && b.step !== undefined) return "step cannot be combined with log scale";
     if (b.scale === "log" && !(b.min >= 1)) return `log scale needs min ≥ 1, got min = ${b.min}`;
     // On a log scale a value comes back from exp(log) within a few rounding errors of the log,

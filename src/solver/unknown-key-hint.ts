@@ -2,7 +2,7 @@ import { closestName, didYouMean } from "../suggest.js";
 
 /**
  * The hints an unknown key of a solver config gets in its `ConfigError`: the key meant
- * (`bugdet` → budget), the type a parameter's key is for (`step` on a float), or Optuna's name for
+ * (`bugdet` → budget), the type a parameter's key is for (`step` on a categorical), or Optuna's name for
  * it (`log: true` → `"scale": "log"`).
  */
 
@@ -18,20 +18,20 @@ export interface SolverKeys {
 
 /** Keys of one parameter under `bounds.<name>`, by its `type` (float when omitted). */
 const BOUND_KEYS: Readonly<Record<string, readonly string[]>> = {
-  float: ["type", "min", "max", "scale", "when"],
+  float: ["type", "min", "max", "step", "scale", "when"],
   int: ["type", "min", "max", "step", "scale", "when"],
   categorical: ["type", "choices", "when"],
 };
 /** Optuna's names for settings arqon names otherwise, by level: what to write instead. */
 const OPTUNA_NAMES = {
-  bound: { low: 'use "min"', high: 'use "max"', log: 'use "scale": "log"', q: 'use "step" (on an int)' },
+  bound: { low: 'use "min"', high: 'use "max"', log: 'use "scale": "log"', q: 'use "step"' },
   top: { n_trials: 'use "budget"', sampler: 'use "strategy"' },
 } as const;
 
 /**
  * The hint for the unknown key at `path` in the solver config `config`: the nearest allowed key at
  * that level (`did you mean budget?`), or for a parameter's key of another kind, the type it needs
- * (`step is only for type "int"`). `undefined` when there is none.
+ * (`choices is only for type "categorical"`). `undefined` when there is none.
  */
 export function unknownSolverKeyHint(
   config: unknown,

@@ -29,16 +29,25 @@ interface ParamBase {
   readonly when?: Condition | undefined;
 }
 
-/** A real number in [min, max] (the default kind: `type` may be left out). */
+/**
+ * A real number in [min, max] (the default kind: `type` may be left out); with `step`, one of
+ * min, min + step, …, max. `min` may equal `max`: the parameter then keeps that value.
+ */
 export interface FloatParamInput extends ParamBase {
   readonly type?: "float" | undefined;
   readonly min: number;
   readonly max: number;
+  /**
+   * Grid spacing, a number > 0 that divides max − min (not with `scale: "log"`). Values come back
+   * rounded to the decimals `min` and `step` are written with: steps of 0.1 give 0.3, not
+   * 0.30000000000000004.
+   */
+  readonly step?: number | undefined;
   /** `"linear"` (default) or `"log"` (searched in log space; needs min > 0). */
   readonly scale?: Scale | undefined;
 }
 
-/** A whole number in [min, max], on the grid min, min + step, …, max. */
+/** A whole number in [min, max], on the grid min, min + step, …, max (`min` may equal `max`). */
 export interface IntParamInput extends ParamBase {
   readonly type: "int";
   readonly min: number;

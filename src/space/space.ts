@@ -1,9 +1,12 @@
 import type { ConfigIssue } from "../errors.js";
 import { shownValue } from "../shown-value.js";
-import { isJsonValue, jsonKey, type ParamInput, type ParamValue } from "./params.js";
+import { type FloatParamInput, isJsonValue, jsonKey, type ParamInput, type ParamValue } from "./params.js";
 import { type Bound, fromUnit, toUnit } from "./scale.js";
 
-/** How a strategy should treat one coordinate of the unit cube. */
+/**
+ * How a strategy should treat one coordinate of the unit cube: a continuum ("float"), ordered
+ * cells ("int": an int, or a float with a step or a single value) or unordered ones.
+ */
 export type DimensionKind = "float" | "int" | "categorical";
 
 /** A condition on one coordinate: the parent's coordinate and the choice indexes that allow it. */
@@ -34,10 +37,12 @@ export interface Dimension {
  *
  * Every parameter owns one coordinate u ∈ [0, 1]:
  * - float: its range, linear or in log space ({@link fromUnit});
- * - int and categorical: L equal cells, value k for u ∈ [k/L, (k+1)/L), so a uniform u gives every
- *   value the same chance; {@link Space.snap} moves u to its cell's centre (k + ½)/L. An int's L
- *   values are min, min + step, …, max; with a log scale the cells are equal in log space over
- *   [min − ½, max + ½], each value taking the share of that interval that rounds to it.
+ * - int, categorical and a float on a grid: L equal cells, value k for u ∈ [k/L, (k+1)/L), so a
+ *   uniform u gives every value the same chance; {@link Space.snap} moves u to its cell's centre
+ *   (k + ½)/L. An int's L values are min, min + step, …, max; with a log scale the cells are equal
+ *   in log space over [min − ½, max + ½], each value taking the share of that interval that rounds
+ *   to it. A float with a `step` has the values of its grid, and one whose min is its max one
+ *   cell: it is an int to the strategies.
  * A conditional parameter keeps a coordinate even when inactive: it is then absent from the
  * params and ignored by every strategy that knows the kinds.
  */
@@ -65,7 +70,7 @@ export class Space {
     );
     this.dimensions = this.specs.map((spec, i) => ({
       name: this.names[i]!,
-      kind: spec.type ?? "float",
+      kind: spec.type === undefined || spec.type === "float" ? (onGrid(spec) ? "int" : "float") : spec.type,
       levels: levelsOf(spec),
       when: Object.entries(spec.when ?? {}).map(([parent, values]) => {
         const p = index.get(parent)!;
@@ -255,6 +260,8 @@ export class Space {
           ? `expected a whole number, got ${value}`
           : `${value} is not on the grid ${spec.min} + k·${step}`;
       }
+    } else if (spec.step !== undefined && gridIndex(spec.min, spec.step, value) === null) {
+      return `${value} is not on the grid ${spec.min} + k·${spec.step}`;
     }
     return null;
   }
@@ -275,6 +282,7 @@ export class Space {
       const levels = this.dimensions[i]!.levels;
       return spec.min + cell(u, levels) * (spec.step ?? 1);
     }
+    if (onGrid(spec)) return gridValue(spec, cell(u, this.dimensions[i]!.levels));
     return fromUnit(spec as Bound, u);
   }
 
@@ -290,6 +298,8 @@ export class Space {
       }
       return (Math.round((v - spec.min) / (spec.step ?? 1)) + 0.5) / levels;
     }
+    if (onGrid(spec))
+      return ((spec.step === undefined ? 0 : Math.round((v - spec.min) / spec.step)) + 0.5) / levels;
     return toUnit(spec as Bound, v);
   }
 }
@@ -309,7 +319,46 @@ function logAxis(spec: { readonly min: number; readonly max: number }): LogAxis 
 function levelsOf(spec: ParamInput): number {
   if (spec.type === "categorical") return spec.choices.length;
   if (spec.type === "int") return Math.round((spec.max - spec.min) / (spec.step ?? 1)) + 1;
-  return 0;
+  if (!onGrid(spec)) return 0;
+  return spec.step === undefined ? 1 : Math.round((spec.max - spec.min) / spec.step) + 1;
+}
+
+/** Whether a float takes values on a grid: it has a step, or its min is its max (one value). */
+function onGrid(spec: FloatParamInput): boolean {
+  return spec.step !== undefined || spec.min === spec.max;
+}
+
+/** How near a whole number (value − min) / step must be, relative, for a value to be on a float's grid. */
+const GRID_TOLERANCE = 1e-9;
+
+/**
+ * The k of a float grid's value min + k·step, or null when `value` is not on the grid: the ratio
+ * (value − min) / step must be a whole number to within {@link GRID_TOLERANCE} (relative), since
+ * 0.3 − 0 over 0.1 is 2.9999999999999996 in doubles.
+ */
+export function gridIndex(min: number, step: number, value: number): number | null {
+  const ratio = (value - min) / step;
+  const k = Math.round(ratio);
+  return Math.abs(ratio - k) <= GRID_TOLERANCE * Math.max(1, Math.abs(ratio)) ? k : null;
+}
+
+/**
+ * The k-th value of a float's grid, min + k·step, rounded to the decimals `min` and `step` are
+ * written with (so a grid of tenths gives 0.3, not 0.30000000000000004) and kept within max.
+ */
+function gridValue(spec: FloatParamInput, k: number): number {
+  if (spec.step === undefined || k === 0) return spec.min;
+  const raw = spec.min + k * spec.step;
+  const decimals = Math.max(decimalsOf(spec.min), decimalsOf(spec.step));
+  const rounded = decimals <= 100 ? Number(raw.toFixed(decimals)) : raw;
+  return Math.min(Math.max(rounded, spec.min), spec.max);
+}
+
+/** Digits after the decimal point in the shortest text of `x` (1.5e-7 has 8). */
+function decimalsOf(x: number): number {
+  const [mantissa, exponent] = String(x).split("e");
+  const fraction = mantissa!.split(".")[1]?.length ?? 0;
+  return Math.max(0, fraction - Number(exponent ?? 0));
 }
 
 /** The cell k ∈ [0, levels) that u falls in (u outside [0, 1] counts as the nearest end). */

@@ -1,0 +1,167 @@
+import { afterAll, describe, expect, it } from "vitest";
+import { ConfigError } from "../src/errors.js";
+import { createSolver, restoreSolver, type Solver, solverConfigIssues } from "../src/index.js";
+import { boundsDigest } from "../src/solver/bounds-digest.js";
+import type { BoundsInput } from "../src/space/params.js";
+import { removeTempDirs, runArqonInProcess, tempDir, writeJson } from "./support/cli-run.js";
+
+afterAll(removeTempDirs);
+
+/** Every value a solver on `bounds` asks, over a whole run told `objective`. */
+function askedValues(
+  bounds: BoundsInput,
+  objective: (params: Record<string, unknown>) => number,
+  budget = 60,
+): Record<string, unknown>[] {
+  const solver = createSolver({ seed: 3, budget, bounds }) as unknown as Solver;
+  const asked: Record<string, unknown>[] = [];
+  for (let batch = solver.ask({ max: 1 }); batch !== null; batch = solver.ask({ max: 1 })) {
+    for (const trial of batch) {
+      asked.push(trial.params);
+      solver.tell({ id: trial.id, value: objective(trial.params) });
+    }
+  }
+  return asked;
+}
+
+describe("a float with a step", () => {
+  it("takes only its grid's values, written as the step is (0.3, not 0.30000000000000004)", () => {
+    const tenths = Array.from({ length: 11 }, (_, k) => k / 10);
+    const asked = askedValues(
+      { rate: { min: 0, max: 1, step: 0.1 }, x: { min: -1, max: 1 } },
+      (p) => ((p.rate as number) - 0.3) ** 2 + (p.x as number) ** 2,
+    );
+    const rates = new Set(asked.map((p) => p.rate));
+    for (const rate of rates) expect(tenths).toContain(rate);
+    expect(rates.size).toBeGreaterThan(5);
+    expect(rates).toContain(0.3);
+    // A grid away from zero, in quarters, with three decimals in min.
+    const quarters = askedValues({ q: { min: 0.125, max: 2.125, step: 0.25 } }, (p) => p.q as number);
+    for (const { q } of quarters) expect(((q as number) - 0.125) / 0.25).toSatisfy(Number.isInteger);
+  });
+
+  it("finds the grid's best value, as it would an int's", () => {
+    const solver = createSolver({
+      seed: 1,
+      budget: 80,
+      bounds: { gain: { min: -2, max: 2, step: 0.05 }, offset: { min: 0, max: 10, step: 0.5 } },
+    });
+    for (let batch = solver.ask(); batch !== null; batch = solver.ask()) {
+      solver.tell(
+        batch.map((t) => ({ id: t.id, value: (t.params.gain - 0.35) ** 2 + (t.params.offset - 7.5) ** 2 })),
+      );
+    }
+    expect(solver.best()?.params).toEqual({ gain: 0.35, offset: 7.5 });
+  });
+
+  it("accepts start points and told values on the grid, and names the parameter for one off it", () => {
+    const bounds = { rate: { min: 0, max: 1, step: 0.1 } };
+    const solver = createSolver({ seed: 1, budget: 10, bounds, startPoints: [{ rate: 0.3 }] });
+    expect(solver.ask({ max: 1 })![0]!.params).toEqual({ rate: 0.3 });
+    // 0.6 − 0 over 0.1 is 5.999999999999999 in doubles: still the grid's sixth value.
+    solver.tell({ params: { rate: 0.6 }, value: 1 });
+    expect(() => solver.tell({ params: { rate: 0.35 }, value: 1 })).toThrow(
+      "result.params.rate: 0.35 is not on the grid 0 + k·0.1",
+    );
+    expect(solverConfigIssues({ seed: 1, budget: 10, bounds, startPoints: [{ rate: 0.25 }] })).toEqual([
+      { path: "startPoints.0.rate", message: "0.25 is not on the grid 0 + k·0.1" },
+    ]);
+  });
+
+  it("is refused with a step that is not positive, not dividing the range, or on a log scale", () => {
+    const issues = (rate: object) => solverConfigIssues({ seed: 1, budget: 10, bounds: { rate } });
+    expect(issues({ min: 0, max: 1, step: 0 })).toEqual([
+      { path: "bounds.rate.step", message: "expected a number greater than 0, got 0" },
+    ]);
+    expect(issues({ min: 0, max: 1, step: 0.3 })).toEqual([
+      { path: "bounds.rate", message: "max − min (1) must be a multiple of step (0.3)" },
+    ]);
+    expect(issues({ min: 1e-3, max: 1, step: 1e-3, scale: "log" })).toEqual([
+      { path: "bounds.rate", message: "step cannot be combined with log scale" },
+    ]);
+    expect(issues({ min: 0, max: 1, step: 1e-16 })).toEqual([
+      {
+        path: "bounds.rate",
+        message:
+          "(max − min) / step must be below 2^51 (each value needs a cell of its own on the unit axis), got 10000000000000000",
+      },
+    ]);
+    expect(() =>
+      createSolver({ seed: 1, budget: 10, bounds: { rate: { min: 0, max: 1, step: -1 } } }),
+    ).toThrow(ConfigError);
+  });
+
+  it("resumes from its artifact exactly, and digests a float without a step as before", () => {
+    const config = {
+      seed: 5,
+      budget: 30,
+      bounds: { rate: { min: 0, max: 2, step: 0.2 }, x: { min: 0, max: 1 } },
+    };
+    const objective = (p: { rate: number; x: number }) => (p.rate - 1.4) ** 2 + (p.x - 0.5) ** 2;
+    const whole = createSolver(config);
+    const part = createSolver(config);
+    const run = (solver: typeof whole, trials: number) => {
+      const seen: unknown[] = [];
+      for (let k = 0; k < trials; k++) {
+        const trial = solver.ask({ max: 1 })![0]!;
+        seen.push(trial.params);
+        solver.tell({ id: trial.id, value: objective(trial.params) });
+      }
+      return seen;
+    };
+    const expected = run(whole, 30);
+    run(part, 12);
+    const restored = restoreSolver<"rate" | "x">(JSON.parse(JSON.stringify(part.toJSON())));
+    expect([...expected.slice(0, 12), ...run(restored, 18)]).toEqual(expected);
+    // The digest of a saved run's parameters: a step makes another one, none leaves it as it was.
+    const plain = { seed: 1, budget: 10, bounds: { rate: { min: 0, max: 2 } } };
+    expect(boundsDigest(plain)).toBe(
+      boundsDigest({ ...plain, bounds: { rate: { type: "float", min: 0, max: 2 } } }),
+    );
+    expect(boundsDigest({ ...plain, bounds: { rate: { min: 0, max: 2, step: 0.2 } } })).not.toBe(
+      boundsDigest(plain),
+    );
+  });
+
+  it("passes its value to a command as written on the grid", async () => {
+    const dir = tempDir();
+    writeJson(dir, "c.json", { seed: 1, budget: 12, bounds: { rate: { min: 0, max: 1, step: 0.1 } } });
+    const objective = [
+      process.execPath,
+      "-e",
+      "console.error('rate=' + process.env.ARQON_RATE); console.log(1)",
+    ];
+    const run = await runArqonInProcess(["solve", "--config", "c.json", "--", ...objective], dir);
+    expect(run.status, run.stderr).toBe(0);
+    const shown = [...run.stderr.matchAll(/rate=(\S+)/g)].map((m) => m[1]!);
+    expect(shown.length).toBeGreaterThan(0);
+    for (const text of shown) expect(text).toMatch(/^(0|1|0\.\d)$/);
+  });
+});
+
+describe("a parameter whose min is its max", () => {
+  it("always takes that value, float, log-scale float and int alike, beside one that is searched", () => {
+    const asked = askedValues(
+      {
+        fixed: { min: 2.5, max: 2.5 },
+        logFixed: { min: 0.01, max: 0.01, scale: "log" },
+        one: { type: "int", min: 4, max: 4 },
+        x: { min: -1, max: 1 },
+      },
+      (p) => ((p.x as number) - 0.25) ** 2,
+    );
+    for (const p of asked) expect([p.fixed, p.logFixed, p.one]).toEqual([2.5, 0.01, 4]);
+    expect(new Set(asked.map((p) => p.x)).size).toBeGreaterThan(20);
+  });
+
+  it("accepts only that value when told, and min above max is still refused", () => {
+    const solver = createSolver({ seed: 1, budget: 5, bounds: { fixed: { min: 2.5, max: 2.5 } } });
+    solver.tell({ params: { fixed: 2.5 }, value: 1 });
+    expect(() => solver.tell({ params: { fixed: 2.6 }, value: 1 })).toThrow(
+      "result.params.fixed: 2.6 is outside [2.5, 2.5]",
+    );
+    expect(
+      solverConfigIssues({ seed: 1, budget: 5, bounds: { n: { type: "int", min: 3, max: 2 } } }),
+    ).toEqual([{ path: "bounds.n", message: "min (3) must not be greater than max (2)" }]);
+  });
+});
