@@ -74,7 +74,7 @@ describe("a float with a step", () => {
       { path: "bounds.rate.step", message: "expected a number greater than 0, got 0" },
     ]);
     expect(issues({ min: 0, max: 1, step: 0.3 })).toEqual([
-      { path: "bounds.rate", message: "max − min (1) must be a multiple of step (0.3)" },
+      { path: "bounds.rate", message: "max (1) must be min (0) plus a whole number of steps (0.3)" },
     ]);
     expect(issues({ min: 1e-3, max: 1, step: 1e-3, scale: "log" })).toEqual([
       { path: "bounds.rate", message: "step cannot be combined with log scale" },
@@ -139,29 +139,51 @@ describe("a float with a step", () => {
   });
 });
 
-describe("a parameter whose min is its max", () => {
-  it("always takes that value, float, log-scale float and int alike, beside one that is searched", () => {
-    const asked = askedValues(
-      {
-        fixed: { min: 2.5, max: 2.5 },
-        logFixed: { min: 0.01, max: 0.01, scale: "log" },
-        one: { type: "int", min: 4, max: 4 },
-        x: { min: -1, max: 1 },
-      },
-      (p) => ((p.x as number) - 0.25) ** 2,
-    );
-    for (const p of asked) expect([p.fixed, p.logFixed, p.one]).toEqual([2.5, 0.01, 4]);
-    expect(new Set(asked.map((p) => p.x)).size).toBeGreaterThan(20);
+describe("a float grid's edges", () => {
+  it("takes told values that are min + k·step up to rounding, wherever the grid lies", () => {
+    // Near 10^5 a thousandth is a few hundred doubles wide: (100000.002 − 100000) / 0.001 is not 2.
+    const far = createSolver({
+      seed: 1,
+      budget: 5,
+      bounds: { f: { min: 100000, max: 100000.01, step: 0.001 } },
+    });
+    far.tell({ params: { f: 100000.002 }, value: 1 });
+    expect(far.best()?.params).toEqual({ f: 100000.002 });
+    // Symmetric about zero: the middle value is 0, never −0.
+    const values = askedValues({ g: { min: -0.9, max: 0.9, step: 0.3 } }, (p) => Math.abs(p.g as number), 30);
+    const zero = values.find((p) => p.g === 0);
+    expect(zero).toBeDefined();
+    expect(Object.is(zero!.g, 0)).toBe(true);
   });
 
-  it("accepts only that value when told, and min above max is still refused", () => {
-    const solver = createSolver({ seed: 1, budget: 5, bounds: { fixed: { min: 2.5, max: 2.5 } } });
-    solver.tell({ params: { fixed: 2.5 }, value: 1 });
-    expect(() => solver.tell({ params: { fixed: 2.6 }, value: 1 })).toThrow(
-      "result.params.fixed: 2.6 is outside [2.5, 2.5]",
+  it("refuses a value a billionth of a step off, and a grid too fine for doubles or not ending at max", () => {
+    const fine = createSolver({ seed: 1, budget: 5, bounds: { f: { min: 0, max: 1, step: 1e-9 } } });
+    expect(() => fine.tell({ params: { f: 0.5000000004 }, value: 1 })).toThrow(
+      "result.params.f: 0.5000000004 is not on the grid 0 + k·1e-9",
     );
+    const issues = (f: object) => solverConfigIssues({ seed: 1, budget: 5, bounds: { f } });
+    expect(issues({ min: 0, max: 1, step: 1.5e-9 })).toEqual([
+      { path: "bounds.f", message: "max (1) must be min (0) plus a whole number of steps (1.5e-9)" },
+    ]);
+    expect(issues({ min: 1e15, max: 1e15 + 1, step: 0.01 })).toEqual([
+      {
+        path: "bounds.f",
+        message:
+          "step (0.01) is too fine for values near 1000000000000001: a double holds about 16 significant digits, so the step must be at least 7.1",
+      },
+    ]);
+    expect(issues({ min: 100000, max: 100000.001, step: 0.001 })).toEqual([]);
+    expect(issues({ min: 100000, max: 100000.0000007, step: 1e-7 })).toEqual([]);
+  });
+});
+
+describe("a parameter whose min is its max", () => {
+  it("is refused, float and int alike, naming both", () => {
+    expect(solverConfigIssues({ seed: 1, budget: 5, bounds: { f: { min: 2.5, max: 2.5 } } })).toEqual([
+      { path: "bounds.f", message: "min (2.5) must be less than max (2.5)" },
+    ]);
     expect(
-      solverConfigIssues({ seed: 1, budget: 5, bounds: { n: { type: "int", min: 3, max: 2 } } }),
-    ).toEqual([{ path: "bounds.n", message: "min (3) must not be greater than max (2)" }]);
+      solverConfigIssues({ seed: 1, budget: 5, bounds: { n: { type: "int", min: 3, max: 3 } } }),
+    ).toEqual([{ path: "bounds.n", message: "min (3) must be less than max (3)" }]);
   });
 });

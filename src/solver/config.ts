@@ -20,7 +20,7 @@ import {
   type ParamInput,
   type ParamValue,
 } from "../space/params.js";
-import { gridIndex, Space } from "../space/space.js";
+import { finestStep, gridIndex, Space } from "../space/space.js";
 import {
   GLOBAL_LOCAL_DEFAULTS,
   type GlobalLocalOptions,
@@ -90,7 +90,7 @@ const FloatSchema = Schema.Struct({
   when: Schema.optionalWith(ConditionSchema, { exact: true }),
 }).pipe(
   Schema.filter((b) => {
-    if (!(b.min <= b.max)) return `min (${b.min}) must not be greater than max (${b.max})`;
+    if (!(b.min < b.max)) return `min (${b.min}) must be less than max (${b.max})`;
     if (!Number.isFinite(b.max - b.min))
       return `the range max − min must be a finite number, got ${b.max - b.min}`;
     if (b.scale === "log" && !(b.min > 0)) return `log scale needs min > 0, got min = ${b.min}`;
@@ -100,8 +100,13 @@ const FloatSchema = Schema.Struct({
     if (!((b.max - b.min) / b.step < MAX_INT_CELLS)) {
       return `(max − min) / step must be below 2^51 (each value needs a cell of its own on the unit axis), got ${(b.max - b.min) / b.step}`;
     }
+    const finest = finestStep(b.min, b.max);
+    if (!(b.step >= finest)) {
+      const near = Math.max(Math.abs(b.min), Math.abs(b.max));
+      return `step (${b.step}) is too fine for values near ${near}: a double holds about 16 significant digits, so the step must be at least ${Number(finest.toPrecision(2))}`;
+    }
     if (gridIndex(b.min, b.step, b.max) === null) {
-      return `max − min (${b.max - b.min}) must be a multiple of step (${b.step})`;
+      return `max (${b.max}) must be min (${b.min}) plus a whole number of steps (${b.step})`;
     }
     return true;
   }),
@@ -220,7 +225,7 @@ const IntSchema = Schema.Struct({
   when: Schema.optionalWith(ConditionSchema, { exact: true }),
 }).pipe(
   Schema.filter((b) => {
-    if (!(b.min <= b.max)) return `min (${b.min}) must not be greater than max (${b.max})`;
+    if (!(b.min < b.max)) return `min (${b.min}) must be less than max (${b.max})`;
     if (b.scale === "log" && b.step !== undefined) return "step cannot be combined with log scale";
     if (b.scale === "log" && !(b.min >= 1)) return `log scale needs min ≥ 1, got min = ${b.min}`;
     // On a log scale a value comes back from exp(log) within a few rounding errors of the log,

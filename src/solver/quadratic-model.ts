@@ -519,7 +519,7 @@ function solveSymmetric(a: Float64Array, b: Float64Array, p: number, strict = fa
     const root = Math.sqrt(diag);
     a[j * p + j] = root;
     const rj = j * p;
-    // Four rows at a time, as in solveFit: independent sums, each in the same order.
+    // Four rows at a time: independent sums, each in the same order as one row at a time.
     let i = j + 1;
     for (; i + 3 < p; i += 4) {
       const r0 = i * p;

@@ -446,10 +446,11 @@ function nearestFirst(distance: Float64Array, count: number): number[] {
     for (let i = 0; i < n; i++) order[i] = i;
   } else {
     // The count-th smallest distance (a typed array sorts by number, natively), then every index
-    // within it.
+    // within it. Distances are never NaN (points are in the unit cube); were one, `!(… > cut)`
+    // would keep it, and a NaN cut every index, as the whole sort did.
     const cut = distance.slice().sort()[count - 1]!;
     order = [];
-    for (let i = 0; i < n; i++) if (distance[i]! <= cut) order.push(i);
+    for (let i = 0; i < n; i++) if (!(distance[i]! > cut)) order.push(i);
   }
   return order.sort((a, b) => distance[a]! - distance[b]! || a - b);
 }

@@ -24,7 +24,12 @@ const BOUND_KEYS: Readonly<Record<string, readonly string[]>> = {
 };
 /** Optuna's names for settings arqon names otherwise, by level: what to write instead. */
 const OPTUNA_NAMES = {
-  bound: { low: 'use "min"', high: 'use "max"', log: 'use "scale": "log"', q: 'use "step"' },
+  bound: {
+    low: 'use "min"',
+    high: 'use "max"',
+    log: 'use "scale": "log"',
+    q: 'use "step" (on a float or int)',
+  },
   top: { n_trials: 'use "budget"', sampler: 'use "strategy"' },
 } as const;
 

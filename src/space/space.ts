@@ -5,7 +5,7 @@ import { type Bound, fromUnit, toUnit } from "./scale.js";
 
 /**
  * How a strategy should treat one coordinate of the unit cube: a continuum ("float"), ordered
- * cells ("int": an int, or a float with a step or a single value) or unordered ones.
+ * cells ("int": an int, or a float with a step) or unordered ones ("categorical").
  */
 export type DimensionKind = "float" | "int" | "categorical";
 
@@ -17,7 +17,7 @@ export interface DimensionCondition {
 
 /**
  * What a strategy may know about one coordinate: its kind, its number of levels (the choices of a
- * categorical, the grid values of an int; 0 for a float) and the conditions under which it is
+ * categorical, the grid values of an int or of a float with a step; 0 for any other float) and the conditions under which it is
  * active (all must hold; empty for an unconditional one).
  */
 export interface Dimension {
@@ -41,8 +41,7 @@ export interface Dimension {
  *   uniform u gives every value the same chance; {@link Space.snap} moves u to its cell's centre
  *   (k + ½)/L. An int's L values are min, min + step, …, max; with a log scale the cells are equal
  *   in log space over [min − ½, max + ½], each value taking the share of that interval that rounds
- *   to it. A float with a `step` has the values of its grid, and one whose min is its max one
- *   cell: it is an int to the strategies.
+ *   to it. A float with a `step` has the values of its grid: it is an int to the strategies.
  * A conditional parameter keeps a coordinate even when inactive: it is then absent from the
  * params and ignored by every strategy that knows the kinds.
  */
@@ -70,7 +69,12 @@ export class Space {
     );
     this.dimensions = this.specs.map((spec, i) => ({
       name: this.names[i]!,
-      kind: spec.type === undefined || spec.type === "float" ? (onGrid(spec) ? "int" : "float") : spec.type,
+      kind:
+        spec.type === undefined || spec.type === "float"
+          ? spec.step === undefined
+            ? "float"
+            : "int"
+          : spec.type,
       levels: levelsOf(spec),
       when: Object.entries(spec.when ?? {}).map(([parent, values]) => {
         const p = index.get(parent)!;
@@ -124,7 +128,7 @@ export class Space {
     return params;
   }
 
-  /** The same point with every int and categorical coordinate moved to the position of its value. */
+  /** The same point with every coordinate that has cells (int, categorical, float with a step) moved to the position of its value. */
   snap(u: readonly number[]): number[] {
     if (!this.discrete) return u as number[];
     // The cell's centre, (k + ½)/L, which decoding then encoding gives for an int on a linear
@@ -155,7 +159,8 @@ export class Space {
 
   /**
    * Width, in unit coordinates, of the cell that `u` falls in on coordinate `i`: the span of
-   * positions that decode to the same value (for a log-scale int, the same integer's), 0 for a float.
+   * positions that decode to the same value (for a log-scale int, the same integer's), 0 for a
+   * float without a step.
    */
   cellWidth(i: number, u: number): number {
     const axis = this.logAxes[i] ?? null;
@@ -282,7 +287,7 @@ export class Space {
       const levels = this.dimensions[i]!.levels;
       return spec.min + cell(u, levels) * (spec.step ?? 1);
     }
-    if (onGrid(spec)) return gridValue(spec, cell(u, this.dimensions[i]!.levels));
+    if (spec.step !== undefined) return gridValue(spec, spec.step, cell(u, this.dimensions[i]!.levels));
     return fromUnit(spec as Bound, u);
   }
 
@@ -298,8 +303,7 @@ export class Space {
       }
       return (Math.round((v - spec.min) / (spec.step ?? 1)) + 0.5) / levels;
     }
-    if (onGrid(spec))
-      return ((spec.step === undefined ? 0 : Math.round((v - spec.min) / spec.step)) + 0.5) / levels;
+    if (spec.step !== undefined) return (Math.round((v - spec.min) / spec.step) + 0.5) / levels;
     return toUnit(spec as Bound, v);
   }
 }
@@ -319,38 +323,49 @@ function logAxis(spec: { readonly min: number; readonly max: number }): LogAxis 
 function levelsOf(spec: ParamInput): number {
   if (spec.type === "categorical") return spec.choices.length;
   if (spec.type === "int") return Math.round((spec.max - spec.min) / (spec.step ?? 1)) + 1;
-  if (!onGrid(spec)) return 0;
-  return spec.step === undefined ? 1 : Math.round((spec.max - spec.min) / spec.step) + 1;
+  return spec.step === undefined ? 0 : Math.round((spec.max - spec.min) / spec.step) + 1;
 }
-
-/** Whether a float takes values on a grid: it has a step, or its min is its max (one value). */
-function onGrid(spec: FloatParamInput): boolean {
-  return spec.step !== undefined || spec.min === spec.max;
-}
-
-/** How near a whole number (value − min) / step must be, relative, for a value to be on a float's grid. */
-const GRID_TOLERANCE = 1e-9;
 
 /**
- * The k of a float grid's value min + k·step, or null when `value` is not on the grid: the ratio
- * (value − min) / step must be a whole number to within {@link GRID_TOLERANCE} (relative), since
- * 0.3 − 0 over 0.1 is 2.9999999999999996 in doubles.
+ * How far a value may lie from min + k·step, in units of the largest magnitude involved, and
+ * still be that grid value: a few roundings of doubles (2^−52 each), so 0.3 is the third value
+ * of a grid of tenths though 0.3 / 0.1 is 2.9999999999999996, while a value a billionth of a
+ * step off is not on the grid.
+ */
+const GRID_ROUNDING = 4 * Number.EPSILON;
+
+/**
+ * The k of a float grid's value min + k·step, or null when `value` is not on the grid: `value`
+ * must be min + k·step for a whole k to within {@link GRID_ROUNDING} of the largest of |min|,
+ * |value| and |k·step|.
  */
 export function gridIndex(min: number, step: number, value: number): number | null {
-  const ratio = (value - min) / step;
-  const k = Math.round(ratio);
-  return Math.abs(ratio - k) <= GRID_TOLERANCE * Math.max(1, Math.abs(ratio)) ? k : null;
+  const k = Math.round((value - min) / step);
+  const exact = min + k * step;
+  const size = Math.max(Math.abs(min), Math.abs(value), Math.abs(k * step));
+  return Math.abs(value - exact) <= GRID_ROUNDING * size ? k : null;
+}
+
+/**
+ * The smallest step a float's grid between `min` and `max` may have: 8 times the tolerance of
+ * {@link gridIndex} there, so that no value within the tolerance of one grid value is near
+ * another and grid values stay distinct doubles (a step of 0.01 near 10^15, where doubles are
+ * 0.125 apart, is refused; 1e-7 near 10^6 is not).
+ */
+export function finestStep(min: number, max: number): number {
+  return 8 * GRID_ROUNDING * Math.max(Math.abs(min), Math.abs(max));
 }
 
 /**
  * The k-th value of a float's grid, min + k·step, rounded to the decimals `min` and `step` are
  * written with (so a grid of tenths gives 0.3, not 0.30000000000000004) and kept within max.
  */
-function gridValue(spec: FloatParamInput, k: number): number {
-  if (spec.step === undefined || k === 0) return spec.min;
-  const raw = spec.min + k * spec.step;
-  const decimals = Math.max(decimalsOf(spec.min), decimalsOf(spec.step));
-  const rounded = decimals <= 100 ? Number(raw.toFixed(decimals)) : raw;
+function gridValue(spec: FloatParamInput, step: number, k: number): number {
+  if (k === 0) return spec.min;
+  const raw = spec.min + k * step;
+  const decimals = Math.max(decimalsOf(spec.min), decimalsOf(step));
+  // `+ 0`: toFixed writes a value rounded to zero from below as "-0.0", which reads back as −0.
+  const rounded = (decimals <= 100 ? Number(raw.toFixed(decimals)) : raw) + 0;
   return Math.min(Math.max(rounded, spec.min), spec.max);
 }
 
