@@ -448,31 +448,35 @@ export function minimizeInBox(
   let frobenius = 0;
   for (const x of model.hessian) frobenius += x * x;
   const step = 1 / Math.max(Math.sqrt(frobenius), 1e-12);
-  let best: number[] = starts[0]!;
+  const { gradient, hessian } = model;
+  // Two buffers the steps alternate between, and the best end so far: no array per step.
+  let s = new Float64Array(d);
+  let next = new Float64Array(d);
+  const best = new Float64Array(d);
   let bestValue = 0;
-  for (const start of starts) {
-    let s = start;
+  for (let k = 0; k < starts.length; k++) {
+    s.set(starts[k]!);
     for (let iteration = 0; iteration < 50; iteration++) {
-      const grad = new Array<number>(d);
+      let moved = 0;
       for (let j = 0; j < d; j++) {
         let hs = 0;
-        for (let l = 0; l < d; l++) hs += model.hessian[j * d + l]! * s[l]!;
-        grad[j] = model.gradient[j]! + hs;
+        for (let l = 0; l < d; l++) hs += hessian[j * d + l]! * s[l]!;
+        // Large boxes in flat directions: never step further than the box allows.
+        const x = Math.min(hi[j]!, Math.max(lo[j]!, s[j]! - step * (gradient[j]! + hs)));
+        next[j] = x;
+        moved = Math.max(moved, Math.abs(x - s[j]!));
       }
-      // Large boxes in flat directions: never step further than the box allows.
-      const next = clip(s.map((x, j) => x - step * grad[j]!));
-      let moved = 0;
-      for (let j = 0; j < d; j++) moved = Math.max(moved, Math.abs(next[j]! - s[j]!));
-      s = next;
+      [s, next] = [next, s];
       if (moved < 1e-12) break;
     }
+    // The first start's end is kept whatever its value; a later one only when lower.
     const v = modelValue(model, s);
-    if (v < bestValue || best === starts[0]) {
-      best = s;
+    if (k === 0 || v < bestValue) {
+      best.set(s);
       bestValue = v;
     }
   }
-  return best.map((x, j) => centre[j]! + x * scale);
+  return Array.from(best, (x, j) => centre[j]! + x * scale);
 }
 
 /**
