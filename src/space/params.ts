@@ -31,7 +31,7 @@ interface ParamBase {
 
 /**
  * A real number in [min, max] (the default kind: `type` may be left out); with `step`, one of
- * min, min + step, …, max. `min` may equal `max`: the parameter then keeps that value.
+ * min, min + step, …, max.
  */
 export interface FloatParamInput extends ParamBase {
   readonly type?: "float" | undefined;
@@ -47,7 +47,7 @@ export interface FloatParamInput extends ParamBase {
   readonly scale?: Scale | undefined;
 }
 
-/** A whole number in [min, max], on the grid min, min + step, …, max (`min` may equal `max`). */
+/** A whole number in [min, max], on the grid min, min + step, …, max. */
 export interface IntParamInput extends ParamBase {
   readonly type: "int";
   readonly min: number;

@@ -17,8 +17,8 @@ export interface DimensionCondition {
 
 /**
  * What a strategy may know about one coordinate: its kind, its number of levels (the choices of a
- * categorical, the grid values of an int or of a float with a step; 0 for any other float) and the conditions under which it is
- * active (all must hold; empty for an unconditional one).
+ * categorical, the grid values of an int or of a float with a step; 0 for any other float) and
+ * the conditions under which it is active (all must hold; empty for an unconditional one).
  */
 export interface Dimension {
   readonly name: string;
@@ -69,12 +69,7 @@ export class Space {
     );
     this.dimensions = this.specs.map((spec, i) => ({
       name: this.names[i]!,
-      kind:
-        spec.type === undefined || spec.type === "float"
-          ? spec.step === undefined
-            ? "float"
-            : "int"
-          : spec.type,
+      kind: kindOf(spec),
       levels: levelsOf(spec),
       when: Object.entries(spec.when ?? {}).map(([parent, values]) => {
         const p = index.get(parent)!;
@@ -128,7 +123,10 @@ export class Space {
     return params;
   }
 
-  /** The same point with every coordinate that has cells (int, categorical, float with a step) moved to the position of its value. */
+  /**
+   * The same point with every coordinate that has cells (an int, a categorical, a float with a
+   * step) moved to the position of its value.
+   */
   snap(u: readonly number[]): number[] {
     if (!this.discrete) return u as number[];
     // The cell's centre, (k + ½)/L, which decoding then encoding gives for an int on a linear
@@ -318,6 +316,12 @@ interface LogAxis {
 function logAxis(spec: { readonly min: number; readonly max: number }): LogAxis {
   const lo = Math.log(spec.min - 0.5);
   return { lo, span: Math.log(spec.max + 0.5) - lo };
+}
+
+/** A float with a step has cells, as an int has. */
+function kindOf(spec: ParamInput): DimensionKind {
+  if (spec.type === "int" || spec.type === "categorical") return spec.type;
+  return spec.step === undefined ? "float" : "int";
 }
 
 function levelsOf(spec: ParamInput): number {
