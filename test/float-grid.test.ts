@@ -60,11 +60,11 @@ describe("a float with a step", () => {
     expect(solver.ask({ max: 1 })![0]!.params).toEqual({ rate: 0.3 });
     // 0.6 − 0 over 0.1 is 5.999999999999999 in doubles: still the grid's sixth value.
     solver.tell({ params: { rate: 0.6 }, value: 1 });
-    expect(() => solver.tell({ params: { rate: 0.35 }, value: 1 })).toThrow(
-      "result.params.rate: 0.35 is not on the grid 0 + k·0.1",
+    expect(() => solver.tell({ params: { rate: 0.36 }, value: 1 })).toThrow(
+      "result.params.rate: 0.36 is not on the grid 0 + k·0.1 (the nearest value is 0.4)",
     );
     expect(solverConfigIssues({ seed: 1, budget: 10, bounds, startPoints: [{ rate: 0.25 }] })).toEqual([
-      { path: "startPoints.0.rate", message: "0.25 is not on the grid 0 + k·0.1" },
+      { path: "startPoints.0.rate", message: "0.25 is not on the grid 0 + k·0.1 (the nearest value is 0.3)" },
     ]);
   });
 
@@ -154,12 +154,16 @@ describe("a float grid's edges", () => {
     const zero = values.find((p) => p.g === 0);
     expect(zero).toBeDefined();
     expect(Object.is(zero!.g, 0)).toBe(true);
+    // A min written as −0 (JSON's -0) gives 0, as a float without a step does.
+    const fromZero = askedValues({ h: { min: -0, max: 1, step: 0.5 } }, (p) => p.h as number, 12);
+    expect(fromZero.some((p) => Object.is(p.h, -0))).toBe(false);
+    expect(fromZero.some((p) => p.h === 0)).toBe(true);
   });
 
   it("refuses a value a billionth of a step off, and a grid too fine for doubles or not ending at max", () => {
     const fine = createSolver({ seed: 1, budget: 5, bounds: { f: { min: 0, max: 1, step: 1e-9 } } });
     expect(() => fine.tell({ params: { f: 0.5000000004 }, value: 1 })).toThrow(
-      "result.params.f: 0.5000000004 is not on the grid 0 + k·1e-9",
+      "result.params.f: 0.5000000004 is not on the grid 0 + k·1e-9 (the nearest value is 0.5)",
     );
     const issues = (f: object) => solverConfigIssues({ seed: 1, budget: 5, bounds: { f } });
     expect(issues({ min: 0, max: 1, step: 1.5e-9 })).toEqual([
@@ -169,10 +173,21 @@ describe("a float grid's edges", () => {
       {
         path: "bounds.f",
         message:
-          "step (0.01) is too fine for values near 1000000000000001: a double holds about 16 significant digits, so the step must be at least 7.1",
+          "step (0.01) is too fine for values near 1000000000000001: it must be at least 7.2 there, for each value to be told back as itself",
       },
     ]);
     expect(issues({ min: 100000, max: 100000.001, step: 0.001 })).toEqual([]);
+    // The least step named is allowed: rounded up, not to the nearest.
+    const least = issues({ min: 1e15, max: 1e15 + 72, step: 0.01 })[0]!.message.match(
+      /at least (\S+) there/,
+    )![1]!;
+    expect(issues({ min: 1e15, max: 1e15 + 72, step: Number(least) })).toEqual([]);
+    // Whole numbers that large: an int holds them.
+    expect(issues({ min: 1.5e14, max: 1.5e14 + 100, step: 1 })[0]!.message).toMatch(/\(or use type "int"\)$/);
+    // One value is no grid, however max is written.
+    expect(issues({ min: 1, max: 1.0000000000000002, step: 0.5 })).toEqual([
+      { path: "bounds.f", message: "max (1.0000000000000002) must be at least min (1) plus one step (0.5)" },
+    ]);
     expect(issues({ min: 100000, max: 100000.0000007, step: 1e-7 })).toEqual([]);
   });
 });

@@ -103,14 +103,23 @@ const FloatSchema = Schema.Struct({
     const finest = finestStep(b.min, b.max);
     if (!(b.step >= finest)) {
       const near = Math.max(Math.abs(b.min), Math.abs(b.max));
-      return `step (${b.step}) is too fine for values near ${near}: a double holds about 16 significant digits, so the step must be at least ${Number(finest.toPrecision(2))}`;
+      const whole = Number.isInteger(b.min) && Number.isInteger(b.step) ? ' (or use type "int")' : "";
+      return `step (${b.step}) is too fine for values near ${near}: it must be at least ${roundedUp(finest)} there, for each value to be told back as itself${whole}`;
     }
-    if (gridIndex(b.min, b.step, b.max) === null) {
+    const steps = gridIndex(b.min, b.step, b.max);
+    if (steps === null)
       return `max (${b.max}) must be min (${b.min}) plus a whole number of steps (${b.step})`;
-    }
+    // A grid of one value would be a fixed parameter that still counts in d (see the guide).
+    if (steps < 1) return `max (${b.max}) must be at least min (${b.min}) plus one step (${b.step})`;
     return true;
   }),
 );
+
+/** `x` written with two significant digits, rounded up (a limit shown is never below the real one). */
+function roundedUp(x: number): number {
+  const unit = 10 ** (Math.floor(Math.log10(x)) - 1);
+  return Number((Math.ceil(x / unit) * unit).toPrecision(2));
+}
 
 /** An int's (max − min) / step stays below this: at most 2^51 cells on its unit axis (see {@link IntSchema}). */
 const MAX_INT_CELLS = 2 ** 51;
@@ -628,8 +637,8 @@ export interface SolverConfig<B extends BoundsInput = BoundsInput> {
   /** The most trials the solver will ever ask for (warm-start points are free). */
   readonly budget: number;
   /**
-   * The parameters, in declaration order: floats `{ min, max, scale? }` (`type: "float"` may be
-   * left out), `{ type: "int", min, max, step?, scale? }`, `{ type: "categorical", choices }`;
+   * The parameters, in declaration order: floats `{ min, max, step?, scale? }` (`type: "float"`
+   * may be left out), `{ type: "int", min, max, step?, scale? }`, `{ type: "categorical", choices }`;
    * any of them may be conditional with `when: { parent: [choices…] }` (in a literal config, a
    * parent that is no categorical parameter, or a value that is none of its choices, does not
    * compile).

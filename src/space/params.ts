@@ -38,8 +38,9 @@ export interface FloatParamInput extends ParamBase {
   readonly min: number;
   readonly max: number;
   /**
-   * Grid spacing, a number > 0 that divides max − min (not with `scale: "log"`). Values come back
-   * rounded to the decimals `min` and `step` are written with: steps of 0.1 give 0.3, not
+   * Grid spacing, a number > 0 such that max is min plus a whole number (≥ 1) of steps, and not
+   * finer than doubles hold at these values (not with `scale: "log"`). Values come back rounded
+   * to the decimals `min` and `step` are written with: steps of 0.1 give 0.3, not
    * 0.30000000000000004.
    */
   readonly step?: number | undefined;

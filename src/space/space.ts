@@ -264,7 +264,8 @@ export class Space {
           : `${value} is not on the grid ${spec.min} + k·${step}`;
       }
     } else if (spec.step !== undefined && gridIndex(spec.min, spec.step, value) === null) {
-      return `${value} is not on the grid ${spec.min} + k·${spec.step}`;
+      const nearest = gridValue(spec, spec.step, Math.round((value - spec.min) / spec.step));
+      return `${value} is not on the grid ${spec.min} + k·${spec.step} (the nearest value is ${nearest})`;
     }
     return null;
   }
@@ -332,9 +333,11 @@ function levelsOf(spec: ParamInput): number {
 
 /**
  * How far a value may lie from min + k·step, in units of the largest magnitude involved, and
- * still be that grid value: a few roundings of doubles (2^−52 each), so 0.3 is the third value
- * of a grid of tenths though 0.3 / 0.1 is 2.9999999999999996, while a value a billionth of a
- * step off is not on the grid.
+ * still be that grid value: a few roundings of doubles (each within 2^−53 of the value), so 0.3
+ * is the third value of a grid of tenths though 0.3 / 0.1 is 2.9999999999999996. Where the
+ * magnitudes are near the step's, a value a billionth of a step off is not on the grid; where
+ * they are far larger, the doubles themselves are that coarse, and {@link finestStep} keeps the
+ * tolerance within a quarter of a step.
  */
 const GRID_ROUNDING = 4 * Number.EPSILON;
 
@@ -352,9 +355,10 @@ export function gridIndex(min: number, step: number, value: number): number | nu
 
 /**
  * The smallest step a float's grid between `min` and `max` may have: 8 times the tolerance of
- * {@link gridIndex} there, so that no value within the tolerance of one grid value is near
+ * {@link gridIndex} at the larger of |min| and |max| (4 times where the grid straddles zero and
+ * k·step reaches twice that), so that no value within the tolerance of one grid value is near
  * another and grid values stay distinct doubles (a step of 0.01 near 10^15, where doubles are
- * 0.125 apart, is refused; 1e-7 near 10^6 is not).
+ * 0.125 apart, is refused; 1e-7 near 10^6 is not). Whole numbers that large are an int's.
  */
 export function finestStep(min: number, max: number): number {
   return 8 * GRID_ROUNDING * Math.max(Math.abs(min), Math.abs(max));
@@ -365,7 +369,7 @@ export function finestStep(min: number, max: number): number {
  * written with (so a grid of tenths gives 0.3, not 0.30000000000000004) and kept within max.
  */
 function gridValue(spec: FloatParamInput, step: number, k: number): number {
-  if (k === 0) return spec.min;
+  if (k === 0) return spec.min + 0; // a min written as −0 is 0, as on a float without a step
   const raw = spec.min + k * step;
   const decimals = Math.max(decimalsOf(spec.min), decimalsOf(step));
   // `+ 0`: toFixed writes a value rounded to zero from below as "-0.0", which reads back as −0.
