@@ -327,8 +327,9 @@ function kindOf(spec: ParamInput): DimensionKind {
 
 function levelsOf(spec: ParamInput): number {
   if (spec.type === "categorical") return spec.choices.length;
-  if (spec.type === "int") return Math.round((spec.max - spec.min) / (spec.step ?? 1)) + 1;
-  return spec.step === undefined ? 0 : Math.round((spec.max - spec.min) / spec.step) + 1;
+  if (kindOf(spec) === "float") return 0;
+  // An int's grid or a float's: min, min + step, …, max.
+  return Math.round((spec.max - spec.min) / (spec.step ?? 1)) + 1;
 }
 
 /**
