@@ -133,7 +133,7 @@ describe("arqon validate", () => {
     const line = oneLineError(runArqon(["validate", "--config", "bad.json"], dir), 2);
     expect(line).toContain("bad.json");
     expect(line).toMatch(/budget: /);
-    expect(line).toMatch(/bounds\.x: min \(3\) must be less than max \(1\)/);
+    expect(line).toMatch(/bounds\.x: min \(3\) must not exceed max \(1\)/);
     expect(line).toMatch(/bounds\.lr: log scale/);
     expect(line).toMatch(/batch_size: unknown key/);
   });

@@ -74,6 +74,16 @@ describe("studyOf", () => {
     expect(study).toMatchObject({ names: ["cacheMb", "workers"], budget: 24, phase: solver.phase });
     solver.stop();
   });
+
+  it("shows a fixed parameter's range beside the best point, and no slice for it", () => {
+    const solver = createSolver({ ...CONFIG, bounds: { ...CONFIG.bounds, retries: { min: 2, max: 2 } } });
+    run(solver, 2);
+    const study = studyOf(solver, "s");
+    expect(study.names).toEqual(["cacheMb", "workers"]);
+    expect(study.bounds.retries).toEqual({ min: 2, max: 2, scale: "linear" });
+    expect(study.best?.params).toMatchObject({ retries: 2 });
+    solver.stop();
+  });
 });
 
 describe("readStudy", () => {

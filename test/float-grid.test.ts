@@ -191,14 +191,3 @@ describe("a float grid's edges", () => {
     expect(issues({ min: 100000, max: 100000.0000007, step: 1e-7 })).toEqual([]);
   });
 });
-
-describe("a parameter whose min is its max", () => {
-  it("is refused, float and int alike, naming both", () => {
-    expect(solverConfigIssues({ seed: 1, budget: 5, bounds: { f: { min: 2.5, max: 2.5 } } })).toEqual([
-      { path: "bounds.f", message: "min (2.5) must be less than max (2.5)" },
-    ]);
-    expect(
-      solverConfigIssues({ seed: 1, budget: 5, bounds: { n: { type: "int", min: 3, max: 3 } } }),
-    ).toEqual([{ path: "bounds.n", message: "min (3) must be less than max (3)" }]);
-  });
-});

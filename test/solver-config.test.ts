@@ -55,7 +55,7 @@ describe("solver config", () => {
         "unknown key (known: seed, budget, bounds, probeRatio, strategy, direction, autoOptions, batch, pruner, startPoints)",
       seed: "expected a safe integer, got 1.5",
       budget: "expected a whole number greater than 0, got 0",
-      "bounds.a": "min (3) must be less than max (1)",
+      "bounds.a": "min (3) must not exceed max (1)",
       "bounds.lr": "log scale needs min > 0, got min = 0",
       "bounds.c.min": "expected a finite number, got NaN",
       probeRatio: "expected a number in (0, 1], got 0",

@@ -32,7 +32,7 @@ export interface StudyTrial {
 /** A solver's history as the study view shows it. */
 export interface Study {
   readonly title: string;
-  /** Parameter names in the config's order. */
+  /** The tuned parameters' names in the config's order (a fixed one, min = max, has no slice). */
   readonly names: readonly string[];
   /** Each parameter's range and scale. */
   readonly bounds: Readonly<
@@ -115,7 +115,8 @@ export function studyOf(solver: Solver, title: string): Study {
       best = { n, value: entry.value, params };
   }
   const bounds: Record<string, { min: number; max: number; scale: string }> = {};
-  for (const name of space.names) {
+  // Every parameter's range for the best point's table; a slice chart only for the tuned ones.
+  for (const name of space.declared) {
     const b = solver.config.bounds[name]!;
     // A categorical has no range: its choices' positions stand in for one.
     bounds[name] =

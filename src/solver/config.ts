@@ -20,7 +20,7 @@ import {
   type ParamInput,
   type ParamValue,
 } from "../space/params.js";
-import { finestStep, gridIndex, Space } from "../space/space.js";
+import { finestStep, gridIndex, isFixed, Space } from "../space/space.js";
 import {
   GLOBAL_LOCAL_DEFAULTS,
   type GlobalLocalOptions,
@@ -90,12 +90,13 @@ const FloatSchema = Schema.Struct({
   when: Schema.optionalWith(ConditionSchema, { exact: true }),
 }).pipe(
   Schema.filter((b) => {
-    if (!(b.min < b.max)) return `min (${b.min}) must be less than max (${b.max})`;
+    if (!(b.min <= b.max)) return `min (${b.min}) must not exceed max (${b.max})`;
     if (!Number.isFinite(b.max - b.min))
       return `the range max − min must be a finite number, got ${b.max - b.min}`;
     if (b.scale === "log" && !(b.min > 0)) return `log scale needs min > 0, got min = ${b.min}`;
     if (b.step === undefined) return true;
     if (b.scale === "log") return "step cannot be combined with log scale";
+    if (b.min === b.max) return true; // fixed: its one value needs no grid
     // As for an int: every grid value needs a cell of its own on the unit axis.
     if (!((b.max - b.min) / b.step < MAX_INT_CELLS)) {
       return `(max − min) / step must be below 2^51 (each value needs a cell of its own on the unit axis), got ${(b.max - b.min) / b.step}`;
@@ -109,7 +110,7 @@ const FloatSchema = Schema.Struct({
     const steps = gridIndex(b.min, b.step, b.max);
     if (steps === null)
       return `max (${b.max}) must be min (${b.min}) plus a whole number of steps (${b.step})`;
-    // A grid of one value would be a fixed parameter that still counts in d (see the guide).
+    // A max within rounding of min: which of the two would the one value be? (min = max fixes it.)
     if (steps < 1) return `max (${b.max}) must be at least min (${b.min}) plus one step (${b.step})`;
     return true;
   }),
@@ -234,7 +235,7 @@ const IntSchema = Schema.Struct({
   when: Schema.optionalWith(ConditionSchema, { exact: true }),
 }).pipe(
   Schema.filter((b) => {
-    if (!(b.min < b.max)) return `min (${b.min}) must be less than max (${b.max})`;
+    if (!(b.min <= b.max)) return `min (${b.min}) must not exceed max (${b.max})`;
     if (b.scale === "log" && b.step !== undefined) return "step cannot be combined with log scale";
     if (b.scale === "log" && !(b.min >= 1)) return `log scale needs min ≥ 1, got min = ${b.min}`;
     // On a log scale a value comes back from exp(log) within a few rounding errors of the log,
@@ -830,9 +831,18 @@ function checkedIssues(input: object, origin: ConfigOrigin): ConfigIssue[] {
   const result = decode(input, { errors: "all", onExcessProperty: "error" });
   if (Either.isRight(result)) {
     const issues = conditionIssues(result.right.bounds, origin);
-    const numeric = Object.values(result.right.bounds).some((p) => p.type !== "categorical");
-    if (result.right.strategy === "nelder-mead" && !numeric) {
-      issues.push({ path: "strategy", message: "nelder-mead needs at least one float or int parameter" });
+    const tuned = Object.values(result.right.bounds).filter((p) => !isFixed(p));
+    if (tuned.length === 0) {
+      issues.push({
+        path: "bounds",
+        message: "every parameter has min = max: nothing is left to tune (give one a range)",
+      });
+    } else if (result.right.strategy === "nelder-mead" && tuned.every((p) => p.type === "categorical")) {
+      const fixed = tuned.length < Object.keys(result.right.bounds).length ? " with min < max" : "";
+      issues.push({
+        path: "strategy",
+        message: `nelder-mead needs at least one float or int parameter${fixed}`,
+      });
     }
     // The points as given, not as decoded: decoding drops an own "__proto__" key, which a point
     // must not hold any more than a warm-start point may.
@@ -922,7 +932,8 @@ function probeSizeOf(config: Pick<SolverConfig, "budget" | "bounds" | "probeRati
   const probeRatio = config.probeRatio ?? DEFAULT_PROBE_RATIO;
   // The product's rounding error must not add a point: 100 · 0.07 is 7.000000000000001.
   const uncapped = Math.min(config.budget, Math.max(1, Math.ceil(config.budget * probeRatio - 1e-9)));
-  const dimension = Object.keys(config.bounds).length;
+  // Fixed parameters own no coordinate: the probe is sized by the tuned ones.
+  const dimension = Object.values(config.bounds).filter((p) => !isFixed(p)).length;
   const sized = config.probeRatio === undefined ? Math.min(uncapped, defaultProbeCap(dimension)) : uncapped;
   const starts = config.startPoints?.length ?? 0;
   return Math.max(0, Math.min(sized, config.budget - starts));

@@ -31,24 +31,28 @@ interface ParamBase {
 
 /**
  * A real number in [min, max] (the default kind: `type` may be left out); with `step`, one of
- * min, min + step, …, max.
+ * min, min + step, …, max. With min = max it is fixed: every trial carries that value and the
+ * strategies never see it.
  */
 export interface FloatParamInput extends ParamBase {
   readonly type?: "float" | undefined;
   readonly min: number;
   readonly max: number;
   /**
-   * Grid spacing, a number > 0 such that max is min plus a whole number (≥ 1) of steps, and not
-   * finer than doubles hold at these values (not with `scale: "log"`). Values come back rounded
-   * to the decimals `min` and `step` are written with: steps of 0.1 give 0.3, not
-   * 0.30000000000000004.
+   * Grid spacing, a number > 0 such that max is min plus a whole number of steps (at least 1
+   * unless min = max), and not finer than doubles hold at these values (not with `scale: "log"`).
+   * Values come back rounded to the decimals `min` and `step` are written with: steps of 0.1 give
+   * 0.3, not 0.30000000000000004.
    */
   readonly step?: number | undefined;
   /** `"linear"` (default) or `"log"` (searched in log space; needs min > 0). */
   readonly scale?: Scale | undefined;
 }
 
-/** A whole number in [min, max], on the grid min, min + step, …, max. */
+/**
+ * A whole number in [min, max], on the grid min, min + step, …, max. With min = max it is fixed,
+ * as a float is.
+ */
 export interface IntParamInput extends ParamBase {
   readonly type: "int";
   readonly min: number;

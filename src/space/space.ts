@@ -44,11 +44,21 @@ export interface Dimension {
  *   to it. A float with a `step` has the values of its grid: it is an int to the strategies.
  * A conditional parameter keeps a coordinate even when inactive: it is then absent from the
  * params and ignored by every strategy that knows the kinds.
+ *
+ * A float or int with min = max is fixed: it owns no coordinate (the strategies never see it, so
+ * it does not count in the dimension they size their models by) and every trial where it is
+ * active carries its one value. `names`, `specs` and `dimensions` list the tuned parameters;
+ * {@link Space.declared} lists them all.
  */
 export class Space {
+  /** Every parameter's name, fixed ones included, in declaration order. */
+  readonly declared: readonly string[];
+  /** The tuned parameters (each owns a coordinate), in declaration order. */
   readonly names: readonly string[];
   readonly specs: readonly ParamInput[];
   readonly dimensions: readonly Dimension[];
+  /** The fixed parameters (min = max), in declaration order. */
+  readonly fixed: readonly FixedParam[];
   /** Coordinates in an order where every parent comes before its dependants. */
   readonly order: readonly number[];
   /** Whether some parameter is categorical or conditional (not a plain box of numbers). */
@@ -59,23 +69,37 @@ export class Space {
   /** Each log-scale int's unit axis ({@link logAxis}), null for other parameters: snapped often. */
   private readonly logAxes: readonly (LogAxis | null)[];
   private readonly active: Uint8Array;
+  /** Per declared parameter: its coordinate, or −1 − f for the f-th fixed parameter. */
+  private readonly slots: Int32Array;
 
   constructor(bounds: Readonly<Record<string, ParamInput>>) {
-    this.names = Object.keys(bounds);
+    this.declared = Object.keys(bounds);
+    this.names = this.declared.filter((name) => !isFixed(bounds[name]!));
     this.specs = this.names.map((name) => bounds[name]!);
     const index = new Map(this.names.map((name, i) => [name, i]));
     this.choiceKeys = this.specs.map((spec) =>
       spec.type === "categorical" ? new Map(spec.choices.map((c, i) => [jsonKey(c), i])) : null,
     );
+    // A parent is a categorical, so never fixed: it always has a coordinate.
+    const conditions = (spec: ParamInput): DimensionCondition[] =>
+      Object.entries(spec.when ?? {}).map(([parent, values]) => {
+        const p = index.get(parent)!;
+        return { parent: p, choices: values.map((v) => this.choiceKeys[p]!.get(jsonKey(v))!) };
+      });
     this.dimensions = this.specs.map((spec, i) => ({
       name: this.names[i]!,
       kind: kindOf(spec),
       levels: levelsOf(spec),
-      when: Object.entries(spec.when ?? {}).map(([parent, values]) => {
-        const p = index.get(parent)!;
-        return { parent: p, choices: values.map((v) => this.choiceKeys[p]!.get(jsonKey(v))!) };
-      }),
+      when: conditions(spec),
     }));
+    const fixedNames = this.declared.filter((name) => isFixed(bounds[name]!));
+    this.fixed = fixedNames.map((name) => {
+      const spec = bounds[name] as Exclude<ParamInput, { type: "categorical" }>;
+      return { name, spec, value: spec.min + 0, when: conditions(spec) };
+    });
+    this.slots = Int32Array.from(this.declared, (name) =>
+      index.has(name) ? index.get(name)! : -1 - fixedNames.indexOf(name),
+    );
     this.logAxes = this.specs.map((spec) =>
       spec.type === "int" && spec.scale === "log" ? logAxis(spec) : null,
     );
@@ -89,12 +113,21 @@ export class Space {
     return this.names.length;
   }
 
-  /** Unit-cube point → named values; inactive conditional parameters are left out. */
+  /**
+   * Unit-cube point → named values, in declaration order, fixed parameters included; inactive
+   * conditional parameters are left out.
+   */
   toParams(u: ArrayLike<number>): Record<string, ParamValue> {
     const active = this.activity(u);
     const params: Record<string, ParamValue> = {};
-    for (let i = 0; i < this.names.length; i++) {
-      if (active[i] === 1) params[this.names[i]!] = this.decode(i, u[i]!);
+    for (let s = 0; s < this.slots.length; s++) {
+      const i = this.slots[s]!;
+      if (i >= 0) {
+        if (active[i] === 1) params[this.names[i]!] = this.decode(i, u[i]!);
+      } else {
+        const fixed = this.fixed[-1 - i]!;
+        if (conditionsHold(this.dimensions, fixed.when, u, active)) params[fixed.name] = fixed.value;
+      }
     }
     return params;
   }
@@ -208,41 +241,71 @@ export class Space {
     const out: ConfigIssue[] = [];
     const record = params as Record<string, unknown>;
     for (const key of Object.keys(record)) {
-      if (!this.names.includes(key)) out.push({ path: `${path}.${key}`, message: "unknown parameter" });
+      if (!this.declared.includes(key)) out.push({ path: `${path}.${key}`, message: "unknown parameter" });
     }
     // Activity from the given values; a parent with a bad value leaves its dependants unchecked.
     const state = new Int8Array(this.names.length); // 1 active, 0 inactive, -1 unknown
     for (const i of this.order) {
-      const name = this.names[i]!;
-      const dim = this.dimensions[i]!;
-      let status = 1;
-      for (const c of dim.when) {
-        if (state[c.parent] === -1) status = -1;
-        else if (status === 1) {
-          const parentValue = own(record, this.names[c.parent]!);
-          const k = state[c.parent] === 1 ? this.choiceKeys[c.parent]!.get(jsonKey(parentValue)) : undefined;
-          if (k === undefined || !c.choices.includes(k)) status = 0;
-        }
-      }
-      const value = own(record, name);
-      if (status === 0) {
-        if (value !== undefined)
-          out.push({ path: `${path}.${name}`, message: "given, but its condition (when) does not hold" });
-      } else if (status === 1) {
-        if (value === undefined) {
-          out.push({ path: `${path}.${name}`, message: "missing" });
-          status = -1;
-        } else {
-          const problem = this.valueProblem(i, value);
-          if (problem !== null) {
-            out.push({ path: `${path}.${name}`, message: problem });
-            status = -1;
-          }
-        }
-      }
-      state[i] = status;
+      const status = this.statusOf(this.dimensions[i]!.when, record, state);
+      state[i] = this.checkValue(record, this.names[i]!, status, (v) => this.valueProblem(i, v), path, out);
+    }
+    // A fixed parameter's parents are categoricals, checked above.
+    for (const { name, spec, when } of this.fixed) {
+      const status = this.statusOf(when, record, state);
+      this.checkValue(record, name, status, (v) => numberProblem(spec, v), path, out);
     }
     return out;
+  }
+
+  /**
+   * A parameter's status under `when` in the named values `record`, given its parents' in
+   * `state`: 1 active, 0 inactive, −1 unknown (a parent's own value was missing or wrong).
+   */
+  private statusOf(
+    when: readonly DimensionCondition[],
+    record: Readonly<Record<string, unknown>>,
+    state: Int8Array,
+  ): number {
+    let status = 1;
+    for (const c of when) {
+      if (state[c.parent] === -1) status = -1;
+      else if (status === 1) {
+        const parentValue = own(record, this.names[c.parent]!);
+        const k = state[c.parent] === 1 ? this.choiceKeys[c.parent]!.get(jsonKey(parentValue)) : undefined;
+        if (k === undefined || !c.choices.includes(k)) status = 0;
+      }
+    }
+    return status;
+  }
+
+  /**
+   * Checks `record[name]` given the parameter's status (1 active, 0 inactive, −1 unknown) and
+   * returns its status after the check: −1 when its value is missing or wrong.
+   */
+  private checkValue(
+    record: Readonly<Record<string, unknown>>,
+    name: string,
+    status: number,
+    problemOf: (value: unknown) => string | null,
+    path: string,
+    out: ConfigIssue[],
+  ): number {
+    const value = own(record, name);
+    if (status === 0) {
+      if (value !== undefined)
+        out.push({ path: `${path}.${name}`, message: "given, but its condition (when) does not hold" });
+    } else if (status === 1) {
+      if (value === undefined) {
+        out.push({ path: `${path}.${name}`, message: "missing" });
+        return -1;
+      }
+      const problem = problemOf(value);
+      if (problem !== null) {
+        out.push({ path: `${path}.${name}`, message: problem });
+        return -1;
+      }
+    }
+    return status;
   }
 
   private valueProblem(i: number, value: unknown): string | null {
@@ -252,22 +315,7 @@ export class Space {
         ? null
         : `${shownValue(value)} is not one of the choices ${JSON.stringify(spec.choices)}`;
     }
-    if (typeof value !== "number" || !Number.isFinite(value)) {
-      return `expected a finite number, got ${shownValue(value)}`;
-    }
-    if (value < spec.min || value > spec.max) return `${value} is outside [${spec.min}, ${spec.max}]`;
-    if (spec.type === "int") {
-      const step = spec.step ?? 1;
-      if (!Number.isInteger((value - spec.min) / step)) {
-        return step === 1
-          ? `expected a whole number, got ${value}`
-          : `${value} is not on the grid ${spec.min} + k·${step}`;
-      }
-    } else if (spec.step !== undefined && gridIndex(spec.min, spec.step, value) === null) {
-      const nearest = gridValue(spec, spec.step, Math.round((value - spec.min) / spec.step));
-      return `${value} is not on the grid ${spec.min} + k·${spec.step} (the nearest value is ${nearest})`;
-    }
-    return null;
+    return numberProblem(spec, value);
   }
 
   private decode(i: number, u: number): ParamValue {
@@ -305,6 +353,43 @@ export class Space {
     if (spec.step !== undefined) return (Math.round((v - spec.min) / spec.step) + 0.5) / levels;
     return toUnit(spec as Bound, v);
   }
+}
+
+/** A float or int that can take one value only (min = max): it owns no coordinate. */
+export interface FixedParam {
+  readonly name: string;
+  readonly spec: Exclude<ParamInput, { type: "categorical" }>;
+  /** min (as 0 if min is −0). */
+  readonly value: number;
+  readonly when: readonly DimensionCondition[];
+}
+
+/** Whether a parameter is fixed: a float or an int whose min equals its max. */
+export function isFixed(spec: ParamInput): boolean {
+  return spec.type !== "categorical" && spec.min === spec.max;
+}
+
+/** The problem of `value` as a float's or an int's, or null when it is one of its values. */
+function numberProblem(spec: Exclude<ParamInput, { type: "categorical" }>, value: unknown): string | null {
+  if (typeof value !== "number" || !Number.isFinite(value)) {
+    return `expected a finite number, got ${shownValue(value)}`;
+  }
+  if (spec.min === spec.max && value !== spec.min) {
+    return `expected ${spec.min + 0}, the only value of a parameter with min = max, got ${value}`;
+  }
+  if (value < spec.min || value > spec.max) return `${value} is outside [${spec.min}, ${spec.max}]`;
+  if (spec.type === "int") {
+    const step = spec.step ?? 1;
+    if (!Number.isInteger((value - spec.min) / step)) {
+      return step === 1
+        ? `expected a whole number, got ${value}`
+        : `${value} is not on the grid ${spec.min} + k·${step}`;
+    }
+  } else if (spec.step !== undefined && gridIndex(spec.min, spec.step, value) === null) {
+    const nearest = gridValue(spec, spec.step, Math.round((value - spec.min) / spec.step));
+    return `${value} is not on the grid ${spec.min} + k·${spec.step} (the nearest value is ${nearest})`;
+  }
+  return null;
 }
 
 /** Where a log-scale int's unit axis starts, and its length, in log units. */
@@ -401,7 +486,17 @@ function isActive(
   u: ArrayLike<number>,
   active: Uint8Array,
 ): boolean {
-  for (const c of dimensions[i]!.when) {
+  return conditionsHold(dimensions, dimensions[i]!.when, u, active);
+}
+
+/** Whether every condition of `when` holds at `u`, given its parents' activity in `active`. */
+function conditionsHold(
+  dimensions: readonly Dimension[],
+  when: readonly DimensionCondition[],
+  u: ArrayLike<number>,
+  active: Uint8Array,
+): boolean {
+  for (const c of when) {
     if (active[c.parent] !== 1) return false;
     if (!c.choices.includes(cell(u[c.parent]!, dimensions[c.parent]!.levels))) return false;
   }
