@@ -167,6 +167,18 @@ describe("docs samples", () => {
     expect(Number(/best loss ([\d.]+)/.exec(stdout)?.[1])).toBeLessThan(0.05);
   });
 
+  it("from-optuna.ts spends its budget of 60, prunes, and finds the conditional optimum", () => {
+    const { stdout, stderr, status } = runSample("from-optuna.ts");
+    expect(status, stderr).toBe(0);
+    const match = /(\d+) trials completed, (\d+) pruned/.exec(stdout);
+    expect(match, stdout).not.toBeNull();
+    expect(Number(match![1]) + Number(match![2])).toBe(60);
+    expect(Number(match![2])).toBeGreaterThan(0);
+    // The floor is 0 at sgd, lr 10^-2.5, 5 layers and momentum 0.9; 30 epochs add e^-5 = 0.0067.
+    expect(Number(/best loss ([\d.]+)/.exec(stdout)?.[1])).toBeLessThan(0.05);
+    expect(stdout).toMatch(/optimizer: 'sgd'/);
+  });
+
   it("engine.ts moves the batch size from 16 towards the optimum near 98 and stays in normal mode", () => {
     const { stdout, stderr, status } = runSample("engine.ts");
     expect(status, stderr).toBe(0);

@@ -14,6 +14,7 @@ const guide: DefaultTheme.SidebarItem[] = [
     text: "Getting started",
     items: [
       { text: "Solver: minimise a function", link: "/guide/solver" },
+      { text: "Coming from Optuna", link: "/guide/from-optuna" },
       { text: "Engine: tune a live system", link: "/guide/engine" },
       { text: "React", link: "/guide/react" },
       { text: "Decision log and replay", link: "/guide/decision-log" },
