@@ -81,6 +81,38 @@ describe("a parameter whose min is its max", () => {
     }
   });
 
+  it("leaves a space of categoricals to TPE, and its saved run reopens", () => {
+    const choices = {
+      k: { type: "categorical", choices: ["a", "b", "c"] },
+      j: { type: "categorical", choices: [1, 2, 3, 4] },
+    } as const;
+    const config = {
+      seed: 7, // askedParams' seed
+      budget: 30,
+      bounds: { ...choices, workers: { type: "int", min: 8, max: 8 } },
+    } as const;
+    const loss = (p: Record<string, unknown>) => (p.k === "b" ? 0 : 1) + Math.abs((p.j as number) - 3);
+    const solver = createSolver(config);
+    expect(solver.config.strategy).toBe(createSolver({ ...config, bounds: choices }).config.strategy);
+    expect(solver.config.strategy).toBe("tpe");
+    const run = (s: Solver, trials: number) => {
+      const seen: Record<string, unknown>[] = [];
+      for (let k = 0; k < trials; k++) {
+        const trial = s.ask({ max: 1 })![0]!;
+        seen.push(trial.params);
+        s.tell({ id: trial.id, value: loss(trial.params) });
+      }
+      return seen;
+    };
+    const first = run(solver as unknown as Solver, 15);
+    // Past the probe: the saved run reopens and goes on as the plain run does.
+    const restored = restoreSolver(JSON.parse(JSON.stringify(solver.toJSON()))) as unknown as Solver;
+    const all = [...first, ...run(restored, 15)];
+    expect(all.map((p) => without(p, ["workers"]))).toEqual(
+      askedParams(choices, loss, { budget: 30 }).slice(0, 30),
+    );
+  });
+
   it("is told back as its value only, and is missing when left out", () => {
     const solver = createSolver({
       seed: 1,

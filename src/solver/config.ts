@@ -974,9 +974,10 @@ export function resolveSolverConfig(input: unknown, origin: ConfigOrigin = "new"
     bounds: config.bounds,
     probeRatio,
     probeSize: probeSizeOf(config),
+    // Nothing to refine locally when only categoricals are tuned (fixed parameters aside).
     strategy:
       (config.strategy ?? "auto") === "auto" &&
-      Object.values(config.bounds).every((p) => p.type === "categorical")
+      Object.values(config.bounds).every((p) => p.type === "categorical" || isFixed(p))
         ? "tpe"
         : (config.strategy ?? "auto"),
     direction: config.direction ?? "minimize",
