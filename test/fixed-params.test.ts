@@ -2,6 +2,7 @@ import { afterAll, describe, expect, expectTypeOf, it } from "vitest";
 import { createSolver, restoreSolver, type Solver, solverConfigIssues } from "../src/index.js";
 import type { BoundsInput } from "../src/space/params.js";
 import { removeTempDirs, runArqonInProcess, tempDir, writeJson } from "./support/cli-run.js";
+import { runTrials } from "./support/solver-trials.js";
 
 afterAll(removeTempDirs);
 
@@ -95,19 +96,10 @@ describe("a parameter whose min is its max", () => {
     const solver = createSolver(config);
     expect(solver.config.strategy).toBe(createSolver({ ...config, bounds: choices }).config.strategy);
     expect(solver.config.strategy).toBe("tpe");
-    const run = (s: Solver, trials: number) => {
-      const seen: Record<string, unknown>[] = [];
-      for (let k = 0; k < trials; k++) {
-        const trial = s.ask({ max: 1 })![0]!;
-        seen.push(trial.params);
-        s.tell({ id: trial.id, value: loss(trial.params) });
-      }
-      return seen;
-    };
-    const first = run(solver as unknown as Solver, 15);
+    const first = runTrials(solver, 15, loss);
     // Past the probe: the saved run reopens and goes on as the plain run does.
-    const restored = restoreSolver(JSON.parse(JSON.stringify(solver.toJSON()))) as unknown as Solver;
-    const all = [...first, ...run(restored, 15)];
+    const restored = restoreSolver(JSON.parse(JSON.stringify(solver.toJSON())));
+    const all = [...first, ...runTrials(restored, 15, loss)];
     expect(all.map((p) => without(p, ["workers"]))).toEqual(
       askedParams(choices, loss, { budget: 30 }).slice(0, 30),
     );
@@ -197,20 +189,11 @@ describe("a parameter whose min is its max", () => {
     const plain = createSolver({ ...config, bounds: { x: config.bounds.x, y: config.bounds.y } });
     expect(part.toJSON().probe).toEqual(plain.toJSON().probe);
     expect(part.toJSON().probe.count).toBe(10);
-    const run = (solver: typeof whole, trials: number) => {
-      const seen: unknown[] = [];
-      for (let k = 0; k < trials; k++) {
-        const trial = solver.ask({ max: 1 })![0]!;
-        seen.push(trial.params);
-        solver.tell({ id: trial.id, value: objective(trial.params) });
-      }
-      return seen;
-    };
-    const expected = run(whole, 30);
-    run(part, 12);
+    const expected = runTrials(whole, 30, objective);
+    runTrials(part, 12, objective);
     const artifact = JSON.parse(JSON.stringify(part.toJSON()));
     const restored = restoreSolver<"x" | "c" | "n" | "g" | "l" | "y">(artifact);
-    expect([...expected.slice(0, 12), ...run(restored, 18)]).toEqual(expected);
+    expect([...expected.slice(0, 12), ...runTrials(restored, 18, objective)]).toEqual(expected);
     // Its value is part of the run's parameters: an artifact edited to another is refused.
     const edited = structuredClone(artifact);
     edited.config.bounds.c = { min: 0.7, max: 0.7 };

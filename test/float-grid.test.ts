@@ -4,6 +4,7 @@ import { createSolver, restoreSolver, type Solver, solverConfigIssues } from "..
 import { boundsDigest } from "../src/solver/bounds-digest.js";
 import type { BoundsInput } from "../src/space/params.js";
 import { removeTempDirs, runArqonInProcess, tempDir, writeJson } from "./support/cli-run.js";
+import { runTrials } from "./support/solver-trials.js";
 
 afterAll(removeTempDirs);
 
@@ -100,19 +101,10 @@ describe("a float with a step", () => {
     const objective = (p: { rate: number; x: number }) => (p.rate - 1.4) ** 2 + (p.x - 0.5) ** 2;
     const whole = createSolver(config);
     const part = createSolver(config);
-    const run = (solver: typeof whole, trials: number) => {
-      const seen: unknown[] = [];
-      for (let k = 0; k < trials; k++) {
-        const trial = solver.ask({ max: 1 })![0]!;
-        seen.push(trial.params);
-        solver.tell({ id: trial.id, value: objective(trial.params) });
-      }
-      return seen;
-    };
-    const expected = run(whole, 30);
-    run(part, 12);
+    const expected = runTrials(whole, 30, objective);
+    runTrials(part, 12, objective);
     const restored = restoreSolver<"rate" | "x">(JSON.parse(JSON.stringify(part.toJSON())));
-    expect([...expected.slice(0, 12), ...run(restored, 18)]).toEqual(expected);
+    expect([...expected.slice(0, 12), ...runTrials(restored, 18, objective)]).toEqual(expected);
     // The digest of a saved run's parameters: a step makes another one, none leaves it as it was.
     const plain = { seed: 1, budget: 10, bounds: { rate: { min: 0, max: 2 } } };
     expect(boundsDigest(plain)).toBe(
