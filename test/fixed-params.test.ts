@@ -167,6 +167,16 @@ describe("a parameter whose min is its max", () => {
     ).toEqual([
       { path: "strategy", message: "nelder-mead needs at least one float or int parameter with min < max" },
     ]);
+    // The points are still read against the parameters, so one run names every problem.
+    expect(
+      solverConfigIssues({ seed: 1, budget: 10, bounds: { f: { min: 1, max: 1 } }, startPoints: [{ f: 2 }] }),
+    ).toEqual([
+      {
+        path: "bounds",
+        message: "every parameter has min = max: nothing is left to tune (give one a range)",
+      },
+      { path: "startPoints.0.f", message: "expected 1, the only value of a parameter with min = max, got 2" },
+    ]);
     // One value needs no grid: any step is accepted with it, as Optuna accepts low == high.
     expect(issues({ x: { min: 0, max: 1 }, f: { min: 1e15, max: 1e15, step: 0.01 } })).toEqual([]);
     expect(issues({ x: { min: 0, max: 1 }, f: { min: 3, max: 3, scale: "log" } })).toEqual([]);

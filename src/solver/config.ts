@@ -831,6 +831,8 @@ function checkedIssues(input: object, origin: ConfigOrigin): ConfigIssue[] {
   const result = decode(input, { errors: "all", onExcessProperty: "error" });
   if (Either.isRight(result)) {
     const issues = conditionIssues(result.right.bounds, origin);
+    // Each parameter is valid on its own; with valid conditions too, the points can be checked.
+    const spaceValid = issues.length === 0;
     const tuned = Object.values(result.right.bounds).filter((p) => !isFixed(p));
     if (tuned.length === 0) {
       issues.push({
@@ -847,7 +849,7 @@ function checkedIssues(input: object, origin: ConfigOrigin): ConfigIssue[] {
     // The points as given, not as decoded: decoding drops an own "__proto__" key, which a point
     // must not hold any more than a warm-start point may.
     const given = (input as { startPoints?: SolverConfig["startPoints"] }).startPoints;
-    issues.push(...startPointIssues({ ...result.right, startPoints: given }, issues.length === 0));
+    issues.push(...startPointIssues({ ...result.right, startPoints: given }, spaceValid));
     const probe = probeSizeOf(result.right);
     if (probe > MAX_PROBE_POINTS) {
       issues.push({
