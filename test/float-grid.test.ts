@@ -75,8 +75,22 @@ describe("a float with a step", () => {
       { path: "bounds.rate.step", message: "expected a number greater than 0, got 0" },
     ]);
     expect(issues({ min: 0, max: 1, step: 0.3 })).toEqual([
-      { path: "bounds.rate", message: "max (1) must be min (0) plus a whole number of steps (0.3)" },
+      {
+        path: "bounds.rate",
+        message: "max (1) must be min (0) plus a whole number of steps (0.3): max 0.9 or 1.2 would be",
+      },
     ]);
+    // The maxima the message offers are on the grid (Optuna would lower max to the first).
+    for (const [grid, offered] of [
+      [{ min: -1, max: 1.05, step: 0.1 }, [1, 1.1]],
+      [{ min: 0, max: 0.2, step: 0.3 }, [0.3]],
+      [{ min: 2.5, max: 7.2, step: 0.75 }, [7, 7.75]],
+      [{ type: "int", min: -7, max: 0, step: 4 }, [-3, 1]],
+    ] as const) {
+      const [issue] = issues(grid);
+      expect(issue!.message).toMatch(new RegExp(`: max ${offered.join(" or ")} would be$`));
+      for (const max of offered) expect(issues({ ...grid, max })).toEqual([]);
+    }
     expect(issues({ min: 1e-3, max: 1, step: 1e-3, scale: "log" })).toEqual([
       { path: "bounds.rate", message: "step cannot be combined with log scale" },
     ]);
@@ -159,7 +173,11 @@ describe("a float grid's edges", () => {
     );
     const issues = (f: object) => solverConfigIssues({ seed: 1, budget: 5, bounds: { f } });
     expect(issues({ min: 0, max: 1, step: 1.5e-9 })).toEqual([
-      { path: "bounds.f", message: "max (1) must be min (0) plus a whole number of steps (1.5e-9)" },
+      {
+        path: "bounds.f",
+        message:
+          "max (1) must be min (0) plus a whole number of steps (1.5e-9): max 0.999999999 or 1.0000000005 would be",
+      },
     ]);
     expect(issues({ min: 1e15, max: 1e15 + 1, step: 0.01 })).toEqual([
       {

@@ -423,7 +423,7 @@ describe("validation", () => {
       { path: "bounds.b.choices", message: 'choices 0 and 2 are equal ("x")' },
       { path: "bounds.c.min", message: "expected a whole number, got 0.5" },
       { path: "bounds.d.step", message: "expected a whole number greater than 0, got 0" },
-      { path: "bounds.e", message: "max − min (10) must be a multiple of step (3)" },
+      { path: "bounds.e", message: "max − min (10) must be a multiple of step (3): max 9 or 12 would be" },
       { path: "bounds.f", message: "step cannot be combined with log scale" },
       { path: "bounds.g", message: "log scale needs min ≥ 1, got min = 0" },
       { path: "bounds.h.type", message: 'expected one of "float", "int", "categorical", got "bool"' },

@@ -20,7 +20,7 @@ import {
   type ParamInput,
   type ParamValue,
 } from "../space/params.js";
-import { finestStep, gridIndex, isFixed, Space } from "../space/space.js";
+import { finestStep, gridIndex, gridPoint, isFixed, Space } from "../space/space.js";
 import {
   GLOBAL_LOCAL_DEFAULTS,
   type GlobalLocalOptions,
@@ -108,13 +108,22 @@ const FloatSchema = Schema.Struct({
       return `step (${b.step}) is too fine for values near ${near}: it must be at least ${roundedUp(finest)} there, for each value to be told back as itself${whole}`;
     }
     const steps = gridIndex(b.min, b.step, b.max);
-    if (steps === null)
-      return `max (${b.max}) must be min (${b.min}) plus a whole number of steps (${b.step})`;
+    if (steps === null) {
+      // Optuna lowers such a max to the grid; a ported config is told where the grid ends instead.
+      const below = Math.floor((b.max - b.min) / b.step);
+      const near = [below, below + 1].filter((k) => k >= 1).map((k) => gridPoint(b.min, b.step!, k));
+      return `max (${b.max}) must be min (${b.min}) plus a whole number of steps (${b.step}): ${nearestMax(near)}`;
+    }
     // A max within rounding of min: which of the two would the one value be? (min = max fixes it.)
     if (steps < 1) return `max (${b.max}) must be at least min (${b.min}) plus one step (${b.step})`;
     return true;
   }),
 );
+
+/** "max 0.9 or 1.2 would be": the valid maxima nearest a max off its grid. */
+function nearestMax(candidates: readonly number[]): string {
+  return `max ${candidates.join(" or ")} would be`;
+}
 
 /** `x` written with two significant digits, rounded up (a limit shown is never below the real one). */
 function roundedUp(x: number): number {
@@ -250,7 +259,9 @@ const IntSchema = Schema.Struct({
       return `(max − min) / step must be below 2^51 (each value needs a cell of its own on the unit axis), got ${(b.max - b.min) / step}`;
     }
     if ((b.max - b.min) % step !== 0) {
-      return `max − min (${b.max - b.min}) must be a multiple of step (${step})`;
+      const below = b.max - ((b.max - b.min) % step);
+      const near = [below, below + step].filter((max) => max > b.min);
+      return `max − min (${b.max - b.min}) must be a multiple of step (${step}): ${nearestMax(near)}`;
     }
     return true;
   }),

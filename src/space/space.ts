@@ -455,12 +455,16 @@ export function finestStep(min: number, max: number): number {
  * written with (so a grid of tenths gives 0.3, not 0.30000000000000004) and kept within max.
  */
 function gridValue(spec: FloatParamInput, step: number, k: number): number {
-  if (k === 0) return spec.min + 0; // a min written as −0 is 0, as on a float without a step
-  const raw = spec.min + k * step;
-  const decimals = Math.max(decimalsOf(spec.min), decimalsOf(step));
+  return Math.min(Math.max(gridPoint(spec.min, step, k), spec.min), spec.max);
+}
+
+/** min + k·step, rounded to the decimals `min` and `step` are written with (see {@link gridValue}). */
+export function gridPoint(min: number, step: number, k: number): number {
+  if (k === 0) return min + 0; // a min written as −0 is 0, as on a float without a step
+  const raw = min + k * step;
+  const decimals = Math.max(decimalsOf(min), decimalsOf(step));
   // `+ 0`: toFixed writes a value rounded to zero from below as "-0.0", which reads back as −0.
-  const rounded = (decimals <= 100 ? Number(raw.toFixed(decimals)) : raw) + 0;
-  return Math.min(Math.max(rounded, spec.min), spec.max);
+  return (decimals <= 100 ? Number(raw.toFixed(decimals)) : raw) + 0;
 }
 
 /** Digits after the decimal point in the shortest text of `x` (1.5e-7 has 8). */
