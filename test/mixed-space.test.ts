@@ -556,6 +556,22 @@ describe("validation", () => {
       },
     ]);
     expect(issues({ n: { type: "int", min: 0, max: 2 ** 52, step: 4 } })).toEqual([]);
+    // A span past 2^53: min + k·step would round (62 of 200 values asked were off this grid).
+    const wide = { type: "int", min: -(2 ** 53 - 1), max: 9006099743129600, step: 2 ** 40 + 1 };
+    expect(issues({ n: wide })).toEqual([
+      {
+        path: "bounds.n",
+        message:
+          "max − min must be at most 2^53 − 1 (each value min + k·step must be exact in doubles), got 18013298997870591",
+      },
+    ]);
+    // A step that does not divide the range is told only of maxima the rules accept.
+    expect(issues({ n: { type: "int", min: 0, max: 2 ** 53 - 1, step: 4 } })).toEqual([
+      {
+        path: "bounds.n",
+        message: `max − min (${2 ** 53 - 1}) must be a multiple of step (4): max ${2 ** 53 - 4} would be`,
+      },
+    ]);
     expect(issues({ n: { type: "int", min: 1, max: 2 ** 44, scale: "log" } })).toEqual([]);
     expect(issues({ n: { type: "int", min: 1, max: 2 ** 44 + 1, scale: "log" } })).toEqual([
       {

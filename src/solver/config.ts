@@ -112,7 +112,7 @@ const FloatSchema = Schema.Struct({
       // Optuna lowers such a max to the grid; a ported config is told where the grid ends instead.
       const below = Math.floor((b.max - b.min) / b.step);
       const near = [below, below + 1].filter((k) => k >= 1).map((k) => gridPoint(b.min, b.step!, k));
-      return `max (${b.max}) must be min (${b.min}) plus a whole number of steps (${b.step}): ${nearestMax(near)}`;
+      return `max (${b.max}) must be min (${b.min}) plus a whole number of steps (${b.step})${nearestMax(near)}`;
     }
     // A max within rounding of min: which of the two would the one value be? (min = max fixes it.)
     if (steps < 1) return `max (${b.max}) must be at least min (${b.min}) plus one step (${b.step})`;
@@ -120,9 +120,9 @@ const FloatSchema = Schema.Struct({
   }),
 );
 
-/** "max 0.9 or 1.2 would be": the valid maxima nearest a max off its grid. */
+/** ": max 0.9 or 1.2 would be", the valid maxima nearest a max off its grid ("" when none is). */
 function nearestMax(candidates: readonly number[]): string {
-  return `max ${candidates.join(" or ")} would be`;
+  return candidates.length === 0 ? "" : `: max ${candidates.join(" or ")} would be`;
 }
 
 /** `x` written with two significant digits, rounded up (a limit shown is never below the real one). */
@@ -133,6 +133,7 @@ function roundedUp(x: number): number {
 
 /** An int's (max − min) / step stays below this: at most 2^51 cells on its unit axis (see {@link IntSchema}). */
 const MAX_INT_CELLS = 2 ** 51;
+const MAX_INT_CELL_COUNT = 2n ** 51n;
 /** Largest max of a log-scale int (see {@link IntSchema}). */
 const MAX_LOG_INT = 2 ** 44;
 
@@ -252,16 +253,29 @@ const IntSchema = Schema.Struct({
     if (b.scale === "log" && !(b.max <= MAX_LOG_INT))
       return `log scale needs max ≤ 2^44 (${MAX_LOG_INT}; each value must come back from its log exactly), got max = ${b.max}`;
     const step = b.step ?? 1;
+    // In exact integers: past 2^53, max − min in doubles is rounded, and so would be k · step.
+    const span = BigInt(b.max) - BigInt(b.min);
+    if (span > BigInt(Number.MAX_SAFE_INTEGER)) {
+      return `max − min must be at most 2^53 − 1 (each value min + k·step must be exact in doubles), got ${span}`;
+    }
     // Every value must be a cell of its own on the unit axis and come back from it unchanged: the
     // k-th of L cells is at (k + ½)/L, and floor(L · that) = k in doubles holds while k + ½ < 2^51
     // (two roundings, each within 2^−53 of k + ½). From about 2^52 cells values come back 1 off.
     if (!((b.max - b.min) / step < MAX_INT_CELLS)) {
       return `(max − min) / step must be below 2^51 (each value needs a cell of its own on the unit axis), got ${(b.max - b.min) / step}`;
     }
-    if ((b.max - b.min) % step !== 0) {
-      const below = b.max - ((b.max - b.min) % step);
-      const near = [below, below + step].filter((max) => max > b.min);
-      return `max − min (${b.max - b.min}) must be a multiple of step (${step}): ${nearestMax(near)}`;
+    const off = span % BigInt(step);
+    if (off !== 0n) {
+      const min = BigInt(b.min);
+      const below = BigInt(b.max) - off;
+      // Only maxima this schema accepts: above min, whole numbers a double holds, a span within
+      // 2^53 − 1 and few enough cells.
+      const safe = BigInt(Number.MAX_SAFE_INTEGER);
+      const near = [below, below + BigInt(step)].filter(
+        (max) =>
+          max > min && max <= safe && max - min <= safe && (max - min) / BigInt(step) < MAX_INT_CELL_COUNT,
+      );
+      return `max − min (${span}) must be a multiple of step (${step})${nearestMax(near.map(Number))}`;
     }
     return true;
   }),
