@@ -133,6 +133,7 @@ function roundedUp(x: number): number {
 
 /** An int's (max − min) / step stays below this: at most 2^51 cells on its unit axis (see {@link IntSchema}). */
 const MAX_INT_CELLS = 2 ** 51;
+/** {@link MAX_INT_CELLS} as a bigint, for the exact checks of an int's grid. */
 const MAX_INT_CELL_COUNT = 2n ** 51n;
 /** Largest max of a log-scale int (see {@link IntSchema}). */
 const MAX_LOG_INT = 2 ** 44;
