@@ -1,6 +1,13 @@
 import type { ConfigIssue } from "../errors.js";
 import { shownValue } from "../shown-value.js";
-import { type FloatParamInput, isJsonValue, jsonKey, type ParamInput, type ParamValue } from "./params.js";
+import {
+  type FloatParamInput,
+  type IntParamInput,
+  isJsonValue,
+  jsonKey,
+  type ParamInput,
+  type ParamValue,
+} from "./params.js";
 import { type Bound, fromUnit, toUnit } from "./scale.js";
 
 /**
@@ -94,7 +101,7 @@ export class Space {
     }));
     const fixedNames = this.declared.filter((name) => isFixed(bounds[name]!));
     this.fixed = fixedNames.map((name) => {
-      const spec = bounds[name] as Exclude<ParamInput, { type: "categorical" }>;
+      const spec = bounds[name] as FloatParamInput | IntParamInput;
       return { name, spec, value: spec.min + 0, when: conditions(spec) };
     });
     this.slots = Int32Array.from(this.declared, (name) =>
@@ -358,7 +365,7 @@ export class Space {
 /** A float or int that can take one value only (min = max): it owns no coordinate. */
 export interface FixedParam {
   readonly name: string;
-  readonly spec: Exclude<ParamInput, { type: "categorical" }>;
+  readonly spec: FloatParamInput | IntParamInput;
   /** min (as 0 if min is −0). */
   readonly value: number;
   readonly when: readonly DimensionCondition[];
@@ -370,7 +377,7 @@ export function isFixed(spec: ParamInput): boolean {
 }
 
 /** The problem of `value` as a float's or an int's, or null when it is one of its values. */
-function numberProblem(spec: Exclude<ParamInput, { type: "categorical" }>, value: unknown): string | null {
+function numberProblem(spec: FloatParamInput | IntParamInput, value: unknown): string | null {
   if (typeof value !== "number" || !Number.isFinite(value)) {
     return `expected a finite number, got ${shownValue(value)}`;
   }
