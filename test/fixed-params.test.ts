@@ -139,12 +139,19 @@ describe("a parameter whose min is its max", () => {
         startPoints: [{ x: 0.1, c: 0.5 }, { x: 0.1 }, { x: 0.1, c: 1 }],
       }),
     ).toEqual([
-      { path: "startPoints.1.c", message: "missing" },
+      // A start point may leave it out (it is filled, as any parameter a start point leaves out).
       {
         path: "startPoints.2.c",
         message: "expected 0.5, the only value of a parameter with min = max, got 1",
       },
     ]);
+    const filled = createSolver({
+      seed: 1,
+      budget: 10,
+      bounds: { x: { min: 0, max: 1 }, c: { min: 0.5, max: 0.5 } },
+      startPoints: [{ x: 0.1 }],
+    });
+    expect(filled.ask({ max: 1 })![0]!.params).toEqual({ x: 0.1, c: 0.5 });
   });
 
   it("is refused when min exceeds max, and when nothing would be left to tune", () => {

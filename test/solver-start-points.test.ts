@@ -6,6 +6,7 @@ import { type SolverConfig, solverConfigIssues } from "../src/solver/config.js";
 import { minimize } from "../src/solver/minimize.js";
 import { createSolver, restoreSolver, type Solver, type Trial } from "../src/solver/solver.js";
 import type { BoundsInput } from "../src/space/params.js";
+import { Space } from "../src/space/space.js";
 import { removeTempDirs, runArqonInProcess, tempDir, writeJson } from "./support/cli-run.js";
 
 afterAll(removeTempDirs);
@@ -180,7 +181,7 @@ describe("startPoints", () => {
     expect(issuesWith({ lr: Number.NaN, optimizer: "adam", depth: 2 })).toEqual([
       { path: "startPoints.3.lr", message: "expected a JSON value (finite numbers only), got NaN" },
     ]);
-    const rest = issuesWith({ optimizer: "adam" });
+    const rest = issuesWith({ lr: 0.1, momentum: 0.5 });
     expect(rest).toEqual([
       { path: "startPoints", message: "4 points, but the budget runs 3 trials (each start point is one)" },
       { path: "startPoints.0.lr", message: "2 is outside [0.0001, 1]" },
@@ -191,9 +192,11 @@ describe("startPoints", () => {
       { path: "startPoints.1.momentum", message: "given, but its condition (when) does not hold" },
       { path: "startPoints.1.depth", message: "expected a whole number, got 1.5" },
       { path: "startPoints.2.batch", message: "unknown parameter" },
-      { path: "startPoints.2.momentum", message: "missing" },
-      { path: "startPoints.3.lr", message: "missing" },
-      { path: "startPoints.3.depth", message: "missing" },
+      {
+        path: "startPoints.3.momentum",
+        message:
+          "given, but its parent optimizer is left out (give optimizer too, so that the point says whether momentum is active)",
+      },
     ]);
     expect(() => createSolver({ ...config(), startPoints: {} as never })).toThrow(ConfigError);
     // An own "__proto__" key (JSON can make one) is refused, as in a warm-start point.
@@ -237,5 +240,93 @@ describe("startPoints", () => {
     expect(JSON.stringify(solver.ask({ max: 1 })![0]!.params)).toBe(
       '{"lr":0.003,"optimizer":"adam","depth":3}',
     );
+  });
+});
+
+describe("partial startPoints (Optuna's enqueue_trial with some parameters)", () => {
+  const space = new Space(BOUNDS);
+  const PARTIAL = [{ lr: 0.01 }, { lr: 0.01 }, { optimizer: "sgd", depth: 4 }, {}] as const;
+  const firstTrials = (seed: number, points: readonly object[] = PARTIAL) =>
+    createSolver({ ...config(points), seed }).ask({ max: points.length })!;
+
+  it("keeps what a point gives, fills the active parameters it leaves out, and spreads the fills", () => {
+    const trials = firstTrials(3);
+    for (const trial of trials) expect(space.problems(trial.params, "params")).toEqual([]);
+    expect(trials[0]!.params.lr).toBe(0.01);
+    expect(trials[1]!.params.lr).toBe(0.01);
+    // The same given value, filled differently: two points, not one point twice.
+    expect(trials[0]!.params).not.toEqual(trials[1]!.params);
+    expect(trials[2]!.params).toMatchObject({ optimizer: "sgd", depth: 4 });
+    expect(typeof trials[2]!.params.momentum).toBe("number"); // active under sgd, so filled
+    // The probe's design follows as it is without start points.
+    const solver = createSolver(config(PARTIAL));
+    const plain = createSolver(config());
+    expect(solver.ask()!.slice(4)).toEqual(plain.ask()!.map((t) => ({ ...t, id: t.id + 4 })));
+    // The fills follow the seed: the same run fills the same values, another seed others.
+    expect(firstTrials(3)).toEqual(trials);
+    const other = firstTrials(4);
+    expect(other[0]!.params.lr).toBe(0.01);
+    expect(other[0]!.params).not.toEqual(trials[0]!.params);
+  });
+
+  it("fills a left-out choice first, then exactly the parameters that choice makes active", () => {
+    const trials = firstTrials(
+      5,
+      Array.from({ length: 9 }, () => ({ depth: 2 })),
+    );
+    const optimizers = trials.map((t) => JSON.stringify(t.params.optimizer));
+    // Nine points of a Sobol' design: each of the three choices' thirds holds some.
+    expect(new Set(optimizers).size).toBe(3);
+    for (const trial of trials) {
+      expect(trial.params.depth).toBe(2);
+      expect("momentum" in trial.params).toBe(trial.params.optimizer === "sgd");
+      expect(space.problems(trial.params, "params")).toEqual([]);
+    }
+  });
+
+  it("refuses a parameter given without the parent that decides whether it is active", () => {
+    expect(solverConfigIssues({ ...config(), startPoints: [{ momentum: 0.5, depth: 3 }] })).toEqual([
+      {
+        path: "startPoints.0.momentum",
+        message:
+          "given, but its parent optimizer is left out (give optimizer too, so that the point says whether momentum is active)",
+      },
+    ]);
+    // With the parent given, its condition decides, as for a whole point.
+    expect(solverConfigIssues({ ...config(), startPoints: [{ optimizer: "adam", momentum: 0.5 }] })).toEqual([
+      { path: "startPoints.0.momentum", message: "given, but its condition (when) does not hold" },
+    ]);
+  });
+
+  it("resumes a saved run with the same fills, and refuses one whose partial points were edited", () => {
+    const solver = createSolver(config(PARTIAL));
+    const first = solver.ask({ max: 3 })!;
+    tellAll(solver, first.slice(0, 2));
+    const copy = restoreSolver(JSON.parse(JSON.stringify(solver.toJSON())));
+    expect(copy.pendingTrials()).toEqual([first[2]]);
+    expect(studyOf(copy, "partial").trials.map((t) => t.params)).toEqual(
+      first.slice(0, 2).map((t) => t.params),
+    );
+    tellAll(solver, [first[2]!]);
+    tellAll(copy, [first[2]!]);
+    expect(copy.ask({ max: 4 })).toEqual(solver.ask({ max: 4 }));
+    const edited = JSON.parse(JSON.stringify(solver.toJSON()));
+    edited.config.startPoints = [{ lr: 0.02 }, ...PARTIAL.slice(1)];
+    expect(() => restoreSolver(edited)).toThrow(
+      "trials: trial 1 did not run startPoints.0 (a run's startPoints cannot change once it has started)",
+    );
+  });
+
+  it("reads a partial point from the CLI's JSON config", async () => {
+    const dir = tempDir();
+    writeJson(dir, "c.json", { ...config([{ depth: 7, optimizer: "sgd" }]), budget: 12 });
+    const asked = await runArqonInProcess(
+      ["ask", "--state", "s.json", "--config", "c.json", "--batch", "1"],
+      dir,
+    );
+    expect(asked.status, asked.stderr).toBe(0);
+    const [trial] = JSON.parse(asked.stdout).trials;
+    expect(trial.params).toMatchObject({ optimizer: "sgd", depth: 7 });
+    expect(space.problems(trial.params, "params")).toEqual([]);
   });
 });

@@ -66,7 +66,10 @@ export function studyOf(solver: Solver, title: string): Study {
   const space = new Space(solver.config.bounds);
   const byId = new Map(artifact.trials.map((t) => [t.id, t]));
   // A start trial shows its values as given, as the solver handed them out.
-  const starts = startTrialsOf(artifact.trials, startPointsOf(space, solver.config.startPoints));
+  const starts = startTrialsOf(
+    artifact.trials,
+    startPointsOf(space, solver.config.startPoints, solver.config.seed),
+  );
   const paramsOf = (trial: { readonly id: number; readonly u: readonly number[] }) =>
     starts.get(trial.id)?.params ?? space.toParams(trial.u);
   const trials: StudyTrial[] = [];

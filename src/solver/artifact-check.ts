@@ -31,7 +31,7 @@ const isFiniteNumber = (n: unknown): n is number => typeof n === "number" && Num
 export function artifactProblems(
   artifact: unknown,
   space: Space,
-  config: Pick<ResolvedSolverConfig, "budget" | "probeSize" | "strategy" | "startPoints">,
+  config: Pick<ResolvedSolverConfig, "seed" | "budget" | "probeSize" | "strategy" | "startPoints">,
 ): string[] {
   const { probeSize } = config;
   const a = artifact as ArtifactShape;
@@ -128,7 +128,7 @@ export function artifactProblems(
     if (isCount(probeAsked) && probeTrials !== probeAsked) {
       problems.push(`trials: ${probeTrials} probe trials but probe.asked is ${probeAsked}`);
     }
-    problems.push(...startTrialProblems(a.trials, space, config.startPoints));
+    problems.push(...startTrialProblems(a.trials, space, config));
   }
 
   if (!Array.isArray(a.told)) {
@@ -222,10 +222,10 @@ function validReports(reports: unknown): boolean {
 function startTrialProblems(
   trials: readonly unknown[],
   space: Space,
-  points: ResolvedSolverConfig["startPoints"],
+  config: Pick<ResolvedSolverConfig, "seed" | "startPoints">,
 ): string[] {
-  if (points.length === 0) return [];
-  const starts = startPointsOf(space, points);
+  if (config.startPoints.length === 0) return [];
+  const starts = startPointsOf(space, config.startPoints, config.seed);
   const recorded = trials.filter(
     (t): t is { id: number; phase: string; u: unknown } =>
       typeof t === "object" &&

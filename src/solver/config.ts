@@ -700,13 +700,15 @@ export interface SolverConfig<B extends BoundsInput = BoundsInput> {
   readonly pruner?: PrunerConfig | undefined;
   /**
    * Points to evaluate first, before the probe's own: the settings in use today, a configuration
-   * known to be good (Optuna's `enqueue_trial`). Each is a whole point, as a warm-start point's
-   * params are (every active parameter, no inactive one; one set to `undefined` counts as left
-   * out), and is handed out with exactly these values; they count against the budget, come before
-   * the probe's design (which gives up points to them when the budget is short) and are read with
-   * it by the classification. Checked when the solver is created, each problem a `ConfigError`
-   * naming the point and the parameter. (Typed loosely, so that a `SolverConfig<B>` stays a
-   * `SolverConfig`.)
+   * known to be good (Optuna's `enqueue_trial`). Each is written as a warm-start point's params are
+   * (no inactive parameter; one set to `undefined` counts as left out) and is handed out with
+   * exactly the values it gives. A point may leave parameters out: every active one it leaves out
+   * is filled from a seeded design of its own (a left-out categorical first, then the dependants
+   * its value makes active); a conditional parameter given without its parent is refused. They
+   * count against the budget, come before the probe's design (which gives up points to them when
+   * the budget is short) and are read with it by the classification. Checked when the solver is
+   * created, each problem a `ConfigError` naming the point and the parameter. (Typed loosely, so
+   * that a `SolverConfig<B>` stays a `SolverConfig`.)
    */
   readonly startPoints?: readonly Readonly<Record<string, ParamValue | undefined>>[] | undefined;
   /**
@@ -913,7 +915,8 @@ function checkedIssues(input: object, origin: ConfigOrigin): ConfigIssue[] {
 
 /**
  * The problems of `startPoints`: more of them than the budget, and (when the parameters are valid,
- * `spaceValid`) each point's problems as a warm-start point's params would have them.
+ * `spaceValid`) each point's problems as a warm-start point's params would have them, except that
+ * a start point may leave parameters out (the solver fills them).
  */
 function startPointIssues(
   config: Pick<SolverConfig, "budget" | "bounds" | "startPoints">,
@@ -931,7 +934,7 @@ function startPointIssues(
   if (!spaceValid) return issues;
   const space = new Space(config.bounds);
   points.forEach((point, i) => {
-    issues.push(...space.problems(point, `startPoints.${i}`));
+    issues.push(...space.problems(point, `startPoints.${i}`, true));
   });
   return issues;
 }

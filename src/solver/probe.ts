@@ -38,6 +38,8 @@ const OPEN_MARGIN = 2 ** -53;
  * @param count - number of points, an integer ≥ 0.
  * @param seed - any finite number; the same seed gives the identical design, different seeds
  *   give different designs.
+ * @param stream - the PRNG stream of the scramble: another stream gives another design from the
+ *   same seed (the fill of partial start points uses one of its own).
  * @returns `count` fresh arrays of `dimension` coordinates, each strictly between 0 and 1.
  * @throws RangeError for a non-integer or out-of-range `dimension` or `count`, or a non-finite seed.
  *
@@ -46,14 +48,19 @@ const OPEN_MARGIN = 2 ** -53;
  * at about ten integer operations each (≈0.15 ms in Node 20 on this project's 2-core machine,
  * measured ad hoc); allocates only the result.
  */
-export function probePoints(dimension: number, count: number, seed: number): number[][] {
+export function probePoints(
+  dimension: number,
+  count: number,
+  seed: number,
+  stream: number = PROBE_STREAM,
+): number[][] {
   if (!Number.isInteger(dimension) || dimension < 1) {
     throw new RangeError(`probe dimension must be an integer ≥ 1, got ${dimension}`);
   }
   if (!Number.isInteger(count) || count < 0) {
     throw new RangeError(`probe count must be an integer ≥ 0, got ${count}`);
   }
-  const random = Prng.fromSeed(seed, PROBE_STREAM);
+  const random = Prng.fromSeed(seed, stream);
   if (dimension <= SOBOL_MAX_DIMENSION) return scrambledSobol(dimension, count, random);
   return latinHypercube(dimension, count, random);
 }

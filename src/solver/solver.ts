@@ -484,7 +484,7 @@ class SolverImpl implements Solver {
     this.sign = config.direction === "maximize" ? -1 : 1;
     this.boundsDigest = boundsDigest(input);
     this.space = new Space(config.bounds);
-    this.starts = startPointsOf(this.space, config.startPoints);
+    this.starts = startPointsOf(this.space, config.startPoints, config.seed);
     this.probe = this.probeDesign(config.probeSize);
     this.pruner = config.pruner === undefined ? null : createPruner(config.pruner, this.sign);
     if (artifact === null) {

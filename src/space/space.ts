@@ -240,8 +240,12 @@ export class Space {
    * Problems with a set of named values: unknown names, missing active parameters, values of the
    * wrong kind or outside the bounds, inactive parameters given a value, each under `path`. Empty
    * when valid.
+   *
+   * With `partial`, a parameter may be left out (a start point's, filled by the solver); one that
+   * is given must then have its parents given too, so that the given values alone say whether it
+   * is active.
    */
-  problems(params: unknown, path: string): ConfigIssue[] {
+  problems(params: unknown, path: string, partial = false): ConfigIssue[] {
     if (typeof params !== "object" || params === null || Array.isArray(params)) {
       return [{ path, message: "expected an object of parameter values" }];
     }
@@ -251,22 +255,32 @@ export class Space {
       if (!this.declared.includes(key)) out.push({ path: `${path}.${key}`, message: "unknown parameter" });
     }
     // Activity from the given values; a parent with a bad value leaves its dependants unchecked.
-    const state = new Int8Array(this.names.length); // 1 active, 0 inactive, -1 unknown
+    // 1 active, 0 inactive, -1 unknown, -2 left to fill (partial only): see `statusOf`.
+    const state = new Int8Array(this.names.length);
+    const check = (name: string, when: readonly DimensionCondition[], problemOf: ProblemOf) => {
+      const status = this.statusOf(when, record, state);
+      if (status !== -2) return this.checkValue(record, name, status, problemOf, partial, path, out);
+      if (own(record, name) === undefined) return -2; // left out, as its parent is
+      const parent = this.names[when.find((c) => state[c.parent] === -2)!.parent]!;
+      out.push({
+        path: `${path}.${name}`,
+        message: `given, but its parent ${parent} is left out (give ${parent} too, so that the point says whether ${name} is active)`,
+      });
+      return -1;
+    };
     for (const i of this.order) {
-      const status = this.statusOf(this.dimensions[i]!.when, record, state);
-      state[i] = this.checkValue(record, this.names[i]!, status, (v) => this.valueProblem(i, v), path, out);
+      state[i] = check(this.names[i]!, this.dimensions[i]!.when, (v) => this.valueProblem(i, v));
     }
     // A fixed parameter's parents are categoricals, checked above.
-    for (const { name, spec, when } of this.fixed) {
-      const status = this.statusOf(when, record, state);
-      this.checkValue(record, name, status, (v) => numberProblem(spec, v), path, out);
-    }
+    for (const { name, spec, when } of this.fixed) check(name, when, (v) => numberProblem(spec, v));
     return out;
   }
 
   /**
    * A parameter's status under `when` in the named values `record`, given its parents' in
-   * `state`: 1 active, 0 inactive, −1 unknown (a parent's own value was missing or wrong).
+   * `state`: 1 active, 0 inactive, −1 unknown (a parent's own value was missing or wrong), −2 up
+   * to a parent left to fill (a partial point's). A condition that fails makes it inactive
+   * whatever a parent left to fill takes.
    */
   private statusOf(
     when: readonly DimensionCondition[],
@@ -275,10 +289,13 @@ export class Space {
   ): number {
     let status = 1;
     for (const c of when) {
-      if (state[c.parent] === -1) status = -1;
-      else if (status === 1) {
+      const parent = state[c.parent]!;
+      if (parent === -1) status = -1;
+      else if (parent === -2) {
+        if (status === 1) status = -2;
+      } else if (status === 1 || status === -2) {
         const parentValue = own(record, this.names[c.parent]!);
-        const k = state[c.parent] === 1 ? this.choiceKeys[c.parent]!.get(jsonKey(parentValue)) : undefined;
+        const k = parent === 1 ? this.choiceKeys[c.parent]!.get(jsonKey(parentValue)) : undefined;
         if (k === undefined || !c.choices.includes(k)) status = 0;
       }
     }
@@ -287,13 +304,15 @@ export class Space {
 
   /**
    * Checks `record[name]` given the parameter's status (1 active, 0 inactive, −1 unknown) and
-   * returns its status after the check: −1 when its value is missing or wrong.
+   * returns its status after the check: −1 when its value is wrong, or missing from a whole
+   * point; −2 when a partial point leaves it to fill.
    */
   private checkValue(
     record: Readonly<Record<string, unknown>>,
     name: string,
     status: number,
-    problemOf: (value: unknown) => string | null,
+    problemOf: ProblemOf,
+    partial: boolean,
     path: string,
     out: ConfigIssue[],
   ): number {
@@ -303,6 +322,7 @@ export class Space {
         out.push({ path: `${path}.${name}`, message: "given, but its condition (when) does not hold" });
     } else if (status === 1) {
       if (value === undefined) {
+        if (partial) return -2;
         out.push({ path: `${path}.${name}`, message: "missing" });
         return -1;
       }
@@ -361,6 +381,9 @@ export class Space {
     return toUnit(spec as Bound, v);
   }
 }
+
+/** The problem of a given value as one parameter's, or null when it is one of its values. */
+type ProblemOf = (value: unknown) => string | null;
 
 /** A float or int that can take one value only (min = max): it owns no coordinate. */
 export interface FixedParam {
