@@ -71,6 +71,9 @@ export function resolveSolverMachineInput(input: unknown): { readonly strategy: 
  * probe's best point), and the classification is recorded in `refine` when the probe's last
  * result arrives. (`auto` enters `refine` too, but its strategy holds back its first local phase
  * until the probe's results are in, for the same reason as Nelder–Mead.)
+ *
+ * `done` is final. A run whose budget was spent and then grows (`Solver.extend`) goes on in a new
+ * actor started from a snapshot in its strategy's `refine` state, as a restored run does.
  */
 export const solverMachine = setup({
   types: {

@@ -322,12 +322,23 @@ describe("arqon ask / tell across invocations", () => {
       `arqon ask: other.json differs from the config stored in s.json (seed: the state has ${ROUND_TRIP_CONFIG.seed}, --config 12); drop --config to continue the saved run, or use a new --state file`,
     );
 
-    // A larger budget: named with the reason it cannot be, and not the probe size it implies.
-    writeJson(dir, "more.json", { ...ROUND_TRIP_CONFIG, budget: ROUND_TRIP_CONFIG.budget * 4 });
+    // A larger budget and nothing else: the saved run grows (Solver.extend), and says so.
+    const budget = ROUND_TRIP_CONFIG.budget;
+    writeJson(dir, "more.json", { ...ROUND_TRIP_CONFIG, budget: budget * 4 });
+    const grown = await runArqonInProcess(["ask", "--state", "s.json", "--config", "more.json"], dir);
+    expect(grown.status, grown.stderr).toBe(0);
+    expect(grown.stderr).toContain(
+      `budget grown by ${budget * 3} to ${budget * 4} trials (--config has a larger budget than the saved run)`,
+    );
+    expect(JSON.parse(readFileSync(join(dir, "s.json"), "utf8"))).toMatchObject({
+      budget: budget * 4,
+      extended: budget * 3,
+    });
+    // A smaller one is refused, named with the reason, and not the probe size it implies.
     expect(
-      oneLineError(await runArqonInProcess(["ask", "--state", "s.json", "--config", "more.json"], dir), 2),
+      oneLineError(await runArqonInProcess(["ask", "--state", "s.json", "--config", "c.json"], dir), 2),
     ).toBe(
-      `arqon ask: more.json differs from the config stored in s.json (budget: the state has ${ROUND_TRIP_CONFIG.budget}, --config ${ROUND_TRIP_CONFIG.budget * 4}); drop --config to continue the saved run (a saved run's budget cannot change), or use a new --state file`,
+      `arqon ask: c.json differs from the config stored in s.json (budget: the state has ${budget * 4}, --config ${budget}); drop --config to continue the saved run (a saved run's budget can grow, not shrink), or use a new --state file`,
     );
 
     writeJson(dir, "junk.json", { hello: 1 });

@@ -84,7 +84,7 @@ describe("restoring an artifact whose config was edited", () => {
     const budget = saved();
     budget.config.budget = 200;
     expect(() => restoreSolver(budget)).toThrow(
-      `config.budget: 200 is not the budget this run was planned with (40, the artifact's "budget"; one of the two was edited): a run's budget cannot change`,
+      `config.budget: 200 is not the budget this run was planned with (40, the artifact's "budget"; one of the two was edited): restore the run as it was saved and give it more trials with extend(trials)`,
     );
     // The other way round: the recorded budget edited, the config's left alone.
     const recorded = saved();

@@ -3,7 +3,7 @@ import { optionalNonEmpty, optionalPositiveInt, parseFlags, requiredString } fro
 import { askShared } from "./ask-shared.js";
 import { usageError } from "./cli-error.js";
 import type { CliIo } from "./io.js";
-import { missingStateError, openSolver } from "./open-solver.js";
+import { grownNote, missingStateError, openSolver } from "./open-solver.js";
 import { plainTrial } from "./plain-trial.js";
 import { describeProgress, describeRefineStart } from "./progress.js";
 import { refuseSharedStudyFlags, sharedStudyFlags } from "./shared-study-open.js";
@@ -62,7 +62,12 @@ export async function askCommand(argv: readonly string[], io: CliIo): Promise<0>
   if (configPath === undefined && !hasSavedState(io.cwd, statePath))
     throw missingStateError("ask", io.cwd, statePath);
   const { solver, trials } = await withLockedState("ask", io, statePath, (held) => {
-    const { solver, created } = openSolver("ask", io.cwd, { statePath, configPath, logLock: held?.logLock });
+    const { solver, created, grown } = openSolver("ask", io.cwd, {
+      statePath,
+      configPath,
+      logLock: held?.logLock,
+    });
+    if (grown > 0) io.stderr(`${grownNote(grown, solver)}\n`);
     try {
       const wasClassified = solver.classification !== null;
       const trials = solver.ask(batch === undefined ? {} : { max: batch });
@@ -71,7 +76,7 @@ export async function askCommand(argv: readonly string[], io: CliIo): Promise<0>
         if (refine !== undefined) io.stderr(`${refine}\n`);
       }
       // Save before printing: a trial printed but not recorded could never be told.
-      if (created || (trials !== null && trials.length > 0))
+      if (created || grown > 0 || (trials !== null && trials.length > 0))
         saveSolverState(io.cwd, statePath, solver, held?.logLock);
       return { solver, trials };
     } finally {

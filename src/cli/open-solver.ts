@@ -20,10 +20,14 @@ export interface SolverSource {
   readonly logLock?: FileLock | undefined;
 }
 
-/** A solver ready to use, and whether it was just created (so nothing was saved yet). */
+/**
+ * A solver ready to use, whether it was just created (so nothing was saved yet), and by how many
+ * trials a larger budget in `--config` grew the saved run (0 when it did not).
+ */
 export interface OpenedSolver {
   readonly solver: Solver;
   readonly created: boolean;
+  readonly grown: number;
 }
 
 /**
@@ -31,8 +35,10 @@ export interface OpenedSolver {
  *
  * @remarks
  * When both exist, the config file must be valid and equal to the config stored in the state: a run
- * silently continuing with another config than the one on the command line would be a trap.
- * Neither present is a usage error naming what to pass.
+ * silently continuing with another config than the one on the command line would be a trap. One
+ * difference is taken: a larger budget grows the saved run (`Solver.extend`), as a second
+ * `study.optimize` call goes on with an Optuna study. Neither present is a usage error naming what
+ * to pass.
  */
 export function openSolver(command: string, cwd: string, source: SolverSource): OpenedSolver {
   const restored =
@@ -41,6 +47,11 @@ export function openSolver(command: string, cwd: string, source: SolverSource): 
     if (source.configPath !== undefined) {
       const given = normalise(loadValidConfig(cwd, source.configPath));
       const kept = normalise(restored.toJSON().config);
+      const growth = budgetGrowth(kept, given);
+      if (growth > 0) {
+        restored.extend(growth);
+        return { solver: restored, created: false, grown: growth };
+      }
       if (!isDeepStrictEqual(given, kept)) {
         const { bounds: keptBounds, ...keptRest } = kept;
         const { bounds: givenBounds, ...givenRest } = given;
@@ -57,20 +68,38 @@ export function openSolver(command: string, cwd: string, source: SolverSource): 
           ],
           { kept: "the state", given: "--config" },
         );
-        const budget = keptRest.budget !== givenRest.budget ? " (a saved run's budget cannot change)" : "";
+        const budget =
+          keptRest.budget !== givenRest.budget && isDeepStrictEqual(withoutBudget(kept), withoutBudget(given))
+            ? " (a saved run's budget can grow, not shrink)"
+            : "";
         throw usageError(
           `arqon ${command}: ${source.configPath} differs from the config stored in ${source.statePath} ` +
             `(${where.join("; ")}); drop --config to continue the saved run${budget}, or use a new --state file`,
         );
       }
     }
-    return { solver: restored, created: false };
+    return { solver: restored, created: false, grown: 0 };
   }
   if (source.configPath === undefined) {
     if (source.statePath === undefined) throw usageError(`arqon ${command}: --config is required`);
     throw missingStateError(command, cwd, source.statePath);
   }
-  return { solver: createSolver(loadValidConfig(cwd, source.configPath)), created: true };
+  return { solver: createSolver(loadValidConfig(cwd, source.configPath)), created: true, grown: 0 };
+}
+
+/**
+ * How many trials `given` adds to the saved run's budget when that is all it changes (the probe
+ * size it implies aside, which a grown run keeps): else 0.
+ */
+function budgetGrowth(kept: Record<string, unknown>, given: Record<string, unknown>): number {
+  const more = (given.budget as number) - (kept.budget as number);
+  return more > 0 && isDeepStrictEqual(withoutBudget(kept), withoutBudget(given)) ? more : 0;
+}
+
+/** A normalised config without the budget and the probe size that follows from it. */
+function withoutBudget(config: Record<string, unknown>): Record<string, unknown> {
+  const { budget: _budget, probeSize: _probeSize, ...rest } = config;
+  return rest;
 }
 
 /**
@@ -107,4 +136,9 @@ function missingState(cwd: string, path: string): string {
 function normalise(config: unknown): Record<string, unknown> {
   const plain = savedSolverConfig(JSON.parse(JSON.stringify(config))) as SolverConfig;
   return JSON.parse(JSON.stringify(explicitSolverConfig(plain, "saved")));
+}
+
+/** What a command prints when `--config` grew the saved run's budget. */
+export function grownNote(grown: number, solver: Solver): string {
+  return `budget grown by ${grown} to ${solver.config.budget} trials (--config has a larger budget than the saved run)`;
 }

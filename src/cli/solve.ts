@@ -20,7 +20,7 @@ import { objectiveEnvironment, variableProblems } from "./env-names.js";
 import { programProblem } from "./find-program.js";
 import type { CliIo } from "./io.js";
 import { type ObjectiveReading, readReport, unreadReport } from "./objective-output.js";
-import { missingStateError, openSolver } from "./open-solver.js";
+import { grownNote, missingStateError, openSolver } from "./open-solver.js";
 import { describeInterrupt, describeProgress, describeRefineStart } from "./progress.js";
 import { runObjectiveCommand } from "./run-command.js";
 import { type SolveExit, SolveInterrupts } from "./solve-interrupt.js";
@@ -175,6 +175,7 @@ export async function solveCommand(argv: readonly string[], io: CliIo): Promise<
   return await withLockedState("solve", io, statePath, async (held) => {
     const logLock = held?.logLock;
     const opened = openSolver("solve", io.cwd, { statePath, configPath, logLock });
+    if (opened.grown > 0 && !quiet) io.stderr(`${grownNote(opened.grown, opened.solver)}\n`);
     // Before a log directory is created for it: a config this refuses leaves nothing behind.
     const problem = variableProblems(opened.solver.config.bounds);
     if (problem !== undefined) throw usageError(`arqon solve: ${problem}`);

@@ -59,7 +59,7 @@ export interface SolverLogHeader extends LogHeader {
 /**
  * The records after the header, one per solver call that changed (or may have changed) its state:
  * `ask` (with the trials it returned, to check the replay), `tell`, `fail`, `report` (an intermediate
- * value, which the pruner's later decisions depend on); and `snapshot`, written
+ * value, which the pruner's later decisions depend on), `extend` (the budget grown); and `snapshot`, written
  * when a log is attached to a solver that already has a history, with the {@link SOLVER_RULES} of
  * the arqon that wrote it (absent before the rules were versioned). NaN, ±Infinity and −0 are written
  * tagged as `encodeNumbers` does (the header too), so that they reopen exactly.
@@ -73,6 +73,7 @@ export type SolverLogRecord = (
   | { readonly kind: "tell"; readonly results: readonly Told[] }
   | { readonly kind: "fail"; readonly id: number; readonly reason: string; readonly cancelled?: true }
   | { readonly kind: "report"; readonly id: number; readonly step: number; readonly value: number }
+  | { readonly kind: "extend"; readonly trials: number }
   | { readonly kind: "snapshot"; readonly artifact: SolverArtifact; readonly rules?: number }
 ) & {
   /**
@@ -443,6 +444,9 @@ function replay(
     case "report":
       solver.report(record.id, record.step, record.value);
       return;
+    case "extend":
+      solver.extend(record.trials);
+      return;
     case "snapshot":
       throw new UsageError(`unexpected snapshot at ${at}`);
     default:
@@ -582,6 +586,13 @@ class LoggedSolverImpl implements LoggedSolver {
       // A retry of the last report changes nothing, and writes nothing.
       const recorded = reportIfNew(this.inner, id, step, value);
       return { result: undefined, record: recorded ? { kind: "report", id, step, value } : undefined };
+    });
+  }
+
+  extend(trials: number): void {
+    this.change("extend", () => {
+      this.inner.extend(trials);
+      return { result: undefined, record: { kind: "extend", trials } };
     });
   }
 

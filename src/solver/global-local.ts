@@ -666,6 +666,12 @@ class GlobalLocal implements Strategy {
     }
   }
 
+  budgetGrew(): void {
+    // A phase held to the end of the old budget ends at its length again, and the switch then
+    // holds it anew only if the grown budget still leaves no room for a simplex.
+    this.held = false;
+  }
+
   toJSON(): StrategyState {
     return {
       kind: "global-local",

@@ -2,13 +2,7 @@ import * as Effect from "effect/Effect";
 import type * as Scope from "effect/Scope";
 import { type Actor, createActor, type SnapshotFrom } from "xstate";
 import { type SolverClassification, solverMachine } from "../../machines/solver.machine.js";
-import {
-  type ConfigError,
-  errorMessage,
-  type ResultIssue,
-  ResultsRejectedError,
-  UsageError,
-} from "../errors.js";
+import { ConfigError, errorMessage, type ResultIssue, ResultsRejectedError, UsageError } from "../errors.js";
 import { type InspectionSink, quietSink } from "../inspect/inspection-record.js";
 import { scopedResource } from "../runtime/scoped-resource.js";
 import { shownValue } from "../shown-value.js";
@@ -134,6 +128,11 @@ export interface SolverArtifact {
    * added.
    */
   readonly budget?: number;
+  /**
+   * Trials the budget grew by after the run began ({@link Solver.extend}): the probe was sized
+   * from the budget less these. Absent when it never grew.
+   */
+  readonly extended?: number;
 }
 
 interface ArtifactTrial {
@@ -192,7 +191,10 @@ export interface AskOptions {
 export interface Solver<P extends ParamShape = string> {
   /** The validated configuration with defaults filled in. */
   readonly config: ResolvedSolverConfig;
-  /** The running lifecycle actor (XState), for inspection. */
+  /**
+   * The running lifecycle actor (XState), for inspection. {@link Solver.extend} on a run whose
+   * budget was spent starts a new one, in the refine state (the old one ended in `done`).
+   */
   readonly actor: Actor<typeof solverMachine>;
   /** Current phase. */
   readonly phase: SolverPhase;
@@ -255,6 +257,21 @@ export interface Solver<P extends ParamShape = string> {
   best(): BestPoint<P> | null;
   /** Asked trials still waiting for a result, in id order. */
   pendingTrials(): Trial<P>[];
+  /**
+   * Grows the budget by `trials` (a whole number ≥ 1), as a second `study.optimize` call goes on
+   * with an Optuna study: a run whose budget was spent asks again, from where it stood. The probe
+   * keeps its size and the strategy its state; a global phase that held to the end of the old
+   * budget (too few trials left for a new simplex) hands over to a local phase when it ends if
+   * the new budget leaves the room. A run that ended with budget left (its strategy had nothing
+   * left to try) is refused with a `UsageError`, as is a stopped solver.
+   *
+   * @remarks
+   * The same sequence of calls, extends included, gives the same trials, and the saved state
+   * keeps the grown budget. A run extended part way does not ask what a run planned with the
+   * whole budget from the start asks: the opening global phase was sized from the budget left at
+   * the time.
+   */
+  extend(trials: number): void;
   /** Versioned, JSON-safe state; {@link restoreSolver} resumes from it exactly. */
   toJSON(): SolverArtifact;
   /**
@@ -374,7 +391,9 @@ export function restoreSolver<P extends ParamShape = string>(
   const saved = savedSolverConfig(a.config) as SolverConfig;
   resolveSolverConfig(saved, "saved");
   const input = ownCopy(saved);
-  const config = { ...resolveSolverConfig(input, "saved"), inspect: options.inspect };
+  const resolved = resolveSolverConfig(input, "saved");
+  const probeSize = a.extended === undefined ? resolved.probeSize : grownRunProbeSize(a.extended, input);
+  const config = { ...resolved, probeSize, inspect: options.inspect };
   // The solver keeps none of the caller's objects: editing the artifact later changes nothing.
   let own: SolverArtifact;
   try {
@@ -392,17 +411,40 @@ export function restoreSolver<P extends ParamShape = string>(
     );
   }
   if (own.budget !== undefined && own.budget !== config.budget) {
-    // A run's plans were sized from its budget: under another, a run that went on would follow
-    // them to the new end, and one that had ended would stay ended.
+    // A run's plans were sized from its budget, and a grown one records by how much
+    // (`extended`): an edited one would reopen with a probe and plans it was not given.
     throw new UsageError(
       `config.budget: ${config.budget} is not the budget this run was planned with (${String(own.budget)}, the artifact's "budget"; one of the two was edited): ` +
-        "a run's budget cannot change, so start a new run with the budget you want and tell it the old " +
-        "results as warm-start points (tell({ params, value }))",
+        "restore the run as it was saved and give it more trials with extend(trials)",
     );
   }
   const problems = artifactProblems(own, new Space(config.bounds), config);
   if (problems.length > 0) throw new UsageError(`corrupt solver artifact:\n  - ${problems.join("\n  - ")}`);
   return new SolverImpl(config, input, own) as unknown as Solver<P>;
+}
+
+/**
+ * The probe size of a run whose budget grew by `extended` ({@link Solver.extend}): the one its
+ * config gave before it grew, which sized the probe.
+ */
+function grownRunProbeSize(extended: unknown, input: SolverConfig): number {
+  if (
+    typeof extended !== "number" ||
+    !Number.isSafeInteger(extended) ||
+    extended < 1 ||
+    extended >= input.budget
+  ) {
+    throw new UsageError(
+      `corrupt solver artifact: extended: expected a whole number from 1 to ${input.budget - 1} (the trials the budget grew by), got ${shownValue(extended)}`,
+    );
+  }
+  try {
+    return resolveSolverConfig({ ...input, budget: input.budget - extended }, "saved").probeSize;
+  } catch (error) {
+    throw new UsageError(
+      `corrupt solver artifact: extended: the budget it began with (${input.budget - extended}) is no valid config's: ${errorMessage(error)}`,
+    );
+  }
 }
 
 /**
@@ -431,13 +473,24 @@ function implementationOf(solver: Solver, caller: string): SolverImpl {
 
 const STRATEGY_SEED_STREAM = 0x5eed;
 
+/** The chart's refine state of each strategy setting, as its `select` state picks it. */
+const REFINE_STATES: Readonly<Record<ResolvedSolverConfig["strategy"], string>> = {
+  "nelder-mead": "nelderMead",
+  tpe: "tpe",
+  auto: "globalLocal",
+};
+
 /** The keys a told result may have. */
 const RESULT_KEYS: ReadonlySet<string> = new Set(["id", "params", "value", "cost", "pruned"]);
 
 class SolverImpl implements Solver {
-  readonly config: ResolvedSolverConfig;
-  readonly actor: Actor<typeof solverMachine>;
-  private readonly input: SolverConfig;
+  /** Replaced by {@link extend}, with the budget grown. */
+  config: ResolvedSolverConfig;
+  /** Replaced by {@link extend} when it revives a run whose budget was spent. */
+  actor: Actor<typeof solverMachine>;
+  private input: SolverConfig;
+  /** Trials {@link extend} added to the budget the run began with. */
+  private extended = 0;
   private readonly space: Space;
   private probe: number[][];
   private probeAsked = 0;
@@ -784,7 +837,60 @@ class SolverImpl implements Solver {
       strategy: this.strategy?.toJSON() ?? null,
       boundsDigest: this.boundsDigest,
       budget: this.config.budget,
+      ...(this.extended === 0 ? {} : { extended: this.extended }),
     };
+  }
+
+  extend(trials: number): void {
+    this.assertRunning("extend");
+    if (typeof trials !== "number" || !Number.isSafeInteger(trials) || trials < 1) {
+      throw new UsageError(`extend: trials must be a whole number ≥ 1, got ${shownValue(trials)}`);
+    }
+    const spent = this.phase === "done";
+    if (spent && this.asked < this.config.budget) {
+      throw new UsageError(
+        "extend: the run ended before its budget was spent, because its strategy had nothing left to try; a larger budget would not be used",
+      );
+    }
+    const budget = this.config.budget + trials;
+    if (!Number.isSafeInteger(budget)) {
+      throw new UsageError(`extend: the budget would be ${budget}, past the largest safe integer`);
+    }
+    // A saved run is read back through its config: the grown one must be valid (the probe a
+    // probeRatio gives must stay buildable, though this run's keeps the size it began with).
+    const input = { ...this.input, budget };
+    try {
+      resolveSolverConfig(input, "saved");
+    } catch (error) {
+      const listed =
+        error instanceof ConfigError
+          ? error.issues.map((issue) => `${issue.path}: ${issue.message}`).join("; ")
+          : errorMessage(error);
+      throw new UsageError(`extend: a budget of ${budget} is refused (${listed})`);
+    }
+    this.config = { ...this.config, budget };
+    this.input = input;
+    this.extended += trials;
+    this.strategy?.budgetGrew?.();
+    if (spent) this.revive();
+  }
+
+  /**
+   * A new lifecycle actor in the refine state of the run's strategy: the budget spent took the
+   * old one to its final state, which no event leaves.
+   */
+  private revive(): void {
+    const substate = REFINE_STATES[this.config.strategy];
+    const snapshot = solverMachine.resolveState({
+      value: { refine: substate },
+      context: { strategy: this.config.strategy, classification: this.classification },
+    });
+    this.actor = createActor(solverMachine, {
+      snapshot,
+      input: { strategy: this.config.strategy },
+      ...(this.config.inspect === undefined ? {} : { inspect: quietSink(this.config.inspect) }),
+    });
+    this.actor.start();
   }
 
   stop(): void {
@@ -1042,6 +1148,7 @@ class SolverImpl implements Solver {
   /** Rebuilds the state from an artifact that {@link artifactProblems} found coherent. */
   private restoreFrom(a: SolverArtifact): void {
     this.nextId = a.nextId;
+    this.extended = a.extended ?? 0;
     this.probeAsked = a.probe.asked;
     this.probeAdded = a.probe.added ?? 0;
     if (this.probeAdded > 0) this.probe = this.probeDesign(this.config.probeSize + this.probeAdded);

@@ -57,6 +57,11 @@ export interface Strategy {
    * simplex vertex) hands the same point out again; the others forget it.
    */
   cancel(id: number): void;
+  /**
+   * The run's budget grew (`Solver.extend`): a plan fixed from the trials that were left
+   * is made again when next due. Absent from strategies with no such plan.
+   */
+  budgetGrew?(): void;
   /** A JSON-safe copy of the complete internal state (including any PRNG state). */
   toJSON(): StrategyState;
 }
