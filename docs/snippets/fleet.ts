@@ -1,6 +1,8 @@
+import { createEngineMetrics, registerBusMetrics } from "arqon/metrics";
 import { serveDashboard } from "arqon/node";
 import { createCoordinator, createReplica, type Keyring } from "arqon/redis";
 import { Redis } from "ioredis";
+import { Registry } from "prom-client";
 
 const url = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
 // One shared secret of at least 32 bytes, from your secret store; its id lets you rotate it.
@@ -26,13 +28,17 @@ replica.publish(measuredLatencyMs); // O(1), never blocks, never throws; shipped
 console.log(replica.values[0], replica.generation); // live values (registry order) and fleet generation
 
 // In two or more coordinator processes (one leads, the others stand by):
+const registry = new Registry(); // served at /metrics for Prometheus
 const coordinator = await createCoordinator({
   redis: connect(),
   runId: "checkout",
   keyring,
   engine: { seed: 1, params, window: { digests: 100, ms: 2000 } },
   leaseMs: 3000,
+  // The engine's series (applies, SafeMode, latencies…), across every tenure this process leads.
+  metrics: createEngineMetrics({ registry }),
 });
+registerBusMetrics(coordinator, { registry }); // lag, replicas, leader, halted…
 const { leader, epoch, generation, fleet, lagging } = coordinator.snapshot();
 console.log(leader, epoch, generation, fleet, lagging);
 console.log(coordinator.busStats()); // lag, pending, dead letters, refused commands, replicas, leader, halted…

@@ -18,6 +18,7 @@ import {
   SettleTimeoutError,
 } from "../engine/safety/guarded-callback.js";
 import { errorMessage } from "../errors.js";
+import type { EngineMetrics } from "../metrics/engine-metrics.js";
 import { clockFromScheduler } from "../runtime/scheduler-clock.js";
 import { withinMs } from "../runtime/within-ms.js";
 import { shownValue } from "../shown-value.js";
@@ -114,6 +115,17 @@ export interface CoordinatorOptions {
    * differ from the fleet's stored ones never leads; its refusal names the fingerprint to give here.
    */
   readonly replaceParams?: string;
+  /**
+   * Engine metrics (`createEngineMetrics`, with no engine attached) that follow the engine this
+   * coordinator tunes with across its tenures: each promotion's engine is attached as it is
+   * created and detached when its tenure ends, so the gauges describe the leader's engine while
+   * this coordinator leads (and leave the scrape while it stands by), and the counters and
+   * histograms go on from their totals at every tenure. Digests are observed through them
+   * (`arqon_t2_decide_seconds`, `arqon_digest_ingest_seconds`), and each apply is timed up to
+   * its publication to the fleet (`arqon_t1_apply_seconds`). The coordinator owns them from
+   * then on: attach no other engine to them.
+   */
+  readonly metrics?: EngineMetrics;
 }
 
 /** A point-in-time view of a coordinator. */
@@ -464,11 +476,14 @@ export class Coordinator {
       this.olderGenerationDigests++;
       return;
     }
-    engine.observe({
+    const observed = {
       objective: digest.objective,
       generation: digest.generation - this.base,
       timestamp: digest.timestamp,
-    });
+    };
+    const metrics = this.options.metrics;
+    if (metrics?.engine === engine) metrics.observe(observed);
+    else engine.observe(observed);
   }
 
   /**
@@ -594,10 +609,11 @@ export class Coordinator {
     const acked = Math.max(0, ...Object.values(this.fleet).map(heldGeneration));
     this.base = acked > storedGeneration ? acked + 1 : storedGeneration + (adjusted ? 1 : 0);
     const hostOnApply = config.onApply;
+    const metrics = this.options.metrics;
     const engine: Engine = createEngine({
       ...config,
       params,
-      onApply: (values, generation): void | Promise<void> => {
+      onApply: timedBy(metrics, (values, generation): void | Promise<void> => {
         const applied = recordOf(engine.names, values);
         const fleetGeneration = this.base + generation;
         // A throw goes on to the engine (a rollback, its breaker), and nothing is published.
@@ -608,8 +624,14 @@ export class Coordinator {
         }
         // Returned to the engine, which rolls back when it rejects or does not settle in time.
         return this.publishOnceApplied(engine, result, applied, fleetGeneration);
-      },
+      }),
     });
+    // Right after it is created: its events are a hot stream. An engine of an earlier tenure
+    // still attached (its close has not completed the stream) is let go first.
+    if (metrics !== undefined) {
+      metrics.detach();
+      metrics.attach(engine);
+    }
     this.engine = engine;
     this.highestEpoch = Math.max(this.highestEpoch, this.lease.epoch);
     this.haltedReason = state.halted;
@@ -1419,6 +1441,7 @@ const COORDINATOR_OPTION_KEYS = [
   "telemetry",
   "onError",
   "replaceParams",
+  "metrics",
 ] as const satisfies readonly (keyof CoordinatorOptions)[];
 
 /** The keys of {@link CoordinatorOptions.telemetry}. */
@@ -1445,6 +1468,8 @@ function coordinatorOptionIssues(options: CoordinatorOptions): string[] {
   if (onError !== undefined && typeof onError !== "function")
     issues.push(`onError: must be a function (got ${shownValue(onError)})`);
   issues.push(...unknownKeyIssues(options, COORDINATOR_OPTION_KEYS, ""));
+  const metricsIssue = engineMetricsIssue(options.metrics);
+  if (metricsIssue !== undefined) issues.push(metricsIssue);
   if (typeof options.telemetry === "object" && options.telemetry !== null)
     issues.push(...unknownKeyIssues(options.telemetry, COORDINATOR_TELEMETRY_KEYS, "telemetry."));
   const whole = (
@@ -1487,6 +1512,32 @@ function coordinatorOptionIssues(options: CoordinatorOptions): string[] {
     );
   issues.push(...consumerOptionIssues(options.telemetry ?? {}, "telemetry."));
   return issues;
+}
+
+/**
+ * What is wrong with a coordinator's `metrics` option: something other than engine metrics, or
+ * metrics already reading an engine (the coordinator attaches its own at each promotion).
+ */
+function engineMetricsIssue(metrics: unknown): string | undefined {
+  if (metrics === undefined) return undefined;
+  const methods = ["attach", "detach", "observe", "timeApply"] as const;
+  const isMetrics =
+    typeof metrics === "object" &&
+    metrics !== null &&
+    methods.every((name) => typeof (metrics as Record<string, unknown>)[name] === "function");
+  if (!isMetrics)
+    return `metrics: must be engine metrics from createEngineMetrics (got ${shownValue(metrics)})`;
+  if ((metrics as EngineMetrics).engine !== undefined)
+    return "metrics: already read an engine; give the coordinator metrics of their own (it attaches each tenure's engine)";
+  return undefined;
+}
+
+/** `onApply`, timed by `metrics` into `arqon_t1_apply_seconds` when there are metrics. */
+function timedBy(
+  metrics: EngineMetrics | undefined,
+  onApply: (values: Float64Array, generation: number) => void | Promise<void>,
+): (values: Float64Array, generation: number) => void | PromiseLike<void> {
+  return metrics === undefined ? onApply : metrics.timeApply(onApply);
 }
 
 /** Creates a coordinator and starts contending for leadership. */
