@@ -12,6 +12,7 @@ import type { DigestVerdict, Engine, EngineSnapshot } from "../engine/engine.js"
 import { isThenable } from "../engine/safety/guarded-callback.js";
 import type { ConfigIssue } from "../errors.js";
 import { shownValue } from "../shown-value.js";
+import { BREAKER_STATE_VALUE } from "./breaker-state.js";
 import { LabelledCounts, vocabulary } from "./labelled-counts.js";
 import {
   bucketIssues,
@@ -45,8 +46,7 @@ export interface EngineMetricsOptions {
   readonly labels?: Readonly<Record<string, string>>;
 }
 
-/** Value of `arqon_breaker_state` for each breaker state. */
-export const BREAKER_STATE_VALUE = { closed: 0, halfOpen: 1, open: 2 } as const;
+export { BREAKER_STATE_VALUE } from "./breaker-state.js";
 
 /**
  * The Prometheus view of an engine (`arqon_*` counters, gauges and histograms).

@@ -1,6 +1,6 @@
 /**
  * `arqon/metrics`: Prometheus metrics (on `prom-client`, an optional peer dependency) for an
- * engine, a solver or shared study, and the fleet bus. Every value is read or copied when the
+ * engine, a solver or shared study, the fleet bus and a fleet replica. Every value is read or copied when the
  * registry is scraped; nothing is added to the engine's hot path.
  *
  * @packageDocumentation
@@ -20,6 +20,11 @@ export {
   type EngineMetricsOptions,
 } from "./engine-metrics.js";
 export { LatencyHistogram, MICROSECOND_BUCKETS } from "./latency-histogram.js";
+export {
+  type ReplicaMetricsOptions,
+  type ReplicaStatusSource,
+  registerReplicaMetrics,
+} from "./replica-metrics.js";
 export {
   registerSolverMetrics,
   type SolverMetricsOptions,
