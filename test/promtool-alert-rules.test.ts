@@ -11,7 +11,13 @@ import { fileURLToPath } from "node:url";
 import { Registry } from "prom-client";
 import { afterAll, describe, expect, it } from "vitest";
 import { createEngine } from "../src/engine/engine.js";
-import { createEngineMetrics, registerBusMetrics, registerSolverMetrics } from "../src/metrics/index.js";
+import type { ReplicaStatus } from "../src/fleet/replica.js";
+import {
+  createEngineMetrics,
+  registerBusMetrics,
+  registerReplicaMetrics,
+  registerSolverMetrics,
+} from "../src/metrics/index.js";
 import { createSolver } from "../src/solver/solver.js";
 import { ManualClock } from "./support/engine-clock.js";
 import { parseExposition } from "./support/exposition.js";
@@ -29,10 +35,37 @@ function promtool(args: readonly string[], cwd: string): { status: number | null
   return { status: result.status, output: `${result.stdout}${result.stderr}` };
 }
 
+/** A replica's status with nothing happening, for the names its metrics export. */
+const replicaAtRest: ReplicaStatus = {
+  replica: "r",
+  generation: 0,
+  targetGeneration: 0,
+  epoch: 0,
+  values: { x: 0.5 },
+  rejected: { malformed: 0 } as ReplicaStatus["rejected"],
+  accepted: 0,
+  tier1Refusals: 0,
+  lastTier1Refusal: undefined,
+  applyFailures: 0,
+  lastApplyError: undefined,
+  paramsMismatch: undefined,
+  telemetry: {
+    published: 0,
+    shipped: 0,
+    droppedFull: 0,
+    refused: 0,
+    lostInFlight: 0,
+    buffered: 0,
+    unshipped: 0,
+    inFlight: 0,
+    breaker: "closed",
+  },
+};
+
 describe("alert rules (promtool)", () => {
   it("pass promtool check rules", () => {
     const { status, output } = promtool(["check", "rules", "arqon-alerts.yml"], RULES_DIR);
-    expect(output).toContain("SUCCESS: 18 rules found");
+    expect(output).toContain("SUCCESS: 21 rules found");
     expect(status).toBe(0);
   });
 
@@ -91,6 +124,7 @@ describe("alert rules (promtool)", () => {
     );
     const solver = createSolver({ bounds: { x: { min: 0, max: 1 } }, budget: 4, seed: 1 });
     registerSolverMetrics(solver, { registry });
+    registerReplicaMetrics({ status: () => replicaAtRest }, { registry });
     const exported = new Set(
       [...parseExposition(await registry.metrics()).keys()].map((s) => s.split("{")[0]),
     );
@@ -211,6 +245,10 @@ ${input.join("\n")}
         {
           series: 'arqon_digests_accepted_total{job="drill",instance="e:1"}',
           values: values("arqon_digests_accepted_total"),
+        },
+        {
+          series: 'arqon_generation{job="drill",instance="e:1"}',
+          values: values("arqon_generation"),
         },
       ];
       expect(scrapes[9]!.get("arqon_digests_accepted_total")).toBeGreaterThan(5000);
