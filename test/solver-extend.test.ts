@@ -131,8 +131,16 @@ describe("Solver.extend", () => {
       "corrupt solver artifact: extended: expected a whole number from 1 to 29 (the trials the budget grew by), got 30",
     );
     expect(() => restoreSolver({ ...saved, extended: 2 })).toThrow(/probe\.count/);
-    expect(() => restoreSolver({ ...saved, config: { ...saved.config, budget: 31 } })).toThrow(
-      /config\.budget: 31 is not the budget this run was planned with \(30/,
+    // An edited budget is named as such, whatever it makes of `extended`.
+    for (const budget of [31, 15, 10]) {
+      expect(() => restoreSolver({ ...saved, config: { ...saved.config, budget } })).toThrow(
+        `config.budget: ${budget} is not the budget this run was planned with (30`,
+      );
+    }
+    // A dropped count reads as a probe the config does not give, and says why it might not.
+    const { extended: _dropped, ...withoutCount } = saved;
+    expect(() => restoreSolver(withoutCount)).toThrow(
+      /probe\.count: .* sizes it from the budget less its extended/,
     );
   });
 
@@ -164,6 +172,20 @@ describe("Solver.extend", () => {
     expect(second.evaluations).toBe(25);
     expect(ids).toEqual(Array.from({ length: 25 }, (_, i) => i + 26));
     expect(second.best!.value).toBeLessThanOrEqual(first.best!.value);
+  });
+
+  it("is logged from a grown solver with no history yet: the log reopens with its probe", () => {
+    const dir = tempDir();
+    const grown = createSolver({ seed: 3, budget: 20, bounds: BOUNDS });
+    grown.extend(80);
+    const solver = createSolverLog(dir, grown);
+    runOut(solver);
+    solver.closeLog();
+    const reopened = openSolverLog<{ x: number; y: number; z: number }>(dir);
+    expect(reopened.asked).toBe(100);
+    expect(reopened.config.probeSize).toBe(grown.config.probeSize);
+    expect(reopened.best()).toEqual(solver.best());
+    reopened.closeLog();
   });
 
   it("is logged: a solver log reopens grown, and replays the trials asked after", () => {

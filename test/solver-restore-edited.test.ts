@@ -106,7 +106,8 @@ describe("restoring an artifact whose config was edited", () => {
     delete older.budget;
     older.config.budget = 200;
     expect(() => restoreSolver(older)).toThrow(
-      "probe.count: 8 does not match the probe of 10 that the config's budget, probeRatio and startPoints give (none can change once a run has started)",
+      "probe.count: 8 does not match the probe of 10 that the config's budget, probeRatio and startPoints give (none can change once a run has started; " +
+        "a run grown by extend sizes it from the budget less its extended, which cannot change either)",
     );
     const ratio = saved();
     ratio.config.probeRatio = 0.5;

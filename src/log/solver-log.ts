@@ -120,7 +120,8 @@ export function isLoggedSolver(solver: Solver): solver is LoggedSolver {
 /**
  * Creates the decision log in `dir` for `solver` (which must not have one yet) and returns the
  * logging wrapper. The header holds the solver's config and seed; a solver that already asked or was
- * told something gets a snapshot record after it, so the log starts from its current state.
+ * told something, or whose budget grew (`extend`), gets a snapshot record after it, so the log
+ * starts from its current state.
  */
 export function createSolverLog<P extends ParamShape = string>(
   dir: string,
@@ -144,7 +145,9 @@ export function createSolverLog<P extends ParamShape = string>(
     throw new UsageError(`${dir} already holds a decision log`);
   }
   let last: KnownRecord = { seq: writer.lastSeq, record: withoutSeq(exact(header)) };
-  if (solver.asked > 0 || solver.told > 0) {
+  // A grown run's header config holds the grown budget, from which a fresh solver would size
+  // another probe: its state starts from the snapshot, as a run with a history does.
+  if (solver.asked > 0 || solver.told > 0 || artifact.extended !== undefined) {
     const snapshot = exact({ kind: "snapshot", artifact, rules: SOLVER_RULES });
     writer.appendCommand(snapshot);
     last = { seq: writer.lastSeq, record: withoutSeq(snapshot) };

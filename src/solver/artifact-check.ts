@@ -42,7 +42,8 @@ export function artifactProblems(
   if (a.probe?.count !== probeSize) {
     problems.push(
       `probe.count: ${String(a.probe?.count)} does not match the probe of ${probeSize} that the config's ` +
-        "budget, probeRatio and startPoints give (none can change once a run has started)",
+        "budget, probeRatio and startPoints give (none can change once a run has started; a run grown by " +
+        "extend sizes it from the budget less its extended, which cannot change either)",
     );
   }
   const starts = a.probe?.starts ?? 0;

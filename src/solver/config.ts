@@ -751,7 +751,7 @@ export interface ResolvedSolverConfig {
   /**
    * Points of the probe's design: `ceil(budget × probeRatio)`, capped when `probeRatio` was
    * omitted, and cut to the budget the start points leave. The probe is the start points, then
-   * these.
+   * these. A run grown by `Solver.extend` keeps the size its budget gave before it grew.
    */
   readonly probeSize: number;
   /** `"auto"` becomes `"tpe"` when no parameter is a float or an int (Nelder–Mead would have none to move). */

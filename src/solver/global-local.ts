@@ -1168,8 +1168,9 @@ function tpeOptions(o: ResolvedGlobalLocalOptions): TpeOptions {
  *   simplex, the global phase holds to the end instead, with a second TPE at forced TPE's sharper
  *   settings (the wide floor explores; with no local phase left to refine, the last trials should
  *   exploit). A simplex that can carry on where it stopped is still resumed. When even the
- *   opening would leave fewer than that, no simplex can ever follow it and the run is held from
- *   its first refine trial (the wide floor is there to explore while a simplex refines).
+ *   opening would leave fewer than that, no simplex can follow it and the run is held from its
+ *   first refine trial (the wide floor is there to explore while a simplex refines), unless the
+ *   budget grows (`Solver.extend`): the hold is then decided again when the phase ends.
  * - No classification, no commitment: both methods run all along, so a wrong first guess about
  *   the landscape costs a few trials, not the run.
  * - Determinism: every random choice comes from `seed` (TPE and each simplex have their own

@@ -392,8 +392,6 @@ export function restoreSolver<P extends ParamShape = string>(
   resolveSolverConfig(saved, "saved");
   const input = ownCopy(saved);
   const resolved = resolveSolverConfig(input, "saved");
-  const probeSize = a.extended === undefined ? resolved.probeSize : grownRunProbeSize(a.extended, input);
-  const config = { ...resolved, probeSize, inspect: options.inspect };
   // The solver keeps none of the caller's objects: editing the artifact later changes nothing.
   let own: SolverArtifact;
   try {
@@ -410,14 +408,17 @@ export function restoreSolver<P extends ParamShape = string>(
         "and tell it the old results as warm-start points (tell({ params, value }))",
     );
   }
-  if (own.budget !== undefined && own.budget !== config.budget) {
+  if (own.budget !== undefined && own.budget !== resolved.budget) {
     // A run's plans were sized from its budget, and a grown one records by how much
     // (`extended`): an edited one would reopen with a probe and plans it was not given.
     throw new UsageError(
-      `config.budget: ${config.budget} is not the budget this run was planned with (${String(own.budget)}, the artifact's "budget"; one of the two was edited): ` +
+      `config.budget: ${resolved.budget} is not the budget this run was planned with (${String(own.budget)}, the artifact's "budget"; one of the two was edited): ` +
         "restore the run as it was saved and give it more trials with extend(trials)",
     );
   }
+  // Once the budget is known to be the run's: `extended` is read against it.
+  const probeSize = own.extended === undefined ? resolved.probeSize : grownRunProbeSize(own.extended, input);
+  const config = { ...resolved, probeSize, inspect: options.inspect };
   const problems = artifactProblems(own, new Space(config.bounds), config);
   if (problems.length > 0) throw new UsageError(`corrupt solver artifact:\n  - ${problems.join("\n  - ")}`);
   return new SolverImpl(config, input, own) as unknown as Solver<P>;

@@ -25,8 +25,8 @@ export interface StartPoint {
  *
  * @remarks
  * The k-th point takes, for each active parameter it leaves out, the coordinate of the k-th point
- * of a scrambled Sobol' design seeded by `seed` (the probe's kind of design, on a stream of its
- * own): a few partial points spread over what they leave open, as the probe's points spread over
+ * of a design seeded by `seed`: the probe's kind (scrambled Sobol' points, a Latin hypercube above
+ * 256 parameters), on a stream of its own: a few partial points spread over what they leave open, as the probe's points spread over
  * the box, and a resumed run fills them the same. Parents come first, so a categorical filled in
  * decides which of its dependants are active and filled in turn. A whole point's coordinates are
  * its values' alone.
