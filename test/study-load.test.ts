@@ -46,11 +46,11 @@ describe("loadSharedStudy and create: false", () => {
     expect(joined.asked).toBe(1);
     await expect(
       openSharedStudy(
-        { ...CONFIG, budget: 7 },
+        { ...CONFIG, budget: 5 },
         { redis: redis.server.url, study: "existing", create: false },
       ),
     ).rejects.toThrow(
-      "study existing: exists with another solver configuration: budget: the study has 6, this worker 7",
+      "study existing: exists with another solver configuration: budget: the study has 6, this worker 5",
     );
     await Promise.all([first.close(), loaded.close(), joined.close()]);
   });

@@ -10,11 +10,13 @@ import { jsonKey } from "../space/params.js";
  * `{ bounds, budget, seed }`, or a default written out and left out, are the same study (except
  * `probeRatio`: written out, it is followed exactly, uncapped, which is another probe). The
  * parameters keep their declared order: it sets the coordinates every worker's solver works in,
- * so a different order is another study.
+ * so a different order is another study. Without `budget`, the budget (and the probe size it
+ * gives) is left out: a study's budget can grow, and a worker given a larger one grows it.
  */
-export function studyConfigKey(config: SolverConfig): string {
+export function studyConfigKey(config: SolverConfig, budget = true): string {
   const { bounds, ...rest } = explicitSolverConfig(config);
-  return jsonKey({ ...rest, parameters: Object.entries(bounds) });
+  const { budget: _budget, probeSize: _probeSize, ...unbudgeted } = rest;
+  return jsonKey({ ...(budget ? rest : unbudgeted), parameters: Object.entries(bounds) });
 }
 
 /**
@@ -34,13 +36,20 @@ export function studyConfigDifferences(study: SolverConfig, worker: SolverConfig
       : [
           `parameter order: the study has [${studyOrder.join(", ")}], this worker [${workerOrder.join(", ")}]`,
         ];
-  return configDifferences(
-    [
-      [studyRest, workerRest, ""],
-      [studyBounds, workerBounds, "bounds"],
-    ],
-    { kept: "the study", given: "this worker" },
-    limit,
-    order,
-  );
+  // The probe size follows from the budget, the probe ratio, the bounds and the start points: it
+  // is named only when nothing a worker writes differs.
+  const { probeSize: _studyProbe, ...studyWritten } = studyRest;
+  const { probeSize: _workerProbe, ...workerWritten } = workerRest;
+  const differences = (study: object, worker: object) =>
+    configDifferences(
+      [
+        [study, worker, ""],
+        [studyBounds, workerBounds, "bounds"],
+      ],
+      { kept: "the study", given: "this worker" },
+      limit,
+      order,
+    );
+  const written = differences(studyWritten, workerWritten);
+  return written.length > 0 ? written : differences(studyRest, workerRest);
 }

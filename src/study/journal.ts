@@ -67,7 +67,12 @@ export type JournalEntry =
       readonly id: number;
       readonly reason: string;
       readonly cancelled?: true;
-    } & Stamped);
+    } & Stamped)
+  /**
+   * A worker grew the study's budget to `budget` trials (`Solver.extend`): the total, not the
+   * increase, so that a replay checks it against the budget it reached.
+   */
+  | ({ readonly op: "extend"; readonly worker: string; readonly budget: number } & Stamped);
 
 /**
  * A random token naming one operation (absent from entries written before it was added): a worker
@@ -249,7 +254,10 @@ function parseEntry(text: string, position: number): JournalEntry {
       position,
       "is not a report entry this arqon reads (a trial id and [step, value] pairs)",
     );
-  if (op === "ask" || op === "tell" || op === "fail" || op === "report") return entry as JournalEntry;
+  if (op === "extend" && !Number.isSafeInteger((entry as { budget?: unknown }).budget))
+    throw new JournalError(position, "is not an extend entry this arqon reads (a whole-number budget)");
+  if (op === "ask" || op === "tell" || op === "fail" || op === "report" || op === "extend")
+    return entry as JournalEntry;
   throw new JournalError(position, `has an unknown op ${JSON.stringify(op)}`);
 }
 

@@ -183,7 +183,10 @@ export interface SharedStudy<P extends ParamShape = string> {
    * one that existed: a worker that meant to join sees a misspelt name here.
    */
   readonly created: boolean;
-  /** The study's solver configuration (the one its first worker created it with). */
+  /**
+   * The study's solver configuration: the one its first worker created it with, its budget as
+   * grown since ({@link SharedStudy.extend}), as of this worker's latest read.
+   */
   readonly config: ResolvedSolverConfig;
   /** Trials handed out to all workers so far. */
   readonly asked: number;
@@ -240,6 +243,15 @@ export interface SharedStudy<P extends ParamShape = string> {
   /** Reads what other workers appended. */
   refresh(): Promise<void>;
   /**
+   * Grows the study's budget by `trials` (a whole number ≥ 1), for every worker: `Solver.extend`,
+   * written to the journal, so each worker's next operation replays it (a worker that ran out of
+   * trials asks again). Refused with a `UsageError`, nothing written, as `Solver.extend` refuses.
+   * Two workers that each call it add both their trials; a worker opened with a config whose
+   * budget is larger than the study's grows it to that budget instead, once however many do.
+   * Workers of an arqon from before it stop at the entry with a `JournalError`.
+   */
+  extend(trials: number): Promise<void>;
+  /**
    * Marks failed (counted against the budget, as Optuna's heartbeat does) the pending trials of
    * workers whose heartbeat stopped (see {@link SharedStudyOptions.heartbeatMs}), and resolves to
    * their ids. Each beat writes a new value, so a worker is judged once two calls, three beat
@@ -270,7 +282,9 @@ export interface SharedStudy<P extends ParamShape = string> {
  * @remarks
  * The first worker writes `config` as the journal's first entry; later workers must pass the same
  * configuration (compared as JSON, `inspect` left out) or the call fails with a `UsageError`
- * naming the study and the first settings that differ. Local solvers (`createSolver`,
+ * naming the study and the first settings that differ. The budget alone may be larger: at most
+ * the study's (grown, {@link SharedStudy.extend}) budget joins as it is, a larger one grows the
+ * study to it. Local solvers (`createSolver`,
  * `minimize`) stay the default; a shared study is for many processes, on one machine or many,
  * that share one budget.
  *
@@ -566,8 +580,8 @@ class SharedStudyImpl implements SharedStudy, SettledLate, ReportsSteps {
   }
 
   get config(): ResolvedSolverConfig {
-    // The same in every state: reading it never needs the committed view.
-    return this.live.config;
+    // The committed view: an extend whose append is in flight has not grown the study yet.
+    return this.committed.config;
   }
 
   get asked(): number {
@@ -683,7 +697,16 @@ class SharedStudyImpl implements SharedStudy, SettledLate, ReportsSteps {
           "every worker of a study must propose alike, so finish it with the arqon that began it, or start a new study",
       );
     const stored = first.config;
-    if (config !== undefined && !created && studyConfigKey(stored) !== studyConfigKey(config))
+    // The budget alone may differ, upwards: the study's may have grown since it began (extend),
+    // and a larger one grows it (below, once the journal is replayed).
+    const sameButBudget =
+      config !== undefined && studyConfigKey(stored, false) === studyConfigKey(config, false);
+    if (
+      config !== undefined &&
+      !created &&
+      (!sameButBudget || config.budget < stored.budget) &&
+      studyConfigKey(stored) !== studyConfigKey(config)
+    )
       throw new UsageError(
         `study ${this.name}: exists with another solver configuration: ${studyConfigDifferences(stored, config).join("; ")}`,
       );
@@ -692,6 +715,7 @@ class SharedStudyImpl implements SharedStudy, SettledLate, ReportsSteps {
     this.position = 1;
     // Replayed from this read: a long journal is not read twice.
     this.replayAll(rest);
+    if (config !== undefined && config.budget > this.solver.config.budget) await this.growTo(config.budget);
   }
 
   ask(options?: { readonly max?: number }): Promise<Trial[] | null> {
@@ -964,6 +988,35 @@ class SharedStudyImpl implements SharedStudy, SettledLate, ReportsSteps {
 
   refresh(): Promise<void> {
     return this.serialise(() => this.catchUp());
+  }
+
+  extend(trials: number): Promise<void> {
+    return this.serialise(() =>
+      this.commit((solver) => {
+        solver.extend(trials); // throws (nothing changed) on what it refuses
+        return { result: undefined, entry: this.extendEntry(solver) };
+      }),
+    );
+  }
+
+  /**
+   * Grows the study's budget to `budget` unless it has that many trials already (another worker
+   * grew it first): what opening with a larger budget in its config does.
+   */
+  private growTo(budget: number): Promise<void> {
+    return this.serialise(() =>
+      this.commit((solver) => {
+        const more = budget - solver.config.budget;
+        if (more < 1) return { result: undefined };
+        solver.extend(more);
+        return { result: undefined, entry: this.extendEntry(solver) };
+      }),
+    );
+  }
+
+  /** The journal entry of an extend just applied to `solver`. */
+  private extendEntry(solver: Solver): JournalEntry {
+    return { op: "extend", worker: this.worker, budget: solver.config.budget };
   }
 
   close(): Promise<void> {
@@ -1302,6 +1355,13 @@ function replay(solver: Solver, entry: JournalEntry, position: number): void {
               "the workers judge by different pruners (another arqon version?)",
           );
         }
+        return;
+      }
+      case "extend": {
+        const more = entry.budget - solver.config.budget;
+        if (more < 1)
+          throw new Error(`it grows the budget to ${entry.budget}, which the study has reached already`);
+        solver.extend(more);
         return;
       }
       case "create":

@@ -1,0 +1,137 @@
+// A shared study's budget grows for every worker: SharedStudy.extend, a journal entry each worker
+// replays, and a worker opened with a larger budget, against a real redis-server.
+import { Redis } from "ioredis";
+import { afterAll, describe, expect, it } from "vitest";
+import { UsageError } from "../src/errors.js";
+import { createSolver, type Solver } from "../src/solver/solver.js";
+import { openSharedStudy, type SharedStudy } from "../src/study/index.js";
+import { branin } from "../src/testing/functions.js";
+import { removeTempDirs, runArqonAsync, tempDir, writeJson } from "./support/cli-run.js";
+import { redisForFile } from "./support/redis-server.js";
+
+const redis = redisForFile();
+afterAll(removeTempDirs);
+
+const BRANIN = branin();
+const config = (budget: number) => ({ seed: 7, budget, bounds: BRANIN.bounds });
+
+/** Asks and tells one trial at a time until the study has nothing more to ask; returns how many. */
+async function runOut(study: SharedStudy): Promise<number> {
+  let ran = 0;
+  for (let batch = await study.ask(); batch !== null && batch.length > 0; batch = await study.ask()) {
+    for (const trial of batch) await study.tell({ id: trial.id, value: BRANIN.evaluate(trial.params) });
+    ran += batch.length;
+  }
+  return ran;
+}
+
+/** The same for a local solver. */
+function runOutLocal(solver: Solver): void {
+  for (let batch = solver.ask({ max: 1 }); batch !== null; batch = solver.ask({ max: 1 }))
+    for (const trial of batch) solver.tell({ id: trial.id, value: BRANIN.evaluate(trial.params) });
+}
+
+async function journal(study: string): Promise<{ op: string; budget?: number }[]> {
+  const client = new Redis(redis.server.url);
+  const entries = (await client.lrange(`arqon:study:${study}:journal`, 0, -1)).map((e) => JSON.parse(e));
+  client.disconnect();
+  return entries;
+}
+
+describe("SharedStudy.extend", () => {
+  it("grows a spent study for every worker, and asks what a local solver grown alike asks", async () => {
+    const options = { redis: redis.server.url, study: "grow" };
+    const a = await openSharedStudy(config(12), { ...options, worker: "a" });
+    expect(await runOut(a)).toBe(12);
+    expect(await a.ask()).toBeNull();
+    await a.extend(6);
+    expect(a.config.budget).toBe(18);
+    // A worker joining with the study's first config replays the growth, and runs the new trials.
+    const b = await openSharedStudy(config(12), { ...options, worker: "b" });
+    expect(b.config.budget).toBe(18);
+    expect(b.asked).toBe(12);
+    expect(await runOut(b)).toBe(6);
+    await a.refresh();
+    expect(a.asked).toBe(18);
+    const local = createSolver(config(12));
+    runOutLocal(local);
+    local.extend(6);
+    runOutLocal(local);
+    expect(b.best()).toEqual(local.best());
+    expect((await journal("grow")).filter((e) => e.op === "extend")).toEqual([
+      expect.objectContaining({ op: "extend", worker: "a", budget: 18 }),
+    ]);
+    local.stop();
+    await Promise.all([a.close(), b.close()]);
+  });
+
+  it("adds up the trials of two workers that each extend", async () => {
+    const options = { redis: redis.server.url, study: "grow-both" };
+    const [a, b] = await Promise.all(
+      ["a", "b"].map((worker) => openSharedStudy(config(10), { ...options, worker })),
+    );
+    await Promise.all([a!.extend(3), b!.extend(4)]);
+    await Promise.all([a!.refresh(), b!.refresh()]);
+    expect(a!.config.budget).toBe(17);
+    expect(b!.config.budget).toBe(17);
+    await Promise.all([a!.close(), b!.close()]);
+  });
+
+  it("grows the study to a larger budget a worker opens it with, once however many do", async () => {
+    const options = { redis: redis.server.url, study: "grow-to" };
+    const first = await openSharedStudy(config(10), { ...options, worker: "first" });
+    const joined = await Promise.all(
+      ["c", "d", "e"].map((worker) => openSharedStudy(config(20), { ...options, worker })),
+    );
+    for (const handle of joined) expect(handle.config.budget).toBe(20);
+    expect((await journal("grow-to")).filter((e) => e.op === "extend")).toHaveLength(1);
+    // The study's first budget, or any up to its grown one, still joins, and changes nothing.
+    const late = await openSharedStudy(config(15), { ...options, worker: "late" });
+    expect(late.config.budget).toBe(20);
+    await first.refresh();
+    expect(first.config.budget).toBe(20);
+    await Promise.all([first, late, ...joined].map((handle) => handle.close()));
+  });
+
+  it("refuses what Solver.extend refuses, writing nothing", async () => {
+    const study = await openSharedStudy(config(10), { redis: redis.server.url, study: "grow-bad" });
+    const before = (await journal("grow-bad")).length;
+    await expect(study.extend(0)).rejects.toThrow(
+      new UsageError("extend: trials must be a whole number ≥ 1, got 0"),
+    );
+    await expect(study.extend(2.5)).rejects.toThrow(UsageError);
+    expect(await journal("grow-bad")).toHaveLength(before);
+    expect(study.config.budget).toBe(10);
+    await study.close();
+  });
+
+  it("goes on from the command line: arqon solve --storage with a larger budget in --config", async () => {
+    const dir = tempDir();
+    writeJson(dir, "c.json", { seed: 5, budget: 4, bounds: { x: { min: -5, max: 5 } } });
+    writeJson(dir, "more.json", { seed: 5, budget: 7, bounds: { x: { min: -5, max: 5 } } });
+    const solve = (file: string) =>
+      runArqonAsync(
+        [
+          ...[
+            "solve",
+            "--config",
+            file,
+            "--storage",
+            redis.server.url,
+            "--study",
+            "grow-cli",
+            "--quiet",
+            "--",
+          ],
+          ...[process.execPath, "-e", "console.log((Number(process.env.ARQON_X) - 1.5) ** 2)"],
+        ],
+        dir,
+      );
+    const first = await solve("c.json");
+    expect(first.status, first.stderr).toBe(0);
+    expect(JSON.parse(first.stdout.trim())).toMatchObject({ evaluations: 4 });
+    const more = await solve("more.json");
+    expect(more.status, more.stderr).toBe(0);
+    expect(JSON.parse(more.stdout.trim())).toMatchObject({ evaluations: 3, pending: 0 });
+  });
+});
