@@ -19,6 +19,7 @@ export {
   createCoordinator,
   DEFAULT_REPLICA_EXPIRY_MS,
   type ReplicaView,
+  type TenureMetrics,
 } from "./fleet/coordinator.js";
 export type { FleetDigest } from "./fleet/digest-batch.js";
 export { LeaderLease } from "./fleet/lease.js";

@@ -10,7 +10,8 @@ import { type Observable, type SchedulerLike, Subject, type Subscription } from 
 import { MAX_TIMER_MS } from "../../machines/timer-limit.js";
 import type { AuditEvent, ModeChangedEvent } from "../audit/events.js";
 import { type EngineConfig, resolveEngineConfig } from "../engine/config.js";
-import { createEngine, type Engine, type EngineSnapshot } from "../engine/engine.js";
+import type { Digest } from "../engine/digest.js";
+import { createEngine, type DigestVerdict, type Engine, type EngineSnapshot } from "../engine/engine.js";
 import { restoreHalt } from "../engine/restored-halt.js";
 import {
   DEFAULT_SETTLE_TIMEOUT_MS,
@@ -18,7 +19,6 @@ import {
   SettleTimeoutError,
 } from "../engine/safety/guarded-callback.js";
 import { errorMessage } from "../errors.js";
-import type { EngineMetrics } from "../metrics/engine-metrics.js";
 import { clockFromScheduler } from "../runtime/scheduler-clock.js";
 import { withinMs } from "../runtime/within-ms.js";
 import { shownValue } from "../shown-value.js";
@@ -47,6 +47,22 @@ import {
 
 export type { FleetBaseline } from "./fleet-baseline.js";
 export type { BusStats, ReplicaView } from "./fleet-report.js";
+
+/**
+ * What a coordinator needs of the engine metrics it is given: `createEngineMetrics` (`arqon/metrics`)
+ * makes them. Declared here, as the metrics' side of it, so that the fleet does not depend on the
+ * metrics, which read the fleet.
+ */
+export interface TenureMetrics {
+  /** The engine attached, if any. */
+  readonly engine: Engine | undefined;
+  attach(engine: Engine): void;
+  detach(): void;
+  observe(digest: Digest): DigestVerdict;
+  timeApply(
+    onApply: (values: Float64Array, generation: number) => void | PromiseLike<void>,
+  ): (values: Float64Array, generation: number) => void | PromiseLike<void>;
+}
 
 /** Options of {@link createCoordinator}. */
 export interface CoordinatorOptions {
@@ -125,7 +141,7 @@ export interface CoordinatorOptions {
    * its publication to the fleet (`arqon_t1_apply_seconds`). The coordinator owns them from
    * then on: attach no other engine to them.
    */
-  readonly metrics?: EngineMetrics;
+  readonly metrics?: TenureMetrics;
 }
 
 /** A point-in-time view of a coordinator. */
@@ -1527,14 +1543,14 @@ function engineMetricsIssue(metrics: unknown): string | undefined {
     methods.every((name) => typeof (metrics as Record<string, unknown>)[name] === "function");
   if (!isMetrics)
     return `metrics: must be engine metrics from createEngineMetrics (got ${shownValue(metrics)})`;
-  if ((metrics as EngineMetrics).engine !== undefined)
+  if ((metrics as TenureMetrics).engine !== undefined)
     return "metrics: already read an engine; give the coordinator metrics of their own (it attaches each tenure's engine)";
   return undefined;
 }
 
 /** `onApply`, timed by `metrics` into `arqon_t1_apply_seconds` when there are metrics. */
 function timedBy(
-  metrics: EngineMetrics | undefined,
+  metrics: TenureMetrics | undefined,
   onApply: (values: Float64Array, generation: number) => void | Promise<void>,
 ): (values: Float64Array, generation: number) => void | PromiseLike<void> {
   return metrics === undefined ? onApply : metrics.timeApply(onApply);
