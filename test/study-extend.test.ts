@@ -1,5 +1,5 @@
-// A shared study's budget grows for every worker: SharedStudy.extend, a journal entry each worker
-// replays, and a worker opened with a larger budget, against a real redis-server.
+// A shared study's budget grows for every worker: SharedStudy.growBudget, a journal entry each
+// worker replays, and a worker opened with a larger budget, against a real redis-server.
 import { Redis } from "ioredis";
 import { afterAll, describe, expect, it } from "vitest";
 import { UsageError } from "../src/errors.js";
@@ -38,13 +38,13 @@ async function journal(study: string): Promise<{ op: string; budget?: number }[]
   return entries;
 }
 
-describe("SharedStudy.extend", () => {
+describe("SharedStudy.growBudget", () => {
   it("grows a spent study for every worker, and asks what a local solver grown alike asks", async () => {
     const options = { redis: redis.server.url, study: "grow" };
     const a = await openSharedStudy(config(12), { ...options, worker: "a" });
     expect(await runOut(a)).toBe(12);
     expect(await a.ask()).toBeNull();
-    await a.extend(6);
+    expect(await a.growBudget(18)).toBe(18);
     expect(a.config.budget).toBe(18);
     // A worker joining with the study's first config replays the growth, and runs the new trials.
     const b = await openSharedStudy(config(12), { ...options, worker: "b" });
@@ -65,15 +65,20 @@ describe("SharedStudy.extend", () => {
     await Promise.all([a.close(), b.close()]);
   });
 
-  it("adds up the trials of two workers that each extend", async () => {
+  it("grows once to a total however often it is asked: two workers, and a retried call", async () => {
     const options = { redis: redis.server.url, study: "grow-both" };
     const [a, b] = await Promise.all(
       ["a", "b"].map((worker) => openSharedStudy(config(10), { ...options, worker })),
     );
-    await Promise.all([a!.extend(3), b!.extend(4)]);
+    expect(await Promise.all([a!.growBudget(17), b!.growBudget(17)])).toEqual([17, 17]);
+    // What a caller does after a lost reply: ask again, which finds the budget reached.
+    expect(await a!.growBudget(17)).toBe(17);
+    // A smaller total than the study has changes nothing either.
+    expect(await b!.growBudget(12)).toBe(17);
     await Promise.all([a!.refresh(), b!.refresh()]);
     expect(a!.config.budget).toBe(17);
     expect(b!.config.budget).toBe(17);
+    expect((await journal("grow-both")).filter((e) => e.op === "extend")).toHaveLength(1);
     await Promise.all([a!.close(), b!.close()]);
   });
 
@@ -93,15 +98,30 @@ describe("SharedStudy.extend", () => {
     await Promise.all([first, late, ...joined].map((handle) => handle.close()));
   });
 
-  it("refuses what Solver.extend refuses, writing nothing", async () => {
-    const study = await openSharedStudy(config(10), { redis: redis.server.url, study: "grow-bad" });
+  it("refuses what is not a whole number, and a worker's budget below the study's first, writing nothing", async () => {
+    const options = { redis: redis.server.url, study: "grow-bad" };
+    const study = await openSharedStudy(config(10), options);
     const before = (await journal("grow-bad")).length;
-    await expect(study.extend(0)).rejects.toThrow(
-      new UsageError("extend: trials must be a whole number ≥ 1, got 0"),
+    await expect(study.growBudget(0)).rejects.toThrow(
+      new UsageError("growBudget: budget must be a whole number ≥ 1, got 0"),
     );
-    await expect(study.extend(2.5)).rejects.toThrow(UsageError);
+    await expect(study.growBudget(12.5)).rejects.toThrow(UsageError);
+    await expect(openSharedStudy(config(8), options)).rejects.toThrow(
+      "study grow-bad: budget: the study began with 10 trials, this worker gives 8; give the study's budget, or a larger one to grow it",
+    );
     expect(await journal("grow-bad")).toHaveLength(before);
     expect(study.config.budget).toBe(10);
+    await study.close();
+  });
+
+  it("compares a larger budget's config at the study's first budget: a probe ratio written out is another probe", async () => {
+    const options = { redis: redis.server.url, study: "grow-ratio" };
+    const study = await openSharedStudy(config(100), options);
+    // Written out, 0.2 is followed uncapped: 20 points at budget 100, where the default takes 10.
+    await expect(openSharedStudy({ ...config(120), probeRatio: 0.2 }, options)).rejects.toThrow(
+      "study grow-ratio: exists with another solver configuration: probeSize: the study has 10, this worker 20",
+    );
+    expect((await journal("grow-ratio")).filter((e) => e.op === "extend")).toHaveLength(0);
     await study.close();
   });
 

@@ -37,9 +37,9 @@ const PREFIX = "study mismatch: exists with another solver configuration: ";
 
 describe("a worker whose configuration differs from the study's", () => {
   it("names a smaller budget or another seed with both values", async () => {
-    // A larger budget alone grows the study (see study-extend.test.ts).
+    // A larger budget alone grows the study (see study-extend.test.ts); a smaller one is refused.
     expect((await refusal({ ...base, budget: 40 })).message).toBe(
-      `${PREFIX}budget: the study has 50, this worker 40`,
+      "study mismatch: budget: the study began with 50 trials, this worker gives 40; give the study's budget, or a larger one to grow it",
     );
     expect((await refusal({ ...base, seed: 2 })).message).toBe(
       `${PREFIX}seed: the study has 1, this worker 2`,
@@ -62,13 +62,21 @@ describe("a worker whose configuration differs from the study's", () => {
   });
 
   it("names the first three differences and counts the rest", async () => {
-    const message = (await refusal({ seed: 2, budget: 60, batch: 4, bounds: { x: { min: -1, max: 1 }, y } }))
-      .message;
+    const message = (
+      await refusal({
+        seed: 2,
+        budget: 60,
+        batch: 4,
+        direction: "maximize",
+        bounds: { x: { min: -1, max: 1 }, y },
+      })
+    ).message;
     expect(message).toMatch(new RegExp(`^${PREFIX}`));
     const differences = message.slice(PREFIX.length).split("; ");
+    // Read at the study's budget: a larger one alone would grow the study, so it is not named.
     expect(differences).toEqual([
       "batch: the study has none, this worker 4",
-      "budget: the study has 50, this worker 60",
+      'direction: the study has "minimize", this worker "maximize"',
       "seed: the study has 1, this worker 2",
       "and 1 more",
     ]);

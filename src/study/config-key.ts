@@ -10,13 +10,11 @@ import { jsonKey } from "../space/params.js";
  * `{ bounds, budget, seed }`, or a default written out and left out, are the same study (except
  * `probeRatio`: written out, it is followed exactly, uncapped, which is another probe). The
  * parameters keep their declared order: it sets the coordinates every worker's solver works in,
- * so a different order is another study. Without `budget`, the budget (and the probe size it
- * gives) is left out: a study's budget can grow, and a worker given a larger one grows it.
+ * so a different order is another study.
  */
-export function studyConfigKey(config: SolverConfig, budget = true): string {
+export function studyConfigKey(config: SolverConfig): string {
   const { bounds, ...rest } = explicitSolverConfig(config);
-  const { budget: _budget, probeSize: _probeSize, ...unbudgeted } = rest;
-  return jsonKey({ ...(budget ? rest : unbudgeted), parameters: Object.entries(bounds) });
+  return jsonKey({ ...rest, parameters: Object.entries(bounds) });
 }
 
 /**
@@ -50,6 +48,8 @@ export function studyConfigDifferences(study: SolverConfig, worker: SolverConfig
       limit,
       order,
     );
-  const written = differences(studyWritten, workerWritten);
-  return written.length > 0 ? written : differences(studyRest, workerRest);
+  const writtenAlike =
+    jsonKey({ ...studyWritten, parameters: Object.entries(studyBounds) }) ===
+    jsonKey({ ...workerWritten, parameters: Object.entries(workerBounds) });
+  return writtenAlike ? differences(studyRest, workerRest) : differences(studyWritten, workerWritten);
 }

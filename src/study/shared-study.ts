@@ -5,7 +5,7 @@ import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
 import { Redis } from "ioredis";
 import { MAX_TIMER_MS } from "../../machines/timer-limit.js";
-import { UsageError } from "../errors.js";
+import { errorMessage, UsageError } from "../errors.js";
 import { withinMs } from "../runtime/within-ms.js";
 import { shownValue } from "../shown-value.js";
 import { askMax } from "../solver/ask-max.js";
@@ -185,7 +185,7 @@ export interface SharedStudy<P extends ParamShape = string> {
   readonly created: boolean;
   /**
    * The study's solver configuration: the one its first worker created it with, its budget as
-   * grown since ({@link SharedStudy.extend}), as of this worker's latest read.
+   * grown since ({@link SharedStudy.growBudget}), as of this worker's latest read.
    */
   readonly config: ResolvedSolverConfig;
   /** Trials handed out to all workers so far. */
@@ -243,14 +243,16 @@ export interface SharedStudy<P extends ParamShape = string> {
   /** Reads what other workers appended. */
   refresh(): Promise<void>;
   /**
-   * Grows the study's budget by `trials` (a whole number ≥ 1), for every worker: `Solver.extend`,
-   * written to the journal, so each worker's next operation replays it (a worker that ran out of
-   * trials asks again). Refused with a `UsageError`, nothing written, as `Solver.extend` refuses.
-   * Two workers that each call it add both their trials; a worker opened with a config whose
-   * budget is larger than the study's grows it to that budget instead, once however many do.
-   * Workers of an arqon from before it stop at the entry with a `JournalError`.
+   * Grows the study's budget to `budget` trials, for every worker (`Solver.extend`, written to the
+   * journal, which each worker replays at its next operation); nothing when the study has that
+   * many already. A total rather than an increase, as a shared resource needs: a call retried
+   * after a lost reply, or several workers asking for the same total, grow the study once. Resolves
+   * to the study's budget. Refused with a `UsageError`, nothing written, when `budget` is not a
+   * whole number or `Solver.extend` refuses the growth. Opening the study with a larger budget in
+   * the config does the same. Workers of an arqon from before it stop at the entry with a
+   * `JournalError`.
    */
-  extend(trials: number): Promise<void>;
+  growBudget(budget: number): Promise<number>;
   /**
    * Marks failed (counted against the budget, as Optuna's heartbeat does) the pending trials of
    * workers whose heartbeat stopped (see {@link SharedStudyOptions.heartbeatMs}), and resolves to
@@ -282,9 +284,9 @@ export interface SharedStudy<P extends ParamShape = string> {
  * @remarks
  * The first worker writes `config` as the journal's first entry; later workers must pass the same
  * configuration (compared as JSON, `inspect` left out) or the call fails with a `UsageError`
- * naming the study and the first settings that differ. The budget alone may be larger: at most
- * the study's (grown, {@link SharedStudy.extend}) budget joins as it is, a larger one grows the
- * study to it. Local solvers (`createSolver`,
+ * naming the study and the first settings that differ. The budget alone may be larger: up to
+ * the study's (grown, {@link SharedStudy.growBudget}) budget it joins as it is, a larger one grows
+ * the study to it. Local solvers (`createSolver`,
  * `minimize`) stay the default; a shared study is for many processes, on one machine or many,
  * that share one budget.
  *
@@ -697,25 +699,28 @@ class SharedStudyImpl implements SharedStudy, SettledLate, ReportsSteps {
           "every worker of a study must propose alike, so finish it with the arqon that began it, or start a new study",
       );
     const stored = first.config;
-    // The budget alone may differ, upwards: the study's may have grown since it began (extend),
-    // and a larger one grows it (below, once the journal is replayed).
-    const sameButBudget =
-      config !== undefined && studyConfigKey(stored, false) === studyConfigKey(config, false);
-    if (
-      config !== undefined &&
-      !created &&
-      (!sameButBudget || config.budget < stored.budget) &&
-      studyConfigKey(stored) !== studyConfigKey(config)
-    )
-      throw new UsageError(
-        `study ${this.name}: exists with another solver configuration: ${studyConfigDifferences(stored, config).join("; ")}`,
-      );
+    // The budget alone may differ, upwards: the study's may have grown since it began
+    // (growBudget), and a larger one grows it (below, once the journal is replayed). Compared at
+    // the study's first budget, so that the probe it gives is compared too.
+    if (config !== undefined && !created) {
+      const atFirstBudget = { ...config, budget: stored.budget };
+      if (studyConfigKey(stored) !== studyConfigKey(atFirstBudget))
+        throw new UsageError(
+          `study ${this.name}: exists with another solver configuration: ${studyConfigDifferences(stored, atFirstBudget).join("; ")}`,
+        );
+      if (config.budget < stored.budget)
+        throw new UsageError(
+          `study ${this.name}: budget: the study began with ${stored.budget} trials, this worker gives ${config.budget}; ` +
+            "give the study's budget, or a larger one to grow it",
+        );
+    }
     this.created = created;
     this.solver = createSolver(stored);
     this.position = 1;
     // Replayed from this read: a long journal is not read twice.
     this.replayAll(rest);
-    if (config !== undefined && config.budget > this.solver.config.budget) await this.growTo(config.budget);
+    if (config !== undefined && config.budget > this.solver.config.budget)
+      await this.growBudget(config.budget);
   }
 
   ask(options?: { readonly max?: number }): Promise<Trial[] | null> {
@@ -990,33 +995,25 @@ class SharedStudyImpl implements SharedStudy, SettledLate, ReportsSteps {
     return this.serialise(() => this.catchUp());
   }
 
-  extend(trials: number): Promise<void> {
+  growBudget(budget: number): Promise<number> {
+    if (typeof budget !== "number" || !Number.isSafeInteger(budget) || budget < 1)
+      return Promise.reject(
+        new UsageError(`growBudget: budget must be a whole number ≥ 1, got ${shownValue(budget)}`),
+      );
     return this.serialise(() =>
-      this.commit((solver) => {
-        solver.extend(trials); // throws (nothing changed) on what it refuses
-        return { result: undefined, entry: this.extendEntry(solver) };
-      }),
-    );
-  }
-
-  /**
-   * Grows the study's budget to `budget` unless it has that many trials already (another worker
-   * grew it first): what opening with a larger budget in its config does.
-   */
-  private growTo(budget: number): Promise<void> {
-    return this.serialise(() =>
+      // Applied to the journal's latest state (commit reads it first, and again when another
+      // worker appended meanwhile): a budget reached already, by anyone, writes nothing.
       this.commit((solver) => {
         const more = budget - solver.config.budget;
-        if (more < 1) return { result: undefined };
-        solver.extend(more);
-        return { result: undefined, entry: this.extendEntry(solver) };
+        if (more < 1) return { result: solver.config.budget };
+        try {
+          solver.extend(more);
+        } catch (error) {
+          throw new UsageError(`study ${this.name}: cannot grow to ${budget} trials: ${errorMessage(error)}`);
+        }
+        return { result: budget, entry: { op: "extend", worker: this.worker, budget } };
       }),
     );
-  }
-
-  /** The journal entry of an extend just applied to `solver`. */
-  private extendEntry(solver: Solver): JournalEntry {
-    return { op: "extend", worker: this.worker, budget: solver.config.budget };
   }
 
   close(): Promise<void> {
