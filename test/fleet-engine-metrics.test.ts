@@ -1,11 +1,11 @@
 import { Registry } from "prom-client";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { Engine } from "../src/engine/engine.js";
+import { createEngine, type Engine } from "../src/engine/engine.js";
 import type { Coordinator } from "../src/fleet/coordinator.js";
 import { fleetKeys, fleetPrefix } from "../src/fleet/streams.js";
 import { TelemetryPublisher } from "../src/fleet/telemetry-publisher.js";
 import { createEngineMetrics } from "../src/metrics/index.js";
-import { FLEET_RING, objectiveOf } from "./support/fleet.js";
+import { FLEET_ENGINE, FLEET_RING, objectiveOf } from "./support/fleet.js";
 import { FleetRig } from "./support/fleet-rig.js";
 import { until } from "./support/until.js";
 
@@ -100,6 +100,27 @@ describe("coordinator engine metrics", () => {
     );
     expect(await timedObserves(registry)).toBe(firstObserved + observed(second));
     expect(await scraped(registry, "arqon_generation")).toBe(second.generation);
+  });
+
+  it("fail a promotion, not blind another engine, when they read an engine the coordinator did not attach", async () => {
+    const metrics = createEngineMetrics({ registry: new Registry() });
+    const errors: unknown[] = [];
+    const lead = await rig.coordinator("c1", { metrics, onError: (error) => errors.push(error) });
+    const admin = rig.connect();
+    await admin.set(keys.lease, "usurper", "PX", 1_500);
+    await until(() => !lead.leader && metrics.engine === undefined, 10_000, "the tenure to end");
+    // Someone else's engine on the same metrics meanwhile.
+    const other = createEngine(FLEET_ENGINE);
+    metrics.attach(other);
+    await until(() => errors.length > 0, 10_000, "the refused promotion");
+    expect(String(errors[0])).toContain("metrics: they read an engine this coordinator did not attach");
+    expect(lead.leader).toBe(false);
+    expect(metrics.engine).toBe(other);
+    // Once they are free again, the next promotion leads with them.
+    metrics.detach();
+    await until(() => lead.leader, 20_000, "the coordinator to lead again");
+    expect(metrics.engine).toBe(lead.tuningEngine);
+    await other.close();
   });
 
   it("refuses what is not engine metrics, and metrics already reading an engine, by name", async () => {

@@ -137,9 +137,11 @@ export interface CoordinatorOptions {
    * created and detached when its tenure ends, so the gauges describe the leader's engine while
    * this coordinator leads (and leave the scrape while it stands by), and the counters and
    * histograms go on from their totals at every tenure. Digests are observed through them
-   * (`arqon_t2_decide_seconds`, `arqon_digest_ingest_seconds`), and each apply is timed up to
-   * its publication to the fleet (`arqon_t1_apply_seconds`). The coordinator owns them from
-   * then on: attach no other engine to them.
+   * (`arqon_t2_decide_seconds`, `arqon_digest_ingest_seconds`), and each apply is timed as the
+   * engine's actuator call (`arqon_t1_apply_seconds`): the host's `onApply` and the hand-off of
+   * its command to the publisher (the write to Redis follows, untimed). The coordinator owns
+   * them from then on: give each coordinator its own, and attach no other engine to them (a
+   * promotion that finds them reading another engine fails, reported to `onError`).
    */
   readonly metrics?: TenureMetrics;
 }
@@ -347,6 +349,8 @@ export class Coordinator {
   /** Stop the timers of the host's applies still pending (see {@link publishOnceApplied}). */
   private readonly pendingApplies = new Set<() => void>();
   private engine: Engine | undefined;
+  /** The engine this coordinator last attached to `options.metrics` (see {@link lead}). */
+  private metricsEngine: Engine | undefined;
   private consumer: TelemetryConsumer | undefined;
   private blocking: Redis | undefined;
   private base = 0;
@@ -642,13 +646,20 @@ export class Coordinator {
         return this.publishOnceApplied(engine, result, applied, fleetGeneration);
       }),
     });
-    // Right after it is created: its events are a hot stream. An engine of an earlier tenure
-    // still attached (its close has not completed the stream) is let go first.
+    // Held first, so that a promotion failing from here on closes it (retire).
+    this.engine = engine;
+    // Right after it is created: its events are a hot stream. An engine of this coordinator's
+    // earlier tenure still attached (its close has not completed the stream) is let go first;
+    // any other engine is someone else's, and taking the metrics from it would blind them.
     if (metrics !== undefined) {
+      if (metrics.engine !== undefined && metrics.engine !== this.metricsEngine)
+        throw new Error(
+          "metrics: they read an engine this coordinator did not attach (another coordinator's?); give each coordinator metrics of its own",
+        );
       metrics.detach();
       metrics.attach(engine);
+      this.metricsEngine = engine;
     }
-    this.engine = engine;
     this.highestEpoch = Math.max(this.highestEpoch, this.lease.epoch);
     this.haltedReason = state.halted;
     this.haltedReasons = state.halted === undefined ? undefined : reasonList(state.haltReasons);
