@@ -7,6 +7,7 @@ import { shownValue } from "../shown-value.js";
 import { type AnyRegistry, commonOptionIssues, throwOnIssues } from "./metric-options.js";
 import { ReadMetric } from "./read-metric.js";
 import { registerAll } from "./register-all.js";
+import { ScrapePass } from "./scrape-pass.js";
 
 // The same shape the coordinator reports and the dashboard reads: one definition, re-exported here.
 export type { BusStats } from "../fleet/fleet-report.js";
@@ -60,15 +61,7 @@ export function registerBusMetrics(source: BusStatsSource, options: BusMetricsOp
   // leader cut off from Redis loses its lease, and must stop saying it leads).
   let latest: BusMetricsStats | undefined;
   let up = 0;
-  // One read per scrape: the registry reads every metric in one synchronous pass, the up gauge
-  // first; a microtask ends the pass for reads of single metrics.
-  let readThisPass = false;
-  const read = (): BusMetricsStats | undefined => {
-    if (readThisPass) return last;
-    readThisPass = true;
-    queueMicrotask(() => {
-      readThisPass = false;
-    });
+  const pass = new ScrapePass((): BusMetricsStats | undefined => {
     try {
       // Stale figures were not read from Redis this time: the last fresh ones stay (none before
       // the first fresh read, so a coordinator that never reached Redis exports no replica count).
@@ -80,7 +73,8 @@ export function registerBusMetrics(source: BusStatsSource, options: BusMetricsOp
       up = 0; // a failing source must not fail the whole scrape
     }
     return last;
-  };
+  });
+  const read = () => pass.get();
   const series = (
     name: string,
     help: string,
@@ -133,7 +127,7 @@ export function registerBusMetrics(source: BusStatsSource, options: BusMetricsOp
     "gauge",
     () => {
       // Registered first, so read first by a scrape: each scrape calls busStats() afresh.
-      readThisPass = false;
+      pass.newPass();
       read();
       return [{ labels: {}, value: up }];
     },

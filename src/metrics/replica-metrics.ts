@@ -8,6 +8,7 @@ import type { ExpositionValue } from "./latency-histogram.js";
 import { type AnyRegistry, commonOptionIssues, throwOnIssues } from "./metric-options.js";
 import { ReadMetric, type ReadMetricType } from "./read-metric.js";
 import { registerAll } from "./register-all.js";
+import { ScrapePass } from "./scrape-pass.js";
 
 /** Anything that reports a replica's {@link ReplicaStatus}, such as the replica itself. */
 export interface ReplicaStatusSource {
@@ -55,15 +56,7 @@ export function registerReplicaMetrics(source: ReplicaStatusSource, options: Rep
   const p = `${options.prefix ?? "arqon_"}replica_`;
   let last: ReplicaStatus | undefined;
   let up = 0;
-  // One read per scrape: the registry reads every metric in one synchronous pass, the up gauge
-  // first; a microtask ends the pass for reads of single metrics.
-  let readThisPass = false;
-  const read = (): ReplicaStatus | undefined => {
-    if (readThisPass) return last;
-    readThisPass = true;
-    queueMicrotask(() => {
-      readThisPass = false;
-    });
+  const pass = new ScrapePass((): ReplicaStatus | undefined => {
     try {
       last = source.status();
       up = 1;
@@ -71,7 +64,8 @@ export function registerReplicaMetrics(source: ReplicaStatusSource, options: Rep
       up = 0; // a failing source must not fail the whole scrape
     }
     return last;
-  };
+  });
+  const read = () => pass.get();
   const metric = (
     name: string,
     help: string,
@@ -93,7 +87,7 @@ export function registerReplicaMetrics(source: ReplicaStatusSource, options: Rep
     "gauge",
     () => {
       // Registered first, so read first by a scrape: each scrape reads the status afresh.
-      readThisPass = false;
+      pass.newPass();
       read();
       return one(up);
     },
