@@ -2,9 +2,8 @@ import { Registry } from "prom-client";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Coordinator } from "../src/fleet/coordinator.js";
 import { fleetKeys, fleetPrefix } from "../src/fleet/streams.js";
-import { TelemetryPublisher } from "../src/fleet/telemetry-publisher.js";
 import { registerBusMetrics } from "../src/metrics/index.js";
-import { FLEET_RING, until } from "./support/fleet.js";
+import { until } from "./support/fleet.js";
 import { FleetRig } from "./support/fleet-rig.js";
 
 // The bus counters a coordinator reports, against a real redis-server: Prometheus reads any
@@ -83,15 +82,7 @@ describe("coordinator bus counters", () => {
 
   it("never reports fewer digests processed while a tenure ends", async () => {
     const lead = await rig.coordinator("c1");
-    const publisher = rig.track(
-      new TelemetryPublisher({
-        redis: rig.connect(),
-        stream: keys.digests,
-        replica: "r1",
-        keyring: FLEET_RING,
-        flushMs: 10,
-      }),
-    );
+    const publisher = rig.publisher(keys, { flushMs: 10 });
     for (let i = 0; i < 3; i++) publisher.publish(1 + i / 10, 0);
     await until(() => lead.busStats().digestsProcessed === 3, 10_000, "three digests");
     // Read the figures at every turn of the microtask queue while the coordinator steps down: the

@@ -3,9 +3,9 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createEngine, type Engine } from "../src/engine/engine.js";
 import type { Coordinator } from "../src/fleet/coordinator.js";
 import { fleetKeys, fleetPrefix } from "../src/fleet/streams.js";
-import { TelemetryPublisher } from "../src/fleet/telemetry-publisher.js";
+import type { TelemetryPublisher } from "../src/fleet/telemetry-publisher.js";
 import { createEngineMetrics } from "../src/metrics/index.js";
-import { FLEET_ENGINE, FLEET_RING, objectiveOf } from "./support/fleet.js";
+import { FLEET_ENGINE, objectiveOf } from "./support/fleet.js";
 import { FleetRig } from "./support/fleet-rig.js";
 import { until } from "./support/until.js";
 
@@ -63,14 +63,7 @@ describe("coordinator engine metrics", () => {
     expect(lead.leader).toBe(true);
     const first = lead.tuningEngine!;
     expect(metrics.engine).toBe(first);
-    const publisher = rig.track(
-      new TelemetryPublisher({
-        redis: rig.connect(),
-        stream: keys.digests,
-        replica: "r1",
-        keyring: FLEET_RING,
-      }),
-    );
+    const publisher = rig.publisher(keys);
     // Two decisions, each written through Tier 1 and published.
     await feedUntil(lead, publisher, () => first.generation >= 2);
     const accepted = first.snapshot().digests.accepted;

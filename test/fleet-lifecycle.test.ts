@@ -5,7 +5,6 @@ import { ConfigError } from "../src/errors.js";
 import type { Coordinator } from "../src/fleet/coordinator.js";
 import { createReplica } from "../src/fleet/replica.js";
 import { fleetKeys, fleetPrefix } from "../src/fleet/streams.js";
-import { TelemetryPublisher } from "../src/fleet/telemetry-publisher.js";
 import { registerBusMetrics } from "../src/metrics/index.js";
 import { scrape } from "./support/exposition.js";
 import { FLEET_ENGINE, FLEET_PARAMS, FLEET_RING, until } from "./support/fleet.js";
@@ -223,14 +222,7 @@ describe("coordinator promotion", () => {
       10_000,
       "a promotion that holds",
     );
-    const publisher = rig.track(
-      new TelemetryPublisher({
-        redis: rig.connect(),
-        stream: keys.digests,
-        replica: "r1",
-        keyring: FLEET_RING,
-      }),
-    );
+    const publisher = rig.publisher(keys);
     publisher.publish(1, lead.snapshot().generation);
     await until(() => lead.busStats().digestsProcessed === 1, 10_000, "a digest processed");
     expect(await admin.get(keys.lease)).toBe("c1");
@@ -249,14 +241,7 @@ describe("coordinator promotion", () => {
     const standby = await rig.coordinator("c2");
     await until(() => standby.leader, 10_000, "the standby leads");
     expect(await admin.get(keys.lease)).toBe("c2");
-    const publisher = rig.track(
-      new TelemetryPublisher({
-        redis: rig.connect(),
-        stream: keys.digests,
-        replica: "r1",
-        keyring: FLEET_RING,
-      }),
-    );
+    const publisher = rig.publisher(keys);
     publisher.publish(1, standby.snapshot().generation);
     await until(() => standby.busStats().digestsProcessed === 1, 10_000, "a digest processed");
     expect(crippled.leader).toBe(false);

@@ -9,7 +9,7 @@ import type { FleetDigest } from "../../src/fleet/digest-batch.js";
 import { createReplica, type Replica, type ReplicaOptions } from "../../src/fleet/replica.js";
 import type { FleetKeys } from "../../src/fleet/streams.js";
 import { TelemetryConsumer } from "../../src/fleet/telemetry-consumer.js";
-import { TelemetryPublisher } from "../../src/fleet/telemetry-publisher.js";
+import { TelemetryPublisher, type TelemetryPublisherOptions } from "../../src/fleet/telemetry-publisher.js";
 import { FLEET_ENGINE, FLEET_PARAMS, FLEET_RING } from "./fleet.js";
 import { type RedisServer, type RedisServerOptions, startRedis } from "./redis-server.js";
 
@@ -78,6 +78,19 @@ export class FleetRig {
         engine: FLEET_ENGINE,
         leaseMs: 600,
         telemetry: { blockMs: 50 },
+        ...options,
+      }),
+    );
+  }
+
+  /** A publisher of replica "r1"'s telemetry on `keys`, with the tests' keyring, closed at teardown. */
+  publisher(keys: FleetKeys, options: Partial<TelemetryPublisherOptions> = {}): TelemetryPublisher {
+    return this.track(
+      new TelemetryPublisher({
+        redis: this.connect(),
+        stream: keys.digests,
+        replica: "r1",
+        keyring: FLEET_RING,
         ...options,
       }),
     );
