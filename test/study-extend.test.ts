@@ -4,10 +4,11 @@ import { Redis } from "ioredis";
 import { afterAll, describe, expect, it } from "vitest";
 import { UsageError } from "../src/errors.js";
 import { createSolver, type Solver } from "../src/solver/solver.js";
-import { openSharedStudy, type SharedStudy } from "../src/study/index.js";
+import { openSharedStudy, runSharedStudy, type SharedStudy } from "../src/study/index.js";
 import { branin } from "../src/testing/functions.js";
 import { removeTempDirs, runArqonAsync, tempDir, writeJson } from "./support/cli-run.js";
 import { redisForFile } from "./support/redis-server.js";
+import { until } from "./support/until.js";
 
 const redis = redisForFile();
 afterAll(removeTempDirs);
@@ -123,6 +124,63 @@ describe("SharedStudy.growBudget", () => {
     );
     expect((await journal("grow-ratio")).filter((e) => e.op === "extend")).toHaveLength(0);
     await study.close();
+  });
+
+  it("sends a runSharedStudy worker that waits for the others' last trials back to asking", async () => {
+    const options = { redis: redis.server.url, study: "grow-running" };
+    const holder = await openSharedStudy(config(6), { ...options, worker: "holder" });
+    const [held] = (await holder.ask())!;
+    const runner = await openSharedStudy(config(6), { ...options, worker: "runner" });
+    let done = 0;
+    const running = runSharedStudy(runner, (params) => BRANIN.evaluate(params), {
+      pollMs: 5,
+      settleMs: 20_000,
+      onTrial: () => done++,
+    });
+    // The runner has spent the budget and waits for the holder's trial.
+    await until(() => done === 5, 10_000, "the runner's five trials");
+    await holder.growBudget(10);
+    await holder.tell({ id: held!.id, value: BRANIN.evaluate(held!.params) });
+    const result = await running;
+    expect(result.evaluated).toHaveLength(9);
+    expect(result.pending).toBe(0);
+    expect(runner.asked).toBe(10);
+    await Promise.all([holder.close(), runner.close()]);
+  });
+
+  it("sends an arqon solve --storage worker that waits for the last trials back to asking", async () => {
+    const dir = tempDir();
+    const bounds = { x: { min: -5, max: 5 } };
+    writeJson(dir, "c.json", { seed: 5, budget: 12, bounds });
+    const holder = await openSharedStudy(
+      { seed: 5, budget: 12, bounds },
+      { redis: redis.server.url, study: "grow-cli-wait" },
+    );
+    const [held] = (await holder.ask())!;
+    const worker = runArqonAsync(
+      [
+        ...["solve", "--config", "c.json", "--storage", redis.server.url, "--study", "grow-cli-wait", "--"],
+        ...[process.execPath, "-e", "console.log((Number(process.env.ARQON_X) - 1.5) ** 2)"],
+      ],
+      dir,
+    );
+    // The worker has run the other eleven (the probe's other points give the strategy its first
+    // results) and waits for the held trial.
+    await until(
+      async () => {
+        await holder.refresh();
+        return holder.told === 11;
+      },
+      20_000,
+      "the worker's eleven trials",
+    );
+    await holder.growBudget(15);
+    await holder.tell({ id: held!.id, value: 1 });
+    const run = await worker;
+    expect(run.status, run.stderr).toBe(0);
+    expect(run.stderr).toContain("study grow-cli-wait grown to 15 trials: asking again");
+    expect(JSON.parse(run.stdout.trim())).toMatchObject({ evaluations: 14, pending: 0 });
+    await holder.close();
   });
 
   it("goes on from the command line: arqon solve --storage with a larger budget in --config", async () => {

@@ -376,140 +376,170 @@ async function runWorker(
         return undefined;
       }
     };
+    /** The study's budget when an ask found it spent: a larger one later means it grew. */
+    let spentAt = Number.POSITIVE_INFINITY;
     for (;;) {
+      for (;;) {
+        while (
+          !interrupts.stopAsking &&
+          stopReason === undefined &&
+          fatal === undefined &&
+          !failed() &&
+          !finished &&
+          running.size < options.concurrency
+        ) {
+          const batch = await read(`an ask of study ${study.name}`, () =>
+            askRecovering(study, { retryMs: 0 }, options.concurrency - running.size),
+          );
+          if (batch === undefined) break;
+          if (batch === null) {
+            finished = true;
+            spentAt = study.config.budget;
+          }
+          if (batch === null || batch.length === 0) break;
+          waits = 0;
+          stall?.reset();
+          for (const trial of batch) {
+            if (interrupts.stopAsking) {
+              // Ctrl-C came while the ask was on its way: the trial is reserved but must not start.
+              const reason = `interrupted by ${interrupts.cause}`;
+              if (await record({ id: trial.id, reason, cancelled: true })) interrupted++;
+              continue;
+            }
+            running.set(trial.id, runTrial(trial));
+            progress.started();
+          }
+        }
+        if (running.size === 0) {
+          if (
+            finished ||
+            interrupts.stopAsking ||
+            stopReason !== undefined ||
+            fatal !== undefined ||
+            failed()
+          )
+            break;
+          // A worker that died holding the trials the study waits for would hold this one for ever:
+          // its trials are failed once its heartbeat stopped (a Redis failure here is the next ask's).
+          const freed = await failStale(study);
+          noteStale(freed);
+          // Trials freed: the study may propose at once.
+          if (freed.length > 0) continue;
+          if (stall?.stalled(study) === true) {
+            stuck = study.pendingTrials().map((t) => t.id);
+            break;
+          }
+          // Other workers hold the trials the study waits for: ask again shortly. Said once per
+          // wait, so that a long one is not a silent one (nothing is said of a wait already over).
+          if (waits === 0 && study.pendingTrials().length > 0)
+            progress.note(`waiting: ${waitingFor("the study can propose no trial until")}`);
+          await delay(POLL_MS * 2 ** Math.min(waits++, 4));
+          continue;
+        }
+        const outcome = await Promise.race(running.values());
+        running.delete(outcome.trial.id);
+        const { trial } = outcome;
+        if ("fatal" in outcome) {
+          fatal ??= outcome.fatal;
+          // The command could not run (a typo in its name, say): failed and cancelled, since left
+          // pending it would hold every worker, this command run again too, for good.
+          await record({
+            id: trial.id,
+            reason: `not run: ${messageOf(outcome.fatal).replace(/^arqon solve: /, "")}`,
+            cancelled: true,
+          });
+          continue;
+        }
+        if ("pruned" in outcome) {
+          if (await record({ id: trial.id, pruned: true })) {
+            pruned++;
+            progress.finished(trial.id, { pruned: true });
+          }
+          continue;
+        }
+        if (outcome.reading.ok) {
+          const { value } = outcome.reading;
+          const refusedBefore = refused.length;
+          if (await record({ id: trial.id, value })) {
+            evaluations++;
+            progress.finished(trial.id, { value });
+          }
+          // Evaluated all the same, as runSharedStudy's `evaluated` counts it: the study kept what
+          // it recorded first, and the value is named after the JSON.
+          else if (refused.length > refusedBefore) evaluations++;
+        } else if (
+          interrupts.caused(outcome.reading) &&
+          (outcome.reading.interrupted === true || interrupts.abortSignal.aborted)
+        ) {
+          // Pending, it would hold every other worker for the settle time at the end.
+          const reason = `interrupted by ${interrupts.cause}`;
+          if (await record({ id: trial.id, reason, cancelled: true })) interrupted++;
+        } else {
+          // A failure of its own, even one that ends while Ctrl-C lets the running trials finish.
+          const reason = outcome.reading.reason;
+          failures.push({ id: trial.id, params: { ...trial.params }, error: reason });
+          progress.finished(trial.id, { failure: reason });
+          // Failed in the study, whatever --on-error says: no run of any worker resumes a trial of
+          // another, and left pending it held every worker (this command run again too) for good.
+          const recorded = await record({ id: trial.id, reason });
+          if (options.onError === "stop" && !interrupts.stopAsking && stopReason === undefined) {
+            stopReason = `trial ${trial.id} failed (${reason}); stopped`;
+            stopRecorded = recorded;
+          }
+        }
+      }
+      if (fatal !== undefined) {
+        // The error says why the worker stopped; the values it could not record must not go with it.
+        progress.finish();
+        for (const line of notRecorded()) io.stderr(line);
+        throw fatal instanceof CliError ? fatal : runtimeError(String(fatal));
+      }
+      // Redis failing or the journal gone, the study is reported as this worker last read it.
+      if (!failed()) await read(`a read of study ${study.name}`, () => study.refresh());
+      // Other workers may still be evaluating the study's last trials: their results can beat ours.
+      // With --stall-ms, the wait ends as the ask loop's does: once nothing moved for that long.
+      const settleBy = stall === undefined ? Date.now() + SETTLE_MS : Number.POSITIVE_INFINITY;
+      const grew = () => study.config.budget > spentAt;
+      waits = 0;
+      stall?.reset();
+      if (finished && !failed() && !interrupts.stopAsking && study.pendingTrials().length > 0) {
+        const bound = stall === undefined ? `up to ${SETTLE_MS / 1000} s` : "while the study moves";
+        progress.note(`budget spent: waiting ${bound}, as ${waitingFor("the study is over once")}`);
+      }
       while (
+        finished &&
+        !failed() &&
+        !interrupts.stopAsking &&
+        study.pendingTrials().length > 0 &&
+        Date.now() < settleBy
+      ) {
+        // A trial that runs longer than the bound is no failure of this worker: it ends its wait,
+        // and its done line names the trials still pending.
+        if (stall?.stalled(study) === true) break;
+        await delay(POLL_MS * 2 ** Math.min(waits++, 4));
+        // Reads the journal, as refresh() would, and fails the trials of workers that stopped beating.
+        // Tried again no longer than the wait lasts: the note said how long that is.
+        const left = Math.max(0, settleBy - Date.now());
+        noteStale(
+          await read(`a read of study ${study.name}`, () => study.failStaleTrials(), Math.min(retryMs, left)),
+        );
+        if (grew()) break;
+      }
+      // Another worker grew the study (growBudget, or a larger --config) while this one waited for
+      // the last trials: it asks again.
+      if (
+        finished &&
+        grew() &&
+        !failed() &&
         !interrupts.stopAsking &&
         stopReason === undefined &&
-        fatal === undefined &&
-        !failed() &&
-        !finished &&
-        running.size < options.concurrency
+        stuck.length === 0
       ) {
-        const batch = await read(`an ask of study ${study.name}`, () =>
-          askRecovering(study, { retryMs: 0 }, options.concurrency - running.size),
-        );
-        if (batch === undefined) break;
-        if (batch === null) finished = true;
-        if (batch === null || batch.length === 0) break;
-        waits = 0;
-        stall?.reset();
-        for (const trial of batch) {
-          if (interrupts.stopAsking) {
-            // Ctrl-C came while the ask was on its way: the trial is reserved but must not start.
-            const reason = `interrupted by ${interrupts.cause}`;
-            if (await record({ id: trial.id, reason, cancelled: true })) interrupted++;
-            continue;
-          }
-          running.set(trial.id, runTrial(trial));
-          progress.started();
-        }
-      }
-      if (running.size === 0) {
-        if (finished || interrupts.stopAsking || stopReason !== undefined || fatal !== undefined || failed())
-          break;
-        // A worker that died holding the trials the study waits for would hold this one for ever:
-        // its trials are failed once its heartbeat stopped (a Redis failure here is the next ask's).
-        const freed = await failStale(study);
-        noteStale(freed);
-        // Trials freed: the study may propose at once.
-        if (freed.length > 0) continue;
-        if (stall?.stalled(study) === true) {
-          stuck = study.pendingTrials().map((t) => t.id);
-          break;
-        }
-        // Other workers hold the trials the study waits for: ask again shortly. Said once per
-        // wait, so that a long one is not a silent one (nothing is said of a wait already over).
-        if (waits === 0 && study.pendingTrials().length > 0)
-          progress.note(`waiting: ${waitingFor("the study can propose no trial until")}`);
-        await delay(POLL_MS * 2 ** Math.min(waits++, 4));
+        progress.note(`study ${study.name} grown to ${study.config.budget} trials: asking again`);
+        finished = false;
         continue;
       }
-      const outcome = await Promise.race(running.values());
-      running.delete(outcome.trial.id);
-      const { trial } = outcome;
-      if ("fatal" in outcome) {
-        fatal ??= outcome.fatal;
-        // The command could not run (a typo in its name, say): failed and cancelled, since left
-        // pending it would hold every worker, this command run again too, for good.
-        await record({
-          id: trial.id,
-          reason: `not run: ${messageOf(outcome.fatal).replace(/^arqon solve: /, "")}`,
-          cancelled: true,
-        });
-        continue;
-      }
-      if ("pruned" in outcome) {
-        if (await record({ id: trial.id, pruned: true })) {
-          pruned++;
-          progress.finished(trial.id, { pruned: true });
-        }
-        continue;
-      }
-      if (outcome.reading.ok) {
-        const { value } = outcome.reading;
-        const refusedBefore = refused.length;
-        if (await record({ id: trial.id, value })) {
-          evaluations++;
-          progress.finished(trial.id, { value });
-        }
-        // Evaluated all the same, as runSharedStudy's `evaluated` counts it: the study kept what
-        // it recorded first, and the value is named after the JSON.
-        else if (refused.length > refusedBefore) evaluations++;
-      } else if (
-        interrupts.caused(outcome.reading) &&
-        (outcome.reading.interrupted === true || interrupts.abortSignal.aborted)
-      ) {
-        // Pending, it would hold every other worker for the settle time at the end.
-        const reason = `interrupted by ${interrupts.cause}`;
-        if (await record({ id: trial.id, reason, cancelled: true })) interrupted++;
-      } else {
-        // A failure of its own, even one that ends while Ctrl-C lets the running trials finish.
-        const reason = outcome.reading.reason;
-        failures.push({ id: trial.id, params: { ...trial.params }, error: reason });
-        progress.finished(trial.id, { failure: reason });
-        // Failed in the study, whatever --on-error says: no run of any worker resumes a trial of
-        // another, and left pending it held every worker (this command run again too) for good.
-        const recorded = await record({ id: trial.id, reason });
-        if (options.onError === "stop" && !interrupts.stopAsking && stopReason === undefined) {
-          stopReason = `trial ${trial.id} failed (${reason}); stopped`;
-          stopRecorded = recorded;
-        }
-      }
-    }
-    if (fatal !== undefined) {
-      // The error says why the worker stopped; the values it could not record must not go with it.
-      progress.finish();
-      for (const line of notRecorded()) io.stderr(line);
-      throw fatal instanceof CliError ? fatal : runtimeError(String(fatal));
-    }
-    // Redis failing or the journal gone, the study is reported as this worker last read it.
-    if (!failed()) await read(`a read of study ${study.name}`, () => study.refresh());
-    // Other workers may still be evaluating the study's last trials: their results can beat ours.
-    // With --stall-ms, the wait ends as the ask loop's does: once nothing moved for that long.
-    const settleBy = stall === undefined ? Date.now() + SETTLE_MS : Number.POSITIVE_INFINITY;
-    waits = 0;
-    stall?.reset();
-    if (finished && !failed() && !interrupts.stopAsking && study.pendingTrials().length > 0) {
-      const bound = stall === undefined ? `up to ${SETTLE_MS / 1000} s` : "while the study moves";
-      progress.note(`budget spent: waiting ${bound}, as ${waitingFor("the study is over once")}`);
-    }
-    while (
-      finished &&
-      !failed() &&
-      !interrupts.stopAsking &&
-      study.pendingTrials().length > 0 &&
-      Date.now() < settleBy
-    ) {
-      // A trial that runs longer than the bound is no failure of this worker: it ends its wait,
-      // and its done line names the trials still pending.
-      if (stall?.stalled(study) === true) break;
-      await delay(POLL_MS * 2 ** Math.min(waits++, 4));
-      // Reads the journal, as refresh() would, and fails the trials of workers that stopped beating.
-      // Tried again no longer than the wait lasts: the note said how long that is.
-      const left = Math.max(0, settleBy - Date.now());
-      noteStale(
-        await read(`a read of study ${study.name}`, () => study.failStaleTrials(), Math.min(retryMs, left)),
-      );
+      break;
     }
     progress.finish();
     const best = study.best();

@@ -131,7 +131,8 @@ export interface RunSharedStudyResult {
 /**
  * Evaluates trials of `study` one at a time until its budget is spent (or `signal` aborts, or the
  * study waits for other workers' trials for longer than a `stallMs` you gave: see `stuck`). Run it
- * in as many processes as you like: they share the budget. A throw or a non-finite value from
+ * in as many processes as you like: they share the budget. A study grown (`growBudget`) while this
+ * worker waits for the others' last trials is asked again. A throw or a non-finite value from
  * `objective` marks the trial failed, and ends the loop (`onError: "stop"`, the default) or goes on
  * (`"skip"`); a thrown `TrialPruned` (after
  * `context.report` resolved to true, with a pruner in the config) tells it pruned. A result Redis still refuses after
@@ -184,128 +185,140 @@ export async function runSharedStudy<P extends ParamShape = string>(
   const stall = new StallWatch(stallMs);
   let stuck: number[] = [];
   let waits = 0;
-  while (options.signal?.aborted !== true) {
-    const trials = await askRecovering(study, retrying);
-    if (trials === null) break;
-    const trial = trials[0];
-    if (trial === undefined) {
-      // A worker that died holding what the study waits for: its trials are failed, and it moves.
-      await failStale(study);
-      if (stall.stalled(study)) {
-        stuck = study.pendingTrials().map((t) => t.id);
+  /** The study's budget when an ask found it spent: a larger one later means it grew. */
+  let spentAt = Number.POSITIVE_INFINITY;
+  for (;;) {
+    while (options.signal?.aborted !== true) {
+      const trials = await askRecovering(study, retrying);
+      if (trials === null) {
+        spentAt = study.config.budget;
         break;
       }
-      await delay(pollMs * 2 ** Math.min(waits++, 4));
-      continue;
-    }
-    stall.reset();
-    waits = 0;
-    let value: number | undefined;
-    // Why the trial failed, in the journal: "CUDA out of memory" is what its owner needs to read.
-    let reason: string | undefined;
-    let stopped = false;
-    /** The trial's last report: the next one, and the trial's result, wait for it, awaited or not. */
-    let reporting: Promise<unknown> = Promise.resolve();
-    /** The study's journal went away (or cannot be replayed) under a report. */
-    let reportFailure: JournalError | undefined;
-    const context: SharedObjectiveContext = {
-      report: (step, reported) => {
-        const report = { id: trial.id, step, value: reported };
-        // One after another, in the order made, even when a retry waits.
-        const done = reporting.then(() =>
-          reportRecovering(study, report, retrying).catch((error: unknown) => {
-            if (error instanceof JournalError) reportFailure ??= error;
-            if (!isRedisFailure(error)) throw error;
-            // Redis failed it for retryMs: the trial goes on without a verdict, and its result is
-            // recorded as any other (tried again, as every result is).
-            return false;
-          }),
-        );
-        // Its rejection is the objective's to see; unawaited, it must not go unhandled.
-        reporting = done.catch(() => undefined);
-        return done;
-      },
-      shouldPrune: () => study.shouldPrune(trial.id),
-    };
-    let failure: Error | undefined;
-    try {
-      const returned: unknown = await objective(trial.params, trial, context);
-      if (typeof returned === "number" && Number.isFinite(returned)) value = returned;
-      else {
-        reason = `objective returned ${shownValue(returned)}, not a finite number`;
-        failure = new Error(reason);
-      }
-    } catch (error) {
-      if (error instanceof TrialPruned) stopped = true;
-      else {
-        reason = `objective threw: ${firstLine(errorMessage(error))}`;
-        failure =
-          error instanceof Error
-            ? error
-            : new Error(`objective threw ${shownValue(error)}`, { cause: error });
-      }
-    }
-    // A report still on its way would otherwise reach the journal after the result, and be refused.
-    await reporting;
-    if (reportFailure !== undefined) {
-      // The study's journal could not take the trial's report, nor would it take its result: the
-      // loop stops naming the report's cause, not as an objective that failed.
-      throw new Error(
-        `could not record an intermediate value of trial ${trial.id} in study ${study.name}: ${errorMessage(reportFailure)}`,
-        { cause: reportFailure },
-      );
-    }
-    evaluated.push(trial.id);
-    if (stopped) pruned.push(trial.id);
-    else if (failure !== undefined) {
-      failed.push(trial.id);
-      failures.push({ trial, error: failure });
-    }
-    const result: StudyResult = stopped
-      ? { id: trial.id, pruned: true }
-      : value === undefined
-        ? { id: trial.id, reason: reason ?? "objective failed" }
-        : { id: trial.id, value };
-    try {
-      await recordResult(study, result, retrying);
-    } catch (error) {
-      // Settled by another worker meanwhile: the study has its verdict on the trial, and this
-      // worker is fine, so it goes on (as `arqon solve` does).
-      if (error instanceof UsageError && settledElsewhere(study, trial.id)) {
-        refused.push(trial.id);
-        if (stopsHere(failure)) {
-          stoppedByError = true;
+      const trial = trials[0];
+      if (trial === undefined) {
+        // A worker that died holding what the study waits for: its trials are failed, and it moves.
+        await failStale(study);
+        if (stall.stalled(study)) {
+          stuck = study.pendingTrials().map((t) => t.id);
           break;
         }
+        await delay(pollMs * 2 ** Math.min(waits++, 4));
         continue;
       }
-      // The value would be lost with a bare JournalError, or a UsageError (the study closed): say
-      // it, as for a Redis failure. A refusal stays a UsageError.
-      const lost = `could not record ${resultText(result)}`;
-      if (error instanceof UsageError) throw new UsageError(`${lost}: ${error.message}`, { cause: error });
-      if (error instanceof JournalError) throw new Error(`${lost}: ${error.message}`, { cause: error });
-      if (!isRedisFailure(error)) throw error;
-      // Aborted during the evaluation (one try, no wait) or during recordResult's wait.
-      const aborted = isAborted(options.signal);
-      throw new Error(unrecordedMessage(study.name, [result], retryMs, error, { aborted }), {
-        cause: error,
-      });
+      stall.reset();
+      waits = 0;
+      let value: number | undefined;
+      // Why the trial failed, in the journal: "CUDA out of memory" is what its owner needs to read.
+      let reason: string | undefined;
+      let stopped = false;
+      /** The trial's last report: the next one, and the trial's result, wait for it, awaited or not. */
+      let reporting: Promise<unknown> = Promise.resolve();
+      /** The study's journal went away (or cannot be replayed) under a report. */
+      let reportFailure: JournalError | undefined;
+      const context: SharedObjectiveContext = {
+        report: (step, reported) => {
+          const report = { id: trial.id, step, value: reported };
+          // One after another, in the order made, even when a retry waits.
+          const done = reporting.then(() =>
+            reportRecovering(study, report, retrying).catch((error: unknown) => {
+              if (error instanceof JournalError) reportFailure ??= error;
+              if (!isRedisFailure(error)) throw error;
+              // Redis failed it for retryMs: the trial goes on without a verdict, and its result is
+              // recorded as any other (tried again, as every result is).
+              return false;
+            }),
+          );
+          // Its rejection is the objective's to see; unawaited, it must not go unhandled.
+          reporting = done.catch(() => undefined);
+          return done;
+        },
+        shouldPrune: () => study.shouldPrune(trial.id),
+      };
+      let failure: Error | undefined;
+      try {
+        const returned: unknown = await objective(trial.params, trial, context);
+        if (typeof returned === "number" && Number.isFinite(returned)) value = returned;
+        else {
+          reason = `objective returned ${shownValue(returned)}, not a finite number`;
+          failure = new Error(reason);
+        }
+      } catch (error) {
+        if (error instanceof TrialPruned) stopped = true;
+        else {
+          reason = `objective threw: ${firstLine(errorMessage(error))}`;
+          failure =
+            error instanceof Error
+              ? error
+              : new Error(`objective threw ${shownValue(error)}`, { cause: error });
+        }
+      }
+      // A report still on its way would otherwise reach the journal after the result, and be refused.
+      await reporting;
+      if (reportFailure !== undefined) {
+        // The study's journal could not take the trial's report, nor would it take its result: the
+        // loop stops naming the report's cause, not as an objective that failed.
+        throw new Error(
+          `could not record an intermediate value of trial ${trial.id} in study ${study.name}: ${errorMessage(reportFailure)}`,
+          { cause: reportFailure },
+        );
+      }
+      evaluated.push(trial.id);
+      if (stopped) pruned.push(trial.id);
+      else if (failure !== undefined) {
+        failed.push(trial.id);
+        failures.push({ trial, error: failure });
+      }
+      const result: StudyResult = stopped
+        ? { id: trial.id, pruned: true }
+        : value === undefined
+          ? { id: trial.id, reason: reason ?? "objective failed" }
+          : { id: trial.id, value };
+      try {
+        await recordResult(study, result, retrying);
+      } catch (error) {
+        // Settled by another worker meanwhile: the study has its verdict on the trial, and this
+        // worker is fine, so it goes on (as `arqon solve` does).
+        if (error instanceof UsageError && settledElsewhere(study, trial.id)) {
+          refused.push(trial.id);
+          if (stopsHere(failure)) {
+            stoppedByError = true;
+            break;
+          }
+          continue;
+        }
+        // The value would be lost with a bare JournalError, or a UsageError (the study closed): say
+        // it, as for a Redis failure. A refusal stays a UsageError.
+        const lost = `could not record ${resultText(result)}`;
+        if (error instanceof UsageError) throw new UsageError(`${lost}: ${error.message}`, { cause: error });
+        if (error instanceof JournalError) throw new Error(`${lost}: ${error.message}`, { cause: error });
+        if (!isRedisFailure(error)) throw error;
+        // Aborted during the evaluation (one try, no wait) or during recordResult's wait.
+        const aborted = isAborted(options.signal);
+        throw new Error(unrecordedMessage(study.name, [result], retryMs, error, { aborted }), {
+          cause: error,
+        });
+      }
+      options.onTrial?.(trial, value);
+      if (stopsHere(failure)) {
+        stoppedByError = true;
+        break;
+      }
     }
-    options.onTrial?.(trial, value);
-    if (stopsHere(failure)) {
-      stoppedByError = true;
-      break;
+    await study.refresh();
+    // The budget is spent, but others may still be evaluating: their results can beat our best.
+    // (A stuck study has been waited for already; a worker a failure stopped reports at once.)
+    const settleBy = Date.now() + (stuck.length > 0 || stoppedByError ? 0 : settleMs);
+    const grew = () => study.config.budget > spentAt;
+    waits = 0;
+    while (study.pendingTrials().length > 0 && Date.now() < settleBy && options.signal?.aborted !== true) {
+      await delay(Math.min(pollMs * 2 ** Math.min(waits++, 4), Math.max(0, settleBy - Date.now())));
+      // Reads the journal, as refresh() would, and fails the trials of workers that stopped beating.
+      await study.failStaleTrials();
+      if (grew()) break;
     }
-  }
-  await study.refresh();
-  // The budget is spent, but others may still be evaluating: their results can beat our best.
-  // (A stuck study has been waited for already; a worker a failure stopped reports at once.)
-  const settleBy = Date.now() + (stuck.length > 0 || stoppedByError ? 0 : settleMs);
-  waits = 0;
-  while (study.pendingTrials().length > 0 && Date.now() < settleBy && options.signal?.aborted !== true) {
-    await delay(Math.min(pollMs * 2 ** Math.min(waits++, 4), Math.max(0, settleBy - Date.now())));
-    // Reads the journal, as refresh() would, and fails the trials of workers that stopped beating.
-    await study.failStaleTrials();
+    // Another worker grew the study (growBudget) while this one waited: it asks again.
+    if (grew() && stuck.length === 0 && !stoppedByError && options.signal?.aborted !== true) continue;
+    break;
   }
   return {
     evaluated,
