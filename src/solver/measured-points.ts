@@ -26,6 +26,24 @@ export function pointKey(u: ArrayLike<number>): PointKey {
 }
 
 /**
+ * A {@link PointKey} rewritten in place for each lookup, for a caller that looks up many points in
+ * a row (TPE, a cell per candidate) and would otherwise make two objects per lookup.
+ */
+export class ReusedKey implements PointKey {
+  readonly rounded: number[] = [];
+  hash = 0;
+
+  /** Makes this the key of `u` and returns it. */
+  of(u: ArrayLike<number>): this {
+    const rounded = this.rounded;
+    rounded.length = u.length;
+    for (let j = 0; j < u.length; j++) rounded[j] = Math.round(u[j]! * GRID);
+    this.hash = hashOf(rounded);
+    return this;
+  }
+}
+
+/**
  * The value first measured at each unit-cube point of an append-only history, for a strategy that
  * must not ask again for a point it already has a value for (clamping to the cube and
  * contractions land on measured points, and asking again learns nothing about a deterministic

@@ -243,8 +243,8 @@ class MixedTpe implements Strategy {
       const x = this.point;
       this.build(x);
       if (taken !== undefined) {
-        for (let a = 1; a < CELL_ATTEMPTS && taken.has(x); a++) this.build(x);
-        for (let a = 0; a < UNIFORM_CELL_DRAWS && taken.has(x); a++) {
+        for (let a = 1; a < CELL_ATTEMPTS && taken.has(x, 0, this.d); a++) this.build(x);
+        for (let a = 0; a < UNIFORM_CELL_DRAWS && taken.has(x, 0, this.d); a++) {
           for (let j = 0; j < this.d; j++) x[j] = this.prng.next();
         }
         taken.take(x);

@@ -1,4 +1,4 @@
-import { MeasuredPoints, pointKey } from "./measured-points.js";
+import { MeasuredPoints, ReusedKey } from "./measured-points.js";
 import type { StrategyContext } from "./strategy.js";
 
 /**
@@ -17,6 +17,9 @@ export class TakenCells {
   private readonly ended = new MeasuredPoints();
   private endedScanned = 0;
   private readonly asked = new MeasuredPoints();
+  /** The candidate `has` is asked about, copied out of the caller's buffer, and its cell's key. */
+  private readonly point: number[] = [];
+  private readonly key = new ReusedKey();
 
   constructor(private readonly cellOf: (u: readonly number[]) => readonly number[]) {}
 
@@ -40,9 +43,15 @@ export class TakenCells {
     this.asked.add(this.cellOf(Array.from(point)), 0);
   }
 
-  /** Whether the cell of `point` is taken (one key for the three sets: TPE asks it per candidate). */
-  has(point: ArrayLike<number>): boolean {
-    const key = pointKey(this.cellOf(Array.from(point)));
+  /**
+   * Whether the cell of the point `x[offset…offset + d)` is taken (one key for the three sets: TPE
+   * asks it per candidate, so nothing is allocated here but the cell).
+   */
+  has(x: ArrayLike<number>, offset: number, d: number): boolean {
+    const point = this.point;
+    point.length = d;
+    for (let j = 0; j < d; j++) point[j] = x[offset + j]!;
+    const key = this.key.of(this.cellOf(point));
     return (
       this.measured.valueAtKey(key) !== undefined ||
       this.asked.valueAtKey(key) !== undefined ||

@@ -526,7 +526,7 @@ class Tpe implements Strategy {
 
   /** Whether a candidate falls in a taken cell (see {@link TakenCells}). */
   private cellTaken(x: Float64Array, offset: number): boolean {
-    return this.taken?.has(x.subarray(offset, offset + this.d)) ?? false;
+    return this.taken?.has(x, offset, this.d) ?? false;
   }
 
   /** Whether `x` equals a pending point or a point already proposed in this batch. */

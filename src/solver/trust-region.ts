@@ -432,6 +432,9 @@ function nearestPoints(history: readonly Evaluation[], centre: readonly number[]
   return { points, values, reached: reached < 0 ? points.length : reached };
 }
 
+/** Longest list {@link nearestFirst} sorts by insertion (quadratic, but cheaper than calls below it). */
+const INSERTION_SORT_MAX = 128;
+
 /**
  * Indices of the `count` smallest `distance`s (more when some tie the last), nearest first, ties
  * by index: the first entries of every index sorted that way. The loop above reads no further
@@ -452,7 +455,17 @@ function nearestFirst(distance: Float64Array, count: number): number[] {
     order = [];
     for (let i = 0; i < n; i++) if (!(distance[i]! > cut)) order.push(i);
   }
-  return order.sort((a, b) => distance[a]! - distance[b]! || a - b);
+  if (order.length > INSERTION_SORT_MAX) return order.sort((a, b) => distance[a]! - distance[b]! || a - b);
+  // Insertion sort, stable, on indices listed in increasing order: ties stay by index, the same
+  // order as the comparator sort above, without a call per comparison (a fit's few dozen points).
+  for (let a = 1; a < order.length; a++) {
+    const index = order[a]!;
+    const d = distance[index]!;
+    let b = a - 1;
+    for (; b >= 0 && distance[order[b]!]! > d; b--) order[b + 1] = order[b]!;
+    order[b + 1] = index;
+  }
+  return order;
 }
 
 /**
