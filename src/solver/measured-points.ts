@@ -21,7 +21,7 @@ export interface PointKey {
 
 /** The lookup key of `u`. */
 export function pointKey(u: ArrayLike<number>): PointKey {
-  const rounded = roundedOf(u);
+  const rounded = gridPoint(u);
   return { rounded, hash: hashOf(rounded) };
 }
 
@@ -37,7 +37,7 @@ export class ReusedKey implements PointKey {
   of(u: ArrayLike<number>): this {
     const rounded = this.rounded;
     rounded.length = u.length;
-    for (let j = 0; j < u.length; j++) rounded[j] = Math.round(u[j]! * GRID);
+    for (let j = 0; j < u.length; j++) rounded[j] = onGrid(u[j]!);
     this.hash = hashOf(rounded);
     return this;
   }
@@ -75,7 +75,7 @@ export class MeasuredPoints {
 
   /** Records `value` at `u` unless a value is already recorded there (a set of points outside any history). */
   add(u: ArrayLike<number>, value: number): void {
-    const rounded = roundedOf(u);
+    const rounded = gridPoint(u);
     const hash = hashOf(rounded);
     const bucket = this.buckets.get(hash);
     if (bucket === undefined) this.buckets.set(hash, [{ rounded, value }]);
@@ -100,10 +100,15 @@ export class MeasuredPoints {
   }
 }
 
+/** One coordinate rounded to the grid the sets compare points on. */
+export function onGrid(x: number): number {
+  return Math.round(x * GRID);
+}
+
 /** `u`'s coordinates rounded to the grid (a plain loop: `Array.from` with a mapping is far slower). */
-function roundedOf(u: ArrayLike<number>): number[] {
+export function gridPoint(u: ArrayLike<number>): number[] {
   const rounded: number[] = [];
-  for (let j = 0; j < u.length; j++) rounded.push(Math.round(u[j]! * GRID));
+  for (let j = 0; j < u.length; j++) rounded.push(onGrid(u[j]!));
   return rounded;
 }
 

@@ -1,5 +1,5 @@
 import { Prng } from "../random/prng.js";
-import { MeasuredPoints } from "./measured-points.js";
+import { gridPoint, MeasuredPoints, onGrid } from "./measured-points.js";
 import {
   diagonalTerms,
   fitQuadratic,
@@ -100,6 +100,8 @@ const REACH = 4;
  * of ints, the first is taken.
  */
 const UNIFORM_DRAWS = 16;
+/** Look-ups of measured points a proposal answers by scanning the history, before it builds a set. */
+const SCANNED_LOOKUPS = 32;
 /** Smallest radius: below this the incumbent is known to more digits than a double holds. */
 const MIN_RADIUS = 1e-9;
 
@@ -211,10 +213,21 @@ export class TrustRegionBatch {
     const snap = cells?.snap;
     const low = snap === undefined ? lower : snap(lower);
     const high = snap === undefined ? upper : snap(upper);
-    const measured = new MeasuredPoints();
-    measured.update(history.filter((h) => h.u.every((v, j) => v >= low[j]! - SAME && v <= high[j]! + SAME)));
-    const unmeasured = (x: readonly number[]) =>
-      measured.valueAt(snap === undefined ? x : snap(x)) === undefined;
+    const inBox = (u: readonly number[]) => u.every((v, j) => v >= low[j]! - SAME && v <= high[j]! + SAME);
+    // A look-up scans the history, most entries read no further than their first coordinate; a
+    // proposal that looks up more than SCANNED_LOOKUPS points builds the set of the box's measured
+    // points once instead (late in a run a box can hold hundreds, and most proposals look up one).
+    let measured: MeasuredPoints | undefined;
+    let scans = 0;
+    const unmeasured = (x: readonly number[]) => {
+      const at = snap === undefined ? x : snap(x);
+      if (measured === undefined && scans++ < SCANNED_LOOKUPS) return !measuredAt(history, at, inBox);
+      if (measured === undefined) {
+        measured = new MeasuredPoints();
+        measured.update(history.filter((h) => inBox(h.u)));
+      }
+      return measured.valueAt(at) === undefined;
+    };
     // A uniform point in the region, of a few draws the first that `safe` accepts, that is not
     // measured and, on ints, not in a running trial's cell (else the last).
     const idle = (x: readonly number[]) =>
@@ -430,6 +443,28 @@ function nearestPoints(history: readonly Evaluation[], centre: readonly number[]
     values.push(v);
   }
   return { points, values, reached: reached < 0 ? points.length : reached };
+}
+
+/**
+ * Whether an entry of `history` that `inBox` accepts is at `x`, as {@link MeasuredPoints} compares
+ * points (the same rounded coordinates): what a set of those entries would answer, by one scan
+ * that leaves most entries at their first coordinate.
+ */
+function measuredAt(
+  history: readonly Evaluation[],
+  x: readonly number[],
+  inBox: (u: readonly number[]) => boolean,
+): boolean {
+  const key = gridPoint(x);
+  const d = key.length;
+  for (const entry of history) {
+    const u = entry.u;
+    if (u.length !== d) continue;
+    let j = 0;
+    while (j < d && onGrid(u[j]!) === key[j]) j++;
+    if (j === d && inBox(u)) return true;
+  }
+  return false;
 }
 
 /** Longest list {@link nearestFirst} sorts by insertion (quadratic, but cheaper than calls below it). */
