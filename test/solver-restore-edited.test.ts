@@ -119,6 +119,45 @@ describe("restoring an artifact whose config was edited", () => {
     );
   });
 
+  it("refuses a changed seed or direction, which would redraw the run or read its values reversed", () => {
+    // A maximised run: its best is the largest value told, read back as such.
+    const solver = createSolver({ ...CONFIG, direction: "maximize" });
+    for (let i = 0; i < 15; i++) {
+      const [t] = solver.ask({ max: 1 })!;
+      solver.tell({ id: t!.id, value: t!.params.x });
+    }
+    const artifact = JSON.parse(JSON.stringify(solver.toJSON()));
+    expect(artifact).toMatchObject({ seed: 1, direction: "maximize" });
+    expect(restoreSolver(artifact).best()).toEqual(solver.best());
+
+    const flipped = structuredClone(artifact);
+    flipped.config.direction = "minimize";
+    expect(() => restoreSolver(flipped)).toThrow(
+      `config.direction: "minimize" is not the direction this run began with ("maximize", the artifact's "direction"; one of the two was edited): ` +
+        "a run's direction cannot change (its told values would read the other way round, and best() would give the worst point)",
+    );
+    // A direction left out is the default, minimize: the same refusal.
+    const dropped = structuredClone(artifact);
+    delete dropped.config.direction;
+    expect(() => restoreSolver(dropped)).toThrow(
+      `config.direction: "minimize" is not the direction this run began with`,
+    );
+    const reseeded = saved();
+    reseeded.config.seed = 2;
+    expect(() => restoreSolver(reseeded)).toThrow(
+      `config.seed: 2 is not the seed this run began with (1, the artifact's "seed"; one of the two was edited): a run's seed cannot change`,
+    );
+    const recorded = saved();
+    recorded.seed = 7;
+    expect(() => restoreSolver(recorded)).toThrow("config.seed: 1 is not the seed this run began with (7,");
+
+    // Saved before either was recorded: restored as before, with the config's.
+    const older = structuredClone(artifact);
+    delete older.seed;
+    delete older.direction;
+    expect(restoreSolver(older).best()).toEqual(solver.best());
+  });
+
   it("digests a space as every earlier version did (a saved run must restore in later versions)", () => {
     // Pinned: a change here refuses every artifact saved before it.
     expect(boundsDigest(CONFIG)).toBe("1a938b65");

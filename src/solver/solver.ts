@@ -129,6 +129,14 @@ export interface SolverArtifact {
    */
   readonly budget?: number;
   /**
+   * The seed and direction the run began with: a restore refuses a config with another (a new
+   * seed would hand out a probe and draws the run was not given; a new direction would read every
+   * told value the other way round, and `best()` would give the worst). Absent from artifacts
+   * saved before they were added.
+   */
+  readonly seed?: number;
+  readonly direction?: "minimize" | "maximize";
+  /**
    * Trials the budget grew by after the run began ({@link Solver.extend}): the probe was sized
    * from the budget less these. Absent when it never grew.
    */
@@ -414,6 +422,20 @@ export function restoreSolver<P extends ParamShape = string>(
     throw new UsageError(
       `config.budget: ${resolved.budget} is not the budget this run was planned with (${String(own.budget)}, the artifact's "budget"; one of the two was edited): ` +
         "restore the run as it was saved and give it more trials with extend(trials)",
+    );
+  }
+  for (const [field, value] of [
+    ["seed", resolved.seed],
+    ["direction", resolved.direction],
+  ] as const) {
+    const recorded = own[field];
+    if (recorded === undefined || recorded === value) continue;
+    const why =
+      field === "seed"
+        ? "a run's seed cannot change (it drew the probe and every proposal so far): start a new run with the other seed and tell it the old results as warm-start points (tell({ params, value }))"
+        : "a run's direction cannot change (its told values would read the other way round, and best() would give the worst point): start a new run and tell it the old results as warm-start points (tell({ params, value }))";
+    throw new UsageError(
+      `config.${field}: ${shownValue(value)} is not the ${field} this run began with (${shownValue(recorded)}, the artifact's "${field}"; one of the two was edited): ${why}`,
     );
   }
   // Once the budget is known to be the run's: `extended` is read against it.
@@ -838,6 +860,8 @@ class SolverImpl implements Solver {
       strategy: this.strategy?.toJSON() ?? null,
       boundsDigest: this.boundsDigest,
       budget: this.config.budget,
+      seed: this.config.seed,
+      direction: this.config.direction,
       ...(this.extended === 0 ? {} : { extended: this.extended }),
     };
   }
