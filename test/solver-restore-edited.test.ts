@@ -31,7 +31,9 @@ type Editable = { config: { [key: string]: unknown; bounds: Record<string, Recor
 type Edit = (bounds: Editable["config"]["bounds"]) => void;
 
 /** An artifact of CONFIG after 15 trials (into its refine phase), or its whole budget, as plain JSON. */
-function saved(ended = false): Editable & Omit<SolverArtifact, "config"> & { budget?: number } {
+function saved(
+  ended = false,
+): Editable & Omit<SolverArtifact, "config"> & { budget?: number; seed?: number } {
   const solver = createSolver(CONFIG);
   for (let i = 0; i < (ended ? CONFIG.budget : 15); i++) {
     const [t] = solver.ask({ max: 1 })!;

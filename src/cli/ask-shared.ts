@@ -34,8 +34,11 @@ export async function askShared(
     }
     const counts = `study ${study.name}: ${describeProgress(study)}, ${study.pendingTrials().length} pending`;
     if (trials === null) {
+      const pending = study.pendingTrials().map((t) => t.id);
       io.stderr(`done: ${counts}\n`);
-      io.stdout(`${JSON.stringify({ trials: null, done: true })}\n`);
+      io.stdout(
+        `${JSON.stringify({ trials: null, done: true, ...(pending.length === 0 ? {} : { pending }) })}\n`,
+      );
       return 0;
     }
     if (trials.length === 0) {

@@ -16,7 +16,8 @@ arqon ask --storage redis://… --study <name> [--timeout-ms N] --config <config
   Asks the solver for trials and records them as pending in the state (created from --config when
   missing; a directory is a decision log, a .json path a snapshot). Prints
   {"trials":[{"id":1,"params":{...}},...]}, {"trials":[]} when it must wait for pending results,
-  or {"trials":null,"done":true} when the budget is spent.
+  or {"trials":null,"done":true} when there is nothing more to ask (with "pending":[ids] while
+  trials asked earlier are still to be told).
   With --storage, reserves them in the shared study --study (created, or joined with the same
   --config as its other workers): one trial unless --batch says more. Tell them with
   arqon tell --storage; report intermediate values with arqon report --storage.
@@ -85,8 +86,15 @@ export async function askCommand(argv: readonly string[], io: CliIo): Promise<0>
   });
 
   if (trials === null) {
-    io.stderr(`done: ${describeProgress(solver)}\n`);
-    io.stdout(`${JSON.stringify({ trials: null, done: true })}\n`);
+    // Nothing more to ask; trials handed out earlier may still be running, and the best is not
+    // final until they are told.
+    const pending = solver.pendingTrials().map((t) => t.id);
+    const still =
+      pending.length === 0 ? "" : `; tell pending trial(s) ${pending.join(", ")} before reading the best`;
+    io.stderr(`done: ${describeProgress(solver)}${still}\n`);
+    io.stdout(
+      `${JSON.stringify({ trials: null, done: true, ...(pending.length === 0 ? {} : { pending }) })}\n`,
+    );
     return 0;
   }
   if (trials.length === 0) {
