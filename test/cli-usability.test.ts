@@ -318,12 +318,27 @@ describe("a state file that is not there yet", () => {
     );
     expect(again.status).toBe(0);
     expect(again.stderr).not.toContain("new run");
-    // --quiet leaves it out, as it does every note.
+    // --quiet keeps it, and only it: a quiet job is where a mistyped --state would go unseen.
     const quiet = await runArqonInProcess(
       ["solve", "--config", "c.json", "--state", "other.json", "--quiet", "--", ...objective],
       dir,
     );
     expect(quiet.status).toBe(0);
-    expect(quiet.stderr).toBe("");
+    expect(lines(quiet.stderr)).toEqual([
+      "new run: no state at other.json yet; it is saved there, as a snapshot file",
+    ]);
+    const quietAgain = await runArqonInProcess(
+      ["solve", "--config", "c.json", "--state", "other.json", "--quiet", "--", ...objective],
+      dir,
+    );
+    expect(quietAgain.stderr).toBe("");
+    // arqon ask says it too when it begins a run, and not when it resumes one.
+    const asked = await runArqonInProcess(["ask", "--config", "c.json", "--state", "asked.json"], dir);
+    expect(asked.status, asked.stderr).toBe(0);
+    expect(lines(asked.stderr)[0]).toBe(
+      "new run: no state at asked.json yet; it is saved there, as a snapshot file",
+    );
+    const askedAgain = await runArqonInProcess(["ask", "--config", "c.json", "--state", "asked.json"], dir);
+    expect(askedAgain.stderr).not.toContain("new run");
   });
 });

@@ -115,7 +115,7 @@ class WatchedRun {
 }
 
 describe("arqon solve --storage: output", () => {
-  it("--quiet prints only failed trials and errors, as without --storage", async () => {
+  it("--quiet prints only failed trials, errors and a new study's line, as without --storage", async () => {
     const dir = workDir();
     rmSync(join(dir, "hold"));
     writeFileSync(
@@ -125,7 +125,10 @@ describe("arqon solve --storage: output", () => {
     const run = await runArqonInProcess(workerArgs("quiet", ["--quiet", "--on-error", "skip"]), dir);
     expect(run.status, run.stderr).toBe(0);
     expect(JSON.parse(run.stdout)).toMatchObject({ evaluations: 5, pending: 0, interrupted: false });
-    expect(lines(run.stderr)).toEqual(["trial 2 failed: exit code 1"]);
+    expect(lines(run.stderr)).toEqual([
+      "new study quiet: begun by this worker (budget 6)",
+      "trial 2 failed: exit code 1",
+    ]);
   }, 60_000);
 
   it("prints the same per-trial lines as a local run, and one updating line on a terminal", async () => {

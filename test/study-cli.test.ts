@@ -124,7 +124,9 @@ describe("arqon solve --storage redis://", () => {
       dir,
     );
     expect(run.status, run.stderr).toBe(0);
-    const written = run.stderr.split("\n").filter((line) => line !== "");
+    // Under --quiet, the line saying the study was begun and the trials' own stderr.
+    const [begun, ...written] = run.stderr.split("\n").filter((line) => line !== "");
+    expect(begun).toBe("new study chatty: begun by this worker (budget 4)");
     expect(written).toHaveLength(8);
     for (const line of written) expect(line).toMatch(/^\[trial \d+\] (x is \S+|done)$/);
   });

@@ -3,7 +3,7 @@ import { optionalNonEmpty, optionalPositiveInt, parseFlags, requiredString } fro
 import { askShared } from "./ask-shared.js";
 import { usageError } from "./cli-error.js";
 import type { CliIo } from "./io.js";
-import { grownNote, missingStateError, openSolver } from "./open-solver.js";
+import { grownNote, missingStateError, newRunNote, openSolver } from "./open-solver.js";
 import { plainTrial } from "./plain-trial.js";
 import { describeProgress, describeRefineStart } from "./progress.js";
 import { refuseSharedStudyFlags, sharedStudyFlags } from "./shared-study-open.js";
@@ -68,6 +68,7 @@ export async function askCommand(argv: readonly string[], io: CliIo): Promise<0>
       configPath,
       logLock: held?.logLock,
     });
+    if (created) io.stderr(`${newRunNote(io.cwd, statePath)}\n`);
     if (grown > 0) io.stderr(`${grownNote(grown, solver)}\n`);
     try {
       const wasClassified = solver.classification !== null;

@@ -6,7 +6,7 @@ import { configDifferences } from "../solver/config-differences.js";
 import { explicitSolverConfig } from "../solver/explicit-config.js";
 import { createSolver, type Solver } from "../solver/solver.js";
 import { usageError } from "./cli-error.js";
-import { loadSolverState } from "./state-file.js";
+import { isLogState, loadSolverState } from "./state-file.js";
 import { realStatePath } from "./state-path.js";
 import { loadValidConfig } from "./validate.js";
 
@@ -141,4 +141,13 @@ function normalise(config: unknown): Record<string, unknown> {
 /** What a command prints when `--config` grew the saved run's budget. */
 export function grownNote(grown: number, solver: Solver): string {
   return `budget grown by ${grown} to ${solver.config.budget} trials (--config has a larger budget than the saved run)`;
+}
+
+/**
+ * What a command prints when it began a run because no state was at `statePath`: said even under
+ * `--quiet`, since a mistyped path meant to resume a run shows nowhere else.
+ */
+export function newRunNote(cwd: string, statePath: string): string {
+  const kind = isLogState(cwd, statePath) ? "a decision-log directory" : "a snapshot file";
+  return `new run: no state at ${statePath} yet; it is saved there, as ${kind}`;
 }

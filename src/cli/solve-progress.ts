@@ -56,6 +56,14 @@ export class SolveProgress {
   /** An informational line (resuming, classification, interrupt notice). */
   note(line: string): void {
     if (this.options.quiet) return;
+    this.notice(line);
+  }
+
+  /**
+   * A line said even under `--quiet`: that a run or study was begun rather than resumed, which is
+   * how a misspelt state path or study name shows in a job run quietly.
+   */
+  notice(line: string): void {
     this.around(() => this.options.write(`${line}\n`));
   }
 

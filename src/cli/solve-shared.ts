@@ -143,11 +143,12 @@ async function runWorker(
   // Begun or joined: a misspelt name, or a finished study's name reused, shows here.
   const { asked, told, name } = study;
   const budget = study.config.budget;
-  progress.note(
-    study.created
-      ? `new study ${name}: begun by this worker (budget ${budget})`
-      : `joined study ${name}: ${asked} of ${budget} trials asked, ${told} told${asked >= budget ? " (its budget is spent)" : ""}`,
-  );
+  // Begun is said even under --quiet: a misspelt study name in a quiet job shows nowhere else.
+  if (study.created) progress.notice(`new study ${name}: begun by this worker (budget ${budget})`);
+  else
+    progress.note(
+      `joined study ${name}: ${asked} of ${budget} trials asked, ${told} told${asked >= budget ? " (its budget is spent)" : ""}`,
+    );
   const running = new Map<number, Promise<Outcome>>();
   const interrupts = new SolveInterrupts(progress, () => running.size, "the study marks them failed");
   const retryMs = options.retryMs ?? RETRY_MS;

@@ -20,13 +20,13 @@ import { objectiveEnvironment, variableProblems } from "./env-names.js";
 import { programProblem } from "./find-program.js";
 import type { CliIo } from "./io.js";
 import { type ObjectiveReading, readReport, unreadReport } from "./objective-output.js";
-import { grownNote, missingStateError, openSolver } from "./open-solver.js";
+import { grownNote, missingStateError, newRunNote, openSolver } from "./open-solver.js";
 import { describeInterrupt, describeProgress, describeRefineStart } from "./progress.js";
 import { runObjectiveCommand } from "./run-command.js";
 import { type SolveExit, SolveInterrupts } from "./solve-interrupt.js";
 import { everySecond, SolveProgress } from "./solve-progress.js";
 import { solveShared } from "./solve-shared.js";
-import { attachStateLog, hasSavedState, isLogState, saveSolverState } from "./state-file.js";
+import { attachStateLog, hasSavedState, saveSolverState } from "./state-file.js";
 import { withLockedState } from "./state-lock.js";
 import { TrialStderr } from "./trial-stderr.js";
 
@@ -48,7 +48,8 @@ export const SOLVE_USAGE = `arqon solve --config <config.json> [--state <dir>|<s
   every ask and tell.
   The --state stays locked for the whole run: an ask, tell or solve on it waits up to 2 s, then exits 1.
   Progress goes to stderr: on a terminal one updating line (trials done/budget, best so far, elapsed
-  time, ETA), otherwise one line per trial; --quiet prints only failures and errors.
+  time, ETA), otherwise one line per trial; --quiet prints only failures, errors, and the line
+  saying a new run or study was begun (a mistyped --state or --study shows).
   Ctrl-C stops asking and waits for the running trials (Ctrl-C again aborts them, a third time
   kills them; they stay pending), saves the state, prints the best so far and the command that
   resumes, and exits 130. Each command runs in a process group of its own (not on Windows): a
@@ -238,10 +239,7 @@ async function runSolve(
     solver,
   );
   // Said first, so that a mistyped --state (a run meant to resume) is seen before any trial runs.
-  if (created && statePath !== undefined)
-    progress.note(
-      `new run: no state at ${statePath} yet; it is saved there, as ${isLogState(io.cwd, statePath) ? "a decision-log directory" : "a snapshot file"}`,
-    );
+  if (created && statePath !== undefined) progress.notice(newRunNote(io.cwd, statePath));
   const queue: Trial[] = solver.pendingTrials();
   if (queue.length > 0) progress.note(`resuming: re-running ${queue.length} pending trial(s) first`);
 
