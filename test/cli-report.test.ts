@@ -103,7 +103,7 @@ describe("arqon report", () => {
       // Another value at the step last recorded (the same one again is a retry: see below).
       [
         ["--id", `${a}`, "--step", "2", "--value", "3"],
-        /step must be a whole number greater than trial \d+'s previous step 2, got 2: nothing was recorded/,
+        /trial \d+ already reported step 2, with 1: a step is reported once \(give a later step for a new value\), got 3: nothing was recorded/,
       ],
       [["--id", "99", "--step", "1", "--value", "1"], /trial 99 was never asked: nothing was recorded/],
       [

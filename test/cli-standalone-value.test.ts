@@ -150,6 +150,19 @@ describe("a number standing alone on the last line", () => {
       reason: `the last output line is a JSON object without "value": ${JSON.stringify('{"epoch": 3, "loss": 0.5}')}; ${ADVICE}`,
     });
   });
+
+  it('is no value when "value" is given twice: JSON would keep the last, which may not be the one meant', () => {
+    const line = '{"value": 0.3, "value": 0.4}';
+    expect(readObjective(line)).toEqual({
+      ok: false,
+      reason: `"value" is given twice on the last output line: ${JSON.stringify(line)}`,
+    });
+    // Keys of nested objects are theirs: one "value" at the top is read.
+    expect(readObjective('{"value": 0.3, "parts": {"value": 1}, "runs": [{"value": 2}]}')).toEqual({
+      ok: true,
+      value: 0.3,
+    });
+  });
 });
 
 describe("arqon solve with log text after the value", () => {

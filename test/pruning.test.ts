@@ -198,7 +198,7 @@ describe("pruned trials in the solver", () => {
     solver.report(a!, 3, 1);
     expect(solver.intermediateValues(a!)).toEqual([{ step: 3, value: 1 }]);
     expect(() => solver.report(a!, 3, 2)).toThrow(
-      /step must be a whole number greater than trial 1's previous step 3, got 3/,
+      /trial 1 already reported step 3, with 1: a step is reported once \(give a later step for a new value\), got 2/,
     );
     expect(() => solver.report(a!, 4.5, 1)).toThrow(UsageError);
     expect(() => solver.report(a!, 5, Number.NaN)).toThrow(/value must be a finite number/);

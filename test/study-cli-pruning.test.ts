@@ -180,7 +180,7 @@ describe("arqon solve --storage with a pruner", () => {
     const other = await runArqonAsync(solve("same-step", printing(2), "--on-error", "skip"), dir);
     const out = JSON.parse(other.stdout) as { failures: { error: string }[] };
     expect(out.failures.map((f) => f.error)).toEqual([
-      'refused intermediate value {"step":1,"value":2}: step must be a whole number greater than trial 1\'s previous step 1, got 1',
+      'refused intermediate value {"step":1,"value":2}: trial 1 already reported step 1, with 1: a step is reported once (give a later step for a new value), got 2',
     ]);
   });
 

@@ -1,4 +1,5 @@
 import { stripVTControlCharacters } from "node:util";
+import { visit } from "jsonc-parser";
 
 /** The objective value read from a command's output, or why none could be read. */
 export type ObjectiveReading =
@@ -107,6 +108,30 @@ function numberOfMarked(_key: string, value: unknown): unknown {
   return text === "NaN" || text === "Infinity" || text === "-Infinity" ? Number(text) : value;
 }
 
+/** How many times `key` is a key of the outermost object of the JSON `text`. */
+function topLevelKeyCount(text: string, key: string): number {
+  let depth = 0;
+  let count = 0;
+  visit(text, {
+    onObjectBegin: () => {
+      depth++;
+    },
+    onObjectEnd: () => {
+      depth--;
+    },
+    onArrayBegin: () => {
+      depth++;
+    },
+    onArrayEnd: () => {
+      depth--;
+    },
+    onObjectProperty: (name) => {
+      if (depth === 1 && name === key) count++;
+    },
+  });
+  return count;
+}
+
 function parseObject(text: string, reviver?: (key: string, value: unknown) => unknown): object | undefined {
   let parsed: unknown;
   try {
@@ -213,6 +238,9 @@ export function readObjective(stdout: string): ObjectiveReading {
   // {"value": 0.24, "acc": 0.9, "auc": NaN}: the value is named, whatever the other keys hold.
   const object = jsonLine(last);
   if (object !== undefined && "value" in object) {
+    // JSON.parse keeps the last of two "value" keys: which one the command meant is unknown.
+    if (topLevelKeyCount(last, "value") > 1)
+      return { ok: false, reason: `"value" is given twice on the last output line: ${quote(last)}` };
     const { value } = object as { value: unknown };
     if (typeof value === "number" && Number.isFinite(value)) return { ok: true, value };
     return { ok: false, reason: `"value" on the last output line is not a finite number: ${quote(last)}` };

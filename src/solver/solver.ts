@@ -770,6 +770,12 @@ class SolverImpl implements Solver {
       this.sign * value === trial.values[trial.values.length - 1]
     )
       return false;
+    if (step === last && typeof value === "number") {
+      // Optuna keeps the first value of a step reported twice; here a step is recorded once.
+      throw new UsageError(
+        `report: trial ${id} already reported step ${step}, with ${shownValue(this.sign * trial.values[trial.values.length - 1]!)}: a step is reported once (give a later step for a new value), got ${shownValue(value)}`,
+      );
+    }
     if (!(Number.isSafeInteger(step) && step > last)) {
       throw new UsageError(
         `report: step must be a whole number ${last < 0 ? "≥ 0" : `greater than trial ${id}'s previous step ${last}`}, got ${shownValue(step)}`,
