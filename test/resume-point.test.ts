@@ -60,6 +60,25 @@ function logOf(bodies: readonly Body[], firstSeq = 1): unknown[] {
   return [header, ...events.map(auditLogRecord)];
 }
 
+/** An audit record of `logOf`'s run as the log holds it: its log seq, and its audit seq. */
+const logged = (logSeq: number, auditSeq: number, body: Body) => ({
+  seq: logSeq,
+  ...auditLogRecord({ ...body, v: 2, runId: "resume", seq: auditSeq } as AuditEvent),
+});
+
+/** The run's close marker as the log holds it, at log seq `logSeq`, ended on `generation`. */
+const closed = (logSeq: number, generation: number) => ({
+  seq: logSeq,
+  kind: "close",
+  time: 5_000,
+  generation,
+});
+
+/** `logOf`'s header with `records` after it, as `readDecisionLog` gives them, the log's last seq `lastSeq`. */
+function contentsOf(records: readonly object[], lastSeq: number) {
+  return { header: { seq: 0, ...(logOf([])[0] as object) }, records, lastSeq };
+}
+
 describe("resumePoint", () => {
   it("picks a restart up where the last run's tuning ended, and keeps the operator's baseline", async () => {
     const dir = newLogDir();
@@ -177,6 +196,61 @@ describe("resumePoint", () => {
     expect(resumedConfig(today, resumePoint(logOf([centre], 40))).params).toMatchObject({
       x: { init: 7, baseline: 5 },
       y: { init: 30, baseline: 25 },
+    });
+  });
+
+  it("on a compacted log, takes the last tuned point left only when nothing after it may have changed the values", () => {
+    const centre = apply("centre", 3, 6);
+    const plus = apply("plus", 4, 6.5);
+    // Records 11 and 13 are gone, and the log's last seq is its close marker's: the run ended on
+    // generation 4, the perturbation left after the centre.
+    expect(
+      resumePoint(contentsOf([logged(10, 10, centre), logged(12, 12, plus), closed(14, 4)], 14)),
+    ).toEqual({
+      run: 1,
+      values: { x: 6, y: 20 },
+      generation: 3,
+      baseline: undefined,
+    });
+    // Generation 4 gone too: it may have been a centre.
+    expect(() => resumePoint(contentsOf([logged(10, 10, centre), closed(14, 4)], 14))).toThrow(
+      /cannot tell where run 1 of the log ended: its last records are gone \(a compacted log\)/,
+    );
+    // No close marker: the log's last seq (a compaction's seq mark) is past the last record left.
+    expect(() => resumePoint(contentsOf([logged(10, 10, centre)], 20))).toThrow(/its last records are gone/);
+    expect(resumePoint(contentsOf([logged(10, 10, centre)], 10))).toMatchObject({
+      values: { x: 6 },
+      generation: 3,
+    });
+    // Only the close marker left, at generation 0: the run never changed its values.
+    expect(resumePoint(contentsOf([closed(14, 0)], 14))).toEqual({
+      run: 1,
+      values: { x: 5, y: 20 },
+      generation: 0,
+      baseline: undefined,
+    });
+    expect(() => resumePoint(contentsOf([closed(14, 2)], 14))).toThrow(/its last records are gone/);
+    // Nothing left of the run at all (keep 0): refused, not its start.
+    expect(() => resumePoint(contentsOf([], 14))).toThrow(/its last records are gone/);
+  });
+
+  it("on a log whose records between two left were no audit records, reads on as if whole", () => {
+    const setBaseline = { ...apply("centre", 0, 0), type: "baseline.set", values: { x: 7, y: 40 } } as Body;
+    const records = [
+      logged(2, 1, apply("centre", 1, 6)),
+      logged(5, 2, setBaseline),
+      logged(9, 3, apply("plus", 2, 6.5)),
+    ];
+    expect(resumePoint(contentsOf(records, 9))).toEqual({
+      run: 1,
+      values: { x: 6, y: 20 },
+      generation: 1,
+      baseline: { x: 7, y: 40 },
+    });
+    // Audit record 2 gone with them: the setBaseline is not known.
+    expect(resumePoint(contentsOf([records[0]!, records[2]!], 9))).toMatchObject({
+      values: { x: 6, y: 20 },
+      baseline: undefined,
     });
   });
 

@@ -13,7 +13,7 @@ import { shownValue } from "../shown-value.js";
 import { asLogError, LogError } from "./errors.js";
 import { encodeFrame } from "./frame.js";
 import { acquireLogLock } from "./lock.js";
-import { type LogEntry, segmentHeaderText } from "./records.js";
+import { ENGINE_LOG_FORMAT, type LogEntry, RESTART_LOG_KIND, segmentHeaderText } from "./records.js";
 import { scanDecisionLog } from "./scan.js";
 import { fsyncDirectory, listSegments, segmentName } from "./segments.js";
 
@@ -30,7 +30,10 @@ export interface CompactOptions {
 export interface CompactResult {
   /** Records before (header excluded). */
   readonly recordsBefore: number;
-  /** Records kept (header excluded). */
+  /**
+   * Records kept (header excluded): those `keep` selected, and in an engine's log every `restart`
+   * record it did not select (see {@link compactDecisionLog}).
+   */
   readonly recordsKept: number;
   /** The segment now holding the whole log. */
   readonly segment: string;
@@ -42,6 +45,12 @@ export interface CompactResult {
  * Rewrites the log in `dir` keeping the header and the records selected by `keep`: the last `keep`
  * records when it is a number, else those for which it returns true. Seqs are kept as they were,
  * and records appended later follow every seq the log had, even when the last records were dropped.
+ *
+ * An engine's log (its header's format is `arqon.engine`) also keeps every `restart` record,
+ * whatever `keep` says: each is the header of a run (the config, resolved options and start of the
+ * engine that continued the log). Without them the records kept would be read as the first run's,
+ * rebuilt from its config and numbered as run 1, and a log compacted down to its header would read
+ * as one run that never started: `resumePoint` would hand back the first run's starting values.
  *
  * @remarks
  * Crash-safe: the kept records go to a temporary file that is fsynced, renamed to a segment
@@ -85,10 +94,14 @@ function compactLocked(
 ): CompactResult {
   const scan = scanDecisionLog(dir, true);
   if (scan.header === null) throw new LogError(`${dir} holds no decision log to compact`);
-  const kept =
-    typeof keep === "number"
-      ? scan.records.slice(Math.max(0, scan.records.length - keep))
-      : scan.records.filter(keep);
+  const runHeader =
+    scan.header.format === ENGINE_LOG_FORMAT
+      ? (entry: LogEntry) => entry.record.kind === RESTART_LOG_KIND
+      : () => false;
+  const from = typeof keep === "number" ? Math.max(0, scan.records.length - keep) : 0;
+  const kept = scan.records.filter((entry, i) =>
+    typeof keep === "number" ? i >= from || runHeader(entry) : runHeader(entry) || keep(entry),
+  );
   const existing = listSegments(dir);
   const bytesBefore = existing.reduce((sum, s) => sum + statSync(s.path).size, 0);
   const number = existing[existing.length - 1]!.number + 1;

@@ -40,6 +40,7 @@ import {
   ENGINE_FAILURE_KIND,
   type LogEntry,
   type LogHeader,
+  RESTART_LOG_KIND,
   RING_RECORD_KIND,
 } from "./records.js";
 import {
@@ -505,7 +506,7 @@ function noteRestart(
   };
   // The new run's own header (config, seed, start time) goes with it: the log's first header
   // describes the first run only, and replay and explain rebuild this run's engine from this one.
-  log.appendCommand({ kind: "restart", time: engine.now(), ...restart, header });
+  log.appendCommand({ kind: RESTART_LOG_KIND, time: engine.now(), ...restart, header });
   return restart;
 }
 
@@ -580,7 +581,10 @@ function runFrom(found: Partial<Mutable<PreviousRun>>): PreviousRun {
  * A halt is read from what is durable first: a `halt` command is written and made durable before
  * it takes effect, and a restart's record says when it restored one, while the mode change that
  * follows reaches the log only at the next drain, which a crash may not let happen. A reset
- * command ends the halt, unless the command was refused.
+ * command ends the halt, unless the command was refused. A compaction keeps every restart record
+ * but may remove what followed it: the halt a restart record restored says how its run started, not
+ * how it ended, so records removed right after it (its seqs jump) leave the run ended as a
+ * compacted log without the record would (not halted, unless a later record says so).
  */
 class PreviousRunQuestion implements SegmentQuestion<PreviousRun> {
   private highest = -1;
@@ -589,17 +593,25 @@ class PreviousRunQuestion implements SegmentQuestion<PreviousRun> {
   /** The halt a reset command ended, restored if the command turns out refused. */
   private haltBeforeReset: RunHalt | undefined;
   private modeSeen = false;
+  /** The seq of the record taken last (a segment header repeats it; a jump means records removed). */
+  private lastSeq: number | undefined;
+  /** Whether `halt` is the one a restart record restored, with no record of its run taken since. */
+  private haltRestored = false;
 
   constructor(private readonly found: Partial<Mutable<PreviousRun>>) {}
 
   take(record: LogEntry["record"]): void {
-    if (record.kind === "restart") {
+    const removed = this.lastSeq !== undefined && record.seq > this.lastSeq + 1;
+    this.lastSeq = record.seq;
+    if (removed && this.haltRestored) this.sawHalt(undefined);
+    if (record.kind === RESTART_LOG_KIND) {
       this.highest = -1;
       this.generationSeen = true;
       const { halted, haltedReasons } = record as { halted?: unknown; haltedReasons?: unknown };
       // A restart record before restored halts kept their reasons restored an operator's halt.
       const reasons = isStringArray(haltedReasons) ? haltedReasons : [MANUAL_HALT];
       this.sawHalt(typeof halted === "string" ? { reasons, note: halted } : undefined);
+      this.haltRestored = typeof halted === "string";
       return;
     }
     if (record.kind === RING_RECORD_KIND) {
@@ -667,6 +679,7 @@ class PreviousRunQuestion implements SegmentQuestion<PreviousRun> {
   private sawHalt(halt: RunHalt | undefined): void {
     this.modeSeen = true;
     this.halt = halt;
+    this.haltRestored = false;
   }
 }
 

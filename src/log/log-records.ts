@@ -8,14 +8,12 @@ import { AUDIT_SCHEMA_VERSION, type AuditEvent } from "../audit/events.js";
 import { type EngineConfig, explicitEngineConfig, resolveEngineConfig } from "../engine/config.js";
 import { DECISION_RULES } from "../engine/decision-rules.js";
 import { decodeNumbers, encodeNumbers } from "./json-numbers.js";
-import { AUDIT_LOG_KIND, FLUSH_LOG_KIND, TIMER_LOG_KIND } from "./records.js";
+import { AUDIT_LOG_KIND, ENGINE_LOG_FORMAT, FLUSH_LOG_KIND, TIMER_LOG_KIND } from "./records.js";
 
-// The record kinds live with the other record shapes (records.ts), so that reading a log does not
-// load the engine; they are re-exported here, where the records they name are built.
-export { AUDIT_LOG_KIND, FLUSH_LOG_KIND, TIMER_LOG_KIND };
-
-/** `format` of the header of an engine's decision log. */
-export const ENGINE_LOG_FORMAT = "arqon.engine";
+// The record kinds (and the engine header's format) live with the other record shapes
+// (records.ts), so that reading or compacting a log does not load the engine; they are
+// re-exported here, where the records they name are built.
+export { AUDIT_LOG_KIND, ENGINE_LOG_FORMAT, FLUSH_LOG_KIND, TIMER_LOG_KIND };
 
 /**
  * `logVersion` of a header written by `createLoggedEngine` today: 3 means the log also holds every

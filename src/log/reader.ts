@@ -26,6 +26,12 @@ export interface DecisionLogContents {
   readonly records: readonly LogEntry[];
   /** The last valid record (the header when there is no other), or null. */
   readonly lastDurable: LogEntry | null;
+  /**
+   * The last seq the log gave: `lastDurable`'s, or a larger one when a compaction dropped the log's
+   * last records (it keeps their last seq, so that records appended later follow it); −1 for an
+   * empty log.
+   */
+  readonly lastSeq: number;
   /** A torn tail a writer would truncate on open (the reader leaves the files as they are). */
   readonly tornTail: TornTail | null;
   /** Mid-log damage where reading stopped (non-strict only). */
@@ -93,6 +99,7 @@ function contentsOf(scan: LogScan): FollowedLogContents {
     header: scan.header,
     records: scan.records,
     lastDurable: scan.last,
+    lastSeq: scan.lastSeq,
     tornTail: scan.tornTail,
     corruption: scan.corruption,
     end: scan.end,

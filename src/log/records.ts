@@ -22,6 +22,15 @@ export const RING_RECORD_KIND = "audit.ring";
 /** `kind` of a decision-log record that holds one audit event (log-records.ts builds it). */
 export const AUDIT_LOG_KIND = "audit";
 
+/** `format` of the header of an engine's decision log. */
+export const ENGINE_LOG_FORMAT = "arqon.engine";
+
+/**
+ * `kind` of the record an engine started on an existing log writes first (engine-log.ts): it
+ * carries the new run's own header and starts the next run of the log.
+ */
+export const RESTART_LOG_KIND = "restart";
+
 /** `kind` of the record of a timer callback that ran (`TimeRecord` in log-records.ts). */
 export const TIMER_LOG_KIND = "timer";
 

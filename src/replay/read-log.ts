@@ -15,7 +15,7 @@ import {
   timeRecordOf,
 } from "../log/log-records.js";
 import { type DecisionLogContents, readDecisionLog, readDecisionLogAsync } from "../log/reader.js";
-import { ENGINE_FAILURE_KIND, isCloseMarker } from "../log/records.js";
+import { ENGINE_FAILURE_KIND, isCloseMarker, RESTART_LOG_KIND } from "../log/records.js";
 import type { TornTail } from "../log/scan.js";
 import { hasDecisionLog } from "../log/segments.js";
 import { runAtOnce, runInSlices, type Steps } from "../runtime/event-loop-slices.js";
@@ -128,6 +128,12 @@ export interface ReplayLog {
    * Null when the log ends with its close marker, or its last run predates close markers.
    */
   readonly unclosed: string | null;
+  /**
+   * The last of the log's own seqs: its last record's, or a larger one when a compaction dropped
+   * the log's last records (records were removed after the last one held). Undefined when the
+   * records carry no log seqs (records given bare).
+   */
+  readonly lastSeq: number | undefined;
 }
 
 /** What {@link ReplayLog.unclosed} says of a log that ends without its close marker. */
@@ -151,8 +157,8 @@ export const UNCLOSED_MESSAGE = "log ends without close marker: last segment mis
  * (`cannot read decision log …: …`, with the reason).
  */
 export function readReplayLog(log: DecisionLogInput): ReplayLog {
-  const { records, tornTail } = recordsOf(log);
-  return runAtOnce(runsOf(records, tornTail));
+  const { records, tornTail, lastSeq } = recordsOf(log);
+  return runAtOnce(runsOf(records, tornTail, lastSeq));
 }
 
 /**
@@ -161,12 +167,20 @@ export function readReplayLog(log: DecisionLogInput): ReplayLog {
  * process it serves from.
  */
 export async function readReplayLogAsync(log: DecisionLogInput): Promise<ReplayLog> {
-  const { records, tornTail } = await recordsOfAsync(log);
-  return runInSlices(runsOf(records, tornTail));
+  const { records, tornTail, lastSeq } = await recordsOfAsync(log);
+  return runInSlices(runsOf(records, tornTail, lastSeq));
 }
 
-/** The log's records split into runs (see {@link readReplayLog}), a record per step. */
-function* runsOf(records: Iterable<unknown>, tornTail: TornTail | null): Steps<ReplayLog> {
+/**
+ * The log's records split into runs (see {@link readReplayLog}), a record per step. `lastSeq` is
+ * the log's last seq when the reader knows it (a compaction's seq mark can hold one past the last
+ * record), else the last record's is taken.
+ */
+function* runsOf(
+  records: Iterable<unknown>,
+  tornTail: TornTail | null,
+  lastSeq: number | undefined,
+): Steps<ReplayLog> {
   const runs: RunBuilder[] = [];
   const logSeqs: (number | undefined)[] = [];
   let index = 0;
@@ -216,7 +230,16 @@ function* runsOf(records: Iterable<unknown>, tornTail: TornTail | null): Steps<R
   const last = runs.at(-1)!;
   const unclosed =
     (last.header.logVersion ?? 0) >= CLOSE_MARKER_LOG_VERSION && !lastWasClose ? UNCLOSED_MESSAGE : null;
-  return { header: first.header, events: first.events, indices: first.indices, runs, tornTail, unclosed };
+  const lastRecordSeq = logSeqs.at(-1);
+  return {
+    header: first.header,
+    events: first.events,
+    indices: first.indices,
+    runs,
+    tornTail,
+    unclosed,
+    lastSeq: lastRecordSeq === undefined ? undefined : Math.max(lastRecordSeq, lastSeq ?? lastRecordSeq),
+  };
 }
 
 /**
@@ -360,28 +383,38 @@ function failureOf(record: unknown, index: number, timingsBefore: number): Logge
 function restartOf(record: unknown): { readonly header?: unknown; readonly repair?: unknown } {
   type Restart = { readonly header?: unknown; readonly repair?: unknown };
   const r = record as { readonly kind?: unknown; readonly record?: Restart };
-  return r.kind === "restart" ? (r as Restart) : (r.record ?? {});
+  return r.kind === RESTART_LOG_KIND ? (r as Restart) : (r.record ?? {});
 }
 
 /** Whether a record (or a log entry wrapping one) marks an engine restarted on this log. */
 function isRestart(record: unknown): boolean {
   if (typeof record !== "object" || record === null) return false;
   const r = record as { readonly kind?: unknown; readonly record?: { readonly kind?: unknown } };
-  return r.kind === "restart" || (typeof r.record === "object" && r.record?.kind === "restart");
+  return r.kind === RESTART_LOG_KIND || (typeof r.record === "object" && r.record?.kind === RESTART_LOG_KIND);
 }
 
-function recordsOf(log: DecisionLogInput): { records: Iterable<unknown>; tornTail: TornTail | null } {
+/** A log's records as read, with what the reader knows of them beyond the records. */
+interface ReadRecords {
+  readonly records: Iterable<unknown>;
+  readonly tornTail: TornTail | null;
+  /** The log's last seq, when the reader knows it (see {@link DecisionLogContents.lastSeq}). */
+  readonly lastSeq: number | undefined;
+}
+
+function recordsOf(log: DecisionLogInput): ReadRecords {
   if (typeof log === "string") return readPath(log);
   if (isContents(log)) {
-    const tornTail = (log as Partial<DecisionLogContents>).tornTail ?? null;
-    return { records: [log.header, ...log.records], tornTail };
+    const { tornTail, lastSeq } = log as Partial<DecisionLogContents>;
+    return {
+      records: [log.header, ...log.records],
+      tornTail: tornTail ?? null,
+      lastSeq: typeof lastSeq === "number" ? lastSeq : undefined,
+    };
   }
-  return { records: log, tornTail: null };
+  return { records: log, tornTail: null, lastSeq: undefined };
 }
 
-async function recordsOfAsync(
-  log: DecisionLogInput,
-): Promise<{ records: Iterable<unknown>; tornTail: TornTail | null }> {
+async function recordsOfAsync(log: DecisionLogInput): Promise<ReadRecords> {
   return typeof log === "string" ? readPathAsync(log) : recordsOf(log);
 }
 
@@ -389,7 +422,7 @@ function isContents(log: object): log is { readonly header: unknown; readonly re
   return "header" in log && "records" in log && !(Symbol.iterator in log);
 }
 
-function readPath(path: string): { records: unknown[]; tornTail: TornTail | null } {
+function readPath(path: string): ReadRecords {
   let isDirectory: boolean;
   try {
     isDirectory = statSync(path).isDirectory();
@@ -399,7 +432,11 @@ function readPath(path: string): { records: unknown[]; tornTail: TornTail | null
   if (isDirectory) {
     checkHoldsLog(path);
     const contents = readDecisionLog(path);
-    return { records: [contents.header, ...contents.records], tornTail: contents.tornTail };
+    return {
+      records: [contents.header, ...contents.records],
+      tornTail: contents.tornTail,
+      lastSeq: contents.lastSeq,
+    };
   }
   let text: string;
   try {
@@ -407,11 +444,11 @@ function readPath(path: string): { records: unknown[]; tornTail: TornTail | null
   } catch (error) {
     throw asLogError(error, `cannot read decision log ${path}`);
   }
-  return { records: jsonLinesOf(text, path), tornTail: null };
+  return { records: jsonLinesOf(text, path), tornTail: null, lastSeq: undefined };
 }
 
 /** {@link readPath} with its reads on libuv's thread pool and the frames checked in slices. */
-async function readPathAsync(path: string): Promise<{ records: unknown[]; tornTail: TornTail | null }> {
+async function readPathAsync(path: string): Promise<ReadRecords> {
   let isDirectory: boolean;
   try {
     isDirectory = (await stat(path)).isDirectory();
@@ -421,7 +458,11 @@ async function readPathAsync(path: string): Promise<{ records: unknown[]; tornTa
   if (isDirectory) {
     checkHoldsLog(path);
     const contents = await readDecisionLogAsync(path);
-    return { records: [contents.header, ...contents.records], tornTail: contents.tornTail };
+    return {
+      records: [contents.header, ...contents.records],
+      tornTail: contents.tornTail,
+      lastSeq: contents.lastSeq,
+    };
   }
   let text: string;
   try {
@@ -429,7 +470,7 @@ async function readPathAsync(path: string): Promise<{ records: unknown[]; tornTa
   } catch (error) {
     throw asLogError(error, `cannot read decision log ${path}`);
   }
-  return { records: jsonLinesOf(text, path), tornTail: null };
+  return { records: jsonLinesOf(text, path), tornTail: null, lastSeq: undefined };
 }
 
 /** The error for a path that cannot be looked at: a `log not found` when there is nothing there. */

@@ -1,0 +1,233 @@
+import { cpSync } from "node:fs";
+import { VirtualTimeScheduler } from "rxjs";
+import { describe, expect, it } from "vitest";
+import type { EngineConfig } from "../src/engine/config.js";
+import {
+  compactDecisionLog,
+  createLoggedEngine,
+  type LogEntry,
+  ReplayInputError,
+  readDecisionLog,
+  replay,
+  resumedConfig,
+  resumePoint,
+  resumePointAsync,
+} from "../src/node.js";
+import { tempLogDirs } from "./support/log-dir.js";
+
+// A compaction dropped the `restart` records that start each run, so the records it kept were read
+// as the first run's: resumePoint took the last run's records for run 1, and after `keep` 0 or 1
+// (nothing of the last run's tuning left) handed back run 1's starting values, from run 1's config,
+// and a restart threw the tuning away. Compaction now keeps every run's restart record, and
+// resumePoint gives where the last run ended or refuses when what is left does not say.
+
+const newDir = tempLogDirs();
+
+/** The guide's service (docs/guide/decision-log.md): one knob on [1, 256] from 16, cost lowest at 96. */
+function config(name: string): EngineConfig {
+  return {
+    seed: 5,
+    params: { [name]: { min: 1, max: 256, init: 16, maxDelta: 8 } },
+    window: { digests: 5 },
+    scheduler: new VirtualTimeScheduler(),
+  };
+}
+
+/**
+ * One process's life, as the guide's resume example has it: start on the log where its last run
+ * ended, serve `ticks` requests, stop. Returns the value it started from and the centre it tuned to.
+ */
+async function serve(dir: string, name: string, ticks = 300): Promise<{ from: number; centre: number }> {
+  const own = config(name);
+  const scheduler = own.scheduler as VirtualTimeScheduler;
+  const { engine, close } = createLoggedEngine(resumedConfig(own, resumePoint(dir)), { dir });
+  const from = engine.values[0]!;
+  for (let tick = 1; tick <= ticks; tick++) {
+    scheduler.schedule(() => {}, 10);
+    scheduler.flush();
+    engine.observe({ objective: 20 + ((engine.values[0]! - 96) / 40) ** 2, generation: engine.generation });
+  }
+  const centre = engine.snapshot().centre[name]!;
+  await close();
+  return { from, centre };
+}
+
+/** A copy of the log in `dir`, compacted with `keep`. */
+function compacted(dir: string, keep: number | ((entry: LogEntry) => boolean)): string {
+  const copy = newDir();
+  cpSync(dir, copy, { recursive: true });
+  compactDecisionLog(copy, keep);
+  return copy;
+}
+
+/** The ReplayInputError resumePoint throws on `dir`. */
+function refusal(dir: string): ReplayInputError {
+  try {
+    resumePoint(dir);
+  } catch (error) {
+    if (error instanceof ReplayInputError) return error;
+    throw error;
+  }
+  throw new Error(`resumePoint(${dir}) did not throw`);
+}
+
+const records = (dir: string) => readDecisionLog(dir).records;
+
+describe("resumePoint after a compaction", () => {
+  it("gives where the last run ended, or refuses: never a run's start (keep 0, 1, 3, ≥ the log)", async () => {
+    const dir = newDir();
+    const first = await serve(dir, "b");
+    const second = await serve(dir, "b");
+    // The guide's numbers: run 1 went 16 → 84, run 2 (resumed) 84 → 96.
+    expect(first.from).toBe(16);
+    expect(Math.abs(first.centre - 84)).toBeLessThan(1);
+    expect(second.from).toBe(first.centre);
+    expect(Math.abs(second.centre - 96)).toBeLessThan(1);
+    const whole = resumePoint(dir)!;
+    expect(whole).toMatchObject({ run: 2, values: { b: second.centre }, baseline: { b: 16 } });
+    expect(whole.generation).toBeGreaterThan(0);
+
+    // Nothing of run 2's tuning is left (keep 0), or only its close marker (keep 1).
+    for (const keep of [0, 1]) {
+      const d = compacted(dir, keep);
+      expect(refusal(d).message).toMatch(
+        /^cannot tell where run 2 of the log ended: its last records are gone/,
+      );
+      await expect(resumePointAsync(d)).rejects.toThrow(ReplayInputError);
+    }
+
+    // The last three records hold run 2's last centre: its values and generation, in run 2. The
+    // records that set the baseline are gone, so the config keeps its own.
+    const tail = records(dir).slice(-3);
+    expect(tail.some((e) => (e.record.event as { kind?: string } | undefined)?.kind === "centre")).toBe(true);
+    const three = compacted(dir, 3);
+    expect(resumePoint(three)).toEqual({ ...whole, baseline: undefined });
+    expect(await resumePointAsync(three)).toEqual(resumePoint(three));
+    const next = createLoggedEngine(resumedConfig(config("b"), resumePoint(three)), { dir: three });
+    expect(next.engine.values[0]).toBe(second.centre);
+    await next.close();
+
+    // Keeping as many records as the log holds, or more, changes nothing.
+    const total = records(dir).length;
+    for (const keep of [total, total + 10]) expect(resumePoint(compacted(dir, keep))).toEqual(whole);
+  });
+
+  it("keeps every run's restart record, so the kept records replay in the run that wrote them", async () => {
+    const dir = newDir();
+    await serve(dir, "b");
+    await serve(dir, "b");
+    const before = await replay(dir);
+    if (!before.ok) throw new Error(`the whole log diverged: ${before.divergence.reason}`);
+
+    const none = compacted(dir, 0);
+    expect(records(none).map((e) => e.record.kind)).toEqual(["restart"]);
+    expect((await replay(none)).runs.map((r) => [r.run, r.records])).toEqual([
+      [1, 0],
+      [2, 0],
+    ]);
+
+    // Run 2's last 40 records are compared in run 2, rebuilt from run 2's header, and the
+    // divergence is put down to the records the compaction removed, as the guide says.
+    const tail = compacted(dir, 40);
+    const result = await replay(tail);
+    expect(result.runs.map((r) => r.run)).toEqual([1, 2]);
+    expect(result.runs[0]!.records).toBe(0);
+    expect(result.runs[1]!.records).toBeGreaterThan(0);
+    expect(result.runs[1]!.dropped).toEqual([{ from: 1, to: expect.any(Number), cause: "removed" }]);
+    if (result.ok) throw new Error("a run replayed without its first records");
+    expect(result.divergence.run).toBe(2);
+    expect(result.divergence.reason).toMatch(/removed from it: a compaction or an edit/);
+    expect((await replay(tail, { run: 2 })).runs.map((r) => r.run)).toEqual([2]);
+
+    // The whole log kept is the log: it still replays bit for bit.
+    const all = compacted(dir, records(dir).length);
+    expect(await replay(all)).toMatchObject({ ok: true, records: before.records });
+  });
+
+  it("reads a parameter renamed between the runs under the last run's name", async () => {
+    const dir = newDir();
+    const first = await serve(dir, "b");
+    // The parameter was renamed for run 2: the point's `b` is dropped and `bb` starts at its init.
+    const second = await serve(dir, "bb");
+    expect(first.centre).toBeGreaterThan(16);
+    expect(second.from).toBe(16);
+    expect(second.centre).toBeGreaterThan(16);
+    const whole = resumePoint(dir)!;
+    expect(whole).toMatchObject({ run: 2, values: { bb: second.centre } });
+
+    // Before, keep 0 gave run 1's start under run 1's name: { b: 16 }.
+    expect(refusal(compacted(dir, 0)).message).toMatch(/run 2 .*its last records are gone/);
+    const three = resumePoint(compacted(dir, 3))!;
+    expect(three).toEqual({ ...whole, baseline: undefined });
+    expect(Object.keys(three.values)).toEqual(["bb"]);
+    expect(resumePoint(compacted(dir, records(dir).length))).toEqual(whole);
+
+    const third = await serve(compacted(dir, 3), "bb", 0);
+    expect(third.from).toBe(second.centre);
+  });
+
+  it("numbers the runs as the log did, whatever the compaction kept", async () => {
+    const dir = newDir();
+    await serve(dir, "b");
+    await serve(dir, "b");
+    const third = await serve(dir, "b", 100);
+    const whole = resumePoint(dir)!;
+    expect(whole.run).toBe(3);
+    expect(whole.values.b).toBe(third.centre);
+    // Kept from run 3's last centre on: run 3's, though the log header describes run 1.
+    const all = records(dir);
+    const lastCentre = all.findLastIndex(
+      (e) => (e.record.event as { kind?: string } | undefined)?.kind === "centre",
+    );
+    expect(resumePoint(compacted(dir, all.length - lastCentre))).toEqual({ ...whole, baseline: undefined });
+
+    // Keeping only run 2's records: they are read as run 2's, and nothing says where run 3 ended.
+    const restarts = records(dir).filter((e) => e.record.kind === "restart");
+    expect(restarts).toHaveLength(2);
+    const [two, three] = restarts.map((e) => e.seq) as [number, number];
+    const d = newDir();
+    cpSync(dir, d, { recursive: true });
+    const result = compactDecisionLog(d, (e) => e.seq > two && e.seq < three);
+    // recordsKept counts the restart records it kept besides those `keep` selected.
+    expect(result.recordsKept).toBe(three - two - 1 + 2);
+    expect(refusal(d).message).toMatch(
+      /^cannot tell where run 3 of the log ended: its last records are gone/,
+    );
+    const replayed = await replay(d);
+    expect(replayed.runs.map((r) => r.run)).toEqual([1, 2, 3]);
+    expect(replayed.runs.map((r) => r.records > 0)).toEqual([false, true, false]);
+
+    expect(compactDecisionLog(compacted(dir, 0), 0).recordsKept).toBe(2);
+  });
+
+  it("resumes as before a run whose timings alone were taken out", async () => {
+    const dir = newDir();
+    await serve(dir, "b");
+    await serve(dir, "b");
+    const whole = resumePoint(dir)!;
+    // Timer and flush records removed all through the log: the audit records left run on, so no
+    // apply or setBaseline went with them.
+    const d = compacted(dir, (e) => e.record.kind !== "timer" && e.record.kind !== "flush");
+    expect(records(d).length).toBeLessThan(records(dir).length - 100);
+    expect(resumePoint(d)).toEqual(whole);
+  });
+
+  it("does not carry a halt the last run started with once the records after its restart are gone", async () => {
+    const dir = newDir();
+    const first = createLoggedEngine(config("b"), { dir });
+    first.engine.halt("maintenance");
+    await first.close();
+    // The halt carries over to run 2, whose operator acknowledges and resets it.
+    const second = createLoggedEngine(config("b"), { dir });
+    expect(second.engine.mode).toBe("halted");
+    expect(second.engine.resetSafeMode({ acknowledge: "maintenance over" })).toBe(true);
+    await second.close();
+    for (const keep of [0, 1, records(dir).length]) {
+      const third = createLoggedEngine(config("b"), { dir: compacted(dir, keep) });
+      // Run 2's restart record is kept, and says run 2 started halted: not how it ended.
+      expect(third.restart?.halted).toBeUndefined();
+      expect(third.engine.mode).toBe("normal");
+      await third.close();
+    }
+  });
+});
