@@ -85,7 +85,9 @@ export interface EngineMetrics {
   readonly labels: Readonly<Record<string, string>>;
   /**
    * Starts reading `engine` (call it right after `createEngine`, since `engine.events` is a hot
-   * stream). Throws when an engine is attached, or after {@link EngineMetrics.remove}.
+   * stream). Throws, changing nothing, when an engine is attached, after
+   * {@link EngineMetrics.remove}, or when `engine` is not an engine (a RangeError naming it; for
+   * what `createLoggedEngine` returns, pass its `.engine`).
    */
   attach(engine: Engine): void;
   /** `engine.observe(digest)`, timed; `"closed"` when no engine is attached. */
@@ -172,6 +174,37 @@ function labelIssues(labels: unknown): ConfigIssue[] {
       issues.push({ path, message: `must be a string, got ${shownValue(value)}` });
   }
   return issues;
+}
+
+/** What an engine has that the metrics read (see {@link engineIssue}). */
+const ENGINE_METHODS = ["snapshot", "observe", "flushEvents", "value", "now"] as const;
+
+/**
+ * Why `engine` cannot be attached: it is not an engine (`createEngine`'s, or a supervisor's). An
+ * object holding one, as `createLoggedEngine` returns, is named with what to pass instead.
+ */
+function engineIssue(engine: unknown): ConfigIssue | undefined {
+  const isEngine = (x: unknown): boolean => {
+    if (typeof x !== "object" || x === null) return false;
+    const e = x as Record<string, unknown>;
+    const events = e.events as { subscribe?: unknown } | null | undefined;
+    return (
+      typeof events?.subscribe === "function" &&
+      Array.isArray(e.names) &&
+      ENGINE_METHODS.every((name) => typeof e[name] === "function")
+    );
+  };
+  if (isEngine(engine)) return undefined;
+  if (isEngine((engine as { engine?: unknown } | null | undefined)?.engine))
+    return {
+      path: "engine",
+      message:
+        "must be the engine itself, got an object holding one (createLoggedEngine returns { engine, log, … }): pass its .engine",
+    };
+  return {
+    path: "engine",
+    message: `must be an engine from createEngine (with events, snapshot() and observe()), got ${shownValue(engine)}`,
+  };
 }
 
 const ROLLBACK_REASONS = vocabulary(rollbackReasonName, 1, 4);
@@ -525,19 +558,31 @@ class EngineMetricsImpl implements EngineMetrics {
 
   attach(engine: Engine): void {
     if (this.removed) throw new Error("attach: these metrics were removed");
+    // Checked before anything changes: something else held as the engine would fail every scrape
+    // of the registry, and refuse the real engine as a second one.
+    const issue = engineIssue(engine);
+    if (issue !== undefined) throwOnIssues("attach", [issue]);
     if (this.engine !== undefined) throw new Error("attach: these metrics already read an engine");
+    const everAttached = this.everAttached;
     this.engine = engine;
     this.everAttached = true;
     this.windowObjective = Number.NaN;
     this.counted = this.countedTotals.get(engine)?.slice() ?? new Float64Array(SNAPSHOT_TOTALS.length);
     this.scraped = undefined;
-    this.subscription = engine.events.subscribe({
-      next: (event) => this.count(event),
-      // A closed engine keeps its last figures; the gauges must not go on showing them as live.
-      complete: () => {
-        if (this.engine === engine) this.release(engine);
-      },
-    });
+    try {
+      this.subscription = engine.events.subscribe({
+        next: (event) => this.count(event),
+        // A closed engine keeps its last figures; the gauges must not go on showing them as live.
+        complete: () => {
+          if (this.engine === engine) this.release(engine);
+        },
+      });
+    } catch (error) {
+      // Not attached after all: the metrics stay as they were, free for another attach.
+      if (this.engine === engine) this.engine = undefined;
+      this.everAttached = everAttached;
+      throw error;
+    }
   }
 
   detach(): void {
