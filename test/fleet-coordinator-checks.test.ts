@@ -1,6 +1,7 @@
 import { connect, createServer, type Server, type Socket } from "node:net";
 import { Redis } from "ioredis";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { ConfigError } from "../src/errors.js";
 import { Coordinator, type CoordinatorOptions, createCoordinator } from "../src/fleet/coordinator.js";
 import { encodeBatch } from "../src/fleet/digest-batch.js";
 import { LeaderLease } from "../src/fleet/lease.js";
@@ -239,6 +240,31 @@ describe("coordinator options", () => {
       { telemetry: { deadLetterMaxLen: 0.5 } },
       /telemetry\.deadLetterMaxLen: must be a whole number ≥ 1/,
     ],
+    [
+      "no keyring",
+      { keyring: undefined } as never,
+      /keyring: must be a keyring \{ active, keys \} \(got undefined\)/,
+    ],
+    [
+      "a null keyring",
+      { keyring: null } as never,
+      /keyring: must be a keyring \{ active, keys \} \(got null\)/,
+    ],
+    [
+      "an empty keyring",
+      { keyring: {} } as never,
+      /keyring\.keys: must be an array of keys \{ id, secret \} \(got undefined\); keyring\.active: /,
+    ],
+    [
+      "no engine",
+      { engine: undefined } as never,
+      /engine: must be an engine config \{ seed, params, … \} \(got undefined\)/,
+    ],
+    [
+      "telemetry that is not an object",
+      { telemetry: 5 } as never,
+      /telemetry: must be an object of telemetry options \(got 5\)/,
+    ],
   ])("createCoordinator refuses %s and takes no lease", async (_, extra, message) => {
     const options = { ...base(), ...extra };
     expect(() => new Coordinator(options)).toThrow(RangeError);
@@ -251,6 +277,47 @@ describe("coordinator options", () => {
     expect(() => new Coordinator({ ...base(), leaseMs: 0, runId: "", telemetry: { count: 0 } })).toThrow(
       /invalid coordinator options: runId: .*; leaseMs: .*; telemetry\.count: /,
     );
+  });
+
+  it("refuses options that are not an object, naming them", async () => {
+    for (const options of [undefined, null, 5])
+      await expect(createCoordinator(options as never)).rejects.toThrow(
+        new RangeError(
+          `invalid coordinator options: options: must be an object of coordinator options (got ${String(options)})`,
+        ),
+      );
+  });
+
+  it("names the engine config's problems under engine., in a ConfigError when they are all", async () => {
+    const redis = new Redis(rig.server.url, { lazyConnect: true });
+    own.push({ close: () => redis.disconnect() });
+    const engine = { seed: "x", params: { batch: { min: 5, max: 1 } } } as never;
+    const error = await createCoordinator({ ...base(), redis, engine }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ConfigError);
+    const paths = (error as ConfigError).issues.map((issue) => issue.path);
+    expect(paths).toContain("engine.seed");
+    expect(paths.some((path) => path.startsWith("engine.params.batch"))).toBe(true);
+    expect(paths.every((path) => path.startsWith("engine."))).toBe(true);
+    expect((error as Error).message).toMatch(/- engine\.seed: expected a number, got "x"/);
+    // A lazy client connects on its first command: still waiting, it was sent none.
+    expect(redis.status).toBe("wait");
+  });
+
+  it("lists the engine config's problems with the other options' in one RangeError, sending nothing", async () => {
+    const redis = new Redis(rig.server.url, { lazyConnect: true });
+    own.push({ close: () => redis.disconnect() });
+    const options = {
+      ...base(),
+      redis,
+      keyring: {},
+      leaseMs: 0,
+      engine: { seed: "x", params: FLEET_ENGINE.params },
+    };
+    await expect(createCoordinator(options as never)).rejects.toThrow(
+      /^invalid coordinator options: keyring\.keys: .*; keyring\.active: .*; leaseMs: .*; engine\.seed: expected a number, got "x"$/,
+    );
+    expect(redis.status).toBe("wait");
+    expect(await rig.connect().get(keys.lease)).toBeNull();
   });
 
   it("a lease refuses a bad ttl or owner", () => {

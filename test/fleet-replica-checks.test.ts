@@ -3,7 +3,7 @@ import { Redis } from "ioredis";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { decodeBatch, encodeBatch, type FleetDigest } from "../src/fleet/digest-batch.js";
 import { NonceLedger } from "../src/fleet/nonce-ledger.js";
-import { Replica, type ReplicaOptions } from "../src/fleet/replica.js";
+import { createReplica, Replica, type ReplicaOptions } from "../src/fleet/replica.js";
 import { CommandSigner, CommandVerifier, type VerifierOptions } from "../src/fleet/signing.js";
 import { fieldsOf, fleetKeys, fleetPrefix } from "../src/fleet/streams.js";
 import { TelemetryPublisher, type TelemetryPublisherOptions } from "../src/fleet/telemetry-publisher.js";
@@ -13,6 +13,16 @@ import { FleetRig } from "./support/fleet-rig.js";
 // The replica side's own checks: replay protection up to the last fresh instant, options refused
 // up front instead of a fleet that fails silently, non-finite measurements carried to the engine
 // instead of poisoning their batch, and a close that ships everything buffered.
+
+/** The error `f` throws (fails the test when it throws nothing). */
+function thrown(f: () => unknown): Error {
+  try {
+    f();
+  } catch (error) {
+    return error as Error;
+  }
+  throw new Error("expected a throw");
+}
 
 /** A client that never connects (lazyConnect): for constructors that must refuse before any I/O. */
 function idle(): Redis {
@@ -134,8 +144,80 @@ describe("replica and publisher options", () => {
       /telemetry\.flushMs: must be a whole number from 1/,
     ],
     ["firstSeq -1", { telemetry: { firstSeq: -1 } }, /telemetry\.firstSeq: must be a whole number ≥ 0/],
+    [
+      "no keyring",
+      { keyring: undefined } as never,
+      /keyring: must be a keyring \{ active, keys \} \(got undefined\)/,
+    ],
+    [
+      "a null keyring",
+      { keyring: null } as never,
+      /keyring: must be a keyring \{ active, keys \} \(got null\)/,
+    ],
+    [
+      "a string keyring",
+      { keyring: "s" } as never,
+      /keyring: must be a keyring \{ active, keys \} \(got "s"\)/,
+    ],
+    [
+      "an empty keyring",
+      { keyring: {} } as never,
+      /keyring\.keys: must be an array of keys \{ id, secret \} \(got undefined\); keyring\.active: must be a non-empty string, the id of a key \(got undefined\)/,
+    ],
+    [
+      "a keyring whose key is null",
+      { keyring: { active: "k1", keys: [null] } } as never,
+      /keyring\.keys\[0\]: must be a key \{ id, secret \} \(got null\); keyring\.active: no key has id "k1"/,
+    ],
+    [
+      "a short secret",
+      { keyring: { active: "k1", keys: [{ id: "k1", secret: new Uint8Array(8) }] } },
+      /keyring\.keys\[0\]\.secret: must be at least 32 bytes/,
+    ],
+    ["no params", { params: undefined } as never, /params: required but missing/],
+    [
+      "params whose bounds cross",
+      { params: { batch: { min: 10, max: 1, init: 5 } } },
+      /invalid replica options: params\.batch/,
+    ],
+    ["a guardrails preset that does not exist", { guardrails: "bold" } as never, /guardrails: /],
+    [
+      "telemetry that is not an object",
+      { telemetry: 5 } as never,
+      /telemetry: must be an object of telemetry options \(got 5\)/,
+    ],
   ])("a replica refuses %s", (_, extra, message) => {
-    expect(replicaWith(extra)).toThrow(message);
+    const error = thrown(replicaWith(extra));
+    expect(error).toBeInstanceOf(RangeError);
+    expect(error.message).toMatch(/^invalid replica options: /);
+    expect(error.message).toMatch(message);
+  });
+
+  it("createReplica refuses options that are not an object, naming them", async () => {
+    for (const options of [undefined, null, "r1"])
+      await expect(createReplica(options as never)).rejects.toThrow(
+        new RangeError(
+          `invalid replica options: options: must be an object of replica options (got ${options === undefined ? "undefined" : JSON.stringify(options)})`,
+        ),
+      );
+  });
+
+  it("createReplica lists every bad option at once and sends Redis nothing", async () => {
+    const redis = idle();
+    clients.push(redis);
+    const options = {
+      redis,
+      replica: "",
+      runId: "run",
+      keyring: {},
+      params: undefined,
+      telemetry: { batchSize: 0 },
+    } as unknown as ReplicaOptions;
+    await expect(createReplica(options)).rejects.toThrow(
+      /^invalid replica options: replica: .*; keyring\.keys: .*; keyring\.active: .*; params: required but missing; telemetry\.batchSize: /,
+    );
+    // A lazy client connects on its first command: still waiting, it was sent none.
+    expect(redis.status).toBe("wait");
   });
 
   it("names every bad field at once", () => {

@@ -9,7 +9,7 @@ import type { Redis } from "ioredis";
 import { type Observable, type SchedulerLike, Subject, type Subscription } from "rxjs";
 import { MAX_TIMER_MS } from "../../machines/timer-limit.js";
 import type { AuditEvent, ModeChangedEvent } from "../audit/events.js";
-import { type EngineConfig, resolveEngineConfig } from "../engine/config.js";
+import { type EngineConfig, engineConfigIssues, resolveEngineConfig } from "../engine/config.js";
 import type { Digest } from "../engine/digest.js";
 import { createEngine, type DigestVerdict, type Engine, type EngineSnapshot } from "../engine/engine.js";
 import { restoreHalt } from "../engine/restored-halt.js";
@@ -18,7 +18,7 @@ import {
   isThenable,
   SettleTimeoutError,
 } from "../engine/safety/guarded-callback.js";
-import { errorMessage } from "../errors.js";
+import { ConfigError, type ConfigIssue, errorMessage } from "../errors.js";
 import { clockFromScheduler } from "../runtime/scheduler-clock.js";
 import { withinMs } from "../runtime/within-ms.js";
 import { shownValue } from "../shown-value.js";
@@ -35,8 +35,9 @@ import {
 import type { BusStats, ReplicaView } from "./fleet-report.js";
 import { isReplyError, keyedError } from "./keyed-error.js";
 import { LeaderLease } from "./lease.js";
+import { objectOptionIssue } from "./object-option-issue.js";
 import { redisClientIssue } from "./redis-client-issue.js";
-import { CommandSigner, type Keyring } from "./signing.js";
+import { CommandSigner, type Keyring, keyringIssues } from "./signing.js";
 import { COORDINATOR_GROUP, type FleetKeys, fleetKeys, fleetPrefix } from "./streams.js";
 import {
   type ConsumerStats,
@@ -439,12 +440,21 @@ export class Coordinator {
   /**
    * @throws RangeError naming each option out of range (the lease, the commands, the telemetry
    * consumer would otherwise fail at every tenure, silently).
-   * @throws ConfigError when `options.engine` is invalid (no engine could be built from it).
+   * @throws ConfigError when `options.engine` is invalid (no engine could be built from it) and
+   * every other option is valid, its paths under `engine.`; otherwise the RangeError lists the
+   * engine config's problems with the others.
    */
   constructor(private readonly options: CoordinatorOptions) {
     const issues = coordinatorOptionIssues(options);
-    if (issues.length > 0) throw new RangeError(`invalid coordinator options: ${issues.join("; ")}`);
     // Refused here rather than at every promotion, where it would only burn epochs.
+    const engineIssues = engineConfigIssuesOf(options);
+    // One error lists every problem: a RangeError when an option besides the engine's config is
+    // wrong (the config's problems with it), else the engine config's own ConfigError.
+    if (issues.length > 0) {
+      const all = [...issues, ...engineIssues.map(({ path, message }) => `${path}: ${message}`)];
+      throw new RangeError(`invalid coordinator options: ${all.join("; ")}`);
+    }
+    if (engineIssues.length > 0) throw new ConfigError(engineIssues);
     const resolved = resolveEngineConfig(options.engine);
     this.engineScheduler = resolved.scheduler;
     this.paramsText = paramsDescription(resolved.params);
@@ -1480,8 +1490,13 @@ const COORDINATOR_TELEMETRY_KEYS = [
   "deadLetterMaxLen",
 ] as const satisfies readonly (keyof NonNullable<CoordinatorOptions["telemetry"]>)[];
 
-/** What is wrong with the options of a coordinator (besides its engine), each as `<field>: <reason>`. */
+/**
+ * What is wrong with the options of a coordinator (besides its engine config's fields: a missing
+ * engine is named here), each as `<field>: <reason>`.
+ */
 function coordinatorOptionIssues(options: CoordinatorOptions): string[] {
+  const notObject = objectOptionIssue(options, "options", "an object of coordinator options");
+  if (notObject !== undefined) return [notObject];
   const issues: string[] = [];
   const text = (field: "id" | "runId" | "prefix", optional: boolean) => {
     const value: unknown = options[field];
@@ -1497,7 +1512,17 @@ function coordinatorOptionIssues(options: CoordinatorOptions): string[] {
   issues.push(...unknownKeyIssues(options, COORDINATOR_OPTION_KEYS, ""));
   const metricsIssue = engineMetricsIssue(options.metrics);
   if (metricsIssue !== undefined) issues.push(metricsIssue);
-  if (typeof options.telemetry === "object" && options.telemetry !== null)
+  // Its fields are checked as the engine's config (see the constructor); it must be there first.
+  const engineIssue = objectOptionIssue(options.engine, "engine", "an engine config { seed, params, … }");
+  if (engineIssue !== undefined) issues.push(engineIssue);
+  issues.push(...keyringIssues(options.keyring, "keyring"));
+  // Anything but an object would be spread into the consumer's options, or ignored.
+  const telemetryIssue =
+    options.telemetry === undefined
+      ? undefined
+      : objectOptionIssue(options.telemetry, "telemetry", "an object of telemetry options");
+  if (telemetryIssue !== undefined) issues.push(telemetryIssue);
+  else if (options.telemetry !== undefined)
     issues.push(...unknownKeyIssues(options.telemetry, COORDINATOR_TELEMETRY_KEYS, "telemetry."));
   const whole = (
     field: "leaseMs" | "refreshMs" | "lagAfterMs" | "commandMaxLen" | "replicaExpiryMs",
@@ -1537,8 +1562,24 @@ function coordinatorOptionIssues(options: CoordinatorOptions): string[] {
         ? `refreshMs: at most half the default replicaExpiryMs (${expiry} ms), since a live replica's report goes unchanged for up to refreshMs; give replicaExpiryMs too (got ${refresh})`
         : `replicaExpiryMs: must be at least twice refreshMs (${refresh} ms), since a live replica's report goes unchanged for up to refreshMs (got ${expiry})`,
     );
-  issues.push(...consumerOptionIssues(options.telemetry ?? {}, "telemetry."));
+  if (telemetryIssue === undefined)
+    issues.push(...consumerOptionIssues(options.telemetry ?? {}, "telemetry."));
   return issues;
+}
+
+/**
+ * The problems of the coordinator's engine config, each named under `engine.`: `seed: expected a
+ * number` alone would not say which config of the options it is. None when the options or the
+ * engine are no objects: {@link coordinatorOptionIssues} names those.
+ */
+function engineConfigIssuesOf(options: unknown): ConfigIssue[] {
+  const engine =
+    typeof options === "object" && options !== null ? (options as CoordinatorOptions).engine : undefined;
+  if (objectOptionIssue(engine, "engine", "an engine config") !== undefined) return [];
+  return engineConfigIssues(engine).map(({ path, message }) => ({
+    path: path === "" ? "engine" : `engine.${path}`,
+    message,
+  }));
 }
 
 /**

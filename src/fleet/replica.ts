@@ -10,7 +10,7 @@ import { ApplyKind } from "../audit/apply-kind.js";
 import { AuditRing } from "../audit/ring.js";
 import { RollbackReason } from "../audit/rollback-reason.js";
 import { APPLIED, Violation, violationName } from "../audit/violation.js";
-import { type EngineConfig, resolveEngineConfig } from "../engine/config.js";
+import { type EngineConfig, engineConfigIssues, resolveEngineConfig } from "../engine/config.js";
 import { isThenable } from "../engine/safety/guarded-callback.js";
 import { errorMessage } from "../errors.js";
 import { Executor } from "../hotpath/executor.js";
@@ -28,8 +28,15 @@ import {
   storedDescription,
 } from "./fleet-params.js";
 import { isReplyError, keyedError } from "./keyed-error.js";
+import { objectOptionIssue } from "./object-option-issue.js";
 import { redisClientIssue } from "./redis-client-issue.js";
-import { type CommandRejection, CommandVerifier, type Keyring, type RejectionReason } from "./signing.js";
+import {
+  type CommandRejection,
+  CommandVerifier,
+  type Keyring,
+  keyringIssues,
+  type RejectionReason,
+} from "./signing.js";
 import { streamIdBelow } from "./stream-id.js";
 import { type FleetKeys, fieldsOf, fleetKeys, fleetPrefix } from "./streams.js";
 import {
@@ -687,11 +694,14 @@ export class Replica {
 }
 
 /**
- * The problems of a replica's own options and its `telemetry` tuning, each as "field: reason".
- * Each would otherwise fail silently later: an empty replica id gets every batch dead-lettered, an
- * empty run id refuses every command, a NaN command age turns off freshness and replay checks.
+ * The problems of every option of a replica (its keyring, params and `telemetry` tuning included),
+ * each as "field: reason". Each would otherwise fail later or as a TypeError naming no option: an
+ * empty replica id gets every batch dead-lettered, an empty run id refuses every command, a NaN
+ * command age turns off freshness and replay checks, a missing keyring fails on reading its keys.
  */
 function replicaOptionIssues(options: ReplicaOptions): string[] {
+  const notObject = objectOptionIssue(options, "options", "an object of replica options");
+  if (notObject !== undefined) return [notObject];
   const issues: string[] = [];
   // Without these checks a missing connection fails in start() with a TypeError naming no option,
   // and a hook that is not a function throws from a timer, into the host.
@@ -707,8 +717,20 @@ function replicaOptionIssues(options: ReplicaOptions): string[] {
     if ((value !== undefined || field !== "prefix") && (typeof value !== "string" || value === ""))
       issues.push(`${field}: must be a non-empty string (got ${shownValue(value)})`);
   }
+  issues.push(...keyringIssues(options.keyring, "keyring"));
+  // The bounds and guardrails as the engine's config checks them: here, so that they are listed
+  // with the other options' problems rather than thrown alone as a ConfigError.
+  const { params, guardrails } = options;
+  const space = { seed: 0, params, ...(guardrails === undefined ? {} : { guardrails }) };
+  for (const { path, message } of engineConfigIssues(space)) issues.push(`${path}: ${message}`);
   issues.push(...unknownKeyIssues(options, REPLICA_OPTION_KEYS, ""));
-  if (typeof options.telemetry === "object" && options.telemetry !== null)
+  // Anything but an object would be spread into the publisher's options, or ignored.
+  const telemetryIssue =
+    options.telemetry === undefined
+      ? undefined
+      : objectOptionIssue(options.telemetry, "telemetry", "an object of telemetry options");
+  if (telemetryIssue !== undefined) issues.push(telemetryIssue);
+  else if (options.telemetry !== undefined)
     issues.push(...unknownKeyIssues(options.telemetry, REPLICA_TELEMETRY_KEYS, "telemetry."));
   const age = options.maxCommandAgeMs;
   if (age !== undefined && !(typeof age === "number" && Number.isFinite(age) && age >= 0)) {
@@ -723,7 +745,8 @@ function replicaOptionIssues(options: ReplicaOptions): string[] {
       `startTimeoutMs: must be a whole number from 1 to ${MAX_TIMER_MS} (got ${shownValue(startTimeout)})`,
     );
   }
-  issues.push(...publisherTuningIssues(options.telemetry ?? {}, "telemetry."));
+  if (telemetryIssue === undefined)
+    issues.push(...publisherTuningIssues(options.telemetry ?? {}, "telemetry."));
   return issues;
 }
 

@@ -5,6 +5,7 @@
  * @packageDocumentation
  */
 import { createHmac, timingSafeEqual } from "node:crypto";
+import { shownValue } from "../shown-value.js";
 import { canonicalCommandBytes, type FleetCommand } from "./command.js";
 import { NonceLedger } from "./nonce-ledger.js";
 
@@ -54,25 +55,47 @@ export interface SignedCommand {
   readonly command: FleetCommand;
 }
 
-function keyIssues(ring: Keyring): string[] {
+/**
+ * Every problem of `ring`, each as "field: reason", before anything reads it: a keyring missing
+ * or of another shape would otherwise fail as a TypeError naming no option. `field` (such as
+ * `"keyring"`) leads each field's path; without it the paths are the keyring's own (`active`).
+ */
+export function keyringIssues(ring: unknown, field?: string): string[] {
+  const at = (path: string) => (field === undefined ? path : `${field}.${path}`);
+  if (typeof ring !== "object" || ring === null || Array.isArray(ring))
+    return [`${field ?? "keyring"}: must be a keyring { active, keys } (got ${shownValue(ring)})`];
+  const { active, keys } = ring as { active?: unknown; keys?: unknown };
   const issues: string[] = [];
-  const ids = new Set<string>();
-  for (const [index, key] of ring.keys.entries()) {
-    if (typeof key.id !== "string" || key.id === "")
-      issues.push(`keys[${index}].id: must be a non-empty string`);
-    if (ids.has(key.id)) issues.push(`keys[${index}].id: duplicate key id ${JSON.stringify(key.id)}`);
-    ids.add(key.id);
-    if (!(key.secret instanceof Uint8Array) || key.secret.length < MIN_SECRET_BYTES) {
-      issues.push(`keys[${index}].secret: must be at least ${MIN_SECRET_BYTES} bytes`);
+  if (!Array.isArray(keys)) {
+    issues.push(`${at("keys")}: must be an array of keys { id, secret } (got ${shownValue(keys)})`);
+    if (typeof active !== "string" || active === "")
+      issues.push(`${at("active")}: must be a non-empty string, the id of a key (got ${shownValue(active)})`);
+    return issues;
+  }
+  const ids = new Set<unknown>();
+  for (const [index, key] of keys.entries()) {
+    if (typeof key !== "object" || key === null) {
+      issues.push(`${at(`keys[${index}]`)}: must be a key { id, secret } (got ${shownValue(key)})`);
+      continue;
+    }
+    const { id, secret } = key as { id?: unknown; secret?: unknown };
+    if (typeof id !== "string" || id === "")
+      issues.push(`${at(`keys[${index}].id`)}: must be a non-empty string`);
+    if (ids.has(id)) issues.push(`${at(`keys[${index}].id`)}: duplicate key id ${JSON.stringify(id)}`);
+    ids.add(id);
+    if (!(secret instanceof Uint8Array) || secret.length < MIN_SECRET_BYTES) {
+      issues.push(`${at(`keys[${index}].secret`)}: must be at least ${MIN_SECRET_BYTES} bytes`);
     }
   }
-  if (!ids.has(ring.active)) issues.push(`active: no key has id ${JSON.stringify(ring.active)}`);
+  if (typeof active !== "string" || active === "")
+    issues.push(`${at("active")}: must be a non-empty string, the id of a key (got ${shownValue(active)})`);
+  else if (!ids.has(active)) issues.push(`${at("active")}: no key has id ${JSON.stringify(active)}`);
   return issues;
 }
 
 /** `ring` when it is valid; else throws a RangeError naming every bad field. */
 export function checkedKeyring(ring: Keyring): Keyring {
-  const issues = keyIssues(ring);
+  const issues = keyringIssues(ring);
   if (issues.length > 0) throw new RangeError(`invalid keyring: ${issues.join("; ")}`);
   return ring;
 }
