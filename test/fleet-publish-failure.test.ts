@@ -91,6 +91,64 @@ describe("a command Redis does not take", () => {
     expect(lead.snapshot().epoch).toBeGreaterThan(Number(stored.epoch));
   });
 
+  // What a short outage does: the command waits in the client's offline queue, the lease runs out
+  // meanwhile, and Redis runs the script once it answers. Here the lease is taken away before the
+  // command reaches Redis, which the script sees the same way; a lease of a minute keeps the
+  // upkeep from noticing first.
+  it("a command Redis runs after the lease passed is counted and reported, and the tenure ends", async () => {
+    const errors: unknown[] = [];
+    const lead = await rig.coordinator("c1", { leaseMs: 60_000, onError: (error) => errors.push(error) });
+    const registry = new Registry();
+    registerBusMetrics(lead, { registry });
+    const admin = rig.connect();
+    await until(async () => (await admin.xlen(keys.commands)) > 0, 5_000, "the first command");
+    const stored = await admin.hgetall(keys.state);
+    await admin.set(keys.lease, "c2", "PX", 60_000);
+    // The engine applies it (a new generation) and hands its command to the publisher.
+    expect(lead.tuningEngine!.rollback("back to the baseline")).toBe(true);
+    const generation = lead.snapshot().generation;
+    expect(generation).toBe(Number(stored.generation) + 1);
+    await until(() => !lead.leader, 5_000, "the leader steps down");
+    // Before, the command was dropped unsaid: no count, no error, nothing for the alert.
+    expect(lead.snapshot()).toMatchObject({
+      publishFailures: 1,
+      lastPublishError: expect.stringMatching(/^this coordinator no longer held the lease when Redis ran it/),
+    });
+    expect(errors.map(String)).toEqual([
+      expect.stringContaining(
+        `coordinator "c1" could not publish generation ${generation} to ${keys.commands}: this coordinator no longer held the lease`,
+      ),
+    ]);
+    expect((await scrape(registry)).get("arqon_bus_publish_failures_total")).toBe(1);
+    // Nothing reached the fleet.
+    expect(await admin.xlen(keys.commands)).toBe(1);
+    expect(await admin.hgetall(keys.state)).toEqual(stored);
+  });
+
+  it("a command fenced by a later tenure's state is counted and reported, and the tenure ends", async () => {
+    const errors: unknown[] = [];
+    const lead = await rig.coordinator("c1", { leaseMs: 60_000, onError: (error) => errors.push(error) });
+    const admin = rig.connect();
+    await until(async () => (await admin.xlen(keys.commands)) > 0, 5_000, "the first command");
+    const epoch = lead.snapshot().epoch;
+    // A later tenure's write, while c1's lease check still passes (a second coordinator "c1").
+    await admin.hset(keys.state, "epoch", String(epoch + 1));
+    expect(lead.tuningEngine!.rollback("back to the baseline")).toBe(true);
+    const generation = lead.snapshot().generation;
+    await until(() => !lead.leader, 5_000, "the leader steps down");
+    expect(lead.snapshot()).toMatchObject({
+      publishFailures: 1,
+      lastPublishError: expect.stringMatching(/^a later leader's tenure had written the fleet's state/),
+    });
+    expect(errors.map(String)).toEqual([
+      expect.stringContaining(
+        `could not publish generation ${generation} to ${keys.commands}: a later leader's`,
+      ),
+    ]);
+    expect(await admin.xlen(keys.commands)).toBe(1);
+    await until(async () => (await admin.get(keys.lease)) === null, 5_000, "the lease let go");
+  });
+
   it("counts each refused command in arqon_bus_publish_failures_total, which no later tenure lowers", async () => {
     const lead = await rig.coordinator("c1", { refreshMs: 50, onError: () => undefined });
     const registry = new Registry();

@@ -196,7 +196,9 @@ export interface CoordinatorSnapshot {
   readonly paramsMismatch: string | undefined;
   /**
    * Commands that did not reach the fleet (each passed to `onError`). One Redis refused (an error
-   * reply) ended the tenure it belonged to; one lost with the connection is re-signed.
+   * reply) ended the tenure it belonged to; one lost with the connection is re-signed; one that
+   * reached Redis only after the lease had passed (an outage it waited out in the client's queue)
+   * is dropped with its tenure, and the next resumes from what the fleet last got.
    */
   readonly publishFailures: number;
   /** The message of the latest failed publish; undefined when none failed. */
@@ -286,9 +288,11 @@ const LAST_STREAM_ID = "18446744073709551615-18446744073709551615";
 // connection dropped, which Redis may have run already (a second copy would be a replay).
 // A stream whose last id is the highest one (an entry added with that id by hand) can never take
 // another: it is deleted and written anew (returns 2), and the replicas read the new one from its
-// start, as after a Redis restart. Any other XADD error is returned, with nothing written.
+// start, as after a Redis restart. Any other XADD error is returned, with nothing written. A
+// caller that no longer owns the lease gets 0, and one whose tenure a later one followed gets 3:
+// nothing is written either way.
 const PUBLISH = `if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
-if tonumber(redis.call('HGET', KEYS[3], 'epoch') or '0') > tonumber(ARGV[6]) then return 0 end
+if tonumber(redis.call('HGET', KEYS[3], 'epoch') or '0') > tonumber(ARGV[6]) then return 3 end
 if redis.call('HGET', KEYS[3], 'command') == ARGV[7] then return 1 end
 local written = 1
 local added = redis.pcall('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', 'c', ARGV[3])
@@ -975,7 +979,9 @@ export class Coordinator {
    * fleet, and reject the replicas' digests as another generation's. So the tenure ends there
    * (see {@link abandonTenure}), and the next one resumes from the stored state. A command that
    * did not reach Redis (connection lost) is left to the lease upkeep, and the next re-sign
-   * carries the latest values. Both are counted and passed to `onError`.
+   * carries the latest values; one that reached it only once the lease had passed (it waited out
+   * an outage in the client's queue) ends with its tenure, which the lease upkeep closes, and the
+   * next tenure resumes from the stored state. All are counted and passed to `onError`.
    */
   private publish(values: Record<string, number>, generation: number): void {
     const epoch = this.lease.epoch;
@@ -1027,22 +1033,48 @@ export class Coordinator {
           // Replicas rewrite their reports on reading a command: their ages count from here (in
           // this tenure: one that ended while the write was out gets nothing).
           if (engine !== undefined && this.engine === engine) this.commandsFlowingSince ??= Date.now();
-        } else void this.tick();
+        } else if (written === 3) {
+          // A later tenure wrote the state, yet the lease check passed (another coordinator given
+          // this one's id, say): every command of this tenure would be fenced so. It ends here.
+          this.publishFailed(
+            generation,
+            "a later leader's tenure had written the fleet's state when Redis ran it; nothing was written",
+          );
+          if (engine !== undefined) this.abandonTenure(engine, epoch);
+        } else {
+          // Redis ran the script too late to write it: the command waited (in the client's
+          // offline queue through an outage, behind a hung connection) while the lease passed.
+          // The engine applied it and the fleet never will: a command lost, counted as one. The
+          // lease upkeep then finds the lease gone and ends the tenure.
+          this.publishFailed(
+            generation,
+            "this coordinator no longer held the lease when Redis ran it (it ran out while the command waited, as in an outage); nothing was written",
+          );
+          void this.tick();
+        }
       } catch (error) {
-        this.publishFailures++;
-        this.lastPublishError = errorMessage(error);
-        this.reportError(
-          new Error(
-            `coordinator ${JSON.stringify(this.id)} could not publish generation ${generation} to ${this.keys.commands}: ${errorMessage(error)}`,
-            { cause: error },
-          ),
-        );
+        this.publishFailed(generation, errorMessage(error), error);
         // Redis answered with an error: the command is not written, and the engine has moved past
         // what the fleet got. Even a passing refusal (LOADING, READONLY in a failover) ends the
         // tenure: the next one resumes from the stored state, which the fleet did get.
         if (isReplyError(error) && engine !== undefined) this.abandonTenure(engine, epoch);
       }
     });
+  }
+
+  /**
+   * Counts a command the fleet did not get (see {@link publish}): `reason` becomes
+   * `lastPublishError`, and `onError` hears of it, naming the generation and the stream.
+   */
+  private publishFailed(generation: number, reason: string, cause?: unknown): void {
+    this.publishFailures++;
+    this.lastPublishError = reason;
+    this.reportError(
+      new Error(
+        `coordinator ${JSON.stringify(this.id)} could not publish generation ${generation} to ${this.keys.commands}: ${reason}`,
+        cause === undefined ? undefined : { cause },
+      ),
+    );
   }
 
   /**

@@ -24,8 +24,9 @@ export interface BusStats {
   readonly digestsProcessed: number;
   /**
    * Commands this coordinator's tenures could not publish (`arqon_bus_publish_failures_total`):
-   * Redis refused them, which ended the tenure, or they were lost with the connection. Never goes
-   * down while the coordinator runs, across its tenures. Left out by a source that cannot tell.
+   * Redis refused them, which ended the tenure, they were lost with the connection, or Redis ran
+   * them only after the lease had passed (an outage they waited out in the client's queue). Never
+   * goes down while the coordinator runs, across its tenures. Left out by a source that cannot tell.
    */
   readonly publishFailures?: number;
   /**

@@ -159,7 +159,7 @@ export function registerBusMetrics(source: BusStatsSource, options: BusMetricsOp
     total("bus_digests_processed_total", "Digests the coordinator processed.", (s) => s.digestsProcessed),
     total(
       "bus_publish_failures_total",
-      "Commands Redis did not take from the coordinator: refused (which ends its tenure) or lost with the connection.",
+      "Commands Redis did not take from the coordinator: refused (which ends its tenure), lost with the connection, or run after its lease had passed.",
       (s) => s.publishFailures,
     ),
     total(
