@@ -344,6 +344,29 @@ describe("on a real redis-server", () => {
     });
   });
 
+  describe("publish options", () => {
+    it("a bad generation or a key publish does not take refuses the digest, counted, and says why once", async () => {
+      const errors: unknown[] = [];
+      const replica = await rig.replica("r1", {
+        onError: (error) => errors.push(error),
+        telemetry: { flushMs: 60_000 },
+      });
+      expect(replica.publish(1, { generation: -1 })).toBe(false);
+      expect(replica.publish(1, { generation: 1.5 })).toBe(false);
+      // Before, the misspelt key was dropped and the digest stamped with the live generation.
+      expect(replica.publish(1, { generaton: 0 } as never)).toBe(false);
+      expect(replica.publish(1, { generaton: 0 } as never)).toBe(false);
+      expect(replica.publish(1, { generation: 0, timestamp: Date.now() })).toBe(true);
+      // Never thrown: counted (the counts still add up), and each problem said once.
+      expect(replica.status().telemetry).toMatchObject({ published: 5, refused: 4, buffered: 1 });
+      expect(errors.every((error) => error instanceof RangeError)).toBe(true);
+      expect(errors.map((error) => (error as Error).message)).toEqual([
+        'replica "r1": publish: generation: must be a whole number ≥ 0 (got -1); the digest was refused (counted in status().telemetry.refused; each such problem is reported once)',
+        'replica "r1": publish: generaton: unknown option (did you mean generation? known: timestamp, generation); the digest was refused (counted in status().telemetry.refused; each such problem is reported once)',
+      ]);
+    });
+  });
+
   describe("a command entry without its envelope", () => {
     it("is refused naming the missing field, not as JSON that does not parse", async () => {
       const refused: string[] = [];

@@ -19,7 +19,7 @@ import { beforeDeadline } from "../runtime/deadline.js";
 import { withinMs } from "../runtime/within-ms.js";
 import { shownValue } from "../shown-value.js";
 import { ParamRegistry } from "../space/param-registry.js";
-import { unknownKeyIssues } from "../unknown-options.js";
+import { knownKeysText, unknownKeyIssues } from "../unknown-options.js";
 import type { FleetCommand } from "./command.js";
 import {
   paramsDescription,
@@ -85,9 +85,11 @@ export interface ReplicaOptions {
   /** Called with every refused command (the audit trail); must not throw. */
   readonly onRejected?: (rejection: CommandRejection) => void;
   /**
-   * Called with each failure of `onApply` (what it threw or rejected with), and with a `RangeError`
+   * Called with each failure of `onApply` (what it threw or rejected with), with a `RangeError`
    * when this replica finds its params differ from the fleet's (once per new difference; see
-   * {@link ReplicaStatus.paramsMismatch}). Must not throw (what it throws is ignored).
+   * {@link ReplicaStatus.paramsMismatch}), and with a `RangeError` the first time `publish` refuses
+   * a digest for each option at fault (see {@link Replica.publish}). Must not throw (what it
+   * throws is ignored).
    */
   readonly onError?: (error: unknown) => void;
   /** Telemetry batching (buffer, flush period, breaker). */
@@ -200,6 +202,8 @@ export class Replica {
   private paramsMismatch: string | undefined;
   /** Why the fleet's params could not be read, as last reported to `onError`. */
   private paramsReadError: string | undefined;
+  /** The options at fault in digests `publish` refused, each reported to `onError` once. */
+  private readonly publishRefusalsReported = new Set<string>();
 
   /** @throws RangeError naming every bad option, before anything is started. */
   constructor(private readonly options: ReplicaOptions) {
@@ -249,19 +253,54 @@ export class Replica {
    * straddled a command is rejected by the coordinator's engine (wrong generation) instead of
    * counted for the new values; left out, it is the generation live at the call. An objective or
    * timestamp that is not a number (a missing measurement) travels as NaN, and the coordinator's
-   * engine rejects that digest alone. Returns false, counting it, when the local buffer was full,
-   * the replica was closed (nothing would ship it), or `generation` is not a whole number ≥ 0
-   * (counted in `refused`).
+   * engine rejects that digest alone. Returns false, counting it, when the local buffer was full
+   * (`droppedFull`), the replica was closed (nothing would ship it), or the options are wrong: a
+   * `generation` that is not a whole number ≥ 0, a key other than `timestamp` and `generation`
+   * (both counted in `refused`, and each kind passed to `onError` once, as a RangeError naming it).
+   * Never throws: a service's request path must not fail for its telemetry.
    */
   publish(objective: number, at?: number | PublishOptions): boolean {
     // Read field by field: an options object built here would allocate on every call.
-    if (typeof at === "object" && at !== null)
-      return this.publisher.publish(
-        objective,
-        at.generation ?? this.liveGeneration,
-        at.timestamp ?? Date.now(),
-      );
+    if (typeof at === "object" && at !== null) {
+      const generation = at.generation ?? this.liveGeneration;
+      // A misspelt key (`generaton`) would otherwise stamp the digest with the live generation,
+      // the very mistake the option exists to avoid: refused, as a bad generation is.
+      const unknown = unknownPublishKey(at);
+      if (unknown !== undefined)
+        return this.refusePublish(
+          unknown,
+          `${unknown}: unknown option ${knownKeysText(unknown, PUBLISH_KEYS)}`,
+        );
+      if (!(Number.isSafeInteger(generation) && generation >= 0))
+        return this.refusePublish(
+          "generation",
+          `generation: must be a whole number ≥ 0 (got ${shownValue(generation)})`,
+        );
+      return this.publisher.publish(objective, generation, at.timestamp ?? Date.now());
+    }
     return this.publisher.publish(objective, this.liveGeneration, at ?? Date.now());
+  }
+
+  /**
+   * Counts a digest refused for its options (`refused`) and tells `onError` why, once per `kind`
+   * (the option at fault): the counter alone would not say which call is wrong, and a call made
+   * for every measurement must not flood the host's error log.
+   */
+  private refusePublish(kind: string, problem: string): false {
+    if (!this.publishRefusalsReported.has(kind)) {
+      this.publishRefusalsReported.add(kind);
+      try {
+        this.options.onError?.(
+          new RangeError(
+            `replica ${JSON.stringify(this.options.replica)}: publish: ${problem}; the digest was refused ` +
+              "(counted in status().telemetry.refused; each such problem is reported once)",
+          ),
+        );
+      } catch {
+        // onError must not throw; what it throws is ignored.
+      }
+    }
+    return this.publisher.refuse();
   }
 
   /**
@@ -748,6 +787,15 @@ function replicaOptionIssues(options: ReplicaOptions): string[] {
   if (telemetryIssue === undefined)
     issues.push(...publisherTuningIssues(options.telemetry ?? {}, "telemetry."));
   return issues;
+}
+
+/** The options {@link Replica.publish} takes. */
+const PUBLISH_KEYS = ["timestamp", "generation"] as const satisfies readonly (keyof PublishOptions)[];
+
+/** The first key of `options` that {@link Replica.publish} does not take (for…in: no allocation). */
+function unknownPublishKey(options: object): string | undefined {
+  for (const key in options) if (key !== "timestamp" && key !== "generation") return key;
+  return undefined;
 }
 
 /** The options {@link createReplica} takes: any other key is a misspelling, refused by name. */

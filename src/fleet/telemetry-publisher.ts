@@ -120,8 +120,9 @@ export interface PublisherStats {
   /** Digests dropped because the local buffer was full. */
   readonly droppedFull: number;
   /**
-   * Digests refused by `publish`: for a generation that is not a whole number ≥ 0, or published
-   * once `close` was called (nothing would ship them).
+   * Digests refused by `publish`: for a generation that is not a whole number ≥ 0 (or, on a
+   * replica, options `publish` does not take), or published once `close` was called (nothing
+   * would ship them).
    */
   readonly refused: number;
   /**
@@ -219,6 +220,16 @@ export class TelemetryPublisher {
       timestamp: measured(timestamp),
     });
     return true;
+  }
+
+  /**
+   * Counts a digest its caller refused before queueing it (as published and refused: the counts
+   * still add up). Returns false, as {@link publish} does for a refused digest.
+   */
+  refuse(): false {
+    this.counts.published++;
+    this.counts.refused++;
+    return false;
   }
 
   /**
