@@ -9,20 +9,11 @@ import { fieldsOf, fleetKeys, fleetPrefix } from "../src/fleet/streams.js";
 import { TelemetryPublisher, type TelemetryPublisherOptions } from "../src/fleet/telemetry-publisher.js";
 import { FLEET_PARAMS, FLEET_RING, until } from "./support/fleet.js";
 import { FleetRig } from "./support/fleet-rig.js";
+import { thrown } from "./support/thrown.js";
 
 // The replica side's own checks: replay protection up to the last fresh instant, options refused
 // up front instead of a fleet that fails silently, non-finite measurements carried to the engine
 // instead of poisoning their batch, and a close that ships everything buffered.
-
-/** The error `f` throws (fails the test when it throws nothing). */
-function thrown(f: () => unknown): Error {
-  try {
-    f();
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error("expected a throw");
-}
 
 /** A client that never connects (lazyConnect): for constructors that must refuse before any I/O. */
 function idle(): Redis {

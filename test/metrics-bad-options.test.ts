@@ -6,6 +6,7 @@ import {
   registerBusMetrics,
   registerSolverMetrics,
 } from "../src/metrics/index.js";
+import { thrown } from "./support/thrown.js";
 
 const STATS: BusStats = {
   lag: 0,
@@ -20,16 +21,6 @@ const busSource = { busStats: () => STATS };
 const solverSource = { asked: 0, told: 0, best: () => null, config: { budget: 10 } };
 
 const names = (registry: Registry) => registry.getMetricsAsArray().map((m) => m.name);
-
-/** The error `f` throws (fails the test when it throws nothing). */
-function thrown(f: () => unknown): Error {
-  try {
-    f();
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error("expected a throw");
-}
 
 /** A registry whose `registerMetric` fails on its `failAt`-th call (a failure the name checks cannot see). */
 class FailingRegistry extends Registry {

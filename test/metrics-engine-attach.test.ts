@@ -10,19 +10,10 @@ import { createEngineMetrics } from "../src/metrics/index.js";
 import { ManualClock } from "./support/engine-clock.js";
 import { scrape } from "./support/exposition.js";
 import { tempLogDirs } from "./support/log-dir.js";
+import { thrown } from "./support/thrown.js";
 
 const CONFIG = { seed: 4, params: { x: { min: 0, max: 10, init: 5 } } } as const;
 const logDir = tempLogDirs();
-
-/** The error `f` throws (fails the test when it throws nothing). */
-function thrown(f: () => unknown): Error {
-  try {
-    f();
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error("expected a throw");
-}
 
 describe("engine metrics: attach refuses what is not an engine", () => {
   it("what createLoggedEngine returns is refused naming its .engine, and the real engine attaches after", async () => {
