@@ -429,6 +429,19 @@ describe("createSolver with a literal mixed config", () => {
     } as const;
     // @ts-expect-error: a condition names categorical parameters only
     await expect(minimize(() => 0, onAFloat)).rejects.toThrow(/bounds\.momentum\.when\.lr/);
+    // A key no kind of parameter takes does not compile (Optuna's `log=True` is `scale: "log"`),
+    // inline or through a variable; the run-time check names it.
+    expect(() =>
+      createSolver({
+        seed: 1,
+        budget: 4,
+        // @ts-expect-error: "log" is not an option of a parameter
+        bounds: { lr: { min: 1e-4, max: 1, log: true } },
+      }),
+    ).toThrow(/bounds\.lr\.log/);
+    const lowHigh = { seed: 1, budget: 4, bounds: { x: { low: 0, high: 1, min: 0, max: 1 } } } as const;
+    // @ts-expect-error: "low" and "high" are not options of a parameter
+    await expect(minimize(() => 0, lowHigh)).rejects.toThrow(/bounds\.x\.low/);
     // A valid condition compiles, written inline or through a variable, and so does `when: undefined`.
     createSolver({
       seed: 1,

@@ -14,6 +14,7 @@ import { schemaIssueMessage } from "../schema-issue.js";
 import {
   type BoundsInput,
   type CheckedConditions,
+  type CheckedKeys,
   isJsonValue,
   type JsonValue,
   jsonKey,
@@ -670,7 +671,7 @@ export interface SolverConfig<B extends BoundsInput = BoundsInput> {
    * parent that is no categorical parameter, or a value that is none of its choices, does not
    * compile).
    */
-  readonly bounds: B & CheckedConditions<B>;
+  readonly bounds: B & CheckedConditions<B> & CheckedKeys<B>;
   /**
    * Share of the budget spent on the initial space-filling probe. When omitted, the probe is 20 % of
    * the budget but at most {@link defaultProbeCap} points, so refinement starts early even with

@@ -107,6 +107,31 @@ export type CheckedConditions<B extends BoundsInput> = {
     : unknown;
 };
 
+/** Every key a parameter of some kind takes. */
+type ParamKey = "type" | "min" | "max" | "step" | "scale" | "choices" | "when";
+
+/**
+ * What {@link CheckedKeys} asks of a key no parameter takes. An object type, not a string literal:
+ * a literal would make the parameter's whole type `never` in an inline config (a property whose
+ * types have no common value empties an intersection), and the compiler would flag every key.
+ */
+interface UnknownParamOption {
+  readonly "error: not an option of a parameter (type, min, max, step, scale, choices, when)": true;
+}
+
+/**
+ * The keys a literal config's parameters may have: one no kind takes (`log: true` for
+ * `scale: "log"`, `low` for `min`) must be an object type whose key says so, which the compiler
+ * shows. Without
+ * it, the extra key compiled and only the run-time check refused it. Runtime validation also names
+ * the key a kind does not take (`choices` on a float, `step` on a categorical).
+ */
+export type CheckedKeys<B extends BoundsInput> = {
+  readonly [K in keyof B]: {
+    readonly [X in Exclude<keyof B[K], ParamKey>]: UnknownParamOption;
+  };
+};
+
 /**
  * What the generic parameter of `Solver`, `Trial`… may be: a union of names (every parameter a
  * number, as in a float-only config) or the object type of a trial's params.
