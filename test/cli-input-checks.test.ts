@@ -374,6 +374,17 @@ describe("choices a command could not tell apart", () => {
     const solve = ["solve", "--config", "c.json", "--", ...objective];
     expect(errorLine(await runArqonInProcess(solve, dir), 2)).toBe(`arqon solve: ${problem}`);
   });
+
+  it("are not named again when they are equal (1 and 1.0): the config's own check says so", async () => {
+    const dir = tempDir();
+    writeFileSync(
+      join(dir, "c.json"),
+      '{"seed":1,"budget":3,"bounds":{"o":{"type":"categorical","choices":[1, 1.0, 2]}}}',
+    );
+    const run = await runArqonInProcess(["validate", "--config", "c.json"], dir);
+    expect(run.status).toBe(2);
+    expect(run.stderr).toBe("invalid config c.json: bounds.o.choices: choices 0 and 1 are equal (1)\n");
+  });
 });
 
 describe("a condition naming an inherited Object member", () => {

@@ -1,4 +1,4 @@
-import type { ParamValue } from "../space/params.js";
+import { jsonKey, type ParamValue } from "../space/params.js";
 
 /** Environment variable that carries the trial id to an objective command. */
 export const TRIAL_ID_VARIABLE = "ARQON_TRIAL_ID";
@@ -60,7 +60,8 @@ export function variableProblems(bounds: unknown): string | undefined {
       const text = choiceText(choice);
       const earlier = first.get(text);
       if (earlier === undefined) first.set(text, i);
-      else
+      // Two equal choices (1 and 1.0) are refused as such by the config's own check.
+      else if (jsonKey(choices[earlier]) !== jsonKey(choice))
         problems.push(
           `bounds.${name}.choices.${earlier} and ${i}: both pass as ${parameterVariable(name)}=${text}`,
         );
