@@ -40,6 +40,16 @@ describe("reading intermediate values", () => {
       'it has "step" and "value" among other keys',
     );
     expect(unreadReport('{"step": 3, "value": 0.5}')).toBeUndefined();
+    // A key given twice: JSON.parse would keep the last, which may not be the one meant.
+    for (const doubled of [
+      '{"step": 1, "value": 0.3, "value": 0.4}',
+      '\x1b[36m{"step": 1, "step": 2, "value": 0.3}\x1b[39m',
+    ]) {
+      expect(readReport(doubled)).toBeUndefined();
+      expect(unreadReport(doubled)).toBe(
+        'its "step" or "value" is given twice (which one was meant is unknown)',
+      );
+    }
     expect(unreadReport('{"epoch": 3, "value": 0.5, "lr": 1}')).toBeUndefined();
     // Meant as reports: a quoted number, and Python's print of a dict.
     expect(unreadReport('{"step": 3, "value": "0.5"}')).toBe(

@@ -173,7 +173,7 @@ describe("recordResult after a failed try", () => {
     const again = await reportSteps(study, id, [[3, 0.5]]);
     expect(again.refused?.index).toBe(0);
     expect(again.refused?.error.message).toBe(
-      `report: step must be a whole number greater than trial ${id}'s previous step 3, got 3`,
+      `report: trial ${id} already reported step 3, with 1: a step is reported once (give a later step for a new value), got 0.5`,
     );
     expect(await journalLength("lost-reports")).toBe(length);
     await fresh.close();

@@ -37,8 +37,13 @@ export interface ReportLine {
  */
 export function readReport(line: string): ReportLine | undefined {
   const parsed = jsonLine(line);
-  if (parsed === undefined || Object.keys(parsed).length !== 2) return undefined;
+  if (parsed === undefined || Object.keys(parsed).length !== 2 || doubledReportKey(line)) return undefined;
   return numericStepAndValue(parsed);
+}
+
+/** Whether `step` or `value` is given twice in a JSON line (JSON.parse would keep the last). */
+function doubledReportKey(line: string): boolean {
+  return topLevelKeyCount(line, "step") > 1 || topLevelKeyCount(line, "value") > 1;
 }
 
 /**
@@ -52,6 +57,8 @@ export function unreadReport(line: string): string | undefined {
   const parsed = jsonLine(line);
   if (parsed !== undefined) {
     const keys = Object.keys(parsed);
+    if (keys.includes("step") && keys.includes("value") && doubledReportKey(line))
+      return 'its "step" or "value" is given twice (which one was meant is unknown)';
     if (numericStepAndValue(parsed) !== undefined)
       return keys.length > 2 ? 'it has "step" and "value" among other keys' : undefined;
     if (keys.length === 2 && keys.includes("step") && keys.includes("value"))
@@ -108,11 +115,11 @@ function numberOfMarked(_key: string, value: unknown): unknown {
   return text === "NaN" || text === "Infinity" || text === "-Infinity" ? Number(text) : value;
 }
 
-/** How many times `key` is a key of the outermost object of the JSON `text`. */
+/** How many times `key` is a key of the outermost object of the JSON line `text` (colours aside). */
 function topLevelKeyCount(text: string, key: string): number {
   let depth = 0;
   let count = 0;
-  visit(text, {
+  visit(stripVTControlCharacters(text), {
     onObjectBegin: () => {
       depth++;
     },

@@ -770,7 +770,7 @@ class SolverImpl implements Solver {
       this.sign * value === trial.values[trial.values.length - 1]
     )
       return false;
-    if (step === last && typeof value === "number") {
+    if (trial.steps.length > 0 && step === last && typeof value === "number") {
       // Optuna keeps the first value of a step reported twice; here a step is recorded once.
       throw new UsageError(
         `report: trial ${id} already reported step ${step}, with ${shownValue(this.sign * trial.values[trial.values.length - 1]!)}: a step is reported once (give a later step for a new value), got ${shownValue(value)}`,
