@@ -442,6 +442,14 @@ describe("createSolver with a literal mixed config", () => {
     const lowHigh = { seed: 1, budget: 4, bounds: { x: { low: 0, high: 1, min: 0, max: 1 } } } as const;
     // @ts-expect-error: "low" and "high" are not options of a parameter
     await expect(minimize(() => 0, lowHigh)).rejects.toThrow(/bounds\.x\.low/);
+    // A declared type whose extra key is optional compiles (only a key surely there is flagged).
+    interface Declared {
+      readonly min: number;
+      readonly max: number;
+      readonly log?: boolean;
+    }
+    const declared: Declared = { min: 0, max: 1 };
+    createSolver({ seed: 1, budget: 4, bounds: { x: declared } }).stop();
     // A valid condition compiles, written inline or through a variable, and so does `when: undefined`.
     createSolver({
       seed: 1,

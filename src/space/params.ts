@@ -121,14 +121,18 @@ interface UnknownParamOption {
 
 /**
  * The keys a literal config's parameters may have: one no kind takes (`log: true` for
- * `scale: "log"`, `low` for `min`) must be an object type whose key says so, which the compiler
- * shows. Without
- * it, the extra key compiled and only the run-time check refused it. Runtime validation also names
- * the key a kind does not take (`choices` on a float, `step` on a categorical).
+ * `scale: "log"`, `low` for `min`) must have the type {@link UnknownParamOption}, which no value
+ * has, so the compiler flags it; without this the key compiled and only the run-time check
+ * refused it. Runtime validation also names a key one kind does not take (`choices` on a float,
+ * `step` on a categorical).
  */
 export type CheckedKeys<B extends BoundsInput> = {
   readonly [K in keyof B]: {
-    readonly [X in Exclude<keyof B[K], ParamKey>]: UnknownParamOption;
+    // Only a key surely there: an optional one in a declared type (`log?: boolean` in an
+    // interface the value need not fill) compiles as before, and symbol keys are no options.
+    readonly [X in keyof B[K] as X extends ParamKey | symbol ? never : X]: B[K] extends Record<X, unknown>
+      ? UnknownParamOption
+      : unknown;
   };
 };
 
