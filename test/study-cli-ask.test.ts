@@ -66,8 +66,12 @@ describe("arqon ask --storage", () => {
         break;
       }
       expect(asked.trials.length).toBeGreaterThan(0);
+      // The first ask began the study, and says so first.
+      const begun = round === 0 ? "new study shell-loop: begun by this worker \\(budget 8\\)\n" : "";
       expect(asked.stderr).toMatch(
-        /^asked [1-4] trial\(s\): study shell-loop: \d\/8 asked, \d+ told(, \d pruned)?, (best \S+|no result yet), \d pending\n$/,
+        new RegExp(
+          `^${begun}asked [1-4] trial\\(s\\): study shell-loop: \\d/8 asked, \\d+ told(, \\d pruned)?, (best \\S+|no result yet), \\d pending\n$`,
+        ),
       );
       for (const { id, params } of asked.trials) {
         // Three steps of a curve whose level is the loss (x − 1)²; stop when told to.
@@ -117,6 +121,23 @@ describe("arqon ask --storage", () => {
     expect(waiting.stderr).toBe(
       "waiting: study waiting: 4/8 asked, 1 told, best 1, 3 pending; the study can propose nothing until trial(s) 2, 3, 4 are told (by any worker)\n",
     );
+  });
+});
+
+describe("arqon ask --storage when nothing is left to ask", () => {
+  it("says a study was begun, and lists the trials still to be told", async () => {
+    const cli = shell("done-pending", { seed: 1, budget: 3, bounds: { x: { min: 0, max: 1 } } });
+    const first = await cli.ask("--batch", "3");
+    expect(first.trials!.map((t) => t.id)).toEqual([1, 2, 3]);
+    expect(first.stderr.split("\n")[0]).toBe("new study done-pending: begun by this worker (budget 3)");
+    const running = await cli.ask();
+    expect(running).toMatchObject({ trials: null, done: true, pending: [1, 2, 3] });
+    expect(running.stderr).toContain("tell pending trial(s) 1, 2, 3 before reading the best");
+    expect(running.stderr).not.toContain("new study");
+    const results = first.trials!.map((t, i) => ({ id: t.id, value: i }));
+    expect((await cli.tell(results)).status).toBe(0);
+    const over = await cli.ask();
+    expect(over).toEqual({ trials: null, done: true, stderr: expect.not.stringContaining("pending trial") });
   });
 });
 

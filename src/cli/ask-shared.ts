@@ -3,7 +3,7 @@ import { runtimeError, usageError } from "./cli-error.js";
 import type { CliIo } from "./io.js";
 import { plainTrial } from "./plain-trial.js";
 import { describeProgress } from "./progress.js";
-import { openStudyForCli, type SharedStudyFlags } from "./shared-study-open.js";
+import { newStudyNote, openStudyForCli, type SharedStudyFlags } from "./shared-study-open.js";
 import { loadValidConfig } from "./validate.js";
 
 /**
@@ -25,6 +25,7 @@ export async function askShared(
 ): Promise<0> {
   const config = loadValidConfig(io.cwd, configPath);
   const study = await openStudyForCli("ask", config, flags);
+  if (study.created) io.stderr(`${newStudyNote(study.name, study.config.budget)}\n`);
   try {
     let trials: Awaited<ReturnType<typeof study.ask>>;
     try {
@@ -35,7 +36,9 @@ export async function askShared(
     const counts = `study ${study.name}: ${describeProgress(study)}, ${study.pendingTrials().length} pending`;
     if (trials === null) {
       const pending = study.pendingTrials().map((t) => t.id);
-      io.stderr(`done: ${counts}\n`);
+      const still =
+        pending.length === 0 ? "" : `; tell pending trial(s) ${pending.join(", ")} before reading the best`;
+      io.stderr(`done: ${counts}${still}\n`);
       io.stdout(
         `${JSON.stringify({ trials: null, done: true, ...(pending.length === 0 ? {} : { pending }) })}\n`,
       );

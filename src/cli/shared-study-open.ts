@@ -87,3 +87,11 @@ export async function openStudyForCli(
       : runtimeError(message);
   }
 }
+
+/**
+ * What a command prints when it began the study rather than joined it: said even under
+ * `--quiet`, since a misspelt study name shows nowhere else.
+ */
+export function newStudyNote(name: string, budget: number): string {
+  return `new study ${name}: begun by this worker (budget ${budget})`;
+}

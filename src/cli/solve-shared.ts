@@ -24,7 +24,7 @@ import { type ObjectiveReading, readReport, unreadReport } from "./objective-out
 import { countUntold, describeInterrupt } from "./progress.js";
 import { ReportForwarder } from "./report-forwarder.js";
 import { runObjectiveCommand } from "./run-command.js";
-import { checkSharedStudyFlags, openStudyForCli } from "./shared-study-open.js";
+import { checkSharedStudyFlags, newStudyNote, openStudyForCli } from "./shared-study-open.js";
 import { type SolveExit, SolveInterrupts } from "./solve-interrupt.js";
 import { everySecond, SolveProgress } from "./solve-progress.js";
 import { TrialStderr } from "./trial-stderr.js";
@@ -144,7 +144,7 @@ async function runWorker(
   const { asked, told, name } = study;
   const budget = study.config.budget;
   // Begun is said even under --quiet: a misspelt study name in a quiet job shows nowhere else.
-  if (study.created) progress.notice(`new study ${name}: begun by this worker (budget ${budget})`);
+  if (study.created) progress.notice(newStudyNote(name, budget));
   else
     progress.note(
       `joined study ${name}: ${asked} of ${budget} trials asked, ${told} told${asked >= budget ? " (its budget is spent)" : ""}`,
