@@ -19,6 +19,7 @@ import { beforeDeadline } from "../runtime/deadline.js";
 import { withinMs } from "../runtime/within-ms.js";
 import { shownValue } from "../shown-value.js";
 import { ParamRegistry } from "../space/param-registry.js";
+import { closestName } from "../suggest.js";
 import { knownKeysText, unknownKeyIssues } from "../unknown-options.js";
 import type { FleetCommand } from "./command.js";
 import {
@@ -204,6 +205,8 @@ export class Replica {
   private paramsReadError: string | undefined;
   /** The options at fault in digests `publish` refused, each reported to `onError` once. */
   private readonly publishRefusalsReported = new Set<string>();
+  /** Unknown `publish` option keys, and whether each is near an option's name (a misspelling). */
+  private readonly publishKeyNearness = new Map<string, boolean>();
 
   /** @throws RangeError naming every bad option, before anything is started. */
   constructor(private readonly options: ReplicaOptions) {
@@ -255,8 +258,9 @@ export class Replica {
    * timestamp that is not a number (a missing measurement) travels as NaN, and the coordinator's
    * engine rejects that digest alone. Returns false, counting it, when the local buffer was full
    * (`droppedFull`), the replica was closed (nothing would ship it), or the options are wrong: a
-   * `generation` that is not a whole number ≥ 0, a key other than `timestamp` and `generation`
-   * (both counted in `refused`, and each kind passed to `onError` once, as a RangeError naming it).
+   * `generation` that is not a whole number ≥ 0, a key near the name of `timestamp` or
+   * `generation` (a misspelling; both counted in `refused`, and each passed to `onError` once, as a
+   * RangeError naming it). Another key is ignored, as it always was, and said to `onError` once.
    * Never throws: a service's request path must not fail for its telemetry.
    */
   publish(objective: number, at?: number | PublishOptions): boolean {
@@ -264,13 +268,18 @@ export class Replica {
     if (typeof at === "object" && at !== null) {
       const generation = at.generation ?? this.liveGeneration;
       // A misspelt key (`generaton`) would otherwise stamp the digest with the live generation,
-      // the very mistake the option exists to avoid: refused, as a bad generation is.
-      const unknown = unknownPublishKey(at);
-      if (unknown !== undefined)
-        return this.refusePublish(
-          unknown,
-          `${unknown}: unknown option ${knownKeysText(unknown, PUBLISH_KEYS)}`,
+      // the very mistake the option exists to avoid: refused, as a bad generation is. A key near
+      // no option (a measurement object passed whole: `latency`) was always taken and ignored:
+      // still taken, and said once, so that an upgrade does not stop a fleet's telemetry.
+      for (const key in at) {
+        if (key === "timestamp" || key === "generation") continue;
+        if (this.misspeltPublishKey(key))
+          return this.refusePublish(key, `${key}: unknown option ${knownKeysText(key, PUBLISH_KEYS)}`);
+        this.reportPublishOnce(
+          key,
+          `${key}: not an option (known: ${PUBLISH_KEYS.join(", ")}); ignored, the digest was published`,
         );
+      }
       if (!(Number.isSafeInteger(generation) && generation >= 0))
         return this.refusePublish(
           "generation",
@@ -287,20 +296,34 @@ export class Replica {
    * for every measurement must not flood the host's error log.
    */
   private refusePublish(kind: string, problem: string): false {
-    if (!this.publishRefusalsReported.has(kind)) {
-      this.publishRefusalsReported.add(kind);
-      try {
-        this.options.onError?.(
-          new RangeError(
-            `replica ${JSON.stringify(this.options.replica)}: publish: ${problem}; the digest was refused ` +
-              "(counted in status().telemetry.refused; each such problem is reported once)",
-          ),
-        );
-      } catch {
-        // onError must not throw; what it throws is ignored.
-      }
-    }
+    this.reportPublishOnce(
+      kind,
+      `${problem}; the digest was refused (counted in status().telemetry.refused; each such problem is reported once)`,
+    );
     return this.publisher.refuse();
+  }
+
+  /** Tells `onError` of a problem with `publish`'s options, once per `kind` (the key at fault). */
+  private reportPublishOnce(kind: string, problem: string): void {
+    if (this.publishRefusalsReported.has(kind)) return;
+    this.publishRefusalsReported.add(kind);
+    try {
+      this.options.onError?.(
+        new RangeError(`replica ${JSON.stringify(this.options.replica)}: publish: ${problem}`),
+      );
+    } catch {
+      // onError must not throw; what it throws is ignored.
+    }
+  }
+
+  /** Whether an unknown `publish` option key reads as a misspelt option (cached: called per digest). */
+  private misspeltPublishKey(key: string): boolean {
+    let near = this.publishKeyNearness.get(key);
+    if (near === undefined) {
+      near = closestName(key, PUBLISH_KEYS) !== undefined;
+      this.publishKeyNearness.set(key, near);
+    }
+    return near;
   }
 
   /**
@@ -791,12 +814,6 @@ function replicaOptionIssues(options: ReplicaOptions): string[] {
 
 /** The options {@link Replica.publish} takes. */
 const PUBLISH_KEYS = ["timestamp", "generation"] as const satisfies readonly (keyof PublishOptions)[];
-
-/** The first key of `options` that {@link Replica.publish} does not take (for…in: no allocation). */
-function unknownPublishKey(options: object): string | undefined {
-  for (const key in options) if (key !== "timestamp" && key !== "generation") return key;
-  return undefined;
-}
 
 /** The options {@link createReplica} takes: any other key is a misspelling, refused by name. */
 const REPLICA_OPTION_KEYS = [
