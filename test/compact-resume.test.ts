@@ -212,7 +212,7 @@ describe("resumePoint after a compaction", () => {
     expect(resumePoint(d)).toEqual(whole);
   });
 
-  it("does not carry a halt the last run started with once the records after its restart are gone", async () => {
+  it("keeps a halt the last run started with when the records that would show its reset are gone", async () => {
     const dir = newDir();
     const first = createLoggedEngine(config("b"), { dir });
     first.engine.halt("maintenance");
@@ -222,12 +222,47 @@ describe("resumePoint after a compaction", () => {
     expect(second.engine.mode).toBe("halted");
     expect(second.engine.resetSafeMode({ acknowledge: "maintenance over" })).toBe(true);
     await second.close();
-    for (const keep of [0, 1, records(dir).length]) {
+    const all = records(dir);
+    const reset = all.findIndex(
+      (e) => (e.record.event as { command?: string } | undefined)?.command === "resetSafeMode",
+    );
+    expect(reset).toBeGreaterThan(all.findIndex((e) => e.record.kind === "restart"));
+
+    // Run 2's restart record is kept and says it started halted; the records that would show the
+    // reset are gone (keep 0, 1, or only those before the reset): the halt is kept, saying why,
+    // until an operator resets it.
+    const beforeReset = (e: LogEntry) => e.seq < all[reset]!.seq;
+    for (const keep of [0, 1, beforeReset]) {
       const third = createLoggedEngine(config("b"), { dir: compacted(dir, keep) });
-      // Run 2's restart record is kept, and says run 2 started halted: not how it ended.
-      expect(third.restart?.halted).toBeUndefined();
+      expect(third.engine.mode).toBe("halted");
+      expect(third.restart?.halted).toMatch(
+        /^still halted after a restart \(kept: a compaction removed the records that would show whether it was reset; .*maintenance/,
+      );
+      expect(third.restart?.haltedReasons).toEqual(["manualHalt"]);
+      expect(third.engine.resetSafeMode({ acknowledge: "checked: reset in run 2" })).toBe(true);
       expect(third.engine.mode).toBe("normal");
       await third.close();
+    }
+
+    // A halt kept so, restored again at a later restart, keeps its note (it does not nest).
+    const d = compacted(dir, 0);
+    const third = createLoggedEngine(config("b"), { dir: d });
+    const note = third.restart?.halted;
+    await third.close();
+    const fourth = createLoggedEngine(config("b"), { dir: d });
+    expect(fourth.restart?.halted).toBe(note);
+    await fourth.close();
+    const fifth = createLoggedEngine(config("b"), { dir: compacted(d, 0) });
+    expect(fifth.restart?.halted).toBe(note);
+    await fifth.close();
+
+    // The reset is among the records kept (from it on, or the whole log): the next engine starts as
+    // after the uncompacted log, normal.
+    for (const keep of [all.length - reset, all.length]) {
+      const next = createLoggedEngine(config("b"), { dir: compacted(dir, keep) });
+      expect(next.restart?.halted).toBeUndefined();
+      expect(next.engine.mode).toBe("normal");
+      await next.close();
     }
   });
 });

@@ -522,6 +522,11 @@ interface PreviousRun {
 interface RunHalt {
   readonly reasons: readonly string[];
   readonly note: string | undefined;
+  /**
+   * Whether the halt is kept only because a compaction removed the records that would show
+   * whether it was reset: `note` then says so, and a restart restores it as it is.
+   */
+  readonly compacted?: boolean;
 }
 
 /** The reason of an operator's halt, and of a restored halt whose reasons were not recorded. */
@@ -541,9 +546,29 @@ const RESTORED_HALT = "still halted after a restart";
  * one note in another at each restart).
  */
 function restoredHaltNote(halt: RunHalt): string {
-  if (halt.note?.startsWith(RESTORED_HALT) === true) return halt.note;
+  if (halt.compacted === true || halt.note?.startsWith(RESTORED_HALT) === true)
+    return halt.note ?? RESTORED_HALT;
   const why = halt.note === undefined || halt.note.trim() === "" ? "" : `: ${halt.note}`;
   return `${RESTORED_HALT} (the previous run ended halted, reasons ${halt.reasons.join(", ")}${why})`;
+}
+
+/** What the note of a halt kept across records a compaction removed says of them. */
+const COMPACTED_HALT = "kept: a compaction removed the records that would show whether it was reset";
+
+/**
+ * A halt in force where a compaction removed records of its run (after the restart record that
+ * restored it, say): they may have held the operator's reset, or not. Halting is the safe side, so
+ * the halt is kept, with a note that says why and how to end it (a note that says so already is
+ * kept as it is).
+ */
+function compactedHalt(halt: RunHalt): RunHalt {
+  const note = halt.note ?? RESTORED_HALT;
+  if (note.includes(COMPACTED_HALT)) return { ...halt, note, compacted: true };
+  return {
+    ...halt,
+    note: `${RESTORED_HALT} (${COMPACTED_HALT}; an acknowledged resetSafeMode ends it; the previous run was halted, reasons ${halt.reasons.join(", ")}: ${note})`,
+    compacted: true,
+  };
 }
 
 /**
@@ -581,10 +606,10 @@ function runFrom(found: Partial<Mutable<PreviousRun>>): PreviousRun {
  * A halt is read from what is durable first: a `halt` command is written and made durable before
  * it takes effect, and a restart's record says when it restored one, while the mode change that
  * follows reaches the log only at the next drain, which a crash may not let happen. A reset
- * command ends the halt, unless the command was refused. A compaction keeps every restart record
- * but may remove what followed it: the halt a restart record restored says how its run started, not
- * how it ended, so records removed right after it (its seqs jump) leave the run ended as a
- * compacted log without the record would (not halted, unless a later record says so).
+ * command ends the halt, unless the command was refused. A compaction may remove records of the
+ * run while it was halted (a halt its restart record restored, or a later one): the records removed
+ * (its seqs jump) may have held a reset or not. The halt is then kept (halting is the safe side),
+ * with a note saying so, unless a record left after them says otherwise (a reset, a mode change).
  */
 class PreviousRunQuestion implements SegmentQuestion<PreviousRun> {
   private highest = -1;
@@ -595,15 +620,15 @@ class PreviousRunQuestion implements SegmentQuestion<PreviousRun> {
   private modeSeen = false;
   /** The seq of the record taken last (a segment header repeats it; a jump means records removed). */
   private lastSeq: number | undefined;
-  /** Whether `halt` is the one a restart record restored, with no record of its run taken since. */
-  private haltRestored = false;
 
   constructor(private readonly found: Partial<Mutable<PreviousRun>>) {}
 
   take(record: LogEntry["record"]): void {
     const removed = this.lastSeq !== undefined && record.seq > this.lastSeq + 1;
     this.lastSeq = record.seq;
-    if (removed && this.haltRestored) this.sawHalt(undefined);
+    // Records removed while a halt was in force may have held its reset, or not: it is kept.
+    if (removed && this.halt !== undefined && this.halt.compacted !== true)
+      this.sawHalt(compactedHalt(this.halt));
     if (record.kind === RESTART_LOG_KIND) {
       this.highest = -1;
       this.generationSeen = true;
@@ -611,7 +636,6 @@ class PreviousRunQuestion implements SegmentQuestion<PreviousRun> {
       // A restart record before restored halts kept their reasons restored an operator's halt.
       const reasons = isStringArray(haltedReasons) ? haltedReasons : [MANUAL_HALT];
       this.sawHalt(typeof halted === "string" ? { reasons, note: halted } : undefined);
-      this.haltRestored = typeof halted === "string";
       return;
     }
     if (record.kind === RING_RECORD_KIND) {
@@ -679,7 +703,6 @@ class PreviousRunQuestion implements SegmentQuestion<PreviousRun> {
   private sawHalt(halt: RunHalt | undefined): void {
     this.modeSeen = true;
     this.halt = halt;
-    this.haltRestored = false;
   }
 }
 
