@@ -5,14 +5,17 @@ import type { EngineConfig } from "../src/engine/config.js";
 import {
   compactDecisionLog,
   createLoggedEngine,
+  explain,
   type LogEntry,
   ReplayInputError,
   readDecisionLog,
+  readReplayLog,
   replay,
   resumedConfig,
   resumePoint,
   resumePointAsync,
 } from "../src/node.js";
+import { runArqonInProcess } from "./support/cli-run.js";
 import { tempLogDirs } from "./support/log-dir.js";
 
 // A compaction dropped the `restart` records that start each run, so the records it kept were read
@@ -112,28 +115,26 @@ describe("resumePoint after a compaction", () => {
     for (const keep of [total, total + 10]) expect(resumePoint(compacted(dir, keep))).toEqual(whole);
   });
 
-  it("keeps every run's restart record, so the kept records replay in the run that wrote them", async () => {
+  it("keeps the restart record of each run left, so the kept records replay in the run that wrote them", async () => {
     const dir = newDir();
     await serve(dir, "b");
     await serve(dir, "b");
     const before = await replay(dir);
     if (!before.ok) throw new Error(`the whole log diverged: ${before.divergence.reason}`);
 
+    // Nothing kept: run 1 is gone whole, run 2 (the last) keeps its restart record, and its number.
     const none = compacted(dir, 0);
     expect(records(none).map((e) => e.record.kind)).toEqual(["restart"]);
-    expect((await replay(none)).runs.map((r) => [r.run, r.records])).toEqual([
-      [1, 0],
-      [2, 0],
-    ]);
+    expect(readDecisionLog(none).header?.runsBefore).toBe(1);
+    expect((await replay(none)).runs.map((r) => [r.run, r.records])).toEqual([[2, 0]]);
 
     // Run 2's last 40 records are compared in run 2, rebuilt from run 2's header, and the
     // divergence is put down to the records the compaction removed, as the guide says.
     const tail = compacted(dir, 40);
     const result = await replay(tail);
-    expect(result.runs.map((r) => r.run)).toEqual([1, 2]);
-    expect(result.runs[0]!.records).toBe(0);
-    expect(result.runs[1]!.records).toBeGreaterThan(0);
-    expect(result.runs[1]!.dropped).toEqual([{ from: 1, to: expect.any(Number), cause: "removed" }]);
+    expect(result.runs.map((r) => r.run)).toEqual([2]);
+    expect(result.runs[0]!.records).toBeGreaterThan(0);
+    expect(result.runs[0]!.dropped).toEqual([{ from: 1, to: expect.any(Number), cause: "removed" }]);
     if (result.ok) throw new Error("a run replayed without its first records");
     expect(result.divergence.run).toBe(2);
     expect(result.divergence.reason).toMatch(/removed from it: a compaction or an edit/);
@@ -181,23 +182,28 @@ describe("resumePoint after a compaction", () => {
     );
     expect(resumePoint(compacted(dir, all.length - lastCentre))).toEqual({ ...whole, baseline: undefined });
 
-    // Keeping only run 2's records: they are read as run 2's, and nothing says where run 3 ended.
+    // Keeping only run 2's records: they are read as run 2's (run 1 is gone whole), and nothing
+    // says where run 3 ended.
     const restarts = records(dir).filter((e) => e.record.kind === "restart");
     expect(restarts).toHaveLength(2);
     const [two, three] = restarts.map((e) => e.seq) as [number, number];
     const d = newDir();
     cpSync(dir, d, { recursive: true });
     const result = compactDecisionLog(d, (e) => e.seq > two && e.seq < three);
-    // recordsKept counts the restart records it kept besides those `keep` selected.
+    // recordsKept counts the restart records it kept besides those `keep` selected (runs 2 and 3).
     expect(result.recordsKept).toBe(three - two - 1 + 2);
     expect(refusal(d).message).toMatch(
       /^cannot tell where run 3 of the log ended: its last records are gone/,
     );
     const replayed = await replay(d);
-    expect(replayed.runs.map((r) => r.run)).toEqual([1, 2, 3]);
-    expect(replayed.runs.map((r) => r.records > 0)).toEqual([false, true, false]);
+    expect(replayed.runs.map((r) => r.run)).toEqual([2, 3]);
+    expect(replayed.runs.map((r) => r.records > 0)).toEqual([true, false]);
+    // Compacted again: the runs removed before add up.
+    expect(compactDecisionLog(d, 0).recordsKept).toBe(1);
+    expect(readDecisionLog(d).header?.runsBefore).toBe(2);
+    expect((await replay(d)).runs.map((r) => r.run)).toEqual([3]);
 
-    expect(compactDecisionLog(compacted(dir, 0), 0).recordsKept).toBe(2);
+    expect(compactDecisionLog(compacted(dir, 0), 0).recordsKept).toBe(1);
   });
 
   it("resumes as before a run whose timings alone were taken out", async () => {
@@ -264,5 +270,74 @@ describe("resumePoint after a compaction", () => {
       expect(next.engine.mode).toBe("normal");
       await next.close();
     }
+  });
+});
+
+describe("compaction of a log many engines continued", () => {
+  it("stays bounded however many runs there were, and numbers the runs left as the log did", async () => {
+    const dir = newDir();
+    await serve(dir, "b");
+    // Each run before c9aac43's fix kept its ~2 KB restart record whatever `keep` said: 1000
+    // restarts and keep 10 left 1007 records, 2.07 MB. Now only the runs left keep theirs.
+    const after: { bytes: number; kept: number }[] = [];
+    for (let run = 2; run <= 40; run++) {
+      await serve(dir, "b", 0);
+      if (run === 10 || run === 40) {
+        const copy = newDir();
+        cpSync(dir, copy, { recursive: true });
+        const { bytesAfter, recordsKept } = compactDecisionLog(copy, 10);
+        after.push({ bytes: bytesAfter, kept: recordsKept });
+        expect(resumePoint(copy)!.run).toBe(run);
+      }
+    }
+    expect(after.map((a) => a.kept)).toEqual([after[0]!.kept, after[0]!.kept]);
+    expect(after[0]!.kept).toBeLessThanOrEqual(11);
+    expect(Math.abs(after[1]!.bytes - after[0]!.bytes)).toBeLessThan(100);
+
+    const last = await serve(dir, "b");
+    const whole = resumePoint(dir)!;
+    expect(whole).toMatchObject({ run: 41, values: { b: last.centre } });
+    expect(refusal(compacted(dir, 0)).message).toMatch(/^cannot tell where run 41 of the log ended/);
+    const ten = compacted(dir, 10);
+    expect(readDecisionLog(ten).header?.runsBefore).toBe(40);
+    expect(resumePoint(ten)).toEqual({ ...whole, baseline: undefined });
+    expect((await replay(ten)).runs.map((r) => r.run)).toEqual([41]);
+
+    // Run 41 whole and the end of run 40: replay and explain give them their numbers.
+    const all = records(dir);
+    const restart41 = all.findLastIndex((e) => e.record.kind === "restart");
+    const d = compacted(dir, all.length - restart41 + 2);
+    expect(readDecisionLog(d).header?.runsBefore).toBe(39);
+    const replayed = await replay(d);
+    expect(replayed.runs.map((r) => r.run)).toEqual([40, 41]);
+    expect(await replay(d, { run: 41 })).toMatchObject({ ok: true, runs: [{ run: 41, ok: true }] });
+    const byRun = await replay(dir, { run: 41 });
+    expect((await replay(d, { run: 41 })).runs[0]!.records).toBe(byRun.runs[0]!.records);
+    const centre = [...readReplayLog(d).runs.at(-1)!.events]
+      .reverse()
+      .find((e) => e.type === "apply" && e.kind === "centre")!;
+    const explained = explain(d, centre.generation);
+    expect(explained).toMatchObject({ run: 41, runCount: 41 });
+    expect(explain(d, centre.generation, { run: 41 })).toEqual(explained);
+    expect(explain(dir, centre.generation, { run: 41 })).toEqual(explained);
+    expect(() => explain(d, centre.generation, { run: 1 })).toThrow(
+      "options.run must be a whole number from 40 to 41 (the log holds runs 40–41: a compaction removed runs 1–39), got 1",
+    );
+
+    // The CLI's --run takes the log's own numbers.
+    const cwd = newDir();
+    const ex = await runArqonInProcess(
+      ["explain", d, "--generation", String(centre.generation), "--run", "41"],
+      cwd,
+    );
+    expect(ex.stdout).toContain(`generation ${centre.generation} (run 41 of 41)`);
+    const bad = await runArqonInProcess(["explain", d, "--generation", "1", "--run", "1"], cwd);
+    expect(bad.stderr).toContain(
+      "--run 1 is not a run of this log (it holds runs 40–41: a compaction removed runs 1–39)",
+    );
+    const rep = await runArqonInProcess(["replay", d, "--run", "41"], cwd);
+    expect(rep.stdout).toMatch(/^run 41 \(/m);
+    const only = await runArqonInProcess(["replay", ten], cwd);
+    expect(only.stdout).toMatch(/^run 41 \(/m);
   });
 });

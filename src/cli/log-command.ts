@@ -33,9 +33,15 @@ export function runFlag(command: string, value: string | boolean | undefined): n
 /** A `--run` that names no run of the log, as a usage error naming the flag. */
 export function runFlagFailure(command: string, error: unknown): unknown {
   if (!(error instanceof ReplayRunError)) return error;
-  const n = error.runCount;
+  const { runCount: n, firstRun: first } = error;
+  const held =
+    first === 1
+      ? n === 1
+        ? "run 1 only"
+        : `runs 1–${n}`
+      : `${first === n ? `run ${n} only` : `runs ${first}–${n}`}: a compaction removed runs 1–${first - 1}`;
   return usageError(
-    `arqon ${command}: --run ${String(error.run)} is not a run of this log (it holds ${n === 1 ? "run 1 only" : `runs 1–${n}`})`,
+    `arqon ${command}: --run ${String(error.run)} is not a run of this log (it holds ${held})`,
   );
 }
 

@@ -100,7 +100,9 @@ export async function replayCommand(argv: readonly string[], io: CliIo): Promise
   if (result.tornTail !== null) io.stderr(tornTailLine(result.tornTail, !tornTailRefused));
   if (result.unclosed !== null) io.stderr(unclosedLine(result.unclosed, openAccepted, tornTailAccepted));
   // A log never continued keeps its one-line report; runs are listed when there are several or one was chosen.
-  const runs = result.runs.length > 1 || run !== undefined ? result.runs : undefined;
+  // So are those of a log whose first runs a compaction removed: the one left is not run 1.
+  const runs =
+    result.runs.length > 1 || run !== undefined || result.runs[0]?.run !== 1 ? result.runs : undefined;
   // The log's end belongs to its last run: that run's line says so too (not another run chosen with --run).
   const lastRun = Math.max(...result.runs.map((r) => r.run));
   if (runs !== undefined)

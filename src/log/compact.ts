@@ -13,7 +13,15 @@ import { shownValue } from "../shown-value.js";
 import { asLogError, LogError } from "./errors.js";
 import { encodeFrame } from "./frame.js";
 import { acquireLogLock } from "./lock.js";
-import { ENGINE_LOG_FORMAT, type LogEntry, RESTART_LOG_KIND, segmentHeaderText } from "./records.js";
+import {
+  ENGINE_LOG_FORMAT,
+  type LogEntry,
+  type LogHeader,
+  RESTART_LOG_KIND,
+  RUNS_BEFORE_KEY,
+  runsBeforeOf,
+  segmentHeaderText,
+} from "./records.js";
 import { scanDecisionLog } from "./scan.js";
 import { fsyncDirectory, listSegments, segmentName } from "./segments.js";
 
@@ -31,8 +39,8 @@ export interface CompactResult {
   /** Records before (header excluded). */
   readonly recordsBefore: number;
   /**
-   * Records kept (header excluded): those `keep` selected, and in an engine's log every `restart`
-   * record it did not select (see {@link compactDecisionLog}).
+   * Records kept (header excluded): those `keep` selected, and in an engine's log the `restart`
+   * records of the runs left that it did not select (see {@link compactDecisionLog}).
    */
   readonly recordsKept: number;
   /** The segment now holding the whole log. */
@@ -46,11 +54,14 @@ export interface CompactResult {
  * records when it is a number, else those for which it returns true. Seqs are kept as they were,
  * and records appended later follow every seq the log had, even when the last records were dropped.
  *
- * An engine's log (its header's format is `arqon.engine`) also keeps every `restart` record,
- * whatever `keep` says: each is the header of a run (the config, resolved options and start of the
- * engine that continued the log). Without them the records kept would be read as the first run's,
- * rebuilt from its config and numbered as run 1, and a log compacted down to its header would read
- * as one run that never started: `resumePoint` would hand back the first run's starting values.
+ * An engine's log (its header's format is `arqon.engine`) also keeps the `restart` record of each
+ * run left: from the first run with a record `keep` selected (the last run when it selected none)
+ * to the last. Each is the header of a run (the config, resolved options and start of the engine
+ * that continued the log): without them the records kept would be read as the first run's, rebuilt
+ * from its config and numbered as run 1, and a log compacted down to its header would read as one
+ * run that never started. The runs before go whole, restart records included, so the log stays
+ * bounded however often engines restarted on it: the header kept then records how many runs came
+ * before the first one left (`runsBefore`), and readers number the runs left as the log did.
  *
  * @remarks
  * Crash-safe: the kept records go to a temporary file that is fsynced, renamed to a segment
@@ -94,14 +105,12 @@ function compactLocked(
 ): CompactResult {
   const scan = scanDecisionLog(dir, true);
   if (scan.header === null) throw new LogError(`${dir} holds no decision log to compact`);
-  const runHeader =
-    scan.header.format === ENGINE_LOG_FORMAT
-      ? (entry: LogEntry) => entry.record.kind === RESTART_LOG_KIND
-      : () => false;
   const from = typeof keep === "number" ? Math.max(0, scan.records.length - keep) : 0;
-  const kept = scan.records.filter((entry, i) =>
-    typeof keep === "number" ? i >= from || runHeader(entry) : runHeader(entry) || keep(entry),
-  );
+  const selected = (entry: LogEntry, i: number) => (typeof keep === "number" ? i >= from : keep(entry));
+  const { kept, header } =
+    scan.header.format === ENGINE_LOG_FORMAT
+      ? keptRuns(scan.header, scan.records, selected)
+      : { kept: scan.records.filter(selected), header: scan.header };
   const existing = listSegments(dir);
   const bytesBefore = existing.reduce((sum, s) => sum + statSync(s.path).size, 0);
   const number = existing[existing.length - 1]!.number + 1;
@@ -110,7 +119,7 @@ function compactLocked(
   const step = options.afterStep ?? (() => {});
 
   const encoder = new TextEncoder();
-  const payloads = [scan.header, ...kept.map((e) => e.record)].map((record) => JSON.stringify(record));
+  const payloads = [header, ...kept.map((e) => e.record)].map((record) => JSON.stringify(record));
   // Dropping the last records would lose their seqs: a seq mark after the kept ones holds the last,
   // so that records appended later follow every seq the log had.
   if (scan.lastSeq > (kept.at(-1)?.seq ?? 0)) payloads.push(segmentHeaderText(scan.lastSeq, number));
@@ -150,4 +159,41 @@ function compactLocked(
     bytesBefore,
     bytesAfter: total,
   };
+}
+
+/**
+ * What a compaction of an engine's log keeps: the records `selected` picks, and the `restart`
+ * record of each run from the first that still has one of them (else the last run) to the last.
+ * The runs before it are gone whole: the header (still the log's first, for its format) then says
+ * how many runs came before the first one left (`runsBefore`), so that readers number the runs
+ * left as the log did.
+ */
+function keptRuns(
+  header: LogHeader,
+  records: readonly LogEntry[],
+  selected: (entry: LogEntry, i: number) => boolean,
+): { kept: LogEntry[]; header: LogHeader } {
+  // Each record's run, counted in this log: 0 the run the header starts (none in a log whose first
+  // runs were compacted away already), then one more at each restart record.
+  const runOf: number[] = [];
+  let run = 0;
+  for (const entry of records) {
+    if (entry.record.kind === RESTART_LOG_KIND) run++;
+    runOf.push(run);
+  }
+  const picked = records.map(selected);
+  const firstPicked = picked.indexOf(true);
+  const firstRun = firstPicked === -1 ? run : runOf[firstPicked]!;
+  const kept = records.filter(
+    (entry, i) => picked[i] || (entry.record.kind === RESTART_LOG_KIND && runOf[i]! >= firstRun),
+  );
+  if (firstRun === 0) return { kept, header };
+  // The runs before `firstRun` go: those before this log's first, and those counted here.
+  const before = runsBeforeOf(header);
+  if (Number.isNaN(before))
+    throw new LogError(
+      `the log's header gives ${RUNS_BEFORE_KEY} ${shownValue(header[RUNS_BEFORE_KEY])}, not a whole number ≥ 0`,
+    );
+  const runsBefore = before > 0 ? before + firstRun - 1 : firstRun;
+  return { kept, header: { ...header, [RUNS_BEFORE_KEY]: runsBefore } };
 }

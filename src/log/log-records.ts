@@ -97,6 +97,12 @@ export type EngineLogHeader = {
    * Absent from logs written before it was recorded (see `LEGACY_ENGINE_DEFAULTS` in replay).
    */
   readonly resolved?: Readonly<Record<string, unknown>>;
+  /**
+   * How many runs a compaction removed whole before the first run the log holds; absent when none
+   * (see `RUNS_BEFORE_KEY`). Above 0, this header starts no run: the log's first `restart` record
+   * starts run `runsBefore + 1`.
+   */
+  readonly runsBefore?: number;
 };
 
 /** Options of {@link engineLogHeader}. */

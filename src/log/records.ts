@@ -31,6 +31,23 @@ export const ENGINE_LOG_FORMAT = "arqon.engine";
  */
 export const RESTART_LOG_KIND = "restart";
 
+/**
+ * Key of an engine log's header that says how many runs a compaction removed whole, before the
+ * first run the log still holds (absent: none). When it is above 0 the header starts no run (it
+ * still gives the log's format) and the log's first `restart` record starts run `runsBefore + 1`.
+ */
+export const RUNS_BEFORE_KEY = "runsBefore";
+
+/**
+ * The header's {@link RUNS_BEFORE_KEY}: 0 when absent (a log never compacted, or compacted before
+ * runs were removed whole), NaN when it is not a whole number ≥ 0.
+ */
+export function runsBeforeOf(header: Readonly<Record<string, unknown>>): number {
+  const value = header[RUNS_BEFORE_KEY];
+  if (value === undefined) return 0;
+  return typeof value === "number" && Number.isSafeInteger(value) && value >= 0 ? value : Number.NaN;
+}
+
 /** `kind` of the record of a timer callback that ran (`TimeRecord` in log-records.ts). */
 export const TIMER_LOG_KIND = "timer";
 

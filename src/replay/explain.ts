@@ -71,7 +71,10 @@ export interface Explanation {
   readonly generation: number;
   /** The run of the log it belongs to (1-based; generations restart with each run). */
   readonly run: number;
-  /** How many runs the log holds. */
+  /**
+   * How many runs the log holds: the number of its last run (runs a compaction removed whole
+   * count, as the log numbers the runs left after them).
+   */
   readonly runCount: number;
   /**
    * Engine-clock ms when the run's engine was created (its header's `startTime`): epoch ms on a
@@ -248,7 +251,7 @@ export function explain(
   return {
     generation,
     run: run.run,
-    runCount: runs.length,
+    runCount: runs.at(-1)!.run,
     startTime: run.header.startTime,
     change,
     previousValues:

@@ -15,7 +15,13 @@ import {
   timeRecordOf,
 } from "../log/log-records.js";
 import { type DecisionLogContents, readDecisionLog, readDecisionLogAsync } from "../log/reader.js";
-import { ENGINE_FAILURE_KIND, isCloseMarker, RESTART_LOG_KIND } from "../log/records.js";
+import {
+  ENGINE_FAILURE_KIND,
+  isCloseMarker,
+  RESTART_LOG_KIND,
+  RUNS_BEFORE_KEY,
+  runsBeforeOf,
+} from "../log/records.js";
 import type { TornTail } from "../log/scan.js";
 import { hasDecisionLog } from "../log/segments.js";
 import { runAtOnce, runInSlices, type Steps } from "../runtime/event-loop-slices.js";
@@ -65,7 +71,10 @@ export interface LoggedFailure {
  * one at a `restart` record written by an engine that continued the log.
  */
 export interface ReplayRun {
-  /** 1 for the run the log header describes, then 2, 3, … in log order. */
+  /**
+   * 1 for the run the log header describes, then 2, 3, … in log order. A log whose first runs a
+   * compaction removed whole numbers the runs left as before: from its header's `runsBefore` + 1.
+   */
   readonly run: number;
   /** Position in the log of the record that starts the run (0 for the header, else its `restart` record). */
   readonly start: number;
@@ -108,7 +117,8 @@ export interface ReplayRun {
 
 /**
  * A decision log split into runs. `header`, `events` and `indices` are those of the first run
- * (what the log's own header describes); `runs` holds every run, the first included.
+ * (what the log's own header describes, or, when a compaction removed the first runs whole, the
+ * first run left); `runs` holds every run, the first included.
  */
 export interface ReplayLog {
   readonly header: EngineLogHeader;
@@ -141,7 +151,9 @@ export const UNCLOSED_MESSAGE = "log ends without close marker: last segment mis
 
 /**
  * Reads `log` and splits it into runs: the log header starts run 1, and every `restart` record
- * (an engine that continued the log) starts the next run with the header it carries. Each run
+ * (an engine that continued the log) starts the next run with the header it carries. When a
+ * compaction removed the first runs whole, the header says how many (`runsBefore`), starts none,
+ * and the first restart record starts run `runsBefore + 1`. Each run
  * gets its own audit events, timings, close marker and failure record (an engine's internal
  * failure); other records are skipped.
  *
@@ -182,6 +194,8 @@ function* runsOf(
   lastSeq: number | undefined,
 ): Steps<ReplayLog> {
   const runs: RunBuilder[] = [];
+  // Runs a compaction removed whole before the first one the log holds (see RUNS_BEFORE_KEY).
+  let runsBefore = 0;
   const logSeqs: (number | undefined)[] = [];
   let index = 0;
   let lastWasClose = false;
@@ -191,14 +205,27 @@ function* runsOf(
     if (index === 0) {
       const header = engineHeaderOf(record);
       if (header === undefined) throw new ReplayInputError("the log does not start with an engine header");
-      runs.push(newRun(1, 0, header, logSeqs));
+      runsBefore = runsBeforeOf(header);
+      if (Number.isNaN(runsBefore))
+        throw new ReplayInputError(
+          `the log header gives ${RUNS_BEFORE_KEY} ${JSON.stringify(header[RUNS_BEFORE_KEY]) ?? String(header[RUNS_BEFORE_KEY])}, not a whole number ≥ 0`,
+        );
+      // A compaction that removed the first runs whole left the header for the log's format only.
+      if (runsBefore === 0) runs.push(newRun(1, 0, header, logSeqs));
     } else if (isRestart(record)) {
       const header = engineHeaderOf(restartOf(record).header);
       if (header === undefined)
         throw new ReplayInputError(
           `the restart record at position ${index} of the log carries no engine header`,
         );
-      runs.push({ ...newRun(runs.length + 1, index, header, logSeqs), repair: repairOf(restartOf(record)) });
+      runs.push({
+        ...newRun(runsBefore + runs.length + 1, index, header, logSeqs),
+        repair: repairOf(restartOf(record)),
+      });
+    } else if (runs.length === 0) {
+      throw new ReplayInputError(
+        `the record at position ${index} of the log comes before its first restart record, though its header says the ${runsBefore} run${runsBefore === 1 ? "" : "s"} before that one were compacted away`,
+      );
     } else if (isCloseMarker(record)) {
       const run = runs.at(-1)!;
       run.closed = true;

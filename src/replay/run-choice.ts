@@ -8,25 +8,34 @@ export class ReplayRunError extends ReplayInputError {
   override readonly name = "ReplayRunError";
   /** The value given. */
   readonly run: unknown;
-  /** How many runs the log holds (the valid values are 1 to this). */
+  /** The number of the log's last run: how many runs it held (the valid values end there). */
   readonly runCount: number;
+  /**
+   * The number of the log's first run: 1, or more when a compaction removed the first runs whole
+   * (the valid values are this to {@link runCount}).
+   */
+  readonly firstRun: number;
 
-  constructor(run: unknown, runCount: number, option = "options.run") {
-    super(
-      `${option} must be a whole number from 1 to ${runCount} (the log holds ${runCount} run${runCount === 1 ? "" : "s"}), got ${String(run)}`,
-    );
+  constructor(run: unknown, runCount: number, option = "options.run", firstRun = 1) {
+    const held =
+      firstRun === 1
+        ? `the log holds ${runCount} run${runCount === 1 ? "" : "s"}`
+        : `the log holds runs ${firstRun}–${runCount}: a compaction removed runs 1–${firstRun - 1}`;
+    super(`${option} must be a whole number from ${firstRun} to ${runCount} (${held}), got ${String(run)}`);
     this.run = run;
     this.runCount = runCount;
+    this.firstRun = firstRun;
   }
 }
 
 /**
- * The run numbered `run` (1-based) of `runs`.
+ * The run numbered `run` (1-based, as the log numbers them) of `runs`.
  *
- * @throws ReplayRunError when `run` is not a whole number from 1 to `runs.length`.
+ * @throws ReplayRunError when `run` is not the number of one of `runs`.
  */
 export function chooseRun(runs: readonly ReplayRun[], run: number): ReplayRun {
-  const chosen = Number.isInteger(run) ? runs[run - 1] : undefined;
-  if (chosen === undefined) throw new ReplayRunError(run, runs.length);
+  const first = runs[0]?.run ?? 1;
+  const chosen = Number.isInteger(run) ? runs[run - first] : undefined;
+  if (chosen === undefined) throw new ReplayRunError(run, runs.at(-1)?.run ?? 0, "options.run", first);
   return chosen;
 }
