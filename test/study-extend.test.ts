@@ -157,23 +157,27 @@ describe("SharedStudy.growBudget", () => {
       { redis: redis.server.url, study: "grow-cli-wait" },
     );
     const [held] = (await holder.ask())!;
+    let heard = "";
     const worker = runArqonAsync(
       [
         ...["solve", "--config", "c.json", "--storage", redis.server.url, "--study", "grow-cli-wait", "--"],
         ...[process.execPath, "-e", "console.log((Number(process.env.ARQON_X) - 1.5) ** 2)"],
       ],
       dir,
+      (chunk) => {
+        heard += chunk;
+      },
     );
     // The worker has run the other eleven (the probe's other points give the strategy its first
-    // results) and waits for the held trial.
+    // results) and waits for the held trial: it says so once its ask found the budget spent (a
+    // study grown before that ask would simply be asked on, which is not the case tested here).
     await until(
-      async () => {
-        await holder.refresh();
-        return holder.told === 11;
-      },
+      () => heard.includes("budget spent: waiting"),
       20_000,
-      "the worker's eleven trials",
+      "the worker waiting for the held trial",
     );
+    await holder.refresh();
+    expect(holder.told).toBe(11);
     await holder.growBudget(15);
     await holder.tell({ id: held!.id, value: 1 });
     const run = await worker;

@@ -41,8 +41,15 @@ export function runArqon(args: readonly string[], cwd: string, stdin?: string): 
   return runNode(arqonNodeArgs(args), cwd, stdin);
 }
 
-/** Runs the CLI as a child process without blocking, so that several run at once (workers of a study). */
-export function runArqonAsync(args: readonly string[], cwd: string): Promise<CliRun> {
+/**
+ * Runs the CLI as a child process without blocking, so that several run at once (workers of a
+ * study); `onStderr` hears its stderr as it comes (a test waiting for the worker to reach a phase).
+ */
+export function runArqonAsync(
+  args: readonly string[],
+  cwd: string,
+  onStderr?: (chunk: string) => void,
+): Promise<CliRun> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, arqonNodeArgs(args), { cwd, stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
@@ -52,6 +59,7 @@ export function runArqonAsync(args: readonly string[], cwd: string): Promise<Cli
     });
     child.stderr.setEncoding("utf8").on("data", (c: string) => {
       stderr += c;
+      onStderr?.(c);
     });
     child.once("error", reject);
     child.once("exit", (status) => resolve({ status, stdout, stderr }));
