@@ -399,6 +399,33 @@ describe("createSolver with a literal mixed config", () => {
     solver.stop();
   });
 
+  it("checks a literal config's start points at compile time, as at run time", async () => {
+    // Any subset of the parameters, each with its own type, compiles and runs first.
+    const started = createSolver({
+      ...mixed,
+      startPoints: [{ optimizer: "sgd", momentum: 0.9 }, { lr: 0.01 }],
+    });
+    expect(started.ask({ max: 1 })?.[0]?.params).toMatchObject({ optimizer: "sgd", momentum: 0.9 });
+    started.stop();
+    // @ts-expect-error: "learningRate" is not a parameter of this config
+    expect(() => createSolver({ ...mixed, startPoints: [{ learningRate: 0.01 }] })).toThrow(
+      /startPoints\.0\.learningRate/,
+    );
+    // @ts-expect-error: "rmsprop" is not one of optimizer's choices
+    await expect(minimize(() => 0, { ...mixed, startPoints: [{ optimizer: "rmsprop" }] })).rejects.toThrow(
+      /startPoints\.0\.optimizer/,
+    );
+    // @ts-expect-error: an int takes a number, not its text
+    expect(() => createSolver({ ...mixed, startPoints: [{ layers: "2" }] })).toThrow(
+      /startPoints\.0\.layers/,
+    );
+    // Bounds built at run time take any name, checked when the solver is created.
+    const built: Record<string, { min: number; max: number }> = { x: { min: 0, max: 1 } };
+    expect(() => createSolver({ seed: 1, budget: 4, bounds: built, startPoints: [{ y: 0.5 }] })).toThrow(
+      /startPoints\.0\.y/,
+    );
+  });
+
   it("checks the names and choices in a condition at compile time, as at run time", async () => {
     const misspeltParent = {
       seed: 1,

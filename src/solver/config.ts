@@ -19,7 +19,7 @@ import {
   type JsonValue,
   jsonKey,
   type ParamInput,
-  type ParamValue,
+  type StartPointOf,
 } from "../space/params.js";
 import { finestStep, gridIndex, gridPoint, isFixed, Space } from "../space/space.js";
 import {
@@ -708,10 +708,10 @@ export interface SolverConfig<B extends BoundsInput = BoundsInput> {
    * its value makes active); a conditional parameter given without its parent is refused. They
    * count against the budget, come before the probe's design (which gives up points to them when
    * the budget is short) and are read with it by the classification. Checked when the solver is
-   * created, each problem a `ConfigError` naming the point and the parameter. (Typed loosely, so
-   * that a `SolverConfig<B>` stays a `SolverConfig`.)
+   * created, each problem a `ConfigError` naming the point and the parameter. In a literal config
+   * a misspelt name, or a value that is no choice, does not compile.
    */
-  readonly startPoints?: readonly Readonly<Record<string, ParamValue | undefined>>[] | undefined;
+  readonly startPoints?: readonly StartPointOf<NoInfer<B>>[] | undefined;
   /**
    * Receives the XState inspection events of the solver's lifecycle actor (see `createSolver`); not
    * part of the solver's saved state.

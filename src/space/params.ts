@@ -186,6 +186,16 @@ export type ParamsOf<B extends BoundsInput> = string extends keyof B
     ? keyof B & string
     : ParamObject<B>;
 
+/**
+ * A start point for the literal bounds `B`: any of its parameters, each with its own value type
+ * (a float or an int a number, a categorical one of its choices), so that a misspelt name or a
+ * value that is no choice does not compile. Bounds built at run time (`string` keys) take any
+ * name and any JSON value, checked when the solver is created.
+ */
+export type StartPointOf<B extends BoundsInput> = string extends keyof B
+  ? Readonly<Record<string, ParamValue | undefined>>
+  : { readonly [K in keyof B]?: ValueOf<B[K]> | undefined };
+
 /** How deep a JSON value may nest arrays and objects (deeper ones would overflow the checks' stack). */
 export const MAX_JSON_DEPTH = 256;
 
