@@ -260,6 +260,30 @@ describe("engine config: the scheduler", () => {
     for (const scheduler of [asyncScheduler, asapScheduler, new VirtualTimeScheduler()])
       void createEngine({ seed: 1, params: { x: { min: 0, max: 1 } }, scheduler }).close();
   });
+
+  it("refuses a scheduler that runs delayed work inside schedule(), which reopened windows for ever", () => {
+    // Its first window timed out as it opened, and the engine reopened it at once: createEngine
+    // never returned. Now the first window's time limit shows it, and the engine is closed.
+    let calls = 0;
+    const inline = {
+      now: () => 0,
+      schedule(work: (this: unknown, state?: unknown) => void, _delay?: number, state?: unknown) {
+        calls++;
+        if (calls > 100) throw new Error("the engine kept scheduling");
+        work.call({ schedule: () => new Subscription() }, state);
+        return new Subscription();
+      },
+    } as SchedulerLike;
+    const error = configError({ seed: 1, params: { x: { min: 0, max: 1 } }, scheduler: inline });
+    expect(error.issues).toEqual([
+      {
+        path: "scheduler",
+        message:
+          "the scheduler ran a delayed action inside schedule(), before its delay passed: an engine needs one that defers delayed work (asyncScheduler, the default, or a VirtualTimeScheduler)",
+      },
+    ]);
+    expect(calls).toBeLessThan(10);
+  });
 });
 
 describe("engine config: unknown keys are rejected at every level", () => {

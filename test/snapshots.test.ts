@@ -116,6 +116,23 @@ describe("engineSnapshots", () => {
     );
   });
 
+  it("rejects a scheduler that is none when called, not at the first event inside the engine", () => {
+    const engine = { events: new Subject<AuditEvent>(), snapshot: () => ({}) as EngineSnapshot };
+    for (const [scheduler, shown] of [
+      ["async", '"async"'],
+      [{}, "an object"],
+      [{ now: () => 0 }, "an object"],
+    ] as const) {
+      expect(() => engineSnapshots(engine, { scheduler: scheduler as never })).toThrow(
+        new UsageError(
+          `engineSnapshots: scheduler must be an RxJS SchedulerLike (with now() and schedule()), got ${shown}`,
+        ),
+      );
+    }
+    // Nothing was subscribed: the events stream was never touched.
+    expect(engine.events.observed).toBe(false);
+  });
+
   it("follows a real engine in virtual time: a snapshot after its applies, a last one at close", async () => {
     const { engine, clock } = engineRig({
       seed: 3,

@@ -14,6 +14,7 @@ import {
   guardrailIssues,
   resolveGuardrails,
 } from "../hotpath/guardrails.js";
+import { isSchedulerLike } from "../runtime/scheduler-like.js";
 import { schemaIssueMessage } from "../schema-issue.js";
 import { shownValue } from "../shown-value.js";
 import { ParamRegistry, type ParamSpec } from "../space/param-registry.js";
@@ -377,14 +378,7 @@ export const EngineConfigSchema = Schema.Struct({
   onCommand: Schema.optionalWith(FunctionValue, { exact: true }),
   scheduler: Schema.optionalWith(
     Schema.Unknown.pipe(
-      Schema.filter(
-        (s) =>
-          typeof s === "object" &&
-          s !== null &&
-          typeof (s as SchedulerLike).now === "function" &&
-          typeof (s as SchedulerLike).schedule === "function",
-        message("expected an RxJS SchedulerLike (with now() and schedule())"),
-      ),
+      Schema.filter(isSchedulerLike, message("expected an RxJS SchedulerLike (with now() and schedule())")),
       // It runs an action inside schedule(), so the engine's deferred delivery of audit events
       // never ran: nothing was delivered, the audit ring filled, and the engine froze in silence.
       Schema.filter(

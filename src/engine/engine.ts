@@ -31,7 +31,7 @@ import {
 import { AuditRing } from "../audit/ring.js";
 import { RollbackReason } from "../audit/rollback-reason.js";
 import { APPLIED } from "../audit/violation.js";
-import { CommandRefusedError, type ConfigError, errorMessage, UsageError } from "../errors.js";
+import { CommandRefusedError, ConfigError, errorMessage, UsageError } from "../errors.js";
 import { Executor } from "../hotpath/executor.js";
 import { LiveConfig } from "../hotpath/live-config.js";
 import type { SharedLiveConfigHandle } from "../hotpath/shared-live-config.js";
@@ -56,6 +56,7 @@ import { createEngineRoot } from "./engine-actors.js";
 import { EntryTime } from "./entry-time.js";
 import {
   createWindowStats,
+  InlineSchedulerError,
   WindowCollector,
   type WindowControl,
   type WindowResult,
@@ -524,6 +525,13 @@ class EngineImpl implements Engine, HaltRestoring {
     this.safety.attach(this.actor.system.get("safeMode") as AnyActorRef);
     this.spsa.send({ type: "start" });
     this.afterWork();
+    // A scheduler that runs delayed work inside schedule() failed the first window as it opened;
+    // such an engine could never tune, so it is refused like any other bad config.
+    if (this.failure instanceof InlineSchedulerError) {
+      const cause = this.failure;
+      this.closeNow();
+      throw new ConfigError([{ path: "scheduler", message: cause.message }], undefined, { cause });
+    }
   }
 
   get generation(): number {
@@ -957,6 +965,11 @@ class EngineImpl implements Engine, HaltRestoring {
   }
 
   async close(): Promise<void> {
+    this.closeNow();
+  }
+
+  /** {@link close}'s work, all of it synchronous; throws the first finalizer's error. */
+  closeNow(): void {
     if (this.closed) return;
     this.closed = true;
     if (!this.announcingFailure) this.failedSubject.complete();

@@ -140,6 +140,19 @@ export function evaluationWindows(
 }
 
 /**
+ * A scheduler ran a window's time limit inside `schedule()`, before any time passed: it does not
+ * defer delayed work, which the engine's windows, pacing and audit delivery all need.
+ */
+export class InlineSchedulerError extends Error {
+  override readonly name = "InlineSchedulerError";
+  constructor() {
+    super(
+      "the scheduler ran a delayed action inside schedule(), before its delay passed: an engine needs one that defers delayed work (asyncScheduler, the default, or a VirtualTimeScheduler)",
+    );
+  }
+}
+
+/**
  * The state machine behind {@link evaluationWindows}, for a caller that feeds values and commands
  * by direct calls (the engine, on its per-digest path) and takes closed windows in `emit`.
  *
@@ -163,6 +176,8 @@ export class WindowCollector {
   private openedAt = 0;
   private seq = 0;
   private timer: Subscription | null = null;
+  /** Whether `open` is inside the scheduler's `schedule()`, where no time limit may run. */
+  private scheduling = false;
   /**
    * Where a caller writes the value to add before {@link pushInput} (the digest path's form of
    * {@link push}): a number passed as an argument of a call V8 does not inline is boxed (16 bytes
@@ -194,6 +209,9 @@ export class WindowCollector {
     this.scratch = new Float64Array(count);
     // A late timer can never close a newer window.
     this.onTimeLimit = (windowSeq?: number): void => {
+      // Run inside schedule(): the window would time out as it opened, and the engine reopen it
+      // at once, for ever.
+      if (this.scheduling) throw new InlineSchedulerError();
       if (!this.isOpen || windowSeq !== this.seq) return;
       this.timer = null; // this action is finishing; nothing to cancel
       this.stats.timedOut++;
@@ -224,7 +242,12 @@ export class WindowCollector {
     if (this.ms === undefined) return;
     // Capped at the longest timer Node keeps: a longer delay would fire after 1 ms.
     const delay = Math.min(MAX_TIMER_MS, this.ms + (limitFrom > now ? limitFrom - now : 0));
-    this.timer = this.scheduler.schedule(this.onTimeLimit, delay, this.seq);
+    this.scheduling = true;
+    try {
+      this.timer = this.scheduler.schedule(this.onTimeLimit, delay, this.seq);
+    } finally {
+      this.scheduling = false;
+    }
   }
 
   /** Drops the open window, if any, without emitting. */

@@ -1,6 +1,7 @@
 import { asyncScheduler, Observable, type SchedulerLike, type Subscription } from "rxjs";
 import { isTimerMs, timerMsRange } from "../../machines/timer-limit.js";
 import { UsageError } from "../errors.js";
+import { isSchedulerLike } from "../runtime/scheduler-like.js";
 import { shownValue } from "../shown-value.js";
 import { unknownOptionKeys, unknownOptionsText } from "../unknown-options.js";
 import type { Engine, EngineSnapshot } from "./engine.js";
@@ -26,8 +27,8 @@ const SNAPSHOTS_OPTIONS = ["everyMs", "scheduler"];
 
 /**
  * `options` with their defaults, checked; a `UsageError` names `caller` (the function the host
- * called, which may pass them on) when `everyMs` is not a number ≥ 0 a timer can wait or an option
- * is unknown (`also`: further keys the caller takes itself).
+ * called, which may pass them on) when `everyMs` is not a number ≥ 0 a timer can wait, `scheduler`
+ * is no RxJS scheduler or an option is unknown (`also`: further keys the caller takes itself).
  */
 export function checkedSnapshotsOptions(
   options: EngineSnapshotsOptions,
@@ -43,7 +44,13 @@ export function checkedSnapshotsOptions(
     throw new UsageError(
       `${caller}: everyMs must be a number of milliseconds ${timerMsRange(false)}, got ${shownValue(everyMs)}`,
     );
-  return { everyMs, scheduler: options.scheduler ?? asyncScheduler };
+  const scheduler = options.scheduler ?? asyncScheduler;
+  // Taken on trust, it would throw from inside the engine's event delivery at the first event.
+  if (!isSchedulerLike(scheduler))
+    throw new UsageError(
+      `${caller}: scheduler must be an RxJS SchedulerLike (with now() and schedule()), got ${shownValue(scheduler)}`,
+    );
+  return { everyMs, scheduler };
 }
 
 /** The default of {@link EngineSnapshotsOptions.everyMs}. */
@@ -61,7 +68,8 @@ export const SNAPSHOT_EVERY_MS = 100;
  * next event. When the engine closes, `events` completes: a snapshot still pending is taken and
  * delivered at once (no timer outlives the engine), then the stream completes. Subscribing to a closed engine yields one snapshot and completes.
  * Snapshots allocate, so this is for UIs and reports, not the hot path. Throws a `UsageError` when
- * `everyMs` is not a number ≥ 0 that a timer can wait (at most 2³¹ − 1 ms), or an option is unknown.
+ * `everyMs` is not a number ≥ 0 that a timer can wait (at most 2³¹ − 1 ms), `scheduler` is no RxJS
+ * scheduler (with `now()` and `schedule()`), or an option is unknown.
  *
  * @example
  * ```ts
