@@ -28,6 +28,29 @@ describe("the Effect guide's constructors", () => {
   });
 });
 
+describe("Engine.make, Supervisor.make and Solver.make under Effect.runSync", () => {
+  it("acquire and release synchronously, so a scope closed by runSync closes what they made", () => {
+    const config = { seed: 1, params: { x: { min: 0, max: 1 } }, scheduler: new VirtualTimeScheduler() };
+    // Both threw "Fiber #… cannot be resolved synchronously" when their release awaited close().
+    const engine = Effect.runSync(Effect.scoped(arqon.Engine.make(config)));
+    expect(engine.observe({ objective: 1, generation: 0 })).toBe("closed");
+    const { supervisor, spawned } = Effect.runSync(
+      Effect.scoped(
+        Effect.map(arqon.Supervisor.make(), (supervisor) => ({
+          supervisor,
+          spawned: supervisor.spawn("web", config),
+        })),
+      ),
+    );
+    expect(spawned.observe({ objective: 1, generation: 0 })).toBe("closed");
+    expect(supervisor.names()).toEqual([]);
+    const solver = Effect.runSync(
+      Effect.scoped(arqon.Solver.make({ seed: 1, budget: 4, bounds: { x: { min: 0, max: 1 } } })),
+    );
+    expect(solver.best()).toBeNull();
+  });
+});
+
 describe("Engine.eventStream", () => {
   const config = (scheduler: VirtualTimeScheduler) =>
     ({ seed: 1, params: { x: { min: 0, max: 10, init: 2 } }, window: { digests: 2 }, scheduler }) as const;

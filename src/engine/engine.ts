@@ -292,7 +292,8 @@ export const Engine = {
   ): Effect.Effect<Engine<N>, ConfigError, Scope.Scope> =>
     scopedResource(
       () => createEngine(config),
-      (engine) => Effect.promise(() => engine.close()),
+      // close() does all its work at once: released synchronously, so Effect.runSync can close it.
+      (engine) => Effect.sync(() => closeEngineNow(engine)),
     ),
   /**
    * Subscribes to the engine's audit events ({@link Engine.events}) for the enclosing `Scope` and
@@ -309,6 +310,14 @@ export const Engine = {
 export function createEngine<const N extends string>(config: EngineConfig<N>): Engine<N> {
   // The names were validated against `config.params`, whose keys are exactly `N`.
   return new EngineImpl(resolveEngineConfig(config)) as unknown as Engine<N>;
+}
+
+/**
+ * Closes an engine `createEngine` made, synchronously ({@link Engine.close} does all its work at
+ * once; its promise only reports it): throws the first finalizer's error.
+ */
+export function closeEngineNow(engine: Engine): void {
+  (engine as unknown as EngineImpl).closeNow();
 }
 
 const SPSA_STREAM = 0x5b5a;

@@ -9,7 +9,7 @@ import { quietSink } from "../inspect/inspection-record.js";
 import { shownValue } from "../shown-value.js";
 import { unknownOptionKeys, unknownOptionsText } from "../unknown-options.js";
 import type { EngineConfig } from "./config.js";
-import type { Engine } from "./engine.js";
+import { closeEngineNow, type Engine } from "./engine.js";
 import {
   type EngineCommand,
   type EngineNotification,
@@ -174,7 +174,8 @@ export const Supervisor = {
           return error instanceof ConfigError ? Effect.fail(error) : Effect.die(error);
         }
       }),
-      (supervisor) => Effect.promise(() => supervisor.close()),
+      // Its close does all its work at once: released synchronously, so Effect.runSync can close it.
+      (supervisor) => Effect.sync(() => (supervisor as SupervisorImpl).closeNow()),
     ),
 };
 
@@ -394,12 +395,27 @@ class SupervisorImpl implements Supervisor {
   }
 
   async close(): Promise<void> {
+    this.closeNow();
+  }
+
+  /** {@link close}'s work, all of it synchronous: every engine is closed, then the first error thrown. */
+  closeNow(): void {
     if (this.closed) return;
     this.closed = true;
     const engines = [...this.running.values()].map((r) => r.engine);
     Effect.runSync(Scope.close(this.scope, Exit.void));
     this.actor.stop();
-    await Promise.all(engines.map((engine) => engine.close()));
+    let failed = false;
+    let first: unknown;
+    for (const engine of engines) {
+      try {
+        closeEngineNow(engine);
+      } catch (error) {
+        if (!failed) first = error;
+        failed = true;
+      }
+    }
+    if (failed) throw first;
   }
 
   /**
