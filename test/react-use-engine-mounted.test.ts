@@ -6,6 +6,7 @@ import { UsageError } from "../src/errors.js";
 import { useEngine } from "../src/react/use-engine.js";
 import { useEngineEvents } from "../src/react/use-engine-events.js";
 import { useEngineSnapshot } from "../src/react/use-engine-snapshot.js";
+import { useEngineState } from "../src/react/use-engine-state.js";
 import { ManualClock } from "./support/engine-clock.js";
 import { bareContainer, useActEnvironment } from "./support/react-dom-act.js";
 
@@ -142,6 +143,62 @@ describe("useEngine, mounted (react-dom client)", () => {
     expect(expected.length).toBeGreaterThan(5);
     expect(listed.map((e) => e.type)).toEqual(expected);
     await act(async () => root.unmount());
+    await engine.close();
+  });
+
+  it("refuses a function that returns a promise or no engine, and closes the promised engine", async () => {
+    const made: Engine[] = [];
+    const asyncFactory = async () => {
+      const engine = createEngine({ ...config, scheduler: new ManualClock() });
+      made.push(engine);
+      return engine;
+    };
+    const promised = await mount(asyncFactory);
+    expect(promised.errors).toHaveLength(1);
+    expect(promised.errors[0]).toBeInstanceOf(UsageError);
+    expect((promised.errors[0] as Error).message).toMatch(
+      /^useEngine: the function returned a promise; it must create the engine synchronously/,
+    );
+    await promised.unmount();
+    // Nobody holds the engine the promise brought: the hook closed it rather than leave it running.
+    expect(made).toHaveLength(1);
+    expect(made[0]!.observe({ objective: 1, generation: 0 })).toBe("closed");
+
+    const nothing = await mount(() => undefined);
+    expect((nothing.errors[0] as Error).message).toBe(
+      "useEngine: what the function returned must be an engine from createEngine (with events, snapshot() and observe()), got undefined",
+    );
+    await nothing.unmount();
+  });
+
+  it("names a config, a non-function selector or isEqual given to the reading hooks", async () => {
+    const engine = createEngine({ ...config, scheduler: new ManualClock() });
+    const errors: unknown[] = [];
+    for (const use of [
+      () => useEngineSnapshot(config as never),
+      () => useEngineEvents(config as never),
+      () => useEngineState(config as never),
+      () => useEngineSnapshot(engine, { everyMs: 250 } as never),
+      () => useEngineSnapshot(engine, undefined, { isEqual: true } as never),
+    ]) {
+      const root = createRoot(bareContainer(), { onUncaughtError: (error) => errors.push(error) });
+      try {
+        await act(async () => root.render(createElement(HookProbe, { use })));
+      } catch (error) {
+        errors.push(error);
+      }
+      await act(async () => root.unmount());
+    }
+    const notAnEngine =
+      "engine must be an engine from createEngine (with events, snapshot() and observe()), got an object (or null while there is none; to start one from a config, useEngine(config) gives it)";
+    expect(errors.map((e) => (e as Error).message)).toEqual([
+      `useEngineSnapshot: ${notAnEngine}`,
+      `useEngineEvents: ${notAnEngine}`,
+      `useEngineState: ${notAnEngine}`,
+      "useEngineSnapshot: selector must be a function of the snapshot, got an object (options come third: useEngineSnapshot(engine, undefined, options))",
+      "useEngineSnapshot: isEqual must be a function (a, b) => boolean, got true",
+    ]);
+    expect(errors.every((e) => e instanceof UsageError)).toBe(true);
     await engine.close();
   });
 

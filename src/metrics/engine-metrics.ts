@@ -9,6 +9,7 @@ import { RESULT_CODE_COUNT, violationName } from "../audit/violation.js";
 import type { Digest } from "../engine/digest.js";
 import { rejectionName } from "../engine/digest.js";
 import type { DigestVerdict, Engine, EngineSnapshot } from "../engine/engine.js";
+import { notAnEngine } from "../engine/engine-argument.js";
 import { isThenable } from "../engine/safety/guarded-callback.js";
 import type { ConfigIssue } from "../errors.js";
 import { shownValue } from "../shown-value.js";
@@ -176,35 +177,10 @@ function labelIssues(labels: unknown): ConfigIssue[] {
   return issues;
 }
 
-/** What an engine has that the metrics read (see {@link engineIssue}). */
-const ENGINE_METHODS = ["snapshot", "observe", "flushEvents", "value", "now"] as const;
-
-/**
- * Why `engine` cannot be attached: it is not an engine (`createEngine`'s, or a supervisor's). An
- * object holding one, as `createLoggedEngine` returns, is named with what to pass instead.
- */
+/** Why `engine` cannot be attached (see {@link notAnEngine}). */
 function engineIssue(engine: unknown): ConfigIssue | undefined {
-  const isEngine = (x: unknown): boolean => {
-    if (typeof x !== "object" || x === null) return false;
-    const e = x as Record<string, unknown>;
-    const events = e.events as { subscribe?: unknown } | null | undefined;
-    return (
-      typeof events?.subscribe === "function" &&
-      Array.isArray(e.names) &&
-      ENGINE_METHODS.every((name) => typeof e[name] === "function")
-    );
-  };
-  if (isEngine(engine)) return undefined;
-  if (isEngine((engine as { engine?: unknown } | null | undefined)?.engine))
-    return {
-      path: "engine",
-      message:
-        "must be the engine itself, got an object holding one (createLoggedEngine returns { engine, log, … }): pass its .engine",
-    };
-  return {
-    path: "engine",
-    message: `must be an engine from createEngine (with events, snapshot() and observe()), got ${shownValue(engine)}`,
-  };
+  const problem = notAnEngine(engine);
+  return problem === undefined ? undefined : { path: "engine", message: problem };
 }
 
 const ROLLBACK_REASONS = vocabulary(rollbackReasonName, 1, 4);

@@ -1,6 +1,7 @@
 import { useInsertionEffect, useMemo, useRef, useSyncExternalStore } from "react";
 import type { AuditEvent } from "../audit/events.js";
 import type { Engine } from "../engine/engine.js";
+import { checkEngineArgument } from "./engine-argument.js";
 import { checkedEventStoreOptions, createEventStore, type EventStoreOptions } from "./event-store.js";
 import type { ExternalStore } from "./external-store.js";
 
@@ -28,6 +29,7 @@ export function useEngineEvents<N extends string = string>(
   options: EventStoreOptions<N> = {},
 ): readonly AuditEvent<N>[] {
   // Checked here, so that an error names the hook called rather than the store under it.
+  checkEngineArgument(engine, "useEngineEvents");
   checkedEventStoreOptions(options, "useEngineEvents");
   const { limit, filter } = options;
   // The latest committed filter, read when an event arrives: a store rebuilt for each new function

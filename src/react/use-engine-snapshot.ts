@@ -1,6 +1,9 @@
 import { useEffect, useMemo, useRef, useSyncExternalStore } from "react";
 import type { Engine, EngineSnapshot } from "../engine/engine.js";
 import { checkedSnapshotsOptions, type EngineSnapshotsOptions } from "../engine/snapshots.js";
+import { UsageError } from "../errors.js";
+import { shownValue } from "../shown-value.js";
+import { checkEngineArgument } from "./engine-argument.js";
 import { type ExternalStore, selectFrom } from "./external-store.js";
 import { createSnapshotStore } from "./snapshot-store.js";
 
@@ -41,7 +44,16 @@ export function useEngineSnapshot<T>(
   options: UseEngineSnapshotOptions<T> = {},
 ): T | EngineSnapshot | undefined {
   // Checked here, so that an error names the hook called rather than the store under it.
+  checkEngineArgument(engine, "useEngineSnapshot");
+  if (selector !== undefined && typeof selector !== "function")
+    throw new UsageError(
+      `useEngineSnapshot: selector must be a function of the snapshot, got ${shownValue(selector)} (options come third: useEngineSnapshot(engine, undefined, options))`,
+    );
   checkedSnapshotsOptions(options, "useEngineSnapshot", ["isEqual"]);
+  if (options.isEqual !== undefined && typeof options.isEqual !== "function")
+    throw new UsageError(
+      `useEngineSnapshot: isEqual must be a function (a, b) => boolean, got ${shownValue(options.isEqual)}`,
+    );
   const { everyMs, scheduler } = options;
   // The overloads pair `isEqual` with what is selected: the snapshot itself without a selector.
   const isEqual = options.isEqual as ((a: T | EngineSnapshot, b: T | EngineSnapshot) => boolean) | undefined;

@@ -4,6 +4,7 @@ import type { SafeModeName } from "../../machines/safe-mode-reasons.js";
 import type { SpsaStateName } from "../../machines/spsa.machine.js";
 import type { Engine } from "../engine/engine.js";
 import { createActorStore } from "./actor-store.js";
+import { checkEngineArgument } from "./engine-argument.js";
 import { type ExternalStore, selectFrom } from "./external-store.js";
 
 /** The live state of an engine's statecharts. */
@@ -34,6 +35,7 @@ export interface EngineStatechartState {
  * Every field is undefined while `engine` is null, and a chart the engine does not run reads undefined.
  */
 export function useEngineState(engine: Engine | null | undefined): EngineStatechartState {
+  checkEngineArgument(engine, "useEngineState", true);
   const actor = engine?.actor;
   const status = useActorSelection(actor, statusOf);
   // The chart with system id "spsa" is the SPSA chart (machines/spsa.machine.ts), which has no

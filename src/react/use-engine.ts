@@ -1,6 +1,8 @@
 import { useEffect, useState } from "react";
 import type { EngineConfig } from "../engine/config.js";
 import { createEngine, type Engine } from "../engine/engine.js";
+import { notAnEngine } from "../engine/engine-argument.js";
+import { isThenable } from "../engine/safety/guarded-callback.js";
 import { UsageError } from "../errors.js";
 
 /**
@@ -40,7 +42,7 @@ export function useEngine<const N extends string>(source: EngineSource<N>): Engi
         "useEngine: expected an engine config or a function that creates an engine, got an engine; " +
           "to show an engine you already run, use useEngineSnapshot(engine)",
       );
-    const started = typeof source === "function" ? source() : createEngine(source);
+    const started = typeof source === "function" ? startedBy(source) : createEngine(source);
     // The hook owns what it started and closes it at unmount: a function that hands back an engine
     // made once (`() => engine`) gave StrictMode's second mount the engine its first one closed,
     // and the page ran a dead engine without a word.
@@ -59,6 +61,35 @@ export function useEngine<const N extends string>(source: EngineSource<N>): Engi
     };
   }, []);
   return engine;
+}
+
+/**
+ * The engine `factory` returns, checked: an async factory's engine would arrive after the hook
+ * had failed on the promise, and run on unowned (it is closed as soon as it comes).
+ */
+function startedBy<N extends string>(factory: () => Engine<N>): Engine<N> {
+  const started: unknown = factory();
+  if (isThenable(started)) {
+    started.then(
+      (made) => {
+        // The hook refused it, so nobody else will close it (an engine, or a logged one).
+        const closable = made as { close?: () => unknown } | null | undefined;
+        if (typeof closable?.close === "function")
+          Promise.resolve()
+            .then(() => closable.close?.())
+            .catch(() => {});
+      },
+      () => {},
+    );
+    throw new UsageError(
+      "useEngine: the function returned a promise; it must create the engine synchronously " +
+        "(createEngine does); for an engine made asynchronously (createLoggedEngineAsync), start it " +
+        "outside the component and show it with useEngineSnapshot(engine)",
+    );
+  }
+  const problem = notAnEngine(started);
+  if (problem !== undefined) throw new UsageError(`useEngine: what the function returned ${problem}`);
+  return started as Engine<N>;
 }
 
 /** Engines a {@link useEngine} closed at unmount (weak: they go with the engines). */
