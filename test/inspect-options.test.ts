@@ -102,6 +102,20 @@ describe("createJsonlInspector options", () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it("refuses a target that is no path nor writable, and a misspelt option, naming them", () => {
+    // 42 wrote nothing and said nothing; a misspelt limit ran without one.
+    expect(() => createJsonlInspector(42 as never)).toThrow(
+      new RangeError(
+        "createJsonlInspector: target must be a file path or a writable (with write(string)), got 42",
+      ),
+    );
+    expect(() => createJsonlInspector({ write: () => {} }, { maxdepth: 3 } as never)).toThrow(
+      new RangeError(
+        'createJsonlInspector: unknown option "maxdepth" (did you mean maxDepth? known: include, maxDepth, maxArrayLength)',
+      ),
+    );
+  });
 });
 
 /** A WebSocket that never connects (the sink uses the platform's when there is one). */
@@ -155,6 +169,39 @@ describe("createStatelyInspector options", () => {
         ),
       );
     }
+  });
+
+  it("refuses a misspelt option, or one of the wrong kind, before connecting anywhere", async () => {
+    const cases: [object, string][] = [
+      [
+        { port: 9999 },
+        'unknown option "port" (known: url, allowRemote, maxDeferredEvents, reconnectMs, serializationDepthLimit, sanitizeContext, sanitizeEvent)',
+      ],
+      [
+        { ur: "ws://127.0.0.1:9999" },
+        'unknown option "ur" (did you mean url? known: url, allowRemote, maxDeferredEvents, reconnectMs, serializationDepthLimit, sanitizeContext, sanitizeEvent)',
+      ],
+      [{ url: 8080 }, "url must be a ws:// or wss:// address, got 8080"],
+      // Truthy: it sent the inspection data to the remote address.
+      [{ url: "ws://10.0.0.1:8080", allowRemote: "no" }, 'allowRemote must be true or false, got "no"'],
+      [{ sanitizeContext: "x" }, 'sanitizeContext must be a function, got "x"'],
+      [{ sanitizeEvent: {} }, "sanitizeEvent must be a function, got an object"],
+    ];
+    const opened: string[] = [];
+    vi.stubGlobal(
+      "WebSocket",
+      class extends IdleSocket {
+        constructor(url: string) {
+          super();
+          opened.push(url);
+        }
+      },
+    );
+    for (const [options, message] of cases)
+      await expect(createStatelyInspector(options as never)).rejects.toThrow(
+        new RangeError(`createStatelyInspector: ${message}`),
+      );
+    expect(opened).toEqual([]);
   });
 
   it("takes the smallest and largest limits allowed", async () => {

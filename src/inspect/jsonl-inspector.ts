@@ -1,5 +1,6 @@
 import type { InspectionEvent } from "xstate";
 import { shownValue } from "../shown-value.js";
+import { unknownOptionKeys, unknownOptionsText } from "../unknown-options.js";
 import { type InspectionEventType, type InspectionSink, toInspectionRecord } from "./inspection-record.js";
 import { checkSafeJsonOptions, type SafeJsonOptions } from "./safe-json.js";
 
@@ -39,6 +40,8 @@ export interface JsonlInspector {
    */
   close(): Promise<void>;
 }
+
+const JSONL_OPTIONS = ["include", "maxDepth", "maxArrayLength"];
 
 interface NodeFileStream {
   write(chunk: string, callback: (error?: unknown) => void): boolean;
@@ -83,6 +86,13 @@ export function createJsonlInspector(
   options: JsonlInspectorOptions = {},
 ): JsonlInspector {
   // Checked now, before the file is opened: inside the sink a throw would only be kept in `error`.
+  if (typeof target !== "string" && typeof (target as Partial<LineWritable> | null)?.write !== "function")
+    throw new RangeError(
+      `createJsonlInspector: target must be a file path or a writable (with write(string)), got ${shownValue(target)}`,
+    );
+  const unknown = unknownOptionKeys(options, JSONL_OPTIONS);
+  if (unknown.length > 0)
+    throw new RangeError(`createJsonlInspector: ${unknownOptionsText(unknown, JSONL_OPTIONS)}`);
   checkSafeJsonOptions("createJsonlInspector", options);
   checkIncludeOption(options.include);
   const owned = typeof target === "string" ? openAppendStream(target) : undefined;

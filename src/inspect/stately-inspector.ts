@@ -1,6 +1,7 @@
 import type { InspectionEvent } from "xstate";
 import { MAX_TIMER_MS } from "../../machines/timer-limit.js";
 import { shownValue } from "../shown-value.js";
+import { unknownOptionKeys, unknownOptionsText } from "../unknown-options.js";
 import type { InspectionSink } from "./inspection-record.js";
 import { importOptionalPeer } from "./optional-peer.js";
 import {
@@ -204,6 +205,36 @@ class RelayConnection {
     }, this.reconnectMs);
     (this.retry as { unref?: () => void }).unref?.();
   }
+}
+
+const STATELY_OPTIONS = [
+  "url",
+  "allowRemote",
+  "maxDeferredEvents",
+  "reconnectMs",
+  "serializationDepthLimit",
+  "sanitizeContext",
+  "sanitizeEvent",
+];
+
+/**
+ * Throws a RangeError naming an unknown option, or one of the wrong kind: a misspelt `port` or a
+ * `sanitizeContext: "x"` ran with the defaults, and `allowRemote: "no"` (truthy) sent the
+ * inspection data to a remote address.
+ */
+function checkKindsOfOptions(options: StatelyInspectorOptions): void {
+  const refuse = (text: string): never => {
+    throw new RangeError(`createStatelyInspector: ${text}`);
+  };
+  const unknown = unknownOptionKeys(options, STATELY_OPTIONS);
+  if (unknown.length > 0) refuse(unknownOptionsText(unknown, STATELY_OPTIONS));
+  if (options.url !== undefined && typeof options.url !== "string")
+    refuse(`url must be a ws:// or wss:// address, got ${shownValue(options.url)}`);
+  if (options.allowRemote !== undefined && typeof options.allowRemote !== "boolean")
+    refuse(`allowRemote must be true or false, got ${shownValue(options.allowRemote)}`);
+  for (const name of ["sanitizeContext", "sanitizeEvent"] as const)
+    if (options[name] !== undefined && typeof options[name] !== "function")
+      refuse(`${name} must be a function, got ${shownValue(options[name])}`);
 }
 
 /** Throws a RangeError unless `value` is undefined or a delay in [MIN_RECONNECT_MS, MAX_RECONNECT_MS]. */
@@ -427,11 +458,12 @@ class StatelyCopier {
 export async function createStatelyInspector(
   options: StatelyInspectorOptions = {},
 ): Promise<StatelyInspector> {
+  checkKindsOfOptions(options);
   checkCountOption("createStatelyInspector", "maxDeferredEvents", options.maxDeferredEvents);
   checkReconnectMs(options.reconnectMs);
   checkDepthLimit(options.serializationDepthLimit);
   const url = options.url ?? "ws://127.0.0.1:8080";
-  if (!options.allowRemote && !isLoopbackWebSocketUrl(url)) {
+  if (options.allowRemote !== true && !isLoopbackWebSocketUrl(url)) {
     throw new RangeError(
       `createStatelyInspector: ${JSON.stringify(url)} is not a loopback ws:// address; ` +
         "pass allowRemote: true to send inspection data off this machine",
