@@ -26,7 +26,7 @@ export const engineMachine = setup({
 }).createMachine({
   id: "engine",
   context: ({ input }) => ({
-    stallAfter: resolveSpsaMachineInput(input, "engine chart").stallAfter,
+    stallAfter: resolveSpsaMachineInput(input, "engine chart", ["safeMode"]).stallAfter,
     ...(input.safeMode === undefined ? {} : { safeMode: input.safeMode }),
   }),
   invoke: [

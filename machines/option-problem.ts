@@ -20,3 +20,12 @@ export function describeOptionValue(value: unknown): string {
 export function gotText(problem: OptionProblem, value: unknown): string {
   return problem.reason.startsWith("unknown option") ? "" : `, got ${describeOptionValue(value)}`;
 }
+
+/**
+ * `<key>: unknown option; known: …` for the first key of `input` not in `known`, else undefined:
+ * a misspelt key would otherwise be reported as the known option it left out.
+ */
+export function unknownKeyText(input: object, known: readonly string[]): string | undefined {
+  const key = Object.keys(input).find((k) => !known.includes(k));
+  return key === undefined ? undefined : `${key}: unknown option; known: ${known.join(", ")}`;
+}

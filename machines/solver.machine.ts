@@ -1,5 +1,5 @@
 import { assign, not, setup } from "xstate";
-import { describeOptionValue } from "./option-problem.js";
+import { describeOptionValue, unknownKeyText } from "./option-problem.js";
 
 /** How the probe's landscape was classified (recorded in the run). */
 export interface SolverClassification {
@@ -37,14 +37,16 @@ const STRATEGY_SETTINGS: readonly StrategySetting[] = ["auto", "nelder-mead", "t
 /**
  * `input` checked as the chart's input (a visual tool or a direct user may give anything).
  *
- * @throws RangeError naming the field and the value refused: an unknown strategy would otherwise
- * select `auto`'s branch without a word.
+ * @throws RangeError naming the field and the value refused, or an unknown key: an unknown
+ * strategy would otherwise select `auto`'s branch without a word.
  */
 export function resolveSolverMachineInput(input: unknown): { readonly strategy: StrategySetting } {
   if (typeof input !== "object" || input === null || Array.isArray(input))
     throw new RangeError(
       `invalid solver chart input: expected an object { strategy }, got ${describeOptionValue(input)}`,
     );
+  const unknown = unknownKeyText(input, ["strategy"]);
+  if (unknown !== undefined) throw new RangeError(`invalid solver chart input: ${unknown}`);
   const { strategy } = input as { strategy?: unknown };
   if (!STRATEGY_SETTINGS.includes(strategy as StrategySetting))
     throw new RangeError(

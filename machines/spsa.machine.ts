@@ -1,5 +1,5 @@
 import { type StateValueFrom, setup } from "xstate";
-import { describeOptionValue } from "./option-problem.js";
+import { describeOptionValue, unknownKeyText } from "./option-problem.js";
 
 /** Control events the SPSA cycle reacts to (window cadence, never per digest). */
 export type SpsaMachineEvent =
@@ -29,16 +29,23 @@ export interface SpsaMachineInput {
 }
 
 /**
- * `input` checked as the chart's input (a visual tool or a direct user may give anything).
+ * `input` checked as the chart's input (a visual tool or a direct user may give anything);
+ * `alsoKnown`: keys a chart that embeds this one takes besides.
  *
- * @throws RangeError naming the field and the value refused: a chart that silently stalls at once
- * (`stallAfter` 0 or −1) or never (NaN) is worse than one that does not start.
+ * @throws RangeError naming the field and the value refused, or an unknown key: a chart that
+ * silently stalls at once (`stallAfter` 0 or −1) or never (NaN) is worse than one that does not start.
  */
-export function resolveSpsaMachineInput(input: unknown, chart = "SPSA chart"): SpsaMachineInput {
+export function resolveSpsaMachineInput(
+  input: unknown,
+  chart = "SPSA chart",
+  alsoKnown: readonly string[] = [],
+): SpsaMachineInput {
   if (typeof input !== "object" || input === null || Array.isArray(input))
     throw new RangeError(
       `invalid ${chart} input: expected an object { stallAfter }, got ${describeOptionValue(input)}`,
     );
+  const unknown = unknownKeyText(input, ["stallAfter", ...alsoKnown]);
+  if (unknown !== undefined) throw new RangeError(`invalid ${chart} input: ${unknown}`);
   const { stallAfter } = input as { stallAfter?: unknown };
   if (typeof stallAfter !== "number" || !Number.isSafeInteger(stallAfter) || stallAfter < 1)
     throw new RangeError(

@@ -23,6 +23,8 @@ describe("chart inputs", () => {
     [{ stallAfter: Number.NaN }, "stallAfter must be a whole number ≥ 1, got NaN"],
     [{ stallAfter: 2.5 }, "stallAfter must be a whole number ≥ 1, got 2.5"],
     [{ stallAfter: "3" }, 'stallAfter must be a whole number ≥ 1, got "3"'],
+    // A misspelt key is named, not reported as the option it left out.
+    [{ stalAfter: 3 }, "invalid SPSA chart input: stalAfter: unknown option; known: stallAfter"],
   ])("the SPSA chart refuses %j, naming the field and the value", (input, message) => {
     const error = startError(spsaMachine, input);
     expect(error).toBeInstanceOf(RangeError);
@@ -33,6 +35,7 @@ describe("chart inputs", () => {
     [undefined, "invalid solver chart input: expected an object { strategy }, got undefined"],
     [{ strategy: "bogus" }, 'strategy must be one of auto, nelder-mead, tpe, got "bogus"'],
     [{}, "strategy must be one of auto, nelder-mead, tpe, got undefined"],
+    [{ stratgy: "tpe" }, "invalid solver chart input: stratgy: unknown option; known: strategy"],
   ])("the solver chart refuses %j, naming the field and the value", (input, message) => {
     const error = startError(solverMachine, input);
     expect(error).toBeInstanceOf(RangeError);
@@ -44,6 +47,14 @@ describe("chart inputs", () => {
     expect((error as Error).message).toBe(
       "invalid engine chart input: stallAfter must be a whole number ≥ 1, got undefined",
     );
+  });
+
+  it("the engine chart names a misspelt key and takes its safeMode options", () => {
+    expect((startError(engineMachine, { stallAfter: 2, safemode: {} }) as Error).message).toBe(
+      "invalid engine chart input: safemode: unknown option; known: stallAfter, safeMode",
+    );
+    const input = { stallAfter: 2, safeMode: { dwellMs: 5 } };
+    expect(initialTransition(engineMachine, input)[0].context).toEqual(input);
   });
 
   it("takes good inputs as before", () => {
