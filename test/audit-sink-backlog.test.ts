@@ -4,6 +4,8 @@ import { digestOf, engineRig } from "./support/engine-harness.js";
 
 // A failing audit sink must not make the engine hold every record it could not deliver: the
 // backlog is bounded by the ring's capacity, and what is given up is counted apart from ring drops.
+// What is given up are measurements: every control record (applies, rollbacks, mode changes,
+// commands) reaches the sink once it is back, as the ring itself keeps room for them.
 
 describe("audit sink backlog", () => {
   it("stays bounded while the sink fails, counts what it gives up, and drains once it recovers", () => {
@@ -20,7 +22,7 @@ describe("audit sink backlog", () => {
         received.push(...events);
       },
     });
-    const { engine } = rig;
+    const { engine, events: all } = rig;
     let peak = 0;
     for (let i = 0; i < 20_000; i++) {
       rig.clock.advanceBy(50);
@@ -41,11 +43,65 @@ describe("audit sink backlog", () => {
     }
     engine.flushEvents();
     expect(engine.snapshot().audit.pending).toBe(0);
-    // The sink was down from the first record: what it finally gets starts after the records
-    // given up (a gap from seq 1 it can see), and is contiguous from there.
-    expect(received[0]!.seq).toBeGreaterThan(10_000);
-    const gaps = received.slice(1).filter((e, k) => e.seq !== received[k]!.seq + 1);
-    expect(gaps).toEqual([]);
+    // The sink was down from the first record: it gets every control record, in order, and the
+    // measurements it lost show as gaps in the sequence numbers.
+    const control = new Set(["apply", "violation", "rollback", "baseline.set", "mode.changed", "command"]);
+    const seqs = received.map((e) => e.seq);
+    expect(seqs.slice(1).every((seq, k) => seq > seqs[k]!)).toBe(true);
+    const got = new Set(seqs);
+    const lost = all.filter((e) => !got.has(e.seq));
+    expect(lost.length).toBe(engine.snapshot().audit.sinkDropped);
+    expect(lost.filter((e) => control.has(e.type))).toEqual([]);
+    expect(all.filter((e) => control.has(e.type)).length).toBeGreaterThan(0);
     expect(rig.monitor.report().violations.map((v) => v.property)).toEqual([]);
+  });
+
+  it("keeps an operator's commands for the sink during an outage, and refuses one it cannot keep", () => {
+    let failing = true;
+    const received: AuditEvent[] = [];
+    const rig = engineRig({
+      seed: 1,
+      params: { x: { min: 0, max: 10, init: 5 } },
+      window: { digests: 5 },
+      auditCapacity: 256,
+      auditSink: (events) => {
+        if (failing) throw new Error("sink down");
+        received.push(...events);
+      },
+    });
+    const { engine } = rig;
+    const feed = (digests: number) => {
+      for (let i = 0; i < digests; i++) {
+        rig.clock.advanceBy(50);
+        engine.observe(digestOf(engine, (engine.values[0]! - 3) ** 2));
+      }
+    };
+    feed(5000);
+    expect(engine.snapshot().reasons).toContain("auditFull");
+    // The backlog holds the ring's worth: commands ask for room counting it, as the docs say. It
+    // took the operator's rollback (the sink lost it before) while a halt's records stay free, and
+    // then refuses the reset, naming what is held.
+    expect(engine.rollback("operator, during the outage")).toBe(true);
+    engine.halt("operator");
+    expect(() => engine.resetSafeMode({ acknowledge: "alice" })).toThrow(
+      /resetSafeMode not applied: the audit ring is full \(256 of 256 records held, its sink not draining them\)/,
+    );
+    feed(5000);
+    expect(engine.mode).toBe("halted");
+    failing = false;
+    feed(2000);
+    engine.flushEvents();
+    expect(
+      received.filter((e) => e.type === "command").map((e) => e.type === "command" && e.command),
+    ).toEqual(["rollback", "halt"]);
+    expect(
+      received.filter((e) => e.type === "mode.changed").map((e) => e.type === "mode.changed" && e.to),
+    ).toContain("halted");
+    // Now that the sink takes records again, the reset goes through and reaches it.
+    expect(engine.resetSafeMode({ acknowledge: "alice" })).toBe(true);
+    engine.flushEvents();
+    expect(
+      received.filter((e) => e.type === "command").map((e) => e.type === "command" && e.command),
+    ).toEqual(["rollback", "halt", "resetSafeMode"]);
   });
 });

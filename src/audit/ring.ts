@@ -46,6 +46,19 @@ const CONTROL_RECORDS =
   (1 << events.AuditRecordType.ModeChanged) |
   (1 << events.AuditRecordType.Command);
 
+/**
+ * The events of the records in {@link CONTROL_RECORDS}, by `type`: what a refusing sink's backlog
+ * keeps once it reaches the reserve (see `ControlSafety.deliverToSink`).
+ */
+export const CONTROL_EVENT_TYPES: ReadonlySet<AuditEvent["type"]> = new Set([
+  "apply",
+  "violation",
+  "rollback",
+  "baseline.set",
+  "mode.changed",
+  "command",
+]);
+
 /** Default number of records an {@link AuditRing} holds. */
 export const DEFAULT_AUDIT_CAPACITY = 4096;
 
@@ -248,6 +261,11 @@ export class AuditRing {
     this.reserve = this.capacity - size;
     this.limit = this.starved ? Math.min(size, Math.max(0, this.slots - this.reserve)) : size;
     if (this.slots < this.capacity) this.growAt = Math.max(0, this.slots - this.reserve);
+  }
+
+  /** Records held from which only control records are stored (the capacity when there is no reserve). */
+  get reserveStart(): number {
+    return this.controlFrom;
   }
 
   /** Sequence number of the latest write attempt (0 before the first). */

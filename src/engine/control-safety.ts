@@ -13,7 +13,7 @@ import {
 } from "../../machines/safe-mode-reasons.js";
 import type { SpsaMachineEvent } from "../../machines/spsa.machine.js";
 import { type AuditEvent, AuditRecordType, RecallTest } from "../audit/events.js";
-import type { AuditRing } from "../audit/ring.js";
+import { type AuditRing, CONTROL_EVENT_TYPES } from "../audit/ring.js";
 import { RollbackReason } from "../audit/rollback-reason.js";
 import { Violation } from "../audit/violation.js";
 import { errorMessage } from "../errors.js";
@@ -528,7 +528,8 @@ export class ControlSafety {
   get auditRoom(): number {
     const audit = this.audit;
     const slots = audit.outOfMemory ? audit.storage.length / audit.recordWidth : audit.capacity;
-    return slots - audit.size;
+    // What a refusing sink has not taken is still held, and counts as the ring does.
+    return slots - audit.size - this.undeliveredCount;
   }
 
   /** Sequence number of the oldest audit event the sink has not taken (Infinity when none). */
@@ -1107,9 +1108,13 @@ export class ControlSafety {
 
   /**
    * Offers pending audit batches to the audit sink, oldest first, stopping at the first refusal.
-   * The backlog a refusing sink leaves is bounded by the ring's capacity: beyond it the oldest
-   * batches are given up and counted in {@link sinkDropped} (memory stays bounded however long
-   * the sink is down; the gap shows in the sequence numbers the sink receives later).
+   * The backlog a refusing sink leaves is held as the ring holds records: once it reaches the
+   * ring's reserve, only control records join it (applies, violations, rollbacks, baselines, mode
+   * changes, commands), so what the operator and SafeMode do during an outage reaches the sink when
+   * it is back; the rest are given up and counted in {@link sinkDropped} (the gap shows in the
+   * sequence numbers the sink receives later). Commands ask for room counting the backlog
+   * ({@link auditRoom}), so the backlog stays within the ring's capacity; should control records
+   * alone exceed it, the oldest batches go, so memory stays bounded however long the sink is down.
    *
    * A sink that returns a promise (it must be synchronous) fails that call — its breaker counts
    * it, and opens after `failureThreshold` of them, freezing the engine with `breakerOpen` — but
@@ -1120,13 +1125,37 @@ export class ControlSafety {
     const guard = this.sinkGuard;
     if (guard === undefined) return;
     if (events.length > 0) {
-      this.undelivered.push(events);
-      this.undeliveredCount += events.length;
+      // Past the reserve only control records are kept, as the ring itself would keep them.
+      const reserveAt = this.host.audit.reserveStart;
+      let kept = events;
+      if (this.undeliveredCount + events.length > reserveAt) {
+        kept = [];
+        for (const event of events) {
+          if (this.undeliveredCount + kept.length < reserveAt || CONTROL_EVENT_TYPES.has(event.type))
+            kept.push(event);
+          else this.sinkDropped++;
+        }
+      }
+      if (kept.length > 0) {
+        this.undelivered.push(kept);
+        this.undeliveredCount += kept.length;
+      }
     }
     // A sink that calls the engine delivers again from inside its own call: the batch it is being
     // handed is still first in the queue, and would go to it twice. The outer loop takes the rest.
     if (this.sinkDelivering) return;
     const limit = this.host.audit.capacity;
+    // Over the capacity (control records and a halt's, which always goes ahead): the oldest
+    // measurements go first, then, only if that is not enough, the oldest batches whole.
+    for (let i = 0; this.undeliveredCount > limit && i < this.undelivered.length - 1; i++) {
+      const batch = this.undelivered[i]!;
+      const control = batch.filter((event) => CONTROL_EVENT_TYPES.has(event.type));
+      this.undeliveredCount -= batch.length - control.length;
+      this.sinkDropped += batch.length - control.length;
+      this.undelivered[i] = control;
+    }
+    for (let i = this.undelivered.length - 1; i >= 0; i--)
+      if (this.undelivered[i]!.length === 0) this.undelivered.splice(i, 1);
     while (this.undeliveredCount > limit && this.undelivered.length > 1) {
       const oldest = this.undelivered.shift()!;
       this.undeliveredCount -= oldest.length;

@@ -156,7 +156,8 @@ export interface EngineSnapshot<N extends string = string> {
    * The audit ring: records waiting for delivery (in the ring, plus those an `auditSink` has not
    * taken yet), its size, the high-water mark, the largest fill seen, records dropped by a full
    * ring (missing from `engine.events` and from every count built on it), and records given up
-   * on the `auditSink` alone because a refusing sink's backlog exceeded the ring's capacity.
+   * on the `auditSink` alone: the measurements a refusing sink's backlog left out once it reached
+   * the ring's reserve, which keeps room for control records as the ring does.
    */
   readonly audit: {
     readonly pending: number;
@@ -1186,7 +1187,7 @@ class EngineImpl implements Engine, HaltRestoring {
     const room = this.safety.auditRoom;
     if (room < needed && command !== ControlCommand.Halt)
       throw new CommandRefusedError(
-        `arqon: ${controlCommandName(command)} not applied: the audit ring is full (${audit.size} of ` +
+        `arqon: ${controlCommandName(command)} not applied: the audit ring is full (${audit.size + this.safety.undeliveredCount} of ` +
           `${audit.capacity} records held, its sink not draining them): the command writes ${1 + follow} ` +
           `and ${HALT_RECORDS} stay free for a halt`,
       );
