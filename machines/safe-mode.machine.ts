@@ -193,6 +193,14 @@ function isKnownReason(reason: unknown): reason is SafeModeReason {
 }
 
 /**
+ * Whether `acknowledge` names someone: a string with a visible character. Spaces, zero-width and
+ * other format or control characters alone are blank (`"\u200b"` passed `trim()` and reset a halt).
+ */
+export function isAcknowledgement(acknowledge: unknown): boolean {
+  return typeof acknowledge === "string" && !/^[\s\p{Cf}\p{Cc}]*$/u.test(acknowledge);
+}
+
+/**
  * SafeMode as a statechart: `normal` → `conservative` → `frozen` → `halted`.
  *
  * @remarks
@@ -271,8 +279,7 @@ export const safeModeMachine = setup({
       context.escalatedBy === reasonMask(event.reason) &&
       Math.max(context.escalatedFrom, demandedLevel(context.reasons & ~reasonMask(event.reason))) ===
         SAFE_MODE_LEVEL[params.to],
-    acknowledged: ({ event }) =>
-      event.type === "reset" && typeof event.acknowledge === "string" && event.acknowledge.trim().length > 0,
+    acknowledged: ({ event }) => event.type === "reset" && isAcknowledgement(event.acknowledge),
   },
   actions: {
     addReason: assign(({ context, event }) => ({

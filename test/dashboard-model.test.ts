@@ -385,6 +385,10 @@ describe("control bodies", () => {
     expect(problem("halt", "[]")).toEqual({ field: "(body)", reason: "expected a JSON object" });
     expect(problem("halt", "{}")).toEqual({ field: "reason", reason: "required, a string" });
     expect(problem("halt", '{"reason":"  "}')).toEqual({ field: "reason", reason: "must not be empty" });
+    expect(problem("reset", '{"acknowledge":"\\u200b"}')).toEqual({
+      field: "acknowledge",
+      reason: "must have a visible character (spaces and zero-width ones name nobody)",
+    });
     expect(problem("reset", '{"reason":"x"}')).toEqual({ field: "reason", reason: "unknown field" });
     expect(problem("reset", '{"acknowledge":5}')).toEqual({
       field: "acknowledge",

@@ -470,6 +470,9 @@ describe("safe-mode machine: halted latch and acknowledged reset", () => {
       healthy,
       { type: "reset", acknowledge: "" },
       { type: "reset", acknowledge: "   " },
+      // Zero-width and other invisible characters name nobody either (they passed trim()).
+      { type: "reset", acknowledge: "\u200b" },
+      { type: "reset", acknowledge: "\ufeff\u200d \u0007" },
     );
     expect(after.mode).toBe("halted");
     // The non-latched reason left by its own clear; the latched one ignored its clear.

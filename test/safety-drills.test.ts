@@ -442,6 +442,7 @@ describe("SafeMode fault drills", () => {
     feed(rig, 100, 100, bowl(3));
     expect(engine.values[0]).toBe(held);
     expect(engine.resetSafeMode({ acknowledge: "  " })).toBe(false);
+    expect(engine.resetSafeMode({ acknowledge: "\u200b" })).toBe(false);
     expect(engine.mode).toBe("halted");
     // A call of the wrong shape is refused naming the field, not read as a blank acknowledgement.
     expect(() => engine.resetSafeMode("maintenance done" as never)).toThrow(

@@ -1,6 +1,7 @@
 /**
  * The control actions the dashboard accepts and the validation of their JSON bodies.
  */
+import { isAcknowledgement } from "../../machines/safe-mode.machine.js";
 
 /** The control actions, by the last segment of their path (`POST /control/<action>`). */
 export type ControlAction = "halt" | "reset" | "rollback";
@@ -52,6 +53,9 @@ export function parseControlBody(action: ControlAction, body: string): ControlRe
   if (typeof text !== "string") return { field, reason: "required, a string" };
   const trimmed = text.trim();
   if (trimmed === "") return { field, reason: "must not be empty" };
+  // The engine would refuse it and leave the halt in place: said here, to the operator.
+  if (action === "reset" && !isAcknowledgement(trimmed))
+    return { field, reason: "must have a visible character (spaces and zero-width ones name nobody)" };
   if (trimmed.length > MAX_CONTROL_TEXT)
     return { field, reason: `at most ${MAX_CONTROL_TEXT} characters, got ${trimmed.length}` };
   return action === "reset" ? { action, acknowledge: trimmed } : { action, reason: trimmed };

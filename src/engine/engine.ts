@@ -4,6 +4,7 @@ import { type Observable, type SchedulerLike, Subject, type Subscription } from 
 import type { Actor, AnyActorRef } from "xstate";
 import type { engineMachine } from "../../machines/engine.machine.js";
 import type { HotPathEvent } from "../../machines/hot-path.logic.js";
+import { isAcknowledgement } from "../../machines/safe-mode.machine.js";
 import {
   decodeSafeMode,
   decodeSafeModeReasons,
@@ -803,7 +804,7 @@ class EngineImpl implements Engine, HaltRestoring {
   private resetSafeModeNow(options: { readonly acknowledge: string }): boolean {
     if (this.closed || this.safety.modeLevel !== SAFE_MODE_LEVEL.halted) return false;
     const acknowledge = options?.acknowledge;
-    if (typeof acknowledge !== "string" || acknowledge.trim() === "") return false;
+    if (!isAcknowledgement(acknowledge)) return false;
     this.auditCommand(ControlCommand.ResetSafeMode, acknowledge, RESET_RECORDS);
     this.safety.requestReset(acknowledge);
     this.afterWork();
