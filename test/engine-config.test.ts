@@ -261,6 +261,22 @@ describe("engine config: the scheduler", () => {
       void createEngine({ seed: 1, params: { x: { min: 0, max: 1 } }, scheduler }).close();
   });
 
+  it("refuses a scheduler whose clock reads no finite time", () => {
+    for (const now of [
+      () => Number.NaN,
+      () => Number.POSITIVE_INFINITY,
+      () => "12" as never,
+      () => {
+        throw new Error("no clock");
+      },
+    ]) {
+      const scheduler = { now, schedule: () => new Subscription() } as SchedulerLike;
+      expect(configError({ seed: 1, params: { x: { min: 0, max: 1 } }, scheduler }).issues).toEqual([
+        { path: "scheduler", message: "its now() must return a finite number of milliseconds" },
+      ]);
+    }
+  });
+
   it("refuses a scheduler that runs delayed work inside schedule(), which reopened windows for ever", () => {
     // Its first window timed out as it opened, and the engine reopened it at once: createEngine
     // never returned. Now the first window's time limit shows it, and the engine is closed.

@@ -379,6 +379,12 @@ export const EngineConfigSchema = Schema.Struct({
   scheduler: Schema.optionalWith(
     Schema.Unknown.pipe(
       Schema.filter(isSchedulerLike, message("expected an RxJS SchedulerLike (with now() and schedule())")),
+      // A clock reading NaN had Tier 1 refuse every apply while every digest still said accepted,
+      // and no time window (SafeMode's hour of rollbacks, repeated violations) ever closed.
+      Schema.filter(
+        (s) => readsFiniteTime(s as SchedulerLike),
+        message("its now() must return a finite number of milliseconds"),
+      ),
       // It runs an action inside schedule(), so the engine's deferred delivery of audit events
       // never ran: nothing was delivered, the audit ring filled, and the engine froze in silence.
       Schema.filter(
@@ -393,6 +399,15 @@ export const EngineConfigSchema = Schema.Struct({
 });
 
 const decode = Schema.decodeUnknownEither(EngineConfigSchema);
+
+/** Whether `scheduler.now()` reads a finite time (a throw reads none). */
+function readsFiniteTime(scheduler: SchedulerLike): boolean {
+  try {
+    return Number.isFinite(scheduler.now());
+  } catch {
+    return false;
+  }
+}
 
 /**
  * Whether a scheduler is a QueueScheduler, which runs an action due now inside `schedule()`: rxjs's
