@@ -7,21 +7,31 @@ import { digestOf, engineRig } from "./support/engine-harness.js";
 // What is given up are measurements: every control record (applies, rollbacks, mode changes,
 // commands) reaches the sink once it is back, as the ring itself keeps room for them.
 
+const SMALL_RING = {
+  seed: 1,
+  params: { x: { min: 0, max: 10, init: 5 } },
+  window: { digests: 5 },
+  auditCapacity: 256,
+};
+
+/** An audit sink that refuses every batch while `failing`, and keeps what it takes in `received`. */
+function failingSink() {
+  const sink = {
+    failing: true,
+    received: [] as AuditEvent[],
+    take: (events: readonly AuditEvent[]) => {
+      if (sink.failing) throw new Error("sink down");
+      sink.received.push(...events);
+    },
+  };
+  return sink;
+}
+
 describe("audit sink backlog", () => {
   it("stays bounded while the sink fails, counts what it gives up, and drains once it recovers", () => {
-    let failing = true;
-    const received: AuditEvent[] = [];
-    const rig = engineRig({
-      seed: 1,
-      params: { x: { min: 0, max: 10, init: 5 } },
-      window: { digests: 5 },
-      captureDigests: true,
-      auditCapacity: 256,
-      auditSink: (events) => {
-        if (failing) throw new Error("sink down");
-        received.push(...events);
-      },
-    });
+    const sink = failingSink();
+    const { received } = sink;
+    const rig = engineRig({ ...SMALL_RING, captureDigests: true, auditSink: sink.take });
     const { engine, events: all } = rig;
     let peak = 0;
     for (let i = 0; i < 20_000; i++) {
@@ -36,7 +46,7 @@ describe("audit sink backlog", () => {
     expect(during.dropped).toBe(0);
     expect(engine.snapshot().reasons).toContain("breakerOpen");
 
-    failing = false;
+    sink.failing = false;
     for (let i = 0; i < 2000 && engine.snapshot().audit.pending > 0; i++) {
       rig.clock.advanceBy(1000);
       engine.observe(digestOf(engine, (engine.values[0]! - 3) ** 2));
@@ -57,18 +67,9 @@ describe("audit sink backlog", () => {
   });
 
   it("keeps an operator's commands for the sink during an outage, and refuses one it cannot keep", () => {
-    let failing = true;
-    const received: AuditEvent[] = [];
-    const rig = engineRig({
-      seed: 1,
-      params: { x: { min: 0, max: 10, init: 5 } },
-      window: { digests: 5 },
-      auditCapacity: 256,
-      auditSink: (events) => {
-        if (failing) throw new Error("sink down");
-        received.push(...events);
-      },
-    });
+    const sink = failingSink();
+    const { received } = sink;
+    const rig = engineRig({ ...SMALL_RING, auditSink: sink.take });
     const { engine } = rig;
     const feed = (digests: number) => {
       for (let i = 0; i < digests; i++) {
@@ -88,7 +89,7 @@ describe("audit sink backlog", () => {
     );
     feed(5000);
     expect(engine.mode).toBe("halted");
-    failing = false;
+    sink.failing = false;
     feed(2000);
     engine.flushEvents();
     expect(

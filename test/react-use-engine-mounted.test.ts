@@ -38,6 +38,21 @@ function HookProbe({ use }: { use: () => unknown }): ReactElement | null {
   return null;
 }
 
+/** What each hook call throws, mounted alone in a root of its own (one entry per call that threw). */
+async function hookErrors(uses: readonly (() => unknown)[]): Promise<unknown[]> {
+  const errors: unknown[] = [];
+  for (const use of uses) {
+    const root = createRoot(bareContainer(), { onUncaughtError: (error) => errors.push(error) });
+    try {
+      await act(async () => root.render(createElement(HookProbe, { use })));
+    } catch (error) {
+      errors.push(error);
+    }
+    await act(async () => root.unmount());
+  }
+  return errors;
+}
+
 async function mount(source: unknown) {
   const seen: (Engine | null)[] = [];
   const errors: unknown[] = [];
@@ -173,22 +188,13 @@ describe("useEngine, mounted (react-dom client)", () => {
 
   it("names a config, a non-function selector or isEqual given to the reading hooks", async () => {
     const engine = createEngine({ ...config, scheduler: new ManualClock() });
-    const errors: unknown[] = [];
-    for (const use of [
+    const errors = await hookErrors([
       () => useEngineSnapshot(config as never),
       () => useEngineEvents(config as never),
       () => useEngineState(config as never),
       () => useEngineSnapshot(engine, { everyMs: 250 } as never),
       () => useEngineSnapshot(engine, undefined, { isEqual: true } as never),
-    ]) {
-      const root = createRoot(bareContainer(), { onUncaughtError: (error) => errors.push(error) });
-      try {
-        await act(async () => root.render(createElement(HookProbe, { use })));
-      } catch (error) {
-        errors.push(error);
-      }
-      await act(async () => root.unmount());
-    }
+    ]);
     const notAnEngine =
       "engine must be an engine from createEngine (with events, snapshot() and observe()), got an object (or null while there is none; to start one from a config, useEngine(config) gives it)";
     expect(errors.map((e) => (e as Error).message)).toEqual([
@@ -204,22 +210,13 @@ describe("useEngine, mounted (react-dom client)", () => {
 
   it("names a misspelt option of useEngineSnapshot and useEngineEvents instead of dropping it", async () => {
     const engine = createEngine({ ...config, scheduler: new ManualClock() });
-    const errors: unknown[] = [];
-    for (const use of [
+    const errors = await hookErrors([
       () => useEngineSnapshot(engine, undefined, { everyMS: 5 } as never),
       () => useEngineEvents(engine, { limits: 5 } as never),
       // A bad value is named by the hook too, not by the store it builds.
       () => useEngineSnapshot(engine, undefined, { everyMs: -1 }),
       () => useEngineEvents(engine, { limit: 0 }),
-    ]) {
-      const root = createRoot(bareContainer(), { onUncaughtError: (error) => errors.push(error) });
-      try {
-        await act(async () => root.render(createElement(HookProbe, { use })));
-      } catch (error) {
-        errors.push(error);
-      }
-      await act(async () => root.unmount());
-    }
+    ]);
     expect(errors.map((e) => (e as Error).message)).toEqual([
       'useEngineSnapshot: unknown option "everyMS" (did you mean everyMs? known: everyMs, scheduler, isEqual)',
       'useEngineEvents: unknown option "limits" (did you mean limit? known: limit, filter)',
