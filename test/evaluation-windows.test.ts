@@ -7,6 +7,7 @@ import {
   createWindowStats,
   type EvaluationWindowOptions,
   evaluationWindows,
+  InlineSchedulerError,
   type WindowControl,
   type WindowResult,
 } from "../src/engine/evaluation-windows.js";
@@ -236,6 +237,25 @@ describe("evaluationWindows: lifecycle", () => {
       expectObservable(windows(hot("-#", V), hot("o", C), { count: 2 })).toBe("-#");
       expectObservable(windows(hot("-a", V), hot("o-#", C), { count: 2 })).toBe("--#");
     });
+  });
+
+  it("ends with an InlineSchedulerError on a scheduler that runs the time limit inside schedule()", () => {
+    const inline = {
+      now: () => 0,
+      schedule(work: (this: unknown, state?: unknown) => void, _delay?: number, state?: unknown) {
+        work.call({ schedule: () => new Subject<never>().subscribe() }, state);
+        return new Subject<never>().subscribe();
+      },
+    } as SchedulerLike;
+    const control = new Subject<WindowControl>();
+    const values = new Subject<number>();
+    const seen: unknown[] = [];
+    values
+      .pipe(evaluationWindows(control, { ...base, count: 2, ms: 100, scheduler: inline }))
+      .subscribe({ next: (w) => seen.push(w), error: (error) => seen.push(error) });
+    control.next("open");
+    expect(seen).toEqual([new InlineSchedulerError()]);
+    expect((seen[0] as Error).name).toBe("InlineSchedulerError");
   });
 
   it("keeps windows working after control completes", () => {

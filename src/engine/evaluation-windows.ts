@@ -107,6 +107,8 @@ export interface EvaluationWindowOptions {
  * @param options - See {@link EvaluationWindowOptions}.
  * @return A function that turns a stream of finite objective values into a stream of {@link WindowResult}.
  * @throws RangeError when `count` is not a positive safe integer or `ms` is not a finite number > 0.
+ * A scheduler that runs a window's time limit inside `schedule()` ends the stream with an
+ * {@link InlineSchedulerError}.
  */
 export function evaluationWindows(
   control: Observable<WindowControl>,
@@ -124,7 +126,15 @@ export function evaluationWindows(
       const windows = new WindowCollector(options, (result) => subscriber.next(result));
       subscriber.add(
         control.subscribe({
-          next: (command) => windows.command(command),
+          next: (command) => {
+            // A scheduler that runs the time limit inside schedule() ends the stream, saying so,
+            // rather than reach RxJS's unhandled-error report from the control's subscriber.
+            try {
+              windows.command(command);
+            } catch (error) {
+              subscriber.error(error);
+            }
+          },
           error: (error: unknown) => subscriber.error(error),
         }),
       );
