@@ -105,4 +105,30 @@ describe("audit sink backlog", () => {
       received.filter((e) => e.type === "command").map((e) => e.type === "command" && e.command),
     ).toEqual(["rollback", "halt", "resetSafeMode"]);
   });
+
+  it("lets a safety rollback take room from the backlog's measurements, not be skipped", () => {
+    const sink = failingSink();
+    const rig = engineRig({ ...SMALL_RING, auditSink: sink.take });
+    const { engine } = rig;
+    for (let i = 0; i < 5000; i++) {
+      rig.clock.advanceBy(50);
+      engine.observe(digestOf(engine, (engine.values[0]! - 3) ** 2));
+    }
+    // A host's batch in one synchronous call: no drain between digests, and the ring's records and
+    // the backlog's measurements together leave no room.
+    for (let i = 0; i < 20; i++) engine.observe(digestOf(engine, (engine.values[0]! - 3) ** 2));
+    const generation = engine.generation;
+    engine.observe(digestOf(engine, 1, { constraintMargin: -1 }));
+    // The constraint emergency's rollback went through (it was skipped, generation unchanged).
+    expect(engine.generation).toBe(generation + 1);
+    expect(engine.snapshot().reasons).toContain("constraintEmergency");
+    sink.failing = false;
+    for (let i = 0; i < 200; i++) {
+      rig.clock.advanceBy(1000);
+      engine.observe(digestOf(engine, 1));
+    }
+    engine.flushEvents();
+    const rollbacks = sink.received.filter((e) => e.type === "rollback");
+    expect(rollbacks.map((e) => e.type === "rollback" && e.generation)).toContain(generation + 1);
+  });
 });

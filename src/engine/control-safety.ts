@@ -532,6 +532,28 @@ export class ControlSafety {
     return slots - audit.size - this.undeliveredCount;
   }
 
+  /**
+   * Gives up measurements the refusing sink has not taken, oldest first, until the audit has
+   * `needed` records of room: what a safety action (an automatic rollback) takes, which a backlog
+   * of windows and digests must not refuse. Control records are never given up here.
+   */
+  makeAuditRoom(needed: number): void {
+    // A batch being handed to the sink right now stays whole.
+    for (let i = this.sinkDelivering ? 1 : 0; this.auditRoom < needed && i < this.undelivered.length; i++) {
+      const batch = this.undelivered[i]!;
+      const kept: AuditEvent[] = [];
+      for (const event of batch) {
+        if (this.auditRoom < needed && !CONTROL_EVENT_TYPES.has(event.type)) {
+          this.undeliveredCount--;
+          this.sinkDropped++;
+        } else kept.push(event);
+      }
+      this.undelivered[i] = kept;
+    }
+    for (let i = this.undelivered.length - 1; i >= 0; i--)
+      if (this.undelivered[i]!.length === 0) this.undelivered.splice(i, 1);
+  }
+
   /** Sequence number of the oldest audit event the sink has not taken (Infinity when none). */
   get oldestUndeliveredSeq(): number {
     return this.undelivered[0]?.[0]?.seq ?? Number.POSITIVE_INFINITY;
@@ -1147,15 +1169,17 @@ export class ControlSafety {
     const limit = this.host.audit.capacity;
     // Over the capacity (control records and a halt's, which always goes ahead): the oldest
     // measurements go first, then, only if that is not enough, the oldest batches whole.
-    for (let i = 0; this.undeliveredCount > limit && i < this.undelivered.length - 1; i++) {
-      const batch = this.undelivered[i]!;
-      const control = batch.filter((event) => CONTROL_EVENT_TYPES.has(event.type));
-      this.undeliveredCount -= batch.length - control.length;
-      this.sinkDropped += batch.length - control.length;
-      this.undelivered[i] = control;
+    if (this.undeliveredCount > limit) {
+      for (let i = 0; this.undeliveredCount > limit && i < this.undelivered.length - 1; i++) {
+        const batch = this.undelivered[i]!;
+        const control = batch.filter((event) => CONTROL_EVENT_TYPES.has(event.type));
+        this.undeliveredCount -= batch.length - control.length;
+        this.sinkDropped += batch.length - control.length;
+        this.undelivered[i] = control;
+      }
+      for (let i = this.undelivered.length - 1; i >= 0; i--)
+        if (this.undelivered[i]!.length === 0) this.undelivered.splice(i, 1);
     }
-    for (let i = this.undelivered.length - 1; i >= 0; i--)
-      if (this.undelivered[i]!.length === 0) this.undelivered.splice(i, 1);
     while (this.undeliveredCount > limit && this.undelivered.length > 1) {
       const oldest = this.undelivered.shift()!;
       this.undeliveredCount -= oldest.length;

@@ -540,7 +540,14 @@ class EngineImpl implements Engine, HaltRestoring {
     // such an engine could never tune, so it is refused like any other bad config.
     if (this.failure instanceof InlineSchedulerError) {
       const cause = this.failure;
-      this.closeNow();
+      // Released without delivering what is pending (close() would hand it to the sinks): the
+      // caller gets the config error, whatever a finalizer throws.
+      this.closed = true;
+      try {
+        this.release();
+      } catch {
+        // The config error is what the caller must hear.
+      }
       throw new ConfigError([{ path: "scheduler", message: cause.message }], undefined, { cause });
     }
   }
@@ -858,6 +865,8 @@ class EngineImpl implements Engine, HaltRestoring {
     // halt is: it may take the room kept for a halt, and is skipped only when there is none left
     // at all. An operator's was refused before its command was recorded (auditCommand).
     const kept = code === RollbackReason.Manual ? HALT_RECORDS : 0;
+    // Measurements a refusing audit sink has not taken give way to a safety action's record.
+    if (code !== RollbackReason.Manual) this.safety.makeAuditRoom(ROLLBACK_RECORDS);
     if (this.safety.auditRoom < ROLLBACK_RECORDS + kept) return false;
     const before = this.live.generation;
     this.hotPath.send({ type: "rollback", reason, code } satisfies HotPathEvent);
