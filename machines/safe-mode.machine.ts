@@ -192,12 +192,18 @@ function isKnownReason(reason: unknown): reason is SafeModeReason {
   return typeof reason === "string" && Object.hasOwn(SAFE_MODE_REASONS, reason);
 }
 
+/** Letters and symbols that render as blank space (Hangul fillers, the blank braille pattern). */
+const BLANK_GLYPHS = /[\u115F\u1160\u3164\uFFA0\u2800]/gu;
+
 /**
- * Whether `acknowledge` names someone: a string with a visible character. Spaces, zero-width and
- * other format or control characters alone are blank (`"\u200b"` passed `trim()` and reset a halt).
+ * Whether `acknowledge` names someone: a string with a visible character (a letter, digit,
+ * punctuation or symbol that is not a blank glyph). Spaces, zero-width and other format, control
+ * or combining characters alone are blank (`"\u200b"` passed `trim()` and reset a halt).
  */
 export function isAcknowledgement(acknowledge: unknown): boolean {
-  return typeof acknowledge === "string" && !/^[\s\p{Cf}\p{Cc}]*$/u.test(acknowledge);
+  return (
+    typeof acknowledge === "string" && /[\p{L}\p{N}\p{P}\p{S}]/u.test(acknowledge.replace(BLANK_GLYPHS, ""))
+  );
 }
 
 /**

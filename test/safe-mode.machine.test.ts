@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { type AnyActorLogic, createActor, initialTransition, SimulatedClock, transition } from "xstate";
 import { getAdjacencyMap, getShortestPaths } from "xstate/graph";
 import {
+  isAcknowledgement,
   SAFE_MODE_DEFAULTS,
   type SafeModeChanged,
   type SafeModeEvent,
@@ -459,6 +460,13 @@ describe("safe-mode machine: halted latch and acknowledged reset", () => {
     expect(send(cleared, { type: "reset", acknowledge: "ack" }).mode).toBe("normal");
   });
 
+  it("takes any name written in letters, digits, punctuation or symbols as an acknowledgement", () => {
+    for (const who of ["ana", "李娜", "Ω", "42", "—", "✔", " ana\u200b "])
+      expect(isAcknowledgement(who), JSON.stringify(who)).toBe(true);
+    for (const blank of ["", " \t\n", "\u200b", "\u3164", "\u034f", "\ud800", 5, null])
+      expect(isAcknowledgement(blank), JSON.stringify(blank)).toBe(false);
+  });
+
   it("stays halted through clears, healthy windows and blank acknowledgements", () => {
     const halted = run(start(OPTIONS), raise("thrashing"), raise("repeatedTrips"));
     const after = run(
@@ -473,6 +481,10 @@ describe("safe-mode machine: halted latch and acknowledged reset", () => {
       // Zero-width and other invisible characters name nobody either (they passed trim()).
       { type: "reset", acknowledge: "\u200b" },
       { type: "reset", acknowledge: "\ufeff\u200d \u0007" },
+      // Blank glyphs, combining marks alone and a lone surrogate show nothing either.
+      { type: "reset", acknowledge: "\u3164\u2800" },
+      { type: "reset", acknowledge: "\u034f\ufe0f" },
+      { type: "reset", acknowledge: "\ud800" },
     );
     expect(after.mode).toBe("halted");
     // The non-latched reason left by its own clear; the latched one ignored its clear.
