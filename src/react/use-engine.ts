@@ -25,7 +25,10 @@ export type EngineSource<N extends string = string> = EngineConfig<N> | (() => E
  * the engine is typed by its parameter names, as `createEngine`'s is: `engine.value("batchSize")`
  * compiles, a misspelt name does not. A function must create a new engine in each call
  * (`() => createEngine(config)`): the hook closes the one it started at unmount, and one that
- * returns a closed engine (StrictMode's second mount of `() => engine`) is a `UsageError`.
+ * returns a closed engine (StrictMode's second mount of `() => engine`) is a `UsageError`. So is
+ * one that returns a promise (an `async` function): the hook owns what the function makes, so the
+ * engine the promise brings is closed when it comes; start an asynchronous engine (a logged one)
+ * outside the component and show it with `useEngineSnapshot`.
  *
  * @example
  * ```tsx
