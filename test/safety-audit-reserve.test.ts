@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { AuditRecordType, ControlCommand } from "../src/audit/events.js";
-import { AuditRing } from "../src/audit/ring.js";
+import { AuditRing, CONTROL_EVENT_TYPES } from "../src/audit/ring.js";
 import { engineRig, eventsOfType } from "./support/engine-harness.js";
 import { bowl, feed, ONE, QUICK_EXIT } from "./support/safety-drill.js";
 
@@ -68,6 +68,18 @@ describe("AuditRing.reserveFrom", () => {
       "7 command",
       "8 mode.changed",
     ]);
+  });
+
+  it("keeps exactly the records whose events a refusing sink's backlog keeps (CONTROL_EVENT_TYPES)", () => {
+    // The ring keeps its reserve by record type, the sink's backlog by event type: the two lists
+    // must name the same records, or an outage would lose what the ring kept.
+    const types = Object.values(AuditRecordType);
+    const ring = new AuditRing({ runId: "r", capacity: types.length });
+    ring.reserveFrom(0);
+    for (const type of types) ring.write(type, 0, 1, -1, 0, 0, 0, 0);
+    const kept = ring.drain().map((e) => e.type);
+    expect(new Set(kept)).toEqual(CONTROL_EVENT_TYPES);
+    expect(kept).toHaveLength(CONTROL_EVENT_TYPES.size);
   });
 
   it("refuses a mark outside [0, capacity], naming the range", () => {
