@@ -131,4 +131,37 @@ describe("audit sink backlog", () => {
     const rollbacks = sink.received.filter((e) => e.type === "rollback");
     expect(rollbacks.map((e) => e.type === "rollback" && e.generation)).toContain(generation + 1);
   });
+
+  it("gives up just enough of its oldest measurements once control records alone pass its capacity", () => {
+    const sink = failingSink();
+    const rig = engineRig({ ...SMALL_RING, captureDigests: true, auditSink: sink.take });
+    const { engine, events } = rig;
+    // The oldest batch the sink refused holds many measurements (a host's batch of digests).
+    for (let i = 0; i < 20; i++) engine.observe(digestOf(engine, 1));
+    for (let i = 0; i < 5000; i++) {
+      rig.clock.advanceBy(50);
+      engine.observe(digestOf(engine, (engine.values[0]! - 3) ** 2));
+    }
+    engine.flushEvents();
+    const before = engine.snapshot().audit;
+    const recordsBefore = events.length;
+    // A halt always goes ahead: forty of them push the backlog past the ring's capacity, and each
+    // time exactly the excess goes, measurements first, so the backlog sits at the capacity.
+    for (let k = 0; k < 40; k++) {
+      engine.halt(`operator ${k}`);
+      engine.flushEvents();
+      const audit = engine.snapshot().audit;
+      const made = events.length - recordsBefore;
+      expect(audit.pending + audit.sinkDropped).toBe(before.pending + before.sinkDropped + made);
+      expect(audit.pending).toBe(Math.min(before.capacity, before.pending + made));
+    }
+    sink.failing = false;
+    for (let i = 0; i < 200; i++) {
+      rig.clock.advanceBy(1000);
+      engine.observe(digestOf(engine, 1));
+    }
+    engine.flushEvents();
+    const halts = sink.received.filter((e) => e.type === "command" && e.command === "halt");
+    expect(halts.length).toBe(40);
+  });
 });

@@ -539,19 +539,34 @@ export class ControlSafety {
    */
   makeAuditRoom(needed: number): void {
     // A batch being handed to the sink right now stays whole.
-    for (let i = this.sinkDelivering ? 1 : 0; this.auditRoom < needed && i < this.undelivered.length; i++) {
+    this.dropBacklogMeasurements(
+      needed - this.auditRoom,
+      this.sinkDelivering ? 1 : 0,
+      this.undelivered.length,
+    );
+  }
+
+  /**
+   * Gives up `count` measurements (records other than {@link CONTROL_EVENT_TYPES}) from the sink's
+   * backlog, oldest first, among batches `from` (inclusive) to `to` (exclusive), and no more:
+   * what the sink can still be given stays. Fewer go when fewer are there; batches left empty go.
+   */
+  private dropBacklogMeasurements(count: number, from: number, to: number): void {
+    if (count <= 0) return;
+    let left = count;
+    for (let i = from; left > 0 && i < to; i++) {
       const batch = this.undelivered[i]!;
       const kept: AuditEvent[] = [];
       for (const event of batch) {
-        if (this.auditRoom < needed && !CONTROL_EVENT_TYPES.has(event.type)) {
-          this.undeliveredCount--;
-          this.sinkDropped++;
-        } else kept.push(event);
+        if (left > 0 && !CONTROL_EVENT_TYPES.has(event.type)) left--;
+        else kept.push(event);
       }
       this.undelivered[i] = kept;
     }
-    for (let i = this.undelivered.length - 1; i >= 0; i--)
-      if (this.undelivered[i]!.length === 0) this.undelivered.splice(i, 1);
+    const dropped = count - left;
+    this.undeliveredCount -= dropped;
+    this.sinkDropped += dropped;
+    for (let i = to - 1; i >= from; i--) if (this.undelivered[i]!.length === 0) this.undelivered.splice(i, 1);
   }
 
   /** Sequence number of the oldest audit event the sink has not taken (Infinity when none). */
@@ -1167,19 +1182,10 @@ export class ControlSafety {
     // handed is still first in the queue, and would go to it twice. The outer loop takes the rest.
     if (this.sinkDelivering) return;
     const limit = this.host.audit.capacity;
-    // Over the capacity (control records and a halt's, which always goes ahead): the oldest
-    // measurements go first, then, only if that is not enough, the oldest batches whole.
-    if (this.undeliveredCount > limit) {
-      for (let i = 0; this.undeliveredCount > limit && i < this.undelivered.length - 1; i++) {
-        const batch = this.undelivered[i]!;
-        const control = batch.filter((event) => CONTROL_EVENT_TYPES.has(event.type));
-        this.undeliveredCount -= batch.length - control.length;
-        this.sinkDropped += batch.length - control.length;
-        this.undelivered[i] = control;
-      }
-      for (let i = this.undelivered.length - 1; i >= 0; i--)
-        if (this.undelivered[i]!.length === 0) this.undelivered.splice(i, 1);
-    }
+    // Over the capacity (control records and a halt's, which always goes ahead): just enough of the
+    // oldest measurements go first (the newest batch, just queued, is left as the reserve kept it),
+    // then, only if that is not enough, the oldest batches whole.
+    this.dropBacklogMeasurements(this.undeliveredCount - limit, 0, this.undelivered.length - 1);
     while (this.undeliveredCount > limit && this.undelivered.length > 1) {
       const oldest = this.undelivered.shift()!;
       this.undeliveredCount -= oldest.length;
