@@ -222,7 +222,7 @@ const STATELY_OPTIONS = [
  * `sanitizeContext: "x"` ran with the defaults, and `allowRemote: "no"` (truthy) sent the
  * inspection data to a remote address.
  */
-function checkKindsOfOptions(options: StatelyInspectorOptions): void {
+function checkOptionKinds(options: StatelyInspectorOptions): void {
   const refuse = (text: string): never => {
     throw new RangeError(`createStatelyInspector: ${text}`);
   };
@@ -458,7 +458,7 @@ class StatelyCopier {
 export async function createStatelyInspector(
   options: StatelyInspectorOptions = {},
 ): Promise<StatelyInspector> {
-  checkKindsOfOptions(options);
+  checkOptionKinds(options);
   checkCountOption("createStatelyInspector", "maxDeferredEvents", options.maxDeferredEvents);
   checkReconnectMs(options.reconnectMs);
   checkDepthLimit(options.serializationDepthLimit);
