@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { afterEach, expect } from "vitest";
-import { takeWatchedMonitors } from "./support/engine-harness.js";
+import { takeWatchedMonitors } from "./support/watched-monitors.js";
 
 // Property tests run from a fixed seed so that every run (and CI) checks the same cases; set
 // FC_SEED to explore other ones (fast-check prints the seed of any failure).

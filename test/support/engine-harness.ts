@@ -6,6 +6,7 @@ import { SafetyMonitor } from "../../src/monitor/safety-monitor.js";
 import { safetySpecOf } from "../../src/monitor/safety-spec.js";
 import type { Prng } from "../../src/random/prng.js";
 import { ManualClock } from "./engine-clock.js";
+import { watchedMonitors } from "./watched-monitors.js";
 
 /** The batching service's two knobs that the log and replay tests tune: a count and a log-scale timeout. */
 export const SERVICE_KNOBS = {
@@ -40,19 +41,6 @@ export interface EngineRig {
   readonly expectViolations: () => void;
 }
 
-/** Monitors of the rigs created by the running test that must end with no violation. */
-const watched = new Set<SafetyMonitor>();
-
-/**
- * The monitors of the rigs the running test created (expected violations left out), and forgets
- * them: called after every test by `test/setup.ts`.
- */
-export function takeWatchedMonitors(): SafetyMonitor[] {
-  const monitors = [...watched];
-  watched.clear();
-  return monitors;
-}
-
 /**
  * Creates an engine in virtual time (starting at 0 ms) and records its audit events, which an
  * independent {@link SafetyMonitor} checks as they arrive; a violation fails the test unless the
@@ -62,7 +50,7 @@ export function engineRig(config: Omit<EngineConfig, "scheduler">): EngineRig {
   const clock = new ManualClock();
   const engine = createEngine({ ...config, scheduler: clock });
   const monitor = new SafetyMonitor(safetySpecOf(config));
-  watched.add(monitor);
+  watchedMonitors.add(monitor);
   const events: AuditEvent[] = [];
   let completed = false;
   engine.events.subscribe({
@@ -80,7 +68,7 @@ export function engineRig(config: Omit<EngineConfig, "scheduler">): EngineRig {
     events,
     completed: () => completed,
     monitor,
-    expectViolations: () => watched.delete(monitor),
+    expectViolations: () => watchedMonitors.delete(monitor),
   };
 }
 
