@@ -480,7 +480,9 @@ describe("validation", () => {
     // What arqon saved before a condition needed a parent (for when: {} or when: { a: undefined }).
     const artifact = JSON.parse(JSON.stringify(solver.toJSON()));
     artifact.config.bounds.b.when = {};
-    delete artifact.boundsDigest; // such artifacts predate the digest of their parameters
+    // Such artifacts predate the digests of their parameters and record.
+    delete artifact.boundsDigest;
+    delete artifact.runDigest;
 
     expect(() => createSolver(artifact.config)).toThrow(ConfigError); // new input is refused
     const restored = restoreSolver(artifact);
@@ -657,7 +659,9 @@ describe("validation", () => {
     // As an arqon before the check saved it: momentum needing sgd as well.
     const artifact = JSON.parse(JSON.stringify(solver.toJSON()));
     artifact.config.bounds.momentum.when = { schedule: ["step"], opt: ["sgd"] };
-    delete artifact.boundsDigest; // such artifacts predate the digest of their parameters
+    // Such artifacts predate the digests of their parameters and record.
+    delete artifact.boundsDigest;
+    delete artifact.runDigest;
 
     expect(() => createSolver(artifact.config)).toThrow(/bounds\.momentum\.when: never holds/);
     const restored = restoreSolver(artifact);

@@ -33,7 +33,7 @@ type Edit = (bounds: Editable["config"]["bounds"]) => void;
 /** An artifact of CONFIG after 15 trials (into its refine phase), or its whole budget, as plain JSON. */
 function saved(
   ended = false,
-): Editable & Omit<SolverArtifact, "config"> & { budget?: number; seed?: number } {
+): Editable & Omit<SolverArtifact, "config"> & { budget?: number; seed?: number; runDigest?: string } {
   const solver = createSolver(CONFIG);
   for (let i = 0; i < (ended ? CONFIG.budget : 15); i++) {
     const [t] = solver.ask({ max: 1 })!;
@@ -106,6 +106,7 @@ describe("restoring an artifact whose config was edited", () => {
     // Saved before the budget was recorded: the probe's size is what tells an edit.
     const older = saved();
     delete older.budget;
+    delete older.runDigest;
     older.config.budget = 200;
     expect(() => restoreSolver(older)).toThrow(
       "probe.count: 8 does not match the probe of 10 that the config's budget, probeRatio and startPoints give (none can change once a run has started; " +
@@ -153,11 +154,55 @@ describe("restoring an artifact whose config was edited", () => {
     recorded.seed = 7;
     expect(() => restoreSolver(recorded)).toThrow("config.seed: 1 is not the seed this run began with (7,");
 
-    // Saved before either was recorded: restored as before, with the config's.
+    // Saved before either was recorded (and before the digest that seals them): restored as
+    // before, with the config's.
     const older = structuredClone(artifact);
     delete older.seed;
     delete older.direction;
+    delete older.runDigest;
     expect(restoreSolver(older).best()).toEqual(solver.best());
+  });
+
+  it("refuses a seed or direction edited in both the config and the run's record", () => {
+    const solver = createSolver({ ...CONFIG, direction: "maximize" });
+    for (let i = 0; i < 15; i++) {
+      const [t] = solver.ask({ max: 1 })!;
+      solver.tell({ id: t!.id, value: t!.params.x });
+    }
+    const artifact = JSON.parse(JSON.stringify(solver.toJSON()));
+    expect(artifact.runDigest).toMatch(/^[0-9a-f]{8}$/);
+    const refusal =
+      "corrupt solver artifact: runDigest: the run's record (boundsDigest, budget, seed, direction, extended) " +
+      "was edited after it was saved";
+    // Both copies flipped: best() would give the smallest value told, the worst of a maximised run.
+    const flipped = structuredClone(artifact);
+    flipped.config.direction = "minimize";
+    flipped.direction = "minimize";
+    expect(() => restoreSolver(flipped)).toThrow(refusal);
+    const reseeded = structuredClone(artifact);
+    reseeded.config.seed = 2;
+    reseeded.seed = 2;
+    expect(() => restoreSolver(reseeded)).toThrow(refusal);
+    // A budget whose probe is as large (8 trials; edited to 50, the probe's size would tell).
+    const regrown = structuredClone(artifact);
+    regrown.config.budget = 39;
+    regrown.budget = 39;
+    expect(() => restoreSolver(regrown)).toThrow(refusal);
+    // A field of the record left out is an edit too.
+    const dropped = structuredClone(artifact);
+    delete dropped.direction;
+    expect(() => restoreSolver(dropped)).toThrow(refusal);
+    // A run that grew records how much, under the same seal.
+    const grown = restoreSolver(artifact);
+    grown.extend(5);
+    const grownArtifact = JSON.parse(JSON.stringify(grown.toJSON()));
+    expect(grownArtifact.extended).toBe(5);
+    expect(restoreSolver(grownArtifact).toJSON()).toEqual(grownArtifact);
+    // Grown by one more, in all three places: the same probe, but not the run that was saved.
+    grownArtifact.extended = 6;
+    grownArtifact.budget = 46;
+    grownArtifact.config.budget = 46;
+    expect(() => restoreSolver(grownArtifact)).toThrow(refusal);
   });
 
   it("digests a space as every earlier version did (a saved run must restore in later versions)", () => {

@@ -13,8 +13,11 @@ import type { SolverConfig } from "./config.js";
  * {@link frozenForm}, with the default it stands for left out. `config` must be valid.
  */
 export function boundsDigest(config: SolverConfig): string {
-  const text = jsonKey(Object.entries(config.bounds).map(([name, spec]) => [name, frozenForm(spec)]));
-  // FNV-1a over the UTF-16 code units: no dependency, and the solver runs in browsers too.
+  return textDigest(jsonKey(Object.entries(config.bounds).map(([name, spec]) => [name, frozenForm(spec)])));
+}
+
+/** FNV-1a over the UTF-16 code units, as 8 hex digits: no dependency, and the solver runs in browsers too. */
+export function textDigest(text: string): string {
   let hash = 0x811c9dc5;
   for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193);
   return (hash >>> 0).toString(16).padStart(8, "0");

@@ -31,6 +31,7 @@ import { createMixedTpe, restoreMixedTpe } from "./mixed-tpe.js";
 import { createNelderMead, restoreNelderMead } from "./nelder-mead.js";
 import { probePoints } from "./probe.js";
 import { createPruner, type Pruner } from "./pruner.js";
+import { runDigest } from "./run-digest.js";
 import { type StartPoint, startPointsOf, startTrialsOf, toldParams } from "./start-points.js";
 import type { Evaluation, Strategy, StrategyName, StrategyState } from "./strategy.js";
 import { createSubspaceNelderMead, restoreSubspaceNelderMead } from "./subspace.js";
@@ -141,6 +142,11 @@ export interface SolverArtifact {
    * from the budget less these. Absent when it never grew.
    */
   readonly extended?: number;
+  /**
+   * {@link runDigest} of the five fields above: a restore refuses an artifact where they were
+   * edited together with the config. Absent from artifacts saved before it was added.
+   */
+  readonly runDigest?: string;
 }
 
 interface ArtifactTrial {
@@ -443,6 +449,15 @@ export function restoreSolver<P extends ParamShape = string>(
   const config = { ...resolved, probeSize, inspect: options.inspect };
   const problems = artifactProblems(own, new Space(config.bounds), config);
   if (problems.length > 0) throw new UsageError(`corrupt solver artifact:\n  - ${problems.join("\n  - ")}`);
+  if (own.runDigest !== undefined && own.runDigest !== runDigest(own)) {
+    // Each recorded field was checked above, against the config and the trials; an edit of both
+    // copies would pass those checks.
+    throw new UsageError(
+      "corrupt solver artifact: runDigest: the run's record (boundsDigest, budget, seed, direction, extended) " +
+        "was edited after it was saved: restore the run as it was saved; for another seed or direction, start a " +
+        "new run and tell it the old results as warm-start points (tell({ params, value }))",
+    );
+  }
   return new SolverImpl(config, input, own) as unknown as Solver<P>;
 }
 
@@ -864,12 +879,20 @@ class SolverImpl implements Solver {
       })),
       told: structuredClone(this.toldLog),
       strategy: this.strategy?.toJSON() ?? null,
+      ...this.runRecord(),
+    };
+  }
+
+  /** The run's record in its artifact, and the digest that seals it ({@link runDigest}). */
+  private runRecord() {
+    const record = {
       boundsDigest: this.boundsDigest,
       budget: this.config.budget,
       seed: this.config.seed,
       direction: this.config.direction,
       ...(this.extended === 0 ? {} : { extended: this.extended }),
     };
+    return { ...record, runDigest: runDigest(record) };
   }
 
   extend(trials: number): void {
