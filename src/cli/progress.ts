@@ -52,12 +52,13 @@ export function countUntold(run: PartialRun): UntoldCounts | undefined {
 /**
  * The last stderr line of `arqon solve` after Ctrl-C: how far the run got, the best so far and
  * `next` (what to do to go on), e.g. `arqon solve: interrupted after 12 of 40 trials (5 in this
- * run, 1 left pending); best 0.0123 at x=0.5, y=2; <next>`. `unfinished` says what became of the
- * trials the interrupt stopped (none: `undefined`).
+ * run, 1 left pending); best 0.0123 at x=0.5, y=2; <next>`. `ranHere` counts the trials this
+ * command ran to their end (a value told, pruned, or failed and counted against the budget);
+ * `unfinished` says what became of the trials the interrupt stopped (none: `undefined`).
  */
 export function describeInterrupt(
   run: RunView,
-  evaluations: number,
+  ranHere: number,
   unfinished: string | undefined,
   next: string,
 ): string {
@@ -65,7 +66,7 @@ export function describeInterrupt(
   const stopped = unfinished === undefined ? "" : `, ${unfinished}`;
   return (
     `arqon solve: interrupted after ${done} of ${run.config.budget} trials ` +
-    `(${evaluations} in this run${stopped}); ${describeBest(run.best())}; ${next}`
+    `(${ranHere} in this run${stopped}); ${describeBest(run.best())}; ${next}`
   );
 }
 

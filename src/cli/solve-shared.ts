@@ -572,7 +572,7 @@ async function runWorker(
     if (interrupts.stopAsking) {
       const unfinished = interrupted > 0 ? `${interrupted} marked failed in the study` : undefined;
       const next = `study ${study.name} keeps every result: run the same command again to join it and go on`;
-      io.stderr(`${describeInterrupt(study, evaluations, unfinished, next)}\n`);
+      io.stderr(`${describeInterrupt(study, evaluations + pruned + failures.length, unfinished, next)}\n`);
       return interrupts.exitCode;
     }
     if (stopReason !== undefined) {

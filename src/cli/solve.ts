@@ -324,6 +324,8 @@ async function runSolve(
     const failures: FailedTrial[] = [];
     let evaluations = 0;
     let pruned = 0;
+    // Failures counted against the budget (--on-error skip); under stop the trial stays pending.
+    let failuresCounted = 0;
     let stopReason: string | undefined;
     let fatal: unknown;
     let finished = false;
@@ -386,6 +388,7 @@ async function runSolve(
         if (onError === "skip") {
           // Counted against the budget, never the best; the strategy moves on.
           solver.fail(trial.id, reason);
+          failuresCounted++;
           save();
           noteClassification();
         } else {
@@ -406,7 +409,9 @@ async function runSolve(
       );
       const unfinished = leftPending > 0 ? `${leftPending} left pending` : undefined;
       const saved = options.statePath === undefined ? "" : "state saved; ";
-      io.stderr(`${describeInterrupt(solver, evaluations, unfinished, `${saved}${howToResume(options)}`)}\n`);
+      io.stderr(
+        `${describeInterrupt(solver, evaluations + pruned + failuresCounted, unfinished, `${saved}${howToResume(options)}`)}\n`,
+      );
       return interrupts.exitCode;
     }
     if (!finished && stopReason === undefined) {
