@@ -160,11 +160,11 @@ describe("arqon tell with pruned: false", () => {
     expect(status).toMatchObject({ asked: 3, told: 1, pruned: 1, failed: 1 });
   });
 
-  it("reads null as absent on the flags and on a failed or pruned trial's value, as Python's None writes it", async () => {
+  it("reads null as absent on the flags, any cost and a failed or pruned trial's value, as Python's None writes it", async () => {
     const dir = tempDir();
     const [a, b, c] = await askThree(dir, "s.json");
     const run = await tell(dir, "s.json", [
-      { id: a, value: 0.5, pruned: null, failed: null },
+      { id: a, value: 0.5, pruned: null, failed: null, cost: null },
       { id: b, failed: "CUDA out of memory", pruned: null, value: null, cost: null },
       { id: c, pruned: true, failed: null, value: null },
     ]);

@@ -33,7 +33,7 @@ const RESULT_KEYS = ["id", "params", "value", "cost", "pruned", "failed"];
  * outside points (warm start), `{ "id": <trial id>, "pruned": true, "value"?: <number> }` for a trial
  * stopped early, or `{ "id": <trial id>, "failed": <reason> | true }` for a trial whose evaluation
  * failed. `"pruned"` and `"failed"` given as false or null mean what leaving them out means, and so
- * does null for the value, cost or params of a failed or pruned trial. Every problem is reported at once, each with its path
+ * does null for any trial's cost, and for the value or params of a failed or pruned trial. Every problem is reported at once, each with its path
  * (`results[2].value: expected a finite number, got "nan"`), as one usage error.
  *
  * @remarks
@@ -53,13 +53,15 @@ export function parseResults(input: unknown): ParsedResults {
       return;
     }
     // null means absent on the flags, as false does (Python's None, from a loop that writes every
-    // key), and on every key of a failed or pruned trial, whose value and cost may be left out.
+    // key), on the cost, which any trial may leave out, and on every key of a failed or pruned
+    // trial, whose value may be left out too.
     const given = item as Record<string, unknown>;
     const failing = given.failed !== undefined && given.failed !== null && given.failed !== false;
     const stopped = failing || given.pruned === true;
     const record = Object.fromEntries(
       Object.entries(given).filter(
-        ([key, value]) => value !== null || !(stopped || key === "failed" || key === "pruned"),
+        ([key, value]) =>
+          value !== null || !(stopped || key === "failed" || key === "pruned" || key === "cost"),
       ),
     );
     const before = problems.length;
