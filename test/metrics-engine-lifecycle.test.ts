@@ -250,4 +250,25 @@ describe("engine metrics across engine lifecycles", () => {
     expect(bad(["engine"])).toThrow(/labels: must be an object of label values by name/);
     expect(registry.getMetricsAsArray()).toHaveLength(0);
   });
+
+  it("refuse as a user's label every label their own series carry", async () => {
+    // Taken as the user's, such a label would be overwritten, and two engines' series collide.
+    const registry = new Registry();
+    const metrics = createEngineMetrics({ registry, labels: { engine: "a" } });
+    const clock = new ManualClock();
+    const engine = createEngine({ ...CONFIG, scheduler: clock, onApply: metrics.timeApply(() => {}) });
+    metrics.attach(engine);
+    feed(metrics, engine, clock, 20);
+    const own = new Set<string>();
+    for (const metric of await registry.getMetricsAsJSON())
+      for (const value of metric.values) for (const name of Object.keys(value.labels)) own.add(name);
+    own.delete("engine");
+    expect([...own].sort()).toEqual(["breaker", "cause", "kind", "le", "param", "reason", "to", "violation"]);
+    const other = new Registry();
+    for (const name of own)
+      expect(() => createEngineMetrics({ registry: other, labels: { [name]: "b" } }), name).toThrow(
+        `labels.${name}: is a label the engine metrics use themselves`,
+      );
+    await engine.close();
+  });
 });

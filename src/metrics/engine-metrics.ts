@@ -150,7 +150,7 @@ export function createEngineMetrics(options: EngineMetricsOptions): EngineMetric
 }
 
 /** Labels the metrics set themselves, which `labels` may not name. */
-const OWN_LABELS = new Set(["reason", "kind", "violation", "to", "breaker", "param", "le"]);
+const OWN_LABELS = new Set(["reason", "kind", "violation", "cause", "to", "breaker", "param", "le"]);
 const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 
 function labelIssues(labels: unknown): ConfigIssue[] {
