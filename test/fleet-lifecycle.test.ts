@@ -9,6 +9,7 @@ import { registerBusMetrics } from "../src/metrics/index.js";
 import { scrape } from "./support/exposition.js";
 import { FLEET_ENGINE, FLEET_PARAMS, FLEET_RING, until } from "./support/fleet.js";
 import { FleetRig } from "./support/fleet-rig.js";
+import { watchRedisCommands } from "./support/redis-monitor.js";
 import { freePort } from "./support/redis-server.js";
 
 // How coordinators and replicas start, fail and stop, against a real redis-server: a failure
@@ -153,6 +154,42 @@ describe("a coordinator whose first reads Redis refuses", () => {
     );
     await until(() => refused.busStats().stale === true, 5_000, "a stale view");
     expect(refused.leader).toBe(false);
+    // The host hears why, once however many reads Redis refuses so, naming the command and key:
+    // three more reads of the view (their GET of the lease goes through) add no report.
+    await until(() => errors.length > 0, 5_000, "the refusal reported");
+    const watch = await watchRedisCommands(rig.server.url);
+    await watch.seen(3, (args) => args[0]?.toLowerCase() === "get" && args[1] === keys.lease);
+    watch.close();
+    const views = errors.filter((e) => String(e).includes("could not read the fleet's view"));
+    expect(views.map(String)).toEqual([
+      expect.stringMatching(
+        new RegExp(`^Error: coordinator "c1" could not read the fleet's view: HGETALL ${keys.acks}: NOPERM`),
+      ),
+    ]);
+  });
+
+  it("says once that Redis refuses it the lease (NOPERM on SET), and leaves the lease to one it allows", async () => {
+    const admin = rig.connect();
+    await admin.call("ACL", "SETUSER", "coord", "on", ">pw", "~*", "&*", "+@all", "-set");
+    const errors: unknown[] = [];
+    const refused = await rig.coordinator(
+      "c1",
+      coordinatorOn(client(rig.server.url.replace("redis://", "redis://coord:pw@")), errors),
+    );
+    await until(() => errors.length > 0, 5_000, "the refusal reported");
+    // Three more upkeep steps (each reads the view) add no report.
+    const watch = await watchRedisCommands(rig.server.url);
+    await watch.seen(3, (args) => args[0]?.toLowerCase() === "hgetall" && args[1] === keys.acks);
+    watch.close();
+    expect(errors.map(String)).toEqual([
+      expect.stringMatching(
+        new RegExp(`^Error: coordinator "c1" could not take the fleet's lease: SET ${keys.lease}: NOPERM`),
+      ),
+    ]);
+    expect(refused.leader).toBe(false);
+    expect(refused.busStats().stale).toBe(false);
+    const standby = await rig.coordinator("c2");
+    await until(() => standby.leader, 10_000, "the standby leads");
   });
 });
 

@@ -431,6 +431,8 @@ export class Coordinator {
   private readonly paramsPrint: string;
   /** Why it will not lead (params differ from the fleet's), as last found; undefined when they agree. */
   private paramsMismatch: string | undefined;
+  /** The lease refusal last passed to `onError` (cleared by an upkeep step that succeeds). */
+  private reportedLeaseError: string | undefined;
   /** The mismatch last passed to `onError`: each is reported once, not at every read. */
   private reportedMismatch: string | undefined;
   /** (generation, published at) of recent commands, oldest first, for the lagging test. */
@@ -555,10 +557,15 @@ export class Coordinator {
             await this.promote();
           }
         }
-      } catch {
-        // Redis unreachable: a leader that cannot renew within its lease must stop tuning.
+      } catch (error) {
+        // Redis answered with an error (NOPERM, NOAUTH, READONLY): it will answer the same next
+        // time, and this coordinator never leads until someone fixes it, so the host hears of it.
+        if (isReplyError(error)) this.noteLeaseError(error);
+        // Redis unreachable or refusing: a leader that cannot renew within its lease must stop tuning.
         if (this.engine !== undefined && !this.lease.heldAt(Date.now())) await this.demote();
+        return;
       }
+      this.reportedLeaseError = undefined;
     });
     this.nextTick = step;
     return step;
@@ -830,6 +837,19 @@ export class Coordinator {
     if (mismatch === undefined || mismatch === this.reportedMismatch) return;
     this.reportedMismatch = mismatch;
     this.reportError(new RangeError(mismatch));
+  }
+
+  /** Passes a refusal to take or renew the lease to `onError`, once while the same one lasts. */
+  private noteLeaseError(error: unknown): void {
+    const message = errorMessage(error);
+    if (message === this.reportedLeaseError) return;
+    this.reportedLeaseError = message;
+    const doing = this.engine === undefined ? "take" : "renew";
+    this.reportError(
+      new Error(`coordinator ${JSON.stringify(this.id)} could not ${doing} the fleet's lease: ${message}`, {
+        cause: error,
+      }),
+    );
   }
 
   /** Passes `error` to the host's `onError`, whose own throw must not stop the coordinator. */
@@ -1120,10 +1140,16 @@ export class Coordinator {
     let viewRead = false;
     try {
       const { redis } = this.options;
+      const { acks: acksKey, lease: leaseKey, state: stateKey } = this.keys;
+      const keyed = (command: string, key: string) => (error: unknown) => {
+        throw keyedError(error, command, key);
+      };
       const [acks, leaderId, [stored, halted, params, values, baseline, haltReasons]] = await Promise.all([
-        redis.hgetall(this.keys.acks),
-        redis.get(this.keys.lease),
-        redis.hmget(this.keys.state, "generation", "halted", "params", "values", "baseline", "haltReasons"),
+        redis.hgetall(acksKey).catch(keyed("HGETALL", acksKey)),
+        redis.get(leaseKey).catch(keyed("GET", leaseKey)),
+        redis
+          .hmget(stateKey, "generation", "halted", "params", "values", "baseline", "haltReasons")
+          .catch(keyed("HMGET", stateKey)),
       ]);
       if (this.closed) return;
       viewRead = true;
@@ -1192,11 +1218,13 @@ export class Coordinator {
       this.lastViewError = undefined;
     } catch (error) {
       // The view keeps its last value while Redis is unreachable, and says it is stale; so it does
-      // when Redis answers its first reads with an error (NOPERM, LOADING): nothing was read. An
-      // error on the digest stream after them (a key of another type) is no outage: the replicas'
-      // figures are fresh, and the error, naming its key, goes to onError once.
-      this.viewStale = !(viewRead && isReplyError(error));
-      if (this.viewStale) return;
+      // when Redis answers its first reads with an error (NOPERM, NOAUTH, LOADING): nothing was
+      // read. An error on the digest stream after them (a key of another type) is no outage: the
+      // replicas' figures are fresh. Either answer, naming its command and key, goes to onError
+      // once: it will be the same at every read until someone fixes it.
+      const answered = isReplyError(error);
+      this.viewStale = !(viewRead && answered);
+      if (!answered) return;
       const message = errorMessage(error);
       if (message === this.lastViewError) return;
       this.lastViewError = message;
@@ -1225,7 +1253,15 @@ export class Coordinator {
     const last = group.get("last-delivered-id");
     const lag = group.get("lag");
     const counted = typeof lag === "number" || typeof lag === "string" ? Number(lag) : Number.NaN;
-    const stream = (await this.options.redis.xinfo("STREAM", this.keys.digests)) as unknown[];
+    const key = this.keys.digests;
+    let stream: unknown[];
+    try {
+      stream = (await this.options.redis.xinfo("STREAM", key)) as unknown[];
+    } catch (error) {
+      // Gone since the group was read (Redis restarted without its data): nothing is undelivered.
+      if (isReplyError(error) && /no such key/i.test(errorMessage(error))) return 0;
+      throw keyedError(error, "XINFO STREAM", key);
+    }
     const at = stream.indexOf("last-generated-id");
     const newest = at < 0 ? undefined : stream[at + 1];
     if (typeof last === "string" && last === newest) {
@@ -1235,7 +1271,12 @@ export class Coordinator {
     // Behind. Redis gives no lag once entries past the last delivered one were trimmed (a group
     // left behind by MAXLEN): every entry left is then undelivered. A skew larger than the lag
     // read now means the counters were rebuilt since it was learnt: it no longer applies.
-    if (!Number.isFinite(counted)) return Math.max(1, await this.options.redis.xlen(this.keys.digests));
+    if (!Number.isFinite(counted)) {
+      const length = await this.options.redis.xlen(key).catch((error: unknown) => {
+        throw keyedError(error, "XLEN", key);
+      });
+      return Math.max(1, length);
+    }
     if (counted < this.lagSkew) this.lagSkew = 0;
     return Math.max(1, counted - this.lagSkew);
   }

@@ -5,6 +5,7 @@
  */
 import type { Redis } from "ioredis";
 import { MAX_TIMER_MS } from "../../machines/timer-limit.js";
+import { keyedError } from "./keyed-error.js";
 import type { FleetKeys } from "./streams.js";
 
 // Renews only while the caller still owns the lease, in one atomic step.
@@ -70,16 +71,27 @@ export class LeaderLease {
    * from the one that used it.
    */
   async tryAcquire(now: number, seen = 0): Promise<number> {
-    const set = await this.redis.set(this.keys.lease, this.owner, "PX", this.ttlMs, "NX");
+    const { lease, epoch } = this.keys;
+    const set = await this.redis.set(lease, this.owner, "PX", this.ttlMs, "NX").catch((error: unknown) => {
+      throw keyedError(error, "SET", lease);
+    });
     if (set !== "OK") return 0;
-    this.epoch = Number(await this.redis.eval(NEXT_EPOCH, 1, this.keys.epoch, String(seen)));
+    const next = await this.redis.eval(NEXT_EPOCH, 1, epoch, String(seen)).catch((error: unknown) => {
+      throw keyedError(error, "EVAL", epoch);
+    });
+    this.epoch = Number(next);
     this.renewedAt = now;
     return this.epoch;
   }
 
   /** Extends the lease; false when this owner no longer holds it (it was deposed). */
   async renew(now: number): Promise<boolean> {
-    const renewed = await this.redis.eval(RENEW, 1, this.keys.lease, this.owner, String(this.ttlMs));
+    const { lease } = this.keys;
+    const renewed = await this.redis
+      .eval(RENEW, 1, lease, this.owner, String(this.ttlMs))
+      .catch((error: unknown) => {
+        throw keyedError(error, "EVAL", lease);
+      });
     if (renewed === 1) {
       // A late answer to an older renewal must not date the lease back.
       this.renewedAt = Math.max(this.renewedAt, now);
