@@ -213,6 +213,30 @@ describe("recorded view", () => {
     expect(fold.view().phase).toBe("stalled");
   });
 
+  it("names the parameters of a baseline set elsewhere, but does not show its values as live", () => {
+    // A fleet's new leader resumed at tuned values: its baseline.set carries the baseline's.
+    const fold = new RecordedViewFold("rec");
+    fold.add({
+      ...base,
+      seq: 1,
+      time: 0,
+      generation: 0,
+      type: "baseline.set",
+      values: { x: 16 },
+    } as AuditEvent);
+    expect(fold.view()).toMatchObject({ names: ["x"], values: null });
+    fold.add({
+      ...base,
+      seq: 2,
+      time: 1,
+      generation: 1,
+      type: "apply",
+      kind: "plus",
+      values: { x: 92 },
+    } as AuditEvent);
+    expect(fold.view().values).toEqual({ x: 92 });
+  });
+
   it("says unknown, not a guess, for a recording that starts mid-run", () => {
     const fold = new RecordedViewFold("rec");
     fold.add({ ...base, seq: 40, time: 0, generation: 9, type: "baseline.set" } as AuditEvent);

@@ -106,6 +106,28 @@ describe("DashboardModel measured baseline", () => {
     expect(model.baseline()).toEqual({ value: 9, windows: 2, generation: 4 });
   });
 
+  it("does not take the values of a baseline set elsewhere for the live ones (a resumed leader)", () => {
+    const model = new DashboardModel(10);
+    // The engine's first event, then its snapshot: resumed at tuned values, far from the baseline.
+    model.addEvent({ ...base, seq: ++seq, time: 0, type: "baseline.set", values: { x: 16 } } as AuditEvent);
+    model.addSample(view(0, { x: 91.6 }));
+    model.addEvent(windowAt(100, 20)); // measured at 91.6: not the baseline's
+    expect(model.baseline()).toBeNull();
+    expect(model.samples().map((s) => s.values)).toEqual([{ x: 91.6 }]);
+    model.addEvent({
+      ...base,
+      seq: ++seq,
+      time: 150,
+      generation: 1,
+      type: "rollback",
+      reason: "manual",
+      restoredGeneration: 0,
+      values: { x: 16 },
+    });
+    model.addEvent(at(1, windowAt(200, 24)));
+    expect(model.baseline()).toEqual({ value: 24, windows: 1, generation: 0 });
+  });
+
   it("recognises the baseline when attached after it was taken, from the view's baseline generation", () => {
     const model = new DashboardModel(10);
     model.addSample({ ...view(3, { x: 5 }), baselineGeneration: 3 }); // live values are the baseline's

@@ -57,8 +57,9 @@ export class DashboardModel {
   /**
    * Records an audit event; a closed window with a value that measured the objective (not a
    * constraint-first window's −margins) is also a point of the objective; an
-   * event that carries the values it wrote (apply, rollback) is also recorded as a parameter
-   * sample, which is returned (undefined otherwise).
+   * event that carries the values it wrote (apply, rollback; not a `baseline.set`, whose values
+   * are the baseline's) is also recorded as a parameter sample, which is returned (undefined
+   * otherwise).
    */
   addEvent(event: AuditEvent): ParamSample | undefined {
     this.eventLog.push(event);
@@ -70,6 +71,9 @@ export class DashboardModel {
       Number.isFinite(event.time)
     )
       this.objectiveLog.push({ time: event.time, value: event.value });
+    // A baseline.set's values are the baseline's where it is not the live configuration (a fleet's
+    // new leader resumed elsewhere): taken as live, every window there would count as baseline.
+    if (event.type === "baseline.set") return undefined;
     const values = (event as { readonly values?: unknown }).values;
     return isNumberRecord(values) ? this.addSample(event, values) : undefined;
   }

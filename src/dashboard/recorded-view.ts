@@ -103,7 +103,8 @@ export class RecordedViewFold {
     }
     const carried = (event as { values?: unknown }).values;
     if (isNumberRecord(carried)) {
-      this.values = carried;
+      // A baseline.set carries values only when they are not the live ones (a resumed leader's).
+      if (event.type !== "baseline.set") this.values = carried;
       this.names = Object.keys(carried);
     }
   }
