@@ -460,14 +460,11 @@ async function runWorker(
         }
         if (outcome.reading.ok) {
           const { value } = outcome.reading;
-          const refusedBefore = refused.length;
-          if (await record({ id: trial.id, value })) {
-            evaluations++;
-            progress.finished(trial.id, { value });
-          }
-          // Evaluated all the same, as runSharedStudy's `evaluated` counts it: the study kept what
-          // it recorded first, and the value is named after the JSON.
-          else if (refused.length > refusedBefore) evaluations++;
+          if (await record({ id: trial.id, value })) progress.finished(trial.id, { value });
+          // Evaluated all the same when the study refused the value (as runSharedStudy's
+          // `evaluated` counts it: the study kept what it recorded first) or Redis lost it: the
+          // value is named after the JSON either way.
+          evaluations++;
         } else if (
           interrupts.caused(outcome.reading) &&
           (outcome.reading.interrupted === true || interrupts.abortSignal.aborted)
@@ -544,7 +541,8 @@ async function runWorker(
     }
     progress.finish();
     const best = study.best();
-    const pending = study.pendingTrials().length;
+    // Other workers' trials: this one's own, left unrecorded, are named after the JSON.
+    const pending = study.pendingTrials().filter((t) => !unrecorded.some((r) => r.id === t.id)).length;
     // A read that failed once the budget was spent stopped nothing: only the wait for the others.
     const stopped =
       stopReason !== undefined ||
