@@ -71,9 +71,22 @@ describe("arqon tell --storage", () => {
     ]);
     expect(run.status).toBe(2);
     expect(run.stderr).toContain(
-      "arqon tell: results refused, nothing was told: results[1].id: trial 99 is not pending in study t-refused",
+      "arqon tell: results refused, nothing was told: results[1].id: trial 99 was never asked in study t-refused",
     );
     expect(await statusOf("t-refused", ids[0]!)).toMatchObject({ pending: true, best: null });
+    // One already settled is named as such: a repeated command must not read as never asked.
+    expect((await tell([{ id: ids[1], failed: "worker died" }])).status).toBe(0);
+    expect((await tell([{ id: ids[0], value: 0.5 }])).status).toBe(0);
+    const again = await tell([
+      { id: ids[1], failed: "worker died" },
+      { id: ids[0], failed: "worker died" },
+    ]);
+    expect(again.status).toBe(2);
+    expect(lines(again.stderr).at(-1)).toBe(
+      "arqon tell: results refused, nothing was told: " +
+        `results[0].id: trial ${ids[1]} was already marked failed in study t-refused; ` +
+        `results[1].id: trial ${ids[0]} was already told in study t-refused`,
+    );
   });
 
   it("names a result the study refuses by its place in the input", async () => {
@@ -106,7 +119,7 @@ describe("arqon tell --storage", () => {
     // Without --config, the study's own configuration: the results are checked against it.
     const noConfig = await runArqonInProcess(base, dir, one);
     expect(noConfig.stderr).toContain(
-      "arqon tell: results refused, nothing was told: results[0].id: trial 0 is not pending in study t-flags",
+      "arqon tell: results refused, nothing was told: results[0].id: trial 0 was never asked in study t-flags",
     );
     const noStorage = await runArqonInProcess(["tell", "--state", "s.json", "--study", "t-flags"], dir, one);
     expect(noStorage.stderr).toContain("arqon tell: --study needs --storage (it names a shared study)");

@@ -4,7 +4,7 @@ import { runtimeError, usageError } from "./cli-error.js";
 import type { CliIo } from "./io.js";
 import type { FailedEntry } from "./results-input.js";
 import { openStudyForCli, type SharedStudyFlags } from "./shared-study-open.js";
-import { failureProblems, inputNamed, toldCounts } from "./tell.js";
+import { failureProblems, inputNamed, notPending, toldCounts } from "./tell.js";
 import { loadValidConfig } from "./validate.js";
 
 /**
@@ -37,7 +37,7 @@ export async function tellShared(
       pending,
       told,
       failed,
-      () => `is not pending in study ${study.name} (never asked, told or failed)`,
+      (id) => `${notPending(study, id)} in study ${study.name}`,
     );
     if (problems.length > 0)
       throw usageError(`arqon tell: results refused, nothing was told: ${problems.join("; ")}`);
