@@ -32,6 +32,16 @@ describe("leader lease", () => {
     expect(await b.tryAcquire(20_000)).toBe(2);
   });
 
+  it("gives the lease back when Redis refuses it an epoch, naming the command and key", async () => {
+    const redis = rig.connect();
+    await redis.hset(keys.epoch, "not", "a counter"); // INCR then answers WRONGTYPE
+    const a = new LeaderLease(redis, keys, "a", 10_000);
+    await expect(a.tryAcquire(0)).rejects.toThrow(`EVAL ${keys.epoch}: WRONGTYPE`);
+    expect(a.epoch).toBe(0);
+    // Not held for a tenure that never began: another contender may take it at once.
+    expect(await redis.get(keys.lease)).toBeNull();
+  });
+
   it("a deposed holder's renewal fails once another contender took the lease", async () => {
     const redis = rig.connect();
     const a = new LeaderLease(redis, keys, "a", 10_000);

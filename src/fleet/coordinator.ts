@@ -431,7 +431,7 @@ export class Coordinator {
   private readonly paramsPrint: string;
   /** Why it will not lead (params differ from the fleet's), as last found; undefined when they agree. */
   private paramsMismatch: string | undefined;
-  /** The lease refusal last passed to `onError` (cleared by an upkeep step that succeeds). */
+  /** The lease refusal last passed to `onError` (cleared once the lease is taken or renewed). */
   private reportedLeaseError: string | undefined;
   /** The mismatch last passed to `onError`: each is reported once, not at every read. */
   private reportedMismatch: string | undefined;
@@ -539,6 +539,7 @@ export class Coordinator {
           const renewed = await withinMs(this.lease.renew(now), Math.max(0, this.lease.heldUntil - now));
           // Closed meanwhile: close() ended the tenure and hands the lease back.
           if (this.closed) return;
+          if (renewed === true) this.reportedLeaseError = undefined;
           if (renewed === false || !this.lease.heldAt(Date.now())) await this.demote();
           else if (renewed === true) {
             this.watchLease();
@@ -551,6 +552,7 @@ export class Coordinator {
           this.paramsMismatch === undefined &&
           (await this.lease.tryAcquire(now, this.highestEpoch)) > 0
         ) {
+          this.reportedLeaseError = undefined;
           if (this.closed) await this.lease.release();
           else {
             this.watchLease();
@@ -563,9 +565,7 @@ export class Coordinator {
         if (isReplyError(error)) this.noteLeaseError(error);
         // Redis unreachable or refusing: a leader that cannot renew within its lease must stop tuning.
         if (this.engine !== undefined && !this.lease.heldAt(Date.now())) await this.demote();
-        return;
       }
-      this.reportedLeaseError = undefined;
     });
     this.nextTick = step;
     return step;

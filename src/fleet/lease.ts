@@ -76,9 +76,14 @@ export class LeaderLease {
       throw keyedError(error, "SET", lease);
     });
     if (set !== "OK") return 0;
-    const next = await this.redis.eval(NEXT_EPOCH, 1, epoch, String(seen)).catch((error: unknown) => {
+    let next: unknown;
+    try {
+      next = await this.redis.eval(NEXT_EPOCH, 1, epoch, String(seen));
+    } catch (error) {
+      // No epoch, no tenure: held, the lease would keep every other contender out until it lapsed.
+      await this.redis.eval(RELEASE, 1, lease, this.owner).catch(() => {});
       throw keyedError(error, "EVAL", epoch);
-    });
+    }
     this.epoch = Number(next);
     this.renewedAt = now;
     return this.epoch;
