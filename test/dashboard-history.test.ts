@@ -173,6 +173,13 @@ function loadPage() {
         params: params.map((c) => c.data![0]![0]!),
       };
     },
+    /** Runs the pending animation frames; returns the values each parameter chart draws. */
+    paramValues() {
+      for (const f of frames.splice(0)) f();
+      return charts
+        .filter((c) => c.box.attrs["data-param"] !== undefined)
+        .map((c) => c.data![1]!.filter((v) => v !== null));
+    },
   };
 }
 
@@ -274,6 +281,34 @@ describe("dashboard history: every chart series covers the same time span", () =
     expect(starts.params).toHaveLength(1);
     expect(Math.abs(starts.params[0]! - starts.objective)).toBeLessThanOrEqual(WINDOW_MS / 1000);
     expect(Math.abs(starts.twin - starts.objective)).toBeLessThanOrEqual(WINDOW_MS / 1000);
+  });
+});
+
+describe("the page's parameter charts", () => {
+  it("do not draw a baseline set elsewhere as a live value (a fleet's new leader, resumed)", () => {
+    const page = loadPage();
+    const resumed = { ...view, values: { x: 91.6 } };
+    page.send("init", {
+      view: resumed,
+      baseline: null,
+      controls: false,
+      fleet: null,
+      events: [],
+      objective: [],
+      samples: [{ time: 0, generation: 0, values: { x: 91.6 } }],
+      twin: [],
+    });
+    page.send("audit", { ...base, seq: 1, time: 10, generation: 0, type: "baseline.set", values: { x: 16 } });
+    page.send("audit", {
+      ...base,
+      seq: 2,
+      time: 20,
+      generation: 1,
+      type: "apply",
+      kind: "plus",
+      values: { x: 92 },
+    });
+    expect(page.paramValues()).toEqual([[91.6, 92]]);
   });
 });
 

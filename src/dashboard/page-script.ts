@@ -54,13 +54,14 @@ export const DASHBOARD_SCRIPT = String.raw`
     if (list.length > MAX_KEPT * 1.25) { list.splice(0, list.length - MAX_KEPT); st.dropped[name] = true; }
   }
   // A live closed window is also a point of the objective chart, and an apply or rollback that
-  // carries its values one of the parameter charts (the init dump has its own lists of both).
+  // carries its values one of the parameter charts (the init dump has its own lists of both); a
+  // baseline.set's values are the baseline's, not the live ones.
   function addEvent(e, live) {
     see(e.time);
     st.events.push(e);
     // A constraint-first window aggregated −margins (or a mix): no point of the objective.
     if (live && e.type === "window.closed" && !e.negatedMargin && !e.mixedMeasure && typeof e.value === "number" && isFinite(e.value)) addObjective({ time: e.time, value: e.value });
-    if (live && e.values && typeof e.values === "object") addSample({ time: e.time, generation: e.generation, values: e.values });
+    if (live && e.type !== "baseline.set" && e.values && typeof e.values === "object") addSample({ time: e.time, generation: e.generation, values: e.values });
     trim("events");
     if (!st.types[e.type]) {
       st.types[e.type] = true;
