@@ -163,13 +163,15 @@ describe("arqon tell with pruned: false", () => {
   it("reads null as absent on the flags, any cost and a failed or pruned trial's value, as Python's None writes it", async () => {
     const dir = tempDir();
     const [a, b, c] = await askThree(dir, "s.json");
+    // Every key on every entry, as a loop that writes all six would.
     const run = await tell(dir, "s.json", [
-      { id: a, value: 0.5, pruned: null, failed: null, cost: null },
-      { id: b, failed: "CUDA out of memory", pruned: null, value: null, cost: null },
-      { id: c, pruned: true, failed: null, value: null },
+      { id: a, params: null, value: 0.5, cost: null, pruned: null, failed: null },
+      { id: b, params: null, value: null, cost: null, pruned: null, failed: "CUDA out of memory" },
+      { id: c, params: null, value: null, cost: null, pruned: true, failed: null },
+      { id: null, params: { x: 0.5, depth: 2 }, value: 0.7, cost: null, pruned: false, failed: null },
     ]);
     expect(run.status, run.stderr).toBe(0);
-    expect(JSON.parse(run.stdout)).toMatchObject({ told: 1, pruned: 1, failed: 1 });
+    expect(JSON.parse(run.stdout)).toMatchObject({ told: 2, pruned: 1, failed: 1 });
     // A completed result still needs its value.
     const [d] = await askThree(dir, "t.json");
     const refused = await tell(dir, "t.json", [{ id: d, value: null, failed: null }]);

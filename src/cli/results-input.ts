@@ -33,8 +33,8 @@ const RESULT_KEYS = ["id", "params", "value", "cost", "pruned", "failed"];
  * outside points (warm start), `{ "id": <trial id>, "pruned": true, "value"?: <number> }` for a trial
  * stopped early, or `{ "id": <trial id>, "failed": <reason> | true }` for a trial whose evaluation
  * failed. `"pruned"` and `"failed"` given as false or null mean what leaving them out means, and so
- * does null for any trial's cost, and for the value or params of a failed or pruned trial. Every problem is reported at once, each with its path
- * (`results[2].value: expected a finite number, got "nan"`), as one usage error.
+ * does null on any other key but a completed trial's value. Every problem is reported at once,
+ * each with its path (`results[2].value: expected a finite number, got "nan"`), as one usage error.
  *
  * @remarks
  * Only the shape is checked here; whether ids are pending and params lie inside the bounds is the
@@ -52,17 +52,14 @@ export function parseResults(input: unknown): ParsedResults {
       problems.push(`${path}: expected an object with "value" and "id" or "params"`);
       return;
     }
-    // null means absent on the flags, as false does (Python's None, from a loop that writes every
-    // key), on the cost, which any trial may leave out, and on every key of a failed or pruned
-    // trial, whose value may be left out too.
+    // null means absent (Python's None, from a loop that writes every key) on every key but a
+    // completed trial's value: the flags (as false does), the cost, and whichever of id and
+    // params the entry does not use.
     const given = item as Record<string, unknown>;
     const failing = given.failed !== undefined && given.failed !== null && given.failed !== false;
     const stopped = failing || given.pruned === true;
     const record = Object.fromEntries(
-      Object.entries(given).filter(
-        ([key, value]) =>
-          value !== null || !(stopped || key === "failed" || key === "pruned" || key === "cost"),
-      ),
+      Object.entries(given).filter(([key, value]) => value !== null || (key === "value" && !stopped)),
     );
     const before = problems.length;
     for (const key of Object.keys(record)) {
