@@ -321,25 +321,28 @@ describe("Ctrl-C during arqon solve", () => {
     expect(saved.pendingTrials().map((t) => t.id)).toEqual([2]);
   });
 
-  it("counts the trials that failed or were told in this run, not only the told ones", async () => {
+  it("counts the trials that failed, were pruned or were told in this run, not only the told ones", async () => {
     const dir = tempDir();
-    writeJson(dir, "c.json", CONFIG);
-    // Trial 1 fails (skipped: it counts against the budget), 2 is told, 3 is interrupted.
+    writeJson(dir, "c.json", { ...CONFIG, pruner: { kind: "threshold", upper: 10 } });
+    // Trial 1 fails (skipped: it counts against the budget), 2 reports a value past the threshold
+    // and waits to be pruned, 3 is told, 4 is interrupted.
     const objective = [
       process.execPath,
       "-e",
-      "const id = process.env.ARQON_TRIAL_ID; if (id === '1') process.exit(1); if (id === '3') process.kill(process.pid, 'SIGINT'); else console.log(Number(process.env.ARQON_X));",
+      "const id = process.env.ARQON_TRIAL_ID; if (id === '1') process.exit(1); " +
+        "if (id === '2') { console.log(JSON.stringify({ step: 1, value: 100 })); setInterval(() => {}, 1000); } " +
+        "else if (id === '4') process.kill(process.pid, 'SIGINT'); else console.log(Number(process.env.ARQON_X));",
     ];
     const run = await runArqonInProcess(
       ["solve", "--config", "c.json", "--state", "s.json", "--on-error", "skip", "--", ...objective],
       dir,
     );
-    expect(run.status).toBe(130);
+    expect(run.status, run.stderr).toBe(130);
     const out = JSON.parse(run.stdout);
-    expect(out).toMatchObject({ evaluations: 1, interrupted: true });
+    expect(out).toMatchObject({ evaluations: 1, pruned: 1, interrupted: true });
     expect(out.failures.map((f: { id: number }) => f.id)).toEqual([1]);
     expect(lines(run.stderr).at(-1)).toMatch(
-      /^arqon solve: interrupted after 2 of 6 trials \(2 in this run, 1 left pending\); best /,
+      /^arqon solve: interrupted after 3 of 6 trials \(3 in this run, 1 left pending\); best /,
     );
   });
 

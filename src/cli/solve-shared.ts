@@ -248,6 +248,8 @@ async function runWorker(
   async function loop(): Promise<SolveExit> {
     const failures: { id: number; params: Record<string, ParamValue>; error: string }[] = [];
     let evaluations = 0;
+    // Failures the study recorded, which count against its budget.
+    let failuresRecorded = 0;
     let pruned = 0;
     /** Trials the interrupt stopped, marked failed in the study. */
     let interrupted = 0;
@@ -480,6 +482,7 @@ async function runWorker(
           // Failed in the study, whatever --on-error says: no run of any worker resumes a trial of
           // another, and left pending it held every worker (this command run again too) for good.
           const recorded = await record({ id: trial.id, reason });
+          if (recorded) failuresRecorded++;
           if (options.onError === "stop" && !interrupts.stopAsking && stopReason === undefined) {
             stopReason = `trial ${trial.id} failed (${reason}); stopped`;
             stopRecorded = recorded;
@@ -570,7 +573,7 @@ async function runWorker(
     if (interrupts.stopAsking) {
       const unfinished = interrupted > 0 ? `${interrupted} marked failed in the study` : undefined;
       const next = `study ${study.name} keeps every result: run the same command again to join it and go on`;
-      io.stderr(`${describeInterrupt(study, evaluations + pruned + failures.length, unfinished, next)}\n`);
+      io.stderr(`${describeInterrupt(study, evaluations + pruned + failuresRecorded, unfinished, next)}\n`);
       return interrupts.exitCode;
     }
     if (stopReason !== undefined) {
