@@ -132,7 +132,7 @@ describe("audit sink backlog", () => {
     expect(rollbacks.map((e) => e.type === "rollback" && e.generation)).toContain(generation + 1);
   });
 
-  it("gives up just enough of its oldest measurements once control records alone pass its capacity", () => {
+  it("gives up just enough of its oldest measurements once halts push it past its capacity", () => {
     const sink = failingSink();
     const rig = engineRig({ ...SMALL_RING, captureDigests: true, auditSink: sink.take });
     const { engine, events } = rig;
