@@ -168,54 +168,37 @@ describe("a coordinator whose first reads Redis refuses", () => {
     ]);
   });
 
-  it("says once that Redis refuses it the lease (NOPERM on SET), and leaves the lease to one it allows", async () => {
-    const admin = rig.connect();
-    await admin.call("ACL", "SETUSER", "coord", "on", ">pw", "~*", "&*", "+@all", "-set");
-    const errors: unknown[] = [];
-    const refused = await rig.coordinator(
-      "c1",
-      coordinatorOn(client(rig.server.url.replace("redis://", "redis://coord:pw@")), errors),
-    );
-    await until(() => errors.length > 0, 5_000, "the refusal reported");
-    // Three more reads of the view (its own timer, every 500 ms; the upkeep steps contend more
-    // often than that) add no report.
-    const watch = await watchRedisCommands(rig.server.url);
-    await watch.seen(3, (args) => args[0]?.toLowerCase() === "hgetall" && args[1] === keys.acks);
-    watch.close();
-    expect(errors.map(String)).toEqual([
-      expect.stringMatching(
-        new RegExp(`^Error: coordinator "c1" could not take the fleet's lease: SET ${keys.lease}: NOPERM`),
-      ),
-    ]);
-    expect(refused.leader).toBe(false);
-    expect(refused.busStats().stale).toBe(false);
-    const standby = await rig.coordinator("c2");
-    await until(() => standby.leader, 10_000, "the standby leads");
-  });
-
-  it("says once that Redis refuses it the epoch (NOPERM on EVAL), and leaves the lease to one it allows", async () => {
-    const admin = rig.connect();
-    await admin.call("ACL", "SETUSER", "coord", "on", ">pw", "~*", "&*", "+@all", "-eval");
-    const errors: unknown[] = [];
-    const refused = await rig.coordinator(
-      "c1",
-      coordinatorOn(client(rig.server.url.replace("redis://", "redis://coord:pw@")), errors),
-    );
-    await until(() => errors.length > 0, 5_000, "the refusal reported");
-    // It takes the lease (SET) and is refused the epoch; its release, an EVAL too, is refused, so
-    // the lease lapses, and it takes it again: five more SETs add no report.
-    const watch = await watchRedisCommands(rig.server.url);
-    await watch.seen(5, (args) => args[0]?.toLowerCase() === "set" && args[1] === keys.lease);
-    watch.close();
-    expect(errors.map(String)).toEqual([
-      expect.stringMatching(
-        new RegExp(`^Error: coordinator "c1" could not take the fleet's lease: EVAL ${keys.epoch}: NOPERM`),
-      ),
-    ]);
-    expect(refused.leader).toBe(false);
-    const standby = await rig.coordinator("c2");
-    await until(() => standby.leader, 10_000, "the standby leads");
-  });
+  // SET refused: it never takes the lease. EVAL refused: it takes the lease (SET) and is refused
+  // the epoch; its release, an EVAL too, is refused, so the lease lapses and it takes it again.
+  it.each([
+    { denied: "set", refused: () => `SET ${keys.lease}` },
+    { denied: "eval", refused: () => `EVAL ${keys.epoch}` },
+  ])(
+    "says once that Redis refuses it the lease ($denied), and leaves the lease to one it allows",
+    async ({ denied, refused }) => {
+      const admin = rig.connect();
+      await admin.call("ACL", "SETUSER", "coord", "on", ">pw", "~*", "&*", "+@all", `-${denied}`);
+      const errors: unknown[] = [];
+      const coordinator = await rig.coordinator(
+        "c1",
+        coordinatorOn(client(rig.server.url.replace("redis://", "redis://coord:pw@")), errors),
+      );
+      await until(() => errors.length > 0, 5_000, "the refusal reported");
+      // Five more reads of the view (every 500 ms; upkeep steps try the lease more often) add no report.
+      const watch = await watchRedisCommands(rig.server.url);
+      await watch.seen(5, (args) => args[0]?.toLowerCase() === "hgetall" && args[1] === keys.acks);
+      watch.close();
+      expect(errors.map(String)).toEqual([
+        expect.stringMatching(
+          new RegExp(`^Error: coordinator "c1" could not take the fleet's lease: ${refused()}: NOPERM`),
+        ),
+      ]);
+      expect(coordinator.leader).toBe(false);
+      expect(coordinator.busStats().stale).toBe(false);
+      const standby = await rig.coordinator("c2");
+      await until(() => standby.leader, 10_000, "the standby leads");
+    },
+  );
 });
 
 describe("replica close", () => {
