@@ -244,4 +244,22 @@ describe("Ctrl-C during arqon solve --storage", () => {
     );
     expect((await journal("sigint")).at(-1)).toMatchObject({ op: "fail", id: 2 });
   }, 60_000);
+
+  it("counts a failure the study recorded as run in this run, beside the told trials", async () => {
+    const dir = workDir();
+    // Trial 1 fails (recorded failed: it counts against the budget), 2 is told, 3 is interrupted.
+    writeFileSync(
+      join(dir, "objective.js"),
+      "const id = process.env.ARQON_TRIAL_ID; if (id === '1') process.exit(1); " +
+        "if (id === '3') process.kill(process.pid, 'SIGINT'); else console.log(Number(process.env.ARQON_X));",
+    );
+    const run = await runArqonInProcess(workerArgs("counted", ["--on-error", "skip"]), dir);
+    expect(run.status).toBe(130);
+    const out = JSON.parse(run.stdout);
+    expect(out).toMatchObject({ evaluations: 1, interrupted: true });
+    expect(out.failures.map((f: { id: number }) => f.id)).toEqual([1]);
+    expect(lines(run.stderr).at(-1)).toMatch(
+      /^arqon solve: interrupted after 3 of 6 trials \(2 in this run, 1 marked failed in the study\); best /,
+    );
+  }, 60_000);
 });
