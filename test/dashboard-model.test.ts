@@ -54,6 +54,17 @@ describe("DashboardModel measured baseline", () => {
   const at = (generation: number, event: AuditEvent): AuditEvent => ({ ...event, generation }) as AuditEvent;
   const applyValues = (time: number, generation: number, kind: ApplyEvent["kind"], x: number): AuditEvent =>
     ({ ...applyAt(time, kind), generation, values: { x } }) as AuditEvent;
+  /** An operator's rollback at `generation` to the baseline taken at `restored`, writing x. */
+  const rollbackTo = (time: number, generation: number, restored: number, x: number): AuditEvent => ({
+    ...base,
+    seq: ++seq,
+    time,
+    generation,
+    type: "rollback",
+    reason: "manual",
+    restoredGeneration: restored,
+    values: { x },
+  });
 
   it("is the mean of the windows measured at the baseline configuration, never another window", () => {
     const model = new DashboardModel(10);
@@ -90,16 +101,7 @@ describe("DashboardModel measured baseline", () => {
     model.addEvent(applyValues(10, 5, "plus", 9));
     model.addEvent(at(5, windowAt(20, 50)));
     expect(model.baseline()).toBeNull(); // nothing measured at the baseline yet: no line at all
-    model.addEvent({
-      ...base,
-      seq: ++seq,
-      time: 30,
-      generation: 6,
-      type: "rollback",
-      reason: "manual",
-      restoredGeneration: 4,
-      values: { x: 3 },
-    });
+    model.addEvent(rollbackTo(30, 6, 4, 3));
     model.addEvent(at(6, windowAt(40, 8)));
     model.addEvent(applyValues(50, 7, "centre", 3)); // the same values again
     model.addEvent(at(7, windowAt(60, 10)));
@@ -114,16 +116,7 @@ describe("DashboardModel measured baseline", () => {
     model.addEvent(windowAt(100, 20)); // measured at 91.6: not the baseline's
     expect(model.baseline()).toBeNull();
     expect(model.samples().map((s) => s.values)).toEqual([{ x: 91.6 }]);
-    model.addEvent({
-      ...base,
-      seq: ++seq,
-      time: 150,
-      generation: 1,
-      type: "rollback",
-      reason: "manual",
-      restoredGeneration: 0,
-      values: { x: 16 },
-    });
+    model.addEvent(rollbackTo(150, 1, 0, 16));
     model.addEvent(at(1, windowAt(200, 24)));
     expect(model.baseline()).toEqual({ value: 24, windows: 1, generation: 0 });
   });
