@@ -1,7 +1,6 @@
 import { setup } from "xstate";
 import { hotPathPlaceholder } from "./hot-path.logic.js";
-import type { SafeModeOptions } from "./safe-mode.machine.js";
-import { safeModeMachine } from "./safe-mode.machine.js";
+import { resolveSafeModeOptions, type SafeModeOptions, safeModeMachine } from "./safe-mode.machine.js";
 import { resolveSpsaMachineInput, spsaMachine } from "./spsa.machine.js";
 
 /**
@@ -25,10 +24,12 @@ export const engineMachine = setup({
   },
 }).createMachine({
   id: "engine",
-  context: ({ input }) => ({
-    stallAfter: resolveSpsaMachineInput(input, "engine chart", ["safeMode"]).stallAfter,
-    ...(input.safeMode === undefined ? {} : { safeMode: input.safeMode }),
-  }),
+  context: ({ input }) => {
+    const { stallAfter } = resolveSpsaMachineInput(input, "engine chart", ["safeMode"]);
+    // Checked here, not only by the SafeMode chart: `null` must not pass for "all defaults".
+    resolveSafeModeOptions(input.safeMode);
+    return { stallAfter, ...(input.safeMode === undefined ? {} : { safeMode: input.safeMode }) };
+  },
   invoke: [
     { src: "hotPath", id: "hotPath", systemId: "hotPath" },
     {
@@ -41,7 +42,7 @@ export const engineMachine = setup({
       src: "safeMode",
       id: "safeMode",
       systemId: "safeMode",
-      input: ({ context }) => context.safeMode ?? {},
+      input: ({ context }) => context.safeMode,
     },
   ],
 });

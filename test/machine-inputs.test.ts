@@ -57,6 +57,15 @@ describe("chart inputs", () => {
     expect(initialTransition(engineMachine, input)[0].context).toEqual(input);
   });
 
+  it.each([
+    [null, "invalid SafeMode options: must be an object of SafeMode options, got null"],
+    [{ dwellMs: -1 }, "invalid SafeMode options: dwellMs:"],
+  ])("the engine chart refuses safeMode %j before its children start", (safeMode, message) => {
+    const error = startError(engineMachine, { stallAfter: 2, safeMode });
+    expect(error).toBeInstanceOf(RangeError);
+    expect((error as Error).message).toContain(message);
+  });
+
   it("takes good inputs as before", () => {
     expect(initialTransition(spsaMachine, { stallAfter: 1 })[0].context).toEqual({ stallAfter: 1 });
     for (const strategy of ["auto", "nelder-mead", "tpe"] as const) {
