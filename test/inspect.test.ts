@@ -464,6 +464,46 @@ describe("engine inspection through a JSONL sink", () => {
   });
 });
 
+describe("an inspector attached to a running engine", () => {
+  /** The SPSA chart's inspection events (type and state) over `windows` windows of one engine. */
+  function spsaStream(attach: "option" | "later" | "later, then detached"): string[] {
+    const memory = createMemoryInspector();
+    const clock = new ManualClock();
+    const engine = createEngine({
+      seed: 7,
+      params: { x: { min: 0, max: 10, init: 5 } },
+      window: { digests: 1 },
+      scheduler: clock,
+      ...(attach === "option" ? { inspect: memory.inspect } : {}),
+    });
+    const subscription = attach === "option" ? undefined : engine.actor.system.inspect(memory.inspect);
+    for (let i = 0; i < 30; i++) {
+      if (i === 15 && attach === "later, then detached") subscription?.unsubscribe();
+      clock.advanceBy(100);
+      engine.observe({ objective: (engine.values[0]! - 3) ** 2, generation: engine.generation });
+    }
+    const spsa = engine.actor.system.get("spsa");
+    void engine.close();
+    return memory.events
+      .filter((e) => e.actorRef === spsa && e.type !== "@xstate.actor")
+      .map((e) => `${e.type} ${JSON.stringify((e as { snapshot?: { value?: unknown } }).snapshot?.value)}`);
+  }
+
+  it("sees the SPSA cycle's microsteps as one given at creation does, while it is attached", () => {
+    const fromStart = spsaStream("option");
+    expect(fromStart.filter((line) => line.startsWith("@xstate.microstep")).length).toBeGreaterThan(20);
+    const later = spsaStream("later");
+    // Attached before the first digest: the same stream, minus the creation's own events.
+    expect(later).toEqual(fromStart.slice(fromStart.length - later.length));
+    expect(later.filter((line) => line.startsWith("@xstate.microstep")).length).toBeGreaterThan(20);
+    // Detached half-way: it saw the first half, and the engine ran on as before.
+    const detached = spsaStream("later, then detached");
+    expect(detached.length).toBeGreaterThan(0);
+    expect(detached.length).toBeLessThan(later.length);
+    expect(detached).toEqual(later.slice(0, detached.length));
+  });
+});
+
 describe("an inspect sink that throws", () => {
   it("changes nothing in the engine it watches, even when a timer's transition calls it", () => {
     const run = (throwAt: number | undefined) => {

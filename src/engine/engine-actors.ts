@@ -13,8 +13,12 @@ export interface EngineBinding {
   readonly executor: Executor;
   readonly live: LiveConfig;
   readonly now: () => number;
-  /** An inspector watches this engine: the SPSA chart then computes every transition afresh. */
-  readonly inspected: boolean;
+  /**
+   * Inspectors watching this engine: the `inspect` option's and any attached later through
+   * `engine.actor.system.inspect`. While there are any, the SPSA chart computes every transition
+   * afresh, so that they see XState's microsteps.
+   */
+  inspectors: number;
 }
 
 /** The binding of each running engine, by its actor system (the root actor's and its children's). */
@@ -47,10 +51,33 @@ export function createEngineRoot(
   try {
     const root = createActor(machine, options);
     bindings.set(root.system, binding);
+    countInspectors(root.system, binding);
     return root;
   } finally {
     constructing = undefined;
   }
+}
+
+/**
+ * Counts the inspectors attached to `system` after its creation in `binding.inspectors`: XState
+ * keeps its own set private, and the cached SPSA transitions must stop while anyone watches.
+ */
+function countInspectors(system: Actor<typeof engineMachine>["system"], binding: EngineBinding): void {
+  const inspect = system.inspect.bind(system);
+  system.inspect = (observer) => {
+    const subscription = inspect(observer);
+    binding.inspectors++;
+    let attached = true;
+    return {
+      unsubscribe() {
+        if (attached) {
+          attached = false;
+          binding.inspectors--;
+        }
+        subscription.unsubscribe();
+      },
+    };
+  };
 }
 
 /** The SPSA chart's actions, each forwarded to the engine that owns the calling actor's system. */
@@ -95,7 +122,7 @@ function boundEngineMachine(): typeof engineMachine {
       spsa: withCachedTransitions(
         spsaMachine.provide({ actions: forwardedSpsaActions() as never }),
         ["window.closed"],
-        (scope) => !bindingOf(scope.system).inspected,
+        (scope) => bindingOf(scope.system).inspectors === 0,
       ),
     },
   });

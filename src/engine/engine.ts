@@ -1027,7 +1027,7 @@ class EngineImpl implements Engine, HaltRestoring {
       executor: this.executor,
       live: this.live,
       now: () => this.scheduler.now(),
-      inspected: inspect !== undefined,
+      inspectors: inspect === undefined ? 0 : 1,
     };
     const root = createEngineRoot(binding, {
       input: { stallAfter: this.config.stallAfter, safeMode: this.config.safety.safeMode },
