@@ -11,7 +11,7 @@ import {
   type FromEngineOptions,
   fromEngine,
 } from "../src/engine/from-engine.js";
-import { ConfigError } from "../src/errors.js";
+import { ConfigError, UsageError } from "../src/errors.js";
 import { createMemoryInspector } from "../src/inspect/memory-inspector.js";
 import { ManualClock } from "./support/engine-clock.js";
 
@@ -154,6 +154,29 @@ describe("fromEngine", () => {
     expect((snapshot.context.error as ConfigError).issues[0]?.path).toBe("params.x.max");
     expect(snapshot.context.started).toBe(0);
     host.stop();
+  });
+
+  it("fails a child restored from a persisted snapshot instead of starting a new, unhalted engine", () => {
+    const clock = new ManualClock();
+    const machine = hostMachine(tunerConfig(clock));
+    const host = createActor(machine).start();
+    feed(host, clock, 12);
+    host.send({ type: "command", command: { type: "halt", reason: "operator" } });
+    expect(tunerOf(host).engine.mode).toBe("halted");
+    const persisted = host.getPersistedSnapshot();
+    host.stop();
+
+    const restored = createActor(machine, { snapshot: persisted }).start();
+    const { value, context } = restored.getSnapshot();
+    expect(value).toBe("failed");
+    expect(context.error).toBeInstanceOf(UsageError);
+    expect((context.error as Error).message).toMatch(
+      /^engine actor "tuner" cannot be restored from a persisted snapshot: .*a halt would be lifted/,
+    );
+    // No engine was started in the halted one's place.
+    expect(context.started).toBe(1);
+    expect(clock.pendingActions).toBe(0);
+    restored.stop();
   });
 
   it("forwards halt, resetSafeMode and rollback to the engine (audited), with flush delivering at once", () => {

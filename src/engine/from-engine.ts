@@ -1,7 +1,7 @@
 import type { Subscription } from "rxjs";
 import { type AnyActorRef, type CallbackActorLogic, fromCallback, type NonReducibleUnknown } from "xstate";
 import type { AuditEvent, AuditEventType } from "../audit/events.js";
-import { CommandRefusedError, ConfigError, type ConfigIssue, errorMessage } from "../errors.js";
+import { CommandRefusedError, ConfigError, type ConfigIssue, errorMessage, UsageError } from "../errors.js";
 import { shownValue } from "../shown-value.js";
 import { unknownOptionKeys, unknownOptionsText } from "../unknown-options.js";
 import type { EngineConfig } from "./config.js";
@@ -146,7 +146,10 @@ export function engineOf<N extends string = string>(actor: AnyActorRef): Engine<
  * its parent the {@link EngineNotification}s chosen by `options`, which `fromEngine` checks (a
  * `ConfigError` names a bad one, e.g. an `events` entry that is not an audit event type). If the
  * engine reports an internal failure (`engine.failure`), the actor closes it and fails with an
- * {@link EngineFailedError}. Commands cost one `actor.send` (microseconds) on top of the engine
+ * {@link EngineFailedError}. A host restored from a persisted snapshot (`getPersistedSnapshot()`
+ * given back to `createActor`) does not get its engines back: XState keeps no engine state, so the
+ * restored actor fails with a `UsageError` rather than start a new engine in place of one that may
+ * have been halted. Commands cost one `actor.send` (microseconds) on top of the engine
  * call: feed digests this way at telemetry rates of thousands per second at most, or call
  * `engineOf(child).observe` directly for more.
  *
@@ -179,7 +182,7 @@ export function fromEngine<TInput = NonReducibleUnknown>(
   const sendSnapshots = options.snapshots ?? true;
   const flush = options.flush ?? false;
 
-  return fromCallback<EngineCommand, TInput>(({ input, self, sendBack, receive }) => {
+  const logic = fromCallback<EngineCommand, TInput>(({ input, self, sendBack, receive }) => {
     const engine = createEngine(typeof config === "function" ? config(input) : config);
     const engineId = self.id;
     engines.set(self, engine);
@@ -253,6 +256,41 @@ export function fromEngine<TInput = NonReducibleUnknown>(
     if (sendStarted) sendBack({ type: "engine.started", engineId, engine } satisfies EngineNotification);
     return release;
   });
+  return refusingRestore(logic);
+}
+
+/**
+ * `logic`, whose start fails with a {@link UsageError} when XState restored it from a persisted
+ * snapshot (a host's `getPersistedSnapshot()` given back to `createActor`).
+ *
+ * @remarks
+ * A callback actor's persisted snapshot holds its status and input only, so the engine would
+ * start again from its config: its tuned values and baseline gone, and a halt lifted without the
+ * acknowledged reset that alone may end it. Failing names what was lost instead.
+ */
+function refusingRestore<TInput>(
+  logic: CallbackActorLogic<EngineCommand, TInput>,
+): CallbackActorLogic<EngineCommand, TInput> {
+  const restored = new WeakSet<object>();
+  return {
+    ...logic,
+    restoreSnapshot: (snapshot, scope) => {
+      const state = logic.restoreSnapshot!(snapshot, scope);
+      restored.add(state);
+      return state;
+    },
+    start: (state, scope) => {
+      if (restored.has(state)) {
+        throw new UsageError(
+          `engine actor "${scope.self.id}" cannot be restored from a persisted snapshot: ` +
+            "XState's snapshot does not hold an engine's values, baseline or SafeMode mode, so it " +
+            "would start again from its config and a halt would be lifted without a reset. An " +
+            "engine's state survives a restart in its decision log (createLoggedEngine, resumePoint)",
+        );
+      }
+      logic.start!(state, scope);
+    },
+  };
 }
 
 /** What is wrong with {@link FromEngineOptions} (empty when nothing is). */
