@@ -227,7 +227,8 @@ export function isAcknowledgement(acknowledge: unknown): boolean {
  *   were seen with no change to the reason set since. Any raise or clear, an unhealthy window and
  *   every mode change restart that count; the dwell restarts on every mode entry.
  * - A `trip.retracted` for the raise that made the latest escalation, with no other raise since
- *   (in the mode it raised or one step down from it), returns at once, without dwell or healthy
+ *   (in the mode it raised or one step down from it, whether its reason is still in the set or
+ *   has cleared meanwhile), returns at once, without dwell or healthy
  *   windows, to the mode that raise found, or to what the reasons still active demand if that is
  *   more: the trip was taken back, so the mode it raised goes with it. Any other `trip.retracted`
  *   only removes its reason, if it is in the set.

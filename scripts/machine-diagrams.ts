@@ -390,6 +390,13 @@ export function renderIndexPage(pages: readonly MachinePage[]): string {
       "states without its `epoch`, a counter that never repeats. `test/machines-graph.test.ts` " +
       "reaches every state of each machine this way.",
     "",
+    "A chart's `getPersistedSnapshot()` holds its state and context, not the timers of its delayed " +
+      "transitions: an actor restored from one in SafeMode's `dwelling` or the breaker's `open` " +
+      "waits for a `dwell` or `backoff` that XState never schedules again, and stays there. Restore " +
+      "such an actor where nothing is delayed, or send it the `xstate.after.<delay>.<state id>` " +
+      "event yourself once the delay has passed. The engine keeps no chart state across a restart " +
+      "(its decision log does, see the engine guide).",
+    "",
     "| machine | export | states | what it does |",
     "|---|---|---|---|",
   ];
