@@ -5,6 +5,7 @@ import { pathToFileURL } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 import { formatValue } from "../src/cli/progress.js";
 import { shellWord } from "../src/cli/solve.js";
+import { SIGNAL_ECHO_MS } from "../src/cli/solve-interrupt.js";
 import { restoreSolver } from "../src/index.js";
 import {
   arqonNodeArgs,
@@ -73,6 +74,21 @@ class ArqonChild {
   }
 
   interrupt(signal: NodeJS.Signals = "SIGINT"): void {
+    this.child.kill(signal);
+  }
+
+  /**
+   * The same signal again, once arqon has announced the last one (the caller waited for its note):
+   * after the echo window, which arqon measures on its own clock, so this one is not read as the
+   * last one passed on by a launcher. The only wait here on the wall clock, as the child's is.
+   */
+  async interruptAgain(signal: NodeJS.Signals = "SIGINT"): Promise<void> {
+    // Read on performance.now(), not trusted to a timer: a timer counts from the event loop's
+    // cached time, which may be older than the note that arqon wrote after its last signal.
+    const since = performance.now();
+    while (performance.now() - since <= SIGNAL_ECHO_MS) {
+      await new Promise((resolve) => setTimeout(resolve, SIGNAL_ECHO_MS + since - performance.now() + 1));
+    }
     this.child.kill(signal);
   }
 
@@ -211,7 +227,7 @@ describe("Ctrl-C during arqon solve", () => {
       await child.stderrContains("holding trial 3\n");
       child.interrupt();
       await child.stderrContains("interrupted: no new trials");
-      child.interrupt();
+      await child.interruptAgain();
       expect(await child.exitCode()).toBe(130);
       expect(child.stderr).toContain(
         "interrupted again: aborting 1 running trial(s); they stay pending (Ctrl-C again kills them)\n",
@@ -286,9 +302,9 @@ describe("Ctrl-C during arqon solve", () => {
       await child.stderrContains("holding trial 3\n");
       child.interrupt();
       await child.stderrContains("interrupted: no new trials");
-      child.interrupt();
+      await child.interruptAgain();
       await child.stderrContains("ignoring SIGTERM\n");
-      child.interrupt();
+      await child.interruptAgain();
       expect(await child.exitCode()).toBe(130);
       expect(child.stderr).toContain("interrupted a third time: killing 1 running trial(s)\n");
       expect(lines(child.stderr).at(-1)).toMatch(

@@ -1,10 +1,11 @@
 /**
  * A command that dies of SIGTERM or SIGHUP is an interrupt when arqon gets the same signal within
  * a moment (a stop of the whole service), and its own failure otherwise (a watchdog inside it).
+ * A signal passed on by a launcher right after the same one counts once.
  */
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { ObjectiveReading } from "../src/cli/objective-output.js";
-import { SolveInterrupts } from "../src/cli/solve-interrupt.js";
+import { SIGNAL_ECHO_MS, SolveInterrupts } from "../src/cli/solve-interrupt.js";
 import type { SolveProgress } from "../src/cli/solve-progress.js";
 
 const killed: ObjectiveReading = { ok: false, reason: "killed by SIGTERM", killedBy: "SIGTERM" };
@@ -51,5 +52,52 @@ describe("SolveInterrupts.classify", () => {
     });
     const failed: ObjectiveReading = { ok: false, reason: "exit code 1" };
     await expect(run.classify(failed)).resolves.toBe(failed);
+  });
+});
+
+describe("SolveInterrupts.interrupt", () => {
+  /** A run with one trial running, its notes, and a clock the test moves. */
+  function clocked() {
+    const notes: string[] = [];
+    const progress = { note: (line: string) => notes.push(line) } as unknown as SolveProgress;
+    let now = 1000;
+    const run = new SolveInterrupts(
+      progress,
+      () => 1,
+      "they stay pending",
+      () => now,
+    );
+    return { run, notes, advance: (ms: number) => (now += ms) };
+  }
+
+  it("counts a signal passed on within the echo window (npm, tsx) as the one before", () => {
+    const { run, notes, advance } = clocked();
+    run.interrupt("SIGINT");
+    advance(30); // tsx's launcher relays the terminal's Ctrl-C after 30 ms
+    run.interrupt("SIGINT");
+    advance(SIGNAL_ECHO_MS - 31);
+    run.interrupt("SIGINT");
+    expect(run.interruptions).toBe(1);
+    expect(run.abortSignal.aborted).toBe(false);
+    expect(notes).toEqual([
+      "interrupted: no new trials; waiting for 1 running trial(s) (Ctrl-C again aborts them)",
+    ]);
+    // Measured from the last signal that counted: a held key still steps on at the window's pace.
+    advance(1);
+    run.interrupt("SIGINT");
+    expect(run.interruptions).toBe(2);
+    expect(run.abortSignal.aborted).toBe(true);
+  });
+
+  it("counts a different signal at once, and echoes of SIGTERM as one", () => {
+    const { run, advance } = clocked();
+    run.interrupt("SIGINT");
+    run.interrupt("SIGTERM"); // a request to end right after Ctrl-C still aborts
+    expect(run.abortSignal.aborted).toBe(true);
+    run.interrupt("SIGTERM"); // npm forwarding the group's SIGTERM
+    expect(run.killSignal.aborted).toBe(false);
+    advance(SIGNAL_ECHO_MS);
+    run.interrupt("SIGTERM");
+    expect(run.killSignal.aborted).toBe(true);
   });
 });

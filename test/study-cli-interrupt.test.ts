@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { CliIo } from "../src/cli/io.js";
 import { formatValue } from "../src/cli/progress.js";
 import { runCli } from "../src/cli/run-cli.js";
+import { SIGNAL_ECHO_MS } from "../src/cli/solve-interrupt.js";
 import { lines, removeTempDirs, runArqonInProcess, tempDir, writeJson } from "./support/cli-run.js";
 import { type RedisServer, startRedis } from "./support/redis-server.js";
 
@@ -77,6 +78,7 @@ class WatchedRun {
   stderr = "";
   readonly status: Promise<number>;
   private handler: ((signal: "SIGINT") => void) | undefined;
+  private skippedMs = 0;
   private readonly waiters: Array<() => void> = [];
 
   constructor(args: readonly string[], cwd: string) {
@@ -92,6 +94,8 @@ class WatchedRun {
       stdinIsTerminal: false,
       cwd,
       env: process.env,
+      // Real time, moved on at each Ctrl-C so that it is a new one, never the echo of the last.
+      now: () => performance.now() + this.skippedMs,
       onInterrupt: (handler) => {
         this.handler = handler;
         return () => {
@@ -110,6 +114,7 @@ class WatchedRun {
   /** Ctrl-C, as the process's SIGINT handler would deliver it. */
   interrupt(): void {
     expect(this.handler, "the worker listens for Ctrl-C").toBeDefined();
+    this.skippedMs += SIGNAL_ECHO_MS;
     this.handler!("SIGINT");
   }
 }

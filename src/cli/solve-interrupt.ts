@@ -10,6 +10,13 @@ import type { SolveProgress } from "./solve-progress.js";
  */
 const GROUP_SIGNAL_GRACE_MS = 250;
 
+/**
+ * A signal this soon after the same signal counted before is that one passed on, not a second
+ * Ctrl-C: npm forwards SIGINT and SIGTERM to the script it runs, which got the terminal's (or the
+ * process group's) already, and tsx's launcher sends its own SIGINT 30 ms after the terminal's.
+ */
+export const SIGNAL_ECHO_MS = 200;
+
 /** What `arqon solve` exits with: done, failed, or interrupted (see {@link SolveInterrupts.exitCode}). */
 export type SolveExit = 0 | 1 | 129 | 130 | 141 | 143;
 
@@ -31,6 +38,9 @@ export class SolveInterrupts {
   private readonly aborting = new AbortController();
   private readonly killing = new AbortController();
   private count = 0;
+  /** The last signal that counted, and when it came (`now`'s clock). */
+  private lastSignal: InterruptSignal | undefined;
+  private lastAt = Number.NEGATIVE_INFINITY;
   /** The request to end that stopped the run (SIGTERM, SIGHUP), if one did: it sets the exit code. */
   private ending: InterruptSignal | undefined;
   /** Readings waiting to learn whether this process gets the signal that killed their command. */
@@ -39,11 +49,13 @@ export class SolveInterrupts {
   /**
    * @param running - how many trials run now.
    * @param fate - what becomes of the trials a second Ctrl-C aborts, e.g. "they stay pending".
+   * @param now - milliseconds of a monotonic clock, to tell a relayed signal from a second one.
    */
   constructor(
     private readonly progress: SolveProgress,
     private readonly running: () => number,
     private readonly fate: string,
+    private readonly now: () => number = () => performance.now(),
   ) {
     // Every running trial listens to both, so more than ten at once is no leak.
     setMaxListeners(0, this.aborting.signal, this.killing.signal);
@@ -83,7 +95,17 @@ export class SolveInterrupts {
     return this.ending === "SIGPIPE" ? 141 : 130;
   }
 
+  /** How many interrupts counted so far: a request to end counts as at least a second Ctrl-C. */
+  get interruptions(): number {
+    return this.count;
+  }
+
+  /** Counts one interrupt, unless it is the echo of the last (see {@link SIGNAL_ECHO_MS}). */
   interrupt(signal: InterruptSignal = "SIGINT"): void {
+    const at = this.now();
+    if (signal === this.lastSignal && at - this.lastAt < SIGNAL_ECHO_MS) return;
+    this.lastSignal = signal;
+    this.lastAt = at;
     if (signal !== "SIGINT") {
       this.ending ??= signal;
       for (const wake of this.waiting.splice(0)) wake();

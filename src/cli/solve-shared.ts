@@ -150,7 +150,12 @@ async function runWorker(
       `joined study ${name}: ${asked} of ${budget} trials asked, ${told} told${asked >= budget ? " (its budget is spent)" : ""}`,
     );
   const running = new Map<number, Promise<Outcome>>();
-  const interrupts = new SolveInterrupts(progress, () => running.size, "the study marks them failed");
+  const interrupts = new SolveInterrupts(
+    progress,
+    () => running.size,
+    "the study marks them failed",
+    io.now ?? (() => performance.now()),
+  );
   const retryMs = options.retryMs ?? RETRY_MS;
   /** Set while Redis fails reports: later ones get one try each until one is recorded. */
   let reportsFailing = false;
@@ -229,14 +234,11 @@ async function runWorker(
   setMaxListeners(0, giveUp.signal);
   /** Ends the tries of a read (an ask, the final wait's) at the first interrupt: no trial is asked. */
   const stopReading = new AbortController();
-  let interruptCount = 0;
   const unsubscribe =
     io.onInterrupt?.((signal) => {
       interrupts.interrupt(signal);
       stopReading.abort();
-      // Counted as SolveInterrupts counts them: a request to end is at least a second Ctrl-C.
-      interruptCount = signal === "SIGINT" ? interruptCount + 1 : Math.max(interruptCount, 1) + 1;
-      if (interruptCount >= 2) giveUp.abort();
+      if (interrupts.interruptions >= 2) giveUp.abort();
     }) ?? (() => {});
   try {
     return await loop();

@@ -253,7 +253,12 @@ async function runSolve(
   };
 
   const running = new Map<number, Promise<TrialOutcome>>();
-  const interrupts = new SolveInterrupts(progress, () => running.size, "they stay pending");
+  const interrupts = new SolveInterrupts(
+    progress,
+    () => running.size,
+    "they stay pending",
+    io.now ?? (() => performance.now()),
+  );
 
   const runTrial = async (trial: Trial): Promise<TrialOutcome> => {
     // A trial the pruner stopped before an interrupted run could record it: pruned, not run again.

@@ -6,6 +6,7 @@ import { chmodSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { expect } from "vitest";
 import type { CliIo, InterruptSignal } from "../../src/cli/io.js";
+import { SIGNAL_ECHO_MS } from "../../src/cli/solve-interrupt.js";
 import { type SharedSolveOptions, solveShared } from "../../src/cli/solve-shared.js";
 import { tempDir, writeJson } from "./cli-run.js";
 
@@ -58,6 +59,7 @@ export class WatchedSolve {
   readonly status: Promise<number>;
   private ended = false;
   private handler: ((signal: InterruptSignal) => void) | undefined;
+  private skippedMs = 0;
   private readonly waiters: Array<() => void> = [];
 
   constructor(
@@ -77,6 +79,8 @@ export class WatchedSolve {
       stdinIsTerminal: false,
       cwd: dir,
       env: process.env,
+      // Real time, moved on at each interrupt so that it is a new one, never the echo of the last.
+      now: () => performance.now() + this.skippedMs,
       onInterrupt: (handler) => {
         this.handler = handler;
         return () => {
@@ -112,6 +116,7 @@ export class WatchedSolve {
   /** `signal`, as the process's handler would deliver it. */
   interrupt(signal: InterruptSignal): void {
     expect(this.handler, "the worker listens for interrupts").toBeDefined();
+    this.skippedMs += SIGNAL_ECHO_MS;
     this.handler!(signal);
   }
 
