@@ -48,6 +48,24 @@ function tempDir(): string {
 }
 
 describe("studyOf", () => {
+  it("shows where each pruned trial stopped: its last report, or the value told with it", () => {
+    const solver = createSolver({ ...CONFIG, budget: 4 });
+    const [a, b, c, d] = solver.ask({ max: 4 })!;
+    solver.report(a!.id, 1, 9);
+    solver.report(a!.id, 3, 7);
+    solver.tell({ id: a!.id, pruned: true }); // stops at its last report
+    solver.report(b!.id, 3, -100);
+    solver.tell({ id: b!.id, pruned: true, value: -1000 }); // a value of its own, after step 3
+    solver.tell({ id: c!.id, pruned: true, value: 0.7 }); // no report, a value
+    solver.tell({ id: d!.id, pruned: true }); // neither
+    expect(studyOf(solver, "s").trials.map((t) => [t.value, t.failed])).toEqual([
+      [null, "pruned at step 3 (value 7)"],
+      [null, "pruned after step 3 (value -1000)"],
+      [null, "pruned (value 0.7)"],
+      [null, "pruned"],
+    ]);
+  });
+
   it("lists told results in order, in raw units, with failures and the best so far", () => {
     const solver = createSolver(CONFIG);
     solver.tell({ params: { cacheMb: 512, workers: 12 }, value: 3.5 }); // a warm start

@@ -92,14 +92,13 @@ export function studyOf(solver: Solver, title: string): Study {
     if ("pruned" in entry) {
       // Shown with the failures: no final value, and never the best.
       const trial = byId.get(entry.id);
-      const last = trial?.reports?.at(-1);
       trials.push({
         n,
         id: entry.id,
         phase: trial?.phase ?? "refine",
         params: trial === undefined ? {} : paramsOf(trial),
         value: null,
-        failed: last === undefined ? "pruned" : `pruned at step ${last[0]} (value ${last[1]})`,
+        failed: whereItStopped(trial?.reports?.at(-1), entry.value),
       });
       continue;
     }
@@ -211,4 +210,17 @@ export class StudyFollower {
     this.log?.stop();
     this.log = undefined;
   }
+}
+
+/**
+ * Where a pruned trial stopped: at its last report, unless it was told a value of its own (the
+ * value it stopped at, which replaces the last report's), after that report.
+ */
+function whereItStopped(last: readonly [number, number] | undefined, told: number | undefined): string {
+  if (told === undefined)
+    return last === undefined ? "pruned" : `pruned at step ${last[0]} (value ${last[1]})`;
+  if (last === undefined) return `pruned (value ${told})`;
+  return Object.is(told, last[1])
+    ? `pruned at step ${last[0]} (value ${told})`
+    : `pruned after step ${last[0]} (value ${told})`;
 }
