@@ -176,6 +176,31 @@ describe("bad paths", () => {
   });
 });
 
+describe("a path that is not a log", () => {
+  it("replay and explain name one segment file as such, and point at its directory", async () => {
+    const dir = newDir();
+    const { engine, close } = createLoggedEngine(engineConfig(), { dir });
+    engine.observe({ objective: 1, generation: engine.generation });
+    await close();
+    const segment = join(dir, readdirSync(dir).find((name) => name.endsWith(".alog"))!);
+    const message = `${segment} is one segment of a decision log, which is read whole: pass its directory, ${dir}`;
+    expect(thrown(() => readReplayLog(segment))).toEqual(new ReplayInputError(message));
+    await expect(replay(segment)).rejects.toThrow(message);
+    expect(() => explain(segment, 1)).toThrow(message);
+  });
+
+  it("quotes a line that is not JSON with its control characters escaped", () => {
+    const dir = newDir();
+    mkdirSync(dir, { recursive: true });
+    const file = join(dir, "records.jsonl");
+    writeFileSync(file, '{"seq":1}\n\u0019\b\u0000\u0000Op+&{\n');
+    const error = thrown(() => readReplayLog(file)) as Error;
+    expect(error).toBeInstanceOf(ReplayInputError);
+    expect(error.message).toMatch(/^.*records\.jsonl:2: not JSON \(.*\\x19\\x08\\x00\\x00Op\+&\{/);
+    expect(error.message).not.toMatch(/[\u0000-\u001f]/);
+  });
+});
+
 describe("values JSON cannot hold", () => {
   it.each([
     [{ kind: "m", nan: Number.NaN }, "field nan is NaN, which JSON reads back as null"],

@@ -19,8 +19,18 @@ export function parseJsonLines(text: string, name: string, fail: (message: strin
     try {
       out.push({ value: JSON.parse(line), line: i + 1 });
     } catch (error) {
-      throw fail(`${name}:${i + 1}: not JSON (${errorMessage(error)})`);
+      throw fail(`${name}:${i + 1}: not JSON (${printable(errorMessage(error))})`);
     }
+  }
+  return out;
+}
+
+/** `text` with control characters escaped: a parse error quotes the line, which may be binary. */
+function printable(text: string): string {
+  let out = "";
+  for (const c of text) {
+    const code = c.charCodeAt(0);
+    out += code < 0x20 || (code >= 0x7f && code < 0xa0) ? `\\x${code.toString(16).padStart(2, "0")}` : c;
   }
   return out;
 }

@@ -15,6 +15,11 @@ export function segmentName(n: number): string {
   return `${String(n).padStart(8, "0")}${SEGMENT_SUFFIX}`;
 }
 
+/** Whether `name` (a file name, no directory) is a segment's: eight digits, then `.alog`. */
+export function isSegmentName(name: string): boolean {
+  return SEGMENT_NAME.test(name);
+}
+
 /** A segment file of a log directory. */
 export interface SegmentFile {
   readonly number: number;

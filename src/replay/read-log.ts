@@ -1,5 +1,6 @@
 import { readFileSync, statSync } from "node:fs";
 import { readFile, stat } from "node:fs/promises";
+import { basename, dirname } from "node:path";
 import type { AuditEvent } from "../audit/events.js";
 import { hasErrorCode } from "../errors.js";
 import { asLogError } from "../log/errors.js";
@@ -23,7 +24,7 @@ import {
   runsBeforeOf,
 } from "../log/records.js";
 import type { TornTail } from "../log/scan.js";
-import { hasDecisionLog } from "../log/segments.js";
+import { hasDecisionLog, isSegmentName } from "../log/segments.js";
 import { runAtOnce, runInSlices, type Steps } from "../runtime/event-loop-slices.js";
 
 /**
@@ -465,6 +466,7 @@ function readPath(path: string): ReadRecords {
       lastSeq: contents.lastSeq,
     };
   }
+  refuseSegmentFile(path);
   let text: string;
   try {
     text = readFileSync(path, "utf8");
@@ -491,6 +493,7 @@ async function readPathAsync(path: string): Promise<ReadRecords> {
       lastSeq: contents.lastSeq,
     };
   }
+  refuseSegmentFile(path);
   let text: string;
   try {
     text = await readFile(path, "utf8");
@@ -506,6 +509,17 @@ function notReadable(path: string, error: unknown): Error {
   if (hasErrorCode(error, "ENOENT") || hasErrorCode(error, "ENOTDIR"))
     return new ReplayInputError(`log not found: ${path}`, { cause: error });
   return asLogError(error, `cannot read decision log ${path}`);
+}
+
+/**
+ * One segment of a log is binary frames, read only with the rest of its directory: named as such,
+ * rather than parsed as JSON Lines (whose error would quote its bytes).
+ */
+function refuseSegmentFile(path: string): void {
+  if (isSegmentName(basename(path)))
+    throw new ReplayInputError(
+      `${path} is one segment of a decision log, which is read whole: pass its directory, ${dirname(path)}`,
+    );
 }
 
 /** A directory with no segment (empty, or a LOCK left alone) holds no log, not a log without a header. */
