@@ -16,6 +16,7 @@ import { EventLoopSlices } from "../runtime/event-loop-slices.js";
 import { firstDifference } from "./compare.js";
 import { digestToReplay } from "./digest-input.js";
 import { withLegacyDefaults, withRecordedDefaults } from "./legacy-defaults.js";
+import { ProducedEvents } from "./produced-events.js";
 import {
   type DecisionLogInput,
   type GenerationRange,
@@ -390,7 +391,7 @@ function capturedDigests(header: ReplayRun["header"]): boolean {
 
 /** What replaying a run gave: the events by seq, inputs it could not replay, how it ended. */
 interface Replayed {
-  readonly produced: ReadonlyMap<number, AuditEvent>;
+  readonly produced: ProducedEvents;
   /** Why the input with that seq could not be replayed. */
   readonly unreplayable: ReadonlyMap<number, string>;
   /** The replayed engine's generation at the end (undefined when it does not say). */
@@ -403,7 +404,11 @@ async function replayRun(run: ReplayRun, options: ReplayOptions): Promise<Replay
   const { header, events } = run;
   const recorded = header.resolved;
   const contextSize = options.context ?? 5;
+  // Each pass over a long run's events takes milliseconds: the event loop turns between them.
+  const slices = new EventLoopSlices();
+  await slices.pause();
   const dropped = missingRecords(run);
+  await slices.pause();
   const about = {
     run: run.run,
     start: run.start,
@@ -443,7 +448,9 @@ async function replayRun(run: ReplayRun, options: ReplayOptions): Promise<Replay
   const clock = timings === undefined ? new ReplayClock(startTime) : new ScriptedClock(startTime);
   // An override key set to undefined leaves the logged value alone (it means "not given"), and an
   // override of a nested option changes that option only: the rest stays as logged.
+  await slices.pause();
   const refusals = commandRefusals(events);
+  await slices.pause();
   const config: EngineConfig = {
     ...(mergeOverride(
       {
@@ -463,8 +470,9 @@ async function replayRun(run: ReplayRun, options: ReplayOptions): Promise<Replay
     scheduler: clock,
   };
   const engine = (options.createEngine ?? createEngine)(config);
-  const produced = new Map<number, AuditEvent>();
-  const subscription = engine.events.subscribe((event) => produced.set(event.seq, event));
+  await slices.pause();
+  const produced = new ProducedEvents(events.length);
+  const subscription = engine.events.subscribe((event) => produced.add(event));
   const unreplayable = new Map<number, string>();
   let timingsPastEnd = 0;
   let finalGeneration: number | undefined;
@@ -598,8 +606,8 @@ async function findDivergence(
 function closedTailProblems(run: ReplayRun, replayed: Replayed): { seq: number; reason: string } | undefined {
   const { produced, finalGeneration, timingsPastEnd } = replayed;
   const lastSeq = run.events.reduce((highest, e) => Math.max(highest, e.seq), 0);
-  const beyond = [...produced.keys()].filter((seq) => seq > lastSeq).sort((a, b) => a - b);
-  const generation = finalGeneration ?? lastProduced(produced)?.generation;
+  const beyond = produced.seqsAbove(lastSeq);
+  const generation = finalGeneration ?? produced.last()?.generation;
   const marked = run.close!.generation;
   const problems: string[] = [];
   if (beyond.length > 0) {
@@ -619,13 +627,6 @@ function closedTailProblems(run: ReplayRun, replayed: Replayed): { seq: number; 
     seq: lastSeq + 1,
     reason: `audit records missing from the end of this closed run (${cause}; its close marker was written after the engine stopped, so no crash took them): ${problems.join("; ")}`,
   };
-}
-
-/** The event with the highest seq the replay wrote, if any. */
-function lastProduced(produced: ReadonlyMap<number, AuditEvent>): AuditEvent | undefined {
-  let last: AuditEvent | undefined;
-  for (const event of produced.values()) if (last === undefined || event.seq > last.seq) last = event;
-  return last;
 }
 
 /**
