@@ -89,6 +89,17 @@ describe("SolveInterrupts.interrupt", () => {
     expect(run.abortSignal.aborted).toBe(true);
   });
 
+  it("reads a Ctrl-C's copy as an echo even when a closed output came between", () => {
+    const { run, advance } = clocked();
+    run.interrupt("SIGINT"); // the terminal's Ctrl-C, which also ends `| tee`
+    advance(2);
+    run.interrupt("SIGPIPE"); // the note it printed hit the closed pipe
+    advance(3);
+    run.interrupt("SIGINT"); // npm's copy of the Ctrl-C
+    expect(run.interruptions).toBe(2);
+    expect(run.killSignal.aborted).toBe(false);
+  });
+
   it("counts a different signal at once, and echoes of SIGTERM as one", () => {
     const { run, advance } = clocked();
     run.interrupt("SIGINT");

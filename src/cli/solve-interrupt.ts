@@ -12,7 +12,7 @@ const GROUP_SIGNAL_GRACE_MS = 250;
 
 /**
  * A signal this soon after the same signal counted before is that one passed on, not a second
- * Ctrl-C: npm forwards SIGINT and SIGTERM to the script it runs, which got the terminal's (or the
+ * one (whatever other signal came between): npm forwards SIGINT and SIGTERM to the script it runs, which got the terminal's (or the
  * process group's) already, and tsx's launcher sends its own SIGINT 30 ms after the terminal's.
  */
 export const SIGNAL_ECHO_MS = 200;
@@ -38,9 +38,8 @@ export class SolveInterrupts {
   private readonly aborting = new AbortController();
   private readonly killing = new AbortController();
   private count = 0;
-  /** The last signal that counted, and when it came (`now`'s clock). */
-  private lastSignal: InterruptSignal | undefined;
-  private lastAt = Number.NEGATIVE_INFINITY;
+  /** When each signal last counted (`now`'s clock). */
+  private readonly countedAt = new Map<InterruptSignal, number>();
   /** The request to end that stopped the run (SIGTERM, SIGHUP), if one did: it sets the exit code. */
   private ending: InterruptSignal | undefined;
   /** Readings waiting to learn whether this process gets the signal that killed their command. */
@@ -100,12 +99,13 @@ export class SolveInterrupts {
     return this.count;
   }
 
-  /** Counts one interrupt, unless it is the echo of the last (see {@link SIGNAL_ECHO_MS}). */
+  /** Counts one interrupt, unless it echoes the same signal counted just before (see {@link SIGNAL_ECHO_MS}). */
   interrupt(signal: InterruptSignal = "SIGINT"): void {
     const at = this.now();
-    if (signal === this.lastSignal && at - this.lastAt < SIGNAL_ECHO_MS) return;
-    this.lastSignal = signal;
-    this.lastAt = at;
+    // Per signal: a SIGPIPE between a Ctrl-C and npm's copy of it (`| tee` dies of the same
+    // Ctrl-C) must not make the copy a new one.
+    if (at - (this.countedAt.get(signal) ?? Number.NEGATIVE_INFINITY) < SIGNAL_ECHO_MS) return;
+    this.countedAt.set(signal, at);
     if (signal !== "SIGINT") {
       this.ending ??= signal;
       for (const wake of this.waiting.splice(0)) wake();
