@@ -14,11 +14,17 @@ describe("configDifferences", () => {
     ]);
   });
 
-  it("names only the kind of two settings of different kinds, not the defaults each filled in", () => {
+  it("names the kind of two settings of different kinds and the options both have, not the rest", () => {
     const kept = { pruner: { kind: "median", startupTrials: 3, warmupSteps: 2, intervalSteps: 1 } };
     const given = { pruner: { kind: "asha", minResource: 1, reductionFactor: 3, minEarlyStoppingRate: 0 } };
     expect(configDifferences([[kept, given, ""]], SIDES)).toEqual([
       'pruner.kind: the state has "median", --config "asha"',
+    ]);
+    // Median and percentile pruners share their startup options: a change to one is named.
+    const percentile = { pruner: { kind: "percentile", percentile: 50, startupTrials: 20, warmupSteps: 2 } };
+    expect(configDifferences([[kept, percentile, ""]], SIDES)).toEqual([
+      'pruner.kind: the state has "median", --config "percentile"',
+      "pruner.startupTrials: the state has 3, --config 20",
     ]);
     // One side without a kind (no pruner at all) is compared leaf by leaf, as before.
     expect(configDifferences([[{ pruner: { kind: "median" } }, {}, ""]], SIDES)).toEqual([

@@ -11,7 +11,7 @@ export interface ComparedSides {
 /**
  * Where two configs differ, for a refusal message: each leaf (or array) that differs, by path with
  * keys sorted, as `path: <kept> has A, <given> B` (of two settings with different `kind`s, the kind
- * alone), from each of `parts` in turn (the part's path
+ * and the options both have), from each of `parts` in turn (the part's path
  * prefixing its settings'), then `extra`; the first `limit` of them, then `and N more`. Never
  * empty: two configs that differ only in what this cannot name read as such.
  */
@@ -32,13 +32,13 @@ export function configDifferences(
 function differences(a: unknown, b: unknown, path: string, sides: ComparedSides, found: string[]): void {
   if (jsonKey(a) === jsonKey(b)) return;
   if (isRecord(a) && isRecord(b)) {
-    // Settings of different kinds (a median pruner and ASHA) share no options: the kind is the
-    // difference, not the defaults each filled in.
-    if ("kind" in a && "kind" in b && jsonKey(a.kind) !== jsonKey(b.kind)) {
-      differences(a.kind, b.kind, path === "" ? "kind" : `${path}.kind`, sides, found);
-      return;
-    }
-    for (const key of [...new Set([...Object.keys(a), ...Object.keys(b)])].sort())
+    // Settings of different kinds (a median pruner and ASHA): an option only one of the kinds has
+    // is a default that kind filled in, not a difference; the kind and the options both have are.
+    const kinds = "kind" in a && "kind" in b && jsonKey(a.kind) !== jsonKey(b.kind);
+    const keys = kinds
+      ? Object.keys(a).filter((key) => Object.hasOwn(b, key))
+      : [...new Set([...Object.keys(a), ...Object.keys(b)])];
+    for (const key of keys.sort())
       differences(a[key], b[key], path === "" ? key : `${path}.${key}`, sides, found);
     return;
   }
