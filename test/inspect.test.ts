@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import fc from "fast-check";
-import { describe, expect, expectTypeOf, it } from "vitest";
+import { describe, expect, expectTypeOf, it, vi } from "vitest";
 import { assign, createActor, type StateValue, setup } from "xstate";
 import { createEngine } from "../src/engine/engine.js";
 import { createSupervisor } from "../src/engine/supervisor.js";
@@ -502,6 +502,36 @@ describe("an inspector attached to a running engine", () => {
     expect(detached.length).toBeLessThan(later.length);
     expect(detached).toEqual(later.slice(0, detached.length));
   });
+
+  it("lets the SPSA chart replay its cached transitions again once every inspector has left", () => {
+    const clock = new ManualClock();
+    const engine = createEngine({
+      seed: 7,
+      params: { x: { min: 0, max: 10, init: 5 } },
+      window: { digests: 1 },
+      scheduler: clock,
+    });
+    /** How many distinct SPSA snapshots `windows` windows left: fewer when transitions are replayed. */
+    const distinctSnapshots = (windows: number) => {
+      const seen = new Set<unknown>();
+      for (let i = 0; i < windows; i++) {
+        clock.advanceBy(100);
+        engine.observe({ objective: (engine.values[0]! - 3) ** 2, generation: engine.generation });
+        seen.add(engine.actor.system.get("spsa")!.getSnapshot());
+      }
+      return seen.size;
+    };
+    expect(distinctSnapshots(12)).toBeLessThan(12); // no inspector: the same snapshots lap after lap
+    const first = engine.actor.system.inspect(() => {});
+    const second = engine.actor.system.inspect({ next: () => {} });
+    expect(distinctSnapshots(12)).toBe(12);
+    first.unsubscribe();
+    first.unsubscribe(); // twice, counted once: the second inspector still watches
+    expect(distinctSnapshots(12)).toBe(12);
+    second.unsubscribe();
+    expect(distinctSnapshots(12)).toBeLessThan(12);
+    void engine.close();
+  });
 });
 
 describe("an inspect sink that throws", () => {
@@ -533,6 +563,42 @@ describe("an inspect sink that throws", () => {
       const broken = run(throwAt);
       expect(broken.failure).toBeUndefined();
       expect(broken.generations).toEqual(quiet.generations);
+    }
+  });
+
+  it("attached to a running engine, as a function or an observer, changes nothing either", () => {
+    const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
+    try {
+      const run = (attach?: "function" | "observer") => {
+        const clock = new ManualClock();
+        const engine = createEngine({
+          seed: 3,
+          params: { x: { min: 0, max: 100, maxDelta: 10 } },
+          window: { digests: 1 },
+          scheduler: clock,
+        });
+        let calls = 0;
+        const sink = () => {
+          if (++calls === 3) throw new Error("sink broken once");
+        };
+        if (attach !== undefined) engine.actor.system.inspect(attach === "function" ? sink : { next: sink });
+        const generations: number[] = [];
+        for (let i = 0; i < 40; i++) {
+          clock.advanceBy(37);
+          engine.observe({ objective: (engine.value("x") - 30) ** 2, generation: engine.generation });
+          generations.push(engine.generation);
+        }
+        return { generations, status: engine.actor.getSnapshot().status, failure: engine.failure };
+      };
+      const quiet = run();
+      expect(quiet.generations.at(-1)).toBeGreaterThan(0);
+      for (const attach of ["function", "observer"] as const) {
+        expect(run(attach)).toEqual(quiet);
+      }
+      expect(warn).toHaveBeenCalledTimes(2);
+      expect(String(warn.mock.calls[0]![0])).toContain("the inspect sink threw (sink broken once)");
+    } finally {
+      warn.mockRestore();
     }
   });
 

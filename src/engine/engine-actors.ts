@@ -3,6 +3,7 @@ import { engineMachine } from "../../machines/engine.machine.js";
 import { spsaMachine } from "../../machines/spsa.machine.js";
 import type { Executor } from "../hotpath/executor.js";
 import type { LiveConfig } from "../hotpath/live-config.js";
+import { quietSink } from "../inspect/inspection-record.js";
 import { withCachedTransitions } from "./cached-transitions.js";
 import { createHotPathLogic } from "./hot-path-actor.js";
 
@@ -61,11 +62,13 @@ export function createEngineRoot(
 /**
  * Counts the inspectors attached to `system` after its creation in `binding.inspectors`: XState
  * keeps its own set private, and the cached SPSA transitions must stop while anyone watches.
+ * Each is made unable to throw into the engine's actors, as the `inspect` option's sink is.
  */
 function countInspectors(system: Actor<typeof engineMachine>["system"], binding: EngineBinding): void {
   const inspect = system.inspect.bind(system);
   system.inspect = (observer) => {
-    const subscription = inspect(observer);
+    const next = typeof observer === "function" ? observer : observer.next?.bind(observer);
+    const subscription = inspect(next === undefined ? observer : quietSink(next));
     binding.inspectors++;
     let attached = true;
     return {
