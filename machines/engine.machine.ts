@@ -27,7 +27,11 @@ export const engineMachine = setup({
   context: ({ input }) => {
     const { stallAfter } = resolveSpsaMachineInput(input, "engine chart", ["safeMode"]);
     // Checked here, not only by the SafeMode chart: `null` must not pass for "all defaults".
-    resolveSafeModeOptions(input.safeMode);
+    try {
+      resolveSafeModeOptions(input.safeMode);
+    } catch (error) {
+      throw new RangeError(`invalid engine chart input: safeMode: ${(error as Error).message}`);
+    }
     return { stallAfter, ...(input.safeMode === undefined ? {} : { safeMode: input.safeMode }) };
   },
   invoke: [

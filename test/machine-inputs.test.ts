@@ -58,8 +58,11 @@ describe("chart inputs", () => {
   });
 
   it.each([
-    [null, "invalid SafeMode options: must be an object of SafeMode options, got null"],
-    [{ dwellMs: -1 }, "invalid SafeMode options: dwellMs:"],
+    [
+      null,
+      "invalid engine chart input: safeMode: invalid SafeMode options: must be an object of SafeMode options, got null",
+    ],
+    [{ dwellMs: -1 }, "invalid engine chart input: safeMode: invalid SafeMode options: dwellMs:"],
   ])("the engine chart refuses safeMode %j before its children start", (safeMode, message) => {
     const error = startError(engineMachine, { stallAfter: 2, safeMode });
     expect(error).toBeInstanceOf(RangeError);
