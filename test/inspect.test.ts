@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import fc from "fast-check";
 import { describe, expect, expectTypeOf, it, vi } from "vitest";
-import { assign, createActor, type StateValue, setup } from "xstate";
+import { assign, createActor, type InspectionEvent, type StateValue, setup } from "xstate";
 import { createEngine } from "../src/engine/engine.js";
 import { createSupervisor } from "../src/engine/supervisor.js";
 import {
@@ -464,23 +464,35 @@ describe("engine inspection through a JSONL sink", () => {
   });
 });
 
+/**
+ * An engine tuning x in [0, 10] toward 3 on a manual clock, one digest per window: `step()` moves
+ * the clock on 100 ms and closes one window.
+ */
+function tuningEngine(inspect?: (event: InspectionEvent) => void) {
+  const clock = new ManualClock();
+  const engine = createEngine({
+    seed: 7,
+    params: { x: { min: 0, max: 10, init: 5 } },
+    window: { digests: 1 },
+    scheduler: clock,
+    ...(inspect === undefined ? {} : { inspect }),
+  });
+  const step = () => {
+    clock.advanceBy(100);
+    engine.observe({ objective: (engine.values[0]! - 3) ** 2, generation: engine.generation });
+  };
+  return { engine, step };
+}
+
 describe("an inspector attached to a running engine", () => {
-  /** The SPSA chart's inspection events (type and state) over `windows` windows of one engine. */
+  /** The SPSA chart's inspection events (type and state) over 30 windows of one engine. */
   function spsaStream(attach: "option" | "later" | "later, then detached"): string[] {
     const memory = createMemoryInspector();
-    const clock = new ManualClock();
-    const engine = createEngine({
-      seed: 7,
-      params: { x: { min: 0, max: 10, init: 5 } },
-      window: { digests: 1 },
-      scheduler: clock,
-      ...(attach === "option" ? { inspect: memory.inspect } : {}),
-    });
+    const { engine, step } = tuningEngine(attach === "option" ? memory.inspect : undefined);
     const subscription = attach === "option" ? undefined : engine.actor.system.inspect(memory.inspect);
     for (let i = 0; i < 30; i++) {
       if (i === 15 && attach === "later, then detached") subscription?.unsubscribe();
-      clock.advanceBy(100);
-      engine.observe({ objective: (engine.values[0]! - 3) ** 2, generation: engine.generation });
+      step();
     }
     const spsa = engine.actor.system.get("spsa");
     void engine.close();
@@ -504,19 +516,12 @@ describe("an inspector attached to a running engine", () => {
   });
 
   it("lets the SPSA chart replay its cached transitions again once every inspector has left", () => {
-    const clock = new ManualClock();
-    const engine = createEngine({
-      seed: 7,
-      params: { x: { min: 0, max: 10, init: 5 } },
-      window: { digests: 1 },
-      scheduler: clock,
-    });
+    const { engine, step } = tuningEngine();
     /** How many distinct SPSA snapshots `windows` windows left: fewer when transitions are replayed. */
     const distinctSnapshots = (windows: number) => {
       const seen = new Set<unknown>();
       for (let i = 0; i < windows; i++) {
-        clock.advanceBy(100);
-        engine.observe({ objective: (engine.values[0]! - 3) ** 2, generation: engine.generation });
+        step();
         seen.add(engine.actor.system.get("spsa")!.getSnapshot());
       }
       return seen.size;
@@ -570,13 +575,7 @@ describe("an inspect sink that throws", () => {
     const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
     try {
       const run = (attach?: "function" | "observer") => {
-        const clock = new ManualClock();
-        const engine = createEngine({
-          seed: 3,
-          params: { x: { min: 0, max: 100, maxDelta: 10 } },
-          window: { digests: 1 },
-          scheduler: clock,
-        });
+        const { engine, step } = tuningEngine();
         let calls = 0;
         const sink = () => {
           if (++calls === 3) throw new Error("sink broken once");
@@ -584,8 +583,7 @@ describe("an inspect sink that throws", () => {
         if (attach !== undefined) engine.actor.system.inspect(attach === "function" ? sink : { next: sink });
         const generations: number[] = [];
         for (let i = 0; i < 40; i++) {
-          clock.advanceBy(37);
-          engine.observe({ objective: (engine.value("x") - 30) ** 2, generation: engine.generation });
+          step();
           generations.push(engine.generation);
         }
         return { generations, status: engine.actor.getSnapshot().status, failure: engine.failure };
