@@ -47,6 +47,28 @@ describe("steps run at once or in slices", () => {
   });
 });
 
+describe("steps resumed by a promise", () => {
+  it("wait for the event loop's next turn before a slice, not run one where the promise settled", async () => {
+    // The clock stands still: no slice ends by time, so only the rule after an await makes a turn.
+    vi.spyOn(performance, "now").mockReturnValue(0);
+    const turnedBefore: boolean[] = [];
+    let turned = false;
+    function* steps(): Steps<void> {
+      yield Promise.resolve();
+      setImmediate(() => {
+        turned = true;
+      });
+      for (let i = 0; i < 3; i++) {
+        turnedBefore.push(turned);
+        yield;
+      }
+    }
+    await runInSlices(steps());
+    // The first step after the await runs at once; the next one only after the loop has turned.
+    expect(turnedBefore).toEqual([false, true, true]);
+  });
+});
+
 describe("reading a decision log asynchronously", () => {
   it("verifies a whole log and what was appended in slices, with the same records", async () => {
     const { dir, writer } = auditLog(400);

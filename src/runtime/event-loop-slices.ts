@@ -20,9 +20,14 @@ export class EventLoopSlices {
     this.since = performance.now();
   }
 
-  /** Starts a new slice: after an await that let the event loop turn anyway. */
-  restart(): void {
-    this.since = performance.now();
+  /**
+   * Ends the slice, so that the next {@link pause} waits for the event loop's next turn: for work
+   * resumed by a settled promise. That runs where the promise settled (an I/O callback, in the
+   * poll phase), and a slice there would run back to back with the next one, which `setImmediate`
+   * starts in the same turn's check phase: the host's timers would wait for both.
+   */
+  end(): void {
+    this.since = Number.NEGATIVE_INFINITY;
   }
 }
 
@@ -67,10 +72,10 @@ export async function runInSlices<T>(steps: Steps<T>): Promise<T> {
         value = await step.value;
       } catch (error) {
         step = steps.throw(error);
-        slices.restart();
+        slices.end();
         continue;
       }
-      slices.restart();
+      slices.end();
       step = steps.next(value);
       continue;
     }
