@@ -502,6 +502,8 @@ async function replayRun(run: ReplayRun, options: ReplayOptions): Promise<Replay
   }
   const result = { ...about, timingsPastEnd, unreplayable: null };
   const replayed = { produced, unreplayable, finalGeneration, timingsPastEnd };
+  // The replay's last slice and the comparison's first would otherwise run in one turn.
+  await slices.pause();
   const divergence = await findDivergence(run, replayed, dropped, contextSize);
   if (divergence !== undefined) return { ...result, ok: false, divergence };
   if (failure === undefined) return { ...result, ok: true };
