@@ -12,8 +12,9 @@ const GROUP_SIGNAL_GRACE_MS = 250;
 
 /**
  * A signal this soon after the same signal counted before is that one passed on, not a second
- * one (whatever other signal came between): npm forwards SIGINT and SIGTERM to the script it runs, which got the terminal's (or the
- * process group's) already, and tsx's launcher sends its own SIGINT 30 ms after the terminal's.
+ * one (whatever other signal came between): npm forwards SIGINT and SIGTERM to the script it
+ * runs, which got the terminal's (or the process group's) already, and tsx's launcher sends its
+ * own SIGINT 30 ms after the terminal's.
  */
 export const SIGNAL_ECHO_MS = 200;
 
