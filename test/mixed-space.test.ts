@@ -424,12 +424,39 @@ describe("validation", () => {
       { path: "bounds.c.min", message: "expected a whole number, got 0.5" },
       { path: "bounds.d.step", message: "expected a whole number greater than 0, got 0" },
       { path: "bounds.e", message: "max − min (10) must be a multiple of step (3): max 9 or 12 would be" },
-      { path: "bounds.f", message: "step cannot be combined with log scale" },
+      { path: "bounds.f", message: "a step other than 1 cannot be combined with log scale" },
       { path: "bounds.g", message: "log scale needs min ≥ 1, got min = 0" },
       { path: "bounds.h.type", message: 'expected one of "float", "int", "categorical", got "bool"' },
       { path: "bounds.i.choices.1", message: "expected a JSON value (finite numbers only)" },
       { path: "bounds.j.min", message: 'unknown key (min is only for type "float" or "int")' },
       { path: "bounds.k.choices", message: 'unknown key (choices is only for type "categorical")' },
+    ]);
+  });
+
+  it("takes step 1 on a log-scale int as every whole number, the same run as no step", () => {
+    const run = (n: object) => {
+      const solver = createSolver({
+        seed: 3,
+        budget: 25,
+        bounds: { n, x: { min: 0, max: 1 } },
+      } as SolverConfig);
+      const seen: unknown[] = [];
+      for (let batch = solver.ask(); batch !== null; batch = solver.ask()) {
+        for (const trial of batch) {
+          seen.push(trial.params);
+          const { n: k, x } = trial.params as { n: number; x: number };
+          solver.tell({ id: trial.id, value: (Math.log(k) - 2) ** 2 + x });
+        }
+      }
+      return seen;
+    };
+    const n = { type: "int", min: 1, max: 1000, scale: "log" };
+    expect(issues({ n: { ...n, step: 1 } })).toEqual([]);
+    const stepped = run({ ...n, step: 1 });
+    expect(stepped).toHaveLength(25);
+    expect(stepped).toEqual(run(n));
+    expect(issues({ n: { ...n, step: 3 } })).toEqual([
+      { path: "bounds.n", message: "a step other than 1 cannot be combined with log scale" },
     ]);
   });
 

@@ -280,7 +280,14 @@ async function runSolve(
         if (why !== undefined) progress.unreadReport(trial.id, line, why);
         return;
       }
-      const seen = earlier.findIndex((r, i) => i >= next && r.step === report.step);
+      // Searched from `next` on: a re-run of n recorded steps then costs O(n), not O(n²).
+      let seen = -1;
+      for (let i = next; i < earlier.length; i++) {
+        if (earlier[i]!.step === report.step) {
+          seen = i;
+          break;
+        }
+      }
       next = seen < 0 ? earlier.length : seen + 1;
       if (seen >= 0) return;
       try {

@@ -248,7 +248,9 @@ const IntSchema = Schema.Struct({
 }).pipe(
   Schema.filter((b) => {
     if (!(b.min <= b.max)) return `min (${b.min}) must not exceed max (${b.max})`;
-    if (b.scale === "log" && b.step !== undefined) return "step cannot be combined with log scale";
+    // Step 1 is every whole number, which a log-scale int takes anyway (Optuna accepts it too).
+    if (b.scale === "log" && b.step !== undefined && b.step !== 1)
+      return "a step other than 1 cannot be combined with log scale";
     if (b.scale === "log" && !(b.min >= 1)) return `log scale needs min ≥ 1, got min = ${b.min}`;
     // On a log scale a value comes back from exp(log) within a few rounding errors of the log,
     // times the value: below 2^44 that stays far under ½ (values came back 1 off from about 2^47).
