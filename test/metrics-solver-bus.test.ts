@@ -181,11 +181,12 @@ describe("arqon/metrics: bus metrics", () => {
     expect(series.get("arqon_bus_params_mismatch")).toBe(0);
   });
 
-  it("exports no bus series while busStats() has only returned stale figures", async () => {
+  it("exports no bus series while busStats() has only returned stale figures, its own state included", async () => {
     const registry = new Registry();
     let stale = true;
     registerBusMetrics(
       {
+        // A standby that never reached Redis: it does not know whether the fleet is halted.
         busStats: () => ({
           lag: 1,
           pending: 2,
@@ -194,6 +195,10 @@ describe("arqon/metrics: bus metrics", () => {
           digestsProcessed: 0,
           replicas: stale ? 0 : 3,
           laggingReplicas: 0,
+          leader: false,
+          halted: !stale,
+          paramsMismatch: false,
+          haltReasons: stale ? [] : ["repeatedTrips"],
           stale,
         }),
       },
@@ -204,6 +209,10 @@ describe("arqon/metrics: bus metrics", () => {
     const series = await scrape(registry);
     expect(series.get("arqon_bus_up")).toBe(1);
     expect(series.get("arqon_bus_replicas")).toBe(3);
+    expect(series.get("arqon_bus_halted")).toBe(1);
+    expect(series.get("arqon_bus_leader")).toBe(0);
+    expect(series.get("arqon_bus_params_mismatch")).toBe(0);
+    expect(series.get('arqon_bus_halt_reason{reason="repeatedTrips"}')).toBe(1);
   });
 
   it("shows only arqon_bus_up 0 while busStats() has never succeeded, and reads it once per scrape", async () => {

@@ -58,7 +58,9 @@ export function registerBusMetrics(source: BusStatsSource, options: BusMetricsOp
   let last: BusMetricsStats | undefined;
   // The latest figures, stale or not: whether the coordinator leads and whether the fleet is
   // halted are its own state, not read from Redis, so a stale view does not hold them back (a
-  // leader cut off from Redis loses its lease, and must stop saying it leads).
+  // leader cut off from Redis loses its lease, and must stop saying it leads). Not before the
+  // first fresh read, though: a coordinator that never reached Redis has no fleet state to tell
+  // (a standby would say "not halted" of a fleet it never read).
   let latest: BusMetricsStats | undefined;
   let up = 0;
   const pass = new ScrapePass((): BusMetricsStats | undefined => {
@@ -84,7 +86,7 @@ export function registerBusMetrics(source: BusStatsSource, options: BusMetricsOp
   ) =>
     new ReadMetric(p + name, help, type, () => {
       const fresh = read();
-      const stats = current ? latest : fresh;
+      const stats = current && fresh !== undefined ? latest : fresh;
       const value = stats === undefined ? undefined : pick(stats);
       return value === undefined ? [] : [{ labels: {}, value }];
     });
@@ -111,7 +113,7 @@ export function registerBusMetrics(source: BusStatsSource, options: BusMetricsOp
     "1 for each SafeMode reason of the fleet's halt (manualHalt: an operator's engine.halt), else 0.",
     "gauge",
     () => {
-      read();
+      if (read() === undefined) return [];
       const reasons = latest?.haltReasons;
       if (reasons === undefined) return [];
       const halted = latest?.halted !== false;
