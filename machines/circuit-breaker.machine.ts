@@ -43,7 +43,7 @@ export function circuitBreakerOptionProblems(input: unknown): OptionProblem[] {
   const problems: OptionProblem[] = [];
   for (const [field, value] of Object.entries(given)) {
     if (!known.includes(field))
-      problems.push({ field, reason: `unknown option; known: ${known.join(", ")}` });
+      problems.push({ field, reason: `unknown option; known: ${known.join(", ")}`, known });
     else if (value !== undefined && (typeof value !== "number" || Number.isNaN(value)))
       problems.push({ field, reason: "must be a number" });
   }

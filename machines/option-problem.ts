@@ -4,6 +4,8 @@ export interface OptionProblem {
   readonly field: string;
   /** What is wrong, without the value (e.g. "must be a whole number ≥ 1"). */
   readonly reason: string;
+  /** For an unknown option: the options known, so that a caller can name the one likely meant. */
+  readonly known?: readonly string[];
 }
 
 /** A bad option value as an error message shows it (strings quoted, objects by their kind). */

@@ -120,7 +120,7 @@ export function safeModeOptionProblems(input: unknown): OptionProblem[] {
       ? SAFE_MODE_OPTION_RULES[field as keyof SafeModeOptions]
       : undefined;
     if (rule === undefined) {
-      problems.push({ field, reason: `unknown option; known: ${known.join(", ")}` });
+      problems.push({ field, reason: `unknown option; known: ${known.join(", ")}`, known });
     } else if (value !== undefined && (typeof value !== "number" || !rule[0](value))) {
       problems.push({ field, reason: rule[1] });
     }

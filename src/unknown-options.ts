@@ -1,3 +1,4 @@
+import type { OptionProblem } from "../machines/option-problem.js";
 import { closestName } from "./suggest.js";
 
 /**
@@ -15,6 +16,16 @@ export function unknownOptionKeys(options: unknown, known: readonly string[]): s
 export function nearestKeyHint(key: string, known: readonly string[]): string {
   const near = closestName(key, known);
   return near === undefined ? "" : ` (did you mean ${near}?)`;
+}
+
+/**
+ * A chart's option problem as a config issue's message: an unknown option's says which known
+ * option is near (`unknown option (did you mean maxBackoffMs?); known: …`), others are unchanged.
+ */
+export function optionProblemText(problem: OptionProblem): string {
+  const { field, known } = problem;
+  if (known === undefined) return problem.reason;
+  return `unknown option${nearestKeyHint(field, known)}; known: ${known.join(", ")}`;
 }
 
 /** `(known: a, b)`, led by `did you mean b?` when one of them is near `key`. */

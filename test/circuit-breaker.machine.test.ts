@@ -390,4 +390,23 @@ describe("circuit-breaker options: one set of rules for the chart and the engine
       },
     ]);
   });
+
+  it("names the option a misspelt one likely meant, in the breaker's and SafeMode's options", () => {
+    const issues = engineConfigIssues({
+      seed: 1,
+      params: { x: { min: 0, max: 1 } },
+      safety: { breaker: { maxBackofMs: 5000 }, safeMode: { dwelMs: 10 } },
+    } as never);
+    expect(issues).toEqual([
+      {
+        path: "safety.safeMode.dwelMs",
+        message: "unknown option (did you mean dwellMs?); known: dwellMs, healthyWindows",
+      },
+      {
+        path: "safety.breaker.maxBackofMs",
+        message:
+          "unknown option (did you mean maxBackoffMs?); known: failureThreshold, baseBackoffMs, maxBackoffMs",
+      },
+    ]);
+  });
 });

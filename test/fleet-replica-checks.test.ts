@@ -243,7 +243,10 @@ describe("replica and publisher options", () => {
       /invalid replica options: telemetry\.breaker\.baseBackoffMs: /,
     );
     expect(replicaWith({ telemetry: { breaker: { typo: 1 } as never } })).toThrow(
-      /telemetry\.breaker\.typo: unknown option/,
+      /telemetry\.breaker\.typo: unknown option; known: /,
+    );
+    expect(replicaWith({ telemetry: { breaker: { maxBackofMs: 1000 } as never } })).toThrow(
+      "telemetry.breaker.maxBackofMs: unknown option (did you mean maxBackoffMs?); known: failureThreshold, baseBackoffMs, maxBackoffMs",
     );
   });
 });

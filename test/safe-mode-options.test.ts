@@ -9,6 +9,7 @@ import { engineConfigIssues } from "../src/engine/config.js";
 import { resolveSafetyOptions, safetyOptionIssues } from "../src/engine/safety/safety-config.js";
 import { GUARDRAIL_PRESETS } from "../src/hotpath/guardrails.js";
 import { shownValue } from "../src/shown-value.js";
+import { optionProblemText } from "../src/unknown-options.js";
 
 /** Inputs the chart and the engine config must judge alike: valid ones, then one per rule. */
 const CASES: readonly (readonly [input: unknown, problems: readonly string[]])[] = [
@@ -46,7 +47,11 @@ describe("SafeMode options: one rule set, in the chart", () => {
           "must be a number of milliseconds ≥ 0 and at most 2147483647 (about 24.8 days, the longest timer Node keeps)",
       },
       { field: "healthyWindows", reason: "must be a whole number from 1 to 1000000" },
-      { field: "dwel", reason: "unknown option; known: dwellMs, healthyWindows" },
+      {
+        field: "dwel",
+        reason: "unknown option; known: dwellMs, healthyWindows",
+        known: ["dwellMs", "healthyWindows"],
+      },
     ]);
     expect(safeModeOptionProblems("fast")).toEqual([
       { field: "", reason: "must be an object of SafeMode options" },
@@ -77,11 +82,12 @@ describe("SafeMode options: one rule set, in the chart", () => {
     const expected = fields.map((f) => (f === "" ? "safety.safeMode" : `safety.safeMode.${f}`));
     const config = { seed: 1, params: { x: { min: 0, max: 1 } }, safety: { safeMode: input } };
     expect(engineConfigIssues(config).map((i) => i.path)).toEqual(expected);
-    // Same reasons as the chart's, word for word, each with the value it refused.
+    // Same reasons as the chart's, word for word, each with the value it refused; an unknown option
+    // also names a near one (test/circuit-breaker.machine.test.ts pins that text).
     expect(safetyOptionIssues({ safeMode: input }).map((i) => i.message)).toEqual(
       safeModeOptionProblems(input).map((p) =>
         p.reason.startsWith("unknown option")
-          ? p.reason
+          ? optionProblemText(p)
           : `${p.reason}, got ${shownValue(p.field === "" ? input : (input as Record<string, unknown>)[p.field])}`,
       ),
     );

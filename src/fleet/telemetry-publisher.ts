@@ -14,6 +14,7 @@ import {
 import { MAX_TIMER_MS } from "../../machines/timer-limit.js";
 import { beforeDeadline } from "../runtime/deadline.js";
 import { shownValue } from "../shown-value.js";
+import { optionProblemText } from "../unknown-options.js";
 import { encodeBatch, type FleetDigest } from "./digest-batch.js";
 import { checkedKeyring, type Keyring } from "./signing.js";
 
@@ -102,11 +103,12 @@ export function publisherTuningIssues(tuning: PublisherTuning, path = ""): strin
     issues.push(`${path}firstSeq: must be a whole number ≥ 0 (got ${shownValue(firstSeq)})`);
   }
   // The breaker chart would refuse them too, but only once started, from a timer: uncaught.
-  for (const { field, reason } of circuitBreakerOptionProblems(tuning.breaker)) {
+  for (const problem of circuitBreakerOptionProblems(tuning.breaker)) {
+    const { field, reason } = problem;
     const at = field === "" ? "breaker" : `breaker.${field}`;
     const value = field === "" ? undefined : (tuning.breaker as Readonly<Record<string, unknown>>)[field];
     const refused = field === "" || reason.startsWith("unknown option") ? "" : ` (got ${shownValue(value)})`;
-    issues.push(`${path}${at}: ${reason}${refused}`);
+    issues.push(`${path}${at}: ${optionProblemText(problem)}${refused}`);
   }
   return issues;
 }

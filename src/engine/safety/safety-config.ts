@@ -16,7 +16,7 @@ import { type OptionalInput, withoutUndefinedKeys } from "../../config-input.js"
 import type { ConfigIssue } from "../../errors.js";
 import { type Guardrails, MAX_REGRESSION_LIMIT } from "../../hotpath/guardrails.js";
 import { shownValue } from "../../shown-value.js";
-import { nearestKeyHint } from "../../unknown-options.js";
+import { nearestKeyHint, optionProblemText } from "../../unknown-options.js";
 import {
   type ChangeBudgetOptions,
   changeBudgetOptionIssues,
@@ -182,7 +182,7 @@ function issuesAt(path: string, problems: readonly OptionProblem[], given: unkno
     // A chart's rule does not repeat the value it refused; the config's messages all name it.
     const value = (given as Readonly<Record<string, unknown>>)[p.field];
     const refused = p.reason.startsWith("unknown option") ? "" : `, got ${shownValue(value)}`;
-    return { path: `${path}.${p.field}`, message: `${p.reason}${refused}` };
+    return { path: `${path}.${p.field}`, message: `${optionProblemText(p)}${refused}` };
   });
 }
 
