@@ -1303,7 +1303,6 @@ export class Coordinator {
     return settled;
   }
 
-  /** The replicas of the view below the settled generation now. */
   /**
    * Notes when each report in `acks` last changed, and, when leading, removes those unchanged for
    * `replicaExpiryMs` (from `acks` too). Ages are counted on this coordinator's clock from when it
@@ -1339,6 +1338,7 @@ export class Coordinator {
     }
   }
 
+  /** The replicas of the view below the settled generation now. */
   private laggingReplicas(): string[] {
     const settled = this.settledGeneration();
     return Object.entries(this.fleet)
