@@ -645,7 +645,7 @@ describe("validation", () => {
       {
         path: "bounds.warmup.when",
         message:
-          'never holds, so warmup would never be present: no value of opt meets all of schedule needs opt in ["adam"]; warmup needs opt in ["sgd"]',
+          'never holds, so warmup would never be present: no value of opt meets them all (schedule needs opt in ["adam"]; warmup needs opt in ["sgd"])',
       },
     ]);
     // Two parents alive on their own whose conditions exclude each other; and below it, nothing.
@@ -662,7 +662,7 @@ describe("validation", () => {
       {
         path: "bounds.both.when",
         message:
-          'never holds, so both would never be present: no value of opt meets all of mode needs opt in ["sgd"]; kind needs opt in ["adam"]',
+          'never holds, so both would never be present: no value of opt meets them all (mode needs opt in ["sgd"]; kind needs opt in ["adam"])',
       },
     ]);
     // Conditions that narrow a choice list step by step but leave one value are fine.
@@ -706,11 +706,17 @@ describe("validation", () => {
       'result.params.optimizer: "sgdm" is not one of the choices',
     );
     expect(tell({ ...sgd, optimizer: "adam" })).toThrow(
-      "result.params.momentum: given, but its condition (when) does not hold",
+      'result.params.momentum: given, but its condition (when) does not hold: optimizer is "adam", not "sgd"\n',
+    );
+    expect(tell({ ...sgd, optimizer: { name: "rms", centered: true } })).toThrow(
+      'result.params.momentum: given, but its condition (when) does not hold: optimizer is {"name":"rms","centered":true}, not "sgd"\n',
+    );
+    expect(tell({ ...sgd, dampening: 0.1 })).toThrow(
+      "result.params.dampening: given, but its condition (when) does not hold: nesterov is true, not false",
     );
     expect(tell({ ...sgd, nesterov: false })).toThrow("result.params.dampening: missing");
     expect(tell({ lr: 0.1, layers: 3, batch: 64, optimizer: "adam", dampening: 0.1 })).toThrow(
-      "result.params.dampening: given, but its condition (when) does not hold",
+      "result.params.dampening: given, but its condition (when) does not hold: nesterov is not active",
     );
     expect(solver.told).toBe(0);
     expect(tell({ lr: 0.1, layers: 3, batch: 64, optimizer: "adam" })).not.toThrow();

@@ -189,7 +189,10 @@ describe("startPoints", () => {
         path: "startPoints.0.optimizer",
         message: expect.stringContaining('"adamw" is not one of the choices'),
       },
-      { path: "startPoints.1.momentum", message: "given, but its condition (when) does not hold" },
+      {
+        path: "startPoints.1.momentum",
+        message: 'given, but its condition (when) does not hold: optimizer is "adam", not "sgd"',
+      },
       { path: "startPoints.1.depth", message: "expected a whole number, got 1.5" },
       { path: "startPoints.2.batch", message: "unknown parameter" },
       {
@@ -294,7 +297,10 @@ describe("partial startPoints (Optuna's enqueue_trial with some parameters)", ()
     ]);
     // With the parent given, its condition decides, as for a whole point.
     expect(solverConfigIssues({ ...config(), startPoints: [{ optimizer: "adam", momentum: 0.5 }] })).toEqual([
-      { path: "startPoints.0.momentum", message: "given, but its condition (when) does not hold" },
+      {
+        path: "startPoints.0.momentum",
+        message: 'given, but its condition (when) does not hold: optimizer is "adam", not "sgd"',
+      },
     ]);
   });
 

@@ -427,7 +427,7 @@ function conditionsThatNeverHold(bounds: Readonly<Record<string, ParamInput>>): 
     if (!parentDead && conflict !== undefined) {
       issues.push({
         path: `bounds.${name}.when`,
-        message: `never holds, so ${name} would never be present: no value of ${conflict} meets all of ${own.get(conflict)!.from.join("; ")}`,
+        message: `never holds, so ${name} would never be present: no value of ${conflict} meets them all (${own.get(conflict)!.from.join("; ")})`,
       });
     }
     return dead ? null : own;

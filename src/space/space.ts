@@ -259,7 +259,10 @@ export class Space {
     const state = new Int8Array(this.names.length);
     const check = (name: string, when: readonly DimensionCondition[], problemOf: ProblemOf) => {
       const status = this.statusOf(when, record, state);
-      if (status !== -2) return this.checkValue(record, name, status, problemOf, partial, path, out);
+      if (status !== -2) {
+        const unmet = () => this.unmetCondition(when, record, state);
+        return this.checkValue(record, name, status, problemOf, partial, path, out, unmet);
+      }
       if (own(record, name) === undefined) return -2; // left out, as its parent is
       const parent = this.names[when.find((c) => state[c.parent] === -2)!.parent]!;
       out.push({
@@ -303,6 +306,29 @@ export class Space {
   }
 
   /**
+   * Which part of `when` fails for the named values `record` (a parameter {@link statusOf} found
+   * inactive): the first parent that is inactive itself or holds another choice, as a message
+   * shows it (`optimizer is "adam", not "sgd"`).
+   */
+  private unmetCondition(
+    when: readonly DimensionCondition[],
+    record: Readonly<Record<string, unknown>>,
+    state: Int8Array,
+  ): string {
+    for (const c of when) {
+      const parent = this.names[c.parent]!;
+      if (state[c.parent] === 0) return `${parent} is not active`;
+      const value = own(record, parent);
+      const k = this.choiceKeys[c.parent]!.get(jsonKey(value));
+      if (k !== undefined && c.choices.includes(k)) continue;
+      const choices = (this.specs[c.parent] as { readonly choices: readonly unknown[] }).choices;
+      const needed = c.choices.map((j) => JSON.stringify(choices[j]));
+      return `${parent} is ${JSON.stringify(value)}, not ${needed.length === 1 ? needed[0] : `one of ${needed.join(", ")}`}`;
+    }
+    return "a parent is not active"; // not reached: statusOf found one that fails
+  }
+
+  /**
    * Checks `record[name]` given the parameter's status (1 active, 0 inactive, −1 unknown) and
    * returns its status after the check: −1 when its value is wrong, or missing from a whole
    * point; −2 when a partial point leaves it to fill.
@@ -315,11 +341,15 @@ export class Space {
     partial: boolean,
     path: string,
     out: ConfigIssue[],
+    unmet: () => string,
   ): number {
     const value = own(record, name);
     if (status === 0) {
       if (value !== undefined)
-        out.push({ path: `${path}.${name}`, message: "given, but its condition (when) does not hold" });
+        out.push({
+          path: `${path}.${name}`,
+          message: `given, but its condition (when) does not hold: ${unmet()}`,
+        });
     } else if (status === 1) {
       if (value === undefined) {
         if (partial) return -2;
