@@ -163,6 +163,31 @@ describe("createEventStore", () => {
     expect(store.getSnapshot().map((e) => e.seq)).toEqual([4, 6]);
   });
 
+  it("throws what its filter threw from getSnapshot, where React's render meets it, not into the stream", () => {
+    const engine = fakeEngine();
+    const boom = new Error("filter boom");
+    let calls = 0;
+    const store = createEventStore(engine, {
+      filter: (e) => {
+        calls++;
+        if (e.seq === 2) throw boom;
+        return true;
+      },
+    });
+    let changes = 0;
+    store.subscribe(() => changes++);
+    engine.events.next(event(1));
+    expect(store.getSnapshot().map((e) => e.seq)).toEqual([1]);
+    // Thrown into the Subject, the error would end the stream for every subscriber.
+    expect(() => engine.events.next(event(2))).not.toThrow();
+    expect(changes).toBe(2);
+    expect(() => store.getSnapshot()).toThrow(boom);
+    engine.events.next(event(3));
+    expect(calls).toBe(2);
+    expect(() => store.getSnapshot()).toThrow(boom);
+    expect(engine.events.observed).toBe(true);
+  });
+
   it("rejects a limit that is not a whole number > 0", () => {
     const engine = fakeEngine();
     expect(() => createEventStore(engine, { limit: 0 })).toThrow(UsageError);

@@ -29,7 +29,9 @@ export const RECENT_EVENTS_LIMIT = 50;
  * `engine.events` is a hot stream, so the store holds only what arrived while someone was
  * subscribed; what it holds survives an unsubscribe and resubscribe (React's StrictMode does that).
  * The array returned by `getSnapshot` is frozen and replaced only when events arrived since the
- * last call, so a burst of events costs one copy of at most `limit` entries per read.
+ * last call, so a burst of events costs one copy of at most `limit` entries per read. Once
+ * `filter` throws, `getSnapshot` throws that error (in a component, React's render: its error
+ * boundary gets it) and no event is kept any more.
  * Throws a `UsageError` when `limit` is not a whole number > 0, `filter` not a function, or an
  * option is unknown.
  */
@@ -41,9 +43,23 @@ export function createEventStore<N extends string = string>(
   const buffer: AuditEvent<N>[] = [];
   let view: readonly AuditEvent<N>[] = Object.freeze([]);
   let stale = false;
+  // What a throwing filter threw, kept for getSnapshot: thrown in the engine's event stream it would
+  // reach no error boundary (RxJS reports it later, as an uncaught error, once per event).
+  let failure: { readonly error: unknown } | undefined;
   const subscribe = sharedListeners((notify) => {
     const subscription = engine.events.subscribe((event) => {
-      if (filter !== undefined && !filter(event)) return;
+      if (failure !== undefined) return;
+      if (filter !== undefined) {
+        let kept: boolean;
+        try {
+          kept = filter(event);
+        } catch (error) {
+          failure = { error };
+          notify();
+          return;
+        }
+        if (!kept) return;
+      }
       buffer.push(event);
       if (buffer.length > limit) buffer.splice(0, buffer.length - limit);
       stale = true;
@@ -54,6 +70,7 @@ export function createEventStore<N extends string = string>(
   return {
     subscribe,
     getSnapshot: () => {
+      if (failure !== undefined) throw failure.error;
       if (stale) {
         view = Object.freeze(buffer.slice());
         stale = false;
