@@ -2,6 +2,7 @@
 // literal config. The `expectTypeOf` and `@ts-expect-error` lines are checked by `tsc --noEmit`
 // (tsconfig includes test/): an unused `@ts-expect-error` is itself a compile error, so a misspelt
 // name that stopped being rejected fails the type check.
+import { Effect } from "effect";
 import { createElement, type ReactElement } from "react";
 import { renderToString } from "react-dom/server";
 import { type Observable, VirtualTimeScheduler } from "rxjs";
@@ -18,7 +19,7 @@ import { engineSnapshots } from "../src/engine/snapshots.js";
 import { createSupervisor } from "../src/engine/supervisor.js";
 import { UsageError } from "../src/errors.js";
 import type { BoundsInput, ParamsOf, ParamValue } from "../src/index.js";
-import { createLoggedEngine, createLoggedEngineAsync } from "../src/log/engine-log.js";
+import { createLoggedEngine, createLoggedEngineAsync, LoggedEngine } from "../src/log/engine-log.js";
 import { createSolverLog, openSolverLog } from "../src/log/solver-log.js";
 import { createEventStore } from "../src/react/event-store.js";
 import { createSnapshotStore } from "../src/react/snapshot-store.js";
@@ -219,7 +220,7 @@ describe("snapshot streams and spawned engines keep the names", () => {
 });
 
 describe("a logged engine keeps the names", () => {
-  it("types createLoggedEngine's and createLoggedEngineAsync's engine by the config's names", async () => {
+  it("types the engine of createLoggedEngine, createLoggedEngineAsync and LoggedEngine.make by the config's names", async () => {
     const config = {
       seed: 1,
       scheduler: new VirtualTimeScheduler(),
@@ -240,6 +241,19 @@ describe("a logged engine keeps the names", () => {
     } finally {
       await opened.close();
     }
+    // The Effect form too, its scope closing the engine and the log.
+    const value = await Effect.runPromise(
+      Effect.scoped(
+        Effect.gen(function* () {
+          const made = yield* LoggedEngine.make(config, { dir: newLogDir() });
+          expectTypeOf(made.engine).toEqualTypeOf<Engine<"batchSize">>();
+          // @ts-expect-error: "batchsize" is not a parameter of this engine
+          expect(() => made.engine.value("batchsize")).toThrow(UsageError);
+          return made.engine.value("batchSize");
+        }),
+      ),
+    );
+    expect(value).toBe(64);
   });
 });
 

@@ -210,10 +210,10 @@ export const LoggedEngine = {
    * and closes the log. Fails with a `LogError` or a `ConfigError`. Opens the log as
    * {@link createLoggedEngineAsync} does, so it is asynchronous: `Effect.runSync` cannot run it.
    */
-  make: (
-    config: EngineConfig,
+  make: <const N extends string>(
+    config: EngineConfig<N>,
     options: EngineLogOptions,
-  ): Effect.Effect<LoggedEngine, LogError | ConfigError, Scope.Scope> =>
+  ): Effect.Effect<LoggedEngine<N>, LogError | ConfigError, Scope.Scope> =>
     Effect.gen(function* () {
       yield* Effect.try({
         try: () => {
@@ -270,7 +270,8 @@ export const LoggedEngine = {
           }
         })());
       return yield* Effect.try({
-        try: () => loggedEngine(running, log, started, previous, close),
+        // The engine was built from `config`, whose parameter names are exactly `N`.
+        try: () => loggedEngine(running, log, started, previous, close) as LoggedEngine<N>,
         catch: (error) => asLogError(error, `cannot write the restart record to decision log ${options.dir}`),
       });
     }),
