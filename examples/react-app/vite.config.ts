@@ -18,6 +18,6 @@ export default defineConfig({
   resolve: { tsconfigPaths: true },
   server: { host: "127.0.0.1", fs: { allow: [repositoryRoot] } },
   preview: { host: "127.0.0.1" },
-  // The bundle carries effect, xstate, rxjs and React: about 530 kB minified, on purpose.
+  // The bundle carries effect, xstate, rxjs and React, on purpose (docs/benchmarks.md, Bundle size).
   build: { target: "es2022", outDir: "dist", emptyOutDir: true, chunkSizeWarningLimit: 1024 },
 });

@@ -114,7 +114,9 @@ export interface Supervisor {
   /**
    * Creates and starts an engine named `name` (also its actor's id and system id). Throws the
    * `ConfigError` of an invalid config (nothing is kept; {@link Supervisor.failure} has it too),
-   * or a `UsageError` if the name is running or the supervisor is closed.
+   * the `EngineFailedError` of an engine that failed as it started (a scheduler or hook that
+   * throws at once; kept the same way), or a `UsageError` if the name is running or the
+   * supervisor is closed.
    */
   spawn<const N extends string>(name: string, config: EngineConfig<N>): Engine<N>;
   /** Stops and closes the engine `name`; resolves to false when no such engine runs. */
