@@ -65,7 +65,7 @@ const replicaAtRest: ReplicaStatus = {
 describe("alert rules (promtool)", () => {
   it("pass promtool check rules", () => {
     const { status, output } = promtool(["check", "rules", "arqon-alerts.yml"], RULES_DIR);
-    expect(output).toContain("SUCCESS: 21 rules found");
+    expect(output).toContain("SUCCESS: 22 rules found");
     expect(status).toBe(0);
   });
 
