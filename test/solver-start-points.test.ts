@@ -302,6 +302,22 @@ describe("partial startPoints (Optuna's enqueue_trial with some parameters)", ()
         message: 'given, but its condition (when) does not hold: optimizer is "adam", not "sgd"',
       },
     ]);
+    // Two parents, the first left out: the message names the one that fails, not the absent one.
+    const twoParents = {
+      seed: 1,
+      budget: 4,
+      bounds: {
+        a: { type: "categorical", choices: ["x", "y"] },
+        b: { type: "categorical", choices: ["p", "q"] },
+        c: { min: 0, max: 1, when: { a: ["x"], b: ["p"] } },
+      },
+    };
+    expect(solverConfigIssues({ ...twoParents, startPoints: [{ b: "q", c: 0.5 }] })).toEqual([
+      {
+        path: "startPoints.0.c",
+        message: 'given, but its condition (when) does not hold: b is "q", not "p"',
+      },
+    ]);
   });
 
   it("resumes a saved run with the same fills, and refuses one whose partial points were edited", () => {

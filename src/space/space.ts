@@ -317,13 +317,16 @@ export class Space {
   ): string {
     for (const c of when) {
       const parent = this.names[c.parent]!;
+      // A parent left out of a partial point (−2) or with a bad value (−1) decided nothing.
+      if (state[c.parent]! < 0) continue;
       if (state[c.parent] === 0) return `${parent} is not active`;
       const value = own(record, parent);
       const k = this.choiceKeys[c.parent]!.get(jsonKey(value));
       if (k !== undefined && c.choices.includes(k)) continue;
       const choices = (this.specs[c.parent] as { readonly choices: readonly unknown[] }).choices;
       const needed = c.choices.map((j) => JSON.stringify(choices[j]));
-      return `${parent} is ${JSON.stringify(value)}, not ${needed.length === 1 ? needed[0] : `one of ${needed.join(", ")}`}`;
+      const wanted = needed.length === 1 ? needed[0] : `one of ${needed.join(", ")}`;
+      return `${parent} is ${JSON.stringify(value)}, not ${wanted}`;
     }
     return "a parent is not active"; // not reached: statusOf found one that fails
   }
