@@ -11,15 +11,19 @@ const configOf = (name: string): EngineConfig => ({
   scheduler,
 });
 
-const restarts = new Map<string, number>();
+const restarts = new Map<string, number[]>();
 const supervisor = createSupervisor({
   // A failed engine is closed and gone; a new one starts in `normal`, so carry a halt over.
   onFailure: (name, error, failed) => {
-    // Restarting is the host's call, and bounded here: an engine that fails at once would
-    // otherwise be restarted as fast as it fails. Its error stays in supervisor.failure(name).
-    const count = (restarts.get(name) ?? 0) + 1;
-    restarts.set(name, count);
-    if (count > 3) return;
+    // Restarting is the host's call: here at most 3 in 10 minutes, as an engine that fails at
+    // once would otherwise be restarted as fast as it fails. Its error stays in failure(name).
+    const now = scheduler.now();
+    const recent = (restarts.get(name) ?? []).filter((at) => now - at < 600_000);
+    if (recent.length >= 3) {
+      console.warn(`${name} failed again (${String(error)}): not restarted`);
+      return;
+    }
+    restarts.set(name, [...recent, now]);
     const engine = supervisor.spawn(name, configOf(name));
     if (failed.mode === "halted") engine.halt(`restarted after a failure: ${String(error)}`);
   },

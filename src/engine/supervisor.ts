@@ -290,7 +290,8 @@ class SupervisorImpl implements Supervisor {
     const snapshot = actor.getSnapshot() as { status: string; error?: unknown };
     const engine = engineOf(actor);
     if (engine === undefined || snapshot.status !== "active") {
-      // The actor failed while starting (a bad config) and stopped itself: keep nothing.
+      // The actor failed while starting (a bad config, or an EngineFailedError: a scheduler or
+      // hook that threw at once) and stopped itself: keep nothing.
       const failure = snapshot.error ?? new Error(`spawn("${name}"): the engine actor did not start`);
       // Named, since one supervisor spawns many: "Invalid configuration of engine "web" …".
       const error =

@@ -104,10 +104,10 @@ export function publisherTuningIssues(tuning: PublisherTuning, path = ""): strin
   }
   // The breaker chart would refuse them too, but only once started, from a timer: uncaught.
   for (const problem of circuitBreakerOptionProblems(tuning.breaker)) {
-    const { field, reason } = problem;
+    const { field } = problem;
     const at = field === "" ? "breaker" : `breaker.${field}`;
     const value = field === "" ? undefined : (tuning.breaker as Readonly<Record<string, unknown>>)[field];
-    const refused = field === "" || reason.startsWith("unknown option") ? "" : ` (got ${shownValue(value)})`;
+    const refused = field === "" || problem.known !== undefined ? "" : ` (got ${shownValue(value)})`;
     issues.push(`${path}${at}: ${optionProblemText(problem)}${refused}`);
   }
   return issues;

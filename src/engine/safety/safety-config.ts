@@ -181,7 +181,7 @@ function issuesAt(path: string, problems: readonly OptionProblem[], given: unkno
     if (p.field === "") return { path, message: `${p.reason}, got ${shownValue(given)}` };
     // A chart's rule does not repeat the value it refused; the config's messages all name it.
     const value = (given as Readonly<Record<string, unknown>>)[p.field];
-    const refused = p.reason.startsWith("unknown option") ? "" : `, got ${shownValue(value)}`;
+    const refused = p.known !== undefined ? "" : `, got ${shownValue(value)}`;
     return { path: `${path}.${p.field}`, message: `${optionProblemText(p)}${refused}` };
   });
 }
