@@ -190,6 +190,15 @@ describe("dashboard in chromium", () => {
       );
       expect(await page.textContent("#objective-chart .u-legend")).toContain("baseline (measured) (ms)");
       await page.screenshot({ path: screenshotPath("dashboard-user-engine"), fullPage: true });
+      expect(await page.textContent("#source")).toBe("live engine");
+      // Closed while the page is open: the badge says so, rather than "live engine" in green.
+      await user.engine.close();
+      await page.waitForFunction(
+        () => document.querySelector("#source")?.textContent === "live engine, closed",
+        null,
+        WAIT,
+      );
+      expect(await page.getAttribute("#source", "class")).toBe("badge error");
       expect(errors).toEqual([]);
     } finally {
       await page.close();

@@ -107,9 +107,11 @@ export const DASHBOARD_SCRIPT = String.raw`
     if (!v) return;
     $("title").textContent = v.title;
     var source = $("source");
-    source.textContent = v.source === "live" ? "live engine"
+    // A live engine that was closed keeps its last view: the badge says it no longer runs.
+    var closed = v.source === "live" && v.statechart && v.statechart.engine === "stopped";
+    source.textContent = closed ? "live engine, closed" : v.source === "live" ? "live engine"
       : v.stopped ? "recording, no longer followed: " + v.stopped : "recording (read-only)";
-    source.className = v.stopped ? "badge error" : "badge";
+    source.className = v.stopped || closed ? "badge error" : "badge";
     var mode = $("mode");
     mode.textContent = "mode " + v.mode;
     mode.className = "badge mode mode-" + v.mode;
@@ -282,7 +284,8 @@ export const DASHBOARD_SCRIPT = String.raw`
       list.appendChild(item);
     }
     segment(start, span[1], st.view && st.view.mode !== "unknown" ? st.view.mode : mode);
-    if (changes.length === 0) list.appendChild(el("li", { class: "empty" }, "no mode changes"));
+    // The history keeps the latest events only (historyLimit): older changes may have left it.
+    if (changes.length === 0) list.appendChild(el("li", { class: "empty" }, "no mode changes among the events kept"));
   }
 
   // The active state paths of a state name: "cycle.plus" gives "cycle" and "cycle.plus";

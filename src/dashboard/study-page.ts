@@ -34,6 +34,7 @@ export const STUDY_HTML = `<!doctype html>
       <dt>Strategy</dt><dd id="strategy">…</dd>
       <dt>Probe</dt><dd id="classification">…</dd>
       <dt>Failed</dt><dd id="failed">…</dd>
+      <dt>Pruned</dt><dd id="pruned">…</dd>
       <dt>Pending</dt><dd id="pending">…</dd>
     </dl>
     <h3>Parameters of the best point</h3>
@@ -85,10 +86,18 @@ export const STUDY_SCRIPT = String.raw`
     return node;
   }
   function clear(node) { while (node.firstChild) node.removeChild(node.firstChild); }
+  // A parameter's value: a number as the charts write it, a categorical's choice as JSON.
+  function shown(v) { return typeof v === "number" ? fmt(v) : JSON.stringify(v); }
   function paramsText(p) {
     var parts = [];
-    for (var k in p) parts.push(k + " = " + fmt(p[k]));
+    for (var k in p) parts.push(k + " = " + shown(p[k]));
     return parts.join(", ");
+  }
+  // Where a categorical's choice sits on its slice's axis (its position), or -1.
+  function choiceIndex(bound, v) {
+    var key = JSON.stringify(v);
+    for (var j = 0; j < bound.choices.length; j++) if (JSON.stringify(bound.choices[j]) === key) return j;
+    return -1;
   }
 
   function renderSummary(s, error) {
@@ -97,9 +106,13 @@ export const STUDY_SCRIPT = String.raw`
     $("progress").textContent = s.asked + " of " + s.budget + " trials asked";
     $("strategy").textContent = s.strategy || "not chosen yet";
     $("classification").textContent = s.classification || "not complete";
-    var failed = 0;
-    for (var i = 0; i < s.trials.length; i++) if (s.trials[i].failed !== null) failed++;
+    var failed = 0, pruned = 0;
+    for (var i = 0; i < s.trials.length; i++) {
+      if (s.trials[i].pruned) pruned++;
+      else if (s.trials[i].failed !== null) failed++;
+    }
     $("failed").textContent = String(failed);
+    $("pruned").textContent = String(pruned);
     $("pending").textContent = String(s.pending);
     $("better").textContent = s.direction === "maximize" ? "(higher is better)" : "(lower is better)";
     $("best-value").textContent = s.best ? C.precise(s.best.value) : "no result yet";
@@ -109,9 +122,11 @@ export const STUDY_SCRIPT = String.raw`
     if (s.best) for (var name in s.best.params) {
       var row = el("tr");
       row.appendChild(el("td", null, name));
-      row.appendChild(el("td", null, fmt(s.best.params[name])));
+      row.appendChild(el("td", null, shown(s.best.params[name])));
       var b = s.bounds[name];
-      row.appendChild(el("td", { class: "hint" }, b ? "in [" + fmt(b.min) + ", " + fmt(b.max) + "]" + (b.scale === "log" ? ", log scale" : "") : ""));
+      var hint = !b ? "" : b.choices ? "one of " + b.choices.length + " choices"
+        : "in [" + fmt(b.min) + ", " + fmt(b.max) + "]" + (b.scale === "log" ? ", log scale" : "");
+      row.appendChild(el("td", { class: "hint" }, hint));
       body.appendChild(row);
     }
     $("study-error").textContent = error ? "The last read failed (showing the previous one): " + error : "";
@@ -138,26 +153,46 @@ export const STUDY_SCRIPT = String.raw`
 
   function renderSlices(s) {
     var box = $("slices");
+    // A study read afresh may have other parameters (another file at the same path): their
+    // slices go, rather than show the old study's points beside the new one's counts.
+    for (var old in slices) {
+      if (s.names.indexOf(old) >= 0) continue;
+      slices[old].plot.destroy();
+      box.removeChild(slices[old].box);
+      delete slices[old];
+    }
     for (var n = 0; n < s.names.length; n++) {
       var name = s.names[n];
       var bound = s.bounds[name] || {};
+      var choices = bound.choices;
       var chart = slices[name];
       if (!chart) {
         var holder = el("div", { class: "chart slice-chart", "data-param": name });
         box.appendChild(holder);
-        chart = slices[name] = new C.Chart(holder, {
+        var spec = {
           xLabel: name + (bound.scale === "log" ? " (log scale)" : ""), yLabel: "objective", height: 240,
           xLog: bound.scale === "log" && bound.min > 0,
           series: [
             { label: "objective", color: "#7c3aed", pointsOnly: true },
             { label: "best so far", color: "#16a34a", pointsOnly: true }
           ]
-        });
+        };
+        // A categorical is plotted at its choices' positions, each labelled with its choice.
+        if (choices) {
+          spec.xLabel = name + " (choice)";
+          spec.xTick = function (cs) {
+            return function (v) { return v === Math.round(v) && v >= 0 && v < cs.length ? shown(cs[v]) : ""; };
+          }(choices);
+          spec.xValue = spec.xTick;
+        }
+        chart = slices[name] = new C.Chart(holder, spec);
       }
       var pts = [];
       for (var i = 0; i < s.trials.length; i++) {
         var t = s.trials[i];
-        if (t.value !== null && typeof t.params[name] === "number") pts.push([t.params[name], t.value, s.best !== null && t.n === s.best.n]);
+        if (t.value === null || !(name in t.params)) continue;
+        var at = choices ? choiceIndex(bound, t.params[name]) : t.params[name];
+        if (typeof at === "number" && at >= 0) pts.push([at, t.value, s.best !== null && t.n === s.best.n]);
       }
       pts.sort(function (a, b) { return a[0] - b[0]; });
       var x = [], y = [], best = [];
@@ -176,7 +211,7 @@ export const STUDY_SCRIPT = String.raw`
       row.appendChild(el("td", null, String(t.n)));
       row.appendChild(el("td", null, t.id === null ? "warm start" : String(t.id)));
       row.appendChild(el("td", null, t.phase));
-      row.appendChild(el("td", null, t.failed !== null ? "failed: " + t.failed : C.precise(t.value)));
+      row.appendChild(el("td", null, t.pruned ? t.failed : t.failed !== null ? "failed: " + t.failed : C.precise(t.value)));
       row.appendChild(el("td", null, paramsText(t.params)));
       body.appendChild(row);
     }
@@ -193,7 +228,10 @@ export const STUDY_SCRIPT = String.raw`
         renderTable(d.study);
         document.body.setAttribute("data-version", String(version));
       } else $("study-error").textContent = d.error ? "The last read failed (showing the previous one): " + d.error : "";
-    }).catch(function () {}).then(function () { setTimeout(load, 1500); });
+    }).catch(function () {
+      // The server is gone or does not answer: say so, rather than look live with old data.
+      $("study-error").textContent = "The dashboard's server does not answer (showing the last study it sent); retrying.";
+    }).then(function () { setTimeout(load, 1500); });
   }
 
   function start() {

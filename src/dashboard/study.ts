@@ -27,6 +27,8 @@ export interface StudyTrial {
   readonly value: number | null;
   /** Why it failed (or that it was pruned, and where), or null. */
   readonly failed: string | null;
+  /** Whether it was pruned (stopped early): then `failed` says where, and it has no value. */
+  readonly pruned: boolean;
 }
 
 /** A solver's history as the study view shows it. */
@@ -34,9 +36,20 @@ export interface Study {
   readonly title: string;
   /** The tuned parameters' names in the config's order (a fixed one, min = max, has no slice). */
   readonly names: readonly string[];
-  /** Each parameter's range and scale. */
+  /**
+   * Each parameter's range and scale; a categorical's range is its choices' positions (scale
+   * `"categorical"`), with the choices themselves.
+   */
   readonly bounds: Readonly<
-    Record<string, { readonly min: number; readonly max: number; readonly scale: string }>
+    Record<
+      string,
+      {
+        readonly min: number;
+        readonly max: number;
+        readonly scale: string;
+        readonly choices?: readonly unknown[];
+      }
+    >
   >;
   readonly budget: number;
   /** `"minimize"` (lower values are better) or `"maximize"`. */
@@ -86,6 +99,7 @@ export function studyOf(solver: Solver, title: string): Study {
         params: trial === undefined ? {} : paramsOf(trial),
         value: null,
         failed: entry.failed,
+        pruned: false,
       });
       continue;
     }
@@ -99,6 +113,7 @@ export function studyOf(solver: Solver, title: string): Study {
         params: trial === undefined ? {} : paramsOf(trial),
         value: null,
         failed: whereItStopped(trial?.reports?.at(-1), entry.value),
+        pruned: true,
       });
       continue;
     }
@@ -112,18 +127,20 @@ export function studyOf(solver: Solver, title: string): Study {
       params,
       value: entry.value,
       failed: null,
+      pruned: false,
     });
     if (Number.isFinite(entry.value) && (best === null || sign * entry.value < sign * best.value))
       best = { n, value: entry.value, params };
   }
-  const bounds: Record<string, { min: number; max: number; scale: string }> = {};
+  const bounds: Record<string, { min: number; max: number; scale: string; choices?: readonly unknown[] }> =
+    {};
   // Every parameter's range for the best point's table; a slice chart only for the tuned ones.
   for (const name of space.declared) {
     const b = solver.config.bounds[name]!;
     // A categorical has no range: its choices' positions stand in for one.
     bounds[name] =
       b.type === "categorical"
-        ? { min: 0, max: b.choices.length - 1, scale: "categorical" }
+        ? { min: 0, max: b.choices.length - 1, scale: "categorical", choices: b.choices }
         : { min: b.min, max: b.max, scale: b.scale ?? "linear" };
   }
   return {
