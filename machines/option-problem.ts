@@ -20,7 +20,7 @@ export function describeOptionValue(value: unknown): string {
  * an unknown option, whose value is beside the point.
  */
 export function gotText(problem: OptionProblem, value: unknown): string {
-  return problem.reason.startsWith("unknown option") ? "" : `, got ${describeOptionValue(value)}`;
+  return problem.known !== undefined ? "" : `, got ${describeOptionValue(value)}`;
 }
 
 /**
