@@ -4,7 +4,13 @@ import { join } from "node:path";
 import fc from "fast-check";
 import { VirtualAction, VirtualTimeScheduler } from "rxjs";
 import { afterAll, describe, expect, it } from "vitest";
-import { describeProgress, parseDemoArgs, runDemo } from "../examples/engine-demo.js";
+import {
+  describeProgress,
+  describeSummary,
+  parseDemoArgs,
+  runDemo,
+  SafetyLog,
+} from "../examples/engine-demo.js";
 import { ArrivalPeriods, DitheredSize, latencyStats, PoissonArrivals } from "../examples/http-service.js";
 import {
   BASE_CONDITIONS,
@@ -263,6 +269,50 @@ describe("engine-demo command", () => {
     expect(text).toContain(`Audit: ${events.length} events`);
     // Plain progress lines (not a TTY): one per 2 s of the run.
     expect(text.match(/^ +\d+\.\d s {2}cost /gm)).toHaveLength(5);
+    const modeChanges = events.filter((e) => e.type === "mode.changed").length;
+    expect(text).toContain(modeChanges === 0 ? "SafeMode: normal throughout." : "SafeMode:\n");
+  });
+
+  it("tells SafeMode's changes and why a run that ended frozen stopped tuning", async () => {
+    const summary = await runTuningSession({ durationMs: 1000, scheduler: virtualClock() });
+    const start = 1_700_000_000_000;
+    const base = { v: AUDIT_SCHEMA_VERSION, runId: "r", proposalId: -1 } as const;
+    const safety = new SafetyLog();
+    safety.note({ ...base, seq: 1, time: start, generation: 0, type: "baseline.set" });
+    safety.note({
+      ...base,
+      seq: 2,
+      time: start + 11_360,
+      generation: 113,
+      type: "mode.changed",
+      from: "normal",
+      to: "frozen",
+      reasons: ["spike"],
+    });
+    safety.note({
+      ...base,
+      seq: 3,
+      time: start + 11_360,
+      generation: 114,
+      type: "rollback",
+      reason: "regression",
+      note: "instability governor: spike",
+      restoredGeneration: 0,
+      values: { batchSize: 10, timeoutMs: 50 },
+    });
+    const frozen = { ...summary.snapshot, mode: "frozen", reasons: [], steppingDownFrom: ["spike"] } as const;
+    const text = describeSummary({ ...summary, snapshot: frozen }, new Map(), "/tmp/a.jsonl", safety);
+    expect(text).toContain("   11.4 s  mode normal → frozen (spike)\n");
+    expect(text).toContain(
+      "   11.4 s  rollback to batchSize 10.0, timeoutMs 50.0 (instability governor: spike)\n",
+    );
+    expect(text).toContain(
+      "The run ended frozen, stepping down from spike: a mode steps down only after 30 s",
+    );
+    // A run back in normal lists its changes and says nothing of a stop.
+    const normal = describeSummary(summary, new Map(), "/tmp/a.jsonl", safety);
+    expect(normal).toContain("mode normal → frozen (spike)");
+    expect(normal).not.toContain("The run ended");
   });
 
   it("refuses bad arguments with exit code 2 and an unwritable output with 1", async () => {
