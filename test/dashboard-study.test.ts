@@ -161,6 +161,13 @@ describe("serveStudy", () => {
     });
     const second = (await (await fetch(new URL("study.json", server.url))).json()) as { version: number };
     expect(second.version).toBeGreaterThan(first.version);
+    // A page naming the version it holds gets no study back until a newer one is read.
+    const known = await (await fetch(new URL(`study.json?known=${second.version}`, server.url))).json();
+    expect(known).toEqual({ version: second.version, error: null });
+    const stale = (await (await fetch(new URL(`study.json?known=${first.version}`, server.url))).json()) as {
+      study: { trials: unknown[] };
+    };
+    expect(stale.study.trials).toHaveLength(server.study.trials.length);
     expect(server.study.trials.length).toBeGreaterThan(first.study.trials.length);
     expect((await fetch(server.url, { method: "POST" })).status).toBe(405);
     solver.stop();

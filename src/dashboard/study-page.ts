@@ -219,8 +219,9 @@ export const STUDY_SCRIPT = String.raw`
   }
 
   function load() {
-    fetch("/study.json").then(function (r) { return r.json(); }).then(function (d) {
-      if (d.version !== version) {
+    // Naming the version shown: the server leaves the study out while it is unchanged.
+    fetch("/study.json?known=" + version).then(function (r) { return r.json(); }).then(function (d) {
+      if (d.version !== version && d.study) {
         version = d.version;
         renderSummary(d.study, d.error);
         renderHistory(d.study);

@@ -53,7 +53,8 @@ const PAGE: Readonly<Record<string, Asset>> = {
  *
  * @remarks
  * Routes: `GET /` (page), `/study.json` (`{ version, study, error }`: `version` grows with each
- * new read; `error` says why the last read failed, the previous study staying shown), and the
+ * new read; `error` says why the last read failed, the previous study staying shown; with
+ * `?known=<version>` naming the current version, `study` is left out), and the
  * page's scripts and styles (uPlot served from its package: it works offline).
  *
  * @throws StudyError when the state cannot be read at start; RangeError for a bad host, port or
@@ -84,6 +85,13 @@ export async function serveStudy(
   let version = 1;
   let error: string | null = null;
   let port = 0;
+  // The full reply, serialised once per version and error, however many pages ask.
+  let body: { version: number; error: string | null; text: string } | undefined;
+  const studyBody = (): string => {
+    if (body === undefined || body.version !== version || body.error !== error)
+      body = { version, error, text: JSON.stringify({ version, study, error }) };
+    return body.text;
+  };
 
   const server = createServer((req, res) => {
     for (const [name, value] of Object.entries(SECURITY_HEADERS)) res.setHeader(name, value);
@@ -92,10 +100,16 @@ export async function serveStudy(
       res.setHeader("allow", "GET, HEAD");
       return sendJson(res, 405, { error: "method not allowed" });
     }
-    const route = (req.url ?? "/").split("?")[0]!;
+    const url = new URL(req.url ?? "/", "http://127.0.0.1");
+    const route = url.pathname;
     const asset = assets[route];
     if (asset !== undefined) return sendAsset(res, asset, req.method === "HEAD");
-    if (route === "/study.json") return sendJson(res, 200, { version, study, error });
+    if (route === "/study.json") {
+      // A page that already holds this version gets only the version and the error: a study of
+      // thousands of trials is hundreds of kilobytes, and the page asks every 1.5 s.
+      if (url.searchParams.get("known") === String(version)) return sendJson(res, 200, { version, error });
+      return sendAsset(res, { type: "application/json; charset=utf-8", body: studyBody() }, req.method === "HEAD");
+    }
     if (route === "/favicon.ico") return void res.writeHead(204).end();
     sendJson(res, 404, { error: "not found" });
   });
