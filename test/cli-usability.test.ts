@@ -42,6 +42,32 @@ describe("arqon --version", () => {
   });
 });
 
+describe("npm run arqon", () => {
+  it("reads relative paths from where npm was called, not from the package root", () => {
+    // npm runs scripts from the package root and passes the caller's directory as INIT_CWD.
+    const scripts = (
+      JSON.parse(readFileSync(join(REPO_ROOT, "package.json"), "utf8")) as {
+        scripts: Record<string, string>;
+      }
+    ).scripts;
+    expect(scripts.arqon).toBe("node --import tsx scripts/arqon-from-source.mjs");
+    const dir = tempDir();
+    writeJson(dir, "c.json", { seed: 1, budget: 3, bounds: { x: { min: 0, max: 1 } } });
+    const launcher = join(REPO_ROOT, "scripts/arqon-from-source.mjs");
+    const run = runNode(
+      ["--import", "tsx", launcher, "validate", "--config", "c.json"],
+      REPO_ROOT,
+      undefined,
+      {
+        INIT_CWD: dir,
+      },
+    );
+    expect(run.stderr).toBe("");
+    expect(JSON.parse(run.stdout)).toMatchObject({ ok: true, parameters: ["x"], budget: 3 });
+    expect(run.status).toBe(0);
+  });
+});
+
 describe("help", () => {
   it("prints one command's usage, flags and example for help <command> and <command> --help", async () => {
     const dir = tempDir();
