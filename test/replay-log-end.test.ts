@@ -188,7 +188,8 @@ describe("the end of a decision log", () => {
       /^replay OK: \d+ records identical \(\d+ timings? of run 1 not replayed: logged after audit records the log lost\)\n$/,
     );
     expect(run.status).toBe(0);
-  });
+    // Every prefix replayed: about 7 s alone on a 2-core VM, past the default 30 s under load.
+  }, 120_000);
 
   it("a crashed run continued by a later engine leaves out only its own timings past its end", async () => {
     const first = await serviceLogRecords(logDir());
