@@ -11,7 +11,7 @@ export const batchSizesConfig = {
     // How long to wait for a batch to fill; small steps keep latency steady.
     lingerMs: { min: 0, max: 50, init: 5, maxDelta: 2 },
   },
-  // Effects show at once: 5 digests (0.5 s) per decision.
+  // Effects show at once: 5 digests (0.5 s) per window.
   window: { digests: 5, ms: 1000 },
   // An apply may follow 100 ms after the last: faster than windows close.
   guardrails: "balanced",

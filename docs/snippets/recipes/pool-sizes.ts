@@ -13,7 +13,7 @@ export const poolSizesConfig = {
     // more than four at once disturbs the database.
     poolSize: { min: 4, max: 128, init: 20, maxDelta: 4 },
   },
-  // Noisy, load-dependent effects: 20 digests (10 s) per decision, trimmed.
+  // Noisy, load-dependent effects: 20 digests (10 s) per window, trimmed.
   window: { digests: 20, ms: 30_000, aggregation: "trimmed-mean", trim: 0.1 },
   // New connections need ~3 s to warm up (TLS, prepared statements).
   settleMs: 3000,

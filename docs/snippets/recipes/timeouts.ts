@@ -10,14 +10,14 @@ export const timeoutsConfig = {
     // as 800 → 1200 ms. maxDelta: no apply moves it by more than 150 ms.
     upstreamTimeoutMs: { min: 50, max: 5000, init: 800, scale: "log", maxDelta: 150 },
   },
-  // 10 digests (10 s of traffic) per decision, or what arrived within 15 s.
+  // 10 digests (10 s of traffic) per window, or what arrived within 15 s.
   window: { digests: 10, ms: 15_000, aggregation: "median" },
   // Requests in flight under the old timeout finish within ~2 s: skip them.
   settleMs: 2000,
   guardrails: {
     preset: "conservative",
     // One apply per window, and windows take ~12 s: at most one per 5 s
-    // never delays a decision.
+    // never delays a window's apply.
     minIntervalMs: 5000,
     maxUpdatesPerSecond: 1,
   },
