@@ -19,7 +19,7 @@ interface StateReply {
 }
 
 /** A CliIo that records stderr and resolves `printed` once the token (or study) line is out. */
-function recordingIo(cwd: string, ready: RegExp = /control token: \w+/) {
+function recordingIo(cwd: string, ready: RegExp = /Ctrl-C stops it/) {
   let stderr = "";
   let announce: (text: string) => void = () => {};
   const printed = new Promise<string>((resolve) => {
@@ -37,6 +37,14 @@ function recordingIo(cwd: string, ready: RegExp = /control token: \w+/) {
     env: {},
   };
   return { io, printed, stderr: () => stderr };
+}
+
+/** The URL a dashboard of a recording printed: no token, since there is nothing to control. */
+function announcedReadOnly(text: string): string {
+  const url = /open (http:\/\/127\.0\.0\.1:\d+\/)\n/.exec(text);
+  expect(url).not.toBeNull();
+  expect(text).not.toMatch(/token/);
+  return url![1]!;
 }
 
 /** The URL (with its #token= fragment) and the token a dashboard printed. */
@@ -68,23 +76,24 @@ const recordingLines = [
   .join("\n");
 
 describe("arqon dashboard", () => {
-  it("serves a recording read-only, prints the URL and token, and stops when asked", async () => {
+  it("serves a recording read-only, prints its URL and no token, and stops when asked", async () => {
     const dir = tempDir();
     writeFileSync(join(dir, "run.jsonl"), recordingLines);
     const { io, printed, stderr } = recordingIo(dir);
     const stop = new AbortController();
     const running = runDashboard(["--log", "run.jsonl"], io, stop.signal);
-    const { url, token } = announced(await printed);
+    const url = announcedReadOnly(await printed);
     expect(stderr()).toContain("run.jsonl (2 events so far, following it; read-only)");
     const state = (await (await fetch(new URL("state", url))).json()) as StateReply;
     expect(state.view).toMatchObject({ source: "recorded", title: expect.stringContaining("cli-rec") });
     expect(state.baseline).toEqual({ value: 3, windows: 1, generation: 0 });
+    expect(state.controls).toBe(false);
     const halt = await fetch(new URL("control/halt", url), {
       method: "POST",
-      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+      headers: { "content-type": "application/json" },
       body: JSON.stringify({ reason: "x" }),
     });
-    expect(halt.status).toBe(409);
+    expect(halt.status).toBe(401);
     stop.abort();
     expect(await running).toBe(0);
     expect(stderr()).toContain("arqon dashboard: stopped");
@@ -97,7 +106,7 @@ describe("arqon dashboard", () => {
     const { io, printed } = recordingIo(dir);
     const stop = new AbortController();
     const running = runDashboard(["--log", "run.jsonl"], io, stop.signal);
-    const { url } = announced(await printed);
+    const url = announcedReadOnly(await printed);
     const more = {
       v: 2,
       runId: "cli-rec",
@@ -131,7 +140,7 @@ describe("arqon dashboard", () => {
     solver.tell(trials.map((t) => ({ id: t.id, value: (t.params.x! - 0.3) ** 2 })));
     writeFileSync(join(dir, "state.json"), JSON.stringify(solver.toJSON()));
     solver.stop();
-    const { io, printed } = recordingIo(dir, /Ctrl-C stops it/);
+    const { io, printed } = recordingIo(dir);
     const stop = new AbortController();
     const running = runDashboard(["--study", "state.json"], io, stop.signal);
     const text = await printed;

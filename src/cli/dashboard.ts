@@ -18,7 +18,7 @@ export const DASHBOARD_USAGE = `arqon dashboard [--log <file.jsonl|dir> | --stud
            or solver log (as \`arqon solve --state\` keeps it), updated as it changes
   --demo   run a built-in simulated service with a live engine and attach to it (the default)
   --port   TCP port (default 0: a free one)     --seed   seed of the demo (default 7)
-  Prints the URL and the control token (halt, reset, rollback need it) on stderr.`;
+  Prints the URL on stderr, and for a live engine the control token (halt, reset, rollback need it).`;
 
 /**
  * `arqon dashboard`: serves the dashboard until `stop` is aborted, then closes the server (and the
@@ -88,12 +88,12 @@ export async function runDashboard(argv: readonly string[], io: CliIo, stop: Abo
     await stopDemo();
     throw runtimeError(`arqon dashboard: cannot listen on 127.0.0.1:${port}: ${errorMessage(error)}`);
   }
-  io.stderr(
-    `arqon dashboard: ${what}\n` +
-      `  open ${server.url}#token=${server.token}\n` +
-      `  control token: ${server.token}\n` +
-      "  Ctrl-C stops it.\n",
-  );
+  // A recording has nothing to control: a token printed for it would suggest otherwise.
+  const access =
+    source.control === undefined
+      ? `  open ${server.url}\n`
+      : `  open ${server.url}#token=${server.token}\n  control token: ${server.token}\n`;
+  io.stderr(`arqon dashboard: ${what}\n${access}  Ctrl-C stops it.\n`);
   if (!stop.aborted)
     await new Promise<void>((done) => stop.addEventListener("abort", () => done(), { once: true }));
   await server.close();
