@@ -208,12 +208,24 @@ describe("engine config: a key set to undefined is a key left out", () => {
       params: { x: { min: 0, max: 1 } },
       window: { digests: 5, ms: undefined },
     });
-    expect(resolved.window).toEqual({ digests: 5, ms: undefined, aggregation: "trimmed-mean", trim: 0.1 });
+    expect(resolved.window).toEqual({
+      digests: 5,
+      ms: undefined,
+      aggregation: "trimmed-mean",
+      trim: 0.1,
+      stretch: true,
+    });
   });
 
   it("window: undefined gets the default 1 digest or 500 ms", () => {
     const resolved = resolveEngineConfig({ seed: 1, params: { x: { min: 0, max: 1 } }, window: undefined });
-    expect(resolved.window).toEqual({ digests: 1, ms: 500, aggregation: "trimmed-mean", trim: 0.1 });
+    expect(resolved.window).toEqual({
+      digests: 1,
+      ms: 500,
+      aggregation: "trimmed-mean",
+      trim: 0.1,
+      stretch: true,
+    });
   });
 
   it("keeps the caller's object as it was, undefined keys included", () => {
@@ -385,7 +397,7 @@ describe("engine config: null, NaN, wrong types and unknown keys are still refus
       },
       {
         path: "window.digest",
-        message: "unknown key (did you mean digests?); known: digests, ms, aggregation, trim",
+        message: "unknown key (did you mean digests?); known: digests, ms, aggregation, trim, stretch",
       },
       {
         path: "spsa.alpah",

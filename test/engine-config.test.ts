@@ -339,7 +339,7 @@ describe("engine config: defaults", () => {
     const resolved = resolveEngineConfig(VALID);
     expect(resolved).toMatchObject({
       seed: 1,
-      window: { digests: 1, ms: 500, aggregation: "trimmed-mean", trim: 0.1 },
+      window: { digests: 1, ms: 500, aggregation: "trimmed-mean", trim: 0.1, stretch: true },
       settleMs: 0,
       maxAgeMs: 10_000,
       maxSkewMs: 1_000,
@@ -373,12 +373,13 @@ describe("engine config: defaults", () => {
     expect(conservative.n!.maxDelta).toBe(16);
   });
 
-  it("a window given without ms counts digests only; window omitted gets 5 digests or 500 ms", () => {
+  it("a window given without ms counts digests only; window omitted gets 1 digest or 500 ms", () => {
     expect(resolveEngineConfig({ ...VALID, window: { digests: 3 } }).window).toEqual({
       digests: 3,
       ms: undefined,
       aggregation: "trimmed-mean",
       trim: 0.1,
+      stretch: true,
     });
     expect(resolveEngineConfig(VALID).window.ms).toBe(500);
   });
@@ -393,7 +394,12 @@ describe("engine config: defaults", () => {
       ms: 500,
       aggregation: "trimmed-mean",
       trim: 0.1,
+      stretch: true,
     });
+    expect(resolveEngineConfig({ ...VALID, window: { stretch: false } }).window.stretch).toBe(false);
+    expect(problems({ ...VALID, window: { stretch: "yes" } })).toEqual([
+      'window.stretch: expected true or false, got "yes"',
+    ]);
     expect(problems({ ...VALID, window: { digests: 3, ms: null } })).toEqual([
       "window.ms: expected a number, got null",
     ]);

@@ -13,7 +13,8 @@ import { bowl, eventsSince, feed, ONE } from "./support/safety-drill.js";
 describe("spsa.stalled tells windows shorter than the digests' spacing from a telemetry gap", () => {
   it("15 ms windows against a digest a second: the third stall on says shortWindows, with the spacing", () => {
     const plant = bowl(3);
-    const rig = engineRig({ seed: 3, params: ONE, window: { digests: 5, ms: 15 } });
+    // Not stretched, so that every stall is seen.
+    const rig = engineRig({ seed: 3, params: ONE, window: { digests: 5, ms: 15, stretch: false } });
     feed(rig, 30, 1000, plant);
     const stalls = eventsOfType(eventsSince(rig, 0), "spsa.stalled");
     expect(rig.engine.snapshot().iteration).toBe(0);
@@ -61,11 +62,35 @@ describe("spsa.stalled tells windows shorter than the digests' spacing from a te
     expect(rig.engine.snapshot().iteration).toBeGreaterThan(iteration + 5);
   });
 
+  it("the default windows, against a digest every 2 s, stretch to the digests' pace and tune", () => {
+    const plant = bowl(3);
+    // Left out, `window` is 1 digest or 500 ms: three 500 ms windows time out between two digests.
+    const rig = engineRig({ seed: 3, params: ONE });
+    feed(rig, 300, 2000, plant);
+    const stalls = eventsOfType(eventsSince(rig, 0), "spsa.stalled");
+    // Two stalls that could be a gap, then the one that names short windows: from there on,
+    // windows last twice the spacing, and no window times out empty.
+    expect(stalls).toHaveLength(3);
+    expect(stalls[2]!.shortWindows).toBe(true);
+    const stretchedAt = rig.events.indexOf(stalls[2]!);
+    expect(eventsOfType(rig.events.slice(stretchedAt + 2), "eval.timeout")).toEqual([]);
+    const tuned = rig.engine.snapshot();
+    expect(tuned.iteration).toBeGreaterThan(80);
+    // The bowl's minimum is at 3; the centre started at 5.
+    expect(Math.abs(tuned.centre.x! - 3)).toBeLessThan(1);
+
+    // `stretch: false` keeps the 500 ms: the cycle stalls at every digest and never completes an iteration.
+    const kept = engineRig({ seed: 3, params: ONE, window: { digests: 1, ms: 500, stretch: false } });
+    feed(kept, 300, 2000, plant);
+    expect(kept.engine.snapshot().iteration).toBe(0);
+    expect(eventsOfType(eventsSince(kept, 0), "spsa.stalled").length).toBeGreaterThan(250);
+  });
+
   it("arqon_spsa_stalls_total counts the stalls by cause", async () => {
     const registry = new Registry();
     const metrics = createEngineMetrics({ registry });
     const plant = bowl(3);
-    const rig = engineRig({ seed: 3, params: ONE, window: { digests: 5, ms: 15 } });
+    const rig = engineRig({ seed: 3, params: ONE, window: { digests: 5, ms: 15, stretch: false } });
     metrics.attach(rig.engine);
     feed(rig, 12, 1000, plant);
     rig.engine.flushEvents();

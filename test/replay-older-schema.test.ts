@@ -65,8 +65,9 @@ describe("replay of a log written before spsa.stalled had shortWindows", () => {
       {
         seed: 7,
         params: { batchSize: { min: 1, max: 512, init: 16, maxDelta: 16 } },
-        // Windows of 15 ms against a digest a second: the cycle stalls at every digest.
-        window: { digests: 5, ms: 15 },
+        // Windows of 15 ms against a digest a second: the cycle stalls at every digest (kept at
+        // 15 ms, as every engine that wrote schema 7 kept it).
+        window: { digests: 5, ms: 15, stretch: false },
         scheduler,
       },
       { dir, flushMs: 50 },

@@ -102,7 +102,7 @@ describe("explicitEngineConfig", () => {
     expect(explicit.safety).toMatchObject({ governor: false, changeBudget: false, regime: false });
     expect(explicit.params.timeoutMs!.init).toBeCloseTo(Math.sqrt(5 * 2000), 9);
     expect(explicit.spsa).toMatchObject({ alpha: 0.602, gamma: 0.101, autoStepFraction: 0.5 });
-    expect(explicit.window).toEqual({ digests: 1, ms: 250, aggregation: "median", trim: 0.1 });
+    expect(explicit.window).toEqual({ digests: 1, ms: 250, aggregation: "median", trim: 0.1, stretch: true });
   });
 });
 

@@ -77,6 +77,13 @@ export interface WindowConfig {
   readonly aggregation?: Aggregation | undefined;
   /** Share trimmed from each end by "trimmed-mean" (default 0.1). */
   readonly trim?: number | undefined;
+  /**
+   * When `ms` is so short that windows time out empty between digests at every digest (the
+   * `spsa.stalled` events with `shortWindows`), lengthen it to twice their `digestSpacingMs`, so
+   * that the cycle goes on at the telemetry's pace (default true; false keeps `ms` as given, and
+   * such an engine never completes an iteration).
+   */
+  readonly stretch?: boolean | undefined;
 }
 
 /**
@@ -194,6 +201,7 @@ export interface ResolvedEngineConfig {
     readonly ms: number | undefined;
     readonly aggregation: Aggregation;
     readonly trim: number;
+    readonly stretch: boolean;
   };
   readonly guardrails: Guardrails;
   readonly settleMs: number;
@@ -333,6 +341,7 @@ const WindowSchema = Schema.Struct({
     Finite.pipe(Schema.filter((n) => n >= 0 && n < 0.5, message("expected a number in [0, 0.5)"))),
     { exact: true },
   ),
+  stretch: Schema.optionalWith(Schema.Boolean, { exact: true }),
 });
 
 const FunctionValue = Schema.Unknown.pipe(
@@ -576,6 +585,7 @@ export function resolveEngineConfig(config: EngineConfig): ResolvedEngineConfig 
       ms: input.window === undefined ? 500 : window.ms,
       aggregation: window.aggregation ?? "trimmed-mean",
       trim: window.trim ?? 0.1,
+      stretch: window.stretch ?? true,
     },
     guardrails,
     settleMs: input.settleMs ?? 0,
@@ -624,6 +634,7 @@ export function explicitEngineConfig(resolved: ResolvedEngineConfig): EngineConf
       ...(window.ms === undefined ? {} : { ms: window.ms }),
       aggregation: window.aggregation,
       trim: window.trim,
+      stretch: window.stretch,
     },
     guardrails: { ...resolved.guardrails },
     settleMs: resolved.settleMs,

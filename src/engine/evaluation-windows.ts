@@ -174,7 +174,7 @@ export class InlineSchedulerError extends Error {
  */
 export class WindowCollector {
   private readonly count: number;
-  private readonly ms: number | undefined;
+  private ms: number | undefined;
   private readonly aggregation: Aggregation;
   private readonly trim: number;
   private readonly scheduler: SchedulerLike;
@@ -258,6 +258,19 @@ export class WindowCollector {
     } finally {
       this.scheduling = false;
     }
+  }
+
+  /**
+   * Lengthens the time limit of the windows opened from now on to `ms`, when they have one and it
+   * is shorter (a window without a limit keeps none; the open one keeps its timer).
+   */
+  lengthenLimit(ms: number): void {
+    if (this.ms !== undefined && ms > this.ms && Number.isFinite(ms)) this.ms = ms;
+  }
+
+  /** The time limit of the windows opened from now on, ms (undefined: none). */
+  get limitMs(): number | undefined {
+    return this.ms;
   }
 
   /** Drops the open window, if any, without emitting. */

@@ -25,7 +25,7 @@ const UNSCALED_STARTUP = 1_000_000;
  * which is 0: off) hold the values they had when recording began; neither golden log's run is
  * decided differently with the detectors off. Options added after it are pinned off as they were
  * before they existed (`spsa.autoDrift` 0, `spsa.autoStartupKnobs` 1,000,000 (no start-up
- * scaling), `safety.homeostasis.probeShare` 0, `safety.thrashing.swingMoves` unlimited). Logs older than v2 (the v1 golden log) ran with
+ * scaling), `safety.homeostasis.probeShare` 0, `safety.thrashing.swingMoves` unlimited, `window.stretch` false). Logs older than v2 (the v1 golden log) ran with
  * 5-digest windows by default and with decision rules that no option brings back (calibration
  * that held the centre): they do not replay on today's engine, and replay says they predate
  * recorded options. A parameter's default `init` (the middle of its range) is the registry's rule,
@@ -48,7 +48,7 @@ export const LEGACY_ENGINE_DEFAULTS = Object.freeze({
   /** α and γ of each gain schedule (the default schedule is "constant"). */
   exponents: { constant: { alpha: 0, gamma: 0 }, decaying: { alpha: 0.602, gamma: 0.101 } },
   /** Windows when `window` is omitted; a given `window` without `ms` never times out. */
-  window: { digests: 1, ms: 500, aggregation: "trimmed-mean", trim: 0.1 },
+  window: { digests: 1, ms: 500, aggregation: "trimmed-mean", trim: 0.1, stretch: false },
   guardrailPreset: "balanced",
   guardrailPresets: {
     conservative: {
@@ -175,6 +175,7 @@ export function withLegacyDefaults(logged: object): EngineConfig {
           digests: d.window.digests,
           aggregation: d.window.aggregation,
           trim: d.window.trim,
+          stretch: d.window.stretch,
           ...given(config.window),
         };
   const safety = given(config.safety);
@@ -217,11 +218,13 @@ export function withLegacyDefaults(logged: object): EngineConfig {
  * `resolved` (a logged header's resolved options) with the options added since resolved options
  * began to be recorded, and absent from it, written out at the values that reproduce the logged
  * run: `safety.homeostasis.probeShare` (0, no probe), `spsa.autoDrift` (0, no drift rule),
+ * `window.stretch` (false: a window's time limit stays as given),
  * `spsa.autoStartupKnobs` (1,000,000: start-up steps not scaled) and `safety.thrashing.swingMoves`
  * (every swing counted).
  */
 export function withRecordedDefaults<T extends object>(resolved: T): T {
   let out = fillAbsent(resolved, ["spsa"], "autoDrift", 0);
+  out = fillAbsent(out, ["window"], "stretch", false);
   out = fillAbsent(out, ["spsa"], "autoStartupKnobs", UNSCALED_STARTUP);
   out = fillAbsent(out, ["safety", "thrashing"], "swingMoves", UNTIMED_SWINGS);
   return fillAbsent(out, ["safety", "homeostasis"], "probeShare", 0);
