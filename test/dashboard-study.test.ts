@@ -1,4 +1,5 @@
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Script } from "node:vm";
@@ -171,6 +172,70 @@ describe("serveStudy", () => {
     expect(server.study.trials.length).toBeGreaterThan(first.study.trials.length);
     expect((await fetch(server.url, { method: "POST" })).status).toBe(405);
     solver.stop();
+  });
+
+  it("never tells a page left open across a restart that it holds the new study", async () => {
+    const dir = tempDir();
+    const solver = createSolver(CONFIG);
+    run(solver, 2);
+    writeFileSync(join(dir, "a.json"), JSON.stringify(solver.toJSON()));
+    run(solver, 2);
+    writeFileSync(join(dir, "b.json"), JSON.stringify(solver.toJSON()));
+    solver.stop();
+    const first = await serveStudy(join(dir, "a.json"));
+    const held = ((await (await fetch(new URL("study.json", first.url))).json()) as { version: number })
+      .version;
+    const port = Number(new URL(first.url).port);
+    await first.close();
+    const second = await serveStudy(join(dir, "b.json"), { port });
+    servers.push(second);
+    const reply = (await (await fetch(new URL(`study.json?known=${held}`, second.url))).json()) as {
+      study?: { trials: unknown[] };
+    };
+    expect(reply.study?.trials).toHaveLength(second.study.trials.length);
+  });
+
+  it("answers a malformed request path and carries on", async () => {
+    const dir = tempDir();
+    const solver = createSolver(CONFIG);
+    run(solver, 1);
+    writeFileSync(join(dir, "state.json"), JSON.stringify(solver.toJSON()));
+    solver.stop();
+    const server = await serveStudy(join(dir, "state.json"));
+    servers.push(server);
+    const { port, host } = new URL(server.url);
+    // fetch normalises a path; a raw request sends it as a browser never would.
+    const status = await new Promise<string>((resolve, reject) => {
+      const socket = connect(Number(port), "127.0.0.1", () =>
+        socket.write(`GET //[ HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`),
+      );
+      let text = "";
+      socket.on("data", (chunk) => {
+        text += chunk;
+      });
+      socket.on("end", () => resolve(text.split("\r\n")[0]!));
+      socket.on("error", reject);
+    });
+    expect(status).toBe("HTTP/1.1 404 Not Found");
+    expect((await fetch(new URL("study.json", server.url))).status).toBe(200);
+  });
+
+  it("clears a read error once the state reads again, changed or not", async () => {
+    const dir = tempDir();
+    const file = join(dir, "state.json");
+    const solver = createSolver(CONFIG);
+    run(solver, 1);
+    writeFileSync(file, JSON.stringify(solver.toJSON()));
+    solver.stop();
+    const server = await serveStudy(file, { intervalMs: 20 });
+    servers.push(server);
+    const errorNow = async () =>
+      ((await (await fetch(new URL("study.json", server.url))).json()) as { error: string | null }).error;
+    // Moved away and back: the file, its size and its modification time are as they were.
+    renameSync(file, `${file}.away`);
+    await vi.waitFor(async () => expect(await errorNow()).not.toBeNull(), { timeout: 10_000, interval: 20 });
+    renameSync(`${file}.away`, file);
+    await vi.waitFor(async () => expect(await errorNow()).toBeNull(), { timeout: 10_000, interval: 20 });
   });
 
   it("refuses a host other than 127.0.0.1 and an unreadable state", async () => {

@@ -52,8 +52,8 @@ const PAGE: Readonly<Record<string, Asset>> = {
  * when it changed, so a running study updates the page.
  *
  * @remarks
- * Routes: `GET /` (page), `/study.json` (`{ version, study, error }`: `version` grows with each
- * new read; `error` says why the last read failed, the previous study staying shown; with
+ * Routes: `GET /` (page), `/study.json` (`{ version, study, error }`: `version` starts from the
+ * server's start time in ms and grows with each new read; `error` says why the last read failed, the previous study staying shown; with
  * `?known=<version>` naming the current version, `study` is left out), and the
  * page's scripts and styles (uPlot served from its package: it works offline).
  *
@@ -82,7 +82,9 @@ export async function serveStudy(
     follower.stop();
     throw error;
   }
-  let version = 1;
+  // Versions start from the clock, not at 1: a page left open across a restart of the server
+  // (another study on the same port) must not be told that it already holds the new one.
+  let version = Date.now();
   let error: string | null = null;
   let port = 0;
   // The full reply, serialised once per version and error, however many pages ask.
@@ -100,15 +102,20 @@ export async function serveStudy(
       res.setHeader("allow", "GET, HEAD");
       return sendJson(res, 405, { error: "method not allowed" });
     }
-    const url = new URL(req.url ?? "/", "http://127.0.0.1");
-    const route = url.pathname;
+    // Split, not parsed as a URL: a malformed one (`//[`) would throw out of the handler.
+    const [route = "/", query = ""] = (req.url ?? "/").split("?", 2);
     const asset = assets[route];
     if (asset !== undefined) return sendAsset(res, asset, req.method === "HEAD");
     if (route === "/study.json") {
       // A page that already holds this version gets only the version and the error: a study of
       // thousands of trials is hundreds of kilobytes, and the page asks every 1.5 s.
-      if (url.searchParams.get("known") === String(version)) return sendJson(res, 200, { version, error });
-      return sendAsset(res, { type: "application/json; charset=utf-8", body: studyBody() }, req.method === "HEAD");
+      if (new URLSearchParams(query).get("known") === String(version))
+        return sendJson(res, 200, { version, error });
+      return sendAsset(
+        res,
+        { type: "application/json; charset=utf-8", body: studyBody() },
+        req.method === "HEAD",
+      );
     }
     if (route === "/favicon.ico") return void res.writeHead(204).end();
     sendJson(res, 404, { error: "not found" });
@@ -132,8 +139,9 @@ export async function serveStudy(
           study = await follower.read();
           signature = now;
           version++;
-          error = null;
         }
+        // A read that failed once and works again, on a file unchanged since, clears its error.
+        error = null;
       } catch (failure) {
         error = errorMessage(failure);
       }

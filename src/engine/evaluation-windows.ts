@@ -268,11 +268,6 @@ export class WindowCollector {
     if (this.ms !== undefined && ms > this.ms && Number.isFinite(ms)) this.ms = ms;
   }
 
-  /** The time limit of the windows opened from now on, ms (undefined: none). */
-  get limitMs(): number | undefined {
-    return this.ms;
-  }
-
   /** Drops the open window, if any, without emitting. */
   discard(): void {
     if (!this.isOpen) return;
