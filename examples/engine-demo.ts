@@ -24,8 +24,8 @@ import { finished } from "node:stream/promises";
 import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import type { AuditEvent } from "arqon";
-import { SAFE_MODE_DEFAULTS } from "arqon/machines";
 import { asyncScheduler, VirtualAction, VirtualTimeScheduler } from "rxjs";
+import { knobList, SafetyLog } from "./safety-log.js";
 import { KNOB_BOUNDS } from "./sim/queueing-service.js";
 import {
   INITIAL_KNOBS,
@@ -215,36 +215,6 @@ export function describeProgress(p: SessionProgress): string {
   );
 }
 
-/** Most SafeMode changes and rollbacks the summary lists one by one. */
-const SAFETY_LINES = 8;
-
-/**
- * The run's SafeMode changes and rollbacks, as the summary tells them: without them a run that
- * ended frozen would read as tuning that simply stopped working.
- */
-export class SafetyLog {
-  /** Engine-clock time of the first audit event: the run's start. */
-  private origin = Number.NaN;
-  /** One line per change, "‹t› s  ‹what›", at most {@link SAFETY_LINES}. */
-  readonly lines: string[] = [];
-  /** Changes beyond the lines kept. */
-  more = 0;
-
-  note(event: AuditEvent): void {
-    if (Number.isNaN(this.origin)) this.origin = event.time;
-    let what: string;
-    if (event.type === "mode.changed") {
-      const why = event.reasons.length > 0 ? ` (${event.reasons.join(", ")})` : "";
-      what = `mode ${event.from} → ${event.to}${why}`;
-    } else if (event.type === "rollback") {
-      const values = event.values === undefined ? "" : ` to ${knobList(event.values)}`;
-      what = `rollback${values} (${event.note ?? event.reason})`;
-    } else return;
-    if (this.lines.length === SAFETY_LINES) this.more++;
-    else this.lines.push(`${((event.time - this.origin) / 1000).toFixed(1).padStart(5)} s  ${what}`);
-  }
-}
-
 /** The closing summary: improvement, applies and refusals, final knobs, SafeMode, audit file. */
 export function describeSummary(
   summary: SessionSummary,
@@ -253,7 +223,6 @@ export function describeSummary(
   safety?: SafetyLog,
 ): string {
   const s = summary.snapshot;
-  const knobs = knobList;
   const best = summary.optimumAtEnd;
   const byType = [...counts.entries()].map(([type, n]) => `${n} ${type}`).join(", ");
   return (
@@ -265,40 +234,11 @@ export function describeSummary(
       ? `Over the last quarter: ${summary.finalCost.toFixed(2)} ms per request vs ` +
         `${summary.finalBaselineCost.toFixed(2)} ms (${versus(summary.finalImprovement)}).\n`
       : "") +
-    `Tuned knobs (the SPSA centre): ${knobs(s.centre)}; live: ${knobs(s.values)}.\n` +
-    `Best knobs for the final conditions: ${knobs(best.knobs)} (${best.cost.toFixed(2)} ms per request).\n` +
-    (safety === undefined ? "" : describeSafety(safety, s)) +
+    `Tuned knobs (the SPSA centre): ${knobList(s.centre)}; live: ${knobList(s.values)}.\n` +
+    `Best knobs for the final conditions: ${knobList(best.knobs)} (${best.cost.toFixed(2)} ms per request).\n` +
+    (safety === undefined ? "" : safety.describe(s)) +
     `Audit: ${summary.auditEvents} events (${byType || "none"}) written to\n  ${auditPath}\n`
   );
-}
-
-/**
- * SafeMode over the run: each change and rollback, and, when the run ended above `normal`, why
- * tuning stayed stopped (a mode holds for its dwell before it steps down).
- */
-function describeSafety(safety: SafetyLog, end: SessionSummary["snapshot"]): string {
-  if (safety.lines.length === 0) return "SafeMode: normal throughout.\n";
-  const more = safety.more > 0 ? `  … and ${safety.more} more in the audit file\n` : "";
-  let text = `SafeMode:\n${safety.lines.map((line) => `  ${line}\n`).join("")}${more}`;
-  if (end.mode !== "normal") {
-    const why =
-      end.reasons.length > 0
-        ? `for ${end.reasons.join(", ")}`
-        : `stepping down from ${(end.steppingDownFrom ?? []).join(", ") || "a cleared reason"}`;
-    const { dwellMs, healthyWindows } = SAFE_MODE_DEFAULTS;
-    text +=
-      `The run ended ${end.mode}, ${why}: a mode steps down only after ${dwellMs / 1000} s in it\n` +
-      `and ${healthyWindows} healthy windows in a row, so tuning stayed stopped to the end. That is the\n` +
-      "safety executor at work (docs/concepts/safe-mode.md).\n";
-  }
-  return text;
-}
-
-/** "batchSize 10.0, timeoutMs 50.0" for values by name. */
-function knobList(values: object): string {
-  return (Object.entries(values) as [string, number][])
-    .map(([name, value]) => `${name} ${value.toFixed(1)}`)
-    .join(", ");
 }
 
 /** "12.3 % better" or "4.5 % worse" for an improvement fraction. */

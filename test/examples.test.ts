@@ -4,14 +4,9 @@ import { join } from "node:path";
 import fc from "fast-check";
 import { VirtualAction, VirtualTimeScheduler } from "rxjs";
 import { afterAll, describe, expect, it } from "vitest";
-import {
-  describeProgress,
-  describeSummary,
-  parseDemoArgs,
-  runDemo,
-  SafetyLog,
-} from "../examples/engine-demo.js";
+import { describeProgress, describeSummary, parseDemoArgs, runDemo } from "../examples/engine-demo.js";
 import { ArrivalPeriods, DitheredSize, latencyStats, PoissonArrivals } from "../examples/http-service.js";
+import { SafetyLog } from "../examples/safety-log.js";
 import {
   BASE_CONDITIONS,
   conditionsAt,
@@ -307,12 +302,58 @@ describe("engine-demo command", () => {
       "   11.4 s  rollback to batchSize 10.0, timeoutMs 50.0 (instability governor: spike)\n",
     );
     expect(text).toContain(
-      "The run ended frozen, stepping down from spike: a mode steps down only after 30 s",
+      "The run ended frozen, stepping down from spike: tuning stopped, and a mode steps down only\nafter 30 s in it",
     );
     // A run back in normal lists its changes and says nothing of a stop.
     const normal = describeSummary(summary, new Map(), "/tmp/a.jsonl", safety);
     expect(normal).toContain("mode normal → frozen (spike)");
     expect(normal).not.toContain("The run ended");
+    // Conservative tunes on; halted waits for an operator, not for a dwell.
+    expect(safety.describe({ mode: "conservative", reasons: ["thrashing"] })).toContain(
+      "The run ended conservative, for thrashing: tuning went on with smaller moves",
+    );
+    const halted = safety.describe({ mode: "halted", reasons: ["repeatedTrips"] });
+    expect(halted).toContain(
+      "The run ended halted, for repeatedTrips: nothing is applied until an operator resets",
+    );
+    expect(halted).not.toContain("30 s");
+  });
+
+  it("keeps the first and the last SafeMode changes of a run with many", () => {
+    const base = { v: AUDIT_SCHEMA_VERSION, runId: "r", proposalId: -1, generation: 1 } as const;
+    const safety = new SafetyLog();
+    for (let i = 0; i < 12; i++) {
+      const [from, to] =
+        i % 2 === 0 ? (["normal", "conservative"] as const) : (["conservative", "normal"] as const);
+      safety.note({
+        ...base,
+        seq: i + 1,
+        time: 1000 * i,
+        type: "mode.changed",
+        from,
+        to,
+        reasons: ["thrashing"],
+      });
+    }
+    safety.note({
+      ...base,
+      seq: 13,
+      time: 12_000,
+      type: "mode.changed",
+      from: "normal",
+      to: "halted",
+      reasons: ["repeatedTrips"],
+    });
+    const lines = safety.describe({ mode: "halted", reasons: ["repeatedTrips"] }).split("\n");
+    expect(lines.slice(1, 6)).toEqual([
+      "    0.0 s  mode normal → conservative (thrashing)",
+      "    1.0 s  mode conservative → normal (thrashing)",
+      "    2.0 s  mode normal → conservative (thrashing)",
+      "    3.0 s  mode conservative → normal (thrashing)",
+      "  … 5 more in the audit file",
+    ]);
+    // The change that explains the end is among the last ones shown.
+    expect(lines[9]).toBe("   12.0 s  mode normal → halted (repeatedTrips)");
   });
 
   it("refuses bad arguments with exit code 2 and an unwritable output with 1", async () => {
