@@ -35,6 +35,7 @@ const guide: DefaultTheme.SidebarItem[] = [
       { text: "SafeMode", link: "/concepts/safe-mode" },
       { text: "The safety monitor", link: "/concepts/safety-monitor" },
       { text: "Choosing guardrails", link: "/concepts/guardrails" },
+      { text: "Solver rules", link: "/concepts/solver-rules" },
     ],
   },
   {

@@ -13,7 +13,7 @@
  * its defaults are filled in again when it is read (`test/solver-rules.test.ts` pins the trials
  * of a set of runs under the current version, and fails when they change).
  *
- * History (docs/guide/solver.md, "Which rules proposed a run", says the same):
+ * History (docs/concepts/solver-rules.md says the same):
  * - absent: logs and studies begun before the rules were versioned (up to commit 3ee1a03).
  *   Proposals on int and categorical spaces changed shortly before, at 9223aca (TPE passes over
  *   taken cells) and at 4e275a3 (the trust region's neighbouring-cell step).
