@@ -86,6 +86,47 @@ describe("spsa.stalled tells windows shorter than the digests' spacing from a te
     expect(eventsOfType(eventsSince(kept, 0), "spsa.stalled").length).toBeGreaterThan(250);
   });
 
+  it("stretched windows hold their digest count, and give the stretch up once telemetry speeds up", () => {
+    const plant = bowl(3);
+    const rig = engineRig({ seed: 3, params: ONE, window: { digests: 5, ms: 15 } });
+    // A digest a second against 15 ms windows (seconds written as ms): stretched to 6 digest spacings.
+    feed(rig, 120, 1000, plant);
+    const mark = rig.events.length;
+    feed(rig, 100, 1000, plant);
+    const windows = eventsOfType(eventsSince(rig, mark), "window.closed");
+    expect(windows.length).toBeGreaterThan(15);
+    expect(windows.every((w) => w.count === 5 && !w.timedOut)).toBe(true);
+    expect(rig.engine.snapshot().iteration).toBeGreaterThan(10);
+
+    // A digest every 2 ms from here: three windows fill within 15 ms, and the limit is 15 ms again,
+    // so a gap in the telemetry stalls the cycle after three such windows, not three stretched ones.
+    feed(rig, 1000, 2, plant);
+    const quiet = rig.events.length;
+    const lastDigestAt = rig.clock.now();
+    rig.clock.advanceBy(1000);
+    const stalls = eventsOfType(eventsSince(rig, quiet), "spsa.stalled");
+    expect(stalls).toHaveLength(1);
+    expect(stalls[0]!.time - lastDigestAt).toBeLessThanOrEqual(3 * 15 + 15);
+  });
+
+  it("an outage with stray digests in it does not leave the windows stretched", () => {
+    const plant = bowl(3);
+    const rig = engineRig({ seed: 3, params: ONE });
+    feed(rig, 200, 100, plant);
+    // Fifteen minutes with two stray digests five minutes apart: taken for short windows.
+    rig.clock.advanceBy(5 * 60_000);
+    feed(rig, 2, 5 * 60_000, plant);
+    rig.clock.advanceBy(5 * 60_000);
+    expect(eventsOfType(eventsSince(rig, 0), "spsa.stalled").some((s) => s.shortWindows === true)).toBe(true);
+    // Telemetry flows again; the next gap is noticed after three 500 ms windows, as before the outage.
+    feed(rig, 200, 100, plant);
+    const quiet = rig.events.length;
+    const lastDigestAt = rig.clock.now();
+    rig.clock.advanceBy(60_000);
+    const stall = eventsOfType(eventsSince(rig, quiet), "spsa.stalled")[0]!;
+    expect(stall.time - lastDigestAt).toBeLessThanOrEqual(1500);
+  });
+
   it("arqon_spsa_stalls_total counts the stalls by cause", async () => {
     const registry = new Registry();
     const metrics = createEngineMetrics({ registry });

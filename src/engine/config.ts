@@ -79,9 +79,10 @@ export interface WindowConfig {
   readonly trim?: number | undefined;
   /**
    * When `ms` is so short that windows time out empty between digests at every digest (the
-   * `spsa.stalled` events with `shortWindows`), lengthen it to twice their `digestSpacingMs`, so
-   * that the cycle goes on at the telemetry's pace (default true; false keeps `ms` as given, and
-   * such an engine never completes an iteration).
+   * `spsa.stalled` events with `shortWindows`), lengthen it to `digests + 1` times their
+   * `digestSpacingMs`, so that the cycle goes on at the telemetry's pace, until three windows in a
+   * row fill within `ms` again (default true; false keeps `ms` as given, and such an engine never
+   * completes an iteration). Not kept across a restart.
    */
   readonly stretch?: boolean | undefined;
 }

@@ -329,11 +329,6 @@ const BASELINE_RECORDS = 1;
 const ROLLBACK_RECORDS = 1;
 /** The change to `normal`, and back to a mode that a reason still holding (an open breaker, a full ring) demands. */
 const RESET_RECORDS = 2;
-/**
- * A window's time limit after short windows were found, in digest spacings (`window.stretch`):
- * one digest at the measured pace, with room for its jitter.
- */
-const WINDOW_STRETCH = 2;
 /** Bits of {@link EngineImpl.windowFed}: what the open window has been fed. */
 const FED_OBJECTIVE = 1;
 const FED_MARGIN = 2;
@@ -1132,8 +1127,10 @@ class EngineImpl implements Engine, HaltRestoring {
         const spacing = this.stallWatch.onStall();
         const short = !Number.isNaN(spacing);
         // Windows that time out empty between digests, at every digest, never let an iteration
-        // finish: from the next window, give one twice the digests' spacing (`window.stretch`).
-        if (short && this.config.window.stretch) this.windows.lengthenLimit(WINDOW_STRETCH * spacing);
+        // finish: from the next window, give one room for its digests and one spacing more
+        // (`window.stretch`), until windows fill within the configured limit again.
+        if (short && this.config.window.stretch)
+          this.windows.lengthenLimit((this.config.window.digests + 1) * spacing);
         this.audit.write(
           AuditRecordType.SpsaStalled,
           this.scheduler.now(),

@@ -149,6 +149,9 @@ export function evaluationWindows(
     });
 }
 
+/** Windows in a row that fill within the configured limit before a lengthened one is given up. */
+const QUICK_FILLS_TO_RESTORE = 3;
+
 /**
  * A scheduler ran a window's time limit inside `schedule()`, before any time passed: it does not
  * defer delayed work, which the engine's windows, pacing and audit delivery all need.
@@ -174,7 +177,13 @@ export class InlineSchedulerError extends Error {
  */
 export class WindowCollector {
   private readonly count: number;
+  /** The time limit of the windows opened from now on: `configuredMs`, or longer once lengthened. */
   private ms: number | undefined;
+  private readonly configuredMs: number | undefined;
+  /** When the open window's time limit started counting (its opening, or the settle period's end). */
+  private limitStart = 0;
+  /** Windows in a row, while lengthened, that filled within `configuredMs` of their limit's start. */
+  private quickFills = 0;
   private readonly aggregation: Aggregation;
   private readonly trim: number;
   private readonly scheduler: SchedulerLike;
@@ -211,6 +220,7 @@ export class WindowCollector {
     }
     this.count = count;
     this.ms = ms;
+    this.configuredMs = ms;
     this.aggregation = options.aggregation;
     this.trim = options.trim;
     this.scheduler = options.scheduler ?? asyncScheduler;
@@ -248,6 +258,7 @@ export class WindowCollector {
     this.filled = 0;
     const now = this.scheduler.now();
     this.openedAt = now;
+    this.limitStart = limitFrom > now ? limitFrom : now;
     this.stats.opened++;
     if (this.ms === undefined) return;
     // Capped at the longest timer Node keeps: a longer delay would fire after 1 ms.
@@ -262,10 +273,15 @@ export class WindowCollector {
 
   /**
    * Lengthens the time limit of the windows opened from now on to `ms`, when they have one and it
-   * is shorter (a window without a limit keeps none; the open one keeps its timer).
+   * is shorter (a window without a limit keeps none; the open one keeps its timer). The configured
+   * limit comes back once {@link QUICK_FILLS_TO_RESTORE} windows in a row fill within it: the
+   * telemetry has sped up (or the lengthening came from stray digests in an outage), and a long
+   * limit would only delay noticing the next gap.
    */
   lengthenLimit(ms: number): void {
-    if (this.ms !== undefined && ms > this.ms && Number.isFinite(ms)) this.ms = ms;
+    if (this.ms === undefined || !(ms > this.ms)) return;
+    this.ms = Math.min(ms, MAX_TIMER_MS);
+    this.quickFills = 0;
   }
 
   /** Drops the open window, if any, without emitting. */
@@ -303,8 +319,18 @@ export class WindowCollector {
     this.values[this.filled++] = this.input[0]!;
     if (this.filled === this.count) {
       this.stats.filled++;
+      if (this.ms !== this.configuredMs) this.noteFill();
       this.close(false);
     }
+  }
+
+  /** While lengthened: a window filled; restores the configured limit after enough quick ones. */
+  private noteFill(): void {
+    const quick = this.scheduler.now() - this.limitStart <= this.configuredMs!;
+    this.quickFills = quick ? this.quickFills + 1 : 0;
+    if (this.quickFills < QUICK_FILLS_TO_RESTORE) return;
+    this.ms = this.configuredMs;
+    this.quickFills = 0;
   }
 
   private cancelTimer(): void {
