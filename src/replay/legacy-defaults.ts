@@ -25,10 +25,10 @@ const UNSCALED_STARTUP = 1_000_000;
  * which is 0: off) hold the values they had when recording began; neither golden log's run is
  * decided differently with the detectors off. Options added after it are pinned off as they were
  * before they existed (`spsa.autoDrift` 0, `spsa.autoStartupKnobs` 1,000,000 (no start-up
- * scaling), `safety.homeostasis.probeShare` 0, `safety.thrashing.swingMoves` unlimited, `window.stretch` false). Logs older than v2 (the v1 golden log) ran with
- * 5-digest windows by default and with decision rules that no option brings back (calibration
- * that held the centre): they do not replay on today's engine, and replay says they predate
- * recorded options. A parameter's default `init` (the middle of its range) is the registry's rule,
+ * scaling), `safety.homeostasis.probeShare` 0, `safety.thrashing.swingMoves` unlimited,
+ * `window.stretch` false). Logs older than v2 (the v1 golden log) ran with 5-digest windows by
+ * default and with decision rules that no option brings back (calibration that held the centre):
+ * they do not replay on today's engine, and replay says they predate recorded options. A parameter's default `init` (the middle of its range) is the registry's rule,
  * unchanged since v1, and is not pinned here.
  */
 export const LEGACY_ENGINE_DEFAULTS = Object.freeze({
@@ -218,9 +218,8 @@ export function withLegacyDefaults(logged: object): EngineConfig {
  * `resolved` (a logged header's resolved options) with the options added since resolved options
  * began to be recorded, and absent from it, written out at the values that reproduce the logged
  * run: `safety.homeostasis.probeShare` (0, no probe), `spsa.autoDrift` (0, no drift rule),
- * `window.stretch` (false: a window's time limit stays as given),
- * `spsa.autoStartupKnobs` (1,000,000: start-up steps not scaled) and `safety.thrashing.swingMoves`
- * (every swing counted).
+ * `window.stretch` (false: a window's time limit stays as given), `spsa.autoStartupKnobs`
+ * (1,000,000: start-up steps not scaled) and `safety.thrashing.swingMoves` (every swing counted).
  */
 export function withRecordedDefaults<T extends object>(resolved: T): T {
   let out = fillAbsent(resolved, ["spsa"], "autoDrift", 0);
