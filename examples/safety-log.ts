@@ -61,7 +61,7 @@ function endingOf(end: Pick<EngineSnapshot, "mode" | "reasons" | "steppingDownFr
     case "conservative":
       return (
         `The run ended conservative, ${why}: tuning went on with smaller moves (halved maxDelta,\n` +
-        `perturbation and step); it returns to normal ${stepDown}.\n`
+        `perturbation and step); it returns to normal once its reasons clear, ${stepDown}.\n`
       );
     case "frozen":
       return (
