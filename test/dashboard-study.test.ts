@@ -134,6 +134,16 @@ describe("readStudy", () => {
   });
 });
 
+/** A state file in a new directory holding a solver run for `rounds` asks; returns its path. */
+function stateFile(rounds: number): string {
+  const file = join(tempDir(), "state.json");
+  const solver = createSolver(CONFIG);
+  run(solver, rounds);
+  writeFileSync(file, JSON.stringify(solver.toJSON()));
+  solver.stop();
+  return file;
+}
+
 describe("serveStudy", () => {
   it("serves the study on 127.0.0.1 and reads the state again when it changes", async () => {
     const dir = tempDir();
@@ -196,12 +206,7 @@ describe("serveStudy", () => {
   });
 
   it("answers a malformed request path and carries on", async () => {
-    const dir = tempDir();
-    const solver = createSolver(CONFIG);
-    run(solver, 1);
-    writeFileSync(join(dir, "state.json"), JSON.stringify(solver.toJSON()));
-    solver.stop();
-    const server = await serveStudy(join(dir, "state.json"));
+    const server = await serveStudy(stateFile(1));
     servers.push(server);
     const { port, host } = new URL(server.url);
     // fetch normalises a path; a raw request sends it as a browser never would.
@@ -221,12 +226,7 @@ describe("serveStudy", () => {
   });
 
   it("clears a read error once the state reads again, changed or not", async () => {
-    const dir = tempDir();
-    const file = join(dir, "state.json");
-    const solver = createSolver(CONFIG);
-    run(solver, 1);
-    writeFileSync(file, JSON.stringify(solver.toJSON()));
-    solver.stop();
+    const file = stateFile(1);
     const server = await serveStudy(file, { intervalMs: 20 });
     servers.push(server);
     const errorNow = async () =>
