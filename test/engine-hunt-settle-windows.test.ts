@@ -100,3 +100,57 @@ describe("WindowCollector.open(limitFrom)", () => {
     expect(closed).toHaveLength(1);
   });
 });
+
+describe("WindowCollector.lengthenLimit(ms, steadyMs)", () => {
+  /** One-value windows with a 500 ms limit, lengthened to 4 s until 1500 ms of quick fills. */
+  const lengthened = (clock: ManualClock, closed: WindowResult[]) => {
+    const windows = new WindowCollector(
+      { count: 1, ms: 500, aggregation: "mean", trim: 0, scheduler: clock },
+      (w) => closed.push(w),
+    );
+    windows.lengthenLimit(4000, 1500);
+    return windows;
+  };
+  /** Opens a window, fills it after `ms`, and returns whether it closed full. */
+  const fillAfter = (clock: ManualClock, windows: WindowCollector, closed: WindowResult[], ms: number) => {
+    windows.open();
+    clock.advanceBy(ms);
+    windows.push(1);
+    return closed.at(-1)?.timedOut === false;
+  };
+
+  it("keeps the longer limit while quick fills come in bursts shorter than steadyMs", () => {
+    const clock = new ManualClock();
+    const closed: WindowResult[] = [];
+    const windows = lengthened(clock, closed);
+    for (let burst = 0; burst < 10; burst++) {
+      // A slow fill (the wait for the next burst), then three quick ones 10 ms apart.
+      expect(fillAfter(clock, windows, closed, 1900)).toBe(true);
+      for (let k = 0; k < 3; k++) expect(fillAfter(clock, windows, closed, 10)).toBe(true);
+    }
+    const before = closed.length;
+    windows.open();
+    clock.advanceBy(3999);
+    expect(closed).toHaveLength(before); // still open at 3999 ms: the limit is 4 s
+    clock.advanceBy(1);
+    expect(closed.slice(before)).toMatchObject([{ timedOut: true, count: 0 }]);
+  });
+
+  it("gives it up once quick fills have gone on for steadyMs, and not before", () => {
+    const clock = new ManualClock();
+    const closed: WindowResult[] = [];
+    const windows = lengthened(clock, closed);
+    // Quick fills every 100 ms: the fifteenth ends 1500 ms after the first began.
+    for (let k = 0; k < 14; k++) fillAfter(clock, windows, closed, 100);
+    const before = closed.length;
+    windows.open();
+    clock.advanceBy(600);
+    expect(closed).toHaveLength(before); // 600 ms and still open: lengthened
+    windows.push(1); // a slow fill: the run starts over
+    for (let k = 0; k < 15; k++) fillAfter(clock, windows, closed, 100);
+    const after = closed.length;
+    windows.open();
+    clock.advanceBy(500);
+    expect(closed.slice(after)).toMatchObject([{ timedOut: true, count: 0 }]);
+  });
+});

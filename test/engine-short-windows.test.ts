@@ -1,9 +1,28 @@
 import { Registry } from "prom-client";
 import { describe, expect, it } from "vitest";
 import { createEngineMetrics } from "../src/metrics/index.js";
-import { engineRig, eventsOfType } from "./support/engine-harness.js";
+import { digestOf, type EngineRig, engineRig, eventsOfType } from "./support/engine-harness.js";
 import { scrape } from "./support/exposition.js";
-import { bowl, eventsSince, feed, ONE } from "./support/safety-drill.js";
+import { bowl, eventsSince, feed, ONE, type Plant } from "./support/safety-drill.js";
+
+/** `bursts` bursts of `size` digests `innerMs` apart, one burst every `everyMs`, each at the live x. */
+function feedBursts(
+  rig: EngineRig,
+  bursts: number,
+  everyMs: number,
+  size: number,
+  innerMs: number,
+  plant: Plant,
+) {
+  let i = 0;
+  for (let b = 0; b < bursts; b++) {
+    rig.clock.advanceBy(everyMs - (size - 1) * innerMs);
+    for (let k = 0; k < size; k++) {
+      if (k > 0) rig.clock.advanceBy(innerMs);
+      rig.engine.observe(digestOf(rig.engine, plant(rig.engine.values[0]!, i++)));
+    }
+  }
+}
 
 // Windows shorter than the time between digests (`ms: 15` meant as seconds) stall the cycle at
 // every digest, and a stall alone looks like a telemetry gap. The stall after a resume tells them
@@ -84,6 +103,51 @@ describe("spsa.stalled tells windows shorter than the digests' spacing from a te
     feed(kept, 300, 2000, plant);
     expect(kept.engine.snapshot().iteration).toBe(0);
     expect(eventsOfType(eventsSince(kept, 0), "spsa.stalled").length).toBeGreaterThan(250);
+  });
+
+  it("a service that reports in bursts is named short windows too, and the default windows stretch to its pace", () => {
+    // Two, three or ten digests a few ms apart, every 2, 3 or 5 s: a burst's later digests fill a
+    // window or two after each resume, so counting filled windows alone took every stall for a gap.
+    for (const [size, innerMs, everyMs] of [
+      [2, 10, 2000],
+      [3, 10, 2000],
+      [10, 1, 3000],
+      [5, 5, 5000],
+    ] as const) {
+      const plant = bowl(3);
+      const rig = engineRig({ seed: 3, params: ONE });
+      feedBursts(rig, 300, everyMs, size, innerMs, plant);
+      const stalls = eventsOfType(eventsSince(rig, 0), "spsa.stalled");
+      const what = `${size} digests every ${everyMs} ms`;
+      expect(stalls, what).toHaveLength(3);
+      expect(stalls[2]!.shortWindows, what).toBe(true);
+      expect(stalls[2]!.digestSpacingMs, what).toBe(everyMs);
+      const tuned = rig.engine.snapshot();
+      expect(tuned.iteration, what).toBeGreaterThan(150);
+      expect(Math.abs(tuned.centre.x! - 3), what).toBeLessThan(0.5);
+
+      // Unstretched, the cycle still stalls at every burst, and now says why.
+      const kept = engineRig({ seed: 3, params: ONE, window: { digests: 1, ms: 500, stretch: false } });
+      feedBursts(kept, 30, everyMs, size, innerMs, plant);
+      const keptStalls = eventsOfType(eventsSince(kept, 0), "spsa.stalled");
+      expect(kept.engine.snapshot().iteration, what).toBe(0);
+      expect(keptStalls, what).toHaveLength(30);
+      expect(
+        keptStalls.filter((s) => s.shortWindows === true),
+        what,
+      ).toHaveLength(28);
+    }
+  });
+
+  it("bursts keep the stretch: the windows one burst fills quickly do not give it up", () => {
+    const plant = bowl(3);
+    const rig = engineRig({ seed: 3, params: ONE });
+    feedBursts(rig, 30, 2000, 3, 10, plant);
+    const mark = rig.events.length;
+    feedBursts(rig, 200, 2000, 3, 10, plant);
+    // Every window waits for the next burst within the stretched limit: none times out empty.
+    expect(eventsOfType(eventsSince(rig, mark), "eval.timeout")).toEqual([]);
+    expect(eventsOfType(eventsSince(rig, mark), "spsa.stalled")).toEqual([]);
   });
 
   it("stretched windows hold their digest count, and give the stretch up once telemetry speeds up", () => {

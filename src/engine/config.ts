@@ -78,11 +78,12 @@ export interface WindowConfig {
   /** Share trimmed from each end by "trimmed-mean" (default 0.1). */
   readonly trim?: number | undefined;
   /**
-   * When `ms` is so short that windows time out empty between digests at every digest (the
-   * `spsa.stalled` events with `shortWindows`), lengthen it to `digests + 1` times their
-   * `digestSpacingMs`, so that the cycle goes on at the telemetry's pace, until three windows in a
-   * row fill within `ms` again (default true; false keeps `ms` as given, and such an engine never
-   * completes an iteration). Not kept across a restart.
+   * When `ms` is so short that windows time out empty between digests (or bursts of digests) at
+   * every one (the `spsa.stalled` events with `shortWindows`), lengthen it to `digests + 1` times
+   * their `digestSpacingMs`, so that the cycle goes on at the telemetry's pace, until windows have
+   * filled within `ms` again, three or more in a row, for `stallAfter` times `ms` (default true;
+   * false keeps `ms` as given, and such an engine never completes an iteration). Not kept across a
+   * restart.
    */
   readonly stretch?: boolean | undefined;
 }

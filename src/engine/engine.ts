@@ -1078,7 +1078,10 @@ class EngineImpl implements Engine, HaltRestoring {
         const result = core.commit(target);
         if (result === CommitResult.Stepped) this.safety.onCentreStepped();
         // Both perturbed points were measured and used: the tries the spikes abandoned are over.
-        if (result !== CommitResult.NotReady) this.safety.onIterationCompleted();
+        if (result !== CommitResult.NotReady) {
+          this.safety.onIterationCompleted();
+          this.stallWatch.onIterationCompleted();
+        }
         if (result === CommitResult.NotReady) target.set(core.centre);
         else this.auditDecision(result === CommitResult.Stepped);
         if (propose(ApplyKind.Centre, self) && result === CommitResult.Stepped) this.safety.onCentreMoved();
@@ -1126,11 +1129,17 @@ class EngineImpl implements Engine, HaltRestoring {
       noteStalled: () => {
         const spacing = this.stallWatch.onStall();
         const short = !Number.isNaN(spacing);
-        // Windows that time out empty between digests, at every digest, never let an iteration
-        // finish: from the next window, give one room for its digests and one spacing more
-        // (`window.stretch`), until windows fill within the configured limit again.
-        if (short && this.config.window.stretch)
-          this.windows.lengthenLimit((this.config.window.digests + 1) * spacing);
+        // Windows that time out empty between digests (or bursts), at every one, never let an
+        // iteration finish: from the next window, give one room for its digests and one spacing
+        // more (`window.stretch`), until windows have filled within the configured limit for as
+        // long as a stall takes to notice with it.
+        if (short && this.config.window.stretch) {
+          const window = this.config.window;
+          this.windows.lengthenLimit(
+            (window.digests + 1) * spacing,
+            this.config.stallAfter * (window.ms ?? 0),
+          );
+        }
         this.audit.write(
           AuditRecordType.SpsaStalled,
           this.scheduler.now(),

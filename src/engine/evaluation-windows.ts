@@ -149,7 +149,10 @@ export function evaluationWindows(
     });
 }
 
-/** Windows in a row that fill within the configured limit before a lengthened one is given up. */
+/**
+ * Windows in a row that fill within the configured limit before a lengthened one is given up (and
+ * they must span the time {@link WindowCollector.lengthenLimit} asks for).
+ */
 const QUICK_FILLS_TO_RESTORE = 3;
 
 /**
@@ -184,6 +187,10 @@ export class WindowCollector {
   private limitStart = 0;
   /** Windows in a row, while lengthened, that filled within `configuredMs` of their limit's start. */
   private quickFills = 0;
+  /** When the first of those windows started its limit. */
+  private quickSince = 0;
+  /** How long quick fills must go on before the configured limit comes back (see `lengthenLimit`). */
+  private steadyMs = 0;
   private readonly aggregation: Aggregation;
   private readonly trim: number;
   private readonly scheduler: SchedulerLike;
@@ -274,14 +281,17 @@ export class WindowCollector {
   /**
    * Lengthens the time limit of the windows opened from now on to `ms`, when they have one and it
    * is shorter (a window without a limit keeps none; the open one keeps its timer). The configured
-   * limit comes back once {@link QUICK_FILLS_TO_RESTORE} windows in a row fill within it: the
-   * telemetry has sped up (or the lengthening came from stray digests in an outage), and a long
-   * limit would only delay noticing the next gap.
+   * limit comes back once {@link QUICK_FILLS_TO_RESTORE} windows in a row fill within it, over at
+   * least `steadyMs` from the first one's start: the telemetry has sped up (or the lengthening
+   * came from stray digests in an outage), and a long limit would only delay noticing the next
+   * gap. Without the span, the few windows one burst of digests fills (a service that reports
+   * several at once every few seconds) would give the lengthened limit up at every burst.
    */
-  lengthenLimit(ms: number): void {
+  lengthenLimit(ms: number, steadyMs = 0): void {
     if (this.ms === undefined || !(ms > this.ms)) return;
     this.ms = Math.min(ms, MAX_TIMER_MS);
     this.quickFills = 0;
+    this.steadyMs = steadyMs;
   }
 
   /** Drops the open window, if any, without emitting. */
@@ -326,9 +336,14 @@ export class WindowCollector {
 
   /** While lengthened: a window filled; restores the configured limit after enough quick ones. */
   private noteFill(): void {
-    const quick = this.scheduler.now() - this.limitStart <= this.configuredMs!;
-    this.quickFills = quick ? this.quickFills + 1 : 0;
-    if (this.quickFills < QUICK_FILLS_TO_RESTORE) return;
+    const now = this.scheduler.now();
+    const quick = now - this.limitStart <= this.configuredMs!;
+    if (!quick) {
+      this.quickFills = 0;
+      return;
+    }
+    if (this.quickFills++ === 0) this.quickSince = this.limitStart;
+    if (this.quickFills < QUICK_FILLS_TO_RESTORE || now - this.quickSince < this.steadyMs) return;
     this.ms = this.configuredMs;
     this.quickFills = 0;
   }
