@@ -136,6 +136,40 @@ describe("WindowCollector.lengthenLimit(ms, steadyMs)", () => {
     expect(closed.slice(before)).toMatchObject([{ timedOut: true, count: 0 }]);
   });
 
+  it("counts no run of quick fills across a window that timed out", () => {
+    const clock = new ManualClock();
+    const closed: WindowResult[] = [];
+    const windows = lengthened(clock, closed);
+    for (let k = 0; k < 14; k++) fillAfter(clock, windows, closed, 100);
+    windows.open();
+    clock.advanceBy(4000); // times out empty at the lengthened limit
+    expect(closed.at(-1)).toMatchObject({ timedOut: true, count: 0 });
+    // Quick again, but the run starts over: one more fill does not give the limit up.
+    fillAfter(clock, windows, closed, 100);
+    const before = closed.length;
+    windows.open();
+    clock.advanceBy(600);
+    expect(closed).toHaveLength(before);
+  });
+
+  it("gives it up once fills within steadyMs have gone on for twice the lengthened limit", () => {
+    const clock = new ManualClock();
+    const closed: WindowResult[] = [];
+    const windows = lengthened(clock, closed);
+    // A digest every 700 ms: never within 500 ms, always within 1500 ms. The twelfth fill ends
+    // 8.4 s after the first began, past twice the 4 s limit.
+    for (let k = 0; k < 11; k++) fillAfter(clock, windows, closed, 700);
+    const before = closed.length;
+    windows.open();
+    clock.advanceBy(600);
+    expect(closed).toHaveLength(before); // still lengthened
+    clock.advanceBy(100);
+    windows.push(1);
+    windows.open();
+    clock.advanceBy(500);
+    expect(closed.at(-1)).toMatchObject({ timedOut: true, count: 0 });
+  });
+
   it("gives it up once quick fills have gone on for steadyMs, and not before", () => {
     const clock = new ManualClock();
     const closed: WindowResult[] = [];

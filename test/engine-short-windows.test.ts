@@ -94,6 +94,8 @@ describe("spsa.stalled tells windows shorter than the digests' spacing from a te
     const stretchedAt = rig.events.indexOf(stalls[2]!);
     expect(eventsOfType(rig.events.slice(stretchedAt + 2), "eval.timeout")).toEqual([]);
     const tuned = rig.engine.snapshot();
+    // Two digest spacings: room for the window's one digest, and one spacing more.
+    expect(tuned.window).toEqual({ ms: 2 * stalls[2]!.digestSpacingMs!, stretched: true });
     expect(tuned.iteration).toBeGreaterThan(80);
     // The bowl's minimum is at 3; the centre started at 5.
     expect(Math.abs(tuned.centre.x! - 3)).toBeLessThan(1);
@@ -102,6 +104,7 @@ describe("spsa.stalled tells windows shorter than the digests' spacing from a te
     const kept = engineRig({ seed: 3, params: ONE, window: { digests: 1, ms: 500, stretch: false } });
     feed(kept, 300, 2000, plant);
     expect(kept.engine.snapshot().iteration).toBe(0);
+    expect(kept.engine.snapshot().window).toEqual({ ms: 500, stretched: false });
     expect(eventsOfType(eventsSince(kept, 0), "spsa.stalled").length).toBeGreaterThan(250);
   });
 
@@ -150,6 +153,85 @@ describe("spsa.stalled tells windows shorter than the digests' spacing from a te
     expect(eventsOfType(eventsSince(rig, mark), "spsa.stalled")).toEqual([]);
   });
 
+  it("a burst that fills a window by itself stretches the limit by bursts, not by digests", () => {
+    const plant = bowl(3);
+    // Thirty digests within 29 ms every 3 s, against windows of 5 digests or 500 ms.
+    const rig = engineRig({ seed: 3, params: ONE, window: { digests: 5, ms: 500 } });
+    feedBursts(rig, 200, 3000, 30, 1, plant);
+    const stalls = eventsOfType(eventsSince(rig, 0), "spsa.stalled");
+    expect(stalls.map((s) => s.shortWindows ?? false)).toEqual([false, false, true]);
+    // One burst fills a window: one spacing for it and one more, not six.
+    expect(rig.engine.snapshot().window).toEqual({ ms: 2 * 3000, stretched: true });
+    // Each iteration waits for the guardrails' pacing between applies, which a burst outlasts.
+    expect(rig.engine.snapshot().iteration).toBeGreaterThan(100);
+  });
+
+  it("a burst late by more than the stretched limit does not give the stretch up", () => {
+    const plant = bowl(3);
+    const rig = engineRig({ seed: 3, params: ONE });
+    // Three digests 5 ms apart every 2 s; every twentieth gap is 4.2 s, past the stretched 4 s.
+    let i = 0;
+    for (let b = 0; b < 300; b++) {
+      rig.clock.advanceBy(b % 20 === 19 ? 4200 : 2000);
+      for (let k = 0; k < 3; k++) {
+        if (k > 0) rig.clock.advanceBy(5);
+        rig.engine.observe(digestOf(rig.engine, plant(rig.engine.values[0]!, i++)));
+      }
+    }
+    // The late window times out and waits again: no run of quick fills spans it.
+    expect(eventsOfType(eventsSince(rig, 0), "spsa.stalled")).toHaveLength(3);
+    expect(rig.engine.snapshot().window.stretched).toBe(true);
+    expect(rig.engine.snapshot().iteration).toBeGreaterThan(150);
+  });
+
+  it("outages with seconds of telemetry between them are gaps, however slowly the cycle moves meanwhile", () => {
+    // A 10 Hz service that comes back for a few seconds between 30 s outages. Windows that fill
+    // slowly after each return (a settle period, paced applies, many digests per window) are no
+    // reason to call these short windows, nor to stretch them.
+    for (const [what, options, upS] of [
+      ["settleMs 5 s", { settleMs: 5000 }, 8],
+      ["applies at most every 10 s", { guardrails: { minIntervalMs: 10_000 } }, 5],
+      ["windows of 20 digests or 5 s", { window: { digests: 20, ms: 5000 } }, 6],
+    ] as const) {
+      const plant = bowl(3);
+      const rig = engineRig({ seed: 3, params: ONE, ...options });
+      feed(rig, 1200, 100, plant);
+      for (let outage = 0; outage < 3; outage++) {
+        rig.clock.advanceBy(30_000);
+        feed(rig, upS * 10, 100, plant);
+      }
+      const stalls = eventsOfType(eventsSince(rig, 0), "spsa.stalled");
+      expect(stalls, what).toHaveLength(3);
+      expect(
+        stalls.every((s) => s.shortWindows === undefined),
+        what,
+      ).toBe(true);
+      expect(rig.engine.snapshot().window.stretched, what).toBe(false);
+    }
+  });
+
+  it("a service slower than the windows but within a stall of them gets the configured limit back after an outage", () => {
+    const plant = bowl(3);
+    const rig = engineRig({ seed: 3, params: ONE });
+    // A digest every 700 ms: each 500 ms window times out once, and none stalls.
+    feed(rig, 300, 700, plant);
+    // An outage with two blips of two digests, a minute apart: taken for short windows.
+    for (let blip = 0; blip < 2; blip++) {
+      rig.clock.advanceBy(60_000);
+      feed(rig, 2, 50, plant);
+    }
+    rig.clock.advanceBy(60_000);
+    expect(rig.engine.snapshot().window.stretched).toBe(true);
+    // Back at its pace: its windows fill within a stall of 500 ms windows, so the limit comes back.
+    feed(rig, 600, 700, plant);
+    expect(rig.engine.snapshot().window).toEqual({ ms: 500, stretched: false });
+    const quiet = rig.events.length;
+    const lastDigestAt = rig.clock.now();
+    rig.clock.advanceBy(60_000);
+    const stall = eventsOfType(eventsSince(rig, quiet), "spsa.stalled")[0]!;
+    expect(stall.time - lastDigestAt).toBeLessThanOrEqual(1500);
+  });
+
   it("stretched windows hold their digest count, and give the stretch up once telemetry speeds up", () => {
     const plant = bowl(3);
     const rig = engineRig({ seed: 3, params: ONE, window: { digests: 5, ms: 15 } });
@@ -164,7 +246,9 @@ describe("spsa.stalled tells windows shorter than the digests' spacing from a te
 
     // A digest every 2 ms from here: three windows fill within 15 ms, and the limit is 15 ms again,
     // so a gap in the telemetry stalls the cycle after three such windows, not three stretched ones.
+    expect(rig.engine.snapshot().window).toEqual({ ms: expect.any(Number), stretched: true });
     feed(rig, 1000, 2, plant);
+    expect(rig.engine.snapshot().window).toEqual({ ms: 15, stretched: false });
     const quiet = rig.events.length;
     const lastDigestAt = rig.clock.now();
     rig.clock.advanceBy(1000);
@@ -202,6 +286,31 @@ describe("spsa.stalled tells windows shorter than the digests' spacing from a te
     const series = await scrape(registry);
     expect(series.get('arqon_spsa_stalls_total{cause="no-telemetry"}')).toBe(2);
     expect(series.get('arqon_spsa_stalls_total{cause="short-windows"}')).toBe(10);
+    // Not stretched: the stalls go on, and the limit stays as configured.
+    expect(series.get("arqon_window_stretched")).toBe(0);
+    expect(series.get("arqon_window_limit_seconds")).toBe(0.015);
+    metrics.detach();
+  });
+
+  it("arqon_window_stretched says so while the limit is stretched, however late the first scrape comes", async () => {
+    const registry = new Registry();
+    const metrics = createEngineMetrics({ registry });
+    const plant = bowl(3);
+    const rig = engineRig({ seed: 3, params: ONE });
+    metrics.attach(rig.engine);
+    // A digest every 2 s: stretched at the third stall, about 6 s in; scraped first a minute later,
+    // when the stall counter has long stopped moving.
+    feed(rig, 30, 2000, plant);
+    rig.engine.flushEvents();
+    const stretched = await scrape(registry);
+    expect(stretched.get('arqon_spsa_stalls_total{cause="short-windows"}')).toBe(1);
+    expect(stretched.get("arqon_window_stretched")).toBe(1);
+    expect(stretched.get("arqon_window_limit_seconds")).toBeCloseTo(4, 1);
+    // Telemetry ten times a second from here: the configured limit is back.
+    feed(rig, 100, 100, plant);
+    const restored = await scrape(registry);
+    expect(restored.get("arqon_window_stretched")).toBe(0);
+    expect(restored.get("arqon_window_limit_seconds")).toBe(0.5);
     metrics.detach();
   });
 });

@@ -105,6 +105,7 @@ describe("observe", () => {
     expect(snapshot.generation).toBe(1);
     expect(snapshot.values).toEqual({ x: engine.values[0], y: engine.values[1] });
     expect(snapshot.phase).toBe("cycle.plus");
+    expect(snapshot.window).toEqual({ ms: null, stretched: false }); // no ms: windows close on count only
     await engine.close();
   });
 
@@ -740,6 +741,7 @@ describe("snapshot", () => {
       baseline: { x: 5, y: 10 },
       digests: { accepted: 0, rejected: 0, unused: 0 },
       spsa: { a: Number.NaN, c: 0.02, clampedPerturbations: 0, clippedSteps: 0 }, // "auto" a: not calibrated yet
+      window: { ms: 500, stretched: false }, // the default windows: 1 digest or 500 ms
       applies: { applied: 0, refused: 0 },
       audit: { pending: 1, capacity: 4096, highWaterMark: 3276, peak: 1, dropped: 0, sinkDropped: 0 }, // baseline.set, not yet delivered
       breakers: { actuator: "none", auditSink: "none" },

@@ -62,6 +62,8 @@ describe("engine metrics across engine lifecycles", () => {
       "arqon_safe_mode_level",
       "arqon_engine_failed",
       "arqon_spsa_iteration",
+      "arqon_window_limit_seconds",
+      "arqon_window_stretched",
     ])
       expect(closed.has(gauge)).toBe(false);
     expect(closed.has('arqon_param_value{param="x"}')).toBe(false);

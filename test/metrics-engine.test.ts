@@ -123,6 +123,8 @@ describe("arqon/metrics: engine metrics scraped after a run in virtual time", ()
     expect(series.get("arqon_audit_dropped_total")).toBe(0);
     expect(series.get("arqon_engine_failed")).toBe(0);
     expect(series.get("arqon_spsa_iteration")).toBe(snapshot.iteration);
+    expect(series.get("arqon_window_limit_seconds")).toBe(snapshot.window.ms! / 1000);
+    expect(series.get("arqon_window_stretched")).toBe(0);
     // The objective as the latest window aggregated it: what a dashboard plots of the cost.
     const lastWindow = eventsOfType(r.events, "window.closed")
       .filter((e) => e.count > 0)

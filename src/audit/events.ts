@@ -139,9 +139,9 @@ export const AuditRecordType = {
 export type AuditRecordType = (typeof AuditRecordType)[keyof typeof AuditRecordType];
 
 /**
- * Bit of a `SpsaStalled` record's code: the second stall in a row (or a later one) that the
- * digest ending the previous one was followed by, with no window filled in between: windows shorter
- * than the digests' spacing. Its `param` holds the time between the last two resumes (ms).
+ * Bit of a `SpsaStalled` record's code: the second stall in a row (or a later one) to follow the
+ * digest (or burst) that ended the stall before with no digest after it: windows shorter than the
+ * digests' spacing. Its `param` holds the time between the last two resumes (ms).
  */
 export const STALL_SHORT_WINDOWS = 1;
 
@@ -433,9 +433,10 @@ export interface SpsaStalledEvent extends AuditEventBase {
   readonly stalledFor: number;
   /**
    * Present (true) when this stall is the second in a row, or a later one, to follow the digest
-   * that ended the stall before with no window filled in between: digests keep arriving, but
-   * each window times out before the next one does. `window.ms` is shorter than the time between
-   * digests (seconds written as milliseconds, say), and the cycle will stall at every digest.
+   * (or burst of digests) that ended the stall before with no digest after it: digests keep
+   * arriving, but the windows time out before the next one does. `window.ms` is shorter than the
+   * time between digests (seconds written as milliseconds, say), and the cycle stalls at every
+   * digest or burst unless the windows are stretched (`window.stretch`).
    */
   readonly shortWindows?: true;
   /** With `shortWindows`: how far apart (ms) the digests that ended the last two stalls came. */

@@ -79,11 +79,12 @@ export interface WindowConfig {
   readonly trim?: number | undefined;
   /**
    * When `ms` is so short that windows time out empty between digests (or bursts of digests) at
-   * every one (the `spsa.stalled` events with `shortWindows`), lengthen it to `digests + 1` times
-   * their `digestSpacingMs`, so that the cycle goes on at the telemetry's pace, until windows have
-   * filled within `ms` again, three or more in a row, for `stallAfter` times `ms` (default true;
-   * false keeps `ms` as given, and such an engine never completes an iteration). Not kept across a
-   * restart.
+   * every one (the `spsa.stalled` events with `shortWindows`), lengthen it to room for a window's
+   * digests at their measured pace plus one `digestSpacingMs` (`digests + 1` spacings for one
+   * digest at a time), so that the cycle goes on at the telemetry's pace, until the telemetry keeps
+   * pace with `ms` again (docs/concepts/evaluation-windows.md says how that is judged). Default
+   * true; false keeps `ms` as given, and such an engine never completes an iteration. Not kept
+   * across a restart; `snapshot().window` shows the limit in force.
    */
   readonly stretch?: boolean | undefined;
 }

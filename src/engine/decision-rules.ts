@@ -81,11 +81,13 @@
  *   window closes counts in the next window too. Under 17 one anomalous digest did it, and
  *   tailed telemetry in windows of 60 (a spike in 2 % of requests) was measured again in most
  *   windows: 7 decisions in two minutes where clean telemetry made 133.
- * - 19: a stall is a bounce (towards `shortWindows` and the window stretch) when fewer than an
- *   iteration's three windows filled and no iteration completed since its resume (under 18: when
- *   no window filled), and a stretched window limit is given up only once quick fills have gone on
- *   for `stallAfter` times `ms` (under 18: after any three in a row). A service reporting in bursts
- *   (several digests a few ms apart, every 2 s) never completed an iteration under 18 and was
- *   never flagged; now it is stretched to the bursts' pace and tunes.
+ * - 19: a stall is a bounce (towards `shortWindows` and the window stretch) when no digest came
+ *   more than `window.ms` after the first one since the stall before (under 18: when no window
+ *   filled after the resume); a stretch makes room for a window's digests in bursts, not one digest
+ *   per spacing; and a stretched limit is given up after three or more fills in a row with no
+ *   timeout between, within `ms` for `stallAfter` × `ms` or within `stallAfter` × `ms` for twice the
+ *   stretched limit (under 18: any three fills within `ms`, timeouts between them included). A
+ *   service reporting in bursts (several digests a few ms apart, every 2 s) never completed an
+ *   iteration under 18 and was never flagged; now it is stretched to the bursts' pace and tunes.
  */
 export const DECISION_RULES = 19;

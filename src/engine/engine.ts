@@ -151,6 +151,14 @@ export interface EngineSnapshot<N extends string = string> {
     /** Steps shortened so that the move stays within maxDelta − c. */
     readonly clippedSteps: number;
   };
+  /**
+   * The evaluation windows' time limit in force (ms; null when `window` has no `ms`, so windows
+   * close on their digest count only), and whether it is stretched: longer than the configured
+   * `ms` because windows timed out between digests at every one (`window.stretch`, see
+   * docs/concepts/evaluation-windows.md). A stretched limit says the configured `ms` is shorter
+   * than the telemetry's spacing.
+   */
+  readonly window: { readonly ms: number | null; readonly stretched: boolean };
   /** Writes Tier 1 made (applies and rollbacks) and requests it refused (violations) so far. */
   readonly applies: { readonly applied: number; readonly refused: number };
   /**
@@ -405,7 +413,7 @@ class EngineImpl implements Engine, HaltRestoring {
   /** Windows in a row that closed empty. */
   private emptyWindows = 0;
   /** Tells a telemetry gap from windows too short for the digests' spacing. */
-  private readonly stallWatch = new StallWatch();
+  private readonly stallWatch: StallWatch;
   private accepted = 0;
   private rejected = 0;
   /** Accepted digests without a margin while seeking feasibility: they fed no window. */
@@ -475,6 +483,8 @@ class EngineImpl implements Engine, HaltRestoring {
     const reserve = this.audit.capacity - fullAt;
     this.audit.reserveFrom(fullAt + (reserve >= AUDIT_RESERVE ? reserve >> 1 : 0));
 
+    // Without a time limit no window times out, and the cycle never stalls.
+    this.stallWatch = new StallWatch(config.window.ms ?? Number.POSITIVE_INFINITY);
     this.windows = new WindowCollector(
       {
         count: config.window.digests,
@@ -645,6 +655,12 @@ class EngineImpl implements Engine, HaltRestoring {
       return VERDICT_BY_CODE[code] ?? "malformed";
     }
     this.accepted++;
+    const stallWatch = this.stallWatch;
+    if (stallWatch.watching) {
+      // Only after a stall, until telemetry flows again: no clock read while it does.
+      stallWatch.input[0] = time.now();
+      stallWatch.noteDigestInput();
+    }
     // From here on, numbers go to the parts through their input slots (Float64Arrays), never as
     // arguments: an argument of a call V8 does not inline is boxed (16 bytes per digest), and what
     // V8 inlines into this path varies from process to process (its budget runs out at different
@@ -723,6 +739,7 @@ class EngineImpl implements Engine, HaltRestoring {
         clampedPerturbations: this.core.clampedPerturbationsTotal,
         clippedSteps: this.core.clippedStepsTotal,
       },
+      window: { ms: this.windows.limitMs ?? null, stretched: this.windows.lengthened },
       applies: { applied: results[APPLIED]!, refused },
       audit: {
         pending: this.audit.size + this.safety.undeliveredCount,
@@ -1078,10 +1095,7 @@ class EngineImpl implements Engine, HaltRestoring {
         const result = core.commit(target);
         if (result === CommitResult.Stepped) this.safety.onCentreStepped();
         // Both perturbed points were measured and used: the tries the spikes abandoned are over.
-        if (result !== CommitResult.NotReady) {
-          this.safety.onIterationCompleted();
-          this.stallWatch.onIterationCompleted();
-        }
+        if (result !== CommitResult.NotReady) this.safety.onIterationCompleted();
         if (result === CommitResult.NotReady) target.set(core.centre);
         else this.auditDecision(result === CommitResult.Stepped);
         if (propose(ApplyKind.Centre, self) && result === CommitResult.Stepped) this.safety.onCentreMoved();
@@ -1130,15 +1144,13 @@ class EngineImpl implements Engine, HaltRestoring {
         const spacing = this.stallWatch.onStall();
         const short = !Number.isNaN(spacing);
         // Windows that time out empty between digests (or bursts), at every one, never let an
-        // iteration finish: from the next window, give one room for its digests and one spacing
-        // more (`window.stretch`), until windows have filled within the configured limit for as
-        // long as a stall takes to notice with it.
+        // iteration finish: from the next window, give one room for its digests at the pace they
+        // come (a burst brings several per spacing) and one spacing more (`window.stretch`),
+        // until the telemetry keeps pace with the configured limit again.
         if (short && this.config.window.stretch) {
           const window = this.config.window;
-          this.windows.lengthenLimit(
-            (window.digests + 1) * spacing,
-            this.config.stallAfter * (window.ms ?? 0),
-          );
+          const spacings = Math.ceil(window.digests / this.stallWatch.digestsPerResume) + 1;
+          this.windows.lengthenLimit(spacings * spacing, this.config.stallAfter * (window.ms ?? 0));
         }
         this.audit.write(
           AuditRecordType.SpsaStalled,
@@ -1333,7 +1345,7 @@ class EngineImpl implements Engine, HaltRestoring {
       // The cycle's top-level state: "stalled" and "paused" are plain strings, `cycle` an object
       // (read directly: `snapshot.matches` allocates on this per-window path).
       const state: unknown = this.spsa.getSnapshot().value;
-      this.stallWatch.onWindowWithDigests(w.closedAt, state === "stalled");
+      if (state === "stalled") this.stallWatch.onResumed(w.closedAt);
       // A trip just rolled back and restarted (or paused) the cycle: this window measured the old point.
       const rolledBack = this.live.generation !== generation;
       // The window ended a constraint violation: the cycle starts over on the objective, which its

@@ -150,10 +150,10 @@ export function evaluationWindows(
 }
 
 /**
- * Windows in a row that fill within the configured limit before a lengthened one is given up (and
- * they must span the time {@link WindowCollector.lengthenLimit} asks for).
+ * Windows in a row that fill in time before a lengthened limit is given up (and they must span the
+ * time {@link WindowCollector.lengthenLimit} asks for).
  */
-const QUICK_FILLS_TO_RESTORE = 3;
+const FILLS_TO_RESTORE = 3;
 
 /**
  * A scheduler ran a window's time limit inside `schedule()`, before any time passed: it does not
@@ -189,7 +189,10 @@ export class WindowCollector {
   private quickFills = 0;
   /** When the first of those windows started its limit. */
   private quickSince = 0;
-  /** How long quick fills must go on before the configured limit comes back (see `lengthenLimit`). */
+  /** Windows in a row, while lengthened, that filled within `steadyMs`, and when the first began. */
+  private steadyFills = 0;
+  private steadySince = 0;
+  /** See {@link WindowCollector.lengthenLimit}. */
   private steadyMs = 0;
   private readonly aggregation: Aggregation;
   private readonly trim: number;
@@ -242,6 +245,9 @@ export class WindowCollector {
       if (!this.isOpen || windowSeq !== this.seq) return;
       this.timer = null; // this action is finishing; nothing to cancel
       this.stats.timedOut++;
+      // A window that waited out the lengthened limit breaks every run of fills in time.
+      this.quickFills = 0;
+      this.steadyFills = 0;
       this.close(true);
     };
   }
@@ -280,18 +286,32 @@ export class WindowCollector {
 
   /**
    * Lengthens the time limit of the windows opened from now on to `ms`, when they have one and it
-   * is shorter (a window without a limit keeps none; the open one keeps its timer). The configured
-   * limit comes back once {@link QUICK_FILLS_TO_RESTORE} windows in a row fill within it, over at
-   * least `steadyMs` from the first one's start: the telemetry has sped up (or the lengthening
-   * came from stray digests in an outage), and a long limit would only delay noticing the next
-   * gap. Without the span, the few windows one burst of digests fills (a service that reports
-   * several at once every few seconds) would give the lengthened limit up at every burst.
+   * is shorter (a window without a limit keeps none; the open one keeps its timer), until the
+   * telemetry keeps pace with the configured limit again: it sped up, or the lengthening came
+   * from stray digests in an outage, and a long limit would only delay noticing the next gap. The
+   * configured limit comes back after {@link FILLS_TO_RESTORE} or more windows in a row (no
+   * timeout between them) either fill within it, over at least `steadyMs` from the first one's
+   * start, or fill within `steadyMs` (the engine passes the time its configured windows take to
+   * stall, so these would not have), over at least the lengthened limit. The spans keep the few
+   * windows that one burst of digests fills quickly (a service that reports several at once every
+   * few seconds) from giving the limit up at every burst.
    */
   lengthenLimit(ms: number, steadyMs = 0): void {
     if (this.ms === undefined || !(ms > this.ms)) return;
     this.ms = Math.min(ms, MAX_TIMER_MS);
     this.quickFills = 0;
+    this.steadyFills = 0;
     this.steadyMs = steadyMs;
+  }
+
+  /** The time limit of the windows opened from now on (ms; undefined: they close on count only). */
+  get limitMs(): number | undefined {
+    return this.ms;
+  }
+
+  /** Whether that limit is longer than the configured one ({@link WindowCollector.lengthenLimit}). */
+  get lengthened(): boolean {
+    return this.ms !== this.configuredMs;
   }
 
   /** Drops the open window, if any, without emitting. */
@@ -334,18 +354,20 @@ export class WindowCollector {
     }
   }
 
-  /** While lengthened: a window filled; restores the configured limit after enough quick ones. */
+  /** While lengthened: a window filled; restores the configured limit after enough in time. */
   private noteFill(): void {
     const now = this.scheduler.now();
-    const quick = now - this.limitStart <= this.configuredMs!;
-    if (!quick) {
-      this.quickFills = 0;
-      return;
-    }
-    if (this.quickFills++ === 0) this.quickSince = this.limitStart;
-    if (this.quickFills < QUICK_FILLS_TO_RESTORE || now - this.quickSince < this.steadyMs) return;
+    const waited = now - this.limitStart;
+    if (waited > this.configuredMs!) this.quickFills = 0;
+    else if (this.quickFills++ === 0) this.quickSince = this.limitStart;
+    if (waited > this.steadyMs) this.steadyFills = 0;
+    else if (this.steadyFills++ === 0) this.steadySince = this.limitStart;
+    const quick = this.quickFills >= FILLS_TO_RESTORE && now - this.quickSince >= this.steadyMs;
+    const steady = this.steadyFills >= FILLS_TO_RESTORE && now - this.steadySince >= 2 * this.ms!;
+    if (!quick && !steady) return;
     this.ms = this.configuredMs;
     this.quickFills = 0;
+    this.steadyFills = 0;
   }
 
   private cancelTimer(): void {

@@ -377,6 +377,20 @@ function familyMetrics(family: Family): ReadMetric[] {
     gauge("generation", "Generation of the live configuration.", (m) => m.engine!.generation),
     gauge("spsa_iteration", "Completed SPSA gradient steps.", (m) => m.snapshot().iteration),
     metric(
+      "window_limit_seconds",
+      "The evaluation windows' time limit in force, in seconds (absent when they close on their digest count only): longer than window.ms while stretched.",
+      "gauge",
+      (m, push) => {
+        const ms = m.engine === undefined ? null : m.snapshot().window.ms;
+        if (ms !== null) push(ms / 1000);
+      },
+    ),
+    gauge(
+      "window_stretched",
+      "1 while the evaluation windows' time limit is stretched past window.ms (windows timed out between digests at every one), else 0.",
+      (m) => (m.snapshot().window.stretched ? 1 : 0),
+    ),
+    metric(
       "window_objective",
       "The objective as the latest evaluation window that measured it aggregated it (absent before one has), windows measured again for anomalous digests included.",
       "gauge",
