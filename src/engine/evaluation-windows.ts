@@ -292,9 +292,9 @@ export class WindowCollector {
    * configured limit comes back after {@link FILLS_TO_RESTORE} or more windows in a row (no
    * timeout between them) either fill within it, over at least `steadyMs` from the first one's
    * start, or fill within `steadyMs` (the engine passes the time its configured windows take to
-   * stall, so these would not have), over at least the lengthened limit. The spans keep the few
-   * windows that one burst of digests fills quickly (a service that reports several at once every
-   * few seconds) from giving the limit up at every burst.
+   * stall, so these would not have), over at least twice the lengthened limit. The spans keep
+   * the few windows that one burst of digests fills quickly (a service that reports several at
+   * once every few seconds) from giving the limit up at every burst.
    */
   lengthenLimit(ms: number, steadyMs = 0): void {
     if (this.ms === undefined || !(ms > this.ms)) return;

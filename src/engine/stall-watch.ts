@@ -6,8 +6,8 @@
  * between two digests (or two bursts of digests) see a digest or a burst resume the cycle, and no
  * digest come after it until the cycle stalls again ("bounces"), at every digest or burst. A
  * burst is the digests that come within the configured window limit (`burstMs`) of the first
- * digest after the stall.
- * Two bounces in a row are taken as the second case (one could be a stray digest in a gap).
+ * digest after the stall. Two bounces in a row are taken as the second case (one could be a stray
+ * digest in a gap).
  *
  * The rule reads time, not the cycle's progress: how many windows fill after a resume depends on
  * the settle period, the guardrails' pacing and the digests a window holds, and a service that
@@ -40,7 +40,10 @@ export class StallWatch {
   /** Stalls in a row that followed their resume with no digest after its burst. */
   private bounces = 0;
 
-  /** @param burstMs The configured window limit: digests this close to a resume are its burst. */
+  /**
+   * @param burstMs The configured window limit: the digests this close to the first one after a
+   * stall are its burst.
+   */
   constructor(private readonly burstMs: number) {}
 
   /** A digest was accepted at `input[0]` (only called while {@link StallWatch.watching}). */
