@@ -1,6 +1,7 @@
 import { Registry } from "prom-client";
 import { describe, expect, it } from "vitest";
 import { createEngineMetrics } from "../src/metrics/index.js";
+import { Prng } from "../src/random/prng.js";
 import { digestOf, type EngineRig, engineRig, eventsOfType } from "./support/engine-harness.js";
 import { scrape } from "./support/exposition.js";
 import { bowl, eventsSince, feed, ONE, type Plant } from "./support/safety-drill.js";
@@ -230,6 +231,69 @@ describe("spsa.stalled tells windows shorter than the digests' spacing from a te
     rig.clock.advanceBy(60_000);
     const stall = eventsOfType(eventsSince(rig, quiet), "spsa.stalled")[0]!;
     expect(stall.time - lastDigestAt).toBeLessThanOrEqual(1500);
+  });
+
+  it("digests in pairs further apart than a window lasts, every few seconds, are named short windows and tune", () => {
+    const plant = bowl(3);
+    const rig = engineRig({ seed: 3, params: ONE });
+    // Two reporters, each every 3 s, 700 ms apart: the pair spans more than 500 ms, but could
+    // never feed an iteration's three windows before the next stall.
+    let i = 0;
+    for (let period = 0; period < 300; period++) {
+      rig.clock.advanceBy(2300);
+      rig.engine.observe(digestOf(rig.engine, plant(rig.engine.values[0]!, i++)));
+      rig.clock.advanceBy(700);
+      rig.engine.observe(digestOf(rig.engine, plant(rig.engine.values[0]!, i++)));
+    }
+    const stalls = eventsOfType(eventsSince(rig, 0), "spsa.stalled");
+    expect(stalls).toHaveLength(3);
+    expect(stalls[2]!.shortWindows).toBe(true);
+    expect(rig.engine.snapshot().iteration).toBeGreaterThan(150);
+  });
+
+  it("a limit stretched too far by strays in an outage comes back to the service's own pace", () => {
+    const plant = bowl(3);
+    const rig = engineRig({ seed: 3, params: ONE });
+    feed(rig, 300, 2000, plant); // a digest every 2 s: stretched to 4 s
+    expect(rig.engine.snapshot().window).toEqual({ ms: 4000, stretched: true });
+    // A 15-minute outage with two strays 5 minutes apart: stretched to 600 s.
+    rig.clock.advanceBy(300_000);
+    feed(rig, 2, 300_000, plant);
+    rig.clock.advanceBy(300_000);
+    expect(rig.engine.snapshot().window.ms).toBe(600_000);
+    // Back at 2 s: eight windows filled within a quarter of the limit shorten it to twice their
+    // longest wait, and a gap is noticed after three such windows again, not after 30 minutes.
+    feed(rig, 30, 2000, plant);
+    expect(rig.engine.snapshot().window).toEqual({ ms: 4000, stretched: true });
+    const quiet = rig.events.length;
+    const lastDigestAt = rig.clock.now();
+    rig.clock.advanceBy(3_600_000);
+    const stall = eventsOfType(eventsSince(rig, quiet), "spsa.stalled")[0]!;
+    expect(stall.time - lastDigestAt).toBe(12_000);
+  });
+
+  it("bursts near the boundary do not turn the stretch on and off", () => {
+    const plant = bowl(3);
+    const rig = engineRig({ seed: 3, params: ONE });
+    const gaps = Prng.fromSeed(21, 2);
+    let switches = 0;
+    let stretched = false;
+    let i = 0;
+    // Three digests 10 ms apart, one burst every 1.3 to 1.9 s: about a stall of 500 ms windows.
+    for (let b = 0; b < 1000; b++) {
+      rig.clock.advanceBy(Math.round(1300 + 600 * gaps.next()) - 20);
+      for (let k = 0; k < 3; k++) {
+        if (k > 0) rig.clock.advanceBy(10);
+        rig.engine.observe(digestOf(rig.engine, plant(rig.engine.values[0]!, i++)));
+      }
+      if (rig.engine.snapshot().window.stretched !== stretched) {
+        stretched = !stretched;
+        switches++;
+      }
+    }
+    // Under the first version of the restore rule it switched 37 times, with 124 stalls.
+    expect(switches).toBeLessThanOrEqual(2);
+    expect(eventsOfType(eventsSince(rig, 0), "spsa.stalled").length).toBeLessThan(20);
   });
 
   it("stretched windows hold their digest count, and give the stretch up once telemetry speeds up", () => {

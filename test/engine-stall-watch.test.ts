@@ -24,7 +24,7 @@ function resumeThenStall(watch: StallWatch, at: number, ...later: number[]): num
 
 describe("StallWatch", () => {
   it("names short windows from the second bounce in a row, with the resumes' spacing", () => {
-    const watch = new StallWatch(500);
+    const watch = new StallWatch(500, 3, 1500);
     expect(watch.onStall()).toBeNaN(); // the first stall: no resume before it
     expect(resumeThenStall(watch, 1000)).toBeNaN();
     expect(resumeThenStall(watch, 3000)).toBe(2000);
@@ -33,7 +33,7 @@ describe("StallWatch", () => {
   });
 
   it("a burst, digests within the window limit of the resume, still makes a bounce, and says how many it brings", () => {
-    const watch = new StallWatch(500);
+    const watch = new StallWatch(500, 3, 1500);
     watch.onStall();
     expect(resumeThenStall(watch, 1000, 1010, 1020, 1500)).toBeNaN();
     expect(resumeThenStall(watch, 3000, 3005, 3010)).toBe(2000);
@@ -42,7 +42,7 @@ describe("StallWatch", () => {
   });
 
   it("a digest after the burst makes the next stall a gap's, whatever the windows did meanwhile", () => {
-    const watch = new StallWatch(500);
+    const watch = new StallWatch(500, 3, 1500);
     watch.onStall();
     expect(resumeThenStall(watch, 1000)).toBeNaN();
     expect(resumeThenStall(watch, 3000, 3100, 3600)).toBeNaN();
@@ -52,7 +52,7 @@ describe("StallWatch", () => {
   });
 
   it("asks for digests only from a stall until one comes after the burst", () => {
-    const watch = new StallWatch(500);
+    const watch = new StallWatch(500, 3, 1500);
     expect(watch.watching).toBe(false); // telemetry flowing from the start
     watch.onStall();
     expect(watch.watching).toBe(true);
@@ -65,7 +65,7 @@ describe("StallWatch", () => {
   });
 
   it("a stall that no window ended (a reset or rollback resumed the cycle) is no bounce", () => {
-    const watch = new StallWatch(500);
+    const watch = new StallWatch(500, 3, 1500);
     watch.onStall();
     expect(resumeThenStall(watch, 1000)).toBeNaN();
     expect(watch.onStall()).toBeNaN();

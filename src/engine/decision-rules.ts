@@ -81,13 +81,16 @@
  *   window closes counts in the next window too. Under 17 one anomalous digest did it, and
  *   tailed telemetry in windows of 60 (a spike in 2 % of requests) was measured again in most
  *   windows: 7 decisions in two minutes where clean telemetry made 133.
- * - 19: a stall is a bounce (towards `shortWindows` and the window stretch) when no digest came
- *   more than `window.ms` after the first one since the stall before (under 18: when no window
- *   filled after the resume); a stretch makes room for a window's digests in bursts, not one digest
- *   per spacing; and a stretched limit is given up after three or more fills in a row with no
- *   timeout between, within `ms` for `stallAfter` × `ms` or within `stallAfter` × `ms` for twice the
- *   stretched limit (under 18: any three fills within `ms`, timeouts between them included). A
- *   service reporting in bursts (several digests a few ms apart, every 2 s) never completed an
- *   iteration under 18 and was never flagged; now it is stretched to the bursts' pace and tunes.
+ * - 19: a stall is a bounce (towards `shortWindows` and the window stretch) unless telemetry
+ *   flowed since the stall before: a digest more than `window.ms` after the first one since then,
+ *   with an iteration's digests (3 × `window.digests`) or `stallAfter` × `ms` since it (under 18:
+ *   unless a window filled after the resume). A stretch makes room for a window's digests in
+ *   bursts, not one digest per spacing. A stretched limit is given up after three or more fills in
+ *   a row with no timeout between, within `ms` for `stallAfter` × `ms` or within `stallAfter` × `ms`
+ *   − `ms` for twice the stretched limit, and shortened to twice the longest wait after eight fills
+ *   within a quarter of it (under 18: given up after any three fills within `ms`, timeouts between
+ *   them included, and never shortened). A service reporting in bursts (several digests a few ms
+ *   apart, every 2 s) never completed an iteration under 18 and was never flagged; now it is
+ *   stretched to the bursts' pace and tunes.
  */
 export const DECISION_RULES = 19;

@@ -484,7 +484,8 @@ class EngineImpl implements Engine, HaltRestoring {
     this.audit.reserveFrom(fullAt + (reserve >= AUDIT_RESERVE ? reserve >> 1 : 0));
 
     // Without a time limit no window times out, and the cycle never stalls.
-    this.stallWatch = new StallWatch(config.window.ms ?? Number.POSITIVE_INFINITY);
+    const limit = config.window.ms ?? Number.POSITIVE_INFINITY;
+    this.stallWatch = new StallWatch(limit, 3 * config.window.digests, config.stallAfter * limit);
     this.windows = new WindowCollector(
       {
         count: config.window.digests,

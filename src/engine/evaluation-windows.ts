@@ -154,6 +154,13 @@ export function evaluationWindows(
  * time {@link WindowCollector.lengthenLimit} asks for).
  */
 const FILLS_TO_RESTORE = 3;
+/**
+ * Windows in a row, each filled within a quarter of a lengthened limit (over `steadyMs` at
+ * least), after which the limit is shortened to twice the longest of their waits: it was
+ * stretched too far for telemetry that still needs a stretch (see
+ * {@link WindowCollector.lengthenLimit}).
+ */
+const FILLS_TO_SHORTEN = 8;
 
 /**
  * A scheduler ran a window's time limit inside `schedule()`, before any time passed: it does not
@@ -194,6 +201,13 @@ export class WindowCollector {
   private steadySince = 0;
   /** See {@link WindowCollector.lengthenLimit}. */
   private steadyMs = 0;
+  /**
+   * Windows in a row, while lengthened, that filled within a quarter of the limit, when the first
+   * began, and the longest wait.
+   */
+  private paceFills = 0;
+  private paceSince = 0;
+  private paceLongest = 0;
   private readonly aggregation: Aggregation;
   private readonly trim: number;
   private readonly scheduler: SchedulerLike;
@@ -248,6 +262,7 @@ export class WindowCollector {
       // A window that waited out the lengthened limit breaks every run of fills in time.
       this.quickFills = 0;
       this.steadyFills = 0;
+      this.paceFills = 0;
       this.close(true);
     };
   }
@@ -292,15 +307,20 @@ export class WindowCollector {
    * configured limit comes back after {@link FILLS_TO_RESTORE} or more windows in a row (no
    * timeout between them) either fill within it, over at least `steadyMs` from the first one's
    * start, or fill within `steadyMs` (the engine passes the time its configured windows take to
-   * stall, so these would not have), over at least twice the lengthened limit. The spans keep
-   * the few windows that one burst of digests fills quickly (a service that reports several at
-   * once every few seconds) from giving the limit up at every burst.
+   * stall, so these would not have: the configured windows would then stall at the next
+   * jitter), over at least twice the lengthened limit. The spans keep the few windows that one
+   * burst of digests fills quickly (a service that reports several at once every few seconds) from
+   * giving the limit up at every burst. A limit stretched too far for telemetry that still needs
+   * a stretch (stray digests minutes apart in an outage of a service that reports every few
+   * seconds) is shortened instead, once {@link FILLS_TO_SHORTEN} windows in a row have filled
+   * within a quarter of it, over `steadyMs` at least, to twice the longest of their waits.
    */
   lengthenLimit(ms: number, steadyMs = 0): void {
     if (this.ms === undefined || !(ms > this.ms)) return;
     this.ms = Math.min(ms, MAX_TIMER_MS);
     this.quickFills = 0;
     this.steadyFills = 0;
+    this.paceFills = 0;
     this.steadyMs = steadyMs;
   }
 
@@ -360,14 +380,24 @@ export class WindowCollector {
     const waited = now - this.limitStart;
     if (waited > this.configuredMs!) this.quickFills = 0;
     else if (this.quickFills++ === 0) this.quickSince = this.limitStart;
-    if (waited > this.steadyMs) this.steadyFills = 0;
+    // Waits the configured windows take without stalling, with one limit to spare for jitter
+    // (waits right up to a stall restored the limit, and the next wait stalled: it flapped).
+    if (waited > Math.max(this.configuredMs!, this.steadyMs - this.configuredMs!)) this.steadyFills = 0;
     else if (this.steadyFills++ === 0) this.steadySince = this.limitStart;
+    if (waited > this.ms! / 4) this.paceFills = 0;
+    else if (this.paceFills++ === 0) {
+      this.paceSince = this.limitStart;
+      this.paceLongest = waited;
+    } else if (waited > this.paceLongest) this.paceLongest = waited;
     const quick = this.quickFills >= FILLS_TO_RESTORE && now - this.quickSince >= this.steadyMs;
     const steady = this.steadyFills >= FILLS_TO_RESTORE && now - this.steadySince >= 2 * this.ms!;
-    if (!quick && !steady) return;
-    this.ms = this.configuredMs;
+    const paced = this.paceFills >= FILLS_TO_SHORTEN && now - this.paceSince >= this.steadyMs;
+    if (quick || steady) this.ms = this.configuredMs;
+    else if (paced) this.ms = Math.max(this.configuredMs!, 2 * this.paceLongest);
+    else return;
     this.quickFills = 0;
     this.steadyFills = 0;
+    this.paceFills = 0;
   }
 
   private cancelTimer(): void {

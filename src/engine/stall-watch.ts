@@ -3,17 +3,19 @@
  *
  * Both stall the SPSA cycle, and nothing in one stall tells them apart. What does is the stall
  * after it: a gap ends with digests flowing again; windows so short that `stallAfter` of them fit
- * between two digests (or two bursts of digests) see a digest or a burst resume the cycle, and no
- * digest come after it until the cycle stalls again ("bounces"), at every digest or burst. A
- * burst is the digests that come within the configured window limit (`burstMs`) of the first
- * digest after the stall. Two bounces in a row are taken as the second case (one could be a stray
- * digest in a gap).
+ * between two digests (or two bursts of digests) see a digest or a burst resume the cycle, and the
+ * telemetry stop again before it could feed an iteration, until the cycle stalls again
+ * ("bounces"), at every digest or burst. Two bounces in a row are taken as the second case (one
+ * could be a stray digest in a gap).
  *
- * The rule reads time, not the cycle's progress: how many windows fill after a resume depends on
- * the settle period, the guardrails' pacing and the digests a window holds, and a service that
- * comes back for a few seconds between outages fills few. The engine reads the clock for it only
- * while {@link StallWatch.watching}: from a stall until a digest arrives after the burst, so the
- * digest path pays nothing for it while telemetry flows.
+ * Telemetry flows again once a digest comes after the burst (more than the configured window
+ * limit, `burstMs`, after the first digest since the stall) and the digests since the stall are
+ * an iteration's (`flowDigests`: its three windows' worth) or have come for as long as a stall
+ * takes to notice (`flowMs`). The rule reads time and digests, not the cycle's progress: how many
+ * windows fill after a resume depends on the settle period, the guardrails' pacing and the
+ * digests a window holds, and a service back for a few seconds between outages fills few. The
+ * engine reads the clock for it only while {@link StallWatch.watching}: from a stall until
+ * telemetry flows, so the digest path pays nothing for it while it does.
  */
 export class StallWatch {
   /**
@@ -29,7 +31,7 @@ export class StallWatch {
   private previousResumedAt = Number.NaN;
   /** A resume ended the last stall (a reset or rollback can too, and is no bounce). */
   private resumedSinceStall = false;
-  /** A digest came more than `burstMs` after the first one since the stall: telemetry flowed again. */
+  /** Telemetry flowed again since the last stall (see the class remarks). */
   private flowed = false;
   /** Digests accepted since the last stall, and when the first of them came. */
   private digests = 0;
@@ -43,14 +45,25 @@ export class StallWatch {
   /**
    * @param burstMs The configured window limit: the digests this close to the first one after a
    * stall are its burst.
+   * @param flowDigests Digests an iteration's three windows hold (3 × `window.digests`).
+   * @param flowMs How long a stall takes to notice (`stallAfter` × the window limit).
    */
-  constructor(private readonly burstMs: number) {}
+  constructor(
+    private readonly burstMs: number,
+    private readonly flowDigests: number,
+    private readonly flowMs: number,
+  ) {}
 
   /** A digest was accepted at `input[0]` (only called while {@link StallWatch.watching}). */
   noteDigestInput(): void {
     const at = this.input[0]!;
     if (this.digests++ === 0) this.burstStart = at;
-    else if (at > this.burstStart + this.burstMs) {
+    // Past the burst, and with digests enough or for long enough: two reporters a second apart
+    // every few seconds are no flow.
+    else if (
+      at > this.burstStart + this.burstMs &&
+      (this.digests >= this.flowDigests || at >= this.burstStart + this.flowMs)
+    ) {
       this.flowed = true;
       this.watching = false;
     }
