@@ -51,9 +51,15 @@ function runQuadratic(
   return { trips, digests };
 }
 
+/**
+ * The spike rule on the digest count alone: these tests feed digests 1 ms apart, shorter than the
+ * default `spikeHoldMs` (its own tests are below).
+ */
+const COUNT_ONLY = { spikeHoldMs: 0 } as const;
+
 /** A governor with a clean history around 1 ± 0.1 and a baseline window taken. */
 function warmGovernor(options = {}): InstabilityGovernor {
-  const governor = new InstabilityGovernor(options);
+  const governor = new InstabilityGovernor({ ...COUNT_ONLY, ...options });
   const prng = Prng.fromSeed(11, 0);
   for (let t = 0; t < 40; t++) {
     expect(governor.observe(1 + 0.1 * prng.normal(), t)).toBe(GovernorCode.Healthy);
@@ -131,7 +137,7 @@ describe("InstabilityGovernor: trips", () => {
   it("a spike of an objective below 0 (a negated throughput) is judged the same way", () => {
     // −1100 ± 10, as −throughput: a collapse to −85 is far above mean + 6σ and 13× worse, yet
     // m × |mean| (3300) was out of reach of any value below 0, and no spike ever tripped.
-    const governor = new InstabilityGovernor();
+    const governor = new InstabilityGovernor(COUNT_ONLY);
     const prng = Prng.fromSeed(11, 0);
     for (let t = 0; t < 40; t++) {
       expect(governor.observe(-1100 + 10 * prng.normal(), t)).toBe(GovernorCode.Healthy);
@@ -141,7 +147,7 @@ describe("InstabilityGovernor: trips", () => {
     expect(governor.observe(-85, 101)).toBe(GovernorCode.Healthy);
     expect(governor.observe(-85, 102)).toBe(GovernorCode.Spike);
     // Both rules, as above 0: −500 is far above mean + 6σ but not 3× worse than −1100 (−367).
-    const calm = new InstabilityGovernor();
+    const calm = new InstabilityGovernor(COUNT_ONLY);
     for (let t = 0; t < 40; t++) {
       calm.observe(-1100 + 10 * prng.normal(), t);
       if ((t + 1) % DIGESTS_PER_WINDOW === 0) calm.closeWindow(t);
@@ -206,7 +212,7 @@ describe("InstabilityGovernor: trips", () => {
       // At digest 3 the value meets a governor still collecting its history, at 12 the window
       // that would become the baseline (digests 10–14, the first to close with 12 clean digests
       // in the history), at 30 a warm governor.
-      const governor = new InstabilityGovernor({ divergenceWindows: 2, minHistory: 12 });
+      const governor = new InstabilityGovernor({ ...COUNT_ONLY, divergenceWindows: 2, minHistory: 12 });
       const prng = Prng.fromSeed(13, 0);
       for (let t = 0; t < 40; t++) {
         governor.observe(t === at ? Number.MAX_VALUE : 1 + 0.1 * prng.normal(), t);
@@ -230,7 +236,7 @@ describe("InstabilityGovernor: trips", () => {
   });
 
   it("a held run of huge values is a spike, even before the history is complete; huge negative ones are left out", () => {
-    const governor = new InstabilityGovernor();
+    const governor = new InstabilityGovernor(COUNT_ONLY);
     expect(governor.observe(1, 0)).toBe(GovernorCode.Healthy);
     expect(governor.observe(-Number.MAX_VALUE, 1)).toBe(GovernorCode.Healthy);
     expect(governor.cleanCount).toBe(1);
@@ -321,5 +327,45 @@ describe("InstabilityGovernor: statistics and options", () => {
       ...DEFAULT_GOVERNOR_OPTIONS,
       spikeHold: 4,
     });
+  });
+});
+
+describe("InstabilityGovernor: a spike is held in time too (spikeHoldMs)", () => {
+  it("digests of one request each: a 2 % tail of slow requests never trips at 2,000 a second", () => {
+    // Requests of 2.6 ± 0.5 ms, 2 % of them 25 ms, 0.5 ms apart, for ten minutes. Held for three
+    // digests alone, runs of three slow requests came about once a minute, each a spike trip.
+    const prng = Prng.fromSeed(3, 0);
+    const held = new InstabilityGovernor();
+    const counted = new InstabilityGovernor(COUNT_ONLY);
+    let trips = 0;
+    let countedTrips = 0;
+    for (let i = 0; i < 1_200_000; i++) {
+      const now = i * 0.5;
+      const latency = prng.next() < 0.02 ? 25 : 2.6 + 0.5 * prng.normal();
+      if (held.observe(latency, now) !== GovernorCode.Healthy) trips++;
+      if (counted.observe(latency, now) !== GovernorCode.Healthy) countedTrips++;
+    }
+    expect(trips).toBe(0);
+    expect(countedTrips).toBeGreaterThan(3);
+  });
+
+  it("a collapse that lasts trips once it has lasted spikeHoldMs, not before", () => {
+    const governor = warmGovernor({ spikeHoldMs: 100 });
+    // Every digest 20 times the level, 0.5 ms apart from t = 1000.
+    let t = 1000;
+    for (; t < 1100; t += 0.5) expect(governor.observe(20, t)).toBe(GovernorCode.Healthy);
+    expect(governor.observe(20, 1100)).toBe(GovernorCode.Spike);
+  });
+
+  it("slow digests are judged on the count alone: three a second apart trip at the third", () => {
+    const governor = warmGovernor({ spikeHoldMs: 100 });
+    expect(governor.observe(20, 1000)).toBe(GovernorCode.Healthy);
+    expect(governor.observe(20, 2000)).toBe(GovernorCode.Healthy);
+    expect(governor.observe(20, 3000)).toBe(GovernorCode.Spike);
+  });
+
+  it("refuses a spikeHoldMs that is negative or not finite, naming it", () => {
+    expect(() => new InstabilityGovernor({ spikeHoldMs: -1 })).toThrow(/spikeHoldMs.*finite number ≥ 0/);
+    expect(() => new InstabilityGovernor({ spikeHoldMs: Number.NaN })).toThrow(/spikeHoldMs/);
   });
 });

@@ -26,7 +26,7 @@ const UNSCALED_STARTUP = 1_000_000;
  * decided differently with the detectors off. Options added after it are pinned off as they were
  * before they existed (`spsa.autoDrift` 0, `spsa.autoStartupKnobs` 1,000,000 (no start-up
  * scaling), `safety.homeostasis.probeShare` 0, `safety.thrashing.swingMoves` unlimited,
- * `window.stretch` false). Logs older than v2 (the v1 golden log) ran with 5-digest windows by
+ * `window.stretch` false, `safety.governor.spikeHoldMs` 0). Logs older than v2 (the v1 golden log) ran with 5-digest windows by
  * default and with decision rules that no option brings back (calibration that held the centre):
  * they do not replay on today's engine, and replay says they predate recorded options. A parameter's default `init` (the middle of its range) is the registry's rule,
  * unchanged since v1, and is not pinned here.
@@ -101,6 +101,7 @@ export const LEGACY_ENGINE_DEFAULTS = Object.freeze({
       spikeSigmas: 6,
       spikeRatio: 3,
       spikeHold: 3,
+      spikeHoldMs: 0,
       spikeBeyondBaseline: true,
       historySize: 20,
       minHistory: 10,
@@ -219,13 +220,15 @@ export function withLegacyDefaults(logged: object): EngineConfig {
  * began to be recorded, and absent from it, written out at the values that reproduce the logged
  * run: `safety.homeostasis.probeShare` (0, no probe), `spsa.autoDrift` (0, no drift rule),
  * `window.stretch` (false: a window's time limit stays as given), `spsa.autoStartupKnobs`
- * (1,000,000: start-up steps not scaled) and `safety.thrashing.swingMoves` (every swing counted).
+ * (1,000,000: start-up steps not scaled), `safety.thrashing.swingMoves` (every swing counted) and
+ * `safety.governor.spikeHoldMs` (0: a spike held for `spikeHold` digests, however short).
  */
 export function withRecordedDefaults<T extends object>(resolved: T): T {
   let out = fillAbsent(resolved, ["spsa"], "autoDrift", 0);
   out = fillAbsent(out, ["window"], "stretch", false);
   out = fillAbsent(out, ["spsa"], "autoStartupKnobs", UNSCALED_STARTUP);
   out = fillAbsent(out, ["safety", "thrashing"], "swingMoves", UNTIMED_SWINGS);
+  out = fillAbsent(out, ["safety", "governor"], "spikeHoldMs", 0);
   return fillAbsent(out, ["safety", "homeostasis"], "probeShare", 0);
 }
 

@@ -16,7 +16,7 @@ export const GovernorCode = {
   Healthy: 0,
   /** The objective was NaN or ±Infinity: trips on that digest. */
   NonFinite: 1,
-  /** Anomalous values held for `spikeHold` consecutive digests. */
+  /** Anomalous values held for `spikeHold` consecutive digests, over `spikeHoldMs` at least. */
   Spike: 2,
   /** `divergenceWindows` consecutive windows worse than the baseline window by more than the margin. */
   Divergence: 3,
@@ -53,6 +53,14 @@ export interface InstabilityGovernorOptions {
    * must end at the tuner's perturbed points to trip it there (see `ControlSafety.onRemeasure`).
    */
   readonly spikeHold?: number;
+  /**
+   * … and for at least this long (ms) from the first of them. Counted in digests alone, a hold
+   * means nothing for telemetry of one digest per request: at 2,000 a second, three slow requests
+   * in a row out of a 2 % tail come about once a minute, and each tripped a rollback (three in an
+   * hour halt the engine) on an objective the tuner could not move. Digests a few per second or
+   * fewer span this already, so their rule is unchanged. 0: digests alone.
+   */
+  readonly spikeHoldMs?: number;
   /** Size of the ring of recent clean digests the spike statistics come from. */
   readonly historySize?: number;
   /** Clean digests needed before the spike rule judges anything (until then every finite digest is clean). */
@@ -96,7 +104,8 @@ type NumericGovernorOptions = Omit<ResolvedGovernorOptions, "spikeBeyondBaseline
 
 /**
  * Defaults. The spike rule follows the live-training governor described in the seeds (6σ, 3× the
- * mean, 20 recent clean samples with at least 10, 3 consecutive); divergence needs 5 windows in a
+ * mean, 20 recent clean samples with at least 10, 3 consecutive), held for 100 ms at least (one
+ * digest per request would trip on its tail otherwise); divergence needs 5 windows in a
  * row more than 50 % and 3σ worse than the baseline window; 3 trips within an hour escalate; a
  * configuration proves itself after 12 good windows.
  */
@@ -104,6 +113,7 @@ export const DEFAULT_GOVERNOR_OPTIONS: ResolvedGovernorOptions = Object.freeze({
   spikeSigmas: 6,
   spikeRatio: 3,
   spikeHold: 3,
+  spikeHoldMs: 100,
   spikeBeyondBaseline: true,
   historySize: 20,
   minHistory: 10,
@@ -123,6 +133,7 @@ const RULES: Readonly<Record<keyof NumericGovernorOptions, NumericRule>> = {
   spikeSigmas: [(x) => Number.isFinite(x) && x > 0, "must be a finite number > 0"],
   spikeRatio: [isNonNegative, "must be a finite number ≥ 0"],
   spikeHold: [isCount, "must be a whole number from 1 to 1000000"],
+  spikeHoldMs: [isNonNegative, "must be a finite number ≥ 0 (milliseconds)"],
   historySize: [(x) => isCount(x) && x >= 2, "must be a whole number from 2 to 1000000"],
   minHistory: [(x) => isCount(x) && x >= 2, "must be a whole number ≥ 2 and ≤ historySize"],
   sigmaFloor: [isNonNegative, "must be a finite number ≥ 0 (objective units)"],
@@ -246,6 +257,8 @@ export class InstabilityGovernor {
   private inputClock: TimeReader | undefined = undefined;
   private ringCount = 0;
   private spikeRun = 0;
+  /** When the current run of anomalous digests began. */
+  private spikeSince = 0;
 
   private windowCount = 0;
   /** Whether the open window holds an outlier (its mean then says nothing about the level). */
@@ -517,10 +530,11 @@ export class InstabilityGovernor {
     return this.trip(GovernorCode.Spike, now);
   }
 
-  /** One more anomalous digest in a row: a spike once `spikeHold` of them are held. */
+  /** One more anomalous digest in a row: a spike once `spikeHold` of them are held for `spikeHoldMs`. */
   private anomalous(now: number): GovernorCode {
-    this.spikeRun += 1;
-    if (this.spikeRun < this.options.spikeHold) return GovernorCode.Healthy;
+    if (this.spikeRun++ === 0) this.spikeSince = now;
+    const o = this.options;
+    if (this.spikeRun < o.spikeHold || now - this.spikeSince < o.spikeHoldMs) return GovernorCode.Healthy;
     this.spikeRun = 0;
     return this.trip(GovernorCode.Spike, now);
   }
