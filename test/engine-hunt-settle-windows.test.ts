@@ -152,12 +152,12 @@ describe("WindowCollector.lengthenLimit(ms, steadyMs)", () => {
     expect(closed).toHaveLength(before);
   });
 
-  it("gives it up once fills within steadyMs have gone on for twice the lengthened limit", () => {
+  it("gives it up once fills within steadyMs less the limit have gone on for twice the lengthened limit", () => {
     const clock = new ManualClock();
     const closed: WindowResult[] = [];
     const windows = lengthened(clock, closed);
-    // A digest every 700 ms: never within 500 ms, always within 1500 ms. The twelfth fill ends
-    // 8.4 s after the first began, past twice the 4 s limit.
+    // A digest every 700 ms: never within 500 ms, always within 1000 ms. The eighth fill (within a
+    // quarter of 4 s) shortens the limit to 1.4 s, twice its wait; four more, over twice that, give it up.
     for (let k = 0; k < 11; k++) fillAfter(clock, windows, closed, 700);
     const before = closed.length;
     windows.open();

@@ -196,7 +196,10 @@ export class WindowCollector {
   private quickFills = 0;
   /** When the first of those windows started its limit. */
   private quickSince = 0;
-  /** Windows in a row, while lengthened, that filled within `steadyMs`, and when the first began. */
+  /**
+   * Windows in a row, while lengthened, that filled within `steadyMs` less the configured limit,
+   * and when the first began.
+   */
   private steadyFills = 0;
   private steadySince = 0;
   /** See {@link WindowCollector.lengthenLimit}. */
@@ -306,9 +309,9 @@ export class WindowCollector {
    * from stray digests in an outage, and a long limit would only delay noticing the next gap. The
    * configured limit comes back after {@link FILLS_TO_RESTORE} or more windows in a row (no
    * timeout between them) either fill within it, over at least `steadyMs` from the first one's
-   * start, or fill within `steadyMs` (the engine passes the time its configured windows take to
-   * stall, so these would not have: the configured windows would then stall at the next
-   * jitter), over at least twice the lengthened limit. The spans keep the few windows that one
+   * start, or fill within `steadyMs` less one configured limit (the engine passes the time its
+   * configured windows take to stall: these waits leave them a limit to spare for jitter), over at
+   * least twice the lengthened limit. The spans keep the few windows that one
    * burst of digests fills quickly (a service that reports several at once every few seconds) from
    * giving the limit up at every burst. A limit stretched too far for telemetry that still needs
    * a stretch (stray digests minutes apart in an outage of a service that reports every few
