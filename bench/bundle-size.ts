@@ -43,11 +43,15 @@ export type BundleApp = keyof typeof BUNDLE_APPS;
  * when the both app exceeded its budget (159.4 kB) with the percentile and threshold pruners
  * (0.6 kB of it; the other 6.8 kB since the last decision came with the engine's and the
  * solver's changes of the two days between): engine 118.8, solver 111.5, both 159.4 kB gzipped then.
+ * The both app's raised to 170 kB on 2026-12-01, when it reached 167.1 kB with decision rules 19
+ * (the stall watch that recognises bursty reporters and the window stretch's restore and shorten
+ * rules), the snapshot's window limit and the governor's time hold on a spike (`spikeHoldMs`):
+ * 0.7 kB gzipped of engine code since the day before (engine 121.4 → 122.1, both 166.5 → 167.1 kB).
  */
 export const BUNDLE_BUDGETS: Readonly<Record<BundleApp, number>> = {
   engine: 125_000,
   solver: 117_000,
-  both: 167_000,
+  both: 170_000,
 };
 
 /** Packages that only tests and benchmarks may use; arqon's own modules must never import them. */
