@@ -6,23 +6,36 @@ import { digestOf, type EngineRig, engineRig, eventsOfType } from "./support/eng
 import { scrape } from "./support/exposition.js";
 import { bowl, eventsSince, feed, ONE, type Plant } from "./support/safety-drill.js";
 
-/** `bursts` bursts of `size` digests `innerMs` apart, one burst every `everyMs`, each at the live x. */
+/**
+ * `bursts` bursts of `size` digests `innerMs` apart, each at the live x: one every `everyMs`, or
+ * `everyMs(b)` after the one before for burst b. `afterBurst` runs after each.
+ */
 function feedBursts(
   rig: EngineRig,
   bursts: number,
-  everyMs: number,
+  everyMs: number | ((burst: number) => number),
   size: number,
   innerMs: number,
   plant: Plant,
+  afterBurst?: () => void,
 ) {
   let i = 0;
   for (let b = 0; b < bursts; b++) {
-    rig.clock.advanceBy(everyMs - (size - 1) * innerMs);
+    rig.clock.advanceBy((typeof everyMs === "number" ? everyMs : everyMs(b)) - (size - 1) * innerMs);
     for (let k = 0; k < size; k++) {
       if (k > 0) rig.clock.advanceBy(innerMs);
       rig.engine.observe(digestOf(rig.engine, plant(rig.engine.values[0]!, i++)));
     }
+    afterBurst?.();
   }
+}
+
+/** Stops the telemetry for `ms`: how long after the last digest each stall in that time came. */
+function stallsInSilence(rig: EngineRig, ms: number): number[] {
+  const quiet = rig.events.length;
+  const lastDigestAt = rig.clock.now();
+  rig.clock.advanceBy(ms);
+  return eventsOfType(eventsSince(rig, quiet), "spsa.stalled").map((s) => s.time - lastDigestAt);
 }
 
 // Windows shorter than the time between digests (`ms: 15` meant as seconds) stall the cycle at
@@ -170,15 +183,9 @@ describe("spsa.stalled tells windows shorter than the digests' spacing from a te
   it("a burst late by more than the stretched limit does not give the stretch up", () => {
     const plant = bowl(3);
     const rig = engineRig({ seed: 3, params: ONE });
-    // Three digests 5 ms apart every 2 s; every twentieth gap is 4.2 s, past the stretched 4 s.
-    let i = 0;
-    for (let b = 0; b < 300; b++) {
-      rig.clock.advanceBy(b % 20 === 19 ? 4200 : 2000);
-      for (let k = 0; k < 3; k++) {
-        if (k > 0) rig.clock.advanceBy(5);
-        rig.engine.observe(digestOf(rig.engine, plant(rig.engine.values[0]!, i++)));
-      }
-    }
+    // Three digests 5 ms apart; 2 s between bursts, and every twentieth gap 4.2 s, past the
+    // stretched 4 s.
+    feedBursts(rig, 300, (b) => (b % 20 === 19 ? 4200 : 2000) + 10, 3, 5, plant);
     // The late window times out and waits again: no run of quick fills spans it.
     expect(eventsOfType(eventsSince(rig, 0), "spsa.stalled")).toHaveLength(3);
     expect(rig.engine.snapshot().window.stretched).toBe(true);
@@ -226,11 +233,7 @@ describe("spsa.stalled tells windows shorter than the digests' spacing from a te
     // Back at its pace: its windows fill within a stall of 500 ms windows, so the limit comes back.
     feed(rig, 600, 700, plant);
     expect(rig.engine.snapshot().window).toEqual({ ms: 500, stretched: false });
-    const quiet = rig.events.length;
-    const lastDigestAt = rig.clock.now();
-    rig.clock.advanceBy(60_000);
-    const stall = eventsOfType(eventsSince(rig, quiet), "spsa.stalled")[0]!;
-    expect(stall.time - lastDigestAt).toBeLessThanOrEqual(1500);
+    expect(stallsInSilence(rig, 60_000)[0]).toBeLessThanOrEqual(1500);
   });
 
   it("digests in pairs further apart than a window lasts, every few seconds, are named short windows and tune", () => {
@@ -238,13 +241,7 @@ describe("spsa.stalled tells windows shorter than the digests' spacing from a te
     const rig = engineRig({ seed: 3, params: ONE });
     // Two reporters, each every 3 s, 700 ms apart: the pair spans more than 500 ms, but could
     // never feed an iteration's three windows before the next stall.
-    let i = 0;
-    for (let period = 0; period < 300; period++) {
-      rig.clock.advanceBy(2300);
-      rig.engine.observe(digestOf(rig.engine, plant(rig.engine.values[0]!, i++)));
-      rig.clock.advanceBy(700);
-      rig.engine.observe(digestOf(rig.engine, plant(rig.engine.values[0]!, i++)));
-    }
+    feedBursts(rig, 300, 3000, 2, 700, plant);
     const stalls = eventsOfType(eventsSince(rig, 0), "spsa.stalled");
     expect(stalls).toHaveLength(3);
     expect(stalls[2]!.shortWindows).toBe(true);
@@ -265,11 +262,7 @@ describe("spsa.stalled tells windows shorter than the digests' spacing from a te
     // longest wait, and a gap is noticed after three such windows again, not after 30 minutes.
     feed(rig, 30, 2000, plant);
     expect(rig.engine.snapshot().window).toEqual({ ms: 4000, stretched: true });
-    const quiet = rig.events.length;
-    const lastDigestAt = rig.clock.now();
-    rig.clock.advanceBy(3_600_000);
-    const stall = eventsOfType(eventsSince(rig, quiet), "spsa.stalled")[0]!;
-    expect(stall.time - lastDigestAt).toBe(12_000);
+    expect(stallsInSilence(rig, 3_600_000)[0]).toBe(12_000);
   });
 
   it("bursts near the boundary do not turn the stretch on and off", () => {
@@ -278,19 +271,21 @@ describe("spsa.stalled tells windows shorter than the digests' spacing from a te
     const gaps = Prng.fromSeed(21, 2);
     let switches = 0;
     let stretched = false;
-    let i = 0;
     // Three digests 10 ms apart, one burst every 1.3 to 1.9 s: about a stall of 500 ms windows.
-    for (let b = 0; b < 1000; b++) {
-      rig.clock.advanceBy(Math.round(1300 + 600 * gaps.next()) - 20);
-      for (let k = 0; k < 3; k++) {
-        if (k > 0) rig.clock.advanceBy(10);
-        rig.engine.observe(digestOf(rig.engine, plant(rig.engine.values[0]!, i++)));
-      }
-      if (rig.engine.snapshot().window.stretched !== stretched) {
-        stretched = !stretched;
-        switches++;
-      }
-    }
+    feedBursts(
+      rig,
+      1000,
+      () => Math.round(1300 + 600 * gaps.next()),
+      3,
+      10,
+      plant,
+      () => {
+        if (rig.engine.snapshot().window.stretched !== stretched) {
+          stretched = !stretched;
+          switches++;
+        }
+      },
+    );
     // Under the first version of the restore rule it switched 37 times, with 124 stalls.
     expect(switches).toBeLessThanOrEqual(2);
     expect(eventsOfType(eventsSince(rig, 0), "spsa.stalled").length).toBeLessThan(20);
@@ -313,12 +308,9 @@ describe("spsa.stalled tells windows shorter than the digests' spacing from a te
     expect(rig.engine.snapshot().window).toEqual({ ms: expect.any(Number), stretched: true });
     feed(rig, 1000, 2, plant);
     expect(rig.engine.snapshot().window).toEqual({ ms: 15, stretched: false });
-    const quiet = rig.events.length;
-    const lastDigestAt = rig.clock.now();
-    rig.clock.advanceBy(1000);
-    const stalls = eventsOfType(eventsSince(rig, quiet), "spsa.stalled");
+    const stalls = stallsInSilence(rig, 1000);
     expect(stalls).toHaveLength(1);
-    expect(stalls[0]!.time - lastDigestAt).toBeLessThanOrEqual(3 * 15 + 15);
+    expect(stalls[0]).toBeLessThanOrEqual(3 * 15 + 15);
   });
 
   it("an outage with stray digests in it does not leave the windows stretched", () => {
@@ -332,11 +324,7 @@ describe("spsa.stalled tells windows shorter than the digests' spacing from a te
     expect(eventsOfType(eventsSince(rig, 0), "spsa.stalled").some((s) => s.shortWindows === true)).toBe(true);
     // Telemetry flows again; the next gap is noticed after three 500 ms windows, as before the outage.
     feed(rig, 200, 100, plant);
-    const quiet = rig.events.length;
-    const lastDigestAt = rig.clock.now();
-    rig.clock.advanceBy(60_000);
-    const stall = eventsOfType(eventsSince(rig, quiet), "spsa.stalled")[0]!;
-    expect(stall.time - lastDigestAt).toBeLessThanOrEqual(1500);
+    expect(stallsInSilence(rig, 60_000)[0]).toBeLessThanOrEqual(1500);
   });
 
   it("arqon_spsa_stalls_total counts the stalls by cause", async () => {

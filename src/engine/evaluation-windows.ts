@@ -318,7 +318,7 @@ export class WindowCollector {
    * seconds) is shortened instead, once {@link FILLS_TO_SHORTEN} windows in a row have filled
    * within a quarter of it, over `steadyMs` at least, to twice the longest of their waits.
    */
-  lengthenLimit(ms: number, steadyMs = 0): void {
+  lengthenLimit(ms: number, steadyMs: number): void {
     if (this.ms === undefined || !(ms > this.ms)) return;
     this.ms = Math.min(ms, MAX_TIMER_MS);
     this.quickFills = 0;
