@@ -6,6 +6,7 @@ import { createRequire } from "node:module";
 import { Worker } from "node:worker_threads";
 import type { Redis } from "ioredis";
 import { MAX_TIMER_MS } from "../../machines/timer-limit.js";
+import { bounded } from "../runtime/within-ms.js";
 
 /**
  * A worker is judged dead once its beat has not changed for this many beat intervals: two beats
@@ -238,21 +239,6 @@ export class Heartbeat {
 
 /** How long a heartbeat thread may take to start (load ioredis, open its connection). */
 const THREAD_START_MS = 30_000;
-
-/** `promise`, or a rejection saying `why()` once `ms` have passed (never with `Infinity`). */
-async function bounded<T>(promise: Promise<T>, ms: number, why: () => string): Promise<T> {
-  // A Node timer of Infinity ms fires at once.
-  if (ms === Number.POSITIVE_INFINITY) return promise;
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timedOut = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(why())), ms);
-  });
-  try {
-    return await Promise.race([promise, timedOut]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 /** How long `stop` waits for the thread to delete its key before ending it. */
 const STOP_BOUND_MS = 2000;

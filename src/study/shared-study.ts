@@ -792,12 +792,7 @@ class SharedStudyImpl implements SharedStudy, SettledLate, ReportsSteps {
     // thread if the check never came back.
     let found: number | undefined;
     if (!this.abandoned) {
-      const check = this.redis.exists(key);
-      // withinMs(Infinity) would not wait at all: Node fires a timer that long at once.
-      found =
-        beating.timeoutMs === Number.POSITIVE_INFINITY
-          ? await check.catch(() => undefined)
-          : await withinMs(check, beating.timeoutMs);
+      found = await withinMs(this.redis.exists(key), beating.timeoutMs);
     }
     if (found === 1 && !this.abandoned) return heartbeat;
     await heartbeat.stop();
