@@ -78,7 +78,8 @@ export function resolveSpsaMachineInput(
  * - `stalled`: telemetry stopped; the live point goes back to the centre, a window is kept open
  *   and the first digest that arrives resumes the cycle (in `holding`).
  * - `paused`: no proposals at all until `resume`; windows still open and close (observe only),
- *   so SafeMode keeps judging the telemetry.
+ *   so SafeMode keeps judging the telemetry, one window per window limit at most (a window that
+ *   fills early is followed by a rest, so fast telemetry does not close one per digest).
  */
 export const spsaMachine = setup({
   types: {
@@ -105,6 +106,11 @@ export const spsaMachine = setup({
     /** Forget the iteration in progress (k does not advance). */
     abandonIteration: () => {},
     openWindow: () => {},
+    /**
+     * Open the next window once the one that just filled has had its time (its limit, from when
+     * it opened): observing only, the cycle needs windows at their own pace, not one per digest.
+     */
+    openWindowAfterRest: () => {},
     discardWindow: () => {},
     /** Audit an empty window (the event's `consecutive` count). */
     noteTimeout: () => {},
@@ -197,7 +203,7 @@ export const spsaMachine = setup({
         resume: "cycle.holding",
         // A reset while paused moves the centre but must not end the pause.
         reset: { actions: ["abandonIteration"] },
-        "window.closed": { actions: ["openWindow"] },
+        "window.closed": { actions: ["openWindowAfterRest"] },
         "window.timedOut": { actions: ["openWindow"] },
       },
     },

@@ -12,9 +12,9 @@ const logDir = tempLogDirs();
 
 /**
  * A logged run whose margins are negative left of x = `boundary`, with noise of `noise`, over
- * `digests` digests, closed; returns its directory.
+ * `digests` digests `stepMs` apart, closed; returns its directory.
  */
-async function constraintFirstRun(boundary = 6, noise = 0.05, digests = 120): Promise<string> {
+async function constraintFirstRun(boundary = 6, noise = 0.05, digests = 120, stepMs = 150): Promise<string> {
   const dir = logDir();
   const clock = new ManualClock();
   const { engine, close } = createLoggedEngine(
@@ -28,7 +28,7 @@ async function constraintFirstRun(boundary = 6, noise = 0.05, digests = 120): Pr
   );
   const prng = Prng.fromSeed(4, 1);
   for (let i = 1; i <= digests; i++) {
-    clock.advanceBy(150);
+    clock.advanceBy(stepMs);
     const x = engine.values[0]!;
     engine.observe({
       objective: 100 + (x - 3) ** 2,
@@ -124,8 +124,10 @@ describe("explain of a constraint-first window", () => {
 describe("a window in which the engine turned to feasibility", () => {
   it("says it aggregated objectives, then −margins, and explain lists what it took", async () => {
     // Margins noisy around the boundary at x = 4.5: the engine turns to feasibility within
-    // windows a paused cycle keeps (after a constraint-breach rollback, say).
-    const dir = await constraintFirstRun(4.5, 0.3, 600);
+    // windows a paused cycle keeps (after a constraint-breach rollback, say). Digests 400 ms
+    // apart: a paused cycle's window of 3 rests until 1 s after it opened, so with faster
+    // digests its windows would be closed most of the time.
+    const dir = await constraintFirstRun(4.5, 0.3, 600, 400);
     const generations = new Set<number>();
     for (const { record } of readDecisionLog(dir).records) {
       const event = (record as { event?: { type?: string; generation?: number } }).event;

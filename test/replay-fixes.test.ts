@@ -40,12 +40,13 @@ describe("explain lists exactly the digests a window aggregated", () => {
     );
     const { engine } = logged;
     // Halted: windows of generation 0 keep closing, each reopened in the millisecond the last
-    // digest closed the one before.
+    // digest closed the one before (a paused cycle's window that took its rest, `minIntervalMs`,
+    // to fill reopens at once).
     engine.halt("maintenance");
     let t = 1000;
     for (let k = 1; k <= 12; k++) {
       if (k === 10) engine.resetSafeMode({ acknowledge: "done" });
-      t += 10;
+      t += 250;
       clock.advanceTo(t);
       engine.observe({ objective: k, generation: engine.generation, timestamp: t });
     }

@@ -37,7 +37,9 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
     weight: 6,
     arbitrary: fc.record({
       kind: fc.constant("digests" as const),
-      count: fc.integer({ min: 1, max: 40 }),
+      // Up to 60: a frozen engine's windows rest until 400 ms (their limit) after they opened, so
+      // the windows a rollback probe judges span seconds of telemetry, not a few dozen digests.
+      count: fc.integer({ min: 1, max: 60 }),
       stepMs: fc.integer({ min: 20, max: 400 }),
       spike: fc.boolean(),
       margin: fc.option(fc.double({ min: -1.5, max: 1, noNaN: true }), { nil: null }),

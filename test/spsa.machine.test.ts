@@ -171,10 +171,15 @@ describe("spsa machine", () => {
 
     it("while paused, windows only reopen (SafeMode keeps judging them) and refusals change nothing", () => {
       const paused = send(inPlus(), { type: "pause" });
-      for (const event of [closed(1), timedOut(1)]) {
+      // A window that filled reopens after its rest (its time limit from its opening); one that
+      // timed out has had its time, and reopens at once.
+      for (const [event, reopen] of [
+        [closed(1), "openWindowAfterRest"],
+        [timedOut(1), "openWindow"],
+      ] as const) {
         const step = send(paused, event);
         expect(step.value).toBe("paused");
-        expect(step.actions).toEqual(["openWindow"]);
+        expect(step.actions).toEqual([reopen]);
       }
       const refused = send(paused, { type: "apply.rejected", code: 3 });
       expect(refused.value).toBe("paused");

@@ -92,5 +92,11 @@
  *   them included, and never shortened). A service reporting in bursts (several digests a few ms
  *   apart, every 2 s) never completed an iteration under 18 and was never flagged; now it is
  *   stretched to the bursts' pace and tunes.
+ * - 20: a paused cycle (frozen, halted) opens its next window once the last one has had its time:
+ *   its limit (`window.ms`, or the stretched one) after it opened, or `guardrails.minIntervalMs`
+ *   with windows on a digest count alone; a window that times out reopens at once, as before.
+ *   Under 19 it reopened as each closed: with per-request telemetry, thousands of windows a
+ *   second, each audited and judged (SafeMode's healthy windows, the governor's divergence and a
+ *   rollback probe's verdict were then milliseconds of telemetry).
  */
-export const DECISION_RULES = 19;
+export const DECISION_RULES = 20;

@@ -426,6 +426,10 @@ class EngineImpl implements Engine, HaltRestoring {
     decision: undefined,
     return: undefined,
   };
+  /** A paused cycle's next window, waiting for the last one's time to pass (see {@link openAfterRest}). */
+  private restTimer: Subscription | undefined;
+  /** When the last window closed so far opened (scheduler time). */
+  private lastWindowOpenedAt = Number.NEGATIVE_INFINITY;
   private closed = false;
 
   /** SafeMode reasons, their triggers and exits, breakers (src/engine/control-safety.ts). */
@@ -515,6 +519,8 @@ class EngineImpl implements Engine, HaltRestoring {
     const subscription = this.control.subscribe((command) => {
       // RxJS would report a throw here from a later macrotask, into the host's process.
       try {
+        // Whatever the cycle asks for now comes instead of a paused window's rest.
+        this.cancelRest();
         if (command === "open") {
           windows.open(this.executor.lastApplyAt + config.settleMs);
           this.windowFed = 0;
@@ -526,6 +532,7 @@ class EngineImpl implements Engine, HaltRestoring {
     });
     this.finalizers.push(() => {
       subscription.unsubscribe();
+      this.cancelRest();
       windows.stop();
     });
     try {
@@ -1126,6 +1133,7 @@ class EngineImpl implements Engine, HaltRestoring {
       },
       abandonIteration: () => core.abandonAt(this.liveUnit()),
       openWindow: () => this.control.next("open"),
+      openWindowAfterRest: () => this.openAfterRest(),
       discardWindow: () => this.control.next("discard"),
       noteTimeout: ({ event }: { event: SpsaMachineEvent }) => {
         this.audit.write(
@@ -1331,6 +1339,7 @@ class EngineImpl implements Engine, HaltRestoring {
       this.spsa.send({ type: "window.timedOut", consecutive: this.emptyWindows });
     } else {
       this.emptyWindows = 0;
+      this.lastWindowOpenedAt = w.openedAt;
       const generation = this.live.generation;
       const anomalous = this.safety.takeWindowAnomalous(w.count);
       // What it was fed (judgeWindow may end the violation now: the window had −margins all the
@@ -1414,6 +1423,41 @@ class EngineImpl implements Engine, HaltRestoring {
       },
       Math.max(1, Math.ceil(wait)),
     );
+  }
+
+  /**
+   * Opens a paused cycle's next window once the last one has had its time: its limit in force
+   * (`window.ms`, or the stretched one) after it opened, or `guardrails.minIntervalMs` with windows
+   * on a digest count alone. Observing only, the cycle needs windows at the pace it measures them
+   * while tuning: with one per digest, per-request telemetry closed thousands a second, each an
+   * audit record, and SafeMode's healthy windows were milliseconds of telemetry. The digests of
+   * the rest feed no window (`unused`); the safety checks still see every one.
+   */
+  private openAfterRest(): void {
+    const spacing = this.windows.limitMs ?? this.config.guardrails.minIntervalMs;
+    const wait = this.lastWindowOpenedAt + spacing - this.scheduler.now();
+    if (!(wait > 0)) {
+      this.control.next("open");
+      return;
+    }
+    this.restTimer = this.scheduler.schedule(this.endRest, wait);
+  }
+
+  /** The rest's timer, made once (see {@link runDrain}). */
+  private readonly endRest = (): void => {
+    this.restTimer = undefined;
+    // A timer of the host's loop: what fails here is kept in `failure`, never thrown into it.
+    try {
+      this.control.next("open");
+      this.afterWork();
+    } catch (error) {
+      this.fail(error);
+    }
+  };
+
+  private cancelRest(): void {
+    this.restTimer?.unsubscribe();
+    this.restTimer = undefined;
   }
 
   private cancelPaced(slot: PacedSlot): void {
