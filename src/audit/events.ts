@@ -366,7 +366,8 @@ export interface WindowClosedEvent extends AuditEventBase {
   /** When it opened (engine-clock ms); `time` is when it closed. */
   readonly openedAt: number;
   /**
-   * Present when it held anomalous digests while the cycle was running: its value was not used,
+   * Present when it held anomalous digests while the cycle was running, or completed an estimate
+   * while the objective had not settled after a shift (decision rules 21): its value was not used,
    * and the SPSA cycle starts over in `cycle.holding`, measuring its centre again.
    */
   readonly remeasure?: true;

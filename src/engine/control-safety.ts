@@ -109,6 +109,13 @@ const SPSA_RESUME: SafetyCommand = Object.freeze({ kind: "spsa", event: Object.f
  */
 const PERTURBATION_SPIKE_TRIES = 2;
 
+/**
+ * How far from the centre's value, in standard deviations of their difference, a measurement of
+ * the centre after a shift may be for the objective to count as settled (see
+ * `ControlSafety.agreesWithCentre`): 3, so that noise alone keeps it unsettled one time in 370.
+ */
+const SETTLED_SIGMAS = 3;
+
 /** What a spike held at the perturbed points adds to its trip's note. */
 const AT_PERTURBATIONS = " held at the perturbed points (the centre clean between them)";
 
@@ -238,9 +245,10 @@ export class ControlSafety {
   /** The generation the run of non-finite digests was measured under (−1: none yet). */
   private nonFiniteRunGeneration = -1;
   /**
-   * Where the engine writes an accepted digest's objective before {@link observeInput}: a number
-   * passed as an argument of a call V8 does not inline is boxed (16 bytes per digest), a store
-   * into a Float64Array never is, so the digest path allocates nothing whatever V8 inlines.
+   * Where the engine writes an accepted digest's objective before {@link observeInput}, and a
+   * closed window's value before {@link takeWindowAnomalous}: a number passed as an argument of a
+   * call V8 does not inline is boxed (16 bytes per digest), a store into a Float64Array never is,
+   * so the digest path allocates nothing whatever V8 inlines.
    */
   readonly input = new Float64Array(1);
   /** Generation of the last finite objective accepted (−1: none yet). */
@@ -284,6 +292,19 @@ export class ControlSafety {
   private windowOutlier = false;
   /** The excursion flags the next window starts with (bits of {@link Carry}), set when one closes. */
   private carry = 0;
+  /**
+   * After a rise judged a shift, the objective has not yet shown it stopped moving: estimates are
+   * dropped (see {@link takeWindowAnomalous}) until one averages to the centre's value, two
+   * measurements of the unmoved centre agree ({@link judgeSettled}), or the regime detector has
+   * learnt the new level.
+   */
+  private levelUnsettled = false;
+  /**
+   * The last centre value measured while unsettled (at first the rise's at the centre; NaN when
+   * none), and the centre it measured.
+   */
+  private unsettledCentreValue = Number.NaN;
+  private readonly unsettledCentre: Float64Array;
   /** Digests the window being measured took, and how many of them were cost spikes (anomalously high). */
   private windowDigests = 0;
   private windowSpikes = 0;
@@ -418,6 +439,7 @@ export class ControlSafety {
     this.probeFrom = new Float64Array(n);
     this.spikedSide = new Int8Array(n);
     this.spikedCentre = new Float64Array(n);
+    this.unsettledCentre = new Float64Array(n);
     this.controlCentre = Float64Array.from(core.centre);
     this.recallTarget = new Float64Array(n);
     this.recallGradient = new Float64Array(n);
@@ -768,12 +790,30 @@ export class ControlSafety {
    * under way when its window closes is carried into the next one, where its digests count. One
    * that started before that (the tuner probing past a cliff) is measured as it is, or the cycle
    * would never complete there.
+   *
+   * The window's value is read from `input[0]` (an estimate's last window is judged by it while
+   * the objective settles after a shift).
    */
   takeWindowAnomalous(count: number): boolean {
     const window = this.host.config.window;
     const ignored = extremesIgnored(count, window.aggregation, window.trim);
-    const anomalous = this.windowOutlier || this.windowHigh > ignored || this.windowLow > ignored;
+    let anomalous = this.windowOutlier || this.windowHigh > ignored || this.windowLow > ignored;
     const regime = this.regime;
+    if (this.levelUnsettled && regime !== undefined) {
+      // After a shift the objective may still be moving (a backlog draining, a cache refilling),
+      // the same at every point: an estimate across the movement reads its slope as the knobs'
+      // and steps on it, a whole move budget at a time. Until the objective has settled, an
+      // estimate whose two windows do not average to the centre's value is dropped: its last
+      // window is measured again, which measures the centre anew. The windows before it still
+      // feed the detector's warm-up, which needs every point kind. A warm start's legs head for a
+      // target and use no estimate.
+      const { core } = this.host;
+      if (regime.ready || core.seekingFeasibility) this.levelUnsettled = false;
+      else if (this.liveKind === PointKind.Minus && !core.warmStarting && !anomalous) {
+        if (this.agreesWithCentre((core.yPlus + this.input[0]!) / 2, 1.5)) this.levelUnsettled = false;
+        else anomalous = true;
+      }
+    }
     this.carry = 0;
     // Carried once: from the window where the excursion started, not on from the next.
     if (!anomalous && regime !== undefined) {
@@ -1523,6 +1563,8 @@ export class ControlSafety {
       this.displacementFrom(this.controlCentre),
       blame === undefined || this.host.core.warmStarting ? 0 : this.displacementFrom(blame.knownGoodCentre),
     );
+    // Read before the verdict, after which the detector learns the level afresh.
+    const shiftedCentreLevel = regime.riseLevelAt(PointKind.Centre);
     const verdict = regime.classify(displacement);
     if (verdict === RegimeVerdict.None) return verdict;
     const { audit, scheduler, live } = this.host;
@@ -1539,7 +1581,12 @@ export class ControlSafety {
     this.lastVerdict = verdict;
     this.verdictAge = 0;
     if (this.riseStarted !== Started.No) this.riseJudged = true;
-    if (verdict === RegimeVerdict.Exogenous) this.followShift(level, sigma, sigmas);
+    if (verdict === RegimeVerdict.Exogenous) {
+      this.levelUnsettled = true;
+      this.unsettledCentreValue = shiftedCentreLevel;
+      this.unsettledCentre.set(this.host.core.centre);
+      this.followShift(level, sigma, sigmas);
+    }
     return verdict;
   }
 
@@ -1581,6 +1628,34 @@ export class ControlSafety {
     this.warmStartTowards(cache, entry, this.shiftValue, RecallTest.Probe);
   }
 
+  /**
+   * Whether the objective has settled after a shift: a centre window agrees with the measurement
+   * of the same centre before it, the centre unmoved between them. The first one is compared with
+   * the rise's own digests at the centre, when the detector saw some. Agreeing is being within
+   * {@link SETTLED_SIGMAS} standard deviations of their difference (the detector's σ before the
+   * shift, for windows of `window.digests` digests). A level that shifted and stayed agrees at the
+   * first centre window after it, or the second; a backlog still draining does not.
+   */
+  private judgeSettled(): void {
+    const { core } = this.host;
+    if (this.agreesWithCentre(core.yCentre, 2)) this.levelUnsettled = false;
+    this.unsettledCentreValue = core.yCentre;
+    this.unsettledCentre.set(core.centre);
+  }
+
+  /**
+   * Whether `measured` agrees with the centre's last value while unsettled, the centre unmoved
+   * since: within {@link SETTLED_SIGMAS} standard deviations of their difference, whose variance
+   * is `varianceWindows` times a window's (σ² / `window.digests`, σ the detector's before the
+   * shift). False when there is no such value.
+   */
+  private agreesWithCentre(measured: number, varianceWindows: number): boolean {
+    const { core, config } = this.host;
+    for (let i = 0; i < core.centre.length; i++) if (core.centre[i] !== this.unsettledCentre[i]) return false;
+    const spread = SETTLED_SIGMAS * this.shiftSigma * Math.sqrt(varianceWindows / config.window.digests);
+    return Math.abs(measured - this.unsettledCentreValue) <= spread;
+  }
+
   /** Whether recalls are tested against the objective (the probe's option on, and σ known). */
   private testsRecalls(cache: HomeostasisCache): boolean {
     return cache.options.probeShare > 0 && this.shiftSigma > 0 && Number.isFinite(this.shiftValue);
@@ -1596,6 +1671,7 @@ export class ControlSafety {
    * over to the look-up from gradient estimates.
    */
   onCentreMeasured(): void {
+    if (this.levelUnsettled) this.judgeSettled();
     if (this.recallTest === 0 || !this.recallStepped) return;
     const { core } = this.host;
     const cache = this.homeostasis;

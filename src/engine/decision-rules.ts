@@ -98,5 +98,12 @@
  *   Under 19 it reopened as each closed: with per-request telemetry, thousands of windows a
  *   second, each audited and judged (SafeMode's healthy windows, the governor's divergence and a
  *   rollback probe's verdict were then milliseconds of telemetry).
+ * - 21: after a rise the regime detector judged a shift of the environment, an estimate is used
+ *   only once the objective has settled: its two windows average to the centre's value (the
+ *   rise's digests at the centre, or the centre measured since), two measurements of the unmoved
+ *   centre agree, or the detector has learnt the new level. Until then an estimate is dropped at
+ *   its last window, which is measured again (`remeasure`). Under 20 a transient the same at
+ *   every knob value (a backlog draining over 2 s) was stepped on as it decayed: the second
+ *   window of each estimate measured less than the first, and the centre went from 5.7 to 18.4.
  */
-export const DECISION_RULES = 20;
+export const DECISION_RULES = 21;

@@ -1341,6 +1341,8 @@ class EngineImpl implements Engine, HaltRestoring {
       this.emptyWindows = 0;
       this.lastWindowOpenedAt = w.openedAt;
       const generation = this.live.generation;
+      // Through the input slot: as an argument, the value could be boxed.
+      this.safety.input[0] = w.value;
       const anomalous = this.safety.takeWindowAnomalous(w.count);
       // What it was fed (judgeWindow may end the violation now: the window had −margins all the
       // same). A turn to feasibility restarts the cycle's window, but not a paused cycle's.

@@ -376,6 +376,16 @@ export class RegimeDetector {
     return (s[KIND_EXCESS_SLOT]! + s[KIND_EXCESS_SLOT + 1]! + s[KIND_EXCESS_SLOT + 2]!) / n / s[SCALE_SLOT]!;
   }
 
+  /**
+   * The mean objective of the rise's digests measured at points of kind `kind` since its onset
+   * (NaN when none was, or the level is unknown): where the shift took the objective at that point.
+   */
+  riseLevelAt(kind: PointKind): number {
+    const n = this.num;
+    const count = n[KIND_COUNT_SLOT + kind]!;
+    return count > 0 && this.ready ? n[LEVEL_SLOT]! + n[KIND_EXCESS_SLOT + kind]! / count : Number.NaN;
+  }
+
   /** Bit set of the point kinds seen since the rise's onset (bit 0 centre, 1 plus, 2 minus). */
   get kindsSeen(): number {
     const n = this.num;
