@@ -1433,7 +1433,8 @@ class EngineImpl implements Engine, HaltRestoring {
    * on a digest count alone. Observing only, the cycle needs windows at the pace it measures them
    * while tuning: with one per digest, per-request telemetry closed thousands a second, each an
    * audit record, and SafeMode's healthy windows were milliseconds of telemetry. The digests of
-   * the rest feed no window (`unused`); the safety checks still see every one.
+   * the rest feed no window (`unused`) and no regime detector; the governor's spike check still
+   * sees every one.
    */
   private openAfterRest(): void {
     const spacing = this.windows.limitMs ?? this.config.guardrails.minIntervalMs;
