@@ -68,6 +68,48 @@ describe("a paused cycle measures at the windows' pace, not the digests'", () =>
     for (const w of windows) expect(w.count).toBe(5);
   });
 
+  it("count-only windows rest 100 ms at least, when guardrails.minIntervalMs is 0", () => {
+    const plant = bowl(3);
+    const rig = engineRig({ seed: 3, params: ONE, window: { digests: 5 }, guardrails: { minIntervalMs: 0 } });
+    feed(rig, 200, 100, plant);
+    rig.engine.halt("maintenance");
+    const from = mark(rig);
+    feed(rig, 4000, 1, plant);
+    const windows = windowsSince(rig, from);
+    // It was 800 under decision rules 21.
+    expect(windows.length).toBeLessThanOrEqual(41);
+    expect(closestOpenings(windows)).toBeGreaterThanOrEqual(100);
+  });
+
+  it("rests for the configured window.ms, not a limit slow telemetry stretched", () => {
+    const plant = bowl(3);
+    const rig = engineRig({ seed: 3, params: ONE, safety: QUICK_EXIT });
+    feed(rig, 200, 100, plant);
+    // A digest every 20 s: the 500 ms windows stall, and the limit is stretched.
+    feed(rig, 10, 20_000, plant);
+    expect(rig.engine.snapshot().window).toEqual({ ms: 40_000, stretched: true });
+    const from = mark(rig);
+    for (let i = 0; i < 3; i++) {
+      rig.clock.advanceBy(10);
+      rig.engine.observe(digestOf(rig.engine, Number.NaN));
+    }
+    expect(rig.engine.mode).toBe("frozen");
+    const frozenAt = rig.engine.now();
+    // Then 100 healthy digests a second, for 10 s.
+    feed(rig, 1000, 10, plant);
+    const events = eventsSince(rig, from);
+    expect(transitions(events)).toEqual([
+      "normal→frozen [nonFiniteObjective]",
+      "frozen→conservative []",
+      "conservative→normal []",
+    ]);
+    // Back to normal 2 s after the freeze, as with an unstretched limit: under decision rules 21
+    // the frozen engine's windows opened 40 s apart, and it took 81 s.
+    expect(eventsOfType(events, "mode.changed")[2]!.time - frozenAt).toBeLessThanOrEqual(2000);
+    const frozenWindows = windowsSince(rig, from).filter((w) => w.openedAt >= frozenAt);
+    expect(frozenWindows.slice(0, 3).map((w) => w.openedAt - frozenAt)).toEqual([0, 500, 1000]);
+  });
+
   it("slower telemetry loses nothing: a digest every 2 s still fills a window each", () => {
     const plant = bowl(3);
     const rig = haltedRig(plant);

@@ -1583,7 +1583,10 @@ export class ControlSafety {
     if (this.riseStarted !== Started.No) this.riseJudged = true;
     if (verdict === RegimeVerdict.Exogenous) {
       this.levelUnsettled = true;
-      this.unsettledCentreValue = shiftedCentreLevel;
+      // A centre window under way holds some of the rise's centre digests: compared with their
+      // mean, it would be compared with itself. It becomes the first value instead.
+      this.unsettledCentreValue =
+        this.measuring && this.liveKind === PointKind.Centre ? Number.NaN : shiftedCentreLevel;
       this.unsettledCentre.set(this.host.core.centre);
       this.followShift(level, sigma, sigmas);
     }

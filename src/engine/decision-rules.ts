@@ -93,7 +93,7 @@
  *   apart, every 2 s) never completed an iteration under 18 and was never flagged; now it is
  *   stretched to the bursts' pace and tunes.
  * - 20: a paused cycle (frozen, halted) opens its next window once the last one has had its time:
- *   its limit (`window.ms`, or the stretched one) after it opened, or `guardrails.minIntervalMs`
+ *   its limit in force (`window.ms`, or a stretched one) after it opened, or `guardrails.minIntervalMs`
  *   with windows on a digest count alone; a window that times out reopens at once, as before.
  *   Under 19 it reopened as each closed: with per-request telemetry, thousands of windows a
  *   second, each audited and judged (SafeMode's healthy windows, the governor's divergence and a
@@ -105,5 +105,12 @@
  *   its last window, which is measured again (`remeasure`). Under 20 a transient the same at
  *   every knob value (a backlog draining over 2 s) was stepped on as it decayed: the second
  *   window of each estimate measured less than the first, and the centre went from 5.7 to 18.4.
+ * - 22: corrections of 20 and 21 found by review. A paused cycle rests for the configured
+ *   `window.ms`, not a stretched limit (under 21, a limit stretched to 40 s by slow telemetry kept
+ *   a frozen engine at one window per 40 s once the telemetry was fast again, and SafeMode's step
+ *   down took 81 s instead of 2 s), and windows on a digest count alone rest at least 100 ms (with
+ *   `minIntervalMs` 0 they did not rest at all). After a shift, a centre window under way when the
+ *   shift is judged is not compared with the rise's digests at the centre, which include its own:
+ *   under 21 it agreed with itself, and a backlog draining over 2 s was stepped on as under 20.
  */
-export const DECISION_RULES = 21;
+export const DECISION_RULES = 22;

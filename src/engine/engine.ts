@@ -340,6 +340,12 @@ const RESET_RECORDS = 2;
 /** Bits of {@link EngineImpl.windowFed}: what the open window has been fed. */
 const FED_OBJECTIVE = 1;
 const FED_MARGIN = 2;
+/**
+ * The least rest of a paused cycle's windows on a digest count alone (see `openAfterRest`):
+ * `guardrails.minIntervalMs` may be 0. The balanced preset's minIntervalMs.
+ */
+const PAUSED_COUNT_WINDOW_MS = 100;
+
 class EngineImpl implements Engine, HaltRestoring {
   readonly names: readonly string[];
   readonly values: Float64Array;
@@ -1428,16 +1434,20 @@ class EngineImpl implements Engine, HaltRestoring {
   }
 
   /**
-   * Opens a paused cycle's next window once the last one has had its time: its limit in force
-   * (`window.ms`, or the stretched one) after it opened, or `guardrails.minIntervalMs` with windows
-   * on a digest count alone. Observing only, the cycle needs windows at the pace it measures them
+   * Opens a paused cycle's next window once the last one has had its time: the configured
+   * `window.ms` after it opened, or `guardrails.minIntervalMs` (at least
+   * {@link PAUSED_COUNT_WINDOW_MS}) with windows on a digest count alone. Not a stretched limit: a
+   * stretch gives slow telemetry room to fill a window, and a window that filled early shows it
+   * needs none (resting for a stretched limit kept the stretch, and SafeMode's healthy windows, for
+   * minutes after an outage). Observing only, the cycle needs windows at the pace it measures them
    * while tuning: with one per digest, per-request telemetry closed thousands a second, each an
    * audit record, and SafeMode's healthy windows were milliseconds of telemetry. The digests of
    * the rest feed no window (`unused`) and no regime detector; the governor's spike check still
    * sees every one.
    */
   private openAfterRest(): void {
-    const spacing = this.windows.limitMs ?? this.config.guardrails.minIntervalMs;
+    const { window, guardrails } = this.config;
+    const spacing = window.ms ?? Math.max(guardrails.minIntervalMs, PAUSED_COUNT_WINDOW_MS);
     const wait = this.lastWindowOpenedAt + spacing - this.scheduler.now();
     if (!(wait > 0)) {
       this.control.next("open");
