@@ -1,6 +1,6 @@
 import { Engine } from "arqon";
 import { Effect, Fiber, Stream } from "effect";
-import { type SchedulerAction, VirtualTimeScheduler } from "rxjs";
+import { VirtualTimeScheduler } from "rxjs";
 
 // The batch-size service of the engine guide: the cost per request (ms) at a batch size.
 const measureCost = (batchSize: number, t: number) =>
@@ -29,13 +29,13 @@ const program = Effect.scoped(
     );
 
     // The service loop on the engine's clock: a digest every 20 ms for a minute.
-    scheduler.schedule(function tick(this: SchedulerAction<undefined>) {
+    scheduler.schedule(function tick() {
       const now = engine.now();
       engine.observe({
         objective: measureCost(engine.value("batchSize"), now),
         generation: engine.generation,
       });
-      this.schedule(undefined, 20);
+      scheduler.schedule(tick, 20);
     }, 20);
     scheduler.maxFrames = 60_000;
     scheduler.flush();

@@ -1,5 +1,5 @@
 import { createEngine } from "arqon";
-import { type SchedulerAction, VirtualTimeScheduler } from "rxjs";
+import { VirtualTimeScheduler } from "rxjs";
 
 // Stand-in for a real service: the cost per request (ms) at a given batch size.
 // A fixed cost per batch is shared by its requests; waiting for a batch to fill
@@ -27,13 +27,15 @@ engine.events.subscribe((event) => {
 });
 
 // The service loop: a digest every 20 ms, measured with the live value and
-// stamped with the generation it was measured under.
-scheduler.schedule(function tick(this: SchedulerAction<undefined>) {
+// stamped with the generation it was measured under. Each tick is scheduled
+// anew on `scheduler` (not `this.schedule`): on a VirtualTimeScheduler, an
+// action that reschedules itself keeps every earlier one in memory.
+scheduler.schedule(function tick() {
   const now = engine.now();
   const batchSize = engine.value("batchSize"); // typed: a misspelt name does not compile
   const objective = measureCost(batchSize, now);
   engine.observe({ objective, generation: engine.generation, timestamp: now });
-  this.schedule(undefined, 20);
+  scheduler.schedule(tick, 20);
 }, 20);
 scheduler.maxFrames = 60_000; // run the first minute
 scheduler.flush();

@@ -1,7 +1,7 @@
 import { createSupervisor, type Engine, type EngineConfig } from "arqon";
 import { createEngineMetrics, type EngineMetrics } from "arqon/metrics";
 import { Registry } from "prom-client";
-import { type SchedulerAction, VirtualTimeScheduler } from "rxjs";
+import { VirtualTimeScheduler } from "rxjs";
 
 // One registry for every engine of a supervisor: each engine's metrics carry an `engine` label.
 const registry = new Registry();
@@ -27,14 +27,14 @@ spawnTuned("checkout", config);
 spawnTuned("search", config);
 
 // Each engine's service sends a digest every 20 ms, through its metrics.
-scheduler.schedule(function tick(this: SchedulerAction<undefined>) {
+scheduler.schedule(function tick() {
   for (const name of supervisor.names()) {
     const engine = supervisor.get(name)!;
     const batchSize = engine.values[0] ?? Number.NaN;
     const objective = 400 / batchSize + batchSize / 24;
     metricsOf.get(name)!.observe({ objective, generation: engine.generation, timestamp: engine.now() });
   }
-  this.schedule(undefined, 20);
+  scheduler.schedule(tick, 20);
 }, 20);
 scheduler.maxFrames = 30_000;
 scheduler.flush();

@@ -1,7 +1,7 @@
 import { createEngine } from "arqon";
 import { createEngineMetrics } from "arqon/metrics";
 import { Registry } from "prom-client";
-import { type SchedulerAction, VirtualTimeScheduler } from "rxjs";
+import { VirtualTimeScheduler } from "rxjs";
 
 // Serve `await registry.metrics()` at GET /metrics (examples/metrics/metrics-server.ts does it
 // with node:http). Several engines on one registry: see metrics-supervisor.ts.
@@ -21,13 +21,13 @@ const engine = createEngine({
 });
 metrics.attach(engine); // right after createEngine: engine.events is a hot stream
 
-scheduler.schedule(function tick(this: SchedulerAction<undefined>) {
+scheduler.schedule(function tick() {
   const now = engine.now();
   const batchSize = engine.values[0] ?? Number.NaN;
   const objective = 400 / batchSize + batchSize / 24;
   // engine.observe, timed into arqon_t2_decide_seconds or arqon_digest_ingest_seconds.
   metrics.observe({ objective, generation: engine.generation, timestamp: now });
-  this.schedule(undefined, 20);
+  scheduler.schedule(tick, 20);
 }, 20);
 scheduler.maxFrames = 60_000;
 scheduler.flush();

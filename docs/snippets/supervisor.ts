@@ -1,5 +1,5 @@
 import { createSupervisor, type EngineConfig, type EngineMonitor, monitorEngine } from "arqon";
-import { type SchedulerAction, VirtualTimeScheduler } from "rxjs";
+import { VirtualTimeScheduler } from "rxjs";
 
 // One supervisor, one engine per service, all on one virtual clock: a minute runs in a blink.
 const scheduler = new VirtualTimeScheduler();
@@ -45,7 +45,7 @@ const best: Record<string, number> = { checkout: 24, search: 40, images: 12 };
 for (const name of Object.keys(best)) supervisor.spawn(name, configOf(name));
 
 // Each service sends a digest every 20 ms for a minute; "images" is halted half-way.
-scheduler.schedule(function tick(this: SchedulerAction<undefined>) {
+scheduler.schedule(function tick() {
   if (scheduler.now() === 30_000) supervisor.send("images", { type: "halt", reason: "CDN migration" });
   for (const name of supervisor.names()) {
     const engine = supervisor.get(name)!;
@@ -56,7 +56,7 @@ scheduler.schedule(function tick(this: SchedulerAction<undefined>) {
       digest: { objective, generation: engine.generation, timestamp: engine.now() },
     });
   }
-  this.schedule(undefined, 20);
+  scheduler.schedule(tick, 20);
 }, 20);
 scheduler.maxFrames = 60_000; // a minute of virtual time
 scheduler.flush();

@@ -12,7 +12,7 @@
 
 import { createEngine, type Engine } from "arqon";
 import type { ExternalStore } from "arqon/react";
-import { type SchedulerAction, VirtualTimeScheduler } from "rxjs";
+import { VirtualTimeScheduler } from "rxjs";
 import { defaultScenario, type QueueingKnobs, QueueingService } from "../sim/queueing-service.js";
 import { type DemoKnob, demoEngineConfig, INITIAL_KNOBS } from "../sim/tuning-session.js";
 
@@ -106,12 +106,14 @@ export class Simulation {
 
   /** One digest every {@link DIGEST_EVERY_MS} of service time, measured with the knobs then live. */
   private scheduleDigests(): void {
-    const simulation = this;
-    this.clock.schedule(function digest(this: SchedulerAction<unknown>) {
-      if (!simulation.running) return;
-      simulation.measure();
-      this.schedule(undefined, DIGEST_EVERY_MS);
-    }, DIGEST_EVERY_MS);
+    // Scheduled anew each time (not `this.schedule`): on a VirtualTimeScheduler an action that
+    // reschedules itself keeps every earlier one in memory, and this page may stay open for hours.
+    const digest = (): void => {
+      if (!this.running) return;
+      this.measure();
+      this.clock.schedule(digest, DIGEST_EVERY_MS);
+    };
+    this.clock.schedule(digest, DIGEST_EVERY_MS);
   }
 
   private measure(): void {

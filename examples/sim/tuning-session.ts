@@ -9,7 +9,7 @@
  */
 
 import { type AuditEvent, createEngine, type Engine, type EngineConfig, type EngineSnapshot } from "arqon";
-import { type SchedulerAction, type SchedulerLike, VirtualTimeScheduler } from "rxjs";
+import { type SchedulerLike, VirtualTimeScheduler } from "rxjs";
 import {
   conditionsAt,
   defaultScenario,
@@ -209,7 +209,9 @@ export async function runTuningSession(options: SessionOptions): Promise<Session
       finish();
     }
   };
-  scheduler.schedule(function repeat(this: SchedulerAction<unknown>) {
+  // Scheduled anew each time (not `this.schedule`): on a VirtualTimeScheduler an action that
+  // reschedules itself keeps every earlier one in memory.
+  const repeat = (): void => {
     try {
       tick();
     } catch (error) {
@@ -217,8 +219,9 @@ export async function runTuningSession(options: SessionOptions): Promise<Session
       running = false;
       fail(error);
     }
-    if (running) this.schedule(undefined, digestEveryMs);
-  }, digestEveryMs);
+    if (running) scheduler.schedule(repeat, digestEveryMs);
+  };
+  scheduler.schedule(repeat, digestEveryMs);
 
   if (scheduler instanceof VirtualTimeScheduler) {
     // Run the whole session now: every action up to the end of the run, in time order.
