@@ -28,6 +28,23 @@ function closestOpenings(windows: readonly WindowClosedEvent[]): number {
   return closest;
 }
 
+/** Three non-finite objectives `stepMs` apart, which freeze the engine; returns when it froze. */
+function freezeOnNaNs(rig: EngineRig, stepMs: number): number {
+  for (let i = 0; i < 3; i++) {
+    rig.clock.advanceBy(stepMs);
+    rig.engine.observe(digestOf(rig.engine, Number.NaN));
+  }
+  expect(rig.engine.mode).toBe("frozen");
+  return rig.engine.now();
+}
+
+/** Frozen by the non-finite objectives, then back to normal a level at a time. */
+const FROZEN_AND_BACK = [
+  "normal→frozen [nonFiniteObjective]",
+  "frozen→conservative []",
+  "conservative→normal []",
+];
+
 /** A tuned engine on the default windows (1 digest or 500 ms), halted after 20 s of tuning. */
 function haltedRig(plant: Plant, window?: { digests: number; ms?: number }): EngineRig {
   const rig = engineRig({ seed: 3, params: ONE, ...(window && { window }) });
@@ -89,20 +106,11 @@ describe("a paused cycle measures at the windows' pace, not the digests'", () =>
     feed(rig, 10, 20_000, plant);
     expect(rig.engine.snapshot().window).toEqual({ ms: 40_000, stretched: true });
     const from = mark(rig);
-    for (let i = 0; i < 3; i++) {
-      rig.clock.advanceBy(10);
-      rig.engine.observe(digestOf(rig.engine, Number.NaN));
-    }
-    expect(rig.engine.mode).toBe("frozen");
-    const frozenAt = rig.engine.now();
+    const frozenAt = freezeOnNaNs(rig, 10);
     // Then 100 healthy digests a second, for 10 s.
     feed(rig, 1000, 10, plant);
     const events = eventsSince(rig, from);
-    expect(transitions(events)).toEqual([
-      "normal→frozen [nonFiniteObjective]",
-      "frozen→conservative []",
-      "conservative→normal []",
-    ]);
+    expect(transitions(events)).toEqual(FROZEN_AND_BACK);
     // Back to normal 2 s after the freeze, as with an unstretched limit: under decision rules 21
     // the frozen engine's windows opened 40 s apart, and it took 81 s.
     expect(eventsOfType(events, "mode.changed")[2]!.time - frozenAt).toBeLessThanOrEqual(2000);
@@ -147,19 +155,10 @@ describe("a paused cycle measures at the windows' pace, not the digests'", () =>
     const rig = engineRig({ seed: 3, params: ONE, safety: QUICK_EXIT });
     feed(rig, 200, 100, plant);
     const from = mark(rig);
-    for (let i = 0; i < 3; i++) {
-      rig.clock.advanceBy(0.5);
-      rig.engine.observe(digestOf(rig.engine, Number.NaN));
-    }
-    expect(rig.engine.mode).toBe("frozen");
-    const frozenAt = rig.engine.now();
+    const frozenAt = freezeOnNaNs(rig, 0.5);
     feed(rig, 4000, 0.5, plant);
     const events = eventsSince(rig, from);
-    expect(transitions(events)).toEqual([
-      "normal→frozen [nonFiniteObjective]",
-      "frozen→conservative []",
-      "conservative→normal []",
-    ]);
+    expect(transitions(events)).toEqual(FROZEN_AND_BACK);
     const steppedAt = eventsOfType(events, "mode.changed")[1]!.time;
     expect(steppedAt - frozenAt).toBe(1000);
     // The dwell (1 s) and two healthy windows: the frozen engine's windows opened 500 ms apart, so
