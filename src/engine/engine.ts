@@ -1446,8 +1446,8 @@ class EngineImpl implements Engine, HaltRestoring {
    * sees every one.
    */
   private openAfterRest(): void {
-    const { window, guardrails } = this.config;
-    const spacing = window.ms ?? Math.max(guardrails.minIntervalMs, PAUSED_COUNT_WINDOW_MS);
+    const { config } = this;
+    const spacing = config.window.ms ?? Math.max(config.guardrails.minIntervalMs, PAUSED_COUNT_WINDOW_MS);
     const wait = this.lastWindowOpenedAt + spacing - this.scheduler.now();
     if (!(wait > 0)) {
       this.control.next("open");
