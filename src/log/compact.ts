@@ -103,37 +103,20 @@ function compactLocked(
   keep: number | ((entry: LogEntry) => boolean),
   options: CompactOptions,
 ): CompactResult {
-  const scan = scanDecisionLog(dir, true);
-  if (scan.header === null) throw new LogError(`${dir} holds no decision log to compact`);
-  const from = typeof keep === "number" ? Math.max(0, scan.records.length - keep) : 0;
-  const selected = (entry: LogEntry, i: number) => (typeof keep === "number" ? i >= from : keep(entry));
-  const { kept, header } =
-    scan.header.format === ENGINE_LOG_FORMAT
-      ? keptRuns(scan.header, scan.records, selected)
-      : { kept: scan.records.filter(selected), header: scan.header };
+  // Two passes over the log, each holding one segment at a time: the first finds what to keep
+  // (the header written first depends on it), the second writes it.
+  const plan = planCompaction(dir, keep);
   const existing = listSegments(dir);
   const bytesBefore = existing.reduce((sum, s) => sum + statSync(s.path).size, 0);
   const number = existing[existing.length - 1]!.number + 1;
   const target = join(dir, segmentName(number));
   const tmp = `${target}.tmp`;
   const step = options.afterStep ?? (() => {});
-
-  const encoder = new TextEncoder();
-  const payloads = [header, ...kept.map((e) => e.record)].map((record) => JSON.stringify(record));
-  // Dropping the last records would lose their seqs: a seq mark after the kept ones holds the last,
-  // so that records appended later follow every seq the log had.
-  if (scan.lastSeq > (kept.at(-1)?.seq ?? 0)) payloads.push(segmentHeaderText(scan.lastSeq, number));
-  const frames = payloads.map((payload) => encodeFrame(encoder.encode(payload)));
-  const total = frames.reduce((sum, f) => sum + f.length, 0);
+  let written: { kept: number; bytes: number };
   try {
     const fd = openSync(tmp, "w");
     try {
-      let position = 0;
-      for (const f of frames) {
-        let done = 0;
-        while (done < f.length) done += writeSync(fd, f, done, f.length - done, position + done);
-        position += f.length;
-      }
+      written = writeKept(dir, fd, plan, number);
       step("tmp-written");
       fdatasyncSync(fd);
       step("tmp-synced");
@@ -153,41 +136,142 @@ function compactLocked(
   fsyncDirectory(dir);
   step("old-removed");
   return {
-    recordsBefore: scan.records.length,
-    recordsKept: kept.length,
+    recordsBefore: plan.records,
+    recordsKept: written.kept,
     segment: target,
     bytesBefore,
-    bytesAfter: total,
+    bytesAfter: written.bytes,
+  };
+}
+
+/** What a compaction keeps, found by a first pass over the log. */
+interface CompactionPlan {
+  /** The header to write: the log's, with `runsBefore` when runs go whole. */
+  readonly header: LogHeader;
+  /** Records after the header. */
+  readonly records: number;
+  /** Whether the record at each position (0: the first after the header) is kept. */
+  readonly picked: (i: number) => boolean;
+  /** Whether restart records are kept from the run counted `firstRun` on (see {@link keptRuns}). */
+  readonly firstRun: number;
+  /** Whether the log is an engine's (its restart records then start runs). */
+  readonly engine: boolean;
+  /** The log's last seq, which records appended later must follow. */
+  readonly lastSeq: number;
+}
+
+/**
+ * The first pass: counts the records, asks `keep` once about each (when it is a function), and
+ * finds the first run left. Memory: a bit per record.
+ */
+function planCompaction(dir: string, keep: number | ((entry: LogEntry) => boolean)): CompactionPlan {
+  const selected = typeof keep === "function" ? new BitList() : undefined;
+  // Positions of the restart records (a handful: one per run).
+  const restarts: number[] = [];
+  let header: LogHeader | undefined;
+  let records = 0;
+  let firstSelected = -1;
+  const scan = visitLog(dir, (entry) => {
+    if (header === undefined) {
+      header = entry.record as unknown as LogHeader;
+      return;
+    }
+    if (entry.record.kind === RESTART_LOG_KIND) restarts.push(records);
+    if (selected !== undefined) {
+      const picked = (keep as (entry: LogEntry) => boolean)(entry);
+      selected.push(picked);
+      if (picked && firstSelected < 0) firstSelected = records;
+    }
+    records++;
+  });
+  if (header === undefined) throw new LogError(`${dir} holds no decision log to compact`);
+  const from = typeof keep === "number" ? Math.max(0, records - keep) : 0;
+  if (typeof keep === "number" && from < records) firstSelected = from;
+  const picked = selected === undefined ? (i: number) => i >= from : (i: number) => selected.at(i);
+  const engine = header.format === ENGINE_LOG_FORMAT;
+  // Each record's run, counted in this log: 0 the run the header starts (none in a log whose first
+  // runs were compacted away already), then one more at each restart record.
+  const runOf = (i: number) => restarts.filter((at) => at <= i).length;
+  const firstRun = firstSelected === -1 ? restarts.length : runOf(firstSelected);
+  return {
+    header: engine ? headerKeeping(header, firstRun) : header,
+    records,
+    picked,
+    firstRun,
+    engine,
+    lastSeq: scan.lastSeq,
   };
 }
 
 /**
- * What a compaction of an engine's log keeps: the records `selected` picks, and the `restart`
- * record of each run from the first that still has one of them (else the last run) to the last.
- * The runs before it are gone whole: the header (still the log's first, for its format) then says
+ * The second pass: writes the header and the records the plan keeps to `fd`, framed, in chunks
+ * of about a megabyte; then a seq mark when the log's last records go (see
+ * {@link compactDecisionLog}).
+ */
+function writeKept(
+  dir: string,
+  fd: number,
+  plan: CompactionPlan,
+  segment: number,
+): { kept: number; bytes: number } {
+  const encoder = new TextEncoder();
+  const chunk: Uint8Array[] = [];
+  let chunkBytes = 0;
+  let position = 0;
+  const flush = () => {
+    for (const frame of chunk) {
+      let done = 0;
+      while (done < frame.length) done += writeSync(fd, frame, done, frame.length - done, position + done);
+      position += frame.length;
+    }
+    chunk.length = 0;
+    chunkBytes = 0;
+  };
+  const write = (payload: string) => {
+    const frame = encodeFrame(encoder.encode(payload));
+    chunk.push(frame);
+    chunkBytes += frame.length;
+    if (chunkBytes >= WRITE_CHUNK_BYTES) flush();
+  };
+  write(JSON.stringify(plan.header));
+  // The position of the record visited (the header, written above, is −1).
+  let i = -2;
+  let run = 0;
+  let kept = 0;
+  let lastKeptSeq = 0;
+  visitLog(dir, (entry) => {
+    if (++i < 0) return;
+    const restart = entry.record.kind === RESTART_LOG_KIND;
+    if (restart) run++;
+    if (plan.picked(i) || (plan.engine && restart && run >= plan.firstRun)) {
+      write(JSON.stringify(entry.record));
+      kept++;
+      lastKeptSeq = entry.seq;
+    }
+  });
+  // Dropping the last records would lose their seqs: a seq mark after the kept ones holds the last,
+  // so that records appended later follow every seq the log had.
+  if (plan.lastSeq > lastKeptSeq) write(segmentHeaderText(plan.lastSeq, segment));
+  flush();
+  return { kept, bytes: position };
+}
+
+/** Frames gathered before a write: few system calls, and a bounded buffer. */
+const WRITE_CHUNK_BYTES = 1 << 20;
+
+/** Visits the log in `dir` whole (strict: mid-log damage throws; a torn tail is left out). */
+function visitLog(dir: string, visit: (entry: LogEntry) => void) {
+  return scanDecisionLog(dir, true, visit);
+}
+
+/**
+ * The header of an engine's log compacted from the run counted `firstRun` on: the runs before it
+ * go whole, restart records included, and the header (still the log's first, for its format) says
  * how many runs came before the first one left (`runsBefore`), so that readers number the runs
  * left as the log did.
  */
-function keptRuns(
-  header: LogHeader,
-  records: readonly LogEntry[],
-  selected: (entry: LogEntry, i: number) => boolean,
-): { kept: LogEntry[]; header: LogHeader } {
-  // Each record's run, counted in this log: 0 the run the header starts (none in a log whose first
-  // runs were compacted away already), then one more at each restart record.
-  const runOf: number[] = [];
-  let run = 0;
-  for (const entry of records) {
-    if (entry.record.kind === RESTART_LOG_KIND) run++;
-    runOf.push(run);
-  }
-  const picked = records.map(selected);
-  const firstPicked = picked.indexOf(true);
-  const firstRun = firstPicked === -1 ? run : runOf[firstPicked]!;
-  const kept = records.filter(
-    (entry, i) => picked[i] || (entry.record.kind === RESTART_LOG_KIND && runOf[i]! >= firstRun),
-  );
-  if (firstRun === 0) return { kept, header };
+function headerKeeping(header: LogHeader, firstRun: number): LogHeader {
+  if (firstRun === 0) return header;
   // The runs before `firstRun` go: those before this log's first, and those counted here.
   const before = runsBeforeOf(header);
   if (Number.isNaN(before))
@@ -195,5 +279,25 @@ function keptRuns(
       `the log's header gives ${RUNS_BEFORE_KEY} ${shownValue(header[RUNS_BEFORE_KEY])}, not a whole number ≥ 0`,
     );
   const runsBefore = before > 0 ? before + firstRun - 1 : firstRun;
-  return { kept, header: { ...header, [RUNS_BEFORE_KEY]: runsBefore } };
+  return { ...header, [RUNS_BEFORE_KEY]: runsBefore };
+}
+
+/** A list of booleans, a bit each. */
+class BitList {
+  private bits = new Uint8Array(1024);
+  private length = 0;
+
+  push(value: boolean): void {
+    if (this.length === this.bits.length * 8) {
+      const grown = new Uint8Array(this.bits.length * 2);
+      grown.set(this.bits);
+      this.bits = grown;
+    }
+    if (value) this.bits[this.length >> 3]! |= 1 << (this.length & 7);
+    this.length++;
+  }
+
+  at(i: number): boolean {
+    return ((this.bits[i >> 3]! >> (i & 7)) & 1) === 1;
+  }
 }

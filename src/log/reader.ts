@@ -9,6 +9,8 @@ import {
   scanAppended,
   scanDecisionLog,
   scanDecisionLogAsync,
+  scanDecisionLogSteps,
+  scanVisitingAsync,
   type TornTail,
 } from "./scan.js";
 
@@ -54,6 +56,53 @@ export interface DecisionLogContents {
 export function readDecisionLog(dir: string, options: ReadOptions = {}): DecisionLogContents {
   if (!existsSync(dir)) throw new LogError(`no decision log at ${dir}`);
   const { end: _, ...contents } = contentsOf(scanDecisionLog(dir, options.strict ?? true));
+  return contents;
+}
+
+/** What a visiting read gives: the contents but the records, which went to the visitor. */
+export type VisitedLogContents = Omit<DecisionLogContents, "records">;
+
+/**
+ * {@link readDecisionLog}, handing each record to `visit`, in order and the header first (seq 0),
+ * instead of returning them: memory holds about one segment at a time, however long the log.
+ * Throws as {@link readDecisionLog} does; on mid-log damage in strict mode, after `visit` has seen
+ * the records before it.
+ */
+export function visitDecisionLog(
+  dir: string,
+  visit: (entry: LogEntry) => void,
+  options: ReadOptions = {},
+): VisitedLogContents {
+  if (!existsSync(dir)) throw new LogError(`no decision log at ${dir}`);
+  const {
+    end: _,
+    records: __,
+    ...contents
+  } = contentsOf(scanDecisionLog(dir, options.strict ?? true, visit));
+  return contents;
+}
+
+/**
+ * {@link visitDecisionLog}, reading one segment at a time asynchronously and verifying the frames
+ * in slices, the event loop turning between them. A compaction that removes the segments while
+ * they are read fails the read with a LogError whose cause is ENOENT (`isSegmentGone`): read
+ * again with a fresh visitor.
+ */
+export async function visitDecisionLogAsync(
+  dir: string,
+  visit: (entry: LogEntry) => void,
+  options: ReadOptions = {},
+): Promise<VisitedLogContents> {
+  try {
+    await access(dir);
+  } catch {
+    throw new LogError(`no decision log at ${dir}`);
+  }
+  const {
+    end: _,
+    records: __,
+    ...contents
+  } = contentsOf(await scanVisitingAsync(dir, options.strict ?? true, visit));
   return contents;
 }
 
@@ -106,7 +155,23 @@ function contentsOf(scan: LogScan): FollowedLogContents {
   };
 }
 
-/** The records of the log in `dir`, one at a time (see {@link readDecisionLog}). */
+/**
+ * The records of the log in `dir` after its header, one at a time, read and verified as
+ * {@link readDecisionLog} reads them but a segment at a time as the generator is pulled: memory
+ * holds about one segment and the records not yet taken from it, however long the log. Mid-log
+ * damage (strict) throws when the generator reaches it, after the records before it.
+ */
 export function* decisionLogRecords(dir: string, options: ReadOptions = {}): Generator<LogEntry> {
-  yield* readDecisionLog(dir, options).records;
+  if (!existsSync(dir)) throw new LogError(`no decision log at ${dir}`);
+  const taken: LogEntry[] = [];
+  let header = true;
+  const steps = scanDecisionLogSteps(dir, options.strict ?? true, (entry) => {
+    if (header) header = false;
+    else taken.push(entry);
+  });
+  for (let step = steps.next(); ; step = steps.next()) {
+    // A step reads at most one frame, so at most one record waits here.
+    for (const entry of taken.splice(0)) yield entry;
+    if (step.done === true) return;
+  }
 }

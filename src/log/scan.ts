@@ -5,7 +5,7 @@ import type { AuditDecodeContext } from "../audit/events.js";
 import { hasErrorCode } from "../errors.js";
 import { awaited, runAtOnce, runInSlices, type Steps } from "../runtime/event-loop-slices.js";
 import { BINARY_AUDIT_MAGIC, isBinaryAudit, readBinaryAudit } from "./binary-record.js";
-import { asLogError, LogCorruptionError } from "./errors.js";
+import { asLogError, LogCorruptionError, LogError } from "./errors.js";
 import { FRAME_HEADER_BYTES, MAX_PAYLOAD_BYTES, readFrame } from "./frame.js";
 import { isSeqMark, type LogEntry, type LogHeader, type LogRecord, PAYLOAD_PREFIX } from "./records.js";
 import {
@@ -65,6 +65,14 @@ export interface LogScan {
   readonly end: LogPosition | null;
 }
 
+/**
+ * What a scan does with the records it verifies: keeps those after the header in
+ * {@link LogScan.records} (`"keep"`), only verifies them (`"check"`: a ring record is checked to
+ * decode, not decoded), or hands each, decoded and the header first, to a visitor that keeps what
+ * it needs (`records` then stays empty).
+ */
+export type RecordUse = "keep" | "check" | ((entry: LogEntry) => void);
+
 /** Where a scan ended: after the last valid frame it read. */
 export interface LogPosition {
   /** Number of the segment the log starts at (its first record is the header). */
@@ -102,18 +110,24 @@ const PREFIX_BYTES = new TextEncoder().encode(PAYLOAD_PREFIX);
  * bad frame is corruption: with `strict` a {@link LogCorruptionError} naming the file and offset,
  * otherwise reading stops there and the damage is reported.
  */
-export function scanDecisionLog(dir: string, strict: boolean, keepRecords = true): LogScan {
+export function scanDecisionLog(dir: string, strict: boolean, use: RecordUse = "keep"): LogScan {
+  return runAtOnce(scanDecisionLogSteps(dir, strict, use));
+}
+
+/**
+ * {@link scanDecisionLog} as steps, a frame each, reading synchronously: for a reader that hands
+ * on what a visitor took between two steps.
+ */
+export function scanDecisionLogSteps(dir: string, strict: boolean, use: RecordUse): Steps<LogScan> {
   const all = listSegments(dir);
   // Read one segment at a time: a long log is never held in memory whole (only its first frames
   // are read up front, to find where it starts).
-  return runAtOnce(
-    scanWhole(
-      all,
-      (i) => readSegmentHead(dir, all[i]!),
-      (i) => readSegment(dir, all[i]!),
-      strict,
-      keepRecords,
-    ),
+  return scanWhole(
+    all,
+    (i) => readSegmentHead(dir, all[i]!),
+    (i) => readSegment(dir, all[i]!),
+    strict,
+    use,
   );
 }
 
@@ -195,7 +209,7 @@ export async function scanDecisionLogAsync(dir: string, strict: boolean): Promis
       (i) => files[i]!,
       (i) => files[i]!,
       strict,
-      true,
+      "keep",
     ),
   );
 }
@@ -213,9 +227,38 @@ export async function scanLockedLogAsync(dir: string, strict: boolean): Promise<
       (i) => readSegmentHeadAsync(dir, all[i]!),
       (i) => readSegmentAsync(dir, all[i]!),
       strict,
-      false,
+      "check",
     ),
   );
+}
+
+/**
+ * {@link scanDecisionLog} handing each record to `visit` (see {@link RecordUse}), reading the
+ * segments asynchronously one at a time and verifying them in slices: memory holds about one
+ * segment however long the log. A reader holds no lock: a compaction that removes the segments
+ * while they are read makes it fail with a LogError whose cause is the file's ENOENT (see
+ * {@link isSegmentGone}); the caller reads again, with a fresh visitor.
+ */
+export async function scanVisitingAsync(
+  dir: string,
+  strict: boolean,
+  visit: (entry: LogEntry) => void,
+): Promise<LogScan> {
+  const all = await listSegmentsAsync(dir);
+  return runInSlices(
+    scanWhole(
+      all,
+      (i) => readSegmentHeadAsync(dir, all[i]!),
+      (i) => readSegmentAsync(dir, all[i]!),
+      strict,
+      visit,
+    ),
+  );
+}
+
+/** Whether `error` is a read that failed because a segment file went away (a compaction removed it). */
+export function isSegmentGone(error: unknown): boolean {
+  return error instanceof LogError && hasErrorCode(error.cause, "ENOENT");
 }
 
 /**
@@ -264,7 +307,7 @@ function* scanWhole(
   headOf: (index: number) => Uint8Array | Promise<Uint8Array>,
   fileOf: (index: number) => Uint8Array | Promise<Uint8Array>,
   strict: boolean,
-  keepRecords: boolean,
+  use: RecordUse,
 ): Steps<LogScan> {
   let rootIndex = -1;
   for (let i = all.length - 1; i >= 0 && rootIndex < 0; i--)
@@ -300,7 +343,7 @@ function* scanWhole(
     all.slice(0, rootIndex),
     null,
     strict,
-    keepRecords,
+    use,
   );
 }
 
@@ -315,7 +358,7 @@ function* scanFrom(
   superseded: readonly SegmentFile[],
   from: LogPosition | null,
   strict: boolean,
-  keepRecords = true,
+  use: RecordUse = "keep",
 ): Steps<LogScan> {
   const records: LogEntry[] = [];
   let header: LogScan["header"] = from?.header ?? null;
@@ -362,14 +405,15 @@ function* scanFrom(
       let parsed = parseFrameAt(bytes, offset - base);
       if (parsed !== null && parsed.record.kind === RING_RECORD_KIND) {
         const raw = parsed.record as unknown as RawRingRecord;
-        // Kept raw when no records are kept: only checked to decode (building its JSON form is most
-        // of a scan's cost); the last one is decoded when the scan ends (see finalLast).
-        const record = keepRecords
-          ? decodeRingRecord(raw, context)
-          : ringRecordDecodes(raw, context)
-            ? (parsed.record as LogRecord & { readonly seq: number })
-            : null;
-        if (!keepRecords) lastRingContext = context;
+        // Kept raw when records are only checked: only checked to decode (building its JSON form is
+        // most of a scan's cost); the last one is decoded when the scan ends (see finalLast).
+        const record =
+          use !== "check"
+            ? decodeRingRecord(raw, context)
+            : ringRecordDecodes(raw, context)
+              ? (parsed.record as LogRecord & { readonly seq: number })
+              : null;
+        if (use === "check") lastRingContext = context;
         if (record === null) {
           return fail(strict, scanned(offset), {
             segment: segment.path,
@@ -401,8 +445,11 @@ function* scanFrom(
       };
       // A segment header (first frame of a later segment) or a seq mark holds a seq, not a record.
       const link = offset === 0 ? s > 0 : isSeqMark(entry.record, segment.number);
-      if (offset === 0 && s === 0) header = entry.record as LogScan["header"];
-      else if (!link && keepRecords) records.push(entry);
+      if (offset === 0 && s === 0) {
+        header = entry.record as LogScan["header"];
+        if (typeof use === "function") use(entry);
+      } else if (!link && use === "keep") records.push(entry);
+      else if (!link && typeof use === "function") use(entry);
       if (!link) last = entry;
       lastSeq = entry.seq;
       const frameEnd = base + parsed!.end;

@@ -884,7 +884,7 @@ function timerScheduler(writer: DecisionLogWriter): FlushScheduler {
  * took when opening fails.
  */
 export function openWriter(options: DecisionLogOptions, scheduler: FlushScheduler | null): DecisionLogWriter {
-  return runAtOnce(openingSteps(options, scheduler, (dir, strict) => scanDecisionLog(dir, strict, false)));
+  return runAtOnce(openingSteps(options, scheduler, (dir, strict) => scanDecisionLog(dir, strict, "check")));
 }
 
 /**

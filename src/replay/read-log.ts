@@ -6,26 +6,25 @@ import { hasErrorCode } from "../errors.js";
 import { asLogError } from "../log/errors.js";
 import { parseJsonLines } from "../log/json-lines.js";
 import {
-  auditEventOf,
-  CLOSE_MARKER_LOG_VERSION,
   ENGINE_LOG_VERSION,
   type EngineLogHeader,
-  engineHeaderOf,
   type LoggedRepair,
   type TimeRecord,
-  timeRecordOf,
 } from "../log/log-records.js";
-import { type DecisionLogContents, readDecisionLog, readDecisionLogAsync } from "../log/reader.js";
 import {
-  ENGINE_FAILURE_KIND,
-  isCloseMarker,
-  RESTART_LOG_KIND,
-  RUNS_BEFORE_KEY,
-  runsBeforeOf,
-} from "../log/records.js";
-import type { TornTail } from "../log/scan.js";
+  type DecisionLogContents,
+  type VisitedLogContents,
+  visitDecisionLog,
+  visitDecisionLogAsync,
+} from "../log/reader.js";
+import { isSegmentGone, type TornTail } from "../log/scan.js";
 import { hasDecisionLog, isSegmentName } from "../log/segments.js";
-import { runAtOnce, runInSlices, type Steps } from "../runtime/event-loop-slices.js";
+import { runInSlices } from "../runtime/event-loop-slices.js";
+import { type FailureRecord, LogRunSplitter, type RunSink, type RunsEnd } from "./log-runs.js";
+import { ReplayInputError } from "./replay-input-error.js";
+
+export { UNCLOSED_MESSAGE } from "./log-runs.js";
+export { ReplayInputError } from "./replay-input-error.js";
 
 /**
  * A decision log as {@link replay} and {@link explain} accept it: a path (a log directory, or a
@@ -36,11 +35,6 @@ export type DecisionLogInput =
   | string
   | { readonly header: unknown; readonly records: Iterable<unknown> }
   | Iterable<unknown>;
-
-/** A log that cannot be replayed or explained: no engine header, or unreadable records. */
-export class ReplayInputError extends Error {
-  override readonly name: string = "ReplayInputError";
-}
 
 /** The lowest and highest live generation a run's audit records carry. */
 export interface GenerationRange {
@@ -147,9 +141,6 @@ export interface ReplayLog {
   readonly lastSeq: number | undefined;
 }
 
-/** What {@link ReplayLog.unclosed} says of a log that ends without its close marker. */
-export const UNCLOSED_MESSAGE = "log ends without close marker: last segment missing or run did not close";
-
 /**
  * Reads `log` and splits it into runs: the log header starts run 1, and every `restart` record
  * (an engine that continued the log) starts the next run with the header it carries. When a
@@ -159,7 +150,8 @@ export const UNCLOSED_MESSAGE = "log ends without close marker: last segment mis
  * failure); other records are skipped.
  *
  * @remarks
- * Cold path: holds every event in memory. A restarted engine numbers its generations and audit
+ * Cold path: holds every event in memory (a log directory's records are read one segment at a
+ * time, and only the events kept). A restarted engine numbers its generations and audit
  * sequence from its own start again, so they repeat across runs; a run is the unit in which they
  * are unique.
  *
@@ -170,8 +162,10 @@ export const UNCLOSED_MESSAGE = "log ends without close marker: last segment mis
  * (`cannot read decision log …: …`, with the reason).
  */
 export function readReplayLog(log: DecisionLogInput): ReplayLog {
-  const { records, tornTail, lastSeq } = recordsOf(log);
-  return runAtOnce(runsOf(records, tornTail, lastSeq));
+  const builder = new RunsBuilder();
+  const splitter = new LogRunSplitter(builder);
+  const known = feedLog(log, (record) => splitter.take(record));
+  return builder.log(splitter.end(), known);
 }
 
 /**
@@ -180,94 +174,88 @@ export function readReplayLog(log: DecisionLogInput): ReplayLog {
  * process it serves from.
  */
 export async function readReplayLogAsync(log: DecisionLogInput): Promise<ReplayLog> {
-  const { records, tornTail, lastSeq } = await recordsOfAsync(log);
-  return runInSlices(runsOf(records, tornTail, lastSeq));
+  return readAgainIfCompacted(async () => {
+    const builder = new RunsBuilder();
+    const splitter = new LogRunSplitter(builder);
+    const known = await feedLogAsync(log, (record) => splitter.take(record));
+    return builder.log(splitter.end(), known);
+  });
 }
 
 /**
- * The log's records split into runs (see {@link readReplayLog}), a record per step. `lastSeq` is
- * the log's last seq when the reader knows it (a compaction's seq mark can hold one past the last
- * record), else the last record's is taken.
+ * `read()`, and again (up to three times in all) when a compaction removed the segments it was
+ * reading: a reader holds no lock, and reads a long log one segment at a time.
  */
-function* runsOf(
-  records: Iterable<unknown>,
-  tornTail: TornTail | null,
-  lastSeq: number | undefined,
-): Steps<ReplayLog> {
-  const runs: RunBuilder[] = [];
-  // Runs a compaction removed whole before the first one the log holds (see RUNS_BEFORE_KEY).
-  let runsBefore = 0;
-  const logSeqs: (number | undefined)[] = [];
-  let index = 0;
-  let lastWasClose = false;
-  for (const record of records) {
-    yield;
-    logSeqs.push(logSeqOf(record));
-    if (index === 0) {
-      const header = engineHeaderOf(record);
-      if (header === undefined) throw new ReplayInputError("the log does not start with an engine header");
-      runsBefore = runsBeforeOf(header);
-      if (Number.isNaN(runsBefore))
-        throw new ReplayInputError(
-          `the log header gives ${RUNS_BEFORE_KEY} ${JSON.stringify(header[RUNS_BEFORE_KEY]) ?? String(header[RUNS_BEFORE_KEY])}, not a whole number ≥ 0`,
-        );
-      // A compaction that removed the first runs whole left the header for the log's format only.
-      if (runsBefore === 0) runs.push(newRun(1, 0, header, logSeqs));
-    } else if (isRestart(record)) {
-      const header = engineHeaderOf(restartOf(record).header);
-      if (header === undefined)
-        throw new ReplayInputError(
-          `the restart record at position ${index} of the log carries no engine header`,
-        );
-      runs.push({
-        ...newRun(runsBefore + runs.length + 1, index, header, logSeqs),
-        repair: repairOf(restartOf(record)),
-      });
-    } else if (runs.length === 0) {
-      throw new ReplayInputError(
-        `the record at position ${index} of the log comes before its first restart record, though its header says the ${runsBefore} run${runsBefore === 1 ? "" : "s"} before that one were compacted away`,
-      );
-    } else if (isCloseMarker(record)) {
-      const run = runs.at(-1)!;
-      run.closed = true;
-      run.close = { index, generation: closeGenerationOf(record) };
-    } else if (isFailure(record)) {
-      const run = runs.at(-1)!;
-      run.failure ??= failureOf(record, index, run.timings?.length ?? 0);
-    } else {
-      const timing = timeRecordOf(record);
-      if (timing !== undefined) runs.at(-1)!.timings?.push(timing);
-      const event = timing === undefined ? auditEventOf(record) : undefined;
-      if (event !== undefined) {
-        const run = runs.at(-1)!;
-        run.events.push(event);
-        run.indices.push(index);
-        if (run.generations === undefined)
-          run.generations = { first: event.generation, last: event.generation };
-        else {
-          run.generations.first = Math.min(run.generations.first, event.generation);
-          run.generations.last = Math.max(run.generations.last, event.generation);
-        }
-      }
+export async function readAgainIfCompacted<T>(read: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await read();
+    } catch (error) {
+      if (attempt >= 3 || !isSegmentGone(error)) throw error;
     }
-    lastWasClose = index > 0 && isCloseMarker(record);
-    index++;
   }
-  const first = runs[0];
-  if (first === undefined) throw new ReplayInputError("the log is empty");
-  const last = runs.at(-1)!;
-  const unclosed =
-    (last.header.logVersion ?? 0) >= CLOSE_MARKER_LOG_VERSION && !lastWasClose ? UNCLOSED_MESSAGE : null;
-  const lastRecordSeq = logSeqs.at(-1);
-  return {
-    header: first.header,
-    events: first.events,
-    indices: first.indices,
-    runs,
-    tornTail,
-    unclosed,
-    lastSeq: lastRecordSeq === undefined ? undefined : Math.max(lastRecordSeq, lastSeq ?? lastRecordSeq),
-  };
+}
+
+/** What a reader knows of a log beyond its records. */
+export interface KnownOfLog {
+  /** See {@link ReplayLog.tornTail}. */
+  readonly tornTail: TornTail | null;
+  /** The log's last seq, when the reader knows it (see {@link DecisionLogContents.lastSeq}). */
+  readonly lastSeq: number | undefined;
+}
+
+/**
+ * Hands the records of `log` to `take`, in log order and the header first; a log directory is read
+ * and verified one segment at a time, so that memory holds only what `take` keeps. A log given as
+ * records with nothing in them hands on none (the caller's reader then says the log is empty).
+ *
+ * @throws as {@link readReplayLog} does.
+ */
+export function feedLog(log: DecisionLogInput, take: (record: unknown) => void): KnownOfLog {
+  if (typeof log !== "string") return feedGiven(log, take);
+  if (!isDirectoryPath(log)) return feedGiven(readLines(log), take);
+  checkHoldsLog(log);
+  return fedDirectory(visitDecisionLog(log, take), take);
+}
+
+/** {@link feedLog}, reading off the event loop's thread and taking the records in slices. */
+export async function feedLogAsync(
+  log: DecisionLogInput,
+  take: (record: unknown) => void,
+): Promise<KnownOfLog> {
+  if (typeof log === "string") {
+    if (await isDirectoryPathAsync(log)) {
+      checkHoldsLog(log);
+      return fedDirectory(await visitDecisionLogAsync(log, take), take);
+    }
+    log = await readLinesAsync(log);
+  }
+  const { records, tornTail, lastSeq } = recordsOf(log);
+  await runInSlices(
+    (function* () {
+      for (const record of records) {
+        take(record);
+        yield;
+      }
+    })(),
+  );
+  return { tornTail, lastSeq };
+}
+
+/** Records given in memory (or read from a JSON Lines file), handed on at once. */
+function feedGiven(log: Exclude<DecisionLogInput, string>, take: (record: unknown) => void): KnownOfLog {
+  const { records, tornTail, lastSeq } = recordsOf(log);
+  for (const record of records) take(record);
+  return { tornTail, lastSeq };
+}
+
+/**
+ * What a visit of a log directory knows. A directory whose segments hold no header hands on its
+ * null header, so that the log is refused as one that does not start with an engine header.
+ */
+function fedDirectory(contents: VisitedLogContents, take: (record: unknown) => void): KnownOfLog {
+  if (contents.header === null) take(null);
+  return { tornTail: contents.tornTail, lastSeq: contents.lastSeq };
 }
 
 /**
@@ -294,143 +282,82 @@ type RunBuilder = ReplayRun & {
   closed: boolean;
   close: ReplayRun["close"];
   failure: LoggedFailure | undefined;
+  repair: LoggedRepair | undefined;
 };
 
-/** Starts run `run` at log position `start`; refuses a header whose `rules` is not a version. */
-function newRun(
-  run: number,
-  start: number,
-  header: EngineLogHeader,
-  logSeqs: readonly (number | undefined)[],
-): RunBuilder {
-  const where = start === 0 ? "the log header" : `the restart record at position ${start}`;
-  const rules: unknown = header.rules;
-  if (rules !== undefined && !(typeof rules === "number" && Number.isSafeInteger(rules) && rules >= 1)) {
-    throw new ReplayInputError(
-      `${where} gives rules ${JSON.stringify(rules) ?? String(rules)}, not a decision-rules version (a whole number from 1)`,
-    );
+/** Keeps every run of the log with all it holds: what {@link readReplayLog} returns. */
+class RunsBuilder implements RunSink {
+  private readonly runs: RunBuilder[] = [];
+  private readonly logSeqs: (number | undefined)[] = [];
+
+  record(_index: number, logSeq: number | undefined): void {
+    this.logSeqs.push(logSeq);
   }
-  const resolved: unknown = header.resolved;
-  if (
-    resolved !== undefined &&
-    (typeof resolved !== "object" || resolved === null || Array.isArray(resolved))
-  ) {
-    throw new ReplayInputError(
-      `${where} gives resolved ${JSON.stringify(resolved) ?? String(resolved)}, not an object of the engine's resolved options`,
-    );
+
+  startRun(run: number, start: number, header: EngineLogHeader, repair: LoggedRepair | undefined): void {
+    this.runs.push({
+      run,
+      start,
+      header,
+      events: [],
+      indices: [],
+      generations: undefined,
+      timings: (header.logVersion ?? 0) >= ENGINE_LOG_VERSION ? [] : undefined,
+      closed: false,
+      close: undefined,
+      failure: undefined,
+      repair,
+      logSeqs: this.logSeqs,
+    });
   }
-  return {
-    run,
-    start,
-    header,
-    events: [],
-    indices: [],
-    generations: undefined,
-    timings: (header.logVersion ?? 0) >= ENGINE_LOG_VERSION ? [] : undefined,
-    closed: false,
-    close: undefined,
-    failure: undefined,
-    repair: undefined,
-    logSeqs,
-  };
+
+  event(event: AuditEvent, index: number): void {
+    const run = this.runs.at(-1)!;
+    run.events.push(event);
+    run.indices.push(index);
+    if (run.generations === undefined) run.generations = { first: event.generation, last: event.generation };
+    else {
+      run.generations.first = Math.min(run.generations.first, event.generation);
+      run.generations.last = Math.max(run.generations.last, event.generation);
+    }
+  }
+
+  timing(timing: TimeRecord): void {
+    this.runs.at(-1)!.timings?.push(timing);
+  }
+
+  close(index: number, generation: number | undefined): void {
+    const run = this.runs.at(-1)!;
+    run.closed = true;
+    run.close = { index, generation };
+  }
+
+  failure(failure: FailureRecord, index: number): void {
+    const run = this.runs.at(-1)!;
+    run.failure ??= { ...failure, index, timingsBefore: run.timings?.length ?? 0 };
+  }
+
+  /** The log, once its records are all taken. */
+  log(end: RunsEnd, known: KnownOfLog): ReplayLog {
+    const first = this.runs[0]!;
+    const { lastRecordSeq } = end;
+    return {
+      header: first.header,
+      events: first.events,
+      indices: first.indices,
+      runs: this.runs,
+      tornTail: known.tornTail,
+      unclosed: end.unclosed,
+      lastSeq:
+        lastRecordSeq === undefined ? undefined : Math.max(lastRecordSeq, known.lastSeq ?? lastRecordSeq),
+    };
+  }
 }
 
-/**
- * The repair a restart record tells of, or undefined when it tells of none. Read leniently: a
- * malformed one reads as a repair of unknown kind rather than none (it is only reported).
- */
-function repairOf(restart: { readonly repair?: unknown }): LoggedRepair | undefined {
-  const r = restart.repair;
-  if (typeof r !== "object" || r === null) return undefined;
-  const f = r as Readonly<Record<string, unknown>>;
-  const text = (value: unknown) => (typeof value === "string" ? value : undefined);
-  const setAside = Array.isArray(f.setAside) ? f.setAside.filter((x) => typeof x === "string") : undefined;
-  return {
-    kind: f.kind === "torn-tail" ? "torn-tail" : "corruption",
-    segment: text(f.segment) ?? "?",
-    truncatedAt: typeof f.truncatedAt === "number" ? f.truncatedAt : Number.NaN,
-    bytesDropped: typeof f.bytesDropped === "number" ? f.bytesDropped : Number.NaN,
-    ...(text(f.reason) === undefined ? {} : { reason: text(f.reason)! }),
-    ...(setAside === undefined ? {} : { setAside }),
-  };
-}
-
-/** The record itself, whether given bare or as a log entry wrapping it. */
-function unwrapped(record: unknown): unknown {
-  if (typeof record !== "object" || record === null) return record;
-  const r = record as { readonly segment?: unknown; readonly record?: unknown };
-  return typeof r.segment === "string" && typeof r.record === "object" && r.record !== null
-    ? r.record
-    : record;
-}
-
-/**
- * The log's own seq of a record as the log holds it (`{ seq, kind, … }`, or a log entry wrapping
- * one); undefined for a bare record (an audit event's `seq` is the audit sequence, not the log's).
- */
-function logSeqOf(record: unknown): number | undefined {
-  const r = unwrapped(record);
-  if (typeof r !== "object" || r === null) return undefined;
-  const { seq, kind } = r as { readonly seq?: unknown; readonly kind?: unknown };
-  return typeof kind === "string" && typeof seq === "number" ? seq : undefined;
-}
-
-/** The generation a close marker records, if it holds one. */
-function closeGenerationOf(record: unknown): number | undefined {
-  const generation = (unwrapped(record) as { readonly generation?: unknown }).generation;
-  return typeof generation === "number" ? generation : undefined;
-}
-
-/** Whether a record (or a log entry wrapping one) is an engine's failure record. */
-function isFailure(record: unknown): boolean {
-  const r = unwrapped(record);
-  return (
-    typeof r === "object" && r !== null && (r as { readonly kind?: unknown }).kind === ENGINE_FAILURE_KIND
-  );
-}
-
-/**
- * The failure a failure record holds. Fields the record lacks or holds wrongly read as NaN (the
- * message as "", `after` as +Infinity: every record is then compared): a failure record says the
- * run failed whatever else it says.
- */
-function failureOf(record: unknown, index: number, timingsBefore: number): LoggedFailure {
-  const r = unwrapped(record) as Readonly<Record<string, unknown>>;
-  const number = (value: unknown) => (typeof value === "number" ? value : Number.NaN);
-  return {
-    index,
-    time: number(r.time),
-    generation: number(r.generation),
-    after: typeof r.after === "number" ? r.after : Number.POSITIVE_INFINITY,
-    message: typeof r.message === "string" ? r.message : "",
-    timingsBefore,
-  };
-}
-
-/** The restart record itself, whether given bare or as a log entry wrapping it. */
-function restartOf(record: unknown): { readonly header?: unknown; readonly repair?: unknown } {
-  type Restart = { readonly header?: unknown; readonly repair?: unknown };
-  const r = record as { readonly kind?: unknown; readonly record?: Restart };
-  return r.kind === RESTART_LOG_KIND ? (r as Restart) : (r.record ?? {});
-}
-
-/** Whether a record (or a log entry wrapping one) marks an engine restarted on this log. */
-function isRestart(record: unknown): boolean {
-  if (typeof record !== "object" || record === null) return false;
-  const r = record as { readonly kind?: unknown; readonly record?: { readonly kind?: unknown } };
-  return r.kind === RESTART_LOG_KIND || (typeof r.record === "object" && r.record?.kind === RESTART_LOG_KIND);
-}
-
-/** A log's records as read, with what the reader knows of them beyond the records. */
-interface ReadRecords {
-  readonly records: Iterable<unknown>;
-  readonly tornTail: TornTail | null;
-  /** The log's last seq, when the reader knows it (see {@link DecisionLogContents.lastSeq}). */
-  readonly lastSeq: number | undefined;
-}
-
-function recordsOf(log: DecisionLogInput): ReadRecords {
-  if (typeof log === "string") return readPath(log);
+/** Records given in memory, with what is known of them beyond the records. */
+function recordsOf(
+  log: Exclude<DecisionLogInput, string>,
+): KnownOfLog & { readonly records: Iterable<unknown> } {
   if (isContents(log)) {
     const { tornTail, lastSeq } = log as Partial<DecisionLogContents>;
     return {
@@ -442,26 +369,29 @@ function recordsOf(log: DecisionLogInput): ReadRecords {
   return { records: log, tornTail: null, lastSeq: undefined };
 }
 
-async function recordsOfAsync(log: DecisionLogInput): Promise<ReadRecords> {
-  return typeof log === "string" ? readPathAsync(log) : recordsOf(log);
-}
-
 function isContents(log: object): log is { readonly header: unknown; readonly records: Iterable<unknown> } {
   return "header" in log && "records" in log && !(Symbol.iterator in log);
 }
 
-function readPath(path: string): ReadRecords {
-  let isDirectory: boolean;
+/** Whether `path` is a directory (a log directory), else a file of JSON Lines. */
+function isDirectoryPath(path: string): boolean {
   try {
-    isDirectory = statSync(path).isDirectory();
+    return statSync(path).isDirectory();
   } catch (error) {
     throw notReadable(path, error);
   }
-  if (isDirectory) {
-    checkHoldsLog(path);
-    const contents = readDecisionLog(path);
-    return { records: headerThen(contents), tornTail: contents.tornTail, lastSeq: contents.lastSeq };
+}
+
+async function isDirectoryPathAsync(path: string): Promise<boolean> {
+  try {
+    return (await stat(path)).isDirectory();
+  } catch (error) {
+    throw notReadable(path, error);
   }
+}
+
+/** The records of a JSON Lines file. */
+function readLines(path: string): unknown[] {
   refuseSegmentFile(path);
   let text: string;
   try {
@@ -469,22 +399,11 @@ function readPath(path: string): ReadRecords {
   } catch (error) {
     throw asLogError(error, `cannot read decision log ${path}`);
   }
-  return { records: jsonLinesOf(text, path), tornTail: null, lastSeq: undefined };
+  return jsonLinesOf(text, path);
 }
 
-/** {@link readPath} with its reads on libuv's thread pool and the frames checked in slices. */
-async function readPathAsync(path: string): Promise<ReadRecords> {
-  let isDirectory: boolean;
-  try {
-    isDirectory = (await stat(path)).isDirectory();
-  } catch (error) {
-    throw notReadable(path, error);
-  }
-  if (isDirectory) {
-    checkHoldsLog(path);
-    const contents = await readDecisionLogAsync(path);
-    return { records: headerThen(contents), tornTail: contents.tornTail, lastSeq: contents.lastSeq };
-  }
+/** {@link readLines}, reading on libuv's thread pool. */
+async function readLinesAsync(path: string): Promise<unknown[]> {
   refuseSegmentFile(path);
   let text: string;
   try {
@@ -492,13 +411,7 @@ async function readPathAsync(path: string): Promise<ReadRecords> {
   } catch (error) {
     throw asLogError(error, `cannot read decision log ${path}`);
   }
-  return { records: jsonLinesOf(text, path), tornTail: null, lastSeq: undefined };
-}
-
-/** The log's header, then its records: read in place, not copied into one array (a quarter million took 12 ms). */
-function* headerThen(contents: DecisionLogContents): Generator<unknown> {
-  yield contents.header;
-  yield* contents.records;
+  return jsonLinesOf(text, path);
 }
 
 /** The error for a path that cannot be looked at: a `log not found` when there is nothing there. */

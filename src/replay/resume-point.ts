@@ -4,16 +4,19 @@
  */
 import type { AuditEvent } from "../audit/events.js";
 import { type EngineConfig, type ParamSpecInput, resolveEngineConfig } from "../engine/config.js";
+import type { EngineLogHeader } from "../log/log-records.js";
 import { hasDecisionLog } from "../log/segments.js";
 import { ParamRegistry } from "../space/param-registry.js";
+import { LogRunSplitter, type RunSink, type RunsEnd } from "./log-runs.js";
 import {
   type DecisionLogInput,
-  ReplayInputError,
-  type ReplayLog,
+  feedLog,
+  feedLogAsync,
+  type KnownOfLog,
   type ReplayRun,
-  readReplayLog,
-  readReplayLogAsync,
+  readAgainIfCompacted,
 } from "./read-log.js";
+import { ReplayInputError } from "./replay-input-error.js";
 
 /** What a decision log's last run ended on: see {@link resumePoint}. */
 export interface ResumePoint {
@@ -45,7 +48,8 @@ export interface ResumePoint {
  *
  * @remarks
  * Cold path, for a restart: it reads the whole log and holds the caller's thread while it does
- * ({@link resumePointAsync} does not). Give the result to {@link resumedConfig} and the config it
+ * ({@link resumePointAsync} does not). It holds one segment of the log at a time and of its records
+ * only what says where the last run stands, so memory stays flat however long the log. Give the result to {@link resumedConfig} and the config it
  * returns to `createLoggedEngine` on the same directory: the new run's header records the values it
  * starts from, so replay rebuilds it as it ran.
  *
@@ -61,13 +65,21 @@ export interface ResumePoint {
  */
 export function resumePoint(log: DecisionLogInput): ResumePoint | undefined {
   if (typeof log === "string" && !hasDecisionLog(log)) return undefined;
-  return resumePointOf(readReplayLog(log));
+  const reader = new LastRunEnd();
+  const splitter = new LogRunSplitter(reader);
+  const known = feedLog(log, (record) => splitter.take(record));
+  return reader.point(splitter.end(), known);
 }
 
 /** {@link resumePoint}, reading off the event loop's thread and in slices between which it turns. */
 export async function resumePointAsync(log: DecisionLogInput): Promise<ResumePoint | undefined> {
   if (typeof log === "string" && !hasDecisionLog(log)) return undefined;
-  return resumePointOf(await readReplayLogAsync(log));
+  return readAgainIfCompacted(async () => {
+    const reader = new LastRunEnd();
+    const splitter = new LogRunSplitter(reader);
+    const known = await feedLogAsync(log, (record) => splitter.take(record));
+    return reader.point(splitter.end(), known);
+  });
 }
 
 /**
@@ -106,114 +118,164 @@ export function resumedConfig<const N extends string>(
   return { ...config, params: params as EngineConfig<N>["params"] };
 }
 
-/** The resume point of a log already read. */
-function resumePointOf(log: ReplayLog): ResumePoint | undefined {
-  const run = log.runs.at(-1);
-  if (run === undefined) return undefined;
-  const { events, indices } = run;
-  // Whether records of the run are gone after log position `from` (the run is the log's last).
-  const goneAfter = (from: number) => removedAfter(run, log.lastSeq, from);
-  // A run whose first audit records are gone (a compacted log, or a full audit ring that dropped
-  // them) does not tell what happened before its first record left, nor does one with no audit
-  // record left once any of its records were removed. Records removed between two left whose audit
-  // seqs run on were no audit records (timings, say); a gap in the audit seqs where the log's own
-  // seqs run on is a full ring's, where the last of what is left still stands.
-  const startLost = events.length > 0 ? events[0]!.seq !== 1 : goneAfter(run.start);
-  const auditGone = (k: number) =>
-    removedBetween(run.logSeqs, indices[k - 1]!, indices[k]!) && events[k]!.seq !== events[k - 1]!.seq + 1;
-  const start = startingPoint(run.header);
-  let live: Readonly<Record<string, number>> | undefined = startLost ? undefined : start?.values;
-  let baseline: Readonly<Record<string, number>> | undefined = startLost ? undefined : start?.baseline;
-  // The run's last tuned point left (before any, its start: generation 0, its header's values), the
-  // generations of the perturbations left after it, and whether audit records after it are gone.
-  let tuned = { values: start?.values, generation: 0 };
-  let probes = new Set<number>();
-  let goneSinceTuned = startLost;
-  let removedSome = startLost;
-  for (let k = 0; k < events.length; k++) {
-    const event = events[k]!;
-    if (k > 0 && auditGone(k)) {
-      // The records removed here may have held an apply or a setBaseline.
-      live = undefined;
-      baseline = undefined;
-      goneSinceTuned = true;
-      removedSome = true;
+/**
+ * Where the last run of a log ended, read as the records come: only the run under way is held,
+ * and of it only what says where it ended (its events are not kept).
+ */
+class LastRunEnd implements RunSink {
+  private run: OpenRun | undefined;
+  // The log seq of the record before (undefined for bare records).
+  private previousSeq: number | undefined;
+
+  record(_index: number, logSeq: number | undefined): void {
+    // The writer numbers records without gaps: a jump means records were removed from the log (a
+    // compaction, an edit). Records given bare carry no log seqs: nothing tells.
+    const previous = this.previousSeq;
+    if (this.run !== undefined && previous !== undefined && logSeq !== undefined && logSeq !== previous + 1)
+      this.run.removedSinceMark = true;
+    this.previousSeq = logSeq;
+  }
+
+  startRun(run: number, _start: number, header: EngineLogHeader): void {
+    this.run = new OpenRun(run, header);
+  }
+
+  event(event: AuditEvent): void {
+    this.run!.event(event);
+  }
+
+  timing(): void {}
+
+  close(_index: number, generation: number | undefined): void {
+    this.run!.closeGeneration = generation;
+  }
+
+  failure(): void {}
+
+  /** Where the log's last run ended, once every record is taken. */
+  point(end: RunsEnd, known: KnownOfLog): ResumePoint | undefined {
+    const { lastRecordSeq } = end;
+    // A compaction that dropped the log's last records kept their last seq.
+    const tailDropped =
+      known.lastSeq !== undefined && lastRecordSeq !== undefined && known.lastSeq > lastRecordSeq;
+    return this.run!.point(tailDropped);
+  }
+}
+
+/** The log's last run so far, reduced to what says where it ended (see {@link LastRunEnd}). */
+class OpenRun {
+  /**
+   * Whether records were removed (the log's seqs jump) since the run's start record, or since its
+   * last audit record.
+   */
+  removedSinceMark = false;
+  /** The generation the run's close marker records, if it has one that holds one. */
+  closeGeneration: number | undefined;
+  private readonly start: ReturnType<typeof startingPoint>;
+  private events = 0;
+  private lastEvent: AuditEvent | undefined;
+  // Whether the run's first audit records are gone (known at its first record left, or at its end).
+  private startLost = false;
+  private live: Readonly<Record<string, number>> | undefined;
+  private baseline: Readonly<Record<string, number>> | undefined;
+  // The run's last tuned point left (before any, its start: generation 0, its header's values),
+  // the generations of the perturbations left after it, and whether audit records after it are gone.
+  private tuned: { values: Readonly<Record<string, number>> | undefined; generation: number } = {
+    values: undefined,
+    generation: 0,
+  };
+  private probes = new Set<number>();
+  private goneSinceTuned = false;
+  private removedSome = false;
+
+  constructor(
+    readonly run: number,
+    header: EngineLogHeader,
+  ) {
+    this.start = startingPoint(header);
+  }
+
+  event(event: AuditEvent): void {
+    if (this.events === 0) {
+      // A run whose first audit records are gone (a compacted log, or a full audit ring that
+      // dropped them) does not tell what happened before its first record left.
+      this.begin(event.seq !== 1);
+    } else if (this.removedSinceMark && event.seq !== this.lastEvent!.seq + 1) {
+      // The records removed here may have held an apply or a setBaseline. Records removed between
+      // two left whose audit seqs run on were no audit records (timings, say); a gap in the audit
+      // seqs where the log's own seqs run on is a full ring's, where the last of what is left stands.
+      this.live = undefined;
+      this.baseline = undefined;
+      this.goneSinceTuned = true;
+      this.removedSome = true;
     }
     if (event.type === "apply" || event.type === "rollback") {
       // An apply written without its values (an old log) leaves the live values unknown.
-      live = event.values;
+      this.live = event.values;
       const { generation } = event;
       if (isTunedPoint(event)) {
-        tuned = { values: event.values, generation };
-        probes = new Set();
-        goneSinceTuned = false;
-      } else probes.add(generation);
+        this.tuned = { values: event.values, generation };
+        this.probes = new Set();
+        this.goneSinceTuned = false;
+      } else this.probes.add(generation);
     } else if (event.type === "baseline.set") {
       // An operator's setBaseline takes the live values, and its record leaves them out.
-      baseline = event.values ?? live;
+      this.baseline = event.values ?? this.live;
     }
+    this.events++;
+    this.lastEvent = event;
+    this.removedSinceMark = false;
   }
-  // Records removed after the last audit record left may have held more (a setBaseline, say).
-  const lastLost = goneAfter(indices.at(-1) ?? run.start);
-  if (lastLost) baseline = undefined;
-  // The tuned point is where the run ended when no audit record after it is gone, or when the log
-  // tells the generation the run ended on (its close marker's, or its last record's when none
-  // after it is gone) and each generation after the point's is a perturbation left in the log:
-  // every apply and rollback raises the generation by exactly one, so no other change came after it.
-  const ended = run.close?.generation ?? (lastLost ? undefined : events.at(-1)?.generation);
-  const onlyProbesUpTo = (last: number) => {
-    for (let g = tuned.generation + 1; g <= last; g++) if (!probes.has(g)) return false;
-    return last >= tuned.generation;
-  };
-  const endedThere = !(goneSinceTuned || lastLost) || (ended !== undefined && onlyProbesUpTo(ended));
-  if (tuned.values === undefined || !endedThere) {
-    // Nothing is gone: an old log, whose last run records neither its values nor its start.
-    if (!(removedSome || lastLost)) return undefined;
-    const which = lastLost
-      ? "its last records are gone"
-      : startLost
-        ? "its first records are gone"
-        : "records of it were removed";
-    throw new ReplayInputError(
-      `cannot tell where run ${run.run} of the log ended: ${which} (a compacted log) and ` +
-        "none of those left records a tuned point (a centre, rollback or manual apply with its values) " +
-        "known to be the run's last; start from the config (resumedConfig(config, undefined))",
-    );
-  }
-  return {
-    run: run.run,
-    values: { ...tuned.values },
-    generation: tuned.generation,
-    baseline: baseline === undefined ? undefined : { ...baseline },
-  };
-}
 
-/**
- * Whether the log's own seqs show records removed between log positions `from` and `to` (a
- * compaction, an edit: the writer numbers records without gaps). False where the records carry no
- * log seqs (records given bare): nothing tells.
- */
-function removedBetween(logSeqs: readonly (number | undefined)[], from: number, to: number): boolean {
-  for (let i = from + 1; i <= to; i++) {
-    const previous = logSeqs[i - 1];
-    const seq = logSeqs[i];
-    if (previous !== undefined && seq !== undefined && seq !== previous + 1) return true;
+  /** Where the run ended, once the log's records are all taken; `tailDropped`: its last records are gone. */
+  point(tailDropped: boolean): ResumePoint | undefined {
+    // A run with no audit record left tells nothing once any of its records were removed.
+    if (this.events === 0) this.begin(this.removedSinceMark || tailDropped);
+    // Records removed after the last audit record left may have held more (a setBaseline, say).
+    const lastLost = this.removedSinceMark || tailDropped;
+    const baseline = lastLost ? undefined : this.baseline;
+    const { tuned, probes } = this;
+    // The tuned point is where the run ended when no audit record after it is gone, or when the log
+    // tells the generation the run ended on (its close marker's, or its last record's when none
+    // after it is gone) and each generation after the point's is a perturbation left in the log:
+    // every apply and rollback raises the generation by exactly one, so no other change came after it.
+    const ended = this.closeGeneration ?? (lastLost ? undefined : this.lastEvent?.generation);
+    const onlyProbesUpTo = (last: number) => {
+      for (let g = tuned.generation + 1; g <= last; g++) if (!probes.has(g)) return false;
+      return last >= tuned.generation;
+    };
+    const endedThere = !(this.goneSinceTuned || lastLost) || (ended !== undefined && onlyProbesUpTo(ended));
+    if (tuned.values === undefined || !endedThere) {
+      // Nothing is gone: an old log, whose last run records neither its values nor its start.
+      if (!(this.removedSome || lastLost)) return undefined;
+      const which = lastLost
+        ? "its last records are gone"
+        : this.startLost
+          ? "its first records are gone"
+          : "records of it were removed";
+      throw new ReplayInputError(
+        `cannot tell where run ${this.run} of the log ended: ${which} (a compacted log) and ` +
+          "none of those left records a tuned point (a centre, rollback or manual apply with its values) " +
+          "known to be the run's last; start from the config (resumedConfig(config, undefined))",
+      );
+    }
+    return {
+      run: this.run,
+      values: { ...tuned.values },
+      generation: tuned.generation,
+      baseline: baseline === undefined ? undefined : { ...baseline },
+    };
   }
-  return false;
-}
 
-/**
- * Whether records of the log's last run were removed after log position `from`: its seqs jump
- * after it, or the log's last seq lies past its last record (a compaction dropped the log's last
- * records and kept their last seq).
- */
-function removedAfter(run: ReplayRun, lastSeq: number | undefined, from: number): boolean {
-  const end = run.logSeqs.length - 1;
-  const lastRecordSeq = run.logSeqs[end];
-  return (
-    removedBetween(run.logSeqs, from, end) ||
-    (lastSeq !== undefined && lastRecordSeq !== undefined && lastSeq > lastRecordSeq)
-  );
+  /** The run's state before its first audit record left: its start, unless records before that are gone. */
+  private begin(startLost: boolean): void {
+    this.startLost = startLost;
+    this.live = startLost ? undefined : this.start?.values;
+    this.baseline = startLost ? undefined : this.start?.baseline;
+    this.tuned = { values: this.start?.values, generation: 0 };
+    this.goneSinceTuned = startLost;
+    this.removedSome = startLost;
+  }
 }
 
 /** A change that leaves the engine on a tuned point: not a perturbation around one. */

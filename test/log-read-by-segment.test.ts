@@ -1,0 +1,116 @@
+import { readdirSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { LogError } from "../src/log/errors.js";
+import { decisionLogRecords, openDecisionLog, readDecisionLog } from "../src/log/index.js";
+import { visitDecisionLog, visitDecisionLogAsync } from "../src/log/reader.js";
+import type { LogEntry } from "../src/log/records.js";
+import { isSegmentGone } from "../src/log/scan.js";
+import { readAgainIfCompacted } from "../src/replay/read-log.js";
+import { tempLogDirs } from "./support/log-dir.js";
+
+// Readers of a long log (a restart's resumePoint, a compaction, decisionLogRecords) read it one
+// segment at a time and hand each record on as it is verified, rather than holding the whole log.
+
+const HEADER = { kind: "header", config: { seed: 5 } } as const;
+const newDir = tempLogDirs();
+
+/**
+ * A log of `n` records `{ kind: "r", i }`, committed 20 at a time into segments of about 2 kB (a
+ * segment is closed at a commit); its segment files, in order.
+ */
+function writeLog(dir: string, n: number): string[] {
+  const writer = openDecisionLog({ dir, header: HEADER, segmentBytes: 2048 });
+  for (let i = 1; i <= n; i++) {
+    writer.append({ kind: "r", i, pad: "x".repeat(40) });
+    if (i % 20 === 0) writer.flush();
+  }
+  writer.close();
+  return readdirSync(dir)
+    .filter((f) => f.endsWith(".alog"))
+    .sort()
+    .map((f) => join(dir, f));
+}
+
+const brief = (entry: LogEntry) => [entry.seq, entry.record.kind];
+
+describe("reading a log a segment at a time", () => {
+  it("visits the header, then every record readDecisionLog returns, in order, sync and async", async () => {
+    const dir = newDir();
+    expect(writeLog(dir, 300).length).toBeGreaterThan(5);
+    const { records, ...whole } = readDecisionLog(dir);
+    const seen: LogEntry[] = [];
+    const contents = visitDecisionLog(dir, (entry) => seen.push(entry));
+    expect(seen[0]!.record).toEqual(whole.header);
+    expect(seen.slice(1)).toEqual(records);
+    expect(contents).toEqual(whole);
+    const seenAsync: LogEntry[] = [];
+    expect(await visitDecisionLogAsync(dir, (entry) => seenAsync.push(entry))).toEqual(whole);
+    expect(seenAsync).toEqual(seen);
+  });
+
+  it("decisionLogRecords reads a segment only when the generator gets to it", () => {
+    const dir = newDir();
+    const segments = writeLog(dir, 300);
+    const expected = readDecisionLog(dir).records;
+    expect([...decisionLogRecords(dir)]).toEqual(expected);
+    const records = decisionLogRecords(dir);
+    const first = records.next().value as LogEntry;
+    expect(first).toEqual(expected[0]);
+    // The last segment goes while the generator is in the first: what came before it still comes.
+    rmSync(segments.at(-1)!);
+    const taken = [first];
+    expect(() => {
+      for (const entry of records) taken.push(entry);
+    }).toThrow(LogError);
+    expect(taken.length).toBeGreaterThan(1);
+    expect(taken.map(brief)).toEqual(expected.slice(0, taken.length).map(brief));
+  });
+
+  it("a segment removed while it is read (a compaction) fails the read as one to read again", async () => {
+    const dir = newDir();
+    const segments = writeLog(dir, 300);
+    let visited = 0;
+    const reading = visitDecisionLogAsync(dir, () => {
+      if (visited++ === 1) rmSync(segments[2]!);
+    });
+    const error = await reading.catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(LogError);
+    expect(isSegmentGone(error)).toBe(true);
+    expect(String(error)).toContain(segments[2]!.split("/").at(-1));
+    // Other failures are not mistaken for it.
+    expect(isSegmentGone(new LogError("disk full"))).toBe(false);
+    expect(isSegmentGone(Object.assign(new Error("gone"), { code: "ENOENT" }))).toBe(false);
+  });
+
+  it("readAgainIfCompacted reads again after a segment went, at most three times in all, and no other failure", async () => {
+    const gone = new LogError("cannot read decision log d: 00000003.alog", {
+      cause: Object.assign(new Error("no such file"), { code: "ENOENT" }),
+    });
+    let calls = 0;
+    expect(
+      await readAgainIfCompacted(async () => {
+        if (++calls < 3) throw gone;
+        return "read";
+      }),
+    ).toBe("read");
+    expect(calls).toBe(3);
+    calls = 0;
+    await expect(
+      readAgainIfCompacted(async () => {
+        calls++;
+        throw gone;
+      }),
+    ).rejects.toBe(gone);
+    expect(calls).toBe(3);
+    calls = 0;
+    const other = new LogError("decision log corrupt");
+    await expect(
+      readAgainIfCompacted(async () => {
+        calls++;
+        throw other;
+      }),
+    ).rejects.toBe(other);
+    expect(calls).toBe(1);
+  });
+});
