@@ -152,7 +152,10 @@ interface CompactionPlan {
   readonly records: number;
   /** Whether the record at each position (0: the first after the header) is kept. */
   readonly picked: (i: number) => boolean;
-  /** Whether restart records are kept from the run counted `firstRun` on (see {@link keptRuns}). */
+  /**
+   * The first run left, counted in this log (0: the run the header starts): an engine's log keeps
+   * the restart record of each run from it on, and the runs before it go whole.
+   */
   readonly firstRun: number;
   /** Whether the log is an engine's (its restart records then start runs). */
   readonly engine: boolean;

@@ -74,12 +74,7 @@ export function visitDecisionLog(
   options: ReadOptions = {},
 ): VisitedLogContents {
   if (!existsSync(dir)) throw new LogError(`no decision log at ${dir}`);
-  const {
-    end: _,
-    records: __,
-    ...contents
-  } = contentsOf(scanDecisionLog(dir, options.strict ?? true, visit));
-  return contents;
+  return visitedOf(scanDecisionLog(dir, options.strict ?? true, visit));
 }
 
 /**
@@ -93,17 +88,23 @@ export async function visitDecisionLogAsync(
   visit: (entry: LogEntry) => void,
   options: ReadOptions = {},
 ): Promise<VisitedLogContents> {
+  await checkExists(dir);
+  return visitedOf(await scanVisitingAsync(dir, options.strict ?? true, visit));
+}
+
+/** What a visiting scan found, but the records (which went to the visitor) and where it ended. */
+function visitedOf(scan: LogScan): VisitedLogContents {
+  const { end: _, records: __, ...contents } = contentsOf(scan);
+  return contents;
+}
+
+/** A LogError when `dir` does not exist, checked off the event loop's thread. */
+async function checkExists(dir: string): Promise<void> {
   try {
     await access(dir);
   } catch {
     throw new LogError(`no decision log at ${dir}`);
   }
-  const {
-    end: _,
-    records: __,
-    ...contents
-  } = contentsOf(await scanVisitingAsync(dir, options.strict ?? true, visit));
-  return contents;
 }
 
 /** What an asynchronous read gives: the contents, and where they end for a later read of what follows. */
@@ -120,11 +121,7 @@ export async function readDecisionLogAsync(
   dir: string,
   options: ReadOptions = {},
 ): Promise<FollowedLogContents> {
-  try {
-    await access(dir);
-  } catch {
-    throw new LogError(`no decision log at ${dir}`);
-  }
+  await checkExists(dir);
   return contentsOf(await scanDecisionLogAsync(dir, options.strict ?? true));
 }
 

@@ -220,16 +220,7 @@ export async function scanDecisionLogAsync(dir: string, strict: boolean): Promis
  * that memory stays about one segment and the event loop turns while a long log is verified.
  */
 export async function scanLockedLogAsync(dir: string, strict: boolean): Promise<LogScan> {
-  const all = await listSegmentsAsync(dir);
-  return runInSlices(
-    scanWhole(
-      all,
-      (i) => readSegmentHeadAsync(dir, all[i]!),
-      (i) => readSegmentAsync(dir, all[i]!),
-      strict,
-      "check",
-    ),
-  );
+  return scanBySegmentAsync(dir, strict, "check");
 }
 
 /**
@@ -244,6 +235,11 @@ export async function scanVisitingAsync(
   strict: boolean,
   visit: (entry: LogEntry) => void,
 ): Promise<LogScan> {
+  return scanBySegmentAsync(dir, strict, visit);
+}
+
+/** The log in `dir`, its segments read asynchronously one at a time and verified in slices. */
+async function scanBySegmentAsync(dir: string, strict: boolean, use: RecordUse): Promise<LogScan> {
   const all = await listSegmentsAsync(dir);
   return runInSlices(
     scanWhole(
@@ -251,7 +247,7 @@ export async function scanVisitingAsync(
       (i) => readSegmentHeadAsync(dir, all[i]!),
       (i) => readSegmentAsync(dir, all[i]!),
       strict,
-      visit,
+      use,
     ),
   );
 }
