@@ -1,0 +1,36 @@
+/**
+ * One read of a long decision log for bench/log-reads.ts, in a process of its own so that its peak
+ * resident memory is the read's: argv[2] is the read (`idle` reads nothing: the process alone),
+ * argv[3] the log directory. Prints one JSON line: wall ms, peak RSS and heap after, in MB.
+ */
+import { readFileSync } from "node:fs";
+import { compactDecisionLog } from "../src/log/compact.js";
+import { readReplayLog } from "../src/replay/read-log.js";
+import { resumePoint, resumePointAsync } from "../src/replay/resume-point.js";
+
+const [read, dir] = process.argv.slice(2) as [string, string];
+const reads: Record<string, () => unknown> = {
+  idle: () => undefined,
+  resumePoint: () => resumePoint(dir)?.generation,
+  resumePointAsync: () => resumePointAsync(dir).then((point) => point?.generation),
+  compactDecisionLog: () => compactDecisionLog(dir, 10_000).recordsKept,
+  readReplayLog: () => readReplayLog(dir).runs.reduce((sum, run) => sum + run.events.length, 0),
+};
+const start = performance.now();
+const result = await reads[read]!();
+const ms = performance.now() - start;
+const mb = (bytes: number) => bytes / 2 ** 20;
+process.stdout.write(
+  `${JSON.stringify({ result, ms, peakRssMb: peakRssMb(), heapMb: mb(process.memoryUsage().heapUsed) })}\n`,
+);
+
+/**
+ * This process's peak resident memory: Linux's high-water mark of its own address space (VmHWM).
+ * `resourceUsage().maxRSS` is not used: Linux carries the parent's resident size at the fork into
+ * it, across the exec.
+ */
+function peakRssMb(): number {
+  const line = readFileSync("/proc/self/status", "utf8").match(/^VmHWM:\s+(\d+) kB$/m);
+  if (line === null) throw new Error("no VmHWM in /proc/self/status: the benchmark needs Linux");
+  return Number(line[1]) / 1024;
+}

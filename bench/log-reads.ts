@@ -1,0 +1,188 @@
+/**
+ * LOG-READS: what reading a long decision log costs a restart (`resumePoint`, `resumePointAsync`)
+ * and a compaction (`compactDecisionLog`), in time and resident memory, against `readReplayLog`
+ * (which keeps every event of the log, as replay and explain need) and an idle process, in the
+ * same run.
+ *
+ * Two logs, one three times the other, are written by a logged engine (two knobs, windows of 5
+ * digests) fed a million and three million digests of a noisy quadratic, one per 100 ms of a replay
+ * clock, in segments of the default size: the records a service's engine writes (digests, windows,
+ * decisions, applies, timings). Each read then runs `--runs` times in a fresh `node` process (one
+ * bundled file, no TypeScript loader), so that its peak RSS is its own; the table gives the median
+ * and the largest over the runs. `--digests=N` reads one log of N digests instead.
+ */
+import { spawnSync } from "node:child_process";
+import { cpSync, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { createLoggedEngine } from "../src/log/engine-log.js";
+import { visitDecisionLog } from "../src/log/reader.js";
+import { Prng } from "../src/random/prng.js";
+import { ReplayClock } from "../src/replay/virtual-clock.js";
+import { type Benchmark, parseOptions, wholeOption } from "./benchmark.js";
+import { describeEnvironment, environmentLine } from "./environment.js";
+import { writeSection } from "./report.js";
+import { median } from "./stats.js";
+import { markdownTable } from "./table.js";
+
+const CHILD = fileURLToPath(new URL("./log-reads-child.ts", import.meta.url));
+const READS = ["idle", "resumePoint", "resumePointAsync", "compactDecisionLog", "readReplayLog"] as const;
+
+/** Writes the log of an engine fed `digests` digests into `dir`. */
+async function writeLog(dir: string, digests: number): Promise<void> {
+  const clock = new ReplayClock(1_000);
+  const { engine, close } = createLoggedEngine(
+    {
+      seed: 1,
+      params: {
+        batch: { min: 1, max: 512, init: 32, maxDelta: 16 },
+        timeoutMs: { min: 10, max: 2000, init: 200 },
+      },
+      window: { digests: 5 },
+      scheduler: clock,
+    },
+    { dir },
+  );
+  const noise = Prng.fromSeed(7, 1);
+  for (let i = 1; i <= digests; i++) {
+    clock.advanceTo(1_000 + i * 100);
+    const [batch, timeout] = engine.values as unknown as [number, number];
+    const cost = 5 + ((batch - 200) / 100) ** 2 + ((timeout - 700) / 500) ** 2;
+    engine.observe({ objective: cost * (1 + 0.05 * (noise.next() - 0.5)), generation: engine.generation });
+    // The group commit runs on the event loop's turns.
+    if (i % 500 === 0) await new Promise((resolve) => setImmediate(resolve));
+  }
+  await close();
+}
+
+interface ReadFigures {
+  readonly result: unknown;
+  readonly ms: number;
+  readonly peakRssMb: number;
+  readonly heapMb: number;
+}
+
+/** Runs `read` on `dir` in a fresh process. */
+function readOnce(script: string, read: string, dir: string): ReadFigures {
+  const run = spawnSync(process.execPath, [script, read, dir], {
+    encoding: "utf8",
+    env: { ...process.env, NODE_ENV: "production" },
+    maxBuffer: 1 << 20,
+  });
+  if (run.status !== 0) throw new Error(`${read} failed (${run.status}): ${run.stderr}`);
+  return JSON.parse(run.stdout.trim().split("\n").pop()!) as ReadFigures;
+}
+
+/** One log written and read: its size, and a table row per read. */
+interface LogReadRows {
+  readonly digests: number;
+  readonly records: number;
+  readonly megabytes: number;
+  readonly segments: number;
+  readonly rows: string[][];
+}
+
+/** Writes the log of `digests` digests under `root` and runs each read `runs` times on it. */
+async function measureLog(root: string, script: string, digests: number, runs: number): Promise<LogReadRows> {
+  const dir = join(root, `log-${digests}`);
+  const started = performance.now();
+  await writeLog(dir, digests);
+  const files = readdirSync(dir).filter((f) => f.endsWith(".alog"));
+  const megabytes = files.reduce((sum, f) => sum + statSync(join(dir, f)).size, 0) / 2 ** 20;
+  let records = 0;
+  visitDecisionLog(dir, () => records++);
+  console.log(
+    `log: ${digests} digests, ${records} records, ${megabytes.toFixed(1)} MB in ${files.length} segments (written in ${((performance.now() - started) / 1000).toFixed(1)} s)`,
+  );
+  const rows: string[][] = [];
+  let idleRss = Number.NaN;
+  for (const read of READS) {
+    const figures: ReadFigures[] = [];
+    for (let r = 0; r < runs; r++) {
+      // A compaction rewrites the log: each runs on a copy of its own.
+      const target = read === "compactDecisionLog" ? join(root, `copy-${r}`) : dir;
+      if (target !== dir) cpSync(dir, target, { recursive: true });
+      figures.push(readOnce(script, read, target));
+      if (target !== dir) rmSync(target, { recursive: true, force: true });
+    }
+    const rss = median(figures.map((f) => f.peakRssMb));
+    const ms = figures.map((f) => f.ms);
+    if (read === "idle") idleRss = rss;
+    const row = [
+      megabytes.toFixed(0),
+      read === "idle" ? "(an idle process)" : `\`${read}\``,
+      read === "idle" ? "–" : `${median(ms).toFixed(0)} / ${Math.max(...ms).toFixed(0)}`,
+      `${rss.toFixed(0)} / ${Math.max(...figures.map((f) => f.peakRssMb)).toFixed(0)}`,
+      read === "idle" ? "–" : (rss - idleRss).toFixed(0),
+      String(figures[0]!.result ?? "–"),
+    ];
+    rows.push(row);
+    console.log(row.join("  "));
+  }
+  rmSync(dir, { recursive: true, force: true });
+  return { digests, records, megabytes, segments: files.length, rows };
+}
+
+/** Runs the benchmark on a log of each of `digests` and returns its Markdown section. */
+export async function runLogReadsBench(digests: readonly number[], runs: number): Promise<string> {
+  const environment = environmentLine(describeEnvironment());
+  console.log(environment);
+  const root = mkdtempSync(join(tmpdir(), "arqon-log-reads-"));
+  try {
+    const { build } = await import("esbuild");
+    const script = join(root, "child.mjs");
+    await build({
+      entryPoints: [CHILD],
+      bundle: true,
+      platform: "node",
+      format: "esm",
+      outfile: script,
+      logLevel: "error",
+    });
+    const logs: LogReadRows[] = [];
+    for (const d of digests) logs.push(await measureLog(root, script, d, runs));
+    const table = markdownTable(
+      [
+        "log MB",
+        "read",
+        "wall ms, median / max",
+        "peak RSS MB, median / max",
+        "RSS above idle, MB",
+        "result",
+      ],
+      logs.flatMap((log) => log.rows),
+    );
+    const sizes = logs
+      .map(
+        (log) =>
+          `${log.digests.toLocaleString("en-US")} digests wrote ${log.records.toLocaleString("en-US")} records, ${log.megabytes.toFixed(1)} MB in ${log.segments} segments`,
+      )
+      .join("; ");
+    return [
+      `Machine: ${environment}`,
+      "",
+      `\`npm run bench -- log-reads\`: a logged engine (two knobs, windows of 5 digests) fed digests of a noisy quadratic, one per 100 ms of a replay clock, with the default segment size (64 MiB): ${sizes}. Each read ran ${runs} times on each log, each in a fresh \`node\` process (one bundled file); peak RSS is the process's own high-water mark (Linux \`VmHWM\`), "above idle" subtracts an idle process's median. Results: the resume point's generation, the records a compaction to the last 10,000 kept (restart records included), the events \`readReplayLog\` holds. \`readReplayLog\` keeps every event of the log (replay and explain need them): the baseline, a reader whose memory grows with the log.`,
+      "",
+      table,
+    ].join("\n");
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+}
+
+/** The full protocol's logs and runs (a run given other ones prints its figures, never writes them). */
+const DIGESTS = [1_000_000, 3_000_000] as const;
+const RUNS = 3;
+
+export const benchmark: Benchmark = {
+  name: "log-reads",
+  title: "Reading a long decision log: resumePoint and compaction, time and peak RSS",
+  inAll: false,
+  async run(args) {
+    const options = parseOptions(args, ["digests", "runs"]);
+    const digests = options.values.has("digests") ? [wholeOption(options, "digests", 1)] : DIGESTS;
+    const section = await runLogReadsBench(digests, wholeOption(options, "runs", RUNS));
+    if (options.write) await writeSection("LOG-READS", section);
+  },
+};
