@@ -90,7 +90,8 @@ async function measureLog(root: string, script: string, digests: number, runs: n
   await writeLog(dir, digests);
   const files = readdirSync(dir).filter((f) => f.endsWith(".alog"));
   const megabytes = files.reduce((sum, f) => sum + statSync(join(dir, f)).size, 0) / 2 ** 20;
-  let records = 0;
+  // The records after the header (the visit starts with it).
+  let records = -1;
   visitDecisionLog(dir, () => records++);
   console.log(
     `log: ${digests} digests, ${records} records, ${megabytes.toFixed(1)} MB in ${files.length} segments (written in ${((performance.now() - started) / 1000).toFixed(1)} s)`,
