@@ -1,12 +1,14 @@
-import { readdirSync, rmSync } from "node:fs";
+import { readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { LogError } from "../src/log/errors.js";
+import { LogCorruptionError, LogError } from "../src/log/errors.js";
 import { decisionLogRecords, openDecisionLog, readDecisionLog } from "../src/log/index.js";
+import { engineLogHeader } from "../src/log/log-records.js";
 import { visitDecisionLog, visitDecisionLogAsync } from "../src/log/reader.js";
-import type { LogEntry } from "../src/log/records.js";
+import type { LogEntry, LogHeader } from "../src/log/records.js";
 import { isSegmentGone } from "../src/log/scan.js";
-import { readAgainIfCompacted } from "../src/replay/read-log.js";
+import { readAgainIfCompacted, readReplayLog, readReplayLogAsync } from "../src/replay/read-log.js";
+import { resumePoint, resumePointAsync } from "../src/replay/resume-point.js";
 import { tempLogDirs } from "./support/log-dir.js";
 
 // Readers of a long log (a restart's resumePoint, a compaction, decisionLogRecords) read it one
@@ -83,13 +85,13 @@ describe("reading a log a segment at a time", () => {
     expect(isSegmentGone(Object.assign(new Error("gone"), { code: "ENOENT" }))).toBe(false);
   });
 
-  it("readAgainIfCompacted reads again after a segment went, at most three times in all, and no other failure", async () => {
+  it("readAgainIfCompacted reads a path again after a segment went, at most three times in all, and no other failure", async () => {
     const gone = new LogError("cannot read decision log d: 00000003.alog", {
       cause: Object.assign(new Error("no such file"), { code: "ENOENT" }),
     });
     let calls = 0;
     expect(
-      await readAgainIfCompacted(async () => {
+      await readAgainIfCompacted("/some/log", async () => {
         if (++calls < 3) throw gone;
         return "read";
       }),
@@ -97,7 +99,7 @@ describe("reading a log a segment at a time", () => {
     expect(calls).toBe(3);
     calls = 0;
     await expect(
-      readAgainIfCompacted(async () => {
+      readAgainIfCompacted("/some/log", async () => {
         calls++;
         throw gone;
       }),
@@ -106,11 +108,55 @@ describe("reading a log a segment at a time", () => {
     calls = 0;
     const other = new LogError("decision log corrupt");
     await expect(
-      readAgainIfCompacted(async () => {
+      readAgainIfCompacted("/some/log", async () => {
         calls++;
         throw other;
       }),
     ).rejects.toBe(other);
     expect(calls).toBe(1);
+  });
+
+  it("the async readers read records given once: a one-shot iterable's failure is theirs", async () => {
+    const gone = new LogError("cannot read decision log d: 00000002.alog", {
+      cause: Object.assign(new Error("no such file"), { code: "ENOENT" }),
+    });
+    const header = {
+      seq: 0,
+      ...engineLogHeader({ seed: 1, params: { x: { min: 0, max: 1 } } }, { startTime: 0 }),
+    };
+    function* records() {
+      yield header;
+      throw gone;
+    }
+    // Read again, the iterable would be empty: "the log is empty" would hide the real failure.
+    await expect(readReplayLogAsync(records())).rejects.toBe(gone);
+    await expect(resumePointAsync(records())).rejects.toBe(gone);
+  });
+
+  it("reports damage before a record it refuses earlier in the log, as a LogCorruptionError", async () => {
+    const dir = newDir();
+    // An engine header whose runsBefore is no whole number: refused at the very first record.
+    const header = {
+      ...engineLogHeader({ seed: 1, params: { x: { min: 0, max: 1 } } }, { startTime: 0 }),
+      runsBefore: -2,
+    };
+    const writer = openDecisionLog({ dir, header: header as LogHeader, segmentBytes: 2048 });
+    for (let i = 1; i <= 300; i++) {
+      writer.append({ kind: "r", i, pad: "x".repeat(40) });
+      if (i % 20 === 0) writer.flush();
+    }
+    writer.close();
+    expect(() => readReplayLog(dir)).toThrow(/runsBefore -2, not a whole number/);
+    const segments = readdirSync(dir)
+      .filter((f) => f.endsWith(".alog"))
+      .sort();
+    const middle = join(dir, segments[Math.floor(segments.length / 2)]!);
+    const bytes = readFileSync(middle);
+    bytes[bytes.length >> 1]! ^= 0xff;
+    writeFileSync(middle, bytes);
+    expect(() => readReplayLog(dir)).toThrow(LogCorruptionError);
+    expect(() => resumePoint(dir)).toThrow(LogCorruptionError);
+    await expect(readReplayLogAsync(dir)).rejects.toThrow(LogCorruptionError);
+    await expect(resumePointAsync(dir)).rejects.toThrow(LogCorruptionError);
   });
 });

@@ -51,8 +51,10 @@ export interface CompactResult {
 
 /**
  * Rewrites the log in `dir` keeping the header and the records selected by `keep`: the last `keep`
- * records when it is a number, else those for which it returns true. Seqs are kept as they were,
- * and records appended later follow every seq the log had, even when the last records were dropped.
+ * records when it is a number, else those for which it returns a truthy value (it is called once
+ * per record, in log order, and what it changes in a record is not written: the records are read
+ * again to be written). Seqs are kept as they were, and records appended later follow every seq the
+ * log had, even when the last records were dropped.
  *
  * An engine's log (its header's format is `arqon.engine`) also keeps the `restart` record of each
  * run left: from the first run with a record `keep` selected (the last run when it selected none)
@@ -64,6 +66,9 @@ export interface CompactResult {
  * before the first one left (`runsBefore`), and readers number the runs left as the log did.
  *
  * @remarks
+ * Reads the log twice, a segment at a time (what to keep, then the records kept), holding a bit
+ * per record between the passes: memory stays within a few segments however long the log.
+ *
  * Crash-safe: the kept records go to a temporary file that is fsynced, renamed to a segment
  * numbered above every existing one, and the directory is fsynced; only then are the old segments
  * removed. A log whose newest header-first segment is the compacted one ignores older segments, so

@@ -64,7 +64,8 @@ export type VisitedLogContents = Omit<DecisionLogContents, "records">;
 
 /**
  * {@link readDecisionLog}, handing each record to `visit`, in order and the header first (seq 0),
- * instead of returning them: memory holds about one segment at a time, however long the log.
+ * instead of returning them: memory holds a segment or two (one read waits for the collector),
+ * however long the log.
  * Throws as {@link readDecisionLog} does; on mid-log damage in strict mode, after `visit` has seen
  * the records before it.
  */
@@ -155,8 +156,10 @@ function contentsOf(scan: LogScan): FollowedLogContents {
 /**
  * The records of the log in `dir` after its header, one at a time, read and verified as
  * {@link readDecisionLog} reads them but a segment at a time as the generator is pulled: memory
- * holds about one segment and the records not yet taken from it, however long the log. Mid-log
- * damage (strict) throws when the generator reaches it, after the records before it.
+ * holds a segment or two and the records not yet taken, however long the log. Mid-log damage
+ * (strict) throws when the generator reaches it, after the records before it, and so does a
+ * compaction that removes the segments while the generator is pulled (a LogError, `isSegmentGone`):
+ * what it yields is not a snapshot of the log, as a whole read is.
  */
 export function* decisionLogRecords(dir: string, options: ReadOptions = {}): Generator<LogEntry> {
   if (!existsSync(dir)) throw new LogError(`no decision log at ${dir}`);

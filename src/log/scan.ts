@@ -217,7 +217,7 @@ export async function scanDecisionLogAsync(dir: string, strict: boolean): Promis
 /**
  * {@link scanDecisionLog} for a writer holding the directory's lock, which keeps the segments in
  * place: read asynchronously one segment at a time and verified in slices, keeping no records, so
- * that memory stays about one segment and the event loop turns while a long log is verified.
+ * that memory stays a segment or two and the event loop turns while a long log is verified.
  */
 export async function scanLockedLogAsync(dir: string, strict: boolean): Promise<LogScan> {
   return scanBySegmentAsync(dir, strict, "check");
@@ -225,8 +225,8 @@ export async function scanLockedLogAsync(dir: string, strict: boolean): Promise<
 
 /**
  * {@link scanDecisionLog} handing each record to `visit` (see {@link RecordUse}), reading the
- * segments asynchronously one at a time and verifying them in slices: memory holds about one
- * segment however long the log. A reader holds no lock: a compaction that removes the segments
+ * segments asynchronously one at a time and verifying them in slices: memory holds a segment or
+ * two however long the log. A reader holds no lock: a compaction that removes the segments
  * while they are read makes it fail with a LogError whose cause is the file's ENOENT (see
  * {@link isSegmentGone}); the caller reads again, with a fresh visitor.
  */

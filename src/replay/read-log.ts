@@ -150,8 +150,8 @@ export interface ReplayLog {
  * failure); other records are skipped.
  *
  * @remarks
- * Cold path: holds every event in memory (a log directory's records are read one segment at a
- * time, and only the events kept). A restarted engine numbers its generations and audit
+ * Cold path: holds every event and timing in memory, and a number per record (its log seq); a log
+ * directory's records themselves are read a segment at a time. A restarted engine numbers its generations and audit
  * sequence from its own start again, so they repeat across runs; a run is the unit in which they
  * are unique.
  *
@@ -174,7 +174,7 @@ export function readReplayLog(log: DecisionLogInput): ReplayLog {
  * process it serves from.
  */
 export async function readReplayLogAsync(log: DecisionLogInput): Promise<ReplayLog> {
-  return readAgainIfCompacted(async () => {
+  return readAgainIfCompacted(log, async () => {
     const builder = new RunsBuilder();
     const splitter = new LogRunSplitter(builder);
     const known = await feedLogAsync(log, (record) => splitter.take(record));
@@ -183,15 +183,16 @@ export async function readReplayLogAsync(log: DecisionLogInput): Promise<ReplayL
 }
 
 /**
- * `read()`, and again (up to three times in all) when a compaction removed the segments it was
- * reading: a reader holds no lock, and reads a long log one segment at a time.
+ * `read()` of `log`, and again (up to three times in all) when `log` is a path and a compaction
+ * removed the segments it was reading: a reader holds no lock, and reads a long log one segment at
+ * a time. Records given are read once: an iterable may not start again.
  */
-export async function readAgainIfCompacted<T>(read: () => Promise<T>): Promise<T> {
+export async function readAgainIfCompacted<T>(log: DecisionLogInput, read: () => Promise<T>): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await read();
     } catch (error) {
-      if (attempt >= 3 || !isSegmentGone(error)) throw error;
+      if (typeof log !== "string" || attempt >= 3 || !isSegmentGone(error)) throw error;
     }
   }
 }
@@ -215,7 +216,8 @@ export function feedLog(log: DecisionLogInput, take: (record: unknown) => void):
   if (typeof log !== "string") return feedGiven(log, take);
   if (!isDirectoryPath(log)) return feedGiven(readLines(log), take);
   checkHoldsLog(log);
-  return fedDirectory(visitDecisionLog(log, take), take);
+  const inputError = new HeldInputError(take);
+  return inputError.after(fedDirectory(visitDecisionLog(log, inputError.take), inputError.take));
 }
 
 /** {@link feedLog}, reading off the event loop's thread and taking the records in slices. */
@@ -226,7 +228,10 @@ export async function feedLogAsync(
   if (typeof log === "string") {
     if (await isDirectoryPathAsync(log)) {
       checkHoldsLog(log);
-      return fedDirectory(await visitDecisionLogAsync(log, take), take);
+      const inputError = new HeldInputError(take);
+      return inputError.after(
+        fedDirectory(await visitDecisionLogAsync(log, inputError.take), inputError.take),
+      );
     }
     log = await readLinesAsync(log);
   }
@@ -240,6 +245,34 @@ export async function feedLogAsync(
     })(),
   );
   return { tornTail, lastSeq };
+}
+
+/**
+ * `take` for a log directory, holding back the first ReplayInputError it throws (a record the
+ * reader refuses) and taking no record after it, until the scan has verified the rest of the log:
+ * damage further on is reported first, as a LogError, as when the log was read whole before any
+ * record was looked at.
+ */
+class HeldInputError {
+  private held: ReplayInputError | undefined;
+
+  constructor(private readonly inner: (record: unknown) => void) {}
+
+  readonly take = (record: unknown): void => {
+    if (this.held !== undefined) return;
+    try {
+      this.inner(record);
+    } catch (error) {
+      if (!(error instanceof ReplayInputError)) throw error;
+      this.held = error;
+    }
+  };
+
+  /** `result`, once the scan has ended without damage; the error held back, if any. */
+  after<T>(result: T): T {
+    if (this.held !== undefined) throw this.held;
+    return result;
+  }
 }
 
 /** Records given in memory (or read from a JSON Lines file), handed on at once. */

@@ -49,7 +49,8 @@ export interface ResumePoint {
  * @remarks
  * Cold path, for a restart: it reads the whole log and holds the caller's thread while it does
  * ({@link resumePointAsync} does not). It holds one segment of the log at a time and of its records
- * only what says where the last run stands, so memory stays flat however long the log. Give the result to {@link resumedConfig} and the config it
+ * only what says where the last run stands, so memory stays within a few segments however long the
+ * log. Give the result to {@link resumedConfig} and the config it
  * returns to `createLoggedEngine` on the same directory: the new run's header records the values it
  * starts from, so replay rebuilds it as it ran.
  *
@@ -74,7 +75,7 @@ export function resumePoint(log: DecisionLogInput): ResumePoint | undefined {
 /** {@link resumePoint}, reading off the event loop's thread and in slices between which it turns. */
 export async function resumePointAsync(log: DecisionLogInput): Promise<ResumePoint | undefined> {
   if (typeof log === "string" && !hasDecisionLog(log)) return undefined;
-  return readAgainIfCompacted(async () => {
+  return readAgainIfCompacted(log, async () => {
     const reader = new LastRunEnd();
     const splitter = new LogRunSplitter(reader);
     const known = await feedLogAsync(log, (record) => splitter.take(record));
