@@ -32,7 +32,7 @@ const READS = ["idle", "resumePoint", "resumePointAsync", "compactDecisionLog", 
 /** Writes the log of an engine fed `digests` digests into `dir`. */
 async function writeLog(dir: string, digests: number): Promise<void> {
   const clock = new ReplayClock(1_000);
-  const { engine, close } = createLoggedEngine(
+  const { engine, log, close } = createLoggedEngine(
     {
       seed: 1,
       params: {
@@ -50,10 +50,17 @@ async function writeLog(dir: string, digests: number): Promise<void> {
     const [batch, timeout] = engine.values as unknown as [number, number];
     const cost = 5 + ((batch - 200) / 100) ** 2 + ((timeout - 700) / 500) ** 2;
     engine.observe({ objective: cost * (1 + 0.05 * (noise.next() - 0.5)), generation: engine.generation });
-    // The group commit runs on the event loop's turns.
-    if (i % 500 === 0) await new Promise((resolve) => setImmediate(resolve));
+    // Written and synced now and then, on this thread: a log left to the group commit falls
+    // behind on a busy machine, refuses records and freezes the engine (breakerOpen), and the log
+    // would then depend on the machine's load.
+    if (i % 2_000 === 0) log.flush();
   }
+  const { mode, reasons } = engine.snapshot();
   await close();
+  if (mode !== "normal" || reasons.length > 0)
+    throw new Error(
+      `the engine writing the log ended ${mode} (${reasons.join(", ")}): its log is not the one measured`,
+    );
 }
 
 interface ReadFigures {
