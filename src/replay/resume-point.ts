@@ -48,11 +48,11 @@ export interface ResumePoint {
  *
  * @remarks
  * Cold path, for a restart: it reads the whole log and holds the caller's thread while it does
- * ({@link resumePointAsync} does not). It holds one segment of the log at a time and of its records
- * only what says where the last run stands, so memory stays within a few segments however long the
- * log. Give the result to {@link resumedConfig} and the config it
- * returns to `createLoggedEngine` on the same directory: the new run's header records the values it
- * starts from, so replay rebuilds it as it ran.
+ * ({@link resumePointAsync} does not). It reads the log a segment at a time and keeps, of its
+ * records, only what says where the last run stands, so memory stays within a few segments however
+ * long the log. Give the result to {@link resumedConfig} and the config it returns to
+ * `createLoggedEngine` on the same directory: the new run's header records the values it starts
+ * from, so replay rebuilds it as it ran.
  *
  * On a compacted log (see `compactDecisionLog`), the last tuned point left of the last run, with
  * that run's number: when no audit record of the run after it is gone, or when the log still tells
