@@ -7,13 +7,11 @@
  * redis-server (AOF off), coordinator in this process. `--replicas=N --rate=R --seconds=S` scale it.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Redis } from "ioredis";
 import { createCoordinator } from "../src/fleet/coordinator.js";
 import { fleetKeys, fleetPrefix } from "../src/fleet/streams.js";
+import { bundleForNode, type NodeBundle } from "../test/support/node-bundle.js";
 import { startRedis } from "../test/support/redis-server.js";
 import { type Benchmark, parseOptions, wholeOption } from "./benchmark.js";
 import { describeEnvironment, environmentLine } from "./environment.js";
@@ -24,23 +22,9 @@ import { quantile } from "./stats.js";
 const CHILD_SOURCE = fileURLToPath(new URL("./fleet-replica.ts", import.meta.url));
 
 /** Bundles the replica into one .mjs so 16 processes start as bare `node` (no tsx per process). */
-async function bundleReplica(): Promise<{ script: string; cleanup: () => void }> {
-  const { build } = await import("esbuild");
-  const dir = mkdtempSync(join(tmpdir(), "arqon-fleet-bench-"));
-  const script = join(dir, "replica.mjs");
-  await build({
-    entryPoints: [CHILD_SOURCE],
-    bundle: true,
-    platform: "node",
-    format: "esm",
-    outfile: script,
-    logLevel: "error",
-    // ioredis is CommonJS: give the bundle a require for Node's built-ins.
-    banner: {
-      js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
-    },
-  });
-  return { script, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+function bundleReplica(): Promise<NodeBundle> {
+  // ioredis is CommonJS: the bundle needs a require for Node's built-ins.
+  return bundleForNode(CHILD_SOURCE, { require: true });
 }
 
 interface ReplicaRun {

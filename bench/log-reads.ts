@@ -20,6 +20,7 @@ import { createLoggedEngine } from "../src/log/engine-log.js";
 import { visitDecisionLog } from "../src/log/reader.js";
 import { Prng } from "../src/random/prng.js";
 import { ReplayClock } from "../src/replay/virtual-clock.js";
+import { bundleForNode } from "../test/support/node-bundle.js";
 import { type Benchmark, parseOptions, wholeOption } from "./benchmark.js";
 import { describeEnvironment, environmentLine } from "./environment.js";
 import { writeSection } from "./report.js";
@@ -137,19 +138,10 @@ export async function runLogReadsBench(digests: readonly number[], runs: number)
   const environment = environmentLine(describeEnvironment());
   console.log(environment);
   const root = mkdtempSync(join(tmpdir(), "arqon-log-reads-"));
+  const bundle = await bundleForNode(CHILD);
   try {
-    const { build } = await import("esbuild");
-    const script = join(root, "child.mjs");
-    await build({
-      entryPoints: [CHILD],
-      bundle: true,
-      platform: "node",
-      format: "esm",
-      outfile: script,
-      logLevel: "error",
-    });
     const logs: LogReadRows[] = [];
-    for (const d of digests) logs.push(await measureLog(root, script, d, runs));
+    for (const d of digests) logs.push(await measureLog(root, bundle.script, d, runs));
     const table = markdownTable(
       [
         "log MB",
@@ -176,6 +168,7 @@ export async function runLogReadsBench(digests: readonly number[], runs: number)
     ].join("\n");
   } finally {
     rmSync(root, { recursive: true, force: true });
+    bundle.cleanup();
   }
 }
 

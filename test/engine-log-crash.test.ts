@@ -8,27 +8,21 @@ import { Prng } from "../src/random/prng.js";
 import { UNCLOSED_MESSAGE } from "../src/replay/read-log.js";
 import { replay } from "../src/replay/replay.js";
 import { runAndKill } from "./support/log-crash-driver.js";
+import { bundleForNode, type NodeBundle } from "./support/node-bundle.js";
 
 const FLUSH_MS = 20;
 const KILLS = 50;
 
-let bundleDir = "";
+let bundle: NodeBundle | undefined;
 let script = "";
 beforeAll(async () => {
   // One bundle, so each kill starts a bare `node` rather than loading tsx.
-  const { build } = await import("esbuild");
-  bundleDir = mkdtempSync(join(tmpdir(), "arqon-engine-crash-"));
-  script = join(bundleDir, "child.mjs");
-  await build({
-    entryPoints: [fileURLToPath(new URL("./support/engine-log-crash-child.ts", import.meta.url))],
-    bundle: true,
-    platform: "node",
-    format: "esm",
-    outfile: script,
-    logLevel: "error",
-  });
+  bundle = await bundleForNode(
+    fileURLToPath(new URL("./support/engine-log-crash-child.ts", import.meta.url)),
+  );
+  script = bundle.script;
 });
-afterAll(() => rmSync(bundleDir, { recursive: true, force: true }));
+afterAll(() => bundle?.cleanup());
 
 describe("a logging engine under SIGKILL", () => {
   it(`leaves a log that is a prefix of what it wrote and replays exactly (${KILLS} kills)`, async () => {

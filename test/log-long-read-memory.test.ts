@@ -8,6 +8,7 @@ import type { AuditEvent } from "../src/audit/events.js";
 import { auditLogRecord, engineLogHeader } from "../src/log/log-records.js";
 import type { LogHeader } from "../src/log/records.js";
 import { openDecisionLog } from "../src/log/writer.js";
+import { bundleForNode } from "./support/node-bundle.js";
 
 // A restart read its whole decision log into memory to find where the last run ended: a week's
 // log (843 MB) ran a 4 GB heap out, and compacting it took 4.7 GB. Both now read one segment at a
@@ -17,6 +18,7 @@ const CHILD = fileURLToPath(new URL("./support/long-log-child.ts", import.meta.u
 const RECORDS = 200_000;
 const HEAP_CAP_MB = 32;
 let root: string;
+let cleanupBundle = () => {};
 let child: string;
 let dir: string;
 
@@ -31,17 +33,10 @@ function capped(mode: string, log: string): { status: number | null; out: string
 
 beforeAll(async () => {
   // A bare `node` on one bundled file: tsx's own heap would take most of the cap.
-  const { build } = await import("esbuild");
+  const bundle = await bundleForNode(CHILD);
+  cleanupBundle = bundle.cleanup;
+  child = bundle.script;
   root = mkdtempSync(join(tmpdir(), "arqon-long-log-"));
-  child = join(root, "child.mjs");
-  await build({
-    entryPoints: [CHILD],
-    bundle: true,
-    platform: "node",
-    format: "esm",
-    outfile: child,
-    logLevel: "error",
-  });
   // One run of centre applies, x walking up by one each, across segments of 1 MB.
   dir = join(root, "log");
   const config = { seed: 1, params: { x: { min: 0, max: 1e9, init: 5 }, y: { min: 0, max: 100, init: 20 } } };
@@ -66,7 +61,10 @@ beforeAll(async () => {
   writer.close();
 }, 120_000);
 
-afterAll(() => rmSync(root, { recursive: true, force: true }));
+afterAll(() => {
+  rmSync(root, { recursive: true, force: true });
+  cleanupBundle();
+});
 
 describe(`a decision log far larger than a ${HEAP_CAP_MB} MB heap`, () => {
   it("is larger than the heap, and readReplayLog, which keeps every event, runs out of it", () => {

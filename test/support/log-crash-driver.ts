@@ -1,29 +1,12 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { bundleForNode, type NodeBundle } from "./node-bundle.js";
 
 const CHILD_SOURCE = fileURLToPath(new URL("./log-crash-child.ts", import.meta.url));
 
-/**
- * Bundles the crash child into one plain `.mjs` file with esbuild (already installed with tsx), so
- * each kill iteration starts a bare `node` in tens of milliseconds instead of loading tsx.
- * Returns the bundle path and a cleanup function.
- */
-export async function bundleCrashChild(): Promise<{ script: string; cleanup: () => void }> {
-  const { build } = await import("esbuild");
-  const dir = mkdtempSync(join(tmpdir(), "arqon-crash-child-"));
-  const script = join(dir, "child.mjs");
-  await build({
-    entryPoints: [CHILD_SOURCE],
-    bundle: true,
-    platform: "node",
-    format: "esm",
-    outfile: script,
-    logLevel: "error",
-  });
-  return { script, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+/** The crash child bundled for a bare `node` (see {@link bundleForNode}): each kill starts in tens of ms. */
+export function bundleCrashChild(): Promise<NodeBundle> {
+  return bundleForNode(CHILD_SOURCE);
 }
 
 /** The padding of crash-test record `seq`, so records differ in size. */
