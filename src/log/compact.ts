@@ -9,6 +9,7 @@ import {
   writeSync,
 } from "node:fs";
 import { join } from "node:path";
+import type { AuditDecodeContext } from "../audit/events.js";
 import { shownValue } from "../shown-value.js";
 import { asLogError, LogError } from "./errors.js";
 import { encodeFrame } from "./frame.js";
@@ -22,6 +23,7 @@ import {
   runsBeforeOf,
   segmentHeaderText,
 } from "./records.js";
+import { auditContextOf, decodeRingRecord, type RawRingRecord, RING_RECORD_KIND } from "./ring-record.js";
 import { scanDecisionLog } from "./scan.js";
 import { fsyncDirectory, listSegments, segmentName } from "./segments.js";
 
@@ -179,7 +181,7 @@ function planCompaction(dir: string, keep: number | ((entry: LogEntry) => boolea
   let header: LogHeader | undefined;
   let records = 0;
   let firstSelected = -1;
-  const scan = visitLog(dir, (entry) => {
+  const visit = (entry: LogEntry) => {
     if (header === undefined) {
       header = entry.record as unknown as LogHeader;
       return;
@@ -191,7 +193,9 @@ function planCompaction(dir: string, keep: number | ((entry: LogEntry) => boolea
       if (picked && firstSelected < 0) firstSelected = records;
     }
     records++;
-  });
+  };
+  // A count needs no record decoded (restart records are no audit records); `keep` sees them whole.
+  const scan = scanDecisionLog(dir, true, selected === undefined ? { undecoded: visit } : visit);
   if (header === undefined) throw new LogError(`${dir} holds no decision log to compact`);
   const from = typeof keep === "number" ? Math.max(0, records - keep) : 0;
   if (typeof keep === "number" && from < records) firstSelected = from;
@@ -247,16 +251,29 @@ function writeKept(
   let run = 0;
   let kept = 0;
   let lastKeptSeq = 0;
-  visitLog(dir, (entry) => {
-    if (++i < 0) return;
-    const restart = entry.record.kind === RESTART_LOG_KIND;
-    if (restart) run++;
-    if (plan.picked(i) || (plan.engine && restart && run >= plan.firstRun)) {
-      write(JSON.stringify(entry.record));
-      kept++;
-      lastKeptSeq = entry.seq;
+  // What the ring records that follow decode against (the run's latest audit.context record):
+  // only the kept ones are decoded, most of this pass's cost when few are kept.
+  let context: AuditDecodeContext | undefined;
+  const undecoded = (entry: LogEntry) => {
+    const { record } = entry;
+    if (++i >= 0) {
+      const restart = record.kind === RESTART_LOG_KIND;
+      if (restart) run++;
+      if (plan.picked(i) || (plan.engine && restart && run >= plan.firstRun)) {
+        // The scan has checked that a ring record decodes against this context.
+        const whole =
+          record.kind === RING_RECORD_KIND
+            ? decodeRingRecord(record as unknown as RawRingRecord, context)!
+            : record;
+        write(JSON.stringify(whole));
+        kept++;
+        lastKeptSeq = entry.seq;
+      }
     }
-  });
+    context = auditContextOf(record) ?? context;
+  };
+  // Strict, as the first pass: the log is the same (the lock is held), and a torn tail is left out.
+  scanDecisionLog(dir, true, { undecoded });
   // Dropping the last records would lose their seqs: a seq mark after the kept ones holds the last,
   // so that records appended later follow every seq the log had.
   if (plan.lastSeq > lastKeptSeq) write(segmentHeaderText(plan.lastSeq, segment));
@@ -266,11 +283,6 @@ function writeKept(
 
 /** Frames gathered before a write: few system calls, and a bounded buffer. */
 const WRITE_CHUNK_BYTES = 1 << 20;
-
-/** Visits the log in `dir` whole (strict: mid-log damage throws; a torn tail is left out). */
-function visitLog(dir: string, visit: (entry: LogEntry) => void) {
-  return scanDecisionLog(dir, true, visit);
-}
 
 /**
  * The header of an engine's log compacted from the run counted `firstRun` on: the runs before it

@@ -69,9 +69,15 @@ export interface LogScan {
  * What a scan does with the records it verifies: keeps those after the header in
  * {@link LogScan.records} (`"keep"`), only verifies them (`"check"`: a ring record is checked to
  * decode, not decoded), or hands each, decoded and the header first, to a visitor that keeps what
- * it needs (`records` then stays empty).
+ * it needs (`records` then stays empty). `{ undecoded }` is a visitor too, handed ring records as
+ * `"check"` leaves them (kind `ring`, checked to decode): for one that looks only at seqs and at
+ * records other than audit ones, without the cost of decoding the rest.
  */
-export type RecordUse = "keep" | "check" | ((entry: LogEntry) => void);
+export type RecordUse =
+  | "keep"
+  | "check"
+  | ((entry: LogEntry) => void)
+  | { readonly undecoded: (entry: LogEntry) => void };
 
 /** Where a scan ended: after the last valid frame it read. */
 export interface LogPosition {
@@ -403,13 +409,13 @@ function* scanFrom(
         const raw = parsed.record as unknown as RawRingRecord;
         // Kept raw when records are only checked: only checked to decode (building its JSON form is
         // most of a scan's cost); the last one is decoded when the scan ends (see finalLast).
-        const record =
-          use !== "check"
-            ? decodeRingRecord(raw, context)
-            : ringRecordDecodes(raw, context)
-              ? (parsed.record as LogRecord & { readonly seq: number })
-              : null;
-        if (use === "check") lastRingContext = context;
+        const decoded = use === "keep" || typeof use === "function";
+        const record = decoded
+          ? decodeRingRecord(raw, context)
+          : ringRecordDecodes(raw, context)
+            ? (parsed.record as LogRecord & { readonly seq: number })
+            : null;
+        if (!decoded) lastRingContext = context;
         if (record === null) {
           return fail(strict, scanned(offset), {
             segment: segment.path,
@@ -443,9 +449,9 @@ function* scanFrom(
       const link = offset === 0 ? s > 0 : isSeqMark(entry.record, segment.number);
       if (offset === 0 && s === 0) {
         header = entry.record as LogScan["header"];
-        if (typeof use === "function") use(entry);
+        visitorOf(use)?.(entry);
       } else if (!link && use === "keep") records.push(entry);
-      else if (!link && typeof use === "function") use(entry);
+      else if (!link) visitorOf(use)?.(entry);
       if (!link) last = entry;
       lastSeq = entry.seq;
       const frameEnd = base + parsed!.end;
@@ -473,6 +479,12 @@ function* scanFrom(
     }
   }
   return scanned(lastSegmentValidBytes);
+}
+
+/** The visitor `use` hands records to, if it is one. */
+function visitorOf(use: RecordUse): ((entry: LogEntry) => void) | undefined {
+  if (typeof use === "function") return use;
+  return typeof use === "object" ? use.undecoded : undefined;
 }
 
 /** Whether a segment's bytes start with a log header (seq 0): where a log, or a compacted one, starts. */
