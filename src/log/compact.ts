@@ -1,17 +1,10 @@
-import {
-  closeSync,
-  existsSync,
-  fdatasyncSync,
-  openSync,
-  renameSync,
-  rmSync,
-  statSync,
-  writeSync,
-} from "node:fs";
+import { closeSync, existsSync, fdatasyncSync, openSync, renameSync, rmSync, statSync } from "node:fs";
+import { rename, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import type { AuditDecodeContext } from "../audit/events.js";
+import { awaited, runAtOnce, runInSlices, type Steps } from "../runtime/event-loop-slices.js";
 import { shownValue } from "../shown-value.js";
-import { asLogError, LogError } from "./errors.js";
+import { asLogError, LogCorruptionError, LogError } from "./errors.js";
 import { encodeFrame } from "./frame.js";
 import { acquireLogLock } from "./lock.js";
 import {
@@ -24,8 +17,16 @@ import {
   segmentHeaderText,
 } from "./records.js";
 import { auditContextOf, decodeRingRecord, type RawRingRecord, RING_RECORD_KIND } from "./ring-record.js";
-import { scanDecisionLog } from "./scan.js";
-import { fsyncDirectory, listSegments, segmentName } from "./segments.js";
+import { type LogScan, type RecordUse, scanSegmentsSteps } from "./scan.js";
+import {
+  datasyncAsync,
+  fsyncDirectoryAsync,
+  nodeSegmentIo,
+  openAsync,
+  writeAll,
+  writeAllSync,
+} from "./segment-io.js";
+import { fsyncDirectory, listSegments, type SegmentFile, segmentName } from "./segments.js";
 
 /** The steps of a compaction, in order; {@link CompactOptions.afterStep} is called after each. */
 export type CompactStep = "tmp-written" | "tmp-synced" | "renamed" | "dir-synced" | "old-removed";
@@ -110,38 +111,115 @@ function compactLocked(
   keep: number | ((entry: LogEntry) => boolean),
   options: CompactOptions,
 ): CompactResult {
+  const existing = listSegments(dir);
+  const job: CompactionJob = {
+    dir,
+    segments: existing,
+    keep,
+    // Above every existing segment: the log then starts there, and the old segments are superseded.
+    target: existing[existing.length - 1]!.number + 1,
+    files: SYNC_FILES,
+    afterStep: options.afterStep,
+  };
+  // Nothing stops it and something is always written: a compaction asked for is done.
+  return runAtOnce(compactionSteps(job))!;
+}
+
+/**
+ * @internal A writer's compaction of its full segments while it writes (its `keepRecords`):
+ * `segments` are the segments below the one it writes, all of whose bytes are durable, and they
+ * are rewritten down to their last `keep` records, the restart records of the runs left, and a
+ * seq mark, into a segment that replaces the last of them (the log then starts there; the one
+ * being written follows it unchanged). Reads and writes on the thread pool and verifies in slices,
+ * so the event loop keeps turning; memory stays within a few segments. The caller holds the
+ * directory's lock throughout.
+ *
+ * Null when there is nothing to drop (the segments hold `keep` records or fewer), or when
+ * `stopped()` turned true before the new segment took the old one's place (the temporary file is
+ * removed then). Crash-safe as {@link compactDecisionLog}: the new segment is written to a
+ * temporary file, made durable, then renamed over the last full segment, whose old content is
+ * superseded with the segments before it in the same rename; those are removed afterwards (or by
+ * the next writer that opens the log).
+ */
+export function compactFullSegments(
+  dir: string,
+  segments: readonly SegmentFile[],
+  keep: number,
+  stopped: () => boolean,
+  afterStep?: (step: CompactStep) => void | Promise<void>,
+): Promise<CompactResult | null> {
+  const job: CompactionJob = {
+    dir,
+    segments,
+    keep,
+    target: segments[segments.length - 1]!.number,
+    files: ASYNC_FILES,
+    afterStep,
+    stopped,
+  };
+  return runInSlices(compactionSteps(job));
+}
+
+/** A compaction to run, at once or in slices. */
+interface CompactionJob {
+  readonly dir: string;
+  /** The segments to compact, in order: the whole log (with any superseded ones), or a writer's full segments. */
+  readonly segments: readonly SegmentFile[];
+  readonly keep: number | ((entry: LogEntry) => boolean);
+  /** Number of the segment written: it holds the compacted log, which starts there. */
+  readonly target: number;
+  readonly files: CompactionFiles;
+  readonly afterStep: ((step: CompactStep) => void | Promise<void>) | undefined;
+  /** A writer's compaction only: stop before the new segment replaces the old ones. */
+  readonly stopped?: () => boolean;
+}
+
+/**
+ * The steps of a compaction: what to keep (a first pass), the kept records into a temporary file
+ * made durable, the rename that makes it the log's start, then the old segments removed.
+ */
+function* compactionSteps(job: CompactionJob): Steps<CompactResult | null> {
+  const { dir, files } = job;
+  const live = job.stopped !== undefined;
   // Two passes over the log, each holding one segment at a time: the first finds what to keep
   // (the header written first depends on it), the second writes it.
-  const plan = planCompaction(dir, keep);
-  const existing = listSegments(dir);
-  const bytesBefore = existing.reduce((sum, s) => sum + statSync(s.path).size, 0);
-  const number = existing[existing.length - 1]!.number + 1;
-  const target = join(dir, segmentName(number));
+  const plan = yield* planSteps(job);
+  if (live && plan.records <= (job.keep as number)) return null;
+  let bytesBefore = 0;
+  for (const segment of job.segments) bytesBefore += yield* awaited(files.size(segment.path));
+  const target = join(dir, segmentName(job.target));
   const tmp = `${target}.tmp`;
-  const step = options.afterStep ?? (() => {});
+  const step = function* (name: CompactStep): Steps<void> {
+    if (job.afterStep !== undefined) yield* awaited(job.afterStep(name));
+  };
   let written: { kept: number; bytes: number };
   try {
-    const fd = openSync(tmp, "w");
+    const fd = yield* awaited(files.create(tmp));
     try {
-      written = writeKept(dir, fd, plan, number);
-      step("tmp-written");
-      fdatasyncSync(fd);
-      step("tmp-synced");
+      written = yield* writeKeptSteps(job, plan, fd);
+      yield* step("tmp-written");
+      yield* awaited(files.datasync(fd));
+      yield* step("tmp-synced");
     } finally {
-      closeSync(fd);
+      yield* awaited(files.close(fd));
     }
-    renameSync(tmp, target);
-    step("renamed");
-    fsyncDirectory(dir);
-    step("dir-synced");
+    if (job.stopped?.() === true) {
+      yield* awaited(files.remove(tmp));
+      return null;
+    }
+    yield* awaited(files.rename(tmp, target));
+    yield* step("renamed");
+    yield* awaited(files.syncDirectory(dir));
+    yield* step("dir-synced");
   } catch (error) {
     // Before the rename took effect the old log is intact; drop the temporary file.
-    rmSync(tmp, { force: true });
+    yield* awaited(files.remove(tmp));
     throw asLogError(error, `compaction of ${dir} failed`);
   }
-  for (const old of existing) rmSync(old.path, { force: true });
-  fsyncDirectory(dir);
-  step("old-removed");
+  // The segment renamed over (a writer's last full one) is the new log's; every other is superseded.
+  for (const old of job.segments) if (old.number !== job.target) yield* awaited(files.remove(old.path));
+  yield* awaited(files.syncDirectory(dir));
+  yield* step("old-removed");
   return {
     recordsBefore: plan.records,
     recordsKept: written.kept,
@@ -174,19 +252,23 @@ interface CompactionPlan {
  * The first pass: counts the records, asks `keep` once about each (when it is a function), and
  * finds the first run left. Memory: a bit per record.
  */
-function planCompaction(dir: string, keep: number | ((entry: LogEntry) => boolean)): CompactionPlan {
+function* planSteps(job: CompactionJob): Steps<CompactionPlan> {
+  const { dir, keep } = job;
   const selected = typeof keep === "function" ? new BitList() : undefined;
   // Positions of the restart records (a handful: one per run).
   const restarts: number[] = [];
   let header: LogHeader | undefined;
   let records = 0;
   let firstSelected = -1;
+  // The position of the last audit.context record: what the ring records after it decode against.
+  let lastContext = -1;
   const visit = (entry: LogEntry) => {
     if (header === undefined) {
       header = entry.record as unknown as LogHeader;
       return;
     }
     if (entry.record.kind === RESTART_LOG_KIND) restarts.push(records);
+    if (auditContextOf(entry.record) !== undefined) lastContext = records;
     if (selected !== undefined) {
       const picked = (keep as (entry: LogEntry) => boolean)(entry);
       selected.push(picked);
@@ -195,11 +277,17 @@ function planCompaction(dir: string, keep: number | ((entry: LogEntry) => boolea
     records++;
   };
   // A count needs no record decoded (restart records are no audit records); `keep` sees them whole.
-  const scan = scanDecisionLog(dir, true, selected === undefined ? { undecoded: visit } : visit);
+  const scan = yield* scanOf(job, selected === undefined ? { undecoded: visit } : visit);
   if (header === undefined) throw new LogError(`${dir} holds no decision log to compact`);
   const from = typeof keep === "number" ? Math.max(0, records - keep) : 0;
   if (typeof keep === "number" && from < records) firstSelected = from;
-  const picked = selected === undefined ? (i: number) => i >= from : (i: number) => selected.at(i);
+  // A writer's compaction leaves the segment being written as it is: its ring records, kept raw,
+  // still decode against the last audit.context record before it, which is kept wherever it is
+  // (kept ring records are written decoded, and need none).
+  const context = job.stopped !== undefined && lastContext < from ? lastContext : -1;
+  if (context >= 0) firstSelected = context;
+  const picked =
+    selected === undefined ? (i: number) => i >= from || i === context : (i: number) => selected.at(i);
   const engine = header.format === ENGINE_LOG_FORMAT;
   // Each record's run, counted in this log: 0 the run the header starts (none in a log whose first
   // runs were compacted away already), then one more at each restart record.
@@ -216,34 +304,46 @@ function planCompaction(dir: string, keep: number | ((entry: LogEntry) => boolea
 }
 
 /**
+ * The job's segments, verified (strict) and handed to `use`. A writer's full segments were all
+ * written whole: a bad frame at their end is damage there, not a write still under way.
+ */
+function* scanOf(job: CompactionJob, use: RecordUse): Steps<LogScan> {
+  const scan = yield* scanSegmentsSteps(job.dir, job.segments, true, use, job.files.async);
+  if (job.stopped !== undefined && scan.tornTail !== null)
+    throw new LogCorruptionError(
+      scan.tornTail.segment,
+      scan.tornTail.truncatedAt,
+      "bad frame (length or CRC)",
+    );
+  return scan;
+}
+
+/**
  * The second pass: writes the header and the records the plan keeps to `fd`, framed, in chunks
  * of about a megabyte; then a seq mark when the log's last records go (see
  * {@link compactDecisionLog}).
  */
-function writeKept(
-  dir: string,
-  fd: number,
+function* writeKeptSteps(
+  job: CompactionJob,
   plan: CompactionPlan,
-  segment: number,
-): { kept: number; bytes: number } {
+  fd: number,
+): Steps<{ kept: number; bytes: number }> {
   const encoder = new TextEncoder();
   const chunk: Uint8Array[] = [];
   let chunkBytes = 0;
   let position = 0;
-  const flush = () => {
-    for (const frame of chunk) {
-      let done = 0;
-      while (done < frame.length) done += writeSync(fd, frame, done, frame.length - done, position + done);
-      position += frame.length;
-    }
+  const flush = function* (): Steps<void> {
+    if (chunkBytes === 0) return;
+    const bytes = chunk.length === 1 ? chunk[0]! : Buffer.concat(chunk, chunkBytes);
     chunk.length = 0;
     chunkBytes = 0;
+    yield* awaited(job.files.write(fd, bytes, position));
+    position += bytes.length;
   };
   const write = (payload: string) => {
     const frame = encodeFrame(encoder.encode(payload));
     chunk.push(frame);
     chunkBytes += frame.length;
-    if (chunkBytes >= WRITE_CHUNK_BYTES) flush();
   };
   write(JSON.stringify(plan.header));
   // The position of the record visited (the header, written above, is −1).
@@ -273,16 +373,89 @@ function writeKept(
     context = auditContextOf(record) ?? context;
   };
   // Strict, as the first pass: the log is the same (the lock is held), and a torn tail is left out.
-  scanDecisionLog(dir, true, { undecoded });
+  yield* withWrites(scanOf(job, { undecoded }), function* () {
+    if (chunkBytes >= WRITE_CHUNK_BYTES) yield* flush();
+  });
   // Dropping the last records would lose their seqs: a seq mark after the kept ones holds the last,
   // so that records appended later follow every seq the log had.
-  if (plan.lastSeq > lastKeptSeq) write(segmentHeaderText(plan.lastSeq, segment));
-  flush();
+  if (plan.lastSeq > lastKeptSeq) write(segmentHeaderText(plan.lastSeq, job.target));
+  yield* flush();
   return { kept, bytes: position };
+}
+
+/**
+ * `steps`, with `between` run after each of its plain steps (not while it waits for a read: a
+ * read that failed meanwhile would go unhandled): the kept records are written as they gather.
+ */
+function* withWrites<T>(steps: Steps<T>, between: () => Steps<void>): Steps<T> {
+  try {
+    let step = steps.next();
+    for (;;) {
+      if (step.done === true) return step.value;
+      if (step.value === undefined) yield* between();
+      let sent: unknown;
+      try {
+        sent = yield step.value;
+      } catch (error) {
+        step = steps.throw(error);
+        continue;
+      }
+      step = steps.next(sent);
+    }
+  } finally {
+    // Abandoned (a write failed): the scan's own cleanup runs.
+    steps.return(undefined as T);
+  }
 }
 
 /** Frames gathered before a write: few system calls, and a bounded buffer. */
 const WRITE_CHUNK_BYTES = 1 << 20;
+
+/**
+ * The file operations of a compaction: run at once (`compactDecisionLog`, a cold path that holds
+ * its caller) or on the thread pool (a writer's, which must not block the event loop).
+ */
+interface CompactionFiles {
+  /** Whether the operations return promises (and segments are read asynchronously). */
+  readonly async: boolean;
+  size(path: string): number | Promise<number>;
+  /** Creates (or empties) `path` for writing; its descriptor. */
+  create(path: string): number | Promise<number>;
+  write(fd: number, bytes: Uint8Array, position: number): void | Promise<void>;
+  datasync(fd: number): void | Promise<void>;
+  close(fd: number): void | Promise<void>;
+  rename(from: string, to: string): void | Promise<void>;
+  syncDirectory(dir: string): void | Promise<void>;
+  /** Removes `path` if it is there. */
+  remove(path: string): void | Promise<void>;
+}
+
+const SYNC_FILES: CompactionFiles = {
+  async: false,
+  size: (path) => statSync(path).size,
+  create: (path) => openSync(path, "w"),
+  write: (fd, bytes, position) => writeAllSync(nodeSegmentIo, fd, bytes, position),
+  datasync: (fd) => fdatasyncSync(fd),
+  close: (fd) => closeSync(fd),
+  rename: (from, to) => renameSync(from, to),
+  syncDirectory: (dir) => fsyncDirectory(dir),
+  remove: (path) => rmSync(path, { force: true }),
+};
+
+const ASYNC_FILES: CompactionFiles = {
+  async: true,
+  size: async (path) => (await stat(path)).size,
+  create: (path) => openAsync(nodeSegmentIo, path, "w"),
+  write: (fd, bytes, position) => writeAll(nodeSegmentIo, fd, bytes, position),
+  datasync: (fd) => datasyncAsync(nodeSegmentIo, fd),
+  close: (fd) =>
+    new Promise<void>((resolve, reject) =>
+      nodeSegmentIo.close(fd, (error) => (error === null ? resolve() : reject(error))),
+    ),
+  rename: (from, to) => rename(from, to),
+  syncDirectory: (dir) => fsyncDirectoryAsync(nodeSegmentIo, dir),
+  remove: (path) => rm(path, { force: true }),
+};
 
 /**
  * The header of an engine's log compacted from the run counted `firstRun` on: the runs before it

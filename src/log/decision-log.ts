@@ -60,7 +60,11 @@ export function makeDecisionLog(
         Effect.try({
           try: () => writer.close(),
           catch: (error) => asLogError(error, `cannot close decision log ${options.dir}`),
-        }).pipe(Effect.catchAll((error) => Effect.logError(`arqon: ${error.message}`))),
+        }).pipe(
+          Effect.catchAll((error) => Effect.logError(`arqon: ${error.message}`)),
+          // A `keepRecords` compaction still running stops first: the scope frees the directory.
+          Effect.zipRight(Effect.promise(() => writer.released())),
+        ),
     );
     const interval = Duration.millis(log.flushInterval);
     const drain = Effect.race(Effect.sleep(interval), Queue.take(wake)).pipe(

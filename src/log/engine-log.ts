@@ -268,6 +268,8 @@ export const LoggedEngine = {
           } finally {
             log.close();
           }
+          // A compaction of the log still running stops first: the directory is free after this.
+          await log.released();
         })());
       return yield* Effect.try({
         // The engine was built from `config`, whose parameter names are exactly `N`.
@@ -298,6 +300,8 @@ function startedLoggedEngine(
       } finally {
         log.close();
       }
+      // A compaction of the log still running stops first: the directory is free after this.
+      await log.released();
     })());
   try {
     return loggedEngine(engine, log, plan, previous, close);

@@ -43,6 +43,7 @@ export {
 export {
   type DecisionLogOptions,
   DecisionLogWriter,
+  type LiveCompaction,
   LogBackpressureError,
   type LogRecovery,
   openDecisionLog,

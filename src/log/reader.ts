@@ -4,6 +4,7 @@ import { LogError } from "./errors.js";
 import type { LogEntry, LogHeader } from "./records.js";
 import {
   type Corruption,
+  isSegmentGone,
   type LogPosition,
   type LogScan,
   scanAppended,
@@ -55,9 +56,19 @@ export interface DecisionLogContents {
  */
 export function readDecisionLog(dir: string, options: ReadOptions = {}): DecisionLogContents {
   if (!existsSync(dir)) throw new LogError(`no decision log at ${dir}`);
-  const { end: _, ...contents } = contentsOf(scanDecisionLog(dir, options.strict ?? true));
-  return contents;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const { end: _, ...contents } = contentsOf(scanDecisionLog(dir, options.strict ?? true));
+      return contents;
+    } catch (error) {
+      // A compaction (a writer's, as it writes) changed the segments under the read: read again.
+      if (attempt >= READ_ATTEMPTS || !isSegmentGone(error)) throw error;
+    }
+  }
 }
+
+/** Reads of a whole log, when compactions keep changing its segments under them. */
+const READ_ATTEMPTS = 3;
 
 /** What a visiting read gives: the contents but the records, which went to the visitor. */
 export type VisitedLogContents = Omit<DecisionLogContents, "records">;
@@ -123,7 +134,13 @@ export async function readDecisionLogAsync(
   options: ReadOptions = {},
 ): Promise<FollowedLogContents> {
   await checkExists(dir);
-  return contentsOf(await scanDecisionLogAsync(dir, options.strict ?? true));
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return contentsOf(await scanDecisionLogAsync(dir, options.strict ?? true));
+    } catch (error) {
+      if (attempt >= READ_ATTEMPTS || !isSegmentGone(error)) throw error;
+    }
+  }
 }
 
 /**

@@ -125,16 +125,9 @@ export function scanDecisionLog(dir: string, strict: boolean, use: RecordUse = "
  * on what a visitor took between two steps.
  */
 export function scanDecisionLogSteps(dir: string, strict: boolean, use: RecordUse): Steps<LogScan> {
-  const all = listSegments(dir);
   // Read one segment at a time: a long log is never held in memory whole (only its first frames
   // are read up front, to find where it starts).
-  return scanWhole(
-    all,
-    (i) => readSegmentHead(dir, all[i]!),
-    (i) => readSegment(dir, all[i]!),
-    strict,
-    use,
-  );
+  return scanSegmentsSteps(dir, listSegments(dir), strict, use, false);
 }
 
 /** The header of the log in `dir` (its first frames only are read), or null when it has none. */
@@ -246,21 +239,62 @@ export async function scanVisitingAsync(
 
 /** The log in `dir`, its segments read asynchronously one at a time and verified in slices. */
 async function scanBySegmentAsync(dir: string, strict: boolean, use: RecordUse): Promise<LogScan> {
-  const all = await listSegmentsAsync(dir);
-  return runInSlices(
-    scanWhole(
-      all,
-      (i) => readSegmentHeadAsync(dir, all[i]!),
-      (i) => readSegmentAsync(dir, all[i]!),
-      strict,
-      use,
-    ),
+  return runInSlices(scanSegmentsSteps(dir, await listSegmentsAsync(dir), strict, use, true));
+}
+
+/**
+ * Whether `error` is a read that failed because a compaction changed the segments under it: a
+ * segment file went away, or a segment after the log's start turned into the start of a compacted
+ * log (a writer compacting as it writes replaces its last full segment; see
+ * {@link SegmentReplacedError}). Reading again from the start finds the log as it now is.
+ */
+export function isSegmentGone(error: unknown): boolean {
+  return (
+    error instanceof SegmentReplacedError ||
+    (error instanceof LogError && hasErrorCode(error.cause, "ENOENT"))
   );
 }
 
-/** Whether `error` is a read that failed because a segment file went away (a compaction removed it). */
-export function isSegmentGone(error: unknown): boolean {
-  return error instanceof LogError && hasErrorCode(error.cause, "ENOENT");
+/**
+ * A read found a log header (seq 0) at the start of a segment after the one its log starts at. On
+ * disk the log starts at the last such segment, so no segment after it starts one: the segment
+ * was replaced by a compaction while the log was read (see `keepRecords` of the writer).
+ */
+export class SegmentReplacedError extends LogError {
+  override readonly name = "SegmentReplacedError";
+
+  constructor(segment: string) {
+    super(`${basename(segment)} was replaced by a compaction while the log was read: read it again`);
+  }
+}
+
+/**
+ * @internal The log made of `segments` (a writer's full segments: the last one written is left
+ * out), read and verified as {@link scanDecisionLog} reads a whole log: synchronously, or with
+ * `async` off the event loop's thread and in slices.
+ */
+export function scanSegmentsSteps(
+  dir: string,
+  segments: readonly SegmentFile[],
+  strict: boolean,
+  use: RecordUse,
+  async: boolean,
+): Steps<LogScan> {
+  return async
+    ? scanWhole(
+        segments,
+        (i) => readSegmentHeadAsync(dir, segments[i]!),
+        (i) => readSegmentAsync(dir, segments[i]!),
+        strict,
+        use,
+      )
+    : scanWhole(
+        segments,
+        (i) => readSegmentHead(dir, segments[i]!),
+        (i) => readSegment(dir, segments[i]!),
+        strict,
+        use,
+      );
 }
 
 /**
@@ -426,6 +460,8 @@ function* scanFrom(
         }
         parsed = { record, end: parsed.end };
       }
+      if (offset === 0 && s > 0 && parsed !== null && startsLogWith(parsed.record))
+        throw new SegmentReplacedError(segment.path);
       const problem =
         parsed === null ? "bad frame (length or CRC)" : sequenceProblem(parsed.record, offset, last, lastSeq);
       if (problem !== null) {
@@ -490,7 +526,12 @@ function visitorOf(use: RecordUse): ((entry: LogEntry) => void) | undefined {
 /** Whether a segment's bytes start with a log header (seq 0): where a log, or a compacted one, starts. */
 function startsLog(bytes: Uint8Array): boolean {
   const first = parseFrameAt(bytes, 0);
-  return first !== null && first.record.seq === 0 && first.record.kind === "header";
+  return first !== null && startsLogWith(first.record);
+}
+
+/** Whether `record` is a log header, the first record of a log (or of a compacted one). */
+function startsLogWith(record: LogEntry["record"]): boolean {
+  return record.seq === 0 && record.kind === "header";
 }
 
 /** The CRC field of the frame at `offset` of `bytes`. */

@@ -14,6 +14,8 @@ import {
 } from "node:fs";
 import { join } from "node:path";
 import { awaited, runAtOnce, runInSlices, type Steps } from "../runtime/event-loop-slices.js";
+import { shownValue } from "../shown-value.js";
+import { type CompactResult, type CompactStep, compactFullSegments } from "./compact.js";
 import { crc32cBitsOfView } from "./crc32c.js";
 import { asLogError, LogError } from "./errors.js";
 import { encodeFrame, FRAME_HEADER_BYTES, MAX_PAYLOAD_BYTES } from "./frame.js";
@@ -32,7 +34,7 @@ import {
   writeAll,
   writeAllSync,
 } from "./segment-io.js";
-import { fsyncDirectory, type SegmentFile, segmentName } from "./segments.js";
+import { fsyncDirectory, listSegmentsAsync, type SegmentFile, segmentName } from "./segments.js";
 
 /** Options of {@link openDecisionLog} and `DecisionLog.make`. */
 export interface DecisionLogOptions {
@@ -68,6 +70,25 @@ export interface DecisionLogOptions {
    * `append` throws a `LogBackpressureError` and takes nothing, so memory stays bounded.
    */
   readonly maxPendingBytes?: number;
+  /**
+   * Compacts the log while it is written, so that it stays bounded however long its writer runs:
+   * each time a segment is full and the writer has moved on to the next, the full segments are
+   * rewritten in the background down to their last `keepRecords` records (an engine's log also
+   * keeps the `restart` record of each run left, as `compactDecisionLog` does), and the segment
+   * being written is left as it is. The log then holds at least the last `keepRecords` records and
+   * at most that plus about two segments. A whole number ≥ 1; off by default (the log keeps every
+   * record). The reads, writes and fsyncs run on libuv's thread pool and the records are verified
+   * in slices, so the event loop keeps turning; appends go on meanwhile. See `onCompaction`.
+   */
+  readonly keepRecords?: number;
+  /**
+   * Called when a compaction run for `keepRecords` has ended: with its result, or with the
+   * `LogError` it failed with (the log is then left as it was, and the next full segment tries
+   * again; the records written are never affected).
+   */
+  readonly onCompaction?: (outcome: LiveCompaction) => void;
+  /** @internal Called after each step of a `keepRecords` compaction (tests pause or fail it there). */
+  readonly afterCompactionStep?: (step: CompactStep) => void | Promise<void>;
   /** Called after every group commit with the last durable seq (tests and monitoring). */
   readonly onDurable?: (seq: number) => void;
   /**
@@ -85,6 +106,11 @@ export interface DecisionLogOptions {
   /** @internal The segment file operations (tests inject failures); default `node:fs`. */
   readonly io?: SegmentIo;
 }
+
+/** How a compaction run for `keepRecords` ended (see {@link DecisionLogOptions.onCompaction}). */
+export type LiveCompaction =
+  | { readonly ok: true; readonly result: CompactResult }
+  | { readonly ok: false; readonly error: LogError };
 
 /** What opening an existing log had to repair; the caller audits it. */
 export interface LogRecovery {
@@ -196,6 +222,21 @@ export class DecisionLogWriter {
   private readonly onError: ((error: LogError) => void) | undefined;
   private failure: LogError | null = null;
   private scheduler: FlushScheduler | null = null;
+  private readonly keepRecords: number | undefined;
+  private readonly onCompaction: ((outcome: LiveCompaction) => void) | undefined;
+  private readonly afterCompactionStep: ((step: CompactStep) => void | Promise<void>) | undefined;
+  /** The segment the last durable commit went to: every segment below it is whole on disk. */
+  private durableSegment: number;
+  /** The `keepRecords` compaction running, if any; the lock is released only once it has ended. */
+  private compaction: Promise<void> | null = null;
+  /** A segment filled while a compaction ran: run another once it ends. */
+  private compactAgain = false;
+  private compactionFailure: LogError | null = null;
+  /** `close()` has begun: no compaction starts any more. */
+  private closing = false;
+  /** Resolves once the writer is closed and has let go of the directory. */
+  private readonly releasedPromise: Promise<void>;
+  private resolveReleased!: () => void;
   /** The open segment file and its number (the background commit opens the next one when it rolls). */
   private fd: number;
   private fdSegment: number;
@@ -251,6 +292,12 @@ export class DecisionLogWriter {
     this.io = options.io ?? nodeSegmentIo;
     this.onDurable = options.onDurable;
     this.onError = options.onError;
+    this.keepRecords = keepRecordsOf(options.keepRecords);
+    this.onCompaction = options.onCompaction;
+    this.afterCompactionStep = options.afterCompactionStep;
+    this.releasedPromise = new Promise((resolve) => {
+      this.resolveReleased = resolve;
+    });
     this.scheduler = scheduler;
     let recovery: LogRecovery | null = null;
     if (scan.corruption !== null) recovery = setAside(scan.corruption, scan.segments);
@@ -269,6 +316,7 @@ export class DecisionLogWriter {
       // "w": a first segment left without a valid header by a crash is started again.
       this.fd = this.io.openSync(join(this.dir, segmentName(this.segmentNumber)), "w");
       this.fdSegment = this.segmentNumber;
+      this.durableSegment = this.segmentNumber;
       this.segmentSize = 0;
       this.segmentRecords = 0;
       this.seq = -1;
@@ -291,6 +339,7 @@ export class DecisionLogWriter {
     this.segmentNumber = lastSegment.number;
     this.fd = this.io.openSync(lastSegment.path, "r+");
     this.fdSegment = this.segmentNumber;
+    this.durableSegment = this.segmentNumber;
     this.segmentSize = statSync(lastSegment.path).size;
     this.segmentRecords = this.segmentSize > 0 ? 1 : 0;
     this.closingOnFailure(() => {
@@ -344,6 +393,30 @@ export class DecisionLogWriter {
   /** The failure of the last background group commit, or null once a commit succeeds. */
   get lastError(): LogError | null {
     return this.failure;
+  }
+
+  /**
+   * The failure of the last `keepRecords` compaction, or null once one succeeds (or none failed):
+   * the log then grows until a later one succeeds.
+   */
+  get lastCompactionError(): LogError | null {
+    return this.compactionFailure;
+  }
+
+  /** @internal Whether a `keepRecords` compaction is running (tests wait for it to end). */
+  get compactionRunning(): boolean {
+    return this.compaction !== null;
+  }
+
+  /**
+   * Resolves once the writer is closed and nothing of it touches the directory any more: a
+   * `keepRecords` compaction still running when {@link close} is called stops at its next step
+   * (before its new segment replaces any old one) and the lock is released then, not by `close`
+   * itself. Await it before opening the log again in this process, or before releasing a lock
+   * passed in `options.lock`. Never rejects.
+   */
+  released(): Promise<void> {
+    return this.releasedPromise;
   }
 
   /** The group-commit interval in ms. */
@@ -547,6 +620,8 @@ export class DecisionLogWriter {
    */
   close(): void {
     if (this.closed) return;
+    // A segment the last flush fills is left for the next writer's compactions.
+    this.closing = true;
     try {
       this.flush();
     } finally {
@@ -556,9 +631,67 @@ export class DecisionLogWriter {
         // A background commit still running closes the segment when it completes.
         if (!this.inFlight) this.io.closeSync(this.fd);
       } finally {
-        this.lock.writerOpen = false;
-        if (this.ownsLock) this.lock.release();
+        // A compaction still running holds the directory until it stops (see released()).
+        if (this.compaction === null) this.letGo();
       }
+    }
+  }
+
+  /** Gives the directory up: the lock (unless the caller's) and the claim on it. */
+  private letGo(): void {
+    try {
+      this.lock.writerOpen = false;
+      if (this.ownsLock) this.lock.release();
+    } finally {
+      this.resolveReleased();
+    }
+  }
+
+  /** A segment became full on disk: compact the full segments, now or once the running compaction ends. */
+  private compactSoon(): void {
+    if (this.compaction !== null) {
+      this.compactAgain = true;
+      return;
+    }
+    this.compactAgain = false;
+    this.compaction = this.compactFull().finally(() => {
+      this.compaction = null;
+      if (this.closed) {
+        try {
+          this.letGo();
+        } catch (error) {
+          // No caller is left to throw to: the failure to release the lock is the last one kept.
+          this.compactionFailure = asLogError(error, `cannot release the lock of decision log ${this.dir}`);
+        }
+      } else if (this.compactAgain) this.compactSoon();
+    });
+  }
+
+  /** One compaction of the full segments for `keepRecords`; reports and never rejects. */
+  private async compactFull(): Promise<void> {
+    let outcome: LiveCompaction;
+    try {
+      const live = this.durableSegment;
+      const full = (await listSegmentsAsync(this.dir)).filter((segment) => segment.number < live);
+      if (full.length === 0 || this.closed) return;
+      const result = await compactFullSegments(
+        this.dir,
+        full,
+        this.keepRecords!,
+        () => this.closed,
+        this.afterCompactionStep,
+      );
+      if (result === null) return;
+      this.compactionFailure = null;
+      outcome = { ok: true, result };
+    } catch (error) {
+      this.compactionFailure = asLogError(error, `compaction of ${this.dir} failed`);
+      outcome = { ok: false, error: this.compactionFailure };
+    }
+    try {
+      this.onCompaction?.(outcome);
+    } catch {
+      // The host's callback failing must not leave the compaction running.
     }
   }
 
@@ -699,6 +832,11 @@ export class DecisionLogWriter {
     this.plannedBytes -= plan.length;
     if (plan.lastSeq > this.durable) this.durable = plan.lastSeq;
     if (plan !== this.running) this.recycle(plan);
+    if (plan.newSegment) {
+      // Commits become durable in order: the segments below this one are whole on disk.
+      this.durableSegment = plan.segment;
+      if (this.keepRecords !== undefined && !this.closing) this.compactSoon();
+    }
   }
 
   private recycle(plan: CommitPlan): void {
@@ -939,6 +1077,13 @@ function* openingSteps(
     if (ownsLock) releaseQuietly(lock);
     throw asLogError(error, `cannot open decision log ${options.dir}`);
   }
+}
+
+function keepRecordsOf(value: number | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  if (!(Number.isSafeInteger(value) && value >= 1))
+    throw new LogError(`keepRecords must be a whole number ≥ 1, got ${shownValue(value)}`);
+  return value;
 }
 
 function positive(value: number, name: string): number {

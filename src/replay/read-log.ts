@@ -162,10 +162,12 @@ export interface ReplayLog {
  * (`cannot read decision log …: …`, with the reason).
  */
 export function readReplayLog(log: DecisionLogInput): ReplayLog {
-  const builder = new RunsBuilder();
-  const splitter = new LogRunSplitter(builder);
-  const known = feedLog(log, (record) => splitter.take(record));
-  return builder.log(splitter.end(), known);
+  return readAgainIfCompactedNow(log, () => {
+    const builder = new RunsBuilder();
+    const splitter = new LogRunSplitter(builder);
+    const known = feedLog(log, (record) => splitter.take(record));
+    return builder.log(splitter.end(), known);
+  });
 }
 
 /**
@@ -184,13 +186,28 @@ export async function readReplayLogAsync(log: DecisionLogInput): Promise<ReplayL
 
 /**
  * `read()` of `log`, and again (up to three times in all) when `log` is a path and a compaction
- * removed the segments it was reading: a reader holds no lock, and reads a long log one segment at
- * a time. Records given are read once: an iterable may not start again.
+ * removed or replaced the segments it was reading (`isSegmentGone`): a reader holds no lock, and
+ * reads a long log one segment at a time. Records given are read once: an iterable may not start
+ * again.
  */
 export async function readAgainIfCompacted<T>(log: DecisionLogInput, read: () => Promise<T>): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await read();
+    } catch (error) {
+      if (typeof log !== "string" || attempt >= 3 || !isSegmentGone(error)) throw error;
+    }
+  }
+}
+
+/**
+ * {@link readAgainIfCompacted} for a synchronous `read()`. A reader in another process than the
+ * log's writer can meet a compaction the writer runs as it writes (`keepRecords`).
+ */
+export function readAgainIfCompactedNow<T>(log: DecisionLogInput, read: () => T): T {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return read();
     } catch (error) {
       if (typeof log !== "string" || attempt >= 3 || !isSegmentGone(error)) throw error;
     }

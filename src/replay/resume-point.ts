@@ -15,6 +15,7 @@ import {
   type KnownOfLog,
   type ReplayRun,
   readAgainIfCompacted,
+  readAgainIfCompactedNow,
 } from "./read-log.js";
 import { ReplayInputError } from "./replay-input-error.js";
 
@@ -66,10 +67,12 @@ export interface ResumePoint {
  */
 export function resumePoint(log: DecisionLogInput): ResumePoint | undefined {
   if (typeof log === "string" && !hasDecisionLog(log)) return undefined;
-  const reader = new LastRunEnd();
-  const splitter = new LogRunSplitter(reader);
-  const known = feedLog(log, (record) => splitter.take(record));
-  return reader.point(splitter.end(), known);
+  return readAgainIfCompactedNow(log, () => {
+    const reader = new LastRunEnd();
+    const splitter = new LogRunSplitter(reader);
+    const known = feedLog(log, (record) => splitter.take(record));
+    return reader.point(splitter.end(), known);
+  });
 }
 
 /** {@link resumePoint}, reading off the event loop's thread and in slices between which it turns. */
