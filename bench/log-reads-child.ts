@@ -3,10 +3,10 @@
  * resident memory is the read's: argv[2] is the read (`idle` reads nothing: the process alone),
  * argv[3] the log directory. Prints one JSON line: wall ms, peak RSS and heap after, in MB.
  */
-import { readFileSync } from "node:fs";
 import { compactDecisionLog } from "../src/log/compact.js";
 import { readReplayLog } from "../src/replay/read-log.js";
 import { resumePoint, resumePointAsync } from "../src/replay/resume-point.js";
+import { peakRssMb } from "./peak-rss.js";
 
 const [read, dir] = process.argv.slice(2) as [string, string];
 const reads: Record<string, () => unknown> = {
@@ -23,14 +23,3 @@ const mb = (bytes: number) => bytes / 2 ** 20;
 process.stdout.write(
   `${JSON.stringify({ result, ms, peakRssMb: peakRssMb(), heapMb: mb(process.memoryUsage().heapUsed) })}\n`,
 );
-
-/**
- * This process's peak resident memory: Linux's high-water mark of its own address space (VmHWM).
- * `resourceUsage().maxRSS` is not used: Linux carries the parent's resident size at the fork into
- * it, across the exec.
- */
-function peakRssMb(): number {
-  const line = readFileSync("/proc/self/status", "utf8").match(/^VmHWM:\s+(\d+) kB$/m);
-  if (line === null) throw new Error("no VmHWM in /proc/self/status: the benchmark needs Linux");
-  return Number(line[1]) / 1024;
-}

@@ -16,13 +16,11 @@ import { cpSync, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { createLoggedEngine } from "../src/log/engine-log.js";
 import { visitDecisionLog } from "../src/log/reader.js";
-import { Prng } from "../src/random/prng.js";
-import { ReplayClock } from "../src/replay/virtual-clock.js";
 import { bundleForNode } from "../test/support/node-bundle.js";
 import { type Benchmark, parseOptions, wholeOption } from "./benchmark.js";
 import { describeEnvironment, environmentLine } from "./environment.js";
+import { logBenchEngine } from "./log-bench-engine.js";
 import { writeSection } from "./report.js";
 import { median } from "./stats.js";
 import { markdownTable } from "./table.js";
@@ -32,25 +30,9 @@ const READS = ["idle", "resumePoint", "resumePointAsync", "compactDecisionLog", 
 
 /** Writes the log of an engine fed `digests` digests into `dir`. */
 async function writeLog(dir: string, digests: number): Promise<void> {
-  const clock = new ReplayClock(1_000);
-  const { engine, log, close } = createLoggedEngine(
-    {
-      seed: 1,
-      params: {
-        batch: { min: 1, max: 512, init: 32, maxDelta: 16 },
-        timeoutMs: { min: 10, max: 2000, init: 200 },
-      },
-      window: { digests: 5 },
-      scheduler: clock,
-    },
-    { dir },
-  );
-  const noise = Prng.fromSeed(7, 1);
+  const { engine, log, close, feed } = logBenchEngine({ dir });
   for (let i = 1; i <= digests; i++) {
-    clock.advanceTo(1_000 + i * 100);
-    const [batch, timeout] = engine.values as unknown as [number, number];
-    const cost = 5 + ((batch - 200) / 100) ** 2 + ((timeout - 700) / 500) ** 2;
-    engine.observe({ objective: cost * (1 + 0.05 * (noise.next() - 0.5)), generation: engine.generation });
+    feed(i);
     // Written and synced now and then, on this thread: a log left to the group commit falls
     // behind on a busy machine, refuses records and freezes the engine (breakerOpen), and the log
     // would then depend on the machine's load.

@@ -184,6 +184,43 @@ describe("following a decision log", () => {
     expect(seen).toEqual(expected);
   });
 
+  it("delivers an engine's events once, in order, while its log compacts itself (keepRecords)", async () => {
+    const dir = join(tempDir(), "decisions");
+    const scheduler = new VirtualTimeScheduler();
+    const compactions: boolean[] = [];
+    const { engine, close, log } = createLoggedEngine(
+      {
+        seed: 5,
+        params: { batchSize: { min: 1, max: 256, init: 16, maxDelta: 8 } },
+        window: { digests: 5 },
+        scheduler,
+      },
+      { dir, flushMs: 50, segmentBytes: 4096, keepRecords: 300, onCompaction: (o) => compactions.push(o.ok) },
+    );
+    const tail = await RecordingTail.open(dir);
+    const seen: AuditEvent[] = [];
+    for (let tick = 1; tick <= 1000; tick++) {
+      scheduler.schedule(() => {}, 10);
+      scheduler.flush();
+      engine.observe({ objective: 20 + ((engine.values[0]! - 96) / 40) ** 2, generation: engine.generation });
+      if (tick % 10 === 0) {
+        // The compaction a full segment started ends first: its rename replaces the segment the
+        // tail may be reading, and the audit records it copied (as they are) must decode there.
+        while (log.compactionRunning) await new Promise((resolve) => setImmediate(resolve));
+        seen.push(...(await drainTail(tail)));
+      }
+    }
+    await close();
+    seen.push(...(await drainTail(tail)));
+    expect(compactions.length).toBeGreaterThan(5);
+    expect(compactions.every((ok) => ok)).toBe(true);
+    // Every event the engine audited, once and in order, though the log kept only the last ones.
+    expect(seqs(seen)).toEqual(range(1, seen.length));
+    const kept = readDecisionLog(dir).records.flatMap((entry) => auditEventOf(entry.record) ?? []);
+    expect(kept.length).toBeLessThan(seen.length / 2);
+    expect(seen.slice(-kept.length)).toEqual(kept);
+  });
+
   it("reads a log larger than one read step in bounded steps, a frame larger than a step alone", async () => {
     // Framed by hand: the records are larger than the writer takes.
     const dir = tempDir();

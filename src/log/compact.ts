@@ -260,15 +260,15 @@ function* planSteps(job: CompactionJob): Steps<CompactionPlan> {
   let header: LogHeader | undefined;
   let records = 0;
   let firstSelected = -1;
-  // The position of the last audit.context record: what the ring records after it decode against.
-  let lastContext = -1;
+  // Positions of the audit.context records (one per run): what the ring records after each decode against.
+  const contexts: number[] = [];
   const visit = (entry: LogEntry) => {
     if (header === undefined) {
       header = entry.record as unknown as LogHeader;
       return;
     }
     if (entry.record.kind === RESTART_LOG_KIND) restarts.push(records);
-    if (auditContextOf(entry.record) !== undefined) lastContext = records;
+    if (auditContextOf(entry.record) !== undefined) contexts.push(records);
     if (selected !== undefined) {
       const picked = (keep as (entry: LogEntry) => boolean)(entry);
       selected.push(picked);
@@ -281,10 +281,12 @@ function* planSteps(job: CompactionJob): Steps<CompactionPlan> {
   if (header === undefined) throw new LogError(`${dir} holds no decision log to compact`);
   const from = typeof keep === "number" ? Math.max(0, records - keep) : 0;
   if (typeof keep === "number" && from < records) firstSelected = from;
-  // A writer's compaction leaves the segment being written as it is: its ring records, kept raw,
-  // still decode against the last audit.context record before it, which is kept wherever it is
-  // (kept ring records are written decoded, and need none).
-  const context = job.stopped !== undefined && lastContext < from ? lastContext : -1;
+  // A writer's compaction copies the ring records it keeps as they are, and leaves the segment
+  // being written unchanged: they decode against the last audit.context record before them, kept
+  // wherever it is, unless a run starts after it (a run writes its own before its first ring record).
+  const contextBefore = contexts.findLast((at) => at < from) ?? -1;
+  const runStartsAfter = restarts.some((at) => at > contextBefore && at <= from);
+  const context = job.stopped !== undefined && contextBefore >= 0 && !runStartsAfter ? contextBefore : -1;
   if (context >= 0) firstSelected = context;
   const picked =
     selected === undefined ? (i: number) => i >= from || i === context : (i: number) => selected.at(i);
@@ -340,11 +342,11 @@ function* writeKeptSteps(
     yield* awaited(job.files.write(fd, bytes, position));
     position += bytes.length;
   };
-  const write = (payload: string) => {
-    const frame = encodeFrame(encoder.encode(payload));
+  const writeFrame = (frame: Uint8Array) => {
     chunk.push(frame);
     chunkBytes += frame.length;
   };
+  const write = (payload: string) => writeFrame(encodeFrame(encoder.encode(payload)));
   write(JSON.stringify(plan.header));
   // The position of the record visited (the header, written above, is −1).
   let i = -2;
@@ -354,26 +356,36 @@ function* writeKeptSteps(
   // What the ring records that follow decode against (the run's latest audit.context record):
   // only the kept ones are decoded, most of this pass's cost when few are kept.
   let context: AuditDecodeContext | undefined;
-  const undecoded = (entry: LogEntry) => {
+  const visit = (entry: LogEntry, frame?: Uint8Array) => {
     const { record } = entry;
     if (++i >= 0) {
       const restart = record.kind === RESTART_LOG_KIND;
       if (restart) run++;
       if (plan.picked(i) || (plan.engine && restart && run >= plan.firstRun)) {
-        // The scan has checked that a ring record decodes against this context.
-        const whole =
-          record.kind === RING_RECORD_KIND
-            ? decodeRingRecord(record as unknown as RawRingRecord, context)!
-            : record;
-        write(JSON.stringify(whole));
+        if (frame !== undefined) {
+          // A view of the segment read (never written to): copied once, when the chunk is written.
+          writeFrame(frame);
+        } else {
+          // The scan has checked that a ring record decodes against this context.
+          const whole =
+            record.kind === RING_RECORD_KIND
+              ? decodeRingRecord(record as unknown as RawRingRecord, context)!
+              : record;
+          write(JSON.stringify(whole));
+        }
         kept++;
         lastKeptSeq = entry.seq;
       }
     }
     context = auditContextOf(record) ?? context;
   };
+  // A writer's compaction copies the frames it keeps as they are: a ring record stays a ring record
+  // (a third of its JSON form), and nothing is decoded or encoded while the event loop waits. A
+  // compaction the caller asked for writes records as JSON, decoded, which any reader takes.
+  const use: RecordUse =
+    job.stopped !== undefined ? { frames: visit } : { undecoded: (entry) => visit(entry) };
   // Strict, as the first pass: the log is the same (the lock is held), and a torn tail is left out.
-  yield* withWrites(scanOf(job, { undecoded }), function* () {
+  yield* withWrites(scanOf(job, use), function* () {
     if (chunkBytes >= WRITE_CHUNK_BYTES) yield* flush();
   });
   // Dropping the last records would lose their seqs: a seq mark after the kept ones holds the last,

@@ -71,13 +71,16 @@ export interface LogScan {
  * decode, not decoded), or hands each, decoded and the header first, to a visitor that keeps what
  * it needs (`records` then stays empty). `{ undecoded }` is a visitor too, handed ring records as
  * `"check"` leaves them (kind `ring`, checked to decode): for one that looks only at seqs and at
- * records other than audit ones, without the cost of decoding the rest.
+ * records other than audit ones, without the cost of decoding the rest. `{ frames }` is handed the
+ * same entries with the bytes of each one's frame (a view of the segment's bytes as read, which
+ * the scan never changes): for one that copies records as they are.
  */
 export type RecordUse =
   | "keep"
   | "check"
   | ((entry: LogEntry) => void)
-  | { readonly undecoded: (entry: LogEntry) => void };
+  | { readonly undecoded: (entry: LogEntry) => void }
+  | { readonly frames: (entry: LogEntry, frame: Uint8Array) => void };
 
 /** Where a scan ended: after the last valid frame it read. */
 export interface LogPosition {
@@ -427,6 +430,7 @@ function* scanFrom(
       end: end === null || decodedLast === null ? end : { ...end, last: decodedLast },
     };
   };
+  const visit = visitorOf(use);
   let lastSegmentValidBytes = 0;
   for (let s = 0; s < segments.length; s++) {
     const segment = segments[s]!;
@@ -485,9 +489,9 @@ function* scanFrom(
       const link = offset === 0 ? s > 0 : isSeqMark(entry.record, segment.number);
       if (offset === 0 && s === 0) {
         header = entry.record as LogScan["header"];
-        visitorOf(use)?.(entry);
+        visit(entry, bytes, offset - base, parsed!.end);
       } else if (!link && use === "keep") records.push(entry);
-      else if (!link) visitorOf(use)?.(entry);
+      else if (!link) visit(entry, bytes, offset - base, parsed!.end);
       if (!link) last = entry;
       lastSeq = entry.seq;
       const frameEnd = base + parsed!.end;
@@ -517,10 +521,12 @@ function* scanFrom(
   return scanned(lastSegmentValidBytes);
 }
 
-/** The visitor `use` hands records to, if it is one. */
-function visitorOf(use: RecordUse): ((entry: LogEntry) => void) | undefined {
-  if (typeof use === "function") return use;
-  return typeof use === "object" ? use.undecoded : undefined;
+/** Hands a record to the visitor `use` is, if it is one; the frame is `bytes[start .. end)`. */
+function visitorOf(use: RecordUse): (entry: LogEntry, bytes: Uint8Array, start: number, end: number) => void {
+  if (typeof use === "function") return (entry) => use(entry);
+  if (typeof use !== "object") return () => {};
+  if ("undecoded" in use) return (entry) => use.undecoded(entry);
+  return (entry, bytes, start, end) => use.frames(entry, bytes.subarray(start, end));
 }
 
 /** Whether a segment's bytes start with a log header (seq 0): where a log, or a compacted one, starts. */

@@ -76,9 +76,11 @@ export interface DecisionLogOptions {
    * rewritten in the background down to their last `keepRecords` records (an engine's log also
    * keeps the `restart` record of each run left, as `compactDecisionLog` does), and the segment
    * being written is left as it is. The log then holds at least the last `keepRecords` records and
-   * at most that plus about two segments. A whole number ≥ 1; off by default (the log keeps every
-   * record). The reads, writes and fsyncs run on libuv's thread pool and the records are verified
-   * in slices, so the event loop keeps turning; appends go on meanwhile. See `onCompaction`.
+   * at most that plus about two segments (and, while a compaction writes, a second copy of the
+   * records kept). A whole number ≥ 1; off by default (the log keeps every record). The records
+   * kept are copied as they are; the reads, writes and fsyncs run on libuv's thread pool and the
+   * records are verified in slices, so the event loop keeps turning; appends go on meanwhile. See
+   * `onCompaction`.
    */
   readonly keepRecords?: number;
   /**
