@@ -1,4 +1,5 @@
 import { crc32c } from "./crc32c.js";
+import { uint32At } from "./little-endian.js";
 
 /** Bytes before a record's payload: u32 payload length, u32 CRC-32C of the payload (little-endian). */
 export const FRAME_HEADER_BYTES = 8;
@@ -50,12 +51,11 @@ export function readFrame(
   limit = bytes.length,
 ): FrameSlice | FrameProblem {
   if (limit - offset < FRAME_HEADER_BYTES) return "truncated header";
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const length = view.getUint32(offset, true);
+  const length = uint32At(bytes, offset);
   if (length === 0 || length > MAX_PAYLOAD_BYTES) return "bad length";
   const payloadStart = offset + FRAME_HEADER_BYTES;
   const end = payloadStart + length;
   if (end > limit) return "truncated payload";
-  if (crc32c(bytes, payloadStart, end) !== view.getUint32(offset + 4, true)) return "crc mismatch";
+  if (crc32c(bytes, payloadStart, end) !== uint32At(bytes, offset + 4)) return "crc mismatch";
   return { offset, payloadStart, end };
 }

@@ -28,6 +28,7 @@ import {
 } from "../audit/events.js";
 import type { AuditRing } from "../audit/ring.js";
 import { encodeNumbers } from "./json-numbers.js";
+import { float64At, int32At, uint16At, uint32At } from "./little-endian.js";
 import { AUDIT_LOG_KIND, type LogRecord, RING_RECORD_KIND } from "./records.js";
 
 /** The first two payload bytes of a ring record. */
@@ -204,10 +205,9 @@ const utf8 = new TextDecoder("utf-8", { fatal: true });
 
 /** The ring record a payload holds, or null when it is malformed. */
 export function readRingRecord(bytes: Uint8Array, start: number, end: number): RawRingRecord | null {
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const seq = view.getFloat64(start + 2, true);
-  const count = view.getUint16(start + 10, true);
-  const noteField = view.getUint32(start + 12, true);
+  const seq = float64At(bytes, start + 2);
+  const count = uint16At(bytes, start + 10);
+  const noteField = uint32At(bytes, start + 12);
   if (count < AUDIT_HEADER_FIELDS) return null;
   const tagsAt = start + PREFIX_BYTES;
   let p = tagsAt + ((count + 3) >> 2);
@@ -217,10 +217,10 @@ export function readRingRecord(bytes: Uint8Array, start: number, end: number): R
     const tag = (bytes[tagsAt + (i >> 2)]! >> ((i & 3) << 1)) & 3;
     if (tag === TAG_NAN) slots[i] = Number.NaN;
     else if (tag === TAG_I32 && p + 4 <= end) {
-      slots[i] = view.getInt32(p, true);
+      slots[i] = int32At(bytes, p);
       p += 4;
     } else if (tag === TAG_F64 && p + 8 <= end) {
-      slots[i] = view.getFloat64(p, true);
+      slots[i] = float64At(bytes, p);
       p += 8;
     } else return null;
   }

@@ -7,6 +7,7 @@ import { awaited, runAtOnce, runInSlices, type Steps } from "../runtime/event-lo
 import { BINARY_AUDIT_MAGIC, isBinaryAudit, readBinaryAudit } from "./binary-record.js";
 import { asLogError, LogCorruptionError, LogError } from "./errors.js";
 import { FRAME_HEADER_BYTES, MAX_PAYLOAD_BYTES, readFrame } from "./frame.js";
+import { uint32At } from "./little-endian.js";
 import { isSeqMark, type LogEntry, type LogHeader, type LogRecord, PAYLOAD_PREFIX } from "./records.js";
 import {
   auditContextOf,
@@ -406,7 +407,27 @@ function* scanFrom(
   let lastSeq = from?.lastSeq ?? -1;
   // What the ring records that follow are decoded against (the run's latest `audit.context`).
   let context: AuditDecodeContext | undefined = from?.context;
-  let end: LogPosition | null = from;
+  // Where the last valid frame is (its bytes, their offset in the file, its segment, where it
+  // starts and ends): the scan's end position, built only when a result is asked for.
+  let endBytes: Uint8Array | null = null;
+  let endBase = 0;
+  let endSegment = 0;
+  let endFrame = 0;
+  let endOffset = 0;
+  const endPosition = (): LogPosition | null =>
+    endBytes === null
+      ? from
+      : {
+          root: from?.root ?? segments[0]!.number,
+          segment: endSegment,
+          frame: endFrame,
+          offset: endOffset,
+          crc: frameCrc(endBytes, endFrame - endBase),
+          header,
+          last: last!,
+          lastSeq,
+          context,
+        };
   // The context the last raw ring record decodes against (when no records are kept).
   let lastRingContext: AuditDecodeContext | undefined;
   const finalLast = (): LogEntry | null => {
@@ -417,6 +438,7 @@ function* scanFrom(
   // What the scan has found so far, as a result (the fields are read when it is called).
   const scanned = (lastSegmentValidBytes: number): LogScan => {
     const decodedLast = finalLast();
+    const end = endPosition();
     return {
       header,
       records,
@@ -495,17 +517,11 @@ function* scanFrom(
       if (!link) last = entry;
       lastSeq = entry.seq;
       const frameEnd = base + parsed!.end;
-      end = {
-        root: from?.root ?? segments[0]!.number,
-        segment: segment.number,
-        frame: offset,
-        offset: frameEnd,
-        crc: frameCrc(bytes, offset - base),
-        header,
-        last: last!,
-        lastSeq,
-        context,
-      };
+      endBytes = bytes;
+      endBase = base;
+      endSegment = segment.number;
+      endFrame = offset;
+      endOffset = frameEnd;
       offset = frameEnd;
       yield;
     }
@@ -542,7 +558,7 @@ function startsLogWith(record: LogEntry["record"]): boolean {
 
 /** The CRC field of the frame at `offset` of `bytes`. */
 function frameCrc(bytes: Uint8Array, offset: number): number {
-  return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(offset + 4, true);
+  return uint32At(bytes, offset + 4);
 }
 
 /** {@link readSegment}, asynchronously. */

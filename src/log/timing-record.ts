@@ -9,6 +9,8 @@
  * that is not finite (a broken scheduler) reads back as `null`, as the JSON form wrote it, which
  * readers do not take for a timing, so replay stops there instead of guessing.
  */
+
+import { float64At, int32At } from "./little-endian.js";
 import type { TimeRecord } from "./log-records.js";
 import { FLUSH_LOG_KIND, TIMER_LOG_KIND } from "./records.js";
 
@@ -64,15 +66,14 @@ export function readTimingRecord(
   readonly after: number;
 } | null {
   if (!isTimingRecord(bytes, start, end)) return null;
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const code = bytes[start + 10];
   if (code !== KIND_TIMER && code !== KIND_FLUSH) return null;
-  const time = view.getFloat64(start + 15, true);
+  const time = float64At(bytes, start + 15);
   return {
-    seq: view.getFloat64(start + 2, true),
+    seq: float64At(bytes, start + 2),
     kind: code === KIND_FLUSH ? FLUSH_LOG_KIND : TIMER_LOG_KIND,
-    id: view.getInt32(start + 11, true),
+    id: int32At(bytes, start + 11),
     time: Number.isFinite(time) ? time : null,
-    after: view.getFloat64(start + 23, true),
+    after: float64At(bytes, start + 23),
   };
 }
