@@ -36,8 +36,12 @@ export interface LiveRunFigures {
   readonly compactionMs: readonly number[];
 }
 
+/** Bytes of the files in `dir`; a file a compaction removes or renames meanwhile counts as gone. */
 function directoryBytes(dir: string): number {
-  return readdirSync(dir).reduce((sum, name) => sum + statSync(join(dir, name)).size, 0);
+  return readdirSync(dir).reduce(
+    (sum, name) => sum + (statSync(join(dir, name), { throwIfNoEntry: false })?.size ?? 0),
+    0,
+  );
 }
 
 /** Waits until `at` (a `performance.now()` time), or for the event loop's next turn when it has passed. */

@@ -129,7 +129,7 @@ export async function runLiveCompactionBench(setup: LiveCompactionSetup = DEFAUL
       ["gate", "measured", "result"],
       [
         [
-          `with keepRecords the directory never holds more than two copies of the records kept and two segments (${(boundBytes / MB).toFixed(1)} MB)`,
+          `with keepRecords the directory, as sampled, never held more than two copies of the records kept and two segments (${(boundBytes / MB).toFixed(1)} MB)`,
           `${(kept.peakDirBytes / MB).toFixed(1)} MB at most (every record kept: ${(full.peakDirBytes / MB).toFixed(1)} MB)`,
           verdict(kept.peakDirBytes <= boundBytes && kept.compactions > 0),
         ],

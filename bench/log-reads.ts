@@ -12,7 +12,7 @@
  * and the largest over the runs. `--digests=N` reads one log of N digests instead.
  */
 import { spawnSync } from "node:child_process";
-import { cpSync, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
+import { closeSync, cpSync, fsyncSync, mkdtempSync, openSync, readdirSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -93,7 +93,7 @@ async function measureLog(root: string, script: string, digests: number, runs: n
     for (let r = 0; r < runs; r++) {
       // A compaction rewrites the log: each runs on a copy of its own.
       const target = read === "compactDecisionLog" ? join(root, `copy-${r}`) : dir;
-      if (target !== dir) cpSync(dir, target, { recursive: true });
+      if (target !== dir) copyToDisk(dir, target);
       figures.push(readOnce(script, read, target));
       if (target !== dir) rmSync(target, { recursive: true, force: true });
     }
@@ -113,6 +113,23 @@ async function measureLog(root: string, script: string, digests: number, runs: n
   }
   rmSync(dir, { recursive: true, force: true });
   return { digests, records, megabytes, segments: files.length, rows };
+}
+
+/**
+ * Copies the log in `dir` to `target` and waits until the copy is on disk: otherwise the disk
+ * writes the copy back while the compaction timed next makes its own file durable, and the
+ * compaction is charged for both.
+ */
+function copyToDisk(dir: string, target: string): void {
+  cpSync(dir, target, { recursive: true });
+  for (const name of readdirSync(target)) {
+    const fd = openSync(join(target, name), "r");
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  }
 }
 
 /** Runs the benchmark on a log of each of `digests` and returns its Markdown section. */

@@ -35,7 +35,7 @@ describe("little-endian reads of a log's bytes", () => {
     const whole = new Uint8Array(3 + values.length * 8);
     const bytes = whole.subarray(3);
     const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    values.forEach((x, i) => view.setFloat64(i * 8, x, true));
+    for (const [i, x] of values.entries()) view.setFloat64(i * 8, x, true);
     expect(values.map((_, i) => float64At(bytes, i * 8))).toEqual(values);
     expect(Object.is(float64At(bytes, 8), -0)).toBe(true);
   });

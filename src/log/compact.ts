@@ -183,7 +183,13 @@ function* compactionSteps(job: CompactionJob): Steps<CompactResult | null> {
   const live = job.stopped !== undefined;
   // Two passes over the log, each holding one segment at a time: the first finds what to keep
   // (the header written first depends on it), the second writes it.
-  const plan = yield* planSteps(job);
+  let plan: CompactionPlan;
+  try {
+    plan = yield* stoppable(planSteps(job), job.stopped);
+  } catch (error) {
+    if (error instanceof CompactionStopped) return null;
+    throw error;
+  }
   if (live && plan.records <= (job.keep as number)) return null;
   let bytesBefore = 0;
   for (const segment of job.segments) bytesBefore += yield* awaited(files.size(segment.path));
@@ -196,7 +202,7 @@ function* compactionSteps(job: CompactionJob): Steps<CompactResult | null> {
   try {
     const fd = yield* awaited(files.create(tmp));
     try {
-      written = yield* writeKeptSteps(job, plan, fd);
+      written = yield* stoppable(writeKeptSteps(job, plan, fd), job.stopped);
       yield* step("tmp-written");
       yield* awaited(files.datasync(fd));
       yield* step("tmp-synced");
@@ -214,6 +220,7 @@ function* compactionSteps(job: CompactionJob): Steps<CompactResult | null> {
   } catch (error) {
     // Before the rename took effect the old log is intact; drop the temporary file.
     yield* awaited(files.remove(tmp));
+    if (error instanceof CompactionStopped) return null;
     throw asLogError(error, `compaction of ${dir} failed`);
   }
   // The segment renamed over (a writer's last full one) is the new log's; every other is superseded.
@@ -395,16 +402,34 @@ function* writeKeptSteps(
   return { kept, bytes: position };
 }
 
+/** Thrown into a writer's compaction that its writer closed: it ends there, changing nothing. */
+class CompactionStopped extends Error {}
+
+/**
+ * `steps`, ended with a {@link CompactionStopped} at the first plain step after `stopped()` turned
+ * true (its own cleanup runs): a writer closed meanwhile need not wait for a whole pass over the
+ * log. Unchanged without `stopped` (a compaction the caller asked for).
+ */
+function* stoppable<T>(steps: Steps<T>, stopped: (() => boolean) | undefined): Steps<T> {
+  if (stopped === undefined) return yield* steps;
+  return yield* withWrites(steps, () => {
+    if (stopped()) throw new CompactionStopped();
+  });
+}
+
 /**
  * `steps`, with `between` run after each of its plain steps (not while it waits for a read: a
  * read that failed meanwhile would go unhandled): the kept records are written as they gather.
  */
-function* withWrites<T>(steps: Steps<T>, between: () => Steps<void>): Steps<T> {
+function* withWrites<T>(steps: Steps<T>, between: () => Steps<void> | void): Steps<T> {
   try {
     let step = steps.next();
     for (;;) {
       if (step.done === true) return step.value;
-      if (step.value === undefined) yield* between();
+      if (step.value === undefined) {
+        const more = between();
+        if (more !== undefined) yield* more;
+      }
       let sent: unknown;
       try {
         sent = yield step.value;

@@ -266,10 +266,14 @@ export const LoggedEngine = {
             await running.close();
             markClosed();
           } finally {
-            log.close();
+            try {
+              log.close();
+            } finally {
+              // A compaction of the log still running stops first, even when closing failed: the
+              // directory is free once close() settles, and can be opened again at once.
+              await log.released();
+            }
           }
-          // A compaction of the log still running stops first: the directory is free after this.
-          await log.released();
         })());
       return yield* Effect.try({
         // The engine was built from `config`, whose parameter names are exactly `N`.
@@ -298,10 +302,14 @@ function startedLoggedEngine(
         await engine.close();
         writeCloseMarker(engine, log);
       } finally {
-        log.close();
+        try {
+          log.close();
+        } finally {
+          // A compaction of the log still running stops first, even when closing failed: the
+          // directory is free once close() settles, and can be opened again at once.
+          await log.released();
+        }
       }
-      // A compaction of the log still running stops first: the directory is free after this.
-      await log.released();
     })());
   try {
     return loggedEngine(engine, log, plan, previous, close);

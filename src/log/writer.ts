@@ -85,8 +85,10 @@ export interface DecisionLogOptions {
   readonly keepRecords?: number;
   /**
    * Called when a compaction run for `keepRecords` has ended: with its result, or with the
-   * `LogError` it failed with (the log is then left as it was, and the next full segment tries
-   * again; the records written are never affected).
+   * `LogError` it failed with. The log then reads whole, as it was or as compacted when the failure
+   * came after the new segment took the old ones' place (syncing the directory, removing the old
+   * segments: the next compaction or writer removes them); the next full segment compacts again,
+   * and the records written are never affected.
    */
   readonly onCompaction?: (outcome: LiveCompaction) => void;
   /** @internal Called after each step of a `keepRecords` compaction (tests pause or fail it there). */
