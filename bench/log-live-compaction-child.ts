@@ -1,9 +1,7 @@
 /**
  * One engine's run for bench/log-live-compaction.ts, in a process of its own so that its memory
- * and its garbage collections are its own: argv[2] is the log directory, argv[3] the digests,
- * argv[4] the rate (digests a second of wall time), argv[5] the records kept (`all`: no
- * compaction), argv[6] the segment size in bytes, argv[7] the wall-time ms between two batches
- * of digests. Prints one JSON line: the {@link LiveRunFigures}.
+ * and its garbage collections are its own: argv[2] is the {@link LiveRun} as JSON. Prints one
+ * JSON line: the {@link LiveRunFigures}.
  */
 import { readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
@@ -52,13 +50,13 @@ const until = (at: number) =>
     else setImmediate(resolve);
   });
 
-/** What the parent asks of a run. */
-interface LiveRun {
+/** What the parent asks of a run (argv[2], as JSON). */
+export interface LiveRun {
   readonly dir: string;
   readonly digests: number;
   readonly rate: number;
-  /** Undefined: every record kept. */
-  readonly keepRecords: number | undefined;
+  /** Undefined (left out of the JSON): every record kept. */
+  readonly keepRecords?: number | undefined;
   readonly segmentBytes: number;
   readonly tickMs: number;
 }
@@ -130,20 +128,5 @@ async function run({
   return figures;
 }
 
-const [dir, digests, rate, keep, segmentBytes, tickMs] = process.argv.slice(2) as string[] as [
-  string,
-  string,
-  string,
-  string,
-  string,
-  string,
-];
-const figures = await run({
-  dir,
-  digests: Number(digests),
-  rate: Number(rate),
-  keepRecords: keep === "all" ? undefined : Number(keep),
-  segmentBytes: Number(segmentBytes),
-  tickMs: Number(tickMs),
-});
+const figures = await run(JSON.parse(process.argv[2]!) as LiveRun);
 process.stdout.write(`${JSON.stringify(figures)}\n`);

@@ -11,7 +11,7 @@
  * every few seconds. Segments of 16 MiB, so that a run fills a dozen. Each engine runs in a fresh
  * `node` process (one bundled file), so that neither inherits the other's memory or garbage.
  */
-import { spawn } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -19,7 +19,7 @@ import { fileURLToPath } from "node:url";
 import { bundleForNode } from "../test/support/node-bundle.js";
 import { type Benchmark, parseOptions, wholeOption } from "./benchmark.js";
 import { describeEnvironment, environmentLine } from "./environment.js";
-import type { LiveRunFigures } from "./log-live-compaction-child.js";
+import type { LiveRun, LiveRunFigures } from "./log-live-compaction-child.js";
 import { writeSection } from "./report.js";
 import { median } from "./stats.js";
 import { markdownTable, verdict } from "./table.js";
@@ -49,27 +49,22 @@ const DEFAULT_SETUP: LiveCompactionSetup = {
   keepRecords: 100_000,
 };
 
-/** Runs one engine in a fresh process (asynchronously: the parent's own loop stays free). */
+/** Runs one engine in a fresh process. */
 function runEngine(
   script: string,
   dir: string,
   setup: LiveCompactionSetup,
   keepRecords: number | undefined,
-): Promise<LiveRunFigures> {
+): LiveRunFigures {
   const { digests, rate, segmentBytes } = setup;
-  const args = [script, dir, digests, rate, keepRecords ?? "all", segmentBytes, TICK_MS].map(String);
-  const child = spawn(process.execPath, args, { env: { ...process.env, NODE_ENV: "production" } });
-  let stdout = "";
-  let stderr = "";
-  child.stdout.on("data", (chunk) => (stdout += chunk));
-  child.stderr.on("data", (chunk) => (stderr += chunk));
-  return new Promise((resolve, reject) => {
-    child.on("error", reject);
-    child.on("close", (status) => {
-      if (status !== 0) reject(new Error(`the engine's run failed (${status}): ${stderr}`));
-      else resolve(JSON.parse(stdout.trim().split("\n").pop()!) as LiveRunFigures);
-    });
+  const run: LiveRun = { dir, digests, rate, keepRecords, segmentBytes, tickMs: TICK_MS };
+  const child = spawnSync(process.execPath, [script, JSON.stringify(run)], {
+    encoding: "utf8",
+    env: { ...process.env, NODE_ENV: "production" },
+    maxBuffer: 1 << 20,
   });
+  if (child.status !== 0) throw new Error(`the engine's run failed (${child.status}): ${child.stderr}`);
+  return JSON.parse(child.stdout.trim().split("\n").pop()!) as LiveRunFigures;
 }
 
 /** Runs both engines and returns the section. */
@@ -83,7 +78,7 @@ export async function runLiveCompactionBench(setup: LiveCompactionSetup = DEFAUL
     const runs: { label: string; figures: LiveRunFigures }[] = [];
     for (const keep of [undefined, keepRecords]) {
       const dir = join(root, keep === undefined ? "full" : "kept");
-      const figures = await runEngine(bundle.script, dir, setup, keep);
+      const figures = runEngine(bundle.script, dir, setup, keep);
       console.log(JSON.stringify(figures));
       runs.push({
         label: keep === undefined ? "every record kept" : `keepRecords ${keep.toLocaleString("en-US")}`,

@@ -261,20 +261,10 @@ export const LoggedEngine = {
       // close() does what closing the scope does (the scope's finalizers then find nothing left).
       let closing: Promise<void> | undefined;
       const close = () =>
-        (closing ??= (async () => {
-          try {
-            await running.close();
-            markClosed();
-          } finally {
-            try {
-              log.close();
-            } finally {
-              // A compaction of the log still running stops first, even when closing failed: the
-              // directory is free once close() settles, and can be opened again at once.
-              await log.released();
-            }
-          }
-        })());
+        (closing ??= closeEngineThenLog(async () => {
+          await running.close();
+          markClosed();
+        }, log));
       return yield* Effect.try({
         // The engine was built from `config`, whose parameter names are exactly `N`.
         try: () => loggedEngine(running, log, started, previous, close) as LoggedEngine<N>,
@@ -297,20 +287,10 @@ function startedLoggedEngine(
   // Idempotent, like every other close: a second or concurrent call waits for the first.
   let closing: Promise<void> | undefined;
   const close = () =>
-    (closing ??= (async () => {
-      try {
-        await engine.close();
-        writeCloseMarker(engine, log);
-      } finally {
-        try {
-          log.close();
-        } finally {
-          // A compaction of the log still running stops first, even when closing failed: the
-          // directory is free once close() settles, and can be opened again at once.
-          await log.released();
-        }
-      }
-    })());
+    (closing ??= closeEngineThenLog(async () => {
+      await engine.close();
+      writeCloseMarker(engine, log);
+    }, log));
   try {
     return loggedEngine(engine, log, plan, previous, close);
   } catch (error) {
@@ -427,6 +407,23 @@ class AuditAwareClock extends RecordingClock {
   override attachAudit(lastSeq: () => number): void {
     this.auditSeq = lastSeq;
     super.attachAudit(lastSeq);
+  }
+}
+
+/**
+ * Closes the engine (`closeEngine`), then the log, whether or not the engine closed: a compaction
+ * of the log still running stops first (see `released()`), so the directory is free once this
+ * settles, even after a failure, and can be opened again at once.
+ */
+async function closeEngineThenLog(closeEngine: () => Promise<void>, log: DecisionLogWriter): Promise<void> {
+  try {
+    await closeEngine();
+  } finally {
+    try {
+      log.close();
+    } finally {
+      await log.released();
+    }
   }
 }
 
