@@ -361,6 +361,8 @@ describe("dashboard in chromium", () => {
       expect(await page.textContent("#phase")).toBe(final.phase);
       expect(await page.textContent("#phase")).toBe("paused");
       expect(await page.textContent("#iteration")).toBe(String(final.iteration));
+      // The statechart is drawn after the panel's text: wait for its highlight, as for a live engine.
+      await page.waitForSelector('[data-machine="spsa"] .sc-state.active[data-path="paused"]', WAIT);
       expect(await page.locator('[data-machine="spsa"] .sc-state.active[data-path="paused"]').count()).toBe(
         1,
       );
