@@ -1,7 +1,13 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { decodeSafeMode, decodeSafeModeReasons } from "../machines/safe-mode-reasons.js";
-import { type AuditEvent, AuditRecordType } from "../src/audit/events.js";
+import {
+  AUDIT_HEADER_FIELDS,
+  type AuditEvent,
+  AuditRecordType,
+  FIELD_TYPE,
+  VECTOR_LENGTH_UNIT,
+} from "../src/audit/events.js";
 import { AuditRing } from "../src/audit/ring.js";
 import { auditPayloadText } from "../src/log/audit-payload.js";
 import { binaryAuditBound, readBinaryAudit, writeBinaryAudit } from "../src/log/binary-record.js";
@@ -9,11 +15,13 @@ import { compactDecisionLog } from "../src/log/compact.js";
 import { createLoggedEngine } from "../src/log/engine-log.js";
 import { LogCorruptionError } from "../src/log/errors.js";
 import { auditEventOf, auditLogRecord } from "../src/log/log-records.js";
-import { readDecisionLog } from "../src/log/reader.js";
+import { readDecisionLog, visitDecisionLogEvents } from "../src/log/reader.js";
 import {
   AUDIT_CONTEXT_KIND,
   auditContextOf,
   auditContextRecord,
+  DecodedAuditRecord,
+  decodedRingRecord,
   decodeRingRecord,
   RING_RECORD_MAGIC,
   type RingCursor,
@@ -73,6 +81,11 @@ function ringPayloads(ring: AuditRing): Buffer[] {
   return payloads;
 }
 
+/** The first payload of a filled ring's. */
+function payloads0(): Buffer {
+  return ringPayloads(filledRing())[0]!;
+}
+
 function binaryPayload(seq: number, event: AuditEvent): Buffer {
   const out = Buffer.alloc(binaryAuditBound(event));
   const end = writeBinaryAudit(out, new DataView(out.buffer, out.byteOffset, out.byteLength), 0, seq, event);
@@ -102,6 +115,85 @@ describe("ring records in the decision log", () => {
       decodeRingRecord(readRingRecord(payloads[0]!, 0, payloads[0]!.length)!, context),
     );
     expect(Object.is((applied as { values: Record<string, number> }).values.β, -0)).toBe(true);
+  });
+
+  it("decoded as events, give the events their JSON form reads as, numbers untagged", () => {
+    const ring = filledRing();
+    const payloads = ringPayloads(ring);
+    const context = auditContextOf(auditContextRecord(ring));
+    const events = ring.drain();
+    for (const [k, event] of events.entries()) {
+      const raw = readRingRecord(payloads[k]!, 0, payloads[k]!.length)!;
+      const decoded = decodedRingRecord(raw, context);
+      expect(decoded).toBeInstanceOf(DecodedAuditRecord);
+      expect(decoded!.seq).toBe(100 + k);
+      // toEqual tells −0 from 0 and matches NaN: the event is the one the tagged form decodes to.
+      expect(decoded!.event).toEqual(auditEventOf(decodeRingRecord(raw, context)));
+      expect(auditEventOf(decoded)).toBe(decoded!.event);
+      expect(auditEventOf({ segment: "s", record: decoded })).toBe(decoded!.event);
+      expect(JSON.stringify(decoded)).toBe(JSON.stringify(decodeRingRecord(raw, context)));
+      expect(decoded!.toJSON()).toEqual(JSON.parse(auditPayloadText(100 + k, event)));
+    }
+    const raw = readRingRecord(payloads[0]!, 0, payloads[0]!.length)!;
+    expect(decodedRingRecord(raw, undefined)).toBeNull();
+  });
+
+  it("records read keep their own numbers while thousands more are read after them", () => {
+    const ring = filledRing();
+    const payloads = ringPayloads(ring);
+    const context = auditContextOf(auditContextRecord(ring));
+    const first = payloads.map((p) => readRingRecord(p, 0, p.length)!);
+    const expected = first.map((raw) => decodeRingRecord(raw, context));
+    // Far more slots than one of the slabs records are read into.
+    for (let i = 0; i < 5_000; i++) for (const p of payloads) readRingRecord(p, 0, p.length);
+    expect(first.map((raw) => decodeRingRecord(raw, context))).toEqual(expected);
+  });
+
+  it("reads a record with more slots than a slab holds", () => {
+    // 9 fixed fields and a vector of 9,000, all NaN but the type: more than a writer makes, but
+    // well-formed, so read whole rather than cut at a slab's end.
+    const vector = 9_000;
+    const count = AUDIT_HEADER_FIELDS + vector;
+    const tagBytes = (count + 3) >> 2;
+    const payload = Buffer.alloc(16 + tagBytes + 8);
+    payload.set(RING_RECORD_MAGIC, 0);
+    payload.writeDoubleLE(7, 2);
+    payload.writeUInt16LE(count, 10);
+    payload.writeUInt32LE(0, 12);
+    payload.fill(0xaa, 16, 16 + tagBytes); // tag 2 (NaN) for every slot…
+    payload[16 + (FIELD_TYPE >> 2)]! &= ~(3 << ((FIELD_TYPE & 3) << 1)); // …but the type's (an f64)
+    payload.writeDoubleLE(vector * VECTOR_LENGTH_UNIT + AuditRecordType.Apply, 16 + tagBytes);
+    const before = readRingRecord(payloads0(), 0, payloads0().length)!;
+    const raw = readRingRecord(payload, 0, payload.length);
+    expect(raw).not.toBeNull();
+    expect(raw!.seq).toBe(7);
+    expect(raw!.slots.length - raw!.at).toBeGreaterThanOrEqual(count);
+    expect(raw!.slots[raw!.at + FIELD_TYPE]).toBe(vector * VECTOR_LENGTH_UNIT + AuditRecordType.Apply);
+    expect(Number.isNaN(raw!.slots[raw!.at + count - 1])).toBe(true);
+    expect(before.slots).not.toBe(raw!.slots);
+  });
+
+  it("a log read for its events hands on the events its JSON form reads as", () => {
+    const dir = newDir();
+    const ring = filledRing();
+    const writer = openDecisionLog({ dir, header: { kind: "header" }, segmentBytes: 700 });
+    writer.append(auditContextRecord(ring));
+    const cursor: RingCursor = { ring, k: 0 };
+    for (let k = 0; k < ring.size; k++) {
+      cursor.k = k;
+      writer.appendBytes(ringRecordBound(ring, k), writeRingRecord, cursor);
+    }
+    writer.close();
+    const whole = readDecisionLog(dir);
+    const visited: unknown[] = [];
+    const contents = visitDecisionLogEvents(dir, (entry) => visited.push(entry.record));
+    expect(visited.slice(2).every((record) => record instanceof DecodedAuditRecord)).toBe(true);
+    expect(visited.slice(1).map(auditEventOf)).toEqual(
+      whole.records.map((entry) => auditEventOf(entry.record)),
+    );
+    // What the read says of the log's last record is its JSON form, as a whole read's.
+    expect(contents.lastDurable).toEqual(whole.lastDurable);
+    expect(contents.lastDurable!.record).not.toBeInstanceOf(DecodedAuditRecord);
   });
 
   it("cannot be decoded without the run's context, and a malformed payload is refused", () => {

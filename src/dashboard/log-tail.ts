@@ -6,7 +6,7 @@ import { auditEventOf } from "../log/log-records.js";
 import type { LogRecord } from "../log/records.js";
 import {
   auditContextOf,
-  decodeRingRecord,
+  decodedRingRecord,
   type RawRingRecord,
   RING_RECORD_KIND,
 } from "../log/ring-record.js";
@@ -444,5 +444,6 @@ function decodeFrame(
 ): Entry | null {
   const record = decodePayload(bytes, slice.payloadStart, slice.end);
   if (record === null || record.kind !== RING_RECORD_KIND) return record;
-  return decodeRingRecord(record as unknown as RawRingRecord, context);
+  // Its event as decoded: the tail only takes the event from it (auditEventOf).
+  return decodedRingRecord(record as unknown as RawRingRecord, context) as Entry | null;
 }

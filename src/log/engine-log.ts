@@ -650,20 +650,24 @@ class PreviousRunQuestion implements SegmentQuestion<PreviousRun> {
     }
     if (record.kind === RING_RECORD_KIND) {
       const raw = record as unknown as RawRingRecord;
-      const slots = raw.slots;
-      this.sawGeneration(slots[FIELD_GENERATION]);
-      const type = slots[FIELD_TYPE]! % VECTOR_LENGTH_UNIT;
+      const { slots, at } = raw;
+      this.sawGeneration(slots[at + FIELD_GENERATION]);
+      const type = slots[at + FIELD_TYPE]! % VECTOR_LENGTH_UNIT;
       if (type === AuditRecordType.ModeChanged)
-        this.sawMode(decodeSafeMode(slots[FIELD_PARAM]!), decodeSafeModeReasons(slots[FIELD_A]!), raw.note);
+        this.sawMode(
+          decodeSafeMode(slots[at + FIELD_PARAM]!),
+          decodeSafeModeReasons(slots[at + FIELD_A]!),
+          raw.note,
+        );
       else if (type === AuditRecordType.Command) {
-        const restores = slots[FIELD_A]!;
+        const restores = slots[at + FIELD_A]!;
         this.sawCommand(
-          controlCommandName(slots[FIELD_CODE]!),
+          controlCommandName(slots[at + FIELD_CODE]!),
           raw.note,
           restores === 0 ? undefined : decodeSafeModeReasons(restores),
         );
       } else if (type === AuditRecordType.CommandRefused)
-        this.sawRefused(controlCommandName(slots[FIELD_CODE]!));
+        this.sawRefused(controlCommandName(slots[at + FIELD_CODE]!));
       return;
     }
     const event = auditEventOf(record);

@@ -9,6 +9,7 @@ import { type EngineConfig, explicitEngineConfig, resolveEngineConfig } from "..
 import { DECISION_RULES } from "../engine/decision-rules.js";
 import { decodeNumbers, encodeNumbers } from "./json-numbers.js";
 import { AUDIT_LOG_KIND, ENGINE_LOG_FORMAT, FLUSH_LOG_KIND, TIMER_LOG_KIND } from "./records.js";
+import { DecodedAuditRecord } from "./ring-record.js";
 
 // The record kinds (and the engine header's format) live with the other record shapes
 // (records.ts), so that reading or compacting a log does not load the engine; they are
@@ -167,6 +168,7 @@ export function auditLogRecord(event: AuditEvent): AuditLogRecord {
  */
 export function auditEventOf(record: unknown): AuditEvent | undefined {
   if (typeof record !== "object" || record === null) return undefined;
+  if (record instanceof DecodedAuditRecord) return record.event;
   const r = record as Record<string, unknown>;
   if (r.kind === AUDIT_LOG_KIND && typeof r.event === "object" && r.event !== null) {
     return isAuditEvent(r.event) ? (decodeNumbers(r.event) as AuditEvent) : undefined;

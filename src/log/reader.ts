@@ -104,6 +104,30 @@ export async function visitDecisionLogAsync(
   return visitedOf(await scanVisitingAsync(dir, options.strict ?? true, visit));
 }
 
+/**
+ * {@link visitDecisionLog} for a reader that turns the records into audit events: ring records
+ * come as `DecodedAuditRecord`s, their events as decoded, rather than in their JSON form (which
+ * `auditEventOf` would only decode again).
+ */
+export function visitDecisionLogEvents(
+  dir: string,
+  visit: (entry: LogEntry) => void,
+  options: ReadOptions = {},
+): VisitedLogContents {
+  if (!existsSync(dir)) throw new LogError(`no decision log at ${dir}`);
+  return visitedOf(scanDecisionLog(dir, options.strict ?? true, { events: visit }));
+}
+
+/** {@link visitDecisionLogEvents}, read as {@link visitDecisionLogAsync} reads. */
+export async function visitDecisionLogEventsAsync(
+  dir: string,
+  visit: (entry: LogEntry) => void,
+  options: ReadOptions = {},
+): Promise<VisitedLogContents> {
+  await checkExists(dir);
+  return visitedOf(await scanVisitingAsync(dir, options.strict ?? true, { events: visit }));
+}
+
 /** What a visiting scan found, but the records (which went to the visitor) and where it ended. */
 function visitedOf(scan: LogScan): VisitedLogContents {
   const { end: _, records: __, ...contents } = contentsOf(scan);

@@ -11,6 +11,8 @@ import { uint32At } from "./little-endian.js";
 import { isSeqMark, type LogEntry, type LogHeader, type LogRecord, PAYLOAD_PREFIX } from "./records.js";
 import {
   auditContextOf,
+  DecodedAuditRecord,
+  decodedRingRecord,
   decodeRingRecord,
   isRingRecord,
   type RawRingRecord,
@@ -74,12 +76,15 @@ export interface LogScan {
  * `"check"` leaves them (kind `ring`, checked to decode): for one that looks only at seqs and at
  * records other than audit ones, without the cost of decoding the rest. `{ frames }` is handed the
  * same entries with the bytes of each one's frame (a view of the segment's bytes as read, which
- * the scan never changes): for one that copies records as they are.
+ * the scan never changes): for one that copies records as they are. `{ events }` is a visitor
+ * handed ring records as {@link DecodedAuditRecord}s, their events as decoded (numbers not
+ * tagged): for a reader that turns records into events (`auditEventOf`).
  */
 export type RecordUse =
   | "keep"
   | "check"
   | ((entry: LogEntry) => void)
+  | { readonly events: (entry: LogEntry) => void }
   | { readonly undecoded: (entry: LogEntry) => void }
   | { readonly frames: (entry: LogEntry, frame: Uint8Array) => void };
 
@@ -236,7 +241,7 @@ export async function scanLockedLogAsync(dir: string, strict: boolean): Promise<
 export async function scanVisitingAsync(
   dir: string,
   strict: boolean,
-  visit: (entry: LogEntry) => void,
+  visit: ((entry: LogEntry) => void) | { readonly events: (entry: LogEntry) => void },
 ): Promise<LogScan> {
   return scanBySegmentAsync(dir, strict, visit);
 }
@@ -431,6 +436,7 @@ function* scanFrom(
   // The context the last raw ring record decodes against (when no records are kept).
   let lastRingContext: AuditDecodeContext | undefined;
   const finalLast = (): LogEntry | null => {
+    if (last?.record instanceof DecodedAuditRecord) return { ...last, record: last.record.toJSON() };
     if (last === null || last.record.kind !== RING_RECORD_KIND) return last;
     const record = decodeRingRecord(last.record as unknown as RawRingRecord, lastRingContext);
     return record === null ? last : { ...last, record };
@@ -453,6 +459,7 @@ function* scanFrom(
     };
   };
   const visit = visitorOf(use);
+  const ringUse = ringUseOf(use);
   let lastSegmentValidBytes = 0;
   for (let s = 0; s < segments.length; s++) {
     const segment = segments[s]!;
@@ -467,15 +474,8 @@ function* scanFrom(
       let parsed = parseFrameAt(bytes, offset - base);
       if (parsed !== null && parsed.record.kind === RING_RECORD_KIND) {
         const raw = parsed.record as unknown as RawRingRecord;
-        // Kept raw when records are only checked: only checked to decode (building its JSON form is
-        // most of a scan's cost); the last one is decoded when the scan ends (see finalLast).
-        const decoded = use === "keep" || typeof use === "function";
-        const record = decoded
-          ? decodeRingRecord(raw, context)
-          : ringRecordDecodes(raw, context)
-            ? (parsed.record as LogRecord & { readonly seq: number })
-            : null;
-        if (!decoded) lastRingContext = context;
+        const record = ringRecordAs(ringUse, raw, context);
+        if (ringUse === "checked") lastRingContext = context;
         if (record === null) {
           return fail(strict, scanned(offset), {
             segment: segment.path,
@@ -537,11 +537,36 @@ function* scanFrom(
   return scanned(lastSegmentValidBytes);
 }
 
+/**
+ * How a scan hands on the ring records it reads: in their JSON form, as {@link DecodedAuditRecord}s,
+ * or raw once checked to decode (building the JSON form is most of a scan's cost; the last record
+ * is decoded when the scan ends, see finalLast).
+ */
+type RingUse = "json" | "events" | "checked";
+
+function ringUseOf(use: RecordUse): RingUse {
+  if (use === "keep" || typeof use === "function") return "json";
+  return typeof use === "object" && "events" in use ? "events" : "checked";
+}
+
+/** The record `raw` is handed on as (see {@link RingUse}), or null when it does not decode against `context`. */
+function ringRecordAs(
+  how: RingUse,
+  raw: RawRingRecord,
+  context: AuditDecodeContext | undefined,
+): (LogRecord & { readonly seq: number }) | null {
+  if (how === "json") return decodeRingRecord(raw, context);
+  if (how === "events")
+    return decodedRingRecord(raw, context) as (LogRecord & { readonly seq: number }) | null;
+  return ringRecordDecodes(raw, context) ? (raw as unknown as LogRecord & { readonly seq: number }) : null;
+}
+
 /** Hands a record to the visitor `use` is, if it is one; the frame is `bytes[start .. end)`. */
 function visitorOf(use: RecordUse): (entry: LogEntry, bytes: Uint8Array, start: number, end: number) => void {
   if (typeof use === "function") return (entry) => use(entry);
   if (typeof use !== "object") return () => {};
   if ("undecoded" in use) return (entry) => use.undecoded(entry);
+  if ("events" in use) return (entry) => use.events(entry);
   return (entry, bytes, start, end) => use.frames(entry, bytes.subarray(start, end));
 }
 

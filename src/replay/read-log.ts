@@ -14,8 +14,8 @@ import {
 import {
   type DecisionLogContents,
   type VisitedLogContents,
-  visitDecisionLog,
-  visitDecisionLogAsync,
+  visitDecisionLogEvents,
+  visitDecisionLogEventsAsync,
 } from "../log/reader.js";
 import { isSegmentGone, type TornTail } from "../log/scan.js";
 import { hasDecisionLog, isSegmentName } from "../log/segments.js";
@@ -234,7 +234,7 @@ export function feedLog(log: DecisionLogInput, take: (record: unknown) => void):
   if (!isDirectoryPath(log)) return feedGiven(readLines(log), take);
   checkHoldsLog(log);
   const inputError = new HeldInputError(take);
-  return inputError.after(fedDirectory(visitDecisionLog(log, inputError.take), inputError.take));
+  return inputError.after(fedDirectory(visitDecisionLogEvents(log, inputError.take), inputError.take));
 }
 
 /** {@link feedLog}, reading off the event loop's thread and taking the records in slices. */
@@ -247,7 +247,7 @@ export async function feedLogAsync(
       checkHoldsLog(log);
       const inputError = new HeldInputError(take);
       return inputError.after(
-        fedDirectory(await visitDecisionLogAsync(log, inputError.take), inputError.take),
+        fedDirectory(await visitDecisionLogEventsAsync(log, inputError.take), inputError.take),
       );
     }
     log = await readLinesAsync(log);
