@@ -5,6 +5,7 @@
  */
 import { compactDecisionLog } from "../src/log/compact.js";
 import { readReplayLog } from "../src/replay/read-log.js";
+import { replay } from "../src/replay/replay.js";
 import { resumePoint, resumePointAsync } from "../src/replay/resume-point.js";
 import { peakRssMb } from "./peak-rss.js";
 
@@ -15,6 +16,7 @@ const reads: Record<string, () => unknown> = {
   resumePointAsync: () => resumePointAsync(dir).then((point) => point?.generation),
   compactDecisionLog: () => compactDecisionLog(dir, 10_000).recordsKept,
   readReplayLog: () => readReplayLog(dir).runs.reduce((sum, run) => sum + run.events.length, 0),
+  replay: () => replay(dir).then((result) => (result.ok ? result.records : "diverged")),
 };
 const start = performance.now();
 const result = await reads[read]!();

@@ -18,6 +18,7 @@ describe("the LOG-READS benchmark", () => {
       "`resumePointAsync`",
       "`compactDecisionLog`",
       "`readReplayLog`",
+      "`replay`",
     ]);
     // Both resume reads find the same generation, which a run of 3,000 digests in windows of 5 passes.
     expect(Number(result("`resumePoint`"))).toBeGreaterThan(300);
@@ -26,5 +27,7 @@ describe("the LOG-READS benchmark", () => {
     const records = Number(/wrote ([\d,]+) records/.exec(section)![1]!.replaceAll(",", ""));
     expect(Number(result("`compactDecisionLog`"))).toBe(records);
     expect(Number(result("`readReplayLog`"))).toBeGreaterThan(records / 2);
+    // Replay compared every event readReplayLog holds, all identical.
+    expect(result("`replay`")).toBe(result("`readReplayLog`"));
   }, 120_000);
 });

@@ -1,33 +1,22 @@
 import type { Observable } from "rxjs";
-import { AUDIT_SCHEMA_VERSION, type AuditEvent, type CommandEvent } from "../audit/events.js";
-import { withoutUndefinedKeys } from "../config-input.js";
+import type { AuditEvent } from "../audit/events.js";
 import type { EngineConfig } from "../engine/config.js";
 import type { Digest } from "../engine/digest.js";
-import { createEngine } from "../engine/engine.js";
-import { type HaltRestoring, RESTORE_HALT } from "../engine/restored-halt.js";
-import {
-  CLOSE_MARKER_LOG_VERSION,
-  FLUSH_LOG_KIND,
-  type LoggedRepair,
-  type TimeRecord,
-} from "../log/log-records.js";
+import type { LoggedRepair } from "../log/log-records.js";
 import type { TornTail } from "../log/scan.js";
-import { EventLoopSlices } from "../runtime/event-loop-slices.js";
-import { firstDifference } from "./compare.js";
-import { digestToReplay } from "./digest-input.js";
-import { withLegacyDefaults, withRecordedDefaults } from "./legacy-defaults.js";
-import { ProducedEvents } from "./produced-events.js";
+import { LogReplay } from "./log-replay.js";
+import { LogRunSplitter } from "./log-runs.js";
 import {
   type DecisionLogInput,
+  feedLogAsync,
   type GenerationRange,
   type LoggedFailure,
-  type ReplayRun,
-  readReplayLog,
-  readReplayLogAsync,
+  readAgainIfCompacted,
+  type readReplayLog,
 } from "./read-log.js";
-import { chooseRun } from "./run-choice.js";
-import { ScriptedClock, type Unfired } from "./scripted-clock.js";
-import { ReplayClock } from "./virtual-clock.js";
+import { ReplayInputError } from "./replay-input-error.js";
+import type { ScriptedClock } from "./scripted-clock.js";
+import type { ReplayClock } from "./virtual-clock.js";
 
 /**
  * What {@link replay} drives: the part of the `Engine` API that inputs and commands go through.
@@ -253,49 +242,40 @@ export type ReplayResult = (
  * internally is replayed up to its logged failure and reported as failed there (see
  * {@link ReplayRunResult.failure}).
  *
- * Deterministic; cold path (keeps every event of the log in memory).
+ * A run with timings is replayed as the log is read (a segment at a time), and each logged event
+ * compared as soon as the replay has gone past it: memory holds the records in flight, a few
+ * windows' worth, however long the run. A run of an older log (no timings) is held whole and
+ * replayed once the log is read.
  *
- * @throws ReplayInputError when the log has no engine header; `ReplayRunError` (a
- * ReplayInputError) when `options.run` names no run of the log.
+ * Deterministic; cold path.
+ *
+ * @throws ReplayInputError when the log has no engine header, or `options.context` is not a whole
+ * number ≥ 0; `ReplayRunError` (a ReplayInputError) when `options.run` names no run of the log.
  */
 export async function replay(log: DecisionLogInput, options: ReplayOptions = {}): Promise<ReplayResult> {
-  const { runs, tornTail, unclosed } = await readReplayLogAsync(log);
-  const chosen = options.run === undefined ? runs : [chooseRun(runs, options.run)];
-  const results: ReplayRunResult[] = [];
-  for (const run of chosen) results.push(await replayRun(run, options));
-  const failed = results.find((r) => !r.ok);
-  if (failed !== undefined && !failed.ok) {
-    return { ok: false, divergence: failed.divergence, runs: results, tornTail, unclosed };
-  }
-  const records = results.reduce((sum, r) => sum + r.records, 0);
-  return { ok: true, records, runs: results, tornTail, unclosed };
-}
-
-/** Whether `value` is an object literal (prototype `Object.prototype` or `null`). */
-function isPlainObject(value: unknown): value is Readonly<Record<string, unknown>> {
-  if (typeof value !== "object" || value === null) return false;
-  const proto: unknown = Object.getPrototypeOf(value);
-  return proto === Object.prototype || proto === null;
-}
-
-/**
- * `base` with `override` merged in: a plain object of the override merges into the plain object
- * it overrides, key by key and at every depth; anything else (a number, a string, an array, a
- * function, a class instance) replaces what it overrides. Neither input is modified.
- */
-function mergeOverride(
-  base: Readonly<Record<string, unknown>>,
-  override: Readonly<Record<string, unknown>>,
-): Record<string, unknown> {
-  const merged: Record<string, unknown> = { ...base };
-  for (const [key, value] of Object.entries(override)) {
-    if (value === undefined) continue; // "not given", at every depth
-    const under = Object.hasOwn(merged, key) ? merged[key] : undefined;
-    const next = isPlainObject(value) && isPlainObject(under) ? mergeOverride(under, value) : value;
-    // Defined, not assigned: a key named "__proto__" stays a key.
-    Object.defineProperty(merged, key, { value: next, enumerable: true, writable: true, configurable: true });
-  }
-  return merged;
+  const context: unknown = options.context;
+  if (
+    context !== undefined &&
+    !(typeof context === "number" && Number.isSafeInteger(context) && context >= 0)
+  )
+    throw new ReplayInputError(`options.context must be a whole number ≥ 0, got ${String(context)}`);
+  return readAgainIfCompacted(log, async () => {
+    const replayer = new LogReplay(options);
+    try {
+      const splitter = new LogRunSplitter(replayer);
+      const { tornTail } = await feedLogAsync(log, (record) => splitter.take(record));
+      const { unclosed } = splitter.end();
+      const runs = await replayer.results();
+      const failed = runs.find((r) => !r.ok);
+      if (failed !== undefined && !failed.ok)
+        return { ok: false, divergence: failed.divergence, runs, tornTail, unclosed };
+      const records = runs.reduce((sum, r) => sum + r.records, 0);
+      return { ok: true, records, runs, tornTail, unclosed };
+    } catch (error) {
+      await replayer.stop();
+      throw error;
+    }
+  });
 }
 
 /** The gaps in a run's audit sequence (it starts at 1): records missing from the log. */
@@ -307,542 +287,4 @@ export function droppedRanges(events: readonly AuditEvent[]): SeqRange[] {
     if (event.seq >= expected) expected = event.seq + 1;
   }
   return gaps;
-}
-
-/** "records 18–23" or "record 18". */
-function describeRange({ from, to }: SeqRange): string {
-  return from === to ? `record ${from}` : `records ${from}–${to}`;
-}
-
-/**
- * Why the log lacks what lies between log positions `after` and `upTo` (inclusive): records were
- * removed where its own seqs jump; a full ring dropped them where the seqs run on; unknown where
- * records carry no log seq.
- */
-function missingCause(
-  logSeqs: readonly (number | undefined)[],
-  after: number,
-  upTo: number,
-): MissingRecords["cause"] {
-  let known = true;
-  for (let i = after + 1; i <= upTo; i++) {
-    const previous = logSeqs[i - 1];
-    const seq = logSeqs[i];
-    if (previous === undefined || seq === undefined) known = false;
-    else if (seq !== previous + 1) return "removed";
-  }
-  return known ? "ring" : "unknown";
-}
-
-/** The gaps in a run's audit sequence, each with its cause as far as the log tells. */
-function missingRecords(run: ReplayRun): MissingRecords[] {
-  const { events, indices, logSeqs } = run;
-  const gaps: MissingRecords[] = [];
-  let expected = 1;
-  let after = run.start;
-  for (let k = 0; k < events.length; k++) {
-    const seq = events[k]!.seq;
-    if (seq > expected)
-      gaps.push({ from: expected, to: seq - 1, cause: missingCause(logSeqs, after, indices[k]!) });
-    if (seq >= expected) expected = seq + 1;
-    after = indices[k]!;
-  }
-  return gaps;
-}
-
-/** What took missing records, by cause. */
-const MISSING_CAUSE: Readonly<Record<MissingRecords["cause"], string>> = {
-  ring: "dropped by a full audit ring",
-  removed: "removed from the log: a compaction or an edit",
-  unknown: "a full audit ring, a compaction or an edit",
-};
-
-/** "missing …" for records that all have the cause (the ring's case is worded on its own). */
-const MISSING_BECAUSE: Readonly<Record<"removed" | "unknown", string>> = {
-  removed: "missing from the log (removed from it: a compaction or an edit)",
-  unknown: "missing (a full audit ring, a compaction or an edit)",
-};
-
-/** Why a divergence after missing records is most likely their doing. */
-function blameMissing(missing: readonly MissingRecords[], reason: string): string {
-  const consequence = `so inputs they held were not replayed; first difference after that: ${reason}`;
-  const single = missing.length === 1 && missing[0]!.from === missing[0]!.to;
-  const ranges = missing.map(describeRange).join(", ");
-  const cause = missing[0]!.cause;
-  if (missing.some((m) => m.cause !== cause)) {
-    const each = missing.map((m) => `${describeRange(m)} (${MISSING_CAUSE[m.cause]})`);
-    return `audit ${each.join(", ")} of this run are missing, ${consequence}`;
-  }
-  // Only a ring drop the log shows is blamed on the ring.
-  if (cause === "ring")
-    return `audit ${ranges} of this run ${single ? "was" : "were"} dropped (the audit ring was full), ${consequence}`;
-  return `audit ${ranges} of this run ${single ? "is" : "are"} ${MISSING_BECAUSE[cause]}, ${consequence}`;
-}
-
-/** What replaying a run logged with `captureDigests: false` says. */
-const NO_DIGESTS_MESSAGE =
-  "this run was logged with captureDigests: false: its windows counted digests the log does not hold, the inputs replay needs, so it cannot be replayed";
-
-/** Whether the run's engine captured its digests (recorded options, else the pinned defaults). */
-function capturedDigests(header: ReplayRun["header"]): boolean {
-  const options = header.resolved ?? withLegacyDefaults(header.config);
-  return (options as { readonly captureDigests?: unknown }).captureDigests !== false;
-}
-
-/** What replaying a run gave: the events by seq, inputs it could not replay, how it ended. */
-interface Replayed {
-  readonly produced: ProducedEvents;
-  /** Why the input with that seq could not be replayed. */
-  readonly unreplayable: ReadonlyMap<number, string>;
-  /** The replayed engine's generation at the end (undefined when it does not say). */
-  readonly finalGeneration: number | undefined;
-  readonly timingsPastEnd: number;
-}
-
-/** Replays one run on a fresh engine and compares its events (see {@link replay}). */
-async function replayRun(run: ReplayRun, options: ReplayOptions): Promise<ReplayRunResult> {
-  const { header, events } = run;
-  const recorded = header.resolved;
-  const contextSize = options.context ?? 5;
-  // Each pass over a long run's events takes milliseconds: the event loop turns between them.
-  const slices = new EventLoopSlices();
-  await slices.pause();
-  const dropped = missingRecords(run);
-  await slices.pause();
-  const about = {
-    run: run.run,
-    start: run.start,
-    generations: run.generations,
-    closed: (header.logVersion ?? 0) >= CLOSE_MARKER_LOG_VERSION ? run.closed : null,
-    records: events.length,
-    dropped,
-    options: recorded === undefined ? ("pinned" as const) : ("recorded" as const),
-    rules: header.rules ?? null,
-    ...(run.repair === undefined ? {} : { repair: run.repair }),
-  };
-  // A run whose windows counted digests the log does not hold cannot be replayed: say so plainly
-  // rather than diverge at some record. (One that observed no digest replays all the same.)
-  const counted = capturedDigests(header)
-    ? -1
-    : events.findIndex((e) => e.type === "window.closed" && e.count > 0);
-  if (counted >= 0) {
-    return {
-      ...about,
-      timingsPastEnd: 0,
-      unreplayable: NO_DIGESTS_MESSAGE,
-      ok: false,
-      divergence: {
-        run: run.run,
-        index: run.indices[counted]!,
-        seq: events[counted]!.seq,
-        reason: NO_DIGESTS_MESSAGE,
-        expected: events[counted]!,
-        actual: null,
-        context: events.slice(Math.max(0, counted - contextSize), counted),
-        dropped: dropped.filter((gap) => gap.from < events[counted]!.seq),
-      },
-    };
-  }
-  const startTime = header.startTime;
-  const timings = run.timings;
-  const clock = timings === undefined ? new ReplayClock(startTime) : new ScriptedClock(startTime);
-  // An override key set to undefined leaves the logged value alone (it means "not given"), and an
-  // override of a nested option changes that option only: the rest stays as logged.
-  await slices.pause();
-  const refusals = commandRefusals(events);
-  await slices.pause();
-  const config: EngineConfig = {
-    ...(mergeOverride(
-      {
-        ...(recorded === undefined ? withLegacyDefaults(header.config) : withRecordedDefaults(recorded)),
-        // A logged engine had the log as audit sink and command hook: the stand-ins take the same
-        // paths (a command delivers pending records first), so timers are scheduled alike.
-        // Its hook refuses the commands the logged run refused, with the logged reason (a log
-        // without timings had a hook too when it refused any).
-        ...(timings !== undefined
-          ? { auditSink: () => {}, onCommand: refusals.onCommand }
-          : refusals.seqs.size > 0
-            ? { onCommand: refusals.onCommand }
-            : {}),
-      },
-      withoutUndefinedKeys(options.override ?? {}),
-    ) as unknown as EngineConfig),
-    scheduler: clock,
-  };
-  const engine = (options.createEngine ?? createEngine)(config);
-  await slices.pause();
-  const produced = new ProducedEvents(events.length);
-  const subscription = engine.events.subscribe((event) => produced.add(event));
-  const unreplayable = new Map<number, string>();
-  let timingsPastEnd = 0;
-  let finalGeneration: number | undefined;
-  // A logged failure ends what can be replayed: the inputs and timings logged before it.
-  const failure = run.failure;
-  const inputs = failure === undefined ? events : events.filter((e) => e.seq <= failure.after);
-  try {
-    if (clock instanceof ScriptedClock)
-      timingsPastEnd =
-        failure === undefined
-          ? await replayScripted(inputs, timings!, clock, engine, unreplayable, refusals.seqs)
-          : await replayScripted(
-              inputs,
-              timings!.slice(0, failure.timingsBefore),
-              clock,
-              engine,
-              unreplayable,
-              refusals.seqs,
-              failure.after,
-            );
-    else await replayByDueTimes(inputs, startTime, clock, engine, unreplayable, refusals.seqs);
-    engine.flushEvents();
-    finalGeneration = engine.generation;
-  } finally {
-    subscription.unsubscribe();
-    await engine.close();
-  }
-  const result = { ...about, timingsPastEnd, unreplayable: null };
-  const replayed = { produced, unreplayable, finalGeneration, timingsPastEnd };
-  // The replay's last slice and the comparison's first would otherwise run in one turn.
-  await slices.pause();
-  const divergence = await findDivergence(run, replayed, dropped, contextSize);
-  if (divergence !== undefined) return { ...result, ok: false, divergence };
-  if (failure === undefined) return { ...result, ok: true };
-  return { ...result, failure, ok: false, divergence: failedAt(run, failure, dropped, contextSize) };
-}
-
-/**
- * The outcome of a run whose engine failed internally and that replayed identically up to the
- * failure: reported at its failure record, with nothing to compare there.
- */
-function failedAt(
-  run: ReplayRun,
-  failure: LoggedFailure,
-  dropped: readonly MissingRecords[],
-  contextSize: number,
-): ReplayDivergence {
-  const before = run.events.filter((e) => e.seq <= failure.after);
-  const after = run.events.length - before.length;
-  return {
-    run: run.run,
-    index: failure.index,
-    seq: failure.after + 1,
-    reason:
-      `the logged engine failed internally at t=${failure.time} ms (generation ${failure.generation}): ${failure.message}; ` +
-      `the engine adapted no more, and a replayed engine does not fail that way, so replay stopped there: ` +
-      `the ${before.length} records up to it replayed identically, the ${after} logged after it were not compared`,
-    expected: null,
-    actual: null,
-    context: before.slice(Math.max(0, before.length - contextSize)),
-    dropped: dropped.filter((gap) => gap.from <= failure.after),
-  };
-}
-
-/**
- * The first place where the replay did not write what the run's log holds (see {@link replay}),
- * then what shows records missing from the end of a closed run; undefined when there is none.
- */
-async function findDivergence(
-  run: ReplayRun,
-  replayed: Replayed,
-  dropped: readonly MissingRecords[],
-  contextSize: number,
-): Promise<ReplayDivergence | undefined> {
-  const { header, events, indices } = run;
-  const { produced, unreplayable } = replayed;
-  // An event logged under an older audit schema carries that schema's `v`; the replay writes
-  // today's. Later schemas only added event types and fields (see asOlderSchema), so the same
-  // event compares as the same.
-  const olderSchema = header.schema < AUDIT_SCHEMA_VERSION;
-  // The replay stopped at a logged failure: what followed it was not replayed.
-  const last = run.failure?.after ?? Number.POSITIVE_INFINITY;
-  const slices = new EventLoopSlices();
-  for (let k = 0; k < events.length; k++) {
-    await slices.pause();
-    const expected = events[k]!;
-    if (expected.seq > last) continue;
-    const written = produced.get(expected.seq) ?? null;
-    const actual =
-      olderSchema && written !== null && expected.v === header.schema && written.v === AUDIT_SCHEMA_VERSION
-        ? asOlderSchema(written, expected.v)
-        : written;
-    const reason =
-      unreplayable.get(expected.seq) ??
-      (actual === null
-        ? "the replayed engine wrote no event with this seq"
-        : firstDifference(expected, actual));
-    if (reason === undefined) continue;
-    // A divergence after records went missing is most likely their doing: say so first.
-    const before = dropped.filter((gap) => gap.from < expected.seq);
-    return {
-      run: run.run,
-      index: indices[k]!,
-      seq: expected.seq,
-      reason: before.length === 0 ? reason : blameMissing(before, reason),
-      expected,
-      actual,
-      context: events.slice(Math.max(0, k - contextSize), k),
-      dropped: before,
-    };
-  }
-  const tail =
-    run.close === undefined || run.failure !== undefined ? undefined : closedTailProblems(run, replayed);
-  if (tail === undefined) return undefined;
-  return {
-    run: run.run,
-    index: run.close!.index,
-    seq: tail.seq,
-    reason: tail.reason,
-    expected: null,
-    actual: produced.get(tail.seq) ?? null,
-    context: events.slice(Math.max(0, events.length - contextSize)),
-    dropped,
-  };
-}
-
-/**
- * What shows that audit records are missing from the end of a closed run, or undefined when
- * nothing does. Its close marker was written after the engine stopped, so no crash took them:
- * the replayed engine wrote records past the last one logged, ended at another generation than
- * the marker's, or timings were logged after audit records the log lacks.
- */
-function closedTailProblems(run: ReplayRun, replayed: Replayed): { seq: number; reason: string } | undefined {
-  const { produced, finalGeneration, timingsPastEnd } = replayed;
-  const lastSeq = run.events.reduce((highest, e) => Math.max(highest, e.seq), 0);
-  const beyond = produced.seqsAbove(lastSeq);
-  const generation = finalGeneration ?? produced.last()?.generation;
-  const marked = run.close!.generation;
-  const problems: string[] = [];
-  if (beyond.length > 0) {
-    const range = describeRange({ from: beyond[0]!, to: beyond.at(-1)! });
-    problems.push(`the replayed engine wrote ${range} after the last one logged (seq ${lastSeq})`);
-  }
-  if (marked !== undefined && generation !== undefined && generation !== marked)
-    problems.push(`the close marker says generation ${marked}, the replay ended at generation ${generation}`);
-  if (timingsPastEnd > 0)
-    problems.push(
-      `${timingsPastEnd} timing${timingsPastEnd === 1 ? " was" : "s were"} logged after audit records the log does not hold`,
-    );
-  if (problems.length === 0) return undefined;
-  const lastIndex = run.indices.at(-1) ?? run.start;
-  const cause = MISSING_CAUSE[missingCause(run.logSeqs, lastIndex, run.close!.index)];
-  return {
-    seq: lastSeq + 1,
-    reason: `audit records missing from the end of this closed run (${cause}; its close marker was written after the engine stopped, so no crash took them): ${problems.join("; ")}`,
-  };
-}
-
-/**
- * Replays a run of an older log: each input at its logged time, timers at their due times.
- * Delivery is left to the engine's own scheduled drains, as in the logged run: draining earlier
- * would change how full the audit ring gets, which the safety layer watches.
- */
-async function replayByDueTimes(
-  events: readonly AuditEvent[],
-  startTime: number,
-  clock: ReplayClock,
-  engine: ReplayEngine,
-  unreplayable: Map<number, string>,
-  refused: ReadonlySet<number>,
-): Promise<void> {
-  let lastTime = startTime;
-  const slices = new EventLoopSlices();
-  for (const event of events) {
-    await slices.pause();
-    if (event.time > lastTime) lastTime = event.time;
-    const input = inputOf(event, engine, refused);
-    if (input === undefined) continue;
-    clock.advanceTo(event.time);
-    if (typeof input === "string") unreplayable.set(event.seq, input);
-    else input();
-  }
-  clock.advanceTo(lastTime);
-}
-
-/**
- * Replays a run whose timings were logged: the inputs and the timings merged in logged order (a
- * timing logged after audit record `after` comes after the input with that seq or less), each at
- * its logged time. A timer the replay has not scheduled (or cancelled), or whose id the replay
- * gave to another timer as far as the log tells (see {@link ScriptedClock.fire}), does not run:
- * that is reported on the first record after it.
- *
- * A timing goes to the log when it happens, audit records only at the engine's next drain, so a log
- * cut short can hold timings that came after audit records it lost: those timings ran in a state
- * the replay cannot reach (a timer scheduled by a lost input does not exist in it). They are left
- * out, and their number returned. `end`, when given, is the last audit seq to replay timings up to
- * (a logged failure's), instead of the last logged record's.
- */
-async function replayScripted(
-  events: readonly AuditEvent[],
-  timings: readonly TimeRecord[],
-  clock: ScriptedClock,
-  engine: ReplayEngine,
-  unreplayable: Map<number, string>,
-  refused: ReadonlySet<number>,
-  end?: number,
-): Promise<number> {
-  let next = 0;
-  const runTimingsBefore = (seq: number) => {
-    for (; next < timings.length && timings[next]!.after < seq; next++) {
-      const timing = timings[next]!;
-      if (timing.kind === FLUSH_LOG_KIND) {
-        clock.setTime(timing.time);
-        engine.flushEvents();
-      } else {
-        const unfired = clock.fire(timing.id, timing.time, timing.after);
-        if (unfired === undefined) continue;
-        const at = events.find((e) => e.seq > timing.after) ?? events.at(-1);
-        if (at !== undefined && !unreplayable.has(at.seq))
-          unreplayable.set(at.seq, unfiredReason(timing, unfired));
-      }
-    }
-  };
-  const slices = new EventLoopSlices();
-  for (const event of events) {
-    await slices.pause();
-    const input = inputOf(event, engine, refused);
-    if (input === undefined) continue;
-    runTimingsBefore(event.seq);
-    clock.setTime(event.time);
-    if (typeof input === "string") unreplayable.set(event.seq, input);
-    else input();
-  }
-  // `after` never decreases along the log: what follows the first timing past the last logged
-  // record is past it too.
-  const lastSeq = end ?? events.reduce((highest, e) => Math.max(highest, e.seq), 0);
-  runTimingsBefore(lastSeq + 1);
-  return timings.length - next;
-}
-
-/** Why the replay could not run the timer of a logged `timing` (see {@link ScriptedClock.fire}). */
-function unfiredReason(timing: TimeRecord, unfired: Unfired): string {
-  const ran = `the logged run ran timer ${timing.id} at t=${timing.time} ms`;
-  if (unfired.kind === "missing") return `${ran}, which the replay has not scheduled (or cancelled)`;
-  const other = "so it is another timer (the replay scheduled its timers in another order)";
-  return `${ran}, after audit record ${timing.after}, but the replay scheduled its timer ${timing.id} after record ${unfired.scheduledAfter}, ${other}`;
-}
-
-/**
- * What replaying `event` means: a call on the engine, a message when the input cannot be
- * rebuilt, or undefined when the event is an output to compare.
- */
-function inputOf(
-  event: AuditEvent,
-  engine: ReplayEngine,
-  refused: ReadonlySet<number>,
-): (() => void) | string | undefined {
-  switch (event.type) {
-    case "digest.accepted":
-    case "digest.rejected": {
-      const digest = digestToReplay(event);
-      return typeof digest === "string" ? digest : () => void engine.observe(digest.digest as Digest);
-    }
-    case "command": {
-      const call = commandCall(event, engine);
-      if (typeof call === "string" || !refused.has(event.seq)) return call;
-      // Refused in the logged run, so refused here too (by the command hook): it throws, as it did.
-      return () => {
-        try {
-          call();
-        } catch {}
-      };
-    }
-    default:
-      return undefined;
-  }
-}
-
-/**
- * The commands a logged run refused (each `command` record followed by its `command.refused`):
- * their seqs, and a command hook for the replaying engine that refuses the same ones, in order,
- * with the logged reason, so that it writes the same records and takes no more effect than they did.
- */
-function commandRefusals(events: readonly AuditEvent[]): {
-  readonly seqs: ReadonlySet<number>;
-  readonly onCommand: () => void;
-} {
-  const seqs = new Set<number>();
-  const reasons = new Map<number, string>();
-  let commands = 0;
-  let lastCommandSeq = -1;
-  for (const event of events) {
-    if (event.type === "command") {
-      lastCommandSeq = event.seq;
-      commands++;
-    } else if (event.type === "command.refused" && lastCommandSeq >= 0) {
-      seqs.add(lastCommandSeq);
-      reasons.set(commands - 1, event.note ?? "");
-    }
-  }
-  let made = 0;
-  const onCommand = () => {
-    const reason = reasons.get(made++);
-    if (reason !== undefined) throw new Error(reason);
-  };
-  return { seqs, onCommand };
-}
-
-function commandCall(event: CommandEvent, engine: ReplayEngine): (() => void) | string {
-  const note = event.note ?? "";
-  switch (event.command) {
-    case "setBaseline":
-      return () => engine.setBaseline();
-    case "rollback":
-      return () => void (event.note === undefined ? engine.rollback() : engine.rollback(event.note));
-    case "halt": {
-      const halt = engine.halt?.bind(engine);
-      if (halt === undefined) return "this engine has no halt()";
-      const restores = event.restores;
-      if (restores === undefined) return () => halt(note);
-      const restoring = (engine as Partial<HaltRestoring>)[RESTORE_HALT];
-      return typeof restoring === "function"
-        ? () => restoring.call(engine, note, restores)
-        : "this engine cannot restore a halt's reasons";
-    }
-    case "resetSafeMode": {
-      const reset = engine.resetSafeMode?.bind(engine);
-      return reset === undefined
-        ? "this engine has no resetSafeMode()"
-        : () => void reset({ acknowledge: note });
-    }
-    default:
-      return `a "${event.command}" command cannot be replayed`;
-  }
-}
-
-/**
- * `event` as a log of audit schema `v` holds it: that schema's `v`, without `window.closed`'s
- * `remeasure` below schema 5 and its `negatedMargin` and `mixedMeasure` below schema 6, which
- * added them (the window was re-measured, or measured the margin, all the same), nor
- * `spsa.stalled`'s `shortWindows` and `digestSpacingMs` nor `digest.rejected`'s `field` and
- * `problem` below schema 8, nor a restored halt's `restores` and a `baseline.set`'s `values` below
- * schema 9 (an older engine restored no halt's reasons and took no baseline from its config).
- */
-function asOlderSchema(event: AuditEvent, v: AuditEvent["v"]): AuditEvent {
-  if (event.type === "window.closed") {
-    const { remeasure, negatedMargin, mixedMeasure, ...rest } = event;
-    return {
-      ...rest,
-      ...(remeasure === undefined || v < 5 ? {} : { remeasure }),
-      ...(negatedMargin === undefined || v < 6 ? {} : { negatedMargin }),
-      ...(mixedMeasure === undefined || v < 6 ? {} : { mixedMeasure }),
-      v,
-    };
-  }
-  if (event.type === "spsa.stalled" && v < 8) {
-    const { shortWindows: _, digestSpacingMs: __, ...rest } = event;
-    return { ...rest, v };
-  }
-  if (event.type === "digest.rejected" && v < 8) {
-    const { field: _, problem: __, ...rest } = event;
-    return { ...rest, v };
-  }
-  if (event.type === "command" && v < 9) {
-    const { restores: _, ...rest } = event;
-    return { ...rest, v };
-  }
-  if (event.type === "baseline.set" && v < 9) {
-    const { values: _, ...rest } = event;
-    return { ...rest, v };
-  }
-  return { ...event, v };
 }
