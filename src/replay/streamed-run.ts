@@ -43,8 +43,9 @@ import { ScriptedClock } from "./scripted-clock.js";
  * An input is replayed once the next one is read (or the run ends), since a refused command's
  * refusal is logged after it. A logged event is compared once an input past it has been replayed
  * (every timing before it has run, and a timer that could not run is blamed on it or a later one)
- * and the replay has written an event past its seq (its own is final): the events between are what
- * the replay holds, a few windows' worth. A run's events come in seq order in any log a writer
+ * and the replay has written its seq or one past it (what it wrote under it is final). What the
+ * replay holds is what was logged since the input before last: a few windows' worth while digests
+ * come, everything an idle engine's timers logged while none did. A run's events come in seq order in any log a writer
  * wrote; in one whose seqs go back (edited by hand) the comparison waits for the run's end, and an
  * event whose seq is one already compared finds nothing the replay wrote under it (that was let go).
  *
@@ -68,10 +69,10 @@ export class StreamedRun {
   private readonly arrived: RecentEvents;
   private uncaptured: ReplayDivergence | undefined;
 
-  // The replay.
-  private readonly clock: ScriptedClock;
-  private readonly engine: ReplayEngine;
-  private subscription: Subscription | undefined;
+  // The replay: its engine and clock while it runs.
+  private live:
+    | { readonly engine: ReplayEngine; readonly clock: ScriptedClock; readonly subscription: Subscription }
+    | undefined;
   private closing: Promise<void> | undefined;
   private held: AuditEvent | undefined;
   private readonly timings: TimeRecord[] = [];
@@ -92,6 +93,8 @@ export class StreamedRun {
   private lastArrivedSeq = 0;
   private readonly passed: RecentEvents;
   private divergence: ReplayDivergence | undefined;
+  // What the run's end showed (see end): its first difference, or records missing from its end.
+  private outcome: ReplayDivergence | undefined;
 
   constructor(
     readonly run: number,
@@ -104,13 +107,13 @@ export class StreamedRun {
     this.passed = new RecentEvents(contextSize);
     this.digestsCaptured = capturedDigests(header);
     this.arrived = new RecentEvents(this.digestsCaptured ? 0 : contextSize);
-    this.clock = new ScriptedClock(header.startTime);
+    const clock = new ScriptedClock(header.startTime);
     // A logged engine had the log as audit sink and command hook: the stand-ins take the same paths
     // (a command delivers pending records first), so timers are scheduled alike. Its hook refuses
     // the commands the logged run refused, with the logged reason.
     const hooks = { auditSink: () => {}, onCommand: this.refusals.onCommand };
-    this.engine = replayEngine(header, options, hooks, this.clock);
-    this.subscription = this.engine.events.subscribe((event) => this.wrote(event));
+    const engine = replayEngine(header, options, hooks, clock);
+    this.live = { engine, clock, subscription: engine.events.subscribe((event) => this.wrote(event)) };
   }
 
   /** A record of the log after the run's start: the log's own seq of the record before it and its own. */
@@ -133,7 +136,7 @@ export class StreamedRun {
     this.lastArrivedSeq = seq;
     this.refusals.take(event);
     if (!this.digestsCaptured) this.watchForDigests(event, index);
-    if (this.closing !== undefined) return;
+    if (this.live === undefined) return;
     // The records a failed engine assigned after its failure come after its failure record.
     if (this.loggedFailure !== undefined && seq > this.loggedFailure.after) return;
     this.eventsBeforeFailure++;
@@ -148,7 +151,7 @@ export class StreamedRun {
   timing(timing: TimeRecord): void {
     this.timingsTaken++;
     // Those logged after a failure are not replayed: the engine adapted no more.
-    if (this.loggedFailure === undefined && this.closing === undefined) this.timings.push(timing);
+    if (this.loggedFailure === undefined && this.live !== undefined) this.timings.push(timing);
   }
 
   close(index: number, generation: number | undefined): void {
@@ -160,28 +163,38 @@ export class StreamedRun {
     this.loggedFailure ??= { ...failure, index, timingsBefore: this.timingsTaken };
   }
 
-  /** The run's last record has been read: replays what is left of it and compares the rest. */
+  /**
+   * The run's last record has been read: replays what is left of it and compares the rest, then
+   * lets go of all but its outcome (a log may hold many runs).
+   */
   end(): void {
-    if (this.closing === undefined) {
+    const live = this.live;
+    if (live !== undefined) {
       if (this.held !== undefined) this.replay(this.held);
       this.held = undefined;
       // `after` never decreases along the log: what follows the first timing past the last logged
       // record is past it too.
       this.runTimingsBefore((this.loggedFailure?.after ?? this.lastLoggedSeq) + 1);
       this.timingsPastEnd = this.timings.length - this.nextTiming;
-      this.engine.flushEvents();
-      this.finalGeneration = this.engine.generation;
+      live.engine.flushEvents();
+      this.finalGeneration = live.engine.generation;
       this.stop();
     }
     this.settle(true);
+    this.outcome = this.divergence ?? this.closedTail();
+    this.pending = [];
+    this.timings.length = 0;
+    this.written.clear();
+    this.unreplayable.clear();
   }
 
   /** Stops the replay: its engine closes (see {@link closed}). */
   stop(): void {
-    this.subscription?.unsubscribe();
-    this.subscription = undefined;
-    if (this.closing !== undefined) return;
-    this.closing = this.engine.close();
+    const live = this.live;
+    if (live === undefined) return;
+    this.live = undefined;
+    live.subscription.unsubscribe();
+    this.closing = live.engine.close();
     // Awaited once the log is read; until then its failure is not an unhandled rejection.
     this.closing.catch(() => undefined);
   }
@@ -215,7 +228,7 @@ export class StreamedRun {
         divergence: this.uncaptured,
       };
     const result = { ...about, timingsPastEnd: this.timingsPastEnd, unreplayable: null };
-    const divergence = this.divergence ?? this.closedTail();
+    const divergence = this.outcome;
     if (divergence !== undefined) return { ...result, ok: false, divergence };
     const failure = this.loggedFailure;
     if (failure === undefined) return { ...result, ok: true };
@@ -257,9 +270,10 @@ export class StreamedRun {
 
   /** Replays an input: the timings logged before it, then the input at its logged time. */
   private replay(event: AuditEvent): void {
-    const input = inputOf(event, this.engine, this.refusals.seqs);
+    const { engine, clock } = this.live!;
+    const input = inputOf(event, engine, this.refusals.seqs);
     this.runTimingsBefore(event.seq);
-    this.clock.setTime(event.time);
+    clock.setTime(event.time);
     if (typeof input === "string") this.unreplayable.set(event.seq, input);
     else input?.();
     if (event.seq > this.replayedThrough) this.replayedThrough = event.seq;
@@ -271,15 +285,16 @@ export class StreamedRun {
    * `ScriptedClock.fire`), does not run: that is reported on the first record after it.
    */
   private runTimingsBefore(seq: number): void {
+    const { engine, clock } = this.live!;
     const timings = this.timings;
     for (; this.nextTiming < timings.length && timings[this.nextTiming]!.after < seq; this.nextTiming++) {
       const timing = timings[this.nextTiming]!;
       if (timing.kind === FLUSH_LOG_KIND) {
-        this.clock.setTime(timing.time);
-        this.engine.flushEvents();
+        clock.setTime(timing.time);
+        engine.flushEvents();
         continue;
       }
-      const unfired = this.clock.fire(timing.id, timing.time, timing.after);
+      const unfired = clock.fire(timing.id, timing.time, timing.after);
       if (unfired === undefined) continue;
       const at = this.firstPendingAfter(timing.after);
       if (at !== undefined && !this.unreplayable.has(at.seq))
@@ -316,10 +331,12 @@ export class StreamedRun {
     while (this.divergence === undefined && this.pendingHead < pending.length) {
       const { event, index } = pending[this.pendingHead]!;
       const seq = event.seq;
-      if (!final && !(this.inOrder && this.replayedThrough > seq && this.writtenHighest > seq)) break;
+      // What the replay wrote under a seq is final once written: it numbers its events once each, in order.
+      const written = this.written.get(seq) ?? null;
+      const writtenFinal = written !== null || this.writtenHighest > seq;
+      if (!final && !(this.inOrder && this.replayedThrough > seq && writtenFinal)) break;
       this.pendingHead++;
       if (this.loggedFailure !== undefined && seq > this.loggedFailure.after) continue;
-      const written = this.written.get(seq) ?? null;
       const { actual, reason } = loggedAgainstWritten(
         event,
         written,
