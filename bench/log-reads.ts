@@ -1,8 +1,8 @@
 /**
  * LOG-READS: what reading a long decision log costs a restart (`resumePoint`, `resumePointAsync`),
- * a compaction (`compactDecisionLog`) and a replay (`replay`), in time and resident memory, against
- * `readReplayLog` (which keeps every event of the log, as explain needs) and an idle process, in
- * the same run.
+ * a compaction (`compactDecisionLog`), a replay (`replay`) and an explanation (`explain`), in time
+ * and resident memory, against `readReplayLog` (which keeps every event of the log) and an idle
+ * process, in the same run.
  *
  * Two logs, one three times the other, are written by a logged engine (two knobs, windows of 5
  * digests) fed a million and three million digests of a noisy quadratic, one per 100 ms of a replay
@@ -33,6 +33,7 @@ const READS = [
   "compactDecisionLog",
   "readReplayLog",
   "replay",
+  "explain",
 ] as const;
 
 /** Writes the log of an engine fed `digests` digests into `dir`. */
@@ -168,7 +169,7 @@ export async function runLogReadsBench(digests: readonly number[], runs: number)
     return [
       `Machine: ${environment}`,
       "",
-      `\`npm run bench -- log-reads\`: a logged engine (two knobs, windows of 5 digests) fed digests of a noisy quadratic, one per 100 ms of a replay clock, with the default segment size (64 MiB): ${sizes}. Each read ran ${runs} times on each log, each in a fresh \`node\` process (one bundled file); peak RSS is the process's own high-water mark (Linux \`VmHWM\`), "above idle" subtracts an idle process's median. Results: the resume point's generation, the records a compaction to the last 10,000 kept (restart records included), the events \`readReplayLog\` holds, the records \`replay\` compared (all identical). \`readReplayLog\` keeps every event of the log (\`explain\` needs them): the baseline, a reader whose memory grows with the log. \`replay\` rebuilds the engine and compares every event as the log is read, letting each go once compared.`,
+      `\`npm run bench -- log-reads\`: a logged engine (two knobs, windows of 5 digests) fed digests of a noisy quadratic, one per 100 ms of a replay clock, with the default segment size (64 MiB): ${sizes}. Each read ran ${runs} times on each log, each in a fresh \`node\` process (one bundled file); peak RSS is the process's own high-water mark (Linux \`VmHWM\`), "above idle" subtracts an idle process's median. Results: the resume point's generation, the records a compaction to the last 10,000 kept (restart records included), the events \`readReplayLog\` holds, the records \`replay\` compared (all identical), the windows \`explain\` found behind the generation the resume point names. \`readReplayLog\` keeps every event of the log: the baseline, a reader whose memory grows with the log. \`replay\` rebuilds the engine and compares every event as the log is read, letting each go once compared; \`explain\` keeps of each run the records around its last two changes.`,
       "",
       table,
     ].join("\n");

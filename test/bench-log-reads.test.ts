@@ -19,6 +19,7 @@ describe("the LOG-READS benchmark", () => {
       "`compactDecisionLog`",
       "`readReplayLog`",
       "`replay`",
+      "`explain`",
     ]);
     // Both resume reads find the same generation, which a run of 3,000 digests in windows of 5 passes.
     expect(Number(result("`resumePoint`"))).toBeGreaterThan(300);
@@ -29,5 +30,7 @@ describe("the LOG-READS benchmark", () => {
     expect(Number(result("`readReplayLog`"))).toBeGreaterThan(records / 2);
     // Replay compared every event readReplayLog holds, all identical.
     expect(result("`replay`")).toBe(result("`readReplayLog`"));
+    // The resume point is a centre apply: the plus and minus windows fed it.
+    expect(result("`explain`")).toBe("2");
   }, 120_000);
 });

@@ -14,15 +14,18 @@ import type {
   ViolationEvent,
   WindowClosedEvent,
 } from "../audit/events.js";
+import type { EngineLogHeader } from "../log/log-records.js";
+import { LogRunSplitter, type RunSink } from "./log-runs.js";
 import {
   type DecisionLogInput,
   describeGenerations,
+  feedLog,
+  type GenerationRange,
   ReplayInputError,
-  type ReplayRun,
-  readReplayLog,
+  readAgainIfCompactedNow,
 } from "./read-log.js";
 import { startingPoint } from "./resume-point.js";
-import { chooseRun } from "./run-choice.js";
+import { ReplayRunError } from "./run-choice.js";
 
 /** Options of {@link explain}. */
 export interface ExplainOptions {
@@ -123,32 +126,16 @@ type Change = ApplyEvent | RollbackEvent;
 const isChange = (e: AuditEvent): e is Change => e.type === "apply" || e.type === "rollback";
 
 /**
- * Whether the run's audit events up to position `at` are all in the log: their seqs run 1, 2, 3…
- * A compacted log (which keeps only its last records), a record removed or one the full ring
- * dropped leaves a gap, and then no earlier change is known not to lie in it.
- */
-function wholeUpTo(events: readonly AuditEvent[], at: number): boolean {
-  for (let k = 0; k <= at; k++) if (events[k]!.seq !== k + 1) return false;
-  return true;
-}
-
-/**
  * The generations each run's applies and rollbacks created, the ones {@link explain} takes:
  * `run 1: generations 1–57; run 2: no generation`.
  */
-function describeCreated(runs: readonly ReplayRun[]): string {
-  return runs
-    .map(({ run, events }) => {
-      let range: { first: number; last: number } | undefined;
-      for (const e of events) {
-        if (!isChange(e)) continue;
-        range = {
-          first: Math.min(range?.first ?? e.generation, e.generation),
-          last: Math.max(range?.last ?? e.generation, e.generation),
-        };
-      }
-      return `run ${run}: ${range === undefined ? "no generation" : describeGenerations(range)}`;
-    })
+function describeCreated(
+  created: readonly { readonly run: number; readonly range: GenerationRange | undefined }[],
+): string {
+  return created
+    .map(
+      ({ run, range }) => `run ${run}: ${range === undefined ? "no generation" : describeGenerations(range)}`,
+    )
     .join("; ");
 }
 
@@ -157,7 +144,9 @@ function describeCreated(runs: readonly ReplayRun[]): string {
  * fed the decision, the gradient estimate and step, the Tier-1 outcome and the values written.
  *
  * @remarks
- * Cold path; reads the whole log. For a centre apply the windows are those measured under the
+ * Cold path; reads the whole log, a segment at a time, and holds of each run only the records
+ * since the window before its last two changes (what explaining its next change takes). For a
+ * centre apply the windows are those measured under the
  * iteration's plus and minus generations; for any other change, the windows measured under the
  * generation before it. A log continued after a restart holds several runs, and each restarted
  * engine numbers its generations from its own start, so a generation can appear in more than one
@@ -174,21 +163,130 @@ export function explain(
   generation: number,
   options: ExplainOptions = {},
 ): Explanation {
-  const { runs } = readReplayLog(log);
-  const created = (events: readonly AuditEvent[]) =>
-    events.findIndex((e) => isChange(e) && e.generation === generation);
-  const candidates = options.run === undefined ? runs : [chooseRun(runs, options.run)];
-  const run = candidates.findLast((r) => created(r.events) >= 0);
-  if (run === undefined) {
-    const where = options.run === undefined ? "the log" : `run ${options.run} of the log`;
-    // Generation 0 is where a run starts: only generations an apply or rollback created are listed.
-    const initial = generation === 0 ? " (a run's initial values)" : "";
-    throw new ReplayInputError(
-      `no apply or rollback in ${where} created generation ${generation}${initial}; applies and rollbacks created ${describeCreated(runs)}`,
-    );
+  return readAgainIfCompactedNow(log, () => {
+    const finder = new ChangeFinder(generation, options.run);
+    const splitter = new LogRunSplitter(finder);
+    feedLog(log, (record) => splitter.take(record));
+    splitter.end();
+    return finder.explanation();
+  });
+}
+
+/**
+ * Looks through a log's runs, as their records come, for the change that created a generation,
+ * and explains it from the records around it.
+ */
+class ChangeFinder implements RunSink {
+  private readonly created: { readonly run: number; range: { first: number; last: number } | undefined }[] =
+    [];
+  private current: RunRecords | undefined;
+  private found: Explanation | undefined;
+
+  constructor(
+    private readonly generation: number,
+    private readonly chosenRun: number | undefined,
+  ) {}
+
+  record(): void {}
+
+  startRun(run: number, _start: number, header: EngineLogHeader): void {
+    this.created.push({ run, range: undefined });
+    this.current =
+      this.chosenRun === undefined || run === this.chosenRun ? new RunRecords(run, header) : undefined;
   }
-  const { events } = run;
-  const at = created(events);
+
+  event(event: AuditEvent): void {
+    if (isChange(event)) {
+      const created = this.created.at(-1)!;
+      const range = created.range;
+      created.range = {
+        first: Math.min(range?.first ?? event.generation, event.generation),
+        last: Math.max(range?.last ?? event.generation, event.generation),
+      };
+    }
+    const run = this.current;
+    if (run === undefined) return;
+    run.take(event);
+    if (isChange(event) && event.generation === this.generation) {
+      // The run's first change to create it; a later run that creates it too is explained instead.
+      this.found = explainChange(run, this.generation);
+      this.current = undefined;
+    } else if (isChange(event)) run.changed();
+  }
+
+  timing(): void {}
+
+  close(): void {}
+
+  failure(): void {}
+
+  /** The explanation found, once the whole log has been read. */
+  explanation(): Explanation {
+    const first = this.created[0]?.run ?? 1;
+    const last = this.created.at(-1)?.run ?? 0;
+    const chosen = this.chosenRun;
+    if (chosen !== undefined && !(Number.isInteger(chosen) && chosen >= first && chosen <= last))
+      throw new ReplayRunError(chosen, last, "options.run", first);
+    if (this.found === undefined) {
+      const where = chosen === undefined ? "the log" : `run ${chosen} of the log`;
+      // Generation 0 is where a run starts: only generations an apply or rollback created are listed.
+      const initial = this.generation === 0 ? " (a run's initial values)" : "";
+      throw new ReplayInputError(
+        `no apply or rollback in ${where} created generation ${this.generation}${initial}; applies and rollbacks created ${describeCreated(this.created)}`,
+      );
+    }
+    return { ...this.found, runCount: last };
+  }
+}
+
+/**
+ * A run's audit events from the window that closed last before its second-to-last change (or from
+ * its start): all that explaining a change arriving now reads. The windows measured under the
+ * generations of its last two changes closed after them, and each took the digests accepted after
+ * the window before it.
+ */
+class RunRecords {
+  events: AuditEvent[] = [];
+  /**
+   * Whether the run's events so far are all in the log: their seqs run 1, 2, 3… A compacted log
+   * (which keeps only its last records), a record removed or one the full ring dropped leaves a
+   * gap, and then no earlier change is known not to lie in it.
+   */
+  whole = true;
+  private taken = 0;
+  // Where in `events` the last window closed, and the last window before the run's last change (-1: none).
+  private lastWindow = -1;
+  private windowBeforeLastChange = -1;
+
+  constructor(
+    readonly run: number,
+    readonly header: EngineLogHeader,
+  ) {}
+
+  take(event: AuditEvent): void {
+    if (event.seq !== ++this.taken) this.whole = false;
+    if (event.type === "window.closed") this.lastWindow = this.events.length;
+    this.events.push(event);
+  }
+
+  /**
+   * The event just taken is a change, not the one looked for: what lies before the window before
+   * the change before it goes (a change arriving later has this one and that one as its last two).
+   */
+  changed(): void {
+    const keepFrom = this.windowBeforeLastChange;
+    this.windowBeforeLastChange = this.lastWindow;
+    if (keepFrom <= 0) return;
+    this.events = this.events.slice(keepFrom);
+    this.lastWindow -= keepFrom;
+    this.windowBeforeLastChange -= keepFrom;
+  }
+}
+
+/** Explains the change that is the last event `run` took (see {@link explain}); `runCount` is set by the caller. */
+function explainChange(records: RunRecords, generation: number): Explanation {
+  const { events, header } = records;
+  const at = events.length - 1;
   const change = events[at] as Change;
   const changes = events.slice(0, at).filter(isChange);
   const previous = changes.at(-1);
@@ -250,16 +348,13 @@ export function explain(
   }
   return {
     generation,
-    run: run.run,
-    runCount: runs.at(-1)!.run,
-    startTime: run.header.startTime,
+    run: records.run,
+    // Known once the whole log is read: set by the caller.
+    runCount: records.run,
+    startTime: header.startTime,
     change,
     previousValues:
-      previous !== undefined
-        ? previous.values
-        : wholeUpTo(events, at)
-          ? startingPoint(run.header)?.values
-          : undefined,
+      previous !== undefined ? previous.values : records.whole ? startingPoint(header)?.values : undefined,
     values: change.values,
     decision,
     // y± are the values of the last plus and minus windows, measured alike (a switch of measure

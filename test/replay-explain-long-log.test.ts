@@ -5,15 +5,18 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { logBenchEngine } from "../bench/log-bench-engine.js";
+import type { ApplyEvent } from "../src/audit/events.js";
 import { createEngine } from "../src/engine/engine.js";
+import { explain } from "../src/replay/explain.js";
 import { readReplayLog } from "../src/replay/read-log.js";
 import { type ReplayEngine, replay } from "../src/replay/replay.js";
 import { ReplayInputError } from "../src/replay/replay-input-error.js";
 import { bundleForNode } from "./support/node-bundle.js";
 
-// Replay held every event of the log, and every event its engine wrote, until the end of the run:
-// a day's log of a busy engine ran a heap of several GB out. It now replays a run as it is read and
-// lets go of each event once compared, so it checks a log far larger than its heap.
+// Replay held every event of the log, and every event its engine wrote, until the end of the run;
+// explain held every event too: a day's log of a busy engine ran a heap of several GB out. Replay
+// now replays a run as it is read and lets go of each event once compared, and explain keeps only
+// the records around a run's last changes, so both read a log far larger than their heap.
 
 const REPLAY_CHILD = fileURLToPath(new URL("./support/long-replay-child.ts", import.meta.url));
 const READ_CHILD = fileURLToPath(new URL("./support/long-log-child.ts", import.meta.url));
@@ -86,6 +89,26 @@ describe(`replaying a decision log far larger than a ${HEAP_CAP_MB} MB heap`, ()
     expect(control.err).toMatch(/heap out of memory/);
   }, 120_000);
 
+  it("explains a generation at its end within it, as the log says it came about", () => {
+    // The parent's heap is not capped: it reads the log whole to know what explain must find.
+    const { events } = readReplayLog(dir).runs[0]!;
+    const changes = events.filter((e) => e.type === "apply" || e.type === "rollback");
+    const k = changes.findLastIndex((e) => e.type === "apply" && e.kind === "centre");
+    const change = changes[k]!;
+    const run = capped(replayChild, [dir, String(change.generation)]);
+    expect(run.err).toBe("");
+    expect(JSON.parse(run.out).result).toEqual({
+      run: 1,
+      runCount: 1,
+      change,
+      previousValues: (changes[k - 1] as { values: unknown }).values,
+      windows: [
+        { role: "plus", generation: changes[k - 2]!.generation, digests: 5 },
+        { role: "minus", generation: changes[k - 1]!.generation, digests: 5 },
+      ],
+    });
+  }, 120_000);
+
   it("replays within it, every logged event compared and identical", () => {
     const run = capped(replayChild, [dir]);
     expect(run.err).toBe("");
@@ -96,7 +119,7 @@ describe(`replaying a decision log far larger than a ${HEAP_CAP_MB} MB heap`, ()
   }, 120_000);
 });
 
-describe("a run replayed as it is read", () => {
+describe("a long run read as it comes", () => {
   let dir: string;
 
   beforeAll(async () => {
@@ -147,6 +170,40 @@ describe("a run replayed as it is read", () => {
     expect(result.runs).toHaveLength(1);
     expect(result.runs[0]!.records).toBe(events.length);
   }, 60_000);
+
+  it("explains its changes from the records around each one, as the whole run tells", () => {
+    const { events } = readReplayLog(dir).runs[0]!;
+    const changes = events.flatMap((e, i) => (e.type === "apply" || e.type === "rollback" ? [i] : []));
+    expect(changes.length).toBeGreaterThan(500);
+    // Every 37th change, from the second on (the first starts from the header's values).
+    for (let c = 2; c < changes.length; c += 37) {
+      const change = events[changes[c]!] as ApplyEvent;
+      const explained = explain(dir, change.generation);
+      expect(explained.change).toEqual(change);
+      expect(explained.previousValues).toEqual((events[changes[c - 1]!] as ApplyEvent).values);
+      const measured =
+        change.kind === "centre"
+          ? [changes[c - 2]!, changes[c - 1]!].map((i) => events[i]!.generation)
+          : [change.generation - 1];
+      expect([...new Set(explained.windows.map((w) => w.generation))]).toEqual(measured);
+      for (const w of explained.windows) {
+        // Its digests, as read off the whole run: accepted after the window before it closed.
+        const k = events.findIndex((e) => e.seq === w.window.seq);
+        expect(events[k]).toEqual(w.window);
+        const from = events.findLastIndex((e, i) => i < k && e.type === "window.closed") + 1;
+        const fed = events
+          .slice(from, k)
+          .filter(
+            (e) =>
+              e.type === "digest.accepted" &&
+              e.digestGeneration <= w.generation &&
+              e.time >= w.window.openedAt,
+          )
+          .slice(-w.window.count);
+        expect(w.digests).toEqual(fed);
+      }
+    }
+  });
 
   it("refuses a context that is not a whole number ≥ 0, naming the option", async () => {
     for (const context of [-1, 2.5, Number.NaN, Number.POSITIVE_INFINITY]) {
