@@ -180,7 +180,8 @@ class ChangeFinder implements RunSink {
   private readonly created: { readonly run: number; range: { first: number; last: number } | undefined }[] =
     [];
   private current: RunRecords | undefined;
-  private found: Explanation | undefined;
+  // The run that created the generation last, its records up to the change.
+  private found: RunRecords | undefined;
 
   constructor(
     private readonly generation: number,
@@ -209,7 +210,7 @@ class ChangeFinder implements RunSink {
     run.take(event);
     if (isChange(event) && event.generation === this.generation) {
       // The run's first change to create it; a later run that creates it too is explained instead.
-      this.found = explainChange(run, this.generation);
+      this.found = run;
       this.current = undefined;
     } else if (isChange(event)) run.changed();
   }
@@ -235,7 +236,7 @@ class ChangeFinder implements RunSink {
         `no apply or rollback in ${where} created generation ${this.generation}${initial}; applies and rollbacks created ${describeCreated(this.created)}`,
       );
     }
-    return { ...this.found, runCount: last };
+    return { ...explainChange(this.found, this.generation), runCount: last };
   }
 }
 
