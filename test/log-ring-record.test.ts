@@ -92,6 +92,17 @@ function binaryPayload(seq: number, event: AuditEvent): Buffer {
   return out.subarray(0, end);
 }
 
+/** Writes `ring`'s records, after its context, as a log in segments of 700 bytes in `dir`. */
+function writeRingLog(dir: string, ring: AuditRing): void {
+  const writer = openDecisionLog({ dir, header: { kind: "header" }, segmentBytes: 700 });
+  writer.append(auditContextRecord(ring));
+  const cursor: RingCursor = { ring, k: 0 };
+  for (let k = 0; k < ring.size; k++) {
+    cursor.k = k;
+    writer.appendBytes(ringRecordBound(ring, k), writeRingRecord, cursor);
+  }
+  writer.close();
+}
 describe("ring records in the decision log", () => {
   it("decode to the same records as the JSON and 0xB1 binary forms of the drained events", () => {
     const ring = filledRing();
@@ -176,14 +187,7 @@ describe("ring records in the decision log", () => {
   it("a log read for its events hands on the events its JSON form reads as", () => {
     const dir = newDir();
     const ring = filledRing();
-    const writer = openDecisionLog({ dir, header: { kind: "header" }, segmentBytes: 700 });
-    writer.append(auditContextRecord(ring));
-    const cursor: RingCursor = { ring, k: 0 };
-    for (let k = 0; k < ring.size; k++) {
-      cursor.k = k;
-      writer.appendBytes(ringRecordBound(ring, k), writeRingRecord, cursor);
-    }
-    writer.close();
+    writeRingLog(dir, ring);
     const whole = readDecisionLog(dir);
     const visited: unknown[] = [];
     const contents = visitDecisionLogEvents(dir, (entry) => visited.push(entry.record));
@@ -208,14 +212,7 @@ describe("ring records in the decision log", () => {
   it("a log of ring records reads, compacts and stays strict about damage", () => {
     const dir = newDir();
     const ring = filledRing();
-    const writer = openDecisionLog({ dir, header: { kind: "header" }, segmentBytes: 700 });
-    writer.append(auditContextRecord(ring));
-    const cursor: RingCursor = { ring, k: 0 };
-    for (let k = 0; k < ring.size; k++) {
-      cursor.k = k;
-      writer.appendBytes(ringRecordBound(ring, k), writeRingRecord, cursor);
-    }
-    writer.close();
+    writeRingLog(dir, ring);
     expect(listSegments(dir).length).toBeGreaterThan(1);
     const expected = ring.drain().map((event) => auditEventOf(auditLogRecord(event)));
     const read = readDecisionLog(dir).records;
