@@ -54,5 +54,5 @@ export {
   resumePointAsync,
   startingPoint,
 } from "./resume-point.js";
-export { chooseRun, ReplayRunError } from "./run-choice.js";
+export { ReplayRunError } from "./run-choice.js";
 export { ReplayClock } from "./virtual-clock.js";

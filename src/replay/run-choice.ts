@@ -1,4 +1,4 @@
-import { ReplayInputError, type ReplayRun } from "./read-log.js";
+import { ReplayInputError } from "./read-log.js";
 
 /**
  * A `run` option that names no run of the log. `option` is how the caller spelled it
@@ -26,16 +26,4 @@ export class ReplayRunError extends ReplayInputError {
     this.runCount = runCount;
     this.firstRun = firstRun;
   }
-}
-
-/**
- * The run numbered `run` (1-based, as the log numbers them) of `runs`.
- *
- * @throws ReplayRunError when `run` is not the number of one of `runs`.
- */
-export function chooseRun(runs: readonly ReplayRun[], run: number): ReplayRun {
-  const first = runs[0]?.run ?? 1;
-  const chosen = Number.isInteger(run) ? runs[run - first] : undefined;
-  if (chosen === undefined) throw new ReplayRunError(run, runs.at(-1)?.run ?? 0, "options.run", first);
-  return chosen;
 }
