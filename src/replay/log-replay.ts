@@ -9,7 +9,7 @@ import {
   type LoggedRepair,
   type TimeRecord,
 } from "../log/log-records.js";
-import { HeldRun, replayHeldRun } from "./held-run.js";
+import { HeldRun } from "./held-run.js";
 import type { FailureRecord, RunSink } from "./log-runs.js";
 import type { ReplayOptions, ReplayRunResult } from "./replay.js";
 import { ReplayRunError } from "./run-choice.js";
@@ -31,8 +31,7 @@ export class LogReplay implements RunSink {
 
   record(index: number, logSeq: number | undefined): void {
     const run = this.current;
-    if (run instanceof StreamedRun && index > run.start) run.record(this.lastLogSeq, logSeq);
-    else if (run instanceof HeldRun && index > run.start) run.record(index, logSeq);
+    if (run !== undefined && index > run.start) run.record(this.lastLogSeq, logSeq);
     this.lastLogSeq = logSeq;
   }
 
@@ -44,7 +43,7 @@ export class LogReplay implements RunSink {
     const replayer =
       (header.logVersion ?? 0) >= ENGINE_LOG_VERSION
         ? new StreamedRun(run, start, header, repair, this.options)
-        : new HeldRun(run, start, header, repair, this.lastLogSeq);
+        : new HeldRun(run, start, header, repair);
     this.runs.push(replayer);
     this.current = replayer;
   }
@@ -80,9 +79,7 @@ export class LogReplay implements RunSink {
       throw new ReplayRunError(chosen, this.lastRun ?? 0, "options.run", this.firstRun ?? 1);
     const results: ReplayRunResult[] = [];
     for (const run of this.runs)
-      results.push(
-        run instanceof StreamedRun ? await run.result() : await replayHeldRun(run.held(), this.options),
-      );
+      results.push(run instanceof StreamedRun ? await run.result() : await run.result(this.options));
     return results;
   }
 

@@ -10,10 +10,16 @@ import type { EngineConfig } from "../engine/config.js";
 import type { Digest } from "../engine/digest.js";
 import { createEngine } from "../engine/engine.js";
 import { type HaltRestoring, RESTORE_HALT } from "../engine/restored-halt.js";
-import type { EngineLogHeader, TimeRecord } from "../log/log-records.js";
+import {
+  CLOSE_MARKER_LOG_VERSION,
+  type EngineLogHeader,
+  type LoggedRepair,
+  type TimeRecord,
+} from "../log/log-records.js";
 import { digestToReplay } from "./digest-input.js";
 import { withLegacyDefaults, withRecordedDefaults } from "./legacy-defaults.js";
-import type { ReplayEngine, ReplayOptions } from "./replay.js";
+import type { GenerationRange } from "./read-log.js";
+import type { MissingRecords, ReplayEngine, ReplayOptions, ReplayRunResult } from "./replay.js";
 import type { Unfired } from "./scripted-clock.js";
 
 /** What replaying a run logged with `captureDigests: false` says. */
@@ -183,4 +189,38 @@ export function unfiredReason(timing: TimeRecord, unfired: Unfired): string {
   if (unfired.kind === "missing") return `${ran}, which the replay has not scheduled (or cancelled)`;
   const other = "so it is another timer (the replay scheduled its timers in another order)";
   return `${ran}, after audit record ${timing.after}, but the replay scheduled its timer ${timing.id} after record ${unfired.scheduledAfter}, ${other}`;
+}
+
+/** What a run's result tells of the run itself, whatever its replay gave. */
+export type RunAbout = Pick<
+  ReplayRunResult,
+  "run" | "start" | "generations" | "closed" | "records" | "dropped" | "options" | "rules" | "repair"
+>;
+
+/** The part of a run's result that the log alone tells (see `ReplayRunResult`). */
+export function runAbout(run: {
+  readonly run: number;
+  readonly start: number;
+  readonly header: EngineLogHeader;
+  readonly repair: LoggedRepair | undefined;
+  readonly generations: GenerationRange | undefined;
+  /** Whether the run ends with its close marker. */
+  readonly closed: boolean;
+  /** The run's logged audit events. */
+  readonly records: number;
+  readonly dropped: readonly MissingRecords[];
+}): RunAbout {
+  const { header, repair } = run;
+  return {
+    run: run.run,
+    start: run.start,
+    generations: run.generations,
+    // A log written before close markers cannot tell a closed run from one cut short.
+    closed: (header.logVersion ?? 0) >= CLOSE_MARKER_LOG_VERSION ? run.closed : null,
+    records: run.records,
+    dropped: run.dropped,
+    options: header.resolved === undefined ? "pinned" : "recorded",
+    rules: header.rules ?? null,
+    ...(repair === undefined ? {} : { repair }),
+  };
 }

@@ -6,7 +6,6 @@
 import type { Subscription } from "rxjs";
 import type { AuditEvent } from "../audit/events.js";
 import {
-  CLOSE_MARKER_LOG_VERSION,
   type EngineLogHeader,
   FLUSH_LOG_KIND,
   type LoggedRepair,
@@ -29,8 +28,10 @@ import {
   isInput,
   NO_DIGESTS_MESSAGE,
   replayEngine,
+  runAbout,
   unfiredReason,
 } from "./replay-steps.js";
+import { RunGaps } from "./run-gaps.js";
 import { ScriptedClock } from "./scripted-clock.js";
 
 /**
@@ -207,18 +208,16 @@ export class StreamedRun {
   /** The run's outcome, once {@link end} has run. */
   async result(): Promise<ReplayRunResult> {
     await this.closed();
-    const header = this.header;
-    const about = {
+    const about = runAbout({
       run: this.run,
       start: this.start,
+      header: this.header,
+      repair: this.repair,
       generations: this.generations,
-      closed: (header.logVersion ?? 0) >= CLOSE_MARKER_LOG_VERSION ? this.closeMarker !== undefined : null,
+      closed: this.closeMarker !== undefined,
       records: this.events,
       dropped: this.gaps.all,
-      options: header.resolved === undefined ? ("pinned" as const) : ("recorded" as const),
-      rules: header.rules ?? null,
-      ...(this.repair === undefined ? {} : { repair: this.repair }),
-    };
+    });
     if (this.uncaptured !== undefined)
       return {
         ...about,
@@ -404,40 +403,6 @@ export class StreamedRun {
       context: this.passed.list(),
       dropped: this.gaps.all,
     };
-  }
-}
-
-/** The audit records missing from a run (see `MissingRecords`), found as its records come. */
-class RunGaps {
-  readonly all: MissingRecords[] = [];
-  private expected = 1;
-  // Since the run's last event (or its start): whether the log's own seqs jumped between two
-  // records, and whether a record carried none.
-  private jumped = false;
-  private unknown = false;
-
-  /** Two consecutive records of the log, by their log seqs. */
-  pair(before: number | undefined, seq: number | undefined): void {
-    if (before === undefined || seq === undefined) this.unknown = true;
-    else if (seq !== before + 1) this.jumped = true;
-  }
-
-  /** Why records are missing since the last event: removed where the log's seqs jump, else a full ring where they are known. */
-  cause(): MissingRecords["cause"] {
-    return this.jumped ? "removed" : this.unknown ? "unknown" : "ring";
-  }
-
-  /** The run's next event, by its audit seq. */
-  event(seq: number): void {
-    if (seq > this.expected) this.all.push({ from: this.expected, to: seq - 1, cause: this.cause() });
-    if (seq >= this.expected) this.expected = seq + 1;
-    this.jumped = false;
-    this.unknown = false;
-  }
-
-  /** The gaps that start before `seq`. */
-  before(seq: number): MissingRecords[] {
-    return this.all.filter((gap) => gap.from < seq);
   }
 }
 
