@@ -412,22 +412,22 @@ function* scanFrom(
   let lastSeq = from?.lastSeq ?? -1;
   // What the ring records that follow are decoded against (the run's latest `audit.context`).
   let context: AuditDecodeContext | undefined = from?.context;
-  // Where the last valid frame is (its bytes, their offset in the file, its segment, where it
-  // starts and ends): the scan's end position, built only when a result is asked for.
-  let endBytes: Uint8Array | null = null;
-  let endBase = 0;
+  // Where the last valid frame is (its CRC, its segment, where it starts and ends): the scan's end
+  // position, built only when a result is asked for. Its CRC is kept rather than the segment's
+  // bytes, which would otherwise stay in memory while the next segment is read.
+  let endCrc: number | null = null;
   let endSegment = 0;
   let endFrame = 0;
   let endOffset = 0;
   const endPosition = (): LogPosition | null =>
-    endBytes === null
+    endCrc === null
       ? from
       : {
           root: from?.root ?? segments[0]!.number,
           segment: endSegment,
           frame: endFrame,
           offset: endOffset,
-          crc: frameCrc(endBytes, endFrame - endBase),
+          crc: endCrc,
           header,
           last: last!,
           lastSeq,
@@ -517,8 +517,7 @@ function* scanFrom(
       if (!link) last = entry;
       lastSeq = entry.seq;
       const frameEnd = base + parsed!.end;
-      endBytes = bytes;
-      endBase = base;
+      endCrc = frameCrc(bytes, offset - base);
       endSegment = segment.number;
       endFrame = offset;
       endOffset = frameEnd;
