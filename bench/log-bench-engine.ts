@@ -2,9 +2,23 @@
  * The logged engine LOG-READS and LOG-LIVE-COMPACTION write their logs with: two knobs, windows of
  * 5 digests, fed a noisy quadratic, one digest per 100 ms of a replay clock.
  */
+import type { EngineConfig } from "../src/engine/config.js";
 import { createLoggedEngine, type EngineLogOptions, type LoggedEngine } from "../src/log/engine-log.js";
 import { Prng } from "../src/random/prng.js";
 import { ReplayClock } from "../src/replay/virtual-clock.js";
+
+/** The engine's config, on `clock`. */
+function logBenchConfig(clock: ReplayClock): EngineConfig {
+  return {
+    seed: 1,
+    params: {
+      batch: { min: 1, max: 512, init: 32, maxDelta: 16 },
+      timeoutMs: { min: 10, max: 2000, init: 200 },
+    },
+    window: { digests: 5 },
+    scheduler: clock,
+  };
+}
 
 /** A logged engine and how to feed it its next digest. */
 export interface LogBenchEngine extends LoggedEngine {
@@ -12,20 +26,13 @@ export interface LogBenchEngine extends LoggedEngine {
   feed(i: number): void;
 }
 
-export function logBenchEngine(options: EngineLogOptions): LogBenchEngine {
+/** The engine, logging as `options` say, its config first passed through `configure` (a restart's). */
+export function logBenchEngine(
+  options: EngineLogOptions,
+  configure: (config: EngineConfig) => EngineConfig = (config) => config,
+): LogBenchEngine {
   const clock = new ReplayClock(1_000);
-  const logged = createLoggedEngine(
-    {
-      seed: 1,
-      params: {
-        batch: { min: 1, max: 512, init: 32, maxDelta: 16 },
-        timeoutMs: { min: 10, max: 2000, init: 200 },
-      },
-      window: { digests: 5 },
-      scheduler: clock,
-    },
-    options,
-  );
+  const logged = createLoggedEngine(configure(logBenchConfig(clock)), options);
   const noise = Prng.fromSeed(7, 1);
   const { engine } = logged;
   return {

@@ -1,5 +1,6 @@
 /**
- * LOG-READS: what reading a long decision log costs a restart (`resumePoint`, `resumePointAsync`),
+ * LOG-READS: what reading a long decision log costs a restart (`resumePoint`, `resumePointAsync`,
+ * and a whole restart in two reads or in one with `resume: true`),
  * a compaction (`compactDecisionLog`), a replay (`replay`) and an explanation (`explain`), in time
  * and resident memory, against `readReplayLog` (which keeps every event of the log) and an idle
  * process, in the same run.
@@ -34,7 +35,25 @@ const READS = [
   "readReplayLog",
   "replay",
   "explain",
+  "restartTwoReads",
+  "restartResume",
 ] as const;
+
+/** How a read is named in the table. */
+const READ_NAMES: Record<(typeof READS)[number], string> = {
+  idle: "(an idle process)",
+  resumePoint: "`resumePoint`",
+  resumePointAsync: "`resumePointAsync`",
+  compactDecisionLog: "`compactDecisionLog`",
+  readReplayLog: "`readReplayLog`",
+  replay: "`replay`",
+  explain: "`explain`",
+  restartTwoReads: "restart: `resumePoint`, then `createLoggedEngine`",
+  restartResume: "restart: `createLoggedEngine` with `resume: true`",
+};
+
+/** Reads that write the log (a compaction, a restart's records): each runs on a copy of its own. */
+const WRITES = new Set<string>(["compactDecisionLog", "restartTwoReads", "restartResume"]);
 
 /** Writes the log of an engine fed `digests` digests into `dir`. */
 async function writeLog(dir: string, digests: number): Promise<void> {
@@ -99,8 +118,7 @@ async function measureLog(root: string, script: string, digests: number, runs: n
   for (const read of READS) {
     const figures: ReadFigures[] = [];
     for (let r = 0; r < runs; r++) {
-      // A compaction rewrites the log: each runs on a copy of its own.
-      const target = read === "compactDecisionLog" ? join(root, `copy-${r}`) : dir;
+      const target = WRITES.has(read) ? join(root, `copy-${r}`) : dir;
       if (target !== dir) copyToDisk(dir, target);
       figures.push(readOnce(script, read, target));
       if (target !== dir) rmSync(target, { recursive: true, force: true });
@@ -110,7 +128,7 @@ async function measureLog(root: string, script: string, digests: number, runs: n
     if (read === "idle") idleRss = rss;
     const row = [
       megabytes.toFixed(0),
-      read === "idle" ? "(an idle process)" : `\`${read}\``,
+      READ_NAMES[read],
       read === "idle" ? "–" : `${median(ms).toFixed(0)} / ${Math.max(...ms).toFixed(0)}`,
       `${rss.toFixed(0)} / ${Math.max(...figures.map((f) => f.peakRssMb)).toFixed(0)}`,
       read === "idle" ? "–" : (rss - idleRss).toFixed(0),
@@ -169,7 +187,7 @@ export async function runLogReadsBench(digests: readonly number[], runs: number)
     return [
       `Machine: ${environment}`,
       "",
-      `\`npm run bench -- log-reads\`: a logged engine (two knobs, windows of 5 digests) fed digests of a noisy quadratic, one per 100 ms of a replay clock, with the default segment size (64 MiB): ${sizes}. Each read ran ${runs} times on each log, each in a fresh \`node\` process (one bundled file); peak RSS is the process's own high-water mark (Linux \`VmHWM\`), "above idle" subtracts an idle process's median. Results: the resume point's generation, the records a compaction to the last 10,000 kept (restart records included), the events \`readReplayLog\` holds, the records \`replay\` compared (all identical), the windows \`explain\` found behind the generation the resume point names. \`readReplayLog\` keeps every event of the log: the baseline, a reader whose memory grows with the log. \`replay\` rebuilds the engine and compares every event as the log is read, letting each go once compared; \`explain\` keeps of each run the records around its last two changes.`,
+      `\`npm run bench -- log-reads\`: a logged engine (two knobs, windows of 5 digests) fed digests of a noisy quadratic, one per 100 ms of a replay clock, with the default segment size (64 MiB): ${sizes}. Each read ran ${runs} times on each log, each in a fresh \`node\` process (one bundled file); peak RSS is the process's own high-water mark (Linux \`VmHWM\`), "above idle" subtracts an idle process's median. Results: the resume point's generation, the records a compaction to the last 10,000 kept (restart records included), the events \`readReplayLog\` holds, the records \`replay\` compared (all identical), the windows \`explain\` found behind the generation the resume point names, the generation each restart started from. Each restart runs on a fresh copy of the log (it adds a run) and is timed until its engine has started (the log opened, verified and a restart record written); the two-step one reads the log twice, once for the resume point and once as the opening verifies it, \`resume: true\` takes the point from the opening's read. \`readReplayLog\` keeps every event of the log: the baseline, a reader whose memory grows with the log. \`replay\` rebuilds the engine and compares every event as the log is read, letting each go once compared; \`explain\` keeps of each run the records around its last two changes.`,
       "",
       table,
     ].join("\n");

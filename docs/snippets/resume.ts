@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { EngineConfig } from "arqon";
-import { createLoggedEngine, resumedConfig, resumePoint } from "arqon/node";
+import { createLoggedEngine } from "arqon/node";
 import { VirtualTimeScheduler } from "rxjs";
 
 const dir = join(mkdtempSync(join(tmpdir(), "arqon-guide-")), "decisions");
@@ -16,8 +16,8 @@ async function serve(ticks: number): Promise<void> {
     window: { digests: 5 },
     scheduler,
   };
-  // Where the log's last run left the tuning (undefined on the first start): start from there.
-  const { engine, close } = createLoggedEngine(resumedConfig(config, resumePoint(dir)), { dir });
+  // Start where the log's last run left the tuning (from the config on the first start).
+  const { engine, close } = createLoggedEngine(config, { dir, resume: true });
   const from = engine.values[0]!;
   for (let tick = 1; tick <= ticks; tick++) {
     scheduler.schedule(() => {}, 10);

@@ -1,10 +1,10 @@
 import { Duration, Effect, Queue, type Scope } from "effect";
 import { asLogError, type LogError } from "./errors.js";
-import type { LogHeader } from "./records.js";
 import {
   type DecisionLogOptions,
   type DecisionLogWriter,
   type FlushScheduler,
+  type LogOpening,
   openWriterAsync,
 } from "./writer.js";
 
@@ -31,13 +31,10 @@ export const DecisionLog = {
     makeDecisionLog(options),
 };
 
-/**
- * @internal `DecisionLog.make`, with `headerNow` giving the header of a log the opening creates
- * (see `openWriterAsync`).
- */
+/** @internal `DecisionLog.make`, read as `opening` asks (see `LogOpening`). */
 export function makeDecisionLog(
   options: DecisionLogOptions,
-  headerNow?: () => LogHeader,
+  opening: LogOpening = {},
 ): Effect.Effect<DecisionLog, LogError, Scope.Scope> {
   return Effect.gen(function* () {
     const wake = yield* Queue.sliding<void>(1);
@@ -51,7 +48,7 @@ export function makeDecisionLog(
     const log = yield* Effect.acquireRelease(
       // The log is verified in slices: the event loop turns while a long one is read.
       Effect.tryPromise({
-        try: () => openWriterAsync(options, scheduler, headerNow),
+        try: () => openWriterAsync(options, scheduler, opening),
         catch: (error) => asLogError(error, `cannot open decision log ${options.dir}`),
       }),
       // A release cannot fail: a final flush the disk refuses is reported, not turned into a defect

@@ -25,6 +25,8 @@ import { type EngineConfig, resolveEngineConfig } from "../engine/config.js";
 import { createEngine, Engine } from "../engine/engine.js";
 import { restoredReasonBits, restoreHalt } from "../engine/restored-halt.js";
 import { ConfigError, errorMessage } from "../errors.js";
+import { type ResumePoint, ResumeReading, resumedConfig } from "../replay/resume-point.js";
+import { shownValue } from "../shown-value.js";
 import { makeDecisionLog } from "./decision-log.js";
 import { asLogError, LogError } from "./errors.js";
 import {
@@ -56,16 +58,27 @@ import { TIMING_RECORD_BYTES, writeTimingRecord } from "./timing-record.js";
 import {
   type DecisionLogOptions,
   type DecisionLogWriter,
+  type LogOpening,
   type LogRecovery,
-  openDecisionLog,
   openLogAsync,
+  openLogNow,
 } from "./writer.js";
 
 /** Default audit drain period of a logged engine (ms): half the log's default group-commit interval. */
 const LOGGED_DRAIN_MS = 25;
 
 /** Options of {@link createLoggedEngine}: where the log lives and how often it commits. */
-export type EngineLogOptions = Omit<DecisionLogOptions, "header">;
+export type EngineLogOptions = Omit<DecisionLogOptions, "header"> & {
+  /**
+   * On a directory that already holds a log, start where its last run's tuning stopped: the
+   * engine starts from `resumedConfig(config, resumePoint(dir))`, read from the records the opening
+   * verifies anyway, so a restart reads the log once instead of twice. The point it started from is
+   * `resumedFrom`. On a new directory, or a log whose last run tells nothing (see `resumePoint`),
+   * the engine starts from `config`. The point is read from the log as the opening leaves it: with
+   * `strict: false`, from the records before any damage it set aside. Default false.
+   */
+  readonly resume?: boolean;
+};
 
 /** What the log held when an engine was started on an existing log (a restart). */
 export interface EngineLogRestart {
@@ -108,6 +121,11 @@ export interface LoggedEngine<N extends string = string> {
   readonly recovery: LogRecovery | undefined;
   /** Set when the directory already held a log: the generation gap, also written to the log. */
   readonly restart: EngineLogRestart | undefined;
+  /**
+   * With `resume`, the point the engine started from (its values became `init`, its baseline
+   * `baseline`); undefined without `resume`, on a new log, or when the log told none.
+   */
+  readonly resumedFrom: ResumePoint | undefined;
   /** Closes the engine, then writes the close marker and flushes, fsyncs and closes the log; idempotent. */
   close(): Promise<void>;
 }
@@ -138,25 +156,26 @@ export function createLoggedEngine<const N extends string>(
 ): LoggedEngine<N> {
   // A config error is the config's, found before the log is read or touched.
   resolveEngineConfig(loggedConfig(config));
+  const { logOptions, reading } = openingOf(options);
   refuseForeignLog(options.dir);
-  const plan = startEngineLog(config);
+  const start = new EngineStart(config);
   let log: DecisionLogWriter | undefined;
   let engine: Engine;
   let previous: PreviousRun | undefined;
   try {
-    log = openDecisionLog({ ...options, header: plan.header });
+    log = openLogNow(logOptions, start.opening(reading));
     refuseOtherLog(options.dir, log);
     if (!log.created) previous = previousRun(options.dir);
-    plan.bind(log);
+    const plan = start.plan(log, reading);
     engine = createEngine(wireToLog(plan.config, log));
   } catch (error) {
     log?.close();
     throw error;
   } finally {
-    plan.clock.leave();
+    start.leave();
   }
   // The engine was built from `config`, whose parameter names are exactly `N`.
-  return startedLoggedEngine(engine, log, plan, previous) as LoggedEngine<N>;
+  return startedLoggedEngine(engine, log, start.started!, previous, start.resumedFrom) as LoggedEngine<N>;
 }
 
 /**
@@ -177,29 +196,26 @@ export async function createLoggedEngineAsync<const N extends string>(
 ): Promise<LoggedEngine<N>> {
   // A config error is the config's, found before the log is read or touched.
   resolveEngineConfig(loggedConfig(config));
+  const { logOptions, reading } = openingOf(options);
   refuseForeignLog(options.dir);
-  let plan: EngineLogPlan | undefined;
-  // A log this opening creates gets its header, and the engine's clock its start, at once.
-  const log = await openLogAsync(options, () => {
-    plan = startEngineLog(config);
-    return plan.header;
-  });
+  const start = new EngineStart(config);
   let engine: Engine;
   let previous: PreviousRun | undefined;
+  let log: DecisionLogWriter | undefined;
   try {
+    log = await openLogAsync(logOptions, start.opening(reading));
     refuseOtherLog(options.dir, log);
     if (!log.created) previous = await previousRunAsync(options.dir);
-    plan ??= startEngineLog(config);
-    plan.bind(log);
+    const plan = start.plan(log, reading);
     engine = createEngine(wireToLog(plan.config, log));
   } catch (error) {
-    log.close();
+    log?.close();
     throw error;
   } finally {
-    plan?.clock.leave();
+    start.leave();
   }
   // The engine was built from `config`, whose parameter names are exactly `N`.
-  return startedLoggedEngine(engine, log, plan, previous) as LoggedEngine<N>;
+  return startedLoggedEngine(engine, log, start.started!, previous, start.resumedFrom) as LoggedEngine<N>;
 }
 
 /** Effect constructors of a logged engine. */
@@ -215,22 +231,22 @@ export const LoggedEngine = {
     options: EngineLogOptions,
   ): Effect.Effect<LoggedEngine<N>, LogError | ConfigError, Scope.Scope> =>
     Effect.gen(function* () {
-      yield* Effect.try({
+      const { logOptions, reading } = yield* Effect.try({
         try: () => {
           resolveEngineConfig(loggedConfig(config));
+          const opening = openingOf(options);
           refuseForeignLog(options.dir);
+          return opening;
         },
         // An invalid engine config is the config's fault, not the log's.
         catch: (error) =>
           error instanceof ConfigError ? error : asLogError(error, `cannot read decision log ${options.dir}`),
       });
-      let plan: EngineLogPlan | undefined;
-      const leave = Effect.sync(() => plan?.clock.leave());
-      // A log this opening creates gets its header, and the engine's clock its start, at once.
-      const log = yield* makeDecisionLog(options, () => {
-        plan = startEngineLog(config);
-        return plan.header;
-      }).pipe(Effect.tapErrorCause(() => leave));
+      const start = new EngineStart(config);
+      const leave = Effect.sync(() => start.leave());
+      const log = yield* makeDecisionLog(logOptions, start.opening(reading)).pipe(
+        Effect.tapErrorCause(() => leave),
+      );
       const previous = yield* Effect.tryPromise({
         try: async () => {
           // Closing the scope closes the log when it is not an engine's.
@@ -240,10 +256,9 @@ export const LoggedEngine = {
         catch: (error) => asLogError(error, `cannot open decision log ${options.dir}`),
       }).pipe(Effect.tapErrorCause(() => leave));
       const started = yield* Effect.try({
-        try: () => (plan ??= startEngineLog(config)),
+        try: () => start.plan(log, reading),
         catch: (error) => asLogError(error, `cannot start an engine on decision log ${options.dir}`),
-      });
-      started.bind(log);
+      }).pipe(Effect.tapErrorCause(() => leave));
       let engine: Engine | undefined;
       let marked = false;
       const markClosed = () => {
@@ -267,7 +282,7 @@ export const LoggedEngine = {
         }, log));
       return yield* Effect.try({
         // The engine was built from `config`, whose parameter names are exactly `N`.
-        try: () => loggedEngine(running, log, started, previous, close) as LoggedEngine<N>,
+        try: () => loggedEngine(running, log, started, previous, start.resumedFrom, close) as LoggedEngine<N>,
         catch: (error) => asLogError(error, `cannot write the restart record to decision log ${options.dir}`),
       });
     }),
@@ -283,6 +298,7 @@ function startedLoggedEngine(
   log: DecisionLogWriter,
   plan: EngineLogPlan,
   previous: PreviousRun | undefined,
+  resumedFrom: ResumePoint | undefined,
 ): LoggedEngine {
   // Idempotent, like every other close: a second or concurrent call waits for the first.
   let closing: Promise<void> | undefined;
@@ -292,7 +308,7 @@ function startedLoggedEngine(
       writeCloseMarker(engine, log);
     }, log));
   try {
-    return loggedEngine(engine, log, plan, previous, close);
+    return loggedEngine(engine, log, plan, previous, resumedFrom, close);
   } catch (error) {
     // The restart record could not be written: nothing of this run may outlive the throw. The
     // engine stops its timers; the log closes now, so its LOCK is gone before a retry.
@@ -311,6 +327,7 @@ function loggedEngine(
   log: DecisionLogWriter,
   plan: EngineLogPlan,
   previous: PreviousRun | undefined,
+  resumedFrom: ResumePoint | undefined,
   close: () => Promise<void>,
 ): LoggedEngine {
   const restart = noteRestart(engine, log, previous, plan.header);
@@ -319,7 +336,7 @@ function loggedEngine(
   // A halt is latched until an acknowledged reset: a restart (a deploy, a crash loop) must not end
   // it. Recorded in this run, as a command, so that its replay halts where this engine did.
   if (restart?.halted !== undefined) restoreHalt(engine, restart.halted, restart.haltedReasons ?? []);
-  return { engine, log, recovery: log.recovery ?? undefined, restart, close };
+  return { engine, log, recovery: log.recovery ?? undefined, restart, resumedFrom, close };
 }
 
 /**
@@ -353,6 +370,63 @@ interface EngineLogPlan {
   readonly clock: AuditAwareClock;
   /** Points the clock's timing records at the opened log. */
   bind(log: DecisionLogWriter): void;
+}
+
+/**
+ * An engine's start on a log being opened: its plan ({@link startEngineLog}) is made when a log the
+ * opening creates needs its header, else once the log is open, from the config resumed where the
+ * log's last run stopped when `resume` asked for it.
+ */
+class EngineStart {
+  started: EngineLogPlan | undefined;
+  resumedFrom: ResumePoint | undefined;
+
+  constructor(private readonly config: EngineConfig) {}
+
+  /** How the log is opened: a new log's header made now, and the records handed to `reading`. */
+  opening(reading: ResumeReading | undefined): LogOpening {
+    return {
+      // A log this opening creates gets its header, and the engine's clock its start, at once.
+      headerNow: () => {
+        this.started = startEngineLog(this.config);
+        return this.started.header;
+      },
+      ...(reading === undefined ? {} : { use: reading.use }),
+    };
+  }
+
+  /** The plan, bound to the opened log. */
+  plan(log: DecisionLogWriter, reading: ResumeReading | undefined): EngineLogPlan {
+    if (this.started === undefined) {
+      this.resumedFrom = log.created ? undefined : reading?.point(log.lastSeq);
+      const config =
+        this.resumedFrom === undefined ? this.config : resumedConfig(this.config, this.resumedFrom);
+      this.started = startEngineLog(config);
+    }
+    this.started.bind(log);
+    return this.started;
+  }
+
+  /** The engine exists (or will not): its clock runs freely again. */
+  leave(): void {
+    this.started?.clock.leave();
+  }
+}
+
+/**
+ * The writer's options of `options` (without `resume`), and the reading of the resume point that
+ * `resume: true` asks for.
+ *
+ * @throws LogError when `resume` is given and is not a boolean.
+ */
+function openingOf(options: EngineLogOptions): {
+  readonly logOptions: Omit<DecisionLogOptions, "header">;
+  readonly reading: ResumeReading | undefined;
+} {
+  const { resume, ...logOptions } = options;
+  if (resume !== undefined && typeof resume !== "boolean")
+    throw new LogError(`resume must be true or false, got ${shownValue(resume)}`);
+  return { logOptions, reading: resume === true ? new ResumeReading() : undefined };
 }
 
 /**

@@ -224,11 +224,16 @@ export async function scanDecisionLogAsync(dir: string, strict: boolean): Promis
 
 /**
  * {@link scanDecisionLog} for a writer holding the directory's lock, which keeps the segments in
- * place: read asynchronously one segment at a time and verified in slices, keeping no records, so
- * that memory stays a segment or two and the event loop turns while a long log is verified.
+ * place: read asynchronously one segment at a time and verified in slices, keeping no records
+ * (`use` may hand them to a visitor), so that memory stays a segment or two and the event loop
+ * turns while a long log is verified.
  */
-export async function scanLockedLogAsync(dir: string, strict: boolean): Promise<LogScan> {
-  return scanBySegmentAsync(dir, strict, "check");
+export async function scanLockedLogAsync(
+  dir: string,
+  strict: boolean,
+  use: RecordUse = "check",
+): Promise<LogScan> {
+  return scanBySegmentAsync(dir, strict, use);
 }
 
 /**

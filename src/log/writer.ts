@@ -21,7 +21,14 @@ import { asLogError, LogError } from "./errors.js";
 import { encodeFrame, FRAME_HEADER_BYTES, MAX_PAYLOAD_BYTES } from "./frame.js";
 import { acquireLogLock, type FileLock, LOCK_FILE_NAME, type StaleLock } from "./lock.js";
 import { type LogEntry, type LogHeader, type LogRecord, payloadText, segmentHeaderText } from "./records.js";
-import { type Corruption, type LogScan, scanDecisionLog, scanLockedLogAsync, type TornTail } from "./scan.js";
+import {
+  type Corruption,
+  type LogScan,
+  type RecordUse,
+  scanDecisionLog,
+  scanLockedLogAsync,
+  type TornTail,
+} from "./scan.js";
 import {
   closeQuietly,
   datasyncAsync,
@@ -982,16 +989,34 @@ export function openDecisionLogAsync(options: DecisionLogOptions): Promise<Decis
 }
 
 /**
- * @internal {@link openDecisionLogAsync}, with `headerNow` giving the header of a log the opening
- * creates (see `openWriterAsync`).
+ * @internal {@link openDecisionLogAsync}, read as `opening` asks (see {@link LogOpening}).
  */
 export async function openLogAsync(
   options: DecisionLogOptions,
-  headerNow?: () => LogHeader,
+  opening: LogOpening = {},
 ): Promise<DecisionLogWriter> {
-  const writer = await openWriterAsync(options, null, headerNow);
+  const writer = await openWriterAsync(options, null, opening);
   writer.setScheduler(timerScheduler(writer));
   return writer;
+}
+
+/** @internal {@link openDecisionLog}, read as `opening` asks (see {@link LogOpening}). */
+export function openLogNow(options: DecisionLogOptions, opening: LogOpening): DecisionLogWriter {
+  const writer = openWriter(options, null, opening);
+  writer.setScheduler(timerScheduler(writer));
+  return writer;
+}
+
+/**
+ * @internal How an opening reads the log, for an engine that starts on it. `headerNow`, when given,
+ * is called for the header of a log the opening creates, once the scan has found none (instead of
+ * `options.header`): an engine's header holds its start time. `use` is what the scan that verifies
+ * the log does with its records (default `"check"`: nothing): a visitor learns what it needs from
+ * the one read of the log the opening makes anyway.
+ */
+export interface LogOpening {
+  readonly headerNow?: () => LogHeader;
+  readonly use?: RecordUse;
 }
 
 /** Node timers driving `writer`'s group commit. */
@@ -1025,8 +1050,15 @@ function timerScheduler(writer: DecisionLogWriter): FlushScheduler {
  * recovers and opens the log; turns I/O failures into {@link LogError} and releases the lock it
  * took when opening fails.
  */
-export function openWriter(options: DecisionLogOptions, scheduler: FlushScheduler | null): DecisionLogWriter {
-  return runAtOnce(openingSteps(options, scheduler, (dir, strict) => scanDecisionLog(dir, strict, "check")));
+export function openWriter(
+  options: DecisionLogOptions,
+  scheduler: FlushScheduler | null,
+  opening: LogOpening = {},
+): DecisionLogWriter {
+  const use = opening.use ?? "check";
+  return runAtOnce(
+    openingSteps(options, scheduler, (dir, strict) => scanDecisionLog(dir, strict, use), opening.headerNow),
+  );
 }
 
 /**
@@ -1037,17 +1069,22 @@ export function openWriter(options: DecisionLogOptions, scheduler: FlushSchedule
 export function openWriterAsync(
   options: DecisionLogOptions,
   scheduler: FlushScheduler | null,
-  headerNow?: () => LogHeader,
+  opening: LogOpening = {},
 ): Promise<DecisionLogWriter> {
+  const use = opening.use ?? "check";
   return runInSlices(
-    openingSteps(options, scheduler, (dir, strict) => scanLockedLogAsync(dir, strict), headerNow),
+    openingSteps(
+      options,
+      scheduler,
+      (dir, strict) => scanLockedLogAsync(dir, strict, use),
+      opening.headerNow,
+    ),
   );
 }
 
 /**
- * The opening of a writer, with the log's scan (verified whole, keeping no records) read by `scan`.
- * `headerNow`, when given, is called for the header of a log this opening creates, once the scan
- * has found none (instead of `options.header`): an engine's header holds its start time.
+ * The opening of a writer, with the log's scan (verified whole, keeping no records) read by `scan`;
+ * `headerNow` as {@link LogOpening} has it.
  */
 function* openingSteps(
   options: DecisionLogOptions,

@@ -5,6 +5,7 @@
 import type { AuditEvent } from "../audit/events.js";
 import { type EngineConfig, type ParamSpecInput, resolveEngineConfig } from "../engine/config.js";
 import type { EngineLogHeader } from "../log/log-records.js";
+import type { LogEntry } from "../log/records.js";
 import { hasDecisionLog } from "../log/segments.js";
 import { ParamRegistry } from "../space/param-registry.js";
 import { LogRunSplitter, type RunSink, type RunsEnd } from "./log-runs.js";
@@ -84,6 +85,42 @@ export async function resumePointAsync(log: DecisionLogInput): Promise<ResumePoi
     const known = await feedLogAsync(log, (record) => splitter.take(record));
     return reader.point(splitter.end(), known);
   });
+}
+
+/**
+ * @internal Where the last run of a log ended, read from the records a writer's opening verifies
+ * anyway (`createLoggedEngine` with `resume`): {@link resumePoint}'s reading without a read of its
+ * own. `use` goes to the opening's scan; {@link point} answers once the log is open.
+ */
+export class ResumeReading {
+  private readonly reader = new LastRunEnd();
+  private readonly splitter = new LogRunSplitter(this.reader);
+  // A record the reader refuses: thrown by point(), once the scan has verified the rest of the log
+  // (damage further on is the opening's to report first), and no record is taken after it.
+  private refused: ReplayInputError | undefined;
+
+  readonly use = {
+    events: (entry: LogEntry): void => {
+      if (this.refused !== undefined) return;
+      try {
+        this.splitter.take(entry);
+      } catch (error) {
+        if (!(error instanceof ReplayInputError)) throw error;
+        this.refused = error;
+      }
+    },
+  };
+
+  /**
+   * Where the log's last run ended (see {@link resumePoint}), given the log's last seq as the
+   * opening found it.
+   *
+   * @throws ReplayInputError as {@link resumePoint} does.
+   */
+  point(lastSeq: number): ResumePoint | undefined {
+    if (this.refused !== undefined) throw this.refused;
+    return this.reader.point(this.splitter.end(), { tornTail: null, lastSeq });
+  }
 }
 
 /**
