@@ -1,4 +1,4 @@
-import { appendFileSync, cpSync, readdirSync } from "node:fs";
+import { appendFileSync, cpSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Effect } from "effect";
 import { VirtualTimeScheduler } from "rxjs";
@@ -8,9 +8,11 @@ import {
   compactDecisionLog,
   createLoggedEngine,
   createLoggedEngineAsync,
+  LogCorruptionError,
   LogError,
   LoggedEngine,
   ReplayInputError,
+  readDecisionLog,
   readReplayLog,
   replay,
   resumedConfig,
@@ -42,11 +44,11 @@ async function serve(logged: LoggedEngine<"workers">, ticks: number): Promise<vo
   await logged.close();
 }
 
-/** A log whose one run tuned for 300 requests, and a copy of it. */
-async function tunedLogPair(): Promise<[string, string]> {
+/** A log whose one run tuned for 300 requests (in segments of `segmentBytes`), and a copy of it. */
+async function tunedLogPair(segmentBytes?: number): Promise<[string, string]> {
   const dir = newDir();
   const own = config();
-  const logged = createLoggedEngine(own, { dir });
+  const logged = createLoggedEngine(own, { dir, ...(segmentBytes === undefined ? {} : { segmentBytes }) });
   const scheduler = own.scheduler as VirtualTimeScheduler;
   for (let tick = 1; tick <= 300; tick++) {
     scheduler.schedule(() => {}, 10);
@@ -139,9 +141,34 @@ describe("a logged engine started with resume: true", () => {
     await logged.close();
   });
 
+  it("with strict: false, resumes from the records before the damage it set aside", async () => {
+    const [dir, intact] = await tunedLogPair(16 * 1024);
+    const segments = readdirSync(dir)
+      .filter((f) => f.endsWith(".alog"))
+      .sort();
+    expect(segments.length).toBeGreaterThanOrEqual(3);
+    // A flipped byte in the middle of a segment before the last: damage, not a torn tail.
+    const damaged = join(dir, segments[Math.floor(segments.length / 2)]!);
+    const bytes = readFileSync(damaged);
+    bytes[bytes.length >> 1] ^= 0xff;
+    writeFileSync(damaged, bytes);
+    expect(() => resumePoint(dir)).toThrow(LogCorruptionError);
+    // What a lenient read keeps: the records before the damage.
+    const kept = readDecisionLog(dir, { strict: false });
+    const point = resumePoint(kept);
+    expect(point!.generation).toBeGreaterThan(0);
+    // The records set aside held later tuned points.
+    expect(point!.generation).toBeLessThan(resumePoint(intact)!.generation);
+    const logged = createLoggedEngine(config(), { dir, resume: true, strict: false });
+    expect(logged.recovery?.kind).toBe("corruption");
+    expect(logged.resumedFrom).toEqual(point);
+    await logged.close();
+  });
+
   it("refuses as resumePoint does when the log cannot tell where its last run ended, and leaves the log free", async () => {
     const [dir] = await tunedLogPair();
     compactDecisionLog(dir, 0);
+    const records = readDecisionLog(dir).records.length;
     const refusal = (() => {
       try {
         resumePoint(dir);
@@ -162,7 +189,9 @@ describe("a logged engine started with resume: true", () => {
     expect(failed).toBeInstanceOf(LogError);
     expect(failed.cause).toBeInstanceOf(ReplayInputError);
     expect(failed.message).toContain((refusal as Error).message);
-    // The opening closed the log and released its lock: an engine starts on it from the config.
+    // No run was added to the log, and the opening closed it and released its lock: an engine
+    // starts on it from the config.
+    expect(readDecisionLog(dir).records.length).toBe(records);
     const logged = createLoggedEngine(config(), { dir });
     expect(logged.engine.values[0]).toBe(16);
     await logged.close();

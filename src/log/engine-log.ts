@@ -73,9 +73,13 @@ export type EngineLogOptions = Omit<DecisionLogOptions, "header"> & {
    * On a directory that already holds a log, start where its last run's tuning stopped: the
    * engine starts from `resumedConfig(config, resumePoint(dir))`, read from the records the opening
    * verifies anyway, so a restart reads the log once instead of twice. The point it started from is
-   * `resumedFrom`. On a new directory, or a log whose last run tells nothing (see `resumePoint`),
-   * the engine starts from `config`. The point is read from the log as the opening leaves it: with
-   * `strict: false`, from the records before any damage it set aside. Default false.
+   * `resumedFrom`. On a new directory, one whose log the opening creates afresh (no valid header:
+   * a first start cut short, where `resumePoint` refuses), or a log whose last run tells nothing
+   * (see `resumePoint`), the engine starts from `config`. The point is read from the log as the
+   * opening leaves it: with `strict: false`, from the records before any damage it set aside.
+   * When the log cannot tell where its last run ended, the opening fails with `resumePoint`'s
+   * `ReplayInputError` (`LoggedEngine.make`: a `LogError` caused by it) and closes the log; a
+   * `resume` that is not a boolean is refused with a `LogError`. Default false.
    */
   readonly resume?: boolean;
 };
