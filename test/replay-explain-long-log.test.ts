@@ -7,10 +7,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { logBenchEngine } from "../bench/log-bench-engine.js";
 import type { ApplyEvent } from "../src/audit/events.js";
 import { createEngine } from "../src/engine/engine.js";
+import { ReplayInputError } from "../src/log/replay-input-error.js";
 import { explain } from "../src/replay/explain.js";
 import { readReplayLog } from "../src/replay/read-log.js";
 import { type ReplayEngine, replay } from "../src/replay/replay.js";
-import { ReplayInputError } from "../src/replay/replay-input-error.js";
 import { bundleForNode } from "./support/node-bundle.js";
 
 // Replay held every event of the log, and every event its engine wrote, until the end of the run;

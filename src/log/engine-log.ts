@@ -25,10 +25,10 @@ import { type EngineConfig, resolveEngineConfig } from "../engine/config.js";
 import { createEngine, Engine } from "../engine/engine.js";
 import { restoredReasonBits, restoreHalt } from "../engine/restored-halt.js";
 import { ConfigError, errorMessage } from "../errors.js";
-import { type ResumePoint, ResumeReading, resumedConfig } from "../replay/resume-point.js";
 import { shownValue } from "../shown-value.js";
 import { makeDecisionLog } from "./decision-log.js";
 import { asLogError, LogError } from "./errors.js";
+import { type ResumePoint, ResumeReading } from "./last-run-end.js";
 import {
   auditEventOf,
   ENGINE_LOG_FORMAT,
@@ -45,6 +45,7 @@ import {
   RESTART_LOG_KIND,
   RING_RECORD_KIND,
 } from "./records.js";
+import { resumedConfig } from "./resumed-config.js";
 import {
   auditContextRecord,
   type RawRingRecord,

@@ -14,8 +14,9 @@ import type {
   ViolationEvent,
   WindowClosedEvent,
 } from "../audit/events.js";
+import { startingPoint } from "../log/last-run-end.js";
 import type { EngineLogHeader } from "../log/log-records.js";
-import { LogRunSplitter, type RunSink } from "./log-runs.js";
+import { LogRunSplitter, type RunSink } from "../log/log-runs.js";
 import {
   type DecisionLogInput,
   describeGenerations,
@@ -24,7 +25,6 @@ import {
   ReplayInputError,
   readAgainIfCompactedNow,
 } from "./read-log.js";
-import { startingPoint } from "./resume-point.js";
 import { ReplayRunError } from "./run-choice.js";
 
 /** Options of {@link explain}. */

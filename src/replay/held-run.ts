@@ -4,9 +4,9 @@
  */
 import type { AuditEvent } from "../audit/events.js";
 import type { EngineLogHeader, LoggedRepair } from "../log/log-records.js";
+import type { FailureRecord } from "../log/log-runs.js";
 import { EventLoopSlices } from "../runtime/event-loop-slices.js";
 import { blameMissing, closedTailReason, failureReason, loggedAgainstWritten } from "./divergence-reasons.js";
-import type { FailureRecord } from "./log-runs.js";
 import { ProducedEvents } from "./produced-events.js";
 import type { LoggedFailure } from "./read-log.js";
 import type {

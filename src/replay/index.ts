@@ -5,6 +5,7 @@
  */
 
 export { decodeNumbers, encodeNumbers, NUMBER_TAG } from "../log/json-numbers.js";
+export { startingPoint } from "../log/last-run-end.js";
 export {
   AUDIT_LOG_KIND,
   type AuditLogRecord,
@@ -52,7 +53,6 @@ export {
   resumedConfig,
   resumePoint,
   resumePointAsync,
-  startingPoint,
 } from "./resume-point.js";
 export { ReplayRunError } from "./run-choice.js";
 export { ReplayClock } from "./virtual-clock.js";

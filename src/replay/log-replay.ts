@@ -9,8 +9,8 @@ import {
   type LoggedRepair,
   type TimeRecord,
 } from "../log/log-records.js";
+import type { FailureRecord, RunSink } from "../log/log-runs.js";
 import { HeldRun } from "./held-run.js";
-import type { FailureRecord, RunSink } from "./log-runs.js";
 import type { ReplayOptions, ReplayRunResult } from "./replay.js";
 import { ReplayRunError } from "./run-choice.js";
 import { StreamedRun } from "./streamed-run.js";

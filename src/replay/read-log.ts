@@ -11,20 +11,20 @@ import {
   type LoggedRepair,
   type TimeRecord,
 } from "../log/log-records.js";
+import { type FailureRecord, LogRunSplitter, type RunSink, type RunsEnd } from "../log/log-runs.js";
 import {
   type DecisionLogContents,
   type VisitedLogContents,
   visitDecisionLogEvents,
   visitDecisionLogEventsAsync,
 } from "../log/reader.js";
+import { ReplayInputError } from "../log/replay-input-error.js";
 import { isSegmentGone, type TornTail } from "../log/scan.js";
 import { hasDecisionLog, isSegmentName } from "../log/segments.js";
 import { runInSlices } from "../runtime/event-loop-slices.js";
-import { type FailureRecord, LogRunSplitter, type RunSink, type RunsEnd } from "./log-runs.js";
-import { ReplayInputError } from "./replay-input-error.js";
 
-export { UNCLOSED_MESSAGE } from "./log-runs.js";
-export { ReplayInputError } from "./replay-input-error.js";
+export { UNCLOSED_MESSAGE } from "../log/log-runs.js";
+export { ReplayInputError } from "../log/replay-input-error.js";
 
 /**
  * A decision log as {@link replay} and {@link explain} accept it: a path (a log directory, or a

@@ -3,9 +3,10 @@ import type { AuditEvent } from "../audit/events.js";
 import type { EngineConfig } from "../engine/config.js";
 import type { Digest } from "../engine/digest.js";
 import type { LoggedRepair } from "../log/log-records.js";
+import { LogRunSplitter } from "../log/log-runs.js";
+import { ReplayInputError } from "../log/replay-input-error.js";
 import type { TornTail } from "../log/scan.js";
 import { LogReplay } from "./log-replay.js";
-import { LogRunSplitter } from "./log-runs.js";
 import {
   type DecisionLogInput,
   feedLogAsync,
@@ -14,7 +15,6 @@ import {
   readAgainIfCompacted,
   type readReplayLog,
 } from "./read-log.js";
-import { ReplayInputError } from "./replay-input-error.js";
 import type { ScriptedClock } from "./scripted-clock.js";
 import type { ReplayClock } from "./virtual-clock.js";
 

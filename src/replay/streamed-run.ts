@@ -11,8 +11,8 @@ import {
   type LoggedRepair,
   type TimeRecord,
 } from "../log/log-records.js";
+import type { FailureRecord } from "../log/log-runs.js";
 import { blameMissing, closedTailReason, failureReason, loggedAgainstWritten } from "./divergence-reasons.js";
-import type { FailureRecord } from "./log-runs.js";
 import type { LoggedFailure } from "./read-log.js";
 import type {
   MissingRecords,

@@ -12,14 +12,14 @@ import {
   type LoggedRepair,
   type TimeRecord,
   timeRecordOf,
-} from "../log/log-records.js";
+} from "./log-records.js";
 import {
   ENGINE_FAILURE_KIND,
   isCloseMarker,
   RESTART_LOG_KIND,
   RUNS_BEFORE_KEY,
   runsBeforeOf,
-} from "../log/records.js";
+} from "./records.js";
 import { ReplayInputError } from "./replay-input-error.js";
 
 /** What the log says of a run's failure record; see `LoggedFailure` for the fields. */
