@@ -35,7 +35,12 @@ vi.mock("node:fs", async (importOriginal) => {
     replaceIfDue(path, fs.renameSync);
     return (fs.readFileSync as (...a: unknown[]) => unknown)(path, ...rest);
   }) as typeof fs.readFileSync;
-  const wrapped = { ...fs, readFileSync };
+  // A synchronous scan reads each segment through a file descriptor of its own.
+  const openSync = ((path: unknown, ...rest: unknown[]) => {
+    replaceIfDue(path, fs.renameSync);
+    return (fs.openSync as (...a: unknown[]) => unknown)(path, ...rest);
+  }) as typeof fs.openSync;
+  const wrapped = { ...fs, readFileSync, openSync };
   return { ...wrapped, default: wrapped };
 });
 vi.mock("node:fs/promises", async (importOriginal) => {

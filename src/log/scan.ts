@@ -1,4 +1,4 @@
-import { closeSync, openSync, readFileSync, readSync } from "node:fs";
+import { closeSync, fstatSync, openSync, readFileSync, readSync } from "node:fs";
 import { type FileHandle, open, readFile } from "node:fs/promises";
 import { basename } from "node:path";
 import type { AuditDecodeContext } from "../audit/events.js";
@@ -305,10 +305,51 @@ export function scanSegmentsSteps(
     : scanWhole(
         segments,
         (i) => readSegmentHead(dir, segments[i]!),
-        (i) => readSegment(dir, segments[i]!),
+        segmentReader(dir, segments, use),
         strict,
         use,
       );
+}
+
+/**
+ * How a synchronous scan reads the segment at an index whole: into one buffer, reused from segment
+ * to segment, unless `use` hands frames on as views of the bytes read (`{ frames }`, whose visitor
+ * may keep them). A fresh buffer per segment left the one before to the GC, which had not
+ * collected it by the time the next was read: two segments in memory at the peak.
+ */
+function segmentReader(
+  dir: string,
+  segments: readonly SegmentFile[],
+  use: RecordUse,
+): (index: number) => Uint8Array {
+  if (typeof use === "object" && "frames" in use) return (i) => readSegment(dir, segments[i]!);
+  let buffer = Buffer.alloc(0);
+  return (i) => {
+    const segment = segments[i]!;
+    try {
+      const fd = openSync(segment.path, "r");
+      try {
+        // Read to the end, as readFileSync does: a writer may append while a reader reads.
+        let done = 0;
+        for (;;) {
+          if (done === buffer.length) {
+            const grown = Buffer.allocUnsafeSlow(
+              Math.max(2 * buffer.length, fstatSync(fd).size + 1, 1 << 16),
+            );
+            buffer.copy(grown, 0, 0, done);
+            buffer = grown;
+          }
+          const got = readSync(fd, buffer, done, buffer.length - done, done);
+          if (got === 0) return buffer.subarray(0, done);
+          done += got;
+        }
+      } finally {
+        closeSync(fd);
+      }
+    } catch (error) {
+      throw asLogError(error, `cannot read decision log ${dir}: ${basename(segment.path)}`);
+    }
+  };
 }
 
 /**
