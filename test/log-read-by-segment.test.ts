@@ -18,11 +18,11 @@ const HEADER = { kind: "header", config: { seed: 5 } } as const;
 const newDir = tempLogDirs();
 
 /**
- * A log of `n` records `{ kind: "r", i }`, committed 20 at a time into segments of about 2 kB (a
- * segment is closed at a commit); its segment files, in order.
+ * A log of `n` records `{ kind: "r", i }`, committed 20 at a time into segments of about
+ * `segmentBytes` (a segment is closed at a commit); its segment files, in order.
  */
-function writeLog(dir: string, n: number): string[] {
-  const writer = openDecisionLog({ dir, header: HEADER, segmentBytes: 2048 });
+function writeLog(dir: string, n: number, segmentBytes = 2048): string[] {
+  const writer = openDecisionLog({ dir, header: HEADER, segmentBytes });
   for (let i = 1; i <= n; i++) {
     writer.append({ kind: "r", i, pad: "x".repeat(40) });
     if (i % 20 === 0) writer.flush();
@@ -49,6 +49,31 @@ describe("reading a log a segment at a time", () => {
     const seenAsync: LogEntry[] = [];
     expect(await visitDecisionLogAsync(dir, (entry) => seenAsync.push(entry))).toEqual(whole);
     expect(seenAsync).toEqual(seen);
+  });
+
+  it("a read started by a visitor, mid-read, leaves the read it interrupts whole (segments of growing sizes)", () => {
+    // A synchronous read reads every segment into one buffer; a read that starts while another is
+    // under way must not read into the same one.
+    const outer = newDir();
+    const inner = newDir();
+    writeLog(outer, 300);
+    // Segments larger than any of the outer log's: a buffer the outer read had met grows for them.
+    writeLog(inner, 150, 8192);
+    const { records } = readDecisionLog(outer);
+    const innerRecords = readDecisionLog(inner).records.map((r) => [r.seq, r.record]);
+    const seen: unknown[] = [];
+    let innerReads = 0;
+    visitDecisionLog(outer, (entry) => {
+      seen.push([entry.seq, entry.record]);
+      if (entry.seq % 50 === 0) {
+        expect(readDecisionLog(inner).records.map((r) => [r.seq, r.record])).toEqual(innerRecords);
+        innerReads++;
+      }
+    });
+    expect(innerReads).toBe(7);
+    expect(seen.slice(1)).toEqual(records.map((r) => [r.seq, r.record]));
+    // One read after another reads into the buffer the last one used: still the log's records.
+    expect(readDecisionLog(outer).records).toEqual(records);
   });
 
   it("decisionLogRecords reads a segment only when the generator gets to it", () => {

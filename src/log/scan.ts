@@ -167,7 +167,7 @@ export interface SegmentQuestion<T> {
  */
 export function answerFromLogEnd<T>(dir: string, ask: () => SegmentQuestion<T>): T | undefined {
   const all = listSegments(dir);
-  return runAtOnce(fromLogEnd(all, (i) => readSegment(dir, all[i]!), ask));
+  return runAtOnce(readingSegments(dir, "check", (read) => fromLogEnd(all, (i) => read(all[i]!), ask)));
 }
 
 /** {@link answerFromLogEnd}, reading asynchronously and in slices, the event loop turning between them. */
@@ -302,54 +302,84 @@ export function scanSegmentsSteps(
         strict,
         use,
       )
-    : scanWhole(
-        segments,
-        (i) => readSegmentHead(dir, segments[i]!),
-        segmentReader(dir, segments, use),
-        strict,
-        use,
+    : readingSegments(dir, use, (read) =>
+        scanWhole(
+          segments,
+          (i) => readSegmentHead(dir, segments[i]!),
+          (i) => read(segments[i]!),
+          strict,
+          use,
+        ),
       );
 }
 
+// The buffer the last synchronous read of segments used, held weakly: the next read reads into it
+// if no GC has freed it since (a restart's opening, then its read of the log's end; a compaction's
+// two passes). A buffer of its own each left the one before to a GC that had not run yet, and two
+// segments in memory at once; once a GC has run, nothing keeps this one.
+let lastBuffer: WeakRef<Buffer> | undefined;
+
 /**
- * How a synchronous scan reads the segment at an index whole: into one buffer, reused from segment
- * to segment, unless `use` hands frames on as views of the bytes read (`{ frames }`, whose visitor
- * may keep them). A fresh buffer per segment left the one before to the GC, which had not
- * collected it by the time the next was read: two segments in memory at the peak.
+ * Reads segments whole, one after another, into one buffer (grown when a segment is larger): the
+ * bytes of a segment read are good until the next is. Takes {@link lastBuffer} while it reads: a
+ * read that starts meanwhile (a visitor's own) takes a buffer of its own.
  */
-function segmentReader(
-  dir: string,
-  segments: readonly SegmentFile[],
-  use: RecordUse,
-): (index: number) => Uint8Array {
-  if (typeof use === "object" && "frames" in use) return (i) => readSegment(dir, segments[i]!);
-  let buffer = Buffer.alloc(0);
-  return (i) => {
-    const segment = segments[i]!;
+class SegmentBuffer {
+  private buffer: Buffer;
+
+  constructor(private readonly dir: string) {
+    this.buffer = lastBuffer?.deref() ?? Buffer.alloc(0);
+    lastBuffer = undefined;
+  }
+
+  read(segment: SegmentFile): Uint8Array {
     try {
       const fd = openSync(segment.path, "r");
       try {
-        // Read to the end, as readFileSync does: a writer may append while a reader reads.
+        // To the end of the file, as readFileSync reads: a writer may append while a reader reads.
         let done = 0;
         for (;;) {
-          if (done === buffer.length) {
-            const grown = Buffer.allocUnsafeSlow(
-              Math.max(2 * buffer.length, fstatSync(fd).size + 1, 1 << 16),
-            );
-            buffer.copy(grown, 0, 0, done);
-            buffer = grown;
+          if (done === this.buffer.length) {
+            const size = fstatSync(fd).size + 1;
+            const grown = Buffer.allocUnsafeSlow(Math.max(2 * this.buffer.length, size, 1 << 16));
+            this.buffer.copy(grown, 0, 0, done);
+            this.buffer = grown;
           }
-          const got = readSync(fd, buffer, done, buffer.length - done, done);
-          if (got === 0) return buffer.subarray(0, done);
+          const got = readSync(fd, this.buffer, done, this.buffer.length - done, done);
+          if (got === 0) return this.buffer.subarray(0, done);
           done += got;
         }
       } finally {
         closeSync(fd);
       }
     } catch (error) {
-      throw asLogError(error, `cannot read decision log ${dir}: ${basename(segment.path)}`);
+      throw asLogError(error, `cannot read decision log ${this.dir}: ${basename(segment.path)}`);
     }
-  };
+  }
+
+  /** Done reading: the next read may take the buffer. */
+  release(): void {
+    lastBuffer = new WeakRef(this.buffer);
+  }
+}
+
+/**
+ * `steps`, given how to read a segment whole on the calling thread: into a {@link SegmentBuffer},
+ * unless `use` hands frames on as views of the bytes read (`{ frames }`, whose visitor may keep
+ * them), which get a buffer of their own each.
+ */
+function* readingSegments<T>(
+  dir: string,
+  use: RecordUse,
+  steps: (read: (segment: SegmentFile) => Uint8Array) => Steps<T>,
+): Steps<T> {
+  if (typeof use === "object" && "frames" in use) return yield* steps((segment) => readSegment(dir, segment));
+  const buffer = new SegmentBuffer(dir);
+  try {
+    return yield* steps((segment) => buffer.read(segment));
+  } finally {
+    buffer.release();
+  }
 }
 
 /**
