@@ -25,6 +25,7 @@ import { type EngineConfig, resolveEngineConfig } from "../engine/config.js";
 import { createEngine, Engine } from "../engine/engine.js";
 import { restoredReasonBits, restoreHalt } from "../engine/restored-halt.js";
 import { ConfigError, errorMessage } from "../errors.js";
+import { awaited, runAtOnce, runInSlices, type Steps } from "../runtime/event-loop-slices.js";
 import { shownValue } from "../shown-value.js";
 import { makeDecisionLog } from "./decision-log.js";
 import { asLogError, LogError } from "./errors.js";
@@ -159,28 +160,8 @@ export function createLoggedEngine<const N extends string>(
   config: EngineConfig<N>,
   options: EngineLogOptions,
 ): LoggedEngine<N> {
-  // A config error is the config's, found before the log is read or touched.
-  resolveEngineConfig(loggedConfig(config));
-  const { logOptions, reading } = openingOf(options);
-  refuseForeignLog(options.dir);
-  const start = new EngineStart(config);
-  let log: DecisionLogWriter | undefined;
-  let engine: Engine;
-  let previous: PreviousRun | undefined;
-  try {
-    log = openLogNow(logOptions, start.opening(reading));
-    refuseOtherLog(options.dir, log);
-    if (!log.created) previous = previousRun(options.dir);
-    const plan = start.plan(log, reading);
-    engine = createEngine(wireToLog(plan.config, log));
-  } catch (error) {
-    log?.close();
-    throw error;
-  } finally {
-    start.leave();
-  }
   // The engine was built from `config`, whose parameter names are exactly `N`.
-  return startedLoggedEngine(engine, log, start.started!, previous, start.resumedFrom) as LoggedEngine<N>;
+  return runAtOnce(loggedEngineSteps(config, options, openLogNow, previousRun)) as LoggedEngine<N>;
 }
 
 /**
@@ -199,18 +180,37 @@ export async function createLoggedEngineAsync<const N extends string>(
   config: EngineConfig<N>,
   options: EngineLogOptions,
 ): Promise<LoggedEngine<N>> {
+  const steps = loggedEngineSteps(config, options, openLogAsync, previousRunAsync);
+  // The engine was built from `config`, whose parameter names are exactly `N`.
+  return (await runInSlices(steps)) as LoggedEngine<N>;
+}
+
+/**
+ * The start of a logged engine, as {@link createLoggedEngine} and {@link createLoggedEngineAsync}
+ * make it, with the log opened by `open` and the previous run read by `previousOf` (on the calling
+ * thread, or asynchronously: each step waits for what they give).
+ */
+function* loggedEngineSteps(
+  config: EngineConfig,
+  options: EngineLogOptions,
+  open: (
+    options: Omit<DecisionLogOptions, "header">,
+    opening: LogOpening,
+  ) => DecisionLogWriter | Promise<DecisionLogWriter>,
+  previousOf: (dir: string) => PreviousRun | Promise<PreviousRun>,
+): Steps<LoggedEngine> {
   // A config error is the config's, found before the log is read or touched.
   resolveEngineConfig(loggedConfig(config));
   const { logOptions, reading } = openingOf(options);
   refuseForeignLog(options.dir);
   const start = new EngineStart(config);
+  let log: DecisionLogWriter | undefined;
   let engine: Engine;
   let previous: PreviousRun | undefined;
-  let log: DecisionLogWriter | undefined;
   try {
-    log = await openLogAsync(logOptions, start.opening(reading));
+    log = yield* awaited(open(logOptions, start.opening(reading)));
     refuseOtherLog(options.dir, log);
-    if (!log.created) previous = await previousRunAsync(options.dir);
+    if (!log.created) previous = yield* awaited(previousOf(options.dir));
     const plan = start.plan(log, reading);
     engine = createEngine(wireToLog(plan.config, log));
   } catch (error) {
@@ -219,8 +219,7 @@ export async function createLoggedEngineAsync<const N extends string>(
   } finally {
     start.leave();
   }
-  // The engine was built from `config`, whose parameter names are exactly `N`.
-  return startedLoggedEngine(engine, log, start.started!, previous, start.resumedFrom) as LoggedEngine<N>;
+  return startedLoggedEngine(engine, log, start.started!, previous, start.resumedFrom);
 }
 
 /** Effect constructors of a logged engine. */
