@@ -74,6 +74,11 @@ describe("a last line whose number could be another one's", () => {
       "Epoch 3/3 - loss: 0.4211 - val_loss: 0.3912",
       // Lightning's bar: the last pair is glued to its bracket, so train_loss would have been taken.
       "[00:01<00:00, 33.21it/s, v_num=0, train_loss=0.421, val_loss=0.3812]",
+      // A bracket closing the last pair does not hide it: these were read as their first number.
+      "train_loss=0.421, val_loss=0.3812]",
+      "done (acc=0.9, loss=0.38)",
+      "metrics: [acc=0.91 loss=0.38]",
+      "{acc=0.9 loss=0.38},",
     ])
       expect(readObjective(`0.25\n${line}\n`)).toEqual(several(line));
   });
@@ -140,6 +145,10 @@ describe("a number standing alone on the last line", () => {
     expect(readObjective("loss 0.42;")).toEqual({ ok: true, value: 0.42 });
     expect(readObjective("score \u22120.2")).toEqual({ ok: true, value: -0.2 });
     expect(readObjective("score=\u22120.2")).toEqual({ ok: true, value: -0.2 });
+    // Brackets around a pair, as a label opens one and a number closes it.
+    expect(readObjective("(loss=0.42)")).toEqual({ ok: true, value: 0.42 });
+    expect(readObjective("Result(loss=0.38).")).toEqual({ ok: true, value: 0.38 });
+    expect(readObjective("[val_loss=0.31]")).toEqual({ ok: true, value: 0.31 });
     // A label that is a number is none (a time): the token after it stands alone.
     expect(readObjective("12: 5")).toEqual({ ok: true, value: 5 });
   });

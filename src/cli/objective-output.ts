@@ -174,7 +174,8 @@ interface LineNumber {
  * is a number (`0.42`), or a label, `=` or `:` and a number (`loss=0.42`, `loss:-1e-3`,
  * `INFO:root:loss=0.42`: the number after the last separator), the label one name holding a
  * letter (`12:00` is a time, `loss=0.42,acc` two pairs). One `,`, `;` or `.` ending the token ends a clause, not the number
- * (`loss: 0.42.`). A number glued to anything else (`3.2s`, `ckpt-12.pt`, `gpu-0`,
+ * (`loss: 0.42.`), and closing brackets may end a labelled one (`(loss=0.42)`, `loss=0.42],`).
+ * A number glued to anything else (`3.2s`, `ckpt-12.pt`, `gpu-0`,
  * `12:00:01,123`) is none: log text holds such numbers.
  */
 function standaloneNumber(token: string): LineNumber | undefined {
@@ -183,7 +184,10 @@ function standaloneNumber(token: string): LineNumber | undefined {
   const separator = Math.max(word.lastIndexOf("="), word.lastIndexOf(":"));
   if (separator <= 0) return undefined;
   const label = word.slice(0, separator);
-  const number = word.slice(separator + 1);
+  // A bracket may close a labelled number as one may open its label (`(acc=0.9, loss=0.38)`,
+  // tqdm's `…, val_loss=0.38]`): either way the pair counts, so that a line of two pairs is
+  // refused as several numbers rather than read as its first.
+  const number = word.slice(separator + 1).replace(/[)\]}]+[,;.]?$/, "");
   // One name (`INFO:root:loss` counts as one), not several pairs run together (`loss=0.42,acc`).
   const name = /\p{L}/u.test(label) && !/[=,;]/.test(label);
   return NUMBER_TOKEN.test(number) && name ? { text: number, labelled: true } : undefined;
