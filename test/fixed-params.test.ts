@@ -169,6 +169,17 @@ describe("a parameter whose min is its max", () => {
         message: "every parameter has min = max: nothing is left to tune (give one a range)",
       },
     ]);
+    // A categorical with one choice is fixed too.
+    expect(issues({ f: { min: 1, max: 1 }, k: { type: "categorical", choices: ["only"] } })).toEqual([
+      {
+        path: "bounds",
+        message:
+          "every parameter has one value (min = max, or a single choice): nothing is left to tune (give one a range or more choices)",
+      },
+    ]);
+    expect(
+      issues({ k: { type: "categorical", choices: ["only"] }, n: { type: "int", min: 1, max: 2 } }),
+    ).toEqual([]);
     expect(
       issues({ f: { min: 1, max: 1 }, k: { type: "categorical", choices: [1, 2] } }, "nelder-mead"),
     ).toEqual([

@@ -475,7 +475,7 @@ describe("validation", () => {
       }),
     ).toEqual([
       { path: "bounds.c.choices.0", message: "expected a JSON value (finite numbers only)" },
-      { path: "bounds.x.when.c", message: "expected JSON values (finite numbers only)" },
+      { path: "bounds.x.when.c", message: "value 0: expected a JSON value (finite numbers only)" },
     ]);
     const solver = createSolver({
       seed: 1,
@@ -570,6 +570,19 @@ describe("validation", () => {
       { path: "bounds.g.when.opt", message: "expected a list of the parent's choices" },
       { path: "bounds.h.when.lr", message: "expected a list of the parent's choices" },
       { path: "bounds.i.when.opt", message: "expected a list of the parent's choices" },
+    ]);
+    // A repeated or missing value in a condition's list is a slip, refused as in `choices`.
+    const holed: unknown[] = ["sgd"];
+    holed[2] = "adam";
+    expect(
+      issues({
+        opt,
+        j: { min: 0, max: 1, when: { opt: ["sgd", "adam", "sgd"] } },
+        k: { min: 0, max: 1, when: { opt: holed as never } },
+      }),
+    ).toEqual([
+      { path: "bounds.j.when.opt", message: 'values 0 and 2 are equal ("sgd")' },
+      { path: "bounds.k.when.opt", message: "value 1: expected a JSON value (finite numbers only)" },
     ]);
     expect(() =>
       resolveSolverConfig({ seed: 1, budget: 5, bounds: { x: { type: "int", min: 2, max: 1 } } }),

@@ -211,6 +211,20 @@ describe("parameter names and values", () => {
     );
   });
 
+  it("refuses a sparse batch at its hole, recording none of it", () => {
+    const solver = createSolver({ seed: 1, budget: 6, bounds: { x: { min: 0, max: 1 } } });
+    const batch = solver.ask({ max: 3 })!;
+    // As a caller filling `new Array(n)` only for the trials that finished leaves it.
+    const results: { id: number; value: number }[] = [];
+    results[0] = { id: batch[0]!.id, value: 1 };
+    results[2] = { id: batch[1]!.id, value: 2 };
+    expect(() => solver.tell(results)).toThrow(
+      "tell rejected; nothing was recorded:\n  - result[1]: expected an object",
+    );
+    expect(solver.toJSON().trials.map((t) => t.status)).toEqual(["pending", "pending", "pending"]);
+    expect(solver.best()).toBeNull();
+  });
+
   it("hands back a warm-start point's params exactly as told, before and after a restore", () => {
     const bounds = {
       lr: { min: 1e-5, max: 0.3, scale: "log" as const },
@@ -340,5 +354,22 @@ describe("a failed trial's reason", () => {
     expect(restoreSolver(solver.toJSON()).toJSON().told).toEqual([
       { id: trial!.id, failed: "503 from backend" },
     ]);
+  });
+
+  it("refuses options it does not take, so a misspelt cancelled is not recorded as a crash", () => {
+    const solver = createSolver(config);
+    const [trial] = solver.ask({ max: 1 })!;
+    expect(() => solver.fail(trial!.id, "interrupted", { canceled: true } as never)).toThrow(
+      'fail: unknown option "canceled" (the only one is cancelled)',
+    );
+    expect(() => solver.fail(trial!.id, "interrupted", { cancelled: "yes" } as never)).toThrow(
+      'fail: cancelled must be true or false, got "yes"',
+    );
+    expect(() => solver.fail(trial!.id, "interrupted", true as never)).toThrow(
+      "fail: options must be an object such as { cancelled: true }, got true",
+    );
+    expect(solver.toJSON().trials[0]!.status).toBe("pending");
+    solver.fail(trial!.id, "interrupted", { cancelled: true });
+    expect(solver.toJSON().told).toEqual([{ id: trial!.id, failed: "interrupted", cancelled: true }]);
   });
 });

@@ -284,6 +284,11 @@ describe("shared study (in one process, several handles)", () => {
     await expect(study.fail(b!.id, { status: 503 } as never)).rejects.toThrow(
       "fail: reason must be a string, got an object",
     );
+    const journal = await redis.admin.llen("arqon:study:fail-reason:journal");
+    await expect(study.fail(b!.id, "interrupted", { canceled: true } as never)).rejects.toThrow(
+      'fail: unknown option "canceled" (the only one is cancelled)',
+    );
+    expect(await redis.admin.llen("arqon:study:fail-reason:journal")).toBe(journal);
     // A journal written before reasons were checked held {} for an Error: it still replays.
     await redis.admin.rpush(
       "arqon:study:fail-reason:journal",

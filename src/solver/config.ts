@@ -67,7 +67,16 @@ const ParamValueSchema = Schema.Unknown.pipe(
 function conditionValuesIssue(u: unknown): string | undefined {
   if (!Array.isArray(u)) return "expected a list of the parent's choices";
   if (u.length === 0) return "expected at least one choice";
-  return u.every(isJsonValue) ? undefined : "expected JSON values (finite numbers only)";
+  // By index, not `every`: a hole in the list (`["a", , "b"]`) is a missing value, not a skip.
+  const first = new Map<string, number>();
+  for (let i = 0; i < u.length; i++) {
+    if (!isJsonValue(u[i])) return `value ${i}: expected a JSON value (finite numbers only)`;
+    const key = jsonKey(u[i]);
+    const earlier = first.get(key);
+    if (earlier !== undefined) return `values ${earlier} and ${i} are equal (${key})`;
+    first.set(key, i);
+  }
+  return undefined;
 }
 
 const ConditionSchema = Schema.Record({
@@ -865,10 +874,13 @@ function checkedIssues(input: object, origin: ConfigOrigin): ConfigIssue[] {
     // Each parameter is valid on its own; with valid conditions too, the points can be checked.
     const spaceValid = issues.length === 0;
     const tuned = Object.values(result.right.bounds).filter((p) => !isFixed(p));
-    if (tuned.length === 0) {
+    if (tuned.every((p) => p.type === "categorical" && p.choices.length === 1)) {
       issues.push({
         path: "bounds",
-        message: "every parameter has min = max: nothing is left to tune (give one a range)",
+        message:
+          tuned.length === 0
+            ? "every parameter has min = max: nothing is left to tune (give one a range)"
+            : "every parameter has one value (min = max, or a single choice): nothing is left to tune (give one a range or more choices)",
       });
     } else if (result.right.strategy === "nelder-mead" && tuned.every((p) => p.type === "categorical")) {
       const fixed = tuned.length < Object.keys(result.right.bounds).length ? " with min < max" : "";

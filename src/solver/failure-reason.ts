@@ -24,3 +24,26 @@ export function failureReason(reason: unknown): string {
 export function recordedFailureReason(reason: unknown): string {
   return typeof reason === "string" ? reason : `${DEFAULT_FAILURE_REASON} (its reason was not recorded)`;
 }
+
+/**
+ * Whether `fail`'s options (`{ cancelled }`) say the trial was given up unevaluated. Checked as
+ * `ask`'s are: a JavaScript caller's `{ canceled: true }` read as "not cancelled" would record an
+ * interrupt as a crash, and steer the run away from a point that never failed.
+ *
+ * @throws UsageError naming the option for anything but undefined or `{ cancelled?: boolean }`.
+ */
+export function failCancelled(options: unknown): boolean {
+  if (options === undefined) return false;
+  if (typeof options !== "object" || options === null || Array.isArray(options))
+    throw new UsageError(
+      `fail: options must be an object such as { cancelled: true }, got ${shownValue(options)}`,
+    );
+  for (const key in options) {
+    if (key !== "cancelled")
+      throw new UsageError(`fail: unknown option ${JSON.stringify(key)} (the only one is cancelled)`);
+  }
+  const cancelled = (options as { cancelled?: unknown }).cancelled;
+  if (cancelled !== undefined && typeof cancelled !== "boolean")
+    throw new UsageError(`fail: cancelled must be true or false, got ${shownValue(cancelled)}`);
+  return cancelled === true;
+}

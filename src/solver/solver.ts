@@ -19,7 +19,7 @@ import {
   type SolverConfig,
   savedSolverConfig,
 } from "./config.js";
-import { failureReason } from "./failure-reason.js";
+import { failCancelled, failureReason } from "./failure-reason.js";
 import { createGlobalLocal, restoreGlobalLocal } from "./global-local.js";
 import {
   createMixedGlobalLocal,
@@ -752,7 +752,7 @@ class SolverImpl implements Solver {
     const trial = this.pending.get(id);
     if (trial === undefined) throw new UsageError(`fail: ${this.describeId(id)}`);
     const reason = failureReason(given);
-    const cancelled = options?.cancelled === true;
+    const cancelled = failCancelled(options);
     trial.status = "failed";
     this.pending.delete(id);
     this.toldLog.push(cancelled ? { id, failed: reason, cancelled } : { id, failed: reason });
@@ -1154,11 +1154,14 @@ class SolverImpl implements Solver {
   private validate(list: readonly Told[]): void {
     const issues: ResultIssue[] = [];
     const seen = new Set<number>();
-    list.forEach((result, index) => {
+    // By index, not `forEach`: a hole in a sparse array (`results[2] = …` with no results[1]) is
+    // a missing result to refuse, not one to skip and then record as undefined.
+    for (let index = 0; index < list.length; index++) {
+      const result = list[index];
       const problem = (path: string, message: string) => issues.push({ index, path, message });
       if (typeof result !== "object" || result === null) {
         problem("", "expected an object");
-        return;
+        continue;
       }
       const r = result as unknown as Record<string, unknown>;
       for (const key of Object.keys(r)) {
@@ -1186,7 +1189,7 @@ class SolverImpl implements Solver {
       } else {
         problem("", "expected an id (an asked trial) or params (a warm-start point)");
       }
-    });
+    }
     if (issues.length > 0) throw new ResultsRejectedError(issues, list.length);
   }
 

@@ -10,7 +10,7 @@ import { withinMs } from "../runtime/within-ms.js";
 import { shownValue } from "../shown-value.js";
 import { askMax } from "../solver/ask-max.js";
 import type { ResolvedSolverConfig, SolverConfig } from "../solver/config.js";
-import { failureReason, recordedFailureReason } from "../solver/failure-reason.js";
+import { failCancelled, failureReason, recordedFailureReason } from "../solver/failure-reason.js";
 import {
   type BestPoint,
   createSolver,
@@ -875,11 +875,12 @@ class SharedStudyImpl implements SharedStudy, SettledLate, ReportsSteps {
   }
 
   fail(id: number, given?: string, options?: FailOptions): Promise<void> {
-    const cancelled = options?.cancelled === true;
     // Checked before anything is appended: the journal holds what every worker's solver records.
     let reason: string;
+    let cancelled: boolean;
     try {
       reason = failureReason(given);
+      cancelled = failCancelled(options);
     } catch (error) {
       return Promise.reject(error);
     }
