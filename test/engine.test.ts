@@ -748,6 +748,9 @@ describe("snapshot", () => {
     };
     expect(rig.engine.snapshot()).toEqual(expected);
     expect(rig.engine.names).toEqual(["x", "y"]);
+    // The list keys the audit trail and the log: sorting it for display must not relabel values.
+    expect(() => (rig.engine.names as string[]).sort().reverse()).toThrow(TypeError);
+    expect(rig.engine.names).toEqual(["x", "y"]);
     expect(rig.engine.now()).toBe(0);
     expect(rig.engine.shared).toBeUndefined();
     expect(rig.engine.failure).toBeUndefined();

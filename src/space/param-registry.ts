@@ -50,7 +50,9 @@ export class ParamRegistry {
 
   /** Builds a registry from validated specs (see the engine config schema for validation). */
   constructor(params: Readonly<Record<string, ParamSpec>>) {
-    this.names = Object.keys(params);
+    // Frozen: the engine hands this list out as `engine.names`, and the audit ring and the log key
+    // every record by it, so a caller sorting it for display must not relabel the parameters.
+    this.names = Object.freeze(Object.keys(params));
     const n = this.names.length;
     this.size = n;
     this.min = new Float64Array(n);
